@@ -1,0 +1,41 @@
+/**
+ * The two kinds of failure a user sees, and the exit code each maps to.
+ *
+ * InputError: the input or configuration is wrong (exit 2). Raised before anything is written or
+ * deleted, with a message that names the input and what was expected.
+ * OperationError: the operation ran and failed (exit 1): pg_dump died, the store went away, a
+ * verification did not pass.
+ */
+export class LifeboatError extends Error {
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class InputError extends LifeboatError {
+  override readonly exitCode = 2;
+  /** The input (flag / action input name, without dashes) that was wrong, when there is one. */
+  readonly input: string | undefined;
+  constructor(message: string, options?: { input?: string; cause?: unknown }) {
+    super(message, options);
+    this.input = options?.input;
+  }
+}
+
+export class OperationError extends LifeboatError {
+  override readonly exitCode = 1;
+}
+
+/** The object or key asked for does not exist. */
+export class NotFoundError extends LifeboatError {}
+
+/** One line of text from any thrown value, for messages that quote a lower layer's error. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const text = error.message || error.name;
+    return text.split("\n").find((line) => line.trim() !== "") ?? error.name;
+  }
+  return String(error);
+}

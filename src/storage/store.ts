@@ -1,0 +1,52 @@
+import type { Readable } from "node:stream";
+
+/** What a store knows of one object. */
+export interface ObjectInfo {
+  /** Key relative to the store's root (the storage URL's prefix), "/"-separated. */
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+export interface PutOptions {
+  contentType?: string;
+  /** Aborting rejects the put and leaves no object (and no partial upload) behind. */
+  signal?: AbortSignal;
+}
+
+export interface DeleteResult {
+  deleted: string[];
+  /** Keys that could not be deleted, with the store's reason. */
+  failed: { key: string; reason: string }[];
+}
+
+/**
+ * Storage knows bytes and keys only; encryption sits one layer above it, so every store holds
+ * ciphertext. Keys are relative to the store's root and never start with "/".
+ *
+ * Errors: `NotFoundError` for a missing key, `InputError` for configuration the user must fix
+ * (bucket missing, credentials refused), `OperationError` for everything else.
+ */
+export interface Store {
+  /** The storage location without credentials, e.g. `s3://bucket/prefix` or `file:///abs/path`. */
+  readonly url: string;
+  /**
+   * Fails with an InputError when the store cannot be used at all (bucket missing, access
+   * denied, directory not creatable). Writes nothing.
+   */
+  check(): Promise<void>;
+  /**
+   * Streams `body` into `key`. All or nothing: the object becomes visible only once the whole body
+   * has been stored; if the body errors, the signal aborts or the store fails, the put rejects and
+   * no object (and no incomplete multipart upload) is left behind.
+   */
+  put(key: string, body: Readable, options?: PutOptions): Promise<{ bytes: number }>;
+  /** The object's bytes as a stream. Rejects with NotFoundError when the key does not exist. */
+  get(key: string): Promise<Readable>;
+  /** The object's size and time, or undefined when it does not exist. */
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /** Every object whose key starts with `prefix`, in key order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Deletes the keys (missing keys count as deleted); batched by the store as it allows. */
+  deleteMany(keys: readonly string[]): Promise<DeleteResult>;
+}
