@@ -1,0 +1,261 @@
+/**
+ * A store in a local directory: the embedded default for trying things out, and for tests.
+ *
+ * A put streams into a temporary file next to its target (named `.partial-<random>`, which list()
+ * never reports and no key may use), syncs it to disk and renames it into place, so an object is
+ * either absent or complete. A failed or aborted put removes its temporary file.
+ */
+import { randomBytes } from "node:crypto";
+import type { Dirent } from "node:fs";
+import { constants } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import { access, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { pathToFileURL } from "node:url";
+import { InputError, NotFoundError, OperationError, describeError } from "../domain/errors.js";
+import { TEMP_FILE_PREFIX, assertValidKey, assertValidPrefix, compareKeys } from "./keys.js";
+import type { DeleteResult, ObjectInfo, PutOptions, Store } from "./store.js";
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+const MISSING = new Set(["ENOENT", "ENOTDIR"]);
+
+export class LocalStore implements Store {
+  readonly url: string;
+  /** The absolute directory that holds the objects. */
+  readonly root: string;
+
+  constructor(root: string) {
+    if (!isAbsolute(root)) throw new Error(`a local store needs an absolute path, got "${root}"`);
+    this.root = resolve(root);
+    this.url = pathToFileURL(this.root).href;
+  }
+
+  /**
+   * Checks that the root is a writable directory, or could be made as one: a missing root is
+   * fine when its nearest existing ancestor is a writable directory. Creates nothing (a listing of
+   * a mistyped path must not leave a directory behind); the first put creates what it needs.
+   */
+  async check(): Promise<void> {
+    try {
+      let dir = this.root;
+      for (;;) {
+        const info = await stat(dir).catch((error: unknown) => {
+          if (errorCode(error) === "ENOENT") return undefined;
+          throw error;
+        });
+        if (info) {
+          if (!info.isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+          await access(dir, constants.W_OK | constants.X_OK);
+          return;
+        }
+        const parent = dirname(dir);
+        if (parent === dir) return;
+        dir = parent;
+      }
+    } catch (error) {
+      const code = errorCode(error);
+      const why =
+        code === "EEXIST" || code === "ENOTDIR"
+          ? "a file is in the way, not a directory"
+          : code === "EACCES" || code === "EPERM" || code === "EROFS"
+            ? "permission denied"
+            : describeError(error);
+      throw new InputError(`--storage "${this.url}": cannot use the directory ${this.root}: ${why}`, {
+        input: "storage",
+        cause: error,
+      });
+    }
+  }
+
+  async put(key: string, body: Readable, options: PutOptions = {}): Promise<{ bytes: number }> {
+    assertValidKey(key);
+    const { signal } = options;
+    const target = this.pathOf(key);
+    const temp = join(dirname(target), `${TEMP_FILE_PREFIX}${randomBytes(8).toString("hex")}`);
+    let handle: FileHandle | undefined;
+    let bytes = 0;
+    try {
+      signal?.throwIfAborted();
+      handle = await createFile(temp);
+      await pipeline(
+        body,
+        async function* count(source: AsyncIterable<Buffer | string>) {
+          for await (const chunk of source) {
+            bytes += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
+            yield chunk;
+          }
+        },
+        handle.createWriteStream(),
+        { signal },
+      );
+      handle = undefined; // closed by its stream
+      await syncFile(temp);
+      signal?.throwIfAborted();
+      await rename(temp, target);
+      await syncDirectory(dirname(target));
+      return { bytes };
+    } catch (error) {
+      body.destroy();
+      await handle?.close().catch(() => undefined);
+      await rm(temp, { force: true }).catch(() => undefined);
+      await this.prune(new Set([dirname(key)]));
+      const message = signal?.aborted
+        ? `storing "${key}" in ${this.url} was aborted: ${describeError(signal.reason)}`
+        : `storing "${key}" in ${this.url} failed: ${describeError(error)}`;
+      throw new OperationError(message, { cause: signal?.aborted ? signal.reason : error });
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    assertValidKey(key);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(this.pathOf(key), "r");
+      if ((await handle.stat()).isFile()) return handle.createReadStream();
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      if (!MISSING.has(errorCode(error) ?? "") && errorCode(error) !== "EISDIR") {
+        throw new OperationError(`reading "${key}" from ${this.url} failed: ${describeError(error)}`, {
+          cause: error,
+        });
+      }
+    }
+    await handle?.close().catch(() => undefined);
+    throw new NotFoundError(`"${key}" does not exist in ${this.url}`);
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    assertValidKey(key);
+    return this.info(key);
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    assertValidPrefix(prefix);
+    const slash = prefix.lastIndexOf("/");
+    yield* this.walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1));
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<DeleteResult> {
+    for (const key of keys) assertValidKey(key);
+    const result: DeleteResult = { deleted: [], failed: [] };
+    const emptied = new Set<string>();
+    for (const key of keys) {
+      try {
+        await unlink(this.pathOf(key));
+        emptied.add(dirname(key));
+        result.deleted.push(key);
+      } catch (error) {
+        const code = errorCode(error) ?? "";
+        // A key naming a directory is not an object: like a missing key, there is nothing to delete.
+        if (MISSING.has(code) || code === "EISDIR") result.deleted.push(key);
+        else result.failed.push({ key, reason: describeError(error) });
+      }
+    }
+    await this.prune(emptied);
+    return result;
+  }
+
+  private pathOf(key: string): string {
+    return join(this.root, ...key.split("/"));
+  }
+
+  private async info(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const info = await stat(this.pathOf(key));
+      return info.isFile() ? { key, size: info.size, lastModified: info.mtime } : undefined;
+    } catch (error) {
+      if (MISSING.has(errorCode(error) ?? "")) return undefined;
+      throw new OperationError(`reading "${key}" in ${this.url} failed: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Yields the objects under the directory `dirKey` ("" or ending in "/") whose names start with
+   * `namePrefix`, in key order: a directory sorts as its name plus "/", exactly where its keys sort.
+   */
+  private async *walk(dirKey: string, namePrefix: string): AsyncGenerator<ObjectInfo> {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(join(this.root, dirKey), { withFileTypes: true });
+    } catch (error) {
+      if (MISSING.has(errorCode(error) ?? "")) return;
+      throw new OperationError(`listing ${this.url} failed: ${describeError(error)}`, { cause: error });
+    }
+    const children = entries
+      .filter((entry) => entry.name.startsWith(namePrefix) && !entry.name.startsWith(TEMP_FILE_PREFIX))
+      .filter((entry) => entry.isFile() || entry.isDirectory())
+      .map((entry) => ({ entry, sortKey: entry.isDirectory() ? `${entry.name}/` : entry.name }))
+      .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+    for (const { entry } of children) {
+      const key = dirKey + entry.name;
+      if (entry.isDirectory()) {
+        yield* this.walk(`${key}/`, "");
+      } else {
+        const info = await this.info(key);
+        if (info) yield info;
+      }
+    }
+  }
+
+  /** Removes directories left empty by a delete, up to (not including) the root. */
+  private async prune(dirKeys: Set<string>): Promise<void> {
+    const deepestFirst = [...dirKeys].sort((a, b) => b.split("/").length - a.split("/").length);
+    for (let dirKey of deepestFirst) {
+      while (dirKey !== "." && dirKey !== "") {
+        try {
+          await rmdir(this.pathOf(dirKey));
+        } catch {
+          break; // not empty (or already gone): its parents are not empty either
+        }
+        dirKey = dirname(dirKey);
+      }
+    }
+  }
+}
+
+export function createLocalStore(root: string): LocalStore {
+  return new LocalStore(root);
+}
+
+/** Creates `path` exclusively, creating its directory first; retries when a prune races us. */
+async function createFile(path: string): Promise<FileHandle> {
+  for (let attempt = 1; ; attempt++) {
+    await mkdir(dirname(path), { recursive: true });
+    try {
+      return await open(path, "wx");
+    } catch (error) {
+      if (errorCode(error) !== "ENOENT" || attempt >= 3) throw error;
+    }
+  }
+}
+
+/** Flushes a written file to disk (fsync applies to the file, whichever descriptor asks). */
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Makes a rename durable. Best effort: some file systems refuse to sync a directory. */
+async function syncDirectory(path: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, "r");
+    await handle.sync();
+  } catch {
+    // The data itself is synced; only the rename's durability depends on this.
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
