@@ -1,0 +1,52 @@
+/**
+ * The GitHub edge: action inputs read by the names of the option table, secrets masked before
+ * anything is logged, failures reported for any thrown value. The only place importing @actions/*.
+ */
+import * as core from "@actions/core";
+import { describeError, LifeboatError } from "../domain/errors.js";
+import type { RawOptions } from "../settings/settings.js";
+import type { CommandSpec } from "../settings/spec.js";
+import type { Logger } from "../commands/logger.js";
+
+/** Masks every secret input, and the password inside any connection URL, before anything else. */
+export function maskSecrets(spec: CommandSpec): void {
+  for (const option of spec.options) {
+    if (!option.secret || option.cliOnly) continue;
+    const value = core.getInput(option.name);
+    if (!value) continue;
+    core.setSecret(value);
+    for (const line of value.split(/\r?\n/)) if (line.trim()) core.setSecret(line.trim());
+    const password = /^[a-z]+:\/\/[^:/@]*:([^@]*)@/i.exec(value.trim())?.[1];
+    if (password) {
+      core.setSecret(password);
+      try {
+        core.setSecret(decodeURIComponent(password));
+      } catch {
+        // not percent-encoded: masked as is above
+      }
+    }
+  }
+}
+
+export function readInputs(spec: CommandSpec): RawOptions {
+  const raw: RawOptions = {};
+  for (const option of spec.options) {
+    if (option.cliOnly) continue;
+    const value = core.getInput(option.name);
+    if (value === "") continue;
+    raw[option.name] = option.type === "list" ? value.split(/\r?\n/) : value;
+  }
+  return raw;
+}
+
+export const actionLogger: Logger = {
+  info: (message) => core.info(message),
+  warn: (message) => core.warning(message),
+};
+
+/** Marks the step failed for any thrown value, with the same one-line message as the CLI. */
+export function fail(error: unknown): void {
+  const kind = error instanceof LifeboatError && error.exitCode === 2 ? "bad input: " : "";
+  core.setFailed(`${kind}${describeError(error)}`);
+  if (error instanceof Error && error.stack && core.isDebug()) core.debug(error.stack);
+}

@@ -1,0 +1,105 @@
+/**
+ * The CLI's flags, derived from the option table: `--name value` for strings (also --name=value),
+ * repeatable for lists, bare for booleans; the environment fills what the flags leave out.
+ */
+import { parseArgs } from "node:util";
+import { InputError } from "../domain/errors.js";
+import { GLOBAL_CLI_OPTIONS, type CommandSpec, type OptionSpec } from "../settings/spec.js";
+import type { RawOptions } from "../settings/settings.js";
+
+export function cliOptions(spec: CommandSpec): OptionSpec[] {
+  return [...spec.options.filter((option) => !option.actionOnly), ...GLOBAL_CLI_OPTIONS];
+}
+
+export function parseCommandArgs(spec: CommandSpec, argv: string[], env: NodeJS.ProcessEnv): RawOptions {
+  const options = cliOptions(spec);
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      strict: true,
+      options: Object.fromEntries(
+        options.map((option) => [
+          option.name,
+          { type: option.type === "boolean" ? "boolean" : "string", multiple: option.type === "list" },
+        ]),
+      ),
+    });
+  } catch (error) {
+    throw new InputError(`${cleanParseError(error as Error, options)}; see lifeboat ${spec.command} --help`);
+  }
+  const raw: RawOptions = { ...(parsed.values as RawOptions) };
+  for (const option of spec.options) {
+    if (option.env && raw[option.name] === undefined && env[option.env]) raw[option.name] = env[option.env];
+    if (raw[option.name] === undefined && option.cliDefault !== undefined)
+      raw[option.name] = option.cliDefault;
+  }
+  // Secrets that only the action takes as inputs reach the CLI through their environment variable.
+  for (const option of spec.options.filter((o) => o.actionOnly && o.env)) {
+    if (env[option.env!]) raw[option.name] = env[option.env!];
+  }
+  return raw;
+}
+
+function cleanParseError(error: Error, options: OptionSpec[]): string {
+  const message = error.message.split("\n")[0]!;
+  const unknown = /Unknown option '(--?[^']+)'/.exec(message);
+  if (unknown) {
+    const name = unknown[1]!.replace(/^-+/, "");
+    const close = closest(
+      name,
+      options.map((option) => option.name),
+    );
+    return `unknown option ${unknown[1]}${close ? ` (did you mean --${close}?)` : ""}`;
+  }
+  const positional = /Unexpected argument '([^']+)'/.exec(message);
+  if (positional) return `unexpected argument "${positional[1]}" (options take the form --name value)`;
+  const missing = /Option '(--[^ ']+)[^']*' argument missing/.exec(message);
+  if (missing) return `${missing[1]}: a value is required`;
+  return message.replace(/^TypeError \[[A-Z_]+\]: /, "");
+}
+
+/** The candidate within two edits of `text`, for "did you mean" hints. */
+export function closest(text: string, candidates: readonly string[]): string | undefined {
+  return candidates
+    .map((candidate) => ({ candidate, distance: editDistance(candidate, text) }))
+    .filter((entry) => entry.distance <= 2)
+    .sort((a, b) => a.distance - b.distance)[0]?.candidate;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+export function commandHelp(spec: CommandSpec): string {
+  const lines = [`Usage: lifeboat ${spec.command} [options]`, "", spec.summary, "", "Options:"];
+  for (const option of cliOptions(spec)) {
+    const head =
+      option.type === "boolean" ? `--${option.name}` : `--${option.name} ${option.value ?? "VALUE"}`;
+    const notes: string[] = [];
+    const fallback = option.cliDefault ?? option.default;
+    if (option.env) notes.push(`env ${option.env}`);
+    if (fallback !== undefined && option.type !== "boolean") notes.push(`default "${fallback}"`);
+    if (option.type === "list") notes.push("repeatable");
+    const description = option.description + (notes.length ? ` [${notes.join("; ")}]` : "");
+    lines.push(`  ${head.padEnd(34)} ${description}`);
+  }
+  const hidden = spec.options.filter((option) => option.actionOnly && option.env);
+  if (hidden.length) {
+    lines.push("", "Environment:");
+    for (const option of hidden) lines.push(`  ${option.env!.padEnd(34)} ${option.description}`);
+  }
+  lines.push("", "Exit codes: 0 success, 1 the operation ran and failed, 2 bad input or configuration.");
+  return lines.join("\n");
+}

@@ -1,0 +1,159 @@
+/**
+ * `lifeboat <command> [options]`: the same commands and options as the actions. One JSON object on
+ * stdout with --json; progress on stderr; errors are one line (a stack trace only with --debug).
+ */
+import { existsSync, writeFileSync } from "node:fs";
+import { runBackup } from "../commands/backup.js";
+import { listBackups } from "../commands/list.js";
+import type { Logger } from "../commands/logger.js";
+import { describeError, InputError, LifeboatError } from "../domain/errors.js";
+import { generateIdentity } from "../crypto/age/index.js";
+import { formatAge, formatBytes, formatTable } from "../report/format.js";
+import {
+  parseBackupSettings,
+  parseStorageSettings,
+  required,
+  type RawOptions,
+} from "../settings/settings.js";
+import { COMMANDS, commandSpec } from "../settings/spec.js";
+import { openStore } from "../storage/open-store.js";
+import { LIFEBOAT_VERSION } from "../version.js";
+import { closest, commandHelp, parseCommandArgs } from "./args.js";
+
+export interface CliIo {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((spec) => spec.command.length));
+  return [
+    "Usage: lifeboat <command> [options]",
+    "",
+    "Encrypted, verified PostgreSQL backups in S3 or a local directory.",
+    "",
+    "Commands:",
+    ...COMMANDS.map((spec) => `  ${spec.command.padEnd(width)}  ${spec.summary}`),
+    "",
+    "Run lifeboat <command> --help for its options.",
+  ].join("\n");
+}
+
+export async function main(io: CliIo): Promise<number> {
+  const [command, ...rest] = io.argv;
+  const wantsJson = rest.includes("--json");
+  const debug = rest.includes("--debug");
+  const log: Logger = {
+    info: (message) => io.stderr(message),
+    warn: (message) => io.stderr(`warning: ${message}`),
+  };
+  try {
+    if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+      io.stdout(mainHelp());
+      return command === undefined ? 2 : 0;
+    }
+    if (command === "--version" || command === "-V") {
+      io.stdout(LIFEBOAT_VERSION);
+      return 0;
+    }
+    const known = COMMANDS.find((spec) => spec.command === command);
+    if (!known) {
+      const names = COMMANDS.map((spec) => spec.command);
+      const close = closest(command, names);
+      throw new InputError(
+        `unknown command "${command}"${close ? ` (did you mean ${close}?)` : ""}; expected one of ${names.join(", ")}`,
+      );
+    }
+    const spec = commandSpec(command);
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.stdout(commandHelp(spec));
+      return 0;
+    }
+    const raw = parseCommandArgs(spec, rest, io.env);
+    const result = await runCommand(command, raw, io, log);
+    if (wantsJson) io.stdout(JSON.stringify(result.json));
+    else if (result.text) io.stdout(result.text);
+    return 0;
+  } catch (error) {
+    const exitCode = error instanceof LifeboatError ? error.exitCode : 1;
+    const message = describeError(error);
+    if (wantsJson) io.stdout(JSON.stringify({ ok: false, exitCode, error: message }));
+    io.stderr(`lifeboat: error: ${message}`);
+    if (debug && error instanceof Error && error.stack) io.stderr(error.stack);
+    return exitCode;
+  }
+}
+
+async function runCommand(
+  command: string,
+  raw: RawOptions,
+  io: CliIo,
+  log: Logger,
+): Promise<{ json: unknown; text: string }> {
+  const now = () => new Date();
+  switch (command) {
+    case "backup": {
+      const settings = parseBackupSettings(raw);
+      const store = await openStore(settings.storage, { cwd: io.cwd, s3: settings.s3 });
+      const result = await runBackup(settings, { store, env: io.env, now, log, signal: io.signal });
+      return {
+        json: {
+          ok: true,
+          backupId: result.backupId,
+          label: result.label,
+          storage: store.url,
+          backupKey: result.backupKey,
+          manifestKey: result.manifestKey,
+          storedBytes: result.storedBytes,
+          sha256: result.sha256,
+          durationSeconds: result.durationSeconds,
+          tables: result.manifest.tables.length,
+          totalRows: result.manifest.totalRows,
+        },
+        text: result.backupId,
+      };
+    }
+    case "list": {
+      const settings = parseStorageSettings(raw);
+      const store = await openStore(settings.storage, { cwd: io.cwd, s3: settings.s3 });
+      const backups = await listBackups(settings, { store, now });
+      const text = backups.length
+        ? formatTable(
+            ["BACKUP ID", "STARTED (UTC)", "SIZE", "AGE", "LAST CHECK"],
+            backups.map((backup) => [
+              backup.backupId,
+              backup.startedAt.replace("T", " ").replace(/\.\d{3}Z$/, ""),
+              formatBytes(backup.storedBytes),
+              formatAge(backup.ageSeconds),
+              backup.lastCheck
+                ? `${backup.lastCheck.kind} ${backup.lastCheck.passed ? "pass" : "FAIL"}`
+                : "-",
+            ]),
+          )
+        : `no backups under ${store.url}/${settings.label}/`;
+      return { json: { ok: true, storage: store.url, label: settings.label, backups }, text };
+    }
+    case "keygen": {
+      const output = required(raw, "output", "a path for the new identity file");
+      if (existsSync(output)) {
+        throw new InputError(`--output "${output}": the file exists; refusing to overwrite a key`, {
+          input: "output",
+        });
+      }
+      const { identity, recipient } = generateIdentity();
+      const created = new Date().toISOString();
+      writeFileSync(output, `# created: ${created}\n# public key: ${recipient}\n${identity}\n`, {
+        mode: 0o600,
+        flag: "wx",
+      });
+      log.info(`Identity written to ${output} (keep it secret); the public key (recipient) is:`);
+      return { json: { ok: true, identityFile: output, recipient }, text: recipient };
+    }
+    default:
+      throw new Error(`unhandled command ${command}`);
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * backup: preflight, dump, encrypt, stream into the store, count rows in the dump's snapshot, and
+ * commit by writing the manifest last. Anything that fails before the manifest is written leaves
+ * no object behind and no manifest: the next run starts clean.
+ */
+import { PassThrough, Readable, type Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { newBackupId } from "../domain/backup-id.js";
+import { buildPgDumpArgs, formatCompression, parseCompression } from "../domain/dump-plan.js";
+import { describeError, LifeboatError, OperationError } from "../domain/errors.js";
+import { dumpKey, manifestKey, ENCRYPTED_DUMP_FILE, PLAIN_DUMP_FILE } from "../domain/layout.js";
+import {
+  MANIFEST_SCHEMA_VERSION,
+  serializeManifest,
+  type EncryptionInfo,
+  type Manifest,
+  type TableCount,
+} from "../domain/manifest.js";
+import { provenanceFromEnv } from "../domain/provenance.js";
+import { createEncryptStream, parseRecipient, passphraseRecipient } from "../crypto/age/index.js";
+import { connect, readServerInfo } from "../postgres/connect.js";
+import { findPgTool } from "../postgres/pg-dump-finder.js";
+import { startPgDump } from "../postgres/pg-dump.js";
+import { exportSnapshot } from "../postgres/snapshot.js";
+import type { BackupSettings } from "../settings/settings.js";
+import type { Store } from "../storage/store.js";
+import { HashTap } from "../streams/hash-tap.js";
+import { LIFEBOAT_VERSION } from "../version.js";
+import type { Logger } from "./logger.js";
+
+export interface BackupDeps {
+  store: Store;
+  env: NodeJS.ProcessEnv;
+  now: () => Date;
+  log: Logger;
+  /** Aborting (Ctrl-C, a cancelled job) stops pg_dump and the upload; nothing is committed. */
+  signal?: AbortSignal;
+}
+
+export interface BackupResult {
+  backupId: string;
+  label: string;
+  backupKey: string;
+  manifestKey: string;
+  storedBytes: number;
+  sha256: string;
+  durationSeconds: number;
+  manifest: Manifest;
+}
+
+function encryptionFor(settings: BackupSettings): { stream: Transform; info: EncryptionInfo } {
+  const { encryption } = settings;
+  if (encryption.kind === "none") return { stream: new PassThrough(), info: { format: "none" } };
+  if (encryption.kind === "passphrase") {
+    return {
+      stream: createEncryptStream([passphraseRecipient(encryption.passphrase)]),
+      info: { format: "age-v1", recipients: [], passphrase: true },
+    };
+  }
+  const recipients = encryption.recipients.map((text) => parseRecipient(text));
+  return {
+    stream: createEncryptStream(recipients),
+    info: { format: "age-v1", recipients: [...encryption.recipients], passphrase: false },
+  };
+}
+
+export async function runBackup(settings: BackupSettings, deps: BackupDeps): Promise<BackupResult> {
+  const { store, log } = deps;
+  const started = deps.now();
+  const startedMs = performance.now();
+  // Recipients are checked before anything connects or writes.
+  const encryption = encryptionFor(settings);
+
+  const client = await connect(settings.databaseUrl);
+  let clientOpen = true;
+  const closeClient = async () => {
+    if (!clientOpen) return;
+    clientOpen = false;
+    await client.end().catch(() => undefined);
+  };
+  try {
+    const server = await readServerInfo(client);
+    const pgDump = await findPgTool({
+      name: "pg_dump",
+      serverMajor: server.major,
+      serverVersion: server.version,
+      pgBinDir: settings.pgBinDir,
+      env: deps.env,
+    });
+    const compression = parseCompression(settings.compression, pgDump.major);
+    // The store is checked once the database side is known to work, so a typo in the URL
+    // leaves not even an empty directory behind.
+    await store.check();
+    log.info(
+      `PostgreSQL ${server.version} at ${settings.databaseUrl.host}:${settings.databaseUrl.port}/${server.database}; pg_dump ${pgDump.version} (${pgDump.path}); compression ${formatCompression(compression)}`,
+    );
+
+    const backupId = newBackupId(started);
+    const encrypted = encryption.info.format !== "none";
+    const objectKey = dumpKey(settings.label, backupId, encrypted);
+    const snapshot = await exportSnapshot(client);
+    const args = buildPgDumpArgs({
+      scope: settings.scope,
+      compression,
+      pgDumpMajor: pgDump.major,
+      snapshot: snapshot.id,
+      extraArgs: settings.extraArgs,
+    });
+    log.info(`Backing up into ${store.url}/${objectKey}`);
+
+    const dump = startPgDump({ pgDump: pgDump.path, args, url: settings.databaseUrl, env: deps.env });
+    const plain = new HashTap();
+    const stored = new HashTap();
+    const controller = new AbortController();
+    let firstError: unknown;
+    const stop = (error: unknown) => {
+      firstError ??= error;
+      controller.abort(error);
+      dump.kill(describeError(error));
+      stored.destroy(error instanceof Error ? error : new Error(String(error)));
+    };
+    const onExternalAbort = () =>
+      stop(new OperationError(`interrupted: ${describeError(deps.signal?.reason)}`));
+    if (deps.signal?.aborted) onExternalAbort();
+    deps.signal?.addEventListener("abort", onExternalAbort, { once: true });
+
+    const watch = <T>(promise: Promise<T>) =>
+      promise.catch((error: unknown) => {
+        stop(error);
+        throw error;
+      });
+    const results = await Promise.allSettled([
+      watch(pipeline(dump.output, plain, encryption.stream, stored)),
+      watch(
+        store.put(objectKey, stored, { signal: controller.signal, contentType: "application/octet-stream" }),
+      ),
+      watch(
+        snapshot.countRows(settings.scope, {
+          excludeUnlogged: settings.extraArgs.includes("--no-unlogged-table-data"),
+        }),
+      ),
+    ]);
+    deps.signal?.removeEventListener("abort", onExternalAbort);
+    await snapshot.release().catch(() => undefined);
+    await closeClient();
+
+    if (firstError !== undefined || results.some((result) => result.status === "rejected")) {
+      // The put is all or nothing; if it completed before something else failed, take it back.
+      if (results[1].status === "fulfilled") await store.deleteMany([objectKey]).catch(() => undefined);
+      throw asOperationError(firstError ?? results.find((r) => r.status === "rejected"));
+    }
+    const tables = (results[2] as PromiseFulfilledResult<TableCount[]>).value;
+    if (stored.bytes !== (results[1] as PromiseFulfilledResult<{ bytes: number }>).value.bytes) {
+      await store.deleteMany([objectKey]).catch(() => undefined);
+      throw new OperationError(
+        `the store reports ${(results[1] as PromiseFulfilledResult<{ bytes: number }>).value.bytes} bytes stored, ${stored.bytes} were sent`,
+      );
+    }
+
+    const finished = deps.now();
+    const durationSeconds = round((performance.now() - startedMs) / 1000);
+    const manifest: Manifest = {
+      schemaVersion: MANIFEST_SCHEMA_VERSION,
+      backupId,
+      label: settings.label,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationSeconds,
+      source: {
+        serverVersion: server.version,
+        serverVersionNum: server.versionNum,
+        database: server.database,
+        host: settings.databaseUrl.host,
+        port: settings.databaseUrl.port,
+        user: server.user,
+      },
+      tool: { name: "lifeboat", version: LIFEBOAT_VERSION, pgDumpVersion: pgDump.version, pgDumpArgs: args },
+      dump: {
+        format: "custom",
+        compression: formatCompression(compression),
+        scope: settings.scope,
+        plaintext: { bytes: plain.bytes, sha256: plain.sha256 },
+      },
+      object: {
+        name: encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE,
+        bytes: stored.bytes,
+        sha256: stored.sha256,
+      },
+      encryption: encryption.info,
+      tables,
+      totalRows: tables.reduce((sum, table) => sum + table.rows, 0),
+      provenance: provenanceFromEnv(deps.env),
+    };
+    const key = manifestKey(settings.label, backupId);
+    try {
+      await store.put(key, Readable.from([Buffer.from(serializeManifest(manifest))]), {
+        contentType: "application/json",
+        signal: deps.signal,
+      });
+    } catch (error) {
+      await store.deleteMany([objectKey]).catch(() => undefined);
+      throw asOperationError(error);
+    }
+    log.info(
+      `Backup ${backupId} committed: ${stored.bytes} bytes stored, ${tables.length} tables, ${manifest.totalRows} rows, ${durationSeconds}s`,
+    );
+    return {
+      backupId,
+      label: settings.label,
+      backupKey: objectKey,
+      manifestKey: key,
+      storedBytes: stored.bytes,
+      sha256: stored.sha256,
+      durationSeconds,
+      manifest,
+    };
+  } finally {
+    await closeClient();
+  }
+}
+
+function asOperationError(error: unknown): LifeboatError {
+  const value =
+    (error as PromiseRejectedResult | undefined)?.status === "rejected"
+      ? (error as PromiseRejectedResult).reason
+      : error;
+  if (value instanceof LifeboatError) return value;
+  return new OperationError(describeError(value), { cause: value });
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}

@@ -1,0 +1,113 @@
+/**
+ * Where things live in a store, relative to its root (the storage URL's prefix):
+ *
+ *   <label>/<backup-id>/dump.age            the age-encrypted pg_dump archive (dump.pgdump when unencrypted)
+ *   <label>/<backup-id>/manifest.json       written last: the commit marker
+ *   <label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json
+ *
+ * A folder without a manifest is not a backup: it is in flight, or it failed.
+ */
+import { parseBackupIdTime } from "./backup-id.js";
+import { InputError } from "./errors.js";
+
+/** One object of a listing (the store's ObjectInfo has this shape). */
+export interface ListedObject {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+export const MANIFEST_FILE = "manifest.json";
+export const ENCRYPTED_DUMP_FILE = "dump.age";
+export const PLAIN_DUMP_FILE = "dump.pgdump";
+
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export function validateLabel(label: string): string {
+  if (!LABEL.test(label)) {
+    throw new InputError(
+      `--label "${label}": expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+      { input: "label" },
+    );
+  }
+  return label;
+}
+
+export function backupPrefix(label: string, backupId: string): string {
+  return `${label}/${backupId}/`;
+}
+
+export function manifestKey(label: string, backupId: string): string {
+  return `${backupPrefix(label, backupId)}${MANIFEST_FILE}`;
+}
+
+export function dumpKey(label: string, backupId: string, encrypted: boolean): string {
+  return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE}`;
+}
+
+export interface CheckRecordRef {
+  key: string;
+  time: Date;
+  kind: string;
+  passed: boolean;
+}
+
+/** What a listing of `<label>/` says about one backup folder. */
+export interface BackupFolder {
+  backupId: string;
+  startedAt: Date;
+  /** True when manifest.json exists: only then is the folder a backup. */
+  committed: boolean;
+  objects: ListedObject[];
+  checks: CheckRecordRef[];
+  bytes: number;
+}
+
+const CHECK = /^checks\/(\d{8}T\d{6}(?:\d{3})?Z)-([a-z][a-z-]*)-(pass|fail)\.json$/;
+
+export function parseCheckStamp(stamp: string): Date | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})?Z$/.exec(stamp);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s, ms] = match;
+  return new Date(Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s!, ms ? +ms : 0));
+}
+
+export function checkKey(label: string, backupId: string, time: Date, kind: string, passed: boolean): string {
+  const stamp = time.toISOString().replace(/[-:]/g, "").replace(".", "");
+  return `${backupPrefix(label, backupId)}checks/${stamp}-${kind}-${passed ? "pass" : "fail"}.json`;
+}
+
+/**
+ * Groups a listing of `<label>/` into backup folders, newest first. Keys that are not inside a
+ * folder named by a backup id are ignored (they are not ours).
+ */
+export function groupBackupFolders(label: string, objects: Iterable<ListedObject>): BackupFolder[] {
+  const folders = new Map<string, BackupFolder>();
+  const root = `${label}/`;
+  for (const object of objects) {
+    if (!object.key.startsWith(root)) continue;
+    const rest = object.key.slice(root.length);
+    const slash = rest.indexOf("/");
+    if (slash < 0) continue;
+    const backupId = rest.slice(0, slash);
+    const startedAt = parseBackupIdTime(backupId);
+    if (!startedAt) continue;
+    let folder = folders.get(backupId);
+    if (!folder) {
+      folder = { backupId, startedAt, committed: false, objects: [], checks: [], bytes: 0 };
+      folders.set(backupId, folder);
+    }
+    folder.objects.push(object);
+    folder.bytes += object.size;
+    const name = rest.slice(slash + 1);
+    if (name === MANIFEST_FILE) folder.committed = true;
+    const check = CHECK.exec(name);
+    const checkTime = check ? parseCheckStamp(check[1]!) : undefined;
+    if (check && checkTime) {
+      folder.checks.push({ key: object.key, time: checkTime, kind: check[2]!, passed: check[3] === "pass" });
+    }
+  }
+  const list = [...folders.values()];
+  for (const folder of list) folder.checks.sort((a, b) => a.time.getTime() - b.time.getTime());
+  return list.sort((a, b) => (a.backupId < b.backupId ? 1 : a.backupId > b.backupId ? -1 : 0));
+}

@@ -1,0 +1,100 @@
+/**
+ * Runs pg_dump with its output as a stream. The stream only ends cleanly once pg_dump has exited
+ * with status 0 and what it wrote starts like a custom-format archive: an exit with an error, a
+ * kill, or an empty output turns into a stream error, so a cut-short dump can never be stored as
+ * a complete one.
+ */
+import { spawn } from "node:child_process";
+import { Transform, type TransformCallback } from "node:stream";
+import { OperationError } from "../domain/errors.js";
+import { redactUrls, type DatabaseUrl } from "../domain/database-url.js";
+
+const ARCHIVE_MAGIC = Buffer.from("PGDMP");
+const STDERR_KEEP = 64 * 1024;
+
+export interface RunningDump {
+  /** The archive bytes; errors if pg_dump fails in any way. */
+  output: Transform;
+  /** Stops pg_dump (SIGTERM) and fails the output. */
+  kill(reason: string): void;
+}
+
+export function startPgDump(options: {
+  pgDump: string;
+  args: string[];
+  url: DatabaseUrl;
+  env: NodeJS.ProcessEnv;
+}): RunningDump {
+  const env: NodeJS.ProcessEnv = { ...options.env, PGAPPNAME: "lifeboat pg_dump", PGCONNECT_TIMEOUT: "15" };
+  // The password travels in the environment, never on the command line.
+  delete env.PGPASSWORD;
+  if (options.url.password !== undefined) env.PGPASSWORD = options.url.password;
+  const child = spawn(options.pgDump, [...options.args, `--dbname=${options.url.withoutPassword}`], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (text: string) => {
+    stderr = (stderr + text).slice(-STDERR_KEEP);
+  });
+  let killedFor: string | undefined;
+  const exited = new Promise<void>((resolve, reject) => {
+    child.on("error", (error) => reject(new OperationError(`pg_dump could not start: ${error.message}`)));
+    child.on("close", (code, signal) => {
+      if (code === 0) return resolve();
+      const why = killedFor ?? (signal ? `killed by ${signal}` : `exited with status ${code}`);
+      reject(new OperationError(`pg_dump ${why}${lastError(stderr)}`));
+    });
+  });
+  // Observed through the output stream; this keeps an early rejection from being "unhandled".
+  exited.catch(() => undefined);
+
+  let seen = 0;
+  const head: Buffer[] = [];
+  const output = new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      if (seen < ARCHIVE_MAGIC.length) head.push(chunk);
+      seen += chunk.length;
+      callback(null, chunk);
+    },
+    flush(callback: TransformCallback) {
+      exited.then(
+        () => {
+          const start = Buffer.concat(head).subarray(0, ARCHIVE_MAGIC.length);
+          if (seen === 0) return callback(new OperationError("pg_dump exited 0 but wrote nothing"));
+          if (!start.equals(ARCHIVE_MAGIC)) {
+            return callback(new OperationError("pg_dump's output is not a custom-format archive"));
+          }
+          callback();
+        },
+        (error: unknown) => callback(error as Error),
+      );
+    },
+  });
+  child.stdout.on("error", (error) => output.destroy(error));
+  child.stdout.pipe(output);
+  output.on("close", () => {
+    // The consumer went away (store failure, abort): pg_dump must not keep running.
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  });
+
+  return {
+    output,
+    kill(reason: string) {
+      killedFor = `was stopped: ${reason}`;
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    },
+  };
+}
+
+/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
+function lastError(stderr: string): string {
+  const lines = redactUrls(stderr)
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
+  const error = [...lines].reverse().find((line) => /error:|FATAL:|fatal:/.test(line)) ?? lines.at(-1);
+  return error ? `: ${error}` : "";
+}

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { runCli } from "../helpers/cli.js";
+
+test("--help on every command exits 0 and lists its options", async () => {
+  const top = await runCli(["--help"]);
+  assert.equal(top.code, 0);
+  assert.match(top.stdout, /^ {2}backup /m);
+  const backup = await runCli(["backup", "--help"]);
+  assert.equal(backup.code, 0);
+  for (const flag of ["--database-url URL", "--storage URL", "--recipient", "--passphrase-file", "--json"]) {
+    assert.ok(backup.stdout.includes(flag), flag);
+  }
+  assert.ok(
+    !backup.stdout.includes("--passphrase "),
+    "no passphrase on the command line, where ps would show it",
+  );
+});
+
+test("no command prints the usage and exits 2", async () => {
+  const run = await runCli([]);
+  assert.equal(run.code, 2);
+  assert.match(run.stdout, /^Usage: lifeboat <command>/);
+});
+
+test("typos get a one-line error with a suggestion and exit 2", async () => {
+  const command = await runCli(["bakup"]);
+  assert.equal(command.code, 2);
+  assert.equal(
+    command.stderr,
+    'lifeboat: error: unknown command "bakup" (did you mean backup?); expected one of backup, list, keygen',
+  );
+  const option = await runCli(["list", "--lable", "x"]);
+  assert.equal(option.code, 2);
+  assert.equal(
+    option.stderr,
+    "lifeboat: error: unknown option --lable (did you mean --label?); see lifeboat list --help",
+  );
+});
+
+test("--json errors are one JSON object on stdout too", async () => {
+  const run = await runCli(["list", "--storage", "gs://nope", "--json"]);
+  assert.equal(run.code, 2);
+  assert.deepEqual(Object.keys(run.json).sort(), ["error", "exitCode", "ok"]);
+  assert.equal(run.json.ok, false);
+});
+
+test("keygen writes a private identity file that stock age can use, and never overwrites one", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "lifeboat-keygen-"));
+  try {
+    const file = join(dir, "key.txt");
+    const run = await runCli(["keygen", "--output", file]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^age1[0-9a-z]{58}$/);
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(execFileSync("age-keygen", ["-y", file], { encoding: "utf8" }).trim(), run.stdout);
+    const before = readFileSync(file, "utf8");
+    const again = await runCli(["keygen", "--output", file]);
+    assert.equal(again.code, 2);
+    assert.equal(readFileSync(file, "utf8"), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,285 @@
+/**
+ * backup into a local directory against a real throwaway PostgreSQL, recovered with stock tools
+ * only: `age -d` and `pg_restore`.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { Manifest } from "../../src/domain/manifest.js";
+import { runCli } from "../helpers/cli.js";
+import { countAllRows, createShop, SHOP_ROWS } from "../helpers/fixtures.js";
+import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
+
+let cluster: Cluster;
+let work: string;
+let identityFile: string;
+let recipient: string;
+
+before(async () => {
+  cluster = await startCluster();
+  await createShop(cluster, "shop");
+  work = mkdtempSync(join(tmpdir(), "lifeboat-backup-"));
+  identityFile = join(work, "key.txt");
+  execFileSync("age-keygen", ["-o", identityFile], { stdio: "pipe" });
+  recipient = execFileSync("age-keygen", ["-y", identityFile], { encoding: "utf8" }).trim();
+});
+
+after(async () => {
+  await cluster?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
+    .sort();
+}
+
+const env = () => ({ PATH: process.env.PATH, DATABASE_URL: cluster.url("shop") });
+
+describe("backup to a local directory", () => {
+  test("makes an age-encrypted custom-format dump that stock age and pg_restore recover, with exact row counts", async () => {
+    const storage = join(work, "store-a");
+    const run = await runCli(
+      ["backup", "--storage", storage, "--label", "shop", "--recipient", recipient, "--json"],
+      {
+        env: env(),
+      },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const backupId = run.json.backupId as string;
+    assert.match(backupId, /^\d{8}T\d{6}Z-[a-z0-9]+$/);
+    assert.deepEqual(listFiles(storage), [`shop/${backupId}/dump.age`, `shop/${backupId}/manifest.json`]);
+
+    const manifest = JSON.parse(
+      readFileSync(join(storage, "shop", backupId, "manifest.json"), "utf8"),
+    ) as Manifest;
+    assert.equal(manifest.schemaVersion, 1);
+    assert.equal(manifest.backupId, backupId);
+    assert.deepEqual(manifest.encryption, { format: "age-v1", recipients: [recipient], passphrase: false });
+    assert.equal(manifest.source.database, "shop");
+    assert.equal(
+      manifest.dump.compression,
+      Number(manifest.tool.pgDumpVersion.split(".")[0]) >= 16 ? "zstd" : "gzip:1",
+    );
+    const counted = Object.fromEntries(manifest.tables.map((t) => [`${t.schema}.${t.table}`, t.rows]));
+    assert.deepEqual(counted, SHOP_ROWS);
+    assert.equal(
+      manifest.totalRows,
+      Object.values(SHOP_ROWS).reduce((a, b) => a + b, 0),
+    );
+
+    const object = readFileSync(join(storage, "shop", backupId, "dump.age"));
+    assert.equal(object.length, manifest.object.bytes);
+    assert.equal(sha256(object), manifest.object.sha256);
+    assert.equal(object.subarray(0, 21).toString(), "age-encryption.org/v1");
+
+    // Recovery with stock tools only, exactly as docs/format.md says.
+    const plain = join(work, "dump.pgdump");
+    execFileSync("age", ["-d", "-i", identityFile, "-o", plain, join(storage, "shop", backupId, "dump.age")]);
+    const dump = readFileSync(plain);
+    assert.equal(dump.length, manifest.dump.plaintext.bytes);
+    assert.equal(sha256(dump), manifest.dump.plaintext.sha256);
+    await cluster.createDatabase("restored_a");
+    execFileSync(
+      join(cluster.binDir, "pg_restore"),
+      ["--no-owner", "--exit-on-error", "-d", cluster.url("restored_a"), plain],
+      {
+        env: { ...process.env },
+        stdio: "pipe",
+      },
+    );
+    const restored = await countAllRows(cluster, "restored_a");
+    for (const table of manifest.tables)
+      assert.equal(restored[`${table.schema}.${table.table}`], table.rows, table.table);
+
+    const list = await runCli(["list", "--storage", storage, "--label", "shop"], { env: env() });
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, new RegExp(`^${backupId}\\s`, "m"));
+  });
+
+  test("rows committed while pg_dump runs are neither dumped nor counted", async () => {
+    // A pg_dump wrapper announces that it started (the snapshot is exported by then) and waits
+    // for the test to commit more rows before dumping: the counts and the dump must both come
+    // from the snapshot, and so must agree with each other and not with the live table.
+    const storage = join(work, "store-b");
+    const bin = join(work, "gated-pg-dump");
+    const started = join(bin, "started");
+    const go = join(bin, "go");
+    execFileSync("mkdir", ["-p", bin]);
+    const real = join(cluster.binDir, "pg_dump");
+    writeFileSync(
+      join(bin, "pg_dump"),
+      `#!/bin/sh\ncase "$1" in --version) exec ${real} --version;; esac\ntouch ${started}\nwhile [ ! -f ${go} ]; do sleep 0.05; done\nexec ${real} "$@"\n`,
+    );
+    chmodSync(join(bin, "pg_dump"), 0o755);
+    const backup = runCli(
+      [
+        "backup",
+        "--storage",
+        storage,
+        "--recipient",
+        recipient,
+        "--include-schema",
+        "shop",
+        "--pg-bin-dir",
+        bin,
+        "--json",
+      ],
+      { env: env() },
+    );
+    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 20));
+    await cluster.sql(
+      "shop",
+      "INSERT INTO shop.customers (email) SELECT 'late' || i || '@x' FROM generate_series(1, 5) i",
+    );
+    writeFileSync(go, "");
+    const run = await backup;
+    assert.equal(run.code, 0, run.stderr);
+    const folder = join(storage, "default", run.json.backupId as string);
+    const manifest = JSON.parse(readFileSync(join(folder, "manifest.json"), "utf8")) as Manifest;
+    assert.deepEqual(
+      manifest.tables.map((t) => [t.schema, t.table, t.rows]),
+      [
+        ["shop", "customers", 1500],
+        ["shop", "orders", 4000],
+      ],
+    );
+    const [live] = await cluster.sql<{ n: string }>("shop", "SELECT count(*) AS n FROM shop.customers");
+    assert.equal(Number(live!.n), 1505);
+    await cluster.createDatabase("restored_b");
+    execFileSync("sh", [
+      "-c",
+      `age -d -i "$1" "$2" | "$3" --no-owner --exit-on-error -d "$4"`,
+      "sh",
+      identityFile,
+      join(folder, "dump.age"),
+      join(cluster.binDir, "pg_restore"),
+      cluster.url("restored_b"),
+    ]);
+    const restored = await countAllRows(cluster, "restored_b");
+    assert.equal(restored["shop.customers"], 1500);
+    await cluster.sql("shop", "DELETE FROM shop.customers WHERE email LIKE 'late%'");
+  });
+
+  test("scope options select what is dumped and counted", async () => {
+    const storage = join(work, "store-c");
+    const run = await runCli(
+      [
+        "backup",
+        "--storage",
+        storage,
+        "--recipient",
+        recipient,
+        "--exclude-schema",
+        "audit",
+        "--exclude-table",
+        "public.scratch",
+        "--exclude-table-data",
+        '"Mixed Case".*',
+        "--json",
+      ],
+      { env: env() },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const manifest = JSON.parse(
+      readFileSync(join(storage, "default", run.json.backupId as string, "manifest.json"), "utf8"),
+    ) as Manifest;
+    assert.deepEqual(
+      manifest.tables.map((t) => `${t.schema}.${t.table}`),
+      ["public.empty_table", "shop.customers", "shop.orders"],
+    );
+    const schemaOnly = await runCli(
+      ["backup", "--storage", storage, "--recipient", recipient, "--schema-only", "--json"],
+      { env: env() },
+    );
+    assert.equal(schemaOnly.code, 0, schemaOnly.stderr);
+    assert.equal(schemaOnly.json.tables, 0);
+  });
+
+  test("a passphrase backup decrypts with the passphrase, and the passphrase is printed nowhere", async () => {
+    const storage = join(work, "store-d");
+    const passphraseFile = join(work, "passphrase.txt");
+    const passphrase = "correct horse battery staple 42";
+    writeFileSync(passphraseFile, passphrase + "\n");
+    const run = await runCli(
+      ["backup", "--storage", storage, "--passphrase-file", passphraseFile, "--json"],
+      { env: env() },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const folder = join(storage, "default", run.json.backupId as string);
+    const manifestText = readFileSync(join(folder, "manifest.json"), "utf8");
+    for (const text of [run.stdout, run.stderr, manifestText]) {
+      assert.ok(!text.includes(passphrase));
+      assert.ok(!text.includes(cluster.password));
+    }
+    assert.deepEqual((JSON.parse(manifestText) as Manifest).encryption, {
+      format: "age-v1",
+      recipients: [],
+      passphrase: true,
+    });
+  });
+
+  test("pg_dump killed mid-dump: exit 1, no manifest, no dump object, and the next run is clean", async () => {
+    const storage = join(work, "store-e");
+    const fakeBin = join(work, "dying-pg-dump");
+    execFileSync("mkdir", ["-p", fakeBin]);
+    const real = join(cluster.binDir, "pg_dump");
+    writeFileSync(
+      join(fakeBin, "pg_dump"),
+      `#!/bin/sh\ncase "$1" in --version) exec ${real} --version;; esac\n${real} "$@" | head -c 3000\nkill -KILL $$\n`,
+    );
+    chmodSync(join(fakeBin, "pg_dump"), 0o755);
+    const run = await runCli(
+      [
+        "backup",
+        "--storage",
+        storage,
+        "--recipient",
+        recipient,
+        "--compression",
+        "none",
+        "--pg-bin-dir",
+        fakeBin,
+      ],
+      { env: env() },
+    );
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /^lifeboat: error: pg_dump (killed by SIGKILL|exited)/m);
+    assert.equal(
+      run.stderr
+        .trim()
+        .split("\n")
+        .filter((line) => line.startsWith("lifeboat: error")).length,
+      1,
+    );
+    assert.deepEqual(
+      listFiles(storage).filter((file) => !file.startsWith(".")),
+      [],
+    );
+
+    const again = await runCli(["backup", "--storage", storage, "--recipient", recipient, "--json"], {
+      env: env(),
+    });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(listFiles(storage).length, 2);
+  });
+});
+
+function sha256(data: Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}
