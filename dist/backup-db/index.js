@@ -40112,11 +40112,12 @@ function connectionError(error, url, input) {
     return new errors/* InputError */.dz(message, { input, cause: error });
 }
 async function readServerInfo(client) {
-    const result = await client.query("SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS database, current_user AS user");
+    const result = await client.query("SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes");
     const row = result.rows[0];
     const versionNum = Number(row.num);
     return {
         version: row.version,
+        databaseBytes: Number(row.bytes),
         versionNum,
         major: Math.floor(versionNum / 10000),
         database: row.database,
@@ -40308,10 +40309,21 @@ function startPgDump(options) {
     delete env.PGPASSWORD;
     if (options.url.password !== undefined)
         env.PGPASSWORD = options.url.password;
+    // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
+    // anything it started (a wrapper script's children too).
     const child = (0,external_node_child_process_.spawn)(options.pgDump, [...options.args, `--dbname=${options.url.withoutPassword}`], {
         env,
         stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
     });
+    const running = () => child.exitCode === null && child.signalCode === null;
+    const terminate = () => {
+        if (!running() || child.pid === undefined)
+            return;
+        signalGroup(child.pid, "SIGTERM");
+        // A pg_dump that ignores SIGTERM must not keep the backup (and the process) waiting.
+        setTimeout(() => running() && signalGroup(child.pid, "SIGKILL"), KILL_AFTER_MS).unref();
+    };
     let stderr = "";
     child.stderr.setEncoding("utf8");
     child.stderr.on("data", (text) => {
@@ -40352,19 +40364,24 @@ function startPgDump(options) {
     });
     child.stdout.on("error", (error) => output.destroy(error));
     child.stdout.pipe(output);
-    output.on("close", () => {
-        // The consumer went away (store failure, abort): pg_dump must not keep running.
-        if (child.exitCode === null && child.signalCode === null)
-            child.kill("SIGTERM");
-    });
+    // The consumer went away (store failure, abort): pg_dump must not keep running.
+    output.on("close", terminate);
     return {
         output,
         kill(reason) {
-            killedFor = `was stopped: ${reason}`;
-            if (child.exitCode === null && child.signalCode === null)
-                child.kill("SIGTERM");
+            killedFor ??= `was stopped: ${reason}`;
+            terminate();
         },
     };
+}
+const KILL_AFTER_MS = 5_000;
+function signalGroup(pid, signal) {
+    try {
+        process.kill(-pid, signal);
+    }
+    catch {
+        // Already gone.
+    }
 }
 /** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
 function lastError(stderr) {
@@ -40563,10 +40580,13 @@ function encryptionFor(settings) {
             info: { format: "age-v1", recipients: [], passphrase: true },
         };
     }
-    const recipients = encryption.recipients.map((text) => parseRecipient(text));
+    // The same key given twice would only add an identical stanza: keep each once.
+    const unique = new Map(encryption.recipients
+        .map((text) => parseRecipient(text))
+        .map((recipient) => [recipient.toString(), recipient]));
     return {
-        stream: createEncryptStream(recipients),
-        info: { format: "age-v1", recipients: [...encryption.recipients], passphrase: false },
+        stream: createEncryptStream([...unique.values()]),
+        info: { format: "age-v1", recipients: [...unique.keys()], passphrase: false },
     };
 }
 async function runBackup(settings, deps) {
@@ -40609,46 +40629,26 @@ async function runBackup(settings, deps) {
             extraArgs: settings.extraArgs,
         });
         log.info(`Backing up into ${store.url}/${objectKey}`);
-        const dump = startPgDump({ pgDump: pgDump.path, args, url: settings.databaseUrl, env: deps.env });
-        const plain = new HashTap();
-        const stored = new HashTap();
-        const controller = new AbortController();
-        let firstError;
-        const stop = (error) => {
-            firstError ??= error;
-            controller.abort(error);
-            dump.kill((0,errors/* describeError */.Uc)(error));
-            stored.destroy(error instanceof Error ? error : new Error(String(error)));
-        };
-        const onExternalAbort = () => stop(new errors/* OperationError */.OK(`interrupted: ${(0,errors/* describeError */.Uc)(deps.signal?.reason)}`));
-        if (deps.signal?.aborted)
-            onExternalAbort();
-        deps.signal?.addEventListener("abort", onExternalAbort, { once: true });
-        const watch = (promise) => promise.catch((error) => {
-            stop(error);
-            throw error;
-        });
-        const results = await Promise.allSettled([
-            watch((0,promises_namespaceObject.pipeline)(dump.output, plain, encryption.stream, stored)),
-            watch(store.put(objectKey, stored, { signal: controller.signal, contentType: "application/octet-stream" })),
-            watch(snapshot.countRows(settings.scope, {
+        const { tables, plain, stored } = await streamDump({
+            dump: startPgDump({ pgDump: pgDump.path, args, url: settings.databaseUrl, env: deps.env }),
+            encrypt: encryption.stream,
+            store,
+            objectKey,
+            sizeHint: dumpSizeCeiling(server.databaseBytes),
+            counting: snapshot
+                .countRows(settings.scope, {
                 excludeUnlogged: settings.extraArgs.includes("--no-unlogged-table-data"),
-            })),
-        ]);
-        deps.signal?.removeEventListener("abort", onExternalAbort);
-        await snapshot.release().catch(() => undefined);
-        await closeClient();
-        if (firstError !== undefined || results.some((result) => result.status === "rejected")) {
-            // The put is all or nothing; if it completed before something else failed, take it back.
-            if (results[1].status === "fulfilled")
-                await store.deleteMany([objectKey]).catch(() => undefined);
-            throw asOperationError(firstError ?? results.find((r) => r.status === "rejected"));
-        }
-        const tables = results[2].value;
-        if (stored.bytes !== results[1].value.bytes) {
-            await store.deleteMany([objectKey]).catch(() => undefined);
-            throw new errors/* OperationError */.OK(`the store reports ${results[1].value.bytes} bytes stored, ${stored.bytes} were sent`);
-        }
+            })
+                .catch((error) => {
+                throw new errors/* OperationError */.OK(`counting rows in the dump's snapshot failed: ${(0,errors/* describeError */.Uc)(error)}`, {
+                    cause: error,
+                });
+            }),
+            signal: deps.signal,
+        }).finally(async () => {
+            await snapshot.release().catch(() => undefined);
+            await closeClient();
+        });
         const finished = deps.now();
         const durationSeconds = round((performance.now() - startedMs) / 1000);
         const manifest = {
@@ -40710,13 +40710,80 @@ async function runBackup(settings, deps) {
         await closeClient();
     }
 }
+/**
+ * pg_dump -> sha256 -> age -> sha256 -> store, with the row counts running beside it. The first
+ * failure anywhere (pg_dump, the store, the counts, an interrupt) stops everything else: pg_dump is
+ * killed, the upload aborted, and an object that was completed anyway is deleted again.
+ */
+async function streamDump(options) {
+    const { dump, store, objectKey, signal } = options;
+    const plain = new HashTap();
+    const stored = new HashTap();
+    const controller = new AbortController();
+    let firstError;
+    const stop = (error) => {
+        if (firstError !== undefined)
+            return;
+        firstError = error;
+        controller.abort(error);
+        dump.kill((0,errors/* describeError */.Uc)(error));
+        stored.destroy(error instanceof Error ? error : new Error(String(error)));
+    };
+    const onInterrupt = () => stop(new errors/* OperationError */.OK(`interrupted: ${(0,errors/* describeError */.Uc)(signal?.reason)}`));
+    if (signal?.aborted)
+        onInterrupt();
+    signal?.addEventListener("abort", onInterrupt, { once: true });
+    const watch = (promise) => promise.catch((error) => {
+        stop(error);
+        throw error;
+    });
+    const [piped, put, counted] = await Promise.allSettled([
+        watch((0,promises_namespaceObject.pipeline)(dump.output, plain, options.encrypt, stored)),
+        watch(store.put(objectKey, stored, {
+            signal: controller.signal,
+            contentType: "application/octet-stream",
+            sizeHint: options.sizeHint,
+        })),
+        watch(options.counting),
+    ]);
+    signal?.removeEventListener("abort", onInterrupt);
+    const takeBack = () => store.deleteMany([objectKey]).catch(() => undefined);
+    if (piped.status === "rejected" || put.status === "rejected" || counted.status === "rejected") {
+        // The put is all or nothing; if it completed before something else failed, take it back.
+        if (put.status === "fulfilled")
+            await takeBack();
+        // Every rejection went through stop(), so firstError came first; but a store that fails hands
+        // its raw error to the stream too, and its own put error says more (which object, which store).
+        const explained = [firstError, put, piped, counted]
+            .map((result) => (isRejected(result) ? result.reason : result))
+            .find((error) => error instanceof errors/* LifeboatError */.H3);
+        throw asOperationError(explained ?? firstError);
+    }
+    if (firstError !== undefined) {
+        // Interrupted after every part had finished: nothing is committed.
+        await takeBack();
+        throw asOperationError(firstError);
+    }
+    if (put.value.bytes !== stored.bytes) {
+        await takeBack();
+        throw new errors/* OperationError */.OK(`the store took ${put.value.bytes} bytes of the ${stored.bytes} sent`);
+    }
+    return { tables: counted.value, plain, stored };
+}
+function isRejected(value) {
+    return (typeof value === "object" && value !== null && value.status === "rejected");
+}
 function asOperationError(error) {
-    const value = error?.status === "rejected"
-        ? error.reason
-        : error;
-    if (value instanceof errors/* LifeboatError */.H3)
-        return value;
-    return new errors/* OperationError */.OK((0,errors/* describeError */.Uc)(value), { cause: value });
+    if (error instanceof errors/* LifeboatError */.H3)
+        return error;
+    return new errors/* OperationError */.OK((0,errors/* describeError */.Uc)(error), { cause: error });
+}
+/**
+ * An upper estimate of the dump's size, for sizing multipart uploads. An uncompressed dump can be
+ * larger than the database on disk (bytea is written as hex text), rarely more than twice.
+ */
+function dumpSizeCeiling(databaseBytes) {
+    return 2 * databaseBytes + 1024 ** 3;
 }
 function round(seconds) {
     return Math.round(seconds * 1000) / 1000;

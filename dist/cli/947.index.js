@@ -8,7 +8,7 @@ export const modules = {
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   createS3Store: () => (/* binding */ createS3Store)
 /* harmony export */ });
-/* unused harmony exports MIN_PART_SIZE_BYTES, MAX_PART_SIZE_BYTES, MAX_PARTS, MAX_OBJECT_BYTES, DEFAULT_PART_SIZE_BYTES, DEFAULT_QUEUE_SIZE, DEFAULT_MAX_OBJECT_BYTES, choosePartSize, describeS3Error, S3Store */
+/* unused harmony exports MIN_PART_SIZE_BYTES, MAX_PART_SIZE_BYTES, MAX_PARTS, MAX_OBJECT_BYTES, DEFAULT_PART_SIZE_BYTES, DEFAULT_QUEUE_SIZE, DEFAULT_MAX_OBJECT_BYTES, choosePartSize, describeS3Error, S3Store, uploadShape */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7075);
@@ -281,8 +281,7 @@ class S3Store {
                 ...(options.contentType ? { ContentType: options.contentType } : {}),
                 ...this.encryption,
             },
-            partSize: this.partSizeBytes,
-            queueSize: this.queueSize,
+            ...uploadShape(this, options.sizeHint),
             // We abort the multipart upload ourselves, so a failing abort cannot mask the first error.
             leavePartsOnError: true,
         });
@@ -451,6 +450,24 @@ class S3Store {
         }
         return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`checking ${this.url} failed: ${describeS3Error(error)}`, { cause: error });
     }
+}
+/** Memory an upload aims to stay under as its parts grow for a large object: queue x part size. */
+const UPLOAD_MEMORY_TARGET_BYTES = 256 * MIB;
+/**
+ * Part size and queue for one upload. A size hint grows the part size so the object fits in
+ * 10,000 parts; the queue then shrinks (down to 1) so the parts in flight stay near 256 MiB.
+ */
+function uploadShape(base, sizeHint) {
+    if (sizeHint === undefined || sizeHint <= 0)
+        return { partSize: base.partSizeBytes, queueSize: base.queueSize };
+    const partSize = choosePartSize({
+        partSizeBytes: base.partSizeBytes,
+        maxObjectBytes: Math.min(MAX_OBJECT_BYTES, Math.ceil(sizeHint)),
+    });
+    if (partSize === base.partSizeBytes)
+        return { partSize, queueSize: base.queueSize };
+    const queueSize = Math.max(1, Math.min(base.queueSize, Math.floor(UPLOAD_MEMORY_TARGET_BYTES / partSize)));
+    return { partSize, queueSize };
 }
 function createS3Store(location, options = {}) {
     return new S3Store(location, options);

@@ -20,7 +20,7 @@ import { provenanceFromEnv } from "../domain/provenance.js";
 import { createEncryptStream, parseRecipient, passphraseRecipient } from "../crypto/age/index.js";
 import { connect, readServerInfo } from "../postgres/connect.js";
 import { findPgTool } from "../postgres/pg-dump-finder.js";
-import { startPgDump } from "../postgres/pg-dump.js";
+import { startPgDump, type RunningDump } from "../postgres/pg-dump.js";
 import { exportSnapshot } from "../postgres/snapshot.js";
 import type { BackupSettings } from "../settings/settings.js";
 import type { Store } from "../storage/store.js";
@@ -57,10 +57,15 @@ function encryptionFor(settings: BackupSettings): { stream: Transform; info: Enc
       info: { format: "age-v1", recipients: [], passphrase: true },
     };
   }
-  const recipients = encryption.recipients.map((text) => parseRecipient(text));
+  // The same key given twice would only add an identical stanza: keep each once.
+  const unique = new Map(
+    encryption.recipients
+      .map((text) => parseRecipient(text))
+      .map((recipient) => [recipient.toString(), recipient]),
+  );
   return {
-    stream: createEncryptStream(recipients),
-    info: { format: "age-v1", recipients: [...encryption.recipients], passphrase: false },
+    stream: createEncryptStream([...unique.values()]),
+    info: { format: "age-v1", recipients: [...unique.keys()], passphrase: false },
   };
 }
 
@@ -108,54 +113,26 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     });
     log.info(`Backing up into ${store.url}/${objectKey}`);
 
-    const dump = startPgDump({ pgDump: pgDump.path, args, url: settings.databaseUrl, env: deps.env });
-    const plain = new HashTap();
-    const stored = new HashTap();
-    const controller = new AbortController();
-    let firstError: unknown;
-    const stop = (error: unknown) => {
-      firstError ??= error;
-      controller.abort(error);
-      dump.kill(describeError(error));
-      stored.destroy(error instanceof Error ? error : new Error(String(error)));
-    };
-    const onExternalAbort = () =>
-      stop(new OperationError(`interrupted: ${describeError(deps.signal?.reason)}`));
-    if (deps.signal?.aborted) onExternalAbort();
-    deps.signal?.addEventListener("abort", onExternalAbort, { once: true });
-
-    const watch = <T>(promise: Promise<T>) =>
-      promise.catch((error: unknown) => {
-        stop(error);
-        throw error;
-      });
-    const results = await Promise.allSettled([
-      watch(pipeline(dump.output, plain, encryption.stream, stored)),
-      watch(
-        store.put(objectKey, stored, { signal: controller.signal, contentType: "application/octet-stream" }),
-      ),
-      watch(
-        snapshot.countRows(settings.scope, {
+    const { tables, plain, stored } = await streamDump({
+      dump: startPgDump({ pgDump: pgDump.path, args, url: settings.databaseUrl, env: deps.env }),
+      encrypt: encryption.stream,
+      store,
+      objectKey,
+      sizeHint: dumpSizeCeiling(server.databaseBytes),
+      counting: snapshot
+        .countRows(settings.scope, {
           excludeUnlogged: settings.extraArgs.includes("--no-unlogged-table-data"),
+        })
+        .catch((error: unknown) => {
+          throw new OperationError(`counting rows in the dump's snapshot failed: ${describeError(error)}`, {
+            cause: error,
+          });
         }),
-      ),
-    ]);
-    deps.signal?.removeEventListener("abort", onExternalAbort);
-    await snapshot.release().catch(() => undefined);
-    await closeClient();
-
-    if (firstError !== undefined || results.some((result) => result.status === "rejected")) {
-      // The put is all or nothing; if it completed before something else failed, take it back.
-      if (results[1].status === "fulfilled") await store.deleteMany([objectKey]).catch(() => undefined);
-      throw asOperationError(firstError ?? results.find((r) => r.status === "rejected"));
-    }
-    const tables = (results[2] as PromiseFulfilledResult<TableCount[]>).value;
-    if (stored.bytes !== (results[1] as PromiseFulfilledResult<{ bytes: number }>).value.bytes) {
-      await store.deleteMany([objectKey]).catch(() => undefined);
-      throw new OperationError(
-        `the store reports ${(results[1] as PromiseFulfilledResult<{ bytes: number }>).value.bytes} bytes stored, ${stored.bytes} were sent`,
-      );
-    }
+      signal: deps.signal,
+    }).finally(async () => {
+      await snapshot.release().catch(() => undefined);
+      await closeClient();
+    });
 
     const finished = deps.now();
     const durationSeconds = round((performance.now() - startedMs) / 1000);
@@ -219,13 +196,94 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
   }
 }
 
+/**
+ * pg_dump -> sha256 -> age -> sha256 -> store, with the row counts running beside it. The first
+ * failure anywhere (pg_dump, the store, the counts, an interrupt) stops everything else: pg_dump is
+ * killed, the upload aborted, and an object that was completed anyway is deleted again.
+ */
+async function streamDump(options: {
+  dump: RunningDump;
+  encrypt: Transform;
+  store: Store;
+  objectKey: string;
+  sizeHint: number;
+  counting: Promise<TableCount[]>;
+  signal: AbortSignal | undefined;
+}): Promise<{ tables: TableCount[]; plain: HashTap; stored: HashTap }> {
+  const { dump, store, objectKey, signal } = options;
+  const plain = new HashTap();
+  const stored = new HashTap();
+  const controller = new AbortController();
+  let firstError: unknown;
+  const stop = (error: unknown) => {
+    if (firstError !== undefined) return;
+    firstError = error;
+    controller.abort(error);
+    dump.kill(describeError(error));
+    stored.destroy(error instanceof Error ? error : new Error(String(error)));
+  };
+  const onInterrupt = () => stop(new OperationError(`interrupted: ${describeError(signal?.reason)}`));
+  if (signal?.aborted) onInterrupt();
+  signal?.addEventListener("abort", onInterrupt, { once: true });
+  const watch = <T>(promise: Promise<T>): Promise<T> =>
+    promise.catch((error: unknown) => {
+      stop(error);
+      throw error;
+    });
+
+  const [piped, put, counted] = await Promise.allSettled([
+    watch(pipeline(dump.output, plain, options.encrypt, stored)),
+    watch(
+      store.put(objectKey, stored, {
+        signal: controller.signal,
+        contentType: "application/octet-stream",
+        sizeHint: options.sizeHint,
+      }),
+    ),
+    watch(options.counting),
+  ]);
+  signal?.removeEventListener("abort", onInterrupt);
+
+  const takeBack = () => store.deleteMany([objectKey]).catch(() => undefined);
+  if (piped.status === "rejected" || put.status === "rejected" || counted.status === "rejected") {
+    // The put is all or nothing; if it completed before something else failed, take it back.
+    if (put.status === "fulfilled") await takeBack();
+    // Every rejection went through stop(), so firstError came first; but a store that fails hands
+    // its raw error to the stream too, and its own put error says more (which object, which store).
+    const explained = [firstError, put, piped, counted]
+      .map((result) => (isRejected(result) ? result.reason : result))
+      .find((error) => error instanceof LifeboatError);
+    throw asOperationError(explained ?? firstError);
+  }
+  if (firstError !== undefined) {
+    // Interrupted after every part had finished: nothing is committed.
+    await takeBack();
+    throw asOperationError(firstError);
+  }
+  if (put.value.bytes !== stored.bytes) {
+    await takeBack();
+    throw new OperationError(`the store took ${put.value.bytes} bytes of the ${stored.bytes} sent`);
+  }
+  return { tables: counted.value, plain, stored };
+}
+
+function isRejected(value: unknown): value is PromiseRejectedResult {
+  return (
+    typeof value === "object" && value !== null && (value as PromiseRejectedResult).status === "rejected"
+  );
+}
+
 function asOperationError(error: unknown): LifeboatError {
-  const value =
-    (error as PromiseRejectedResult | undefined)?.status === "rejected"
-      ? (error as PromiseRejectedResult).reason
-      : error;
-  if (value instanceof LifeboatError) return value;
-  return new OperationError(describeError(value), { cause: value });
+  if (error instanceof LifeboatError) return error;
+  return new OperationError(describeError(error), { cause: error });
+}
+
+/**
+ * An upper estimate of the dump's size, for sizing multipart uploads. An uncompressed dump can be
+ * larger than the database on disk (bytea is written as hex text), rarely more than twice.
+ */
+export function dumpSizeCeiling(databaseBytes: number): number {
+  return 2 * databaseBytes + 1024 ** 3;
 }
 
 function round(seconds: number): number {

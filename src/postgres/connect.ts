@@ -4,6 +4,8 @@ import type { DatabaseUrl } from "../domain/database-url.js";
 
 export interface ServerInfo {
   version: string;
+  /** pg_database_size() of the current database, for sizing uploads. */
+  databaseBytes: number;
   versionNum: number;
   major: number;
   database: string;
@@ -74,13 +76,20 @@ export function connectionError(error: unknown, url: DatabaseUrl, input: string)
 }
 
 export async function readServerInfo(client: pg.Client): Promise<ServerInfo> {
-  const result = await client.query<{ version: string; num: string; database: string; user: string }>(
-    "SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS database, current_user AS user",
+  const result = await client.query<{
+    version: string;
+    num: string;
+    database: string;
+    user: string;
+    bytes: string;
+  }>(
+    "SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes",
   );
   const row = result.rows[0]!;
   const versionNum = Number(row.num);
   return {
     version: row.version,
+    databaseBytes: Number(row.bytes),
     versionNum,
     major: Math.floor(versionNum / 10000),
     database: row.database,

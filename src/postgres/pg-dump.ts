@@ -29,10 +29,20 @@ export function startPgDump(options: {
   // The password travels in the environment, never on the command line.
   delete env.PGPASSWORD;
   if (options.url.password !== undefined) env.PGPASSWORD = options.url.password;
+  // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
+  // anything it started (a wrapper script's children too).
   const child = spawn(options.pgDump, [...options.args, `--dbname=${options.url.withoutPassword}`], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const terminate = () => {
+    if (!running() || child.pid === undefined) return;
+    signalGroup(child.pid, "SIGTERM");
+    // A pg_dump that ignores SIGTERM must not keep the backup (and the process) waiting.
+    setTimeout(() => running() && signalGroup(child.pid!, "SIGKILL"), KILL_AFTER_MS).unref();
+  };
 
   let stderr = "";
   child.stderr.setEncoding("utf8");
@@ -75,18 +85,26 @@ export function startPgDump(options: {
   });
   child.stdout.on("error", (error) => output.destroy(error));
   child.stdout.pipe(output);
-  output.on("close", () => {
-    // The consumer went away (store failure, abort): pg_dump must not keep running.
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-  });
+  // The consumer went away (store failure, abort): pg_dump must not keep running.
+  output.on("close", terminate);
 
   return {
     output,
     kill(reason: string) {
-      killedFor = `was stopped: ${reason}`;
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      killedFor ??= `was stopped: ${reason}`;
+      terminate();
     },
   };
+}
+
+const KILL_AFTER_MS = 5_000;
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
 }
 
 /** The last "error:" line pg_dump printed, or its last line, as ": <text>". */

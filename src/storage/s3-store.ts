@@ -322,8 +322,7 @@ export class S3Store implements Store {
         ...(options.contentType ? { ContentType: options.contentType } : {}),
         ...this.encryption,
       },
-      partSize: this.partSizeBytes,
-      queueSize: this.queueSize,
+      ...uploadShape(this, options.sizeHint),
       // We abort the multipart upload ourselves, so a failing abort cannot mask the first error.
       leavePartsOnError: true,
     });
@@ -501,6 +500,28 @@ export class S3Store implements Store {
     }
     return new OperationError(`checking ${this.url} failed: ${describeS3Error(error)}`, { cause: error });
   }
+}
+
+/** Memory an upload aims to stay under as its parts grow for a large object: queue x part size. */
+const UPLOAD_MEMORY_TARGET_BYTES = 256 * MIB;
+
+/**
+ * Part size and queue for one upload. A size hint grows the part size so the object fits in
+ * 10,000 parts; the queue then shrinks (down to 1) so the parts in flight stay near 256 MiB.
+ */
+export function uploadShape(
+  base: { partSizeBytes: number; queueSize: number },
+  sizeHint: number | undefined,
+): { partSize: number; queueSize: number } {
+  if (sizeHint === undefined || sizeHint <= 0)
+    return { partSize: base.partSizeBytes, queueSize: base.queueSize };
+  const partSize = choosePartSize({
+    partSizeBytes: base.partSizeBytes,
+    maxObjectBytes: Math.min(MAX_OBJECT_BYTES, Math.ceil(sizeHint)),
+  });
+  if (partSize === base.partSizeBytes) return { partSize, queueSize: base.queueSize };
+  const queueSize = Math.max(1, Math.min(base.queueSize, Math.floor(UPLOAD_MEMORY_TARGET_BYTES / partSize)));
+  return { partSize, queueSize };
 }
 
 export function createS3Store(

@@ -12,6 +12,11 @@ export interface PutOptions {
   contentType?: string;
   /** Aborting rejects the put and leaves no object (and no partial upload) behind. */
   signal?: AbortSignal;
+  /**
+   * An upper estimate of the body's size when it is not known in advance (a stream). S3 grows its
+   * multipart part size from it so the object fits in 10,000 parts.
+   */
+  sizeHint?: number;
 }
 
 export interface DeleteResult {
@@ -38,7 +43,8 @@ export interface Store {
   /**
    * Streams `body` into `key`. All or nothing: the object becomes visible only once the whole body
    * has been stored; if the body errors, the signal aborts or the store fails, the put rejects and
-   * no object (and no incomplete multipart upload) is left behind.
+   * no object (and no incomplete multipart upload) is left behind. The store owns `body`: on any
+   * failure it is destroyed.
    */
   put(key: string, body: Readable, options?: PutOptions): Promise<{ bytes: number }>;
   /** The object's bytes as a stream. Rejects with NotFoundError when the key does not exist. */

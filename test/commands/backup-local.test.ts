@@ -3,7 +3,7 @@
  * only: `age -d` and `pg_restore`.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   chmodSync,
@@ -232,6 +232,80 @@ describe("backup to a local directory", () => {
       recipients: [],
       passphrase: true,
     });
+  });
+
+  test("several recipients (key rotation): each identity alone decrypts, and a repeated key counts once", async () => {
+    const storage = join(work, "store-f");
+    const second = join(work, "second-key.txt");
+    execFileSync("age-keygen", ["-o", second], { stdio: "pipe" });
+    const secondRecipient = execFileSync("age-keygen", ["-y", second], { encoding: "utf8" }).trim();
+    const run = await runCli(
+      [
+        "backup",
+        "--storage",
+        storage,
+        "--recipient",
+        recipient,
+        "--recipient",
+        `${secondRecipient}, ${recipient}`,
+        "--json",
+      ],
+      { env: env() },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const folder = join(storage, "default", run.json.backupId as string);
+    const manifest = JSON.parse(readFileSync(join(folder, "manifest.json"), "utf8")) as Manifest;
+    assert.deepEqual(manifest.encryption, {
+      format: "age-v1",
+      recipients: [recipient, secondRecipient],
+      passphrase: false,
+    });
+    for (const key of [identityFile, second]) {
+      const plain = execFileSync("age", ["-d", "-i", key, join(folder, "dump.age")]);
+      assert.equal(sha256(plain), manifest.dump.plaintext.sha256);
+    }
+  });
+
+  test("an interrupt (SIGINT) mid-dump: exit 1, nothing left behind", async () => {
+    const storage = join(work, "store-g");
+    const bin = join(work, "stalled-pg-dump");
+    const started = join(bin, "started");
+    execFileSync("mkdir", ["-p", bin]);
+    const real = join(cluster.binDir, "pg_dump");
+    writeFileSync(
+      join(bin, "pg_dump"),
+      `#!/bin/sh\ncase "$1" in --version) exec ${real} --version;; esac\n${real} "$@" | head -c 5000\ntouch ${started}\nsleep 60\n`,
+    );
+    chmodSync(join(bin, "pg_dump"), 0o755);
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "src/cli/index.ts",
+        "backup",
+        "--storage",
+        storage,
+        "--recipient",
+        recipient,
+        "--pg-bin-dir",
+        bin,
+      ],
+      { env: { ...env(), PATH: process.env.PATH }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(started)) {
+      assert.ok(Date.now() < deadline, `pg_dump never started: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    child.kill("SIGINT");
+    const code = await exited;
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /^lifeboat: error: .*interrupted: received SIGINT/m);
+    assert.deepEqual(listFiles(storage), []);
   });
 
   test("pg_dump killed mid-dump: exit 1, no manifest, no dump object, and the next run is clean", async () => {

@@ -182,6 +182,7 @@ describe("backup to S3", () => {
     assert.equal(run.code, 1, run.stderr);
     const errorLines = run.stderr.split("\n").filter((line) => line.startsWith("lifeboat: error:"));
     assert.equal(errorLines.length, 1, run.stderr);
+    assert.match(errorLines[0]!, /s3:\/\/lifeboat-test\/dying.*ECONNREFUSED/);
 
     s3 = await startS3Server({ directory: join(work, "s3"), port });
     assert.deepEqual(await keysUnder("dying/"), [], "nothing visible after the failed upload");

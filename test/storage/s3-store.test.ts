@@ -12,6 +12,7 @@ import {
   MAX_PARTS,
   MIN_PART_SIZE_BYTES,
   choosePartSize,
+  uploadShape,
   createS3Store,
   describeS3Error,
 } from "../../src/storage/s3-store.js";
@@ -270,6 +271,28 @@ describe("S3 store", () => {
     assert.deepEqual(result.deleted, []);
     assert.equal(result.failed.length, 1);
     assert.match(result.failed[0]?.reason ?? "", /ECONNREFUSED/);
+  });
+});
+
+describe("uploadShape", () => {
+  const base = { partSizeBytes: DEFAULT_PART_SIZE_BYTES, queueSize: 4 };
+
+  test("keeps the store's part size and queue when the hinted size fits", () => {
+    assert.deepEqual(uploadShape(base, undefined), { partSize: 16 * MIB, queueSize: 4 });
+    assert.deepEqual(uploadShape(base, 50 * 1024 * MIB), { partSize: 16 * MIB, queueSize: 4 });
+  });
+
+  test("grows parts for a large hint and shrinks the queue so memory stays near 256 MiB", () => {
+    const oneTiB = 1024 ** 4;
+    const shape = uploadShape(base, 2 * oneTiB);
+    assert.ok(Math.ceil((2 * oneTiB) / shape.partSize) <= MAX_PARTS);
+    assert.equal(shape.queueSize, 1);
+    const medium = uploadShape(base, 400 * 1024 * MIB);
+    assert.equal(medium.partSize, 41 * MIB);
+    assert.equal(medium.queueSize, 4);
+    const larger = uploadShape(base, 1000 * 1024 * MIB);
+    assert.equal(larger.partSize, 103 * MIB);
+    assert.equal(larger.queueSize, 2);
   });
 });
 
