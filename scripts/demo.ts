@@ -3,11 +3,12 @@
  * with sample data, a fresh age key pair, an encrypted backup into ./backups with the bundled
  * CLI, `lifeboat list`, then a recovery with stock tools only (age + pg_restore) to prove it.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { countAllRows, createShop } from "../test/helpers/fixtures.js";
 import { startCluster } from "../test/helpers/postgres-cluster.js";
+import { restoreWithStockTools } from "../test/helpers/stock-tools.js";
 
 const cli = resolve("dist/cli/index.js");
 const demoDir = resolve(".lifeboat-demo");
@@ -51,15 +52,12 @@ try {
   console.log(`  age -d -i ${identity} ${object} | pg_restore --no-owner -d "$TARGET_DATABASE_URL"`);
   if (has("age")) {
     await cluster.createDatabase("shop_restored");
-    execFileSync("sh", [
-      "-c",
-      `age -d -i "$1" "$2" | "$3" --no-owner --exit-on-error -d "$4"`,
-      "sh",
-      identity,
+    restoreWithStockTools({
+      identityFile: identity,
       object,
       pgRestore,
-      cluster.url("shop_restored"),
-    ]);
+      targetUrl: cluster.url("shop_restored"),
+    });
     const counts = await countAllRows(cluster, "shop_restored");
     const rows = Object.values(counts).reduce((sum, n) => sum + n, 0);
     console.log(

@@ -5,15 +5,7 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import {
-  chmodSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -21,6 +13,7 @@ import type { Manifest } from "../../src/domain/manifest.js";
 import { runCli } from "../helpers/cli.js";
 import { countAllRows, createShop, SHOP_ROWS } from "../helpers/fixtures.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
+import { fakePgDump, restoreWithStockTools } from "../helpers/stock-tools.js";
 
 let cluster: Cluster;
 let work: string;
@@ -117,16 +110,15 @@ describe("backup to a local directory", () => {
     // for the test to commit more rows before dumping: the counts and the dump must both come
     // from the snapshot, and so must agree with each other and not with the live table.
     const storage = join(work, "store-b");
-    const bin = join(work, "gated-pg-dump");
-    const started = join(bin, "started");
-    const go = join(bin, "go");
-    execFileSync("mkdir", ["-p", bin]);
-    const real = join(cluster.binDir, "pg_dump");
-    writeFileSync(
-      join(bin, "pg_dump"),
-      `#!/bin/sh\ncase "$1" in --version) exec ${real} --version;; esac\ntouch ${started}\nwhile [ ! -f ${go} ]; do sleep 0.05; done\nexec ${real} "$@"\n`,
+    const started = join(work, "gated-started");
+    const go = join(work, "gated-go");
+    const bin = fakePgDump(
+      join(work, "gated-pg-dump"),
+      join(cluster.binDir, "pg_dump"),
+      `touch ${started}
+while [ ! -f ${go} ]; do sleep 0.05; done
+exec "$REAL" "$@"`,
     );
-    chmodSync(join(bin, "pg_dump"), 0o755);
     const backup = runCli(
       [
         "backup",
@@ -162,15 +154,12 @@ describe("backup to a local directory", () => {
     const [live] = await cluster.sql<{ n: string }>("shop", "SELECT count(*) AS n FROM shop.customers");
     assert.equal(Number(live!.n), 1505);
     await cluster.createDatabase("restored_b");
-    execFileSync("sh", [
-      "-c",
-      `age -d -i "$1" "$2" | "$3" --no-owner --exit-on-error -d "$4"`,
-      "sh",
+    restoreWithStockTools({
       identityFile,
-      join(folder, "dump.age"),
-      join(cluster.binDir, "pg_restore"),
-      cluster.url("restored_b"),
-    ]);
+      object: join(folder, "dump.age"),
+      pgRestore: join(cluster.binDir, "pg_restore"),
+      targetUrl: cluster.url("restored_b"),
+    });
     const restored = await countAllRows(cluster, "restored_b");
     assert.equal(restored["shop.customers"], 1500);
     await cluster.sql("shop", "DELETE FROM shop.customers WHERE email LIKE 'late%'");
@@ -268,15 +257,14 @@ describe("backup to a local directory", () => {
 
   test("an interrupt (SIGINT) mid-dump: exit 1, nothing left behind", async () => {
     const storage = join(work, "store-g");
-    const bin = join(work, "stalled-pg-dump");
-    const started = join(bin, "started");
-    execFileSync("mkdir", ["-p", bin]);
-    const real = join(cluster.binDir, "pg_dump");
-    writeFileSync(
-      join(bin, "pg_dump"),
-      `#!/bin/sh\ncase "$1" in --version) exec ${real} --version;; esac\n${real} "$@" | head -c 5000\ntouch ${started}\nsleep 60\n`,
+    const started = join(work, "stalled-started");
+    const bin = fakePgDump(
+      join(work, "stalled-pg-dump"),
+      join(cluster.binDir, "pg_dump"),
+      `"$REAL" "$@" | head -c 5000
+touch ${started}
+sleep 60`,
     );
-    chmodSync(join(bin, "pg_dump"), 0o755);
     const child = spawn(
       process.execPath,
       [
@@ -310,14 +298,11 @@ describe("backup to a local directory", () => {
 
   test("pg_dump killed mid-dump: exit 1, no manifest, no dump object, and the next run is clean", async () => {
     const storage = join(work, "store-e");
-    const fakeBin = join(work, "dying-pg-dump");
-    execFileSync("mkdir", ["-p", fakeBin]);
-    const real = join(cluster.binDir, "pg_dump");
-    writeFileSync(
-      join(fakeBin, "pg_dump"),
-      `#!/bin/sh\ncase "$1" in --version) exec ${real} --version;; esac\n${real} "$@" | head -c 3000\nkill -KILL $$\n`,
+    const fakeBin = fakePgDump(
+      join(work, "dying-pg-dump"),
+      join(cluster.binDir, "pg_dump"),
+      '"$REAL" "$@" | head -c 3000\nkill -KILL $$',
     );
-    chmodSync(join(fakeBin, "pg_dump"), 0o755);
     const run = await runCli(
       [
         "backup",

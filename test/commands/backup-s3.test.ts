@@ -15,6 +15,7 @@ import { runCli } from "../helpers/cli.js";
 import { countAllRows, createShop } from "../helpers/fixtures.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
 import { setEnv, startS3Server, type S3TestServer } from "../helpers/s3-server.js";
+import { restoreWithStockTools } from "../helpers/stock-tools.js";
 
 let cluster: Cluster;
 let s3: S3TestServer;
@@ -96,15 +97,12 @@ describe("backup to S3", () => {
     const encrypted = join(work, "dump.age");
     writeFileSync(encrypted, object);
     await cluster.createDatabase("restored_s3");
-    execFileSync("sh", [
-      "-c",
-      `age -d -i "$1" "$2" | "$3" --no-owner --exit-on-error -d "$4"`,
-      "sh",
+    restoreWithStockTools({
       identityFile,
-      encrypted,
-      join(cluster.binDir, "pg_restore"),
-      cluster.url("restored_s3"),
-    ]);
+      object: encrypted,
+      pgRestore: join(cluster.binDir, "pg_restore"),
+      targetUrl: cluster.url("restored_s3"),
+    });
     const restored = await countAllRows(cluster, "restored_s3");
     for (const table of manifest.tables) assert.equal(restored[`${table.schema}.${table.table}`], table.rows);
 
