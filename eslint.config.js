@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "backups/", ".lifeboat-demo/"] },
+  { ignores: ["dist/", "node_modules/", "coverage/", "backups/", ".lifeboat-demo/", ".scratch/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

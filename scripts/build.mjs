@@ -20,7 +20,13 @@ for (const [path, content] of Object.entries(JSON.parse(ymls.stdout))) {
   writeFileSync(join(out, path), content);
 }
 
-const entries = { "backup-db": "src/actions/backup-db/index.ts", cli: "src/cli/index.ts" };
+const entries = {
+  "backup-db": "src/actions/backup-db/index.ts",
+  "verify-backup": "src/actions/verify-backup/index.ts",
+  "restore-test": "src/actions/restore-test/index.ts",
+  prune: "src/actions/prune/index.ts",
+  cli: "src/cli/index.ts",
+};
 rmSync(join(out, "dist"), { recursive: true, force: true });
 for (const [name, entry] of Object.entries(entries)) {
   const target = join(out, "dist", name);

@@ -189,6 +189,8 @@ class S3Store {
     listPageSize;
     deleteBatchSize;
     encryption;
+    /** Whether the bucket can hold locked objects, asked once per store. */
+    bucketLock;
     constructor(location, options = {}) {
         this.bucket = location.bucket;
         this.prefix = location.prefix.replace(/^\/+|\/+$/g, "");
@@ -397,6 +399,65 @@ class S3Store {
             }
         }
         return result;
+    }
+    /**
+     * One GetObjectLockConfiguration for the bucket: when object lock is not enabled (or the store
+     * has no object lock at all), no object can be locked and no key is asked about. Otherwise, or
+     * when the configuration cannot be read (access denied), one HeadObject per key (16 at a time)
+     * reads its retention and legal hold. HeadObject reports them only to callers allowed
+     * s3:GetObjectRetention and s3:GetObjectLegalHold.
+     */
+    async objectLocks(keys) {
+        const locks = new Map();
+        if (keys.length === 0)
+            return locks;
+        this.bucketLock ??= this.readBucketLock();
+        if ((await this.bucketLock) === "disabled")
+            return locks;
+        const queue = [...new Set(keys)];
+        for (const key of queue)
+            (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
+        const worker = async () => {
+            for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
+                let response;
+                try {
+                    response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+                }
+                catch (error) {
+                    if (isNotFound(error))
+                        continue;
+                    throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`reading the object lock of "${key}" in ${this.url} failed: ${describeS3Error(error)}`, { cause: error });
+                }
+                const legalHold = response.ObjectLockLegalHoldStatus === "ON";
+                const retainUntil = response.ObjectLockRetainUntilDate;
+                if (!legalHold && !retainUntil)
+                    continue;
+                const lock = { legalHold };
+                if (retainUntil)
+                    lock.retainUntil = retainUntil;
+                if (response.ObjectLockMode)
+                    lock.mode = response.ObjectLockMode;
+                locks.set(key, lock);
+            }
+        };
+        await Promise.all(Array.from({ length: Math.min(16, queue.length) }, worker));
+        return locks;
+    }
+    async readBucketLock() {
+        try {
+            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
+            return response.ObjectLockConfiguration?.ObjectLockEnabled === "Enabled" ? "enabled" : "disabled";
+        }
+        catch (error) {
+            const name = nameOf(error);
+            const status = statusOf(error);
+            // No configuration: object lock is not enabled on the bucket. Stores that do not implement
+            // object lock (NotImplemented) cannot lock objects either.
+            if (name === "ObjectLockConfigurationNotFoundError" || name === "NotImplemented" || status === 501) {
+                return "disabled";
+            }
+            return "unknown";
+        }
     }
     /** Leaves nothing behind of a failed put. Best effort: the store may be gone. */
     async discard(objectKey, uploadId, committing) {

@@ -40046,7 +40046,87 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+;// CONCATENATED MODULE: ./src/domain/database-url.ts
+
+function database_url_parseDatabaseUrl(text, input = "database-url") {
+    const flag = `--${input}`;
+    const trimmed = text.trim();
+    if (trimmed === "") {
+        throw new errors/* InputError */.dz(`${flag}: expected postgresql://user:password@host:port/database, got nothing`, {
+            input,
+        });
+    }
+    let url;
+    try {
+        url = new URL(trimmed);
+    }
+    catch {
+        throw new errors/* InputError */.dz(`${flag}: not a URL; expected postgresql://user:password@host:port/database`, {
+            input,
+        });
+    }
+    if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
+        throw new errors/* InputError */.dz(`${flag}: scheme "${url.protocol.replace(/:$/, "")}" is not postgresql; expected postgresql://user:password@host:port/database`, { input });
+    }
+    const params = {};
+    for (const [key, value] of url.searchParams)
+        params[key] = value;
+    let password = url.password ? decodeURIComponent(url.password) : undefined;
+    if (params.password !== undefined) {
+        password = params.password;
+        delete params.password;
+    }
+    const host = params.host ?? (url.hostname ? decodeURIComponent(url.hostname) : "localhost");
+    const portText = params.port ?? (url.port || "5432");
+    const port = Number(portText);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new errors/* InputError */.dz(`${flag}: port "${portText}" is not a number from 1 to 65535`, { input });
+    }
+    const database = params.dbname ?? decodeURIComponent(url.pathname.replace(/^\//, ""));
+    if (database === "") {
+        throw new errors/* InputError */.dz(`${flag}: no database name; expected postgresql://user:password@host:port/database`, {
+            input,
+        });
+    }
+    const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
+    const bare = new URL(url.toString());
+    bare.password = "";
+    bare.search = "";
+    for (const [key, value] of Object.entries(params))
+        bare.searchParams.set(key, value);
+    const display = new URL(url.toString());
+    display.username = "";
+    display.password = "";
+    display.search = "";
+    return {
+        withoutPassword: bare.toString(),
+        redacted: display.toString(),
+        password,
+        host,
+        port,
+        database,
+        user,
+        params,
+    };
+}
+/** Replaces the password of any postgres URL in `text`, for messages that quote other tools. */
+function redactUrls(text) {
+    return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@");
+}
+/**
+ * The full connection string, password included: only for in-process drivers and a child
+ * process's DATABASE_URL, never for a log line or a command line.
+ */
+function connectionString(url) {
+    if (url.password === undefined)
+        return url.withoutPassword;
+    const full = new URL(url.withoutPassword);
+    full.password = encodeURIComponent(url.password);
+    return full.toString();
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/connect.ts
+
 
 
 /**
@@ -40057,7 +40137,7 @@ async function connect(url, input = "database-url") {
     const client = new esm.Client({
         // pg lets the URL's fields override separate ones, so the password goes back into the URL
         // (in memory only) rather than beside it.
-        connectionString: inMemoryConnectionString(url),
+        connectionString: connectionString(url),
         connectionTimeoutMillis: 15_000,
         application_name: "lifeboat",
     });
@@ -40072,13 +40152,6 @@ async function connect(url, input = "database-url") {
         throw connectionError(error, url, input);
     }
     return client;
-}
-function inMemoryConnectionString(url) {
-    if (url.password === undefined)
-        return url.withoutPassword;
-    const full = new URL(url.withoutPassword);
-    full.password = encodeURIComponent(url.password);
-    return full.toString();
 }
 function connectionError(error, url, input) {
     const flag = `--${input}`;
@@ -40200,7 +40273,7 @@ async function findPgTool(options) {
             });
         }
         if (tool.major < serverMajor) {
-            throw new errors/* InputError */.dz(`--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot dump PostgreSQL ${options.serverVersion}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
+            throw new errors/* InputError */.dz(`--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot ${options.target ?? `dump PostgreSQL ${options.serverVersion}`}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
         }
         return tool;
     }
@@ -40216,78 +40289,10 @@ async function findPgTool(options) {
     const seen = found.length
         ? `found ${found.map((tool) => `${name} ${tool.version} (${tool.path})`).join(", ")}`
         : `found no ${name}`;
-    throw new errors/* InputError */.dz(`--pg-bin-dir: the server runs PostgreSQL ${options.serverVersion} and needs ${name} ${serverMajor} or newer; ${seen}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
+    throw new errors/* InputError */.dz(`--pg-bin-dir: ${options.target ? `to ${options.target}, lifeboat` : `the server runs PostgreSQL ${options.serverVersion} and`} needs ${name} ${serverMajor} or newer; ${seen}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
 }
 function installHint(major) {
     return `install postgresql-client-${major} (on GitHub runners: sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && sudo apt-get install -y postgresql-client-${major}) and pass --pg-bin-dir /usr/lib/postgresql/${major}/bin`;
-}
-
-;// CONCATENATED MODULE: ./src/domain/database-url.ts
-
-function parseDatabaseUrl(text, input = "database-url") {
-    const flag = `--${input}`;
-    const trimmed = text.trim();
-    if (trimmed === "") {
-        throw new errors/* InputError */.dz(`${flag}: expected postgresql://user:password@host:port/database, got nothing`, {
-            input,
-        });
-    }
-    let url;
-    try {
-        url = new URL(trimmed);
-    }
-    catch {
-        throw new errors/* InputError */.dz(`${flag}: not a URL; expected postgresql://user:password@host:port/database`, {
-            input,
-        });
-    }
-    if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
-        throw new errors/* InputError */.dz(`${flag}: scheme "${url.protocol.replace(/:$/, "")}" is not postgresql; expected postgresql://user:password@host:port/database`, { input });
-    }
-    const params = {};
-    for (const [key, value] of url.searchParams)
-        params[key] = value;
-    let password = url.password ? decodeURIComponent(url.password) : undefined;
-    if (params.password !== undefined) {
-        password = params.password;
-        delete params.password;
-    }
-    const host = params.host ?? (url.hostname ? decodeURIComponent(url.hostname) : "localhost");
-    const portText = params.port ?? (url.port || "5432");
-    const port = Number(portText);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        throw new errors/* InputError */.dz(`${flag}: port "${portText}" is not a number from 1 to 65535`, { input });
-    }
-    const database = params.dbname ?? decodeURIComponent(url.pathname.replace(/^\//, ""));
-    if (database === "") {
-        throw new errors/* InputError */.dz(`${flag}: no database name; expected postgresql://user:password@host:port/database`, {
-            input,
-        });
-    }
-    const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
-    const bare = new URL(url.toString());
-    bare.password = "";
-    bare.search = "";
-    for (const [key, value] of Object.entries(params))
-        bare.searchParams.set(key, value);
-    const display = new URL(url.toString());
-    display.username = "";
-    display.password = "";
-    display.search = "";
-    return {
-        withoutPassword: bare.toString(),
-        redacted: display.toString(),
-        password,
-        host,
-        port,
-        database,
-        user,
-        params,
-    };
-}
-/** Replaces the password of any postgres URL in `text`, for messages that quote other tools. */
-function redactUrls(text) {
-    return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@");
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/pg-dump.ts
@@ -40303,6 +40308,7 @@ function redactUrls(text) {
 
 const ARCHIVE_MAGIC = Buffer.from("PGDMP");
 const STDERR_KEEP = 64 * 1024;
+const COALESCE_BYTES = 256 * 1024;
 function startPgDump(options) {
     const env = { ...options.env, PGAPPNAME: "lifeboat pg_dump", PGCONNECT_TIMEOUT: "15" };
     // The password travels in the environment, never on the command line.
@@ -40343,15 +40349,28 @@ function startPgDump(options) {
     exited.catch(() => undefined);
     let seen = 0;
     const head = [];
+    // pg_dump writes in pieces of a few KiB; gathering them into larger chunks here saves every
+    // stage after it (hashing, encryption, the store) most of its per-chunk cost.
+    let pending = [];
+    let pendingBytes = 0;
     const output = new external_node_stream_.Transform({
         transform(chunk, _encoding, callback) {
             if (seen < ARCHIVE_MAGIC.length)
                 head.push(chunk);
             seen += chunk.length;
-            callback(null, chunk);
+            pending.push(chunk);
+            pendingBytes += chunk.length;
+            if (pendingBytes < COALESCE_BYTES)
+                return callback();
+            const gathered = Buffer.concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+            callback(null, gathered);
         },
         flush(callback) {
             exited.then(() => {
+                if (pendingBytes > 0)
+                    this.push(Buffer.concat(pending, pendingBytes));
                 const start = Buffer.concat(head).subarray(0, ARCHIVE_MAGIC.length);
                 if (seen === 0)
                     return callback(new errors/* OperationError */.OK("pg_dump exited 0 but wrote nothing"));
@@ -40820,12 +40839,353 @@ function formatTable(header, rows) {
     return [line(header), ...rows.map(line)].join("\n");
 }
 
+;// CONCATENATED MODULE: ./src/domain/size.ts
+
+const UNITS = {
+    "": 1,
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    tib: 1024 ** 4,
+};
+/** A byte size: a number with an optional unit (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB). */
+function size_parseSize(text, input) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+    const factor = match ? UNITS[match[2].toLowerCase()] : undefined;
+    if (!match || factor === undefined) {
+        throw new InputError(`--${input} "${text}": expected a size such as 500MB, 2GiB or 1048576`, { input });
+    }
+    return Math.round(Number(match[1]) * factor);
+}
+/** A percentage: `50%` or `50`, as a fraction (0.5). */
+function size_parsePercent(text, input) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
+    if (!match)
+        throw new InputError(`--${input} "${text}": expected a percentage such as 50%`, { input });
+    return Number(match[1]) / 100;
+}
+
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+;// CONCATENATED MODULE: ./src/domain/duration.ts
+/**
+ * Durations as people type them in options such as `keep-within`, `safe-age` and `max-age`:
+ * one or more `<whole number><unit>` parts, largest unit first, each unit at most once, no spaces:
+ *
+ *   w  week (7 days)   d  day (24 hours)   h  hour   m  minute   s  second
+ *
+ * e.g. `36h`, `7d`, `2w`, `1d12h`, `90m`, `1w2d3h4m5s`. Months and years are left out on purpose:
+ * their length varies, and `m` is minutes. A day is always 24 hours (UTC has no daylight saving).
+ */
+
+const duration_UNITS = (/* unused pure expression or super */ null && ([
+    ["w", 7 * 24 * 3_600_000],
+    ["d", 24 * 3_600_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+]));
+const PART = /(\d+)([wdhms])/y;
+/** What a duration looks like, for error messages. */
+const DURATION_FORMS = "a duration such as 36h, 7d, 2w, 1d12h or 90m (units w, d, h, m, s)";
+/** The duration in milliseconds, or undefined when `text` is not a duration. */
+function parseDuration(text) {
+    const source = text.trim();
+    if (source === "")
+        return undefined;
+    let total = 0;
+    let lastUnit = -1;
+    PART.lastIndex = 0;
+    while (PART.lastIndex < source.length) {
+        const match = PART.exec(source);
+        if (!match)
+            return undefined;
+        const unit = duration_UNITS.findIndex(([name]) => name === match[2]);
+        // Largest unit first and each unit once: "1h1d" and "1h2h" are typos, not durations.
+        if (unit <= lastUnit)
+            return undefined;
+        lastUnit = unit;
+        total += Number(match[1]) * duration_UNITS[unit][1];
+        if (!Number.isSafeInteger(total))
+            return undefined;
+    }
+    return total;
+}
+/**
+ * Parses the option `input`'s value, or throws the InputError that names it:
+ * `--keep-within "7 days": expected a duration such as 36h, 7d, ...`.
+ */
+function duration_parseDurationOption(text, input) {
+    const ms = parseDuration(text);
+    if (ms === undefined)
+        throw new InputError(`--${input} "${text}": expected ${DURATION_FORMS}`, { input });
+    return ms;
+}
+/**
+ * The shortest text parseDuration reads back as `ms` (rounded down to whole seconds): `1d12h`,
+ * `90m` is `1h30m`, 0 is `0s`.
+ */
+function duration_formatDuration(ms) {
+    let rest = Math.max(0, Math.floor(ms / 1000)) * 1000;
+    if (rest === 0)
+        return "0s";
+    let text = "";
+    for (const [name, size] of duration_UNITS) {
+        const count = Math.floor(rest / size);
+        if (count > 0)
+            text += `${count}${name}`;
+        rest -= count * size;
+    }
+    return text;
+}
+
+;// CONCATENATED MODULE: ./src/domain/retention.ts
+/**
+ * Retention: which backups prune keeps and which it removes, as a pure function of the listed
+ * backups, the policy and `now`, with a reason for every decision (restic's snapshot policy, plus
+ * the invariants below). docs/prune.md is the user's description of the same rules.
+ *
+ * Rules, over committed backups (those with a manifest), newest first:
+ * - keep-last N: the N newest backups.
+ * - keep-hourly / daily / weekly / monthly / yearly N: the newest backup in each of the last N
+ *   hours / days / ISO weeks / months / years that have a backup (UTC). Periods without a backup
+ *   do not count, so a pause in backups does not eat into the history.
+ * - keep-within D: every backup taken less than D before the newest backup (not before now:
+ *   if backups stop, prune does not go on to remove the last ones).
+ * A backup kept by any rule stays.
+ *
+ * Invariants, whatever the rules say:
+ * - the newest committed backup is kept;
+ * - at least `minVerified` verified backups stay (the newest verified ones are added when the rules
+ *   keep fewer); when there are fewer than that, every verified backup stays and a warning says so;
+ * - a backup with an object lock in force at `now` (or a legal hold) is kept;
+ * - a folder without a manifest (an interrupted or failed backup, or one in flight) is removed only
+ *   once it is older than `safeAgeMs`, counted from its newest object (or its id's time);
+ * - a policy without any keep rule is refused, never read as "remove everything".
+ */
+
+
+/** Check-record kinds that prove a backup restores: a restore-test, or a verify that decrypted. */
+const VERIFYING_CHECK_KINDS = (/* unused pure expression or super */ null && (["restore-test", "verify-deep"]));
+const BUCKET_RULES = [
+    ["keep-hourly", "keepHourly", (t) => `${day(t)} ${pad(t.getUTCHours())}h`],
+    ["keep-daily", "keepDaily", (t) => day(t)],
+    ["keep-weekly", "keepWeekly", (t) => isoWeek(t)],
+    ["keep-monthly", "keepMonthly", (t) => day(t).slice(0, 7)],
+    ["keep-yearly", "keepYearly", (t) => String(t.getUTCFullYear())],
+];
+const KEEP_COUNT_OPTIONS = (/* unused pure expression or super */ null && ([
+    "keep-last",
+    "keep-hourly",
+    "keep-daily",
+    "keep-weekly",
+    "keep-monthly",
+    "keep-yearly",
+]));
+function pad(value, width = 2) {
+    return String(value).padStart(width, "0");
+}
+function day(t) {
+    return `${pad(t.getUTCFullYear(), 4)}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
+}
+/** The ISO 8601 week of a UTC time, e.g. `2026-W09`: weeks start on Monday; week 1 holds a Thursday. */
+function isoWeek(t) {
+    const midnight = Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate());
+    const weekday = (t.getUTCDay() + 6) % 7; // Monday 0 .. Sunday 6
+    const thursday = new Date(midnight + (3 - weekday) * 86_400_000);
+    const year = thursday.getUTCFullYear();
+    const week = Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * 86_400_000)) + 1;
+    return `${pad(year, 4)}-W${pad(week)}`;
+}
+function hasKeepRule(policy) {
+    return (policy.keepLast > 0 || BUCKET_RULES.some(([, field]) => policy[field] > 0) || policy.keepWithinMs > 0);
+}
+const NO_KEEP_RULE_MESSAGE = (/* unused pure expression or super */ null && ("no keep rule: expected at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, " +
+    "--keep-monthly, --keep-yearly (a whole number > 0) or --keep-within (a duration); prune never reads an empty policy as delete everything"));
+/** Throws an InputError unless the policy keeps something and every number is a whole number >= 0. */
+function retention_validatePolicy(policy) {
+    const numbers = [
+        ["keep-last", policy.keepLast],
+        ...BUCKET_RULES.map(([name, field]) => [name, policy[field]]),
+        ["keep-within", policy.keepWithinMs],
+        ["min-verified", policy.minVerified],
+        ["safe-age", policy.safeAgeMs],
+    ];
+    for (const [input, value] of numbers) {
+        if (!Number.isSafeInteger(value) || value < 0) {
+            throw new InputError(`--${input} "${value}": expected a whole number >= 0`, { input });
+        }
+    }
+    if (!hasKeepRule(policy))
+        throw new InputError(NO_KEEP_RULE_MESSAGE, { input: "keep-last" });
+}
+/** Check-record kinds that check the stored object itself: a later failure of one undoes any pass. */
+const INTEGRITY_CHECK_KINDS = (/* unused pure expression or super */ null && (["verify", "verify-deep"]));
+/**
+ * Whether checks prove the backup restores: the latest check of kind restore-test or verify-deep
+ * passed (a later failure of a kind withdraws that kind's earlier passes), and no integrity check
+ * (verify or verify-deep) failed after that pass: a stored object that no longer matches its
+ * manifest restores nothing, whatever it did before. On equal times a failure counts as later.
+ */
+function isVerified(checks) {
+    const later = (a, b) => a.time > b.time || (+a.time === +b.time && !a.passed && b.passed);
+    const lastIntegrityFailure = checks
+        .filter((check) => INTEGRITY_CHECK_KINDS.includes(check.kind) && !check.passed)
+        .reduce((latest, check) => (!latest || later(check, latest) ? check : latest), undefined);
+    return VERIFYING_CHECK_KINDS.some((kind) => {
+        let last;
+        for (const check of checks) {
+            if (check.kind === kind && (!last || later(check, last)))
+                last = check;
+        }
+        if (!last?.passed)
+            return false;
+        return !lastIntegrityFailure || later(last, lastIntegrityFailure);
+    });
+}
+/** Newest first; equal times by id, descending, so the order never depends on the input's. */
+function newestFirst(a, b) {
+    const byTime = b.time.getTime() - a.time.getTime();
+    return byTime !== 0 ? byTime : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+function lockReason(lock, now) {
+    if (!lock)
+        return undefined;
+    if (lock.legalHold)
+        return { rule: "object-lock", text: "object lock: legal hold" };
+    if (lock.until && lock.until.getTime() > now.getTime()) {
+        const mode = lock.mode ? ` (${lock.mode})` : "";
+        return { rule: "object-lock", text: `object lock${mode} until ${lock.until.toISOString()}` };
+    }
+    return undefined;
+}
+function plural(count, word) {
+    return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+/** Decides, for every backup folder given, whether prune keeps or removes it, and why. */
+function planRetention(backups, policy, now) {
+    retention_validatePolicy(policy);
+    const sorted = [...backups].sort(newestFirst);
+    const reasons = new Map(sorted.map((backup) => [backup, []]));
+    const committed = sorted.filter((backup) => backup.committed);
+    const newest = committed[0];
+    const buckets = BUCKET_RULES.filter(([, field]) => policy[field] > 0).map(([rule, field, key]) => ({
+        rule,
+        key,
+        limit: policy[field],
+        used: 0,
+        last: undefined,
+    }));
+    for (const [index, backup] of committed.entries()) {
+        const why = reasons.get(backup);
+        if (index === 0)
+            why.push({ rule: "newest", text: "the newest backup" });
+        if (index < policy.keepLast) {
+            why.push({ rule: "keep-last", text: `keep-last (${index + 1} of ${policy.keepLast})` });
+        }
+        for (const bucket of buckets) {
+            if (bucket.used >= bucket.limit)
+                continue;
+            const value = bucket.key(backup.time);
+            if (value === bucket.last)
+                continue;
+            bucket.last = value;
+            bucket.used++;
+            why.push({ rule: bucket.rule, text: `${bucket.rule} ${value} (${bucket.used} of ${bucket.limit})` });
+        }
+        if (policy.keepWithinMs > 0 && newest.time.getTime() - backup.time.getTime() < policy.keepWithinMs) {
+            why.push({
+                rule: "keep-within",
+                text: `keep-within ${formatDuration(policy.keepWithinMs)} of the newest backup`,
+            });
+        }
+        const lock = lockReason(backup.lock, now);
+        if (lock)
+            why.push(lock);
+    }
+    const warnings = [];
+    if (policy.minVerified > 0) {
+        const verified = committed.filter((backup) => backup.verified);
+        let keptVerified = verified.filter((backup) => reasons.get(backup).length > 0).length;
+        for (const backup of verified) {
+            if (keptVerified >= policy.minVerified)
+                break;
+            const why = reasons.get(backup);
+            if (why.length > 0)
+                continue;
+            why.push({
+                rule: "min-verified",
+                text: `min-verified: kept so that ${plural(policy.minVerified, "verified backup")} ${policy.minVerified === 1 ? "remains" : "remain"}`,
+            });
+            keptVerified++;
+        }
+        if (committed.length > 0 && verified.length === 0) {
+            warnings.push(`no backup under this label has passed a restore-test or a deep verify, so none is known to restore; ` +
+                `min-verified is ${policy.minVerified}: run restore-test or verify with the identity ` +
+                `(or set min-verified to 0 to silence this)`);
+        }
+        else if (committed.length > 0 && verified.length < policy.minVerified) {
+            warnings.push(`only ${plural(verified.length, "backup")} passed a restore-test or a deep verify, fewer than ` +
+                `min-verified ${policy.minVerified}: every verified backup is kept`);
+        }
+    }
+    const decisions = sorted.map((backup) => {
+        const why = reasons.get(backup);
+        if (backup.committed) {
+            if (why.length > 0)
+                return { backup, keep: true, reasons: why };
+            return { backup, keep: false, reasons: [{ rule: "no-rule", text: "no keep rule selects it" }] };
+        }
+        const lock = lockReason(backup.lock, now);
+        if (lock)
+            return { backup, keep: true, reasons: [lock] };
+        const youngest = Math.max(backup.time.getTime(), backup.lastModified?.getTime() ?? -Infinity);
+        const age = now.getTime() - youngest;
+        // Whole minutes: seconds only clutter an age measured against hours.
+        const ageText = formatDuration(Math.max(0, Math.floor(age / 60_000) * 60_000));
+        const safe = formatDuration(policy.safeAgeMs);
+        if (age < policy.safeAgeMs) {
+            return {
+                backup,
+                keep: true,
+                reasons: [
+                    {
+                        rule: "in-flight",
+                        text: `no manifest, ${ageText} old: younger than the safe age ${safe} (may be in flight)`,
+                    },
+                ],
+            };
+        }
+        return {
+            backup,
+            keep: false,
+            reasons: [
+                {
+                    rule: "incomplete",
+                    text: `no manifest (failed or interrupted), ${ageText} old: older than the safe age ${safe}`,
+                },
+            ],
+        };
+    });
+    return { decisions, warnings };
+}
+
 ;// CONCATENATED MODULE: ./src/settings/settings.ts
 /**
  * Raw option values (from CLI flags and the environment, or from action inputs) parsed once into
  * typed settings. Every error names the option and what was expected, and is raised before
  * anything is read from or written to a database or a store.
  */
+
+
+
+
+
 
 
 
@@ -40906,6 +41266,21 @@ function parseStorageSettings(raw) {
         },
     };
 }
+function readPassphraseFile(path) {
+    let passphrase;
+    try {
+        passphrase = (0,external_node_fs_.readFileSync)(path, "utf8").split(/\r?\n/)[0];
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(`--passphrase-file "${path}": cannot read it (${error.code ?? "error"})`, { input: "passphrase-file" });
+    }
+    if (!passphrase) {
+        throw new errors/* InputError */.dz(`--passphrase-file "${path}": the first line is empty`, {
+            input: "passphrase-file",
+        });
+    }
+    return passphrase;
+}
 /**
  * Encryption: public recipients, or one passphrase, or an explicit `none`. Neither is a bad input:
  * an unencrypted backup is never made by accident.
@@ -40917,19 +41292,8 @@ function parseEncryptionSettings(raw) {
     const recipients = list(raw, "recipient");
     const passphraseFile = settings_text(raw, "passphrase-file");
     let passphrase = settings_text(raw, "passphrase");
-    if (passphraseFile !== undefined) {
-        try {
-            passphrase = (0,external_node_fs_.readFileSync)(passphraseFile, "utf8").split(/\r?\n/)[0];
-        }
-        catch (error) {
-            throw new errors/* InputError */.dz(`--passphrase-file "${passphraseFile}": cannot read it (${error.code ?? "error"})`, { input: "passphrase-file" });
-        }
-        if (!passphrase) {
-            throw new errors/* InputError */.dz(`--passphrase-file "${passphraseFile}": the first line is empty`, {
-                input: "passphrase-file",
-            });
-        }
-    }
+    if (passphraseFile !== undefined)
+        passphrase = readPassphraseFile(passphraseFile);
     if (mode === "none") {
         if (recipients.length > 0 || passphrase !== undefined) {
             throw new errors/* InputError */.dz("--encryption none: remove --recipient and the passphrase, or drop --encryption none", {
@@ -40951,7 +41315,7 @@ function parseEncryptionSettings(raw) {
     return { kind: "recipients", recipients };
 }
 function parseBackupSettings(raw) {
-    const databaseUrl = parseDatabaseUrl(required(raw, "database-url", "postgresql://user:password@host:port/database"));
+    const databaseUrl = database_url_parseDatabaseUrl(required(raw, "database-url", "postgresql://user:password@host:port/database"));
     const storage = parseStorageSettings(raw);
     const scope = validateScope({
         ...emptyScope(),
@@ -40971,6 +41335,173 @@ function parseBackupSettings(raw) {
         compression: settings_text(raw, "compression") ?? "auto",
         scope,
         extraArgs,
+        pgBinDir: settings_text(raw, "pg-bin-dir"),
+    };
+}
+/** A whole number >= 0 (`--keep-daily 7`); `fallback` when the option is absent. */
+function wholeNumber(raw, name, fallback) {
+    const value = settings_text(raw, name);
+    if (value === undefined)
+        return fallback;
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(number)) {
+        throw new InputError(`--${name} "${value}": expected a whole number >= 0`, { input: name });
+    }
+    return number;
+}
+/** A folder without a manifest younger than this may be a backup in flight: never less than 1 hour. */
+const MIN_SAFE_AGE_MS = 3_600_000;
+function parsePruneSettings(raw) {
+    const within = settings_text(raw, "keep-within");
+    const safeAgeText = settings_text(raw, "safe-age") ?? "24h";
+    const policy = {
+        keepLast: wholeNumber(raw, "keep-last", 0),
+        keepHourly: wholeNumber(raw, "keep-hourly", 0),
+        keepDaily: wholeNumber(raw, "keep-daily", 0),
+        keepWeekly: wholeNumber(raw, "keep-weekly", 0),
+        keepMonthly: wholeNumber(raw, "keep-monthly", 0),
+        keepYearly: wholeNumber(raw, "keep-yearly", 0),
+        keepWithinMs: within === undefined ? 0 : parseDurationOption(within, "keep-within"),
+        minVerified: wholeNumber(raw, "min-verified", 1),
+        safeAgeMs: parseDurationOption(safeAgeText, "safe-age"),
+    };
+    if (policy.safeAgeMs < MIN_SAFE_AGE_MS) {
+        throw new InputError(`--safe-age "${safeAgeText}": expected at least ${formatDuration(MIN_SAFE_AGE_MS)}, so that a backup in flight is never removed`, { input: "safe-age" });
+    }
+    validatePolicy(policy);
+    return { ...parseStorageSettings(raw), policy, dryRun: flag(raw, "dry-run") };
+}
+/** The key that decrypts a backup: an identity (file in the CLI, text in the action) or a passphrase. */
+function parseDecryptionKeys(raw) {
+    const identityFile = settings_text(raw, "identity-file");
+    let identityText = settings_text(raw, "identity");
+    if (identityFile !== undefined) {
+        try {
+            identityText = readFileSync(identityFile, "utf8");
+        }
+        catch (error) {
+            throw new InputError(`--identity-file "${identityFile}": cannot read it (${error.code ?? "error"})`, { input: "identity-file" });
+        }
+    }
+    const passphraseFile = settings_text(raw, "passphrase-file");
+    let passphrase = settings_text(raw, "passphrase");
+    if (passphraseFile !== undefined)
+        passphrase = readPassphraseFile(passphraseFile);
+    if (identityText !== undefined && passphrase !== undefined) {
+        throw new InputError("--identity-file and a passphrase: give the one the backup was made with", {
+            input: "identity-file",
+        });
+    }
+    return { identityText, passphrase };
+}
+function parseVerifySettings(raw) {
+    const maxAge = settings_text(raw, "max-age");
+    const maxSizeChange = settings_text(raw, "max-size-change");
+    const minSize = settings_text(raw, "min-size");
+    return {
+        ...parseStorageSettings(raw),
+        backup: settings_text(raw, "backup") ?? "latest",
+        keys: parseDecryptionKeys(raw),
+        pgBinDir: settings_text(raw, "pg-bin-dir"),
+        gates: {
+            maxAgeSeconds: maxAge === undefined ? undefined : parseDurationOption(maxAge, "max-age") / 1000,
+            maxSizeChange: maxSizeChange === undefined ? undefined : parsePercent(maxSizeChange, "max-size-change"),
+            sizeChangeAction: oneOf(raw, "size-change-action", ["fail", "warn"], "fail"),
+            minSizeBytes: minSize === undefined ? undefined : parseSize(minSize, "min-size"),
+        },
+    };
+}
+/** pg_restore flags the restore owns: where it reads from, where it writes to, what it does. */
+const PG_RESTORE_OWNED = (/* unused pure expression or super */ null && ([
+    "-d",
+    "--dbname",
+    "-f",
+    "--file",
+    "-l",
+    "--list",
+    "-L",
+    "--use-list",
+    "-j",
+    "--jobs",
+    "-h",
+    "--host",
+    "-p",
+    "--port",
+    "-U",
+    "--username",
+    "-W",
+    "--password",
+    "-e",
+    "--exit-on-error",
+    "-F",
+    "--format",
+    "-C",
+    "--create",
+]));
+/** pg_restore's default parallelism: the CPUs, at most 4 (more rarely helps a scratch server). */
+function defaultJobs() {
+    return Math.max(1, Math.min(4, availableParallelism()));
+}
+function parseRestoreTestSettings(raw) {
+    const assertionsPath = settings_text(raw, "assertions");
+    let assertions;
+    if (assertionsPath !== undefined) {
+        let sql;
+        try {
+            sql = readFileSync(assertionsPath, "utf8");
+        }
+        catch (error) {
+            throw new InputError(`--assertions "${assertionsPath}": cannot read it (${error.code ?? "error"})`, { input: "assertions" });
+        }
+        const split = splitSqlStatements(sql);
+        if (split.problem) {
+            throw new InputError(`--assertions "${assertionsPath}": does not parse: ${split.problem}`, {
+                input: "assertions",
+            });
+        }
+        if (split.statements.length === 0) {
+            throw new InputError(`--assertions "${assertionsPath}": holds no SQL statement`, {
+                input: "assertions",
+            });
+        }
+        assertions = { path: assertionsPath, statements: split.statements };
+    }
+    const tolerate = list(raw, "tolerate").map((pattern) => {
+        try {
+            return new RegExp(pattern);
+        }
+        catch (error) {
+            throw new InputError(`--tolerate "${pattern}": not a regular expression (${error.message})`, {
+                input: "tolerate",
+            });
+        }
+    });
+    const pgRestoreArgs = (settings_text(raw, "pg-restore-args") ?? "").split(/\s+/).filter(Boolean);
+    for (const arg of pgRestoreArgs) {
+        const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
+        if (PG_RESTORE_OWNED.includes(flag)) {
+            throw new InputError(`--pg-restore-args: "${arg}" is not allowed (the restore-test sets it)`, {
+                input: "pg-restore-args",
+            });
+        }
+    }
+    const jobsText = settings_text(raw, "jobs");
+    const jobs = jobsText === undefined ? defaultJobs() : Number(jobsText);
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) {
+        throw new InputError(`--jobs "${jobsText}": expected a whole number from 1 to 64`, { input: "jobs" });
+    }
+    return {
+        ...parseStorageSettings(raw),
+        backup: settings_text(raw, "backup") ?? "latest",
+        keys: parseDecryptionKeys(raw),
+        scratchUrl: parseDatabaseUrl(required(raw, "scratch-database-url", "postgresql://user:password@host:port/postgres"), "scratch-database-url"),
+        assertions,
+        run: settings_text(raw, "run"),
+        tolerate,
+        keepOnFailure: flag(raw, "keep-on-failure"),
+        decryptToDisk: oneOf(raw, "decrypt-to-disk", ["auto", "never"], "auto"),
+        jobs,
+        pgRestoreArgs,
         pgBinDir: settings_text(raw, "pg-bin-dir"),
     };
 }
@@ -41131,6 +41662,181 @@ const backupOptions = [
         value: "KEY",
     },
 ];
+const keepCount = (period) => ({
+    name: `keep-${period}`,
+    description: period === "last"
+        ? "Keep the N newest backups."
+        : `Keep the newest backup in each of the last N ${{ hourly: "hours", daily: "days", weekly: "ISO weeks (Monday to Sunday)", monthly: "months", yearly: "years" }[period]} that have a backup (UTC).`,
+    type: "string",
+    value: "N",
+});
+const pruneOptions = [
+    ...storageOptions,
+    keepCount("last"),
+    keepCount("hourly"),
+    keepCount("daily"),
+    keepCount("weekly"),
+    keepCount("monthly"),
+    keepCount("yearly"),
+    {
+        name: "keep-within",
+        description: "Keep every backup taken less than this long before the newest backup: a duration such as 36h, 7d, 2w or 1d12h (units w, d, h, m, s).",
+        type: "string",
+        value: "DURATION",
+    },
+    {
+        name: "min-verified",
+        description: "Never leave fewer than this many backups with a passing restore-test or deep verify (when fewer exist, every one is kept and prune warns).",
+        type: "string",
+        default: "1",
+        value: "N",
+    },
+    {
+        name: "safe-age",
+        description: "Folders without a manifest (failed or interrupted backups) are removed only once older than this (at least 1h), so a backup in flight is never touched.",
+        type: "string",
+        default: "24h",
+        value: "DURATION",
+    },
+    {
+        name: "dry-run",
+        description: "Print every decision with its reason and delete nothing.",
+        type: "boolean",
+        default: "false",
+    },
+];
+const decryptionOptions = [
+    {
+        name: "identity-file",
+        description: "File holding the age identity (AGE-SECRET-KEY-1...) that decrypts the backup. Only jobs that decrypt need it.",
+        type: "string",
+        cliOnly: true,
+        value: "PATH",
+    },
+    {
+        name: "identity",
+        description: "The age identity (AGE-SECRET-KEY-1...) that decrypts the backup, e.g. from a secret. In the CLI use --identity-file or LIFEBOAT_IDENTITY.",
+        type: "string",
+        secret: true,
+        actionOnly: true,
+        env: "LIFEBOAT_IDENTITY",
+    },
+    {
+        name: "passphrase-file",
+        description: "For a backup made with a passphrase: a file whose first line is the passphrase.",
+        type: "string",
+        cliOnly: true,
+        value: "PATH",
+    },
+    {
+        name: "passphrase",
+        description: "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE.",
+        type: "string",
+        secret: true,
+        actionOnly: true,
+        env: "LIFEBOAT_PASSPHRASE",
+    },
+    {
+        name: "pg-bin-dir",
+        description: "Directory holding the pg_restore to use. By default one that reads the archive's version, from /usr/lib/postgresql/<major>/bin or PATH.",
+        type: "string",
+        value: "DIR",
+    },
+];
+const backupSelector = {
+    name: "backup",
+    description: "Which backup: latest (the newest committed one under the label) or a backup id.",
+    type: "string",
+    default: "latest",
+    value: "ID",
+};
+const verifyOptions = [
+    ...storageOptions,
+    backupSelector,
+    ...decryptionOptions,
+    {
+        name: "max-age",
+        description: "Fail when the newest backup under the label is older than this (e.g. 26h): a dead-man's switch for scheduled backups.",
+        type: "string",
+        value: "DURATION",
+    },
+    {
+        name: "max-size-change",
+        description: "Fail (or warn, see size-change-action) when the stored size moved more than this against the previous backup, e.g. 50%.",
+        type: "string",
+        value: "PERCENT",
+    },
+    {
+        name: "size-change-action",
+        description: "fail (default) or warn when max-size-change is exceeded.",
+        type: "string",
+        default: "fail",
+        value: "ACTION",
+    },
+    {
+        name: "min-size",
+        description: "Fail when the stored object is smaller than this, e.g. 1MB.",
+        type: "string",
+        value: "SIZE",
+    },
+];
+const restoreTestOptions = [
+    ...storageOptions,
+    backupSelector,
+    ...decryptionOptions,
+    {
+        name: "scratch-database-url",
+        description: "PostgreSQL server to restore into, as a URL whose role may CREATE DATABASE (a service container's superuser, say). A fresh database with a unique name is created there and dropped afterwards.",
+        type: "string",
+        required: true,
+        secret: true,
+        env: "LIFEBOAT_SCRATCH_DATABASE_URL",
+        value: "URL",
+    },
+    {
+        name: "assertions",
+        description: "SQL file of checks run against the restored copy: every statement must return one row whose first column is true.",
+        type: "string",
+        value: "PATH",
+    },
+    {
+        name: "run",
+        description: "Shell command run against the restored copy, with DATABASE_URL (and PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD) pointing at it: where a deploy's migrations are rehearsed on real data.",
+        type: "string",
+        value: "COMMAND",
+    },
+    {
+        name: "tolerate",
+        description: "Regular expression for pg_restore errors that do not fail the test (repeatable; one per line in the action), e.g. role .* does not exist.",
+        type: "list",
+        value: "REGEX",
+    },
+    {
+        name: "keep-on-failure",
+        description: "Keep the scratch database when the test fails, for inspection.",
+        type: "boolean",
+        default: "false",
+    },
+    {
+        name: "decrypt-to-disk",
+        description: "auto (default): decrypt to a private temporary file when it fits on local disk, for a parallel pg_restore; never: stream into pg_restore, so no plaintext ever touches the disk.",
+        type: "string",
+        default: "auto",
+        value: "MODE",
+    },
+    {
+        name: "jobs",
+        description: "pg_restore's parallel jobs when the decrypted archive fits on local disk (default: CPUs, at most 4).",
+        type: "string",
+        value: "N",
+    },
+    {
+        name: "pg-restore-args",
+        description: "Extra pg_restore arguments, separated by spaces (e.g. --no-owner --no-privileges). Connection, output, list and job flags are refused.",
+        type: "string",
+        value: "ARGS",
+    },
+];
 const COMMANDS = [
     {
         command: "backup",
@@ -41151,6 +41857,50 @@ const COMMANDS = [
         summary: "List the backups under a label, newest first.",
         options: storageOptions,
         outputs: [],
+    },
+    {
+        command: "prune",
+        action: "prune",
+        summary: "Delete the backups a retention policy does not keep: never the newest, never below min-verified, never a locked one.",
+        options: pruneOptions,
+        outputs: [
+            { name: "kept", description: "Number of backups kept." },
+            {
+                name: "deleted",
+                description: "Number of backup folders deleted (with dry-run: that would be deleted), incomplete ones included.",
+            },
+            {
+                name: "freed-bytes",
+                description: "Bytes freed by the deletions (with dry-run: that would be freed).",
+            },
+        ],
+    },
+    {
+        command: "verify",
+        action: "verify-backup",
+        summary: "Check a backup against its manifest: the stored object's sha256 and size, and with the identity its decrypted archive; plus freshness and size gates.",
+        options: verifyOptions,
+        outputs: [
+            { name: "verified", description: "true when every check passed, else false." },
+            { name: "backup-id", description: "Id of the backup that was checked." },
+            { name: "backup-age-seconds", description: "Age of that backup in seconds." },
+            { name: "stored-bytes", description: "Size of its stored object in bytes." },
+            { name: "reason", description: "Why verification failed (empty when it passed)." },
+        ],
+    },
+    {
+        command: "restore-test",
+        action: "restore-test",
+        summary: "Restore a backup into a fresh scratch database, compare every table's row count with the manifest, run assertions and a command against it, then drop it.",
+        options: restoreTestOptions,
+        outputs: [
+            { name: "passed", description: "true when the restore and every check passed, else false." },
+            { name: "backup-id", description: "Id of the backup that was restored." },
+            { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
+            { name: "tables-checked", description: "Number of tables whose row counts were compared." },
+            { name: "mismatches", description: "Number of tables whose row count differs from the manifest." },
+            { name: "reason", description: "Why the test failed (empty when it passed)." },
+        ],
     },
     {
         command: "keygen",
@@ -41315,28 +42065,57 @@ class LocalStore {
     async *list(prefix) {
         (0,storage_keys/* assertValidPrefix */.x3)(prefix);
         const slash = prefix.lastIndexOf("/");
-        yield* this.walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1));
+        const keys = this.walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1));
+        // Up to IO_CONCURRENCY stats in flight ahead of the object being yielded, in key order: a
+        // listing of many small folders is then not one thread-pool round trip after another.
+        const window = [];
+        let more = true;
+        for (;;) {
+            while (more && window.length < IO_CONCURRENCY) {
+                const next = await keys.next();
+                if (next.done) {
+                    more = false;
+                    break;
+                }
+                const info = this.info(next.value);
+                // Awaited below in order; until then a failure must not count as an unhandled rejection.
+                info.catch(() => undefined);
+                window.push(info);
+            }
+            const first = window.shift();
+            if (!first)
+                return;
+            const info = await first;
+            if (info)
+                yield info;
+        }
     }
     async deleteMany(keys) {
         for (const key of keys)
             (0,storage_keys/* assertValidKey */.Mw)(key);
-        const result = { deleted: [], failed: [] };
         const emptied = new Set();
-        for (const key of keys) {
+        const outcomes = await mapConcurrently(keys, IO_CONCURRENCY, async (key) => {
             try {
                 await (0,promises_.unlink)(this.pathOf(key));
                 emptied.add((0,external_node_path_.dirname)(key));
-                result.deleted.push(key);
+                return undefined;
             }
             catch (error) {
                 const code = errorCode(error) ?? "";
                 // A key naming a directory is not an object: like a missing key, there is nothing to delete.
                 if (MISSING.has(code) || code === "EISDIR")
-                    result.deleted.push(key);
-                else
-                    result.failed.push({ key, reason: (0,errors/* describeError */.Uc)(error) });
+                    return undefined;
+                return (0,errors/* describeError */.Uc)(error);
             }
-        }
+        });
+        const result = { deleted: [], failed: [] };
+        keys.forEach((key, index) => {
+            const reason = outcomes[index];
+            if (reason === undefined)
+                result.deleted.push(key);
+            else
+                result.failed.push({ key, reason });
+        });
         await this.prune(emptied);
         return result;
     }
@@ -41357,51 +42136,92 @@ class LocalStore {
         }
     }
     /**
-     * Yields the objects under the directory `dirKey` ("" or ending in "/") whose names start with
-     * `namePrefix`, in key order: a directory sorts as its name plus "/", exactly where its keys sort.
+     * Yields the keys of the files under the directory `dirKey` ("" or ending in "/") whose names
+     * start with `namePrefix`, in key order: a directory sorts as its name plus "/", exactly where its
+     * keys sort.
      */
     async *walk(dirKey, namePrefix) {
+        yield* this.walkChildren(await this.children(dirKey, namePrefix));
+    }
+    /** The entries of the directory `dirKey` whose names start with `namePrefix`, in key order. */
+    async children(dirKey, namePrefix) {
         let entries;
         try {
             entries = await (0,promises_.readdir)((0,external_node_path_.join)(this.root, dirKey), { withFileTypes: true });
         }
         catch (error) {
             if (MISSING.has(errorCode(error) ?? ""))
-                return;
+                return [];
             throw new errors/* OperationError */.OK(`listing ${this.url} failed: ${(0,errors/* describeError */.Uc)(error)}`, { cause: error });
         }
-        const children = entries
+        return entries
             .filter((entry) => entry.name.startsWith(namePrefix) && !entry.name.startsWith(storage_keys/* TEMP_FILE_PREFIX */.D0))
             .filter((entry) => entry.isFile() || entry.isDirectory())
-            .map((entry) => ({ entry, sortKey: entry.isDirectory() ? `${entry.name}/` : entry.name }))
+            .map((entry) => ({
+            key: dirKey + entry.name,
+            directory: entry.isDirectory(),
+            sortKey: entry.isDirectory() ? `${entry.name}/` : entry.name,
+        }))
             .sort((a, b) => (0,storage_keys/* compareKeys */.YD)(a.sortKey, b.sortKey));
-        for (const { entry } of children) {
-            const key = dirKey + entry.name;
-            if (entry.isDirectory()) {
-                yield* this.walk(`${key}/`, "");
+    }
+    /** The keys under `children`, in order, reading up to IO_CONCURRENCY directories ahead. */
+    async *walkChildren(children) {
+        const reading = new Map();
+        let ahead = 0;
+        for (let index = 0; index < children.length; index++) {
+            for (; ahead < children.length && ahead < index + IO_CONCURRENCY; ahead++) {
+                const child = children[ahead];
+                if (!child.directory)
+                    continue;
+                const listing = this.children(`${child.key}/`, "");
+                listing.catch(() => undefined);
+                reading.set(ahead, listing);
             }
-            else {
-                const info = await this.info(key);
-                if (info)
-                    yield info;
+            const child = children[index];
+            if (!child.directory) {
+                yield child.key;
+                continue;
             }
+            const listing = reading.get(index);
+            reading.delete(index);
+            yield* this.walkChildren(await listing);
         }
     }
-    /** Removes directories left empty by a delete, up to (not including) the root. */
+    /**
+     * Removes directories left empty by a delete, up to (not including) the root: one level at a
+     * time, deepest first, so that each directory is tried once however many of its children went.
+     */
     async prune(dirKeys) {
-        const deepestFirst = [...dirKeys].sort((a, b) => b.split("/").length - a.split("/").length);
-        for (let dirKey of deepestFirst) {
-            while (dirKey !== "." && dirKey !== "") {
-                try {
-                    await (0,promises_.rmdir)(this.pathOf(dirKey));
-                }
-                catch {
-                    break; // not empty (or already gone): its parents are not empty either
-                }
-                dirKey = (0,external_node_path_.dirname)(dirKey);
-            }
+        const pending = new Set([...dirKeys].filter((dirKey) => dirKey !== "." && dirKey !== ""));
+        while (pending.size > 0) {
+            const depth = Math.max(...[...pending].map((dirKey) => dirKey.split("/").length));
+            const level = [...pending].filter((dirKey) => dirKey.split("/").length === depth);
+            const removed = await mapConcurrently(level, IO_CONCURRENCY, async (dirKey) => 
+            // Not empty (or already gone): then its parents are not empty either.
+            (0,promises_.rmdir)(this.pathOf(dirKey)).then(() => true, () => false));
+            level.forEach((dirKey, index) => {
+                pending.delete(dirKey);
+                const parent = (0,external_node_path_.dirname)(dirKey);
+                if (removed[index] && parent !== ".")
+                    pending.add(parent);
+            });
         }
     }
+}
+/** File system calls a listing or a delete keeps in flight at once. */
+const IO_CONCURRENCY = 32;
+/** `work` over every item, at most `limit` at a time; results in the items' order. */
+async function mapConcurrently(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await work(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
 }
 function createLocalStore(root) {
     return new LocalStore(root);

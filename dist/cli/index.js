@@ -7510,11 +7510,11 @@ function parseManifest(text, where) {
         value = JSON.parse(text);
     }
     catch (error) {
-        throw new InputError(`${where}: not valid JSON (${error.message})`);
+        throw new errors/* InputError */.dz(`${where}: not valid JSON (${error.message})`);
     }
     const problems = manifestProblems(value);
     if (problems.length > 0)
-        throw new InputError(`${where}: not a valid manifest: ${problems.join("; ")}`);
+        throw new errors/* InputError */.dz(`${where}: not a valid manifest: ${problems.join("; ")}`);
     return value;
 }
 /** Empty when `value` has the shape of a schema-1 manifest; otherwise what is wrong with it. */
@@ -7581,8 +7581,8 @@ function provenanceFromEnv(env) {
  * because the spec requires rejecting non-canonical encodings: the header must not be malleable.
  */
 
-const format_VERSION_LINE = "age-encryption.org/v1\n";
-const format_ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----";
+const VERSION_LINE = "age-encryption.org/v1\n";
+const ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----";
 const FOOTER_PREFIX = "---";
 const COLUMNS_PER_LINE = 64;
 const BYTES_PER_LINE = (COLUMNS_PER_LINE / 4) * 3;
@@ -7596,7 +7596,7 @@ const BASE64_TEXT = /^[A-Za-z0-9+/]*$/;
  * Decodes unpadded base64, or returns undefined unless `text` is the canonical encoding of its
  * bytes. Node's decoder skips invalid characters and ignores stray bits, hence the re-encoding check.
  */
-function format_decodeBase64(text) {
+function decodeBase64(text) {
     if (!BASE64_TEXT.test(text) || text.length % 4 === 1)
         return undefined;
     const data = Buffer.from(text, "base64");
@@ -7618,7 +7618,7 @@ function encodeStanza(stanza) {
 }
 /** The header without its MAC: the exact bytes the MAC is computed over. */
 function encodeHeaderWithoutMac(stanzas) {
-    return Buffer.from(format_VERSION_LINE + stanzas.map(encodeStanza).join("") + FOOTER_PREFIX, "latin1");
+    return Buffer.from(VERSION_LINE + stanzas.map(encodeStanza).join("") + FOOTER_PREFIX, "latin1");
 }
 function encodeMacLine(mac) {
     return Buffer.from(` ${encodeBase64(mac)}\n`, "latin1");
@@ -7641,16 +7641,16 @@ function scanHeader(data, lineStart) {
     }
 }
 /** A decryption error for a header (or a stanza in it) that breaks the format. */
-function format_malformed(detail) {
+function malformed(detail) {
     return new errors/* OperationError */.OK(`the file's age header is malformed: ${detail}`);
 }
 /** Parses a complete header, as delimited by scanHeader. */
 function parseHeader(header) {
     const text = header.toString("latin1");
-    if (!text.startsWith(format_VERSION_LINE)) {
-        throw format_malformed("it does not start with the age-encryption.org/v1 version line");
+    if (!text.startsWith(VERSION_LINE)) {
+        throw malformed("it does not start with the age-encryption.org/v1 version line");
     }
-    const lines = text.slice(format_VERSION_LINE.length, -1).split("\n");
+    const lines = text.slice(VERSION_LINE.length, -1).split("\n");
     const footer = lines.pop();
     const stanzas = [];
     let index = 0;
@@ -7658,17 +7658,17 @@ function parseHeader(header) {
         const lineNumber = index + 2;
         const [prefix, ...args] = lines[index++].split(" ");
         if (prefix !== "->" || args.length === 0 || !args.every(isValidArgument)) {
-            throw format_malformed(`line ${lineNumber} is not a recipient stanza opening ("-> type args...")`);
+            throw malformed(`line ${lineNumber} is not a recipient stanza opening ("-> type args...")`);
         }
         const body = [];
         for (;;) {
             if (index >= lines.length) {
-                throw format_malformed(`the ${args[0]} stanza does not end with a short body line`);
+                throw malformed(`the ${args[0]} stanza does not end with a short body line`);
             }
             const line = lines[index++];
-            const decoded = line.length <= COLUMNS_PER_LINE ? format_decodeBase64(line) : undefined;
+            const decoded = line.length <= COLUMNS_PER_LINE ? decodeBase64(line) : undefined;
             if (!decoded)
-                throw format_malformed(`the ${args[0]} stanza has a body line that is not canonical base64`);
+                throw malformed(`the ${args[0]} stanza has a body line that is not canonical base64`);
             body.push(decoded);
             if (decoded.length < BYTES_PER_LINE)
                 break;
@@ -7676,11 +7676,11 @@ function parseHeader(header) {
         stanzas.push({ type: args[0], args: args.slice(1), body: Buffer.concat(body) });
     }
     if (stanzas.length === 0)
-        throw format_malformed("it has no recipient stanza");
+        throw malformed("it has no recipient stanza");
     const [prefix, encodedMac, ...rest] = footer.split(" ");
-    const mac = prefix === FOOTER_PREFIX && rest.length === 0 ? format_decodeBase64(encodedMac ?? "") : undefined;
+    const mac = prefix === FOOTER_PREFIX && rest.length === 0 ? decodeBase64(encodedMac ?? "") : undefined;
     if (!mac || mac.length !== MAC_LENGTH)
-        throw format_malformed("the MAC line is not `--- ` and a 32-byte MAC");
+        throw malformed("the MAC line is not `--- ` and a 32-byte MAC");
     const macInput = header.subarray(0, header.length - footer.length - 1 + FOOTER_PREFIX.length);
     return { stanzas, macInput, mac };
 }
@@ -7688,8 +7688,8 @@ function parseHeader(header) {
 ;// CONCATENATED MODULE: ./src/crypto/age/primitives.ts
 /** The cryptographic building blocks of age, on node:crypto only. */
 
-const primitives_FILE_KEY_LENGTH = 16;
-const primitives_TAG_LENGTH = 16;
+const FILE_KEY_LENGTH = 16;
+const TAG_LENGTH = 16;
 const ZERO_NONCE = Buffer.alloc(12);
 /** HKDF-SHA-256 with a 32-byte output, the only length age uses. */
 function hkdf(ikm, salt, info) {
@@ -7705,14 +7705,14 @@ function macsEqual(a, b) {
 }
 /** ChaCha20-Poly1305 under a single-use key, so the fixed all-zero nonce is safe (age's key wrap). */
 function wrapFileKey(key, fileKey) {
-    const cipher = (0,external_node_crypto_.createCipheriv)("chacha20-poly1305", key, ZERO_NONCE, { authTagLength: primitives_TAG_LENGTH });
+    const cipher = (0,external_node_crypto_.createCipheriv)("chacha20-poly1305", key, ZERO_NONCE, { authTagLength: TAG_LENGTH });
     return Buffer.concat([cipher.update(fileKey), cipher.final(), cipher.getAuthTag()]);
 }
 /** The file key inside a wrapped body, or undefined when it does not authenticate under `key`. */
-function primitives_unwrapFileKey(key, body) {
-    const decipher = (0,external_node_crypto_.createDecipheriv)("chacha20-poly1305", key, ZERO_NONCE, { authTagLength: primitives_TAG_LENGTH });
-    decipher.setAuthTag(body.subarray(body.length - primitives_TAG_LENGTH));
-    const fileKey = decipher.update(body.subarray(0, body.length - primitives_TAG_LENGTH));
+function unwrapFileKey(key, body) {
+    const decipher = (0,external_node_crypto_.createDecipheriv)("chacha20-poly1305", key, ZERO_NONCE, { authTagLength: TAG_LENGTH });
+    decipher.setAuthTag(body.subarray(body.length - TAG_LENGTH));
+    const fileKey = decipher.update(body.subarray(0, body.length - TAG_LENGTH));
     try {
         decipher.final();
     }
@@ -7759,7 +7759,7 @@ function x25519(privateKey, publicKey) {
 
 
 const CHUNK_SIZE = 64 * 1024;
-const ENCRYPTED_CHUNK_SIZE = CHUNK_SIZE + primitives_TAG_LENGTH;
+const ENCRYPTED_CHUNK_SIZE = CHUNK_SIZE + TAG_LENGTH;
 const PAYLOAD_NONCE_LENGTH = 16;
 // 2^48 chunks of 64 KiB is 16 EiB: the counter's 11 bytes are never exhausted in practice, and six
 // bytes stay within a JavaScript number.
@@ -7781,7 +7781,7 @@ function chunkNonce(counter, last) {
 /** Seals one chunk; returns the ciphertext and its tag, to be written in that order. */
 function sealChunk(key, counter, last, plaintext) {
     const cipher = (0,external_node_crypto_.createCipheriv)("chacha20-poly1305", key, chunkNonce(counter, last), {
-        authTagLength: primitives_TAG_LENGTH,
+        authTagLength: TAG_LENGTH,
     });
     const ciphertext = cipher.update(plaintext);
     cipher.final();
@@ -7793,10 +7793,10 @@ function sealChunk(key, counter, last, plaintext) {
  */
 function openChunk(key, counter, last, sealed) {
     const decipher = (0,external_node_crypto_.createDecipheriv)("chacha20-poly1305", key, chunkNonce(counter, last), {
-        authTagLength: primitives_TAG_LENGTH,
+        authTagLength: TAG_LENGTH,
     });
-    decipher.setAuthTag(sealed.subarray(sealed.length - primitives_TAG_LENGTH));
-    const plaintext = decipher.update(sealed.subarray(0, sealed.length - primitives_TAG_LENGTH));
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_LENGTH));
+    const plaintext = decipher.update(sealed.subarray(0, sealed.length - TAG_LENGTH));
     try {
         decipher.final();
     }
@@ -7816,7 +7816,7 @@ function openChunk(key, counter, last, sealed) {
 
 /** Builds the header for a fresh file key; returns it with the payload nonce, and the payload key. */
 async function buildPrologue(recipients) {
-    const fileKey = (0,external_node_crypto_.randomBytes)(primitives_FILE_KEY_LENGTH);
+    const fileKey = (0,external_node_crypto_.randomBytes)(FILE_KEY_LENGTH);
     const stanzas = (await Promise.all(recipients.map((recipient) => recipient.wrap(fileKey)))).flat();
     const header = encodeHeaderWithoutMac(stanzas);
     const nonce = newPayloadNonce();
@@ -7917,7 +7917,7 @@ const DEFAULT_WORK_FACTOR = 18;
  * age's limit when decrypting: a file's author chooses the work factor, and 2^22 already costs
  * 4 GiB and about 15 s, so anything above is refused rather than attempted.
  */
-const scrypt_MAX_WORK_FACTOR = 22;
+const MAX_WORK_FACTOR = 22;
 const scrypt_LABEL = "age-encryption.org/v1/scrypt";
 const SALT_LENGTH = 16;
 const BLOCK_SIZE = 8;
@@ -7949,7 +7949,7 @@ class ScryptRecipient {
         return [{ type: STANZA_TYPE, args, body: wrapFileKey(wrapKey, fileKey) }];
     }
 }
-class scrypt_ScryptIdentity {
+class ScryptIdentity {
     kind = "scrypt";
     #passphrase;
     maxWorkFactor;
@@ -7971,7 +7971,7 @@ class scrypt_ScryptIdentity {
         }
         const workFactor = Number(encodedWorkFactor);
         if (workFactor > this.maxWorkFactor) {
-            throw new OperationError(`the file's scrypt work factor 2^${encodedWorkFactor.slice(0, 10)} is above the accepted maximum 2^${this.maxWorkFactor}`);
+            throw new errors/* OperationError */.OK(`the file's scrypt work factor 2^${encodedWorkFactor.slice(0, 10)} is above the accepted maximum 2^${this.maxWorkFactor}`);
         }
         // Checked before the expensive scrypt, and before decrypting, as the spec requires.
         if (stanza.body.length !== FILE_KEY_LENGTH + TAG_LENGTH) {
@@ -7999,14 +7999,14 @@ function truncated(detail) {
 }
 /** Rejects input that is not a binary age v1 file as soon as its first bytes show it. */
 function checkStart(start) {
-    if (start.startsWith(format_VERSION_LINE))
+    if (start.startsWith(VERSION_LINE))
         return;
     // Too short to tell yet which of the cases below it is.
-    if (start.length < format_VERSION_LINE.length &&
-        [format_VERSION_LINE, format_ARMOR_BEGIN].some((known) => known.startsWith(start))) {
+    if (start.length < VERSION_LINE.length &&
+        [VERSION_LINE, ARMOR_BEGIN].some((known) => known.startsWith(start))) {
         return;
     }
-    if (start.startsWith(format_ARMOR_BEGIN.slice(0, format_VERSION_LINE.length))) {
+    if (start.startsWith(ARMOR_BEGIN.slice(0, VERSION_LINE.length))) {
         throw new errors/* OperationError */.OK("the file is ASCII-armored (age -a), which is not supported: decode it with age first");
     }
     if (start.startsWith("age-encryption.org/")) {
@@ -8032,7 +8032,7 @@ async function unlock(header, identities) {
     // The spec requires scrypt identities to refuse this (a passphrase implies that only its holders
     // wrote the file). It is refused for every identity: no honest encrypter writes such a header.
     if (stanzas.length > 1 && stanzas.some((stanza) => stanza.type === STANZA_TYPE)) {
-        throw format_malformed("an scrypt stanza must be the only stanza in the header");
+        throw malformed("an scrypt stanza must be the only stanza in the header");
     }
     for (const identity of identities) {
         const fileKey = await identity.unwrap(stanzas);
@@ -8116,7 +8116,7 @@ class DecryptStream extends external_node_stream_.Transform {
         this.#headerLength += taken;
         const header = this.#header.subarray(0, this.#headerLength);
         try {
-            checkStart(header.toString("latin1", 0, format_VERSION_LINE.length));
+            checkStart(header.toString("latin1", 0, VERSION_LINE.length));
         }
         catch (error) {
             return error;
@@ -8125,7 +8125,7 @@ class DecryptStream extends external_node_stream_.Transform {
         if (!scan.done) {
             this.#lineStart = scan.offset;
             if (this.#headerLength >= MAX_HEADER_LENGTH) {
-                return format_malformed(`no header MAC line within the first ${MAX_HEADER_LENGTH} bytes`);
+                return malformed(`no header MAC line within the first ${MAX_HEADER_LENGTH} bytes`);
             }
             return undefined;
         }
@@ -8186,7 +8186,7 @@ class DecryptStream extends external_node_stream_.Transform {
         if (this.#state === "nonce")
             throw truncated("it ends before the payload's nonce is complete");
         const chunk = this.#counter + 1;
-        if (this.#pendingLength < primitives_TAG_LENGTH) {
+        if (this.#pendingLength < TAG_LENGTH) {
             throw this.#counter === 0 && this.#pendingLength === 0
                 ? truncated("the payload has no chunks")
                 : truncated(`chunk ${chunk} is shorter than its 16-byte authentication tag`);
@@ -8217,7 +8217,7 @@ class DecryptStream extends external_node_stream_.Transform {
  */
 function createDecryptStream(identities) {
     if (identities.length === 0)
-        throw new InputError("decryption: at least one identity is needed");
+        throw new errors/* InputError */.dz("decryption: at least one identity is needed");
     return new DecryptStream(identities);
 }
 
@@ -8325,7 +8325,7 @@ function decode(text) {
 
 
 const RECIPIENT_HRP = "age";
-const x25519_IDENTITY_HRP = "AGE-SECRET-KEY-";
+const IDENTITY_HRP = "AGE-SECRET-KEY-";
 const KEY_LENGTH = 32;
 const x25519_STANZA_TYPE = "X25519";
 const x25519_LABEL = "age-encryption.org/v1/X25519";
@@ -8356,7 +8356,7 @@ class X25519Recipient {
         return [{ type: x25519_STANZA_TYPE, args: [encodeBase64(share)], body: wrapFileKey(wrapKey, fileKey) }];
     }
 }
-class x25519_X25519Identity {
+class X25519Identity {
     kind = "x25519";
     // Private fields keep the secret out of util.inspect and JSON.stringify.
     #privateKey;
@@ -8372,26 +8372,26 @@ class x25519_X25519Identity {
     /** The `AGE-SECRET-KEY-1...` form: a secret, to be written only where the key belongs. */
     encodeSecret() {
         const jwk = this.#privateKey.export({ format: "jwk" });
-        return encode(x25519_IDENTITY_HRP, Buffer.from(jwk.d, "base64url"));
+        return encode(IDENTITY_HRP, Buffer.from(jwk.d, "base64url"));
     }
     /** The file key, or undefined when no stanza is addressed to this identity. */
     async unwrap(stanzas) {
         for (const stanza of stanzas) {
             if (stanza.type !== x25519_STANZA_TYPE)
                 continue;
-            const share = stanza.args.length === 1 ? format_decodeBase64(stanza.args[0]) : undefined;
+            const share = stanza.args.length === 1 ? decodeBase64(stanza.args[0]) : undefined;
             if (!share || share.length !== KEY_LENGTH) {
-                throw format_malformed("an X25519 stanza does not have exactly one argument, a 32-byte share");
+                throw malformed("an X25519 stanza does not have exactly one argument, a 32-byte share");
             }
             // Checked before decrypting, as the spec requires, against partitioning oracle attacks.
-            if (stanza.body.length !== primitives_FILE_KEY_LENGTH + primitives_TAG_LENGTH) {
-                throw format_malformed("an X25519 stanza's body is not a 32-byte wrapped file key");
+            if (stanza.body.length !== FILE_KEY_LENGTH + TAG_LENGTH) {
+                throw malformed("an X25519 stanza's body is not a 32-byte wrapped file key");
             }
             const shared = x25519(this.#privateKey, x25519PublicKey(share));
             if (!shared)
-                throw format_malformed("an X25519 stanza's share is a low-order point");
+                throw malformed("an X25519 stanza's share is a low-order point");
             const wrapKey = hkdf(shared, Buffer.concat([share, this.#ownPublicKey]), x25519_LABEL);
-            const fileKey = primitives_unwrapFileKey(wrapKey, stanza.body);
+            const fileKey = unwrapFileKey(wrapKey, stanza.body);
             if (fileKey)
                 return fileKey;
         }
@@ -8488,7 +8488,7 @@ function significantLines(text) {
  */
 function parseIdentities(text) {
     if (text.startsWith(VERSION_LINE) || text.startsWith(ARMOR_BEGIN)) {
-        throw new InputError("identity file: it is itself age-encrypted; decrypt it first (age -d)");
+        throw new errors/* InputError */.dz("identity file: it is itself age-encrypted; decrypt it first (age -d)");
     }
     const identities = significantLines(text).map(({ line, number }) => {
         const problem = line.toLowerCase().startsWith("age1")
@@ -8498,21 +8498,21 @@ function parseIdentities(text) {
                 : undefined;
         const result = problem ? { problem } : decodeKey(line, IDENTITY_HRP);
         if ("problem" in result) {
-            throw new InputError(`identity file line ${number}: expected ${IDENTITY_FORM}, but ${result.problem}`);
+            throw new errors/* InputError */.dz(`identity file line ${number}: expected ${IDENTITY_FORM}, but ${result.problem}`);
         }
         if (line !== line.toUpperCase()) {
-            throw new InputError(`identity file line ${number}: expected ${IDENTITY_FORM} in uppercase`);
+            throw new errors/* InputError */.dz(`identity file line ${number}: expected ${IDENTITY_FORM} in uppercase`);
         }
         return new X25519Identity(result.key);
     });
     if (identities.length === 0) {
-        throw new InputError(`identity file: no secret key found; expected a line with ${IDENTITY_FORM}`);
+        throw new errors/* InputError */.dz(`identity file: no secret key found; expected a line with ${IDENTITY_FORM}`);
     }
     return identities;
 }
 /** A new X25519 key pair, in the textual forms age-keygen prints. */
 function generateIdentity() {
-    const identity = new x25519_X25519Identity((0,external_node_crypto_.randomBytes)(KEY_LENGTH));
+    const identity = new X25519Identity((0,external_node_crypto_.randomBytes)(KEY_LENGTH));
     return { identity: identity.encodeSecret(), recipient: identity.recipient.toString() };
 }
 /** The `age1...` public key of an identity, like `age-keygen -y`. */
@@ -8532,8 +8532,8 @@ function checkPassphrase(passphrase) {
  */
 function passphraseRecipient(passphrase, workFactor = DEFAULT_WORK_FACTOR) {
     checkPassphrase(passphrase);
-    if (!Number.isInteger(workFactor) || workFactor < 1 || workFactor > scrypt_MAX_WORK_FACTOR) {
-        throw new errors/* InputError */.dz(`passphrase work factor ${workFactor}: expected an integer from 1 to ${scrypt_MAX_WORK_FACTOR} (log2 of scrypt's N)`);
+    if (!Number.isInteger(workFactor) || workFactor < 1 || workFactor > MAX_WORK_FACTOR) {
+        throw new errors/* InputError */.dz(`passphrase work factor ${workFactor}: expected an integer from 1 to ${MAX_WORK_FACTOR} (log2 of scrypt's N)`);
     }
     return new ScryptRecipient(passphrase, workFactor);
 }
@@ -8575,7 +8575,87 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+;// CONCATENATED MODULE: ./src/domain/database-url.ts
+
+function parseDatabaseUrl(text, input = "database-url") {
+    const flag = `--${input}`;
+    const trimmed = text.trim();
+    if (trimmed === "") {
+        throw new errors/* InputError */.dz(`${flag}: expected postgresql://user:password@host:port/database, got nothing`, {
+            input,
+        });
+    }
+    let url;
+    try {
+        url = new URL(trimmed);
+    }
+    catch {
+        throw new errors/* InputError */.dz(`${flag}: not a URL; expected postgresql://user:password@host:port/database`, {
+            input,
+        });
+    }
+    if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
+        throw new errors/* InputError */.dz(`${flag}: scheme "${url.protocol.replace(/:$/, "")}" is not postgresql; expected postgresql://user:password@host:port/database`, { input });
+    }
+    const params = {};
+    for (const [key, value] of url.searchParams)
+        params[key] = value;
+    let password = url.password ? decodeURIComponent(url.password) : undefined;
+    if (params.password !== undefined) {
+        password = params.password;
+        delete params.password;
+    }
+    const host = params.host ?? (url.hostname ? decodeURIComponent(url.hostname) : "localhost");
+    const portText = params.port ?? (url.port || "5432");
+    const port = Number(portText);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new errors/* InputError */.dz(`${flag}: port "${portText}" is not a number from 1 to 65535`, { input });
+    }
+    const database = params.dbname ?? decodeURIComponent(url.pathname.replace(/^\//, ""));
+    if (database === "") {
+        throw new errors/* InputError */.dz(`${flag}: no database name; expected postgresql://user:password@host:port/database`, {
+            input,
+        });
+    }
+    const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
+    const bare = new URL(url.toString());
+    bare.password = "";
+    bare.search = "";
+    for (const [key, value] of Object.entries(params))
+        bare.searchParams.set(key, value);
+    const display = new URL(url.toString());
+    display.username = "";
+    display.password = "";
+    display.search = "";
+    return {
+        withoutPassword: bare.toString(),
+        redacted: display.toString(),
+        password,
+        host,
+        port,
+        database,
+        user,
+        params,
+    };
+}
+/** Replaces the password of any postgres URL in `text`, for messages that quote other tools. */
+function redactUrls(text) {
+    return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@");
+}
+/**
+ * The full connection string, password included: only for in-process drivers and a child
+ * process's DATABASE_URL, never for a log line or a command line.
+ */
+function connectionString(url) {
+    if (url.password === undefined)
+        return url.withoutPassword;
+    const full = new URL(url.withoutPassword);
+    full.password = encodeURIComponent(url.password);
+    return full.toString();
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/connect.ts
+
 
 
 /**
@@ -8586,7 +8666,7 @@ async function connect(url, input = "database-url") {
     const client = new esm.Client({
         // pg lets the URL's fields override separate ones, so the password goes back into the URL
         // (in memory only) rather than beside it.
-        connectionString: inMemoryConnectionString(url),
+        connectionString: connectionString(url),
         connectionTimeoutMillis: 15_000,
         application_name: "lifeboat",
     });
@@ -8601,13 +8681,6 @@ async function connect(url, input = "database-url") {
         throw connectionError(error, url, input);
     }
     return client;
-}
-function inMemoryConnectionString(url) {
-    if (url.password === undefined)
-        return url.withoutPassword;
-    const full = new URL(url.withoutPassword);
-    full.password = encodeURIComponent(url.password);
-    return full.toString();
 }
 function connectionError(error, url, input) {
     const flag = `--${input}`;
@@ -8727,7 +8800,7 @@ async function findPgTool(options) {
             });
         }
         if (tool.major < serverMajor) {
-            throw new errors/* InputError */.dz(`--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot dump PostgreSQL ${options.serverVersion}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
+            throw new errors/* InputError */.dz(`--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot ${options.target ?? `dump PostgreSQL ${options.serverVersion}`}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
         }
         return tool;
     }
@@ -8743,78 +8816,10 @@ async function findPgTool(options) {
     const seen = found.length
         ? `found ${found.map((tool) => `${name} ${tool.version} (${tool.path})`).join(", ")}`
         : `found no ${name}`;
-    throw new errors/* InputError */.dz(`--pg-bin-dir: the server runs PostgreSQL ${options.serverVersion} and needs ${name} ${serverMajor} or newer; ${seen}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
+    throw new errors/* InputError */.dz(`--pg-bin-dir: ${options.target ? `to ${options.target}, lifeboat` : `the server runs PostgreSQL ${options.serverVersion} and`} needs ${name} ${serverMajor} or newer; ${seen}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
 }
 function installHint(major) {
     return `install postgresql-client-${major} (on GitHub runners: sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && sudo apt-get install -y postgresql-client-${major}) and pass --pg-bin-dir /usr/lib/postgresql/${major}/bin`;
-}
-
-;// CONCATENATED MODULE: ./src/domain/database-url.ts
-
-function parseDatabaseUrl(text, input = "database-url") {
-    const flag = `--${input}`;
-    const trimmed = text.trim();
-    if (trimmed === "") {
-        throw new errors/* InputError */.dz(`${flag}: expected postgresql://user:password@host:port/database, got nothing`, {
-            input,
-        });
-    }
-    let url;
-    try {
-        url = new URL(trimmed);
-    }
-    catch {
-        throw new errors/* InputError */.dz(`${flag}: not a URL; expected postgresql://user:password@host:port/database`, {
-            input,
-        });
-    }
-    if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
-        throw new errors/* InputError */.dz(`${flag}: scheme "${url.protocol.replace(/:$/, "")}" is not postgresql; expected postgresql://user:password@host:port/database`, { input });
-    }
-    const params = {};
-    for (const [key, value] of url.searchParams)
-        params[key] = value;
-    let password = url.password ? decodeURIComponent(url.password) : undefined;
-    if (params.password !== undefined) {
-        password = params.password;
-        delete params.password;
-    }
-    const host = params.host ?? (url.hostname ? decodeURIComponent(url.hostname) : "localhost");
-    const portText = params.port ?? (url.port || "5432");
-    const port = Number(portText);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        throw new errors/* InputError */.dz(`${flag}: port "${portText}" is not a number from 1 to 65535`, { input });
-    }
-    const database = params.dbname ?? decodeURIComponent(url.pathname.replace(/^\//, ""));
-    if (database === "") {
-        throw new errors/* InputError */.dz(`${flag}: no database name; expected postgresql://user:password@host:port/database`, {
-            input,
-        });
-    }
-    const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
-    const bare = new URL(url.toString());
-    bare.password = "";
-    bare.search = "";
-    for (const [key, value] of Object.entries(params))
-        bare.searchParams.set(key, value);
-    const display = new URL(url.toString());
-    display.username = "";
-    display.password = "";
-    display.search = "";
-    return {
-        withoutPassword: bare.toString(),
-        redacted: display.toString(),
-        password,
-        host,
-        port,
-        database,
-        user,
-        params,
-    };
-}
-/** Replaces the password of any postgres URL in `text`, for messages that quote other tools. */
-function redactUrls(text) {
-    return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@");
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/pg-dump.ts
@@ -8830,6 +8835,7 @@ function redactUrls(text) {
 
 const ARCHIVE_MAGIC = Buffer.from("PGDMP");
 const STDERR_KEEP = 64 * 1024;
+const COALESCE_BYTES = 256 * 1024;
 function startPgDump(options) {
     const env = { ...options.env, PGAPPNAME: "lifeboat pg_dump", PGCONNECT_TIMEOUT: "15" };
     // The password travels in the environment, never on the command line.
@@ -8870,15 +8876,28 @@ function startPgDump(options) {
     exited.catch(() => undefined);
     let seen = 0;
     const head = [];
+    // pg_dump writes in pieces of a few KiB; gathering them into larger chunks here saves every
+    // stage after it (hashing, encryption, the store) most of its per-chunk cost.
+    let pending = [];
+    let pendingBytes = 0;
     const output = new external_node_stream_.Transform({
         transform(chunk, _encoding, callback) {
             if (seen < ARCHIVE_MAGIC.length)
                 head.push(chunk);
             seen += chunk.length;
-            callback(null, chunk);
+            pending.push(chunk);
+            pendingBytes += chunk.length;
+            if (pendingBytes < COALESCE_BYTES)
+                return callback();
+            const gathered = Buffer.concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+            callback(null, gathered);
         },
         flush(callback) {
             exited.then(() => {
+                if (pendingBytes > 0)
+                    this.push(Buffer.concat(pending, pendingBytes));
                 const start = Buffer.concat(head).subarray(0, ARCHIVE_MAGIC.length);
                 if (seen === 0)
                     return callback(new errors/* OperationError */.OK("pg_dump exited 0 but wrote nothing"));
@@ -9340,6 +9359,1332 @@ async function listBackups(settings, deps) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/domain/verify-gates.ts
+function storedSize(folder) {
+    return folder.objects.find((object) => /\/dump\.(age|pgdump)$/.test(object.key))?.size;
+}
+function evaluateGates(input) {
+    const { manifest, committed, gates } = input;
+    const failures = [];
+    const warnings = [];
+    const newest = committed[0];
+    if (gates.maxAgeSeconds !== undefined && newest) {
+        const age = (input.now.getTime() - newest.startedAt.getTime()) / 1000;
+        if (age > gates.maxAgeSeconds) {
+            failures.push(`the newest backup (${newest.backupId}) is ${formatHours(age)} old, more than max-age ${formatHours(gates.maxAgeSeconds)}`);
+        }
+    }
+    if (gates.minSizeBytes !== undefined && manifest.object.bytes < gates.minSizeBytes) {
+        failures.push(`the stored object is ${manifest.object.bytes} bytes, less than min-size ${gates.minSizeBytes}`);
+    }
+    if (gates.maxSizeChange !== undefined) {
+        const index = committed.findIndex((folder) => folder.backupId === manifest.backupId);
+        const previous = index >= 0 ? committed[index + 1] : undefined;
+        const previousSize = previous ? storedSize(previous) : undefined;
+        if (previous && previousSize && previousSize > 0) {
+            const change = (manifest.object.bytes - previousSize) / previousSize;
+            if (Math.abs(change) > gates.maxSizeChange) {
+                const message = `the stored size changed by ${(change * 100).toFixed(1)}% against the previous backup ${previous.backupId} (${previousSize} -> ${manifest.object.bytes} bytes), more than max-size-change ${(gates.maxSizeChange * 100).toFixed(0)}%`;
+                (gates.sizeChangeAction === "fail" ? failures : warnings).push(message);
+            }
+        }
+    }
+    return { failures, warnings };
+}
+function formatHours(seconds) {
+    return seconds >= 3600 ? `${(seconds / 3600).toFixed(1)}h` : `${Math.round(seconds / 60)}m`;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/pg-restore-list.ts
+/**
+ * `pg_restore --list` fed from a stream: the archive's table of contents. pg_restore stops reading
+ * once it has the TOC; the sink keeps accepting (and dropping) the rest, so the caller's hashes
+ * still see every byte.
+ */
+
+
+
+function listArchive(pgRestore) {
+    const child = (0,external_node_child_process_.spawn)(pgRestore, ["--list"], { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (text) => (stdout += text));
+    child.stderr.setEncoding("utf8").on("data", (text) => (stderr = (stderr + text).slice(-16_384)));
+    let stdinOpen = true;
+    child.stdin.on("error", () => {
+        // EPIPE once pg_restore has read what it needs: expected.
+        stdinOpen = false;
+    });
+    child.stdin.on("close", () => (stdinOpen = false));
+    const listing = new Promise((resolve, reject) => {
+        child.on("error", (error) => reject(new errors/* OperationError */.OK(`pg_restore could not start: ${error.message}`)));
+        child.on("close", (code, signal) => {
+            if (code === 0)
+                return resolve(stdout);
+            const line = stderr
+                .split("\n")
+                .map((text) => text.trim())
+                .filter(Boolean)
+                .at(-1) ?? (signal ? `killed by ${signal}` : `exit status ${code}`);
+            reject(new errors/* OperationError */.OK(`pg_restore cannot read the archive: ${line}`));
+        });
+    });
+    listing.catch(() => undefined);
+    const sink = new external_node_stream_.Writable({
+        write(chunk, _encoding, callback) {
+            if (!stdinOpen || !child.stdin.writable)
+                return callback();
+            if (child.stdin.write(chunk))
+                return callback();
+            const proceed = () => {
+                child.stdin.off("drain", proceed);
+                child.stdin.off("close", proceed);
+                callback();
+            };
+            child.stdin.once("drain", proceed);
+            child.stdin.once("close", proceed);
+        },
+        final(callback) {
+            if (stdinOpen)
+                child.stdin.end();
+            callback();
+        },
+        destroy(error, callback) {
+            // Also called after a normal finish (autoDestroy): only a failure stops pg_restore.
+            if (error && child.exitCode === null && child.signalCode === null)
+                child.kill("SIGTERM");
+            callback(error);
+        },
+    });
+    return { sink, listing };
+}
+/**
+ * The tables a listing holds data for. Listing lines read `<id>; <oid> <oid> TABLE DATA <schema>
+ * <table> <owner>` with names unquoted (they may hold spaces), so a table is found by its prefix.
+ */
+function missingTableData(listing, tables) {
+    const entries = listing
+        .split("\n")
+        .map((line) => /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line)?.[1])
+        .filter((entry) => entry !== undefined);
+    const listed = (name) => entries.some((entry) => entry === name || entry.startsWith(`${name} `));
+    return tables
+        .filter(({ schema, table }) => !listed(`${schema} ${table}`))
+        .map(({ schema, table }) => `${schema}.${table}`);
+}
+
+;// CONCATENATED MODULE: ./src/commands/catalog.ts
+/**
+ * What a label holds: one listing of `<label>/` grouped into backup folders, and the manifest of
+ * the backup a command asked for (an id, or `latest`: the newest committed one).
+ */
+
+
+
+
+async function listFolders(store, label) {
+    const objects = [];
+    for await (const object of store.list(`${label}/`))
+        objects.push(object);
+    return groupBackupFolders(label, objects);
+}
+async function readText(store, key) {
+    const chunks = [];
+    for await (const chunk of await store.get(key))
+        chunks.push(Buffer.from(chunk));
+    return Buffer.concat(chunks).toString("utf8");
+}
+async function readManifest(store, label, backupId) {
+    const key = manifestKey(label, backupId);
+    let text;
+    try {
+        text = await readText(store, key);
+    }
+    catch (error) {
+        if (error instanceof errors/* NotFoundError */.m_)
+            throw error;
+        throw new errors/* OperationError */.OK(`reading ${store.url}/${key} failed: ${(0,errors/* describeError */.Uc)(error)}`, { cause: error });
+    }
+    try {
+        const manifest = parseManifest(text, `${store.url}/${key}`);
+        if (manifest.backupId !== backupId || manifest.label !== label) {
+            throw new errors/* OperationError */.OK(`${store.url}/${key} names backup ${manifest.label}/${manifest.backupId}, not ${label}/${backupId}: the manifest does not belong to its folder`);
+        }
+        return manifest;
+    }
+    catch (error) {
+        // A manifest that does not parse is a damaged backup, not bad input.
+        if (error instanceof errors/* InputError */.dz)
+            throw new errors/* OperationError */.OK(error.message, { cause: error });
+        throw error;
+    }
+}
+/**
+ * The backup `selector` names under the label: `latest` (the newest committed one) or a backup id.
+ * An unknown id, a folder without a manifest or an empty label is bad input (exit 2).
+ */
+async function resolveBackup(store, label, selector) {
+    const folders = await listFolders(store, label);
+    const committed = folders.filter((folder) => folder.committed);
+    let folder;
+    if (selector === "latest") {
+        folder = committed[0];
+        if (!folder)
+            throw new errors/* InputError */.dz(`--label "${label}": no backups under ${store.url}/${label}/`, { input: "label" });
+    }
+    else {
+        if (!isBackupId(selector)) {
+            throw new errors/* InputError */.dz(`--backup "${selector}": expected latest or a backup id such as 20261122T010500Z-abc123`, {
+                input: "backup",
+            });
+        }
+        folder = folders.find((candidate) => candidate.backupId === selector);
+        if (!folder) {
+            throw new errors/* InputError */.dz(`--backup "${selector}": no such backup under ${store.url}/${label}/`, {
+                input: "backup",
+            });
+        }
+        if (!folder.committed) {
+            throw new errors/* InputError */.dz(`--backup "${selector}": the folder has no manifest, so it is not a backup (in flight, or failed)`, { input: "backup" });
+        }
+    }
+    return { folder, manifest: await readManifest(store, label, folder.backupId), committed };
+}
+
+;// CONCATENATED MODULE: ./src/commands/check-record.ts
+/**
+ * Check records: one JSON file per verification, beside the backup it checked, named so that a
+ * listing alone tells what was checked when, and with which outcome:
+ * `<label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json`.
+ */
+
+
+
+async function writeCheckRecord(store, record, at) {
+    const full = {
+        schemaVersion: 1,
+        ...record,
+        at: at.toISOString(),
+        tool: { name: "lifeboat", version: LIFEBOAT_VERSION },
+    };
+    const key = checkKey(record.label, record.backupId, at, record.kind, record.passed);
+    await store.put(key, external_node_stream_.Readable.from([Buffer.from(JSON.stringify(full, null, 2) + "\n")]), {
+        contentType: "application/json",
+    });
+    return key;
+}
+
+;// CONCATENATED MODULE: ./src/commands/read-backup.ts
+
+
+
+
+/**
+ * The identities that can open this backup (none for an unencrypted one), checked against the
+ * manifest before anything is downloaded: a key for another recipient, or none where one is
+ * needed, is bad input.
+ */
+function identitiesFor(manifest, keys, backupName) {
+    const { encryption } = manifest;
+    if (encryption.format === "none")
+        return [];
+    if (encryption.passphrase) {
+        if (keys.passphrase === undefined) {
+            throw new errors/* InputError */.dz(`--passphrase-file: backup ${backupName} is encrypted with a passphrase; give it with --passphrase-file or LIFEBOAT_PASSPHRASE`, { input: "passphrase-file" });
+        }
+        return [passphraseIdentity(keys.passphrase)];
+    }
+    if (keys.identityText === undefined) {
+        throw new errors/* InputError */.dz(`--identity-file: backup ${backupName} is encrypted to ${encryption.recipients.join(", ")}; give the matching identity with --identity-file or LIFEBOAT_IDENTITY`, { input: "identity-file" });
+    }
+    const identities = parseIdentities(keys.identityText);
+    const matching = identities.filter((identity) => encryption.recipients.includes(recipientOf(identity)));
+    if (matching.length === 0) {
+        throw new errors/* InputError */.dz(`--identity-file: the identity is for ${identities.map((identity) => recipientOf(identity)).join(", ")}, but backup ${backupName} is encrypted to ${encryption.recipients.join(", ")}`, { input: "identity-file" });
+    }
+    return matching;
+}
+/**
+ * Streams a backup's object: `decrypt` undefined reads the stored bytes only; otherwise the chain
+ * ends in the plaintext archive (decrypted with these identities, or as stored when the backup is
+ * unencrypted and `decrypt` is an empty list).
+ */
+async function openBackup(store, manifest, decrypt) {
+    const key = `${backupPrefix(manifest.label, manifest.backupId)}${manifest.object.name}`;
+    const stored = new HashTap();
+    const chain = [await store.get(key), stored];
+    if (decrypt === undefined)
+        return { stored, plain: undefined, chain };
+    if (decrypt.length > 0)
+        chain.push(createDecryptStream(decrypt));
+    const plain = new HashTap();
+    chain.push(plain);
+    return { stored, plain, chain };
+}
+
+;// CONCATENATED MODULE: ./src/commands/verify.ts
+/**
+ * verify: the chosen backup against its manifest. Without a key: the stored object's size and
+ * sha256, streamed. With one: also decrypted, the plaintext's sha256, and the archive's table of
+ * contents read by pg_restore (every table the manifest counts must be in it). Then the gates
+ * (max-age, max-size-change, min-size), and a check record beside the backup.
+ */
+
+
+
+
+
+
+
+
+
+async function runVerify(settings, deps) {
+    const { store, log } = deps;
+    await store.check();
+    const { folder, manifest, committed } = await resolveBackup(store, settings.label, settings.backup);
+    const name = `${settings.label}/${manifest.backupId}`;
+    const unencrypted = manifest.encryption.format === "none";
+    const deep = unencrypted || settings.keys.identityText !== undefined || settings.keys.passphrase !== undefined;
+    // Keys and tools are checked before a byte is downloaded.
+    const identities = deep ? identitiesFor(manifest, settings.keys, name) : undefined;
+    const pgRestore = deep
+        ? await findPgTool({
+            name: "pg_restore",
+            serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
+            serverVersion: manifest.tool.pgDumpVersion,
+            target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
+            pgBinDir: settings.pgBinDir,
+            env: deps.env,
+        })
+        : undefined;
+    const kind = deep ? "verify-deep" : "verify";
+    log.info(`Verifying ${store.url}/${name} (${deep ? "decrypt and read the archive" : "stored object only"})`);
+    const failures = [];
+    const listedSize = storedSize(folder);
+    if (listedSize !== manifest.object.bytes) {
+        failures.push(`the store holds ${listedSize ?? "no"} bytes of ${manifest.object.name}; the manifest says ${manifest.object.bytes}`);
+    }
+    const opened = await openBackup(store, manifest, identities);
+    const listing = pgRestore ? listArchive(pgRestore.path) : undefined;
+    const sink = listing?.sink ??
+        new external_node_stream_.Writable({
+            write: (_chunk, _encoding, callback) => callback(),
+        });
+    let tablesListed;
+    let readWhole = true;
+    try {
+        await (0,promises_namespaceObject.pipeline)([...opened.chain, sink]);
+    }
+    catch (error) {
+        readWhole = false;
+        failures.push(`reading the backup failed: ${(0,errors/* describeError */.Uc)(error)}`);
+    }
+    // Hashes exist only once the whole stream was read.
+    const { stored, plain } = opened;
+    if (readWhole && stored.bytes !== manifest.object.bytes) {
+        failures.push(`read ${stored.bytes} bytes of ${manifest.object.name}; the manifest says ${manifest.object.bytes}`);
+    }
+    else if (readWhole && stored.sha256 !== manifest.object.sha256) {
+        failures.push(`the sha256 of ${manifest.object.name} is ${stored.sha256}; the manifest says ${manifest.object.sha256}`);
+    }
+    else if (readWhole && plain) {
+        const expected = manifest.dump.plaintext;
+        if (plain.bytes !== expected.bytes || plain.sha256 !== expected.sha256) {
+            failures.push(`the decrypted archive (${plain.bytes} bytes, sha256 ${plain.sha256}) differs from the manifest's (${expected.bytes} bytes, sha256 ${expected.sha256})`);
+        }
+    }
+    if (listing) {
+        try {
+            const text = await listing.listing;
+            tablesListed = manifest.tables.length;
+            const missing = missingTableData(text, manifest.tables);
+            if (missing.length > 0)
+                failures.push(`the archive has no data for ${missing.join(", ")}`);
+        }
+        catch (error) {
+            if (failures.length === 0)
+                failures.push((0,errors/* describeError */.Uc)(error));
+        }
+    }
+    const now = deps.now();
+    const gates = evaluateGates({ manifest, committed, now, gates: settings.gates });
+    failures.push(...gates.failures);
+    for (const warning of gates.warnings)
+        log.warn(warning);
+    const verified = failures.length === 0;
+    const checkKey = await writeCheckRecord(store, {
+        kind,
+        label: settings.label,
+        backupId: manifest.backupId,
+        passed: verified,
+        failures,
+        warnings: gates.warnings,
+        details: {
+            deep,
+            storedBytes: stored.bytes,
+            storedSha256: readWhole ? stored.sha256 : null,
+            plaintextBytes: plain?.bytes ?? null,
+            plaintextSha256: readWhole && plain ? plain.sha256 : null,
+            tablesListed: tablesListed ?? null,
+        },
+    }, now).catch((error) => {
+        throw error instanceof errors/* LifeboatError */.H3
+            ? error
+            : new errors/* OperationError */.OK(`writing the check record failed: ${(0,errors/* describeError */.Uc)(error)}`);
+    });
+    return {
+        verified,
+        kind,
+        backupId: manifest.backupId,
+        backupAgeSeconds: Math.round((now.getTime() - Date.parse(manifest.startedAt)) / 1000),
+        storedBytes: manifest.object.bytes,
+        tablesListed,
+        failures,
+        warnings: gates.warnings,
+        checkKey,
+    };
+}
+/** The one-line error for a failed verification, or undefined when it passed. */
+function verifyFailureMessage(result) {
+    if (result.verified)
+        return undefined;
+    const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
+    return `backup ${result.backupId} failed verification: ${result.failures[0]}${more}`;
+}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+;// CONCATENATED MODULE: ./src/postgres/pg-restore.ts
+/**
+ * Runs pg_restore into a database, from a file (which allows --jobs) or from a stream. pg_restore
+ * keeps going past errors here, so that the caller can tell tolerated errors (a missing role on a
+ * scratch server) from real ones; every "error:" line it printed comes back.
+ */
+
+
+
+
+const LOG_KEEP = 64 * 1024;
+async function runPgRestore(options) {
+    const env = { ...options.env, PGAPPNAME: "lifeboat pg_restore" };
+    delete env.PGPASSWORD;
+    if (options.target.password !== undefined)
+        env.PGPASSWORD = options.target.password;
+    const fromFile = typeof options.input === "string";
+    const args = [
+        `--dbname=${options.target.withoutPassword}`,
+        "--no-password",
+        ...(fromFile && options.jobs > 1 ? [`--jobs=${options.jobs}`] : []),
+        ...options.args,
+        ...(fromFile ? [options.input] : []),
+    ];
+    const child = (0,external_node_child_process_.spawn)(options.pgRestore, args, {
+        env,
+        stdio: [fromFile ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    let log = "";
+    const keep = (text) => (log = (log + text).slice(-LOG_KEEP));
+    child.stdout.setEncoding("utf8").on("data", keep);
+    child.stderr.setEncoding("utf8").on("data", keep);
+    const closed = new Promise((resolve, reject) => {
+        child.on("error", (error) => reject(new errors/* OperationError */.OK(`pg_restore could not start: ${error.message}`)));
+        child.on("close", (code) => resolve(code));
+    });
+    if (!fromFile) {
+        try {
+            await (0,promises_namespaceObject.pipeline)([...options.input, child.stdin]);
+        }
+        catch (error) {
+            child.kill("SIGTERM");
+            await closed.catch(() => undefined);
+            // pg_restore that gave up closes its input: its own error says why, not our EPIPE.
+            const own = errorLines(redactUrls(log))[0];
+            const code = error.code;
+            if (own && (code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE")) {
+                throw new errors/* OperationError */.OK(`pg_restore stopped reading the archive: ${own}`);
+            }
+            throw error;
+        }
+    }
+    const exitCode = await closed;
+    log = redactUrls(log);
+    return { exitCode, errors: errorLines(log), log };
+}
+/** Each "pg_restore: error: ..." with the lines that detail it (Command was: ..., DETAIL: ...). */
+function errorLines(log) {
+    const errors = [];
+    for (const line of log.split("\n")) {
+        const match = /^pg_restore: error: (.*)$/.exec(line);
+        if (match)
+            errors.push(match[1].trim());
+        else if (errors.length > 0 && /^(DETAIL|HINT|Command was):/.test(line.trim())) {
+            errors[errors.length - 1] += ` ${line.trim()}`;
+        }
+    }
+    // "errors ignored on restore: N" is the summary of the others, not an error of its own.
+    return errors.filter((error) => !/^errors ignored on restore: \d+$/.test(error));
+}
+
+;// CONCATENATED MODULE: ./src/postgres/scratch.ts
+/**
+ * Scratch databases for restore tests: created with a unique name on a server where the user may
+ * CREATE DATABASE, dropped afterwards (connections and all).
+ */
+
+
+
+function scratchName(backupId) {
+    return `lifeboat_rt_${backupId.slice(0, 15).toLowerCase()}_${(0,external_node_crypto_.randomBytes)(3).toString("hex")}`;
+}
+async function createScratchDatabase(client, name, input) {
+    try {
+        await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
+    }
+    catch (error) {
+        const code = error.code;
+        if (code === "42501") {
+            throw new errors/* InputError */.dz(`--${input}: the role may not CREATE DATABASE on that server (${(0,errors/* describeError */.Uc)(error)}); use a connection where it may, such as a service container's superuser`, { input, cause: error });
+        }
+        throw new errors/* OperationError */.OK(`creating the scratch database ${name} failed: ${(0,errors/* describeError */.Uc)(error)}`, {
+            cause: error,
+        });
+    }
+}
+async function dropScratchDatabase(client, name) {
+    // WITH (FORCE) ends leftover sessions (a migration tool that did not disconnect); PostgreSQL 13+.
+    const serverVersion = Number((await client.query("SHOW server_version_num")).rows[0].v);
+    const force = serverVersion >= 130000 ? " WITH (FORCE)" : "";
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}${force}`);
+}
+/** The scratch server's URL pointed at another database on it. */
+function withDatabase(url, database) {
+    const bare = new URL(url.withoutPassword);
+    bare.pathname = `/${encodeURIComponent(database)}`;
+    bare.searchParams.delete("dbname");
+    const display = new URL(url.redacted);
+    display.pathname = bare.pathname;
+    const params = { ...url.params };
+    delete params.dbname;
+    return { ...url, database, withoutPassword: bare.toString(), redacted: display.toString(), params };
+}
+
+;// CONCATENATED MODULE: ./src/commands/restore-test.ts
+/**
+ * restore-test: the proof that a backup restores. Into a fresh scratch database on a server the
+ * user names: decrypt (to a local file when it fits, for a parallel pg_restore; streamed otherwise),
+ * restore, compare every table's row count with the manifest's exact counts, run the user's SQL
+ * assertions and command (a migration tool) against the restored copy, measure, drop the scratch
+ * database, and write a check record.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const OUTPUT_KEEP = 32 * 1024;
+async function runRestoreTest(settings, deps) {
+    const { store, log } = deps;
+    await store.check();
+    const { manifest } = await resolveBackup(store, settings.label, settings.backup);
+    const name = `${settings.label}/${manifest.backupId}`;
+    const identities = identitiesFor(manifest, settings.keys, name);
+    const pgRestore = await findPgTool({
+        name: "pg_restore",
+        serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
+        serverVersion: manifest.tool.pgDumpVersion,
+        target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
+        pgBinDir: settings.pgBinDir,
+        env: deps.env,
+    });
+    const admin = await connect(settings.scratchUrl, "scratch-database-url");
+    const database = scratchName(manifest.backupId);
+    const failures = [];
+    let result;
+    try {
+        if (settings.assertions)
+            await checkAssertionSyntax(admin, settings.assertions);
+        await createScratchDatabase(admin, database, "scratch-database-url");
+        log.info(`Restoring ${store.url}/${name} into scratch database ${database} on ${settings.scratchUrl.host}:${settings.scratchUrl.port}`);
+        const target = withDatabase(settings.scratchUrl, database);
+        result = await restoreAndCheck(settings, { ...deps, manifestTables: manifest.tables }, {
+            store,
+            manifest,
+            identities,
+            pgRestore: pgRestore.path,
+            target,
+            database,
+            failures,
+        });
+    }
+    catch (error) {
+        if (error instanceof errors/* InputError */.dz) {
+            await dropScratchDatabase(admin, database).catch(() => undefined);
+            await admin.end().catch(() => undefined);
+            throw error;
+        }
+        failures.push((0,errors/* describeError */.Uc)(error));
+    }
+    const passed = failures.length === 0;
+    const kept = !passed && settings.keepOnFailure;
+    if (!kept) {
+        await dropScratchDatabase(admin, database).catch((error) => log.warn(`dropping the scratch database ${database} failed: ${(0,errors/* describeError */.Uc)(error)}`));
+    }
+    else {
+        log.warn(`the scratch database ${database} is kept for inspection (keep-on-failure); drop it when done`);
+    }
+    await admin.end().catch(() => undefined);
+    const full = {
+        passed,
+        backupId: manifest.backupId,
+        scratchDatabase: database,
+        kept,
+        restoreSeconds: result?.restoreSeconds ?? 0,
+        mode: result?.mode ?? "stream",
+        tablesChecked: result?.tablesChecked ?? 0,
+        mismatches: result?.mismatches ?? [],
+        restoreErrors: result?.restoreErrors ?? [],
+        toleratedErrors: result?.toleratedErrors ?? [],
+        assertions: result?.assertions ?? [],
+        run: result?.run ?? null,
+        failures,
+        pgRestoreLog: result?.pgRestoreLog ?? "",
+    };
+    const checkKey = await writeCheckRecord(store, {
+        kind: "restore-test",
+        label: settings.label,
+        backupId: manifest.backupId,
+        passed,
+        failures,
+        warnings: full.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
+        details: {
+            restoreSeconds: full.restoreSeconds,
+            mode: full.mode,
+            scratchServer: settings.scratchUrl.redacted,
+            tablesChecked: full.tablesChecked,
+            mismatches: full.mismatches,
+            restoreErrors: full.restoreErrors,
+            assertions: full.assertions,
+            run: full.run,
+        },
+    }, deps.now());
+    return { ...full, checkKey };
+}
+async function restoreAndCheck(settings, deps, context) {
+    const { manifest, failures } = context;
+    const started = performance.now();
+    const opened = await openBackup(context.store, manifest, context.identities);
+    const workDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), "lifeboat-restore-"));
+    const mode = settings.decryptToDisk === "auto" && (await fitsOnDisk(workDir, manifest.dump.plaintext.bytes))
+        ? "file"
+        : "stream";
+    let outcome;
+    try {
+        if (mode === "file") {
+            const file = (0,external_node_path_.join)(workDir, "dump.pgdump");
+            await (0,promises_namespaceObject.pipeline)([...opened.chain, (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 })]);
+            checkPlaintext(opened, manifest);
+            outcome = await runPgRestore({
+                pgRestore: context.pgRestore,
+                target: context.target,
+                args: settings.pgRestoreArgs,
+                input: file,
+                jobs: settings.jobs,
+                env: deps.env,
+            });
+        }
+        else {
+            outcome = await runPgRestore({
+                pgRestore: context.pgRestore,
+                target: context.target,
+                args: settings.pgRestoreArgs,
+                input: opened.chain,
+                jobs: 1,
+                env: deps.env,
+            });
+            checkPlaintext(opened, manifest);
+        }
+    }
+    finally {
+        await (0,promises_.rm)(workDir, { recursive: true, force: true });
+    }
+    const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
+    const restoreErrors = outcome.errors.filter((error) => !settings.tolerate.some((pattern) => pattern.test(error)));
+    const toleratedErrors = outcome.errors.filter((error) => !restoreErrors.includes(error));
+    if (restoreErrors.length > 0) {
+        failures.push(`pg_restore reported ${restoreErrors.length} error(s): ${restoreErrors[0]}`);
+    }
+    else if (outcome.exitCode !== 0 && outcome.errors.length === 0) {
+        failures.push(`pg_restore exited with status ${outcome.exitCode}: ${outcome.log.trim().split("\n").at(-1) ?? ""}`);
+    }
+    const client = await connect(context.target, "scratch-database-url");
+    try {
+        const mismatches = await compareRowCounts(client, manifest.tables);
+        for (const mismatch of mismatches.slice(0, 5)) {
+            failures.push(`${mismatch.table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after restore, the manifest counted ${mismatch.expected}`);
+        }
+        if (mismatches.length > 5)
+            failures.push(`... and ${mismatches.length - 5} more tables differ`);
+        const assertions = settings.assertions ? await runAssertions(client, settings.assertions.statements) : [];
+        for (const assertion of assertions.filter((a) => !a.passed)) {
+            failures.push(`assertion failed: ${oneLine(assertion.sql)}: ${assertion.detail}`);
+        }
+        await client.end();
+        const run = settings.run ? await runCommand(settings.run, context.target, deps.env) : null;
+        if (run && run.exitCode !== 0) {
+            failures.push(`the run command exited with status ${run.exitCode}: ${lastLine(run.output)}`);
+        }
+        return {
+            backupId: manifest.backupId,
+            scratchDatabase: context.database,
+            restoreSeconds,
+            mode,
+            tablesChecked: manifest.tables.length,
+            mismatches,
+            restoreErrors,
+            toleratedErrors,
+            assertions,
+            run,
+            pgRestoreLog: outcome.log,
+        };
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+function checkPlaintext(opened, manifest) {
+    const plain = opened.plain;
+    const expected = manifest.dump.plaintext;
+    if (plain.bytes !== expected.bytes || plain.sha256 !== expected.sha256) {
+        throw new errors/* OperationError */.OK(`the decrypted archive (${plain.bytes} bytes, sha256 ${plain.sha256}) differs from the manifest's (${expected.bytes} bytes, sha256 ${expected.sha256})`);
+    }
+}
+/** Room for the decrypted archive with 10% and 256 MiB to spare, so a parallel restore is safe. */
+async function fitsOnDisk(dir, bytes) {
+    try {
+        const stats = await (0,promises_.statfs)(dir);
+        return stats.bavail * stats.bsize > bytes * 1.1 + 256 * 1024 * 1024;
+    }
+    catch {
+        return false;
+    }
+}
+async function compareRowCounts(client, tables) {
+    const mismatches = [];
+    for (const { schema, table, rows } of tables) {
+        let actual;
+        try {
+            const result = await client.query(`SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`);
+            actual = Number(result.rows[0].n);
+        }
+        catch {
+            actual = null;
+        }
+        if (actual !== rows)
+            mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
+    }
+    return mismatches;
+}
+/** Assertions that cannot even be parsed are bad input, found before anything is restored. */
+async function checkAssertionSyntax(client, assertions) {
+    for (const [index, sql] of assertions.statements.entries()) {
+        try {
+            await client.query(`PREPARE lifeboat_assertion_check AS ${sql}`);
+            await client.query("DEALLOCATE lifeboat_assertion_check");
+        }
+        catch (error) {
+            // Only a syntax error says the file is wrong; a missing table is expected before the restore.
+            if (error.code === "42601") {
+                throw new errors/* InputError */.dz(`--assertions "${assertions.path}": statement ${index + 1} does not parse: ${(0,errors/* describeError */.Uc)(error)}`, { input: "assertions" });
+            }
+        }
+    }
+}
+async function runAssertions(client, statements) {
+    const results = [];
+    for (const sql of statements) {
+        try {
+            const result = await client.query({ text: sql, rowMode: "array" });
+            const last = Array.isArray(result) ? result.at(-1) : result;
+            const rows = (last?.rows ?? []);
+            const value = rows[0]?.[0];
+            const passed = rows.length === 1 && value === true;
+            results.push({
+                sql,
+                passed,
+                detail: passed
+                    ? "true"
+                    : rows.length !== 1
+                        ? `returned ${rows.length} rows, expected one`
+                        : `returned ${String(value)}`,
+            });
+        }
+        catch (error) {
+            results.push({ sql, passed: false, detail: `error: ${(0,errors/* describeError */.Uc)(error)}` });
+        }
+    }
+    return results;
+}
+async function runCommand(command, target, env) {
+    const child = (0,external_node_child_process_.spawn)("sh", ["-c", command], {
+        env: {
+            ...env,
+            DATABASE_URL: connectionString(target),
+            PGHOST: target.host,
+            PGPORT: String(target.port),
+            PGDATABASE: target.database,
+            ...(target.user ? { PGUSER: target.user } : {}),
+            ...(target.password !== undefined ? { PGPASSWORD: target.password } : {}),
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const keep = (chunk) => (output = (output + chunk.toString()).slice(-OUTPUT_KEEP));
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    const exitCode = await new Promise((resolve) => {
+        child.on("error", (error) => {
+            output += `\n${error.message}`;
+            resolve(127);
+        });
+        child.on("close", (code) => resolve(code));
+    });
+    if (target.password)
+        output = output.replaceAll(target.password, "***");
+    return { command, exitCode, output };
+}
+function oneLine(text) {
+    const line = text.replace(/\s+/g, " ").trim();
+    return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}
+function lastLine(text) {
+    return text.trim().split("\n").at(-1) ?? "";
+}
+function restoreTestFailureMessage(result) {
+    if (result.passed)
+        return undefined;
+    const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
+    return `restore-test of ${result.backupId} failed: ${result.failures[0]}${more}`;
+}
+
+;// CONCATENATED MODULE: ./src/domain/duration.ts
+/**
+ * Durations as people type them in options such as `keep-within`, `safe-age` and `max-age`:
+ * one or more `<whole number><unit>` parts, largest unit first, each unit at most once, no spaces:
+ *
+ *   w  week (7 days)   d  day (24 hours)   h  hour   m  minute   s  second
+ *
+ * e.g. `36h`, `7d`, `2w`, `1d12h`, `90m`, `1w2d3h4m5s`. Months and years are left out on purpose:
+ * their length varies, and `m` is minutes. A day is always 24 hours (UTC has no daylight saving).
+ */
+
+const UNITS = [
+    ["w", 7 * 24 * 3_600_000],
+    ["d", 24 * 3_600_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+];
+const PART = /(\d+)([wdhms])/y;
+/** What a duration looks like, for error messages. */
+const DURATION_FORMS = "a duration such as 36h, 7d, 2w, 1d12h or 90m (units w, d, h, m, s)";
+/** The duration in milliseconds, or undefined when `text` is not a duration. */
+function parseDuration(text) {
+    const source = text.trim();
+    if (source === "")
+        return undefined;
+    let total = 0;
+    let lastUnit = -1;
+    PART.lastIndex = 0;
+    while (PART.lastIndex < source.length) {
+        const match = PART.exec(source);
+        if (!match)
+            return undefined;
+        const unit = UNITS.findIndex(([name]) => name === match[2]);
+        // Largest unit first and each unit once: "1h1d" and "1h2h" are typos, not durations.
+        if (unit <= lastUnit)
+            return undefined;
+        lastUnit = unit;
+        total += Number(match[1]) * UNITS[unit][1];
+        if (!Number.isSafeInteger(total))
+            return undefined;
+    }
+    return total;
+}
+/**
+ * Parses the option `input`'s value, or throws the InputError that names it:
+ * `--keep-within "7 days": expected a duration such as 36h, 7d, ...`.
+ */
+function parseDurationOption(text, input) {
+    const ms = parseDuration(text);
+    if (ms === undefined)
+        throw new errors/* InputError */.dz(`--${input} "${text}": expected ${DURATION_FORMS}`, { input });
+    return ms;
+}
+/**
+ * The shortest text parseDuration reads back as `ms` (rounded down to whole seconds): `1d12h`,
+ * `90m` is `1h30m`, 0 is `0s`.
+ */
+function formatDuration(ms) {
+    let rest = Math.max(0, Math.floor(ms / 1000)) * 1000;
+    if (rest === 0)
+        return "0s";
+    let text = "";
+    for (const [name, size] of UNITS) {
+        const count = Math.floor(rest / size);
+        if (count > 0)
+            text += `${count}${name}`;
+        rest -= count * size;
+    }
+    return text;
+}
+
+;// CONCATENATED MODULE: ./src/domain/retention.ts
+/**
+ * Retention: which backups prune keeps and which it removes, as a pure function of the listed
+ * backups, the policy and `now`, with a reason for every decision (restic's snapshot policy, plus
+ * the invariants below). docs/prune.md is the user's description of the same rules.
+ *
+ * Rules, over committed backups (those with a manifest), newest first:
+ * - keep-last N: the N newest backups.
+ * - keep-hourly / daily / weekly / monthly / yearly N: the newest backup in each of the last N
+ *   hours / days / ISO weeks / months / years that have a backup (UTC). Periods without a backup
+ *   do not count, so a pause in backups does not eat into the history.
+ * - keep-within D: every backup taken less than D before the newest backup (not before now:
+ *   if backups stop, prune does not go on to remove the last ones).
+ * A backup kept by any rule stays.
+ *
+ * Invariants, whatever the rules say:
+ * - the newest committed backup is kept;
+ * - at least `minVerified` verified backups stay (the newest verified ones are added when the rules
+ *   keep fewer); when there are fewer than that, every verified backup stays and a warning says so;
+ * - a backup with an object lock in force at `now` (or a legal hold) is kept;
+ * - a folder without a manifest (an interrupted or failed backup, or one in flight) is removed only
+ *   once it is older than `safeAgeMs`, counted from its newest object (or its id's time);
+ * - a policy without any keep rule is refused, never read as "remove everything".
+ */
+
+
+/** Check-record kinds that prove a backup restores: a restore-test, or a verify that decrypted. */
+const VERIFYING_CHECK_KINDS = ["restore-test", "verify-deep"];
+const BUCKET_RULES = [
+    ["keep-hourly", "keepHourly", (t) => `${day(t)} ${pad(t.getUTCHours())}h`],
+    ["keep-daily", "keepDaily", (t) => day(t)],
+    ["keep-weekly", "keepWeekly", (t) => isoWeek(t)],
+    ["keep-monthly", "keepMonthly", (t) => day(t).slice(0, 7)],
+    ["keep-yearly", "keepYearly", (t) => String(t.getUTCFullYear())],
+];
+const KEEP_COUNT_OPTIONS = (/* unused pure expression or super */ null && ([
+    "keep-last",
+    "keep-hourly",
+    "keep-daily",
+    "keep-weekly",
+    "keep-monthly",
+    "keep-yearly",
+]));
+function pad(value, width = 2) {
+    return String(value).padStart(width, "0");
+}
+function day(t) {
+    return `${pad(t.getUTCFullYear(), 4)}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
+}
+/** The ISO 8601 week of a UTC time, e.g. `2026-W09`: weeks start on Monday; week 1 holds a Thursday. */
+function isoWeek(t) {
+    const midnight = Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate());
+    const weekday = (t.getUTCDay() + 6) % 7; // Monday 0 .. Sunday 6
+    const thursday = new Date(midnight + (3 - weekday) * 86_400_000);
+    const year = thursday.getUTCFullYear();
+    const week = Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * 86_400_000)) + 1;
+    return `${pad(year, 4)}-W${pad(week)}`;
+}
+function hasKeepRule(policy) {
+    return (policy.keepLast > 0 || BUCKET_RULES.some(([, field]) => policy[field] > 0) || policy.keepWithinMs > 0);
+}
+const NO_KEEP_RULE_MESSAGE = "no keep rule: expected at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, " +
+    "--keep-monthly, --keep-yearly (a whole number > 0) or --keep-within (a duration); prune never reads an empty policy as delete everything";
+/** Throws an InputError unless the policy keeps something and every number is a whole number >= 0. */
+function validatePolicy(policy) {
+    const numbers = [
+        ["keep-last", policy.keepLast],
+        ...BUCKET_RULES.map(([name, field]) => [name, policy[field]]),
+        ["keep-within", policy.keepWithinMs],
+        ["min-verified", policy.minVerified],
+        ["safe-age", policy.safeAgeMs],
+    ];
+    for (const [input, value] of numbers) {
+        if (!Number.isSafeInteger(value) || value < 0) {
+            throw new errors/* InputError */.dz(`--${input} "${value}": expected a whole number >= 0`, { input });
+        }
+    }
+    if (!hasKeepRule(policy))
+        throw new errors/* InputError */.dz(NO_KEEP_RULE_MESSAGE, { input: "keep-last" });
+}
+/** Check-record kinds that check the stored object itself: a later failure of one undoes any pass. */
+const INTEGRITY_CHECK_KINDS = ["verify", "verify-deep"];
+/**
+ * Whether checks prove the backup restores: the latest check of kind restore-test or verify-deep
+ * passed (a later failure of a kind withdraws that kind's earlier passes), and no integrity check
+ * (verify or verify-deep) failed after that pass: a stored object that no longer matches its
+ * manifest restores nothing, whatever it did before. On equal times a failure counts as later.
+ */
+function isVerified(checks) {
+    const later = (a, b) => a.time > b.time || (+a.time === +b.time && !a.passed && b.passed);
+    const lastIntegrityFailure = checks
+        .filter((check) => INTEGRITY_CHECK_KINDS.includes(check.kind) && !check.passed)
+        .reduce((latest, check) => (!latest || later(check, latest) ? check : latest), undefined);
+    return VERIFYING_CHECK_KINDS.some((kind) => {
+        let last;
+        for (const check of checks) {
+            if (check.kind === kind && (!last || later(check, last)))
+                last = check;
+        }
+        if (!last?.passed)
+            return false;
+        return !lastIntegrityFailure || later(last, lastIntegrityFailure);
+    });
+}
+/** Newest first; equal times by id, descending, so the order never depends on the input's. */
+function newestFirst(a, b) {
+    const byTime = b.time.getTime() - a.time.getTime();
+    return byTime !== 0 ? byTime : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+function lockReason(lock, now) {
+    if (!lock)
+        return undefined;
+    if (lock.legalHold)
+        return { rule: "object-lock", text: "object lock: legal hold" };
+    if (lock.until && lock.until.getTime() > now.getTime()) {
+        const mode = lock.mode ? ` (${lock.mode})` : "";
+        return { rule: "object-lock", text: `object lock${mode} until ${lock.until.toISOString()}` };
+    }
+    return undefined;
+}
+function plural(count, word) {
+    return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+/** Decides, for every backup folder given, whether prune keeps or removes it, and why. */
+function planRetention(backups, policy, now) {
+    validatePolicy(policy);
+    const sorted = [...backups].sort(newestFirst);
+    const reasons = new Map(sorted.map((backup) => [backup, []]));
+    const committed = sorted.filter((backup) => backup.committed);
+    const newest = committed[0];
+    const buckets = BUCKET_RULES.filter(([, field]) => policy[field] > 0).map(([rule, field, key]) => ({
+        rule,
+        key,
+        limit: policy[field],
+        used: 0,
+        last: undefined,
+    }));
+    for (const [index, backup] of committed.entries()) {
+        const why = reasons.get(backup);
+        if (index === 0)
+            why.push({ rule: "newest", text: "the newest backup" });
+        if (index < policy.keepLast) {
+            why.push({ rule: "keep-last", text: `keep-last (${index + 1} of ${policy.keepLast})` });
+        }
+        for (const bucket of buckets) {
+            if (bucket.used >= bucket.limit)
+                continue;
+            const value = bucket.key(backup.time);
+            if (value === bucket.last)
+                continue;
+            bucket.last = value;
+            bucket.used++;
+            why.push({ rule: bucket.rule, text: `${bucket.rule} ${value} (${bucket.used} of ${bucket.limit})` });
+        }
+        if (policy.keepWithinMs > 0 && newest.time.getTime() - backup.time.getTime() < policy.keepWithinMs) {
+            why.push({
+                rule: "keep-within",
+                text: `keep-within ${formatDuration(policy.keepWithinMs)} of the newest backup`,
+            });
+        }
+        const lock = lockReason(backup.lock, now);
+        if (lock)
+            why.push(lock);
+    }
+    const warnings = [];
+    if (policy.minVerified > 0) {
+        const verified = committed.filter((backup) => backup.verified);
+        let keptVerified = verified.filter((backup) => reasons.get(backup).length > 0).length;
+        for (const backup of verified) {
+            if (keptVerified >= policy.minVerified)
+                break;
+            const why = reasons.get(backup);
+            if (why.length > 0)
+                continue;
+            why.push({
+                rule: "min-verified",
+                text: `min-verified: kept so that ${plural(policy.minVerified, "verified backup")} ${policy.minVerified === 1 ? "remains" : "remain"}`,
+            });
+            keptVerified++;
+        }
+        if (committed.length > 0 && verified.length === 0) {
+            warnings.push(`no backup under this label has passed a restore-test or a deep verify, so none is known to restore; ` +
+                `min-verified is ${policy.minVerified}: run restore-test or verify with the identity ` +
+                `(or set min-verified to 0 to silence this)`);
+        }
+        else if (committed.length > 0 && verified.length < policy.minVerified) {
+            warnings.push(`only ${plural(verified.length, "backup")} passed a restore-test or a deep verify, fewer than ` +
+                `min-verified ${policy.minVerified}: every verified backup is kept`);
+        }
+    }
+    const decisions = sorted.map((backup) => {
+        const why = reasons.get(backup);
+        if (backup.committed) {
+            if (why.length > 0)
+                return { backup, keep: true, reasons: why };
+            return { backup, keep: false, reasons: [{ rule: "no-rule", text: "no keep rule selects it" }] };
+        }
+        const lock = lockReason(backup.lock, now);
+        if (lock)
+            return { backup, keep: true, reasons: [lock] };
+        const youngest = Math.max(backup.time.getTime(), backup.lastModified?.getTime() ?? -Infinity);
+        const age = now.getTime() - youngest;
+        // Whole minutes: seconds only clutter an age measured against hours.
+        const ageText = formatDuration(Math.max(0, Math.floor(age / 60_000) * 60_000));
+        const safe = formatDuration(policy.safeAgeMs);
+        if (age < policy.safeAgeMs) {
+            return {
+                backup,
+                keep: true,
+                reasons: [
+                    {
+                        rule: "in-flight",
+                        text: `no manifest, ${ageText} old: younger than the safe age ${safe} (may be in flight)`,
+                    },
+                ],
+            };
+        }
+        return {
+            backup,
+            keep: false,
+            reasons: [
+                {
+                    rule: "incomplete",
+                    text: `no manifest (failed or interrupted), ${ageText} old: older than the safe age ${safe}`,
+                },
+            ],
+        };
+    });
+    return { decisions, warnings };
+}
+
+;// CONCATENATED MODULE: ./src/commands/prune.ts
+/**
+ * prune: list the label once, ask the store for object locks on what would go, decide with the
+ * pure retention policy (src/domain/retention.ts), print, and delete.
+ *
+ * Deletion runs in two passes so that a partial failure never leaves a backup that looks whole but
+ * is not: first the manifests of the backups to remove (each one then stops being a backup), then
+ * the rest of the folders whose manifest is gone. Each pass sends at most 1000 keys per
+ * deleteMany (one S3 DeleteObjects). Keys that could not be deleted are reported, never hidden.
+ */
+
+
+
+/** Keys per deleteMany call: S3's DeleteObjects limit. */
+const DELETE_BATCH_KEYS = 1000;
+function lockState(locks) {
+    if (locks.length === 0)
+        return undefined;
+    const state = {};
+    if (locks.some((lock) => lock.legalHold))
+        state.legalHold = true;
+    for (const lock of locks) {
+        if (lock.retainUntil && (!state.until || lock.retainUntil > state.until)) {
+            state.until = lock.retainUntil;
+            if (lock.mode)
+                state.mode = lock.mode;
+        }
+    }
+    return state;
+}
+function stateOf(folder, lock) {
+    const newestObject = folder.objects.reduce((latest, object) => (!latest || object.lastModified > latest ? object.lastModified : latest), undefined);
+    const state = {
+        id: folder.backupId,
+        time: folder.startedAt,
+        bytes: folder.bytes,
+        committed: folder.committed,
+        verified: isVerified(folder.checks),
+    };
+    if (newestObject)
+        state.lastModified = newestObject;
+    if (lock)
+        state.lock = lock;
+    return state;
+}
+/**
+ * Plans with the object locks of every folder the policy would remove. A lock turns a removal into
+ * a keep, which may in turn free a min-verified keep for removal: so ask again for the folders that
+ * newly became removals, until none is left unasked (each round asks about new folders only).
+ */
+async function planWithLocks(folders, settings, store, now) {
+    const locks = new Map();
+    const byId = new Map(folders.map((folder) => [folder.backupId, folder]));
+    for (;;) {
+        const states = folders.map((folder) => stateOf(folder, locks.get(folder.backupId)));
+        const plan = planRetention(states, settings.policy, now);
+        if (!store.objectLocks)
+            return plan;
+        const unasked = plan.decisions.filter((decision) => !decision.keep && !locks.has(decision.backup.id));
+        if (unasked.length === 0)
+            return plan;
+        const keys = unasked.flatMap((decision) => byId.get(decision.backup.id).objects.map((object) => object.key));
+        const found = await store.objectLocks(keys);
+        for (const decision of unasked) {
+            const folder = byId.get(decision.backup.id);
+            const folderLocks = folder.objects.flatMap((object) => {
+                const lock = found.get(object.key);
+                return lock ? [lock] : [];
+            });
+            locks.set(folder.backupId, lockState(folderLocks));
+        }
+    }
+}
+/** deleteMany in batches of DELETE_BATCH_KEYS; a batch that throws counts as failed for each key. */
+async function deleteInBatches(store, keys, log, progress) {
+    const result = { deleted: [], failed: [] };
+    for (let start = 0; start < keys.length; start += DELETE_BATCH_KEYS) {
+        const batch = keys.slice(start, start + DELETE_BATCH_KEYS);
+        try {
+            const outcome = await store.deleteMany(batch);
+            result.deleted.push(...outcome.deleted);
+            result.failed.push(...outcome.failed);
+        }
+        catch (error) {
+            const reason = (0,errors/* describeError */.Uc)(error);
+            for (const key of batch)
+                result.failed.push({ key, reason });
+        }
+        progress.done += batch.length;
+        if (progress.total > DELETE_BATCH_KEYS)
+            log.info(`deleted ${progress.done} of ${progress.total} objects`);
+    }
+    return result;
+}
+async function runPrune(settings, deps) {
+    const { store, log } = deps;
+    const { label } = settings;
+    await store.check();
+    const root = `${label}/`;
+    const objects = [];
+    for await (const object of store.list(root))
+        objects.push(object);
+    const folders = groupBackupFolders(label, objects);
+    const now = deps.now();
+    const plan = await planWithLocks(folders, settings, store, now);
+    for (const warning of plan.warnings)
+        log.warn(warning);
+    const byId = new Map(folders.map((folder) => [folder.backupId, folder]));
+    const decisions = plan.decisions.map((decision) => {
+        const folder = byId.get(decision.backup.id);
+        return {
+            backupId: folder.backupId,
+            startedAt: folder.startedAt.toISOString(),
+            committed: folder.committed,
+            verified: decision.backup.verified,
+            bytes: folder.bytes,
+            objects: folder.objects.length,
+            action: decision.keep ? "keep" : "delete",
+            rules: decision.reasons.map((reason) => reason.rule),
+            reasons: decision.reasons.map((reason) => reason.text),
+        };
+    });
+    const kept = decisions.filter((decision) => decision.action === "keep");
+    const doomed = decisions.filter((decision) => decision.action === "delete");
+    const result = {
+        storage: store.url,
+        label,
+        dryRun: settings.dryRun,
+        kept: kept.filter((decision) => decision.committed).length,
+        keptIncomplete: kept.filter((decision) => !decision.committed).length,
+        deleted: 0,
+        deletedBackups: 0,
+        deletedIncomplete: 0,
+        freedBytes: 0,
+        objectsDeleted: 0,
+        decisions,
+        warnings: plan.warnings,
+        failed: [],
+    };
+    if (settings.dryRun) {
+        result.deleted = doomed.length;
+        result.deletedBackups = doomed.filter((decision) => decision.committed).length;
+        result.deletedIncomplete = doomed.length - result.deletedBackups;
+        result.freedBytes = doomed.reduce((sum, decision) => sum + decision.bytes, 0);
+        result.objectsDeleted = doomed.reduce((sum, decision) => sum + decision.objects, 0);
+        return result;
+    }
+    // Only keys of the folders being deleted, all inside <label>/<backup-id>/: prune never reaches
+    // outside its label's prefix, whatever the listing held.
+    const keysOf = (decision) => {
+        const prefix = `${root}${decision.backupId}/`;
+        const own = byId.get(decision.backupId).objects;
+        for (const object of own) {
+            if (!object.key.startsWith(prefix)) {
+                throw new errors/* OperationError */.OK(`refusing to delete "${object.key}": it is not inside ${prefix}`);
+            }
+        }
+        return own;
+    };
+    const sizes = new Map();
+    for (const decision of doomed)
+        for (const object of keysOf(decision))
+            sizes.set(object.key, object.size);
+    const progress = { done: 0, total: sizes.size };
+    if (doomed.length > 0) {
+        log.info(`deleting ${doomed.length} folder(s), ${sizes.size} object(s), under ${store.url}/${root}`);
+    }
+    const manifestOf = (decision) => `${root}${decision.backupId}/${MANIFEST_FILE}`;
+    const first = await deleteInBatches(store, doomed.filter((decision) => decision.committed).map(manifestOf), log, progress);
+    const uncommitted = new Set(first.deleted);
+    // A backup whose manifest could not be deleted stays whole: nothing else of it is touched.
+    const rest = doomed.filter((decision) => !decision.committed || uncommitted.has(manifestOf(decision)));
+    const second = await deleteInBatches(store, rest.flatMap((decision) => keysOf(decision)
+        .map((object) => object.key)
+        .filter((key) => !uncommitted.has(key))), log, progress);
+    const gone = new Set([...first.deleted, ...second.deleted]);
+    result.failed = [...first.failed, ...second.failed];
+    for (const decision of doomed) {
+        decision.deleted = keysOf(decision).every((object) => gone.has(object.key));
+        if (!decision.deleted)
+            continue;
+        result.deleted++;
+        if (decision.committed)
+            result.deletedBackups++;
+        else
+            result.deletedIncomplete++;
+    }
+    for (const key of gone)
+        result.freedBytes += sizes.get(key) ?? 0;
+    result.objectsDeleted = gone.size;
+    return result;
+}
+/** One line for a run that could not delete everything it meant to (exit code 1). */
+function pruneFailureMessage(result) {
+    if (result.failed.length === 0)
+        return undefined;
+    const [firstFailure] = result.failed;
+    const notDeleted = result.decisions.filter((decision) => decision.deleted === false).length;
+    return (`prune could not delete ${result.failed.length} object(s), so ${notDeleted} folder(s) remain: ` +
+        `"${firstFailure.key}": ${firstFailure.reason}` +
+        (result.failed.length > 1 ? ` (and ${result.failed.length - 1} more; see the result)` : ""));
+}
+
 ;// CONCATENATED MODULE: ./src/report/format.ts
 /** Human-readable sizes and durations for tables and log lines. */
 function formatBytes(bytes) {
@@ -9371,12 +10716,169 @@ function formatTable(header, rows) {
     return [line(header), ...rows.map(line)].join("\n");
 }
 
+;// CONCATENATED MODULE: ./src/report/prune-report.ts
+
+function formatStarted(iso) {
+    return iso.replace("T", " ").replace(/\.\d{3}Z$/, "");
+}
+function verdict(decision, dryRun) {
+    if (decision.action === "keep")
+        return "keep";
+    if (dryRun)
+        return "would delete";
+    return decision.deleted === false ? "DELETE FAILED" : "deleted";
+}
+/** Every decision, newest first, with its reasons: what --dry-run prints. */
+function formatPruneDecisions(result) {
+    if (result.decisions.length === 0)
+        return `no backups under ${result.storage}/${result.label}/`;
+    return formatTable(["BACKUP ID", "STARTED (UTC)", "SIZE", "VERIFIED", "DECISION", "REASONS"], result.decisions.map((decision) => [
+        decision.backupId,
+        formatStarted(decision.startedAt),
+        formatBytes(decision.bytes),
+        !decision.committed ? "-" : decision.verified ? "yes" : "no",
+        verdict(decision, result.dryRun),
+        decision.reasons.join("; "),
+    ]));
+}
+/** One line: `kept 12 backups; deleted 3 backups and 1 incomplete folder, 1.2 GiB freed`. */
+function formatPruneTotals(result) {
+    const folders = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
+    const deleted = result.dryRun ? "would delete" : "deleted";
+    const freed = result.dryRun ? "would be freed" : "freed";
+    const incomplete = result.deletedIncomplete
+        ? ` and ${folders(result.deletedIncomplete, "incomplete folder")}`
+        : "";
+    const keptIncomplete = result.keptIncomplete
+        ? ` (and ${folders(result.keptIncomplete, "folder")} without a manifest, younger than the safe age or locked)`
+        : "";
+    return (`${result.dryRun ? "dry run: " : ""}kept ${folders(result.kept, "backup")}${keptIncomplete}; ` +
+        `${deleted} ${folders(result.deletedBackups, "backup")}${incomplete}, ${formatBytes(result.freedBytes)} ${freed}` +
+        (result.failed.length ? `; ${result.failed.length} object(s) could not be deleted` : ""));
+}
+
+;// CONCATENATED MODULE: ./src/domain/size.ts
+
+const size_UNITS = {
+    "": 1,
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    tib: 1024 ** 4,
+};
+/** A byte size: a number with an optional unit (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB). */
+function parseSize(text, input) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+    const factor = match ? size_UNITS[match[2].toLowerCase()] : undefined;
+    if (!match || factor === undefined) {
+        throw new errors/* InputError */.dz(`--${input} "${text}": expected a size such as 500MB, 2GiB or 1048576`, { input });
+    }
+    return Math.round(Number(match[1]) * factor);
+}
+/** A percentage: `50%` or `50`, as a fraction (0.5). */
+function parsePercent(text, input) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
+    if (!match)
+        throw new errors/* InputError */.dz(`--${input} "${text}": expected a percentage such as 50%`, { input });
+    return Number(match[1]) / 100;
+}
+
+;// CONCATENATED MODULE: ./src/domain/sql-split.ts
+function splitSqlStatements(text) {
+    const statements = [];
+    let start = 0;
+    let i = 0;
+    const push = (end) => {
+        const statement = text.slice(start, end).trim();
+        if (stripComments(statement) !== "")
+            statements.push(statement);
+    };
+    while (i < text.length) {
+        const ch = text[i];
+        const next = text[i + 1];
+        if (ch === "-" && next === "-") {
+            const end = text.indexOf("\n", i);
+            i = end < 0 ? text.length : end + 1;
+        }
+        else if (ch === "/" && next === "*") {
+            let depth = 1;
+            i += 2;
+            while (i < text.length && depth > 0) {
+                const pair = text.slice(i, i + 2);
+                if (pair === "/*" || pair === "*/") {
+                    depth += pair === "/*" ? 1 : -1;
+                    i += 2;
+                }
+                else {
+                    i++;
+                }
+            }
+            if (depth > 0)
+                return { statements, problem: "a /* comment is not closed" };
+        }
+        else if (ch === "'" || ch === '"') {
+            const close = findClosingQuote(text, i + 1, ch);
+            if (close < 0)
+                return { statements, problem: `a ${ch} quote opened at offset ${i} is not closed` };
+            i = close + 1;
+        }
+        else if (ch === "$") {
+            const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i))?.[0];
+            if (tag && !/[A-Za-z0-9_]/.test(text[i - 1] ?? "")) {
+                const close = text.indexOf(tag, i + tag.length);
+                if (close < 0)
+                    return { statements, problem: `the dollar quote ${tag} is not closed` };
+                i = close + tag.length;
+            }
+            else {
+                i++;
+            }
+        }
+        else if (ch === ";") {
+            push(i);
+            start = ++i;
+        }
+        else {
+            i++;
+        }
+    }
+    push(text.length);
+    return { statements, problem: undefined };
+}
+function findClosingQuote(text, from, quote) {
+    for (let i = from; i < text.length; i++) {
+        if (text[i] === quote) {
+            if (text[i + 1] === quote)
+                i++;
+            else
+                return i;
+        }
+    }
+    return -1;
+}
+function stripComments(statement) {
+    return statement
+        .replace(/--[^\n]*/g, "")
+        .replace(/\/\*[\s\S]*?\*\//g, "")
+        .trim();
+}
+
 ;// CONCATENATED MODULE: ./src/settings/settings.ts
 /**
  * Raw option values (from CLI flags and the environment, or from action inputs) parsed once into
  * typed settings. Every error names the option and what was expected, and is raised before
  * anything is read from or written to a database or a store.
  */
+
+
+
+
+
 
 
 
@@ -9457,6 +10959,21 @@ function parseStorageSettings(raw) {
         },
     };
 }
+function readPassphraseFile(path) {
+    let passphrase;
+    try {
+        passphrase = (0,external_node_fs_.readFileSync)(path, "utf8").split(/\r?\n/)[0];
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(`--passphrase-file "${path}": cannot read it (${error.code ?? "error"})`, { input: "passphrase-file" });
+    }
+    if (!passphrase) {
+        throw new errors/* InputError */.dz(`--passphrase-file "${path}": the first line is empty`, {
+            input: "passphrase-file",
+        });
+    }
+    return passphrase;
+}
 /**
  * Encryption: public recipients, or one passphrase, or an explicit `none`. Neither is a bad input:
  * an unencrypted backup is never made by accident.
@@ -9468,19 +10985,8 @@ function parseEncryptionSettings(raw) {
     const recipients = list(raw, "recipient");
     const passphraseFile = settings_text(raw, "passphrase-file");
     let passphrase = settings_text(raw, "passphrase");
-    if (passphraseFile !== undefined) {
-        try {
-            passphrase = (0,external_node_fs_.readFileSync)(passphraseFile, "utf8").split(/\r?\n/)[0];
-        }
-        catch (error) {
-            throw new errors/* InputError */.dz(`--passphrase-file "${passphraseFile}": cannot read it (${error.code ?? "error"})`, { input: "passphrase-file" });
-        }
-        if (!passphrase) {
-            throw new errors/* InputError */.dz(`--passphrase-file "${passphraseFile}": the first line is empty`, {
-                input: "passphrase-file",
-            });
-        }
-    }
+    if (passphraseFile !== undefined)
+        passphrase = readPassphraseFile(passphraseFile);
     if (mode === "none") {
         if (recipients.length > 0 || passphrase !== undefined) {
             throw new errors/* InputError */.dz("--encryption none: remove --recipient and the passphrase, or drop --encryption none", {
@@ -9522,6 +11028,173 @@ function parseBackupSettings(raw) {
         compression: settings_text(raw, "compression") ?? "auto",
         scope,
         extraArgs,
+        pgBinDir: settings_text(raw, "pg-bin-dir"),
+    };
+}
+/** A whole number >= 0 (`--keep-daily 7`); `fallback` when the option is absent. */
+function wholeNumber(raw, name, fallback) {
+    const value = settings_text(raw, name);
+    if (value === undefined)
+        return fallback;
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(number)) {
+        throw new errors/* InputError */.dz(`--${name} "${value}": expected a whole number >= 0`, { input: name });
+    }
+    return number;
+}
+/** A folder without a manifest younger than this may be a backup in flight: never less than 1 hour. */
+const MIN_SAFE_AGE_MS = 3_600_000;
+function parsePruneSettings(raw) {
+    const within = settings_text(raw, "keep-within");
+    const safeAgeText = settings_text(raw, "safe-age") ?? "24h";
+    const policy = {
+        keepLast: wholeNumber(raw, "keep-last", 0),
+        keepHourly: wholeNumber(raw, "keep-hourly", 0),
+        keepDaily: wholeNumber(raw, "keep-daily", 0),
+        keepWeekly: wholeNumber(raw, "keep-weekly", 0),
+        keepMonthly: wholeNumber(raw, "keep-monthly", 0),
+        keepYearly: wholeNumber(raw, "keep-yearly", 0),
+        keepWithinMs: within === undefined ? 0 : parseDurationOption(within, "keep-within"),
+        minVerified: wholeNumber(raw, "min-verified", 1),
+        safeAgeMs: parseDurationOption(safeAgeText, "safe-age"),
+    };
+    if (policy.safeAgeMs < MIN_SAFE_AGE_MS) {
+        throw new errors/* InputError */.dz(`--safe-age "${safeAgeText}": expected at least ${formatDuration(MIN_SAFE_AGE_MS)}, so that a backup in flight is never removed`, { input: "safe-age" });
+    }
+    validatePolicy(policy);
+    return { ...parseStorageSettings(raw), policy, dryRun: flag(raw, "dry-run") };
+}
+/** The key that decrypts a backup: an identity (file in the CLI, text in the action) or a passphrase. */
+function parseDecryptionKeys(raw) {
+    const identityFile = settings_text(raw, "identity-file");
+    let identityText = settings_text(raw, "identity");
+    if (identityFile !== undefined) {
+        try {
+            identityText = (0,external_node_fs_.readFileSync)(identityFile, "utf8");
+        }
+        catch (error) {
+            throw new errors/* InputError */.dz(`--identity-file "${identityFile}": cannot read it (${error.code ?? "error"})`, { input: "identity-file" });
+        }
+    }
+    const passphraseFile = settings_text(raw, "passphrase-file");
+    let passphrase = settings_text(raw, "passphrase");
+    if (passphraseFile !== undefined)
+        passphrase = readPassphraseFile(passphraseFile);
+    if (identityText !== undefined && passphrase !== undefined) {
+        throw new errors/* InputError */.dz("--identity-file and a passphrase: give the one the backup was made with", {
+            input: "identity-file",
+        });
+    }
+    return { identityText, passphrase };
+}
+function parseVerifySettings(raw) {
+    const maxAge = settings_text(raw, "max-age");
+    const maxSizeChange = settings_text(raw, "max-size-change");
+    const minSize = settings_text(raw, "min-size");
+    return {
+        ...parseStorageSettings(raw),
+        backup: settings_text(raw, "backup") ?? "latest",
+        keys: parseDecryptionKeys(raw),
+        pgBinDir: settings_text(raw, "pg-bin-dir"),
+        gates: {
+            maxAgeSeconds: maxAge === undefined ? undefined : parseDurationOption(maxAge, "max-age") / 1000,
+            maxSizeChange: maxSizeChange === undefined ? undefined : parsePercent(maxSizeChange, "max-size-change"),
+            sizeChangeAction: oneOf(raw, "size-change-action", ["fail", "warn"], "fail"),
+            minSizeBytes: minSize === undefined ? undefined : parseSize(minSize, "min-size"),
+        },
+    };
+}
+/** pg_restore flags the restore owns: where it reads from, where it writes to, what it does. */
+const PG_RESTORE_OWNED = [
+    "-d",
+    "--dbname",
+    "-f",
+    "--file",
+    "-l",
+    "--list",
+    "-L",
+    "--use-list",
+    "-j",
+    "--jobs",
+    "-h",
+    "--host",
+    "-p",
+    "--port",
+    "-U",
+    "--username",
+    "-W",
+    "--password",
+    "-e",
+    "--exit-on-error",
+    "-F",
+    "--format",
+    "-C",
+    "--create",
+];
+/** pg_restore's default parallelism: the CPUs, at most 4 (more rarely helps a scratch server). */
+function defaultJobs() {
+    return Math.max(1, Math.min(4, (0,external_node_os_.availableParallelism)()));
+}
+function parseRestoreTestSettings(raw) {
+    const assertionsPath = settings_text(raw, "assertions");
+    let assertions;
+    if (assertionsPath !== undefined) {
+        let sql;
+        try {
+            sql = (0,external_node_fs_.readFileSync)(assertionsPath, "utf8");
+        }
+        catch (error) {
+            throw new errors/* InputError */.dz(`--assertions "${assertionsPath}": cannot read it (${error.code ?? "error"})`, { input: "assertions" });
+        }
+        const split = splitSqlStatements(sql);
+        if (split.problem) {
+            throw new errors/* InputError */.dz(`--assertions "${assertionsPath}": does not parse: ${split.problem}`, {
+                input: "assertions",
+            });
+        }
+        if (split.statements.length === 0) {
+            throw new errors/* InputError */.dz(`--assertions "${assertionsPath}": holds no SQL statement`, {
+                input: "assertions",
+            });
+        }
+        assertions = { path: assertionsPath, statements: split.statements };
+    }
+    const tolerate = list(raw, "tolerate").map((pattern) => {
+        try {
+            return new RegExp(pattern);
+        }
+        catch (error) {
+            throw new errors/* InputError */.dz(`--tolerate "${pattern}": not a regular expression (${error.message})`, {
+                input: "tolerate",
+            });
+        }
+    });
+    const pgRestoreArgs = (settings_text(raw, "pg-restore-args") ?? "").split(/\s+/).filter(Boolean);
+    for (const arg of pgRestoreArgs) {
+        const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
+        if (PG_RESTORE_OWNED.includes(flag)) {
+            throw new errors/* InputError */.dz(`--pg-restore-args: "${arg}" is not allowed (the restore-test sets it)`, {
+                input: "pg-restore-args",
+            });
+        }
+    }
+    const jobsText = settings_text(raw, "jobs");
+    const jobs = jobsText === undefined ? defaultJobs() : Number(jobsText);
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) {
+        throw new errors/* InputError */.dz(`--jobs "${jobsText}": expected a whole number from 1 to 64`, { input: "jobs" });
+    }
+    return {
+        ...parseStorageSettings(raw),
+        backup: settings_text(raw, "backup") ?? "latest",
+        keys: parseDecryptionKeys(raw),
+        scratchUrl: parseDatabaseUrl(required(raw, "scratch-database-url", "postgresql://user:password@host:port/postgres"), "scratch-database-url"),
+        assertions,
+        run: settings_text(raw, "run"),
+        tolerate,
+        keepOnFailure: flag(raw, "keep-on-failure"),
+        decryptToDisk: oneOf(raw, "decrypt-to-disk", ["auto", "never"], "auto"),
+        jobs,
+        pgRestoreArgs,
         pgBinDir: settings_text(raw, "pg-bin-dir"),
     };
 }
@@ -9682,6 +11355,181 @@ const backupOptions = [
         value: "KEY",
     },
 ];
+const keepCount = (period) => ({
+    name: `keep-${period}`,
+    description: period === "last"
+        ? "Keep the N newest backups."
+        : `Keep the newest backup in each of the last N ${{ hourly: "hours", daily: "days", weekly: "ISO weeks (Monday to Sunday)", monthly: "months", yearly: "years" }[period]} that have a backup (UTC).`,
+    type: "string",
+    value: "N",
+});
+const pruneOptions = [
+    ...storageOptions,
+    keepCount("last"),
+    keepCount("hourly"),
+    keepCount("daily"),
+    keepCount("weekly"),
+    keepCount("monthly"),
+    keepCount("yearly"),
+    {
+        name: "keep-within",
+        description: "Keep every backup taken less than this long before the newest backup: a duration such as 36h, 7d, 2w or 1d12h (units w, d, h, m, s).",
+        type: "string",
+        value: "DURATION",
+    },
+    {
+        name: "min-verified",
+        description: "Never leave fewer than this many backups with a passing restore-test or deep verify (when fewer exist, every one is kept and prune warns).",
+        type: "string",
+        default: "1",
+        value: "N",
+    },
+    {
+        name: "safe-age",
+        description: "Folders without a manifest (failed or interrupted backups) are removed only once older than this (at least 1h), so a backup in flight is never touched.",
+        type: "string",
+        default: "24h",
+        value: "DURATION",
+    },
+    {
+        name: "dry-run",
+        description: "Print every decision with its reason and delete nothing.",
+        type: "boolean",
+        default: "false",
+    },
+];
+const decryptionOptions = [
+    {
+        name: "identity-file",
+        description: "File holding the age identity (AGE-SECRET-KEY-1...) that decrypts the backup. Only jobs that decrypt need it.",
+        type: "string",
+        cliOnly: true,
+        value: "PATH",
+    },
+    {
+        name: "identity",
+        description: "The age identity (AGE-SECRET-KEY-1...) that decrypts the backup, e.g. from a secret. In the CLI use --identity-file or LIFEBOAT_IDENTITY.",
+        type: "string",
+        secret: true,
+        actionOnly: true,
+        env: "LIFEBOAT_IDENTITY",
+    },
+    {
+        name: "passphrase-file",
+        description: "For a backup made with a passphrase: a file whose first line is the passphrase.",
+        type: "string",
+        cliOnly: true,
+        value: "PATH",
+    },
+    {
+        name: "passphrase",
+        description: "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE.",
+        type: "string",
+        secret: true,
+        actionOnly: true,
+        env: "LIFEBOAT_PASSPHRASE",
+    },
+    {
+        name: "pg-bin-dir",
+        description: "Directory holding the pg_restore to use. By default one that reads the archive's version, from /usr/lib/postgresql/<major>/bin or PATH.",
+        type: "string",
+        value: "DIR",
+    },
+];
+const backupSelector = {
+    name: "backup",
+    description: "Which backup: latest (the newest committed one under the label) or a backup id.",
+    type: "string",
+    default: "latest",
+    value: "ID",
+};
+const verifyOptions = [
+    ...storageOptions,
+    backupSelector,
+    ...decryptionOptions,
+    {
+        name: "max-age",
+        description: "Fail when the newest backup under the label is older than this (e.g. 26h): a dead-man's switch for scheduled backups.",
+        type: "string",
+        value: "DURATION",
+    },
+    {
+        name: "max-size-change",
+        description: "Fail (or warn, see size-change-action) when the stored size moved more than this against the previous backup, e.g. 50%.",
+        type: "string",
+        value: "PERCENT",
+    },
+    {
+        name: "size-change-action",
+        description: "fail (default) or warn when max-size-change is exceeded.",
+        type: "string",
+        default: "fail",
+        value: "ACTION",
+    },
+    {
+        name: "min-size",
+        description: "Fail when the stored object is smaller than this, e.g. 1MB.",
+        type: "string",
+        value: "SIZE",
+    },
+];
+const restoreTestOptions = [
+    ...storageOptions,
+    backupSelector,
+    ...decryptionOptions,
+    {
+        name: "scratch-database-url",
+        description: "PostgreSQL server to restore into, as a URL whose role may CREATE DATABASE (a service container's superuser, say). A fresh database with a unique name is created there and dropped afterwards.",
+        type: "string",
+        required: true,
+        secret: true,
+        env: "LIFEBOAT_SCRATCH_DATABASE_URL",
+        value: "URL",
+    },
+    {
+        name: "assertions",
+        description: "SQL file of checks run against the restored copy: every statement must return one row whose first column is true.",
+        type: "string",
+        value: "PATH",
+    },
+    {
+        name: "run",
+        description: "Shell command run against the restored copy, with DATABASE_URL (and PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD) pointing at it: where a deploy's migrations are rehearsed on real data.",
+        type: "string",
+        value: "COMMAND",
+    },
+    {
+        name: "tolerate",
+        description: "Regular expression for pg_restore errors that do not fail the test (repeatable; one per line in the action), e.g. role .* does not exist.",
+        type: "list",
+        value: "REGEX",
+    },
+    {
+        name: "keep-on-failure",
+        description: "Keep the scratch database when the test fails, for inspection.",
+        type: "boolean",
+        default: "false",
+    },
+    {
+        name: "decrypt-to-disk",
+        description: "auto (default): decrypt to a private temporary file when it fits on local disk, for a parallel pg_restore; never: stream into pg_restore, so no plaintext ever touches the disk.",
+        type: "string",
+        default: "auto",
+        value: "MODE",
+    },
+    {
+        name: "jobs",
+        description: "pg_restore's parallel jobs when the decrypted archive fits on local disk (default: CPUs, at most 4).",
+        type: "string",
+        value: "N",
+    },
+    {
+        name: "pg-restore-args",
+        description: "Extra pg_restore arguments, separated by spaces (e.g. --no-owner --no-privileges). Connection, output, list and job flags are refused.",
+        type: "string",
+        value: "ARGS",
+    },
+];
 const COMMANDS = [
     {
         command: "backup",
@@ -9702,6 +11550,50 @@ const COMMANDS = [
         summary: "List the backups under a label, newest first.",
         options: storageOptions,
         outputs: [],
+    },
+    {
+        command: "prune",
+        action: "prune",
+        summary: "Delete the backups a retention policy does not keep: never the newest, never below min-verified, never a locked one.",
+        options: pruneOptions,
+        outputs: [
+            { name: "kept", description: "Number of backups kept." },
+            {
+                name: "deleted",
+                description: "Number of backup folders deleted (with dry-run: that would be deleted), incomplete ones included.",
+            },
+            {
+                name: "freed-bytes",
+                description: "Bytes freed by the deletions (with dry-run: that would be freed).",
+            },
+        ],
+    },
+    {
+        command: "verify",
+        action: "verify-backup",
+        summary: "Check a backup against its manifest: the stored object's sha256 and size, and with the identity its decrypted archive; plus freshness and size gates.",
+        options: verifyOptions,
+        outputs: [
+            { name: "verified", description: "true when every check passed, else false." },
+            { name: "backup-id", description: "Id of the backup that was checked." },
+            { name: "backup-age-seconds", description: "Age of that backup in seconds." },
+            { name: "stored-bytes", description: "Size of its stored object in bytes." },
+            { name: "reason", description: "Why verification failed (empty when it passed)." },
+        ],
+    },
+    {
+        command: "restore-test",
+        action: "restore-test",
+        summary: "Restore a backup into a fresh scratch database, compare every table's row count with the manifest, run assertions and a command against it, then drop it.",
+        options: restoreTestOptions,
+        outputs: [
+            { name: "passed", description: "true when the restore and every check passed, else false." },
+            { name: "backup-id", description: "Id of the backup that was restored." },
+            { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
+            { name: "tables-checked", description: "Number of tables whose row counts were compared." },
+            { name: "mismatches", description: "Number of tables whose row count differs from the manifest." },
+            { name: "reason", description: "Why the test failed (empty when it passed)." },
+        ],
     },
     {
         command: "keygen",
@@ -9730,8 +11622,6 @@ function commandSpec(command) {
     return spec;
 }
 
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 // EXTERNAL MODULE: ./src/storage/keys.ts
@@ -9866,28 +11756,57 @@ class LocalStore {
     async *list(prefix) {
         (0,storage_keys/* assertValidPrefix */.x3)(prefix);
         const slash = prefix.lastIndexOf("/");
-        yield* this.walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1));
+        const keys = this.walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1));
+        // Up to IO_CONCURRENCY stats in flight ahead of the object being yielded, in key order: a
+        // listing of many small folders is then not one thread-pool round trip after another.
+        const window = [];
+        let more = true;
+        for (;;) {
+            while (more && window.length < IO_CONCURRENCY) {
+                const next = await keys.next();
+                if (next.done) {
+                    more = false;
+                    break;
+                }
+                const info = this.info(next.value);
+                // Awaited below in order; until then a failure must not count as an unhandled rejection.
+                info.catch(() => undefined);
+                window.push(info);
+            }
+            const first = window.shift();
+            if (!first)
+                return;
+            const info = await first;
+            if (info)
+                yield info;
+        }
     }
     async deleteMany(keys) {
         for (const key of keys)
             (0,storage_keys/* assertValidKey */.Mw)(key);
-        const result = { deleted: [], failed: [] };
         const emptied = new Set();
-        for (const key of keys) {
+        const outcomes = await mapConcurrently(keys, IO_CONCURRENCY, async (key) => {
             try {
                 await (0,promises_.unlink)(this.pathOf(key));
                 emptied.add((0,external_node_path_.dirname)(key));
-                result.deleted.push(key);
+                return undefined;
             }
             catch (error) {
                 const code = errorCode(error) ?? "";
                 // A key naming a directory is not an object: like a missing key, there is nothing to delete.
                 if (MISSING.has(code) || code === "EISDIR")
-                    result.deleted.push(key);
-                else
-                    result.failed.push({ key, reason: (0,errors/* describeError */.Uc)(error) });
+                    return undefined;
+                return (0,errors/* describeError */.Uc)(error);
             }
-        }
+        });
+        const result = { deleted: [], failed: [] };
+        keys.forEach((key, index) => {
+            const reason = outcomes[index];
+            if (reason === undefined)
+                result.deleted.push(key);
+            else
+                result.failed.push({ key, reason });
+        });
         await this.prune(emptied);
         return result;
     }
@@ -9908,51 +11827,92 @@ class LocalStore {
         }
     }
     /**
-     * Yields the objects under the directory `dirKey` ("" or ending in "/") whose names start with
-     * `namePrefix`, in key order: a directory sorts as its name plus "/", exactly where its keys sort.
+     * Yields the keys of the files under the directory `dirKey` ("" or ending in "/") whose names
+     * start with `namePrefix`, in key order: a directory sorts as its name plus "/", exactly where its
+     * keys sort.
      */
     async *walk(dirKey, namePrefix) {
+        yield* this.walkChildren(await this.children(dirKey, namePrefix));
+    }
+    /** The entries of the directory `dirKey` whose names start with `namePrefix`, in key order. */
+    async children(dirKey, namePrefix) {
         let entries;
         try {
             entries = await (0,promises_.readdir)((0,external_node_path_.join)(this.root, dirKey), { withFileTypes: true });
         }
         catch (error) {
             if (MISSING.has(errorCode(error) ?? ""))
-                return;
+                return [];
             throw new errors/* OperationError */.OK(`listing ${this.url} failed: ${(0,errors/* describeError */.Uc)(error)}`, { cause: error });
         }
-        const children = entries
+        return entries
             .filter((entry) => entry.name.startsWith(namePrefix) && !entry.name.startsWith(storage_keys/* TEMP_FILE_PREFIX */.D0))
             .filter((entry) => entry.isFile() || entry.isDirectory())
-            .map((entry) => ({ entry, sortKey: entry.isDirectory() ? `${entry.name}/` : entry.name }))
+            .map((entry) => ({
+            key: dirKey + entry.name,
+            directory: entry.isDirectory(),
+            sortKey: entry.isDirectory() ? `${entry.name}/` : entry.name,
+        }))
             .sort((a, b) => (0,storage_keys/* compareKeys */.YD)(a.sortKey, b.sortKey));
-        for (const { entry } of children) {
-            const key = dirKey + entry.name;
-            if (entry.isDirectory()) {
-                yield* this.walk(`${key}/`, "");
+    }
+    /** The keys under `children`, in order, reading up to IO_CONCURRENCY directories ahead. */
+    async *walkChildren(children) {
+        const reading = new Map();
+        let ahead = 0;
+        for (let index = 0; index < children.length; index++) {
+            for (; ahead < children.length && ahead < index + IO_CONCURRENCY; ahead++) {
+                const child = children[ahead];
+                if (!child.directory)
+                    continue;
+                const listing = this.children(`${child.key}/`, "");
+                listing.catch(() => undefined);
+                reading.set(ahead, listing);
             }
-            else {
-                const info = await this.info(key);
-                if (info)
-                    yield info;
+            const child = children[index];
+            if (!child.directory) {
+                yield child.key;
+                continue;
             }
+            const listing = reading.get(index);
+            reading.delete(index);
+            yield* this.walkChildren(await listing);
         }
     }
-    /** Removes directories left empty by a delete, up to (not including) the root. */
+    /**
+     * Removes directories left empty by a delete, up to (not including) the root: one level at a
+     * time, deepest first, so that each directory is tried once however many of its children went.
+     */
     async prune(dirKeys) {
-        const deepestFirst = [...dirKeys].sort((a, b) => b.split("/").length - a.split("/").length);
-        for (let dirKey of deepestFirst) {
-            while (dirKey !== "." && dirKey !== "") {
-                try {
-                    await (0,promises_.rmdir)(this.pathOf(dirKey));
-                }
-                catch {
-                    break; // not empty (or already gone): its parents are not empty either
-                }
-                dirKey = (0,external_node_path_.dirname)(dirKey);
-            }
+        const pending = new Set([...dirKeys].filter((dirKey) => dirKey !== "." && dirKey !== ""));
+        while (pending.size > 0) {
+            const depth = Math.max(...[...pending].map((dirKey) => dirKey.split("/").length));
+            const level = [...pending].filter((dirKey) => dirKey.split("/").length === depth);
+            const removed = await mapConcurrently(level, IO_CONCURRENCY, async (dirKey) => 
+            // Not empty (or already gone): then its parents are not empty either.
+            (0,promises_.rmdir)(this.pathOf(dirKey)).then(() => true, () => false));
+            level.forEach((dirKey, index) => {
+                pending.delete(dirKey);
+                const parent = (0,external_node_path_.dirname)(dirKey);
+                if (removed[index] && parent !== ".")
+                    pending.add(parent);
+            });
         }
     }
+}
+/** File system calls a listing or a delete keeps in flight at once. */
+const IO_CONCURRENCY = 32;
+/** `work` over every item, at most `limit` at a time; results in the items' order. */
+async function mapConcurrently(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await work(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
 }
 function createLocalStore(root) {
     return new LocalStore(root);
@@ -10069,6 +12029,10 @@ function cleanParseError(error, options) {
     const positional = /Unexpected argument '([^']+)'/.exec(message);
     if (positional)
         return `unexpected argument "${positional[1]}" (options take the form --name value)`;
+    const ambiguous = /Option '(--[^ ']+)[^']*' argument is ambiguous/.exec(message);
+    if (ambiguous) {
+        return `${ambiguous[1]}: a value that starts with "-" must be attached with "=", as in ${ambiguous[1]}="-value"`;
+    }
     const missing = /Option '(--[^ ']+)[^']*' argument missing/.exec(message);
     if (missing)
         return `${missing[1]}: a value is required`;
@@ -10135,6 +12099,10 @@ function commandHelp(spec) {
 
 
 
+
+
+
+
 function mainHelp() {
     const width = Math.max(...COMMANDS.map((spec) => spec.command.length));
     return [
@@ -10177,11 +12145,17 @@ async function main(io) {
             return 0;
         }
         const raw = parseCommandArgs(spec, rest, io.env);
-        const result = await runCommand(command, raw, io, log);
+        const result = await main_runCommand(command, raw, io, log);
         if (wantsJson)
             io.stdout(JSON.stringify(result.json));
         else if (result.text)
             io.stdout(result.text);
+        // A command that ran and failed (a verification that did not pass, keys prune could not
+        // delete) printed its whole result above; then the one-line error.
+        if (result.failure) {
+            io.stderr(`lifeboat: error: ${result.failure.message}`);
+            return result.failure.exitCode;
+        }
         return 0;
     }
     catch (error) {
@@ -10195,7 +12169,7 @@ async function main(io) {
         return exitCode;
     }
 }
-async function runCommand(command, raw, io, log) {
+async function main_runCommand(command, raw, io, log) {
     const now = () => new Date();
     switch (command) {
         case "backup": {
@@ -10235,6 +12209,43 @@ async function runCommand(command, raw, io, log) {
                 ]))
                 : `no backups under ${store.url}/${settings.label}/`;
             return { json: { ok: true, storage: store.url, label: settings.label, backups }, text };
+        }
+        case "prune": {
+            const settings = parsePruneSettings(raw);
+            const store = await openStore(settings.storage, { cwd: io.cwd, s3: settings.s3 });
+            const result = await runPrune(settings, { store, now, log });
+            const failure = pruneFailureMessage(result);
+            return {
+                json: failure ? { ok: false, exitCode: 1, error: failure, ...result } : { ok: true, ...result },
+                text: `${formatPruneDecisions(result)}\n${formatPruneTotals(result)}`,
+                ...(failure ? { failure: new errors/* OperationError */.OK(failure) } : {}),
+            };
+        }
+        case "verify": {
+            const settings = parseVerifySettings(raw);
+            const store = await openStore(settings.storage, { cwd: io.cwd, s3: settings.s3 });
+            const result = await runVerify(settings, { store, env: io.env, now, log });
+            const failure = verifyFailureMessage(result);
+            return {
+                json: failure ? { ok: false, exitCode: 1, error: failure, ...result } : { ok: true, ...result },
+                text: result.verified
+                    ? `${result.backupId}: verified (${result.kind === "verify-deep" ? "decrypted, archive readable" : "stored object"})`
+                    : result.failures.map((line) => `${result.backupId}: ${line}`).join("\n"),
+                ...(failure ? { failure: new errors/* OperationError */.OK(failure) } : {}),
+            };
+        }
+        case "restore-test": {
+            const settings = parseRestoreTestSettings(raw);
+            const store = await openStore(settings.storage, { cwd: io.cwd, s3: settings.s3 });
+            const result = await runRestoreTest(settings, { store, env: io.env, now, log });
+            const failure = restoreTestFailureMessage(result);
+            const summary = `${result.backupId}: restored in ${result.restoreSeconds}s (${result.mode}), ${result.tablesChecked} tables checked, ${result.mismatches.length} mismatches, ${result.assertions.filter((a) => a.passed).length}/${result.assertions.length} assertions passed${result.run ? `, run exited ${result.run.exitCode}` : ""}`;
+            const { pgRestoreLog: _log, ...json } = result;
+            return {
+                json: failure ? { ok: false, exitCode: 1, error: failure, ...json } : { ok: true, ...json },
+                text: [summary, ...result.failures.map((line) => `${result.backupId}: ${line}`)].join("\n"),
+                ...(failure ? { failure: new errors/* OperationError */.OK(failure) } : {}),
+            };
         }
         case "keygen": {
             const output = required(raw, "output", "a path for the new identity file");

@@ -55,6 +55,10 @@ function cleanParseError(error: Error, options: OptionSpec[]): string {
   }
   const positional = /Unexpected argument '([^']+)'/.exec(message);
   if (positional) return `unexpected argument "${positional[1]}" (options take the form --name value)`;
+  const ambiguous = /Option '(--[^ ']+)[^']*' argument is ambiguous/.exec(message);
+  if (ambiguous) {
+    return `${ambiguous[1]}: a value that starts with "-" must be attached with "=", as in ${ambiguous[1]}="-value"`;
+  }
   const missing = /Option '(--[^ ']+)[^']*' argument missing/.exec(message);
   if (missing) return `${missing[1]}: a value is required`;
   return message.replace(/^TypeError \[[A-Z_]+\]: /, "");

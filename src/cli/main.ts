@@ -5,13 +5,20 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { runBackup } from "../commands/backup.js";
 import { listBackups } from "../commands/list.js";
+import { runVerify, verifyFailureMessage } from "../commands/verify.js";
+import { restoreTestFailureMessage, runRestoreTest } from "../commands/restore-test.js";
+import { pruneFailureMessage, runPrune } from "../commands/prune.js";
+import { formatPruneDecisions, formatPruneTotals } from "../report/prune-report.js";
 import type { Logger } from "../commands/logger.js";
-import { describeError, InputError, LifeboatError } from "../domain/errors.js";
+import { describeError, InputError, LifeboatError, OperationError } from "../domain/errors.js";
 import { generateIdentity } from "../crypto/age/index.js";
 import { formatAge, formatBytes, formatTable } from "../report/format.js";
 import {
   parseBackupSettings,
+  parsePruneSettings,
   parseStorageSettings,
+  parseRestoreTestSettings,
+  parseVerifySettings,
   required,
   type RawOptions,
 } from "../settings/settings.js";
@@ -77,6 +84,12 @@ export async function main(io: CliIo): Promise<number> {
     const result = await runCommand(command, raw, io, log);
     if (wantsJson) io.stdout(JSON.stringify(result.json));
     else if (result.text) io.stdout(result.text);
+    // A command that ran and failed (a verification that did not pass, keys prune could not
+    // delete) printed its whole result above; then the one-line error.
+    if (result.failure) {
+      io.stderr(`lifeboat: error: ${result.failure.message}`);
+      return result.failure.exitCode;
+    }
     return 0;
   } catch (error) {
     const exitCode = error instanceof LifeboatError ? error.exitCode : 1;
@@ -93,7 +106,7 @@ async function runCommand(
   raw: RawOptions,
   io: CliIo,
   log: Logger,
-): Promise<{ json: unknown; text: string }> {
+): Promise<{ json: unknown; text: string; failure?: LifeboatError }> {
   const now = () => new Date();
   switch (command) {
     case "backup": {
@@ -136,6 +149,43 @@ async function runCommand(
           )
         : `no backups under ${store.url}/${settings.label}/`;
       return { json: { ok: true, storage: store.url, label: settings.label, backups }, text };
+    }
+    case "prune": {
+      const settings = parsePruneSettings(raw);
+      const store = await openStore(settings.storage, { cwd: io.cwd, s3: settings.s3 });
+      const result = await runPrune(settings, { store, now, log });
+      const failure = pruneFailureMessage(result);
+      return {
+        json: failure ? { ok: false, exitCode: 1, error: failure, ...result } : { ok: true, ...result },
+        text: `${formatPruneDecisions(result)}\n${formatPruneTotals(result)}`,
+        ...(failure ? { failure: new OperationError(failure) } : {}),
+      };
+    }
+    case "verify": {
+      const settings = parseVerifySettings(raw);
+      const store = await openStore(settings.storage, { cwd: io.cwd, s3: settings.s3 });
+      const result = await runVerify(settings, { store, env: io.env, now, log });
+      const failure = verifyFailureMessage(result);
+      return {
+        json: failure ? { ok: false, exitCode: 1, error: failure, ...result } : { ok: true, ...result },
+        text: result.verified
+          ? `${result.backupId}: verified (${result.kind === "verify-deep" ? "decrypted, archive readable" : "stored object"})`
+          : result.failures.map((line) => `${result.backupId}: ${line}`).join("\n"),
+        ...(failure ? { failure: new OperationError(failure) } : {}),
+      };
+    }
+    case "restore-test": {
+      const settings = parseRestoreTestSettings(raw);
+      const store = await openStore(settings.storage, { cwd: io.cwd, s3: settings.s3 });
+      const result = await runRestoreTest(settings, { store, env: io.env, now, log });
+      const failure = restoreTestFailureMessage(result);
+      const summary = `${result.backupId}: restored in ${result.restoreSeconds}s (${result.mode}), ${result.tablesChecked} tables checked, ${result.mismatches.length} mismatches, ${result.assertions.filter((a) => a.passed).length}/${result.assertions.length} assertions passed${result.run ? `, run exited ${result.run.exitCode}` : ""}`;
+      const { pgRestoreLog: _log, ...json } = result;
+      return {
+        json: failure ? { ok: false, exitCode: 1, error: failure, ...json } : { ok: true, ...json },
+        text: [summary, ...result.failures.map((line) => `${result.backupId}: ${line}`)].join("\n"),
+        ...(failure ? { failure: new OperationError(failure) } : {}),
+      };
     }
     case "keygen": {
       const output = required(raw, "output", "a path for the new identity file");

@@ -88,3 +88,14 @@ export function parseDatabaseUrl(text: string, input = "database-url"): Database
 export function redactUrls(text: string): string {
   return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@");
 }
+
+/**
+ * The full connection string, password included: only for in-process drivers and a child
+ * process's DATABASE_URL, never for a log line or a command line.
+ */
+export function connectionString(url: DatabaseUrl): string {
+  if (url.password === undefined) return url.withoutPassword;
+  const full = new URL(url.withoutPassword);
+  full.password = encodeURIComponent(url.password);
+  return full.toString();
+}

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { InputError, describeError } from "../domain/errors.js";
-import type { DatabaseUrl } from "../domain/database-url.js";
+import { connectionString, type DatabaseUrl } from "../domain/database-url.js";
 
 export interface ServerInfo {
   version: string;
@@ -20,7 +20,7 @@ export async function connect(url: DatabaseUrl, input = "database-url"): Promise
   const client = new pg.Client({
     // pg lets the URL's fields override separate ones, so the password goes back into the URL
     // (in memory only) rather than beside it.
-    connectionString: inMemoryConnectionString(url),
+    connectionString: connectionString(url),
     connectionTimeoutMillis: 15_000,
     application_name: "lifeboat",
   });
@@ -34,13 +34,6 @@ export async function connect(url: DatabaseUrl, input = "database-url"): Promise
     throw connectionError(error, url, input);
   }
   return client;
-}
-
-function inMemoryConnectionString(url: DatabaseUrl): string {
-  if (url.password === undefined) return url.withoutPassword;
-  const full = new URL(url.withoutPassword);
-  full.password = encodeURIComponent(url.password);
-  return full.toString();
 }
 
 export function connectionError(error: unknown, url: DatabaseUrl, input: string): InputError {

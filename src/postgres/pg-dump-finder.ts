@@ -65,6 +65,8 @@ export async function findPgTool(options: {
   name: "pg_dump" | "pg_restore";
   serverMajor: number;
   serverVersion: string;
+  /** What the tool must handle, for messages; default "PostgreSQL <serverVersion>" (a server to dump). */
+  target?: string;
   pgBinDir: string | undefined;
   env: NodeJS.ProcessEnv;
 }): Promise<PgTool> {
@@ -78,7 +80,7 @@ export async function findPgTool(options: {
     }
     if (tool.major < serverMajor) {
       throw new InputError(
-        `--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot dump PostgreSQL ${options.serverVersion}; ${installHint(serverMajor)}`,
+        `--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot ${options.target ?? `dump PostgreSQL ${options.serverVersion}`}; ${installHint(serverMajor)}`,
         { input: "pg-bin-dir" },
       );
     }
@@ -95,7 +97,7 @@ export async function findPgTool(options: {
     ? `found ${found.map((tool) => `${name} ${tool.version} (${tool.path})`).join(", ")}`
     : `found no ${name}`;
   throw new InputError(
-    `--pg-bin-dir: the server runs PostgreSQL ${options.serverVersion} and needs ${name} ${serverMajor} or newer; ${seen}; ${installHint(serverMajor)}`,
+    `--pg-bin-dir: ${options.target ? `to ${options.target}, lifeboat` : `the server runs PostgreSQL ${options.serverVersion} and`} needs ${name} ${serverMajor} or newer; ${seen}; ${installHint(serverMajor)}`,
     { input: "pg-bin-dir" },
   );
 }

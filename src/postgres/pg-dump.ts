@@ -11,6 +11,7 @@ import { redactUrls, type DatabaseUrl } from "../domain/database-url.js";
 
 const ARCHIVE_MAGIC = Buffer.from("PGDMP");
 const STDERR_KEEP = 64 * 1024;
+const COALESCE_BYTES = 256 * 1024;
 
 export interface RunningDump {
   /** The archive bytes; errors if pg_dump fails in any way. */
@@ -63,15 +64,26 @@ export function startPgDump(options: {
 
   let seen = 0;
   const head: Buffer[] = [];
+  // pg_dump writes in pieces of a few KiB; gathering them into larger chunks here saves every
+  // stage after it (hashing, encryption, the store) most of its per-chunk cost.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
   const output = new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       if (seen < ARCHIVE_MAGIC.length) head.push(chunk);
       seen += chunk.length;
-      callback(null, chunk);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+      if (pendingBytes < COALESCE_BYTES) return callback();
+      const gathered = Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      callback(null, gathered);
     },
     flush(callback: TransformCallback) {
       exited.then(
         () => {
+          if (pendingBytes > 0) this.push(Buffer.concat(pending, pendingBytes));
           const start = Buffer.concat(head).subarray(0, ARCHIVE_MAGIC.length);
           if (seen === 0) return callback(new OperationError("pg_dump exited 0 but wrote nothing"));
           if (!start.equals(ARCHIVE_MAGIC)) {

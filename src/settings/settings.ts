@@ -9,6 +9,14 @@ import { InputError } from "../domain/errors.js";
 import { emptyScope, validateExtraArgs, validateScope } from "../domain/dump-plan.js";
 import { validateLabel } from "../domain/layout.js";
 import type { DumpScope } from "../domain/manifest.js";
+import { parsePercent, parseSize } from "../domain/size.js";
+import type { VerifySettings } from "../commands/verify.js";
+import type { RestoreTestSettings } from "../commands/restore-test.js";
+import { availableParallelism } from "node:os";
+import { splitSqlStatements } from "../domain/sql-split.js";
+import type { DecryptionKeys } from "../commands/read-backup.js";
+import { formatDuration, parseDurationOption } from "../domain/duration.js";
+import { validatePolicy, type RetentionPolicy } from "../domain/retention.js";
 
 export type RawValue = string | string[] | boolean | undefined;
 export type RawOptions = Record<string, RawValue>;
@@ -116,6 +124,24 @@ export function parseStorageSettings(raw: RawOptions): StorageSettings {
   };
 }
 
+function readPassphraseFile(path: string): string {
+  let passphrase: string | undefined;
+  try {
+    passphrase = readFileSync(path, "utf8").split(/\r?\n/)[0];
+  } catch (error) {
+    throw new InputError(
+      `--passphrase-file "${path}": cannot read it (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+      { input: "passphrase-file" },
+    );
+  }
+  if (!passphrase) {
+    throw new InputError(`--passphrase-file "${path}": the first line is empty`, {
+      input: "passphrase-file",
+    });
+  }
+  return passphrase;
+}
+
 /**
  * Encryption: public recipients, or one passphrase, or an explicit `none`. Neither is a bad input:
  * an unencrypted backup is never made by accident.
@@ -127,21 +153,7 @@ export function parseEncryptionSettings(raw: RawOptions): EncryptionSettings {
   const recipients = list(raw, "recipient");
   const passphraseFile = text(raw, "passphrase-file");
   let passphrase = text(raw, "passphrase");
-  if (passphraseFile !== undefined) {
-    try {
-      passphrase = readFileSync(passphraseFile, "utf8").split(/\r?\n/)[0];
-    } catch (error) {
-      throw new InputError(
-        `--passphrase-file "${passphraseFile}": cannot read it (${(error as NodeJS.ErrnoException).code ?? "error"})`,
-        { input: "passphrase-file" },
-      );
-    }
-    if (!passphrase) {
-      throw new InputError(`--passphrase-file "${passphraseFile}": the first line is empty`, {
-        input: "passphrase-file",
-      });
-    }
-  }
+  if (passphraseFile !== undefined) passphrase = readPassphraseFile(passphraseFile);
   if (mode === "none") {
     if (recipients.length > 0 || passphrase !== undefined) {
       throw new InputError(
@@ -194,6 +206,196 @@ export function parseBackupSettings(raw: RawOptions): BackupSettings {
     compression: text(raw, "compression") ?? "auto",
     scope,
     extraArgs,
+    pgBinDir: text(raw, "pg-bin-dir"),
+  };
+}
+
+export interface PruneSettings extends StorageSettings {
+  policy: RetentionPolicy;
+  dryRun: boolean;
+}
+
+/** A whole number >= 0 (`--keep-daily 7`); `fallback` when the option is absent. */
+export function wholeNumber(raw: RawOptions, name: string, fallback: number): number {
+  const value = text(raw, name);
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number)) {
+    throw new InputError(`--${name} "${value}": expected a whole number >= 0`, { input: name });
+  }
+  return number;
+}
+
+/** A folder without a manifest younger than this may be a backup in flight: never less than 1 hour. */
+export const MIN_SAFE_AGE_MS = 3_600_000;
+
+export function parsePruneSettings(raw: RawOptions): PruneSettings {
+  const within = text(raw, "keep-within");
+  const safeAgeText = text(raw, "safe-age") ?? "24h";
+  const policy: RetentionPolicy = {
+    keepLast: wholeNumber(raw, "keep-last", 0),
+    keepHourly: wholeNumber(raw, "keep-hourly", 0),
+    keepDaily: wholeNumber(raw, "keep-daily", 0),
+    keepWeekly: wholeNumber(raw, "keep-weekly", 0),
+    keepMonthly: wholeNumber(raw, "keep-monthly", 0),
+    keepYearly: wholeNumber(raw, "keep-yearly", 0),
+    keepWithinMs: within === undefined ? 0 : parseDurationOption(within, "keep-within"),
+    minVerified: wholeNumber(raw, "min-verified", 1),
+    safeAgeMs: parseDurationOption(safeAgeText, "safe-age"),
+  };
+  if (policy.safeAgeMs < MIN_SAFE_AGE_MS) {
+    throw new InputError(
+      `--safe-age "${safeAgeText}": expected at least ${formatDuration(MIN_SAFE_AGE_MS)}, so that a backup in flight is never removed`,
+      { input: "safe-age" },
+    );
+  }
+  validatePolicy(policy);
+  return { ...parseStorageSettings(raw), policy, dryRun: flag(raw, "dry-run") };
+}
+
+/** The key that decrypts a backup: an identity (file in the CLI, text in the action) or a passphrase. */
+export function parseDecryptionKeys(raw: RawOptions): DecryptionKeys {
+  const identityFile = text(raw, "identity-file");
+  let identityText = text(raw, "identity");
+  if (identityFile !== undefined) {
+    try {
+      identityText = readFileSync(identityFile, "utf8");
+    } catch (error) {
+      throw new InputError(
+        `--identity-file "${identityFile}": cannot read it (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+        { input: "identity-file" },
+      );
+    }
+  }
+  const passphraseFile = text(raw, "passphrase-file");
+  let passphrase = text(raw, "passphrase");
+  if (passphraseFile !== undefined) passphrase = readPassphraseFile(passphraseFile);
+  if (identityText !== undefined && passphrase !== undefined) {
+    throw new InputError("--identity-file and a passphrase: give the one the backup was made with", {
+      input: "identity-file",
+    });
+  }
+  return { identityText, passphrase };
+}
+
+export function parseVerifySettings(raw: RawOptions): VerifySettings {
+  const maxAge = text(raw, "max-age");
+  const maxSizeChange = text(raw, "max-size-change");
+  const minSize = text(raw, "min-size");
+  return {
+    ...parseStorageSettings(raw),
+    backup: text(raw, "backup") ?? "latest",
+    keys: parseDecryptionKeys(raw),
+    pgBinDir: text(raw, "pg-bin-dir"),
+    gates: {
+      maxAgeSeconds: maxAge === undefined ? undefined : parseDurationOption(maxAge, "max-age") / 1000,
+      maxSizeChange: maxSizeChange === undefined ? undefined : parsePercent(maxSizeChange, "max-size-change"),
+      sizeChangeAction: oneOf(raw, "size-change-action", ["fail", "warn"] as const, "fail"),
+      minSizeBytes: minSize === undefined ? undefined : parseSize(minSize, "min-size"),
+    },
+  };
+}
+
+/** pg_restore flags the restore owns: where it reads from, where it writes to, what it does. */
+const PG_RESTORE_OWNED = [
+  "-d",
+  "--dbname",
+  "-f",
+  "--file",
+  "-l",
+  "--list",
+  "-L",
+  "--use-list",
+  "-j",
+  "--jobs",
+  "-h",
+  "--host",
+  "-p",
+  "--port",
+  "-U",
+  "--username",
+  "-W",
+  "--password",
+  "-e",
+  "--exit-on-error",
+  "-F",
+  "--format",
+  "-C",
+  "--create",
+];
+
+/** pg_restore's default parallelism: the CPUs, at most 4 (more rarely helps a scratch server). */
+export function defaultJobs(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
+export function parseRestoreTestSettings(raw: RawOptions): RestoreTestSettings {
+  const assertionsPath = text(raw, "assertions");
+  let assertions: RestoreTestSettings["assertions"];
+  if (assertionsPath !== undefined) {
+    let sql: string;
+    try {
+      sql = readFileSync(assertionsPath, "utf8");
+    } catch (error) {
+      throw new InputError(
+        `--assertions "${assertionsPath}": cannot read it (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+        { input: "assertions" },
+      );
+    }
+    const split = splitSqlStatements(sql);
+    if (split.problem) {
+      throw new InputError(`--assertions "${assertionsPath}": does not parse: ${split.problem}`, {
+        input: "assertions",
+      });
+    }
+    if (split.statements.length === 0) {
+      throw new InputError(`--assertions "${assertionsPath}": holds no SQL statement`, {
+        input: "assertions",
+      });
+    }
+    assertions = { path: assertionsPath, statements: split.statements };
+  }
+  const tolerate = list(raw, "tolerate").map((pattern) => {
+    try {
+      return new RegExp(pattern);
+    } catch (error) {
+      throw new InputError(
+        `--tolerate "${pattern}": not a regular expression (${(error as Error).message})`,
+        {
+          input: "tolerate",
+        },
+      );
+    }
+  });
+  const pgRestoreArgs = (text(raw, "pg-restore-args") ?? "").split(/\s+/).filter(Boolean);
+  for (const arg of pgRestoreArgs) {
+    const flag = arg.startsWith("--") ? arg.split("=")[0]! : arg.slice(0, 2);
+    if (PG_RESTORE_OWNED.includes(flag)) {
+      throw new InputError(`--pg-restore-args: "${arg}" is not allowed (the restore-test sets it)`, {
+        input: "pg-restore-args",
+      });
+    }
+  }
+  const jobsText = text(raw, "jobs");
+  const jobs = jobsText === undefined ? defaultJobs() : Number(jobsText);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) {
+    throw new InputError(`--jobs "${jobsText}": expected a whole number from 1 to 64`, { input: "jobs" });
+  }
+  return {
+    ...parseStorageSettings(raw),
+    backup: text(raw, "backup") ?? "latest",
+    keys: parseDecryptionKeys(raw),
+    scratchUrl: parseDatabaseUrl(
+      required(raw, "scratch-database-url", "postgresql://user:password@host:port/postgres"),
+      "scratch-database-url",
+    ),
+    assertions,
+    run: text(raw, "run"),
+    tolerate,
+    keepOnFailure: flag(raw, "keep-on-failure"),
+    decryptToDisk: oneOf(raw, "decrypt-to-disk", ["auto", "never"] as const, "auto"),
+    jobs,
+    pgRestoreArgs,
     pgBinDir: text(raw, "pg-bin-dir"),
   };
 }

@@ -208,6 +208,204 @@ const backupOptions: OptionSpec[] = [
   },
 ];
 
+const keepCount = (period: string): OptionSpec => ({
+  name: `keep-${period}`,
+  description:
+    period === "last"
+      ? "Keep the N newest backups."
+      : `Keep the newest backup in each of the last N ${{ hourly: "hours", daily: "days", weekly: "ISO weeks (Monday to Sunday)", monthly: "months", yearly: "years" }[period]} that have a backup (UTC).`,
+  type: "string",
+  value: "N",
+});
+
+const pruneOptions: OptionSpec[] = [
+  ...storageOptions,
+  keepCount("last"),
+  keepCount("hourly"),
+  keepCount("daily"),
+  keepCount("weekly"),
+  keepCount("monthly"),
+  keepCount("yearly"),
+  {
+    name: "keep-within",
+    description:
+      "Keep every backup taken less than this long before the newest backup: a duration such as 36h, 7d, 2w or 1d12h (units w, d, h, m, s).",
+    type: "string",
+    value: "DURATION",
+  },
+  {
+    name: "min-verified",
+    description:
+      "Never leave fewer than this many backups with a passing restore-test or deep verify (when fewer exist, every one is kept and prune warns).",
+    type: "string",
+    default: "1",
+    value: "N",
+  },
+  {
+    name: "safe-age",
+    description:
+      "Folders without a manifest (failed or interrupted backups) are removed only once older than this (at least 1h), so a backup in flight is never touched.",
+    type: "string",
+    default: "24h",
+    value: "DURATION",
+  },
+  {
+    name: "dry-run",
+    description: "Print every decision with its reason and delete nothing.",
+    type: "boolean",
+    default: "false",
+  },
+];
+
+const decryptionOptions: OptionSpec[] = [
+  {
+    name: "identity-file",
+    description:
+      "File holding the age identity (AGE-SECRET-KEY-1...) that decrypts the backup. Only jobs that decrypt need it.",
+    type: "string",
+    cliOnly: true,
+    value: "PATH",
+  },
+  {
+    name: "identity",
+    description:
+      "The age identity (AGE-SECRET-KEY-1...) that decrypts the backup, e.g. from a secret. In the CLI use --identity-file or LIFEBOAT_IDENTITY.",
+    type: "string",
+    secret: true,
+    actionOnly: true,
+    env: "LIFEBOAT_IDENTITY",
+  },
+  {
+    name: "passphrase-file",
+    description: "For a backup made with a passphrase: a file whose first line is the passphrase.",
+    type: "string",
+    cliOnly: true,
+    value: "PATH",
+  },
+  {
+    name: "passphrase",
+    description:
+      "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE.",
+    type: "string",
+    secret: true,
+    actionOnly: true,
+    env: "LIFEBOAT_PASSPHRASE",
+  },
+  {
+    name: "pg-bin-dir",
+    description:
+      "Directory holding the pg_restore to use. By default one that reads the archive's version, from /usr/lib/postgresql/<major>/bin or PATH.",
+    type: "string",
+    value: "DIR",
+  },
+];
+
+const backupSelector: OptionSpec = {
+  name: "backup",
+  description: "Which backup: latest (the newest committed one under the label) or a backup id.",
+  type: "string",
+  default: "latest",
+  value: "ID",
+};
+
+const verifyOptions: OptionSpec[] = [
+  ...storageOptions,
+  backupSelector,
+  ...decryptionOptions,
+  {
+    name: "max-age",
+    description:
+      "Fail when the newest backup under the label is older than this (e.g. 26h): a dead-man's switch for scheduled backups.",
+    type: "string",
+    value: "DURATION",
+  },
+  {
+    name: "max-size-change",
+    description:
+      "Fail (or warn, see size-change-action) when the stored size moved more than this against the previous backup, e.g. 50%.",
+    type: "string",
+    value: "PERCENT",
+  },
+  {
+    name: "size-change-action",
+    description: "fail (default) or warn when max-size-change is exceeded.",
+    type: "string",
+    default: "fail",
+    value: "ACTION",
+  },
+  {
+    name: "min-size",
+    description: "Fail when the stored object is smaller than this, e.g. 1MB.",
+    type: "string",
+    value: "SIZE",
+  },
+];
+
+const restoreTestOptions: OptionSpec[] = [
+  ...storageOptions,
+  backupSelector,
+  ...decryptionOptions,
+  {
+    name: "scratch-database-url",
+    description:
+      "PostgreSQL server to restore into, as a URL whose role may CREATE DATABASE (a service container's superuser, say). A fresh database with a unique name is created there and dropped afterwards.",
+    type: "string",
+    required: true,
+    secret: true,
+    env: "LIFEBOAT_SCRATCH_DATABASE_URL",
+    value: "URL",
+  },
+  {
+    name: "assertions",
+    description:
+      "SQL file of checks run against the restored copy: every statement must return one row whose first column is true.",
+    type: "string",
+    value: "PATH",
+  },
+  {
+    name: "run",
+    description:
+      "Shell command run against the restored copy, with DATABASE_URL (and PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD) pointing at it: where a deploy's migrations are rehearsed on real data.",
+    type: "string",
+    value: "COMMAND",
+  },
+  {
+    name: "tolerate",
+    description:
+      "Regular expression for pg_restore errors that do not fail the test (repeatable; one per line in the action), e.g. role .* does not exist.",
+    type: "list",
+    value: "REGEX",
+  },
+  {
+    name: "keep-on-failure",
+    description: "Keep the scratch database when the test fails, for inspection.",
+    type: "boolean",
+    default: "false",
+  },
+  {
+    name: "decrypt-to-disk",
+    description:
+      "auto (default): decrypt to a private temporary file when it fits on local disk, for a parallel pg_restore; never: stream into pg_restore, so no plaintext ever touches the disk.",
+    type: "string",
+    default: "auto",
+    value: "MODE",
+  },
+  {
+    name: "jobs",
+    description:
+      "pg_restore's parallel jobs when the decrypted archive fits on local disk (default: CPUs, at most 4).",
+    type: "string",
+    value: "N",
+  },
+  {
+    name: "pg-restore-args",
+    description:
+      "Extra pg_restore arguments, separated by spaces (e.g. --no-owner --no-privileges). Connection, output, list and job flags are refused.",
+    type: "string",
+    value: "ARGS",
+  },
+];
+
 export const COMMANDS: CommandSpec[] = [
   {
     command: "backup",
@@ -228,6 +426,54 @@ export const COMMANDS: CommandSpec[] = [
     summary: "List the backups under a label, newest first.",
     options: storageOptions,
     outputs: [],
+  },
+  {
+    command: "prune",
+    action: "prune",
+    summary:
+      "Delete the backups a retention policy does not keep: never the newest, never below min-verified, never a locked one.",
+    options: pruneOptions,
+    outputs: [
+      { name: "kept", description: "Number of backups kept." },
+      {
+        name: "deleted",
+        description:
+          "Number of backup folders deleted (with dry-run: that would be deleted), incomplete ones included.",
+      },
+      {
+        name: "freed-bytes",
+        description: "Bytes freed by the deletions (with dry-run: that would be freed).",
+      },
+    ],
+  },
+  {
+    command: "verify",
+    action: "verify-backup",
+    summary:
+      "Check a backup against its manifest: the stored object's sha256 and size, and with the identity its decrypted archive; plus freshness and size gates.",
+    options: verifyOptions,
+    outputs: [
+      { name: "verified", description: "true when every check passed, else false." },
+      { name: "backup-id", description: "Id of the backup that was checked." },
+      { name: "backup-age-seconds", description: "Age of that backup in seconds." },
+      { name: "stored-bytes", description: "Size of its stored object in bytes." },
+      { name: "reason", description: "Why verification failed (empty when it passed)." },
+    ],
+  },
+  {
+    command: "restore-test",
+    action: "restore-test",
+    summary:
+      "Restore a backup into a fresh scratch database, compare every table's row count with the manifest, run assertions and a command against it, then drop it.",
+    options: restoreTestOptions,
+    outputs: [
+      { name: "passed", description: "true when the restore and every check passed, else false." },
+      { name: "backup-id", description: "Id of the backup that was restored." },
+      { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
+      { name: "tables-checked", description: "Number of tables whose row counts were compared." },
+      { name: "mismatches", description: "Number of tables whose row count differs from the manifest." },
+      { name: "reason", description: "Why the test failed (empty when it passed)." },
+    ],
   },
   {
     command: "keygen",

@@ -138,25 +138,51 @@ export class LocalStore implements Store {
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     assertValidPrefix(prefix);
     const slash = prefix.lastIndexOf("/");
-    yield* this.walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1));
+    const keys = this.walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1));
+    // Up to IO_CONCURRENCY stats in flight ahead of the object being yielded, in key order: a
+    // listing of many small folders is then not one thread-pool round trip after another.
+    const window: Promise<ObjectInfo | undefined>[] = [];
+    let more = true;
+    for (;;) {
+      while (more && window.length < IO_CONCURRENCY) {
+        const next = await keys.next();
+        if (next.done) {
+          more = false;
+          break;
+        }
+        const info = this.info(next.value);
+        // Awaited below in order; until then a failure must not count as an unhandled rejection.
+        info.catch(() => undefined);
+        window.push(info);
+      }
+      const first = window.shift();
+      if (!first) return;
+      const info = await first;
+      if (info) yield info;
+    }
   }
 
   async deleteMany(keys: readonly string[]): Promise<DeleteResult> {
     for (const key of keys) assertValidKey(key);
-    const result: DeleteResult = { deleted: [], failed: [] };
     const emptied = new Set<string>();
-    for (const key of keys) {
+    const outcomes = await mapConcurrently(keys, IO_CONCURRENCY, async (key) => {
       try {
         await unlink(this.pathOf(key));
         emptied.add(dirname(key));
-        result.deleted.push(key);
+        return undefined;
       } catch (error) {
         const code = errorCode(error) ?? "";
         // A key naming a directory is not an object: like a missing key, there is nothing to delete.
-        if (MISSING.has(code) || code === "EISDIR") result.deleted.push(key);
-        else result.failed.push({ key, reason: describeError(error) });
+        if (MISSING.has(code) || code === "EISDIR") return undefined;
+        return describeError(error);
       }
-    }
+    });
+    const result: DeleteResult = { deleted: [], failed: [] };
+    keys.forEach((key, index) => {
+      const reason = outcomes[index];
+      if (reason === undefined) result.deleted.push(key);
+      else result.failed.push({ key, reason });
+    });
     await this.prune(emptied);
     return result;
   }
@@ -178,47 +204,107 @@ export class LocalStore implements Store {
   }
 
   /**
-   * Yields the objects under the directory `dirKey` ("" or ending in "/") whose names start with
-   * `namePrefix`, in key order: a directory sorts as its name plus "/", exactly where its keys sort.
+   * Yields the keys of the files under the directory `dirKey` ("" or ending in "/") whose names
+   * start with `namePrefix`, in key order: a directory sorts as its name plus "/", exactly where its
+   * keys sort.
    */
-  private async *walk(dirKey: string, namePrefix: string): AsyncGenerator<ObjectInfo> {
+  private async *walk(dirKey: string, namePrefix: string): AsyncGenerator<string> {
+    yield* this.walkChildren(await this.children(dirKey, namePrefix));
+  }
+
+  /** The entries of the directory `dirKey` whose names start with `namePrefix`, in key order. */
+  private async children(dirKey: string, namePrefix: string): Promise<Child[]> {
     let entries: Dirent[];
     try {
       entries = await readdir(join(this.root, dirKey), { withFileTypes: true });
     } catch (error) {
-      if (MISSING.has(errorCode(error) ?? "")) return;
+      if (MISSING.has(errorCode(error) ?? "")) return [];
       throw new OperationError(`listing ${this.url} failed: ${describeError(error)}`, { cause: error });
     }
-    const children = entries
+    return entries
       .filter((entry) => entry.name.startsWith(namePrefix) && !entry.name.startsWith(TEMP_FILE_PREFIX))
       .filter((entry) => entry.isFile() || entry.isDirectory())
-      .map((entry) => ({ entry, sortKey: entry.isDirectory() ? `${entry.name}/` : entry.name }))
+      .map((entry) => ({
+        key: dirKey + entry.name,
+        directory: entry.isDirectory(),
+        sortKey: entry.isDirectory() ? `${entry.name}/` : entry.name,
+      }))
       .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
-    for (const { entry } of children) {
-      const key = dirKey + entry.name;
-      if (entry.isDirectory()) {
-        yield* this.walk(`${key}/`, "");
-      } else {
-        const info = await this.info(key);
-        if (info) yield info;
+  }
+
+  /** The keys under `children`, in order, reading up to IO_CONCURRENCY directories ahead. */
+  private async *walkChildren(children: Child[]): AsyncGenerator<string> {
+    const reading = new Map<number, Promise<Child[]>>();
+    let ahead = 0;
+    for (let index = 0; index < children.length; index++) {
+      for (; ahead < children.length && ahead < index + IO_CONCURRENCY; ahead++) {
+        const child = children[ahead]!;
+        if (!child.directory) continue;
+        const listing = this.children(`${child.key}/`, "");
+        listing.catch(() => undefined);
+        reading.set(ahead, listing);
       }
+      const child = children[index]!;
+      if (!child.directory) {
+        yield child.key;
+        continue;
+      }
+      const listing = reading.get(index)!;
+      reading.delete(index);
+      yield* this.walkChildren(await listing);
     }
   }
 
-  /** Removes directories left empty by a delete, up to (not including) the root. */
+  /**
+   * Removes directories left empty by a delete, up to (not including) the root: one level at a
+   * time, deepest first, so that each directory is tried once however many of its children went.
+   */
   private async prune(dirKeys: Set<string>): Promise<void> {
-    const deepestFirst = [...dirKeys].sort((a, b) => b.split("/").length - a.split("/").length);
-    for (let dirKey of deepestFirst) {
-      while (dirKey !== "." && dirKey !== "") {
-        try {
-          await rmdir(this.pathOf(dirKey));
-        } catch {
-          break; // not empty (or already gone): its parents are not empty either
-        }
-        dirKey = dirname(dirKey);
-      }
+    const pending = new Set([...dirKeys].filter((dirKey) => dirKey !== "." && dirKey !== ""));
+    while (pending.size > 0) {
+      const depth = Math.max(...[...pending].map((dirKey) => dirKey.split("/").length));
+      const level = [...pending].filter((dirKey) => dirKey.split("/").length === depth);
+      const removed = await mapConcurrently(level, IO_CONCURRENCY, async (dirKey) =>
+        // Not empty (or already gone): then its parents are not empty either.
+        rmdir(this.pathOf(dirKey)).then(
+          () => true,
+          () => false,
+        ),
+      );
+      level.forEach((dirKey, index) => {
+        pending.delete(dirKey);
+        const parent = dirname(dirKey);
+        if (removed[index] && parent !== ".") pending.add(parent);
+      });
     }
   }
+}
+
+interface Child {
+  key: string;
+  directory: boolean;
+  sortKey: string;
+}
+
+/** File system calls a listing or a delete keeps in flight at once. */
+const IO_CONCURRENCY = 32;
+
+/** `work` over every item, at most `limit` at a time; results in the items' order. */
+async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 export function createLocalStore(root: string): LocalStore {

@@ -19,6 +19,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -29,7 +30,7 @@ import type { ListObjectsV2CommandOutput, S3ClientConfig } from "@aws-sdk/client
 import { Upload } from "@aws-sdk/lib-storage";
 import { InputError, NotFoundError, OperationError, describeError } from "../domain/errors.js";
 import { assertValidKey, assertValidPrefix } from "./keys.js";
-import type { DeleteResult, ObjectInfo, PutOptions, Store } from "./store.js";
+import type { DeleteResult, ObjectInfo, ObjectLock, PutOptions, Store } from "./store.js";
 import { formatStorageUrl } from "./storage-url.js";
 
 export interface S3Options {
@@ -230,6 +231,8 @@ export class S3Store implements Store {
   private readonly listPageSize: number;
   private readonly deleteBatchSize: number;
   private readonly encryption: { ServerSideEncryption?: "AES256" | "aws:kms"; SSEKMSKeyId?: string };
+  /** Whether the bucket can hold locked objects, asked once per store. */
+  private bucketLock: Promise<"enabled" | "disabled" | "unknown"> | undefined;
 
   constructor(location: { bucket: string; prefix: string }, options: S3Options = {}) {
     this.bucket = location.bucket;
@@ -432,6 +435,63 @@ export class S3Store implements Store {
       }
     }
     return result;
+  }
+
+  /**
+   * One GetObjectLockConfiguration for the bucket: when object lock is not enabled (or the store
+   * has no object lock at all), no object can be locked and no key is asked about. Otherwise, or
+   * when the configuration cannot be read (access denied), one HeadObject per key (16 at a time)
+   * reads its retention and legal hold. HeadObject reports them only to callers allowed
+   * s3:GetObjectRetention and s3:GetObjectLegalHold.
+   */
+  async objectLocks(keys: readonly string[]): Promise<Map<string, ObjectLock>> {
+    const locks = new Map<string, ObjectLock>();
+    if (keys.length === 0) return locks;
+    this.bucketLock ??= this.readBucketLock();
+    if ((await this.bucketLock) === "disabled") return locks;
+    const queue = [...new Set(keys)];
+    for (const key of queue) assertValidKey(key);
+    const worker = async (): Promise<void> => {
+      for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
+        let response;
+        try {
+          response = await this.client.send(
+            new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }),
+          );
+        } catch (error) {
+          if (isNotFound(error)) continue;
+          throw new OperationError(
+            `reading the object lock of "${key}" in ${this.url} failed: ${describeS3Error(error)}`,
+            { cause: error },
+          );
+        }
+        const legalHold = response.ObjectLockLegalHoldStatus === "ON";
+        const retainUntil = response.ObjectLockRetainUntilDate;
+        if (!legalHold && !retainUntil) continue;
+        const lock: ObjectLock = { legalHold };
+        if (retainUntil) lock.retainUntil = retainUntil;
+        if (response.ObjectLockMode) lock.mode = response.ObjectLockMode;
+        locks.set(key, lock);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, queue.length) }, worker));
+    return locks;
+  }
+
+  private async readBucketLock(): Promise<"enabled" | "disabled" | "unknown"> {
+    try {
+      const response = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
+      return response.ObjectLockConfiguration?.ObjectLockEnabled === "Enabled" ? "enabled" : "disabled";
+    } catch (error) {
+      const name = nameOf(error);
+      const status = statusOf(error);
+      // No configuration: object lock is not enabled on the bucket. Stores that do not implement
+      // object lock (NotImplemented) cannot lock objects either.
+      if (name === "ObjectLockConfigurationNotFoundError" || name === "NotImplemented" || status === 501) {
+        return "disabled";
+      }
+      return "unknown";
+    }
   }
 
   /** Leaves nothing behind of a failed put. Best effort: the store may be gone. */

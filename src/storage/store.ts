@@ -19,6 +19,14 @@ export interface PutOptions {
   sizeHint?: number;
 }
 
+/** An S3 Object Lock on one object: a retention until a date, a legal hold, or both. */
+export interface ObjectLock {
+  /** GOVERNANCE or COMPLIANCE, when the object has a retention. */
+  mode?: string;
+  retainUntil?: Date;
+  legalHold: boolean;
+}
+
 export interface DeleteResult {
   deleted: string[];
   /** Keys that could not be deleted, with the store's reason. */
@@ -55,4 +63,9 @@ export interface Store {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Deletes the keys (missing keys count as deleted); batched by the store as it allows. */
   deleteMany(keys: readonly string[]): Promise<DeleteResult>;
+  /**
+   * The object locks on these keys (keys without one, or missing, are left out of the map). Only
+   * stores that have object locks implement it (S3); it costs nothing when the bucket cannot lock.
+   */
+  objectLocks?(keys: readonly string[]): Promise<Map<string, ObjectLock>>;
 }

@@ -3,11 +3,11 @@
  * GITHUB_STEP_SUMMARY files, `node dist/backup-db/index.js`.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { runAction } from "../helpers/action.js";
 import { after, before, describe, test } from "node:test";
 import { createShop } from "../helpers/fixtures.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
@@ -30,44 +30,22 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-function runAction(inputs: Record<string, string>, name: string) {
-  const output = join(work, `${name}.output`);
-  const summary = join(work, `${name}.summary`);
-  writeFileSync(output, "");
-  writeFileSync(summary, "");
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    GITHUB_OUTPUT: output,
-    GITHUB_STEP_SUMMARY: summary,
-    GITHUB_ACTIONS: "true",
-    GITHUB_REPOSITORY: "acme/shop",
-    GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567",
-    GITHUB_RUN_ID: "42",
-    GITHUB_SERVER_URL: "https://github.com",
-    GITHUB_ACTOR: "octocat",
-    GITHUB_WORKSPACE: work,
-  };
-  for (const [key, value] of Object.entries(inputs)) env[`INPUT_${key.toUpperCase()}`] = value;
-  const result = spawnSync(process.execPath, [BUNDLE], { env, encoding: "utf8", cwd: work });
-  const outputs: Record<string, string> = {};
-  const text = readFileSync(output, "utf8");
-  // name<<delimiter \n value \n delimiter
-  for (const match of text.matchAll(/^([\w-]+)<<(\S+)\n([\s\S]*?)\n\2$/gm)) outputs[match[1]!] = match[3]!;
-  return {
-    status: result.status,
-    stdout: result.stdout,
-    stderr: result.stderr,
-    outputs,
-    summary: readFileSync(summary, "utf8"),
-  };
-}
+const GITHUB_ENV = {
+  GITHUB_ACTIONS: "true",
+  GITHUB_REPOSITORY: "acme/shop",
+  GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567",
+  GITHUB_RUN_ID: "42",
+  GITHUB_SERVER_URL: "https://github.com",
+  GITHUB_ACTOR: "octocat",
+};
 
 describe("the backup-db action bundle", () => {
   test("backs up, sets every output, writes the job summary, and masks the password first", () => {
     assert.ok(existsSync(BUNDLE), "dist/backup-db/index.js is built (npm run build)");
     const run = runAction(
+      "backup-db",
       { "database-url": cluster.url("shop"), storage: "backups", label: "shop", recipient: `${recipient}\n` },
-      "ok",
+      { cwd: work, env: GITHUB_ENV },
     );
     assert.equal(run.status, 0, run.stdout + run.stderr);
     const firstLine = run.stdout.split("\n")[0]!;
@@ -108,8 +86,9 @@ describe("the backup-db action bundle", () => {
 
   test("bad input fails the step with one line naming the input, and writes nothing", () => {
     const run = runAction(
+      "backup-db",
       { "database-url": cluster.url("shop"), storage: "backups-bad", recipient: "age1nope" },
-      "bad",
+      { cwd: work, env: GITHUB_ENV },
     );
     assert.equal(run.status, 1);
     const errors = run.stdout.split("\n").filter((line) => line.startsWith("::error::"));

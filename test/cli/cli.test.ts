@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { COMMANDS } from "../../src/settings/spec.js";
 import { runCli } from "../helpers/cli.js";
 
 test("--help on every command exits 0 and lists its options", async () => {
@@ -32,7 +33,7 @@ test("typos get a one-line error with a suggestion and exit 2", async () => {
   assert.equal(command.code, 2);
   assert.equal(
     command.stderr,
-    'lifeboat: error: unknown command "bakup" (did you mean backup?); expected one of backup, list, keygen',
+    `lifeboat: error: unknown command "bakup" (did you mean backup?); expected one of ${COMMANDS.map((spec) => spec.command).join(", ")}`,
   );
   const option = await runCli(["list", "--lable", "x"]);
   assert.equal(option.code, 2);

@@ -11,6 +11,7 @@
  * passes it). Its listings are put in S3's key order here (`listInKeyOrder`). It has no AbortMultipartUpload: aborted uploads leave parts in its own directory,
  * which are never visible as objects.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { IncomingHttpHeaders, Server } from "node:http";
 import { createRequire } from "node:module";
@@ -41,6 +42,7 @@ interface ListObjectsResult {
 }
 interface S3rverFilesystemStore {
   listObjects(bucket: string, options: ListObjectsOptions): Promise<ListObjectsResult>;
+  getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
 }
 
 interface S3rverApp {
@@ -118,19 +120,39 @@ const signBucketPathsAsSent: KoaMiddleware = async (ctx, next) => {
  * s3rver lists keys in the order it walks its directories ("a/b" before "a-c"), and pages on from
  * a continuation key with a string comparison, so a paged listing can skip keys. S3 lists keys in
  * UTF-8 byte order and pages on from the last key: this listing does exactly that (for listings
- * without a delimiter, the only kind we use).
+ * without a delimiter, the only kind we use). It walks every key under the prefix for each page but
+ * reads the metadata of the page's keys only: s3rver reads all of it at once, which fails with
+ * too many open files in a bucket of some ten thousand objects.
  */
 function listInKeyOrder(store: S3rverFilesystemStore): void {
   const listAll = store.listObjects.bind(store);
+  const getMetadata = store.getMetadata.bind(store);
+  const keysOnly = new AsyncLocalStorage<boolean>();
+  store.getMetadata = (bucket, key) => (keysOnly.getStore() ? Promise.resolve({}) : getMetadata(bucket, key));
   store.listObjects = async (bucket, options) => {
     if (options.delimiter) return listAll(bucket, options);
     const { startAfter = "", maxKeys = Infinity } = options;
-    const all = await listAll(bucket, { prefix: options.prefix ?? "" });
+    const all = await keysOnly.run(true, () => listAll(bucket, { prefix: options.prefix ?? "" }));
     const bytes = (key: string): Buffer => Buffer.from(key, "utf8");
     const after = all.objects
       .filter((object) => Buffer.compare(bytes(object.key), bytes(startAfter)) > 0)
       .sort((a, b) => Buffer.compare(bytes(a.key), bytes(b.key)));
-    return { objects: after.slice(0, maxKeys), commonPrefixes: [], isTruncated: after.length > maxKeys };
+    const page = await Promise.all(
+      after.slice(0, maxKeys).map(async (object) => {
+        const metadata = await getMetadata(bucket, object.key).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === "ENOENT") return undefined; // deleted meanwhile
+          throw error;
+        });
+        if (!metadata) return undefined;
+        const S3Object = object.constructor as new (...args: unknown[]) => { key: string };
+        return new S3Object(bucket, object.key, null, metadata);
+      }),
+    );
+    return {
+      objects: page.filter((object) => object !== undefined),
+      commonPrefixes: [],
+      isTruncated: after.length > maxKeys,
+    };
   };
 }
 

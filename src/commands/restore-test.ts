@@ -1,0 +1,411 @@
+/**
+ * restore-test: the proof that a backup restores. Into a fresh scratch database on a server the
+ * user names: decrypt (to a local file when it fits, for a parallel pg_restore; streamed otherwise),
+ * restore, compare every table's row count with the manifest's exact counts, run the user's SQL
+ * assertions and command (a migration tool) against the restored copy, measure, drop the scratch
+ * database, and write a check record.
+ */
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, rm, statfs } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import type pg from "pg";
+import { connectionString, type DatabaseUrl } from "../domain/database-url.js";
+import { describeError, InputError, OperationError } from "../domain/errors.js";
+import type { TableCount } from "../domain/manifest.js";
+import { connect } from "../postgres/connect.js";
+import { findPgTool } from "../postgres/pg-dump-finder.js";
+import { runPgRestore } from "../postgres/pg-restore.js";
+import {
+  createScratchDatabase,
+  dropScratchDatabase,
+  scratchName,
+  withDatabase,
+} from "../postgres/scratch.js";
+import { quoteIdent } from "../postgres/snapshot.js";
+import type { StorageSettings } from "../settings/settings.js";
+import type { Store } from "../storage/store.js";
+import { resolveBackup } from "./catalog.js";
+import { writeCheckRecord } from "./check-record.js";
+import type { Logger } from "./logger.js";
+import { identitiesFor, openBackup, type DecryptionKeys } from "./read-backup.js";
+
+export interface RestoreTestSettings extends StorageSettings {
+  backup: string;
+  keys: DecryptionKeys;
+  scratchUrl: DatabaseUrl;
+  /** SQL file: every statement must return one row whose first column is true. */
+  assertions: { path: string; statements: string[] } | undefined;
+  /** Shell command run against the restored copy, with DATABASE_URL pointing at it. */
+  run: string | undefined;
+  tolerate: RegExp[];
+  keepOnFailure: boolean;
+  /** auto: a temporary file when it fits (parallel restore); never: always streamed. */
+  decryptToDisk: "auto" | "never";
+  jobs: number;
+  pgRestoreArgs: string[];
+  pgBinDir: string | undefined;
+}
+
+export interface AssertionResult {
+  sql: string;
+  passed: boolean;
+  detail: string;
+}
+
+export interface RestoreTestResult {
+  passed: boolean;
+  backupId: string;
+  scratchDatabase: string;
+  kept: boolean;
+  /** Wall time from the first byte read from the store to the end of pg_restore. */
+  restoreSeconds: number;
+  mode: "file" | "stream";
+  tablesChecked: number;
+  mismatches: { table: string; expected: number; actual: number | null }[];
+  restoreErrors: string[];
+  toleratedErrors: string[];
+  assertions: AssertionResult[];
+  run: { command: string; exitCode: number | null; output: string } | null;
+  failures: string[];
+  pgRestoreLog: string;
+  checkKey: string;
+}
+
+const OUTPUT_KEEP = 32 * 1024;
+
+export async function runRestoreTest(
+  settings: RestoreTestSettings,
+  deps: { store: Store; env: NodeJS.ProcessEnv; now: () => Date; log: Logger },
+): Promise<RestoreTestResult> {
+  const { store, log } = deps;
+  await store.check();
+  const { manifest } = await resolveBackup(store, settings.label, settings.backup);
+  const name = `${settings.label}/${manifest.backupId}`;
+  const identities = identitiesFor(manifest, settings.keys, name);
+  const pgRestore = await findPgTool({
+    name: "pg_restore",
+    serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
+    serverVersion: manifest.tool.pgDumpVersion,
+    target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
+    pgBinDir: settings.pgBinDir,
+    env: deps.env,
+  });
+
+  const admin = await connect(settings.scratchUrl, "scratch-database-url");
+  const database = scratchName(manifest.backupId);
+  const failures: string[] = [];
+  let result: Omit<RestoreTestResult, "checkKey" | "passed" | "kept" | "failures"> | undefined;
+  try {
+    if (settings.assertions) await checkAssertionSyntax(admin, settings.assertions);
+    await createScratchDatabase(admin, database, "scratch-database-url");
+    log.info(
+      `Restoring ${store.url}/${name} into scratch database ${database} on ${settings.scratchUrl.host}:${settings.scratchUrl.port}`,
+    );
+    const target = withDatabase(settings.scratchUrl, database);
+    result = await restoreAndCheck(
+      settings,
+      { ...deps, manifestTables: manifest.tables },
+      {
+        store,
+        manifest,
+        identities,
+        pgRestore: pgRestore.path,
+        target,
+        database,
+        failures,
+      },
+    );
+  } catch (error) {
+    if (error instanceof InputError) {
+      await dropScratchDatabase(admin, database).catch(() => undefined);
+      await admin.end().catch(() => undefined);
+      throw error;
+    }
+    failures.push(describeError(error));
+  }
+  const passed = failures.length === 0;
+  const kept = !passed && settings.keepOnFailure;
+  if (!kept) {
+    await dropScratchDatabase(admin, database).catch((error: unknown) =>
+      log.warn(`dropping the scratch database ${database} failed: ${describeError(error)}`),
+    );
+  } else {
+    log.warn(`the scratch database ${database} is kept for inspection (keep-on-failure); drop it when done`);
+  }
+  await admin.end().catch(() => undefined);
+
+  const full: Omit<RestoreTestResult, "checkKey"> = {
+    passed,
+    backupId: manifest.backupId,
+    scratchDatabase: database,
+    kept,
+    restoreSeconds: result?.restoreSeconds ?? 0,
+    mode: result?.mode ?? "stream",
+    tablesChecked: result?.tablesChecked ?? 0,
+    mismatches: result?.mismatches ?? [],
+    restoreErrors: result?.restoreErrors ?? [],
+    toleratedErrors: result?.toleratedErrors ?? [],
+    assertions: result?.assertions ?? [],
+    run: result?.run ?? null,
+    failures,
+    pgRestoreLog: result?.pgRestoreLog ?? "",
+  };
+  const checkKey = await writeCheckRecord(
+    store,
+    {
+      kind: "restore-test",
+      label: settings.label,
+      backupId: manifest.backupId,
+      passed,
+      failures,
+      warnings: full.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
+      details: {
+        restoreSeconds: full.restoreSeconds,
+        mode: full.mode,
+        scratchServer: settings.scratchUrl.redacted,
+        tablesChecked: full.tablesChecked,
+        mismatches: full.mismatches,
+        restoreErrors: full.restoreErrors,
+        assertions: full.assertions,
+        run: full.run,
+      },
+    },
+    deps.now(),
+  );
+  return { ...full, checkKey };
+}
+
+async function restoreAndCheck(
+  settings: RestoreTestSettings,
+  deps: { env: NodeJS.ProcessEnv; log: Logger; manifestTables: TableCount[] },
+  context: {
+    store: Store;
+    manifest: Awaited<ReturnType<typeof resolveBackup>>["manifest"];
+    identities: ReturnType<typeof identitiesFor>;
+    pgRestore: string;
+    target: DatabaseUrl;
+    database: string;
+    failures: string[];
+  },
+) {
+  const { manifest, failures } = context;
+  const started = performance.now();
+  const opened = await openBackup(context.store, manifest, context.identities);
+  const workDir = await mkdtemp(join(tmpdir(), "lifeboat-restore-"));
+  const mode =
+    settings.decryptToDisk === "auto" && (await fitsOnDisk(workDir, manifest.dump.plaintext.bytes))
+      ? "file"
+      : "stream";
+  let outcome;
+  try {
+    if (mode === "file") {
+      const file = join(workDir, "dump.pgdump");
+      await pipeline([...opened.chain, createWriteStream(file, { mode: 0o600 })]);
+      checkPlaintext(opened, manifest);
+      outcome = await runPgRestore({
+        pgRestore: context.pgRestore,
+        target: context.target,
+        args: settings.pgRestoreArgs,
+        input: file,
+        jobs: settings.jobs,
+        env: deps.env,
+      });
+    } else {
+      outcome = await runPgRestore({
+        pgRestore: context.pgRestore,
+        target: context.target,
+        args: settings.pgRestoreArgs,
+        input: opened.chain,
+        jobs: 1,
+        env: deps.env,
+      });
+      checkPlaintext(opened, manifest);
+    }
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+  const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
+
+  const restoreErrors = outcome.errors.filter(
+    (error) => !settings.tolerate.some((pattern) => pattern.test(error)),
+  );
+  const toleratedErrors = outcome.errors.filter((error) => !restoreErrors.includes(error));
+  if (restoreErrors.length > 0) {
+    failures.push(`pg_restore reported ${restoreErrors.length} error(s): ${restoreErrors[0]}`);
+  } else if (outcome.exitCode !== 0 && outcome.errors.length === 0) {
+    failures.push(
+      `pg_restore exited with status ${outcome.exitCode}: ${outcome.log.trim().split("\n").at(-1) ?? ""}`,
+    );
+  }
+
+  const client = await connect(context.target, "scratch-database-url");
+  try {
+    const mismatches = await compareRowCounts(client, manifest.tables);
+    for (const mismatch of mismatches.slice(0, 5)) {
+      failures.push(
+        `${mismatch.table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after restore, the manifest counted ${mismatch.expected}`,
+      );
+    }
+    if (mismatches.length > 5) failures.push(`... and ${mismatches.length - 5} more tables differ`);
+    const assertions = settings.assertions ? await runAssertions(client, settings.assertions.statements) : [];
+    for (const assertion of assertions.filter((a) => !a.passed)) {
+      failures.push(`assertion failed: ${oneLine(assertion.sql)}: ${assertion.detail}`);
+    }
+    await client.end();
+    const run = settings.run ? await runCommand(settings.run, context.target, deps.env) : null;
+    if (run && run.exitCode !== 0) {
+      failures.push(`the run command exited with status ${run.exitCode}: ${lastLine(run.output)}`);
+    }
+    return {
+      backupId: manifest.backupId,
+      scratchDatabase: context.database,
+      restoreSeconds,
+      mode,
+      tablesChecked: manifest.tables.length,
+      mismatches,
+      restoreErrors,
+      toleratedErrors,
+      assertions,
+      run,
+      pgRestoreLog: outcome.log,
+    } as const;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function checkPlaintext(
+  opened: Awaited<ReturnType<typeof openBackup>>,
+  manifest: { dump: { plaintext: { bytes: number; sha256: string } } },
+) {
+  const plain = opened.plain!;
+  const expected = manifest.dump.plaintext;
+  if (plain.bytes !== expected.bytes || plain.sha256 !== expected.sha256) {
+    throw new OperationError(
+      `the decrypted archive (${plain.bytes} bytes, sha256 ${plain.sha256}) differs from the manifest's (${expected.bytes} bytes, sha256 ${expected.sha256})`,
+    );
+  }
+}
+
+/** Room for the decrypted archive with 10% and 256 MiB to spare, so a parallel restore is safe. */
+async function fitsOnDisk(dir: string, bytes: number): Promise<boolean> {
+  try {
+    const stats = await statfs(dir);
+    return stats.bavail * stats.bsize > bytes * 1.1 + 256 * 1024 * 1024;
+  } catch {
+    return false;
+  }
+}
+
+async function compareRowCounts(
+  client: pg.Client,
+  tables: readonly TableCount[],
+): Promise<{ table: string; expected: number; actual: number | null }[]> {
+  const mismatches: { table: string; expected: number; actual: number | null }[] = [];
+  for (const { schema, table, rows } of tables) {
+    let actual: number | null;
+    try {
+      const result = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`,
+      );
+      actual = Number(result.rows[0]!.n);
+    } catch {
+      actual = null;
+    }
+    if (actual !== rows) mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
+  }
+  return mismatches;
+}
+
+/** Assertions that cannot even be parsed are bad input, found before anything is restored. */
+async function checkAssertionSyntax(client: pg.Client, assertions: { path: string; statements: string[] }) {
+  for (const [index, sql] of assertions.statements.entries()) {
+    try {
+      await client.query(`PREPARE lifeboat_assertion_check AS ${sql}`);
+      await client.query("DEALLOCATE lifeboat_assertion_check");
+    } catch (error) {
+      // Only a syntax error says the file is wrong; a missing table is expected before the restore.
+      if ((error as { code?: string }).code === "42601") {
+        throw new InputError(
+          `--assertions "${assertions.path}": statement ${index + 1} does not parse: ${describeError(error)}`,
+          { input: "assertions" },
+        );
+      }
+    }
+  }
+}
+
+async function runAssertions(client: pg.Client, statements: string[]): Promise<AssertionResult[]> {
+  const results: AssertionResult[] = [];
+  for (const sql of statements) {
+    try {
+      const result = await client.query({ text: sql, rowMode: "array" });
+      const last = Array.isArray(result) ? result.at(-1) : result;
+      const rows = (last?.rows ?? []) as unknown[][];
+      const value = rows[0]?.[0];
+      const passed = rows.length === 1 && value === true;
+      results.push({
+        sql,
+        passed,
+        detail: passed
+          ? "true"
+          : rows.length !== 1
+            ? `returned ${rows.length} rows, expected one`
+            : `returned ${String(value)}`,
+      });
+    } catch (error) {
+      results.push({ sql, passed: false, detail: `error: ${describeError(error)}` });
+    }
+  }
+  return results;
+}
+
+async function runCommand(
+  command: string,
+  target: DatabaseUrl,
+  env: NodeJS.ProcessEnv,
+): Promise<{ command: string; exitCode: number | null; output: string }> {
+  const child = spawn("sh", ["-c", command], {
+    env: {
+      ...env,
+      DATABASE_URL: connectionString(target),
+      PGHOST: target.host,
+      PGPORT: String(target.port),
+      PGDATABASE: target.database,
+      ...(target.user ? { PGUSER: target.user } : {}),
+      ...(target.password !== undefined ? { PGPASSWORD: target.password } : {}),
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-OUTPUT_KEEP));
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const exitCode = await new Promise<number | null>((resolve) => {
+    child.on("error", (error) => {
+      output += `\n${error.message}`;
+      resolve(127);
+    });
+    child.on("close", (code) => resolve(code));
+  });
+  if (target.password) output = output.replaceAll(target.password, "***");
+  return { command, exitCode, output };
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}
+
+function lastLine(text: string): string {
+  return text.trim().split("\n").at(-1) ?? "";
+}
+
+export function restoreTestFailureMessage(result: RestoreTestResult): string | undefined {
+  if (result.passed) return undefined;
+  const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
+  return `restore-test of ${result.backupId} failed: ${result.failures[0]}${more}`;
+}

@@ -1,0 +1,83 @@
+/**
+ * `pg_restore --list` fed from a stream: the archive's table of contents. pg_restore stops reading
+ * once it has the TOC; the sink keeps accepting (and dropping) the rest, so the caller's hashes
+ * still see every byte.
+ */
+import { spawn } from "node:child_process";
+import { Writable } from "node:stream";
+import { OperationError } from "../domain/errors.js";
+
+export interface ArchiveListing {
+  sink: Writable;
+  /** pg_restore's listing; rejects when pg_restore cannot read the archive. */
+  listing: Promise<string>;
+}
+
+export function listArchive(pgRestore: string): ArchiveListing {
+  const child = spawn(pgRestore, ["--list"], { stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr = (stderr + text).slice(-16_384)));
+  let stdinOpen = true;
+  child.stdin.on("error", () => {
+    // EPIPE once pg_restore has read what it needs: expected.
+    stdinOpen = false;
+  });
+  child.stdin.on("close", () => (stdinOpen = false));
+  const listing = new Promise<string>((resolve, reject) => {
+    child.on("error", (error) => reject(new OperationError(`pg_restore could not start: ${error.message}`)));
+    child.on("close", (code, signal) => {
+      if (code === 0) return resolve(stdout);
+      const line =
+        stderr
+          .split("\n")
+          .map((text) => text.trim())
+          .filter(Boolean)
+          .at(-1) ?? (signal ? `killed by ${signal}` : `exit status ${code}`);
+      reject(new OperationError(`pg_restore cannot read the archive: ${line}`));
+    });
+  });
+  listing.catch(() => undefined);
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (!stdinOpen || !child.stdin.writable) return callback();
+      if (child.stdin.write(chunk)) return callback();
+      const proceed = () => {
+        child.stdin.off("drain", proceed);
+        child.stdin.off("close", proceed);
+        callback();
+      };
+      child.stdin.once("drain", proceed);
+      child.stdin.once("close", proceed);
+    },
+    final(callback) {
+      if (stdinOpen) child.stdin.end();
+      callback();
+    },
+    destroy(error, callback) {
+      // Also called after a normal finish (autoDestroy): only a failure stops pg_restore.
+      if (error && child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      callback(error);
+    },
+  });
+  return { sink, listing };
+}
+
+/**
+ * The tables a listing holds data for. Listing lines read `<id>; <oid> <oid> TABLE DATA <schema>
+ * <table> <owner>` with names unquoted (they may hold spaces), so a table is found by its prefix.
+ */
+export function missingTableData(
+  listing: string,
+  tables: readonly { schema: string; table: string }[],
+): string[] {
+  const entries = listing
+    .split("\n")
+    .map((line) => /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line)?.[1])
+    .filter((entry): entry is string => entry !== undefined);
+  const listed = (name: string) => entries.some((entry) => entry === name || entry.startsWith(`${name} `));
+  return tables
+    .filter(({ schema, table }) => !listed(`${schema} ${table}`))
+    .map(({ schema, table }) => `${schema}.${table}`);
+}

@@ -1,0 +1,85 @@
+/**
+ * Runs pg_restore into a database, from a file (which allows --jobs) or from a stream. pg_restore
+ * keeps going past errors here, so that the caller can tell tolerated errors (a missing role on a
+ * scratch server) from real ones; every "error:" line it printed comes back.
+ */
+import { spawn } from "node:child_process";
+import { pipeline } from "node:stream/promises";
+import { redactUrls, type DatabaseUrl } from "../domain/database-url.js";
+import { OperationError } from "../domain/errors.js";
+
+export interface PgRestoreOutcome {
+  exitCode: number | null;
+  /** pg_restore's error lines (the line after "pg_restore: error:" and its detail lines). */
+  errors: string[];
+  /** The tail of everything pg_restore printed, for reports. */
+  log: string;
+}
+
+const LOG_KEEP = 64 * 1024;
+
+export async function runPgRestore(options: {
+  pgRestore: string;
+  target: DatabaseUrl;
+  args: string[];
+  /** A file path (parallel restore possible), or the chain of streams that yields the archive. */
+  input: string | (NodeJS.ReadableStream | NodeJS.ReadWriteStream)[];
+  jobs: number;
+  env: NodeJS.ProcessEnv;
+}): Promise<PgRestoreOutcome> {
+  const env: NodeJS.ProcessEnv = { ...options.env, PGAPPNAME: "lifeboat pg_restore" };
+  delete env.PGPASSWORD;
+  if (options.target.password !== undefined) env.PGPASSWORD = options.target.password;
+  const fromFile = typeof options.input === "string";
+  const args = [
+    `--dbname=${options.target.withoutPassword}`,
+    "--no-password",
+    ...(fromFile && options.jobs > 1 ? [`--jobs=${options.jobs}`] : []),
+    ...options.args,
+    ...(fromFile ? [options.input as string] : []),
+  ];
+  const child = spawn(options.pgRestore, args, {
+    env,
+    stdio: [fromFile ? "ignore" : "pipe", "pipe", "pipe"],
+  });
+  let log = "";
+  const keep = (text: string) => (log = (log + text).slice(-LOG_KEEP));
+  child.stdout!.setEncoding("utf8").on("data", keep);
+  child.stderr!.setEncoding("utf8").on("data", keep);
+  const closed = new Promise<number | null>((resolve, reject) => {
+    child.on("error", (error) => reject(new OperationError(`pg_restore could not start: ${error.message}`)));
+    child.on("close", (code) => resolve(code));
+  });
+  if (!fromFile) {
+    try {
+      await pipeline([...(options.input as NodeJS.ReadableStream[]), child.stdin!]);
+    } catch (error) {
+      child.kill("SIGTERM");
+      await closed.catch(() => undefined);
+      // pg_restore that gave up closes its input: its own error says why, not our EPIPE.
+      const own = errorLines(redactUrls(log))[0];
+      const code = (error as { code?: string }).code;
+      if (own && (code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE")) {
+        throw new OperationError(`pg_restore stopped reading the archive: ${own}`);
+      }
+      throw error;
+    }
+  }
+  const exitCode = await closed;
+  log = redactUrls(log);
+  return { exitCode, errors: errorLines(log), log };
+}
+
+/** Each "pg_restore: error: ..." with the lines that detail it (Command was: ..., DETAIL: ...). */
+export function errorLines(log: string): string[] {
+  const errors: string[] = [];
+  for (const line of log.split("\n")) {
+    const match = /^pg_restore: error: (.*)$/.exec(line);
+    if (match) errors.push(match[1]!.trim());
+    else if (errors.length > 0 && /^(DETAIL|HINT|Command was):/.test(line.trim())) {
+      errors[errors.length - 1] += ` ${line.trim()}`;
+    }
+  }
+  // "errors ignored on restore: N" is the summary of the others, not an error of its own.
+  return errors.filter((error) => !/^errors ignored on restore: \d+$/.test(error));
+}
