@@ -14,6 +14,7 @@ import {
 import { InputError } from "../domain/errors.js";
 import { backupPrefix } from "../domain/layout.js";
 import type { Manifest } from "../domain/manifest.js";
+import { findPgTool, type PgTool } from "../postgres/pg-dump-finder.js";
 import type { Store } from "../storage/store.js";
 import { HashTap } from "../streams/hash-tap.js";
 
@@ -84,4 +85,19 @@ export async function openBackup(
   const plain = new HashTap();
   chain.push(plain);
   return { stored, plain, chain };
+}
+
+/** A pg_restore that reads this backup's archive: of the dump's pg_dump major or newer. */
+export function findPgRestoreFor(
+  manifest: Manifest,
+  options: { pgBinDir: string | undefined; env: NodeJS.ProcessEnv },
+): Promise<PgTool> {
+  return findPgTool({
+    name: "pg_restore",
+    serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
+    serverVersion: manifest.tool.pgDumpVersion,
+    target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
+    pgBinDir: options.pgBinDir,
+    env: options.env,
+  });
 }

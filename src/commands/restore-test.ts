@@ -16,7 +16,6 @@ import { connectionString, type DatabaseUrl } from "../domain/database-url.js";
 import { describeError, InputError, OperationError } from "../domain/errors.js";
 import type { TableCount } from "../domain/manifest.js";
 import { connect } from "../postgres/connect.js";
-import { findPgTool } from "../postgres/pg-dump-finder.js";
 import { runPgRestore } from "../postgres/pg-restore.js";
 import {
   createScratchDatabase,
@@ -30,7 +29,7 @@ import type { Store } from "../storage/store.js";
 import { resolveBackup } from "./catalog.js";
 import { writeCheckRecord } from "./check-record.js";
 import type { Logger } from "./logger.js";
-import { identitiesFor, openBackup, type DecryptionKeys } from "./read-backup.js";
+import { findPgRestoreFor, identitiesFor, openBackup, type DecryptionKeys } from "./read-backup.js";
 
 export interface RestoreTestSettings extends StorageSettings {
   backup: string;
@@ -85,14 +84,7 @@ export async function runRestoreTest(
   const { manifest } = await resolveBackup(store, settings.label, settings.backup);
   const name = `${settings.label}/${manifest.backupId}`;
   const identities = identitiesFor(manifest, settings.keys, name);
-  const pgRestore = await findPgTool({
-    name: "pg_restore",
-    serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
-    serverVersion: manifest.tool.pgDumpVersion,
-    target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
-    pgBinDir: settings.pgBinDir,
-    env: deps.env,
-  });
+  const pgRestore = await findPgRestoreFor(manifest, { pgBinDir: settings.pgBinDir, env: deps.env });
 
   const admin = await connect(settings.scratchUrl, "scratch-database-url");
   const database = scratchName(manifest.backupId);

@@ -8,14 +8,13 @@ import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { describeError, LifeboatError, OperationError } from "../domain/errors.js";
 import { evaluateGates, storedSize, type GateSettings } from "../domain/verify-gates.js";
-import { findPgTool } from "../postgres/pg-dump-finder.js";
 import { listArchive, missingTableData } from "../postgres/pg-restore-list.js";
 import type { StorageSettings } from "../settings/settings.js";
 import type { Store } from "../storage/store.js";
 import { resolveBackup } from "./catalog.js";
 import { writeCheckRecord, type CheckKind } from "./check-record.js";
 import type { Logger } from "./logger.js";
-import { identitiesFor, openBackup, type DecryptionKeys } from "./read-backup.js";
+import { findPgRestoreFor, identitiesFor, openBackup, type DecryptionKeys } from "./read-backup.js";
 
 export interface VerifySettings extends StorageSettings {
   backup: string;
@@ -50,14 +49,7 @@ export async function runVerify(
   // Keys and tools are checked before a byte is downloaded.
   const identities = deep ? identitiesFor(manifest, settings.keys, name) : undefined;
   const pgRestore = deep
-    ? await findPgTool({
-        name: "pg_restore",
-        serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
-        serverVersion: manifest.tool.pgDumpVersion,
-        target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
-        pgBinDir: settings.pgBinDir,
-        env: deps.env,
-      })
+    ? await findPgRestoreFor(manifest, { pgBinDir: settings.pgBinDir, env: deps.env })
     : undefined;
   const kind: CheckKind = deep ? "verify-deep" : "verify";
   log.info(

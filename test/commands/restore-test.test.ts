@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { runCli } from "../helpers/cli.js";
 import { createShop } from "../helpers/fixtures.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
-import { setEnv, startS3Server, type S3TestServer } from "../helpers/s3-server.js";
+import { useS3Server } from "../helpers/s3-server.js";
 
 let source: Cluster;
 let scratch: Cluster;
@@ -273,20 +273,11 @@ describe("restore-test", () => {
 });
 
 describe("restore-test from S3", () => {
-  let s3: S3TestServer;
-  let restoreEnv: () => void;
-  before(async () => {
-    s3 = await startS3Server();
-    restoreEnv = setEnv({ ...s3.env, AWS_PROFILE: undefined });
-  });
-  after(async () => {
-    restoreEnv?.();
-    await s3?.stop();
-  });
+  const s3 = useS3Server({ before, after });
 
   test("restores a backup streamed from the store", async () => {
-    const s3Storage = `s3://${s3.bucket}/rt`;
-    const s3Args = ["--s3-endpoint", s3.endpoint, "--s3-force-path-style"];
+    const s3Storage = `s3://${s3.server().bucket}/rt`;
+    const s3Args = s3.flags();
     const made = await runCli(["backup", "--storage", s3Storage, "--recipient", recipient, ...s3Args], {
       env: env(),
     });

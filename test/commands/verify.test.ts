@@ -16,7 +16,7 @@ import { openStore } from "../../src/storage/open-store.js";
 import { runCli } from "../helpers/cli.js";
 import { createShop } from "../helpers/fixtures.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
-import { setEnv, startS3Server, type S3TestServer } from "../helpers/s3-server.js";
+import { useS3Server } from "../helpers/s3-server.js";
 
 let cluster: Cluster;
 let work: string;
@@ -283,20 +283,11 @@ describe("verify", () => {
 });
 
 describe("verify against S3", () => {
-  let s3: S3TestServer;
-  let restoreEnv: () => void;
-  before(async () => {
-    s3 = await startS3Server();
-    restoreEnv = setEnv({ ...s3.env, AWS_PROFILE: undefined });
-  });
-  after(async () => {
-    restoreEnv?.();
-    await s3?.stop();
-  });
+  const s3 = useS3Server({ before, after });
 
   test("streams the object from the store, decrypts it and reads the archive", async () => {
-    const storage = `s3://${s3.bucket}/verify`;
-    const s3Args = ["--s3-endpoint", s3.endpoint, "--s3-force-path-style"];
+    const storage = `s3://${s3.server().bucket}/verify`;
+    const s3Args = s3.flags();
     const made = await runCli(["backup", "--storage", storage, "--recipient", recipient, ...s3Args], {
       env: env(),
     });

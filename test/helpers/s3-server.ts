@@ -238,3 +238,32 @@ export function setEnv(vars: Record<string, string | undefined>): () => void {
     }
   };
 }
+
+/**
+ * For a describe block: an S3 test server started before its tests and stopped after them, with
+ * its credentials in the environment (the SDK's default chain) meanwhile. Returns a getter, since
+ * the server exists only once the hook ran, and the CLI flags that point at it.
+ */
+export function useS3Server(register: {
+  before: (fn: () => Promise<void>) => void;
+  after: (fn: () => Promise<void>) => void;
+}): {
+  server: () => S3TestServer;
+  flags: () => string[];
+} {
+  let server: S3TestServer | undefined;
+  let restoreEnv: (() => void) | undefined;
+  register.before(async () => {
+    server = await startS3Server();
+    restoreEnv = setEnv({ ...server.env, AWS_PROFILE: undefined });
+  });
+  register.after(async () => {
+    restoreEnv?.();
+    await server?.stop();
+  });
+  const get = () => {
+    if (!server) throw new Error("the S3 test server is not running yet");
+    return server;
+  };
+  return { server: get, flags: () => ["--s3-endpoint", get().endpoint, "--s3-force-path-style"] };
+}
