@@ -25,6 +25,7 @@ const entries = {
   "verify-backup": "src/actions/verify-backup/index.ts",
   "restore-test": "src/actions/restore-test/index.ts",
   prune: "src/actions/prune/index.ts",
+  "restore-db": "src/actions/restore-db/index.ts",
   cli: "src/cli/index.ts",
 };
 rmSync(join(out, "dist"), { recursive: true, force: true });

@@ -2,7 +2,7 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 2289:
+/***/ 785:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -14,7 +14,7 @@ exports["default"] = {};
 
 /***/ }),
 
-/***/ 9274:
+/***/ 6122:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -258,7 +258,7 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 6219:
+/***/ 2299:
 /***/ ((module) => {
 
 
@@ -365,7 +365,7 @@ module.exports = readInt8;
 
 /***/ }),
 
-/***/ 502:
+/***/ 7558:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -462,7 +462,7 @@ class Pool extends EventEmitter {
     this.options.allowExitOnIdle = this.options.allowExitOnIdle || false
     this.options.maxLifetimeSeconds = this.options.maxLifetimeSeconds || 0
     this.log = this.options.log || function () {}
-    this.Client = this.options.Client || Client || (__nccwpck_require__(2969).Client)
+    this.Client = this.options.Client || Client || (__nccwpck_require__(3273).Client)
     this.Promise = this.options.Promise || global.Promise
 
     if (typeof this.options.idleTimeoutMillis === 'undefined') {
@@ -889,7 +889,7 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 7507:
+/***/ 9971:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -950,7 +950,7 @@ exports.BufferReader = BufferReader;
 
 /***/ }),
 
-/***/ 7955:
+/***/ 9315:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1069,18 +1069,18 @@ exports.Writer = Writer;
 
 /***/ }),
 
-/***/ 9721:
+/***/ 4233:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.DatabaseError = exports.serialize = void 0;
 exports.parse = parse;
-const messages_1 = __nccwpck_require__(6721);
+const messages_1 = __nccwpck_require__(5809);
 Object.defineProperty(exports, "DatabaseError", ({ enumerable: true, get: function () { return messages_1.DatabaseError; } }));
-const serializer_1 = __nccwpck_require__(3841);
+const serializer_1 = __nccwpck_require__(6513);
 Object.defineProperty(exports, "serialize", ({ enumerable: true, get: function () { return serializer_1.serialize; } }));
-const parser_1 = __nccwpck_require__(3654);
+const parser_1 = __nccwpck_require__(3318);
 function parse(stream, callback) {
     const parser = new parser_1.Parser();
     stream.on('data', (buffer) => parser.parse(buffer, callback));
@@ -1090,7 +1090,7 @@ function parse(stream, callback) {
 
 /***/ }),
 
-/***/ 6721:
+/***/ 5809:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1256,14 +1256,14 @@ exports.NoticeMessage = NoticeMessage;
 
 /***/ }),
 
-/***/ 3654:
+/***/ 3318:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Parser = void 0;
-const messages_1 = __nccwpck_require__(6721);
-const buffer_reader_1 = __nccwpck_require__(7507);
+const messages_1 = __nccwpck_require__(5809);
+const buffer_reader_1 = __nccwpck_require__(9971);
 // every message is prefixed with a single byte
 const CODE_LENGTH = 1;
 // every message has an int32 length which includes itself but does
@@ -1587,13 +1587,13 @@ const parseErrorMessage = (reader, name) => {
 
 /***/ }),
 
-/***/ 3841:
+/***/ 6513:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.serialize = void 0;
-const buffer_writer_1 = __nccwpck_require__(7955);
+const buffer_writer_1 = __nccwpck_require__(9315);
 const writer = new buffer_writer_1.Writer();
 const startup = (opts) => {
     // protocol version
@@ -1791,13 +1791,13 @@ exports.serialize = serialize;
 
 /***/ }),
 
-/***/ 7837:
+/***/ 1549:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var textParsers = __nccwpck_require__(1120);
-var binaryParsers = __nccwpck_require__(7218);
-var arrayParser = __nccwpck_require__(4423);
-var builtinTypes = __nccwpck_require__(5593);
+var textParsers = __nccwpck_require__(4784);
+var binaryParsers = __nccwpck_require__(7522);
+var arrayParser = __nccwpck_require__(6471);
+var builtinTypes = __nccwpck_require__(6345);
 
 exports.getTypeParser = getTypeParser;
 exports.setTypeParser = setTypeParser;
@@ -1845,10 +1845,10 @@ binaryParsers.init(function(oid, converter) {
 
 /***/ }),
 
-/***/ 4423:
+/***/ 6471:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var array = __nccwpck_require__(8487);
+var array = __nccwpck_require__(3879);
 
 module.exports = {
   create: function (source, transform) {
@@ -1863,10 +1863,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7218:
+/***/ 7522:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var parseInt64 = __nccwpck_require__(6219);
+var parseInt64 = __nccwpck_require__(2299);
 
 var parseBits = function(data, bits, offset, invert, callback) {
   offset = offset || 0;
@@ -2127,7 +2127,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5593:
+/***/ 6345:
 /***/ ((module) => {
 
 /**
@@ -2207,14 +2207,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1120:
+/***/ 4784:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var array = __nccwpck_require__(8487)
-var arrayParser = __nccwpck_require__(4423);
-var parseDate = __nccwpck_require__(1378);
-var parseInterval = __nccwpck_require__(4579);
-var parseByteA = __nccwpck_require__(431);
+var array = __nccwpck_require__(3879)
+var arrayParser = __nccwpck_require__(6471);
+var parseDate = __nccwpck_require__(2690);
+var parseInterval = __nccwpck_require__(8755);
+var parseByteA = __nccwpck_require__(463);
 
 function allowNull (fn) {
   return function nullAllowed (value) {
@@ -2429,20 +2429,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6386:
+/***/ 5042:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
-const utils = __nccwpck_require__(52)
+const utils = __nccwpck_require__(9652)
 const nodeUtils = __nccwpck_require__(9023)
-const sasl = __nccwpck_require__(196)
-const TypeOverrides = __nccwpck_require__(7629)
+const sasl = __nccwpck_require__(948)
+const TypeOverrides = __nccwpck_require__(365)
 
-const ConnectionParameters = __nccwpck_require__(3158)
-const Query = __nccwpck_require__(4201)
-const defaults = __nccwpck_require__(1555)
-const Connection = __nccwpck_require__(4513)
-const crypto = __nccwpck_require__(8502)
+const ConnectionParameters = __nccwpck_require__(646)
+const Query = __nccwpck_require__(4473)
+const defaults = __nccwpck_require__(8995)
+const Connection = __nccwpck_require__(9809)
+const crypto = __nccwpck_require__(4150)
 
 const activeQueryDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -2730,7 +2730,7 @@ class Client extends EventEmitter {
       cb()
     } else {
       try {
-        const pgPass = __nccwpck_require__(8184)
+        const pgPass = __nccwpck_require__(3272)
         pgPass(this.connectionParameters, (pass) => {
           if (undefined !== pass) {
             pgPassDeprecationNotice()
@@ -3282,16 +3282,16 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 3158:
+/***/ 646:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const dns = __nccwpck_require__(2250)
 
-const defaults = __nccwpck_require__(1555)
+const defaults = __nccwpck_require__(8995)
 
-const parse = (__nccwpck_require__(9274).parse) // parses a connection string
+const parse = (__nccwpck_require__(6122).parse) // parses a connection string
 
 const val = function (key, config, envVar) {
   if (config[key]) {
@@ -3473,15 +3473,15 @@ module.exports = ConnectionParameters
 
 /***/ }),
 
-/***/ 4513:
+/***/ 9809:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 
-const { parse, serialize } = __nccwpck_require__(9721)
-const stream = __nccwpck_require__(3197)
+const { parse, serialize } = __nccwpck_require__(4233)
+const stream = __nccwpck_require__(829)
 const { getStream } = stream
 
 const flushBuffer = serialize.flush()
@@ -3730,7 +3730,7 @@ module.exports = Connection
 
 /***/ }),
 
-/***/ 8485:
+/***/ 9765:
 /***/ ((module) => {
 
 function x509Error(msg, cert) {
@@ -3859,12 +3859,12 @@ module.exports = { signatureAlgorithmHashFromCertificate }
 
 /***/ }),
 
-/***/ 196:
+/***/ 948:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const crypto = __nccwpck_require__(8502)
-const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(8485)
+const crypto = __nccwpck_require__(4150)
+const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(9765)
 
 // SASLprep (RFC 4013) — minimal in-tree implementation.
 //
@@ -4128,7 +4128,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8502:
+/***/ 4150:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const nodeCrypto = __nccwpck_require__(6982)
@@ -4224,7 +4224,7 @@ async function deriveKey(password, salt, iterations) {
 
 /***/ }),
 
-/***/ 1555:
+/***/ 8995:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4311,7 +4311,7 @@ module.exports = {
   keepalives_idle: 0,
 }
 
-const pgTypes = __nccwpck_require__(7837)
+const pgTypes = __nccwpck_require__(1549)
 // save default parsers
 const parseBigInteger = pgTypes.getTypeParser(20, 'text')
 const parseBigIntegerArray = pgTypes.getTypeParser(1016, 'text')
@@ -4325,20 +4325,20 @@ module.exports.__defineSetter__('parseInt8', function (val) {
 
 /***/ }),
 
-/***/ 2969:
+/***/ 3273:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(6386)
-const defaults = __nccwpck_require__(1555)
-const Connection = __nccwpck_require__(4513)
-const Result = __nccwpck_require__(3272)
-const utils = __nccwpck_require__(52)
-const Pool = __nccwpck_require__(502)
-const TypeOverrides = __nccwpck_require__(7629)
-const { DatabaseError } = __nccwpck_require__(9721)
-const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(52)
+const Client = __nccwpck_require__(5042)
+const defaults = __nccwpck_require__(8995)
+const Connection = __nccwpck_require__(9809)
+const Result = __nccwpck_require__(6424)
+const utils = __nccwpck_require__(9652)
+const Pool = __nccwpck_require__(7558)
+const TypeOverrides = __nccwpck_require__(365)
+const { DatabaseError } = __nccwpck_require__(4233)
+const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(9652)
 
 const poolFactory = (Client) => {
   return class BoundPool extends Pool {
@@ -4355,7 +4355,7 @@ const PG = function (clientConstructor) {
   this.Pool = poolFactory(this.Client)
   this._pools = []
   this.Connection = Connection
-  this.types = __nccwpck_require__(7837)
+  this.types = __nccwpck_require__(1549)
   this.DatabaseError = DatabaseError
   this.TypeOverrides = TypeOverrides
   this.escapeIdentifier = escapeIdentifier
@@ -4374,7 +4374,7 @@ try {
 }
 
 if (forceNative) {
-  clientConstructor = __nccwpck_require__(5061)
+  clientConstructor = __nccwpck_require__(5301)
 }
 
 module.exports = new PG(clientConstructor)
@@ -4386,7 +4386,7 @@ Object.defineProperty(module.exports, "native", ({
   get() {
     let native = null
     try {
-      native = new PG(__nccwpck_require__(5061))
+      native = new PG(__nccwpck_require__(5301))
     } catch (err) {
       if (err.code !== 'MODULE_NOT_FOUND') {
         throw err
@@ -4405,7 +4405,7 @@ Object.defineProperty(module.exports, "native", ({
 
 /***/ }),
 
-/***/ 8094:
+/***/ 8942:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const nodeUtils = __nccwpck_require__(9023)
@@ -4414,16 +4414,16 @@ var Native
 // eslint-disable-next-line no-useless-catch
 try {
   // Wrap this `require()` in a try-catch to avoid upstream bundlers from complaining that this might not be available since it is an optional import
-  Native = __nccwpck_require__(523)
+  Native = __nccwpck_require__(4390)
 } catch (e) {
   throw e
 }
-const TypeOverrides = __nccwpck_require__(7629)
+const TypeOverrides = __nccwpck_require__(365)
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 const util = __nccwpck_require__(9023)
-const ConnectionParameters = __nccwpck_require__(3158)
+const ConnectionParameters = __nccwpck_require__(646)
 
-const NativeQuery = __nccwpck_require__(8317)
+const NativeQuery = __nccwpck_require__(7581)
 
 const queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -4739,7 +4739,7 @@ Client.prototype._pulsePipelinedQueryQueue = function () {
   const self = this
   const queries = []
   const nativeQueries = []
-  const utils = __nccwpck_require__(52)
+  const utils = __nccwpck_require__(9652)
 
   while (this._queryQueue.length > 0) {
     const query = this._queryQueue.shift()
@@ -4840,23 +4840,23 @@ Client.prototype.getTransactionStatus = function () {
 
 /***/ }),
 
-/***/ 5061:
+/***/ 5301:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-module.exports = __nccwpck_require__(8094)
+module.exports = __nccwpck_require__(8942)
 
 
 /***/ }),
 
-/***/ 8317:
+/***/ 7581:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
 const util = __nccwpck_require__(9023)
-const utils = __nccwpck_require__(52)
+const utils = __nccwpck_require__(9652)
 
 const NativeQuery = (module.exports = function (config, values, callback) {
   EventEmitter.call(this)
@@ -5023,15 +5023,15 @@ NativeQuery.prototype.submit = function (client) {
 
 /***/ }),
 
-/***/ 4201:
+/***/ 4473:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { EventEmitter } = __nccwpck_require__(4434)
 
-const Result = __nccwpck_require__(3272)
-const utils = __nccwpck_require__(52)
+const Result = __nccwpck_require__(6424)
+const utils = __nccwpck_require__(9652)
 
 class Query extends EventEmitter {
   constructor(config, values, callback) {
@@ -5293,12 +5293,12 @@ module.exports = Query
 
 /***/ }),
 
-/***/ 3272:
+/***/ 6424:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(7837)
+const types = __nccwpck_require__(1549)
 
 const matchRegexp = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
 
@@ -5409,7 +5409,7 @@ module.exports = Result
 
 /***/ }),
 
-/***/ 3197:
+/***/ 829:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { getStream, getSecureStream } = getStreamFuncs()
@@ -5452,7 +5452,7 @@ function getNodejsStreamFuncs() {
  */
 function getCloudflareStreamFuncs() {
   function getStream(ssl) {
-    const { CloudflareSocket } = __nccwpck_require__(2289)
+    const { CloudflareSocket } = __nccwpck_require__(785)
     return new CloudflareSocket(ssl)
   }
 
@@ -5499,12 +5499,12 @@ function getStreamFuncs() {
 
 /***/ }),
 
-/***/ 7629:
+/***/ 365:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(7837)
+const types = __nccwpck_require__(1549)
 
 function TypeOverrides(userTypes) {
   this._types = userTypes || types
@@ -5541,12 +5541,12 @@ module.exports = TypeOverrides
 
 /***/ }),
 
-/***/ 52:
+/***/ 9652:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const defaults = __nccwpck_require__(1555)
+const defaults = __nccwpck_require__(8995)
 const nodeUtils = __nccwpck_require__(9023)
 
 const { isDate } = __nccwpck_require__(8253)
@@ -5773,14 +5773,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 766:
+/***/ 8702:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 var path = __nccwpck_require__(6928)
   , Stream = (__nccwpck_require__(2203).Stream)
-  , split = __nccwpck_require__(1302)
+  , split = __nccwpck_require__(5286)
   , util = __nccwpck_require__(9023)
   , defaultPort = 5432
   , isWin = (process.platform === 'win32')
@@ -6013,14 +6013,14 @@ var isValidEntry = module.exports.isValidEntry = function(entry){
 
 /***/ }),
 
-/***/ 8184:
+/***/ 3272:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 var path = __nccwpck_require__(6928)
   , fs = __nccwpck_require__(9896)
-  , helper = __nccwpck_require__(766)
+  , helper = __nccwpck_require__(8702)
 ;
 
 
@@ -6043,7 +6043,7 @@ module.exports.warnTo = helper.warnTo;
 
 /***/ }),
 
-/***/ 8487:
+/***/ 3879:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -6147,7 +6147,7 @@ function identity (value) {
 
 /***/ }),
 
-/***/ 431:
+/***/ 463:
 /***/ ((module) => {
 
 
@@ -6187,7 +6187,7 @@ module.exports = function parseBytea (input) {
 
 /***/ }),
 
-/***/ 1378:
+/***/ 2690:
 /***/ ((module) => {
 
 
@@ -6310,12 +6310,12 @@ function is0To99 (num) {
 
 /***/ }),
 
-/***/ 4579:
+/***/ 8755:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var extend = __nccwpck_require__(6911)
+var extend = __nccwpck_require__(223)
 
 module.exports = PostgresInterval
 
@@ -6442,7 +6442,7 @@ function parse (interval) {
 
 /***/ }),
 
-/***/ 1302:
+/***/ 5286:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /*
@@ -6590,7 +6590,7 @@ module.exports = split
 
 /***/ }),
 
-/***/ 6911:
+/***/ 223:
 /***/ ((module) => {
 
 module.exports = extend
@@ -6614,7 +6614,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 5940:
+/***/ 241:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -6666,7 +6666,7 @@ function describeError(error) {
 
 /***/ }),
 
-/***/ 3786:
+/***/ 397:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -6675,7 +6675,7 @@ function describeError(error) {
 /* harmony export */   YD: () => (/* binding */ compareKeys),
 /* harmony export */   x3: () => (/* binding */ assertValidPrefix)
 /* harmony export */ });
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5940);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(241);
 /**
  * The keys every store accepts: the same rules for the local directory and S3, so a layout that
  * works on one works on the other. Keys come from our own layout code, never straight from the user,
@@ -6728,7 +6728,7 @@ function compareKeys(a, b) {
 
 /***/ }),
 
-/***/ 313:
+/***/ 7468:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -6740,7 +6740,7 @@ function compareKeys(a, b) {
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3136);
 /* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_url__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5940);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(241);
 /**
  * The storage location the user names: `s3://bucket/prefix`, `file:///absolute/path` or a plain
  * directory path. Pure: the working directory comes in as an argument.
@@ -6820,7 +6820,7 @@ function formatStorageUrl(url) {
 
 /***/ }),
 
-/***/ 523:
+/***/ 4390:
 /***/ ((module) => {
 
 module.exports = eval("require")("pg-native");
@@ -7255,7 +7255,7 @@ function parseBackupIdTime(text) {
 }
 
 // EXTERNAL MODULE: ./src/domain/errors.ts
-var errors = __nccwpck_require__(5940);
+var errors = __nccwpck_require__(241);
 ;// CONCATENATED MODULE: ./src/domain/dump-plan.ts
 /**
  * pg_dump's command line, built from the user's scope: pure, so the same arguments are tested,
@@ -8551,9 +8551,9 @@ function passphraseIdentity(passphrase, maxWorkFactor = MAX_WORK_FACTOR) {
 
 
 
-// EXTERNAL MODULE: ../../work/main/node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(2969);
-;// CONCATENATED MODULE: ../../work/main/node_modules/pg/esm/index.mjs
+// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
+var lib = __nccwpck_require__(3273);
+;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
 // ESM wrapper for pg
 
 
@@ -9164,6 +9164,10 @@ async function runBackup(settings, deps) {
         await store.check();
         log.info(`PostgreSQL ${server.version} at ${settings.databaseUrl.host}:${settings.databaseUrl.port}/${server.database}; pg_dump ${pgDump.version} (${pgDump.path}); compression ${formatCompression(compression)}`);
         const backupId = newBackupId(started);
+        const retention = settings.objectLock && {
+            mode: settings.objectLock.mode,
+            until: new Date(started.getTime() + settings.objectLock.days * 86_400_000),
+        };
         const encrypted = encryption.info.format !== "none";
         const objectKey = dumpKey(settings.label, backupId, encrypted);
         const snapshot = await exportSnapshot(client);
@@ -9181,6 +9185,7 @@ async function runBackup(settings, deps) {
             store,
             objectKey,
             sizeHint: dumpSizeCeiling(server.databaseBytes),
+            retention,
             counting: snapshot
                 .countRows(settings.scope, {
                 excludeUnlogged: settings.extraArgs.includes("--no-unlogged-table-data"),
@@ -9227,6 +9232,7 @@ async function runBackup(settings, deps) {
             encryption: encryption.info,
             tables,
             totalRows: tables.reduce((sum, table) => sum + table.rows, 0),
+            objectLock: retention ? { mode: retention.mode, retainUntil: retention.until.toISOString() } : null,
             provenance: provenanceFromEnv(deps.env),
         };
         const key = manifestKey(settings.label, backupId);
@@ -9234,6 +9240,7 @@ async function runBackup(settings, deps) {
             await store.put(key, external_node_stream_.Readable.from([Buffer.from(serializeManifest(manifest))]), {
                 contentType: "application/json",
                 signal: deps.signal,
+                retention,
             });
         }
         catch (error) {
@@ -9289,6 +9296,7 @@ async function streamDump(options) {
             signal: controller.signal,
             contentType: "application/octet-stream",
             sizeHint: options.sizeHint,
+            retention: options.retention,
         })),
         watch(options.counting),
     ]);
@@ -10175,6 +10183,309 @@ function restoreTestFailureMessage(result) {
     return `restore-test of ${result.backupId} failed: ${result.failures[0]}${more}`;
 }
 
+;// CONCATENATED MODULE: ./src/report/format.ts
+/** Human-readable sizes and durations for tables and log lines. */
+function formatBytes(bytes) {
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+function formatAge(seconds) {
+    if (seconds < 90)
+        return `${Math.round(seconds)}s`;
+    if (seconds < 90 * 60)
+        return `${Math.round(seconds / 60)}m`;
+    if (seconds < 36 * 3600)
+        return `${(seconds / 3600).toFixed(1)}h`;
+    return `${(seconds / 86400).toFixed(1)}d`;
+}
+/** A plain-text table with aligned columns. */
+function formatTable(header, rows) {
+    const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+    const line = (cells) => cells
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join("  ")
+        .trimEnd();
+    return [line(header), ...rows.map(line)].join("\n");
+}
+
+;// CONCATENATED MODULE: ./src/commands/restore.ts
+/**
+ * restore (action restore-db): a chosen backup restored into a target database that already
+ * exists, typically the one it was taken from. Refused unless `confirm` names the target database;
+ * by default a safety backup of the target is taken first, into the same storage and encrypted to
+ * the same keys, so that the restore itself can be undone. Everything that can be checked is
+ * checked before anything is written: the backup, the key, the target, the confirmation.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function runRestore(settings, deps) {
+    const { store, log } = deps;
+    await store.check();
+    const manifest = await chooseBackup(store, settings.label, settings.backup);
+    const name = `${settings.label}/${manifest.backupId}`;
+    const identities = identitiesFor(manifest, settings.keys, name);
+    await probeDecryption(store, manifest, identities);
+    const pgRestore = await findPgTool({
+        name: "pg_restore",
+        serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
+        serverVersion: manifest.tool.pgDumpVersion,
+        target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
+        pgBinDir: settings.pgBinDir,
+        env: deps.env,
+    });
+    const target = settings.targetUrl;
+    const where = `${target.host}:${target.port}/${target.database}`;
+    const client = await connect(target, "target-database-url");
+    try {
+        const current = (await client.query("SELECT current_database() AS name")).rows[0].name;
+        if (current !== settings.confirm) {
+            throw new errors/* InputError */.dz(`--confirm "${settings.confirm}": the target database is "${current}" (at ${target.host}:${target.port}); give its name to confirm that it is overwritten`, { input: "confirm" });
+        }
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+    let safetyBackup = null;
+    if (settings.safetyBackup) {
+        log.info(`Safety backup of the target ${where} under ${store.url}/${settings.safetyLabel}/ before anything is overwritten`);
+        const backupSettings = {
+            storage: settings.storage,
+            label: settings.safetyLabel,
+            s3: settings.s3,
+            databaseUrl: target,
+            encryption: safetyEncryption(manifest, settings.keys),
+            compression: "auto",
+            scope: emptyScope(),
+            extraArgs: [],
+            pgBinDir: settings.pgBinDir,
+        };
+        try {
+            const made = await runBackup(backupSettings, {
+                store,
+                env: deps.env,
+                now: deps.now,
+                log,
+                signal: deps.signal,
+            });
+            safetyBackup = { label: made.label, backupId: made.backupId, storedBytes: made.storedBytes };
+        }
+        catch (error) {
+            if (error instanceof errors/* InputError */.dz)
+                throw error;
+            throw new errors/* OperationError */.OK(`the safety backup of the target failed, so nothing was restored: ${(0,errors/* describeError */.Uc)(error)}`, { cause: error });
+        }
+        log.info(`Safety backup ${settings.safetyLabel}/${safetyBackup.backupId} committed; restore it to undo this restore`);
+    }
+    else {
+        log.warn("no safety backup of the target (safety-backup false): this restore cannot be undone by Lifeboat");
+    }
+    const args = pgRestoreArgs(settings);
+    log.info(`Restoring ${store.url}/${name} (${formatBytes(manifest.object.bytes)}) into ${where}${args.length ? ` with ${args.join(" ")}` : ""}`);
+    const failures = [];
+    const started = performance.now();
+    const progress = new ProgressTap();
+    const every = deps.progressEveryMs ?? 5000;
+    const timer = setInterval(() => log.info(progressLine(progress.bytes, manifest.object.bytes, started)), every);
+    timer.unref();
+    let outcome;
+    let plainError;
+    try {
+        const opened = await openBackup(store, manifest, identities);
+        const [first, ...rest] = opened.chain;
+        outcome = await runPgRestore({
+            pgRestore: pgRestore.path,
+            target,
+            args,
+            input: [first, progress, ...rest],
+            jobs: 1,
+            env: deps.env,
+        });
+        const plain = opened.plain;
+        const expected = manifest.dump.plaintext;
+        if (plain.bytes !== expected.bytes || plain.sha256 !== expected.sha256) {
+            plainError = `the decrypted archive (${plain.bytes} bytes, sha256 ${plain.sha256}) differs from the manifest's (${expected.bytes} bytes, sha256 ${expected.sha256})`;
+        }
+    }
+    catch (error) {
+        failures.push((0,errors/* describeError */.Uc)(error));
+    }
+    finally {
+        clearInterval(timer);
+    }
+    const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
+    if (plainError)
+        failures.push(plainError);
+    const restoreErrors = outcome?.errors ?? [];
+    if (restoreErrors.length > 0) {
+        failures.push(`pg_restore reported ${restoreErrors.length} error(s): ${restoreErrors[0]}`);
+    }
+    else if (outcome && outcome.exitCode !== 0) {
+        failures.push(`pg_restore exited with status ${outcome.exitCode}: ${outcome.log.trim().split("\n").at(-1) ?? ""}`);
+    }
+    let rowCheck = null;
+    if (failures.length === 0 && settings.schemas.length === 0 && settings.tables.length === 0) {
+        try {
+            rowCheck = await checkRowCounts(target, manifest, settings.clean, log);
+        }
+        catch (error) {
+            log.warn(`the row counts after the restore could not be read: ${(0,errors/* describeError */.Uc)(error)}`);
+        }
+    }
+    const passed = failures.length === 0;
+    log.info(`${passed ? "Restored" : "Restore FAILED:"} ${name} into ${where}: ${formatBytes(progress.bytes)} read in ${restoreSeconds}s` +
+        (rowCheck
+            ? `, ${rowCheck.tablesChecked} tables, ${rowCheck.mismatches.length} row-count differences`
+            : "") +
+        (safetyBackup ? `; undo with the safety backup ${settings.safetyLabel}/${safetyBackup.backupId}` : ""));
+    return {
+        passed,
+        backupId: manifest.backupId,
+        label: settings.label,
+        targetDatabase: target.database,
+        targetServer: `${target.host}:${target.port}`,
+        safetyBackup,
+        restoreSeconds,
+        bytesRead: progress.bytes,
+        pgRestoreArgs: args,
+        rowCheck,
+        restoreErrors,
+        failures,
+        pgRestoreLog: outcome?.log ?? "",
+    };
+}
+/** latest, a backup id, or before:<ISO time>: the newest committed backup started at or before it. */
+async function chooseBackup(store, label, selector) {
+    if (!selector.startsWith("before:"))
+        return (await resolveBackup(store, label, selector)).manifest;
+    const text = selector.slice("before:".length);
+    const time = parseTime(text);
+    const folders = await listFolders(store, label);
+    const folder = folders.find((candidate) => candidate.committed && candidate.startedAt.getTime() <= time.getTime());
+    if (!folder) {
+        throw new errors/* InputError */.dz(`--backup "${selector}": no backup under ${store.url}/${label}/ started at or before ${time.toISOString()}`, { input: "backup" });
+    }
+    return readManifest(store, label, folder.backupId);
+}
+function parseTime(text) {
+    const asId = parseBackupIdTime(`${text}-aaaaaa`);
+    const time = asId ?? (/^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(Number.NaN));
+    if (Number.isNaN(time.getTime())) {
+        throw new errors/* InputError */.dz(`--backup "before:${text}": expected an ISO 8601 time such as before:2026-11-22T01:00:00Z`, { input: "backup" });
+    }
+    return time;
+}
+/**
+ * Decrypts the start of the object, so that a wrong passphrase (which no public key reveals) is
+ * bad input found before the safety backup and the restore, not halfway through.
+ */
+async function probeDecryption(store, manifest, identities) {
+    if (identities.length === 0)
+        return;
+    const opened = await openBackup(store, manifest, identities);
+    const enough = new Error("probe: first plaintext bytes arrived");
+    const sink = new external_node_stream_.Writable({ write: (_chunk, _encoding, callback) => callback(enough) });
+    try {
+        await (0,promises_namespaceObject.pipeline)([...opened.chain, sink]);
+    }
+    catch (error) {
+        if (error === enough)
+            return;
+        const text = (0,errors/* describeError */.Uc)(error);
+        if (manifest.encryption.format !== "none" &&
+            manifest.encryption.passphrase &&
+            /passphrase is incorrect|no identity matches/.test(text)) {
+            throw new errors/* InputError */.dz(`--passphrase-file: the passphrase does not decrypt backup ${manifest.label}/${manifest.backupId}`, { input: "passphrase-file" });
+        }
+        throw error instanceof errors/* LifeboatError */.H3 ? error : new errors/* OperationError */.OK(text, { cause: error });
+    }
+}
+/** The safety backup is readable with the same key as the backup being restored. */
+function safetyEncryption(manifest, keys) {
+    const { encryption } = manifest;
+    if (encryption.format === "none")
+        return { kind: "none" };
+    if (encryption.passphrase)
+        return { kind: "passphrase", passphrase: keys.passphrase };
+    return { kind: "recipients", recipients: encryption.recipients };
+}
+function pgRestoreArgs(settings) {
+    return [
+        ...(settings.clean ? ["--clean", "--if-exists"] : []),
+        ...(settings.noOwner ? ["--no-owner"] : []),
+        ...(settings.noPrivileges ? ["--no-privileges"] : []),
+        ...settings.schemas.map((schema) => `--schema=${schema}`),
+        ...settings.tables.map((table) => `--table=${table}`),
+    ];
+}
+/** Informational: without clean, rows already in the target stay, so a difference is a warning. */
+async function checkRowCounts(target, manifest, clean, log) {
+    const client = await connect(target, "target-database-url");
+    try {
+        const mismatches = await restore_compareRowCounts(client, manifest);
+        for (const mismatch of mismatches.slice(0, 5)) {
+            log.warn(`${mismatch.table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after the restore, the manifest counted ${mismatch.expected}${clean ? "" : " (without clean, rows already in the target stay)"}`);
+        }
+        return { tablesChecked: manifest.tables.length, mismatches };
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+async function restore_compareRowCounts(client, manifest) {
+    const mismatches = [];
+    for (const { schema, table, rows } of manifest.tables) {
+        let actual;
+        try {
+            const result = await client.query(`SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`);
+            actual = Number(result.rows[0].n);
+        }
+        catch {
+            actual = null;
+        }
+        if (actual !== rows)
+            mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
+    }
+    return mismatches;
+}
+class ProgressTap extends external_node_stream_.Transform {
+    bytes = 0;
+    _transform(chunk, _encoding, callback) {
+        this.bytes += chunk.length;
+        callback(null, chunk);
+    }
+}
+function progressLine(bytes, total, startedMs) {
+    const seconds = Math.max((performance.now() - startedMs) / 1000, 0.001);
+    const percent = total > 0 ? ` (${Math.min(100, Math.floor((bytes / total) * 100))}%)` : "";
+    return `restore: ${formatBytes(bytes)} of ${formatBytes(total)} read${percent}, ${formatBytes(Math.round(bytes / seconds))}/s, ${Math.round(seconds)}s elapsed`;
+}
+function restoreFailureMessage(result) {
+    if (result.passed)
+        return undefined;
+    const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
+    const undo = result.safetyBackup
+        ? `; the target's previous content is in the safety backup ${result.safetyBackup.label}/${result.safetyBackup.backupId}`
+        : "";
+    return `restore of ${result.label}/${result.backupId} failed: ${result.failures[0]}${more}${undo}`;
+}
+
 ;// CONCATENATED MODULE: ./src/domain/duration.ts
 /**
  * Durations as people type them in options such as `keep-within`, `safe-age` and `max-age`:
@@ -10681,37 +10992,6 @@ function pruneFailureMessage(result) {
         (result.failed.length > 1 ? ` (and ${result.failed.length - 1} more; see the result)` : ""));
 }
 
-;// CONCATENATED MODULE: ./src/report/format.ts
-/** Human-readable sizes and durations for tables and log lines. */
-function formatBytes(bytes) {
-    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
-function formatAge(seconds) {
-    if (seconds < 90)
-        return `${Math.round(seconds)}s`;
-    if (seconds < 90 * 60)
-        return `${Math.round(seconds / 60)}m`;
-    if (seconds < 36 * 3600)
-        return `${(seconds / 3600).toFixed(1)}h`;
-    return `${(seconds / 86400).toFixed(1)}d`;
-}
-/** A plain-text table with aligned columns. */
-function formatTable(header, rows) {
-    const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-    const line = (cells) => cells
-        .map((cell, column) => cell.padEnd(widths[column]))
-        .join("  ")
-        .trimEnd();
-    return [line(header), ...rows.map(line)].join("\n");
-}
-
 ;// CONCATENATED MODULE: ./src/report/prune-report.ts
 
 function formatStarted(iso) {
@@ -11003,6 +11283,44 @@ function parseEncryptionSettings(raw) {
     }
     return { kind: "recipients", recipients };
 }
+/**
+ * Object Lock needs both options, an s3:// storage, and request checksums: S3 refuses locked
+ * uploads without one, so the checksum mode follows unless the user set it otherwise.
+ */
+function parseObjectLock(raw, storage) {
+    const modeText = settings_text(raw, "object-lock-mode");
+    const daysText = settings_text(raw, "object-lock-days");
+    if (modeText === undefined && daysText === undefined)
+        return undefined;
+    if (modeText === undefined || daysText === undefined) {
+        const missing = modeText === undefined ? "object-lock-mode" : "object-lock-days";
+        throw new errors/* InputError */.dz(`--${missing}: required with --object-lock-mode and --object-lock-days together`, {
+            input: missing,
+        });
+    }
+    const mode = modeText.toUpperCase();
+    if (mode !== "GOVERNANCE" && mode !== "COMPLIANCE") {
+        throw new errors/* InputError */.dz(`--object-lock-mode "${modeText}": expected GOVERNANCE or COMPLIANCE`, {
+            input: "object-lock-mode",
+        });
+    }
+    const days = Number(daysText);
+    if (!Number.isInteger(days) || days < 1 || days > 36500) {
+        throw new errors/* InputError */.dz(`--object-lock-days "${daysText}": expected a whole number of days from 1 to 36500`, {
+            input: "object-lock-days",
+        });
+    }
+    if (!storage.storage.startsWith("s3://")) {
+        throw new errors/* InputError */.dz(`--object-lock-mode: needs s3:// storage with Object Lock enabled on the bucket`, {
+            input: "object-lock-mode",
+        });
+    }
+    if (settings_text(raw, "s3-checksums") === "when-required") {
+        throw new errors/* InputError */.dz("--s3-checksums when-required: S3 refuses object-locked uploads without a checksum; drop it or use when-supported", { input: "s3-checksums" });
+    }
+    storage.s3.checksums = "when-supported";
+    return { mode, days };
+}
 function parseBackupSettings(raw) {
     const databaseUrl = parseDatabaseUrl(required(raw, "database-url", "postgresql://user:password@host:port/database"));
     const storage = parseStorageSettings(raw);
@@ -11017,8 +11335,10 @@ function parseBackupSettings(raw) {
         excludeTableData: list(raw, "exclude-table-data"),
     });
     const extraArgs = validateExtraArgs((settings_text(raw, "pg-dump-args") ?? "").split(/\s+/).filter(Boolean));
+    const objectLock = parseObjectLock(raw, storage);
     return {
         ...storage,
+        objectLock,
         databaseUrl,
         encryption: parseEncryptionSettings(raw),
         compression: settings_text(raw, "compression") ?? "auto",
@@ -11194,6 +11514,49 @@ function parseRestoreTestSettings(raw) {
         pgBinDir: settings_text(raw, "pg-bin-dir"),
     };
 }
+/**
+ * restore: the target and its confirmation are checked here (the name typed in `confirm` against
+ * the database name in the URL) and again against current_database() once connected.
+ */
+function parseRestoreSettings(raw) {
+    const targetUrl = parseDatabaseUrl(required(raw, "target-database-url", "postgresql://user:password@host:port/database"), "target-database-url");
+    const confirm = settings_text(raw, "confirm");
+    if (confirm === undefined) {
+        throw new errors/* InputError */.dz(`--confirm: required; expected the target database's name ("${targetUrl.database}"), typed out to confirm that it is overwritten`, { input: "confirm" });
+    }
+    if (confirm !== targetUrl.database) {
+        throw new errors/* InputError */.dz(`--confirm "${confirm}": expected the target database's name "${targetUrl.database}" (from --target-database-url); nothing was restored`, { input: "confirm" });
+    }
+    const storage = parseStorageSettings(raw);
+    const safetyLabelText = settings_text(raw, "safety-label");
+    const safetyLabel = safetyLabelText ?? `${storage.label}-safety`;
+    try {
+        validateLabel(safetyLabel);
+    }
+    catch (error) {
+        if (safetyLabelText !== undefined)
+            throw error;
+        throw new errors/* InputError */.dz(`--label "${storage.label}": the safety label "${safetyLabel}" is too long; give --safety-label`, { input: "safety-label" });
+    }
+    if (safetyLabel === storage.label) {
+        throw new errors/* InputError */.dz(`--safety-label "${safetyLabel}": expected a label other than the one being restored from`, { input: "safety-label" });
+    }
+    return {
+        ...storage,
+        backup: settings_text(raw, "backup") ?? "latest",
+        keys: parseDecryptionKeys(raw),
+        targetUrl,
+        confirm,
+        safetyBackup: raw["safety-backup"] === undefined ? true : flag(raw, "safety-backup"),
+        safetyLabel,
+        schemas: list(raw, "schema"),
+        tables: list(raw, "table"),
+        clean: flag(raw, "clean"),
+        noOwner: flag(raw, "no-owner"),
+        noPrivileges: flag(raw, "no-privileges"),
+        pgBinDir: settings_text(raw, "pg-bin-dir"),
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/settings/spec.ts
 const storageOptions = [
@@ -11343,6 +11706,18 @@ const backupOptions = [
         description: "Server-side encryption for stored objects: AES256 or aws:kms (with s3-sse-kms-key-id).",
         type: "string",
         value: "MODE",
+    },
+    {
+        name: "object-lock-mode",
+        description: "S3 Object Lock retention for the dump and manifest: GOVERNANCE or COMPLIANCE (with object-lock-days; the bucket must have Object Lock enabled). A leaked credential then cannot delete backups either; prune leaves them alone until the lock expires.",
+        type: "string",
+        value: "MODE",
+    },
+    {
+        name: "object-lock-days",
+        description: "Days each backup stays locked (with object-lock-mode).",
+        type: "string",
+        value: "DAYS",
     },
     {
         name: "s3-sse-kms-key-id",
@@ -11526,6 +11901,76 @@ const restoreTestOptions = [
         value: "ARGS",
     },
 ];
+const restoreOptions = [
+    ...storageOptions,
+    {
+        name: "backup",
+        description: "Which backup to restore: latest (the newest committed one under the label), a backup id, or before:<ISO time> (the newest one started at or before it, e.g. before:2026-11-22T01:00:00Z).",
+        type: "string",
+        default: "latest",
+        value: "ID",
+    },
+    ...decryptionOptions,
+    {
+        name: "target-database-url",
+        description: "PostgreSQL connection URL of the database to restore into (it must exist): postgresql://user:password@host:port/database.",
+        type: "string",
+        required: true,
+        secret: true,
+        env: "LIFEBOAT_TARGET_DATABASE_URL",
+        value: "URL",
+    },
+    {
+        name: "confirm",
+        description: "The target database's name, typed out: the restore is refused unless it equals the database name in target-database-url (and current_database() once connected).",
+        type: "string",
+        required: true,
+        value: "DATABASE",
+    },
+    {
+        name: "safety-backup",
+        description: "true (default): first back up the target database into the same storage, encrypted to the same keys as the backup being restored, so that the restore can be undone; false to skip it.",
+        type: "string",
+        default: "true",
+        value: "BOOL",
+    },
+    {
+        name: "safety-label",
+        description: "Label of the safety backup (default: <label>-safety).",
+        type: "string",
+        value: "NAME",
+    },
+    {
+        name: "schema",
+        description: "Restore only this schema (pg_restore --schema; repeatable, one per line in the action). Default: the whole database.",
+        type: "list",
+        value: "NAME",
+    },
+    {
+        name: "table",
+        description: "Restore only this table (pg_restore --table; repeatable, one per line in the action). Default: the whole database.",
+        type: "list",
+        value: "NAME",
+    },
+    {
+        name: "clean",
+        description: "Drop each object before recreating it (pg_restore --clean --if-exists); without it, the restore fails on objects that already exist.",
+        type: "boolean",
+        default: "false",
+    },
+    {
+        name: "no-owner",
+        description: "Do not set object ownership to the original owners (pg_restore --no-owner).",
+        type: "boolean",
+        default: "false",
+    },
+    {
+        name: "no-privileges",
+        description: "Do not restore access privileges (GRANT/REVOKE) (pg_restore --no-privileges).",
+        type: "boolean",
+        default: "false",
+    },
+];
 const COMMANDS = [
     {
         command: "backup",
@@ -11592,6 +12037,20 @@ const COMMANDS = [
         ],
     },
     {
+        command: "restore",
+        action: "restore-db",
+        summary: "Restore a backup into a target database, refused unless confirm names it; a safety backup of the target is taken first.",
+        options: restoreOptions,
+        outputs: [
+            { name: "backup-id", description: "Id of the backup that was restored." },
+            {
+                name: "safety-backup-id",
+                description: "Id of the safety backup of the target taken before the restore (under safety-label); empty when safety-backup is false.",
+            },
+            { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
+        ],
+    },
+    {
         command: "keygen",
         summary: "Make an age key pair: the identity (secret) to a file, the recipient (public) to stdout.",
         options: [
@@ -11621,7 +12080,7 @@ function commandSpec(command) {
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 // EXTERNAL MODULE: ./src/storage/keys.ts
-var storage_keys = __nccwpck_require__(3786);
+var storage_keys = __nccwpck_require__(397);
 ;// CONCATENATED MODULE: ./src/storage/local-store.ts
 /**
  * A store in a local directory: the embedded default for trying things out, and for tests.
@@ -11694,6 +12153,12 @@ class LocalStore {
     }
     async put(key, body, options = {}) {
         (0,storage_keys/* assertValidKey */.Mw)(key);
+        if (options.retention) {
+            body.destroy();
+            throw new errors/* InputError */.dz(`--storage "${this.url}": a local directory cannot hold an object lock; use s3://`, {
+                input: "storage",
+            });
+        }
         const { signal } = options;
         const target = this.pathOf(key);
         const temp = (0,external_node_path_.join)((0,external_node_path_.dirname)(target), `${storage_keys/* TEMP_FILE_PREFIX */.D0}${(0,external_node_crypto_.randomBytes)(8).toString("hex")}`);
@@ -11952,7 +12417,7 @@ async function syncDirectory(path) {
 }
 
 // EXTERNAL MODULE: ./src/storage/storage-url.ts
-var storage_url = __nccwpck_require__(313);
+var storage_url = __nccwpck_require__(7468);
 ;// CONCATENATED MODULE: ./src/storage/open-store.ts
 /**
  * Opens the store a storage URL names. The S3 implementation (and the AWS SDK with it) is loaded
@@ -11968,7 +12433,7 @@ async function openStore(urlText, options = {}) {
     });
     if (url.kind === "local")
         return new LocalStore(url.path);
-    const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(46), __nccwpck_require__.e(252)]).then(__nccwpck_require__.bind(__nccwpck_require__, 6252));
+    const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(947)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8947));
     return createS3Store({ bucket: url.bucket, prefix: url.prefix }, options.s3);
 }
 
@@ -12084,6 +12549,7 @@ function commandHelp(spec) {
  * `lifeboat <command> [options]`: the same commands and options as the actions. One JSON object on
  * stdout with --json; progress on stderr; errors are one line (a stack trace only with --debug).
  */
+
 
 
 
@@ -12236,6 +12702,30 @@ async function main_runCommand(command, raw, io, log) {
             const result = await runRestoreTest(settings, { store, env: io.env, now, log });
             const failure = restoreTestFailureMessage(result);
             const summary = `${result.backupId}: restored in ${result.restoreSeconds}s (${result.mode}), ${result.tablesChecked} tables checked, ${result.mismatches.length} mismatches, ${result.assertions.filter((a) => a.passed).length}/${result.assertions.length} assertions passed${result.run ? `, run exited ${result.run.exitCode}` : ""}`;
+            const { pgRestoreLog: _log, ...json } = result;
+            return {
+                json: failure ? { ok: false, exitCode: 1, error: failure, ...json } : { ok: true, ...json },
+                text: [summary, ...result.failures.map((line) => `${result.backupId}: ${line}`)].join("\n"),
+                ...(failure ? { failure: new errors/* OperationError */.OK(failure) } : {}),
+            };
+        }
+        case "restore": {
+            const settings = parseRestoreSettings(raw);
+            const store = await openStore(settings.storage, { cwd: io.cwd, s3: settings.s3 });
+            const every = Number(io.env.LIFEBOAT_PROGRESS_SECONDS);
+            const result = await runRestore(settings, {
+                store,
+                env: io.env,
+                now,
+                log,
+                signal: io.signal,
+                ...(every > 0 ? { progressEveryMs: every * 1000 } : {}),
+            });
+            const failure = restoreFailureMessage(result);
+            const safety = result.safetyBackup
+                ? `; safety backup ${result.safetyBackup.label}/${result.safetyBackup.backupId}`
+                : "; no safety backup";
+            const summary = `${result.backupId}: ${result.passed ? "restored" : "restore FAILED"} into ${result.targetDatabase} in ${result.restoreSeconds}s${safety}`;
             const { pgRestoreLog: _log, ...json } = result;
             return {
                 json: failure ? { ok: false, exitCode: 1, error: failure, ...json } : { ok: true, ...json },

@@ -7,6 +7,7 @@ import { runBackup } from "../commands/backup.js";
 import { listBackups } from "../commands/list.js";
 import { runVerify, verifyFailureMessage } from "../commands/verify.js";
 import { restoreTestFailureMessage, runRestoreTest } from "../commands/restore-test.js";
+import { restoreFailureMessage, runRestore } from "../commands/restore.js";
 import { pruneFailureMessage, runPrune } from "../commands/prune.js";
 import { formatPruneDecisions, formatPruneTotals } from "../report/prune-report.js";
 import type { Logger } from "../commands/logger.js";
@@ -18,6 +19,7 @@ import {
   parsePruneSettings,
   parseStorageSettings,
   parseRestoreTestSettings,
+  parseRestoreSettings,
   parseVerifySettings,
   required,
   type RawOptions,
@@ -180,6 +182,30 @@ async function runCommand(
       const result = await runRestoreTest(settings, { store, env: io.env, now, log });
       const failure = restoreTestFailureMessage(result);
       const summary = `${result.backupId}: restored in ${result.restoreSeconds}s (${result.mode}), ${result.tablesChecked} tables checked, ${result.mismatches.length} mismatches, ${result.assertions.filter((a) => a.passed).length}/${result.assertions.length} assertions passed${result.run ? `, run exited ${result.run.exitCode}` : ""}`;
+      const { pgRestoreLog: _log, ...json } = result;
+      return {
+        json: failure ? { ok: false, exitCode: 1, error: failure, ...json } : { ok: true, ...json },
+        text: [summary, ...result.failures.map((line) => `${result.backupId}: ${line}`)].join("\n"),
+        ...(failure ? { failure: new OperationError(failure) } : {}),
+      };
+    }
+    case "restore": {
+      const settings = parseRestoreSettings(raw);
+      const store = await openStore(settings.storage, { cwd: io.cwd, s3: settings.s3 });
+      const every = Number(io.env.LIFEBOAT_PROGRESS_SECONDS);
+      const result = await runRestore(settings, {
+        store,
+        env: io.env,
+        now,
+        log,
+        signal: io.signal,
+        ...(every > 0 ? { progressEveryMs: every * 1000 } : {}),
+      });
+      const failure = restoreFailureMessage(result);
+      const safety = result.safetyBackup
+        ? `; safety backup ${result.safetyBackup.label}/${result.safetyBackup.backupId}`
+        : "; no safety backup";
+      const summary = `${result.backupId}: ${result.passed ? "restored" : "restore FAILED"} into ${result.targetDatabase} in ${result.restoreSeconds}s${safety}`;
       const { pgRestoreLog: _log, ...json } = result;
       return {
         json: failure ? { ok: false, exitCode: 1, error: failure, ...json } : { ok: true, ...json },

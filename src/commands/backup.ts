@@ -23,7 +23,7 @@ import { findPgTool } from "../postgres/pg-dump-finder.js";
 import { startPgDump, type RunningDump } from "../postgres/pg-dump.js";
 import { exportSnapshot } from "../postgres/snapshot.js";
 import type { BackupSettings } from "../settings/settings.js";
-import type { Store } from "../storage/store.js";
+import type { PutOptions, Store } from "../storage/store.js";
 import { HashTap } from "../streams/hash-tap.js";
 import { LIFEBOAT_VERSION } from "../version.js";
 import type { Logger } from "./logger.js";
@@ -101,6 +101,10 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     );
 
     const backupId = newBackupId(started);
+    const retention = settings.objectLock && {
+      mode: settings.objectLock.mode,
+      until: new Date(started.getTime() + settings.objectLock.days * 86_400_000),
+    };
     const encrypted = encryption.info.format !== "none";
     const objectKey = dumpKey(settings.label, backupId, encrypted);
     const snapshot = await exportSnapshot(client);
@@ -119,6 +123,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       store,
       objectKey,
       sizeHint: dumpSizeCeiling(server.databaseBytes),
+      retention,
       counting: snapshot
         .countRows(settings.scope, {
           excludeUnlogged: settings.extraArgs.includes("--no-unlogged-table-data"),
@@ -166,6 +171,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       encryption: encryption.info,
       tables,
       totalRows: tables.reduce((sum, table) => sum + table.rows, 0),
+      objectLock: retention ? { mode: retention.mode, retainUntil: retention.until.toISOString() } : null,
       provenance: provenanceFromEnv(deps.env),
     };
     const key = manifestKey(settings.label, backupId);
@@ -173,6 +179,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       await store.put(key, Readable.from([Buffer.from(serializeManifest(manifest))]), {
         contentType: "application/json",
         signal: deps.signal,
+        retention,
       });
     } catch (error) {
       await store.deleteMany([objectKey]).catch(() => undefined);
@@ -207,6 +214,7 @@ async function streamDump(options: {
   store: Store;
   objectKey: string;
   sizeHint: number;
+  retention: PutOptions["retention"];
   counting: Promise<TableCount[]>;
   signal: AbortSignal | undefined;
 }): Promise<{ tables: TableCount[]; plain: HashTap; stored: HashTap }> {
@@ -238,6 +246,7 @@ async function streamDump(options: {
         signal: controller.signal,
         contentType: "application/octet-stream",
         sizeHint: options.sizeHint,
+        retention: options.retention,
       }),
     ),
     watch(options.counting),

@@ -81,6 +81,8 @@ export interface Manifest {
   /** Every table whose data the dump holds, with its exact row count; empty for a schema-only dump. */
   tables: TableCount[];
   totalRows: number;
+  /** The S3 Object Lock retention put on the dump and the manifest, or null. */
+  objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; retainUntil: string } | null;
   provenance: Provenance | null;
 }
 

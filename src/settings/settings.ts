@@ -12,6 +12,7 @@ import type { DumpScope } from "../domain/manifest.js";
 import { parsePercent, parseSize } from "../domain/size.js";
 import type { VerifySettings } from "../commands/verify.js";
 import type { RestoreTestSettings } from "../commands/restore-test.js";
+import type { RestoreSettings } from "../commands/restore.js";
 import { availableParallelism } from "node:os";
 import { splitSqlStatements } from "../domain/sql-split.js";
 import type { DecryptionKeys } from "../commands/read-backup.js";
@@ -42,6 +43,8 @@ export type EncryptionSettings =
   | { kind: "none" };
 
 export interface BackupSettings extends StorageSettings {
+  /** S3 Object Lock on the dump and manifest: retention mode and days. */
+  objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; days: number } | undefined;
   databaseUrl: DatabaseUrl;
   encryption: EncryptionSettings;
   compression: string;
@@ -183,6 +186,50 @@ export function parseEncryptionSettings(raw: RawOptions): EncryptionSettings {
   return { kind: "recipients", recipients };
 }
 
+/**
+ * Object Lock needs both options, an s3:// storage, and request checksums: S3 refuses locked
+ * uploads without one, so the checksum mode follows unless the user set it otherwise.
+ */
+function parseObjectLock(raw: RawOptions, storage: StorageSettings): BackupSettings["objectLock"] {
+  const modeText = text(raw, "object-lock-mode");
+  const daysText = text(raw, "object-lock-days");
+  if (modeText === undefined && daysText === undefined) return undefined;
+  if (modeText === undefined || daysText === undefined) {
+    const missing = modeText === undefined ? "object-lock-mode" : "object-lock-days";
+    throw new InputError(`--${missing}: required with --object-lock-mode and --object-lock-days together`, {
+      input: missing,
+    });
+  }
+  const mode = modeText.toUpperCase();
+  if (mode !== "GOVERNANCE" && mode !== "COMPLIANCE") {
+    throw new InputError(`--object-lock-mode "${modeText}": expected GOVERNANCE or COMPLIANCE`, {
+      input: "object-lock-mode",
+    });
+  }
+  const days = Number(daysText);
+  if (!Number.isInteger(days) || days < 1 || days > 36500) {
+    throw new InputError(
+      `--object-lock-days "${daysText}": expected a whole number of days from 1 to 36500`,
+      {
+        input: "object-lock-days",
+      },
+    );
+  }
+  if (!storage.storage.startsWith("s3://")) {
+    throw new InputError(`--object-lock-mode: needs s3:// storage with Object Lock enabled on the bucket`, {
+      input: "object-lock-mode",
+    });
+  }
+  if (text(raw, "s3-checksums") === "when-required") {
+    throw new InputError(
+      "--s3-checksums when-required: S3 refuses object-locked uploads without a checksum; drop it or use when-supported",
+      { input: "s3-checksums" },
+    );
+  }
+  storage.s3.checksums = "when-supported";
+  return { mode, days };
+}
+
 export function parseBackupSettings(raw: RawOptions): BackupSettings {
   const databaseUrl = parseDatabaseUrl(
     required(raw, "database-url", "postgresql://user:password@host:port/database"),
@@ -199,8 +246,10 @@ export function parseBackupSettings(raw: RawOptions): BackupSettings {
     excludeTableData: list(raw, "exclude-table-data"),
   });
   const extraArgs = validateExtraArgs((text(raw, "pg-dump-args") ?? "").split(/\s+/).filter(Boolean));
+  const objectLock = parseObjectLock(raw, storage);
   return {
     ...storage,
+    objectLock,
     databaseUrl,
     encryption: parseEncryptionSettings(raw),
     compression: text(raw, "compression") ?? "auto",
@@ -396,6 +445,63 @@ export function parseRestoreTestSettings(raw: RawOptions): RestoreTestSettings {
     decryptToDisk: oneOf(raw, "decrypt-to-disk", ["auto", "never"] as const, "auto"),
     jobs,
     pgRestoreArgs,
+    pgBinDir: text(raw, "pg-bin-dir"),
+  };
+}
+
+/**
+ * restore: the target and its confirmation are checked here (the name typed in `confirm` against
+ * the database name in the URL) and again against current_database() once connected.
+ */
+export function parseRestoreSettings(raw: RawOptions): RestoreSettings {
+  const targetUrl = parseDatabaseUrl(
+    required(raw, "target-database-url", "postgresql://user:password@host:port/database"),
+    "target-database-url",
+  );
+  const confirm = text(raw, "confirm");
+  if (confirm === undefined) {
+    throw new InputError(
+      `--confirm: required; expected the target database's name ("${targetUrl.database}"), typed out to confirm that it is overwritten`,
+      { input: "confirm" },
+    );
+  }
+  if (confirm !== targetUrl.database) {
+    throw new InputError(
+      `--confirm "${confirm}": expected the target database's name "${targetUrl.database}" (from --target-database-url); nothing was restored`,
+      { input: "confirm" },
+    );
+  }
+  const storage = parseStorageSettings(raw);
+  const safetyLabelText = text(raw, "safety-label");
+  const safetyLabel = safetyLabelText ?? `${storage.label}-safety`;
+  try {
+    validateLabel(safetyLabel);
+  } catch (error) {
+    if (safetyLabelText !== undefined) throw error;
+    throw new InputError(
+      `--label "${storage.label}": the safety label "${safetyLabel}" is too long; give --safety-label`,
+      { input: "safety-label" },
+    );
+  }
+  if (safetyLabel === storage.label) {
+    throw new InputError(
+      `--safety-label "${safetyLabel}": expected a label other than the one being restored from`,
+      { input: "safety-label" },
+    );
+  }
+  return {
+    ...storage,
+    backup: text(raw, "backup") ?? "latest",
+    keys: parseDecryptionKeys(raw),
+    targetUrl,
+    confirm,
+    safetyBackup: raw["safety-backup"] === undefined ? true : flag(raw, "safety-backup"),
+    safetyLabel,
+    schemas: list(raw, "schema"),
+    tables: list(raw, "table"),
+    clean: flag(raw, "clean"),
+    noOwner: flag(raw, "no-owner"),
+    noPrivileges: flag(raw, "no-privileges"),
     pgBinDir: text(raw, "pg-bin-dir"),
   };
 }

@@ -201,6 +201,19 @@ const backupOptions: OptionSpec[] = [
     value: "MODE",
   },
   {
+    name: "object-lock-mode",
+    description:
+      "S3 Object Lock retention for the dump and manifest: GOVERNANCE or COMPLIANCE (with object-lock-days; the bucket must have Object Lock enabled). A leaked credential then cannot delete backups either; prune leaves them alone until the lock expires.",
+    type: "string",
+    value: "MODE",
+  },
+  {
+    name: "object-lock-days",
+    description: "Days each backup stays locked (with object-lock-mode).",
+    type: "string",
+    value: "DAYS",
+  },
+  {
     name: "s3-sse-kms-key-id",
     description: "KMS key id for s3-sse aws:kms.",
     type: "string",
@@ -406,6 +419,84 @@ const restoreTestOptions: OptionSpec[] = [
   },
 ];
 
+const restoreOptions: OptionSpec[] = [
+  ...storageOptions,
+  {
+    name: "backup",
+    description:
+      "Which backup to restore: latest (the newest committed one under the label), a backup id, or before:<ISO time> (the newest one started at or before it, e.g. before:2026-11-22T01:00:00Z).",
+    type: "string",
+    default: "latest",
+    value: "ID",
+  },
+  ...decryptionOptions,
+  {
+    name: "target-database-url",
+    description:
+      "PostgreSQL connection URL of the database to restore into (it must exist): postgresql://user:password@host:port/database.",
+    type: "string",
+    required: true,
+    secret: true,
+    env: "LIFEBOAT_TARGET_DATABASE_URL",
+    value: "URL",
+  },
+  {
+    name: "confirm",
+    description:
+      "The target database's name, typed out: the restore is refused unless it equals the database name in target-database-url (and current_database() once connected).",
+    type: "string",
+    required: true,
+    value: "DATABASE",
+  },
+  {
+    name: "safety-backup",
+    description:
+      "true (default): first back up the target database into the same storage, encrypted to the same keys as the backup being restored, so that the restore can be undone; false to skip it.",
+    type: "string",
+    default: "true",
+    value: "BOOL",
+  },
+  {
+    name: "safety-label",
+    description: "Label of the safety backup (default: <label>-safety).",
+    type: "string",
+    value: "NAME",
+  },
+  {
+    name: "schema",
+    description:
+      "Restore only this schema (pg_restore --schema; repeatable, one per line in the action). Default: the whole database.",
+    type: "list",
+    value: "NAME",
+  },
+  {
+    name: "table",
+    description:
+      "Restore only this table (pg_restore --table; repeatable, one per line in the action). Default: the whole database.",
+    type: "list",
+    value: "NAME",
+  },
+  {
+    name: "clean",
+    description:
+      "Drop each object before recreating it (pg_restore --clean --if-exists); without it, the restore fails on objects that already exist.",
+    type: "boolean",
+    default: "false",
+  },
+  {
+    name: "no-owner",
+    description: "Do not set object ownership to the original owners (pg_restore --no-owner).",
+    type: "boolean",
+    default: "false",
+  },
+  {
+    name: "no-privileges",
+    description: "Do not restore access privileges (GRANT/REVOKE) (pg_restore --no-privileges).",
+    type: "boolean",
+    default: "false",
+  },
+];
+
 export const COMMANDS: CommandSpec[] = [
   {
     command: "backup",
@@ -473,6 +564,22 @@ export const COMMANDS: CommandSpec[] = [
       { name: "tables-checked", description: "Number of tables whose row counts were compared." },
       { name: "mismatches", description: "Number of tables whose row count differs from the manifest." },
       { name: "reason", description: "Why the test failed (empty when it passed)." },
+    ],
+  },
+  {
+    command: "restore",
+    action: "restore-db",
+    summary:
+      "Restore a backup into a target database, refused unless confirm names it; a safety backup of the target is taken first.",
+    options: restoreOptions,
+    outputs: [
+      { name: "backup-id", description: "Id of the backup that was restored." },
+      {
+        name: "safety-backup-id",
+        description:
+          "Id of the safety backup of the target taken before the restore (under safety-label); empty when safety-backup is false.",
+      },
+      { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
     ],
   },
   {

@@ -75,6 +75,15 @@ export class LocalStore implements Store {
 
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<{ bytes: number }> {
     assertValidKey(key);
+    if (options.retention) {
+      body.destroy();
+      throw new InputError(
+        `--storage "${this.url}": a local directory cannot hold an object lock; use s3://`,
+        {
+          input: "storage",
+        },
+      );
+    }
     const { signal } = options;
     const target = this.pathOf(key);
     const temp = join(dirname(target), `${TEMP_FILE_PREFIX}${randomBytes(8).toString("hex")}`);

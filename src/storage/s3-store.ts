@@ -324,6 +324,9 @@ export class S3Store implements Store {
         Body: counted,
         ...(options.contentType ? { ContentType: options.contentType } : {}),
         ...this.encryption,
+        ...(options.retention
+          ? { ObjectLockMode: options.retention.mode, ObjectLockRetainUntilDate: options.retention.until }
+          : {}),
       },
       ...uploadShape(this, options.sizeHint),
       // We abort the multipart upload ourselves, so a failing abort cannot mask the first error.

@@ -17,6 +17,11 @@ export interface PutOptions {
    * multipart part size from it so the object fits in 10,000 parts.
    */
   sizeHint?: number;
+  /**
+   * Protect the object with an S3 Object Lock retention until this date (the bucket must have
+   * Object Lock enabled). Stores that cannot lock refuse the put rather than store it unprotected.
+   */
+  retention?: { mode: "GOVERNANCE" | "COMPLIANCE"; until: Date };
 }
 
 /** An S3 Object Lock on one object: a retention until a date, a legal hold, or both. */

@@ -126,6 +126,98 @@ describe("backup to S3", () => {
     assert.match(list.stdout, new RegExp(`^${backupId}\\s`, "m"));
   });
 
+  test("object lock: the dump and the manifest are uploaded with a retention and a checksum", async () => {
+    const requestsBefore = s3.requests.length;
+    const run = await runCli(
+      [
+        "backup",
+        "--storage",
+        `s3://${s3.bucket}/locked`,
+        "--recipient",
+        recipient,
+        "--object-lock-mode",
+        "governance",
+        "--object-lock-days",
+        "30",
+        ...s3Args(),
+        "--json",
+      ],
+      { env: env() },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const backupId = run.json.backupId as string;
+    const manifest = JSON.parse(
+      (await getObject(`locked/default/${backupId}/manifest.json`)).toString(),
+    ) as Manifest;
+    assert.equal(manifest.objectLock?.mode, "GOVERNANCE");
+    const days = (Date.parse(manifest.objectLock!.retainUntil) - Date.parse(manifest.startedAt)) / 86_400_000;
+    assert.equal(days, 30);
+    // Object creations (PutObject, CreateMultipartUpload) carry the lock; what carries bytes
+    // (PutObject, UploadPart) carries a checksum, as S3 demands for locked objects.
+    const writes = s3.requests
+      .slice(requestsBefore)
+      .filter((r) => r.method === "PUT" || (r.method === "POST" && r.url.includes("?uploads")));
+    for (const key of [`locked/default/${backupId}/dump.age`, `locked/default/${backupId}/manifest.json`]) {
+      const created = writes.filter(
+        (r) => r.url.split("?")[0] === `/${s3.bucket}/${key}` && !/[?&]partNumber=/.test(r.url),
+      );
+      assert.ok(created.length > 0, key);
+      for (const request of created) {
+        if (request.url.includes("uploadId=")) continue;
+        assert.equal(request.headers["x-amz-object-lock-mode"], "GOVERNANCE", key);
+        assert.equal(
+          request.headers["x-amz-object-lock-retain-until-date"],
+          manifest.objectLock!.retainUntil,
+          key,
+        );
+      }
+    }
+    const withBytes = writes.filter(
+      (r) => (r.method === "PUT" && !r.url.includes("uploadId=")) || /[?&]partNumber=/.test(r.url),
+    );
+    assert.ok(withBytes.length > 0);
+    for (const request of withBytes) {
+      assert.ok(
+        Object.keys(request.headers).some((name) => name.startsWith("x-amz-checksum-")),
+        request.url,
+      );
+    }
+  });
+
+  test("object lock needs both options and s3:// storage", async () => {
+    for (const [args, message] of [
+      [["--object-lock-days", "7"], /--object-lock-mode: required/],
+      [
+        ["--object-lock-mode", "strict", "--object-lock-days", "7"],
+        /--object-lock-mode "strict": expected GOVERNANCE or COMPLIANCE/,
+      ],
+      [["--object-lock-mode", "COMPLIANCE", "--object-lock-days", "0"], /--object-lock-days "0"/],
+    ] as const) {
+      const run = await runCli(
+        ["backup", "--storage", `s3://${s3.bucket}/lock-bad`, "--recipient", recipient, ...args, ...s3Args()],
+        { env: env() },
+      );
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, message);
+    }
+    const local = await runCli(
+      [
+        "backup",
+        "--storage",
+        "local-dir",
+        "--recipient",
+        recipient,
+        "--object-lock-mode",
+        "COMPLIANCE",
+        "--object-lock-days",
+        "7",
+      ],
+      { env: env() },
+    );
+    assert.equal(local.code, 2);
+    assert.match(local.stderr, /needs s3:\/\/ storage/);
+  });
+
   test("a missing bucket is bad input (exit 2) and nothing is written", async () => {
     const run = await runCli(
       ["backup", "--storage", "s3://no-such-bucket/x", "--recipient", recipient, ...s3Args()],

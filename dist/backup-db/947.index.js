@@ -1,8 +1,8 @@
-export const id = 252;
-export const ids = [252];
+export const id = 947;
+export const ids = [947];
 export const modules = {
 
-/***/ 6252:
+/***/ 8947:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
@@ -13,11 +13,11 @@ export const modules = {
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7075);
 /* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(8495);
-/* harmony import */ var _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(7046);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(5940);
-/* harmony import */ var _keys_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(3786);
-/* harmony import */ var _storage_url_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(313);
+/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(3711);
+/* harmony import */ var _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(2358);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(241);
+/* harmony import */ var _keys_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(397);
+/* harmony import */ var _storage_url_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(7468);
 /**
  * A store in an S3 bucket (AWS S3 or an S3-compatible store: R2, B2, MinIO, Supabase Storage, GCS
  * interop), under an optional key prefix.
@@ -282,6 +282,9 @@ class S3Store {
                 Body: counted,
                 ...(options.contentType ? { ContentType: options.contentType } : {}),
                 ...this.encryption,
+                ...(options.retention
+                    ? { ObjectLockMode: options.retention.mode, ObjectLockRetainUntilDate: options.retention.until }
+                    : {}),
             },
             ...uploadShape(this, options.sizeHint),
             // We abort the multipart upload ourselves, so a failing abort cannot mask the first error.

@@ -1,0 +1,543 @@
+export const id = 947;
+export const ids = [947];
+export const modules = {
+
+/***/ 8947:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   createS3Store: () => (/* binding */ createS3Store)
+/* harmony export */ });
+/* unused harmony exports MIN_PART_SIZE_BYTES, MAX_PART_SIZE_BYTES, MAX_PARTS, MAX_OBJECT_BYTES, DEFAULT_PART_SIZE_BYTES, DEFAULT_QUEUE_SIZE, DEFAULT_MAX_OBJECT_BYTES, choosePartSize, describeS3Error, S3Store, uploadShape */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(7598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(7075);
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(3711);
+/* harmony import */ var _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(2358);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(241);
+/* harmony import */ var _keys_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(397);
+/* harmony import */ var _storage_url_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(7468);
+/**
+ * A store in an S3 bucket (AWS S3 or an S3-compatible store: R2, B2, MinIO, Supabase Storage, GCS
+ * interop), under an optional key prefix.
+ *
+ * - Credentials come from the AWS SDK's default chain only (environment, profile, web identity), so
+ *   OIDC role assumption in GitHub Actions works unchanged.
+ * - Checksums are sent only where the API requires them unless `checksums: "when-supported"`: the
+ *   SDK's default flexible checksums break several S3-compatible stores.
+ * - A put is a streaming multipart upload (lib-storage `Upload`). Memory is bounded by about
+ *   (queueSize + 1) x partSize whatever the object's size. The default 16 MiB parts allow objects up
+ *   to 16 MiB x 10,000 = 156.25 GiB (167.8 GB); a `maxObjectBytes` hint grows the part size for more.
+ */
+
+
+
+
+
+
+
+
+const MIB = 1024 * 1024;
+/** S3's limits on multipart uploads. */
+const MIN_PART_SIZE_BYTES = 5 * MIB;
+const MAX_PART_SIZE_BYTES = 5 * 1024 * MIB;
+const MAX_PARTS = 10_000;
+const MAX_OBJECT_BYTES = 5 * 1024 * 1024 * MIB;
+const DEFAULT_PART_SIZE_BYTES = 16 * MIB;
+const DEFAULT_QUEUE_SIZE = 4;
+/** The largest object the default part size allows: 10,000 x 16 MiB = 156.25 GiB (167.8 GB). */
+const DEFAULT_MAX_OBJECT_BYTES = DEFAULT_PART_SIZE_BYTES * MAX_PARTS;
+const CONNECTION_TIMEOUT_MS = 10_000;
+/** A socket idle this long is given up: a store that stops answering must not hang a backup. */
+const SOCKET_TIMEOUT_MS = 120_000;
+/**
+ * The part size for an upload: the requested (or default) size, grown in whole MiB when needed so
+ * that `maxObjectBytes` fits in S3's 10,000 parts.
+ */
+function choosePartSize(options = {}) {
+    const requested = options.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES;
+    if (!Number.isSafeInteger(requested) ||
+        requested < MIN_PART_SIZE_BYTES ||
+        requested > MAX_PART_SIZE_BYTES) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`S3 part size ${options.partSizeBytes}: expected a whole number of bytes from 5 MiB (${MIN_PART_SIZE_BYTES}) to 5 GiB`);
+    }
+    const { maxObjectBytes } = options;
+    if (maxObjectBytes === undefined)
+        return requested;
+    if (!Number.isSafeInteger(maxObjectBytes) || maxObjectBytes <= 0 || maxObjectBytes > MAX_OBJECT_BYTES) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`maximum object size ${maxObjectBytes}: expected a whole number of bytes up to S3's limit of 5 TiB`);
+    }
+    const needed = Math.ceil(maxObjectBytes / MAX_PARTS / MIB) * MIB;
+    return Math.max(requested, needed);
+}
+function positiveInteger(value, fallback, max, what) {
+    if (value === undefined)
+        return fallback;
+    if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${what} ${value}: expected a whole number from 1 to ${max}`);
+    }
+    return value;
+}
+function shapeOf(error) {
+    return typeof error === "object" && error !== null ? error : {};
+}
+function statusOf(error) {
+    return shapeOf(error).$metadata?.httpStatusCode;
+}
+function nameOf(error) {
+    const { name, Code } = shapeOf(error);
+    return typeof Code === "string" ? Code : typeof name === "string" ? name : "";
+}
+const NETWORK_CODES = new Set([
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "ENOTFOUND",
+    "EAI_AGAIN",
+    "EHOSTUNREACH",
+    "ENETUNREACH",
+    "ETIMEDOUT",
+    "EPIPE",
+]);
+function networkCodeOf(error) {
+    const { code, name } = shapeOf(error);
+    if (typeof code === "string" && NETWORK_CODES.has(code))
+        return code;
+    if (name === "TimeoutError")
+        return "ETIMEDOUT";
+    return undefined;
+}
+/** One line for any S3 SDK error: its code, its message and the HTTP status. */
+function describeS3Error(error) {
+    const name = nameOf(error);
+    const status = statusOf(error);
+    let text = (0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .describeError */ .Uc)(error);
+    const { code } = shapeOf(error);
+    if (typeof code === "string" && !text.includes(code))
+        text = `${code}: ${text}`;
+    // Responses without a body (HEAD) carry no code: the SDK names them "Unknown"/"UnknownError".
+    if (text === "UnknownError" || name === "Unknown")
+        return status ? `HTTP ${status}` : "unknown error";
+    if (name && name !== "Error" && !text.startsWith(name))
+        text = `${name}: ${text}`;
+    return status && status >= 300 ? `${text} (HTTP ${status})` : text;
+}
+function isNotFound(error) {
+    const name = nameOf(error);
+    return statusOf(error) === 404 || name === "NotFound" || name === "NoSuchKey" || name === "NoSuchBucket";
+}
+const DENIED = new Set(["AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden"]);
+/**
+ * DeleteObjects is the one operation whose checksum S3 requires. The SDK now sends CRC32 there,
+ * which several S3-compatible stores refuse ("MissingContentMD5"); the classic Content-MD5 works
+ * everywhere, AWS included. Only installed when checksums are "when-required".
+ */
+function contentMd5ForDeleteObjects(client) {
+    client.middlewareStack.add((next, context) => async (args) => {
+        const request = args.request;
+        if (context.commandName === "DeleteObjectsCommand" && request.headers) {
+            const body = request.body;
+            if (typeof body === "string" || body instanceof Uint8Array) {
+                for (const header of Object.keys(request.headers)) {
+                    const lower = header.toLowerCase();
+                    if (lower.startsWith("x-amz-checksum-") || lower.startsWith("x-amz-sdk-checksum-")) {
+                        delete request.headers[header];
+                    }
+                }
+                request.headers["content-md5"] = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)("md5").update(body).digest("base64");
+            }
+        }
+        return next(args);
+    }, 
+    // After the flexible-checksums middleware (build step, normal priority), before signing.
+    { step: "build", priority: "low", name: "lifeboatContentMd5ForDeleteObjects" });
+}
+function createClient(options) {
+    const checksums = options.checksums === "when-supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED";
+    const region = options.region ??
+        process.env.AWS_REGION ??
+        process.env.AWS_DEFAULT_REGION ??
+        (options.endpoint ? "us-east-1" : undefined);
+    const config = {
+        forcePathStyle: options.forcePathStyle ?? false,
+        requestChecksumCalculation: checksums,
+        responseChecksumValidation: checksums,
+        requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: SOCKET_TIMEOUT_MS },
+    };
+    if (options.endpoint)
+        config.endpoint = options.endpoint;
+    if (region)
+        config.region = region;
+    if (options.maxAttempts !== undefined)
+        config.maxAttempts = options.maxAttempts;
+    const client = new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.S3Client(config);
+    if (checksums === "WHEN_REQUIRED")
+        contentMd5ForDeleteObjects(client);
+    return client;
+}
+class S3Store {
+    url;
+    bucket;
+    /** The key prefix without leading or trailing slash; "" for the bucket's root. */
+    prefix;
+    /** The SDK client (exposed for tests and for `client.destroy()` when done). */
+    client;
+    partSizeBytes;
+    queueSize;
+    endpoint;
+    keyPrefix;
+    listPageSize;
+    deleteBatchSize;
+    encryption;
+    /** Whether the bucket can hold locked objects, asked once per store. */
+    bucketLock;
+    constructor(location, options = {}) {
+        this.bucket = location.bucket;
+        this.prefix = location.prefix.replace(/^\/+|\/+$/g, "");
+        this.keyPrefix = this.prefix ? `${this.prefix}/` : "";
+        this.url = (0,_storage_url_js__WEBPACK_IMPORTED_MODULE_5__/* .formatStorageUrl */ .EZ)({ kind: "s3", bucket: this.bucket, prefix: this.prefix });
+        this.endpoint = options.endpoint;
+        this.partSizeBytes = choosePartSize(options);
+        this.queueSize = positiveInteger(options.queueSize, DEFAULT_QUEUE_SIZE, 64, "S3 upload queue size");
+        this.listPageSize = positiveInteger(options.listPageSize, 1000, 1000, "S3 list page size");
+        this.deleteBatchSize = positiveInteger(options.deleteBatchSize, 1000, 1000, "S3 delete batch size");
+        if (options.sseKmsKeyId && options.sse === "AES256") {
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz("an SSE KMS key id needs server-side encryption aws:kms, not AES256");
+        }
+        const sse = options.sse ?? (options.sseKmsKeyId ? "aws:kms" : undefined);
+        this.encryption = {};
+        if (sse)
+            this.encryption.ServerSideEncryption = sse;
+        if (options.sseKmsKeyId)
+            this.encryption.SSEKMSKeyId = options.sseKmsKeyId;
+        this.client = createClient(options);
+    }
+    /**
+     * Lists at most one key under the prefix: unlike HeadBucket, this works with policies that grant
+     * s3:ListBucket for the prefix only, and a refusal comes with the store's error code.
+     */
+    async check() {
+        try {
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.keyPrefix, MaxKeys: 1 }));
+        }
+        catch (error) {
+            throw this.checkError(error);
+        }
+    }
+    async put(key, body, options = {}) {
+        (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
+        const { signal } = options;
+        const objectKey = this.keyPrefix + key;
+        let bytes = 0;
+        /** The first cause of failure: the body's error, the abort's reason or the store's error. */
+        let failure;
+        /** Set once PutObject or CompleteMultipartUpload was sent: from then on the object may exist. */
+        let committing = false;
+        /** Cancels this upload's in-flight part requests as soon as anything fails. */
+        const inFlight = new AbortController();
+        const counted = new node_stream__WEBPACK_IMPORTED_MODULE_1__.Transform({
+            transform(chunk, _encoding, done) {
+                bytes += chunk.length;
+                done(null, chunk);
+            },
+        });
+        const fail = (error, from) => {
+            failure ??= { error, from };
+            inFlight.abort();
+            counted.destroy(error instanceof Error ? error : new Error((0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .describeError */ .Uc)(error)));
+        };
+        (0,node_stream__WEBPACK_IMPORTED_MODULE_1__.pipeline)(body, counted, (error) => {
+            if (error)
+                fail(error, "body");
+        });
+        const onAbort = () => fail(signal?.reason ?? new Error("aborted"), "abort");
+        if (signal?.aborted)
+            onAbort();
+        else
+            signal?.addEventListener("abort", onAbort, { once: true });
+        // lib-storage sends every request through `client.send`: this view of the client marks the
+        // commit point, cancels parts in flight once the upload fails, and stops reading the body at
+        // the first failed request instead of uploading the rest of it in vain.
+        const client = this.client;
+        const uploadClient = Object.create(client);
+        const send = async (command) => {
+            if (command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand || command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.CompleteMultipartUploadCommand) {
+                committing = true;
+            }
+            const cancellable = command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.UploadPartCommand || command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand;
+            try {
+                return await client.send(command, cancellable ? { abortSignal: inFlight.signal } : {});
+            }
+            catch (error) {
+                fail(error, "store");
+                throw error;
+            }
+        };
+        uploadClient.send = send;
+        const upload = new _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_2__/* .Upload */ ._({
+            client: uploadClient,
+            params: {
+                Bucket: this.bucket,
+                Key: objectKey,
+                Body: counted,
+                ...(options.contentType ? { ContentType: options.contentType } : {}),
+                ...this.encryption,
+                ...(options.retention
+                    ? { ObjectLockMode: options.retention.mode, ObjectLockRetainUntilDate: options.retention.until }
+                    : {}),
+            },
+            ...uploadShape(this, options.sizeHint),
+            // We abort the multipart upload ourselves, so a failing abort cannot mask the first error.
+            leavePartsOnError: true,
+        });
+        try {
+            await upload.done();
+            if (signal?.aborted)
+                fail(signal.reason, "abort");
+            if (failure)
+                throw failure.error;
+            return { bytes };
+        }
+        catch (error) {
+            fail(error, "store");
+            await this.discard(objectKey, upload.uploadId, committing);
+            throw this.putError(key, failure ?? { error, from: "store" });
+        }
+        finally {
+            signal?.removeEventListener("abort", onAbort);
+        }
+    }
+    async get(key) {
+        (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
+        try {
+            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.GetObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+            const body = response.Body;
+            if (body instanceof node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable)
+                return body;
+            if (body === undefined)
+                return node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable.from([]);
+            return node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable.fromWeb(body.transformToWebStream());
+        }
+        catch (error) {
+            if (isNotFound(error))
+                throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .NotFoundError */ .m_(`"${key}" does not exist in ${this.url}`);
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`reading "${key}" from ${this.url} failed: ${describeS3Error(error)}`, {
+                cause: error,
+            });
+        }
+    }
+    async head(key) {
+        (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
+        try {
+            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+            return { key, size: response.ContentLength ?? 0, lastModified: response.LastModified ?? new Date(0) };
+        }
+        catch (error) {
+            if (isNotFound(error))
+                return undefined;
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`reading "${key}" in ${this.url} failed: ${describeS3Error(error)}`, {
+                cause: error,
+            });
+        }
+    }
+    async *list(prefix) {
+        (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidPrefix */ .x3)(prefix);
+        let token;
+        do {
+            let page;
+            try {
+                page = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.ListObjectsV2Command({
+                    Bucket: this.bucket,
+                    Prefix: this.keyPrefix + prefix,
+                    MaxKeys: this.listPageSize,
+                    ...(token ? { ContinuationToken: token } : {}),
+                }));
+            }
+            catch (error) {
+                throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`listing ${this.url} failed: ${describeS3Error(error)}`, { cause: error });
+            }
+            for (const object of page.Contents ?? []) {
+                // Keys ending in "/" are folder markers made by consoles and tools, not objects of ours.
+                if (!object.Key || object.Key.endsWith("/"))
+                    continue;
+                yield {
+                    key: object.Key.slice(this.keyPrefix.length),
+                    size: object.Size ?? 0,
+                    lastModified: object.LastModified ?? new Date(0),
+                };
+            }
+            token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+    }
+    async deleteMany(keys) {
+        for (const key of keys)
+            (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
+        const unique = [...new Set(keys)];
+        const result = { deleted: [], failed: [] };
+        for (let start = 0; start < unique.length; start += this.deleteBatchSize) {
+            const batch = unique.slice(start, start + this.deleteBatchSize);
+            try {
+                const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.DeleteObjectsCommand({
+                    Bucket: this.bucket,
+                    Delete: { Objects: batch.map((key) => ({ Key: this.keyPrefix + key })), Quiet: true },
+                }));
+                const errors = new Map();
+                for (const error of response.Errors ?? []) {
+                    if (error.Key === undefined || error.Code === "NoSuchKey")
+                        continue;
+                    errors.set(error.Key, [error.Code, error.Message].filter(Boolean).join(": ") || "not deleted");
+                }
+                for (const key of batch) {
+                    const reason = errors.get(this.keyPrefix + key);
+                    if (reason === undefined)
+                        result.deleted.push(key);
+                    else
+                        result.failed.push({ key, reason });
+                }
+            }
+            catch (error) {
+                const reason = describeS3Error(error);
+                for (const key of batch)
+                    result.failed.push({ key, reason });
+            }
+        }
+        return result;
+    }
+    /**
+     * One GetObjectLockConfiguration for the bucket: when object lock is not enabled (or the store
+     * has no object lock at all), no object can be locked and no key is asked about. Otherwise, or
+     * when the configuration cannot be read (access denied), one HeadObject per key (16 at a time)
+     * reads its retention and legal hold. HeadObject reports them only to callers allowed
+     * s3:GetObjectRetention and s3:GetObjectLegalHold.
+     */
+    async objectLocks(keys) {
+        const locks = new Map();
+        if (keys.length === 0)
+            return locks;
+        this.bucketLock ??= this.readBucketLock();
+        if ((await this.bucketLock) === "disabled")
+            return locks;
+        const queue = [...new Set(keys)];
+        for (const key of queue)
+            (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
+        const worker = async () => {
+            for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
+                let response;
+                try {
+                    response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+                }
+                catch (error) {
+                    if (isNotFound(error))
+                        continue;
+                    throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`reading the object lock of "${key}" in ${this.url} failed: ${describeS3Error(error)}`, { cause: error });
+                }
+                const legalHold = response.ObjectLockLegalHoldStatus === "ON";
+                const retainUntil = response.ObjectLockRetainUntilDate;
+                if (!legalHold && !retainUntil)
+                    continue;
+                const lock = { legalHold };
+                if (retainUntil)
+                    lock.retainUntil = retainUntil;
+                if (response.ObjectLockMode)
+                    lock.mode = response.ObjectLockMode;
+                locks.set(key, lock);
+            }
+        };
+        await Promise.all(Array.from({ length: Math.min(16, queue.length) }, worker));
+        return locks;
+    }
+    async readBucketLock() {
+        try {
+            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
+            return response.ObjectLockConfiguration?.ObjectLockEnabled === "Enabled" ? "enabled" : "disabled";
+        }
+        catch (error) {
+            const name = nameOf(error);
+            const status = statusOf(error);
+            // No configuration: object lock is not enabled on the bucket. Stores that do not implement
+            // object lock (NotImplemented) cannot lock objects either.
+            if (name === "ObjectLockConfigurationNotFoundError" || name === "NotImplemented" || status === 501) {
+                return "disabled";
+            }
+            return "unknown";
+        }
+    }
+    /** Leaves nothing behind of a failed put. Best effort: the store may be gone. */
+    async discard(objectKey, uploadId, committing) {
+        const target = { Bucket: this.bucket, Key: objectKey };
+        if (uploadId) {
+            await this.client
+                .send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.AbortMultipartUploadCommand({ ...target, UploadId: uploadId }))
+                .catch(() => undefined);
+        }
+        // The commit may have reached the store even though we saw it fail (or were aborted meanwhile).
+        if (committing)
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.DeleteObjectCommand(target)).catch(() => undefined);
+    }
+    putError(key, failure) {
+        const what = `storing "${key}" in ${this.url}`;
+        const message = failure.from === "abort"
+            ? `${what} was aborted: ${(0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .describeError */ .Uc)(failure.error)}`
+            : failure.from === "body"
+                ? `${what} failed: ${(0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .describeError */ .Uc)(failure.error)}`
+                : `${what} failed: ${describeS3Error(failure.error)}`;
+        return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(message, { cause: failure.error });
+    }
+    checkError(error) {
+        const storage = `--storage "${this.url}"`;
+        const options = { input: "storage", cause: error };
+        const network = networkCodeOf(error);
+        if (network) {
+            const where = this.endpoint ? `the S3 endpoint ${this.endpoint}` : "AWS S3";
+            return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: cannot reach ${where}: ${describeS3Error(error)}`, options);
+        }
+        const name = nameOf(error);
+        const status = statusOf(error);
+        if (name === "CredentialsProviderError" || (/credential/i.test((0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .describeError */ .Uc)(error)) && !status)) {
+            return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role to assume`, options);
+        }
+        if (/region is missing/i.test((0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .describeError */ .Uc)(error))) {
+            return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: no AWS region set: set AWS_REGION or the S3 region option`, options);
+        }
+        if (isNotFound(error)) {
+            return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: bucket "${this.bucket}" does not exist`, options);
+        }
+        if (status === 401 || status === 403 || DENIED.has(name)) {
+            const detail = [status ? `HTTP ${status}` : "", name === "Unknown" ? "" : name]
+                .filter(Boolean)
+                .join(" ");
+            return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: access to s3://${this.bucket} denied (${detail}): check the credentials ` +
+                "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the profile or the role) and the bucket's policy", options);
+        }
+        if (status === 301 || name === "PermanentRedirect" || name === "AuthorizationHeaderMalformed") {
+            return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: bucket "${this.bucket}" is in another region (${describeS3Error(error)}): set AWS_REGION or the S3 region option`, options);
+        }
+        return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`checking ${this.url} failed: ${describeS3Error(error)}`, { cause: error });
+    }
+}
+/** Memory an upload aims to stay under as its parts grow for a large object: queue x part size. */
+const UPLOAD_MEMORY_TARGET_BYTES = 256 * MIB;
+/**
+ * Part size and queue for one upload. A size hint grows the part size so the object fits in
+ * 10,000 parts; the queue then shrinks (down to 1) so the parts in flight stay near 256 MiB.
+ */
+function uploadShape(base, sizeHint) {
+    if (sizeHint === undefined || sizeHint <= 0)
+        return { partSize: base.partSizeBytes, queueSize: base.queueSize };
+    const partSize = choosePartSize({
+        partSizeBytes: base.partSizeBytes,
+        maxObjectBytes: Math.min(MAX_OBJECT_BYTES, Math.ceil(sizeHint)),
+    });
+    if (partSize === base.partSizeBytes)
+        return { partSize, queueSize: base.queueSize };
+    const queueSize = Math.max(1, Math.min(base.queueSize, Math.floor(UPLOAD_MEMORY_TARGET_BYTES / partSize)));
+    return { partSize, queueSize };
+}
+function createS3Store(location, options = {}) {
+    return new S3Store(location, options);
+}
+
+
+/***/ })
+
+};

@@ -1,0 +1,367 @@
+/**
+ * restore (action restore-db): a chosen backup restored into a target database that already
+ * exists, typically the one it was taken from. Refused unless `confirm` names the target database;
+ * by default a safety backup of the target is taken first, into the same storage and encrypted to
+ * the same keys, so that the restore itself can be undone. Everything that can be checked is
+ * checked before anything is written: the backup, the key, the target, the confirmation.
+ */
+import { Transform, Writable, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type pg from "pg";
+import { parseBackupIdTime } from "../domain/backup-id.js";
+import type { DatabaseUrl } from "../domain/database-url.js";
+import { emptyScope } from "../domain/dump-plan.js";
+import { describeError, InputError, LifeboatError, OperationError } from "../domain/errors.js";
+import type { Manifest } from "../domain/manifest.js";
+import { connect } from "../postgres/connect.js";
+import { findPgTool } from "../postgres/pg-dump-finder.js";
+import { runPgRestore } from "../postgres/pg-restore.js";
+import { quoteIdent } from "../postgres/snapshot.js";
+import type { Identity } from "../crypto/age/index.js";
+import type { BackupSettings, EncryptionSettings, StorageSettings } from "../settings/settings.js";
+import type { Store } from "../storage/store.js";
+import { formatBytes } from "../report/format.js";
+import { runBackup } from "./backup.js";
+import { listFolders, readManifest, resolveBackup } from "./catalog.js";
+import type { Logger } from "./logger.js";
+import { identitiesFor, openBackup, type DecryptionKeys } from "./read-backup.js";
+
+export interface RestoreSettings extends StorageSettings {
+  /** latest, a backup id, or before:<ISO time> (the newest backup started at or before it). */
+  backup: string;
+  keys: DecryptionKeys;
+  targetUrl: DatabaseUrl;
+  /** Must equal the target database's name. */
+  confirm: string;
+  safetyBackup: boolean;
+  /** Label of the safety backup: `<label>-safety` unless given. */
+  safetyLabel: string;
+  schemas: string[];
+  tables: string[];
+  clean: boolean;
+  noOwner: boolean;
+  noPrivileges: boolean;
+  pgBinDir: string | undefined;
+}
+
+export interface RestoreResult {
+  passed: boolean;
+  backupId: string;
+  label: string;
+  targetDatabase: string;
+  targetServer: string;
+  safetyBackup: { label: string; backupId: string; storedBytes: number } | null;
+  /** Wall time from the first byte read from the store to the end of pg_restore. */
+  restoreSeconds: number;
+  bytesRead: number;
+  pgRestoreArgs: string[];
+  /** Whole-database restores only: tables whose row count differs from the manifest's. */
+  rowCheck: {
+    tablesChecked: number;
+    mismatches: { table: string; expected: number; actual: number | null }[];
+  } | null;
+  restoreErrors: string[];
+  failures: string[];
+  pgRestoreLog: string;
+}
+
+export interface RestoreDeps {
+  store: Store;
+  env: NodeJS.ProcessEnv;
+  now: () => Date;
+  log: Logger;
+  signal?: AbortSignal;
+  /** How often a progress line is logged (default 5 s). */
+  progressEveryMs?: number;
+}
+
+export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): Promise<RestoreResult> {
+  const { store, log } = deps;
+  await store.check();
+  const manifest = await chooseBackup(store, settings.label, settings.backup);
+  const name = `${settings.label}/${manifest.backupId}`;
+  const identities = identitiesFor(manifest, settings.keys, name);
+  await probeDecryption(store, manifest, identities);
+  const pgRestore = await findPgTool({
+    name: "pg_restore",
+    serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
+    serverVersion: manifest.tool.pgDumpVersion,
+    target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
+    pgBinDir: settings.pgBinDir,
+    env: deps.env,
+  });
+
+  const target = settings.targetUrl;
+  const where = `${target.host}:${target.port}/${target.database}`;
+  const client = await connect(target, "target-database-url");
+  try {
+    const current = (await client.query<{ name: string }>("SELECT current_database() AS name")).rows[0]!.name;
+    if (current !== settings.confirm) {
+      throw new InputError(
+        `--confirm "${settings.confirm}": the target database is "${current}" (at ${target.host}:${target.port}); give its name to confirm that it is overwritten`,
+        { input: "confirm" },
+      );
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+
+  let safetyBackup: RestoreResult["safetyBackup"] = null;
+  if (settings.safetyBackup) {
+    log.info(
+      `Safety backup of the target ${where} under ${store.url}/${settings.safetyLabel}/ before anything is overwritten`,
+    );
+    const backupSettings: BackupSettings = {
+      storage: settings.storage,
+      label: settings.safetyLabel,
+      s3: settings.s3,
+      databaseUrl: target,
+      encryption: safetyEncryption(manifest, settings.keys),
+      compression: "auto",
+      scope: emptyScope(),
+      extraArgs: [],
+      pgBinDir: settings.pgBinDir,
+    };
+    try {
+      const made = await runBackup(backupSettings, {
+        store,
+        env: deps.env,
+        now: deps.now,
+        log,
+        signal: deps.signal,
+      });
+      safetyBackup = { label: made.label, backupId: made.backupId, storedBytes: made.storedBytes };
+    } catch (error) {
+      if (error instanceof InputError) throw error;
+      throw new OperationError(
+        `the safety backup of the target failed, so nothing was restored: ${describeError(error)}`,
+        { cause: error },
+      );
+    }
+    log.info(
+      `Safety backup ${settings.safetyLabel}/${safetyBackup.backupId} committed; restore it to undo this restore`,
+    );
+  } else {
+    log.warn(
+      "no safety backup of the target (safety-backup false): this restore cannot be undone by Lifeboat",
+    );
+  }
+
+  const args = pgRestoreArgs(settings);
+  log.info(
+    `Restoring ${store.url}/${name} (${formatBytes(manifest.object.bytes)}) into ${where}${args.length ? ` with ${args.join(" ")}` : ""}`,
+  );
+  const failures: string[] = [];
+  const started = performance.now();
+  const progress = new ProgressTap();
+  const every = deps.progressEveryMs ?? 5000;
+  const timer = setInterval(
+    () => log.info(progressLine(progress.bytes, manifest.object.bytes, started)),
+    every,
+  );
+  timer.unref();
+  let outcome: Awaited<ReturnType<typeof runPgRestore>> | undefined;
+  let plainError: string | undefined;
+  try {
+    const opened = await openBackup(store, manifest, identities);
+    const [first, ...rest] = opened.chain;
+    outcome = await runPgRestore({
+      pgRestore: pgRestore.path,
+      target,
+      args,
+      input: [first!, progress, ...rest],
+      jobs: 1,
+      env: deps.env,
+    });
+    const plain = opened.plain!;
+    const expected = manifest.dump.plaintext;
+    if (plain.bytes !== expected.bytes || plain.sha256 !== expected.sha256) {
+      plainError = `the decrypted archive (${plain.bytes} bytes, sha256 ${plain.sha256}) differs from the manifest's (${expected.bytes} bytes, sha256 ${expected.sha256})`;
+    }
+  } catch (error) {
+    failures.push(describeError(error));
+  } finally {
+    clearInterval(timer);
+  }
+  const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
+  if (plainError) failures.push(plainError);
+  const restoreErrors = outcome?.errors ?? [];
+  if (restoreErrors.length > 0) {
+    failures.push(`pg_restore reported ${restoreErrors.length} error(s): ${restoreErrors[0]}`);
+  } else if (outcome && outcome.exitCode !== 0) {
+    failures.push(
+      `pg_restore exited with status ${outcome.exitCode}: ${outcome.log.trim().split("\n").at(-1) ?? ""}`,
+    );
+  }
+
+  let rowCheck: RestoreResult["rowCheck"] = null;
+  if (failures.length === 0 && settings.schemas.length === 0 && settings.tables.length === 0) {
+    try {
+      rowCheck = await checkRowCounts(target, manifest, settings.clean, log);
+    } catch (error) {
+      log.warn(`the row counts after the restore could not be read: ${describeError(error)}`);
+    }
+  }
+  const passed = failures.length === 0;
+  log.info(
+    `${passed ? "Restored" : "Restore FAILED:"} ${name} into ${where}: ${formatBytes(progress.bytes)} read in ${restoreSeconds}s` +
+      (rowCheck
+        ? `, ${rowCheck.tablesChecked} tables, ${rowCheck.mismatches.length} row-count differences`
+        : "") +
+      (safetyBackup ? `; undo with the safety backup ${settings.safetyLabel}/${safetyBackup.backupId}` : ""),
+  );
+  return {
+    passed,
+    backupId: manifest.backupId,
+    label: settings.label,
+    targetDatabase: target.database,
+    targetServer: `${target.host}:${target.port}`,
+    safetyBackup,
+    restoreSeconds,
+    bytesRead: progress.bytes,
+    pgRestoreArgs: args,
+    rowCheck,
+    restoreErrors,
+    failures,
+    pgRestoreLog: outcome?.log ?? "",
+  };
+}
+
+/** latest, a backup id, or before:<ISO time>: the newest committed backup started at or before it. */
+async function chooseBackup(store: Store, label: string, selector: string): Promise<Manifest> {
+  if (!selector.startsWith("before:")) return (await resolveBackup(store, label, selector)).manifest;
+  const text = selector.slice("before:".length);
+  const time = parseTime(text);
+  const folders = await listFolders(store, label);
+  const folder = folders.find(
+    (candidate) => candidate.committed && candidate.startedAt.getTime() <= time.getTime(),
+  );
+  if (!folder) {
+    throw new InputError(
+      `--backup "${selector}": no backup under ${store.url}/${label}/ started at or before ${time.toISOString()}`,
+      { input: "backup" },
+    );
+  }
+  return readManifest(store, label, folder.backupId);
+}
+
+function parseTime(text: string): Date {
+  const asId = parseBackupIdTime(`${text}-aaaaaa`);
+  const time = asId ?? (/^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(Number.NaN));
+  if (Number.isNaN(time.getTime())) {
+    throw new InputError(
+      `--backup "before:${text}": expected an ISO 8601 time such as before:2026-11-22T01:00:00Z`,
+      { input: "backup" },
+    );
+  }
+  return time;
+}
+
+/**
+ * Decrypts the start of the object, so that a wrong passphrase (which no public key reveals) is
+ * bad input found before the safety backup and the restore, not halfway through.
+ */
+async function probeDecryption(store: Store, manifest: Manifest, identities: Identity[]): Promise<void> {
+  if (identities.length === 0) return;
+  const opened = await openBackup(store, manifest, identities);
+  const enough = new Error("probe: first plaintext bytes arrived");
+  const sink = new Writable({ write: (_chunk, _encoding, callback) => callback(enough) });
+  try {
+    await pipeline([...opened.chain, sink]);
+  } catch (error) {
+    if (error === enough) return;
+    const text = describeError(error);
+    if (
+      manifest.encryption.format !== "none" &&
+      manifest.encryption.passphrase &&
+      /passphrase is incorrect|no identity matches/.test(text)
+    ) {
+      throw new InputError(
+        `--passphrase-file: the passphrase does not decrypt backup ${manifest.label}/${manifest.backupId}`,
+        { input: "passphrase-file" },
+      );
+    }
+    throw error instanceof LifeboatError ? error : new OperationError(text, { cause: error });
+  }
+}
+
+/** The safety backup is readable with the same key as the backup being restored. */
+function safetyEncryption(manifest: Manifest, keys: DecryptionKeys): EncryptionSettings {
+  const { encryption } = manifest;
+  if (encryption.format === "none") return { kind: "none" };
+  if (encryption.passphrase) return { kind: "passphrase", passphrase: keys.passphrase! };
+  return { kind: "recipients", recipients: encryption.recipients };
+}
+
+export function pgRestoreArgs(
+  settings: Pick<RestoreSettings, "schemas" | "tables" | "clean" | "noOwner" | "noPrivileges">,
+): string[] {
+  return [
+    ...(settings.clean ? ["--clean", "--if-exists"] : []),
+    ...(settings.noOwner ? ["--no-owner"] : []),
+    ...(settings.noPrivileges ? ["--no-privileges"] : []),
+    ...settings.schemas.map((schema) => `--schema=${schema}`),
+    ...settings.tables.map((table) => `--table=${table}`),
+  ];
+}
+
+/** Informational: without clean, rows already in the target stay, so a difference is a warning. */
+async function checkRowCounts(
+  target: DatabaseUrl,
+  manifest: Manifest,
+  clean: boolean,
+  log: Logger,
+): Promise<NonNullable<RestoreResult["rowCheck"]>> {
+  const client = await connect(target, "target-database-url");
+  try {
+    const mismatches = await compareRowCounts(client, manifest);
+    for (const mismatch of mismatches.slice(0, 5)) {
+      log.warn(
+        `${mismatch.table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after the restore, the manifest counted ${mismatch.expected}${clean ? "" : " (without clean, rows already in the target stay)"}`,
+      );
+    }
+    return { tablesChecked: manifest.tables.length, mismatches };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function compareRowCounts(client: pg.Client, manifest: Manifest) {
+  const mismatches: { table: string; expected: number; actual: number | null }[] = [];
+  for (const { schema, table, rows } of manifest.tables) {
+    let actual: number | null;
+    try {
+      const result = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`,
+      );
+      actual = Number(result.rows[0]!.n);
+    } catch {
+      actual = null;
+    }
+    if (actual !== rows) mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
+  }
+  return mismatches;
+}
+
+class ProgressTap extends Transform {
+  bytes = 0;
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+}
+
+export function progressLine(bytes: number, total: number, startedMs: number): string {
+  const seconds = Math.max((performance.now() - startedMs) / 1000, 0.001);
+  const percent = total > 0 ? ` (${Math.min(100, Math.floor((bytes / total) * 100))}%)` : "";
+  return `restore: ${formatBytes(bytes)} of ${formatBytes(total)} read${percent}, ${formatBytes(Math.round(bytes / seconds))}/s, ${Math.round(seconds)}s elapsed`;
+}
+
+export function restoreFailureMessage(result: RestoreResult): string | undefined {
+  if (result.passed) return undefined;
+  const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
+  const undo = result.safetyBackup
+    ? `; the target's previous content is in the safety backup ${result.safetyBackup.label}/${result.safetyBackup.backupId}`
+    : "";
+  return `restore of ${result.label}/${result.backupId} failed: ${result.failures[0]}${more}${undo}`;
+}
