@@ -565,6 +565,19 @@ async function measure(bench: Bench, method: MethodId): Promise<Measurement> {
   }
 }
 
+/** One run in a line, so that a run cut short still leaves its numbers in the log. */
+function describeMeasurement(m: Measurement): string {
+  return [
+    `${fixed(m.wallSeconds, 1)} s`,
+    ...(m.storedBytes === undefined ? [] : [`stored ${fixed(m.storedBytes / MB, 1)} MB`]),
+    ...(m.peakRssBytes === undefined ? [] : [`peak RSS ${fixed(m.peakRssBytes / MB, 0)} MB`]),
+    ...(m.lifeboatCpuSeconds === undefined ? [] : [`lifeboat CPU ${fixed(m.lifeboatCpuSeconds, 1)} s`]),
+    ...(m.s3ServerCpuSeconds === undefined ? [] : [`S3 server CPU ${fixed(m.s3ServerCpuSeconds, 1)} s`]),
+    `busy cores ${fixed(m.busyCores, 2)}`,
+    `other processes ${fixed(m.otherCpuSeconds, 1)} CPU s`,
+  ].join(", ");
+}
+
 const isDisturbed = (m: Measurement): boolean => m.otherCpuSeconds > DISTURBED_CORES * m.wallSeconds;
 
 /**
@@ -579,9 +592,7 @@ async function measureUndisturbed(bench: Bench, method: MethodId, what: string):
       background >= QUIET_BUSY_CORES ? `; other processes keep ${fixed(background, 2)} cores busy` : "";
     progress(`${what}${attempt > 1 ? ` (attempt ${attempt})` : ""}${busy}`);
     const result = await measure(bench, method);
-    progress(
-      `  ${fixed(result.wallSeconds, 1)} s; other processes used ${fixed(result.otherCpuSeconds, 1)} CPU s`,
-    );
+    progress(`  ${describeMeasurement(result)}`);
     if (!best || result.otherCpuSeconds / result.wallSeconds < best.otherCpuSeconds / best.wallSeconds) {
       best = result;
     }
