@@ -34776,6 +34776,59 @@ const storageOptions = [
         value: "MODE",
     },
 ];
+/** How the PostgreSQL client tools are chosen, and installed when missing (docs/pg-client.md). */
+const pgClientOptions = (tool) => [
+    {
+        name: "pg-version",
+        description: `Major version of ${tool} to use: auto (default: ${tool === "pg_dump" ? "the server's own major when present, else the nearest newer one" : "one that reads the archive, the same major as the pg_dump that made it when present"}) or a major such as 17.`,
+        type: "string",
+        default: "auto",
+        value: "MAJOR",
+    },
+    {
+        name: "install-pg-client",
+        description: `auto: when no suitable ${tool} is on the machine and it runs Linux with apt, download postgresql-client-<major> from the PostgreSQL apt repository into a tool directory (cached with actions/cache in Actions) without touching the system; never: use only what is installed.`,
+        type: "string",
+        default: "auto",
+        cliDefault: "never",
+        value: "MODE",
+    },
+];
+/** Where an action reports: the job summary always; a pull request comment and Slack on request. */
+const reportOptions = [
+    {
+        name: "comment-on-pr",
+        description: "auto (default): on pull_request events, keep one comment per label and action on the pull request, updated in place on every run; never: no comment.",
+        type: "string",
+        default: "auto",
+        actionOnly: true,
+        value: "MODE",
+    },
+    {
+        name: "github-token",
+        description: "Token for the pull request comment. The default GITHUB_TOKEN works when the job has pull-requests: write; without that right the comment is skipped with a warning.",
+        type: "string",
+        default: "${{ github.token }}",
+        secret: true,
+        actionOnly: true,
+    },
+    {
+        name: "slack-webhook-url",
+        description: "Slack incoming webhook URL (from a secret) to report to; empty for no Slack message. A Slack outage never fails the step.",
+        type: "string",
+        secret: true,
+        actionOnly: true,
+        value: "URL",
+    },
+    {
+        name: "notify-on",
+        description: "When to send the Slack message: failure (default), success, always or never.",
+        type: "string",
+        default: "failure",
+        actionOnly: true,
+        value: "WHEN",
+    },
+];
 const backupOptions = [
     {
         name: "database-url",
@@ -34862,6 +34915,20 @@ const backupOptions = [
         value: "PATTERN",
     },
     {
+        name: "preset",
+        description: "none (default), or supabase: the schemas a Supabase project's user owns in full, the data of auth and storage, none of the platform's own schemas, plus the roles (docs/supabase.md).",
+        type: "string",
+        default: "none",
+        value: "NAME",
+    },
+    {
+        name: "include-roles",
+        description: "auto (default: true with preset supabase), true or false: also store the roles (pg_dumpall --roles-only --no-role-passwords) as a second encrypted object, roles.sql.age, that restore-test applies first.",
+        type: "string",
+        default: "auto",
+        value: "BOOL",
+    },
+    {
         name: "pg-dump-args",
         description: "Extra pg_dump arguments, separated by spaces (e.g. --no-owner --no-privileges). Output, format, connection and scope flags are refused: they have options of their own.",
         type: "string",
@@ -34873,6 +34940,7 @@ const backupOptions = [
         type: "string",
         value: "DIR",
     },
+    ...pgClientOptions("pg_dump"),
     {
         name: "s3-sse",
         description: "Server-side encryption for stored objects: AES256 or aws:kms (with s3-sse-kms-key-id).",
@@ -34978,6 +35046,7 @@ const decryptionOptions = [
         type: "string",
         value: "DIR",
     },
+    ...pgClientOptions("pg_restore"),
 ];
 const backupSelector = {
     name: "backup",
@@ -35148,7 +35217,7 @@ const COMMANDS = [
         command: "backup",
         action: "backup-db",
         summary: "Dump a PostgreSQL database with pg_dump, encrypt it with age and stream it into storage.",
-        options: backupOptions,
+        options: [...backupOptions, ...reportOptions],
         outputs: [
             { name: "backup-id", description: "Id of the new backup (YYYYMMDDTHHMMSSZ-<random>)." },
             { name: "backup-key", description: "Storage key of the encrypted dump, relative to the storage URL." },
@@ -35168,7 +35237,7 @@ const COMMANDS = [
         command: "prune",
         action: "prune",
         summary: "Delete the backups a retention policy does not keep: never the newest, never below min-verified, never a locked one.",
-        options: pruneOptions,
+        options: [...pruneOptions, ...reportOptions],
         outputs: [
             { name: "kept", description: "Number of backups kept." },
             {
@@ -35185,7 +35254,7 @@ const COMMANDS = [
         command: "verify",
         action: "verify-backup",
         summary: "Check a backup against its manifest: the stored object's sha256 and size, and with the identity its decrypted archive; plus freshness and size gates.",
-        options: verifyOptions,
+        options: [...verifyOptions, ...reportOptions],
         outputs: [
             { name: "verified", description: "true when every check passed, else false." },
             { name: "backup-id", description: "Id of the backup that was checked." },
@@ -35198,7 +35267,18 @@ const COMMANDS = [
         command: "restore-test",
         action: "restore-test",
         summary: "Restore a backup into a fresh scratch database, compare every table's row count with the manifest, run assertions and a command against it, then drop it.",
-        options: restoreTestOptions,
+        options: [
+            ...restoreTestOptions,
+            ...reportOptions,
+            {
+                name: "report-artifact",
+                description: "auto (default): upload the restore-test report (pg_restore log, assertion and command output) as a workflow artifact when the artifact service is available, with a notice when it is not; never: do not upload.",
+                type: "string",
+                default: "auto",
+                actionOnly: true,
+                value: "MODE",
+            },
+        ],
         outputs: [
             { name: "passed", description: "true when the restore and every check passed, else false." },
             { name: "backup-id", description: "Id of the backup that was restored." },
@@ -35212,7 +35292,7 @@ const COMMANDS = [
         command: "restore",
         action: "restore-db",
         summary: "Restore a backup into a target database, refused unless confirm names it; a safety backup of the target is taken first.",
-        options: restoreOptions,
+        options: [...restoreOptions, ...reportOptions],
         outputs: [
             { name: "backup-id", description: "Id of the backup that was restored." },
             {
@@ -35221,6 +35301,16 @@ const COMMANDS = [
             },
             { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
         ],
+    },
+    {
+        command: "doctor",
+        summary: "Diagnose a connection before a backup: DNS and IPv4/IPv6 reachability, Supabase poolers, TLS, authentication, the server's version, and a pg_dump that can dump it.",
+        options: [
+            backupOptions.find((option) => option.name === "database-url"),
+            backupOptions.find((option) => option.name === "pg-bin-dir"),
+            ...pgClientOptions("pg_dump"),
+        ],
+        outputs: [],
     },
     {
         command: "keygen",

@@ -37,7 +37,9 @@ export function runAction(
       ...options.env,
     };
     for (const [key, value] of Object.entries(inputs)) env[`INPUT_${key.toUpperCase()}`] = value;
-    const result = spawnSync(process.execPath, [resolve(`dist/${action}/index.js`)], {
+    // LIFEBOAT_DIST_ROOT: run bundles built elsewhere (`node scripts/build.mjs --out DIR`).
+    const bundle = resolve(process.env.LIFEBOAT_DIST_ROOT ?? ".", "dist", action, "index.js");
+    const result = spawnSync(process.execPath, [bundle], {
       env,
       encoding: "utf8",
       cwd: options.cwd,
