@@ -13,7 +13,7 @@ exports["default"] = {};
 
 /***/ }),
 
-/***/ 6122:
+/***/ 26122:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -103,7 +103,7 @@ function parse(str, options = {}) {
   }
 
   // Only try to load fs if we expect to read from the disk
-  const fs = config.sslcert || config.sslkey || config.sslrootcert ? __nccwpck_require__(9896) : null
+  const fs = config.sslcert || config.sslkey || config.sslrootcert ? __nccwpck_require__(79896) : null
 
   if (config.sslcert) {
     config.ssl.cert = fs.readFileSync(config.sslcert).toString()
@@ -257,7 +257,7 @@ parse.parseIntoClientConfig = parseIntoClientConfig
 
 /***/ }),
 
-/***/ 2299:
+/***/ 62299:
 /***/ ((module) => {
 
 
@@ -364,11 +364,11 @@ module.exports = readInt8;
 
 /***/ }),
 
-/***/ 7558:
+/***/ 17558:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
+const EventEmitter = (__nccwpck_require__(24434).EventEmitter)
 
 const NOOP = function () {}
 
@@ -461,7 +461,7 @@ class Pool extends EventEmitter {
     this.options.allowExitOnIdle = this.options.allowExitOnIdle || false
     this.options.maxLifetimeSeconds = this.options.maxLifetimeSeconds || 0
     this.log = this.options.log || function () {}
-    this.Client = this.options.Client || Client || (__nccwpck_require__(3273).Client)
+    this.Client = this.options.Client || Client || (__nccwpck_require__(13273).Client)
     this.Promise = this.options.Promise || global.Promise
 
     if (typeof this.options.idleTimeoutMillis === 'undefined') {
@@ -888,7 +888,7 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 9971:
+/***/ 19971:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -949,7 +949,7 @@ exports.BufferReader = BufferReader;
 
 /***/ }),
 
-/***/ 9315:
+/***/ 49315:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1068,18 +1068,18 @@ exports.Writer = Writer;
 
 /***/ }),
 
-/***/ 4233:
+/***/ 74233:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.DatabaseError = exports.serialize = void 0;
 exports.parse = parse;
-const messages_1 = __nccwpck_require__(5809);
+const messages_1 = __nccwpck_require__(85809);
 Object.defineProperty(exports, "DatabaseError", ({ enumerable: true, get: function () { return messages_1.DatabaseError; } }));
-const serializer_1 = __nccwpck_require__(6513);
+const serializer_1 = __nccwpck_require__(76513);
 Object.defineProperty(exports, "serialize", ({ enumerable: true, get: function () { return serializer_1.serialize; } }));
-const parser_1 = __nccwpck_require__(3318);
+const parser_1 = __nccwpck_require__(43318);
 function parse(stream, callback) {
     const parser = new parser_1.Parser();
     stream.on('data', (buffer) => parser.parse(buffer, callback));
@@ -1089,7 +1089,7 @@ function parse(stream, callback) {
 
 /***/ }),
 
-/***/ 5809:
+/***/ 85809:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -1255,14 +1255,14 @@ exports.NoticeMessage = NoticeMessage;
 
 /***/ }),
 
-/***/ 3318:
+/***/ 43318:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.Parser = void 0;
-const messages_1 = __nccwpck_require__(5809);
-const buffer_reader_1 = __nccwpck_require__(9971);
+const messages_1 = __nccwpck_require__(85809);
+const buffer_reader_1 = __nccwpck_require__(19971);
 // every message is prefixed with a single byte
 const CODE_LENGTH = 1;
 // every message has an int32 length which includes itself but does
@@ -1586,13 +1586,13 @@ const parseErrorMessage = (reader, name) => {
 
 /***/ }),
 
-/***/ 6513:
+/***/ 76513:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.serialize = void 0;
-const buffer_writer_1 = __nccwpck_require__(9315);
+const buffer_writer_1 = __nccwpck_require__(49315);
 const writer = new buffer_writer_1.Writer();
 const startup = (opts) => {
     // protocol version
@@ -1790,13 +1790,13 @@ exports.serialize = serialize;
 
 /***/ }),
 
-/***/ 1549:
+/***/ 11549:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var textParsers = __nccwpck_require__(4784);
-var binaryParsers = __nccwpck_require__(7522);
-var arrayParser = __nccwpck_require__(6471);
-var builtinTypes = __nccwpck_require__(6345);
+var textParsers = __nccwpck_require__(74784);
+var binaryParsers = __nccwpck_require__(87522);
+var arrayParser = __nccwpck_require__(76471);
+var builtinTypes = __nccwpck_require__(16345);
 
 exports.getTypeParser = getTypeParser;
 exports.setTypeParser = setTypeParser;
@@ -1844,7 +1844,7 @@ binaryParsers.init(function(oid, converter) {
 
 /***/ }),
 
-/***/ 6471:
+/***/ 76471:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var array = __nccwpck_require__(3879);
@@ -1862,10 +1862,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7522:
+/***/ 87522:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var parseInt64 = __nccwpck_require__(2299);
+var parseInt64 = __nccwpck_require__(62299);
 
 var parseBits = function(data, bits, offset, invert, callback) {
   offset = offset || 0;
@@ -2126,7 +2126,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6345:
+/***/ 16345:
 /***/ ((module) => {
 
 /**
@@ -2206,13 +2206,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4784:
+/***/ 74784:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 var array = __nccwpck_require__(3879)
-var arrayParser = __nccwpck_require__(6471);
-var parseDate = __nccwpck_require__(2690);
-var parseInterval = __nccwpck_require__(8755);
+var arrayParser = __nccwpck_require__(76471);
+var parseDate = __nccwpck_require__(92690);
+var parseInterval = __nccwpck_require__(68755);
 var parseByteA = __nccwpck_require__(463);
 
 function allowNull (fn) {
@@ -2428,20 +2428,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5042:
+/***/ 75042:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
-const utils = __nccwpck_require__(9652)
-const nodeUtils = __nccwpck_require__(9023)
-const sasl = __nccwpck_require__(948)
-const TypeOverrides = __nccwpck_require__(365)
+const EventEmitter = (__nccwpck_require__(24434).EventEmitter)
+const utils = __nccwpck_require__(69652)
+const nodeUtils = __nccwpck_require__(39023)
+const sasl = __nccwpck_require__(20948)
+const TypeOverrides = __nccwpck_require__(50365)
 
 const ConnectionParameters = __nccwpck_require__(646)
-const Query = __nccwpck_require__(4473)
-const defaults = __nccwpck_require__(8995)
+const Query = __nccwpck_require__(84473)
+const defaults = __nccwpck_require__(68995)
 const Connection = __nccwpck_require__(9809)
-const crypto = __nccwpck_require__(4150)
+const crypto = __nccwpck_require__(84150)
 
 const activeQueryDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -2729,7 +2729,7 @@ class Client extends EventEmitter {
       cb()
     } else {
       try {
-        const pgPass = __nccwpck_require__(3272)
+        const pgPass = __nccwpck_require__(13272)
         pgPass(this.connectionParameters, (pass) => {
           if (undefined !== pass) {
             pgPassDeprecationNotice()
@@ -3286,11 +3286,11 @@ module.exports = Client
 
 
 
-const dns = __nccwpck_require__(2250)
+const dns = __nccwpck_require__(72250)
 
-const defaults = __nccwpck_require__(8995)
+const defaults = __nccwpck_require__(68995)
 
-const parse = (__nccwpck_require__(6122).parse) // parses a connection string
+const parse = (__nccwpck_require__(26122).parse) // parses a connection string
 
 const val = function (key, config, envVar) {
   if (config[key]) {
@@ -3477,10 +3477,10 @@ module.exports = ConnectionParameters
 
 
 
-const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
+const EventEmitter = (__nccwpck_require__(24434).EventEmitter)
 
-const { parse, serialize } = __nccwpck_require__(4233)
-const stream = __nccwpck_require__(829)
+const { parse, serialize } = __nccwpck_require__(74233)
+const stream = __nccwpck_require__(30829)
 const { getStream } = stream
 
 const flushBuffer = serialize.flush()
@@ -3596,7 +3596,7 @@ class Connection extends EventEmitter {
     }
 
     // SNI must not be set to an IP address (RFC 6066 section 3)
-    const net = __nccwpck_require__(9278)
+    const net = __nccwpck_require__(69278)
     if (net.isIP && net.isIP(host) === 0) {
       options.servername = host
     }
@@ -3858,11 +3858,11 @@ module.exports = { signatureAlgorithmHashFromCertificate }
 
 /***/ }),
 
-/***/ 948:
+/***/ 20948:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const crypto = __nccwpck_require__(4150)
+const crypto = __nccwpck_require__(84150)
 const { signatureAlgorithmHashFromCertificate } = __nccwpck_require__(9765)
 
 // SASLprep (RFC 4013) — minimal in-tree implementation.
@@ -4127,10 +4127,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4150:
+/***/ 84150:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const nodeCrypto = __nccwpck_require__(6982)
+const nodeCrypto = __nccwpck_require__(76982)
 
 module.exports = {
   postgresMd5PasswordHash,
@@ -4223,7 +4223,7 @@ async function deriveKey(password, salt, iterations) {
 
 /***/ }),
 
-/***/ 8995:
+/***/ 68995:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4310,7 +4310,7 @@ module.exports = {
   keepalives_idle: 0,
 }
 
-const pgTypes = __nccwpck_require__(1549)
+const pgTypes = __nccwpck_require__(11549)
 // save default parsers
 const parseBigInteger = pgTypes.getTypeParser(20, 'text')
 const parseBigIntegerArray = pgTypes.getTypeParser(1016, 'text')
@@ -4324,20 +4324,20 @@ module.exports.__defineSetter__('parseInt8', function (val) {
 
 /***/ }),
 
-/***/ 3273:
+/***/ 13273:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(5042)
-const defaults = __nccwpck_require__(8995)
+const Client = __nccwpck_require__(75042)
+const defaults = __nccwpck_require__(68995)
 const Connection = __nccwpck_require__(9809)
-const Result = __nccwpck_require__(6424)
-const utils = __nccwpck_require__(9652)
-const Pool = __nccwpck_require__(7558)
-const TypeOverrides = __nccwpck_require__(365)
-const { DatabaseError } = __nccwpck_require__(4233)
-const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(9652)
+const Result = __nccwpck_require__(26424)
+const utils = __nccwpck_require__(69652)
+const Pool = __nccwpck_require__(17558)
+const TypeOverrides = __nccwpck_require__(50365)
+const { DatabaseError } = __nccwpck_require__(74233)
+const { escapeIdentifier, escapeLiteral } = __nccwpck_require__(69652)
 
 const poolFactory = (Client) => {
   return class BoundPool extends Pool {
@@ -4354,7 +4354,7 @@ const PG = function (clientConstructor) {
   this.Pool = poolFactory(this.Client)
   this._pools = []
   this.Connection = Connection
-  this.types = __nccwpck_require__(1549)
+  this.types = __nccwpck_require__(11549)
   this.DatabaseError = DatabaseError
   this.TypeOverrides = TypeOverrides
   this.escapeIdentifier = escapeIdentifier
@@ -4373,7 +4373,7 @@ try {
 }
 
 if (forceNative) {
-  clientConstructor = __nccwpck_require__(5301)
+  clientConstructor = __nccwpck_require__(45301)
 }
 
 module.exports = new PG(clientConstructor)
@@ -4385,7 +4385,7 @@ Object.defineProperty(module.exports, "native", ({
   get() {
     let native = null
     try {
-      native = new PG(__nccwpck_require__(5301))
+      native = new PG(__nccwpck_require__(45301))
     } catch (err) {
       if (err.code !== 'MODULE_NOT_FOUND') {
         throw err
@@ -4404,25 +4404,25 @@ Object.defineProperty(module.exports, "native", ({
 
 /***/ }),
 
-/***/ 8942:
+/***/ 28942:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const nodeUtils = __nccwpck_require__(9023)
+const nodeUtils = __nccwpck_require__(39023)
 // eslint-disable-next-line
 var Native
 // eslint-disable-next-line no-useless-catch
 try {
   // Wrap this `require()` in a try-catch to avoid upstream bundlers from complaining that this might not be available since it is an optional import
-  Native = __nccwpck_require__(4390)
+  Native = __nccwpck_require__(84390)
 } catch (e) {
   throw e
 }
-const TypeOverrides = __nccwpck_require__(365)
-const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
-const util = __nccwpck_require__(9023)
+const TypeOverrides = __nccwpck_require__(50365)
+const EventEmitter = (__nccwpck_require__(24434).EventEmitter)
+const util = __nccwpck_require__(39023)
 const ConnectionParameters = __nccwpck_require__(646)
 
-const NativeQuery = __nccwpck_require__(7581)
+const NativeQuery = __nccwpck_require__(17581)
 
 const queryQueueLengthDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -4738,7 +4738,7 @@ Client.prototype._pulsePipelinedQueryQueue = function () {
   const self = this
   const queries = []
   const nativeQueries = []
-  const utils = __nccwpck_require__(9652)
+  const utils = __nccwpck_require__(69652)
 
   while (this._queryQueue.length > 0) {
     const query = this._queryQueue.shift()
@@ -4839,23 +4839,23 @@ Client.prototype.getTransactionStatus = function () {
 
 /***/ }),
 
-/***/ 5301:
+/***/ 45301:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-module.exports = __nccwpck_require__(8942)
+module.exports = __nccwpck_require__(28942)
 
 
 /***/ }),
 
-/***/ 7581:
+/***/ 17581:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const EventEmitter = (__nccwpck_require__(4434).EventEmitter)
-const util = __nccwpck_require__(9023)
-const utils = __nccwpck_require__(9652)
+const EventEmitter = (__nccwpck_require__(24434).EventEmitter)
+const util = __nccwpck_require__(39023)
+const utils = __nccwpck_require__(69652)
 
 const NativeQuery = (module.exports = function (config, values, callback) {
   EventEmitter.call(this)
@@ -5022,15 +5022,15 @@ NativeQuery.prototype.submit = function (client) {
 
 /***/ }),
 
-/***/ 4473:
+/***/ 84473:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { EventEmitter } = __nccwpck_require__(4434)
+const { EventEmitter } = __nccwpck_require__(24434)
 
-const Result = __nccwpck_require__(6424)
-const utils = __nccwpck_require__(9652)
+const Result = __nccwpck_require__(26424)
+const utils = __nccwpck_require__(69652)
 
 class Query extends EventEmitter {
   constructor(config, values, callback) {
@@ -5292,12 +5292,12 @@ module.exports = Query
 
 /***/ }),
 
-/***/ 6424:
+/***/ 26424:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1549)
+const types = __nccwpck_require__(11549)
 
 const matchRegexp = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/
 
@@ -5408,7 +5408,7 @@ module.exports = Result
 
 /***/ }),
 
-/***/ 829:
+/***/ 30829:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { getStream, getSecureStream } = getStreamFuncs()
@@ -5432,12 +5432,12 @@ module.exports = {
  */
 function getNodejsStreamFuncs() {
   function getStream(ssl) {
-    const net = __nccwpck_require__(9278)
+    const net = __nccwpck_require__(69278)
     return new net.Socket()
   }
 
   function getSecureStream(options) {
-    const tls = __nccwpck_require__(4756)
+    const tls = __nccwpck_require__(64756)
     return tls.connect(options)
   }
   return {
@@ -5498,12 +5498,12 @@ function getStreamFuncs() {
 
 /***/ }),
 
-/***/ 365:
+/***/ 50365:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const types = __nccwpck_require__(1549)
+const types = __nccwpck_require__(11549)
 
 function TypeOverrides(userTypes) {
   this._types = userTypes || types
@@ -5540,15 +5540,15 @@ module.exports = TypeOverrides
 
 /***/ }),
 
-/***/ 9652:
+/***/ 69652:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const defaults = __nccwpck_require__(8995)
-const nodeUtils = __nccwpck_require__(9023)
+const defaults = __nccwpck_require__(68995)
+const nodeUtils = __nccwpck_require__(39023)
 
-const { isDate } = __nccwpck_require__(8253)
+const { isDate } = __nccwpck_require__(98253)
 
 const invalidDateDeprecationNotice = nodeUtils.deprecate(
   () => {},
@@ -5772,15 +5772,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8702:
+/***/ 98702:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var path = __nccwpck_require__(6928)
+var path = __nccwpck_require__(16928)
   , Stream = (__nccwpck_require__(2203).Stream)
-  , split = __nccwpck_require__(5286)
-  , util = __nccwpck_require__(9023)
+  , split = __nccwpck_require__(35286)
+  , util = __nccwpck_require__(39023)
   , defaultPort = 5432
   , isWin = (process.platform === 'win32')
   , warnStream = process.stderr
@@ -6012,14 +6012,14 @@ var isValidEntry = module.exports.isValidEntry = function(entry){
 
 /***/ }),
 
-/***/ 3272:
+/***/ 13272:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var path = __nccwpck_require__(6928)
-  , fs = __nccwpck_require__(9896)
-  , helper = __nccwpck_require__(8702)
+var path = __nccwpck_require__(16928)
+  , fs = __nccwpck_require__(79896)
+  , helper = __nccwpck_require__(98702)
 ;
 
 
@@ -6186,7 +6186,7 @@ module.exports = function parseBytea (input) {
 
 /***/ }),
 
-/***/ 2690:
+/***/ 92690:
 /***/ ((module) => {
 
 
@@ -6309,12 +6309,12 @@ function is0To99 (num) {
 
 /***/ }),
 
-/***/ 8755:
+/***/ 68755:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-var extend = __nccwpck_require__(223)
+var extend = __nccwpck_require__(80223)
 
 module.exports = PostgresInterval
 
@@ -6441,7 +6441,7 @@ function parse (interval) {
 
 /***/ }),
 
-/***/ 5286:
+/***/ 35286:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /*
@@ -6463,7 +6463,7 @@ IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
 
 
 const { Transform } = __nccwpck_require__(2203)
-const { StringDecoder } = __nccwpck_require__(3193)
+const { StringDecoder } = __nccwpck_require__(13193)
 const kLast = Symbol('last')
 const kDecoder = Symbol('decoder')
 
@@ -6589,33 +6589,32 @@ module.exports = split
 
 /***/ }),
 
-/***/ 770:
+/***/ 20770:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-/* unused reexport */ __nccwpck_require__(218);
+module.exports = __nccwpck_require__(20218);
 
 
 /***/ }),
 
-/***/ 218:
+/***/ 20218:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 
 
-var net = __nccwpck_require__(9278);
-var tls = __nccwpck_require__(4756);
-var http = __nccwpck_require__(8611);
-var https = __nccwpck_require__(5692);
-var events = __nccwpck_require__(4434);
-var assert = __nccwpck_require__(2613);
-var util = __nccwpck_require__(9023);
+var net = __nccwpck_require__(69278);
+var tls = __nccwpck_require__(64756);
+var http = __nccwpck_require__(58611);
+var https = __nccwpck_require__(65692);
+var events = __nccwpck_require__(24434);
+var assert = __nccwpck_require__(42613);
+var util = __nccwpck_require__(39023);
 
 
-__webpack_unused_export__ = httpOverHttp;
-__webpack_unused_export__ = httpsOverHttp;
-__webpack_unused_export__ = httpOverHttps;
-__webpack_unused_export__ = httpsOverHttps;
+exports.httpOverHttp = httpOverHttp;
+exports.httpsOverHttp = httpsOverHttp;
+exports.httpOverHttps = httpOverHttps;
+exports.httpsOverHttps = httpsOverHttps;
 
 
 function httpOverHttp(options) {
@@ -6864,65 +6863,64 @@ if (process.env.NODE_DEBUG && /\btunnel\b/.test(process.env.NODE_DEBUG)) {
 } else {
   debug = function() {};
 }
-__webpack_unused_export__ = debug; // for test
+exports.debug = debug; // for test
 
 
 /***/ }),
 
-/***/ 6752:
+/***/ 46752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 
 
-const Client = __nccwpck_require__(3701)
-const Dispatcher = __nccwpck_require__(883)
-const Pool = __nccwpck_require__(628)
+const Client = __nccwpck_require__(23701)
+const Dispatcher = __nccwpck_require__(30883)
+const Pool = __nccwpck_require__(30628)
 const BalancedPool = __nccwpck_require__(837)
-const Agent = __nccwpck_require__(7405)
-const ProxyAgent = __nccwpck_require__(6672)
-const EnvHttpProxyAgent = __nccwpck_require__(3137)
-const RetryAgent = __nccwpck_require__(50)
-const errors = __nccwpck_require__(8707)
+const Agent = __nccwpck_require__(57405)
+const ProxyAgent = __nccwpck_require__(76672)
+const EnvHttpProxyAgent = __nccwpck_require__(53137)
+const RetryAgent = __nccwpck_require__(30050)
+const errors = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(6615)
-const buildConnector = __nccwpck_require__(9136)
-const MockClient = __nccwpck_require__(7365)
-const MockAgent = __nccwpck_require__(7501)
-const MockPool = __nccwpck_require__(4004)
-const mockErrors = __nccwpck_require__(2429)
-const RetryHandler = __nccwpck_require__(7816)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
-const DecoratorHandler = __nccwpck_require__(8155)
+const api = __nccwpck_require__(56615)
+const buildConnector = __nccwpck_require__(59136)
+const MockClient = __nccwpck_require__(47365)
+const MockAgent = __nccwpck_require__(47501)
+const MockPool = __nccwpck_require__(94004)
+const mockErrors = __nccwpck_require__(52429)
+const RetryHandler = __nccwpck_require__(17816)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(32581)
+const DecoratorHandler = __nccwpck_require__(58155)
 const RedirectHandler = __nccwpck_require__(8754)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(25092)
 
 Object.assign(Dispatcher.prototype, api)
 
-__webpack_unused_export__ = Dispatcher
-__webpack_unused_export__ = Client
-__webpack_unused_export__ = Pool
-__webpack_unused_export__ = BalancedPool
-__webpack_unused_export__ = Agent
-__webpack_unused_export__ = ProxyAgent
-__webpack_unused_export__ = EnvHttpProxyAgent
-__webpack_unused_export__ = RetryAgent
-__webpack_unused_export__ = RetryHandler
+module.exports.Dispatcher = Dispatcher
+module.exports.Client = Client
+module.exports.Pool = Pool
+module.exports.BalancedPool = BalancedPool
+module.exports.Agent = Agent
+module.exports.ProxyAgent = ProxyAgent
+module.exports.EnvHttpProxyAgent = EnvHttpProxyAgent
+module.exports.RetryAgent = RetryAgent
+module.exports.RetryHandler = RetryHandler
 
-__webpack_unused_export__ = DecoratorHandler
-__webpack_unused_export__ = RedirectHandler
-__webpack_unused_export__ = createRedirectInterceptor
-__webpack_unused_export__ = {
-  redirect: __nccwpck_require__(1514),
-  retry: __nccwpck_require__(2026),
-  dump: __nccwpck_require__(8060),
-  dns: __nccwpck_require__(379)
+module.exports.DecoratorHandler = DecoratorHandler
+module.exports.RedirectHandler = RedirectHandler
+module.exports.createRedirectInterceptor = createRedirectInterceptor
+module.exports.interceptors = {
+  redirect: __nccwpck_require__(21514),
+  retry: __nccwpck_require__(92026),
+  dump: __nccwpck_require__(88060),
+  dns: __nccwpck_require__(70379)
 }
 
-__webpack_unused_export__ = buildConnector
-__webpack_unused_export__ = errors
-__webpack_unused_export__ = {
+module.exports.buildConnector = buildConnector
+module.exports.errors = errors
+module.exports.util = {
   parseHeaders: util.parseHeaders,
   headerNameToString: util.headerNameToString
 }
@@ -6976,11 +6974,11 @@ function makeDispatcher (fn) {
   }
 }
 
-__webpack_unused_export__ = setGlobalDispatcher
-__webpack_unused_export__ = getGlobalDispatcher
+module.exports.setGlobalDispatcher = setGlobalDispatcher
+module.exports.getGlobalDispatcher = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(4398).fetch)
-__webpack_unused_export__ = async function fetch (init, options = undefined) {
+const fetchImpl = (__nccwpck_require__(54398).fetch)
+module.exports.fetch = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
   } catch (err) {
@@ -6991,66 +6989,66 @@ __webpack_unused_export__ = async function fetch (init, options = undefined) {
     throw err
   }
 }
-/* unused reexport */ __nccwpck_require__(660).Headers
-/* unused reexport */ __nccwpck_require__(9051).Response
-/* unused reexport */ __nccwpck_require__(9967).Request
-/* unused reexport */ __nccwpck_require__(5910).FormData
-__webpack_unused_export__ = globalThis.File ?? (__nccwpck_require__(4573).File)
-/* unused reexport */ __nccwpck_require__(8355).FileReader
+module.exports.Headers = __nccwpck_require__(60660).Headers
+module.exports.Response = __nccwpck_require__(99051).Response
+module.exports.Request = __nccwpck_require__(9967).Request
+module.exports.FormData = __nccwpck_require__(35910).FormData
+module.exports.File = globalThis.File ?? (__nccwpck_require__(4573).File)
+module.exports.FileReader = __nccwpck_require__(48355).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(51059)
 
-__webpack_unused_export__ = setGlobalOrigin
-__webpack_unused_export__ = getGlobalOrigin
+module.exports.setGlobalOrigin = setGlobalOrigin
+module.exports.getGlobalOrigin = getGlobalOrigin
 
 const { CacheStorage } = __nccwpck_require__(3245)
-const { kConstruct } = __nccwpck_require__(109)
+const { kConstruct } = __nccwpck_require__(20109)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
-__webpack_unused_export__ = new CacheStorage(kConstruct)
+module.exports.caches = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(79061)
 
-__webpack_unused_export__ = deleteCookie
-__webpack_unused_export__ = getCookies
-__webpack_unused_export__ = getSetCookies
-__webpack_unused_export__ = setCookie
+module.exports.deleteCookie = deleteCookie
+module.exports.getCookies = getCookies
+module.exports.getSetCookies = getSetCookies
+module.exports.setCookie = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(51900)
 
-__webpack_unused_export__ = parseMIMEType
-__webpack_unused_export__ = serializeAMimeType
+module.exports.parseMIMEType = parseMIMEType
+module.exports.serializeAMimeType = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-/* unused reexport */ __nccwpck_require__(3726).WebSocket
-__webpack_unused_export__ = CloseEvent
-__webpack_unused_export__ = ErrorEvent
-__webpack_unused_export__ = MessageEvent
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(15188)
+module.exports.WebSocket = __nccwpck_require__(13726).WebSocket
+module.exports.CloseEvent = CloseEvent
+module.exports.ErrorEvent = ErrorEvent
+module.exports.MessageEvent = MessageEvent
 
-__webpack_unused_export__ = makeDispatcher(api.request)
-__webpack_unused_export__ = makeDispatcher(api.stream)
-__webpack_unused_export__ = makeDispatcher(api.pipeline)
-__webpack_unused_export__ = makeDispatcher(api.connect)
-__webpack_unused_export__ = makeDispatcher(api.upgrade)
+module.exports.request = makeDispatcher(api.request)
+module.exports.stream = makeDispatcher(api.stream)
+module.exports.pipeline = makeDispatcher(api.pipeline)
+module.exports.connect = makeDispatcher(api.connect)
+module.exports.upgrade = makeDispatcher(api.upgrade)
 
-__webpack_unused_export__ = MockClient
-__webpack_unused_export__ = MockPool
-__webpack_unused_export__ = MockAgent
-__webpack_unused_export__ = mockErrors
+module.exports.MockClient = MockClient
+module.exports.MockPool = MockPool
+module.exports.MockAgent = MockAgent
+module.exports.mockErrors = mockErrors
 
-const { EventSource } = __nccwpck_require__(1238)
+const { EventSource } = __nccwpck_require__(21238)
 
-__webpack_unused_export__ = EventSource
+module.exports.EventSource = EventSource
 
 
 /***/ }),
 
-/***/ 158:
+/***/ 80158:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { RequestAbortedError } = __nccwpck_require__(68707)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -7110,16 +7108,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 34660:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -7225,7 +7223,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6862:
+/***/ 76862:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -7234,16 +7232,16 @@ const {
   Readable,
   Duplex,
   PassThrough
-} = __nccwpck_require__(7075)
+} = __nccwpck_require__(57075)
 const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
-const assert = __nccwpck_require__(4589)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
+const assert = __nccwpck_require__(34589)
 
 const kResume = Symbol('resume')
 
@@ -7483,17 +7481,17 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4043:
+/***/ 14043:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(9927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { Readable } = __nccwpck_require__(49927)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
-const { AsyncResource } = __nccwpck_require__(6698)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(87655)
+const { AsyncResource } = __nccwpck_require__(16698)
 
 class RequestHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -7709,13 +7707,13 @@ module.exports.RequestHandler = RequestHandler
 
 
 
-const assert = __nccwpck_require__(4589)
-const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { finished, PassThrough } = __nccwpck_require__(57075)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
-const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(87655)
+const { AsyncResource } = __nccwpck_require__(16698)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -7931,16 +7929,16 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 1882:
+/***/ 61882:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
-const { AsyncResource } = __nccwpck_require__(6698)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(68707)
+const { AsyncResource } = __nccwpck_require__(16698)
 const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
-const assert = __nccwpck_require__(4589)
+const { addSignal, removeSignal } = __nccwpck_require__(80158)
+const assert = __nccwpck_require__(34589)
 
 class UpgradeHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -8046,30 +8044,30 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 6615:
+/***/ 56615:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(4043)
+module.exports.request = __nccwpck_require__(14043)
 module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(6862)
-module.exports.upgrade = __nccwpck_require__(1882)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.pipeline = __nccwpck_require__(76862)
+module.exports.upgrade = __nccwpck_require__(61882)
+module.exports.connect = __nccwpck_require__(34660)
 
 
 /***/ }),
 
-/***/ 9927:
+/***/ 49927:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
 
 
 
-const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
+const assert = __nccwpck_require__(34589)
+const { Readable } = __nccwpck_require__(57075)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
 const { ReadableStreamFrom } = __nccwpck_require__(3440)
 
@@ -8452,15 +8450,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 7655:
+/***/ 87655:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 
-const { chunksDecode } = __nccwpck_require__(9927)
+const { chunksDecode } = __nccwpck_require__(49927)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -8552,16 +8550,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9136:
+/***/ 59136:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const net = __nccwpck_require__(7030)
-const assert = __nccwpck_require__(4589)
+const net = __nccwpck_require__(77030)
+const assert = __nccwpck_require__(34589)
 const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
-const timers = __nccwpck_require__(6603)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(68707)
+const timers = __nccwpck_require__(96603)
 
 function noop () {}
 
@@ -8646,7 +8644,7 @@ function buildConnector ({ allowH2, maxCachedSessions, socketPath, timeout, sess
     let socket
     if (protocol === 'https:') {
       if (!tls) {
-        tls = __nccwpck_require__(1692)
+        tls = __nccwpck_require__(41692)
       }
       servername = servername || options.servername || util.getServerName(host) || null
 
@@ -8799,7 +8797,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 735:
+/***/ 10735:
 /***/ ((module) => {
 
 
@@ -8924,12 +8922,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2414:
+/***/ 42414:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const diagnosticsChannel = __nccwpck_require__(3053)
-const util = __nccwpck_require__(7975)
+const diagnosticsChannel = __nccwpck_require__(53053)
+const util = __nccwpck_require__(57975)
 
 const undiciDebugLog = util.debuglog('undici')
 const fetchDebuglog = util.debuglog('fetch')
@@ -9133,7 +9131,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8707:
+/***/ 68707:
 /***/ ((module) => {
 
 
@@ -9565,7 +9563,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4655:
+/***/ 44655:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -9573,8 +9571,8 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8707)
-const assert = __nccwpck_require__(4589)
+} = __nccwpck_require__(68707)
+const assert = __nccwpck_require__(34589)
 const {
   isValidHTTPToken,
   isValidHeaderValue,
@@ -9589,8 +9587,8 @@ const {
   getServerName,
   normalizedMethodRecords
 } = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+const { channels } = __nccwpck_require__(42414)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(10735)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -10054,7 +10052,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 6443:
+/***/ 36443:
 /***/ ((module) => {
 
 module.exports = {
@@ -10128,7 +10126,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7752:
+/***/ 67752:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10136,7 +10134,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(735)
+} = __nccwpck_require__(10735)
 
 class TstNode {
   /** @type {any} */
@@ -10292,18 +10290,18 @@ module.exports = {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6443)
-const { IncomingMessage } = __nccwpck_require__(7067)
-const stream = __nccwpck_require__(7075)
-const net = __nccwpck_require__(7030)
+const assert = __nccwpck_require__(34589)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(36443)
+const { IncomingMessage } = __nccwpck_require__(37067)
+const stream = __nccwpck_require__(57075)
+const net = __nccwpck_require__(77030)
 const { Blob } = __nccwpck_require__(4573)
-const nodeUtil = __nccwpck_require__(7975)
-const { stringify } = __nccwpck_require__(1792)
-const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
-const { tree } = __nccwpck_require__(7752)
+const nodeUtil = __nccwpck_require__(57975)
+const { stringify } = __nccwpck_require__(41792)
+const { EventEmitter: EE } = __nccwpck_require__(78474)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(10735)
+const { tree } = __nccwpck_require__(67752)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -11013,18 +11011,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7405:
+/***/ 57405:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
-const DispatcherBase = __nccwpck_require__(1841)
-const Pool = __nccwpck_require__(628)
-const Client = __nccwpck_require__(3701)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(36443)
+const DispatcherBase = __nccwpck_require__(21841)
+const Pool = __nccwpck_require__(30628)
+const Client = __nccwpck_require__(23701)
 const util = __nccwpck_require__(3440)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(25092)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -11161,7 +11159,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const {
   PoolBase,
   kClients,
@@ -11169,9 +11167,9 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Pool = __nccwpck_require__(628)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
+} = __nccwpck_require__(42128)
+const Pool = __nccwpck_require__(30628)
+const { kUrl, kInterceptors } = __nccwpck_require__(36443)
 const { parseOrigin } = __nccwpck_require__(3440)
 const kFactory = Symbol('factory')
 
@@ -11376,10 +11374,10 @@ module.exports = BalancedPool
 
 /* global WebAssembly */
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const timers = __nccwpck_require__(6603)
+const { channels } = __nccwpck_require__(42414)
+const timers = __nccwpck_require__(96603)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -11392,7 +11390,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const {
   kUrl,
   kReset,
@@ -11425,9 +11423,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(36443)
 
-const constants = __nccwpck_require__(2824)
+const constants = __nccwpck_require__(52824)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -11439,11 +11437,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(63870) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(3434))
+    mod = await WebAssembly.compile(__nccwpck_require__(53434))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -11451,7 +11449,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(3870))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(63870))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -12366,7 +12364,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(4492).extractBody)
+      extractBody = (__nccwpck_require__(84492).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -12889,21 +12887,21 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 8788:
+/***/ 88788:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { errorMonitor } = __nccwpck_require__(8474)
-const { pipeline } = __nccwpck_require__(7075)
+const assert = __nccwpck_require__(34589)
+const { errorMonitor } = __nccwpck_require__(78474)
+const { pipeline } = __nccwpck_require__(57075)
 const util = __nccwpck_require__(3440)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const {
   kUrl,
   kReset,
@@ -12922,7 +12920,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(36443)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -12934,7 +12932,7 @@ let h2ExperimentalWarned = false
 /** @type {import('http2')} */
 let http2
 try {
-  http2 = __nccwpck_require__(2467)
+  http2 = __nccwpck_require__(32467)
 } catch {
   // @ts-ignore
   http2 = { constants: {} }
@@ -13328,7 +13326,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(4492).extractBody)
+    extractBody ??= (__nccwpck_require__(84492).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -13688,26 +13686,26 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3701:
+/***/ 23701:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
 
 
 
-const assert = __nccwpck_require__(4589)
-const net = __nccwpck_require__(7030)
-const http = __nccwpck_require__(7067)
+const assert = __nccwpck_require__(34589)
+const net = __nccwpck_require__(77030)
+const http = __nccwpck_require__(37067)
 const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const Request = __nccwpck_require__(4655)
-const DispatcherBase = __nccwpck_require__(1841)
+const { channels } = __nccwpck_require__(42414)
+const Request = __nccwpck_require__(44655)
+const DispatcherBase = __nccwpck_require__(21841)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(68707)
+const buildConnector = __nccwpck_require__(59136)
 const {
   kUrl,
   kServerName,
@@ -13749,9 +13747,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(36443)
 const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(8788)
+const connectH2 = __nccwpck_require__(88788)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -14059,7 +14057,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(25092)
 
 function onError (client, err) {
   if (
@@ -14319,19 +14317,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 1841:
+/***/ 21841:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(883)
+const Dispatcher = __nccwpck_require__(30883)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+} = __nccwpck_require__(68707)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(36443)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -14534,11 +14532,11 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 883:
+/***/ 30883:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const EventEmitter = __nccwpck_require__(8474)
+const EventEmitter = __nccwpck_require__(78474)
 
 class Dispatcher extends EventEmitter {
   dispatch () {
@@ -14606,15 +14604,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 3137:
+/***/ 53137:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6443)
-const ProxyAgent = __nccwpck_require__(6672)
-const Agent = __nccwpck_require__(7405)
+const DispatcherBase = __nccwpck_require__(21841)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(36443)
+const ProxyAgent = __nccwpck_require__(76672)
+const Agent = __nccwpck_require__(57405)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -14773,7 +14771,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 4660:
+/***/ 64660:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -14897,15 +14895,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 2128:
+/***/ 42128:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
-const PoolStats = __nccwpck_require__(3246)
+const DispatcherBase = __nccwpck_require__(21841)
+const FixedQueue = __nccwpck_require__(64660)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(36443)
+const PoolStats = __nccwpck_require__(43246)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -15098,10 +15096,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3246:
+/***/ 43246:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(6443)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(36443)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -15139,7 +15137,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 628:
+/***/ 30628:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -15150,14 +15148,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(42128)
+const Client = __nccwpck_require__(23701)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(68707)
 const util = __nccwpck_require__(3440)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const buildConnector = __nccwpck_require__(9136)
+const { kUrl, kInterceptors } = __nccwpck_require__(36443)
+const buildConnector = __nccwpck_require__(59136)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -15253,19 +15251,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 6672:
+/***/ 76672:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
-const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(7405)
-const Pool = __nccwpck_require__(628)
-const DispatcherBase = __nccwpck_require__(1841)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
-const Client = __nccwpck_require__(3701)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(36443)
+const { URL } = __nccwpck_require__(73136)
+const Agent = __nccwpck_require__(57405)
+const Pool = __nccwpck_require__(30628)
+const DispatcherBase = __nccwpck_require__(21841)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(68707)
+const buildConnector = __nccwpck_require__(59136)
+const Client = __nccwpck_require__(23701)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -15534,13 +15532,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 50:
+/***/ 30050:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(883)
-const RetryHandler = __nccwpck_require__(7816)
+const Dispatcher = __nccwpck_require__(30883)
+const RetryHandler = __nccwpck_require__(17816)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -15576,7 +15574,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 2581:
+/***/ 32581:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -15584,8 +15582,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const Agent = __nccwpck_require__(7405)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const Agent = __nccwpck_require__(57405)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -15615,7 +15613,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8155:
+/***/ 58155:
 /***/ ((module) => {
 
 
@@ -15672,10 +15670,10 @@ module.exports = class DecoratorHandler {
 
 
 const util = __nccwpck_require__(3440)
-const { kBodyUsed } = __nccwpck_require__(6443)
-const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const EE = __nccwpck_require__(8474)
+const { kBodyUsed } = __nccwpck_require__(36443)
+const assert = __nccwpck_require__(34589)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
+const EE = __nccwpck_require__(78474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
 
@@ -15905,14 +15903,14 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 7816:
+/***/ 17816:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(6443)
-const { RequestRetryError } = __nccwpck_require__(8707)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(36443)
+const { RequestRetryError } = __nccwpck_require__(68707)
 const {
   isDisturbed,
   parseHeaders,
@@ -16349,14 +16347,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 379:
+/***/ 70379:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const { isIP } = __nccwpck_require__(7030)
-const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(8155)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8707)
+const { isIP } = __nccwpck_require__(77030)
+const { lookup } = __nccwpck_require__(40610)
+const DecoratorHandler = __nccwpck_require__(58155)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(68707)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -16731,14 +16729,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 8060:
+/***/ 88060:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const DecoratorHandler = __nccwpck_require__(8155)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(68707)
+const DecoratorHandler = __nccwpck_require__(58155)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -16861,7 +16859,7 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 5092:
+/***/ 25092:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16889,7 +16887,7 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 1514:
+/***/ 21514:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -16920,11 +16918,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 2026:
+/***/ 92026:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(17816)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -16946,13 +16944,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 2824:
+/***/ 52824:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(172);
+const utils_1 = __nccwpck_require__(50172);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -17230,7 +17228,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 3870:
+/***/ 63870:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -17242,7 +17240,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 3434:
+/***/ 53434:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -17254,7 +17252,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 172:
+/***/ 50172:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -17275,13 +17273,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 7501:
+/***/ 47501:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(6443)
-const Agent = __nccwpck_require__(7405)
+const { kClients } = __nccwpck_require__(36443)
+const Agent = __nccwpck_require__(57405)
 const {
   kAgent,
   kMockAgentSet,
@@ -17292,14 +17290,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(1117)
-const MockClient = __nccwpck_require__(7365)
-const MockPool = __nccwpck_require__(4004)
-const { matchValue, buildMockOptions } = __nccwpck_require__(3397)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
-const Dispatcher = __nccwpck_require__(883)
-const Pluralizer = __nccwpck_require__(1529)
-const PendingInterceptorsFormatter = __nccwpck_require__(6142)
+} = __nccwpck_require__(91117)
+const MockClient = __nccwpck_require__(47365)
+const MockPool = __nccwpck_require__(94004)
+const { matchValue, buildMockOptions } = __nccwpck_require__(53397)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(68707)
+const Dispatcher = __nccwpck_require__(30883)
+const Pluralizer = __nccwpck_require__(91529)
+const PendingInterceptorsFormatter = __nccwpck_require__(56142)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -17442,14 +17440,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 7365:
+/***/ 47365:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(3701)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const { promisify } = __nccwpck_require__(57975)
+const Client = __nccwpck_require__(23701)
+const { buildMockDispatch } = __nccwpck_require__(53397)
 const {
   kDispatches,
   kMockAgent,
@@ -17458,10 +17456,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(91117)
+const { MockInterceptor } = __nccwpck_require__(31511)
+const Symbols = __nccwpck_require__(36443)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -17508,12 +17506,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 2429:
+/***/ 52429:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(8707)
+const { UndiciError } = __nccwpck_require__(68707)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -17543,12 +17541,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1511:
+/***/ 31511:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(3397)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(53397)
 const {
   kDispatches,
   kDispatchKey,
@@ -17556,8 +17554,8 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(1117)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(91117)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 const { buildURL } = __nccwpck_require__(3440)
 
 /**
@@ -17757,14 +17755,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 4004:
+/***/ 94004:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(628)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const { promisify } = __nccwpck_require__(57975)
+const Pool = __nccwpck_require__(30628)
+const { buildMockDispatch } = __nccwpck_require__(53397)
 const {
   kDispatches,
   kMockAgent,
@@ -17773,10 +17771,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(91117)
+const { MockInterceptor } = __nccwpck_require__(31511)
+const Symbols = __nccwpck_require__(36443)
+const { InvalidArgumentError } = __nccwpck_require__(68707)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -17823,7 +17821,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 1117:
+/***/ 91117:
 /***/ ((module) => {
 
 
@@ -17853,26 +17851,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3397:
+/***/ 53397:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(2429)
+const { MockNotMatchedError } = __nccwpck_require__(52429)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(1117)
+} = __nccwpck_require__(91117)
 const { buildURL } = __nccwpck_require__(3440)
-const { STATUS_CODES } = __nccwpck_require__(7067)
+const { STATUS_CODES } = __nccwpck_require__(37067)
 const {
   types: {
     isPromise
   }
-} = __nccwpck_require__(7975)
+} = __nccwpck_require__(57975)
 
 function matchValue (match, value) {
   if (typeof match === 'string') {
@@ -18227,13 +18225,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6142:
+/***/ 56142:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Transform } = __nccwpck_require__(7075)
-const { Console } = __nccwpck_require__(7540)
+const { Transform } = __nccwpck_require__(57075)
+const { Console } = __nccwpck_require__(37540)
 
 const PERSISTENT = process.versions.icu ? '✅' : 'Y '
 const NOT_PERSISTENT = process.versions.icu ? '❌' : 'N '
@@ -18277,7 +18275,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 1529:
+/***/ 91529:
 /***/ ((module) => {
 
 
@@ -18313,7 +18311,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 6603:
+/***/ 96603:
 /***/ ((module) => {
 
 
@@ -18743,21 +18741,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9634:
+/***/ 89634:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
+const { kConstruct } = __nccwpck_require__(20109)
+const { urlEquals, getFieldValues } = __nccwpck_require__(76798)
 const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(5893)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9051)
+const { webidl } = __nccwpck_require__(45893)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(99051)
 const { Request, fromInnerRequest } = __nccwpck_require__(9967)
-const { kState } = __nccwpck_require__(3627)
-const { fetching } = __nccwpck_require__(4398)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(3168)
-const assert = __nccwpck_require__(4589)
+const { kState } = __nccwpck_require__(93627)
+const { fetching } = __nccwpck_require__(54398)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(73168)
+const assert = __nccwpck_require__(34589)
 
 /**
  * @see https://w3c.github.io/ServiceWorker/#dfn-cache-batch-operation
@@ -19614,9 +19612,9 @@ module.exports = {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { Cache } = __nccwpck_require__(9634)
-const { webidl } = __nccwpck_require__(5893)
+const { kConstruct } = __nccwpck_require__(20109)
+const { Cache } = __nccwpck_require__(89634)
+const { webidl } = __nccwpck_require__(45893)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
 
 class CacheStorage {
@@ -19768,26 +19766,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 109:
+/***/ 20109:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(6443).kConstruct)
+  kConstruct: (__nccwpck_require__(36443).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 6798:
+/***/ 76798:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { isValidHeaderName } = __nccwpck_require__(3168)
+const assert = __nccwpck_require__(34589)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { isValidHeaderName } = __nccwpck_require__(73168)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -19832,7 +19830,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1276:
+/***/ 71276:
 /***/ ((module) => {
 
 
@@ -19851,15 +19849,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9061:
+/***/ 79061:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(1978)
-const { stringify } = __nccwpck_require__(7797)
-const { webidl } = __nccwpck_require__(5893)
-const { Headers } = __nccwpck_require__(660)
+const { parseSetCookie } = __nccwpck_require__(11978)
+const { stringify } = __nccwpck_require__(57797)
+const { webidl } = __nccwpck_require__(45893)
+const { Headers } = __nccwpck_require__(60660)
 
 /**
  * @typedef {Object} Cookie
@@ -20042,15 +20040,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1978:
+/***/ 11978:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(1276)
-const { isCTLExcludingHtab } = __nccwpck_require__(7797)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(1900)
-const assert = __nccwpck_require__(4589)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(71276)
+const { isCTLExcludingHtab } = __nccwpck_require__(57797)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(51900)
+const assert = __nccwpck_require__(34589)
 
 /**
  * @description Parses the field-value attributes of a set-cookie header string.
@@ -20359,7 +20357,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7797:
+/***/ 57797:
 /***/ ((module) => {
 
 
@@ -20718,13 +20716,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4031:
+/***/ 24031:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
-const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(4811)
+const { Transform } = __nccwpck_require__(57075)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(94811)
 
 /**
  * @type {number[]} BOM
@@ -21299,23 +21297,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1238:
+/***/ 21238:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(4398)
+const { pipeline } = __nccwpck_require__(57075)
+const { fetching } = __nccwpck_require__(54398)
 const { makeRequest } = __nccwpck_require__(9967)
-const { webidl } = __nccwpck_require__(5893)
-const { EventSourceStream } = __nccwpck_require__(4031)
-const { parseMIMEType } = __nccwpck_require__(1900)
-const { createFastMessageEvent } = __nccwpck_require__(5188)
-const { isNetworkError } = __nccwpck_require__(9051)
-const { delay } = __nccwpck_require__(4811)
+const { webidl } = __nccwpck_require__(45893)
+const { EventSourceStream } = __nccwpck_require__(24031)
+const { parseMIMEType } = __nccwpck_require__(51900)
+const { createFastMessageEvent } = __nccwpck_require__(15188)
+const { isNetworkError } = __nccwpck_require__(99051)
+const { delay } = __nccwpck_require__(94811)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+const { environmentSettingsObject } = __nccwpck_require__(73168)
+const { getGlobalDispatcher } = __nccwpck_require__(32581)
 
 let experimentalWarned = false
 
@@ -21789,7 +21787,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4811:
+/***/ 94811:
 /***/ ((module) => {
 
 
@@ -21833,7 +21831,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4492:
+/***/ 84492:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -21848,20 +21846,20 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(3168)
-const { FormData } = __nccwpck_require__(5910)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(73168)
+const { FormData } = __nccwpck_require__(35910)
+const { kState } = __nccwpck_require__(93627)
+const { webidl } = __nccwpck_require__(45893)
 const { Blob } = __nccwpck_require__(4573)
-const assert = __nccwpck_require__(4589)
-const { isErrored, isDisturbed } = __nccwpck_require__(7075)
-const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(1900)
-const { multipartFormDataParser } = __nccwpck_require__(116)
+const assert = __nccwpck_require__(34589)
+const { isErrored, isDisturbed } = __nccwpck_require__(57075)
+const { isArrayBuffer } = __nccwpck_require__(73429)
+const { serializeAMimeType } = __nccwpck_require__(51900)
+const { multipartFormDataParser } = __nccwpck_require__(50116)
 let random
 
 try {
-  const crypto = __nccwpck_require__(7598)
+  const crypto = __nccwpck_require__(77598)
   random = (max) => crypto.randomInt(0, max)
 } catch {
   random = (max) => Math.floor(Math.random(max))
@@ -22500,12 +22498,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1900:
+/***/ 51900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const assert = __nccwpck_require__(4589)
+const assert = __nccwpck_require__(34589)
 
 const encoder = new TextEncoder()
 
@@ -23251,12 +23249,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6653:
+/***/ 66653:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(6443)
+const { kConnected, kSize } = __nccwpck_require__(36443)
 
 class CompatWeakRef {
   constructor (value) {
@@ -23304,14 +23302,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 7114:
+/***/ 27114:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+const { kState } = __nccwpck_require__(93627)
+const { webidl } = __nccwpck_require__(45893)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -23437,17 +23435,17 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 116:
+/***/ 50116:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { utf8DecodeBytes } = __nccwpck_require__(3168)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(1900)
-const { isFileLike } = __nccwpck_require__(7114)
-const { makeEntry } = __nccwpck_require__(5910)
-const assert = __nccwpck_require__(4589)
+const { utf8DecodeBytes } = __nccwpck_require__(73168)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(51900)
+const { isFileLike } = __nccwpck_require__(27114)
+const { makeEntry } = __nccwpck_require__(35910)
+const assert = __nccwpck_require__(34589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
 const File = globalThis.File ?? NodeFile
@@ -23918,18 +23916,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5910:
+/***/ 35910:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(3168)
-const { kState } = __nccwpck_require__(3627)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(73168)
+const { kState } = __nccwpck_require__(93627)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { FileLike, isFileLike } = __nccwpck_require__(7114)
-const { webidl } = __nccwpck_require__(5893)
+const { FileLike, isFileLike } = __nccwpck_require__(27114)
+const { webidl } = __nccwpck_require__(45893)
 const { File: NativeFile } = __nccwpck_require__(4573)
-const nodeUtil = __nccwpck_require__(7975)
+const nodeUtil = __nccwpck_require__(57975)
 
 /** @type {globalThis['File']} */
 const File = globalThis.File ?? NativeFile
@@ -24177,7 +24175,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 1059:
+/***/ 51059:
 /***/ ((module) => {
 
 
@@ -24224,23 +24222,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 660:
+/***/ 60660:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(6443)
+const { kConstruct } = __nccwpck_require__(36443)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(3168)
-const { webidl } = __nccwpck_require__(5893)
-const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(7975)
+} = __nccwpck_require__(73168)
+const { webidl } = __nccwpck_require__(45893)
+const assert = __nccwpck_require__(34589)
+const util = __nccwpck_require__(57975)
 
 const kHeadersMap = Symbol('headers map')
 const kHeadersSortedMap = Symbol('headers map sorted')
@@ -24918,7 +24916,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4398:
+/***/ 54398:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -24931,10 +24929,10 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(9051)
-const { HeadersList } = __nccwpck_require__(660)
+} = __nccwpck_require__(99051)
+const { HeadersList } = __nccwpck_require__(60660)
 const { Request, cloneRequest } = __nccwpck_require__(9967)
-const zlib = __nccwpck_require__(8522)
+const zlib = __nccwpck_require__(38522)
 const {
   bytesMatch,
   makePolicyContainer,
@@ -24969,10 +24967,10 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(3168)
-const { kState, kDispatcher } = __nccwpck_require__(3627)
-const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(4492)
+} = __nccwpck_require__(73168)
+const { kState, kDispatcher } = __nccwpck_require__(93627)
+const assert = __nccwpck_require__(34589)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(84492)
 const {
   redirectStatusSet,
   nullBodyStatus,
@@ -24980,13 +24978,13 @@ const {
   requestBodyHeader,
   subresourceSet
 } = __nccwpck_require__(4495)
-const EE = __nccwpck_require__(8474)
-const { Readable, pipeline, finished } = __nccwpck_require__(7075)
+const EE = __nccwpck_require__(78474)
+const { Readable, pipeline, finished } = __nccwpck_require__(57075)
 const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(1900)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { webidl } = __nccwpck_require__(5893)
-const { STATUS_CODES } = __nccwpck_require__(7067)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(51900)
+const { getGlobalDispatcher } = __nccwpck_require__(32581)
+const { webidl } = __nccwpck_require__(45893)
+const { STATUS_CODES } = __nccwpck_require__(37067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
 const defaultUserAgent = typeof __UNDICI_IS_NODE__ !== 'undefined' || typeof esbuildDetection !== 'undefined'
@@ -27202,16 +27200,16 @@ module.exports = {
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(4492)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(660)
-const { FinalizationRegistry } = __nccwpck_require__(6653)()
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(84492)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(60660)
+const { FinalizationRegistry } = __nccwpck_require__(66653)()
 const util = __nccwpck_require__(3440)
-const nodeUtil = __nccwpck_require__(7975)
+const nodeUtil = __nccwpck_require__(57975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(73168)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -27223,12 +27221,12 @@ const {
   requestDuplex
 } = __nccwpck_require__(4495)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
-const assert = __nccwpck_require__(4589)
-const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(93627)
+const { webidl } = __nccwpck_require__(45893)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { kConstruct } = __nccwpck_require__(36443)
+const assert = __nccwpck_require__(34589)
+const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(78474)
 
 const kAbortController = Symbol('abortController')
 
@@ -28239,15 +28237,15 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 9051:
+/***/ 99051:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(660)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(4492)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(60660)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(84492)
 const util = __nccwpck_require__(3440)
-const nodeUtil = __nccwpck_require__(7975)
+const nodeUtil = __nccwpck_require__(57975)
 const { kEnumerableProperty } = util
 const {
   isValidReasonPhrase,
@@ -28258,18 +28256,18 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(73168)
 const {
   redirectStatusSet,
   nullBodyStatus
 } = __nccwpck_require__(4495)
-const { kState, kHeaders } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { FormData } = __nccwpck_require__(5910)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
-const assert = __nccwpck_require__(4589)
-const { types } = __nccwpck_require__(7975)
+const { kState, kHeaders } = __nccwpck_require__(93627)
+const { webidl } = __nccwpck_require__(45893)
+const { FormData } = __nccwpck_require__(35910)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { kConstruct } = __nccwpck_require__(36443)
+const assert = __nccwpck_require__(34589)
+const { types } = __nccwpck_require__(57975)
 
 const textEncoder = new TextEncoder('utf-8')
 
@@ -28856,7 +28854,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3627:
+/***/ 93627:
 /***/ ((module) => {
 
 
@@ -28872,21 +28870,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3168:
+/***/ 73168:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Transform } = __nccwpck_require__(7075)
-const zlib = __nccwpck_require__(8522)
+const { Transform } = __nccwpck_require__(57075)
+const zlib = __nccwpck_require__(38522)
 const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(1059)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(1900)
+const { getGlobalOrigin } = __nccwpck_require__(51059)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(51900)
 const { performance } = __nccwpck_require__(643)
 const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
-const assert = __nccwpck_require__(4589)
-const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(5893)
+const assert = __nccwpck_require__(34589)
+const { isUint8Array } = __nccwpck_require__(73429)
+const { webidl } = __nccwpck_require__(45893)
 
 let supportedHashes = []
 
@@ -28894,7 +28892,7 @@ let supportedHashes = []
 /** @type {import('crypto')} */
 let crypto
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
   const possibleRelevantHashes = ['sha256', 'sha384', 'sha512']
   supportedHashes = crypto.getHashes().filter((hash) => possibleRelevantHashes.includes(hash))
 /* c8 ignore next 3 */
@@ -30511,13 +30509,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5893:
+/***/ 45893:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { types, inspect } = __nccwpck_require__(7975)
-const { markAsUncloneable } = __nccwpck_require__(5919)
+const { types, inspect } = __nccwpck_require__(57975)
+const { markAsUncloneable } = __nccwpck_require__(75919)
 const { toUSVString } = __nccwpck_require__(3440)
 
 /** @type {import('../../../types/webidl').Webidl} */
@@ -31213,7 +31211,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2607:
+/***/ 22607:
 /***/ ((module) => {
 
 
@@ -31510,7 +31508,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8355:
+/***/ 48355:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -31519,15 +31517,15 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(3610)
+} = __nccwpck_require__(53610)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(961)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(20961)
+const { webidl } = __nccwpck_require__(45893)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
 
 class FileReader extends EventTarget {
@@ -31861,12 +31859,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8573:
+/***/ 88573:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(45893)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -31946,7 +31944,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 961:
+/***/ 20961:
 /***/ ((module) => {
 
 
@@ -31963,7 +31961,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3610:
+/***/ 53610:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -31974,12 +31972,12 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(961)
-const { ProgressEvent } = __nccwpck_require__(8573)
-const { getEncoding } = __nccwpck_require__(2607)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(1900)
-const { types } = __nccwpck_require__(7975)
-const { StringDecoder } = __nccwpck_require__(3193)
+} = __nccwpck_require__(20961)
+const { ProgressEvent } = __nccwpck_require__(88573)
+const { getEncoding } = __nccwpck_require__(22607)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(51900)
+const { types } = __nccwpck_require__(57975)
+const { StringDecoder } = __nccwpck_require__(13193)
 const { btoa } = __nccwpck_require__(4573)
 
 /** @type {PropertyDescriptor} */
@@ -32361,32 +32359,32 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6897:
+/***/ 86897:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(736)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(20736)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(1216)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(8625)
-const { channels } = __nccwpck_require__(2414)
-const { CloseEvent } = __nccwpck_require__(5188)
+} = __nccwpck_require__(61216)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(98625)
+const { channels } = __nccwpck_require__(42414)
+const { CloseEvent } = __nccwpck_require__(15188)
 const { makeRequest } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(4398)
-const { Headers, getHeadersList } = __nccwpck_require__(660)
-const { getDecodeSplit } = __nccwpck_require__(3168)
+const { fetching } = __nccwpck_require__(54398)
+const { Headers, getHeadersList } = __nccwpck_require__(60660)
+const { getDecodeSplit } = __nccwpck_require__(73168)
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
 
 /** @type {import('crypto')} */
 let crypto
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
 /* c8 ignore next 3 */
 } catch {
 
@@ -32739,7 +32737,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 736:
+/***/ 20736:
 /***/ ((module) => {
 
 
@@ -32812,15 +32810,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5188:
+/***/ 15188:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(45893)
 const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(6443)
-const { MessagePort } = __nccwpck_require__(5919)
+const { kConstruct } = __nccwpck_require__(36443)
+const { MessagePort } = __nccwpck_require__(75919)
 
 /**
  * @see https://html.spec.whatwg.org/multipage/comms.html#messageevent
@@ -33153,7 +33151,7 @@ module.exports = {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(736)
+const { maxUnsigned16Bit } = __nccwpck_require__(20736)
 
 const BUFFER_SIZE = 16386
 
@@ -33163,7 +33161,7 @@ let buffer = null
 let bufIdx = BUFFER_SIZE
 
 try {
-  crypto = __nccwpck_require__(7598)
+  crypto = __nccwpck_require__(77598)
 /* c8 ignore next 3 */
 } catch {
   crypto = {
@@ -33251,14 +33249,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9469:
+/***/ 19469:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(8625)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(38522)
+const { isValidClientWindowBits } = __nccwpck_require__(98625)
+const { MessageSizeExceededError } = __nccwpck_require__(68707)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -33363,16 +33361,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 1652:
+/***/ 81652:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Writable } = __nccwpck_require__(7075)
-const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(736)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(1216)
-const { channels } = __nccwpck_require__(2414)
+const { Writable } = __nccwpck_require__(57075)
+const assert = __nccwpck_require__(34589)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(20736)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(61216)
+const { channels } = __nccwpck_require__(42414)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -33382,11 +33380,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(8625)
+} = __nccwpck_require__(98625)
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { closeWebSocketConnection } = __nccwpck_require__(6897)
-const { PerMessageDeflate } = __nccwpck_require__(9469)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { closeWebSocketConnection } = __nccwpck_require__(86897)
+const { PerMessageDeflate } = __nccwpck_require__(19469)
+const { MessageSizeExceededError } = __nccwpck_require__(68707)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -33897,14 +33895,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3900:
+/***/ 13900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(4660)
+const { opcodes, sendHints } = __nccwpck_require__(20736)
+const FixedQueue = __nccwpck_require__(64660)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -34008,7 +34006,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 1216:
+/***/ 61216:
 /***/ ((module) => {
 
 
@@ -34027,16 +34025,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8625:
+/***/ 98625:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(1216)
-const { states, opcodes } = __nccwpck_require__(736)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(5188)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(61216)
+const { states, opcodes } = __nccwpck_require__(20736)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(15188)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(1900)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(51900)
 
 /* globals Blob */
 
@@ -34356,15 +34354,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3726:
+/***/ 13726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(736)
+const { webidl } = __nccwpck_require__(45893)
+const { URLSerializer } = __nccwpck_require__(51900)
+const { environmentSettingsObject } = __nccwpck_require__(73168)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(20736)
 const {
   kWebSocketURL,
   kReadyState,
@@ -34373,21 +34371,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(1216)
+} = __nccwpck_require__(61216)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(8625)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(6897)
-const { ByteParser } = __nccwpck_require__(1652)
+} = __nccwpck_require__(98625)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(86897)
+const { ByteParser } = __nccwpck_require__(81652)
 const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(3440)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(5188)
-const { SendQueue } = __nccwpck_require__(3900)
+const { getGlobalDispatcher } = __nccwpck_require__(32581)
+const { types } = __nccwpck_require__(57975)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(15188)
+const { SendQueue } = __nccwpck_require__(13900)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -34958,7 +34956,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 223:
+/***/ 80223:
 /***/ ((module) => {
 
 module.exports = extend
@@ -34982,7 +34980,7 @@ function extend(target) {
 
 /***/ }),
 
-/***/ 241:
+/***/ 10241:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -35043,7 +35041,7 @@ function describeError(error) {
 /* harmony export */   YD: () => (/* binding */ compareKeys),
 /* harmony export */   x3: () => (/* binding */ assertValidPrefix)
 /* harmony export */ });
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(241);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(10241);
 /**
  * The keys every store accepts: the same rules for the local directory and S3, so a layout that
  * works on one works on the other. Keys come from our own layout code, never straight from the user,
@@ -35096,7 +35094,7 @@ function compareKeys(a, b) {
 
 /***/ }),
 
-/***/ 7468:
+/***/ 27468:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -35104,11 +35102,11 @@ function compareKeys(a, b) {
 /* harmony export */   Yu: () => (/* binding */ parseStorageUrl)
 /* harmony export */ });
 /* unused harmony export problemWithBucketName */
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(76760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3136);
+/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(73136);
 /* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_url__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(241);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(10241);
 /**
  * The storage location the user names: `s3://bucket/prefix`, `file:///absolute/path` or a plain
  * directory path. Pure: the working directory comes in as an argument.
@@ -35188,7 +35186,7 @@ function formatStorageUrl(url) {
 
 /***/ }),
 
-/***/ 4390:
+/***/ 84390:
 /***/ ((module) => {
 
 module.exports = eval("require")("pg-native");
@@ -35196,77 +35194,91 @@ module.exports = eval("require")("pg-native");
 
 /***/ }),
 
-/***/ 2613:
+/***/ 42613:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
 
 /***/ }),
 
-/***/ 181:
+/***/ 20181:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
 
 /***/ }),
 
-/***/ 6982:
+/***/ 49140:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("constants");
+
+/***/ }),
+
+/***/ 76982:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
 
 /***/ }),
 
-/***/ 2250:
+/***/ 72250:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("dns");
 
 /***/ }),
 
-/***/ 4434:
+/***/ 24434:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
 
 /***/ }),
 
-/***/ 9896:
+/***/ 79896:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 
 /***/ }),
 
-/***/ 8611:
+/***/ 91943:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs/promises");
+
+/***/ }),
+
+/***/ 58611:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
 
 /***/ }),
 
-/***/ 5692:
+/***/ 65692:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
 
 /***/ }),
 
-/***/ 9278:
+/***/ 69278:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
 
 /***/ }),
 
-/***/ 4589:
+/***/ 34589:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
 
 /***/ }),
 
-/***/ 6698:
+/***/ 16698:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
@@ -35280,98 +35292,105 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer"
 
 /***/ }),
 
-/***/ 1421:
+/***/ 31421:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 
 /***/ }),
 
-/***/ 7540:
+/***/ 37540:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
 
 /***/ }),
 
-/***/ 7598:
+/***/ 77598:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
 
 /***/ }),
 
-/***/ 3053:
+/***/ 53053:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
 
 /***/ }),
 
-/***/ 610:
+/***/ 40610:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
 
 /***/ }),
 
-/***/ 8474:
+/***/ 78474:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
 
 /***/ }),
 
-/***/ 3024:
+/***/ 73024:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 
 /***/ }),
 
-/***/ 1455:
+/***/ 51455:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 
 /***/ }),
 
-/***/ 7067:
+/***/ 37067:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
 
 /***/ }),
 
-/***/ 2467:
+/***/ 32467:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
 
 /***/ }),
 
-/***/ 4708:
+/***/ 44708:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 
 /***/ }),
 
-/***/ 7030:
+/***/ 98995:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:module");
+
+/***/ }),
+
+/***/ 77030:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
 
 /***/ }),
 
-/***/ 8161:
+/***/ 48161:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 
 /***/ }),
 
-/***/ 6760:
+/***/ 76760:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
@@ -35392,63 +35411,77 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:process
 
 /***/ }),
 
-/***/ 1792:
+/***/ 41792:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
 
 /***/ }),
 
-/***/ 7075:
+/***/ 57075:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
 
 /***/ }),
 
-/***/ 1692:
+/***/ 46193:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:string_decoder");
+
+/***/ }),
+
+/***/ 41692:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
 
 /***/ }),
 
-/***/ 3136:
+/***/ 73136:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
 
 /***/ }),
 
-/***/ 7975:
+/***/ 57975:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
 
 /***/ }),
 
-/***/ 3429:
+/***/ 73429:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
 
 /***/ }),
 
-/***/ 5919:
+/***/ 75919:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
 
 /***/ }),
 
-/***/ 8522:
+/***/ 38522:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
-/***/ 6928:
+/***/ 70857:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+
+/***/ }),
+
+/***/ 16928:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
@@ -35462,233 +35495,78 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
 
 /***/ }),
 
-/***/ 3193:
+/***/ 13193:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
 
 /***/ }),
 
-/***/ 4756:
+/***/ 64756:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 
 /***/ }),
 
-/***/ 9023:
+/***/ 52018:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tty");
+
+/***/ }),
+
+/***/ 87016:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
+
+/***/ }),
+
+/***/ 39023:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ }),
 
-/***/ 8253:
+/***/ 98253:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types");
 
-/***/ })
+/***/ }),
 
-/******/ });
-/************************************************************************/
-/******/ // The module cache
-/******/ var __webpack_module_cache__ = {};
-/******/ 
-/******/ // The require function
-/******/ function __nccwpck_require__(moduleId) {
-/******/ 	// Check if module is in cache
-/******/ 	var cachedModule = __webpack_module_cache__[moduleId];
-/******/ 	if (cachedModule !== undefined) {
-/******/ 		return cachedModule.exports;
-/******/ 	}
-/******/ 	// Create a new module (and put it into the cache)
-/******/ 	var module = __webpack_module_cache__[moduleId] = {
-/******/ 		// no module.id needed
-/******/ 		// no module.loaded needed
-/******/ 		exports: {}
-/******/ 	};
-/******/ 
-/******/ 	// Execute the module function
-/******/ 	var threw = true;
-/******/ 	try {
-/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
-/******/ 		threw = false;
-/******/ 	} finally {
-/******/ 		if(threw) delete __webpack_module_cache__[moduleId];
-/******/ 	}
-/******/ 
-/******/ 	// Return the exports of the module
-/******/ 	return module.exports;
-/******/ }
-/******/ 
-/******/ // expose the modules object (__webpack_modules__)
-/******/ __nccwpck_require__.m = __webpack_modules__;
-/******/ 
-/************************************************************************/
-/******/ /* webpack/runtime/asset-relocator-loader */
-/******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
-/******/ 
-/******/ /* webpack/runtime/compat get default export */
-/******/ (() => {
-/******/ 	// getDefaultExport function for compatibility with non-harmony modules
-/******/ 	__nccwpck_require__.n = (module) => {
-/******/ 		var getter = module && module.__esModule ?
-/******/ 			() => (module['default']) :
-/******/ 			() => (module);
-/******/ 		__nccwpck_require__.d(getter, { a: getter });
-/******/ 		return getter;
-/******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/create fake namespace object */
-/******/ (() => {
-/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
-/******/ 	var leafPrototypes;
-/******/ 	// create a fake namespace object
-/******/ 	// mode & 1: value is a module id, require it
-/******/ 	// mode & 2: merge all properties of value into the ns
-/******/ 	// mode & 4: return value when already ns object
-/******/ 	// mode & 16: return value when it's Promise-like
-/******/ 	// mode & 8|1: behave like require
-/******/ 	__nccwpck_require__.t = function(value, mode) {
-/******/ 		if(mode & 1) value = this(value);
-/******/ 		if(mode & 8) return value;
-/******/ 		if(typeof value === 'object' && value) {
-/******/ 			if((mode & 4) && value.__esModule) return value;
-/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
-/******/ 		}
-/******/ 		var ns = Object.create(null);
-/******/ 		__nccwpck_require__.r(ns);
-/******/ 		var def = {};
-/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
-/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
-/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
-/******/ 		}
-/******/ 		def['default'] = () => (value);
-/******/ 		__nccwpck_require__.d(ns, def);
-/******/ 		return ns;
-/******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/define property getters */
-/******/ (() => {
-/******/ 	// define getter functions for harmony exports
-/******/ 	__nccwpck_require__.d = (exports, definition) => {
-/******/ 		for(var key in definition) {
-/******/ 			if(__nccwpck_require__.o(definition, key) && !__nccwpck_require__.o(exports, key)) {
-/******/ 				Object.defineProperty(exports, key, { enumerable: true, get: definition[key] });
-/******/ 			}
-/******/ 		}
-/******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/ensure chunk */
-/******/ (() => {
-/******/ 	__nccwpck_require__.f = {};
-/******/ 	// This file contains only the entry chunk.
-/******/ 	// The chunk loading function for additional chunks
-/******/ 	__nccwpck_require__.e = (chunkId) => {
-/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
-/******/ 			__nccwpck_require__.f[key](chunkId, promises);
-/******/ 			return promises;
-/******/ 		}, []));
-/******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/get javascript chunk filename */
-/******/ (() => {
-/******/ 	// This function allow to reference async chunks
-/******/ 	__nccwpck_require__.u = (chunkId) => {
-/******/ 		// return url for filenames based on template
-/******/ 		return "" + chunkId + ".index.js";
-/******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/hasOwnProperty shorthand */
-/******/ (() => {
-/******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/make namespace object */
-/******/ (() => {
-/******/ 	// define __esModule on exports
-/******/ 	__nccwpck_require__.r = (exports) => {
-/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
-/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
-/******/ 		}
-/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
-/******/ 	};
-/******/ })();
-/******/ 
-/******/ /* webpack/runtime/import chunk loading */
-/******/ (() => {
-/******/ 	// no baseURI
-/******/ 	
-/******/ 	// object to store loaded and loading chunks
-/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
-/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
-/******/ 	var installedChunks = {
-/******/ 		792: 0
-/******/ 	};
-/******/ 	
-/******/ 	var installChunk = (data) => {
-/******/ 		var {ids, modules, runtime} = data;
-/******/ 		// add "modules" to the modules object,
-/******/ 		// then flag all "ids" as loaded and fire callback
-/******/ 		var moduleId, chunkId, i = 0;
-/******/ 		for(moduleId in modules) {
-/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
-/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
-/******/ 			}
-/******/ 		}
-/******/ 		if(runtime) runtime(__nccwpck_require__);
-/******/ 		for(;i < ids.length; i++) {
-/******/ 			chunkId = ids[i];
-/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
-/******/ 				installedChunks[chunkId][0]();
-/******/ 			}
-/******/ 			installedChunks[ids[i]] = 0;
-/******/ 		}
-/******/ 	
-/******/ 	}
-/******/ 	
-/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
-/******/ 			// import() chunk loading for javascript
-/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
-/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
-/******/ 	
-/******/ 				// a Promise means "currently loading".
-/******/ 				if(installedChunkData) {
-/******/ 					promises.push(installedChunkData[1]);
-/******/ 				} else {
-/******/ 					if(true) { // all chunks have JS
-/******/ 						// setup Promise in chunk cache
-/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
-/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
-/******/ 							throw e;
-/******/ 						});
-/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
-/******/ 						promises.push(installedChunkData[1] = promise);
-/******/ 					}
-/******/ 				}
-/******/ 			}
-/******/ 	};
-/******/ 	
-/******/ 	// no prefetching
-/******/ 	
-/******/ 	// no preloaded
-/******/ 	
-/******/ 	// no external install chunk
-/******/ 	
-/******/ 	// no on chunks loaded
-/******/ })();
-/******/ 
-/************************************************************************/
-var __webpack_exports__ = {};
+/***/ 43106:
+/***/ ((module) => {
 
-;// CONCATENATED MODULE: external "os"
-const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
+
+/***/ }),
+
+/***/ 33838:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Yz: () => (/* binding */ core_debug),
+  z3: () => (/* binding */ error),
+  V4: () => (/* binding */ getInput),
+  pq: () => (/* binding */ info),
+  _o: () => (/* binding */ isDebug),
+  lm: () => (/* binding */ notice),
+  C1: () => (/* binding */ setFailed),
+  uH: () => (/* binding */ setOutput),
+  Pq: () => (/* binding */ core_setSecret),
+  z: () => (/* reexport */ summary),
+  $e: () => (/* binding */ warning)
+});
+
+// UNUSED EXPORTS: ExitCode, addPath, endGroup, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, group, markdownSummary, platform, saveState, setCommandEcho, startGroup, toPlatformPath, toPosixPath, toWin32Path
+
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(70857);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -35711,7 +35589,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -35763,7 +35641,7 @@ function utils_toCommandProperties(annotationProperties) {
  */
 function command_issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
+    process.stdout.write(cmd.toString() + external_os_.EOL);
 }
 function command_issue(name, message = '') {
     command_issueCommand(name, {}, message);
@@ -35818,9 +35696,9 @@ function escapeProperty(s) {
 }
 //# sourceMappingURL=command.js.map
 // EXTERNAL MODULE: external "crypto"
-var external_crypto_ = __nccwpck_require__(6982);
+var external_crypto_ = __nccwpck_require__(76982);
 // EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
+var external_fs_ = __nccwpck_require__(79896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -35837,7 +35715,7 @@ function file_command_issueFileCommand(command, message) {
     if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
         encoding: 'utf8'
     });
 }
@@ -35853,15 +35731,1594 @@ function file_command_prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
 // EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
+var external_path_ = __nccwpck_require__(16928);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
+var lib = __nccwpck_require__(44942);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/auth.js
+var auth = __nccwpck_require__(92145);
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+class oidc_utils_OidcClient {
+    static createHttpClient(allowRetry = true, maxRetry = 10) {
+        const requestOptions = {
+            allowRetries: allowRetry,
+            maxRetries: maxRetry
+        };
+        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
+    }
+    static getRequestToken() {
+        const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
+        if (!token) {
+            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_TOKEN env variable');
+        }
+        return token;
+    }
+    static getIDTokenUrl() {
+        const runtimeUrl = process.env['ACTIONS_ID_TOKEN_REQUEST_URL'];
+        if (!runtimeUrl) {
+            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable');
+        }
+        return runtimeUrl;
+    }
+    static getCall(id_token_url) {
+        return __awaiter(this, void 0, void 0, function* () {
+            var _a;
+            const httpclient = oidc_utils_OidcClient.createHttpClient();
+            const res = yield httpclient
+                .getJson(id_token_url)
+                .catch(error => {
+                throw new Error(`Failed to get ID Token. \n 
+        Error Code : ${error.statusCode}\n 
+        Error Message: ${error.message}`);
+            });
+            const id_token = (_a = res.result) === null || _a === void 0 ? void 0 : _a.value;
+            if (!id_token) {
+                throw new Error('Response json body do not have ID Token field');
+            }
+            return id_token;
+        });
+    }
+    static getIDToken(audience) {
+        return __awaiter(this, void 0, void 0, function* () {
+            try {
+                // New ID Token is requested from action service
+                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
+                if (audience) {
+                    const encodedAudience = encodeURIComponent(audience);
+                    id_token_url = `${id_token_url}&audience=${encodedAudience}`;
+                }
+                debug(`ID token url is ${id_token_url}`);
+                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
+                setSecret(id_token);
+                return id_token;
+            }
+            catch (error) {
+                throw new Error(`Error message: ${error.message}`);
+            }
+        });
+    }
+}
+//# sourceMappingURL=oidc-utils.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
+var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const { access, appendFile, writeFile } = external_fs_.promises;
+const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
+const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
+class Summary {
+    constructor() {
+        this._buffer = '';
+    }
+    /**
+     * Finds the summary file path from the environment, rejects if env var is not found or file does not exist
+     * Also checks r/w permissions.
+     *
+     * @returns step summary file path
+     */
+    filePath() {
+        return summary_awaiter(this, void 0, void 0, function* () {
+            if (this._filePath) {
+                return this._filePath;
+            }
+            const pathFromEnv = process.env[SUMMARY_ENV_VAR];
+            if (!pathFromEnv) {
+                throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
+            }
+            try {
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
+            }
+            catch (_a) {
+                throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
+            }
+            this._filePath = pathFromEnv;
+            return this._filePath;
+        });
+    }
+    /**
+     * Wraps content in an HTML tag, adding any HTML attributes
+     *
+     * @param {string} tag HTML tag to wrap
+     * @param {string | null} content content within the tag
+     * @param {[attribute: string]: string} attrs key-value list of HTML attributes to add
+     *
+     * @returns {string} content wrapped in HTML element
+     */
+    wrap(tag, content, attrs = {}) {
+        const htmlAttrs = Object.entries(attrs)
+            .map(([key, value]) => ` ${key}="${value}"`)
+            .join('');
+        if (!content) {
+            return `<${tag}${htmlAttrs}>`;
+        }
+        return `<${tag}${htmlAttrs}>${content}</${tag}>`;
+    }
+    /**
+     * Writes text in the buffer to the summary buffer file and empties buffer. Will append by default.
+     *
+     * @param {SummaryWriteOptions} [options] (optional) options for write operation
+     *
+     * @returns {Promise<Summary>} summary instance
+     */
+    write(options) {
+        return summary_awaiter(this, void 0, void 0, function* () {
+            const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
+            const filePath = yield this.filePath();
+            const writeFunc = overwrite ? writeFile : appendFile;
+            yield writeFunc(filePath, this._buffer, { encoding: 'utf8' });
+            return this.emptyBuffer();
+        });
+    }
+    /**
+     * Clears the summary buffer and wipes the summary file
+     *
+     * @returns {Summary} summary instance
+     */
+    clear() {
+        return summary_awaiter(this, void 0, void 0, function* () {
+            return this.emptyBuffer().write({ overwrite: true });
+        });
+    }
+    /**
+     * Returns the current summary buffer as a string
+     *
+     * @returns {string} string of summary buffer
+     */
+    stringify() {
+        return this._buffer;
+    }
+    /**
+     * If the summary buffer is empty
+     *
+     * @returns {boolen} true if the buffer is empty
+     */
+    isEmptyBuffer() {
+        return this._buffer.length === 0;
+    }
+    /**
+     * Resets the summary buffer without writing to summary file
+     *
+     * @returns {Summary} summary instance
+     */
+    emptyBuffer() {
+        this._buffer = '';
+        return this;
+    }
+    /**
+     * Adds raw text to the summary buffer
+     *
+     * @param {string} text content to add
+     * @param {boolean} [addEOL=false] (optional) append an EOL to the raw text (default: false)
+     *
+     * @returns {Summary} summary instance
+     */
+    addRaw(text, addEOL = false) {
+        this._buffer += text;
+        return addEOL ? this.addEOL() : this;
+    }
+    /**
+     * Adds the operating system-specific end-of-line marker to the buffer
+     *
+     * @returns {Summary} summary instance
+     */
+    addEOL() {
+        return this.addRaw(external_os_.EOL);
+    }
+    /**
+     * Adds an HTML codeblock to the summary buffer
+     *
+     * @param {string} code content to render within fenced code block
+     * @param {string} lang (optional) language to syntax highlight code
+     *
+     * @returns {Summary} summary instance
+     */
+    addCodeBlock(code, lang) {
+        const attrs = Object.assign({}, (lang && { lang }));
+        const element = this.wrap('pre', this.wrap('code', code), attrs);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML list to the summary buffer
+     *
+     * @param {string[]} items list of items to render
+     * @param {boolean} [ordered=false] (optional) if the rendered list should be ordered or not (default: false)
+     *
+     * @returns {Summary} summary instance
+     */
+    addList(items, ordered = false) {
+        const tag = ordered ? 'ol' : 'ul';
+        const listItems = items.map(item => this.wrap('li', item)).join('');
+        const element = this.wrap(tag, listItems);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML table to the summary buffer
+     *
+     * @param {SummaryTableCell[]} rows table rows
+     *
+     * @returns {Summary} summary instance
+     */
+    addTable(rows) {
+        const tableBody = rows
+            .map(row => {
+            const cells = row
+                .map(cell => {
+                if (typeof cell === 'string') {
+                    return this.wrap('td', cell);
+                }
+                const { header, data, colspan, rowspan } = cell;
+                const tag = header ? 'th' : 'td';
+                const attrs = Object.assign(Object.assign({}, (colspan && { colspan })), (rowspan && { rowspan }));
+                return this.wrap(tag, data, attrs);
+            })
+                .join('');
+            return this.wrap('tr', cells);
+        })
+            .join('');
+        const element = this.wrap('table', tableBody);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds a collapsable HTML details element to the summary buffer
+     *
+     * @param {string} label text for the closed state
+     * @param {string} content collapsable content
+     *
+     * @returns {Summary} summary instance
+     */
+    addDetails(label, content) {
+        const element = this.wrap('details', this.wrap('summary', label) + content);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML image tag to the summary buffer
+     *
+     * @param {string} src path to the image you to embed
+     * @param {string} alt text description of the image
+     * @param {SummaryImageOptions} options (optional) addition image attributes
+     *
+     * @returns {Summary} summary instance
+     */
+    addImage(src, alt, options) {
+        const { width, height } = options || {};
+        const attrs = Object.assign(Object.assign({}, (width && { width })), (height && { height }));
+        const element = this.wrap('img', null, Object.assign({ src, alt }, attrs));
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML section heading element
+     *
+     * @param {string} text heading text
+     * @param {number | string} [level=1] (optional) the heading level, default: 1
+     *
+     * @returns {Summary} summary instance
+     */
+    addHeading(text, level) {
+        const tag = `h${level}`;
+        const allowedTag = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].includes(tag)
+            ? tag
+            : 'h1';
+        const element = this.wrap(allowedTag, text);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML thematic break (<hr>) to the summary buffer
+     *
+     * @returns {Summary} summary instance
+     */
+    addSeparator() {
+        const element = this.wrap('hr', null);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML line break (<br>) to the summary buffer
+     *
+     * @returns {Summary} summary instance
+     */
+    addBreak() {
+        const element = this.wrap('br', null);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML blockquote to the summary buffer
+     *
+     * @param {string} text quote text
+     * @param {string} cite (optional) citation url
+     *
+     * @returns {Summary} summary instance
+     */
+    addQuote(text, cite) {
+        const attrs = Object.assign({}, (cite && { cite }));
+        const element = this.wrap('blockquote', text, attrs);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML anchor tag to the summary buffer
+     *
+     * @param {string} text link text/content
+     * @param {string} href hyperlink
+     *
+     * @returns {Summary} summary instance
+     */
+    addLink(text, href) {
+        const element = this.wrap('a', text, { href });
+        return this.addRaw(element).addEOL();
+    }
+}
+const _summary = new Summary();
+/**
+ * @deprecated use `core.summary`
+ */
+const markdownSummary = (/* unused pure expression or super */ null && (_summary));
+const summary = _summary;
+//# sourceMappingURL=summary.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
+
+/**
+ * toPosixPath converts the given path to the posix form. On Windows, \\ will be
+ * replaced with /.
+ *
+ * @param pth. Path to transform.
+ * @return string Posix path.
+ */
+function toPosixPath(pth) {
+    return pth.replace(/[\\]/g, '/');
+}
+/**
+ * toWin32Path converts the given path to the win32 form. On Linux, / will be
+ * replaced with \\.
+ *
+ * @param pth. Path to transform.
+ * @return string Win32 path.
+ */
+function toWin32Path(pth) {
+    return pth.replace(/[/]/g, '\\');
+}
+/**
+ * toPlatformPath converts the given path to a platform-specific path. It does
+ * this by replacing instances of / and \ with the platform-specific path
+ * separator.
+ *
+ * @param pth The path to platformize.
+ * @return string The platform-specific path.
+ */
+function toPlatformPath(pth) {
+    return pth.replace(/[/\\]/g, path.sep);
+}
+//# sourceMappingURL=path-utils.js.map
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 3 modules
+var lib_exec = __nccwpck_require__(27187);
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+        silent: true
+    });
+    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+        silent: true
+    });
+    return {
+        name: name.trim(),
+        version: version.trim()
+    };
+});
+const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    var _a, _b, _c, _d;
+    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+        silent: true
+    });
+    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
+    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
+    return {
+        name,
+        version
+    };
+});
+const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+        silent: true
+    });
+    const [name, version] = stdout.trim().split('\n');
+    return {
+        name,
+        version
+    };
+});
+const platform = external_os_.platform();
+const arch = external_os_.arch();
+const isWindows = platform === 'win32';
+const isMacOS = platform === 'darwin';
+const isLinux = platform === 'linux';
+function getDetails() {
+    return platform_awaiter(this, void 0, void 0, function* () {
+        return Object.assign(Object.assign({}, (yield (isWindows
+            ? getWindowsInfo()
+            : isMacOS
+                ? getMacOsInfo()
+                : getLinuxInfo()))), { platform,
+            arch,
+            isWindows,
+            isMacOS,
+            isLinux });
+    });
+}
+//# sourceMappingURL=platform.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+/**
+ * The code to exit an action
+ */
+var ExitCode;
+(function (ExitCode) {
+    /**
+     * A code indicating that the action was successful
+     */
+    ExitCode[ExitCode["Success"] = 0] = "Success";
+    /**
+     * A code indicating that the action was a failure
+     */
+    ExitCode[ExitCode["Failure"] = 1] = "Failure";
+})(ExitCode || (ExitCode = {}));
+//-----------------------------------------------------------------------
+// Variables
+//-----------------------------------------------------------------------
+/**
+ * Sets env variable for this action and future actions in the job
+ * @param name the name of the variable to set
+ * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function exportVariable(name, val) {
+    const convertedVal = toCommandValue(val);
+    process.env[name] = convertedVal;
+    const filePath = process.env['GITHUB_ENV'] || '';
+    if (filePath) {
+        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
+    }
+    issueCommand('set-env', { name }, convertedVal);
+}
+/**
+ * Registers a secret which will get masked from logs
+ *
+ * @param secret - Value of the secret to be masked
+ * @remarks
+ * This function instructs the Actions runner to mask the specified value in any
+ * logs produced during the workflow run. Once registered, the secret value will
+ * be replaced with asterisks (***) whenever it appears in console output, logs,
+ * or error messages.
+ *
+ * This is useful for protecting sensitive information such as:
+ * - API keys
+ * - Access tokens
+ * - Authentication credentials
+ * - URL parameters containing signatures (SAS tokens)
+ *
+ * Note that masking only affects future logs; any previous appearances of the
+ * secret in logs before calling this function will remain unmasked.
+ *
+ * @example
+ * ```typescript
+ * // Register an API token as a secret
+ * const apiToken = "abc123xyz456";
+ * setSecret(apiToken);
+ *
+ * // Now any logs containing this value will show *** instead
+ * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
+ * ```
+ */
+function core_setSecret(secret) {
+    command_issueCommand('add-mask', {}, secret);
+}
+/**
+ * Prepends inputPath to the PATH (for this action and future actions)
+ * @param inputPath
+ */
+function addPath(inputPath) {
+    const filePath = process.env['GITHUB_PATH'] || '';
+    if (filePath) {
+        issueFileCommand('PATH', inputPath);
+    }
+    else {
+        issueCommand('add-path', {}, inputPath);
+    }
+    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+}
+/**
+ * Gets the value of an input.
+ * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
+ * Returns an empty string if the value is not defined.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string
+ */
+function getInput(name, options) {
+    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
+    if (options && options.required && !val) {
+        throw new Error(`Input required and not supplied: ${name}`);
+    }
+    if (options && options.trimWhitespace === false) {
+        return val;
+    }
+    return val.trim();
+}
+/**
+ * Gets the values of an multiline input.  Each value is also trimmed.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string[]
+ *
+ */
+function getMultilineInput(name, options) {
+    const inputs = getInput(name, options)
+        .split('\n')
+        .filter(x => x !== '');
+    if (options && options.trimWhitespace === false) {
+        return inputs;
+    }
+    return inputs.map(input => input.trim());
+}
+/**
+ * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
+ * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
+ * The return value is also in boolean type.
+ * ref: https://yaml.org/spec/1.2/spec.html#id2804923
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   boolean
+ */
+function getBooleanInput(name, options) {
+    const trueValue = ['true', 'True', 'TRUE'];
+    const falseValue = ['false', 'False', 'FALSE'];
+    const val = getInput(name, options);
+    if (trueValue.includes(val))
+        return true;
+    if (falseValue.includes(val))
+        return false;
+    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
+        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
+}
+/**
+ * Sets the value of an output.
+ *
+ * @param     name     name of the output to set
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function setOutput(name, value) {
+    const filePath = process.env['GITHUB_OUTPUT'] || '';
+    if (filePath) {
+        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+    }
+    process.stdout.write(external_os_.EOL);
+    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+}
+/**
+ * Enables or disables the echoing of commands into stdout for the rest of the step.
+ * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
+ *
+ */
+function setCommandEcho(enabled) {
+    issue('echo', enabled ? 'on' : 'off');
+}
+//-----------------------------------------------------------------------
+// Results
+//-----------------------------------------------------------------------
+/**
+ * Sets the action status to failed.
+ * When the action exits it will be with an exit code of 1
+ * @param message add error issue message
+ */
+function setFailed(message) {
+    process.exitCode = ExitCode.Failure;
+    error(message);
+}
+//-----------------------------------------------------------------------
+// Logging Commands
+//-----------------------------------------------------------------------
+/**
+ * Gets whether Actions Step Debug is on or not
+ */
+function isDebug() {
+    return process.env['RUNNER_DEBUG'] === '1';
+}
+/**
+ * Writes debug message to user log
+ * @param message debug message
+ */
+function core_debug(message) {
+    command_issueCommand('debug', {}, message);
+}
+/**
+ * Adds an error issue
+ * @param message error issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function error(message, properties = {}) {
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a warning issue
+ * @param message warning issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function warning(message, properties = {}) {
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a notice issue
+ * @param message notice issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function notice(message, properties = {}) {
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Writes info to log with console.log.
+ * @param message info message
+ */
+function info(message) {
+    process.stdout.write(message + external_os_.EOL);
+}
+/**
+ * Begin an output group.
+ *
+ * Output until the next `groupEnd` will be foldable in this group
+ *
+ * @param name The name of the output group
+ */
+function startGroup(name) {
+    issue('group', name);
+}
+/**
+ * End an output group.
+ */
+function endGroup() {
+    issue('endgroup');
+}
+/**
+ * Wrap an asynchronous function call in a group.
+ *
+ * Returns the same type as the function itself.
+ *
+ * @param name The name of the group
+ * @param fn The function to wrap in the group
+ */
+function group(name, fn) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        startGroup(name);
+        let result;
+        try {
+            result = yield fn();
+        }
+        finally {
+            endGroup();
+        }
+        return result;
+    });
+}
+//-----------------------------------------------------------------------
+// Wrapper action state
+//-----------------------------------------------------------------------
+/**
+ * Saves state for current action, the state can only be retrieved by this action's post job execution.
+ *
+ * @param     name     name of the state to store
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function saveState(name, value) {
+    const filePath = process.env['GITHUB_STATE'] || '';
+    if (filePath) {
+        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
+    }
+    issueCommand('save-state', { name }, toCommandValue(value));
+}
+/**
+ * Gets the value of an state set by this action's main execution.
+ *
+ * @param     name     name of the state to get
+ * @returns   string
+ */
+function getState(name) {
+    return process.env[`STATE_${name}`] || '';
+}
+function getIDToken(aud) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        return yield OidcClient.getIDToken(aud);
+    });
+}
+/**
+ * Summary exports
+ */
+
+/**
+ * @deprecated use core.summary
+ */
+
+/**
+ * Path exports
+ */
+
+/**
+ * Platform utilities exports
+ */
+
+//# sourceMappingURL=core.js.map
+
+/***/ }),
+
+/***/ 27187:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  m: () => (/* binding */ exec)
+});
+
+// UNUSED EXPORTS: getExecOutput
+
+// EXTERNAL MODULE: external "string_decoder"
+var external_string_decoder_ = __nccwpck_require__(13193);
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(70857);
+// EXTERNAL MODULE: external "events"
+var external_events_ = __nccwpck_require__(24434);
+;// CONCATENATED MODULE: external "child_process"
+const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(16928);
+// EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
+var io = __nccwpck_require__(88701);
+// EXTERNAL MODULE: ./node_modules/@actions/io/lib/io-util.js
+var io_util = __nccwpck_require__(90);
+;// CONCATENATED MODULE: external "timers"
+const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+
+/* eslint-disable @typescript-eslint/unbound-method */
+const IS_WINDOWS = process.platform === 'win32';
+/*
+ * Class for running command line tools. Handles quoting and arg parsing in a platform agnostic way.
+ */
+class ToolRunner extends external_events_.EventEmitter {
+    constructor(toolPath, args, options) {
+        super();
+        if (!toolPath) {
+            throw new Error("Parameter 'toolPath' cannot be null or empty.");
+        }
+        this.toolPath = toolPath;
+        this.args = args || [];
+        this.options = options || {};
+    }
+    _debug(message) {
+        if (this.options.listeners && this.options.listeners.debug) {
+            this.options.listeners.debug(message);
+        }
+    }
+    _getCommandString(options, noPrefix) {
+        const toolPath = this._getSpawnFileName();
+        const args = this._getSpawnArgs(options);
+        let cmd = noPrefix ? '' : '[command]'; // omit prefix when piped to a second tool
+        if (IS_WINDOWS) {
+            // Windows + cmd file
+            if (this._isCmdFile()) {
+                cmd += toolPath;
+                for (const a of args) {
+                    cmd += ` ${a}`;
+                }
+            }
+            // Windows + verbatim
+            else if (options.windowsVerbatimArguments) {
+                cmd += `"${toolPath}"`;
+                for (const a of args) {
+                    cmd += ` ${a}`;
+                }
+            }
+            // Windows (regular)
+            else {
+                cmd += this._windowsQuoteCmdArg(toolPath);
+                for (const a of args) {
+                    cmd += ` ${this._windowsQuoteCmdArg(a)}`;
+                }
+            }
+        }
+        else {
+            // OSX/Linux - this can likely be improved with some form of quoting.
+            // creating processes on Unix is fundamentally different than Windows.
+            // on Unix, execvp() takes an arg array.
+            cmd += toolPath;
+            for (const a of args) {
+                cmd += ` ${a}`;
+            }
+        }
+        return cmd;
+    }
+    _processLineBuffer(data, strBuffer, onLine) {
+        try {
+            let s = strBuffer + data.toString();
+            let n = s.indexOf(external_os_.EOL);
+            while (n > -1) {
+                const line = s.substring(0, n);
+                onLine(line);
+                // the rest of the string ...
+                s = s.substring(n + external_os_.EOL.length);
+                n = s.indexOf(external_os_.EOL);
+            }
+            return s;
+        }
+        catch (err) {
+            // streaming lines to console is best effort.  Don't fail a build.
+            this._debug(`error processing line. Failed with error ${err}`);
+            return '';
+        }
+    }
+    _getSpawnFileName() {
+        if (IS_WINDOWS) {
+            if (this._isCmdFile()) {
+                return process.env['COMSPEC'] || 'cmd.exe';
+            }
+        }
+        return this.toolPath;
+    }
+    _getSpawnArgs(options) {
+        if (IS_WINDOWS) {
+            if (this._isCmdFile()) {
+                let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
+                for (const a of this.args) {
+                    argline += ' ';
+                    argline += options.windowsVerbatimArguments
+                        ? a
+                        : this._windowsQuoteCmdArg(a);
+                }
+                argline += '"';
+                return [argline];
+            }
+        }
+        return this.args;
+    }
+    _endsWith(str, end) {
+        return str.endsWith(end);
+    }
+    _isCmdFile() {
+        const upperToolPath = this.toolPath.toUpperCase();
+        return (this._endsWith(upperToolPath, '.CMD') ||
+            this._endsWith(upperToolPath, '.BAT'));
+    }
+    _windowsQuoteCmdArg(arg) {
+        // for .exe, apply the normal quoting rules that libuv applies
+        if (!this._isCmdFile()) {
+            return this._uvQuoteCmdArg(arg);
+        }
+        // otherwise apply quoting rules specific to the cmd.exe command line parser.
+        // the libuv rules are generic and are not designed specifically for cmd.exe
+        // command line parser.
+        //
+        // for a detailed description of the cmd.exe command line parser, refer to
+        // http://stackoverflow.com/questions/4094699/how-does-the-windows-command-interpreter-cmd-exe-parse-scripts/7970912#7970912
+        // need quotes for empty arg
+        if (!arg) {
+            return '""';
+        }
+        // determine whether the arg needs to be quoted
+        const cmdSpecialChars = [
+            ' ',
+            '\t',
+            '&',
+            '(',
+            ')',
+            '[',
+            ']',
+            '{',
+            '}',
+            '^',
+            '=',
+            ';',
+            '!',
+            "'",
+            '+',
+            ',',
+            '`',
+            '~',
+            '|',
+            '<',
+            '>',
+            '"'
+        ];
+        let needsQuotes = false;
+        for (const char of arg) {
+            if (cmdSpecialChars.some(x => x === char)) {
+                needsQuotes = true;
+                break;
+            }
+        }
+        // short-circuit if quotes not needed
+        if (!needsQuotes) {
+            return arg;
+        }
+        // the following quoting rules are very similar to the rules that by libuv applies.
+        //
+        // 1) wrap the string in quotes
+        //
+        // 2) double-up quotes - i.e. " => ""
+        //
+        //    this is different from the libuv quoting rules. libuv replaces " with \", which unfortunately
+        //    doesn't work well with a cmd.exe command line.
+        //
+        //    note, replacing " with "" also works well if the arg is passed to a downstream .NET console app.
+        //    for example, the command line:
+        //          foo.exe "myarg:""my val"""
+        //    is parsed by a .NET console app into an arg array:
+        //          [ "myarg:\"my val\"" ]
+        //    which is the same end result when applying libuv quoting rules. although the actual
+        //    command line from libuv quoting rules would look like:
+        //          foo.exe "myarg:\"my val\""
+        //
+        // 3) double-up slashes that precede a quote,
+        //    e.g.  hello \world    => "hello \world"
+        //          hello\"world    => "hello\\""world"
+        //          hello\\"world   => "hello\\\\""world"
+        //          hello world\    => "hello world\\"
+        //
+        //    technically this is not required for a cmd.exe command line, or the batch argument parser.
+        //    the reasons for including this as a .cmd quoting rule are:
+        //
+        //    a) this is optimized for the scenario where the argument is passed from the .cmd file to an
+        //       external program. many programs (e.g. .NET console apps) rely on the slash-doubling rule.
+        //
+        //    b) it's what we've been doing previously (by deferring to node default behavior) and we
+        //       haven't heard any complaints about that aspect.
+        //
+        // note, a weakness of the quoting rules chosen here, is that % is not escaped. in fact, % cannot be
+        // escaped when used on the command line directly - even though within a .cmd file % can be escaped
+        // by using %%.
+        //
+        // the saving grace is, on the command line, %var% is left as-is if var is not defined. this contrasts
+        // the line parsing rules within a .cmd file, where if var is not defined it is replaced with nothing.
+        //
+        // one option that was explored was replacing % with ^% - i.e. %var% => ^%var^%. this hack would
+        // often work, since it is unlikely that var^ would exist, and the ^ character is removed when the
+        // variable is used. the problem, however, is that ^ is not removed when %* is used to pass the args
+        // to an external program.
+        //
+        // an unexplored potential solution for the % escaping problem, is to create a wrapper .cmd file.
+        // % can be escaped within a .cmd file.
+        let reverse = '"';
+        let quoteHit = true;
+        for (let i = arg.length; i > 0; i--) {
+            // walk the string in reverse
+            reverse += arg[i - 1];
+            if (quoteHit && arg[i - 1] === '\\') {
+                reverse += '\\'; // double the slash
+            }
+            else if (arg[i - 1] === '"') {
+                quoteHit = true;
+                reverse += '"'; // double the quote
+            }
+            else {
+                quoteHit = false;
+            }
+        }
+        reverse += '"';
+        return reverse.split('').reverse().join('');
+    }
+    _uvQuoteCmdArg(arg) {
+        // Tool runner wraps child_process.spawn() and needs to apply the same quoting as
+        // Node in certain cases where the undocumented spawn option windowsVerbatimArguments
+        // is used.
+        //
+        // Since this function is a port of quote_cmd_arg from Node 4.x (technically, lib UV,
+        // see https://github.com/nodejs/node/blob/v4.x/deps/uv/src/win/process.c for details),
+        // pasting copyright notice from Node within this function:
+        //
+        //      Copyright Joyent, Inc. and other Node contributors. All rights reserved.
+        //
+        //      Permission is hereby granted, free of charge, to any person obtaining a copy
+        //      of this software and associated documentation files (the "Software"), to
+        //      deal in the Software without restriction, including without limitation the
+        //      rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
+        //      sell copies of the Software, and to permit persons to whom the Software is
+        //      furnished to do so, subject to the following conditions:
+        //
+        //      The above copyright notice and this permission notice shall be included in
+        //      all copies or substantial portions of the Software.
+        //
+        //      THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+        //      IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+        //      FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+        //      AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+        //      LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
+        //      FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
+        //      IN THE SOFTWARE.
+        if (!arg) {
+            // Need double quotation for empty argument
+            return '""';
+        }
+        if (!arg.includes(' ') && !arg.includes('\t') && !arg.includes('"')) {
+            // No quotation needed
+            return arg;
+        }
+        if (!arg.includes('"') && !arg.includes('\\')) {
+            // No embedded double quotes or backslashes, so I can just wrap
+            // quote marks around the whole thing.
+            return `"${arg}"`;
+        }
+        // Expected input/output:
+        //   input : hello"world
+        //   output: "hello\"world"
+        //   input : hello""world
+        //   output: "hello\"\"world"
+        //   input : hello\world
+        //   output: hello\world
+        //   input : hello\\world
+        //   output: hello\\world
+        //   input : hello\"world
+        //   output: "hello\\\"world"
+        //   input : hello\\"world
+        //   output: "hello\\\\\"world"
+        //   input : hello world\
+        //   output: "hello world\\" - note the comment in libuv actually reads "hello world\"
+        //                             but it appears the comment is wrong, it should be "hello world\\"
+        let reverse = '"';
+        let quoteHit = true;
+        for (let i = arg.length; i > 0; i--) {
+            // walk the string in reverse
+            reverse += arg[i - 1];
+            if (quoteHit && arg[i - 1] === '\\') {
+                reverse += '\\';
+            }
+            else if (arg[i - 1] === '"') {
+                quoteHit = true;
+                reverse += '\\';
+            }
+            else {
+                quoteHit = false;
+            }
+        }
+        reverse += '"';
+        return reverse.split('').reverse().join('');
+    }
+    _cloneExecOptions(options) {
+        options = options || {};
+        const result = {
+            cwd: options.cwd || process.cwd(),
+            env: options.env || process.env,
+            silent: options.silent || false,
+            windowsVerbatimArguments: options.windowsVerbatimArguments || false,
+            failOnStdErr: options.failOnStdErr || false,
+            ignoreReturnCode: options.ignoreReturnCode || false,
+            delay: options.delay || 10000
+        };
+        result.outStream = options.outStream || process.stdout;
+        result.errStream = options.errStream || process.stderr;
+        return result;
+    }
+    _getSpawnOptions(options, toolPath) {
+        options = options || {};
+        const result = {};
+        result.cwd = options.cwd;
+        result.env = options.env;
+        result['windowsVerbatimArguments'] =
+            options.windowsVerbatimArguments || this._isCmdFile();
+        if (options.windowsVerbatimArguments) {
+            result.argv0 = `"${toolPath}"`;
+        }
+        return result;
+    }
+    /**
+     * Exec a tool.
+     * Output will be streamed to the live console.
+     * Returns promise with return code
+     *
+     * @param     tool     path to tool to exec
+     * @param     options  optional exec options.  See ExecOptions
+     * @returns   number
+     */
+    exec() {
+        return __awaiter(this, void 0, void 0, function* () {
+            // root the tool path if it is unrooted and contains relative pathing
+            if (!io_util/* isRooted */.Qh(this.toolPath) &&
+                (this.toolPath.includes('/') ||
+                    (IS_WINDOWS && this.toolPath.includes('\\')))) {
+                // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
+                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+            }
+            // if the tool is only a file name, then resolve it from the PATH
+            // otherwise verify it exists (add extension on Windows if necessary)
+            this.toolPath = yield io/* which */.K7(this.toolPath, true);
+            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+                this._debug(`exec tool: ${this.toolPath}`);
+                this._debug('arguments:');
+                for (const arg of this.args) {
+                    this._debug(`   ${arg}`);
+                }
+                const optionsNonNull = this._cloneExecOptions(this.options);
+                if (!optionsNonNull.silent && optionsNonNull.outStream) {
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
+                }
+                const state = new ExecState(optionsNonNull, this.toolPath);
+                state.on('debug', (message) => {
+                    this._debug(message);
+                });
+                if (this.options.cwd && !(yield io_util/* exists */.t2(this.options.cwd))) {
+                    return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
+                }
+                const fileName = this._getSpawnFileName();
+                const cp = external_child_process_namespaceObject.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
+                let stdbuffer = '';
+                if (cp.stdout) {
+                    cp.stdout.on('data', (data) => {
+                        if (this.options.listeners && this.options.listeners.stdout) {
+                            this.options.listeners.stdout(data);
+                        }
+                        if (!optionsNonNull.silent && optionsNonNull.outStream) {
+                            optionsNonNull.outStream.write(data);
+                        }
+                        stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
+                            if (this.options.listeners && this.options.listeners.stdline) {
+                                this.options.listeners.stdline(line);
+                            }
+                        });
+                    });
+                }
+                let errbuffer = '';
+                if (cp.stderr) {
+                    cp.stderr.on('data', (data) => {
+                        state.processStderr = true;
+                        if (this.options.listeners && this.options.listeners.stderr) {
+                            this.options.listeners.stderr(data);
+                        }
+                        if (!optionsNonNull.silent &&
+                            optionsNonNull.errStream &&
+                            optionsNonNull.outStream) {
+                            const s = optionsNonNull.failOnStdErr
+                                ? optionsNonNull.errStream
+                                : optionsNonNull.outStream;
+                            s.write(data);
+                        }
+                        errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
+                            if (this.options.listeners && this.options.listeners.errline) {
+                                this.options.listeners.errline(line);
+                            }
+                        });
+                    });
+                }
+                cp.on('error', (err) => {
+                    state.processError = err.message;
+                    state.processExited = true;
+                    state.processClosed = true;
+                    state.CheckComplete();
+                });
+                cp.on('exit', (code) => {
+                    state.processExitCode = code;
+                    state.processExited = true;
+                    this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
+                    state.CheckComplete();
+                });
+                cp.on('close', (code) => {
+                    state.processExitCode = code;
+                    state.processExited = true;
+                    state.processClosed = true;
+                    this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
+                    state.CheckComplete();
+                });
+                state.on('done', (error, exitCode) => {
+                    if (stdbuffer.length > 0) {
+                        this.emit('stdline', stdbuffer);
+                    }
+                    if (errbuffer.length > 0) {
+                        this.emit('errline', errbuffer);
+                    }
+                    cp.removeAllListeners();
+                    if (error) {
+                        reject(error);
+                    }
+                    else {
+                        resolve(exitCode);
+                    }
+                });
+                if (this.options.input) {
+                    if (!cp.stdin) {
+                        throw new Error('child process missing stdin');
+                    }
+                    cp.stdin.end(this.options.input);
+                }
+            }));
+        });
+    }
+}
+/**
+ * Convert an arg string to an array of args. Handles escaping
+ *
+ * @param    argString   string of arguments
+ * @returns  string[]    array of arguments
+ */
+function argStringToArray(argString) {
+    const args = [];
+    let inQuotes = false;
+    let escaped = false;
+    let arg = '';
+    function append(c) {
+        // we only escape double quotes.
+        if (escaped && c !== '"') {
+            arg += '\\';
+        }
+        arg += c;
+        escaped = false;
+    }
+    for (let i = 0; i < argString.length; i++) {
+        const c = argString.charAt(i);
+        if (c === '"') {
+            if (!escaped) {
+                inQuotes = !inQuotes;
+            }
+            else {
+                append(c);
+            }
+            continue;
+        }
+        if (c === '\\' && escaped) {
+            append(c);
+            continue;
+        }
+        if (c === '\\' && inQuotes) {
+            escaped = true;
+            continue;
+        }
+        if (c === ' ' && !inQuotes) {
+            if (arg.length > 0) {
+                args.push(arg);
+                arg = '';
+            }
+            continue;
+        }
+        append(c);
+    }
+    if (arg.length > 0) {
+        args.push(arg.trim());
+    }
+    return args;
+}
+class ExecState extends external_events_.EventEmitter {
+    constructor(options, toolPath) {
+        super();
+        this.processClosed = false; // tracks whether the process has exited and stdio is closed
+        this.processError = '';
+        this.processExitCode = 0;
+        this.processExited = false; // tracks whether the process has exited
+        this.processStderr = false; // tracks whether stderr was written to
+        this.delay = 10000; // 10 seconds
+        this.done = false;
+        this.timeout = null;
+        if (!toolPath) {
+            throw new Error('toolPath must not be empty');
+        }
+        this.options = options;
+        this.toolPath = toolPath;
+        if (options.delay) {
+            this.delay = options.delay;
+        }
+    }
+    CheckComplete() {
+        if (this.done) {
+            return;
+        }
+        if (this.processClosed) {
+            this._setResult();
+        }
+        else if (this.processExited) {
+            this.timeout = (0,external_timers_namespaceObject.setTimeout)(ExecState.HandleTimeout, this.delay, this);
+        }
+    }
+    _debug(message) {
+        this.emit('debug', message);
+    }
+    _setResult() {
+        // determine whether there is an error
+        let error;
+        if (this.processExited) {
+            if (this.processError) {
+                error = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
+            }
+            else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
+                error = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
+            }
+            else if (this.processStderr && this.options.failOnStdErr) {
+                error = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
+            }
+        }
+        // clear the timeout
+        if (this.timeout) {
+            clearTimeout(this.timeout);
+            this.timeout = null;
+        }
+        this.done = true;
+        this.emit('done', error, this.processExitCode);
+    }
+    static HandleTimeout(state) {
+        if (state.done) {
+            return;
+        }
+        if (!state.processClosed && state.processExited) {
+            const message = `The STDIO streams did not close within ${state.delay / 1000} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
+            state._debug(message);
+        }
+        state._setResult();
+    }
+}
+//# sourceMappingURL=toolrunner.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+/**
+ * Exec a command.
+ * Output will be streamed to the live console.
+ * Returns promise with return code
+ *
+ * @param     commandLine        command to execute (can include additional args). Must be correctly escaped.
+ * @param     args               optional arguments for tool. Escaping is handled by the lib.
+ * @param     options            optional exec options.  See ExecOptions
+ * @returns   Promise<number>    exit code
+ */
+function exec(commandLine, args, options) {
+    return exec_awaiter(this, void 0, void 0, function* () {
+        const commandArgs = argStringToArray(commandLine);
+        if (commandArgs.length === 0) {
+            throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
+        }
+        // Path to tool to execute should be first arg
+        const toolPath = commandArgs[0];
+        args = commandArgs.slice(1).concat(args || []);
+        const runner = new ToolRunner(toolPath, args, options);
+        return runner.exec();
+    });
+}
+/**
+ * Exec a command and get the output.
+ * Output will be streamed to the live console.
+ * Returns promise with the exit code and collected stdout and stderr
+ *
+ * @param     commandLine           command to execute (can include additional args). Must be correctly escaped.
+ * @param     args                  optional arguments for tool. Escaping is handled by the lib.
+ * @param     options               optional exec options.  See ExecOptions
+ * @returns   Promise<ExecOutput>   exit code, stdout, and stderr
+ */
+function getExecOutput(commandLine, args, options) {
+    return exec_awaiter(this, void 0, void 0, function* () {
+        var _a, _b;
+        let stdout = '';
+        let stderr = '';
+        //Using string decoder covers the case where a mult-byte character is split
+        const stdoutDecoder = new StringDecoder('utf8');
+        const stderrDecoder = new StringDecoder('utf8');
+        const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
+        const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
+        const stdErrListener = (data) => {
+            stderr += stderrDecoder.write(data);
+            if (originalStdErrListener) {
+                originalStdErrListener(data);
+            }
+        };
+        const stdOutListener = (data) => {
+            stdout += stdoutDecoder.write(data);
+            if (originalStdoutListener) {
+                originalStdoutListener(data);
+            }
+        };
+        const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
+        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        //flush any remaining characters
+        stdout += stdoutDecoder.end();
+        stderr += stderrDecoder.end();
+        return {
+            exitCode,
+            stdout,
+            stderr
+        };
+    });
+}
+//# sourceMappingURL=exec.js.map
+
+/***/ }),
+
+/***/ 92145:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   tZ: () => (/* binding */ BearerCredentialHandler)
+/* harmony export */ });
+/* unused harmony exports BasicCredentialHandler, PersonalAccessTokenCredentialHandler */
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+class BasicCredentialHandler {
+    constructor(username, password) {
+        this.username = username;
+        this.password = password;
+    }
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+class BearerCredentialHandler {
+    constructor(token) {
+        this.token = token;
+    }
+    // currently implements pre-authorization
+    // TODO: support preAuth = false where it hooks on 401
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Bearer ${this.token}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+class PersonalAccessTokenCredentialHandler {
+    constructor(token) {
+        this.token = token;
+    }
+    // currently implements pre-authorization
+    // TODO: support preAuth = false where it hooks on 401
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Basic ${Buffer.from(`PAT:${this.token}`).toString('base64')}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+//# sourceMappingURL=auth.js.map
+
+/***/ }),
+
+/***/ 44942:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Qq: () => (/* binding */ HttpClient),
+  Kg: () => (/* binding */ HttpClientError),
+  Hv: () => (/* binding */ HttpCodes)
+});
+
+// UNUSED EXPORTS: Headers, HttpClientResponse, MediaTypes, getProxyUrl, isHttps
+
 // EXTERNAL MODULE: external "http"
-var external_http_ = __nccwpck_require__(8611);
+var external_http_ = __nccwpck_require__(58611);
+var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_http_, 2);
 // EXTERNAL MODULE: external "https"
-var external_https_ = __nccwpck_require__(5692);
+var external_https_ = __nccwpck_require__(65692);
+var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
@@ -35954,9 +37411,9 @@ class DecodedURL extends URL {
 }
 //# sourceMappingURL=proxy.js.map
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
+var tunnel = __nccwpck_require__(20770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
+var undici = __nccwpck_require__(46752);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
@@ -36032,7 +37489,7 @@ const HttpResponseRetryCodes = [
     HttpCodes.ServiceUnavailable,
     HttpCodes.GatewayTimeout
 ];
-const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
+const RetryableHttpVerbs = ['OPTIONS', 'GET', 'DELETE', 'HEAD'];
 const ExponentialBackoffCeiling = 10;
 const ExponentialBackoffTimeSlice = 5;
 class HttpClientError extends Error {
@@ -36078,7 +37535,7 @@ function isHttps(requestUrl) {
     const parsedUrl = new URL(requestUrl);
     return parsedUrl.protocol === 'https:';
 }
-class lib_HttpClient {
+class HttpClient {
     constructor(userAgent, handlers, requestOptions) {
         this._ignoreSslError = false;
         this._allowRedirects = true;
@@ -36381,7 +37838,7 @@ class lib_HttpClient {
     }
     getAgentDispatcher(serverUrl) {
         const parsedUrl = new URL(serverUrl);
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (!useProxy) {
             return;
@@ -36392,7 +37849,7 @@ class lib_HttpClient {
         const info = {};
         info.parsedUrl = requestUrl;
         const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? https : http;
+        info.httpModule = usingSsl ? external_https_namespaceObject : external_http_namespaceObject;
         const defaultPort = usingSsl ? 443 : 80;
         info.options = {};
         info.options.host = info.parsedUrl.hostname;
@@ -36491,7 +37948,7 @@ class lib_HttpClient {
     }
     _getAgent(parsedUrl) {
         let agent;
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const proxyUrl = getProxyUrl(parsedUrl);
         const useProxy = proxyUrl && proxyUrl.hostname;
         if (this._keepAlive && useProxy) {
             agent = this._proxyAgent;
@@ -36506,7 +37963,7 @@ class lib_HttpClient {
         const usingSsl = parsedUrl.protocol === 'https:';
         let maxSockets = 100;
         if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+            maxSockets = this.requestOptions.maxSockets || external_http_.globalAgent.maxSockets;
         }
         // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
         if (proxyUrl && proxyUrl.hostname) {
@@ -36531,7 +37988,7 @@ class lib_HttpClient {
         // if tunneling agent isn't assigned create a new agent
         if (!agent) {
             const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+            agent = usingSsl ? new external_https_.Agent(options) : new external_http_.Agent(options);
             this._agent = agent;
         }
         if (usingSsl && this._ignoreSslError) {
@@ -36554,7 +38011,7 @@ class lib_HttpClient {
             return proxyAgent;
         }
         const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+        proxyAgent = new undici.ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
             token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
         })));
         this._proxyAgentDispatcher = proxyAgent;
@@ -36654,84 +38111,24 @@ class lib_HttpClient {
 }
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
-var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-class BasicCredentialHandler {
-    constructor(username, password) {
-        this.username = username;
-        this.password = password;
-    }
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-class auth_BearerCredentialHandler {
-    constructor(token) {
-        this.token = token;
-    }
-    // currently implements pre-authorization
-    // TODO: support preAuth = false where it hooks on 401
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Bearer ${this.token}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-class PersonalAccessTokenCredentialHandler {
-    constructor(token) {
-        this.token = token;
-    }
-    // currently implements pre-authorization
-    // TODO: support preAuth = false where it hooks on 401
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Basic ${Buffer.from(`PAT:${this.token}`).toString('base64')}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-//# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
-var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+
+/***/ }),
+
+/***/ 90:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ck: () => (/* binding */ mkdir),
+/* harmony export */   H8: () => (/* binding */ IS_WINDOWS),
+/* harmony export */   Qh: () => (/* binding */ isRooted),
+/* harmony export */   rm: () => (/* binding */ rm),
+/* harmony export */   t2: () => (/* binding */ exists),
+/* harmony export */   vr: () => (/* binding */ tryGetExecutablePath)
+/* harmony export */ });
+/* unused harmony exports chmod, copyFile, lstat, open, readdir, rename, rmdir, stat, symlink, unlink, readlink, UV_FS_O_EXLOCK, READONLY, isDirectory, getCmdPath */
+/* harmony import */ var fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(79896);
+/* harmony import */ var path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(16928);
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -36742,404 +38139,7 @@ var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg
 };
 
 
-
-class oidc_utils_OidcClient {
-    static createHttpClient(allowRetry = true, maxRetry = 10) {
-        const requestOptions = {
-            allowRetries: allowRetry,
-            maxRetries: maxRetry
-        };
-        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
-    }
-    static getRequestToken() {
-        const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
-        if (!token) {
-            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_TOKEN env variable');
-        }
-        return token;
-    }
-    static getIDTokenUrl() {
-        const runtimeUrl = process.env['ACTIONS_ID_TOKEN_REQUEST_URL'];
-        if (!runtimeUrl) {
-            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable');
-        }
-        return runtimeUrl;
-    }
-    static getCall(id_token_url) {
-        return oidc_utils_awaiter(this, void 0, void 0, function* () {
-            var _a;
-            const httpclient = oidc_utils_OidcClient.createHttpClient();
-            const res = yield httpclient
-                .getJson(id_token_url)
-                .catch(error => {
-                throw new Error(`Failed to get ID Token. \n 
-        Error Code : ${error.statusCode}\n 
-        Error Message: ${error.message}`);
-            });
-            const id_token = (_a = res.result) === null || _a === void 0 ? void 0 : _a.value;
-            if (!id_token) {
-                throw new Error('Response json body do not have ID Token field');
-            }
-            return id_token;
-        });
-    }
-    static getIDToken(audience) {
-        return oidc_utils_awaiter(this, void 0, void 0, function* () {
-            try {
-                // New ID Token is requested from action service
-                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
-                if (audience) {
-                    const encodedAudience = encodeURIComponent(audience);
-                    id_token_url = `${id_token_url}&audience=${encodedAudience}`;
-                }
-                debug(`ID token url is ${id_token_url}`);
-                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
-                setSecret(id_token);
-                return id_token;
-            }
-            catch (error) {
-                throw new Error(`Error message: ${error.message}`);
-            }
-        });
-    }
-}
-//# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
-var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const { access, appendFile, writeFile } = external_fs_.promises;
-const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
-const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
-class Summary {
-    constructor() {
-        this._buffer = '';
-    }
-    /**
-     * Finds the summary file path from the environment, rejects if env var is not found or file does not exist
-     * Also checks r/w permissions.
-     *
-     * @returns step summary file path
-     */
-    filePath() {
-        return summary_awaiter(this, void 0, void 0, function* () {
-            if (this._filePath) {
-                return this._filePath;
-            }
-            const pathFromEnv = process.env[SUMMARY_ENV_VAR];
-            if (!pathFromEnv) {
-                throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
-            }
-            try {
-                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
-            }
-            catch (_a) {
-                throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
-            }
-            this._filePath = pathFromEnv;
-            return this._filePath;
-        });
-    }
-    /**
-     * Wraps content in an HTML tag, adding any HTML attributes
-     *
-     * @param {string} tag HTML tag to wrap
-     * @param {string | null} content content within the tag
-     * @param {[attribute: string]: string} attrs key-value list of HTML attributes to add
-     *
-     * @returns {string} content wrapped in HTML element
-     */
-    wrap(tag, content, attrs = {}) {
-        const htmlAttrs = Object.entries(attrs)
-            .map(([key, value]) => ` ${key}="${value}"`)
-            .join('');
-        if (!content) {
-            return `<${tag}${htmlAttrs}>`;
-        }
-        return `<${tag}${htmlAttrs}>${content}</${tag}>`;
-    }
-    /**
-     * Writes text in the buffer to the summary buffer file and empties buffer. Will append by default.
-     *
-     * @param {SummaryWriteOptions} [options] (optional) options for write operation
-     *
-     * @returns {Promise<Summary>} summary instance
-     */
-    write(options) {
-        return summary_awaiter(this, void 0, void 0, function* () {
-            const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
-            const filePath = yield this.filePath();
-            const writeFunc = overwrite ? writeFile : appendFile;
-            yield writeFunc(filePath, this._buffer, { encoding: 'utf8' });
-            return this.emptyBuffer();
-        });
-    }
-    /**
-     * Clears the summary buffer and wipes the summary file
-     *
-     * @returns {Summary} summary instance
-     */
-    clear() {
-        return summary_awaiter(this, void 0, void 0, function* () {
-            return this.emptyBuffer().write({ overwrite: true });
-        });
-    }
-    /**
-     * Returns the current summary buffer as a string
-     *
-     * @returns {string} string of summary buffer
-     */
-    stringify() {
-        return this._buffer;
-    }
-    /**
-     * If the summary buffer is empty
-     *
-     * @returns {boolen} true if the buffer is empty
-     */
-    isEmptyBuffer() {
-        return this._buffer.length === 0;
-    }
-    /**
-     * Resets the summary buffer without writing to summary file
-     *
-     * @returns {Summary} summary instance
-     */
-    emptyBuffer() {
-        this._buffer = '';
-        return this;
-    }
-    /**
-     * Adds raw text to the summary buffer
-     *
-     * @param {string} text content to add
-     * @param {boolean} [addEOL=false] (optional) append an EOL to the raw text (default: false)
-     *
-     * @returns {Summary} summary instance
-     */
-    addRaw(text, addEOL = false) {
-        this._buffer += text;
-        return addEOL ? this.addEOL() : this;
-    }
-    /**
-     * Adds the operating system-specific end-of-line marker to the buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addEOL() {
-        return this.addRaw(external_os_namespaceObject.EOL);
-    }
-    /**
-     * Adds an HTML codeblock to the summary buffer
-     *
-     * @param {string} code content to render within fenced code block
-     * @param {string} lang (optional) language to syntax highlight code
-     *
-     * @returns {Summary} summary instance
-     */
-    addCodeBlock(code, lang) {
-        const attrs = Object.assign({}, (lang && { lang }));
-        const element = this.wrap('pre', this.wrap('code', code), attrs);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML list to the summary buffer
-     *
-     * @param {string[]} items list of items to render
-     * @param {boolean} [ordered=false] (optional) if the rendered list should be ordered or not (default: false)
-     *
-     * @returns {Summary} summary instance
-     */
-    addList(items, ordered = false) {
-        const tag = ordered ? 'ol' : 'ul';
-        const listItems = items.map(item => this.wrap('li', item)).join('');
-        const element = this.wrap(tag, listItems);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML table to the summary buffer
-     *
-     * @param {SummaryTableCell[]} rows table rows
-     *
-     * @returns {Summary} summary instance
-     */
-    addTable(rows) {
-        const tableBody = rows
-            .map(row => {
-            const cells = row
-                .map(cell => {
-                if (typeof cell === 'string') {
-                    return this.wrap('td', cell);
-                }
-                const { header, data, colspan, rowspan } = cell;
-                const tag = header ? 'th' : 'td';
-                const attrs = Object.assign(Object.assign({}, (colspan && { colspan })), (rowspan && { rowspan }));
-                return this.wrap(tag, data, attrs);
-            })
-                .join('');
-            return this.wrap('tr', cells);
-        })
-            .join('');
-        const element = this.wrap('table', tableBody);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds a collapsable HTML details element to the summary buffer
-     *
-     * @param {string} label text for the closed state
-     * @param {string} content collapsable content
-     *
-     * @returns {Summary} summary instance
-     */
-    addDetails(label, content) {
-        const element = this.wrap('details', this.wrap('summary', label) + content);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML image tag to the summary buffer
-     *
-     * @param {string} src path to the image you to embed
-     * @param {string} alt text description of the image
-     * @param {SummaryImageOptions} options (optional) addition image attributes
-     *
-     * @returns {Summary} summary instance
-     */
-    addImage(src, alt, options) {
-        const { width, height } = options || {};
-        const attrs = Object.assign(Object.assign({}, (width && { width })), (height && { height }));
-        const element = this.wrap('img', null, Object.assign({ src, alt }, attrs));
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML section heading element
-     *
-     * @param {string} text heading text
-     * @param {number | string} [level=1] (optional) the heading level, default: 1
-     *
-     * @returns {Summary} summary instance
-     */
-    addHeading(text, level) {
-        const tag = `h${level}`;
-        const allowedTag = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].includes(tag)
-            ? tag
-            : 'h1';
-        const element = this.wrap(allowedTag, text);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML thematic break (<hr>) to the summary buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addSeparator() {
-        const element = this.wrap('hr', null);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML line break (<br>) to the summary buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addBreak() {
-        const element = this.wrap('br', null);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML blockquote to the summary buffer
-     *
-     * @param {string} text quote text
-     * @param {string} cite (optional) citation url
-     *
-     * @returns {Summary} summary instance
-     */
-    addQuote(text, cite) {
-        const attrs = Object.assign({}, (cite && { cite }));
-        const element = this.wrap('blockquote', text, attrs);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML anchor tag to the summary buffer
-     *
-     * @param {string} text link text/content
-     * @param {string} href hyperlink
-     *
-     * @returns {Summary} summary instance
-     */
-    addLink(text, href) {
-        const element = this.wrap('a', text, { href });
-        return this.addRaw(element).addEOL();
-    }
-}
-const _summary = new Summary();
-/**
- * @deprecated use `core.summary`
- */
-const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = _summary;
-//# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
-
-/**
- * toPosixPath converts the given path to the posix form. On Windows, \\ will be
- * replaced with /.
- *
- * @param pth. Path to transform.
- * @return string Posix path.
- */
-function toPosixPath(pth) {
-    return pth.replace(/[\\]/g, '/');
-}
-/**
- * toWin32Path converts the given path to the win32 form. On Linux, / will be
- * replaced with \\.
- *
- * @param pth. Path to transform.
- * @return string Win32 path.
- */
-function toWin32Path(pth) {
-    return pth.replace(/[/]/g, '\\');
-}
-/**
- * toPlatformPath converts the given path to a platform-specific path. It does
- * this by replacing instances of / and \ with the platform-specific path
- * separator.
- *
- * @param pth The path to platformize.
- * @return string The platform-specific path.
- */
-function toPlatformPath(pth) {
-    return pth.replace(/[/\\]/g, path.sep);
-}
-//# sourceMappingURL=path-utils.js.map
-// EXTERNAL MODULE: external "string_decoder"
-var external_string_decoder_ = __nccwpck_require__(3193);
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
-;// CONCATENATED MODULE: external "child_process"
-const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
-var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
+const { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs__WEBPACK_IMPORTED_MODULE_0__.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -37154,7 +38154,7 @@ const IS_WINDOWS = process.platform === 'win32';
  * backslash to all junction results on Windows.
  */
 function readlink(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
+    return __awaiter(this, void 0, void 0, function* () {
         const result = yield fs.promises.readlink(fsPath);
         // On Windows, restore Node 20 behavior: add trailing backslash to all results
         // since junctions on Windows are always directory links
@@ -37166,9 +38166,9 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_.constants.O_RDONLY;
+const READONLY = fs__WEBPACK_IMPORTED_MODULE_0__.constants.O_RDONLY;
 function exists(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
+    return __awaiter(this, void 0, void 0, function* () {
         try {
             yield stat(fsPath);
         }
@@ -37182,7 +38182,7 @@ function exists(fsPath) {
     });
 }
 function isDirectory(fsPath_1) {
-    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+    return __awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
         const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
         return stats.isDirectory();
     });
@@ -37209,7 +38209,7 @@ function isRooted(p) {
  * @return if file exists and is executable, returns the file path. otherwise empty string.
  */
 function tryGetExecutablePath(filePath, extensions) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
+    return __awaiter(this, void 0, void 0, function* () {
         let stats = undefined;
         try {
             // test file exists
@@ -37224,7 +38224,7 @@ function tryGetExecutablePath(filePath, extensions) {
         if (stats && stats.isFile()) {
             if (IS_WINDOWS) {
                 // on Windows, test for valid extension
-                const upperExt = external_path_.extname(filePath).toUpperCase();
+                const upperExt = path__WEBPACK_IMPORTED_MODULE_1__.extname(filePath).toUpperCase();
                 if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
                     return filePath;
                 }
@@ -37253,11 +38253,11 @@ function tryGetExecutablePath(filePath, extensions) {
                 if (IS_WINDOWS) {
                     // preserve the case of the actual file (since an extension was appended)
                     try {
-                        const directory = external_path_.dirname(filePath);
-                        const upperName = external_path_.basename(filePath).toUpperCase();
+                        const directory = path__WEBPACK_IMPORTED_MODULE_1__.dirname(filePath);
+                        const upperName = path__WEBPACK_IMPORTED_MODULE_1__.basename(filePath).toUpperCase();
                         for (const actualName of yield readdir(directory)) {
                             if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_.join(directory, actualName);
+                                filePath = path__WEBPACK_IMPORTED_MODULE_1__.join(directory, actualName);
                                 break;
                             }
                         }
@@ -37307,8 +38307,22 @@ function getCmdPath() {
     return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
 }
 //# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
-var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+
+/***/ }),
+
+/***/ 88701:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   K7: () => (/* binding */ which),
+/* harmony export */   U$: () => (/* binding */ mkdirP),
+/* harmony export */   Yz: () => (/* binding */ rmRF)
+/* harmony export */ });
+/* unused harmony exports cp, mv, findInPath */
+/* harmony import */ var assert__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(42613);
+/* harmony import */ var path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(16928);
+/* harmony import */ var _io_util_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(90);
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -37329,7 +38343,7 @@ var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _argum
  * @param     options   optional. See CopyOptions.
  */
 function cp(source_1, dest_1) {
-    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+    return __awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
         const { force, recursive, copySourceDirectory } = readCopyOptions(options);
         const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
         // Dest is an existing file, but not forcing
@@ -37357,7 +38371,7 @@ function cp(source_1, dest_1) {
                 // a file cannot be copied to itself
                 throw new Error(`'${newDest}' and '${source}' are the same file`);
             }
-            yield io_copyFile(source, newDest, force);
+            yield copyFile(source, newDest, force);
         }
     });
 }
@@ -37369,7 +38383,7 @@ function cp(source_1, dest_1) {
  * @param     options   optional. See MoveOptions.
  */
 function mv(source_1, dest_1) {
-    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+    return __awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
         if (yield ioUtil.exists(dest)) {
             let destExists = true;
             if (yield ioUtil.isDirectory(dest)) {
@@ -37396,8 +38410,8 @@ function mv(source_1, dest_1) {
  * @param inputPath path to remove
  */
 function rmRF(inputPath) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (ioUtil.IS_WINDOWS) {
+    return __awaiter(this, void 0, void 0, function* () {
+        if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8) {
             // Check for invalid characters
             // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
             if (/[*"<>|]/.test(inputPath)) {
@@ -37406,7 +38420,7 @@ function rmRF(inputPath) {
         }
         try {
             // note if path does not exist, error is silent
-            yield ioUtil.rm(inputPath, {
+            yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__.rm(inputPath, {
                 force: true,
                 maxRetries: 3,
                 recursive: true,
@@ -37426,9 +38440,9 @@ function rmRF(inputPath) {
  * @returns Promise<void>
  */
 function mkdirP(fsPath) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        ok(fsPath, 'a path argument must be provided');
-        yield ioUtil.mkdir(fsPath, { recursive: true });
+    return __awaiter(this, void 0, void 0, function* () {
+        (0,assert__WEBPACK_IMPORTED_MODULE_0__.ok)(fsPath, 'a path argument must be provided');
+        yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .mkdir */ .Ck(fsPath, { recursive: true });
     });
 }
 /**
@@ -37440,7 +38454,7 @@ function mkdirP(fsPath) {
  * @returns   Promise<string>   path to tool
  */
 function which(tool, check) {
-    return io_awaiter(this, void 0, void 0, function* () {
+    return __awaiter(this, void 0, void 0, function* () {
         if (!tool) {
             throw new Error("parameter 'tool' is required");
         }
@@ -37448,7 +38462,7 @@ function which(tool, check) {
         if (check) {
             const result = yield which(tool, false);
             if (!result) {
-                if (IS_WINDOWS) {
+                if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8) {
                     throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
                 }
                 else {
@@ -37470,29 +38484,29 @@ function which(tool, check) {
  * @returns   Promise<string[]>  the paths of the tool
  */
 function findInPath(tool) {
-    return io_awaiter(this, void 0, void 0, function* () {
+    return __awaiter(this, void 0, void 0, function* () {
         if (!tool) {
             throw new Error("parameter 'tool' is required");
         }
         // build the list of extensions to try
         const extensions = [];
-        if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
+        if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8 && process.env['PATHEXT']) {
+            for (const extension of process.env['PATHEXT'].split(path__WEBPACK_IMPORTED_MODULE_1__.delimiter)) {
                 if (extension) {
                     extensions.push(extension);
                 }
             }
         }
         // if it's rooted, return it if exists. otherwise return empty.
-        if (isRooted(tool)) {
-            const filePath = yield tryGetExecutablePath(tool, extensions);
+        if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .isRooted */ .Qh(tool)) {
+            const filePath = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .tryGetExecutablePath */ .vr(tool, extensions);
             if (filePath) {
                 return [filePath];
             }
             return [];
         }
         // if any path separators, return empty
-        if (tool.includes(external_path_.sep)) {
+        if (tool.includes(path__WEBPACK_IMPORTED_MODULE_1__.sep)) {
             return [];
         }
         // build the list of directories
@@ -37503,7 +38517,7 @@ function findInPath(tool) {
         // across platforms.
         const directories = [];
         if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_.delimiter)) {
+            for (const p of process.env.PATH.split(path__WEBPACK_IMPORTED_MODULE_1__.delimiter)) {
                 if (p) {
                     directories.push(p);
                 }
@@ -37512,7 +38526,7 @@ function findInPath(tool) {
         // find all matches
         const matches = [];
         for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
+            const filePath = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .tryGetExecutablePath */ .vr(path__WEBPACK_IMPORTED_MODULE_1__.join(directory, tool), extensions);
             if (filePath) {
                 matches.push(filePath);
             }
@@ -37529,7 +38543,7 @@ function readCopyOptions(options) {
     return { force, recursive, copySourceDirectory };
 }
 function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
-    return io_awaiter(this, void 0, void 0, function* () {
+    return __awaiter(this, void 0, void 0, function* () {
         // Ensure there is not a run away recursive copy
         if (currentDepth >= 255)
             return;
@@ -37545,7 +38559,7 @@ function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
                 yield cpDirRecursive(srcFile, destFile, currentDepth, force);
             }
             else {
-                yield io_copyFile(srcFile, destFile, force);
+                yield copyFile(srcFile, destFile, force);
             }
         }
         // Change the mode for the newly created directory
@@ -37553,8 +38567,8 @@ function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
     });
 }
 // Buffered file copy
-function io_copyFile(srcFile, destFile, force) {
-    return io_awaiter(this, void 0, void 0, function* () {
+function copyFile(srcFile, destFile, force) {
+    return __awaiter(this, void 0, void 0, function* () {
         if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
             // unlink/re-link it
             try {
@@ -37579,1061 +38593,222 @@ function io_copyFile(srcFile, destFile, force) {
     });
 }
 //# sourceMappingURL=io.js.map
-;// CONCATENATED MODULE: external "timers"
-const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
-var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
 
+/***/ })
 
+/******/ });
+/************************************************************************/
+/******/ // The module cache
+/******/ var __webpack_module_cache__ = {};
+/******/ 
+/******/ // The require function
+/******/ function __nccwpck_require__(moduleId) {
+/******/ 	// Check if module is in cache
+/******/ 	var cachedModule = __webpack_module_cache__[moduleId];
+/******/ 	if (cachedModule !== undefined) {
+/******/ 		return cachedModule.exports;
+/******/ 	}
+/******/ 	// Create a new module (and put it into the cache)
+/******/ 	var module = __webpack_module_cache__[moduleId] = {
+/******/ 		id: moduleId,
+/******/ 		loaded: false,
+/******/ 		exports: {}
+/******/ 	};
+/******/ 
+/******/ 	// Execute the module function
+/******/ 	var threw = true;
+/******/ 	try {
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
+/******/ 		threw = false;
+/******/ 	} finally {
+/******/ 		if(threw) delete __webpack_module_cache__[moduleId];
+/******/ 	}
+/******/ 
+/******/ 	// Flag the module as loaded
+/******/ 	module.loaded = true;
+/******/ 
+/******/ 	// Return the exports of the module
+/******/ 	return module.exports;
+/******/ }
+/******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
+/******/ 
+/************************************************************************/
+/******/ /* webpack/runtime/asset-relocator-loader */
+/******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/create fake namespace object */
+/******/ (() => {
+/******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 	var leafPrototypes;
+/******/ 	// create a fake namespace object
+/******/ 	// mode & 1: value is a module id, require it
+/******/ 	// mode & 2: merge all properties of value into the ns
+/******/ 	// mode & 4: return value when already ns object
+/******/ 	// mode & 16: return value when it's Promise-like
+/******/ 	// mode & 8|1: behave like require
+/******/ 	__nccwpck_require__.t = function(value, mode) {
+/******/ 		if(mode & 1) value = this(value);
+/******/ 		if(mode & 8) return value;
+/******/ 		if(typeof value === 'object' && value) {
+/******/ 			if((mode & 4) && value.__esModule) return value;
+/******/ 			if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 		}
+/******/ 		var ns = Object.create(null);
+/******/ 		__nccwpck_require__.r(ns);
+/******/ 		var def = {};
+/******/ 		leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 		for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 			Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 		}
+/******/ 		def['default'] = () => (value);
+/******/ 		__nccwpck_require__.d(ns, def);
+/******/ 		return ns;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/define property getters */
+/******/ (() => {
+/******/ 	// define getter functions for harmony exports
+/******/ 	__nccwpck_require__.d = (exports, definition) => {
+/******/ 		for(var key in definition) {
+/******/ 			if(__nccwpck_require__.o(definition, key) && !__nccwpck_require__.o(exports, key)) {
+/******/ 				Object.defineProperty(exports, key, { enumerable: true, get: definition[key] });
+/******/ 			}
+/******/ 		}
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/hasOwnProperty shorthand */
+/******/ (() => {
+/******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/make namespace object */
+/******/ (() => {
+/******/ 	// define __esModule on exports
+/******/ 	__nccwpck_require__.r = (exports) => {
+/******/ 		if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 			Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 		}
+/******/ 		Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/node module decorator */
+/******/ (() => {
+/******/ 	__nccwpck_require__.nmd = (module) => {
+/******/ 		module.paths = [];
+/******/ 		if (!module.children) module.children = [];
+/******/ 		return module;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
+/******/ })();
+/******/ 
+/************************************************************************/
+var __webpack_exports__ = {};
 
-
-
-
-
-/* eslint-disable @typescript-eslint/unbound-method */
-const toolrunner_IS_WINDOWS = process.platform === 'win32';
-/*
- * Class for running command line tools. Handles quoting and arg parsing in a platform agnostic way.
- */
-class ToolRunner extends external_events_.EventEmitter {
-    constructor(toolPath, args, options) {
-        super();
-        if (!toolPath) {
-            throw new Error("Parameter 'toolPath' cannot be null or empty.");
-        }
-        this.toolPath = toolPath;
-        this.args = args || [];
-        this.options = options || {};
-    }
-    _debug(message) {
-        if (this.options.listeners && this.options.listeners.debug) {
-            this.options.listeners.debug(message);
-        }
-    }
-    _getCommandString(options, noPrefix) {
-        const toolPath = this._getSpawnFileName();
-        const args = this._getSpawnArgs(options);
-        let cmd = noPrefix ? '' : '[command]'; // omit prefix when piped to a second tool
-        if (toolrunner_IS_WINDOWS) {
-            // Windows + cmd file
-            if (this._isCmdFile()) {
-                cmd += toolPath;
-                for (const a of args) {
-                    cmd += ` ${a}`;
-                }
-            }
-            // Windows + verbatim
-            else if (options.windowsVerbatimArguments) {
-                cmd += `"${toolPath}"`;
-                for (const a of args) {
-                    cmd += ` ${a}`;
-                }
-            }
-            // Windows (regular)
-            else {
-                cmd += this._windowsQuoteCmdArg(toolPath);
-                for (const a of args) {
-                    cmd += ` ${this._windowsQuoteCmdArg(a)}`;
-                }
-            }
-        }
-        else {
-            // OSX/Linux - this can likely be improved with some form of quoting.
-            // creating processes on Unix is fundamentally different than Windows.
-            // on Unix, execvp() takes an arg array.
-            cmd += toolPath;
-            for (const a of args) {
-                cmd += ` ${a}`;
-            }
-        }
-        return cmd;
-    }
-    _processLineBuffer(data, strBuffer, onLine) {
-        try {
-            let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_namespaceObject.EOL);
-            while (n > -1) {
-                const line = s.substring(0, n);
-                onLine(line);
-                // the rest of the string ...
-                s = s.substring(n + external_os_namespaceObject.EOL.length);
-                n = s.indexOf(external_os_namespaceObject.EOL);
-            }
-            return s;
-        }
-        catch (err) {
-            // streaming lines to console is best effort.  Don't fail a build.
-            this._debug(`error processing line. Failed with error ${err}`);
-            return '';
-        }
-    }
-    _getSpawnFileName() {
-        if (toolrunner_IS_WINDOWS) {
-            if (this._isCmdFile()) {
-                return process.env['COMSPEC'] || 'cmd.exe';
-            }
-        }
-        return this.toolPath;
-    }
-    _getSpawnArgs(options) {
-        if (toolrunner_IS_WINDOWS) {
-            if (this._isCmdFile()) {
-                let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
-                for (const a of this.args) {
-                    argline += ' ';
-                    argline += options.windowsVerbatimArguments
-                        ? a
-                        : this._windowsQuoteCmdArg(a);
-                }
-                argline += '"';
-                return [argline];
-            }
-        }
-        return this.args;
-    }
-    _endsWith(str, end) {
-        return str.endsWith(end);
-    }
-    _isCmdFile() {
-        const upperToolPath = this.toolPath.toUpperCase();
-        return (this._endsWith(upperToolPath, '.CMD') ||
-            this._endsWith(upperToolPath, '.BAT'));
-    }
-    _windowsQuoteCmdArg(arg) {
-        // for .exe, apply the normal quoting rules that libuv applies
-        if (!this._isCmdFile()) {
-            return this._uvQuoteCmdArg(arg);
-        }
-        // otherwise apply quoting rules specific to the cmd.exe command line parser.
-        // the libuv rules are generic and are not designed specifically for cmd.exe
-        // command line parser.
-        //
-        // for a detailed description of the cmd.exe command line parser, refer to
-        // http://stackoverflow.com/questions/4094699/how-does-the-windows-command-interpreter-cmd-exe-parse-scripts/7970912#7970912
-        // need quotes for empty arg
-        if (!arg) {
-            return '""';
-        }
-        // determine whether the arg needs to be quoted
-        const cmdSpecialChars = [
-            ' ',
-            '\t',
-            '&',
-            '(',
-            ')',
-            '[',
-            ']',
-            '{',
-            '}',
-            '^',
-            '=',
-            ';',
-            '!',
-            "'",
-            '+',
-            ',',
-            '`',
-            '~',
-            '|',
-            '<',
-            '>',
-            '"'
-        ];
-        let needsQuotes = false;
-        for (const char of arg) {
-            if (cmdSpecialChars.some(x => x === char)) {
-                needsQuotes = true;
-                break;
-            }
-        }
-        // short-circuit if quotes not needed
-        if (!needsQuotes) {
-            return arg;
-        }
-        // the following quoting rules are very similar to the rules that by libuv applies.
-        //
-        // 1) wrap the string in quotes
-        //
-        // 2) double-up quotes - i.e. " => ""
-        //
-        //    this is different from the libuv quoting rules. libuv replaces " with \", which unfortunately
-        //    doesn't work well with a cmd.exe command line.
-        //
-        //    note, replacing " with "" also works well if the arg is passed to a downstream .NET console app.
-        //    for example, the command line:
-        //          foo.exe "myarg:""my val"""
-        //    is parsed by a .NET console app into an arg array:
-        //          [ "myarg:\"my val\"" ]
-        //    which is the same end result when applying libuv quoting rules. although the actual
-        //    command line from libuv quoting rules would look like:
-        //          foo.exe "myarg:\"my val\""
-        //
-        // 3) double-up slashes that precede a quote,
-        //    e.g.  hello \world    => "hello \world"
-        //          hello\"world    => "hello\\""world"
-        //          hello\\"world   => "hello\\\\""world"
-        //          hello world\    => "hello world\\"
-        //
-        //    technically this is not required for a cmd.exe command line, or the batch argument parser.
-        //    the reasons for including this as a .cmd quoting rule are:
-        //
-        //    a) this is optimized for the scenario where the argument is passed from the .cmd file to an
-        //       external program. many programs (e.g. .NET console apps) rely on the slash-doubling rule.
-        //
-        //    b) it's what we've been doing previously (by deferring to node default behavior) and we
-        //       haven't heard any complaints about that aspect.
-        //
-        // note, a weakness of the quoting rules chosen here, is that % is not escaped. in fact, % cannot be
-        // escaped when used on the command line directly - even though within a .cmd file % can be escaped
-        // by using %%.
-        //
-        // the saving grace is, on the command line, %var% is left as-is if var is not defined. this contrasts
-        // the line parsing rules within a .cmd file, where if var is not defined it is replaced with nothing.
-        //
-        // one option that was explored was replacing % with ^% - i.e. %var% => ^%var^%. this hack would
-        // often work, since it is unlikely that var^ would exist, and the ^ character is removed when the
-        // variable is used. the problem, however, is that ^ is not removed when %* is used to pass the args
-        // to an external program.
-        //
-        // an unexplored potential solution for the % escaping problem, is to create a wrapper .cmd file.
-        // % can be escaped within a .cmd file.
-        let reverse = '"';
-        let quoteHit = true;
-        for (let i = arg.length; i > 0; i--) {
-            // walk the string in reverse
-            reverse += arg[i - 1];
-            if (quoteHit && arg[i - 1] === '\\') {
-                reverse += '\\'; // double the slash
-            }
-            else if (arg[i - 1] === '"') {
-                quoteHit = true;
-                reverse += '"'; // double the quote
-            }
-            else {
-                quoteHit = false;
-            }
-        }
-        reverse += '"';
-        return reverse.split('').reverse().join('');
-    }
-    _uvQuoteCmdArg(arg) {
-        // Tool runner wraps child_process.spawn() and needs to apply the same quoting as
-        // Node in certain cases where the undocumented spawn option windowsVerbatimArguments
-        // is used.
-        //
-        // Since this function is a port of quote_cmd_arg from Node 4.x (technically, lib UV,
-        // see https://github.com/nodejs/node/blob/v4.x/deps/uv/src/win/process.c for details),
-        // pasting copyright notice from Node within this function:
-        //
-        //      Copyright Joyent, Inc. and other Node contributors. All rights reserved.
-        //
-        //      Permission is hereby granted, free of charge, to any person obtaining a copy
-        //      of this software and associated documentation files (the "Software"), to
-        //      deal in the Software without restriction, including without limitation the
-        //      rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
-        //      sell copies of the Software, and to permit persons to whom the Software is
-        //      furnished to do so, subject to the following conditions:
-        //
-        //      The above copyright notice and this permission notice shall be included in
-        //      all copies or substantial portions of the Software.
-        //
-        //      THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-        //      IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-        //      FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-        //      AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-        //      LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
-        //      FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
-        //      IN THE SOFTWARE.
-        if (!arg) {
-            // Need double quotation for empty argument
-            return '""';
-        }
-        if (!arg.includes(' ') && !arg.includes('\t') && !arg.includes('"')) {
-            // No quotation needed
-            return arg;
-        }
-        if (!arg.includes('"') && !arg.includes('\\')) {
-            // No embedded double quotes or backslashes, so I can just wrap
-            // quote marks around the whole thing.
-            return `"${arg}"`;
-        }
-        // Expected input/output:
-        //   input : hello"world
-        //   output: "hello\"world"
-        //   input : hello""world
-        //   output: "hello\"\"world"
-        //   input : hello\world
-        //   output: hello\world
-        //   input : hello\\world
-        //   output: hello\\world
-        //   input : hello\"world
-        //   output: "hello\\\"world"
-        //   input : hello\\"world
-        //   output: "hello\\\\\"world"
-        //   input : hello world\
-        //   output: "hello world\\" - note the comment in libuv actually reads "hello world\"
-        //                             but it appears the comment is wrong, it should be "hello world\\"
-        let reverse = '"';
-        let quoteHit = true;
-        for (let i = arg.length; i > 0; i--) {
-            // walk the string in reverse
-            reverse += arg[i - 1];
-            if (quoteHit && arg[i - 1] === '\\') {
-                reverse += '\\';
-            }
-            else if (arg[i - 1] === '"') {
-                quoteHit = true;
-                reverse += '\\';
-            }
-            else {
-                quoteHit = false;
-            }
-        }
-        reverse += '"';
-        return reverse.split('').reverse().join('');
-    }
-    _cloneExecOptions(options) {
-        options = options || {};
-        const result = {
-            cwd: options.cwd || process.cwd(),
-            env: options.env || process.env,
-            silent: options.silent || false,
-            windowsVerbatimArguments: options.windowsVerbatimArguments || false,
-            failOnStdErr: options.failOnStdErr || false,
-            ignoreReturnCode: options.ignoreReturnCode || false,
-            delay: options.delay || 10000
-        };
-        result.outStream = options.outStream || process.stdout;
-        result.errStream = options.errStream || process.stderr;
-        return result;
-    }
-    _getSpawnOptions(options, toolPath) {
-        options = options || {};
-        const result = {};
-        result.cwd = options.cwd;
-        result.env = options.env;
-        result['windowsVerbatimArguments'] =
-            options.windowsVerbatimArguments || this._isCmdFile();
-        if (options.windowsVerbatimArguments) {
-            result.argv0 = `"${toolPath}"`;
-        }
-        return result;
-    }
-    /**
-     * Exec a tool.
-     * Output will be streamed to the live console.
-     * Returns promise with return code
-     *
-     * @param     tool     path to tool to exec
-     * @param     options  optional exec options.  See ExecOptions
-     * @returns   number
-     */
-    exec() {
-        return toolrunner_awaiter(this, void 0, void 0, function* () {
-            // root the tool path if it is unrooted and contains relative pathing
-            if (!isRooted(this.toolPath) &&
-                (this.toolPath.includes('/') ||
-                    (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
-                // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
-            }
-            // if the tool is only a file name, then resolve it from the PATH
-            // otherwise verify it exists (add extension on Windows if necessary)
-            this.toolPath = yield which(this.toolPath, true);
-            return new Promise((resolve, reject) => toolrunner_awaiter(this, void 0, void 0, function* () {
-                this._debug(`exec tool: ${this.toolPath}`);
-                this._debug('arguments:');
-                for (const arg of this.args) {
-                    this._debug(`   ${arg}`);
-                }
-                const optionsNonNull = this._cloneExecOptions(this.options);
-                if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
-                }
-                const state = new ExecState(optionsNonNull, this.toolPath);
-                state.on('debug', (message) => {
-                    this._debug(message);
-                });
-                if (this.options.cwd && !(yield exists(this.options.cwd))) {
-                    return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
-                }
-                const fileName = this._getSpawnFileName();
-                const cp = external_child_process_namespaceObject.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
-                let stdbuffer = '';
-                if (cp.stdout) {
-                    cp.stdout.on('data', (data) => {
-                        if (this.options.listeners && this.options.listeners.stdout) {
-                            this.options.listeners.stdout(data);
-                        }
-                        if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                            optionsNonNull.outStream.write(data);
-                        }
-                        stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
-                            if (this.options.listeners && this.options.listeners.stdline) {
-                                this.options.listeners.stdline(line);
-                            }
-                        });
-                    });
-                }
-                let errbuffer = '';
-                if (cp.stderr) {
-                    cp.stderr.on('data', (data) => {
-                        state.processStderr = true;
-                        if (this.options.listeners && this.options.listeners.stderr) {
-                            this.options.listeners.stderr(data);
-                        }
-                        if (!optionsNonNull.silent &&
-                            optionsNonNull.errStream &&
-                            optionsNonNull.outStream) {
-                            const s = optionsNonNull.failOnStdErr
-                                ? optionsNonNull.errStream
-                                : optionsNonNull.outStream;
-                            s.write(data);
-                        }
-                        errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
-                            if (this.options.listeners && this.options.listeners.errline) {
-                                this.options.listeners.errline(line);
-                            }
-                        });
-                    });
-                }
-                cp.on('error', (err) => {
-                    state.processError = err.message;
-                    state.processExited = true;
-                    state.processClosed = true;
-                    state.CheckComplete();
-                });
-                cp.on('exit', (code) => {
-                    state.processExitCode = code;
-                    state.processExited = true;
-                    this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
-                    state.CheckComplete();
-                });
-                cp.on('close', (code) => {
-                    state.processExitCode = code;
-                    state.processExited = true;
-                    state.processClosed = true;
-                    this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
-                    state.CheckComplete();
-                });
-                state.on('done', (error, exitCode) => {
-                    if (stdbuffer.length > 0) {
-                        this.emit('stdline', stdbuffer);
-                    }
-                    if (errbuffer.length > 0) {
-                        this.emit('errline', errbuffer);
-                    }
-                    cp.removeAllListeners();
-                    if (error) {
-                        reject(error);
-                    }
-                    else {
-                        resolve(exitCode);
-                    }
-                });
-                if (this.options.input) {
-                    if (!cp.stdin) {
-                        throw new Error('child process missing stdin');
-                    }
-                    cp.stdin.end(this.options.input);
-                }
-            }));
-        });
-    }
-}
-/**
- * Convert an arg string to an array of args. Handles escaping
- *
- * @param    argString   string of arguments
- * @returns  string[]    array of arguments
- */
-function argStringToArray(argString) {
-    const args = [];
-    let inQuotes = false;
-    let escaped = false;
-    let arg = '';
-    function append(c) {
-        // we only escape double quotes.
-        if (escaped && c !== '"') {
-            arg += '\\';
-        }
-        arg += c;
-        escaped = false;
-    }
-    for (let i = 0; i < argString.length; i++) {
-        const c = argString.charAt(i);
-        if (c === '"') {
-            if (!escaped) {
-                inQuotes = !inQuotes;
-            }
-            else {
-                append(c);
-            }
-            continue;
-        }
-        if (c === '\\' && escaped) {
-            append(c);
-            continue;
-        }
-        if (c === '\\' && inQuotes) {
-            escaped = true;
-            continue;
-        }
-        if (c === ' ' && !inQuotes) {
-            if (arg.length > 0) {
-                args.push(arg);
-                arg = '';
-            }
-            continue;
-        }
-        append(c);
-    }
-    if (arg.length > 0) {
-        args.push(arg.trim());
-    }
-    return args;
-}
-class ExecState extends external_events_.EventEmitter {
-    constructor(options, toolPath) {
-        super();
-        this.processClosed = false; // tracks whether the process has exited and stdio is closed
-        this.processError = '';
-        this.processExitCode = 0;
-        this.processExited = false; // tracks whether the process has exited
-        this.processStderr = false; // tracks whether stderr was written to
-        this.delay = 10000; // 10 seconds
-        this.done = false;
-        this.timeout = null;
-        if (!toolPath) {
-            throw new Error('toolPath must not be empty');
-        }
-        this.options = options;
-        this.toolPath = toolPath;
-        if (options.delay) {
-            this.delay = options.delay;
-        }
-    }
-    CheckComplete() {
-        if (this.done) {
-            return;
-        }
-        if (this.processClosed) {
-            this._setResult();
-        }
-        else if (this.processExited) {
-            this.timeout = (0,external_timers_namespaceObject.setTimeout)(ExecState.HandleTimeout, this.delay, this);
-        }
-    }
-    _debug(message) {
-        this.emit('debug', message);
-    }
-    _setResult() {
-        // determine whether there is an error
-        let error;
-        if (this.processExited) {
-            if (this.processError) {
-                error = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
-            }
-            else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
-                error = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
-            }
-            else if (this.processStderr && this.options.failOnStdErr) {
-                error = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
-            }
-        }
-        // clear the timeout
-        if (this.timeout) {
-            clearTimeout(this.timeout);
-            this.timeout = null;
-        }
-        this.done = true;
-        this.emit('done', error, this.processExitCode);
-    }
-    static HandleTimeout(state) {
-        if (state.done) {
-            return;
-        }
-        if (!state.processClosed && state.processExited) {
-            const message = `The STDIO streams did not close within ${state.delay / 1000} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
-            state._debug(message);
-        }
-        state._setResult();
-    }
-}
-//# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
-var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-/**
- * Exec a command.
- * Output will be streamed to the live console.
- * Returns promise with return code
- *
- * @param     commandLine        command to execute (can include additional args). Must be correctly escaped.
- * @param     args               optional arguments for tool. Escaping is handled by the lib.
- * @param     options            optional exec options.  See ExecOptions
- * @returns   Promise<number>    exit code
- */
-function exec_exec(commandLine, args, options) {
-    return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
-        if (commandArgs.length === 0) {
-            throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
-        }
-        // Path to tool to execute should be first arg
-        const toolPath = commandArgs[0];
-        args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
-        return runner.exec();
-    });
-}
-/**
- * Exec a command and get the output.
- * Output will be streamed to the live console.
- * Returns promise with the exit code and collected stdout and stderr
- *
- * @param     commandLine           command to execute (can include additional args). Must be correctly escaped.
- * @param     args                  optional arguments for tool. Escaping is handled by the lib.
- * @param     options               optional exec options.  See ExecOptions
- * @returns   Promise<ExecOutput>   exit code, stdout, and stderr
- */
-function getExecOutput(commandLine, args, options) {
-    return exec_awaiter(this, void 0, void 0, function* () {
-        var _a, _b;
-        let stdout = '';
-        let stderr = '';
-        //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
-        const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
-        const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
-        const stdErrListener = (data) => {
-            stderr += stderrDecoder.write(data);
-            if (originalStdErrListener) {
-                originalStdErrListener(data);
-            }
-        };
-        const stdOutListener = (data) => {
-            stdout += stdoutDecoder.write(data);
-            if (originalStdoutListener) {
-                originalStdoutListener(data);
-            }
-        };
-        const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
-        //flush any remaining characters
-        stdout += stdoutDecoder.end();
-        stderr += stderrDecoder.end();
-        return {
-            exitCode,
-            stdout,
-            stderr
-        };
-    });
-}
-//# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
-var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
-        silent: true
-    });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
-        silent: true
-    });
-    return {
-        name: name.trim(),
-        version: version.trim()
-    };
-});
-const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
-        silent: true
-    });
-    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
-    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
-    return {
-        name,
-        version
-    };
-});
-const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
-        silent: true
-    });
-    const [name, version] = stdout.trim().split('\n');
-    return {
-        name,
-        version
-    };
-});
-const platform = external_os_namespaceObject.platform();
-const arch = external_os_namespaceObject.arch();
-const isWindows = platform === 'win32';
-const isMacOS = platform === 'darwin';
-const isLinux = platform === 'linux';
-function getDetails() {
-    return platform_awaiter(this, void 0, void 0, function* () {
-        return Object.assign(Object.assign({}, (yield (isWindows
-            ? getWindowsInfo()
-            : isMacOS
-                ? getMacOsInfo()
-                : getLinuxInfo()))), { platform,
-            arch,
-            isWindows,
-            isMacOS,
-            isLinux });
-    });
-}
-//# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
-var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-/**
- * The code to exit an action
- */
-var ExitCode;
-(function (ExitCode) {
-    /**
-     * A code indicating that the action was successful
-     */
-    ExitCode[ExitCode["Success"] = 0] = "Success";
-    /**
-     * A code indicating that the action was a failure
-     */
-    ExitCode[ExitCode["Failure"] = 1] = "Failure";
-})(ExitCode || (ExitCode = {}));
-//-----------------------------------------------------------------------
-// Variables
-//-----------------------------------------------------------------------
-/**
- * Sets env variable for this action and future actions in the job
- * @param name the name of the variable to set
- * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function exportVariable(name, val) {
-    const convertedVal = toCommandValue(val);
-    process.env[name] = convertedVal;
-    const filePath = process.env['GITHUB_ENV'] || '';
-    if (filePath) {
-        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
-    }
-    issueCommand('set-env', { name }, convertedVal);
-}
-/**
- * Registers a secret which will get masked from logs
- *
- * @param secret - Value of the secret to be masked
- * @remarks
- * This function instructs the Actions runner to mask the specified value in any
- * logs produced during the workflow run. Once registered, the secret value will
- * be replaced with asterisks (***) whenever it appears in console output, logs,
- * or error messages.
- *
- * This is useful for protecting sensitive information such as:
- * - API keys
- * - Access tokens
- * - Authentication credentials
- * - URL parameters containing signatures (SAS tokens)
- *
- * Note that masking only affects future logs; any previous appearances of the
- * secret in logs before calling this function will remain unmasked.
- *
- * @example
- * ```typescript
- * // Register an API token as a secret
- * const apiToken = "abc123xyz456";
- * setSecret(apiToken);
- *
- * // Now any logs containing this value will show *** instead
- * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
- * ```
- */
-function core_setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
-}
-/**
- * Prepends inputPath to the PATH (for this action and future actions)
- * @param inputPath
- */
-function addPath(inputPath) {
-    const filePath = process.env['GITHUB_PATH'] || '';
-    if (filePath) {
-        issueFileCommand('PATH', inputPath);
-    }
-    else {
-        issueCommand('add-path', {}, inputPath);
-    }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
-}
-/**
- * Gets the value of an input.
- * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
- * Returns an empty string if the value is not defined.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string
- */
-function getInput(name, options) {
-    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
-    if (options && options.required && !val) {
-        throw new Error(`Input required and not supplied: ${name}`);
-    }
-    if (options && options.trimWhitespace === false) {
-        return val;
-    }
-    return val.trim();
-}
-/**
- * Gets the values of an multiline input.  Each value is also trimmed.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string[]
- *
- */
-function getMultilineInput(name, options) {
-    const inputs = getInput(name, options)
-        .split('\n')
-        .filter(x => x !== '');
-    if (options && options.trimWhitespace === false) {
-        return inputs;
-    }
-    return inputs.map(input => input.trim());
-}
-/**
- * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
- * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
- * The return value is also in boolean type.
- * ref: https://yaml.org/spec/1.2/spec.html#id2804923
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   boolean
- */
-function getBooleanInput(name, options) {
-    const trueValue = ['true', 'True', 'TRUE'];
-    const falseValue = ['false', 'False', 'FALSE'];
-    const val = getInput(name, options);
-    if (trueValue.includes(val))
-        return true;
-    if (falseValue.includes(val))
-        return false;
-    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
-        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
-}
-/**
- * Sets the value of an output.
- *
- * @param     name     name of the output to set
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function setOutput(name, value) {
-    const filePath = process.env['GITHUB_OUTPUT'] || '';
-    if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
-    }
-    process.stdout.write(external_os_namespaceObject.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
-}
-/**
- * Enables or disables the echoing of commands into stdout for the rest of the step.
- * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
- *
- */
-function setCommandEcho(enabled) {
-    issue('echo', enabled ? 'on' : 'off');
-}
-//-----------------------------------------------------------------------
-// Results
-//-----------------------------------------------------------------------
-/**
- * Sets the action status to failed.
- * When the action exits it will be with an exit code of 1
- * @param message add error issue message
- */
-function setFailed(message) {
-    process.exitCode = ExitCode.Failure;
-    error(message);
-}
-//-----------------------------------------------------------------------
-// Logging Commands
-//-----------------------------------------------------------------------
-/**
- * Gets whether Actions Step Debug is on or not
- */
-function isDebug() {
-    return process.env['RUNNER_DEBUG'] === '1';
-}
-/**
- * Writes debug message to user log
- * @param message debug message
- */
-function core_debug(message) {
-    command_issueCommand('debug', {}, message);
-}
-/**
- * Adds an error issue
- * @param message error issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a warning issue
- * @param message warning issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a notice issue
- * @param message notice issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Writes info to log with console.log.
- * @param message info message
- */
-function info(message) {
-    process.stdout.write(message + external_os_namespaceObject.EOL);
-}
-/**
- * Begin an output group.
- *
- * Output until the next `groupEnd` will be foldable in this group
- *
- * @param name The name of the output group
- */
-function startGroup(name) {
-    issue('group', name);
-}
-/**
- * End an output group.
- */
-function endGroup() {
-    issue('endgroup');
-}
-/**
- * Wrap an asynchronous function call in a group.
- *
- * Returns the same type as the function itself.
- *
- * @param name The name of the group
- * @param fn The function to wrap in the group
- */
-function group(name, fn) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        startGroup(name);
-        let result;
-        try {
-            result = yield fn();
-        }
-        finally {
-            endGroup();
-        }
-        return result;
-    });
-}
-//-----------------------------------------------------------------------
-// Wrapper action state
-//-----------------------------------------------------------------------
-/**
- * Saves state for current action, the state can only be retrieved by this action's post job execution.
- *
- * @param     name     name of the state to store
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function saveState(name, value) {
-    const filePath = process.env['GITHUB_STATE'] || '';
-    if (filePath) {
-        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
-    }
-    issueCommand('save-state', { name }, toCommandValue(value));
-}
-/**
- * Gets the value of an state set by this action's main execution.
- *
- * @param     name     name of the state to get
- * @returns   string
- */
-function getState(name) {
-    return process.env[`STATE_${name}`] || '';
-}
-function getIDToken(aud) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        return yield OidcClient.getIDToken(aud);
-    });
-}
-/**
- * Summary exports
- */
-
-/**
- * @deprecated use core.summary
- */
-
-/**
- * Path exports
- */
-
-/**
- * Platform utilities exports
- */
-
-//# sourceMappingURL=core.js.map
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
+var core = __nccwpck_require__(33838);
 // EXTERNAL MODULE: ./src/domain/errors.ts
-var errors = __nccwpck_require__(241);
+var errors = __nccwpck_require__(10241);
 ;// CONCATENATED MODULE: ./src/actions/inputs.ts
 /**
  * The GitHub edge: action inputs read by the names of the option table, secrets masked before
@@ -38641,36 +38816,46 @@ var errors = __nccwpck_require__(241);
  */
 
 
-/** Masks every secret input, and the password inside any connection URL, before anything else. */
-function maskSecrets(spec) {
+/**
+ * Every secret value among the inputs: each secret input, each of its lines, and the password
+ * inside any connection URL (as written and percent-decoded).
+ */
+function secretValues(spec) {
+    const values = [];
     for (const option of spec.options) {
         if (!option.secret || option.cliOnly)
             continue;
-        const value = getInput(option.name);
+        const value = core/* getInput */.V4(option.name);
         if (!value)
             continue;
-        core_setSecret(value);
+        values.push(value);
         for (const line of value.split(/\r?\n/))
             if (line.trim())
-                core_setSecret(line.trim());
+                values.push(line.trim());
         const password = /^[a-z]+:\/\/[^:/@]*:([^@]*)@/i.exec(value.trim())?.[1];
         if (password) {
-            core_setSecret(password);
+            values.push(password);
             try {
-                core_setSecret(decodeURIComponent(password));
+                values.push(decodeURIComponent(password));
             }
             catch {
-                // not percent-encoded: masked as is above
+                // not percent-encoded: kept as is above
             }
         }
     }
+    return [...new Set(values)];
+}
+/** Masks every secret input, and the password inside any connection URL, before anything else. */
+function maskSecrets(spec) {
+    for (const value of secretValues(spec))
+        core/* setSecret */.Pq(value);
 }
 function readInputs(spec) {
     const raw = {};
     for (const option of spec.options) {
         if (option.cliOnly)
             continue;
-        const value = getInput(option.name);
+        const value = core/* getInput */.V4(option.name);
         if (value === "")
             continue;
         raw[option.name] = option.type === "list" ? value.split(/\r?\n/) : value;
@@ -38678,23 +38863,23 @@ function readInputs(spec) {
     return raw;
 }
 const actionLogger = {
-    info: (message) => info(message),
-    warn: (message) => warning(message),
+    info: (message) => core/* info */.pq(message),
+    warn: (message) => core/* warning */.$e(message),
 };
 /** Marks the step failed for any thrown value, with the same one-line message as the CLI. */
 function fail(error) {
     const kind = error instanceof errors/* LifeboatError */.H3 && error.exitCode === 2 ? "bad input: " : "";
-    setFailed(`${kind}${(0,errors/* describeError */.Uc)(error)}`);
-    if (error instanceof Error && error.stack && isDebug())
-        core_debug(error.stack);
+    core/* setFailed */.C1(`${kind}${(0,errors/* describeError */.Uc)(error)}`);
+    if (error instanceof Error && error.stack && core/* isDebug */._o())
+        core/* debug */.Yz(error.stack);
 }
 
 // EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(7075);
+var external_node_stream_ = __nccwpck_require__(57075);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 // EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
+var external_node_crypto_ = __nccwpck_require__(77598);
 ;// CONCATENATED MODULE: ./src/domain/backup-id.ts
 
 /**
@@ -38711,11 +38896,11 @@ function newBackupId(now, random = (0,external_node_crypto_.randomBytes)(6)) {
     const suffix = [...random].map((byte) => ALPHABET[byte % ALPHABET.length]).join("");
     return `${stamp}-${suffix}`;
 }
-function isBackupId(text) {
-    return backup_id_parseBackupIdTime(text) !== undefined;
+function backup_id_isBackupId(text) {
+    return parseBackupIdTime(text) !== undefined;
 }
 /** The UTC start time encoded in a backup id, or undefined when the text is not a backup id. */
-function backup_id_parseBackupIdTime(text) {
+function parseBackupIdTime(text) {
     const match = BACKUP_ID.exec(text);
     if (!match)
         return undefined;
@@ -38884,6 +39069,7 @@ function buildPgDumpArgs(options) {
  * Where things live in a store, relative to its root (the storage URL's prefix):
  *
  *   <label>/<backup-id>/dump.age            the age-encrypted pg_dump archive (dump.pgdump when unencrypted)
+ *   <label>/<backup-id>/roles.sql.age       the roles, when included (roles.sql when unencrypted)
  *   <label>/<backup-id>/manifest.json       written last: the commit marker
  *   <label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json
  *
@@ -38894,6 +39080,8 @@ function buildPgDumpArgs(options) {
 const MANIFEST_FILE = "manifest.json";
 const ENCRYPTED_DUMP_FILE = "dump.age";
 const PLAIN_DUMP_FILE = "dump.pgdump";
+const ENCRYPTED_ROLES_FILE = "roles.sql.age";
+const PLAIN_ROLES_FILE = "roles.sql";
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 function layout_validateLabel(label) {
     if (!LABEL.test(label)) {
@@ -38901,14 +39089,17 @@ function layout_validateLabel(label) {
     }
     return label;
 }
-function backupPrefix(label, backupId) {
+function layout_backupPrefix(label, backupId) {
     return `${label}/${backupId}/`;
 }
 function manifestKey(label, backupId) {
-    return `${backupPrefix(label, backupId)}${MANIFEST_FILE}`;
+    return `${layout_backupPrefix(label, backupId)}${MANIFEST_FILE}`;
 }
 function dumpKey(label, backupId, encrypted) {
-    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE}`;
+    return `${layout_backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE}`;
+}
+function rolesKey(label, backupId, encrypted) {
+    return `${layout_backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE}`;
 }
 const CHECK = /^checks\/(\d{8}T\d{6}(?:\d{3})?Z)-([a-z][a-z-]*)-(pass|fail)\.json$/;
 function parseCheckStamp(stamp) {
@@ -38920,13 +39111,13 @@ function parseCheckStamp(stamp) {
 }
 function checkKey(label, backupId, time, kind, passed) {
     const stamp = time.toISOString().replace(/[-:]/g, "").replace(".", "");
-    return `${backupPrefix(label, backupId)}checks/${stamp}-${kind}-${passed ? "pass" : "fail"}.json`;
+    return `${layout_backupPrefix(label, backupId)}checks/${stamp}-${kind}-${passed ? "pass" : "fail"}.json`;
 }
 /**
  * Groups a listing of `<label>/` into backup folders, newest first. Keys that are not inside a
  * folder named by a backup id are ignored (they are not ours).
  */
-function groupBackupFolders(label, objects) {
+function layout_groupBackupFolders(label, objects) {
     const folders = new Map();
     const root = `${label}/`;
     for (const object of objects) {
@@ -38981,11 +39172,11 @@ function parseManifest(text, where) {
         value = JSON.parse(text);
     }
     catch (error) {
-        throw new InputError(`${where}: not valid JSON (${error.message})`);
+        throw new errors/* InputError */.dz(`${where}: not valid JSON (${error.message})`);
     }
     const problems = manifestProblems(value);
     if (problems.length > 0)
-        throw new InputError(`${where}: not a valid manifest: ${problems.join("; ")}`);
+        throw new errors/* InputError */.dz(`${where}: not a valid manifest: ${problems.join("; ")}`);
     return value;
 }
 /** Empty when `value` has the shape of a schema-1 manifest; otherwise what is wrong with it. */
@@ -39013,6 +39204,19 @@ function manifestProblems(value) {
         problems.push("dump.plaintext");
     if (!m.encryption || !["age-v1", "none"].includes(m.encryption.format))
         problems.push("encryption.format");
+    if (m.roles !== undefined) {
+        const roles = m.roles;
+        if (typeof roles !== "object" ||
+            roles === null ||
+            typeof roles.name !== "string" ||
+            !/^[A-Za-z0-9._-]+$/.test(roles.name) ||
+            roles.name === m.object?.name ||
+            !Number.isSafeInteger(roles.bytes) ||
+            !SHA256.test(String(roles.sha256)) ||
+            !SHA256.test(String(roles.plaintext?.sha256))) {
+            problems.push("roles");
+        }
+    }
     if (!Array.isArray(m.tables))
         problems.push("tables");
     else if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0))
@@ -39021,6 +39225,166 @@ function manifestProblems(value) {
 }
 function serializeManifest(manifest) {
     return JSON.stringify(manifest, null, 2) + "\n";
+}
+
+;// CONCATENATED MODULE: ./src/domain/supabase-preset.ts
+/**
+ * The `supabase` preset, pure: which schemas a Supabase project's dump leaves out, which
+ * extensions it keeps, which roles are the platform's own. Decisions and sources: docs/supabase.md
+ * (the lists follow the Supabase CLI's `db dump`, pkg/migration/dump.go).
+ */
+
+const PRESETS = ["none", "supabase"];
+/**
+ * Schemas the platform creates and maintains, or that extensions own: neither their definitions
+ * nor their data are dumped. `supabase db dump` leaves these out of both its schema and its data
+ * dump (cron, net and pgmq only of the schema dump: see docs/supabase.md). pg_catalog,
+ * information_schema and pg_toast are never dumped by pg_dump anyway.
+ */
+const supabase_preset_SUPABASE_PLATFORM_SCHEMAS = [
+    "_analytics",
+    "_realtime",
+    "_supavisor",
+    "pgbouncer",
+    "realtime",
+    "supabase_migrations",
+    "cron",
+    "dbdev",
+    "graphql",
+    "graphql_public",
+    "net",
+    "pgmq",
+    "pgsodium",
+    "pgsodium_masks",
+    "pgtle",
+    "repack",
+    "tiger",
+    "tiger_data",
+    "timescaledb_*",
+    "_timescaledb_*",
+    "topology",
+    "vault",
+];
+/**
+ * Platform schemas that ARE dumped, definitions and data: auth and storage hold the user's users,
+ * identities and object metadata; supabase_functions holds database webhooks that user tables'
+ * triggers call; extensions holds the extensions user tables call (uuid_generate_v4()). Without
+ * them a restore into a plain PostgreSQL fails on the first foreign key to auth.users.
+ */
+const SUPABASE_KEPT_PLATFORM_SCHEMAS = (/* unused pure expression or super */ null && ([
+    "auth",
+    "storage",
+    "supabase_functions",
+    "extensions",
+]));
+/** The platform services' migration history: a fresh project has its own rows, so no data. */
+const SUPABASE_EXCLUDED_TABLE_DATA = [
+    "auth.schema_migrations",
+    "storage.migrations",
+    "supabase_functions.migrations",
+];
+/**
+ * Roles the platform creates in every project (and extensions it preinstalls create), left out of
+ * the roles object: a Supabase project already has them and refuses CREATE/ALTER on them
+ * (supautils), and a plain PostgreSQL needs none of them for the user's objects to work. The API
+ * roles anon, authenticated and service_role are kept on purpose: policies and grants name them.
+ */
+const SUPABASE_RESERVED_ROLES = [
+    "postgres",
+    "supabase_admin",
+    "supabase_auth_admin",
+    "supabase_storage_admin",
+    "supabase_functions_admin",
+    "supabase_realtime_admin",
+    "supabase_replication_admin",
+    "supabase_read_only_user",
+    "supabase_etl_admin",
+    "supabase_privileged_role",
+    "supabase_superuser",
+    "authenticator",
+    "pgbouncer",
+    "dashboard_user",
+    "pgsodium_keyholder",
+    "pgsodium_keyiduser",
+    "pgsodium_keymaker",
+    "pgtle_admin",
+];
+/** pg_* roles are PostgreSQL's own (pg_read_all_data, ...): never part of a roles object. */
+function isReservedRole(name, preset) {
+    if (name.startsWith("pg_"))
+        return true;
+    return preset === "supabase" && SUPABASE_RESERVED_ROLES.includes(name);
+}
+function parsePreset(text) {
+    const value = (text ?? "none").trim().toLowerCase() || "none";
+    if (!PRESETS.includes(value)) {
+        throw new errors/* InputError */.dz(`--preset "${text}": expected none or supabase`, { input: "preset" });
+    }
+    return value;
+}
+/** include-roles: auto means true with the supabase preset, false without. */
+function parseIncludeRoles(text, preset) {
+    const value = (text ?? "auto").trim().toLowerCase() || "auto";
+    if (value === "auto")
+        return preset === "supabase";
+    if (["true", "yes", "1", "on"].includes(value))
+        return true;
+    if (["false", "no", "0", "off"].includes(value))
+        return false;
+    throw new errors/* InputError */.dz(`--include-roles "${text}": expected auto, true or false`, { input: "include-roles" });
+}
+/**
+ * The user's scope with the preset applied. The preset only adds: its schema exclusions go after
+ * the user's --exclude-schema, its table-data exclusions after --exclude-table-data (each name
+ * once). The user's --include-schema / --include-table narrow the dump as they do without a preset;
+ * naming a schema the preset leaves out is refused, since the dump would silently hold nothing of it.
+ */
+function applyPreset(preset, scope) {
+    if (preset === "none")
+        return scope;
+    for (const schema of scope.includeSchemas) {
+        if (supabase_preset_SUPABASE_PLATFORM_SCHEMAS.includes(schema)) {
+            throw new errors/* InputError */.dz(`--include-schema "${schema}": the supabase preset leaves this platform schema out; drop --preset supabase to dump it`, { input: "include-schema" });
+        }
+    }
+    const union = (mine, theirs) => [...new Set([...mine, ...theirs])];
+    return {
+        ...scope,
+        excludeSchemas: union(scope.excludeSchemas, supabase_preset_SUPABASE_PLATFORM_SCHEMAS),
+        excludeTableData: union(scope.excludeTableData, SUPABASE_EXCLUDED_TABLE_DATA),
+    };
+}
+/** pg_dump's schema patterns (`*` wildcard only, as in the list above) against one schema name. */
+function matchesSchemaPattern(pattern, schema) {
+    const regex = new RegExp(`^${pattern.split("*").map(escapeRegex).join(".*")}$`);
+    return regex.test(schema);
+}
+function escapeRegex(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+function isPlatformSchema(schema) {
+    return supabase_preset_SUPABASE_PLATFORM_SCHEMAS.some((pattern) => matchesSchemaPattern(pattern, schema));
+}
+/**
+ * pg_dump dumps every extension's CREATE EXTENSION even when its schema is excluded, and the
+ * restore then fails (`schema "graphql" does not exist`, or the extension is not installed on a
+ * plain server). The preset names the extensions to keep instead: those installed into a schema
+ * that is dumped. Extensions in pg_catalog (pg_cron) or in a platform schema (pg_graphql,
+ * pgsodium, supabase_vault) are the platform's. With none left, plpgsql (built in, so a no-op)
+ * stands in: pg_dump reads an empty --extension list as "all of them".
+ */
+function supabaseExtensionArgs(installed) {
+    const kept = installed
+        .filter((extension) => extension.schema !== "pg_catalog" && !isPlatformSchema(extension.schema))
+        .map((extension) => extension.name)
+        .sort();
+    const names = kept.length > 0 ? kept : ["plpgsql"];
+    return names.map((name) => `--extension="${name.replaceAll('"', '""')}"`);
+}
+/** A pg_restore error about a missing platform role: expected on a plain server, so tolerated. */
+function isPlatformRoleError(error) {
+    const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
+    return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
 }
 
 ;// CONCATENATED MODULE: ./src/domain/provenance.ts
@@ -39686,7 +40050,7 @@ class DecryptStream extends external_node_stream_.Transform {
  * `identities`. It fails with an OperationError on a wrong key or passphrase, a tampered or
  * truncated file, or trailing data, and emits no plaintext of a chunk before authenticating it.
  */
-function createDecryptStream(identities) {
+function decrypt_createDecryptStream(identities) {
     if (identities.length === 0)
         throw new InputError("decryption: at least one identity is needed");
     return new DecryptStream(identities);
@@ -40022,8 +40386,14 @@ function passphraseIdentity(passphrase, maxWorkFactor = MAX_WORK_FACTOR) {
 
 
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(48161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(3273);
+var lib = __nccwpck_require__(13273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
 // ESM wrapper for pg
 
@@ -40046,7 +40416,200 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+;// CONCATENATED MODULE: ./src/domain/connection-rules.ts
+/**
+ * What can be told about a connection URL before connecting: Supabase's host forms and poolers,
+ * the sslmode to use, and the address families a host needs. Pure: DNS answers and what the
+ * machine's network can reach are passed in. docs/connections.md describes every rule.
+ */
+
+const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+/** Stands in for the password wherever a URL is suggested: the real one is never printed. */
+const PASSWORD_PLACEHOLDER = "[YOUR-PASSWORD]";
+/** localhost, 127.0.0.0/8, ::1 and Unix socket directories: traffic that never leaves the machine. */
+function connection_rules_isLocalHost(host) {
+    const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+    return (connection_rules_isSocketPath(host) ||
+        bare === "localhost" ||
+        bare.endsWith(".localhost") ||
+        bare === "::1" ||
+        /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare));
+}
+/** A host that is a directory holding the server's Unix socket (libpq's convention). */
+function connection_rules_isSocketPath(host) {
+    return host.startsWith("/");
+}
+/**
+ * The sslmode a connection uses: the URL's `sslmode` (or node-postgres's `ssl=true|false`) when
+ * given, else `require` for a host across a network and `prefer` (libpq's own default) for a local
+ * one; a Unix socket is never encrypted. `sslrootcert=system` implies verify-full, as in libpq 16.
+ */
+function resolveSslMode(params, host, input = "database-url") {
+    const flag = `--${input}`;
+    let explicit;
+    const given = params.sslmode;
+    if (given !== undefined) {
+        if (!SSL_MODES.includes(given)) {
+            throw new errors/* InputError */.dz(`${flag}: sslmode "${given}" is not one of ${SSL_MODES.join(", ")}`, { input });
+        }
+        explicit = given;
+    }
+    else if (params.ssl !== undefined) {
+        const ssl = params.ssl.toLowerCase();
+        if (["true", "1", "require", "no-verify"].includes(ssl))
+            explicit = "require";
+        else if (["false", "0", "disable"].includes(ssl))
+            explicit = "disable";
+        else {
+            throw new errors/* InputError */.dz(`${flag}: ssl "${params.ssl}" is not true or false; use sslmode=${SSL_MODES.join("|")} instead`, { input });
+        }
+    }
+    if (params.sslrootcert === "system") {
+        if (explicit !== undefined && explicit !== "verify-full") {
+            throw new errors/* InputError */.dz(`${flag}: sslrootcert=system needs sslmode=verify-full (got sslmode=${explicit})`, {
+                input,
+            });
+        }
+        return { mode: "verify-full", explicit: true };
+    }
+    if (explicit !== undefined)
+        return { mode: explicit, explicit: true };
+    if (connection_rules_isSocketPath(host))
+        return { mode: "disable", explicit: false };
+    return { mode: connection_rules_isLocalHost(host) ? "prefer" : "require", explicit: false };
+}
+/**
+ * `db.<ref>.supabase.co` (the project's own server, IPv6 only unless the IPv4 add-on is on) and
+ * `aws-0-<region>.pooler.supabase.com` (Supavisor: session mode on 5432, transaction mode on 6543).
+ */
+function supabaseHost(host) {
+    const name = host.toLowerCase().replace(/\.$/, "");
+    const direct = /^db\.([a-z0-9]+)\.supabase\.co$/.exec(name);
+    if (direct)
+        return { kind: "direct", ref: direct[1] };
+    if (name.endsWith(".pooler.supabase.com")) {
+        const region = /^aws-\d+-([a-z0-9-]+)\.pooler\.supabase\.com$/.exec(name);
+        return { kind: "pooler", region: region?.[1], host: name };
+    }
+    return undefined;
+}
+/**
+ * The session pooler form of a direct Supabase URL, password left as a placeholder. The pooler's
+ * host names the project's region, which only the dashboard knows (Connect -> Session pooler).
+ */
+function sessionPoolerUrl(url, ref, poolerHost) {
+    const user = `${(url.user ?? "postgres").replace(/\.[a-z0-9]+$/, "")}.${ref}`;
+    const query = Object.entries(url.params)
+        .filter(([key]) => !["host", "port", "user", "dbname", "password"].includes(key))
+        .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
+        .join("&");
+    return `postgresql://${encodeURIComponent(user)}:${PASSWORD_PLACEHOLDER}@${poolerHost ?? "aws-0-<region>.pooler.supabase.com"}:5432/${encodeURIComponent(url.database)}${query ? `?${query}` : ""}`;
+}
+/**
+ * Rules that need no network: poolers in transaction mode, where every transaction may run in
+ * another server session, so pg_dump's snapshot and its session settings would not hold.
+ */
+function urlRules(url, input = "database-url") {
+    const flag = `--${input}`;
+    const findings = [];
+    const supabase = supabaseHost(url.host);
+    const onSupabase = supabase !== undefined || /\.supabase\.(co|com)$/i.test(url.host);
+    const needsSession = "pg_dump needs one server session for its whole run (its snapshot and settings)";
+    if (url.port === 6543 && onSupabase) {
+        const instead = supabase?.kind === "pooler"
+            ? `the session pooler on the same host: port 5432, user ${url.user ?? "postgres.<project-ref>"}`
+            : supabase?.kind === "direct"
+                ? `port 5432 on the same host (IPv6 only), or the session pooler: ${sessionPoolerUrl(url, supabase.ref)} (copy the host from the dashboard: Connect -> Session pooler)`
+                : "the session pooler (port 5432; dashboard: Connect -> Session pooler)";
+        findings.push({
+            level: "fail",
+            message: `${flag}: port 6543 is Supabase's transaction pooler, and ${needsSession}; use ${instead}`,
+        });
+    }
+    else if (url.port === 6543) {
+        findings.push({
+            level: "warn",
+            message: `${flag}: port 6543 is where Supabase and others run a transaction-mode pooler, which breaks pg_dump; if ${url.host} is one, use its session mode (or the server itself)`,
+        });
+    }
+    const neon = /^(ep-[a-z0-9-]+)-pooler(\..*\.neon\.tech)$/i.exec(url.host);
+    if (neon) {
+        findings.push({
+            level: "fail",
+            message: `${flag}: ${url.host} is Neon's pooled host (PgBouncer in transaction mode), and ${needsSession}; use the direct host ${neon[1]}${neon[2]}`,
+        });
+    }
+    return findings;
+}
+/** Whether an IPv6 address is a global unicast one (2000::/3): reachable only over a global route. */
+function isGlobalIpv6(address) {
+    return /^[23][0-9a-f]{0,3}:/i.test(address);
+}
+/**
+ * A host that resolves only to global IPv6 addresses, on a machine with no global IPv6 route
+ * (GitHub-hosted runners have none): fails with what to use instead.
+ */
+function addressFamilyProblem(url, addresses, hasIpv6Route, input = "database-url") {
+    if (addresses.length === 0 || hasIpv6Route)
+        return undefined;
+    if (addresses.some((entry) => entry.family === 4))
+        return undefined;
+    if (!addresses.every((entry) => isGlobalIpv6(entry.address)))
+        return undefined;
+    const flag = `--${input}`;
+    const supabase = supabaseHost(url.host);
+    const why = `has only IPv6 addresses (${addresses[0].address}) and this machine has no IPv6 route`;
+    if (supabase?.kind === "direct") {
+        return `${flag}: ${url.host} ${why} (GitHub-hosted runners have none); use Supabase's session pooler instead: ${sessionPoolerUrl(url, supabase.ref)} (copy the pooler host from the dashboard: Connect -> Session pooler)`;
+    }
+    return `${flag}: host "${url.host}" ${why}; use a host name or address that is reachable over IPv4`;
+}
+/** One line for a host name that does not resolve, with the likely cause. */
+function unresolvedHostMessage(url, input = "database-url") {
+    const flag = `--${input}`;
+    const supabase = supabaseHost(url.host);
+    if (supabase?.kind === "direct") {
+        return `${flag}: host "${url.host}" does not resolve: the project ref "${supabase.ref}" may be wrong, or the project is paused (copy the URL from the dashboard: Connect)`;
+    }
+    if (supabase?.kind === "pooler") {
+        return `${flag}: host "${url.host}" does not resolve: the pooler's region may be wrong (copy the host from the dashboard: Connect -> Session pooler)`;
+    }
+    return `${flag}: host "${url.host}" could not be resolved (check the host name)`;
+}
+/** Supavisor's answer to a user it cannot map to a project: the user part names the project. */
+function poolerUserMessage(url, input = "database-url") {
+    const flag = `--${input}`;
+    const user = url.user ?? "(default user)";
+    if (!user.includes(".")) {
+        return `${flag}: the pooler does not know user "${user}" ("Tenant or user not found"); on Supabase's pooler the user is ${user === "(default user)" ? "postgres" : user}.<project-ref>, e.g. postgres.abcdefghijklmnop`;
+    }
+    const ref = user.slice(user.lastIndexOf(".") + 1);
+    return `${flag}: the pooler does not know user "${user}" ("Tenant or user not found"): the project ref "${ref}" in the user part may be wrong, or the pooler host is in another region than the project (copy both from the dashboard: Connect -> Session pooler)`;
+}
+/** Node's TLS error codes for certificates it refuses, as one line naming the problem and the fix. */
+function certificateProblem(code, mode) {
+    const problems = {
+        DEPTH_ZERO_SELF_SIGNED_CERT: "is self-signed",
+        SELF_SIGNED_CERT_IN_CHAIN: "is signed by a CA that is not trusted (self-signed root in the chain)",
+        UNABLE_TO_VERIFY_LEAF_SIGNATURE: "is signed by an unknown CA",
+        UNABLE_TO_GET_ISSUER_CERT: "is signed by an unknown CA",
+        UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "is signed by an unknown CA",
+        CERT_HAS_EXPIRED: "has expired",
+        CERT_NOT_YET_VALID: "is not valid yet",
+        ERR_TLS_CERT_ALTNAME_INVALID: "does not name this host (host name mismatch)",
+        CERT_SIGNATURE_FAILURE: "has a bad signature",
+    };
+    const problem = code ? problems[code] : undefined;
+    if (!problem)
+        return undefined;
+    const fix = code === "ERR_TLS_CERT_ALTNAME_INVALID"
+        ? "connect by the name in the certificate, use sslmode=verify-ca (CA checked, name not), or sslmode=require (encrypted, not verified)"
+        : "pass the CA that signed it with sslrootcert=/path/to/ca.crt, or use sslmode=require (encrypted, not verified)";
+    return `the server's TLS certificate ${problem} (sslmode=${mode}); ${fix}`;
+}
+
 ;// CONCATENATED MODULE: ./src/domain/database-url.ts
+
 
 function database_url_parseDatabaseUrl(text, input = "database-url") {
     const flag = `--${input}`;
@@ -40089,6 +40652,12 @@ function database_url_parseDatabaseUrl(text, input = "database-url") {
         });
     }
     const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
+    const ssl = resolveSslMode(params, host, input);
+    // libpq refuses parameters it does not know, such as node-postgres's `ssl`.
+    delete params.ssl;
+    // Lifeboat's default for a remote host (require) is stricter than libpq's (prefer): written out.
+    if (ssl.explicit || ssl.mode === "require")
+        params.sslmode = ssl.mode;
     const bare = new URL(url.toString());
     bare.password = "";
     bare.search = "";
@@ -40107,6 +40676,7 @@ function database_url_parseDatabaseUrl(text, input = "database-url") {
         database,
         user,
         params,
+        sslmode: ssl.mode,
     };
 }
 /** Replaces the password of any postgres URL in `text`, for messages that quote other tools. */
@@ -40129,15 +40699,51 @@ function connectionString(url) {
 
 
 
+
+
+
+
+/** The URL parameters that only TLS reads; node-postgres gets them as `ssl` options instead. */
+const TLS_PARAMS = ["sslmode", "ssl", "sslrootcert", "sslcert", "sslkey", "sslpassword", "uselibpqcompat"];
 /**
  * Connects, or fails with a one-line InputError that says which part of the URL is wrong.
- * The password is never part of the message.
+ * The password is never part of the message. TLS follows the URL's sslmode with libpq's meaning
+ * (docs/connections.md), and the session's timeouts are turned off: a long COPY or a snapshot held
+ * open for a whole dump must not be cancelled by a role's statement_timeout.
  */
-async function connect(url, input = "database-url") {
+async function connect_connect(url, input = "database-url") {
+    const mode = url.sslmode;
+    // prefer: TLS, and plain text when the server has none; allow: the other way round.
+    const attempts = mode === "prefer" ? ["require", "disable"] : mode === "allow" ? ["disable", "require"] : [mode];
+    let client;
+    for (const [index, attempt] of attempts.entries()) {
+        const last = index === attempts.length - 1;
+        const ssl = attempt === "disable" ? false : connect_tlsOptions(url, attempt, input);
+        try {
+            client = await connect_open(url, ssl);
+            break;
+        }
+        catch (error) {
+            if (!last && (isNoTlsError(error) || (mode === "allow" && isHbaRejection(error))))
+                continue;
+            throw connect_connectionError(error, url, input);
+        }
+    }
+    await disableTimeouts(client).catch(async (error) => {
+        await client.end().catch(() => undefined);
+        throw new errors/* OperationError */.OK(`turning the session's timeouts off failed: ${(0,errors/* describeError */.Uc)(error)}`, {
+            cause: error,
+        });
+    });
+    return client;
+}
+async function connect_open(url, ssl) {
     const client = new esm.Client({
         // pg lets the URL's fields override separate ones, so the password goes back into the URL
-        // (in memory only) rather than beside it.
-        connectionString: connectionString(url),
+        // (in memory only) rather than beside it; the TLS parameters come out of it (pg would read
+        // require as verify-full), and TLS is configured here instead.
+        connectionString: withoutTlsParams(connectionString(url)),
+        ssl,
         connectionTimeoutMillis: 15_000,
         application_name: "lifeboat",
     });
@@ -40149,42 +40755,147 @@ async function connect(url, input = "database-url") {
     }
     catch (error) {
         await client.end().catch(() => undefined);
-        throw connectionError(error, url, input);
+        throw error;
     }
     return client;
 }
-function connectionError(error, url, input) {
+function withoutTlsParams(text) {
+    const url = new URL(text);
+    for (const key of TLS_PARAMS)
+        url.searchParams.delete(key);
+    return url.toString();
+}
+/**
+ * Session settings that cancel a long dump, off for this session: statement_timeout (a COPY or
+ * count(*) of a big table), idle_in_transaction_session_timeout (the snapshot holder waits while
+ * pg_dump works), lock_timeout, idle_session_timeout (14+) and transaction_timeout (17+). Only
+ * the ones the server knows are set, so one statement serves every version.
+ */
+const connect_DUMP_TIMEOUTS = [
+    "statement_timeout",
+    "idle_in_transaction_session_timeout",
+    "lock_timeout",
+    "idle_session_timeout",
+    "transaction_timeout",
+];
+async function disableTimeouts(client) {
+    await client.query(`SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])`, [[...connect_DUMP_TIMEOUTS]]);
+}
+/**
+ * node-postgres TLS options with libpq's meaning of each sslmode: require encrypts without
+ * verifying (unless a CA is given, then it verifies like verify-ca, as libpq does); verify-ca
+ * checks the chain but not the host name; verify-full checks both. The CA comes from
+ * sslrootcert, else ~/.postgresql/root.crt as in libpq; sslrootcert=system means the system's
+ * trusted roots.
+ */
+function connect_tlsOptions(url, mode, input = "database-url") {
+    const flag = `--${input}`;
+    const read = (param, path) => {
+        try {
+            return (0,external_node_fs_.readFileSync)(path, "utf8");
+        }
+        catch (error) {
+            throw new errors/* InputError */.dz(`${flag}: ${param} "${path}" cannot be read (${(0,errors/* describeError */.Uc)(error)})`, {
+                input,
+                cause: error,
+            });
+        }
+    };
+    const options = {};
+    const rootcert = url.params.sslrootcert;
+    const defaultRoot = (0,external_node_path_.join)((0,external_node_os_.homedir)(), ".postgresql", "root.crt");
+    let ca;
+    if (rootcert && rootcert !== "system")
+        ca = read("sslrootcert", rootcert);
+    else if (rootcert === undefined && (0,external_node_fs_.existsSync)(defaultRoot))
+        ca = read("sslrootcert", defaultRoot);
+    if (ca !== undefined)
+        options.ca = ca;
+    if (url.params.sslcert)
+        options.cert = read("sslcert", url.params.sslcert);
+    if (url.params.sslkey)
+        options.key = read("sslkey", url.params.sslkey);
+    if (url.params.sslpassword)
+        options.passphrase = url.params.sslpassword;
+    const verifyCa = mode === "verify-ca" || (mode === "require" && ca !== undefined);
+    if (mode === "verify-ca" || mode === "verify-full") {
+        if (ca === undefined && rootcert !== "system") {
+            throw new errors/* InputError */.dz(`${flag}: sslmode=${mode} needs the CA that signed the server's certificate: add sslrootcert=/path/to/ca.crt (or sslrootcert=system for the system's trusted roots, with pg_dump 16 or newer)`, { input });
+        }
+    }
+    if (mode === "verify-full")
+        options.rejectUnauthorized = true;
+    else if (verifyCa) {
+        options.rejectUnauthorized = true;
+        options.checkServerIdentity = () => undefined;
+    }
+    else
+        options.rejectUnauthorized = false;
+    return options;
+}
+function isNoTlsError(error) {
+    return /server does not support SSL/i.test((0,errors/* describeError */.Uc)(error));
+}
+function isHbaRejection(error) {
+    return error.code === "28000" && /no pg_hba\.conf entry/i.test((0,errors/* describeError */.Uc)(error));
+}
+function connect_connectionError(error, url, input) {
     const flag = `--${input}`;
     const code = error.code;
+    const text = (0,errors/* describeError */.Uc)(error);
     const where = `${url.host}:${url.port}`;
     const user = url.user ?? "(default user)";
+    const certificate = connect_certificateProblemFor(error, url, input);
+    if (certificate)
+        return certificate;
     let message;
-    switch (code) {
-        case "28P01":
-        case "28000":
-            message = `${flag}: authentication failed for user "${user}" at ${where} (check the user and password)`;
-            break;
-        case "3D000":
-            message = `${flag}: database "${url.database}" does not exist on ${where}`;
-            break;
-        case "ECONNREFUSED":
-            message = `${flag}: nothing accepts connections at ${where} (connection refused: check host and port)`;
-            break;
-        case "ENOTFOUND":
-        case "EAI_AGAIN":
-            message = `${flag}: host "${url.host}" could not be resolved (check the host name)`;
-            break;
-        case "ETIMEDOUT":
-        case "EHOSTUNREACH":
-        case "ENETUNREACH":
-            message = `${flag}: ${where} is unreachable (${code}); check the host, the port and the network`;
-            break;
-        default:
-            message = `${flag}: cannot connect to ${where}: ${(0,errors/* describeError */.Uc)(error)}`;
+    if (isNoTlsError(error)) {
+        message = `${flag}: the server at ${where} does not offer TLS and sslmode is ${url.sslmode}; add ?sslmode=disable only on a network you trust (a service container, a private network)`;
+    }
+    else if (/Tenant or user not found/i.test(text)) {
+        message = poolerUserMessage(url, input);
+    }
+    else if (code === "28000" && /no encryption/i.test(text)) {
+        message = `${flag}: the server at ${where} refuses unencrypted connections from this machine for user "${user}" (pg_hba.conf); use sslmode=require`;
+    }
+    else if (url.password === undefined && /password must be a string|no password was provided/i.test(text)) {
+        message = `${flag}: the server asks for a password for user "${user}" and the URL has none (postgresql://user:password@host/database)`;
+    }
+    else {
+        switch (code) {
+            case "28P01":
+            case "28000":
+                message = `${flag}: authentication failed for user "${user}" at ${where} (check the user and password)`;
+                break;
+            case "3D000":
+                message = `${flag}: database "${url.database}" does not exist on ${where}`;
+                break;
+            case "ECONNREFUSED":
+                message = `${flag}: nothing accepts connections at ${where} (connection refused: check host and port)`;
+                break;
+            case "ENOTFOUND":
+            case "EAI_AGAIN":
+                message = unresolvedHostMessage(url, input);
+                break;
+            case "ETIMEDOUT":
+            case "EHOSTUNREACH":
+            case "ENETUNREACH":
+                message = `${flag}: ${where} is unreachable (${code}); check the host, the port and the network`;
+                break;
+            default:
+                message = `${flag}: cannot connect to ${where}: ${text}`;
+        }
     }
     return new errors/* InputError */.dz(message, { input, cause: error });
 }
-async function readServerInfo(client) {
+/** A TLS certificate the server sent that the sslmode refuses, as one line; else undefined. */
+function connect_certificateProblemFor(error, url, input) {
+    const problem = certificateProblem(error.code, url.sslmode);
+    if (!problem)
+        return undefined;
+    return new errors/* InputError */.dz(`--${input}: ${url.host}:${url.port}: ${problem}`, { input, cause: error });
+}
+async function connect_readServerInfo(client) {
     const result = await client.query("SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes");
     const row = result.rows[0];
     const versionNum = Number(row.num);
@@ -40198,25 +40909,508 @@ async function readServerInfo(client) {
     };
 }
 
+;// CONCATENATED MODULE: external "node:dns/promises"
+const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(77030);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(41692);
 // EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(1421);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
+var external_node_child_process_ = __nccwpck_require__(31421);
 // EXTERNAL MODULE: external "node:util"
-var external_node_util_ = __nccwpck_require__(7975);
-;// CONCATENATED MODULE: ./src/postgres/pg-dump-finder.ts
+var external_node_util_ = __nccwpck_require__(57975);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(51455);
+;// CONCATENATED MODULE: ./src/postgres/pgdg-key.ts
 /**
- * Finds a pg_dump that can dump a server of a given major: pg_dump dumps servers of its own major
- * and older, and refuses newer ones ("aborting because of server version mismatch").
+ * The signing key of apt.postgresql.org (PGDG), fingerprint B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8,
+ * as postgresql-common ships it in /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc and its
+ * apt.postgresql.org.sh embeds it. Used only when that file is not on the machine.
+ */
+const PGDG_KEY_FINGERPRINT = "B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8";
+const PGDG_KEY_ASC = `-----BEGIN PGP PUBLIC KEY BLOCK-----
+
+mQINBE6XR8IBEACVdDKT2HEH1IyHzXkb4nIWAY7echjRxo7MTcj4vbXAyBKOfjja
+UrBEJWHN6fjKJXOYWXHLIYg0hOGeW9qcSiaa1/rYIbOzjfGfhE4x0Y+NJHS1db0V
+G6GUj3qXaeyqIJGS2z7m0Thy4Lgr/LpZlZ78Nf1fliSzBlMo1sV7PpP/7zUO+aA4
+bKa8Rio3weMXQOZgclzgeSdqtwKnyKTQdXY5MkH1QXyFIk1nTfWwyqpJjHlgtwMi
+c2cxjqG5nnV9rIYlTTjYG6RBglq0SmzF/raBnF4Lwjxq4qRqvRllBXdFu5+2pMfC
+IZ10HPRdqDCTN60DUix+BTzBUT30NzaLhZbOMT5RvQtvTVgWpeIn20i2NrPWNCUh
+hj490dKDLpK/v+A5/i8zPvN4c6MkDHi1FZfaoz3863dylUBR3Ip26oM0hHXf4/2U
+A/oA4pCl2W0hc4aNtozjKHkVjRx5Q8/hVYu+39csFWxo6YSB/KgIEw+0W8DiTII3
+RQj/OlD68ZDmGLyQPiJvaEtY9fDrcSpI0Esm0i4sjkNbuuh0Cvwwwqo5EF1zfkVj
+Tqz2REYQGMJGc5LUbIpk5sMHo1HWV038TWxlDRwtOdzw08zQA6BeWe9FOokRPeR2
+AqhyaJJwOZJodKZ76S+LDwFkTLzEKnYPCzkoRwLrEdNt1M7wQBThnC5z6wARAQAB
+tBxQb3N0Z3JlU1FMIERlYmlhbiBSZXBvc2l0b3J5iQJOBBMBCAA4AhsDBQsJCAcD
+BRUKCQgLBRYCAwEAAh4BAheAFiEEuXsK/KoaR/BE8kSgf8x9RqzMTPgFAlhtCD8A
+CgkQf8x9RqzMTPgECxAAk8uL+dwveTv6eH21tIHcltt8U3Ofajdo+D/ayO53LiYO
+xi27kdHD0zvFMUWXLGxQtWyeqqDRvDagfWglHucIcaLxoxNwL8+e+9hVFIEskQAY
+kVToBCKMXTQDLarz8/J030Pmcv3ihbwB+jhnykMuyyNmht4kq0CNgnlcMCdVz0d3
+z/09puryIHJrD+A8y3TD4RM74snQuwc9u5bsckvRtRJKbP3GX5JaFZAqUyZNRJRJ
+Tn2OQRBhCpxhlZ2afkAPFIq2aVnEt/Ie6tmeRCzsW3lOxEH2K7MQSfSu/kRz7ELf
+Cz3NJHj7rMzC+76Rhsas60t9CjmvMuGONEpctijDWONLCuch3Pdj6XpC+MVxpgBy
+2VUdkunb48YhXNW0jgFGM/BFRj+dMQOUbY8PjJjsmVV0joDruWATQG/M4C7O8iU0
+B7o6yVv4m8LDEN9CiR6r7H17m4xZseT3f+0QpMe7iQjz6XxTUFRQxXqzmNnloA1T
+7VjwPqIIzkj/u0V8nICG/ktLzp1OsCFatWXh7LbU+hwYl6gsFH/mFDqVxJ3+DKQi
+vyf1NatzEwl62foVjGUSpvh3ymtmtUQ4JUkNDsXiRBWczaiGSuzD9Qi0ONdkAX3b
+ewqmN4TfE+XIpCPxxHXwGq9Rv1IFjOdCX0iG436GHyTLC1tTUIKF5xV4Y0+cXIOI
+RgQQEQgABgUCTpdI7gAKCRDFr3dKWFELWqaPAKD1TtT5c3sZz92Fj97KYmqbNQZP
++ACfSC6+hfvlj4GxmUjp1aepoVTo3weJAhwEEAEIAAYFAk6XSQsACgkQTFprqxLS
+p64F8Q//cCcutwrH50UoRFejg0EIZav6LUKejC6kpLeubbEtuaIH3r2zMblPGc4i
++eMQKo/PqyQrceRXeNNlqO6/exHozYi2meudxa6IudhwJIOn1MQykJbNMSC2sGUp
+1W5M1N5EYgt4hy+qhlfnD66LR4G+9t5FscTJSy84SdiOuqgCOpQmPkVRm1HX5X1+
+dmnzMOCk5LHHQuiacV0qeGO7JcBCVEIDr+uhU1H2u5GPFNHm5u15n25tOxVivb94
+xg6NDjouECBH7cCVuW79YcExH/0X3/9G45rjdHlKPH1OIUJiiX47OTxdG3dAbB4Q
+fnViRJhjehFscFvYWSqXo3pgWqUsEvv9qJac2ZEMSz9x2mj0ekWxuM6/hGWxJdB+
++985rIelPmc7VRAXOjIxWknrXnPCZAMlPlDLu6+vZ5BhFX0Be3y38f7GNCxFkJzl
+hWZ4Cj3WojMj+0DaC1eKTj3rJ7OJlt9S9xnO7OOPEUTGyzgNIDAyCiu8F4huLPaT
+ape6RupxOMHZeoCVlqx3ouWctelB2oNXcxxiQ/8y+21aHfD4n/CiIFwDvIQjl7dg
+mT3u5Lr6yxuosR3QJx1P6rP5ZrDTP9khT30t+HZCbvs5Pq+v/9m6XDmi+NlU7Zuh
+Ehy97tL3uBDgoL4b/5BpFL5U9nruPlQzGq1P9jj40dxAaDAX/WKJAj0EEwEIACcC
+GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlB5KywFCQPDFt8ACgkQf8x9RqzM
+TPhuCQ//QAjRSAOCQ02qmUAikT+mTB6baOAakkYq6uHbEO7qPZkv4E/M+HPIJ4wd
+nBNeSQjfvdNcZBA/x0hr5EMcBneKKPDj4hJ0panOIRQmNSTThQw9OU351gm3YQct
+AMPRUu1fTJAL/AuZUQf9ESmhyVtWNlH/56HBfYjE4iVeaRkkNLJyX3vkWdJSMwC/
+LO3Lw/0M3R8itDsm74F8w4xOdSQ52nSRFRh7PunFtREl+QzQ3EA/WB4AIj3VohIG
+kWDfPFCzV3cyZQiEnjAe9gG5pHsXHUWQsDFZ12t784JgkGyO5wT26pzTiuApWM3k
+/9V+o3HJSgH5hn7wuTi3TelEFwP1fNzI5iUUtZdtxbFOfWMnZAypEhaLmXNkg4zD
+kH44r0ss9fR0DAgUav1a25UnbOn4PgIEQy2fgHKHwRpCy20d6oCSlmgyWsR40EPP
+YvtGq49A2aK6ibXmdvvFT+Ts8Z+q2SkFpoYFX20mR2nsF0fbt1lfH65P64dukxeR
+GteWIeNakDD40bAAOH8+OaoTGVBJ2ACJfLVNM53PEoftavAwUYMrR910qvwYfd/4
+6rh46g1Frr9SFMKYE9uvIJIgDsQB3QBp71houU4H55M5GD8XURYs+bfiQpJG1p7e
+B8e5jZx1SagNWc4XwL2FzQ9svrkbg1Y+359buUiP7T6QXX2zY++JAj0EEwEIACcC
+GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlEqbZUFCQg2wEEACgkQf8x9RqzM
+TPhFMQ//WxAfKMdpSIA9oIC/yPD/dJpY/+DyouOljpE6MucMy/ArBECjFTBwi/j9
+NYM4ynAk34IkhuNexc1i9/05f5RM6+riLCLgAOsADDbHD4miZzoSxiVr6GQ3YXMb
+OGld9kV9Sy6mGNjcUov7iFcf5Hy5w3AjPfKuR9zXswyfzIU1YXObiiZT38l55pp/
+BSgvGVQsvbNjsff5CbEKXS7q3xW+WzN0QWF6YsfNVhFjRGj8hKtHvwKcA02wwjLe
+LXVTm6915ZUKhZXUFc0vM4Pj4EgNswH8Ojw9AJaKWJIZmLyW+aP+wpu6YwVCicxB
+Y59CzBO2pPJDfKFQzUtrErk9irXeuCCLesDyirxJhv8o0JAvmnMAKOLhNFUrSQ2m
++3EnF7zhfz70gHW+EG8X8mL/EN3/dUM09j6TVrjtw43RLxBzwMDeariFF9yC+5bL
+tnGgxjsB9Ik6GV5v34/NEEGf1qBiAzFmDVFRZlrNDkq6gmpvGnA5hUWNr+y0i01L
+jGyaLSWHYjgw2UEQOqcUtTFK9MNzbZze4mVaHMEz9/aMfX25R6qbiNqCChveIm8m
+Yr5Ds2zdZx+G5bAKdzX7nx2IUAxFQJEE94VLSp3npAaTWv3sHr7dR8tSyUJ9poDw
+gw4W9BIcnAM7zvFYbLF5FNggg/26njHCCN70sHt8zGxKQINMc6SJAj0EEwEIACcC
+GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlLpFRkFCQ6EJy0ACgkQf8x9RqzM
+TPjOZA//Zp0e25pcvle7cLc0YuFr9pBv2JIkLzPm83nkcwKmxaWayUIG4Sv6pH6h
+m8+S/CHQij/yFCX+o3ngMw2J9HBUvafZ4bnbI0RGJ70GsAwraQ0VlkIfg7GUw3Tz
+voGYO42rZTru9S0K/6nFP6D1HUu+U+AsJONLeb6oypQgInfXQExPZyliUnHdipei
+4WR1YFW6sjSkZT/5C3J1wkAvPl5lvOVthI9Zs6bZlJLZwusKxU0UM4Btgu1Sf3nn
+JcHmzisixwS9PMHE+AgPWIGSec/N27a0KmTTvImV6K6nEjXJey0K2+EYJuIBsYUN
+orOGBwDFIhfRk9qGlpgt0KRyguV+AP5qvgry95IrYtrOuE7307SidEbSnvO5ezNe
+mE7gT9Z1tM7IMPfmoKph4BfpNoH7aXiQh1Wo+ChdP92hZUtQrY2Nm13cmkxYjQ4Z
+gMWfYMC+DA/GooSgZM5i6hYqyyfAuUD9kwRN6BqTbuAUAp+hCWYeN4D88sLYpFh3
+paDYNKJ+Gf7Yyi6gThcV956RUFDH3ys5Dk0vDL9NiWwdebWfRFbzoRM3dyGP889a
+OyLzS3mh6nHzZrNGhW73kslSQek8tjKrB+56hXOnb4HaElTZGDvD5wmrrhN94kby
+Gtz3cydIohvNO9d90+29h0eGEDYti7j7maHkBKUAwlcPvMg5m3Y=
+=DA1T
+-----END PGP PUBLIC KEY BLOCK-----`;
+
+;// CONCATENATED MODULE: ./src/postgres/pg-install.ts
+/**
+ * postgresql-client-<major> fetched into a tool directory of our own, without root and without
+ * touching the system: `apt-get update` and `apt-get download` run with a private apt
+ * configuration (its own sources list, lists, cache and state under a temporary directory), then
+ * `dpkg-deb -x` unpacks postgresql-client-<major> and libpq5 into
+ * `<tool root>/postgresql-client/<major>/<arch>`. The binaries are called by their versioned path,
+ * with LD_LIBRARY_PATH pointing at the unpacked libpq.
+ *
+ * A directory counts as installed only when its marker (written last) is there and every file it
+ * lists is present with its size: a half-extracted or half-restored directory is never used.
  */
 
 
 
 
 
-const run = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
+
+
+/** Overrides the tool root (tests, or a machine that wants the clients elsewhere). */
+const TOOL_DIR_ENV = "LIFEBOAT_TOOL_DIR";
+/** Overrides the apt source: one `deb ...` line, or `system` for this machine's own sources. */
+const APT_SOURCE_ENV = "LIFEBOAT_PG_APT_SOURCE";
+const MARKER = ".lifeboat-complete.json";
+const PGDG_URL = "https://apt.postgresql.org/pub/repos/apt";
+const PGDG_KEY = "/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc";
+const SYSTEM_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+/** RUNNER_TOOL_CACHE in Actions, else $XDG_CACHE_HOME/lifeboat or ~/.cache/lifeboat. */
+function toolRoot(env) {
+    if (env[TOOL_DIR_ENV])
+        return env[TOOL_DIR_ENV];
+    if (env.RUNNER_TOOL_CACHE)
+        return env.RUNNER_TOOL_CACHE;
+    if (env.XDG_CACHE_HOME)
+        return (0,external_node_path_.join)(env.XDG_CACHE_HOME, "lifeboat");
+    return (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), ".cache", "lifeboat");
+}
+function clientDir(root, major, arch = process.arch) {
+    return (0,external_node_path_.join)(root, "postgresql-client", String(major), arch);
+}
+function parseOsRelease(text) {
+    const fields = new Map();
+    for (const line of text.split("\n")) {
+        const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+        if (match)
+            fields.set(match[1], match[2].replace(/^(["'])(.*)\1$/, "$2"));
+    }
+    return {
+        id: fields.get("ID") ?? "linux",
+        versionId: fields.get("VERSION_ID") ?? "",
+        codename: fields.get("VERSION_CODENAME") || fields.get("UBUNTU_CODENAME") || undefined,
+    };
+}
+function readOsRelease(path = "/etc/os-release") {
+    try {
+        return parseOsRelease((0,external_node_fs_.readFileSync)(path, "utf8"));
+    }
+    catch {
+        return { id: "linux", versionId: "", codename: undefined };
+    }
+}
+/** One cache entry per major, OS release and architecture: the binaries link against the OS's libraries. */
+function cacheKey(major, os, arch = process.arch) {
+    return `lifeboat-pg-client-${major}-${os.id}${os.versionId}-${arch}-v1`;
+}
+/** Where an executable is: PATH first, then the usual system directories. */
+function findExecutable(name, env) {
+    const dirs = [...(env.PATH ?? "").split(external_node_path_.delimiter).filter(Boolean), ...SYSTEM_DIRS];
+    for (const dir of dirs) {
+        const path = (0,external_node_path_.join)(dir, name);
+        try {
+            (0,external_node_fs_.accessSync)(path, external_node_fs_.constants.X_OK);
+            return path;
+        }
+        catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+/** Why installing cannot work on this machine, or undefined when it can be tried. */
+function installBlocker(env, platform = process.platform) {
+    if (platform !== "linux")
+        return `this machine runs ${platform}, not Linux with apt`;
+    for (const tool of ["apt-get", "dpkg-deb"]) {
+        if (!findExecutable(tool, env))
+            return `this machine has no ${tool} (not a Debian or Ubuntu system)`;
+    }
+    return undefined;
+}
+function pgdgSource(os) {
+    if (!os.codename) {
+        throw new errors/* InputError */.dz("--install-pg-client auto: /etc/os-release names no distribution codename, so the PostgreSQL apt repository cannot be chosen; install postgresql-client yourself and pass --pg-bin-dir", { input: "install-pg-client" });
+    }
+    return { kind: "pgdg", codename: os.codename, description: `${PGDG_URL} ${os.codename}-pgdg` };
+}
+/** This machine's own apt sources (/etc/apt/sources.list and sources.list.d), copied as they are. */
+function systemSources(etcApt = "/etc/apt") {
+    const listPath = (0,external_node_path_.join)(etcApt, "sources.list");
+    const list = (0,external_node_fs_.existsSync)(listPath) ? (0,external_node_fs_.readFileSync)(listPath, "utf8") : "";
+    const parts = {};
+    const partsDir = (0,external_node_path_.join)(etcApt, "sources.list.d");
+    if ((0,external_node_fs_.existsSync)(partsDir)) {
+        for (const name of (0,external_node_fs_.readdirSync)(partsDir).sort()) {
+            if (name.endsWith(".list") || name.endsWith(".sources")) {
+                parts[name] = (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(partsDir, name), "utf8");
+            }
+        }
+    }
+    return { kind: "custom", description: `this machine's apt sources (${etcApt})`, list, parts };
+}
+/** PGDG unless LIFEBOAT_PG_APT_SOURCE names another source. */
+function resolveAptSource(env, os = readOsRelease()) {
+    const override = env[APT_SOURCE_ENV]?.trim();
+    if (override === "system")
+        return systemSources();
+    if (override) {
+        if (!/^deb\s/.test(override)) {
+            throw new errors/* InputError */.dz(`${APT_SOURCE_ENV} "${override}": expected system or one "deb ..." sources line`);
+        }
+        const description = override.replace(/^deb\s+(\[[^\]]*\]\s+)?/, "");
+        return { kind: "custom", description, list: `${override}\n`, parts: {} };
+    }
+    return pgdgSource(os);
+}
+/** Writes the private sources list (and the PGDG key when the system has none) into `work`. */
+async function writeSources(source, work) {
+    const partsDir = (0,external_node_path_.join)(work, "sources.list.d");
+    await (0,promises_.mkdir)(partsDir, { recursive: true });
+    if (source.kind === "custom") {
+        await (0,promises_.writeFile)((0,external_node_path_.join)(work, "sources.list"), source.list);
+        for (const [name, content] of Object.entries(source.parts))
+            await (0,promises_.writeFile)((0,external_node_path_.join)(partsDir, name), content);
+        return;
+    }
+    let key = PGDG_KEY;
+    if (!(0,external_node_fs_.existsSync)(key)) {
+        key = (0,external_node_path_.join)(work, "pgdg.asc");
+        await (0,promises_.writeFile)(key, `${PGDG_KEY_ASC}\n`);
+    }
+    await (0,promises_.writeFile)((0,external_node_path_.join)(work, "sources.list"), `deb [signed-by=${key}] ${PGDG_URL} ${source.codename}-pgdg main\n`);
+}
+/** The installed client in `dir`, when its marker is there and everything it lists is intact. */
+function readInstalled(dir, major) {
+    let marker;
+    try {
+        marker = JSON.parse((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, MARKER), "utf8"));
+    }
+    catch {
+        return undefined;
+    }
+    if (marker.major !== major || typeof marker.entries !== "object")
+        return undefined;
+    for (const [path, expected] of Object.entries(marker.entries)) {
+        try {
+            const stat = (0,external_node_fs_.lstatSync)((0,external_node_path_.join)(dir, path));
+            const actual = stat.isSymbolicLink() ? (0,external_node_fs_.readlinkSync)((0,external_node_path_.join)(dir, path)) : stat.size;
+            if (actual !== expected)
+                return undefined;
+        }
+        catch {
+            return undefined;
+        }
+    }
+    return describeInstalled(dir, major, marker.packageVersion, marker.libDir);
+}
+function describeInstalled(dir, major, packageVersion, libDir) {
+    return {
+        major,
+        packageVersion,
+        dir,
+        binDir: (0,external_node_path_.join)(dir, "usr", "lib", "postgresql", String(major), "bin"),
+        env: { LD_LIBRARY_PATH: (0,external_node_path_.join)(dir, libDir) },
+    };
+}
+function listEntries(root) {
+    const entries = {};
+    const walk = (dir) => {
+        for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true })) {
+            const path = (0,external_node_path_.join)(dir, entry.name);
+            const key = (0,external_node_path_.relative)(root, path);
+            if (entry.isSymbolicLink())
+                entries[key] = (0,external_node_fs_.readlinkSync)(path);
+            else if (entry.isDirectory())
+                walk(path);
+            else if (entry.isFile())
+                entries[key] = (0,external_node_fs_.lstatSync)(path).size;
+        }
+    };
+    walk(root);
+    return entries;
+}
+function run(file, args, options) {
+    return new Promise((resolve) => {
+        (0,external_node_child_process_.execFile)(file, args, { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+            const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+            resolve({ code, stdout, stderr: stderr || (error && code === null ? error.message : "") });
+        });
+    });
+}
+/** apt's own verdict: its first "E:" line, else its first failed fetch, else its last line. */
+function aptError(result) {
+    const lines = `${result.stderr}\n${result.stdout}`
+        .split("\n")
+        .map((line) => line.trim().replace(/\s+/g, " "))
+        .filter(Boolean);
+    const error = lines.find((line) => line.startsWith("E:")) ??
+        lines.find((line) => /^W: (Failed to fetch|The repository|GPG error)/.test(line)) ??
+        lines.at(-1);
+    return (error ?? `exit status ${result.code}`).replace(/^[EW]:\s*/, "");
+}
+/**
+ * Downloads and unpacks postgresql-client-<major> and libpq5 into `dir`. The files land in a
+ * sibling directory first and are renamed into place once complete (marker written last), so a
+ * concurrent or interrupted install never leaves a directory that looks installed.
+ */
+async function installPgClient(options) {
+    const { major, dir, source, log } = options;
+    const pkg = `postgresql-client-${major}`;
+    const tried = `${pkg} and libpq5 from ${source.description}`;
+    const blocker = installBlocker(options.env);
+    if (blocker) {
+        throw new errors/* InputError */.dz(`--install-pg-client auto: cannot get ${tried}: ${blocker}`, {
+            input: "install-pg-client",
+        });
+    }
+    const aptGet = findExecutable("apt-get", options.env);
+    const dpkgDeb = findExecutable("dpkg-deb", options.env);
+    const env = {
+        ...options.env,
+        PATH: [options.env.PATH, ...SYSTEM_DIRS].filter(Boolean).join(external_node_path_.delimiter),
+        LC_ALL: "C",
+        DEBIAN_FRONTEND: "noninteractive",
+    };
+    const work = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), "lifeboat-apt-"));
+    let staging;
+    try {
+        await (0,promises_.mkdir)((0,external_node_path_.dirname)(dir), { recursive: true });
+        staging = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_path_.dirname)(dir), `.${(0,external_node_path_.basename)(dir)}.partial-`));
+        const debs = (0,external_node_path_.join)(work, "debs");
+        for (const path of [
+            debs,
+            (0,external_node_path_.join)(work, "state", "lists", "partial"),
+            (0,external_node_path_.join)(work, "cache", "archives", "partial"),
+        ]) {
+            await (0,promises_.mkdir)(path, { recursive: true });
+        }
+        await writeSources(source, work);
+        const aptOptions = [
+            `Dir::Etc::SourceList=${(0,external_node_path_.join)(work, "sources.list")}`,
+            `Dir::Etc::SourceParts=${(0,external_node_path_.join)(work, "sources.list.d")}`,
+            `Dir::State=${(0,external_node_path_.join)(work, "state")}`,
+            `Dir::Cache=${(0,external_node_path_.join)(work, "cache")}`,
+            "Acquire::Retries=3",
+            "Acquire::http::Timeout=30",
+            "Acquire::https::Timeout=30",
+            // As root apt drops to the _apt user for downloads, which cannot write into our 0700 dirs.
+            ...(process.getuid?.() === 0 ? ["APT::Sandbox::User=root"] : []),
+        ].flatMap((option) => ["-o", option]);
+        log.info(`Downloading ${tried} (install-pg-client auto)`);
+        const update = await run(aptGet, [...aptOptions, "-q", "update"], { env, timeoutMs: 300_000 });
+        // apt-get update exits 0 even when a source failed; "W:"/"E:" lines then say which.
+        const failedFetch = /^(E|W): (Failed to fetch|Some index files failed|The repository|GPG error)/m.exec(`${update.stderr}\n${update.stdout}`);
+        if (update.code !== 0 || failedFetch) {
+            throw new errors/* OperationError */.OK(`--install-pg-client auto: could not get ${tried}: apt-get update failed: ${aptError(update)}; without access to it, install ${pkg} yourself and pass --pg-bin-dir`);
+        }
+        const download = await run(aptGet, [...aptOptions, "-q", "download", pkg, "libpq5"], {
+            cwd: debs,
+            env,
+            timeoutMs: 300_000,
+        });
+        if (download.code !== 0) {
+            const reason = aptError(download);
+            if (/Unable to locate package|has no installation candidate|Can't select/.test(reason)) {
+                throw new errors/* InputError */.dz(`--install-pg-client auto: ${source.description} has no ${pkg} for this system (${reason}); choose another --pg-version, or install it yourself and pass --pg-bin-dir`, { input: "install-pg-client" });
+            }
+            throw new errors/* OperationError */.OK(`--install-pg-client auto: could not download ${tried}: ${reason}`);
+        }
+        const files = (await (0,promises_.readdir)(debs)).filter((name) => name.endsWith(".deb"));
+        const clientDeb = files.find((name) => name.startsWith(`${pkg}_`));
+        if (!clientDeb || !files.some((name) => name.startsWith("libpq5_"))) {
+            throw new errors/* OperationError */.OK(`--install-pg-client auto: apt-get download of ${tried} left only ${files.join(", ") || "nothing"}`);
+        }
+        for (const name of files) {
+            const extracted = await run(dpkgDeb, ["-x", (0,external_node_path_.join)(debs, name), staging], { env, timeoutMs: 120_000 });
+            if (extracted.code !== 0) {
+                throw new errors/* OperationError */.OK(`--install-pg-client auto: dpkg-deb -x ${name} failed: ${aptError(extracted)}`);
+            }
+        }
+        const packageVersion = decodeURIComponent(clientDeb.split("_")[1] ?? "");
+        const libDir = findLibDir(staging);
+        if (!libDir) {
+            throw new errors/* OperationError */.OK(`--install-pg-client auto: libpq5 from ${source.description} holds no libpq.so.5`);
+        }
+        const installed = describeInstalled(staging, major, packageVersion, libDir);
+        // A binary that cannot start here (a library the OS lacks) is found now, not mid-backup.
+        const probe = await run((0,external_node_path_.join)(installed.binDir, "pg_dump"), ["--version"], {
+            env: { ...env, ...installed.env },
+            timeoutMs: 10_000,
+        });
+        if (probe.code !== 0) {
+            throw new errors/* OperationError */.OK(`--install-pg-client auto: the downloaded pg_dump ${major} does not run on this machine: ${aptError(probe)}`);
+        }
+        const marker = { major, packageVersion, libDir, entries: listEntries(staging) };
+        await (0,promises_.writeFile)((0,external_node_path_.join)(staging, MARKER), `${JSON.stringify(marker, null, 2)}\n`);
+        if (readInstalled(dir, major)) {
+            // Another run finished first: its copy is as good as ours.
+            await (0,promises_.rm)(staging, { recursive: true, force: true });
+        }
+        else {
+            await (0,promises_.rm)(dir, { recursive: true, force: true });
+            await (0,promises_.rename)(staging, dir);
+        }
+        const result = readInstalled(dir, major);
+        if (!result)
+            throw new errors/* OperationError */.OK(`--install-pg-client auto: ${dir} is incomplete after the install`);
+        log.info(`Installed ${pkg} ${result.packageVersion} into ${dir}`);
+        return result;
+    }
+    catch (error) {
+        if (staging)
+            await (0,promises_.rm)(staging, { recursive: true, force: true }).catch(() => undefined);
+        if (error instanceof errors/* InputError */.dz || error instanceof errors/* OperationError */.OK)
+            throw error;
+        throw new errors/* OperationError */.OK(`--install-pg-client auto: could not install ${tried}: ${(0,errors/* describeError */.Uc)(error)}`, {
+            cause: error,
+        });
+    }
+    finally {
+        await (0,promises_.rm)(work, { recursive: true, force: true }).catch(() => undefined);
+    }
+}
+/** The multiarch directory holding libpq.so.5, relative to `root` (usr/lib/x86_64-linux-gnu). */
+function findLibDir(root) {
+    const lib = (0,external_node_path_.join)(root, "usr", "lib");
+    if (!(0,external_node_fs_.existsSync)(lib))
+        return undefined;
+    for (const name of (0,external_node_fs_.readdirSync)(lib)) {
+        if ((0,external_node_fs_.existsSync)((0,external_node_path_.join)(lib, name, "libpq.so.5")))
+            return (0,external_node_path_.join)("usr", "lib", name);
+    }
+    return (0,external_node_fs_.existsSync)((0,external_node_path_.join)(lib, "libpq.so.5")) ? (0,external_node_path_.join)("usr", "lib") : undefined;
+}
+/**
+ * postgresql-client-<major> in the tool directory: already there, else restored from the cache,
+ * else downloaded (and saved to the cache for the next run).
+ */
+async function ensurePgClient(options) {
+    const { major, env, log, cache } = options;
+    const dir = clientDir(toolRoot(env), major);
+    const present = readInstalled(dir, major);
+    if (present) {
+        log.info(`Using postgresql-client-${major} ${present.packageVersion} from ${dir}`);
+        return present;
+    }
+    const os = readOsRelease();
+    const key = cacheKey(major, os);
+    if (cache && (await cache.restore([dir], key))) {
+        const restored = readInstalled(dir, major);
+        if (restored) {
+            log.info(`Restored postgresql-client-${major} ${restored.packageVersion} from the cache (${key}) into ${dir}`);
+            return restored;
+        }
+        log.warn(`the cache entry ${key} restored an incomplete ${dir}; downloading instead`);
+    }
+    const installed = await installPgClient({
+        major,
+        dir,
+        source: options.source ?? resolveAptSource(env, os),
+        env,
+        log,
+    });
+    if (cache)
+        await cache.save([dir], key);
+    return installed;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/pg-dump-finder.ts
+/**
+ * Finds a pg_dump that can dump a server of a given major: pg_dump dumps servers of its own major
+ * and older, and refuses newer ones ("aborting because of server version mismatch"). The same for
+ * pg_restore and the archives of a pg_dump major. When nothing on the machine fits and
+ * install-pg-client is auto, postgresql-client-<major> is fetched into the tool directory
+ * (pg-install.ts) and its binaries are used by their versioned path.
+ */
+
+
+
+
+
+
+const pg_dump_finder_run = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
+/** The path and environment to spawn a tool with: `base` plus what the tool needs. */
+function toolSpawn(tool, base) {
+    if (typeof tool === "string")
+        return { path: tool, env: base };
+    const env = { ...base };
+    for (const [name, value] of Object.entries(tool.env ?? {})) {
+        // Our libraries first; whatever the environment had stays after them.
+        env[name] = name === "LD_LIBRARY_PATH" && base[name] ? `${value}${external_node_path_.delimiter}${base[name]}` : value;
+    }
+    return { path: tool.path, env };
+}
+/** Where Debian and PGDG put each major's binaries; LIFEBOAT_PG_VERSIONED_ROOT overrides it (tests). */
+const VERSIONED_ROOT_ENV = "LIFEBOAT_PG_VERSIONED_ROOT";
 function parsePgToolVersion(text) {
     const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.\d+)?/.exec(text);
     if (!match)
@@ -40225,8 +41419,8 @@ function parsePgToolVersion(text) {
     const version = match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`;
     return { version, major };
 }
-/** The directories to look in, in order: explicit, versioned Debian/PGDG ones (newest first), PATH. */
-function candidateBinDirs(env, versionedRoot = "/usr/lib/postgresql") {
+/** The directories to look in, in order: versioned Debian/PGDG ones (newest first), then PATH. */
+function candidateBinDirs(env, versionedRoot = env[VERSIONED_ROOT_ENV] || "/usr/lib/postgresql") {
     const dirs = [];
     if ((0,external_node_fs_.existsSync)(versionedRoot)) {
         const majors = (0,external_node_fs_.readdirSync)(versionedRoot)
@@ -40241,30 +41435,43 @@ function candidateBinDirs(env, versionedRoot = "/usr/lib/postgresql") {
             dirs.push(dir);
     return [...new Set(dirs)];
 }
-async function probeTool(binDir, name) {
+async function probeTool(binDir, name, toolEnv) {
     const path = (0,external_node_path_.join)(binDir, name);
     if (!(0,external_node_fs_.existsSync)(path))
         return undefined;
     try {
-        const { stdout } = await run(path, ["--version"], { timeout: 10_000 });
+        const spawnWith = toolSpawn({ path, env: toolEnv }, process.env);
+        const { stdout } = await pg_dump_finder_run(path, ["--version"], { timeout: 10_000, env: spawnWith.env });
         const parsed = parsePgToolVersion(stdout);
-        return parsed ? { path, binDir, ...parsed } : undefined;
+        return parsed ? { path, binDir, ...parsed, ...(toolEnv ? { env: toolEnv } : {}) } : undefined;
     }
     catch {
         return undefined;
     }
 }
 /**
- * Picks the tool for a server major: the same major when there is one (its archives are readable
- * by the most pg_restore versions), else the oldest newer one. With `pgBinDir` only that
- * directory counts.
+ * Picks the tool for a server major (or an archive's pg_dump major). auto: the same major when
+ * there is one (its archives are readable by the most pg_restore versions), else the oldest newer
+ * one. A pinned major: exactly that one.
  */
-function chooseTool(tools, serverMajor) {
+function chooseTool(tools, serverMajor, pgVersion = "auto") {
+    if (pgVersion !== "auto")
+        return pgVersion >= serverMajor ? tools.find((tool) => tool.major === pgVersion) : undefined;
     const able = tools.filter((tool) => tool.major >= serverMajor).sort((a, b) => a.major - b.major);
     return able[0];
 }
-async function findPgTool(options) {
+/** The major to install when nothing on the machine fits: the pinned one, else the server's. */
+function wantedMajor(serverMajor, pgVersion) {
+    return pgVersion === "auto" ? serverMajor : pgVersion;
+}
+async function pg_dump_finder_findPgTool(options) {
     const { name, serverMajor } = options;
+    const pgVersion = options.pgVersion ?? "auto";
+    const log = options.log ?? { info: () => undefined, warn: () => undefined };
+    const job = options.target ?? `dump PostgreSQL ${options.serverVersion}`;
+    if (pgVersion !== "auto" && pgVersion < serverMajor) {
+        throw new errors/* InputError */.dz(`--pg-version "${pgVersion}": ${name} ${pgVersion} cannot ${job}; use auto, or ${serverMajor} or newer`, { input: "pg-version" });
+    }
     if (options.pgBinDir) {
         const tool = await probeTool(options.pgBinDir, name);
         if (!tool) {
@@ -40273,7 +41480,10 @@ async function findPgTool(options) {
             });
         }
         if (tool.major < serverMajor) {
-            throw new errors/* InputError */.dz(`--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot ${options.target ?? `dump PostgreSQL ${options.serverVersion}`}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
+            throw new errors/* InputError */.dz(`--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot ${job}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
+        }
+        if (pgVersion !== "auto" && tool.major !== pgVersion) {
+            throw new errors/* InputError */.dz(`--pg-version "${pgVersion}": the ${name} in --pg-bin-dir "${options.pgBinDir}" is ${tool.version}; drop one of the two or make them agree`, { input: "pg-version" });
         }
         return tool;
     }
@@ -40283,16 +41493,366 @@ async function findPgTool(options) {
         if (tool && !found.some((other) => other.path === tool.path))
             found.push(tool);
     }
-    const chosen = chooseTool(found, serverMajor);
+    const chosen = chooseTool(found, serverMajor, pgVersion);
     if (chosen)
         return chosen;
+    const major = wantedMajor(serverMajor, pgVersion);
     const seen = found.length
         ? `found ${found.map((tool) => `${name} ${tool.version} (${tool.path})`).join(", ")}`
         : `found no ${name}`;
-    throw new errors/* InputError */.dz(`--pg-bin-dir: ${options.target ? `to ${options.target}, lifeboat` : `the server runs PostgreSQL ${options.serverVersion} and`} needs ${name} ${serverMajor} or newer; ${seen}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
+    const need = pgVersion === "auto"
+        ? `--pg-bin-dir: ${options.target ? `to ${options.target}, lifeboat` : `the server runs PostgreSQL ${options.serverVersion} and`} needs ${name} ${serverMajor} or newer`
+        : `--pg-version "${pgVersion}": needs ${name} ${pgVersion}`;
+    const input = pgVersion === "auto" ? "pg-bin-dir" : "pg-version";
+    if (options.installPgClient === "auto") {
+        const blocker = installBlocker(options.env);
+        if (blocker) {
+            throw new errors/* InputError */.dz(`${need}; ${seen}; install-pg-client auto cannot download it: ${blocker}; ${installHint(major, false)}`, { input });
+        }
+        log.info(`No suitable ${name} on this machine (${seen}): getting postgresql-client-${major}`);
+        const installed = await (options.install ??
+            ((wanted) => ensurePgClient({ major: wanted, env: options.env, log, cache: options.cache })))(major);
+        const tool = await probeTool(installed.binDir, name, installed.env);
+        if (!tool) {
+            throw new errors/* OperationError */.OK(`--install-pg-client auto: postgresql-client-${major} in ${installed.dir} has no working ${name}`);
+        }
+        return tool;
+    }
+    throw new errors/* InputError */.dz(`${need}; ${seen}; ${installHint(major, true)}`, { input });
 }
-function installHint(major) {
-    return `install postgresql-client-${major} (on GitHub runners: sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && sudo apt-get install -y postgresql-client-${major}) and pass --pg-bin-dir /usr/lib/postgresql/${major}/bin`;
+function installHint(major, suggestAuto = true) {
+    const manual = `install postgresql-client-${major} (on GitHub runners: sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && sudo apt-get install -y postgresql-client-${major}) and pass --pg-bin-dir /usr/lib/postgresql/${major}/bin`;
+    return suggestAuto
+        ? `${manual}, or let lifeboat download it into its tool directory with --install-pg-client auto (action input install-pg-client: auto)`
+        : manual;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/doctor.ts
+/**
+ * The connection doctor: `preflight` runs before any connection (backup, restore) and turns what
+ * can be known from the URL and DNS into one-line exit-2 errors; `runDoctor` goes on through TCP,
+ * TLS, authentication, the server, its session settings, privileges and pg_dump, and reports
+ * every check (docs/connections.md).
+ */
+
+
+
+
+
+
+
+
+
+
+async function systemLookup(host) {
+    const found = await (0,external_node_dns_promises_namespaceObject.lookup)(host, { all: true, verbatim: true });
+    return found.map((entry) => ({ address: entry.address, family: entry.family === 6 ? 6 : 4 }));
+}
+function systemHasIpv6Route() {
+    return Object.values((0,external_node_os_.networkInterfaces)()).some((addresses) => (addresses ?? []).some((entry) => String(entry.family).endsWith("6") && !entry.internal && isGlobalIpv6(entry.address)));
+}
+/**
+ * Before anything connects: the URL's own rules (a transaction pooler is refused), then DNS (a
+ * host that is unknown, or reachable only over IPv6 from a machine without IPv6). Throws a
+ * one-line InputError naming the part of the URL that is wrong.
+ */
+async function preflight(url, input = "database-url", deps = {}) {
+    const rules = checkUrl(url, input);
+    if (rules.error)
+        throw rules.error;
+    for (const warning of rules.warnings)
+        deps.log?.warn(warning);
+    const dns = await checkDns(url, input, deps);
+    if (dns.error)
+        throw dns.error;
+}
+const ok = (detail) => ({ status: "ok", detail });
+const warn = (detail) => ({ status: "warn", detail });
+const doctor_fail = (error) => ({ status: "fail", detail: error.message, error });
+function checkUrl(url, input) {
+    const findings = urlRules(url, input);
+    const failure = findings.find((finding) => finding.level === "fail");
+    const warnings = findings.filter((finding) => finding.level === "warn").map((finding) => finding.message);
+    if (failure)
+        return { ...doctor_fail(new errors/* InputError */.dz(failure.message, { input })), warnings };
+    const byDefault = resolveSslMode({}, url.host, input).mode === url.sslmode;
+    const ssl = `sslmode=${url.sslmode}${byDefault ? ` (the default for ${connection_rules_isSocketPath(url.host) ? "a Unix socket" : connection_rules_isLocalHost(url.host) ? "a local host" : "a remote host"})` : ""}`;
+    const summary = `${url.host}:${url.port}/${url.database} as ${url.user ?? "(default user)"}, ${ssl}`;
+    if (warnings.length)
+        return { ...warn(`${summary}; ${warnings.join("; ")}`), warnings };
+    return { ...ok(summary), warnings };
+}
+function bareHost(host) {
+    return host.replace(/^\[(.*)\]$/, "$1");
+}
+async function checkDns(url, input, deps) {
+    if (connection_rules_isSocketPath(url.host))
+        return { status: "skip", detail: `Unix socket in ${url.host}: no lookup` };
+    const host = bareHost(url.host);
+    const hasRoute = (deps.hasIpv6Route ?? systemHasIpv6Route)();
+    let addresses;
+    const family = (0,external_node_net_.isIP)(host);
+    if (family !== 0) {
+        addresses = [{ address: host, family: family === 6 ? 6 : 4 }];
+    }
+    else {
+        try {
+            addresses = await (deps.lookup ?? systemLookup)(host);
+        }
+        catch (error) {
+            const code = error.code;
+            if (code === "ENOTFOUND" || code === "ENODATA" || code === "EAI_NONAME") {
+                return doctor_fail(new errors/* InputError */.dz(unresolvedHostMessage(url, input), { input, cause: error }));
+            }
+            // A resolver that is down for a moment: let the connection try and report.
+            return warn(`looking up ${host} failed (${code ?? (0,errors/* describeError */.Uc)(error)}); the connection will try again`);
+        }
+        if (addresses.length === 0) {
+            return doctor_fail(new errors/* InputError */.dz(unresolvedHostMessage(url, input), { input }));
+        }
+    }
+    const problem = addressFamilyProblem(url, addresses, hasRoute, input);
+    if (problem)
+        return doctor_fail(new errors/* InputError */.dz(problem, { input }));
+    const listed = addresses.map((entry) => `${entry.family === 6 ? "AAAA" : "A"} ${entry.address}`).join(", ");
+    const v6Only = addresses.every((entry) => entry.family === 6);
+    return ok(`${family !== 0 ? "an IP address" : listed}${v6Only && hasRoute ? " (IPv6 only; this machine has an IPv6 route)" : ""}`);
+}
+/** The first line of a connection from this machine: a TCP socket to the host and port. */
+async function checkTcp(url, input) {
+    const started = performance.now();
+    try {
+        const socket = await openSocket(url);
+        socket.destroy();
+    }
+    catch (error) {
+        return doctor_fail(connectionError(error, url, input));
+    }
+    const where = isSocketPath(url.host) ? socketPath(url) : `${url.host}:${url.port}`;
+    return ok(`${where} accepts connections (${Math.round(performance.now() - started)} ms)`);
+}
+function socketPath(url) {
+    return join(url.host, `.s.PGSQL.${url.port}`);
+}
+function openSocket(url) {
+    return new Promise((resolve, reject) => {
+        const socket = isSocketPath(url.host)
+            ? netConnect({ path: socketPath(url) })
+            : netConnect({ host: bareHost(url.host), port: url.port });
+        socket.setTimeout(10_000, () => socket.destroy(Object.assign(new Error("connection timed out"), { code: "ETIMEDOUT" })));
+        socket.once("connect", () => {
+            socket.setTimeout(0);
+            resolve(socket);
+        });
+        socket.once("error", reject);
+    });
+}
+/** PostgreSQL's SSLRequest: length 8, code 80877103. */
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+/**
+ * Asks the server for TLS the way libpq does and completes the handshake with the URL's sslmode,
+ * apart from authentication, so a certificate problem is told apart from a password problem.
+ */
+async function checkTls(url, input) {
+    const mode = url.sslmode;
+    if (mode === "disable") {
+        return {
+            status: "skip",
+            detail: isSocketPath(url.host)
+                ? "a Unix socket: no TLS"
+                : "sslmode=disable: the connection is not encrypted",
+        };
+    }
+    let socket;
+    try {
+        socket = await openSocket(url);
+    }
+    catch (error) {
+        return doctor_fail(connectionError(error, url, input));
+    }
+    try {
+        const answer = await new Promise((resolve, reject) => {
+            socket.once("data", (data) => resolve(data.subarray(0, 1).toString("latin1")));
+            socket.once("error", reject);
+            socket.once("close", () => reject(new Error("the server closed the connection")));
+            socket.write(SSL_REQUEST);
+        });
+        if (answer !== "S") {
+            if (mode === "prefer" || mode === "allow") {
+                const detail = `the server offers no TLS; sslmode=${mode} connects unencrypted`;
+                return isLocalHost(url.host) ? ok(`${detail} (a local host)`) : warn(detail);
+            }
+            return doctor_fail(connectionError(new Error("The server does not support SSL connections"), url, input));
+        }
+        let options;
+        try {
+            options = tlsOptions(url, mode === "prefer" || mode === "allow" ? "require" : mode, input);
+        }
+        catch (error) {
+            if (error instanceof LifeboatError)
+                return doctor_fail(error);
+            throw error;
+        }
+        const host = bareHost(url.host);
+        const secure = await new Promise((resolve, reject) => {
+            const tls = tlsConnect({ ...options, socket, host, ...(isIP(host) ? {} : { servername: host }) });
+            tls.once("secureConnect", () => {
+                resolve({ protocol: tls.getProtocol(), verified: tls.authorized });
+                tls.destroy();
+            });
+            tls.once("error", reject);
+        }).catch((error) => {
+            const problem = certificateProblemFor(error, url, input);
+            if (problem)
+                return problem;
+            throw error;
+        });
+        if (secure instanceof LifeboatError)
+            return doctor_fail(secure);
+        const what = mode === "verify-full"
+            ? "certificate and host name verified"
+            : mode === "verify-ca" || (mode === "require" && options.rejectUnauthorized)
+                ? "certificate chain verified, host name not checked"
+                : "encrypted, certificate not verified";
+        return ok(`${secure.protocol ?? "TLS"}, ${what} (sslmode=${mode})`);
+    }
+    catch (error) {
+        return doctor_fail(new InputError(`--${input}: TLS with ${url.host}:${url.port} failed: ${describeError(error)}`, {
+            input,
+        }));
+    }
+    finally {
+        socket.destroy();
+    }
+}
+async function checkTimeouts(client) {
+    const { rows } = await client.query("SELECT name, reset_val, setting, unit FROM pg_catalog.pg_settings WHERE name = ANY($1::text[]) ORDER BY name", [[...DUMP_TIMEOUTS]]);
+    const set = rows.filter((row) => row.reset_val !== "0");
+    const stillOn = rows.filter((row) => row.setting !== "0");
+    if (stillOn.length) {
+        return warn(`${stillOn.map((row) => `${row.name}=${row.setting}${row.unit ?? ""}`).join(", ")} could not be turned off in Lifeboat's session`);
+    }
+    if (set.length === 0)
+        return ok(`none set (${rows.map((row) => row.name).join(", ")} are 0)`);
+    return ok(`${set.map((row) => `${row.name}=${row.reset_val}${row.unit ?? ""}`).join(", ")} for this user or database: Lifeboat turns them off in its own sessions, and pg_dump in its own`);
+}
+/**
+ * Tables and sequences pg_dump will read (user schemas, extension members left out) that this user
+ * cannot: no USAGE on the schema, no SELECT, or row-level security that applies to it (pg_dump
+ * runs with row_security off and stops at such a table).
+ */
+async function checkPrivileges(client, input, preset) {
+    // Schema names as LIKE patterns: `_` literal, the preset's `*` wildcard as `%`.
+    const excluded = (preset === "supabase" ? SUPABASE_PLATFORM_SCHEMAS : []).map((name) => name.replace(/[\\%_]/g, (char) => `\\${char}`).replace(/\*/g, "%"));
+    const { rows } = await client.query(`SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name, c.relkind AS kind,
+            pg_catalog.has_schema_privilege(n.oid, 'USAGE') AS usage,
+            pg_catalog.has_table_privilege(c.oid, 'SELECT') AS select,
+            (c.relrowsecurity AND NOT r.rolsuper AND NOT r.rolbypassrls
+              AND (c.relforcerowsecurity OR NOT pg_catalog.pg_has_role(c.relowner, 'USAGE'))) AS rls
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_roles r ON r.rolname = current_user
+      WHERE c.relkind IN ('r', 'p', 'S')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+        AND NOT (n.nspname LIKE ANY ($1::text[]))
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                         WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+      ORDER BY 1`, [excluded]);
+    const tables = rows.filter((row) => row.kind !== "S").length;
+    const sequences = rows.length - tables;
+    const blocked = rows
+        .map((row) => {
+        const why = !row.usage
+            ? "no USAGE on its schema"
+            : !row.select
+                ? "no SELECT"
+                : row.rls
+                    ? "row-level security"
+                    : "";
+        return why ? `${row.name} (${why})` : "";
+    })
+        .filter(Boolean);
+    if (blocked.length === 0) {
+        return ok(`can read all ${tables} tables and ${sequences} sequences`);
+    }
+    const shown = blocked.slice(0, 5).join(", ") + (blocked.length > 5 ? `, and ${blocked.length - 5} more` : "");
+    return doctor_fail(new InputError(`--${input}: ${blocked.length} of ${rows.length} tables and sequences cannot be read by this user: ${shown}; grant SELECT (or BYPASSRLS), or leave them out with --exclude-table / --exclude-schema`, { input }));
+}
+/** The one place the doctor looks for a pg_dump, with the same options as backup. */
+function findDumpTool(settings, server, deps) {
+    return findPgTool({
+        name: "pg_dump",
+        serverMajor: server.major,
+        serverVersion: server.version,
+        pgBinDir: settings.pgBinDir,
+        pgVersion: settings.pgVersion,
+        installPgClient: settings.installPgClient,
+        env: deps.env,
+        ...(deps.log ? { log: deps.log } : {}),
+    });
+}
+async function runDoctor(settings, deps) {
+    const input = "database-url";
+    const url = settings.databaseUrl;
+    const checks = [];
+    const report = { ok: true, exitCode: 0, checks };
+    let blocked = false;
+    const record = (name, step) => {
+        checks.push({ name, status: step.status, detail: step.detail });
+        if (step.status === "fail") {
+            blocked = true;
+            report.ok = false;
+            report.failure ??= step.error;
+        }
+    };
+    const run = async (name, step) => {
+        if (blocked) {
+            checks.push({ name, status: "skip", detail: "not checked: an earlier check failed" });
+            return;
+        }
+        try {
+            record(name, await step());
+        }
+        catch (error) {
+            record(name, doctor_fail(error instanceof LifeboatError ? error : new LifeboatError(describeError(error), { cause: error })));
+        }
+    };
+    await run("url", () => Promise.resolve(checkUrl(url, input)));
+    await run("dns", () => checkDns(url, input, deps));
+    await run("tcp", () => checkTcp(url, input));
+    await run("tls", () => checkTls(url, input));
+    let client;
+    await run("authentication", async () => {
+        client = await connect(url, input);
+        const who = await client.query("SELECT current_user AS user, current_database() AS database, (SELECT ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()) AS ssl");
+        const row = who.rows[0];
+        return ok(`connected as ${row.user} to database ${row.database}${row.ssl ? " over TLS" : row.ssl === false ? " without TLS" : ""}`);
+    });
+    let server;
+    try {
+        await run("server", async () => {
+            server = await readServerInfo(client);
+            report.server = { version: server.version, database: server.database, user: server.user };
+            return ok(`PostgreSQL ${server.version}`);
+        });
+        await run("timeouts", () => checkTimeouts(client));
+        await run("privileges", () => checkPrivileges(client, input, settings.preset));
+    }
+    finally {
+        await client?.end().catch(() => undefined);
+    }
+    // Whether a pg_dump fits is worth knowing even when a privilege is missing.
+    if (server !== undefined)
+        blocked = false;
+    await run("pg_dump", async () => {
+        const tool = await findDumpTool(settings, server, deps);
+        report.pgDump = { version: tool.version, path: tool.path };
+        return ok(`pg_dump ${tool.version} (${tool.path}) can dump PostgreSQL ${server.version}`);
+    });
+    if (report.failure)
+        report.exitCode = report.failure.exitCode;
+    return report;
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/pg-dump.ts
@@ -40306,18 +41866,20 @@ function installHint(major) {
 
 
 
+
 const ARCHIVE_MAGIC = Buffer.from("PGDMP");
 const STDERR_KEEP = 64 * 1024;
 const COALESCE_BYTES = 256 * 1024;
 function startPgDump(options) {
-    const env = { ...options.env, PGAPPNAME: "lifeboat pg_dump", PGCONNECT_TIMEOUT: "15" };
+    const tool = toolSpawn(options.pgDump, options.env);
+    const env = { ...tool.env, PGAPPNAME: "lifeboat pg_dump", PGCONNECT_TIMEOUT: "15" };
     // The password travels in the environment, never on the command line.
     delete env.PGPASSWORD;
     if (options.url.password !== undefined)
         env.PGPASSWORD = options.url.password;
     // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
     // anything it started (a wrapper script's children too).
-    const child = (0,external_node_child_process_.spawn)(options.pgDump, [...options.args, `--dbname=${options.url.withoutPassword}`], {
+    const child = (0,external_node_child_process_.spawn)(tool.path, [...options.args, `--dbname=${options.url.withoutPassword}`], {
         env,
         stdio: ["ignore", "pipe", "pipe"],
         detached: true,
@@ -40457,10 +42019,13 @@ function schemaPatternRegex(pattern) {
 
 ;// CONCATENATED MODULE: ./src/postgres/snapshot.ts
 
+
 async function exportSnapshot(client) {
-    // Long dumps must not be cancelled by the server's timeouts; row security off makes a count
+    // Long dumps must not be cancelled by the server's timeouts (connect() turns them off too; this
+    // session holds the snapshot and counts, so it makes sure); row security off makes a count
     // that RLS would filter fail loudly, the way pg_dump itself does, instead of counting less.
-    await client.query("SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0; SET lock_timeout = 0; SET row_security = off");
+    await disableTimeouts(client);
+    await client.query("SET row_security = off");
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     const { rows } = await client.query("SELECT pg_export_snapshot() AS id");
     let open = true;
@@ -40536,11 +42101,316 @@ async function listDumpedTables(client, scope, options) {
     return rows;
 }
 
+;// CONCATENATED MODULE: ./src/postgres/extensions.ts
+async function listExtensions(client) {
+    const { rows } = await client.query(`SELECT e.extname AS name, n.nspname AS schema
+       FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+      ORDER BY e.extname COLLATE "C"`);
+    return rows;
+}
+
+;// CONCATENATED MODULE: ./src/domain/sql-split.ts
+function sql_split_splitSqlStatements(text) {
+    const statements = [];
+    let start = 0;
+    let i = 0;
+    const push = (end) => {
+        const statement = text.slice(start, end).trim();
+        if (stripComments(statement) !== "")
+            statements.push(statement);
+    };
+    while (i < text.length) {
+        const ch = text[i];
+        const next = text[i + 1];
+        if (ch === "-" && next === "-") {
+            const end = text.indexOf("\n", i);
+            i = end < 0 ? text.length : end + 1;
+        }
+        else if (ch === "/" && next === "*") {
+            let depth = 1;
+            i += 2;
+            while (i < text.length && depth > 0) {
+                const pair = text.slice(i, i + 2);
+                if (pair === "/*" || pair === "*/") {
+                    depth += pair === "/*" ? 1 : -1;
+                    i += 2;
+                }
+                else {
+                    i++;
+                }
+            }
+            if (depth > 0)
+                return { statements, problem: "a /* comment is not closed" };
+        }
+        else if (ch === "'" || ch === '"') {
+            const close = findClosingQuote(text, i + 1, ch);
+            if (close < 0)
+                return { statements, problem: `a ${ch} quote opened at offset ${i} is not closed` };
+            i = close + 1;
+        }
+        else if (ch === "$") {
+            const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i))?.[0];
+            if (tag && !/[A-Za-z0-9_]/.test(text[i - 1] ?? "")) {
+                const close = text.indexOf(tag, i + tag.length);
+                if (close < 0)
+                    return { statements, problem: `the dollar quote ${tag} is not closed` };
+                i = close + tag.length;
+            }
+            else {
+                i++;
+            }
+        }
+        else if (ch === ";") {
+            push(i);
+            start = ++i;
+        }
+        else {
+            i++;
+        }
+    }
+    push(text.length);
+    return { statements, problem: undefined };
+}
+function findClosingQuote(text, from, quote) {
+    for (let i = from; i < text.length; i++) {
+        if (text[i] === quote) {
+            if (text[i + 1] === quote)
+                i++;
+            else
+                return i;
+        }
+    }
+    return -1;
+}
+function stripComments(statement) {
+    return statement
+        .replace(/--[^\n]*/g, "")
+        .replace(/\/\*[\s\S]*?\*\//g, "")
+        .trim();
+}
+
+;// CONCATENATED MODULE: ./src/domain/roles-sql.ts
+/**
+ * The roles object's SQL, pure: `pg_dumpall --roles-only --no-role-passwords` output with the
+ * reserved roles' statements left out, and the same statements classified again when they are
+ * applied. Works statement by statement (not line by line), so a comment spanning lines or a
+ * quoted name stays whole.
+ */
+
+
+const NAME = String.raw `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+function unquote(name) {
+    return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name.toLowerCase();
+}
+function quoteRole(name) {
+    return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
+}
+/** Drops the comment lines and psql meta-commands (\restrict, \unrestrict) before a statement. */
+function stripLeading(statement) {
+    const lines = statement.split("\n");
+    while (lines.length > 0 && /^\s*($|--|\\)/.test(lines[0]))
+        lines.shift();
+    return lines.join("\n").trim();
+}
+function classifyRoleStatement(sql) {
+    let match = new RegExp(`^(CREATE|ALTER|COMMENT ON) ROLE (${NAME})`, "i").exec(sql);
+    if (match) {
+        const verb = match[1].toUpperCase();
+        const kind = verb === "CREATE" ? "create" : verb === "ALTER" ? "alter" : "comment";
+        return { kind, role: unquote(match[2]), sql };
+    }
+    match = new RegExp(`^GRANT (${NAME}) TO (${NAME})(.*?)(?: GRANTED BY (${NAME}))?$`, "is").exec(sql);
+    if (match) {
+        return {
+            kind: "grant",
+            role: unquote(match[1]),
+            member: unquote(match[2]),
+            grantor: match[4] === undefined ? undefined : unquote(match[4]),
+            sql,
+        };
+    }
+    if (/^(SET|RESET) /i.test(sql))
+        return { kind: "session", sql };
+    return { kind: "other", sql };
+}
+/** The statements of a roles SQL text, comments and psql meta-commands left out. */
+function roles_sql_roleStatements(text) {
+    const split = sql_split_splitSqlStatements(text);
+    if (split.problem)
+        throw new errors/* OperationError */.OK(`the roles SQL does not parse: ${split.problem}`);
+    return split.statements
+        .map(stripLeading)
+        .filter((sql) => sql !== "")
+        .map(classifyRoleStatement);
+}
+/**
+ * Attributes that are CREATE ROLE's defaults but that only a superuser may state: dropping them
+ * changes nothing for a role the script has just created, and lets a non-superuser (a Supabase
+ * project's postgres, the supabase/postgres image) apply the script.
+ */
+const SUPERUSER_DEFAULTS = /\s+(NOSUPERUSER|NOREPLICATION|NOBYPASSRLS)\b/gi;
+function rewriteAlter(sql) {
+    const withAttributes = new RegExp(`^(ALTER ROLE ${NAME} WITH)(.*)$`, "is").exec(sql);
+    if (!withAttributes)
+        return sql;
+    const quote = withAttributes[2].indexOf("'");
+    const head = quote < 0 ? withAttributes[2] : withAttributes[2].slice(0, quote);
+    const tail = quote < 0 ? "" : withAttributes[2].slice(quote);
+    // Never a password, whatever produced the text.
+    const cleaned = `${head.replace(SUPERUSER_DEFAULTS, "")}${tail}`.replace(/\s+PASSWORD\s+('(?:[^']|'')*'|NULL)/gi, "");
+    return cleaned.trim() === "" ? "" : `${withAttributes[1]}${cleaned}`;
+}
+/**
+ * Keeps the statements of the roles that are not reserved: CREATE / ALTER / COMMENT ON ROLE of a
+ * reserved role go, a GRANT goes when the granted role or the member is reserved, and a GRANTED BY
+ * naming a reserved role is dropped (the grant is then made by whoever applies the script).
+ */
+function filterRolesSql(text, isReserved, header) {
+    const kept = [];
+    const roles = [];
+    const left = new Set();
+    for (const statement of roles_sql_roleStatements(text)) {
+        switch (statement.kind) {
+            case "create":
+            case "alter":
+            case "comment": {
+                if (isReserved(statement.role)) {
+                    left.add(statement.role);
+                    continue;
+                }
+                if (statement.kind === "create")
+                    roles.push(statement.role);
+                const sql = statement.kind === "alter" ? rewriteAlter(statement.sql) : statement.sql;
+                if (sql !== "")
+                    kept.push(sql);
+                break;
+            }
+            case "grant": {
+                if (isReserved(statement.role) || isReserved(statement.member))
+                    continue;
+                const sql = statement.grantor !== undefined && isReserved(statement.grantor)
+                    ? statement.sql.replace(/\s+GRANTED BY\s+\S+$/i, "")
+                    : statement.sql;
+                kept.push(sql);
+                break;
+            }
+            default:
+                kept.push(statement.sql);
+        }
+    }
+    const body = kept.map((sql) => `${sql};`).join("\n");
+    const comment = header
+        .split("\n")
+        .map((line) => `-- ${line}`.trimEnd())
+        .join("\n");
+    return { sql: `${comment}\n\n${body}\n`, roles, left: [...left].sort() };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/roles.ts
+/**
+ * Roles are cluster-wide, so pg_dump leaves them out: `pg_dumpall --roles-only
+ * --no-role-passwords` reads them (from pg_roles, which a non-superuser such as a Supabase
+ * project's postgres may read), the reserved ones are filtered out (src/domain/roles-sql.ts), and
+ * a restore applies the rest before pg_restore.
+ */
+
+
+
+
+
+
+const MAX_OUTPUT = 64 * 1024 * 1024;
+/** Runs pg_dumpall from `binDir` (the chosen pg_dump's) and returns the filtered roles SQL. */
+async function dumpRoles(options) {
+    const { path, env } = toolSpawn({ path: (0,external_node_path_.join)(options.pgDump.binDir, "pg_dumpall"), env: options.pgDump.env }, { ...options.env, PGAPPNAME: "lifeboat pg_dumpall", PGCONNECT_TIMEOUT: "15" });
+    // The password travels in the environment, never on the command line.
+    delete env.PGPASSWORD;
+    if (options.url.password !== undefined)
+        env.PGPASSWORD = options.url.password;
+    const args = [
+        "--roles-only",
+        "--no-role-passwords",
+        "--no-password",
+        `--dbname=${options.url.withoutPassword}`,
+    ];
+    const stdout = await new Promise((resolve, reject) => {
+        (0,external_node_child_process_.execFile)(path, args, { env, maxBuffer: MAX_OUTPUT, encoding: "utf8", timeout: 300_000 }, (error, out, err) => {
+            if (!error)
+                return resolve(out);
+            const line = redactUrls(err)
+                .split("\n")
+                .map((text) => text.trim())
+                .filter(Boolean)
+                .find((text) => /error:|FATAL:/.test(text)) ?? (0,errors/* describeError */.Uc)(error);
+            reject(new errors/* OperationError */.OK(`pg_dumpall --roles-only failed: ${line}`));
+        });
+    });
+    if (!/CREATE ROLE|Roles/.test(stdout)) {
+        throw new errors/* OperationError */.OK("pg_dumpall --roles-only wrote no roles section");
+    }
+    return filterRolesSql(stdout, options.isReserved, options.header);
+}
+/**
+ * Applies a roles script statement by statement and idempotently: a role the server already has is
+ * neither created nor altered, and no grant changes it; only roles created here get their
+ * attributes, settings, comments and memberships. Nothing is ever dropped afterwards: roles are
+ * cluster-wide, and other databases may use them.
+ */
+async function roles_applyRoles(client, sql) {
+    const { rows } = await client.query("SELECT rolname FROM pg_catalog.pg_roles");
+    const before = new Set(rows.map((row) => row.rolname));
+    const created = new Set();
+    const existing = new Set();
+    const errors = [];
+    const run = async (text) => {
+        try {
+            await client.query(text);
+            return true;
+        }
+        catch (error) {
+            // Created meanwhile by someone else: the role is there, which is what was asked.
+            if (error.code === "42710")
+                return false;
+            errors.push(`${describeError(error)} (${oneLine(text)})`);
+            return false;
+        }
+    };
+    for (const statement of roleStatements(sql)) {
+        switch (statement.kind) {
+            case "create":
+                if (before.has(statement.role))
+                    existing.add(statement.role);
+                else if (await run(statement.sql))
+                    created.add(statement.role);
+                break;
+            case "alter":
+            case "comment":
+                if (created.has(statement.role))
+                    await run(statement.sql);
+                break;
+            case "grant":
+                if (created.has(statement.member))
+                    await run(statement.sql);
+                break;
+            case "session":
+                // Session settings of the script (client_encoding, ...) would only change this connection.
+                break;
+            default:
+                await run(statement.sql);
+        }
+    }
+    return { created: [...created], existing: [...existing], errors };
+}
+function oneLine(text) {
+    const line = text.replace(/\s+/g, " ").trim();
+    return line.length > 100 ? `${line.slice(0, 97)}...` : line;
+}
+
 ;// CONCATENATED MODULE: ./src/streams/hash-tap.ts
 
 
 /** Passes bytes through unchanged while counting them and computing their sha256. */
-class HashTap extends external_node_stream_.Transform {
+class hash_tap_HashTap extends external_node_stream_.Transform {
     hash = (0,external_node_crypto_.createHash)("sha256");
     count = 0;
     hex;
@@ -40564,6 +42434,111 @@ class HashTap extends external_node_stream_.Transform {
     }
 }
 
+;// CONCATENATED MODULE: ./src/commands/roles-object.ts
+/**
+ * The roles object beside a dump (`roles.sql.age`, or `roles.sql` unencrypted): written by backup
+ * before the manifest, checked by verify, decrypted and applied by restore-test. It is small (a
+ * few KiB), so it is encrypted and read in memory.
+ */
+
+
+
+
+
+
+
+/** Encrypts the roles SQL with `encrypt` (a fresh stream to the backup's recipients) and stores it. */
+async function putRolesObject(options) {
+    const plain = new hash_tap_HashTap();
+    const stored = new hash_tap_HashTap();
+    const chunks = [];
+    await (0,promises_namespaceObject.pipeline)(external_node_stream_.Readable.from([Buffer.from(options.sql, "utf8")]), plain, options.encrypt, stored, new external_node_stream_.Writable({
+        write(chunk, _encoding, callback) {
+            chunks.push(chunk);
+            callback();
+        },
+    }));
+    const body = Buffer.concat(chunks);
+    await options.store.put(options.key, external_node_stream_.Readable.from([body]), {
+        ...options.put,
+        contentType: "application/octet-stream",
+        sizeHint: body.length,
+    });
+    return {
+        name: options.key.slice(options.key.lastIndexOf("/") + 1),
+        bytes: stored.bytes,
+        sha256: stored.sha256,
+        plaintext: { bytes: plain.bytes, sha256: plain.sha256 },
+        count: options.count,
+    };
+}
+/**
+ * Reads the roles object and checks it against the manifest: the stored bytes' size and sha256,
+ * and with `identities` (an empty list for an unencrypted backup) the plaintext's too.
+ */
+async function readRolesObject(store, manifest, identities) {
+    const roles = manifest.roles;
+    if (!roles)
+        return { problems: [], sql: undefined };
+    const key = `${backupPrefix(manifest.label, manifest.backupId)}${roles.name}`;
+    const stored = new HashTap();
+    const plain = new HashTap();
+    const chunks = [];
+    const sink = new Writable({
+        write(chunk, _encoding, callback) {
+            chunks.push(chunk);
+            callback();
+        },
+    });
+    const decrypting = identities !== undefined && identities.length > 0;
+    try {
+        const chain = [
+            await store.get(key),
+            stored,
+            ...(decrypting ? [createDecryptStream(identities)] : []),
+            plain,
+            sink,
+        ];
+        await pipeline(chain);
+    }
+    catch (error) {
+        if (stored.bytes !== roles.bytes) {
+            return {
+                problems: [`${roles.name}: ${stored.bytes} bytes read, the manifest says ${roles.bytes}`],
+                sql: undefined,
+            };
+        }
+        return { problems: [`reading ${roles.name} failed: ${describeError(error)}`], sql: undefined };
+    }
+    if (stored.bytes !== roles.bytes || stored.sha256 !== roles.sha256) {
+        return {
+            problems: [
+                `${roles.name}: ${stored.bytes} bytes with sha256 ${stored.sha256}; the manifest says ${roles.bytes} bytes, sha256 ${roles.sha256}`,
+            ],
+            sql: undefined,
+        };
+    }
+    if (identities === undefined)
+        return { problems: [], sql: undefined };
+    if (plain.bytes !== roles.plaintext.bytes || plain.sha256 !== roles.plaintext.sha256) {
+        return {
+            problems: [
+                `${roles.name} decrypts to ${plain.bytes} bytes with sha256 ${plain.sha256}; the manifest says ${roles.plaintext.bytes} bytes, sha256 ${roles.plaintext.sha256}`,
+            ],
+            sql: undefined,
+        };
+    }
+    return { problems: [], sql: Buffer.concat(chunks).toString("utf8") };
+}
+/** Reads, checks and applies the backup's roles object to a server (restore-test's scratch server). */
+async function applyRolesObject(client, store, manifest, identities) {
+    const read = await readRolesObject(store, manifest, identities);
+    if (read.sql === undefined) {
+        throw new OperationError(read.problems[0] ?? `${manifest.roles?.name ?? "the roles object"} could not be read`);
+    }
+    return applyRoles(client, read.sql);
+}
+
 ;// CONCATENATED MODULE: ./src/version.ts
 /** The package version, recorded in manifests; a test keeps it equal to package.json's. */
 const LIFEBOAT_VERSION = "0.1.0";
@@ -40574,6 +42549,11 @@ const LIFEBOAT_VERSION = "0.1.0";
  * commit by writing the manifest last. Anything that fails before the manifest is written leaves
  * no object behind and no manifest: the next run starts clean.
  */
+
+
+
+
+
 
 
 
@@ -40614,7 +42594,8 @@ async function runBackup(settings, deps) {
     const startedMs = performance.now();
     // Recipients are checked before anything connects or writes.
     const encryption = encryptionFor(settings);
-    const client = await connect(settings.databaseUrl);
+    await preflight(settings.databaseUrl, "database-url", { log });
+    const client = await connect_connect(settings.databaseUrl);
     let clientOpen = true;
     const closeClient = async () => {
         if (!clientOpen)
@@ -40623,13 +42604,17 @@ async function runBackup(settings, deps) {
         await client.end().catch(() => undefined);
     };
     try {
-        const server = await readServerInfo(client);
-        const pgDump = await findPgTool({
+        const server = await connect_readServerInfo(client);
+        const pgDump = await pg_dump_finder_findPgTool({
             name: "pg_dump",
             serverMajor: server.major,
             serverVersion: server.version,
             pgBinDir: settings.pgBinDir,
+            pgVersion: settings.pgVersion,
+            installPgClient: settings.installPgClient,
             env: deps.env,
+            cache: deps.toolCache,
+            log,
         });
         const compression = parseCompression(settings.compression, pgDump.major);
         // The store is checked once the database side is known to work, so a typo in the URL
@@ -40643,17 +42628,29 @@ async function runBackup(settings, deps) {
         };
         const encrypted = encryption.info.format !== "none";
         const objectKey = dumpKey(settings.label, backupId, encrypted);
+        // Read before the dump starts: a failure here leaves nothing behind to take back.
+        const preset = settings.preset ?? "none";
+        const presetArgs = preset === "supabase" ? supabaseExtensionArgs(await listExtensions(client)) : [];
+        const roles = settings.includeRoles
+            ? await dumpRoles({
+                pgDump,
+                url: settings.databaseUrl,
+                env: deps.env,
+                isReserved: (role) => isReservedRole(role, preset),
+                header: rolesHeader(server.database, preset),
+            })
+            : undefined;
         const snapshot = await exportSnapshot(client);
         const args = buildPgDumpArgs({
             scope: settings.scope,
             compression,
             pgDumpMajor: pgDump.major,
             snapshot: snapshot.id,
-            extraArgs: settings.extraArgs,
+            extraArgs: [...settings.extraArgs, ...presetArgs],
         });
         log.info(`Backing up into ${store.url}/${objectKey}`);
         const { tables, plain, stored } = await streamDump({
-            dump: startPgDump({ pgDump: pgDump.path, args, url: settings.databaseUrl, env: deps.env }),
+            dump: startPgDump({ pgDump, args, url: settings.databaseUrl, env: deps.env }),
             encrypt: encryption.stream,
             store,
             objectKey,
@@ -40673,6 +42670,26 @@ async function runBackup(settings, deps) {
             await snapshot.release().catch(() => undefined);
             await closeClient();
         });
+        // The roles object goes in before the manifest, like the dump; a failure takes both back.
+        const rolesObjectKey = roles && rolesKey(settings.label, backupId, encrypted);
+        let rolesInfo;
+        if (roles && rolesObjectKey) {
+            try {
+                rolesInfo = await putRolesObject({
+                    store,
+                    key: rolesObjectKey,
+                    sql: roles.sql,
+                    count: roles.roles.length,
+                    encrypt: encryptionFor(settings).stream,
+                    put: { signal: deps.signal, retention },
+                });
+            }
+            catch (error) {
+                await store.deleteMany([objectKey, rolesObjectKey]).catch(() => undefined);
+                throw asOperationError(error);
+            }
+            log.info(`Roles: ${roles.roles.length} in ${rolesInfo.name}${roles.left.length > 0 ? `; reserved, left out: ${roles.left.join(", ")}` : ""}`);
+        }
         const finished = deps.now();
         const durationSeconds = round((performance.now() - startedMs) / 1000);
         const manifest = {
@@ -40703,6 +42720,8 @@ async function runBackup(settings, deps) {
                 sha256: stored.sha256,
             },
             encryption: encryption.info,
+            preset,
+            ...(rolesInfo ? { roles: rolesInfo } : {}),
             tables,
             totalRows: tables.reduce((sum, table) => sum + table.rows, 0),
             objectLock: retention ? { mode: retention.mode, retainUntil: retention.until.toISOString() } : null,
@@ -40717,7 +42736,7 @@ async function runBackup(settings, deps) {
             });
         }
         catch (error) {
-            await store.deleteMany([objectKey]).catch(() => undefined);
+            await store.deleteMany([objectKey, ...(rolesObjectKey ? [rolesObjectKey] : [])]).catch(() => undefined);
             throw asOperationError(error);
         }
         log.info(`Backup ${backupId} committed: ${stored.bytes} bytes stored, ${tables.length} tables, ${manifest.totalRows} rows, ${durationSeconds}s`);
@@ -40743,8 +42762,8 @@ async function runBackup(settings, deps) {
  */
 async function streamDump(options) {
     const { dump, store, objectKey, signal } = options;
-    const plain = new HashTap();
-    const stored = new HashTap();
+    const plain = new hash_tap_HashTap();
+    const stored = new hash_tap_HashTap();
     const controller = new AbortController();
     let firstError;
     const stop = (error) => {
@@ -40812,13 +42831,23 @@ function asOperationError(error) {
 function dumpSizeCeiling(databaseBytes) {
     return 2 * databaseBytes + 1024 ** 3;
 }
+/** The comment at the top of the roles object: what it is and how to apply it. */
+function rolesHeader(database, preset) {
+    return [
+        `Roles of the cluster holding "${database}": pg_dumpall --roles-only --no-role-passwords,`,
+        preset === "supabase"
+            ? "without the Supabase platform's reserved roles and pg_* roles (docs/supabase.md)."
+            : "without pg_* roles.",
+        'Apply before pg_restore: psql -f roles.sql (existing roles report "already exists").',
+    ].join("\n");
+}
 function round(seconds) {
     return Math.round(seconds * 1000) / 1000;
 }
 
 ;// CONCATENATED MODULE: ./src/report/format.ts
 /** Human-readable sizes and durations for tables and log lines. */
-function formatBytes(bytes) {
+function format_formatBytes(bytes) {
     const units = ["B", "KiB", "MiB", "GiB", "TiB"];
     let value = bytes;
     let unit = 0;
@@ -40828,7 +42857,7 @@ function formatBytes(bytes) {
     }
     return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
 }
-function formatAge(seconds) {
+function format_formatAge(seconds) {
     if (seconds < 90)
         return `${Math.round(seconds)}s`;
     if (seconds < 90 * 60)
@@ -40845,6 +42874,363 @@ function formatTable(header, rows) {
         .join("  ")
         .trimEnd();
     return [line(header), ...rows.map(line)].join("\n");
+}
+
+;// CONCATENATED MODULE: ./src/report/report.ts
+
+
+
+/** Rows of one table in a report; the renderers cut further for smaller targets. */
+const SECTION_ROWS = 500;
+/** Characters of a log kept in a report section (its end: where the error is). */
+const LOG_TAIL = 8000;
+function tail(text, max = LOG_TAIL) {
+    if (text.length <= max)
+        return text;
+    return `... (${text.length - max} earlier characters left out)\n${text.slice(-max)}`;
+}
+function verdictOf(failed, warnings) {
+    if (failed)
+        return "fail";
+    return warnings.length > 0 ? "warn" : "pass";
+}
+function merge(...lists) {
+    return [...new Set(lists.flatMap((list) => list ?? []))];
+}
+function seconds(value) {
+    return `${value}s`;
+}
+function encryptionText(manifest) {
+    if (manifest.encryption.format === "none")
+        return "none";
+    return manifest.encryption.passphrase
+        ? "age (passphrase)"
+        : `age, ${manifest.encryption.recipients.length} recipient(s)`;
+}
+function buildBackupReport(result, context) {
+    const { manifest } = result;
+    const warnings = merge(context.loggedWarnings);
+    return {
+        action: "backup-db",
+        label: result.label,
+        verdict: verdictOf(false, warnings),
+        title: `Lifeboat backup: ${result.label}`,
+        headline: `Backup ${result.backupId} stored: ${format_formatBytes(result.storedBytes)} in ${seconds(result.durationSeconds)}, ${manifest.tables.length} tables, ${manifest.totalRows} rows.`,
+        backupId: result.backupId,
+        facts: [
+            { label: "Backup", value: result.backupId },
+            { label: "Storage", value: `${context.storageUrl}/${result.backupKey}` },
+            { label: "Stored", value: format_formatBytes(result.storedBytes) },
+            { label: "Tables", value: String(manifest.tables.length) },
+            { label: "Rows", value: String(manifest.totalRows) },
+            { label: "Duration", value: seconds(result.durationSeconds) },
+            { label: "Encryption", value: encryptionText(manifest) },
+        ],
+        failures: [],
+        warnings,
+        sections: [
+            {
+                title: "Source",
+                text: `PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``,
+            },
+        ],
+        runUrl: context.runUrl,
+        history: null,
+    };
+}
+function buildVerifyReport(result, context) {
+    const warnings = merge(result.warnings, context.loggedWarnings);
+    return {
+        action: "verify-backup",
+        label: context.label,
+        verdict: verdictOf(!result.verified, warnings),
+        title: `Lifeboat verify: ${context.label} ${result.verified ? "passed" : "FAILED"}`,
+        headline: result.verified
+            ? `Backup ${result.backupId} verified (${result.kind === "verify-deep" ? "decrypted and read" : "stored object checked"}).`
+            : `Backup ${result.backupId} failed verification: ${result.failures[0] ?? "see the failures"}`,
+        backupId: result.backupId,
+        facts: [
+            { label: "Backup", value: result.backupId },
+            {
+                label: "Check",
+                value: result.kind === "verify-deep" ? "decrypted, archive read" : "stored object sha256",
+            },
+            { label: "Result", value: result.verified ? "pass" : "fail" },
+            { label: "Stored", value: formatBytes(result.storedBytes) },
+            { label: "Age", value: formatAge(result.backupAgeSeconds) },
+            ...(result.tablesListed === undefined
+                ? []
+                : [{ label: "Tables in archive", value: String(result.tablesListed) }]),
+        ],
+        failures: result.failures,
+        warnings,
+        sections: [],
+        runUrl: context.runUrl,
+        history: null,
+    };
+}
+function buildRestoreTestReport(result, context) {
+    const warnings = merge(result.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`), context.loggedWarnings);
+    const passedAssertions = result.assertions.filter((assertion) => assertion.passed).length;
+    const sections = [];
+    if (result.mismatches.length > 0) {
+        sections.push({
+            title: `Row count mismatches (${result.mismatches.length})`,
+            table: {
+                header: ["Table", "Manifest", "Restored"],
+                rows: result.mismatches
+                    .slice(0, SECTION_ROWS)
+                    .map((row) => [
+                    row.table,
+                    String(row.expected),
+                    row.actual === null ? "missing" : String(row.actual),
+                ]),
+            },
+        });
+    }
+    if (result.assertions.length > 0) {
+        sections.push({
+            title: `Assertions (${passedAssertions}/${result.assertions.length} passed)`,
+            collapsed: passedAssertions === result.assertions.length,
+            table: {
+                header: ["Result", "SQL", "Detail"],
+                rows: result.assertions
+                    .slice(0, SECTION_ROWS)
+                    .map((assertion) => [
+                    assertion.passed ? "pass" : "FAIL",
+                    report_oneLine(assertion.sql, 200),
+                    assertion.detail,
+                ]),
+            },
+        });
+    }
+    if (result.run) {
+        sections.push({
+            title: "Command output",
+            collapsed: true,
+            code: tail(result.run.output),
+        });
+    }
+    if (result.pgRestoreLog.trim()) {
+        sections.push({ title: "pg_restore log", collapsed: true, code: tail(result.pgRestoreLog) });
+    }
+    return {
+        action: "restore-test",
+        label: context.label,
+        verdict: verdictOf(!result.passed, warnings),
+        title: `Lifeboat restore-test: ${context.label} ${result.passed ? "passed" : "FAILED"}`,
+        headline: result.passed
+            ? `Backup ${result.backupId} restored in ${seconds(result.restoreSeconds)}; ${result.tablesChecked} tables match the manifest's row counts.`
+            : `Restore-test of ${result.backupId} failed: ${result.failures[0] ?? "see the failures"}`,
+        backupId: result.backupId,
+        facts: [
+            { label: "Backup", value: result.backupId },
+            { label: "Restore", value: `${seconds(result.restoreSeconds)} (${result.mode})` },
+            { label: "Tables checked", value: String(result.tablesChecked) },
+            { label: "Mismatches", value: String(result.mismatches.length) },
+            { label: "Assertions", value: `${passedAssertions}/${result.assertions.length}` },
+            { label: "Command", value: result.run ? `exit ${result.run.exitCode ?? "killed"}` : "-" },
+        ],
+        failures: result.failures,
+        warnings,
+        sections,
+        runUrl: context.runUrl,
+        history: null,
+    };
+}
+function decisionRows(decisions, verdict) {
+    return decisions
+        .slice(0, SECTION_ROWS)
+        .map((decision) => [
+        decision.backupId,
+        formatStarted(decision.startedAt),
+        formatBytes(decision.bytes),
+        !decision.committed ? "no manifest" : decision.verified ? "yes" : "no",
+        verdict(decision),
+        decision.reasons.join("; "),
+    ]);
+}
+function buildPruneReport(result, context) {
+    const warnings = merge(result.warnings, context.loggedWarnings);
+    const failed = result.failed.length > 0;
+    const kept = result.decisions.filter((decision) => decision.action === "keep");
+    const removed = result.decisions.filter((decision) => decision.action === "delete");
+    const header = (last) => ["Backup", "Started (UTC)", "Size", "Verified", last, "Reasons"];
+    const more = (count) => (count > SECTION_ROWS ? ` ... and ${count - SECTION_ROWS} more.` : "");
+    const sections = [
+        {
+            title: `Kept (${kept.length})`,
+            table: { header: header("Kept"), rows: decisionRows(kept, () => "kept") },
+            ...(kept.length > SECTION_ROWS ? { text: more(kept.length) } : {}),
+        },
+    ];
+    if (removed.length > 0) {
+        const verb = result.dryRun ? "Would delete" : "Deleted";
+        sections.push({
+            title: `${verb} (${removed.length})`,
+            table: {
+                header: header(verb),
+                rows: decisionRows(removed, (decision) => result.dryRun ? "would delete" : decision.deleted ? "deleted" : "FAILED"),
+            },
+            ...(removed.length > SECTION_ROWS ? { text: more(removed.length) } : {}),
+        });
+    }
+    return {
+        action: "prune",
+        label: result.label,
+        verdict: verdictOf(failed, warnings),
+        title: `Lifeboat prune: ${result.label}${result.dryRun ? " (dry run)" : ""}`,
+        headline: `${formatPruneTotals(result)}. Storage: \`${result.storage}/${result.label}/\``,
+        backupId: null,
+        facts: [
+            { label: "Kept", value: String(result.kept) },
+            { label: result.dryRun ? "Would delete" : "Deleted", value: String(result.deleted) },
+            { label: result.dryRun ? "Would free" : "Freed", value: formatBytes(result.freedBytes) },
+            { label: "Mode", value: result.dryRun ? "dry run" : "delete" },
+        ],
+        failures: result.failed.slice(0, SECTION_ROWS).map((item) => `${item.key}: ${item.reason}`),
+        warnings,
+        sections,
+        runUrl: context.runUrl,
+        history: null,
+    };
+}
+function buildRestoreReport(result, context) {
+    const warnings = merge(context.loggedWarnings);
+    const sections = [];
+    if (result.rowCheck) {
+        sections.push({
+            title: "Row counts",
+            text: `${result.rowCheck.tablesChecked} tables, ${result.rowCheck.mismatches.length} with a row count that differs from the manifest.`,
+            ...(result.rowCheck.mismatches.length > 0
+                ? {
+                    table: {
+                        header: ["Table", "Manifest", "Restored"],
+                        rows: result.rowCheck.mismatches
+                            .slice(0, SECTION_ROWS)
+                            .map((row) => [
+                            row.table,
+                            String(row.expected),
+                            row.actual === null ? "missing" : String(row.actual),
+                        ]),
+                    },
+                }
+                : {}),
+        });
+    }
+    if (result.safetyBackup) {
+        sections.push({
+            title: "Undo",
+            text: `To undo this restore, restore the safety backup: backup \`${result.safetyBackup.backupId}\` under label \`${result.safetyBackup.label}\`.`,
+        });
+    }
+    if (result.pgRestoreLog.trim()) {
+        sections.push({ title: "pg_restore log", collapsed: true, code: tail(result.pgRestoreLog) });
+    }
+    return {
+        action: "restore-db",
+        label: result.label,
+        verdict: verdictOf(!result.passed, warnings),
+        title: `Lifeboat restore: ${result.label}/${result.backupId} into ${result.targetDatabase} ${result.passed ? "done" : "FAILED"}`,
+        headline: result.passed
+            ? `Backup ${result.backupId} restored into ${result.targetDatabase} in ${seconds(result.restoreSeconds)}.`
+            : `Restore of ${result.backupId} into ${result.targetDatabase} failed: ${result.failures[0] ?? "see the failures"}`,
+        backupId: result.backupId,
+        facts: [
+            { label: "Backup", value: `${result.label}/${result.backupId}` },
+            { label: "Target", value: `${result.targetServer}/${result.targetDatabase}` },
+            {
+                label: "Scope",
+                value: result.pgRestoreArgs.length > 0 ? result.pgRestoreArgs.join(" ") : "whole database",
+            },
+            { label: "Read", value: formatBytes(result.bytesRead) },
+            { label: "Restore", value: seconds(result.restoreSeconds) },
+            {
+                label: "Safety backup",
+                value: result.safetyBackup ? `${result.safetyBackup.label}/${result.safetyBackup.backupId}` : "none",
+            },
+        ],
+        failures: result.failures,
+        warnings,
+        sections,
+        runUrl: context.runUrl,
+        history: null,
+    };
+}
+const ACTION_WORD = {
+    "backup-db": "backup",
+    "verify-backup": "verify",
+    "restore-test": "restore-test",
+    prune: "prune",
+    "restore-db": "restore",
+};
+/**
+ * The report of a command that threw before it had a result: bad input, a store or database that
+ * could not be reached, a dump that died. The failure is still reported (Slack on failure is for
+ * exactly this), with the same one line the step fails with.
+ */
+function buildErrorReport(action, error, context) {
+    const badInput = error instanceof errors/* LifeboatError */.H3 && error.exitCode === 2;
+    const message = `${badInput ? "bad input: " : ""}${(0,errors/* describeError */.Uc)(error)}`;
+    return {
+        action,
+        label: context.label,
+        verdict: "fail",
+        title: `Lifeboat ${ACTION_WORD[action]}: ${context.label} FAILED`,
+        headline: message,
+        backupId: null,
+        facts: [
+            { label: "Label", value: context.label },
+            { label: "Result", value: badInput ? "bad input or configuration (nothing written)" : "failed" },
+        ],
+        failures: [message],
+        warnings: merge(context.loggedWarnings),
+        sections: [],
+        runUrl: context.runUrl,
+        history: null,
+    };
+}
+function report_oneLine(text, max) {
+    const line = text.replace(/\s+/g, " ").trim();
+    return line.length > max ? `${line.slice(0, max - 3)}...` : line;
+}
+/** The hidden marker that finds a report's pull request comment again: one per action and label. */
+function reportMarker(report) {
+    const label = report.label.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 64) || "_";
+    return `<!-- lifeboat:report ${report.action} ${label} -->`;
+}
+/** Whether notify-on asks for a message about this verdict. */
+function shouldNotify(notifyOn, verdict) {
+    switch (notifyOn) {
+        case "always":
+            return true;
+        case "never":
+            return false;
+        case "failure":
+            return verdict === "fail";
+        case "success":
+            return verdict !== "fail";
+    }
+}
+const VERDICT_EMOJI = { pass: "✅", warn: "⚠️", fail: "❌" };
+const VERDICT_WORD = {
+    pass: "passed",
+    warn: "passed with warnings",
+    fail: "failed",
+};
+/** Figures of a history in one line, for Slack and the summary: age of the newest, success rate. */
+function historyLine(history) {
+    const { stats } = history;
+    const parts = [];
+    parts.push(stats.newestAgeSeconds === null
+        ? "no backup yet"
+        : `newest backup ${format_formatAge(stats.newestAgeSeconds)} old`);
+    if (stats.attempts > 0) {
+        parts.push(`${stats.succeeded}/${stats.attempts} succeeded (${Math.round((stats.successRate ?? 0) * 100)}%) over the last ${stats.attempts} backup${stats.attempts === 1 ? "" : "s"}`);
+    }
+    if (stats.restoreTested > 0)
+        parts.push(`${stats.restoreTested} restore-tested`);
+    return parts.join(" · ");
 }
 
 ;// CONCATENATED MODULE: ./src/domain/size.ts
@@ -40878,8 +43264,6 @@ function size_parsePercent(text, input) {
     return Number(match[1]) / 100;
 }
 
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./src/domain/duration.ts
 /**
  * Durations as people type them in options such as `keep-within`, `safe-age` and `max-age`:
@@ -41199,6 +43583,7 @@ function planRetention(backups, policy, now) {
 
 
 
+
 function settings_text(raw, name) {
     const value = raw[name];
     if (Array.isArray(value))
@@ -41243,6 +43628,24 @@ function oneOf(raw, name, choices, fallback) {
         throw new errors/* InputError */.dz(`--${name} "${value}": expected ${choices.join(" or ")}`, { input: name });
     }
     return value;
+}
+/** pg-bin-dir, pg-version (auto or a major such as 17) and install-pg-client (auto or never). */
+function parsePgClientSettings(raw) {
+    const versionText = settings_text(raw, "pg-version") ?? "auto";
+    let pgVersion = "auto";
+    if (versionText.toLowerCase() !== "auto") {
+        if (!/^\d{2}$/.test(versionText)) {
+            throw new errors/* InputError */.dz(`--pg-version "${versionText}": expected auto or a major version such as 17`, {
+                input: "pg-version",
+            });
+        }
+        pgVersion = Number(versionText);
+    }
+    return {
+        pgBinDir: settings_text(raw, "pg-bin-dir"),
+        pgVersion,
+        installPgClient: oneOf(raw, "install-pg-client", ["auto", "never"], "auto"),
+    };
 }
 function parseStorageSettings(raw) {
     const sse = settings_text(raw, "s3-sse");
@@ -41363,7 +43766,9 @@ function parseObjectLock(raw, storage) {
 function parseBackupSettings(raw) {
     const databaseUrl = database_url_parseDatabaseUrl(required(raw, "database-url", "postgresql://user:password@host:port/database"));
     const storage = parseStorageSettings(raw);
-    const scope = validateScope({
+    const preset = parsePreset(settings_text(raw, "preset"));
+    const includeRoles = parseIncludeRoles(settings_text(raw, "include-roles"), preset);
+    const scope = validateScope(applyPreset(preset, {
         ...emptyScope(),
         schemaOnly: flag(raw, "schema-only"),
         dataOnly: flag(raw, "data-only"),
@@ -41372,7 +43777,7 @@ function parseBackupSettings(raw) {
         includeTables: list(raw, "include-table"),
         excludeTables: list(raw, "exclude-table"),
         excludeTableData: list(raw, "exclude-table-data"),
-    });
+    }));
     const extraArgs = validateExtraArgs((settings_text(raw, "pg-dump-args") ?? "").split(/\s+/).filter(Boolean));
     const objectLock = parseObjectLock(raw, storage);
     return {
@@ -41383,7 +43788,9 @@ function parseBackupSettings(raw) {
         compression: settings_text(raw, "compression") ?? "auto",
         scope,
         extraArgs,
-        pgBinDir: settings_text(raw, "pg-bin-dir"),
+        ...parsePgClientSettings(raw),
+        preset,
+        includeRoles,
     };
 }
 /** A whole number >= 0 (`--keep-daily 7`); `fallback` when the option is absent. */
@@ -41450,7 +43857,7 @@ function parseVerifySettings(raw) {
         ...parseStorageSettings(raw),
         backup: settings_text(raw, "backup") ?? "latest",
         keys: parseDecryptionKeys(raw),
-        pgBinDir: settings_text(raw, "pg-bin-dir"),
+        ...parsePgClientSettings(raw),
         gates: {
             maxAgeSeconds: maxAge === undefined ? undefined : parseDurationOption(maxAge, "max-age") / 1000,
             maxSizeChange: maxSizeChange === undefined ? undefined : parsePercent(maxSizeChange, "max-size-change"),
@@ -41550,7 +43957,7 @@ function parseRestoreTestSettings(raw) {
         decryptToDisk: oneOf(raw, "decrypt-to-disk", ["auto", "never"], "auto"),
         jobs,
         pgRestoreArgs,
-        pgBinDir: settings_text(raw, "pg-bin-dir"),
+        ...parsePgClientSettings(raw),
     };
 }
 /**
@@ -41593,7 +44000,7 @@ function parseRestoreSettings(raw) {
         clean: flag(raw, "clean"),
         noOwner: flag(raw, "no-owner"),
         noPrivileges: flag(raw, "no-privileges"),
-        pgBinDir: settings_text(raw, "pg-bin-dir"),
+        ...parsePgClientSettings(raw),
     };
 }
 
@@ -42174,6 +44581,10 @@ const COMMANDS = [
         summary: "Diagnose a connection before a backup: DNS and IPv4/IPv6 reachability, Supabase poolers, TLS, authentication, the server's version, and a pg_dump that can dump it.",
         options: [
             backupOptions.find((option) => option.name === "database-url"),
+            {
+                ...backupOptions.find((option) => option.name === "preset"),
+                description: "none (default), or supabase: check privileges only in the schemas the supabase preset dumps.",
+            },
             backupOptions.find((option) => option.name === "pg-bin-dir"),
             ...pgClientOptions("pg_dump"),
         ],
@@ -42206,10 +44617,8 @@ function commandSpec(command) {
     return spec;
 }
 
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
 // EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
+var external_node_url_ = __nccwpck_require__(73136);
 // EXTERNAL MODULE: ./src/storage/keys.ts
 var storage_keys = __nccwpck_require__(397);
 ;// CONCATENATED MODULE: ./src/storage/local-store.ts
@@ -42548,7 +44957,7 @@ async function syncDirectory(path) {
 }
 
 // EXTERNAL MODULE: ./src/storage/storage-url.ts
-var storage_url = __nccwpck_require__(7468);
+var storage_url = __nccwpck_require__(27468);
 ;// CONCATENATED MODULE: ./src/storage/open-store.ts
 /**
  * Opens the store a storage URL names. The S3 implementation (and the AWS SDK with it) is loaded
@@ -42564,8 +44973,829 @@ async function openStore(urlText, options = {}) {
     });
     if (url.kind === "local")
         return new LocalStore(url.path);
-    const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(947)]).then(__nccwpck_require__.bind(__nccwpck_require__, 8947));
+    const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(947)]).then(__nccwpck_require__.bind(__nccwpck_require__, 98947));
     return createS3Store({ bucket: url.bucket, prefix: url.prefix }, options.s3);
+}
+
+;// CONCATENATED MODULE: ./src/commands/catalog.ts
+/**
+ * What a label holds: one listing of `<label>/` grouped into backup folders, and the manifest of
+ * the backup a command asked for (an id, or `latest`: the newest committed one).
+ */
+
+
+
+
+async function listFolders(store, label) {
+    const objects = [];
+    for await (const object of store.list(`${label}/`))
+        objects.push(object);
+    return groupBackupFolders(label, objects);
+}
+async function readText(store, key) {
+    const chunks = [];
+    for await (const chunk of await store.get(key))
+        chunks.push(Buffer.from(chunk));
+    return Buffer.concat(chunks).toString("utf8");
+}
+async function readManifest(store, label, backupId) {
+    const key = manifestKey(label, backupId);
+    let text;
+    try {
+        text = await readText(store, key);
+    }
+    catch (error) {
+        if (error instanceof errors/* NotFoundError */.m_)
+            throw error;
+        throw new errors/* OperationError */.OK(`reading ${store.url}/${key} failed: ${(0,errors/* describeError */.Uc)(error)}`, { cause: error });
+    }
+    try {
+        const manifest = parseManifest(text, `${store.url}/${key}`);
+        if (manifest.backupId !== backupId || manifest.label !== label) {
+            throw new errors/* OperationError */.OK(`${store.url}/${key} names backup ${manifest.label}/${manifest.backupId}, not ${label}/${backupId}: the manifest does not belong to its folder`);
+        }
+        return manifest;
+    }
+    catch (error) {
+        // A manifest that does not parse is a damaged backup, not bad input.
+        if (error instanceof errors/* InputError */.dz)
+            throw new errors/* OperationError */.OK(error.message, { cause: error });
+        throw error;
+    }
+}
+/**
+ * The backup `selector` names under the label: `latest` (the newest committed one) or a backup id.
+ * An unknown id, a folder without a manifest or an empty label is bad input (exit 2).
+ */
+async function resolveBackup(store, label, selector) {
+    const folders = await listFolders(store, label);
+    const committed = folders.filter((folder) => folder.committed);
+    let folder;
+    if (selector === "latest") {
+        folder = committed[0];
+        if (!folder)
+            throw new InputError(`--label "${label}": no backups under ${store.url}/${label}/`, { input: "label" });
+    }
+    else {
+        if (!isBackupId(selector)) {
+            throw new InputError(`--backup "${selector}": expected latest or a backup id such as 20261122T010500Z-abc123`, {
+                input: "backup",
+            });
+        }
+        folder = folders.find((candidate) => candidate.backupId === selector);
+        if (!folder) {
+            throw new InputError(`--backup "${selector}": no such backup under ${store.url}/${label}/`, {
+                input: "backup",
+            });
+        }
+        if (!folder.committed) {
+            throw new InputError(`--backup "${selector}": the folder has no manifest, so it is not a backup (in flight, or failed)`, { input: "backup" });
+        }
+    }
+    return { folder, manifest: await readManifest(store, label, folder.backupId), committed };
+}
+
+;// CONCATENATED MODULE: ./src/report/history.ts
+/**
+ * A label's recent backups, for the dashboard in every job summary: one listing of `<label>/`, then
+ * the manifests and the latest passing restore-test record of the newest backups, read a few at a
+ * time. The figures (`historyStats`) are a pure function of the points and now.
+ *
+ * Window: the newest HISTORY_WINDOW backup folders under the label (by backup id), with or without
+ * a manifest, except folders without one younger than IN_FLIGHT_MS (a backup still running).
+ * Success rate: succeeded / attempts over the window, where every folder in it is an attempt, and
+ * a success is a folder with a manifest whose latest check record, when it has any, passed. See
+ * docs/reports.md.
+ */
+
+
+const HISTORY_WINDOW = 30;
+const HISTORY_READS_IN_PARALLEL = 6;
+/** A folder without a manifest younger than this may be a backup still being written. */
+const IN_FLIGHT_MS = 3_600_000;
+/** Runs `work` over `items` with at most `limit` promises in flight; results in input order. */
+async function mapBounded(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await work(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+function latestPassingRestoreTest(checks) {
+    return checks.filter((check) => check.kind === "restore-test" && check.passed).at(-1);
+}
+/** Restore seconds from a restore-test check record's text (`details.restoreSeconds`). */
+function restoreSecondsFromRecord(text) {
+    try {
+        const record = JSON.parse(text);
+        const value = record.details?.restoreSeconds;
+        return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : null;
+    }
+    catch {
+        return null;
+    }
+}
+async function loadHistory(store, label, options) {
+    const objects = [];
+    for await (const object of store.list(`${label}/`))
+        objects.push(object);
+    const window = options.window ?? HISTORY_WINDOW;
+    const folders = layout_groupBackupFolders(label, objects)
+        .filter((folder) => folder.committed || options.now.getTime() - folder.startedAt.getTime() >= IN_FLIGHT_MS)
+        .slice(0, window);
+    const points = await mapBounded(folders, options.parallel ?? HISTORY_READS_IN_PARALLEL, async (folder) => {
+        const lastCheck = folder.checks.at(-1);
+        const point = {
+            backupId: folder.backupId,
+            startedAt: folder.startedAt,
+            committed: folder.committed,
+            storedBytes: null,
+            finishedAt: folder.startedAt,
+            lastCheckPassed: lastCheck ? lastCheck.passed : null,
+            restoreSeconds: null,
+        };
+        if (!folder.committed)
+            return point;
+        try {
+            const manifest = await readManifest(store, label, folder.backupId);
+            point.storedBytes = manifest.object.bytes;
+            const finished = new Date(manifest.finishedAt);
+            if (!Number.isNaN(finished.getTime()))
+                point.finishedAt = finished;
+        }
+        catch {
+            // A manifest that cannot be read leaves a gap in the chart; verify reports the damage.
+        }
+        const restoreTest = latestPassingRestoreTest(folder.checks);
+        if (restoreTest) {
+            point.restoreSeconds = await readText(store, restoreTest.key)
+                .then(restoreSecondsFromRecord)
+                .catch(() => null);
+        }
+        return point;
+    });
+    points.reverse();
+    return { label, points, stats: historyStats(points, options.now) };
+}
+/** The dashboard's figures over the points of a window (any order). */
+function historyStats(points, now) {
+    const committed = points.filter((point) => point.committed);
+    const newest = committed.reduce((best, point) => (!best || point.backupId > best.backupId ? point : best), undefined);
+    const succeeded = committed.filter((point) => point.lastCheckPassed !== false).length;
+    return {
+        attempts: points.length,
+        succeeded,
+        successRate: points.length === 0 ? null : succeeded / points.length,
+        newestAgeSeconds: newest
+            ? Math.max(0, Math.round((now.getTime() - newest.finishedAt.getTime()) / 1000))
+            : null,
+        newestBackupId: newest?.backupId ?? null,
+        restoreTested: points.filter((point) => point.restoreSeconds !== null).length,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/chart.ts
+const MIN_CHART_POINTS = 2;
+const LABEL_MAX = 16;
+const SIZE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+/** A category label: short, and without the characters that would end Mermaid's quoted string. */
+function chartLabel(text) {
+    const clean = text.replace(/["\\\n\r`[\]]/g, "").trim();
+    return clean.length > LABEL_MAX ? clean.slice(0, LABEL_MAX) : clean;
+}
+function chart_round(value) {
+    return Math.round(value * 100) / 100;
+}
+/**
+ * x labels `MM-DD HH:MM` (UTC); where two collide, `MM-DD HH:MM:SS`; where those still collide,
+ * `HH:MM:SS <id suffix>` (the backup id's random part tells them apart).
+ */
+function pointLabels(points) {
+    const iso = points.map((point) => point.startedAt.toISOString());
+    const unique = (labels, index) => labels.indexOf(labels[index]) === labels.lastIndexOf(labels[index]);
+    const minutes = iso.map((text) => `${text.slice(5, 10)} ${text.slice(11, 16)}`);
+    const seconds = iso.map((text, index) => unique(minutes, index) ? minutes[index] : `${text.slice(5, 10)} ${text.slice(11, 19)}`);
+    return seconds.map((label, index) => chartLabel(unique(seconds, index)
+        ? label
+        : `${iso[index].slice(11, 19)} ${points[index].backupId.split("-").at(-1).slice(0, 7)}`));
+}
+function block(title, labels, axis, values, kind) {
+    const max = Math.max(...values);
+    const top = max > 0 ? chart_round(max * 1.1) : 1;
+    return [
+        "```mermaid",
+        "xychart-beta",
+        `  title "${title.replace(/"/g, "")}"`,
+        `  x-axis [${labels.map((label) => `"${label}"`).join(", ")}]`,
+        `  y-axis "${axis}" 0 --> ${top}`,
+        `  ${kind} [${values.join(", ")}]`,
+        "```",
+    ].join("\n");
+}
+/** Stored size of each backup with a manifest, oldest first; undefined below two points. */
+function sizeChart(points) {
+    const sized = points.filter((point) => point.storedBytes !== null);
+    if (sized.length < MIN_CHART_POINTS)
+        return undefined;
+    const max = Math.max(...sized.map((point) => point.storedBytes));
+    let unit = 0;
+    while (unit < SIZE_UNITS.length - 1 && max >= 1024 ** (unit + 1))
+        unit++;
+    const values = sized.map((point) => chart_round(point.storedBytes / 1024 ** unit));
+    return block("Stored size per backup", pointLabels(sized), SIZE_UNITS[unit], values, "bar");
+}
+/** Restore seconds of each backup a restore-test measured, oldest first; undefined below two points. */
+function restoreTimeChart(points) {
+    const timed = points.filter((point) => point.restoreSeconds !== null);
+    if (timed.length < MIN_CHART_POINTS)
+        return undefined;
+    return block("Restore time per backup", pointLabels(timed), "seconds", timed.map((point) => chart_round(point.restoreSeconds)), "line");
+}
+
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+/**
+ * A report in GitHub Markdown: the job summary (up to 1 MiB) and the sticky pull request comment
+ * (up to 65,536 characters, so tables and logs are cut shorter, and a hidden marker comes first so
+ * that the next run finds the comment and updates it in place).
+ */
+
+
+const LIMITS = {
+    summary: { rows: 500, code: 8000, total: 1_000_000 },
+    comment: { rows: 30, code: 3000, total: 60_000 },
+};
+/** Text outside code: HTML-significant characters escaped, so that `<name>` shows as written. */
+function escapeText(text) {
+    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+function escapeCell(text) {
+    return escapeText(text).replace(/\|/g, "\\|").replace(/\r?\n/g, "<br>");
+}
+function markdownTable(table, maxRows = Infinity) {
+    const line = (cells) => `| ${cells.map(escapeCell).join(" | ")} |`;
+    const rows = table.rows.slice(0, maxRows);
+    const lines = [line(table.header), `| ${table.header.map(() => "---").join(" | ")} |`, ...rows.map(line)];
+    if (table.rows.length > rows.length)
+        lines.push("", `... and ${table.rows.length - rows.length} more rows.`);
+    return lines.join("\n");
+}
+/** A fenced block that no backtick run in the text can close early. */
+function codeBlock(text, max) {
+    const body = text.length > max ? `... (${text.length - max} earlier characters left out)\n${text.slice(-max)}` : text;
+    const longest = Math.max(0, ...[...body.matchAll(/`+/g)].map((match) => match[0].length));
+    const fence = "`".repeat(Math.max(3, longest + 1));
+    return `${fence}text\n${body.replace(/\n+$/, "")}\n${fence}`;
+}
+function section(part, target) {
+    const limits = LIMITS[target];
+    const body = [];
+    if (part.text)
+        body.push(escapeText(part.text));
+    if (part.table)
+        body.push(markdownTable(part.table, limits.rows));
+    if (part.code !== undefined)
+        body.push(codeBlock(part.code, limits.code));
+    const title = escapeText(part.title);
+    if (part.collapsed)
+        return `<details><summary>${title}</summary>\n\n${body.join("\n\n")}\n\n</details>`;
+    return `<h3>${title}</h3>\n\n${body.join("\n\n")}`;
+}
+function markdown_list(items, max) {
+    const shown = items.slice(0, max).map((item) => `- ${escapeText(item)}`);
+    if (items.length > max)
+        shown.push(`- ... and ${items.length - max} more`);
+    return shown.join("\n");
+}
+function renderMarkdown(report, target = "summary") {
+    const limits = LIMITS[target];
+    const parts = [];
+    if (target === "comment")
+        parts.push(reportMarker(report));
+    parts.push(`<h2>${escapeText(report.title)}</h2>`);
+    parts.push(`${VERDICT_EMOJI[report.verdict]} **${VERDICT_WORD[report.verdict]}**: ${escapeText(report.headline)}`);
+    if (report.facts.length > 0) {
+        parts.push(markdownTable({
+            header: report.facts.map((fact) => fact.label),
+            rows: [report.facts.map((fact) => fact.value)],
+        }));
+    }
+    if (report.failures.length > 0) {
+        parts.push(`**Failures**\n\n${markdown_list(report.failures, limits.rows)}`);
+    }
+    for (const warning of report.warnings.slice(0, limits.rows)) {
+        parts.push(`> [!WARNING]\n> ${escapeText(warning).replace(/\r?\n/g, "\n> ")}`);
+    }
+    for (const part of report.sections)
+        parts.push(section(part, target));
+    if (report.history) {
+        const charts = [sizeChart(report.history.points), restoreTimeChart(report.history.points)].filter((chart) => chart !== undefined);
+        parts.push(`<h3>Recent backups: ${escapeText(report.history.label)}</h3>\n\n${escapeText(historyLine(report.history))}.`, ...charts);
+    }
+    const footer = [report.runUrl ? `[Workflow run](${report.runUrl})` : "", "Lifeboat"].filter(Boolean);
+    parts.push(`<sub>${footer.join(" · ")}</sub>`);
+    const text = `${parts.join("\n\n")}\n`;
+    if (text.length <= limits.total)
+        return text;
+    const note = `\n\n... (the report was cut at ${limits.total} characters; the job summary has all of it)\n`;
+    return text.slice(0, limits.total - note.length) + note;
+}
+
+;// CONCATENATED MODULE: ./src/report/slack.ts
+/**
+ * A report as a Slack message (Block Kit), with a plain `text` fallback for notifications and
+ * clients that show no blocks. Slack's limits are kept: a header of 150 characters, section text of
+ * 3,000, ten fields of 2,000 each, at most 50 blocks.
+ */
+
+/** Slack mrkdwn: only &, < and > are control characters. */
+function escapeMrkdwn(text) {
+    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+function cut(text, max) {
+    return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+function listText(title, items, max = 10) {
+    const lines = items.slice(0, max).map((item) => `• ${escapeMrkdwn(cut(item, 500))}`);
+    if (items.length > max)
+        lines.push(`• ... and ${items.length - max} more`);
+    return cut(`*${title}*\n${lines.join("\n")}`, 3000);
+}
+function renderSlack(report) {
+    const emoji = VERDICT_EMOJI[report.verdict];
+    const blocks = [
+        { type: "header", text: { type: "plain_text", text: cut(`${emoji} ${report.title}`, 150), emoji: true } },
+        {
+            type: "section",
+            text: {
+                type: "mrkdwn",
+                text: cut(`*${VERDICT_WORD[report.verdict]}*: ${escapeMrkdwn(report.headline)}`, 3000),
+            },
+        },
+    ];
+    const facts = report.facts.slice(0, 10);
+    if (facts.length > 0) {
+        blocks.push({
+            type: "section",
+            fields: facts.map((fact) => ({
+                type: "mrkdwn",
+                text: cut(`*${escapeMrkdwn(fact.label)}*\n${escapeMrkdwn(fact.value)}`, 2000),
+            })),
+        });
+    }
+    if (report.failures.length > 0) {
+        blocks.push({ type: "section", text: { type: "mrkdwn", text: listText("Failures", report.failures) } });
+    }
+    if (report.warnings.length > 0) {
+        blocks.push({ type: "section", text: { type: "mrkdwn", text: listText("Warnings", report.warnings) } });
+    }
+    const context = [];
+    if (report.history)
+        context.push(escapeMrkdwn(historyLine(report.history)));
+    context.push(`label \`${escapeMrkdwn(report.label)}\` · ${report.action}`);
+    blocks.push({
+        type: "context",
+        elements: context.map((text) => ({ type: "mrkdwn", text: cut(text, 3000) })),
+    });
+    if (report.runUrl) {
+        blocks.push({
+            type: "actions",
+            elements: [
+                {
+                    type: "button",
+                    text: { type: "plain_text", text: "Open the workflow run" },
+                    url: report.runUrl,
+                    ...(report.verdict === "fail" ? { style: "danger" } : {}),
+                },
+            ],
+        });
+    }
+    const text = cut(`${emoji} ${report.title}: ${report.headline}${report.runUrl ? ` (${report.runUrl})` : ""}`, 3000);
+    return { text, blocks: blocks.slice(0, 50) };
+}
+
+;// CONCATENATED MODULE: ./src/report/slack-webhook.ts
+/**
+ * Our own small Slack incoming-webhook client: POST the JSON, retry on 429 (honouring Retry-After,
+ * capped) and on 5xx or network errors with exponential backoff, within a total time cap. It never
+ * throws: the caller gets an outcome, and no text in it holds the webhook URL (a secret).
+ */
+
+const defaultSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Retry-After in milliseconds (delta-seconds or an HTTP date); undefined when absent or unreadable. */
+function retryAfterMs(value, now) {
+    if (!value)
+        return undefined;
+    const trimmed = value.trim();
+    if (/^\d+(\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    const date = Date.parse(trimmed);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+function scrub(text, url) {
+    let out = text.split(url).join("<webhook>");
+    try {
+        const parsed = new URL(url);
+        if (parsed.pathname.length > 1)
+            out = out.split(parsed.pathname).join("<webhook path>");
+    }
+    catch {
+        // not a URL: nothing more to hide
+    }
+    return out;
+}
+async function postSlackWebhook(url, payload, options = {}) {
+    const maxAttempts = options.maxAttempts ?? 4;
+    const baseDelay = options.baseDelayMs ?? 500;
+    const maxDelay = options.maxDelayMs ?? 30_000;
+    const sleep = options.sleep ?? defaultSleep;
+    const now = options.now ?? Date.now;
+    const doFetch = options.fetch ?? globalThis.fetch;
+    const deadline = now() + (options.totalTimeoutMs ?? 60_000);
+    const body = JSON.stringify(payload);
+    let attempts = 0;
+    let status;
+    let error = "not attempted";
+    while (attempts < maxAttempts) {
+        attempts++;
+        let wait;
+        try {
+            const remaining = deadline - now();
+            const response = await doFetch(url, {
+                method: "POST",
+                headers: { "content-type": "application/json; charset=utf-8" },
+                body,
+                signal: AbortSignal.timeout(Math.max(1, Math.min(options.requestTimeoutMs ?? 15_000, remaining))),
+            });
+            status = response.status;
+            const text = (await response.text().catch(() => "")).trim().slice(0, 200);
+            if (response.ok)
+                return { ok: true, attempts, status };
+            error = `Slack answered ${response.status}${text ? ` (${text.replace(/\s+/g, " ")})` : ""}`;
+            if (response.status === 429) {
+                wait = retryAfterMs(response.headers.get("retry-after"), now());
+            }
+            else if (response.status < 500) {
+                // 400 invalid_payload, 403 or 404 (a revoked or mistyped webhook), 410 (archived channel): final.
+                return { ok: false, attempts, status, error: scrub(error, url) };
+            }
+        }
+        catch (thrown) {
+            const cause = thrown.cause;
+            const code = typeof cause?.code === "string" ? ` (${cause.code})` : "";
+            error =
+                thrown instanceof Error && (thrown.name === "TimeoutError" || thrown.name === "AbortError")
+                    ? "the request to Slack timed out"
+                    : `the request to Slack failed: ${(0,errors/* describeError */.Uc)(thrown)}${code}`;
+        }
+        if (attempts >= maxAttempts)
+            break;
+        const delay = Math.min(maxDelay, wait ?? baseDelay * 2 ** (attempts - 1));
+        if (now() + delay >= deadline) {
+            error = `${error}; gave up: the next try would pass the time limit`;
+            break;
+        }
+        await sleep(delay);
+    }
+    return { ok: false, attempts, ...(status === undefined ? {} : { status }), error: scrub(error, url) };
+}
+
+;// CONCATENATED MODULE: ./src/settings/report-settings.ts
+/**
+ * Where an action reports besides the job summary: the pull request comment, Slack, and (for
+ * restore-test) the report artifact. Parsed before the command runs, like every other input: a bad
+ * value is an InputError that names the input (exit 2), and nothing runs.
+ */
+
+
+function choice(raw, name, choices, fallback) {
+    const value = (settings_text(raw, name) ?? fallback).toLowerCase();
+    if (!choices.includes(value)) {
+        throw new errors/* InputError */.dz(`--${name} "${settings_text(raw, name)}": expected ${choices.join(", ")}`, { input: name });
+    }
+    return value;
+}
+function parseReportSettings(raw) {
+    const slackWebhookUrl = settings_text(raw, "slack-webhook-url");
+    if (slackWebhookUrl !== undefined) {
+        let protocol = "";
+        try {
+            protocol = new URL(slackWebhookUrl).protocol;
+        }
+        catch {
+            // reported below
+        }
+        if (protocol !== "https:" && protocol !== "http:") {
+            // The value is a secret: the message names the input, never the value.
+            throw new errors/* InputError */.dz("--slack-webhook-url: expected a Slack incoming webhook URL such as https://hooks.slack.com/services/... (the value is not shown: it is a secret)", { input: "slack-webhook-url" });
+        }
+    }
+    return {
+        commentOnPr: choice(raw, "comment-on-pr", ["auto", "never"], "auto"),
+        githubToken: settings_text(raw, "github-token"),
+        slackWebhookUrl,
+        notifyOn: choice(raw, "notify-on", ["failure", "success", "always", "never"], "failure"),
+        reportArtifact: choice(raw, "report-artifact", ["auto", "never"], "auto"),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/actions/report.ts
+/**
+ * The GitHub edge of reporting: one report per action run, delivered to the job summary (always),
+ * warnings as annotations, a sticky pull request comment, Slack, and for restore-test a workflow
+ * artifact. Delivery never changes the step's result: every channel that fails says so with a
+ * warning (or a notice) and the next one still runs. The step's result is the command's.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** Secrets shorter than this are not replaced in report text (it would mangle every word). */
+const MIN_SCRUB_LENGTH = 4;
+const PR_EVENTS = new Set(["pull_request", "pull_request_target"]);
+/** The whole pull request comment exchange (listing every page, then one write). */
+const GITHUB_TIMEOUT_MS = 60_000;
+/** Replaces every known secret, and the password of any URL with credentials, by `***`. */
+function scrubber(secrets) {
+    const values = secrets
+        .filter((value) => value.length >= MIN_SCRUB_LENGTH)
+        .sort((a, b) => b.length - a.length);
+    return (input) => {
+        let out = input;
+        for (const value of values)
+            out = out.split(value).join("***");
+        return out.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi, "$1:***@");
+    };
+}
+/**
+ * Reads the reporting inputs (a bad one throws InputError before the command runs) and returns
+ * the reporter the action's run() uses around its command.
+ */
+function createReporter(action, spec, raw, options = {}) {
+    const settings = parseReportSettings(raw);
+    const env = options.env ?? process.env;
+    const now = options.now ?? (() => new Date());
+    const scrub = scrubber([
+        ...secretValues(spec),
+        ...(settings.githubToken ? [settings.githubToken] : []),
+        ...(settings.slackWebhookUrl ? [settings.slackWebhookUrl] : []),
+    ]);
+    const label = settings_text(raw, "label") ?? "default";
+    const runUrl = provenanceFromEnv(env)?.runUrl ?? null;
+    const title = `Lifeboat ${action}`;
+    const emitted = new Set();
+    const loggedWarnings = [];
+    const annotate = (message) => {
+        if (emitted.has(message))
+            return;
+        emitted.add(message);
+        core/* warning */.$e(scrub(message), { title });
+    };
+    const reporter = {
+        action,
+        label,
+        settings,
+        runUrl,
+        loggedWarnings,
+        log: {
+            info: (message) => core/* info */.pq(message),
+            warn: (message) => {
+                loggedWarnings.push(message);
+                annotate(message);
+            },
+        },
+        errorReport: (error) => buildErrorReport(action, error, { label, runUrl, loggedWarnings }),
+        deliver: async (report, delivery = {}) => {
+            await step("history", async () => {
+                if (!delivery.store)
+                    return;
+                report.history = await loadHistory(delivery.store, report.label, { now: now() });
+            });
+            for (const warning of report.warnings)
+                annotate(warning);
+            await step("job summary", async () => {
+                await core/* summary */.z.addRaw(scrub(renderMarkdown(report, "summary"))).write();
+            });
+            await step("pull request comment", () => commentOnPullRequest(report, settings, env, scrub));
+            await step("Slack message", () => notifySlack(report, settings, scrub, options.webhook));
+            if (action === "restore-test" && delivery.restoreTest) {
+                const result = delivery.restoreTest;
+                await step("report artifact", () => uploadReportArtifact(report, result, settings, env, scrub));
+            }
+        },
+    };
+    return reporter;
+}
+/** One channel: whatever it throws becomes a warning, never the step's failure. */
+async function step(name, work) {
+    try {
+        await work();
+    }
+    catch (error) {
+        core/* warning */.$e(`Lifeboat could not write the ${name}: ${(0,errors/* describeError */.Uc)(error)}`, {
+            title: "Lifeboat report",
+        });
+    }
+}
+function httpStatus(error) {
+    const status = error?.status;
+    return typeof status === "number" ? status : undefined;
+}
+async function pullRequestNumber(env) {
+    if (!env.GITHUB_EVENT_PATH)
+        return undefined;
+    const event = JSON.parse(await (0,promises_.readFile)(env.GITHUB_EVENT_PATH, "utf8"));
+    const number = event.pull_request?.number ?? event.number;
+    return typeof number === "number" ? number : undefined;
+}
+/**
+ * One comment per label and action on the pull request, found again by its hidden marker (across
+ * every page of comments) and updated in place. 401/403/404 (no `pull-requests: write`, a read-only
+ * token on a pull request from a fork) end in a warning.
+ */
+async function commentOnPullRequest(report, settings, env, scrub) {
+    if (settings.commentOnPr === "never" || !PR_EVENTS.has(env.GITHUB_EVENT_NAME ?? ""))
+        return;
+    const number = await pullRequestNumber(env);
+    const [owner, repo] = (env.GITHUB_REPOSITORY ?? "").split("/");
+    if (!number || !owner || !repo) {
+        core/* warning */.$e("Lifeboat found no pull request number or repository in the event: no comment written.", {
+            title: "Lifeboat report",
+        });
+        return;
+    }
+    if (!settings.githubToken) {
+        core/* warning */.$e("github-token is empty: the pull request comment is skipped.", { title: "Lifeboat report" });
+        return;
+    }
+    const marker = reportMarker(report);
+    const body = scrub(renderMarkdown(report, "comment"));
+    const github = await __nccwpck_require__.e(/* import() */ 351).then(__nccwpck_require__.bind(__nccwpck_require__, 61351));
+    const octokit = github.getOctokit(settings.githubToken);
+    const where = { owner, repo, issue_number: number };
+    // Octokit sets no timeout of its own: a GitHub that hangs must not hold the step.
+    const request = { signal: AbortSignal.timeout(GITHUB_TIMEOUT_MS) };
+    try {
+        let existing;
+        for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, {
+            ...where,
+            per_page: 100,
+            request,
+        })) {
+            const found = page.data.find((comment) => comment.body?.includes(marker));
+            if (found) {
+                existing = found.id;
+                break;
+            }
+        }
+        if (existing !== undefined) {
+            await octokit.rest.issues.updateComment({ owner, repo, comment_id: existing, body, request });
+            core/* info */.pq(`Updated the Lifeboat comment on pull request #${number}.`);
+        }
+        else {
+            await octokit.rest.issues.createComment({ ...where, body, request });
+            core/* info */.pq(`Commented on pull request #${number}.`);
+        }
+    }
+    catch (error) {
+        const status = httpStatus(error);
+        if (status === 401 || status === 403 || status === 404) {
+            core/* warning */.$e(`Lifeboat could not comment on pull request #${number}: GitHub answered ${status}. ` +
+                "The job needs `permissions: pull-requests: write`; on a pull request from a fork the token is read-only, " +
+                "so the report is in the job summary only.", { title: "Lifeboat report" });
+            return;
+        }
+        throw new Error(`GitHub answered ${status ?? "nothing"} on pull request #${number}: ${scrub((0,errors/* describeError */.Uc)(error))}`, { cause: error });
+    }
+}
+async function notifySlack(report, settings, scrub, webhook) {
+    if (!settings.slackWebhookUrl || !shouldNotify(settings.notifyOn, report.verdict))
+        return;
+    const payload = JSON.parse(scrub(JSON.stringify(renderSlack(report))));
+    const outcome = await postSlackWebhook(settings.slackWebhookUrl, payload, webhook);
+    if (outcome.ok) {
+        core/* info */.pq(`Slack message sent${outcome.attempts > 1 ? ` (after ${outcome.attempts} attempts)` : ""}.`);
+    }
+    else {
+        core/* warning */.$e(`Lifeboat could not send the Slack message (${outcome.attempts} attempt(s)): ${scrub(outcome.error ?? "unknown error")}`, { title: "Lifeboat report" });
+    }
+}
+/** The files of the restore-test artifact: the report, the result (no secrets), the logs. */
+function restoreTestArtifactFiles(report, result) {
+    const { pgRestoreLog, run, ...rest } = result;
+    const files = {
+        "report.md": renderMarkdown(report, "summary"),
+        "result.json": `${JSON.stringify({ ...rest, run: run ? { command: run.command, exitCode: run.exitCode } : null }, null, 2)}\n`,
+        "pg_restore.log": pgRestoreLog,
+    };
+    if (result.assertions.length > 0) {
+        files["assertions.txt"] = result.assertions
+            .map((assertion) => `${assertion.passed ? "PASS" : "FAIL"} ${assertion.sql}\n  ${assertion.detail}\n`)
+            .join("\n");
+    }
+    if (run)
+        files["command-output.log"] = `$ ${run.command}\n${run.output}`;
+    return files;
+}
+async function uploadReportArtifact(report, result, settings, env, scrub) {
+    if (settings.reportArtifact === "never")
+        return;
+    if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
+        core/* notice */.lm("The restore-test report artifact was skipped: the artifact service is not available here (no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL).", { title: "Lifeboat report" });
+        return;
+    }
+    const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), "lifeboat-report-"));
+    try {
+        const files = restoreTestArtifactFiles(report, result);
+        await (0,promises_.mkdir)(dir, { recursive: true });
+        for (const [name, content] of Object.entries(files))
+            await (0,promises_.writeFile)((0,external_node_path_.join)(dir, name), scrub(content));
+        const name = [
+            "lifeboat-restore-test",
+            report.label,
+            result.backupId,
+            env.GITHUB_JOB,
+            env.GITHUB_RUN_ATTEMPT,
+        ]
+            .filter(Boolean)
+            .join("-")
+            .replace(/[^A-Za-z0-9._-]/g, "_");
+        const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(110), __nccwpck_require__.e(351), __nccwpck_require__.e(935)]).then(__nccwpck_require__.bind(__nccwpck_require__, 77935));
+        const uploaded = await new DefaultArtifactClient().uploadArtifact(name, Object.keys(files).map((file) => (0,external_node_path_.join)(dir, file)), dir);
+        core/* info */.pq(`Uploaded the restore-test report as artifact ${name}${uploaded.id ? ` (id ${uploaded.id})` : ""}.`);
+    }
+    finally {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/actions/tool-cache.ts
+
+
+function actionsToolCache(log = actionLogger, load = () => Promise.all(/* import() */[__nccwpck_require__.e(110), __nccwpck_require__.e(872)]).then(__nccwpck_require__.bind(__nccwpck_require__, 63872))) {
+    let loaded;
+    const available = async (doing) => {
+        loaded ??= load().catch((error) => {
+            log.info(`The Actions cache cannot be loaded (${(0,errors/* describeError */.Uc)(error)}); installed clients are not cached`);
+            return undefined;
+        });
+        const cache = await loaded;
+        if (!cache)
+            return undefined;
+        if (!cache.isFeatureAvailable()) {
+            log.info(`The Actions cache service is not available here; ${doing}`);
+            return undefined;
+        }
+        return cache;
+    };
+    return {
+        async restore(paths, key) {
+            try {
+                const cache = await available("downloading instead of restoring");
+                if (!cache)
+                    return false;
+                const hit = await cache.restoreCache(paths, key);
+                if (!hit)
+                    log.info(`No cache entry ${key}`);
+                return hit !== undefined;
+            }
+            catch (error) {
+                log.info(`Restoring cache entry ${key} failed (${(0,errors/* describeError */.Uc)(error)}); downloading instead`);
+                return false;
+            }
+        },
+        async save(paths, key) {
+            try {
+                const cache = await available("the installed client is not saved for the next run");
+                if (!cache)
+                    return;
+                // saveCache reports most failures itself (a warning) and returns -1 instead of throwing.
+                const id = await cache.saveCache(paths, key);
+                if (id === -1)
+                    log.info(`Cache entry ${key} was not saved; the next run downloads again`);
+                else
+                    log.info(`Saved ${paths.join(", ")} to the Actions cache as ${key}`);
+            }
+            catch (error) {
+                // Another job saving the same key first (ReserveCacheError) lands here too: harmless.
+                log.info(`Saving cache entry ${key} failed (${(0,errors/* describeError */.Uc)(error)}); the next run downloads again`);
+            }
+        },
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/actions/backup-db/run.ts
@@ -42576,59 +45806,50 @@ async function openStore(urlText, options = {}) {
 
 
 
+
+
 async function run_run() {
     const spec = commandSpec("backup");
     maskSecrets(spec);
-    const settings = parseBackupSettings(readInputs(spec));
-    const store = await openStore(settings.storage, {
-        cwd: process.env.GITHUB_WORKSPACE ?? process.cwd(),
-        s3: settings.s3,
+    const raw = readInputs(spec);
+    const reporter = createReporter("backup-db", spec, raw);
+    let store;
+    let result;
+    try {
+        const settings = parseBackupSettings(raw);
+        store = await openStore(settings.storage, {
+            cwd: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+            s3: settings.s3,
+        });
+        const controller = new AbortController();
+        process.once("SIGTERM", () => controller.abort(new Error("the job was cancelled (SIGTERM)")));
+        process.once("SIGINT", () => controller.abort(new Error("the job was cancelled (SIGINT)")));
+        result = await runBackup(settings, {
+            store,
+            env: process.env,
+            now: () => new Date(),
+            log: reporter.log,
+            toolCache: actionsToolCache(reporter.log),
+            signal: controller.signal,
+        });
+    }
+    catch (error) {
+        await reporter.deliver(reporter.errorReport(error), { store });
+        throw error;
+    }
+    core/* setOutput */.uH("backup-id", result.backupId);
+    core/* setOutput */.uH("backup-key", result.backupKey);
+    core/* setOutput */.uH("manifest-key", result.manifestKey);
+    core/* setOutput */.uH("stored-bytes", String(result.storedBytes));
+    core/* setOutput */.uH("sha256", result.sha256);
+    core/* setOutput */.uH("duration-seconds", String(result.durationSeconds));
+    const report = buildBackupReport(result, {
+        label: result.label,
+        runUrl: reporter.runUrl,
+        loggedWarnings: reporter.loggedWarnings,
+        storageUrl: store.url,
     });
-    const controller = new AbortController();
-    process.once("SIGTERM", () => controller.abort(new Error("the job was cancelled (SIGTERM)")));
-    process.once("SIGINT", () => controller.abort(new Error("the job was cancelled (SIGINT)")));
-    const result = await runBackup(settings, {
-        store,
-        env: process.env,
-        now: () => new Date(),
-        log: actionLogger,
-        signal: controller.signal,
-    });
-    setOutput("backup-id", result.backupId);
-    setOutput("backup-key", result.backupKey);
-    setOutput("manifest-key", result.manifestKey);
-    setOutput("stored-bytes", String(result.storedBytes));
-    setOutput("sha256", result.sha256);
-    setOutput("duration-seconds", String(result.durationSeconds));
-    const { manifest } = result;
-    await summary
-        .addHeading(`Lifeboat backup: ${manifest.label}`, 2)
-        .addTable([
-        [
-            { data: "Backup", header: true },
-            { data: "Storage", header: true },
-            { data: "Stored", header: true },
-            { data: "Tables", header: true },
-            { data: "Rows", header: true },
-            { data: "Duration", header: true },
-            { data: "Encryption", header: true },
-        ],
-        [
-            result.backupId,
-            `${store.url}/${result.backupKey}`,
-            formatBytes(result.storedBytes),
-            String(manifest.tables.length),
-            String(manifest.totalRows),
-            `${result.durationSeconds}s`,
-            manifest.encryption.format === "none"
-                ? "none"
-                : manifest.encryption.passphrase
-                    ? "age (passphrase)"
-                    : `age, ${manifest.encryption.recipients.length} recipient(s)`,
-        ],
-    ])
-        .addRaw(`PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``, true)
-        .write();
+    await reporter.deliver(report, { store });
 }
 
 ;// CONCATENATED MODULE: ./src/actions/backup-db/index.ts

@@ -7255,7 +7255,7 @@ function parseBackupIdTime(text) {
 }
 
 // EXTERNAL MODULE: ./src/domain/errors.ts
-var errors = __nccwpck_require__(241);
+var domain_errors = __nccwpck_require__(241);
 ;// CONCATENATED MODULE: ./src/domain/dump-plan.ts
 /**
  * pg_dump's command line, built from the user's scope: pure, so the same arguments are tested,
@@ -7271,7 +7271,7 @@ const LEVELS = { gzip: [1, 9], lz4: [1, 12], zstd: [1, 22] };
 function parseCompression(text, pgDumpMajor) {
     const value = text.trim().toLowerCase();
     const fail = (why) => {
-        throw new errors/* InputError */.dz(`--compression "${text}": ${why}`, { input: "compression" });
+        throw new domain_errors/* InputError */.dz(`--compression "${text}": ${why}`, { input: "compression" });
     };
     if (value === "" || value === "auto") {
         return pgDumpMajor >= 16 ? { method: "zstd", level: undefined } : { method: "gzip", level: 1 };
@@ -7358,7 +7358,7 @@ function validateExtraArgs(args) {
         const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
         const reason = arg.startsWith("-") ? OWNED[flag] : undefined;
         if (reason) {
-            throw new errors/* InputError */.dz(`--pg-dump-args: "${arg}" is not allowed (${reason})`, { input: "pg-dump-args" });
+            throw new domain_errors/* InputError */.dz(`--pg-dump-args: "${arg}" is not allowed (${reason})`, { input: "pg-dump-args" });
         }
     }
     return [...args];
@@ -7376,7 +7376,7 @@ function emptyScope() {
 }
 function validateScope(scope) {
     if (scope.schemaOnly && scope.dataOnly) {
-        throw new errors/* InputError */.dz("--schema-only and --data-only: choose one, not both", { input: "schema-only" });
+        throw new domain_errors/* InputError */.dz("--schema-only and --data-only: choose one, not both", { input: "schema-only" });
     }
     return scope;
 }
@@ -7413,6 +7413,7 @@ function buildPgDumpArgs(options) {
  * Where things live in a store, relative to its root (the storage URL's prefix):
  *
  *   <label>/<backup-id>/dump.age            the age-encrypted pg_dump archive (dump.pgdump when unencrypted)
+ *   <label>/<backup-id>/roles.sql.age       the roles, when included (roles.sql when unencrypted)
  *   <label>/<backup-id>/manifest.json       written last: the commit marker
  *   <label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json
  *
@@ -7423,10 +7424,12 @@ function buildPgDumpArgs(options) {
 const MANIFEST_FILE = "manifest.json";
 const ENCRYPTED_DUMP_FILE = "dump.age";
 const PLAIN_DUMP_FILE = "dump.pgdump";
+const ENCRYPTED_ROLES_FILE = "roles.sql.age";
+const PLAIN_ROLES_FILE = "roles.sql";
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 function validateLabel(label) {
     if (!LABEL.test(label)) {
-        throw new errors/* InputError */.dz(`--label "${label}": expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { input: "label" });
+        throw new domain_errors/* InputError */.dz(`--label "${label}": expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { input: "label" });
     }
     return label;
 }
@@ -7438,6 +7441,9 @@ function manifestKey(label, backupId) {
 }
 function dumpKey(label, backupId, encrypted) {
     return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE}`;
+}
+function rolesKey(label, backupId, encrypted) {
+    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE}`;
 }
 const CHECK = /^checks\/(\d{8}T\d{6}(?:\d{3})?Z)-([a-z][a-z-]*)-(pass|fail)\.json$/;
 function parseCheckStamp(stamp) {
@@ -7510,11 +7516,11 @@ function parseManifest(text, where) {
         value = JSON.parse(text);
     }
     catch (error) {
-        throw new errors/* InputError */.dz(`${where}: not valid JSON (${error.message})`);
+        throw new domain_errors/* InputError */.dz(`${where}: not valid JSON (${error.message})`);
     }
     const problems = manifestProblems(value);
     if (problems.length > 0)
-        throw new errors/* InputError */.dz(`${where}: not a valid manifest: ${problems.join("; ")}`);
+        throw new domain_errors/* InputError */.dz(`${where}: not a valid manifest: ${problems.join("; ")}`);
     return value;
 }
 /** Empty when `value` has the shape of a schema-1 manifest; otherwise what is wrong with it. */
@@ -7542,6 +7548,19 @@ function manifestProblems(value) {
         problems.push("dump.plaintext");
     if (!m.encryption || !["age-v1", "none"].includes(m.encryption.format))
         problems.push("encryption.format");
+    if (m.roles !== undefined) {
+        const roles = m.roles;
+        if (typeof roles !== "object" ||
+            roles === null ||
+            typeof roles.name !== "string" ||
+            !/^[A-Za-z0-9._-]+$/.test(roles.name) ||
+            roles.name === m.object?.name ||
+            !Number.isSafeInteger(roles.bytes) ||
+            !SHA256.test(String(roles.sha256)) ||
+            !SHA256.test(String(roles.plaintext?.sha256))) {
+            problems.push("roles");
+        }
+    }
     if (!Array.isArray(m.tables))
         problems.push("tables");
     else if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0))
@@ -7550,6 +7569,166 @@ function manifestProblems(value) {
 }
 function serializeManifest(manifest) {
     return JSON.stringify(manifest, null, 2) + "\n";
+}
+
+;// CONCATENATED MODULE: ./src/domain/supabase-preset.ts
+/**
+ * The `supabase` preset, pure: which schemas a Supabase project's dump leaves out, which
+ * extensions it keeps, which roles are the platform's own. Decisions and sources: docs/supabase.md
+ * (the lists follow the Supabase CLI's `db dump`, pkg/migration/dump.go).
+ */
+
+const PRESETS = ["none", "supabase"];
+/**
+ * Schemas the platform creates and maintains, or that extensions own: neither their definitions
+ * nor their data are dumped. `supabase db dump` leaves these out of both its schema and its data
+ * dump (cron, net and pgmq only of the schema dump: see docs/supabase.md). pg_catalog,
+ * information_schema and pg_toast are never dumped by pg_dump anyway.
+ */
+const SUPABASE_PLATFORM_SCHEMAS = [
+    "_analytics",
+    "_realtime",
+    "_supavisor",
+    "pgbouncer",
+    "realtime",
+    "supabase_migrations",
+    "cron",
+    "dbdev",
+    "graphql",
+    "graphql_public",
+    "net",
+    "pgmq",
+    "pgsodium",
+    "pgsodium_masks",
+    "pgtle",
+    "repack",
+    "tiger",
+    "tiger_data",
+    "timescaledb_*",
+    "_timescaledb_*",
+    "topology",
+    "vault",
+];
+/**
+ * Platform schemas that ARE dumped, definitions and data: auth and storage hold the user's users,
+ * identities and object metadata; supabase_functions holds database webhooks that user tables'
+ * triggers call; extensions holds the extensions user tables call (uuid_generate_v4()). Without
+ * them a restore into a plain PostgreSQL fails on the first foreign key to auth.users.
+ */
+const SUPABASE_KEPT_PLATFORM_SCHEMAS = (/* unused pure expression or super */ null && ([
+    "auth",
+    "storage",
+    "supabase_functions",
+    "extensions",
+]));
+/** The platform services' migration history: a fresh project has its own rows, so no data. */
+const SUPABASE_EXCLUDED_TABLE_DATA = [
+    "auth.schema_migrations",
+    "storage.migrations",
+    "supabase_functions.migrations",
+];
+/**
+ * Roles the platform creates in every project (and extensions it preinstalls create), left out of
+ * the roles object: a Supabase project already has them and refuses CREATE/ALTER on them
+ * (supautils), and a plain PostgreSQL needs none of them for the user's objects to work. The API
+ * roles anon, authenticated and service_role are kept on purpose: policies and grants name them.
+ */
+const SUPABASE_RESERVED_ROLES = [
+    "postgres",
+    "supabase_admin",
+    "supabase_auth_admin",
+    "supabase_storage_admin",
+    "supabase_functions_admin",
+    "supabase_realtime_admin",
+    "supabase_replication_admin",
+    "supabase_read_only_user",
+    "supabase_etl_admin",
+    "supabase_privileged_role",
+    "supabase_superuser",
+    "authenticator",
+    "pgbouncer",
+    "dashboard_user",
+    "pgsodium_keyholder",
+    "pgsodium_keyiduser",
+    "pgsodium_keymaker",
+    "pgtle_admin",
+];
+/** pg_* roles are PostgreSQL's own (pg_read_all_data, ...): never part of a roles object. */
+function isReservedRole(name, preset) {
+    if (name.startsWith("pg_"))
+        return true;
+    return preset === "supabase" && SUPABASE_RESERVED_ROLES.includes(name);
+}
+function parsePreset(text) {
+    const value = (text ?? "none").trim().toLowerCase() || "none";
+    if (!PRESETS.includes(value)) {
+        throw new domain_errors/* InputError */.dz(`--preset "${text}": expected none or supabase`, { input: "preset" });
+    }
+    return value;
+}
+/** include-roles: auto means true with the supabase preset, false without. */
+function parseIncludeRoles(text, preset) {
+    const value = (text ?? "auto").trim().toLowerCase() || "auto";
+    if (value === "auto")
+        return preset === "supabase";
+    if (["true", "yes", "1", "on"].includes(value))
+        return true;
+    if (["false", "no", "0", "off"].includes(value))
+        return false;
+    throw new domain_errors/* InputError */.dz(`--include-roles "${text}": expected auto, true or false`, { input: "include-roles" });
+}
+/**
+ * The user's scope with the preset applied. The preset only adds: its schema exclusions go after
+ * the user's --exclude-schema, its table-data exclusions after --exclude-table-data (each name
+ * once). The user's --include-schema / --include-table narrow the dump as they do without a preset;
+ * naming a schema the preset leaves out is refused, since the dump would silently hold nothing of it.
+ */
+function applyPreset(preset, scope) {
+    if (preset === "none")
+        return scope;
+    for (const schema of scope.includeSchemas) {
+        if (SUPABASE_PLATFORM_SCHEMAS.includes(schema)) {
+            throw new domain_errors/* InputError */.dz(`--include-schema "${schema}": the supabase preset leaves this platform schema out; drop --preset supabase to dump it`, { input: "include-schema" });
+        }
+    }
+    const union = (mine, theirs) => [...new Set([...mine, ...theirs])];
+    return {
+        ...scope,
+        excludeSchemas: union(scope.excludeSchemas, SUPABASE_PLATFORM_SCHEMAS),
+        excludeTableData: union(scope.excludeTableData, SUPABASE_EXCLUDED_TABLE_DATA),
+    };
+}
+/** pg_dump's schema patterns (`*` wildcard only, as in the list above) against one schema name. */
+function matchesSchemaPattern(pattern, schema) {
+    const regex = new RegExp(`^${pattern.split("*").map(escapeRegex).join(".*")}$`);
+    return regex.test(schema);
+}
+function escapeRegex(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+function isPlatformSchema(schema) {
+    return SUPABASE_PLATFORM_SCHEMAS.some((pattern) => matchesSchemaPattern(pattern, schema));
+}
+/**
+ * pg_dump dumps every extension's CREATE EXTENSION even when its schema is excluded, and the
+ * restore then fails (`schema "graphql" does not exist`, or the extension is not installed on a
+ * plain server). The preset names the extensions to keep instead: those installed into a schema
+ * that is dumped. Extensions in pg_catalog (pg_cron) or in a platform schema (pg_graphql,
+ * pgsodium, supabase_vault) are the platform's. With none left, plpgsql (built in, so a no-op)
+ * stands in: pg_dump reads an empty --extension list as "all of them".
+ */
+function supabaseExtensionArgs(installed) {
+    const kept = installed
+        .filter((extension) => extension.schema !== "pg_catalog" && !isPlatformSchema(extension.schema))
+        .map((extension) => extension.name)
+        .sort();
+    const names = kept.length > 0 ? kept : ["plpgsql"];
+    return names.map((name) => `--extension="${name.replaceAll('"', '""')}"`);
+}
+/** A pg_restore error about a missing platform role: expected on a plain server, so tolerated. */
+function isPlatformRoleError(error) {
+    const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
+    return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
 }
 
 ;// CONCATENATED MODULE: ./src/domain/provenance.ts
@@ -7642,7 +7821,7 @@ function scanHeader(data, lineStart) {
 }
 /** A decryption error for a header (or a stanza in it) that breaks the format. */
 function malformed(detail) {
-    return new errors/* OperationError */.OK(`the file's age header is malformed: ${detail}`);
+    return new domain_errors/* OperationError */.OK(`the file's age header is malformed: ${detail}`);
 }
 /** Parses a complete header, as delimited by scanHeader. */
 function parseHeader(header) {
@@ -7897,9 +8076,9 @@ class EncryptStream extends external_node_stream_.Transform {
  */
 function createEncryptStream(recipients) {
     if (recipients.length === 0)
-        throw new errors/* InputError */.dz("encryption: at least one recipient is needed");
+        throw new domain_errors/* InputError */.dz("encryption: at least one recipient is needed");
     if (recipients.length > 1 && recipients.some((recipient) => recipient.kind === "scrypt")) {
-        throw new errors/* InputError */.dz("encryption: a passphrase cannot be combined with other recipients or passphrases");
+        throw new domain_errors/* InputError */.dz("encryption: a passphrase cannot be combined with other recipients or passphrases");
     }
     return new EncryptStream(recipients);
 }
@@ -7928,7 +8107,7 @@ function deriveWrapKey(passphrase, salt, workFactor) {
     return new Promise((resolve, reject) => {
         (0,external_node_crypto_.scrypt)(passphrase, Buffer.concat([Buffer.from(scrypt_LABEL), salt]), 32, { N: cost, r: BLOCK_SIZE, p: 1, maxmem }, (error, key) => {
             if (error)
-                reject(new errors/* OperationError */.OK(`scrypt failed: ${(0,errors/* describeError */.Uc)(error)}`, { cause: error }));
+                reject(new domain_errors/* OperationError */.OK(`scrypt failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, { cause: error }));
             else
                 resolve(key);
         });
@@ -7971,7 +8150,7 @@ class ScryptIdentity {
         }
         const workFactor = Number(encodedWorkFactor);
         if (workFactor > this.maxWorkFactor) {
-            throw new errors/* OperationError */.OK(`the file's scrypt work factor 2^${encodedWorkFactor.slice(0, 10)} is above the accepted maximum 2^${this.maxWorkFactor}`);
+            throw new domain_errors/* OperationError */.OK(`the file's scrypt work factor 2^${encodedWorkFactor.slice(0, 10)} is above the accepted maximum 2^${this.maxWorkFactor}`);
         }
         // Checked before the expensive scrypt, and before decrypting, as the spec requires.
         if (stanza.body.length !== FILE_KEY_LENGTH + TAG_LENGTH) {
@@ -7992,10 +8171,10 @@ class ScryptIdentity {
 /** Far above any real header (an X25519 stanza is about 110 bytes); bounds memory on garbage input. */
 const MAX_HEADER_LENGTH = 1024 * 1024;
 function tampered(detail) {
-    return new errors/* OperationError */.OK(`the file is corrupted or was tampered with: ${detail}`);
+    return new domain_errors/* OperationError */.OK(`the file is corrupted or was tampered with: ${detail}`);
 }
 function truncated(detail) {
-    return new errors/* OperationError */.OK(`the file is truncated: ${detail}`);
+    return new domain_errors/* OperationError */.OK(`the file is truncated: ${detail}`);
 }
 /** Rejects input that is not a binary age v1 file as soon as its first bytes show it. */
 function checkStart(start) {
@@ -8007,16 +8186,16 @@ function checkStart(start) {
         return;
     }
     if (start.startsWith(ARMOR_BEGIN.slice(0, VERSION_LINE.length))) {
-        throw new errors/* OperationError */.OK("the file is ASCII-armored (age -a), which is not supported: decode it with age first");
+        throw new domain_errors/* OperationError */.OK("the file is ASCII-armored (age -a), which is not supported: decode it with age first");
     }
     if (start.startsWith("age-encryption.org/")) {
-        throw new errors/* OperationError */.OK("the file is in an unsupported age format version (expected age-encryption.org/v1)");
+        throw new domain_errors/* OperationError */.OK("the file is in an unsupported age format version (expected age-encryption.org/v1)");
     }
-    throw new errors/* OperationError */.OK("the input is not an age file: it does not start with age-encryption.org/v1");
+    throw new domain_errors/* OperationError */.OK("the input is not an age file: it does not start with age-encryption.org/v1");
 }
 function noMatch(stanzas, identities) {
     if (stanzas.length === 1 && stanzas[0].type === STANZA_TYPE) {
-        return new errors/* OperationError */.OK(identities.some((identity) => identity.kind === "scrypt")
+        return new domain_errors/* OperationError */.OK(identities.some((identity) => identity.kind === "scrypt")
             ? "the passphrase is incorrect for this file"
             : "the file is encrypted with a passphrase, and no passphrase was given");
     }
@@ -8024,7 +8203,7 @@ function noMatch(stanzas, identities) {
     for (const { type } of stanzas)
         counts.set(type.slice(0, 40), (counts.get(type.slice(0, 40)) ?? 0) + 1);
     const types = [...counts].map(([type, count]) => `${count} ${type}`).join(", ");
-    return new errors/* OperationError */.OK(`no identity matches any recipient of this file (its recipients: ${types})`);
+    return new domain_errors/* OperationError */.OK(`no identity matches any recipient of this file (its recipients: ${types})`);
 }
 /** Finds the file key for a parsed header, and checks the header's MAC with it. */
 async function unlock(header, identities) {
@@ -8180,7 +8359,7 @@ class DecryptStream extends external_node_stream_.Transform {
     #finish() {
         if (this.#state === "header") {
             if (this.#headerLength === 0)
-                throw new errors/* OperationError */.OK("the input is empty, not an age file");
+                throw new domain_errors/* OperationError */.OK("the input is empty, not an age file");
             throw truncated("it ends inside the age header");
         }
         if (this.#state === "nonce")
@@ -8217,7 +8396,7 @@ class DecryptStream extends external_node_stream_.Transform {
  */
 function createDecryptStream(identities) {
     if (identities.length === 0)
-        throw new errors/* InputError */.dz("decryption: at least one identity is needed");
+        throw new domain_errors/* InputError */.dz("decryption: at least one identity is needed");
     return new DecryptStream(identities);
 }
 
@@ -8351,7 +8530,7 @@ class X25519Recipient {
         const share = rawPublicKey(ephemeral.publicKey);
         const shared = x25519(ephemeral.privateKey, this.#publicKey);
         if (!shared)
-            throw new errors/* OperationError */.OK(`recipient ${this.toString()} is not a usable X25519 public key`);
+            throw new domain_errors/* OperationError */.OK(`recipient ${this.toString()} is not a usable X25519 public key`);
         const wrapKey = hkdf(shared, Buffer.concat([share, this.#raw]), x25519_LABEL);
         return [{ type: x25519_STANZA_TYPE, args: [encodeBase64(share)], body: wrapFileKey(wrapKey, fileKey) }];
     }
@@ -8448,7 +8627,7 @@ function parseRecipient(text) {
     const trimmed = text.trim();
     if (looksLikeSecretKey(trimmed)) {
         // Never echo it: a secret key pasted where a public key belongs must not reach logs.
-        throw new errors/* InputError */.dz(`recipient: expected ${RECIPIENT_FORM}, but got a secret key; give its public key instead (age-keygen -y prints it)`);
+        throw new domain_errors/* InputError */.dz(`recipient: expected ${RECIPIENT_FORM}, but got a secret key; give its public key instead (age-keygen -y prints it)`);
     }
     const result = decodeKey(trimmed, RECIPIENT_HRP);
     if ("problem" in result) {
@@ -8457,14 +8636,14 @@ function parseRecipient(text) {
             : trimmed.startsWith("ssh-")
                 ? " (SSH keys are not supported)"
                 : "";
-        throw new errors/* InputError */.dz(`recipient ${quote(trimmed)}: expected ${RECIPIENT_FORM}, but ${result.problem}${hint}`);
+        throw new domain_errors/* InputError */.dz(`recipient ${quote(trimmed)}: expected ${RECIPIENT_FORM}, but ${result.problem}${hint}`);
     }
     if (trimmed !== trimmed.toLowerCase()) {
-        throw new errors/* InputError */.dz(`recipient ${quote(trimmed)}: expected ${RECIPIENT_FORM} in lowercase`);
+        throw new domain_errors/* InputError */.dz(`recipient ${quote(trimmed)}: expected ${RECIPIENT_FORM} in lowercase`);
     }
     const recipient = new X25519Recipient(result.key);
     if (!recipient.isUsable()) {
-        throw new errors/* InputError */.dz(`recipient ${quote(trimmed)}: not a usable X25519 public key (a low-order point)`);
+        throw new domain_errors/* InputError */.dz(`recipient ${quote(trimmed)}: not a usable X25519 public key (a low-order point)`);
     }
     return recipient;
 }
@@ -8488,7 +8667,7 @@ function significantLines(text) {
  */
 function parseIdentities(text) {
     if (text.startsWith(VERSION_LINE) || text.startsWith(ARMOR_BEGIN)) {
-        throw new errors/* InputError */.dz("identity file: it is itself age-encrypted; decrypt it first (age -d)");
+        throw new domain_errors/* InputError */.dz("identity file: it is itself age-encrypted; decrypt it first (age -d)");
     }
     const identities = significantLines(text).map(({ line, number }) => {
         const problem = line.toLowerCase().startsWith("age1")
@@ -8498,15 +8677,15 @@ function parseIdentities(text) {
                 : undefined;
         const result = problem ? { problem } : decodeKey(line, IDENTITY_HRP);
         if ("problem" in result) {
-            throw new errors/* InputError */.dz(`identity file line ${number}: expected ${IDENTITY_FORM}, but ${result.problem}`);
+            throw new domain_errors/* InputError */.dz(`identity file line ${number}: expected ${IDENTITY_FORM}, but ${result.problem}`);
         }
         if (line !== line.toUpperCase()) {
-            throw new errors/* InputError */.dz(`identity file line ${number}: expected ${IDENTITY_FORM} in uppercase`);
+            throw new domain_errors/* InputError */.dz(`identity file line ${number}: expected ${IDENTITY_FORM} in uppercase`);
         }
         return new X25519Identity(result.key);
     });
     if (identities.length === 0) {
-        throw new errors/* InputError */.dz(`identity file: no secret key found; expected a line with ${IDENTITY_FORM}`);
+        throw new domain_errors/* InputError */.dz(`identity file: no secret key found; expected a line with ${IDENTITY_FORM}`);
     }
     return identities;
 }
@@ -8524,7 +8703,7 @@ function recipientOf(identity) {
 }
 function checkPassphrase(passphrase) {
     if (passphrase === "")
-        throw new errors/* InputError */.dz("passphrase: must not be empty");
+        throw new domain_errors/* InputError */.dz("passphrase: must not be empty");
 }
 /**
  * Encrypts to a passphrase. `workFactor` is log2 of scrypt's N (age uses 18); it cannot exceed 22,
@@ -8533,7 +8712,7 @@ function checkPassphrase(passphrase) {
 function passphraseRecipient(passphrase, workFactor = DEFAULT_WORK_FACTOR) {
     checkPassphrase(passphrase);
     if (!Number.isInteger(workFactor) || workFactor < 1 || workFactor > MAX_WORK_FACTOR) {
-        throw new errors/* InputError */.dz(`passphrase work factor ${workFactor}: expected an integer from 1 to ${MAX_WORK_FACTOR} (log2 of scrypt's N)`);
+        throw new domain_errors/* InputError */.dz(`passphrase work factor ${workFactor}: expected an integer from 1 to ${MAX_WORK_FACTOR} (log2 of scrypt's N)`);
     }
     return new ScryptRecipient(passphrase, workFactor);
 }
@@ -8551,6 +8730,10 @@ function passphraseIdentity(passphrase, maxWorkFactor = MAX_WORK_FACTOR) {
 
 
 
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(3273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -8575,13 +8758,206 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+;// CONCATENATED MODULE: ./src/domain/connection-rules.ts
+/**
+ * What can be told about a connection URL before connecting: Supabase's host forms and poolers,
+ * the sslmode to use, and the address families a host needs. Pure: DNS answers and what the
+ * machine's network can reach are passed in. docs/connections.md describes every rule.
+ */
+
+const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+/** Stands in for the password wherever a URL is suggested: the real one is never printed. */
+const PASSWORD_PLACEHOLDER = "[YOUR-PASSWORD]";
+/** localhost, 127.0.0.0/8, ::1 and Unix socket directories: traffic that never leaves the machine. */
+function isLocalHost(host) {
+    const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+    return (isSocketPath(host) ||
+        bare === "localhost" ||
+        bare.endsWith(".localhost") ||
+        bare === "::1" ||
+        /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare));
+}
+/** A host that is a directory holding the server's Unix socket (libpq's convention). */
+function isSocketPath(host) {
+    return host.startsWith("/");
+}
+/**
+ * The sslmode a connection uses: the URL's `sslmode` (or node-postgres's `ssl=true|false`) when
+ * given, else `require` for a host across a network and `prefer` (libpq's own default) for a local
+ * one; a Unix socket is never encrypted. `sslrootcert=system` implies verify-full, as in libpq 16.
+ */
+function resolveSslMode(params, host, input = "database-url") {
+    const flag = `--${input}`;
+    let explicit;
+    const given = params.sslmode;
+    if (given !== undefined) {
+        if (!SSL_MODES.includes(given)) {
+            throw new domain_errors/* InputError */.dz(`${flag}: sslmode "${given}" is not one of ${SSL_MODES.join(", ")}`, { input });
+        }
+        explicit = given;
+    }
+    else if (params.ssl !== undefined) {
+        const ssl = params.ssl.toLowerCase();
+        if (["true", "1", "require", "no-verify"].includes(ssl))
+            explicit = "require";
+        else if (["false", "0", "disable"].includes(ssl))
+            explicit = "disable";
+        else {
+            throw new domain_errors/* InputError */.dz(`${flag}: ssl "${params.ssl}" is not true or false; use sslmode=${SSL_MODES.join("|")} instead`, { input });
+        }
+    }
+    if (params.sslrootcert === "system") {
+        if (explicit !== undefined && explicit !== "verify-full") {
+            throw new domain_errors/* InputError */.dz(`${flag}: sslrootcert=system needs sslmode=verify-full (got sslmode=${explicit})`, {
+                input,
+            });
+        }
+        return { mode: "verify-full", explicit: true };
+    }
+    if (explicit !== undefined)
+        return { mode: explicit, explicit: true };
+    if (isSocketPath(host))
+        return { mode: "disable", explicit: false };
+    return { mode: isLocalHost(host) ? "prefer" : "require", explicit: false };
+}
+/**
+ * `db.<ref>.supabase.co` (the project's own server, IPv6 only unless the IPv4 add-on is on) and
+ * `aws-0-<region>.pooler.supabase.com` (Supavisor: session mode on 5432, transaction mode on 6543).
+ */
+function supabaseHost(host) {
+    const name = host.toLowerCase().replace(/\.$/, "");
+    const direct = /^db\.([a-z0-9]+)\.supabase\.co$/.exec(name);
+    if (direct)
+        return { kind: "direct", ref: direct[1] };
+    if (name.endsWith(".pooler.supabase.com")) {
+        const region = /^aws-\d+-([a-z0-9-]+)\.pooler\.supabase\.com$/.exec(name);
+        return { kind: "pooler", region: region?.[1], host: name };
+    }
+    return undefined;
+}
+/**
+ * The session pooler form of a direct Supabase URL, password left as a placeholder. The pooler's
+ * host names the project's region, which only the dashboard knows (Connect -> Session pooler).
+ */
+function sessionPoolerUrl(url, ref, poolerHost) {
+    const user = `${(url.user ?? "postgres").replace(/\.[a-z0-9]+$/, "")}.${ref}`;
+    const query = Object.entries(url.params)
+        .filter(([key]) => !["host", "port", "user", "dbname", "password"].includes(key))
+        .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
+        .join("&");
+    return `postgresql://${encodeURIComponent(user)}:${PASSWORD_PLACEHOLDER}@${poolerHost ?? "aws-0-<region>.pooler.supabase.com"}:5432/${encodeURIComponent(url.database)}${query ? `?${query}` : ""}`;
+}
+/**
+ * Rules that need no network: poolers in transaction mode, where every transaction may run in
+ * another server session, so pg_dump's snapshot and its session settings would not hold.
+ */
+function urlRules(url, input = "database-url") {
+    const flag = `--${input}`;
+    const findings = [];
+    const supabase = supabaseHost(url.host);
+    const onSupabase = supabase !== undefined || /\.supabase\.(co|com)$/i.test(url.host);
+    const needsSession = "pg_dump needs one server session for its whole run (its snapshot and settings)";
+    if (url.port === 6543 && onSupabase) {
+        const instead = supabase?.kind === "pooler"
+            ? `the session pooler on the same host: port 5432, user ${url.user ?? "postgres.<project-ref>"}`
+            : supabase?.kind === "direct"
+                ? `port 5432 on the same host (IPv6 only), or the session pooler: ${sessionPoolerUrl(url, supabase.ref)} (copy the host from the dashboard: Connect -> Session pooler)`
+                : "the session pooler (port 5432; dashboard: Connect -> Session pooler)";
+        findings.push({
+            level: "fail",
+            message: `${flag}: port 6543 is Supabase's transaction pooler, and ${needsSession}; use ${instead}`,
+        });
+    }
+    else if (url.port === 6543) {
+        findings.push({
+            level: "warn",
+            message: `${flag}: port 6543 is where Supabase and others run a transaction-mode pooler, which breaks pg_dump; if ${url.host} is one, use its session mode (or the server itself)`,
+        });
+    }
+    const neon = /^(ep-[a-z0-9-]+)-pooler(\..*\.neon\.tech)$/i.exec(url.host);
+    if (neon) {
+        findings.push({
+            level: "fail",
+            message: `${flag}: ${url.host} is Neon's pooled host (PgBouncer in transaction mode), and ${needsSession}; use the direct host ${neon[1]}${neon[2]}`,
+        });
+    }
+    return findings;
+}
+/** Whether an IPv6 address is a global unicast one (2000::/3): reachable only over a global route. */
+function isGlobalIpv6(address) {
+    return /^[23][0-9a-f]{0,3}:/i.test(address);
+}
+/**
+ * A host that resolves only to global IPv6 addresses, on a machine with no global IPv6 route
+ * (GitHub-hosted runners have none): fails with what to use instead.
+ */
+function addressFamilyProblem(url, addresses, hasIpv6Route, input = "database-url") {
+    if (addresses.length === 0 || hasIpv6Route)
+        return undefined;
+    if (addresses.some((entry) => entry.family === 4))
+        return undefined;
+    if (!addresses.every((entry) => isGlobalIpv6(entry.address)))
+        return undefined;
+    const flag = `--${input}`;
+    const supabase = supabaseHost(url.host);
+    const why = `has only IPv6 addresses (${addresses[0].address}) and this machine has no IPv6 route`;
+    if (supabase?.kind === "direct") {
+        return `${flag}: ${url.host} ${why} (GitHub-hosted runners have none); use Supabase's session pooler instead: ${sessionPoolerUrl(url, supabase.ref)} (copy the pooler host from the dashboard: Connect -> Session pooler)`;
+    }
+    return `${flag}: host "${url.host}" ${why}; use a host name or address that is reachable over IPv4`;
+}
+/** One line for a host name that does not resolve, with the likely cause. */
+function unresolvedHostMessage(url, input = "database-url") {
+    const flag = `--${input}`;
+    const supabase = supabaseHost(url.host);
+    if (supabase?.kind === "direct") {
+        return `${flag}: host "${url.host}" does not resolve: the project ref "${supabase.ref}" may be wrong, or the project is paused (copy the URL from the dashboard: Connect)`;
+    }
+    if (supabase?.kind === "pooler") {
+        return `${flag}: host "${url.host}" does not resolve: the pooler's region may be wrong (copy the host from the dashboard: Connect -> Session pooler)`;
+    }
+    return `${flag}: host "${url.host}" could not be resolved (check the host name)`;
+}
+/** Supavisor's answer to a user it cannot map to a project: the user part names the project. */
+function poolerUserMessage(url, input = "database-url") {
+    const flag = `--${input}`;
+    const user = url.user ?? "(default user)";
+    if (!user.includes(".")) {
+        return `${flag}: the pooler does not know user "${user}" ("Tenant or user not found"); on Supabase's pooler the user is ${user === "(default user)" ? "postgres" : user}.<project-ref>, e.g. postgres.abcdefghijklmnop`;
+    }
+    const ref = user.slice(user.lastIndexOf(".") + 1);
+    return `${flag}: the pooler does not know user "${user}" ("Tenant or user not found"): the project ref "${ref}" in the user part may be wrong, or the pooler host is in another region than the project (copy both from the dashboard: Connect -> Session pooler)`;
+}
+/** Node's TLS error codes for certificates it refuses, as one line naming the problem and the fix. */
+function certificateProblem(code, mode) {
+    const problems = {
+        DEPTH_ZERO_SELF_SIGNED_CERT: "is self-signed",
+        SELF_SIGNED_CERT_IN_CHAIN: "is signed by a CA that is not trusted (self-signed root in the chain)",
+        UNABLE_TO_VERIFY_LEAF_SIGNATURE: "is signed by an unknown CA",
+        UNABLE_TO_GET_ISSUER_CERT: "is signed by an unknown CA",
+        UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "is signed by an unknown CA",
+        CERT_HAS_EXPIRED: "has expired",
+        CERT_NOT_YET_VALID: "is not valid yet",
+        ERR_TLS_CERT_ALTNAME_INVALID: "does not name this host (host name mismatch)",
+        CERT_SIGNATURE_FAILURE: "has a bad signature",
+    };
+    const problem = code ? problems[code] : undefined;
+    if (!problem)
+        return undefined;
+    const fix = code === "ERR_TLS_CERT_ALTNAME_INVALID"
+        ? "connect by the name in the certificate, use sslmode=verify-ca (CA checked, name not), or sslmode=require (encrypted, not verified)"
+        : "pass the CA that signed it with sslrootcert=/path/to/ca.crt, or use sslmode=require (encrypted, not verified)";
+    return `the server's TLS certificate ${problem} (sslmode=${mode}); ${fix}`;
+}
+
 ;// CONCATENATED MODULE: ./src/domain/database-url.ts
+
 
 function parseDatabaseUrl(text, input = "database-url") {
     const flag = `--${input}`;
     const trimmed = text.trim();
     if (trimmed === "") {
-        throw new errors/* InputError */.dz(`${flag}: expected postgresql://user:password@host:port/database, got nothing`, {
+        throw new domain_errors/* InputError */.dz(`${flag}: expected postgresql://user:password@host:port/database, got nothing`, {
             input,
         });
     }
@@ -8590,12 +8966,12 @@ function parseDatabaseUrl(text, input = "database-url") {
         url = new URL(trimmed);
     }
     catch {
-        throw new errors/* InputError */.dz(`${flag}: not a URL; expected postgresql://user:password@host:port/database`, {
+        throw new domain_errors/* InputError */.dz(`${flag}: not a URL; expected postgresql://user:password@host:port/database`, {
             input,
         });
     }
     if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
-        throw new errors/* InputError */.dz(`${flag}: scheme "${url.protocol.replace(/:$/, "")}" is not postgresql; expected postgresql://user:password@host:port/database`, { input });
+        throw new domain_errors/* InputError */.dz(`${flag}: scheme "${url.protocol.replace(/:$/, "")}" is not postgresql; expected postgresql://user:password@host:port/database`, { input });
     }
     const params = {};
     for (const [key, value] of url.searchParams)
@@ -8609,15 +8985,21 @@ function parseDatabaseUrl(text, input = "database-url") {
     const portText = params.port ?? (url.port || "5432");
     const port = Number(portText);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        throw new errors/* InputError */.dz(`${flag}: port "${portText}" is not a number from 1 to 65535`, { input });
+        throw new domain_errors/* InputError */.dz(`${flag}: port "${portText}" is not a number from 1 to 65535`, { input });
     }
     const database = params.dbname ?? decodeURIComponent(url.pathname.replace(/^\//, ""));
     if (database === "") {
-        throw new errors/* InputError */.dz(`${flag}: no database name; expected postgresql://user:password@host:port/database`, {
+        throw new domain_errors/* InputError */.dz(`${flag}: no database name; expected postgresql://user:password@host:port/database`, {
             input,
         });
     }
     const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
+    const ssl = resolveSslMode(params, host, input);
+    // libpq refuses parameters it does not know, such as node-postgres's `ssl`.
+    delete params.ssl;
+    // Lifeboat's default for a remote host (require) is stricter than libpq's (prefer): written out.
+    if (ssl.explicit || ssl.mode === "require")
+        params.sslmode = ssl.mode;
     const bare = new URL(url.toString());
     bare.password = "";
     bare.search = "";
@@ -8636,6 +9018,7 @@ function parseDatabaseUrl(text, input = "database-url") {
         database,
         user,
         params,
+        sslmode: ssl.mode,
     };
 }
 /** Replaces the password of any postgres URL in `text`, for messages that quote other tools. */
@@ -8658,15 +9041,51 @@ function connectionString(url) {
 
 
 
+
+
+
+
+/** The URL parameters that only TLS reads; node-postgres gets them as `ssl` options instead. */
+const TLS_PARAMS = ["sslmode", "ssl", "sslrootcert", "sslcert", "sslkey", "sslpassword", "uselibpqcompat"];
 /**
  * Connects, or fails with a one-line InputError that says which part of the URL is wrong.
- * The password is never part of the message.
+ * The password is never part of the message. TLS follows the URL's sslmode with libpq's meaning
+ * (docs/connections.md), and the session's timeouts are turned off: a long COPY or a snapshot held
+ * open for a whole dump must not be cancelled by a role's statement_timeout.
  */
 async function connect(url, input = "database-url") {
+    const mode = url.sslmode;
+    // prefer: TLS, and plain text when the server has none; allow: the other way round.
+    const attempts = mode === "prefer" ? ["require", "disable"] : mode === "allow" ? ["disable", "require"] : [mode];
+    let client;
+    for (const [index, attempt] of attempts.entries()) {
+        const last = index === attempts.length - 1;
+        const ssl = attempt === "disable" ? false : tlsOptions(url, attempt, input);
+        try {
+            client = await connect_open(url, ssl);
+            break;
+        }
+        catch (error) {
+            if (!last && (isNoTlsError(error) || (mode === "allow" && isHbaRejection(error))))
+                continue;
+            throw connectionError(error, url, input);
+        }
+    }
+    await disableTimeouts(client).catch(async (error) => {
+        await client.end().catch(() => undefined);
+        throw new domain_errors/* OperationError */.OK(`turning the session's timeouts off failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
+            cause: error,
+        });
+    });
+    return client;
+}
+async function connect_open(url, ssl) {
     const client = new esm.Client({
         // pg lets the URL's fields override separate ones, so the password goes back into the URL
-        // (in memory only) rather than beside it.
-        connectionString: connectionString(url),
+        // (in memory only) rather than beside it; the TLS parameters come out of it (pg would read
+        // require as verify-full), and TLS is configured here instead.
+        connectionString: withoutTlsParams(connectionString(url)),
+        ssl,
         connectionTimeoutMillis: 15_000,
         application_name: "lifeboat",
     });
@@ -8678,40 +9097,145 @@ async function connect(url, input = "database-url") {
     }
     catch (error) {
         await client.end().catch(() => undefined);
-        throw connectionError(error, url, input);
+        throw error;
     }
     return client;
+}
+function withoutTlsParams(text) {
+    const url = new URL(text);
+    for (const key of TLS_PARAMS)
+        url.searchParams.delete(key);
+    return url.toString();
+}
+/**
+ * Session settings that cancel a long dump, off for this session: statement_timeout (a COPY or
+ * count(*) of a big table), idle_in_transaction_session_timeout (the snapshot holder waits while
+ * pg_dump works), lock_timeout, idle_session_timeout (14+) and transaction_timeout (17+). Only
+ * the ones the server knows are set, so one statement serves every version.
+ */
+const DUMP_TIMEOUTS = [
+    "statement_timeout",
+    "idle_in_transaction_session_timeout",
+    "lock_timeout",
+    "idle_session_timeout",
+    "transaction_timeout",
+];
+async function disableTimeouts(client) {
+    await client.query(`SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])`, [[...DUMP_TIMEOUTS]]);
+}
+/**
+ * node-postgres TLS options with libpq's meaning of each sslmode: require encrypts without
+ * verifying (unless a CA is given, then it verifies like verify-ca, as libpq does); verify-ca
+ * checks the chain but not the host name; verify-full checks both. The CA comes from
+ * sslrootcert, else ~/.postgresql/root.crt as in libpq; sslrootcert=system means the system's
+ * trusted roots.
+ */
+function tlsOptions(url, mode, input = "database-url") {
+    const flag = `--${input}`;
+    const read = (param, path) => {
+        try {
+            return (0,external_node_fs_.readFileSync)(path, "utf8");
+        }
+        catch (error) {
+            throw new domain_errors/* InputError */.dz(`${flag}: ${param} "${path}" cannot be read (${(0,domain_errors/* describeError */.Uc)(error)})`, {
+                input,
+                cause: error,
+            });
+        }
+    };
+    const options = {};
+    const rootcert = url.params.sslrootcert;
+    const defaultRoot = (0,external_node_path_.join)((0,external_node_os_.homedir)(), ".postgresql", "root.crt");
+    let ca;
+    if (rootcert && rootcert !== "system")
+        ca = read("sslrootcert", rootcert);
+    else if (rootcert === undefined && (0,external_node_fs_.existsSync)(defaultRoot))
+        ca = read("sslrootcert", defaultRoot);
+    if (ca !== undefined)
+        options.ca = ca;
+    if (url.params.sslcert)
+        options.cert = read("sslcert", url.params.sslcert);
+    if (url.params.sslkey)
+        options.key = read("sslkey", url.params.sslkey);
+    if (url.params.sslpassword)
+        options.passphrase = url.params.sslpassword;
+    const verifyCa = mode === "verify-ca" || (mode === "require" && ca !== undefined);
+    if (mode === "verify-ca" || mode === "verify-full") {
+        if (ca === undefined && rootcert !== "system") {
+            throw new domain_errors/* InputError */.dz(`${flag}: sslmode=${mode} needs the CA that signed the server's certificate: add sslrootcert=/path/to/ca.crt (or sslrootcert=system for the system's trusted roots, with pg_dump 16 or newer)`, { input });
+        }
+    }
+    if (mode === "verify-full")
+        options.rejectUnauthorized = true;
+    else if (verifyCa) {
+        options.rejectUnauthorized = true;
+        options.checkServerIdentity = () => undefined;
+    }
+    else
+        options.rejectUnauthorized = false;
+    return options;
+}
+function isNoTlsError(error) {
+    return /server does not support SSL/i.test((0,domain_errors/* describeError */.Uc)(error));
+}
+function isHbaRejection(error) {
+    return error.code === "28000" && /no pg_hba\.conf entry/i.test((0,domain_errors/* describeError */.Uc)(error));
 }
 function connectionError(error, url, input) {
     const flag = `--${input}`;
     const code = error.code;
+    const text = (0,domain_errors/* describeError */.Uc)(error);
     const where = `${url.host}:${url.port}`;
     const user = url.user ?? "(default user)";
+    const certificate = certificateProblemFor(error, url, input);
+    if (certificate)
+        return certificate;
     let message;
-    switch (code) {
-        case "28P01":
-        case "28000":
-            message = `${flag}: authentication failed for user "${user}" at ${where} (check the user and password)`;
-            break;
-        case "3D000":
-            message = `${flag}: database "${url.database}" does not exist on ${where}`;
-            break;
-        case "ECONNREFUSED":
-            message = `${flag}: nothing accepts connections at ${where} (connection refused: check host and port)`;
-            break;
-        case "ENOTFOUND":
-        case "EAI_AGAIN":
-            message = `${flag}: host "${url.host}" could not be resolved (check the host name)`;
-            break;
-        case "ETIMEDOUT":
-        case "EHOSTUNREACH":
-        case "ENETUNREACH":
-            message = `${flag}: ${where} is unreachable (${code}); check the host, the port and the network`;
-            break;
-        default:
-            message = `${flag}: cannot connect to ${where}: ${(0,errors/* describeError */.Uc)(error)}`;
+    if (isNoTlsError(error)) {
+        message = `${flag}: the server at ${where} does not offer TLS and sslmode is ${url.sslmode}; add ?sslmode=disable only on a network you trust (a service container, a private network)`;
     }
-    return new errors/* InputError */.dz(message, { input, cause: error });
+    else if (/Tenant or user not found/i.test(text)) {
+        message = poolerUserMessage(url, input);
+    }
+    else if (code === "28000" && /no encryption/i.test(text)) {
+        message = `${flag}: the server at ${where} refuses unencrypted connections from this machine for user "${user}" (pg_hba.conf); use sslmode=require`;
+    }
+    else if (url.password === undefined && /password must be a string|no password was provided/i.test(text)) {
+        message = `${flag}: the server asks for a password for user "${user}" and the URL has none (postgresql://user:password@host/database)`;
+    }
+    else {
+        switch (code) {
+            case "28P01":
+            case "28000":
+                message = `${flag}: authentication failed for user "${user}" at ${where} (check the user and password)`;
+                break;
+            case "3D000":
+                message = `${flag}: database "${url.database}" does not exist on ${where}`;
+                break;
+            case "ECONNREFUSED":
+                message = `${flag}: nothing accepts connections at ${where} (connection refused: check host and port)`;
+                break;
+            case "ENOTFOUND":
+            case "EAI_AGAIN":
+                message = unresolvedHostMessage(url, input);
+                break;
+            case "ETIMEDOUT":
+            case "EHOSTUNREACH":
+            case "ENETUNREACH":
+                message = `${flag}: ${where} is unreachable (${code}); check the host, the port and the network`;
+                break;
+            default:
+                message = `${flag}: cannot connect to ${where}: ${text}`;
+        }
+    }
+    return new domain_errors/* InputError */.dz(message, { input, cause: error });
+}
+/** A TLS certificate the server sent that the sslmode refuses, as one line; else undefined. */
+function certificateProblemFor(error, url, input) {
+    const problem = certificateProblem(error.code, url.sslmode);
+    if (!problem)
+        return undefined;
+    return new domain_errors/* InputError */.dz(`--${input}: ${url.host}:${url.port}: ${problem}`, { input, cause: error });
 }
 async function readServerInfo(client) {
     const result = await client.query("SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes");
@@ -8727,23 +9251,508 @@ async function readServerInfo(client) {
     };
 }
 
+;// CONCATENATED MODULE: external "node:dns/promises"
+const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+;// CONCATENATED MODULE: external "node:tls"
+const external_node_tls_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(1421);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
-;// CONCATENATED MODULE: ./src/postgres/pg-dump-finder.ts
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: ./src/postgres/pgdg-key.ts
 /**
- * Finds a pg_dump that can dump a server of a given major: pg_dump dumps servers of its own major
- * and older, and refuses newer ones ("aborting because of server version mismatch").
+ * The signing key of apt.postgresql.org (PGDG), fingerprint B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8,
+ * as postgresql-common ships it in /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc and its
+ * apt.postgresql.org.sh embeds it. Used only when that file is not on the machine.
+ */
+const PGDG_KEY_FINGERPRINT = "B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8";
+const PGDG_KEY_ASC = `-----BEGIN PGP PUBLIC KEY BLOCK-----
+
+mQINBE6XR8IBEACVdDKT2HEH1IyHzXkb4nIWAY7echjRxo7MTcj4vbXAyBKOfjja
+UrBEJWHN6fjKJXOYWXHLIYg0hOGeW9qcSiaa1/rYIbOzjfGfhE4x0Y+NJHS1db0V
+G6GUj3qXaeyqIJGS2z7m0Thy4Lgr/LpZlZ78Nf1fliSzBlMo1sV7PpP/7zUO+aA4
+bKa8Rio3weMXQOZgclzgeSdqtwKnyKTQdXY5MkH1QXyFIk1nTfWwyqpJjHlgtwMi
+c2cxjqG5nnV9rIYlTTjYG6RBglq0SmzF/raBnF4Lwjxq4qRqvRllBXdFu5+2pMfC
+IZ10HPRdqDCTN60DUix+BTzBUT30NzaLhZbOMT5RvQtvTVgWpeIn20i2NrPWNCUh
+hj490dKDLpK/v+A5/i8zPvN4c6MkDHi1FZfaoz3863dylUBR3Ip26oM0hHXf4/2U
+A/oA4pCl2W0hc4aNtozjKHkVjRx5Q8/hVYu+39csFWxo6YSB/KgIEw+0W8DiTII3
+RQj/OlD68ZDmGLyQPiJvaEtY9fDrcSpI0Esm0i4sjkNbuuh0Cvwwwqo5EF1zfkVj
+Tqz2REYQGMJGc5LUbIpk5sMHo1HWV038TWxlDRwtOdzw08zQA6BeWe9FOokRPeR2
+AqhyaJJwOZJodKZ76S+LDwFkTLzEKnYPCzkoRwLrEdNt1M7wQBThnC5z6wARAQAB
+tBxQb3N0Z3JlU1FMIERlYmlhbiBSZXBvc2l0b3J5iQJOBBMBCAA4AhsDBQsJCAcD
+BRUKCQgLBRYCAwEAAh4BAheAFiEEuXsK/KoaR/BE8kSgf8x9RqzMTPgFAlhtCD8A
+CgkQf8x9RqzMTPgECxAAk8uL+dwveTv6eH21tIHcltt8U3Ofajdo+D/ayO53LiYO
+xi27kdHD0zvFMUWXLGxQtWyeqqDRvDagfWglHucIcaLxoxNwL8+e+9hVFIEskQAY
+kVToBCKMXTQDLarz8/J030Pmcv3ihbwB+jhnykMuyyNmht4kq0CNgnlcMCdVz0d3
+z/09puryIHJrD+A8y3TD4RM74snQuwc9u5bsckvRtRJKbP3GX5JaFZAqUyZNRJRJ
+Tn2OQRBhCpxhlZ2afkAPFIq2aVnEt/Ie6tmeRCzsW3lOxEH2K7MQSfSu/kRz7ELf
+Cz3NJHj7rMzC+76Rhsas60t9CjmvMuGONEpctijDWONLCuch3Pdj6XpC+MVxpgBy
+2VUdkunb48YhXNW0jgFGM/BFRj+dMQOUbY8PjJjsmVV0joDruWATQG/M4C7O8iU0
+B7o6yVv4m8LDEN9CiR6r7H17m4xZseT3f+0QpMe7iQjz6XxTUFRQxXqzmNnloA1T
+7VjwPqIIzkj/u0V8nICG/ktLzp1OsCFatWXh7LbU+hwYl6gsFH/mFDqVxJ3+DKQi
+vyf1NatzEwl62foVjGUSpvh3ymtmtUQ4JUkNDsXiRBWczaiGSuzD9Qi0ONdkAX3b
+ewqmN4TfE+XIpCPxxHXwGq9Rv1IFjOdCX0iG436GHyTLC1tTUIKF5xV4Y0+cXIOI
+RgQQEQgABgUCTpdI7gAKCRDFr3dKWFELWqaPAKD1TtT5c3sZz92Fj97KYmqbNQZP
++ACfSC6+hfvlj4GxmUjp1aepoVTo3weJAhwEEAEIAAYFAk6XSQsACgkQTFprqxLS
+p64F8Q//cCcutwrH50UoRFejg0EIZav6LUKejC6kpLeubbEtuaIH3r2zMblPGc4i
++eMQKo/PqyQrceRXeNNlqO6/exHozYi2meudxa6IudhwJIOn1MQykJbNMSC2sGUp
+1W5M1N5EYgt4hy+qhlfnD66LR4G+9t5FscTJSy84SdiOuqgCOpQmPkVRm1HX5X1+
+dmnzMOCk5LHHQuiacV0qeGO7JcBCVEIDr+uhU1H2u5GPFNHm5u15n25tOxVivb94
+xg6NDjouECBH7cCVuW79YcExH/0X3/9G45rjdHlKPH1OIUJiiX47OTxdG3dAbB4Q
+fnViRJhjehFscFvYWSqXo3pgWqUsEvv9qJac2ZEMSz9x2mj0ekWxuM6/hGWxJdB+
++985rIelPmc7VRAXOjIxWknrXnPCZAMlPlDLu6+vZ5BhFX0Be3y38f7GNCxFkJzl
+hWZ4Cj3WojMj+0DaC1eKTj3rJ7OJlt9S9xnO7OOPEUTGyzgNIDAyCiu8F4huLPaT
+ape6RupxOMHZeoCVlqx3ouWctelB2oNXcxxiQ/8y+21aHfD4n/CiIFwDvIQjl7dg
+mT3u5Lr6yxuosR3QJx1P6rP5ZrDTP9khT30t+HZCbvs5Pq+v/9m6XDmi+NlU7Zuh
+Ehy97tL3uBDgoL4b/5BpFL5U9nruPlQzGq1P9jj40dxAaDAX/WKJAj0EEwEIACcC
+GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlB5KywFCQPDFt8ACgkQf8x9RqzM
+TPhuCQ//QAjRSAOCQ02qmUAikT+mTB6baOAakkYq6uHbEO7qPZkv4E/M+HPIJ4wd
+nBNeSQjfvdNcZBA/x0hr5EMcBneKKPDj4hJ0panOIRQmNSTThQw9OU351gm3YQct
+AMPRUu1fTJAL/AuZUQf9ESmhyVtWNlH/56HBfYjE4iVeaRkkNLJyX3vkWdJSMwC/
+LO3Lw/0M3R8itDsm74F8w4xOdSQ52nSRFRh7PunFtREl+QzQ3EA/WB4AIj3VohIG
+kWDfPFCzV3cyZQiEnjAe9gG5pHsXHUWQsDFZ12t784JgkGyO5wT26pzTiuApWM3k
+/9V+o3HJSgH5hn7wuTi3TelEFwP1fNzI5iUUtZdtxbFOfWMnZAypEhaLmXNkg4zD
+kH44r0ss9fR0DAgUav1a25UnbOn4PgIEQy2fgHKHwRpCy20d6oCSlmgyWsR40EPP
+YvtGq49A2aK6ibXmdvvFT+Ts8Z+q2SkFpoYFX20mR2nsF0fbt1lfH65P64dukxeR
+GteWIeNakDD40bAAOH8+OaoTGVBJ2ACJfLVNM53PEoftavAwUYMrR910qvwYfd/4
+6rh46g1Frr9SFMKYE9uvIJIgDsQB3QBp71houU4H55M5GD8XURYs+bfiQpJG1p7e
+B8e5jZx1SagNWc4XwL2FzQ9svrkbg1Y+359buUiP7T6QXX2zY++JAj0EEwEIACcC
+GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlEqbZUFCQg2wEEACgkQf8x9RqzM
+TPhFMQ//WxAfKMdpSIA9oIC/yPD/dJpY/+DyouOljpE6MucMy/ArBECjFTBwi/j9
+NYM4ynAk34IkhuNexc1i9/05f5RM6+riLCLgAOsADDbHD4miZzoSxiVr6GQ3YXMb
+OGld9kV9Sy6mGNjcUov7iFcf5Hy5w3AjPfKuR9zXswyfzIU1YXObiiZT38l55pp/
+BSgvGVQsvbNjsff5CbEKXS7q3xW+WzN0QWF6YsfNVhFjRGj8hKtHvwKcA02wwjLe
+LXVTm6915ZUKhZXUFc0vM4Pj4EgNswH8Ojw9AJaKWJIZmLyW+aP+wpu6YwVCicxB
+Y59CzBO2pPJDfKFQzUtrErk9irXeuCCLesDyirxJhv8o0JAvmnMAKOLhNFUrSQ2m
++3EnF7zhfz70gHW+EG8X8mL/EN3/dUM09j6TVrjtw43RLxBzwMDeariFF9yC+5bL
+tnGgxjsB9Ik6GV5v34/NEEGf1qBiAzFmDVFRZlrNDkq6gmpvGnA5hUWNr+y0i01L
+jGyaLSWHYjgw2UEQOqcUtTFK9MNzbZze4mVaHMEz9/aMfX25R6qbiNqCChveIm8m
+Yr5Ds2zdZx+G5bAKdzX7nx2IUAxFQJEE94VLSp3npAaTWv3sHr7dR8tSyUJ9poDw
+gw4W9BIcnAM7zvFYbLF5FNggg/26njHCCN70sHt8zGxKQINMc6SJAj0EEwEIACcC
+GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlLpFRkFCQ6EJy0ACgkQf8x9RqzM
+TPjOZA//Zp0e25pcvle7cLc0YuFr9pBv2JIkLzPm83nkcwKmxaWayUIG4Sv6pH6h
+m8+S/CHQij/yFCX+o3ngMw2J9HBUvafZ4bnbI0RGJ70GsAwraQ0VlkIfg7GUw3Tz
+voGYO42rZTru9S0K/6nFP6D1HUu+U+AsJONLeb6oypQgInfXQExPZyliUnHdipei
+4WR1YFW6sjSkZT/5C3J1wkAvPl5lvOVthI9Zs6bZlJLZwusKxU0UM4Btgu1Sf3nn
+JcHmzisixwS9PMHE+AgPWIGSec/N27a0KmTTvImV6K6nEjXJey0K2+EYJuIBsYUN
+orOGBwDFIhfRk9qGlpgt0KRyguV+AP5qvgry95IrYtrOuE7307SidEbSnvO5ezNe
+mE7gT9Z1tM7IMPfmoKph4BfpNoH7aXiQh1Wo+ChdP92hZUtQrY2Nm13cmkxYjQ4Z
+gMWfYMC+DA/GooSgZM5i6hYqyyfAuUD9kwRN6BqTbuAUAp+hCWYeN4D88sLYpFh3
+paDYNKJ+Gf7Yyi6gThcV956RUFDH3ys5Dk0vDL9NiWwdebWfRFbzoRM3dyGP889a
+OyLzS3mh6nHzZrNGhW73kslSQek8tjKrB+56hXOnb4HaElTZGDvD5wmrrhN94kby
+Gtz3cydIohvNO9d90+29h0eGEDYti7j7maHkBKUAwlcPvMg5m3Y=
+=DA1T
+-----END PGP PUBLIC KEY BLOCK-----`;
+
+;// CONCATENATED MODULE: ./src/postgres/pg-install.ts
+/**
+ * postgresql-client-<major> fetched into a tool directory of our own, without root and without
+ * touching the system: `apt-get update` and `apt-get download` run with a private apt
+ * configuration (its own sources list, lists, cache and state under a temporary directory), then
+ * `dpkg-deb -x` unpacks postgresql-client-<major> and libpq5 into
+ * `<tool root>/postgresql-client/<major>/<arch>`. The binaries are called by their versioned path,
+ * with LD_LIBRARY_PATH pointing at the unpacked libpq.
+ *
+ * A directory counts as installed only when its marker (written last) is there and every file it
+ * lists is present with its size: a half-extracted or half-restored directory is never used.
  */
 
 
 
 
 
-const run = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
+
+
+/** Overrides the tool root (tests, or a machine that wants the clients elsewhere). */
+const TOOL_DIR_ENV = "LIFEBOAT_TOOL_DIR";
+/** Overrides the apt source: one `deb ...` line, or `system` for this machine's own sources. */
+const APT_SOURCE_ENV = "LIFEBOAT_PG_APT_SOURCE";
+const MARKER = ".lifeboat-complete.json";
+const PGDG_URL = "https://apt.postgresql.org/pub/repos/apt";
+const PGDG_KEY = "/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc";
+const SYSTEM_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+/** RUNNER_TOOL_CACHE in Actions, else $XDG_CACHE_HOME/lifeboat or ~/.cache/lifeboat. */
+function toolRoot(env) {
+    if (env[TOOL_DIR_ENV])
+        return env[TOOL_DIR_ENV];
+    if (env.RUNNER_TOOL_CACHE)
+        return env.RUNNER_TOOL_CACHE;
+    if (env.XDG_CACHE_HOME)
+        return (0,external_node_path_.join)(env.XDG_CACHE_HOME, "lifeboat");
+    return (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), ".cache", "lifeboat");
+}
+function clientDir(root, major, arch = process.arch) {
+    return (0,external_node_path_.join)(root, "postgresql-client", String(major), arch);
+}
+function parseOsRelease(text) {
+    const fields = new Map();
+    for (const line of text.split("\n")) {
+        const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+        if (match)
+            fields.set(match[1], match[2].replace(/^(["'])(.*)\1$/, "$2"));
+    }
+    return {
+        id: fields.get("ID") ?? "linux",
+        versionId: fields.get("VERSION_ID") ?? "",
+        codename: fields.get("VERSION_CODENAME") || fields.get("UBUNTU_CODENAME") || undefined,
+    };
+}
+function readOsRelease(path = "/etc/os-release") {
+    try {
+        return parseOsRelease((0,external_node_fs_.readFileSync)(path, "utf8"));
+    }
+    catch {
+        return { id: "linux", versionId: "", codename: undefined };
+    }
+}
+/** One cache entry per major, OS release and architecture: the binaries link against the OS's libraries. */
+function cacheKey(major, os, arch = process.arch) {
+    return `lifeboat-pg-client-${major}-${os.id}${os.versionId}-${arch}-v1`;
+}
+/** Where an executable is: PATH first, then the usual system directories. */
+function findExecutable(name, env) {
+    const dirs = [...(env.PATH ?? "").split(external_node_path_.delimiter).filter(Boolean), ...SYSTEM_DIRS];
+    for (const dir of dirs) {
+        const path = (0,external_node_path_.join)(dir, name);
+        try {
+            (0,external_node_fs_.accessSync)(path, external_node_fs_.constants.X_OK);
+            return path;
+        }
+        catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+/** Why installing cannot work on this machine, or undefined when it can be tried. */
+function installBlocker(env, platform = process.platform) {
+    if (platform !== "linux")
+        return `this machine runs ${platform}, not Linux with apt`;
+    for (const tool of ["apt-get", "dpkg-deb"]) {
+        if (!findExecutable(tool, env))
+            return `this machine has no ${tool} (not a Debian or Ubuntu system)`;
+    }
+    return undefined;
+}
+function pgdgSource(os) {
+    if (!os.codename) {
+        throw new domain_errors/* InputError */.dz("--install-pg-client auto: /etc/os-release names no distribution codename, so the PostgreSQL apt repository cannot be chosen; install postgresql-client yourself and pass --pg-bin-dir", { input: "install-pg-client" });
+    }
+    return { kind: "pgdg", codename: os.codename, description: `${PGDG_URL} ${os.codename}-pgdg` };
+}
+/** This machine's own apt sources (/etc/apt/sources.list and sources.list.d), copied as they are. */
+function systemSources(etcApt = "/etc/apt") {
+    const listPath = (0,external_node_path_.join)(etcApt, "sources.list");
+    const list = (0,external_node_fs_.existsSync)(listPath) ? (0,external_node_fs_.readFileSync)(listPath, "utf8") : "";
+    const parts = {};
+    const partsDir = (0,external_node_path_.join)(etcApt, "sources.list.d");
+    if ((0,external_node_fs_.existsSync)(partsDir)) {
+        for (const name of (0,external_node_fs_.readdirSync)(partsDir).sort()) {
+            if (name.endsWith(".list") || name.endsWith(".sources")) {
+                parts[name] = (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(partsDir, name), "utf8");
+            }
+        }
+    }
+    return { kind: "custom", description: `this machine's apt sources (${etcApt})`, list, parts };
+}
+/** PGDG unless LIFEBOAT_PG_APT_SOURCE names another source. */
+function resolveAptSource(env, os = readOsRelease()) {
+    const override = env[APT_SOURCE_ENV]?.trim();
+    if (override === "system")
+        return systemSources();
+    if (override) {
+        if (!/^deb\s/.test(override)) {
+            throw new domain_errors/* InputError */.dz(`${APT_SOURCE_ENV} "${override}": expected system or one "deb ..." sources line`);
+        }
+        const description = override.replace(/^deb\s+(\[[^\]]*\]\s+)?/, "");
+        return { kind: "custom", description, list: `${override}\n`, parts: {} };
+    }
+    return pgdgSource(os);
+}
+/** Writes the private sources list (and the PGDG key when the system has none) into `work`. */
+async function writeSources(source, work) {
+    const partsDir = (0,external_node_path_.join)(work, "sources.list.d");
+    await (0,promises_.mkdir)(partsDir, { recursive: true });
+    if (source.kind === "custom") {
+        await (0,promises_.writeFile)((0,external_node_path_.join)(work, "sources.list"), source.list);
+        for (const [name, content] of Object.entries(source.parts))
+            await (0,promises_.writeFile)((0,external_node_path_.join)(partsDir, name), content);
+        return;
+    }
+    let key = PGDG_KEY;
+    if (!(0,external_node_fs_.existsSync)(key)) {
+        key = (0,external_node_path_.join)(work, "pgdg.asc");
+        await (0,promises_.writeFile)(key, `${PGDG_KEY_ASC}\n`);
+    }
+    await (0,promises_.writeFile)((0,external_node_path_.join)(work, "sources.list"), `deb [signed-by=${key}] ${PGDG_URL} ${source.codename}-pgdg main\n`);
+}
+/** The installed client in `dir`, when its marker is there and everything it lists is intact. */
+function readInstalled(dir, major) {
+    let marker;
+    try {
+        marker = JSON.parse((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, MARKER), "utf8"));
+    }
+    catch {
+        return undefined;
+    }
+    if (marker.major !== major || typeof marker.entries !== "object")
+        return undefined;
+    for (const [path, expected] of Object.entries(marker.entries)) {
+        try {
+            const stat = (0,external_node_fs_.lstatSync)((0,external_node_path_.join)(dir, path));
+            const actual = stat.isSymbolicLink() ? (0,external_node_fs_.readlinkSync)((0,external_node_path_.join)(dir, path)) : stat.size;
+            if (actual !== expected)
+                return undefined;
+        }
+        catch {
+            return undefined;
+        }
+    }
+    return describeInstalled(dir, major, marker.packageVersion, marker.libDir);
+}
+function describeInstalled(dir, major, packageVersion, libDir) {
+    return {
+        major,
+        packageVersion,
+        dir,
+        binDir: (0,external_node_path_.join)(dir, "usr", "lib", "postgresql", String(major), "bin"),
+        env: { LD_LIBRARY_PATH: (0,external_node_path_.join)(dir, libDir) },
+    };
+}
+function listEntries(root) {
+    const entries = {};
+    const walk = (dir) => {
+        for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true })) {
+            const path = (0,external_node_path_.join)(dir, entry.name);
+            const key = (0,external_node_path_.relative)(root, path);
+            if (entry.isSymbolicLink())
+                entries[key] = (0,external_node_fs_.readlinkSync)(path);
+            else if (entry.isDirectory())
+                walk(path);
+            else if (entry.isFile())
+                entries[key] = (0,external_node_fs_.lstatSync)(path).size;
+        }
+    };
+    walk(root);
+    return entries;
+}
+function run(file, args, options) {
+    return new Promise((resolve) => {
+        (0,external_node_child_process_.execFile)(file, args, { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+            const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+            resolve({ code, stdout, stderr: stderr || (error && code === null ? error.message : "") });
+        });
+    });
+}
+/** apt's own verdict: its first "E:" line, else its first failed fetch, else its last line. */
+function aptError(result) {
+    const lines = `${result.stderr}\n${result.stdout}`
+        .split("\n")
+        .map((line) => line.trim().replace(/\s+/g, " "))
+        .filter(Boolean);
+    const error = lines.find((line) => line.startsWith("E:")) ??
+        lines.find((line) => /^W: (Failed to fetch|The repository|GPG error)/.test(line)) ??
+        lines.at(-1);
+    return (error ?? `exit status ${result.code}`).replace(/^[EW]:\s*/, "");
+}
+/**
+ * Downloads and unpacks postgresql-client-<major> and libpq5 into `dir`. The files land in a
+ * sibling directory first and are renamed into place once complete (marker written last), so a
+ * concurrent or interrupted install never leaves a directory that looks installed.
+ */
+async function installPgClient(options) {
+    const { major, dir, source, log } = options;
+    const pkg = `postgresql-client-${major}`;
+    const tried = `${pkg} and libpq5 from ${source.description}`;
+    const blocker = installBlocker(options.env);
+    if (blocker) {
+        throw new domain_errors/* InputError */.dz(`--install-pg-client auto: cannot get ${tried}: ${blocker}`, {
+            input: "install-pg-client",
+        });
+    }
+    const aptGet = findExecutable("apt-get", options.env);
+    const dpkgDeb = findExecutable("dpkg-deb", options.env);
+    const env = {
+        ...options.env,
+        PATH: [options.env.PATH, ...SYSTEM_DIRS].filter(Boolean).join(external_node_path_.delimiter),
+        LC_ALL: "C",
+        DEBIAN_FRONTEND: "noninteractive",
+    };
+    const work = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), "lifeboat-apt-"));
+    let staging;
+    try {
+        await (0,promises_.mkdir)((0,external_node_path_.dirname)(dir), { recursive: true });
+        staging = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_path_.dirname)(dir), `.${(0,external_node_path_.basename)(dir)}.partial-`));
+        const debs = (0,external_node_path_.join)(work, "debs");
+        for (const path of [
+            debs,
+            (0,external_node_path_.join)(work, "state", "lists", "partial"),
+            (0,external_node_path_.join)(work, "cache", "archives", "partial"),
+        ]) {
+            await (0,promises_.mkdir)(path, { recursive: true });
+        }
+        await writeSources(source, work);
+        const aptOptions = [
+            `Dir::Etc::SourceList=${(0,external_node_path_.join)(work, "sources.list")}`,
+            `Dir::Etc::SourceParts=${(0,external_node_path_.join)(work, "sources.list.d")}`,
+            `Dir::State=${(0,external_node_path_.join)(work, "state")}`,
+            `Dir::Cache=${(0,external_node_path_.join)(work, "cache")}`,
+            "Acquire::Retries=3",
+            "Acquire::http::Timeout=30",
+            "Acquire::https::Timeout=30",
+            // As root apt drops to the _apt user for downloads, which cannot write into our 0700 dirs.
+            ...(process.getuid?.() === 0 ? ["APT::Sandbox::User=root"] : []),
+        ].flatMap((option) => ["-o", option]);
+        log.info(`Downloading ${tried} (install-pg-client auto)`);
+        const update = await run(aptGet, [...aptOptions, "-q", "update"], { env, timeoutMs: 300_000 });
+        // apt-get update exits 0 even when a source failed; "W:"/"E:" lines then say which.
+        const failedFetch = /^(E|W): (Failed to fetch|Some index files failed|The repository|GPG error)/m.exec(`${update.stderr}\n${update.stdout}`);
+        if (update.code !== 0 || failedFetch) {
+            throw new domain_errors/* OperationError */.OK(`--install-pg-client auto: could not get ${tried}: apt-get update failed: ${aptError(update)}; without access to it, install ${pkg} yourself and pass --pg-bin-dir`);
+        }
+        const download = await run(aptGet, [...aptOptions, "-q", "download", pkg, "libpq5"], {
+            cwd: debs,
+            env,
+            timeoutMs: 300_000,
+        });
+        if (download.code !== 0) {
+            const reason = aptError(download);
+            if (/Unable to locate package|has no installation candidate|Can't select/.test(reason)) {
+                throw new domain_errors/* InputError */.dz(`--install-pg-client auto: ${source.description} has no ${pkg} for this system (${reason}); choose another --pg-version, or install it yourself and pass --pg-bin-dir`, { input: "install-pg-client" });
+            }
+            throw new domain_errors/* OperationError */.OK(`--install-pg-client auto: could not download ${tried}: ${reason}`);
+        }
+        const files = (await (0,promises_.readdir)(debs)).filter((name) => name.endsWith(".deb"));
+        const clientDeb = files.find((name) => name.startsWith(`${pkg}_`));
+        if (!clientDeb || !files.some((name) => name.startsWith("libpq5_"))) {
+            throw new domain_errors/* OperationError */.OK(`--install-pg-client auto: apt-get download of ${tried} left only ${files.join(", ") || "nothing"}`);
+        }
+        for (const name of files) {
+            const extracted = await run(dpkgDeb, ["-x", (0,external_node_path_.join)(debs, name), staging], { env, timeoutMs: 120_000 });
+            if (extracted.code !== 0) {
+                throw new domain_errors/* OperationError */.OK(`--install-pg-client auto: dpkg-deb -x ${name} failed: ${aptError(extracted)}`);
+            }
+        }
+        const packageVersion = decodeURIComponent(clientDeb.split("_")[1] ?? "");
+        const libDir = findLibDir(staging);
+        if (!libDir) {
+            throw new domain_errors/* OperationError */.OK(`--install-pg-client auto: libpq5 from ${source.description} holds no libpq.so.5`);
+        }
+        const installed = describeInstalled(staging, major, packageVersion, libDir);
+        // A binary that cannot start here (a library the OS lacks) is found now, not mid-backup.
+        const probe = await run((0,external_node_path_.join)(installed.binDir, "pg_dump"), ["--version"], {
+            env: { ...env, ...installed.env },
+            timeoutMs: 10_000,
+        });
+        if (probe.code !== 0) {
+            throw new domain_errors/* OperationError */.OK(`--install-pg-client auto: the downloaded pg_dump ${major} does not run on this machine: ${aptError(probe)}`);
+        }
+        const marker = { major, packageVersion, libDir, entries: listEntries(staging) };
+        await (0,promises_.writeFile)((0,external_node_path_.join)(staging, MARKER), `${JSON.stringify(marker, null, 2)}\n`);
+        if (readInstalled(dir, major)) {
+            // Another run finished first: its copy is as good as ours.
+            await (0,promises_.rm)(staging, { recursive: true, force: true });
+        }
+        else {
+            await (0,promises_.rm)(dir, { recursive: true, force: true });
+            await (0,promises_.rename)(staging, dir);
+        }
+        const result = readInstalled(dir, major);
+        if (!result)
+            throw new domain_errors/* OperationError */.OK(`--install-pg-client auto: ${dir} is incomplete after the install`);
+        log.info(`Installed ${pkg} ${result.packageVersion} into ${dir}`);
+        return result;
+    }
+    catch (error) {
+        if (staging)
+            await (0,promises_.rm)(staging, { recursive: true, force: true }).catch(() => undefined);
+        if (error instanceof domain_errors/* InputError */.dz || error instanceof domain_errors/* OperationError */.OK)
+            throw error;
+        throw new domain_errors/* OperationError */.OK(`--install-pg-client auto: could not install ${tried}: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
+            cause: error,
+        });
+    }
+    finally {
+        await (0,promises_.rm)(work, { recursive: true, force: true }).catch(() => undefined);
+    }
+}
+/** The multiarch directory holding libpq.so.5, relative to `root` (usr/lib/x86_64-linux-gnu). */
+function findLibDir(root) {
+    const lib = (0,external_node_path_.join)(root, "usr", "lib");
+    if (!(0,external_node_fs_.existsSync)(lib))
+        return undefined;
+    for (const name of (0,external_node_fs_.readdirSync)(lib)) {
+        if ((0,external_node_fs_.existsSync)((0,external_node_path_.join)(lib, name, "libpq.so.5")))
+            return (0,external_node_path_.join)("usr", "lib", name);
+    }
+    return (0,external_node_fs_.existsSync)((0,external_node_path_.join)(lib, "libpq.so.5")) ? (0,external_node_path_.join)("usr", "lib") : undefined;
+}
+/**
+ * postgresql-client-<major> in the tool directory: already there, else restored from the cache,
+ * else downloaded (and saved to the cache for the next run).
+ */
+async function ensurePgClient(options) {
+    const { major, env, log, cache } = options;
+    const dir = clientDir(toolRoot(env), major);
+    const present = readInstalled(dir, major);
+    if (present) {
+        log.info(`Using postgresql-client-${major} ${present.packageVersion} from ${dir}`);
+        return present;
+    }
+    const os = readOsRelease();
+    const key = cacheKey(major, os);
+    if (cache && (await cache.restore([dir], key))) {
+        const restored = readInstalled(dir, major);
+        if (restored) {
+            log.info(`Restored postgresql-client-${major} ${restored.packageVersion} from the cache (${key}) into ${dir}`);
+            return restored;
+        }
+        log.warn(`the cache entry ${key} restored an incomplete ${dir}; downloading instead`);
+    }
+    const installed = await installPgClient({
+        major,
+        dir,
+        source: options.source ?? resolveAptSource(env, os),
+        env,
+        log,
+    });
+    if (cache)
+        await cache.save([dir], key);
+    return installed;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/pg-dump-finder.ts
+/**
+ * Finds a pg_dump that can dump a server of a given major: pg_dump dumps servers of its own major
+ * and older, and refuses newer ones ("aborting because of server version mismatch"). The same for
+ * pg_restore and the archives of a pg_dump major. When nothing on the machine fits and
+ * install-pg-client is auto, postgresql-client-<major> is fetched into the tool directory
+ * (pg-install.ts) and its binaries are used by their versioned path.
+ */
+
+
+
+
+
+
+const pg_dump_finder_run = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
+/** The path and environment to spawn a tool with: `base` plus what the tool needs. */
+function toolSpawn(tool, base) {
+    if (typeof tool === "string")
+        return { path: tool, env: base };
+    const env = { ...base };
+    for (const [name, value] of Object.entries(tool.env ?? {})) {
+        // Our libraries first; whatever the environment had stays after them.
+        env[name] = name === "LD_LIBRARY_PATH" && base[name] ? `${value}${external_node_path_.delimiter}${base[name]}` : value;
+    }
+    return { path: tool.path, env };
+}
+/** Where Debian and PGDG put each major's binaries; LIFEBOAT_PG_VERSIONED_ROOT overrides it (tests). */
+const VERSIONED_ROOT_ENV = "LIFEBOAT_PG_VERSIONED_ROOT";
 function parsePgToolVersion(text) {
     const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.\d+)?/.exec(text);
     if (!match)
@@ -8752,8 +9761,8 @@ function parsePgToolVersion(text) {
     const version = match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`;
     return { version, major };
 }
-/** The directories to look in, in order: explicit, versioned Debian/PGDG ones (newest first), PATH. */
-function candidateBinDirs(env, versionedRoot = "/usr/lib/postgresql") {
+/** The directories to look in, in order: versioned Debian/PGDG ones (newest first), then PATH. */
+function candidateBinDirs(env, versionedRoot = env[VERSIONED_ROOT_ENV] || "/usr/lib/postgresql") {
     const dirs = [];
     if ((0,external_node_fs_.existsSync)(versionedRoot)) {
         const majors = (0,external_node_fs_.readdirSync)(versionedRoot)
@@ -8768,39 +9777,55 @@ function candidateBinDirs(env, versionedRoot = "/usr/lib/postgresql") {
             dirs.push(dir);
     return [...new Set(dirs)];
 }
-async function probeTool(binDir, name) {
+async function probeTool(binDir, name, toolEnv) {
     const path = (0,external_node_path_.join)(binDir, name);
     if (!(0,external_node_fs_.existsSync)(path))
         return undefined;
     try {
-        const { stdout } = await run(path, ["--version"], { timeout: 10_000 });
+        const spawnWith = toolSpawn({ path, env: toolEnv }, process.env);
+        const { stdout } = await pg_dump_finder_run(path, ["--version"], { timeout: 10_000, env: spawnWith.env });
         const parsed = parsePgToolVersion(stdout);
-        return parsed ? { path, binDir, ...parsed } : undefined;
+        return parsed ? { path, binDir, ...parsed, ...(toolEnv ? { env: toolEnv } : {}) } : undefined;
     }
     catch {
         return undefined;
     }
 }
 /**
- * Picks the tool for a server major: the same major when there is one (its archives are readable
- * by the most pg_restore versions), else the oldest newer one. With `pgBinDir` only that
- * directory counts.
+ * Picks the tool for a server major (or an archive's pg_dump major). auto: the same major when
+ * there is one (its archives are readable by the most pg_restore versions), else the oldest newer
+ * one. A pinned major: exactly that one.
  */
-function chooseTool(tools, serverMajor) {
+function chooseTool(tools, serverMajor, pgVersion = "auto") {
+    if (pgVersion !== "auto")
+        return pgVersion >= serverMajor ? tools.find((tool) => tool.major === pgVersion) : undefined;
     const able = tools.filter((tool) => tool.major >= serverMajor).sort((a, b) => a.major - b.major);
     return able[0];
 }
+/** The major to install when nothing on the machine fits: the pinned one, else the server's. */
+function wantedMajor(serverMajor, pgVersion) {
+    return pgVersion === "auto" ? serverMajor : pgVersion;
+}
 async function findPgTool(options) {
     const { name, serverMajor } = options;
+    const pgVersion = options.pgVersion ?? "auto";
+    const log = options.log ?? { info: () => undefined, warn: () => undefined };
+    const job = options.target ?? `dump PostgreSQL ${options.serverVersion}`;
+    if (pgVersion !== "auto" && pgVersion < serverMajor) {
+        throw new domain_errors/* InputError */.dz(`--pg-version "${pgVersion}": ${name} ${pgVersion} cannot ${job}; use auto, or ${serverMajor} or newer`, { input: "pg-version" });
+    }
     if (options.pgBinDir) {
         const tool = await probeTool(options.pgBinDir, name);
         if (!tool) {
-            throw new errors/* InputError */.dz(`--pg-bin-dir "${options.pgBinDir}": no working ${name} in that directory`, {
+            throw new domain_errors/* InputError */.dz(`--pg-bin-dir "${options.pgBinDir}": no working ${name} in that directory`, {
                 input: "pg-bin-dir",
             });
         }
         if (tool.major < serverMajor) {
-            throw new errors/* InputError */.dz(`--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot ${options.target ?? `dump PostgreSQL ${options.serverVersion}`}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
+            throw new domain_errors/* InputError */.dz(`--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot ${job}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
+        }
+        if (pgVersion !== "auto" && tool.major !== pgVersion) {
+            throw new domain_errors/* InputError */.dz(`--pg-version "${pgVersion}": the ${name} in --pg-bin-dir "${options.pgBinDir}" is ${tool.version}; drop one of the two or make them agree`, { input: "pg-version" });
         }
         return tool;
     }
@@ -8810,16 +9835,366 @@ async function findPgTool(options) {
         if (tool && !found.some((other) => other.path === tool.path))
             found.push(tool);
     }
-    const chosen = chooseTool(found, serverMajor);
+    const chosen = chooseTool(found, serverMajor, pgVersion);
     if (chosen)
         return chosen;
+    const major = wantedMajor(serverMajor, pgVersion);
     const seen = found.length
         ? `found ${found.map((tool) => `${name} ${tool.version} (${tool.path})`).join(", ")}`
         : `found no ${name}`;
-    throw new errors/* InputError */.dz(`--pg-bin-dir: ${options.target ? `to ${options.target}, lifeboat` : `the server runs PostgreSQL ${options.serverVersion} and`} needs ${name} ${serverMajor} or newer; ${seen}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
+    const need = pgVersion === "auto"
+        ? `--pg-bin-dir: ${options.target ? `to ${options.target}, lifeboat` : `the server runs PostgreSQL ${options.serverVersion} and`} needs ${name} ${serverMajor} or newer`
+        : `--pg-version "${pgVersion}": needs ${name} ${pgVersion}`;
+    const input = pgVersion === "auto" ? "pg-bin-dir" : "pg-version";
+    if (options.installPgClient === "auto") {
+        const blocker = installBlocker(options.env);
+        if (blocker) {
+            throw new domain_errors/* InputError */.dz(`${need}; ${seen}; install-pg-client auto cannot download it: ${blocker}; ${installHint(major, false)}`, { input });
+        }
+        log.info(`No suitable ${name} on this machine (${seen}): getting postgresql-client-${major}`);
+        const installed = await (options.install ??
+            ((wanted) => ensurePgClient({ major: wanted, env: options.env, log, cache: options.cache })))(major);
+        const tool = await probeTool(installed.binDir, name, installed.env);
+        if (!tool) {
+            throw new domain_errors/* OperationError */.OK(`--install-pg-client auto: postgresql-client-${major} in ${installed.dir} has no working ${name}`);
+        }
+        return tool;
+    }
+    throw new domain_errors/* InputError */.dz(`${need}; ${seen}; ${installHint(major, true)}`, { input });
 }
-function installHint(major) {
-    return `install postgresql-client-${major} (on GitHub runners: sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && sudo apt-get install -y postgresql-client-${major}) and pass --pg-bin-dir /usr/lib/postgresql/${major}/bin`;
+function installHint(major, suggestAuto = true) {
+    const manual = `install postgresql-client-${major} (on GitHub runners: sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && sudo apt-get install -y postgresql-client-${major}) and pass --pg-bin-dir /usr/lib/postgresql/${major}/bin`;
+    return suggestAuto
+        ? `${manual}, or let lifeboat download it into its tool directory with --install-pg-client auto (action input install-pg-client: auto)`
+        : manual;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/doctor.ts
+/**
+ * The connection doctor: `preflight` runs before any connection (backup, restore) and turns what
+ * can be known from the URL and DNS into one-line exit-2 errors; `runDoctor` goes on through TCP,
+ * TLS, authentication, the server, its session settings, privileges and pg_dump, and reports
+ * every check (docs/connections.md).
+ */
+
+
+
+
+
+
+
+
+
+
+async function systemLookup(host) {
+    const found = await (0,external_node_dns_promises_namespaceObject.lookup)(host, { all: true, verbatim: true });
+    return found.map((entry) => ({ address: entry.address, family: entry.family === 6 ? 6 : 4 }));
+}
+function systemHasIpv6Route() {
+    return Object.values((0,external_node_os_.networkInterfaces)()).some((addresses) => (addresses ?? []).some((entry) => String(entry.family).endsWith("6") && !entry.internal && isGlobalIpv6(entry.address)));
+}
+/**
+ * Before anything connects: the URL's own rules (a transaction pooler is refused), then DNS (a
+ * host that is unknown, or reachable only over IPv6 from a machine without IPv6). Throws a
+ * one-line InputError naming the part of the URL that is wrong.
+ */
+async function preflight(url, input = "database-url", deps = {}) {
+    const rules = checkUrl(url, input);
+    if (rules.error)
+        throw rules.error;
+    for (const warning of rules.warnings)
+        deps.log?.warn(warning);
+    const dns = await checkDns(url, input, deps);
+    if (dns.error)
+        throw dns.error;
+}
+const ok = (detail) => ({ status: "ok", detail });
+const warn = (detail) => ({ status: "warn", detail });
+const fail = (error) => ({ status: "fail", detail: error.message, error });
+function checkUrl(url, input) {
+    const findings = urlRules(url, input);
+    const failure = findings.find((finding) => finding.level === "fail");
+    const warnings = findings.filter((finding) => finding.level === "warn").map((finding) => finding.message);
+    if (failure)
+        return { ...fail(new domain_errors/* InputError */.dz(failure.message, { input })), warnings };
+    const byDefault = resolveSslMode({}, url.host, input).mode === url.sslmode;
+    const ssl = `sslmode=${url.sslmode}${byDefault ? ` (the default for ${isSocketPath(url.host) ? "a Unix socket" : isLocalHost(url.host) ? "a local host" : "a remote host"})` : ""}`;
+    const summary = `${url.host}:${url.port}/${url.database} as ${url.user ?? "(default user)"}, ${ssl}`;
+    if (warnings.length)
+        return { ...warn(`${summary}; ${warnings.join("; ")}`), warnings };
+    return { ...ok(summary), warnings };
+}
+function bareHost(host) {
+    return host.replace(/^\[(.*)\]$/, "$1");
+}
+async function checkDns(url, input, deps) {
+    if (isSocketPath(url.host))
+        return { status: "skip", detail: `Unix socket in ${url.host}: no lookup` };
+    const host = bareHost(url.host);
+    const hasRoute = (deps.hasIpv6Route ?? systemHasIpv6Route)();
+    let addresses;
+    const family = (0,external_node_net_namespaceObject.isIP)(host);
+    if (family !== 0) {
+        addresses = [{ address: host, family: family === 6 ? 6 : 4 }];
+    }
+    else {
+        try {
+            addresses = await (deps.lookup ?? systemLookup)(host);
+        }
+        catch (error) {
+            const code = error.code;
+            if (code === "ENOTFOUND" || code === "ENODATA" || code === "EAI_NONAME") {
+                return fail(new domain_errors/* InputError */.dz(unresolvedHostMessage(url, input), { input, cause: error }));
+            }
+            // A resolver that is down for a moment: let the connection try and report.
+            return warn(`looking up ${host} failed (${code ?? (0,domain_errors/* describeError */.Uc)(error)}); the connection will try again`);
+        }
+        if (addresses.length === 0) {
+            return fail(new domain_errors/* InputError */.dz(unresolvedHostMessage(url, input), { input }));
+        }
+    }
+    const problem = addressFamilyProblem(url, addresses, hasRoute, input);
+    if (problem)
+        return fail(new domain_errors/* InputError */.dz(problem, { input }));
+    const listed = addresses.map((entry) => `${entry.family === 6 ? "AAAA" : "A"} ${entry.address}`).join(", ");
+    const v6Only = addresses.every((entry) => entry.family === 6);
+    return ok(`${family !== 0 ? "an IP address" : listed}${v6Only && hasRoute ? " (IPv6 only; this machine has an IPv6 route)" : ""}`);
+}
+/** The first line of a connection from this machine: a TCP socket to the host and port. */
+async function checkTcp(url, input) {
+    const started = performance.now();
+    try {
+        const socket = await openSocket(url);
+        socket.destroy();
+    }
+    catch (error) {
+        return fail(connectionError(error, url, input));
+    }
+    const where = isSocketPath(url.host) ? socketPath(url) : `${url.host}:${url.port}`;
+    return ok(`${where} accepts connections (${Math.round(performance.now() - started)} ms)`);
+}
+function socketPath(url) {
+    return (0,external_node_path_.join)(url.host, `.s.PGSQL.${url.port}`);
+}
+function openSocket(url) {
+    return new Promise((resolve, reject) => {
+        const socket = isSocketPath(url.host)
+            ? (0,external_node_net_namespaceObject.connect)({ path: socketPath(url) })
+            : (0,external_node_net_namespaceObject.connect)({ host: bareHost(url.host), port: url.port });
+        socket.setTimeout(10_000, () => socket.destroy(Object.assign(new Error("connection timed out"), { code: "ETIMEDOUT" })));
+        socket.once("connect", () => {
+            socket.setTimeout(0);
+            resolve(socket);
+        });
+        socket.once("error", reject);
+    });
+}
+/** PostgreSQL's SSLRequest: length 8, code 80877103. */
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+/**
+ * Asks the server for TLS the way libpq does and completes the handshake with the URL's sslmode,
+ * apart from authentication, so a certificate problem is told apart from a password problem.
+ */
+async function checkTls(url, input) {
+    const mode = url.sslmode;
+    if (mode === "disable") {
+        return {
+            status: "skip",
+            detail: isSocketPath(url.host)
+                ? "a Unix socket: no TLS"
+                : "sslmode=disable: the connection is not encrypted",
+        };
+    }
+    let socket;
+    try {
+        socket = await openSocket(url);
+    }
+    catch (error) {
+        return fail(connectionError(error, url, input));
+    }
+    try {
+        const answer = await new Promise((resolve, reject) => {
+            socket.once("data", (data) => resolve(data.subarray(0, 1).toString("latin1")));
+            socket.once("error", reject);
+            socket.once("close", () => reject(new Error("the server closed the connection")));
+            socket.write(SSL_REQUEST);
+        });
+        if (answer !== "S") {
+            if (mode === "prefer" || mode === "allow") {
+                const detail = `the server offers no TLS; sslmode=${mode} connects unencrypted`;
+                return isLocalHost(url.host) ? ok(`${detail} (a local host)`) : warn(detail);
+            }
+            return fail(connectionError(new Error("The server does not support SSL connections"), url, input));
+        }
+        let options;
+        try {
+            options = tlsOptions(url, mode === "prefer" || mode === "allow" ? "require" : mode, input);
+        }
+        catch (error) {
+            if (error instanceof domain_errors/* LifeboatError */.H3)
+                return fail(error);
+            throw error;
+        }
+        const host = bareHost(url.host);
+        const secure = await new Promise((resolve, reject) => {
+            const tls = (0,external_node_tls_namespaceObject.connect)({ ...options, socket, host, ...((0,external_node_net_namespaceObject.isIP)(host) ? {} : { servername: host }) });
+            tls.once("secureConnect", () => {
+                resolve({ protocol: tls.getProtocol(), verified: tls.authorized });
+                tls.destroy();
+            });
+            tls.once("error", reject);
+        }).catch((error) => {
+            const problem = certificateProblemFor(error, url, input);
+            if (problem)
+                return problem;
+            throw error;
+        });
+        if (secure instanceof domain_errors/* LifeboatError */.H3)
+            return fail(secure);
+        const what = mode === "verify-full"
+            ? "certificate and host name verified"
+            : mode === "verify-ca" || (mode === "require" && options.rejectUnauthorized)
+                ? "certificate chain verified, host name not checked"
+                : "encrypted, certificate not verified";
+        return ok(`${secure.protocol ?? "TLS"}, ${what} (sslmode=${mode})`);
+    }
+    catch (error) {
+        return fail(new domain_errors/* InputError */.dz(`--${input}: TLS with ${url.host}:${url.port} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
+            input,
+        }));
+    }
+    finally {
+        socket.destroy();
+    }
+}
+async function checkTimeouts(client) {
+    const { rows } = await client.query("SELECT name, reset_val, setting, unit FROM pg_catalog.pg_settings WHERE name = ANY($1::text[]) ORDER BY name", [[...DUMP_TIMEOUTS]]);
+    const set = rows.filter((row) => row.reset_val !== "0");
+    const stillOn = rows.filter((row) => row.setting !== "0");
+    if (stillOn.length) {
+        return warn(`${stillOn.map((row) => `${row.name}=${row.setting}${row.unit ?? ""}`).join(", ")} could not be turned off in Lifeboat's session`);
+    }
+    if (set.length === 0)
+        return ok(`none set (${rows.map((row) => row.name).join(", ")} are 0)`);
+    return ok(`${set.map((row) => `${row.name}=${row.reset_val}${row.unit ?? ""}`).join(", ")} for this user or database: Lifeboat turns them off in its own sessions, and pg_dump in its own`);
+}
+/**
+ * Tables and sequences pg_dump will read (user schemas, extension members left out) that this user
+ * cannot: no USAGE on the schema, no SELECT, or row-level security that applies to it (pg_dump
+ * runs with row_security off and stops at such a table).
+ */
+async function checkPrivileges(client, input, preset) {
+    // Schema names as LIKE patterns: `_` literal, the preset's `*` wildcard as `%`.
+    const excluded = (preset === "supabase" ? SUPABASE_PLATFORM_SCHEMAS : []).map((name) => name.replace(/[\\%_]/g, (char) => `\\${char}`).replace(/\*/g, "%"));
+    const { rows } = await client.query(`SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name, c.relkind AS kind,
+            pg_catalog.has_schema_privilege(n.oid, 'USAGE') AS usage,
+            pg_catalog.has_table_privilege(c.oid, 'SELECT') AS select,
+            (c.relrowsecurity AND NOT r.rolsuper AND NOT r.rolbypassrls
+              AND (c.relforcerowsecurity OR NOT pg_catalog.pg_has_role(c.relowner, 'USAGE'))) AS rls
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_roles r ON r.rolname = current_user
+      WHERE c.relkind IN ('r', 'p', 'S')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+        AND NOT (n.nspname LIKE ANY ($1::text[]))
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                         WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+      ORDER BY 1`, [excluded]);
+    const tables = rows.filter((row) => row.kind !== "S").length;
+    const sequences = rows.length - tables;
+    const blocked = rows
+        .map((row) => {
+        const why = !row.usage
+            ? "no USAGE on its schema"
+            : !row.select
+                ? "no SELECT"
+                : row.rls
+                    ? "row-level security"
+                    : "";
+        return why ? `${row.name} (${why})` : "";
+    })
+        .filter(Boolean);
+    if (blocked.length === 0) {
+        return ok(`can read all ${tables} tables and ${sequences} sequences`);
+    }
+    const shown = blocked.slice(0, 5).join(", ") + (blocked.length > 5 ? `, and ${blocked.length - 5} more` : "");
+    return fail(new domain_errors/* InputError */.dz(`--${input}: ${blocked.length} of ${rows.length} tables and sequences cannot be read by this user: ${shown}; grant SELECT (or BYPASSRLS), or leave them out with --exclude-table / --exclude-schema`, { input }));
+}
+/** The one place the doctor looks for a pg_dump, with the same options as backup. */
+function findDumpTool(settings, server, deps) {
+    return findPgTool({
+        name: "pg_dump",
+        serverMajor: server.major,
+        serverVersion: server.version,
+        pgBinDir: settings.pgBinDir,
+        pgVersion: settings.pgVersion,
+        installPgClient: settings.installPgClient,
+        env: deps.env,
+        ...(deps.log ? { log: deps.log } : {}),
+    });
+}
+async function runDoctor(settings, deps) {
+    const input = "database-url";
+    const url = settings.databaseUrl;
+    const checks = [];
+    const report = { ok: true, exitCode: 0, checks };
+    let blocked = false;
+    const record = (name, step) => {
+        checks.push({ name, status: step.status, detail: step.detail });
+        if (step.status === "fail") {
+            blocked = true;
+            report.ok = false;
+            report.failure ??= step.error;
+        }
+    };
+    const run = async (name, step) => {
+        if (blocked) {
+            checks.push({ name, status: "skip", detail: "not checked: an earlier check failed" });
+            return;
+        }
+        try {
+            record(name, await step());
+        }
+        catch (error) {
+            record(name, fail(error instanceof domain_errors/* LifeboatError */.H3 ? error : new domain_errors/* LifeboatError */.H3((0,domain_errors/* describeError */.Uc)(error), { cause: error })));
+        }
+    };
+    await run("url", () => Promise.resolve(checkUrl(url, input)));
+    await run("dns", () => checkDns(url, input, deps));
+    await run("tcp", () => checkTcp(url, input));
+    await run("tls", () => checkTls(url, input));
+    let client;
+    await run("authentication", async () => {
+        client = await connect(url, input);
+        const who = await client.query("SELECT current_user AS user, current_database() AS database, (SELECT ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()) AS ssl");
+        const row = who.rows[0];
+        return ok(`connected as ${row.user} to database ${row.database}${row.ssl ? " over TLS" : row.ssl === false ? " without TLS" : ""}`);
+    });
+    let server;
+    try {
+        await run("server", async () => {
+            server = await readServerInfo(client);
+            report.server = { version: server.version, database: server.database, user: server.user };
+            return ok(`PostgreSQL ${server.version}`);
+        });
+        await run("timeouts", () => checkTimeouts(client));
+        await run("privileges", () => checkPrivileges(client, input, settings.preset));
+    }
+    finally {
+        await client?.end().catch(() => undefined);
+    }
+    // Whether a pg_dump fits is worth knowing even when a privilege is missing.
+    if (server !== undefined)
+        blocked = false;
+    await run("pg_dump", async () => {
+        const tool = await findDumpTool(settings, server, deps);
+        report.pgDump = { version: tool.version, path: tool.path };
+        return ok(`pg_dump ${tool.version} (${tool.path}) can dump PostgreSQL ${server.version}`);
+    });
+    if (report.failure)
+        report.exitCode = report.failure.exitCode;
+    return report;
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/pg-dump.ts
@@ -8833,18 +10208,20 @@ function installHint(major) {
 
 
 
+
 const ARCHIVE_MAGIC = Buffer.from("PGDMP");
 const STDERR_KEEP = 64 * 1024;
 const COALESCE_BYTES = 256 * 1024;
 function startPgDump(options) {
-    const env = { ...options.env, PGAPPNAME: "lifeboat pg_dump", PGCONNECT_TIMEOUT: "15" };
+    const tool = toolSpawn(options.pgDump, options.env);
+    const env = { ...tool.env, PGAPPNAME: "lifeboat pg_dump", PGCONNECT_TIMEOUT: "15" };
     // The password travels in the environment, never on the command line.
     delete env.PGPASSWORD;
     if (options.url.password !== undefined)
         env.PGPASSWORD = options.url.password;
     // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
     // anything it started (a wrapper script's children too).
-    const child = (0,external_node_child_process_.spawn)(options.pgDump, [...options.args, `--dbname=${options.url.withoutPassword}`], {
+    const child = (0,external_node_child_process_.spawn)(tool.path, [...options.args, `--dbname=${options.url.withoutPassword}`], {
         env,
         stdio: ["ignore", "pipe", "pipe"],
         detached: true,
@@ -8864,12 +10241,12 @@ function startPgDump(options) {
     });
     let killedFor;
     const exited = new Promise((resolve, reject) => {
-        child.on("error", (error) => reject(new errors/* OperationError */.OK(`pg_dump could not start: ${error.message}`)));
+        child.on("error", (error) => reject(new domain_errors/* OperationError */.OK(`pg_dump could not start: ${error.message}`)));
         child.on("close", (code, signal) => {
             if (code === 0)
                 return resolve();
             const why = killedFor ?? (signal ? `killed by ${signal}` : `exited with status ${code}`);
-            reject(new errors/* OperationError */.OK(`pg_dump ${why}${lastError(stderr)}`));
+            reject(new domain_errors/* OperationError */.OK(`pg_dump ${why}${lastError(stderr)}`));
         });
     });
     // Observed through the output stream; this keeps an early rejection from being "unhandled".
@@ -8900,9 +10277,9 @@ function startPgDump(options) {
                     this.push(Buffer.concat(pending, pendingBytes));
                 const start = Buffer.concat(head).subarray(0, ARCHIVE_MAGIC.length);
                 if (seen === 0)
-                    return callback(new errors/* OperationError */.OK("pg_dump exited 0 but wrote nothing"));
+                    return callback(new domain_errors/* OperationError */.OK("pg_dump exited 0 but wrote nothing"));
                 if (!start.equals(ARCHIVE_MAGIC)) {
-                    return callback(new errors/* OperationError */.OK("pg_dump's output is not a custom-format archive"));
+                    return callback(new domain_errors/* OperationError */.OK("pg_dump's output is not a custom-format archive"));
                 }
                 callback();
             }, (error) => callback(error));
@@ -8984,10 +10361,13 @@ function schemaPatternRegex(pattern) {
 
 ;// CONCATENATED MODULE: ./src/postgres/snapshot.ts
 
+
 async function exportSnapshot(client) {
-    // Long dumps must not be cancelled by the server's timeouts; row security off makes a count
+    // Long dumps must not be cancelled by the server's timeouts (connect() turns them off too; this
+    // session holds the snapshot and counts, so it makes sure); row security off makes a count
     // that RLS would filter fail loudly, the way pg_dump itself does, instead of counting less.
-    await client.query("SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0; SET lock_timeout = 0; SET row_security = off");
+    await disableTimeouts(client);
+    await client.query("SET row_security = off");
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     const { rows } = await client.query("SELECT pg_export_snapshot() AS id");
     let open = true;
@@ -9063,6 +10443,311 @@ async function listDumpedTables(client, scope, options) {
     return rows;
 }
 
+;// CONCATENATED MODULE: ./src/postgres/extensions.ts
+async function listExtensions(client) {
+    const { rows } = await client.query(`SELECT e.extname AS name, n.nspname AS schema
+       FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+      ORDER BY e.extname COLLATE "C"`);
+    return rows;
+}
+
+;// CONCATENATED MODULE: ./src/domain/sql-split.ts
+function splitSqlStatements(text) {
+    const statements = [];
+    let start = 0;
+    let i = 0;
+    const push = (end) => {
+        const statement = text.slice(start, end).trim();
+        if (stripComments(statement) !== "")
+            statements.push(statement);
+    };
+    while (i < text.length) {
+        const ch = text[i];
+        const next = text[i + 1];
+        if (ch === "-" && next === "-") {
+            const end = text.indexOf("\n", i);
+            i = end < 0 ? text.length : end + 1;
+        }
+        else if (ch === "/" && next === "*") {
+            let depth = 1;
+            i += 2;
+            while (i < text.length && depth > 0) {
+                const pair = text.slice(i, i + 2);
+                if (pair === "/*" || pair === "*/") {
+                    depth += pair === "/*" ? 1 : -1;
+                    i += 2;
+                }
+                else {
+                    i++;
+                }
+            }
+            if (depth > 0)
+                return { statements, problem: "a /* comment is not closed" };
+        }
+        else if (ch === "'" || ch === '"') {
+            const close = findClosingQuote(text, i + 1, ch);
+            if (close < 0)
+                return { statements, problem: `a ${ch} quote opened at offset ${i} is not closed` };
+            i = close + 1;
+        }
+        else if (ch === "$") {
+            const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i))?.[0];
+            if (tag && !/[A-Za-z0-9_]/.test(text[i - 1] ?? "")) {
+                const close = text.indexOf(tag, i + tag.length);
+                if (close < 0)
+                    return { statements, problem: `the dollar quote ${tag} is not closed` };
+                i = close + tag.length;
+            }
+            else {
+                i++;
+            }
+        }
+        else if (ch === ";") {
+            push(i);
+            start = ++i;
+        }
+        else {
+            i++;
+        }
+    }
+    push(text.length);
+    return { statements, problem: undefined };
+}
+function findClosingQuote(text, from, quote) {
+    for (let i = from; i < text.length; i++) {
+        if (text[i] === quote) {
+            if (text[i + 1] === quote)
+                i++;
+            else
+                return i;
+        }
+    }
+    return -1;
+}
+function stripComments(statement) {
+    return statement
+        .replace(/--[^\n]*/g, "")
+        .replace(/\/\*[\s\S]*?\*\//g, "")
+        .trim();
+}
+
+;// CONCATENATED MODULE: ./src/domain/roles-sql.ts
+/**
+ * The roles object's SQL, pure: `pg_dumpall --roles-only --no-role-passwords` output with the
+ * reserved roles' statements left out, and the same statements classified again when they are
+ * applied. Works statement by statement (not line by line), so a comment spanning lines or a
+ * quoted name stays whole.
+ */
+
+
+const NAME = String.raw `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+function unquote(name) {
+    return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name.toLowerCase();
+}
+function quoteRole(name) {
+    return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
+}
+/** Drops the comment lines and psql meta-commands (\restrict, \unrestrict) before a statement. */
+function stripLeading(statement) {
+    const lines = statement.split("\n");
+    while (lines.length > 0 && /^\s*($|--|\\)/.test(lines[0]))
+        lines.shift();
+    return lines.join("\n").trim();
+}
+function classifyRoleStatement(sql) {
+    let match = new RegExp(`^(CREATE|ALTER|COMMENT ON) ROLE (${NAME})`, "i").exec(sql);
+    if (match) {
+        const verb = match[1].toUpperCase();
+        const kind = verb === "CREATE" ? "create" : verb === "ALTER" ? "alter" : "comment";
+        return { kind, role: unquote(match[2]), sql };
+    }
+    match = new RegExp(`^GRANT (${NAME}) TO (${NAME})(.*?)(?: GRANTED BY (${NAME}))?$`, "is").exec(sql);
+    if (match) {
+        return {
+            kind: "grant",
+            role: unquote(match[1]),
+            member: unquote(match[2]),
+            grantor: match[4] === undefined ? undefined : unquote(match[4]),
+            sql,
+        };
+    }
+    if (/^(SET|RESET) /i.test(sql))
+        return { kind: "session", sql };
+    return { kind: "other", sql };
+}
+/** The statements of a roles SQL text, comments and psql meta-commands left out. */
+function roleStatements(text) {
+    const split = splitSqlStatements(text);
+    if (split.problem)
+        throw new domain_errors/* OperationError */.OK(`the roles SQL does not parse: ${split.problem}`);
+    return split.statements
+        .map(stripLeading)
+        .filter((sql) => sql !== "")
+        .map(classifyRoleStatement);
+}
+/**
+ * Attributes that are CREATE ROLE's defaults but that only a superuser may state: dropping them
+ * changes nothing for a role the script has just created, and lets a non-superuser (a Supabase
+ * project's postgres, the supabase/postgres image) apply the script.
+ */
+const SUPERUSER_DEFAULTS = /\s+(NOSUPERUSER|NOREPLICATION|NOBYPASSRLS)\b/gi;
+function rewriteAlter(sql) {
+    const withAttributes = new RegExp(`^(ALTER ROLE ${NAME} WITH)(.*)$`, "is").exec(sql);
+    if (!withAttributes)
+        return sql;
+    const quote = withAttributes[2].indexOf("'");
+    const head = quote < 0 ? withAttributes[2] : withAttributes[2].slice(0, quote);
+    const tail = quote < 0 ? "" : withAttributes[2].slice(quote);
+    // Never a password, whatever produced the text.
+    const cleaned = `${head.replace(SUPERUSER_DEFAULTS, "")}${tail}`.replace(/\s+PASSWORD\s+('(?:[^']|'')*'|NULL)/gi, "");
+    return cleaned.trim() === "" ? "" : `${withAttributes[1]}${cleaned}`;
+}
+/**
+ * Keeps the statements of the roles that are not reserved: CREATE / ALTER / COMMENT ON ROLE of a
+ * reserved role go, a GRANT goes when the granted role or the member is reserved, and a GRANTED BY
+ * naming a reserved role is dropped (the grant is then made by whoever applies the script).
+ */
+function filterRolesSql(text, isReserved, header) {
+    const kept = [];
+    const roles = [];
+    const left = new Set();
+    for (const statement of roleStatements(text)) {
+        switch (statement.kind) {
+            case "create":
+            case "alter":
+            case "comment": {
+                if (isReserved(statement.role)) {
+                    left.add(statement.role);
+                    continue;
+                }
+                if (statement.kind === "create")
+                    roles.push(statement.role);
+                const sql = statement.kind === "alter" ? rewriteAlter(statement.sql) : statement.sql;
+                if (sql !== "")
+                    kept.push(sql);
+                break;
+            }
+            case "grant": {
+                if (isReserved(statement.role) || isReserved(statement.member))
+                    continue;
+                const sql = statement.grantor !== undefined && isReserved(statement.grantor)
+                    ? statement.sql.replace(/\s+GRANTED BY\s+\S+$/i, "")
+                    : statement.sql;
+                kept.push(sql);
+                break;
+            }
+            default:
+                kept.push(statement.sql);
+        }
+    }
+    const body = kept.map((sql) => `${sql};`).join("\n");
+    const comment = header
+        .split("\n")
+        .map((line) => `-- ${line}`.trimEnd())
+        .join("\n");
+    return { sql: `${comment}\n\n${body}\n`, roles, left: [...left].sort() };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/roles.ts
+/**
+ * Roles are cluster-wide, so pg_dump leaves them out: `pg_dumpall --roles-only
+ * --no-role-passwords` reads them (from pg_roles, which a non-superuser such as a Supabase
+ * project's postgres may read), the reserved ones are filtered out (src/domain/roles-sql.ts), and
+ * a restore applies the rest before pg_restore.
+ */
+
+
+
+
+
+
+const MAX_OUTPUT = 64 * 1024 * 1024;
+/** Runs pg_dumpall from `binDir` (the chosen pg_dump's) and returns the filtered roles SQL. */
+async function dumpRoles(options) {
+    const { path, env } = toolSpawn({ path: (0,external_node_path_.join)(options.pgDump.binDir, "pg_dumpall"), env: options.pgDump.env }, { ...options.env, PGAPPNAME: "lifeboat pg_dumpall", PGCONNECT_TIMEOUT: "15" });
+    // The password travels in the environment, never on the command line.
+    delete env.PGPASSWORD;
+    if (options.url.password !== undefined)
+        env.PGPASSWORD = options.url.password;
+    const args = [
+        "--roles-only",
+        "--no-role-passwords",
+        "--no-password",
+        `--dbname=${options.url.withoutPassword}`,
+    ];
+    const stdout = await new Promise((resolve, reject) => {
+        (0,external_node_child_process_.execFile)(path, args, { env, maxBuffer: MAX_OUTPUT, encoding: "utf8", timeout: 300_000 }, (error, out, err) => {
+            if (!error)
+                return resolve(out);
+            const line = redactUrls(err)
+                .split("\n")
+                .map((text) => text.trim())
+                .filter(Boolean)
+                .find((text) => /error:|FATAL:/.test(text)) ?? (0,domain_errors/* describeError */.Uc)(error);
+            reject(new domain_errors/* OperationError */.OK(`pg_dumpall --roles-only failed: ${line}`));
+        });
+    });
+    if (!/CREATE ROLE|Roles/.test(stdout)) {
+        throw new domain_errors/* OperationError */.OK("pg_dumpall --roles-only wrote no roles section");
+    }
+    return filterRolesSql(stdout, options.isReserved, options.header);
+}
+/**
+ * Applies a roles script statement by statement and idempotently: a role the server already has is
+ * neither created nor altered, and no grant changes it; only roles created here get their
+ * attributes, settings, comments and memberships. Nothing is ever dropped afterwards: roles are
+ * cluster-wide, and other databases may use them.
+ */
+async function applyRoles(client, sql) {
+    const { rows } = await client.query("SELECT rolname FROM pg_catalog.pg_roles");
+    const before = new Set(rows.map((row) => row.rolname));
+    const created = new Set();
+    const existing = new Set();
+    const errors = [];
+    const run = async (text) => {
+        try {
+            await client.query(text);
+            return true;
+        }
+        catch (error) {
+            // Created meanwhile by someone else: the role is there, which is what was asked.
+            if (error.code === "42710")
+                return false;
+            errors.push(`${(0,domain_errors/* describeError */.Uc)(error)} (${oneLine(text)})`);
+            return false;
+        }
+    };
+    for (const statement of roleStatements(sql)) {
+        switch (statement.kind) {
+            case "create":
+                if (before.has(statement.role))
+                    existing.add(statement.role);
+                else if (await run(statement.sql))
+                    created.add(statement.role);
+                break;
+            case "alter":
+            case "comment":
+                if (created.has(statement.role))
+                    await run(statement.sql);
+                break;
+            case "grant":
+                if (created.has(statement.member))
+                    await run(statement.sql);
+                break;
+            case "session":
+                // Session settings of the script (client_encoding, ...) would only change this connection.
+                break;
+            default:
+                await run(statement.sql);
+        }
+    }
+    return { created: [...created], existing: [...existing], errors };
+}
+function oneLine(text) {
+    const line = text.replace(/\s+/g, " ").trim();
+    return line.length > 100 ? `${line.slice(0, 97)}...` : line;
+}
+
 ;// CONCATENATED MODULE: ./src/streams/hash-tap.ts
 
 
@@ -9091,6 +10776,111 @@ class HashTap extends external_node_stream_.Transform {
     }
 }
 
+;// CONCATENATED MODULE: ./src/commands/roles-object.ts
+/**
+ * The roles object beside a dump (`roles.sql.age`, or `roles.sql` unencrypted): written by backup
+ * before the manifest, checked by verify, decrypted and applied by restore-test. It is small (a
+ * few KiB), so it is encrypted and read in memory.
+ */
+
+
+
+
+
+
+
+/** Encrypts the roles SQL with `encrypt` (a fresh stream to the backup's recipients) and stores it. */
+async function putRolesObject(options) {
+    const plain = new HashTap();
+    const stored = new HashTap();
+    const chunks = [];
+    await (0,promises_namespaceObject.pipeline)(external_node_stream_.Readable.from([Buffer.from(options.sql, "utf8")]), plain, options.encrypt, stored, new external_node_stream_.Writable({
+        write(chunk, _encoding, callback) {
+            chunks.push(chunk);
+            callback();
+        },
+    }));
+    const body = Buffer.concat(chunks);
+    await options.store.put(options.key, external_node_stream_.Readable.from([body]), {
+        ...options.put,
+        contentType: "application/octet-stream",
+        sizeHint: body.length,
+    });
+    return {
+        name: options.key.slice(options.key.lastIndexOf("/") + 1),
+        bytes: stored.bytes,
+        sha256: stored.sha256,
+        plaintext: { bytes: plain.bytes, sha256: plain.sha256 },
+        count: options.count,
+    };
+}
+/**
+ * Reads the roles object and checks it against the manifest: the stored bytes' size and sha256,
+ * and with `identities` (an empty list for an unencrypted backup) the plaintext's too.
+ */
+async function readRolesObject(store, manifest, identities) {
+    const roles = manifest.roles;
+    if (!roles)
+        return { problems: [], sql: undefined };
+    const key = `${backupPrefix(manifest.label, manifest.backupId)}${roles.name}`;
+    const stored = new HashTap();
+    const plain = new HashTap();
+    const chunks = [];
+    const sink = new external_node_stream_.Writable({
+        write(chunk, _encoding, callback) {
+            chunks.push(chunk);
+            callback();
+        },
+    });
+    const decrypting = identities !== undefined && identities.length > 0;
+    try {
+        const chain = [
+            await store.get(key),
+            stored,
+            ...(decrypting ? [createDecryptStream(identities)] : []),
+            plain,
+            sink,
+        ];
+        await (0,promises_namespaceObject.pipeline)(chain);
+    }
+    catch (error) {
+        if (stored.bytes !== roles.bytes) {
+            return {
+                problems: [`${roles.name}: ${stored.bytes} bytes read, the manifest says ${roles.bytes}`],
+                sql: undefined,
+            };
+        }
+        return { problems: [`reading ${roles.name} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`], sql: undefined };
+    }
+    if (stored.bytes !== roles.bytes || stored.sha256 !== roles.sha256) {
+        return {
+            problems: [
+                `${roles.name}: ${stored.bytes} bytes with sha256 ${stored.sha256}; the manifest says ${roles.bytes} bytes, sha256 ${roles.sha256}`,
+            ],
+            sql: undefined,
+        };
+    }
+    if (identities === undefined)
+        return { problems: [], sql: undefined };
+    if (plain.bytes !== roles.plaintext.bytes || plain.sha256 !== roles.plaintext.sha256) {
+        return {
+            problems: [
+                `${roles.name} decrypts to ${plain.bytes} bytes with sha256 ${plain.sha256}; the manifest says ${roles.plaintext.bytes} bytes, sha256 ${roles.plaintext.sha256}`,
+            ],
+            sql: undefined,
+        };
+    }
+    return { problems: [], sql: Buffer.concat(chunks).toString("utf8") };
+}
+/** Reads, checks and applies the backup's roles object to a server (restore-test's scratch server). */
+async function applyRolesObject(client, store, manifest, identities) {
+    const read = await readRolesObject(store, manifest, identities);
+    if (read.sql === undefined) {
+        throw new domain_errors/* OperationError */.OK(read.problems[0] ?? `${manifest.roles?.name ?? "the roles object"} could not be read`);
+    }
+    return applyRoles(client, read.sql);
+}
+
 ;// CONCATENATED MODULE: ./src/version.ts
 /** The package version, recorded in manifests; a test keeps it equal to package.json's. */
 const LIFEBOAT_VERSION = "0.1.0";
@@ -9101,6 +10891,11 @@ const LIFEBOAT_VERSION = "0.1.0";
  * commit by writing the manifest last. Anything that fails before the manifest is written leaves
  * no object behind and no manifest: the next run starts clean.
  */
+
+
+
+
+
 
 
 
@@ -9141,6 +10936,7 @@ async function runBackup(settings, deps) {
     const startedMs = performance.now();
     // Recipients are checked before anything connects or writes.
     const encryption = encryptionFor(settings);
+    await preflight(settings.databaseUrl, "database-url", { log });
     const client = await connect(settings.databaseUrl);
     let clientOpen = true;
     const closeClient = async () => {
@@ -9156,7 +10952,11 @@ async function runBackup(settings, deps) {
             serverMajor: server.major,
             serverVersion: server.version,
             pgBinDir: settings.pgBinDir,
+            pgVersion: settings.pgVersion,
+            installPgClient: settings.installPgClient,
             env: deps.env,
+            cache: deps.toolCache,
+            log,
         });
         const compression = parseCompression(settings.compression, pgDump.major);
         // The store is checked once the database side is known to work, so a typo in the URL
@@ -9170,17 +10970,29 @@ async function runBackup(settings, deps) {
         };
         const encrypted = encryption.info.format !== "none";
         const objectKey = dumpKey(settings.label, backupId, encrypted);
+        // Read before the dump starts: a failure here leaves nothing behind to take back.
+        const preset = settings.preset ?? "none";
+        const presetArgs = preset === "supabase" ? supabaseExtensionArgs(await listExtensions(client)) : [];
+        const roles = settings.includeRoles
+            ? await dumpRoles({
+                pgDump,
+                url: settings.databaseUrl,
+                env: deps.env,
+                isReserved: (role) => isReservedRole(role, preset),
+                header: rolesHeader(server.database, preset),
+            })
+            : undefined;
         const snapshot = await exportSnapshot(client);
         const args = buildPgDumpArgs({
             scope: settings.scope,
             compression,
             pgDumpMajor: pgDump.major,
             snapshot: snapshot.id,
-            extraArgs: settings.extraArgs,
+            extraArgs: [...settings.extraArgs, ...presetArgs],
         });
         log.info(`Backing up into ${store.url}/${objectKey}`);
         const { tables, plain, stored } = await streamDump({
-            dump: startPgDump({ pgDump: pgDump.path, args, url: settings.databaseUrl, env: deps.env }),
+            dump: startPgDump({ pgDump, args, url: settings.databaseUrl, env: deps.env }),
             encrypt: encryption.stream,
             store,
             objectKey,
@@ -9191,7 +11003,7 @@ async function runBackup(settings, deps) {
                 excludeUnlogged: settings.extraArgs.includes("--no-unlogged-table-data"),
             })
                 .catch((error) => {
-                throw new errors/* OperationError */.OK(`counting rows in the dump's snapshot failed: ${(0,errors/* describeError */.Uc)(error)}`, {
+                throw new domain_errors/* OperationError */.OK(`counting rows in the dump's snapshot failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
                     cause: error,
                 });
             }),
@@ -9200,6 +11012,26 @@ async function runBackup(settings, deps) {
             await snapshot.release().catch(() => undefined);
             await closeClient();
         });
+        // The roles object goes in before the manifest, like the dump; a failure takes both back.
+        const rolesObjectKey = roles && rolesKey(settings.label, backupId, encrypted);
+        let rolesInfo;
+        if (roles && rolesObjectKey) {
+            try {
+                rolesInfo = await putRolesObject({
+                    store,
+                    key: rolesObjectKey,
+                    sql: roles.sql,
+                    count: roles.roles.length,
+                    encrypt: encryptionFor(settings).stream,
+                    put: { signal: deps.signal, retention },
+                });
+            }
+            catch (error) {
+                await store.deleteMany([objectKey, rolesObjectKey]).catch(() => undefined);
+                throw asOperationError(error);
+            }
+            log.info(`Roles: ${roles.roles.length} in ${rolesInfo.name}${roles.left.length > 0 ? `; reserved, left out: ${roles.left.join(", ")}` : ""}`);
+        }
         const finished = deps.now();
         const durationSeconds = round((performance.now() - startedMs) / 1000);
         const manifest = {
@@ -9230,6 +11062,8 @@ async function runBackup(settings, deps) {
                 sha256: stored.sha256,
             },
             encryption: encryption.info,
+            preset,
+            ...(rolesInfo ? { roles: rolesInfo } : {}),
             tables,
             totalRows: tables.reduce((sum, table) => sum + table.rows, 0),
             objectLock: retention ? { mode: retention.mode, retainUntil: retention.until.toISOString() } : null,
@@ -9244,7 +11078,7 @@ async function runBackup(settings, deps) {
             });
         }
         catch (error) {
-            await store.deleteMany([objectKey]).catch(() => undefined);
+            await store.deleteMany([objectKey, ...(rolesObjectKey ? [rolesObjectKey] : [])]).catch(() => undefined);
             throw asOperationError(error);
         }
         log.info(`Backup ${backupId} committed: ${stored.bytes} bytes stored, ${tables.length} tables, ${manifest.totalRows} rows, ${durationSeconds}s`);
@@ -9279,10 +11113,10 @@ async function streamDump(options) {
             return;
         firstError = error;
         controller.abort(error);
-        dump.kill((0,errors/* describeError */.Uc)(error));
+        dump.kill((0,domain_errors/* describeError */.Uc)(error));
         stored.destroy(error instanceof Error ? error : new Error(String(error)));
     };
-    const onInterrupt = () => stop(new errors/* OperationError */.OK(`interrupted: ${(0,errors/* describeError */.Uc)(signal?.reason)}`));
+    const onInterrupt = () => stop(new domain_errors/* OperationError */.OK(`interrupted: ${(0,domain_errors/* describeError */.Uc)(signal?.reason)}`));
     if (signal?.aborted)
         onInterrupt();
     signal?.addEventListener("abort", onInterrupt, { once: true });
@@ -9310,7 +11144,7 @@ async function streamDump(options) {
         // its raw error to the stream too, and its own put error says more (which object, which store).
         const explained = [firstError, put, piped, counted]
             .map((result) => (isRejected(result) ? result.reason : result))
-            .find((error) => error instanceof errors/* LifeboatError */.H3);
+            .find((error) => error instanceof domain_errors/* LifeboatError */.H3);
         throw asOperationError(explained ?? firstError);
     }
     if (firstError !== undefined) {
@@ -9320,7 +11154,7 @@ async function streamDump(options) {
     }
     if (put.value.bytes !== stored.bytes) {
         await takeBack();
-        throw new errors/* OperationError */.OK(`the store took ${put.value.bytes} bytes of the ${stored.bytes} sent`);
+        throw new domain_errors/* OperationError */.OK(`the store took ${put.value.bytes} bytes of the ${stored.bytes} sent`);
     }
     return { tables: counted.value, plain, stored };
 }
@@ -9328,9 +11162,9 @@ function isRejected(value) {
     return (typeof value === "object" && value !== null && value.status === "rejected");
 }
 function asOperationError(error) {
-    if (error instanceof errors/* LifeboatError */.H3)
+    if (error instanceof domain_errors/* LifeboatError */.H3)
         return error;
-    return new errors/* OperationError */.OK((0,errors/* describeError */.Uc)(error), { cause: error });
+    return new domain_errors/* OperationError */.OK((0,domain_errors/* describeError */.Uc)(error), { cause: error });
 }
 /**
  * An upper estimate of the dump's size, for sizing multipart uploads. An uncompressed dump can be
@@ -9339,848 +11173,18 @@ function asOperationError(error) {
 function dumpSizeCeiling(databaseBytes) {
     return 2 * databaseBytes + 1024 ** 3;
 }
+/** The comment at the top of the roles object: what it is and how to apply it. */
+function rolesHeader(database, preset) {
+    return [
+        `Roles of the cluster holding "${database}": pg_dumpall --roles-only --no-role-passwords,`,
+        preset === "supabase"
+            ? "without the Supabase platform's reserved roles and pg_* roles (docs/supabase.md)."
+            : "without pg_* roles.",
+        'Apply before pg_restore: psql -f roles.sql (existing roles report "already exists").',
+    ].join("\n");
+}
 function round(seconds) {
     return Math.round(seconds * 1000) / 1000;
-}
-
-;// CONCATENATED MODULE: ./src/commands/list.ts
-
-/** The committed backups under the label, newest first, from one listing of the label's prefix. */
-async function listBackups(settings, deps) {
-    await deps.store.check();
-    const objects = [];
-    for await (const object of deps.store.list(`${settings.label}/`))
-        objects.push(object);
-    const now = deps.now().getTime();
-    return groupBackupFolders(settings.label, objects)
-        .filter((folder) => folder.committed)
-        .map((folder) => {
-        const dump = folder.objects.find((object) => object.key.endsWith(`/${ENCRYPTED_DUMP_FILE}`) || object.key.endsWith(`/${PLAIN_DUMP_FILE}`));
-        const last = folder.checks.at(-1);
-        return {
-            backupId: folder.backupId,
-            startedAt: folder.startedAt.toISOString(),
-            ageSeconds: Math.max(0, Math.round((now - folder.startedAt.getTime()) / 1000)),
-            storedBytes: dump?.size ?? 0,
-            lastCheck: last ? { kind: last.kind, passed: last.passed, at: last.time.toISOString() } : null,
-        };
-    });
-}
-
-;// CONCATENATED MODULE: ./src/domain/verify-gates.ts
-function storedSize(folder) {
-    return folder.objects.find((object) => /\/dump\.(age|pgdump)$/.test(object.key))?.size;
-}
-function evaluateGates(input) {
-    const { manifest, committed, gates } = input;
-    const failures = [];
-    const warnings = [];
-    const newest = committed[0];
-    if (gates.maxAgeSeconds !== undefined && newest) {
-        const age = (input.now.getTime() - newest.startedAt.getTime()) / 1000;
-        if (age > gates.maxAgeSeconds) {
-            failures.push(`the newest backup (${newest.backupId}) is ${formatHours(age)} old, more than max-age ${formatHours(gates.maxAgeSeconds)}`);
-        }
-    }
-    if (gates.minSizeBytes !== undefined && manifest.object.bytes < gates.minSizeBytes) {
-        failures.push(`the stored object is ${manifest.object.bytes} bytes, less than min-size ${gates.minSizeBytes}`);
-    }
-    if (gates.maxSizeChange !== undefined) {
-        const index = committed.findIndex((folder) => folder.backupId === manifest.backupId);
-        const previous = index >= 0 ? committed[index + 1] : undefined;
-        const previousSize = previous ? storedSize(previous) : undefined;
-        if (previous && previousSize && previousSize > 0) {
-            const change = (manifest.object.bytes - previousSize) / previousSize;
-            if (Math.abs(change) > gates.maxSizeChange) {
-                const message = `the stored size changed by ${(change * 100).toFixed(1)}% against the previous backup ${previous.backupId} (${previousSize} -> ${manifest.object.bytes} bytes), more than max-size-change ${(gates.maxSizeChange * 100).toFixed(0)}%`;
-                (gates.sizeChangeAction === "fail" ? failures : warnings).push(message);
-            }
-        }
-    }
-    return { failures, warnings };
-}
-function formatHours(seconds) {
-    return seconds >= 3600 ? `${(seconds / 3600).toFixed(1)}h` : `${Math.round(seconds / 60)}m`;
-}
-
-;// CONCATENATED MODULE: ./src/postgres/pg-restore-list.ts
-/**
- * `pg_restore --list` fed from a stream: the archive's table of contents. pg_restore stops reading
- * once it has the TOC; the sink keeps accepting (and dropping) the rest, so the caller's hashes
- * still see every byte.
- */
-
-
-
-function listArchive(pgRestore) {
-    const child = (0,external_node_child_process_.spawn)(pgRestore, ["--list"], { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text) => (stdout += text));
-    child.stderr.setEncoding("utf8").on("data", (text) => (stderr = (stderr + text).slice(-16_384)));
-    let stdinOpen = true;
-    child.stdin.on("error", () => {
-        // EPIPE once pg_restore has read what it needs: expected.
-        stdinOpen = false;
-    });
-    child.stdin.on("close", () => (stdinOpen = false));
-    const listing = new Promise((resolve, reject) => {
-        child.on("error", (error) => reject(new errors/* OperationError */.OK(`pg_restore could not start: ${error.message}`)));
-        child.on("close", (code, signal) => {
-            if (code === 0)
-                return resolve(stdout);
-            const line = stderr
-                .split("\n")
-                .map((text) => text.trim())
-                .filter(Boolean)
-                .at(-1) ?? (signal ? `killed by ${signal}` : `exit status ${code}`);
-            reject(new errors/* OperationError */.OK(`pg_restore cannot read the archive: ${line}`));
-        });
-    });
-    listing.catch(() => undefined);
-    const sink = new external_node_stream_.Writable({
-        write(chunk, _encoding, callback) {
-            if (!stdinOpen || !child.stdin.writable)
-                return callback();
-            if (child.stdin.write(chunk))
-                return callback();
-            const proceed = () => {
-                child.stdin.off("drain", proceed);
-                child.stdin.off("close", proceed);
-                callback();
-            };
-            child.stdin.once("drain", proceed);
-            child.stdin.once("close", proceed);
-        },
-        final(callback) {
-            if (stdinOpen)
-                child.stdin.end();
-            callback();
-        },
-        destroy(error, callback) {
-            // Also called after a normal finish (autoDestroy): only a failure stops pg_restore.
-            if (error && child.exitCode === null && child.signalCode === null)
-                child.kill("SIGTERM");
-            callback(error);
-        },
-    });
-    return { sink, listing };
-}
-/**
- * The tables a listing holds data for. Listing lines read `<id>; <oid> <oid> TABLE DATA <schema>
- * <table> <owner>` with names unquoted (they may hold spaces), so a table is found by its prefix.
- */
-function missingTableData(listing, tables) {
-    const entries = listing
-        .split("\n")
-        .map((line) => /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line)?.[1])
-        .filter((entry) => entry !== undefined);
-    const listed = (name) => entries.some((entry) => entry === name || entry.startsWith(`${name} `));
-    return tables
-        .filter(({ schema, table }) => !listed(`${schema} ${table}`))
-        .map(({ schema, table }) => `${schema}.${table}`);
-}
-
-;// CONCATENATED MODULE: ./src/commands/catalog.ts
-/**
- * What a label holds: one listing of `<label>/` grouped into backup folders, and the manifest of
- * the backup a command asked for (an id, or `latest`: the newest committed one).
- */
-
-
-
-
-async function listFolders(store, label) {
-    const objects = [];
-    for await (const object of store.list(`${label}/`))
-        objects.push(object);
-    return groupBackupFolders(label, objects);
-}
-async function readText(store, key) {
-    const chunks = [];
-    for await (const chunk of await store.get(key))
-        chunks.push(Buffer.from(chunk));
-    return Buffer.concat(chunks).toString("utf8");
-}
-async function readManifest(store, label, backupId) {
-    const key = manifestKey(label, backupId);
-    let text;
-    try {
-        text = await readText(store, key);
-    }
-    catch (error) {
-        if (error instanceof errors/* NotFoundError */.m_)
-            throw error;
-        throw new errors/* OperationError */.OK(`reading ${store.url}/${key} failed: ${(0,errors/* describeError */.Uc)(error)}`, { cause: error });
-    }
-    try {
-        const manifest = parseManifest(text, `${store.url}/${key}`);
-        if (manifest.backupId !== backupId || manifest.label !== label) {
-            throw new errors/* OperationError */.OK(`${store.url}/${key} names backup ${manifest.label}/${manifest.backupId}, not ${label}/${backupId}: the manifest does not belong to its folder`);
-        }
-        return manifest;
-    }
-    catch (error) {
-        // A manifest that does not parse is a damaged backup, not bad input.
-        if (error instanceof errors/* InputError */.dz)
-            throw new errors/* OperationError */.OK(error.message, { cause: error });
-        throw error;
-    }
-}
-/**
- * The backup `selector` names under the label: `latest` (the newest committed one) or a backup id.
- * An unknown id, a folder without a manifest or an empty label is bad input (exit 2).
- */
-async function resolveBackup(store, label, selector) {
-    const folders = await listFolders(store, label);
-    const committed = folders.filter((folder) => folder.committed);
-    let folder;
-    if (selector === "latest") {
-        folder = committed[0];
-        if (!folder)
-            throw new errors/* InputError */.dz(`--label "${label}": no backups under ${store.url}/${label}/`, { input: "label" });
-    }
-    else {
-        if (!isBackupId(selector)) {
-            throw new errors/* InputError */.dz(`--backup "${selector}": expected latest or a backup id such as 20261122T010500Z-abc123`, {
-                input: "backup",
-            });
-        }
-        folder = folders.find((candidate) => candidate.backupId === selector);
-        if (!folder) {
-            throw new errors/* InputError */.dz(`--backup "${selector}": no such backup under ${store.url}/${label}/`, {
-                input: "backup",
-            });
-        }
-        if (!folder.committed) {
-            throw new errors/* InputError */.dz(`--backup "${selector}": the folder has no manifest, so it is not a backup (in flight, or failed)`, { input: "backup" });
-        }
-    }
-    return { folder, manifest: await readManifest(store, label, folder.backupId), committed };
-}
-
-;// CONCATENATED MODULE: ./src/commands/check-record.ts
-/**
- * Check records: one JSON file per verification, beside the backup it checked, named so that a
- * listing alone tells what was checked when, and with which outcome:
- * `<label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json`.
- */
-
-
-
-async function writeCheckRecord(store, record, at) {
-    const full = {
-        schemaVersion: 1,
-        ...record,
-        at: at.toISOString(),
-        tool: { name: "lifeboat", version: LIFEBOAT_VERSION },
-    };
-    const key = checkKey(record.label, record.backupId, at, record.kind, record.passed);
-    await store.put(key, external_node_stream_.Readable.from([Buffer.from(JSON.stringify(full, null, 2) + "\n")]), {
-        contentType: "application/json",
-    });
-    return key;
-}
-
-;// CONCATENATED MODULE: ./src/commands/read-backup.ts
-
-
-
-
-
-/**
- * The identities that can open this backup (none for an unencrypted one), checked against the
- * manifest before anything is downloaded: a key for another recipient, or none where one is
- * needed, is bad input.
- */
-function identitiesFor(manifest, keys, backupName) {
-    const { encryption } = manifest;
-    if (encryption.format === "none")
-        return [];
-    if (encryption.passphrase) {
-        if (keys.passphrase === undefined) {
-            throw new errors/* InputError */.dz(`--passphrase-file: backup ${backupName} is encrypted with a passphrase; give it with --passphrase-file or LIFEBOAT_PASSPHRASE`, { input: "passphrase-file" });
-        }
-        return [passphraseIdentity(keys.passphrase)];
-    }
-    if (keys.identityText === undefined) {
-        throw new errors/* InputError */.dz(`--identity-file: backup ${backupName} is encrypted to ${encryption.recipients.join(", ")}; give the matching identity with --identity-file or LIFEBOAT_IDENTITY`, { input: "identity-file" });
-    }
-    const identities = parseIdentities(keys.identityText);
-    const matching = identities.filter((identity) => encryption.recipients.includes(recipientOf(identity)));
-    if (matching.length === 0) {
-        throw new errors/* InputError */.dz(`--identity-file: the identity is for ${identities.map((identity) => recipientOf(identity)).join(", ")}, but backup ${backupName} is encrypted to ${encryption.recipients.join(", ")}`, { input: "identity-file" });
-    }
-    return matching;
-}
-/**
- * Streams a backup's object: `decrypt` undefined reads the stored bytes only; otherwise the chain
- * ends in the plaintext archive (decrypted with these identities, or as stored when the backup is
- * unencrypted and `decrypt` is an empty list).
- */
-async function openBackup(store, manifest, decrypt) {
-    const key = `${backupPrefix(manifest.label, manifest.backupId)}${manifest.object.name}`;
-    const stored = new HashTap();
-    const chain = [await store.get(key), stored];
-    if (decrypt === undefined)
-        return { stored, plain: undefined, chain };
-    if (decrypt.length > 0)
-        chain.push(createDecryptStream(decrypt));
-    const plain = new HashTap();
-    chain.push(plain);
-    return { stored, plain, chain };
-}
-/** A pg_restore that reads this backup's archive: of the dump's pg_dump major or newer. */
-function findPgRestoreFor(manifest, options) {
-    return findPgTool({
-        name: "pg_restore",
-        serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
-        serverVersion: manifest.tool.pgDumpVersion,
-        target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
-        pgBinDir: options.pgBinDir,
-        env: options.env,
-    });
-}
-
-;// CONCATENATED MODULE: ./src/commands/verify.ts
-/**
- * verify: the chosen backup against its manifest. Without a key: the stored object's size and
- * sha256, streamed. With one: also decrypted, the plaintext's sha256, and the archive's table of
- * contents read by pg_restore (every table the manifest counts must be in it). Then the gates
- * (max-age, max-size-change, min-size), and a check record beside the backup.
- */
-
-
-
-
-
-
-
-
-async function runVerify(settings, deps) {
-    const { store, log } = deps;
-    await store.check();
-    const { folder, manifest, committed } = await resolveBackup(store, settings.label, settings.backup);
-    const name = `${settings.label}/${manifest.backupId}`;
-    const unencrypted = manifest.encryption.format === "none";
-    const deep = unencrypted || settings.keys.identityText !== undefined || settings.keys.passphrase !== undefined;
-    // Keys and tools are checked before a byte is downloaded.
-    const identities = deep ? identitiesFor(manifest, settings.keys, name) : undefined;
-    const pgRestore = deep
-        ? await findPgRestoreFor(manifest, { pgBinDir: settings.pgBinDir, env: deps.env })
-        : undefined;
-    const kind = deep ? "verify-deep" : "verify";
-    log.info(`Verifying ${store.url}/${name} (${deep ? "decrypt and read the archive" : "stored object only"})`);
-    const failures = [];
-    const listedSize = storedSize(folder);
-    if (listedSize !== manifest.object.bytes) {
-        failures.push(`the store holds ${listedSize ?? "no"} bytes of ${manifest.object.name}; the manifest says ${manifest.object.bytes}`);
-    }
-    const opened = await openBackup(store, manifest, identities);
-    const listing = pgRestore ? listArchive(pgRestore.path) : undefined;
-    const sink = listing?.sink ??
-        new external_node_stream_.Writable({
-            write: (_chunk, _encoding, callback) => callback(),
-        });
-    let tablesListed;
-    let readWhole = true;
-    try {
-        await (0,promises_namespaceObject.pipeline)([...opened.chain, sink]);
-    }
-    catch (error) {
-        readWhole = false;
-        failures.push(`reading the backup failed: ${(0,errors/* describeError */.Uc)(error)}`);
-    }
-    // Hashes exist only once the whole stream was read.
-    const { stored, plain } = opened;
-    if (readWhole && stored.bytes !== manifest.object.bytes) {
-        failures.push(`read ${stored.bytes} bytes of ${manifest.object.name}; the manifest says ${manifest.object.bytes}`);
-    }
-    else if (readWhole && stored.sha256 !== manifest.object.sha256) {
-        failures.push(`the sha256 of ${manifest.object.name} is ${stored.sha256}; the manifest says ${manifest.object.sha256}`);
-    }
-    else if (readWhole && plain) {
-        const expected = manifest.dump.plaintext;
-        if (plain.bytes !== expected.bytes || plain.sha256 !== expected.sha256) {
-            failures.push(`the decrypted archive (${plain.bytes} bytes, sha256 ${plain.sha256}) differs from the manifest's (${expected.bytes} bytes, sha256 ${expected.sha256})`);
-        }
-    }
-    if (listing) {
-        try {
-            const text = await listing.listing;
-            tablesListed = manifest.tables.length;
-            const missing = missingTableData(text, manifest.tables);
-            if (missing.length > 0)
-                failures.push(`the archive has no data for ${missing.join(", ")}`);
-        }
-        catch (error) {
-            if (failures.length === 0)
-                failures.push((0,errors/* describeError */.Uc)(error));
-        }
-    }
-    const now = deps.now();
-    const gates = evaluateGates({ manifest, committed, now, gates: settings.gates });
-    failures.push(...gates.failures);
-    for (const warning of gates.warnings)
-        log.warn(warning);
-    const verified = failures.length === 0;
-    const checkKey = await writeCheckRecord(store, {
-        kind,
-        label: settings.label,
-        backupId: manifest.backupId,
-        passed: verified,
-        failures,
-        warnings: gates.warnings,
-        details: {
-            deep,
-            storedBytes: stored.bytes,
-            storedSha256: readWhole ? stored.sha256 : null,
-            plaintextBytes: plain?.bytes ?? null,
-            plaintextSha256: readWhole && plain ? plain.sha256 : null,
-            tablesListed: tablesListed ?? null,
-        },
-    }, now).catch((error) => {
-        throw error instanceof errors/* LifeboatError */.H3
-            ? error
-            : new errors/* OperationError */.OK(`writing the check record failed: ${(0,errors/* describeError */.Uc)(error)}`);
-    });
-    return {
-        verified,
-        kind,
-        backupId: manifest.backupId,
-        backupAgeSeconds: Math.round((now.getTime() - Date.parse(manifest.startedAt)) / 1000),
-        storedBytes: manifest.object.bytes,
-        tablesListed,
-        failures,
-        warnings: gates.warnings,
-        checkKey,
-    };
-}
-/** The one-line error for a failed verification, or undefined when it passed. */
-function verifyFailureMessage(result) {
-    if (result.verified)
-        return undefined;
-    const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
-    return `backup ${result.backupId} failed verification: ${result.failures[0]}${more}`;
-}
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-;// CONCATENATED MODULE: ./src/postgres/pg-restore.ts
-/**
- * Runs pg_restore into a database, from a file (which allows --jobs) or from a stream. pg_restore
- * keeps going past errors here, so that the caller can tell tolerated errors (a missing role on a
- * scratch server) from real ones; every "error:" line it printed comes back.
- */
-
-
-
-
-const LOG_KEEP = 64 * 1024;
-async function runPgRestore(options) {
-    const env = { ...options.env, PGAPPNAME: "lifeboat pg_restore" };
-    delete env.PGPASSWORD;
-    if (options.target.password !== undefined)
-        env.PGPASSWORD = options.target.password;
-    const fromFile = typeof options.input === "string";
-    const args = [
-        `--dbname=${options.target.withoutPassword}`,
-        "--no-password",
-        ...(fromFile && options.jobs > 1 ? [`--jobs=${options.jobs}`] : []),
-        ...options.args,
-        ...(fromFile ? [options.input] : []),
-    ];
-    const child = (0,external_node_child_process_.spawn)(options.pgRestore, args, {
-        env,
-        stdio: [fromFile ? "ignore" : "pipe", "pipe", "pipe"],
-    });
-    let log = "";
-    const keep = (text) => (log = (log + text).slice(-LOG_KEEP));
-    child.stdout.setEncoding("utf8").on("data", keep);
-    child.stderr.setEncoding("utf8").on("data", keep);
-    const closed = new Promise((resolve, reject) => {
-        child.on("error", (error) => reject(new errors/* OperationError */.OK(`pg_restore could not start: ${error.message}`)));
-        child.on("close", (code) => resolve(code));
-    });
-    if (!fromFile) {
-        try {
-            await (0,promises_namespaceObject.pipeline)([...options.input, child.stdin]);
-        }
-        catch (error) {
-            child.kill("SIGTERM");
-            await closed.catch(() => undefined);
-            // pg_restore that gave up closes its input: its own error says why, not our EPIPE.
-            const own = errorLines(redactUrls(log))[0];
-            const code = error.code;
-            if (own && (code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE")) {
-                throw new errors/* OperationError */.OK(`pg_restore stopped reading the archive: ${own}`);
-            }
-            throw error;
-        }
-    }
-    const exitCode = await closed;
-    log = redactUrls(log);
-    return { exitCode, errors: errorLines(log), log };
-}
-/** Each "pg_restore: error: ..." with the lines that detail it (Command was: ..., DETAIL: ...). */
-function errorLines(log) {
-    const errors = [];
-    for (const line of log.split("\n")) {
-        const match = /^pg_restore: error: (.*)$/.exec(line);
-        if (match)
-            errors.push(match[1].trim());
-        else if (errors.length > 0 && /^(DETAIL|HINT|Command was):/.test(line.trim())) {
-            errors[errors.length - 1] += ` ${line.trim()}`;
-        }
-    }
-    // "errors ignored on restore: N" is the summary of the others, not an error of its own.
-    return errors.filter((error) => !/^errors ignored on restore: \d+$/.test(error));
-}
-
-;// CONCATENATED MODULE: ./src/postgres/scratch.ts
-/**
- * Scratch databases for restore tests: created with a unique name on a server where the user may
- * CREATE DATABASE, dropped afterwards (connections and all).
- */
-
-
-
-function scratchName(backupId) {
-    return `lifeboat_rt_${backupId.slice(0, 15).toLowerCase()}_${(0,external_node_crypto_.randomBytes)(3).toString("hex")}`;
-}
-async function createScratchDatabase(client, name, input) {
-    try {
-        await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
-    }
-    catch (error) {
-        const code = error.code;
-        if (code === "42501") {
-            throw new errors/* InputError */.dz(`--${input}: the role may not CREATE DATABASE on that server (${(0,errors/* describeError */.Uc)(error)}); use a connection where it may, such as a service container's superuser`, { input, cause: error });
-        }
-        throw new errors/* OperationError */.OK(`creating the scratch database ${name} failed: ${(0,errors/* describeError */.Uc)(error)}`, {
-            cause: error,
-        });
-    }
-}
-async function dropScratchDatabase(client, name) {
-    // WITH (FORCE) ends leftover sessions (a migration tool that did not disconnect); PostgreSQL 13+.
-    const serverVersion = Number((await client.query("SHOW server_version_num")).rows[0].v);
-    const force = serverVersion >= 130000 ? " WITH (FORCE)" : "";
-    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}${force}`);
-}
-/** The scratch server's URL pointed at another database on it. */
-function withDatabase(url, database) {
-    const bare = new URL(url.withoutPassword);
-    bare.pathname = `/${encodeURIComponent(database)}`;
-    bare.searchParams.delete("dbname");
-    const display = new URL(url.redacted);
-    display.pathname = bare.pathname;
-    const params = { ...url.params };
-    delete params.dbname;
-    return { ...url, database, withoutPassword: bare.toString(), redacted: display.toString(), params };
-}
-
-;// CONCATENATED MODULE: ./src/commands/restore-test.ts
-/**
- * restore-test: the proof that a backup restores. Into a fresh scratch database on a server the
- * user names: decrypt (to a local file when it fits, for a parallel pg_restore; streamed otherwise),
- * restore, compare every table's row count with the manifest's exact counts, run the user's SQL
- * assertions and command (a migration tool) against the restored copy, measure, drop the scratch
- * database, and write a check record.
- */
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-const OUTPUT_KEEP = 32 * 1024;
-async function runRestoreTest(settings, deps) {
-    const { store, log } = deps;
-    await store.check();
-    const { manifest } = await resolveBackup(store, settings.label, settings.backup);
-    const name = `${settings.label}/${manifest.backupId}`;
-    const identities = identitiesFor(manifest, settings.keys, name);
-    const pgRestore = await findPgRestoreFor(manifest, { pgBinDir: settings.pgBinDir, env: deps.env });
-    const admin = await connect(settings.scratchUrl, "scratch-database-url");
-    const database = scratchName(manifest.backupId);
-    const failures = [];
-    let result;
-    try {
-        if (settings.assertions)
-            await checkAssertionSyntax(admin, settings.assertions);
-        await createScratchDatabase(admin, database, "scratch-database-url");
-        log.info(`Restoring ${store.url}/${name} into scratch database ${database} on ${settings.scratchUrl.host}:${settings.scratchUrl.port}`);
-        const target = withDatabase(settings.scratchUrl, database);
-        result = await restoreAndCheck(settings, { ...deps, manifestTables: manifest.tables }, {
-            store,
-            manifest,
-            identities,
-            pgRestore: pgRestore.path,
-            target,
-            database,
-            failures,
-        });
-    }
-    catch (error) {
-        if (error instanceof errors/* InputError */.dz) {
-            await dropScratchDatabase(admin, database).catch(() => undefined);
-            await admin.end().catch(() => undefined);
-            throw error;
-        }
-        failures.push((0,errors/* describeError */.Uc)(error));
-    }
-    const passed = failures.length === 0;
-    const kept = !passed && settings.keepOnFailure;
-    if (!kept) {
-        await dropScratchDatabase(admin, database).catch((error) => log.warn(`dropping the scratch database ${database} failed: ${(0,errors/* describeError */.Uc)(error)}`));
-    }
-    else {
-        log.warn(`the scratch database ${database} is kept for inspection (keep-on-failure); drop it when done`);
-    }
-    await admin.end().catch(() => undefined);
-    const full = {
-        passed,
-        backupId: manifest.backupId,
-        scratchDatabase: database,
-        kept,
-        restoreSeconds: result?.restoreSeconds ?? 0,
-        mode: result?.mode ?? "stream",
-        tablesChecked: result?.tablesChecked ?? 0,
-        mismatches: result?.mismatches ?? [],
-        restoreErrors: result?.restoreErrors ?? [],
-        toleratedErrors: result?.toleratedErrors ?? [],
-        assertions: result?.assertions ?? [],
-        run: result?.run ?? null,
-        failures,
-        pgRestoreLog: result?.pgRestoreLog ?? "",
-    };
-    const checkKey = await writeCheckRecord(store, {
-        kind: "restore-test",
-        label: settings.label,
-        backupId: manifest.backupId,
-        passed,
-        failures,
-        warnings: full.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
-        details: {
-            restoreSeconds: full.restoreSeconds,
-            mode: full.mode,
-            scratchServer: settings.scratchUrl.redacted,
-            tablesChecked: full.tablesChecked,
-            mismatches: full.mismatches,
-            restoreErrors: full.restoreErrors,
-            assertions: full.assertions,
-            run: full.run,
-        },
-    }, deps.now());
-    return { ...full, checkKey };
-}
-async function restoreAndCheck(settings, deps, context) {
-    const { manifest, failures } = context;
-    const started = performance.now();
-    const opened = await openBackup(context.store, manifest, context.identities);
-    const workDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), "lifeboat-restore-"));
-    const mode = settings.decryptToDisk === "auto" && (await fitsOnDisk(workDir, manifest.dump.plaintext.bytes))
-        ? "file"
-        : "stream";
-    let outcome;
-    try {
-        if (mode === "file") {
-            const file = (0,external_node_path_.join)(workDir, "dump.pgdump");
-            await (0,promises_namespaceObject.pipeline)([...opened.chain, (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 })]);
-            checkPlaintext(opened, manifest);
-            outcome = await runPgRestore({
-                pgRestore: context.pgRestore,
-                target: context.target,
-                args: settings.pgRestoreArgs,
-                input: file,
-                jobs: settings.jobs,
-                env: deps.env,
-            });
-        }
-        else {
-            outcome = await runPgRestore({
-                pgRestore: context.pgRestore,
-                target: context.target,
-                args: settings.pgRestoreArgs,
-                input: opened.chain,
-                jobs: 1,
-                env: deps.env,
-            });
-            checkPlaintext(opened, manifest);
-        }
-    }
-    finally {
-        await (0,promises_.rm)(workDir, { recursive: true, force: true });
-    }
-    const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
-    const restoreErrors = outcome.errors.filter((error) => !settings.tolerate.some((pattern) => pattern.test(error)));
-    const toleratedErrors = outcome.errors.filter((error) => !restoreErrors.includes(error));
-    if (restoreErrors.length > 0) {
-        failures.push(`pg_restore reported ${restoreErrors.length} error(s): ${restoreErrors[0]}`);
-    }
-    else if (outcome.exitCode !== 0 && outcome.errors.length === 0) {
-        failures.push(`pg_restore exited with status ${outcome.exitCode}: ${outcome.log.trim().split("\n").at(-1) ?? ""}`);
-    }
-    const client = await connect(context.target, "scratch-database-url");
-    try {
-        const mismatches = await compareRowCounts(client, manifest.tables);
-        for (const mismatch of mismatches.slice(0, 5)) {
-            failures.push(`${mismatch.table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after restore, the manifest counted ${mismatch.expected}`);
-        }
-        if (mismatches.length > 5)
-            failures.push(`... and ${mismatches.length - 5} more tables differ`);
-        const assertions = settings.assertions ? await runAssertions(client, settings.assertions.statements) : [];
-        for (const assertion of assertions.filter((a) => !a.passed)) {
-            failures.push(`assertion failed: ${oneLine(assertion.sql)}: ${assertion.detail}`);
-        }
-        await client.end();
-        const run = settings.run ? await runCommand(settings.run, context.target, deps.env) : null;
-        if (run && run.exitCode !== 0) {
-            failures.push(`the run command exited with status ${run.exitCode}: ${lastLine(run.output)}`);
-        }
-        return {
-            backupId: manifest.backupId,
-            scratchDatabase: context.database,
-            restoreSeconds,
-            mode,
-            tablesChecked: manifest.tables.length,
-            mismatches,
-            restoreErrors,
-            toleratedErrors,
-            assertions,
-            run,
-            pgRestoreLog: outcome.log,
-        };
-    }
-    finally {
-        await client.end().catch(() => undefined);
-    }
-}
-function checkPlaintext(opened, manifest) {
-    const plain = opened.plain;
-    const expected = manifest.dump.plaintext;
-    if (plain.bytes !== expected.bytes || plain.sha256 !== expected.sha256) {
-        throw new errors/* OperationError */.OK(`the decrypted archive (${plain.bytes} bytes, sha256 ${plain.sha256}) differs from the manifest's (${expected.bytes} bytes, sha256 ${expected.sha256})`);
-    }
-}
-/** Room for the decrypted archive with 10% and 256 MiB to spare, so a parallel restore is safe. */
-async function fitsOnDisk(dir, bytes) {
-    try {
-        const stats = await (0,promises_.statfs)(dir);
-        return stats.bavail * stats.bsize > bytes * 1.1 + 256 * 1024 * 1024;
-    }
-    catch {
-        return false;
-    }
-}
-async function compareRowCounts(client, tables) {
-    const mismatches = [];
-    for (const { schema, table, rows } of tables) {
-        let actual;
-        try {
-            const result = await client.query(`SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`);
-            actual = Number(result.rows[0].n);
-        }
-        catch {
-            actual = null;
-        }
-        if (actual !== rows)
-            mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
-    }
-    return mismatches;
-}
-/** Assertions that cannot even be parsed are bad input, found before anything is restored. */
-async function checkAssertionSyntax(client, assertions) {
-    for (const [index, sql] of assertions.statements.entries()) {
-        try {
-            await client.query(`PREPARE lifeboat_assertion_check AS ${sql}`);
-            await client.query("DEALLOCATE lifeboat_assertion_check");
-        }
-        catch (error) {
-            // Only a syntax error says the file is wrong; a missing table is expected before the restore.
-            if (error.code === "42601") {
-                throw new errors/* InputError */.dz(`--assertions "${assertions.path}": statement ${index + 1} does not parse: ${(0,errors/* describeError */.Uc)(error)}`, { input: "assertions" });
-            }
-        }
-    }
-}
-async function runAssertions(client, statements) {
-    const results = [];
-    for (const sql of statements) {
-        try {
-            const result = await client.query({ text: sql, rowMode: "array" });
-            const last = Array.isArray(result) ? result.at(-1) : result;
-            const rows = (last?.rows ?? []);
-            const value = rows[0]?.[0];
-            const passed = rows.length === 1 && value === true;
-            results.push({
-                sql,
-                passed,
-                detail: passed
-                    ? "true"
-                    : rows.length !== 1
-                        ? `returned ${rows.length} rows, expected one`
-                        : `returned ${String(value)}`,
-            });
-        }
-        catch (error) {
-            results.push({ sql, passed: false, detail: `error: ${(0,errors/* describeError */.Uc)(error)}` });
-        }
-    }
-    return results;
-}
-async function runCommand(command, target, env) {
-    const child = (0,external_node_child_process_.spawn)("sh", ["-c", command], {
-        env: {
-            ...env,
-            DATABASE_URL: connectionString(target),
-            PGHOST: target.host,
-            PGPORT: String(target.port),
-            PGDATABASE: target.database,
-            ...(target.user ? { PGUSER: target.user } : {}),
-            ...(target.password !== undefined ? { PGPASSWORD: target.password } : {}),
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    const keep = (chunk) => (output = (output + chunk.toString()).slice(-OUTPUT_KEEP));
-    child.stdout.on("data", keep);
-    child.stderr.on("data", keep);
-    const exitCode = await new Promise((resolve) => {
-        child.on("error", (error) => {
-            output += `\n${error.message}`;
-            resolve(127);
-        });
-        child.on("close", (code) => resolve(code));
-    });
-    if (target.password)
-        output = output.replaceAll(target.password, "***");
-    return { command, exitCode, output };
-}
-function oneLine(text) {
-    const line = text.replace(/\s+/g, " ").trim();
-    return line.length > 120 ? `${line.slice(0, 117)}...` : line;
-}
-function lastLine(text) {
-    return text.trim().split("\n").at(-1) ?? "";
-}
-function restoreTestFailureMessage(result) {
-    if (result.passed)
-        return undefined;
-    const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
-    return `restore-test of ${result.backupId} failed: ${result.failures[0]}${more}`;
 }
 
 ;// CONCATENATED MODULE: ./src/report/format.ts
@@ -10214,276 +11218,35 @@ function formatTable(header, rows) {
     return [line(header), ...rows.map(line)].join("\n");
 }
 
-;// CONCATENATED MODULE: ./src/commands/restore.ts
-/**
- * restore (action restore-db): a chosen backup restored into a target database that already
- * exists, typically the one it was taken from. Refused unless `confirm` names the target database;
- * by default a safety backup of the target is taken first, into the same storage and encrypted to
- * the same keys, so that the restore itself can be undone. Everything that can be checked is
- * checked before anything is written: the backup, the key, the target, the confirmation.
- */
+;// CONCATENATED MODULE: ./src/domain/size.ts
 
-
-
-
-
-
-
-
-
-
-
-
-
-async function runRestore(settings, deps) {
-    const { store, log } = deps;
-    await store.check();
-    const manifest = await chooseBackup(store, settings.label, settings.backup);
-    const name = `${settings.label}/${manifest.backupId}`;
-    const identities = identitiesFor(manifest, settings.keys, name);
-    await probeDecryption(store, manifest, identities);
-    const pgRestore = await findPgTool({
-        name: "pg_restore",
-        serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
-        serverVersion: manifest.tool.pgDumpVersion,
-        target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
-        pgBinDir: settings.pgBinDir,
-        env: deps.env,
-    });
-    const target = settings.targetUrl;
-    const where = `${target.host}:${target.port}/${target.database}`;
-    const client = await connect(target, "target-database-url");
-    try {
-        const current = (await client.query("SELECT current_database() AS name")).rows[0].name;
-        if (current !== settings.confirm) {
-            throw new errors/* InputError */.dz(`--confirm "${settings.confirm}": the target database is "${current}" (at ${target.host}:${target.port}); give its name to confirm that it is overwritten`, { input: "confirm" });
-        }
+const UNITS = {
+    "": 1,
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    tib: 1024 ** 4,
+};
+/** A byte size: a number with an optional unit (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB). */
+function parseSize(text, input) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+    const factor = match ? UNITS[match[2].toLowerCase()] : undefined;
+    if (!match || factor === undefined) {
+        throw new domain_errors/* InputError */.dz(`--${input} "${text}": expected a size such as 500MB, 2GiB or 1048576`, { input });
     }
-    finally {
-        await client.end().catch(() => undefined);
-    }
-    let safetyBackup = null;
-    if (settings.safetyBackup) {
-        log.info(`Safety backup of the target ${where} under ${store.url}/${settings.safetyLabel}/ before anything is overwritten`);
-        const backupSettings = {
-            storage: settings.storage,
-            label: settings.safetyLabel,
-            s3: settings.s3,
-            databaseUrl: target,
-            encryption: safetyEncryption(manifest, settings.keys),
-            compression: "auto",
-            scope: emptyScope(),
-            extraArgs: [],
-            pgBinDir: settings.pgBinDir,
-        };
-        try {
-            const made = await runBackup(backupSettings, {
-                store,
-                env: deps.env,
-                now: deps.now,
-                log,
-                signal: deps.signal,
-            });
-            safetyBackup = { label: made.label, backupId: made.backupId, storedBytes: made.storedBytes };
-        }
-        catch (error) {
-            if (error instanceof errors/* InputError */.dz)
-                throw error;
-            throw new errors/* OperationError */.OK(`the safety backup of the target failed, so nothing was restored: ${(0,errors/* describeError */.Uc)(error)}`, { cause: error });
-        }
-        log.info(`Safety backup ${settings.safetyLabel}/${safetyBackup.backupId} committed; restore it to undo this restore`);
-    }
-    else {
-        log.warn("no safety backup of the target (safety-backup false): this restore cannot be undone by Lifeboat");
-    }
-    const args = pgRestoreArgs(settings);
-    log.info(`Restoring ${store.url}/${name} (${formatBytes(manifest.object.bytes)}) into ${where}${args.length ? ` with ${args.join(" ")}` : ""}`);
-    const failures = [];
-    const started = performance.now();
-    const progress = new ProgressTap();
-    const every = deps.progressEveryMs ?? 5000;
-    const timer = setInterval(() => log.info(progressLine(progress.bytes, manifest.object.bytes, started)), every);
-    timer.unref();
-    let outcome;
-    let plainError;
-    try {
-        const opened = await openBackup(store, manifest, identities);
-        const [first, ...rest] = opened.chain;
-        outcome = await runPgRestore({
-            pgRestore: pgRestore.path,
-            target,
-            args,
-            input: [first, progress, ...rest],
-            jobs: 1,
-            env: deps.env,
-        });
-        const plain = opened.plain;
-        const expected = manifest.dump.plaintext;
-        if (plain.bytes !== expected.bytes || plain.sha256 !== expected.sha256) {
-            plainError = `the decrypted archive (${plain.bytes} bytes, sha256 ${plain.sha256}) differs from the manifest's (${expected.bytes} bytes, sha256 ${expected.sha256})`;
-        }
-    }
-    catch (error) {
-        failures.push((0,errors/* describeError */.Uc)(error));
-    }
-    finally {
-        clearInterval(timer);
-    }
-    const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
-    if (plainError)
-        failures.push(plainError);
-    const restoreErrors = outcome?.errors ?? [];
-    if (restoreErrors.length > 0) {
-        failures.push(`pg_restore reported ${restoreErrors.length} error(s): ${restoreErrors[0]}`);
-    }
-    else if (outcome && outcome.exitCode !== 0) {
-        failures.push(`pg_restore exited with status ${outcome.exitCode}: ${outcome.log.trim().split("\n").at(-1) ?? ""}`);
-    }
-    let rowCheck = null;
-    if (failures.length === 0 && settings.schemas.length === 0 && settings.tables.length === 0) {
-        try {
-            rowCheck = await checkRowCounts(target, manifest, settings.clean, log);
-        }
-        catch (error) {
-            log.warn(`the row counts after the restore could not be read: ${(0,errors/* describeError */.Uc)(error)}`);
-        }
-    }
-    const passed = failures.length === 0;
-    log.info(`${passed ? "Restored" : "Restore FAILED:"} ${name} into ${where}: ${formatBytes(progress.bytes)} read in ${restoreSeconds}s` +
-        (rowCheck
-            ? `, ${rowCheck.tablesChecked} tables, ${rowCheck.mismatches.length} row-count differences`
-            : "") +
-        (safetyBackup ? `; undo with the safety backup ${settings.safetyLabel}/${safetyBackup.backupId}` : ""));
-    return {
-        passed,
-        backupId: manifest.backupId,
-        label: settings.label,
-        targetDatabase: target.database,
-        targetServer: `${target.host}:${target.port}`,
-        safetyBackup,
-        restoreSeconds,
-        bytesRead: progress.bytes,
-        pgRestoreArgs: args,
-        rowCheck,
-        restoreErrors,
-        failures,
-        pgRestoreLog: outcome?.log ?? "",
-    };
+    return Math.round(Number(match[1]) * factor);
 }
-/** latest, a backup id, or before:<ISO time>: the newest committed backup started at or before it. */
-async function chooseBackup(store, label, selector) {
-    if (!selector.startsWith("before:"))
-        return (await resolveBackup(store, label, selector)).manifest;
-    const text = selector.slice("before:".length);
-    const time = parseTime(text);
-    const folders = await listFolders(store, label);
-    const folder = folders.find((candidate) => candidate.committed && candidate.startedAt.getTime() <= time.getTime());
-    if (!folder) {
-        throw new errors/* InputError */.dz(`--backup "${selector}": no backup under ${store.url}/${label}/ started at or before ${time.toISOString()}`, { input: "backup" });
-    }
-    return readManifest(store, label, folder.backupId);
-}
-function parseTime(text) {
-    const asId = parseBackupIdTime(`${text}-aaaaaa`);
-    const time = asId ?? (/^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(Number.NaN));
-    if (Number.isNaN(time.getTime())) {
-        throw new errors/* InputError */.dz(`--backup "before:${text}": expected an ISO 8601 time such as before:2026-11-22T01:00:00Z`, { input: "backup" });
-    }
-    return time;
-}
-/**
- * Decrypts the start of the object, so that a wrong passphrase (which no public key reveals) is
- * bad input found before the safety backup and the restore, not halfway through.
- */
-async function probeDecryption(store, manifest, identities) {
-    if (identities.length === 0)
-        return;
-    const opened = await openBackup(store, manifest, identities);
-    const enough = new Error("probe: first plaintext bytes arrived");
-    const sink = new external_node_stream_.Writable({ write: (_chunk, _encoding, callback) => callback(enough) });
-    try {
-        await (0,promises_namespaceObject.pipeline)([...opened.chain, sink]);
-    }
-    catch (error) {
-        if (error === enough)
-            return;
-        const text = (0,errors/* describeError */.Uc)(error);
-        if (manifest.encryption.format !== "none" &&
-            manifest.encryption.passphrase &&
-            /passphrase is incorrect|no identity matches/.test(text)) {
-            throw new errors/* InputError */.dz(`--passphrase-file: the passphrase does not decrypt backup ${manifest.label}/${manifest.backupId}`, { input: "passphrase-file" });
-        }
-        throw error instanceof errors/* LifeboatError */.H3 ? error : new errors/* OperationError */.OK(text, { cause: error });
-    }
-}
-/** The safety backup is readable with the same key as the backup being restored. */
-function safetyEncryption(manifest, keys) {
-    const { encryption } = manifest;
-    if (encryption.format === "none")
-        return { kind: "none" };
-    if (encryption.passphrase)
-        return { kind: "passphrase", passphrase: keys.passphrase };
-    return { kind: "recipients", recipients: encryption.recipients };
-}
-function pgRestoreArgs(settings) {
-    return [
-        ...(settings.clean ? ["--clean", "--if-exists"] : []),
-        ...(settings.noOwner ? ["--no-owner"] : []),
-        ...(settings.noPrivileges ? ["--no-privileges"] : []),
-        ...settings.schemas.map((schema) => `--schema=${schema}`),
-        ...settings.tables.map((table) => `--table=${table}`),
-    ];
-}
-/** Informational: without clean, rows already in the target stay, so a difference is a warning. */
-async function checkRowCounts(target, manifest, clean, log) {
-    const client = await connect(target, "target-database-url");
-    try {
-        const mismatches = await restore_compareRowCounts(client, manifest);
-        for (const mismatch of mismatches.slice(0, 5)) {
-            log.warn(`${mismatch.table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after the restore, the manifest counted ${mismatch.expected}${clean ? "" : " (without clean, rows already in the target stay)"}`);
-        }
-        return { tablesChecked: manifest.tables.length, mismatches };
-    }
-    finally {
-        await client.end().catch(() => undefined);
-    }
-}
-async function restore_compareRowCounts(client, manifest) {
-    const mismatches = [];
-    for (const { schema, table, rows } of manifest.tables) {
-        let actual;
-        try {
-            const result = await client.query(`SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`);
-            actual = Number(result.rows[0].n);
-        }
-        catch {
-            actual = null;
-        }
-        if (actual !== rows)
-            mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
-    }
-    return mismatches;
-}
-class ProgressTap extends external_node_stream_.Transform {
-    bytes = 0;
-    _transform(chunk, _encoding, callback) {
-        this.bytes += chunk.length;
-        callback(null, chunk);
-    }
-}
-function progressLine(bytes, total, startedMs) {
-    const seconds = Math.max((performance.now() - startedMs) / 1000, 0.001);
-    const percent = total > 0 ? ` (${Math.min(100, Math.floor((bytes / total) * 100))}%)` : "";
-    return `restore: ${formatBytes(bytes)} of ${formatBytes(total)} read${percent}, ${formatBytes(Math.round(bytes / seconds))}/s, ${Math.round(seconds)}s elapsed`;
-}
-function restoreFailureMessage(result) {
-    if (result.passed)
-        return undefined;
-    const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
-    const undo = result.safetyBackup
-        ? `; the target's previous content is in the safety backup ${result.safetyBackup.label}/${result.safetyBackup.backupId}`
-        : "";
-    return `restore of ${result.label}/${result.backupId} failed: ${result.failures[0]}${more}${undo}`;
+/** A percentage: `50%` or `50`, as a fraction (0.5). */
+function parsePercent(text, input) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
+    if (!match)
+        throw new domain_errors/* InputError */.dz(`--${input} "${text}": expected a percentage such as 50%`, { input });
+    return Number(match[1]) / 100;
 }
 
 ;// CONCATENATED MODULE: ./src/domain/duration.ts
@@ -10497,7 +11260,7 @@ function restoreFailureMessage(result) {
  * their length varies, and `m` is minutes. A day is always 24 hours (UTC has no daylight saving).
  */
 
-const UNITS = [
+const duration_UNITS = [
     ["w", 7 * 24 * 3_600_000],
     ["d", 24 * 3_600_000],
     ["h", 3_600_000],
@@ -10519,12 +11282,12 @@ function parseDuration(text) {
         const match = PART.exec(source);
         if (!match)
             return undefined;
-        const unit = UNITS.findIndex(([name]) => name === match[2]);
+        const unit = duration_UNITS.findIndex(([name]) => name === match[2]);
         // Largest unit first and each unit once: "1h1d" and "1h2h" are typos, not durations.
         if (unit <= lastUnit)
             return undefined;
         lastUnit = unit;
-        total += Number(match[1]) * UNITS[unit][1];
+        total += Number(match[1]) * duration_UNITS[unit][1];
         if (!Number.isSafeInteger(total))
             return undefined;
     }
@@ -10537,7 +11300,7 @@ function parseDuration(text) {
 function parseDurationOption(text, input) {
     const ms = parseDuration(text);
     if (ms === undefined)
-        throw new errors/* InputError */.dz(`--${input} "${text}": expected ${DURATION_FORMS}`, { input });
+        throw new domain_errors/* InputError */.dz(`--${input} "${text}": expected ${DURATION_FORMS}`, { input });
     return ms;
 }
 /**
@@ -10549,7 +11312,7 @@ function formatDuration(ms) {
     if (rest === 0)
         return "0s";
     let text = "";
-    for (const [name, size] of UNITS) {
+    for (const [name, size] of duration_UNITS) {
         const count = Math.floor(rest / size);
         if (count > 0)
             text += `${count}${name}`;
@@ -10632,11 +11395,11 @@ function validatePolicy(policy) {
     ];
     for (const [input, value] of numbers) {
         if (!Number.isSafeInteger(value) || value < 0) {
-            throw new errors/* InputError */.dz(`--${input} "${value}": expected a whole number >= 0`, { input });
+            throw new domain_errors/* InputError */.dz(`--${input} "${value}": expected a whole number >= 0`, { input });
         }
     }
     if (!hasKeepRule(policy))
-        throw new errors/* InputError */.dz(NO_KEEP_RULE_MESSAGE, { input: "keep-last" });
+        throw new domain_errors/* InputError */.dz(NO_KEEP_RULE_MESSAGE, { input: "keep-last" });
 }
 /** Check-record kinds that check the stored object itself: a later failure of one undoes any pass. */
 const INTEGRITY_CHECK_KINDS = ["verify", "verify-deep"];
@@ -10789,6 +11552,1631 @@ function planRetention(backups, policy, now) {
     return { decisions, warnings };
 }
 
+;// CONCATENATED MODULE: ./src/settings/settings.ts
+/**
+ * Raw option values (from CLI flags and the environment, or from action inputs) parsed once into
+ * typed settings. Every error names the option and what was expected, and is raised before
+ * anything is read from or written to a database or a store.
+ */
+
+
+
+
+
+
+
+
+
+
+
+function settings_text(raw, name) {
+    const value = raw[name];
+    if (Array.isArray(value))
+        return value.at(-1)?.trim() || undefined;
+    if (typeof value === "boolean")
+        return String(value);
+    return value?.trim() || undefined;
+}
+function required(raw, name, expected) {
+    const value = settings_text(raw, name);
+    if (value === undefined)
+        throw new domain_errors/* InputError */.dz(`--${name}: required; expected ${expected}`, { input: name });
+    return value;
+}
+/** A list option: repeated flags, and each value split on new lines (action inputs) and commas. */
+function list(raw, name) {
+    const value = raw[name];
+    const values = Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
+    return values
+        .flatMap((item) => item.split(/[\n,]/))
+        .map((item) => item.trim())
+        .filter((item) => item !== "" && !item.startsWith("#"));
+}
+function flag(raw, name) {
+    const value = raw[name];
+    if (value === undefined || value === "")
+        return false;
+    if (typeof value === "boolean")
+        return value;
+    const normalized = String(Array.isArray(value) ? value.at(-1) : value)
+        .trim()
+        .toLowerCase();
+    if (["true", "yes", "1", "on"].includes(normalized))
+        return true;
+    if (["false", "no", "0", "off", ""].includes(normalized))
+        return false;
+    throw new domain_errors/* InputError */.dz(`--${name} "${String(value)}": expected true or false`, { input: name });
+}
+function oneOf(raw, name, choices, fallback) {
+    const value = settings_text(raw, name) ?? fallback;
+    if (!choices.includes(value)) {
+        throw new domain_errors/* InputError */.dz(`--${name} "${value}": expected ${choices.join(" or ")}`, { input: name });
+    }
+    return value;
+}
+/** pg-bin-dir, pg-version (auto or a major such as 17) and install-pg-client (auto or never). */
+function parsePgClientSettings(raw) {
+    const versionText = settings_text(raw, "pg-version") ?? "auto";
+    let pgVersion = "auto";
+    if (versionText.toLowerCase() !== "auto") {
+        if (!/^\d{2}$/.test(versionText)) {
+            throw new domain_errors/* InputError */.dz(`--pg-version "${versionText}": expected auto or a major version such as 17`, {
+                input: "pg-version",
+            });
+        }
+        pgVersion = Number(versionText);
+    }
+    return {
+        pgBinDir: settings_text(raw, "pg-bin-dir"),
+        pgVersion,
+        installPgClient: oneOf(raw, "install-pg-client", ["auto", "never"], "auto"),
+    };
+}
+function parseStorageSettings(raw) {
+    const sse = settings_text(raw, "s3-sse");
+    if (sse !== undefined && sse !== "AES256" && sse !== "aws:kms") {
+        throw new domain_errors/* InputError */.dz(`--s3-sse "${sse}": expected AES256 or aws:kms`, { input: "s3-sse" });
+    }
+    const sseKmsKeyId = settings_text(raw, "s3-sse-kms-key-id");
+    if (sseKmsKeyId !== undefined && sse !== "aws:kms") {
+        throw new domain_errors/* InputError */.dz(`--s3-sse-kms-key-id: only used with --s3-sse aws:kms`, {
+            input: "s3-sse-kms-key-id",
+        });
+    }
+    const endpoint = settings_text(raw, "s3-endpoint");
+    if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
+        throw new domain_errors/* InputError */.dz(`--s3-endpoint "${endpoint}": expected an http:// or https:// URL`, {
+            input: "s3-endpoint",
+        });
+    }
+    return {
+        storage: required(raw, "storage", "s3://bucket/prefix, file:///absolute/path or a directory path"),
+        label: validateLabel(settings_text(raw, "label") ?? "default"),
+        s3: {
+            endpoint,
+            region: settings_text(raw, "s3-region"),
+            forcePathStyle: flag(raw, "s3-force-path-style"),
+            checksums: oneOf(raw, "s3-checksums", ["when-required", "when-supported"], "when-required"),
+            sse,
+            sseKmsKeyId,
+        },
+    };
+}
+function readPassphraseFile(path) {
+    let passphrase;
+    try {
+        passphrase = (0,external_node_fs_.readFileSync)(path, "utf8").split(/\r?\n/)[0];
+    }
+    catch (error) {
+        throw new domain_errors/* InputError */.dz(`--passphrase-file "${path}": cannot read it (${error.code ?? "error"})`, { input: "passphrase-file" });
+    }
+    if (!passphrase) {
+        throw new domain_errors/* InputError */.dz(`--passphrase-file "${path}": the first line is empty`, {
+            input: "passphrase-file",
+        });
+    }
+    return passphrase;
+}
+/**
+ * Encryption: public recipients, or one passphrase, or an explicit `none`. Neither is a bad input:
+ * an unencrypted backup is never made by accident.
+ */
+function parseEncryptionSettings(raw) {
+    const mode = flag(raw, "no-encryption")
+        ? "none"
+        : oneOf(raw, "encryption", ["age", "none"], "age");
+    const recipients = list(raw, "recipient");
+    const passphraseFile = settings_text(raw, "passphrase-file");
+    let passphrase = settings_text(raw, "passphrase");
+    if (passphraseFile !== undefined)
+        passphrase = readPassphraseFile(passphraseFile);
+    if (mode === "none") {
+        if (recipients.length > 0 || passphrase !== undefined) {
+            throw new domain_errors/* InputError */.dz("--encryption none: remove --recipient and the passphrase, or drop --encryption none", {
+                input: "encryption",
+            });
+        }
+        return { kind: "none" };
+    }
+    if (recipients.length > 0 && passphrase !== undefined) {
+        throw new domain_errors/* InputError */.dz("--recipient and a passphrase: choose one (age allows a passphrase only on its own)", {
+            input: "recipient",
+        });
+    }
+    if (passphrase !== undefined)
+        return { kind: "passphrase", passphrase };
+    if (recipients.length === 0) {
+        throw new domain_errors/* InputError */.dz("--recipient: required; expected an age public key (age1...), or a passphrase (--passphrase-file / LIFEBOAT_PASSPHRASE), or --encryption none to opt out of encryption", { input: "recipient" });
+    }
+    return { kind: "recipients", recipients };
+}
+/**
+ * Object Lock needs both options, an s3:// storage, and request checksums: S3 refuses locked
+ * uploads without one, so the checksum mode follows unless the user set it otherwise.
+ */
+function parseObjectLock(raw, storage) {
+    const modeText = settings_text(raw, "object-lock-mode");
+    const daysText = settings_text(raw, "object-lock-days");
+    if (modeText === undefined && daysText === undefined)
+        return undefined;
+    if (modeText === undefined || daysText === undefined) {
+        const missing = modeText === undefined ? "object-lock-mode" : "object-lock-days";
+        throw new domain_errors/* InputError */.dz(`--${missing}: required with --object-lock-mode and --object-lock-days together`, {
+            input: missing,
+        });
+    }
+    const mode = modeText.toUpperCase();
+    if (mode !== "GOVERNANCE" && mode !== "COMPLIANCE") {
+        throw new domain_errors/* InputError */.dz(`--object-lock-mode "${modeText}": expected GOVERNANCE or COMPLIANCE`, {
+            input: "object-lock-mode",
+        });
+    }
+    const days = Number(daysText);
+    if (!Number.isInteger(days) || days < 1 || days > 36500) {
+        throw new domain_errors/* InputError */.dz(`--object-lock-days "${daysText}": expected a whole number of days from 1 to 36500`, {
+            input: "object-lock-days",
+        });
+    }
+    if (!storage.storage.startsWith("s3://")) {
+        throw new domain_errors/* InputError */.dz(`--object-lock-mode: needs s3:// storage with Object Lock enabled on the bucket`, {
+            input: "object-lock-mode",
+        });
+    }
+    if (settings_text(raw, "s3-checksums") === "when-required") {
+        throw new domain_errors/* InputError */.dz("--s3-checksums when-required: S3 refuses object-locked uploads without a checksum; drop it or use when-supported", { input: "s3-checksums" });
+    }
+    storage.s3.checksums = "when-supported";
+    return { mode, days };
+}
+function parseBackupSettings(raw) {
+    const databaseUrl = parseDatabaseUrl(required(raw, "database-url", "postgresql://user:password@host:port/database"));
+    const storage = parseStorageSettings(raw);
+    const preset = parsePreset(settings_text(raw, "preset"));
+    const includeRoles = parseIncludeRoles(settings_text(raw, "include-roles"), preset);
+    const scope = validateScope(applyPreset(preset, {
+        ...emptyScope(),
+        schemaOnly: flag(raw, "schema-only"),
+        dataOnly: flag(raw, "data-only"),
+        includeSchemas: list(raw, "include-schema"),
+        excludeSchemas: list(raw, "exclude-schema"),
+        includeTables: list(raw, "include-table"),
+        excludeTables: list(raw, "exclude-table"),
+        excludeTableData: list(raw, "exclude-table-data"),
+    }));
+    const extraArgs = validateExtraArgs((settings_text(raw, "pg-dump-args") ?? "").split(/\s+/).filter(Boolean));
+    const objectLock = parseObjectLock(raw, storage);
+    return {
+        ...storage,
+        objectLock,
+        databaseUrl,
+        encryption: parseEncryptionSettings(raw),
+        compression: settings_text(raw, "compression") ?? "auto",
+        scope,
+        extraArgs,
+        ...parsePgClientSettings(raw),
+        preset,
+        includeRoles,
+    };
+}
+/** A whole number >= 0 (`--keep-daily 7`); `fallback` when the option is absent. */
+function wholeNumber(raw, name, fallback) {
+    const value = settings_text(raw, name);
+    if (value === undefined)
+        return fallback;
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(number)) {
+        throw new domain_errors/* InputError */.dz(`--${name} "${value}": expected a whole number >= 0`, { input: name });
+    }
+    return number;
+}
+/** A folder without a manifest younger than this may be a backup in flight: never less than 1 hour. */
+const MIN_SAFE_AGE_MS = 3_600_000;
+function parsePruneSettings(raw) {
+    const within = settings_text(raw, "keep-within");
+    const safeAgeText = settings_text(raw, "safe-age") ?? "24h";
+    const policy = {
+        keepLast: wholeNumber(raw, "keep-last", 0),
+        keepHourly: wholeNumber(raw, "keep-hourly", 0),
+        keepDaily: wholeNumber(raw, "keep-daily", 0),
+        keepWeekly: wholeNumber(raw, "keep-weekly", 0),
+        keepMonthly: wholeNumber(raw, "keep-monthly", 0),
+        keepYearly: wholeNumber(raw, "keep-yearly", 0),
+        keepWithinMs: within === undefined ? 0 : parseDurationOption(within, "keep-within"),
+        minVerified: wholeNumber(raw, "min-verified", 1),
+        safeAgeMs: parseDurationOption(safeAgeText, "safe-age"),
+    };
+    if (policy.safeAgeMs < MIN_SAFE_AGE_MS) {
+        throw new domain_errors/* InputError */.dz(`--safe-age "${safeAgeText}": expected at least ${formatDuration(MIN_SAFE_AGE_MS)}, so that a backup in flight is never removed`, { input: "safe-age" });
+    }
+    validatePolicy(policy);
+    return { ...parseStorageSettings(raw), policy, dryRun: flag(raw, "dry-run") };
+}
+/** The key that decrypts a backup: an identity (file in the CLI, text in the action) or a passphrase. */
+function parseDecryptionKeys(raw) {
+    const identityFile = settings_text(raw, "identity-file");
+    let identityText = settings_text(raw, "identity");
+    if (identityFile !== undefined) {
+        try {
+            identityText = (0,external_node_fs_.readFileSync)(identityFile, "utf8");
+        }
+        catch (error) {
+            throw new domain_errors/* InputError */.dz(`--identity-file "${identityFile}": cannot read it (${error.code ?? "error"})`, { input: "identity-file" });
+        }
+    }
+    const passphraseFile = settings_text(raw, "passphrase-file");
+    let passphrase = settings_text(raw, "passphrase");
+    if (passphraseFile !== undefined)
+        passphrase = readPassphraseFile(passphraseFile);
+    if (identityText !== undefined && passphrase !== undefined) {
+        throw new domain_errors/* InputError */.dz("--identity-file and a passphrase: give the one the backup was made with", {
+            input: "identity-file",
+        });
+    }
+    return { identityText, passphrase };
+}
+function parseVerifySettings(raw) {
+    const maxAge = settings_text(raw, "max-age");
+    const maxSizeChange = settings_text(raw, "max-size-change");
+    const minSize = settings_text(raw, "min-size");
+    return {
+        ...parseStorageSettings(raw),
+        backup: settings_text(raw, "backup") ?? "latest",
+        keys: parseDecryptionKeys(raw),
+        ...parsePgClientSettings(raw),
+        gates: {
+            maxAgeSeconds: maxAge === undefined ? undefined : parseDurationOption(maxAge, "max-age") / 1000,
+            maxSizeChange: maxSizeChange === undefined ? undefined : parsePercent(maxSizeChange, "max-size-change"),
+            sizeChangeAction: oneOf(raw, "size-change-action", ["fail", "warn"], "fail"),
+            minSizeBytes: minSize === undefined ? undefined : parseSize(minSize, "min-size"),
+        },
+    };
+}
+/** pg_restore flags the restore owns: where it reads from, where it writes to, what it does. */
+const PG_RESTORE_OWNED = [
+    "-d",
+    "--dbname",
+    "-f",
+    "--file",
+    "-l",
+    "--list",
+    "-L",
+    "--use-list",
+    "-j",
+    "--jobs",
+    "-h",
+    "--host",
+    "-p",
+    "--port",
+    "-U",
+    "--username",
+    "-W",
+    "--password",
+    "-e",
+    "--exit-on-error",
+    "-F",
+    "--format",
+    "-C",
+    "--create",
+];
+/** pg_restore's default parallelism: the CPUs, at most 4 (more rarely helps a scratch server). */
+function defaultJobs() {
+    return Math.max(1, Math.min(4, (0,external_node_os_.availableParallelism)()));
+}
+function parseRestoreTestSettings(raw) {
+    const assertionsPath = settings_text(raw, "assertions");
+    let assertions;
+    if (assertionsPath !== undefined) {
+        let sql;
+        try {
+            sql = (0,external_node_fs_.readFileSync)(assertionsPath, "utf8");
+        }
+        catch (error) {
+            throw new domain_errors/* InputError */.dz(`--assertions "${assertionsPath}": cannot read it (${error.code ?? "error"})`, { input: "assertions" });
+        }
+        const split = splitSqlStatements(sql);
+        if (split.problem) {
+            throw new domain_errors/* InputError */.dz(`--assertions "${assertionsPath}": does not parse: ${split.problem}`, {
+                input: "assertions",
+            });
+        }
+        if (split.statements.length === 0) {
+            throw new domain_errors/* InputError */.dz(`--assertions "${assertionsPath}": holds no SQL statement`, {
+                input: "assertions",
+            });
+        }
+        assertions = { path: assertionsPath, statements: split.statements };
+    }
+    const tolerate = list(raw, "tolerate").map((pattern) => {
+        try {
+            return new RegExp(pattern);
+        }
+        catch (error) {
+            throw new domain_errors/* InputError */.dz(`--tolerate "${pattern}": not a regular expression (${error.message})`, {
+                input: "tolerate",
+            });
+        }
+    });
+    const pgRestoreArgs = (settings_text(raw, "pg-restore-args") ?? "").split(/\s+/).filter(Boolean);
+    for (const arg of pgRestoreArgs) {
+        const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
+        if (PG_RESTORE_OWNED.includes(flag)) {
+            throw new domain_errors/* InputError */.dz(`--pg-restore-args: "${arg}" is not allowed (the restore-test sets it)`, {
+                input: "pg-restore-args",
+            });
+        }
+    }
+    const jobsText = settings_text(raw, "jobs");
+    const jobs = jobsText === undefined ? defaultJobs() : Number(jobsText);
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) {
+        throw new domain_errors/* InputError */.dz(`--jobs "${jobsText}": expected a whole number from 1 to 64`, { input: "jobs" });
+    }
+    return {
+        ...parseStorageSettings(raw),
+        backup: settings_text(raw, "backup") ?? "latest",
+        keys: parseDecryptionKeys(raw),
+        scratchUrl: parseDatabaseUrl(required(raw, "scratch-database-url", "postgresql://user:password@host:port/postgres"), "scratch-database-url"),
+        assertions,
+        run: settings_text(raw, "run"),
+        tolerate,
+        keepOnFailure: flag(raw, "keep-on-failure"),
+        decryptToDisk: oneOf(raw, "decrypt-to-disk", ["auto", "never"], "auto"),
+        jobs,
+        pgRestoreArgs,
+        ...parsePgClientSettings(raw),
+    };
+}
+/**
+ * restore: the target and its confirmation are checked here (the name typed in `confirm` against
+ * the database name in the URL) and again against current_database() once connected.
+ */
+function parseRestoreSettings(raw) {
+    const targetUrl = parseDatabaseUrl(required(raw, "target-database-url", "postgresql://user:password@host:port/database"), "target-database-url");
+    const confirm = settings_text(raw, "confirm");
+    if (confirm === undefined) {
+        throw new domain_errors/* InputError */.dz(`--confirm: required; expected the target database's name ("${targetUrl.database}"), typed out to confirm that it is overwritten`, { input: "confirm" });
+    }
+    if (confirm !== targetUrl.database) {
+        throw new domain_errors/* InputError */.dz(`--confirm "${confirm}": expected the target database's name "${targetUrl.database}" (from --target-database-url); nothing was restored`, { input: "confirm" });
+    }
+    const storage = parseStorageSettings(raw);
+    const safetyLabelText = settings_text(raw, "safety-label");
+    const safetyLabel = safetyLabelText ?? `${storage.label}-safety`;
+    try {
+        validateLabel(safetyLabel);
+    }
+    catch (error) {
+        if (safetyLabelText !== undefined)
+            throw error;
+        throw new domain_errors/* InputError */.dz(`--label "${storage.label}": the safety label "${safetyLabel}" is too long; give --safety-label`, { input: "safety-label" });
+    }
+    if (safetyLabel === storage.label) {
+        throw new domain_errors/* InputError */.dz(`--safety-label "${safetyLabel}": expected a label other than the one being restored from`, { input: "safety-label" });
+    }
+    return {
+        ...storage,
+        backup: settings_text(raw, "backup") ?? "latest",
+        keys: parseDecryptionKeys(raw),
+        targetUrl,
+        confirm,
+        safetyBackup: raw["safety-backup"] === undefined ? true : flag(raw, "safety-backup"),
+        safetyLabel,
+        schemas: list(raw, "schema"),
+        tables: list(raw, "table"),
+        clean: flag(raw, "clean"),
+        noOwner: flag(raw, "no-owner"),
+        noPrivileges: flag(raw, "no-privileges"),
+        ...parsePgClientSettings(raw),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/doctor.ts
+/**
+ * doctor: every check between this machine and a backup of the database, each with a one-line
+ * result, so a failing URL is diagnosed in one run rather than one error at a time.
+ */
+
+
+
+
+
+function parseDoctorSettings(raw) {
+    return {
+        databaseUrl: parseDatabaseUrl(required(raw, "database-url", "postgresql://user:password@host:port/database")),
+        ...parsePgClientSettings(raw),
+        preset: parsePreset(settings_text(raw, "preset")),
+    };
+}
+const MARKS = { ok: "ok", warn: "WARN", fail: "FAIL", skip: "-" };
+function formatDoctorReport(report) {
+    const table = formatTable(["CHECK", "RESULT", "DETAIL"], report.checks.map((check) => [check.name, MARKS[check.status] ?? check.status, check.detail]));
+    const warnings = report.checks.filter((check) => check.status === "warn").length;
+    const verdict = report.ok
+        ? `ready for a backup${warnings ? ` (${warnings} warning${warnings > 1 ? "s" : ""})` : ""}`
+        : "not ready for a backup";
+    return `${table}\n${verdict}`;
+}
+async function runDoctorCommand(settings, deps) {
+    const report = await runDoctor(settings, deps);
+    return {
+        json: {
+            ok: report.ok,
+            exitCode: report.exitCode,
+            ...(report.failure ? { error: report.failure.message } : {}),
+            database: settings.databaseUrl.redacted,
+            sslmode: settings.databaseUrl.sslmode,
+            checks: report.checks,
+            ...(report.server ? { server: report.server } : {}),
+            ...(report.pgDump ? { pgDump: report.pgDump } : {}),
+        },
+        text: formatDoctorReport(report),
+        ...(report.failure ? { failure: report.failure } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/list.ts
+
+/** The committed backups under the label, newest first, from one listing of the label's prefix. */
+async function listBackups(settings, deps) {
+    await deps.store.check();
+    const objects = [];
+    for await (const object of deps.store.list(`${settings.label}/`))
+        objects.push(object);
+    const now = deps.now().getTime();
+    return groupBackupFolders(settings.label, objects)
+        .filter((folder) => folder.committed)
+        .map((folder) => {
+        const dump = folder.objects.find((object) => object.key.endsWith(`/${ENCRYPTED_DUMP_FILE}`) || object.key.endsWith(`/${PLAIN_DUMP_FILE}`));
+        const last = folder.checks.at(-1);
+        return {
+            backupId: folder.backupId,
+            startedAt: folder.startedAt.toISOString(),
+            ageSeconds: Math.max(0, Math.round((now - folder.startedAt.getTime()) / 1000)),
+            storedBytes: dump?.size ?? 0,
+            lastCheck: last ? { kind: last.kind, passed: last.passed, at: last.time.toISOString() } : null,
+        };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/domain/verify-gates.ts
+function storedSize(folder) {
+    return folder.objects.find((object) => /\/dump\.(age|pgdump)$/.test(object.key))?.size;
+}
+function evaluateGates(input) {
+    const { manifest, committed, gates } = input;
+    const failures = [];
+    const warnings = [];
+    const newest = committed[0];
+    if (gates.maxAgeSeconds !== undefined && newest) {
+        const age = (input.now.getTime() - newest.startedAt.getTime()) / 1000;
+        if (age > gates.maxAgeSeconds) {
+            failures.push(`the newest backup (${newest.backupId}) is ${formatHours(age)} old, more than max-age ${formatHours(gates.maxAgeSeconds)}`);
+        }
+    }
+    if (gates.minSizeBytes !== undefined && manifest.object.bytes < gates.minSizeBytes) {
+        failures.push(`the stored object is ${manifest.object.bytes} bytes, less than min-size ${gates.minSizeBytes}`);
+    }
+    if (gates.maxSizeChange !== undefined) {
+        const index = committed.findIndex((folder) => folder.backupId === manifest.backupId);
+        const previous = index >= 0 ? committed[index + 1] : undefined;
+        const previousSize = previous ? storedSize(previous) : undefined;
+        if (previous && previousSize && previousSize > 0) {
+            const change = (manifest.object.bytes - previousSize) / previousSize;
+            if (Math.abs(change) > gates.maxSizeChange) {
+                const message = `the stored size changed by ${(change * 100).toFixed(1)}% against the previous backup ${previous.backupId} (${previousSize} -> ${manifest.object.bytes} bytes), more than max-size-change ${(gates.maxSizeChange * 100).toFixed(0)}%`;
+                (gates.sizeChangeAction === "fail" ? failures : warnings).push(message);
+            }
+        }
+    }
+    return { failures, warnings };
+}
+function formatHours(seconds) {
+    return seconds >= 3600 ? `${(seconds / 3600).toFixed(1)}h` : `${Math.round(seconds / 60)}m`;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/pg-restore-list.ts
+/**
+ * `pg_restore --list` fed from a stream: the archive's table of contents. pg_restore stops reading
+ * once it has the TOC; the sink keeps accepting (and dropping) the rest, so the caller's hashes
+ * still see every byte.
+ */
+
+
+
+
+function listArchive(pgRestore) {
+    const tool = toolSpawn(pgRestore, process.env);
+    const child = (0,external_node_child_process_.spawn)(tool.path, ["--list"], { stdio: ["pipe", "pipe", "pipe"], env: tool.env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (text) => (stdout += text));
+    child.stderr.setEncoding("utf8").on("data", (text) => (stderr = (stderr + text).slice(-16_384)));
+    let stdinOpen = true;
+    child.stdin.on("error", () => {
+        // EPIPE once pg_restore has read what it needs: expected.
+        stdinOpen = false;
+    });
+    child.stdin.on("close", () => (stdinOpen = false));
+    const listing = new Promise((resolve, reject) => {
+        child.on("error", (error) => reject(new domain_errors/* OperationError */.OK(`pg_restore could not start: ${error.message}`)));
+        child.on("close", (code, signal) => {
+            if (code === 0)
+                return resolve(stdout);
+            const line = stderr
+                .split("\n")
+                .map((text) => text.trim())
+                .filter(Boolean)
+                .at(-1) ?? (signal ? `killed by ${signal}` : `exit status ${code}`);
+            reject(new domain_errors/* OperationError */.OK(`pg_restore cannot read the archive: ${line}`));
+        });
+    });
+    listing.catch(() => undefined);
+    const sink = new external_node_stream_.Writable({
+        write(chunk, _encoding, callback) {
+            if (!stdinOpen || !child.stdin.writable)
+                return callback();
+            if (child.stdin.write(chunk))
+                return callback();
+            const proceed = () => {
+                child.stdin.off("drain", proceed);
+                child.stdin.off("close", proceed);
+                callback();
+            };
+            child.stdin.once("drain", proceed);
+            child.stdin.once("close", proceed);
+        },
+        final(callback) {
+            if (stdinOpen)
+                child.stdin.end();
+            callback();
+        },
+        destroy(error, callback) {
+            // Also called after a normal finish (autoDestroy): only a failure stops pg_restore.
+            if (error && child.exitCode === null && child.signalCode === null)
+                child.kill("SIGTERM");
+            callback(error);
+        },
+    });
+    return { sink, listing };
+}
+/**
+ * The tables a listing holds data for. Listing lines read `<id>; <oid> <oid> TABLE DATA <schema>
+ * <table> <owner>` with names unquoted (they may hold spaces), so a table is found by its prefix.
+ */
+function missingTableData(listing, tables) {
+    const entries = listing
+        .split("\n")
+        .map((line) => /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line)?.[1])
+        .filter((entry) => entry !== undefined);
+    const listed = (name) => entries.some((entry) => entry === name || entry.startsWith(`${name} `));
+    return tables
+        .filter(({ schema, table }) => !listed(`${schema} ${table}`))
+        .map(({ schema, table }) => `${schema}.${table}`);
+}
+
+;// CONCATENATED MODULE: ./src/commands/catalog.ts
+/**
+ * What a label holds: one listing of `<label>/` grouped into backup folders, and the manifest of
+ * the backup a command asked for (an id, or `latest`: the newest committed one).
+ */
+
+
+
+
+async function listFolders(store, label) {
+    const objects = [];
+    for await (const object of store.list(`${label}/`))
+        objects.push(object);
+    return groupBackupFolders(label, objects);
+}
+async function readText(store, key) {
+    const chunks = [];
+    for await (const chunk of await store.get(key))
+        chunks.push(Buffer.from(chunk));
+    return Buffer.concat(chunks).toString("utf8");
+}
+async function readManifest(store, label, backupId) {
+    const key = manifestKey(label, backupId);
+    let text;
+    try {
+        text = await readText(store, key);
+    }
+    catch (error) {
+        if (error instanceof domain_errors/* NotFoundError */.m_)
+            throw error;
+        throw new domain_errors/* OperationError */.OK(`reading ${store.url}/${key} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, { cause: error });
+    }
+    try {
+        const manifest = parseManifest(text, `${store.url}/${key}`);
+        if (manifest.backupId !== backupId || manifest.label !== label) {
+            throw new domain_errors/* OperationError */.OK(`${store.url}/${key} names backup ${manifest.label}/${manifest.backupId}, not ${label}/${backupId}: the manifest does not belong to its folder`);
+        }
+        return manifest;
+    }
+    catch (error) {
+        // A manifest that does not parse is a damaged backup, not bad input.
+        if (error instanceof domain_errors/* InputError */.dz)
+            throw new domain_errors/* OperationError */.OK(error.message, { cause: error });
+        throw error;
+    }
+}
+/**
+ * The backup `selector` names under the label: `latest` (the newest committed one) or a backup id.
+ * An unknown id, a folder without a manifest or an empty label is bad input (exit 2).
+ */
+async function resolveBackup(store, label, selector) {
+    const folders = await listFolders(store, label);
+    const committed = folders.filter((folder) => folder.committed);
+    let folder;
+    if (selector === "latest") {
+        folder = committed[0];
+        if (!folder)
+            throw new domain_errors/* InputError */.dz(`--label "${label}": no backups under ${store.url}/${label}/`, { input: "label" });
+    }
+    else {
+        if (!isBackupId(selector)) {
+            throw new domain_errors/* InputError */.dz(`--backup "${selector}": expected latest or a backup id such as 20261122T010500Z-abc123`, {
+                input: "backup",
+            });
+        }
+        folder = folders.find((candidate) => candidate.backupId === selector);
+        if (!folder) {
+            throw new domain_errors/* InputError */.dz(`--backup "${selector}": no such backup under ${store.url}/${label}/`, {
+                input: "backup",
+            });
+        }
+        if (!folder.committed) {
+            throw new domain_errors/* InputError */.dz(`--backup "${selector}": the folder has no manifest, so it is not a backup (in flight, or failed)`, { input: "backup" });
+        }
+    }
+    return { folder, manifest: await readManifest(store, label, folder.backupId), committed };
+}
+
+;// CONCATENATED MODULE: ./src/commands/check-record.ts
+/**
+ * Check records: one JSON file per verification, beside the backup it checked, named so that a
+ * listing alone tells what was checked when, and with which outcome:
+ * `<label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json`.
+ */
+
+
+
+async function writeCheckRecord(store, record, at) {
+    const full = {
+        schemaVersion: 1,
+        ...record,
+        at: at.toISOString(),
+        tool: { name: "lifeboat", version: LIFEBOAT_VERSION },
+    };
+    const key = checkKey(record.label, record.backupId, at, record.kind, record.passed);
+    await store.put(key, external_node_stream_.Readable.from([Buffer.from(JSON.stringify(full, null, 2) + "\n")]), {
+        contentType: "application/json",
+    });
+    return key;
+}
+
+;// CONCATENATED MODULE: ./src/commands/read-backup.ts
+
+
+
+
+
+/**
+ * The identities that can open this backup (none for an unencrypted one), checked against the
+ * manifest before anything is downloaded: a key for another recipient, or none where one is
+ * needed, is bad input.
+ */
+function identitiesFor(manifest, keys, backupName) {
+    const { encryption } = manifest;
+    if (encryption.format === "none")
+        return [];
+    if (encryption.passphrase) {
+        if (keys.passphrase === undefined) {
+            throw new domain_errors/* InputError */.dz(`--passphrase-file: backup ${backupName} is encrypted with a passphrase; give it with --passphrase-file or LIFEBOAT_PASSPHRASE`, { input: "passphrase-file" });
+        }
+        return [passphraseIdentity(keys.passphrase)];
+    }
+    if (keys.identityText === undefined) {
+        throw new domain_errors/* InputError */.dz(`--identity-file: backup ${backupName} is encrypted to ${encryption.recipients.join(", ")}; give the matching identity with --identity-file or LIFEBOAT_IDENTITY`, { input: "identity-file" });
+    }
+    const identities = parseIdentities(keys.identityText);
+    const matching = identities.filter((identity) => encryption.recipients.includes(recipientOf(identity)));
+    if (matching.length === 0) {
+        throw new domain_errors/* InputError */.dz(`--identity-file: the identity is for ${identities.map((identity) => recipientOf(identity)).join(", ")}, but backup ${backupName} is encrypted to ${encryption.recipients.join(", ")}`, { input: "identity-file" });
+    }
+    return matching;
+}
+/**
+ * Streams a backup's object: `decrypt` undefined reads the stored bytes only; otherwise the chain
+ * ends in the plaintext archive (decrypted with these identities, or as stored when the backup is
+ * unencrypted and `decrypt` is an empty list).
+ */
+async function openBackup(store, manifest, decrypt) {
+    const key = `${backupPrefix(manifest.label, manifest.backupId)}${manifest.object.name}`;
+    const stored = new HashTap();
+    const chain = [await store.get(key), stored];
+    if (decrypt === undefined)
+        return { stored, plain: undefined, chain };
+    if (decrypt.length > 0)
+        chain.push(createDecryptStream(decrypt));
+    const plain = new HashTap();
+    chain.push(plain);
+    return { stored, plain, chain };
+}
+/** A pg_restore that reads this backup's archive: of the dump's pg_dump major or newer. */
+function findPgRestoreFor(manifest, settings, deps) {
+    return findPgTool({
+        name: "pg_restore",
+        serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
+        serverVersion: manifest.tool.pgDumpVersion,
+        target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
+        pgBinDir: settings.pgBinDir,
+        pgVersion: settings.pgVersion,
+        installPgClient: settings.installPgClient,
+        env: deps.env,
+        cache: deps.toolCache,
+        log: deps.log,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/commands/verify.ts
+/**
+ * verify: the chosen backup against its manifest. Without a key: the stored object's size and
+ * sha256, streamed. With one: also decrypted, the plaintext's sha256, and the archive's table of
+ * contents read by pg_restore (every table the manifest counts must be in it). Then the gates
+ * (max-age, max-size-change, min-size), and a check record beside the backup.
+ */
+
+
+
+
+
+
+
+
+
+async function runVerify(settings, deps) {
+    const { store, log } = deps;
+    await store.check();
+    const { folder, manifest, committed } = await resolveBackup(store, settings.label, settings.backup);
+    const name = `${settings.label}/${manifest.backupId}`;
+    const unencrypted = manifest.encryption.format === "none";
+    const deep = unencrypted || settings.keys.identityText !== undefined || settings.keys.passphrase !== undefined;
+    // Keys and tools are checked before a byte is downloaded.
+    const identities = deep ? identitiesFor(manifest, settings.keys, name) : undefined;
+    const pgRestore = deep ? await findPgRestoreFor(manifest, settings, deps) : undefined;
+    const kind = deep ? "verify-deep" : "verify";
+    log.info(`Verifying ${store.url}/${name} (${deep ? "decrypt and read the archive" : "stored object only"})`);
+    const failures = [];
+    const listedSize = storedSize(folder);
+    if (listedSize !== manifest.object.bytes) {
+        failures.push(`the store holds ${listedSize ?? "no"} bytes of ${manifest.object.name}; the manifest says ${manifest.object.bytes}`);
+    }
+    const opened = await openBackup(store, manifest, identities);
+    const listing = pgRestore ? listArchive(pgRestore) : undefined;
+    const sink = listing?.sink ??
+        new external_node_stream_.Writable({
+            write: (_chunk, _encoding, callback) => callback(),
+        });
+    let tablesListed;
+    let readWhole = true;
+    try {
+        await (0,promises_namespaceObject.pipeline)([...opened.chain, sink]);
+    }
+    catch (error) {
+        readWhole = false;
+        failures.push(`reading the backup failed: ${(0,domain_errors/* describeError */.Uc)(error)}`);
+    }
+    // Hashes exist only once the whole stream was read.
+    const { stored, plain } = opened;
+    if (readWhole && stored.bytes !== manifest.object.bytes) {
+        failures.push(`read ${stored.bytes} bytes of ${manifest.object.name}; the manifest says ${manifest.object.bytes}`);
+    }
+    else if (readWhole && stored.sha256 !== manifest.object.sha256) {
+        failures.push(`the sha256 of ${manifest.object.name} is ${stored.sha256}; the manifest says ${manifest.object.sha256}`);
+    }
+    else if (readWhole && plain) {
+        const expected = manifest.dump.plaintext;
+        if (plain.bytes !== expected.bytes || plain.sha256 !== expected.sha256) {
+            failures.push(`the decrypted archive (${plain.bytes} bytes, sha256 ${plain.sha256}) differs from the manifest's (${expected.bytes} bytes, sha256 ${expected.sha256})`);
+        }
+    }
+    if (listing) {
+        try {
+            const text = await listing.listing;
+            tablesListed = manifest.tables.length;
+            const missing = missingTableData(text, manifest.tables);
+            if (missing.length > 0)
+                failures.push(`the archive has no data for ${missing.join(", ")}`);
+        }
+        catch (error) {
+            if (failures.length === 0)
+                failures.push((0,domain_errors/* describeError */.Uc)(error));
+        }
+    }
+    if (manifest.roles) {
+        const roles = manifest.roles;
+        const listedRoles = folder.objects.find((object) => object.key.endsWith(`/${roles.name}`))?.size;
+        if (listedRoles !== roles.bytes) {
+            failures.push(`the store holds ${listedRoles ?? "no"} bytes of ${roles.name}; the manifest says ${roles.bytes}`);
+        }
+        else {
+            failures.push(...(await readRolesObject(store, manifest, identities)).problems);
+        }
+    }
+    const now = deps.now();
+    const gates = evaluateGates({ manifest, committed, now, gates: settings.gates });
+    failures.push(...gates.failures);
+    for (const warning of gates.warnings)
+        log.warn(warning);
+    const verified = failures.length === 0;
+    const checkKey = await writeCheckRecord(store, {
+        kind,
+        label: settings.label,
+        backupId: manifest.backupId,
+        passed: verified,
+        failures,
+        warnings: gates.warnings,
+        details: {
+            deep,
+            storedBytes: stored.bytes,
+            storedSha256: readWhole ? stored.sha256 : null,
+            plaintextBytes: plain?.bytes ?? null,
+            plaintextSha256: readWhole && plain ? plain.sha256 : null,
+            tablesListed: tablesListed ?? null,
+        },
+    }, now).catch((error) => {
+        throw error instanceof domain_errors/* LifeboatError */.H3
+            ? error
+            : new domain_errors/* OperationError */.OK(`writing the check record failed: ${(0,domain_errors/* describeError */.Uc)(error)}`);
+    });
+    return {
+        verified,
+        kind,
+        backupId: manifest.backupId,
+        backupAgeSeconds: Math.round((now.getTime() - Date.parse(manifest.startedAt)) / 1000),
+        storedBytes: manifest.object.bytes,
+        tablesListed,
+        failures,
+        warnings: gates.warnings,
+        checkKey,
+    };
+}
+/** The one-line error for a failed verification, or undefined when it passed. */
+function verifyFailureMessage(result) {
+    if (result.verified)
+        return undefined;
+    const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
+    return `backup ${result.backupId} failed verification: ${result.failures[0]}${more}`;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/pg-restore.ts
+/**
+ * Runs pg_restore into a database, from a file (which allows --jobs) or from a stream. pg_restore
+ * keeps going past errors here, so that the caller can tell tolerated errors (a missing role on a
+ * scratch server) from real ones; every "error:" line it printed comes back.
+ */
+
+
+
+
+
+const LOG_KEEP = 64 * 1024;
+async function runPgRestore(options) {
+    const tool = toolSpawn(options.pgRestore, options.env);
+    const env = { ...tool.env, PGAPPNAME: "lifeboat pg_restore" };
+    delete env.PGPASSWORD;
+    if (options.target.password !== undefined)
+        env.PGPASSWORD = options.target.password;
+    const fromFile = typeof options.input === "string";
+    const args = [
+        `--dbname=${options.target.withoutPassword}`,
+        "--no-password",
+        ...(fromFile && options.jobs > 1 ? [`--jobs=${options.jobs}`] : []),
+        ...options.args,
+        ...(fromFile ? [options.input] : []),
+    ];
+    const child = (0,external_node_child_process_.spawn)(tool.path, args, {
+        env,
+        stdio: [fromFile ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    let log = "";
+    const keep = (text) => (log = (log + text).slice(-LOG_KEEP));
+    child.stdout.setEncoding("utf8").on("data", keep);
+    child.stderr.setEncoding("utf8").on("data", keep);
+    const closed = new Promise((resolve, reject) => {
+        child.on("error", (error) => reject(new domain_errors/* OperationError */.OK(`pg_restore could not start: ${error.message}`)));
+        child.on("close", (code) => resolve(code));
+    });
+    if (!fromFile) {
+        try {
+            await (0,promises_namespaceObject.pipeline)([...options.input, child.stdin]);
+        }
+        catch (error) {
+            child.kill("SIGTERM");
+            await closed.catch(() => undefined);
+            // pg_restore that gave up closes its input: its own error says why, not our EPIPE.
+            const own = errorLines(redactUrls(log))[0];
+            const code = error.code;
+            if (own && (code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE")) {
+                throw new domain_errors/* OperationError */.OK(`pg_restore stopped reading the archive: ${own}`);
+            }
+            throw error;
+        }
+    }
+    const exitCode = await closed;
+    log = redactUrls(log);
+    return { exitCode, errors: errorLines(log), log };
+}
+/** Each "pg_restore: error: ..." with the lines that detail it (Command was: ..., DETAIL: ...). */
+function errorLines(log) {
+    const errors = [];
+    for (const line of log.split("\n")) {
+        const match = /^pg_restore: error: (.*)$/.exec(line);
+        if (match)
+            errors.push(match[1].trim());
+        else if (errors.length > 0 && /^(DETAIL|HINT|Command was):/.test(line.trim())) {
+            errors[errors.length - 1] += ` ${line.trim()}`;
+        }
+    }
+    // "errors ignored on restore: N" is the summary of the others, not an error of its own.
+    return errors.filter((error) => !/^errors ignored on restore: \d+$/.test(error));
+}
+
+;// CONCATENATED MODULE: ./src/postgres/scratch.ts
+/**
+ * Scratch databases for restore tests: created with a unique name on a server where the user may
+ * CREATE DATABASE, dropped afterwards (connections and all).
+ */
+
+
+
+function scratchName(backupId) {
+    return `lifeboat_rt_${backupId.slice(0, 15).toLowerCase()}_${(0,external_node_crypto_.randomBytes)(3).toString("hex")}`;
+}
+async function createScratchDatabase(client, name, input) {
+    try {
+        await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
+    }
+    catch (error) {
+        const code = error.code;
+        if (code === "42501") {
+            throw new domain_errors/* InputError */.dz(`--${input}: the role may not CREATE DATABASE on that server (${(0,domain_errors/* describeError */.Uc)(error)}); use a connection where it may, such as a service container's superuser`, { input, cause: error });
+        }
+        throw new domain_errors/* OperationError */.OK(`creating the scratch database ${name} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
+            cause: error,
+        });
+    }
+}
+async function dropScratchDatabase(client, name) {
+    // WITH (FORCE) ends leftover sessions (a migration tool that did not disconnect); PostgreSQL 13+.
+    const serverVersion = Number((await client.query("SHOW server_version_num")).rows[0].v);
+    const force = serverVersion >= 130000 ? " WITH (FORCE)" : "";
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}${force}`);
+}
+/** The scratch server's URL pointed at another database on it. */
+function withDatabase(url, database) {
+    const bare = new URL(url.withoutPassword);
+    bare.pathname = `/${encodeURIComponent(database)}`;
+    bare.searchParams.delete("dbname");
+    const display = new URL(url.redacted);
+    display.pathname = bare.pathname;
+    const params = { ...url.params };
+    delete params.dbname;
+    return { ...url, database, withoutPassword: bare.toString(), redacted: display.toString(), params };
+}
+
+;// CONCATENATED MODULE: ./src/commands/restore-test.ts
+/**
+ * restore-test: the proof that a backup restores. Into a fresh scratch database on a server the
+ * user names: decrypt (to a local file when it fits, for a parallel pg_restore; streamed otherwise),
+ * restore, compare every table's row count with the manifest's exact counts, run the user's SQL
+ * assertions and command (a migration tool) against the restored copy, measure, drop the scratch
+ * database, and write a check record.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const OUTPUT_KEEP = 32 * 1024;
+async function runRestoreTest(settings, deps) {
+    const { store, log } = deps;
+    await store.check();
+    const { manifest } = await resolveBackup(store, settings.label, settings.backup);
+    const name = `${settings.label}/${manifest.backupId}`;
+    const identities = identitiesFor(manifest, settings.keys, name);
+    const pgRestore = await findPgRestoreFor(manifest, settings, deps);
+    await preflight(settings.scratchUrl, "scratch-database-url", { log });
+    const admin = await connect(settings.scratchUrl, "scratch-database-url");
+    const database = scratchName(manifest.backupId);
+    const failures = [];
+    let result;
+    let roles = null;
+    try {
+        if (settings.assertions)
+            await checkAssertionSyntax(admin, settings.assertions);
+        await createScratchDatabase(admin, database, "scratch-database-url");
+        if (manifest.roles) {
+            // Roles are cluster-wide: only missing ones are created, and none is dropped afterwards.
+            roles = await applyRolesObject(admin, store, manifest, identities);
+            log.info(`Roles from ${manifest.roles.name}: created ${roles.created.join(", ") || "none"}; already there: ${roles.existing.join(", ") || "none"}`);
+            for (const error of roles.errors.filter((text) => !settings.tolerate.some((p) => p.test(text)))) {
+                failures.push(`applying ${manifest.roles.name}: ${error}`);
+            }
+        }
+        log.info(`Restoring ${store.url}/${name} into scratch database ${database} on ${settings.scratchUrl.host}:${settings.scratchUrl.port}`);
+        const target = withDatabase(settings.scratchUrl, database);
+        result = await restoreAndCheck(settings, { ...deps, manifestTables: manifest.tables }, {
+            store,
+            manifest,
+            identities,
+            pgRestore,
+            target,
+            database,
+            failures,
+        });
+    }
+    catch (error) {
+        if (error instanceof domain_errors/* InputError */.dz) {
+            await dropScratchDatabase(admin, database).catch(() => undefined);
+            await admin.end().catch(() => undefined);
+            throw error;
+        }
+        failures.push((0,domain_errors/* describeError */.Uc)(error));
+    }
+    const passed = failures.length === 0;
+    const kept = !passed && settings.keepOnFailure;
+    if (!kept) {
+        await dropScratchDatabase(admin, database).catch((error) => log.warn(`dropping the scratch database ${database} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`));
+    }
+    else {
+        log.warn(`the scratch database ${database} is kept for inspection (keep-on-failure); drop it when done`);
+    }
+    await admin.end().catch(() => undefined);
+    const full = {
+        passed,
+        backupId: manifest.backupId,
+        scratchDatabase: database,
+        kept,
+        restoreSeconds: result?.restoreSeconds ?? 0,
+        mode: result?.mode ?? "stream",
+        tablesChecked: result?.tablesChecked ?? 0,
+        mismatches: result?.mismatches ?? [],
+        restoreErrors: result?.restoreErrors ?? [],
+        toleratedErrors: result?.toleratedErrors ?? [],
+        assertions: result?.assertions ?? [],
+        run: result?.run ?? null,
+        failures,
+        pgRestoreLog: result?.pgRestoreLog ?? "",
+        roles,
+    };
+    const checkKey = await writeCheckRecord(store, {
+        kind: "restore-test",
+        label: settings.label,
+        backupId: manifest.backupId,
+        passed,
+        failures,
+        warnings: full.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
+        details: {
+            restoreSeconds: full.restoreSeconds,
+            mode: full.mode,
+            scratchServer: settings.scratchUrl.redacted,
+            tablesChecked: full.tablesChecked,
+            mismatches: full.mismatches,
+            restoreErrors: full.restoreErrors,
+            assertions: full.assertions,
+            run: full.run,
+            roles: full.roles,
+        },
+    }, deps.now());
+    return { ...full, checkKey };
+}
+async function restoreAndCheck(settings, deps, context) {
+    const { manifest, failures } = context;
+    const started = performance.now();
+    const opened = await openBackup(context.store, manifest, context.identities);
+    const workDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), "lifeboat-restore-"));
+    const mode = settings.decryptToDisk === "auto" && (await fitsOnDisk(workDir, manifest.dump.plaintext.bytes))
+        ? "file"
+        : "stream";
+    let outcome;
+    try {
+        if (mode === "file") {
+            const file = (0,external_node_path_.join)(workDir, "dump.pgdump");
+            await (0,promises_namespaceObject.pipeline)([...opened.chain, (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 })]);
+            checkPlaintext(opened, manifest);
+            outcome = await runPgRestore({
+                pgRestore: context.pgRestore,
+                target: context.target,
+                args: settings.pgRestoreArgs,
+                input: file,
+                jobs: settings.jobs,
+                env: deps.env,
+            });
+        }
+        else {
+            outcome = await runPgRestore({
+                pgRestore: context.pgRestore,
+                target: context.target,
+                args: settings.pgRestoreArgs,
+                input: opened.chain,
+                jobs: 1,
+                env: deps.env,
+            });
+            checkPlaintext(opened, manifest);
+        }
+    }
+    finally {
+        await (0,promises_.rm)(workDir, { recursive: true, force: true });
+    }
+    const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
+    // A Supabase dump names the platform's roles (owners, grants), which a plain server lacks.
+    const restoreErrors = outcome.errors.filter((error) => !settings.tolerate.some((pattern) => pattern.test(error)) &&
+        !(manifest.preset === "supabase" && isPlatformRoleError(error)));
+    const toleratedErrors = outcome.errors.filter((error) => !restoreErrors.includes(error));
+    if (restoreErrors.length > 0) {
+        failures.push(`pg_restore reported ${restoreErrors.length} error(s): ${restoreErrors[0]}`);
+    }
+    else if (outcome.exitCode !== 0 && outcome.errors.length === 0) {
+        failures.push(`pg_restore exited with status ${outcome.exitCode}: ${outcome.log.trim().split("\n").at(-1) ?? ""}`);
+    }
+    const client = await connect(context.target, "scratch-database-url");
+    try {
+        const mismatches = await compareRowCounts(client, manifest.tables);
+        for (const mismatch of mismatches.slice(0, 5)) {
+            failures.push(`${mismatch.table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after restore, the manifest counted ${mismatch.expected}`);
+        }
+        if (mismatches.length > 5)
+            failures.push(`... and ${mismatches.length - 5} more tables differ`);
+        const assertions = settings.assertions ? await runAssertions(client, settings.assertions.statements) : [];
+        for (const assertion of assertions.filter((a) => !a.passed)) {
+            failures.push(`assertion failed: ${restore_test_oneLine(assertion.sql)}: ${assertion.detail}`);
+        }
+        await client.end();
+        const run = settings.run ? await runCommand(settings.run, context.target, deps.env) : null;
+        if (run && run.exitCode !== 0) {
+            failures.push(`the run command exited with status ${run.exitCode}: ${lastLine(run.output)}`);
+        }
+        return {
+            backupId: manifest.backupId,
+            scratchDatabase: context.database,
+            restoreSeconds,
+            mode,
+            tablesChecked: manifest.tables.length,
+            mismatches,
+            restoreErrors,
+            toleratedErrors,
+            assertions,
+            run,
+            pgRestoreLog: outcome.log,
+        };
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+function checkPlaintext(opened, manifest) {
+    const plain = opened.plain;
+    const expected = manifest.dump.plaintext;
+    if (plain.bytes !== expected.bytes || plain.sha256 !== expected.sha256) {
+        throw new domain_errors/* OperationError */.OK(`the decrypted archive (${plain.bytes} bytes, sha256 ${plain.sha256}) differs from the manifest's (${expected.bytes} bytes, sha256 ${expected.sha256})`);
+    }
+}
+/** Room for the decrypted archive with 10% and 256 MiB to spare, so a parallel restore is safe. */
+async function fitsOnDisk(dir, bytes) {
+    try {
+        const stats = await (0,promises_.statfs)(dir);
+        return stats.bavail * stats.bsize > bytes * 1.1 + 256 * 1024 * 1024;
+    }
+    catch {
+        return false;
+    }
+}
+async function compareRowCounts(client, tables) {
+    const mismatches = [];
+    for (const { schema, table, rows } of tables) {
+        let actual;
+        try {
+            const result = await client.query(`SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`);
+            actual = Number(result.rows[0].n);
+        }
+        catch {
+            actual = null;
+        }
+        if (actual !== rows)
+            mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
+    }
+    return mismatches;
+}
+/** Assertions that cannot even be parsed are bad input, found before anything is restored. */
+async function checkAssertionSyntax(client, assertions) {
+    for (const [index, sql] of assertions.statements.entries()) {
+        try {
+            await client.query(`PREPARE lifeboat_assertion_check AS ${sql}`);
+            await client.query("DEALLOCATE lifeboat_assertion_check");
+        }
+        catch (error) {
+            // Only a syntax error says the file is wrong; a missing table is expected before the restore.
+            if (error.code === "42601") {
+                throw new domain_errors/* InputError */.dz(`--assertions "${assertions.path}": statement ${index + 1} does not parse: ${(0,domain_errors/* describeError */.Uc)(error)}`, { input: "assertions" });
+            }
+        }
+    }
+}
+async function runAssertions(client, statements) {
+    const results = [];
+    for (const sql of statements) {
+        try {
+            const result = await client.query({ text: sql, rowMode: "array" });
+            const last = Array.isArray(result) ? result.at(-1) : result;
+            const rows = (last?.rows ?? []);
+            const value = rows[0]?.[0];
+            const passed = rows.length === 1 && value === true;
+            results.push({
+                sql,
+                passed,
+                detail: passed
+                    ? "true"
+                    : rows.length !== 1
+                        ? `returned ${rows.length} rows, expected one`
+                        : `returned ${String(value)}`,
+            });
+        }
+        catch (error) {
+            results.push({ sql, passed: false, detail: `error: ${(0,domain_errors/* describeError */.Uc)(error)}` });
+        }
+    }
+    return results;
+}
+async function runCommand(command, target, env) {
+    const child = (0,external_node_child_process_.spawn)("sh", ["-c", command], {
+        env: {
+            ...env,
+            DATABASE_URL: connectionString(target),
+            PGHOST: target.host,
+            PGPORT: String(target.port),
+            PGDATABASE: target.database,
+            ...(target.user ? { PGUSER: target.user } : {}),
+            ...(target.password !== undefined ? { PGPASSWORD: target.password } : {}),
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const keep = (chunk) => (output = (output + chunk.toString()).slice(-OUTPUT_KEEP));
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    const exitCode = await new Promise((resolve) => {
+        child.on("error", (error) => {
+            output += `\n${error.message}`;
+            resolve(127);
+        });
+        child.on("close", (code) => resolve(code));
+    });
+    if (target.password)
+        output = output.replaceAll(target.password, "***");
+    return { command, exitCode, output };
+}
+function restore_test_oneLine(text) {
+    const line = text.replace(/\s+/g, " ").trim();
+    return line.length > 120 ? `${line.slice(0, 117)}...` : line;
+}
+function lastLine(text) {
+    return text.trim().split("\n").at(-1) ?? "";
+}
+function restoreTestFailureMessage(result) {
+    if (result.passed)
+        return undefined;
+    const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
+    return `restore-test of ${result.backupId} failed: ${result.failures[0]}${more}`;
+}
+
+;// CONCATENATED MODULE: ./src/commands/restore.ts
+/**
+ * restore (action restore-db): a chosen backup restored into a target database that already
+ * exists, typically the one it was taken from. Refused unless `confirm` names the target database;
+ * by default a safety backup of the target is taken first, into the same storage and encrypted to
+ * the same keys, so that the restore itself can be undone. Everything that can be checked is
+ * checked before anything is written: the backup, the key, the target, the confirmation.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+async function runRestore(settings, deps) {
+    const { store, log } = deps;
+    await store.check();
+    const manifest = await chooseBackup(store, settings.label, settings.backup);
+    const name = `${settings.label}/${manifest.backupId}`;
+    const identities = identitiesFor(manifest, settings.keys, name);
+    await probeDecryption(store, manifest, identities);
+    const pgRestore = await findPgRestoreFor(manifest, settings, deps);
+    const target = settings.targetUrl;
+    const where = `${target.host}:${target.port}/${target.database}`;
+    await preflight(target, "target-database-url", { log });
+    const client = await connect(target, "target-database-url");
+    try {
+        const current = (await client.query("SELECT current_database() AS name")).rows[0].name;
+        if (current !== settings.confirm) {
+            throw new domain_errors/* InputError */.dz(`--confirm "${settings.confirm}": the target database is "${current}" (at ${target.host}:${target.port}); give its name to confirm that it is overwritten`, { input: "confirm" });
+        }
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+    let safetyBackup = null;
+    if (settings.safetyBackup) {
+        log.info(`Safety backup of the target ${where} under ${store.url}/${settings.safetyLabel}/ before anything is overwritten`);
+        const backupSettings = {
+            storage: settings.storage,
+            label: settings.safetyLabel,
+            s3: settings.s3,
+            databaseUrl: target,
+            encryption: safetyEncryption(manifest, settings.keys),
+            compression: "auto",
+            scope: emptyScope(),
+            extraArgs: [],
+            pgBinDir: settings.pgBinDir,
+            // pg-version pins the pg_restore; the safety backup takes the pg_dump that fits the target.
+            pgVersion: "auto",
+            installPgClient: settings.installPgClient,
+        };
+        try {
+            const made = await runBackup(backupSettings, {
+                store,
+                env: deps.env,
+                now: deps.now,
+                log,
+                signal: deps.signal,
+                toolCache: deps.toolCache,
+            });
+            safetyBackup = { label: made.label, backupId: made.backupId, storedBytes: made.storedBytes };
+        }
+        catch (error) {
+            if (error instanceof domain_errors/* InputError */.dz)
+                throw error;
+            throw new domain_errors/* OperationError */.OK(`the safety backup of the target failed, so nothing was restored: ${(0,domain_errors/* describeError */.Uc)(error)}`, { cause: error });
+        }
+        log.info(`Safety backup ${settings.safetyLabel}/${safetyBackup.backupId} committed; restore it to undo this restore`);
+    }
+    else {
+        log.warn("no safety backup of the target (safety-backup false): this restore cannot be undone by Lifeboat");
+    }
+    const args = pgRestoreArgs(settings);
+    if (manifest.roles) {
+        // A restore goes into an existing database, whose cluster normally has the roles already.
+        log.info(`${manifest.roles.name} (${manifest.roles.count} roles) is not applied by restore; apply it first by hand if the target's server lacks them (docs/supabase.md)`);
+    }
+    log.info(`Restoring ${store.url}/${name} (${formatBytes(manifest.object.bytes)}) into ${where}${args.length ? ` with ${args.join(" ")}` : ""}`);
+    const failures = [];
+    const started = performance.now();
+    const progress = new ProgressTap();
+    const every = deps.progressEveryMs ?? 5000;
+    const timer = setInterval(() => log.info(progressLine(progress.bytes, manifest.object.bytes, started)), every);
+    timer.unref();
+    let outcome;
+    let plainError;
+    try {
+        const opened = await openBackup(store, manifest, identities);
+        const [first, ...rest] = opened.chain;
+        outcome = await runPgRestore({
+            pgRestore,
+            target,
+            args,
+            input: [first, progress, ...rest],
+            jobs: 1,
+            env: deps.env,
+        });
+        const plain = opened.plain;
+        const expected = manifest.dump.plaintext;
+        if (plain.bytes !== expected.bytes || plain.sha256 !== expected.sha256) {
+            plainError = `the decrypted archive (${plain.bytes} bytes, sha256 ${plain.sha256}) differs from the manifest's (${expected.bytes} bytes, sha256 ${expected.sha256})`;
+        }
+    }
+    catch (error) {
+        failures.push((0,domain_errors/* describeError */.Uc)(error));
+    }
+    finally {
+        clearInterval(timer);
+    }
+    const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
+    if (plainError)
+        failures.push(plainError);
+    const restoreErrors = outcome?.errors ?? [];
+    if (restoreErrors.length > 0) {
+        failures.push(`pg_restore reported ${restoreErrors.length} error(s): ${restoreErrors[0]}`);
+    }
+    else if (outcome && outcome.exitCode !== 0) {
+        failures.push(`pg_restore exited with status ${outcome.exitCode}: ${outcome.log.trim().split("\n").at(-1) ?? ""}`);
+    }
+    let rowCheck = null;
+    if (failures.length === 0 && settings.schemas.length === 0 && settings.tables.length === 0) {
+        try {
+            rowCheck = await checkRowCounts(target, manifest, settings.clean, log);
+        }
+        catch (error) {
+            log.warn(`the row counts after the restore could not be read: ${(0,domain_errors/* describeError */.Uc)(error)}`);
+        }
+    }
+    const passed = failures.length === 0;
+    log.info(`${passed ? "Restored" : "Restore FAILED:"} ${name} into ${where}: ${formatBytes(progress.bytes)} read in ${restoreSeconds}s` +
+        (rowCheck
+            ? `, ${rowCheck.tablesChecked} tables, ${rowCheck.mismatches.length} row-count differences`
+            : "") +
+        (safetyBackup ? `; undo with the safety backup ${settings.safetyLabel}/${safetyBackup.backupId}` : ""));
+    return {
+        passed,
+        backupId: manifest.backupId,
+        label: settings.label,
+        targetDatabase: target.database,
+        targetServer: `${target.host}:${target.port}`,
+        safetyBackup,
+        restoreSeconds,
+        bytesRead: progress.bytes,
+        pgRestoreArgs: args,
+        rowCheck,
+        restoreErrors,
+        failures,
+        pgRestoreLog: outcome?.log ?? "",
+    };
+}
+/** latest, a backup id, or before:<ISO time>: the newest committed backup started at or before it. */
+async function chooseBackup(store, label, selector) {
+    if (!selector.startsWith("before:"))
+        return (await resolveBackup(store, label, selector)).manifest;
+    const text = selector.slice("before:".length);
+    const time = parseTime(text);
+    const folders = await listFolders(store, label);
+    const folder = folders.find((candidate) => candidate.committed && candidate.startedAt.getTime() <= time.getTime());
+    if (!folder) {
+        throw new domain_errors/* InputError */.dz(`--backup "${selector}": no backup under ${store.url}/${label}/ started at or before ${time.toISOString()}`, { input: "backup" });
+    }
+    return readManifest(store, label, folder.backupId);
+}
+function parseTime(text) {
+    const asId = parseBackupIdTime(`${text}-aaaaaa`);
+    const time = asId ?? (/^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(Number.NaN));
+    if (Number.isNaN(time.getTime())) {
+        throw new domain_errors/* InputError */.dz(`--backup "before:${text}": expected an ISO 8601 time such as before:2026-11-22T01:00:00Z`, { input: "backup" });
+    }
+    return time;
+}
+/**
+ * Decrypts the start of the object, so that a wrong passphrase (which no public key reveals) is
+ * bad input found before the safety backup and the restore, not halfway through.
+ */
+async function probeDecryption(store, manifest, identities) {
+    if (identities.length === 0)
+        return;
+    const opened = await openBackup(store, manifest, identities);
+    const enough = new Error("probe: first plaintext bytes arrived");
+    const sink = new external_node_stream_.Writable({ write: (_chunk, _encoding, callback) => callback(enough) });
+    try {
+        await (0,promises_namespaceObject.pipeline)([...opened.chain, sink]);
+    }
+    catch (error) {
+        if (error === enough)
+            return;
+        const text = (0,domain_errors/* describeError */.Uc)(error);
+        if (manifest.encryption.format !== "none" &&
+            manifest.encryption.passphrase &&
+            /passphrase is incorrect|no identity matches/.test(text)) {
+            throw new domain_errors/* InputError */.dz(`--passphrase-file: the passphrase does not decrypt backup ${manifest.label}/${manifest.backupId}`, { input: "passphrase-file" });
+        }
+        throw error instanceof domain_errors/* LifeboatError */.H3 ? error : new domain_errors/* OperationError */.OK(text, { cause: error });
+    }
+}
+/** The safety backup is readable with the same key as the backup being restored. */
+function safetyEncryption(manifest, keys) {
+    const { encryption } = manifest;
+    if (encryption.format === "none")
+        return { kind: "none" };
+    if (encryption.passphrase)
+        return { kind: "passphrase", passphrase: keys.passphrase };
+    return { kind: "recipients", recipients: encryption.recipients };
+}
+function pgRestoreArgs(settings) {
+    return [
+        ...(settings.clean ? ["--clean", "--if-exists"] : []),
+        ...(settings.noOwner ? ["--no-owner"] : []),
+        ...(settings.noPrivileges ? ["--no-privileges"] : []),
+        ...settings.schemas.map((schema) => `--schema=${schema}`),
+        ...settings.tables.map((table) => `--table=${table}`),
+    ];
+}
+/** Informational: without clean, rows already in the target stay, so a difference is a warning. */
+async function checkRowCounts(target, manifest, clean, log) {
+    const client = await connect(target, "target-database-url");
+    try {
+        const mismatches = await restore_compareRowCounts(client, manifest);
+        for (const mismatch of mismatches.slice(0, 5)) {
+            log.warn(`${mismatch.table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after the restore, the manifest counted ${mismatch.expected}${clean ? "" : " (without clean, rows already in the target stay)"}`);
+        }
+        return { tablesChecked: manifest.tables.length, mismatches };
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+async function restore_compareRowCounts(client, manifest) {
+    const mismatches = [];
+    for (const { schema, table, rows } of manifest.tables) {
+        let actual;
+        try {
+            const result = await client.query(`SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`);
+            actual = Number(result.rows[0].n);
+        }
+        catch {
+            actual = null;
+        }
+        if (actual !== rows)
+            mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
+    }
+    return mismatches;
+}
+class ProgressTap extends external_node_stream_.Transform {
+    bytes = 0;
+    _transform(chunk, _encoding, callback) {
+        this.bytes += chunk.length;
+        callback(null, chunk);
+    }
+}
+function progressLine(bytes, total, startedMs) {
+    const seconds = Math.max((performance.now() - startedMs) / 1000, 0.001);
+    const percent = total > 0 ? ` (${Math.min(100, Math.floor((bytes / total) * 100))}%)` : "";
+    return `restore: ${formatBytes(bytes)} of ${formatBytes(total)} read${percent}, ${formatBytes(Math.round(bytes / seconds))}/s, ${Math.round(seconds)}s elapsed`;
+}
+function restoreFailureMessage(result) {
+    if (result.passed)
+        return undefined;
+    const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
+    const undo = result.safetyBackup
+        ? `; the target's previous content is in the safety backup ${result.safetyBackup.label}/${result.safetyBackup.backupId}`
+        : "";
+    return `restore of ${result.label}/${result.backupId} failed: ${result.failures[0]}${more}${undo}`;
+}
+
 ;// CONCATENATED MODULE: ./src/commands/prune.ts
 /**
  * prune: list the label once, ask the store for object locks on what would go, decide with the
@@ -10873,7 +13261,7 @@ async function deleteInBatches(store, keys, log, progress) {
             result.failed.push(...outcome.failed);
         }
         catch (error) {
-            const reason = (0,errors/* describeError */.Uc)(error);
+            const reason = (0,domain_errors/* describeError */.Uc)(error);
             for (const key of batch)
                 result.failed.push({ key, reason });
         }
@@ -10943,7 +13331,7 @@ async function runPrune(settings, deps) {
         const own = byId.get(decision.backupId).objects;
         for (const object of own) {
             if (!object.key.startsWith(prefix)) {
-                throw new errors/* OperationError */.OK(`refusing to delete "${object.key}": it is not inside ${prefix}`);
+                throw new domain_errors/* OperationError */.OK(`refusing to delete "${object.key}": it is not inside ${prefix}`);
             }
         }
         return own;
@@ -11031,531 +13419,6 @@ function formatPruneTotals(result) {
     return (`${result.dryRun ? "dry run: " : ""}kept ${folders(result.kept, "backup")}${keptIncomplete}; ` +
         `${deleted} ${folders(result.deletedBackups, "backup")}${incomplete}, ${formatBytes(result.freedBytes)} ${freed}` +
         (result.failed.length ? `; ${result.failed.length} object(s) could not be deleted` : ""));
-}
-
-;// CONCATENATED MODULE: ./src/domain/size.ts
-
-const size_UNITS = {
-    "": 1,
-    b: 1,
-    kb: 1e3,
-    mb: 1e6,
-    gb: 1e9,
-    tb: 1e12,
-    kib: 1024,
-    mib: 1024 ** 2,
-    gib: 1024 ** 3,
-    tib: 1024 ** 4,
-};
-/** A byte size: a number with an optional unit (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB). */
-function parseSize(text, input) {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-    const factor = match ? size_UNITS[match[2].toLowerCase()] : undefined;
-    if (!match || factor === undefined) {
-        throw new errors/* InputError */.dz(`--${input} "${text}": expected a size such as 500MB, 2GiB or 1048576`, { input });
-    }
-    return Math.round(Number(match[1]) * factor);
-}
-/** A percentage: `50%` or `50`, as a fraction (0.5). */
-function parsePercent(text, input) {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
-    if (!match)
-        throw new errors/* InputError */.dz(`--${input} "${text}": expected a percentage such as 50%`, { input });
-    return Number(match[1]) / 100;
-}
-
-;// CONCATENATED MODULE: ./src/domain/sql-split.ts
-function splitSqlStatements(text) {
-    const statements = [];
-    let start = 0;
-    let i = 0;
-    const push = (end) => {
-        const statement = text.slice(start, end).trim();
-        if (stripComments(statement) !== "")
-            statements.push(statement);
-    };
-    while (i < text.length) {
-        const ch = text[i];
-        const next = text[i + 1];
-        if (ch === "-" && next === "-") {
-            const end = text.indexOf("\n", i);
-            i = end < 0 ? text.length : end + 1;
-        }
-        else if (ch === "/" && next === "*") {
-            let depth = 1;
-            i += 2;
-            while (i < text.length && depth > 0) {
-                const pair = text.slice(i, i + 2);
-                if (pair === "/*" || pair === "*/") {
-                    depth += pair === "/*" ? 1 : -1;
-                    i += 2;
-                }
-                else {
-                    i++;
-                }
-            }
-            if (depth > 0)
-                return { statements, problem: "a /* comment is not closed" };
-        }
-        else if (ch === "'" || ch === '"') {
-            const close = findClosingQuote(text, i + 1, ch);
-            if (close < 0)
-                return { statements, problem: `a ${ch} quote opened at offset ${i} is not closed` };
-            i = close + 1;
-        }
-        else if (ch === "$") {
-            const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i))?.[0];
-            if (tag && !/[A-Za-z0-9_]/.test(text[i - 1] ?? "")) {
-                const close = text.indexOf(tag, i + tag.length);
-                if (close < 0)
-                    return { statements, problem: `the dollar quote ${tag} is not closed` };
-                i = close + tag.length;
-            }
-            else {
-                i++;
-            }
-        }
-        else if (ch === ";") {
-            push(i);
-            start = ++i;
-        }
-        else {
-            i++;
-        }
-    }
-    push(text.length);
-    return { statements, problem: undefined };
-}
-function findClosingQuote(text, from, quote) {
-    for (let i = from; i < text.length; i++) {
-        if (text[i] === quote) {
-            if (text[i + 1] === quote)
-                i++;
-            else
-                return i;
-        }
-    }
-    return -1;
-}
-function stripComments(statement) {
-    return statement
-        .replace(/--[^\n]*/g, "")
-        .replace(/\/\*[\s\S]*?\*\//g, "")
-        .trim();
-}
-
-;// CONCATENATED MODULE: ./src/settings/settings.ts
-/**
- * Raw option values (from CLI flags and the environment, or from action inputs) parsed once into
- * typed settings. Every error names the option and what was expected, and is raised before
- * anything is read from or written to a database or a store.
- */
-
-
-
-
-
-
-
-
-
-
-function settings_text(raw, name) {
-    const value = raw[name];
-    if (Array.isArray(value))
-        return value.at(-1)?.trim() || undefined;
-    if (typeof value === "boolean")
-        return String(value);
-    return value?.trim() || undefined;
-}
-function required(raw, name, expected) {
-    const value = settings_text(raw, name);
-    if (value === undefined)
-        throw new errors/* InputError */.dz(`--${name}: required; expected ${expected}`, { input: name });
-    return value;
-}
-/** A list option: repeated flags, and each value split on new lines (action inputs) and commas. */
-function list(raw, name) {
-    const value = raw[name];
-    const values = Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
-    return values
-        .flatMap((item) => item.split(/[\n,]/))
-        .map((item) => item.trim())
-        .filter((item) => item !== "" && !item.startsWith("#"));
-}
-function flag(raw, name) {
-    const value = raw[name];
-    if (value === undefined || value === "")
-        return false;
-    if (typeof value === "boolean")
-        return value;
-    const normalized = String(Array.isArray(value) ? value.at(-1) : value)
-        .trim()
-        .toLowerCase();
-    if (["true", "yes", "1", "on"].includes(normalized))
-        return true;
-    if (["false", "no", "0", "off", ""].includes(normalized))
-        return false;
-    throw new errors/* InputError */.dz(`--${name} "${String(value)}": expected true or false`, { input: name });
-}
-function oneOf(raw, name, choices, fallback) {
-    const value = settings_text(raw, name) ?? fallback;
-    if (!choices.includes(value)) {
-        throw new errors/* InputError */.dz(`--${name} "${value}": expected ${choices.join(" or ")}`, { input: name });
-    }
-    return value;
-}
-function parseStorageSettings(raw) {
-    const sse = settings_text(raw, "s3-sse");
-    if (sse !== undefined && sse !== "AES256" && sse !== "aws:kms") {
-        throw new errors/* InputError */.dz(`--s3-sse "${sse}": expected AES256 or aws:kms`, { input: "s3-sse" });
-    }
-    const sseKmsKeyId = settings_text(raw, "s3-sse-kms-key-id");
-    if (sseKmsKeyId !== undefined && sse !== "aws:kms") {
-        throw new errors/* InputError */.dz(`--s3-sse-kms-key-id: only used with --s3-sse aws:kms`, {
-            input: "s3-sse-kms-key-id",
-        });
-    }
-    const endpoint = settings_text(raw, "s3-endpoint");
-    if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
-        throw new errors/* InputError */.dz(`--s3-endpoint "${endpoint}": expected an http:// or https:// URL`, {
-            input: "s3-endpoint",
-        });
-    }
-    return {
-        storage: required(raw, "storage", "s3://bucket/prefix, file:///absolute/path or a directory path"),
-        label: validateLabel(settings_text(raw, "label") ?? "default"),
-        s3: {
-            endpoint,
-            region: settings_text(raw, "s3-region"),
-            forcePathStyle: flag(raw, "s3-force-path-style"),
-            checksums: oneOf(raw, "s3-checksums", ["when-required", "when-supported"], "when-required"),
-            sse,
-            sseKmsKeyId,
-        },
-    };
-}
-function readPassphraseFile(path) {
-    let passphrase;
-    try {
-        passphrase = (0,external_node_fs_.readFileSync)(path, "utf8").split(/\r?\n/)[0];
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(`--passphrase-file "${path}": cannot read it (${error.code ?? "error"})`, { input: "passphrase-file" });
-    }
-    if (!passphrase) {
-        throw new errors/* InputError */.dz(`--passphrase-file "${path}": the first line is empty`, {
-            input: "passphrase-file",
-        });
-    }
-    return passphrase;
-}
-/**
- * Encryption: public recipients, or one passphrase, or an explicit `none`. Neither is a bad input:
- * an unencrypted backup is never made by accident.
- */
-function parseEncryptionSettings(raw) {
-    const mode = flag(raw, "no-encryption")
-        ? "none"
-        : oneOf(raw, "encryption", ["age", "none"], "age");
-    const recipients = list(raw, "recipient");
-    const passphraseFile = settings_text(raw, "passphrase-file");
-    let passphrase = settings_text(raw, "passphrase");
-    if (passphraseFile !== undefined)
-        passphrase = readPassphraseFile(passphraseFile);
-    if (mode === "none") {
-        if (recipients.length > 0 || passphrase !== undefined) {
-            throw new errors/* InputError */.dz("--encryption none: remove --recipient and the passphrase, or drop --encryption none", {
-                input: "encryption",
-            });
-        }
-        return { kind: "none" };
-    }
-    if (recipients.length > 0 && passphrase !== undefined) {
-        throw new errors/* InputError */.dz("--recipient and a passphrase: choose one (age allows a passphrase only on its own)", {
-            input: "recipient",
-        });
-    }
-    if (passphrase !== undefined)
-        return { kind: "passphrase", passphrase };
-    if (recipients.length === 0) {
-        throw new errors/* InputError */.dz("--recipient: required; expected an age public key (age1...), or a passphrase (--passphrase-file / LIFEBOAT_PASSPHRASE), or --encryption none to opt out of encryption", { input: "recipient" });
-    }
-    return { kind: "recipients", recipients };
-}
-/**
- * Object Lock needs both options, an s3:// storage, and request checksums: S3 refuses locked
- * uploads without one, so the checksum mode follows unless the user set it otherwise.
- */
-function parseObjectLock(raw, storage) {
-    const modeText = settings_text(raw, "object-lock-mode");
-    const daysText = settings_text(raw, "object-lock-days");
-    if (modeText === undefined && daysText === undefined)
-        return undefined;
-    if (modeText === undefined || daysText === undefined) {
-        const missing = modeText === undefined ? "object-lock-mode" : "object-lock-days";
-        throw new errors/* InputError */.dz(`--${missing}: required with --object-lock-mode and --object-lock-days together`, {
-            input: missing,
-        });
-    }
-    const mode = modeText.toUpperCase();
-    if (mode !== "GOVERNANCE" && mode !== "COMPLIANCE") {
-        throw new errors/* InputError */.dz(`--object-lock-mode "${modeText}": expected GOVERNANCE or COMPLIANCE`, {
-            input: "object-lock-mode",
-        });
-    }
-    const days = Number(daysText);
-    if (!Number.isInteger(days) || days < 1 || days > 36500) {
-        throw new errors/* InputError */.dz(`--object-lock-days "${daysText}": expected a whole number of days from 1 to 36500`, {
-            input: "object-lock-days",
-        });
-    }
-    if (!storage.storage.startsWith("s3://")) {
-        throw new errors/* InputError */.dz(`--object-lock-mode: needs s3:// storage with Object Lock enabled on the bucket`, {
-            input: "object-lock-mode",
-        });
-    }
-    if (settings_text(raw, "s3-checksums") === "when-required") {
-        throw new errors/* InputError */.dz("--s3-checksums when-required: S3 refuses object-locked uploads without a checksum; drop it or use when-supported", { input: "s3-checksums" });
-    }
-    storage.s3.checksums = "when-supported";
-    return { mode, days };
-}
-function parseBackupSettings(raw) {
-    const databaseUrl = parseDatabaseUrl(required(raw, "database-url", "postgresql://user:password@host:port/database"));
-    const storage = parseStorageSettings(raw);
-    const scope = validateScope({
-        ...emptyScope(),
-        schemaOnly: flag(raw, "schema-only"),
-        dataOnly: flag(raw, "data-only"),
-        includeSchemas: list(raw, "include-schema"),
-        excludeSchemas: list(raw, "exclude-schema"),
-        includeTables: list(raw, "include-table"),
-        excludeTables: list(raw, "exclude-table"),
-        excludeTableData: list(raw, "exclude-table-data"),
-    });
-    const extraArgs = validateExtraArgs((settings_text(raw, "pg-dump-args") ?? "").split(/\s+/).filter(Boolean));
-    const objectLock = parseObjectLock(raw, storage);
-    return {
-        ...storage,
-        objectLock,
-        databaseUrl,
-        encryption: parseEncryptionSettings(raw),
-        compression: settings_text(raw, "compression") ?? "auto",
-        scope,
-        extraArgs,
-        pgBinDir: settings_text(raw, "pg-bin-dir"),
-    };
-}
-/** A whole number >= 0 (`--keep-daily 7`); `fallback` when the option is absent. */
-function wholeNumber(raw, name, fallback) {
-    const value = settings_text(raw, name);
-    if (value === undefined)
-        return fallback;
-    const number = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(number)) {
-        throw new errors/* InputError */.dz(`--${name} "${value}": expected a whole number >= 0`, { input: name });
-    }
-    return number;
-}
-/** A folder without a manifest younger than this may be a backup in flight: never less than 1 hour. */
-const MIN_SAFE_AGE_MS = 3_600_000;
-function parsePruneSettings(raw) {
-    const within = settings_text(raw, "keep-within");
-    const safeAgeText = settings_text(raw, "safe-age") ?? "24h";
-    const policy = {
-        keepLast: wholeNumber(raw, "keep-last", 0),
-        keepHourly: wholeNumber(raw, "keep-hourly", 0),
-        keepDaily: wholeNumber(raw, "keep-daily", 0),
-        keepWeekly: wholeNumber(raw, "keep-weekly", 0),
-        keepMonthly: wholeNumber(raw, "keep-monthly", 0),
-        keepYearly: wholeNumber(raw, "keep-yearly", 0),
-        keepWithinMs: within === undefined ? 0 : parseDurationOption(within, "keep-within"),
-        minVerified: wholeNumber(raw, "min-verified", 1),
-        safeAgeMs: parseDurationOption(safeAgeText, "safe-age"),
-    };
-    if (policy.safeAgeMs < MIN_SAFE_AGE_MS) {
-        throw new errors/* InputError */.dz(`--safe-age "${safeAgeText}": expected at least ${formatDuration(MIN_SAFE_AGE_MS)}, so that a backup in flight is never removed`, { input: "safe-age" });
-    }
-    validatePolicy(policy);
-    return { ...parseStorageSettings(raw), policy, dryRun: flag(raw, "dry-run") };
-}
-/** The key that decrypts a backup: an identity (file in the CLI, text in the action) or a passphrase. */
-function parseDecryptionKeys(raw) {
-    const identityFile = settings_text(raw, "identity-file");
-    let identityText = settings_text(raw, "identity");
-    if (identityFile !== undefined) {
-        try {
-            identityText = (0,external_node_fs_.readFileSync)(identityFile, "utf8");
-        }
-        catch (error) {
-            throw new errors/* InputError */.dz(`--identity-file "${identityFile}": cannot read it (${error.code ?? "error"})`, { input: "identity-file" });
-        }
-    }
-    const passphraseFile = settings_text(raw, "passphrase-file");
-    let passphrase = settings_text(raw, "passphrase");
-    if (passphraseFile !== undefined)
-        passphrase = readPassphraseFile(passphraseFile);
-    if (identityText !== undefined && passphrase !== undefined) {
-        throw new errors/* InputError */.dz("--identity-file and a passphrase: give the one the backup was made with", {
-            input: "identity-file",
-        });
-    }
-    return { identityText, passphrase };
-}
-function parseVerifySettings(raw) {
-    const maxAge = settings_text(raw, "max-age");
-    const maxSizeChange = settings_text(raw, "max-size-change");
-    const minSize = settings_text(raw, "min-size");
-    return {
-        ...parseStorageSettings(raw),
-        backup: settings_text(raw, "backup") ?? "latest",
-        keys: parseDecryptionKeys(raw),
-        pgBinDir: settings_text(raw, "pg-bin-dir"),
-        gates: {
-            maxAgeSeconds: maxAge === undefined ? undefined : parseDurationOption(maxAge, "max-age") / 1000,
-            maxSizeChange: maxSizeChange === undefined ? undefined : parsePercent(maxSizeChange, "max-size-change"),
-            sizeChangeAction: oneOf(raw, "size-change-action", ["fail", "warn"], "fail"),
-            minSizeBytes: minSize === undefined ? undefined : parseSize(minSize, "min-size"),
-        },
-    };
-}
-/** pg_restore flags the restore owns: where it reads from, where it writes to, what it does. */
-const PG_RESTORE_OWNED = [
-    "-d",
-    "--dbname",
-    "-f",
-    "--file",
-    "-l",
-    "--list",
-    "-L",
-    "--use-list",
-    "-j",
-    "--jobs",
-    "-h",
-    "--host",
-    "-p",
-    "--port",
-    "-U",
-    "--username",
-    "-W",
-    "--password",
-    "-e",
-    "--exit-on-error",
-    "-F",
-    "--format",
-    "-C",
-    "--create",
-];
-/** pg_restore's default parallelism: the CPUs, at most 4 (more rarely helps a scratch server). */
-function defaultJobs() {
-    return Math.max(1, Math.min(4, (0,external_node_os_.availableParallelism)()));
-}
-function parseRestoreTestSettings(raw) {
-    const assertionsPath = settings_text(raw, "assertions");
-    let assertions;
-    if (assertionsPath !== undefined) {
-        let sql;
-        try {
-            sql = (0,external_node_fs_.readFileSync)(assertionsPath, "utf8");
-        }
-        catch (error) {
-            throw new errors/* InputError */.dz(`--assertions "${assertionsPath}": cannot read it (${error.code ?? "error"})`, { input: "assertions" });
-        }
-        const split = splitSqlStatements(sql);
-        if (split.problem) {
-            throw new errors/* InputError */.dz(`--assertions "${assertionsPath}": does not parse: ${split.problem}`, {
-                input: "assertions",
-            });
-        }
-        if (split.statements.length === 0) {
-            throw new errors/* InputError */.dz(`--assertions "${assertionsPath}": holds no SQL statement`, {
-                input: "assertions",
-            });
-        }
-        assertions = { path: assertionsPath, statements: split.statements };
-    }
-    const tolerate = list(raw, "tolerate").map((pattern) => {
-        try {
-            return new RegExp(pattern);
-        }
-        catch (error) {
-            throw new errors/* InputError */.dz(`--tolerate "${pattern}": not a regular expression (${error.message})`, {
-                input: "tolerate",
-            });
-        }
-    });
-    const pgRestoreArgs = (settings_text(raw, "pg-restore-args") ?? "").split(/\s+/).filter(Boolean);
-    for (const arg of pgRestoreArgs) {
-        const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
-        if (PG_RESTORE_OWNED.includes(flag)) {
-            throw new errors/* InputError */.dz(`--pg-restore-args: "${arg}" is not allowed (the restore-test sets it)`, {
-                input: "pg-restore-args",
-            });
-        }
-    }
-    const jobsText = settings_text(raw, "jobs");
-    const jobs = jobsText === undefined ? defaultJobs() : Number(jobsText);
-    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) {
-        throw new errors/* InputError */.dz(`--jobs "${jobsText}": expected a whole number from 1 to 64`, { input: "jobs" });
-    }
-    return {
-        ...parseStorageSettings(raw),
-        backup: settings_text(raw, "backup") ?? "latest",
-        keys: parseDecryptionKeys(raw),
-        scratchUrl: parseDatabaseUrl(required(raw, "scratch-database-url", "postgresql://user:password@host:port/postgres"), "scratch-database-url"),
-        assertions,
-        run: settings_text(raw, "run"),
-        tolerate,
-        keepOnFailure: flag(raw, "keep-on-failure"),
-        decryptToDisk: oneOf(raw, "decrypt-to-disk", ["auto", "never"], "auto"),
-        jobs,
-        pgRestoreArgs,
-        pgBinDir: settings_text(raw, "pg-bin-dir"),
-    };
-}
-/**
- * restore: the target and its confirmation are checked here (the name typed in `confirm` against
- * the database name in the URL) and again against current_database() once connected.
- */
-function parseRestoreSettings(raw) {
-    const targetUrl = parseDatabaseUrl(required(raw, "target-database-url", "postgresql://user:password@host:port/database"), "target-database-url");
-    const confirm = settings_text(raw, "confirm");
-    if (confirm === undefined) {
-        throw new errors/* InputError */.dz(`--confirm: required; expected the target database's name ("${targetUrl.database}"), typed out to confirm that it is overwritten`, { input: "confirm" });
-    }
-    if (confirm !== targetUrl.database) {
-        throw new errors/* InputError */.dz(`--confirm "${confirm}": expected the target database's name "${targetUrl.database}" (from --target-database-url); nothing was restored`, { input: "confirm" });
-    }
-    const storage = parseStorageSettings(raw);
-    const safetyLabelText = settings_text(raw, "safety-label");
-    const safetyLabel = safetyLabelText ?? `${storage.label}-safety`;
-    try {
-        validateLabel(safetyLabel);
-    }
-    catch (error) {
-        if (safetyLabelText !== undefined)
-            throw error;
-        throw new errors/* InputError */.dz(`--label "${storage.label}": the safety label "${safetyLabel}" is too long; give --safety-label`, { input: "safety-label" });
-    }
-    if (safetyLabel === storage.label) {
-        throw new errors/* InputError */.dz(`--safety-label "${safetyLabel}": expected a label other than the one being restored from`, { input: "safety-label" });
-    }
-    return {
-        ...storage,
-        backup: settings_text(raw, "backup") ?? "latest",
-        keys: parseDecryptionKeys(raw),
-        targetUrl,
-        confirm,
-        safetyBackup: raw["safety-backup"] === undefined ? true : flag(raw, "safety-backup"),
-        safetyLabel,
-        schemas: list(raw, "schema"),
-        tables: list(raw, "table"),
-        clean: flag(raw, "clean"),
-        noOwner: flag(raw, "no-owner"),
-        noPrivileges: flag(raw, "no-privileges"),
-        pgBinDir: settings_text(raw, "pg-bin-dir"),
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/settings/spec.ts
@@ -12135,6 +13998,10 @@ const COMMANDS = [
         summary: "Diagnose a connection before a backup: DNS and IPv4/IPv6 reachability, Supabase poolers, TLS, authentication, the server's version, and a pg_dump that can dump it.",
         options: [
             backupOptions.find((option) => option.name === "database-url"),
+            {
+                ...backupOptions.find((option) => option.name === "preset"),
+                description: "none (default), or supabase: check privileges only in the schemas the supabase preset dumps.",
+            },
             backupOptions.find((option) => option.name === "pg-bin-dir"),
             ...pgClientOptions("pg_dump"),
         ],
@@ -12234,8 +14101,8 @@ class LocalStore {
                 ? "a file is in the way, not a directory"
                 : code === "EACCES" || code === "EPERM" || code === "EROFS"
                     ? "permission denied"
-                    : (0,errors/* describeError */.Uc)(error);
-            throw new errors/* InputError */.dz(`--storage "${this.url}": cannot use the directory ${this.root}: ${why}`, {
+                    : (0,domain_errors/* describeError */.Uc)(error);
+            throw new domain_errors/* InputError */.dz(`--storage "${this.url}": cannot use the directory ${this.root}: ${why}`, {
                 input: "storage",
                 cause: error,
             });
@@ -12245,7 +14112,7 @@ class LocalStore {
         (0,storage_keys/* assertValidKey */.Mw)(key);
         if (options.retention) {
             body.destroy();
-            throw new errors/* InputError */.dz(`--storage "${this.url}": a local directory cannot hold an object lock; use s3://`, {
+            throw new domain_errors/* InputError */.dz(`--storage "${this.url}": a local directory cannot hold an object lock; use s3://`, {
                 input: "storage",
             });
         }
@@ -12276,9 +14143,9 @@ class LocalStore {
             await (0,promises_.rm)(temp, { force: true }).catch(() => undefined);
             await this.prune(new Set([(0,external_node_path_.dirname)(key)]));
             const message = signal?.aborted
-                ? `storing "${key}" in ${this.url} was aborted: ${(0,errors/* describeError */.Uc)(signal.reason)}`
-                : `storing "${key}" in ${this.url} failed: ${(0,errors/* describeError */.Uc)(error)}`;
-            throw new errors/* OperationError */.OK(message, { cause: signal?.aborted ? signal.reason : error });
+                ? `storing "${key}" in ${this.url} was aborted: ${(0,domain_errors/* describeError */.Uc)(signal.reason)}`
+                : `storing "${key}" in ${this.url} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`;
+            throw new domain_errors/* OperationError */.OK(message, { cause: signal?.aborted ? signal.reason : error });
         }
     }
     async get(key) {
@@ -12292,13 +14159,13 @@ class LocalStore {
         catch (error) {
             await handle?.close().catch(() => undefined);
             if (!MISSING.has(errorCode(error) ?? "") && errorCode(error) !== "EISDIR") {
-                throw new errors/* OperationError */.OK(`reading "${key}" from ${this.url} failed: ${(0,errors/* describeError */.Uc)(error)}`, {
+                throw new domain_errors/* OperationError */.OK(`reading "${key}" from ${this.url} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
                     cause: error,
                 });
             }
         }
         await handle?.close().catch(() => undefined);
-        throw new errors/* NotFoundError */.m_(`"${key}" does not exist in ${this.url}`);
+        throw new domain_errors/* NotFoundError */.m_(`"${key}" does not exist in ${this.url}`);
     }
     async head(key) {
         (0,storage_keys/* assertValidKey */.Mw)(key);
@@ -12347,7 +14214,7 @@ class LocalStore {
                 // A key naming a directory is not an object: like a missing key, there is nothing to delete.
                 if (MISSING.has(code) || code === "EISDIR")
                     return undefined;
-                return (0,errors/* describeError */.Uc)(error);
+                return (0,domain_errors/* describeError */.Uc)(error);
             }
         });
         const result = { deleted: [], failed: [] };
@@ -12372,7 +14239,7 @@ class LocalStore {
         catch (error) {
             if (MISSING.has(errorCode(error) ?? ""))
                 return undefined;
-            throw new errors/* OperationError */.OK(`reading "${key}" in ${this.url} failed: ${(0,errors/* describeError */.Uc)(error)}`, {
+            throw new domain_errors/* OperationError */.OK(`reading "${key}" in ${this.url} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
                 cause: error,
             });
         }
@@ -12394,7 +14261,7 @@ class LocalStore {
         catch (error) {
             if (MISSING.has(errorCode(error) ?? ""))
                 return [];
-            throw new errors/* OperationError */.OK(`listing ${this.url} failed: ${(0,errors/* describeError */.Uc)(error)}`, { cause: error });
+            throw new domain_errors/* OperationError */.OK(`listing ${this.url} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, { cause: error });
         }
         return entries
             .filter((entry) => entry.name.startsWith(namePrefix) && !entry.name.startsWith(storage_keys/* TEMP_FILE_PREFIX */.D0))
@@ -12553,7 +14420,7 @@ function parseCommandArgs(spec, argv, env) {
         });
     }
     catch (error) {
-        throw new errors/* InputError */.dz(`${cleanParseError(error, options)}; see lifeboat ${spec.command} --help`);
+        throw new domain_errors/* InputError */.dz(`${cleanParseError(error, options)}; see lifeboat ${spec.command} --help`);
     }
     const raw = { ...parsed.values };
     for (const option of spec.options) {
@@ -12655,6 +14522,7 @@ function commandHelp(spec) {
 
 
 
+
 function mainHelp() {
     const width = Math.max(...COMMANDS.map((spec) => spec.command.length));
     return [
@@ -12689,7 +14557,7 @@ async function main(io) {
         if (!known) {
             const names = COMMANDS.map((spec) => spec.command);
             const close = closest(command, names);
-            throw new errors/* InputError */.dz(`unknown command "${command}"${close ? ` (did you mean ${close}?)` : ""}; expected one of ${names.join(", ")}`);
+            throw new domain_errors/* InputError */.dz(`unknown command "${command}"${close ? ` (did you mean ${close}?)` : ""}; expected one of ${names.join(", ")}`);
         }
         const spec = commandSpec(command);
         if (rest.includes("--help") || rest.includes("-h")) {
@@ -12711,8 +14579,8 @@ async function main(io) {
         return 0;
     }
     catch (error) {
-        const exitCode = error instanceof errors/* LifeboatError */.H3 ? error.exitCode : 1;
-        const message = (0,errors/* describeError */.Uc)(error);
+        const exitCode = error instanceof domain_errors/* LifeboatError */.H3 ? error.exitCode : 1;
+        const message = (0,domain_errors/* describeError */.Uc)(error);
         if (wantsJson)
             io.stdout(JSON.stringify({ ok: false, exitCode, error: message }));
         io.stderr(`lifeboat: error: ${message}`);
@@ -12770,7 +14638,7 @@ async function main_runCommand(command, raw, io, log) {
             return {
                 json: failure ? { ok: false, exitCode: 1, error: failure, ...result } : { ok: true, ...result },
                 text: `${formatPruneDecisions(result)}\n${formatPruneTotals(result)}`,
-                ...(failure ? { failure: new errors/* OperationError */.OK(failure) } : {}),
+                ...(failure ? { failure: new domain_errors/* OperationError */.OK(failure) } : {}),
             };
         }
         case "verify": {
@@ -12783,7 +14651,7 @@ async function main_runCommand(command, raw, io, log) {
                 text: result.verified
                     ? `${result.backupId}: verified (${result.kind === "verify-deep" ? "decrypted, archive readable" : "stored object"})`
                     : result.failures.map((line) => `${result.backupId}: ${line}`).join("\n"),
-                ...(failure ? { failure: new errors/* OperationError */.OK(failure) } : {}),
+                ...(failure ? { failure: new domain_errors/* OperationError */.OK(failure) } : {}),
             };
         }
         case "restore-test": {
@@ -12796,7 +14664,7 @@ async function main_runCommand(command, raw, io, log) {
             return {
                 json: failure ? { ok: false, exitCode: 1, error: failure, ...json } : { ok: true, ...json },
                 text: [summary, ...result.failures.map((line) => `${result.backupId}: ${line}`)].join("\n"),
-                ...(failure ? { failure: new errors/* OperationError */.OK(failure) } : {}),
+                ...(failure ? { failure: new domain_errors/* OperationError */.OK(failure) } : {}),
             };
         }
         case "restore": {
@@ -12820,13 +14688,15 @@ async function main_runCommand(command, raw, io, log) {
             return {
                 json: failure ? { ok: false, exitCode: 1, error: failure, ...json } : { ok: true, ...json },
                 text: [summary, ...result.failures.map((line) => `${result.backupId}: ${line}`)].join("\n"),
-                ...(failure ? { failure: new errors/* OperationError */.OK(failure) } : {}),
+                ...(failure ? { failure: new domain_errors/* OperationError */.OK(failure) } : {}),
             };
         }
+        case "doctor":
+            return runDoctorCommand(parseDoctorSettings(raw), { env: io.env, log });
         case "keygen": {
             const output = required(raw, "output", "a path for the new identity file");
             if ((0,external_node_fs_.existsSync)(output)) {
-                throw new errors/* InputError */.dz(`--output "${output}": the file exists; refusing to overwrite a key`, {
+                throw new domain_errors/* InputError */.dz(`--output "${output}": the file exists; refusing to overwrite a key`, {
                     input: "output",
                 });
             }

@@ -8,24 +8,34 @@ import type { RawOptions } from "../settings/settings.js";
 import type { CommandSpec } from "../settings/spec.js";
 import type { Logger } from "../commands/logger.js";
 
-/** Masks every secret input, and the password inside any connection URL, before anything else. */
-export function maskSecrets(spec: CommandSpec): void {
+/**
+ * Every secret value among the inputs: each secret input, each of its lines, and the password
+ * inside any connection URL (as written and percent-decoded).
+ */
+export function secretValues(spec: CommandSpec): string[] {
+  const values: string[] = [];
   for (const option of spec.options) {
     if (!option.secret || option.cliOnly) continue;
     const value = core.getInput(option.name);
     if (!value) continue;
-    core.setSecret(value);
-    for (const line of value.split(/\r?\n/)) if (line.trim()) core.setSecret(line.trim());
+    values.push(value);
+    for (const line of value.split(/\r?\n/)) if (line.trim()) values.push(line.trim());
     const password = /^[a-z]+:\/\/[^:/@]*:([^@]*)@/i.exec(value.trim())?.[1];
     if (password) {
-      core.setSecret(password);
+      values.push(password);
       try {
-        core.setSecret(decodeURIComponent(password));
+        values.push(decodeURIComponent(password));
       } catch {
-        // not percent-encoded: masked as is above
+        // not percent-encoded: kept as is above
       }
     }
   }
+  return [...new Set(values)];
+}
+
+/** Masks every secret input, and the password inside any connection URL, before anything else. */
+export function maskSecrets(spec: CommandSpec): void {
+  for (const value of secretValues(spec)) core.setSecret(value);
 }
 
 export function readInputs(spec: CommandSpec): RawOptions {

@@ -4,6 +4,7 @@
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { runBackup } from "../commands/backup.js";
+import { parseDoctorSettings, runDoctorCommand } from "../commands/doctor.js";
 import { listBackups } from "../commands/list.js";
 import { runVerify, verifyFailureMessage } from "../commands/verify.js";
 import { restoreTestFailureMessage, runRestoreTest } from "../commands/restore-test.js";
@@ -213,6 +214,8 @@ async function runCommand(
         ...(failure ? { failure: new OperationError(failure) } : {}),
       };
     }
+    case "doctor":
+      return runDoctorCommand(parseDoctorSettings(raw), { env: io.env, log });
     case "keygen": {
       const output = required(raw, "output", "a path for the new identity file");
       if (existsSync(output)) {

@@ -8,20 +8,27 @@ import { pipeline } from "node:stream/promises";
 import { newBackupId } from "../domain/backup-id.js";
 import { buildPgDumpArgs, formatCompression, parseCompression } from "../domain/dump-plan.js";
 import { describeError, LifeboatError, OperationError } from "../domain/errors.js";
-import { dumpKey, manifestKey, ENCRYPTED_DUMP_FILE, PLAIN_DUMP_FILE } from "../domain/layout.js";
+import { dumpKey, manifestKey, rolesKey, ENCRYPTED_DUMP_FILE, PLAIN_DUMP_FILE } from "../domain/layout.js";
 import {
   MANIFEST_SCHEMA_VERSION,
   serializeManifest,
   type EncryptionInfo,
   type Manifest,
+  type RolesInfo,
   type TableCount,
 } from "../domain/manifest.js";
+import { isReservedRole, supabaseExtensionArgs, type Preset } from "../domain/supabase-preset.js";
 import { provenanceFromEnv } from "../domain/provenance.js";
 import { createEncryptStream, parseRecipient, passphraseRecipient } from "../crypto/age/index.js";
 import { connect, readServerInfo } from "../postgres/connect.js";
+import { preflight } from "../postgres/doctor.js";
 import { findPgTool } from "../postgres/pg-dump-finder.js";
+import type { ToolCache } from "../postgres/pg-install.js";
 import { startPgDump, type RunningDump } from "../postgres/pg-dump.js";
 import { exportSnapshot } from "../postgres/snapshot.js";
+import { listExtensions } from "../postgres/extensions.js";
+import { dumpRoles } from "../postgres/roles.js";
+import { putRolesObject } from "./roles-object.js";
 import type { BackupSettings } from "../settings/settings.js";
 import type { PutOptions, Store } from "../storage/store.js";
 import { HashTap } from "../streams/hash-tap.js";
@@ -35,6 +42,8 @@ export interface BackupDeps {
   log: Logger;
   /** Aborting (Ctrl-C, a cancelled job) stops pg_dump and the upload; nothing is committed. */
   signal?: AbortSignal;
+  /** Where an installed pg_dump is cached between runs (actions/cache); none on the CLI. */
+  toolCache?: ToolCache;
 }
 
 export interface BackupResult {
@@ -76,6 +85,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
   // Recipients are checked before anything connects or writes.
   const encryption = encryptionFor(settings);
 
+  await preflight(settings.databaseUrl, "database-url", { log });
   const client = await connect(settings.databaseUrl);
   let clientOpen = true;
   const closeClient = async () => {
@@ -90,7 +100,11 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       serverMajor: server.major,
       serverVersion: server.version,
       pgBinDir: settings.pgBinDir,
+      pgVersion: settings.pgVersion,
+      installPgClient: settings.installPgClient,
       env: deps.env,
+      cache: deps.toolCache,
+      log,
     });
     const compression = parseCompression(settings.compression, pgDump.major);
     // The store is checked once the database side is known to work, so a typo in the URL
@@ -107,18 +121,30 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     };
     const encrypted = encryption.info.format !== "none";
     const objectKey = dumpKey(settings.label, backupId, encrypted);
+    // Read before the dump starts: a failure here leaves nothing behind to take back.
+    const preset = settings.preset ?? "none";
+    const presetArgs = preset === "supabase" ? supabaseExtensionArgs(await listExtensions(client)) : [];
+    const roles = settings.includeRoles
+      ? await dumpRoles({
+          pgDump,
+          url: settings.databaseUrl,
+          env: deps.env,
+          isReserved: (role) => isReservedRole(role, preset),
+          header: rolesHeader(server.database, preset),
+        })
+      : undefined;
     const snapshot = await exportSnapshot(client);
     const args = buildPgDumpArgs({
       scope: settings.scope,
       compression,
       pgDumpMajor: pgDump.major,
       snapshot: snapshot.id,
-      extraArgs: settings.extraArgs,
+      extraArgs: [...settings.extraArgs, ...presetArgs],
     });
     log.info(`Backing up into ${store.url}/${objectKey}`);
 
     const { tables, plain, stored } = await streamDump({
-      dump: startPgDump({ pgDump: pgDump.path, args, url: settings.databaseUrl, env: deps.env }),
+      dump: startPgDump({ pgDump, args, url: settings.databaseUrl, env: deps.env }),
       encrypt: encryption.stream,
       store,
       objectKey,
@@ -138,6 +164,28 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       await snapshot.release().catch(() => undefined);
       await closeClient();
     });
+
+    // The roles object goes in before the manifest, like the dump; a failure takes both back.
+    const rolesObjectKey = roles && rolesKey(settings.label, backupId, encrypted);
+    let rolesInfo: RolesInfo | undefined;
+    if (roles && rolesObjectKey) {
+      try {
+        rolesInfo = await putRolesObject({
+          store,
+          key: rolesObjectKey,
+          sql: roles.sql,
+          count: roles.roles.length,
+          encrypt: encryptionFor(settings).stream,
+          put: { signal: deps.signal, retention },
+        });
+      } catch (error) {
+        await store.deleteMany([objectKey, rolesObjectKey]).catch(() => undefined);
+        throw asOperationError(error);
+      }
+      log.info(
+        `Roles: ${roles.roles.length} in ${rolesInfo.name}${roles.left.length > 0 ? `; reserved, left out: ${roles.left.join(", ")}` : ""}`,
+      );
+    }
 
     const finished = deps.now();
     const durationSeconds = round((performance.now() - startedMs) / 1000);
@@ -169,6 +217,8 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
         sha256: stored.sha256,
       },
       encryption: encryption.info,
+      preset,
+      ...(rolesInfo ? { roles: rolesInfo } : {}),
       tables,
       totalRows: tables.reduce((sum, table) => sum + table.rows, 0),
       objectLock: retention ? { mode: retention.mode, retainUntil: retention.until.toISOString() } : null,
@@ -182,7 +232,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
         retention,
       });
     } catch (error) {
-      await store.deleteMany([objectKey]).catch(() => undefined);
+      await store.deleteMany([objectKey, ...(rolesObjectKey ? [rolesObjectKey] : [])]).catch(() => undefined);
       throw asOperationError(error);
     }
     log.info(
@@ -293,6 +343,17 @@ function asOperationError(error: unknown): LifeboatError {
  */
 export function dumpSizeCeiling(databaseBytes: number): number {
   return 2 * databaseBytes + 1024 ** 3;
+}
+
+/** The comment at the top of the roles object: what it is and how to apply it. */
+function rolesHeader(database: string, preset: Preset): string {
+  return [
+    `Roles of the cluster holding "${database}": pg_dumpall --roles-only --no-role-passwords,`,
+    preset === "supabase"
+      ? "without the Supabase platform's reserved roles and pg_* roles (docs/supabase.md)."
+      : "without pg_* roles.",
+    'Apply before pg_restore: psql -f roles.sql (existing roles report "already exists").',
+  ].join("\n");
 }
 
 function round(seconds: number): number {

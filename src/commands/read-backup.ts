@@ -14,9 +14,11 @@ import {
 import { InputError } from "../domain/errors.js";
 import { backupPrefix } from "../domain/layout.js";
 import type { Manifest } from "../domain/manifest.js";
-import { findPgTool, type PgTool } from "../postgres/pg-dump-finder.js";
+import { findPgTool, type PgClientSettings, type PgTool } from "../postgres/pg-dump-finder.js";
+import type { ToolCache } from "../postgres/pg-install.js";
 import type { Store } from "../storage/store.js";
 import { HashTap } from "../streams/hash-tap.js";
+import type { Logger } from "./logger.js";
 
 /** How the user can decrypt: an identity file's text, or a passphrase, or nothing. */
 export interface DecryptionKeys {
@@ -90,14 +92,19 @@ export async function openBackup(
 /** A pg_restore that reads this backup's archive: of the dump's pg_dump major or newer. */
 export function findPgRestoreFor(
   manifest: Manifest,
-  options: { pgBinDir: string | undefined; env: NodeJS.ProcessEnv },
+  settings: PgClientSettings,
+  deps: { env: NodeJS.ProcessEnv; log?: Logger; toolCache?: ToolCache | undefined },
 ): Promise<PgTool> {
   return findPgTool({
     name: "pg_restore",
     serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
     serverVersion: manifest.tool.pgDumpVersion,
     target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
-    pgBinDir: options.pgBinDir,
-    env: options.env,
+    pgBinDir: settings.pgBinDir,
+    pgVersion: settings.pgVersion,
+    installPgClient: settings.installPgClient,
+    env: deps.env,
+    cache: deps.toolCache,
+    log: deps.log,
   });
 }

@@ -15,7 +15,11 @@ import type pg from "pg";
 import { connectionString, type DatabaseUrl } from "../domain/database-url.js";
 import { describeError, InputError, OperationError } from "../domain/errors.js";
 import type { TableCount } from "../domain/manifest.js";
+import { isPlatformRoleError } from "../domain/supabase-preset.js";
 import { connect } from "../postgres/connect.js";
+import { preflight } from "../postgres/doctor.js";
+import type { PgClientSettings, PgTool } from "../postgres/pg-dump-finder.js";
+import type { ToolCache } from "../postgres/pg-install.js";
 import { runPgRestore } from "../postgres/pg-restore.js";
 import {
   createScratchDatabase,
@@ -26,9 +30,11 @@ import {
 import { quoteIdent } from "../postgres/snapshot.js";
 import type { StorageSettings } from "../settings/settings.js";
 import type { Store } from "../storage/store.js";
+import type { AppliedRoles } from "../postgres/roles.js";
 import { resolveBackup } from "./catalog.js";
 import { writeCheckRecord } from "./check-record.js";
 import type { Logger } from "./logger.js";
+import { applyRolesObject } from "./roles-object.js";
 import { findPgRestoreFor, identitiesFor, openBackup, type DecryptionKeys } from "./read-backup.js";
 
 export interface RestoreTestSettings extends StorageSettings {
@@ -46,6 +52,8 @@ export interface RestoreTestSettings extends StorageSettings {
   jobs: number;
   pgRestoreArgs: string[];
   pgBinDir: string | undefined;
+  pgVersion: PgClientSettings["pgVersion"];
+  installPgClient: PgClientSettings["installPgClient"];
 }
 
 export interface AssertionResult {
@@ -70,6 +78,8 @@ export interface RestoreTestResult {
   run: { command: string; exitCode: number | null; output: string } | null;
   failures: string[];
   pgRestoreLog: string;
+  /** The backup's roles object applied before the restore: roles created, roles already there. */
+  roles: AppliedRoles | null;
   checkKey: string;
 }
 
@@ -77,22 +87,34 @@ const OUTPUT_KEEP = 32 * 1024;
 
 export async function runRestoreTest(
   settings: RestoreTestSettings,
-  deps: { store: Store; env: NodeJS.ProcessEnv; now: () => Date; log: Logger },
+  deps: { store: Store; env: NodeJS.ProcessEnv; now: () => Date; log: Logger; toolCache?: ToolCache },
 ): Promise<RestoreTestResult> {
   const { store, log } = deps;
   await store.check();
   const { manifest } = await resolveBackup(store, settings.label, settings.backup);
   const name = `${settings.label}/${manifest.backupId}`;
   const identities = identitiesFor(manifest, settings.keys, name);
-  const pgRestore = await findPgRestoreFor(manifest, { pgBinDir: settings.pgBinDir, env: deps.env });
+  const pgRestore = await findPgRestoreFor(manifest, settings, deps);
 
+  await preflight(settings.scratchUrl, "scratch-database-url", { log });
   const admin = await connect(settings.scratchUrl, "scratch-database-url");
   const database = scratchName(manifest.backupId);
   const failures: string[] = [];
-  let result: Omit<RestoreTestResult, "checkKey" | "passed" | "kept" | "failures"> | undefined;
+  let result: Omit<RestoreTestResult, "checkKey" | "passed" | "kept" | "failures" | "roles"> | undefined;
+  let roles: AppliedRoles | null = null;
   try {
     if (settings.assertions) await checkAssertionSyntax(admin, settings.assertions);
     await createScratchDatabase(admin, database, "scratch-database-url");
+    if (manifest.roles) {
+      // Roles are cluster-wide: only missing ones are created, and none is dropped afterwards.
+      roles = await applyRolesObject(admin, store, manifest, identities);
+      log.info(
+        `Roles from ${manifest.roles.name}: created ${roles.created.join(", ") || "none"}; already there: ${roles.existing.join(", ") || "none"}`,
+      );
+      for (const error of roles.errors.filter((text) => !settings.tolerate.some((p) => p.test(text)))) {
+        failures.push(`applying ${manifest.roles.name}: ${error}`);
+      }
+    }
     log.info(
       `Restoring ${store.url}/${name} into scratch database ${database} on ${settings.scratchUrl.host}:${settings.scratchUrl.port}`,
     );
@@ -104,7 +126,7 @@ export async function runRestoreTest(
         store,
         manifest,
         identities,
-        pgRestore: pgRestore.path,
+        pgRestore,
         target,
         database,
         failures,
@@ -144,6 +166,7 @@ export async function runRestoreTest(
     run: result?.run ?? null,
     failures,
     pgRestoreLog: result?.pgRestoreLog ?? "",
+    roles,
   };
   const checkKey = await writeCheckRecord(
     store,
@@ -163,6 +186,7 @@ export async function runRestoreTest(
         restoreErrors: full.restoreErrors,
         assertions: full.assertions,
         run: full.run,
+        roles: full.roles,
       },
     },
     deps.now(),
@@ -177,7 +201,7 @@ async function restoreAndCheck(
     store: Store;
     manifest: Awaited<ReturnType<typeof resolveBackup>>["manifest"];
     identities: ReturnType<typeof identitiesFor>;
-    pgRestore: string;
+    pgRestore: PgTool;
     target: DatabaseUrl;
     database: string;
     failures: string[];
@@ -221,8 +245,11 @@ async function restoreAndCheck(
   }
   const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
 
+  // A Supabase dump names the platform's roles (owners, grants), which a plain server lacks.
   const restoreErrors = outcome.errors.filter(
-    (error) => !settings.tolerate.some((pattern) => pattern.test(error)),
+    (error) =>
+      !settings.tolerate.some((pattern) => pattern.test(error)) &&
+      !(manifest.preset === "supabase" && isPlatformRoleError(error)),
   );
   const toleratedErrors = outcome.errors.filter((error) => !restoreErrors.includes(error));
   if (restoreErrors.length > 0) {

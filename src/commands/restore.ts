@@ -14,7 +14,9 @@ import { emptyScope } from "../domain/dump-plan.js";
 import { describeError, InputError, LifeboatError, OperationError } from "../domain/errors.js";
 import type { Manifest } from "../domain/manifest.js";
 import { connect } from "../postgres/connect.js";
-import { findPgTool } from "../postgres/pg-dump-finder.js";
+import { preflight } from "../postgres/doctor.js";
+import type { PgClientSettings } from "../postgres/pg-dump-finder.js";
+import type { ToolCache } from "../postgres/pg-install.js";
 import { runPgRestore } from "../postgres/pg-restore.js";
 import { quoteIdent } from "../postgres/snapshot.js";
 import type { Identity } from "../crypto/age/index.js";
@@ -24,7 +26,7 @@ import { formatBytes } from "../report/format.js";
 import { runBackup } from "./backup.js";
 import { listFolders, readManifest, resolveBackup } from "./catalog.js";
 import type { Logger } from "./logger.js";
-import { identitiesFor, openBackup, type DecryptionKeys } from "./read-backup.js";
+import { findPgRestoreFor, identitiesFor, openBackup, type DecryptionKeys } from "./read-backup.js";
 
 export interface RestoreSettings extends StorageSettings {
   /** latest, a backup id, or before:<ISO time> (the newest backup started at or before it). */
@@ -42,6 +44,8 @@ export interface RestoreSettings extends StorageSettings {
   noOwner: boolean;
   noPrivileges: boolean;
   pgBinDir: string | undefined;
+  pgVersion: PgClientSettings["pgVersion"];
+  installPgClient: PgClientSettings["installPgClient"];
 }
 
 export interface RestoreResult {
@@ -73,6 +77,8 @@ export interface RestoreDeps {
   signal?: AbortSignal;
   /** How often a progress line is logged (default 5 s). */
   progressEveryMs?: number;
+  /** Where an installed pg_restore/pg_dump is cached between runs (actions/cache); none on the CLI. */
+  toolCache?: ToolCache;
 }
 
 export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): Promise<RestoreResult> {
@@ -82,17 +88,11 @@ export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): 
   const name = `${settings.label}/${manifest.backupId}`;
   const identities = identitiesFor(manifest, settings.keys, name);
   await probeDecryption(store, manifest, identities);
-  const pgRestore = await findPgTool({
-    name: "pg_restore",
-    serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
-    serverVersion: manifest.tool.pgDumpVersion,
-    target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
-    pgBinDir: settings.pgBinDir,
-    env: deps.env,
-  });
+  const pgRestore = await findPgRestoreFor(manifest, settings, deps);
 
   const target = settings.targetUrl;
   const where = `${target.host}:${target.port}/${target.database}`;
+  await preflight(target, "target-database-url", { log });
   const client = await connect(target, "target-database-url");
   try {
     const current = (await client.query<{ name: string }>("SELECT current_database() AS name")).rows[0]!.name;
@@ -121,6 +121,9 @@ export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): 
       scope: emptyScope(),
       extraArgs: [],
       pgBinDir: settings.pgBinDir,
+      // pg-version pins the pg_restore; the safety backup takes the pg_dump that fits the target.
+      pgVersion: "auto",
+      installPgClient: settings.installPgClient,
     };
     try {
       const made = await runBackup(backupSettings, {
@@ -129,6 +132,7 @@ export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): 
         now: deps.now,
         log,
         signal: deps.signal,
+        toolCache: deps.toolCache,
       });
       safetyBackup = { label: made.label, backupId: made.backupId, storedBytes: made.storedBytes };
     } catch (error) {
@@ -148,6 +152,12 @@ export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): 
   }
 
   const args = pgRestoreArgs(settings);
+  if (manifest.roles) {
+    // A restore goes into an existing database, whose cluster normally has the roles already.
+    log.info(
+      `${manifest.roles.name} (${manifest.roles.count} roles) is not applied by restore; apply it first by hand if the target's server lacks them (docs/supabase.md)`,
+    );
+  }
   log.info(
     `Restoring ${store.url}/${name} (${formatBytes(manifest.object.bytes)}) into ${where}${args.length ? ` with ${args.join(" ")}` : ""}`,
   );
@@ -166,7 +176,7 @@ export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): 
     const opened = await openBackup(store, manifest, identities);
     const [first, ...rest] = opened.chain;
     outcome = await runPgRestore({
-      pgRestore: pgRestore.path,
+      pgRestore,
       target,
       args,
       input: [first!, progress, ...rest],

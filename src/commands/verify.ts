@@ -8,12 +8,15 @@ import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { describeError, LifeboatError, OperationError } from "../domain/errors.js";
 import { evaluateGates, storedSize, type GateSettings } from "../domain/verify-gates.js";
+import type { PgClientSettings } from "../postgres/pg-dump-finder.js";
+import type { ToolCache } from "../postgres/pg-install.js";
 import { listArchive, missingTableData } from "../postgres/pg-restore-list.js";
 import type { StorageSettings } from "../settings/settings.js";
 import type { Store } from "../storage/store.js";
 import { resolveBackup } from "./catalog.js";
 import { writeCheckRecord, type CheckKind } from "./check-record.js";
 import type { Logger } from "./logger.js";
+import { readRolesObject } from "./roles-object.js";
 import { findPgRestoreFor, identitiesFor, openBackup, type DecryptionKeys } from "./read-backup.js";
 
 export interface VerifySettings extends StorageSettings {
@@ -21,6 +24,8 @@ export interface VerifySettings extends StorageSettings {
   keys: DecryptionKeys;
   gates: GateSettings;
   pgBinDir: string | undefined;
+  pgVersion: PgClientSettings["pgVersion"];
+  installPgClient: PgClientSettings["installPgClient"];
 }
 
 export interface VerifyResult {
@@ -37,7 +42,7 @@ export interface VerifyResult {
 
 export async function runVerify(
   settings: VerifySettings,
-  deps: { store: Store; env: NodeJS.ProcessEnv; now: () => Date; log: Logger },
+  deps: { store: Store; env: NodeJS.ProcessEnv; now: () => Date; log: Logger; toolCache?: ToolCache },
 ): Promise<VerifyResult> {
   const { store, log } = deps;
   await store.check();
@@ -48,9 +53,7 @@ export async function runVerify(
     unencrypted || settings.keys.identityText !== undefined || settings.keys.passphrase !== undefined;
   // Keys and tools are checked before a byte is downloaded.
   const identities = deep ? identitiesFor(manifest, settings.keys, name) : undefined;
-  const pgRestore = deep
-    ? await findPgRestoreFor(manifest, { pgBinDir: settings.pgBinDir, env: deps.env })
-    : undefined;
+  const pgRestore = deep ? await findPgRestoreFor(manifest, settings, deps) : undefined;
   const kind: CheckKind = deep ? "verify-deep" : "verify";
   log.info(
     `Verifying ${store.url}/${name} (${deep ? "decrypt and read the archive" : "stored object only"})`,
@@ -65,7 +68,7 @@ export async function runVerify(
   }
 
   const opened = await openBackup(store, manifest, identities);
-  const listing = pgRestore ? listArchive(pgRestore.path) : undefined;
+  const listing = pgRestore ? listArchive(pgRestore) : undefined;
   const sink =
     listing?.sink ??
     new Writable({
@@ -105,6 +108,18 @@ export async function runVerify(
       if (missing.length > 0) failures.push(`the archive has no data for ${missing.join(", ")}`);
     } catch (error) {
       if (failures.length === 0) failures.push(describeError(error));
+    }
+  }
+
+  if (manifest.roles) {
+    const roles = manifest.roles;
+    const listedRoles = folder.objects.find((object) => object.key.endsWith(`/${roles.name}`))?.size;
+    if (listedRoles !== roles.bytes) {
+      failures.push(
+        `the store holds ${listedRoles ?? "no"} bytes of ${roles.name}; the manifest says ${roles.bytes}`,
+      );
+    } else {
+      failures.push(...(await readRolesObject(store, manifest, identities)).problems);
     }
   }
 

@@ -1,3 +1,4 @@
+import { resolveSslMode, type SslMode } from "./connection-rules.js";
 import { InputError } from "./errors.js";
 
 /**
@@ -15,7 +16,13 @@ export interface DatabaseUrl {
   port: number;
   database: string;
   user: string | undefined;
+  /** The query parameters libpq gets: password and node-postgres's `ssl` left out, sslmode resolved. */
   params: Record<string, string>;
+  /**
+   * The sslmode every connection uses, Lifeboat's and libpq's alike (docs/connections.md). When it
+   * is not libpq's own default (prefer), `withoutPassword` carries it, so pg_dump gets it too.
+   */
+  sslmode: SslMode;
 }
 
 export function parseDatabaseUrl(text: string, input = "database-url"): DatabaseUrl {
@@ -63,6 +70,11 @@ export function parseDatabaseUrl(text: string, input = "database-url"): Database
     );
   }
   const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
+  const ssl = resolveSslMode(params, host, input);
+  // libpq refuses parameters it does not know, such as node-postgres's `ssl`.
+  delete params.ssl;
+  // Lifeboat's default for a remote host (require) is stricter than libpq's (prefer): written out.
+  if (ssl.explicit || ssl.mode === "require") params.sslmode = ssl.mode;
 
   const bare = new URL(url.toString());
   bare.password = "";
@@ -81,6 +93,7 @@ export function parseDatabaseUrl(text: string, input = "database-url"): Database
     database,
     user,
     params,
+    sslmode: ssl.mode,
   };
 }
 

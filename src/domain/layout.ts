@@ -2,6 +2,7 @@
  * Where things live in a store, relative to its root (the storage URL's prefix):
  *
  *   <label>/<backup-id>/dump.age            the age-encrypted pg_dump archive (dump.pgdump when unencrypted)
+ *   <label>/<backup-id>/roles.sql.age       the roles, when included (roles.sql when unencrypted)
  *   <label>/<backup-id>/manifest.json       written last: the commit marker
  *   <label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json
  *
@@ -20,6 +21,8 @@ export interface ListedObject {
 export const MANIFEST_FILE = "manifest.json";
 export const ENCRYPTED_DUMP_FILE = "dump.age";
 export const PLAIN_DUMP_FILE = "dump.pgdump";
+export const ENCRYPTED_ROLES_FILE = "roles.sql.age";
+export const PLAIN_ROLES_FILE = "roles.sql";
 
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -43,6 +46,10 @@ export function manifestKey(label: string, backupId: string): string {
 
 export function dumpKey(label: string, backupId: string, encrypted: boolean): string {
   return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE}`;
+}
+
+export function rolesKey(label: string, backupId: string, encrypted: boolean): string {
+  return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE}`;
 }
 
 export interface CheckRecordRef {

@@ -41,6 +41,18 @@ export interface DumpScope {
   excludeTableData: string[];
 }
 
+/** The roles object beside the dump (docs/supabase.md): pg_dumpall --roles-only, filtered. */
+export interface RolesInfo {
+  /** Key relative to the backup folder: "roles.sql.age", or "roles.sql" when unencrypted. */
+  name: string;
+  bytes: number;
+  sha256: string;
+  /** The SQL before encryption. */
+  plaintext: { bytes: number; sha256: string };
+  /** How many roles it creates. */
+  count: number;
+}
+
 export interface Manifest {
   schemaVersion: typeof MANIFEST_SCHEMA_VERSION;
   backupId: string;
@@ -78,6 +90,10 @@ export interface Manifest {
     sha256: string;
   };
   encryption: EncryptionInfo;
+  /** The dump preset (absent in manifests written before presets existed: none). */
+  preset?: "none" | "supabase";
+  /** The roles object, when the backup includes roles; absent otherwise. */
+  roles?: RolesInfo;
   /** Every table whose data the dump holds, with its exact row count; empty for a schema-only dump. */
   tables: TableCount[];
   totalRows: number;
@@ -123,6 +139,21 @@ export function manifestProblems(value: unknown): string[] {
   }
   if (!m.dump?.plaintext || !SHA256.test(String(m.dump.plaintext.sha256))) problems.push("dump.plaintext");
   if (!m.encryption || !["age-v1", "none"].includes(m.encryption.format)) problems.push("encryption.format");
+  if (m.roles !== undefined) {
+    const roles = m.roles;
+    if (
+      typeof roles !== "object" ||
+      roles === null ||
+      typeof roles.name !== "string" ||
+      !/^[A-Za-z0-9._-]+$/.test(roles.name) ||
+      roles.name === m.object?.name ||
+      !Number.isSafeInteger(roles.bytes) ||
+      !SHA256.test(String(roles.sha256)) ||
+      !SHA256.test(String(roles.plaintext?.sha256))
+    ) {
+      problems.push("roles");
+    }
+  }
   if (!Array.isArray(m.tables)) problems.push("tables");
   else if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0)) problems.push("tables[].rows");
   return problems;

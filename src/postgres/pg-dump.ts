@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { Transform, type TransformCallback } from "node:stream";
 import { OperationError } from "../domain/errors.js";
 import { redactUrls, type DatabaseUrl } from "../domain/database-url.js";
+import { toolSpawn, type ToolRef } from "./pg-dump-finder.js";
 
 const ARCHIVE_MAGIC = Buffer.from("PGDMP");
 const STDERR_KEEP = 64 * 1024;
@@ -21,18 +22,20 @@ export interface RunningDump {
 }
 
 export function startPgDump(options: {
-  pgDump: string;
+  /** The pg_dump to run: a path, or a found tool with the environment it needs. */
+  pgDump: ToolRef;
   args: string[];
   url: DatabaseUrl;
   env: NodeJS.ProcessEnv;
 }): RunningDump {
-  const env: NodeJS.ProcessEnv = { ...options.env, PGAPPNAME: "lifeboat pg_dump", PGCONNECT_TIMEOUT: "15" };
+  const tool = toolSpawn(options.pgDump, options.env);
+  const env: NodeJS.ProcessEnv = { ...tool.env, PGAPPNAME: "lifeboat pg_dump", PGCONNECT_TIMEOUT: "15" };
   // The password travels in the environment, never on the command line.
   delete env.PGPASSWORD;
   if (options.url.password !== undefined) env.PGPASSWORD = options.url.password;
   // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
   // anything it started (a wrapper script's children too).
-  const child = spawn(options.pgDump, [...options.args, `--dbname=${options.url.withoutPassword}`], {
+  const child = spawn(tool.path, [...options.args, `--dbname=${options.url.withoutPassword}`], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { Writable } from "node:stream";
 import { OperationError } from "../domain/errors.js";
+import { toolSpawn, type ToolRef } from "./pg-dump-finder.js";
 
 export interface ArchiveListing {
   sink: Writable;
@@ -13,8 +14,9 @@ export interface ArchiveListing {
   listing: Promise<string>;
 }
 
-export function listArchive(pgRestore: string): ArchiveListing {
-  const child = spawn(pgRestore, ["--list"], { stdio: ["pipe", "pipe", "pipe"] });
+export function listArchive(pgRestore: ToolRef): ArchiveListing {
+  const tool = toolSpawn(pgRestore, process.env);
+  const child = spawn(tool.path, ["--list"], { stdio: ["pipe", "pipe", "pipe"], env: tool.env });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { pipeline } from "node:stream/promises";
 import { redactUrls, type DatabaseUrl } from "../domain/database-url.js";
 import { OperationError } from "../domain/errors.js";
+import { toolSpawn, type ToolRef } from "./pg-dump-finder.js";
 
 export interface PgRestoreOutcome {
   exitCode: number | null;
@@ -19,7 +20,8 @@ export interface PgRestoreOutcome {
 const LOG_KEEP = 64 * 1024;
 
 export async function runPgRestore(options: {
-  pgRestore: string;
+  /** The pg_restore to run: a path, or a found tool with the environment it needs. */
+  pgRestore: ToolRef;
   target: DatabaseUrl;
   args: string[];
   /** A file path (parallel restore possible), or the chain of streams that yields the archive. */
@@ -27,7 +29,8 @@ export async function runPgRestore(options: {
   jobs: number;
   env: NodeJS.ProcessEnv;
 }): Promise<PgRestoreOutcome> {
-  const env: NodeJS.ProcessEnv = { ...options.env, PGAPPNAME: "lifeboat pg_restore" };
+  const tool = toolSpawn(options.pgRestore, options.env);
+  const env: NodeJS.ProcessEnv = { ...tool.env, PGAPPNAME: "lifeboat pg_restore" };
   delete env.PGPASSWORD;
   if (options.target.password !== undefined) env.PGPASSWORD = options.target.password;
   const fromFile = typeof options.input === "string";
@@ -38,7 +41,7 @@ export async function runPgRestore(options: {
     ...options.args,
     ...(fromFile ? [options.input as string] : []),
   ];
-  const child = spawn(options.pgRestore, args, {
+  const child = spawn(tool.path, args, {
     env,
     stdio: [fromFile ? "ignore" : "pipe", "pipe", "pipe"],
   });

@@ -6,6 +6,7 @@
  * kept open until the dump ends, which also keeps the counting and the dump side by side.
  */
 import type pg from "pg";
+import { disableTimeouts } from "./connect.js";
 import { parseNamePattern, schemaPatternRegex } from "../domain/pg-pattern.js";
 import type { DumpScope, TableCount } from "../domain/manifest.js";
 
@@ -18,11 +19,11 @@ export interface Snapshot {
 }
 
 export async function exportSnapshot(client: pg.Client): Promise<Snapshot> {
-  // Long dumps must not be cancelled by the server's timeouts; row security off makes a count
+  // Long dumps must not be cancelled by the server's timeouts (connect() turns them off too; this
+  // session holds the snapshot and counts, so it makes sure); row security off makes a count
   // that RLS would filter fail loudly, the way pg_dump itself does, instead of counting less.
-  await client.query(
-    "SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0; SET lock_timeout = 0; SET row_security = off",
-  );
+  await disableTimeouts(client);
+  await client.query("SET row_security = off");
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   const { rows } = await client.query<{ id: string }>("SELECT pg_export_snapshot() AS id");
   let open = true;

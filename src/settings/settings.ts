@@ -8,6 +8,7 @@ import { parseDatabaseUrl, type DatabaseUrl } from "../domain/database-url.js";
 import { InputError } from "../domain/errors.js";
 import { emptyScope, validateExtraArgs, validateScope } from "../domain/dump-plan.js";
 import { validateLabel } from "../domain/layout.js";
+import { applyPreset, parseIncludeRoles, parsePreset, type Preset } from "../domain/supabase-preset.js";
 import type { DumpScope } from "../domain/manifest.js";
 import { parsePercent, parseSize } from "../domain/size.js";
 import type { VerifySettings } from "../commands/verify.js";
@@ -18,6 +19,7 @@ import { splitSqlStatements } from "../domain/sql-split.js";
 import type { DecryptionKeys } from "../commands/read-backup.js";
 import { formatDuration, parseDurationOption } from "../domain/duration.js";
 import { validatePolicy, type RetentionPolicy } from "../domain/retention.js";
+import type { PgClientSettings } from "../postgres/pg-dump-finder.js";
 
 export type RawValue = string | string[] | boolean | undefined;
 export type RawOptions = Record<string, RawValue>;
@@ -51,6 +53,12 @@ export interface BackupSettings extends StorageSettings {
   scope: DumpScope;
   extraArgs: string[];
   pgBinDir: string | undefined;
+  pgVersion: PgClientSettings["pgVersion"];
+  installPgClient: PgClientSettings["installPgClient"];
+  /** The dump preset; absent means none (the scope already has the preset applied). */
+  preset?: Preset;
+  /** Also store the roles object (roles.sql.age); absent means false. */
+  includeRoles?: boolean;
 }
 
 export function text(raw: RawOptions, name: string): string | undefined {
@@ -94,6 +102,25 @@ function oneOf<T extends string>(raw: RawOptions, name: string, choices: readonl
     throw new InputError(`--${name} "${value}": expected ${choices.join(" or ")}`, { input: name });
   }
   return value as T;
+}
+
+/** pg-bin-dir, pg-version (auto or a major such as 17) and install-pg-client (auto or never). */
+export function parsePgClientSettings(raw: RawOptions): PgClientSettings {
+  const versionText = text(raw, "pg-version") ?? "auto";
+  let pgVersion: PgClientSettings["pgVersion"] = "auto";
+  if (versionText.toLowerCase() !== "auto") {
+    if (!/^\d{2}$/.test(versionText)) {
+      throw new InputError(`--pg-version "${versionText}": expected auto or a major version such as 17`, {
+        input: "pg-version",
+      });
+    }
+    pgVersion = Number(versionText);
+  }
+  return {
+    pgBinDir: text(raw, "pg-bin-dir"),
+    pgVersion,
+    installPgClient: oneOf(raw, "install-pg-client", ["auto", "never"] as const, "auto"),
+  };
 }
 
 export function parseStorageSettings(raw: RawOptions): StorageSettings {
@@ -235,16 +262,20 @@ export function parseBackupSettings(raw: RawOptions): BackupSettings {
     required(raw, "database-url", "postgresql://user:password@host:port/database"),
   );
   const storage = parseStorageSettings(raw);
-  const scope = validateScope({
-    ...emptyScope(),
-    schemaOnly: flag(raw, "schema-only"),
-    dataOnly: flag(raw, "data-only"),
-    includeSchemas: list(raw, "include-schema"),
-    excludeSchemas: list(raw, "exclude-schema"),
-    includeTables: list(raw, "include-table"),
-    excludeTables: list(raw, "exclude-table"),
-    excludeTableData: list(raw, "exclude-table-data"),
-  });
+  const preset = parsePreset(text(raw, "preset"));
+  const includeRoles = parseIncludeRoles(text(raw, "include-roles"), preset);
+  const scope = validateScope(
+    applyPreset(preset, {
+      ...emptyScope(),
+      schemaOnly: flag(raw, "schema-only"),
+      dataOnly: flag(raw, "data-only"),
+      includeSchemas: list(raw, "include-schema"),
+      excludeSchemas: list(raw, "exclude-schema"),
+      includeTables: list(raw, "include-table"),
+      excludeTables: list(raw, "exclude-table"),
+      excludeTableData: list(raw, "exclude-table-data"),
+    }),
+  );
   const extraArgs = validateExtraArgs((text(raw, "pg-dump-args") ?? "").split(/\s+/).filter(Boolean));
   const objectLock = parseObjectLock(raw, storage);
   return {
@@ -255,7 +286,9 @@ export function parseBackupSettings(raw: RawOptions): BackupSettings {
     compression: text(raw, "compression") ?? "auto",
     scope,
     extraArgs,
-    pgBinDir: text(raw, "pg-bin-dir"),
+    ...parsePgClientSettings(raw),
+    preset,
+    includeRoles,
   };
 }
 
@@ -335,7 +368,7 @@ export function parseVerifySettings(raw: RawOptions): VerifySettings {
     ...parseStorageSettings(raw),
     backup: text(raw, "backup") ?? "latest",
     keys: parseDecryptionKeys(raw),
-    pgBinDir: text(raw, "pg-bin-dir"),
+    ...parsePgClientSettings(raw),
     gates: {
       maxAgeSeconds: maxAge === undefined ? undefined : parseDurationOption(maxAge, "max-age") / 1000,
       maxSizeChange: maxSizeChange === undefined ? undefined : parsePercent(maxSizeChange, "max-size-change"),
@@ -445,7 +478,7 @@ export function parseRestoreTestSettings(raw: RawOptions): RestoreTestSettings {
     decryptToDisk: oneOf(raw, "decrypt-to-disk", ["auto", "never"] as const, "auto"),
     jobs,
     pgRestoreArgs,
-    pgBinDir: text(raw, "pg-bin-dir"),
+    ...parsePgClientSettings(raw),
   };
 }
 
@@ -502,6 +535,6 @@ export function parseRestoreSettings(raw: RawOptions): RestoreSettings {
     clean: flag(raw, "clean"),
     noOwner: flag(raw, "no-owner"),
     noPrivileges: flag(raw, "no-privileges"),
-    pgBinDir: text(raw, "pg-bin-dir"),
+    ...parsePgClientSettings(raw),
   };
 }

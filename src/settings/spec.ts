@@ -676,6 +676,11 @@ export const COMMANDS: CommandSpec[] = [
       "Diagnose a connection before a backup: DNS and IPv4/IPv6 reachability, Supabase poolers, TLS, authentication, the server's version, and a pg_dump that can dump it.",
     options: [
       backupOptions.find((option) => option.name === "database-url")!,
+      {
+        ...backupOptions.find((option) => option.name === "preset")!,
+        description:
+          "none (default), or supabase: check privileges only in the schemas the supabase preset dumps.",
+      },
       backupOptions.find((option) => option.name === "pg-bin-dir")!,
       ...pgClientOptions("pg_dump"),
     ],

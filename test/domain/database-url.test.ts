@@ -45,3 +45,26 @@ test("redactUrls hides passwords inside other tools' messages", () => {
     'connection to "postgresql://u:***@h/d" failed',
   );
 });
+
+test("a remote host gets sslmode=require written into withoutPassword, so pg_dump encrypts too", () => {
+  const url = parseDatabaseUrl("postgresql://app:pw@db.example.com/shop");
+  assert.equal(url.sslmode, "require");
+  assert.equal(url.withoutPassword, "postgresql://app@db.example.com/shop?sslmode=require");
+  assert.equal(url.redacted, "postgresql://db.example.com/shop");
+  assert.equal(url.params.sslmode, "require");
+});
+
+test("a local host keeps libpq's default (prefer) and its URL unchanged", () => {
+  for (const host of ["localhost", "127.0.0.1:5433", "[::1]"]) {
+    const url = parseDatabaseUrl(`postgresql://app:pw@${host}/shop`);
+    assert.equal(url.sslmode, "prefer", host);
+    assert.equal(url.withoutPassword, `postgresql://app@${host}/shop`, host);
+  }
+});
+
+test("node-postgres's ssl=true becomes sslmode=require, since libpq refuses an ssl parameter", () => {
+  const url = parseDatabaseUrl("postgresql://app:pw@localhost/shop?ssl=true&application_name=x");
+  assert.equal(url.sslmode, "require");
+  assert.equal(url.withoutPassword, "postgresql://app@localhost/shop?application_name=x&sslmode=require");
+  assert.equal(url.params.ssl, undefined);
+});

@@ -1,29 +1,42 @@
 import * as core from "@actions/core";
-import { runBackup } from "../../commands/backup.js";
-import { formatBytes } from "../../report/format.js";
+import { runBackup, type BackupResult } from "../../commands/backup.js";
+import { buildBackupReport } from "../../report/report.js";
 import { parseBackupSettings } from "../../settings/settings.js";
 import { commandSpec } from "../../settings/spec.js";
 import { openStore } from "../../storage/open-store.js";
-import { actionLogger, maskSecrets, readInputs } from "../inputs.js";
+import type { Store } from "../../storage/store.js";
+import { maskSecrets, readInputs } from "../inputs.js";
+import { createReporter } from "../report.js";
+import { actionsToolCache } from "../tool-cache.js";
 
 export async function run(): Promise<void> {
   const spec = commandSpec("backup");
   maskSecrets(spec);
-  const settings = parseBackupSettings(readInputs(spec));
-  const store = await openStore(settings.storage, {
-    cwd: process.env.GITHUB_WORKSPACE ?? process.cwd(),
-    s3: settings.s3,
-  });
-  const controller = new AbortController();
-  process.once("SIGTERM", () => controller.abort(new Error("the job was cancelled (SIGTERM)")));
-  process.once("SIGINT", () => controller.abort(new Error("the job was cancelled (SIGINT)")));
-  const result = await runBackup(settings, {
-    store,
-    env: process.env,
-    now: () => new Date(),
-    log: actionLogger,
-    signal: controller.signal,
-  });
+  const raw = readInputs(spec);
+  const reporter = createReporter("backup-db", spec, raw);
+  let store: Store | undefined;
+  let result: BackupResult;
+  try {
+    const settings = parseBackupSettings(raw);
+    store = await openStore(settings.storage, {
+      cwd: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+      s3: settings.s3,
+    });
+    const controller = new AbortController();
+    process.once("SIGTERM", () => controller.abort(new Error("the job was cancelled (SIGTERM)")));
+    process.once("SIGINT", () => controller.abort(new Error("the job was cancelled (SIGINT)")));
+    result = await runBackup(settings, {
+      store,
+      env: process.env,
+      now: () => new Date(),
+      log: reporter.log,
+      toolCache: actionsToolCache(reporter.log),
+      signal: controller.signal,
+    });
+  } catch (error) {
+    await reporter.deliver(reporter.errorReport(error), { store });
+    throw error;
+  }
   core.setOutput("backup-id", result.backupId);
   core.setOutput("backup-key", result.backupKey);
   core.setOutput("manifest-key", result.manifestKey);
@@ -31,36 +44,11 @@ export async function run(): Promise<void> {
   core.setOutput("sha256", result.sha256);
   core.setOutput("duration-seconds", String(result.durationSeconds));
 
-  const { manifest } = result;
-  await core.summary
-    .addHeading(`Lifeboat backup: ${manifest.label}`, 2)
-    .addTable([
-      [
-        { data: "Backup", header: true },
-        { data: "Storage", header: true },
-        { data: "Stored", header: true },
-        { data: "Tables", header: true },
-        { data: "Rows", header: true },
-        { data: "Duration", header: true },
-        { data: "Encryption", header: true },
-      ],
-      [
-        result.backupId,
-        `${store.url}/${result.backupKey}`,
-        formatBytes(result.storedBytes),
-        String(manifest.tables.length),
-        String(manifest.totalRows),
-        `${result.durationSeconds}s`,
-        manifest.encryption.format === "none"
-          ? "none"
-          : manifest.encryption.passphrase
-            ? "age (passphrase)"
-            : `age, ${manifest.encryption.recipients.length} recipient(s)`,
-      ],
-    ])
-    .addRaw(
-      `PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``,
-      true,
-    )
-    .write();
+  const report = buildBackupReport(result, {
+    label: result.label,
+    runUrl: reporter.runUrl,
+    loggedWarnings: reporter.loggedWarnings,
+    storageUrl: store.url,
+  });
+  await reporter.deliver(report, { store });
 }

@@ -1,25 +1,45 @@
 import * as core from "@actions/core";
-import { restoreTestFailureMessage, runRestoreTest } from "../../commands/restore-test.js";
+import {
+  restoreTestFailureMessage,
+  runRestoreTest,
+  type RestoreTestResult,
+} from "../../commands/restore-test.js";
 import { OperationError } from "../../domain/errors.js";
+import { buildRestoreTestReport } from "../../report/report.js";
 import { parseRestoreTestSettings } from "../../settings/settings.js";
 import { commandSpec } from "../../settings/spec.js";
 import { openStore } from "../../storage/open-store.js";
-import { actionLogger, maskSecrets, readInputs } from "../inputs.js";
+import type { Store } from "../../storage/store.js";
+import { maskSecrets, readInputs } from "../inputs.js";
+import { createReporter } from "../report.js";
+import { actionsToolCache } from "../tool-cache.js";
 
 export async function run(): Promise<void> {
   const spec = commandSpec("restore-test");
   maskSecrets(spec);
-  const settings = parseRestoreTestSettings(readInputs(spec));
-  const store = await openStore(settings.storage, {
-    cwd: process.env.GITHUB_WORKSPACE ?? process.cwd(),
-    s3: settings.s3,
-  });
-  const result = await runRestoreTest(settings, {
-    store,
-    env: process.env,
-    now: () => new Date(),
-    log: actionLogger,
-  });
+  const raw = readInputs(spec);
+  const reporter = createReporter("restore-test", spec, raw);
+  let store: Store | undefined;
+  let result: RestoreTestResult;
+  let label: string;
+  try {
+    const settings = parseRestoreTestSettings(raw);
+    label = settings.label;
+    store = await openStore(settings.storage, {
+      cwd: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+      s3: settings.s3,
+    });
+    result = await runRestoreTest(settings, {
+      store,
+      env: process.env,
+      now: () => new Date(),
+      log: reporter.log,
+      toolCache: actionsToolCache(reporter.log),
+    });
+  } catch (error) {
+    await reporter.deliver(reporter.errorReport(error), { store });
+    throw error;
+  }
   const failure = restoreTestFailureMessage(result);
   core.setOutput("passed", String(result.passed));
   core.setOutput("backup-id", result.backupId);
@@ -28,29 +48,11 @@ export async function run(): Promise<void> {
   core.setOutput("mismatches", String(result.mismatches.length));
   core.setOutput("reason", failure ?? "");
 
-  const summary = core.summary
-    .addHeading(`Lifeboat restore-test: ${settings.label} ${result.passed ? "passed" : "FAILED"}`, 2)
-    .addTable([
-      [
-        { data: "Backup", header: true },
-        { data: "Restore", header: true },
-        { data: "Tables checked", header: true },
-        { data: "Mismatches", header: true },
-        { data: "Assertions", header: true },
-        { data: "Command", header: true },
-      ],
-      [
-        result.backupId,
-        `${result.restoreSeconds}s (${result.mode})`,
-        String(result.tablesChecked),
-        String(result.mismatches.length),
-        `${result.assertions.filter((assertion) => assertion.passed).length}/${result.assertions.length}`,
-        result.run ? `exit ${result.run.exitCode}` : "-",
-      ],
-    ]);
-  if (result.failures.length > 0) summary.addList(result.failures);
-  if (result.run)
-    summary.addDetails("Command output", `\n\n\`\`\`\n${result.run.output.slice(-8000)}\n\`\`\`\n`);
-  await summary.write();
+  const report = buildRestoreTestReport(result, {
+    label,
+    runUrl: reporter.runUrl,
+    loggedWarnings: reporter.loggedWarnings,
+  });
+  await reporter.deliver(report, { store, restoreTest: result });
   if (failure) throw new OperationError(failure);
 }

@@ -1,0 +1,315 @@
+/**
+ * The GitHub edge of reporting: one report per action run, delivered to the job summary (always),
+ * warnings as annotations, a sticky pull request comment, Slack, and for restore-test a workflow
+ * artifact. Delivery never changes the step's result: every channel that fails says so with a
+ * warning (or a notice) and the next one still runs. The step's result is the command's.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as core from "@actions/core";
+import type { Logger } from "../commands/logger.js";
+import type { RestoreTestResult } from "../commands/restore-test.js";
+import { describeError } from "../domain/errors.js";
+import { provenanceFromEnv } from "../domain/provenance.js";
+import { loadHistory } from "../report/history.js";
+import { renderMarkdown } from "../report/markdown.js";
+import {
+  buildErrorReport,
+  reportMarker,
+  shouldNotify,
+  type Report,
+  type ReportAction,
+} from "../report/report.js";
+import { renderSlack } from "../report/slack.js";
+import { postSlackWebhook, type WebhookOptions } from "../report/slack-webhook.js";
+import { parseReportSettings, type ReportSettings } from "../settings/report-settings.js";
+import { text, type RawOptions } from "../settings/settings.js";
+import type { CommandSpec } from "../settings/spec.js";
+import type { Store } from "../storage/store.js";
+import { secretValues } from "./inputs.js";
+
+/** Secrets shorter than this are not replaced in report text (it would mangle every word). */
+const MIN_SCRUB_LENGTH = 4;
+const PR_EVENTS = new Set(["pull_request", "pull_request_target"]);
+/** The whole pull request comment exchange (listing every page, then one write). */
+const GITHUB_TIMEOUT_MS = 60_000;
+
+/** Replaces every known secret, and the password of any URL with credentials, by `***`. */
+export function scrubber(secrets: string[]): (text: string) => string {
+  const values = secrets
+    .filter((value) => value.length >= MIN_SCRUB_LENGTH)
+    .sort((a, b) => b.length - a.length);
+  return (input: string) => {
+    let out = input;
+    for (const value of values) out = out.split(value).join("***");
+    return out.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi, "$1:***@");
+  };
+}
+
+export interface Delivery {
+  /** The store the command used, for the history; absent when it never opened. */
+  store?: Store;
+  /** restore-test: the result whose logs go into the artifact. */
+  restoreTest?: RestoreTestResult;
+}
+
+export interface Reporter {
+  action: ReportAction;
+  label: string;
+  settings: ReportSettings;
+  runUrl: string | null;
+  /** The command's logger: warnings become annotations at once, and are kept for the report. */
+  log: Logger;
+  loggedWarnings: string[];
+  /** The report of a command that threw before it had a result. */
+  errorReport(error: unknown): Report;
+  deliver(report: Report, delivery?: Delivery): Promise<void>;
+}
+
+export interface ReporterOptions {
+  env?: NodeJS.ProcessEnv;
+  now?: () => Date;
+  webhook?: WebhookOptions;
+}
+
+/**
+ * Reads the reporting inputs (a bad one throws InputError before the command runs) and returns
+ * the reporter the action's run() uses around its command.
+ */
+export function createReporter(
+  action: ReportAction,
+  spec: CommandSpec,
+  raw: RawOptions,
+  options: ReporterOptions = {},
+): Reporter {
+  const settings = parseReportSettings(raw);
+  const env = options.env ?? process.env;
+  const now = options.now ?? (() => new Date());
+  const scrub = scrubber([
+    ...secretValues(spec),
+    ...(settings.githubToken ? [settings.githubToken] : []),
+    ...(settings.slackWebhookUrl ? [settings.slackWebhookUrl] : []),
+  ]);
+  const label = text(raw, "label") ?? "default";
+  const runUrl = provenanceFromEnv(env)?.runUrl ?? null;
+  const title = `Lifeboat ${action}`;
+  const emitted = new Set<string>();
+  const loggedWarnings: string[] = [];
+  const annotate = (message: string) => {
+    if (emitted.has(message)) return;
+    emitted.add(message);
+    core.warning(scrub(message), { title });
+  };
+  const reporter: Reporter = {
+    action,
+    label,
+    settings,
+    runUrl,
+    loggedWarnings,
+    log: {
+      info: (message) => core.info(message),
+      warn: (message) => {
+        loggedWarnings.push(message);
+        annotate(message);
+      },
+    },
+    errorReport: (error) => buildErrorReport(action, error, { label, runUrl, loggedWarnings }),
+    deliver: async (report, delivery = {}) => {
+      await step("history", async () => {
+        if (!delivery.store) return;
+        report.history = await loadHistory(delivery.store, report.label, { now: now() });
+      });
+      for (const warning of report.warnings) annotate(warning);
+      await step("job summary", async () => {
+        await core.summary.addRaw(scrub(renderMarkdown(report, "summary"))).write();
+      });
+      await step("pull request comment", () => commentOnPullRequest(report, settings, env, scrub));
+      await step("Slack message", () => notifySlack(report, settings, scrub, options.webhook));
+      if (action === "restore-test" && delivery.restoreTest) {
+        const result = delivery.restoreTest;
+        await step("report artifact", () => uploadReportArtifact(report, result, settings, env, scrub));
+      }
+    },
+  };
+  return reporter;
+}
+
+/** One channel: whatever it throws becomes a warning, never the step's failure. */
+async function step(name: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    core.warning(`Lifeboat could not write the ${name}: ${describeError(error)}`, {
+      title: "Lifeboat report",
+    });
+  }
+}
+
+function httpStatus(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === "number" ? status : undefined;
+}
+
+async function pullRequestNumber(env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  if (!env.GITHUB_EVENT_PATH) return undefined;
+  const event = JSON.parse(await readFile(env.GITHUB_EVENT_PATH, "utf8")) as {
+    pull_request?: { number?: unknown };
+    number?: unknown;
+  };
+  const number = event.pull_request?.number ?? event.number;
+  return typeof number === "number" ? number : undefined;
+}
+
+/**
+ * One comment per label and action on the pull request, found again by its hidden marker (across
+ * every page of comments) and updated in place. 401/403/404 (no `pull-requests: write`, a read-only
+ * token on a pull request from a fork) end in a warning.
+ */
+async function commentOnPullRequest(
+  report: Report,
+  settings: ReportSettings,
+  env: NodeJS.ProcessEnv,
+  scrub: (text: string) => string,
+): Promise<void> {
+  if (settings.commentOnPr === "never" || !PR_EVENTS.has(env.GITHUB_EVENT_NAME ?? "")) return;
+  const number = await pullRequestNumber(env);
+  const [owner, repo] = (env.GITHUB_REPOSITORY ?? "").split("/");
+  if (!number || !owner || !repo) {
+    core.warning("Lifeboat found no pull request number or repository in the event: no comment written.", {
+      title: "Lifeboat report",
+    });
+    return;
+  }
+  if (!settings.githubToken) {
+    core.warning("github-token is empty: the pull request comment is skipped.", { title: "Lifeboat report" });
+    return;
+  }
+  const marker = reportMarker(report);
+  const body = scrub(renderMarkdown(report, "comment"));
+  const github = await import("@actions/github");
+  const octokit = github.getOctokit(settings.githubToken);
+  const where = { owner, repo, issue_number: number };
+  // Octokit sets no timeout of its own: a GitHub that hangs must not hold the step.
+  const request = { signal: AbortSignal.timeout(GITHUB_TIMEOUT_MS) };
+  try {
+    let existing: number | undefined;
+    for await (const page of octokit.paginate.iterator(octokit.rest.issues.listComments, {
+      ...where,
+      per_page: 100,
+      request,
+    })) {
+      const found = page.data.find((comment) => comment.body?.includes(marker));
+      if (found) {
+        existing = found.id;
+        break;
+      }
+    }
+    if (existing !== undefined) {
+      await octokit.rest.issues.updateComment({ owner, repo, comment_id: existing, body, request });
+      core.info(`Updated the Lifeboat comment on pull request #${number}.`);
+    } else {
+      await octokit.rest.issues.createComment({ ...where, body, request });
+      core.info(`Commented on pull request #${number}.`);
+    }
+  } catch (error) {
+    const status = httpStatus(error);
+    if (status === 401 || status === 403 || status === 404) {
+      core.warning(
+        `Lifeboat could not comment on pull request #${number}: GitHub answered ${status}. ` +
+          "The job needs `permissions: pull-requests: write`; on a pull request from a fork the token is read-only, " +
+          "so the report is in the job summary only.",
+        { title: "Lifeboat report" },
+      );
+      return;
+    }
+    throw new Error(
+      `GitHub answered ${status ?? "nothing"} on pull request #${number}: ${scrub(describeError(error))}`,
+      { cause: error },
+    );
+  }
+}
+
+async function notifySlack(
+  report: Report,
+  settings: ReportSettings,
+  scrub: (text: string) => string,
+  webhook: WebhookOptions | undefined,
+): Promise<void> {
+  if (!settings.slackWebhookUrl || !shouldNotify(settings.notifyOn, report.verdict)) return;
+  const payload = JSON.parse(scrub(JSON.stringify(renderSlack(report)))) as unknown;
+  const outcome = await postSlackWebhook(settings.slackWebhookUrl, payload, webhook);
+  if (outcome.ok) {
+    core.info(`Slack message sent${outcome.attempts > 1 ? ` (after ${outcome.attempts} attempts)` : ""}.`);
+  } else {
+    core.warning(
+      `Lifeboat could not send the Slack message (${outcome.attempts} attempt(s)): ${scrub(outcome.error ?? "unknown error")}`,
+      { title: "Lifeboat report" },
+    );
+  }
+}
+
+/** The files of the restore-test artifact: the report, the result (no secrets), the logs. */
+export function restoreTestArtifactFiles(report: Report, result: RestoreTestResult): Record<string, string> {
+  const { pgRestoreLog, run, ...rest } = result;
+  const files: Record<string, string> = {
+    "report.md": renderMarkdown(report, "summary"),
+    "result.json": `${JSON.stringify(
+      { ...rest, run: run ? { command: run.command, exitCode: run.exitCode } : null },
+      null,
+      2,
+    )}\n`,
+    "pg_restore.log": pgRestoreLog,
+  };
+  if (result.assertions.length > 0) {
+    files["assertions.txt"] = result.assertions
+      .map((assertion) => `${assertion.passed ? "PASS" : "FAIL"} ${assertion.sql}\n  ${assertion.detail}\n`)
+      .join("\n");
+  }
+  if (run) files["command-output.log"] = `$ ${run.command}\n${run.output}`;
+  return files;
+}
+
+async function uploadReportArtifact(
+  report: Report,
+  result: RestoreTestResult,
+  settings: ReportSettings,
+  env: NodeJS.ProcessEnv,
+  scrub: (text: string) => string,
+): Promise<void> {
+  if (settings.reportArtifact === "never") return;
+  if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
+    core.notice(
+      "The restore-test report artifact was skipped: the artifact service is not available here (no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL).",
+      { title: "Lifeboat report" },
+    );
+    return;
+  }
+  const dir = await mkdtemp(join(env.RUNNER_TEMP || tmpdir(), "lifeboat-report-"));
+  try {
+    const files = restoreTestArtifactFiles(report, result);
+    await mkdir(dir, { recursive: true });
+    for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), scrub(content));
+    const name = [
+      "lifeboat-restore-test",
+      report.label,
+      result.backupId,
+      env.GITHUB_JOB,
+      env.GITHUB_RUN_ATTEMPT,
+    ]
+      .filter(Boolean)
+      .join("-")
+      .replace(/[^A-Za-z0-9._-]/g, "_");
+    const { DefaultArtifactClient } = await import("@actions/artifact");
+    const uploaded = await new DefaultArtifactClient().uploadArtifact(
+      name,
+      Object.keys(files).map((file) => join(dir, file)),
+      dir,
+    );
+    core.info(
+      `Uploaded the restore-test report as artifact ${name}${uploaded.id ? ` (id ${uploaded.id})` : ""}.`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

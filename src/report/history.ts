@@ -1,0 +1,152 @@
+/**
+ * A label's recent backups, for the dashboard in every job summary: one listing of `<label>/`, then
+ * the manifests and the latest passing restore-test record of the newest backups, read a few at a
+ * time. The figures (`historyStats`) are a pure function of the points and now.
+ *
+ * Window: the newest HISTORY_WINDOW backup folders under the label (by backup id), with or without
+ * a manifest, except folders without one younger than IN_FLIGHT_MS (a backup still running).
+ * Success rate: succeeded / attempts over the window, where every folder in it is an attempt, and
+ * a success is a folder with a manifest whose latest check record, when it has any, passed. See
+ * docs/reports.md.
+ */
+import { readManifest, readText } from "../commands/catalog.js";
+import type { CheckRecordRef } from "../domain/layout.js";
+import { groupBackupFolders, type ListedObject } from "../domain/layout.js";
+import type { Store } from "../storage/store.js";
+
+export const HISTORY_WINDOW = 30;
+export const HISTORY_READS_IN_PARALLEL = 6;
+/** A folder without a manifest younger than this may be a backup still being written. */
+export const IN_FLIGHT_MS = 3_600_000;
+
+export interface HistoryPoint {
+  backupId: string;
+  startedAt: Date;
+  committed: boolean;
+  /** The stored object's size from the manifest; null without a (readable) manifest. */
+  storedBytes: number | null;
+  /** When the backup finished (the manifest's finishedAt), else its start. */
+  finishedAt: Date;
+  /** The latest check record's outcome; null when the backup was never checked. */
+  lastCheckPassed: boolean | null;
+  /** Seconds of the latest passing restore-test, when there is one. */
+  restoreSeconds: number | null;
+}
+
+export interface HistoryStats {
+  /** Folders in the window (attempts). */
+  attempts: number;
+  succeeded: number;
+  /** succeeded / attempts; null with no attempt. */
+  successRate: number | null;
+  /** Seconds since the newest committed backup finished; null when there is none. */
+  newestAgeSeconds: number | null;
+  newestBackupId: string | null;
+  /** Backups in the window with a passing restore-test. */
+  restoreTested: number;
+}
+
+export interface History {
+  label: string;
+  /** Oldest first (the order of a chart's x axis). */
+  points: HistoryPoint[];
+  stats: HistoryStats;
+}
+
+/** Runs `work` over `items` with at most `limit` promises in flight; results in input order. */
+export async function mapBounded<T, R>(
+  items: T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+function latestPassingRestoreTest(checks: CheckRecordRef[]): CheckRecordRef | undefined {
+  return checks.filter((check) => check.kind === "restore-test" && check.passed).at(-1);
+}
+
+/** Restore seconds from a restore-test check record's text (`details.restoreSeconds`). */
+export function restoreSecondsFromRecord(text: string): number | null {
+  try {
+    const record = JSON.parse(text) as { details?: { restoreSeconds?: unknown } };
+    const value = record.details?.restoreSeconds;
+    return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function loadHistory(
+  store: Store,
+  label: string,
+  options: { now: Date; window?: number; parallel?: number },
+): Promise<History> {
+  const objects: ListedObject[] = [];
+  for await (const object of store.list(`${label}/`)) objects.push(object);
+  const window = options.window ?? HISTORY_WINDOW;
+  const folders = groupBackupFolders(label, objects)
+    .filter(
+      (folder) => folder.committed || options.now.getTime() - folder.startedAt.getTime() >= IN_FLIGHT_MS,
+    )
+    .slice(0, window);
+  const points = await mapBounded(folders, options.parallel ?? HISTORY_READS_IN_PARALLEL, async (folder) => {
+    const lastCheck = folder.checks.at(-1);
+    const point: HistoryPoint = {
+      backupId: folder.backupId,
+      startedAt: folder.startedAt,
+      committed: folder.committed,
+      storedBytes: null,
+      finishedAt: folder.startedAt,
+      lastCheckPassed: lastCheck ? lastCheck.passed : null,
+      restoreSeconds: null,
+    };
+    if (!folder.committed) return point;
+    try {
+      const manifest = await readManifest(store, label, folder.backupId);
+      point.storedBytes = manifest.object.bytes;
+      const finished = new Date(manifest.finishedAt);
+      if (!Number.isNaN(finished.getTime())) point.finishedAt = finished;
+    } catch {
+      // A manifest that cannot be read leaves a gap in the chart; verify reports the damage.
+    }
+    const restoreTest = latestPassingRestoreTest(folder.checks);
+    if (restoreTest) {
+      point.restoreSeconds = await readText(store, restoreTest.key)
+        .then(restoreSecondsFromRecord)
+        .catch(() => null);
+    }
+    return point;
+  });
+  points.reverse();
+  return { label, points, stats: historyStats(points, options.now) };
+}
+
+/** The dashboard's figures over the points of a window (any order). */
+export function historyStats(points: HistoryPoint[], now: Date): HistoryStats {
+  const committed = points.filter((point) => point.committed);
+  const newest = committed.reduce<HistoryPoint | undefined>(
+    (best, point) => (!best || point.backupId > best.backupId ? point : best),
+    undefined,
+  );
+  const succeeded = committed.filter((point) => point.lastCheckPassed !== false).length;
+  return {
+    attempts: points.length,
+    succeeded,
+    successRate: points.length === 0 ? null : succeeded / points.length,
+    newestAgeSeconds: newest
+      ? Math.max(0, Math.round((now.getTime() - newest.finishedAt.getTime()) / 1000))
+      : null,
+    newestBackupId: newest?.backupId ?? null,
+    restoreTested: points.filter((point) => point.restoreSeconds !== null).length,
+  };
+}
