@@ -8995,8 +8995,9 @@ function parseDatabaseUrl(text, input = "database-url") {
     }
     const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
     const ssl = resolveSslMode(params, host, input);
-    // libpq refuses parameters it does not know, such as node-postgres's `ssl`.
+    // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`.
     delete params.ssl;
+    delete params.uselibpqcompat;
     // Lifeboat's default for a remote host (require) is stricter than libpq's (prefer): written out.
     if (ssl.explicit || ssl.mode === "require")
         params.sslmode = ssl.mode;
@@ -12861,10 +12862,25 @@ async function runAssertions(client, statements) {
     }
     return results;
 }
+/**
+ * What the user's command inherits: the job's environment without Lifeboat's own inputs and
+ * secrets. The command is often a pull request's own code (a migration), and in the actions the
+ * age identity, the GitHub token and the Slack webhook sit in INPUT_* variables; it gets the
+ * scratch database's connection and nothing that opens production's backups.
+ */
+function commandEnv(env) {
+    const kept = {};
+    for (const [key, value] of Object.entries(env)) {
+        if (key.startsWith("INPUT_") || key.startsWith("LIFEBOAT_") || /^PG[A-Z]+$/.test(key))
+            continue;
+        kept[key] = value;
+    }
+    return kept;
+}
 async function runCommand(command, target, env) {
     const child = (0,external_node_child_process_.spawn)("sh", ["-c", command], {
         env: {
-            ...env,
+            ...commandEnv(env),
             DATABASE_URL: connectionString(target),
             PGHOST: target.host,
             PGPORT: String(target.port),

@@ -33484,8 +33484,9 @@ function database_url_parseDatabaseUrl(text, input = "database-url") {
     }
     const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
     const ssl = resolveSslMode(params, host, input);
-    // libpq refuses parameters it does not know, such as node-postgres's `ssl`.
+    // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`.
     delete params.ssl;
+    delete params.uselibpqcompat;
     // Lifeboat's default for a remote host (require) is stricter than libpq's (prefer): written out.
     if (ssl.explicit || ssl.mode === "require")
         params.sslmode = ssl.mode;

@@ -382,6 +382,21 @@ async function runAssertions(client: pg.Client, statements: string[]): Promise<A
   return results;
 }
 
+/**
+ * What the user's command inherits: the job's environment without Lifeboat's own inputs and
+ * secrets. The command is often a pull request's own code (a migration), and in the actions the
+ * age identity, the GitHub token and the Slack webhook sit in INPUT_* variables; it gets the
+ * scratch database's connection and nothing that opens production's backups.
+ */
+export function commandEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const kept: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (key.startsWith("INPUT_") || key.startsWith("LIFEBOAT_") || /^PG[A-Z]+$/.test(key)) continue;
+    kept[key] = value;
+  }
+  return kept;
+}
+
 async function runCommand(
   command: string,
   target: DatabaseUrl,
@@ -389,7 +404,7 @@ async function runCommand(
 ): Promise<{ command: string; exitCode: number | null; output: string }> {
   const child = spawn("sh", ["-c", command], {
     env: {
-      ...env,
+      ...commandEnv(env),
       DATABASE_URL: connectionString(target),
       PGHOST: target.host,
       PGPORT: String(target.port),

@@ -122,7 +122,7 @@ describe("pre-migration-gate, run like the runner runs it", () => {
   test("passes when the migration applies to the restored copy of a fresh backup", async () => {
     const before = await columns();
     const run = runGate(
-      `psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -c "ALTER TABLE shop.customers ADD COLUMN nickname text" && psql "$DATABASE_URL" -At -c "SELECT current_database()" > migrated-in.txt`,
+      `psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -c "ALTER TABLE shop.customers ADD COLUMN nickname text" && psql "$DATABASE_URL" -At -c "SELECT current_database()" > migrated-in.txt && env > migration-env.txt`,
     );
     const log = run.steps.map((step) => `${step.id}: ${step.stdout}${step.stderr}`).join("\n");
     assert.equal(run.status, 0, log);
@@ -138,6 +138,12 @@ describe("pre-migration-gate, run like the runner runs it", () => {
     assert.match(database, /^lifeboat_/);
     assert.deepEqual(await columns(), before);
     assert.match(run.summary, /restore-test/i);
+    // The migration is the pull request's code: it sees the scratch copy, not the gate's inputs.
+    const seen = readFileSync(join(work, "migration-env.txt"), "utf8");
+    assert.match(seen, /^DATABASE_URL=postgresql:\/\/.*\/lifeboat_rt_/m);
+    assert.doesNotMatch(seen, /^INPUT_/m);
+    assert.ok(!seen.includes("AGE-SECRET-KEY-"), "the identity reached the migration command");
+    assert.ok(!seen.includes(cluster.url("shop")), "the source database's URL reached the migration command");
     // The identity reaches the bundles only as an input: masked, never printed.
     const secret = identity.split("\n").find((line) => line.startsWith("AGE-SECRET-KEY-"))!;
     for (const step of run.steps) {
