@@ -33,7 +33,30 @@ function pieces(secret: string): string[] {
     out.add(secret.trim());
   }
   for (const line of lines) out.add(line);
+  // A secret connection URL carries secrets of its own that show up apart from it.
+  for (const piece of [...out]) for (const inner of urlSecrets(piece)) out.add(inner);
   return [...out].filter((piece) => [...piece].length >= MIN_SECRET_LENGTH);
+}
+
+/** The password (as written and decoded) and password-like query parameters of a URL. */
+function urlSecrets(text: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    return [];
+  }
+  const found: string[] = [];
+  if (url.password) {
+    found.push(url.password);
+    try {
+      found.push(decodeURIComponent(url.password));
+    } catch {
+      // Not valid percent-encoding: kept as written above.
+    }
+  }
+  for (const [key, value] of url.searchParams) if (SECRET_PARAM_KEY.test(key) && value) found.push(value);
+  return found;
 }
 
 function hexByte(byte: number, lower: boolean): string {
@@ -167,7 +190,8 @@ function secretPattern(piece: string): string {
 }
 
 /** URL credentials (any scheme): `scheme://user:SECRET@` keeps the user, drops the password. */
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@?#"'<>]*):[^\s@/?#"'<>]*@/gi;
+// The password runs to the authority's last `@`: a raw `@` in it must not leave its tail behind.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@?#"'<>]*):[^\s/?#"'<>]*@/gi;
 /** Names of secret-bearing parameters in URLs, libpq connection strings and the like. */
 const SECRET_PARAM_NAME =
   "(?:ssl)?passw(?:or)?d|pwd|pass|passphrase|secret|token|access_token|api_?key|x-amz-(?:signature|security-token|credential)";

@@ -43,6 +43,16 @@ describe("secretForms", () => {
     assert.deepEqual(secretForms("abc"), [], "too short to mask without mangling every message");
   });
 
+  test("a secret connection URL gives its password (decoded too) and password parameters", () => {
+    const forms = secretForms(
+      "postgresql://app:s3cr%40t-pw@db.example/shop?sslpassword=key-pass&sslmode=require",
+    );
+    for (const form of ["s3cr%40t-pw", "s3cr@t-pw", "key-pass"]) assert.ok(forms.includes(form), form);
+    assert.ok(!forms.includes("require"));
+    const redact = createRedactor(["postgresql://app:s3cr%40t-pw@db.example/shop"]);
+    assert.equal(redact('password "s3cr@t-pw" rejected'), 'password "***" rejected');
+  });
+
   test("base64 cores cover the secret at any byte alignment (Basic auth, say)", () => {
     const secret = "hunter2-hunter2-hunter2";
     const redact = createRedactor([secret]);
@@ -91,6 +101,11 @@ describe("createRedactor", () => {
     const none = createRedactor([]);
     assert.equal(none("at s3://AKIA:abc@bucket/x"), "at s3://AKIA:***@bucket/x");
     assert.equal(none("postgresql://u:ab@h/db"), "postgresql://u:***@h/db", "a short password too");
+    assert.equal(
+      none("postgresql://u:p@ss@h/db x@y"),
+      "postgresql://u:***@h/db x@y",
+      "a raw @ in the password",
+    );
     assert.equal(
       none("host=db password='a b' sslpassword=k1 user=x"),
       "host=db password=*** sslpassword=*** user=x",
