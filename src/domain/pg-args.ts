@@ -237,11 +237,10 @@ export function tokenizePgArgs(
   const out: PgOption[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === "--")
-      throw new PgArgsSyntaxError(
-        arg,
-        `it ends the options: what follows would be read as ${tool === "pg_dump" ? "the database name" : "the input file"}`,
-      );
+    if (arg === "--") {
+      const rest = tool === "pg_dump" ? "the database name" : "the input file";
+      throw new PgArgsSyntaxError(arg, `it ends the options: what follows would be read as ${rest}`);
+    }
     if (arg.startsWith("--")) {
       const body = arg.slice(2);
       const eq = body.indexOf("=");
@@ -251,9 +250,12 @@ export function tokenizePgArgs(
       let option = byLong.get(name);
       if (!option) {
         const matches = options.filter((candidate) => candidate.long.startsWith(name));
+        // glibc calls a prefix ambiguous only when its matches differ: two spellings of one
+        // option (--no-acl, --no-privileges) are one.
         const targets = [...new Set(matches.map(canonical))];
-        if (targets.length === 0)
+        if (targets.length === 0) {
           throw new PgArgsSyntaxError(arg, `${tool} has no option --${name}`, "unknown");
+        }
         if (targets.length > 1) {
           throw new PgArgsSyntaxError(
             arg,
