@@ -181,11 +181,12 @@ export class ArchiveParser {
     } catch (error) {
       if (!(error instanceof NeedMoreBytes)) throw error;
       if (final) {
-        const what = bytes.length === 0 ? "before the header (empty stream)" : `inside ${error.where}`;
-        throw new ArchiveTruncatedError(
-          `pg_dump archive truncated: the stream ended ${what}, after ${bytes.length} bytes` +
-            (tocStart > 0 ? ` (the TOC starts at byte ${tocStart})` : ""),
-        );
+        const what =
+          bytes.length === 0
+            ? "before the header (empty stream)"
+            : `inside ${error.where}, after ${bytes.length} bytes` +
+              (tocStart > 0 ? ` (the TOC starts at byte ${tocStart})` : "");
+        throw new ArchiveTruncatedError(`pg_dump archive truncated: the stream ended ${what}`);
       }
       // Retry when the buffered bytes have doubled: linear work overall, however large the TOC.
       this.nextAttemptAt = this.pendingBytes * 2;
