@@ -5,6 +5,9 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { ArchiveParser, createArchiveTap, type ArchiveSummary } from "../../src/postgres/archive/index.js";
@@ -34,6 +37,18 @@ function runClient(cluster: Cluster, command: string, args: string[]): Promise<B
 export function dumpArchive(cluster: Cluster, database: string, args: string[] = []): Promise<Buffer> {
   const compression = args.some((arg) => arg.startsWith("-Z")) ? [] : ["-Z0"];
   return runClient(cluster, "pg_dump", ["-Fc", ...compression, "-U", cluster.user, ...args, database]);
+}
+
+/** `pg_dump -Fc -Z0 -f <file>`: pg_dump can seek back and rewrite the TOC with each block's offset. */
+export async function dumpArchiveToFile(cluster: Cluster, database: string): Promise<Buffer> {
+  const dir = mkdtempSync(join(tmpdir(), "lifeboat-archive-"));
+  try {
+    const file = join(dir, "dump.custom");
+    await runClient(cluster, "pg_dump", ["-Fc", "-Z0", "-U", cluster.user, "-f", file, database]);
+    return readFileSync(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** `COPY <table> TO STDOUT` through psql: the bytes a table's digest must match. */

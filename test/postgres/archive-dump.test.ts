@@ -5,16 +5,26 @@
  * error that names what was cut, never a summary that looks complete.
  */
 import assert from "node:assert/strict";
+import { PassThrough } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import {
   ArchiveFormatError,
   ArchiveParser,
   ArchiveTruncatedError,
   ArchiveUnsupportedError,
+  createArchiveTap,
   type ArchiveSummary,
   type TableSummary,
 } from "../../src/postgres/archive/index.js";
-import { copyOut, dumpArchive, findBlock, parseInPieces, sha256, tapArchive } from "../helpers/pg-archive.js";
+import {
+  copyOut,
+  dumpArchive,
+  dumpArchiveToFile,
+  findBlock,
+  parseInPieces,
+  sha256,
+  tapArchive,
+} from "../helpers/pg-archive.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
 
 const DB = "archive_src";
@@ -197,6 +207,20 @@ describe("a pg_dump 15 -Fc -Z0 archive", () => {
 });
 
 describe("dump options", () => {
+  test("written to a file: the TOC records each block's offset, and the data reads the same", async () => {
+    const file = await dumpArchiveToFile(cluster, DB);
+    const { summary: result } = await tapArchive(file);
+    const withData = result.toc.filter((entry) => entry.dataState !== "none");
+    assert.ok(withData.length > 0);
+    for (const entry of withData) {
+      assert.equal(entry.dataState, "set");
+      assert.equal(entry.dataOffset, findBlock(file, entry.dumpId, entry.desc === "BLOBS" ? 3 : 1));
+    }
+    const digests = (tables: TableSummary[]) =>
+      tables.map((table) => [table.table, table.rows, table.sha256]);
+    assert.deepEqual(digests(result.tables), digests(summary.tables));
+  });
+
   test("--schema-only: TOC only, no tables, no error", async () => {
     const { summary: result } = await tapArchive(await dumpArchive(cluster, DB, ["--schema-only"]));
     assert.deepEqual(result.tables, []);
@@ -335,6 +359,15 @@ describe("damaged archives", () => {
     const bad = Buffer.from(archive);
     bad.writeUInt32LE(999_999, block + 2);
     assert.throws(() => parseInPieces(bad, [65536]), /dump id 999999, which the TOC does not list/);
+  });
+
+  test("a tap destroyed before the end rejects its summary rather than leaving it pending", async () => {
+    const tap = createArchiveTap();
+    const source = new PassThrough();
+    source.pipe(tap.stream);
+    source.write(archive.subarray(0, 100_000));
+    tap.stream.destroy();
+    await assert.rejects(tap.summary, /closed before the archive ended/);
   });
 
   test("not an archive at all", () => {
