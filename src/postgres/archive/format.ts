@@ -2,7 +2,7 @@
  * The header and table of contents of a pg_dump custom-format archive, read from the front of the
  * stream. Layout as PostgreSQL's src/bin/pg_dump/pg_backup_archiver.c writes it (WriteHead,
  * WriteToc, WriteInt, WriteStr, WriteOffset) and pg_backup_custom.c (_WriteExtraToc); the version
- * gates are the ones ReadHead and ReadToc apply. docs/format.md has the summary.
+ * gates are the ones ReadHead and ReadToc apply. README.md in this folder has the summary.
  */
 import { ArchiveFormatError, ArchiveUnsupportedError } from "./errors.js";
 
