@@ -110,6 +110,11 @@ before(async () => {
      INSERT INTO "Odd Schema"."Mixed Case" VALUES (1, 'x'), (2, 'y'), (3, 'z');
      CREATE TABLE public.big (id int, payload text);
      INSERT INTO public.big SELECT i, repeat(md5(i::text), 1 + i % 5) FROM generate_series(1, 100000) i;
+     CREATE MATERIALIZED VIEW public.texts_view AS SELECT id, body FROM public.texts;
+     CREATE UNLOGGED TABLE public.scratch (id int);
+     INSERT INTO public.scratch VALUES (1), (2);
+     CREATE SEQUENCE public.counter;
+     SELECT nextval('public.counter');
      SELECT lo_from_bytea(0, 'first large object');
      SELECT lo_from_bytea(0, ''::bytea);
      SELECT lo_from_bytea(0, decode(repeat('ab', 40000), 'hex'));`,
@@ -165,6 +170,18 @@ describe("a pg_dump 15 -Fc -Z0 archive", () => {
     assert.equal(partitions, 5000);
     assert.equal(byName(summary, "public.animals").rows, 2);
     assert.equal(byName(summary, "public.dogs").rows, 3);
+  });
+
+  test("entries without a data block (materialized view data, sequence values) are not missing data", () => {
+    const kinds = new Set(
+      summary.toc.filter((entry) => entry.dataState !== "none").map((entry) => entry.desc),
+    );
+    assert.deepEqual([...kinds].sort(), ["BLOBS", "TABLE DATA"]);
+    assert.ok(
+      summary.toc.some((entry) => entry.desc === "MATERIALIZED VIEW DATA" && entry.dataState === "none"),
+    );
+    assert.ok(summary.toc.some((entry) => entry.desc === "SEQUENCE SET" && entry.dataState === "none"));
+    assert.equal(byName(summary, "public.scratch").rows, 2);
   });
 
   test("large objects: counted (the empty one too), their bytes, and a digest the database reproduces", async () => {

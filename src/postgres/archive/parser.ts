@@ -144,6 +144,7 @@ export class ArchiveParser {
   }
 
   end(): ArchiveSummary {
+    if (this.phase === Phase.Done) throw new ArchiveFormatError("pg_dump archive: end() called twice");
     if (this.phase === Phase.Head) this.tryHead(true);
     if (this.phase === Phase.Data) this.checkComplete();
     this.phase = Phase.Done;
