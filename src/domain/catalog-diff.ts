@@ -38,11 +38,12 @@ export interface CatalogFingerprint {
   /** Inheritance child -> its parents in order (partitions not included). */
   inherits: Record<string, string[]>;
   /**
-   * Table -> "<contype> <name>" (p primary key, u unique, f foreign key, c check, x exclusion, t
-   * trigger). Constraints, indexes and triggers that partitions inherit from their partitioned
-   * table are left out: pg_dump does not dump them, the parent's recreates them.
+   * Per schema, per table: "<contype> <name>" (p primary key, u unique, f foreign key, c check, x
+   * exclusion, t trigger), or just "p" for a primary key under its default name `<table>_pkey`.
+   * Constraints, indexes and triggers that partitions inherit from their partitioned table are
+   * left out: pg_dump does not dump them, the parent's recreates them.
    */
-  constraints: Record<string, string[]>;
+  constraints: Record<string, Record<string, string[]>>;
   /** Table -> names of its indexes that back no constraint (partitions' attached indexes left out). */
   indexes: Record<string, string[]>;
   /** Table -> trigger names ("name (disabled)" and the like when not enabled as usual). */
@@ -70,17 +71,21 @@ export interface CatalogFingerprint {
     string,
     { allTables: boolean; operations: string; tables: string[]; schemas: string[] }
   >;
-  /** "<role> in <schema|*> on <object type>" -> grantee=privileges entries. */
+  /** "<role> in <schema|*> on <object type>" -> grantee=privileges entries (as in `acl`). */
   defaultAcls: Record<string, string[]>;
   /**
-   * Object -> grantee=privileges entries (aclitem letters, `*` after a grantable one; PUBLIC for
-   * everyone), the owner's own entries left out, for objects whose ACL differs from the default.
+   * Objects whose ACL differs from the built-in default, grouped by that ACL: ACL -> label prefix
+   * -> names, the object's label being prefix + name (`{"reporting=r": {"table public.": ["a"]}}`
+   * is `table public.a`). An ACL is its grantee=privileges entries separated by spaces, aclitem
+   * letters, `*` after a grantable one, PUBLIC for everyone, grantees quoted when they need it;
+   * the owner's own entries are left out (they follow the owner).
    */
-  acl: Record<string, string[]>;
+  acl: Record<string, Record<string, string[]>>;
   /** The most common owner of the fingerprinted objects. */
   owner: string;
   /** Objects owned by someone else than `owner`. */
   owners: Record<string, string>;
+  /** Count, count per owner, and the ACL entries (as in `acl`) of those with a granted ACL, by oid. */
   largeObjects: { count: number; owners: Record<string, number>; acl: Record<string, string[]> };
 }
 
@@ -172,6 +177,34 @@ function union(a: Iterable<string>, b: Iterable<string>): string[] {
 function splitAclEntry(entry: string): [string, string] {
   const at = entry.lastIndexOf("=");
   return [entry.slice(0, at), entry.slice(at + 1)];
+}
+
+/** The fingerprint's grouped ACLs as object label -> entries. */
+export function aclByObject(fp: CatalogFingerprint): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [text, groups] of Object.entries(fp.acl)) {
+    const entries = splitAcl(text);
+    for (const [prefix, names] of Object.entries(groups)) {
+      for (const name of names) out.set(prefix + name, entries);
+    }
+  }
+  return out;
+}
+
+/** `reporting=r "etl writer"=a*r` -> its entries (quoted grantees may hold spaces). */
+function splitAcl(text: string): string[] {
+  return text.match(/(?:"(?:[^"]|"")*"|[^\s"])+/g) ?? [];
+}
+
+/** Constraints per qualified table, the "p" shorthand spelled out. */
+function constraintsByTable(fp: CatalogFingerprint): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [schema, tables] of Object.entries(fp.constraints)) {
+    for (const [table, list] of Object.entries(tables)) {
+      out[qualifiedName(schema, table)] = list.map((entry) => (entry === "p" ? `p ${table}_pkey` : entry));
+    }
+  }
+  return out;
 }
 
 /** Objects whose ACLs and owners the fingerprint records, by the labels it uses for them. */
@@ -364,7 +397,7 @@ export function diffCatalog(
         if (!a.has(item)) warn(`${what} ${item} on ${table}`, "not in the source", REASONS.extra);
     }
   };
-  compareMembers("constraint", source.constraints, restored.constraints);
+  compareMembers("constraint", constraintsByTable(source), constraintsByTable(restored));
   compareMembers("index", source.indexes, restored.indexes);
   compareMembers("trigger", source.triggers, restored.triggers);
 
@@ -472,12 +505,14 @@ export function diffCatalog(
   }
 
   // Privileges.
-  const aclReason = (grantee: string): string | undefined =>
-    conditions.noPrivileges
+  const aclReason = (grantee: string): string | undefined => {
+    const role = roleName(grantee);
+    return conditions.noPrivileges
       ? REASONS.noPrivileges
-      : missingRoles.has(grantee)
-        ? REASONS.missingRole(grantee)
+      : missingRoles.has(role)
+        ? REASONS.missingRole(role)
         : undefined;
+  };
   const compareAcl = (
     object: string,
     from: readonly string[],
@@ -497,14 +532,20 @@ export function diffCatalog(
       else report(object, `grant ${grantee}=${has}, the source's is ${grantee}=${had}`, reason);
     }
   };
-  for (const object of union(Object.keys(source.acl), Object.keys(restored.acl))) {
+  const sourceAcl = aclByObject(source);
+  const restoredAcl = aclByObject(restored);
+  for (const object of union(sourceAcl.keys(), restoredAcl.keys())) {
     if (gone.has(object) || (!sourceLabels.has(object) && restoredLabels.has(object))) continue;
     if (
       object.startsWith("column ") &&
       [...goneTables].some((table) => object.startsWith(`column ${table}.`))
     )
       continue;
-    compareAcl(object, source.acl[object] ?? builtInAcl(object), restored.acl[object] ?? builtInAcl(object));
+    compareAcl(
+      object,
+      sourceAcl.get(object) ?? builtInAcl(object),
+      restoredAcl.get(object) ?? builtInAcl(object),
+    );
   }
   for (const key of union(Object.keys(source.defaultAcls), Object.keys(restored.defaultAcls))) {
     const role = key.slice(0, key.indexOf(" in "));
@@ -593,6 +634,11 @@ function builtInAcl(label: string): string[] {
   if (/^(?:function|procedure|aggregate) /.test(label)) return ["PUBLIC=X"];
   if (/^(?:type|domain|range|composite) /.test(label)) return ["PUBLIC=U"];
   return [];
+}
+
+/** A grantee as an ACL entry writes it (quoted when needed) -> the role's name. */
+function roleName(grantee: string): string {
+  return grantee.startsWith('"') ? grantee.slice(1, -1).replaceAll('""', '"') : grantee;
 }
 
 function mapValues<T, U>(record: Record<string, T>, each: (value: T) => U): Record<string, U> {

@@ -5,9 +5,12 @@
  * Taken in the dump's exported snapshot (the session that holds it, inside its REPEATABLE READ
  * transaction) or on any connection after a restore. It reads catalogs only: reading pg_class and
  * friends takes no lock on user tables, and no function that opens a relation is called, with one
- * exception: a sequence's value can only be read by opening it, so those reads run in
- * subtransactions of bounded size that are rolled back, which releases their locks. A dump of
- * 10,000 tables at the default max_locks_per_transaction must not fail because of us.
+ * exception: a sequence's value can only be read by opening it, and that lock belongs to the
+ * top-level transaction (a rolled-back savepoint keeps it). So sequence values are read on an idle
+ * connection, outside any transaction, in statements of bounded size, each releasing its locks when
+ * it ends. Sequences are not transactional anyway: pg_dump reads their current value, not the
+ * snapshot's, so values read before pg_dump starts are at most behind its own. A dump of 10,000
+ * tables at the default max_locks_per_transaction must not fail because of us.
  *
  * Compactness: names are grouped by schema, per-table details keyed by table and present only
  * where there is something to say, ACLs only where they differ from the built-in default, owners
@@ -42,7 +45,7 @@ export interface FingerprintScope extends Pick<
   globals?: boolean;
 }
 
-/** Sequences whose values are read per subtransaction: each read holds a lock until rollback. */
+/** Sequences read per statement: each holds its sequences' locks until the statement ends. */
 const SEQUENCE_BATCH = 200;
 
 const PRIVILEGE_LETTERS: Record<string, string> = {
@@ -80,11 +83,11 @@ function sorted(values: Iterable<string>): string[] {
   return [...values].sort(compare);
 }
 
-function sortedRecord<T>(
+function sortedRecord<T, U = T>(
   record: Map<string, T>,
-  each: (value: T) => T = (value) => value,
-): Record<string, T> {
-  const out: Record<string, T> = {};
+  each: (value: T) => U = (value) => value as unknown as U,
+): Record<string, U> {
+  const out: Record<string, U> = {};
   for (const key of sorted(record.keys())) out[key] = each(record.get(key)!);
   return out;
 }
@@ -110,14 +113,14 @@ function nested<T>(map: Map<string, Map<string, T>>): Record<string, Record<stri
 /** The exploded ACL of `acl`, as "grantee\u0000privilege\u0000grantable", the owner left out. */
 function aclColumn(acl: string, owner: string, defaultKind: string): string {
   const explode = (source: string) =>
-    `ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee) END
+    `ARRAY(SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END
                   || '=' || a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END
              FROM pg_catalog.aclexplode(${source}) a WHERE a.grantee <> ${owner})`;
   return `CASE WHEN ${acl} IS NULL THEN NULL ELSE ${explode(acl)} END AS acl,
           CASE WHEN ${acl} IS NULL THEN NULL ELSE ${explode(`pg_catalog.acldefault('${defaultKind}', ${owner})`)} END AS default_acl`;
 }
 
-/** ["bob=SELECT", "bob=INSERT*", "PUBLIC=EXECUTE"] -> ["PUBLIC=X", "bob=ra*"]. */
+/** ["bob=SELECT", "bob=INSERT*", "=EXECUTE"] -> ["PUBLIC=X", "bob=a*r"] ("" is everyone). */
 export function compactAcl(entries: readonly string[]): string[] {
   const byGrantee = new Map<string, string[]>();
   for (const entry of entries) {
@@ -129,7 +132,11 @@ export function compactAcl(entries: readonly string[]): string[] {
     const letter = (PRIVILEGE_LETTERS[privilege] ?? `[${privilege}]`) + (grantable ? "*" : "");
     pushTo(byGrantee, grantee, letter);
   }
-  return sorted(byGrantee.keys()).map((grantee) => `${grantee}=${sorted(byGrantee.get(grantee)!).join("")}`);
+  // Everyone (grantee 0, read as "") is PUBLIC unquoted; a role named "PUBLIC" comes out quoted.
+  const display = (grantee: string) => (grantee === "" ? "PUBLIC" : displayName(grantee));
+  return sorted(byGrantee.keys()).map(
+    (grantee) => `${display(grantee)}=${sorted(byGrantee.get(grantee)!).join("")}`,
+  );
 }
 
 interface AclRow {
@@ -207,35 +214,69 @@ function scopeTests(scope: FingerprintScope): ScopeTests {
 }
 
 interface Collector {
+  /** Object label -> owner. */
   owners: Map<string, string>;
-  acl: Map<string, string[]>;
+  /** ACL text -> label prefix ("table public.") -> names. */
+  acl: Map<string, Map<string, string[]>>;
 }
 
-function noteObject(collector: Collector, key: string, owner: string, row: AclRow): void {
-  collector.owners.set(key, owner);
+/** An object's owner and ACL; its label is `prefix + name` (e.g. "table public." + "orders"). */
+function noteObject(
+  collector: Collector,
+  prefix: string,
+  name: string,
+  owner: string | undefined,
+  row: AclRow,
+): void {
+  if (owner !== undefined) collector.owners.set(prefix + name, owner);
   const acl = recordedAcl(row);
-  if (acl) collector.acl.set(key, acl);
+  if (!acl) return;
+  const text = acl.join(" ");
+  let group = collector.acl.get(text);
+  if (!group) collector.acl.set(text, (group = new Map()));
+  pushTo(group, prefix, name);
 }
 
 /**
  * Takes the fingerprint. `client` is either inside the snapshot's open transaction (its
  * transaction is used and left open) or idle (a REPEATABLE READ READ ONLY transaction of our own
- * gives every read the same view, and is ended before returning).
+ * gives every catalog read the same view, and is ended before returning). Sequence values are read
+ * on `sequenceReader`, an idle connection to the same database; it defaults to `client` when that
+ * is idle, and is required when `client` holds the snapshot (unless the scope is schema-only).
+ * Take it before pg_dump starts: the dump's values are then at least ours.
  */
 export async function takeCatalogFingerprint(
   client: pg.Client,
   scope: FingerprintScope,
+  options: { sequenceReader?: pg.Client } = {},
 ): Promise<CatalogFingerprint> {
+  const tests = scopeTests(scope);
   const ownTransaction = client.getTransactionStatus() !== "T";
+  const reader = options.sequenceReader ?? (ownTransaction ? client : undefined);
+  if (!tests.schemaOnly && (!reader || (reader !== client && reader.getTransactionStatus() !== "I"))) {
+    // A programming error, not the user's: sequences read in the snapshot's transaction would stay locked.
+    throw new Error("takeCatalogFingerprint: sequence values need an idle connection outside the snapshot");
+  }
   if (ownTransaction) await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+  let read: { fingerprint: CatalogFingerprint; sequenceOids: Map<string, [string, string]> };
   try {
-    return await readFingerprint(client, scopeTests(scope));
+    read = await readFingerprint(client, tests);
   } finally {
     if (ownTransaction) await client.query("ROLLBACK");
   }
+  if (!tests.schemaOnly && read.sequenceOids.size > 0) {
+    const values = await readSequenceValues(reader!, [...read.sequenceOids.keys()]);
+    for (const [oid, [schema, name]] of read.sequenceOids) {
+      read.fingerprint.sequences[schema]![name] = values.get(oid) ?? null;
+    }
+  }
+  return read.fingerprint;
 }
 
-async function readFingerprint(client: pg.Client, scope: ScopeTests): Promise<CatalogFingerprint> {
+async function readFingerprint(
+  client: pg.Client,
+  scope: ScopeTests,
+): Promise<{ fingerprint: CatalogFingerprint; sequenceOids: Map<string, [string, string]> }> {
   const query = async <Row>(text: string, values?: unknown[]) =>
     (await client.query<Row & pg.QueryResultRow>(text, values)).rows as Row[];
   const collector: Collector = { owners: new Map(), acl: new Map() };
@@ -266,7 +307,7 @@ async function readFingerprint(client: pg.Client, scope: ScopeTests): Promise<Ca
   )) {
     if (!scope.schema(row.name)) continue;
     schemas.push(row.name);
-    noteObject(collector, `schema ${displayName(row.name)}`, row.owner, row);
+    noteObject(collector, "schema ", displayName(row.name), row.owner, row);
   }
 
   // Relations.
@@ -329,7 +370,13 @@ async function readFingerprint(client: pg.Client, scope: ScopeTests): Promise<Ca
     if (row.kind !== "S") pushTo(lists[row.kind]!, row.schema, row.name);
     else sequenceOids.push(oid);
     if (row.descending) descendingSequences.push(qualified);
-    noteObject(collector, `${RELATION_WORDS[row.kind]} ${qualified}`, row.owner, row);
+    noteObject(
+      collector,
+      `${RELATION_WORDS[row.kind]} ${displayName(row.schema)}.`,
+      displayName(row.name),
+      row.owner,
+      row,
+    );
     if (row.rls || row.force_rls) {
       rowSecurity.set(
         qualified,
@@ -337,13 +384,13 @@ async function readFingerprint(client: pg.Client, scope: ScopeTests): Promise<Ca
       );
     }
   }
+  // Values are filled in later, outside the transaction.
   const sequences = new Map<string, Map<string, string | null>>();
-  const values = scope.schemaOnly
-    ? new Map<string, string | null>()
-    : await readSequenceValues(client, sequenceOids);
+  const sequenceNames = new Map<string, [string, string]>();
   for (const oid of sequenceOids) {
     const row = byOid.get(oid)!;
-    setIn(sequences, row.schema, row.name, values.get(oid) ?? null);
+    setIn(sequences, row.schema, row.name, null);
+    sequenceNames.set(oid, [row.schema, row.name]);
   }
 
   const partitionOf = new Map<string, string>();
@@ -367,15 +414,23 @@ async function readFingerprint(client: pg.Client, scope: ScopeTests): Promise<Ca
       WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped`,
   )) {
     if (!inScope.has(row.table)) continue;
-    const acl = recordedAcl(row);
-    if (acl) collector.acl.set(`column ${relationName(row.table)}.${displayName(row.column)}`, acl);
+    noteObject(collector, `column ${relationName(row.table)}.`, displayName(row.column), undefined, row);
   }
 
-  const constraints = new Map<string, string[]>();
+  const constraints = new Map<string, Map<string, string[]>>();
   for (const row of await query<{ table: string; name: string; type: string }>(
     `SELECT conrelid::text AS table, conname AS name, contype AS type FROM pg_catalog.pg_constraint WHERE conrelid <> 0 AND conparentid = 0`,
   )) {
-    if (inScope.has(row.table)) pushTo(constraints, relationName(row.table), `${row.type} ${row.name}`);
+    if (!inScope.has(row.table)) continue;
+    const table = byOid.get(row.table)!;
+    let perTable = constraints.get(table.schema);
+    if (!perTable) constraints.set(table.schema, (perTable = new Map()));
+    // The most common constraint by far, under its default name: one letter.
+    pushTo(
+      perTable,
+      table.name,
+      row.type === "p" && row.name === `${table.name}_pkey` ? "p" : `${row.type} ${row.name}`,
+    );
   }
   const indexes = new Map<string, string[]>();
   for (const row of await query<{ table: string; name: string }>(
@@ -429,7 +484,7 @@ async function readFingerprint(client: pg.Client, scope: ScopeTests): Promise<Ca
     const signature = `${displayName(row.name)}(${row.args ?? ""})`;
     pushTo(functions, row.schema, (KIND_PREFIX[row.kind] ?? "") + signature);
     const word = row.kind === "p" ? "procedure" : row.kind === "a" ? "aggregate" : "function";
-    noteObject(collector, `${word} ${displayName(row.schema)}.${signature}`, row.owner, row);
+    noteObject(collector, `${word} ${displayName(row.schema)}.`, signature, row.owner, row);
   }
   const types = new Map<string, Map<string, string>>();
   const TYPE_WORDS: Record<string, string> = { d: "domain", c: "composite", r: "range", e: "enum" };
@@ -447,12 +502,8 @@ async function readFingerprint(client: pg.Client, scope: ScopeTests): Promise<Ca
     if (!scope.schema(row.schema)) continue;
     const word = TYPE_WORDS[row.type]!;
     setIn(types, row.schema, row.name, row.type === "e" ? `enum(${row.labels.join(",")})` : word);
-    noteObject(
-      collector,
-      `${word === "enum" ? "type" : word} ${qualifiedName(row.schema, row.name)}`,
-      row.owner,
-      row,
-    );
+    const prefix = `${word === "enum" ? "type" : word} ${displayName(row.schema)}.`;
+    noteObject(collector, prefix, displayName(row.name), row.owner, row);
   }
 
   // Default privileges: per schema ones follow the schema, global ones are outside schemas.
@@ -466,7 +517,7 @@ async function readFingerprint(client: pg.Client, scope: ScopeTests): Promise<Ca
   };
   for (const row of await query<{ role: string; schema: string | null; type: string; acl: string[] }>(
     `SELECT pg_catalog.pg_get_userbyid(d.defaclrole) AS role, n.nspname AS schema, d.defaclobjtype AS type,
-            ARRAY(SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee) END
+            ARRAY(SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END
                          || '=' || a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END
                     FROM pg_catalog.aclexplode(d.defaclacl) a) AS acl
        FROM pg_catalog.pg_default_acl d LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace`,
@@ -556,7 +607,7 @@ async function readFingerprint(client: pg.Client, scope: ScopeTests): Promise<Ca
          FROM pg_catalog.pg_foreign_data_wrapper w`,
     )) {
       foreignDataWrappers.push(row.name);
-      noteObject(collector, `foreign-data wrapper ${displayName(row.name)}`, row.owner, row);
+      noteObject(collector, "foreign-data wrapper ", displayName(row.name), row.owner, row);
     }
     for (const row of await query<AclRow & { name: string; owner: string; wrapper: string }>(
       `SELECT s.srvname AS name, pg_catalog.pg_get_userbyid(s.srvowner) AS owner, w.fdwname AS wrapper,
@@ -564,7 +615,7 @@ async function readFingerprint(client: pg.Client, scope: ScopeTests): Promise<Ca
          FROM pg_catalog.pg_foreign_server s JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw`,
     )) {
       foreignServers.set(row.name, row.wrapper);
-      noteObject(collector, `server ${displayName(row.name)}`, row.owner, row);
+      noteObject(collector, "server ", displayName(row.name), row.owner, row);
     }
     // pg_user_mappings, not pg_user_mapping: the catalog needs superuser, and options are not read.
     for (const row of await query<{ user: string; server: string }>(
@@ -608,7 +659,7 @@ async function readFingerprint(client: pg.Client, scope: ScopeTests): Promise<Ca
   const exceptions = new Map([...collector.owners].filter(([, value]) => value !== owner));
 
   const bySchema = (map: Map<string, string[]>) => sortedRecord(map, sorted);
-  return {
+  const fingerprint: CatalogFingerprint = {
     version: CATALOG_FINGERPRINT_VERSION,
     globals: scope.globals,
     database: {
@@ -628,7 +679,7 @@ async function readFingerprint(client: pg.Client, scope: ScopeTests): Promise<Ca
     descendingSequences: sorted(descendingSequences),
     partitionOf: sortedRecord(partitionOf),
     inherits: sortedRecord(inherits),
-    constraints: bySchema(constraints),
+    constraints: sortedRecord(constraints, (perTable) => sortedRecord(perTable, sorted)),
     indexes: bySchema(indexes),
     triggers: bySchema(triggers),
     rowSecurity: sortedRecord(rowSecurity),
@@ -643,16 +694,17 @@ async function readFingerprint(client: pg.Client, scope: ScopeTests): Promise<Ca
     eventTriggers: sortedRecord(eventTriggers),
     publications: sortedRecord(publications),
     defaultAcls: sortedRecord(defaultAcls),
-    acl: sortedRecord(collector.acl),
+    acl: sortedRecord(collector.acl, (groups) => sortedRecord(groups, sorted)),
     owner,
     owners: sortedRecord(exceptions),
     largeObjects,
   };
+  return { fingerprint, sequenceOids: sequenceNames };
 }
 
 /**
- * Sequence values, read in rolled-back subtransactions: reading a sequence locks it until the
- * (sub)transaction ends, and the snapshot's transaction lives as long as the dump.
+ * Sequence values, on an idle connection, by statements of bounded size: each statement is its own
+ * transaction, and the lock that reading a sequence takes ends with it.
  */
 async function readSequenceValues(
   client: pg.Client,
@@ -661,20 +713,15 @@ async function readSequenceValues(
   const values = new Map<string, string | null>();
   for (let start = 0; start < oids.length; start += SEQUENCE_BATCH) {
     const batch = oids.slice(start, start + SEQUENCE_BATCH);
-    await client.query("SAVEPOINT lifeboat_sequences");
-    try {
-      const { rows } = await client.query<{ oid: string; value: string | null }>(
-        `SELECT c.oid::text AS oid,
-                CASE WHEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT,USAGE')
-                     THEN pg_catalog.pg_sequence_last_value(c.oid)::text END AS value
-           FROM pg_catalog.pg_class c WHERE c.oid = ANY($1::oid[])`,
-        [batch],
-      );
-      for (const row of rows) values.set(row.oid, row.value);
-    } finally {
-      await client.query("ROLLBACK TO SAVEPOINT lifeboat_sequences");
-      await client.query("RELEASE SAVEPOINT lifeboat_sequences");
-    }
+    // A sequence dropped since the catalog read is simply not found here (relkind filter).
+    const { rows } = await client.query<{ oid: string; value: string | null }>(
+      `SELECT c.oid::text AS oid,
+              CASE WHEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT,USAGE')
+                   THEN pg_catalog.pg_sequence_last_value(c.oid)::text END AS value
+         FROM pg_catalog.pg_class c WHERE c.oid = ANY($1::oid[]) AND c.relkind = 'S'`,
+      [batch],
+    );
+    for (const row of rows) values.set(row.oid, row.value);
   }
   return values;
 }

@@ -33,7 +33,10 @@ export async function withClient<T>(url: string, body: (client: pg.Client) => Pr
   }
 }
 
-/** pg_dump -Fc with --snapshot, the fingerprint taken inside the transaction that exported it. */
+/**
+ * pg_dump -Fc with --snapshot, the fingerprint taken inside the transaction that exported it (its
+ * sequence values on a second, idle connection) before pg_dump starts.
+ */
 export async function dumpInSnapshot(
   cluster: Cluster,
   database: string,
@@ -43,7 +46,9 @@ export async function dumpInSnapshot(
   return withClient(cluster.url(database), async (client) => {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     const { rows } = await client.query<{ id: string }>("SELECT pg_export_snapshot() AS id");
-    const fingerprint = await takeCatalogFingerprint(client, scope);
+    const fingerprint = await withClient(cluster.url(database), (sequenceReader) =>
+      takeCatalogFingerprint(client, scope, { sequenceReader }),
+    );
     await run(join(cluster.binDir, "pg_dump"), [
       "--format=custom",
       `--snapshot=${rows[0]!.id}`,

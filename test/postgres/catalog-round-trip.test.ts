@@ -176,7 +176,7 @@ describe("a lost object or grant on the restored copy is a failure that names it
     ["REVOKE SELECT ON reports.daily FROM auditor", "failure: table reports.daily: grant auditor=r missing"],
     [
       `REVOKE SELECT (total) ON reports.daily FROM "Ünïcode Role"`,
-      "failure: column reports.daily.total: grant Ünïcode Role=r missing",
+      'failure: column reports.daily.total: grant "Ünïcode Role"=r missing',
     ],
     [
       "REVOKE SELECT ON LARGE OBJECT 424242 FROM reporting",
