@@ -29,7 +29,10 @@ export interface CatalogFingerprint {
   views: Record<string, string[]>;
   materializedViews: Record<string, string[]>;
   foreignTables: Record<string, string[]>;
-  /** Per schema, per sequence: its last value, or null when never called, unreadable or schema-only. */
+  /**
+   * Per schema, per sequence: its last value; "next <n>" when not yet called (setval(s, n, false)
+   * or never used: nextval() returns n); null when unreadable or schema-only.
+   */
   sequences: Record<string, Record<string, string | null>>;
   /** Sequences that count down (negative increment): their values move the other way. */
   descendingSequences: string[];
@@ -352,7 +355,7 @@ export function diffCatalog(
       if (now === null) {
         fail(object, `value not restored (the source's was ${value})`);
       } else if (now !== value) {
-        const ahead = descending.has(qualified) ? BigInt(now) < BigInt(value) : BigInt(now) > BigInt(value);
+        const ahead = sequenceAhead(now, value, descending.has(qualified));
         report(
           object,
           `value ${now}, the source's was ${value}`,
@@ -634,6 +637,19 @@ function builtInAcl(label: string): string[] {
   if (/^(?:function|procedure|aggregate) /.test(label)) return ["PUBLIC=X"];
   if (/^(?:type|domain|range|composite) /.test(label)) return ["PUBLIC=U"];
   return [];
+}
+
+/**
+ * Whether a sequence state `now` is further along than `was`: a called value n comes after
+ * "next n" (the nextval() that returns n), and values grow, or shrink for a descending sequence.
+ */
+function sequenceAhead(now: string, was: string, descending: boolean): boolean {
+  const parse = (state: string): [bigint, number] =>
+    state.startsWith("next ") ? [BigInt(state.slice(5)), 0] : [BigInt(state), 1];
+  const [a, calledA] = parse(now);
+  const [b, calledB] = parse(was);
+  if (a === b) return calledA > calledB;
+  return descending ? a < b : a > b;
 }
 
 /** A grantee as an ACL entry writes it (quoted when needed) -> the role's name. */

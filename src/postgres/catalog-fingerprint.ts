@@ -17,6 +17,7 @@
  * only where they differ from the most common owner.
  */
 import type pg from "pg";
+import { quoteIdent } from "./snapshot.js";
 import { parseNamePattern, schemaPatternRegex } from "../domain/pg-pattern.js";
 import type { DumpScope } from "../domain/manifest.js";
 import {
@@ -265,7 +266,7 @@ export async function takeCatalogFingerprint(
     if (ownTransaction) await client.query("ROLLBACK");
   }
   if (!tests.schemaOnly && read.sequenceOids.size > 0) {
-    const values = await readSequenceValues(reader!, [...read.sequenceOids.keys()]);
+    const values = await readSequenceValues(reader!, read.sequenceOids);
     for (const [oid, [schema, name]] of read.sequenceOids) {
       read.fingerprint.sequences[schema]![name] = values.get(oid) ?? null;
     }
@@ -704,24 +705,44 @@ async function readFingerprint(
 
 /**
  * Sequence values, on an idle connection, by statements of bounded size: each statement is its own
- * transaction, and the lock that reading a sequence takes ends with it.
+ * transaction, and the lock that reading a sequence takes ends with it. Read from the sequences
+ * themselves: pg_sequence_last_value() says nothing of a sequence set with is_called = false
+ * (setval(s, n, false), or never used), which pg_dump does restore. Such a value is written
+ * "next <n>": the next nextval() returns n. Unreadable (no SELECT privilege): null.
  */
 async function readSequenceValues(
   client: pg.Client,
-  oids: readonly string[],
+  sequences: ReadonlyMap<string, [string, string]>,
 ): Promise<Map<string, string | null>> {
   const values = new Map<string, string | null>();
+  const oids = [...sequences.keys()];
+  const read = async (batch: string[]) => {
+    const sql = batch
+      .map((oid) => {
+        const [schema, name] = sequences.get(oid)!;
+        return `SELECT '${oid}' AS oid, last_value::text AS value, is_called FROM ${quoteIdent(schema)}.${quoteIdent(name)}`;
+      })
+      .join("\nUNION ALL ");
+    const { rows } = await client.query<{ oid: string; value: string; is_called: boolean }>(sql);
+    for (const row of rows) values.set(row.oid, row.is_called ? row.value : `next ${row.value}`);
+  };
   for (let start = 0; start < oids.length; start += SEQUENCE_BATCH) {
-    const batch = oids.slice(start, start + SEQUENCE_BATCH);
-    // A sequence dropped since the catalog read is simply not found here (relkind filter).
-    const { rows } = await client.query<{ oid: string; value: string | null }>(
-      `SELECT c.oid::text AS oid,
-              CASE WHEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT,USAGE')
-                   THEN pg_catalog.pg_sequence_last_value(c.oid)::text END AS value
-         FROM pg_catalog.pg_class c WHERE c.oid = ANY($1::oid[]) AND c.relkind = 'S'`,
-      [batch],
+    // Only the ones still there (dropped since the catalog read: not found) and readable.
+    const { rows } = await client.query<{ oid: string }>(
+      `SELECT c.oid::text AS oid FROM pg_catalog.pg_class c
+        WHERE c.oid = ANY($1::oid[])
+          -- CASE fixes the order: has_sequence_privilege() fails on anything but a sequence.
+          AND CASE WHEN c.relkind = 'S' THEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT') ELSE false END`,
+      [oids.slice(start, start + SEQUENCE_BATCH)],
     );
-    for (const row of rows) values.set(row.oid, row.value);
+    const batch = rows.map((row) => row.oid);
+    if (batch.length === 0) continue;
+    try {
+      await read(batch);
+    } catch {
+      // One dropped between the two statements spoils its batch: read the others one by one.
+      for (const oid of batch) await read([oid]).catch(() => undefined);
+    }
   }
   return values;
 }

@@ -264,3 +264,49 @@ describe("restored by a role that is not a superuser", () => {
     }
   });
 });
+
+describe("restored where the source-only roles do not exist (the scratch restore that lost grants)", () => {
+  let bare: Cluster;
+  before(async () => {
+    bare = await startCluster();
+  });
+  after(async () => {
+    await bare?.stop();
+  });
+
+  test("every grant, owner and policy that named a missing role is reported; named as that role's when it is known", async () => {
+    const fingerprint = fingerprints.get("plain")!;
+    await createDatabaseLike(bare, "plain", fingerprint);
+    const result = await pgRestore(bare, bare.url("plain"), join(work, "plain.dump"));
+    assert.ok(result.errors.some((line) => /role "reporting" does not exist/.test(line)));
+    const restored = await fingerprintOf(bare, "plain");
+    // Not told which roles are missing: each loss is a failure.
+    const blind = diffCatalog(fingerprint, restored, DEFAULT_CONDITIONS);
+    const failures = lines(blind).filter((line) => line.startsWith("failure:"));
+    for (const expected of [
+      // One missing grantee rolls back the whole GRANT entry: auditor's grant is lost with it.
+      "failure: table reports.daily: grant auditor=r missing",
+      "failure: table reports.daily: grant reporting=r missing",
+      "failure: policy notes_read on public.notes: missing (permissive SELECT TO auditor,reporting)",
+      "failure: table reports.owned: owned by postgres, the source's owner is app_owner",
+    ]) {
+      assert.ok(failures.includes(expected), `expected "${expected}" in\n${failures.join("\n")}`);
+    }
+    // Told: the losses that a missing role explains become warnings that name the role.
+    const told = diffCatalog(fingerprint, restored, {
+      ...DEFAULT_CONDITIONS,
+      missingRoles: ["app_owner", "reporting", "auditor", "etl writer", "Ünïcode Role"],
+    });
+    assert.ok(
+      lines(told).includes(
+        `warning: policy notes_read on public.notes: missing (permissive SELECT TO auditor,reporting) (${REASONS.missingRole("auditor")})`,
+      ),
+      lines(told).join("\n"),
+    );
+    assert.ok(
+      lines(told).includes(
+        `warning: table reports.daily: grant auditor=r missing (${REASONS.missingRole("auditor")})`,
+      ),
+    );
+  });
+});
