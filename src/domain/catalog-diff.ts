@@ -210,6 +210,43 @@ function constraintsByTable(fp: CatalogFingerprint): Record<string, string[]> {
   return out;
 }
 
+/**
+ * Every role the fingerprint names: owners, grantees, default-privilege roles, policy roles, user
+ * mapping users, roles with settings in the database. A scratch restore creates the missing ones;
+ * the ones it could not create go to RestoreConditions.missingRoles.
+ */
+export function referencedRoles(fp: CatalogFingerprint): string[] {
+  const roles = new Set<string>([
+    fp.owner,
+    ...Object.values(fp.owners),
+    ...Object.keys(fp.largeObjects.owners),
+  ]);
+  const addEntries = (entries: readonly string[]) => {
+    for (const entry of entries) {
+      const grantee = splitAclEntry(entry)[0];
+      if (grantee !== "PUBLIC") roles.add(roleName(grantee));
+    }
+  };
+  for (const text of Object.keys(fp.acl)) addEntries(splitAcl(text));
+  for (const entries of Object.values(fp.largeObjects.acl)) addEntries(entries);
+  for (const [key, entries] of Object.entries(fp.defaultAcls)) {
+    roles.add(key.slice(0, key.indexOf(" in ")));
+    addEntries(entries);
+  }
+  for (const policies of Object.values(fp.policies)) {
+    for (const text of Object.values(policies))
+      for (const role of rolesOf(text)) if (role !== "PUBLIC") roles.add(role);
+  }
+  for (const mapping of fp.userMappings) {
+    const user = mapping.slice(0, mapping.lastIndexOf("@"));
+    if (user !== "public") roles.add(user);
+  }
+  for (const role of Object.keys(fp.database.roleSettings)) roles.add(role);
+  roles.delete("");
+  // Built-in roles exist everywhere.
+  return [...roles].filter((role) => !role.startsWith("pg_")).sort(byteOrder);
+}
+
 /** Objects whose ACLs and owners the fingerprint records, by the labels it uses for them. */
 function objectLabels(fp: CatalogFingerprint): Set<string> {
   const labels = new Set<string>();

@@ -281,6 +281,10 @@ async function readFingerprint(
   const query = async <Row>(text: string, values?: unknown[]) =>
     (await client.query<Row & pg.QueryResultRow>(text, values)).rows as Row[];
   const collector: Collector = { owners: new Map(), acl: new Map() };
+  const [{ version }] = (await query<{ version: string }>(
+    "SELECT pg_catalog.current_setting('server_version_num') AS version",
+  )) as [{ version: string }];
+  const serverVersion = Number(version);
 
   const [database] = await query<{ encoding: string; collate: string; ctype: string }>(
     `SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
@@ -445,7 +449,8 @@ async function readFingerprint(
   const triggers = new Map<string, string[]>();
   const TRIGGER_STATES: Record<string, string> = { D: " (disabled)", R: " (replica)", A: " (always)" };
   for (const row of await query<{ table: string; name: string; enabled: string }>(
-    `SELECT tgrelid::text AS table, tgname AS name, tgenabled AS enabled FROM pg_catalog.pg_trigger WHERE NOT tgisinternal AND tgparentid = 0`,
+    `SELECT tgrelid::text AS table, tgname AS name, tgenabled AS enabled FROM pg_catalog.pg_trigger
+      WHERE NOT tgisinternal${serverVersion >= 130000 ? " AND tgparentid = 0" : ""}`,
   )) {
     if (inScope.has(row.table))
       pushTo(triggers, relationName(row.table), row.name + (TRIGGER_STATES[row.enabled] ?? ""));
@@ -546,12 +551,17 @@ async function readFingerprint(
       if (inScope.has(row.table)) pushTo(members, row.publication, relationName(row.table));
     }
     const memberSchemas = new Map<string, string[]>();
-    for (const row of await query<{ publication: string; schema: string }>(
-      `SELECT p.pubname AS publication, n.nspname AS schema
-         FROM pg_catalog.pg_publication_namespace pn
-         JOIN pg_catalog.pg_publication p ON p.oid = pn.pnpubid
-         JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid`,
-    )) {
+    // FOR TABLES IN SCHEMA: PostgreSQL 15 and later.
+    const schemaMembers =
+      serverVersion < 150000
+        ? []
+        : await query<{ publication: string; schema: string }>(
+            `SELECT p.pubname AS publication, n.nspname AS schema
+               FROM pg_catalog.pg_publication_namespace pn
+               JOIN pg_catalog.pg_publication p ON p.oid = pn.pnpubid
+               JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid`,
+          );
+    for (const row of schemaMembers) {
       if (scope.schema(row.schema)) pushTo(memberSchemas, row.publication, displayName(row.schema));
     }
     for (const row of await query<{

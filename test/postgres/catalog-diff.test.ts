@@ -10,6 +10,7 @@ import {
   REASONS,
   aclByObject,
   diffCatalog,
+  referencedRoles,
   formatDifference,
   type CatalogFingerprint,
   type RestoreConditions,
@@ -273,4 +274,14 @@ test("what the target has beyond the source is a warning", () => {
       `warning: view public.leftover: not in the source (${REASONS.extra})`,
     ],
   );
+});
+
+test("the roles a fingerprint names: owners, grantees, default-privilege, policy and mapping roles", () => {
+  assert.deepEqual(referencedRoles(fingerprint()), [
+    "app_owner",
+    "auditor",
+    "etl writer",
+    "postgres",
+    "reporting",
+  ]);
 });

