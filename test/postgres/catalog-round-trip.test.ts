@@ -33,7 +33,10 @@ import {
   buildRealSchema,
   createEncodedDatabase,
 } from "../helpers/real-schemas.js";
+import { serializeFingerprint, takeCatalogFingerprint } from "../../src/postgres/catalog-fingerprint.js";
 import {
+  FULL_SCOPE,
+  withClient,
   createDatabaseLike,
   createMissingRoles,
   dumpInSnapshot,
@@ -246,6 +249,9 @@ describe("restored by a role that is not a superuser", () => {
     assert.notEqual(result.code, 0, "pg_restore reports the statements it could not run");
     for (const line of result.errors) t.diagnostic(`pg_restore: ${line}`);
     const restored = await fingerprintOf(target, "plain_by_user");
+    // The restoring role, not a superuser, reads the same fingerprint (Supabase's postgres is none).
+    const asRestorer = await withClient(url, (client) => takeCatalogFingerprint(client, FULL_SCOPE));
+    assert.equal(serializeFingerprint(asRestorer), serializeFingerprint(restored));
     const comparison = diffCatalog(fingerprint, restored, {
       ...DEFAULT_CONDITIONS,
       superuser: false,
