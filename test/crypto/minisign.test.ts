@@ -152,10 +152,11 @@ describe("minisign keys", () => {
       [line.slice(0, -4), /base64 of 42 bytes/],
       [`${line}=`, /base64 of 42 bytes/],
       [otherAlgorithm.toString("base64"), /unsupported public key algorithm/],
-      [secretKeyText, /base64 of 42 bytes/],
+      [secretKeyText, /this is a minisign secret key; give its public key/],
       [`age1${"q".repeat(58)}`, /expected a minisign public key/],
     ];
-    for (const [text, pattern] of cases) assertInputError(() => parsePublicKey(text), pattern);
+    for (const [text, pattern] of cases)
+      assertInputError(() => parsePublicKey(text), pattern, [secretKeyText.split("\n")[1]!]);
     assertInputError(() => parsePublicKey("RW", { input: "trusted-key[2]" }), /^trusted-key\[2\]: /);
   });
 
@@ -172,7 +173,8 @@ describe("minisign keys", () => {
       return replaceLine(key.secretKeyText, 1, bytes.toString("base64"));
     };
     const cases: [string, RegExp][] = [
-      [key.publicKeyText, /signing-key: expected a minisign secret key/],
+      [key.publicKeyText, /signing-key: this is a minisign public key/],
+      ["", /signing-key: expected a minisign secret key/],
       [variant((bytes) => (bytes[SK.checksum]! ^= 1)), /damaged \(its checksum does not match\)/],
       [variant((bytes) => (bytes[SK.secret + 40]! ^= 1)), /damaged \(its checksum does not match\)/],
       [variant((bytes) => bytes.write("Zz", SK.kdf)), /unsupported key derivation/],

@@ -200,8 +200,15 @@ function keyLine(text: string, input: string, what: string): string {
 /** A minisign public key: the file's text (`minisign.pub`) or its base64 line alone. */
 export function parsePublicKey(text: string, options: KeyOptions = {}): PublicKey {
   const input = options.input ?? "trusted-key";
-  const bytes = decodeBase64(keyLine(text, input, "public key"), PUBLIC_KEY_STRUCT_LENGTH);
+  const line = keyLine(text, input, "public key");
+  const bytes = decodeBase64(line, PUBLIC_KEY_STRUCT_LENGTH);
   if (!bytes) {
+    // Named without quoting it: a secret key pasted where the public one belongs must not be echoed.
+    if (decodeBase64(line, SECRET_KEY_STRUCT_LENGTH)) {
+      throw new InputError(`${input}: this is a minisign secret key; give its public key (minisign.pub)`, {
+        input,
+      });
+    }
     throw new InputError(
       `${input}: expected a minisign public key (base64 of ${PUBLIC_KEY_STRUCT_LENGTH} bytes, starting "RW")`,
       { input },
@@ -225,8 +232,14 @@ export interface SecretKeyOptions extends KeyOptions {
  */
 export async function loadSigningKey(text: string, options: SecretKeyOptions = {}): Promise<SigningKey> {
   const input = options.input ?? "signing-key";
-  const bytes = decodeBase64(keyLine(text, input, "secret key"), SECRET_KEY_STRUCT_LENGTH);
+  const line = keyLine(text, input, "secret key");
+  const bytes = decodeBase64(line, SECRET_KEY_STRUCT_LENGTH);
   if (!bytes) {
+    if (decodeBase64(line, PUBLIC_KEY_STRUCT_LENGTH)) {
+      throw new InputError(`${input}: this is a minisign public key; the secret key is needed to sign`, {
+        input,
+      });
+    }
     throw new InputError(
       `${input}: expected a minisign secret key (base64 of ${SECRET_KEY_STRUCT_LENGTH} bytes, starting "RW")`,
       { input },

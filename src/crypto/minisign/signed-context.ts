@@ -34,7 +34,7 @@ export interface SignedContext {
 const KIND = /^[a-z][a-z-]{0,31}$/;
 const VALUE = /^[A-Za-z0-9._/-]{1,255}$/;
 const COMMENT =
-  /^lifeboat ([a-z][a-z-]{0,31}) label=([A-Za-z0-9._/-]{1,255})(?: backup=([A-Za-z0-9._/-]{1,255}))? file=([A-Za-z0-9._/-]{1,255}) timestamp=(0|[1-9][0-9]{0,15})$/;
+  /^lifeboat ([a-z][a-z-]{0,31}) label=([A-Za-z0-9._/-]{1,255})(?: backup=([A-Za-z0-9._/-]{1,255}))? file=([A-Za-z0-9._/-]{1,255}) timestamp=(0|[1-9][0-9]{0,14})$/;
 
 /** The trusted comment for a record; throws when a value would need escaping. */
 export function formatTrustedComment(context: SignedContext): string {
