@@ -318,8 +318,17 @@ export function parseDecryptionKeys(raw: RawOptions): DecryptionKeys {
   return keys;
 }
 
+/** What verify, restore-test and restore share: which backup, where, the key, and pg_restore. */
+function parseBackupSource(raw: RawOptions, storage = parseStorageSettings(raw)) {
+  return {
+    ...storage,
+    backup: readOptions(raw, { backup: OPTIONS.backup }).backup,
+    keys: parseDecryptionKeys(raw),
+    ...parsePgClientSettings(raw),
+  };
+}
+
 const VERIFY = {
-  backup: OPTIONS.backup,
   maxAge: OPTIONS.maxAge,
   maxSizeChange: OPTIONS.maxSizeChange,
   sizeChangeAction: OPTIONS.sizeChangeAction,
@@ -329,10 +338,7 @@ const VERIFY = {
 export function parseVerifySettings(raw: RawOptions): VerifySettings {
   const v = readOptions(raw, VERIFY);
   return {
-    ...parseStorageSettings(raw),
-    backup: v.backup,
-    keys: parseDecryptionKeys(raw),
-    ...parsePgClientSettings(raw),
+    ...parseBackupSource(raw),
     gates: {
       maxAgeSeconds: v.maxAge === undefined ? undefined : v.maxAge / 1000,
       maxSizeChange: v.maxSizeChange,
@@ -376,7 +382,6 @@ export function defaultJobs(): number {
 }
 
 const RESTORE_TEST = {
-  backup: OPTIONS.backup,
   scratchUrl: OPTIONS.scratchDatabaseUrl,
   assertions: OPTIONS.assertions,
   run: OPTIONS.run,
@@ -431,9 +436,7 @@ function validatePgRestoreArgs(args: string[]): string[] {
 export function parseRestoreTestSettings(raw: RawOptions): RestoreTestSettings {
   const v = readOptions(raw, RESTORE_TEST);
   return {
-    ...parseStorageSettings(raw),
-    backup: v.backup,
-    keys: parseDecryptionKeys(raw),
+    ...parseBackupSource(raw),
     scratchUrl: v.scratchUrl,
     assertions: readAssertions(v.assertions),
     run: v.run,
@@ -442,12 +445,10 @@ export function parseRestoreTestSettings(raw: RawOptions): RestoreTestSettings {
     decryptToDisk: v.decryptToDisk,
     jobs: v.jobs ?? defaultJobs(),
     pgRestoreArgs: validatePgRestoreArgs(splitArgs(v.pgRestoreArgs)),
-    ...parsePgClientSettings(raw),
   };
 }
 
 const RESTORE = {
-  backup: OPTIONS.backup,
   targetUrl: OPTIONS.targetDatabaseUrl,
   // Required, but its error names the target's database, so the rules below say it is missing.
   confirm: { ...OPTIONS.confirm, required: false },
@@ -512,13 +513,12 @@ export function parseRestoreSettings(raw: RawOptions): RestoreSettings {
   const v = readOptions(raw, RESTORE);
   if (v.safetyLabel !== undefined) validateLabel(v.safetyLabel);
   const storage = parseStorageSettings(raw);
+  // The confirmation first: a restore with the wrong target says so before anything else.
   checkRules({ ...v, label: storage.label }, RESTORE_RULES);
   return {
-    ...storage,
+    ...parseBackupSource(raw, storage),
     ...v,
-    keys: parseDecryptionKeys(raw),
     confirm: v.confirm!,
     safetyLabel: v.safetyLabel ?? defaultSafetyLabel(storage.label),
-    ...parsePgClientSettings(raw),
   };
 }
