@@ -19,31 +19,38 @@ export {
 
 /**
  * Input per frame. Each frame starts with an empty window, so larger frames compress slightly
- * better; 4 MiB frames cost under 0.5% of size against one stream at level 1, and keep the memory
- * in flight at (threads + 1) x 4 MiB (docs/benchmarks.md, "Compression engine").
+ * better: 4 MiB frames store about 1% more than one zlib stream at level 1 (the same as `zstd -1`),
+ * 16 MiB frames gain nothing measurable, and the memory in flight is (threads + 1) x 4 MiB
+ * (docs/benchmarks.md, "Compression engine").
  */
 export const FRAME_SIZE = 4 * 1024 * 1024;
 /**
- * pg_dump, a single process, writes at ~200-400 MB/s; zstd level 1 runs at ~300 MB/s per core, so
- * threads beyond this only cost memory, even on the 64-core runners.
+ * Chunks compressed at once at most: the libuv thread pool's default size, on which zlib runs.
+ * pg_dump, a single process, writes at ~200-400 MB/s and zstd level 1 runs at ~600 MB/s per core,
+ * so more only pays at high levels (set UV_THREADPOOL_SIZE and pass `threads` for those).
  */
-export const MAX_THREADS = 8;
-/** zlib's default 16 KiB output chunks cost a third of the single-stream speed. */
+export const MAX_THREADS = 4;
+/** zlib's default 16 KiB output chunks are much slower for zstd (FIELD-NOTES). */
 const STREAM_CHUNK_SIZE = 256 * 1024;
 
 export interface CompressorOptions {
-  /** Worker threads for zstd and gzip; default: the cores available, at most MAX_THREADS. */
+  /** Threads for zstd and gzip; default: defaultThreads(). */
   threads?: number;
 }
 
-/** The default thread count: every core the process may use, up to MAX_THREADS. */
+/**
+ * The default thread count: the cores the process may use but one, which pg_dump (a process of its
+ * own, on the critical path) needs, and at most MAX_THREADS. On a 2-core runner that is one: zlib's
+ * stream (itself on the libuv thread pool, off the main thread) at ~600 MB/s for level 1 already
+ * outruns pg_dump.
+ */
 export function defaultThreads(): number {
-  return Math.max(1, Math.min(availableParallelism(), MAX_THREADS));
+  return Math.max(1, Math.min(availableParallelism() - 1, MAX_THREADS));
 }
 
 /**
- * A Transform that compresses as `spec` says. With one thread it is zlib's own stream (no worker
- * to start, the same output format); with more, independent frames compressed in worker threads.
+ * A Transform that compresses as `spec` says. With one thread it is zlib's own stream; with more,
+ * independent frames compressed at once on the thread pool (ParallelCompressStream).
  */
 export function createCompressor(spec: CompressionSpec, options: CompressorOptions = {}): Transform {
   if (spec.method === "none") return new PassThrough();
