@@ -1,5 +1,13 @@
 #!/usr/bin/env node
-import { main } from "./main.js";
+import { nodeTooOld } from "./node-version.js";
+
+// Checked before the rest of the CLI is loaded, so an old Node gets one clear line rather than a
+// missing zlib function or a dependency's warning halfway through a backup.
+const tooOld = nodeTooOld(process.versions.node);
+if (tooOld) {
+  process.stderr.write(`lifeboat: error: ${tooOld}\n`);
+  process.exit(2);
+}
 
 // The first Ctrl-C (or the runner's SIGTERM) stops pg_dump and aborts the upload cleanly; a second
 // one exits at once.
@@ -11,19 +19,23 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-main({
-  argv: process.argv.slice(2),
-  env: process.env,
-  cwd: process.cwd(),
-  stdout: (text) => process.stdout.write(text + "\n"),
-  stderr: (text) => process.stderr.write(text + "\n"),
-  signal: controller.signal,
-}).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`lifeboat: error: ${String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+import("./main.js")
+  .then(({ main }) =>
+    main({
+      argv: process.argv.slice(2),
+      env: process.env,
+      cwd: process.cwd(),
+      stdout: (text) => process.stdout.write(text + "\n"),
+      stderr: (text) => process.stderr.write(text + "\n"),
+      signal: controller.signal,
+    }),
+  )
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`lifeboat: error: ${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
