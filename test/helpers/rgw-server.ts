@@ -100,7 +100,7 @@ export interface RgwServer {
 
 /** Absolute paths of the Ceph binaries, or the names of the missing ones. */
 function findBinaries(): { found: Partial<Record<Binary, string>>; missing: Binary[] } {
-  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/bin", "/usr/sbin", "/sbin", "/bin"];
+  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/sbin"];
   const found: Partial<Record<Binary, string>> = {};
   const missing: Binary[] = [];
   for (const name of BINARIES) {
@@ -289,7 +289,7 @@ export async function startRgwServer(options: RgwServerOptions = {}): Promise<Rg
       ["osd.0", "osd.0.log"],
       ["radosgw", "client.rgw.a.log"],
     ]
-      .map(([name, file]) => `--- ${name} (${log(file!)}) ---\n${tail(log(file!), lines)}`)
+      .map(([name, file]) => `--- ${name} log ---\n${tail(log(file!), lines)}`)
       .join("\n");
 
   let stopping: Promise<void> | undefined;
