@@ -1,9 +1,9 @@
 /**
  * The CLI against a real S3 server, Ceph's radosgw (test/helpers/rgw-server.ts), with a real
- * PostgreSQL cluster: backup, verify, restore-test and prune end to end; backups under object lock
- * and prune keeping them; and a backup stopped by SIGTERM or SIGINT in the middle of its upload,
- * which must leave no multipart upload behind. The mock cannot show any of the last two: it has
- * no object lock and no ListMultipartUploads.
+ * PostgreSQL cluster: backup, verify, restore-test, restore and prune end to end; backups under
+ * object lock and prune keeping them; and a backup stopped by SIGTERM or SIGINT in the middle of
+ * its upload, which must leave no multipart upload behind. The mock cannot show the last two: it
+ * has no object lock and no ListMultipartUploads.
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -23,7 +23,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { Manifest } from "../../src/domain/manifest.js";
 import { runCli } from "../helpers/cli.js";
-import { createShop } from "../helpers/fixtures.js";
+import { countAllRows, createShop } from "../helpers/fixtures.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
 import { rgwSkip, useRgwServer } from "../helpers/rgw-server.js";
 
@@ -98,7 +98,7 @@ describe("the CLI against radosgw", { skip: rgwSkip() }, () => {
   }
 
   test(
-    "backup, verify (shallow and deep), restore-test and prune, end to end",
+    "backup, verify (shallow and deep), restore-test, restore and prune, end to end",
     { timeout: 240_000 },
     async () => {
       const storage = `s3://${rgw.server().bucket}/e2e`;
@@ -130,6 +130,23 @@ describe("the CLI against radosgw", { skip: rgwSkip() }, () => {
       assert.equal(restoreTest.code, 0, restoreTest.stderr + restoreTest.stdout);
       assert.equal(restoreTest.json.passed, true);
       assert.deepEqual(restoreTest.json.mismatches, []);
+
+      await cluster.createDatabase("restored");
+      const restore = await cli([
+        "restore",
+        "--backup",
+        newer,
+        "--identity-file",
+        identityFile,
+        "--target-database-url",
+        cluster.url("restored"),
+        "--confirm",
+        "restored",
+        "--json",
+      ]);
+      assert.equal(restore.code, 0, restore.stderr + restore.stdout);
+      assert.equal(restore.json.backupId, newer);
+      assert.deepEqual(await countAllRows(cluster, "restored"), await countAllRows(cluster, "shop"));
 
       const prune = await cli(["prune", "--keep-last", "1", "--json"]);
       assert.equal(prune.code, 0, prune.stderr);
