@@ -211,11 +211,19 @@ describe("S3 store on radosgw", { skip: rgwSkip() }, () => {
         { bucket: rgw.server().bucket, prefix: uniquePrefix("no-lock") },
         testOptions({ checksums: "when-supported" }),
       );
-      await assert.rejects(
-        plain.put("small", bodyOf(randomBytes(1000)), { retention: { mode: "GOVERNANCE", until } }),
-        OperationError,
-      );
+      // Single PutObject and multipart alike: nothing is stored unprotected while claiming a lock.
+      for (const [key, size] of [
+        ["small", 1000],
+        ["large", 11 * MIB],
+      ] as const) {
+        await assert.rejects(
+          plain.put(key, bodyOf(randomBytes(size)), { retention: { mode: "GOVERNANCE", until } }),
+          OperationError,
+          key,
+        );
+      }
       assert.deepEqual(await listKeys(plain), []);
+      assert.deepEqual(await uploadsUnder(rgw.server().bucket, `${plain.prefix}/`), []);
       assert.deepEqual(
         await plain.objectLocks(["small"]),
         new Map(),
