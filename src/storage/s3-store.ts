@@ -506,10 +506,9 @@ export class S3Store implements Store {
   /**
    * Makes sure a multipart put asked to lock its object did lock it: Ceph radosgw (16.2) accepts
    * the lock headers on CreateMultipartUpload and then stores the object without a retention (it
-   * honours them on PutObject). A retention
-   * missing or shorter than asked is set with PutObjectRetention (which any caller allowed to put
-   * locked objects may send); if the store refuses that too, the put fails rather than leave an
-   * unprotected backup that claims to be locked.
+   * honours them on PutObject). A retention missing or shorter than asked is set with
+   * PutObjectRetention (which any caller allowed to put locked objects may send); if the store
+   * refuses that too, the put fails rather than leave an unprotected backup that claims a lock.
    */
   private async ensureRetention(
     objectKey: string,
