@@ -41,6 +41,14 @@ export class DirectorySource {
     this.input = input;
   }
 
+  /** The absolute path (printable: local paths hold no credentials). */
+  get url(): string {
+    return this.root;
+  }
+
+  /** Nothing to free; here so every source can be closed alike. */
+  destroy(): void {}
+
   /** Fails with an InputError naming the source unless it is a readable directory. */
   async check(): Promise<void> {
     let info: Stats;

@@ -42,7 +42,6 @@ export function zeroBlocks(bytes: number): Buffer {
 }
 
 function isPlainAscii(text: string): boolean {
-  // eslint-disable-next-line no-control-regex
   return /^[\x20-\x7e]*$/.test(text);
 }
 
@@ -144,7 +143,6 @@ export function encodeHeader(entry: {
 
 /** A readable ASCII approximation for the ustar field, for tools that do not know pax. */
 function asciiStandIn(text: string, width: number): string {
-  // eslint-disable-next-line no-control-regex
   const ascii = text.replace(/[^\x20-\x7e]/g, "_");
   return ascii.length <= width ? ascii : ascii.slice(ascii.length - width);
 }

@@ -94,7 +94,10 @@ class ByteSource {
 /** An entry's content, read from the shared source on demand. */
 class EntryBody extends Readable {
   private remaining: number;
-  private reading: Promise<void> | undefined;
+  /** The pump in progress, if any: at most one reads from the shared source at a time. */
+  private pumping: Promise<void> | undefined;
+  /** A read was asked for while the pump was busy: it goes on instead of stopping. */
+  private wanted = false;
   private abandoned = false;
 
   constructor(
@@ -108,32 +111,45 @@ class EntryBody extends Readable {
   }
 
   override _read(): void {
-    if (this.reading || this.remaining === 0) return;
-    this.reading = (async () => {
-      let more = true;
-      while (more && this.remaining > 0 && !this.abandoned) {
-        const chunk = await this.source.readUpTo(Math.min(this.remaining, CHUNK));
-        if (!chunk) {
-          this.destroy(new TarFormatError(`tar archive truncated inside "${this.path}"`));
+    if (this.pumping) {
+      this.wanted = true;
+      return;
+    }
+    if (this.remaining === 0) return;
+    let done = (): void => undefined;
+    this.pumping = new Promise<void>((resolve) => (done = resolve));
+    void this.pump().finally(done);
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for (;;) {
+        this.wanted = false;
+        let more = true;
+        while (more && this.remaining > 0 && !this.abandoned) {
+          const chunk = await this.source.readUpTo(Math.min(this.remaining, CHUNK));
+          if (!chunk) throw new TarFormatError(`tar archive truncated inside "${this.path}"`);
+          this.remaining -= chunk.length;
+          more = this.push(chunk);
+        }
+        if (this.remaining === 0 && !this.abandoned) {
+          this.push(null);
           return;
         }
-        this.remaining -= chunk.length;
-        more = this.push(chunk);
+        if (!this.wanted || this.abandoned) return;
       }
-      if (this.remaining === 0 && !this.abandoned) this.push(null);
-    })()
-      .catch((error: unknown) => {
-        this.destroy(error instanceof Error ? error : new Error(String(error)));
-      })
-      .finally(() => {
-        this.reading = undefined;
-      });
+    } catch (error) {
+      this.destroy(error instanceof Error ? error : new Error(String(error)));
+    } finally {
+      // Synchronously with the last check of `wanted`: a read asked for from now on starts a pump.
+      this.pumping = undefined;
+    }
   }
 
   /** Stops delivering and skips whatever the consumer did not read. */
   async finish(): Promise<void> {
     this.abandoned = true;
-    await this.reading;
+    await this.pumping;
     if (this.remaining > 0) {
       const skipped = await this.source.skip(this.remaining);
       const missing = this.remaining - skipped;

@@ -75,6 +75,7 @@ export class FileChangedError extends OperationError {
 }
 
 const PAD_CHUNK = 64 * 1024;
+const BATCH_BYTES = 64 * 1024;
 
 function validatePath(path: string): void {
   if (path === "" || path.includes("\0"))
@@ -107,9 +108,27 @@ export function writeTar(
     const totals = { files: 0, directories: 0, symlinks: 0, bytes: 0, tarBytes: 0, indexEntries: 0 };
     const changed: ChangedFile[] = [];
     let finished = false;
+    // Small pieces (headers, small files, padding) go out in batches: one stream chunk per piece
+    // costs more than the piece when there are many small files.
+    const batch: Buffer[] = [];
+    let batched = 0;
+    const flush = function* (): Generator<Buffer> {
+      if (batched === 0) return;
+      const out = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+      batch.length = 0;
+      batched = 0;
+      yield out;
+    };
     const emit = function* (chunk: Buffer): Generator<Buffer> {
       totals.tarBytes += chunk.length;
-      yield chunk;
+      if (chunk.length >= BATCH_BYTES) {
+        yield* flush();
+        yield chunk;
+        return;
+      }
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= BATCH_BYTES) yield* flush();
     };
     const record = (line: IndexRecord): void => {
       index.push(Buffer.from(indexLine(line)));
@@ -233,6 +252,7 @@ export function writeTar(
       yield* emit(indexBytes);
       yield* emit(zeroBlocks(paddingFor(indexBytes.length)));
       yield* emit(trailer(totals.tarBytes));
+      yield* flush();
       finished = true;
       settle.resolve({ ...totals, indexBytes: indexBytes.length, indexSha256, changed });
     } catch (error) {
