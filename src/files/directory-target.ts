@@ -52,11 +52,12 @@ export class DirectoryTarget implements FilesTarget {
     this.realRoot = root;
     const full = join(root, entry.path);
     const parent = dirname(full);
+    // Checked before creating anything (a restored link could point mkdir outside) and after.
+    const inside = (path: string): boolean => path === root || path.startsWith(root + sep);
+    const outside = new Error("a symbolic link in the path leads outside the target directory");
+    if (!inside(await realAncestor(parent))) throw outside;
     await mkdir(parent, { recursive: true });
-    const realParent = await realpath(parent);
-    if (realParent !== root && !realParent.startsWith(root + sep)) {
-      throw new Error("a symbolic link in the path leads outside the target directory");
-    }
+    if (!inside(await realpath(parent))) throw outside;
 
     if (entry.type === "directory") {
       const existing = await lstat(full).catch(() => undefined);
@@ -90,5 +91,16 @@ export class DirectoryTarget implements FilesTarget {
     }
     await utimes(full, entry.mtime, entry.mtime);
     return "written";
+  }
+}
+
+/** The real path of the deepest part of `path` that exists. */
+async function realAncestor(path: string): Promise<string> {
+  for (let current = path; ; current = dirname(current)) {
+    try {
+      return await realpath(current);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || dirname(current) === current) throw error;
+    }
   }
 }
