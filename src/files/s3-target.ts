@@ -68,7 +68,9 @@ export class S3Target implements FilesTarget {
     try {
       if (entry.type === "directory" || entry.size === 0) {
         body.resume();
-        await this.client.send(new PutObjectCommand({ Bucket, Key: key, Body: "", ContentLength: 0 }));
+        await this.client.send(
+          new PutObjectCommand({ Bucket, Key: key, Body: new Uint8Array(0), ContentLength: 0 }),
+        );
       } else if (entry.size <= SINGLE_PUT_LIMIT) {
         await this.client.send(
           new PutObjectCommand({ Bucket, Key: key, Body: body, ContentLength: entry.size }),

@@ -47,7 +47,7 @@ const OBJECTS: Record<string, Record<string, Buffer>> = {
       Array.from({ length: 23 }, (_, i) => [`many/item-${i}.txt`, Buffer.from(`item ${i}`)]),
     ),
   },
-  avatars: { "user-1/avatar.png": pseudoRandom(7_777, 3) },
+  avatars: { "user-1/avatar.png": pseudoRandom(7_777, 3), "user-2/": Buffer.alloc(0) },
   "empty-bucket": {},
 };
 
@@ -135,6 +135,8 @@ describe("S3 files source", () => {
       Object.keys(OBJECTS.photos!).length,
     );
     assert.ok(entries.some((entry) => entry.path === "avatars/user-1/avatar.png" && entry.type === "file"));
+    // A console's folder marker is a folder, not an empty file named "user-2/".
+    assert.ok(entries.some((entry) => entry.path === "avatars/user-2" && entry.type === "directory"));
   });
 
   test("the files credentials are its own: LIFEBOAT_FILES_AWS_* win over the store's AWS_* ones", async () => {
