@@ -318,6 +318,36 @@ describe("restore-files targets", () => {
     assert.equal(readFileSync(join(out, "empty.txt"), "utf8"), "mine");
   });
 
+  test("a file over 64 MiB goes up as a multipart upload, byte for byte", async () => {
+    const size = 65 * 1024 * 1024 + 123;
+    const chunk = pseudoRandom(1024 * 1024, 9);
+    const content = (): Readable =>
+      Readable.from(
+        (function* () {
+          for (let sent = 0; sent < size; sent += chunk.length)
+            yield chunk.subarray(0, Math.min(chunk.length, size - sent));
+        })(),
+      );
+    const { stream } = writeTar([
+      { path: "videos/big.mp4", type: "file", size, mtime: new Date(), open: async () => content() },
+    ]);
+    await admin.send(new CreateBucketCommand({ Bucket: "restored-big" }));
+    const target = new S3Target({ bucket: "restored-big", prefix: "" }, targetOptions());
+    const result = await restoreFiles(stream, target);
+    target.destroy();
+    assert.deepEqual([result.written, result.failed, result.damaged], [1, 0, []]);
+    const stored = await admin.send(new GetObjectCommand({ Bucket: "restored-big", Key: "videos/big.mp4" }));
+    const hash = createHash("sha256");
+    for await (const part of stored.Body as Readable) hash.update(part as Buffer);
+    const expected = createHash("sha256");
+    for await (const part of content()) expected.update(part as Buffer);
+    assert.equal(hash.digest("hex"), expected.digest("hex"));
+    assert.equal(stored.ContentLength, size);
+    assert.ok(
+      server.requests.some((request) => /^\/restored-big\/videos\/big\.mp4\?.*uploadId=/.test(request.url)),
+    );
+  });
+
   test("a missing target bucket is an InputError naming the target", async () => {
     const target = new S3Target({ bucket: "not-there", prefix: "" }, targetOptions({ input: "to" }));
     await assert.rejects(

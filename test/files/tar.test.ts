@@ -168,6 +168,32 @@ describe("tar writer and stock tar", () => {
     assert.deepEqual(seen, ["a", "b", INDEX_NAME]);
   });
 
+  test("backpressure: a consumer that stops reading stops the source too", async () => {
+    let produced = 0;
+    const source = new Readable({
+      highWaterMark: 64 * 1024,
+      read() {
+        produced += 64 * 1024;
+        this.push(Buffer.alloc(64 * 1024, 1));
+      },
+    });
+    const size = 256 * 1024 * 1024;
+    const { stream } = writeTar([
+      { path: "big", type: "file", size, mtime: new Date(), open: async () => source },
+    ]);
+    const first = await new Promise<Buffer>((resolve) => stream.once("data", resolve));
+    stream.pause();
+    assert.ok(first.length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = produced;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(produced, before, "the source is not read while the tar is not");
+    assert.ok(produced < 4 * 1024 * 1024, `${produced} bytes read ahead of a paused consumer`);
+    stream.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(source.destroyed, true, "destroying the tar releases the file being read");
+  });
+
   test("the reserved index name at the source's root is refused", async () => {
     const { stream, summary } = writeTar([memoryFile(INDEX_NAME, "x")]);
     await assert.rejects(collect(stream), /reserves for the archive's index/);
