@@ -12,7 +12,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext } from "playwright-core";
 
-export const CHROMIUM_PATH = process.env.LIFEBOAT_CHROMIUM ?? "/usr/bin/chromium";
+/**
+ * Debian's package first; then the names Ubuntu and GitHub's runner images use (they ship Chrome,
+ * and Ubuntu's `chromium` package is only a snap shim). LIFEBOAT_CHROMIUM overrides.
+ */
+const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+
+export const CHROMIUM_PATH =
+  process.env.LIFEBOAT_CHROMIUM ?? CANDIDATES.find((path) => existsSync(path)) ?? CANDIDATES[0]!;
 
 export const CHROMIUM_FLAGS = [
   "--headless",
@@ -28,7 +35,7 @@ export const CHROMIUM_FLAGS = [
 /** A reason to skip, or undefined when Chromium is there. Throws under CI=true when it is not. */
 export function chromiumSkipReason(): string | undefined {
   if (existsSync(CHROMIUM_PATH)) return undefined;
-  const reason = `${CHROMIUM_PATH} not found (apt-get install -y --no-install-recommends chromium)`;
+  const reason = `no Chromium at ${CHROMIUM_PATH} (apt-get install -y --no-install-recommends chromium)`;
   if (process.env.CI === "true") throw new Error(`CI=true and ${reason}`);
   return reason;
 }

@@ -111,19 +111,21 @@ export function mixedStore() {
     label('<script>alert("x")</script>&amp;', [
       ...nightly(4, { restoreEvery: 1 }).map((spec, index) =>
         index === 0
-          ? {
-              ...spec,
-              checks: [
-                { kind: "verify" as const, ago: spec.ago - HOUR },
-                {
-                  kind: "restore-test" as const,
-                  passed: false,
-                  ago: spec.ago - 2 * HOUR,
-                  failures: ['<img src="https://evil.example/x.png"> row count mismatch in public.users'],
-                },
-              ],
-            }
-          : spec,
+          ? { ...spec, checks: [{ kind: "verify" as const, ago: spec.ago - HOUR }] }
+          : index === 1
+            ? {
+                ...spec,
+                checks: [
+                  { kind: "verify" as const, ago: spec.ago - HOUR },
+                  {
+                    kind: "restore-test" as const,
+                    passed: false,
+                    ago: spec.ago - 2 * HOUR,
+                    failures: ['<img src="https://evil.example/x.png"> row count mismatch in public.users'],
+                  },
+                ],
+              }
+            : spec,
       ),
     ]),
     label("unreadable", [], `AccessDenied listing s3://bucket/unreadable/ with token ${TOKEN}`),

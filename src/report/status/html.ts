@@ -23,7 +23,7 @@ const CSS = `
 :root{--red:#b3261e;--red-bg:#fdecea;--amber:#8a5a00;--amber-fill:#f2b01e;--amber-bg:#fff4d6;--green:#1e7d32;--green-bg:#e8f5e9;--ink:#1b1b1f;--muted:#5f6368;--line:#d9dce1;--chart:#1f5fbf}
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
-body{margin:0;padding:16px;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:#fff;overflow-wrap:anywhere}
+body{margin:0;padding:16px;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:#fff;overflow-wrap:break-word}
 main,header{max-width:1200px;margin:0 auto}
 h1{font-size:1.5rem;margin:0 0 4px}
 h2{font-size:1.2rem;margin:0 0 8px;display:flex;flex-wrap:wrap;gap:8px;align-items:center}
@@ -62,8 +62,11 @@ svg.chart .point{fill:var(--chart)}
  table.labels tr.label-row{margin:0 0 12px;border:1px solid var(--line);border-left-width:6px;border-radius:6px}
  table.labels td,table.labels th{border:0;padding:3px 10px}
  table.labels td[data-title]::before{content:attr(data-title) ": ";color:var(--muted);font-size:.85rem}
- table.checks{font-size:.85rem}
- table.checks th,table.checks td{padding:4px}
+ table.checks thead{display:none}
+ table.checks,table.checks tbody,table.checks tr{display:block;width:100%}
+ table.checks tr{padding:6px 0;border-bottom:1px solid var(--line)}
+ table.checks td{display:inline;border:0;padding:0 8px 0 0;white-space:nowrap}
+ table.checks td.detail{display:block;white-space:normal}
 }
 @media print{
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -89,7 +92,7 @@ function shortDate(ms: number): string {
   return new Date(ms).toISOString().slice(5, 16).replace("T", " ");
 }
 
-/** A line chart over time as inline SVG; points without a value leave a gap in the line. */
+/** A line chart over time as inline SVG, with a dot per measured point. */
 export function lineChart(spec: ChartSpec): string {
   const points = spec.values.filter(
     (point): point is { at: number; value: number; id: string } => point.value !== null,
@@ -105,16 +108,10 @@ export function lineChart(spec: ChartSpec): string {
   const x = (at: number) => PAD.left + (t1 === t0 ? plotW / 2 : ((at - t0) / (t1 - t0)) * plotW);
   const y = (value: number) => PAD.top + plotH - (value / (max * 1.1)) * plotH;
   const r = (n: number) => Math.round(n * 10) / 10;
-  let path = "";
-  let pen = false;
-  for (const point of spec.values) {
-    if (point.value === null) {
-      pen = false;
-      continue;
-    }
-    path += `${pen ? "L" : "M"}${r(x(point.at))} ${r(y(point.value))}`;
-    pen = true;
-  }
+  // Backups that nothing measured (no restore-test) are skipped, not drawn as zero: the line joins the measured ones.
+  const path = points
+    .map((point, index) => `${index === 0 ? "M" : "L"}${r(x(point.at))} ${r(y(point.value))}`)
+    .join("");
   const circles = points
     .map(
       (point) =>
@@ -135,7 +132,7 @@ export function lineChart(spec: ChartSpec): string {
     (t1 !== t0
       ? `<text x="${W - PAD.right}" y="${H - 6}" text-anchor="end">${escapeHtml(shortDate(t1))}</text>`
       : "") +
-    (path.includes("L") ? `<path class="series" d="${path}"/>` : "") +
+    (points.length > 1 ? `<path class="series" d="${path}"/>` : "") +
     circles +
     `</svg></figure>`
   );
@@ -209,7 +206,11 @@ function labelRow(status: LabelStatus, index: number): string {
     ) +
     cell(
       "Stored",
-      escapeHtml(`${formatBytes(status.storage.totalBytes)} (7d ${formatTrend(status.storage.trendRatio)})`),
+      escapeHtml(
+        status.storage.trendRatio === null
+          ? formatBytes(status.storage.totalBytes)
+          : `${formatBytes(status.storage.totalBytes)} (7d ${formatTrend(status.storage.trendRatio)})`,
+      ),
       "num",
     ) +
     cell("Verified", escapeHtml(`${status.retention.verified} of ${status.retention.backups}`), "num") +
@@ -227,7 +228,7 @@ function checksTable(checks: CheckSummary[]): string {
         `<td>${escapeHtml(check.kind)}</td>` +
         `<td class="${check.passed ? "pass" : "fail"}">${check.passed ? "pass" : "FAIL"}</td>` +
         `<td>${escapeHtml(check.backupId)}</td>` +
-        `<td>${escapeHtml(
+        `<td class="detail">${escapeHtml(
           check.passed
             ? check.restoreSeconds !== null
               ? `restored in ${formatSeconds(check.restoreSeconds)}`
