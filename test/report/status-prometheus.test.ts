@@ -120,6 +120,29 @@ test("the values are the model's: timestamps in Unix seconds, 0 for never, sizes
   assert.equal(v("lifeboat_labels", { verdict: "red" }), 1);
 });
 
+test("the last good backup is the newest whose latest check did not fail; the age is the newest's", () => {
+  const model = buildStatus(
+    [
+      label("db", [
+        { ago: 2 * HOUR, durationSeconds: 60, checks: [{ kind: "verify", passed: false, ago: HOUR }] },
+        { ago: 20 * HOUR, durationSeconds: 60, checks: [{ kind: "verify", ago: 19 * HOUR }] },
+      ]),
+    ],
+    { now: NOW },
+  );
+  const families = parseExposition(renderPrometheus(model));
+  assert.equal(
+    sampleValue(families, "lifeboat_last_success_timestamp_seconds", { label: "db", kind: "backup" }),
+    nowSeconds - 20 * HOUR + 60,
+  );
+  assert.equal(sampleValue(families, "lifeboat_backup_age_seconds", { label: "db" }), 2 * HOUR - 60);
+  assert.equal(sampleValue(families, "lifeboat_last_check_passed", { label: "db", kind: "verify" }), 0);
+  assert.equal(
+    sampleValue(families, "lifeboat_last_success_timestamp_seconds", { label: "db", kind: "verify" }),
+    nowSeconds - 19 * HOUR,
+  );
+});
+
 test("label values with quotes, backslashes and line feeds survive escaping", () => {
   const hostile = 'a"b\\c\nd}e,f="g"';
   assert.equal(escapeLabelValue(hostile), 'a\\"b\\\\c\\nd}e,f=\\"g\\"');

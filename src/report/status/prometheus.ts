@@ -50,7 +50,7 @@ export function statusFamilies(model: StatusModel): Family[] {
   const f = {
     lastSuccess: family(
       "lifeboat_last_success_timestamp_seconds",
-      "Unix time of the last success per kind: backup (newest committed backup finished), verify (newest passing verify or verify-deep), restore_test (newest passing restore-test); 0 when never.",
+      "Unix time of the last success per kind: backup (the newest good backup finished: committed, its latest check not failed), verify (newest passing verify or verify-deep), restore_test (newest passing restore-test); 0 when never.",
     ),
     lastCheckPassed: family(
       "lifeboat_last_check_passed",
@@ -91,7 +91,11 @@ export function statusFamilies(model: StatusModel): Family[] {
   };
   const perLabel = (status: LabelStatus) => {
     const label = { label: status.label };
-    add(f.lastSuccess, { ...label, kind: "backup" }, status.newest ? seconds(status.newest.finishedAt) : 0);
+    add(
+      f.lastSuccess,
+      { ...label, kind: "backup" },
+      status.newestGood ? seconds(status.newestGood.finishedAt) : 0,
+    );
     add(
       f.lastSuccess,
       { ...label, kind: "verify" },
