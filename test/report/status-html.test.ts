@@ -15,7 +15,7 @@ import { escapeHtml, renderStatusHtml } from "../../src/report/status/html.js";
 import { renderPrometheus } from "../../src/report/status/prometheus.js";
 import { renderStatusJson } from "../../src/report/status/model.js";
 import { chromiumSkipReason, launchChromium, type Browsing } from "../helpers/browser.js";
-import { DAY, NOW, SECRET, SECRET_URL, TOKEN, mixedStore } from "./status-fixtures.js";
+import { DAY, NOW, SECRET, SECRET_URL, TOKEN, label, mixedStore } from "./status-fixtures.js";
 
 export const OUTPUT_DIR = resolve("test-output/status");
 const HOSTILE = '<script>alert("x")</script>&amp;';
@@ -198,6 +198,44 @@ test(
     );
     assert.equal(before, '"Newest backup: "');
     await page.screenshot({ path: join(OUTPUT_DIR, "status-360.png"), fullPage: true });
+
+    // The longest label Lifeboat accepts, and a reason with a long unbroken URL, still fit.
+    const long = "a".repeat(40) + "-" + "b".repeat(23);
+    const narrowFile = join(OUTPUT_DIR, "status-long.html");
+    writeFileSync(
+      narrowFile,
+      renderStatusHtml(
+        buildStatus(
+          [
+            label(long, [
+              {
+                ago: 3 * DAY,
+                checks: [
+                  {
+                    kind: "verify",
+                    passed: false,
+                    ago: DAY,
+                    failures: [`https://x.example/${"p".repeat(120)}`],
+                  },
+                ],
+              },
+            ]),
+          ],
+          { now: NOW },
+        ),
+      ),
+    );
+    const narrow = await browsing!.context.newPage();
+    await narrow.setViewportSize({ width: 360, height: 740 });
+    await narrow.goto(pathToFileURL(narrowFile).href, { waitUntil: "load" });
+    assert.ok(
+      await narrow.evaluate(
+        () => document.documentElement.scrollWidth <= document.documentElement.clientWidth,
+      ),
+      "a 64-character label and a long URL do not overflow",
+    );
+    assert.equal(await narrow.locator("table.labels tbody th").innerText(), long);
+    await narrow.close();
 
     await page.emulateMedia({ media: "print" });
     const printed = await page.$$eval("table.labels tbody tr .badge", (badges) =>

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { InputError } from "../../src/domain/errors.js";
 import {
   buildStatus,
   DEFAULT_THRESHOLDS,
   renderStatusJson,
   type StatusModel,
+  type StatusThresholds,
 } from "../../src/report/status/model.js";
 import { renderStatusText } from "../../src/report/status/text.js";
 import { DAY, HOUR, NOW, SECRET, TOKEN, ago, backup, label, mixedStore, nightly } from "./status-fixtures.js";
@@ -302,6 +304,21 @@ test("the text table has a row per label and the reasons of the labels that are 
   assert.match(text, /evil\\x1b\[2Jname \(red\):\n {2}- newest good backup is 1d15h old/);
   assert.match(text, /empty \(red\):\n {2}- no backup/);
   assert.match(lines.at(-2)!, /^RED: 1 green, 0 amber, 2 red at 2026-11-28T12:00:00.000Z$/);
+});
+
+test("a bad threshold is bad input naming its option", () => {
+  const cases: [Partial<StatusThresholds>, RegExp][] = [
+    [{ maxAgeSeconds: 0 }, /^--max-age: expected a duration longer than 0$/],
+    [{ maxRestoreAgeSeconds: -1 }, /^--max-restore-age: /],
+    [{ minSuccessRate: 1.5 }, /^--min-success-rate: expected a percentage from 0% to 100%$/],
+    [{ window: 0 }, /^--window: /],
+  ];
+  for (const [thresholds, message] of cases) {
+    assert.throws(
+      () => buildStatus([], { now: NOW, thresholds }),
+      (error: unknown) => error instanceof InputError && error.exitCode === 2 && message.test(error.message),
+    );
+  }
 });
 
 test("the inputs' order does not matter and a check's time, not its position, makes it the latest", () => {

@@ -42,6 +42,8 @@ tr.label-row.v-amber{border-left-color:var(--amber-fill);background:var(--amber-
 tr.label-row.v-green{border-left-color:var(--green);background:var(--green-bg)}
 tr.label-row a{color:inherit}
 ul.reasons{margin:0;padding-left:18px}
+.label-name,ul.reasons li,h2 span,td.detail{overflow-wrap:anywhere;min-width:0}
+th.label-name{min-width:8rem}
 .fail{color:var(--red);font-weight:600}
 .pass{color:var(--green)}
 section.label{margin:28px 0;padding-top:12px;border-top:2px solid var(--line)}

@@ -8,6 +8,7 @@
  * manifest's facts (none when the folder has no manifest: a backup in flight or one that died)
  * and its check records. The shell that reads the store builds them; nothing here does I/O.
  */
+import { InputError } from "../../domain/errors.js";
 import { createRedactor, redactUrl } from "../../domain/redact.js";
 import { isVerified } from "../../domain/retention.js";
 import { HISTORY_WINDOW, IN_FLIGHT_MS, historyStats, type HistoryPoint } from "../history.js";
@@ -203,16 +204,19 @@ function percent(ratio: number): string {
 
 const byTime = (a: { at: Date }, b: { at: Date }) => a.at.getTime() - b.at.getTime();
 
+/** Thresholds are user input (CLI options): a bad one is bad input, named by its option. */
 function validThresholds(partial: Partial<StatusThresholds> | undefined): StatusThresholds {
   const t = { ...DEFAULT_THRESHOLDS, ...partial };
-  if (!(t.maxAgeSeconds > 0)) throw new RangeError("maxAgeSeconds must be positive");
+  const bad = (input: string, expected: string) =>
+    new InputError(`--${input}: expected ${expected}`, { input });
+  if (!(t.maxAgeSeconds > 0)) throw bad("max-age", "a duration longer than 0");
   if (t.maxRestoreAgeSeconds !== null && !(t.maxRestoreAgeSeconds > 0)) {
-    throw new RangeError("maxRestoreAgeSeconds must be positive or null");
+    throw bad("max-restore-age", "a duration longer than 0");
   }
   if (!(t.minSuccessRate >= 0 && t.minSuccessRate <= 1))
-    throw new RangeError("minSuccessRate must be in 0..1");
+    throw bad("min-success-rate", "a percentage from 0% to 100%");
   if (!Number.isSafeInteger(t.window) || t.window < 1)
-    throw new RangeError("window must be a positive integer");
+    throw bad("window", "a whole number of backups, at least 1");
   return t;
 }
 
