@@ -61,7 +61,7 @@ describe("backup to a local directory", () => {
     const manifest = JSON.parse(
       readFileSync(join(storage, "shop", backupId, "manifest.json"), "utf8"),
     ) as Manifest;
-    assert.equal(manifest.schemaVersion, 1);
+    assert.equal(manifest.schemaVersion, 2);
     assert.equal(manifest.backupId, backupId);
     assert.deepEqual(manifest.encryption, { format: "age-v1", recipients: [recipient], passphrase: false });
     assert.equal(manifest.source.database, "shop");
@@ -77,16 +77,26 @@ describe("backup to a local directory", () => {
     );
 
     const object = readFileSync(join(storage, "shop", backupId, "dump.age"));
-    assert.equal(object.length, manifest.object.bytes);
-    assert.equal(sha256(object), manifest.object.sha256);
+    const [dumpArtifact] = manifest.artifacts;
+    assert.deepEqual(
+      {
+        name: dumpArtifact!.name,
+        kind: dumpArtifact!.kind,
+        compression: dumpArtifact!.compression,
+        encryption: dumpArtifact!.encryption,
+      },
+      { name: "dump.age", kind: "dump", compression: "none", encryption: "age-v1" },
+    );
+    assert.equal(object.length, dumpArtifact!.stored.bytes);
+    assert.equal(sha256(object), dumpArtifact!.stored.sha256);
     assert.equal(object.subarray(0, 21).toString(), "age-encryption.org/v1");
 
     // Recovery with stock tools only, exactly as docs/format.md says.
     const plain = join(work, "dump.pgdump");
     execFileSync("age", ["-d", "-i", identityFile, "-o", plain, join(storage, "shop", backupId, "dump.age")]);
     const dump = readFileSync(plain);
-    assert.equal(dump.length, manifest.dump.plaintext.bytes);
-    assert.equal(sha256(dump), manifest.dump.plaintext.sha256);
+    assert.equal(dump.length, dumpArtifact!.plaintext.bytes);
+    assert.equal(sha256(dump), dumpArtifact!.plaintext.sha256);
     await cluster.createDatabase("restored_a");
     execFileSync(
       join(cluster.binDir, "pg_restore"),
@@ -251,7 +261,7 @@ exec "$REAL" "$@"`,
     });
     for (const key of [identityFile, second]) {
       const plain = execFileSync("age", ["-d", "-i", key, join(folder, "dump.age")]);
-      assert.equal(sha256(plain), manifest.dump.plaintext.sha256);
+      assert.equal(sha256(plain), manifest.artifacts[0]!.plaintext.sha256);
     }
   });
 
