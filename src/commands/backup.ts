@@ -56,6 +56,11 @@ export interface BackupDeps {
   signal?: AbortSignal;
   /** Where an installed pg_dump is cached between runs (actions/cache); none on the CLI. */
   toolCache?: ToolCache;
+  /**
+   * Where the backup is written; default: the repository over `store`. The seam for several
+   * destinations (issue 15): a target that fans each artifact out to a list of repositories.
+   */
+  target?: BackupTarget;
 }
 
 export interface BackupResult {
@@ -93,9 +98,7 @@ function encryptionFor(settings: BackupSettings): { recipients: Recipient[]; inf
 
 export async function runBackup(settings: BackupSettings, deps: BackupDeps): Promise<BackupResult> {
   const { log } = deps;
-  // One destination today; several (issue 15) become a BackupTarget that fans out to a list.
-  const repository = new BackupRepository(deps.store);
-  const target: BackupTarget = repository;
+  const target: BackupTarget = deps.target ?? new BackupRepository(deps.store);
   const started = deps.now();
   const startedMs = performance.now();
   // Recipients are checked before anything connects or writes.
@@ -127,7 +130,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     // leaves not even an empty directory behind.
     await target.check("write");
     // A local backup killed outright leaves a temporary file; the next backup takes it away.
-    await repository.sweepLeftovers(settings.label, new Date(started.getTime() - LEFTOVER_SAFE_AGE_MS));
+    await target.sweepLeftovers(settings.label, new Date(started.getTime() - LEFTOVER_SAFE_AGE_MS));
     log.info(
       `PostgreSQL ${server.version} at ${settings.databaseUrl.host}:${settings.databaseUrl.port}/${server.database}; pg_dump ${pgDump.version} (${pgDump.path}); compression ${formatCompression(compression)}`,
     );

@@ -92,6 +92,8 @@ export interface BackupWriter {
 export interface BackupTarget {
   readonly url: string;
   check(access: StoreAccess): Promise<void>;
+  /** Removes what killed backups left (temporary files) older than `olderThan`; best effort. */
+  sweepLeftovers(label: string, olderThan: Date): Promise<string[]>;
   beginBackup(
     label: string,
     backupId: string,

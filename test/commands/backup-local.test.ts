@@ -5,7 +5,16 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -346,6 +355,23 @@ sleep 60`,
     });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(listFiles(storage).length, 2);
+  });
+
+  // issue 12: a killed local backup's temporary file stayed for ever.
+  test("the next backup sweeps a .partial-* file left by a backup killed outright, once it is old", async () => {
+    const storage = join(work, "store-swept");
+    const folder = join(storage, "default", "20200101T000000Z-killed");
+    mkdirSync(folder, { recursive: true });
+    const partial = join(folder, ".partial-0123abcd");
+    writeFileSync(partial, "half a dump, never renamed");
+    const old = new Date(Date.now() - 2 * 86_400_000);
+    utimesSync(partial, old, old);
+    const run = await runCli(["backup", "--storage", storage, "--recipient", recipient, "--json"], {
+      env: env(),
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(!existsSync(partial), "swept");
+    assert.ok(!existsSync(folder), "with the folder it left");
   });
 });
 
