@@ -125,6 +125,27 @@ export class BackupRepository implements BackupTarget {
     return groupBackupFolders(label, objects);
   }
 
+  /** Folders under the label without a manifest: backups in flight, or failed ones. */
+  async incompleteFolders(label: string): Promise<BackupFolder[]> {
+    return (await this.folders(label)).filter((folder) => !folder.committed);
+  }
+
+  /**
+   * Deletes one backup folder: the manifest first (from then on it is no backup), then the rest.
+   * When the manifest cannot be deleted, nothing else is touched and the backup stays whole.
+   */
+  async deleteBackup(label: string, folder: BackupFolder): Promise<DeleteResult> {
+    const manifest = manifestKey(label, folder.backupId);
+    const keys = folder.objects.map((object) => object.key);
+    const first = folder.committed ? await this.deleteKeys(label, [manifest]) : { deleted: [], failed: [] };
+    if (first.failed.length > 0) return first;
+    const rest = await this.deleteKeys(
+      label,
+      keys.filter((key) => key !== manifest),
+    );
+    return { deleted: [...first.deleted, ...rest.deleted], failed: rest.failed };
+  }
+
   async readText(key: string): Promise<string> {
     const chunks: Buffer[] = [];
     for await (const chunk of await this.store.get(key)) chunks.push(Buffer.from(chunk as Buffer));
