@@ -3,23 +3,28 @@
  * commit by writing the manifest last. Anything that fails before the manifest is written leaves
  * no object behind and no manifest: the next run starts clean.
  */
-import { PassThrough, Readable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { newBackupId } from "../domain/backup-id.js";
 import { buildPgDumpArgs, formatCompression, parseCompression } from "../domain/dump-plan.js";
 import { describeError, LifeboatError, OperationError } from "../domain/errors.js";
-import { dumpKey, manifestKey, rolesKey, ENCRYPTED_DUMP_FILE, PLAIN_DUMP_FILE } from "../domain/layout.js";
+import {
+  ENCRYPTED_DUMP_FILE,
+  ENCRYPTED_ROLES_FILE,
+  PLAIN_DUMP_FILE,
+  PLAIN_ROLES_FILE,
+} from "../domain/layout.js";
 import {
   MANIFEST_SCHEMA_VERSION,
-  serializeManifest,
+  type Artifact,
+  type Digest,
+  type DumpArtifact,
   type EncryptionInfo,
   type Manifest,
-  type RolesInfo,
   type TableCount,
 } from "../domain/manifest.js";
 import { isReservedRole, supabaseExtensionArgs, type Preset } from "../domain/supabase-preset.js";
 import { provenanceFromEnv } from "../domain/provenance.js";
-import { createEncryptStream, parseRecipient, passphraseRecipient } from "../crypto/age/index.js";
+import { parseRecipient, passphraseRecipient, type Recipient } from "../crypto/age/index.js";
 import { connect, readServerInfo } from "../postgres/connect.js";
 import { preflight } from "../postgres/doctor.js";
 import { findPgTool } from "../postgres/pg-dump-finder.js";
@@ -30,8 +35,15 @@ import { listExtensions } from "../postgres/extensions.js";
 import { dumpRoles } from "../postgres/roles.js";
 import { putRolesObject } from "./roles-object.js";
 import type { BackupSettings } from "../settings/types.js";
-import type { PutOptions, Store } from "../storage/store.js";
-import { HashTap } from "../streams/hash-tap.js";
+import { PLAINTEXT, STORED, writeStages } from "../pipeline/artifact-stages.js";
+import { compose } from "../pipeline/pipeline.js";
+import {
+  BackupRepository,
+  LEFTOVER_SAFE_AGE_MS,
+  type BackupTarget,
+  type BackupWriter,
+} from "../repository/backup-repository.js";
+import type { Store } from "../storage/store.js";
 import { LIFEBOAT_VERSION } from "../version.js";
 import type { Logger } from "./logger.js";
 
@@ -44,6 +56,11 @@ export interface BackupDeps {
   signal?: AbortSignal;
   /** Where an installed pg_dump is cached between runs (actions/cache); none on the CLI. */
   toolCache?: ToolCache;
+  /**
+   * Where the backup is written; default: the repository over `store`. The seam for several
+   * destinations (issue 15): a target that fans each artifact out to a list of repositories.
+   */
+  target?: BackupTarget;
 }
 
 export interface BackupResult {
@@ -57,12 +74,13 @@ export interface BackupResult {
   manifest: Manifest;
 }
 
-function encryptionFor(settings: BackupSettings): { stream: Transform; info: EncryptionInfo } {
+/** The recipients the backup's artifacts are encrypted to (none: the explicit opt-out), and how the manifest says so. */
+function encryptionFor(settings: BackupSettings): { recipients: Recipient[]; info: EncryptionInfo } {
   const { encryption } = settings;
-  if (encryption.kind === "none") return { stream: new PassThrough(), info: { format: "none" } };
+  if (encryption.kind === "none") return { recipients: [], info: { format: "none" } };
   if (encryption.kind === "passphrase") {
     return {
-      stream: createEncryptStream([passphraseRecipient(encryption.passphrase)]),
+      recipients: [passphraseRecipient(encryption.passphrase)],
       info: { format: "age-v1", recipients: [], passphrase: true },
     };
   }
@@ -73,13 +91,14 @@ function encryptionFor(settings: BackupSettings): { stream: Transform; info: Enc
       .map((recipient) => [recipient.toString(), recipient]),
   );
   return {
-    stream: createEncryptStream([...unique.values()]),
+    recipients: [...unique.values()],
     info: { format: "age-v1", recipients: [...unique.keys()], passphrase: false },
   };
 }
 
 export async function runBackup(settings: BackupSettings, deps: BackupDeps): Promise<BackupResult> {
-  const { store, log } = deps;
+  const { log } = deps;
+  const target: BackupTarget = deps.target ?? new BackupRepository(deps.store);
   const started = deps.now();
   const startedMs = performance.now();
   // Recipients are checked before anything connects or writes.
@@ -109,7 +128,9 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     const compression = parseCompression(settings.compression, pgDump.major);
     // The store is checked once the database side is known to work, so a typo in the URL
     // leaves not even an empty directory behind.
-    await store.check();
+    await target.check("write");
+    // A local backup killed outright leaves a temporary file; the next backup takes it away.
+    await target.sweepLeftovers(settings.label, new Date(started.getTime() - LEFTOVER_SAFE_AGE_MS));
     log.info(
       `PostgreSQL ${server.version} at ${settings.databaseUrl.host}:${settings.databaseUrl.port}/${server.database}; pg_dump ${pgDump.version} (${pgDump.path}); compression ${formatCompression(compression)}`,
     );
@@ -120,7 +141,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       until: new Date(started.getTime() + settings.objectLock.days * 86_400_000),
     };
     const encrypted = encryption.info.format !== "none";
-    const objectKey = dumpKey(settings.label, backupId, encrypted);
+    const dumpName = encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE;
     // Read before the dump starts: a failure here leaves nothing behind to take back.
     const preset = settings.preset ?? "none";
     const presetArgs = preset === "supabase" ? supabaseExtensionArgs(await listExtensions(client)) : [];
@@ -141,15 +162,20 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       snapshot: snapshot.id,
       extraArgs: [...settings.extraArgs, ...presetArgs],
     });
-    log.info(`Backing up into ${store.url}/${objectKey}`);
+    const writer = target.beginBackup(settings.label, backupId, { retention });
+    log.info(`Backing up into ${writer.url}/${settings.label}/${backupId}/${dumpName}`);
 
-    const { tables, plain, stored } = await streamDump({
+    const {
+      tables,
+      plain,
+      stored,
+      key: objectKey,
+    } = await streamDump({
       dump: startPgDump({ pgDump, args, url: settings.databaseUrl, env: deps.env }),
-      encrypt: encryption.stream,
-      store,
-      objectKey,
+      recipients: encryption.recipients,
+      writer,
+      name: dumpName,
       sizeHint: dumpSizeCeiling(server.databaseBytes),
-      retention,
       counting: snapshot
         .countRows(settings.scope, {
           excludeUnlogged: settings.extraArgs.includes("--no-unlogged-table-data"),
@@ -166,27 +192,35 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     });
 
     // The roles object goes in before the manifest, like the dump; a failure takes both back.
-    const rolesObjectKey = roles && rolesKey(settings.label, backupId, encrypted);
-    let rolesInfo: RolesInfo | undefined;
-    if (roles && rolesObjectKey) {
+    let rolesInfo: Artifact | undefined;
+    if (roles) {
+      const name = encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE;
       try {
         rolesInfo = await putRolesObject({
-          store,
-          key: rolesObjectKey,
+          writer,
+          name,
           sql: roles.sql,
           count: roles.roles.length,
-          encrypt: encryptionFor(settings).stream,
-          put: { signal: deps.signal, retention },
+          recipients: encryption.recipients,
+          signal: deps.signal,
         });
       } catch (error) {
-        await store.deleteMany([objectKey, rolesObjectKey]).catch(() => undefined);
+        await writer.abort();
         throw asOperationError(error);
       }
       log.info(
-        `Roles: ${roles.roles.length} in ${rolesInfo.name}${roles.left.length > 0 ? `; reserved, left out: ${roles.left.join(", ")}` : ""}`,
+        `Roles: ${roles.roles.length} in ${name}${roles.left.length > 0 ? `; reserved, left out: ${roles.left.join(", ")}` : ""}`,
       );
     }
 
+    const dumpArtifact: DumpArtifact = {
+      name: dumpName,
+      kind: "dump",
+      stored,
+      plaintext: plain,
+      compression: "none",
+      encryption: encrypted ? "age-v1" : "none",
+    };
     const finished = deps.now();
     const durationSeconds = round((performance.now() - startedMs) / 1000);
     const manifest: Manifest = {
@@ -205,34 +239,20 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
         user: server.user,
       },
       tool: { name: "lifeboat", version: LIFEBOAT_VERSION, pgDumpVersion: pgDump.version, pgDumpArgs: args },
-      dump: {
-        format: "custom",
-        compression: formatCompression(compression),
-        scope: settings.scope,
-        plaintext: { bytes: plain.bytes, sha256: plain.sha256 },
-      },
-      object: {
-        name: encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE,
-        bytes: stored.bytes,
-        sha256: stored.sha256,
-      },
+      dump: { format: "custom", compression: formatCompression(compression), scope: settings.scope },
       encryption: encryption.info,
       preset,
-      ...(rolesInfo ? { roles: rolesInfo } : {}),
+      artifacts: [dumpArtifact, ...(rolesInfo ? [rolesInfo] : [])],
       tables,
       totalRows: tables.reduce((sum, table) => sum + table.rows, 0),
       objectLock: retention ? { mode: retention.mode, retainUntil: retention.until.toISOString() } : null,
       provenance: provenanceFromEnv(deps.env),
     };
-    const key = manifestKey(settings.label, backupId);
+    let key: string;
     try {
-      await store.put(key, Readable.from([Buffer.from(serializeManifest(manifest))]), {
-        contentType: "application/json",
-        signal: deps.signal,
-        retention,
-      });
+      key = await writer.commit(manifest, { signal: deps.signal });
     } catch (error) {
-      await store.deleteMany([objectKey, ...(rolesObjectKey ? [rolesObjectKey] : [])]).catch(() => undefined);
+      await writer.abort();
       throw asOperationError(error);
     }
     log.info(
@@ -254,23 +274,22 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
 }
 
 /**
- * pg_dump -> sha256 -> age -> sha256 -> store, with the row counts running beside it. The first
- * failure anywhere (pg_dump, the store, the counts, an interrupt) stops everything else: pg_dump is
- * killed, the upload aborted, and an object that was completed anyway is deleted again.
+ * pg_dump -> the artifact write stages (plaintext digest, encryption, stored digest) -> the
+ * writer, with the row counts running beside it. The first failure anywhere (pg_dump, the store,
+ * the counts, an interrupt) stops everything else: pg_dump is killed, the upload aborted, and an
+ * object that was completed anyway is deleted again.
  */
 async function streamDump(options: {
   dump: RunningDump;
-  encrypt: Transform;
-  store: Store;
-  objectKey: string;
+  recipients: readonly Recipient[];
+  writer: BackupWriter;
+  name: string;
   sizeHint: number;
-  retention: PutOptions["retention"];
   counting: Promise<TableCount[]>;
   signal: AbortSignal | undefined;
-}): Promise<{ tables: TableCount[]; plain: HashTap; stored: HashTap }> {
-  const { dump, store, objectKey, signal } = options;
-  const plain = new HashTap();
-  const stored = new HashTap();
+}): Promise<{ tables: TableCount[]; plain: Digest; stored: Digest; key: string }> {
+  const { dump, writer, signal } = options;
+  const chain = compose(writeStages({ recipients: options.recipients, compression: "none" }));
   const controller = new AbortController();
   let firstError: unknown;
   const stop = (error: unknown) => {
@@ -278,7 +297,7 @@ async function streamDump(options: {
     firstError = error;
     controller.abort(error);
     dump.kill(describeError(error));
-    stored.destroy(error instanceof Error ? error : new Error(String(error)));
+    chain.output.destroy(error instanceof Error ? error : new Error(String(error)));
   };
   const onInterrupt = () => stop(new OperationError(`interrupted: ${describeError(signal?.reason)}`));
   if (signal?.aborted) onInterrupt();
@@ -290,20 +309,18 @@ async function streamDump(options: {
     });
 
   const [piped, put, counted] = await Promise.allSettled([
-    watch(pipeline(dump.output, plain, options.encrypt, stored)),
+    watch(pipeline([dump.output, ...chain.streams])),
     watch(
-      store.put(objectKey, stored, {
+      writer.putArtifact(options.name, chain.output, {
         signal: controller.signal,
-        contentType: "application/octet-stream",
         sizeHint: options.sizeHint,
-        retention: options.retention,
       }),
     ),
     watch(options.counting),
   ]);
   signal?.removeEventListener("abort", onInterrupt);
 
-  const takeBack = () => store.deleteMany([objectKey]).catch(() => undefined);
+  const takeBack = () => writer.abort();
   if (piped.status === "rejected" || put.status === "rejected" || counted.status === "rejected") {
     // The put is all or nothing; if it completed before something else failed, take it back.
     if (put.status === "fulfilled") await takeBack();
@@ -319,11 +336,13 @@ async function streamDump(options: {
     await takeBack();
     throw asOperationError(firstError);
   }
+  const plain = chain.results.get<Digest>(PLAINTEXT);
+  const stored = chain.results.get<Digest>(STORED);
   if (put.value.bytes !== stored.bytes) {
     await takeBack();
     throw new OperationError(`the store took ${put.value.bytes} bytes of the ${stored.bytes} sent`);
   }
-  return { tables: counted.value, plain, stored };
+  return { tables: counted.value, plain, stored, key: put.value.key };
 }
 
 function isRejected(value: unknown): value is PromiseRejectedResult {

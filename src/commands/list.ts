@@ -1,11 +1,7 @@
-import {
-  groupBackupFolders,
-  ENCRYPTED_DUMP_FILE,
-  PLAIN_DUMP_FILE,
-  type CheckRecordRef,
-} from "../domain/layout.js";
+import { ENCRYPTED_DUMP_FILE, PLAIN_DUMP_FILE, type CheckRecordRef } from "../domain/layout.js";
+import { BackupRepository } from "../repository/backup-repository.js";
 import type { StorageSettings } from "../settings/types.js";
-import type { ObjectInfo, Store } from "../storage/store.js";
+import type { Store } from "../storage/store.js";
 
 export interface ListedBackup {
   backupId: string;
@@ -14,20 +10,25 @@ export interface ListedBackup {
   /** Size of the stored dump object. */
   storedBytes: number;
   lastCheck: { kind: string; passed: boolean; at: string } | null;
+  /** Why the backup is broken (an artifact missing or of another size, a damaged manifest); empty when intact. */
+  problems: string[];
 }
 
-/** The committed backups under the label, newest first, from one listing of the label's prefix. */
+/**
+ * The committed backups under the label, newest first: one listing of the label's prefix, and each
+ * manifest, so that a broken backup is shown as one. Needs read access only.
+ */
 export async function listBackups(
   settings: StorageSettings,
   deps: { store: Store; now: () => Date },
 ): Promise<ListedBackup[]> {
-  await deps.store.check();
-  const objects: ObjectInfo[] = [];
-  for await (const object of deps.store.list(`${settings.label}/`)) objects.push(object);
+  const repository = new BackupRepository(deps.store);
+  await repository.check("read");
   const now = deps.now().getTime();
-  return groupBackupFolders(settings.label, objects)
-    .filter((folder) => folder.committed)
-    .map((folder) => {
+  const inspected = await repository.inspect(settings.label, { checkRecords: false });
+  return inspected
+    .filter(({ folder }) => folder.committed)
+    .map(({ folder, problems }) => {
       const dump = folder.objects.find(
         (object) =>
           object.key.endsWith(`/${ENCRYPTED_DUMP_FILE}`) || object.key.endsWith(`/${PLAIN_DUMP_FILE}`),
@@ -39,6 +40,7 @@ export async function listBackups(
         ageSeconds: Math.max(0, Math.round((now - folder.startedAt.getTime()) / 1000)),
         storedBytes: dump?.size ?? 0,
         lastCheck: last ? { kind: last.kind, passed: last.passed, at: last.time.toISOString() } : null,
+        problems,
       };
     });
 }

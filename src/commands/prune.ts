@@ -1,14 +1,17 @@
 /**
- * prune: list the label once, ask the store for object locks on what would go, decide with the
- * pure retention policy (src/domain/retention.ts), print, and delete.
+ * prune: list the label once, read each backup's manifest (a backup whose artifacts are missing or
+ * of another size is broken: kept, reported, never the newest or verified) and the check records
+ * that decide whether it is verified (each counts only if it checked the bytes the manifest
+ * describes), ask the store for object locks on what would go, decide with the pure retention
+ * policy (src/domain/retention.ts), print, and delete.
  *
  * Deletion runs in two passes so that a partial failure never leaves a backup that looks whole but
  * is not: first the manifests of the backups to remove (each one then stops being a backup), then
  * the rest of the folders whose manifest is gone. Each pass sends at most 1000 keys per
  * deleteMany (one S3 DeleteObjects). Keys that could not be deleted are reported, never hidden.
  */
-import { describeError, OperationError } from "../domain/errors.js";
-import { groupBackupFolders, MANIFEST_FILE, type BackupFolder } from "../domain/layout.js";
+import { OperationError } from "../domain/errors.js";
+import { MANIFEST_FILE } from "../domain/layout.js";
 import {
   isVerified,
   planRetention,
@@ -18,11 +21,15 @@ import {
   type RetentionPlan,
 } from "../domain/retention.js";
 import type { PruneSettings } from "../settings/types.js";
-import type { DeleteResult, ObjectInfo, ObjectLock, Store } from "../storage/store.js";
+import {
+  BackupRepository,
+  DELETE_BATCH_KEYS,
+  type InspectedFolder,
+} from "../repository/backup-repository.js";
+import type { ObjectInfo, ObjectLock, Store } from "../storage/store.js";
 import type { Logger } from "./logger.js";
 
-/** Keys per deleteMany call: S3's DeleteObjects limit. */
-export const DELETE_BATCH_KEYS = 1000;
+export { DELETE_BATCH_KEYS };
 
 export interface PruneDeps {
   store: Store;
@@ -36,6 +43,8 @@ export interface PruneDecision {
   /** False for a folder without a manifest (failed, interrupted or in flight). */
   committed: boolean;
   verified: boolean;
+  /** Why a committed backup is broken (an artifact missing or of another size); empty when intact. */
+  problems?: string[];
   bytes: number;
   objects: number;
   action: "keep" | "delete";
@@ -80,7 +89,8 @@ function lockState(locks: ObjectLock[]): ObjectLockState | undefined {
   return state;
 }
 
-function stateOf(folder: BackupFolder, lock: ObjectLockState | undefined): BackupState {
+function stateOf(inspected: InspectedFolder, lock: ObjectLockState | undefined): BackupState {
+  const { folder } = inspected;
   const newestObject = folder.objects.reduce<Date | undefined>(
     (latest, object) => (!latest || object.lastModified > latest ? object.lastModified : latest),
     undefined,
@@ -90,8 +100,9 @@ function stateOf(folder: BackupFolder, lock: ObjectLockState | undefined): Backu
     time: folder.startedAt,
     bytes: folder.bytes,
     committed: folder.committed,
-    verified: isVerified(folder.checks),
+    verified: inspected.problems.length === 0 && isVerified(inspected.matchingChecks),
   };
+  if (inspected.problems.length > 0) state.broken = inspected.problems;
   if (newestObject) state.lastModified = newestObject;
   if (lock) state.lock = lock;
   return state;
@@ -103,23 +114,23 @@ function stateOf(folder: BackupFolder, lock: ObjectLockState | undefined): Backu
  * newly became removals, until none is left unasked (each round asks about new folders only).
  */
 async function planWithLocks(
-  folders: BackupFolder[],
+  inspected: InspectedFolder[],
   settings: PruneSettings,
-  store: Store,
+  repository: BackupRepository,
   now: Date,
 ): Promise<RetentionPlan> {
   const locks = new Map<string, ObjectLockState | undefined>();
-  const byId = new Map(folders.map((folder) => [folder.backupId, folder]));
+  const byId = new Map(inspected.map((entry) => [entry.folder.backupId, entry.folder]));
   for (;;) {
-    const states = folders.map((folder) => stateOf(folder, locks.get(folder.backupId)));
+    const states = inspected.map((entry) => stateOf(entry, locks.get(entry.folder.backupId)));
     const plan = planRetention(states, settings.policy, now);
-    if (!store.objectLocks) return plan;
+    if (!repository.canLock) return plan;
     const unasked = plan.decisions.filter((decision) => !decision.keep && !locks.has(decision.backup.id));
     if (unasked.length === 0) return plan;
     const keys = unasked.flatMap((decision) =>
       byId.get(decision.backup.id)!.objects.map((object) => object.key),
     );
-    const found = await store.objectLocks(keys);
+    const found = await repository.objectLocks(keys);
     for (const decision of unasked) {
       const folder = byId.get(decision.backup.id)!;
       const folderLocks = folder.objects.flatMap((object) => {
@@ -131,43 +142,25 @@ async function planWithLocks(
   }
 }
 
-/** deleteMany in batches of DELETE_BATCH_KEYS; a batch that throws counts as failed for each key. */
-async function deleteInBatches(
-  store: Store,
-  keys: string[],
-  log: Logger,
-  progress: { done: number; total: number },
-): Promise<DeleteResult> {
-  const result: DeleteResult = { deleted: [], failed: [] };
-  for (let start = 0; start < keys.length; start += DELETE_BATCH_KEYS) {
-    const batch = keys.slice(start, start + DELETE_BATCH_KEYS);
-    try {
-      const outcome = await store.deleteMany(batch);
-      result.deleted.push(...outcome.deleted);
-      result.failed.push(...outcome.failed);
-    } catch (error) {
-      const reason = describeError(error);
-      for (const key of batch) result.failed.push({ key, reason });
-    }
-    progress.done += batch.length;
-    if (progress.total > DELETE_BATCH_KEYS) log.info(`deleted ${progress.done} of ${progress.total} objects`);
-  }
-  return result;
-}
-
 export async function runPrune(settings: PruneSettings, deps: PruneDeps): Promise<PruneResult> {
-  const { store, log } = deps;
+  const { log } = deps;
+  const repository = new BackupRepository(deps.store);
   const { label } = settings;
-  await store.check();
+  await repository.check(settings.dryRun ? "read" : "write");
   const root = `${label}/`;
-  const objects: ObjectInfo[] = [];
-  for await (const object of store.list(root)) objects.push(object);
-  const folders = groupBackupFolders(label, objects);
   const now = deps.now();
-  const plan = await planWithLocks(folders, settings, store, now);
+  if (!settings.dryRun) {
+    // A local backup killed outright leaves a temporary file that no listing shows: sweep it.
+    const swept = await repository.sweepLeftovers(label, new Date(now.getTime() - settings.policy.safeAgeMs));
+    if (swept.length > 0) log.info(`removed ${swept.length} temporary file(s) left by killed backups`);
+  }
+  const inspected = await repository.inspect(label, { checkRecords: true });
+  const folders = inspected.map((entry) => entry.folder);
+  const plan = await planWithLocks(inspected, settings, repository, now);
   for (const warning of plan.warnings) log.warn(warning);
 
   const byId = new Map(folders.map((folder) => [folder.backupId, folder]));
+  const problemsOf = new Map(inspected.map((entry) => [entry.folder.backupId, entry.problems]));
   const decisions: PruneDecision[] = plan.decisions.map((decision) => {
     const folder = byId.get(decision.backup.id)!;
     return {
@@ -175,6 +168,7 @@ export async function runPrune(settings: PruneSettings, deps: PruneDeps): Promis
       startedAt: folder.startedAt.toISOString(),
       committed: folder.committed,
       verified: decision.backup.verified,
+      problems: problemsOf.get(folder.backupId) ?? [],
       bytes: folder.bytes,
       objects: folder.objects.length,
       action: decision.keep ? "keep" : "delete",
@@ -185,7 +179,7 @@ export async function runPrune(settings: PruneSettings, deps: PruneDeps): Promis
   const kept = decisions.filter((decision) => decision.action === "keep");
   const doomed = decisions.filter((decision) => decision.action === "delete");
   const result: PruneResult = {
-    storage: store.url,
+    storage: repository.url,
     label,
     dryRun: settings.dryRun,
     kept: kept.filter((decision) => decision.committed).length,
@@ -224,28 +218,26 @@ export async function runPrune(settings: PruneSettings, deps: PruneDeps): Promis
   for (const decision of doomed) for (const object of keysOf(decision)) sizes.set(object.key, object.size);
   const progress = { done: 0, total: sizes.size };
   if (doomed.length > 0) {
-    log.info(`deleting ${doomed.length} folder(s), ${sizes.size} object(s), under ${store.url}/${root}`);
+    log.info(`deleting ${doomed.length} folder(s), ${sizes.size} object(s), under ${repository.url}/${root}`);
   }
 
   const manifestOf = (decision: PruneDecision) => `${root}${decision.backupId}/${MANIFEST_FILE}`;
-  const first = await deleteInBatches(
-    store,
-    doomed.filter((decision) => decision.committed).map(manifestOf),
-    log,
-    progress,
-  );
+  const deleteKeys = (keys: string[]) =>
+    repository.deleteKeys(label, keys, (count) => {
+      progress.done += count;
+      if (progress.total > DELETE_BATCH_KEYS)
+        log.info(`deleted ${progress.done} of ${progress.total} objects`);
+    });
+  const first = await deleteKeys(doomed.filter((decision) => decision.committed).map(manifestOf));
   const uncommitted = new Set(first.deleted);
   // A backup whose manifest could not be deleted stays whole: nothing else of it is touched.
   const rest = doomed.filter((decision) => !decision.committed || uncommitted.has(manifestOf(decision)));
-  const second = await deleteInBatches(
-    store,
+  const second = await deleteKeys(
     rest.flatMap((decision) =>
       keysOf(decision)
         .map((object) => object.key)
         .filter((key) => !uncommitted.has(key)),
     ),
-    log,
-    progress,
   );
   const gone = new Set([...first.deleted, ...second.deleted]);
   result.failed = [...first.failed, ...second.failed];

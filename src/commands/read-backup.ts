@@ -1,24 +1,13 @@
 /**
- * Reading a backup back: the stored object streamed from the store, its sha256 and size taken on
- * the way, then (with an identity) decrypted, with the plaintext's sha256 and size taken too. Never
- * a local copy unless the caller writes one.
+ * What reading a backup back needs besides the bytes (src/repository/read-artifact.ts streams and
+ * checks those): the identities that open it, and a pg_restore that reads its archive.
  */
-import type { Readable } from "node:stream";
-import {
-  createDecryptStream,
-  parseIdentities,
-  passphraseIdentity,
-  recipientOf,
-  type Identity,
-} from "../crypto/age/index.js";
+import { parseIdentities, passphraseIdentity, recipientOf, type Identity } from "../crypto/age/index.js";
 import { InputError } from "../domain/errors.js";
-import { backupPrefix } from "../domain/layout.js";
 import type { Manifest } from "../domain/manifest.js";
 import { findPgTool, type PgTool } from "../postgres/pg-dump-finder.js";
 import type { DecryptionKeys, PgClientSettings } from "../settings/types.js";
 import type { ToolCache } from "../postgres/pg-install.js";
-import type { Store } from "../storage/store.js";
-import { HashTap } from "../streams/hash-tap.js";
 import type { Logger } from "./logger.js";
 
 /**
@@ -53,35 +42,6 @@ export function identitiesFor(manifest: Manifest, keys: DecryptionKeys, backupNa
     );
   }
   return matching;
-}
-
-export interface OpenedBackup {
-  /** sha256 and size of the stored object's bytes, as they come from the store. */
-  stored: HashTap;
-  /** sha256 and size of the plaintext archive; undefined when only the stored object is read. */
-  plain: HashTap | undefined;
-  /** Every stream of the chain in order, for stream.pipeline(); the last one yields the bytes. */
-  chain: (Readable | NodeJS.ReadWriteStream)[];
-}
-
-/**
- * Streams a backup's object: `decrypt` undefined reads the stored bytes only; otherwise the chain
- * ends in the plaintext archive (decrypted with these identities, or as stored when the backup is
- * unencrypted and `decrypt` is an empty list).
- */
-export async function openBackup(
-  store: Store,
-  manifest: Manifest,
-  decrypt: Identity[] | undefined,
-): Promise<OpenedBackup> {
-  const key = `${backupPrefix(manifest.label, manifest.backupId)}${manifest.object.name}`;
-  const stored = new HashTap();
-  const chain: (Readable | NodeJS.ReadWriteStream)[] = [await store.get(key), stored];
-  if (decrypt === undefined) return { stored, plain: undefined, chain };
-  if (decrypt.length > 0) chain.push(createDecryptStream(decrypt));
-  const plain = new HashTap();
-  chain.push(plain);
-  return { stored, plain, chain };
 }
 
 /** A pg_restore that reads this backup's archive: of the dump's pg_dump major or newer. */

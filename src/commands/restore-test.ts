@@ -14,7 +14,7 @@ import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { connectionString, type DatabaseUrl } from "../domain/database-url.js";
 import { describeError, InputError, OperationError } from "../domain/errors.js";
-import type { TableCount } from "../domain/manifest.js";
+import { dumpArtifact, rolesArtifact, type Manifest, type TableCount } from "../domain/manifest.js";
 import { isPlatformRoleError } from "../domain/supabase-preset.js";
 import { connect } from "../postgres/connect.js";
 import { preflight } from "../postgres/doctor.js";
@@ -31,11 +31,12 @@ import { quoteIdent } from "../postgres/snapshot.js";
 import type { RestoreTestSettings } from "../settings/types.js";
 import type { Store } from "../storage/store.js";
 import type { AppliedRoles } from "../postgres/roles.js";
-import { resolveBackup } from "./catalog.js";
-import { writeCheckRecord } from "./check-record.js";
+import { BackupRepository } from "../repository/backup-repository.js";
+import type { CheckedArtifact } from "../repository/check-record.js";
+import { openArtifactRead, readDigests } from "../repository/read-artifact.js";
 import type { Logger } from "./logger.js";
 import { applyRolesObject } from "./roles-object.js";
-import { findPgRestoreFor, identitiesFor, openBackup } from "./read-backup.js";
+import { findPgRestoreFor, identitiesFor } from "./read-backup.js";
 
 export interface AssertionResult {
   sql: string;
@@ -66,13 +67,25 @@ export interface RestoreTestResult {
 
 const OUTPUT_KEEP = 32 * 1024;
 
+/** The listing shows the backup broken: every problem becomes a failure, nothing is restored. */
+class BrokenBackup extends OperationError {
+  constructor(readonly problems: string[]) {
+    super(problems.join("; "));
+  }
+}
+
 export async function runRestoreTest(
   settings: RestoreTestSettings,
   deps: { store: Store; env: NodeJS.ProcessEnv; now: () => Date; log: Logger; toolCache?: ToolCache },
 ): Promise<RestoreTestResult> {
-  const { store, log } = deps;
-  await store.check();
-  const { manifest } = await resolveBackup(store, settings.label, settings.backup);
+  const { log } = deps;
+  const repository = new BackupRepository(deps.store);
+  await repository.check("write");
+  const resolved = await repository.resolve(settings.label, settings.backup);
+  const { manifest } = resolved;
+  for (const skipped of resolved.skipped) {
+    log.warn(`backup ${skipped.backupId} is broken and was passed over: ${skipped.problems.join("; ")}`);
+  }
   const name = `${settings.label}/${manifest.backupId}`;
   const identities = identitiesFor(manifest, settings.keys, name);
   const pgRestore = await findPgRestoreFor(manifest, settings, deps);
@@ -81,36 +94,46 @@ export async function runRestoreTest(
   const admin = await connect(settings.scratchUrl, "scratch-database-url");
   const database = scratchName(manifest.backupId);
   const failures: string[] = [];
+  const checked: CheckedArtifact[] = [];
   let result: Omit<RestoreTestResult, "checkKey" | "passed" | "kept" | "failures" | "roles"> | undefined;
   let roles: AppliedRoles | null = null;
   try {
     if (settings.assertions) await checkAssertionSyntax(admin, settings.assertions);
+    // A backup whose artifacts the listing already shows missing or resized is not restored at all.
+    if (resolved.problems.length > 0) throw new BrokenBackup(resolved.problems);
     await createScratchDatabase(admin, database, "scratch-database-url");
-    if (manifest.roles) {
+    const rolesObject = rolesArtifact(manifest);
+    if (rolesObject) {
       // Roles are cluster-wide: only missing ones are created, and none is dropped afterwards.
-      roles = await applyRolesObject(admin, store, manifest, identities);
+      roles = await applyRolesObject(admin, repository, manifest, identities);
+      checked.push({
+        name: rolesObject.name,
+        bytes: rolesObject.stored.bytes,
+        sha256: rolesObject.stored.sha256,
+      });
       log.info(
-        `Roles from ${manifest.roles.name}: created ${roles.created.join(", ") || "none"}; already there: ${roles.existing.join(", ") || "none"}`,
+        `Roles from ${rolesObject.name}: created ${roles.created.join(", ") || "none"}; already there: ${roles.existing.join(", ") || "none"}`,
       );
       for (const error of roles.errors.filter((text) => !settings.tolerate.some((p) => p.test(text)))) {
-        failures.push(`applying ${manifest.roles.name}: ${error}`);
+        failures.push(`applying ${rolesObject.name}: ${error}`);
       }
     }
     log.info(
-      `Restoring ${store.url}/${name} into scratch database ${database} on ${settings.scratchUrl.host}:${settings.scratchUrl.port}`,
+      `Restoring ${repository.url}/${name} into scratch database ${database} on ${settings.scratchUrl.host}:${settings.scratchUrl.port}`,
     );
     const target = withDatabase(settings.scratchUrl, database);
     result = await restoreAndCheck(
       settings,
       { ...deps, manifestTables: manifest.tables },
       {
-        store,
+        repository,
         manifest,
         identities,
         pgRestore,
         target,
         database,
         failures,
+        checked,
       },
     );
   } catch (error) {
@@ -119,7 +142,8 @@ export async function runRestoreTest(
       await admin.end().catch(() => undefined);
       throw error;
     }
-    failures.push(describeError(error));
+    if (error instanceof BrokenBackup) failures.push(...error.problems);
+    else failures.push(describeError(error));
   }
   const passed = failures.length === 0;
   const kept = !passed && settings.keepOnFailure;
@@ -149,13 +173,13 @@ export async function runRestoreTest(
     pgRestoreLog: result?.pgRestoreLog ?? "",
     roles,
   };
-  const checkKey = await writeCheckRecord(
-    store,
+  const checkKey = await repository.writeCheckRecord(
     {
       kind: "restore-test",
       label: settings.label,
       backupId: manifest.backupId,
       passed,
+      artifacts: checked,
       failures,
       warnings: full.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
       details: {
@@ -179,29 +203,40 @@ async function restoreAndCheck(
   settings: RestoreTestSettings,
   deps: { env: NodeJS.ProcessEnv; log: Logger; manifestTables: TableCount[] },
   context: {
-    store: Store;
-    manifest: Awaited<ReturnType<typeof resolveBackup>>["manifest"];
+    repository: BackupRepository;
+    manifest: Manifest;
     identities: ReturnType<typeof identitiesFor>;
     pgRestore: PgTool;
     target: DatabaseUrl;
     database: string;
     failures: string[];
+    /** Artifacts read to the end, with the digest found: what the check record says it checked. */
+    checked: CheckedArtifact[];
   },
 ) {
   const { manifest, failures } = context;
   const started = performance.now();
-  const opened = await openBackup(context.store, manifest, context.identities);
+  const dump = dumpArtifact(manifest);
+  const opened = await openArtifactRead(context.repository, manifest, dump, context.identities);
   const workDir = await mkdtemp(join(tmpdir(), "lifeboat-restore-"));
   const mode =
-    settings.decryptToDisk === "auto" && (await fitsOnDisk(workDir, manifest.dump.plaintext.bytes))
+    settings.decryptToDisk === "auto" && (await fitsOnDisk(workDir, dump.plaintext.bytes))
       ? "file"
       : "stream";
+  // Records what was read once the read is complete, and fails unless it matches the manifest.
+  const checkRead = () => {
+    const { stored } = readDigests(opened.results);
+    context.checked.push({ name: dump.name, bytes: stored.bytes, sha256: stored.sha256 });
+    const problems = opened.check();
+    if (problems.length > 0) throw new OperationError(problems[0]!);
+  };
   let outcome;
   try {
     if (mode === "file") {
+      // Decrypted to disk and checked before pg_restore sees a byte: nothing unchecked reaches the scratch database.
       const file = join(workDir, "dump.pgdump");
-      await pipeline([...opened.chain, createWriteStream(file, { mode: 0o600 })]);
-      checkPlaintext(opened, manifest);
+      await pipeline([...opened.streams, createWriteStream(file, { mode: 0o600 })]);
+      checkRead();
       outcome = await runPgRestore({
         pgRestore: context.pgRestore,
         target: context.target,
@@ -211,15 +246,17 @@ async function restoreAndCheck(
         env: deps.env,
       });
     } else {
+      // Streamed (no room on disk, or decrypt-to-disk never): pg_restore reads the bytes as they are
+      // checked, so a mismatch is found at the end; the scratch database is then dropped as failed.
       outcome = await runPgRestore({
         pgRestore: context.pgRestore,
         target: context.target,
         args: settings.pgRestoreArgs,
-        input: opened.chain,
+        input: opened.streams,
         jobs: 1,
         env: deps.env,
       });
-      checkPlaintext(opened, manifest);
+      checkRead();
     }
   } finally {
     await rm(workDir, { recursive: true, force: true });
@@ -274,19 +311,6 @@ async function restoreAndCheck(
     } as const;
   } finally {
     await client.end().catch(() => undefined);
-  }
-}
-
-function checkPlaintext(
-  opened: Awaited<ReturnType<typeof openBackup>>,
-  manifest: { dump: { plaintext: { bytes: number; sha256: string } } },
-) {
-  const plain = opened.plain!;
-  const expected = manifest.dump.plaintext;
-  if (plain.bytes !== expected.bytes || plain.sha256 !== expected.sha256) {
-    throw new OperationError(
-      `the decrypted archive (${plain.bytes} bytes, sha256 ${plain.sha256}) differs from the manifest's (${expected.bytes} bytes, sha256 ${expected.sha256})`,
-    );
   }
 }
 

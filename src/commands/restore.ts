@@ -4,15 +4,17 @@
  * by default a safety backup of the target is taken first, into the same storage and encrypted to
  * the same keys, so that the restore itself can be undone. Everything that can be checked is
  * checked before anything is written: the backup, the key, the target, the confirmation.
+ *
+ * Check first: the whole dump is read and decrypted once, and its stored and plaintext size and
+ * sha256 compared with the manifest, before the safety backup and before pg_restore sees a byte.
+ * The restore then reads it a second time, checked again on the way; an object swapped between the
+ * two reads is reported as a failure (the safety backup undoes what it wrote).
  */
-import { Transform, Writable, type TransformCallback } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type pg from "pg";
-import { parseBackupIdTime } from "../domain/backup-id.js";
 import type { DatabaseUrl } from "../domain/database-url.js";
 import { emptyScope } from "../domain/dump-plan.js";
-import { describeError, InputError, LifeboatError, OperationError } from "../domain/errors.js";
-import type { Manifest } from "../domain/manifest.js";
+import { describeError, InputError, OperationError } from "../domain/errors.js";
+import { dumpArtifact, rolesArtifact, type Manifest } from "../domain/manifest.js";
 import { connect } from "../postgres/connect.js";
 import { preflight } from "../postgres/doctor.js";
 import type { ToolCache } from "../postgres/pg-install.js";
@@ -27,10 +29,13 @@ import type {
 } from "../settings/types.js";
 import type { Store } from "../storage/store.js";
 import { formatBytes } from "../report/format.js";
+import { tapStage } from "../pipeline/stage.js";
+import { BackupRepository } from "../repository/backup-repository.js";
+import { openArtifactRead, readArtifact } from "../repository/read-artifact.js";
 import { runBackup } from "./backup.js";
-import { listFolders, readManifest, resolveBackup } from "./catalog.js";
 import type { Logger } from "./logger.js";
-import { findPgRestoreFor, identitiesFor, openBackup } from "./read-backup.js";
+import { readRolesObject } from "./roles-object.js";
+import { findPgRestoreFor, identitiesFor } from "./read-backup.js";
 
 export interface RestoreResult {
   passed: boolean;
@@ -67,12 +72,23 @@ export interface RestoreDeps {
 
 export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): Promise<RestoreResult> {
   const { store, log } = deps;
-  await store.check();
-  const manifest = await chooseBackup(store, settings.label, settings.backup);
+  const repository = new BackupRepository(store);
+  // Reading is all the restore itself needs; a safety backup checks for writing on its own.
+  await repository.check("read");
+  const resolved = await repository.resolve(settings.label, settings.backup);
+  const { manifest } = resolved;
+  for (const skipped of resolved.skipped) {
+    log.warn(`backup ${skipped.backupId} is broken and was passed over: ${skipped.problems.join("; ")}`);
+  }
   const name = `${settings.label}/${manifest.backupId}`;
+  if (resolved.problems.length > 0) {
+    throw new OperationError(
+      `backup ${name} is broken, so nothing was restored: ${resolved.problems.join("; ")}`,
+    );
+  }
   const identities = identitiesFor(manifest, settings.keys, name);
-  await probeDecryption(store, manifest, identities);
   const pgRestore = await findPgRestoreFor(manifest, settings, deps);
+  await checkBeforeRestore(repository, manifest, identities, log);
 
   const target = settings.targetUrl;
   const where = `${target.host}:${target.port}/${target.database}`;
@@ -136,42 +152,36 @@ export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): 
   }
 
   const args = pgRestoreArgs(settings);
-  if (manifest.roles) {
+  const roles = rolesArtifact(manifest);
+  if (roles) {
     // A restore goes into an existing database, whose cluster normally has the roles already.
     log.info(
-      `${manifest.roles.name} (${manifest.roles.count} roles) is not applied by restore; apply it first by hand if the target's server lacks them (docs/supabase.md)`,
+      `${roles.name} (${roles.count} roles) is not applied by restore; apply it first by hand if the target's server lacks them (docs/supabase.md)`,
     );
   }
+  const dump = dumpArtifact(manifest);
   log.info(
-    `Restoring ${store.url}/${name} (${formatBytes(manifest.object.bytes)}) into ${where}${args.length ? ` with ${args.join(" ")}` : ""}`,
+    `Restoring ${repository.url}/${name} (${formatBytes(dump.stored.bytes)}) into ${where}${args.length ? ` with ${args.join(" ")}` : ""}`,
   );
   const failures: string[] = [];
   const started = performance.now();
-  const progress = new ProgressTap();
+  const progress = { bytes: 0 };
   const every = deps.progressEveryMs ?? 5000;
-  const timer = setInterval(
-    () => log.info(progressLine(progress.bytes, manifest.object.bytes, started)),
-    every,
-  );
+  const timer = setInterval(() => log.info(progressLine(progress.bytes, dump.stored.bytes, started)), every);
   timer.unref();
   let outcome: Awaited<ReturnType<typeof runPgRestore>> | undefined;
   let plainError: string | undefined;
   try {
-    const opened = await openBackup(store, manifest, identities);
-    const [first, ...rest] = opened.chain;
-    outcome = await runPgRestore({
-      pgRestore,
-      target,
-      args,
-      input: [first!, progress, ...rest],
-      jobs: 1,
-      env: deps.env,
+    const opened = await openArtifactRead(repository, manifest, dump, identities, {
+      storedTaps: [
+        tapStage("progress", {
+          update: (chunk) => (progress.bytes += chunk.length),
+          finish: () => progress.bytes,
+        }),
+      ],
     });
-    const plain = opened.plain!;
-    const expected = manifest.dump.plaintext;
-    if (plain.bytes !== expected.bytes || plain.sha256 !== expected.sha256) {
-      plainError = `the decrypted archive (${plain.bytes} bytes, sha256 ${plain.sha256}) differs from the manifest's (${expected.bytes} bytes, sha256 ${expected.sha256})`;
-    }
+    outcome = await runPgRestore({ pgRestore, target, args, input: opened.streams, jobs: 1, env: deps.env });
+    plainError = opened.check()[0];
   } catch (error) {
     failures.push(describeError(error));
   } finally {
@@ -221,62 +231,34 @@ export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): 
   };
 }
 
-/** latest, a backup id, or before:<ISO time>: the newest committed backup started at or before it. */
-async function chooseBackup(store: Store, label: string, selector: string): Promise<Manifest> {
-  if (!selector.startsWith("before:")) return (await resolveBackup(store, label, selector)).manifest;
-  const text = selector.slice("before:".length);
-  const time = parseTime(text);
-  const folders = await listFolders(store, label);
-  const folder = folders.find(
-    (candidate) => candidate.committed && candidate.startedAt.getTime() <= time.getTime(),
-  );
-  if (!folder) {
-    throw new InputError(
-      `--backup "${selector}": no backup under ${store.url}/${label}/ started at or before ${time.toISOString()}`,
-      { input: "backup" },
-    );
-  }
-  return readManifest(store, label, folder.backupId);
-}
-
-function parseTime(text: string): Date {
-  const asId = parseBackupIdTime(`${text}-aaaaaa`);
-  const time = asId ?? (/^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(Number.NaN));
-  if (Number.isNaN(time.getTime())) {
-    throw new InputError(
-      `--backup "before:${text}": expected an ISO 8601 time such as before:2026-11-22T01:00:00Z`,
-      { input: "backup" },
-    );
-  }
-  return time;
-}
-
 /**
- * Decrypts the start of the object, so that a wrong passphrase (which no public key reveals) is
- * bad input found before the safety backup and the restore, not halfway through.
+ * Reads the whole dump (decrypted) and the roles object's stored bytes, and compares them with the
+ * manifest, before anything is written anywhere. A wrong passphrase (which no public key reveals)
+ * is bad input; any difference is a failed backup, and nothing is restored.
  */
-async function probeDecryption(store: Store, manifest: Manifest, identities: Identity[]): Promise<void> {
-  if (identities.length === 0) return;
-  const opened = await openBackup(store, manifest, identities);
-  const enough = new Error("probe: first plaintext bytes arrived");
-  const sink = new Writable({ write: (_chunk, _encoding, callback) => callback(enough) });
-  try {
-    await pipeline([...opened.chain, sink]);
-  } catch (error) {
-    if (error === enough) return;
-    const text = describeError(error);
-    if (
-      manifest.encryption.format !== "none" &&
-      manifest.encryption.passphrase &&
-      /passphrase is incorrect|no identity matches/.test(text)
-    ) {
-      throw new InputError(
-        `--passphrase-file: the passphrase does not decrypt backup ${manifest.label}/${manifest.backupId}`,
-        { input: "passphrase-file" },
-      );
-    }
-    throw error instanceof LifeboatError ? error : new OperationError(text, { cause: error });
+async function checkBeforeRestore(
+  repository: BackupRepository,
+  manifest: Manifest,
+  identities: Identity[],
+  log: Logger,
+): Promise<void> {
+  const name = `${manifest.label}/${manifest.backupId}`;
+  log.info(`Checking ${repository.url}/${name} against its manifest before restoring it`);
+  const read = await readArtifact(repository, manifest, dumpArtifact(manifest), identities);
+  const problems = [...read.problems, ...(await readRolesObject(repository, manifest, undefined)).problems];
+  if (problems.length === 0) return;
+  if (
+    manifest.encryption.format !== "none" &&
+    manifest.encryption.passphrase &&
+    /passphrase is incorrect|no identity matches/.test(problems[0]!)
+  ) {
+    throw new InputError(`--passphrase-file: the passphrase does not decrypt backup ${name}`, {
+      input: "passphrase-file",
+    });
   }
+  throw new OperationError(
+    `backup ${name} does not match its manifest, so nothing was restored: ${problems.join("; ")}`,
+  );
 }
 
 /** The safety backup is readable with the same key as the backup being restored. */
@@ -335,14 +317,6 @@ async function compareRowCounts(client: pg.Client, manifest: Manifest) {
     if (actual !== rows) mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
   }
   return mismatches;
-}
-
-class ProgressTap extends Transform {
-  bytes = 0;
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    callback(null, chunk);
-  }
 }
 
 export function progressLine(bytes: number, total: number, startedMs: number): string {

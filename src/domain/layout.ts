@@ -6,10 +6,13 @@
  *   <label>/<backup-id>/manifest.json       written last: the commit marker
  *   <label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json
  *
- * A folder without a manifest is not a backup: it is in flight, or it failed.
+ * A folder without a manifest is not a backup: it is in flight, or it failed. A folder with a
+ * manifest whose artifacts are missing or of another size than the manifest says is a broken
+ * backup (folderProblems): never the newest, never verified.
  */
 import { parseBackupIdTime } from "./backup-id.js";
 import { InputError } from "./errors.js";
+import type { Manifest } from "./manifest.js";
 
 /** One object of a listing (the store's ObjectInfo has this shape). */
 export interface ListedObject {
@@ -46,6 +49,11 @@ export function manifestKey(label: string, backupId: string): string {
 
 export function dumpKey(label: string, backupId: string, encrypted: boolean): string {
   return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE}`;
+}
+
+/** The key of an artifact (a name in the manifest's `artifacts`) of a backup. */
+export function artifactKey(label: string, backupId: string, name: string): string {
+  return `${backupPrefix(label, backupId)}${name}`;
 }
 
 export function rolesKey(label: string, backupId: string, encrypted: boolean): string {
@@ -117,4 +125,21 @@ export function groupBackupFolders(label: string, objects: Iterable<ListedObject
   const list = [...folders.values()];
   for (const folder of list) folder.checks.sort((a, b) => a.time.getTime() - b.time.getTime());
   return list.sort((a, b) => (a.backupId < b.backupId ? 1 : a.backupId > b.backupId ? -1 : 0));
+}
+
+/**
+ * What is wrong with a committed folder against its manifest, from the listing alone: an artifact
+ * missing, or stored with another size. Empty for an intact backup.
+ */
+export function folderProblems(folder: BackupFolder, manifest: Manifest): string[] {
+  const problems: string[] = [];
+  const prefix = backupPrefix(manifest.label, manifest.backupId);
+  for (const artifact of manifest.artifacts) {
+    const listed = folder.objects.find((object) => object.key === `${prefix}${artifact.name}`);
+    if (!listed) problems.push(`${artifact.name} is missing`);
+    else if (listed.size !== artifact.stored.bytes) {
+      problems.push(`${artifact.name} is ${listed.size} bytes; the manifest says ${artifact.stored.bytes}`);
+    }
+  }
+  return problems;
 }

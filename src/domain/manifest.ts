@@ -1,11 +1,18 @@
 /**
- * manifest.json, schema version 1: what a backup holds and how to prove it. Written last, as the
- * commit marker. Plain JSON with no secrets: no password, no full connection string, no identity.
- * Every field is described in docs/format.md.
+ * manifest.json: what a backup holds and how to prove it. Written last, as the commit marker. Plain
+ * JSON with no secrets: no password, no full connection string, no identity. Every field is
+ * described in docs/format.md.
+ *
+ * Schema 2 lists the backup's stored artifacts (the database dump, the roles object; file sources
+ * next), each with its stored and plaintext size and sha256. Schema 1 had fixed slots (`object`,
+ * `dump.plaintext`, `roles`); parseManifest normalises it to the schema-2 shape here, in one place,
+ * so no reader ever sees a version-1 manifest.
  */
 import { InputError } from "./errors.js";
 
-export const MANIFEST_SCHEMA_VERSION = 1;
+export const MANIFEST_SCHEMA_VERSION = 2;
+/** Older schemas this code still reads (normalised to the current one). */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
 
 export interface TableCount {
   schema: string;
@@ -41,19 +48,49 @@ export interface DumpScope {
   excludeTableData: string[];
 }
 
-/** The roles object beside the dump (docs/supabase.md): pg_dumpall --roles-only, filtered. */
-export interface RolesInfo {
-  /** Key relative to the backup folder: "roles.sql.age", or "roles.sql" when unencrypted. */
-  name: string;
+/** Size and sha256 of a byte stream. */
+export interface Digest {
   bytes: number;
   sha256: string;
-  /** The SQL before encryption. */
-  plaintext: { bytes: number; sha256: string };
+}
+
+/** What an artifact is. A reader refuses kinds it does not know (a newer Lifeboat wrote them). */
+export type ArtifactKind = "dump" | "roles";
+export const ARTIFACT_KINDS: readonly ArtifactKind[] = ["dump", "roles"];
+
+interface ArtifactBase {
+  /** The object's name in the backup folder, e.g. "dump.age"; its key is `<label>/<id>/<name>`. */
+  name: string;
+  kind: ArtifactKind;
+  /** The bytes in the store. */
+  stored: Digest;
+  /** The bytes a consumer gets: decrypted and decompressed (the pg_dump archive, the roles SQL). */
+  plaintext: Digest;
+  /**
+   * Lifeboat's own compression between plaintext and encryption: "none" so far (pg_dump compresses
+   * inside its archive: `dump.compression`).
+   */
+  compression: string;
+  /** "age-v1" (to the manifest's `encryption`) or "none". */
+  encryption: "age-v1" | "none";
+}
+
+/** The pg_dump custom-format archive. Its facts (format, arguments, scope, tables) are the manifest's `dump`, `tool` and `tables`. */
+export interface DumpArtifact extends ArtifactBase {
+  kind: "dump";
+}
+
+/** The roles (pg_dumpall --roles-only, filtered) that restore-test applies first (docs/supabase.md). */
+export interface RolesArtifact extends ArtifactBase {
+  kind: "roles";
   /** How many roles it creates. */
   count: number;
 }
 
+export type Artifact = DumpArtifact | RolesArtifact;
+
 export interface Manifest {
+  /** Always the current version in memory: older manifests are normalised when parsed. */
   schemaVersion: typeof MANIFEST_SCHEMA_VERSION;
   backupId: string;
   label: string;
@@ -76,37 +113,44 @@ export interface Manifest {
     /** pg_dump's arguments, connection excepted (it travels in the environment, never here). */
     pgDumpArgs: string[];
   };
+  /** The database dump's facts; its bytes are the artifact of kind "dump". */
   dump: {
     format: "custom";
+    /** pg_dump's own compression inside the archive. */
     compression: string;
     scope: DumpScope;
-    /** The pg_dump archive before encryption. */
-    plaintext: { bytes: number; sha256: string };
-  };
-  object: {
-    /** Key of the stored dump relative to the backup folder, e.g. "dump.age". */
-    name: string;
-    bytes: number;
-    sha256: string;
   };
   encryption: EncryptionInfo;
   /** The dump preset (absent in manifests written before presets existed: none). */
   preset?: "none" | "supabase";
-  /** The roles object, when the backup includes roles; absent otherwise. */
-  roles?: RolesInfo;
+  /** Every stored object of the backup except the manifest and check records, in write order. */
+  artifacts: Artifact[];
   /** Every table whose data the dump holds, with its exact row count; empty for a schema-only dump. */
   tables: TableCount[];
   totalRows: number;
-  /** The S3 Object Lock retention put on the dump and the manifest, or null. */
+  /** The S3 Object Lock retention put on the artifacts and the manifest, or null. */
   objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; retainUntil: string } | null;
   provenance: Provenance | null;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
+const NAME = /^[A-Za-z0-9._-]+$/;
+
+/** The database dump: every manifest so far has exactly one. */
+export function dumpArtifact(manifest: Manifest): DumpArtifact {
+  const dump = manifest.artifacts.find((artifact): artifact is DumpArtifact => artifact.kind === "dump");
+  if (!dump) throw new Error(`manifest of ${manifest.label}/${manifest.backupId} lists no dump artifact`);
+  return dump;
+}
+
+export function rolesArtifact(manifest: Manifest): RolesArtifact | undefined {
+  return manifest.artifacts.find((artifact): artifact is RolesArtifact => artifact.kind === "roles");
+}
 
 /**
- * Reads a manifest from its JSON text and checks the fields readers rely on. Throws when the
- * text is not a schema-1 manifest; the caller decides what that means (a corrupt backup).
+ * Reads a manifest from its JSON text (schema 1 or 2), checks the fields readers rely on, and
+ * returns it in the current shape. Throws an InputError when the text is not a manifest; the caller
+ * decides what that means (a damaged backup).
  */
 export function parseManifest(text: string, where: string): Manifest {
   let value: unknown;
@@ -117,48 +161,136 @@ export function parseManifest(text: string, where: string): Manifest {
   }
   const problems = manifestProblems(value);
   if (problems.length > 0) throw new InputError(`${where}: not a valid manifest: ${problems.join("; ")}`);
-  return value as Manifest;
+  const version = (value as { schemaVersion: number }).schemaVersion;
+  return version === 1 ? fromVersion1(value as ManifestV1) : (value as Manifest);
 }
 
-/** Empty when `value` has the shape of a schema-1 manifest; otherwise what is wrong with it. */
+/** Empty when `value` has the shape of a readable manifest (schema 1 or 2); otherwise what is wrong. */
 export function manifestProblems(value: unknown): string[] {
   if (typeof value !== "object" || value === null) return ["not an object"];
-  const m = value as Partial<Manifest>;
+  const m = value as Omit<Partial<Manifest>, "schemaVersion"> & { schemaVersion?: unknown };
   const problems: string[] = [];
-  if (m.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
-    problems.push(`schemaVersion ${JSON.stringify(m.schemaVersion)} is not ${MANIFEST_SCHEMA_VERSION}`);
+  if (typeof m.schemaVersion !== "number" || !READABLE_SCHEMA_VERSIONS.includes(m.schemaVersion)) {
+    problems.push(
+      `schemaVersion ${JSON.stringify(m.schemaVersion)} is not one of ${READABLE_SCHEMA_VERSIONS.join(", ")} (made by a newer Lifeboat?)`,
+    );
+    return problems;
   }
   if (typeof m.backupId !== "string") problems.push("backupId missing");
   if (typeof m.label !== "string") problems.push("label missing");
   if (typeof m.startedAt !== "string" || Number.isNaN(Date.parse(m.startedAt))) problems.push("startedAt");
-  if (!m.object || typeof m.object.name !== "string" || !/^[A-Za-z0-9._-]+$/.test(m.object.name)) {
-    problems.push("object.name");
+  if (!m.encryption || !["age-v1", "none"].includes(m.encryption.format)) problems.push("encryption.format");
+  if (!Array.isArray(m.tables)) problems.push("tables");
+  else if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0)) problems.push("tables[].rows");
+  if (m.schemaVersion === 1) problems.push(...version1Problems(value as Partial<ManifestV1>));
+  else problems.push(...artifactsProblems(m.artifacts));
+  return problems;
+}
+
+function digestProblem(value: unknown): boolean {
+  const digest = value as Partial<Digest> | undefined;
+  return (
+    typeof digest !== "object" ||
+    digest === null ||
+    !Number.isSafeInteger(digest.bytes) ||
+    (digest.bytes ?? -1) < 0 ||
+    !SHA256.test(String(digest.sha256))
+  );
+}
+
+function artifactsProblems(artifacts: unknown): string[] {
+  if (!Array.isArray(artifacts)) return ["artifacts"];
+  const problems: string[] = [];
+  const names = new Set<string>();
+  for (const [index, entry] of (artifacts as Partial<Artifact>[]).entries()) {
+    const where = `artifacts[${index}]`;
+    if (typeof entry !== "object" || entry === null) {
+      problems.push(where);
+      continue;
+    }
+    if (typeof entry.name !== "string" || !NAME.test(entry.name) || entry.name === "manifest.json") {
+      problems.push(`${where}.name`);
+    } else if (names.has(entry.name)) problems.push(`${where}.name ${entry.name} twice`);
+    else names.add(entry.name);
+    if (!ARTIFACT_KINDS.includes(entry.kind as ArtifactKind)) {
+      problems.push(`${where}.kind ${JSON.stringify(entry.kind)} is unknown (made by a newer Lifeboat?)`);
+    }
+    if (digestProblem(entry.stored)) problems.push(`${where}.stored`);
+    if (digestProblem(entry.plaintext)) problems.push(`${where}.plaintext`);
+    if (typeof entry.compression !== "string") problems.push(`${where}.compression`);
+    if (entry.encryption !== "age-v1" && entry.encryption !== "none") problems.push(`${where}.encryption`);
+    if (entry.kind === "roles" && !Number.isSafeInteger((entry as Partial<RolesArtifact>).count)) {
+      problems.push(`${where}.count`);
+    }
   }
+  const dumps = (artifacts as Partial<Artifact>[]).filter((entry) => entry?.kind === "dump").length;
+  if (dumps !== 1) problems.push(`artifacts: ${dumps} of kind dump, expected 1`);
+  return problems;
+}
+
+export function serializeManifest(manifest: Manifest): string {
+  return JSON.stringify(manifest, null, 2) + "\n";
+}
+
+/** Schema 1, as written until schema 2: the dump and the roles object in fixed slots. */
+interface ManifestV1 extends Omit<Manifest, "schemaVersion" | "artifacts" | "dump"> {
+  schemaVersion: 1;
+  dump: Manifest["dump"] & { plaintext: Digest };
+  object: { name: string; bytes: number; sha256: string };
+  roles?: { name: string; bytes: number; sha256: string; plaintext: Digest; count: number };
+}
+
+function version1Problems(m: Partial<ManifestV1>): string[] {
+  const problems: string[] = [];
+  if (!m.object || typeof m.object.name !== "string" || !NAME.test(m.object.name))
+    problems.push("object.name");
   if (!m.object || !Number.isSafeInteger(m.object.bytes) || !SHA256.test(String(m.object.sha256))) {
     problems.push("object size or sha256");
   }
-  if (!m.dump?.plaintext || !SHA256.test(String(m.dump.plaintext.sha256))) problems.push("dump.plaintext");
-  if (!m.encryption || !["age-v1", "none"].includes(m.encryption.format)) problems.push("encryption.format");
+  if (!m.dump?.plaintext || digestProblem(m.dump.plaintext)) problems.push("dump.plaintext");
   if (m.roles !== undefined) {
     const roles = m.roles;
     if (
       typeof roles !== "object" ||
       roles === null ||
       typeof roles.name !== "string" ||
-      !/^[A-Za-z0-9._-]+$/.test(roles.name) ||
+      !NAME.test(roles.name) ||
       roles.name === m.object?.name ||
       !Number.isSafeInteger(roles.bytes) ||
       !SHA256.test(String(roles.sha256)) ||
-      !SHA256.test(String(roles.plaintext?.sha256))
+      digestProblem(roles.plaintext)
     ) {
       problems.push("roles");
     }
   }
-  if (!Array.isArray(m.tables)) problems.push("tables");
-  else if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0)) problems.push("tables[].rows");
   return problems;
 }
 
-export function serializeManifest(manifest: Manifest): string {
-  return JSON.stringify(manifest, null, 2) + "\n";
+/** The one place a schema-1 manifest becomes the current shape. */
+function fromVersion1(v1: ManifestV1): Manifest {
+  const { schemaVersion: _version, object, roles, dump, ...rest } = v1;
+  const { plaintext, ...dumpFacts } = dump;
+  const encryption = v1.encryption.format === "none" ? "none" : "age-v1";
+  const artifacts: Artifact[] = [
+    {
+      name: object.name,
+      kind: "dump",
+      stored: { bytes: object.bytes, sha256: object.sha256 },
+      plaintext: { bytes: plaintext.bytes, sha256: plaintext.sha256 },
+      compression: "none",
+      encryption,
+    },
+  ];
+  if (roles) {
+    artifacts.push({
+      name: roles.name,
+      kind: "roles",
+      stored: { bytes: roles.bytes, sha256: roles.sha256 },
+      plaintext: { bytes: roles.plaintext.bytes, sha256: roles.plaintext.sha256 },
+      compression: "none",
+      encryption,
+      count: roles.count,
+    });
+  }
+  return { schemaVersion: MANIFEST_SCHEMA_VERSION, ...rest, dump: dumpFacts, artifacts };
 }

@@ -19,6 +19,9 @@
  * - a backup with an object lock in force at `now` (or a legal hold) is kept;
  * - a folder without a manifest (an interrupted or failed backup, or one in flight) is removed only
  *   once it is older than `safeAgeMs`, counted from its newest object (or its id's time);
+ * - a broken backup (a manifest whose artifacts are missing or of another size) is not a backup to
+ *   the rules: never the newest, never verified, never counted; it is kept, with a warning, for
+ *   someone to look at;
  * - a policy without any keep rule is refused, never read as "remove everything".
  */
 import { formatDuration } from "./duration.js";
@@ -60,6 +63,8 @@ export interface BackupState {
   committed: boolean;
   /** The last check of a verifying kind passed (see isVerified). */
   verified: boolean;
+  /** Why a committed backup is broken (an artifact missing or of another size); absent when intact. */
+  broken?: string[];
   /** The newest modification time among its objects: a folder in flight is as young as this. */
   lastModified?: Date;
   lock?: ObjectLockState;
@@ -78,7 +83,8 @@ export type ReasonRule =
   | "object-lock"
   | "in-flight"
   | "no-rule"
-  | "incomplete";
+  | "incomplete"
+  | "broken";
 
 export interface Reason {
   rule: ReasonRule;
@@ -219,7 +225,7 @@ export function planRetention(
   validatePolicy(policy);
   const sorted = [...backups].sort(newestFirst);
   const reasons = new Map<BackupState, Reason[]>(sorted.map((backup) => [backup, []]));
-  const committed = sorted.filter((backup) => backup.committed);
+  const committed = sorted.filter((backup) => backup.committed && !backup.broken?.length);
   const newest = committed[0];
 
   const buckets = BUCKET_RULES.filter(([, field]) => policy[field] > 0).map(([rule, field, key]) => ({
@@ -281,8 +287,21 @@ export function planRetention(
     }
   }
 
+  for (const backup of sorted.filter((candidate) => candidate.committed && candidate.broken?.length)) {
+    warnings.push(
+      `backup ${backup.id} is broken (${backup.broken!.join("; ")}): it is not counted as a backup, and kept for you to look at`,
+    );
+  }
+
   const decisions = sorted.map((backup): Decision => {
     const why = reasons.get(backup)!;
+    if (backup.committed && backup.broken?.length) {
+      return {
+        backup,
+        keep: true,
+        reasons: [{ rule: "broken", text: `broken: ${backup.broken.join("; ")}` }],
+      };
+    }
     if (backup.committed) {
       if (why.length > 0) return { backup, keep: true, reasons: why };
       return { backup, keep: false, reasons: [{ rule: "no-rule", text: "no keep rule selects it" }] };

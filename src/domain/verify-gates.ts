@@ -3,7 +3,7 @@
  * failures and warnings out, each a sentence a person can act on.
  */
 import type { BackupFolder } from "./layout.js";
-import type { Manifest } from "./manifest.js";
+import { dumpArtifact, type Manifest } from "./manifest.js";
 
 export interface GateSettings {
   /** Fail when the newest committed backup is older than this (seconds): a dead-man's switch. */
@@ -32,6 +32,7 @@ export function evaluateGates(input: {
   gates: GateSettings;
 }): GateOutcome {
   const { manifest, committed, gates } = input;
+  const storedBytes = dumpArtifact(manifest).stored.bytes;
   const failures: string[] = [];
   const warnings: string[] = [];
   const newest = committed[0];
@@ -43,19 +44,17 @@ export function evaluateGates(input: {
       );
     }
   }
-  if (gates.minSizeBytes !== undefined && manifest.object.bytes < gates.minSizeBytes) {
-    failures.push(
-      `the stored object is ${manifest.object.bytes} bytes, less than min-size ${gates.minSizeBytes}`,
-    );
+  if (gates.minSizeBytes !== undefined && storedBytes < gates.minSizeBytes) {
+    failures.push(`the stored object is ${storedBytes} bytes, less than min-size ${gates.minSizeBytes}`);
   }
   if (gates.maxSizeChange !== undefined) {
     const index = committed.findIndex((folder) => folder.backupId === manifest.backupId);
     const previous = index >= 0 ? committed[index + 1] : undefined;
     const previousSize = previous ? storedSize(previous) : undefined;
     if (previous && previousSize && previousSize > 0) {
-      const change = (manifest.object.bytes - previousSize) / previousSize;
+      const change = (storedBytes - previousSize) / previousSize;
       if (Math.abs(change) > gates.maxSizeChange) {
-        const message = `the stored size changed by ${(change * 100).toFixed(1)}% against the previous backup ${previous.backupId} (${previousSize} -> ${manifest.object.bytes} bytes), more than max-size-change ${(gates.maxSizeChange * 100).toFixed(0)}%`;
+        const message = `the stored size changed by ${(change * 100).toFixed(1)}% against the previous backup ${previous.backupId} (${previousSize} -> ${storedBytes} bytes), more than max-size-change ${(gates.maxSizeChange * 100).toFixed(0)}%`;
         (gates.sizeChangeAction === "fail" ? failures : warnings).push(message);
       }
     }

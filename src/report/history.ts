@@ -6,13 +6,15 @@
  * Window: the newest HISTORY_WINDOW backup folders under the label (by backup id), with or without
  * a manifest, except folders without one younger than IN_FLIGHT_MS (a backup still running).
  * Success rate: succeeded / attempts over the window, where every folder in it is an attempt, and
- * a success is a folder with a manifest whose latest check record, when it has any, passed. See
- * docs/reports.md.
+ * a success is a folder with an intact backup (a manifest whose artifacts are all there, at their
+ * size) whose latest check record, when it has any, passed. See docs/reports.md.
  */
-import { readManifest, readText } from "../commands/catalog.js";
 import type { CheckRecordRef } from "../domain/layout.js";
-import { groupBackupFolders, type ListedObject } from "../domain/layout.js";
+import { dumpArtifact } from "../domain/manifest.js";
+import { BackupRepository, mapBounded } from "../repository/backup-repository.js";
 import type { Store } from "../storage/store.js";
+
+export { mapBounded };
 
 export const HISTORY_WINDOW = 30;
 export const HISTORY_READS_IN_PARALLEL = 6;
@@ -27,6 +29,8 @@ export interface HistoryPoint {
   storedBytes: number | null;
   /** When the backup finished (the manifest's finishedAt), else its start. */
   finishedAt: Date;
+  /** Why a committed backup is broken (an artifact missing or of another size); empty when intact. */
+  problems?: string[];
   /** The latest check record's outcome; null when the backup was never checked. */
   lastCheckPassed: boolean | null;
   /** Seconds of the latest passing restore-test, when there is one. */
@@ -53,24 +57,6 @@ export interface History {
   stats: HistoryStats;
 }
 
-/** Runs `work` over `items` with at most `limit` promises in flight; results in input order. */
-export async function mapBounded<T, R>(
-  items: T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 function latestPassingRestoreTest(checks: CheckRecordRef[]): CheckRecordRef | undefined {
   return checks.filter((check) => check.kind === "restore-test" && check.passed).at(-1);
 }
@@ -91,10 +77,9 @@ export async function loadHistory(
   label: string,
   options: { now: Date; window?: number; parallel?: number },
 ): Promise<History> {
-  const objects: ListedObject[] = [];
-  for await (const object of store.list(`${label}/`)) objects.push(object);
+  const repository = new BackupRepository(store);
   const window = options.window ?? HISTORY_WINDOW;
-  const folders = groupBackupFolders(label, objects)
+  const folders = (await repository.folders(label))
     .filter(
       (folder) => folder.committed || options.now.getTime() - folder.startedAt.getTime() >= IN_FLIGHT_MS,
     )
@@ -107,21 +92,23 @@ export async function loadHistory(
       committed: folder.committed,
       storedBytes: null,
       finishedAt: folder.startedAt,
+      problems: [],
       lastCheckPassed: lastCheck ? lastCheck.passed : null,
       restoreSeconds: null,
     };
     if (!folder.committed) return point;
-    try {
-      const manifest = await readManifest(store, label, folder.backupId);
-      point.storedBytes = manifest.object.bytes;
+    // A manifest that cannot be read leaves a gap in the chart; verify reports the damage.
+    const { manifest, problems } = await repository.inspectFolder(label, folder);
+    point.problems = problems;
+    if (manifest) {
+      point.storedBytes = dumpArtifact(manifest).stored.bytes;
       const finished = new Date(manifest.finishedAt);
       if (!Number.isNaN(finished.getTime())) point.finishedAt = finished;
-    } catch {
-      // A manifest that cannot be read leaves a gap in the chart; verify reports the damage.
     }
     const restoreTest = latestPassingRestoreTest(folder.checks);
     if (restoreTest) {
-      point.restoreSeconds = await readText(store, restoreTest.key)
+      point.restoreSeconds = await repository
+        .readText(restoreTest.key)
         .then(restoreSecondsFromRecord)
         .catch(() => null);
     }
@@ -138,7 +125,9 @@ export function historyStats(points: HistoryPoint[], now: Date): HistoryStats {
     (best, point) => (!best || point.backupId > best.backupId ? point : best),
     undefined,
   );
-  const succeeded = committed.filter((point) => point.lastCheckPassed !== false).length;
+  const succeeded = committed.filter(
+    (point) => point.lastCheckPassed !== false && (point.problems?.length ?? 0) === 0,
+  ).length;
   return {
     attempts: points.length,
     succeeded,

@@ -9,14 +9,14 @@ import { randomBytes } from "node:crypto";
 import type { Dirent } from "node:fs";
 import { constants } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import { access, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { access as access_, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 import { InputError, NotFoundError, OperationError, describeError } from "../domain/errors.js";
 import { TEMP_FILE_PREFIX, assertValidKey, assertValidPrefix, compareKeys } from "./keys.js";
-import type { DeleteResult, ObjectInfo, PutOptions, Store } from "./store.js";
+import type { DeleteResult, ObjectInfo, PutOptions, Store, StoreAccess } from "./store.js";
 
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -37,13 +37,16 @@ export class LocalStore implements Store {
   }
 
   /**
-   * Checks that the root is a writable directory, or could be made as one: a missing root is
-   * fine when its nearest existing ancestor is a writable directory. Creates nothing (a listing of
-   * a mistyped path must not leave a directory behind); the first put creates what it needs.
+   * Checks that the root is a directory we can use for `access`, or (for writing) could be made as
+   * one. Reading needs read access only: a read-only copy of a store can be listed, verified and
+   * restored from, and a missing root reads as empty. Writing into a missing root is probed by
+   * making and removing its first missing directory, so a path where nothing can be made
+   * (`/proc/foo`, a read-only mount) fails here, before pg_dump starts. Leaves nothing behind.
    */
-  async check(): Promise<void> {
+  async check(access: StoreAccess = "write"): Promise<void> {
     try {
       let dir = this.root;
+      let missingChild: string | undefined;
       for (;;) {
         const info = await stat(dir).catch((error: unknown) => {
           if (errorCode(error) === "ENOENT") return undefined;
@@ -51,11 +54,20 @@ export class LocalStore implements Store {
         });
         if (info) {
           if (!info.isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
-          await access(dir, constants.W_OK | constants.X_OK);
+          if (access === "read") {
+            await access_(dir, constants.R_OK | constants.X_OK);
+            return;
+          }
+          await access_(dir, constants.W_OK | constants.X_OK);
+          if (missingChild) {
+            await mkdir(missingChild, { mode: DIRECTORY_MODE });
+            await rmdir(missingChild);
+          }
           return;
         }
         const parent = dirname(dir);
         if (parent === dir) return;
+        missingChild = dir;
         dir = parent;
       }
     } catch (error) {
@@ -65,12 +77,46 @@ export class LocalStore implements Store {
           ? "a file is in the way, not a directory"
           : code === "EACCES" || code === "EPERM" || code === "EROFS"
             ? "permission denied"
-            : describeError(error);
+            : code === "ENOENT"
+              ? "no directory can be made there"
+              : describeError(error);
       throw new InputError(`--storage "${this.url}": cannot use the directory ${this.root}: ${why}`, {
         input: "storage",
         cause: error,
       });
     }
+  }
+
+  /** Removes `.partial-*` files (of writers killed outright) last written before `olderThan`. */
+  async sweepLeftovers(prefix: string, olderThan: Date): Promise<string[]> {
+    assertValidPrefix(prefix);
+    const removed: string[] = [];
+    const visit = async (dirKey: string): Promise<void> => {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(join(this.root, dirKey), { withFileTypes: true });
+      } catch (error) {
+        if (MISSING.has(errorCode(error) ?? "")) return;
+        throw error;
+      }
+      const emptied = new Set<string>();
+      for (const entry of entries) {
+        const key = dirKey + entry.name;
+        if (entry.isDirectory()) await visit(`${key}/`);
+        else if (entry.isFile() && entry.name.startsWith(TEMP_FILE_PREFIX)) {
+          const path = join(this.root, ...key.split("/"));
+          const info = await stat(path).catch(() => undefined);
+          if (!info || info.mtime >= olderThan) continue;
+          await unlink(path).catch(() => undefined);
+          removed.push(key);
+          emptied.add(dirname(key));
+        }
+      }
+      await this.prune(emptied);
+    };
+    const dirKey = prefix.slice(0, prefix.lastIndexOf("/") + 1);
+    await visit(dirKey);
+    return removed;
   }
 
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<{ bytes: number }> {
@@ -320,15 +366,44 @@ export function createLocalStore(root: string): LocalStore {
   return new LocalStore(root);
 }
 
-/** Creates `path` exclusively, creating its directory first; retries when a prune races us. */
+/** Objects are private to the user that runs Lifeboat (an unencrypted dump is readable data). */
+const FILE_MODE = 0o600;
+const DIRECTORY_MODE = 0o700;
+
+/**
+ * Creates `path` exclusively (mode 0600), creating its directories first (0700); retries when a
+ * prune races us.
+ */
 async function createFile(path: string): Promise<FileHandle> {
   for (let attempt = 1; ; attempt++) {
-    await mkdir(dirname(path), { recursive: true });
+    await makeDirectories(dirname(path));
     try {
-      return await open(path, "wx");
+      return await open(path, "wx", FILE_MODE);
     } catch (error) {
       if (errorCode(error) !== "ENOENT" || attempt >= 3) throw error;
     }
+  }
+}
+
+/**
+ * mkdir -p, one level at a time. Node's recursive mkdir spins forever where a directory cannot be
+ * made but its parent exists (under /proc), so each level is made on its own and a failure is final.
+ */
+async function makeDirectories(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let current = dir; ; current = dirname(current)) {
+    const exists = await stat(current).then(
+      (info) => info.isDirectory(),
+      () => false,
+    );
+    if (exists) break;
+    missing.push(current);
+    if (dirname(current) === current) break;
+  }
+  for (const level of missing.reverse()) {
+    await mkdir(level, { mode: DIRECTORY_MODE }).catch((error: unknown) => {
+      if (errorCode(error) !== "EEXIST") throw error;
+    });
   }
 }
 

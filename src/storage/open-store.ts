@@ -1,13 +1,9 @@
-/**
- * Opens the store a storage URL names. The S3 implementation (and the AWS SDK with it) is loaded
- * only when the URL asks for it, which keeps the start of local-only runs fast.
- */
-import { LocalStore } from "./local-store.js";
+/** Opens the store a storage URL names, through the driver registered for its scheme. */
+import { openLocation, parseLocation, type StoreOptions } from "./registry.js";
 import type { S3Options } from "./s3-store.js";
 import type { Store } from "./store.js";
-import { parseStorageUrl } from "./storage-url.js";
 
-export interface OpenStoreOptions {
+export interface OpenStoreOptions extends StoreOptions {
   /** The directory a relative path is resolved against. Default: process.cwd(). */
   cwd?: string;
   /** Options for `s3://` URLs; ignored for local directories. */
@@ -16,13 +12,11 @@ export interface OpenStoreOptions {
   input?: string;
 }
 
-/** Parses `urlText` (InputError when malformed) and creates the matching store. */
+/** Parses `urlText` (InputError when malformed) and opens the matching store. */
 export async function openStore(urlText: string, options: OpenStoreOptions = {}): Promise<Store> {
-  const url = parseStorageUrl(urlText, {
+  const location = parseLocation(urlText, {
     cwd: options.cwd ?? process.cwd(),
     input: options.input ?? "storage",
   });
-  if (url.kind === "local") return new LocalStore(url.path);
-  const { createS3Store } = await import("./s3-store.js");
-  return createS3Store({ bucket: url.bucket, prefix: url.prefix }, options.s3);
+  return openLocation(location, options);
 }

@@ -32,7 +32,6 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { InputError, NotFoundError, OperationError, describeError } from "../domain/errors.js";
 import { assertValidKey, assertValidPrefix } from "./keys.js";
 import type { DeleteResult, ObjectInfo, ObjectLock, PutOptions, Store } from "./store.js";
-import { formatStorageUrl } from "./storage-url.js";
 
 export interface S3Options {
   /** An S3-compatible endpoint, e.g. `https://<account>.r2.cloudflarestorage.com`. Default: AWS. */
@@ -243,7 +242,7 @@ export class S3Store implements Store {
     this.bucket = location.bucket;
     this.prefix = location.prefix.replace(/^\/+|\/+$/g, "");
     this.keyPrefix = this.prefix ? `${this.prefix}/` : "";
-    this.url = formatStorageUrl({ kind: "s3", bucket: this.bucket, prefix: this.prefix });
+    this.url = this.prefix ? `s3://${this.bucket}/${this.prefix}` : `s3://${this.bucket}`;
     this.endpoint = options.endpoint;
     this.partSizeBytes = choosePartSize(options);
     this.queueSize = positiveInteger(options.queueSize, DEFAULT_QUEUE_SIZE, 64, "S3 upload queue size");

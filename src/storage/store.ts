@@ -1,5 +1,8 @@
 import type { Readable } from "node:stream";
 
+/** What a caller means to do with a store; checked up front by `check`. */
+export type StoreAccess = "read" | "write";
+
 /** What a store knows of one object. */
 export interface ObjectInfo {
   /** Key relative to the store's root (the storage URL's prefix), "/"-separated. */
@@ -49,10 +52,11 @@ export interface Store {
   /** The storage location without credentials, e.g. `s3://bucket/prefix` or `file:///abs/path`. */
   readonly url: string;
   /**
-   * Fails with an InputError when the store cannot be used at all (bucket missing, access
-   * denied, directory not creatable). Writes nothing.
+   * Fails with an InputError when the store cannot be used for `access` (default "write"): bucket
+   * missing, access denied, directory not creatable. Reading needs read access only, so list,
+   * verify's reads and restore work on a read-only copy. Leaves nothing behind.
    */
-  check(): Promise<void>;
+  check(access?: StoreAccess): Promise<void>;
   /**
    * Streams `body` into `key`. All or nothing: the object becomes visible only once the whole body
    * has been stored; if the body errors, the signal aborts or the store fails, the put rejects and
@@ -73,4 +77,10 @@ export interface Store {
    * stores that have object locks implement it (S3); it costs nothing when the bucket cannot lock.
    */
   objectLocks?(keys: readonly string[]): Promise<Map<string, ObjectLock>>;
+  /**
+   * Removes what writers killed outright left under `prefix` (a local store's temporary files)
+   * when it was last written before `olderThan`; returns what it removed. Stores whose incomplete
+   * writes are invisible and expire on their own (S3 multipart uploads) do not implement it.
+   */
+  sweepLeftovers?(prefix: string, olderThan: Date): Promise<string[]>;
 }

@@ -1,30 +1,17 @@
 import { createHash } from "node:crypto";
-import { Transform, type TransformCallback } from "node:stream";
+import type { TapObserver } from "./tap.js";
 
-/** Passes bytes through unchanged while counting them and computing their sha256. */
-export class HashTap extends Transform {
+/** Size and sha256 of the bytes seen, with the size readable while they flow. */
+export class DigestObserver implements TapObserver<{ bytes: number; sha256: string }> {
   private readonly hash = createHash("sha256");
-  private count = 0;
-  private hex: string | undefined;
+  bytes = 0;
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  update(chunk: Buffer): void {
     this.hash.update(chunk);
-    this.count += chunk.length;
-    callback(null, chunk);
+    this.bytes += chunk.length;
   }
 
-  override _flush(callback: TransformCallback): void {
-    this.hex = this.hash.digest("hex");
-    callback();
-  }
-
-  get bytes(): number {
-    return this.count;
-  }
-
-  /** Available once the stream has ended. */
-  get sha256(): string {
-    if (this.hex === undefined) throw new Error("HashTap: sha256 read before the stream ended");
-    return this.hex;
+  finish(): { bytes: number; sha256: string } {
+    return { bytes: this.bytes, sha256: this.hash.digest("hex") };
   }
 }

@@ -67,8 +67,8 @@ describe("the backup-db action bundle", () => {
     assert.match(outputs.sha256!, /^[0-9a-f]{64}$/);
     assert.ok(Number(outputs["duration-seconds"]) > 0);
     const manifest = JSON.parse(readFileSync(join(work, "backups", outputs["manifest-key"]!), "utf8"));
-    assert.equal(String(manifest.object.bytes), outputs["stored-bytes"]);
-    assert.equal(manifest.object.sha256, outputs.sha256);
+    assert.equal(String(manifest.artifacts[0].stored.bytes), outputs["stored-bytes"]);
+    assert.equal(manifest.artifacts[0].stored.sha256, outputs.sha256);
     assert.deepEqual(manifest.provenance, {
       repository: "acme/shop",
       commit: "0123456789abcdef0123456789abcdef01234567",

@@ -118,4 +118,14 @@ describe("backup refuses bad input with exit 2", () => {
     });
     await expectBadInput(["--recipient", RECIPIENT, "--label", "../etc"], { input: /--label/ });
   });
+
+  // issue 12: this spun at half a core in a recursive mkdir, with a transaction open on the source.
+  test("a storage path where no directory can be made fails at once, before the dump", async () => {
+    const started = performance.now();
+    await expectBadInput(["--recipient", RECIPIENT], {
+      input: /--storage "file:\/\/\/proc\/lifeboat-nowhere\/backups": cannot use the directory/,
+      storage: "/proc/lifeboat-nowhere/backups",
+    });
+    assert.ok(performance.now() - started < 10_000, "fails fast");
+  });
 });

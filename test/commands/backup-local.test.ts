@@ -5,7 +5,16 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -61,7 +70,7 @@ describe("backup to a local directory", () => {
     const manifest = JSON.parse(
       readFileSync(join(storage, "shop", backupId, "manifest.json"), "utf8"),
     ) as Manifest;
-    assert.equal(manifest.schemaVersion, 1);
+    assert.equal(manifest.schemaVersion, 2);
     assert.equal(manifest.backupId, backupId);
     assert.deepEqual(manifest.encryption, { format: "age-v1", recipients: [recipient], passphrase: false });
     assert.equal(manifest.source.database, "shop");
@@ -77,16 +86,26 @@ describe("backup to a local directory", () => {
     );
 
     const object = readFileSync(join(storage, "shop", backupId, "dump.age"));
-    assert.equal(object.length, manifest.object.bytes);
-    assert.equal(sha256(object), manifest.object.sha256);
+    const [dumpArtifact] = manifest.artifacts;
+    assert.deepEqual(
+      {
+        name: dumpArtifact!.name,
+        kind: dumpArtifact!.kind,
+        compression: dumpArtifact!.compression,
+        encryption: dumpArtifact!.encryption,
+      },
+      { name: "dump.age", kind: "dump", compression: "none", encryption: "age-v1" },
+    );
+    assert.equal(object.length, dumpArtifact!.stored.bytes);
+    assert.equal(sha256(object), dumpArtifact!.stored.sha256);
     assert.equal(object.subarray(0, 21).toString(), "age-encryption.org/v1");
 
     // Recovery with stock tools only, exactly as docs/format.md says.
     const plain = join(work, "dump.pgdump");
     execFileSync("age", ["-d", "-i", identityFile, "-o", plain, join(storage, "shop", backupId, "dump.age")]);
     const dump = readFileSync(plain);
-    assert.equal(dump.length, manifest.dump.plaintext.bytes);
-    assert.equal(sha256(dump), manifest.dump.plaintext.sha256);
+    assert.equal(dump.length, dumpArtifact!.plaintext.bytes);
+    assert.equal(sha256(dump), dumpArtifact!.plaintext.sha256);
     await cluster.createDatabase("restored_a");
     execFileSync(
       join(cluster.binDir, "pg_restore"),
@@ -251,7 +270,7 @@ exec "$REAL" "$@"`,
     });
     for (const key of [identityFile, second]) {
       const plain = execFileSync("age", ["-d", "-i", key, join(folder, "dump.age")]);
-      assert.equal(sha256(plain), manifest.dump.plaintext.sha256);
+      assert.equal(sha256(plain), manifest.artifacts[0]!.plaintext.sha256);
     }
   });
 
@@ -336,6 +355,23 @@ sleep 60`,
     });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(listFiles(storage).length, 2);
+  });
+
+  // issue 12: a killed local backup's temporary file stayed for ever.
+  test("the next backup sweeps a .partial-* file left by a backup killed outright, once it is old", async () => {
+    const storage = join(work, "store-swept");
+    const folder = join(storage, "default", "20200101T000000Z-killed");
+    mkdirSync(folder, { recursive: true });
+    const partial = join(folder, ".partial-0123abcd");
+    writeFileSync(partial, "half a dump, never renamed");
+    const old = new Date(Date.now() - 2 * 86_400_000);
+    utimesSync(partial, old, old);
+    const run = await runCli(["backup", "--storage", storage, "--recipient", recipient, "--json"], {
+      env: env(),
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(!existsSync(partial), "swept");
+    assert.ok(!existsSync(folder), "with the folder it left");
   });
 });
 

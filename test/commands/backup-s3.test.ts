@@ -91,8 +91,8 @@ describe("backup to S3", () => {
       (await getObject(`nightly/shop/${backupId}/manifest.json`)).toString(),
     ) as Manifest;
     const object = await getObject(`nightly/shop/${backupId}/dump.age`);
-    assert.equal(object.length, manifest.object.bytes);
-    assert.equal(createHash("sha256").update(object).digest("hex"), manifest.object.sha256);
+    assert.equal(object.length, manifest.artifacts[0]!.stored.bytes);
+    assert.equal(createHash("sha256").update(object).digest("hex"), manifest.artifacts[0]!.stored.sha256);
 
     const encrypted = join(work, "dump.age");
     writeFileSync(encrypted, object);

@@ -3,7 +3,17 @@
  * runPrune with a store that counts its calls or fails some deletes.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
@@ -259,5 +269,112 @@ describe("prune on a local directory", () => {
       pruneFailureMessage(result)!,
       /^prune could not delete 2 object\(s\), so 2 folder\(s\) remain: ".*": AccessDenied: Access Denied \(and 1 more; see the result\)$/,
     );
+  });
+
+  // issue 12: prune deleted every intact backup when the newest had lost its dump.age.
+  test("a backup whose dump is missing is broken: never the newest, never verified, kept and reported", async () => {
+    const now = Date.now();
+    const seeded = seedLocalFolders(
+      root,
+      "shop",
+      [4, 3, 2, 1].map((days) => ({
+        time: new Date(now - days * D),
+        // An old deep-verify pass sits beside the newest, which then loses its dump.
+        checks: days === 1 ? [{ kind: "verify-deep", passed: true }] : [],
+      })),
+    ).reverse();
+    const newest = seeded[0]!;
+    rmSync(join(root, newest.keys[0]!));
+    const settings = parsePruneSettings({
+      storage: root,
+      label: "shop",
+      "keep-last": "1",
+      "min-verified": "1",
+    });
+    const result = await runPrune(settings, {
+      store: new LocalStore(root),
+      now: () => new Date(now),
+      log: silentLogger,
+    });
+    const byId = new Map(result.decisions.map((decision) => [decision.backupId, decision]));
+    const broken = byId.get(newest.backupId)!;
+    assert.equal(broken.action, "keep");
+    assert.deepEqual(broken.rules, ["broken"]);
+    assert.equal(broken.verified, false);
+    assert.deepEqual(broken.problems, ["dump.age is missing"]);
+    assert.deepEqual(
+      byId.get(seeded[1]!.backupId)!.rules,
+      ["newest", "keep-last"],
+      "the newest intact backup",
+    );
+    assert.ok(result.warnings.some((warning) => warning.includes(`backup ${newest.backupId} is broken`)));
+    assert.ok(existsSync(join(root, seeded[1]!.keys[0]!)), "the newest intact backup stays");
+    assert.equal(result.deleted, 2);
+  });
+
+  test("a dump of another size than its manifest says is broken too", async () => {
+    const now = Date.now();
+    const seeded = seedLocalFolders(root, "shop", [
+      { time: new Date(now - 2 * D) },
+      { time: new Date(now - D) },
+    ]);
+    truncateSync(join(root, seeded[1]!.keys[0]!), 10);
+    const settings = parsePruneSettings({
+      storage: root,
+      label: "shop",
+      "keep-last": "1",
+      "dry-run": "true",
+    });
+    const result = await runPrune(settings, {
+      store: new LocalStore(root),
+      now: () => new Date(now),
+      log: silentLogger,
+    });
+    assert.deepEqual(result.decisions[0]!.problems, ["dump.age is 10 bytes; the manifest says 100"]);
+    assert.deepEqual(result.decisions[1]!.rules, ["newest", "keep-last"]);
+  });
+
+  test("a check record counts only for the bytes it checked", async () => {
+    const now = Date.now();
+    const seeded = seedLocalFolders(
+      root,
+      "shop",
+      [3, 2, 1].map((days) => ({
+        time: new Date(now - days * D),
+        checks: days === 3 ? [{ kind: "restore-test", passed: true, checked: "other" as const }] : [],
+      })),
+    );
+    const settings = parsePruneSettings({
+      storage: root,
+      label: "shop",
+      "keep-last": "1",
+      "min-verified": "1",
+      "dry-run": "true",
+    });
+    const result = await runPrune(settings, {
+      store: new LocalStore(root),
+      now: () => new Date(now),
+      log: silentLogger,
+    });
+    const oldest = result.decisions.find((decision) => decision.backupId === seeded[0]!.backupId)!;
+    assert.equal(oldest.verified, false, "its restore-test pass was for other bytes");
+    assert.equal(oldest.action, "delete");
+  });
+
+  test("a killed backup's .partial-* file is swept once older than the safe age; a young one stays", async () => {
+    const now = Date.now();
+    const [kept] = seedLocalFolders(root, "shop", [{ time: new Date(now - D) }]);
+    const old = join(root, "shop", "20200101T000000Z-killed", ".partial-0123");
+    const young = join(root, "shop", kept!.backupId, ".partial-4567");
+    mkdirSync(join(root, "shop", "20200101T000000Z-killed"), { recursive: true });
+    writeFileSync(old, "half a dump");
+    writeFileSync(young, "a dump being written");
+    const twoDaysAgo = new Date(now - 2 * D);
+    utimesSync(old, twoDaysAgo, twoDaysAgo);
+    const run = await runCli(["prune", "--storage", root, "--label", "shop", "--keep-last", "1"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(!existsSync(old), "the old temporary file is gone");
+    assert.ok(!existsSync(join(root, "shop", "20200101T000000Z-killed")), "with its empty folder");
+    assert.ok(existsSync(young), "a write that may be in flight is left alone");
   });
 });

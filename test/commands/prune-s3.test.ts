@@ -138,7 +138,10 @@ describe("prune on S3", () => {
     );
     assert.equal(count(/^HEAD /), 0, "no per-object requests when the bucket cannot lock");
     assert.equal(count(/^POST .*[?&]delete/), 2, "manifests, then the rest");
-    assert.equal(requests.length, 5, requests.map((r) => `${r.method} ${r.url}`).join("\n"));
+    // Each backup's manifest (is it intact?) and the one check record that decides a verification.
+    assert.equal(count(/^GET .*\/manifest\.json/), 5, "one GET per committed backup's manifest");
+    assert.equal(count(/^GET .*\/checks\//), 1, "the deciding check record, to match it with the manifest");
+    assert.equal(requests.length, 11, requests.map((r) => `${r.method} ${r.url}`).join("\n"));
     const after = await listKeys(store);
     assert.deepEqual(
       after,

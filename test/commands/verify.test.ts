@@ -139,7 +139,7 @@ describe("verify", () => {
         },
       );
       assert.equal(deep.code, 1, deep.stderr);
-      assert.match(deep.stderr, /failed verification: reading the backup failed: /);
+      assert.match(deep.stderr, /failed verification: reading dump\.age failed: /);
       assert.deepEqual(
         checks(folder).map((name) => name.replace(/^\d+T\d+Z-/, "")),
         ["verify-fail.json", "verify-deep-fail.json"],

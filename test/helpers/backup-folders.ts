@@ -1,14 +1,16 @@
 /**
- * Backup folders as a listing sees them, without PostgreSQL: a dump object, a manifest (unless the
- * folder is to look failed or in flight) and check records. prune reads only the listing, so the
- * contents are placeholders.
+ * Backup folders without PostgreSQL: a dump object of random bytes, a manifest that lists it with
+ * its real size and sha256 (unless the folder is to look failed or in flight) and check records
+ * that name the dump they checked. prune reads the manifests and the deciding records, so they are
+ * real in shape; the dump is not a pg_dump archive.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { newBackupId } from "../../src/domain/backup-id.js";
 import { checkKey, dumpKey, manifestKey } from "../../src/domain/layout.js";
+import { MANIFEST_SCHEMA_VERSION, serializeManifest, type Manifest } from "../../src/domain/manifest.js";
 import type { Store } from "../../src/storage/store.js";
 
 export interface FolderSpec {
@@ -17,7 +19,58 @@ export interface FolderSpec {
   /** Default true: with a manifest. */
   committed?: boolean;
   dumpBytes?: number;
-  checks?: { kind: string; passed: boolean; time?: Date }[];
+  /** `checked: "other"` makes a record that checked other bytes than the manifest's dump. */
+  checks?: { kind: string; passed: boolean; time?: Date; checked?: "dump" | "other" }[];
+}
+
+/** A schema-2 manifest for a folder whose only artifact is `dump.age` with these bytes. */
+export function placeholderManifest(label: string, backupId: string, time: Date, dump: Buffer): Manifest {
+  const digest = { bytes: dump.length, sha256: createHash("sha256").update(dump).digest("hex") };
+  return {
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    backupId,
+    label,
+    startedAt: time.toISOString(),
+    finishedAt: time.toISOString(),
+    durationSeconds: 1,
+    source: {
+      serverVersion: "15",
+      serverVersionNum: 150000,
+      database: "db",
+      host: "h",
+      port: 5432,
+      user: "u",
+    },
+    tool: { name: "lifeboat", version: "0", pgDumpVersion: "15.0", pgDumpArgs: [] },
+    dump: {
+      format: "custom",
+      compression: "gzip:1",
+      scope: {
+        schemaOnly: false,
+        dataOnly: false,
+        includeSchemas: [],
+        excludeSchemas: [],
+        includeTables: [],
+        excludeTables: [],
+        excludeTableData: [],
+      },
+    },
+    encryption: { format: "age-v1", recipients: ["age1placeholder"], passphrase: false },
+    artifacts: [
+      {
+        name: "dump.age",
+        kind: "dump",
+        stored: digest,
+        plaintext: digest,
+        compression: "none",
+        encryption: "age-v1",
+      },
+    ],
+    tables: [],
+    totalRows: 0,
+    objectLock: null,
+    provenance: null,
+  };
 }
 
 export interface SeededFolder {
@@ -27,18 +80,33 @@ export interface SeededFolder {
 
 function folderObjects(label: string, spec: FolderSpec): { backupId: string; objects: [string, Buffer][] } {
   const backupId = newBackupId(spec.time);
-  const objects: [string, Buffer][] = [[dumpKey(label, backupId, true), randomBytes(spec.dumpBytes ?? 100)]];
+  const dump = randomBytes(spec.dumpBytes ?? 100);
+  const objects: [string, Buffer][] = [[dumpKey(label, backupId, true), dump]];
+  const sha256 = createHash("sha256").update(dump).digest("hex");
   for (const check of spec.checks ?? []) {
     const at = check.time ?? new Date(spec.time.getTime() + 3_600_000);
+    const checked =
+      check.checked === "other"
+        ? { bytes: dump.length, sha256: "0".repeat(64) }
+        : { bytes: dump.length, sha256 };
     objects.push([
       checkKey(label, backupId, at, check.kind, check.passed),
-      Buffer.from(JSON.stringify({ kind: check.kind, passed: check.passed })),
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          kind: check.kind,
+          label,
+          backupId,
+          passed: check.passed,
+          artifacts: [{ name: "dump.age", ...checked }],
+        }),
+      ),
     ]);
   }
   if (spec.committed !== false) {
     objects.push([
       manifestKey(label, backupId),
-      Buffer.from(JSON.stringify({ schemaVersion: 1, backupId, label })),
+      Buffer.from(serializeManifest(placeholderManifest(label, backupId, spec.time, dump))),
     ]);
   }
   return { backupId, objects };

@@ -35,9 +35,9 @@ export function countingStore(store: Store): { store: Store; calls: StoreCalls }
   };
   const counted: Store = {
     url: store.url,
-    check: () => {
+    check: (access) => {
       calls.check++;
-      return store.check();
+      return store.check(access);
     },
     put: (key, body, options) => {
       calls.put++;
@@ -73,6 +73,10 @@ export function countingStore(store: Store): { store: Store; calls: StoreCalls }
       }
     },
   };
+  if (store.sweepLeftovers) {
+    const sweep = store.sweepLeftovers.bind(store);
+    counted.sweepLeftovers = (prefix, olderThan) => sweep(prefix, olderThan);
+  }
   if (store.objectLocks) {
     const objectLocks = store.objectLocks.bind(store);
     counted.objectLocks = (keys) => {

@@ -103,6 +103,8 @@ describe("loadHistory", () => {
         encryption: { format: "age-v1", recipients: [] },
         tables: [],
       });
+      // The dump the manifest names, at its size: otherwise the backup is broken, not a success.
+      await put(`app/${backupId}/dump.age`, "x".repeat(1000 + i - 2)); // JSON adds the quotes
       if (i === 30) {
         await put(checkKey("app", backupId, new Date(startedAt.getTime() + H), "restore-test", true), {
           details: { restoreSeconds: 4.25 },
@@ -126,6 +128,11 @@ describe("loadHistory", () => {
     assert.equal(history.points.at(-1)!.storedBytes, 1032);
     assert.equal(history.stats.attempts, 30);
     assert.equal(history.stats.succeeded, 28);
+    // A backup whose dump went missing is broken: not a success, and says why.
+    await store.deleteMany([`app/${made[32]}/dump.age`]);
+    const after = await loadHistory(store, "app", { now: NOW });
+    assert.deepEqual(after.points.at(-1)!.problems, ["dump.age is missing"]);
+    assert.equal(after.stats.succeeded, 27);
     assert.equal(history.stats.newestAgeSeconds, 2 * 3600 - 30);
   });
 

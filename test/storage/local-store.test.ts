@@ -1,5 +1,15 @@
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -123,5 +133,62 @@ describe("local directory store", () => {
 
   test("list of a missing root yields nothing", async () => {
     assert.deepEqual(await listKeys(createLocalStore(join(base, "does-not-exist"))), []);
+  });
+
+  test("objects are written 0600 in directories 0700, whatever the umask", async () => {
+    const root = join(base, "modes");
+    const previous = process.umask(0o022);
+    try {
+      const store = createLocalStore(root);
+      await store.put("label/id/dump.pgdump", bodyOf(Buffer.from("plain rows")));
+      assert.equal(statSync(join(root, "label", "id", "dump.pgdump")).mode & 0o777, 0o600);
+      for (const dir of [root, join(root, "label"), join(root, "label", "id")]) {
+        assert.equal(statSync(dir).mode & 0o777, 0o700, dir);
+      }
+    } finally {
+      process.umask(previous);
+    }
+  });
+
+  test("check() and put() under a path where no directory can be made fail at once (no recursive mkdir spin)", async () => {
+    const store = createLocalStore("/proc/lifeboat-test/store");
+    const started = performance.now();
+    await assert.rejects(store.check("write"), (error: unknown) => {
+      assert.ok(error instanceof InputError);
+      assert.match(
+        error.message,
+        /^--storage "file:\/\/\/proc\/lifeboat-test\/store": cannot use the directory/,
+      );
+      return true;
+    });
+    await assert.rejects(store.put("a/b", bodyOf(Buffer.from("x"))), OperationError);
+    assert.ok(performance.now() - started < 5000, "fails fast");
+  });
+
+  test("check('read') needs no write access and creates nothing", async () => {
+    const root = join(base, "read-check", "missing");
+    await createLocalStore(root).check("read");
+    assert.ok(!existsSync(join(base, "read-check")));
+    const file = join(base, "read-check-file");
+    writeFileSync(file, "x");
+    await assert.rejects(createLocalStore(file).check("read"), InputError);
+  });
+
+  test("sweepLeftovers removes .partial-* files older than the cut-off, and nothing else", async () => {
+    const root = join(base, "sweep");
+    const store = createLocalStore(root);
+    await store.put("l/b1/manifest.json", bodyOf(Buffer.from("{}")));
+    const old = join(root, "l", "b1", ".partial-0ld");
+    const young = join(root, "l", "b1", ".partial-y0ung");
+    mkdirSync(join(root, "l", "b2"), { recursive: true });
+    const alone = join(root, "l", "b2", ".partial-alone");
+    for (const file of [old, young, alone]) writeFileSync(file, "half");
+    const dayAgo = new Date(Date.now() - 86_400_000);
+    utimesSync(old, dayAgo, dayAgo);
+    utimesSync(alone, dayAgo, dayAgo);
+    const removed = await store.sweepLeftovers("l/", new Date(Date.now() - 3_600_000));
+    assert.deepEqual(removed.sort(), ["l/b1/.partial-0ld", "l/b2/.partial-alone"]);
+    assert.deepEqual(filesUnder(root), ["l/b1/.partial-y0ung", "l/b1/manifest.json"]);
+    assert.ok(!existsSync(join(root, "l", "b2")), "a folder left empty goes too");
   });
 });

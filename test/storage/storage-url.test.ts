@@ -44,19 +44,19 @@ describe("parseStorageUrl", () => {
   });
 
   test("file:///path gives an absolute local path", () => {
-    assert.deepEqual(parse("file:///var/backups"), { kind: "local", path: "/var/backups" });
-    assert.deepEqual(parse("file:///var/backups/"), { kind: "local", path: "/var/backups" });
-    assert.deepEqual(parse("file:///var/my%20backups"), { kind: "local", path: "/var/my backups" });
-    assert.deepEqual(parse("file://localhost/var/backups"), { kind: "local", path: "/var/backups" });
-    assert.deepEqual(parse("file:///"), { kind: "local", path: "/" });
+    assert.deepEqual(parse("file:///var/backups"), { kind: "file", path: "/var/backups" });
+    assert.deepEqual(parse("file:///var/backups/"), { kind: "file", path: "/var/backups" });
+    assert.deepEqual(parse("file:///var/my%20backups"), { kind: "file", path: "/var/my backups" });
+    assert.deepEqual(parse("file://localhost/var/backups"), { kind: "file", path: "/var/backups" });
+    assert.deepEqual(parse("file:///"), { kind: "file", path: "/" });
   });
 
   test("a plain path is a directory, relative ones resolved against the working directory", () => {
-    assert.deepEqual(parse("/srv/backups"), { kind: "local", path: "/srv/backups" });
-    assert.deepEqual(parse("backups"), { kind: "local", path: "/work/project/backups" });
-    assert.deepEqual(parse("./backups/"), { kind: "local", path: "/work/project/backups" });
-    assert.deepEqual(parse("../elsewhere"), { kind: "local", path: "/work/elsewhere" });
-    assert.deepEqual(parse("."), { kind: "local", path: "/work/project" });
+    assert.deepEqual(parse("/srv/backups"), { kind: "file", path: "/srv/backups" });
+    assert.deepEqual(parse("backups"), { kind: "file", path: "/work/project/backups" });
+    assert.deepEqual(parse("./backups/"), { kind: "file", path: "/work/project/backups" });
+    assert.deepEqual(parse("../elsewhere"), { kind: "file", path: "/work/elsewhere" });
+    assert.deepEqual(parse("."), { kind: "file", path: "/work/project" });
   });
 
   test("malformed values are refused with an InputError naming the value and the expected forms", () => {
@@ -110,7 +110,7 @@ describe("formatStorageUrl", () => {
   test("gives the canonical text of a location", () => {
     assert.equal(formatStorageUrl({ kind: "s3", bucket: "b-1", prefix: "a/b" }), "s3://b-1/a/b");
     assert.equal(formatStorageUrl({ kind: "s3", bucket: "b-1", prefix: "" }), "s3://b-1");
-    assert.equal(formatStorageUrl({ kind: "local", path: "/var/my backups" }), "file:///var/my%20backups");
+    assert.equal(formatStorageUrl({ kind: "file", path: "/var/my backups" }), "file:///var/my%20backups");
   });
 
   test("round-trips through parseStorageUrl", () => {
