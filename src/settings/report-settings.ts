@@ -1,18 +1,19 @@
 /**
- * Where an action reports besides the job summary: the pull request comment, Slack, and (for
- * restore-test) the report artifact. Parsed before the command runs, like every other input: a bad
- * value is an InputError that names the input (exit 2), and nothing runs.
+ * Where a run reports besides the job summary: the pull request comment and (for restore-test) the
+ * report artifact in the actions, and the notification channels (src/report/channels/) on both
+ * edges. Parsed before the command runs, like every other input: a bad value is an InputError that
+ * names the input (exit 2), and nothing runs.
  */
 import { InputError } from "../domain/errors.js";
+import type { ChannelSettings, NotifyOn } from "../report/channels/channel.js";
+import { readChannelSettings } from "../report/channels/index.js";
 import { text, type RawOptions } from "./settings.js";
 
-export type NotifyOn = "failure" | "success" | "always" | "never";
+export type { ChannelSettings, NotifyOn };
 
-export interface ReportSettings {
+export interface ReportSettings extends ChannelSettings {
   commentOnPr: "auto" | "never";
   githubToken: string | undefined;
-  slackWebhookUrl: string | undefined;
-  notifyOn: NotifyOn;
   reportArtifact: "auto" | "never";
 }
 
@@ -24,28 +25,16 @@ function choice<T extends string>(raw: RawOptions, name: string, choices: readon
   return value as T;
 }
 
+/** notify-on and the channels: all that the CLI reports with. */
+export function parseChannelSettings(raw: RawOptions): ChannelSettings {
+  return readChannelSettings(raw);
+}
+
 export function parseReportSettings(raw: RawOptions): ReportSettings {
-  const slackWebhookUrl = text(raw, "slack-webhook-url");
-  if (slackWebhookUrl !== undefined) {
-    let protocol = "";
-    try {
-      protocol = new URL(slackWebhookUrl).protocol;
-    } catch {
-      // reported below
-    }
-    if (protocol !== "https:" && protocol !== "http:") {
-      // The value is a secret: the message names the input, never the value.
-      throw new InputError(
-        "--slack-webhook-url: expected a Slack incoming webhook URL such as https://hooks.slack.com/services/... (the value is not shown: it is a secret)",
-        { input: "slack-webhook-url" },
-      );
-    }
-  }
   return {
     commentOnPr: choice(raw, "comment-on-pr", ["auto", "never"], "auto"),
     githubToken: text(raw, "github-token"),
-    slackWebhookUrl,
-    notifyOn: choice(raw, "notify-on", ["failure", "success", "always", "never"], "failure"),
+    ...parseChannelSettings(raw),
     reportArtifact: choice(raw, "report-artifact", ["auto", "never"], "auto"),
   };
 }

@@ -3,6 +3,8 @@
  * names, kebab-case), their help text and defaults. actions/<name>/action.yml is generated from
  * this table (scripts/sync-actions.ts) and a test keeps the two equal.
  */
+import { CHANNEL_OPTIONS } from "../report/channels/index.js";
+
 export type OptionType = "string" | "boolean" | "list";
 
 export interface OptionSpec {
@@ -129,23 +131,7 @@ const reportOptions: OptionSpec[] = [
     secret: true,
     actionOnly: true,
   },
-  {
-    name: "slack-webhook-url",
-    description:
-      "Slack incoming webhook URL (from a secret) to report to; empty for no Slack message. A Slack outage never fails the step.",
-    type: "string",
-    secret: true,
-    actionOnly: true,
-    value: "URL",
-  },
-  {
-    name: "notify-on",
-    description: "When to send the Slack message: failure (default), success, always or never.",
-    type: "string",
-    default: "failure",
-    actionOnly: true,
-    value: "WHEN",
-  },
+  ...CHANNEL_OPTIONS,
 ];
 
 const backupOptions: OptionSpec[] = [
