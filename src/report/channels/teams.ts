@@ -105,7 +105,7 @@ export const teamsChannel: ChannelDefinition = {
     {
       name: "teams-webhook-url",
       description:
-        'Microsoft Teams Workflows webhook URL (from a secret; the "Post to a channel when a webhook request is received" workflow) to report to; empty for no Teams message.',
+        "Microsoft Teams Workflows webhook URL (from a secret; a workflow made from the template Post to a channel when a webhook request is received) to report to; empty for no Teams message.",
       type: "string",
       env: "LIFEBOAT_TEAMS_WEBHOOK_URL",
       secret: true,
