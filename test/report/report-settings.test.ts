@@ -48,5 +48,7 @@ describe("scrubber", () => {
       scrub("failed: postgresql://app:s3cr%40t@db.example.com:5432/shop and s3://bucket/x"),
       "failed: postgresql://app:***@db.example.com:5432/shop and s3://bucket/x",
     );
+    const encoded = scrubber(['p@ss "word"/x']);
+    assert.equal(encoded('raw p@ss "word"/x, encoded p%40ss%20%22word%22%2Fx'), "raw ***, encoded ***");
   });
 });
