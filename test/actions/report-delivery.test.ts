@@ -25,7 +25,6 @@ import {
 const PR = 7;
 const TOKEN = `ghs_${randomBytes(18).toString("hex")}`;
 const WEBHOOK_SECRET = randomBytes(12).toString("hex");
-const PING_SECRET = randomBytes(12).toString("hex");
 const PASSPHRASE = `correct horse ${randomBytes(6).toString("hex")}`;
 
 let cluster: Cluster;
@@ -248,39 +247,6 @@ describe("reporting from the action bundles", () => {
     assert.match(ours!.body, /FAILED/, "the sticky comment shows the failure");
   });
 
-  test("channels from the bundle: a heartbeat /start before the backup and its success ping after, Discord beside Slack", async () => {
-    await server.setRoutes([
-      COMMENTS,
-      slack([{ status: 200, body: "ok" }]),
-      { method: "POST", path: "^/ping/", responses: [{ status: 200, body: "OK" }] },
-      { method: "POST", path: "^/discord/", responses: [{ status: 204 }] },
-    ]);
-    const { result, requests } = await run(
-      "backup-db",
-      backupInputs({
-        "ping-url": `${server.url}/ping/${PING_SECRET}`,
-        "discord-webhook-url": `${server.url}/discord/api/webhooks/1/${PING_SECRET}`,
-        "slack-webhook-url": webhook,
-        "notify-on": "always",
-      }),
-    );
-    assert.equal(result.status, 0, result.stdout + result.stderr);
-    const order = requests.map((request) => `${request.method} ${request.url.split("/")[1]}`);
-    assert.equal(order[0], "POST ping", "the start ping comes before anything else");
-    assert.deepEqual(
-      posts(requests, "/ping/").map((request) => request.url),
-      [`/ping/${PING_SECRET}/start`, `/ping/${PING_SECRET}`],
-    );
-    assert.equal(posts(requests, "/slack/").length, 1);
-    const discord = posts(requests, "/discord/");
-    assert.equal(discord.length, 1);
-    const payload = JSON.parse(discord[0]!.body) as { embeds: { title: string }[] };
-    assert.equal(payload.embeds[0]!.title, "Lifeboat backup: shop");
-    assert.match(result.stdout, /heartbeat ping \(start\) sent\./);
-    assert.match(result.stdout, /Discord message sent\./);
-    assert.ok(!result.stdout.includes(PING_SECRET));
-  });
-
   test("bad reporting input fails before the command runs, naming the input", async () => {
     const { result, requests } = await run(
       "backup-db",
@@ -313,7 +279,6 @@ describe("reporting from the action bundles", () => {
       PASSPHRASE,
       TOKEN,
       WEBHOOK_SECRET,
-      PING_SECRET,
     ];
     for (const request of sent) {
       const { authorization: _authorization, ...headers } = request.headers;
