@@ -1,7 +1,8 @@
 /**
  * The GitHub edge of reporting: one report per action run, delivered to the job summary (always),
- * warnings as annotations, a sticky pull request comment, Slack, and for restore-test a workflow
- * artifact. Delivery never changes the step's result: every channel that fails says so with a
+ * warnings as annotations, a sticky pull request comment, the notification channels
+ * (src/report/channels/: Slack, Discord, Teams, a webhook, heartbeat pings), and for restore-test
+ * a workflow artifact. Delivery never changes the step's result: every channel that fails says so with a
  * warning (or a notice) and the next one still runs. The step's result is the command's.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -14,38 +15,19 @@ import { describeError } from "../domain/errors.js";
 import { provenanceFromEnv } from "../domain/provenance.js";
 import { loadHistory } from "../report/history.js";
 import { renderMarkdown } from "../report/markdown.js";
-import {
-  buildErrorReport,
-  reportMarker,
-  shouldNotify,
-  type Report,
-  type ReportAction,
-} from "../report/report.js";
-import { renderSlack } from "../report/slack.js";
-import { postSlackWebhook, type WebhookOptions } from "../report/slack-webhook.js";
+import { channelSecrets, deliverToChannels, pingStart } from "../report/channels/deliver.js";
+import { scrubber } from "../report/channels/scrub.js";
+import type { PosterOptions } from "../report/channels/webhook-poster.js";
+import { buildErrorReport, reportMarker, type Report, type ReportAction } from "../report/report.js";
 import { parseReportSettings, type ReportSettings } from "../settings/report-settings.js";
 import { text, type RawOptions } from "../settings/settings.js";
 import type { CommandSpec } from "../settings/spec.js";
 import type { Store } from "../storage/store.js";
 import { secretValues } from "./inputs.js";
 
-/** Secrets shorter than this are not replaced in report text (it would mangle every word). */
-const MIN_SCRUB_LENGTH = 4;
 const PR_EVENTS = new Set(["pull_request", "pull_request_target"]);
 /** The whole pull request comment exchange (listing every page, then one write). */
 const GITHUB_TIMEOUT_MS = 60_000;
-
-/** Replaces every known secret, and the password of any URL with credentials, by `***`. */
-export function scrubber(secrets: string[]): (text: string) => string {
-  const values = secrets
-    .filter((value) => value.length >= MIN_SCRUB_LENGTH)
-    .sort((a, b) => b.length - a.length);
-  return (input: string) => {
-    let out = input;
-    for (const value of values) out = out.split(value).join("***");
-    return out.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi, "$1:***@");
-  };
-}
 
 export interface Delivery {
   /** The store the command used, for the history; absent when it never opened. */
@@ -64,13 +46,16 @@ export interface Reporter {
   loggedWarnings: string[];
   /** The report of a command that threw before it had a result. */
   errorReport(error: unknown): Report;
+  /** Before the command runs: the channels' start hooks (a heartbeat's /start). Never throws. */
+  start(): Promise<void>;
   deliver(report: Report, delivery?: Delivery): Promise<void>;
 }
 
 export interface ReporterOptions {
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
-  webhook?: WebhookOptions;
+  /** Retry limits and test seams of the channels' poster. */
+  webhook?: PosterOptions;
 }
 
 /**
@@ -86,14 +71,18 @@ export function createReporter(
   const settings = parseReportSettings(raw);
   const env = options.env ?? process.env;
   const now = options.now ?? (() => new Date());
-  const scrub = scrubber([
-    ...secretValues(spec),
-    ...(settings.githubToken ? [settings.githubToken] : []),
-    ...(settings.slackWebhookUrl ? [settings.slackWebhookUrl] : []),
-  ]);
+  const secrets = [...secretValues(spec), ...(settings.githubToken ? [settings.githubToken] : [])];
+  // The parts of webhook URLs that give access (a path, a `sig`) are masked like the whole URLs.
+  for (const secret of channelSecrets(settings)) core.setSecret(secret);
+  const scrub = scrubber([...secrets, ...channelSecrets(settings)]);
   const label = text(raw, "label") ?? "default";
   const runUrl = provenanceFromEnv(env)?.runUrl ?? null;
   const title = `Lifeboat ${action}`;
+  const channelLog = {
+    info: (message: string) => core.info(message),
+    warn: (message: string) => core.warning(message, { title: "Lifeboat report" }),
+  };
+  const channelOptions = { log: channelLog, secrets, poster: options.webhook, now };
   const emitted = new Set<string>();
   const loggedWarnings: string[] = [];
   const annotate = (message: string) => {
@@ -115,6 +104,9 @@ export function createReporter(
       },
     },
     errorReport: (error) => buildErrorReport(action, error, { label, runUrl, loggedWarnings }),
+    start: async () => {
+      await pingStart(settings, { action, label }, channelOptions);
+    },
     deliver: async (report, delivery = {}) => {
       await step("history", async () => {
         if (!delivery.store) return;
@@ -125,7 +117,9 @@ export function createReporter(
         await core.summary.addRaw(scrub(renderMarkdown(report, "summary"))).write();
       });
       await step("pull request comment", () => commentOnPullRequest(report, settings, env, scrub));
-      await step("Slack message", () => notifySlack(report, settings, scrub, options.webhook));
+      await step("notifications", async () => {
+        await deliverToChannels(report, settings, channelOptions);
+      });
       if (action === "restore-test" && delivery.restoreTest) {
         const result = delivery.restoreTest;
         await step("report artifact", () => uploadReportArtifact(report, result, settings, env, scrub));
@@ -226,25 +220,6 @@ async function commentOnPullRequest(
     throw new Error(
       `GitHub answered ${status ?? "nothing"} on pull request #${number}: ${scrub(describeError(error))}`,
       { cause: error },
-    );
-  }
-}
-
-async function notifySlack(
-  report: Report,
-  settings: ReportSettings,
-  scrub: (text: string) => string,
-  webhook: WebhookOptions | undefined,
-): Promise<void> {
-  if (!settings.slackWebhookUrl || !shouldNotify(settings.notifyOn, report.verdict)) return;
-  const payload = JSON.parse(scrub(JSON.stringify(renderSlack(report)))) as unknown;
-  const outcome = await postSlackWebhook(settings.slackWebhookUrl, payload, webhook);
-  if (outcome.ok) {
-    core.info(`Slack message sent${outcome.attempts > 1 ? ` (after ${outcome.attempts} attempts)` : ""}.`);
-  } else {
-    core.warning(
-      `Lifeboat could not send the Slack message (${outcome.attempts} attempt(s)): ${scrub(outcome.error ?? "unknown error")}`,
-      { title: "Lifeboat report" },
     );
   }
 }

@@ -23,9 +23,24 @@ import {
   parseRestoreSettings,
   parseVerifySettings,
   required,
+  text,
   type RawOptions,
 } from "../settings/settings.js";
-import { COMMANDS, commandSpec } from "../settings/spec.js";
+import { COMMANDS, commandSpec, type CommandSpec } from "../settings/spec.js";
+import { deliverToChannels, pingStart, type DeliveryOptions } from "../report/channels/deliver.js";
+import {
+  buildBackupReport,
+  buildErrorReport,
+  buildPruneReport,
+  buildRestoreReport,
+  buildRestoreTestReport,
+  buildVerifyReport,
+  type Report,
+  type ReportAction,
+  type ReportContext,
+} from "../report/report.js";
+import { parseChannelSettings } from "../settings/report-settings.js";
+import { provenanceFromEnv } from "../domain/provenance.js";
 import { openStore } from "../storage/open-store.js";
 import { LIFEBOAT_VERSION } from "../version.js";
 import { closest, commandHelp, parseCommandArgs } from "./args.js";
@@ -57,9 +72,13 @@ export async function main(io: CliIo): Promise<number> {
   const [command, ...rest] = io.argv;
   const wantsJson = rest.includes("--json");
   const debug = rest.includes("--debug");
+  const loggedWarnings: string[] = [];
   const log: Logger = {
     info: (message) => io.stderr(message),
-    warn: (message) => io.stderr(`warning: ${message}`),
+    warn: (message) => {
+      loggedWarnings.push(message);
+      io.stderr(`warning: ${message}`);
+    },
   };
   try {
     if (command === undefined || command === "--help" || command === "-h" || command === "help") {
@@ -84,7 +103,9 @@ export async function main(io: CliIo): Promise<number> {
       return 0;
     }
     const raw = parseCommandArgs(spec, rest, io.env);
-    const result = await runCommand(command, raw, io, log);
+    const result = await withChannels(spec, raw, io, log, loggedWarnings, (context) =>
+      runCommand(command, raw, io, log, context),
+    );
     if (wantsJson) io.stdout(JSON.stringify(result.json));
     else if (result.text) io.stdout(result.text);
     // A command that ran and failed (a verification that did not pass, keys prune could not
@@ -104,12 +125,59 @@ export async function main(io: CliIo): Promise<number> {
   }
 }
 
+interface CommandOutcome {
+  json: unknown;
+  text: string;
+  failure?: LifeboatError;
+  /** What the notification channels are sent, for the commands that report. */
+  report?: Report;
+}
+
+/**
+ * The notification channels around a command that reports (the ones whose options include
+ * notify-on): their options are read before it runs (bad ones are exit 2), their start hooks run
+ * before it, and its report (or the error it threw) is delivered after it. Delivery never changes
+ * the exit code.
+ */
+async function withChannels(
+  spec: CommandSpec,
+  raw: RawOptions,
+  io: CliIo,
+  log: Logger,
+  loggedWarnings: string[],
+  run: (context: ReportContext) => Promise<CommandOutcome>,
+): Promise<CommandOutcome> {
+  const context: ReportContext = {
+    label: text(raw, "label") ?? "default",
+    runUrl: provenanceFromEnv(io.env)?.runUrl ?? null,
+    loggedWarnings,
+  };
+  if (!spec.action || !spec.options.some((option) => option.name === "notify-on")) return run(context);
+  const action = spec.action as ReportAction;
+  const channels = parseChannelSettings(raw);
+  const delivery: DeliveryOptions = {
+    log,
+    secrets: spec.options.flatMap((option) => (option.secret ? (text(raw, option.name) ?? []) : [])),
+  };
+  await pingStart(channels, { action, label: context.label }, delivery);
+  let outcome: CommandOutcome;
+  try {
+    outcome = await run(context);
+  } catch (error) {
+    await deliverToChannels(buildErrorReport(action, error, context), channels, delivery);
+    throw error;
+  }
+  if (outcome.report) await deliverToChannels(outcome.report, channels, delivery);
+  return outcome;
+}
+
 async function runCommand(
   command: string,
   raw: RawOptions,
   io: CliIo,
   log: Logger,
-): Promise<{ json: unknown; text: string; failure?: LifeboatError }> {
+  context: ReportContext,
+): Promise<CommandOutcome> {
   const now = () => new Date();
   switch (command) {
     case "backup": {
@@ -131,6 +199,7 @@ async function runCommand(
           totalRows: result.manifest.totalRows,
         },
         text: result.backupId,
+        report: buildBackupReport(result, { ...context, label: result.label, storageUrl: store.url }),
       };
     }
     case "list": {
@@ -161,6 +230,7 @@ async function runCommand(
       return {
         json: failure ? { ok: false, exitCode: 1, error: failure, ...result } : { ok: true, ...result },
         text: `${formatPruneDecisions(result)}\n${formatPruneTotals(result)}`,
+        report: buildPruneReport(result, context),
         ...(failure ? { failure: new OperationError(failure) } : {}),
       };
     }
@@ -174,6 +244,7 @@ async function runCommand(
         text: result.verified
           ? `${result.backupId}: verified (${result.kind === "verify-deep" ? "decrypted, archive readable" : "stored object"})`
           : result.failures.map((line) => `${result.backupId}: ${line}`).join("\n"),
+        report: buildVerifyReport(result, context),
         ...(failure ? { failure: new OperationError(failure) } : {}),
       };
     }
@@ -187,6 +258,7 @@ async function runCommand(
       return {
         json: failure ? { ok: false, exitCode: 1, error: failure, ...json } : { ok: true, ...json },
         text: [summary, ...result.failures.map((line) => `${result.backupId}: ${line}`)].join("\n"),
+        report: buildRestoreTestReport(result, context),
         ...(failure ? { failure: new OperationError(failure) } : {}),
       };
     }
@@ -211,6 +283,7 @@ async function runCommand(
       return {
         json: failure ? { ok: false, exitCode: 1, error: failure, ...json } : { ok: true, ...json },
         text: [summary, ...result.failures.map((line) => `${result.backupId}: ${line}`)].join("\n"),
+        report: buildRestoreReport(result, context),
         ...(failure ? { failure: new OperationError(failure) } : {}),
       };
     }

@@ -11,7 +11,7 @@ import { parseDatabaseUrl, type DatabaseUrl } from "../domain/database-url.js";
 import { DURATION_FORMS, formatDuration, parseDuration } from "../domain/duration.js";
 import { InputError } from "../domain/errors.js";
 import { parsePercent, parseSize } from "../domain/size.js";
-import type { OptionSpec } from "./spec.js";
+import type { OptionSpec } from "./option-spec.js";
 import type { RawOptions } from "./types.js";
 
 type Keyword<S> = S extends { choices: readonly (infer C)[] } ? C : never;

@@ -104,14 +104,3 @@ export interface RestoreSettings extends StorageSettings, PgClientSettings {
   noOwner: boolean;
   noPrivileges: boolean;
 }
-
-export type NotifyOn = "failure" | "success" | "always" | "never";
-
-/** Where an action reports besides the job summary. */
-export interface ReportSettings {
-  commentOnPr: "auto" | "never";
-  githubToken: string | undefined;
-  slackWebhookUrl: string | undefined;
-  notifyOn: NotifyOn;
-  reportArtifact: "auto" | "never";
-}

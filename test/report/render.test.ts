@@ -14,7 +14,7 @@ import {
   shouldNotify,
   type Report,
 } from "../../src/report/report.js";
-import { renderSlack } from "../../src/report/slack.js";
+import { renderSlack } from "../../src/report/channels/slack.js";
 
 const RUN = "https://github.com/acme/shop/actions/runs/42";
 

@@ -1,17 +1,17 @@
 /** The reporting inputs (parsed before the command runs) and the scrubber every rendering goes through. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { scrubber } from "../../src/actions/report.js";
+import { scrubber } from "../../src/report/channels/scrub.js";
 import { InputError } from "../../src/domain/errors.js";
 import { parseReportSettings } from "../../src/settings/report-settings.js";
 
 describe("parseReportSettings", () => {
-  test("defaults: comment on pull requests, Slack on failure, artifact when possible", () => {
+  test("defaults: comment on pull requests, no channel, messages on failure, artifact when possible", () => {
     assert.deepEqual(parseReportSettings({}), {
       commentOnPr: "auto",
       githubToken: undefined,
-      slackWebhookUrl: undefined,
       notifyOn: "failure",
+      channels: [],
       reportArtifact: "auto",
     });
     assert.equal(parseReportSettings({ "notify-on": "Always" }).notifyOn, "always");
@@ -48,5 +48,7 @@ describe("scrubber", () => {
       scrub("failed: postgresql://app:s3cr%40t@db.example.com:5432/shop and s3://bucket/x"),
       "failed: postgresql://app:***@db.example.com:5432/shop and s3://bucket/x",
     );
+    const encoded = scrubber(['p@ss "word"/x']);
+    assert.equal(encoded('raw p@ss "word"/x, encoded p%40ss%20%22word%22%2Fx'), "raw ***, encoded ***");
   });
 });

@@ -1,7 +1,8 @@
 /** The Slack webhook client against a recording server on loopback: retries, backoff, caps, and no URL in its errors. */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { postSlackWebhook, retryAfterMs } from "../../src/report/slack-webhook.js";
+import { postSlackWebhook } from "../../src/report/channels/slack.js";
+import { retryAfterMs } from "../../src/report/channels/webhook-poster.js";
 import { startRecordingServer, type RecordingServer } from "../helpers/recording-server.js";
 
 let server: RecordingServer;

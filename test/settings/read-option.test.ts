@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import { InputError } from "../../src/domain/errors.js";
 import { isGiven, readOption, readOptions } from "../../src/settings/read-option.js";
 import { OPTIONS, type OptionSpec } from "../../src/settings/spec.js";
+import { readChannelSettings } from "../../src/report/channels/index.js";
 
 function refused(run: () => unknown, input: string, message: string | RegExp): void {
   assert.throws(run, (error: unknown) => {
@@ -132,8 +133,7 @@ describe("durations, sizes, percentages, URLs", () => {
       '--s3-endpoint "minio:9000": expected an http:// or https:// URL',
     );
     assert.throws(
-      () =>
-        readOption({ "slack-webhook-url": "hooks.slack.com/services/T/B/sekrit" }, OPTIONS.slackWebhookUrl),
+      () => readChannelSettings({ "slack-webhook-url": "hooks.slack.com/services/T/B/sekrit" }),
       (error: unknown) =>
         error instanceof InputError &&
         error.input === "slack-webhook-url" &&

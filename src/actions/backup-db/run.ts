@@ -14,6 +14,7 @@ export async function run(): Promise<void> {
   maskSecrets(spec);
   const raw = readInputs(spec);
   const reporter = createReporter("backup-db", spec, raw);
+  await reporter.start();
   let store: Store | undefined;
   let result: BackupResult;
   try {

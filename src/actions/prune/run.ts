@@ -15,6 +15,7 @@ export async function run(): Promise<void> {
   maskSecrets(spec);
   const raw = readInputs(spec);
   const reporter = createReporter("prune", spec, raw);
+  await reporter.start();
   let store: Store | undefined;
   let result: PruneResult;
   try {

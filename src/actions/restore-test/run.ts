@@ -19,6 +19,7 @@ export async function run(): Promise<void> {
   maskSecrets(spec);
   const raw = readInputs(spec);
   const reporter = createReporter("restore-test", spec, raw);
+  await reporter.start();
   let store: Store | undefined;
   let result: RestoreTestResult;
   let label: string;

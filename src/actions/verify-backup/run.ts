@@ -15,6 +15,7 @@ export async function run(): Promise<void> {
   maskSecrets(spec);
   const raw = readInputs(spec);
   const reporter = createReporter("verify-backup", spec, raw);
+  await reporter.start();
   let store: Store | undefined;
   let result: VerifyResult;
   let label: string;

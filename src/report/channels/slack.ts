@@ -1,9 +1,12 @@
 /**
- * A report as a Slack message (Block Kit), with a plain `text` fallback for notifications and
- * clients that show no blocks. Slack's limits are kept: a header of 150 characters, section text of
- * 3,000, ten fields of 2,000 each, at most 50 blocks.
+ * Slack, through an incoming webhook: the report as Block Kit, with a plain `text` fallback for
+ * notifications and clients that show no blocks. Slack's limits are kept: a header of 150
+ * characters, section text of 3,000, ten fields of 2,000 each, at most 50 blocks.
  */
-import { historyLine, VERDICT_EMOJI, VERDICT_WORD, type Report } from "./report.js";
+import { historyLine, VERDICT_EMOJI, VERDICT_WORD, type Report } from "../report.js";
+import { cut, readUrl, type ChannelDefinition } from "./channel.js";
+import { urlSecrets } from "./scrub.js";
+import { postJson, type PostOutcome, type PosterOptions } from "./webhook-poster.js";
 
 export interface SlackPayload {
   text: string;
@@ -13,10 +16,6 @@ export interface SlackPayload {
 /** Slack mrkdwn: only &, < and > are control characters. */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-function cut(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
 function listText(title: string, items: string[], max = 10): string {
@@ -79,3 +78,42 @@ export function renderSlack(report: Report): SlackPayload {
   );
   return { text, blocks: blocks.slice(0, 50) };
 }
+
+/** POSTs a Slack payload (already scrubbed by the caller, or holding no secret). */
+export function postSlackWebhook(
+  url: string,
+  payload: unknown,
+  options?: PosterOptions,
+): Promise<PostOutcome> {
+  return postJson("Slack", url, payload, (text) => text, options);
+}
+
+export const slackChannel: ChannelDefinition = {
+  name: "slack",
+  options: [
+    {
+      name: "slack-webhook-url",
+      description:
+        "Slack incoming webhook URL (from a secret) to report to; empty for no Slack message. A Slack outage never fails the step.",
+      type: "string",
+      env: "LIFEBOAT_SLACK_WEBHOOK_URL",
+      secret: true,
+      value: "URL",
+    },
+  ],
+  configure(raw) {
+    const url = readUrl(
+      raw,
+      "slack-webhook-url",
+      "a Slack incoming webhook URL such as https://hooks.slack.com/services/...",
+    );
+    if (!url) return undefined;
+    return {
+      name: "slack",
+      noun: "Slack message",
+      followsNotifyOn: true,
+      secrets: urlSecrets(url),
+      send: (report, context) => postJson("Slack", url, renderSlack(report), context.scrub, context.poster),
+    };
+  },
+};
