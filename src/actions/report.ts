@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as core from "@actions/core";
 import type { Logger } from "../commands/logger.js";
-import type { RestoreTestResult } from "../commands/restore-test.js";
+import type { ReportArtifact } from "../commands/command.js";
 import { describeError } from "../domain/errors.js";
 import { provenanceFromEnv } from "../domain/provenance.js";
 import { loadHistory } from "../report/history.js";
@@ -50,8 +50,8 @@ export function scrubber(secrets: string[]): (text: string) => string {
 export interface Delivery {
   /** The store the command used, for the history; absent when it never opened. */
   store?: Store;
-  /** restore-test: the result whose logs go into the artifact. */
-  restoreTest?: RestoreTestResult;
+  /** Files to upload as a workflow artifact beside the report (restore-test's logs). */
+  artifact?: ReportArtifact;
 }
 
 export interface Reporter {
@@ -126,10 +126,8 @@ export function createReporter(
       });
       await step("pull request comment", () => commentOnPullRequest(report, settings, env, scrub));
       await step("Slack message", () => notifySlack(report, settings, scrub, options.webhook));
-      if (action === "restore-test" && delivery.restoreTest) {
-        const result = delivery.restoreTest;
-        await step("report artifact", () => uploadReportArtifact(report, result, settings, env, scrub));
-      }
+      const artifact = delivery.artifact;
+      if (artifact) await step("report artifact", () => uploadReportArtifact(artifact, settings, env, scrub));
     },
   };
   return reporter;
@@ -249,30 +247,8 @@ async function notifySlack(
   }
 }
 
-/** The files of the restore-test artifact: the report, the result (no secrets), the logs. */
-export function restoreTestArtifactFiles(report: Report, result: RestoreTestResult): Record<string, string> {
-  const { pgRestoreLog, run, ...rest } = result;
-  const files: Record<string, string> = {
-    "report.md": renderMarkdown(report, "summary"),
-    "result.json": `${JSON.stringify(
-      { ...rest, run: run ? { command: run.command, exitCode: run.exitCode } : null },
-      null,
-      2,
-    )}\n`,
-    "pg_restore.log": pgRestoreLog,
-  };
-  if (result.assertions.length > 0) {
-    files["assertions.txt"] = result.assertions
-      .map((assertion) => `${assertion.passed ? "PASS" : "FAIL"} ${assertion.sql}\n  ${assertion.detail}\n`)
-      .join("\n");
-  }
-  if (run) files["command-output.log"] = `$ ${run.command}\n${run.output}`;
-  return files;
-}
-
 async function uploadReportArtifact(
-  report: Report,
-  result: RestoreTestResult,
+  artifact: ReportArtifact,
   settings: ReportSettings,
   env: NodeJS.ProcessEnv,
   scrub: (text: string) => string,
@@ -280,23 +256,17 @@ async function uploadReportArtifact(
   if (settings.reportArtifact === "never") return;
   if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
     core.notice(
-      "The restore-test report artifact was skipped: the artifact service is not available here (no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL).",
+      `The ${artifact.title} artifact was skipped: the artifact service is not available here (no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL).`,
       { title: "Lifeboat report" },
     );
     return;
   }
   const dir = await mkdtemp(join(env.RUNNER_TEMP || tmpdir(), "lifeboat-report-"));
   try {
-    const files = restoreTestArtifactFiles(report, result);
+    const files = artifact.files;
     await mkdir(dir, { recursive: true });
     for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), scrub(content));
-    const name = [
-      "lifeboat-restore-test",
-      report.label,
-      result.backupId,
-      env.GITHUB_JOB,
-      env.GITHUB_RUN_ATTEMPT,
-    ]
+    const name = [artifact.name, env.GITHUB_JOB, env.GITHUB_RUN_ATTEMPT]
       .filter(Boolean)
       .join("-")
       .replace(/[^A-Za-z0-9._-]/g, "_");
@@ -307,7 +277,7 @@ async function uploadReportArtifact(
       dir,
     );
     core.info(
-      `Uploaded the restore-test report as artifact ${name}${uploaded.id ? ` (id ${uploaded.id})` : ""}.`,
+      `Uploaded the ${artifact.title} as artifact ${name}${uploaded.id ? ` (id ${uploaded.id})` : ""}.`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

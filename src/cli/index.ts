@@ -1,15 +1,10 @@
 #!/usr/bin/env node
+import { cancelOnSignals } from "../commands/command.js";
 import { main } from "./main.js";
 
-// The first Ctrl-C (or the runner's SIGTERM) stops pg_dump and aborts the upload cleanly; a second
-// one exits at once.
-const controller = new AbortController();
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort(new Error(`received ${signal}`));
-  });
-}
+// The first Ctrl-C (or the runner's SIGTERM) stops the child processes and aborts uploads
+// cleanly, then exits 130 (143); a second one exits at once.
+const signal = cancelOnSignals(process);
 
 main({
   argv: process.argv.slice(2),
@@ -17,7 +12,7 @@ main({
   cwd: process.cwd(),
   stdout: (text) => process.stdout.write(text + "\n"),
   stderr: (text) => process.stderr.write(text + "\n"),
-  signal: controller.signal,
+  signal,
 }).then(
   (code) => {
     process.exitCode = code;

@@ -1,0 +1,51 @@
+/**
+ * doctor: every check between this machine and a backup of the database, each with a one-line
+ * result, so a failing URL is diagnosed in one run rather than one error at a time.
+ */
+import { parseDatabaseUrl } from "../../domain/database-url.js";
+import { parsePreset } from "../../domain/supabase-preset.js";
+import { runDoctor, type DoctorReport, type DoctorSettings } from "../../postgres/doctor.js";
+import { formatTable } from "../../report/format.js";
+import { parsePgClientSettings, required, text, type RawOptions } from "../../settings/settings.js";
+import { commandSpec } from "../../settings/spec.js";
+import type { CommandDefinition } from "../command.js";
+
+export function parseDoctorSettings(raw: RawOptions): DoctorSettings {
+  return {
+    databaseUrl: parseDatabaseUrl(
+      required(raw, "database-url", "postgresql://user:password@host:port/database"),
+    ),
+    ...parsePgClientSettings(raw),
+    preset: parsePreset(text(raw, "preset")),
+  };
+}
+
+const MARKS: Record<string, string> = { ok: "ok", warn: "WARN", fail: "FAIL", skip: "-" };
+
+export function formatDoctorReport(report: DoctorReport): string {
+  const table = formatTable(
+    ["CHECK", "RESULT", "DETAIL"],
+    report.checks.map((check) => [check.name, MARKS[check.status] ?? check.status, check.detail]),
+  );
+  const warnings = report.checks.filter((check) => check.status === "warn").length;
+  const verdict = report.ok
+    ? `ready for a backup${warnings ? ` (${warnings} warning${warnings > 1 ? "s" : ""})` : ""}`
+    : "not ready for a backup";
+  return `${table}\n${verdict}`;
+}
+
+export const doctorCommand: CommandDefinition<DoctorSettings, DoctorReport> = {
+  spec: commandSpec("doctor"),
+  parse: parseDoctorSettings,
+  run: (settings, deps) => runDoctor(settings, deps),
+  failure: (report) => report.failure,
+  text: formatDoctorReport,
+  json: (report, { settings }) => ({
+    exitCode: report.exitCode,
+    database: settings.databaseUrl.redacted,
+    sslmode: settings.databaseUrl.sslmode,
+    checks: report.checks,
+    ...(report.server ? { server: report.server } : {}),
+    ...(report.pgDump ? { pgDump: report.pgDump } : {}),
+  }),
+};

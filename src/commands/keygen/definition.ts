@@ -1,0 +1,37 @@
+/** keygen: an age key pair; the identity (secret) to a new 0600 file, the recipient to stdout. */
+import { existsSync, writeFileSync } from "node:fs";
+import { generateIdentity } from "../../crypto/age/index.js";
+import { InputError } from "../../domain/errors.js";
+import { required } from "../../settings/settings.js";
+import { commandSpec } from "../../settings/spec.js";
+import type { CommandDefinition } from "../command.js";
+
+interface KeygenSettings {
+  output: string;
+}
+
+interface KeygenResult {
+  identityFile: string;
+  recipient: string;
+}
+
+export const keygenCommand: CommandDefinition<KeygenSettings, KeygenResult> = {
+  spec: commandSpec("keygen"),
+  parse: (raw) => ({ output: required(raw, "output", "a path for the new identity file") }),
+  run: ({ output }, { log, now }) => {
+    if (existsSync(output)) {
+      throw new InputError(`--output "${output}": the file exists; refusing to overwrite a key`, {
+        input: "output",
+      });
+    }
+    const { identity, recipient } = generateIdentity();
+    writeFileSync(output, `# created: ${now().toISOString()}\n# public key: ${recipient}\n${identity}\n`, {
+      mode: 0o600,
+      flag: "wx",
+    });
+    log.info(`Identity written to ${output} (keep it secret); the public key (recipient) is:`);
+    return Promise.resolve({ identityFile: output, recipient });
+  },
+  text: (result) => result.recipient,
+  json: (result) => ({ ...result }),
+};
