@@ -10,7 +10,7 @@ import * as core from "@actions/core";
 import { cancelOnSignals, executeCommand, type CommandDefinition } from "../commands/command.js";
 import type { ReportAction } from "../report/report.js";
 import type { Store } from "../storage/store.js";
-import { maskSecrets, readInputs } from "./inputs.js";
+import { inActionWords, maskSecrets, readInputs } from "./inputs.js";
 import { createReporter } from "./report.js";
 import { actionsToolCache } from "./tool-cache.js";
 
@@ -37,7 +37,8 @@ export async function runAction<S, R>(command: CommandDefinition<S, R>): Promise
       },
       (opened) => (store = opened),
     );
-  } catch (error) {
+  } catch (thrown) {
+    const error = inActionWords(thrown, spec);
     await reporter.deliver(reporter.errorReport(error), { store });
     throw error;
   }

@@ -25,10 +25,19 @@ export const keygenCommand: CommandDefinition<KeygenSettings, KeygenResult> = {
       });
     }
     const { identity, recipient } = generateIdentity();
-    writeFileSync(output, `# created: ${now().toISOString()}\n# public key: ${recipient}\n${identity}\n`, {
-      mode: 0o600,
-      flag: "wx",
-    });
+    try {
+      writeFileSync(output, `# created: ${now().toISOString()}\n# public key: ${recipient}\n${identity}\n`, {
+        mode: 0o600,
+        flag: "wx",
+      });
+    } catch (error) {
+      // A missing or read-only directory is the path the user gave, not a fault of ours.
+      const code = (error as NodeJS.ErrnoException).code ?? "error";
+      throw new InputError(
+        `--output "${output}": cannot create the file (${code}); expected a new file in an existing, writable directory`,
+        { input: "output", cause: error },
+      );
+    }
     log.info(`Identity written to ${output} (keep it secret); the public key (recipient) is:`);
     return Promise.resolve({ identityFile: output, recipient });
   },

@@ -28,7 +28,10 @@ export const restoreTestCommand: CommandDefinition<RestoreTestSettings, RestoreT
   text: (result) => {
     const passedAssertions = result.assertions.filter((assertion) => assertion.passed).length;
     const summary = `${result.backupId}: restored in ${result.restoreSeconds}s (${result.mode}), ${result.tablesChecked} tables checked, ${result.mismatches.length} mismatches, ${passedAssertions}/${result.assertions.length} assertions passed${result.run ? `, run exited ${result.run.exitCode}` : ""}`;
-    return [summary, ...result.failures.map((line) => `${result.backupId}: ${line}`)].join("\n");
+    // The user's command printed for the user: its output (scrubbed of the scratch URL's password
+    // by the command itself) comes before the verdict, as it would in a terminal.
+    const run = result.run ? [`$ ${result.run.command}`, result.run.output.trimEnd()].filter(Boolean) : [];
+    return [...run, summary, ...result.failures.map((line) => `${result.backupId}: ${line}`)].join("\n");
   },
   json: ({ pgRestoreLog: _log, ...json }) => json,
   report: (result, context) => buildRestoreTestReport(result, context),
