@@ -6,36 +6,21 @@ import * as core from "@actions/core";
 import { describeError, InputError, LifeboatError } from "../domain/errors.js";
 import type { RawOptions } from "../settings/settings.js";
 import type { CommandSpec } from "../settings/spec.js";
+import { secretValues as commandSecretValues } from "../commands/command.js";
 import type { Logger } from "../commands/logger.js";
+import { secretForms } from "../domain/redact.js";
 
-/**
- * Every secret value among the inputs: each secret input, each of its lines, and the password
- * inside any connection URL (as written and percent-decoded).
- */
+/** Every secret input's value, as given (each line of a multi-line one is a form of it too). */
 export function secretValues(spec: CommandSpec): string[] {
-  const values: string[] = [];
-  for (const option of spec.options) {
-    if (!option.secret || option.cliOnly) continue;
-    const value = core.getInput(option.name);
-    if (!value) continue;
-    values.push(value);
-    for (const line of value.split(/\r?\n/)) if (line.trim()) values.push(line.trim());
-    const password = /^[a-z]+:\/\/[^:/@]*:([^@]*)@/i.exec(value.trim())?.[1];
-    if (password) {
-      values.push(password);
-      try {
-        values.push(decodeURIComponent(password));
-      } catch {
-        // not percent-encoded: kept as is above
-      }
-    }
-  }
-  return [...new Set(values)];
+  return commandSecretValues(spec, readInputs(spec));
 }
 
-/** Masks every secret input, and the password inside any connection URL, before anything else. */
+/**
+ * Masks every form a secret input can take in a log line (raw, percent-encoded, JSON-escaped,
+ * a URL's password, each line of an identity), before anything else is logged.
+ */
 export function maskSecrets(spec: CommandSpec): void {
-  for (const value of secretValues(spec)) core.setSecret(value);
+  for (const value of secretValues(spec)) for (const form of secretForms(value)) core.setSecret(form);
 }
 
 export function readInputs(spec: CommandSpec): RawOptions {

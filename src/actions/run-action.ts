@@ -10,7 +10,8 @@ import * as core from "@actions/core";
 import { cancelOnSignals, executeCommand, type CommandDefinition } from "../commands/command.js";
 import type { ReportAction } from "../report/report.js";
 import type { Store } from "../storage/store.js";
-import { inActionWords, maskSecrets, readInputs } from "./inputs.js";
+import { createRedactor } from "../domain/redact.js";
+import { inActionWords, maskSecrets, readInputs, secretValues } from "./inputs.js";
 import { createReporter } from "./report.js";
 import { actionsToolCache } from "./tool-cache.js";
 
@@ -44,8 +45,11 @@ export async function runAction<S, R>(command: CommandDefinition<S, R>): Promise
   }
   const { result, failure } = outcome;
   for (const line of command.logLines?.(result) ?? []) core.info(line);
+  // Outputs land in a file the runner does not mask: a `reason` quoting an error must not carry
+  // a secret there.
+  const redact = createRedactor(secretValues(spec));
   for (const [name, value] of Object.entries(command.outputs?.(result, failure?.message) ?? {})) {
-    core.setOutput(name, String(value));
+    core.setOutput(name, redact(String(value)));
   }
   if (command.report) {
     const report = command.report(result, {

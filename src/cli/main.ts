@@ -3,10 +3,11 @@
  * same ones the actions run. One JSON object on stdout with --json; progress on stderr; errors are
  * one line (a stack trace only with --debug).
  */
-import { CancelledError, executeCommand, type AnyCommand } from "../commands/command.js";
+import { CancelledError, executeCommand, secretValues, type AnyCommand } from "../commands/command.js";
 import { COMMAND_DEFINITIONS } from "../commands/index.js";
 import type { Logger } from "../commands/logger.js";
 import { describeError, InputError, LifeboatError } from "../domain/errors.js";
+import { createRedactor, redactDeep } from "../domain/redact.js";
 import { LIFEBOAT_VERSION } from "../version.js";
 import { closest, commandHelp, parseCommandArgs } from "./args.js";
 
@@ -55,13 +56,17 @@ export async function main(io: CliIo): Promise<number> {
   const [name, ...rest] = io.argv;
   const wantsJson = rest.includes("--json");
   const debug = rest.includes("--debug");
+  // Until the options are read, URL passwords are still caught by their shape.
+  let redact = createRedactor([]);
+  const stdout = (text: string) => io.stdout(redact(text));
+  const stderr = (text: string) => io.stderr(redact(text));
   const log: Logger = {
-    info: (message) => io.stderr(message),
-    warn: (message) => io.stderr(`warning: ${message}`),
+    info: (message) => stderr(message),
+    warn: (message) => stderr(`warning: ${message}`),
   };
   try {
     if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-      io.stdout(mainHelp());
+      stdout(mainHelp());
       return name === undefined ? 2 : 0;
     }
     if (name === "--version" || name === "-V") {
@@ -74,6 +79,7 @@ export async function main(io: CliIo): Promise<number> {
       return 0;
     }
     const raw = parseCommandArgs(command.spec, rest, io.env);
+    redact = createRedactor(secretValues(command.spec, raw));
     const every = progressEveryMs(io.env);
     const outcome = await executeCommand(command, raw, {
       env: io.env,
@@ -87,15 +93,15 @@ export async function main(io: CliIo): Promise<number> {
     const { failure } = outcome;
     if (wantsJson) {
       const head = failure ? { ok: false, exitCode: failure.exitCode, error: failure.message } : { ok: true };
-      io.stdout(JSON.stringify({ ...head, ...command.json(outcome.result, shown) }));
+      io.stdout(JSON.stringify(redactDeep({ ...head, ...command.json(outcome.result, shown) }, redact)));
     } else {
       const text = command.text(outcome.result, shown);
-      if (text) io.stdout(text);
+      if (text) stdout(text);
     }
     // A command that ran and failed (a verification that did not pass, keys prune could not
     // delete) printed its whole result above; then the one-line error.
     if (failure) {
-      io.stderr(`lifeboat: error: ${failure.message}`);
+      stderr(`lifeboat: error: ${failure.message}`);
       return failure.exitCode;
     }
     return 0;
@@ -108,9 +114,9 @@ export async function main(io: CliIo): Promise<number> {
         ? error.exitCode
         : 1;
     const message = describeError(error);
-    if (wantsJson) io.stdout(JSON.stringify({ ok: false, exitCode, error: message }));
-    io.stderr(`lifeboat: error: ${message}`);
-    if (debug && error instanceof Error && error.stack) io.stderr(error.stack);
+    if (wantsJson) stdout(JSON.stringify({ ok: false, exitCode, error: message }));
+    stderr(`lifeboat: error: ${message}`);
+    if (debug && error instanceof Error && error.stack) stderr(error.stack);
     return exitCode;
   }
 }

@@ -73,6 +73,20 @@ export interface ReportArtifact {
   files: Record<string, string>;
 }
 
+/**
+ * The values of the command's secret options as given (database URLs, passphrases, identities,
+ * webhook URLs): what every edge redacts from everything it prints, writes or sends.
+ */
+export function secretValues(spec: CommandSpec, raw: RawOptions): string[] {
+  return spec.options
+    .filter((option) => option.secret)
+    .flatMap((option) => {
+      const value = raw[option.name];
+      return Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
+    })
+    .filter((value) => value.trim() !== "");
+}
+
 /** A definition with its types erased, for the tables that list every command. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyCommand = CommandDefinition<any, any>;
