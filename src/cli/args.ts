@@ -1,11 +1,13 @@
 /**
  * The CLI's flags, derived from the option table: `--name value` for strings (also --name=value),
- * repeatable for lists, bare for booleans; the environment fills what the flags leave out.
+ * repeatable for lists, bare for booleans; the environment fills what the flags leave out. A flag
+ * given with an empty value is refused: the user typed it, so the default is not what they meant
+ * (in an action an empty input cannot be told from a missing one, and means the default).
  */
 import { parseArgs } from "node:util";
 import { InputError } from "../domain/errors.js";
-import { GLOBAL_CLI_OPTIONS, type CommandSpec, type OptionSpec } from "../settings/spec.js";
-import type { RawOptions } from "../settings/settings.js";
+import { describeOption, GLOBAL_CLI_OPTIONS, type CommandSpec, type OptionSpec } from "../settings/spec.js";
+import type { RawOptions } from "../settings/types.js";
 
 export function cliOptions(spec: CommandSpec): OptionSpec[] {
   return [...spec.options.filter((option) => !option.actionOnly), ...GLOBAL_CLI_OPTIONS];
@@ -30,16 +32,29 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[], env: NodeJS.
     throw new InputError(`${cleanParseError(error as Error, options)}; see lifeboat ${spec.command} --help`);
   }
   const raw: RawOptions = { ...(parsed.values as RawOptions) };
+  for (const option of options) refuseEmpty(option, raw[option.name]);
   for (const option of spec.options) {
-    if (option.env && raw[option.name] === undefined && env[option.env]) raw[option.name] = env[option.env];
-    if (raw[option.name] === undefined && option.cliDefault !== undefined)
+    // An empty environment variable counts as unset, as a shell user would expect.
+    const fromEnv = option.env ? env[option.env]?.trim() || undefined : undefined;
+    // Secrets that only the action takes as inputs reach the CLI through their environment variable.
+    if (fromEnv !== undefined && (option.actionOnly || raw[option.name] === undefined)) {
+      raw[option.name] = env[option.env!];
+    }
+    if (raw[option.name] === undefined && option.cliDefault !== undefined) {
       raw[option.name] = option.cliDefault;
-  }
-  // Secrets that only the action takes as inputs reach the CLI through their environment variable.
-  for (const option of spec.options.filter((o) => o.actionOnly && o.env)) {
-    if (env[option.env!]) raw[option.name] = env[option.env!];
+    }
   }
   return raw;
+}
+
+/** `--label ""`, `--storage=`: exit 2 naming the option, never a silent default. */
+function refuseEmpty(option: OptionSpec, value: RawOptions[string]): void {
+  const values = typeof value === "string" ? [value] : Array.isArray(value) ? value : [];
+  if (!values.some((item) => item.trim() === "")) return;
+  const fallback = option.cliDefault ?? option.default;
+  const instead =
+    fallback === undefined ? "leave the option out" : `leave the option out for the default "${fallback}"`;
+  throw new InputError(`--${option.name} "": expected a value, or ${instead}`, { input: option.name });
 }
 
 function cleanParseError(error: Error, options: OptionSpec[]): string {
@@ -96,13 +111,13 @@ export function commandHelp(spec: CommandSpec): string {
     if (option.env) notes.push(`env ${option.env}`);
     if (fallback !== undefined && option.type !== "boolean") notes.push(`default "${fallback}"`);
     if (option.type === "list") notes.push("repeatable");
-    const description = option.description + (notes.length ? ` [${notes.join("; ")}]` : "");
+    const description = describeOption(option) + (notes.length ? ` [${notes.join("; ")}]` : "");
     lines.push(`  ${head.padEnd(34)} ${description}`);
   }
   const hidden = spec.options.filter((option) => option.actionOnly && option.env);
   if (hidden.length) {
     lines.push("", "Environment:");
-    for (const option of hidden) lines.push(`  ${option.env!.padEnd(34)} ${option.description}`);
+    for (const option of hidden) lines.push(`  ${option.env!.padEnd(34)} ${describeOption(option)}`);
   }
   lines.push("", "Exit codes: 0 success, 1 the operation ran and failed, 2 bad input or configuration.");
   return lines.join("\n");

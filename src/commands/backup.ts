@@ -29,7 +29,7 @@ import { exportSnapshot } from "../postgres/snapshot.js";
 import { listExtensions } from "../postgres/extensions.js";
 import { dumpRoles } from "../postgres/roles.js";
 import { putRolesObject } from "./roles-object.js";
-import type { BackupSettings } from "../settings/settings.js";
+import type { BackupSettings } from "../settings/types.js";
 import type { PutOptions, Store } from "../storage/store.js";
 import { HashTap } from "../streams/hash-tap.js";
 import { LIFEBOAT_VERSION } from "../version.js";

@@ -4,7 +4,7 @@ import {
   PLAIN_DUMP_FILE,
   type CheckRecordRef,
 } from "../domain/layout.js";
-import type { StorageSettings } from "../settings/settings.js";
+import type { StorageSettings } from "../settings/types.js";
 import type { ObjectInfo, Store } from "../storage/store.js";
 
 export interface ListedBackup {

@@ -17,7 +17,7 @@ import {
   type ReasonRule,
   type RetentionPlan,
 } from "../domain/retention.js";
-import type { PruneSettings } from "../settings/settings.js";
+import type { PruneSettings } from "../settings/types.js";
 import type { DeleteResult, ObjectInfo, ObjectLock, Store } from "../storage/store.js";
 import type { Logger } from "./logger.js";
 

@@ -14,17 +14,12 @@ import {
 import { InputError } from "../domain/errors.js";
 import { backupPrefix } from "../domain/layout.js";
 import type { Manifest } from "../domain/manifest.js";
-import { findPgTool, type PgClientSettings, type PgTool } from "../postgres/pg-dump-finder.js";
+import { findPgTool, type PgTool } from "../postgres/pg-dump-finder.js";
+import type { DecryptionKeys, PgClientSettings } from "../settings/types.js";
 import type { ToolCache } from "../postgres/pg-install.js";
 import type { Store } from "../storage/store.js";
 import { HashTap } from "../streams/hash-tap.js";
 import type { Logger } from "./logger.js";
-
-/** How the user can decrypt: an identity file's text, or a passphrase, or nothing. */
-export interface DecryptionKeys {
-  identityText: string | undefined;
-  passphrase: string | undefined;
-}
 
 /**
  * The identities that can open this backup (none for an unencrypted one), checked against the

@@ -18,7 +18,7 @@ import type { TableCount } from "../domain/manifest.js";
 import { isPlatformRoleError } from "../domain/supabase-preset.js";
 import { connect } from "../postgres/connect.js";
 import { preflight } from "../postgres/doctor.js";
-import type { PgClientSettings, PgTool } from "../postgres/pg-dump-finder.js";
+import type { PgTool } from "../postgres/pg-dump-finder.js";
 import type { ToolCache } from "../postgres/pg-install.js";
 import { runPgRestore } from "../postgres/pg-restore.js";
 import {
@@ -28,33 +28,14 @@ import {
   withDatabase,
 } from "../postgres/scratch.js";
 import { quoteIdent } from "../postgres/snapshot.js";
-import type { StorageSettings } from "../settings/settings.js";
+import type { RestoreTestSettings } from "../settings/types.js";
 import type { Store } from "../storage/store.js";
 import type { AppliedRoles } from "../postgres/roles.js";
 import { resolveBackup } from "./catalog.js";
 import { writeCheckRecord } from "./check-record.js";
 import type { Logger } from "./logger.js";
 import { applyRolesObject } from "./roles-object.js";
-import { findPgRestoreFor, identitiesFor, openBackup, type DecryptionKeys } from "./read-backup.js";
-
-export interface RestoreTestSettings extends StorageSettings {
-  backup: string;
-  keys: DecryptionKeys;
-  scratchUrl: DatabaseUrl;
-  /** SQL file: every statement must return one row whose first column is true. */
-  assertions: { path: string; statements: string[] } | undefined;
-  /** Shell command run against the restored copy, with DATABASE_URL pointing at it. */
-  run: string | undefined;
-  tolerate: RegExp[];
-  keepOnFailure: boolean;
-  /** auto: a temporary file when it fits (parallel restore); never: always streamed. */
-  decryptToDisk: "auto" | "never";
-  jobs: number;
-  pgRestoreArgs: string[];
-  pgBinDir: string | undefined;
-  pgVersion: PgClientSettings["pgVersion"];
-  installPgClient: PgClientSettings["installPgClient"];
-}
+import { findPgRestoreFor, identitiesFor, openBackup } from "./read-backup.js";
 
 export interface AssertionResult {
   sql: string;

@@ -15,38 +15,22 @@ import { describeError, InputError, LifeboatError, OperationError } from "../dom
 import type { Manifest } from "../domain/manifest.js";
 import { connect } from "../postgres/connect.js";
 import { preflight } from "../postgres/doctor.js";
-import type { PgClientSettings } from "../postgres/pg-dump-finder.js";
 import type { ToolCache } from "../postgres/pg-install.js";
 import { runPgRestore } from "../postgres/pg-restore.js";
 import { quoteIdent } from "../postgres/snapshot.js";
 import type { Identity } from "../crypto/age/index.js";
-import type { BackupSettings, EncryptionSettings, StorageSettings } from "../settings/settings.js";
+import type {
+  BackupSettings,
+  DecryptionKeys,
+  EncryptionSettings,
+  RestoreSettings,
+} from "../settings/types.js";
 import type { Store } from "../storage/store.js";
 import { formatBytes } from "../report/format.js";
 import { runBackup } from "./backup.js";
 import { listFolders, readManifest, resolveBackup } from "./catalog.js";
 import type { Logger } from "./logger.js";
-import { findPgRestoreFor, identitiesFor, openBackup, type DecryptionKeys } from "./read-backup.js";
-
-export interface RestoreSettings extends StorageSettings {
-  /** latest, a backup id, or before:<ISO time> (the newest backup started at or before it). */
-  backup: string;
-  keys: DecryptionKeys;
-  targetUrl: DatabaseUrl;
-  /** Must equal the target database's name. */
-  confirm: string;
-  safetyBackup: boolean;
-  /** Label of the safety backup: `<label>-safety` unless given. */
-  safetyLabel: string;
-  schemas: string[];
-  tables: string[];
-  clean: boolean;
-  noOwner: boolean;
-  noPrivileges: boolean;
-  pgBinDir: string | undefined;
-  pgVersion: PgClientSettings["pgVersion"];
-  installPgClient: PgClientSettings["installPgClient"];
-}
+import { findPgRestoreFor, identitiesFor, openBackup } from "./read-backup.js";
 
 export interface RestoreResult {
   passed: boolean;

@@ -7,26 +7,16 @@
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { describeError, LifeboatError, OperationError } from "../domain/errors.js";
-import { evaluateGates, storedSize, type GateSettings } from "../domain/verify-gates.js";
-import type { PgClientSettings } from "../postgres/pg-dump-finder.js";
+import { evaluateGates, storedSize } from "../domain/verify-gates.js";
 import type { ToolCache } from "../postgres/pg-install.js";
 import { listArchive, missingTableData } from "../postgres/pg-restore-list.js";
-import type { StorageSettings } from "../settings/settings.js";
+import type { VerifySettings } from "../settings/types.js";
 import type { Store } from "../storage/store.js";
 import { resolveBackup } from "./catalog.js";
 import { writeCheckRecord, type CheckKind } from "./check-record.js";
 import type { Logger } from "./logger.js";
 import { readRolesObject } from "./roles-object.js";
-import { findPgRestoreFor, identitiesFor, openBackup, type DecryptionKeys } from "./read-backup.js";
-
-export interface VerifySettings extends StorageSettings {
-  backup: string;
-  keys: DecryptionKeys;
-  gates: GateSettings;
-  pgBinDir: string | undefined;
-  pgVersion: PgClientSettings["pgVersion"];
-  installPgClient: PgClientSettings["installPgClient"];
-}
+import { findPgRestoreFor, identitiesFor, openBackup } from "./read-backup.js";
 
 export interface VerifyResult {
   verified: boolean;

@@ -13,6 +13,9 @@ import { InputError, OperationError } from "../domain/errors.js";
 import type { Logger } from "../commands/logger.js";
 import { ensurePgClient, installBlocker, type InstalledClient, type ToolCache } from "./pg-install.js";
 
+/** Declared with the other settings; re-exported for the adapters that take it. */
+export type { PgClientSettings } from "../settings/types.js";
+
 const run = promisify(execFile);
 
 export interface PgTool {
@@ -36,14 +39,6 @@ export function toolSpawn(tool: ToolRef, base: NodeJS.ProcessEnv): { path: strin
     env[name] = name === "LD_LIBRARY_PATH" && base[name] ? `${value}${delimiter}${base[name]}` : value;
   }
   return { path: tool.path, env };
-}
-
-/** pg-version, pg-bin-dir and install-pg-client, as parsed from the options. */
-export interface PgClientSettings {
-  pgBinDir: string | undefined;
-  /** auto: the tool's own choice; a number: exactly that major. */
-  pgVersion: "auto" | number;
-  installPgClient: "auto" | "never";
 }
 
 /** Where Debian and PGDG put each major's binaries; LIFEBOAT_PG_VERSIONED_ROOT overrides it (tests). */

@@ -2,7 +2,7 @@
  * Renders an action's metadata (action.yml) from the option table, so the actions and the CLI can
  * never disagree about a name, a default or a description.
  */
-import type { CommandSpec } from "./spec.js";
+import { describeOption, type CommandSpec } from "./spec.js";
 
 const quote = (text: string) => JSON.stringify(text);
 
@@ -20,9 +20,12 @@ export function renderActionYml(spec: CommandSpec, options: { name: string; main
   for (const option of spec.options) {
     if (option.cliOnly) continue;
     lines.push(`  ${option.name}:`);
-    lines.push(`    description: ${quote(option.description + (option.secret ? " Masked in logs." : ""))}`);
-    lines.push(`    required: ${option.required && option.default === undefined ? "true" : "false"}`);
-    if (option.default !== undefined) lines.push(`    default: ${quote(option.default)}`);
+    lines.push(
+      `    description: ${quote(describeOption(option) + (option.secret ? " Masked in logs." : ""))}`,
+    );
+    const fallback = option.actionDefault ?? option.default;
+    lines.push(`    required: ${option.required && fallback === undefined ? "true" : "false"}`);
+    if (fallback !== undefined) lines.push(`    default: ${quote(fallback)}`);
   }
   lines.push("outputs:");
   for (const output of spec.outputs) {

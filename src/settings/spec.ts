@@ -1,27 +1,70 @@
 /**
  * Every option of every command, in one place: the CLI's flags, the actions' inputs (the same
- * names, kebab-case), their help text and defaults. actions/<name>/action.yml is generated from
- * this table (scripts/sync-actions.ts) and a test keeps the two equal.
+ * names, kebab-case), their help text, defaults, accepted values and ranges. The reader
+ * (read-option.ts) parses values by this table alone, so a default or a list of accepted values is
+ * written once, here. actions/<name>/action.yml is generated from this table
+ * (scripts/render-actions.ts, run by the build) and a test keeps the two equal.
  */
-export type OptionType = "string" | "boolean" | "list";
+
+/**
+ * How a value is given and read. On the edges: `boolean` is a bare CLI flag (`--clean`), `list`
+ * is repeatable (one per line in an action), everything else takes a value.
+ */
+export type OptionType =
+  /** Free text. */
+  | "string"
+  /** A file or directory on this machine. */
+  | "path"
+  /** An http:// or https:// URL. */
+  | "url"
+  /** A PostgreSQL connection URL (parsed into a DatabaseUrl). */
+  | "database-url"
+  /** A bare flag in the CLI; true or false (yes/no, 1/0, on/off) in an action. */
+  | "boolean"
+  /** A boolean given as a value (`--safety-backup false`), plus the keywords in `choices`. */
+  | "true-false"
+  /** Repeated flags, or one per line in an action; commas separate too; # starts a comment. */
+  | "list"
+  /** One of `choices`: matched case-insensitively, read as the spelling in the table. */
+  | "choice"
+  /** A whole number from `min` to `max`, or one of the keywords in `choices`. */
+  | "integer"
+  /** A duration such as 36h or 1d12h, read in milliseconds; at least `atLeast` when given. */
+  | "duration"
+  /** A byte size such as 500MB, read in bytes. */
+  | "size"
+  /** A percentage such as 50%, read as a fraction. */
+  | "percent";
 
 export interface OptionSpec {
   name: string;
   description: string;
   type: OptionType;
-  /** Default for both edges, as the text a user would type. */
+  /** choice: the accepted values; true-false and integer: keywords accepted besides. */
+  choices?: readonly string[];
+  /** integer: the smallest and largest accepted values. */
+  min?: number;
+  max?: number;
+  /** duration: the shortest accepted value, as a user would type it, and why. */
+  atLeast?: string;
+  atLeastWhy?: string;
+  /** Default for both edges, as the text a user would type; read by the same rules as a value. */
   default?: string;
   /** Where the edges differ: the CLI's default (e.g. a local directory to try things out). */
   cliDefault?: string;
-  /** Environment variable the CLI falls back to. */
+  /** Where the edges differ: the action's default, e.g. an expression GitHub evaluates. */
+  actionDefault?: string;
+  /** Environment variable the CLI falls back to; an empty one counts as unset. */
   env?: string;
-  /** Masked in the action before anything is logged; never echoed by the CLI. */
+  /** Masked in the action before anything is logged; never echoed by the CLI or in an error. */
   secret?: boolean;
   required?: boolean;
   cliOnly?: boolean;
   actionOnly?: boolean;
   /** Placeholder in --help, e.g. URL. */
   value?: string;
+  /** What a valid value looks like, in errors, where the type's own wording says too little. */
+  expected?: string;
 }
 
 export interface OutputSpec {
@@ -39,8 +82,26 @@ export interface CommandSpec {
   outputs: OutputSpec[];
 }
 
-const storageOptions: OptionSpec[] = [
-  {
+const AUTO_OR_NEVER = ["auto", "never"] as const;
+
+const keepCount = (period: "last" | "hourly" | "daily" | "weekly" | "monthly" | "yearly") =>
+  ({
+    name: `keep-${period}`,
+    description:
+      period === "last"
+        ? "Keep the N newest backups."
+        : `Keep the newest backup in each of the last N ${{ hourly: "hours", daily: "days", weekly: "ISO weeks (Monday to Sunday)", monthly: "months", yearly: "years" }[period]} that have a backup (UTC).`,
+    type: "integer",
+    min: 0,
+    value: "N",
+  }) as const;
+
+/**
+ * The options, each declared once. Commands list them below; where a command words one
+ * differently it replaces only the description (a test checks that nothing else differs).
+ */
+export const OPTIONS = {
+  storage: {
     name: "storage",
     description:
       "Where backups live: s3://bucket/prefix (AWS S3 or any S3-compatible store), file:///absolute/path, or a directory path.",
@@ -49,8 +110,9 @@ const storageOptions: OptionSpec[] = [
     cliDefault: "./backups",
     env: "LIFEBOAT_STORAGE",
     value: "URL",
+    expected: "s3://bucket/prefix, file:///absolute/path or a directory path",
   },
-  {
+  label: {
     name: "label",
     description:
       "Separates databases and environments in one storage location: backups go under <storage>/<label>/.",
@@ -59,108 +121,155 @@ const storageOptions: OptionSpec[] = [
     env: "LIFEBOAT_LABEL",
     value: "NAME",
   },
-  {
+  s3Endpoint: {
     name: "s3-endpoint",
     description:
       "Endpoint of an S3-compatible store (R2, B2, MinIO, Supabase Storage, GCS interop); empty for AWS S3.",
-    type: "string",
+    type: "url",
     env: "AWS_ENDPOINT_URL_S3",
     value: "URL",
   },
-  {
+  s3Region: {
     name: "s3-region",
     description: "S3 region; empty for the SDK's default chain (AWS_REGION), or us-east-1.",
     type: "string",
     value: "REGION",
   },
-  {
+  s3ForcePathStyle: {
     name: "s3-force-path-style",
     description:
       "Address the bucket in the path (https://endpoint/bucket/key), as MinIO and some stores need.",
     type: "boolean",
     default: "false",
   },
-  {
+  s3Checksums: {
     name: "s3-checksums",
     description:
       "when-required (default: checksums only where the S3 API demands them, which S3-compatible stores accept) or when-supported (the AWS SDK's default).",
-    type: "string",
+    type: "choice",
+    choices: ["when-required", "when-supported"],
     default: "when-required",
     value: "MODE",
   },
-];
-
-/** How the PostgreSQL client tools are chosen, and installed when missing (docs/pg-client.md). */
-const pgClientOptions = (tool: "pg_dump" | "pg_restore"): OptionSpec[] => [
-  {
-    name: "pg-version",
-    description: `Major version of ${tool} to use: auto (default: ${tool === "pg_dump" ? "the server's own major when present, else the nearest newer one" : "one that reads the archive, the same major as the pg_dump that made it when present"}) or a major such as 17.`,
+  s3Sse: {
+    name: "s3-sse",
+    description: "Server-side encryption for stored objects: AES256 or aws:kms (with s3-sse-kms-key-id).",
+    type: "choice",
+    choices: ["AES256", "aws:kms"],
+    value: "MODE",
+  },
+  s3SseKmsKeyId: {
+    name: "s3-sse-kms-key-id",
+    description: "KMS key id for s3-sse aws:kms.",
     type: "string",
+    value: "KEY",
+  },
+  objectLockMode: {
+    name: "object-lock-mode",
+    description:
+      "S3 Object Lock retention for the dump and manifest: GOVERNANCE or COMPLIANCE (with object-lock-days; the bucket must have Object Lock enabled). A leaked credential then cannot delete backups either; prune leaves them alone until the lock expires.",
+    type: "choice",
+    choices: ["GOVERNANCE", "COMPLIANCE"],
+    value: "MODE",
+  },
+  objectLockDays: {
+    name: "object-lock-days",
+    description: "Days each backup stays locked (with object-lock-mode).",
+    type: "integer",
+    min: 1,
+    max: 36500,
+    value: "DAYS",
+    expected: "a whole number of days from 1 to 36500",
+  },
+  pgVersion: {
+    name: "pg-version",
+    description:
+      "Major version of pg_dump to use: auto (default: the server's own major when present, else the nearest newer one) or a major such as 17.",
+    type: "integer",
+    choices: ["auto"],
+    min: 10,
+    max: 99,
     default: "auto",
     value: "MAJOR",
+    expected: "auto or a major version such as 17",
   },
-  {
+  installPgClient: {
     name: "install-pg-client",
-    description: `auto: when no suitable ${tool} is on the machine and it runs Linux with apt, download postgresql-client-<major> from the PostgreSQL apt repository into a tool directory (cached with actions/cache in Actions) without touching the system; never: use only what is installed.`,
-    type: "string",
+    description:
+      "auto: when no suitable pg_dump is on the machine and it runs Linux with apt, download postgresql-client-<major> from the PostgreSQL apt repository into a tool directory (cached with actions/cache in Actions) without touching the system; never: use only what is installed.",
+    type: "choice",
+    choices: AUTO_OR_NEVER,
     default: "auto",
     cliDefault: "never",
     value: "MODE",
   },
-];
-
-/** Where an action reports: the job summary always; a pull request comment and Slack on request. */
-const reportOptions: OptionSpec[] = [
-  {
+  pgBinDir: {
+    name: "pg-bin-dir",
+    description:
+      "Directory holding the pg_dump to use. By default one that can dump the server, from /usr/lib/postgresql/<major>/bin or PATH: the server's own major if present, else the nearest newer one.",
+    type: "path",
+    value: "DIR",
+  },
+  commentOnPr: {
     name: "comment-on-pr",
     description:
       "auto (default): on pull_request events, keep one comment per label and action on the pull request, updated in place on every run; never: no comment.",
-    type: "string",
+    type: "choice",
+    choices: AUTO_OR_NEVER,
     default: "auto",
     actionOnly: true,
     value: "MODE",
   },
-  {
+  githubToken: {
     name: "github-token",
     description:
       "Token for the pull request comment. The default GITHUB_TOKEN works when the job has pull-requests: write; without that right the comment is skipped with a warning.",
     type: "string",
-    default: "${{ github.token }}",
+    actionDefault: "${{ github.token }}",
     secret: true,
     actionOnly: true,
   },
-  {
+  slackWebhookUrl: {
     name: "slack-webhook-url",
     description:
       "Slack incoming webhook URL (from a secret) to report to; empty for no Slack message. A Slack outage never fails the step.",
-    type: "string",
+    type: "url",
     secret: true,
     actionOnly: true,
     value: "URL",
+    expected: "a Slack incoming webhook URL such as https://hooks.slack.com/services/...",
   },
-  {
+  notifyOn: {
     name: "notify-on",
     description: "When to send the Slack message: failure (default), success, always or never.",
-    type: "string",
+    type: "choice",
+    choices: ["failure", "success", "always", "never"],
     default: "failure",
     actionOnly: true,
     value: "WHEN",
   },
-];
-
-const backupOptions: OptionSpec[] = [
-  {
+  reportArtifact: {
+    name: "report-artifact",
+    description:
+      "auto (default): upload the restore-test report (pg_restore log, assertion and command output) as a workflow artifact when the artifact service is available, with a notice when it is not; never: do not upload.",
+    type: "choice",
+    choices: AUTO_OR_NEVER,
+    default: "auto",
+    actionOnly: true,
+    value: "MODE",
+  },
+  databaseUrl: {
     name: "database-url",
     description:
       "PostgreSQL connection URL of the database to back up: postgresql://user:password@host:port/database.",
-    type: "string",
+    type: "database-url",
     required: true,
     env: "DATABASE_URL",
     secret: true,
     value: "URL",
+    expected: "postgresql://user:password@host:port/database",
   },
-  ...storageOptions,
-  {
+  recipient: {
     name: "recipient",
     description:
       "age public key (age1...) that can decrypt the backup; several for key rotation (repeat the flag, or one per line in the action). Only public keys: the backup never needs a secret.",
@@ -168,7 +277,7 @@ const backupOptions: OptionSpec[] = [
     env: "LIFEBOAT_RECIPIENTS",
     value: "AGE1...",
   },
-  {
+  passphrase: {
     name: "passphrase",
     description:
       "Encrypt with this passphrase (age scrypt) instead of public keys. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE.",
@@ -177,28 +286,29 @@ const backupOptions: OptionSpec[] = [
     actionOnly: true,
     env: "LIFEBOAT_PASSPHRASE",
   },
-  {
+  passphraseFile: {
     name: "passphrase-file",
     description:
       "Read the passphrase (age scrypt) from this file instead of using public keys; its first line counts.",
-    type: "string",
+    type: "path",
     cliOnly: true,
     value: "PATH",
   },
-  {
+  encryption: {
     name: "encryption",
     description: "age (default), or none to store the dump unencrypted (an explicit opt-out).",
-    type: "string",
+    type: "choice",
+    choices: ["age", "none"],
     default: "age",
     value: "MODE",
   },
-  {
+  noEncryption: {
     name: "no-encryption",
     description: "Same as --encryption none.",
     type: "boolean",
     cliOnly: true,
   },
-  {
+  compression: {
     name: "compression",
     description:
       "pg_dump's compression: auto (zstd with pg_dump 16+, else gzip:1), none, gzip[:1-9], lz4[:1-12], zstd[:1-22].",
@@ -206,155 +316,120 @@ const backupOptions: OptionSpec[] = [
     default: "auto",
     value: "METHOD",
   },
-  { name: "schema-only", description: "Dump the schema only, no data.", type: "boolean", default: "false" },
-  { name: "data-only", description: "Dump the data only, no schema.", type: "boolean", default: "false" },
-  {
+  schemaOnly: {
+    name: "schema-only",
+    description: "Dump the schema only, no data.",
+    type: "boolean",
+    default: "false",
+  },
+  dataOnly: {
+    name: "data-only",
+    description: "Dump the data only, no schema.",
+    type: "boolean",
+    default: "false",
+  },
+  includeSchema: {
     name: "include-schema",
     description: "Dump only schemas matching this pg_dump pattern (repeatable; one per line in the action).",
     type: "list",
     value: "PATTERN",
   },
-  {
+  excludeSchema: {
     name: "exclude-schema",
     description: "Leave out schemas matching this pg_dump pattern (repeatable).",
     type: "list",
     value: "PATTERN",
   },
-  {
+  includeTable: {
     name: "include-table",
     description: "Dump only tables matching this pg_dump pattern (repeatable).",
     type: "list",
     value: "PATTERN",
   },
-  {
+  excludeTable: {
     name: "exclude-table",
     description: "Leave out tables matching this pg_dump pattern (repeatable).",
     type: "list",
     value: "PATTERN",
   },
-  {
+  excludeTableData: {
     name: "exclude-table-data",
     description: "Keep these tables' definitions but not their rows (repeatable).",
     type: "list",
     value: "PATTERN",
   },
-  {
+  preset: {
     name: "preset",
     description:
       "none (default), or supabase: the schemas a Supabase project's user owns in full, the data of auth and storage, none of the platform's own schemas, plus the roles (docs/supabase.md).",
-    type: "string",
+    type: "choice",
+    choices: ["none", "supabase"],
     default: "none",
     value: "NAME",
   },
-  {
+  includeRoles: {
     name: "include-roles",
     description:
       "auto (default: true with preset supabase), true or false: also store the roles (pg_dumpall --roles-only --no-role-passwords) as a second encrypted object, roles.sql.age, that restore-test applies first.",
-    type: "string",
+    type: "true-false",
+    choices: ["auto"],
     default: "auto",
     value: "BOOL",
   },
-  {
+  pgDumpArgs: {
     name: "pg-dump-args",
     description:
       "Extra pg_dump arguments, separated by spaces (e.g. --no-owner --no-privileges). Output, format, connection and scope flags are refused: they have options of their own.",
     type: "string",
     value: "ARGS",
   },
-  {
-    name: "pg-bin-dir",
-    description:
-      "Directory holding the pg_dump to use. By default one that can dump the server, from /usr/lib/postgresql/<major>/bin or PATH: the server's own major if present, else the nearest newer one.",
-    type: "string",
-    value: "DIR",
-  },
-  ...pgClientOptions("pg_dump"),
-  {
-    name: "s3-sse",
-    description: "Server-side encryption for stored objects: AES256 or aws:kms (with s3-sse-kms-key-id).",
-    type: "string",
-    value: "MODE",
-  },
-  {
-    name: "object-lock-mode",
-    description:
-      "S3 Object Lock retention for the dump and manifest: GOVERNANCE or COMPLIANCE (with object-lock-days; the bucket must have Object Lock enabled). A leaked credential then cannot delete backups either; prune leaves them alone until the lock expires.",
-    type: "string",
-    value: "MODE",
-  },
-  {
-    name: "object-lock-days",
-    description: "Days each backup stays locked (with object-lock-mode).",
-    type: "string",
-    value: "DAYS",
-  },
-  {
-    name: "s3-sse-kms-key-id",
-    description: "KMS key id for s3-sse aws:kms.",
-    type: "string",
-    value: "KEY",
-  },
-];
-
-const keepCount = (period: string): OptionSpec => ({
-  name: `keep-${period}`,
-  description:
-    period === "last"
-      ? "Keep the N newest backups."
-      : `Keep the newest backup in each of the last N ${{ hourly: "hours", daily: "days", weekly: "ISO weeks (Monday to Sunday)", monthly: "months", yearly: "years" }[period]} that have a backup (UTC).`,
-  type: "string",
-  value: "N",
-});
-
-const pruneOptions: OptionSpec[] = [
-  ...storageOptions,
-  keepCount("last"),
-  keepCount("hourly"),
-  keepCount("daily"),
-  keepCount("weekly"),
-  keepCount("monthly"),
-  keepCount("yearly"),
-  {
+  keepLast: keepCount("last"),
+  keepHourly: keepCount("hourly"),
+  keepDaily: keepCount("daily"),
+  keepWeekly: keepCount("weekly"),
+  keepMonthly: keepCount("monthly"),
+  keepYearly: keepCount("yearly"),
+  keepWithin: {
     name: "keep-within",
     description:
       "Keep every backup taken less than this long before the newest backup: a duration such as 36h, 7d, 2w or 1d12h (units w, d, h, m, s).",
-    type: "string",
+    type: "duration",
     value: "DURATION",
   },
-  {
+  minVerified: {
     name: "min-verified",
     description:
       "Never leave fewer than this many backups with a passing restore-test or deep verify (when fewer exist, every one is kept and prune warns).",
-    type: "string",
+    type: "integer",
+    min: 0,
     default: "1",
     value: "N",
   },
-  {
+  safeAge: {
     name: "safe-age",
     description:
       "Folders without a manifest (failed or interrupted backups) are removed only once older than this (at least 1h), so a backup in flight is never touched.",
-    type: "string",
+    type: "duration",
+    atLeast: "1h",
+    atLeastWhy: "so that a backup in flight is never removed",
     default: "24h",
     value: "DURATION",
   },
-  {
+  dryRun: {
     name: "dry-run",
     description: "Print every decision with its reason and delete nothing.",
     type: "boolean",
     default: "false",
   },
-];
-
-const decryptionOptions: OptionSpec[] = [
-  {
+  identityFile: {
     name: "identity-file",
     description:
       "File holding the age identity (AGE-SECRET-KEY-1...) that decrypts the backup. Only jobs that decrypt need it.",
-    type: "string",
+    type: "path",
     cliOnly: true,
     value: "PATH",
   },
-  {
+  identity: {
     name: "identity",
     description:
       "The age identity (AGE-SECRET-KEY-1...) that decrypts the backup, e.g. from a secret. In the CLI use --identity-file or LIFEBOAT_IDENTITY.",
@@ -363,160 +438,116 @@ const decryptionOptions: OptionSpec[] = [
     actionOnly: true,
     env: "LIFEBOAT_IDENTITY",
   },
-  {
-    name: "passphrase-file",
-    description: "For a backup made with a passphrase: a file whose first line is the passphrase.",
+  backup: {
+    name: "backup",
+    description: "Which backup: latest (the newest committed one under the label) or a backup id.",
     type: "string",
-    cliOnly: true,
-    value: "PATH",
+    default: "latest",
+    value: "ID",
   },
-  {
-    name: "passphrase",
-    description:
-      "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE.",
-    type: "string",
-    secret: true,
-    actionOnly: true,
-    env: "LIFEBOAT_PASSPHRASE",
-  },
-  {
-    name: "pg-bin-dir",
-    description:
-      "Directory holding the pg_restore to use. By default one that reads the archive's version, from /usr/lib/postgresql/<major>/bin or PATH.",
-    type: "string",
-    value: "DIR",
-  },
-  ...pgClientOptions("pg_restore"),
-];
-
-const backupSelector: OptionSpec = {
-  name: "backup",
-  description: "Which backup: latest (the newest committed one under the label) or a backup id.",
-  type: "string",
-  default: "latest",
-  value: "ID",
-};
-
-const verifyOptions: OptionSpec[] = [
-  ...storageOptions,
-  backupSelector,
-  ...decryptionOptions,
-  {
+  maxAge: {
     name: "max-age",
     description:
       "Fail when the newest backup under the label is older than this (e.g. 26h): a dead-man's switch for scheduled backups.",
-    type: "string",
+    type: "duration",
     value: "DURATION",
   },
-  {
+  maxSizeChange: {
     name: "max-size-change",
     description:
       "Fail (or warn, see size-change-action) when the stored size moved more than this against the previous backup, e.g. 50%.",
-    type: "string",
+    type: "percent",
     value: "PERCENT",
   },
-  {
+  sizeChangeAction: {
     name: "size-change-action",
     description: "fail (default) or warn when max-size-change is exceeded.",
-    type: "string",
+    type: "choice",
+    choices: ["fail", "warn"],
     default: "fail",
     value: "ACTION",
   },
-  {
+  minSize: {
     name: "min-size",
     description: "Fail when the stored object is smaller than this, e.g. 1MB.",
-    type: "string",
+    type: "size",
     value: "SIZE",
   },
-];
-
-const restoreTestOptions: OptionSpec[] = [
-  ...storageOptions,
-  backupSelector,
-  ...decryptionOptions,
-  {
+  scratchDatabaseUrl: {
     name: "scratch-database-url",
     description:
       "PostgreSQL server to restore into, as a URL whose role may CREATE DATABASE (a service container's superuser, say). A fresh database with a unique name is created there and dropped afterwards.",
-    type: "string",
+    type: "database-url",
     required: true,
     secret: true,
     env: "LIFEBOAT_SCRATCH_DATABASE_URL",
     value: "URL",
+    expected: "postgresql://user:password@host:port/postgres",
   },
-  {
+  assertions: {
     name: "assertions",
     description:
       "SQL file of checks run against the restored copy: every statement must return one row whose first column is true.",
-    type: "string",
+    type: "path",
     value: "PATH",
   },
-  {
+  run: {
     name: "run",
     description:
       "Shell command run against the restored copy, with DATABASE_URL (and PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD) pointing at it: where a deploy's migrations are rehearsed on real data.",
     type: "string",
     value: "COMMAND",
   },
-  {
+  tolerate: {
     name: "tolerate",
     description:
       "Regular expression for pg_restore errors that do not fail the test (repeatable; one per line in the action), e.g. role .* does not exist.",
     type: "list",
     value: "REGEX",
   },
-  {
+  keepOnFailure: {
     name: "keep-on-failure",
     description: "Keep the scratch database when the test fails, for inspection.",
     type: "boolean",
     default: "false",
   },
-  {
+  decryptToDisk: {
     name: "decrypt-to-disk",
     description:
       "auto (default): decrypt to a private temporary file when it fits on local disk, for a parallel pg_restore; never: stream into pg_restore, so no plaintext ever touches the disk.",
-    type: "string",
+    type: "choice",
+    choices: AUTO_OR_NEVER,
     default: "auto",
     value: "MODE",
   },
-  {
+  jobs: {
     name: "jobs",
     description:
       "pg_restore's parallel jobs when the decrypted archive fits on local disk (default: CPUs, at most 4).",
-    type: "string",
+    type: "integer",
+    min: 1,
+    max: 64,
     value: "N",
   },
-  {
+  pgRestoreArgs: {
     name: "pg-restore-args",
     description:
       "Extra pg_restore arguments, separated by spaces (e.g. --no-owner --no-privileges). Connection, output, list and job flags are refused.",
     type: "string",
     value: "ARGS",
   },
-];
-
-const restoreOptions: OptionSpec[] = [
-  ...storageOptions,
-  {
-    name: "backup",
-    description:
-      "Which backup to restore: latest (the newest committed one under the label), a backup id, or before:<ISO time> (the newest one started at or before it, e.g. before:2026-11-22T01:00:00Z).",
-    type: "string",
-    default: "latest",
-    value: "ID",
-  },
-  ...decryptionOptions,
-  {
+  targetDatabaseUrl: {
     name: "target-database-url",
     description:
       "PostgreSQL connection URL of the database to restore into (it must exist): postgresql://user:password@host:port/database.",
-    type: "string",
+    type: "database-url",
     required: true,
     secret: true,
     env: "LIFEBOAT_TARGET_DATABASE_URL",
     value: "URL",
+    expected: "postgresql://user:password@host:port/database",
   },
-  {
+  confirm: {
     name: "confirm",
     description:
       "The target database's name, typed out: the restore is refused unless it equals the database name in target-database-url (and current_database() once connected).",
@@ -524,53 +555,199 @@ const restoreOptions: OptionSpec[] = [
     required: true,
     value: "DATABASE",
   },
-  {
+  safetyBackup: {
     name: "safety-backup",
     description:
       "true (default): first back up the target database into the same storage, encrypted to the same keys as the backup being restored, so that the restore can be undone; false to skip it.",
-    type: "string",
+    type: "true-false",
     default: "true",
     value: "BOOL",
   },
-  {
+  safetyLabel: {
     name: "safety-label",
     description: "Label of the safety backup (default: <label>-safety).",
     type: "string",
     value: "NAME",
   },
-  {
+  schema: {
     name: "schema",
     description:
       "Restore only this schema (pg_restore --schema; repeatable, one per line in the action). Default: the whole database.",
     type: "list",
     value: "NAME",
   },
-  {
+  table: {
     name: "table",
     description:
       "Restore only this table (pg_restore --table; repeatable, one per line in the action). Default: the whole database.",
     type: "list",
     value: "NAME",
   },
-  {
+  clean: {
     name: "clean",
     description:
       "Drop each object before recreating it (pg_restore --clean --if-exists); without it, the restore fails on objects that already exist.",
     type: "boolean",
     default: "false",
   },
-  {
+  noOwner: {
     name: "no-owner",
     description: "Do not set object ownership to the original owners (pg_restore --no-owner).",
     type: "boolean",
     default: "false",
   },
-  {
+  noPrivileges: {
     name: "no-privileges",
     description: "Do not restore access privileges (GRANT/REVOKE) (pg_restore --no-privileges).",
     type: "boolean",
     default: "false",
   },
+  output: {
+    name: "output",
+    description: "File to write the identity to (created with mode 0600; refused if it exists).",
+    type: "path",
+    required: true,
+    value: "PATH",
+    expected: "a path for the new identity file",
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+/** The same option in a command's own words: only the description may differ. */
+function worded<S extends OptionSpec>(option: S, description: string): S {
+  return { ...option, description };
+}
+
+const storageOptions: OptionSpec[] = [
+  OPTIONS.storage,
+  OPTIONS.label,
+  OPTIONS.s3Endpoint,
+  OPTIONS.s3Region,
+  OPTIONS.s3ForcePathStyle,
+  OPTIONS.s3Checksums,
+];
+
+/** How the PostgreSQL client tools are chosen, and installed when missing (docs/pg-client.md). */
+const pgClientOptions = (tool: "pg_dump" | "pg_restore"): OptionSpec[] =>
+  tool === "pg_dump"
+    ? [OPTIONS.pgVersion, OPTIONS.installPgClient]
+    : [
+        worded(
+          OPTIONS.pgVersion,
+          "Major version of pg_restore to use: auto (default: one that reads the archive, the same major as the pg_dump that made it when present) or a major such as 17.",
+        ),
+        worded(
+          OPTIONS.installPgClient,
+          OPTIONS.installPgClient.description.replace("no suitable pg_dump", "no suitable pg_restore"),
+        ),
+      ];
+
+/** Where an action reports: the job summary always; a pull request comment and Slack on request. */
+const reportOptions: OptionSpec[] = [
+  OPTIONS.commentOnPr,
+  OPTIONS.githubToken,
+  OPTIONS.slackWebhookUrl,
+  OPTIONS.notifyOn,
+];
+
+const backupOptions: OptionSpec[] = [
+  OPTIONS.databaseUrl,
+  ...storageOptions,
+  OPTIONS.recipient,
+  OPTIONS.passphrase,
+  OPTIONS.passphraseFile,
+  OPTIONS.encryption,
+  OPTIONS.noEncryption,
+  OPTIONS.compression,
+  OPTIONS.schemaOnly,
+  OPTIONS.dataOnly,
+  OPTIONS.includeSchema,
+  OPTIONS.excludeSchema,
+  OPTIONS.includeTable,
+  OPTIONS.excludeTable,
+  OPTIONS.excludeTableData,
+  OPTIONS.preset,
+  OPTIONS.includeRoles,
+  OPTIONS.pgDumpArgs,
+  OPTIONS.pgBinDir,
+  ...pgClientOptions("pg_dump"),
+  OPTIONS.s3Sse,
+  OPTIONS.objectLockMode,
+  OPTIONS.objectLockDays,
+  OPTIONS.s3SseKmsKeyId,
+];
+
+const pruneOptions: OptionSpec[] = [
+  ...storageOptions,
+  OPTIONS.keepLast,
+  OPTIONS.keepHourly,
+  OPTIONS.keepDaily,
+  OPTIONS.keepWeekly,
+  OPTIONS.keepMonthly,
+  OPTIONS.keepYearly,
+  OPTIONS.keepWithin,
+  OPTIONS.minVerified,
+  OPTIONS.safeAge,
+  OPTIONS.dryRun,
+];
+
+const decryptionOptions: OptionSpec[] = [
+  OPTIONS.identityFile,
+  OPTIONS.identity,
+  worded(
+    OPTIONS.passphraseFile,
+    "For a backup made with a passphrase: a file whose first line is the passphrase.",
+  ),
+  worded(
+    OPTIONS.passphrase,
+    "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE.",
+  ),
+  worded(
+    OPTIONS.pgBinDir,
+    "Directory holding the pg_restore to use. By default one that reads the archive's version, from /usr/lib/postgresql/<major>/bin or PATH.",
+  ),
+  ...pgClientOptions("pg_restore"),
+];
+
+const verifyOptions: OptionSpec[] = [
+  ...storageOptions,
+  OPTIONS.backup,
+  ...decryptionOptions,
+  OPTIONS.maxAge,
+  OPTIONS.maxSizeChange,
+  OPTIONS.sizeChangeAction,
+  OPTIONS.minSize,
+];
+
+const restoreTestOptions: OptionSpec[] = [
+  ...storageOptions,
+  OPTIONS.backup,
+  ...decryptionOptions,
+  OPTIONS.scratchDatabaseUrl,
+  OPTIONS.assertions,
+  OPTIONS.run,
+  OPTIONS.tolerate,
+  OPTIONS.keepOnFailure,
+  OPTIONS.decryptToDisk,
+  OPTIONS.jobs,
+  OPTIONS.pgRestoreArgs,
+];
+
+const restoreOptions: OptionSpec[] = [
+  ...storageOptions,
+  worded(
+    OPTIONS.backup,
+    "Which backup to restore: latest (the newest committed one under the label), a backup id, or before:<ISO time> (the newest one started at or before it, e.g. before:2026-11-22T01:00:00Z).",
+  ),
+  ...decryptionOptions,
+  OPTIONS.targetDatabaseUrl,
+  OPTIONS.confirm,
+  OPTIONS.safetyBackup,
+  OPTIONS.safetyLabel,
+  OPTIONS.schema,
+  OPTIONS.table,
+  OPTIONS.clean,
+  OPTIONS.noOwner,
+  OPTIONS.noPrivileges,
 ];
 
 export const COMMANDS: CommandSpec[] = [
@@ -632,19 +809,7 @@ export const COMMANDS: CommandSpec[] = [
     action: "restore-test",
     summary:
       "Restore a backup into a fresh scratch database, compare every table's row count with the manifest, run assertions and a command against it, then drop it.",
-    options: [
-      ...restoreTestOptions,
-      ...reportOptions,
-      {
-        name: "report-artifact",
-        description:
-          "auto (default): upload the restore-test report (pg_restore log, assertion and command output) as a workflow artifact when the artifact service is available, with a notice when it is not; never: do not upload.",
-        type: "string",
-        default: "auto",
-        actionOnly: true,
-        value: "MODE",
-      },
-    ],
+    options: [...restoreTestOptions, ...reportOptions, OPTIONS.reportArtifact],
     outputs: [
       { name: "passed", description: "true when the restore and every check passed, else false." },
       { name: "backup-id", description: "Id of the backup that was restored." },
@@ -675,13 +840,12 @@ export const COMMANDS: CommandSpec[] = [
     summary:
       "Diagnose a connection before a backup: DNS and IPv4/IPv6 reachability, Supabase poolers, TLS, authentication, the server's version, and a pg_dump that can dump it.",
     options: [
-      backupOptions.find((option) => option.name === "database-url")!,
-      {
-        ...backupOptions.find((option) => option.name === "preset")!,
-        description:
-          "none (default), or supabase: check privileges only in the schemas the supabase preset dumps.",
-      },
-      backupOptions.find((option) => option.name === "pg-bin-dir")!,
+      OPTIONS.databaseUrl,
+      worded(
+        OPTIONS.preset,
+        "none (default), or supabase: check privileges only in the schemas the supabase preset dumps.",
+      ),
+      OPTIONS.pgBinDir,
       ...pgClientOptions("pg_dump"),
     ],
     outputs: [],
@@ -689,15 +853,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     command: "keygen",
     summary: "Make an age key pair: the identity (secret) to a file, the recipient (public) to stdout.",
-    options: [
-      {
-        name: "output",
-        description: "File to write the identity to (created with mode 0600; refused if it exists).",
-        type: "string",
-        required: true,
-        value: "PATH",
-      },
-    ],
+    options: [OPTIONS.output],
     outputs: [],
   },
 ];
@@ -712,4 +868,19 @@ export function commandSpec(command: string): CommandSpec {
   const spec = COMMANDS.find((candidate) => candidate.command === command);
   if (!spec) throw new Error(`no command ${command}`);
   return spec;
+}
+
+/**
+ * The option's description, naming its accepted values when the description does not already:
+ * --help and action.yml both show it, so a choice added to the table is never missing from either.
+ */
+export function describeOption(option: OptionSpec): string {
+  const accepted =
+    option.type === "choice"
+      ? [...(option.choices ?? [])]
+      : option.type === "true-false"
+        ? [...(option.choices ?? []), "true", "false"]
+        : [];
+  const unnamed = accepted.filter((choice) => !option.description.includes(choice));
+  return unnamed.length === 0 ? option.description : `${option.description} One of: ${accepted.join(", ")}.`;
 }

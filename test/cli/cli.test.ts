@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -70,6 +70,61 @@ test("keygen writes a private identity file that stock age can use, and never ov
       /^lifeboat: error: --output ".*no-such-dir\/key\.txt": cannot create the file \(ENOENT\)/,
     );
     assert.equal(missing.stdout, "");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an explicitly empty value is exit 2 naming the option, never the default", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "lifeboat-empty-"));
+  try {
+    const cases: [string[], string][] = [
+      [
+        ["list", "--storage", dir, "--label", ""],
+        '--label "": expected a value, or leave the option out for the default "default"',
+      ],
+      [
+        ["list", "--storage="],
+        '--storage "": expected a value, or leave the option out for the default "./backups"',
+      ],
+      [
+        ["list", "--storage", dir, "--s3-region", " "],
+        '--s3-region "": expected a value, or leave the option out',
+      ],
+      [
+        ["verify", "--storage", dir, "--backup", ""],
+        '--backup "": expected a value, or leave the option out for the default "latest"',
+      ],
+      [
+        ["backup", "--storage", dir, "--recipient", ""],
+        '--recipient "": expected a value, or leave the option out',
+      ],
+    ];
+    for (const [argv, message] of cases) {
+      const run = await runCli(argv);
+      assert.equal(run.code, 2, argv.join(" "));
+      assert.equal(run.stderr, `lifeboat: error: ${message}`);
+    }
+    assert.deepEqual(readdirSync(dir), [], "nothing written");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an empty environment variable counts as unset; choices match in any case", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "lifeboat-env-"));
+  try {
+    const run = await runCli(["list", "--storage", dir, "--json", "--s3-checksums", "WHEN-SUPPORTED"], {
+      env: { PATH: process.env.PATH, LIFEBOAT_LABEL: "", AWS_ENDPOINT_URL_S3: " " },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.json.label, "default");
+    const bad = await runCli(["list", "--storage", dir, "--s3-checksums", "sometimes"]);
+    assert.equal(bad.code, 2);
+    assert.equal(
+      bad.stderr,
+      'lifeboat: error: --s3-checksums "sometimes": expected when-required or when-supported',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -23,7 +23,7 @@ describe("parseReportSettings", () => {
       (error: unknown) =>
         error instanceof InputError &&
         error.input === "notify-on" &&
-        error.message === '--notify-on "sometimes": expected failure, success, always, never',
+        error.message === '--notify-on "sometimes": expected failure or success or always or never',
     );
     assert.throws(
       () => parseReportSettings({ "comment-on-pr": "yes" }),
