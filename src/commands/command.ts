@@ -9,7 +9,7 @@
 import { OperationError, type LifeboatError } from "../domain/errors.js";
 import type { ToolCache } from "../postgres/pg-install.js";
 import type { Report, ReportContext } from "../report/report.js";
-import type { RawOptions, StorageSettings } from "../settings/settings.js";
+import type { RawOptions, StorageSettings } from "../settings/types.js";
 import type { CommandSpec } from "../settings/spec.js";
 import { openStore } from "../storage/open-store.js";
 import type { Store } from "../storage/store.js";

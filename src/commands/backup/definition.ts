@@ -4,7 +4,7 @@ import { parseBackupSettings } from "../../settings/settings.js";
 import { commandSpec } from "../../settings/spec.js";
 import { runBackup, type BackupResult } from "../backup.js";
 import type { CommandDefinition } from "../command.js";
-import type { BackupSettings } from "../../settings/settings.js";
+import type { BackupSettings } from "../../settings/types.js";
 
 export const backupCommand: CommandDefinition<BackupSettings, BackupResult> = {
   spec: commandSpec("backup"),

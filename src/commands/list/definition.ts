@@ -1,6 +1,7 @@
 /** list: the committed backups under a label, newest first, with size, age and last check. */
 import { formatAge, formatBytes, formatTable } from "../../report/format.js";
-import { parseStorageSettings, type StorageSettings } from "../../settings/settings.js";
+import { parseStorageSettings } from "../../settings/settings.js";
+import type { StorageSettings } from "../../settings/types.js";
 import { commandSpec } from "../../settings/spec.js";
 import type { CommandDefinition } from "../command.js";
 import { listBackups, type ListedBackup } from "../list.js";

@@ -1,7 +1,8 @@
 /** prune: delete what the retention policy does not keep, never the last good backup. */
 import { formatPruneDecisions, formatPruneTotals } from "../../report/prune-report.js";
 import { buildPruneReport } from "../../report/report.js";
-import { parsePruneSettings, type PruneSettings } from "../../settings/settings.js";
+import { parsePruneSettings } from "../../settings/settings.js";
+import type { PruneSettings } from "../../settings/types.js";
 import { commandSpec } from "../../settings/spec.js";
 import type { CommandDefinition } from "../command.js";
 import { pruneFailureMessage, runPrune, type PruneResult } from "../prune.js";
