@@ -7,7 +7,8 @@
  * is the command's; reporting never changes it.
  */
 import * as core from "@actions/core";
-import { cancelOnSignals, executeCommand, type CommandDefinition } from "../commands/command.js";
+import { executeCommand, type CommandDefinition } from "../commands/command.js";
+import { cancelOnSignals } from "../commands/signals.js";
 import type { ReportAction } from "../report/report.js";
 import type { Store } from "../storage/store.js";
 import { createRedactor } from "../domain/redact.js";

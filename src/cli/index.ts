@@ -1,24 +1,36 @@
 #!/usr/bin/env node
-import { cancelOnSignals } from "../commands/command.js";
-import { main } from "./main.js";
+import { cancelOnSignals } from "../commands/signals.js";
+import { nodeTooOld } from "./node-version.js";
+
+// Checked before the rest of the CLI is loaded, so an old Node gets one clear line rather than a
+// missing zlib function or a dependency's warning halfway through a backup.
+const tooOld = nodeTooOld(process.versions.node);
+if (tooOld) {
+  process.stderr.write(`lifeboat: error: ${tooOld}\n`);
+  process.exit(2);
+}
 
 // The first Ctrl-C (or the runner's SIGTERM) stops the child processes and aborts uploads
 // cleanly, then exits 130 (143); a second one exits at once.
 const signal = cancelOnSignals(process);
 
-main({
-  argv: process.argv.slice(2),
-  env: process.env,
-  cwd: process.cwd(),
-  stdout: (text) => process.stdout.write(text + "\n"),
-  stderr: (text) => process.stderr.write(text + "\n"),
-  signal,
-}).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`lifeboat: error: ${String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+import("./main.js")
+  .then(({ main }) =>
+    main({
+      argv: process.argv.slice(2),
+      env: process.env,
+      cwd: process.cwd(),
+      stdout: (text) => process.stdout.write(text + "\n"),
+      stderr: (text) => process.stderr.write(text + "\n"),
+      signal,
+    }),
+  )
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`lifeboat: error: ${String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );

@@ -3,7 +3,8 @@
  * same ones the actions run. One JSON object on stdout with --json; progress on stderr; errors are
  * one line (a stack trace only with --debug).
  */
-import { CancelledError, executeCommand, secretValues, type AnyCommand } from "../commands/command.js";
+import { executeCommand, secretValues, type AnyCommand } from "../commands/command.js";
+import { CancelledError } from "../commands/signals.js";
 import { COMMAND_DEFINITIONS } from "../commands/index.js";
 import type { Logger } from "../commands/logger.js";
 import { describeError, InputError, LifeboatError } from "../domain/errors.js";

@@ -23,6 +23,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  PutObjectRetentionCommand,
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
@@ -156,7 +157,11 @@ export function describeS3Error(error: unknown): string {
   const { code } = shapeOf(error);
   if (typeof code === "string" && !text.includes(code)) text = `${code}: ${text}`;
   // Responses without a body (HEAD) carry no code: the SDK names them "Unknown"/"UnknownError".
-  if (text === "UnknownError" || name === "Unknown") return status ? `HTTP ${status}` : "unknown error";
+  if (name === "Unknown" || (text === "UnknownError" && !name)) {
+    return status ? `HTTP ${status}` : "unknown error";
+  }
+  // A code with an empty message (radosgw sends `<Message/>`): the code says it all.
+  if (text === "UnknownError") text = name;
   if (name && name !== "Error" && !text.startsWith(name)) text = `${name}: ${text}`;
   return status && status >= 300 ? `${text} (HTTP ${status})` : text;
 }
@@ -336,6 +341,7 @@ export class S3Store implements Store {
       await upload.done();
       if (signal?.aborted) fail(signal.reason, "abort");
       if (failure) throw failure.error;
+      if (options.retention && upload.uploadId) await this.ensureRetention(objectKey, options.retention);
       return { bytes };
     } catch (error) {
       fail(error, "store");
@@ -495,6 +501,32 @@ export class S3Store implements Store {
       }
       return "unknown";
     }
+  }
+
+  /**
+   * Makes sure a multipart put asked to lock its object did lock it: Ceph radosgw (16.2) accepts
+   * the lock headers on CreateMultipartUpload and then stores the object without a retention (it
+   * honours them on PutObject). A retention missing or shorter than asked is set with
+   * PutObjectRetention (which any caller allowed to put locked objects may send); if the store
+   * refuses that too, the put fails rather than leave an unprotected backup that claims a lock.
+   */
+  private async ensureRetention(
+    objectKey: string,
+    retention: NonNullable<PutOptions["retention"]>,
+  ): Promise<void> {
+    const target = { Bucket: this.bucket, Key: objectKey };
+    // Without s3:GetObject the lock cannot be read back: then it is set again, which is harmless.
+    const head = await this.client.send(new HeadObjectCommand(target)).catch(() => undefined);
+    const until = head?.ObjectLockRetainUntilDate?.getTime() ?? 0;
+    // Stores keep whole seconds.
+    if (head?.ObjectLockMode === retention.mode && until >= retention.until.getTime() - 1000) return;
+    await this.client.send(
+      new PutObjectRetentionCommand({
+        ...target,
+        ...(head?.VersionId ? { VersionId: head.VersionId } : {}),
+        Retention: { Mode: retention.mode, RetainUntilDate: retention.until },
+      }),
+    );
   }
 
   /** Leaves nothing behind of a failed put. Best effort: the store may be gone. */

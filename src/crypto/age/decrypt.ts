@@ -5,7 +5,8 @@
  */
 import type { KeyObject } from "node:crypto";
 import { Transform, type TransformCallback } from "node:stream";
-import { InputError, OperationError } from "../../domain/errors.js";
+import { InputError } from "../../domain/errors.js";
+import { AgeDecryptError } from "./errors.js";
 import { ARMOR_BEGIN, malformed, parseHeader, scanHeader, VERSION_LINE, type Stanza } from "./format.js";
 import type { Identity } from "./keys.js";
 import { headerMac, macsEqual, TAG_LENGTH } from "./primitives.js";
@@ -15,40 +16,51 @@ import { openChunk, payloadKey, ENCRYPTED_CHUNK_SIZE, PAYLOAD_NONCE_LENGTH } fro
 /** Far above any real header (an X25519 stanza is about 110 bytes); bounds memory on garbage input. */
 const MAX_HEADER_LENGTH = 1024 * 1024;
 
-function tampered(detail: string): OperationError {
-  return new OperationError(`the file is corrupted or was tampered with: ${detail}`);
+function tampered(failure: "HMAC" | "payload", detail: string): AgeDecryptError {
+  return new AgeDecryptError(failure, `the file is corrupted or was tampered with: ${detail}`);
 }
 
-function truncated(detail: string): OperationError {
-  return new OperationError(`the file is truncated: ${detail}`);
+function truncated(failure: "header" | "payload", detail: string): AgeDecryptError {
+  return new AgeDecryptError(failure, `the file is truncated: ${detail}`);
 }
 
-/** Rejects input that is not a binary age v1 file as soon as its first bytes show it. */
+/** How many leading bytes checkStart looks at: armor may be preceded by whitespace. */
+const START_SAMPLE = 256;
+
+/**
+ * Rejects input that is not a binary age v1 file as soon as its first bytes (up to START_SAMPLE of
+ * them) show it.
+ */
 function checkStart(start: string): void {
   if (start.startsWith(VERSION_LINE)) return;
+  const complete = start.length >= START_SAMPLE;
   // Too short to tell yet which of the cases below it is.
-  if (
-    start.length < VERSION_LINE.length &&
-    [VERSION_LINE, ARMOR_BEGIN].some((known) => known.startsWith(start))
-  ) {
-    return;
-  }
-  if (start.startsWith(ARMOR_BEGIN.slice(0, VERSION_LINE.length))) {
-    throw new OperationError(
+  if (!complete && VERSION_LINE.startsWith(start)) return;
+  // The armor format allows whitespace around the armored block.
+  const armored = start.replace(/^[ \t\r\n]+/, "");
+  if (armored.startsWith(ARMOR_BEGIN)) {
+    throw new AgeDecryptError(
+      "armor",
       "the file is ASCII-armored (age -a), which is not supported: decode it with age first",
     );
   }
+  if (!complete && ARMOR_BEGIN.startsWith(armored)) return;
   if (start.startsWith("age-encryption.org/")) {
-    throw new OperationError(
+    throw new AgeDecryptError(
+      "header",
       "the file is in an unsupported age format version (expected age-encryption.org/v1)",
     );
   }
-  throw new OperationError("the input is not an age file: it does not start with age-encryption.org/v1");
+  throw new AgeDecryptError(
+    "header",
+    "the input is not an age file: it does not start with age-encryption.org/v1",
+  );
 }
 
-function noMatch(stanzas: readonly Stanza[], identities: readonly Identity[]): OperationError {
+function noMatch(stanzas: readonly Stanza[], identities: readonly Identity[]): AgeDecryptError {
   if (stanzas.length === 1 && stanzas[0]!.type === SCRYPT_STANZA_TYPE) {
-    return new OperationError(
+    return new AgeDecryptError(
+      "no match",
       identities.some((identity) => identity.kind === "scrypt")
         ? "the passphrase is incorrect for this file"
         : "the file is encrypted with a passphrase, and no passphrase was given",
@@ -57,7 +69,10 @@ function noMatch(stanzas: readonly Stanza[], identities: readonly Identity[]): O
   const counts = new Map<string, number>();
   for (const { type } of stanzas) counts.set(type.slice(0, 40), (counts.get(type.slice(0, 40)) ?? 0) + 1);
   const types = [...counts].map(([type, count]) => `${count} ${type}`).join(", ");
-  return new OperationError(`no identity matches any recipient of this file (its recipients: ${types})`);
+  return new AgeDecryptError(
+    "no match",
+    `no identity matches any recipient of this file (its recipients: ${types})`,
+  );
 }
 
 /** Finds the file key for a parsed header, and checks the header's MAC with it. */
@@ -71,7 +86,8 @@ async function unlock(header: Buffer, identities: readonly Identity[]): Promise<
   for (const identity of identities) {
     const fileKey = await identity.unwrap(stanzas);
     if (!fileKey) continue;
-    if (!macsEqual(headerMac(fileKey, macInput), mac)) throw tampered("the header's MAC does not match");
+    if (!macsEqual(headerMac(fileKey, macInput), mac))
+      throw tampered("HMAC", "the header's MAC does not match");
     return fileKey;
   }
   throw noMatch(stanzas, identities);
@@ -150,7 +166,7 @@ class DecryptStream extends Transform {
     this.#headerLength += taken;
     const header = this.#header.subarray(0, this.#headerLength);
     try {
-      checkStart(header.toString("latin1", 0, VERSION_LINE.length));
+      checkStart(header.toString("latin1", 0, START_SAMPLE));
     } catch (error) {
       return error as Error;
     }
@@ -205,11 +221,11 @@ class DecryptStream extends Transform {
     const plaintext = openChunk(this.#key!, this.#counter, false, sealed);
     if (!plaintext) {
       const last = openChunk(this.#key!, this.#counter, true, sealed);
-      if (!last) throw tampered(`chunk ${this.#counter + 1} failed authentication`);
+      if (!last) throw tampered("payload", `chunk ${this.#counter + 1} failed authentication`);
       // An authentic last chunk with data appended after it: released (as the reference
       // implementation does), and then the stream fails.
       this.push(last);
-      throw tampered(`there is trailing data after the last chunk (chunk ${this.#counter + 1})`);
+      throw tampered("payload", `there is trailing data after the last chunk (chunk ${this.#counter + 1})`);
     }
     this.#counter++;
     this.push(plaintext);
@@ -218,31 +234,35 @@ class DecryptStream extends Transform {
   /** At the end of the input, the pending bytes must be the last chunk. */
   #finish(): void {
     if (this.#state === "header") {
-      if (this.#headerLength === 0) throw new OperationError("the input is empty, not an age file");
-      throw truncated("it ends inside the age header");
+      if (this.#headerLength === 0)
+        throw new AgeDecryptError("header", "the input is empty, not an age file");
+      throw truncated("header", "it ends inside the age header");
     }
-    if (this.#state === "nonce") throw truncated("it ends before the payload's nonce is complete");
+    if (this.#state === "nonce") throw truncated("header", "it ends before the payload's nonce is complete");
     const chunk = this.#counter + 1;
     if (this.#pendingLength < TAG_LENGTH) {
       throw this.#counter === 0 && this.#pendingLength === 0
-        ? truncated("the payload has no chunks")
-        : truncated(`chunk ${chunk} is shorter than its 16-byte authentication tag`);
+        ? truncated("payload", "the payload has no chunks")
+        : truncated("payload", `chunk ${chunk} is shorter than its 16-byte authentication tag`);
     }
     const sealed = this.#pending.subarray(0, this.#pendingLength);
     const plaintext = openChunk(this.#key!, this.#counter, true, sealed);
     if (plaintext && plaintext.length === 0 && this.#counter > 0) {
-      throw tampered(`chunk ${chunk} is an empty last chunk after other chunks, which the format forbids`);
+      throw tampered(
+        "payload",
+        `chunk ${chunk} is an empty last chunk after other chunks, which the format forbids`,
+      );
     }
     if (!plaintext) {
       const middle =
         this.#pendingLength === ENCRYPTED_CHUNK_SIZE
           ? openChunk(this.#key!, this.#counter, false, sealed)
           : undefined;
-      if (!middle) throw tampered(`chunk ${chunk} failed authentication`);
+      if (!middle) throw tampered("payload", `chunk ${chunk} failed authentication`);
       // An authentic chunk that is not the last: released (as the reference implementation does),
       // and then the stream fails, as the chunks after it are missing.
       this.push(middle);
-      throw truncated(`it ends after chunk ${chunk}, which is not marked as the last chunk`);
+      throw truncated("payload", `it ends after chunk ${chunk}, which is not marked as the last chunk`);
     }
     this.push(plaintext);
   }

@@ -2,7 +2,7 @@
  * The textual age v1 header (age-encryption.org/v1): encoding, and strict parsing. Parsing is strict
  * because the spec requires rejecting non-canonical encodings: the header must not be malleable.
  */
-import { OperationError } from "../../domain/errors.js";
+import { AgeDecryptError } from "./errors.js";
 
 export const VERSION_LINE = "age-encryption.org/v1\n";
 export const ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----";
@@ -85,8 +85,8 @@ export function scanHeader(data: Buffer, lineStart: number): { done: boolean; of
 }
 
 /** A decryption error for a header (or a stanza in it) that breaks the format. */
-export function malformed(detail: string): OperationError {
-  return new OperationError(`the file's age header is malformed: ${detail}`);
+export function malformed(detail: string): AgeDecryptError {
+  return new AgeDecryptError("header", `the file's age header is malformed: ${detail}`);
 }
 
 /** Parses a complete header, as delimited by scanHeader. */

@@ -104,7 +104,9 @@ export function parseIdentities(text: string): X25519Identity[] {
       ? "this is a public key (age1...); decryption needs the secret key"
       : line.toUpperCase().startsWith("AGE-PLUGIN-")
         ? "plugin identities are not supported"
-        : undefined;
+        : line.toUpperCase().startsWith("AGE-SECRET-KEY-PQ-1")
+          ? "post-quantum (ML-KEM-768 + X25519 hybrid) identities are not supported"
+          : undefined;
     const result = problem ? { problem } : decodeKey(line, IDENTITY_HRP);
     if ("problem" in result) {
       throw new InputError(`identity file line ${number}: expected ${IDENTITY_FORM}, but ${result.problem}`);

@@ -1,6 +1,7 @@
 /** The scrypt (passphrase) recipient type of age v1. */
 import { randomBytes, scrypt } from "node:crypto";
 import { OperationError, describeError } from "../../domain/errors.js";
+import { AgeDecryptError } from "./errors.js";
 import { decodeBase64, encodeBase64, malformed, type Stanza } from "./format.js";
 import { unwrapFileKey, wrapFileKey, FILE_KEY_LENGTH, TAG_LENGTH } from "./primitives.js";
 
@@ -74,8 +75,9 @@ export class ScryptIdentity {
     }
     const workFactor = Number(encodedWorkFactor);
     if (workFactor > this.maxWorkFactor) {
-      throw new OperationError(
-        `the file's scrypt work factor 2^${encodedWorkFactor.slice(0, 10)} is above the accepted maximum 2^${this.maxWorkFactor}`,
+      throw new AgeDecryptError(
+        "header",
+        `the file's scrypt work factor 2^${encodedWorkFactor.length > 6 ? `${encodedWorkFactor.slice(0, 6)}...` : encodedWorkFactor} is above the accepted maximum 2^${this.maxWorkFactor}`,
       );
     }
     // Checked before the expensive scrypt, and before decrypting, as the spec requires.
