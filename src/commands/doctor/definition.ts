@@ -2,21 +2,18 @@
  * doctor: every check between this machine and a backup of the database, each with a one-line
  * result, so a failing URL is diagnosed in one run rather than one error at a time.
  */
-import { parseDatabaseUrl } from "../../domain/database-url.js";
-import { parsePreset } from "../../domain/supabase-preset.js";
 import { runDoctor, type DoctorReport, type DoctorSettings } from "../../postgres/doctor.js";
 import { formatTable } from "../../report/format.js";
-import { parsePgClientSettings, required, text, type RawOptions } from "../../settings/settings.js";
-import { commandSpec } from "../../settings/spec.js";
+import { readOptions } from "../../settings/read-option.js";
+import { parsePgClientSettings } from "../../settings/settings.js";
+import { commandSpec, OPTIONS } from "../../settings/spec.js";
+import type { RawOptions } from "../../settings/types.js";
 import type { CommandDefinition } from "../command.js";
 
 export function parseDoctorSettings(raw: RawOptions): DoctorSettings {
   return {
-    databaseUrl: parseDatabaseUrl(
-      required(raw, "database-url", "postgresql://user:password@host:port/database"),
-    ),
+    ...readOptions(raw, { databaseUrl: OPTIONS.databaseUrl, preset: OPTIONS.preset }),
     ...parsePgClientSettings(raw),
-    preset: parsePreset(text(raw, "preset")),
   };
 }
 

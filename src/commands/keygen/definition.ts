@@ -2,8 +2,8 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { generateIdentity } from "../../crypto/age/index.js";
 import { InputError } from "../../domain/errors.js";
-import { required } from "../../settings/settings.js";
-import { commandSpec } from "../../settings/spec.js";
+import { readOptions } from "../../settings/read-option.js";
+import { commandSpec, OPTIONS } from "../../settings/spec.js";
 import type { CommandDefinition } from "../command.js";
 
 interface KeygenSettings {
@@ -17,7 +17,7 @@ interface KeygenResult {
 
 export const keygenCommand: CommandDefinition<KeygenSettings, KeygenResult> = {
   spec: commandSpec("keygen"),
-  parse: (raw) => ({ output: required(raw, "output", "a path for the new identity file") }),
+  parse: (raw) => readOptions(raw, { output: OPTIONS.output }),
   run: ({ output }, { log, now }) => {
     if (existsSync(output)) {
       throw new InputError(`--output "${output}": the file exists; refusing to overwrite a key`, {
