@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as core from "@actions/core";
 import type { Logger } from "../commands/logger.js";
-import type { RestoreTestResult } from "../commands/restore-test.js";
+import type { ReportArtifact } from "../commands/command.js";
 import { describeError } from "../domain/errors.js";
 import { provenanceFromEnv } from "../domain/provenance.js";
 import { loadHistory } from "../report/history.js";
@@ -20,7 +20,9 @@ import { scrubber } from "../report/channels/scrub.js";
 import type { PosterOptions } from "../report/channels/webhook-poster.js";
 import { buildErrorReport, reportMarker, type Report, type ReportAction } from "../report/report.js";
 import { parseReportSettings, type ReportSettings } from "../settings/report-settings.js";
-import { text, type RawOptions } from "../settings/settings.js";
+import { givenText } from "../settings/read-option.js";
+import { OPTIONS } from "../settings/spec.js";
+import type { RawOptions } from "../settings/types.js";
 import type { CommandSpec } from "../settings/spec.js";
 import type { Store } from "../storage/store.js";
 import { secretValues } from "./inputs.js";
@@ -32,8 +34,8 @@ const GITHUB_TIMEOUT_MS = 60_000;
 export interface Delivery {
   /** The store the command used, for the history; absent when it never opened. */
   store?: Store;
-  /** restore-test: the result whose logs go into the artifact. */
-  restoreTest?: RestoreTestResult;
+  /** Files to upload as a workflow artifact beside the report (restore-test's logs). */
+  artifact?: ReportArtifact;
 }
 
 export interface Reporter {
@@ -75,7 +77,7 @@ export function createReporter(
   // The parts of webhook URLs that give access (a path, a `sig`) are masked like the whole URLs.
   for (const secret of channelSecrets(settings)) core.setSecret(secret);
   const scrub = scrubber([...secrets, ...channelSecrets(settings)]);
-  const label = text(raw, "label") ?? "default";
+  const label = givenText(raw, OPTIONS.label) ?? OPTIONS.label.default;
   const runUrl = provenanceFromEnv(env)?.runUrl ?? null;
   const title = `Lifeboat ${action}`;
   const channelLog = {
@@ -120,10 +122,8 @@ export function createReporter(
       await step("notifications", async () => {
         await deliverToChannels(report, settings, channelOptions);
       });
-      if (action === "restore-test" && delivery.restoreTest) {
-        const result = delivery.restoreTest;
-        await step("report artifact", () => uploadReportArtifact(report, result, settings, env, scrub));
-      }
+      const artifact = delivery.artifact;
+      if (artifact) await step("report artifact", () => uploadReportArtifact(artifact, settings, env, scrub));
     },
   };
   return reporter;
@@ -224,30 +224,8 @@ async function commentOnPullRequest(
   }
 }
 
-/** The files of the restore-test artifact: the report, the result (no secrets), the logs. */
-export function restoreTestArtifactFiles(report: Report, result: RestoreTestResult): Record<string, string> {
-  const { pgRestoreLog, run, ...rest } = result;
-  const files: Record<string, string> = {
-    "report.md": renderMarkdown(report, "summary"),
-    "result.json": `${JSON.stringify(
-      { ...rest, run: run ? { command: run.command, exitCode: run.exitCode } : null },
-      null,
-      2,
-    )}\n`,
-    "pg_restore.log": pgRestoreLog,
-  };
-  if (result.assertions.length > 0) {
-    files["assertions.txt"] = result.assertions
-      .map((assertion) => `${assertion.passed ? "PASS" : "FAIL"} ${assertion.sql}\n  ${assertion.detail}\n`)
-      .join("\n");
-  }
-  if (run) files["command-output.log"] = `$ ${run.command}\n${run.output}`;
-  return files;
-}
-
 async function uploadReportArtifact(
-  report: Report,
-  result: RestoreTestResult,
+  artifact: ReportArtifact,
   settings: ReportSettings,
   env: NodeJS.ProcessEnv,
   scrub: (text: string) => string,
@@ -255,23 +233,17 @@ async function uploadReportArtifact(
   if (settings.reportArtifact === "never") return;
   if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
     core.notice(
-      "The restore-test report artifact was skipped: the artifact service is not available here (no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL).",
+      `The ${artifact.title} artifact was skipped: the artifact service is not available here (no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL).`,
       { title: "Lifeboat report" },
     );
     return;
   }
   const dir = await mkdtemp(join(env.RUNNER_TEMP || tmpdir(), "lifeboat-report-"));
   try {
-    const files = restoreTestArtifactFiles(report, result);
+    const files = artifact.files;
     await mkdir(dir, { recursive: true });
     for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), scrub(content));
-    const name = [
-      "lifeboat-restore-test",
-      report.label,
-      result.backupId,
-      env.GITHUB_JOB,
-      env.GITHUB_RUN_ATTEMPT,
-    ]
+    const name = [artifact.name, env.GITHUB_JOB, env.GITHUB_RUN_ATTEMPT]
       .filter(Boolean)
       .join("-")
       .replace(/[^A-Za-z0-9._-]/g, "_");
@@ -282,7 +254,7 @@ async function uploadReportArtifact(
       dir,
     );
     core.info(
-      `Uploaded the restore-test report as artifact ${name}${uploaded.id ? ` (id ${uploaded.id})` : ""}.`,
+      `Uploaded the ${artifact.title} as artifact ${name}${uploaded.id ? ` (id ${uploaded.id})` : ""}.`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { cancelOnSignals } from "../commands/signals.js";
 import { nodeTooOld } from "./node-version.js";
 
 // Checked before the rest of the CLI is loaded, so an old Node gets one clear line rather than a
@@ -9,15 +10,9 @@ if (tooOld) {
   process.exit(2);
 }
 
-// The first Ctrl-C (or the runner's SIGTERM) stops pg_dump and aborts the upload cleanly; a second
-// one exits at once.
-const controller = new AbortController();
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort(new Error(`received ${signal}`));
-  });
-}
+// The first Ctrl-C (or the runner's SIGTERM) stops the child processes and aborts uploads
+// cleanly, then exits 130 (143); a second one exits at once.
+const signal = cancelOnSignals(process);
 
 import("./main.js")
   .then(({ main }) =>
@@ -27,7 +22,7 @@ import("./main.js")
       cwd: process.cwd(),
       stdout: (text) => process.stdout.write(text + "\n"),
       stderr: (text) => process.stderr.write(text + "\n"),
-      signal: controller.signal,
+      signal,
     }),
   )
   .then(

@@ -126,13 +126,6 @@ export function emptyScope(): DumpScope {
   };
 }
 
-export function validateScope(scope: DumpScope): DumpScope {
-  if (scope.schemaOnly && scope.dataOnly) {
-    throw new InputError("--schema-only and --data-only: choose one, not both", { input: "schema-only" });
-  }
-  return scope;
-}
-
 /** pg_dump's arguments, connection excepted (the adapter adds --dbname and the password env). */
 export function buildPgDumpArgs(options: {
   scope: DumpScope;

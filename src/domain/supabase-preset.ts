@@ -93,23 +93,6 @@ export function isReservedRole(name: string, preset: Preset): boolean {
   return preset === "supabase" && SUPABASE_RESERVED_ROLES.includes(name);
 }
 
-export function parsePreset(text: string | undefined): Preset {
-  const value = (text ?? "none").trim().toLowerCase() || "none";
-  if (!(PRESETS as readonly string[]).includes(value)) {
-    throw new InputError(`--preset "${text}": expected none or supabase`, { input: "preset" });
-  }
-  return value as Preset;
-}
-
-/** include-roles: auto means true with the supabase preset, false without. */
-export function parseIncludeRoles(text: string | undefined, preset: Preset): boolean {
-  const value = (text ?? "auto").trim().toLowerCase() || "auto";
-  if (value === "auto") return preset === "supabase";
-  if (["true", "yes", "1", "on"].includes(value)) return true;
-  if (["false", "no", "0", "off"].includes(value)) return false;
-  throw new InputError(`--include-roles "${text}": expected auto, true or false`, { input: "include-roles" });
-}
-
 /**
  * The user's scope with the preset applied. The preset only adds: its schema exclusions go after
  * the user's --exclude-schema, its table-data exclusions after --exclude-table-data (each name

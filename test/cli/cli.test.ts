@@ -63,6 +63,13 @@ test("keygen writes a private identity file that stock age can use, and never ov
     const again = await runCli(["keygen", "--output", file]);
     assert.equal(again.code, 2);
     assert.equal(readFileSync(file, "utf8"), before);
+    const missing = await runCli(["keygen", "--output", join(dir, "no-such-dir", "key.txt")]);
+    assert.equal(missing.code, 2);
+    assert.match(
+      missing.stderr,
+      /^lifeboat: error: --output ".*no-such-dir\/key\.txt": cannot create the file \(ENOENT\)/,
+    );
+    assert.equal(missing.stdout, "");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -274,7 +274,7 @@ exec "$REAL" "$@"`,
     }
   });
 
-  test("an interrupt (SIGINT) mid-dump: exit 1, nothing left behind", async () => {
+  test("an interrupt (SIGINT) mid-dump: exit 130, nothing left behind", async () => {
     const storage = join(work, "store-g");
     const started = join(work, "stalled-started");
     const bin = fakePgDump(
@@ -310,7 +310,7 @@ sleep 60`,
     }
     child.kill("SIGINT");
     const code = await exited;
-    assert.equal(code, 1, stderr);
+    assert.equal(code, 130, stderr);
     assert.match(stderr, /^lifeboat: error: .*interrupted: received SIGINT/m);
     assert.deepEqual(listFiles(storage), []);
   });

@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { parseDoctorSettings, runDoctorCommand } from "../../src/commands/doctor.js";
+import { doctorCommand, parseDoctorSettings } from "../../src/commands/doctor/definition.js";
+import { runDoctor } from "../../src/postgres/doctor.js";
 import { runCli } from "../helpers/cli.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
 
@@ -103,13 +104,18 @@ describe("lifeboat doctor", () => {
     const settings = parseDoctorSettings({
       "database-url": `postgresql://postgres:${SECRET}@db.${REF}.supabase.co:5432/postgres`,
     });
-    const result = await runDoctorCommand(settings, {
+    const report = await runDoctor(settings, {
       env: env(),
       lookup: async () => [{ address: "2600:1f18:2e13:9d00::1", family: 6 }],
       hasIpv6Route: () => false,
     });
-    assert.equal(result.failure?.exitCode, 2);
-    const json = result.json as { ok: boolean; exitCode: number; error: string };
+    const failure = doctorCommand.failure!(report);
+    assert.ok(typeof failure === "object");
+    assert.equal(failure.exitCode, 2);
+    const json = { ...doctorCommand.json(report, { settings }), error: failure.message } as {
+      exitCode: number;
+      error: string;
+    };
     assert.equal(json.exitCode, 2);
     assert.match(
       json.error,
@@ -117,8 +123,9 @@ describe("lifeboat doctor", () => {
         `^--database-url: db\\.${REF}\\.supabase\\.co has only IPv6 addresses .* use Supabase's session pooler instead: postgresql://postgres\\.${REF}:\\[YOUR-PASSWORD\\]@aws-0-<region>\\.pooler\\.supabase\\.com:5432/postgres\\?sslmode=require \\(copy the pooler host from the dashboard: Connect -> Session pooler\\)$`,
       ),
     );
-    assert.match(result.text, /^dns\s+FAIL\s+--database-url: db\./m);
-    assert.ok(!result.text.includes(SECRET) && !JSON.stringify(result.json).includes(SECRET));
+    const text = doctorCommand.text(report, { settings });
+    assert.match(text, /^dns\s+FAIL\s+--database-url: db\./m);
+    assert.ok(!text.includes(SECRET) && !JSON.stringify(json).includes(SECRET));
   });
 
   test("a wrong password: one line naming the user; the password is in neither stdout nor stderr", async () => {

@@ -2,14 +2,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { emptyScope } from "../../src/domain/dump-plan.js";
-import { InputError } from "../../src/domain/errors.js";
 import { filterRolesSql, roleStatements } from "../../src/domain/roles-sql.js";
 import {
   applyPreset,
   isPlatformRoleError,
   isReservedRole,
-  parseIncludeRoles,
-  parsePreset,
   supabaseExtensionArgs,
 } from "../../src/domain/supabase-preset.js";
 
@@ -43,24 +40,6 @@ describe("supabase preset scope", () => {
     assert.deepEqual(
       applyPreset("supabase", { ...emptyScope(), includeSchemas: ["public"] }).includeSchemas,
       ["public"],
-    );
-  });
-
-  test("parses preset and include-roles, with one-line errors naming the input", () => {
-    assert.equal(parsePreset(undefined), "none");
-    assert.equal(parsePreset("Supabase"), "supabase");
-    assert.throws(
-      () => parsePreset("x"),
-      (error: unknown) =>
-        error instanceof InputError && error.message === '--preset "x": expected none or supabase',
-    );
-    assert.equal(parseIncludeRoles(undefined, "supabase"), true);
-    assert.equal(parseIncludeRoles("auto", "none"), false);
-    assert.equal(parseIncludeRoles("true", "none"), true);
-    assert.equal(parseIncludeRoles("false", "supabase"), false);
-    assert.throws(
-      () => parseIncludeRoles("maybe", "none"),
-      /--include-roles "maybe": expected auto, true or false/,
     );
   });
 

@@ -1,4 +1,5 @@
+import { backupCommand } from "../../commands/backup/definition.js";
 import { fail } from "../inputs.js";
-import { run } from "./run.js";
+import { runAction } from "../run-action.js";
 
-run().catch(fail);
+runAction(backupCommand).catch(fail);

@@ -1,4 +1,5 @@
+import { pruneCommand } from "../../commands/prune/definition.js";
 import { fail } from "../inputs.js";
-import { run } from "./run.js";
+import { runAction } from "../run-action.js";
 
-run().catch(fail);
+runAction(pruneCommand).catch(fail);

@@ -1,4 +1,5 @@
+import { restoreTestCommand } from "../../commands/restore-test/definition.js";
 import { fail } from "../inputs.js";
-import { run } from "./run.js";
+import { runAction } from "../run-action.js";
 
-run().catch(fail);
+runAction(restoreTestCommand).catch(fail);

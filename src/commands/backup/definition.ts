@@ -1,0 +1,36 @@
+/** backup (the backup-db action): dump, compress, encrypt and store a database, manifest last. */
+import { buildBackupReport } from "../../report/report.js";
+import { parseBackupSettings } from "../../settings/settings.js";
+import { commandSpec } from "../../settings/spec.js";
+import { runBackup, type BackupResult } from "../backup.js";
+import type { CommandDefinition } from "../command.js";
+import type { BackupSettings } from "../../settings/types.js";
+
+export const backupCommand: CommandDefinition<BackupSettings, BackupResult> = {
+  spec: commandSpec("backup"),
+  parse: parseBackupSettings,
+  storage: (settings) => settings,
+  run: (settings, deps) => runBackup(settings, deps),
+  outputs: (result) => ({
+    "backup-id": result.backupId,
+    "backup-key": result.backupKey,
+    "manifest-key": result.manifestKey,
+    "stored-bytes": result.storedBytes,
+    sha256: result.sha256,
+    "duration-seconds": result.durationSeconds,
+  }),
+  text: (result) => result.backupId,
+  json: (result, { storageUrl }) => ({
+    backupId: result.backupId,
+    label: result.label,
+    storage: storageUrl,
+    backupKey: result.backupKey,
+    manifestKey: result.manifestKey,
+    storedBytes: result.storedBytes,
+    sha256: result.sha256,
+    durationSeconds: result.durationSeconds,
+    tables: result.manifest.tables.length,
+    totalRows: result.manifest.totalRows,
+  }),
+  report: (result, context) => buildBackupReport(result, { ...context, label: result.label }),
+};

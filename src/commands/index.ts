@@ -1,0 +1,24 @@
+/**
+ * Every command, in the order `lifeboat --help` lists them. A new command is a folder with a
+ * definition.ts and one entry here (plus an entry under src/actions/ if it has an action).
+ */
+import { backupCommand } from "./backup/definition.js";
+import type { AnyCommand } from "./command.js";
+import { doctorCommand } from "./doctor/definition.js";
+import { keygenCommand } from "./keygen/definition.js";
+import { listCommand } from "./list/definition.js";
+import { pruneCommand } from "./prune/definition.js";
+import { restoreTestCommand } from "./restore-test/definition.js";
+import { restoreCommand } from "./restore/definition.js";
+import { verifyCommand } from "./verify/definition.js";
+
+export const COMMAND_DEFINITIONS: readonly AnyCommand[] = [
+  backupCommand,
+  listCommand,
+  pruneCommand,
+  verifyCommand,
+  restoreTestCommand,
+  restoreCommand,
+  doctorCommand,
+  keygenCommand,
+];
