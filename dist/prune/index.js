@@ -28420,160 +28420,6 @@ function describeError(error) {
 
 /***/ }),
 
-/***/ 397:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   D0: () => (/* binding */ TEMP_FILE_PREFIX),
-/* harmony export */   Mw: () => (/* binding */ assertValidKey),
-/* harmony export */   YD: () => (/* binding */ compareKeys),
-/* harmony export */   x3: () => (/* binding */ assertValidPrefix)
-/* harmony export */ });
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(10241);
-/**
- * The keys every store accepts: the same rules for the local directory and S3, so a layout that
- * works on one works on the other. Keys come from our own layout code, never straight from the user,
- * so a bad key is a bug: it fails with an OperationError rather than an InputError.
- */
-
-/** Local stores write temporary files with this name prefix; no key segment may use it. */
-const TEMP_FILE_PREFIX = ".partial-";
-function problemWithSegments(segments, partialLast) {
-    for (const [index, segment] of segments.entries()) {
-        const isLast = index === segments.length - 1;
-        if (segment === "" && !(isLast && partialLast))
-            return "empty path segment";
-        if (segment === "." || segment === "..")
-            return `"${segment}" segment`;
-        if (segment.startsWith(TEMP_FILE_PREFIX))
-            return `segment starting with "${TEMP_FILE_PREFIX}"`;
-    }
-    return undefined;
-}
-function problemWithText(text) {
-    if (text.startsWith("/"))
-        return "leading slash";
-    if (text.includes("\\"))
-        return "backslash";
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(text))
-        return "control character";
-    return undefined;
-}
-/** Throws unless `key` is a relative, "/"-separated key without "", "." or ".." segments. */
-function assertValidKey(key) {
-    const problem = key === "" ? "empty key" : (problemWithText(key) ?? problemWithSegments(key.split("/"), false));
-    if (problem)
-        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .OperationError */ .OK(`invalid storage key ${JSON.stringify(key)}: ${problem}`);
-}
-/** Like a key, but may be empty, end with "/" or end in the middle of a segment. */
-function assertValidPrefix(prefix) {
-    if (prefix === "")
-        return;
-    const problem = problemWithText(prefix) ?? problemWithSegments(prefix.split("/"), true);
-    if (problem)
-        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .OperationError */ .OK(`invalid storage prefix ${JSON.stringify(prefix)}: ${problem}`);
-}
-/** Orders keys the way S3 lists them: by their UTF-8 bytes. */
-function compareKeys(a, b) {
-    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-}
-
-
-/***/ }),
-
-/***/ 27468:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   EZ: () => (/* binding */ formatStorageUrl),
-/* harmony export */   Yu: () => (/* binding */ parseStorageUrl)
-/* harmony export */ });
-/* unused harmony export problemWithBucketName */
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(76760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(73136);
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_url__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(10241);
-/**
- * The storage location the user names: `s3://bucket/prefix`, `file:///absolute/path` or a plain
- * directory path. Pure: the working directory comes in as an argument.
- */
-
-
-
-const EXPECTED = "expected s3://bucket/prefix, file:///absolute/path or a directory path";
-/** A scheme of two or more characters, so a Windows drive letter ("C:") is not one. */
-const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]+):/;
-function parseStorageUrl(text, options) {
-    const input = options.input ?? "storage";
-    const fail = (why) => {
-        const detail = why ? `${why}; ${EXPECTED}` : EXPECTED;
-        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`--${input} ${JSON.stringify(text)}: ${detail}`, { input });
-    };
-    const value = text.trim();
-    if (value === "")
-        return fail("empty");
-    const scheme = SCHEME.exec(value)?.[1]?.toLowerCase();
-    if (scheme === undefined)
-        return { kind: "local", path: (0,node_path__WEBPACK_IMPORTED_MODULE_0__.resolve)(options.cwd, value) };
-    if (scheme === "s3") {
-        const rest = value.slice("s3:".length);
-        if (!rest.startsWith("//"))
-            return fail();
-        const [bucket = "", ...path] = rest.slice(2).split("/");
-        if (bucket === "")
-            return fail("no bucket");
-        const bucketProblem = problemWithBucketName(bucket);
-        if (bucketProblem)
-            return fail(`bucket "${bucket}" ${bucketProblem}`);
-        return { kind: "s3", bucket, prefix: path.join("/").replace(/^\/+|\/+$/g, "") };
-    }
-    if (scheme === "file") {
-        let url;
-        try {
-            url = new URL(value);
-        }
-        catch {
-            return fail();
-        }
-        if (url.host !== "")
-            return fail(`a file URL names no host ("${url.host}")`);
-        if (url.search !== "" || url.hash !== "")
-            return fail("a file URL has no query or fragment");
-        const path = (0,node_url__WEBPACK_IMPORTED_MODULE_1__.fileURLToPath)(url);
-        return { kind: "local", path: path.length > 1 ? path.replace(/\/+$/, "") : path };
-    }
-    return fail();
-}
-/**
- * Why `name` is not a valid S3 bucket name, or undefined when it is. The general-purpose bucket
- * rules: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or
- * digit, no two adjacent dots, not an IP address.
- */
-function problemWithBucketName(name) {
-    if (name.length < 3 || name.length > 63)
-        return "must be 3 to 63 characters long";
-    if (!/^[a-z0-9.-]+$/.test(name))
-        return "may only contain lowercase letters, digits, dots and hyphens";
-    if (!/^[a-z0-9].*[a-z0-9]$/.test(name))
-        return "must start and end with a letter or digit";
-    if (name.includes(".."))
-        return "must not contain two adjacent dots";
-    if (/^\d+\.\d+\.\d+\.\d+$/.test(name))
-        return "must not be an IP address";
-    return undefined;
-}
-/** The canonical text of a location, without credentials: `s3://bucket/prefix` or `file:///path`. */
-function formatStorageUrl(url) {
-    if (url.kind === "s3")
-        return url.prefix ? `s3://${url.bucket}/${url.prefix}` : `s3://${url.bucket}`;
-    return (0,node_url__WEBPACK_IMPORTED_MODULE_1__.pathToFileURL)(url.path).href;
-}
-
-
-/***/ }),
-
 /***/ 42613:
 /***/ ((module) => {
 
@@ -28798,6 +28644,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream"
 
 /***/ }),
 
+/***/ 46466:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+
+/***/ }),
+
 /***/ 46193:
 /***/ ((module) => {
 
@@ -28910,7 +28763,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 /***/ }),
 
-/***/ 77094:
+/***/ 33838:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -29495,1136 +29348,8 @@ function toPlatformPath(pth) {
     return pth.replace(/[/\\]/g, path.sep);
 }
 //# sourceMappingURL=path-utils.js.map
-// EXTERNAL MODULE: external "string_decoder"
-var external_string_decoder_ = __nccwpck_require__(13193);
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(24434);
-;// CONCATENATED MODULE: external "child_process"
-const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(42613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
-var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
-// export const {open} = 'fs'
-const IS_WINDOWS = process.platform === 'win32';
-/**
- * Custom implementation of readlink to ensure Windows junctions
- * maintain trailing backslash for backward compatibility with Node.js < 24
- *
- * In Node.js 20, Windows junctions (directory symlinks) always returned paths
- * with trailing backslashes. Node.js 24 removed this behavior, which breaks
- * code that relied on this format for path operations.
- *
- * This implementation restores the Node 20 behavior by adding a trailing
- * backslash to all junction results on Windows.
- */
-function readlink(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        const result = yield fs.promises.readlink(fsPath);
-        // On Windows, restore Node 20 behavior: add trailing backslash to all results
-        // since junctions on Windows are always directory links
-        if (IS_WINDOWS && !result.endsWith('\\')) {
-            return `${result}\\`;
-        }
-        return result;
-    });
-}
-// See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
-const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_.constants.O_RDONLY;
-function exists(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        try {
-            yield stat(fsPath);
-        }
-        catch (err) {
-            if (err.code === 'ENOENT') {
-                return false;
-            }
-            throw err;
-        }
-        return true;
-    });
-}
-function isDirectory(fsPath_1) {
-    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
-        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
-        return stats.isDirectory();
-    });
-}
-/**
- * On OSX/Linux, true if path starts with '/'. On Windows, true for paths like:
- * \, \hello, \\hello\share, C:, and C:\hello (and corresponding alternate separator cases).
- */
-function isRooted(p) {
-    p = normalizeSeparators(p);
-    if (!p) {
-        throw new Error('isRooted() parameter "p" cannot be empty');
-    }
-    if (IS_WINDOWS) {
-        return (p.startsWith('\\') || /^[A-Z]:/i.test(p) // e.g. \ or \hello or \\hello
-        ); // e.g. C: or C:\hello
-    }
-    return p.startsWith('/');
-}
-/**
- * Best effort attempt to determine whether a file exists and is executable.
- * @param filePath    file path to check
- * @param extensions  additional file extensions to try
- * @return if file exists and is executable, returns the file path. otherwise empty string.
- */
-function tryGetExecutablePath(filePath, extensions) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        let stats = undefined;
-        try {
-            // test file exists
-            stats = yield stat(filePath);
-        }
-        catch (err) {
-            if (err.code !== 'ENOENT') {
-                // eslint-disable-next-line no-console
-                console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-            }
-        }
-        if (stats && stats.isFile()) {
-            if (IS_WINDOWS) {
-                // on Windows, test for valid extension
-                const upperExt = external_path_.extname(filePath).toUpperCase();
-                if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
-                    return filePath;
-                }
-            }
-            else {
-                if (isUnixExecutable(stats)) {
-                    return filePath;
-                }
-            }
-        }
-        // try each extension
-        const originalFilePath = filePath;
-        for (const extension of extensions) {
-            filePath = originalFilePath + extension;
-            stats = undefined;
-            try {
-                stats = yield stat(filePath);
-            }
-            catch (err) {
-                if (err.code !== 'ENOENT') {
-                    // eslint-disable-next-line no-console
-                    console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-                }
-            }
-            if (stats && stats.isFile()) {
-                if (IS_WINDOWS) {
-                    // preserve the case of the actual file (since an extension was appended)
-                    try {
-                        const directory = external_path_.dirname(filePath);
-                        const upperName = external_path_.basename(filePath).toUpperCase();
-                        for (const actualName of yield readdir(directory)) {
-                            if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_.join(directory, actualName);
-                                break;
-                            }
-                        }
-                    }
-                    catch (err) {
-                        // eslint-disable-next-line no-console
-                        console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
-                    }
-                    return filePath;
-                }
-                else {
-                    if (isUnixExecutable(stats)) {
-                        return filePath;
-                    }
-                }
-            }
-        }
-        return '';
-    });
-}
-function normalizeSeparators(p) {
-    p = p || '';
-    if (IS_WINDOWS) {
-        // convert slashes on Windows
-        p = p.replace(/\//g, '\\');
-        // remove redundant slashes
-        return p.replace(/\\\\+/g, '\\');
-    }
-    // remove redundant slashes
-    return p.replace(/\/\/+/g, '/');
-}
-// on Mac/Linux, test the execute bit
-//     R   W  X  R  W X R W X
-//   256 128 64 32 16 8 4 2 1
-function isUnixExecutable(stats) {
-    return ((stats.mode & 1) > 0 ||
-        ((stats.mode & 8) > 0 &&
-            process.getgid !== undefined &&
-            stats.gid === process.getgid()) ||
-        ((stats.mode & 64) > 0 &&
-            process.getuid !== undefined &&
-            stats.uid === process.getuid()));
-}
-// Get the path of cmd.exe in windows
-function getCmdPath() {
-    var _a;
-    return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
-}
-//# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
-var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-/**
- * Copies a file or folder.
- * Based off of shelljs - https://github.com/shelljs/shelljs/blob/9237f66c52e5daa40458f94f9565e18e8132f5a6/src/cp.js
- *
- * @param     source    source path
- * @param     dest      destination path
- * @param     options   optional. See CopyOptions.
- */
-function cp(source_1, dest_1) {
-    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
-        const { force, recursive, copySourceDirectory } = readCopyOptions(options);
-        const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
-        // Dest is an existing file, but not forcing
-        if (destStat && destStat.isFile() && !force) {
-            return;
-        }
-        // If dest is an existing directory, should copy inside.
-        const newDest = destStat && destStat.isDirectory() && copySourceDirectory
-            ? path.join(dest, path.basename(source))
-            : dest;
-        if (!(yield ioUtil.exists(source))) {
-            throw new Error(`no such file or directory: ${source}`);
-        }
-        const sourceStat = yield ioUtil.stat(source);
-        if (sourceStat.isDirectory()) {
-            if (!recursive) {
-                throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
-            }
-            else {
-                yield cpDirRecursive(source, newDest, 0, force);
-            }
-        }
-        else {
-            if (path.relative(source, newDest) === '') {
-                // a file cannot be copied to itself
-                throw new Error(`'${newDest}' and '${source}' are the same file`);
-            }
-            yield io_copyFile(source, newDest, force);
-        }
-    });
-}
-/**
- * Moves a path.
- *
- * @param     source    source path
- * @param     dest      destination path
- * @param     options   optional. See MoveOptions.
- */
-function mv(source_1, dest_1) {
-    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
-        if (yield ioUtil.exists(dest)) {
-            let destExists = true;
-            if (yield ioUtil.isDirectory(dest)) {
-                // If dest is directory copy src into dest
-                dest = path.join(dest, path.basename(source));
-                destExists = yield ioUtil.exists(dest);
-            }
-            if (destExists) {
-                if (options.force == null || options.force) {
-                    yield rmRF(dest);
-                }
-                else {
-                    throw new Error('Destination already exists');
-                }
-            }
-        }
-        yield mkdirP(path.dirname(dest));
-        yield ioUtil.rename(source, dest);
-    });
-}
-/**
- * Remove a path recursively with force
- *
- * @param inputPath path to remove
- */
-function rmRF(inputPath) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (ioUtil.IS_WINDOWS) {
-            // Check for invalid characters
-            // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
-            if (/[*"<>|]/.test(inputPath)) {
-                throw new Error('File path must not contain `*`, `"`, `<`, `>` or `|` on Windows');
-            }
-        }
-        try {
-            // note if path does not exist, error is silent
-            yield ioUtil.rm(inputPath, {
-                force: true,
-                maxRetries: 3,
-                recursive: true,
-                retryDelay: 300
-            });
-        }
-        catch (err) {
-            throw new Error(`File was unable to be removed ${err}`);
-        }
-    });
-}
-/**
- * Make a directory.  Creates the full path with folders in between
- * Will throw if it fails
- *
- * @param   fsPath        path to create
- * @returns Promise<void>
- */
-function mkdirP(fsPath) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        ok(fsPath, 'a path argument must be provided');
-        yield ioUtil.mkdir(fsPath, { recursive: true });
-    });
-}
-/**
- * Returns path of a tool had the tool actually been invoked.  Resolves via paths.
- * If you check and the tool does not exist, it will throw.
- *
- * @param     tool              name of the tool
- * @param     check             whether to check if tool exists
- * @returns   Promise<string>   path to tool
- */
-function which(tool, check) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (!tool) {
-            throw new Error("parameter 'tool' is required");
-        }
-        // recursive when check=true
-        if (check) {
-            const result = yield which(tool, false);
-            if (!result) {
-                if (IS_WINDOWS) {
-                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
-                }
-                else {
-                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
-                }
-            }
-            return result;
-        }
-        const matches = yield findInPath(tool);
-        if (matches && matches.length > 0) {
-            return matches[0];
-        }
-        return '';
-    });
-}
-/**
- * Returns a list of all occurrences of the given tool on the system path.
- *
- * @returns   Promise<string[]>  the paths of the tool
- */
-function findInPath(tool) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (!tool) {
-            throw new Error("parameter 'tool' is required");
-        }
-        // build the list of extensions to try
-        const extensions = [];
-        if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
-                if (extension) {
-                    extensions.push(extension);
-                }
-            }
-        }
-        // if it's rooted, return it if exists. otherwise return empty.
-        if (isRooted(tool)) {
-            const filePath = yield tryGetExecutablePath(tool, extensions);
-            if (filePath) {
-                return [filePath];
-            }
-            return [];
-        }
-        // if any path separators, return empty
-        if (tool.includes(external_path_.sep)) {
-            return [];
-        }
-        // build the list of directories
-        //
-        // Note, technically "where" checks the current directory on Windows. From a toolkit perspective,
-        // it feels like we should not do this. Checking the current directory seems like more of a use
-        // case of a shell, and the which() function exposed by the toolkit should strive for consistency
-        // across platforms.
-        const directories = [];
-        if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_.delimiter)) {
-                if (p) {
-                    directories.push(p);
-                }
-            }
-        }
-        // find all matches
-        const matches = [];
-        for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
-            if (filePath) {
-                matches.push(filePath);
-            }
-        }
-        return matches;
-    });
-}
-function readCopyOptions(options) {
-    const force = options.force == null ? true : options.force;
-    const recursive = Boolean(options.recursive);
-    const copySourceDirectory = options.copySourceDirectory == null
-        ? true
-        : Boolean(options.copySourceDirectory);
-    return { force, recursive, copySourceDirectory };
-}
-function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        // Ensure there is not a run away recursive copy
-        if (currentDepth >= 255)
-            return;
-        currentDepth++;
-        yield mkdirP(destDir);
-        const files = yield ioUtil.readdir(sourceDir);
-        for (const fileName of files) {
-            const srcFile = `${sourceDir}/${fileName}`;
-            const destFile = `${destDir}/${fileName}`;
-            const srcFileStat = yield ioUtil.lstat(srcFile);
-            if (srcFileStat.isDirectory()) {
-                // Recurse
-                yield cpDirRecursive(srcFile, destFile, currentDepth, force);
-            }
-            else {
-                yield io_copyFile(srcFile, destFile, force);
-            }
-        }
-        // Change the mode for the newly created directory
-        yield ioUtil.chmod(destDir, (yield ioUtil.stat(sourceDir)).mode);
-    });
-}
-// Buffered file copy
-function io_copyFile(srcFile, destFile, force) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
-            // unlink/re-link it
-            try {
-                yield ioUtil.lstat(destFile);
-                yield ioUtil.unlink(destFile);
-            }
-            catch (e) {
-                // Try to override file permission
-                if (e.code === 'EPERM') {
-                    yield ioUtil.chmod(destFile, '0666');
-                    yield ioUtil.unlink(destFile);
-                }
-                // other errors = it doesn't exist, no work to do
-            }
-            // Copy over symlink
-            const symlinkFull = yield ioUtil.readlink(srcFile);
-            yield ioUtil.symlink(symlinkFull, destFile, ioUtil.IS_WINDOWS ? 'junction' : null);
-        }
-        else if (!(yield ioUtil.exists(destFile)) || force) {
-            yield ioUtil.copyFile(srcFile, destFile);
-        }
-    });
-}
-//# sourceMappingURL=io.js.map
-;// CONCATENATED MODULE: external "timers"
-const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
-var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-
-/* eslint-disable @typescript-eslint/unbound-method */
-const toolrunner_IS_WINDOWS = process.platform === 'win32';
-/*
- * Class for running command line tools. Handles quoting and arg parsing in a platform agnostic way.
- */
-class ToolRunner extends external_events_.EventEmitter {
-    constructor(toolPath, args, options) {
-        super();
-        if (!toolPath) {
-            throw new Error("Parameter 'toolPath' cannot be null or empty.");
-        }
-        this.toolPath = toolPath;
-        this.args = args || [];
-        this.options = options || {};
-    }
-    _debug(message) {
-        if (this.options.listeners && this.options.listeners.debug) {
-            this.options.listeners.debug(message);
-        }
-    }
-    _getCommandString(options, noPrefix) {
-        const toolPath = this._getSpawnFileName();
-        const args = this._getSpawnArgs(options);
-        let cmd = noPrefix ? '' : '[command]'; // omit prefix when piped to a second tool
-        if (toolrunner_IS_WINDOWS) {
-            // Windows + cmd file
-            if (this._isCmdFile()) {
-                cmd += toolPath;
-                for (const a of args) {
-                    cmd += ` ${a}`;
-                }
-            }
-            // Windows + verbatim
-            else if (options.windowsVerbatimArguments) {
-                cmd += `"${toolPath}"`;
-                for (const a of args) {
-                    cmd += ` ${a}`;
-                }
-            }
-            // Windows (regular)
-            else {
-                cmd += this._windowsQuoteCmdArg(toolPath);
-                for (const a of args) {
-                    cmd += ` ${this._windowsQuoteCmdArg(a)}`;
-                }
-            }
-        }
-        else {
-            // OSX/Linux - this can likely be improved with some form of quoting.
-            // creating processes on Unix is fundamentally different than Windows.
-            // on Unix, execvp() takes an arg array.
-            cmd += toolPath;
-            for (const a of args) {
-                cmd += ` ${a}`;
-            }
-        }
-        return cmd;
-    }
-    _processLineBuffer(data, strBuffer, onLine) {
-        try {
-            let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_.EOL);
-            while (n > -1) {
-                const line = s.substring(0, n);
-                onLine(line);
-                // the rest of the string ...
-                s = s.substring(n + external_os_.EOL.length);
-                n = s.indexOf(external_os_.EOL);
-            }
-            return s;
-        }
-        catch (err) {
-            // streaming lines to console is best effort.  Don't fail a build.
-            this._debug(`error processing line. Failed with error ${err}`);
-            return '';
-        }
-    }
-    _getSpawnFileName() {
-        if (toolrunner_IS_WINDOWS) {
-            if (this._isCmdFile()) {
-                return process.env['COMSPEC'] || 'cmd.exe';
-            }
-        }
-        return this.toolPath;
-    }
-    _getSpawnArgs(options) {
-        if (toolrunner_IS_WINDOWS) {
-            if (this._isCmdFile()) {
-                let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
-                for (const a of this.args) {
-                    argline += ' ';
-                    argline += options.windowsVerbatimArguments
-                        ? a
-                        : this._windowsQuoteCmdArg(a);
-                }
-                argline += '"';
-                return [argline];
-            }
-        }
-        return this.args;
-    }
-    _endsWith(str, end) {
-        return str.endsWith(end);
-    }
-    _isCmdFile() {
-        const upperToolPath = this.toolPath.toUpperCase();
-        return (this._endsWith(upperToolPath, '.CMD') ||
-            this._endsWith(upperToolPath, '.BAT'));
-    }
-    _windowsQuoteCmdArg(arg) {
-        // for .exe, apply the normal quoting rules that libuv applies
-        if (!this._isCmdFile()) {
-            return this._uvQuoteCmdArg(arg);
-        }
-        // otherwise apply quoting rules specific to the cmd.exe command line parser.
-        // the libuv rules are generic and are not designed specifically for cmd.exe
-        // command line parser.
-        //
-        // for a detailed description of the cmd.exe command line parser, refer to
-        // http://stackoverflow.com/questions/4094699/how-does-the-windows-command-interpreter-cmd-exe-parse-scripts/7970912#7970912
-        // need quotes for empty arg
-        if (!arg) {
-            return '""';
-        }
-        // determine whether the arg needs to be quoted
-        const cmdSpecialChars = [
-            ' ',
-            '\t',
-            '&',
-            '(',
-            ')',
-            '[',
-            ']',
-            '{',
-            '}',
-            '^',
-            '=',
-            ';',
-            '!',
-            "'",
-            '+',
-            ',',
-            '`',
-            '~',
-            '|',
-            '<',
-            '>',
-            '"'
-        ];
-        let needsQuotes = false;
-        for (const char of arg) {
-            if (cmdSpecialChars.some(x => x === char)) {
-                needsQuotes = true;
-                break;
-            }
-        }
-        // short-circuit if quotes not needed
-        if (!needsQuotes) {
-            return arg;
-        }
-        // the following quoting rules are very similar to the rules that by libuv applies.
-        //
-        // 1) wrap the string in quotes
-        //
-        // 2) double-up quotes - i.e. " => ""
-        //
-        //    this is different from the libuv quoting rules. libuv replaces " with \", which unfortunately
-        //    doesn't work well with a cmd.exe command line.
-        //
-        //    note, replacing " with "" also works well if the arg is passed to a downstream .NET console app.
-        //    for example, the command line:
-        //          foo.exe "myarg:""my val"""
-        //    is parsed by a .NET console app into an arg array:
-        //          [ "myarg:\"my val\"" ]
-        //    which is the same end result when applying libuv quoting rules. although the actual
-        //    command line from libuv quoting rules would look like:
-        //          foo.exe "myarg:\"my val\""
-        //
-        // 3) double-up slashes that precede a quote,
-        //    e.g.  hello \world    => "hello \world"
-        //          hello\"world    => "hello\\""world"
-        //          hello\\"world   => "hello\\\\""world"
-        //          hello world\    => "hello world\\"
-        //
-        //    technically this is not required for a cmd.exe command line, or the batch argument parser.
-        //    the reasons for including this as a .cmd quoting rule are:
-        //
-        //    a) this is optimized for the scenario where the argument is passed from the .cmd file to an
-        //       external program. many programs (e.g. .NET console apps) rely on the slash-doubling rule.
-        //
-        //    b) it's what we've been doing previously (by deferring to node default behavior) and we
-        //       haven't heard any complaints about that aspect.
-        //
-        // note, a weakness of the quoting rules chosen here, is that % is not escaped. in fact, % cannot be
-        // escaped when used on the command line directly - even though within a .cmd file % can be escaped
-        // by using %%.
-        //
-        // the saving grace is, on the command line, %var% is left as-is if var is not defined. this contrasts
-        // the line parsing rules within a .cmd file, where if var is not defined it is replaced with nothing.
-        //
-        // one option that was explored was replacing % with ^% - i.e. %var% => ^%var^%. this hack would
-        // often work, since it is unlikely that var^ would exist, and the ^ character is removed when the
-        // variable is used. the problem, however, is that ^ is not removed when %* is used to pass the args
-        // to an external program.
-        //
-        // an unexplored potential solution for the % escaping problem, is to create a wrapper .cmd file.
-        // % can be escaped within a .cmd file.
-        let reverse = '"';
-        let quoteHit = true;
-        for (let i = arg.length; i > 0; i--) {
-            // walk the string in reverse
-            reverse += arg[i - 1];
-            if (quoteHit && arg[i - 1] === '\\') {
-                reverse += '\\'; // double the slash
-            }
-            else if (arg[i - 1] === '"') {
-                quoteHit = true;
-                reverse += '"'; // double the quote
-            }
-            else {
-                quoteHit = false;
-            }
-        }
-        reverse += '"';
-        return reverse.split('').reverse().join('');
-    }
-    _uvQuoteCmdArg(arg) {
-        // Tool runner wraps child_process.spawn() and needs to apply the same quoting as
-        // Node in certain cases where the undocumented spawn option windowsVerbatimArguments
-        // is used.
-        //
-        // Since this function is a port of quote_cmd_arg from Node 4.x (technically, lib UV,
-        // see https://github.com/nodejs/node/blob/v4.x/deps/uv/src/win/process.c for details),
-        // pasting copyright notice from Node within this function:
-        //
-        //      Copyright Joyent, Inc. and other Node contributors. All rights reserved.
-        //
-        //      Permission is hereby granted, free of charge, to any person obtaining a copy
-        //      of this software and associated documentation files (the "Software"), to
-        //      deal in the Software without restriction, including without limitation the
-        //      rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
-        //      sell copies of the Software, and to permit persons to whom the Software is
-        //      furnished to do so, subject to the following conditions:
-        //
-        //      The above copyright notice and this permission notice shall be included in
-        //      all copies or substantial portions of the Software.
-        //
-        //      THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-        //      IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-        //      FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-        //      AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-        //      LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
-        //      FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
-        //      IN THE SOFTWARE.
-        if (!arg) {
-            // Need double quotation for empty argument
-            return '""';
-        }
-        if (!arg.includes(' ') && !arg.includes('\t') && !arg.includes('"')) {
-            // No quotation needed
-            return arg;
-        }
-        if (!arg.includes('"') && !arg.includes('\\')) {
-            // No embedded double quotes or backslashes, so I can just wrap
-            // quote marks around the whole thing.
-            return `"${arg}"`;
-        }
-        // Expected input/output:
-        //   input : hello"world
-        //   output: "hello\"world"
-        //   input : hello""world
-        //   output: "hello\"\"world"
-        //   input : hello\world
-        //   output: hello\world
-        //   input : hello\\world
-        //   output: hello\\world
-        //   input : hello\"world
-        //   output: "hello\\\"world"
-        //   input : hello\\"world
-        //   output: "hello\\\\\"world"
-        //   input : hello world\
-        //   output: "hello world\\" - note the comment in libuv actually reads "hello world\"
-        //                             but it appears the comment is wrong, it should be "hello world\\"
-        let reverse = '"';
-        let quoteHit = true;
-        for (let i = arg.length; i > 0; i--) {
-            // walk the string in reverse
-            reverse += arg[i - 1];
-            if (quoteHit && arg[i - 1] === '\\') {
-                reverse += '\\';
-            }
-            else if (arg[i - 1] === '"') {
-                quoteHit = true;
-                reverse += '\\';
-            }
-            else {
-                quoteHit = false;
-            }
-        }
-        reverse += '"';
-        return reverse.split('').reverse().join('');
-    }
-    _cloneExecOptions(options) {
-        options = options || {};
-        const result = {
-            cwd: options.cwd || process.cwd(),
-            env: options.env || process.env,
-            silent: options.silent || false,
-            windowsVerbatimArguments: options.windowsVerbatimArguments || false,
-            failOnStdErr: options.failOnStdErr || false,
-            ignoreReturnCode: options.ignoreReturnCode || false,
-            delay: options.delay || 10000
-        };
-        result.outStream = options.outStream || process.stdout;
-        result.errStream = options.errStream || process.stderr;
-        return result;
-    }
-    _getSpawnOptions(options, toolPath) {
-        options = options || {};
-        const result = {};
-        result.cwd = options.cwd;
-        result.env = options.env;
-        result['windowsVerbatimArguments'] =
-            options.windowsVerbatimArguments || this._isCmdFile();
-        if (options.windowsVerbatimArguments) {
-            result.argv0 = `"${toolPath}"`;
-        }
-        return result;
-    }
-    /**
-     * Exec a tool.
-     * Output will be streamed to the live console.
-     * Returns promise with return code
-     *
-     * @param     tool     path to tool to exec
-     * @param     options  optional exec options.  See ExecOptions
-     * @returns   number
-     */
-    exec() {
-        return toolrunner_awaiter(this, void 0, void 0, function* () {
-            // root the tool path if it is unrooted and contains relative pathing
-            if (!isRooted(this.toolPath) &&
-                (this.toolPath.includes('/') ||
-                    (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
-                // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
-            }
-            // if the tool is only a file name, then resolve it from the PATH
-            // otherwise verify it exists (add extension on Windows if necessary)
-            this.toolPath = yield which(this.toolPath, true);
-            return new Promise((resolve, reject) => toolrunner_awaiter(this, void 0, void 0, function* () {
-                this._debug(`exec tool: ${this.toolPath}`);
-                this._debug('arguments:');
-                for (const arg of this.args) {
-                    this._debug(`   ${arg}`);
-                }
-                const optionsNonNull = this._cloneExecOptions(this.options);
-                if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
-                }
-                const state = new ExecState(optionsNonNull, this.toolPath);
-                state.on('debug', (message) => {
-                    this._debug(message);
-                });
-                if (this.options.cwd && !(yield exists(this.options.cwd))) {
-                    return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
-                }
-                const fileName = this._getSpawnFileName();
-                const cp = external_child_process_namespaceObject.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
-                let stdbuffer = '';
-                if (cp.stdout) {
-                    cp.stdout.on('data', (data) => {
-                        if (this.options.listeners && this.options.listeners.stdout) {
-                            this.options.listeners.stdout(data);
-                        }
-                        if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                            optionsNonNull.outStream.write(data);
-                        }
-                        stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
-                            if (this.options.listeners && this.options.listeners.stdline) {
-                                this.options.listeners.stdline(line);
-                            }
-                        });
-                    });
-                }
-                let errbuffer = '';
-                if (cp.stderr) {
-                    cp.stderr.on('data', (data) => {
-                        state.processStderr = true;
-                        if (this.options.listeners && this.options.listeners.stderr) {
-                            this.options.listeners.stderr(data);
-                        }
-                        if (!optionsNonNull.silent &&
-                            optionsNonNull.errStream &&
-                            optionsNonNull.outStream) {
-                            const s = optionsNonNull.failOnStdErr
-                                ? optionsNonNull.errStream
-                                : optionsNonNull.outStream;
-                            s.write(data);
-                        }
-                        errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
-                            if (this.options.listeners && this.options.listeners.errline) {
-                                this.options.listeners.errline(line);
-                            }
-                        });
-                    });
-                }
-                cp.on('error', (err) => {
-                    state.processError = err.message;
-                    state.processExited = true;
-                    state.processClosed = true;
-                    state.CheckComplete();
-                });
-                cp.on('exit', (code) => {
-                    state.processExitCode = code;
-                    state.processExited = true;
-                    this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
-                    state.CheckComplete();
-                });
-                cp.on('close', (code) => {
-                    state.processExitCode = code;
-                    state.processExited = true;
-                    state.processClosed = true;
-                    this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
-                    state.CheckComplete();
-                });
-                state.on('done', (error, exitCode) => {
-                    if (stdbuffer.length > 0) {
-                        this.emit('stdline', stdbuffer);
-                    }
-                    if (errbuffer.length > 0) {
-                        this.emit('errline', errbuffer);
-                    }
-                    cp.removeAllListeners();
-                    if (error) {
-                        reject(error);
-                    }
-                    else {
-                        resolve(exitCode);
-                    }
-                });
-                if (this.options.input) {
-                    if (!cp.stdin) {
-                        throw new Error('child process missing stdin');
-                    }
-                    cp.stdin.end(this.options.input);
-                }
-            }));
-        });
-    }
-}
-/**
- * Convert an arg string to an array of args. Handles escaping
- *
- * @param    argString   string of arguments
- * @returns  string[]    array of arguments
- */
-function argStringToArray(argString) {
-    const args = [];
-    let inQuotes = false;
-    let escaped = false;
-    let arg = '';
-    function append(c) {
-        // we only escape double quotes.
-        if (escaped && c !== '"') {
-            arg += '\\';
-        }
-        arg += c;
-        escaped = false;
-    }
-    for (let i = 0; i < argString.length; i++) {
-        const c = argString.charAt(i);
-        if (c === '"') {
-            if (!escaped) {
-                inQuotes = !inQuotes;
-            }
-            else {
-                append(c);
-            }
-            continue;
-        }
-        if (c === '\\' && escaped) {
-            append(c);
-            continue;
-        }
-        if (c === '\\' && inQuotes) {
-            escaped = true;
-            continue;
-        }
-        if (c === ' ' && !inQuotes) {
-            if (arg.length > 0) {
-                args.push(arg);
-                arg = '';
-            }
-            continue;
-        }
-        append(c);
-    }
-    if (arg.length > 0) {
-        args.push(arg.trim());
-    }
-    return args;
-}
-class ExecState extends external_events_.EventEmitter {
-    constructor(options, toolPath) {
-        super();
-        this.processClosed = false; // tracks whether the process has exited and stdio is closed
-        this.processError = '';
-        this.processExitCode = 0;
-        this.processExited = false; // tracks whether the process has exited
-        this.processStderr = false; // tracks whether stderr was written to
-        this.delay = 10000; // 10 seconds
-        this.done = false;
-        this.timeout = null;
-        if (!toolPath) {
-            throw new Error('toolPath must not be empty');
-        }
-        this.options = options;
-        this.toolPath = toolPath;
-        if (options.delay) {
-            this.delay = options.delay;
-        }
-    }
-    CheckComplete() {
-        if (this.done) {
-            return;
-        }
-        if (this.processClosed) {
-            this._setResult();
-        }
-        else if (this.processExited) {
-            this.timeout = (0,external_timers_namespaceObject.setTimeout)(ExecState.HandleTimeout, this.delay, this);
-        }
-    }
-    _debug(message) {
-        this.emit('debug', message);
-    }
-    _setResult() {
-        // determine whether there is an error
-        let error;
-        if (this.processExited) {
-            if (this.processError) {
-                error = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
-            }
-            else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
-                error = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
-            }
-            else if (this.processStderr && this.options.failOnStdErr) {
-                error = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
-            }
-        }
-        // clear the timeout
-        if (this.timeout) {
-            clearTimeout(this.timeout);
-            this.timeout = null;
-        }
-        this.done = true;
-        this.emit('done', error, this.processExitCode);
-    }
-    static HandleTimeout(state) {
-        if (state.done) {
-            return;
-        }
-        if (!state.processClosed && state.processExited) {
-            const message = `The STDIO streams did not close within ${state.delay / 1000} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
-            state._debug(message);
-        }
-        state._setResult();
-    }
-}
-//# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
-var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-/**
- * Exec a command.
- * Output will be streamed to the live console.
- * Returns promise with return code
- *
- * @param     commandLine        command to execute (can include additional args). Must be correctly escaped.
- * @param     args               optional arguments for tool. Escaping is handled by the lib.
- * @param     options            optional exec options.  See ExecOptions
- * @returns   Promise<number>    exit code
- */
-function exec_exec(commandLine, args, options) {
-    return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
-        if (commandArgs.length === 0) {
-            throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
-        }
-        // Path to tool to execute should be first arg
-        const toolPath = commandArgs[0];
-        args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
-        return runner.exec();
-    });
-}
-/**
- * Exec a command and get the output.
- * Output will be streamed to the live console.
- * Returns promise with the exit code and collected stdout and stderr
- *
- * @param     commandLine           command to execute (can include additional args). Must be correctly escaped.
- * @param     args                  optional arguments for tool. Escaping is handled by the lib.
- * @param     options               optional exec options.  See ExecOptions
- * @returns   Promise<ExecOutput>   exit code, stdout, and stderr
- */
-function getExecOutput(commandLine, args, options) {
-    return exec_awaiter(this, void 0, void 0, function* () {
-        var _a, _b;
-        let stdout = '';
-        let stderr = '';
-        //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
-        const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
-        const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
-        const stdErrListener = (data) => {
-            stderr += stderrDecoder.write(data);
-            if (originalStdErrListener) {
-                originalStdErrListener(data);
-            }
-        };
-        const stdOutListener = (data) => {
-            stdout += stdoutDecoder.write(data);
-            if (originalStdoutListener) {
-                originalStdoutListener(data);
-            }
-        };
-        const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
-        //flush any remaining characters
-        stdout += stdoutDecoder.end();
-        stderr += stderrDecoder.end();
-        return {
-            exitCode,
-            stdout,
-            stderr
-        };
-    });
-}
-//# sourceMappingURL=exec.js.map
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 3 modules
+var lib_exec = __nccwpck_require__(27187);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -31011,6 +29736,704 @@ function getIDToken(aud) {
 
 /***/ }),
 
+/***/ 27187:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  m: () => (/* binding */ exec)
+});
+
+// UNUSED EXPORTS: getExecOutput
+
+// EXTERNAL MODULE: external "string_decoder"
+var external_string_decoder_ = __nccwpck_require__(13193);
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(70857);
+// EXTERNAL MODULE: external "events"
+var external_events_ = __nccwpck_require__(24434);
+;// CONCATENATED MODULE: external "child_process"
+const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(16928);
+// EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
+var io = __nccwpck_require__(88701);
+// EXTERNAL MODULE: ./node_modules/@actions/io/lib/io-util.js
+var io_util = __nccwpck_require__(90);
+;// CONCATENATED MODULE: external "timers"
+const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+
+/* eslint-disable @typescript-eslint/unbound-method */
+const IS_WINDOWS = process.platform === 'win32';
+/*
+ * Class for running command line tools. Handles quoting and arg parsing in a platform agnostic way.
+ */
+class ToolRunner extends external_events_.EventEmitter {
+    constructor(toolPath, args, options) {
+        super();
+        if (!toolPath) {
+            throw new Error("Parameter 'toolPath' cannot be null or empty.");
+        }
+        this.toolPath = toolPath;
+        this.args = args || [];
+        this.options = options || {};
+    }
+    _debug(message) {
+        if (this.options.listeners && this.options.listeners.debug) {
+            this.options.listeners.debug(message);
+        }
+    }
+    _getCommandString(options, noPrefix) {
+        const toolPath = this._getSpawnFileName();
+        const args = this._getSpawnArgs(options);
+        let cmd = noPrefix ? '' : '[command]'; // omit prefix when piped to a second tool
+        if (IS_WINDOWS) {
+            // Windows + cmd file
+            if (this._isCmdFile()) {
+                cmd += toolPath;
+                for (const a of args) {
+                    cmd += ` ${a}`;
+                }
+            }
+            // Windows + verbatim
+            else if (options.windowsVerbatimArguments) {
+                cmd += `"${toolPath}"`;
+                for (const a of args) {
+                    cmd += ` ${a}`;
+                }
+            }
+            // Windows (regular)
+            else {
+                cmd += this._windowsQuoteCmdArg(toolPath);
+                for (const a of args) {
+                    cmd += ` ${this._windowsQuoteCmdArg(a)}`;
+                }
+            }
+        }
+        else {
+            // OSX/Linux - this can likely be improved with some form of quoting.
+            // creating processes on Unix is fundamentally different than Windows.
+            // on Unix, execvp() takes an arg array.
+            cmd += toolPath;
+            for (const a of args) {
+                cmd += ` ${a}`;
+            }
+        }
+        return cmd;
+    }
+    _processLineBuffer(data, strBuffer, onLine) {
+        try {
+            let s = strBuffer + data.toString();
+            let n = s.indexOf(external_os_.EOL);
+            while (n > -1) {
+                const line = s.substring(0, n);
+                onLine(line);
+                // the rest of the string ...
+                s = s.substring(n + external_os_.EOL.length);
+                n = s.indexOf(external_os_.EOL);
+            }
+            return s;
+        }
+        catch (err) {
+            // streaming lines to console is best effort.  Don't fail a build.
+            this._debug(`error processing line. Failed with error ${err}`);
+            return '';
+        }
+    }
+    _getSpawnFileName() {
+        if (IS_WINDOWS) {
+            if (this._isCmdFile()) {
+                return process.env['COMSPEC'] || 'cmd.exe';
+            }
+        }
+        return this.toolPath;
+    }
+    _getSpawnArgs(options) {
+        if (IS_WINDOWS) {
+            if (this._isCmdFile()) {
+                let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
+                for (const a of this.args) {
+                    argline += ' ';
+                    argline += options.windowsVerbatimArguments
+                        ? a
+                        : this._windowsQuoteCmdArg(a);
+                }
+                argline += '"';
+                return [argline];
+            }
+        }
+        return this.args;
+    }
+    _endsWith(str, end) {
+        return str.endsWith(end);
+    }
+    _isCmdFile() {
+        const upperToolPath = this.toolPath.toUpperCase();
+        return (this._endsWith(upperToolPath, '.CMD') ||
+            this._endsWith(upperToolPath, '.BAT'));
+    }
+    _windowsQuoteCmdArg(arg) {
+        // for .exe, apply the normal quoting rules that libuv applies
+        if (!this._isCmdFile()) {
+            return this._uvQuoteCmdArg(arg);
+        }
+        // otherwise apply quoting rules specific to the cmd.exe command line parser.
+        // the libuv rules are generic and are not designed specifically for cmd.exe
+        // command line parser.
+        //
+        // for a detailed description of the cmd.exe command line parser, refer to
+        // http://stackoverflow.com/questions/4094699/how-does-the-windows-command-interpreter-cmd-exe-parse-scripts/7970912#7970912
+        // need quotes for empty arg
+        if (!arg) {
+            return '""';
+        }
+        // determine whether the arg needs to be quoted
+        const cmdSpecialChars = [
+            ' ',
+            '\t',
+            '&',
+            '(',
+            ')',
+            '[',
+            ']',
+            '{',
+            '}',
+            '^',
+            '=',
+            ';',
+            '!',
+            "'",
+            '+',
+            ',',
+            '`',
+            '~',
+            '|',
+            '<',
+            '>',
+            '"'
+        ];
+        let needsQuotes = false;
+        for (const char of arg) {
+            if (cmdSpecialChars.some(x => x === char)) {
+                needsQuotes = true;
+                break;
+            }
+        }
+        // short-circuit if quotes not needed
+        if (!needsQuotes) {
+            return arg;
+        }
+        // the following quoting rules are very similar to the rules that by libuv applies.
+        //
+        // 1) wrap the string in quotes
+        //
+        // 2) double-up quotes - i.e. " => ""
+        //
+        //    this is different from the libuv quoting rules. libuv replaces " with \", which unfortunately
+        //    doesn't work well with a cmd.exe command line.
+        //
+        //    note, replacing " with "" also works well if the arg is passed to a downstream .NET console app.
+        //    for example, the command line:
+        //          foo.exe "myarg:""my val"""
+        //    is parsed by a .NET console app into an arg array:
+        //          [ "myarg:\"my val\"" ]
+        //    which is the same end result when applying libuv quoting rules. although the actual
+        //    command line from libuv quoting rules would look like:
+        //          foo.exe "myarg:\"my val\""
+        //
+        // 3) double-up slashes that precede a quote,
+        //    e.g.  hello \world    => "hello \world"
+        //          hello\"world    => "hello\\""world"
+        //          hello\\"world   => "hello\\\\""world"
+        //          hello world\    => "hello world\\"
+        //
+        //    technically this is not required for a cmd.exe command line, or the batch argument parser.
+        //    the reasons for including this as a .cmd quoting rule are:
+        //
+        //    a) this is optimized for the scenario where the argument is passed from the .cmd file to an
+        //       external program. many programs (e.g. .NET console apps) rely on the slash-doubling rule.
+        //
+        //    b) it's what we've been doing previously (by deferring to node default behavior) and we
+        //       haven't heard any complaints about that aspect.
+        //
+        // note, a weakness of the quoting rules chosen here, is that % is not escaped. in fact, % cannot be
+        // escaped when used on the command line directly - even though within a .cmd file % can be escaped
+        // by using %%.
+        //
+        // the saving grace is, on the command line, %var% is left as-is if var is not defined. this contrasts
+        // the line parsing rules within a .cmd file, where if var is not defined it is replaced with nothing.
+        //
+        // one option that was explored was replacing % with ^% - i.e. %var% => ^%var^%. this hack would
+        // often work, since it is unlikely that var^ would exist, and the ^ character is removed when the
+        // variable is used. the problem, however, is that ^ is not removed when %* is used to pass the args
+        // to an external program.
+        //
+        // an unexplored potential solution for the % escaping problem, is to create a wrapper .cmd file.
+        // % can be escaped within a .cmd file.
+        let reverse = '"';
+        let quoteHit = true;
+        for (let i = arg.length; i > 0; i--) {
+            // walk the string in reverse
+            reverse += arg[i - 1];
+            if (quoteHit && arg[i - 1] === '\\') {
+                reverse += '\\'; // double the slash
+            }
+            else if (arg[i - 1] === '"') {
+                quoteHit = true;
+                reverse += '"'; // double the quote
+            }
+            else {
+                quoteHit = false;
+            }
+        }
+        reverse += '"';
+        return reverse.split('').reverse().join('');
+    }
+    _uvQuoteCmdArg(arg) {
+        // Tool runner wraps child_process.spawn() and needs to apply the same quoting as
+        // Node in certain cases where the undocumented spawn option windowsVerbatimArguments
+        // is used.
+        //
+        // Since this function is a port of quote_cmd_arg from Node 4.x (technically, lib UV,
+        // see https://github.com/nodejs/node/blob/v4.x/deps/uv/src/win/process.c for details),
+        // pasting copyright notice from Node within this function:
+        //
+        //      Copyright Joyent, Inc. and other Node contributors. All rights reserved.
+        //
+        //      Permission is hereby granted, free of charge, to any person obtaining a copy
+        //      of this software and associated documentation files (the "Software"), to
+        //      deal in the Software without restriction, including without limitation the
+        //      rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
+        //      sell copies of the Software, and to permit persons to whom the Software is
+        //      furnished to do so, subject to the following conditions:
+        //
+        //      The above copyright notice and this permission notice shall be included in
+        //      all copies or substantial portions of the Software.
+        //
+        //      THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+        //      IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+        //      FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+        //      AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+        //      LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
+        //      FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
+        //      IN THE SOFTWARE.
+        if (!arg) {
+            // Need double quotation for empty argument
+            return '""';
+        }
+        if (!arg.includes(' ') && !arg.includes('\t') && !arg.includes('"')) {
+            // No quotation needed
+            return arg;
+        }
+        if (!arg.includes('"') && !arg.includes('\\')) {
+            // No embedded double quotes or backslashes, so I can just wrap
+            // quote marks around the whole thing.
+            return `"${arg}"`;
+        }
+        // Expected input/output:
+        //   input : hello"world
+        //   output: "hello\"world"
+        //   input : hello""world
+        //   output: "hello\"\"world"
+        //   input : hello\world
+        //   output: hello\world
+        //   input : hello\\world
+        //   output: hello\\world
+        //   input : hello\"world
+        //   output: "hello\\\"world"
+        //   input : hello\\"world
+        //   output: "hello\\\\\"world"
+        //   input : hello world\
+        //   output: "hello world\\" - note the comment in libuv actually reads "hello world\"
+        //                             but it appears the comment is wrong, it should be "hello world\\"
+        let reverse = '"';
+        let quoteHit = true;
+        for (let i = arg.length; i > 0; i--) {
+            // walk the string in reverse
+            reverse += arg[i - 1];
+            if (quoteHit && arg[i - 1] === '\\') {
+                reverse += '\\';
+            }
+            else if (arg[i - 1] === '"') {
+                quoteHit = true;
+                reverse += '\\';
+            }
+            else {
+                quoteHit = false;
+            }
+        }
+        reverse += '"';
+        return reverse.split('').reverse().join('');
+    }
+    _cloneExecOptions(options) {
+        options = options || {};
+        const result = {
+            cwd: options.cwd || process.cwd(),
+            env: options.env || process.env,
+            silent: options.silent || false,
+            windowsVerbatimArguments: options.windowsVerbatimArguments || false,
+            failOnStdErr: options.failOnStdErr || false,
+            ignoreReturnCode: options.ignoreReturnCode || false,
+            delay: options.delay || 10000
+        };
+        result.outStream = options.outStream || process.stdout;
+        result.errStream = options.errStream || process.stderr;
+        return result;
+    }
+    _getSpawnOptions(options, toolPath) {
+        options = options || {};
+        const result = {};
+        result.cwd = options.cwd;
+        result.env = options.env;
+        result['windowsVerbatimArguments'] =
+            options.windowsVerbatimArguments || this._isCmdFile();
+        if (options.windowsVerbatimArguments) {
+            result.argv0 = `"${toolPath}"`;
+        }
+        return result;
+    }
+    /**
+     * Exec a tool.
+     * Output will be streamed to the live console.
+     * Returns promise with return code
+     *
+     * @param     tool     path to tool to exec
+     * @param     options  optional exec options.  See ExecOptions
+     * @returns   number
+     */
+    exec() {
+        return __awaiter(this, void 0, void 0, function* () {
+            // root the tool path if it is unrooted and contains relative pathing
+            if (!io_util/* isRooted */.Qh(this.toolPath) &&
+                (this.toolPath.includes('/') ||
+                    (IS_WINDOWS && this.toolPath.includes('\\')))) {
+                // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
+                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+            }
+            // if the tool is only a file name, then resolve it from the PATH
+            // otherwise verify it exists (add extension on Windows if necessary)
+            this.toolPath = yield io/* which */.K7(this.toolPath, true);
+            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+                this._debug(`exec tool: ${this.toolPath}`);
+                this._debug('arguments:');
+                for (const arg of this.args) {
+                    this._debug(`   ${arg}`);
+                }
+                const optionsNonNull = this._cloneExecOptions(this.options);
+                if (!optionsNonNull.silent && optionsNonNull.outStream) {
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
+                }
+                const state = new ExecState(optionsNonNull, this.toolPath);
+                state.on('debug', (message) => {
+                    this._debug(message);
+                });
+                if (this.options.cwd && !(yield io_util/* exists */.t2(this.options.cwd))) {
+                    return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
+                }
+                const fileName = this._getSpawnFileName();
+                const cp = external_child_process_namespaceObject.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
+                let stdbuffer = '';
+                if (cp.stdout) {
+                    cp.stdout.on('data', (data) => {
+                        if (this.options.listeners && this.options.listeners.stdout) {
+                            this.options.listeners.stdout(data);
+                        }
+                        if (!optionsNonNull.silent && optionsNonNull.outStream) {
+                            optionsNonNull.outStream.write(data);
+                        }
+                        stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
+                            if (this.options.listeners && this.options.listeners.stdline) {
+                                this.options.listeners.stdline(line);
+                            }
+                        });
+                    });
+                }
+                let errbuffer = '';
+                if (cp.stderr) {
+                    cp.stderr.on('data', (data) => {
+                        state.processStderr = true;
+                        if (this.options.listeners && this.options.listeners.stderr) {
+                            this.options.listeners.stderr(data);
+                        }
+                        if (!optionsNonNull.silent &&
+                            optionsNonNull.errStream &&
+                            optionsNonNull.outStream) {
+                            const s = optionsNonNull.failOnStdErr
+                                ? optionsNonNull.errStream
+                                : optionsNonNull.outStream;
+                            s.write(data);
+                        }
+                        errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
+                            if (this.options.listeners && this.options.listeners.errline) {
+                                this.options.listeners.errline(line);
+                            }
+                        });
+                    });
+                }
+                cp.on('error', (err) => {
+                    state.processError = err.message;
+                    state.processExited = true;
+                    state.processClosed = true;
+                    state.CheckComplete();
+                });
+                cp.on('exit', (code) => {
+                    state.processExitCode = code;
+                    state.processExited = true;
+                    this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
+                    state.CheckComplete();
+                });
+                cp.on('close', (code) => {
+                    state.processExitCode = code;
+                    state.processExited = true;
+                    state.processClosed = true;
+                    this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
+                    state.CheckComplete();
+                });
+                state.on('done', (error, exitCode) => {
+                    if (stdbuffer.length > 0) {
+                        this.emit('stdline', stdbuffer);
+                    }
+                    if (errbuffer.length > 0) {
+                        this.emit('errline', errbuffer);
+                    }
+                    cp.removeAllListeners();
+                    if (error) {
+                        reject(error);
+                    }
+                    else {
+                        resolve(exitCode);
+                    }
+                });
+                if (this.options.input) {
+                    if (!cp.stdin) {
+                        throw new Error('child process missing stdin');
+                    }
+                    cp.stdin.end(this.options.input);
+                }
+            }));
+        });
+    }
+}
+/**
+ * Convert an arg string to an array of args. Handles escaping
+ *
+ * @param    argString   string of arguments
+ * @returns  string[]    array of arguments
+ */
+function argStringToArray(argString) {
+    const args = [];
+    let inQuotes = false;
+    let escaped = false;
+    let arg = '';
+    function append(c) {
+        // we only escape double quotes.
+        if (escaped && c !== '"') {
+            arg += '\\';
+        }
+        arg += c;
+        escaped = false;
+    }
+    for (let i = 0; i < argString.length; i++) {
+        const c = argString.charAt(i);
+        if (c === '"') {
+            if (!escaped) {
+                inQuotes = !inQuotes;
+            }
+            else {
+                append(c);
+            }
+            continue;
+        }
+        if (c === '\\' && escaped) {
+            append(c);
+            continue;
+        }
+        if (c === '\\' && inQuotes) {
+            escaped = true;
+            continue;
+        }
+        if (c === ' ' && !inQuotes) {
+            if (arg.length > 0) {
+                args.push(arg);
+                arg = '';
+            }
+            continue;
+        }
+        append(c);
+    }
+    if (arg.length > 0) {
+        args.push(arg.trim());
+    }
+    return args;
+}
+class ExecState extends external_events_.EventEmitter {
+    constructor(options, toolPath) {
+        super();
+        this.processClosed = false; // tracks whether the process has exited and stdio is closed
+        this.processError = '';
+        this.processExitCode = 0;
+        this.processExited = false; // tracks whether the process has exited
+        this.processStderr = false; // tracks whether stderr was written to
+        this.delay = 10000; // 10 seconds
+        this.done = false;
+        this.timeout = null;
+        if (!toolPath) {
+            throw new Error('toolPath must not be empty');
+        }
+        this.options = options;
+        this.toolPath = toolPath;
+        if (options.delay) {
+            this.delay = options.delay;
+        }
+    }
+    CheckComplete() {
+        if (this.done) {
+            return;
+        }
+        if (this.processClosed) {
+            this._setResult();
+        }
+        else if (this.processExited) {
+            this.timeout = (0,external_timers_namespaceObject.setTimeout)(ExecState.HandleTimeout, this.delay, this);
+        }
+    }
+    _debug(message) {
+        this.emit('debug', message);
+    }
+    _setResult() {
+        // determine whether there is an error
+        let error;
+        if (this.processExited) {
+            if (this.processError) {
+                error = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
+            }
+            else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
+                error = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
+            }
+            else if (this.processStderr && this.options.failOnStdErr) {
+                error = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
+            }
+        }
+        // clear the timeout
+        if (this.timeout) {
+            clearTimeout(this.timeout);
+            this.timeout = null;
+        }
+        this.done = true;
+        this.emit('done', error, this.processExitCode);
+    }
+    static HandleTimeout(state) {
+        if (state.done) {
+            return;
+        }
+        if (!state.processClosed && state.processExited) {
+            const message = `The STDIO streams did not close within ${state.delay / 1000} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
+            state._debug(message);
+        }
+        state._setResult();
+    }
+}
+//# sourceMappingURL=toolrunner.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+/**
+ * Exec a command.
+ * Output will be streamed to the live console.
+ * Returns promise with return code
+ *
+ * @param     commandLine        command to execute (can include additional args). Must be correctly escaped.
+ * @param     args               optional arguments for tool. Escaping is handled by the lib.
+ * @param     options            optional exec options.  See ExecOptions
+ * @returns   Promise<number>    exit code
+ */
+function exec(commandLine, args, options) {
+    return exec_awaiter(this, void 0, void 0, function* () {
+        const commandArgs = argStringToArray(commandLine);
+        if (commandArgs.length === 0) {
+            throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
+        }
+        // Path to tool to execute should be first arg
+        const toolPath = commandArgs[0];
+        args = commandArgs.slice(1).concat(args || []);
+        const runner = new ToolRunner(toolPath, args, options);
+        return runner.exec();
+    });
+}
+/**
+ * Exec a command and get the output.
+ * Output will be streamed to the live console.
+ * Returns promise with the exit code and collected stdout and stderr
+ *
+ * @param     commandLine           command to execute (can include additional args). Must be correctly escaped.
+ * @param     args                  optional arguments for tool. Escaping is handled by the lib.
+ * @param     options               optional exec options.  See ExecOptions
+ * @returns   Promise<ExecOutput>   exit code, stdout, and stderr
+ */
+function getExecOutput(commandLine, args, options) {
+    return exec_awaiter(this, void 0, void 0, function* () {
+        var _a, _b;
+        let stdout = '';
+        let stderr = '';
+        //Using string decoder covers the case where a mult-byte character is split
+        const stdoutDecoder = new StringDecoder('utf8');
+        const stderrDecoder = new StringDecoder('utf8');
+        const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
+        const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
+        const stdErrListener = (data) => {
+            stderr += stderrDecoder.write(data);
+            if (originalStdErrListener) {
+                originalStdErrListener(data);
+            }
+        };
+        const stdOutListener = (data) => {
+            stdout += stdoutDecoder.write(data);
+            if (originalStdoutListener) {
+                originalStdoutListener(data);
+            }
+        };
+        const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
+        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        //flush any remaining characters
+        stdout += stdoutDecoder.end();
+        stderr += stderrDecoder.end();
+        return {
+            exitCode,
+            stdout,
+            stderr
+        };
+    });
+}
+//# sourceMappingURL=exec.js.map
+
+/***/ }),
+
 /***/ 92145:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -31103,10 +30526,11 @@ class PersonalAccessTokenCredentialHandler {
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   Qq: () => (/* binding */ HttpClient),
+  Kg: () => (/* binding */ HttpClientError),
   Hv: () => (/* binding */ HttpCodes)
 });
 
-// UNUSED EXPORTS: Headers, HttpClientError, HttpClientResponse, MediaTypes, getProxyUrl, isHttps
+// UNUSED EXPORTS: Headers, HttpClientResponse, MediaTypes, getProxyUrl, isHttps
 
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(58611);
@@ -31907,6 +31331,488 @@ class HttpClient {
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
 
+/***/ }),
+
+/***/ 90:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ck: () => (/* binding */ mkdir),
+/* harmony export */   H8: () => (/* binding */ IS_WINDOWS),
+/* harmony export */   Qh: () => (/* binding */ isRooted),
+/* harmony export */   rm: () => (/* binding */ rm),
+/* harmony export */   t2: () => (/* binding */ exists),
+/* harmony export */   vr: () => (/* binding */ tryGetExecutablePath)
+/* harmony export */ });
+/* unused harmony exports chmod, copyFile, lstat, open, readdir, rename, rmdir, stat, symlink, unlink, readlink, UV_FS_O_EXLOCK, READONLY, isDirectory, getCmdPath */
+/* harmony import */ var fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(79896);
+/* harmony import */ var path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(16928);
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs__WEBPACK_IMPORTED_MODULE_0__.promises;
+// export const {open} = 'fs'
+const IS_WINDOWS = process.platform === 'win32';
+/**
+ * Custom implementation of readlink to ensure Windows junctions
+ * maintain trailing backslash for backward compatibility with Node.js < 24
+ *
+ * In Node.js 20, Windows junctions (directory symlinks) always returned paths
+ * with trailing backslashes. Node.js 24 removed this behavior, which breaks
+ * code that relied on this format for path operations.
+ *
+ * This implementation restores the Node 20 behavior by adding a trailing
+ * backslash to all junction results on Windows.
+ */
+function readlink(fsPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        const result = yield fs.promises.readlink(fsPath);
+        // On Windows, restore Node 20 behavior: add trailing backslash to all results
+        // since junctions on Windows are always directory links
+        if (IS_WINDOWS && !result.endsWith('\\')) {
+            return `${result}\\`;
+        }
+        return result;
+    });
+}
+// See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
+const UV_FS_O_EXLOCK = 0x10000000;
+const READONLY = fs__WEBPACK_IMPORTED_MODULE_0__.constants.O_RDONLY;
+function exists(fsPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        try {
+            yield stat(fsPath);
+        }
+        catch (err) {
+            if (err.code === 'ENOENT') {
+                return false;
+            }
+            throw err;
+        }
+        return true;
+    });
+}
+function isDirectory(fsPath_1) {
+    return __awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
+        return stats.isDirectory();
+    });
+}
+/**
+ * On OSX/Linux, true if path starts with '/'. On Windows, true for paths like:
+ * \, \hello, \\hello\share, C:, and C:\hello (and corresponding alternate separator cases).
+ */
+function isRooted(p) {
+    p = normalizeSeparators(p);
+    if (!p) {
+        throw new Error('isRooted() parameter "p" cannot be empty');
+    }
+    if (IS_WINDOWS) {
+        return (p.startsWith('\\') || /^[A-Z]:/i.test(p) // e.g. \ or \hello or \\hello
+        ); // e.g. C: or C:\hello
+    }
+    return p.startsWith('/');
+}
+/**
+ * Best effort attempt to determine whether a file exists and is executable.
+ * @param filePath    file path to check
+ * @param extensions  additional file extensions to try
+ * @return if file exists and is executable, returns the file path. otherwise empty string.
+ */
+function tryGetExecutablePath(filePath, extensions) {
+    return __awaiter(this, void 0, void 0, function* () {
+        let stats = undefined;
+        try {
+            // test file exists
+            stats = yield stat(filePath);
+        }
+        catch (err) {
+            if (err.code !== 'ENOENT') {
+                // eslint-disable-next-line no-console
+                console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+            }
+        }
+        if (stats && stats.isFile()) {
+            if (IS_WINDOWS) {
+                // on Windows, test for valid extension
+                const upperExt = path__WEBPACK_IMPORTED_MODULE_1__.extname(filePath).toUpperCase();
+                if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
+                    return filePath;
+                }
+            }
+            else {
+                if (isUnixExecutable(stats)) {
+                    return filePath;
+                }
+            }
+        }
+        // try each extension
+        const originalFilePath = filePath;
+        for (const extension of extensions) {
+            filePath = originalFilePath + extension;
+            stats = undefined;
+            try {
+                stats = yield stat(filePath);
+            }
+            catch (err) {
+                if (err.code !== 'ENOENT') {
+                    // eslint-disable-next-line no-console
+                    console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+                }
+            }
+            if (stats && stats.isFile()) {
+                if (IS_WINDOWS) {
+                    // preserve the case of the actual file (since an extension was appended)
+                    try {
+                        const directory = path__WEBPACK_IMPORTED_MODULE_1__.dirname(filePath);
+                        const upperName = path__WEBPACK_IMPORTED_MODULE_1__.basename(filePath).toUpperCase();
+                        for (const actualName of yield readdir(directory)) {
+                            if (upperName === actualName.toUpperCase()) {
+                                filePath = path__WEBPACK_IMPORTED_MODULE_1__.join(directory, actualName);
+                                break;
+                            }
+                        }
+                    }
+                    catch (err) {
+                        // eslint-disable-next-line no-console
+                        console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
+                    }
+                    return filePath;
+                }
+                else {
+                    if (isUnixExecutable(stats)) {
+                        return filePath;
+                    }
+                }
+            }
+        }
+        return '';
+    });
+}
+function normalizeSeparators(p) {
+    p = p || '';
+    if (IS_WINDOWS) {
+        // convert slashes on Windows
+        p = p.replace(/\//g, '\\');
+        // remove redundant slashes
+        return p.replace(/\\\\+/g, '\\');
+    }
+    // remove redundant slashes
+    return p.replace(/\/\/+/g, '/');
+}
+// on Mac/Linux, test the execute bit
+//     R   W  X  R  W X R W X
+//   256 128 64 32 16 8 4 2 1
+function isUnixExecutable(stats) {
+    return ((stats.mode & 1) > 0 ||
+        ((stats.mode & 8) > 0 &&
+            process.getgid !== undefined &&
+            stats.gid === process.getgid()) ||
+        ((stats.mode & 64) > 0 &&
+            process.getuid !== undefined &&
+            stats.uid === process.getuid()));
+}
+// Get the path of cmd.exe in windows
+function getCmdPath() {
+    var _a;
+    return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
+}
+//# sourceMappingURL=io-util.js.map
+
+/***/ }),
+
+/***/ 88701:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   K7: () => (/* binding */ which),
+/* harmony export */   U$: () => (/* binding */ mkdirP),
+/* harmony export */   Yz: () => (/* binding */ rmRF)
+/* harmony export */ });
+/* unused harmony exports cp, mv, findInPath */
+/* harmony import */ var assert__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(42613);
+/* harmony import */ var path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(16928);
+/* harmony import */ var _io_util_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(90);
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+/**
+ * Copies a file or folder.
+ * Based off of shelljs - https://github.com/shelljs/shelljs/blob/9237f66c52e5daa40458f94f9565e18e8132f5a6/src/cp.js
+ *
+ * @param     source    source path
+ * @param     dest      destination path
+ * @param     options   optional. See CopyOptions.
+ */
+function cp(source_1, dest_1) {
+    return __awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+        const { force, recursive, copySourceDirectory } = readCopyOptions(options);
+        const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
+        // Dest is an existing file, but not forcing
+        if (destStat && destStat.isFile() && !force) {
+            return;
+        }
+        // If dest is an existing directory, should copy inside.
+        const newDest = destStat && destStat.isDirectory() && copySourceDirectory
+            ? path.join(dest, path.basename(source))
+            : dest;
+        if (!(yield ioUtil.exists(source))) {
+            throw new Error(`no such file or directory: ${source}`);
+        }
+        const sourceStat = yield ioUtil.stat(source);
+        if (sourceStat.isDirectory()) {
+            if (!recursive) {
+                throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
+            }
+            else {
+                yield cpDirRecursive(source, newDest, 0, force);
+            }
+        }
+        else {
+            if (path.relative(source, newDest) === '') {
+                // a file cannot be copied to itself
+                throw new Error(`'${newDest}' and '${source}' are the same file`);
+            }
+            yield copyFile(source, newDest, force);
+        }
+    });
+}
+/**
+ * Moves a path.
+ *
+ * @param     source    source path
+ * @param     dest      destination path
+ * @param     options   optional. See MoveOptions.
+ */
+function mv(source_1, dest_1) {
+    return __awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+        if (yield ioUtil.exists(dest)) {
+            let destExists = true;
+            if (yield ioUtil.isDirectory(dest)) {
+                // If dest is directory copy src into dest
+                dest = path.join(dest, path.basename(source));
+                destExists = yield ioUtil.exists(dest);
+            }
+            if (destExists) {
+                if (options.force == null || options.force) {
+                    yield rmRF(dest);
+                }
+                else {
+                    throw new Error('Destination already exists');
+                }
+            }
+        }
+        yield mkdirP(path.dirname(dest));
+        yield ioUtil.rename(source, dest);
+    });
+}
+/**
+ * Remove a path recursively with force
+ *
+ * @param inputPath path to remove
+ */
+function rmRF(inputPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8) {
+            // Check for invalid characters
+            // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
+            if (/[*"<>|]/.test(inputPath)) {
+                throw new Error('File path must not contain `*`, `"`, `<`, `>` or `|` on Windows');
+            }
+        }
+        try {
+            // note if path does not exist, error is silent
+            yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__.rm(inputPath, {
+                force: true,
+                maxRetries: 3,
+                recursive: true,
+                retryDelay: 300
+            });
+        }
+        catch (err) {
+            throw new Error(`File was unable to be removed ${err}`);
+        }
+    });
+}
+/**
+ * Make a directory.  Creates the full path with folders in between
+ * Will throw if it fails
+ *
+ * @param   fsPath        path to create
+ * @returns Promise<void>
+ */
+function mkdirP(fsPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        (0,assert__WEBPACK_IMPORTED_MODULE_0__.ok)(fsPath, 'a path argument must be provided');
+        yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .mkdir */ .Ck(fsPath, { recursive: true });
+    });
+}
+/**
+ * Returns path of a tool had the tool actually been invoked.  Resolves via paths.
+ * If you check and the tool does not exist, it will throw.
+ *
+ * @param     tool              name of the tool
+ * @param     check             whether to check if tool exists
+ * @returns   Promise<string>   path to tool
+ */
+function which(tool, check) {
+    return __awaiter(this, void 0, void 0, function* () {
+        if (!tool) {
+            throw new Error("parameter 'tool' is required");
+        }
+        // recursive when check=true
+        if (check) {
+            const result = yield which(tool, false);
+            if (!result) {
+                if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8) {
+                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
+                }
+                else {
+                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
+                }
+            }
+            return result;
+        }
+        const matches = yield findInPath(tool);
+        if (matches && matches.length > 0) {
+            return matches[0];
+        }
+        return '';
+    });
+}
+/**
+ * Returns a list of all occurrences of the given tool on the system path.
+ *
+ * @returns   Promise<string[]>  the paths of the tool
+ */
+function findInPath(tool) {
+    return __awaiter(this, void 0, void 0, function* () {
+        if (!tool) {
+            throw new Error("parameter 'tool' is required");
+        }
+        // build the list of extensions to try
+        const extensions = [];
+        if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8 && process.env['PATHEXT']) {
+            for (const extension of process.env['PATHEXT'].split(path__WEBPACK_IMPORTED_MODULE_1__.delimiter)) {
+                if (extension) {
+                    extensions.push(extension);
+                }
+            }
+        }
+        // if it's rooted, return it if exists. otherwise return empty.
+        if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .isRooted */ .Qh(tool)) {
+            const filePath = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .tryGetExecutablePath */ .vr(tool, extensions);
+            if (filePath) {
+                return [filePath];
+            }
+            return [];
+        }
+        // if any path separators, return empty
+        if (tool.includes(path__WEBPACK_IMPORTED_MODULE_1__.sep)) {
+            return [];
+        }
+        // build the list of directories
+        //
+        // Note, technically "where" checks the current directory on Windows. From a toolkit perspective,
+        // it feels like we should not do this. Checking the current directory seems like more of a use
+        // case of a shell, and the which() function exposed by the toolkit should strive for consistency
+        // across platforms.
+        const directories = [];
+        if (process.env.PATH) {
+            for (const p of process.env.PATH.split(path__WEBPACK_IMPORTED_MODULE_1__.delimiter)) {
+                if (p) {
+                    directories.push(p);
+                }
+            }
+        }
+        // find all matches
+        const matches = [];
+        for (const directory of directories) {
+            const filePath = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .tryGetExecutablePath */ .vr(path__WEBPACK_IMPORTED_MODULE_1__.join(directory, tool), extensions);
+            if (filePath) {
+                matches.push(filePath);
+            }
+        }
+        return matches;
+    });
+}
+function readCopyOptions(options) {
+    const force = options.force == null ? true : options.force;
+    const recursive = Boolean(options.recursive);
+    const copySourceDirectory = options.copySourceDirectory == null
+        ? true
+        : Boolean(options.copySourceDirectory);
+    return { force, recursive, copySourceDirectory };
+}
+function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
+    return __awaiter(this, void 0, void 0, function* () {
+        // Ensure there is not a run away recursive copy
+        if (currentDepth >= 255)
+            return;
+        currentDepth++;
+        yield mkdirP(destDir);
+        const files = yield ioUtil.readdir(sourceDir);
+        for (const fileName of files) {
+            const srcFile = `${sourceDir}/${fileName}`;
+            const destFile = `${destDir}/${fileName}`;
+            const srcFileStat = yield ioUtil.lstat(srcFile);
+            if (srcFileStat.isDirectory()) {
+                // Recurse
+                yield cpDirRecursive(srcFile, destFile, currentDepth, force);
+            }
+            else {
+                yield copyFile(srcFile, destFile, force);
+            }
+        }
+        // Change the mode for the newly created directory
+        yield ioUtil.chmod(destDir, (yield ioUtil.stat(sourceDir)).mode);
+    });
+}
+// Buffered file copy
+function copyFile(srcFile, destFile, force) {
+    return __awaiter(this, void 0, void 0, function* () {
+        if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
+            // unlink/re-link it
+            try {
+                yield ioUtil.lstat(destFile);
+                yield ioUtil.unlink(destFile);
+            }
+            catch (e) {
+                // Try to override file permission
+                if (e.code === 'EPERM') {
+                    yield ioUtil.chmod(destFile, '0666');
+                    yield ioUtil.unlink(destFile);
+                }
+                // other errors = it doesn't exist, no work to do
+            }
+            // Copy over symlink
+            const symlinkFull = yield ioUtil.readlink(srcFile);
+            yield ioUtil.symlink(symlinkFull, destFile, ioUtil.IS_WINDOWS ? 'junction' : null);
+        }
+        else if (!(yield ioUtil.exists(destFile)) || force) {
+            yield ioUtil.copyFile(srcFile, destFile);
+        }
+    });
+}
+//# sourceMappingURL=io.js.map
+
 /***/ })
 
 /******/ });
@@ -32118,704 +32024,6 @@ const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCa
 /************************************************************************/
 var __webpack_exports__ = {};
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 13 modules
-var core = __nccwpck_require__(77094);
-// EXTERNAL MODULE: ./src/domain/errors.ts
-var errors = __nccwpck_require__(10241);
-;// CONCATENATED MODULE: ./src/actions/inputs.ts
-/**
- * The GitHub edge: action inputs read by the names of the option table, secrets masked before
- * anything is logged, failures reported for any thrown value. The only place importing @actions/*.
- */
-
-
-/**
- * Every secret value among the inputs: each secret input, each of its lines, and the password
- * inside any connection URL (as written and percent-decoded).
- */
-function secretValues(spec) {
-    const values = [];
-    for (const option of spec.options) {
-        if (!option.secret || option.cliOnly)
-            continue;
-        const value = core/* getInput */.V4(option.name);
-        if (!value)
-            continue;
-        values.push(value);
-        for (const line of value.split(/\r?\n/))
-            if (line.trim())
-                values.push(line.trim());
-        const password = /^[a-z]+:\/\/[^:/@]*:([^@]*)@/i.exec(value.trim())?.[1];
-        if (password) {
-            values.push(password);
-            try {
-                values.push(decodeURIComponent(password));
-            }
-            catch {
-                // not percent-encoded: kept as is above
-            }
-        }
-    }
-    return [...new Set(values)];
-}
-/** Masks every secret input, and the password inside any connection URL, before anything else. */
-function maskSecrets(spec) {
-    for (const value of secretValues(spec))
-        core/* setSecret */.Pq(value);
-}
-function readInputs(spec) {
-    const raw = {};
-    for (const option of spec.options) {
-        if (option.cliOnly)
-            continue;
-        const value = core/* getInput */.V4(option.name);
-        if (value === "")
-            continue;
-        raw[option.name] = option.type === "list" ? value.split(/\r?\n/) : value;
-    }
-    return raw;
-}
-const actionLogger = {
-    info: (message) => core/* info */.pq(message),
-    warn: (message) => core/* warning */.$e(message),
-};
-/** Marks the step failed for any thrown value, with the same one-line message as the CLI. */
-function fail(error) {
-    const kind = error instanceof errors/* LifeboatError */.H3 && error.exitCode === 2 ? "bad input: " : "";
-    core/* setFailed */.C1(`${kind}${(0,errors/* describeError */.Uc)(error)}`);
-    if (error instanceof Error && error.stack && core/* isDebug */._o())
-        core/* debug */.Yz(error.stack);
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(77598);
-;// CONCATENATED MODULE: ./src/domain/backup-id.ts
-
-/**
- * Backup ids sort by time as plain strings: `YYYYMMDDTHHMMSSZ-<random>` in UTC, the random part
- * keeping two backups started in the same second apart.
- */
-const BACKUP_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([a-z0-9]{6,16})$/;
-const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
-function newBackupId(now, random = randomBytes(6)) {
-    const stamp = now
-        .toISOString()
-        .replace(/[-:]/g, "")
-        .replace(/\.\d{3}Z$/, "Z");
-    const suffix = [...random].map((byte) => ALPHABET[byte % ALPHABET.length]).join("");
-    return `${stamp}-${suffix}`;
-}
-function backup_id_isBackupId(text) {
-    return parseBackupIdTime(text) !== undefined;
-}
-/** The UTC start time encoded in a backup id, or undefined when the text is not a backup id. */
-function parseBackupIdTime(text) {
-    const match = BACKUP_ID.exec(text);
-    if (!match)
-        return undefined;
-    const [, year, month, day, hour, minute, second] = match.map(Number);
-    const time = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-    // Reject ids such as 20261340T... that Date.UTC would silently roll over.
-    if (time.getUTCMonth() !== month - 1 || time.getUTCDate() !== day)
-        return undefined;
-    return time;
-}
-
-;// CONCATENATED MODULE: ./src/domain/layout.ts
-/**
- * Where things live in a store, relative to its root (the storage URL's prefix):
- *
- *   <label>/<backup-id>/dump.age            the age-encrypted pg_dump archive (dump.pgdump when unencrypted)
- *   <label>/<backup-id>/roles.sql.age       the roles, when included (roles.sql when unencrypted)
- *   <label>/<backup-id>/manifest.json       written last: the commit marker
- *   <label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json
- *
- * A folder without a manifest is not a backup: it is in flight, or it failed.
- */
-
-
-const MANIFEST_FILE = "manifest.json";
-const ENCRYPTED_DUMP_FILE = "dump.age";
-const PLAIN_DUMP_FILE = "dump.pgdump";
-const ENCRYPTED_ROLES_FILE = "roles.sql.age";
-const PLAIN_ROLES_FILE = "roles.sql";
-const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-function layout_validateLabel(label) {
-    if (!LABEL.test(label)) {
-        throw new errors/* InputError */.dz(`--label "${label}": expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { input: "label" });
-    }
-    return label;
-}
-function backupPrefix(label, backupId) {
-    return `${label}/${backupId}/`;
-}
-function manifestKey(label, backupId) {
-    return `${backupPrefix(label, backupId)}${MANIFEST_FILE}`;
-}
-function dumpKey(label, backupId, encrypted) {
-    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE}`;
-}
-function rolesKey(label, backupId, encrypted) {
-    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE}`;
-}
-const CHECK = /^checks\/(\d{8}T\d{6}(?:\d{3})?Z)-([a-z][a-z-]*)-(pass|fail)\.json$/;
-function parseCheckStamp(stamp) {
-    const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})?Z$/.exec(stamp);
-    if (!match)
-        return undefined;
-    const [, y, mo, d, h, mi, s, ms] = match;
-    return new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms ? +ms : 0));
-}
-function checkKey(label, backupId, time, kind, passed) {
-    const stamp = time.toISOString().replace(/[-:]/g, "").replace(".", "");
-    return `${backupPrefix(label, backupId)}checks/${stamp}-${kind}-${passed ? "pass" : "fail"}.json`;
-}
-/**
- * Groups a listing of `<label>/` into backup folders, newest first. Keys that are not inside a
- * folder named by a backup id are ignored (they are not ours).
- */
-function layout_groupBackupFolders(label, objects) {
-    const folders = new Map();
-    const root = `${label}/`;
-    for (const object of objects) {
-        if (!object.key.startsWith(root))
-            continue;
-        const rest = object.key.slice(root.length);
-        const slash = rest.indexOf("/");
-        if (slash < 0)
-            continue;
-        const backupId = rest.slice(0, slash);
-        const startedAt = parseBackupIdTime(backupId);
-        if (!startedAt)
-            continue;
-        let folder = folders.get(backupId);
-        if (!folder) {
-            folder = { backupId, startedAt, committed: false, objects: [], checks: [], bytes: 0 };
-            folders.set(backupId, folder);
-        }
-        folder.objects.push(object);
-        folder.bytes += object.size;
-        const name = rest.slice(slash + 1);
-        if (name === MANIFEST_FILE)
-            folder.committed = true;
-        const check = CHECK.exec(name);
-        const checkTime = check ? parseCheckStamp(check[1]) : undefined;
-        if (check && checkTime) {
-            folder.checks.push({ key: object.key, time: checkTime, kind: check[2], passed: check[3] === "pass" });
-        }
-    }
-    const list = [...folders.values()];
-    for (const folder of list)
-        folder.checks.sort((a, b) => a.time.getTime() - b.time.getTime());
-    return list.sort((a, b) => (a.backupId < b.backupId ? 1 : a.backupId > b.backupId ? -1 : 0));
-}
-
-;// CONCATENATED MODULE: ./src/domain/duration.ts
-/**
- * Durations as people type them in options such as `keep-within`, `safe-age` and `max-age`:
- * one or more `<whole number><unit>` parts, largest unit first, each unit at most once, no spaces:
- *
- *   w  week (7 days)   d  day (24 hours)   h  hour   m  minute   s  second
- *
- * e.g. `36h`, `7d`, `2w`, `1d12h`, `90m`, `1w2d3h4m5s`. Months and years are left out on purpose:
- * their length varies, and `m` is minutes. A day is always 24 hours (UTC has no daylight saving).
- */
-
-const UNITS = [
-    ["w", 7 * 24 * 3_600_000],
-    ["d", 24 * 3_600_000],
-    ["h", 3_600_000],
-    ["m", 60_000],
-    ["s", 1000],
-];
-const PART = /(\d+)([wdhms])/y;
-/** What a duration looks like, for error messages. */
-const DURATION_FORMS = "a duration such as 36h, 7d, 2w, 1d12h or 90m (units w, d, h, m, s)";
-/** The duration in milliseconds, or undefined when `text` is not a duration. */
-function parseDuration(text) {
-    const source = text.trim();
-    if (source === "")
-        return undefined;
-    let total = 0;
-    let lastUnit = -1;
-    PART.lastIndex = 0;
-    while (PART.lastIndex < source.length) {
-        const match = PART.exec(source);
-        if (!match)
-            return undefined;
-        const unit = UNITS.findIndex(([name]) => name === match[2]);
-        // Largest unit first and each unit once: "1h1d" and "1h2h" are typos, not durations.
-        if (unit <= lastUnit)
-            return undefined;
-        lastUnit = unit;
-        total += Number(match[1]) * UNITS[unit][1];
-        if (!Number.isSafeInteger(total))
-            return undefined;
-    }
-    return total;
-}
-/**
- * Parses the option `input`'s value, or throws the InputError that names it:
- * `--keep-within "7 days": expected a duration such as 36h, 7d, ...`.
- */
-function duration_parseDurationOption(text, input) {
-    const ms = parseDuration(text);
-    if (ms === undefined)
-        throw new errors/* InputError */.dz(`--${input} "${text}": expected ${DURATION_FORMS}`, { input });
-    return ms;
-}
-/**
- * The shortest text parseDuration reads back as `ms` (rounded down to whole seconds): `1d12h`,
- * `90m` is `1h30m`, 0 is `0s`.
- */
-function formatDuration(ms) {
-    let rest = Math.max(0, Math.floor(ms / 1000)) * 1000;
-    if (rest === 0)
-        return "0s";
-    let text = "";
-    for (const [name, size] of UNITS) {
-        const count = Math.floor(rest / size);
-        if (count > 0)
-            text += `${count}${name}`;
-        rest -= count * size;
-    }
-    return text;
-}
-
-;// CONCATENATED MODULE: ./src/domain/retention.ts
-/**
- * Retention: which backups prune keeps and which it removes, as a pure function of the listed
- * backups, the policy and `now`, with a reason for every decision (restic's snapshot policy, plus
- * the invariants below). docs/prune.md is the user's description of the same rules.
- *
- * Rules, over committed backups (those with a manifest), newest first:
- * - keep-last N: the N newest backups.
- * - keep-hourly / daily / weekly / monthly / yearly N: the newest backup in each of the last N
- *   hours / days / ISO weeks / months / years that have a backup (UTC). Periods without a backup
- *   do not count, so a pause in backups does not eat into the history.
- * - keep-within D: every backup taken less than D before the newest backup (not before now:
- *   if backups stop, prune does not go on to remove the last ones).
- * A backup kept by any rule stays.
- *
- * Invariants, whatever the rules say:
- * - the newest committed backup is kept;
- * - at least `minVerified` verified backups stay (the newest verified ones are added when the rules
- *   keep fewer); when there are fewer than that, every verified backup stays and a warning says so;
- * - a backup with an object lock in force at `now` (or a legal hold) is kept;
- * - a folder without a manifest (an interrupted or failed backup, or one in flight) is removed only
- *   once it is older than `safeAgeMs`, counted from its newest object (or its id's time);
- * - a policy without any keep rule is refused, never read as "remove everything".
- */
-
-
-/** Check-record kinds that prove a backup restores: a restore-test, or a verify that decrypted. */
-const VERIFYING_CHECK_KINDS = ["restore-test", "verify-deep"];
-const BUCKET_RULES = [
-    ["keep-hourly", "keepHourly", (t) => `${day(t)} ${pad(t.getUTCHours())}h`],
-    ["keep-daily", "keepDaily", (t) => day(t)],
-    ["keep-weekly", "keepWeekly", (t) => isoWeek(t)],
-    ["keep-monthly", "keepMonthly", (t) => day(t).slice(0, 7)],
-    ["keep-yearly", "keepYearly", (t) => String(t.getUTCFullYear())],
-];
-const KEEP_COUNT_OPTIONS = (/* unused pure expression or super */ null && ([
-    "keep-last",
-    "keep-hourly",
-    "keep-daily",
-    "keep-weekly",
-    "keep-monthly",
-    "keep-yearly",
-]));
-function pad(value, width = 2) {
-    return String(value).padStart(width, "0");
-}
-function day(t) {
-    return `${pad(t.getUTCFullYear(), 4)}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
-}
-/** The ISO 8601 week of a UTC time, e.g. `2026-W09`: weeks start on Monday; week 1 holds a Thursday. */
-function isoWeek(t) {
-    const midnight = Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate());
-    const weekday = (t.getUTCDay() + 6) % 7; // Monday 0 .. Sunday 6
-    const thursday = new Date(midnight + (3 - weekday) * 86_400_000);
-    const year = thursday.getUTCFullYear();
-    const week = Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * 86_400_000)) + 1;
-    return `${pad(year, 4)}-W${pad(week)}`;
-}
-function hasKeepRule(policy) {
-    return (policy.keepLast > 0 || BUCKET_RULES.some(([, field]) => policy[field] > 0) || policy.keepWithinMs > 0);
-}
-const NO_KEEP_RULE_MESSAGE = "no keep rule: expected at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, " +
-    "--keep-monthly, --keep-yearly (a whole number > 0) or --keep-within (a duration); prune never reads an empty policy as delete everything";
-/** Throws an InputError unless the policy keeps something and every number is a whole number >= 0. */
-function validatePolicy(policy) {
-    const numbers = [
-        ["keep-last", policy.keepLast],
-        ...BUCKET_RULES.map(([name, field]) => [name, policy[field]]),
-        ["keep-within", policy.keepWithinMs],
-        ["min-verified", policy.minVerified],
-        ["safe-age", policy.safeAgeMs],
-    ];
-    for (const [input, value] of numbers) {
-        if (!Number.isSafeInteger(value) || value < 0) {
-            throw new errors/* InputError */.dz(`--${input} "${value}": expected a whole number >= 0`, { input });
-        }
-    }
-    if (!hasKeepRule(policy))
-        throw new errors/* InputError */.dz(NO_KEEP_RULE_MESSAGE, { input: "keep-last" });
-}
-/** Check-record kinds that check the stored object itself: a later failure of one undoes any pass. */
-const INTEGRITY_CHECK_KINDS = ["verify", "verify-deep"];
-/**
- * Whether checks prove the backup restores: the latest check of kind restore-test or verify-deep
- * passed (a later failure of a kind withdraws that kind's earlier passes), and no integrity check
- * (verify or verify-deep) failed after that pass: a stored object that no longer matches its
- * manifest restores nothing, whatever it did before. On equal times a failure counts as later.
- */
-function isVerified(checks) {
-    const later = (a, b) => a.time > b.time || (+a.time === +b.time && !a.passed && b.passed);
-    const lastIntegrityFailure = checks
-        .filter((check) => INTEGRITY_CHECK_KINDS.includes(check.kind) && !check.passed)
-        .reduce((latest, check) => (!latest || later(check, latest) ? check : latest), undefined);
-    return VERIFYING_CHECK_KINDS.some((kind) => {
-        let last;
-        for (const check of checks) {
-            if (check.kind === kind && (!last || later(check, last)))
-                last = check;
-        }
-        if (!last?.passed)
-            return false;
-        return !lastIntegrityFailure || later(last, lastIntegrityFailure);
-    });
-}
-/** Newest first; equal times by id, descending, so the order never depends on the input's. */
-function newestFirst(a, b) {
-    const byTime = b.time.getTime() - a.time.getTime();
-    return byTime !== 0 ? byTime : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
-}
-function lockReason(lock, now) {
-    if (!lock)
-        return undefined;
-    if (lock.legalHold)
-        return { rule: "object-lock", text: "object lock: legal hold" };
-    if (lock.until && lock.until.getTime() > now.getTime()) {
-        const mode = lock.mode ? ` (${lock.mode})` : "";
-        return { rule: "object-lock", text: `object lock${mode} until ${lock.until.toISOString()}` };
-    }
-    return undefined;
-}
-function plural(count, word) {
-    return `${count} ${word}${count === 1 ? "" : "s"}`;
-}
-/** Decides, for every backup folder given, whether prune keeps or removes it, and why. */
-function planRetention(backups, policy, now) {
-    validatePolicy(policy);
-    const sorted = [...backups].sort(newestFirst);
-    const reasons = new Map(sorted.map((backup) => [backup, []]));
-    const committed = sorted.filter((backup) => backup.committed);
-    const newest = committed[0];
-    const buckets = BUCKET_RULES.filter(([, field]) => policy[field] > 0).map(([rule, field, key]) => ({
-        rule,
-        key,
-        limit: policy[field],
-        used: 0,
-        last: undefined,
-    }));
-    for (const [index, backup] of committed.entries()) {
-        const why = reasons.get(backup);
-        if (index === 0)
-            why.push({ rule: "newest", text: "the newest backup" });
-        if (index < policy.keepLast) {
-            why.push({ rule: "keep-last", text: `keep-last (${index + 1} of ${policy.keepLast})` });
-        }
-        for (const bucket of buckets) {
-            if (bucket.used >= bucket.limit)
-                continue;
-            const value = bucket.key(backup.time);
-            if (value === bucket.last)
-                continue;
-            bucket.last = value;
-            bucket.used++;
-            why.push({ rule: bucket.rule, text: `${bucket.rule} ${value} (${bucket.used} of ${bucket.limit})` });
-        }
-        if (policy.keepWithinMs > 0 && newest.time.getTime() - backup.time.getTime() < policy.keepWithinMs) {
-            why.push({
-                rule: "keep-within",
-                text: `keep-within ${formatDuration(policy.keepWithinMs)} of the newest backup`,
-            });
-        }
-        const lock = lockReason(backup.lock, now);
-        if (lock)
-            why.push(lock);
-    }
-    const warnings = [];
-    if (policy.minVerified > 0) {
-        const verified = committed.filter((backup) => backup.verified);
-        let keptVerified = verified.filter((backup) => reasons.get(backup).length > 0).length;
-        for (const backup of verified) {
-            if (keptVerified >= policy.minVerified)
-                break;
-            const why = reasons.get(backup);
-            if (why.length > 0)
-                continue;
-            why.push({
-                rule: "min-verified",
-                text: `min-verified: kept so that ${plural(policy.minVerified, "verified backup")} ${policy.minVerified === 1 ? "remains" : "remain"}`,
-            });
-            keptVerified++;
-        }
-        if (committed.length > 0 && verified.length === 0) {
-            warnings.push(`no backup under this label has passed a restore-test or a deep verify, so none is known to restore; ` +
-                `min-verified is ${policy.minVerified}: run restore-test or verify with the identity ` +
-                `(or set min-verified to 0 to silence this)`);
-        }
-        else if (committed.length > 0 && verified.length < policy.minVerified) {
-            warnings.push(`only ${plural(verified.length, "backup")} passed a restore-test or a deep verify, fewer than ` +
-                `min-verified ${policy.minVerified}: every verified backup is kept`);
-        }
-    }
-    const decisions = sorted.map((backup) => {
-        const why = reasons.get(backup);
-        if (backup.committed) {
-            if (why.length > 0)
-                return { backup, keep: true, reasons: why };
-            return { backup, keep: false, reasons: [{ rule: "no-rule", text: "no keep rule selects it" }] };
-        }
-        const lock = lockReason(backup.lock, now);
-        if (lock)
-            return { backup, keep: true, reasons: [lock] };
-        const youngest = Math.max(backup.time.getTime(), backup.lastModified?.getTime() ?? -Infinity);
-        const age = now.getTime() - youngest;
-        // Whole minutes: seconds only clutter an age measured against hours.
-        const ageText = formatDuration(Math.max(0, Math.floor(age / 60_000) * 60_000));
-        const safe = formatDuration(policy.safeAgeMs);
-        if (age < policy.safeAgeMs) {
-            return {
-                backup,
-                keep: true,
-                reasons: [
-                    {
-                        rule: "in-flight",
-                        text: `no manifest, ${ageText} old: younger than the safe age ${safe} (may be in flight)`,
-                    },
-                ],
-            };
-        }
-        return {
-            backup,
-            keep: false,
-            reasons: [
-                {
-                    rule: "incomplete",
-                    text: `no manifest (failed or interrupted), ${ageText} old: older than the safe age ${safe}`,
-                },
-            ],
-        };
-    });
-    return { decisions, warnings };
-}
-
-;// CONCATENATED MODULE: ./src/commands/prune.ts
-/**
- * prune: list the label once, ask the store for object locks on what would go, decide with the
- * pure retention policy (src/domain/retention.ts), print, and delete.
- *
- * Deletion runs in two passes so that a partial failure never leaves a backup that looks whole but
- * is not: first the manifests of the backups to remove (each one then stops being a backup), then
- * the rest of the folders whose manifest is gone. Each pass sends at most 1000 keys per
- * deleteMany (one S3 DeleteObjects). Keys that could not be deleted are reported, never hidden.
- */
-
-
-
-/** Keys per deleteMany call: S3's DeleteObjects limit. */
-const DELETE_BATCH_KEYS = 1000;
-function lockState(locks) {
-    if (locks.length === 0)
-        return undefined;
-    const state = {};
-    if (locks.some((lock) => lock.legalHold))
-        state.legalHold = true;
-    for (const lock of locks) {
-        if (lock.retainUntil && (!state.until || lock.retainUntil > state.until)) {
-            state.until = lock.retainUntil;
-            if (lock.mode)
-                state.mode = lock.mode;
-        }
-    }
-    return state;
-}
-function stateOf(folder, lock) {
-    const newestObject = folder.objects.reduce((latest, object) => (!latest || object.lastModified > latest ? object.lastModified : latest), undefined);
-    const state = {
-        id: folder.backupId,
-        time: folder.startedAt,
-        bytes: folder.bytes,
-        committed: folder.committed,
-        verified: isVerified(folder.checks),
-    };
-    if (newestObject)
-        state.lastModified = newestObject;
-    if (lock)
-        state.lock = lock;
-    return state;
-}
-/**
- * Plans with the object locks of every folder the policy would remove. A lock turns a removal into
- * a keep, which may in turn free a min-verified keep for removal: so ask again for the folders that
- * newly became removals, until none is left unasked (each round asks about new folders only).
- */
-async function planWithLocks(folders, settings, store, now) {
-    const locks = new Map();
-    const byId = new Map(folders.map((folder) => [folder.backupId, folder]));
-    for (;;) {
-        const states = folders.map((folder) => stateOf(folder, locks.get(folder.backupId)));
-        const plan = planRetention(states, settings.policy, now);
-        if (!store.objectLocks)
-            return plan;
-        const unasked = plan.decisions.filter((decision) => !decision.keep && !locks.has(decision.backup.id));
-        if (unasked.length === 0)
-            return plan;
-        const keys = unasked.flatMap((decision) => byId.get(decision.backup.id).objects.map((object) => object.key));
-        const found = await store.objectLocks(keys);
-        for (const decision of unasked) {
-            const folder = byId.get(decision.backup.id);
-            const folderLocks = folder.objects.flatMap((object) => {
-                const lock = found.get(object.key);
-                return lock ? [lock] : [];
-            });
-            locks.set(folder.backupId, lockState(folderLocks));
-        }
-    }
-}
-/** deleteMany in batches of DELETE_BATCH_KEYS; a batch that throws counts as failed for each key. */
-async function deleteInBatches(store, keys, log, progress) {
-    const result = { deleted: [], failed: [] };
-    for (let start = 0; start < keys.length; start += DELETE_BATCH_KEYS) {
-        const batch = keys.slice(start, start + DELETE_BATCH_KEYS);
-        try {
-            const outcome = await store.deleteMany(batch);
-            result.deleted.push(...outcome.deleted);
-            result.failed.push(...outcome.failed);
-        }
-        catch (error) {
-            const reason = (0,errors/* describeError */.Uc)(error);
-            for (const key of batch)
-                result.failed.push({ key, reason });
-        }
-        progress.done += batch.length;
-        if (progress.total > DELETE_BATCH_KEYS)
-            log.info(`deleted ${progress.done} of ${progress.total} objects`);
-    }
-    return result;
-}
-async function runPrune(settings, deps) {
-    const { store, log } = deps;
-    const { label } = settings;
-    await store.check();
-    const root = `${label}/`;
-    const objects = [];
-    for await (const object of store.list(root))
-        objects.push(object);
-    const folders = layout_groupBackupFolders(label, objects);
-    const now = deps.now();
-    const plan = await planWithLocks(folders, settings, store, now);
-    for (const warning of plan.warnings)
-        log.warn(warning);
-    const byId = new Map(folders.map((folder) => [folder.backupId, folder]));
-    const decisions = plan.decisions.map((decision) => {
-        const folder = byId.get(decision.backup.id);
-        return {
-            backupId: folder.backupId,
-            startedAt: folder.startedAt.toISOString(),
-            committed: folder.committed,
-            verified: decision.backup.verified,
-            bytes: folder.bytes,
-            objects: folder.objects.length,
-            action: decision.keep ? "keep" : "delete",
-            rules: decision.reasons.map((reason) => reason.rule),
-            reasons: decision.reasons.map((reason) => reason.text),
-        };
-    });
-    const kept = decisions.filter((decision) => decision.action === "keep");
-    const doomed = decisions.filter((decision) => decision.action === "delete");
-    const result = {
-        storage: store.url,
-        label,
-        dryRun: settings.dryRun,
-        kept: kept.filter((decision) => decision.committed).length,
-        keptIncomplete: kept.filter((decision) => !decision.committed).length,
-        deleted: 0,
-        deletedBackups: 0,
-        deletedIncomplete: 0,
-        freedBytes: 0,
-        objectsDeleted: 0,
-        decisions,
-        warnings: plan.warnings,
-        failed: [],
-    };
-    if (settings.dryRun) {
-        result.deleted = doomed.length;
-        result.deletedBackups = doomed.filter((decision) => decision.committed).length;
-        result.deletedIncomplete = doomed.length - result.deletedBackups;
-        result.freedBytes = doomed.reduce((sum, decision) => sum + decision.bytes, 0);
-        result.objectsDeleted = doomed.reduce((sum, decision) => sum + decision.objects, 0);
-        return result;
-    }
-    // Only keys of the folders being deleted, all inside <label>/<backup-id>/: prune never reaches
-    // outside its label's prefix, whatever the listing held.
-    const keysOf = (decision) => {
-        const prefix = `${root}${decision.backupId}/`;
-        const own = byId.get(decision.backupId).objects;
-        for (const object of own) {
-            if (!object.key.startsWith(prefix)) {
-                throw new errors/* OperationError */.OK(`refusing to delete "${object.key}": it is not inside ${prefix}`);
-            }
-        }
-        return own;
-    };
-    const sizes = new Map();
-    for (const decision of doomed)
-        for (const object of keysOf(decision))
-            sizes.set(object.key, object.size);
-    const progress = { done: 0, total: sizes.size };
-    if (doomed.length > 0) {
-        log.info(`deleting ${doomed.length} folder(s), ${sizes.size} object(s), under ${store.url}/${root}`);
-    }
-    const manifestOf = (decision) => `${root}${decision.backupId}/${MANIFEST_FILE}`;
-    const first = await deleteInBatches(store, doomed.filter((decision) => decision.committed).map(manifestOf), log, progress);
-    const uncommitted = new Set(first.deleted);
-    // A backup whose manifest could not be deleted stays whole: nothing else of it is touched.
-    const rest = doomed.filter((decision) => !decision.committed || uncommitted.has(manifestOf(decision)));
-    const second = await deleteInBatches(store, rest.flatMap((decision) => keysOf(decision)
-        .map((object) => object.key)
-        .filter((key) => !uncommitted.has(key))), log, progress);
-    const gone = new Set([...first.deleted, ...second.deleted]);
-    result.failed = [...first.failed, ...second.failed];
-    for (const decision of doomed) {
-        decision.deleted = keysOf(decision).every((object) => gone.has(object.key));
-        if (!decision.deleted)
-            continue;
-        result.deleted++;
-        if (decision.committed)
-            result.deletedBackups++;
-        else
-            result.deletedIncomplete++;
-    }
-    for (const key of gone)
-        result.freedBytes += sizes.get(key) ?? 0;
-    result.objectsDeleted = gone.size;
-    return result;
-}
-/** One line for a run that could not delete everything it meant to (exit code 1). */
-function pruneFailureMessage(result) {
-    if (result.failed.length === 0)
-        return undefined;
-    const [firstFailure] = result.failed;
-    const notDeleted = result.decisions.filter((decision) => decision.deleted === false).length;
-    return (`prune could not delete ${result.failed.length} object(s), so ${notDeleted} folder(s) remain: ` +
-        `"${firstFailure.key}": ${firstFailure.reason}` +
-        (result.failed.length > 1 ? ` (and ${result.failed.length - 1} more; see the result)` : ""));
-}
-
 ;// CONCATENATED MODULE: ./src/report/format.ts
 /** Human-readable sizes and durations for tables and log lines. */
 function format_formatBytes(bytes) {
@@ -32888,6 +32096,8 @@ function formatPruneTotals(result) {
         (result.failed.length ? `; ${result.failed.length} object(s) could not be deleted` : ""));
 }
 
+// EXTERNAL MODULE: ./src/domain/errors.ts
+var errors = __nccwpck_require__(10241);
 ;// CONCATENATED MODULE: ./src/report/report.ts
 
 
@@ -33247,6 +32457,758 @@ function historyLine(history) {
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(48161);
+;// CONCATENATED MODULE: ./src/domain/dump-plan.ts
+/**
+ * pg_dump's command line, built from the user's scope: pure, so the same arguments are tested,
+ * recorded in the manifest and run.
+ */
+
+const LEVELS = { gzip: [1, 9], lz4: [1, 12], zstd: [1, 22] };
+/**
+ * `auto` picks what compresses fastest for a size close to pg_dump's default: zstd on pg_dump 16
+ * and later, gzip level 1 on older ones (about twice as fast as the default level 6 for ~4% more
+ * bytes, measured in docs/benchmarks.md).
+ */
+function parseCompression(text, pgDumpMajor) {
+    const value = text.trim().toLowerCase();
+    const fail = (why) => {
+        throw new InputError(`--compression "${text}": ${why}`, { input: "compression" });
+    };
+    if (value === "" || value === "auto") {
+        return pgDumpMajor >= 16 ? { method: "zstd", level: undefined } : { method: "gzip", level: 1 };
+    }
+    if (value === "none" || value === "0")
+        return { method: "none" };
+    const match = /^(gzip|lz4|zstd)(?::(\d+))?$/.exec(value) ?? /^()(\d)$/.exec(value);
+    if (!match)
+        return fail("expected auto, none, gzip[:1-9], lz4[:1-12] or zstd[:1-22]");
+    const method = (match[1] || "gzip");
+    const level = match[2] === undefined ? undefined : Number(match[2]);
+    const [min, max] = LEVELS[method];
+    if (level !== undefined && (level < min || level > max)) {
+        fail(`${method} levels go from ${min} to ${max}`);
+    }
+    if (method !== "gzip" && pgDumpMajor < 16) {
+        fail(`${method} needs pg_dump 16 or later; this pg_dump is ${pgDumpMajor} (use gzip:1 to 9, or none)`);
+    }
+    if (method === "gzip")
+        return { method, level: level ?? 1 };
+    return { method, level };
+}
+function formatCompression(compression) {
+    if (compression.method === "none")
+        return "none";
+    return compression.level === undefined ? compression.method : `${compression.method}:${compression.level}`;
+}
+function compressArgument(compression, pgDumpMajor) {
+    if (pgDumpMajor < 16) {
+        // pg_dump 15 and older take a gzip level only.
+        return `--compress=${compression.method === "gzip" ? compression.level : 0}`;
+    }
+    return `--compress=${formatCompression(compression)}`;
+}
+/**
+ * Flags the extra arguments may not carry: the pipeline owns output, format, connection and
+ * snapshot; the scope has options of its own so that the row counts follow it.
+ */
+const OWNED = {
+    "-f": "the output goes to the store",
+    "--file": "the output goes to the store",
+    "-F": "the format is always custom",
+    "--format": "the format is always custom",
+    "-j": "a streamed dump is single-threaded",
+    "--jobs": "a streamed dump is single-threaded",
+    "-Z": "use --compression",
+    "--compress": "use --compression",
+    "--snapshot": "lifeboat exports the snapshot itself",
+    "-d": "use --database-url",
+    "--dbname": "use --database-url",
+    "-h": "use --database-url",
+    "--host": "use --database-url",
+    "-p": "use --database-url",
+    "--port": "use --database-url",
+    "-U": "use --database-url",
+    "--username": "use --database-url",
+    "-W": "the password comes from --database-url",
+    "--password": "the password comes from --database-url",
+    "-n": "use --include-schema",
+    "--schema": "use --include-schema",
+    "-N": "use --exclude-schema",
+    "--exclude-schema": "use --exclude-schema",
+    "-t": "use --include-table",
+    "--table": "use --include-table",
+    "-T": "use --exclude-table",
+    "--exclude-table": "use --exclude-table",
+    "--exclude-table-data": "use --exclude-table-data",
+    "--table-and-children": "use --include-table",
+    "--exclude-table-and-children": "use --exclude-table",
+    "--exclude-table-data-and-children": "use --exclude-table-data",
+    "-a": "use --data-only",
+    "--data-only": "use --data-only",
+    "-s": "use --schema-only",
+    "--schema-only": "use --schema-only",
+    "--serializable-deferrable": "the dump runs in lifeboat's exported snapshot",
+    "--include-foreign-data": "foreign data is not counted or verified",
+    "-V": "not a dump option",
+    "--version": "not a dump option",
+    "-?": "not a dump option",
+    "--help": "not a dump option",
+};
+function dump_plan_validateExtraArgs(args) {
+    for (const arg of args) {
+        const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
+        const reason = arg.startsWith("-") ? OWNED[flag] : undefined;
+        if (reason) {
+            throw new InputError(`--pg-dump-args: "${arg}" is not allowed (${reason})`, { input: "pg-dump-args" });
+        }
+    }
+    return [...args];
+}
+function dump_plan_emptyScope() {
+    return {
+        schemaOnly: false,
+        dataOnly: false,
+        includeSchemas: [],
+        excludeSchemas: [],
+        includeTables: [],
+        excludeTables: [],
+        excludeTableData: [],
+    };
+}
+/** pg_dump's arguments, connection excepted (the adapter adds --dbname and the password env). */
+function buildPgDumpArgs(options) {
+    const { scope } = options;
+    const args = [
+        "--format=custom",
+        compressArgument(options.compression, options.pgDumpMajor),
+        "--no-password",
+    ];
+    if (options.snapshot)
+        args.push(`--snapshot=${options.snapshot}`);
+    if (scope.schemaOnly)
+        args.push("--schema-only");
+    if (scope.dataOnly)
+        args.push("--data-only");
+    for (const pattern of scope.includeSchemas)
+        args.push(`--schema=${pattern}`);
+    for (const pattern of scope.excludeSchemas)
+        args.push(`--exclude-schema=${pattern}`);
+    for (const pattern of scope.includeTables)
+        args.push(`--table=${pattern}`);
+    for (const pattern of scope.excludeTables)
+        args.push(`--exclude-table=${pattern}`);
+    for (const pattern of scope.excludeTableData)
+        args.push(`--exclude-table-data=${pattern}`);
+    args.push(...options.extraArgs);
+    return args;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+;// CONCATENATED MODULE: ./src/domain/backup-id.ts
+
+/**
+ * Backup ids sort by time as plain strings: `YYYYMMDDTHHMMSSZ-<random>` in UTC, the random part
+ * keeping two backups started in the same second apart.
+ */
+const BACKUP_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([a-z0-9]{6,16})$/;
+const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+function newBackupId(now, random = randomBytes(6)) {
+    const stamp = now
+        .toISOString()
+        .replace(/[-:]/g, "")
+        .replace(/\.\d{3}Z$/, "Z");
+    const suffix = [...random].map((byte) => ALPHABET[byte % ALPHABET.length]).join("");
+    return `${stamp}-${suffix}`;
+}
+function isBackupId(text) {
+    return parseBackupIdTime(text) !== undefined;
+}
+/** The UTC start time encoded in a backup id, or undefined when the text is not a backup id. */
+function parseBackupIdTime(text) {
+    const match = BACKUP_ID.exec(text);
+    if (!match)
+        return undefined;
+    const [, year, month, day, hour, minute, second] = match.map(Number);
+    const time = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+    // Reject ids such as 20261340T... that Date.UTC would silently roll over.
+    if (time.getUTCMonth() !== month - 1 || time.getUTCDate() !== day)
+        return undefined;
+    return time;
+}
+
+;// CONCATENATED MODULE: ./src/domain/layout.ts
+/**
+ * Where things live in a store, relative to its root (the storage URL's prefix):
+ *
+ *   <label>/<backup-id>/dump.age            the age-encrypted pg_dump archive (dump.pgdump when unencrypted)
+ *   <label>/<backup-id>/roles.sql.age       the roles, when included (roles.sql when unencrypted)
+ *   <label>/<backup-id>/manifest.json       written last: the commit marker
+ *   <label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json
+ *
+ * A folder without a manifest is not a backup: it is in flight, or it failed. A folder with a
+ * manifest whose artifacts are missing or of another size than the manifest says is a broken
+ * backup (folderProblems): never the newest, never verified.
+ */
+
+
+const MANIFEST_FILE = "manifest.json";
+const ENCRYPTED_DUMP_FILE = "dump.age";
+const PLAIN_DUMP_FILE = "dump.pgdump";
+const ENCRYPTED_ROLES_FILE = "roles.sql.age";
+const PLAIN_ROLES_FILE = "roles.sql";
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+function layout_validateLabel(label) {
+    if (!LABEL.test(label)) {
+        throw new errors/* InputError */.dz(`--label "${label}": expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { input: "label" });
+    }
+    return label;
+}
+function backupPrefix(label, backupId) {
+    return `${label}/${backupId}/`;
+}
+function manifestKey(label, backupId) {
+    return `${backupPrefix(label, backupId)}${MANIFEST_FILE}`;
+}
+function dumpKey(label, backupId, encrypted) {
+    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE}`;
+}
+/** The key of an artifact (a name in the manifest's `artifacts`) of a backup. */
+function artifactKey(label, backupId, name) {
+    return `${backupPrefix(label, backupId)}${name}`;
+}
+function rolesKey(label, backupId, encrypted) {
+    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE}`;
+}
+const CHECK = /^checks\/(\d{8}T\d{6}(?:\d{3})?Z)-([a-z][a-z-]*)-(pass|fail)\.json$/;
+function parseCheckStamp(stamp) {
+    const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})?Z$/.exec(stamp);
+    if (!match)
+        return undefined;
+    const [, y, mo, d, h, mi, s, ms] = match;
+    return new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms ? +ms : 0));
+}
+function checkKey(label, backupId, time, kind, passed) {
+    const stamp = time.toISOString().replace(/[-:]/g, "").replace(".", "");
+    return `${backupPrefix(label, backupId)}checks/${stamp}-${kind}-${passed ? "pass" : "fail"}.json`;
+}
+/**
+ * Groups a listing of `<label>/` into backup folders, newest first. Keys that are not inside a
+ * folder named by a backup id are ignored (they are not ours).
+ */
+function groupBackupFolders(label, objects) {
+    const folders = new Map();
+    const root = `${label}/`;
+    for (const object of objects) {
+        if (!object.key.startsWith(root))
+            continue;
+        const rest = object.key.slice(root.length);
+        const slash = rest.indexOf("/");
+        if (slash < 0)
+            continue;
+        const backupId = rest.slice(0, slash);
+        const startedAt = parseBackupIdTime(backupId);
+        if (!startedAt)
+            continue;
+        let folder = folders.get(backupId);
+        if (!folder) {
+            folder = { backupId, startedAt, committed: false, objects: [], checks: [], bytes: 0 };
+            folders.set(backupId, folder);
+        }
+        folder.objects.push(object);
+        folder.bytes += object.size;
+        const name = rest.slice(slash + 1);
+        if (name === MANIFEST_FILE)
+            folder.committed = true;
+        const check = CHECK.exec(name);
+        const checkTime = check ? parseCheckStamp(check[1]) : undefined;
+        if (check && checkTime) {
+            folder.checks.push({ key: object.key, time: checkTime, kind: check[2], passed: check[3] === "pass" });
+        }
+    }
+    const list = [...folders.values()];
+    for (const folder of list)
+        folder.checks.sort((a, b) => a.time.getTime() - b.time.getTime());
+    return list.sort((a, b) => (a.backupId < b.backupId ? 1 : a.backupId > b.backupId ? -1 : 0));
+}
+/**
+ * What is wrong with a committed folder against its manifest, from the listing alone: an artifact
+ * missing, or stored with another size. Empty for an intact backup.
+ */
+function folderProblems(folder, manifest) {
+    const problems = [];
+    const prefix = backupPrefix(manifest.label, manifest.backupId);
+    for (const artifact of manifest.artifacts) {
+        const listed = folder.objects.find((object) => object.key === `${prefix}${artifact.name}`);
+        if (!listed)
+            problems.push(`${artifact.name} is missing`);
+        else if (listed.size !== artifact.stored.bytes) {
+            problems.push(`${artifact.name} is ${listed.size} bytes; the manifest says ${artifact.stored.bytes}`);
+        }
+    }
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./src/domain/duration.ts
+/**
+ * Durations as people type them in options such as `keep-within`, `safe-age` and `max-age`:
+ * one or more `<whole number><unit>` parts, largest unit first, each unit at most once, no spaces:
+ *
+ *   w  week (7 days)   d  day (24 hours)   h  hour   m  minute   s  second
+ *
+ * e.g. `36h`, `7d`, `2w`, `1d12h`, `90m`, `1w2d3h4m5s`. Months and years are left out on purpose:
+ * their length varies, and `m` is minutes. A day is always 24 hours (UTC has no daylight saving).
+ */
+
+const UNITS = [
+    ["w", 7 * 24 * 3_600_000],
+    ["d", 24 * 3_600_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+];
+const PART = /(\d+)([wdhms])/y;
+/** What a duration looks like, for error messages. */
+const DURATION_FORMS = "a duration such as 36h, 7d, 2w, 1d12h or 90m (units w, d, h, m, s)";
+/** The duration in milliseconds, or undefined when `text` is not a duration. */
+function parseDuration(text) {
+    const source = text.trim();
+    if (source === "")
+        return undefined;
+    let total = 0;
+    let lastUnit = -1;
+    PART.lastIndex = 0;
+    while (PART.lastIndex < source.length) {
+        const match = PART.exec(source);
+        if (!match)
+            return undefined;
+        const unit = UNITS.findIndex(([name]) => name === match[2]);
+        // Largest unit first and each unit once: "1h1d" and "1h2h" are typos, not durations.
+        if (unit <= lastUnit)
+            return undefined;
+        lastUnit = unit;
+        total += Number(match[1]) * UNITS[unit][1];
+        if (!Number.isSafeInteger(total))
+            return undefined;
+    }
+    return total;
+}
+/**
+ * Parses the option `input`'s value, or throws the InputError that names it:
+ * `--keep-within "7 days": expected a duration such as 36h, 7d, ...`.
+ */
+function parseDurationOption(text, input) {
+    const ms = parseDuration(text);
+    if (ms === undefined)
+        throw new InputError(`--${input} "${text}": expected ${DURATION_FORMS}`, { input });
+    return ms;
+}
+/**
+ * The shortest text parseDuration reads back as `ms` (rounded down to whole seconds): `1d12h`,
+ * `90m` is `1h30m`, 0 is `0s`.
+ */
+function formatDuration(ms) {
+    let rest = Math.max(0, Math.floor(ms / 1000)) * 1000;
+    if (rest === 0)
+        return "0s";
+    let text = "";
+    for (const [name, size] of UNITS) {
+        const count = Math.floor(rest / size);
+        if (count > 0)
+            text += `${count}${name}`;
+        rest -= count * size;
+    }
+    return text;
+}
+
+;// CONCATENATED MODULE: ./src/domain/retention.ts
+/**
+ * Retention: which backups prune keeps and which it removes, as a pure function of the listed
+ * backups, the policy and `now`, with a reason for every decision (restic's snapshot policy, plus
+ * the invariants below). docs/prune.md is the user's description of the same rules.
+ *
+ * Rules, over committed backups (those with a manifest), newest first:
+ * - keep-last N: the N newest backups.
+ * - keep-hourly / daily / weekly / monthly / yearly N: the newest backup in each of the last N
+ *   hours / days / ISO weeks / months / years that have a backup (UTC). Periods without a backup
+ *   do not count, so a pause in backups does not eat into the history.
+ * - keep-within D: every backup taken less than D before the newest backup (not before now:
+ *   if backups stop, prune does not go on to remove the last ones).
+ * A backup kept by any rule stays.
+ *
+ * Invariants, whatever the rules say:
+ * - the newest committed backup is kept;
+ * - at least `minVerified` verified backups stay (the newest verified ones are added when the rules
+ *   keep fewer); when there are fewer than that, every verified backup stays and a warning says so;
+ * - a backup with an object lock in force at `now` (or a legal hold) is kept;
+ * - a folder without a manifest (an interrupted or failed backup, or one in flight) is removed only
+ *   once it is older than `safeAgeMs`, counted from its newest object (or its id's time);
+ * - a broken backup (a manifest whose artifacts are missing or of another size) is not a backup to
+ *   the rules: never the newest, never verified, never counted; it is kept, with a warning, for
+ *   someone to look at;
+ * - a policy without any keep rule is refused, never read as "remove everything".
+ */
+
+
+/** Check-record kinds that prove a backup restores: a restore-test, or a verify that decrypted. */
+const VERIFYING_CHECK_KINDS = ["restore-test", "verify-deep"];
+const BUCKET_RULES = [
+    ["keep-hourly", "keepHourly", (t) => `${day(t)} ${pad(t.getUTCHours())}h`],
+    ["keep-daily", "keepDaily", (t) => day(t)],
+    ["keep-weekly", "keepWeekly", (t) => isoWeek(t)],
+    ["keep-monthly", "keepMonthly", (t) => day(t).slice(0, 7)],
+    ["keep-yearly", "keepYearly", (t) => String(t.getUTCFullYear())],
+];
+const KEEP_COUNT_OPTIONS = (/* unused pure expression or super */ null && ([
+    "keep-last",
+    "keep-hourly",
+    "keep-daily",
+    "keep-weekly",
+    "keep-monthly",
+    "keep-yearly",
+]));
+function pad(value, width = 2) {
+    return String(value).padStart(width, "0");
+}
+function day(t) {
+    return `${pad(t.getUTCFullYear(), 4)}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
+}
+/** The ISO 8601 week of a UTC time, e.g. `2026-W09`: weeks start on Monday; week 1 holds a Thursday. */
+function isoWeek(t) {
+    const midnight = Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate());
+    const weekday = (t.getUTCDay() + 6) % 7; // Monday 0 .. Sunday 6
+    const thursday = new Date(midnight + (3 - weekday) * 86_400_000);
+    const year = thursday.getUTCFullYear();
+    const week = Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * 86_400_000)) + 1;
+    return `${pad(year, 4)}-W${pad(week)}`;
+}
+function hasKeepRule(policy) {
+    return (policy.keepLast > 0 || BUCKET_RULES.some(([, field]) => policy[field] > 0) || policy.keepWithinMs > 0);
+}
+const NO_KEEP_RULE_MESSAGE = "no keep rule: expected at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, " +
+    "--keep-monthly, --keep-yearly (a whole number > 0) or --keep-within (a duration); prune never reads an empty policy as delete everything";
+/** Throws an InputError unless the policy keeps something and every number is a whole number >= 0. */
+function validatePolicy(policy) {
+    const numbers = [
+        ["keep-last", policy.keepLast],
+        ...BUCKET_RULES.map(([name, field]) => [name, policy[field]]),
+        ["keep-within", policy.keepWithinMs],
+        ["min-verified", policy.minVerified],
+        ["safe-age", policy.safeAgeMs],
+    ];
+    for (const [input, value] of numbers) {
+        if (!Number.isSafeInteger(value) || value < 0) {
+            throw new errors/* InputError */.dz(`--${input} "${value}": expected a whole number >= 0`, { input });
+        }
+    }
+    if (!hasKeepRule(policy))
+        throw new errors/* InputError */.dz(NO_KEEP_RULE_MESSAGE, { input: "keep-last" });
+}
+/** Check-record kinds that check the stored object itself: a later failure of one undoes any pass. */
+const INTEGRITY_CHECK_KINDS = ["verify", "verify-deep"];
+/**
+ * Whether checks prove the backup restores: the latest check of kind restore-test or verify-deep
+ * passed (a later failure of a kind withdraws that kind's earlier passes), and no integrity check
+ * (verify or verify-deep) failed after that pass: a stored object that no longer matches its
+ * manifest restores nothing, whatever it did before. On equal times a failure counts as later.
+ */
+function isVerified(checks) {
+    const later = (a, b) => a.time > b.time || (+a.time === +b.time && !a.passed && b.passed);
+    const lastIntegrityFailure = checks
+        .filter((check) => INTEGRITY_CHECK_KINDS.includes(check.kind) && !check.passed)
+        .reduce((latest, check) => (!latest || later(check, latest) ? check : latest), undefined);
+    return VERIFYING_CHECK_KINDS.some((kind) => {
+        let last;
+        for (const check of checks) {
+            if (check.kind === kind && (!last || later(check, last)))
+                last = check;
+        }
+        if (!last?.passed)
+            return false;
+        return !lastIntegrityFailure || later(last, lastIntegrityFailure);
+    });
+}
+/** Newest first; equal times by id, descending, so the order never depends on the input's. */
+function newestFirst(a, b) {
+    const byTime = b.time.getTime() - a.time.getTime();
+    return byTime !== 0 ? byTime : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+function lockReason(lock, now) {
+    if (!lock)
+        return undefined;
+    if (lock.legalHold)
+        return { rule: "object-lock", text: "object lock: legal hold" };
+    if (lock.until && lock.until.getTime() > now.getTime()) {
+        const mode = lock.mode ? ` (${lock.mode})` : "";
+        return { rule: "object-lock", text: `object lock${mode} until ${lock.until.toISOString()}` };
+    }
+    return undefined;
+}
+function plural(count, word) {
+    return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+/** Decides, for every backup folder given, whether prune keeps or removes it, and why. */
+function planRetention(backups, policy, now) {
+    validatePolicy(policy);
+    const sorted = [...backups].sort(newestFirst);
+    const reasons = new Map(sorted.map((backup) => [backup, []]));
+    const committed = sorted.filter((backup) => backup.committed && !backup.broken?.length);
+    const newest = committed[0];
+    const buckets = BUCKET_RULES.filter(([, field]) => policy[field] > 0).map(([rule, field, key]) => ({
+        rule,
+        key,
+        limit: policy[field],
+        used: 0,
+        last: undefined,
+    }));
+    for (const [index, backup] of committed.entries()) {
+        const why = reasons.get(backup);
+        if (index === 0)
+            why.push({ rule: "newest", text: "the newest backup" });
+        if (index < policy.keepLast) {
+            why.push({ rule: "keep-last", text: `keep-last (${index + 1} of ${policy.keepLast})` });
+        }
+        for (const bucket of buckets) {
+            if (bucket.used >= bucket.limit)
+                continue;
+            const value = bucket.key(backup.time);
+            if (value === bucket.last)
+                continue;
+            bucket.last = value;
+            bucket.used++;
+            why.push({ rule: bucket.rule, text: `${bucket.rule} ${value} (${bucket.used} of ${bucket.limit})` });
+        }
+        if (policy.keepWithinMs > 0 && newest.time.getTime() - backup.time.getTime() < policy.keepWithinMs) {
+            why.push({
+                rule: "keep-within",
+                text: `keep-within ${formatDuration(policy.keepWithinMs)} of the newest backup`,
+            });
+        }
+        const lock = lockReason(backup.lock, now);
+        if (lock)
+            why.push(lock);
+    }
+    const warnings = [];
+    if (policy.minVerified > 0) {
+        const verified = committed.filter((backup) => backup.verified);
+        let keptVerified = verified.filter((backup) => reasons.get(backup).length > 0).length;
+        for (const backup of verified) {
+            if (keptVerified >= policy.minVerified)
+                break;
+            const why = reasons.get(backup);
+            if (why.length > 0)
+                continue;
+            why.push({
+                rule: "min-verified",
+                text: `min-verified: kept so that ${plural(policy.minVerified, "verified backup")} ${policy.minVerified === 1 ? "remains" : "remain"}`,
+            });
+            keptVerified++;
+        }
+        if (committed.length > 0 && verified.length === 0) {
+            warnings.push(`no backup under this label has passed a restore-test or a deep verify, so none is known to restore; ` +
+                `min-verified is ${policy.minVerified}: run restore-test or verify with the identity ` +
+                `(or set min-verified to 0 to silence this)`);
+        }
+        else if (committed.length > 0 && verified.length < policy.minVerified) {
+            warnings.push(`only ${plural(verified.length, "backup")} passed a restore-test or a deep verify, fewer than ` +
+                `min-verified ${policy.minVerified}: every verified backup is kept`);
+        }
+    }
+    for (const backup of sorted.filter((candidate) => candidate.committed && candidate.broken?.length)) {
+        warnings.push(`backup ${backup.id} is broken (${backup.broken.join("; ")}): it is not counted as a backup, and kept for you to look at`);
+    }
+    const decisions = sorted.map((backup) => {
+        const why = reasons.get(backup);
+        if (backup.committed && backup.broken?.length) {
+            return {
+                backup,
+                keep: true,
+                reasons: [{ rule: "broken", text: `broken: ${backup.broken.join("; ")}` }],
+            };
+        }
+        if (backup.committed) {
+            if (why.length > 0)
+                return { backup, keep: true, reasons: why };
+            return { backup, keep: false, reasons: [{ rule: "no-rule", text: "no keep rule selects it" }] };
+        }
+        const lock = lockReason(backup.lock, now);
+        if (lock)
+            return { backup, keep: true, reasons: [lock] };
+        const youngest = Math.max(backup.time.getTime(), backup.lastModified?.getTime() ?? -Infinity);
+        const age = now.getTime() - youngest;
+        // Whole minutes: seconds only clutter an age measured against hours.
+        const ageText = formatDuration(Math.max(0, Math.floor(age / 60_000) * 60_000));
+        const safe = formatDuration(policy.safeAgeMs);
+        if (age < policy.safeAgeMs) {
+            return {
+                backup,
+                keep: true,
+                reasons: [
+                    {
+                        rule: "in-flight",
+                        text: `no manifest, ${ageText} old: younger than the safe age ${safe} (may be in flight)`,
+                    },
+                ],
+            };
+        }
+        return {
+            backup,
+            keep: false,
+            reasons: [
+                {
+                    rule: "incomplete",
+                    text: `no manifest (failed or interrupted), ${ageText} old: older than the safe age ${safe}`,
+                },
+            ],
+        };
+    });
+    return { decisions, warnings };
+}
+
+;// CONCATENATED MODULE: ./src/domain/supabase-preset.ts
+/**
+ * The `supabase` preset, pure: which schemas a Supabase project's dump leaves out, which
+ * extensions it keeps, which roles are the platform's own. Decisions and sources: docs/supabase.md
+ * (the lists follow the Supabase CLI's `db dump`, pkg/migration/dump.go).
+ */
+
+const PRESETS = (/* unused pure expression or super */ null && (["none", "supabase"]));
+/**
+ * Schemas the platform creates and maintains, or that extensions own: neither their definitions
+ * nor their data are dumped. `supabase db dump` leaves these out of both its schema and its data
+ * dump (cron, net and pgmq only of the schema dump: see docs/supabase.md). pg_catalog,
+ * information_schema and pg_toast are never dumped by pg_dump anyway.
+ */
+const SUPABASE_PLATFORM_SCHEMAS = (/* unused pure expression or super */ null && ([
+    "_analytics",
+    "_realtime",
+    "_supavisor",
+    "pgbouncer",
+    "realtime",
+    "supabase_migrations",
+    "cron",
+    "dbdev",
+    "graphql",
+    "graphql_public",
+    "net",
+    "pgmq",
+    "pgsodium",
+    "pgsodium_masks",
+    "pgtle",
+    "repack",
+    "tiger",
+    "tiger_data",
+    "timescaledb_*",
+    "_timescaledb_*",
+    "topology",
+    "vault",
+]));
+/**
+ * Platform schemas that ARE dumped, definitions and data: auth and storage hold the user's users,
+ * identities and object metadata; supabase_functions holds database webhooks that user tables'
+ * triggers call; extensions holds the extensions user tables call (uuid_generate_v4()). Without
+ * them a restore into a plain PostgreSQL fails on the first foreign key to auth.users.
+ */
+const SUPABASE_KEPT_PLATFORM_SCHEMAS = (/* unused pure expression or super */ null && ([
+    "auth",
+    "storage",
+    "supabase_functions",
+    "extensions",
+]));
+/** The platform services' migration history: a fresh project has its own rows, so no data. */
+const SUPABASE_EXCLUDED_TABLE_DATA = (/* unused pure expression or super */ null && ([
+    "auth.schema_migrations",
+    "storage.migrations",
+    "supabase_functions.migrations",
+]));
+/**
+ * Roles the platform creates in every project (and extensions it preinstalls create), left out of
+ * the roles object: a Supabase project already has them and refuses CREATE/ALTER on them
+ * (supautils), and a plain PostgreSQL needs none of them for the user's objects to work. The API
+ * roles anon, authenticated and service_role are kept on purpose: policies and grants name them.
+ */
+const SUPABASE_RESERVED_ROLES = (/* unused pure expression or super */ null && ([
+    "postgres",
+    "supabase_admin",
+    "supabase_auth_admin",
+    "supabase_storage_admin",
+    "supabase_functions_admin",
+    "supabase_realtime_admin",
+    "supabase_replication_admin",
+    "supabase_read_only_user",
+    "supabase_etl_admin",
+    "supabase_privileged_role",
+    "supabase_superuser",
+    "authenticator",
+    "pgbouncer",
+    "dashboard_user",
+    "pgsodium_keyholder",
+    "pgsodium_keyiduser",
+    "pgsodium_keymaker",
+    "pgtle_admin",
+]));
+/** pg_* roles are PostgreSQL's own (pg_read_all_data, ...): never part of a roles object. */
+function isReservedRole(name, preset) {
+    if (name.startsWith("pg_"))
+        return true;
+    return preset === "supabase" && SUPABASE_RESERVED_ROLES.includes(name);
+}
+/**
+ * The user's scope with the preset applied. The preset only adds: its schema exclusions go after
+ * the user's --exclude-schema, its table-data exclusions after --exclude-table-data (each name
+ * once). The user's --include-schema / --include-table narrow the dump as they do without a preset;
+ * naming a schema the preset leaves out is refused, since the dump would silently hold nothing of it.
+ */
+function supabase_preset_applyPreset(preset, scope) {
+    if (preset === "none")
+        return scope;
+    for (const schema of scope.includeSchemas) {
+        if (SUPABASE_PLATFORM_SCHEMAS.includes(schema)) {
+            throw new InputError(`--include-schema "${schema}": the supabase preset leaves this platform schema out; drop --preset supabase to dump it`, { input: "include-schema" });
+        }
+    }
+    const union = (mine, theirs) => [...new Set([...mine, ...theirs])];
+    return {
+        ...scope,
+        excludeSchemas: union(scope.excludeSchemas, SUPABASE_PLATFORM_SCHEMAS),
+        excludeTableData: union(scope.excludeTableData, SUPABASE_EXCLUDED_TABLE_DATA),
+    };
+}
+/** pg_dump's schema patterns (`*` wildcard only, as in the list above) against one schema name. */
+function matchesSchemaPattern(pattern, schema) {
+    const regex = new RegExp(`^${pattern.split("*").map(escapeRegex).join(".*")}$`);
+    return regex.test(schema);
+}
+function escapeRegex(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+function isPlatformSchema(schema) {
+    return SUPABASE_PLATFORM_SCHEMAS.some((pattern) => matchesSchemaPattern(pattern, schema));
+}
+/**
+ * pg_dump dumps every extension's CREATE EXTENSION even when its schema is excluded, and the
+ * restore then fails (`schema "graphql" does not exist`, or the extension is not installed on a
+ * plain server). The preset names the extensions to keep instead: those installed into a schema
+ * that is dumped. Extensions in pg_catalog (pg_cron) or in a platform schema (pg_graphql,
+ * pgsodium, supabase_vault) are the platform's. With none left, plpgsql (built in, so a no-op)
+ * stands in: pg_dump reads an empty --extension list as "all of them".
+ */
+function supabaseExtensionArgs(installed) {
+    const kept = installed
+        .filter((extension) => extension.schema !== "pg_catalog" && !isPlatformSchema(extension.schema))
+        .map((extension) => extension.name)
+        .sort();
+    const names = kept.length > 0 ? kept : ["plpgsql"];
+    return names.map((name) => `--extension="${name.replaceAll('"', '""')}"`);
+}
+/** A pg_restore error about a missing platform role: expected on a plain server, so tolerated. */
+function isPlatformRoleError(error) {
+    const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
+    return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
+}
+
 ;// CONCATENATED MODULE: ./src/domain/connection-rules.ts
 /**
  * What can be told about a connection URL before connecting: Supabase's host forms and poolers,
@@ -33254,7 +33216,7 @@ var external_node_fs_ = __nccwpck_require__(73024);
  * machine's network can reach are passed in. docs/connections.md describes every rule.
  */
 
-const SSL_MODES = (/* unused pure expression or super */ null && (["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]));
+const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
 /** Stands in for the password wherever a URL is suggested: the real one is never printed. */
 const PASSWORD_PLACEHOLDER = "[YOUR-PASSWORD]";
 /** localhost, 127.0.0.0/8, ::1 and Unix socket directories: traffic that never leaves the machine. */
@@ -33275,13 +33237,13 @@ function isSocketPath(host) {
  * given, else `require` for a host across a network and `prefer` (libpq's own default) for a local
  * one; a Unix socket is never encrypted. `sslrootcert=system` implies verify-full, as in libpq 16.
  */
-function connection_rules_resolveSslMode(params, host, input = "database-url") {
+function resolveSslMode(params, host, input = "database-url") {
     const flag = `--${input}`;
     let explicit;
     const given = params.sslmode;
     if (given !== undefined) {
         if (!SSL_MODES.includes(given)) {
-            throw new InputError(`${flag}: sslmode "${given}" is not one of ${SSL_MODES.join(", ")}`, { input });
+            throw new errors/* InputError */.dz(`${flag}: sslmode "${given}" is not one of ${SSL_MODES.join(", ")}`, { input });
         }
         explicit = given;
     }
@@ -33292,12 +33254,12 @@ function connection_rules_resolveSslMode(params, host, input = "database-url") {
         else if (["false", "0", "disable"].includes(ssl))
             explicit = "disable";
         else {
-            throw new InputError(`${flag}: ssl "${params.ssl}" is not true or false; use sslmode=${SSL_MODES.join("|")} instead`, { input });
+            throw new errors/* InputError */.dz(`${flag}: ssl "${params.ssl}" is not true or false; use sslmode=${SSL_MODES.join("|")} instead`, { input });
         }
     }
     if (params.sslrootcert === "system") {
         if (explicit !== undefined && explicit !== "verify-full") {
-            throw new InputError(`${flag}: sslrootcert=system needs sslmode=verify-full (got sslmode=${explicit})`, {
+            throw new errors/* InputError */.dz(`${flag}: sslrootcert=system needs sslmode=verify-full (got sslmode=${explicit})`, {
                 input,
             });
         }
@@ -33442,11 +33404,11 @@ function certificateProblem(code, mode) {
 ;// CONCATENATED MODULE: ./src/domain/database-url.ts
 
 
-function database_url_parseDatabaseUrl(text, input = "database-url") {
+function parseDatabaseUrl(text, input = "database-url") {
     const flag = `--${input}`;
     const trimmed = text.trim();
     if (trimmed === "") {
-        throw new InputError(`${flag}: expected postgresql://user:password@host:port/database, got nothing`, {
+        throw new errors/* InputError */.dz(`${flag}: expected postgresql://user:password@host:port/database, got nothing`, {
             input,
         });
     }
@@ -33455,12 +33417,12 @@ function database_url_parseDatabaseUrl(text, input = "database-url") {
         url = new URL(trimmed);
     }
     catch {
-        throw new InputError(`${flag}: not a URL; expected postgresql://user:password@host:port/database`, {
+        throw new errors/* InputError */.dz(`${flag}: not a URL; expected postgresql://user:password@host:port/database`, {
             input,
         });
     }
     if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
-        throw new InputError(`${flag}: scheme "${url.protocol.replace(/:$/, "")}" is not postgresql; expected postgresql://user:password@host:port/database`, { input });
+        throw new errors/* InputError */.dz(`${flag}: scheme "${url.protocol.replace(/:$/, "")}" is not postgresql; expected postgresql://user:password@host:port/database`, { input });
     }
     const params = {};
     for (const [key, value] of url.searchParams)
@@ -33474,11 +33436,11 @@ function database_url_parseDatabaseUrl(text, input = "database-url") {
     const portText = params.port ?? (url.port || "5432");
     const port = Number(portText);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        throw new InputError(`${flag}: port "${portText}" is not a number from 1 to 65535`, { input });
+        throw new errors/* InputError */.dz(`${flag}: port "${portText}" is not a number from 1 to 65535`, { input });
     }
     const database = params.dbname ?? decodeURIComponent(url.pathname.replace(/^\//, ""));
     if (database === "") {
-        throw new InputError(`${flag}: no database name; expected postgresql://user:password@host:port/database`, {
+        throw new errors/* InputError */.dz(`${flag}: no database name; expected postgresql://user:password@host:port/database`, {
             input,
         });
     }
@@ -33527,318 +33489,6 @@ function connectionString(url) {
     return full.toString();
 }
 
-;// CONCATENATED MODULE: ./src/domain/dump-plan.ts
-/**
- * pg_dump's command line, built from the user's scope: pure, so the same arguments are tested,
- * recorded in the manifest and run.
- */
-
-const LEVELS = { gzip: [1, 9], lz4: [1, 12], zstd: [1, 22] };
-/**
- * `auto` picks what compresses fastest for a size close to pg_dump's default: zstd on pg_dump 16
- * and later, gzip level 1 on older ones (about twice as fast as the default level 6 for ~4% more
- * bytes, measured in docs/benchmarks.md).
- */
-function parseCompression(text, pgDumpMajor) {
-    const value = text.trim().toLowerCase();
-    const fail = (why) => {
-        throw new InputError(`--compression "${text}": ${why}`, { input: "compression" });
-    };
-    if (value === "" || value === "auto") {
-        return pgDumpMajor >= 16 ? { method: "zstd", level: undefined } : { method: "gzip", level: 1 };
-    }
-    if (value === "none" || value === "0")
-        return { method: "none" };
-    const match = /^(gzip|lz4|zstd)(?::(\d+))?$/.exec(value) ?? /^()(\d)$/.exec(value);
-    if (!match)
-        return fail("expected auto, none, gzip[:1-9], lz4[:1-12] or zstd[:1-22]");
-    const method = (match[1] || "gzip");
-    const level = match[2] === undefined ? undefined : Number(match[2]);
-    const [min, max] = LEVELS[method];
-    if (level !== undefined && (level < min || level > max)) {
-        fail(`${method} levels go from ${min} to ${max}`);
-    }
-    if (method !== "gzip" && pgDumpMajor < 16) {
-        fail(`${method} needs pg_dump 16 or later; this pg_dump is ${pgDumpMajor} (use gzip:1 to 9, or none)`);
-    }
-    if (method === "gzip")
-        return { method, level: level ?? 1 };
-    return { method, level };
-}
-function formatCompression(compression) {
-    if (compression.method === "none")
-        return "none";
-    return compression.level === undefined ? compression.method : `${compression.method}:${compression.level}`;
-}
-function compressArgument(compression, pgDumpMajor) {
-    if (pgDumpMajor < 16) {
-        // pg_dump 15 and older take a gzip level only.
-        return `--compress=${compression.method === "gzip" ? compression.level : 0}`;
-    }
-    return `--compress=${formatCompression(compression)}`;
-}
-/**
- * Flags the extra arguments may not carry: the pipeline owns output, format, connection and
- * snapshot; the scope has options of its own so that the row counts follow it.
- */
-const OWNED = {
-    "-f": "the output goes to the store",
-    "--file": "the output goes to the store",
-    "-F": "the format is always custom",
-    "--format": "the format is always custom",
-    "-j": "a streamed dump is single-threaded",
-    "--jobs": "a streamed dump is single-threaded",
-    "-Z": "use --compression",
-    "--compress": "use --compression",
-    "--snapshot": "lifeboat exports the snapshot itself",
-    "-d": "use --database-url",
-    "--dbname": "use --database-url",
-    "-h": "use --database-url",
-    "--host": "use --database-url",
-    "-p": "use --database-url",
-    "--port": "use --database-url",
-    "-U": "use --database-url",
-    "--username": "use --database-url",
-    "-W": "the password comes from --database-url",
-    "--password": "the password comes from --database-url",
-    "-n": "use --include-schema",
-    "--schema": "use --include-schema",
-    "-N": "use --exclude-schema",
-    "--exclude-schema": "use --exclude-schema",
-    "-t": "use --include-table",
-    "--table": "use --include-table",
-    "-T": "use --exclude-table",
-    "--exclude-table": "use --exclude-table",
-    "--exclude-table-data": "use --exclude-table-data",
-    "--table-and-children": "use --include-table",
-    "--exclude-table-and-children": "use --exclude-table",
-    "--exclude-table-data-and-children": "use --exclude-table-data",
-    "-a": "use --data-only",
-    "--data-only": "use --data-only",
-    "-s": "use --schema-only",
-    "--schema-only": "use --schema-only",
-    "--serializable-deferrable": "the dump runs in lifeboat's exported snapshot",
-    "--include-foreign-data": "foreign data is not counted or verified",
-    "-V": "not a dump option",
-    "--version": "not a dump option",
-    "-?": "not a dump option",
-    "--help": "not a dump option",
-};
-function dump_plan_validateExtraArgs(args) {
-    for (const arg of args) {
-        const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
-        const reason = arg.startsWith("-") ? OWNED[flag] : undefined;
-        if (reason) {
-            throw new InputError(`--pg-dump-args: "${arg}" is not allowed (${reason})`, { input: "pg-dump-args" });
-        }
-    }
-    return [...args];
-}
-function dump_plan_emptyScope() {
-    return {
-        schemaOnly: false,
-        dataOnly: false,
-        includeSchemas: [],
-        excludeSchemas: [],
-        includeTables: [],
-        excludeTables: [],
-        excludeTableData: [],
-    };
-}
-function dump_plan_validateScope(scope) {
-    if (scope.schemaOnly && scope.dataOnly) {
-        throw new InputError("--schema-only and --data-only: choose one, not both", { input: "schema-only" });
-    }
-    return scope;
-}
-/** pg_dump's arguments, connection excepted (the adapter adds --dbname and the password env). */
-function buildPgDumpArgs(options) {
-    const { scope } = options;
-    const args = [
-        "--format=custom",
-        compressArgument(options.compression, options.pgDumpMajor),
-        "--no-password",
-    ];
-    if (options.snapshot)
-        args.push(`--snapshot=${options.snapshot}`);
-    if (scope.schemaOnly)
-        args.push("--schema-only");
-    if (scope.dataOnly)
-        args.push("--data-only");
-    for (const pattern of scope.includeSchemas)
-        args.push(`--schema=${pattern}`);
-    for (const pattern of scope.excludeSchemas)
-        args.push(`--exclude-schema=${pattern}`);
-    for (const pattern of scope.includeTables)
-        args.push(`--table=${pattern}`);
-    for (const pattern of scope.excludeTables)
-        args.push(`--exclude-table=${pattern}`);
-    for (const pattern of scope.excludeTableData)
-        args.push(`--exclude-table-data=${pattern}`);
-    args.push(...options.extraArgs);
-    return args;
-}
-
-;// CONCATENATED MODULE: ./src/domain/supabase-preset.ts
-/**
- * The `supabase` preset, pure: which schemas a Supabase project's dump leaves out, which
- * extensions it keeps, which roles are the platform's own. Decisions and sources: docs/supabase.md
- * (the lists follow the Supabase CLI's `db dump`, pkg/migration/dump.go).
- */
-
-const PRESETS = (/* unused pure expression or super */ null && (["none", "supabase"]));
-/**
- * Schemas the platform creates and maintains, or that extensions own: neither their definitions
- * nor their data are dumped. `supabase db dump` leaves these out of both its schema and its data
- * dump (cron, net and pgmq only of the schema dump: see docs/supabase.md). pg_catalog,
- * information_schema and pg_toast are never dumped by pg_dump anyway.
- */
-const SUPABASE_PLATFORM_SCHEMAS = (/* unused pure expression or super */ null && ([
-    "_analytics",
-    "_realtime",
-    "_supavisor",
-    "pgbouncer",
-    "realtime",
-    "supabase_migrations",
-    "cron",
-    "dbdev",
-    "graphql",
-    "graphql_public",
-    "net",
-    "pgmq",
-    "pgsodium",
-    "pgsodium_masks",
-    "pgtle",
-    "repack",
-    "tiger",
-    "tiger_data",
-    "timescaledb_*",
-    "_timescaledb_*",
-    "topology",
-    "vault",
-]));
-/**
- * Platform schemas that ARE dumped, definitions and data: auth and storage hold the user's users,
- * identities and object metadata; supabase_functions holds database webhooks that user tables'
- * triggers call; extensions holds the extensions user tables call (uuid_generate_v4()). Without
- * them a restore into a plain PostgreSQL fails on the first foreign key to auth.users.
- */
-const SUPABASE_KEPT_PLATFORM_SCHEMAS = (/* unused pure expression or super */ null && ([
-    "auth",
-    "storage",
-    "supabase_functions",
-    "extensions",
-]));
-/** The platform services' migration history: a fresh project has its own rows, so no data. */
-const SUPABASE_EXCLUDED_TABLE_DATA = (/* unused pure expression or super */ null && ([
-    "auth.schema_migrations",
-    "storage.migrations",
-    "supabase_functions.migrations",
-]));
-/**
- * Roles the platform creates in every project (and extensions it preinstalls create), left out of
- * the roles object: a Supabase project already has them and refuses CREATE/ALTER on them
- * (supautils), and a plain PostgreSQL needs none of them for the user's objects to work. The API
- * roles anon, authenticated and service_role are kept on purpose: policies and grants name them.
- */
-const SUPABASE_RESERVED_ROLES = (/* unused pure expression or super */ null && ([
-    "postgres",
-    "supabase_admin",
-    "supabase_auth_admin",
-    "supabase_storage_admin",
-    "supabase_functions_admin",
-    "supabase_realtime_admin",
-    "supabase_replication_admin",
-    "supabase_read_only_user",
-    "supabase_etl_admin",
-    "supabase_privileged_role",
-    "supabase_superuser",
-    "authenticator",
-    "pgbouncer",
-    "dashboard_user",
-    "pgsodium_keyholder",
-    "pgsodium_keyiduser",
-    "pgsodium_keymaker",
-    "pgtle_admin",
-]));
-/** pg_* roles are PostgreSQL's own (pg_read_all_data, ...): never part of a roles object. */
-function isReservedRole(name, preset) {
-    if (name.startsWith("pg_"))
-        return true;
-    return preset === "supabase" && SUPABASE_RESERVED_ROLES.includes(name);
-}
-function supabase_preset_parsePreset(text) {
-    const value = (text ?? "none").trim().toLowerCase() || "none";
-    if (!PRESETS.includes(value)) {
-        throw new InputError(`--preset "${text}": expected none or supabase`, { input: "preset" });
-    }
-    return value;
-}
-/** include-roles: auto means true with the supabase preset, false without. */
-function supabase_preset_parseIncludeRoles(text, preset) {
-    const value = (text ?? "auto").trim().toLowerCase() || "auto";
-    if (value === "auto")
-        return preset === "supabase";
-    if (["true", "yes", "1", "on"].includes(value))
-        return true;
-    if (["false", "no", "0", "off"].includes(value))
-        return false;
-    throw new InputError(`--include-roles "${text}": expected auto, true or false`, { input: "include-roles" });
-}
-/**
- * The user's scope with the preset applied. The preset only adds: its schema exclusions go after
- * the user's --exclude-schema, its table-data exclusions after --exclude-table-data (each name
- * once). The user's --include-schema / --include-table narrow the dump as they do without a preset;
- * naming a schema the preset leaves out is refused, since the dump would silently hold nothing of it.
- */
-function supabase_preset_applyPreset(preset, scope) {
-    if (preset === "none")
-        return scope;
-    for (const schema of scope.includeSchemas) {
-        if (SUPABASE_PLATFORM_SCHEMAS.includes(schema)) {
-            throw new InputError(`--include-schema "${schema}": the supabase preset leaves this platform schema out; drop --preset supabase to dump it`, { input: "include-schema" });
-        }
-    }
-    const union = (mine, theirs) => [...new Set([...mine, ...theirs])];
-    return {
-        ...scope,
-        excludeSchemas: union(scope.excludeSchemas, SUPABASE_PLATFORM_SCHEMAS),
-        excludeTableData: union(scope.excludeTableData, SUPABASE_EXCLUDED_TABLE_DATA),
-    };
-}
-/** pg_dump's schema patterns (`*` wildcard only, as in the list above) against one schema name. */
-function matchesSchemaPattern(pattern, schema) {
-    const regex = new RegExp(`^${pattern.split("*").map(escapeRegex).join(".*")}$`);
-    return regex.test(schema);
-}
-function escapeRegex(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-function isPlatformSchema(schema) {
-    return SUPABASE_PLATFORM_SCHEMAS.some((pattern) => matchesSchemaPattern(pattern, schema));
-}
-/**
- * pg_dump dumps every extension's CREATE EXTENSION even when its schema is excluded, and the
- * restore then fails (`schema "graphql" does not exist`, or the extension is not installed on a
- * plain server). The preset names the extensions to keep instead: those installed into a schema
- * that is dumped. Extensions in pg_catalog (pg_cron) or in a platform schema (pg_graphql,
- * pgsodium, supabase_vault) are the platform's. With none left, plpgsql (built in, so a no-op)
- * stands in: pg_dump reads an empty --extension list as "all of them".
- */
-function supabaseExtensionArgs(installed) {
-    const kept = installed
-        .filter((extension) => extension.schema !== "pg_catalog" && !isPlatformSchema(extension.schema))
-        .map((extension) => extension.name)
-        .sort();
-    const names = kept.length > 0 ? kept : ["plpgsql"];
-    return names.map((name) => `--extension="${name.replaceAll('"', '""')}"`);
-}
-/** A pg_restore error about a missing platform role: expected on a plain server, so tolerated. */
-function isPlatformRoleError(error) {
-    const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
-    return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
-}
-
 ;// CONCATENATED MODULE: ./src/domain/size.ts
 
 const size_UNITS = {
@@ -33854,464 +33504,993 @@ const size_UNITS = {
     tib: 1024 ** 4,
 };
 /** A byte size: a number with an optional unit (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB). */
-function size_parseSize(text, input) {
+function parseSize(text, input) {
     const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
     const factor = match ? size_UNITS[match[2].toLowerCase()] : undefined;
     if (!match || factor === undefined) {
-        throw new InputError(`--${input} "${text}": expected a size such as 500MB, 2GiB or 1048576`, { input });
+        throw new errors/* InputError */.dz(`--${input} "${text}": expected a size such as 500MB, 2GiB or 1048576`, { input });
     }
     return Math.round(Number(match[1]) * factor);
 }
 /** A percentage: `50%` or `50`, as a fraction (0.5). */
-function size_parsePercent(text, input) {
+function parsePercent(text, input) {
     const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
     if (!match)
-        throw new InputError(`--${input} "${text}": expected a percentage such as 50%`, { input });
+        throw new errors/* InputError */.dz(`--${input} "${text}": expected a percentage such as 50%`, { input });
     return Number(match[1]) / 100;
 }
 
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(48161);
-;// CONCATENATED MODULE: ./src/settings/settings.ts
+;// CONCATENATED MODULE: ./src/settings/read-option.ts
 /**
- * Raw option values (from CLI flags and the environment, or from action inputs) parsed once into
- * typed settings. Every error names the option and what was expected, and is raised before
- * anything is read from or written to a database or a store.
+ * The one reader of option values: what a value may be, its default, and the error for a bad one
+ * all come from the option's entry in the table (spec.ts). Errors are one line naming the option,
+ * the value as given (never a secret's) and what was expected:
+ * `--s3-checksums "sometimes": expected when-required or when-supported`.
+ *
+ * An empty value reads as absent, so as the default: in an action an empty input cannot be told
+ * from a missing one. The CLI refuses an explicitly empty flag before it gets here (args.ts).
  */
 
 
 
 
-
-
-
-
-
-
-
-function settings_text(raw, name) {
-    const value = raw[name];
-    if (Array.isArray(value))
-        return value.at(-1)?.trim() || undefined;
-    if (typeof value === "boolean")
-        return String(value);
-    return value?.trim() || undefined;
+const TRUE_WORDS = ["true", "yes", "1", "on"];
+const FALSE_WORDS = ["false", "no", "0", "off"];
+/** The option's value as given (the last one when repeated), trimmed; undefined when absent or empty. */
+function read_option_givenText(raw, spec) {
+    const value = raw[spec.name];
+    const last = Array.isArray(value) ? value.at(-1) : typeof value === "boolean" ? String(value) : value;
+    return last?.trim() || undefined;
 }
-function required(raw, name, expected) {
-    const value = settings_text(raw, name);
-    if (value === undefined)
-        throw new errors/* InputError */.dz(`--${name}: required; expected ${expected}`, { input: name });
-    return value;
+/** Whether the user gave the option at all (as opposed to it taking its default). */
+function read_option_isGiven(raw, spec) {
+    if (spec.type === "list")
+        return readList(raw, spec).length > 0;
+    return read_option_givenText(raw, spec) !== undefined;
 }
-/** A list option: repeated flags, and each value split on new lines (action inputs) and commas. */
-function list(raw, name) {
-    const value = raw[name];
+/** A list: repeated flags, and each value split on new lines (action inputs) and commas. */
+function readList(raw, spec) {
+    const value = raw[spec.name];
     const values = Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
     return values
         .flatMap((item) => item.split(/[\n,]/))
         .map((item) => item.trim())
         .filter((item) => item !== "" && !item.startsWith("#"));
 }
-function flag(raw, name) {
-    const value = raw[name];
-    if (value === undefined || value === "")
-        return false;
-    if (typeof value === "boolean")
-        return value;
-    const normalized = String(Array.isArray(value) ? value.at(-1) : value)
-        .trim()
-        .toLowerCase();
-    if (["true", "yes", "1", "on"].includes(normalized))
-        return true;
-    if (["false", "no", "0", "off", ""].includes(normalized))
-        return false;
-    throw new errors/* InputError */.dz(`--${name} "${String(value)}": expected true or false`, { input: name });
+/** `a or b or c`: how every error lists accepted values. */
+function alternatives(values) {
+    return values.join(" or ");
 }
-function oneOf(raw, name, choices, fallback) {
-    const value = settings_text(raw, name) ?? fallback;
-    if (!choices.includes(value)) {
-        throw new errors/* InputError */.dz(`--${name} "${value}": expected ${choices.join(" or ")}`, { input: name });
+/** What a valid value looks like, for the option's errors. */
+function expectation(spec) {
+    if (spec.expected !== undefined)
+        return spec.expected;
+    const keywords = spec.choices ?? [];
+    switch (spec.type) {
+        case "choice":
+            return alternatives(keywords);
+        case "boolean":
+        case "true-false":
+            return alternatives([...keywords, "true", "false"]);
+        case "integer": {
+            const range = spec.max === undefined
+                ? `a whole number >= ${spec.min ?? 0}`
+                : `a whole number from ${spec.min ?? 0} to ${spec.max}`;
+            return alternatives([...keywords, range]);
+        }
+        case "duration":
+            return DURATION_FORMS;
+        case "size":
+            return "a size such as 500MB, 2GiB or 1048576";
+        case "percent":
+            return "a percentage such as 50%";
+        case "url":
+            return "an http:// or https:// URL";
+        case "database-url":
+            return "postgresql://user:password@host:port/database";
+        case "path":
+            return spec.value ?? "a path";
+        default:
+            return spec.value ?? "a value";
+    }
+}
+/** The InputError for a bad value of this option; a secret's value is never repeated. */
+function badValue(spec, text, expected = expectation(spec)) {
+    const shown = spec.secret ? "" : ` "${text}"`;
+    const hidden = spec.secret ? " (the value is not shown: it is a secret)" : "";
+    return new errors/* InputError */.dz(`--${spec.name}${shown}: expected ${expected}${hidden}`, { input: spec.name });
+}
+function matchKeyword(spec, text) {
+    const lower = text.toLowerCase();
+    return spec.choices?.find((choice) => choice.toLowerCase() === lower);
+}
+function parseBoolean(spec, text) {
+    const lower = text.toLowerCase();
+    if (TRUE_WORDS.includes(lower))
+        return true;
+    if (FALSE_WORDS.includes(lower))
+        return false;
+    throw badValue(spec, text);
+}
+/** Parses one value of the option (the user's, or its default), by its type. */
+function parseText(spec, text) {
+    switch (spec.type) {
+        case "choice": {
+            const choice = matchKeyword(spec, text);
+            if (choice === undefined)
+                throw badValue(spec, text);
+            return choice;
+        }
+        case "boolean":
+            return parseBoolean(spec, text);
+        case "true-false":
+            return matchKeyword(spec, text) ?? parseBoolean(spec, text);
+        case "integer": {
+            const keyword = matchKeyword(spec, text);
+            if (keyword !== undefined)
+                return keyword;
+            const number = Number(text);
+            const inRange = /^\d+$/.test(text) &&
+                Number.isSafeInteger(number) &&
+                number >= (spec.min ?? 0) &&
+                (spec.max === undefined || number <= spec.max);
+            if (!inRange)
+                throw badValue(spec, text);
+            return number;
+        }
+        case "duration": {
+            const ms = parseDuration(text);
+            if (ms === undefined)
+                throw badValue(spec, text);
+            const least = spec.atLeast === undefined ? undefined : parseDuration(spec.atLeast);
+            if (least !== undefined && ms < least) {
+                const why = spec.atLeastWhy ? `, ${spec.atLeastWhy}` : "";
+                throw badValue(spec, text, `at least ${formatDuration(least)}${why}`);
+            }
+            return ms;
+        }
+        case "size":
+            return parseSize(text, spec.name);
+        case "percent":
+            return parsePercent(text, spec.name);
+        case "url": {
+            let protocol = "";
+            let host = "";
+            try {
+                ({ protocol, host } = new URL(text));
+            }
+            catch {
+                // refused below
+            }
+            if ((protocol !== "https:" && protocol !== "http:") || host === "")
+                throw badValue(spec, text);
+            return text;
+        }
+        case "database-url":
+            return parseDatabaseUrl(text, spec.name);
+        default:
+            return text;
+    }
+}
+/**
+ * The option's value: the user's, else its default (read by the same rules), else false for a
+ * boolean, [] for a list, undefined for the rest; a required option without either is an error.
+ */
+function readOption(raw, spec) {
+    if (spec.type === "list")
+        return readList(raw, spec);
+    const text = read_option_givenText(raw, spec) ?? spec.default;
+    if (text === undefined) {
+        if (spec.required) {
+            throw new errors/* InputError */.dz(`--${spec.name}: required; expected ${expectation(spec)}`, { input: spec.name });
+        }
+        return (spec.type === "boolean" ? false : undefined);
+    }
+    return parseText(spec, text);
+}
+/** Every option of a record of table entries, read in the record's order. */
+function read_option_readOptions(raw, specs) {
+    const values = {};
+    for (const [key, spec] of Object.entries(specs))
+        values[key] = readOption(raw, spec);
+    return values;
+}
+
+;// CONCATENATED MODULE: ./src/settings/rules.ts
+/**
+ * Rules between options (a passphrase or recipients, not both; object-lock mode and days
+ * together...), kept as data: each command's settings parser lists its rules and checks them in
+ * one call, after every option has been read on its own. The first broken rule is the error.
+ */
+
+/** Throws the InputError of the first rule the values break. */
+function rules_checkRules(values, rules) {
+    for (const rule of rules) {
+        if (rule.broken(values))
+            throw new errors/* InputError */.dz(rule.message(values), { input: rule.input.name });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/channels/channel.ts
+/**
+ * What a notification channel is: its options, how it reads them, what it renders from the neutral
+ * report, how it sends that, and (for heartbeat services) what it does before the command runs.
+ * Channels know nothing about GitHub or the CLI: both edges deliver through src/report/channels/deliver.ts.
+ */
+
+
+/** The text a channel's option was given, by the option's name; undefined when absent or empty. */
+function optionText(raw, name) {
+    return read_option_givenText(raw, { name });
+}
+/**
+ * An http(s) URL option; the message names the option and the expected form, never the value
+ * (a webhook URL is a secret).
+ */
+function readUrl(raw, name, expected) {
+    const value = optionText(raw, name);
+    if (value === undefined)
+        return undefined;
+    let protocol = "";
+    try {
+        protocol = new URL(value).protocol;
+    }
+    catch {
+        // reported below
+    }
+    if (protocol !== "https:" && protocol !== "http:") {
+        throw new errors/* InputError */.dz(`--${name}: expected ${expected} (the value is not shown: it is a secret)`, {
+            input: name,
+        });
     }
     return value;
 }
-/** pg-bin-dir, pg-version (auto or a major such as 17) and install-pg-client (auto or never). */
-function parsePgClientSettings(raw) {
-    const versionText = settings_text(raw, "pg-version") ?? "auto";
-    let pgVersion = "auto";
-    if (versionText.toLowerCase() !== "auto") {
-        if (!/^\d{2}$/.test(versionText)) {
-            throw new InputError(`--pg-version "${versionText}": expected auto or a major version such as 17`, {
-                input: "pg-version",
-            });
-        }
-        pgVersion = Number(versionText);
-    }
-    return {
-        pgBinDir: settings_text(raw, "pg-bin-dir"),
-        pgVersion,
-        installPgClient: oneOf(raw, "install-pg-client", ["auto", "never"], "auto"),
-    };
+/** Cuts a text to a length, marking the cut. */
+function cut(value, max) {
+    return value.length > max ? `${value.slice(0, Math.max(0, max - 3))}...` : value;
 }
-function parseStorageSettings(raw) {
-    const sse = settings_text(raw, "s3-sse");
-    if (sse !== undefined && sse !== "AES256" && sse !== "aws:kms") {
-        throw new errors/* InputError */.dz(`--s3-sse "${sse}": expected AES256 or aws:kms`, { input: "s3-sse" });
-    }
-    const sseKmsKeyId = settings_text(raw, "s3-sse-kms-key-id");
-    if (sseKmsKeyId !== undefined && sse !== "aws:kms") {
-        throw new errors/* InputError */.dz(`--s3-sse-kms-key-id: only used with --s3-sse aws:kms`, {
-            input: "s3-sse-kms-key-id",
-        });
-    }
-    const endpoint = settings_text(raw, "s3-endpoint");
-    if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
-        throw new errors/* InputError */.dz(`--s3-endpoint "${endpoint}": expected an http:// or https:// URL`, {
-            input: "s3-endpoint",
-        });
-    }
-    return {
-        storage: required(raw, "storage", "s3://bucket/prefix, file:///absolute/path or a directory path"),
-        label: layout_validateLabel(settings_text(raw, "label") ?? "default"),
-        s3: {
-            endpoint,
-            region: settings_text(raw, "s3-region"),
-            forcePathStyle: flag(raw, "s3-force-path-style"),
-            checksums: oneOf(raw, "s3-checksums", ["when-required", "when-supported"], "when-required"),
-            sse,
-            sseKmsKeyId,
-        },
-    };
-}
-function readPassphraseFile(path) {
-    let passphrase;
+
+;// CONCATENATED MODULE: ./src/report/channels/scrub.ts
+/**
+ * Secrets out of everything a report sends or prints. Each known secret is replaced as written,
+ * percent-encoded and percent-decoded (a password inside a URL is usually encoded), and the password
+ * of any scheme://user:password@ URL is replaced too. Payloads are scrubbed string by string before
+ * they are encoded: scrubbing JSON text would miss a secret whose JSON form is escaped.
+ */
+/** Secrets shorter than this are not replaced in report text (it would mangle every word). */
+const MIN_SECRET_LENGTH = 4;
+/**
+ * The parts of a webhook URL that give access, to scrub wherever they turn up: the whole URL, its
+ * path (the token of Slack, Discord and ping URLs) and each long query value (the `sig` of a Teams
+ * workflow URL).
+ */
+function urlSecrets(url) {
+    const secrets = [url];
     try {
-        passphrase = readFileSync(path, "utf8").split(/\r?\n/)[0];
+        const parsed = new URL(url);
+        if (parsed.pathname.length >= 8)
+            secrets.push(parsed.pathname);
+        for (const value of parsed.searchParams.values())
+            if (value.length >= 8)
+                secrets.push(value);
+        if (parsed.password)
+            secrets.push(parsed.password);
     }
-    catch (error) {
-        throw new InputError(`--passphrase-file "${path}": cannot read it (${error.code ?? "error"})`, { input: "passphrase-file" });
+    catch {
+        // not a URL: the whole value is already listed
     }
-    if (!passphrase) {
-        throw new InputError(`--passphrase-file "${path}": the first line is empty`, {
-            input: "passphrase-file",
-        });
-    }
-    return passphrase;
+    return secrets;
 }
-/**
- * Encryption: public recipients, or one passphrase, or an explicit `none`. Neither is a bad input:
- * an unencrypted backup is never made by accident.
- */
-function parseEncryptionSettings(raw) {
-    const mode = flag(raw, "no-encryption")
-        ? "none"
-        : oneOf(raw, "encryption", ["age", "none"], "age");
-    const recipients = list(raw, "recipient");
-    const passphraseFile = settings_text(raw, "passphrase-file");
-    let passphrase = settings_text(raw, "passphrase");
-    if (passphraseFile !== undefined)
-        passphrase = readPassphraseFile(passphraseFile);
-    if (mode === "none") {
-        if (recipients.length > 0 || passphrase !== undefined) {
-            throw new InputError("--encryption none: remove --recipient and the passphrase, or drop --encryption none", {
-                input: "encryption",
-            });
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi;
+function variants(value) {
+    const out = [value, encodeURIComponent(value)];
+    try {
+        out.push(decodeURIComponent(value));
+    }
+    catch {
+        // not percent-encoded
+    }
+    return out;
+}
+/** Replaces every known secret, and the password of any URL with credentials, by `***`. */
+function scrubber(secrets) {
+    const values = [...new Set(secrets.flatMap(variants))]
+        .filter((value) => value.length >= MIN_SECRET_LENGTH)
+        .sort((a, b) => b.length - a.length);
+    return (input) => {
+        let out = input;
+        for (const value of values)
+            out = out.split(value).join("***");
+        return out.replace(URL_PASSWORD, "$1:***@");
+    };
+}
+/** A payload with every string scrubbed (object keys are ours and stay). */
+function scrubPayload(payload, scrub) {
+    const walk = (value) => {
+        if (typeof value === "string")
+            return scrub(value);
+        if (Array.isArray(value))
+            return value.map(walk);
+        if (value !== null && typeof value === "object") {
+            return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, walk(inner)]));
         }
-        return { kind: "none" };
-    }
-    if (recipients.length > 0 && passphrase !== undefined) {
-        throw new InputError("--recipient and a passphrase: choose one (age allows a passphrase only on its own)", {
-            input: "recipient",
-        });
-    }
-    if (passphrase !== undefined)
-        return { kind: "passphrase", passphrase };
-    if (recipients.length === 0) {
-        throw new InputError("--recipient: required; expected an age public key (age1...), or a passphrase (--passphrase-file / LIFEBOAT_PASSPHRASE), or --encryption none to opt out of encryption", { input: "recipient" });
-    }
-    return { kind: "recipients", recipients };
+        return value;
+    };
+    return walk(payload);
 }
+
+;// CONCATENATED MODULE: ./src/version.ts
+/** The package version, recorded in manifests; a test keeps it equal to package.json's. */
+const LIFEBOAT_VERSION = "0.1.0";
+
+;// CONCATENATED MODULE: ./src/report/channels/webhook-poster.ts
 /**
- * Object Lock needs both options, an s3:// storage, and request checksums: S3 refuses locked
- * uploads without one, so the checksum mode follows unless the user set it otherwise.
+ * One HTTP POST to a webhook, for every channel: retry on 429 (honouring Retry-After, capped) and on
+ * 5xx or network errors with exponential backoff, within a total time cap; other 4xx are final (a
+ * revoked or mistyped webhook). It never throws and never logs: the caller gets an outcome, and no
+ * text in it holds the URL or any part of it that gives access.
  */
-function parseObjectLock(raw, storage) {
-    const modeText = settings_text(raw, "object-lock-mode");
-    const daysText = settings_text(raw, "object-lock-days");
-    if (modeText === undefined && daysText === undefined)
+
+
+
+const defaultSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Retry-After in milliseconds (delta-seconds or an HTTP date); undefined when absent or unreadable. */
+function retryAfterMs(value, now) {
+    if (!value)
         return undefined;
-    if (modeText === undefined || daysText === undefined) {
-        const missing = modeText === undefined ? "object-lock-mode" : "object-lock-days";
-        throw new InputError(`--${missing}: required with --object-lock-mode and --object-lock-days together`, {
-            input: missing,
-        });
-    }
-    const mode = modeText.toUpperCase();
-    if (mode !== "GOVERNANCE" && mode !== "COMPLIANCE") {
-        throw new InputError(`--object-lock-mode "${modeText}": expected GOVERNANCE or COMPLIANCE`, {
-            input: "object-lock-mode",
-        });
-    }
-    const days = Number(daysText);
-    if (!Number.isInteger(days) || days < 1 || days > 36500) {
-        throw new InputError(`--object-lock-days "${daysText}": expected a whole number of days from 1 to 36500`, {
-            input: "object-lock-days",
-        });
-    }
-    if (!storage.storage.startsWith("s3://")) {
-        throw new InputError(`--object-lock-mode: needs s3:// storage with Object Lock enabled on the bucket`, {
-            input: "object-lock-mode",
-        });
-    }
-    if (settings_text(raw, "s3-checksums") === "when-required") {
-        throw new InputError("--s3-checksums when-required: S3 refuses object-locked uploads without a checksum; drop it or use when-supported", { input: "s3-checksums" });
-    }
-    storage.s3.checksums = "when-supported";
-    return { mode, days };
+    const trimmed = value.trim();
+    if (/^\d+(\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    const date = Date.parse(trimmed);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
-function parseBackupSettings(raw) {
-    const databaseUrl = parseDatabaseUrl(required(raw, "database-url", "postgresql://user:password@host:port/database"));
-    const storage = parseStorageSettings(raw);
-    const preset = parsePreset(settings_text(raw, "preset"));
-    const includeRoles = parseIncludeRoles(settings_text(raw, "include-roles"), preset);
-    const scope = validateScope(applyPreset(preset, {
-        ...emptyScope(),
-        schemaOnly: flag(raw, "schema-only"),
-        dataOnly: flag(raw, "data-only"),
-        includeSchemas: list(raw, "include-schema"),
-        excludeSchemas: list(raw, "exclude-schema"),
-        includeTables: list(raw, "include-table"),
-        excludeTables: list(raw, "exclude-table"),
-        excludeTableData: list(raw, "exclude-table-data"),
-    }));
-    const extraArgs = validateExtraArgs((settings_text(raw, "pg-dump-args") ?? "").split(/\s+/).filter(Boolean));
-    const objectLock = parseObjectLock(raw, storage);
-    return {
-        ...storage,
-        objectLock,
-        databaseUrl,
-        encryption: parseEncryptionSettings(raw),
-        compression: settings_text(raw, "compression") ?? "auto",
-        scope,
-        extraArgs,
-        ...parsePgClientSettings(raw),
-        preset,
-        includeRoles,
+function hideUrl(message, url) {
+    let out = message;
+    for (const part of urlSecrets(url).sort((a, b) => b.length - a.length)) {
+        out = out.split(part).join("<webhook>");
+    }
+    return out;
+}
+async function postWebhook(request, options = {}) {
+    const { service, url } = request;
+    const maxAttempts = options.maxAttempts ?? 4;
+    const baseDelay = options.baseDelayMs ?? 500;
+    const maxDelay = options.maxDelayMs ?? 30_000;
+    const sleep = options.sleep ?? defaultSleep;
+    const now = options.now ?? Date.now;
+    const doFetch = options.fetch ?? globalThis.fetch;
+    const deadline = now() + (options.totalTimeoutMs ?? 60_000);
+    const headers = {
+        "content-type": request.contentType ?? "application/json; charset=utf-8",
+        "user-agent": `lifeboat/${LIFEBOAT_VERSION}`,
+        ...request.headers,
     };
-}
-/** A whole number >= 0 (`--keep-daily 7`); `fallback` when the option is absent. */
-function wholeNumber(raw, name, fallback) {
-    const value = settings_text(raw, name);
-    if (value === undefined)
-        return fallback;
-    const number = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(number)) {
-        throw new errors/* InputError */.dz(`--${name} "${value}": expected a whole number >= 0`, { input: name });
-    }
-    return number;
-}
-/** A folder without a manifest younger than this may be a backup in flight: never less than 1 hour. */
-const MIN_SAFE_AGE_MS = 3_600_000;
-function parsePruneSettings(raw) {
-    const within = settings_text(raw, "keep-within");
-    const safeAgeText = settings_text(raw, "safe-age") ?? "24h";
-    const policy = {
-        keepLast: wholeNumber(raw, "keep-last", 0),
-        keepHourly: wholeNumber(raw, "keep-hourly", 0),
-        keepDaily: wholeNumber(raw, "keep-daily", 0),
-        keepWeekly: wholeNumber(raw, "keep-weekly", 0),
-        keepMonthly: wholeNumber(raw, "keep-monthly", 0),
-        keepYearly: wholeNumber(raw, "keep-yearly", 0),
-        keepWithinMs: within === undefined ? 0 : duration_parseDurationOption(within, "keep-within"),
-        minVerified: wholeNumber(raw, "min-verified", 1),
-        safeAgeMs: duration_parseDurationOption(safeAgeText, "safe-age"),
-    };
-    if (policy.safeAgeMs < MIN_SAFE_AGE_MS) {
-        throw new errors/* InputError */.dz(`--safe-age "${safeAgeText}": expected at least ${formatDuration(MIN_SAFE_AGE_MS)}, so that a backup in flight is never removed`, { input: "safe-age" });
-    }
-    validatePolicy(policy);
-    return { ...parseStorageSettings(raw), policy, dryRun: flag(raw, "dry-run") };
-}
-/** The key that decrypts a backup: an identity (file in the CLI, text in the action) or a passphrase. */
-function parseDecryptionKeys(raw) {
-    const identityFile = settings_text(raw, "identity-file");
-    let identityText = settings_text(raw, "identity");
-    if (identityFile !== undefined) {
+    let attempts = 0;
+    let status;
+    let error = "not attempted";
+    while (attempts < maxAttempts) {
+        attempts++;
+        let wait;
         try {
-            identityText = readFileSync(identityFile, "utf8");
-        }
-        catch (error) {
-            throw new InputError(`--identity-file "${identityFile}": cannot read it (${error.code ?? "error"})`, { input: "identity-file" });
-        }
-    }
-    const passphraseFile = settings_text(raw, "passphrase-file");
-    let passphrase = settings_text(raw, "passphrase");
-    if (passphraseFile !== undefined)
-        passphrase = readPassphraseFile(passphraseFile);
-    if (identityText !== undefined && passphrase !== undefined) {
-        throw new InputError("--identity-file and a passphrase: give the one the backup was made with", {
-            input: "identity-file",
-        });
-    }
-    return { identityText, passphrase };
-}
-function parseVerifySettings(raw) {
-    const maxAge = settings_text(raw, "max-age");
-    const maxSizeChange = settings_text(raw, "max-size-change");
-    const minSize = settings_text(raw, "min-size");
-    return {
-        ...parseStorageSettings(raw),
-        backup: settings_text(raw, "backup") ?? "latest",
-        keys: parseDecryptionKeys(raw),
-        ...parsePgClientSettings(raw),
-        gates: {
-            maxAgeSeconds: maxAge === undefined ? undefined : parseDurationOption(maxAge, "max-age") / 1000,
-            maxSizeChange: maxSizeChange === undefined ? undefined : parsePercent(maxSizeChange, "max-size-change"),
-            sizeChangeAction: oneOf(raw, "size-change-action", ["fail", "warn"], "fail"),
-            minSizeBytes: minSize === undefined ? undefined : parseSize(minSize, "min-size"),
-        },
-    };
-}
-/** pg_restore flags the restore owns: where it reads from, where it writes to, what it does. */
-const PG_RESTORE_OWNED = (/* unused pure expression or super */ null && ([
-    "-d",
-    "--dbname",
-    "-f",
-    "--file",
-    "-l",
-    "--list",
-    "-L",
-    "--use-list",
-    "-j",
-    "--jobs",
-    "-h",
-    "--host",
-    "-p",
-    "--port",
-    "-U",
-    "--username",
-    "-W",
-    "--password",
-    "-e",
-    "--exit-on-error",
-    "-F",
-    "--format",
-    "-C",
-    "--create",
-]));
-/** pg_restore's default parallelism: the CPUs, at most 4 (more rarely helps a scratch server). */
-function defaultJobs() {
-    return Math.max(1, Math.min(4, availableParallelism()));
-}
-function parseRestoreTestSettings(raw) {
-    const assertionsPath = settings_text(raw, "assertions");
-    let assertions;
-    if (assertionsPath !== undefined) {
-        let sql;
-        try {
-            sql = readFileSync(assertionsPath, "utf8");
-        }
-        catch (error) {
-            throw new InputError(`--assertions "${assertionsPath}": cannot read it (${error.code ?? "error"})`, { input: "assertions" });
-        }
-        const split = splitSqlStatements(sql);
-        if (split.problem) {
-            throw new InputError(`--assertions "${assertionsPath}": does not parse: ${split.problem}`, {
-                input: "assertions",
+            const remaining = deadline - now();
+            const response = await doFetch(url, {
+                method: "POST",
+                headers,
+                body: request.body,
+                signal: AbortSignal.timeout(Math.max(1, Math.min(options.requestTimeoutMs ?? 15_000, remaining))),
             });
+            status = response.status;
+            const answer = (await response.text().catch(() => "")).trim().slice(0, 200);
+            if (response.ok)
+                return { ok: true, attempts, status };
+            error = `${service} answered ${response.status}${answer ? ` (${answer.replace(/\s+/g, " ")})` : ""}`;
+            if (response.status === 429) {
+                wait = retryAfterMs(response.headers.get("retry-after"), now());
+            }
+            else if (response.status < 500) {
+                return { ok: false, attempts, status, error: hideUrl(error, url) };
+            }
         }
-        if (split.statements.length === 0) {
-            throw new InputError(`--assertions "${assertionsPath}": holds no SQL statement`, {
-                input: "assertions",
-            });
+        catch (thrown) {
+            const cause = thrown.cause;
+            const code = typeof cause?.code === "string" ? ` (${cause.code})` : "";
+            error =
+                thrown instanceof Error && (thrown.name === "TimeoutError" || thrown.name === "AbortError")
+                    ? `the request to ${service} timed out`
+                    : `the request to ${service} failed: ${(0,errors/* describeError */.Uc)(thrown)}${code}`;
         }
-        assertions = { path: assertionsPath, statements: split.statements };
+        if (attempts >= maxAttempts)
+            break;
+        const delay = Math.min(maxDelay, wait ?? baseDelay * 2 ** (attempts - 1));
+        if (now() + delay >= deadline) {
+            error = `${error}; gave up: the next try would pass the time limit`;
+            break;
+        }
+        await sleep(delay);
     }
-    const tolerate = list(raw, "tolerate").map((pattern) => {
-        try {
-            return new RegExp(pattern);
-        }
-        catch (error) {
-            throw new InputError(`--tolerate "${pattern}": not a regular expression (${error.message})`, {
-                input: "tolerate",
-            });
-        }
-    });
-    const pgRestoreArgs = (settings_text(raw, "pg-restore-args") ?? "").split(/\s+/).filter(Boolean);
-    for (const arg of pgRestoreArgs) {
-        const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
-        if (PG_RESTORE_OWNED.includes(flag)) {
-            throw new InputError(`--pg-restore-args: "${arg}" is not allowed (the restore-test sets it)`, {
-                input: "pg-restore-args",
-            });
-        }
-    }
-    const jobsText = settings_text(raw, "jobs");
-    const jobs = jobsText === undefined ? defaultJobs() : Number(jobsText);
-    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) {
-        throw new InputError(`--jobs "${jobsText}": expected a whole number from 1 to 64`, { input: "jobs" });
-    }
-    return {
-        ...parseStorageSettings(raw),
-        backup: settings_text(raw, "backup") ?? "latest",
-        keys: parseDecryptionKeys(raw),
-        scratchUrl: parseDatabaseUrl(required(raw, "scratch-database-url", "postgresql://user:password@host:port/postgres"), "scratch-database-url"),
-        assertions,
-        run: settings_text(raw, "run"),
-        tolerate,
-        keepOnFailure: flag(raw, "keep-on-failure"),
-        decryptToDisk: oneOf(raw, "decrypt-to-disk", ["auto", "never"], "auto"),
-        jobs,
-        pgRestoreArgs,
-        ...parsePgClientSettings(raw),
-    };
+    return { ok: false, attempts, ...(status === undefined ? {} : { status }), error: hideUrl(error, url) };
 }
+/** A JSON payload, every string of it scrubbed before it is encoded, posted with postWebhook. */
+function webhook_poster_postJson(service, url, payload, scrub, options = {}, headers = {}) {
+    return postWebhook({ service, url, body: JSON.stringify(scrubPayload(payload, scrub)), headers }, options);
+}
+
+;// CONCATENATED MODULE: ./src/report/channels/discord.ts
 /**
- * restore: the target and its confirmation are checked here (the name typed in `confirm` against
- * the database name in the URL) and again against current_database() once connected.
+ * Discord, through a channel's incoming webhook: one embed (verdict colour, title linking to the
+ * run, the headline with the failures and warnings, the figures as inline fields, label and
+ * command in the footer). Discord's limits are kept: title 256, description 4,096, 25 fields of
+ * 256/1,024, footer 2,048, 6,000 characters across the embed, content 2,000. Mentions are turned
+ * off, so no report text can ping @everyone.
  */
-function parseRestoreSettings(raw) {
-    const targetUrl = parseDatabaseUrl(required(raw, "target-database-url", "postgresql://user:password@host:port/database"), "target-database-url");
-    const confirm = settings_text(raw, "confirm");
-    if (confirm === undefined) {
-        throw new InputError(`--confirm: required; expected the target database's name ("${targetUrl.database}"), typed out to confirm that it is overwritten`, { input: "confirm" });
-    }
-    if (confirm !== targetUrl.database) {
-        throw new InputError(`--confirm "${confirm}": expected the target database's name "${targetUrl.database}" (from --target-database-url); nothing was restored`, { input: "confirm" });
-    }
-    const storage = parseStorageSettings(raw);
-    const safetyLabelText = settings_text(raw, "safety-label");
-    const safetyLabel = safetyLabelText ?? `${storage.label}-safety`;
-    try {
-        validateLabel(safetyLabel);
-    }
-    catch (error) {
-        if (safetyLabelText !== undefined)
-            throw error;
-        throw new InputError(`--label "${storage.label}": the safety label "${safetyLabel}" is too long; give --safety-label`, { input: "safety-label" });
-    }
-    if (safetyLabel === storage.label) {
-        throw new InputError(`--safety-label "${safetyLabel}": expected a label other than the one being restored from`, { input: "safety-label" });
-    }
-    return {
-        ...storage,
-        backup: settings_text(raw, "backup") ?? "latest",
-        keys: parseDecryptionKeys(raw),
-        targetUrl,
-        confirm,
-        safetyBackup: raw["safety-backup"] === undefined ? true : flag(raw, "safety-backup"),
-        safetyLabel,
-        schemas: list(raw, "schema"),
-        tables: list(raw, "table"),
-        clean: flag(raw, "clean"),
-        noOwner: flag(raw, "no-owner"),
-        noPrivileges: flag(raw, "no-privileges"),
-        ...parsePgClientSettings(raw),
+
+
+
+
+const DISCORD_LIMITS = {
+    content: 2000,
+    title: 256,
+    description: 4096,
+    fields: 25,
+    fieldName: 256,
+    fieldValue: 1024,
+    footer: 2048,
+    embedTotal: 6000,
+};
+const COLOUR = { pass: 0x2eb67d, warn: 0xecb22e, fail: 0xe01e5a };
+function list(title, items, max = 10) {
+    if (items.length === 0)
+        return "";
+    const lines = items.slice(0, max).map((item) => `- ${cut(item, 300)}`);
+    if (items.length > max)
+        lines.push(`- ... and ${items.length - max} more`);
+    return `\n\n**${title}**\n${lines.join("\n")}`;
+}
+/** The characters Discord counts against an embed's 6,000. */
+function embedLength(embed) {
+    return (embed.title.length +
+        embed.description.length +
+        embed.footer.text.length +
+        embed.fields.reduce((sum, field) => sum + field.name.length + field.value.length, 0));
+}
+function renderDiscord(report) {
+    const history = report.history ? `\n\n${historyLine(report.history)}` : "";
+    const description = `**${VERDICT_WORD[report.verdict]}**: ${report.headline}` +
+        list("Failures", report.failures) +
+        list("Warnings", report.warnings) +
+        history;
+    const embed = {
+        title: cut(report.title, DISCORD_LIMITS.title),
+        description: cut(description, DISCORD_LIMITS.description),
+        color: COLOUR[report.verdict],
+        ...(report.runUrl && /^https?:\/\//.test(report.runUrl) ? { url: report.runUrl } : {}),
+        fields: report.facts.slice(0, DISCORD_LIMITS.fields).map((fact) => ({
+            name: cut(fact.label, DISCORD_LIMITS.fieldName) || "-",
+            value: cut(fact.value, DISCORD_LIMITS.fieldValue) || "-",
+            inline: true,
+        })),
+        footer: { text: cut(`label ${report.label} · ${report.action}`, DISCORD_LIMITS.footer) },
     };
+    // Over the total, the description gives way first (down to a few lines), then the last fields.
+    const over = embedLength(embed) - DISCORD_LIMITS.embedTotal;
+    if (over > 0)
+        embed.description = cut(embed.description, Math.max(500, embed.description.length - over));
+    while (embedLength(embed) > DISCORD_LIMITS.embedTotal && embed.fields.length > 0)
+        embed.fields.pop();
+    return {
+        username: "Lifeboat",
+        content: cut(`${VERDICT_EMOJI[report.verdict]} ${report.title}`, DISCORD_LIMITS.content),
+        embeds: [embed],
+        allowed_mentions: { parse: [] },
+    };
+}
+const discordChannel = {
+    name: "discord",
+    options: [
+        {
+            name: "discord-webhook-url",
+            description: "Discord webhook URL (from a secret; channel settings > Integrations > Webhooks) to report to; empty for no Discord message.",
+            type: "string",
+            env: "LIFEBOAT_DISCORD_WEBHOOK_URL",
+            secret: true,
+            value: "URL",
+        },
+    ],
+    configure(raw) {
+        const url = readUrl(raw, "discord-webhook-url", "a Discord webhook URL such as https://discord.com/api/webhooks/...");
+        if (!url)
+            return undefined;
+        return {
+            name: "discord",
+            noun: "Discord message",
+            followsNotifyOn: true,
+            secrets: urlSecrets(url),
+            send: (report, context) => webhook_poster_postJson("Discord", url, renderDiscord(report), context.scrub, context.poster),
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/report/channels/ping.ts
+/**
+ * Heartbeat pings for dead-man's-switch services (healthchecks.io, Cronitor, Better Stack): a
+ * start ping before the command runs, then a success or a failure ping. The service alerts when a
+ * failure ping comes, and when no success ping comes in time: the case no message can cover (a
+ * schedule that stopped, a runner that died).
+ *
+ * `ping-url` follows healthchecks.io's pinging API: `<url>/start`, `<url>`, `<url>/fail`. The three
+ * explicit URLs replace (or stand in for) those, for services that spell them otherwise (Cronitor's
+ * `?state=run|complete|fail`, Better Stack's heartbeat without a start). A heartbeat is sent on
+ * every run: notify-on is for messages, and a heartbeat that stopped on success would raise the
+ * alarm it exists to raise.
+ */
+
+
+
+
+/** healthchecks.io keeps 100 kB of a ping's body; the summary needs far less. */
+const PING_BODY_LIMIT = 10_000;
+/** A start ping holds the command up: it gets less time than a report does. */
+const START_TIMEOUT_MS = 15_000;
+/** `<url>` with a path suffix added before its query, as healthchecks.io's /start and /fail. */
+function withSuffix(url, suffix) {
+    const parsed = new URL(url);
+    parsed.pathname = `${parsed.pathname.replace(/\/+$/, "")}/${suffix}`;
+    return parsed.toString();
+}
+function pingUrls(base, explicit) {
+    const derived = base
+        ? { start: withSuffix(base, "start"), success: base, failure: withSuffix(base, "fail") }
+        : {};
+    return { ...derived, ...Object.fromEntries(Object.entries(explicit).filter(([, url]) => url)) };
+}
+/** The body of a finishing ping: a plain-text summary the service shows in its log of pings. */
+function renderPingBody(report) {
+    const lines = [
+        `${report.title}: ${VERDICT_WORD[report.verdict]}`,
+        report.headline,
+        ...report.facts.map((fact) => `${fact.label}: ${fact.value}`),
+        ...report.failures.slice(0, 20).map((failure) => `failure: ${failure}`),
+        ...report.warnings.slice(0, 20).map((warning) => `warning: ${warning}`),
+        ...(report.runUrl ? [`run: ${report.runUrl}`] : []),
+    ];
+    return cut(lines.join("\n"), PING_BODY_LIMIT);
+}
+function renderStartBody(start) {
+    return `Lifeboat ${start.action} started (label ${start.label})`;
+}
+const urlOption = (name, env, description) => ({
+    name,
+    description,
+    type: "string",
+    env,
+    secret: true,
+    value: "URL",
+});
+const pingChannel = {
+    name: "ping",
+    options: [
+        urlOption("ping-url", "LIFEBOAT_PING_URL", "Heartbeat URL in healthchecks.io's form (from a secret): <url>/start before the run, <url> on success, <url>/fail on failure. Sent on every run, whatever notify-on says."),
+        urlOption("ping-start-url", "LIFEBOAT_PING_START_URL", "URL pinged before the run, instead of <ping-url>/start (e.g. Cronitor's ...?state=run)."),
+        urlOption("ping-success-url", "LIFEBOAT_PING_SUCCESS_URL", "URL pinged when the run passed (with or without warnings), instead of <ping-url>."),
+        urlOption("ping-failure-url", "LIFEBOAT_PING_FAILURE_URL", "URL pinged when the run failed, instead of <ping-url>/fail (e.g. Better Stack's <heartbeat>/fail)."),
+    ],
+    configure(raw) {
+        const expected = "an http(s) heartbeat URL such as https://hc-ping.com/<uuid>";
+        const urls = pingUrls(readUrl(raw, "ping-url", expected), {
+            start: readUrl(raw, "ping-start-url", expected),
+            success: readUrl(raw, "ping-success-url", expected),
+            failure: readUrl(raw, "ping-failure-url", expected),
+        });
+        if (!urls.start && !urls.success && !urls.failure)
+            return undefined;
+        const secrets = [urls.start, urls.success, urls.failure].flatMap((url) => (url ? urlSecrets(url) : []));
+        const ping = (url, body, poster = {}) => postWebhook({ service: "the heartbeat service", url, body, contentType: "text/plain; charset=utf-8" }, poster);
+        return {
+            name: "ping",
+            noun: "heartbeat ping",
+            followsNotifyOn: false,
+            secrets,
+            send: async (report, context) => {
+                const url = report.verdict === "fail" ? urls.failure : urls.success;
+                if (!url)
+                    return null;
+                return ping(url, context.scrub(renderPingBody(report)), context.poster);
+            },
+            ...(urls.start
+                ? {
+                    onStart: (start, context) => ping(urls.start, context.scrub(renderStartBody(start)), {
+                        ...context.poster,
+                        totalTimeoutMs: Math.min(context.poster?.totalTimeoutMs ?? START_TIMEOUT_MS, START_TIMEOUT_MS),
+                    }),
+                }
+                : {}),
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/report/channels/slack.ts
+/**
+ * Slack, through an incoming webhook: the report as Block Kit, with a plain `text` fallback for
+ * notifications and clients that show no blocks. Slack's limits are kept: a header of 150
+ * characters, section text of 3,000, ten fields of 2,000 each, at most 50 blocks.
+ */
+
+
+
+
+/** Slack mrkdwn: only &, < and > are control characters. */
+function escapeMrkdwn(text) {
+    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+function listText(title, items, max = 10) {
+    const lines = items.slice(0, max).map((item) => `• ${escapeMrkdwn(cut(item, 500))}`);
+    if (items.length > max)
+        lines.push(`• ... and ${items.length - max} more`);
+    return cut(`*${title}*\n${lines.join("\n")}`, 3000);
+}
+function renderSlack(report) {
+    const emoji = VERDICT_EMOJI[report.verdict];
+    const blocks = [
+        { type: "header", text: { type: "plain_text", text: cut(`${emoji} ${report.title}`, 150), emoji: true } },
+        {
+            type: "section",
+            text: {
+                type: "mrkdwn",
+                text: cut(`*${VERDICT_WORD[report.verdict]}*: ${escapeMrkdwn(report.headline)}`, 3000),
+            },
+        },
+    ];
+    const facts = report.facts.slice(0, 10);
+    if (facts.length > 0) {
+        blocks.push({
+            type: "section",
+            fields: facts.map((fact) => ({
+                type: "mrkdwn",
+                text: cut(`*${escapeMrkdwn(fact.label)}*\n${escapeMrkdwn(fact.value)}`, 2000),
+            })),
+        });
+    }
+    if (report.failures.length > 0) {
+        blocks.push({ type: "section", text: { type: "mrkdwn", text: listText("Failures", report.failures) } });
+    }
+    if (report.warnings.length > 0) {
+        blocks.push({ type: "section", text: { type: "mrkdwn", text: listText("Warnings", report.warnings) } });
+    }
+    const context = [];
+    if (report.history)
+        context.push(escapeMrkdwn(historyLine(report.history)));
+    context.push(`label \`${escapeMrkdwn(report.label)}\` · ${report.action}`);
+    blocks.push({
+        type: "context",
+        elements: context.map((text) => ({ type: "mrkdwn", text: cut(text, 3000) })),
+    });
+    if (report.runUrl) {
+        blocks.push({
+            type: "actions",
+            elements: [
+                {
+                    type: "button",
+                    text: { type: "plain_text", text: "Open the workflow run" },
+                    url: report.runUrl,
+                    ...(report.verdict === "fail" ? { style: "danger" } : {}),
+                },
+            ],
+        });
+    }
+    const text = cut(`${emoji} ${report.title}: ${report.headline}${report.runUrl ? ` (${report.runUrl})` : ""}`, 3000);
+    return { text, blocks: blocks.slice(0, 50) };
+}
+/** POSTs a Slack payload (already scrubbed by the caller, or holding no secret). */
+function postSlackWebhook(url, payload, options) {
+    return postJson("Slack", url, payload, (text) => text, options);
+}
+const slackChannel = {
+    name: "slack",
+    options: [
+        {
+            name: "slack-webhook-url",
+            description: "Slack incoming webhook URL (from a secret) to report to; empty for no Slack message. A Slack outage never fails the step.",
+            type: "string",
+            env: "LIFEBOAT_SLACK_WEBHOOK_URL",
+            secret: true,
+            value: "URL",
+        },
+    ],
+    configure(raw) {
+        const url = readUrl(raw, "slack-webhook-url", "a Slack incoming webhook URL such as https://hooks.slack.com/services/...");
+        if (!url)
+            return undefined;
+        return {
+            name: "slack",
+            noun: "Slack message",
+            followsNotifyOn: true,
+            secrets: urlSecrets(url),
+            send: (report, context) => webhook_poster_postJson("Slack", url, renderSlack(report), context.scrub, context.poster),
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/report/channels/teams.ts
+/**
+ * Microsoft Teams, through a Workflows webhook ("Post to a channel when a webhook request is
+ * received"): a message whose one attachment is an Adaptive Card (1.4, full width) with the verdict
+ * as a coloured heading, the headline, the figures as a FactSet, the failures and warnings, the
+ * history line and a button to the run. The retired Office 365 connector card (MessageCard) is not
+ * used: Workflows only accept Adaptive Cards.
+ */
+
+
+
+
+const ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive";
+const ADAPTIVE_CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json";
+const teams_COLOUR = {
+    pass: "Good",
+    warn: "Warning",
+    fail: "Attention",
+};
+function listBlock(title, items, colour, max = 10) {
+    if (items.length === 0)
+        return [];
+    const lines = items.slice(0, max).map((item) => `- ${cut(item.replace(/\s+/g, " "), 500)}`);
+    if (items.length > max)
+        lines.push(`- ... and ${items.length - max} more`);
+    return [
+        { type: "TextBlock", text: title, weight: "Bolder", color: colour, wrap: true, spacing: "Medium" },
+        { type: "TextBlock", text: lines.join("\n"), wrap: true, spacing: "Small" },
+    ];
+}
+function renderTeams(report) {
+    const body = [
+        {
+            type: "TextBlock",
+            text: cut(`${VERDICT_EMOJI[report.verdict]} ${report.title}`, 300),
+            size: "Large",
+            weight: "Bolder",
+            style: "heading",
+            color: teams_COLOUR[report.verdict],
+            wrap: true,
+        },
+        {
+            type: "TextBlock",
+            text: cut(`**${VERDICT_WORD[report.verdict]}**: ${report.headline}`, 3000),
+            wrap: true,
+        },
+    ];
+    const facts = report.facts.slice(0, 12);
+    if (facts.length > 0) {
+        body.push({
+            type: "FactSet",
+            facts: facts.map((fact) => ({ title: cut(fact.label, 100), value: cut(fact.value, 1000) })),
+        });
+    }
+    body.push(...listBlock("Failures", report.failures, "Attention"));
+    body.push(...listBlock("Warnings", report.warnings, "Warning"));
+    const context = [
+        ...(report.history ? [historyLine(report.history)] : []),
+        `label ${report.label} · ${report.action}`,
+    ];
+    body.push({ type: "TextBlock", text: context.join("\n\n"), isSubtle: true, size: "Small", wrap: true });
+    const actions = report.runUrl && /^https?:\/\//.test(report.runUrl)
+        ? [{ type: "Action.OpenUrl", title: "Open the workflow run", url: report.runUrl }]
+        : [];
+    return {
+        type: "message",
+        attachments: [
+            {
+                contentType: ADAPTIVE_CARD_CONTENT_TYPE,
+                contentUrl: null,
+                content: {
+                    $schema: ADAPTIVE_CARD_SCHEMA,
+                    type: "AdaptiveCard",
+                    version: "1.4",
+                    msteams: { width: "Full" },
+                    body,
+                    actions,
+                },
+            },
+        ],
+    };
+}
+const teamsChannel = {
+    name: "teams",
+    options: [
+        {
+            name: "teams-webhook-url",
+            description: "Microsoft Teams Workflows webhook URL (from a secret; a workflow made from the template Post to a channel when a webhook request is received) to report to; empty for no Teams message.",
+            type: "string",
+            env: "LIFEBOAT_TEAMS_WEBHOOK_URL",
+            secret: true,
+            value: "URL",
+        },
+    ],
+    configure(raw) {
+        const url = readUrl(raw, "teams-webhook-url", "the HTTP POST URL of a Teams Workflows webhook (https://...logic.azure.com/... or https://...powerplatform.com/...)");
+        if (!url)
+            return undefined;
+        return {
+            name: "teams",
+            noun: "Teams message",
+            followsNotifyOn: true,
+            secrets: urlSecrets(url),
+            send: (report, context) => webhook_poster_postJson("Microsoft Teams", url, renderTeams(report), context.scrub, context.poster),
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/report/channels/webhook.ts
+/**
+ * A generic JSON webhook: a documented, versioned event (docs/reports.md) for any receiver. With a
+ * secret, each request is signed like GitHub's own webhooks: `X-Lifeboat-Signature: sha256=<hex
+ * HMAC-SHA256 of the body>`. The body carries its own `timestamp`, equal to the
+ * `X-Lifeboat-Timestamp` header, so the signature covers it and a receiver can refuse an old
+ * request played again.
+ */
+
+
+
+
+
+const WEBHOOK_EVENT_VERSION = 1;
+const SIGNATURE_HEADER = "x-lifeboat-signature";
+const TIMESTAMP_HEADER = "x-lifeboat-timestamp";
+function renderWebhookEvent(report, meta) {
+    const stats = report.history?.stats;
+    return {
+        version: WEBHOOK_EVENT_VERSION,
+        event: "run.finished",
+        id: meta.id,
+        timestamp: Math.floor(meta.now.getTime() / 1000),
+        command: report.action,
+        label: report.label,
+        outcome: report.verdict,
+        title: report.title,
+        headline: report.headline,
+        backupId: report.backupId,
+        figures: report.facts.map((fact) => ({ label: fact.label, value: fact.value })),
+        failures: report.failures.slice(0, 100),
+        warnings: report.warnings.slice(0, 100),
+        history: stats
+            ? {
+                newestAgeSeconds: stats.newestAgeSeconds,
+                newestBackupId: stats.newestBackupId,
+                attempts: stats.attempts,
+                succeeded: stats.succeeded,
+                successRate: stats.successRate,
+                restoreTested: stats.restoreTested,
+            }
+            : null,
+        runUrl: report.runUrl,
+    };
+}
+/** The signature header's value for a body: what a receiver recomputes and compares. */
+function signBody(secret, body) {
+    return `sha256=${(0,external_node_crypto_.createHmac)("sha256", secret).update(body, "utf8").digest("hex")}`;
+}
+const webhookChannel = {
+    name: "webhook",
+    options: [
+        {
+            name: "webhook-url",
+            description: "URL (from a secret) that receives every report as a JSON event (format in docs/reports.md); empty for none.",
+            type: "string",
+            env: "LIFEBOAT_WEBHOOK_URL",
+            secret: true,
+            value: "URL",
+        },
+        {
+            name: "webhook-secret",
+            description: "Secret that signs each webhook request: X-Lifeboat-Signature: sha256=<HMAC-SHA256 of the body, hex>; empty for no signature.",
+            type: "string",
+            env: "LIFEBOAT_WEBHOOK_SECRET",
+            secret: true,
+            value: "SECRET",
+        },
+    ],
+    configure(raw) {
+        const url = readUrl(raw, "webhook-url", "an http(s) URL that accepts a JSON POST");
+        const secret = optionText(raw, "webhook-secret");
+        if (!url) {
+            if (secret !== undefined) {
+                throw new errors/* InputError */.dz("--webhook-secret: set without --webhook-url; expected both or neither", {
+                    input: "webhook-secret",
+                });
+            }
+            return undefined;
+        }
+        return {
+            name: "webhook",
+            noun: "webhook event",
+            followsNotifyOn: true,
+            secrets: [...urlSecrets(url), ...(secret ? [secret] : [])],
+            send: (report, context) => {
+                const event = scrubPayload(renderWebhookEvent(report, { id: (0,external_node_crypto_.randomUUID)(), now: context.now() }), context.scrub);
+                const body = JSON.stringify(event);
+                return postWebhook({
+                    service: "the webhook",
+                    url,
+                    body,
+                    headers: {
+                        "x-lifeboat-event": event.event,
+                        "x-lifeboat-delivery": event.id,
+                        [TIMESTAMP_HEADER]: String(event.timestamp),
+                        ...(secret ? { [SIGNATURE_HEADER]: signBody(secret, body) } : {}),
+                    },
+                }, context.poster);
+            },
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/report/channels/index.ts
+/**
+ * The notification channels, in the order they are listed and sent.
+ *
+ * Adding a channel is one file plus one entry here: write src/report/channels/<name>.ts exporting
+ * a ChannelDefinition (its options, how it reads them, what it renders from the report, how it
+ * sends it, and optionally an onStart hook), then add it to CHANNELS. Its options then reach the
+ * option table (the CLI's flags and environment variables, the actions' inputs and action.yml),
+ * the settings of both edges and delivery; nothing else changes. Document it in docs/reports.md.
+ */
+
+
+
+
+
+
+const CHANNELS = [
+    slackChannel,
+    discordChannel,
+    teamsChannel,
+    webhookChannel,
+    pingChannel,
+];
+const NOTIFY_ON_OPTION = {
+    name: "notify-on",
+    description: "When to send a message (Slack, Discord, Teams, webhook): failure (default), success, always or never. Heartbeat pings go on every run.",
+    type: "choice",
+    choices: ["failure", "success", "always", "never"],
+    default: "failure",
+    env: "LIFEBOAT_NOTIFY_ON",
+    value: "WHEN",
+};
+/** Every channel's options and notify-on: the option table's share of reporting. */
+const CHANNEL_OPTIONS = [
+    ...CHANNELS.flatMap((channel) => channel.options),
+    NOTIFY_ON_OPTION,
+];
+/** Reads notify-on and every channel's options; a bad value is an InputError naming its option. */
+function readChannelSettings(raw) {
+    const notifyOn = readOption(raw, NOTIFY_ON_OPTION);
+    const channels = CHANNELS.flatMap((channel) => channel.configure(raw) ?? []);
+    return { notifyOn, channels };
 }
 
 ;// CONCATENATED MODULE: ./src/settings/spec.ts
-const storageOptions = [
-    {
+/**
+ * Every option of every command, in one place: the CLI's flags, the actions' inputs (the same
+ * names, kebab-case), their help text, defaults, accepted values and ranges. The reader
+ * (read-option.ts) parses values by this table alone, so a default or a list of accepted values is
+ * written once, here. actions/<name>/action.yml is generated from this table
+ * (scripts/render-actions.ts, run by the build) and a test keeps the two equal.
+ */
+
+const AUTO_OR_NEVER = ["auto", "never"];
+const keepCount = (period) => ({
+    name: `keep-${period}`,
+    description: period === "last"
+        ? "Keep the N newest backups."
+        : `Keep the newest backup in each of the last N ${{ hourly: "hours", daily: "days", weekly: "ISO weeks (Monday to Sunday)", monthly: "months", yearly: "years" }[period]} that have a backup (UTC).`,
+    type: "integer",
+    min: 0,
+    value: "N",
+});
+/**
+ * The options, each declared once. Commands list them below; where a command words one
+ * differently it replaces only the description (a test checks that nothing else differs).
+ */
+const spec_OPTIONS = {
+    storage: {
         name: "storage",
         description: "Where backups live: s3://bucket/prefix (AWS S3 or any S3-compatible store), file:///absolute/path, or a directory path.",
         type: "string",
@@ -34319,8 +34498,9 @@ const storageOptions = [
         cliDefault: "./backups",
         env: "LIFEBOAT_STORAGE",
         value: "URL",
+        expected: "s3://bucket/prefix, file:///absolute/path or a directory path",
     },
-    {
+    label: {
         name: "label",
         description: "Separates databases and environments in one storage location: backups go under <storage>/<label>/.",
         type: "string",
@@ -34328,105 +34508,133 @@ const storageOptions = [
         env: "LIFEBOAT_LABEL",
         value: "NAME",
     },
-    {
+    s3Endpoint: {
         name: "s3-endpoint",
         description: "Endpoint of an S3-compatible store (R2, B2, MinIO, Supabase Storage, GCS interop); empty for AWS S3.",
-        type: "string",
+        type: "url",
         env: "AWS_ENDPOINT_URL_S3",
         value: "URL",
     },
-    {
+    s3Region: {
         name: "s3-region",
         description: "S3 region; empty for the SDK's default chain (AWS_REGION), or us-east-1.",
         type: "string",
         value: "REGION",
     },
-    {
+    s3ForcePathStyle: {
         name: "s3-force-path-style",
         description: "Address the bucket in the path (https://endpoint/bucket/key), as MinIO and some stores need.",
         type: "boolean",
         default: "false",
     },
-    {
+    s3Checksums: {
         name: "s3-checksums",
         description: "when-required (default: checksums only where the S3 API demands them, which S3-compatible stores accept) or when-supported (the AWS SDK's default).",
-        type: "string",
+        type: "choice",
+        choices: ["when-required", "when-supported"],
         default: "when-required",
         value: "MODE",
     },
-];
-/** How the PostgreSQL client tools are chosen, and installed when missing (docs/pg-client.md). */
-const pgClientOptions = (tool) => [
-    {
-        name: "pg-version",
-        description: `Major version of ${tool} to use: auto (default: ${tool === "pg_dump" ? "the server's own major when present, else the nearest newer one" : "one that reads the archive, the same major as the pg_dump that made it when present"}) or a major such as 17.`,
+    s3Sse: {
+        name: "s3-sse",
+        description: "Server-side encryption for stored objects: AES256 or aws:kms (with s3-sse-kms-key-id).",
+        type: "choice",
+        choices: ["AES256", "aws:kms"],
+        value: "MODE",
+    },
+    s3SseKmsKeyId: {
+        name: "s3-sse-kms-key-id",
+        description: "KMS key id for s3-sse aws:kms.",
         type: "string",
+        value: "KEY",
+    },
+    objectLockMode: {
+        name: "object-lock-mode",
+        description: "S3 Object Lock retention for the dump and manifest: GOVERNANCE or COMPLIANCE (with object-lock-days; the bucket must have Object Lock enabled). A leaked credential then cannot delete backups either; prune leaves them alone until the lock expires.",
+        type: "choice",
+        choices: ["GOVERNANCE", "COMPLIANCE"],
+        value: "MODE",
+    },
+    objectLockDays: {
+        name: "object-lock-days",
+        description: "Days each backup stays locked (with object-lock-mode).",
+        type: "integer",
+        min: 1,
+        max: 36500,
+        value: "DAYS",
+        expected: "a whole number of days from 1 to 36500",
+    },
+    pgVersion: {
+        name: "pg-version",
+        description: "Major version of pg_dump to use: auto (default: the server's own major when present, else the nearest newer one) or a major such as 17.",
+        type: "integer",
+        choices: ["auto"],
+        min: 10,
+        max: 99,
         default: "auto",
         value: "MAJOR",
+        expected: "auto or a major version such as 17",
     },
-    {
+    installPgClient: {
         name: "install-pg-client",
-        description: `auto: when no suitable ${tool} is on the machine and it runs Linux with apt, download postgresql-client-<major> from the PostgreSQL apt repository into a tool directory (cached with actions/cache in Actions) without touching the system; never: use only what is installed.`,
-        type: "string",
+        description: "auto: when no suitable pg_dump is on the machine and it runs Linux with apt, download postgresql-client-<major> from the PostgreSQL apt repository into a tool directory (cached with actions/cache in Actions) without touching the system; never: use only what is installed.",
+        type: "choice",
+        choices: AUTO_OR_NEVER,
         default: "auto",
         cliDefault: "never",
         value: "MODE",
     },
-];
-/** Where an action reports: the job summary always; a pull request comment and Slack on request. */
-const reportOptions = [
-    {
+    pgBinDir: {
+        name: "pg-bin-dir",
+        description: "Directory holding the pg_dump to use. By default one that can dump the server, from /usr/lib/postgresql/<major>/bin or PATH: the server's own major if present, else the nearest newer one.",
+        type: "path",
+        value: "DIR",
+    },
+    commentOnPr: {
         name: "comment-on-pr",
         description: "auto (default): on pull_request events, keep one comment per label and action on the pull request, updated in place on every run; never: no comment.",
-        type: "string",
+        type: "choice",
+        choices: AUTO_OR_NEVER,
         default: "auto",
         actionOnly: true,
         value: "MODE",
     },
-    {
+    githubToken: {
         name: "github-token",
         description: "Token for the pull request comment. The default GITHUB_TOKEN works when the job has pull-requests: write; without that right the comment is skipped with a warning.",
         type: "string",
-        default: "${{ github.token }}",
+        actionDefault: "${{ github.token }}",
         secret: true,
         actionOnly: true,
     },
-    {
-        name: "slack-webhook-url",
-        description: "Slack incoming webhook URL (from a secret) to report to; empty for no Slack message. A Slack outage never fails the step.",
-        type: "string",
-        secret: true,
+    notifyOn: NOTIFY_ON_OPTION,
+    reportArtifact: {
+        name: "report-artifact",
+        description: "auto (default): upload the restore-test report (pg_restore log, assertion and command output) as a workflow artifact when the artifact service is available, with a notice when it is not; never: do not upload.",
+        type: "choice",
+        choices: AUTO_OR_NEVER,
+        default: "auto",
         actionOnly: true,
-        value: "URL",
+        value: "MODE",
     },
-    {
-        name: "notify-on",
-        description: "When to send the Slack message: failure (default), success, always or never.",
-        type: "string",
-        default: "failure",
-        actionOnly: true,
-        value: "WHEN",
-    },
-];
-const backupOptions = [
-    {
+    databaseUrl: {
         name: "database-url",
         description: "PostgreSQL connection URL of the database to back up: postgresql://user:password@host:port/database.",
-        type: "string",
+        type: "database-url",
         required: true,
         env: "DATABASE_URL",
         secret: true,
         value: "URL",
+        expected: "postgresql://user:password@host:port/database",
     },
-    ...storageOptions,
-    {
+    recipient: {
         name: "recipient",
         description: "age public key (age1...) that can decrypt the backup; several for key rotation (repeat the flag, or one per line in the action). Only public keys: the backup never needs a secret.",
         type: "list",
         env: "LIFEBOAT_RECIPIENTS",
         value: "AGE1...",
     },
-    {
+    passphrase: {
         name: "passphrase",
         description: "Encrypt with this passphrase (age scrypt) instead of public keys. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE.",
         type: "string",
@@ -34434,169 +34642,141 @@ const backupOptions = [
         actionOnly: true,
         env: "LIFEBOAT_PASSPHRASE",
     },
-    {
+    passphraseFile: {
         name: "passphrase-file",
         description: "Read the passphrase (age scrypt) from this file instead of using public keys; its first line counts.",
-        type: "string",
+        type: "path",
         cliOnly: true,
         value: "PATH",
     },
-    {
+    encryption: {
         name: "encryption",
         description: "age (default), or none to store the dump unencrypted (an explicit opt-out).",
-        type: "string",
+        type: "choice",
+        choices: ["age", "none"],
         default: "age",
         value: "MODE",
     },
-    {
+    noEncryption: {
         name: "no-encryption",
         description: "Same as --encryption none.",
         type: "boolean",
         cliOnly: true,
     },
-    {
+    compression: {
         name: "compression",
         description: "pg_dump's compression: auto (zstd with pg_dump 16+, else gzip:1), none, gzip[:1-9], lz4[:1-12], zstd[:1-22].",
         type: "string",
         default: "auto",
         value: "METHOD",
     },
-    { name: "schema-only", description: "Dump the schema only, no data.", type: "boolean", default: "false" },
-    { name: "data-only", description: "Dump the data only, no schema.", type: "boolean", default: "false" },
-    {
+    schemaOnly: {
+        name: "schema-only",
+        description: "Dump the schema only, no data.",
+        type: "boolean",
+        default: "false",
+    },
+    dataOnly: {
+        name: "data-only",
+        description: "Dump the data only, no schema.",
+        type: "boolean",
+        default: "false",
+    },
+    includeSchema: {
         name: "include-schema",
         description: "Dump only schemas matching this pg_dump pattern (repeatable; one per line in the action).",
         type: "list",
         value: "PATTERN",
     },
-    {
+    excludeSchema: {
         name: "exclude-schema",
         description: "Leave out schemas matching this pg_dump pattern (repeatable).",
         type: "list",
         value: "PATTERN",
     },
-    {
+    includeTable: {
         name: "include-table",
         description: "Dump only tables matching this pg_dump pattern (repeatable).",
         type: "list",
         value: "PATTERN",
     },
-    {
+    excludeTable: {
         name: "exclude-table",
         description: "Leave out tables matching this pg_dump pattern (repeatable).",
         type: "list",
         value: "PATTERN",
     },
-    {
+    excludeTableData: {
         name: "exclude-table-data",
         description: "Keep these tables' definitions but not their rows (repeatable).",
         type: "list",
         value: "PATTERN",
     },
-    {
+    preset: {
         name: "preset",
         description: "none (default), or supabase: the schemas a Supabase project's user owns in full, the data of auth and storage, none of the platform's own schemas, plus the roles (docs/supabase.md).",
-        type: "string",
+        type: "choice",
+        choices: ["none", "supabase"],
         default: "none",
         value: "NAME",
     },
-    {
+    includeRoles: {
         name: "include-roles",
         description: "auto (default: true with preset supabase), true or false: also store the roles (pg_dumpall --roles-only --no-role-passwords) as a second encrypted object, roles.sql.age, that restore-test applies first.",
-        type: "string",
+        type: "true-false",
+        choices: ["auto"],
         default: "auto",
         value: "BOOL",
     },
-    {
+    pgDumpArgs: {
         name: "pg-dump-args",
         description: "Extra pg_dump arguments, separated by spaces (e.g. --no-owner --no-privileges). Output, format, connection and scope flags are refused: they have options of their own.",
         type: "string",
         value: "ARGS",
     },
-    {
-        name: "pg-bin-dir",
-        description: "Directory holding the pg_dump to use. By default one that can dump the server, from /usr/lib/postgresql/<major>/bin or PATH: the server's own major if present, else the nearest newer one.",
-        type: "string",
-        value: "DIR",
-    },
-    ...pgClientOptions("pg_dump"),
-    {
-        name: "s3-sse",
-        description: "Server-side encryption for stored objects: AES256 or aws:kms (with s3-sse-kms-key-id).",
-        type: "string",
-        value: "MODE",
-    },
-    {
-        name: "object-lock-mode",
-        description: "S3 Object Lock retention for the dump and manifest: GOVERNANCE or COMPLIANCE (with object-lock-days; the bucket must have Object Lock enabled). A leaked credential then cannot delete backups either; prune leaves them alone until the lock expires.",
-        type: "string",
-        value: "MODE",
-    },
-    {
-        name: "object-lock-days",
-        description: "Days each backup stays locked (with object-lock-mode).",
-        type: "string",
-        value: "DAYS",
-    },
-    {
-        name: "s3-sse-kms-key-id",
-        description: "KMS key id for s3-sse aws:kms.",
-        type: "string",
-        value: "KEY",
-    },
-];
-const keepCount = (period) => ({
-    name: `keep-${period}`,
-    description: period === "last"
-        ? "Keep the N newest backups."
-        : `Keep the newest backup in each of the last N ${{ hourly: "hours", daily: "days", weekly: "ISO weeks (Monday to Sunday)", monthly: "months", yearly: "years" }[period]} that have a backup (UTC).`,
-    type: "string",
-    value: "N",
-});
-const pruneOptions = [
-    ...storageOptions,
-    keepCount("last"),
-    keepCount("hourly"),
-    keepCount("daily"),
-    keepCount("weekly"),
-    keepCount("monthly"),
-    keepCount("yearly"),
-    {
+    keepLast: keepCount("last"),
+    keepHourly: keepCount("hourly"),
+    keepDaily: keepCount("daily"),
+    keepWeekly: keepCount("weekly"),
+    keepMonthly: keepCount("monthly"),
+    keepYearly: keepCount("yearly"),
+    keepWithin: {
         name: "keep-within",
         description: "Keep every backup taken less than this long before the newest backup: a duration such as 36h, 7d, 2w or 1d12h (units w, d, h, m, s).",
-        type: "string",
+        type: "duration",
         value: "DURATION",
     },
-    {
+    minVerified: {
         name: "min-verified",
         description: "Never leave fewer than this many backups with a passing restore-test or deep verify (when fewer exist, every one is kept and prune warns).",
-        type: "string",
+        type: "integer",
+        min: 0,
         default: "1",
         value: "N",
     },
-    {
+    safeAge: {
         name: "safe-age",
         description: "Folders without a manifest (failed or interrupted backups) are removed only once older than this (at least 1h), so a backup in flight is never touched.",
-        type: "string",
+        type: "duration",
+        atLeast: "1h",
+        atLeastWhy: "so that a backup in flight is never removed",
         default: "24h",
         value: "DURATION",
     },
-    {
+    dryRun: {
         name: "dry-run",
         description: "Print every decision with its reason and delete nothing.",
         type: "boolean",
         default: "false",
     },
-];
-const decryptionOptions = [
-    {
+    identityFile: {
         name: "identity-file",
         description: "File holding the age identity (AGE-SECRET-KEY-1...) that decrypts the backup. Only jobs that decrypt need it.",
-        type: "string",
+        type: "path",
         cliOnly: true,
         value: "PATH",
     },
-    {
+    identity: {
         name: "identity",
         description: "The age identity (AGE-SECRET-KEY-1...) that decrypts the backup, e.g. from a secret. In the CLI use --identity-file or LIFEBOAT_IDENTITY.",
         type: "string",
@@ -34604,192 +34784,267 @@ const decryptionOptions = [
         actionOnly: true,
         env: "LIFEBOAT_IDENTITY",
     },
-    {
-        name: "passphrase-file",
-        description: "For a backup made with a passphrase: a file whose first line is the passphrase.",
+    backup: {
+        name: "backup",
+        description: "Which backup: latest (the newest committed one under the label) or a backup id.",
         type: "string",
-        cliOnly: true,
-        value: "PATH",
+        default: "latest",
+        value: "ID",
     },
-    {
-        name: "passphrase",
-        description: "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE.",
-        type: "string",
-        secret: true,
-        actionOnly: true,
-        env: "LIFEBOAT_PASSPHRASE",
-    },
-    {
-        name: "pg-bin-dir",
-        description: "Directory holding the pg_restore to use. By default one that reads the archive's version, from /usr/lib/postgresql/<major>/bin or PATH.",
-        type: "string",
-        value: "DIR",
-    },
-    ...pgClientOptions("pg_restore"),
-];
-const backupSelector = {
-    name: "backup",
-    description: "Which backup: latest (the newest committed one under the label) or a backup id.",
-    type: "string",
-    default: "latest",
-    value: "ID",
-};
-const verifyOptions = [
-    ...storageOptions,
-    backupSelector,
-    ...decryptionOptions,
-    {
+    maxAge: {
         name: "max-age",
         description: "Fail when the newest backup under the label is older than this (e.g. 26h): a dead-man's switch for scheduled backups.",
-        type: "string",
+        type: "duration",
         value: "DURATION",
     },
-    {
+    maxSizeChange: {
         name: "max-size-change",
         description: "Fail (or warn, see size-change-action) when the stored size moved more than this against the previous backup, e.g. 50%.",
-        type: "string",
+        type: "percent",
         value: "PERCENT",
     },
-    {
+    sizeChangeAction: {
         name: "size-change-action",
         description: "fail (default) or warn when max-size-change is exceeded.",
-        type: "string",
+        type: "choice",
+        choices: ["fail", "warn"],
         default: "fail",
         value: "ACTION",
     },
-    {
+    minSize: {
         name: "min-size",
         description: "Fail when the stored object is smaller than this, e.g. 1MB.",
-        type: "string",
+        type: "size",
         value: "SIZE",
     },
-];
-const restoreTestOptions = [
-    ...storageOptions,
-    backupSelector,
-    ...decryptionOptions,
-    {
+    scratchDatabaseUrl: {
         name: "scratch-database-url",
         description: "PostgreSQL server to restore into, as a URL whose role may CREATE DATABASE (a service container's superuser, say). A fresh database with a unique name is created there and dropped afterwards.",
-        type: "string",
+        type: "database-url",
         required: true,
         secret: true,
         env: "LIFEBOAT_SCRATCH_DATABASE_URL",
         value: "URL",
+        expected: "postgresql://user:password@host:port/postgres",
     },
-    {
+    assertions: {
         name: "assertions",
         description: "SQL file of checks run against the restored copy: every statement must return one row whose first column is true.",
-        type: "string",
+        type: "path",
         value: "PATH",
     },
-    {
+    run: {
         name: "run",
         description: "Shell command run against the restored copy, with DATABASE_URL (and PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD) pointing at it: where a deploy's migrations are rehearsed on real data.",
         type: "string",
         value: "COMMAND",
     },
-    {
+    tolerate: {
         name: "tolerate",
         description: "Regular expression for pg_restore errors that do not fail the test (repeatable; one per line in the action), e.g. role .* does not exist.",
         type: "list",
         value: "REGEX",
     },
-    {
+    keepOnFailure: {
         name: "keep-on-failure",
         description: "Keep the scratch database when the test fails, for inspection.",
         type: "boolean",
         default: "false",
     },
-    {
+    decryptToDisk: {
         name: "decrypt-to-disk",
         description: "auto (default): decrypt to a private temporary file when it fits on local disk, for a parallel pg_restore; never: stream into pg_restore, so no plaintext ever touches the disk.",
-        type: "string",
+        type: "choice",
+        choices: AUTO_OR_NEVER,
         default: "auto",
         value: "MODE",
     },
-    {
+    jobs: {
         name: "jobs",
         description: "pg_restore's parallel jobs when the decrypted archive fits on local disk (default: CPUs, at most 4).",
-        type: "string",
+        type: "integer",
+        min: 1,
+        max: 64,
         value: "N",
     },
-    {
+    pgRestoreArgs: {
         name: "pg-restore-args",
         description: "Extra pg_restore arguments, separated by spaces (e.g. --no-owner --no-privileges). Connection, output, list and job flags are refused.",
         type: "string",
         value: "ARGS",
     },
-];
-const restoreOptions = [
-    ...storageOptions,
-    {
-        name: "backup",
-        description: "Which backup to restore: latest (the newest committed one under the label), a backup id, or before:<ISO time> (the newest one started at or before it, e.g. before:2026-11-22T01:00:00Z).",
-        type: "string",
-        default: "latest",
-        value: "ID",
-    },
-    ...decryptionOptions,
-    {
+    targetDatabaseUrl: {
         name: "target-database-url",
         description: "PostgreSQL connection URL of the database to restore into (it must exist): postgresql://user:password@host:port/database.",
-        type: "string",
+        type: "database-url",
         required: true,
         secret: true,
         env: "LIFEBOAT_TARGET_DATABASE_URL",
         value: "URL",
+        expected: "postgresql://user:password@host:port/database",
     },
-    {
+    confirm: {
         name: "confirm",
         description: "The target database's name, typed out: the restore is refused unless it equals the database name in target-database-url (and current_database() once connected).",
         type: "string",
         required: true,
         value: "DATABASE",
     },
-    {
+    safetyBackup: {
         name: "safety-backup",
         description: "true (default): first back up the target database into the same storage, encrypted to the same keys as the backup being restored, so that the restore can be undone; false to skip it.",
-        type: "string",
+        type: "true-false",
         default: "true",
         value: "BOOL",
     },
-    {
+    safetyLabel: {
         name: "safety-label",
         description: "Label of the safety backup (default: <label>-safety).",
         type: "string",
         value: "NAME",
     },
-    {
+    schema: {
         name: "schema",
         description: "Restore only this schema (pg_restore --schema; repeatable, one per line in the action). Default: the whole database.",
         type: "list",
         value: "NAME",
     },
-    {
+    table: {
         name: "table",
         description: "Restore only this table (pg_restore --table; repeatable, one per line in the action). Default: the whole database.",
         type: "list",
         value: "NAME",
     },
-    {
+    clean: {
         name: "clean",
         description: "Drop each object before recreating it (pg_restore --clean --if-exists); without it, the restore fails on objects that already exist.",
         type: "boolean",
         default: "false",
     },
-    {
+    noOwner: {
         name: "no-owner",
         description: "Do not set object ownership to the original owners (pg_restore --no-owner).",
         type: "boolean",
         default: "false",
     },
-    {
+    noPrivileges: {
         name: "no-privileges",
         description: "Do not restore access privileges (GRANT/REVOKE) (pg_restore --no-privileges).",
         type: "boolean",
         default: "false",
     },
+    output: {
+        name: "output",
+        description: "File to write the identity to (created with mode 0600; refused if it exists).",
+        type: "path",
+        required: true,
+        value: "PATH",
+        expected: "a path for the new identity file",
+    },
+};
+/** The same option in a command's own words: only the description may differ. */
+function worded(option, description) {
+    return { ...option, description };
+}
+const storageOptions = [
+    spec_OPTIONS.storage,
+    spec_OPTIONS.label,
+    spec_OPTIONS.s3Endpoint,
+    spec_OPTIONS.s3Region,
+    spec_OPTIONS.s3ForcePathStyle,
+    spec_OPTIONS.s3Checksums,
+];
+/** How the PostgreSQL client tools are chosen, and installed when missing (docs/pg-client.md). */
+const pgClientOptions = (tool) => tool === "pg_dump"
+    ? [spec_OPTIONS.pgVersion, spec_OPTIONS.installPgClient]
+    : [
+        worded(spec_OPTIONS.pgVersion, "Major version of pg_restore to use: auto (default: one that reads the archive, the same major as the pg_dump that made it when present) or a major such as 17."),
+        worded(spec_OPTIONS.installPgClient, spec_OPTIONS.installPgClient.description.replace("no suitable pg_dump", "no suitable pg_restore")),
+    ];
+/** Where an action reports: the job summary always; a pull request comment and Slack on request. */
+const reportOptions = [spec_OPTIONS.commentOnPr, spec_OPTIONS.githubToken, ...CHANNEL_OPTIONS];
+const backupOptions = [
+    spec_OPTIONS.databaseUrl,
+    ...storageOptions,
+    spec_OPTIONS.recipient,
+    spec_OPTIONS.passphrase,
+    spec_OPTIONS.passphraseFile,
+    spec_OPTIONS.encryption,
+    spec_OPTIONS.noEncryption,
+    spec_OPTIONS.compression,
+    spec_OPTIONS.schemaOnly,
+    spec_OPTIONS.dataOnly,
+    spec_OPTIONS.includeSchema,
+    spec_OPTIONS.excludeSchema,
+    spec_OPTIONS.includeTable,
+    spec_OPTIONS.excludeTable,
+    spec_OPTIONS.excludeTableData,
+    spec_OPTIONS.preset,
+    spec_OPTIONS.includeRoles,
+    spec_OPTIONS.pgDumpArgs,
+    spec_OPTIONS.pgBinDir,
+    ...pgClientOptions("pg_dump"),
+    spec_OPTIONS.s3Sse,
+    spec_OPTIONS.objectLockMode,
+    spec_OPTIONS.objectLockDays,
+    spec_OPTIONS.s3SseKmsKeyId,
+];
+const pruneOptions = [
+    ...storageOptions,
+    spec_OPTIONS.keepLast,
+    spec_OPTIONS.keepHourly,
+    spec_OPTIONS.keepDaily,
+    spec_OPTIONS.keepWeekly,
+    spec_OPTIONS.keepMonthly,
+    spec_OPTIONS.keepYearly,
+    spec_OPTIONS.keepWithin,
+    spec_OPTIONS.minVerified,
+    spec_OPTIONS.safeAge,
+    spec_OPTIONS.dryRun,
+];
+const decryptionOptions = [
+    spec_OPTIONS.identityFile,
+    spec_OPTIONS.identity,
+    worded(spec_OPTIONS.passphraseFile, "For a backup made with a passphrase: a file whose first line is the passphrase."),
+    worded(spec_OPTIONS.passphrase, "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE."),
+    worded(spec_OPTIONS.pgBinDir, "Directory holding the pg_restore to use. By default one that reads the archive's version, from /usr/lib/postgresql/<major>/bin or PATH."),
+    ...pgClientOptions("pg_restore"),
+];
+const verifyOptions = [
+    ...storageOptions,
+    spec_OPTIONS.backup,
+    ...decryptionOptions,
+    spec_OPTIONS.maxAge,
+    spec_OPTIONS.maxSizeChange,
+    spec_OPTIONS.sizeChangeAction,
+    spec_OPTIONS.minSize,
+];
+const restoreTestOptions = [
+    ...storageOptions,
+    spec_OPTIONS.backup,
+    ...decryptionOptions,
+    spec_OPTIONS.scratchDatabaseUrl,
+    spec_OPTIONS.assertions,
+    spec_OPTIONS.run,
+    spec_OPTIONS.tolerate,
+    spec_OPTIONS.keepOnFailure,
+    spec_OPTIONS.decryptToDisk,
+    spec_OPTIONS.jobs,
+    spec_OPTIONS.pgRestoreArgs,
+];
+const restoreOptions = [
+    ...storageOptions,
+    worded(spec_OPTIONS.backup, "Which backup to restore: latest (the newest committed one under the label), a backup id, or before:<ISO time> (the newest one started at or before it, e.g. before:2026-11-22T01:00:00Z)."),
+    ...decryptionOptions,
+    spec_OPTIONS.targetDatabaseUrl,
+    spec_OPTIONS.confirm,
+    spec_OPTIONS.safetyBackup,
+    spec_OPTIONS.safetyLabel,
+    spec_OPTIONS.schema,
+    spec_OPTIONS.table,
+    spec_OPTIONS.clean,
+    spec_OPTIONS.noOwner,
+    spec_OPTIONS.noPrivileges,
 ];
 const COMMANDS = [
     {
@@ -34846,18 +35101,7 @@ const COMMANDS = [
         command: "restore-test",
         action: "restore-test",
         summary: "Restore a backup into a fresh scratch database, compare every table's row count with the manifest, run assertions and a command against it, then drop it.",
-        options: [
-            ...restoreTestOptions,
-            ...reportOptions,
-            {
-                name: "report-artifact",
-                description: "auto (default): upload the restore-test report (pg_restore log, assertion and command output) as a workflow artifact when the artifact service is available, with a notice when it is not; never: do not upload.",
-                type: "string",
-                default: "auto",
-                actionOnly: true,
-                value: "MODE",
-            },
-        ],
+        options: [...restoreTestOptions, ...reportOptions, spec_OPTIONS.reportArtifact],
         outputs: [
             { name: "passed", description: "true when the restore and every check passed, else false." },
             { name: "backup-id", description: "Id of the backup that was restored." },
@@ -34885,12 +35129,9 @@ const COMMANDS = [
         command: "doctor",
         summary: "Diagnose a connection before a backup: DNS and IPv4/IPv6 reachability, Supabase poolers, TLS, authentication, the server's version, and a pg_dump that can dump it.",
         options: [
-            backupOptions.find((option) => option.name === "database-url"),
-            {
-                ...backupOptions.find((option) => option.name === "preset"),
-                description: "none (default), or supabase: check privileges only in the schemas the supabase preset dumps.",
-            },
-            backupOptions.find((option) => option.name === "pg-bin-dir"),
+            spec_OPTIONS.databaseUrl,
+            worded(spec_OPTIONS.preset, "none (default), or supabase: check privileges only in the schemas the supabase preset dumps."),
+            spec_OPTIONS.pgBinDir,
             ...pgClientOptions("pg_dump"),
         ],
         outputs: [],
@@ -34898,15 +35139,7 @@ const COMMANDS = [
     {
         command: "keygen",
         summary: "Make an age key pair: the identity (secret) to a file, the recipient (public) to stdout.",
-        options: [
-            {
-                name: "output",
-                description: "File to write the identity to (created with mode 0600; refused if it exists).",
-                type: "string",
-                required: true,
-                value: "PATH",
-            },
-        ],
+        options: [spec_OPTIONS.output],
         outputs: [],
     },
 ];
@@ -34921,24 +35154,27 @@ function commandSpec(command) {
         throw new Error(`no command ${command}`);
     return spec;
 }
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(51455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(76760);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(73136);
-// EXTERNAL MODULE: ./src/storage/keys.ts
-var storage_keys = __nccwpck_require__(397);
-;// CONCATENATED MODULE: ./src/storage/local-store.ts
 /**
- * A store in a local directory: the embedded default for trying things out, and for tests.
- *
- * A put streams into a temporary file next to its target (named `.partial-<random>`, which list()
- * never reports and no key may use), syncs it to disk and renames it into place, so an object is
- * either absent or complete. A failed or aborted put removes its temporary file.
+ * The option's description, naming its accepted values when the description does not already:
+ * --help and action.yml both show it, so a choice added to the table is never missing from either.
+ */
+function describeOption(option) {
+    const accepted = option.type === "choice"
+        ? [...(option.choices ?? [])]
+        : option.type === "true-false"
+            ? [...(option.choices ?? []), "true", "false"]
+            : [];
+    const unnamed = accepted.filter((choice) => !option.description.includes(choice));
+    return unnamed.length === 0 ? option.description : `${option.description} One of: ${accepted.join(", ")}.`;
+}
+
+;// CONCATENATED MODULE: ./src/settings/settings.ts
+/**
+ * Raw option values (from CLI flags and the environment, or from action inputs) parsed once into
+ * typed settings. Each option is read by its table entry (spec.ts, through read-option.ts) and
+ * the rules between options are lists checked by rules.ts; this file only assembles the result
+ * and reads the files some options name. Every error names the option and what was expected, and
+ * is raised before anything is read from or written to a database or a store.
  */
 
 
@@ -34948,273 +35184,1001 @@ var storage_keys = __nccwpck_require__(397);
 
 
 
-function errorCode(error) {
-    const code = error?.code;
-    return typeof code === "string" ? code : undefined;
+
+
+
+/**
+ * An option's text by name, for callers not yet reading through the table (readOption is the way:
+ * it knows the option's default and accepted values).
+ */
+function settings_text(raw, name) {
+    return givenText(raw, { name });
 }
-const MISSING = new Set(["ENOENT", "ENOTDIR"]);
-class LocalStore {
-    url;
-    /** The absolute directory that holds the objects. */
-    root;
-    constructor(root) {
-        if (!(0,external_node_path_.isAbsolute)(root))
-            throw new Error(`a local store needs an absolute path, got "${root}"`);
-        this.root = (0,external_node_path_.resolve)(root);
-        this.url = (0,external_node_url_.pathToFileURL)(this.root).href;
+/** A required option's text by name; see `text`. */
+function required(raw, name, expected) {
+    const value = settings_text(raw, name);
+    if (value === undefined)
+        throw new InputError(`--${name}: required; expected ${expected}`, { input: name });
+    return value;
+}
+/** The first line of a file an option names (a passphrase), or an error naming the option. */
+function readOptionFile(option, path) {
+    try {
+        return readFileSync(path, "utf8");
+    }
+    catch (error) {
+        throw new InputError(`--${option.name} "${path}": cannot read it (${error.code ?? "error"})`, { input: option.name });
+    }
+}
+/** passphrase-file (CLI) wins over passphrase (action input, or LIFEBOAT_PASSPHRASE). */
+function resolvePassphrase(values) {
+    if (values.passphraseFile === undefined)
+        return values.passphrase;
+    const passphrase = readOptionFile(OPTIONS.passphraseFile, values.passphraseFile).split(/\r?\n/)[0];
+    if (!passphrase) {
+        throw new InputError(`--${OPTIONS.passphraseFile.name} "${values.passphraseFile}": the first line is empty`, {
+            input: OPTIONS.passphraseFile.name,
+        });
+    }
+    return passphrase;
+}
+const PG_CLIENT = {
+    pgBinDir: spec_OPTIONS.pgBinDir,
+    pgVersion: spec_OPTIONS.pgVersion,
+    installPgClient: spec_OPTIONS.installPgClient,
+};
+/** pg-bin-dir, pg-version (auto or a major such as 17) and install-pg-client (auto or never). */
+function parsePgClientSettings(raw) {
+    return readOptions(raw, PG_CLIENT);
+}
+const STORAGE = {
+    storage: spec_OPTIONS.storage,
+    label: spec_OPTIONS.label,
+    endpoint: spec_OPTIONS.s3Endpoint,
+    region: spec_OPTIONS.s3Region,
+    forcePathStyle: spec_OPTIONS.s3ForcePathStyle,
+    checksums: spec_OPTIONS.s3Checksums,
+    sse: spec_OPTIONS.s3Sse,
+    sseKmsKeyId: spec_OPTIONS.s3SseKmsKeyId,
+};
+const STORAGE_RULES = [
+    {
+        name: "a KMS key only with aws:kms",
+        input: spec_OPTIONS.s3SseKmsKeyId,
+        broken: (v) => v.sseKmsKeyId !== undefined && v.sse !== "aws:kms",
+        message: () => "--s3-sse-kms-key-id: only used with --s3-sse aws:kms",
+    },
+];
+function parseStorageSettings(raw) {
+    const { storage, label, ...s3 } = read_option_readOptions(raw, STORAGE);
+    rules_checkRules({ storage, label, ...s3 }, STORAGE_RULES);
+    return { storage, label: layout_validateLabel(label), s3 };
+}
+const ENCRYPTION = {
+    mode: spec_OPTIONS.encryption,
+    noEncryption: spec_OPTIONS.noEncryption,
+    recipients: spec_OPTIONS.recipient,
+    passphrase: spec_OPTIONS.passphrase,
+    passphraseFile: spec_OPTIONS.passphraseFile,
+};
+/** An unencrypted backup is never made by accident: `none` is said out loud, and alone. */
+const ENCRYPTION_RULES = [
+    {
+        name: "none takes no keys",
+        input: spec_OPTIONS.encryption,
+        broken: (v) => v.mode === "none" && (v.recipients.length > 0 || v.passphrase !== undefined),
+        message: () => "--encryption none: remove --recipient and the passphrase, or drop --encryption none",
+    },
+    {
+        name: "recipients or a passphrase, not both",
+        input: spec_OPTIONS.recipient,
+        broken: (v) => v.mode === "age" && v.recipients.length > 0 && v.passphrase !== undefined,
+        message: () => "--recipient and a passphrase: choose one (age allows a passphrase only on its own)",
+    },
+    {
+        name: "age needs a key",
+        input: spec_OPTIONS.recipient,
+        broken: (v) => v.mode === "age" && v.recipients.length === 0 && v.passphrase === undefined,
+        message: () => "--recipient: required; expected an age public key (age1...), or a passphrase (--passphrase-file / LIFEBOAT_PASSPHRASE), or --encryption none to opt out of encryption",
+    },
+];
+/** Encryption: public recipients, or one passphrase, or an explicit `none`. */
+function parseEncryptionSettings(raw) {
+    const read = readOptions(raw, ENCRYPTION);
+    const values = {
+        ...read,
+        mode: read.noEncryption ? "none" : read.mode,
+        passphrase: resolvePassphrase(read),
+    };
+    checkRules(values, ENCRYPTION_RULES);
+    if (values.mode === "none")
+        return { kind: "none" };
+    if (values.passphrase !== undefined)
+        return { kind: "passphrase", passphrase: values.passphrase };
+    return { kind: "recipients", recipients: values.recipients };
+}
+const BACKUP = {
+    databaseUrl: spec_OPTIONS.databaseUrl,
+    compression: spec_OPTIONS.compression,
+    schemaOnly: spec_OPTIONS.schemaOnly,
+    dataOnly: spec_OPTIONS.dataOnly,
+    includeSchemas: spec_OPTIONS.includeSchema,
+    excludeSchemas: spec_OPTIONS.excludeSchema,
+    includeTables: spec_OPTIONS.includeTable,
+    excludeTables: spec_OPTIONS.excludeTable,
+    excludeTableData: spec_OPTIONS.excludeTableData,
+    preset: spec_OPTIONS.preset,
+    includeRoles: spec_OPTIONS.includeRoles,
+    pgDumpArgs: spec_OPTIONS.pgDumpArgs,
+    objectLockMode: spec_OPTIONS.objectLockMode,
+    objectLockDays: spec_OPTIONS.objectLockDays,
+};
+const hasObjectLock = (v) => v.objectLockMode !== undefined || v.objectLockDays !== undefined;
+/**
+ * Object Lock needs both options, an s3:// storage, and request checksums: S3 refuses locked
+ * uploads without one, so the checksum mode follows unless the user set it otherwise.
+ */
+const BACKUP_RULES = [
+    {
+        name: "schema only or data only",
+        input: spec_OPTIONS.schemaOnly,
+        broken: (v) => v.schemaOnly && v.dataOnly,
+        message: () => "--schema-only and --data-only: choose one, not both",
+    },
+    {
+        name: "object-lock days with the mode",
+        input: spec_OPTIONS.objectLockMode,
+        broken: (v) => v.objectLockMode === undefined && v.objectLockDays !== undefined,
+        message: () => "--object-lock-mode: required with --object-lock-mode and --object-lock-days together",
+    },
+    {
+        name: "object-lock mode with the days",
+        input: spec_OPTIONS.objectLockDays,
+        broken: (v) => v.objectLockMode !== undefined && v.objectLockDays === undefined,
+        message: () => "--object-lock-days: required with --object-lock-mode and --object-lock-days together",
+    },
+    {
+        name: "object lock only on S3",
+        input: spec_OPTIONS.objectLockMode,
+        broken: (v) => hasObjectLock(v) && !v.storage.storage.startsWith("s3://"),
+        message: () => "--object-lock-mode: needs s3:// storage with Object Lock enabled on the bucket",
+    },
+    {
+        name: "object lock needs checksums",
+        input: spec_OPTIONS.s3Checksums,
+        broken: (v) => hasObjectLock(v) && v.checksumsGiven && v.storage.s3.checksums === "when-required",
+        message: () => "--s3-checksums when-required: S3 refuses object-locked uploads without a checksum; drop it or use when-supported",
+    },
+];
+function parseBackupSettings(raw) {
+    const v = readOptions(raw, BACKUP);
+    const storage = parseStorageSettings(raw);
+    checkRules({ ...v, storage, checksumsGiven: isGiven(raw, OPTIONS.s3Checksums) }, BACKUP_RULES);
+    const scope = applyPreset(v.preset, {
+        ...emptyScope(),
+        schemaOnly: v.schemaOnly,
+        dataOnly: v.dataOnly,
+        includeSchemas: v.includeSchemas,
+        excludeSchemas: v.excludeSchemas,
+        includeTables: v.includeTables,
+        excludeTables: v.excludeTables,
+        excludeTableData: v.excludeTableData,
+    });
+    const extraArgs = validateExtraArgs(splitArgs(v.pgDumpArgs));
+    let objectLock;
+    if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
+        objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
+        storage.s3.checksums = "when-supported";
+    }
+    return {
+        ...storage,
+        objectLock,
+        databaseUrl: v.databaseUrl,
+        encryption: parseEncryptionSettings(raw),
+        compression: v.compression,
+        scope,
+        extraArgs,
+        ...parsePgClientSettings(raw),
+        preset: v.preset,
+        // auto: the roles belong to a Supabase dump, not to a plain one.
+        includeRoles: v.includeRoles === "auto" ? v.preset === "supabase" : v.includeRoles,
+    };
+}
+function splitArgs(text) {
+    return (text ?? "").split(/\s+/).filter(Boolean);
+}
+const PRUNE = {
+    keepLast: spec_OPTIONS.keepLast,
+    keepHourly: spec_OPTIONS.keepHourly,
+    keepDaily: spec_OPTIONS.keepDaily,
+    keepWeekly: spec_OPTIONS.keepWeekly,
+    keepMonthly: spec_OPTIONS.keepMonthly,
+    keepYearly: spec_OPTIONS.keepYearly,
+    keepWithin: spec_OPTIONS.keepWithin,
+    minVerified: spec_OPTIONS.minVerified,
+    safeAge: spec_OPTIONS.safeAge,
+    dryRun: spec_OPTIONS.dryRun,
+};
+function parsePruneSettings(raw) {
+    const v = read_option_readOptions(raw, PRUNE);
+    // An absent keep-* option is no rule of that kind: 0.
+    const policy = {
+        keepLast: v.keepLast ?? 0,
+        keepHourly: v.keepHourly ?? 0,
+        keepDaily: v.keepDaily ?? 0,
+        keepWeekly: v.keepWeekly ?? 0,
+        keepMonthly: v.keepMonthly ?? 0,
+        keepYearly: v.keepYearly ?? 0,
+        keepWithinMs: v.keepWithin ?? 0,
+        minVerified: v.minVerified,
+        safeAgeMs: v.safeAge,
+    };
+    validatePolicy(policy);
+    return { ...parseStorageSettings(raw), policy, dryRun: v.dryRun };
+}
+const DECRYPTION = {
+    identityFile: spec_OPTIONS.identityFile,
+    identity: spec_OPTIONS.identity,
+    passphraseFile: spec_OPTIONS.passphraseFile,
+    passphrase: spec_OPTIONS.passphrase,
+};
+const DECRYPTION_RULES = [
+    {
+        name: "one key",
+        input: spec_OPTIONS.identityFile,
+        broken: (keys) => keys.identityText !== undefined && keys.passphrase !== undefined,
+        message: () => "--identity-file and a passphrase: give the one the backup was made with",
+    },
+];
+/** The key that decrypts a backup: an identity (file in the CLI, text in the action) or a passphrase. */
+function parseDecryptionKeys(raw) {
+    const v = readOptions(raw, DECRYPTION);
+    const keys = {
+        identityText: v.identityFile === undefined ? v.identity : readOptionFile(OPTIONS.identityFile, v.identityFile),
+        passphrase: resolvePassphrase(v),
+    };
+    checkRules(keys, DECRYPTION_RULES);
+    return keys;
+}
+/** What verify, restore-test and restore share: which backup, where, the key, and pg_restore. */
+function parseBackupSource(raw, storage = parseStorageSettings(raw)) {
+    return {
+        ...storage,
+        backup: readOptions(raw, { backup: OPTIONS.backup }).backup,
+        keys: parseDecryptionKeys(raw),
+        ...parsePgClientSettings(raw),
+    };
+}
+const VERIFY = {
+    maxAge: spec_OPTIONS.maxAge,
+    maxSizeChange: spec_OPTIONS.maxSizeChange,
+    sizeChangeAction: spec_OPTIONS.sizeChangeAction,
+    minSize: spec_OPTIONS.minSize,
+};
+function parseVerifySettings(raw) {
+    const v = readOptions(raw, VERIFY);
+    return {
+        ...parseBackupSource(raw),
+        gates: {
+            maxAgeSeconds: v.maxAge === undefined ? undefined : v.maxAge / 1000,
+            maxSizeChange: v.maxSizeChange,
+            sizeChangeAction: v.sizeChangeAction,
+            minSizeBytes: v.minSize,
+        },
+    };
+}
+/** pg_restore flags the restore owns: where it reads from, where it writes to, what it does. */
+const PG_RESTORE_OWNED = (/* unused pure expression or super */ null && ([
+    "-d",
+    "--dbname",
+    "-f",
+    "--file",
+    "-l",
+    "--list",
+    "-L",
+    "--use-list",
+    "-j",
+    "--jobs",
+    "-h",
+    "--host",
+    "-p",
+    "--port",
+    "-U",
+    "--username",
+    "-W",
+    "--password",
+    "-e",
+    "--exit-on-error",
+    "-F",
+    "--format",
+    "-C",
+    "--create",
+]));
+/** pg_restore's default parallelism: the CPUs, at most 4 (more rarely helps a scratch server). */
+function defaultJobs() {
+    return Math.max(1, Math.min(4, availableParallelism()));
+}
+const RESTORE_TEST = {
+    scratchUrl: spec_OPTIONS.scratchDatabaseUrl,
+    assertions: spec_OPTIONS.assertions,
+    run: spec_OPTIONS.run,
+    tolerate: spec_OPTIONS.tolerate,
+    keepOnFailure: spec_OPTIONS.keepOnFailure,
+    decryptToDisk: spec_OPTIONS.decryptToDisk,
+    jobs: spec_OPTIONS.jobs,
+    pgRestoreArgs: spec_OPTIONS.pgRestoreArgs,
+};
+function readAssertions(path) {
+    if (path === undefined)
+        return undefined;
+    const option = OPTIONS.assertions;
+    const split = splitSqlStatements(readOptionFile(option, path));
+    if (split.problem) {
+        throw new InputError(`--${option.name} "${path}": does not parse: ${split.problem}`, {
+            input: option.name,
+        });
+    }
+    if (split.statements.length === 0) {
+        throw new InputError(`--${option.name} "${path}": holds no SQL statement`, { input: option.name });
+    }
+    return { path, statements: split.statements };
+}
+function compileTolerate(pattern) {
+    try {
+        return new RegExp(pattern);
+    }
+    catch (error) {
+        throw new InputError(`--${OPTIONS.tolerate.name} "${pattern}": not a regular expression (${error.message})`, { input: OPTIONS.tolerate.name });
+    }
+}
+function validatePgRestoreArgs(args) {
+    for (const arg of args) {
+        const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
+        if (PG_RESTORE_OWNED.includes(flag)) {
+            throw new InputError(`--${OPTIONS.pgRestoreArgs.name}: "${arg}" is not allowed (the restore-test sets it)`, {
+                input: OPTIONS.pgRestoreArgs.name,
+            });
+        }
+    }
+    return args;
+}
+function parseRestoreTestSettings(raw) {
+    const v = readOptions(raw, RESTORE_TEST);
+    return {
+        ...parseBackupSource(raw),
+        scratchUrl: v.scratchUrl,
+        assertions: readAssertions(v.assertions),
+        run: v.run,
+        tolerate: v.tolerate.map(compileTolerate),
+        keepOnFailure: v.keepOnFailure,
+        decryptToDisk: v.decryptToDisk,
+        jobs: v.jobs ?? defaultJobs(),
+        pgRestoreArgs: validatePgRestoreArgs(splitArgs(v.pgRestoreArgs)),
+    };
+}
+const RESTORE = {
+    targetUrl: spec_OPTIONS.targetDatabaseUrl,
+    // Required, but its error names the target's database, so the rules below say it is missing.
+    confirm: { ...spec_OPTIONS.confirm, required: false },
+    safetyBackup: spec_OPTIONS.safetyBackup,
+    safetyLabel: spec_OPTIONS.safetyLabel,
+    schemas: spec_OPTIONS.schema,
+    tables: spec_OPTIONS.table,
+    clean: spec_OPTIONS.clean,
+    noOwner: spec_OPTIONS.noOwner,
+    noPrivileges: spec_OPTIONS.noPrivileges,
+};
+function isLabel(label) {
+    try {
+        layout_validateLabel(label);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+const defaultSafetyLabel = (label) => `${label}-safety`;
+/**
+ * The target and its confirmation are checked here (the name typed in `confirm` against the
+ * database name in the URL) and again against current_database() once connected.
+ */
+const RESTORE_RULES = [
+    {
+        name: "confirm given",
+        input: spec_OPTIONS.confirm,
+        broken: (v) => v.confirm === undefined,
+        message: (v) => `--confirm: required; expected the target database's name ("${v.targetUrl.database}"), typed out to confirm that it is overwritten`,
+    },
+    {
+        name: "confirm names the target database",
+        input: spec_OPTIONS.confirm,
+        broken: (v) => v.confirm !== v.targetUrl.database,
+        message: (v) => `--confirm "${v.confirm}": expected the target database's name "${v.targetUrl.database}" (from --target-database-url); nothing was restored`,
+    },
+    {
+        name: "the default safety label fits",
+        input: spec_OPTIONS.safetyLabel,
+        broken: (v) => v.safetyLabel === undefined && !isLabel(defaultSafetyLabel(v.label)),
+        message: (v) => `--label "${v.label}": the safety label "${defaultSafetyLabel(v.label)}" is too long; give --safety-label`,
+    },
+    {
+        name: "the safety label differs from the label",
+        input: spec_OPTIONS.safetyLabel,
+        broken: (v) => (v.safetyLabel ?? defaultSafetyLabel(v.label)) === v.label,
+        message: (v) => `--safety-label "${v.safetyLabel}": expected a label other than the one being restored from`,
+    },
+];
+function parseRestoreSettings(raw) {
+    const v = readOptions(raw, RESTORE);
+    if (v.safetyLabel !== undefined)
+        validateLabel(v.safetyLabel);
+    const storage = parseStorageSettings(raw);
+    // The confirmation first: a restore with the wrong target says so before anything else.
+    checkRules({ ...v, label: storage.label }, RESTORE_RULES);
+    return {
+        ...parseBackupSource(raw, storage),
+        ...v,
+        confirm: v.confirm,
+        safetyLabel: v.safetyLabel ?? defaultSafetyLabel(storage.label),
+    };
+}
+
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(57075);
+;// CONCATENATED MODULE: ./src/domain/manifest.ts
+/**
+ * manifest.json: what a backup holds and how to prove it. Written last, as the commit marker. Plain
+ * JSON with no secrets: no password, no full connection string, no identity. Every field is
+ * described in docs/format.md.
+ *
+ * Schema 2 lists the backup's stored artifacts (the database dump, the roles object; file sources
+ * next), each with its stored and plaintext size and sha256. Schema 1 had fixed slots (`object`,
+ * `dump.plaintext`, `roles`); parseManifest normalises it to the schema-2 shape here, in one place,
+ * so no reader ever sees a version-1 manifest.
+ */
+
+const MANIFEST_SCHEMA_VERSION = 2;
+/** Older schemas this code still reads (normalised to the current one). */
+const READABLE_SCHEMA_VERSIONS = [1, 2];
+const ARTIFACT_KINDS = ["dump", "roles"];
+const SHA256 = /^[0-9a-f]{64}$/;
+const NAME = /^[A-Za-z0-9._-]+$/;
+/** The database dump: every manifest so far has exactly one. */
+function dumpArtifact(manifest) {
+    const dump = manifest.artifacts.find((artifact) => artifact.kind === "dump");
+    if (!dump)
+        throw new Error(`manifest of ${manifest.label}/${manifest.backupId} lists no dump artifact`);
+    return dump;
+}
+function rolesArtifact(manifest) {
+    return manifest.artifacts.find((artifact) => artifact.kind === "roles");
+}
+/**
+ * Reads a manifest from its JSON text (schema 1 or 2), checks the fields readers rely on, and
+ * returns it in the current shape. Throws an InputError when the text is not a manifest; the caller
+ * decides what that means (a damaged backup).
+ */
+function parseManifest(text, where) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(`${where}: not valid JSON (${error.message})`);
+    }
+    const problems = manifestProblems(value);
+    if (problems.length > 0)
+        throw new errors/* InputError */.dz(`${where}: not a valid manifest: ${problems.join("; ")}`);
+    const version = value.schemaVersion;
+    return version === 1 ? fromVersion1(value) : value;
+}
+/** Empty when `value` has the shape of a readable manifest (schema 1 or 2); otherwise what is wrong. */
+function manifestProblems(value) {
+    if (typeof value !== "object" || value === null)
+        return ["not an object"];
+    const m = value;
+    const problems = [];
+    if (typeof m.schemaVersion !== "number" || !READABLE_SCHEMA_VERSIONS.includes(m.schemaVersion)) {
+        problems.push(`schemaVersion ${JSON.stringify(m.schemaVersion)} is not one of ${READABLE_SCHEMA_VERSIONS.join(", ")} (made by a newer Lifeboat?)`);
+        return problems;
+    }
+    if (typeof m.backupId !== "string")
+        problems.push("backupId missing");
+    if (typeof m.label !== "string")
+        problems.push("label missing");
+    if (typeof m.startedAt !== "string" || Number.isNaN(Date.parse(m.startedAt)))
+        problems.push("startedAt");
+    if (!m.encryption || !["age-v1", "none"].includes(m.encryption.format))
+        problems.push("encryption.format");
+    if (!Array.isArray(m.tables))
+        problems.push("tables");
+    else if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0))
+        problems.push("tables[].rows");
+    if (m.schemaVersion === 1)
+        problems.push(...version1Problems(value));
+    else
+        problems.push(...artifactsProblems(m.artifacts));
+    return problems;
+}
+function digestProblem(value) {
+    const digest = value;
+    return (typeof digest !== "object" ||
+        digest === null ||
+        !Number.isSafeInteger(digest.bytes) ||
+        (digest.bytes ?? -1) < 0 ||
+        !SHA256.test(String(digest.sha256)));
+}
+function artifactsProblems(artifacts) {
+    if (!Array.isArray(artifacts))
+        return ["artifacts"];
+    const problems = [];
+    const names = new Set();
+    for (const [index, entry] of artifacts.entries()) {
+        const where = `artifacts[${index}]`;
+        if (typeof entry !== "object" || entry === null) {
+            problems.push(where);
+            continue;
+        }
+        if (typeof entry.name !== "string" || !NAME.test(entry.name) || entry.name === "manifest.json") {
+            problems.push(`${where}.name`);
+        }
+        else if (names.has(entry.name))
+            problems.push(`${where}.name ${entry.name} twice`);
+        else
+            names.add(entry.name);
+        if (!ARTIFACT_KINDS.includes(entry.kind)) {
+            problems.push(`${where}.kind ${JSON.stringify(entry.kind)} is unknown (made by a newer Lifeboat?)`);
+        }
+        if (digestProblem(entry.stored))
+            problems.push(`${where}.stored`);
+        if (digestProblem(entry.plaintext))
+            problems.push(`${where}.plaintext`);
+        if (typeof entry.compression !== "string")
+            problems.push(`${where}.compression`);
+        if (entry.encryption !== "age-v1" && entry.encryption !== "none")
+            problems.push(`${where}.encryption`);
+        if (entry.kind === "roles" && !Number.isSafeInteger(entry.count)) {
+            problems.push(`${where}.count`);
+        }
+    }
+    const dumps = artifacts.filter((entry) => entry?.kind === "dump").length;
+    if (dumps !== 1)
+        problems.push(`artifacts: ${dumps} of kind dump, expected 1`);
+    return problems;
+}
+function serializeManifest(manifest) {
+    return JSON.stringify(manifest, null, 2) + "\n";
+}
+function version1Problems(m) {
+    const problems = [];
+    if (!m.object || typeof m.object.name !== "string" || !NAME.test(m.object.name))
+        problems.push("object.name");
+    if (!m.object || !Number.isSafeInteger(m.object.bytes) || !SHA256.test(String(m.object.sha256))) {
+        problems.push("object size or sha256");
+    }
+    if (!m.dump?.plaintext || digestProblem(m.dump.plaintext))
+        problems.push("dump.plaintext");
+    if (m.roles !== undefined) {
+        const roles = m.roles;
+        if (typeof roles !== "object" ||
+            roles === null ||
+            typeof roles.name !== "string" ||
+            !NAME.test(roles.name) ||
+            roles.name === m.object?.name ||
+            !Number.isSafeInteger(roles.bytes) ||
+            !SHA256.test(String(roles.sha256)) ||
+            digestProblem(roles.plaintext)) {
+            problems.push("roles");
+        }
+    }
+    return problems;
+}
+/** The one place a schema-1 manifest becomes the current shape. */
+function fromVersion1(v1) {
+    const { schemaVersion: _version, object, roles, dump, ...rest } = v1;
+    const { plaintext, ...dumpFacts } = dump;
+    const encryption = v1.encryption.format === "none" ? "none" : "age-v1";
+    const artifacts = [
+        {
+            name: object.name,
+            kind: "dump",
+            stored: { bytes: object.bytes, sha256: object.sha256 },
+            plaintext: { bytes: plaintext.bytes, sha256: plaintext.sha256 },
+            compression: "none",
+            encryption,
+        },
+    ];
+    if (roles) {
+        artifacts.push({
+            name: roles.name,
+            kind: "roles",
+            stored: { bytes: roles.bytes, sha256: roles.sha256 },
+            plaintext: { bytes: roles.plaintext.bytes, sha256: roles.plaintext.sha256 },
+            compression: "none",
+            encryption,
+            count: roles.count,
+        });
+    }
+    return { schemaVersion: MANIFEST_SCHEMA_VERSION, ...rest, dump: dumpFacts, artifacts };
+}
+
+;// CONCATENATED MODULE: ./src/repository/check-record.ts
+
+const CHECK_RECORD_SCHEMA_VERSION = 2;
+/** Parses a record's text; undefined when it is not a check record (damaged, foreign). */
+function parseCheckRecord(text) {
+    try {
+        const value = JSON.parse(text);
+        if (typeof value !== "object" || value === null || typeof value.passed !== "boolean")
+            return undefined;
+        if (typeof value.kind !== "string" || typeof value.backupId !== "string")
+            return undefined;
+        return value;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Whether the record checked the bytes the manifest describes: every artifact it names has the
+ * manifest's size and sha256, and it names the dump. A schema-1 record names no artifacts; a
+ * verify record of schema 1 carries the dump's digest in its details, which then decides. Any other
+ * schema-1 record (restore-test) cannot say what it read, so it does not count.
+ */
+function recordMatches(record, manifest) {
+    if (record.backupId !== manifest.backupId)
+        return false;
+    const dump = dumpArtifact(manifest);
+    if (record.artifacts) {
+        if (!record.artifacts.some((checked) => checked.name === dump.name))
+            return false;
+        return record.artifacts.every((checked) => {
+            const artifact = manifest.artifacts.find((candidate) => candidate.name === checked.name);
+            return artifact?.stored.bytes === checked.bytes && artifact.stored.sha256 === checked.sha256;
+        });
+    }
+    const details = record.details ?? {};
+    return details.storedBytes === dump.stored.bytes && details.storedSha256 === dump.stored.sha256;
+}
+
+;// CONCATENATED MODULE: ./src/repository/backup-repository.ts
+/**
+ * A backup repository: the label folders of one store, read and written the way the storage
+ * format says (docs/format.md). Commands use this, never the Store's methods: listing, resolving
+ * `latest`, reading manifests and check records, the commit-last write of a new backup, check
+ * records, deletes and leftovers all live here. The pure key layout is src/domain/layout.ts.
+ *
+ * Several destinations (issue 15) are a list of repositories: the backup side talks to a
+ * `BackupTarget` (check, then begin a `BackupWriter`), which one repository implements and a
+ * fan-out over several can implement the same way; readers (verify, prune, list) act on one
+ * repository each.
+ */
+
+
+
+
+
+
+
+/** Keys per deleteMany call: S3's DeleteObjects limit. */
+const DELETE_BATCH_KEYS = 1000;
+/** How old a killed writer's leftovers must be before a backup or prune removes them: older than any backup still running. */
+const LEFTOVER_SAFE_AGE_MS = (/* unused pure expression or super */ null && (24 * 3_600_000));
+/** Manifests and check records read at once when a whole label is inspected. */
+const READS_IN_PARALLEL = 8;
+class BackupRepository {
+    store;
+    constructor(store) {
+        this.store = store;
+    }
+    /** The store's location without credentials. */
+    get url() {
+        return this.store.url;
+    }
+    /** Whether the store can hold object locks (S3). */
+    get canLock() {
+        return this.store.objectLocks !== undefined;
+    }
+    check(access) {
+        return this.store.check(access);
+    }
+    /** Every folder under the label, newest first, from one listing of `<label>/`. */
+    async folders(label) {
+        const objects = [];
+        for await (const object of this.store.list(`${label}/`))
+            objects.push(object);
+        return groupBackupFolders(label, objects);
+    }
+    /** Folders under the label without a manifest: backups in flight, or failed ones. */
+    async incompleteFolders(label) {
+        return (await this.folders(label)).filter((folder) => !folder.committed);
     }
     /**
-     * Checks that the root is a writable directory, or could be made as one: a missing root is
-     * fine when its nearest existing ancestor is a writable directory. Creates nothing (a listing of
-     * a mistyped path must not leave a directory behind); the first put creates what it needs.
+     * Deletes one backup folder: the manifest first (from then on it is no backup), then the rest.
+     * When the manifest cannot be deleted, nothing else is touched and the backup stays whole.
      */
-    async check() {
+    async deleteBackup(label, folder) {
+        const manifest = manifestKey(label, folder.backupId);
+        const keys = folder.objects.map((object) => object.key);
+        const first = folder.committed ? await this.deleteKeys(label, [manifest]) : { deleted: [], failed: [] };
+        if (first.failed.length > 0)
+            return first;
+        const rest = await this.deleteKeys(label, keys.filter((key) => key !== manifest));
+        return { deleted: [...first.deleted, ...rest.deleted], failed: rest.failed };
+    }
+    async readText(key) {
+        const chunks = [];
+        for await (const chunk of await this.store.get(key))
+            chunks.push(Buffer.from(chunk));
+        return Buffer.concat(chunks).toString("utf8");
+    }
+    /** The manifest of a backup; a damaged one is an OperationError (a failed backup, not bad input). */
+    async readManifest(label, backupId) {
+        const key = manifestKey(label, backupId);
+        let text;
         try {
-            let dir = this.root;
-            for (;;) {
-                const info = await (0,promises_.stat)(dir).catch((error) => {
-                    if (errorCode(error) === "ENOENT")
-                        return undefined;
-                    throw error;
-                });
-                if (info) {
-                    if (!info.isDirectory())
-                        throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
-                    await (0,promises_.access)(dir, external_node_fs_.constants.W_OK | external_node_fs_.constants.X_OK);
-                    return;
-                }
-                const parent = (0,external_node_path_.dirname)(dir);
-                if (parent === dir)
-                    return;
-                dir = parent;
-            }
+            text = await this.readText(key);
         }
         catch (error) {
-            const code = errorCode(error);
-            const why = code === "EEXIST" || code === "ENOTDIR"
-                ? "a file is in the way, not a directory"
-                : code === "EACCES" || code === "EPERM" || code === "EROFS"
-                    ? "permission denied"
-                    : (0,errors/* describeError */.Uc)(error);
-            throw new errors/* InputError */.dz(`--storage "${this.url}": cannot use the directory ${this.root}: ${why}`, {
-                input: "storage",
+            if (error instanceof errors/* NotFoundError */.m_)
+                throw error;
+            throw new errors/* OperationError */.OK(`reading ${this.url}/${key} failed: ${(0,errors/* describeError */.Uc)(error)}`, {
                 cause: error,
             });
         }
-    }
-    async put(key, body, options = {}) {
-        (0,storage_keys/* assertValidKey */.Mw)(key);
-        if (options.retention) {
-            body.destroy();
-            throw new errors/* InputError */.dz(`--storage "${this.url}": a local directory cannot hold an object lock; use s3://`, {
-                input: "storage",
-            });
-        }
-        const { signal } = options;
-        const target = this.pathOf(key);
-        const temp = (0,external_node_path_.join)((0,external_node_path_.dirname)(target), `${storage_keys/* TEMP_FILE_PREFIX */.D0}${(0,external_node_crypto_.randomBytes)(8).toString("hex")}`);
-        let handle;
-        let bytes = 0;
         try {
-            signal?.throwIfAborted();
-            handle = await createFile(temp);
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(body, async function* count(source) {
-                for await (const chunk of source) {
-                    bytes += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
-                    yield chunk;
-                }
-            }, handle.createWriteStream(), { signal });
-            handle = undefined; // closed by its stream
-            await syncFile(temp);
-            signal?.throwIfAborted();
-            await (0,promises_.rename)(temp, target);
-            await syncDirectory((0,external_node_path_.dirname)(target));
-            return { bytes };
+            const manifest = parseManifest(text, `${this.url}/${key}`);
+            if (manifest.backupId !== backupId || manifest.label !== label) {
+                throw new errors/* OperationError */.OK(`${this.url}/${key} names backup ${manifest.label}/${manifest.backupId}, not ${label}/${backupId}: the manifest does not belong to its folder`);
+            }
+            return manifest;
         }
         catch (error) {
-            body.destroy();
-            await handle?.close().catch(() => undefined);
-            await (0,promises_.rm)(temp, { force: true }).catch(() => undefined);
-            await this.prune(new Set([(0,external_node_path_.dirname)(key)]));
-            const message = signal?.aborted
-                ? `storing "${key}" in ${this.url} was aborted: ${(0,errors/* describeError */.Uc)(signal.reason)}`
-                : `storing "${key}" in ${this.url} failed: ${(0,errors/* describeError */.Uc)(error)}`;
-            throw new errors/* OperationError */.OK(message, { cause: signal?.aborted ? signal.reason : error });
+            if (error instanceof errors/* InputError */.dz)
+                throw new errors/* OperationError */.OK(error.message, { cause: error });
+            throw error;
         }
     }
-    async get(key) {
-        (0,storage_keys/* assertValidKey */.Mw)(key);
-        let handle;
+    /** A check record, or undefined when it cannot be read or parsed. */
+    async readCheckRecord(ref) {
+        const text = await this.readText(ref.key).catch(() => undefined);
+        return text === undefined ? undefined : parseCheckRecord(text);
+    }
+    /** A folder's manifest (when committed) and what is wrong with it, without reading check records. */
+    async inspectFolder(label, folder) {
+        if (!folder.committed)
+            return { folder, manifest: undefined, problems: [] };
         try {
-            handle = await (0,promises_.open)(this.pathOf(key), "r");
-            if ((await handle.stat()).isFile())
-                return handle.createReadStream();
+            const manifest = await this.readManifest(label, folder.backupId);
+            return { folder, manifest, problems: folderProblems(folder, manifest) };
         }
         catch (error) {
-            await handle?.close().catch(() => undefined);
-            if (!MISSING.has(errorCode(error) ?? "") && errorCode(error) !== "EISDIR") {
-                throw new errors/* OperationError */.OK(`reading "${key}" from ${this.url} failed: ${(0,errors/* describeError */.Uc)(error)}`, {
-                    cause: error,
+            return { folder, manifest: undefined, problems: [`manifest.json: ${(0,errors/* describeError */.Uc)(error)}`] };
+        }
+    }
+    /**
+     * Every folder under the label with its manifest and integrity, newest first; with
+     * `checkRecords`, also which of its check records checked the bytes its manifest describes (only
+     * the latest record of each kind and outcome is read: those are all that decide).
+     */
+    async inspect(label, options) {
+        const folders = await this.folders(label);
+        return mapBounded(folders, READS_IN_PARALLEL, async (folder) => {
+            const inspected = await this.inspectFolder(label, folder);
+            const { manifest } = inspected;
+            if (!options.checkRecords || !manifest || inspected.problems.length > 0) {
+                return { ...inspected, matchingChecks: [] };
+            }
+            const deciding = latestOfEachKind(folder.checks);
+            const matching = [];
+            for (const ref of deciding) {
+                const record = await this.readCheckRecord(ref);
+                // A failure counts whatever it read: a failed check withdraws trust either way.
+                if (!ref.passed || (record && recordMatches(record, manifest)))
+                    matching.push(ref);
+            }
+            return { ...inspected, matchingChecks: matching };
+        });
+    }
+    /**
+     * The backup `selector` names under the label: `latest` (the newest intact committed one: a
+     * broken newer one is passed over and named in `skipped`), a backup id, or `before:<time>` (the
+     * newest intact one started at or before it). With `includeBroken` (verify, whose job is to find
+     * the damage), `latest` is the newest committed one, intact or not. An unknown id, a folder
+     * without a manifest or an empty label is bad input (exit 2).
+     */
+    async resolve(label, selector, options = {}) {
+        const folders = await this.folders(label);
+        const committed = folders.filter((folder) => folder.committed);
+        const skipped = [];
+        const newestIntact = async (candidates) => {
+            for (const folder of candidates) {
+                const inspected = await this.inspectFolder(label, folder);
+                if (inspected.manifest && inspected.problems.length === 0)
+                    return { folder, manifest: inspected.manifest };
+                skipped.push({ backupId: folder.backupId, problems: inspected.problems });
+            }
+            return undefined;
+        };
+        if (selector === "latest" && options.includeBroken && committed[0])
+            selector = committed[0].backupId;
+        if (selector === "latest") {
+            const found = await newestIntact(committed);
+            if (!found) {
+                const broken = skipped.length > 0 ? ` (${skipped.length} broken: ${describeSkipped(skipped)})` : "";
+                throw new errors/* InputError */.dz(`--label "${label}": no backups under ${this.url}/${label}/${broken}`, {
+                    input: "label",
                 });
             }
+            return { ...found, committed, skipped, problems: [] };
         }
-        await handle?.close().catch(() => undefined);
-        throw new errors/* NotFoundError */.m_(`"${key}" does not exist in ${this.url}`);
-    }
-    async head(key) {
-        (0,storage_keys/* assertValidKey */.Mw)(key);
-        return this.info(key);
-    }
-    async *list(prefix) {
-        (0,storage_keys/* assertValidPrefix */.x3)(prefix);
-        const slash = prefix.lastIndexOf("/");
-        const keys = this.walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1));
-        // Up to IO_CONCURRENCY stats in flight ahead of the object being yielded, in key order: a
-        // listing of many small folders is then not one thread-pool round trip after another.
-        const window = [];
-        let more = true;
-        for (;;) {
-            while (more && window.length < IO_CONCURRENCY) {
-                const next = await keys.next();
-                if (next.done) {
-                    more = false;
-                    break;
-                }
-                const info = this.info(next.value);
-                // Awaited below in order; until then a failure must not count as an unhandled rejection.
-                info.catch(() => undefined);
-                window.push(info);
+        if (selector.startsWith("before:")) {
+            const time = parseBeforeTime(selector.slice("before:".length));
+            const found = await newestIntact(committed.filter((folder) => folder.startedAt.getTime() <= time.getTime()));
+            if (!found) {
+                throw new errors/* InputError */.dz(`--backup "${selector}": no backup under ${this.url}/${label}/ started at or before ${time.toISOString()}`, { input: "backup" });
             }
-            const first = window.shift();
-            if (!first)
-                return;
-            const info = await first;
-            if (info)
-                yield info;
+            return { ...found, committed, skipped, problems: [] };
         }
+        if (!isBackupId(selector)) {
+            throw new errors/* InputError */.dz(`--backup "${selector}": expected latest or a backup id such as 20261122T010500Z-abc123`, {
+                input: "backup",
+            });
+        }
+        const folder = folders.find((candidate) => candidate.backupId === selector);
+        if (!folder) {
+            throw new errors/* InputError */.dz(`--backup "${selector}": no such backup under ${this.url}/${label}/`, {
+                input: "backup",
+            });
+        }
+        if (!folder.committed) {
+            throw new errors/* InputError */.dz(`--backup "${selector}": the folder has no manifest, so it is not a backup (in flight, or failed)`, { input: "backup" });
+        }
+        const manifest = await this.readManifest(label, folder.backupId);
+        return { folder, manifest, committed, skipped, problems: folderProblems(folder, manifest) };
     }
-    async deleteMany(keys) {
-        for (const key of keys)
-            (0,storage_keys/* assertValidKey */.Mw)(key);
-        const emptied = new Set();
-        const outcomes = await mapConcurrently(keys, IO_CONCURRENCY, async (key) => {
+    artifactKey(manifest, artifact) {
+        return artifactKey(manifest.label, manifest.backupId, artifact.name);
+    }
+    /** The stored bytes of an artifact, as they come from the store (check them: src/pipeline). */
+    openArtifact(manifest, artifact) {
+        return this.store.get(this.artifactKey(manifest, artifact));
+    }
+    async writeCheckRecord(record, at) {
+        const full = {
+            schemaVersion: CHECK_RECORD_SCHEMA_VERSION,
+            kind: record.kind,
+            label: record.label,
+            backupId: record.backupId,
+            passed: record.passed,
+            at: at.toISOString(),
+            tool: { name: "lifeboat", version: LIFEBOAT_VERSION },
+            ...(record.artifacts ? { artifacts: record.artifacts } : {}),
+            failures: record.failures,
+            warnings: record.warnings,
+            details: record.details,
+        };
+        const key = checkKey(record.label, record.backupId, at, record.kind, record.passed);
+        await this.store.put(key, external_node_stream_.Readable.from([Buffer.from(JSON.stringify(full, null, 2) + "\n")]), {
+            contentType: "application/json",
+        });
+        return key;
+    }
+    beginBackup(label, backupId, options = {}) {
+        return new FolderWriter(this.store, label, backupId, options.retention);
+    }
+    /** The object locks on these keys; an empty map for stores that cannot lock. */
+    async objectLocks(keys) {
+        return this.store.objectLocks ? this.store.objectLocks(keys) : new Map();
+    }
+    /**
+     * Deletes keys in batches of DELETE_BATCH_KEYS; a batch that throws counts as failed for each of
+     * its keys. Every key must lie inside `<label>/`: nothing outside a label's prefix is ever deleted.
+     */
+    async deleteKeys(label, keys, onBatch) {
+        for (const key of keys) {
+            if (!key.startsWith(`${label}/`)) {
+                throw new errors/* OperationError */.OK(`refusing to delete "${key}": it is not inside ${label}/`);
+            }
+        }
+        const result = { deleted: [], failed: [] };
+        for (let start = 0; start < keys.length; start += DELETE_BATCH_KEYS) {
+            const batch = keys.slice(start, start + DELETE_BATCH_KEYS);
             try {
-                await (0,promises_.unlink)(this.pathOf(key));
-                emptied.add((0,external_node_path_.dirname)(key));
-                return undefined;
+                const outcome = await this.store.deleteMany(batch);
+                result.deleted.push(...outcome.deleted);
+                result.failed.push(...outcome.failed);
             }
             catch (error) {
-                const code = errorCode(error) ?? "";
-                // A key naming a directory is not an object: like a missing key, there is nothing to delete.
-                if (MISSING.has(code) || code === "EISDIR")
-                    return undefined;
-                return (0,errors/* describeError */.Uc)(error);
+                const reason = (0,errors/* describeError */.Uc)(error);
+                for (const key of batch)
+                    result.failed.push({ key, reason });
             }
-        });
-        const result = { deleted: [], failed: [] };
-        keys.forEach((key, index) => {
-            const reason = outcomes[index];
-            if (reason === undefined)
-                result.deleted.push(key);
-            else
-                result.failed.push({ key, reason });
-        });
-        await this.prune(emptied);
+            onBatch?.(batch.length);
+        }
         return result;
     }
-    pathOf(key) {
-        return (0,external_node_path_.join)(this.root, ...key.split("/"));
-    }
-    async info(key) {
-        try {
-            const info = await (0,promises_.stat)(this.pathOf(key));
-            return info.isFile() ? { key, size: info.size, lastModified: info.mtime } : undefined;
-        }
-        catch (error) {
-            if (MISSING.has(errorCode(error) ?? ""))
-                return undefined;
-            throw new errors/* OperationError */.OK(`reading "${key}" in ${this.url} failed: ${(0,errors/* describeError */.Uc)(error)}`, {
-                cause: error,
-            });
-        }
-    }
     /**
-     * Yields the keys of the files under the directory `dirKey` ("" or ending in "/") whose names
-     * start with `namePrefix`, in key order: a directory sorts as its name plus "/", exactly where its
-     * keys sort.
+     * Removes what killed writers left under the label (a local store's `.partial-*` files) once
+     * last written before `olderThan`. Best effort: a failure here never fails the caller.
      */
-    async *walk(dirKey, namePrefix) {
-        yield* this.walkChildren(await this.children(dirKey, namePrefix));
-    }
-    /** The entries of the directory `dirKey` whose names start with `namePrefix`, in key order. */
-    async children(dirKey, namePrefix) {
-        let entries;
-        try {
-            entries = await (0,promises_.readdir)((0,external_node_path_.join)(this.root, dirKey), { withFileTypes: true });
-        }
-        catch (error) {
-            if (MISSING.has(errorCode(error) ?? ""))
-                return [];
-            throw new errors/* OperationError */.OK(`listing ${this.url} failed: ${(0,errors/* describeError */.Uc)(error)}`, { cause: error });
-        }
-        return entries
-            .filter((entry) => entry.name.startsWith(namePrefix) && !entry.name.startsWith(storage_keys/* TEMP_FILE_PREFIX */.D0))
-            .filter((entry) => entry.isFile() || entry.isDirectory())
-            .map((entry) => ({
-            key: dirKey + entry.name,
-            directory: entry.isDirectory(),
-            sortKey: entry.isDirectory() ? `${entry.name}/` : entry.name,
-        }))
-            .sort((a, b) => (0,storage_keys/* compareKeys */.YD)(a.sortKey, b.sortKey));
-    }
-    /** The keys under `children`, in order, reading up to IO_CONCURRENCY directories ahead. */
-    async *walkChildren(children) {
-        const reading = new Map();
-        let ahead = 0;
-        for (let index = 0; index < children.length; index++) {
-            for (; ahead < children.length && ahead < index + IO_CONCURRENCY; ahead++) {
-                const child = children[ahead];
-                if (!child.directory)
-                    continue;
-                const listing = this.children(`${child.key}/`, "");
-                listing.catch(() => undefined);
-                reading.set(ahead, listing);
-            }
-            const child = children[index];
-            if (!child.directory) {
-                yield child.key;
-                continue;
-            }
-            const listing = reading.get(index);
-            reading.delete(index);
-            yield* this.walkChildren(await listing);
-        }
-    }
-    /**
-     * Removes directories left empty by a delete, up to (not including) the root: one level at a
-     * time, deepest first, so that each directory is tried once however many of its children went.
-     */
-    async prune(dirKeys) {
-        const pending = new Set([...dirKeys].filter((dirKey) => dirKey !== "." && dirKey !== ""));
-        while (pending.size > 0) {
-            const depth = Math.max(...[...pending].map((dirKey) => dirKey.split("/").length));
-            const level = [...pending].filter((dirKey) => dirKey.split("/").length === depth);
-            const removed = await mapConcurrently(level, IO_CONCURRENCY, async (dirKey) => 
-            // Not empty (or already gone): then its parents are not empty either.
-            (0,promises_.rmdir)(this.pathOf(dirKey)).then(() => true, () => false));
-            level.forEach((dirKey, index) => {
-                pending.delete(dirKey);
-                const parent = (0,external_node_path_.dirname)(dirKey);
-                if (removed[index] && parent !== ".")
-                    pending.add(parent);
-            });
-        }
+    async sweepLeftovers(label, olderThan) {
+        if (!this.store.sweepLeftovers)
+            return [];
+        return this.store.sweepLeftovers(`${label}/`, olderThan).catch(() => []);
     }
 }
-/** File system calls a listing or a delete keeps in flight at once. */
-const IO_CONCURRENCY = 32;
-/** `work` over every item, at most `limit` at a time; results in the items' order. */
-async function mapConcurrently(items, limit, work) {
+/** Writes one backup folder: artifacts as they come, the manifest last. */
+class FolderWriter {
+    store;
+    label;
+    backupId;
+    retention;
+    written = [];
+    constructor(store, label, backupId, retention) {
+        this.store = store;
+        this.label = label;
+        this.backupId = backupId;
+        this.retention = retention;
+    }
+    get url() {
+        return this.store.url;
+    }
+    async putArtifact(name, body, options = {}) {
+        const key = artifactKey(this.label, this.backupId, name);
+        this.written.push(key);
+        const { bytes } = await this.store.put(key, body, {
+            contentType: "application/octet-stream",
+            ...(options.sizeHint !== undefined ? { sizeHint: options.sizeHint } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(this.retention ? { retention: this.retention } : {}),
+        });
+        return { bytes, key };
+    }
+    async commit(manifest, options = {}) {
+        if (manifest.label !== this.label || manifest.backupId !== this.backupId) {
+            throw new errors/* OperationError */.OK(`manifest of ${manifest.label}/${manifest.backupId} given to ${this.label}/${this.backupId}`);
+        }
+        const key = manifestKey(this.label, this.backupId);
+        await this.store.put(key, external_node_stream_.Readable.from([Buffer.from(serializeManifest(manifest))]), {
+            contentType: "application/json",
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(this.retention ? { retention: this.retention } : {}),
+        });
+        return key;
+    }
+    async abort() {
+        if (this.written.length === 0)
+            return;
+        await this.store.deleteMany([...this.written]).catch(() => undefined);
+    }
+}
+/** The latest pass and the latest failure of each kind: all that decides whether a backup is verified. */
+function latestOfEachKind(checks) {
+    const latest = new Map();
+    for (const check of checks) {
+        const key = `${check.kind}/${check.passed}`;
+        const seen = latest.get(key);
+        if (!seen || check.time >= seen.time)
+            latest.set(key, check);
+    }
+    return [...latest.values()].sort((a, b) => a.time.getTime() - b.time.getTime());
+}
+function describeSkipped(skipped) {
+    return skipped.map((entry) => `${entry.backupId}: ${entry.problems.join(", ")}`).join("; ");
+}
+function parseBeforeTime(text) {
+    const asId = parseBackupIdTime(`${text}-aaaaaa`);
+    const time = asId ?? (/^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(Number.NaN));
+    if (Number.isNaN(time.getTime())) {
+        throw new errors/* InputError */.dz(`--backup "before:${text}": expected an ISO 8601 time such as before:2026-11-22T01:00:00Z`, {
+            input: "backup",
+        });
+    }
+    return time;
+}
+/** Runs `work` over `items` with at most `limit` promises in flight; results in input order. */
+async function mapBounded(items, limit, work) {
     const results = new Array(items.length);
     let next = 0;
     const worker = async () => {
@@ -35226,68 +36190,816 @@ async function mapConcurrently(items, limit, work) {
     await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
     return results;
 }
-function createLocalStore(root) {
-    return new LocalStore(root);
-}
-/** Creates `path` exclusively, creating its directory first; retries when a prune races us. */
-async function createFile(path) {
-    for (let attempt = 1;; attempt++) {
-        await (0,promises_.mkdir)((0,external_node_path_.dirname)(path), { recursive: true });
-        try {
-            return await (0,promises_.open)(path, "wx");
-        }
-        catch (error) {
-            if (errorCode(error) !== "ENOENT" || attempt >= 3)
-                throw error;
-        }
-    }
-}
-/** Flushes a written file to disk (fsync applies to the file, whichever descriptor asks). */
-async function syncFile(path) {
-    const handle = await (0,promises_.open)(path, "r");
-    try {
-        await handle.sync();
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** Makes a rename durable. Best effort: some file systems refuse to sync a directory. */
-async function syncDirectory(path) {
-    let handle;
-    try {
-        handle = await (0,promises_.open)(path, "r");
-        await handle.sync();
-    }
-    catch {
-        // The data itself is synced; only the rename's durability depends on this.
-    }
-    finally {
-        await handle?.close().catch(() => undefined);
-    }
-}
 
-// EXTERNAL MODULE: ./src/storage/storage-url.ts
-var storage_url = __nccwpck_require__(27468);
-;// CONCATENATED MODULE: ./src/storage/open-store.ts
+;// CONCATENATED MODULE: ./src/commands/prune.ts
 /**
- * Opens the store a storage URL names. The S3 implementation (and the AWS SDK with it) is loaded
- * only when the URL asks for it, which keeps the start of local-only runs fast.
+ * prune: list the label once, read each backup's manifest (a backup whose artifacts are missing or
+ * of another size is broken: kept, reported, never the newest or verified) and the check records
+ * that decide whether it is verified (each counts only if it checked the bytes the manifest
+ * describes), ask the store for object locks on what would go, decide with the pure retention
+ * policy (src/domain/retention.ts), print, and delete.
+ *
+ * Deletion runs in two passes so that a partial failure never leaves a backup that looks whole but
+ * is not: first the manifests of the backups to remove (each one then stops being a backup), then
+ * the rest of the folders whose manifest is gone. Each pass sends at most 1000 keys per
+ * deleteMany (one S3 DeleteObjects). Keys that could not be deleted are reported, never hidden.
  */
 
 
-/** Parses `urlText` (InputError when malformed) and creates the matching store. */
+
+
+
+function lockState(locks) {
+    if (locks.length === 0)
+        return undefined;
+    const state = {};
+    if (locks.some((lock) => lock.legalHold))
+        state.legalHold = true;
+    for (const lock of locks) {
+        if (lock.retainUntil && (!state.until || lock.retainUntil > state.until)) {
+            state.until = lock.retainUntil;
+            if (lock.mode)
+                state.mode = lock.mode;
+        }
+    }
+    return state;
+}
+function stateOf(inspected, lock) {
+    const { folder } = inspected;
+    const newestObject = folder.objects.reduce((latest, object) => (!latest || object.lastModified > latest ? object.lastModified : latest), undefined);
+    const state = {
+        id: folder.backupId,
+        time: folder.startedAt,
+        bytes: folder.bytes,
+        committed: folder.committed,
+        verified: inspected.problems.length === 0 && isVerified(inspected.matchingChecks),
+    };
+    if (inspected.problems.length > 0)
+        state.broken = inspected.problems;
+    if (newestObject)
+        state.lastModified = newestObject;
+    if (lock)
+        state.lock = lock;
+    return state;
+}
+/**
+ * Plans with the object locks of every folder the policy would remove. A lock turns a removal into
+ * a keep, which may in turn free a min-verified keep for removal: so ask again for the folders that
+ * newly became removals, until none is left unasked (each round asks about new folders only).
+ */
+async function planWithLocks(inspected, settings, repository, now) {
+    const locks = new Map();
+    const byId = new Map(inspected.map((entry) => [entry.folder.backupId, entry.folder]));
+    for (;;) {
+        const states = inspected.map((entry) => stateOf(entry, locks.get(entry.folder.backupId)));
+        const plan = planRetention(states, settings.policy, now);
+        if (!repository.canLock)
+            return plan;
+        const unasked = plan.decisions.filter((decision) => !decision.keep && !locks.has(decision.backup.id));
+        if (unasked.length === 0)
+            return plan;
+        const keys = unasked.flatMap((decision) => byId.get(decision.backup.id).objects.map((object) => object.key));
+        const found = await repository.objectLocks(keys);
+        for (const decision of unasked) {
+            const folder = byId.get(decision.backup.id);
+            const folderLocks = folder.objects.flatMap((object) => {
+                const lock = found.get(object.key);
+                return lock ? [lock] : [];
+            });
+            locks.set(folder.backupId, lockState(folderLocks));
+        }
+    }
+}
+async function runPrune(settings, deps) {
+    const { log } = deps;
+    const repository = new BackupRepository(deps.store);
+    const { label } = settings;
+    await repository.check(settings.dryRun ? "read" : "write");
+    const root = `${label}/`;
+    const now = deps.now();
+    if (!settings.dryRun) {
+        // A local backup killed outright leaves a temporary file that no listing shows: sweep it.
+        const swept = await repository.sweepLeftovers(label, new Date(now.getTime() - settings.policy.safeAgeMs));
+        if (swept.length > 0)
+            log.info(`removed ${swept.length} temporary file(s) left by killed backups`);
+    }
+    const inspected = await repository.inspect(label, { checkRecords: true });
+    const folders = inspected.map((entry) => entry.folder);
+    const plan = await planWithLocks(inspected, settings, repository, now);
+    for (const warning of plan.warnings)
+        log.warn(warning);
+    const byId = new Map(folders.map((folder) => [folder.backupId, folder]));
+    const problemsOf = new Map(inspected.map((entry) => [entry.folder.backupId, entry.problems]));
+    const decisions = plan.decisions.map((decision) => {
+        const folder = byId.get(decision.backup.id);
+        return {
+            backupId: folder.backupId,
+            startedAt: folder.startedAt.toISOString(),
+            committed: folder.committed,
+            verified: decision.backup.verified,
+            problems: problemsOf.get(folder.backupId) ?? [],
+            bytes: folder.bytes,
+            objects: folder.objects.length,
+            action: decision.keep ? "keep" : "delete",
+            rules: decision.reasons.map((reason) => reason.rule),
+            reasons: decision.reasons.map((reason) => reason.text),
+        };
+    });
+    const kept = decisions.filter((decision) => decision.action === "keep");
+    const doomed = decisions.filter((decision) => decision.action === "delete");
+    const result = {
+        storage: repository.url,
+        label,
+        dryRun: settings.dryRun,
+        kept: kept.filter((decision) => decision.committed).length,
+        keptIncomplete: kept.filter((decision) => !decision.committed).length,
+        deleted: 0,
+        deletedBackups: 0,
+        deletedIncomplete: 0,
+        freedBytes: 0,
+        objectsDeleted: 0,
+        decisions,
+        warnings: plan.warnings,
+        failed: [],
+    };
+    if (settings.dryRun) {
+        result.deleted = doomed.length;
+        result.deletedBackups = doomed.filter((decision) => decision.committed).length;
+        result.deletedIncomplete = doomed.length - result.deletedBackups;
+        result.freedBytes = doomed.reduce((sum, decision) => sum + decision.bytes, 0);
+        result.objectsDeleted = doomed.reduce((sum, decision) => sum + decision.objects, 0);
+        return result;
+    }
+    // Only keys of the folders being deleted, all inside <label>/<backup-id>/: prune never reaches
+    // outside its label's prefix, whatever the listing held.
+    const keysOf = (decision) => {
+        const prefix = `${root}${decision.backupId}/`;
+        const own = byId.get(decision.backupId).objects;
+        for (const object of own) {
+            if (!object.key.startsWith(prefix)) {
+                throw new errors/* OperationError */.OK(`refusing to delete "${object.key}": it is not inside ${prefix}`);
+            }
+        }
+        return own;
+    };
+    const sizes = new Map();
+    for (const decision of doomed)
+        for (const object of keysOf(decision))
+            sizes.set(object.key, object.size);
+    const progress = { done: 0, total: sizes.size };
+    if (doomed.length > 0) {
+        log.info(`deleting ${doomed.length} folder(s), ${sizes.size} object(s), under ${repository.url}/${root}`);
+    }
+    const manifestOf = (decision) => `${root}${decision.backupId}/${MANIFEST_FILE}`;
+    const deleteKeys = (keys) => repository.deleteKeys(label, keys, (count) => {
+        progress.done += count;
+        if (progress.total > DELETE_BATCH_KEYS)
+            log.info(`deleted ${progress.done} of ${progress.total} objects`);
+    });
+    const first = await deleteKeys(doomed.filter((decision) => decision.committed).map(manifestOf));
+    const uncommitted = new Set(first.deleted);
+    // A backup whose manifest could not be deleted stays whole: nothing else of it is touched.
+    const rest = doomed.filter((decision) => !decision.committed || uncommitted.has(manifestOf(decision)));
+    const second = await deleteKeys(rest.flatMap((decision) => keysOf(decision)
+        .map((object) => object.key)
+        .filter((key) => !uncommitted.has(key))));
+    const gone = new Set([...first.deleted, ...second.deleted]);
+    result.failed = [...first.failed, ...second.failed];
+    for (const decision of doomed) {
+        decision.deleted = keysOf(decision).every((object) => gone.has(object.key));
+        if (!decision.deleted)
+            continue;
+        result.deleted++;
+        if (decision.committed)
+            result.deletedBackups++;
+        else
+            result.deletedIncomplete++;
+    }
+    for (const key of gone)
+        result.freedBytes += sizes.get(key) ?? 0;
+    result.objectsDeleted = gone.size;
+    return result;
+}
+/** One line for a run that could not delete everything it meant to (exit code 1). */
+function pruneFailureMessage(result) {
+    if (result.failed.length === 0)
+        return undefined;
+    const [firstFailure] = result.failed;
+    const notDeleted = result.decisions.filter((decision) => decision.deleted === false).length;
+    return (`prune could not delete ${result.failed.length} object(s), so ${notDeleted} folder(s) remain: ` +
+        `"${firstFailure.key}": ${firstFailure.reason}` +
+        (result.failed.length > 1 ? ` (and ${result.failed.length - 1} more; see the result)` : ""));
+}
+
+;// CONCATENATED MODULE: ./src/commands/prune/definition.ts
+/** prune: delete what the retention policy does not keep, never the last good backup. */
+
+
+
+
+
+const pruneCommand = {
+    spec: commandSpec("prune"),
+    parse: parsePruneSettings,
+    storage: (settings) => settings,
+    run: (settings, deps) => runPrune(settings, deps),
+    failure: pruneFailureMessage,
+    outputs: (result) => ({
+        kept: result.kept,
+        deleted: result.deleted,
+        "freed-bytes": result.freedBytes,
+    }),
+    logLines: (result) => [formatPruneDecisions(result), formatPruneTotals(result)],
+    text: (result) => `${formatPruneDecisions(result)}\n${formatPruneTotals(result)}`,
+    json: (result) => ({ ...result }),
+    report: (result, context) => buildPruneReport(result, { ...context, label: result.label }),
+};
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
+var core = __nccwpck_require__(33838);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(73136);
+;// CONCATENATED MODULE: ./src/storage/file-driver.ts
+/** The local-directory driver: `file:///absolute/path`, or a plain path (the registry's default). */
+
+const fileDriver = {
+    kind: "file",
+    schemes: ["file"],
+    forms: ["file:///absolute/path", "a directory path"],
+    options: [],
+    parse(text, { fail }) {
+        let url;
+        try {
+            url = new URL(text);
+        }
+        catch {
+            return fail();
+        }
+        if (url.host !== "")
+            return fail(`a file URL names no host ("${url.host}")`);
+        if (url.search !== "" || url.hash !== "")
+            return fail("a file URL has no query or fragment");
+        const path = (0,external_node_url_.fileURLToPath)(url);
+        return { kind: "file", path: path.length > 1 ? path.replace(/\/+$/, "") : path };
+    },
+    format: (location) => (0,external_node_url_.pathToFileURL)(location.path).href,
+    async open(location) {
+        const { LocalStore } = await __nccwpck_require__.e(/* import() */ 226).then(__nccwpck_require__.bind(__nccwpck_require__, 90226));
+        return new LocalStore(location.path);
+    },
+};
+
+;// CONCATENATED MODULE: ./src/storage/s3-driver.ts
+const s3Driver = {
+    kind: "s3",
+    schemes: ["s3"],
+    forms: ["s3://bucket/prefix"],
+    options: ["s3-endpoint", "s3-region", "s3-force-path-style", "s3-checksums", "s3-sse", "s3-sse-kms-key-id"],
+    parse(text, { fail }) {
+        const rest = text.slice("s3:".length);
+        if (!rest.startsWith("//"))
+            return fail();
+        const [bucket = "", ...path] = rest.slice(2).split("/");
+        if (bucket === "")
+            return fail("no bucket");
+        const bucketProblem = problemWithBucketName(bucket);
+        if (bucketProblem)
+            return fail(`bucket "${bucket}" ${bucketProblem}`);
+        return { kind: "s3", bucket, prefix: path.join("/").replace(/^\/+|\/+$/g, "") };
+    },
+    format: (location) => location.prefix ? `s3://${location.bucket}/${location.prefix}` : `s3://${location.bucket}`,
+    async open(location, options) {
+        const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(947)]).then(__nccwpck_require__.bind(__nccwpck_require__, 98947));
+        return createS3Store({ bucket: location.bucket, prefix: location.prefix }, options.s3);
+    },
+};
+/**
+ * Why `name` is not a valid S3 bucket name, or undefined when it is. The general-purpose bucket
+ * rules: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or
+ * digit, no two adjacent dots, not an IP address.
+ */
+function problemWithBucketName(name) {
+    if (name.length < 3 || name.length > 63)
+        return "must be 3 to 63 characters long";
+    if (!/^[a-z0-9.-]+$/.test(name))
+        return "may only contain lowercase letters, digits, dots and hyphens";
+    if (!/^[a-z0-9].*[a-z0-9]$/.test(name))
+        return "must start and end with a letter or digit";
+    if (name.includes(".."))
+        return "must not contain two adjacent dots";
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(name))
+        return "must not be an IP address";
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/storage/registry.ts
+/**
+ * Store drivers, registered by URL scheme (restic's location registry, pgBackRest's storage helper
+ * list). A driver parses its own URLs, formats them back without credentials, names the options it
+ * takes, and opens a Store. Adding a store kind is one driver module plus one line in STORE_DRIVERS
+ * (and its location in the StoreLocation union).
+ */
+
+
+
+
+/** The registered drivers. A text without a scheme is a directory path (the file driver). */
+const STORE_DRIVERS = [s3Driver, fileDriver];
+/** A scheme of two or more characters, so a Windows drive letter ("C:") is not one. */
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]+):/;
+function expected() {
+    const forms = STORE_DRIVERS.flatMap((driver) => driver.forms);
+    return `expected ${forms.slice(0, -1).join(", ")} or ${forms.at(-1)}`;
+}
+function parseLocation(text, options) {
+    const input = options.input ?? "storage";
+    const fail = (why) => {
+        const detail = why ? `${why}; ${expected()}` : expected();
+        throw new errors/* InputError */.dz(`--${input} ${JSON.stringify(text)}: ${detail}`, { input });
+    };
+    const value = text.trim();
+    if (value === "")
+        return fail("empty");
+    const scheme = SCHEME.exec(value)?.[1]?.toLowerCase();
+    if (scheme === undefined)
+        return { kind: "file", path: (0,external_node_path_.resolve)(options.cwd, value) };
+    const driver = STORE_DRIVERS.find((candidate) => candidate.schemes.includes(scheme));
+    if (!driver)
+        return fail();
+    return driver.parse(value, { cwd: options.cwd, fail });
+}
+function driverOf(location) {
+    const driver = STORE_DRIVERS.find((candidate) => candidate.kind === location.kind);
+    if (!driver)
+        throw new Error(`no store driver for ${location.kind}`);
+    return driver;
+}
+function formatLocation(location) {
+    return driverOf(location).format(location);
+}
+function openLocation(location, options = {}) {
+    return driverOf(location).open(location, options);
+}
+
+;// CONCATENATED MODULE: ./src/storage/open-store.ts
+/** Opens the store a storage URL names, through the driver registered for its scheme. */
+
+/** Parses `urlText` (InputError when malformed) and opens the matching store. */
 async function openStore(urlText, options = {}) {
-    const url = (0,storage_url/* parseStorageUrl */.Yu)(urlText, {
+    const location = parseLocation(urlText, {
         cwd: options.cwd ?? process.cwd(),
         input: options.input ?? "storage",
     });
-    if (url.kind === "local")
-        return new LocalStore(url.path);
-    const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(947)]).then(__nccwpck_require__.bind(__nccwpck_require__, 98947));
-    return createS3Store({ bucket: url.bucket, prefix: url.prefix }, options.s3);
+    return openLocation(location, options);
 }
 
+;// CONCATENATED MODULE: ./src/commands/command.ts
+/**
+ * One definition per command, served by both edges: the action runner (src/actions/run-action.ts)
+ * and the CLI runner (src/cli/main.ts). A definition says which options the command takes (its
+ * spec), how they parse, what it runs, what counts as a failure, and how its result is shown: as
+ * action outputs, as CLI text and JSON, and as a report. Everything the two edges have in common
+ * (parsing, opening the store, cancellation, the run itself, the failure verdict) happens once, in
+ * executeCommand; an edge differs only in what it injects (actions/cache's restoreImpl pattern).
+ */
+
+
+/**
+ * The values of the command's secret options as given (database URLs, passphrases, identities,
+ * webhook URLs): what every edge redacts from everything it prints, writes or sends.
+ */
+function secretValues(spec, raw) {
+    return spec.options
+        .filter((option) => option.secret)
+        .flatMap((option) => {
+        const value = raw[option.name];
+        return Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
+    })
+        .filter((value) => value.trim() !== "");
+}
+/**
+ * Parses the raw options, opens the store when the command has one (reported through `opened`,
+ * so a report of a later failure can still read the label's history), runs the command and
+ * judges the result. Bad input throws InputError before anything is read or written.
+ */
+async function executeCommand(command, raw, context, opened) {
+    const settings = command.parse(raw);
+    let store;
+    const storage = command.storage?.(settings);
+    if (storage) {
+        store = await openStore(storage.storage, { cwd: context.cwd, s3: storage.s3 });
+        opened?.(store);
+    }
+    context.signal.throwIfAborted();
+    const result = await command.run(settings, { ...context, store: store });
+    const failure = command.failure?.(result);
+    return {
+        settings,
+        store,
+        result,
+        failure: typeof failure === "string" ? new errors/* OperationError */.OK(failure) : failure,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/domain/redact.ts
+/**
+ * Secrets out of every output: error lines, --json, check records, reports, the runner's log.
+ *
+ * A secret rarely shows up as written. A password with `/`, `@` or `%` in it appears
+ * percent-encoded in a URL (and each URL serializer encodes a different set of characters: `new
+ * URL()`'s userinfo set, encodeURIComponent, a form's `+` for a space, lower- or upper-case hex),
+ * JSON-escaped inside a JSON document (`\"`, `\\`, `\n`, `\u00e9`), or both at once (a URL inside
+ * a JSON error inside a JSON record). So the redactor does not compare strings: for each character
+ * of the secret it accepts every spelling of that character (itself, the percent-encoding of its
+ * UTF-8 bytes in either case, `+` for a space, its JSON escapes), so any mixture of them matches.
+ * Multi-line secrets (an age identity file) are matched line by line.
+ *
+ * base64 is covered for the runner's mask and the redactor as the three "cores" of the secret's
+ * encoding (one per byte alignment), which appear verbatim whatever precedes the secret (a
+ * `user:` in Basic auth, say); cores shorter than 8 characters are left out, they would match
+ * ordinary words. No Lifeboat output base64-encodes a secret today: this is a safety net.
+ *
+ * Secrets (and lines) shorter than MIN_SECRET_LENGTH are not matched in free text: replacing every
+ * "ab" would make every message unreadable. The password of any URL is still redacted by shape.
+ */
+/** Shorter secrets are only redacted by shape (a URL's password, a password= parameter). */
+const redact_MIN_SECRET_LENGTH = 4;
+const MIN_BASE64_CORE = 8;
+const MASK = "***";
+/** The secret itself, then each of its lines (an identity file), trimmed, long enough to match. */
+function pieces(secret) {
+    const out = new Set();
+    const lines = secret.split(/\r?\n/).map((line) => line.trim());
+    if (lines.length === 1) {
+        out.add(secret);
+        out.add(secret.trim());
+    }
+    for (const line of lines)
+        out.add(line);
+    // A secret connection URL carries secrets of its own that show up apart from it.
+    for (const piece of [...out])
+        for (const inner of redact_urlSecrets(piece))
+            out.add(inner);
+    return [...out].filter((piece) => [...piece].length >= redact_MIN_SECRET_LENGTH);
+}
+/** The password (as written and decoded) and password-like query parameters of a URL. */
+function redact_urlSecrets(text) {
+    let url;
+    try {
+        url = new URL(text.trim());
+    }
+    catch {
+        return [];
+    }
+    const found = [];
+    if (url.password) {
+        found.push(url.password);
+        try {
+            found.push(decodeURIComponent(url.password));
+        }
+        catch {
+            // Not valid percent-encoding: kept as written above.
+        }
+    }
+    for (const [key, value] of url.searchParams)
+        if (SECRET_PARAM_KEY.test(key) && value)
+            found.push(value);
+    return found;
+}
+function hexByte(byte, lower) {
+    const hex = byte.toString(16).padStart(2, "0");
+    return `%${lower ? hex : hex.toUpperCase()}`;
+}
+function percentEncode(text, keep, lower = false) {
+    let out = "";
+    for (const char of text) {
+        if (keep(char))
+            out += char;
+        else
+            for (const byte of Buffer.from(char, "utf8"))
+                out += hexByte(byte, lower);
+    }
+    return out;
+}
+/** The WHATWG URL serializer's userinfo encoding, as `new URL()` writes a password. */
+function userinfoForm(text) {
+    const url = new URL("postgresql://host/");
+    url.username = "u";
+    url.password = text;
+    return url.password;
+}
+/** What a URL parser leaves of raw text in a query string (the query percent-encode set). */
+function queryForm(text) {
+    return percentEncode(text, (char) => char > " " && char <= "~" && !`"#<>'`.includes(char));
+}
+function safely(encode) {
+    try {
+        return [encode()];
+    }
+    catch {
+        // A lone surrogate: encodeURIComponent throws; the other forms still apply.
+        return [];
+    }
+}
+/** The base64 of the secret's whole 3-byte groups, for each of the three alignments. */
+function base64Cores(text) {
+    const bytes = Buffer.from(text, "utf8");
+    const cores = [];
+    for (let start = 0; start < 3; start++) {
+        const whole = Math.floor((bytes.length - start) / 3) * 3;
+        if (whole <= 0)
+            continue;
+        const core = bytes.subarray(start, start + whole).toString("base64");
+        if (core.length < MIN_BASE64_CORE)
+            continue;
+        cores.push(core, core.replaceAll("+", "-").replaceAll("/", "_"));
+    }
+    return cores;
+}
+/**
+ * Every concrete form of `secret` worth registering with the runner's mask (core.setSecret): each
+ * is one line, at least MIN_SECRET_LENGTH long. The redactor below matches more (any mixture of
+ * these spellings), but the runner's mask compares plain strings.
+ */
+function secretForms(secret) {
+    const forms = new Set();
+    for (const piece of pieces(secret)) {
+        const json = JSON.stringify(piece).slice(1, -1);
+        const candidates = [
+            piece,
+            json,
+            JSON.stringify(json).slice(1, -1),
+            userinfoForm(piece),
+            queryForm(piece),
+            new URLSearchParams({ p: piece }).toString().slice(2),
+            ...safely(() => encodeURIComponent(piece)),
+            ...safely(() => encodeURIComponent(piece).replaceAll("%20", "+")),
+            ...safely(() => encodeURI(piece)),
+            ...base64Cores(piece),
+        ];
+        for (const form of candidates) {
+            forms.add(form);
+            // Percent-encoders differ in the case of their hex digits.
+            forms.add(form.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
+        }
+    }
+    return [...forms].filter((form) => form.length >= redact_MIN_SECRET_LENGTH && !/[\r\n]/.test(form));
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+}
+/** A hex digit in either case. */
+function hexDigit(digit) {
+    const lower = digit.toLowerCase();
+    const upper = digit.toUpperCase();
+    return lower === upper ? digit : `[${lower}${upper}]`;
+}
+function hexPattern(hex) {
+    return [...hex].map(hexDigit).join("");
+}
+const JSON_SHORT_ESCAPES = {
+    '"': '"',
+    "\\": "\\",
+    "/": "/",
+    "\n": "n",
+    "\r": "r",
+    "\t": "t",
+    "\b": "b",
+    "\f": "f",
+};
+/**
+ * Every spelling of one character: JSON-escaped (first, so that the longest spelling wins),
+ * percent-encoded in either case, `+` for a space, itself.
+ */
+function charPattern(char) {
+    const options = [];
+    // JSON escapes, nested any number of times (a JSON string inside a JSON string doubles the
+    // backslashes): one or more backslashes before the escape.
+    const short = JSON_SHORT_ESCAPES[char];
+    if (short !== undefined)
+        options.push(`\\\\+${escapeRegExp(short)}`);
+    const units = [];
+    for (let i = 0; i < char.length; i++)
+        units.push(char.charCodeAt(i).toString(16).padStart(4, "0"));
+    options.push(units.map((unit) => `\\\\+u${hexPattern(unit)}`).join(""));
+    const bytes = Buffer.from(char, "utf8");
+    options.push([...bytes].map((byte) => `%${hexPattern(byte.toString(16).padStart(2, "0"))}`).join(""));
+    if (char === " ")
+        options.push("\\+");
+    options.push(escapeRegExp(char));
+    return `(?:${options.join("|")})`;
+}
+function secretPattern(piece) {
+    return [...piece].map(charPattern).join("");
+}
+/** URL credentials (any scheme): `scheme://user:SECRET@` keeps the user, drops the password. */
+// The password runs to the authority's last `@`: a raw `@` in it must not leave its tail behind.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@?#"'<>]*):[^\s/?#"'<>]*@/gi;
+/** Names of secret-bearing parameters in URLs, libpq connection strings and the like. */
+const SECRET_PARAM_NAME = "(?:ssl)?passw(?:or)?d|pwd|pass|passphrase|secret|token|access_token|api_?key|x-amz-(?:signature|security-token|credential)";
+const SECRET_PARAM_KEY = new RegExp(`^(?:${SECRET_PARAM_NAME})$`, "i");
+/** `name=value` (a libpq conninfo value may be quoted), after a separator. */
+const SECRET_PARAMS = new RegExp(`(^|[?&;\\s"'(,])(${SECRET_PARAM_NAME})=('(?:[^'\\\\]|\\\\.)*'|[^\\s&"'#<>,)]*)`, "gi");
+/**
+ * A function that replaces every form of each secret in a text by `***`, and any URL's password
+ * and any `password=`-like parameter whatever its value.
+ */
+function createRedactor(secrets) {
+    const patterns = new Set();
+    const literals = new Set();
+    for (const secret of secrets) {
+        for (const piece of pieces(secret)) {
+            patterns.add(secretPattern(piece));
+            for (const core of base64Cores(piece))
+                literals.add(core);
+        }
+    }
+    // Longest first, so that a secret containing another is replaced whole.
+    const sources = [
+        ...[...patterns].sort((a, b) => b.length - a.length),
+        ...[...literals].sort((a, b) => b.length - a.length).map(escapeRegExp),
+    ];
+    const any = sources.length > 0 ? new RegExp(sources.join("|"), "g") : undefined;
+    return (text) => {
+        let out = any ? text.replace(any, MASK) : text;
+        out = out.replace(URL_CREDENTIALS, `$1:${MASK}@`);
+        out = out.replace(SECRET_PARAMS, (_match, lead, name, value) => value === MASK || value === "" ? `${lead}${name}=${value}` : `${lead}${name}=${MASK}`);
+        return out;
+    };
+}
+/**
+ * A URL safe to show: no user info, secret-bearing query parameters masked. Text that does not
+ * parse as a URL gets the redactor's shape rules (a `user:password@` anywhere in it).
+ */
+function redactUrl(text) {
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        return createRedactor([])(text);
+    }
+    url.username = "";
+    url.password = "";
+    for (const key of [...url.searchParams.keys()]) {
+        if (SECRET_PARAM_KEY.test(key))
+            url.searchParams.set(key, MASK);
+    }
+    return url.toString();
+}
+/**
+ * A copy of a JSON-able value with every string (keys too) redacted: for --json output and check
+ * records. Values with toJSON (Dates) are taken as JSON would take them; Error objects as their
+ * name and message; cycles become "[Circular]".
+ */
+function redactDeep(value, redact) {
+    const seen = new WeakSet();
+    const walk = (input) => {
+        if (typeof input === "string")
+            return redact(input);
+        if (input === null || typeof input !== "object")
+            return input;
+        if (seen.has(input))
+            return "[Circular]";
+        seen.add(input);
+        try {
+            if (input instanceof Error) {
+                return { ...walkObject(input), name: redact(input.name), message: redact(input.message) };
+            }
+            const json = input.toJSON;
+            if (typeof json === "function")
+                return walk(json.call(input));
+            if (Array.isArray(input))
+                return input.map(walk);
+            return walkObject(input);
+        }
+        finally {
+            seen.delete(input);
+        }
+    };
+    const walkObject = (input) => {
+        const out = {};
+        for (const [key, item] of Object.entries(input))
+            out[redact(key)] = walk(item);
+        return out;
+    };
+    return walk(value);
+}
+
+;// CONCATENATED MODULE: ./src/actions/inputs.ts
+/**
+ * The GitHub edge: action inputs read by the names of the option table, secrets masked before
+ * anything is logged, failures reported for any thrown value. The only place importing @actions/*.
+ */
+
+
+
+
+/** Every secret input's value, as given (each line of a multi-line one is a form of it too). */
+function inputs_secretValues(spec) {
+    return secretValues(spec, readInputs(spec));
+}
+/**
+ * Masks every form a secret input can take in a log line (raw, percent-encoded, JSON-escaped,
+ * a URL's password, each line of an identity), before anything else is logged.
+ */
+function maskSecrets(spec) {
+    for (const value of inputs_secretValues(spec))
+        for (const form of secretForms(value))
+            core/* setSecret */.Pq(form);
+}
+function readInputs(spec) {
+    const raw = {};
+    for (const option of spec.options) {
+        if (option.cliOnly)
+            continue;
+        const value = core/* getInput */.V4(option.name);
+        if (value === "")
+            continue;
+        raw[option.name] = option.type === "list" ? value.split(/\r?\n/) : value;
+    }
+    return raw;
+}
+const actionLogger = {
+    info: (message) => core/* info */.pq(message),
+    warn: (message) => core/* warning */.$e(message),
+};
+/** Marks the step failed for any thrown value, with the same one-line message as the CLI. */
+function fail(error) {
+    const kind = error instanceof errors/* LifeboatError */.H3 && error.exitCode === 2 ? "bad input: " : "";
+    core/* setFailed */.C1(`${kind}${(0,errors/* describeError */.Uc)(error)}`);
+    if (error instanceof Error && error.stack && core/* isDebug */._o())
+        core/* debug */.Yz(error.stack);
+}
+/** CLI-only options and the action input that does the same job. */
+const ACTION_EQUIVALENTS = [
+    [/--identity-file (?:or|\/) LIFEBOAT_IDENTITY/g, "the identity input"],
+    [/--passphrase-file (?:or|\/) LIFEBOAT_PASSPHRASE/g, "the passphrase input"],
+    [/--identity-file\b/g, "identity"],
+    [/--passphrase-file\b/g, "passphrase"],
+    [/--no-encryption\b/g, "encryption: none"],
+];
+/**
+ * The error as an action user should read it: the inputs by their names in the workflow
+ * (`identity`, not `--identity-file`), since messages are written once, in the CLI's words.
+ */
+function inActionWords(error, spec) {
+    if (!(error instanceof errors/* InputError */.dz))
+        return error;
+    let message = error.message;
+    for (const [pattern, replacement] of ACTION_EQUIVALENTS)
+        message = message.replace(pattern, replacement);
+    const names = new Set(spec.options.filter((option) => !option.cliOnly).map((option) => option.name));
+    message = message.replace(/--([a-z][a-z0-9-]*)\b/g, (whole, name) => names.has(name) ? name : whole);
+    if (message === error.message)
+        return error;
+    const input = error.input === "identity-file"
+        ? "identity"
+        : error.input === "passphrase-file"
+            ? "passphrase"
+            : error.input;
+    return new errors/* InputError */.dz(message, { ...(input ? { input } : {}), cause: error });
+}
+
+;// CONCATENATED MODULE: ./src/commands/signals.ts
+/**
+ * Cancellation by signal, shared by both edges. Free of imports, so the CLI can install it before
+ * it loads anything heavy.
+ */
+/**
+ * The first SIGINT or SIGTERM aborts the returned signal (children stop, uploads abort, nothing is
+ * committed); a second one exits at once with the signal's conventional code (130 or 143).
+ */
+function cancelOnSignals(process) {
+    const controller = new AbortController();
+    for (const [name, code] of [
+        ["SIGINT", 130],
+        ["SIGTERM", 143],
+    ]) {
+        process.on(name, () => {
+            if (controller.signal.aborted)
+                process.exit(code);
+            controller.abort(new CancelledError(name));
+        });
+    }
+    return controller.signal;
+}
+/** The run was stopped by a signal; the edge exits with the signal's conventional code. */
+class CancelledError extends Error {
+    signalName;
+    exitCode;
+    constructor(signalName) {
+        super(`received ${signalName}`);
+        this.signalName = signalName;
+        this.name = "CancelledError";
+        this.exitCode = signalName === "SIGINT" ? 130 : 143;
+    }
+}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(51455);
 ;// CONCATENATED MODULE: ./src/domain/provenance.ts
 /** Where a backup came from, when it was made in GitHub Actions; null elsewhere. */
 function provenanceFromEnv(env) {
@@ -35311,189 +37023,14 @@ function provenanceFromEnv(env) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/domain/manifest.ts
-/**
- * manifest.json, schema version 1: what a backup holds and how to prove it. Written last, as the
- * commit marker. Plain JSON with no secrets: no password, no full connection string, no identity.
- * Every field is described in docs/format.md.
- */
-
-const MANIFEST_SCHEMA_VERSION = 1;
-const SHA256 = /^[0-9a-f]{64}$/;
-/**
- * Reads a manifest from its JSON text and checks the fields readers rely on. Throws when the
- * text is not a schema-1 manifest; the caller decides what that means (a corrupt backup).
- */
-function parseManifest(text, where) {
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(`${where}: not valid JSON (${error.message})`);
-    }
-    const problems = manifestProblems(value);
-    if (problems.length > 0)
-        throw new errors/* InputError */.dz(`${where}: not a valid manifest: ${problems.join("; ")}`);
-    return value;
-}
-/** Empty when `value` has the shape of a schema-1 manifest; otherwise what is wrong with it. */
-function manifestProblems(value) {
-    if (typeof value !== "object" || value === null)
-        return ["not an object"];
-    const m = value;
-    const problems = [];
-    if (m.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
-        problems.push(`schemaVersion ${JSON.stringify(m.schemaVersion)} is not ${MANIFEST_SCHEMA_VERSION}`);
-    }
-    if (typeof m.backupId !== "string")
-        problems.push("backupId missing");
-    if (typeof m.label !== "string")
-        problems.push("label missing");
-    if (typeof m.startedAt !== "string" || Number.isNaN(Date.parse(m.startedAt)))
-        problems.push("startedAt");
-    if (!m.object || typeof m.object.name !== "string" || !/^[A-Za-z0-9._-]+$/.test(m.object.name)) {
-        problems.push("object.name");
-    }
-    if (!m.object || !Number.isSafeInteger(m.object.bytes) || !SHA256.test(String(m.object.sha256))) {
-        problems.push("object size or sha256");
-    }
-    if (!m.dump?.plaintext || !SHA256.test(String(m.dump.plaintext.sha256)))
-        problems.push("dump.plaintext");
-    if (!m.encryption || !["age-v1", "none"].includes(m.encryption.format))
-        problems.push("encryption.format");
-    if (m.roles !== undefined) {
-        const roles = m.roles;
-        if (typeof roles !== "object" ||
-            roles === null ||
-            typeof roles.name !== "string" ||
-            !/^[A-Za-z0-9._-]+$/.test(roles.name) ||
-            roles.name === m.object?.name ||
-            !Number.isSafeInteger(roles.bytes) ||
-            !SHA256.test(String(roles.sha256)) ||
-            !SHA256.test(String(roles.plaintext?.sha256))) {
-            problems.push("roles");
-        }
-    }
-    if (!Array.isArray(m.tables))
-        problems.push("tables");
-    else if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0))
-        problems.push("tables[].rows");
-    return problems;
-}
-function serializeManifest(manifest) {
-    return JSON.stringify(manifest, null, 2) + "\n";
-}
-
-;// CONCATENATED MODULE: ./src/commands/catalog.ts
-/**
- * What a label holds: one listing of `<label>/` grouped into backup folders, and the manifest of
- * the backup a command asked for (an id, or `latest`: the newest committed one).
- */
-
-
-
-
-async function listFolders(store, label) {
-    const objects = [];
-    for await (const object of store.list(`${label}/`))
-        objects.push(object);
-    return groupBackupFolders(label, objects);
-}
-async function readText(store, key) {
-    const chunks = [];
-    for await (const chunk of await store.get(key))
-        chunks.push(Buffer.from(chunk));
-    return Buffer.concat(chunks).toString("utf8");
-}
-async function readManifest(store, label, backupId) {
-    const key = manifestKey(label, backupId);
-    let text;
-    try {
-        text = await readText(store, key);
-    }
-    catch (error) {
-        if (error instanceof errors/* NotFoundError */.m_)
-            throw error;
-        throw new errors/* OperationError */.OK(`reading ${store.url}/${key} failed: ${(0,errors/* describeError */.Uc)(error)}`, { cause: error });
-    }
-    try {
-        const manifest = parseManifest(text, `${store.url}/${key}`);
-        if (manifest.backupId !== backupId || manifest.label !== label) {
-            throw new errors/* OperationError */.OK(`${store.url}/${key} names backup ${manifest.label}/${manifest.backupId}, not ${label}/${backupId}: the manifest does not belong to its folder`);
-        }
-        return manifest;
-    }
-    catch (error) {
-        // A manifest that does not parse is a damaged backup, not bad input.
-        if (error instanceof errors/* InputError */.dz)
-            throw new errors/* OperationError */.OK(error.message, { cause: error });
-        throw error;
-    }
-}
-/**
- * The backup `selector` names under the label: `latest` (the newest committed one) or a backup id.
- * An unknown id, a folder without a manifest or an empty label is bad input (exit 2).
- */
-async function resolveBackup(store, label, selector) {
-    const folders = await listFolders(store, label);
-    const committed = folders.filter((folder) => folder.committed);
-    let folder;
-    if (selector === "latest") {
-        folder = committed[0];
-        if (!folder)
-            throw new InputError(`--label "${label}": no backups under ${store.url}/${label}/`, { input: "label" });
-    }
-    else {
-        if (!isBackupId(selector)) {
-            throw new InputError(`--backup "${selector}": expected latest or a backup id such as 20261122T010500Z-abc123`, {
-                input: "backup",
-            });
-        }
-        folder = folders.find((candidate) => candidate.backupId === selector);
-        if (!folder) {
-            throw new InputError(`--backup "${selector}": no such backup under ${store.url}/${label}/`, {
-                input: "backup",
-            });
-        }
-        if (!folder.committed) {
-            throw new InputError(`--backup "${selector}": the folder has no manifest, so it is not a backup (in flight, or failed)`, { input: "backup" });
-        }
-    }
-    return { folder, manifest: await readManifest(store, label, folder.backupId), committed };
-}
-
 ;// CONCATENATED MODULE: ./src/report/history.ts
-/**
- * A label's recent backups, for the dashboard in every job summary: one listing of `<label>/`, then
- * the manifests and the latest passing restore-test record of the newest backups, read a few at a
- * time. The figures (`historyStats`) are a pure function of the points and now.
- *
- * Window: the newest HISTORY_WINDOW backup folders under the label (by backup id), with or without
- * a manifest, except folders without one younger than IN_FLIGHT_MS (a backup still running).
- * Success rate: succeeded / attempts over the window, where every folder in it is an attempt, and
- * a success is a folder with a manifest whose latest check record, when it has any, passed. See
- * docs/reports.md.
- */
+
 
 
 const HISTORY_WINDOW = 30;
 const HISTORY_READS_IN_PARALLEL = 6;
 /** A folder without a manifest younger than this may be a backup still being written. */
 const IN_FLIGHT_MS = 3_600_000;
-/** Runs `work` over `items` with at most `limit` promises in flight; results in input order. */
-async function mapBounded(items, limit, work) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await work(items[index]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
-}
 function latestPassingRestoreTest(checks) {
     return checks.filter((check) => check.kind === "restore-test" && check.passed).at(-1);
 }
@@ -35509,11 +37046,9 @@ function restoreSecondsFromRecord(text) {
     }
 }
 async function loadHistory(store, label, options) {
-    const objects = [];
-    for await (const object of store.list(`${label}/`))
-        objects.push(object);
+    const repository = new BackupRepository(store);
     const window = options.window ?? HISTORY_WINDOW;
-    const folders = layout_groupBackupFolders(label, objects)
+    const folders = (await repository.folders(label))
         .filter((folder) => folder.committed || options.now.getTime() - folder.startedAt.getTime() >= IN_FLIGHT_MS)
         .slice(0, window);
     const points = await mapBounded(folders, options.parallel ?? HISTORY_READS_IN_PARALLEL, async (folder) => {
@@ -35524,24 +37059,25 @@ async function loadHistory(store, label, options) {
             committed: folder.committed,
             storedBytes: null,
             finishedAt: folder.startedAt,
+            problems: [],
             lastCheckPassed: lastCheck ? lastCheck.passed : null,
             restoreSeconds: null,
         };
         if (!folder.committed)
             return point;
-        try {
-            const manifest = await readManifest(store, label, folder.backupId);
-            point.storedBytes = manifest.object.bytes;
+        // A manifest that cannot be read leaves a gap in the chart; verify reports the damage.
+        const { manifest, problems } = await repository.inspectFolder(label, folder);
+        point.problems = problems;
+        if (manifest) {
+            point.storedBytes = dumpArtifact(manifest).stored.bytes;
             const finished = new Date(manifest.finishedAt);
             if (!Number.isNaN(finished.getTime()))
                 point.finishedAt = finished;
         }
-        catch {
-            // A manifest that cannot be read leaves a gap in the chart; verify reports the damage.
-        }
         const restoreTest = latestPassingRestoreTest(folder.checks);
         if (restoreTest) {
-            point.restoreSeconds = await readText(store, restoreTest.key)
+            point.restoreSeconds = await repository
+                .readText(restoreTest.key)
                 .then(restoreSecondsFromRecord)
                 .catch(() => null);
         }
@@ -35554,7 +37090,7 @@ async function loadHistory(store, label, options) {
 function historyStats(points, now) {
     const committed = points.filter((point) => point.committed);
     const newest = committed.reduce((best, point) => (!best || point.backupId > best.backupId ? point : best), undefined);
-    const succeeded = committed.filter((point) => point.lastCheckPassed !== false).length;
+    const succeeded = committed.filter((point) => point.lastCheckPassed !== false && (point.problems?.length ?? 0) === 0).length;
     return {
         attempts: points.length,
         succeeded,
@@ -35713,209 +37249,82 @@ function renderMarkdown(report, target = "summary") {
     return text.slice(0, limits.total - note.length) + note;
 }
 
-;// CONCATENATED MODULE: ./src/report/slack.ts
-/**
- * A report as a Slack message (Block Kit), with a plain `text` fallback for notifications and
- * clients that show no blocks. Slack's limits are kept: a header of 150 characters, section text of
- * 3,000, ten fields of 2,000 each, at most 50 blocks.
- */
+;// CONCATENATED MODULE: ./src/report/channels/deliver.ts
 
-/** Slack mrkdwn: only &, < and > are control characters. */
-function escapeMrkdwn(text) {
-    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-function cut(text, max) {
-    return text.length > max ? `${text.slice(0, max - 3)}...` : text;
-}
-function listText(title, items, max = 10) {
-    const lines = items.slice(0, max).map((item) => `• ${escapeMrkdwn(cut(item, 500))}`);
-    if (items.length > max)
-        lines.push(`• ... and ${items.length - max} more`);
-    return cut(`*${title}*\n${lines.join("\n")}`, 3000);
-}
-function renderSlack(report) {
-    const emoji = VERDICT_EMOJI[report.verdict];
-    const blocks = [
-        { type: "header", text: { type: "plain_text", text: cut(`${emoji} ${report.title}`, 150), emoji: true } },
-        {
-            type: "section",
-            text: {
-                type: "mrkdwn",
-                text: cut(`*${VERDICT_WORD[report.verdict]}*: ${escapeMrkdwn(report.headline)}`, 3000),
-            },
-        },
-    ];
-    const facts = report.facts.slice(0, 10);
-    if (facts.length > 0) {
-        blocks.push({
-            type: "section",
-            fields: facts.map((fact) => ({
-                type: "mrkdwn",
-                text: cut(`*${escapeMrkdwn(fact.label)}*\n${escapeMrkdwn(fact.value)}`, 2000),
-            })),
-        });
-    }
-    if (report.failures.length > 0) {
-        blocks.push({ type: "section", text: { type: "mrkdwn", text: listText("Failures", report.failures) } });
-    }
-    if (report.warnings.length > 0) {
-        blocks.push({ type: "section", text: { type: "mrkdwn", text: listText("Warnings", report.warnings) } });
-    }
-    const context = [];
-    if (report.history)
-        context.push(escapeMrkdwn(historyLine(report.history)));
-    context.push(`label \`${escapeMrkdwn(report.label)}\` · ${report.action}`);
-    blocks.push({
-        type: "context",
-        elements: context.map((text) => ({ type: "mrkdwn", text: cut(text, 3000) })),
-    });
-    if (report.runUrl) {
-        blocks.push({
-            type: "actions",
-            elements: [
-                {
-                    type: "button",
-                    text: { type: "plain_text", text: "Open the workflow run" },
-                    url: report.runUrl,
-                    ...(report.verdict === "fail" ? { style: "danger" } : {}),
-                },
-            ],
-        });
-    }
-    const text = cut(`${emoji} ${report.title}: ${report.headline}${report.runUrl ? ` (${report.runUrl})` : ""}`, 3000);
-    return { text, blocks: blocks.slice(0, 50) };
-}
 
-;// CONCATENATED MODULE: ./src/report/slack-webhook.ts
-/**
- * Our own small Slack incoming-webhook client: POST the JSON, retry on 429 (honouring Retry-After,
- * capped) and on 5xx or network errors with exponential backoff, within a total time cap. It never
- * throws: the caller gets an outcome, and no text in it holds the webhook URL (a secret).
- */
 
-const defaultSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Retry-After in milliseconds (delta-seconds or an HTTP date); undefined when absent or unreadable. */
-function retryAfterMs(value, now) {
-    if (!value)
-        return undefined;
-    const trimmed = value.trim();
-    if (/^\d+(\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    const date = Date.parse(trimmed);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+/** Every secret the configured channels hold, for the edge's masking and scrubbing. */
+function channelSecrets(settings) {
+    return settings.channels.flatMap((channel) => channel.secrets);
 }
-function scrub(text, url) {
-    let out = text.split(url).join("<webhook>");
+function contextOf(settings, options) {
+    return {
+        scrub: scrubber([...channelSecrets(settings), ...(options.secrets ?? [])]),
+        poster: { ...options.poster, ...(options.fetch ? { fetch: options.fetch } : {}) },
+        now: options.now ?? (() => new Date()),
+    };
+}
+async function attempt(channel, noun, work, context, log) {
+    let outcome;
     try {
-        const parsed = new URL(url);
-        if (parsed.pathname.length > 1)
-            out = out.split(parsed.pathname).join("<webhook path>");
+        outcome = await work();
     }
-    catch {
-        // not a URL: nothing more to hide
+    catch (error) {
+        outcome = { ok: false, attempts: 0, error: (0,errors/* describeError */.Uc)(error) };
     }
-    return out;
+    if (outcome === null)
+        return { channel: channel.name, status: "skipped", attempts: 0 };
+    if (outcome.ok) {
+        log.info(`${noun} sent${outcome.attempts > 1 ? ` (after ${outcome.attempts} attempts)` : ""}.`);
+        return { channel: channel.name, status: "sent", attempts: outcome.attempts };
+    }
+    log.warn(context.scrub(`Lifeboat could not send the ${noun} (${outcome.attempts} attempt(s)): ${outcome.error ?? "unknown error"}`));
+    return { channel: channel.name, status: "failed", attempts: outcome.attempts };
 }
-async function postSlackWebhook(url, payload, options = {}) {
-    const maxAttempts = options.maxAttempts ?? 4;
-    const baseDelay = options.baseDelayMs ?? 500;
-    const maxDelay = options.maxDelayMs ?? 30_000;
-    const sleep = options.sleep ?? defaultSleep;
-    const now = options.now ?? Date.now;
-    const doFetch = options.fetch ?? globalThis.fetch;
-    const deadline = now() + (options.totalTimeoutMs ?? 60_000);
-    const body = JSON.stringify(payload);
-    let attempts = 0;
-    let status;
-    let error = "not attempted";
-    while (attempts < maxAttempts) {
-        attempts++;
-        let wait;
-        try {
-            const remaining = deadline - now();
-            const response = await doFetch(url, {
-                method: "POST",
-                headers: { "content-type": "application/json; charset=utf-8" },
-                body,
-                signal: AbortSignal.timeout(Math.max(1, Math.min(options.requestTimeoutMs ?? 15_000, remaining))),
-            });
-            status = response.status;
-            const text = (await response.text().catch(() => "")).trim().slice(0, 200);
-            if (response.ok)
-                return { ok: true, attempts, status };
-            error = `Slack answered ${response.status}${text ? ` (${text.replace(/\s+/g, " ")})` : ""}`;
-            if (response.status === 429) {
-                wait = retryAfterMs(response.headers.get("retry-after"), now());
-            }
-            else if (response.status < 500) {
-                // 400 invalid_payload, 403 or 404 (a revoked or mistyped webhook), 410 (archived channel): final.
-                return { ok: false, attempts, status, error: scrub(error, url) };
-            }
+/**
+ * Sends the report to every configured channel: messages when notify-on asks for this verdict,
+ * heartbeats always. Resolves when all are done; never rejects.
+ */
+async function deliverToChannels(report, settings, options) {
+    const context = contextOf(settings, options);
+    return Promise.all(settings.channels.map((channel) => {
+        if (channel.followsNotifyOn && !shouldNotify(settings.notifyOn, report.verdict)) {
+            return { channel: channel.name, status: "skipped", attempts: 0 };
         }
-        catch (thrown) {
-            const cause = thrown.cause;
-            const code = typeof cause?.code === "string" ? ` (${cause.code})` : "";
-            error =
-                thrown instanceof Error && (thrown.name === "TimeoutError" || thrown.name === "AbortError")
-                    ? "the request to Slack timed out"
-                    : `the request to Slack failed: ${(0,errors/* describeError */.Uc)(thrown)}${code}`;
-        }
-        if (attempts >= maxAttempts)
-            break;
-        const delay = Math.min(maxDelay, wait ?? baseDelay * 2 ** (attempts - 1));
-        if (now() + delay >= deadline) {
-            error = `${error}; gave up: the next try would pass the time limit`;
-            break;
-        }
-        await sleep(delay);
-    }
-    return { ok: false, attempts, ...(status === undefined ? {} : { status }), error: scrub(error, url) };
+        return attempt(channel, channel.noun, () => channel.send(report, context), context, options.log);
+    }));
+}
+/** The start hooks (heartbeat /start), before the command runs. Never rejects. */
+async function pingStart(settings, start, options) {
+    const context = contextOf(settings, options);
+    return Promise.all(settings.channels
+        .filter((channel) => channel.onStart)
+        .map((channel) => attempt(channel, `${channel.noun} (start)`, () => channel.onStart(start, context), context, options.log)));
 }
 
 ;// CONCATENATED MODULE: ./src/settings/report-settings.ts
-/**
- * Where an action reports besides the job summary: the pull request comment, Slack, and (for
- * restore-test) the report artifact. Parsed before the command runs, like every other input: a bad
- * value is an InputError that names the input (exit 2), and nothing runs.
- */
 
 
-function choice(raw, name, choices, fallback) {
-    const value = (settings_text(raw, name) ?? fallback).toLowerCase();
-    if (!choices.includes(value)) {
-        throw new errors/* InputError */.dz(`--${name} "${settings_text(raw, name)}": expected ${choices.join(", ")}`, { input: name });
-    }
-    return value;
+
+const REPORT = {
+    commentOnPr: spec_OPTIONS.commentOnPr,
+    githubToken: spec_OPTIONS.githubToken,
+    reportArtifact: spec_OPTIONS.reportArtifact,
+};
+/** notify-on and the channels: all that the CLI reports with. */
+function parseChannelSettings(raw) {
+    return readChannelSettings(raw);
 }
 function parseReportSettings(raw) {
-    const slackWebhookUrl = settings_text(raw, "slack-webhook-url");
-    if (slackWebhookUrl !== undefined) {
-        let protocol = "";
-        try {
-            protocol = new URL(slackWebhookUrl).protocol;
-        }
-        catch {
-            // reported below
-        }
-        if (protocol !== "https:" && protocol !== "http:") {
-            // The value is a secret: the message names the input, never the value.
-            throw new errors/* InputError */.dz("--slack-webhook-url: expected a Slack incoming webhook URL such as https://hooks.slack.com/services/... (the value is not shown: it is a secret)", { input: "slack-webhook-url" });
-        }
-    }
-    return {
-        commentOnPr: choice(raw, "comment-on-pr", ["auto", "never"], "auto"),
-        githubToken: settings_text(raw, "github-token"),
-        slackWebhookUrl,
-        notifyOn: choice(raw, "notify-on", ["failure", "success", "always", "never"], "failure"),
-        reportArtifact: choice(raw, "report-artifact", ["auto", "never"], "auto"),
-    };
+    return { ...read_option_readOptions(raw, REPORT), ...parseChannelSettings(raw) };
 }
 
 ;// CONCATENATED MODULE: ./src/actions/report.ts
 /**
  * The GitHub edge of reporting: one report per action run, delivered to the job summary (always),
- * warnings as annotations, a sticky pull request comment, Slack, and for restore-test a workflow
- * artifact. Delivery never changes the step's result: every channel that fails says so with a
+ * warnings as annotations, a sticky pull request comment, the notification channels
+ * (src/report/channels/: Slack, Discord, Teams, a webhook, heartbeat pings), and for restore-test
+ * a workflow artifact. Delivery never changes the step's result: every channel that fails says so with a
  * warning (or a notice) and the next one still runs. The step's result is the command's.
  */
 
@@ -35932,23 +37341,10 @@ function parseReportSettings(raw) {
 
 
 
-/** Secrets shorter than this are not replaced in report text (it would mangle every word). */
-const MIN_SCRUB_LENGTH = 4;
+
 const PR_EVENTS = new Set(["pull_request", "pull_request_target"]);
 /** The whole pull request comment exchange (listing every page, then one write). */
 const GITHUB_TIMEOUT_MS = 60_000;
-/** Replaces every known secret, and the password of any URL with credentials, by `***`. */
-function scrubber(secrets) {
-    const values = secrets
-        .filter((value) => value.length >= MIN_SCRUB_LENGTH)
-        .sort((a, b) => b.length - a.length);
-    return (input) => {
-        let out = input;
-        for (const value of values)
-            out = out.split(value).join("***");
-        return out.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi, "$1:***@");
-    };
-}
 /**
  * Reads the reporting inputs (a bad one throws InputError before the command runs) and returns
  * the reporter the action's run() uses around its command.
@@ -35957,14 +37353,19 @@ function createReporter(action, spec, raw, options = {}) {
     const settings = parseReportSettings(raw);
     const env = options.env ?? process.env;
     const now = options.now ?? (() => new Date());
-    const scrub = scrubber([
-        ...secretValues(spec),
-        ...(settings.githubToken ? [settings.githubToken] : []),
-        ...(settings.slackWebhookUrl ? [settings.slackWebhookUrl] : []),
-    ]);
-    const label = settings_text(raw, "label") ?? "default";
+    const secrets = [...inputs_secretValues(spec), ...(settings.githubToken ? [settings.githubToken] : [])];
+    // The parts of webhook URLs that give access (a path, a `sig`) are masked like the whole URLs.
+    for (const secret of channelSecrets(settings))
+        core/* setSecret */.Pq(secret);
+    const scrub = scrubber([...secrets, ...channelSecrets(settings)]);
+    const label = read_option_givenText(raw, spec_OPTIONS.label) ?? spec_OPTIONS.label.default;
     const runUrl = provenanceFromEnv(env)?.runUrl ?? null;
     const title = `Lifeboat ${action}`;
+    const channelLog = {
+        info: (message) => core/* info */.pq(message),
+        warn: (message) => core/* warning */.$e(message, { title: "Lifeboat report" }),
+    };
+    const channelOptions = { log: channelLog, secrets, poster: options.webhook, now };
     const emitted = new Set();
     const loggedWarnings = [];
     const annotate = (message) => {
@@ -35987,6 +37388,9 @@ function createReporter(action, spec, raw, options = {}) {
             },
         },
         errorReport: (error) => buildErrorReport(action, error, { label, runUrl, loggedWarnings }),
+        start: async () => {
+            await pingStart(settings, { action, label }, channelOptions);
+        },
         deliver: async (report, delivery = {}) => {
             await step("history", async () => {
                 if (!delivery.store)
@@ -35999,11 +37403,12 @@ function createReporter(action, spec, raw, options = {}) {
                 await core/* summary */.z.addRaw(scrub(renderMarkdown(report, "summary"))).write();
             });
             await step("pull request comment", () => commentOnPullRequest(report, settings, env, scrub));
-            await step("Slack message", () => notifySlack(report, settings, scrub, options.webhook));
-            if (action === "restore-test" && delivery.restoreTest) {
-                const result = delivery.restoreTest;
-                await step("report artifact", () => uploadReportArtifact(report, result, settings, env, scrub));
-            }
+            await step("notifications", async () => {
+                await deliverToChannels(report, settings, channelOptions);
+            });
+            const artifact = delivery.artifact;
+            if (artifact)
+                await step("report artifact", () => uploadReportArtifact(artifact, settings, env, scrub));
         },
     };
     return reporter;
@@ -36090,68 +37495,96 @@ async function commentOnPullRequest(report, settings, env, scrub) {
         throw new Error(`GitHub answered ${status ?? "nothing"} on pull request #${number}: ${scrub((0,errors/* describeError */.Uc)(error))}`, { cause: error });
     }
 }
-async function notifySlack(report, settings, scrub, webhook) {
-    if (!settings.slackWebhookUrl || !shouldNotify(settings.notifyOn, report.verdict))
-        return;
-    const payload = JSON.parse(scrub(JSON.stringify(renderSlack(report))));
-    const outcome = await postSlackWebhook(settings.slackWebhookUrl, payload, webhook);
-    if (outcome.ok) {
-        core/* info */.pq(`Slack message sent${outcome.attempts > 1 ? ` (after ${outcome.attempts} attempts)` : ""}.`);
-    }
-    else {
-        core/* warning */.$e(`Lifeboat could not send the Slack message (${outcome.attempts} attempt(s)): ${scrub(outcome.error ?? "unknown error")}`, { title: "Lifeboat report" });
-    }
-}
-/** The files of the restore-test artifact: the report, the result (no secrets), the logs. */
-function restoreTestArtifactFiles(report, result) {
-    const { pgRestoreLog, run, ...rest } = result;
-    const files = {
-        "report.md": renderMarkdown(report, "summary"),
-        "result.json": `${JSON.stringify({ ...rest, run: run ? { command: run.command, exitCode: run.exitCode } : null }, null, 2)}\n`,
-        "pg_restore.log": pgRestoreLog,
-    };
-    if (result.assertions.length > 0) {
-        files["assertions.txt"] = result.assertions
-            .map((assertion) => `${assertion.passed ? "PASS" : "FAIL"} ${assertion.sql}\n  ${assertion.detail}\n`)
-            .join("\n");
-    }
-    if (run)
-        files["command-output.log"] = `$ ${run.command}\n${run.output}`;
-    return files;
-}
-async function uploadReportArtifact(report, result, settings, env, scrub) {
+async function uploadReportArtifact(artifact, settings, env, scrub) {
     if (settings.reportArtifact === "never")
         return;
     if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
-        core/* notice */.lm("The restore-test report artifact was skipped: the artifact service is not available here (no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL).", { title: "Lifeboat report" });
+        core/* notice */.lm(`The ${artifact.title} artifact was skipped: the artifact service is not available here (no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL).`, { title: "Lifeboat report" });
         return;
     }
     const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), "lifeboat-report-"));
     try {
-        const files = restoreTestArtifactFiles(report, result);
+        const files = artifact.files;
         await (0,promises_.mkdir)(dir, { recursive: true });
         for (const [name, content] of Object.entries(files))
             await (0,promises_.writeFile)((0,external_node_path_.join)(dir, name), scrub(content));
-        const name = [
-            "lifeboat-restore-test",
-            report.label,
-            result.backupId,
-            env.GITHUB_JOB,
-            env.GITHUB_RUN_ATTEMPT,
-        ]
+        const name = [artifact.name, env.GITHUB_JOB, env.GITHUB_RUN_ATTEMPT]
             .filter(Boolean)
             .join("-")
             .replace(/[^A-Za-z0-9._-]/g, "_");
-        const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(351), __nccwpck_require__.e(816)]).then(__nccwpck_require__.bind(__nccwpck_require__, 91816));
+        const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(110), __nccwpck_require__.e(351), __nccwpck_require__.e(935)]).then(__nccwpck_require__.bind(__nccwpck_require__, 77935));
         const uploaded = await new DefaultArtifactClient().uploadArtifact(name, Object.keys(files).map((file) => (0,external_node_path_.join)(dir, file)), dir);
-        core/* info */.pq(`Uploaded the restore-test report as artifact ${name}${uploaded.id ? ` (id ${uploaded.id})` : ""}.`);
+        core/* info */.pq(`Uploaded the ${artifact.title} as artifact ${name}${uploaded.id ? ` (id ${uploaded.id})` : ""}.`);
     }
     finally {
         await (0,promises_.rm)(dir, { recursive: true, force: true });
     }
 }
 
-;// CONCATENATED MODULE: ./src/actions/prune/run.ts
+;// CONCATENATED MODULE: ./src/actions/tool-cache.ts
+
+
+function actionsToolCache(log = actionLogger, load = () => Promise.all(/* import() */[__nccwpck_require__.e(110), __nccwpck_require__.e(872)]).then(__nccwpck_require__.bind(__nccwpck_require__, 63872))) {
+    let loaded;
+    const available = async (doing) => {
+        loaded ??= load().catch((error) => {
+            log.info(`The Actions cache cannot be loaded (${(0,errors/* describeError */.Uc)(error)}); installed clients are not cached`);
+            return undefined;
+        });
+        const cache = await loaded;
+        if (!cache)
+            return undefined;
+        if (!cache.isFeatureAvailable()) {
+            log.info(`The Actions cache service is not available here; ${doing}`);
+            return undefined;
+        }
+        return cache;
+    };
+    return {
+        async restore(paths, key) {
+            try {
+                const cache = await available("downloading instead of restoring");
+                if (!cache)
+                    return false;
+                const hit = await cache.restoreCache(paths, key);
+                if (!hit)
+                    log.info(`No cache entry ${key}`);
+                return hit !== undefined;
+            }
+            catch (error) {
+                log.info(`Restoring cache entry ${key} failed (${(0,errors/* describeError */.Uc)(error)}); downloading instead`);
+                return false;
+            }
+        },
+        async save(paths, key) {
+            try {
+                const cache = await available("the installed client is not saved for the next run");
+                if (!cache)
+                    return;
+                // saveCache reports most failures itself (a warning) and returns -1 instead of throwing.
+                const id = await cache.saveCache(paths, key);
+                if (id === -1)
+                    log.info(`Cache entry ${key} was not saved; the next run downloads again`);
+                else
+                    log.info(`Saved ${paths.join(", ")} to the Actions cache as ${key}`);
+            }
+            catch (error) {
+                // Another job saving the same key first (ReserveCacheError) lands here too: harmless.
+                log.info(`Saving cache entry ${key} failed (${(0,errors/* describeError */.Uc)(error)}); the next run downloads again`);
+            }
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/actions/run-action.ts
+/**
+ * The action runner: every action's entry is `runAction(definition).catch(fail)`. It masks the
+ * secret inputs before anything is logged, reads the inputs by the names of the command's option
+ * table, turns the first SIGINT/SIGTERM into a cancellation the command honours, runs the command
+ * through the same executeCommand as the CLI, sets the outputs, and delivers the report (job
+ * summary, PR comment, channels) whether the command passed, failed or threw. The step's result
+ * is the command's; reporting never changes it.
+ */
 
 
 
@@ -36159,46 +37592,58 @@ async function uploadReportArtifact(report, result, settings, env, scrub) {
 
 
 
-
-
-
-async function run() {
-    const spec = commandSpec("prune");
+async function runAction(command) {
+    const { spec } = command;
+    if (!spec.action)
+        throw new Error(`command ${spec.command} has no action`);
     maskSecrets(spec);
     const raw = readInputs(spec);
-    const reporter = createReporter("prune", spec, raw);
+    const reporter = createReporter(spec.action, spec, raw);
+    const signal = cancelOnSignals(process);
+    await reporter.start();
     let store;
-    let result;
+    let outcome;
     try {
-        const settings = parsePruneSettings(raw);
-        store = await openStore(settings.storage, {
+        outcome = await executeCommand(command, raw, {
+            env: process.env,
             cwd: process.env.GITHUB_WORKSPACE ?? process.cwd(),
-            s3: settings.s3,
-        });
-        result = await runPrune(settings, { store, now: () => new Date(), log: reporter.log });
+            now: () => new Date(),
+            log: reporter.log,
+            signal,
+            toolCache: actionsToolCache(reporter.log),
+        }, (opened) => (store = opened));
     }
-    catch (error) {
+    catch (thrown) {
+        const error = inActionWords(thrown, spec);
         await reporter.deliver(reporter.errorReport(error), { store });
         throw error;
     }
-    core/* info */.pq(formatPruneDecisions(result));
-    core/* info */.pq(formatPruneTotals(result));
-    core/* setOutput */.uH("kept", String(result.kept));
-    core/* setOutput */.uH("deleted", String(result.deleted));
-    core/* setOutput */.uH("freed-bytes", String(result.freedBytes));
-    const report = buildPruneReport(result, {
-        label: result.label,
-        runUrl: reporter.runUrl,
-        loggedWarnings: reporter.loggedWarnings,
-    });
-    await reporter.deliver(report, { store });
-    const failure = pruneFailureMessage(result);
+    const { result, failure } = outcome;
+    for (const line of command.logLines?.(result) ?? [])
+        core/* info */.pq(line);
+    // Outputs land in a file the runner does not mask: a `reason` quoting an error must not carry
+    // a secret there.
+    const redact = createRedactor(inputs_secretValues(spec));
+    for (const [name, value] of Object.entries(command.outputs?.(result, failure?.message) ?? {})) {
+        core/* setOutput */.uH(name, redact(String(value)));
+    }
+    if (command.report) {
+        const report = command.report(result, {
+            label: reporter.label,
+            runUrl: reporter.runUrl,
+            loggedWarnings: reporter.loggedWarnings,
+            storageUrl: store?.url ?? "",
+        });
+        const artifact = command.artifact?.(result, report);
+        await reporter.deliver(report, { store, ...(artifact ? { artifact } : {}) });
+    }
     if (failure)
-        throw new errors/* OperationError */.OK(failure);
+        throw failure;
 }
 
 ;// CONCATENATED MODULE: ./src/actions/prune/index.ts
 
 
-run().catch(fail);
+
+runAction(pruneCommand).catch(fail);
 

@@ -2,6 +2,68 @@ export const id = 947;
 export const ids = [947];
 export const modules = {
 
+/***/ 397:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   D0: () => (/* binding */ TEMP_FILE_PREFIX),
+/* harmony export */   Mw: () => (/* binding */ assertValidKey),
+/* harmony export */   YD: () => (/* binding */ compareKeys),
+/* harmony export */   x3: () => (/* binding */ assertValidPrefix)
+/* harmony export */ });
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(10241);
+/**
+ * The keys every store accepts: the same rules for the local directory and S3, so a layout that
+ * works on one works on the other. Keys come from our own layout code, never straight from the user,
+ * so a bad key is a bug: it fails with an OperationError rather than an InputError.
+ */
+
+/** Local stores write temporary files with this name prefix; no key segment may use it. */
+const TEMP_FILE_PREFIX = ".partial-";
+function problemWithSegments(segments, partialLast) {
+    for (const [index, segment] of segments.entries()) {
+        const isLast = index === segments.length - 1;
+        if (segment === "" && !(isLast && partialLast))
+            return "empty path segment";
+        if (segment === "." || segment === "..")
+            return `"${segment}" segment`;
+        if (segment.startsWith(TEMP_FILE_PREFIX))
+            return `segment starting with "${TEMP_FILE_PREFIX}"`;
+    }
+    return undefined;
+}
+function problemWithText(text) {
+    if (text.startsWith("/"))
+        return "leading slash";
+    if (text.includes("\\"))
+        return "backslash";
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(text))
+        return "control character";
+    return undefined;
+}
+/** Throws unless `key` is a relative, "/"-separated key without "", "." or ".." segments. */
+function assertValidKey(key) {
+    const problem = key === "" ? "empty key" : (problemWithText(key) ?? problemWithSegments(key.split("/"), false));
+    if (problem)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .OperationError */ .OK(`invalid storage key ${JSON.stringify(key)}: ${problem}`);
+}
+/** Like a key, but may be empty, end with "/" or end in the middle of a segment. */
+function assertValidPrefix(prefix) {
+    if (prefix === "")
+        return;
+    const problem = problemWithText(prefix) ?? problemWithSegments(prefix.split("/"), true);
+    if (problem)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .OperationError */ .OK(`invalid storage prefix ${JSON.stringify(prefix)}: ${problem}`);
+}
+/** Orders keys the way S3 lists them: by their UTF-8 bytes. */
+function compareKeys(a, b) {
+    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+
+/***/ }),
+
 /***/ 98947:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
@@ -13,11 +75,10 @@ export const modules = {
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(57075);
 /* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(53711);
+/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(53711);
 /* harmony import */ var _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(22358);
 /* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(10241);
 /* harmony import */ var _keys_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(397);
-/* harmony import */ var _storage_url_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(27468);
 /**
  * A store in an S3 bucket (AWS S3 or an S3-compatible store: R2, B2, MinIO, Supabase Storage, GCS
  * interop), under an optional key prefix.
@@ -30,7 +91,6 @@ export const modules = {
  *   (queueSize + 1) x partSize whatever the object's size. The default 16 MiB parts allow objects up
  *   to 16 MiB x 10,000 = 156.25 GiB (167.8 GB); a `maxObjectBytes` hint grows the part size for more.
  */
-
 
 
 
@@ -116,8 +176,12 @@ function describeS3Error(error) {
     if (typeof code === "string" && !text.includes(code))
         text = `${code}: ${text}`;
     // Responses without a body (HEAD) carry no code: the SDK names them "Unknown"/"UnknownError".
-    if (text === "UnknownError" || name === "Unknown")
+    if (name === "Unknown" || (text === "UnknownError" && !name)) {
         return status ? `HTTP ${status}` : "unknown error";
+    }
+    // A code with an empty message (radosgw sends `<Message/>`): the code says it all.
+    if (text === "UnknownError")
+        text = name;
     if (name && name !== "Error" && !text.startsWith(name))
         text = `${name}: ${text}`;
     return status && status >= 300 ? `${text} (HTTP ${status})` : text;
@@ -170,7 +234,7 @@ function createClient(options) {
         config.region = region;
     if (options.maxAttempts !== undefined)
         config.maxAttempts = options.maxAttempts;
-    const client = new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.S3Client(config);
+    const client = new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.S3Client(config);
     if (checksums === "WHEN_REQUIRED")
         contentMd5ForDeleteObjects(client);
     return client;
@@ -195,7 +259,7 @@ class S3Store {
         this.bucket = location.bucket;
         this.prefix = location.prefix.replace(/^\/+|\/+$/g, "");
         this.keyPrefix = this.prefix ? `${this.prefix}/` : "";
-        this.url = (0,_storage_url_js__WEBPACK_IMPORTED_MODULE_5__/* .formatStorageUrl */ .EZ)({ kind: "s3", bucket: this.bucket, prefix: this.prefix });
+        this.url = this.prefix ? `s3://${this.bucket}/${this.prefix}` : `s3://${this.bucket}`;
         this.endpoint = options.endpoint;
         this.partSizeBytes = choosePartSize(options);
         this.queueSize = positiveInteger(options.queueSize, DEFAULT_QUEUE_SIZE, 64, "S3 upload queue size");
@@ -218,7 +282,7 @@ class S3Store {
      */
     async check() {
         try {
-            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.keyPrefix, MaxKeys: 1 }));
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.keyPrefix, MaxKeys: 1 }));
         }
         catch (error) {
             throw this.checkError(error);
@@ -261,10 +325,10 @@ class S3Store {
         const client = this.client;
         const uploadClient = Object.create(client);
         const send = async (command) => {
-            if (command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand || command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.CompleteMultipartUploadCommand) {
+            if (command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.PutObjectCommand || command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.CompleteMultipartUploadCommand) {
                 committing = true;
             }
-            const cancellable = command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.UploadPartCommand || command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand;
+            const cancellable = command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.UploadPartCommand || command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.PutObjectCommand;
             try {
                 return await client.send(command, cancellable ? { abortSignal: inFlight.signal } : {});
             }
@@ -296,6 +360,8 @@ class S3Store {
                 fail(signal.reason, "abort");
             if (failure)
                 throw failure.error;
+            if (options.retention && upload.uploadId)
+                await this.ensureRetention(objectKey, options.retention);
             return { bytes };
         }
         catch (error) {
@@ -310,7 +376,7 @@ class S3Store {
     async get(key) {
         (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
         try {
-            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.GetObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.GetObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
             const body = response.Body;
             if (body instanceof node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable)
                 return body;
@@ -329,7 +395,7 @@ class S3Store {
     async head(key) {
         (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
         try {
-            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
             return { key, size: response.ContentLength ?? 0, lastModified: response.LastModified ?? new Date(0) };
         }
         catch (error) {
@@ -346,7 +412,7 @@ class S3Store {
         do {
             let page;
             try {
-                page = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.ListObjectsV2Command({
+                page = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.ListObjectsV2Command({
                     Bucket: this.bucket,
                     Prefix: this.keyPrefix + prefix,
                     MaxKeys: this.listPageSize,
@@ -377,7 +443,7 @@ class S3Store {
         for (let start = 0; start < unique.length; start += this.deleteBatchSize) {
             const batch = unique.slice(start, start + this.deleteBatchSize);
             try {
-                const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.DeleteObjectsCommand({
+                const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.DeleteObjectsCommand({
                     Bucket: this.bucket,
                     Delete: { Objects: batch.map((key) => ({ Key: this.keyPrefix + key })), Quiet: true },
                 }));
@@ -424,7 +490,7 @@ class S3Store {
             for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
                 let response;
                 try {
-                    response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+                    response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
                 }
                 catch (error) {
                     if (isNotFound(error))
@@ -448,7 +514,7 @@ class S3Store {
     }
     async readBucketLock() {
         try {
-            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
+            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
             return response.ObjectLockConfiguration?.ObjectLockEnabled === "Enabled" ? "enabled" : "disabled";
         }
         catch (error) {
@@ -462,17 +528,38 @@ class S3Store {
             return "unknown";
         }
     }
+    /**
+     * Makes sure a multipart put asked to lock its object did lock it: Ceph radosgw (16.2) accepts
+     * the lock headers on CreateMultipartUpload and then stores the object without a retention (it
+     * honours them on PutObject). A retention missing or shorter than asked is set with
+     * PutObjectRetention (which any caller allowed to put locked objects may send); if the store
+     * refuses that too, the put fails rather than leave an unprotected backup that claims a lock.
+     */
+    async ensureRetention(objectKey, retention) {
+        const target = { Bucket: this.bucket, Key: objectKey };
+        // Without s3:GetObject the lock cannot be read back: then it is set again, which is harmless.
+        const head = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.HeadObjectCommand(target)).catch(() => undefined);
+        const until = head?.ObjectLockRetainUntilDate?.getTime() ?? 0;
+        // Stores keep whole seconds.
+        if (head?.ObjectLockMode === retention.mode && until >= retention.until.getTime() - 1000)
+            return;
+        await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.PutObjectRetentionCommand({
+            ...target,
+            ...(head?.VersionId ? { VersionId: head.VersionId } : {}),
+            Retention: { Mode: retention.mode, RetainUntilDate: retention.until },
+        }));
+    }
     /** Leaves nothing behind of a failed put. Best effort: the store may be gone. */
     async discard(objectKey, uploadId, committing) {
         const target = { Bucket: this.bucket, Key: objectKey };
         if (uploadId) {
             await this.client
-                .send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.AbortMultipartUploadCommand({ ...target, UploadId: uploadId }))
+                .send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.AbortMultipartUploadCommand({ ...target, UploadId: uploadId }))
                 .catch(() => undefined);
         }
         // The commit may have reached the store even though we saw it fail (or were aborted meanwhile).
         if (committing)
-            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.DeleteObjectCommand(target)).catch(() => undefined);
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_5__.DeleteObjectCommand(target)).catch(() => undefined);
     }
     putError(key, failure) {
         const what = `storing "${key}" in ${this.url}`;

@@ -35032,160 +35032,6 @@ function describeError(error) {
 
 /***/ }),
 
-/***/ 397:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   D0: () => (/* binding */ TEMP_FILE_PREFIX),
-/* harmony export */   Mw: () => (/* binding */ assertValidKey),
-/* harmony export */   YD: () => (/* binding */ compareKeys),
-/* harmony export */   x3: () => (/* binding */ assertValidPrefix)
-/* harmony export */ });
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(10241);
-/**
- * The keys every store accepts: the same rules for the local directory and S3, so a layout that
- * works on one works on the other. Keys come from our own layout code, never straight from the user,
- * so a bad key is a bug: it fails with an OperationError rather than an InputError.
- */
-
-/** Local stores write temporary files with this name prefix; no key segment may use it. */
-const TEMP_FILE_PREFIX = ".partial-";
-function problemWithSegments(segments, partialLast) {
-    for (const [index, segment] of segments.entries()) {
-        const isLast = index === segments.length - 1;
-        if (segment === "" && !(isLast && partialLast))
-            return "empty path segment";
-        if (segment === "." || segment === "..")
-            return `"${segment}" segment`;
-        if (segment.startsWith(TEMP_FILE_PREFIX))
-            return `segment starting with "${TEMP_FILE_PREFIX}"`;
-    }
-    return undefined;
-}
-function problemWithText(text) {
-    if (text.startsWith("/"))
-        return "leading slash";
-    if (text.includes("\\"))
-        return "backslash";
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(text))
-        return "control character";
-    return undefined;
-}
-/** Throws unless `key` is a relative, "/"-separated key without "", "." or ".." segments. */
-function assertValidKey(key) {
-    const problem = key === "" ? "empty key" : (problemWithText(key) ?? problemWithSegments(key.split("/"), false));
-    if (problem)
-        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .OperationError */ .OK(`invalid storage key ${JSON.stringify(key)}: ${problem}`);
-}
-/** Like a key, but may be empty, end with "/" or end in the middle of a segment. */
-function assertValidPrefix(prefix) {
-    if (prefix === "")
-        return;
-    const problem = problemWithText(prefix) ?? problemWithSegments(prefix.split("/"), true);
-    if (problem)
-        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .OperationError */ .OK(`invalid storage prefix ${JSON.stringify(prefix)}: ${problem}`);
-}
-/** Orders keys the way S3 lists them: by their UTF-8 bytes. */
-function compareKeys(a, b) {
-    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-}
-
-
-/***/ }),
-
-/***/ 27468:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   EZ: () => (/* binding */ formatStorageUrl),
-/* harmony export */   Yu: () => (/* binding */ parseStorageUrl)
-/* harmony export */ });
-/* unused harmony export problemWithBucketName */
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(76760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(73136);
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_url__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(10241);
-/**
- * The storage location the user names: `s3://bucket/prefix`, `file:///absolute/path` or a plain
- * directory path. Pure: the working directory comes in as an argument.
- */
-
-
-
-const EXPECTED = "expected s3://bucket/prefix, file:///absolute/path or a directory path";
-/** A scheme of two or more characters, so a Windows drive letter ("C:") is not one. */
-const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]+):/;
-function parseStorageUrl(text, options) {
-    const input = options.input ?? "storage";
-    const fail = (why) => {
-        const detail = why ? `${why}; ${EXPECTED}` : EXPECTED;
-        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(`--${input} ${JSON.stringify(text)}: ${detail}`, { input });
-    };
-    const value = text.trim();
-    if (value === "")
-        return fail("empty");
-    const scheme = SCHEME.exec(value)?.[1]?.toLowerCase();
-    if (scheme === undefined)
-        return { kind: "local", path: (0,node_path__WEBPACK_IMPORTED_MODULE_0__.resolve)(options.cwd, value) };
-    if (scheme === "s3") {
-        const rest = value.slice("s3:".length);
-        if (!rest.startsWith("//"))
-            return fail();
-        const [bucket = "", ...path] = rest.slice(2).split("/");
-        if (bucket === "")
-            return fail("no bucket");
-        const bucketProblem = problemWithBucketName(bucket);
-        if (bucketProblem)
-            return fail(`bucket "${bucket}" ${bucketProblem}`);
-        return { kind: "s3", bucket, prefix: path.join("/").replace(/^\/+|\/+$/g, "") };
-    }
-    if (scheme === "file") {
-        let url;
-        try {
-            url = new URL(value);
-        }
-        catch {
-            return fail();
-        }
-        if (url.host !== "")
-            return fail(`a file URL names no host ("${url.host}")`);
-        if (url.search !== "" || url.hash !== "")
-            return fail("a file URL has no query or fragment");
-        const path = (0,node_url__WEBPACK_IMPORTED_MODULE_1__.fileURLToPath)(url);
-        return { kind: "local", path: path.length > 1 ? path.replace(/\/+$/, "") : path };
-    }
-    return fail();
-}
-/**
- * Why `name` is not a valid S3 bucket name, or undefined when it is. The general-purpose bucket
- * rules: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or
- * digit, no two adjacent dots, not an IP address.
- */
-function problemWithBucketName(name) {
-    if (name.length < 3 || name.length > 63)
-        return "must be 3 to 63 characters long";
-    if (!/^[a-z0-9.-]+$/.test(name))
-        return "may only contain lowercase letters, digits, dots and hyphens";
-    if (!/^[a-z0-9].*[a-z0-9]$/.test(name))
-        return "must start and end with a letter or digit";
-    if (name.includes(".."))
-        return "must not contain two adjacent dots";
-    if (/^\d+\.\d+\.\d+\.\d+$/.test(name))
-        return "must not be an IP address";
-    return undefined;
-}
-/** The canonical text of a location, without credentials: `s3://bucket/prefix` or `file:///path`. */
-function formatStorageUrl(url) {
-    if (url.kind === "s3")
-        return url.prefix ? `s3://${url.bucket}/${url.prefix}` : `s3://${url.bucket}`;
-    return (0,node_url__WEBPACK_IMPORTED_MODULE_1__.pathToFileURL)(url.path).href;
-}
-
-
-/***/ }),
-
 /***/ 84390:
 /***/ ((module) => {
 
@@ -35422,6 +35268,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:queryst
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 46466:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 
 /***/ }),
 
@@ -38805,87 +38658,1376 @@ function copyFile(srcFile, destFile, force) {
 /************************************************************************/
 var __webpack_exports__ = {};
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
-var core = __nccwpck_require__(33838);
+;// CONCATENATED MODULE: ./src/report/chart.ts
+const MIN_CHART_POINTS = 2;
+const LABEL_MAX = 16;
+const SIZE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+/** A category label: short, and without the characters that would end Mermaid's quoted string. */
+function chartLabel(text) {
+    const clean = text.replace(/["\\\n\r`[\]]/g, "").trim();
+    return clean.length > LABEL_MAX ? clean.slice(0, LABEL_MAX) : clean;
+}
+function round(value) {
+    return Math.round(value * 100) / 100;
+}
+/**
+ * x labels `MM-DD HH:MM` (UTC); where two collide, `MM-DD HH:MM:SS`; where those still collide,
+ * `HH:MM:SS <id suffix>` (the backup id's random part tells them apart).
+ */
+function pointLabels(points) {
+    const iso = points.map((point) => point.startedAt.toISOString());
+    const unique = (labels, index) => labels.indexOf(labels[index]) === labels.lastIndexOf(labels[index]);
+    const minutes = iso.map((text) => `${text.slice(5, 10)} ${text.slice(11, 16)}`);
+    const seconds = iso.map((text, index) => unique(minutes, index) ? minutes[index] : `${text.slice(5, 10)} ${text.slice(11, 19)}`);
+    return seconds.map((label, index) => chartLabel(unique(seconds, index)
+        ? label
+        : `${iso[index].slice(11, 19)} ${points[index].backupId.split("-").at(-1).slice(0, 7)}`));
+}
+function block(title, labels, axis, values, kind) {
+    const max = Math.max(...values);
+    const top = max > 0 ? round(max * 1.1) : 1;
+    return [
+        "```mermaid",
+        "xychart-beta",
+        `  title "${title.replace(/"/g, "")}"`,
+        `  x-axis [${labels.map((label) => `"${label}"`).join(", ")}]`,
+        `  y-axis "${axis}" 0 --> ${top}`,
+        `  ${kind} [${values.join(", ")}]`,
+        "```",
+    ].join("\n");
+}
+/** Stored size of each backup with a manifest, oldest first; undefined below two points. */
+function sizeChart(points) {
+    const sized = points.filter((point) => point.storedBytes !== null);
+    if (sized.length < MIN_CHART_POINTS)
+        return undefined;
+    const max = Math.max(...sized.map((point) => point.storedBytes));
+    let unit = 0;
+    while (unit < SIZE_UNITS.length - 1 && max >= 1024 ** (unit + 1))
+        unit++;
+    const values = sized.map((point) => round(point.storedBytes / 1024 ** unit));
+    return block("Stored size per backup", pointLabels(sized), SIZE_UNITS[unit], values, "bar");
+}
+/** Restore seconds of each backup a restore-test measured, oldest first; undefined below two points. */
+function restoreTimeChart(points) {
+    const timed = points.filter((point) => point.restoreSeconds !== null);
+    if (timed.length < MIN_CHART_POINTS)
+        return undefined;
+    return block("Restore time per backup", pointLabels(timed), "seconds", timed.map((point) => round(point.restoreSeconds)), "line");
+}
+
 // EXTERNAL MODULE: ./src/domain/errors.ts
 var domain_errors = __nccwpck_require__(10241);
-;// CONCATENATED MODULE: ./src/actions/inputs.ts
-/**
- * The GitHub edge: action inputs read by the names of the option table, secrets masked before
- * anything is logged, failures reported for any thrown value. The only place importing @actions/*.
- */
+;// CONCATENATED MODULE: ./src/report/format.ts
+/** Human-readable sizes and durations for tables and log lines. */
+function format_formatBytes(bytes) {
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+function format_formatAge(seconds) {
+    if (seconds < 90)
+        return `${Math.round(seconds)}s`;
+    if (seconds < 90 * 60)
+        return `${Math.round(seconds / 60)}m`;
+    if (seconds < 36 * 3600)
+        return `${(seconds / 3600).toFixed(1)}h`;
+    return `${(seconds / 86400).toFixed(1)}d`;
+}
+/** A plain-text table with aligned columns. */
+function formatTable(header, rows) {
+    const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+    const line = (cells) => cells
+        .map((cell, column) => cell.padEnd(widths[column]))
+        .join("  ")
+        .trimEnd();
+    return [line(header), ...rows.map(line)].join("\n");
+}
+
+;// CONCATENATED MODULE: ./src/report/report.ts
 
 
-/**
- * Every secret value among the inputs: each secret input, each of its lines, and the password
- * inside any connection URL (as written and percent-decoded).
- */
-function secretValues(spec) {
-    const values = [];
-    for (const option of spec.options) {
-        if (!option.secret || option.cliOnly)
-            continue;
-        const value = core/* getInput */.V4(option.name);
-        if (!value)
-            continue;
-        values.push(value);
-        for (const line of value.split(/\r?\n/))
-            if (line.trim())
-                values.push(line.trim());
-        const password = /^[a-z]+:\/\/[^:/@]*:([^@]*)@/i.exec(value.trim())?.[1];
-        if (password) {
-            values.push(password);
-            try {
-                values.push(decodeURIComponent(password));
-            }
-            catch {
-                // not percent-encoded: kept as is above
-            }
-        }
+
+/** Rows of one table in a report; the renderers cut further for smaller targets. */
+const SECTION_ROWS = 500;
+/** Characters of a log kept in a report section (its end: where the error is). */
+const LOG_TAIL = 8000;
+function tail(text, max = LOG_TAIL) {
+    if (text.length <= max)
+        return text;
+    return `... (${text.length - max} earlier characters left out)\n${text.slice(-max)}`;
+}
+function verdictOf(failed, warnings) {
+    if (failed)
+        return "fail";
+    return warnings.length > 0 ? "warn" : "pass";
+}
+function merge(...lists) {
+    return [...new Set(lists.flatMap((list) => list ?? []))];
+}
+function seconds(value) {
+    return `${value}s`;
+}
+function encryptionText(manifest) {
+    if (manifest.encryption.format === "none")
+        return "none";
+    return manifest.encryption.passphrase
+        ? "age (passphrase)"
+        : `age, ${manifest.encryption.recipients.length} recipient(s)`;
+}
+function buildBackupReport(result, context) {
+    const { manifest } = result;
+    const warnings = merge(context.loggedWarnings);
+    return {
+        action: "backup-db",
+        label: result.label,
+        verdict: verdictOf(false, warnings),
+        title: `Lifeboat backup: ${result.label}`,
+        headline: `Backup ${result.backupId} stored: ${formatBytes(result.storedBytes)} in ${seconds(result.durationSeconds)}, ${manifest.tables.length} tables, ${manifest.totalRows} rows.`,
+        backupId: result.backupId,
+        facts: [
+            { label: "Backup", value: result.backupId },
+            { label: "Storage", value: `${context.storageUrl}/${result.backupKey}` },
+            { label: "Stored", value: formatBytes(result.storedBytes) },
+            { label: "Tables", value: String(manifest.tables.length) },
+            { label: "Rows", value: String(manifest.totalRows) },
+            { label: "Duration", value: seconds(result.durationSeconds) },
+            { label: "Encryption", value: encryptionText(manifest) },
+        ],
+        failures: [],
+        warnings,
+        sections: [
+            {
+                title: "Source",
+                text: `PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``,
+            },
+        ],
+        runUrl: context.runUrl,
+        history: null,
+    };
+}
+function buildVerifyReport(result, context) {
+    const warnings = merge(result.warnings, context.loggedWarnings);
+    return {
+        action: "verify-backup",
+        label: context.label,
+        verdict: verdictOf(!result.verified, warnings),
+        title: `Lifeboat verify: ${context.label} ${result.verified ? "passed" : "FAILED"}`,
+        headline: result.verified
+            ? `Backup ${result.backupId} verified (${result.kind === "verify-deep" ? "decrypted and read" : "stored object checked"}).`
+            : `Backup ${result.backupId} failed verification: ${result.failures[0] ?? "see the failures"}`,
+        backupId: result.backupId,
+        facts: [
+            { label: "Backup", value: result.backupId },
+            {
+                label: "Check",
+                value: result.kind === "verify-deep" ? "decrypted, archive read" : "stored object sha256",
+            },
+            { label: "Result", value: result.verified ? "pass" : "fail" },
+            { label: "Stored", value: formatBytes(result.storedBytes) },
+            { label: "Age", value: formatAge(result.backupAgeSeconds) },
+            ...(result.tablesListed === undefined
+                ? []
+                : [{ label: "Tables in archive", value: String(result.tablesListed) }]),
+        ],
+        failures: result.failures,
+        warnings,
+        sections: [],
+        runUrl: context.runUrl,
+        history: null,
+    };
+}
+function buildRestoreTestReport(result, context) {
+    const warnings = merge(result.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`), context.loggedWarnings);
+    const passedAssertions = result.assertions.filter((assertion) => assertion.passed).length;
+    const sections = [];
+    if (result.mismatches.length > 0) {
+        sections.push({
+            title: `Row count mismatches (${result.mismatches.length})`,
+            table: {
+                header: ["Table", "Manifest", "Restored"],
+                rows: result.mismatches
+                    .slice(0, SECTION_ROWS)
+                    .map((row) => [
+                    row.table,
+                    String(row.expected),
+                    row.actual === null ? "missing" : String(row.actual),
+                ]),
+            },
+        });
     }
-    return [...new Set(values)];
-}
-/** Masks every secret input, and the password inside any connection URL, before anything else. */
-function maskSecrets(spec) {
-    for (const value of secretValues(spec))
-        core/* setSecret */.Pq(value);
-}
-function readInputs(spec) {
-    const raw = {};
-    for (const option of spec.options) {
-        if (option.cliOnly)
-            continue;
-        const value = core/* getInput */.V4(option.name);
-        if (value === "")
-            continue;
-        raw[option.name] = option.type === "list" ? value.split(/\r?\n/) : value;
+    if (result.assertions.length > 0) {
+        sections.push({
+            title: `Assertions (${passedAssertions}/${result.assertions.length} passed)`,
+            collapsed: passedAssertions === result.assertions.length,
+            table: {
+                header: ["Result", "SQL", "Detail"],
+                rows: result.assertions
+                    .slice(0, SECTION_ROWS)
+                    .map((assertion) => [
+                    assertion.passed ? "pass" : "FAIL",
+                    oneLine(assertion.sql, 200),
+                    assertion.detail,
+                ]),
+            },
+        });
     }
-    return raw;
+    if (result.run) {
+        sections.push({
+            title: "Command output",
+            collapsed: true,
+            code: tail(result.run.output),
+        });
+    }
+    if (result.pgRestoreLog.trim()) {
+        sections.push({ title: "pg_restore log", collapsed: true, code: tail(result.pgRestoreLog) });
+    }
+    return {
+        action: "restore-test",
+        label: context.label,
+        verdict: verdictOf(!result.passed, warnings),
+        title: `Lifeboat restore-test: ${context.label} ${result.passed ? "passed" : "FAILED"}`,
+        headline: result.passed
+            ? `Backup ${result.backupId} restored in ${seconds(result.restoreSeconds)}; ${result.tablesChecked} tables match the manifest's row counts.`
+            : `Restore-test of ${result.backupId} failed: ${result.failures[0] ?? "see the failures"}`,
+        backupId: result.backupId,
+        facts: [
+            { label: "Backup", value: result.backupId },
+            { label: "Restore", value: `${seconds(result.restoreSeconds)} (${result.mode})` },
+            { label: "Tables checked", value: String(result.tablesChecked) },
+            { label: "Mismatches", value: String(result.mismatches.length) },
+            { label: "Assertions", value: `${passedAssertions}/${result.assertions.length}` },
+            { label: "Command", value: result.run ? `exit ${result.run.exitCode ?? "killed"}` : "-" },
+        ],
+        failures: result.failures,
+        warnings,
+        sections,
+        runUrl: context.runUrl,
+        history: null,
+    };
 }
-const actionLogger = {
-    info: (message) => core/* info */.pq(message),
-    warn: (message) => core/* warning */.$e(message),
+function decisionRows(decisions, verdict) {
+    return decisions
+        .slice(0, SECTION_ROWS)
+        .map((decision) => [
+        decision.backupId,
+        formatStarted(decision.startedAt),
+        formatBytes(decision.bytes),
+        !decision.committed ? "no manifest" : decision.verified ? "yes" : "no",
+        verdict(decision),
+        decision.reasons.join("; "),
+    ]);
+}
+function buildPruneReport(result, context) {
+    const warnings = merge(result.warnings, context.loggedWarnings);
+    const failed = result.failed.length > 0;
+    const kept = result.decisions.filter((decision) => decision.action === "keep");
+    const removed = result.decisions.filter((decision) => decision.action === "delete");
+    const header = (last) => ["Backup", "Started (UTC)", "Size", "Verified", last, "Reasons"];
+    const more = (count) => (count > SECTION_ROWS ? ` ... and ${count - SECTION_ROWS} more.` : "");
+    const sections = [
+        {
+            title: `Kept (${kept.length})`,
+            table: { header: header("Kept"), rows: decisionRows(kept, () => "kept") },
+            ...(kept.length > SECTION_ROWS ? { text: more(kept.length) } : {}),
+        },
+    ];
+    if (removed.length > 0) {
+        const verb = result.dryRun ? "Would delete" : "Deleted";
+        sections.push({
+            title: `${verb} (${removed.length})`,
+            table: {
+                header: header(verb),
+                rows: decisionRows(removed, (decision) => result.dryRun ? "would delete" : decision.deleted ? "deleted" : "FAILED"),
+            },
+            ...(removed.length > SECTION_ROWS ? { text: more(removed.length) } : {}),
+        });
+    }
+    return {
+        action: "prune",
+        label: result.label,
+        verdict: verdictOf(failed, warnings),
+        title: `Lifeboat prune: ${result.label}${result.dryRun ? " (dry run)" : ""}`,
+        headline: `${formatPruneTotals(result)}. Storage: \`${result.storage}/${result.label}/\``,
+        backupId: null,
+        facts: [
+            { label: "Kept", value: String(result.kept) },
+            { label: result.dryRun ? "Would delete" : "Deleted", value: String(result.deleted) },
+            { label: result.dryRun ? "Would free" : "Freed", value: formatBytes(result.freedBytes) },
+            { label: "Mode", value: result.dryRun ? "dry run" : "delete" },
+        ],
+        failures: result.failed.slice(0, SECTION_ROWS).map((item) => `${item.key}: ${item.reason}`),
+        warnings,
+        sections,
+        runUrl: context.runUrl,
+        history: null,
+    };
+}
+function buildRestoreReport(result, context) {
+    const warnings = merge(context.loggedWarnings);
+    const sections = [];
+    if (result.rowCheck) {
+        sections.push({
+            title: "Row counts",
+            text: `${result.rowCheck.tablesChecked} tables, ${result.rowCheck.mismatches.length} with a row count that differs from the manifest.`,
+            ...(result.rowCheck.mismatches.length > 0
+                ? {
+                    table: {
+                        header: ["Table", "Manifest", "Restored"],
+                        rows: result.rowCheck.mismatches
+                            .slice(0, SECTION_ROWS)
+                            .map((row) => [
+                            row.table,
+                            String(row.expected),
+                            row.actual === null ? "missing" : String(row.actual),
+                        ]),
+                    },
+                }
+                : {}),
+        });
+    }
+    if (result.safetyBackup) {
+        sections.push({
+            title: "Undo",
+            text: `To undo this restore, restore the safety backup: backup \`${result.safetyBackup.backupId}\` under label \`${result.safetyBackup.label}\`.`,
+        });
+    }
+    if (result.pgRestoreLog.trim()) {
+        sections.push({ title: "pg_restore log", collapsed: true, code: tail(result.pgRestoreLog) });
+    }
+    return {
+        action: "restore-db",
+        label: result.label,
+        verdict: verdictOf(!result.passed, warnings),
+        title: `Lifeboat restore: ${result.label}/${result.backupId} into ${result.targetDatabase} ${result.passed ? "done" : "FAILED"}`,
+        headline: result.passed
+            ? `Backup ${result.backupId} restored into ${result.targetDatabase} in ${seconds(result.restoreSeconds)}.`
+            : `Restore of ${result.backupId} into ${result.targetDatabase} failed: ${result.failures[0] ?? "see the failures"}`,
+        backupId: result.backupId,
+        facts: [
+            { label: "Backup", value: `${result.label}/${result.backupId}` },
+            { label: "Target", value: `${result.targetServer}/${result.targetDatabase}` },
+            {
+                label: "Scope",
+                value: result.pgRestoreArgs.length > 0 ? result.pgRestoreArgs.join(" ") : "whole database",
+            },
+            { label: "Read", value: formatBytes(result.bytesRead) },
+            { label: "Restore", value: seconds(result.restoreSeconds) },
+            {
+                label: "Safety backup",
+                value: result.safetyBackup ? `${result.safetyBackup.label}/${result.safetyBackup.backupId}` : "none",
+            },
+        ],
+        failures: result.failures,
+        warnings,
+        sections,
+        runUrl: context.runUrl,
+        history: null,
+    };
+}
+const ACTION_WORD = {
+    "backup-db": "backup",
+    "verify-backup": "verify",
+    "restore-test": "restore-test",
+    prune: "prune",
+    "restore-db": "restore",
 };
-/** Marks the step failed for any thrown value, with the same one-line message as the CLI. */
-function fail(error) {
-    const kind = error instanceof domain_errors/* LifeboatError */.H3 && error.exitCode === 2 ? "bad input: " : "";
-    core/* setFailed */.C1(`${kind}${(0,domain_errors/* describeError */.Uc)(error)}`);
-    if (error instanceof Error && error.stack && core/* isDebug */._o())
-        core/* debug */.Yz(error.stack);
+/**
+ * The report of a command that threw before it had a result: bad input, a store or database that
+ * could not be reached, a dump that died. The failure is still reported (Slack on failure is for
+ * exactly this), with the same one line the step fails with.
+ */
+function buildErrorReport(action, error, context) {
+    const badInput = error instanceof domain_errors/* LifeboatError */.H3 && error.exitCode === 2;
+    const message = `${badInput ? "bad input: " : ""}${(0,domain_errors/* describeError */.Uc)(error)}`;
+    return {
+        action,
+        label: context.label,
+        verdict: "fail",
+        title: `Lifeboat ${ACTION_WORD[action]}: ${context.label} FAILED`,
+        headline: message,
+        backupId: null,
+        facts: [
+            { label: "Label", value: context.label },
+            { label: "Result", value: badInput ? "bad input or configuration (nothing written)" : "failed" },
+        ],
+        failures: [message],
+        warnings: merge(context.loggedWarnings),
+        sections: [],
+        runUrl: context.runUrl,
+        history: null,
+    };
+}
+function oneLine(text, max) {
+    const line = text.replace(/\s+/g, " ").trim();
+    return line.length > max ? `${line.slice(0, max - 3)}...` : line;
+}
+/** The hidden marker that finds a report's pull request comment again: one per action and label. */
+function reportMarker(report) {
+    const label = report.label.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 64) || "_";
+    return `<!-- lifeboat:report ${report.action} ${label} -->`;
+}
+/** Whether notify-on asks for a message about this verdict. */
+function shouldNotify(notifyOn, verdict) {
+    switch (notifyOn) {
+        case "always":
+            return true;
+        case "never":
+            return false;
+        case "failure":
+            return verdict === "fail";
+        case "success":
+            return verdict !== "fail";
+    }
+}
+const VERDICT_EMOJI = { pass: "✅", warn: "⚠️", fail: "❌" };
+const VERDICT_WORD = {
+    pass: "passed",
+    warn: "passed with warnings",
+    fail: "failed",
+};
+/** Figures of a history in one line, for Slack and the summary: age of the newest, success rate. */
+function historyLine(history) {
+    const { stats } = history;
+    const parts = [];
+    parts.push(stats.newestAgeSeconds === null
+        ? "no backup yet"
+        : `newest backup ${format_formatAge(stats.newestAgeSeconds)} old`);
+    if (stats.attempts > 0) {
+        parts.push(`${stats.succeeded}/${stats.attempts} succeeded (${Math.round((stats.successRate ?? 0) * 100)}%) over the last ${stats.attempts} backup${stats.attempts === 1 ? "" : "s"}`);
+    }
+    if (stats.restoreTested > 0)
+        parts.push(`${stats.restoreTested} restore-tested`);
+    return parts.join(" · ");
 }
 
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(31421);
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+/**
+ * A report in GitHub Markdown: the job summary (up to 1 MiB) and the sticky pull request comment
+ * (up to 65,536 characters, so tables and logs are cut shorter, and a hidden marker comes first so
+ * that the next run finds the comment and updates it in place).
+ */
+
+
+const LIMITS = {
+    summary: { rows: 500, code: 8000, total: 1_000_000 },
+    comment: { rows: 30, code: 3000, total: 60_000 },
+};
+/** Text outside code: HTML-significant characters escaped, so that `<name>` shows as written. */
+function escapeText(text) {
+    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+function escapeCell(text) {
+    return escapeText(text).replace(/\|/g, "\\|").replace(/\r?\n/g, "<br>");
+}
+function markdownTable(table, maxRows = Infinity) {
+    const line = (cells) => `| ${cells.map(escapeCell).join(" | ")} |`;
+    const rows = table.rows.slice(0, maxRows);
+    const lines = [line(table.header), `| ${table.header.map(() => "---").join(" | ")} |`, ...rows.map(line)];
+    if (table.rows.length > rows.length)
+        lines.push("", `... and ${table.rows.length - rows.length} more rows.`);
+    return lines.join("\n");
+}
+/** A fenced block that no backtick run in the text can close early. */
+function codeBlock(text, max) {
+    const body = text.length > max ? `... (${text.length - max} earlier characters left out)\n${text.slice(-max)}` : text;
+    const longest = Math.max(0, ...[...body.matchAll(/`+/g)].map((match) => match[0].length));
+    const fence = "`".repeat(Math.max(3, longest + 1));
+    return `${fence}text\n${body.replace(/\n+$/, "")}\n${fence}`;
+}
+function section(part, target) {
+    const limits = LIMITS[target];
+    const body = [];
+    if (part.text)
+        body.push(escapeText(part.text));
+    if (part.table)
+        body.push(markdownTable(part.table, limits.rows));
+    if (part.code !== undefined)
+        body.push(codeBlock(part.code, limits.code));
+    const title = escapeText(part.title);
+    if (part.collapsed)
+        return `<details><summary>${title}</summary>\n\n${body.join("\n\n")}\n\n</details>`;
+    return `<h3>${title}</h3>\n\n${body.join("\n\n")}`;
+}
+function list(items, max) {
+    const shown = items.slice(0, max).map((item) => `- ${escapeText(item)}`);
+    if (items.length > max)
+        shown.push(`- ... and ${items.length - max} more`);
+    return shown.join("\n");
+}
+function renderMarkdown(report, target = "summary") {
+    const limits = LIMITS[target];
+    const parts = [];
+    if (target === "comment")
+        parts.push(reportMarker(report));
+    parts.push(`<h2>${escapeText(report.title)}</h2>`);
+    parts.push(`${VERDICT_EMOJI[report.verdict]} **${VERDICT_WORD[report.verdict]}**: ${escapeText(report.headline)}`);
+    if (report.facts.length > 0) {
+        parts.push(markdownTable({
+            header: report.facts.map((fact) => fact.label),
+            rows: [report.facts.map((fact) => fact.value)],
+        }));
+    }
+    if (report.failures.length > 0) {
+        parts.push(`**Failures**\n\n${list(report.failures, limits.rows)}`);
+    }
+    for (const warning of report.warnings.slice(0, limits.rows)) {
+        parts.push(`> [!WARNING]\n> ${escapeText(warning).replace(/\r?\n/g, "\n> ")}`);
+    }
+    for (const part of report.sections)
+        parts.push(section(part, target));
+    if (report.history) {
+        const charts = [sizeChart(report.history.points), restoreTimeChart(report.history.points)].filter((chart) => chart !== undefined);
+        parts.push(`<h3>Recent backups: ${escapeText(report.history.label)}</h3>\n\n${escapeText(historyLine(report.history))}.`, ...charts);
+    }
+    const footer = [report.runUrl ? `[Workflow run](${report.runUrl})` : "", "Lifeboat"].filter(Boolean);
+    parts.push(`<sub>${footer.join(" · ")}</sub>`);
+    const text = `${parts.join("\n\n")}\n`;
+    if (text.length <= limits.total)
+        return text;
+    const note = `\n\n... (the report was cut at ${limits.total} characters; the job summary has all of it)\n`;
+    return text.slice(0, limits.total - note.length) + note;
+}
+
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(51455);
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(48161);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(76760);
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/domain/dump-plan.ts
+/**
+ * pg_dump's command line, built from the user's scope: pure, so the same arguments are tested,
+ * recorded in the manifest and run.
+ */
+
+const LEVELS = { gzip: [1, 9], lz4: [1, 12], zstd: [1, 22] };
+/**
+ * `auto` picks what compresses fastest for a size close to pg_dump's default: zstd on pg_dump 16
+ * and later, gzip level 1 on older ones (about twice as fast as the default level 6 for ~4% more
+ * bytes, measured in docs/benchmarks.md).
+ */
+function parseCompression(text, pgDumpMajor) {
+    const value = text.trim().toLowerCase();
+    const fail = (why) => {
+        throw new InputError(`--compression "${text}": ${why}`, { input: "compression" });
+    };
+    if (value === "" || value === "auto") {
+        return pgDumpMajor >= 16 ? { method: "zstd", level: undefined } : { method: "gzip", level: 1 };
+    }
+    if (value === "none" || value === "0")
+        return { method: "none" };
+    const match = /^(gzip|lz4|zstd)(?::(\d+))?$/.exec(value) ?? /^()(\d)$/.exec(value);
+    if (!match)
+        return fail("expected auto, none, gzip[:1-9], lz4[:1-12] or zstd[:1-22]");
+    const method = (match[1] || "gzip");
+    const level = match[2] === undefined ? undefined : Number(match[2]);
+    const [min, max] = LEVELS[method];
+    if (level !== undefined && (level < min || level > max)) {
+        fail(`${method} levels go from ${min} to ${max}`);
+    }
+    if (method !== "gzip" && pgDumpMajor < 16) {
+        fail(`${method} needs pg_dump 16 or later; this pg_dump is ${pgDumpMajor} (use gzip:1 to 9, or none)`);
+    }
+    if (method === "gzip")
+        return { method, level: level ?? 1 };
+    return { method, level };
+}
+function formatCompression(compression) {
+    if (compression.method === "none")
+        return "none";
+    return compression.level === undefined ? compression.method : `${compression.method}:${compression.level}`;
+}
+function compressArgument(compression, pgDumpMajor) {
+    if (pgDumpMajor < 16) {
+        // pg_dump 15 and older take a gzip level only.
+        return `--compress=${compression.method === "gzip" ? compression.level : 0}`;
+    }
+    return `--compress=${formatCompression(compression)}`;
+}
+/**
+ * Flags the extra arguments may not carry: the pipeline owns output, format, connection and
+ * snapshot; the scope has options of its own so that the row counts follow it.
+ */
+const OWNED = {
+    "-f": "the output goes to the store",
+    "--file": "the output goes to the store",
+    "-F": "the format is always custom",
+    "--format": "the format is always custom",
+    "-j": "a streamed dump is single-threaded",
+    "--jobs": "a streamed dump is single-threaded",
+    "-Z": "use --compression",
+    "--compress": "use --compression",
+    "--snapshot": "lifeboat exports the snapshot itself",
+    "-d": "use --database-url",
+    "--dbname": "use --database-url",
+    "-h": "use --database-url",
+    "--host": "use --database-url",
+    "-p": "use --database-url",
+    "--port": "use --database-url",
+    "-U": "use --database-url",
+    "--username": "use --database-url",
+    "-W": "the password comes from --database-url",
+    "--password": "the password comes from --database-url",
+    "-n": "use --include-schema",
+    "--schema": "use --include-schema",
+    "-N": "use --exclude-schema",
+    "--exclude-schema": "use --exclude-schema",
+    "-t": "use --include-table",
+    "--table": "use --include-table",
+    "-T": "use --exclude-table",
+    "--exclude-table": "use --exclude-table",
+    "--exclude-table-data": "use --exclude-table-data",
+    "--table-and-children": "use --include-table",
+    "--exclude-table-and-children": "use --exclude-table",
+    "--exclude-table-data-and-children": "use --exclude-table-data",
+    "-a": "use --data-only",
+    "--data-only": "use --data-only",
+    "-s": "use --schema-only",
+    "--schema-only": "use --schema-only",
+    "--serializable-deferrable": "the dump runs in lifeboat's exported snapshot",
+    "--include-foreign-data": "foreign data is not counted or verified",
+    "-V": "not a dump option",
+    "--version": "not a dump option",
+    "-?": "not a dump option",
+    "--help": "not a dump option",
+};
+function dump_plan_validateExtraArgs(args) {
+    for (const arg of args) {
+        const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
+        const reason = arg.startsWith("-") ? OWNED[flag] : undefined;
+        if (reason) {
+            throw new InputError(`--pg-dump-args: "${arg}" is not allowed (${reason})`, { input: "pg-dump-args" });
+        }
+    }
+    return [...args];
+}
+function dump_plan_emptyScope() {
+    return {
+        schemaOnly: false,
+        dataOnly: false,
+        includeSchemas: [],
+        excludeSchemas: [],
+        includeTables: [],
+        excludeTables: [],
+        excludeTableData: [],
+    };
+}
+/** pg_dump's arguments, connection excepted (the adapter adds --dbname and the password env). */
+function buildPgDumpArgs(options) {
+    const { scope } = options;
+    const args = [
+        "--format=custom",
+        compressArgument(options.compression, options.pgDumpMajor),
+        "--no-password",
+    ];
+    if (options.snapshot)
+        args.push(`--snapshot=${options.snapshot}`);
+    if (scope.schemaOnly)
+        args.push("--schema-only");
+    if (scope.dataOnly)
+        args.push("--data-only");
+    for (const pattern of scope.includeSchemas)
+        args.push(`--schema=${pattern}`);
+    for (const pattern of scope.excludeSchemas)
+        args.push(`--exclude-schema=${pattern}`);
+    for (const pattern of scope.includeTables)
+        args.push(`--table=${pattern}`);
+    for (const pattern of scope.excludeTables)
+        args.push(`--exclude-table=${pattern}`);
+    for (const pattern of scope.excludeTableData)
+        args.push(`--exclude-table-data=${pattern}`);
+    args.push(...options.extraArgs);
+    return args;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+;// CONCATENATED MODULE: ./src/domain/backup-id.ts
+
+/**
+ * Backup ids sort by time as plain strings: `YYYYMMDDTHHMMSSZ-<random>` in UTC, the random part
+ * keeping two backups started in the same second apart.
+ */
+const BACKUP_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([a-z0-9]{6,16})$/;
+const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+function newBackupId(now, random = randomBytes(6)) {
+    const stamp = now
+        .toISOString()
+        .replace(/[-:]/g, "")
+        .replace(/\.\d{3}Z$/, "Z");
+    const suffix = [...random].map((byte) => ALPHABET[byte % ALPHABET.length]).join("");
+    return `${stamp}-${suffix}`;
+}
+function isBackupId(text) {
+    return parseBackupIdTime(text) !== undefined;
+}
+/** The UTC start time encoded in a backup id, or undefined when the text is not a backup id. */
+function parseBackupIdTime(text) {
+    const match = BACKUP_ID.exec(text);
+    if (!match)
+        return undefined;
+    const [, year, month, day, hour, minute, second] = match.map(Number);
+    const time = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+    // Reject ids such as 20261340T... that Date.UTC would silently roll over.
+    if (time.getUTCMonth() !== month - 1 || time.getUTCDate() !== day)
+        return undefined;
+    return time;
+}
+
+;// CONCATENATED MODULE: ./src/domain/layout.ts
+/**
+ * Where things live in a store, relative to its root (the storage URL's prefix):
+ *
+ *   <label>/<backup-id>/dump.age            the age-encrypted pg_dump archive (dump.pgdump when unencrypted)
+ *   <label>/<backup-id>/roles.sql.age       the roles, when included (roles.sql when unencrypted)
+ *   <label>/<backup-id>/manifest.json       written last: the commit marker
+ *   <label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json
+ *
+ * A folder without a manifest is not a backup: it is in flight, or it failed. A folder with a
+ * manifest whose artifacts are missing or of another size than the manifest says is a broken
+ * backup (folderProblems): never the newest, never verified.
+ */
+
+
+const MANIFEST_FILE = "manifest.json";
+const ENCRYPTED_DUMP_FILE = "dump.age";
+const PLAIN_DUMP_FILE = "dump.pgdump";
+const ENCRYPTED_ROLES_FILE = "roles.sql.age";
+const PLAIN_ROLES_FILE = "roles.sql";
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+function layout_validateLabel(label) {
+    if (!LABEL.test(label)) {
+        throw new domain_errors/* InputError */.dz(`--label "${label}": expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { input: "label" });
+    }
+    return label;
+}
+function backupPrefix(label, backupId) {
+    return `${label}/${backupId}/`;
+}
+function manifestKey(label, backupId) {
+    return `${backupPrefix(label, backupId)}${MANIFEST_FILE}`;
+}
+function dumpKey(label, backupId, encrypted) {
+    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE}`;
+}
+/** The key of an artifact (a name in the manifest's `artifacts`) of a backup. */
+function artifactKey(label, backupId, name) {
+    return `${backupPrefix(label, backupId)}${name}`;
+}
+function rolesKey(label, backupId, encrypted) {
+    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE}`;
+}
+const CHECK = /^checks\/(\d{8}T\d{6}(?:\d{3})?Z)-([a-z][a-z-]*)-(pass|fail)\.json$/;
+function parseCheckStamp(stamp) {
+    const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})?Z$/.exec(stamp);
+    if (!match)
+        return undefined;
+    const [, y, mo, d, h, mi, s, ms] = match;
+    return new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms ? +ms : 0));
+}
+function checkKey(label, backupId, time, kind, passed) {
+    const stamp = time.toISOString().replace(/[-:]/g, "").replace(".", "");
+    return `${backupPrefix(label, backupId)}checks/${stamp}-${kind}-${passed ? "pass" : "fail"}.json`;
+}
+/**
+ * Groups a listing of `<label>/` into backup folders, newest first. Keys that are not inside a
+ * folder named by a backup id are ignored (they are not ours).
+ */
+function groupBackupFolders(label, objects) {
+    const folders = new Map();
+    const root = `${label}/`;
+    for (const object of objects) {
+        if (!object.key.startsWith(root))
+            continue;
+        const rest = object.key.slice(root.length);
+        const slash = rest.indexOf("/");
+        if (slash < 0)
+            continue;
+        const backupId = rest.slice(0, slash);
+        const startedAt = parseBackupIdTime(backupId);
+        if (!startedAt)
+            continue;
+        let folder = folders.get(backupId);
+        if (!folder) {
+            folder = { backupId, startedAt, committed: false, objects: [], checks: [], bytes: 0 };
+            folders.set(backupId, folder);
+        }
+        folder.objects.push(object);
+        folder.bytes += object.size;
+        const name = rest.slice(slash + 1);
+        if (name === MANIFEST_FILE)
+            folder.committed = true;
+        const check = CHECK.exec(name);
+        const checkTime = check ? parseCheckStamp(check[1]) : undefined;
+        if (check && checkTime) {
+            folder.checks.push({ key: object.key, time: checkTime, kind: check[2], passed: check[3] === "pass" });
+        }
+    }
+    const list = [...folders.values()];
+    for (const folder of list)
+        folder.checks.sort((a, b) => a.time.getTime() - b.time.getTime());
+    return list.sort((a, b) => (a.backupId < b.backupId ? 1 : a.backupId > b.backupId ? -1 : 0));
+}
+/**
+ * What is wrong with a committed folder against its manifest, from the listing alone: an artifact
+ * missing, or stored with another size. Empty for an intact backup.
+ */
+function folderProblems(folder, manifest) {
+    const problems = [];
+    const prefix = backupPrefix(manifest.label, manifest.backupId);
+    for (const artifact of manifest.artifacts) {
+        const listed = folder.objects.find((object) => object.key === `${prefix}${artifact.name}`);
+        if (!listed)
+            problems.push(`${artifact.name} is missing`);
+        else if (listed.size !== artifact.stored.bytes) {
+            problems.push(`${artifact.name} is ${listed.size} bytes; the manifest says ${artifact.stored.bytes}`);
+        }
+    }
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./src/domain/duration.ts
+/**
+ * Durations as people type them in options such as `keep-within`, `safe-age` and `max-age`:
+ * one or more `<whole number><unit>` parts, largest unit first, each unit at most once, no spaces:
+ *
+ *   w  week (7 days)   d  day (24 hours)   h  hour   m  minute   s  second
+ *
+ * e.g. `36h`, `7d`, `2w`, `1d12h`, `90m`, `1w2d3h4m5s`. Months and years are left out on purpose:
+ * their length varies, and `m` is minutes. A day is always 24 hours (UTC has no daylight saving).
+ */
+
+const UNITS = [
+    ["w", 7 * 24 * 3_600_000],
+    ["d", 24 * 3_600_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+];
+const PART = /(\d+)([wdhms])/y;
+/** What a duration looks like, for error messages. */
+const DURATION_FORMS = "a duration such as 36h, 7d, 2w, 1d12h or 90m (units w, d, h, m, s)";
+/** The duration in milliseconds, or undefined when `text` is not a duration. */
+function parseDuration(text) {
+    const source = text.trim();
+    if (source === "")
+        return undefined;
+    let total = 0;
+    let lastUnit = -1;
+    PART.lastIndex = 0;
+    while (PART.lastIndex < source.length) {
+        const match = PART.exec(source);
+        if (!match)
+            return undefined;
+        const unit = UNITS.findIndex(([name]) => name === match[2]);
+        // Largest unit first and each unit once: "1h1d" and "1h2h" are typos, not durations.
+        if (unit <= lastUnit)
+            return undefined;
+        lastUnit = unit;
+        total += Number(match[1]) * UNITS[unit][1];
+        if (!Number.isSafeInteger(total))
+            return undefined;
+    }
+    return total;
+}
+/**
+ * Parses the option `input`'s value, or throws the InputError that names it:
+ * `--keep-within "7 days": expected a duration such as 36h, 7d, ...`.
+ */
+function parseDurationOption(text, input) {
+    const ms = parseDuration(text);
+    if (ms === undefined)
+        throw new InputError(`--${input} "${text}": expected ${DURATION_FORMS}`, { input });
+    return ms;
+}
+/**
+ * The shortest text parseDuration reads back as `ms` (rounded down to whole seconds): `1d12h`,
+ * `90m` is `1h30m`, 0 is `0s`.
+ */
+function duration_formatDuration(ms) {
+    let rest = Math.max(0, Math.floor(ms / 1000)) * 1000;
+    if (rest === 0)
+        return "0s";
+    let text = "";
+    for (const [name, size] of UNITS) {
+        const count = Math.floor(rest / size);
+        if (count > 0)
+            text += `${count}${name}`;
+        rest -= count * size;
+    }
+    return text;
+}
+
+;// CONCATENATED MODULE: ./src/domain/retention.ts
+/**
+ * Retention: which backups prune keeps and which it removes, as a pure function of the listed
+ * backups, the policy and `now`, with a reason for every decision (restic's snapshot policy, plus
+ * the invariants below). docs/prune.md is the user's description of the same rules.
+ *
+ * Rules, over committed backups (those with a manifest), newest first:
+ * - keep-last N: the N newest backups.
+ * - keep-hourly / daily / weekly / monthly / yearly N: the newest backup in each of the last N
+ *   hours / days / ISO weeks / months / years that have a backup (UTC). Periods without a backup
+ *   do not count, so a pause in backups does not eat into the history.
+ * - keep-within D: every backup taken less than D before the newest backup (not before now:
+ *   if backups stop, prune does not go on to remove the last ones).
+ * A backup kept by any rule stays.
+ *
+ * Invariants, whatever the rules say:
+ * - the newest committed backup is kept;
+ * - at least `minVerified` verified backups stay (the newest verified ones are added when the rules
+ *   keep fewer); when there are fewer than that, every verified backup stays and a warning says so;
+ * - a backup with an object lock in force at `now` (or a legal hold) is kept;
+ * - a folder without a manifest (an interrupted or failed backup, or one in flight) is removed only
+ *   once it is older than `safeAgeMs`, counted from its newest object (or its id's time);
+ * - a broken backup (a manifest whose artifacts are missing or of another size) is not a backup to
+ *   the rules: never the newest, never verified, never counted; it is kept, with a warning, for
+ *   someone to look at;
+ * - a policy without any keep rule is refused, never read as "remove everything".
+ */
+
+
+/** Check-record kinds that prove a backup restores: a restore-test, or a verify that decrypted. */
+const VERIFYING_CHECK_KINDS = (/* unused pure expression or super */ null && (["restore-test", "verify-deep"]));
+const BUCKET_RULES = [
+    ["keep-hourly", "keepHourly", (t) => `${day(t)} ${pad(t.getUTCHours())}h`],
+    ["keep-daily", "keepDaily", (t) => day(t)],
+    ["keep-weekly", "keepWeekly", (t) => isoWeek(t)],
+    ["keep-monthly", "keepMonthly", (t) => day(t).slice(0, 7)],
+    ["keep-yearly", "keepYearly", (t) => String(t.getUTCFullYear())],
+];
+const KEEP_COUNT_OPTIONS = (/* unused pure expression or super */ null && ([
+    "keep-last",
+    "keep-hourly",
+    "keep-daily",
+    "keep-weekly",
+    "keep-monthly",
+    "keep-yearly",
+]));
+function pad(value, width = 2) {
+    return String(value).padStart(width, "0");
+}
+function day(t) {
+    return `${pad(t.getUTCFullYear(), 4)}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
+}
+/** The ISO 8601 week of a UTC time, e.g. `2026-W09`: weeks start on Monday; week 1 holds a Thursday. */
+function isoWeek(t) {
+    const midnight = Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate());
+    const weekday = (t.getUTCDay() + 6) % 7; // Monday 0 .. Sunday 6
+    const thursday = new Date(midnight + (3 - weekday) * 86_400_000);
+    const year = thursday.getUTCFullYear();
+    const week = Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * 86_400_000)) + 1;
+    return `${pad(year, 4)}-W${pad(week)}`;
+}
+function hasKeepRule(policy) {
+    return (policy.keepLast > 0 || BUCKET_RULES.some(([, field]) => policy[field] > 0) || policy.keepWithinMs > 0);
+}
+const NO_KEEP_RULE_MESSAGE = (/* unused pure expression or super */ null && ("no keep rule: expected at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, " +
+    "--keep-monthly, --keep-yearly (a whole number > 0) or --keep-within (a duration); prune never reads an empty policy as delete everything"));
+/** Throws an InputError unless the policy keeps something and every number is a whole number >= 0. */
+function retention_validatePolicy(policy) {
+    const numbers = [
+        ["keep-last", policy.keepLast],
+        ...BUCKET_RULES.map(([name, field]) => [name, policy[field]]),
+        ["keep-within", policy.keepWithinMs],
+        ["min-verified", policy.minVerified],
+        ["safe-age", policy.safeAgeMs],
+    ];
+    for (const [input, value] of numbers) {
+        if (!Number.isSafeInteger(value) || value < 0) {
+            throw new InputError(`--${input} "${value}": expected a whole number >= 0`, { input });
+        }
+    }
+    if (!hasKeepRule(policy))
+        throw new InputError(NO_KEEP_RULE_MESSAGE, { input: "keep-last" });
+}
+/** Check-record kinds that check the stored object itself: a later failure of one undoes any pass. */
+const INTEGRITY_CHECK_KINDS = (/* unused pure expression or super */ null && (["verify", "verify-deep"]));
+/**
+ * Whether checks prove the backup restores: the latest check of kind restore-test or verify-deep
+ * passed (a later failure of a kind withdraws that kind's earlier passes), and no integrity check
+ * (verify or verify-deep) failed after that pass: a stored object that no longer matches its
+ * manifest restores nothing, whatever it did before. On equal times a failure counts as later.
+ */
+function isVerified(checks) {
+    const later = (a, b) => a.time > b.time || (+a.time === +b.time && !a.passed && b.passed);
+    const lastIntegrityFailure = checks
+        .filter((check) => INTEGRITY_CHECK_KINDS.includes(check.kind) && !check.passed)
+        .reduce((latest, check) => (!latest || later(check, latest) ? check : latest), undefined);
+    return VERIFYING_CHECK_KINDS.some((kind) => {
+        let last;
+        for (const check of checks) {
+            if (check.kind === kind && (!last || later(check, last)))
+                last = check;
+        }
+        if (!last?.passed)
+            return false;
+        return !lastIntegrityFailure || later(last, lastIntegrityFailure);
+    });
+}
+/** Newest first; equal times by id, descending, so the order never depends on the input's. */
+function newestFirst(a, b) {
+    const byTime = b.time.getTime() - a.time.getTime();
+    return byTime !== 0 ? byTime : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+function lockReason(lock, now) {
+    if (!lock)
+        return undefined;
+    if (lock.legalHold)
+        return { rule: "object-lock", text: "object lock: legal hold" };
+    if (lock.until && lock.until.getTime() > now.getTime()) {
+        const mode = lock.mode ? ` (${lock.mode})` : "";
+        return { rule: "object-lock", text: `object lock${mode} until ${lock.until.toISOString()}` };
+    }
+    return undefined;
+}
+function plural(count, word) {
+    return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+/** Decides, for every backup folder given, whether prune keeps or removes it, and why. */
+function planRetention(backups, policy, now) {
+    retention_validatePolicy(policy);
+    const sorted = [...backups].sort(newestFirst);
+    const reasons = new Map(sorted.map((backup) => [backup, []]));
+    const committed = sorted.filter((backup) => backup.committed && !backup.broken?.length);
+    const newest = committed[0];
+    const buckets = BUCKET_RULES.filter(([, field]) => policy[field] > 0).map(([rule, field, key]) => ({
+        rule,
+        key,
+        limit: policy[field],
+        used: 0,
+        last: undefined,
+    }));
+    for (const [index, backup] of committed.entries()) {
+        const why = reasons.get(backup);
+        if (index === 0)
+            why.push({ rule: "newest", text: "the newest backup" });
+        if (index < policy.keepLast) {
+            why.push({ rule: "keep-last", text: `keep-last (${index + 1} of ${policy.keepLast})` });
+        }
+        for (const bucket of buckets) {
+            if (bucket.used >= bucket.limit)
+                continue;
+            const value = bucket.key(backup.time);
+            if (value === bucket.last)
+                continue;
+            bucket.last = value;
+            bucket.used++;
+            why.push({ rule: bucket.rule, text: `${bucket.rule} ${value} (${bucket.used} of ${bucket.limit})` });
+        }
+        if (policy.keepWithinMs > 0 && newest.time.getTime() - backup.time.getTime() < policy.keepWithinMs) {
+            why.push({
+                rule: "keep-within",
+                text: `keep-within ${formatDuration(policy.keepWithinMs)} of the newest backup`,
+            });
+        }
+        const lock = lockReason(backup.lock, now);
+        if (lock)
+            why.push(lock);
+    }
+    const warnings = [];
+    if (policy.minVerified > 0) {
+        const verified = committed.filter((backup) => backup.verified);
+        let keptVerified = verified.filter((backup) => reasons.get(backup).length > 0).length;
+        for (const backup of verified) {
+            if (keptVerified >= policy.minVerified)
+                break;
+            const why = reasons.get(backup);
+            if (why.length > 0)
+                continue;
+            why.push({
+                rule: "min-verified",
+                text: `min-verified: kept so that ${plural(policy.minVerified, "verified backup")} ${policy.minVerified === 1 ? "remains" : "remain"}`,
+            });
+            keptVerified++;
+        }
+        if (committed.length > 0 && verified.length === 0) {
+            warnings.push(`no backup under this label has passed a restore-test or a deep verify, so none is known to restore; ` +
+                `min-verified is ${policy.minVerified}: run restore-test or verify with the identity ` +
+                `(or set min-verified to 0 to silence this)`);
+        }
+        else if (committed.length > 0 && verified.length < policy.minVerified) {
+            warnings.push(`only ${plural(verified.length, "backup")} passed a restore-test or a deep verify, fewer than ` +
+                `min-verified ${policy.minVerified}: every verified backup is kept`);
+        }
+    }
+    for (const backup of sorted.filter((candidate) => candidate.committed && candidate.broken?.length)) {
+        warnings.push(`backup ${backup.id} is broken (${backup.broken.join("; ")}): it is not counted as a backup, and kept for you to look at`);
+    }
+    const decisions = sorted.map((backup) => {
+        const why = reasons.get(backup);
+        if (backup.committed && backup.broken?.length) {
+            return {
+                backup,
+                keep: true,
+                reasons: [{ rule: "broken", text: `broken: ${backup.broken.join("; ")}` }],
+            };
+        }
+        if (backup.committed) {
+            if (why.length > 0)
+                return { backup, keep: true, reasons: why };
+            return { backup, keep: false, reasons: [{ rule: "no-rule", text: "no keep rule selects it" }] };
+        }
+        const lock = lockReason(backup.lock, now);
+        if (lock)
+            return { backup, keep: true, reasons: [lock] };
+        const youngest = Math.max(backup.time.getTime(), backup.lastModified?.getTime() ?? -Infinity);
+        const age = now.getTime() - youngest;
+        // Whole minutes: seconds only clutter an age measured against hours.
+        const ageText = formatDuration(Math.max(0, Math.floor(age / 60_000) * 60_000));
+        const safe = formatDuration(policy.safeAgeMs);
+        if (age < policy.safeAgeMs) {
+            return {
+                backup,
+                keep: true,
+                reasons: [
+                    {
+                        rule: "in-flight",
+                        text: `no manifest, ${ageText} old: younger than the safe age ${safe} (may be in flight)`,
+                    },
+                ],
+            };
+        }
+        return {
+            backup,
+            keep: false,
+            reasons: [
+                {
+                    rule: "incomplete",
+                    text: `no manifest (failed or interrupted), ${ageText} old: older than the safe age ${safe}`,
+                },
+            ],
+        };
+    });
+    return { decisions, warnings };
+}
+
+;// CONCATENATED MODULE: ./src/domain/sql-split.ts
+function splitSqlStatements(text) {
+    const statements = [];
+    let start = 0;
+    let i = 0;
+    const push = (end) => {
+        const statement = text.slice(start, end).trim();
+        if (stripComments(statement) !== "")
+            statements.push(statement);
+    };
+    while (i < text.length) {
+        const ch = text[i];
+        const next = text[i + 1];
+        if (ch === "-" && next === "-") {
+            const end = text.indexOf("\n", i);
+            i = end < 0 ? text.length : end + 1;
+        }
+        else if (ch === "/" && next === "*") {
+            let depth = 1;
+            i += 2;
+            while (i < text.length && depth > 0) {
+                const pair = text.slice(i, i + 2);
+                if (pair === "/*" || pair === "*/") {
+                    depth += pair === "/*" ? 1 : -1;
+                    i += 2;
+                }
+                else {
+                    i++;
+                }
+            }
+            if (depth > 0)
+                return { statements, problem: "a /* comment is not closed" };
+        }
+        else if (ch === "'" || ch === '"') {
+            const close = findClosingQuote(text, i + 1, ch);
+            if (close < 0)
+                return { statements, problem: `a ${ch} quote opened at offset ${i} is not closed` };
+            i = close + 1;
+        }
+        else if (ch === "$") {
+            const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i))?.[0];
+            if (tag && !/[A-Za-z0-9_]/.test(text[i - 1] ?? "")) {
+                const close = text.indexOf(tag, i + tag.length);
+                if (close < 0)
+                    return { statements, problem: `the dollar quote ${tag} is not closed` };
+                i = close + tag.length;
+            }
+            else {
+                i++;
+            }
+        }
+        else if (ch === ";") {
+            push(i);
+            start = ++i;
+        }
+        else {
+            i++;
+        }
+    }
+    push(text.length);
+    return { statements, problem: undefined };
+}
+function findClosingQuote(text, from, quote) {
+    for (let i = from; i < text.length; i++) {
+        if (text[i] === quote) {
+            if (text[i + 1] === quote)
+                i++;
+            else
+                return i;
+        }
+    }
+    return -1;
+}
+function stripComments(statement) {
+    return statement
+        .replace(/--[^\n]*/g, "")
+        .replace(/\/\*[\s\S]*?\*\//g, "")
+        .trim();
+}
+
+;// CONCATENATED MODULE: ./src/domain/supabase-preset.ts
+/**
+ * The `supabase` preset, pure: which schemas a Supabase project's dump leaves out, which
+ * extensions it keeps, which roles are the platform's own. Decisions and sources: docs/supabase.md
+ * (the lists follow the Supabase CLI's `db dump`, pkg/migration/dump.go).
+ */
+
+const PRESETS = (/* unused pure expression or super */ null && (["none", "supabase"]));
+/**
+ * Schemas the platform creates and maintains, or that extensions own: neither their definitions
+ * nor their data are dumped. `supabase db dump` leaves these out of both its schema and its data
+ * dump (cron, net and pgmq only of the schema dump: see docs/supabase.md). pg_catalog,
+ * information_schema and pg_toast are never dumped by pg_dump anyway.
+ */
+const supabase_preset_SUPABASE_PLATFORM_SCHEMAS = (/* unused pure expression or super */ null && ([
+    "_analytics",
+    "_realtime",
+    "_supavisor",
+    "pgbouncer",
+    "realtime",
+    "supabase_migrations",
+    "cron",
+    "dbdev",
+    "graphql",
+    "graphql_public",
+    "net",
+    "pgmq",
+    "pgsodium",
+    "pgsodium_masks",
+    "pgtle",
+    "repack",
+    "tiger",
+    "tiger_data",
+    "timescaledb_*",
+    "_timescaledb_*",
+    "topology",
+    "vault",
+]));
+/**
+ * Platform schemas that ARE dumped, definitions and data: auth and storage hold the user's users,
+ * identities and object metadata; supabase_functions holds database webhooks that user tables'
+ * triggers call; extensions holds the extensions user tables call (uuid_generate_v4()). Without
+ * them a restore into a plain PostgreSQL fails on the first foreign key to auth.users.
+ */
+const SUPABASE_KEPT_PLATFORM_SCHEMAS = (/* unused pure expression or super */ null && ([
+    "auth",
+    "storage",
+    "supabase_functions",
+    "extensions",
+]));
+/** The platform services' migration history: a fresh project has its own rows, so no data. */
+const SUPABASE_EXCLUDED_TABLE_DATA = (/* unused pure expression or super */ null && ([
+    "auth.schema_migrations",
+    "storage.migrations",
+    "supabase_functions.migrations",
+]));
+/**
+ * Roles the platform creates in every project (and extensions it preinstalls create), left out of
+ * the roles object: a Supabase project already has them and refuses CREATE/ALTER on them
+ * (supautils), and a plain PostgreSQL needs none of them for the user's objects to work. The API
+ * roles anon, authenticated and service_role are kept on purpose: policies and grants name them.
+ */
+const SUPABASE_RESERVED_ROLES = [
+    "postgres",
+    "supabase_admin",
+    "supabase_auth_admin",
+    "supabase_storage_admin",
+    "supabase_functions_admin",
+    "supabase_realtime_admin",
+    "supabase_replication_admin",
+    "supabase_read_only_user",
+    "supabase_etl_admin",
+    "supabase_privileged_role",
+    "supabase_superuser",
+    "authenticator",
+    "pgbouncer",
+    "dashboard_user",
+    "pgsodium_keyholder",
+    "pgsodium_keyiduser",
+    "pgsodium_keymaker",
+    "pgtle_admin",
+];
+/** pg_* roles are PostgreSQL's own (pg_read_all_data, ...): never part of a roles object. */
+function isReservedRole(name, preset) {
+    if (name.startsWith("pg_"))
+        return true;
+    return preset === "supabase" && SUPABASE_RESERVED_ROLES.includes(name);
+}
+/**
+ * The user's scope with the preset applied. The preset only adds: its schema exclusions go after
+ * the user's --exclude-schema, its table-data exclusions after --exclude-table-data (each name
+ * once). The user's --include-schema / --include-table narrow the dump as they do without a preset;
+ * naming a schema the preset leaves out is refused, since the dump would silently hold nothing of it.
+ */
+function supabase_preset_applyPreset(preset, scope) {
+    if (preset === "none")
+        return scope;
+    for (const schema of scope.includeSchemas) {
+        if (supabase_preset_SUPABASE_PLATFORM_SCHEMAS.includes(schema)) {
+            throw new InputError(`--include-schema "${schema}": the supabase preset leaves this platform schema out; drop --preset supabase to dump it`, { input: "include-schema" });
+        }
+    }
+    const union = (mine, theirs) => [...new Set([...mine, ...theirs])];
+    return {
+        ...scope,
+        excludeSchemas: union(scope.excludeSchemas, supabase_preset_SUPABASE_PLATFORM_SCHEMAS),
+        excludeTableData: union(scope.excludeTableData, SUPABASE_EXCLUDED_TABLE_DATA),
+    };
+}
+/** pg_dump's schema patterns (`*` wildcard only, as in the list above) against one schema name. */
+function matchesSchemaPattern(pattern, schema) {
+    const regex = new RegExp(`^${pattern.split("*").map(escapeRegex).join(".*")}$`);
+    return regex.test(schema);
+}
+function escapeRegex(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+function isPlatformSchema(schema) {
+    return supabase_preset_SUPABASE_PLATFORM_SCHEMAS.some((pattern) => matchesSchemaPattern(pattern, schema));
+}
+/**
+ * pg_dump dumps every extension's CREATE EXTENSION even when its schema is excluded, and the
+ * restore then fails (`schema "graphql" does not exist`, or the extension is not installed on a
+ * plain server). The preset names the extensions to keep instead: those installed into a schema
+ * that is dumped. Extensions in pg_catalog (pg_cron) or in a platform schema (pg_graphql,
+ * pgsodium, supabase_vault) are the platform's. With none left, plpgsql (built in, so a no-op)
+ * stands in: pg_dump reads an empty --extension list as "all of them".
+ */
+function supabaseExtensionArgs(installed) {
+    const kept = installed
+        .filter((extension) => extension.schema !== "pg_catalog" && !isPlatformSchema(extension.schema))
+        .map((extension) => extension.name)
+        .sort();
+    const names = kept.length > 0 ? kept : ["plpgsql"];
+    return names.map((name) => `--extension="${name.replaceAll('"', '""')}"`);
+}
+/** A pg_restore error about a missing platform role: expected on a plain server, so tolerated. */
+function isPlatformRoleError(error) {
+    const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
+    return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
+}
+
 ;// CONCATENATED MODULE: ./src/domain/connection-rules.ts
 /**
  * What can be told about a connection URL before connecting: Supabase's host forms and poolers,
@@ -39081,7 +40223,7 @@ function certificateProblem(code, mode) {
 ;// CONCATENATED MODULE: ./src/domain/database-url.ts
 
 
-function database_url_parseDatabaseUrl(text, input = "database-url") {
+function parseDatabaseUrl(text, input = "database-url") {
     const flag = `--${input}`;
     const trimmed = text.trim();
     if (trimmed === "") {
@@ -39166,164 +40308,2323 @@ function connectionString(url) {
     return full.toString();
 }
 
-;// CONCATENATED MODULE: ./src/domain/supabase-preset.ts
+;// CONCATENATED MODULE: ./src/domain/size.ts
+
+const size_UNITS = {
+    "": 1,
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    tib: 1024 ** 4,
+};
+/** A byte size: a number with an optional unit (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB). */
+function parseSize(text, input) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+    const factor = match ? size_UNITS[match[2].toLowerCase()] : undefined;
+    if (!match || factor === undefined) {
+        throw new domain_errors/* InputError */.dz(`--${input} "${text}": expected a size such as 500MB, 2GiB or 1048576`, { input });
+    }
+    return Math.round(Number(match[1]) * factor);
+}
+/** A percentage: `50%` or `50`, as a fraction (0.5). */
+function parsePercent(text, input) {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
+    if (!match)
+        throw new domain_errors/* InputError */.dz(`--${input} "${text}": expected a percentage such as 50%`, { input });
+    return Number(match[1]) / 100;
+}
+
+;// CONCATENATED MODULE: ./src/settings/read-option.ts
 /**
- * The `supabase` preset, pure: which schemas a Supabase project's dump leaves out, which
- * extensions it keeps, which roles are the platform's own. Decisions and sources: docs/supabase.md
- * (the lists follow the Supabase CLI's `db dump`, pkg/migration/dump.go).
+ * The one reader of option values: what a value may be, its default, and the error for a bad one
+ * all come from the option's entry in the table (spec.ts). Errors are one line naming the option,
+ * the value as given (never a secret's) and what was expected:
+ * `--s3-checksums "sometimes": expected when-required or when-supported`.
+ *
+ * An empty value reads as absent, so as the default: in an action an empty input cannot be told
+ * from a missing one. The CLI refuses an explicitly empty flag before it gets here (args.ts).
  */
 
-const PRESETS = (/* unused pure expression or super */ null && (["none", "supabase"]));
-/**
- * Schemas the platform creates and maintains, or that extensions own: neither their definitions
- * nor their data are dumped. `supabase db dump` leaves these out of both its schema and its data
- * dump (cron, net and pgmq only of the schema dump: see docs/supabase.md). pg_catalog,
- * information_schema and pg_toast are never dumped by pg_dump anyway.
- */
-const supabase_preset_SUPABASE_PLATFORM_SCHEMAS = (/* unused pure expression or super */ null && ([
-    "_analytics",
-    "_realtime",
-    "_supavisor",
-    "pgbouncer",
-    "realtime",
-    "supabase_migrations",
-    "cron",
-    "dbdev",
-    "graphql",
-    "graphql_public",
-    "net",
-    "pgmq",
-    "pgsodium",
-    "pgsodium_masks",
-    "pgtle",
-    "repack",
-    "tiger",
-    "tiger_data",
-    "timescaledb_*",
-    "_timescaledb_*",
-    "topology",
-    "vault",
-]));
-/**
- * Platform schemas that ARE dumped, definitions and data: auth and storage hold the user's users,
- * identities and object metadata; supabase_functions holds database webhooks that user tables'
- * triggers call; extensions holds the extensions user tables call (uuid_generate_v4()). Without
- * them a restore into a plain PostgreSQL fails on the first foreign key to auth.users.
- */
-const SUPABASE_KEPT_PLATFORM_SCHEMAS = (/* unused pure expression or super */ null && ([
-    "auth",
-    "storage",
-    "supabase_functions",
-    "extensions",
-]));
-/** The platform services' migration history: a fresh project has its own rows, so no data. */
-const SUPABASE_EXCLUDED_TABLE_DATA = (/* unused pure expression or super */ null && ([
-    "auth.schema_migrations",
-    "storage.migrations",
-    "supabase_functions.migrations",
-]));
-/**
- * Roles the platform creates in every project (and extensions it preinstalls create), left out of
- * the roles object: a Supabase project already has them and refuses CREATE/ALTER on them
- * (supautils), and a plain PostgreSQL needs none of them for the user's objects to work. The API
- * roles anon, authenticated and service_role are kept on purpose: policies and grants name them.
- */
-const SUPABASE_RESERVED_ROLES = [
-    "postgres",
-    "supabase_admin",
-    "supabase_auth_admin",
-    "supabase_storage_admin",
-    "supabase_functions_admin",
-    "supabase_realtime_admin",
-    "supabase_replication_admin",
-    "supabase_read_only_user",
-    "supabase_etl_admin",
-    "supabase_privileged_role",
-    "supabase_superuser",
-    "authenticator",
-    "pgbouncer",
-    "dashboard_user",
-    "pgsodium_keyholder",
-    "pgsodium_keyiduser",
-    "pgsodium_keymaker",
-    "pgtle_admin",
-];
-/** pg_* roles are PostgreSQL's own (pg_read_all_data, ...): never part of a roles object. */
-function isReservedRole(name, preset) {
-    if (name.startsWith("pg_"))
-        return true;
-    return preset === "supabase" && SUPABASE_RESERVED_ROLES.includes(name);
+
+
+
+const TRUE_WORDS = ["true", "yes", "1", "on"];
+const FALSE_WORDS = ["false", "no", "0", "off"];
+/** The option's value as given (the last one when repeated), trimmed; undefined when absent or empty. */
+function read_option_givenText(raw, spec) {
+    const value = raw[spec.name];
+    const last = Array.isArray(value) ? value.at(-1) : typeof value === "boolean" ? String(value) : value;
+    return last?.trim() || undefined;
 }
-function supabase_preset_parsePreset(text) {
-    const value = (text ?? "none").trim().toLowerCase() || "none";
-    if (!PRESETS.includes(value)) {
-        throw new InputError(`--preset "${text}": expected none or supabase`, { input: "preset" });
+/** Whether the user gave the option at all (as opposed to it taking its default). */
+function read_option_isGiven(raw, spec) {
+    if (spec.type === "list")
+        return readList(raw, spec).length > 0;
+    return read_option_givenText(raw, spec) !== undefined;
+}
+/** A list: repeated flags, and each value split on new lines (action inputs) and commas. */
+function readList(raw, spec) {
+    const value = raw[spec.name];
+    const values = Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
+    return values
+        .flatMap((item) => item.split(/[\n,]/))
+        .map((item) => item.trim())
+        .filter((item) => item !== "" && !item.startsWith("#"));
+}
+/** `a or b or c`: how every error lists accepted values. */
+function alternatives(values) {
+    return values.join(" or ");
+}
+/** What a valid value looks like, for the option's errors. */
+function expectation(spec) {
+    if (spec.expected !== undefined)
+        return spec.expected;
+    const keywords = spec.choices ?? [];
+    switch (spec.type) {
+        case "choice":
+            return alternatives(keywords);
+        case "boolean":
+        case "true-false":
+            return alternatives([...keywords, "true", "false"]);
+        case "integer": {
+            const range = spec.max === undefined
+                ? `a whole number >= ${spec.min ?? 0}`
+                : `a whole number from ${spec.min ?? 0} to ${spec.max}`;
+            return alternatives([...keywords, range]);
+        }
+        case "duration":
+            return DURATION_FORMS;
+        case "size":
+            return "a size such as 500MB, 2GiB or 1048576";
+        case "percent":
+            return "a percentage such as 50%";
+        case "url":
+            return "an http:// or https:// URL";
+        case "database-url":
+            return "postgresql://user:password@host:port/database";
+        case "path":
+            return spec.value ?? "a path";
+        default:
+            return spec.value ?? "a value";
+    }
+}
+/** The InputError for a bad value of this option; a secret's value is never repeated. */
+function badValue(spec, text, expected = expectation(spec)) {
+    const shown = spec.secret ? "" : ` "${text}"`;
+    const hidden = spec.secret ? " (the value is not shown: it is a secret)" : "";
+    return new domain_errors/* InputError */.dz(`--${spec.name}${shown}: expected ${expected}${hidden}`, { input: spec.name });
+}
+function matchKeyword(spec, text) {
+    const lower = text.toLowerCase();
+    return spec.choices?.find((choice) => choice.toLowerCase() === lower);
+}
+function parseBoolean(spec, text) {
+    const lower = text.toLowerCase();
+    if (TRUE_WORDS.includes(lower))
+        return true;
+    if (FALSE_WORDS.includes(lower))
+        return false;
+    throw badValue(spec, text);
+}
+/** Parses one value of the option (the user's, or its default), by its type. */
+function parseText(spec, text) {
+    switch (spec.type) {
+        case "choice": {
+            const choice = matchKeyword(spec, text);
+            if (choice === undefined)
+                throw badValue(spec, text);
+            return choice;
+        }
+        case "boolean":
+            return parseBoolean(spec, text);
+        case "true-false":
+            return matchKeyword(spec, text) ?? parseBoolean(spec, text);
+        case "integer": {
+            const keyword = matchKeyword(spec, text);
+            if (keyword !== undefined)
+                return keyword;
+            const number = Number(text);
+            const inRange = /^\d+$/.test(text) &&
+                Number.isSafeInteger(number) &&
+                number >= (spec.min ?? 0) &&
+                (spec.max === undefined || number <= spec.max);
+            if (!inRange)
+                throw badValue(spec, text);
+            return number;
+        }
+        case "duration": {
+            const ms = parseDuration(text);
+            if (ms === undefined)
+                throw badValue(spec, text);
+            const least = spec.atLeast === undefined ? undefined : parseDuration(spec.atLeast);
+            if (least !== undefined && ms < least) {
+                const why = spec.atLeastWhy ? `, ${spec.atLeastWhy}` : "";
+                throw badValue(spec, text, `at least ${duration_formatDuration(least)}${why}`);
+            }
+            return ms;
+        }
+        case "size":
+            return parseSize(text, spec.name);
+        case "percent":
+            return parsePercent(text, spec.name);
+        case "url": {
+            let protocol = "";
+            let host = "";
+            try {
+                ({ protocol, host } = new URL(text));
+            }
+            catch {
+                // refused below
+            }
+            if ((protocol !== "https:" && protocol !== "http:") || host === "")
+                throw badValue(spec, text);
+            return text;
+        }
+        case "database-url":
+            return parseDatabaseUrl(text, spec.name);
+        default:
+            return text;
+    }
+}
+/**
+ * The option's value: the user's, else its default (read by the same rules), else false for a
+ * boolean, [] for a list, undefined for the rest; a required option without either is an error.
+ */
+function readOption(raw, spec) {
+    if (spec.type === "list")
+        return readList(raw, spec);
+    const text = read_option_givenText(raw, spec) ?? spec.default;
+    if (text === undefined) {
+        if (spec.required) {
+            throw new domain_errors/* InputError */.dz(`--${spec.name}: required; expected ${expectation(spec)}`, { input: spec.name });
+        }
+        return (spec.type === "boolean" ? false : undefined);
+    }
+    return parseText(spec, text);
+}
+/** Every option of a record of table entries, read in the record's order. */
+function read_option_readOptions(raw, specs) {
+    const values = {};
+    for (const [key, spec] of Object.entries(specs))
+        values[key] = readOption(raw, spec);
+    return values;
+}
+
+;// CONCATENATED MODULE: ./src/settings/rules.ts
+/**
+ * Rules between options (a passphrase or recipients, not both; object-lock mode and days
+ * together...), kept as data: each command's settings parser lists its rules and checks them in
+ * one call, after every option has been read on its own. The first broken rule is the error.
+ */
+
+/** Throws the InputError of the first rule the values break. */
+function rules_checkRules(values, rules) {
+    for (const rule of rules) {
+        if (rule.broken(values))
+            throw new domain_errors/* InputError */.dz(rule.message(values), { input: rule.input.name });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/channels/channel.ts
+/**
+ * What a notification channel is: its options, how it reads them, what it renders from the neutral
+ * report, how it sends that, and (for heartbeat services) what it does before the command runs.
+ * Channels know nothing about GitHub or the CLI: both edges deliver through src/report/channels/deliver.ts.
+ */
+
+
+/** The text a channel's option was given, by the option's name; undefined when absent or empty. */
+function optionText(raw, name) {
+    return read_option_givenText(raw, { name });
+}
+/**
+ * An http(s) URL option; the message names the option and the expected form, never the value
+ * (a webhook URL is a secret).
+ */
+function readUrl(raw, name, expected) {
+    const value = optionText(raw, name);
+    if (value === undefined)
+        return undefined;
+    let protocol = "";
+    try {
+        protocol = new URL(value).protocol;
+    }
+    catch {
+        // reported below
+    }
+    if (protocol !== "https:" && protocol !== "http:") {
+        throw new domain_errors/* InputError */.dz(`--${name}: expected ${expected} (the value is not shown: it is a secret)`, {
+            input: name,
+        });
     }
     return value;
 }
-/** include-roles: auto means true with the supabase preset, false without. */
-function supabase_preset_parseIncludeRoles(text, preset) {
-    const value = (text ?? "auto").trim().toLowerCase() || "auto";
-    if (value === "auto")
-        return preset === "supabase";
-    if (["true", "yes", "1", "on"].includes(value))
-        return true;
-    if (["false", "no", "0", "off"].includes(value))
-        return false;
-    throw new InputError(`--include-roles "${text}": expected auto, true or false`, { input: "include-roles" });
+/** Cuts a text to a length, marking the cut. */
+function cut(value, max) {
+    return value.length > max ? `${value.slice(0, Math.max(0, max - 3))}...` : value;
 }
+
+;// CONCATENATED MODULE: ./src/report/channels/scrub.ts
 /**
- * The user's scope with the preset applied. The preset only adds: its schema exclusions go after
- * the user's --exclude-schema, its table-data exclusions after --exclude-table-data (each name
- * once). The user's --include-schema / --include-table narrow the dump as they do without a preset;
- * naming a schema the preset leaves out is refused, since the dump would silently hold nothing of it.
+ * Secrets out of everything a report sends or prints. Each known secret is replaced as written,
+ * percent-encoded and percent-decoded (a password inside a URL is usually encoded), and the password
+ * of any scheme://user:password@ URL is replaced too. Payloads are scrubbed string by string before
+ * they are encoded: scrubbing JSON text would miss a secret whose JSON form is escaped.
  */
-function supabase_preset_applyPreset(preset, scope) {
-    if (preset === "none")
-        return scope;
-    for (const schema of scope.includeSchemas) {
-        if (supabase_preset_SUPABASE_PLATFORM_SCHEMAS.includes(schema)) {
-            throw new InputError(`--include-schema "${schema}": the supabase preset leaves this platform schema out; drop --preset supabase to dump it`, { input: "include-schema" });
-        }
+/** Secrets shorter than this are not replaced in report text (it would mangle every word). */
+const MIN_SECRET_LENGTH = 4;
+/**
+ * The parts of a webhook URL that give access, to scrub wherever they turn up: the whole URL, its
+ * path (the token of Slack, Discord and ping URLs) and each long query value (the `sig` of a Teams
+ * workflow URL).
+ */
+function urlSecrets(url) {
+    const secrets = [url];
+    try {
+        const parsed = new URL(url);
+        if (parsed.pathname.length >= 8)
+            secrets.push(parsed.pathname);
+        for (const value of parsed.searchParams.values())
+            if (value.length >= 8)
+                secrets.push(value);
+        if (parsed.password)
+            secrets.push(parsed.password);
     }
-    const union = (mine, theirs) => [...new Set([...mine, ...theirs])];
-    return {
-        ...scope,
-        excludeSchemas: union(scope.excludeSchemas, supabase_preset_SUPABASE_PLATFORM_SCHEMAS),
-        excludeTableData: union(scope.excludeTableData, SUPABASE_EXCLUDED_TABLE_DATA),
+    catch {
+        // not a URL: the whole value is already listed
+    }
+    return secrets;
+}
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi;
+function variants(value) {
+    const out = [value, encodeURIComponent(value)];
+    try {
+        out.push(decodeURIComponent(value));
+    }
+    catch {
+        // not percent-encoded
+    }
+    return out;
+}
+/** Replaces every known secret, and the password of any URL with credentials, by `***`. */
+function scrubber(secrets) {
+    const values = [...new Set(secrets.flatMap(variants))]
+        .filter((value) => value.length >= MIN_SECRET_LENGTH)
+        .sort((a, b) => b.length - a.length);
+    return (input) => {
+        let out = input;
+        for (const value of values)
+            out = out.split(value).join("***");
+        return out.replace(URL_PASSWORD, "$1:***@");
     };
 }
-/** pg_dump's schema patterns (`*` wildcard only, as in the list above) against one schema name. */
-function matchesSchemaPattern(pattern, schema) {
-    const regex = new RegExp(`^${pattern.split("*").map(escapeRegex).join(".*")}$`);
-    return regex.test(schema);
+/** A payload with every string scrubbed (object keys are ours and stay). */
+function scrubPayload(payload, scrub) {
+    const walk = (value) => {
+        if (typeof value === "string")
+            return scrub(value);
+        if (Array.isArray(value))
+            return value.map(walk);
+        if (value !== null && typeof value === "object") {
+            return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, walk(inner)]));
+        }
+        return value;
+    };
+    return walk(payload);
 }
-function escapeRegex(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+;// CONCATENATED MODULE: ./src/version.ts
+/** The package version, recorded in manifests; a test keeps it equal to package.json's. */
+const LIFEBOAT_VERSION = "0.1.0";
+
+;// CONCATENATED MODULE: ./src/report/channels/webhook-poster.ts
+/**
+ * One HTTP POST to a webhook, for every channel: retry on 429 (honouring Retry-After, capped) and on
+ * 5xx or network errors with exponential backoff, within a total time cap; other 4xx are final (a
+ * revoked or mistyped webhook). It never throws and never logs: the caller gets an outcome, and no
+ * text in it holds the URL or any part of it that gives access.
+ */
+
+
+
+const defaultSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Retry-After in milliseconds (delta-seconds or an HTTP date); undefined when absent or unreadable. */
+function retryAfterMs(value, now) {
+    if (!value)
+        return undefined;
+    const trimmed = value.trim();
+    if (/^\d+(\.\d+)?$/.test(trimmed))
+        return Math.round(Number(trimmed) * 1000);
+    const date = Date.parse(trimmed);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
-function isPlatformSchema(schema) {
-    return supabase_preset_SUPABASE_PLATFORM_SCHEMAS.some((pattern) => matchesSchemaPattern(pattern, schema));
+function hideUrl(message, url) {
+    let out = message;
+    for (const part of urlSecrets(url).sort((a, b) => b.length - a.length)) {
+        out = out.split(part).join("<webhook>");
+    }
+    return out;
+}
+async function postWebhook(request, options = {}) {
+    const { service, url } = request;
+    const maxAttempts = options.maxAttempts ?? 4;
+    const baseDelay = options.baseDelayMs ?? 500;
+    const maxDelay = options.maxDelayMs ?? 30_000;
+    const sleep = options.sleep ?? defaultSleep;
+    const now = options.now ?? Date.now;
+    const doFetch = options.fetch ?? globalThis.fetch;
+    const deadline = now() + (options.totalTimeoutMs ?? 60_000);
+    const headers = {
+        "content-type": request.contentType ?? "application/json; charset=utf-8",
+        "user-agent": `lifeboat/${LIFEBOAT_VERSION}`,
+        ...request.headers,
+    };
+    let attempts = 0;
+    let status;
+    let error = "not attempted";
+    while (attempts < maxAttempts) {
+        attempts++;
+        let wait;
+        try {
+            const remaining = deadline - now();
+            const response = await doFetch(url, {
+                method: "POST",
+                headers,
+                body: request.body,
+                signal: AbortSignal.timeout(Math.max(1, Math.min(options.requestTimeoutMs ?? 15_000, remaining))),
+            });
+            status = response.status;
+            const answer = (await response.text().catch(() => "")).trim().slice(0, 200);
+            if (response.ok)
+                return { ok: true, attempts, status };
+            error = `${service} answered ${response.status}${answer ? ` (${answer.replace(/\s+/g, " ")})` : ""}`;
+            if (response.status === 429) {
+                wait = retryAfterMs(response.headers.get("retry-after"), now());
+            }
+            else if (response.status < 500) {
+                return { ok: false, attempts, status, error: hideUrl(error, url) };
+            }
+        }
+        catch (thrown) {
+            const cause = thrown.cause;
+            const code = typeof cause?.code === "string" ? ` (${cause.code})` : "";
+            error =
+                thrown instanceof Error && (thrown.name === "TimeoutError" || thrown.name === "AbortError")
+                    ? `the request to ${service} timed out`
+                    : `the request to ${service} failed: ${(0,domain_errors/* describeError */.Uc)(thrown)}${code}`;
+        }
+        if (attempts >= maxAttempts)
+            break;
+        const delay = Math.min(maxDelay, wait ?? baseDelay * 2 ** (attempts - 1));
+        if (now() + delay >= deadline) {
+            error = `${error}; gave up: the next try would pass the time limit`;
+            break;
+        }
+        await sleep(delay);
+    }
+    return { ok: false, attempts, ...(status === undefined ? {} : { status }), error: hideUrl(error, url) };
+}
+/** A JSON payload, every string of it scrubbed before it is encoded, posted with postWebhook. */
+function webhook_poster_postJson(service, url, payload, scrub, options = {}, headers = {}) {
+    return postWebhook({ service, url, body: JSON.stringify(scrubPayload(payload, scrub)), headers }, options);
+}
+
+;// CONCATENATED MODULE: ./src/report/channels/discord.ts
+/**
+ * Discord, through a channel's incoming webhook: one embed (verdict colour, title linking to the
+ * run, the headline with the failures and warnings, the figures as inline fields, label and
+ * command in the footer). Discord's limits are kept: title 256, description 4,096, 25 fields of
+ * 256/1,024, footer 2,048, 6,000 characters across the embed, content 2,000. Mentions are turned
+ * off, so no report text can ping @everyone.
+ */
+
+
+
+
+const DISCORD_LIMITS = {
+    content: 2000,
+    title: 256,
+    description: 4096,
+    fields: 25,
+    fieldName: 256,
+    fieldValue: 1024,
+    footer: 2048,
+    embedTotal: 6000,
+};
+const COLOUR = { pass: 0x2eb67d, warn: 0xecb22e, fail: 0xe01e5a };
+function discord_list(title, items, max = 10) {
+    if (items.length === 0)
+        return "";
+    const lines = items.slice(0, max).map((item) => `- ${cut(item, 300)}`);
+    if (items.length > max)
+        lines.push(`- ... and ${items.length - max} more`);
+    return `\n\n**${title}**\n${lines.join("\n")}`;
+}
+/** The characters Discord counts against an embed's 6,000. */
+function embedLength(embed) {
+    return (embed.title.length +
+        embed.description.length +
+        embed.footer.text.length +
+        embed.fields.reduce((sum, field) => sum + field.name.length + field.value.length, 0));
+}
+function renderDiscord(report) {
+    const history = report.history ? `\n\n${historyLine(report.history)}` : "";
+    const description = `**${VERDICT_WORD[report.verdict]}**: ${report.headline}` +
+        discord_list("Failures", report.failures) +
+        discord_list("Warnings", report.warnings) +
+        history;
+    const embed = {
+        title: cut(report.title, DISCORD_LIMITS.title),
+        description: cut(description, DISCORD_LIMITS.description),
+        color: COLOUR[report.verdict],
+        ...(report.runUrl && /^https?:\/\//.test(report.runUrl) ? { url: report.runUrl } : {}),
+        fields: report.facts.slice(0, DISCORD_LIMITS.fields).map((fact) => ({
+            name: cut(fact.label, DISCORD_LIMITS.fieldName) || "-",
+            value: cut(fact.value, DISCORD_LIMITS.fieldValue) || "-",
+            inline: true,
+        })),
+        footer: { text: cut(`label ${report.label} · ${report.action}`, DISCORD_LIMITS.footer) },
+    };
+    // Over the total, the description gives way first (down to a few lines), then the last fields.
+    const over = embedLength(embed) - DISCORD_LIMITS.embedTotal;
+    if (over > 0)
+        embed.description = cut(embed.description, Math.max(500, embed.description.length - over));
+    while (embedLength(embed) > DISCORD_LIMITS.embedTotal && embed.fields.length > 0)
+        embed.fields.pop();
+    return {
+        username: "Lifeboat",
+        content: cut(`${VERDICT_EMOJI[report.verdict]} ${report.title}`, DISCORD_LIMITS.content),
+        embeds: [embed],
+        allowed_mentions: { parse: [] },
+    };
+}
+const discordChannel = {
+    name: "discord",
+    options: [
+        {
+            name: "discord-webhook-url",
+            description: "Discord webhook URL (from a secret; channel settings > Integrations > Webhooks) to report to; empty for no Discord message.",
+            type: "string",
+            env: "LIFEBOAT_DISCORD_WEBHOOK_URL",
+            secret: true,
+            value: "URL",
+        },
+    ],
+    configure(raw) {
+        const url = readUrl(raw, "discord-webhook-url", "a Discord webhook URL such as https://discord.com/api/webhooks/...");
+        if (!url)
+            return undefined;
+        return {
+            name: "discord",
+            noun: "Discord message",
+            followsNotifyOn: true,
+            secrets: urlSecrets(url),
+            send: (report, context) => webhook_poster_postJson("Discord", url, renderDiscord(report), context.scrub, context.poster),
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/report/channels/ping.ts
+/**
+ * Heartbeat pings for dead-man's-switch services (healthchecks.io, Cronitor, Better Stack): a
+ * start ping before the command runs, then a success or a failure ping. The service alerts when a
+ * failure ping comes, and when no success ping comes in time: the case no message can cover (a
+ * schedule that stopped, a runner that died).
+ *
+ * `ping-url` follows healthchecks.io's pinging API: `<url>/start`, `<url>`, `<url>/fail`. The three
+ * explicit URLs replace (or stand in for) those, for services that spell them otherwise (Cronitor's
+ * `?state=run|complete|fail`, Better Stack's heartbeat without a start). A heartbeat is sent on
+ * every run: notify-on is for messages, and a heartbeat that stopped on success would raise the
+ * alarm it exists to raise.
+ */
+
+
+
+
+/** healthchecks.io keeps 100 kB of a ping's body; the summary needs far less. */
+const PING_BODY_LIMIT = 10_000;
+/** A start ping holds the command up: it gets less time than a report does. */
+const START_TIMEOUT_MS = 15_000;
+/** `<url>` with a path suffix added before its query, as healthchecks.io's /start and /fail. */
+function withSuffix(url, suffix) {
+    const parsed = new URL(url);
+    parsed.pathname = `${parsed.pathname.replace(/\/+$/, "")}/${suffix}`;
+    return parsed.toString();
+}
+function pingUrls(base, explicit) {
+    const derived = base
+        ? { start: withSuffix(base, "start"), success: base, failure: withSuffix(base, "fail") }
+        : {};
+    return { ...derived, ...Object.fromEntries(Object.entries(explicit).filter(([, url]) => url)) };
+}
+/** The body of a finishing ping: a plain-text summary the service shows in its log of pings. */
+function renderPingBody(report) {
+    const lines = [
+        `${report.title}: ${VERDICT_WORD[report.verdict]}`,
+        report.headline,
+        ...report.facts.map((fact) => `${fact.label}: ${fact.value}`),
+        ...report.failures.slice(0, 20).map((failure) => `failure: ${failure}`),
+        ...report.warnings.slice(0, 20).map((warning) => `warning: ${warning}`),
+        ...(report.runUrl ? [`run: ${report.runUrl}`] : []),
+    ];
+    return cut(lines.join("\n"), PING_BODY_LIMIT);
+}
+function renderStartBody(start) {
+    return `Lifeboat ${start.action} started (label ${start.label})`;
+}
+const urlOption = (name, env, description) => ({
+    name,
+    description,
+    type: "string",
+    env,
+    secret: true,
+    value: "URL",
+});
+const pingChannel = {
+    name: "ping",
+    options: [
+        urlOption("ping-url", "LIFEBOAT_PING_URL", "Heartbeat URL in healthchecks.io's form (from a secret): <url>/start before the run, <url> on success, <url>/fail on failure. Sent on every run, whatever notify-on says."),
+        urlOption("ping-start-url", "LIFEBOAT_PING_START_URL", "URL pinged before the run, instead of <ping-url>/start (e.g. Cronitor's ...?state=run)."),
+        urlOption("ping-success-url", "LIFEBOAT_PING_SUCCESS_URL", "URL pinged when the run passed (with or without warnings), instead of <ping-url>."),
+        urlOption("ping-failure-url", "LIFEBOAT_PING_FAILURE_URL", "URL pinged when the run failed, instead of <ping-url>/fail (e.g. Better Stack's <heartbeat>/fail)."),
+    ],
+    configure(raw) {
+        const expected = "an http(s) heartbeat URL such as https://hc-ping.com/<uuid>";
+        const urls = pingUrls(readUrl(raw, "ping-url", expected), {
+            start: readUrl(raw, "ping-start-url", expected),
+            success: readUrl(raw, "ping-success-url", expected),
+            failure: readUrl(raw, "ping-failure-url", expected),
+        });
+        if (!urls.start && !urls.success && !urls.failure)
+            return undefined;
+        const secrets = [urls.start, urls.success, urls.failure].flatMap((url) => (url ? urlSecrets(url) : []));
+        const ping = (url, body, poster = {}) => postWebhook({ service: "the heartbeat service", url, body, contentType: "text/plain; charset=utf-8" }, poster);
+        return {
+            name: "ping",
+            noun: "heartbeat ping",
+            followsNotifyOn: false,
+            secrets,
+            send: async (report, context) => {
+                const url = report.verdict === "fail" ? urls.failure : urls.success;
+                if (!url)
+                    return null;
+                return ping(url, context.scrub(renderPingBody(report)), context.poster);
+            },
+            ...(urls.start
+                ? {
+                    onStart: (start, context) => ping(urls.start, context.scrub(renderStartBody(start)), {
+                        ...context.poster,
+                        totalTimeoutMs: Math.min(context.poster?.totalTimeoutMs ?? START_TIMEOUT_MS, START_TIMEOUT_MS),
+                    }),
+                }
+                : {}),
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/report/channels/slack.ts
+/**
+ * Slack, through an incoming webhook: the report as Block Kit, with a plain `text` fallback for
+ * notifications and clients that show no blocks. Slack's limits are kept: a header of 150
+ * characters, section text of 3,000, ten fields of 2,000 each, at most 50 blocks.
+ */
+
+
+
+
+/** Slack mrkdwn: only &, < and > are control characters. */
+function escapeMrkdwn(text) {
+    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+function listText(title, items, max = 10) {
+    const lines = items.slice(0, max).map((item) => `• ${escapeMrkdwn(cut(item, 500))}`);
+    if (items.length > max)
+        lines.push(`• ... and ${items.length - max} more`);
+    return cut(`*${title}*\n${lines.join("\n")}`, 3000);
+}
+function renderSlack(report) {
+    const emoji = VERDICT_EMOJI[report.verdict];
+    const blocks = [
+        { type: "header", text: { type: "plain_text", text: cut(`${emoji} ${report.title}`, 150), emoji: true } },
+        {
+            type: "section",
+            text: {
+                type: "mrkdwn",
+                text: cut(`*${VERDICT_WORD[report.verdict]}*: ${escapeMrkdwn(report.headline)}`, 3000),
+            },
+        },
+    ];
+    const facts = report.facts.slice(0, 10);
+    if (facts.length > 0) {
+        blocks.push({
+            type: "section",
+            fields: facts.map((fact) => ({
+                type: "mrkdwn",
+                text: cut(`*${escapeMrkdwn(fact.label)}*\n${escapeMrkdwn(fact.value)}`, 2000),
+            })),
+        });
+    }
+    if (report.failures.length > 0) {
+        blocks.push({ type: "section", text: { type: "mrkdwn", text: listText("Failures", report.failures) } });
+    }
+    if (report.warnings.length > 0) {
+        blocks.push({ type: "section", text: { type: "mrkdwn", text: listText("Warnings", report.warnings) } });
+    }
+    const context = [];
+    if (report.history)
+        context.push(escapeMrkdwn(historyLine(report.history)));
+    context.push(`label \`${escapeMrkdwn(report.label)}\` · ${report.action}`);
+    blocks.push({
+        type: "context",
+        elements: context.map((text) => ({ type: "mrkdwn", text: cut(text, 3000) })),
+    });
+    if (report.runUrl) {
+        blocks.push({
+            type: "actions",
+            elements: [
+                {
+                    type: "button",
+                    text: { type: "plain_text", text: "Open the workflow run" },
+                    url: report.runUrl,
+                    ...(report.verdict === "fail" ? { style: "danger" } : {}),
+                },
+            ],
+        });
+    }
+    const text = cut(`${emoji} ${report.title}: ${report.headline}${report.runUrl ? ` (${report.runUrl})` : ""}`, 3000);
+    return { text, blocks: blocks.slice(0, 50) };
+}
+/** POSTs a Slack payload (already scrubbed by the caller, or holding no secret). */
+function postSlackWebhook(url, payload, options) {
+    return postJson("Slack", url, payload, (text) => text, options);
+}
+const slackChannel = {
+    name: "slack",
+    options: [
+        {
+            name: "slack-webhook-url",
+            description: "Slack incoming webhook URL (from a secret) to report to; empty for no Slack message. A Slack outage never fails the step.",
+            type: "string",
+            env: "LIFEBOAT_SLACK_WEBHOOK_URL",
+            secret: true,
+            value: "URL",
+        },
+    ],
+    configure(raw) {
+        const url = readUrl(raw, "slack-webhook-url", "a Slack incoming webhook URL such as https://hooks.slack.com/services/...");
+        if (!url)
+            return undefined;
+        return {
+            name: "slack",
+            noun: "Slack message",
+            followsNotifyOn: true,
+            secrets: urlSecrets(url),
+            send: (report, context) => webhook_poster_postJson("Slack", url, renderSlack(report), context.scrub, context.poster),
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/report/channels/teams.ts
+/**
+ * Microsoft Teams, through a Workflows webhook ("Post to a channel when a webhook request is
+ * received"): a message whose one attachment is an Adaptive Card (1.4, full width) with the verdict
+ * as a coloured heading, the headline, the figures as a FactSet, the failures and warnings, the
+ * history line and a button to the run. The retired Office 365 connector card (MessageCard) is not
+ * used: Workflows only accept Adaptive Cards.
+ */
+
+
+
+
+const ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive";
+const ADAPTIVE_CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json";
+const teams_COLOUR = {
+    pass: "Good",
+    warn: "Warning",
+    fail: "Attention",
+};
+function listBlock(title, items, colour, max = 10) {
+    if (items.length === 0)
+        return [];
+    const lines = items.slice(0, max).map((item) => `- ${cut(item.replace(/\s+/g, " "), 500)}`);
+    if (items.length > max)
+        lines.push(`- ... and ${items.length - max} more`);
+    return [
+        { type: "TextBlock", text: title, weight: "Bolder", color: colour, wrap: true, spacing: "Medium" },
+        { type: "TextBlock", text: lines.join("\n"), wrap: true, spacing: "Small" },
+    ];
+}
+function renderTeams(report) {
+    const body = [
+        {
+            type: "TextBlock",
+            text: cut(`${VERDICT_EMOJI[report.verdict]} ${report.title}`, 300),
+            size: "Large",
+            weight: "Bolder",
+            style: "heading",
+            color: teams_COLOUR[report.verdict],
+            wrap: true,
+        },
+        {
+            type: "TextBlock",
+            text: cut(`**${VERDICT_WORD[report.verdict]}**: ${report.headline}`, 3000),
+            wrap: true,
+        },
+    ];
+    const facts = report.facts.slice(0, 12);
+    if (facts.length > 0) {
+        body.push({
+            type: "FactSet",
+            facts: facts.map((fact) => ({ title: cut(fact.label, 100), value: cut(fact.value, 1000) })),
+        });
+    }
+    body.push(...listBlock("Failures", report.failures, "Attention"));
+    body.push(...listBlock("Warnings", report.warnings, "Warning"));
+    const context = [
+        ...(report.history ? [historyLine(report.history)] : []),
+        `label ${report.label} · ${report.action}`,
+    ];
+    body.push({ type: "TextBlock", text: context.join("\n\n"), isSubtle: true, size: "Small", wrap: true });
+    const actions = report.runUrl && /^https?:\/\//.test(report.runUrl)
+        ? [{ type: "Action.OpenUrl", title: "Open the workflow run", url: report.runUrl }]
+        : [];
+    return {
+        type: "message",
+        attachments: [
+            {
+                contentType: ADAPTIVE_CARD_CONTENT_TYPE,
+                contentUrl: null,
+                content: {
+                    $schema: ADAPTIVE_CARD_SCHEMA,
+                    type: "AdaptiveCard",
+                    version: "1.4",
+                    msteams: { width: "Full" },
+                    body,
+                    actions,
+                },
+            },
+        ],
+    };
+}
+const teamsChannel = {
+    name: "teams",
+    options: [
+        {
+            name: "teams-webhook-url",
+            description: "Microsoft Teams Workflows webhook URL (from a secret; a workflow made from the template Post to a channel when a webhook request is received) to report to; empty for no Teams message.",
+            type: "string",
+            env: "LIFEBOAT_TEAMS_WEBHOOK_URL",
+            secret: true,
+            value: "URL",
+        },
+    ],
+    configure(raw) {
+        const url = readUrl(raw, "teams-webhook-url", "the HTTP POST URL of a Teams Workflows webhook (https://...logic.azure.com/... or https://...powerplatform.com/...)");
+        if (!url)
+            return undefined;
+        return {
+            name: "teams",
+            noun: "Teams message",
+            followsNotifyOn: true,
+            secrets: urlSecrets(url),
+            send: (report, context) => webhook_poster_postJson("Microsoft Teams", url, renderTeams(report), context.scrub, context.poster),
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/report/channels/webhook.ts
+/**
+ * A generic JSON webhook: a documented, versioned event (docs/reports.md) for any receiver. With a
+ * secret, each request is signed like GitHub's own webhooks: `X-Lifeboat-Signature: sha256=<hex
+ * HMAC-SHA256 of the body>`. The body carries its own `timestamp`, equal to the
+ * `X-Lifeboat-Timestamp` header, so the signature covers it and a receiver can refuse an old
+ * request played again.
+ */
+
+
+
+
+
+const WEBHOOK_EVENT_VERSION = 1;
+const SIGNATURE_HEADER = "x-lifeboat-signature";
+const TIMESTAMP_HEADER = "x-lifeboat-timestamp";
+function renderWebhookEvent(report, meta) {
+    const stats = report.history?.stats;
+    return {
+        version: WEBHOOK_EVENT_VERSION,
+        event: "run.finished",
+        id: meta.id,
+        timestamp: Math.floor(meta.now.getTime() / 1000),
+        command: report.action,
+        label: report.label,
+        outcome: report.verdict,
+        title: report.title,
+        headline: report.headline,
+        backupId: report.backupId,
+        figures: report.facts.map((fact) => ({ label: fact.label, value: fact.value })),
+        failures: report.failures.slice(0, 100),
+        warnings: report.warnings.slice(0, 100),
+        history: stats
+            ? {
+                newestAgeSeconds: stats.newestAgeSeconds,
+                newestBackupId: stats.newestBackupId,
+                attempts: stats.attempts,
+                succeeded: stats.succeeded,
+                successRate: stats.successRate,
+                restoreTested: stats.restoreTested,
+            }
+            : null,
+        runUrl: report.runUrl,
+    };
+}
+/** The signature header's value for a body: what a receiver recomputes and compares. */
+function signBody(secret, body) {
+    return `sha256=${(0,external_node_crypto_.createHmac)("sha256", secret).update(body, "utf8").digest("hex")}`;
+}
+const webhookChannel = {
+    name: "webhook",
+    options: [
+        {
+            name: "webhook-url",
+            description: "URL (from a secret) that receives every report as a JSON event (format in docs/reports.md); empty for none.",
+            type: "string",
+            env: "LIFEBOAT_WEBHOOK_URL",
+            secret: true,
+            value: "URL",
+        },
+        {
+            name: "webhook-secret",
+            description: "Secret that signs each webhook request: X-Lifeboat-Signature: sha256=<HMAC-SHA256 of the body, hex>; empty for no signature.",
+            type: "string",
+            env: "LIFEBOAT_WEBHOOK_SECRET",
+            secret: true,
+            value: "SECRET",
+        },
+    ],
+    configure(raw) {
+        const url = readUrl(raw, "webhook-url", "an http(s) URL that accepts a JSON POST");
+        const secret = optionText(raw, "webhook-secret");
+        if (!url) {
+            if (secret !== undefined) {
+                throw new domain_errors/* InputError */.dz("--webhook-secret: set without --webhook-url; expected both or neither", {
+                    input: "webhook-secret",
+                });
+            }
+            return undefined;
+        }
+        return {
+            name: "webhook",
+            noun: "webhook event",
+            followsNotifyOn: true,
+            secrets: [...urlSecrets(url), ...(secret ? [secret] : [])],
+            send: (report, context) => {
+                const event = scrubPayload(renderWebhookEvent(report, { id: (0,external_node_crypto_.randomUUID)(), now: context.now() }), context.scrub);
+                const body = JSON.stringify(event);
+                return postWebhook({
+                    service: "the webhook",
+                    url,
+                    body,
+                    headers: {
+                        "x-lifeboat-event": event.event,
+                        "x-lifeboat-delivery": event.id,
+                        [TIMESTAMP_HEADER]: String(event.timestamp),
+                        ...(secret ? { [SIGNATURE_HEADER]: signBody(secret, body) } : {}),
+                    },
+                }, context.poster);
+            },
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/report/channels/index.ts
+/**
+ * The notification channels, in the order they are listed and sent.
+ *
+ * Adding a channel is one file plus one entry here: write src/report/channels/<name>.ts exporting
+ * a ChannelDefinition (its options, how it reads them, what it renders from the report, how it
+ * sends it, and optionally an onStart hook), then add it to CHANNELS. Its options then reach the
+ * option table (the CLI's flags and environment variables, the actions' inputs and action.yml),
+ * the settings of both edges and delivery; nothing else changes. Document it in docs/reports.md.
+ */
+
+
+
+
+
+
+const CHANNELS = [
+    slackChannel,
+    discordChannel,
+    teamsChannel,
+    webhookChannel,
+    pingChannel,
+];
+const NOTIFY_ON_OPTION = {
+    name: "notify-on",
+    description: "When to send a message (Slack, Discord, Teams, webhook): failure (default), success, always or never. Heartbeat pings go on every run.",
+    type: "choice",
+    choices: ["failure", "success", "always", "never"],
+    default: "failure",
+    env: "LIFEBOAT_NOTIFY_ON",
+    value: "WHEN",
+};
+/** Every channel's options and notify-on: the option table's share of reporting. */
+const CHANNEL_OPTIONS = [
+    ...CHANNELS.flatMap((channel) => channel.options),
+    NOTIFY_ON_OPTION,
+];
+/** Reads notify-on and every channel's options; a bad value is an InputError naming its option. */
+function readChannelSettings(raw) {
+    const notifyOn = readOption(raw, NOTIFY_ON_OPTION);
+    const channels = CHANNELS.flatMap((channel) => channel.configure(raw) ?? []);
+    return { notifyOn, channels };
+}
+
+;// CONCATENATED MODULE: ./src/settings/spec.ts
+/**
+ * Every option of every command, in one place: the CLI's flags, the actions' inputs (the same
+ * names, kebab-case), their help text, defaults, accepted values and ranges. The reader
+ * (read-option.ts) parses values by this table alone, so a default or a list of accepted values is
+ * written once, here. actions/<name>/action.yml is generated from this table
+ * (scripts/render-actions.ts, run by the build) and a test keeps the two equal.
+ */
+
+const AUTO_OR_NEVER = ["auto", "never"];
+const keepCount = (period) => ({
+    name: `keep-${period}`,
+    description: period === "last"
+        ? "Keep the N newest backups."
+        : `Keep the newest backup in each of the last N ${{ hourly: "hours", daily: "days", weekly: "ISO weeks (Monday to Sunday)", monthly: "months", yearly: "years" }[period]} that have a backup (UTC).`,
+    type: "integer",
+    min: 0,
+    value: "N",
+});
+/**
+ * The options, each declared once. Commands list them below; where a command words one
+ * differently it replaces only the description (a test checks that nothing else differs).
+ */
+const spec_OPTIONS = {
+    storage: {
+        name: "storage",
+        description: "Where backups live: s3://bucket/prefix (AWS S3 or any S3-compatible store), file:///absolute/path, or a directory path.",
+        type: "string",
+        required: true,
+        cliDefault: "./backups",
+        env: "LIFEBOAT_STORAGE",
+        value: "URL",
+        expected: "s3://bucket/prefix, file:///absolute/path or a directory path",
+    },
+    label: {
+        name: "label",
+        description: "Separates databases and environments in one storage location: backups go under <storage>/<label>/.",
+        type: "string",
+        default: "default",
+        env: "LIFEBOAT_LABEL",
+        value: "NAME",
+    },
+    s3Endpoint: {
+        name: "s3-endpoint",
+        description: "Endpoint of an S3-compatible store (R2, B2, MinIO, Supabase Storage, GCS interop); empty for AWS S3.",
+        type: "url",
+        env: "AWS_ENDPOINT_URL_S3",
+        value: "URL",
+    },
+    s3Region: {
+        name: "s3-region",
+        description: "S3 region; empty for the SDK's default chain (AWS_REGION), or us-east-1.",
+        type: "string",
+        value: "REGION",
+    },
+    s3ForcePathStyle: {
+        name: "s3-force-path-style",
+        description: "Address the bucket in the path (https://endpoint/bucket/key), as MinIO and some stores need.",
+        type: "boolean",
+        default: "false",
+    },
+    s3Checksums: {
+        name: "s3-checksums",
+        description: "when-required (default: checksums only where the S3 API demands them, which S3-compatible stores accept) or when-supported (the AWS SDK's default).",
+        type: "choice",
+        choices: ["when-required", "when-supported"],
+        default: "when-required",
+        value: "MODE",
+    },
+    s3Sse: {
+        name: "s3-sse",
+        description: "Server-side encryption for stored objects: AES256 or aws:kms (with s3-sse-kms-key-id).",
+        type: "choice",
+        choices: ["AES256", "aws:kms"],
+        value: "MODE",
+    },
+    s3SseKmsKeyId: {
+        name: "s3-sse-kms-key-id",
+        description: "KMS key id for s3-sse aws:kms.",
+        type: "string",
+        value: "KEY",
+    },
+    objectLockMode: {
+        name: "object-lock-mode",
+        description: "S3 Object Lock retention for the dump and manifest: GOVERNANCE or COMPLIANCE (with object-lock-days; the bucket must have Object Lock enabled). A leaked credential then cannot delete backups either; prune leaves them alone until the lock expires.",
+        type: "choice",
+        choices: ["GOVERNANCE", "COMPLIANCE"],
+        value: "MODE",
+    },
+    objectLockDays: {
+        name: "object-lock-days",
+        description: "Days each backup stays locked (with object-lock-mode).",
+        type: "integer",
+        min: 1,
+        max: 36500,
+        value: "DAYS",
+        expected: "a whole number of days from 1 to 36500",
+    },
+    pgVersion: {
+        name: "pg-version",
+        description: "Major version of pg_dump to use: auto (default: the server's own major when present, else the nearest newer one) or a major such as 17.",
+        type: "integer",
+        choices: ["auto"],
+        min: 10,
+        max: 99,
+        default: "auto",
+        value: "MAJOR",
+        expected: "auto or a major version such as 17",
+    },
+    installPgClient: {
+        name: "install-pg-client",
+        description: "auto: when no suitable pg_dump is on the machine and it runs Linux with apt, download postgresql-client-<major> from the PostgreSQL apt repository into a tool directory (cached with actions/cache in Actions) without touching the system; never: use only what is installed.",
+        type: "choice",
+        choices: AUTO_OR_NEVER,
+        default: "auto",
+        cliDefault: "never",
+        value: "MODE",
+    },
+    pgBinDir: {
+        name: "pg-bin-dir",
+        description: "Directory holding the pg_dump to use. By default one that can dump the server, from /usr/lib/postgresql/<major>/bin or PATH: the server's own major if present, else the nearest newer one.",
+        type: "path",
+        value: "DIR",
+    },
+    commentOnPr: {
+        name: "comment-on-pr",
+        description: "auto (default): on pull_request events, keep one comment per label and action on the pull request, updated in place on every run; never: no comment.",
+        type: "choice",
+        choices: AUTO_OR_NEVER,
+        default: "auto",
+        actionOnly: true,
+        value: "MODE",
+    },
+    githubToken: {
+        name: "github-token",
+        description: "Token for the pull request comment. The default GITHUB_TOKEN works when the job has pull-requests: write; without that right the comment is skipped with a warning.",
+        type: "string",
+        actionDefault: "${{ github.token }}",
+        secret: true,
+        actionOnly: true,
+    },
+    notifyOn: NOTIFY_ON_OPTION,
+    reportArtifact: {
+        name: "report-artifact",
+        description: "auto (default): upload the restore-test report (pg_restore log, assertion and command output) as a workflow artifact when the artifact service is available, with a notice when it is not; never: do not upload.",
+        type: "choice",
+        choices: AUTO_OR_NEVER,
+        default: "auto",
+        actionOnly: true,
+        value: "MODE",
+    },
+    databaseUrl: {
+        name: "database-url",
+        description: "PostgreSQL connection URL of the database to back up: postgresql://user:password@host:port/database.",
+        type: "database-url",
+        required: true,
+        env: "DATABASE_URL",
+        secret: true,
+        value: "URL",
+        expected: "postgresql://user:password@host:port/database",
+    },
+    recipient: {
+        name: "recipient",
+        description: "age public key (age1...) that can decrypt the backup; several for key rotation (repeat the flag, or one per line in the action). Only public keys: the backup never needs a secret.",
+        type: "list",
+        env: "LIFEBOAT_RECIPIENTS",
+        value: "AGE1...",
+    },
+    passphrase: {
+        name: "passphrase",
+        description: "Encrypt with this passphrase (age scrypt) instead of public keys. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE.",
+        type: "string",
+        secret: true,
+        actionOnly: true,
+        env: "LIFEBOAT_PASSPHRASE",
+    },
+    passphraseFile: {
+        name: "passphrase-file",
+        description: "Read the passphrase (age scrypt) from this file instead of using public keys; its first line counts.",
+        type: "path",
+        cliOnly: true,
+        value: "PATH",
+    },
+    encryption: {
+        name: "encryption",
+        description: "age (default), or none to store the dump unencrypted (an explicit opt-out).",
+        type: "choice",
+        choices: ["age", "none"],
+        default: "age",
+        value: "MODE",
+    },
+    noEncryption: {
+        name: "no-encryption",
+        description: "Same as --encryption none.",
+        type: "boolean",
+        cliOnly: true,
+    },
+    compression: {
+        name: "compression",
+        description: "pg_dump's compression: auto (zstd with pg_dump 16+, else gzip:1), none, gzip[:1-9], lz4[:1-12], zstd[:1-22].",
+        type: "string",
+        default: "auto",
+        value: "METHOD",
+    },
+    schemaOnly: {
+        name: "schema-only",
+        description: "Dump the schema only, no data.",
+        type: "boolean",
+        default: "false",
+    },
+    dataOnly: {
+        name: "data-only",
+        description: "Dump the data only, no schema.",
+        type: "boolean",
+        default: "false",
+    },
+    includeSchema: {
+        name: "include-schema",
+        description: "Dump only schemas matching this pg_dump pattern (repeatable; one per line in the action).",
+        type: "list",
+        value: "PATTERN",
+    },
+    excludeSchema: {
+        name: "exclude-schema",
+        description: "Leave out schemas matching this pg_dump pattern (repeatable).",
+        type: "list",
+        value: "PATTERN",
+    },
+    includeTable: {
+        name: "include-table",
+        description: "Dump only tables matching this pg_dump pattern (repeatable).",
+        type: "list",
+        value: "PATTERN",
+    },
+    excludeTable: {
+        name: "exclude-table",
+        description: "Leave out tables matching this pg_dump pattern (repeatable).",
+        type: "list",
+        value: "PATTERN",
+    },
+    excludeTableData: {
+        name: "exclude-table-data",
+        description: "Keep these tables' definitions but not their rows (repeatable).",
+        type: "list",
+        value: "PATTERN",
+    },
+    preset: {
+        name: "preset",
+        description: "none (default), or supabase: the schemas a Supabase project's user owns in full, the data of auth and storage, none of the platform's own schemas, plus the roles (docs/supabase.md).",
+        type: "choice",
+        choices: ["none", "supabase"],
+        default: "none",
+        value: "NAME",
+    },
+    includeRoles: {
+        name: "include-roles",
+        description: "auto (default: true with preset supabase), true or false: also store the roles (pg_dumpall --roles-only --no-role-passwords) as a second encrypted object, roles.sql.age, that restore-test applies first.",
+        type: "true-false",
+        choices: ["auto"],
+        default: "auto",
+        value: "BOOL",
+    },
+    pgDumpArgs: {
+        name: "pg-dump-args",
+        description: "Extra pg_dump arguments, separated by spaces (e.g. --no-owner --no-privileges). Output, format, connection and scope flags are refused: they have options of their own.",
+        type: "string",
+        value: "ARGS",
+    },
+    keepLast: keepCount("last"),
+    keepHourly: keepCount("hourly"),
+    keepDaily: keepCount("daily"),
+    keepWeekly: keepCount("weekly"),
+    keepMonthly: keepCount("monthly"),
+    keepYearly: keepCount("yearly"),
+    keepWithin: {
+        name: "keep-within",
+        description: "Keep every backup taken less than this long before the newest backup: a duration such as 36h, 7d, 2w or 1d12h (units w, d, h, m, s).",
+        type: "duration",
+        value: "DURATION",
+    },
+    minVerified: {
+        name: "min-verified",
+        description: "Never leave fewer than this many backups with a passing restore-test or deep verify (when fewer exist, every one is kept and prune warns).",
+        type: "integer",
+        min: 0,
+        default: "1",
+        value: "N",
+    },
+    safeAge: {
+        name: "safe-age",
+        description: "Folders without a manifest (failed or interrupted backups) are removed only once older than this (at least 1h), so a backup in flight is never touched.",
+        type: "duration",
+        atLeast: "1h",
+        atLeastWhy: "so that a backup in flight is never removed",
+        default: "24h",
+        value: "DURATION",
+    },
+    dryRun: {
+        name: "dry-run",
+        description: "Print every decision with its reason and delete nothing.",
+        type: "boolean",
+        default: "false",
+    },
+    identityFile: {
+        name: "identity-file",
+        description: "File holding the age identity (AGE-SECRET-KEY-1...) that decrypts the backup. Only jobs that decrypt need it.",
+        type: "path",
+        cliOnly: true,
+        value: "PATH",
+    },
+    identity: {
+        name: "identity",
+        description: "The age identity (AGE-SECRET-KEY-1...) that decrypts the backup, e.g. from a secret. In the CLI use --identity-file or LIFEBOAT_IDENTITY.",
+        type: "string",
+        secret: true,
+        actionOnly: true,
+        env: "LIFEBOAT_IDENTITY",
+    },
+    backup: {
+        name: "backup",
+        description: "Which backup: latest (the newest committed one under the label) or a backup id.",
+        type: "string",
+        default: "latest",
+        value: "ID",
+    },
+    maxAge: {
+        name: "max-age",
+        description: "Fail when the newest backup under the label is older than this (e.g. 26h): a dead-man's switch for scheduled backups.",
+        type: "duration",
+        value: "DURATION",
+    },
+    maxSizeChange: {
+        name: "max-size-change",
+        description: "Fail (or warn, see size-change-action) when the stored size moved more than this against the previous backup, e.g. 50%.",
+        type: "percent",
+        value: "PERCENT",
+    },
+    sizeChangeAction: {
+        name: "size-change-action",
+        description: "fail (default) or warn when max-size-change is exceeded.",
+        type: "choice",
+        choices: ["fail", "warn"],
+        default: "fail",
+        value: "ACTION",
+    },
+    minSize: {
+        name: "min-size",
+        description: "Fail when the stored object is smaller than this, e.g. 1MB.",
+        type: "size",
+        value: "SIZE",
+    },
+    scratchDatabaseUrl: {
+        name: "scratch-database-url",
+        description: "PostgreSQL server to restore into, as a URL whose role may CREATE DATABASE (a service container's superuser, say). A fresh database with a unique name is created there and dropped afterwards.",
+        type: "database-url",
+        required: true,
+        secret: true,
+        env: "LIFEBOAT_SCRATCH_DATABASE_URL",
+        value: "URL",
+        expected: "postgresql://user:password@host:port/postgres",
+    },
+    assertions: {
+        name: "assertions",
+        description: "SQL file of checks run against the restored copy: every statement must return one row whose first column is true.",
+        type: "path",
+        value: "PATH",
+    },
+    run: {
+        name: "run",
+        description: "Shell command run against the restored copy, with DATABASE_URL (and PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD) pointing at it: where a deploy's migrations are rehearsed on real data.",
+        type: "string",
+        value: "COMMAND",
+    },
+    tolerate: {
+        name: "tolerate",
+        description: "Regular expression for pg_restore errors that do not fail the test (repeatable; one per line in the action), e.g. role .* does not exist.",
+        type: "list",
+        value: "REGEX",
+    },
+    keepOnFailure: {
+        name: "keep-on-failure",
+        description: "Keep the scratch database when the test fails, for inspection.",
+        type: "boolean",
+        default: "false",
+    },
+    decryptToDisk: {
+        name: "decrypt-to-disk",
+        description: "auto (default): decrypt to a private temporary file when it fits on local disk, for a parallel pg_restore; never: stream into pg_restore, so no plaintext ever touches the disk.",
+        type: "choice",
+        choices: AUTO_OR_NEVER,
+        default: "auto",
+        value: "MODE",
+    },
+    jobs: {
+        name: "jobs",
+        description: "pg_restore's parallel jobs when the decrypted archive fits on local disk (default: CPUs, at most 4).",
+        type: "integer",
+        min: 1,
+        max: 64,
+        value: "N",
+    },
+    pgRestoreArgs: {
+        name: "pg-restore-args",
+        description: "Extra pg_restore arguments, separated by spaces (e.g. --no-owner --no-privileges). Connection, output, list and job flags are refused.",
+        type: "string",
+        value: "ARGS",
+    },
+    targetDatabaseUrl: {
+        name: "target-database-url",
+        description: "PostgreSQL connection URL of the database to restore into (it must exist): postgresql://user:password@host:port/database.",
+        type: "database-url",
+        required: true,
+        secret: true,
+        env: "LIFEBOAT_TARGET_DATABASE_URL",
+        value: "URL",
+        expected: "postgresql://user:password@host:port/database",
+    },
+    confirm: {
+        name: "confirm",
+        description: "The target database's name, typed out: the restore is refused unless it equals the database name in target-database-url (and current_database() once connected).",
+        type: "string",
+        required: true,
+        value: "DATABASE",
+    },
+    safetyBackup: {
+        name: "safety-backup",
+        description: "true (default): first back up the target database into the same storage, encrypted to the same keys as the backup being restored, so that the restore can be undone; false to skip it.",
+        type: "true-false",
+        default: "true",
+        value: "BOOL",
+    },
+    safetyLabel: {
+        name: "safety-label",
+        description: "Label of the safety backup (default: <label>-safety).",
+        type: "string",
+        value: "NAME",
+    },
+    schema: {
+        name: "schema",
+        description: "Restore only this schema (pg_restore --schema; repeatable, one per line in the action). Default: the whole database.",
+        type: "list",
+        value: "NAME",
+    },
+    table: {
+        name: "table",
+        description: "Restore only this table (pg_restore --table; repeatable, one per line in the action). Default: the whole database.",
+        type: "list",
+        value: "NAME",
+    },
+    clean: {
+        name: "clean",
+        description: "Drop each object before recreating it (pg_restore --clean --if-exists); without it, the restore fails on objects that already exist.",
+        type: "boolean",
+        default: "false",
+    },
+    noOwner: {
+        name: "no-owner",
+        description: "Do not set object ownership to the original owners (pg_restore --no-owner).",
+        type: "boolean",
+        default: "false",
+    },
+    noPrivileges: {
+        name: "no-privileges",
+        description: "Do not restore access privileges (GRANT/REVOKE) (pg_restore --no-privileges).",
+        type: "boolean",
+        default: "false",
+    },
+    output: {
+        name: "output",
+        description: "File to write the identity to (created with mode 0600; refused if it exists).",
+        type: "path",
+        required: true,
+        value: "PATH",
+        expected: "a path for the new identity file",
+    },
+};
+/** The same option in a command's own words: only the description may differ. */
+function worded(option, description) {
+    return { ...option, description };
+}
+const storageOptions = [
+    spec_OPTIONS.storage,
+    spec_OPTIONS.label,
+    spec_OPTIONS.s3Endpoint,
+    spec_OPTIONS.s3Region,
+    spec_OPTIONS.s3ForcePathStyle,
+    spec_OPTIONS.s3Checksums,
+];
+/** How the PostgreSQL client tools are chosen, and installed when missing (docs/pg-client.md). */
+const pgClientOptions = (tool) => tool === "pg_dump"
+    ? [spec_OPTIONS.pgVersion, spec_OPTIONS.installPgClient]
+    : [
+        worded(spec_OPTIONS.pgVersion, "Major version of pg_restore to use: auto (default: one that reads the archive, the same major as the pg_dump that made it when present) or a major such as 17."),
+        worded(spec_OPTIONS.installPgClient, spec_OPTIONS.installPgClient.description.replace("no suitable pg_dump", "no suitable pg_restore")),
+    ];
+/** Where an action reports: the job summary always; a pull request comment and Slack on request. */
+const reportOptions = [spec_OPTIONS.commentOnPr, spec_OPTIONS.githubToken, ...CHANNEL_OPTIONS];
+const backupOptions = [
+    spec_OPTIONS.databaseUrl,
+    ...storageOptions,
+    spec_OPTIONS.recipient,
+    spec_OPTIONS.passphrase,
+    spec_OPTIONS.passphraseFile,
+    spec_OPTIONS.encryption,
+    spec_OPTIONS.noEncryption,
+    spec_OPTIONS.compression,
+    spec_OPTIONS.schemaOnly,
+    spec_OPTIONS.dataOnly,
+    spec_OPTIONS.includeSchema,
+    spec_OPTIONS.excludeSchema,
+    spec_OPTIONS.includeTable,
+    spec_OPTIONS.excludeTable,
+    spec_OPTIONS.excludeTableData,
+    spec_OPTIONS.preset,
+    spec_OPTIONS.includeRoles,
+    spec_OPTIONS.pgDumpArgs,
+    spec_OPTIONS.pgBinDir,
+    ...pgClientOptions("pg_dump"),
+    spec_OPTIONS.s3Sse,
+    spec_OPTIONS.objectLockMode,
+    spec_OPTIONS.objectLockDays,
+    spec_OPTIONS.s3SseKmsKeyId,
+];
+const pruneOptions = [
+    ...storageOptions,
+    spec_OPTIONS.keepLast,
+    spec_OPTIONS.keepHourly,
+    spec_OPTIONS.keepDaily,
+    spec_OPTIONS.keepWeekly,
+    spec_OPTIONS.keepMonthly,
+    spec_OPTIONS.keepYearly,
+    spec_OPTIONS.keepWithin,
+    spec_OPTIONS.minVerified,
+    spec_OPTIONS.safeAge,
+    spec_OPTIONS.dryRun,
+];
+const decryptionOptions = [
+    spec_OPTIONS.identityFile,
+    spec_OPTIONS.identity,
+    worded(spec_OPTIONS.passphraseFile, "For a backup made with a passphrase: a file whose first line is the passphrase."),
+    worded(spec_OPTIONS.passphrase, "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE."),
+    worded(spec_OPTIONS.pgBinDir, "Directory holding the pg_restore to use. By default one that reads the archive's version, from /usr/lib/postgresql/<major>/bin or PATH."),
+    ...pgClientOptions("pg_restore"),
+];
+const verifyOptions = [
+    ...storageOptions,
+    spec_OPTIONS.backup,
+    ...decryptionOptions,
+    spec_OPTIONS.maxAge,
+    spec_OPTIONS.maxSizeChange,
+    spec_OPTIONS.sizeChangeAction,
+    spec_OPTIONS.minSize,
+];
+const restoreTestOptions = [
+    ...storageOptions,
+    spec_OPTIONS.backup,
+    ...decryptionOptions,
+    spec_OPTIONS.scratchDatabaseUrl,
+    spec_OPTIONS.assertions,
+    spec_OPTIONS.run,
+    spec_OPTIONS.tolerate,
+    spec_OPTIONS.keepOnFailure,
+    spec_OPTIONS.decryptToDisk,
+    spec_OPTIONS.jobs,
+    spec_OPTIONS.pgRestoreArgs,
+];
+const restoreOptions = [
+    ...storageOptions,
+    worded(spec_OPTIONS.backup, "Which backup to restore: latest (the newest committed one under the label), a backup id, or before:<ISO time> (the newest one started at or before it, e.g. before:2026-11-22T01:00:00Z)."),
+    ...decryptionOptions,
+    spec_OPTIONS.targetDatabaseUrl,
+    spec_OPTIONS.confirm,
+    spec_OPTIONS.safetyBackup,
+    spec_OPTIONS.safetyLabel,
+    spec_OPTIONS.schema,
+    spec_OPTIONS.table,
+    spec_OPTIONS.clean,
+    spec_OPTIONS.noOwner,
+    spec_OPTIONS.noPrivileges,
+];
+const COMMANDS = [
+    {
+        command: "backup",
+        action: "backup-db",
+        summary: "Dump a PostgreSQL database with pg_dump, encrypt it with age and stream it into storage.",
+        options: [...backupOptions, ...reportOptions],
+        outputs: [
+            { name: "backup-id", description: "Id of the new backup (YYYYMMDDTHHMMSSZ-<random>)." },
+            { name: "backup-key", description: "Storage key of the encrypted dump, relative to the storage URL." },
+            { name: "manifest-key", description: "Storage key of the manifest, relative to the storage URL." },
+            { name: "stored-bytes", description: "Size of the stored dump object in bytes." },
+            { name: "sha256", description: "sha256 of the stored dump object." },
+            { name: "duration-seconds", description: "Wall time of the backup in seconds." },
+        ],
+    },
+    {
+        command: "list",
+        summary: "List the backups under a label, newest first.",
+        options: storageOptions,
+        outputs: [],
+    },
+    {
+        command: "prune",
+        action: "prune",
+        summary: "Delete the backups a retention policy does not keep: never the newest, never below min-verified, never a locked one.",
+        options: [...pruneOptions, ...reportOptions],
+        outputs: [
+            { name: "kept", description: "Number of backups kept." },
+            {
+                name: "deleted",
+                description: "Number of backup folders deleted (with dry-run: that would be deleted), incomplete ones included.",
+            },
+            {
+                name: "freed-bytes",
+                description: "Bytes freed by the deletions (with dry-run: that would be freed).",
+            },
+        ],
+    },
+    {
+        command: "verify",
+        action: "verify-backup",
+        summary: "Check a backup against its manifest: the stored object's sha256 and size, and with the identity its decrypted archive; plus freshness and size gates.",
+        options: [...verifyOptions, ...reportOptions],
+        outputs: [
+            { name: "verified", description: "true when every check passed, else false." },
+            { name: "backup-id", description: "Id of the backup that was checked." },
+            { name: "backup-age-seconds", description: "Age of that backup in seconds." },
+            { name: "stored-bytes", description: "Size of its stored object in bytes." },
+            { name: "reason", description: "Why verification failed (empty when it passed)." },
+        ],
+    },
+    {
+        command: "restore-test",
+        action: "restore-test",
+        summary: "Restore a backup into a fresh scratch database, compare every table's row count with the manifest, run assertions and a command against it, then drop it.",
+        options: [...restoreTestOptions, ...reportOptions, spec_OPTIONS.reportArtifact],
+        outputs: [
+            { name: "passed", description: "true when the restore and every check passed, else false." },
+            { name: "backup-id", description: "Id of the backup that was restored." },
+            { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
+            { name: "tables-checked", description: "Number of tables whose row counts were compared." },
+            { name: "mismatches", description: "Number of tables whose row count differs from the manifest." },
+            { name: "reason", description: "Why the test failed (empty when it passed)." },
+        ],
+    },
+    {
+        command: "restore",
+        action: "restore-db",
+        summary: "Restore a backup into a target database, refused unless confirm names it; a safety backup of the target is taken first.",
+        options: [...restoreOptions, ...reportOptions],
+        outputs: [
+            { name: "backup-id", description: "Id of the backup that was restored." },
+            {
+                name: "safety-backup-id",
+                description: "Id of the safety backup of the target taken before the restore (under safety-label); empty when safety-backup is false.",
+            },
+            { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
+        ],
+    },
+    {
+        command: "doctor",
+        summary: "Diagnose a connection before a backup: DNS and IPv4/IPv6 reachability, Supabase poolers, TLS, authentication, the server's version, and a pg_dump that can dump it.",
+        options: [
+            spec_OPTIONS.databaseUrl,
+            worded(spec_OPTIONS.preset, "none (default), or supabase: check privileges only in the schemas the supabase preset dumps."),
+            spec_OPTIONS.pgBinDir,
+            ...pgClientOptions("pg_dump"),
+        ],
+        outputs: [],
+    },
+    {
+        command: "keygen",
+        summary: "Make an age key pair: the identity (secret) to a file, the recipient (public) to stdout.",
+        options: [spec_OPTIONS.output],
+        outputs: [],
+    },
+];
+const GLOBAL_CLI_OPTIONS = [
+    { name: "json", description: "Print one JSON object with the result on stdout.", type: "boolean" },
+    { name: "debug", description: "Print stack traces with errors.", type: "boolean" },
+    { name: "help", description: "Show this help.", type: "boolean" },
+];
+function commandSpec(command) {
+    const spec = COMMANDS.find((candidate) => candidate.command === command);
+    if (!spec)
+        throw new Error(`no command ${command}`);
+    return spec;
 }
 /**
- * pg_dump dumps every extension's CREATE EXTENSION even when its schema is excluded, and the
- * restore then fails (`schema "graphql" does not exist`, or the extension is not installed on a
- * plain server). The preset names the extensions to keep instead: those installed into a schema
- * that is dumped. Extensions in pg_catalog (pg_cron) or in a platform schema (pg_graphql,
- * pgsodium, supabase_vault) are the platform's. With none left, plpgsql (built in, so a no-op)
- * stands in: pg_dump reads an empty --extension list as "all of them".
+ * The option's description, naming its accepted values when the description does not already:
+ * --help and action.yml both show it, so a choice added to the table is never missing from either.
  */
-function supabaseExtensionArgs(installed) {
-    const kept = installed
-        .filter((extension) => extension.schema !== "pg_catalog" && !isPlatformSchema(extension.schema))
-        .map((extension) => extension.name)
-        .sort();
-    const names = kept.length > 0 ? kept : ["plpgsql"];
-    return names.map((name) => `--extension="${name.replaceAll('"', '""')}"`);
+function describeOption(option) {
+    const accepted = option.type === "choice"
+        ? [...(option.choices ?? [])]
+        : option.type === "true-false"
+            ? [...(option.choices ?? []), "true", "false"]
+            : [];
+    const unnamed = accepted.filter((choice) => !option.description.includes(choice));
+    return unnamed.length === 0 ? option.description : `${option.description} One of: ${accepted.join(", ")}.`;
 }
-/** A pg_restore error about a missing platform role: expected on a plain server, so tolerated. */
-function isPlatformRoleError(error) {
-    const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
-    return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
+
+;// CONCATENATED MODULE: ./src/settings/settings.ts
+/**
+ * Raw option values (from CLI flags and the environment, or from action inputs) parsed once into
+ * typed settings. Each option is read by its table entry (spec.ts, through read-option.ts) and
+ * the rules between options are lists checked by rules.ts; this file only assembles the result
+ * and reads the files some options name. Every error names the option and what was expected, and
+ * is raised before anything is read from or written to a database or a store.
+ */
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * An option's text by name, for callers not yet reading through the table (readOption is the way:
+ * it knows the option's default and accepted values).
+ */
+function settings_text(raw, name) {
+    return givenText(raw, { name });
+}
+/** A required option's text by name; see `text`. */
+function required(raw, name, expected) {
+    const value = settings_text(raw, name);
+    if (value === undefined)
+        throw new InputError(`--${name}: required; expected ${expected}`, { input: name });
+    return value;
+}
+/** The first line of a file an option names (a passphrase), or an error naming the option. */
+function readOptionFile(option, path) {
+    try {
+        return (0,external_node_fs_.readFileSync)(path, "utf8");
+    }
+    catch (error) {
+        throw new domain_errors/* InputError */.dz(`--${option.name} "${path}": cannot read it (${error.code ?? "error"})`, { input: option.name });
+    }
+}
+/** passphrase-file (CLI) wins over passphrase (action input, or LIFEBOAT_PASSPHRASE). */
+function resolvePassphrase(values) {
+    if (values.passphraseFile === undefined)
+        return values.passphrase;
+    const passphrase = readOptionFile(spec_OPTIONS.passphraseFile, values.passphraseFile).split(/\r?\n/)[0];
+    if (!passphrase) {
+        throw new domain_errors/* InputError */.dz(`--${spec_OPTIONS.passphraseFile.name} "${values.passphraseFile}": the first line is empty`, {
+            input: spec_OPTIONS.passphraseFile.name,
+        });
+    }
+    return passphrase;
+}
+const PG_CLIENT = {
+    pgBinDir: spec_OPTIONS.pgBinDir,
+    pgVersion: spec_OPTIONS.pgVersion,
+    installPgClient: spec_OPTIONS.installPgClient,
+};
+/** pg-bin-dir, pg-version (auto or a major such as 17) and install-pg-client (auto or never). */
+function parsePgClientSettings(raw) {
+    return read_option_readOptions(raw, PG_CLIENT);
+}
+const STORAGE = {
+    storage: spec_OPTIONS.storage,
+    label: spec_OPTIONS.label,
+    endpoint: spec_OPTIONS.s3Endpoint,
+    region: spec_OPTIONS.s3Region,
+    forcePathStyle: spec_OPTIONS.s3ForcePathStyle,
+    checksums: spec_OPTIONS.s3Checksums,
+    sse: spec_OPTIONS.s3Sse,
+    sseKmsKeyId: spec_OPTIONS.s3SseKmsKeyId,
+};
+const STORAGE_RULES = [
+    {
+        name: "a KMS key only with aws:kms",
+        input: spec_OPTIONS.s3SseKmsKeyId,
+        broken: (v) => v.sseKmsKeyId !== undefined && v.sse !== "aws:kms",
+        message: () => "--s3-sse-kms-key-id: only used with --s3-sse aws:kms",
+    },
+];
+function parseStorageSettings(raw) {
+    const { storage, label, ...s3 } = read_option_readOptions(raw, STORAGE);
+    rules_checkRules({ storage, label, ...s3 }, STORAGE_RULES);
+    return { storage, label: layout_validateLabel(label), s3 };
+}
+const ENCRYPTION = {
+    mode: spec_OPTIONS.encryption,
+    noEncryption: spec_OPTIONS.noEncryption,
+    recipients: spec_OPTIONS.recipient,
+    passphrase: spec_OPTIONS.passphrase,
+    passphraseFile: spec_OPTIONS.passphraseFile,
+};
+/** An unencrypted backup is never made by accident: `none` is said out loud, and alone. */
+const ENCRYPTION_RULES = [
+    {
+        name: "none takes no keys",
+        input: spec_OPTIONS.encryption,
+        broken: (v) => v.mode === "none" && (v.recipients.length > 0 || v.passphrase !== undefined),
+        message: () => "--encryption none: remove --recipient and the passphrase, or drop --encryption none",
+    },
+    {
+        name: "recipients or a passphrase, not both",
+        input: spec_OPTIONS.recipient,
+        broken: (v) => v.mode === "age" && v.recipients.length > 0 && v.passphrase !== undefined,
+        message: () => "--recipient and a passphrase: choose one (age allows a passphrase only on its own)",
+    },
+    {
+        name: "age needs a key",
+        input: spec_OPTIONS.recipient,
+        broken: (v) => v.mode === "age" && v.recipients.length === 0 && v.passphrase === undefined,
+        message: () => "--recipient: required; expected an age public key (age1...), or a passphrase (--passphrase-file / LIFEBOAT_PASSPHRASE), or --encryption none to opt out of encryption",
+    },
+];
+/** Encryption: public recipients, or one passphrase, or an explicit `none`. */
+function parseEncryptionSettings(raw) {
+    const read = readOptions(raw, ENCRYPTION);
+    const values = {
+        ...read,
+        mode: read.noEncryption ? "none" : read.mode,
+        passphrase: resolvePassphrase(read),
+    };
+    checkRules(values, ENCRYPTION_RULES);
+    if (values.mode === "none")
+        return { kind: "none" };
+    if (values.passphrase !== undefined)
+        return { kind: "passphrase", passphrase: values.passphrase };
+    return { kind: "recipients", recipients: values.recipients };
+}
+const BACKUP = {
+    databaseUrl: spec_OPTIONS.databaseUrl,
+    compression: spec_OPTIONS.compression,
+    schemaOnly: spec_OPTIONS.schemaOnly,
+    dataOnly: spec_OPTIONS.dataOnly,
+    includeSchemas: spec_OPTIONS.includeSchema,
+    excludeSchemas: spec_OPTIONS.excludeSchema,
+    includeTables: spec_OPTIONS.includeTable,
+    excludeTables: spec_OPTIONS.excludeTable,
+    excludeTableData: spec_OPTIONS.excludeTableData,
+    preset: spec_OPTIONS.preset,
+    includeRoles: spec_OPTIONS.includeRoles,
+    pgDumpArgs: spec_OPTIONS.pgDumpArgs,
+    objectLockMode: spec_OPTIONS.objectLockMode,
+    objectLockDays: spec_OPTIONS.objectLockDays,
+};
+const hasObjectLock = (v) => v.objectLockMode !== undefined || v.objectLockDays !== undefined;
+/**
+ * Object Lock needs both options, an s3:// storage, and request checksums: S3 refuses locked
+ * uploads without one, so the checksum mode follows unless the user set it otherwise.
+ */
+const BACKUP_RULES = [
+    {
+        name: "schema only or data only",
+        input: spec_OPTIONS.schemaOnly,
+        broken: (v) => v.schemaOnly && v.dataOnly,
+        message: () => "--schema-only and --data-only: choose one, not both",
+    },
+    {
+        name: "object-lock days with the mode",
+        input: spec_OPTIONS.objectLockMode,
+        broken: (v) => v.objectLockMode === undefined && v.objectLockDays !== undefined,
+        message: () => "--object-lock-mode: required with --object-lock-mode and --object-lock-days together",
+    },
+    {
+        name: "object-lock mode with the days",
+        input: spec_OPTIONS.objectLockDays,
+        broken: (v) => v.objectLockMode !== undefined && v.objectLockDays === undefined,
+        message: () => "--object-lock-days: required with --object-lock-mode and --object-lock-days together",
+    },
+    {
+        name: "object lock only on S3",
+        input: spec_OPTIONS.objectLockMode,
+        broken: (v) => hasObjectLock(v) && !v.storage.storage.startsWith("s3://"),
+        message: () => "--object-lock-mode: needs s3:// storage with Object Lock enabled on the bucket",
+    },
+    {
+        name: "object lock needs checksums",
+        input: spec_OPTIONS.s3Checksums,
+        broken: (v) => hasObjectLock(v) && v.checksumsGiven && v.storage.s3.checksums === "when-required",
+        message: () => "--s3-checksums when-required: S3 refuses object-locked uploads without a checksum; drop it or use when-supported",
+    },
+];
+function parseBackupSettings(raw) {
+    const v = readOptions(raw, BACKUP);
+    const storage = parseStorageSettings(raw);
+    checkRules({ ...v, storage, checksumsGiven: isGiven(raw, OPTIONS.s3Checksums) }, BACKUP_RULES);
+    const scope = applyPreset(v.preset, {
+        ...emptyScope(),
+        schemaOnly: v.schemaOnly,
+        dataOnly: v.dataOnly,
+        includeSchemas: v.includeSchemas,
+        excludeSchemas: v.excludeSchemas,
+        includeTables: v.includeTables,
+        excludeTables: v.excludeTables,
+        excludeTableData: v.excludeTableData,
+    });
+    const extraArgs = validateExtraArgs(splitArgs(v.pgDumpArgs));
+    let objectLock;
+    if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
+        objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
+        storage.s3.checksums = "when-supported";
+    }
+    return {
+        ...storage,
+        objectLock,
+        databaseUrl: v.databaseUrl,
+        encryption: parseEncryptionSettings(raw),
+        compression: v.compression,
+        scope,
+        extraArgs,
+        ...parsePgClientSettings(raw),
+        preset: v.preset,
+        // auto: the roles belong to a Supabase dump, not to a plain one.
+        includeRoles: v.includeRoles === "auto" ? v.preset === "supabase" : v.includeRoles,
+    };
+}
+function splitArgs(text) {
+    return (text ?? "").split(/\s+/).filter(Boolean);
+}
+const PRUNE = {
+    keepLast: spec_OPTIONS.keepLast,
+    keepHourly: spec_OPTIONS.keepHourly,
+    keepDaily: spec_OPTIONS.keepDaily,
+    keepWeekly: spec_OPTIONS.keepWeekly,
+    keepMonthly: spec_OPTIONS.keepMonthly,
+    keepYearly: spec_OPTIONS.keepYearly,
+    keepWithin: spec_OPTIONS.keepWithin,
+    minVerified: spec_OPTIONS.minVerified,
+    safeAge: spec_OPTIONS.safeAge,
+    dryRun: spec_OPTIONS.dryRun,
+};
+function parsePruneSettings(raw) {
+    const v = readOptions(raw, PRUNE);
+    // An absent keep-* option is no rule of that kind: 0.
+    const policy = {
+        keepLast: v.keepLast ?? 0,
+        keepHourly: v.keepHourly ?? 0,
+        keepDaily: v.keepDaily ?? 0,
+        keepWeekly: v.keepWeekly ?? 0,
+        keepMonthly: v.keepMonthly ?? 0,
+        keepYearly: v.keepYearly ?? 0,
+        keepWithinMs: v.keepWithin ?? 0,
+        minVerified: v.minVerified,
+        safeAgeMs: v.safeAge,
+    };
+    validatePolicy(policy);
+    return { ...parseStorageSettings(raw), policy, dryRun: v.dryRun };
+}
+const DECRYPTION = {
+    identityFile: spec_OPTIONS.identityFile,
+    identity: spec_OPTIONS.identity,
+    passphraseFile: spec_OPTIONS.passphraseFile,
+    passphrase: spec_OPTIONS.passphrase,
+};
+const DECRYPTION_RULES = [
+    {
+        name: "one key",
+        input: spec_OPTIONS.identityFile,
+        broken: (keys) => keys.identityText !== undefined && keys.passphrase !== undefined,
+        message: () => "--identity-file and a passphrase: give the one the backup was made with",
+    },
+];
+/** The key that decrypts a backup: an identity (file in the CLI, text in the action) or a passphrase. */
+function parseDecryptionKeys(raw) {
+    const v = read_option_readOptions(raw, DECRYPTION);
+    const keys = {
+        identityText: v.identityFile === undefined ? v.identity : readOptionFile(spec_OPTIONS.identityFile, v.identityFile),
+        passphrase: resolvePassphrase(v),
+    };
+    rules_checkRules(keys, DECRYPTION_RULES);
+    return keys;
+}
+/** What verify, restore-test and restore share: which backup, where, the key, and pg_restore. */
+function parseBackupSource(raw, storage = parseStorageSettings(raw)) {
+    return {
+        ...storage,
+        backup: read_option_readOptions(raw, { backup: spec_OPTIONS.backup }).backup,
+        keys: parseDecryptionKeys(raw),
+        ...parsePgClientSettings(raw),
+    };
+}
+const VERIFY = {
+    maxAge: spec_OPTIONS.maxAge,
+    maxSizeChange: spec_OPTIONS.maxSizeChange,
+    sizeChangeAction: spec_OPTIONS.sizeChangeAction,
+    minSize: spec_OPTIONS.minSize,
+};
+function parseVerifySettings(raw) {
+    const v = readOptions(raw, VERIFY);
+    return {
+        ...parseBackupSource(raw),
+        gates: {
+            maxAgeSeconds: v.maxAge === undefined ? undefined : v.maxAge / 1000,
+            maxSizeChange: v.maxSizeChange,
+            sizeChangeAction: v.sizeChangeAction,
+            minSizeBytes: v.minSize,
+        },
+    };
+}
+/** pg_restore flags the restore owns: where it reads from, where it writes to, what it does. */
+const PG_RESTORE_OWNED = [
+    "-d",
+    "--dbname",
+    "-f",
+    "--file",
+    "-l",
+    "--list",
+    "-L",
+    "--use-list",
+    "-j",
+    "--jobs",
+    "-h",
+    "--host",
+    "-p",
+    "--port",
+    "-U",
+    "--username",
+    "-W",
+    "--password",
+    "-e",
+    "--exit-on-error",
+    "-F",
+    "--format",
+    "-C",
+    "--create",
+];
+/** pg_restore's default parallelism: the CPUs, at most 4 (more rarely helps a scratch server). */
+function defaultJobs() {
+    return Math.max(1, Math.min(4, (0,external_node_os_.availableParallelism)()));
+}
+const RESTORE_TEST = {
+    scratchUrl: spec_OPTIONS.scratchDatabaseUrl,
+    assertions: spec_OPTIONS.assertions,
+    run: spec_OPTIONS.run,
+    tolerate: spec_OPTIONS.tolerate,
+    keepOnFailure: spec_OPTIONS.keepOnFailure,
+    decryptToDisk: spec_OPTIONS.decryptToDisk,
+    jobs: spec_OPTIONS.jobs,
+    pgRestoreArgs: spec_OPTIONS.pgRestoreArgs,
+};
+function readAssertions(path) {
+    if (path === undefined)
+        return undefined;
+    const option = spec_OPTIONS.assertions;
+    const split = splitSqlStatements(readOptionFile(option, path));
+    if (split.problem) {
+        throw new domain_errors/* InputError */.dz(`--${option.name} "${path}": does not parse: ${split.problem}`, {
+            input: option.name,
+        });
+    }
+    if (split.statements.length === 0) {
+        throw new domain_errors/* InputError */.dz(`--${option.name} "${path}": holds no SQL statement`, { input: option.name });
+    }
+    return { path, statements: split.statements };
+}
+function compileTolerate(pattern) {
+    try {
+        return new RegExp(pattern);
+    }
+    catch (error) {
+        throw new domain_errors/* InputError */.dz(`--${spec_OPTIONS.tolerate.name} "${pattern}": not a regular expression (${error.message})`, { input: spec_OPTIONS.tolerate.name });
+    }
+}
+function validatePgRestoreArgs(args) {
+    for (const arg of args) {
+        const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
+        if (PG_RESTORE_OWNED.includes(flag)) {
+            throw new domain_errors/* InputError */.dz(`--${spec_OPTIONS.pgRestoreArgs.name}: "${arg}" is not allowed (the restore-test sets it)`, {
+                input: spec_OPTIONS.pgRestoreArgs.name,
+            });
+        }
+    }
+    return args;
+}
+function parseRestoreTestSettings(raw) {
+    const v = read_option_readOptions(raw, RESTORE_TEST);
+    return {
+        ...parseBackupSource(raw),
+        scratchUrl: v.scratchUrl,
+        assertions: readAssertions(v.assertions),
+        run: v.run,
+        tolerate: v.tolerate.map(compileTolerate),
+        keepOnFailure: v.keepOnFailure,
+        decryptToDisk: v.decryptToDisk,
+        jobs: v.jobs ?? defaultJobs(),
+        pgRestoreArgs: validatePgRestoreArgs(splitArgs(v.pgRestoreArgs)),
+    };
+}
+const RESTORE = {
+    targetUrl: spec_OPTIONS.targetDatabaseUrl,
+    // Required, but its error names the target's database, so the rules below say it is missing.
+    confirm: { ...spec_OPTIONS.confirm, required: false },
+    safetyBackup: spec_OPTIONS.safetyBackup,
+    safetyLabel: spec_OPTIONS.safetyLabel,
+    schemas: spec_OPTIONS.schema,
+    tables: spec_OPTIONS.table,
+    clean: spec_OPTIONS.clean,
+    noOwner: spec_OPTIONS.noOwner,
+    noPrivileges: spec_OPTIONS.noPrivileges,
+};
+function isLabel(label) {
+    try {
+        layout_validateLabel(label);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+const defaultSafetyLabel = (label) => `${label}-safety`;
+/**
+ * The target and its confirmation are checked here (the name typed in `confirm` against the
+ * database name in the URL) and again against current_database() once connected.
+ */
+const RESTORE_RULES = [
+    {
+        name: "confirm given",
+        input: spec_OPTIONS.confirm,
+        broken: (v) => v.confirm === undefined,
+        message: (v) => `--confirm: required; expected the target database's name ("${v.targetUrl.database}"), typed out to confirm that it is overwritten`,
+    },
+    {
+        name: "confirm names the target database",
+        input: spec_OPTIONS.confirm,
+        broken: (v) => v.confirm !== v.targetUrl.database,
+        message: (v) => `--confirm "${v.confirm}": expected the target database's name "${v.targetUrl.database}" (from --target-database-url); nothing was restored`,
+    },
+    {
+        name: "the default safety label fits",
+        input: spec_OPTIONS.safetyLabel,
+        broken: (v) => v.safetyLabel === undefined && !isLabel(defaultSafetyLabel(v.label)),
+        message: (v) => `--label "${v.label}": the safety label "${defaultSafetyLabel(v.label)}" is too long; give --safety-label`,
+    },
+    {
+        name: "the safety label differs from the label",
+        input: spec_OPTIONS.safetyLabel,
+        broken: (v) => (v.safetyLabel ?? defaultSafetyLabel(v.label)) === v.label,
+        message: (v) => `--safety-label "${v.safetyLabel}": expected a label other than the one being restored from`,
+    },
+];
+function parseRestoreSettings(raw) {
+    const v = readOptions(raw, RESTORE);
+    if (v.safetyLabel !== undefined)
+        validateLabel(v.safetyLabel);
+    const storage = parseStorageSettings(raw);
+    // The confirmation first: a restore with the wrong target says so before anything else.
+    checkRules({ ...v, label: storage.label }, RESTORE_RULES);
+    return {
+        ...parseBackupSource(raw, storage),
+        ...v,
+        confirm: v.confirm,
+        safetyLabel: v.safetyLabel ?? defaultSafetyLabel(storage.label),
+    };
+}
+
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(31421);
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(51455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+// EXTERNAL MODULE: external "node:stream/promises"
+var external_node_stream_promises_ = __nccwpck_require__(46466);
+;// CONCATENATED MODULE: ./src/domain/manifest.ts
+/**
+ * manifest.json: what a backup holds and how to prove it. Written last, as the commit marker. Plain
+ * JSON with no secrets: no password, no full connection string, no identity. Every field is
+ * described in docs/format.md.
+ *
+ * Schema 2 lists the backup's stored artifacts (the database dump, the roles object; file sources
+ * next), each with its stored and plaintext size and sha256. Schema 1 had fixed slots (`object`,
+ * `dump.plaintext`, `roles`); parseManifest normalises it to the schema-2 shape here, in one place,
+ * so no reader ever sees a version-1 manifest.
+ */
+
+const MANIFEST_SCHEMA_VERSION = 2;
+/** Older schemas this code still reads (normalised to the current one). */
+const READABLE_SCHEMA_VERSIONS = [1, 2];
+const ARTIFACT_KINDS = ["dump", "roles"];
+const SHA256 = /^[0-9a-f]{64}$/;
+const NAME = /^[A-Za-z0-9._-]+$/;
+/** The database dump: every manifest so far has exactly one. */
+function dumpArtifact(manifest) {
+    const dump = manifest.artifacts.find((artifact) => artifact.kind === "dump");
+    if (!dump)
+        throw new Error(`manifest of ${manifest.label}/${manifest.backupId} lists no dump artifact`);
+    return dump;
+}
+function rolesArtifact(manifest) {
+    return manifest.artifacts.find((artifact) => artifact.kind === "roles");
+}
+/**
+ * Reads a manifest from its JSON text (schema 1 or 2), checks the fields readers rely on, and
+ * returns it in the current shape. Throws an InputError when the text is not a manifest; the caller
+ * decides what that means (a damaged backup).
+ */
+function parseManifest(text, where) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (error) {
+        throw new domain_errors/* InputError */.dz(`${where}: not valid JSON (${error.message})`);
+    }
+    const problems = manifestProblems(value);
+    if (problems.length > 0)
+        throw new domain_errors/* InputError */.dz(`${where}: not a valid manifest: ${problems.join("; ")}`);
+    const version = value.schemaVersion;
+    return version === 1 ? fromVersion1(value) : value;
+}
+/** Empty when `value` has the shape of a readable manifest (schema 1 or 2); otherwise what is wrong. */
+function manifestProblems(value) {
+    if (typeof value !== "object" || value === null)
+        return ["not an object"];
+    const m = value;
+    const problems = [];
+    if (typeof m.schemaVersion !== "number" || !READABLE_SCHEMA_VERSIONS.includes(m.schemaVersion)) {
+        problems.push(`schemaVersion ${JSON.stringify(m.schemaVersion)} is not one of ${READABLE_SCHEMA_VERSIONS.join(", ")} (made by a newer Lifeboat?)`);
+        return problems;
+    }
+    if (typeof m.backupId !== "string")
+        problems.push("backupId missing");
+    if (typeof m.label !== "string")
+        problems.push("label missing");
+    if (typeof m.startedAt !== "string" || Number.isNaN(Date.parse(m.startedAt)))
+        problems.push("startedAt");
+    if (!m.encryption || !["age-v1", "none"].includes(m.encryption.format))
+        problems.push("encryption.format");
+    if (!Array.isArray(m.tables))
+        problems.push("tables");
+    else if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0))
+        problems.push("tables[].rows");
+    if (m.schemaVersion === 1)
+        problems.push(...version1Problems(value));
+    else
+        problems.push(...artifactsProblems(m.artifacts));
+    return problems;
+}
+function digestProblem(value) {
+    const digest = value;
+    return (typeof digest !== "object" ||
+        digest === null ||
+        !Number.isSafeInteger(digest.bytes) ||
+        (digest.bytes ?? -1) < 0 ||
+        !SHA256.test(String(digest.sha256)));
+}
+function artifactsProblems(artifacts) {
+    if (!Array.isArray(artifacts))
+        return ["artifacts"];
+    const problems = [];
+    const names = new Set();
+    for (const [index, entry] of artifacts.entries()) {
+        const where = `artifacts[${index}]`;
+        if (typeof entry !== "object" || entry === null) {
+            problems.push(where);
+            continue;
+        }
+        if (typeof entry.name !== "string" || !NAME.test(entry.name) || entry.name === "manifest.json") {
+            problems.push(`${where}.name`);
+        }
+        else if (names.has(entry.name))
+            problems.push(`${where}.name ${entry.name} twice`);
+        else
+            names.add(entry.name);
+        if (!ARTIFACT_KINDS.includes(entry.kind)) {
+            problems.push(`${where}.kind ${JSON.stringify(entry.kind)} is unknown (made by a newer Lifeboat?)`);
+        }
+        if (digestProblem(entry.stored))
+            problems.push(`${where}.stored`);
+        if (digestProblem(entry.plaintext))
+            problems.push(`${where}.plaintext`);
+        if (typeof entry.compression !== "string")
+            problems.push(`${where}.compression`);
+        if (entry.encryption !== "age-v1" && entry.encryption !== "none")
+            problems.push(`${where}.encryption`);
+        if (entry.kind === "roles" && !Number.isSafeInteger(entry.count)) {
+            problems.push(`${where}.count`);
+        }
+    }
+    const dumps = artifacts.filter((entry) => entry?.kind === "dump").length;
+    if (dumps !== 1)
+        problems.push(`artifacts: ${dumps} of kind dump, expected 1`);
+    return problems;
+}
+function serializeManifest(manifest) {
+    return JSON.stringify(manifest, null, 2) + "\n";
+}
+function version1Problems(m) {
+    const problems = [];
+    if (!m.object || typeof m.object.name !== "string" || !NAME.test(m.object.name))
+        problems.push("object.name");
+    if (!m.object || !Number.isSafeInteger(m.object.bytes) || !SHA256.test(String(m.object.sha256))) {
+        problems.push("object size or sha256");
+    }
+    if (!m.dump?.plaintext || digestProblem(m.dump.plaintext))
+        problems.push("dump.plaintext");
+    if (m.roles !== undefined) {
+        const roles = m.roles;
+        if (typeof roles !== "object" ||
+            roles === null ||
+            typeof roles.name !== "string" ||
+            !NAME.test(roles.name) ||
+            roles.name === m.object?.name ||
+            !Number.isSafeInteger(roles.bytes) ||
+            !SHA256.test(String(roles.sha256)) ||
+            digestProblem(roles.plaintext)) {
+            problems.push("roles");
+        }
+    }
+    return problems;
+}
+/** The one place a schema-1 manifest becomes the current shape. */
+function fromVersion1(v1) {
+    const { schemaVersion: _version, object, roles, dump, ...rest } = v1;
+    const { plaintext, ...dumpFacts } = dump;
+    const encryption = v1.encryption.format === "none" ? "none" : "age-v1";
+    const artifacts = [
+        {
+            name: object.name,
+            kind: "dump",
+            stored: { bytes: object.bytes, sha256: object.sha256 },
+            plaintext: { bytes: plaintext.bytes, sha256: plaintext.sha256 },
+            compression: "none",
+            encryption,
+        },
+    ];
+    if (roles) {
+        artifacts.push({
+            name: roles.name,
+            kind: "roles",
+            stored: { bytes: roles.bytes, sha256: roles.sha256 },
+            plaintext: { bytes: roles.plaintext.bytes, sha256: roles.plaintext.sha256 },
+            compression: "none",
+            encryption,
+            count: roles.count,
+        });
+    }
+    return { schemaVersion: MANIFEST_SCHEMA_VERSION, ...rest, dump: dumpFacts, artifacts };
 }
 
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
@@ -40219,13 +43520,13 @@ async function preflight(url, input = "database-url", deps = {}) {
 }
 const ok = (detail) => ({ status: "ok", detail });
 const warn = (detail) => ({ status: "warn", detail });
-const doctor_fail = (error) => ({ status: "fail", detail: error.message, error });
+const fail = (error) => ({ status: "fail", detail: error.message, error });
 function checkUrl(url, input) {
     const findings = urlRules(url, input);
     const failure = findings.find((finding) => finding.level === "fail");
     const warnings = findings.filter((finding) => finding.level === "warn").map((finding) => finding.message);
     if (failure)
-        return { ...doctor_fail(new domain_errors/* InputError */.dz(failure.message, { input })), warnings };
+        return { ...fail(new domain_errors/* InputError */.dz(failure.message, { input })), warnings };
     const byDefault = resolveSslMode({}, url.host, input).mode === url.sslmode;
     const ssl = `sslmode=${url.sslmode}${byDefault ? ` (the default for ${connection_rules_isSocketPath(url.host) ? "a Unix socket" : connection_rules_isLocalHost(url.host) ? "a local host" : "a remote host"})` : ""}`;
     const summary = `${url.host}:${url.port}/${url.database} as ${url.user ?? "(default user)"}, ${ssl}`;
@@ -40253,18 +43554,18 @@ async function checkDns(url, input, deps) {
         catch (error) {
             const code = error.code;
             if (code === "ENOTFOUND" || code === "ENODATA" || code === "EAI_NONAME") {
-                return doctor_fail(new domain_errors/* InputError */.dz(unresolvedHostMessage(url, input), { input, cause: error }));
+                return fail(new domain_errors/* InputError */.dz(unresolvedHostMessage(url, input), { input, cause: error }));
             }
             // A resolver that is down for a moment: let the connection try and report.
             return warn(`looking up ${host} failed (${code ?? (0,domain_errors/* describeError */.Uc)(error)}); the connection will try again`);
         }
         if (addresses.length === 0) {
-            return doctor_fail(new domain_errors/* InputError */.dz(unresolvedHostMessage(url, input), { input }));
+            return fail(new domain_errors/* InputError */.dz(unresolvedHostMessage(url, input), { input }));
         }
     }
     const problem = addressFamilyProblem(url, addresses, hasRoute, input);
     if (problem)
-        return doctor_fail(new domain_errors/* InputError */.dz(problem, { input }));
+        return fail(new domain_errors/* InputError */.dz(problem, { input }));
     const listed = addresses.map((entry) => `${entry.family === 6 ? "AAAA" : "A"} ${entry.address}`).join(", ");
     const v6Only = addresses.every((entry) => entry.family === 6);
     return ok(`${family !== 0 ? "an IP address" : listed}${v6Only && hasRoute ? " (IPv6 only; this machine has an IPv6 route)" : ""}`);
@@ -40277,7 +43578,7 @@ async function checkTcp(url, input) {
         socket.destroy();
     }
     catch (error) {
-        return doctor_fail(connectionError(error, url, input));
+        return fail(connectionError(error, url, input));
     }
     const where = isSocketPath(url.host) ? socketPath(url) : `${url.host}:${url.port}`;
     return ok(`${where} accepts connections (${Math.round(performance.now() - started)} ms)`);
@@ -40319,7 +43620,7 @@ async function checkTls(url, input) {
         socket = await openSocket(url);
     }
     catch (error) {
-        return doctor_fail(connectionError(error, url, input));
+        return fail(connectionError(error, url, input));
     }
     try {
         const answer = await new Promise((resolve, reject) => {
@@ -40333,7 +43634,7 @@ async function checkTls(url, input) {
                 const detail = `the server offers no TLS; sslmode=${mode} connects unencrypted`;
                 return isLocalHost(url.host) ? ok(`${detail} (a local host)`) : warn(detail);
             }
-            return doctor_fail(connectionError(new Error("The server does not support SSL connections"), url, input));
+            return fail(connectionError(new Error("The server does not support SSL connections"), url, input));
         }
         let options;
         try {
@@ -40341,7 +43642,7 @@ async function checkTls(url, input) {
         }
         catch (error) {
             if (error instanceof LifeboatError)
-                return doctor_fail(error);
+                return fail(error);
             throw error;
         }
         const host = bareHost(url.host);
@@ -40359,7 +43660,7 @@ async function checkTls(url, input) {
             throw error;
         });
         if (secure instanceof LifeboatError)
-            return doctor_fail(secure);
+            return fail(secure);
         const what = mode === "verify-full"
             ? "certificate and host name verified"
             : mode === "verify-ca" || (mode === "require" && options.rejectUnauthorized)
@@ -40368,7 +43669,7 @@ async function checkTls(url, input) {
         return ok(`${secure.protocol ?? "TLS"}, ${what} (sslmode=${mode})`);
     }
     catch (error) {
-        return doctor_fail(new InputError(`--${input}: TLS with ${url.host}:${url.port} failed: ${describeError(error)}`, {
+        return fail(new InputError(`--${input}: TLS with ${url.host}:${url.port} failed: ${describeError(error)}`, {
             input,
         }));
     }
@@ -40428,7 +43729,7 @@ async function checkPrivileges(client, input, preset) {
         return ok(`can read all ${tables} tables and ${sequences} sequences`);
     }
     const shown = blocked.slice(0, 5).join(", ") + (blocked.length > 5 ? `, and ${blocked.length - 5} more` : "");
-    return doctor_fail(new InputError(`--${input}: ${blocked.length} of ${rows.length} tables and sequences cannot be read by this user: ${shown}; grant SELECT (or BYPASSRLS), or leave them out with --exclude-table / --exclude-schema`, { input }));
+    return fail(new InputError(`--${input}: ${blocked.length} of ${rows.length} tables and sequences cannot be read by this user: ${shown}; grant SELECT (or BYPASSRLS), or leave them out with --exclude-table / --exclude-schema`, { input }));
 }
 /** The one place the doctor looks for a pg_dump, with the same options as backup. */
 function findDumpTool(settings, server, deps) {
@@ -40466,7 +43767,7 @@ async function runDoctor(settings, deps) {
             record(name, await step());
         }
         catch (error) {
-            record(name, doctor_fail(error instanceof LifeboatError ? error : new LifeboatError(describeError(error), { cause: error })));
+            record(name, fail(error instanceof LifeboatError ? error : new LifeboatError(describeError(error), { cause: error })));
         }
     };
     await run("url", () => Promise.resolve(checkUrl(url, input)));
@@ -40546,7 +43847,7 @@ async function runPgRestore(options) {
     });
     if (!fromFile) {
         try {
-            await (0,external_node_stream_promises_namespaceObject.pipeline)([...options.input, child.stdin]);
+            await (0,external_node_stream_promises_.pipeline)([...options.input, child.stdin]);
         }
         catch (error) {
             child.kill("SIGTERM");
@@ -40579,8 +43880,6 @@ function errorLines(log) {
     return errors.filter((error) => !/^errors ignored on restore: \d+$/.test(error));
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(77598);
 ;// CONCATENATED MODULE: ./src/postgres/snapshot.ts
 
 
@@ -40708,306 +44007,405 @@ function withDatabase(url, database) {
     return { ...url, database, withoutPassword: bare.toString(), redacted: display.toString(), params };
 }
 
-;// CONCATENATED MODULE: ./src/domain/backup-id.ts
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(57075);
+;// CONCATENATED MODULE: ./src/repository/check-record.ts
 
-/**
- * Backup ids sort by time as plain strings: `YYYYMMDDTHHMMSSZ-<random>` in UTC, the random part
- * keeping two backups started in the same second apart.
- */
-const BACKUP_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([a-z0-9]{6,16})$/;
-const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
-function newBackupId(now, random = randomBytes(6)) {
-    const stamp = now
-        .toISOString()
-        .replace(/[-:]/g, "")
-        .replace(/\.\d{3}Z$/, "Z");
-    const suffix = [...random].map((byte) => ALPHABET[byte % ALPHABET.length]).join("");
-    return `${stamp}-${suffix}`;
-}
-function isBackupId(text) {
-    return parseBackupIdTime(text) !== undefined;
-}
-/** The UTC start time encoded in a backup id, or undefined when the text is not a backup id. */
-function parseBackupIdTime(text) {
-    const match = BACKUP_ID.exec(text);
-    if (!match)
-        return undefined;
-    const [, year, month, day, hour, minute, second] = match.map(Number);
-    const time = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-    // Reject ids such as 20261340T... that Date.UTC would silently roll over.
-    if (time.getUTCMonth() !== month - 1 || time.getUTCDate() !== day)
-        return undefined;
-    return time;
-}
-
-;// CONCATENATED MODULE: ./src/domain/layout.ts
-/**
- * Where things live in a store, relative to its root (the storage URL's prefix):
- *
- *   <label>/<backup-id>/dump.age            the age-encrypted pg_dump archive (dump.pgdump when unencrypted)
- *   <label>/<backup-id>/roles.sql.age       the roles, when included (roles.sql when unencrypted)
- *   <label>/<backup-id>/manifest.json       written last: the commit marker
- *   <label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json
- *
- * A folder without a manifest is not a backup: it is in flight, or it failed.
- */
-
-
-const MANIFEST_FILE = "manifest.json";
-const ENCRYPTED_DUMP_FILE = "dump.age";
-const PLAIN_DUMP_FILE = "dump.pgdump";
-const ENCRYPTED_ROLES_FILE = "roles.sql.age";
-const PLAIN_ROLES_FILE = "roles.sql";
-const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-function layout_validateLabel(label) {
-    if (!LABEL.test(label)) {
-        throw new domain_errors/* InputError */.dz(`--label "${label}": expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { input: "label" });
-    }
-    return label;
-}
-function backupPrefix(label, backupId) {
-    return `${label}/${backupId}/`;
-}
-function manifestKey(label, backupId) {
-    return `${backupPrefix(label, backupId)}${MANIFEST_FILE}`;
-}
-function dumpKey(label, backupId, encrypted) {
-    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE}`;
-}
-function rolesKey(label, backupId, encrypted) {
-    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE}`;
-}
-const CHECK = /^checks\/(\d{8}T\d{6}(?:\d{3})?Z)-([a-z][a-z-]*)-(pass|fail)\.json$/;
-function parseCheckStamp(stamp) {
-    const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})?Z$/.exec(stamp);
-    if (!match)
-        return undefined;
-    const [, y, mo, d, h, mi, s, ms] = match;
-    return new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms ? +ms : 0));
-}
-function checkKey(label, backupId, time, kind, passed) {
-    const stamp = time.toISOString().replace(/[-:]/g, "").replace(".", "");
-    return `${backupPrefix(label, backupId)}checks/${stamp}-${kind}-${passed ? "pass" : "fail"}.json`;
-}
-/**
- * Groups a listing of `<label>/` into backup folders, newest first. Keys that are not inside a
- * folder named by a backup id are ignored (they are not ours).
- */
-function groupBackupFolders(label, objects) {
-    const folders = new Map();
-    const root = `${label}/`;
-    for (const object of objects) {
-        if (!object.key.startsWith(root))
-            continue;
-        const rest = object.key.slice(root.length);
-        const slash = rest.indexOf("/");
-        if (slash < 0)
-            continue;
-        const backupId = rest.slice(0, slash);
-        const startedAt = parseBackupIdTime(backupId);
-        if (!startedAt)
-            continue;
-        let folder = folders.get(backupId);
-        if (!folder) {
-            folder = { backupId, startedAt, committed: false, objects: [], checks: [], bytes: 0 };
-            folders.set(backupId, folder);
-        }
-        folder.objects.push(object);
-        folder.bytes += object.size;
-        const name = rest.slice(slash + 1);
-        if (name === MANIFEST_FILE)
-            folder.committed = true;
-        const check = CHECK.exec(name);
-        const checkTime = check ? parseCheckStamp(check[1]) : undefined;
-        if (check && checkTime) {
-            folder.checks.push({ key: object.key, time: checkTime, kind: check[2], passed: check[3] === "pass" });
-        }
-    }
-    const list = [...folders.values()];
-    for (const folder of list)
-        folder.checks.sort((a, b) => a.time.getTime() - b.time.getTime());
-    return list.sort((a, b) => (a.backupId < b.backupId ? 1 : a.backupId > b.backupId ? -1 : 0));
-}
-
-;// CONCATENATED MODULE: ./src/domain/manifest.ts
-/**
- * manifest.json, schema version 1: what a backup holds and how to prove it. Written last, as the
- * commit marker. Plain JSON with no secrets: no password, no full connection string, no identity.
- * Every field is described in docs/format.md.
- */
-
-const MANIFEST_SCHEMA_VERSION = 1;
-const SHA256 = /^[0-9a-f]{64}$/;
-/**
- * Reads a manifest from its JSON text and checks the fields readers rely on. Throws when the
- * text is not a schema-1 manifest; the caller decides what that means (a corrupt backup).
- */
-function parseManifest(text, where) {
-    let value;
+const CHECK_RECORD_SCHEMA_VERSION = 2;
+/** Parses a record's text; undefined when it is not a check record (damaged, foreign). */
+function parseCheckRecord(text) {
     try {
-        value = JSON.parse(text);
+        const value = JSON.parse(text);
+        if (typeof value !== "object" || value === null || typeof value.passed !== "boolean")
+            return undefined;
+        if (typeof value.kind !== "string" || typeof value.backupId !== "string")
+            return undefined;
+        return value;
     }
-    catch (error) {
-        throw new domain_errors/* InputError */.dz(`${where}: not valid JSON (${error.message})`);
+    catch {
+        return undefined;
     }
-    const problems = manifestProblems(value);
-    if (problems.length > 0)
-        throw new domain_errors/* InputError */.dz(`${where}: not a valid manifest: ${problems.join("; ")}`);
-    return value;
 }
-/** Empty when `value` has the shape of a schema-1 manifest; otherwise what is wrong with it. */
-function manifestProblems(value) {
-    if (typeof value !== "object" || value === null)
-        return ["not an object"];
-    const m = value;
-    const problems = [];
-    if (m.schemaVersion !== MANIFEST_SCHEMA_VERSION) {
-        problems.push(`schemaVersion ${JSON.stringify(m.schemaVersion)} is not ${MANIFEST_SCHEMA_VERSION}`);
+/**
+ * Whether the record checked the bytes the manifest describes: every artifact it names has the
+ * manifest's size and sha256, and it names the dump. A schema-1 record names no artifacts; a
+ * verify record of schema 1 carries the dump's digest in its details, which then decides. Any other
+ * schema-1 record (restore-test) cannot say what it read, so it does not count.
+ */
+function recordMatches(record, manifest) {
+    if (record.backupId !== manifest.backupId)
+        return false;
+    const dump = dumpArtifact(manifest);
+    if (record.artifacts) {
+        if (!record.artifacts.some((checked) => checked.name === dump.name))
+            return false;
+        return record.artifacts.every((checked) => {
+            const artifact = manifest.artifacts.find((candidate) => candidate.name === checked.name);
+            return artifact?.stored.bytes === checked.bytes && artifact.stored.sha256 === checked.sha256;
+        });
     }
-    if (typeof m.backupId !== "string")
-        problems.push("backupId missing");
-    if (typeof m.label !== "string")
-        problems.push("label missing");
-    if (typeof m.startedAt !== "string" || Number.isNaN(Date.parse(m.startedAt)))
-        problems.push("startedAt");
-    if (!m.object || typeof m.object.name !== "string" || !/^[A-Za-z0-9._-]+$/.test(m.object.name)) {
-        problems.push("object.name");
-    }
-    if (!m.object || !Number.isSafeInteger(m.object.bytes) || !SHA256.test(String(m.object.sha256))) {
-        problems.push("object size or sha256");
-    }
-    if (!m.dump?.plaintext || !SHA256.test(String(m.dump.plaintext.sha256)))
-        problems.push("dump.plaintext");
-    if (!m.encryption || !["age-v1", "none"].includes(m.encryption.format))
-        problems.push("encryption.format");
-    if (m.roles !== undefined) {
-        const roles = m.roles;
-        if (typeof roles !== "object" ||
-            roles === null ||
-            typeof roles.name !== "string" ||
-            !/^[A-Za-z0-9._-]+$/.test(roles.name) ||
-            roles.name === m.object?.name ||
-            !Number.isSafeInteger(roles.bytes) ||
-            !SHA256.test(String(roles.sha256)) ||
-            !SHA256.test(String(roles.plaintext?.sha256))) {
-            problems.push("roles");
-        }
-    }
-    if (!Array.isArray(m.tables))
-        problems.push("tables");
-    else if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0))
-        problems.push("tables[].rows");
-    return problems;
-}
-function serializeManifest(manifest) {
-    return JSON.stringify(manifest, null, 2) + "\n";
+    const details = record.details ?? {};
+    return details.storedBytes === dump.stored.bytes && details.storedSha256 === dump.stored.sha256;
 }
 
-;// CONCATENATED MODULE: ./src/commands/catalog.ts
+;// CONCATENATED MODULE: ./src/repository/backup-repository.ts
 /**
- * What a label holds: one listing of `<label>/` grouped into backup folders, and the manifest of
- * the backup a command asked for (an id, or `latest`: the newest committed one).
+ * A backup repository: the label folders of one store, read and written the way the storage
+ * format says (docs/format.md). Commands use this, never the Store's methods: listing, resolving
+ * `latest`, reading manifests and check records, the commit-last write of a new backup, check
+ * records, deletes and leftovers all live here. The pure key layout is src/domain/layout.ts.
+ *
+ * Several destinations (issue 15) are a list of repositories: the backup side talks to a
+ * `BackupTarget` (check, then begin a `BackupWriter`), which one repository implements and a
+ * fan-out over several can implement the same way; readers (verify, prune, list) act on one
+ * repository each.
  */
 
 
 
 
-async function listFolders(store, label) {
-    const objects = [];
-    for await (const object of store.list(`${label}/`))
-        objects.push(object);
-    return groupBackupFolders(label, objects);
-}
-async function readText(store, key) {
-    const chunks = [];
-    for await (const chunk of await store.get(key))
-        chunks.push(Buffer.from(chunk));
-    return Buffer.concat(chunks).toString("utf8");
-}
-async function readManifest(store, label, backupId) {
-    const key = manifestKey(label, backupId);
-    let text;
-    try {
-        text = await readText(store, key);
+
+
+
+/** Keys per deleteMany call: S3's DeleteObjects limit. */
+const DELETE_BATCH_KEYS = 1000;
+/** How old a killed writer's leftovers must be before a backup or prune removes them: older than any backup still running. */
+const LEFTOVER_SAFE_AGE_MS = (/* unused pure expression or super */ null && (24 * 3_600_000));
+/** Manifests and check records read at once when a whole label is inspected. */
+const READS_IN_PARALLEL = 8;
+class BackupRepository {
+    store;
+    constructor(store) {
+        this.store = store;
     }
-    catch (error) {
-        if (error instanceof domain_errors/* NotFoundError */.m_)
+    /** The store's location without credentials. */
+    get url() {
+        return this.store.url;
+    }
+    /** Whether the store can hold object locks (S3). */
+    get canLock() {
+        return this.store.objectLocks !== undefined;
+    }
+    check(access) {
+        return this.store.check(access);
+    }
+    /** Every folder under the label, newest first, from one listing of `<label>/`. */
+    async folders(label) {
+        const objects = [];
+        for await (const object of this.store.list(`${label}/`))
+            objects.push(object);
+        return groupBackupFolders(label, objects);
+    }
+    /** Folders under the label without a manifest: backups in flight, or failed ones. */
+    async incompleteFolders(label) {
+        return (await this.folders(label)).filter((folder) => !folder.committed);
+    }
+    /**
+     * Deletes one backup folder: the manifest first (from then on it is no backup), then the rest.
+     * When the manifest cannot be deleted, nothing else is touched and the backup stays whole.
+     */
+    async deleteBackup(label, folder) {
+        const manifest = manifestKey(label, folder.backupId);
+        const keys = folder.objects.map((object) => object.key);
+        const first = folder.committed ? await this.deleteKeys(label, [manifest]) : { deleted: [], failed: [] };
+        if (first.failed.length > 0)
+            return first;
+        const rest = await this.deleteKeys(label, keys.filter((key) => key !== manifest));
+        return { deleted: [...first.deleted, ...rest.deleted], failed: rest.failed };
+    }
+    async readText(key) {
+        const chunks = [];
+        for await (const chunk of await this.store.get(key))
+            chunks.push(Buffer.from(chunk));
+        return Buffer.concat(chunks).toString("utf8");
+    }
+    /** The manifest of a backup; a damaged one is an OperationError (a failed backup, not bad input). */
+    async readManifest(label, backupId) {
+        const key = manifestKey(label, backupId);
+        let text;
+        try {
+            text = await this.readText(key);
+        }
+        catch (error) {
+            if (error instanceof domain_errors/* NotFoundError */.m_)
+                throw error;
+            throw new domain_errors/* OperationError */.OK(`reading ${this.url}/${key} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
+                cause: error,
+            });
+        }
+        try {
+            const manifest = parseManifest(text, `${this.url}/${key}`);
+            if (manifest.backupId !== backupId || manifest.label !== label) {
+                throw new domain_errors/* OperationError */.OK(`${this.url}/${key} names backup ${manifest.label}/${manifest.backupId}, not ${label}/${backupId}: the manifest does not belong to its folder`);
+            }
+            return manifest;
+        }
+        catch (error) {
+            if (error instanceof domain_errors/* InputError */.dz)
+                throw new domain_errors/* OperationError */.OK(error.message, { cause: error });
             throw error;
-        throw new domain_errors/* OperationError */.OK(`reading ${store.url}/${key} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, { cause: error });
-    }
-    try {
-        const manifest = parseManifest(text, `${store.url}/${key}`);
-        if (manifest.backupId !== backupId || manifest.label !== label) {
-            throw new domain_errors/* OperationError */.OK(`${store.url}/${key} names backup ${manifest.label}/${manifest.backupId}, not ${label}/${backupId}: the manifest does not belong to its folder`);
         }
-        return manifest;
     }
-    catch (error) {
-        // A manifest that does not parse is a damaged backup, not bad input.
-        if (error instanceof domain_errors/* InputError */.dz)
-            throw new domain_errors/* OperationError */.OK(error.message, { cause: error });
-        throw error;
+    /** A check record, or undefined when it cannot be read or parsed. */
+    async readCheckRecord(ref) {
+        const text = await this.readText(ref.key).catch(() => undefined);
+        return text === undefined ? undefined : parseCheckRecord(text);
     }
-}
-/**
- * The backup `selector` names under the label: `latest` (the newest committed one) or a backup id.
- * An unknown id, a folder without a manifest or an empty label is bad input (exit 2).
- */
-async function resolveBackup(store, label, selector) {
-    const folders = await listFolders(store, label);
-    const committed = folders.filter((folder) => folder.committed);
-    let folder;
-    if (selector === "latest") {
-        folder = committed[0];
-        if (!folder)
-            throw new domain_errors/* InputError */.dz(`--label "${label}": no backups under ${store.url}/${label}/`, { input: "label" });
+    /** A folder's manifest (when committed) and what is wrong with it, without reading check records. */
+    async inspectFolder(label, folder) {
+        if (!folder.committed)
+            return { folder, manifest: undefined, problems: [] };
+        try {
+            const manifest = await this.readManifest(label, folder.backupId);
+            return { folder, manifest, problems: folderProblems(folder, manifest) };
+        }
+        catch (error) {
+            return { folder, manifest: undefined, problems: [`manifest.json: ${(0,domain_errors/* describeError */.Uc)(error)}`] };
+        }
     }
-    else {
+    /**
+     * Every folder under the label with its manifest and integrity, newest first; with
+     * `checkRecords`, also which of its check records checked the bytes its manifest describes (only
+     * the latest record of each kind and outcome is read: those are all that decide).
+     */
+    async inspect(label, options) {
+        const folders = await this.folders(label);
+        return mapBounded(folders, READS_IN_PARALLEL, async (folder) => {
+            const inspected = await this.inspectFolder(label, folder);
+            const { manifest } = inspected;
+            if (!options.checkRecords || !manifest || inspected.problems.length > 0) {
+                return { ...inspected, matchingChecks: [] };
+            }
+            const deciding = latestOfEachKind(folder.checks);
+            const matching = [];
+            for (const ref of deciding) {
+                const record = await this.readCheckRecord(ref);
+                // A failure counts whatever it read: a failed check withdraws trust either way.
+                if (!ref.passed || (record && recordMatches(record, manifest)))
+                    matching.push(ref);
+            }
+            return { ...inspected, matchingChecks: matching };
+        });
+    }
+    /**
+     * The backup `selector` names under the label: `latest` (the newest intact committed one: a
+     * broken newer one is passed over and named in `skipped`), a backup id, or `before:<time>` (the
+     * newest intact one started at or before it). With `includeBroken` (verify, whose job is to find
+     * the damage), `latest` is the newest committed one, intact or not. An unknown id, a folder
+     * without a manifest or an empty label is bad input (exit 2).
+     */
+    async resolve(label, selector, options = {}) {
+        const folders = await this.folders(label);
+        const committed = folders.filter((folder) => folder.committed);
+        const skipped = [];
+        const newestIntact = async (candidates) => {
+            for (const folder of candidates) {
+                const inspected = await this.inspectFolder(label, folder);
+                if (inspected.manifest && inspected.problems.length === 0)
+                    return { folder, manifest: inspected.manifest };
+                skipped.push({ backupId: folder.backupId, problems: inspected.problems });
+            }
+            return undefined;
+        };
+        if (selector === "latest" && options.includeBroken && committed[0])
+            selector = committed[0].backupId;
+        if (selector === "latest") {
+            const found = await newestIntact(committed);
+            if (!found) {
+                const broken = skipped.length > 0 ? ` (${skipped.length} broken: ${describeSkipped(skipped)})` : "";
+                throw new domain_errors/* InputError */.dz(`--label "${label}": no backups under ${this.url}/${label}/${broken}`, {
+                    input: "label",
+                });
+            }
+            return { ...found, committed, skipped, problems: [] };
+        }
+        if (selector.startsWith("before:")) {
+            const time = parseBeforeTime(selector.slice("before:".length));
+            const found = await newestIntact(committed.filter((folder) => folder.startedAt.getTime() <= time.getTime()));
+            if (!found) {
+                throw new domain_errors/* InputError */.dz(`--backup "${selector}": no backup under ${this.url}/${label}/ started at or before ${time.toISOString()}`, { input: "backup" });
+            }
+            return { ...found, committed, skipped, problems: [] };
+        }
         if (!isBackupId(selector)) {
             throw new domain_errors/* InputError */.dz(`--backup "${selector}": expected latest or a backup id such as 20261122T010500Z-abc123`, {
                 input: "backup",
             });
         }
-        folder = folders.find((candidate) => candidate.backupId === selector);
+        const folder = folders.find((candidate) => candidate.backupId === selector);
         if (!folder) {
-            throw new domain_errors/* InputError */.dz(`--backup "${selector}": no such backup under ${store.url}/${label}/`, {
+            throw new domain_errors/* InputError */.dz(`--backup "${selector}": no such backup under ${this.url}/${label}/`, {
                 input: "backup",
             });
         }
         if (!folder.committed) {
             throw new domain_errors/* InputError */.dz(`--backup "${selector}": the folder has no manifest, so it is not a backup (in flight, or failed)`, { input: "backup" });
         }
+        const manifest = await this.readManifest(label, folder.backupId);
+        return { folder, manifest, committed, skipped, problems: folderProblems(folder, manifest) };
     }
-    return { folder, manifest: await readManifest(store, label, folder.backupId), committed };
+    artifactKey(manifest, artifact) {
+        return artifactKey(manifest.label, manifest.backupId, artifact.name);
+    }
+    /** The stored bytes of an artifact, as they come from the store (check them: src/pipeline). */
+    openArtifact(manifest, artifact) {
+        return this.store.get(this.artifactKey(manifest, artifact));
+    }
+    async writeCheckRecord(record, at) {
+        const full = {
+            schemaVersion: CHECK_RECORD_SCHEMA_VERSION,
+            kind: record.kind,
+            label: record.label,
+            backupId: record.backupId,
+            passed: record.passed,
+            at: at.toISOString(),
+            tool: { name: "lifeboat", version: LIFEBOAT_VERSION },
+            ...(record.artifacts ? { artifacts: record.artifacts } : {}),
+            failures: record.failures,
+            warnings: record.warnings,
+            details: record.details,
+        };
+        const key = checkKey(record.label, record.backupId, at, record.kind, record.passed);
+        await this.store.put(key, external_node_stream_.Readable.from([Buffer.from(JSON.stringify(full, null, 2) + "\n")]), {
+            contentType: "application/json",
+        });
+        return key;
+    }
+    beginBackup(label, backupId, options = {}) {
+        return new FolderWriter(this.store, label, backupId, options.retention);
+    }
+    /** The object locks on these keys; an empty map for stores that cannot lock. */
+    async objectLocks(keys) {
+        return this.store.objectLocks ? this.store.objectLocks(keys) : new Map();
+    }
+    /**
+     * Deletes keys in batches of DELETE_BATCH_KEYS; a batch that throws counts as failed for each of
+     * its keys. Every key must lie inside `<label>/`: nothing outside a label's prefix is ever deleted.
+     */
+    async deleteKeys(label, keys, onBatch) {
+        for (const key of keys) {
+            if (!key.startsWith(`${label}/`)) {
+                throw new domain_errors/* OperationError */.OK(`refusing to delete "${key}": it is not inside ${label}/`);
+            }
+        }
+        const result = { deleted: [], failed: [] };
+        for (let start = 0; start < keys.length; start += DELETE_BATCH_KEYS) {
+            const batch = keys.slice(start, start + DELETE_BATCH_KEYS);
+            try {
+                const outcome = await this.store.deleteMany(batch);
+                result.deleted.push(...outcome.deleted);
+                result.failed.push(...outcome.failed);
+            }
+            catch (error) {
+                const reason = (0,domain_errors/* describeError */.Uc)(error);
+                for (const key of batch)
+                    result.failed.push({ key, reason });
+            }
+            onBatch?.(batch.length);
+        }
+        return result;
+    }
+    /**
+     * Removes what killed writers left under the label (a local store's `.partial-*` files) once
+     * last written before `olderThan`. Best effort: a failure here never fails the caller.
+     */
+    async sweepLeftovers(label, olderThan) {
+        if (!this.store.sweepLeftovers)
+            return [];
+        return this.store.sweepLeftovers(`${label}/`, olderThan).catch(() => []);
+    }
+}
+/** Writes one backup folder: artifacts as they come, the manifest last. */
+class FolderWriter {
+    store;
+    label;
+    backupId;
+    retention;
+    written = [];
+    constructor(store, label, backupId, retention) {
+        this.store = store;
+        this.label = label;
+        this.backupId = backupId;
+        this.retention = retention;
+    }
+    get url() {
+        return this.store.url;
+    }
+    async putArtifact(name, body, options = {}) {
+        const key = artifactKey(this.label, this.backupId, name);
+        this.written.push(key);
+        const { bytes } = await this.store.put(key, body, {
+            contentType: "application/octet-stream",
+            ...(options.sizeHint !== undefined ? { sizeHint: options.sizeHint } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(this.retention ? { retention: this.retention } : {}),
+        });
+        return { bytes, key };
+    }
+    async commit(manifest, options = {}) {
+        if (manifest.label !== this.label || manifest.backupId !== this.backupId) {
+            throw new domain_errors/* OperationError */.OK(`manifest of ${manifest.label}/${manifest.backupId} given to ${this.label}/${this.backupId}`);
+        }
+        const key = manifestKey(this.label, this.backupId);
+        await this.store.put(key, external_node_stream_.Readable.from([Buffer.from(serializeManifest(manifest))]), {
+            contentType: "application/json",
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(this.retention ? { retention: this.retention } : {}),
+        });
+        return key;
+    }
+    async abort() {
+        if (this.written.length === 0)
+            return;
+        await this.store.deleteMany([...this.written]).catch(() => undefined);
+    }
+}
+/** The latest pass and the latest failure of each kind: all that decides whether a backup is verified. */
+function latestOfEachKind(checks) {
+    const latest = new Map();
+    for (const check of checks) {
+        const key = `${check.kind}/${check.passed}`;
+        const seen = latest.get(key);
+        if (!seen || check.time >= seen.time)
+            latest.set(key, check);
+    }
+    return [...latest.values()].sort((a, b) => a.time.getTime() - b.time.getTime());
+}
+function describeSkipped(skipped) {
+    return skipped.map((entry) => `${entry.backupId}: ${entry.problems.join(", ")}`).join("; ");
+}
+function parseBeforeTime(text) {
+    const asId = parseBackupIdTime(`${text}-aaaaaa`);
+    const time = asId ?? (/^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(Number.NaN));
+    if (Number.isNaN(time.getTime())) {
+        throw new domain_errors/* InputError */.dz(`--backup "before:${text}": expected an ISO 8601 time such as before:2026-11-22T01:00:00Z`, {
+            input: "backup",
+        });
+    }
+    return time;
+}
+/** Runs `work` over `items` with at most `limit` promises in flight; results in input order. */
+async function mapBounded(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await work(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
 }
 
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(57075);
-;// CONCATENATED MODULE: ./src/version.ts
-/** The package version, recorded in manifests; a test keeps it equal to package.json's. */
-const LIFEBOAT_VERSION = "0.1.0";
+;// CONCATENATED MODULE: ./src/crypto/age/errors.ts
 
-;// CONCATENATED MODULE: ./src/commands/check-record.ts
-/**
- * Check records: one JSON file per verification, beside the backup it checked, named so that a
- * listing alone tells what was checked when, and with which outcome:
- * `<label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json`.
- */
-
-
-
-async function writeCheckRecord(store, record, at) {
-    const full = {
-        schemaVersion: 1,
-        ...record,
-        at: at.toISOString(),
-        tool: { name: "lifeboat", version: LIFEBOAT_VERSION },
-    };
-    const key = checkKey(record.label, record.backupId, at, record.kind, record.passed);
-    await store.put(key, external_node_stream_.Readable.from([Buffer.from(JSON.stringify(full, null, 2) + "\n")]), {
-        contentType: "application/json",
-    });
-    return key;
+class AgeDecryptError extends domain_errors/* OperationError */.OK {
+    failure;
+    constructor(failure, message) {
+        super(message);
+        this.failure = failure;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/crypto/age/format.ts
@@ -41077,7 +44475,7 @@ function scanHeader(data, lineStart) {
 }
 /** A decryption error for a header (or a stanza in it) that breaks the format. */
 function malformed(detail) {
-    return new domain_errors/* OperationError */.OK(`the file's age header is malformed: ${detail}`);
+    return new AgeDecryptError("header", `the file's age header is malformed: ${detail}`);
 }
 /** Parses a complete header, as delimited by scanHeader. */
 function parseHeader(header) {
@@ -41330,7 +44728,7 @@ class EncryptStream extends external_node_stream_.Transform {
  * A Transform that encrypts its input to `recipients` in the age v1 format, readable by
  * `age -d`. A passphrase recipient must be the only recipient (the format requires it).
  */
-function createEncryptStream(recipients) {
+function encrypt_createEncryptStream(recipients) {
     if (recipients.length === 0)
         throw new InputError("encryption: at least one recipient is needed");
     if (recipients.length > 1 && recipients.some((recipient) => recipient.kind === "scrypt")) {
@@ -41341,6 +44739,7 @@ function createEncryptStream(recipients) {
 
 ;// CONCATENATED MODULE: ./src/crypto/age/scrypt.ts
 /** The scrypt (passphrase) recipient type of age v1. */
+
 
 
 
@@ -41406,7 +44805,7 @@ class ScryptIdentity {
         }
         const workFactor = Number(encodedWorkFactor);
         if (workFactor > this.maxWorkFactor) {
-            throw new domain_errors/* OperationError */.OK(`the file's scrypt work factor 2^${encodedWorkFactor.slice(0, 10)} is above the accepted maximum 2^${this.maxWorkFactor}`);
+            throw new AgeDecryptError("header", `the file's scrypt work factor 2^${encodedWorkFactor.length > 6 ? `${encodedWorkFactor.slice(0, 6)}...` : encodedWorkFactor} is above the accepted maximum 2^${this.maxWorkFactor}`);
         }
         // Checked before the expensive scrypt, and before decrypting, as the spec requires.
         if (stanza.body.length !== FILE_KEY_LENGTH + TAG_LENGTH) {
@@ -41424,34 +44823,43 @@ class ScryptIdentity {
 
 
 
+
 /** Far above any real header (an X25519 stanza is about 110 bytes); bounds memory on garbage input. */
 const MAX_HEADER_LENGTH = 1024 * 1024;
-function tampered(detail) {
-    return new domain_errors/* OperationError */.OK(`the file is corrupted or was tampered with: ${detail}`);
+function tampered(failure, detail) {
+    return new AgeDecryptError(failure, `the file is corrupted or was tampered with: ${detail}`);
 }
-function truncated(detail) {
-    return new domain_errors/* OperationError */.OK(`the file is truncated: ${detail}`);
+function truncated(failure, detail) {
+    return new AgeDecryptError(failure, `the file is truncated: ${detail}`);
 }
-/** Rejects input that is not a binary age v1 file as soon as its first bytes show it. */
+/** How many leading bytes checkStart looks at: armor may be preceded by whitespace. */
+const START_SAMPLE = 256;
+/**
+ * Rejects input that is not a binary age v1 file as soon as its first bytes (up to START_SAMPLE of
+ * them) show it.
+ */
 function checkStart(start) {
     if (start.startsWith(VERSION_LINE))
         return;
+    const complete = start.length >= START_SAMPLE;
     // Too short to tell yet which of the cases below it is.
-    if (start.length < VERSION_LINE.length &&
-        [VERSION_LINE, ARMOR_BEGIN].some((known) => known.startsWith(start))) {
+    if (!complete && VERSION_LINE.startsWith(start))
         return;
+    // The armor format allows whitespace around the armored block.
+    const armored = start.replace(/^[ \t\r\n]+/, "");
+    if (armored.startsWith(ARMOR_BEGIN)) {
+        throw new AgeDecryptError("armor", "the file is ASCII-armored (age -a), which is not supported: decode it with age first");
     }
-    if (start.startsWith(ARMOR_BEGIN.slice(0, VERSION_LINE.length))) {
-        throw new domain_errors/* OperationError */.OK("the file is ASCII-armored (age -a), which is not supported: decode it with age first");
-    }
+    if (!complete && ARMOR_BEGIN.startsWith(armored))
+        return;
     if (start.startsWith("age-encryption.org/")) {
-        throw new domain_errors/* OperationError */.OK("the file is in an unsupported age format version (expected age-encryption.org/v1)");
+        throw new AgeDecryptError("header", "the file is in an unsupported age format version (expected age-encryption.org/v1)");
     }
-    throw new domain_errors/* OperationError */.OK("the input is not an age file: it does not start with age-encryption.org/v1");
+    throw new AgeDecryptError("header", "the input is not an age file: it does not start with age-encryption.org/v1");
 }
 function noMatch(stanzas, identities) {
     if (stanzas.length === 1 && stanzas[0].type === STANZA_TYPE) {
-        return new domain_errors/* OperationError */.OK(identities.some((identity) => identity.kind === "scrypt")
+        return new AgeDecryptError("no match", identities.some((identity) => identity.kind === "scrypt")
             ? "the passphrase is incorrect for this file"
             : "the file is encrypted with a passphrase, and no passphrase was given");
     }
@@ -41459,7 +44867,7 @@ function noMatch(stanzas, identities) {
     for (const { type } of stanzas)
         counts.set(type.slice(0, 40), (counts.get(type.slice(0, 40)) ?? 0) + 1);
     const types = [...counts].map(([type, count]) => `${count} ${type}`).join(", ");
-    return new domain_errors/* OperationError */.OK(`no identity matches any recipient of this file (its recipients: ${types})`);
+    return new AgeDecryptError("no match", `no identity matches any recipient of this file (its recipients: ${types})`);
 }
 /** Finds the file key for a parsed header, and checks the header's MAC with it. */
 async function unlock(header, identities) {
@@ -41474,7 +44882,7 @@ async function unlock(header, identities) {
         if (!fileKey)
             continue;
         if (!macsEqual(headerMac(fileKey, macInput), mac))
-            throw tampered("the header's MAC does not match");
+            throw tampered("HMAC", "the header's MAC does not match");
         return fileKey;
     }
     throw noMatch(stanzas, identities);
@@ -41551,7 +44959,7 @@ class DecryptStream extends external_node_stream_.Transform {
         this.#headerLength += taken;
         const header = this.#header.subarray(0, this.#headerLength);
         try {
-            checkStart(header.toString("latin1", 0, VERSION_LINE.length));
+            checkStart(header.toString("latin1", 0, START_SAMPLE));
         }
         catch (error) {
             return error;
@@ -41602,11 +45010,11 @@ class DecryptStream extends external_node_stream_.Transform {
         if (!plaintext) {
             const last = openChunk(this.#key, this.#counter, true, sealed);
             if (!last)
-                throw tampered(`chunk ${this.#counter + 1} failed authentication`);
+                throw tampered("payload", `chunk ${this.#counter + 1} failed authentication`);
             // An authentic last chunk with data appended after it: released (as the reference
             // implementation does), and then the stream fails.
             this.push(last);
-            throw tampered(`there is trailing data after the last chunk (chunk ${this.#counter + 1})`);
+            throw tampered("payload", `there is trailing data after the last chunk (chunk ${this.#counter + 1})`);
         }
         this.#counter++;
         this.push(plaintext);
@@ -41615,32 +45023,32 @@ class DecryptStream extends external_node_stream_.Transform {
     #finish() {
         if (this.#state === "header") {
             if (this.#headerLength === 0)
-                throw new domain_errors/* OperationError */.OK("the input is empty, not an age file");
-            throw truncated("it ends inside the age header");
+                throw new AgeDecryptError("header", "the input is empty, not an age file");
+            throw truncated("header", "it ends inside the age header");
         }
         if (this.#state === "nonce")
-            throw truncated("it ends before the payload's nonce is complete");
+            throw truncated("header", "it ends before the payload's nonce is complete");
         const chunk = this.#counter + 1;
         if (this.#pendingLength < TAG_LENGTH) {
             throw this.#counter === 0 && this.#pendingLength === 0
-                ? truncated("the payload has no chunks")
-                : truncated(`chunk ${chunk} is shorter than its 16-byte authentication tag`);
+                ? truncated("payload", "the payload has no chunks")
+                : truncated("payload", `chunk ${chunk} is shorter than its 16-byte authentication tag`);
         }
         const sealed = this.#pending.subarray(0, this.#pendingLength);
         const plaintext = openChunk(this.#key, this.#counter, true, sealed);
         if (plaintext && plaintext.length === 0 && this.#counter > 0) {
-            throw tampered(`chunk ${chunk} is an empty last chunk after other chunks, which the format forbids`);
+            throw tampered("payload", `chunk ${chunk} is an empty last chunk after other chunks, which the format forbids`);
         }
         if (!plaintext) {
             const middle = this.#pendingLength === ENCRYPTED_CHUNK_SIZE
                 ? openChunk(this.#key, this.#counter, false, sealed)
                 : undefined;
             if (!middle)
-                throw tampered(`chunk ${chunk} failed authentication`);
+                throw tampered("payload", `chunk ${chunk} failed authentication`);
             // An authentic chunk that is not the last: released (as the reference implementation does),
             // and then the stream fails, as the chunks after it are missing.
             this.push(middle);
-            throw truncated(`it ends after chunk ${chunk}, which is not marked as the last chunk`);
+            throw truncated("payload", `it ends after chunk ${chunk}, which is not marked as the last chunk`);
         }
         this.push(plaintext);
     }
@@ -41930,7 +45338,9 @@ function parseIdentities(text) {
             ? "this is a public key (age1...); decryption needs the secret key"
             : line.toUpperCase().startsWith("AGE-PLUGIN-")
                 ? "plugin identities are not supported"
-                : undefined;
+                : line.toUpperCase().startsWith("AGE-SECRET-KEY-PQ-1")
+                    ? "post-quantum (ML-KEM-768 + X25519 hybrid) identities are not supported"
+                    : undefined;
         const result = problem ? { problem } : decodeKey(line, IDENTITY_HRP);
         if ("problem" in result) {
             throw new domain_errors/* InputError */.dz(`identity file line ${number}: expected ${IDENTITY_FORM}, but ${result.problem}`);
@@ -41986,84 +45396,294 @@ function passphraseIdentity(passphrase, maxWorkFactor = scrypt_MAX_WORK_FACTOR) 
 
 
 
-;// CONCATENATED MODULE: ./src/domain/sql-split.ts
-function splitSqlStatements(text) {
-    const statements = [];
-    let start = 0;
-    let i = 0;
-    const push = (end) => {
-        const statement = text.slice(start, end).trim();
-        if (stripComments(statement) !== "")
-            statements.push(statement);
+
+;// CONCATENATED MODULE: ./src/streams/hash-tap.ts
+
+/** Size and sha256 of the bytes seen, with the size readable while they flow. */
+class DigestObserver {
+    hash = (0,external_node_crypto_.createHash)("sha256");
+    bytes = 0;
+    update(chunk) {
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+    }
+    finish() {
+        return { bytes: this.bytes, sha256: this.hash.digest("hex") };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/streams/tap.ts
+
+/**
+ * Passes bytes through unchanged and shows each chunk to an observer (a digest, a byte count, an
+ * archive parser counting rows). An observer that throws fails the stream.
+ */
+class Tap extends external_node_stream_.Transform {
+    observer;
+    outcome;
+    constructor(observer) {
+        super();
+        this.observer = observer;
+    }
+    _transform(chunk, _encoding, callback) {
+        try {
+            this.observer.update(chunk);
+        }
+        catch (error) {
+            callback(error);
+            return;
+        }
+        callback(null, chunk);
+    }
+    _flush(callback) {
+        try {
+            this.outcome = { value: this.observer.finish() };
+        }
+        catch (error) {
+            callback(error);
+            return;
+        }
+        callback();
+    }
+    /** True once the whole stream has passed and the observer finished. */
+    get finished() {
+        return this.outcome !== undefined;
+    }
+    /** The observer's result; throws when read before the stream ended. */
+    get result() {
+        if (!this.outcome)
+            throw new Error("tap: result read before the stream ended");
+        return this.outcome.value;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/pipeline/stage.ts
+
+
+/** A pass-through stage that shows every chunk to `observer` and yields its `finish()`. */
+function tapStage(name, observer) {
+    const tap = new Tap(observer);
+    return { name, kind: "tap", stream: tap, result: () => tap.result };
+}
+/** Size and sha256 of the bytes at this point of the pipeline; `bytes` is live (for progress). */
+function stage_digestStage(name) {
+    const observer = new DigestObserver();
+    const stage = tapStage(name, observer);
+    return {
+        ...stage,
+        get bytesSoFar() {
+            return observer.bytes;
+        },
     };
-    while (i < text.length) {
-        const ch = text[i];
-        const next = text[i + 1];
-        if (ch === "-" && next === "-") {
-            const end = text.indexOf("\n", i);
-            i = end < 0 ? text.length : end + 1;
-        }
-        else if (ch === "/" && next === "*") {
-            let depth = 1;
-            i += 2;
-            while (i < text.length && depth > 0) {
-                const pair = text.slice(i, i + 2);
-                if (pair === "/*" || pair === "*/") {
-                    depth += pair === "/*" ? 1 : -1;
-                    i += 2;
-                }
-                else {
-                    i++;
-                }
-            }
-            if (depth > 0)
-                return { statements, problem: "a /* comment is not closed" };
-        }
-        else if (ch === "'" || ch === '"') {
-            const close = findClosingQuote(text, i + 1, ch);
-            if (close < 0)
-                return { statements, problem: `a ${ch} quote opened at offset ${i} is not closed` };
-            i = close + 1;
-        }
-        else if (ch === "$") {
-            const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i))?.[0];
-            if (tag && !/[A-Za-z0-9_]/.test(text[i - 1] ?? "")) {
-                const close = text.indexOf(tag, i + tag.length);
-                if (close < 0)
-                    return { statements, problem: `the dollar quote ${tag} is not closed` };
-                i = close + tag.length;
-            }
-            else {
-                i++;
-            }
-        }
-        else if (ch === ";") {
-            push(i);
-            start = ++i;
-        }
-        else {
-            i++;
-        }
-    }
-    push(text.length);
-    return { statements, problem: undefined };
 }
-function findClosingQuote(text, from, quote) {
-    for (let i = from; i < text.length; i++) {
-        if (text[i] === quote) {
-            if (text[i + 1] === quote)
-                i++;
-            else
-                return i;
-        }
-    }
-    return -1;
+/** A stage that changes the bytes (encryption, compression); its result is undefined. */
+function stage_transformStage(name, stream) {
+    return { name, kind: "transform", stream, result: () => undefined };
 }
-function stripComments(statement) {
-    return statement
-        .replace(/--[^\n]*/g, "")
-        .replace(/\/\*[\s\S]*?\*\//g, "")
-        .trim();
+
+;// CONCATENATED MODULE: ./src/pipeline/artifact-stages.ts
+/**
+ * The stages an artifact's bytes go through, in one place for every writer and reader:
+ *
+ *   write: plaintext digest -> compress -> encrypt -> stored digest -> store
+ *   read:  store -> stored digest -> decrypt -> decompress -> plaintext digest -> consumer
+ *
+ * Compression is the seam for Lifeboat's own compression (issue 13): `compressStages` and
+ * `decompressStages` return no stage for "none", the only method so far; a zstd stage goes there.
+ * Taps that observe the plaintext (an archive parser counting rows per table) are passed in as
+ * `plaintextTaps` and sit right after the plaintext digest.
+ */
+
+
+
+/** Stage names whose results every artifact pipeline has. */
+const artifact_stages_PLAINTEXT = "plaintext";
+const artifact_stages_STORED = "stored";
+/** The compression method names this code can write and read. */
+const COMPRESSION_METHODS = (/* unused pure expression or super */ null && (["none"]));
+function compressStages(method) {
+    if (method === "none")
+        return [];
+    throw new InputError(`compression "${method}": expected one of ${COMPRESSION_METHODS.join(", ")}`);
+}
+function decompressStages(method) {
+    if (method === "none")
+        return [];
+    throw new Error(`artifact compression "${method}" is not one this Lifeboat reads (made by a newer one?)`);
+}
+/** Recipients to encrypt to, or an empty list for an unencrypted backup (the explicit opt-out). */
+function artifact_stages_writeStages(options) {
+    return [
+        digestStage(artifact_stages_PLAINTEXT),
+        ...(options.plaintextTaps ?? []),
+        ...compressStages(options.compression),
+        ...(options.recipients.length > 0
+            ? [transformStage("encrypt", createEncryptStream(options.recipients))]
+            : []),
+        digestStage(artifact_stages_STORED),
+    ];
+}
+/**
+ * `identities` undefined reads the stored bytes only (a shallow check); otherwise the pipeline ends
+ * in the plaintext (decrypted with them, or as stored when the artifact is not encrypted).
+ */
+function readStages(artifact, identities, options = {}) {
+    const stored = stage_digestStage(artifact_stages_STORED);
+    if (identities === undefined)
+        return [stored];
+    return [
+        stored,
+        ...(artifact.encryption === "age-v1" ? [stage_transformStage("decrypt", createDecryptStream(identities))] : []),
+        ...decompressStages(artifact.compression),
+        stage_digestStage(artifact_stages_PLAINTEXT),
+        ...(options.plaintextTaps ?? []),
+    ];
+}
+
+;// CONCATENATED MODULE: ./src/pipeline/pipeline.ts
+/**
+ * One place where byte pipelines are put together: a source, a list of stages, and a sink (a
+ * Writable, or a consumer such as a store's put that takes the last stage's output as a Readable).
+ * Built on stream/promises pipeline(), which keeps backpressure (FIELD-NOTES: Web-stream adapters
+ * buffer without limit) and destroys every stream when one fails.
+ */
+
+
+/** The named results of a pipeline's stages, read after it ran. */
+class StageResults {
+    stages;
+    constructor(stages) {
+        this.stages = stages;
+    }
+    /** The result of the stage called `name`; throws for a name no stage has. */
+    get(name) {
+        const stage = this.stages.find((candidate) => candidate.name === name);
+        if (!stage)
+            throw new Error(`pipeline: no stage named ${name}`);
+        return stage.result();
+    }
+    /** Whether a stage of that name exists (optional stages: decryption, compression). */
+    has(name) {
+        return this.stages.some((stage) => stage.name === name);
+    }
+}
+function compose(stages) {
+    const names = new Set();
+    for (const stage of stages) {
+        if (names.has(stage.name))
+            throw new Error(`pipeline: two stages named ${stage.name}`);
+        names.add(stage.name);
+    }
+    const streams = stages.length > 0 ? stages.map((stage) => stage.stream) : [new external_node_stream_.PassThrough()];
+    return { streams, output: streams.at(-1), results: new StageResults(stages) };
+}
+/** source -> stages -> sink. Resolves with the stages' results once the sink finished. */
+async function runPipeline(source, stages, sink, options = {}) {
+    const composed = compose(stages);
+    await pipeline([source, ...composed.streams, sink], options.signal ? { signal: options.signal } : {});
+    return composed.results;
+}
+/**
+ * source -> stages -> `consume(output)`, where the consumer reads the last stage's output (a
+ * store's put). The first failure on either side stops the other: a failing consumer destroys the
+ * chain, a failing chain errors the output the consumer reads.
+ */
+async function pipeline_runIntoConsumer(source, stages, consume) {
+    const composed = compose(stages);
+    const chain = pipeline([source, ...composed.streams]);
+    const consuming = consume(composed.output).catch((error) => {
+        const reason = error instanceof Error ? error : new Error(String(error));
+        source.destroy(reason);
+        for (const stream of composed.streams)
+            stream.destroy(reason);
+        throw error;
+    });
+    const [piped, consumed] = await Promise.allSettled([chain, consuming]);
+    if (consumed.status === "rejected")
+        throw consumed.reason;
+    if (piped.status === "rejected")
+        throw piped.reason;
+    return { value: consumed.value, results: composed.results };
+}
+
+;// CONCATENATED MODULE: ./src/repository/read-artifact.ts
+/**
+ * Reading an artifact back, checked against the manifest: the stored bytes' size and sha256
+ * always, and with identities (an empty list for an unencrypted backup) the plaintext's too. Every
+ * command that reads an artifact goes through here, so none can skip the check.
+ */
+
+
+
+
+
+/** The differences between what a read found and what the manifest says, one sentence each. */
+function digestProblems(artifact, stored, plaintext) {
+    if (stored.bytes !== artifact.stored.bytes) {
+        return [`read ${stored.bytes} bytes of ${artifact.name}; the manifest says ${artifact.stored.bytes}`];
+    }
+    if (stored.sha256 !== artifact.stored.sha256) {
+        return [
+            `the sha256 of ${artifact.name} is ${stored.sha256}; the manifest says ${artifact.stored.sha256}`,
+        ];
+    }
+    if (plaintext &&
+        (plaintext.bytes !== artifact.plaintext.bytes || plaintext.sha256 !== artifact.plaintext.sha256)) {
+        return [
+            `the plaintext of ${artifact.name} (${plaintext.bytes} bytes, sha256 ${plaintext.sha256}) differs from the manifest's (${artifact.plaintext.bytes} bytes, sha256 ${artifact.plaintext.sha256})`,
+        ];
+    }
+    return [];
+}
+/** The digests a finished read pipeline measured (plaintext only when it decrypted). */
+function readDigests(results) {
+    return {
+        stored: results.get(artifact_stages_STORED),
+        plaintext: results.has(artifact_stages_PLAINTEXT) ? results.get(artifact_stages_PLAINTEXT) : undefined,
+    };
+}
+/**
+ * The read pipeline of an artifact, ready to run: the store's stream and the stages, for callers
+ * that hand the streams to a consumer of their own (pg_restore's stdin). After the run, `check()`
+ * compares what passed with the manifest.
+ */
+async function openArtifactRead(repository, manifest, artifact, identities, options = {}) {
+    const stages = readStages(artifact, identities, { plaintextTaps: options.plaintextTaps ?? [] });
+    const all = [...(options.storedTaps ?? []), ...stages];
+    const composed = compose(all);
+    const source = await repository.openArtifact(manifest, artifact);
+    return {
+        streams: [source, ...composed.streams],
+        results: composed.results,
+        check: () => {
+            const { stored, plaintext } = readDigests(composed.results);
+            return digestProblems(artifact, stored, plaintext);
+        },
+    };
+}
+/**
+ * Reads the whole artifact into `sink` (default: nowhere) and checks it. Never throws for damage:
+ * a read that fails (a missing object, a decryption error) is a problem in the result.
+ */
+async function readArtifact(repository, manifest, artifact, identities, options = {}) {
+    let opened;
+    try {
+        opened = await openArtifactRead(repository, manifest, artifact, identities, options);
+        await (0,external_node_stream_promises_.pipeline)([...opened.streams, options.sink ?? discard()]);
+    }
+    catch (error) {
+        return {
+            artifact,
+            stored: undefined,
+            plaintext: undefined,
+            problems: [`reading ${artifact.name} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`],
+        };
+    }
+    const { stored, plaintext } = readDigests(opened.results);
+    return { artifact, stored, plaintext, problems: digestProblems(artifact, stored, plaintext) };
+}
+function discard() {
+    return new external_node_stream_.Writable({ write: (_chunk, _encoding, callback) => callback() });
 }
 
 ;// CONCATENATED MODULE: ./src/domain/roles-sql.ts
@@ -42075,7 +45695,7 @@ function stripComments(statement) {
  */
 
 
-const NAME = String.raw `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+const roles_sql_NAME = String.raw `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
 function unquote(name) {
     return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name.toLowerCase();
 }
@@ -42090,13 +45710,13 @@ function stripLeading(statement) {
     return lines.join("\n").trim();
 }
 function classifyRoleStatement(sql) {
-    let match = new RegExp(`^(CREATE|ALTER|COMMENT ON) ROLE (${NAME})`, "i").exec(sql);
+    let match = new RegExp(`^(CREATE|ALTER|COMMENT ON) ROLE (${roles_sql_NAME})`, "i").exec(sql);
     if (match) {
         const verb = match[1].toUpperCase();
         const kind = verb === "CREATE" ? "create" : verb === "ALTER" ? "alter" : "comment";
         return { kind, role: unquote(match[2]), sql };
     }
-    match = new RegExp(`^GRANT (${NAME}) TO (${NAME})(.*?)(?: GRANTED BY (${NAME}))?$`, "is").exec(sql);
+    match = new RegExp(`^GRANT (${roles_sql_NAME}) TO (${roles_sql_NAME})(.*?)(?: GRANTED BY (${roles_sql_NAME}))?$`, "is").exec(sql);
     if (match) {
         return {
             kind: "grant",
@@ -42127,7 +45747,7 @@ function roleStatements(text) {
  */
 const SUPERUSER_DEFAULTS = /\s+(NOSUPERUSER|NOREPLICATION|NOBYPASSRLS)\b/gi;
 function rewriteAlter(sql) {
-    const withAttributes = new RegExp(`^(ALTER ROLE ${NAME} WITH)(.*)$`, "is").exec(sql);
+    const withAttributes = new RegExp(`^(ALTER ROLE ${roles_sql_NAME} WITH)(.*)$`, "is").exec(sql);
     if (!withAttributes)
         return sql;
     const quote = withAttributes[2].indexOf("'");
@@ -42248,7 +45868,7 @@ async function applyRoles(client, sql) {
             // Created meanwhile by someone else: the role is there, which is what was asked.
             if (error.code === "42710")
                 return false;
-            errors.push(`${(0,domain_errors/* describeError */.Uc)(error)} (${oneLine(text)})`);
+            errors.push(`${(0,domain_errors/* describeError */.Uc)(error)} (${roles_oneLine(text)})`);
             return false;
         }
     };
@@ -42278,44 +45898,16 @@ async function applyRoles(client, sql) {
     }
     return { created: [...created], existing: [...existing], errors };
 }
-function oneLine(text) {
+function roles_oneLine(text) {
     const line = text.replace(/\s+/g, " ").trim();
     return line.length > 100 ? `${line.slice(0, 97)}...` : line;
-}
-
-;// CONCATENATED MODULE: ./src/streams/hash-tap.ts
-
-
-/** Passes bytes through unchanged while counting them and computing their sha256. */
-class hash_tap_HashTap extends external_node_stream_.Transform {
-    hash = (0,external_node_crypto_.createHash)("sha256");
-    count = 0;
-    hex;
-    _transform(chunk, _encoding, callback) {
-        this.hash.update(chunk);
-        this.count += chunk.length;
-        callback(null, chunk);
-    }
-    _flush(callback) {
-        this.hex = this.hash.digest("hex");
-        callback();
-    }
-    get bytes() {
-        return this.count;
-    }
-    /** Available once the stream has ended. */
-    get sha256() {
-        if (this.hex === undefined)
-            throw new Error("HashTap: sha256 read before the stream ended");
-        return this.hex;
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/commands/roles-object.ts
 /**
  * The roles object beside a dump (`roles.sql.age`, or `roles.sql` unencrypted): written by backup
  * before the manifest, checked by verify, decrypted and applied by restore-test. It is small (a
- * few KiB), so it is encrypted and read in memory.
+ * few KiB), so its SQL is held in memory once read.
  */
 
 
@@ -42324,28 +45916,21 @@ class hash_tap_HashTap extends external_node_stream_.Transform {
 
 
 
-/** Encrypts the roles SQL with `encrypt` (a fresh stream to the backup's recipients) and stores it. */
+/** Encrypts the roles SQL to `recipients` (none: unencrypted) and writes it as the backup's artifact `name`. */
 async function putRolesObject(options) {
-    const plain = new HashTap();
-    const stored = new HashTap();
-    const chunks = [];
-    await pipeline(Readable.from([Buffer.from(options.sql, "utf8")]), plain, options.encrypt, stored, new Writable({
-        write(chunk, _encoding, callback) {
-            chunks.push(chunk);
-            callback();
-        },
+    const body = Buffer.from(options.sql, "utf8");
+    const { results } = await runIntoConsumer(Readable.from([body]), writeStages({ recipients: options.recipients, compression: "none" }), (output) => options.writer.putArtifact(options.name, output, {
+        // age adds a header of a few hundred bytes per recipient and 16 bytes per 64 KiB.
+        sizeHint: body.length + 1024 * (options.recipients.length + 1),
+        ...(options.signal ? { signal: options.signal } : {}),
     }));
-    const body = Buffer.concat(chunks);
-    await options.store.put(options.key, Readable.from([body]), {
-        ...options.put,
-        contentType: "application/octet-stream",
-        sizeHint: body.length,
-    });
     return {
-        name: options.key.slice(options.key.lastIndexOf("/") + 1),
-        bytes: stored.bytes,
-        sha256: stored.sha256,
-        plaintext: { bytes: plain.bytes, sha256: plain.sha256 },
+        name: options.name,
+        kind: "roles",
+        stored: results.get(STORED),
+        plaintext: results.get(PLAINTEXT),
+        compression: "none",
+        encryption: options.recipients.length > 0 ? "age-v1" : "none",
         count: options.count,
     };
 }
@@ -42353,13 +45938,10 @@ async function putRolesObject(options) {
  * Reads the roles object and checks it against the manifest: the stored bytes' size and sha256,
  * and with `identities` (an empty list for an unencrypted backup) the plaintext's too.
  */
-async function readRolesObject(store, manifest, identities) {
-    const roles = manifest.roles;
+async function readRolesObject(repository, manifest, identities) {
+    const roles = rolesArtifact(manifest);
     if (!roles)
         return { problems: [], sql: undefined };
-    const key = `${backupPrefix(manifest.label, manifest.backupId)}${roles.name}`;
-    const stored = new hash_tap_HashTap();
-    const plain = new hash_tap_HashTap();
     const chunks = [];
     const sink = new external_node_stream_.Writable({
         write(chunk, _encoding, callback) {
@@ -42367,58 +45949,25 @@ async function readRolesObject(store, manifest, identities) {
             callback();
         },
     });
-    const decrypting = identities !== undefined && identities.length > 0;
-    try {
-        const chain = [
-            await store.get(key),
-            stored,
-            ...(decrypting ? [createDecryptStream(identities)] : []),
-            plain,
-            sink,
-        ];
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(chain);
-    }
-    catch (error) {
-        if (stored.bytes !== roles.bytes) {
-            return {
-                problems: [`${roles.name}: ${stored.bytes} bytes read, the manifest says ${roles.bytes}`],
-                sql: undefined,
-            };
-        }
-        return { problems: [`reading ${roles.name} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`], sql: undefined };
-    }
-    if (stored.bytes !== roles.bytes || stored.sha256 !== roles.sha256) {
-        return {
-            problems: [
-                `${roles.name}: ${stored.bytes} bytes with sha256 ${stored.sha256}; the manifest says ${roles.bytes} bytes, sha256 ${roles.sha256}`,
-            ],
-            sql: undefined,
-        };
-    }
-    if (identities === undefined)
-        return { problems: [], sql: undefined };
-    if (plain.bytes !== roles.plaintext.bytes || plain.sha256 !== roles.plaintext.sha256) {
-        return {
-            problems: [
-                `${roles.name} decrypts to ${plain.bytes} bytes with sha256 ${plain.sha256}; the manifest says ${roles.plaintext.bytes} bytes, sha256 ${roles.plaintext.sha256}`,
-            ],
-            sql: undefined,
-        };
-    }
+    const read = await readArtifact(repository, manifest, roles, identities, { sink });
+    if (read.problems.length > 0 || identities === undefined)
+        return { problems: read.problems, sql: undefined };
     return { problems: [], sql: Buffer.concat(chunks).toString("utf8") };
 }
 /** Reads, checks and applies the backup's roles object to a server (restore-test's scratch server). */
-async function applyRolesObject(client, store, manifest, identities) {
-    const read = await readRolesObject(store, manifest, identities);
+async function applyRolesObject(client, repository, manifest, identities) {
+    const read = await readRolesObject(repository, manifest, identities);
     if (read.sql === undefined) {
-        throw new domain_errors/* OperationError */.OK(read.problems[0] ?? `${manifest.roles?.name ?? "the roles object"} could not be read`);
+        throw new domain_errors/* OperationError */.OK(read.problems[0] ?? `${rolesArtifact(manifest)?.name ?? "the roles object"} could not be read`);
     }
     return applyRoles(client, read.sql);
 }
 
 ;// CONCATENATED MODULE: ./src/commands/read-backup.ts
-
-
+/**
+ * What reading a backup back needs besides the bytes (src/repository/read-artifact.ts streams and
+ * checks those): the identities that open it, and a pg_restore that reads its archive.
+ */
 
 
 
@@ -42446,23 +45995,6 @@ function identitiesFor(manifest, keys, backupName) {
         throw new domain_errors/* InputError */.dz(`--identity-file: the identity is for ${identities.map((identity) => recipientOf(identity)).join(", ")}, but backup ${backupName} is encrypted to ${encryption.recipients.join(", ")}`, { input: "identity-file" });
     }
     return matching;
-}
-/**
- * Streams a backup's object: `decrypt` undefined reads the stored bytes only; otherwise the chain
- * ends in the plaintext archive (decrypted with these identities, or as stored when the backup is
- * unencrypted and `decrypt` is an empty list).
- */
-async function openBackup(store, manifest, decrypt) {
-    const key = `${backupPrefix(manifest.label, manifest.backupId)}${manifest.object.name}`;
-    const stored = new hash_tap_HashTap();
-    const chain = [await store.get(key), stored];
-    if (decrypt === undefined)
-        return { stored, plain: undefined, chain };
-    if (decrypt.length > 0)
-        chain.push(createDecryptStream(decrypt));
-    const plain = new hash_tap_HashTap();
-    chain.push(plain);
-    return { stored, plain, chain };
 }
 /** A pg_restore that reads this backup's archive: of the dump's pg_dump major or newer. */
 function findPgRestoreFor(manifest, settings, deps) {
@@ -42506,11 +46038,25 @@ function findPgRestoreFor(manifest, settings, deps) {
 
 
 
+
 const OUTPUT_KEEP = 32 * 1024;
+/** The listing shows the backup broken: every problem becomes a failure, nothing is restored. */
+class BrokenBackup extends domain_errors/* OperationError */.OK {
+    problems;
+    constructor(problems) {
+        super(problems.join("; "));
+        this.problems = problems;
+    }
+}
 async function runRestoreTest(settings, deps) {
-    const { store, log } = deps;
-    await store.check();
-    const { manifest } = await resolveBackup(store, settings.label, settings.backup);
+    const { log } = deps;
+    const repository = new BackupRepository(deps.store);
+    await repository.check("write");
+    const resolved = await repository.resolve(settings.label, settings.backup);
+    const { manifest } = resolved;
+    for (const skipped of resolved.skipped) {
+        log.warn(`backup ${skipped.backupId} is broken and was passed over: ${skipped.problems.join("; ")}`);
+    }
     const name = `${settings.label}/${manifest.backupId}`;
     const identities = identitiesFor(manifest, settings.keys, name);
     const pgRestore = await findPgRestoreFor(manifest, settings, deps);
@@ -42518,30 +46064,41 @@ async function runRestoreTest(settings, deps) {
     const admin = await connect_connect(settings.scratchUrl, "scratch-database-url");
     const database = scratchName(manifest.backupId);
     const failures = [];
+    const checked = [];
     let result;
     let roles = null;
     try {
         if (settings.assertions)
             await checkAssertionSyntax(admin, settings.assertions);
+        // A backup whose artifacts the listing already shows missing or resized is not restored at all.
+        if (resolved.problems.length > 0)
+            throw new BrokenBackup(resolved.problems);
         await createScratchDatabase(admin, database, "scratch-database-url");
-        if (manifest.roles) {
+        const rolesObject = rolesArtifact(manifest);
+        if (rolesObject) {
             // Roles are cluster-wide: only missing ones are created, and none is dropped afterwards.
-            roles = await applyRolesObject(admin, store, manifest, identities);
-            log.info(`Roles from ${manifest.roles.name}: created ${roles.created.join(", ") || "none"}; already there: ${roles.existing.join(", ") || "none"}`);
+            roles = await applyRolesObject(admin, repository, manifest, identities);
+            checked.push({
+                name: rolesObject.name,
+                bytes: rolesObject.stored.bytes,
+                sha256: rolesObject.stored.sha256,
+            });
+            log.info(`Roles from ${rolesObject.name}: created ${roles.created.join(", ") || "none"}; already there: ${roles.existing.join(", ") || "none"}`);
             for (const error of roles.errors.filter((text) => !settings.tolerate.some((p) => p.test(text)))) {
-                failures.push(`applying ${manifest.roles.name}: ${error}`);
+                failures.push(`applying ${rolesObject.name}: ${error}`);
             }
         }
-        log.info(`Restoring ${store.url}/${name} into scratch database ${database} on ${settings.scratchUrl.host}:${settings.scratchUrl.port}`);
+        log.info(`Restoring ${repository.url}/${name} into scratch database ${database} on ${settings.scratchUrl.host}:${settings.scratchUrl.port}`);
         const target = withDatabase(settings.scratchUrl, database);
         result = await restoreAndCheck(settings, { ...deps, manifestTables: manifest.tables }, {
-            store,
+            repository,
             manifest,
             identities,
             pgRestore,
             target,
             database,
             failures,
+            checked,
         });
     }
     catch (error) {
@@ -42550,7 +46107,10 @@ async function runRestoreTest(settings, deps) {
             await admin.end().catch(() => undefined);
             throw error;
         }
-        failures.push((0,domain_errors/* describeError */.Uc)(error));
+        if (error instanceof BrokenBackup)
+            failures.push(...error.problems);
+        else
+            failures.push((0,domain_errors/* describeError */.Uc)(error));
     }
     const passed = failures.length === 0;
     const kept = !passed && settings.keepOnFailure;
@@ -42578,11 +46138,12 @@ async function runRestoreTest(settings, deps) {
         pgRestoreLog: result?.pgRestoreLog ?? "",
         roles,
     };
-    const checkKey = await writeCheckRecord(store, {
+    const checkKey = await repository.writeCheckRecord({
         kind: "restore-test",
         label: settings.label,
         backupId: manifest.backupId,
         passed,
+        artifacts: checked,
         failures,
         warnings: full.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
         details: {
@@ -42602,17 +46163,27 @@ async function runRestoreTest(settings, deps) {
 async function restoreAndCheck(settings, deps, context) {
     const { manifest, failures } = context;
     const started = performance.now();
-    const opened = await openBackup(context.store, manifest, context.identities);
+    const dump = dumpArtifact(manifest);
+    const opened = await openArtifactRead(context.repository, manifest, dump, context.identities);
     const workDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), "lifeboat-restore-"));
-    const mode = settings.decryptToDisk === "auto" && (await fitsOnDisk(workDir, manifest.dump.plaintext.bytes))
+    const mode = settings.decryptToDisk === "auto" && (await fitsOnDisk(workDir, dump.plaintext.bytes))
         ? "file"
         : "stream";
+    // Records what was read once the read is complete, and fails unless it matches the manifest.
+    const checkRead = () => {
+        const { stored } = readDigests(opened.results);
+        context.checked.push({ name: dump.name, bytes: stored.bytes, sha256: stored.sha256 });
+        const problems = opened.check();
+        if (problems.length > 0)
+            throw new domain_errors/* OperationError */.OK(problems[0]);
+    };
     let outcome;
     try {
         if (mode === "file") {
+            // Decrypted to disk and checked before pg_restore sees a byte: nothing unchecked reaches the scratch database.
             const file = (0,external_node_path_.join)(workDir, "dump.pgdump");
-            await (0,external_node_stream_promises_namespaceObject.pipeline)([...opened.chain, (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 })]);
-            checkPlaintext(opened, manifest);
+            await (0,external_node_stream_promises_.pipeline)([...opened.streams, (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 })]);
+            checkRead();
             outcome = await runPgRestore({
                 pgRestore: context.pgRestore,
                 target: context.target,
@@ -42623,15 +46194,17 @@ async function restoreAndCheck(settings, deps, context) {
             });
         }
         else {
+            // Streamed (no room on disk, or decrypt-to-disk never): pg_restore reads the bytes as they are
+            // checked, so a mismatch is found at the end; the scratch database is then dropped as failed.
             outcome = await runPgRestore({
                 pgRestore: context.pgRestore,
                 target: context.target,
                 args: settings.pgRestoreArgs,
-                input: opened.chain,
+                input: opened.streams,
                 jobs: 1,
                 env: deps.env,
             });
-            checkPlaintext(opened, manifest);
+            checkRead();
         }
     }
     finally {
@@ -42681,13 +46254,6 @@ async function restoreAndCheck(settings, deps, context) {
     }
     finally {
         await client.end().catch(() => undefined);
-    }
-}
-function checkPlaintext(opened, manifest) {
-    const plain = opened.plain;
-    const expected = manifest.dump.plaintext;
-    if (plain.bytes !== expected.bytes || plain.sha256 !== expected.sha256) {
-        throw new domain_errors/* OperationError */.OK(`the decrypted archive (${plain.bytes} bytes, sha256 ${plain.sha256}) differs from the manifest's (${expected.bytes} bytes, sha256 ${expected.sha256})`);
     }
 }
 /** Room for the decrypted archive with 10% and 256 MiB to spare, so a parallel restore is safe. */
@@ -42813,2288 +46379,640 @@ function restoreTestFailureMessage(result) {
     return `restore-test of ${result.backupId} failed: ${result.failures[0]}${more}`;
 }
 
-;// CONCATENATED MODULE: ./src/report/format.ts
-/** Human-readable sizes and durations for tables and log lines. */
-function format_formatBytes(bytes) {
-    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
-}
-function format_formatAge(seconds) {
-    if (seconds < 90)
-        return `${Math.round(seconds)}s`;
-    if (seconds < 90 * 60)
-        return `${Math.round(seconds / 60)}m`;
-    if (seconds < 36 * 3600)
-        return `${(seconds / 3600).toFixed(1)}h`;
-    return `${(seconds / 86400).toFixed(1)}d`;
-}
-/** A plain-text table with aligned columns. */
-function formatTable(header, rows) {
-    const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-    const line = (cells) => cells
-        .map((cell, column) => cell.padEnd(widths[column]))
-        .join("  ")
-        .trimEnd();
-    return [line(header), ...rows.map(line)].join("\n");
-}
-
-;// CONCATENATED MODULE: ./src/report/report.ts
+;// CONCATENATED MODULE: ./src/commands/restore-test/definition.ts
+/** restore-test: restore a backup into a scratch database and prove it (rows, assertions, a command). */
 
 
 
-/** Rows of one table in a report; the renderers cut further for smaller targets. */
-const SECTION_ROWS = 500;
-/** Characters of a log kept in a report section (its end: where the error is). */
-const LOG_TAIL = 8000;
-function tail(text, max = LOG_TAIL) {
-    if (text.length <= max)
-        return text;
-    return `... (${text.length - max} earlier characters left out)\n${text.slice(-max)}`;
-}
-function verdictOf(failed, warnings) {
-    if (failed)
-        return "fail";
-    return warnings.length > 0 ? "warn" : "pass";
-}
-function merge(...lists) {
-    return [...new Set(lists.flatMap((list) => list ?? []))];
-}
-function seconds(value) {
-    return `${value}s`;
-}
-function encryptionText(manifest) {
-    if (manifest.encryption.format === "none")
-        return "none";
-    return manifest.encryption.passphrase
-        ? "age (passphrase)"
-        : `age, ${manifest.encryption.recipients.length} recipient(s)`;
-}
-function buildBackupReport(result, context) {
-    const { manifest } = result;
-    const warnings = merge(context.loggedWarnings);
-    return {
-        action: "backup-db",
-        label: result.label,
-        verdict: verdictOf(false, warnings),
-        title: `Lifeboat backup: ${result.label}`,
-        headline: `Backup ${result.backupId} stored: ${formatBytes(result.storedBytes)} in ${seconds(result.durationSeconds)}, ${manifest.tables.length} tables, ${manifest.totalRows} rows.`,
-        backupId: result.backupId,
-        facts: [
-            { label: "Backup", value: result.backupId },
-            { label: "Storage", value: `${context.storageUrl}/${result.backupKey}` },
-            { label: "Stored", value: formatBytes(result.storedBytes) },
-            { label: "Tables", value: String(manifest.tables.length) },
-            { label: "Rows", value: String(manifest.totalRows) },
-            { label: "Duration", value: seconds(result.durationSeconds) },
-            { label: "Encryption", value: encryptionText(manifest) },
-        ],
-        failures: [],
-        warnings,
-        sections: [
-            {
-                title: "Source",
-                text: `PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``,
-            },
-        ],
-        runUrl: context.runUrl,
-        history: null,
+
+
+const restoreTestCommand = {
+    spec: commandSpec("restore-test"),
+    parse: parseRestoreTestSettings,
+    storage: (settings) => settings,
+    run: (settings, deps) => runRestoreTest(settings, deps),
+    failure: restoreTestFailureMessage,
+    outputs: (result, failure) => ({
+        passed: result.passed,
+        "backup-id": result.backupId,
+        "restore-seconds": result.restoreSeconds,
+        "tables-checked": result.tablesChecked,
+        mismatches: result.mismatches.length,
+        reason: failure ?? "",
+    }),
+    text: (result) => {
+        const passedAssertions = result.assertions.filter((assertion) => assertion.passed).length;
+        const summary = `${result.backupId}: restored in ${result.restoreSeconds}s (${result.mode}), ${result.tablesChecked} tables checked, ${result.mismatches.length} mismatches, ${passedAssertions}/${result.assertions.length} assertions passed${result.run ? `, run exited ${result.run.exitCode}` : ""}`;
+        // The user's command printed for the user: its output (scrubbed of the scratch URL's password
+        // by the command itself) comes before the verdict, as it would in a terminal.
+        const run = result.run ? [`$ ${result.run.command}`, result.run.output.trimEnd()].filter(Boolean) : [];
+        return [...run, summary, ...result.failures.map((line) => `${result.backupId}: ${line}`)].join("\n");
+    },
+    json: ({ pgRestoreLog: _log, ...json }) => json,
+    report: (result, context) => buildRestoreTestReport(result, context),
+    artifact: (result, report) => ({
+        name: `lifeboat-restore-test-${report.label}-${result.backupId}`,
+        title: "restore-test report",
+        files: restoreTestArtifactFiles(report, result),
+    }),
+};
+/** The files of the restore-test artifact: the report, the result (no secrets), the logs. */
+function restoreTestArtifactFiles(report, result) {
+    const { pgRestoreLog, run, ...rest } = result;
+    const files = {
+        "report.md": renderMarkdown(report, "summary"),
+        "result.json": `${JSON.stringify({ ...rest, run: run ? { command: run.command, exitCode: run.exitCode } : null }, null, 2)}\n`,
+        "pg_restore.log": pgRestoreLog,
     };
-}
-function buildVerifyReport(result, context) {
-    const warnings = merge(result.warnings, context.loggedWarnings);
-    return {
-        action: "verify-backup",
-        label: context.label,
-        verdict: verdictOf(!result.verified, warnings),
-        title: `Lifeboat verify: ${context.label} ${result.verified ? "passed" : "FAILED"}`,
-        headline: result.verified
-            ? `Backup ${result.backupId} verified (${result.kind === "verify-deep" ? "decrypted and read" : "stored object checked"}).`
-            : `Backup ${result.backupId} failed verification: ${result.failures[0] ?? "see the failures"}`,
-        backupId: result.backupId,
-        facts: [
-            { label: "Backup", value: result.backupId },
-            {
-                label: "Check",
-                value: result.kind === "verify-deep" ? "decrypted, archive read" : "stored object sha256",
-            },
-            { label: "Result", value: result.verified ? "pass" : "fail" },
-            { label: "Stored", value: formatBytes(result.storedBytes) },
-            { label: "Age", value: formatAge(result.backupAgeSeconds) },
-            ...(result.tablesListed === undefined
-                ? []
-                : [{ label: "Tables in archive", value: String(result.tablesListed) }]),
-        ],
-        failures: result.failures,
-        warnings,
-        sections: [],
-        runUrl: context.runUrl,
-        history: null,
-    };
-}
-function buildRestoreTestReport(result, context) {
-    const warnings = merge(result.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`), context.loggedWarnings);
-    const passedAssertions = result.assertions.filter((assertion) => assertion.passed).length;
-    const sections = [];
-    if (result.mismatches.length > 0) {
-        sections.push({
-            title: `Row count mismatches (${result.mismatches.length})`,
-            table: {
-                header: ["Table", "Manifest", "Restored"],
-                rows: result.mismatches
-                    .slice(0, SECTION_ROWS)
-                    .map((row) => [
-                    row.table,
-                    String(row.expected),
-                    row.actual === null ? "missing" : String(row.actual),
-                ]),
-            },
-        });
-    }
     if (result.assertions.length > 0) {
-        sections.push({
-            title: `Assertions (${passedAssertions}/${result.assertions.length} passed)`,
-            collapsed: passedAssertions === result.assertions.length,
-            table: {
-                header: ["Result", "SQL", "Detail"],
-                rows: result.assertions
-                    .slice(0, SECTION_ROWS)
-                    .map((assertion) => [
-                    assertion.passed ? "pass" : "FAIL",
-                    report_oneLine(assertion.sql, 200),
-                    assertion.detail,
-                ]),
-            },
-        });
+        files["assertions.txt"] = result.assertions
+            .map((assertion) => `${assertion.passed ? "PASS" : "FAIL"} ${assertion.sql}\n  ${assertion.detail}\n`)
+            .join("\n");
     }
-    if (result.run) {
-        sections.push({
-            title: "Command output",
-            collapsed: true,
-            code: tail(result.run.output),
-        });
-    }
-    if (result.pgRestoreLog.trim()) {
-        sections.push({ title: "pg_restore log", collapsed: true, code: tail(result.pgRestoreLog) });
-    }
-    return {
-        action: "restore-test",
-        label: context.label,
-        verdict: verdictOf(!result.passed, warnings),
-        title: `Lifeboat restore-test: ${context.label} ${result.passed ? "passed" : "FAILED"}`,
-        headline: result.passed
-            ? `Backup ${result.backupId} restored in ${seconds(result.restoreSeconds)}; ${result.tablesChecked} tables match the manifest's row counts.`
-            : `Restore-test of ${result.backupId} failed: ${result.failures[0] ?? "see the failures"}`,
-        backupId: result.backupId,
-        facts: [
-            { label: "Backup", value: result.backupId },
-            { label: "Restore", value: `${seconds(result.restoreSeconds)} (${result.mode})` },
-            { label: "Tables checked", value: String(result.tablesChecked) },
-            { label: "Mismatches", value: String(result.mismatches.length) },
-            { label: "Assertions", value: `${passedAssertions}/${result.assertions.length}` },
-            { label: "Command", value: result.run ? `exit ${result.run.exitCode ?? "killed"}` : "-" },
-        ],
-        failures: result.failures,
-        warnings,
-        sections,
-        runUrl: context.runUrl,
-        history: null,
-    };
-}
-function decisionRows(decisions, verdict) {
-    return decisions
-        .slice(0, SECTION_ROWS)
-        .map((decision) => [
-        decision.backupId,
-        formatStarted(decision.startedAt),
-        formatBytes(decision.bytes),
-        !decision.committed ? "no manifest" : decision.verified ? "yes" : "no",
-        verdict(decision),
-        decision.reasons.join("; "),
-    ]);
-}
-function buildPruneReport(result, context) {
-    const warnings = merge(result.warnings, context.loggedWarnings);
-    const failed = result.failed.length > 0;
-    const kept = result.decisions.filter((decision) => decision.action === "keep");
-    const removed = result.decisions.filter((decision) => decision.action === "delete");
-    const header = (last) => ["Backup", "Started (UTC)", "Size", "Verified", last, "Reasons"];
-    const more = (count) => (count > SECTION_ROWS ? ` ... and ${count - SECTION_ROWS} more.` : "");
-    const sections = [
-        {
-            title: `Kept (${kept.length})`,
-            table: { header: header("Kept"), rows: decisionRows(kept, () => "kept") },
-            ...(kept.length > SECTION_ROWS ? { text: more(kept.length) } : {}),
-        },
-    ];
-    if (removed.length > 0) {
-        const verb = result.dryRun ? "Would delete" : "Deleted";
-        sections.push({
-            title: `${verb} (${removed.length})`,
-            table: {
-                header: header(verb),
-                rows: decisionRows(removed, (decision) => result.dryRun ? "would delete" : decision.deleted ? "deleted" : "FAILED"),
-            },
-            ...(removed.length > SECTION_ROWS ? { text: more(removed.length) } : {}),
-        });
-    }
-    return {
-        action: "prune",
-        label: result.label,
-        verdict: verdictOf(failed, warnings),
-        title: `Lifeboat prune: ${result.label}${result.dryRun ? " (dry run)" : ""}`,
-        headline: `${formatPruneTotals(result)}. Storage: \`${result.storage}/${result.label}/\``,
-        backupId: null,
-        facts: [
-            { label: "Kept", value: String(result.kept) },
-            { label: result.dryRun ? "Would delete" : "Deleted", value: String(result.deleted) },
-            { label: result.dryRun ? "Would free" : "Freed", value: formatBytes(result.freedBytes) },
-            { label: "Mode", value: result.dryRun ? "dry run" : "delete" },
-        ],
-        failures: result.failed.slice(0, SECTION_ROWS).map((item) => `${item.key}: ${item.reason}`),
-        warnings,
-        sections,
-        runUrl: context.runUrl,
-        history: null,
-    };
-}
-function buildRestoreReport(result, context) {
-    const warnings = merge(context.loggedWarnings);
-    const sections = [];
-    if (result.rowCheck) {
-        sections.push({
-            title: "Row counts",
-            text: `${result.rowCheck.tablesChecked} tables, ${result.rowCheck.mismatches.length} with a row count that differs from the manifest.`,
-            ...(result.rowCheck.mismatches.length > 0
-                ? {
-                    table: {
-                        header: ["Table", "Manifest", "Restored"],
-                        rows: result.rowCheck.mismatches
-                            .slice(0, SECTION_ROWS)
-                            .map((row) => [
-                            row.table,
-                            String(row.expected),
-                            row.actual === null ? "missing" : String(row.actual),
-                        ]),
-                    },
-                }
-                : {}),
-        });
-    }
-    if (result.safetyBackup) {
-        sections.push({
-            title: "Undo",
-            text: `To undo this restore, restore the safety backup: backup \`${result.safetyBackup.backupId}\` under label \`${result.safetyBackup.label}\`.`,
-        });
-    }
-    if (result.pgRestoreLog.trim()) {
-        sections.push({ title: "pg_restore log", collapsed: true, code: tail(result.pgRestoreLog) });
-    }
-    return {
-        action: "restore-db",
-        label: result.label,
-        verdict: verdictOf(!result.passed, warnings),
-        title: `Lifeboat restore: ${result.label}/${result.backupId} into ${result.targetDatabase} ${result.passed ? "done" : "FAILED"}`,
-        headline: result.passed
-            ? `Backup ${result.backupId} restored into ${result.targetDatabase} in ${seconds(result.restoreSeconds)}.`
-            : `Restore of ${result.backupId} into ${result.targetDatabase} failed: ${result.failures[0] ?? "see the failures"}`,
-        backupId: result.backupId,
-        facts: [
-            { label: "Backup", value: `${result.label}/${result.backupId}` },
-            { label: "Target", value: `${result.targetServer}/${result.targetDatabase}` },
-            {
-                label: "Scope",
-                value: result.pgRestoreArgs.length > 0 ? result.pgRestoreArgs.join(" ") : "whole database",
-            },
-            { label: "Read", value: formatBytes(result.bytesRead) },
-            { label: "Restore", value: seconds(result.restoreSeconds) },
-            {
-                label: "Safety backup",
-                value: result.safetyBackup ? `${result.safetyBackup.label}/${result.safetyBackup.backupId}` : "none",
-            },
-        ],
-        failures: result.failures,
-        warnings,
-        sections,
-        runUrl: context.runUrl,
-        history: null,
-    };
-}
-const ACTION_WORD = {
-    "backup-db": "backup",
-    "verify-backup": "verify",
-    "restore-test": "restore-test",
-    prune: "prune",
-    "restore-db": "restore",
-};
-/**
- * The report of a command that threw before it had a result: bad input, a store or database that
- * could not be reached, a dump that died. The failure is still reported (Slack on failure is for
- * exactly this), with the same one line the step fails with.
- */
-function buildErrorReport(action, error, context) {
-    const badInput = error instanceof domain_errors/* LifeboatError */.H3 && error.exitCode === 2;
-    const message = `${badInput ? "bad input: " : ""}${(0,domain_errors/* describeError */.Uc)(error)}`;
-    return {
-        action,
-        label: context.label,
-        verdict: "fail",
-        title: `Lifeboat ${ACTION_WORD[action]}: ${context.label} FAILED`,
-        headline: message,
-        backupId: null,
-        facts: [
-            { label: "Label", value: context.label },
-            { label: "Result", value: badInput ? "bad input or configuration (nothing written)" : "failed" },
-        ],
-        failures: [message],
-        warnings: merge(context.loggedWarnings),
-        sections: [],
-        runUrl: context.runUrl,
-        history: null,
-    };
-}
-function report_oneLine(text, max) {
-    const line = text.replace(/\s+/g, " ").trim();
-    return line.length > max ? `${line.slice(0, max - 3)}...` : line;
-}
-/** The hidden marker that finds a report's pull request comment again: one per action and label. */
-function reportMarker(report) {
-    const label = report.label.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 64) || "_";
-    return `<!-- lifeboat:report ${report.action} ${label} -->`;
-}
-/** Whether notify-on asks for a message about this verdict. */
-function shouldNotify(notifyOn, verdict) {
-    switch (notifyOn) {
-        case "always":
-            return true;
-        case "never":
-            return false;
-        case "failure":
-            return verdict === "fail";
-        case "success":
-            return verdict !== "fail";
-    }
-}
-const VERDICT_EMOJI = { pass: "✅", warn: "⚠️", fail: "❌" };
-const VERDICT_WORD = {
-    pass: "passed",
-    warn: "passed with warnings",
-    fail: "failed",
-};
-/** Figures of a history in one line, for Slack and the summary: age of the newest, success rate. */
-function historyLine(history) {
-    const { stats } = history;
-    const parts = [];
-    parts.push(stats.newestAgeSeconds === null
-        ? "no backup yet"
-        : `newest backup ${format_formatAge(stats.newestAgeSeconds)} old`);
-    if (stats.attempts > 0) {
-        parts.push(`${stats.succeeded}/${stats.attempts} succeeded (${Math.round((stats.successRate ?? 0) * 100)}%) over the last ${stats.attempts} backup${stats.attempts === 1 ? "" : "s"}`);
-    }
-    if (stats.restoreTested > 0)
-        parts.push(`${stats.restoreTested} restore-tested`);
-    return parts.join(" · ");
+    if (run)
+        files["command-output.log"] = `$ ${run.command}\n${run.output}`;
+    return files;
 }
 
-;// CONCATENATED MODULE: ./src/domain/dump-plan.ts
-/**
- * pg_dump's command line, built from the user's scope: pure, so the same arguments are tested,
- * recorded in the manifest and run.
- */
-
-const LEVELS = { gzip: [1, 9], lz4: [1, 12], zstd: [1, 22] };
-/**
- * `auto` picks what compresses fastest for a size close to pg_dump's default: zstd on pg_dump 16
- * and later, gzip level 1 on older ones (about twice as fast as the default level 6 for ~4% more
- * bytes, measured in docs/benchmarks.md).
- */
-function parseCompression(text, pgDumpMajor) {
-    const value = text.trim().toLowerCase();
-    const fail = (why) => {
-        throw new InputError(`--compression "${text}": ${why}`, { input: "compression" });
-    };
-    if (value === "" || value === "auto") {
-        return pgDumpMajor >= 16 ? { method: "zstd", level: undefined } : { method: "gzip", level: 1 };
-    }
-    if (value === "none" || value === "0")
-        return { method: "none" };
-    const match = /^(gzip|lz4|zstd)(?::(\d+))?$/.exec(value) ?? /^()(\d)$/.exec(value);
-    if (!match)
-        return fail("expected auto, none, gzip[:1-9], lz4[:1-12] or zstd[:1-22]");
-    const method = (match[1] || "gzip");
-    const level = match[2] === undefined ? undefined : Number(match[2]);
-    const [min, max] = LEVELS[method];
-    if (level !== undefined && (level < min || level > max)) {
-        fail(`${method} levels go from ${min} to ${max}`);
-    }
-    if (method !== "gzip" && pgDumpMajor < 16) {
-        fail(`${method} needs pg_dump 16 or later; this pg_dump is ${pgDumpMajor} (use gzip:1 to 9, or none)`);
-    }
-    if (method === "gzip")
-        return { method, level: level ?? 1 };
-    return { method, level };
-}
-function formatCompression(compression) {
-    if (compression.method === "none")
-        return "none";
-    return compression.level === undefined ? compression.method : `${compression.method}:${compression.level}`;
-}
-function compressArgument(compression, pgDumpMajor) {
-    if (pgDumpMajor < 16) {
-        // pg_dump 15 and older take a gzip level only.
-        return `--compress=${compression.method === "gzip" ? compression.level : 0}`;
-    }
-    return `--compress=${formatCompression(compression)}`;
-}
-/**
- * Flags the extra arguments may not carry: the pipeline owns output, format, connection and
- * snapshot; the scope has options of its own so that the row counts follow it.
- */
-const OWNED = {
-    "-f": "the output goes to the store",
-    "--file": "the output goes to the store",
-    "-F": "the format is always custom",
-    "--format": "the format is always custom",
-    "-j": "a streamed dump is single-threaded",
-    "--jobs": "a streamed dump is single-threaded",
-    "-Z": "use --compression",
-    "--compress": "use --compression",
-    "--snapshot": "lifeboat exports the snapshot itself",
-    "-d": "use --database-url",
-    "--dbname": "use --database-url",
-    "-h": "use --database-url",
-    "--host": "use --database-url",
-    "-p": "use --database-url",
-    "--port": "use --database-url",
-    "-U": "use --database-url",
-    "--username": "use --database-url",
-    "-W": "the password comes from --database-url",
-    "--password": "the password comes from --database-url",
-    "-n": "use --include-schema",
-    "--schema": "use --include-schema",
-    "-N": "use --exclude-schema",
-    "--exclude-schema": "use --exclude-schema",
-    "-t": "use --include-table",
-    "--table": "use --include-table",
-    "-T": "use --exclude-table",
-    "--exclude-table": "use --exclude-table",
-    "--exclude-table-data": "use --exclude-table-data",
-    "--table-and-children": "use --include-table",
-    "--exclude-table-and-children": "use --exclude-table",
-    "--exclude-table-data-and-children": "use --exclude-table-data",
-    "-a": "use --data-only",
-    "--data-only": "use --data-only",
-    "-s": "use --schema-only",
-    "--schema-only": "use --schema-only",
-    "--serializable-deferrable": "the dump runs in lifeboat's exported snapshot",
-    "--include-foreign-data": "foreign data is not counted or verified",
-    "-V": "not a dump option",
-    "--version": "not a dump option",
-    "-?": "not a dump option",
-    "--help": "not a dump option",
-};
-function dump_plan_validateExtraArgs(args) {
-    for (const arg of args) {
-        const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
-        const reason = arg.startsWith("-") ? OWNED[flag] : undefined;
-        if (reason) {
-            throw new InputError(`--pg-dump-args: "${arg}" is not allowed (${reason})`, { input: "pg-dump-args" });
-        }
-    }
-    return [...args];
-}
-function dump_plan_emptyScope() {
-    return {
-        schemaOnly: false,
-        dataOnly: false,
-        includeSchemas: [],
-        excludeSchemas: [],
-        includeTables: [],
-        excludeTables: [],
-        excludeTableData: [],
-    };
-}
-function dump_plan_validateScope(scope) {
-    if (scope.schemaOnly && scope.dataOnly) {
-        throw new InputError("--schema-only and --data-only: choose one, not both", { input: "schema-only" });
-    }
-    return scope;
-}
-/** pg_dump's arguments, connection excepted (the adapter adds --dbname and the password env). */
-function buildPgDumpArgs(options) {
-    const { scope } = options;
-    const args = [
-        "--format=custom",
-        compressArgument(options.compression, options.pgDumpMajor),
-        "--no-password",
-    ];
-    if (options.snapshot)
-        args.push(`--snapshot=${options.snapshot}`);
-    if (scope.schemaOnly)
-        args.push("--schema-only");
-    if (scope.dataOnly)
-        args.push("--data-only");
-    for (const pattern of scope.includeSchemas)
-        args.push(`--schema=${pattern}`);
-    for (const pattern of scope.excludeSchemas)
-        args.push(`--exclude-schema=${pattern}`);
-    for (const pattern of scope.includeTables)
-        args.push(`--table=${pattern}`);
-    for (const pattern of scope.excludeTables)
-        args.push(`--exclude-table=${pattern}`);
-    for (const pattern of scope.excludeTableData)
-        args.push(`--exclude-table-data=${pattern}`);
-    args.push(...options.extraArgs);
-    return args;
-}
-
-;// CONCATENATED MODULE: ./src/domain/size.ts
-
-const UNITS = {
-    "": 1,
-    b: 1,
-    kb: 1e3,
-    mb: 1e6,
-    gb: 1e9,
-    tb: 1e12,
-    kib: 1024,
-    mib: 1024 ** 2,
-    gib: 1024 ** 3,
-    tib: 1024 ** 4,
-};
-/** A byte size: a number with an optional unit (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB). */
-function size_parseSize(text, input) {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-    const factor = match ? UNITS[match[2].toLowerCase()] : undefined;
-    if (!match || factor === undefined) {
-        throw new InputError(`--${input} "${text}": expected a size such as 500MB, 2GiB or 1048576`, { input });
-    }
-    return Math.round(Number(match[1]) * factor);
-}
-/** A percentage: `50%` or `50`, as a fraction (0.5). */
-function size_parsePercent(text, input) {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(text);
-    if (!match)
-        throw new InputError(`--${input} "${text}": expected a percentage such as 50%`, { input });
-    return Number(match[1]) / 100;
-}
-
-;// CONCATENATED MODULE: ./src/domain/duration.ts
-/**
- * Durations as people type them in options such as `keep-within`, `safe-age` and `max-age`:
- * one or more `<whole number><unit>` parts, largest unit first, each unit at most once, no spaces:
- *
- *   w  week (7 days)   d  day (24 hours)   h  hour   m  minute   s  second
- *
- * e.g. `36h`, `7d`, `2w`, `1d12h`, `90m`, `1w2d3h4m5s`. Months and years are left out on purpose:
- * their length varies, and `m` is minutes. A day is always 24 hours (UTC has no daylight saving).
- */
-
-const duration_UNITS = (/* unused pure expression or super */ null && ([
-    ["w", 7 * 24 * 3_600_000],
-    ["d", 24 * 3_600_000],
-    ["h", 3_600_000],
-    ["m", 60_000],
-    ["s", 1000],
-]));
-const PART = /(\d+)([wdhms])/y;
-/** What a duration looks like, for error messages. */
-const DURATION_FORMS = "a duration such as 36h, 7d, 2w, 1d12h or 90m (units w, d, h, m, s)";
-/** The duration in milliseconds, or undefined when `text` is not a duration. */
-function parseDuration(text) {
-    const source = text.trim();
-    if (source === "")
-        return undefined;
-    let total = 0;
-    let lastUnit = -1;
-    PART.lastIndex = 0;
-    while (PART.lastIndex < source.length) {
-        const match = PART.exec(source);
-        if (!match)
-            return undefined;
-        const unit = duration_UNITS.findIndex(([name]) => name === match[2]);
-        // Largest unit first and each unit once: "1h1d" and "1h2h" are typos, not durations.
-        if (unit <= lastUnit)
-            return undefined;
-        lastUnit = unit;
-        total += Number(match[1]) * duration_UNITS[unit][1];
-        if (!Number.isSafeInteger(total))
-            return undefined;
-    }
-    return total;
-}
-/**
- * Parses the option `input`'s value, or throws the InputError that names it:
- * `--keep-within "7 days": expected a duration such as 36h, 7d, ...`.
- */
-function duration_parseDurationOption(text, input) {
-    const ms = parseDuration(text);
-    if (ms === undefined)
-        throw new InputError(`--${input} "${text}": expected ${DURATION_FORMS}`, { input });
-    return ms;
-}
-/**
- * The shortest text parseDuration reads back as `ms` (rounded down to whole seconds): `1d12h`,
- * `90m` is `1h30m`, 0 is `0s`.
- */
-function duration_formatDuration(ms) {
-    let rest = Math.max(0, Math.floor(ms / 1000)) * 1000;
-    if (rest === 0)
-        return "0s";
-    let text = "";
-    for (const [name, size] of duration_UNITS) {
-        const count = Math.floor(rest / size);
-        if (count > 0)
-            text += `${count}${name}`;
-        rest -= count * size;
-    }
-    return text;
-}
-
-;// CONCATENATED MODULE: ./src/domain/retention.ts
-/**
- * Retention: which backups prune keeps and which it removes, as a pure function of the listed
- * backups, the policy and `now`, with a reason for every decision (restic's snapshot policy, plus
- * the invariants below). docs/prune.md is the user's description of the same rules.
- *
- * Rules, over committed backups (those with a manifest), newest first:
- * - keep-last N: the N newest backups.
- * - keep-hourly / daily / weekly / monthly / yearly N: the newest backup in each of the last N
- *   hours / days / ISO weeks / months / years that have a backup (UTC). Periods without a backup
- *   do not count, so a pause in backups does not eat into the history.
- * - keep-within D: every backup taken less than D before the newest backup (not before now:
- *   if backups stop, prune does not go on to remove the last ones).
- * A backup kept by any rule stays.
- *
- * Invariants, whatever the rules say:
- * - the newest committed backup is kept;
- * - at least `minVerified` verified backups stay (the newest verified ones are added when the rules
- *   keep fewer); when there are fewer than that, every verified backup stays and a warning says so;
- * - a backup with an object lock in force at `now` (or a legal hold) is kept;
- * - a folder without a manifest (an interrupted or failed backup, or one in flight) is removed only
- *   once it is older than `safeAgeMs`, counted from its newest object (or its id's time);
- * - a policy without any keep rule is refused, never read as "remove everything".
- */
-
-
-/** Check-record kinds that prove a backup restores: a restore-test, or a verify that decrypted. */
-const VERIFYING_CHECK_KINDS = (/* unused pure expression or super */ null && (["restore-test", "verify-deep"]));
-const BUCKET_RULES = [
-    ["keep-hourly", "keepHourly", (t) => `${day(t)} ${pad(t.getUTCHours())}h`],
-    ["keep-daily", "keepDaily", (t) => day(t)],
-    ["keep-weekly", "keepWeekly", (t) => isoWeek(t)],
-    ["keep-monthly", "keepMonthly", (t) => day(t).slice(0, 7)],
-    ["keep-yearly", "keepYearly", (t) => String(t.getUTCFullYear())],
-];
-const KEEP_COUNT_OPTIONS = (/* unused pure expression or super */ null && ([
-    "keep-last",
-    "keep-hourly",
-    "keep-daily",
-    "keep-weekly",
-    "keep-monthly",
-    "keep-yearly",
-]));
-function pad(value, width = 2) {
-    return String(value).padStart(width, "0");
-}
-function day(t) {
-    return `${pad(t.getUTCFullYear(), 4)}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}`;
-}
-/** The ISO 8601 week of a UTC time, e.g. `2026-W09`: weeks start on Monday; week 1 holds a Thursday. */
-function isoWeek(t) {
-    const midnight = Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate());
-    const weekday = (t.getUTCDay() + 6) % 7; // Monday 0 .. Sunday 6
-    const thursday = new Date(midnight + (3 - weekday) * 86_400_000);
-    const year = thursday.getUTCFullYear();
-    const week = Math.floor((thursday.getTime() - Date.UTC(year, 0, 1)) / (7 * 86_400_000)) + 1;
-    return `${pad(year, 4)}-W${pad(week)}`;
-}
-function hasKeepRule(policy) {
-    return (policy.keepLast > 0 || BUCKET_RULES.some(([, field]) => policy[field] > 0) || policy.keepWithinMs > 0);
-}
-const NO_KEEP_RULE_MESSAGE = (/* unused pure expression or super */ null && ("no keep rule: expected at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, " +
-    "--keep-monthly, --keep-yearly (a whole number > 0) or --keep-within (a duration); prune never reads an empty policy as delete everything"));
-/** Throws an InputError unless the policy keeps something and every number is a whole number >= 0. */
-function retention_validatePolicy(policy) {
-    const numbers = [
-        ["keep-last", policy.keepLast],
-        ...BUCKET_RULES.map(([name, field]) => [name, policy[field]]),
-        ["keep-within", policy.keepWithinMs],
-        ["min-verified", policy.minVerified],
-        ["safe-age", policy.safeAgeMs],
-    ];
-    for (const [input, value] of numbers) {
-        if (!Number.isSafeInteger(value) || value < 0) {
-            throw new InputError(`--${input} "${value}": expected a whole number >= 0`, { input });
-        }
-    }
-    if (!hasKeepRule(policy))
-        throw new InputError(NO_KEEP_RULE_MESSAGE, { input: "keep-last" });
-}
-/** Check-record kinds that check the stored object itself: a later failure of one undoes any pass. */
-const INTEGRITY_CHECK_KINDS = (/* unused pure expression or super */ null && (["verify", "verify-deep"]));
-/**
- * Whether checks prove the backup restores: the latest check of kind restore-test or verify-deep
- * passed (a later failure of a kind withdraws that kind's earlier passes), and no integrity check
- * (verify or verify-deep) failed after that pass: a stored object that no longer matches its
- * manifest restores nothing, whatever it did before. On equal times a failure counts as later.
- */
-function isVerified(checks) {
-    const later = (a, b) => a.time > b.time || (+a.time === +b.time && !a.passed && b.passed);
-    const lastIntegrityFailure = checks
-        .filter((check) => INTEGRITY_CHECK_KINDS.includes(check.kind) && !check.passed)
-        .reduce((latest, check) => (!latest || later(check, latest) ? check : latest), undefined);
-    return VERIFYING_CHECK_KINDS.some((kind) => {
-        let last;
-        for (const check of checks) {
-            if (check.kind === kind && (!last || later(check, last)))
-                last = check;
-        }
-        if (!last?.passed)
-            return false;
-        return !lastIntegrityFailure || later(last, lastIntegrityFailure);
-    });
-}
-/** Newest first; equal times by id, descending, so the order never depends on the input's. */
-function newestFirst(a, b) {
-    const byTime = b.time.getTime() - a.time.getTime();
-    return byTime !== 0 ? byTime : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
-}
-function lockReason(lock, now) {
-    if (!lock)
-        return undefined;
-    if (lock.legalHold)
-        return { rule: "object-lock", text: "object lock: legal hold" };
-    if (lock.until && lock.until.getTime() > now.getTime()) {
-        const mode = lock.mode ? ` (${lock.mode})` : "";
-        return { rule: "object-lock", text: `object lock${mode} until ${lock.until.toISOString()}` };
-    }
-    return undefined;
-}
-function plural(count, word) {
-    return `${count} ${word}${count === 1 ? "" : "s"}`;
-}
-/** Decides, for every backup folder given, whether prune keeps or removes it, and why. */
-function planRetention(backups, policy, now) {
-    retention_validatePolicy(policy);
-    const sorted = [...backups].sort(newestFirst);
-    const reasons = new Map(sorted.map((backup) => [backup, []]));
-    const committed = sorted.filter((backup) => backup.committed);
-    const newest = committed[0];
-    const buckets = BUCKET_RULES.filter(([, field]) => policy[field] > 0).map(([rule, field, key]) => ({
-        rule,
-        key,
-        limit: policy[field],
-        used: 0,
-        last: undefined,
-    }));
-    for (const [index, backup] of committed.entries()) {
-        const why = reasons.get(backup);
-        if (index === 0)
-            why.push({ rule: "newest", text: "the newest backup" });
-        if (index < policy.keepLast) {
-            why.push({ rule: "keep-last", text: `keep-last (${index + 1} of ${policy.keepLast})` });
-        }
-        for (const bucket of buckets) {
-            if (bucket.used >= bucket.limit)
-                continue;
-            const value = bucket.key(backup.time);
-            if (value === bucket.last)
-                continue;
-            bucket.last = value;
-            bucket.used++;
-            why.push({ rule: bucket.rule, text: `${bucket.rule} ${value} (${bucket.used} of ${bucket.limit})` });
-        }
-        if (policy.keepWithinMs > 0 && newest.time.getTime() - backup.time.getTime() < policy.keepWithinMs) {
-            why.push({
-                rule: "keep-within",
-                text: `keep-within ${formatDuration(policy.keepWithinMs)} of the newest backup`,
-            });
-        }
-        const lock = lockReason(backup.lock, now);
-        if (lock)
-            why.push(lock);
-    }
-    const warnings = [];
-    if (policy.minVerified > 0) {
-        const verified = committed.filter((backup) => backup.verified);
-        let keptVerified = verified.filter((backup) => reasons.get(backup).length > 0).length;
-        for (const backup of verified) {
-            if (keptVerified >= policy.minVerified)
-                break;
-            const why = reasons.get(backup);
-            if (why.length > 0)
-                continue;
-            why.push({
-                rule: "min-verified",
-                text: `min-verified: kept so that ${plural(policy.minVerified, "verified backup")} ${policy.minVerified === 1 ? "remains" : "remain"}`,
-            });
-            keptVerified++;
-        }
-        if (committed.length > 0 && verified.length === 0) {
-            warnings.push(`no backup under this label has passed a restore-test or a deep verify, so none is known to restore; ` +
-                `min-verified is ${policy.minVerified}: run restore-test or verify with the identity ` +
-                `(or set min-verified to 0 to silence this)`);
-        }
-        else if (committed.length > 0 && verified.length < policy.minVerified) {
-            warnings.push(`only ${plural(verified.length, "backup")} passed a restore-test or a deep verify, fewer than ` +
-                `min-verified ${policy.minVerified}: every verified backup is kept`);
-        }
-    }
-    const decisions = sorted.map((backup) => {
-        const why = reasons.get(backup);
-        if (backup.committed) {
-            if (why.length > 0)
-                return { backup, keep: true, reasons: why };
-            return { backup, keep: false, reasons: [{ rule: "no-rule", text: "no keep rule selects it" }] };
-        }
-        const lock = lockReason(backup.lock, now);
-        if (lock)
-            return { backup, keep: true, reasons: [lock] };
-        const youngest = Math.max(backup.time.getTime(), backup.lastModified?.getTime() ?? -Infinity);
-        const age = now.getTime() - youngest;
-        // Whole minutes: seconds only clutter an age measured against hours.
-        const ageText = formatDuration(Math.max(0, Math.floor(age / 60_000) * 60_000));
-        const safe = formatDuration(policy.safeAgeMs);
-        if (age < policy.safeAgeMs) {
-            return {
-                backup,
-                keep: true,
-                reasons: [
-                    {
-                        rule: "in-flight",
-                        text: `no manifest, ${ageText} old: younger than the safe age ${safe} (may be in flight)`,
-                    },
-                ],
-            };
-        }
-        return {
-            backup,
-            keep: false,
-            reasons: [
-                {
-                    rule: "incomplete",
-                    text: `no manifest (failed or interrupted), ${ageText} old: older than the safe age ${safe}`,
-                },
-            ],
-        };
-    });
-    return { decisions, warnings };
-}
-
-;// CONCATENATED MODULE: ./src/settings/settings.ts
-/**
- * Raw option values (from CLI flags and the environment, or from action inputs) parsed once into
- * typed settings. Every error names the option and what was expected, and is raised before
- * anything is read from or written to a database or a store.
- */
-
-
-
-
-
-
-
-
-
-
-
-function settings_text(raw, name) {
-    const value = raw[name];
-    if (Array.isArray(value))
-        return value.at(-1)?.trim() || undefined;
-    if (typeof value === "boolean")
-        return String(value);
-    return value?.trim() || undefined;
-}
-function required(raw, name, expected) {
-    const value = settings_text(raw, name);
-    if (value === undefined)
-        throw new domain_errors/* InputError */.dz(`--${name}: required; expected ${expected}`, { input: name });
-    return value;
-}
-/** A list option: repeated flags, and each value split on new lines (action inputs) and commas. */
-function list(raw, name) {
-    const value = raw[name];
-    const values = Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
-    return values
-        .flatMap((item) => item.split(/[\n,]/))
-        .map((item) => item.trim())
-        .filter((item) => item !== "" && !item.startsWith("#"));
-}
-function flag(raw, name) {
-    const value = raw[name];
-    if (value === undefined || value === "")
-        return false;
-    if (typeof value === "boolean")
-        return value;
-    const normalized = String(Array.isArray(value) ? value.at(-1) : value)
-        .trim()
-        .toLowerCase();
-    if (["true", "yes", "1", "on"].includes(normalized))
-        return true;
-    if (["false", "no", "0", "off", ""].includes(normalized))
-        return false;
-    throw new domain_errors/* InputError */.dz(`--${name} "${String(value)}": expected true or false`, { input: name });
-}
-function oneOf(raw, name, choices, fallback) {
-    const value = settings_text(raw, name) ?? fallback;
-    if (!choices.includes(value)) {
-        throw new domain_errors/* InputError */.dz(`--${name} "${value}": expected ${choices.join(" or ")}`, { input: name });
-    }
-    return value;
-}
-/** pg-bin-dir, pg-version (auto or a major such as 17) and install-pg-client (auto or never). */
-function parsePgClientSettings(raw) {
-    const versionText = settings_text(raw, "pg-version") ?? "auto";
-    let pgVersion = "auto";
-    if (versionText.toLowerCase() !== "auto") {
-        if (!/^\d{2}$/.test(versionText)) {
-            throw new domain_errors/* InputError */.dz(`--pg-version "${versionText}": expected auto or a major version such as 17`, {
-                input: "pg-version",
-            });
-        }
-        pgVersion = Number(versionText);
-    }
-    return {
-        pgBinDir: settings_text(raw, "pg-bin-dir"),
-        pgVersion,
-        installPgClient: oneOf(raw, "install-pg-client", ["auto", "never"], "auto"),
-    };
-}
-function parseStorageSettings(raw) {
-    const sse = settings_text(raw, "s3-sse");
-    if (sse !== undefined && sse !== "AES256" && sse !== "aws:kms") {
-        throw new domain_errors/* InputError */.dz(`--s3-sse "${sse}": expected AES256 or aws:kms`, { input: "s3-sse" });
-    }
-    const sseKmsKeyId = settings_text(raw, "s3-sse-kms-key-id");
-    if (sseKmsKeyId !== undefined && sse !== "aws:kms") {
-        throw new domain_errors/* InputError */.dz(`--s3-sse-kms-key-id: only used with --s3-sse aws:kms`, {
-            input: "s3-sse-kms-key-id",
-        });
-    }
-    const endpoint = settings_text(raw, "s3-endpoint");
-    if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
-        throw new domain_errors/* InputError */.dz(`--s3-endpoint "${endpoint}": expected an http:// or https:// URL`, {
-            input: "s3-endpoint",
-        });
-    }
-    return {
-        storage: required(raw, "storage", "s3://bucket/prefix, file:///absolute/path or a directory path"),
-        label: layout_validateLabel(settings_text(raw, "label") ?? "default"),
-        s3: {
-            endpoint,
-            region: settings_text(raw, "s3-region"),
-            forcePathStyle: flag(raw, "s3-force-path-style"),
-            checksums: oneOf(raw, "s3-checksums", ["when-required", "when-supported"], "when-required"),
-            sse,
-            sseKmsKeyId,
-        },
-    };
-}
-function readPassphraseFile(path) {
-    let passphrase;
-    try {
-        passphrase = (0,external_node_fs_.readFileSync)(path, "utf8").split(/\r?\n/)[0];
-    }
-    catch (error) {
-        throw new domain_errors/* InputError */.dz(`--passphrase-file "${path}": cannot read it (${error.code ?? "error"})`, { input: "passphrase-file" });
-    }
-    if (!passphrase) {
-        throw new domain_errors/* InputError */.dz(`--passphrase-file "${path}": the first line is empty`, {
-            input: "passphrase-file",
-        });
-    }
-    return passphrase;
-}
-/**
- * Encryption: public recipients, or one passphrase, or an explicit `none`. Neither is a bad input:
- * an unencrypted backup is never made by accident.
- */
-function parseEncryptionSettings(raw) {
-    const mode = flag(raw, "no-encryption")
-        ? "none"
-        : oneOf(raw, "encryption", ["age", "none"], "age");
-    const recipients = list(raw, "recipient");
-    const passphraseFile = settings_text(raw, "passphrase-file");
-    let passphrase = settings_text(raw, "passphrase");
-    if (passphraseFile !== undefined)
-        passphrase = readPassphraseFile(passphraseFile);
-    if (mode === "none") {
-        if (recipients.length > 0 || passphrase !== undefined) {
-            throw new InputError("--encryption none: remove --recipient and the passphrase, or drop --encryption none", {
-                input: "encryption",
-            });
-        }
-        return { kind: "none" };
-    }
-    if (recipients.length > 0 && passphrase !== undefined) {
-        throw new InputError("--recipient and a passphrase: choose one (age allows a passphrase only on its own)", {
-            input: "recipient",
-        });
-    }
-    if (passphrase !== undefined)
-        return { kind: "passphrase", passphrase };
-    if (recipients.length === 0) {
-        throw new InputError("--recipient: required; expected an age public key (age1...), or a passphrase (--passphrase-file / LIFEBOAT_PASSPHRASE), or --encryption none to opt out of encryption", { input: "recipient" });
-    }
-    return { kind: "recipients", recipients };
-}
-/**
- * Object Lock needs both options, an s3:// storage, and request checksums: S3 refuses locked
- * uploads without one, so the checksum mode follows unless the user set it otherwise.
- */
-function parseObjectLock(raw, storage) {
-    const modeText = settings_text(raw, "object-lock-mode");
-    const daysText = settings_text(raw, "object-lock-days");
-    if (modeText === undefined && daysText === undefined)
-        return undefined;
-    if (modeText === undefined || daysText === undefined) {
-        const missing = modeText === undefined ? "object-lock-mode" : "object-lock-days";
-        throw new InputError(`--${missing}: required with --object-lock-mode and --object-lock-days together`, {
-            input: missing,
-        });
-    }
-    const mode = modeText.toUpperCase();
-    if (mode !== "GOVERNANCE" && mode !== "COMPLIANCE") {
-        throw new InputError(`--object-lock-mode "${modeText}": expected GOVERNANCE or COMPLIANCE`, {
-            input: "object-lock-mode",
-        });
-    }
-    const days = Number(daysText);
-    if (!Number.isInteger(days) || days < 1 || days > 36500) {
-        throw new InputError(`--object-lock-days "${daysText}": expected a whole number of days from 1 to 36500`, {
-            input: "object-lock-days",
-        });
-    }
-    if (!storage.storage.startsWith("s3://")) {
-        throw new InputError(`--object-lock-mode: needs s3:// storage with Object Lock enabled on the bucket`, {
-            input: "object-lock-mode",
-        });
-    }
-    if (settings_text(raw, "s3-checksums") === "when-required") {
-        throw new InputError("--s3-checksums when-required: S3 refuses object-locked uploads without a checksum; drop it or use when-supported", { input: "s3-checksums" });
-    }
-    storage.s3.checksums = "when-supported";
-    return { mode, days };
-}
-function parseBackupSettings(raw) {
-    const databaseUrl = parseDatabaseUrl(required(raw, "database-url", "postgresql://user:password@host:port/database"));
-    const storage = parseStorageSettings(raw);
-    const preset = parsePreset(settings_text(raw, "preset"));
-    const includeRoles = parseIncludeRoles(settings_text(raw, "include-roles"), preset);
-    const scope = validateScope(applyPreset(preset, {
-        ...emptyScope(),
-        schemaOnly: flag(raw, "schema-only"),
-        dataOnly: flag(raw, "data-only"),
-        includeSchemas: list(raw, "include-schema"),
-        excludeSchemas: list(raw, "exclude-schema"),
-        includeTables: list(raw, "include-table"),
-        excludeTables: list(raw, "exclude-table"),
-        excludeTableData: list(raw, "exclude-table-data"),
-    }));
-    const extraArgs = validateExtraArgs((settings_text(raw, "pg-dump-args") ?? "").split(/\s+/).filter(Boolean));
-    const objectLock = parseObjectLock(raw, storage);
-    return {
-        ...storage,
-        objectLock,
-        databaseUrl,
-        encryption: parseEncryptionSettings(raw),
-        compression: settings_text(raw, "compression") ?? "auto",
-        scope,
-        extraArgs,
-        ...parsePgClientSettings(raw),
-        preset,
-        includeRoles,
-    };
-}
-/** A whole number >= 0 (`--keep-daily 7`); `fallback` when the option is absent. */
-function wholeNumber(raw, name, fallback) {
-    const value = settings_text(raw, name);
-    if (value === undefined)
-        return fallback;
-    const number = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(number)) {
-        throw new InputError(`--${name} "${value}": expected a whole number >= 0`, { input: name });
-    }
-    return number;
-}
-/** A folder without a manifest younger than this may be a backup in flight: never less than 1 hour. */
-const MIN_SAFE_AGE_MS = 3_600_000;
-function parsePruneSettings(raw) {
-    const within = settings_text(raw, "keep-within");
-    const safeAgeText = settings_text(raw, "safe-age") ?? "24h";
-    const policy = {
-        keepLast: wholeNumber(raw, "keep-last", 0),
-        keepHourly: wholeNumber(raw, "keep-hourly", 0),
-        keepDaily: wholeNumber(raw, "keep-daily", 0),
-        keepWeekly: wholeNumber(raw, "keep-weekly", 0),
-        keepMonthly: wholeNumber(raw, "keep-monthly", 0),
-        keepYearly: wholeNumber(raw, "keep-yearly", 0),
-        keepWithinMs: within === undefined ? 0 : parseDurationOption(within, "keep-within"),
-        minVerified: wholeNumber(raw, "min-verified", 1),
-        safeAgeMs: parseDurationOption(safeAgeText, "safe-age"),
-    };
-    if (policy.safeAgeMs < MIN_SAFE_AGE_MS) {
-        throw new InputError(`--safe-age "${safeAgeText}": expected at least ${formatDuration(MIN_SAFE_AGE_MS)}, so that a backup in flight is never removed`, { input: "safe-age" });
-    }
-    validatePolicy(policy);
-    return { ...parseStorageSettings(raw), policy, dryRun: flag(raw, "dry-run") };
-}
-/** The key that decrypts a backup: an identity (file in the CLI, text in the action) or a passphrase. */
-function parseDecryptionKeys(raw) {
-    const identityFile = settings_text(raw, "identity-file");
-    let identityText = settings_text(raw, "identity");
-    if (identityFile !== undefined) {
-        try {
-            identityText = (0,external_node_fs_.readFileSync)(identityFile, "utf8");
-        }
-        catch (error) {
-            throw new domain_errors/* InputError */.dz(`--identity-file "${identityFile}": cannot read it (${error.code ?? "error"})`, { input: "identity-file" });
-        }
-    }
-    const passphraseFile = settings_text(raw, "passphrase-file");
-    let passphrase = settings_text(raw, "passphrase");
-    if (passphraseFile !== undefined)
-        passphrase = readPassphraseFile(passphraseFile);
-    if (identityText !== undefined && passphrase !== undefined) {
-        throw new domain_errors/* InputError */.dz("--identity-file and a passphrase: give the one the backup was made with", {
-            input: "identity-file",
-        });
-    }
-    return { identityText, passphrase };
-}
-function parseVerifySettings(raw) {
-    const maxAge = settings_text(raw, "max-age");
-    const maxSizeChange = settings_text(raw, "max-size-change");
-    const minSize = settings_text(raw, "min-size");
-    return {
-        ...parseStorageSettings(raw),
-        backup: settings_text(raw, "backup") ?? "latest",
-        keys: parseDecryptionKeys(raw),
-        ...parsePgClientSettings(raw),
-        gates: {
-            maxAgeSeconds: maxAge === undefined ? undefined : parseDurationOption(maxAge, "max-age") / 1000,
-            maxSizeChange: maxSizeChange === undefined ? undefined : parsePercent(maxSizeChange, "max-size-change"),
-            sizeChangeAction: oneOf(raw, "size-change-action", ["fail", "warn"], "fail"),
-            minSizeBytes: minSize === undefined ? undefined : parseSize(minSize, "min-size"),
-        },
-    };
-}
-/** pg_restore flags the restore owns: where it reads from, where it writes to, what it does. */
-const PG_RESTORE_OWNED = [
-    "-d",
-    "--dbname",
-    "-f",
-    "--file",
-    "-l",
-    "--list",
-    "-L",
-    "--use-list",
-    "-j",
-    "--jobs",
-    "-h",
-    "--host",
-    "-p",
-    "--port",
-    "-U",
-    "--username",
-    "-W",
-    "--password",
-    "-e",
-    "--exit-on-error",
-    "-F",
-    "--format",
-    "-C",
-    "--create",
-];
-/** pg_restore's default parallelism: the CPUs, at most 4 (more rarely helps a scratch server). */
-function defaultJobs() {
-    return Math.max(1, Math.min(4, (0,external_node_os_.availableParallelism)()));
-}
-function parseRestoreTestSettings(raw) {
-    const assertionsPath = settings_text(raw, "assertions");
-    let assertions;
-    if (assertionsPath !== undefined) {
-        let sql;
-        try {
-            sql = (0,external_node_fs_.readFileSync)(assertionsPath, "utf8");
-        }
-        catch (error) {
-            throw new domain_errors/* InputError */.dz(`--assertions "${assertionsPath}": cannot read it (${error.code ?? "error"})`, { input: "assertions" });
-        }
-        const split = splitSqlStatements(sql);
-        if (split.problem) {
-            throw new domain_errors/* InputError */.dz(`--assertions "${assertionsPath}": does not parse: ${split.problem}`, {
-                input: "assertions",
-            });
-        }
-        if (split.statements.length === 0) {
-            throw new domain_errors/* InputError */.dz(`--assertions "${assertionsPath}": holds no SQL statement`, {
-                input: "assertions",
-            });
-        }
-        assertions = { path: assertionsPath, statements: split.statements };
-    }
-    const tolerate = list(raw, "tolerate").map((pattern) => {
-        try {
-            return new RegExp(pattern);
-        }
-        catch (error) {
-            throw new domain_errors/* InputError */.dz(`--tolerate "${pattern}": not a regular expression (${error.message})`, {
-                input: "tolerate",
-            });
-        }
-    });
-    const pgRestoreArgs = (settings_text(raw, "pg-restore-args") ?? "").split(/\s+/).filter(Boolean);
-    for (const arg of pgRestoreArgs) {
-        const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
-        if (PG_RESTORE_OWNED.includes(flag)) {
-            throw new domain_errors/* InputError */.dz(`--pg-restore-args: "${arg}" is not allowed (the restore-test sets it)`, {
-                input: "pg-restore-args",
-            });
-        }
-    }
-    const jobsText = settings_text(raw, "jobs");
-    const jobs = jobsText === undefined ? defaultJobs() : Number(jobsText);
-    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) {
-        throw new domain_errors/* InputError */.dz(`--jobs "${jobsText}": expected a whole number from 1 to 64`, { input: "jobs" });
-    }
-    return {
-        ...parseStorageSettings(raw),
-        backup: settings_text(raw, "backup") ?? "latest",
-        keys: parseDecryptionKeys(raw),
-        scratchUrl: database_url_parseDatabaseUrl(required(raw, "scratch-database-url", "postgresql://user:password@host:port/postgres"), "scratch-database-url"),
-        assertions,
-        run: settings_text(raw, "run"),
-        tolerate,
-        keepOnFailure: flag(raw, "keep-on-failure"),
-        decryptToDisk: oneOf(raw, "decrypt-to-disk", ["auto", "never"], "auto"),
-        jobs,
-        pgRestoreArgs,
-        ...parsePgClientSettings(raw),
-    };
-}
-/**
- * restore: the target and its confirmation are checked here (the name typed in `confirm` against
- * the database name in the URL) and again against current_database() once connected.
- */
-function parseRestoreSettings(raw) {
-    const targetUrl = parseDatabaseUrl(required(raw, "target-database-url", "postgresql://user:password@host:port/database"), "target-database-url");
-    const confirm = settings_text(raw, "confirm");
-    if (confirm === undefined) {
-        throw new InputError(`--confirm: required; expected the target database's name ("${targetUrl.database}"), typed out to confirm that it is overwritten`, { input: "confirm" });
-    }
-    if (confirm !== targetUrl.database) {
-        throw new InputError(`--confirm "${confirm}": expected the target database's name "${targetUrl.database}" (from --target-database-url); nothing was restored`, { input: "confirm" });
-    }
-    const storage = parseStorageSettings(raw);
-    const safetyLabelText = settings_text(raw, "safety-label");
-    const safetyLabel = safetyLabelText ?? `${storage.label}-safety`;
-    try {
-        validateLabel(safetyLabel);
-    }
-    catch (error) {
-        if (safetyLabelText !== undefined)
-            throw error;
-        throw new InputError(`--label "${storage.label}": the safety label "${safetyLabel}" is too long; give --safety-label`, { input: "safety-label" });
-    }
-    if (safetyLabel === storage.label) {
-        throw new InputError(`--safety-label "${safetyLabel}": expected a label other than the one being restored from`, { input: "safety-label" });
-    }
-    return {
-        ...storage,
-        backup: settings_text(raw, "backup") ?? "latest",
-        keys: parseDecryptionKeys(raw),
-        targetUrl,
-        confirm,
-        safetyBackup: raw["safety-backup"] === undefined ? true : flag(raw, "safety-backup"),
-        safetyLabel,
-        schemas: list(raw, "schema"),
-        tables: list(raw, "table"),
-        clean: flag(raw, "clean"),
-        noOwner: flag(raw, "no-owner"),
-        noPrivileges: flag(raw, "no-privileges"),
-        ...parsePgClientSettings(raw),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/settings/spec.ts
-const storageOptions = [
-    {
-        name: "storage",
-        description: "Where backups live: s3://bucket/prefix (AWS S3 or any S3-compatible store), file:///absolute/path, or a directory path.",
-        type: "string",
-        required: true,
-        cliDefault: "./backups",
-        env: "LIFEBOAT_STORAGE",
-        value: "URL",
-    },
-    {
-        name: "label",
-        description: "Separates databases and environments in one storage location: backups go under <storage>/<label>/.",
-        type: "string",
-        default: "default",
-        env: "LIFEBOAT_LABEL",
-        value: "NAME",
-    },
-    {
-        name: "s3-endpoint",
-        description: "Endpoint of an S3-compatible store (R2, B2, MinIO, Supabase Storage, GCS interop); empty for AWS S3.",
-        type: "string",
-        env: "AWS_ENDPOINT_URL_S3",
-        value: "URL",
-    },
-    {
-        name: "s3-region",
-        description: "S3 region; empty for the SDK's default chain (AWS_REGION), or us-east-1.",
-        type: "string",
-        value: "REGION",
-    },
-    {
-        name: "s3-force-path-style",
-        description: "Address the bucket in the path (https://endpoint/bucket/key), as MinIO and some stores need.",
-        type: "boolean",
-        default: "false",
-    },
-    {
-        name: "s3-checksums",
-        description: "when-required (default: checksums only where the S3 API demands them, which S3-compatible stores accept) or when-supported (the AWS SDK's default).",
-        type: "string",
-        default: "when-required",
-        value: "MODE",
-    },
-];
-/** How the PostgreSQL client tools are chosen, and installed when missing (docs/pg-client.md). */
-const pgClientOptions = (tool) => [
-    {
-        name: "pg-version",
-        description: `Major version of ${tool} to use: auto (default: ${tool === "pg_dump" ? "the server's own major when present, else the nearest newer one" : "one that reads the archive, the same major as the pg_dump that made it when present"}) or a major such as 17.`,
-        type: "string",
-        default: "auto",
-        value: "MAJOR",
-    },
-    {
-        name: "install-pg-client",
-        description: `auto: when no suitable ${tool} is on the machine and it runs Linux with apt, download postgresql-client-<major> from the PostgreSQL apt repository into a tool directory (cached with actions/cache in Actions) without touching the system; never: use only what is installed.`,
-        type: "string",
-        default: "auto",
-        cliDefault: "never",
-        value: "MODE",
-    },
-];
-/** Where an action reports: the job summary always; a pull request comment and Slack on request. */
-const reportOptions = [
-    {
-        name: "comment-on-pr",
-        description: "auto (default): on pull_request events, keep one comment per label and action on the pull request, updated in place on every run; never: no comment.",
-        type: "string",
-        default: "auto",
-        actionOnly: true,
-        value: "MODE",
-    },
-    {
-        name: "github-token",
-        description: "Token for the pull request comment. The default GITHUB_TOKEN works when the job has pull-requests: write; without that right the comment is skipped with a warning.",
-        type: "string",
-        default: "${{ github.token }}",
-        secret: true,
-        actionOnly: true,
-    },
-    {
-        name: "slack-webhook-url",
-        description: "Slack incoming webhook URL (from a secret) to report to; empty for no Slack message. A Slack outage never fails the step.",
-        type: "string",
-        secret: true,
-        actionOnly: true,
-        value: "URL",
-    },
-    {
-        name: "notify-on",
-        description: "When to send the Slack message: failure (default), success, always or never.",
-        type: "string",
-        default: "failure",
-        actionOnly: true,
-        value: "WHEN",
-    },
-];
-const backupOptions = [
-    {
-        name: "database-url",
-        description: "PostgreSQL connection URL of the database to back up: postgresql://user:password@host:port/database.",
-        type: "string",
-        required: true,
-        env: "DATABASE_URL",
-        secret: true,
-        value: "URL",
-    },
-    ...storageOptions,
-    {
-        name: "recipient",
-        description: "age public key (age1...) that can decrypt the backup; several for key rotation (repeat the flag, or one per line in the action). Only public keys: the backup never needs a secret.",
-        type: "list",
-        env: "LIFEBOAT_RECIPIENTS",
-        value: "AGE1...",
-    },
-    {
-        name: "passphrase",
-        description: "Encrypt with this passphrase (age scrypt) instead of public keys. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE.",
-        type: "string",
-        secret: true,
-        actionOnly: true,
-        env: "LIFEBOAT_PASSPHRASE",
-    },
-    {
-        name: "passphrase-file",
-        description: "Read the passphrase (age scrypt) from this file instead of using public keys; its first line counts.",
-        type: "string",
-        cliOnly: true,
-        value: "PATH",
-    },
-    {
-        name: "encryption",
-        description: "age (default), or none to store the dump unencrypted (an explicit opt-out).",
-        type: "string",
-        default: "age",
-        value: "MODE",
-    },
-    {
-        name: "no-encryption",
-        description: "Same as --encryption none.",
-        type: "boolean",
-        cliOnly: true,
-    },
-    {
-        name: "compression",
-        description: "pg_dump's compression: auto (zstd with pg_dump 16+, else gzip:1), none, gzip[:1-9], lz4[:1-12], zstd[:1-22].",
-        type: "string",
-        default: "auto",
-        value: "METHOD",
-    },
-    { name: "schema-only", description: "Dump the schema only, no data.", type: "boolean", default: "false" },
-    { name: "data-only", description: "Dump the data only, no schema.", type: "boolean", default: "false" },
-    {
-        name: "include-schema",
-        description: "Dump only schemas matching this pg_dump pattern (repeatable; one per line in the action).",
-        type: "list",
-        value: "PATTERN",
-    },
-    {
-        name: "exclude-schema",
-        description: "Leave out schemas matching this pg_dump pattern (repeatable).",
-        type: "list",
-        value: "PATTERN",
-    },
-    {
-        name: "include-table",
-        description: "Dump only tables matching this pg_dump pattern (repeatable).",
-        type: "list",
-        value: "PATTERN",
-    },
-    {
-        name: "exclude-table",
-        description: "Leave out tables matching this pg_dump pattern (repeatable).",
-        type: "list",
-        value: "PATTERN",
-    },
-    {
-        name: "exclude-table-data",
-        description: "Keep these tables' definitions but not their rows (repeatable).",
-        type: "list",
-        value: "PATTERN",
-    },
-    {
-        name: "preset",
-        description: "none (default), or supabase: the schemas a Supabase project's user owns in full, the data of auth and storage, none of the platform's own schemas, plus the roles (docs/supabase.md).",
-        type: "string",
-        default: "none",
-        value: "NAME",
-    },
-    {
-        name: "include-roles",
-        description: "auto (default: true with preset supabase), true or false: also store the roles (pg_dumpall --roles-only --no-role-passwords) as a second encrypted object, roles.sql.age, that restore-test applies first.",
-        type: "string",
-        default: "auto",
-        value: "BOOL",
-    },
-    {
-        name: "pg-dump-args",
-        description: "Extra pg_dump arguments, separated by spaces (e.g. --no-owner --no-privileges). Output, format, connection and scope flags are refused: they have options of their own.",
-        type: "string",
-        value: "ARGS",
-    },
-    {
-        name: "pg-bin-dir",
-        description: "Directory holding the pg_dump to use. By default one that can dump the server, from /usr/lib/postgresql/<major>/bin or PATH: the server's own major if present, else the nearest newer one.",
-        type: "string",
-        value: "DIR",
-    },
-    ...pgClientOptions("pg_dump"),
-    {
-        name: "s3-sse",
-        description: "Server-side encryption for stored objects: AES256 or aws:kms (with s3-sse-kms-key-id).",
-        type: "string",
-        value: "MODE",
-    },
-    {
-        name: "object-lock-mode",
-        description: "S3 Object Lock retention for the dump and manifest: GOVERNANCE or COMPLIANCE (with object-lock-days; the bucket must have Object Lock enabled). A leaked credential then cannot delete backups either; prune leaves them alone until the lock expires.",
-        type: "string",
-        value: "MODE",
-    },
-    {
-        name: "object-lock-days",
-        description: "Days each backup stays locked (with object-lock-mode).",
-        type: "string",
-        value: "DAYS",
-    },
-    {
-        name: "s3-sse-kms-key-id",
-        description: "KMS key id for s3-sse aws:kms.",
-        type: "string",
-        value: "KEY",
-    },
-];
-const keepCount = (period) => ({
-    name: `keep-${period}`,
-    description: period === "last"
-        ? "Keep the N newest backups."
-        : `Keep the newest backup in each of the last N ${{ hourly: "hours", daily: "days", weekly: "ISO weeks (Monday to Sunday)", monthly: "months", yearly: "years" }[period]} that have a backup (UTC).`,
-    type: "string",
-    value: "N",
-});
-const pruneOptions = [
-    ...storageOptions,
-    keepCount("last"),
-    keepCount("hourly"),
-    keepCount("daily"),
-    keepCount("weekly"),
-    keepCount("monthly"),
-    keepCount("yearly"),
-    {
-        name: "keep-within",
-        description: "Keep every backup taken less than this long before the newest backup: a duration such as 36h, 7d, 2w or 1d12h (units w, d, h, m, s).",
-        type: "string",
-        value: "DURATION",
-    },
-    {
-        name: "min-verified",
-        description: "Never leave fewer than this many backups with a passing restore-test or deep verify (when fewer exist, every one is kept and prune warns).",
-        type: "string",
-        default: "1",
-        value: "N",
-    },
-    {
-        name: "safe-age",
-        description: "Folders without a manifest (failed or interrupted backups) are removed only once older than this (at least 1h), so a backup in flight is never touched.",
-        type: "string",
-        default: "24h",
-        value: "DURATION",
-    },
-    {
-        name: "dry-run",
-        description: "Print every decision with its reason and delete nothing.",
-        type: "boolean",
-        default: "false",
-    },
-];
-const decryptionOptions = [
-    {
-        name: "identity-file",
-        description: "File holding the age identity (AGE-SECRET-KEY-1...) that decrypts the backup. Only jobs that decrypt need it.",
-        type: "string",
-        cliOnly: true,
-        value: "PATH",
-    },
-    {
-        name: "identity",
-        description: "The age identity (AGE-SECRET-KEY-1...) that decrypts the backup, e.g. from a secret. In the CLI use --identity-file or LIFEBOAT_IDENTITY.",
-        type: "string",
-        secret: true,
-        actionOnly: true,
-        env: "LIFEBOAT_IDENTITY",
-    },
-    {
-        name: "passphrase-file",
-        description: "For a backup made with a passphrase: a file whose first line is the passphrase.",
-        type: "string",
-        cliOnly: true,
-        value: "PATH",
-    },
-    {
-        name: "passphrase",
-        description: "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE.",
-        type: "string",
-        secret: true,
-        actionOnly: true,
-        env: "LIFEBOAT_PASSPHRASE",
-    },
-    {
-        name: "pg-bin-dir",
-        description: "Directory holding the pg_restore to use. By default one that reads the archive's version, from /usr/lib/postgresql/<major>/bin or PATH.",
-        type: "string",
-        value: "DIR",
-    },
-    ...pgClientOptions("pg_restore"),
-];
-const backupSelector = {
-    name: "backup",
-    description: "Which backup: latest (the newest committed one under the label) or a backup id.",
-    type: "string",
-    default: "latest",
-    value: "ID",
-};
-const verifyOptions = [
-    ...storageOptions,
-    backupSelector,
-    ...decryptionOptions,
-    {
-        name: "max-age",
-        description: "Fail when the newest backup under the label is older than this (e.g. 26h): a dead-man's switch for scheduled backups.",
-        type: "string",
-        value: "DURATION",
-    },
-    {
-        name: "max-size-change",
-        description: "Fail (or warn, see size-change-action) when the stored size moved more than this against the previous backup, e.g. 50%.",
-        type: "string",
-        value: "PERCENT",
-    },
-    {
-        name: "size-change-action",
-        description: "fail (default) or warn when max-size-change is exceeded.",
-        type: "string",
-        default: "fail",
-        value: "ACTION",
-    },
-    {
-        name: "min-size",
-        description: "Fail when the stored object is smaller than this, e.g. 1MB.",
-        type: "string",
-        value: "SIZE",
-    },
-];
-const restoreTestOptions = [
-    ...storageOptions,
-    backupSelector,
-    ...decryptionOptions,
-    {
-        name: "scratch-database-url",
-        description: "PostgreSQL server to restore into, as a URL whose role may CREATE DATABASE (a service container's superuser, say). A fresh database with a unique name is created there and dropped afterwards.",
-        type: "string",
-        required: true,
-        secret: true,
-        env: "LIFEBOAT_SCRATCH_DATABASE_URL",
-        value: "URL",
-    },
-    {
-        name: "assertions",
-        description: "SQL file of checks run against the restored copy: every statement must return one row whose first column is true.",
-        type: "string",
-        value: "PATH",
-    },
-    {
-        name: "run",
-        description: "Shell command run against the restored copy, with DATABASE_URL (and PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD) pointing at it: where a deploy's migrations are rehearsed on real data.",
-        type: "string",
-        value: "COMMAND",
-    },
-    {
-        name: "tolerate",
-        description: "Regular expression for pg_restore errors that do not fail the test (repeatable; one per line in the action), e.g. role .* does not exist.",
-        type: "list",
-        value: "REGEX",
-    },
-    {
-        name: "keep-on-failure",
-        description: "Keep the scratch database when the test fails, for inspection.",
-        type: "boolean",
-        default: "false",
-    },
-    {
-        name: "decrypt-to-disk",
-        description: "auto (default): decrypt to a private temporary file when it fits on local disk, for a parallel pg_restore; never: stream into pg_restore, so no plaintext ever touches the disk.",
-        type: "string",
-        default: "auto",
-        value: "MODE",
-    },
-    {
-        name: "jobs",
-        description: "pg_restore's parallel jobs when the decrypted archive fits on local disk (default: CPUs, at most 4).",
-        type: "string",
-        value: "N",
-    },
-    {
-        name: "pg-restore-args",
-        description: "Extra pg_restore arguments, separated by spaces (e.g. --no-owner --no-privileges). Connection, output, list and job flags are refused.",
-        type: "string",
-        value: "ARGS",
-    },
-];
-const restoreOptions = [
-    ...storageOptions,
-    {
-        name: "backup",
-        description: "Which backup to restore: latest (the newest committed one under the label), a backup id, or before:<ISO time> (the newest one started at or before it, e.g. before:2026-11-22T01:00:00Z).",
-        type: "string",
-        default: "latest",
-        value: "ID",
-    },
-    ...decryptionOptions,
-    {
-        name: "target-database-url",
-        description: "PostgreSQL connection URL of the database to restore into (it must exist): postgresql://user:password@host:port/database.",
-        type: "string",
-        required: true,
-        secret: true,
-        env: "LIFEBOAT_TARGET_DATABASE_URL",
-        value: "URL",
-    },
-    {
-        name: "confirm",
-        description: "The target database's name, typed out: the restore is refused unless it equals the database name in target-database-url (and current_database() once connected).",
-        type: "string",
-        required: true,
-        value: "DATABASE",
-    },
-    {
-        name: "safety-backup",
-        description: "true (default): first back up the target database into the same storage, encrypted to the same keys as the backup being restored, so that the restore can be undone; false to skip it.",
-        type: "string",
-        default: "true",
-        value: "BOOL",
-    },
-    {
-        name: "safety-label",
-        description: "Label of the safety backup (default: <label>-safety).",
-        type: "string",
-        value: "NAME",
-    },
-    {
-        name: "schema",
-        description: "Restore only this schema (pg_restore --schema; repeatable, one per line in the action). Default: the whole database.",
-        type: "list",
-        value: "NAME",
-    },
-    {
-        name: "table",
-        description: "Restore only this table (pg_restore --table; repeatable, one per line in the action). Default: the whole database.",
-        type: "list",
-        value: "NAME",
-    },
-    {
-        name: "clean",
-        description: "Drop each object before recreating it (pg_restore --clean --if-exists); without it, the restore fails on objects that already exist.",
-        type: "boolean",
-        default: "false",
-    },
-    {
-        name: "no-owner",
-        description: "Do not set object ownership to the original owners (pg_restore --no-owner).",
-        type: "boolean",
-        default: "false",
-    },
-    {
-        name: "no-privileges",
-        description: "Do not restore access privileges (GRANT/REVOKE) (pg_restore --no-privileges).",
-        type: "boolean",
-        default: "false",
-    },
-];
-const COMMANDS = [
-    {
-        command: "backup",
-        action: "backup-db",
-        summary: "Dump a PostgreSQL database with pg_dump, encrypt it with age and stream it into storage.",
-        options: [...backupOptions, ...reportOptions],
-        outputs: [
-            { name: "backup-id", description: "Id of the new backup (YYYYMMDDTHHMMSSZ-<random>)." },
-            { name: "backup-key", description: "Storage key of the encrypted dump, relative to the storage URL." },
-            { name: "manifest-key", description: "Storage key of the manifest, relative to the storage URL." },
-            { name: "stored-bytes", description: "Size of the stored dump object in bytes." },
-            { name: "sha256", description: "sha256 of the stored dump object." },
-            { name: "duration-seconds", description: "Wall time of the backup in seconds." },
-        ],
-    },
-    {
-        command: "list",
-        summary: "List the backups under a label, newest first.",
-        options: storageOptions,
-        outputs: [],
-    },
-    {
-        command: "prune",
-        action: "prune",
-        summary: "Delete the backups a retention policy does not keep: never the newest, never below min-verified, never a locked one.",
-        options: [...pruneOptions, ...reportOptions],
-        outputs: [
-            { name: "kept", description: "Number of backups kept." },
-            {
-                name: "deleted",
-                description: "Number of backup folders deleted (with dry-run: that would be deleted), incomplete ones included.",
-            },
-            {
-                name: "freed-bytes",
-                description: "Bytes freed by the deletions (with dry-run: that would be freed).",
-            },
-        ],
-    },
-    {
-        command: "verify",
-        action: "verify-backup",
-        summary: "Check a backup against its manifest: the stored object's sha256 and size, and with the identity its decrypted archive; plus freshness and size gates.",
-        options: [...verifyOptions, ...reportOptions],
-        outputs: [
-            { name: "verified", description: "true when every check passed, else false." },
-            { name: "backup-id", description: "Id of the backup that was checked." },
-            { name: "backup-age-seconds", description: "Age of that backup in seconds." },
-            { name: "stored-bytes", description: "Size of its stored object in bytes." },
-            { name: "reason", description: "Why verification failed (empty when it passed)." },
-        ],
-    },
-    {
-        command: "restore-test",
-        action: "restore-test",
-        summary: "Restore a backup into a fresh scratch database, compare every table's row count with the manifest, run assertions and a command against it, then drop it.",
-        options: [
-            ...restoreTestOptions,
-            ...reportOptions,
-            {
-                name: "report-artifact",
-                description: "auto (default): upload the restore-test report (pg_restore log, assertion and command output) as a workflow artifact when the artifact service is available, with a notice when it is not; never: do not upload.",
-                type: "string",
-                default: "auto",
-                actionOnly: true,
-                value: "MODE",
-            },
-        ],
-        outputs: [
-            { name: "passed", description: "true when the restore and every check passed, else false." },
-            { name: "backup-id", description: "Id of the backup that was restored." },
-            { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
-            { name: "tables-checked", description: "Number of tables whose row counts were compared." },
-            { name: "mismatches", description: "Number of tables whose row count differs from the manifest." },
-            { name: "reason", description: "Why the test failed (empty when it passed)." },
-        ],
-    },
-    {
-        command: "restore",
-        action: "restore-db",
-        summary: "Restore a backup into a target database, refused unless confirm names it; a safety backup of the target is taken first.",
-        options: [...restoreOptions, ...reportOptions],
-        outputs: [
-            { name: "backup-id", description: "Id of the backup that was restored." },
-            {
-                name: "safety-backup-id",
-                description: "Id of the safety backup of the target taken before the restore (under safety-label); empty when safety-backup is false.",
-            },
-            { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
-        ],
-    },
-    {
-        command: "doctor",
-        summary: "Diagnose a connection before a backup: DNS and IPv4/IPv6 reachability, Supabase poolers, TLS, authentication, the server's version, and a pg_dump that can dump it.",
-        options: [
-            backupOptions.find((option) => option.name === "database-url"),
-            {
-                ...backupOptions.find((option) => option.name === "preset"),
-                description: "none (default), or supabase: check privileges only in the schemas the supabase preset dumps.",
-            },
-            backupOptions.find((option) => option.name === "pg-bin-dir"),
-            ...pgClientOptions("pg_dump"),
-        ],
-        outputs: [],
-    },
-    {
-        command: "keygen",
-        summary: "Make an age key pair: the identity (secret) to a file, the recipient (public) to stdout.",
-        options: [
-            {
-                name: "output",
-                description: "File to write the identity to (created with mode 0600; refused if it exists).",
-                type: "string",
-                required: true,
-                value: "PATH",
-            },
-        ],
-        outputs: [],
-    },
-];
-const GLOBAL_CLI_OPTIONS = [
-    { name: "json", description: "Print one JSON object with the result on stdout.", type: "boolean" },
-    { name: "debug", description: "Print stack traces with errors.", type: "boolean" },
-    { name: "help", description: "Show this help.", type: "boolean" },
-];
-function commandSpec(command) {
-    const spec = COMMANDS.find((candidate) => candidate.command === command);
-    if (!spec)
-        throw new Error(`no command ${command}`);
-    return spec;
-}
-
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
+var core = __nccwpck_require__(33838);
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(73136);
-// EXTERNAL MODULE: ./src/storage/keys.ts
-var storage_keys = __nccwpck_require__(397);
-;// CONCATENATED MODULE: ./src/storage/local-store.ts
+;// CONCATENATED MODULE: ./src/storage/file-driver.ts
+/** The local-directory driver: `file:///absolute/path`, or a plain path (the registry's default). */
+
+const fileDriver = {
+    kind: "file",
+    schemes: ["file"],
+    forms: ["file:///absolute/path", "a directory path"],
+    options: [],
+    parse(text, { fail }) {
+        let url;
+        try {
+            url = new URL(text);
+        }
+        catch {
+            return fail();
+        }
+        if (url.host !== "")
+            return fail(`a file URL names no host ("${url.host}")`);
+        if (url.search !== "" || url.hash !== "")
+            return fail("a file URL has no query or fragment");
+        const path = (0,external_node_url_.fileURLToPath)(url);
+        return { kind: "file", path: path.length > 1 ? path.replace(/\/+$/, "") : path };
+    },
+    format: (location) => (0,external_node_url_.pathToFileURL)(location.path).href,
+    async open(location) {
+        const { LocalStore } = await __nccwpck_require__.e(/* import() */ 226).then(__nccwpck_require__.bind(__nccwpck_require__, 90226));
+        return new LocalStore(location.path);
+    },
+};
+
+;// CONCATENATED MODULE: ./src/storage/s3-driver.ts
+const s3Driver = {
+    kind: "s3",
+    schemes: ["s3"],
+    forms: ["s3://bucket/prefix"],
+    options: ["s3-endpoint", "s3-region", "s3-force-path-style", "s3-checksums", "s3-sse", "s3-sse-kms-key-id"],
+    parse(text, { fail }) {
+        const rest = text.slice("s3:".length);
+        if (!rest.startsWith("//"))
+            return fail();
+        const [bucket = "", ...path] = rest.slice(2).split("/");
+        if (bucket === "")
+            return fail("no bucket");
+        const bucketProblem = problemWithBucketName(bucket);
+        if (bucketProblem)
+            return fail(`bucket "${bucket}" ${bucketProblem}`);
+        return { kind: "s3", bucket, prefix: path.join("/").replace(/^\/+|\/+$/g, "") };
+    },
+    format: (location) => location.prefix ? `s3://${location.bucket}/${location.prefix}` : `s3://${location.bucket}`,
+    async open(location, options) {
+        const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(947)]).then(__nccwpck_require__.bind(__nccwpck_require__, 98947));
+        return createS3Store({ bucket: location.bucket, prefix: location.prefix }, options.s3);
+    },
+};
 /**
- * A store in a local directory: the embedded default for trying things out, and for tests.
- *
- * A put streams into a temporary file next to its target (named `.partial-<random>`, which list()
- * never reports and no key may use), syncs it to disk and renames it into place, so an object is
- * either absent or complete. A failed or aborted put removes its temporary file.
+ * Why `name` is not a valid S3 bucket name, or undefined when it is. The general-purpose bucket
+ * rules: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or
+ * digit, no two adjacent dots, not an IP address.
+ */
+function problemWithBucketName(name) {
+    if (name.length < 3 || name.length > 63)
+        return "must be 3 to 63 characters long";
+    if (!/^[a-z0-9.-]+$/.test(name))
+        return "may only contain lowercase letters, digits, dots and hyphens";
+    if (!/^[a-z0-9].*[a-z0-9]$/.test(name))
+        return "must start and end with a letter or digit";
+    if (name.includes(".."))
+        return "must not contain two adjacent dots";
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(name))
+        return "must not be an IP address";
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/storage/registry.ts
+/**
+ * Store drivers, registered by URL scheme (restic's location registry, pgBackRest's storage helper
+ * list). A driver parses its own URLs, formats them back without credentials, names the options it
+ * takes, and opens a Store. Adding a store kind is one driver module plus one line in STORE_DRIVERS
+ * (and its location in the StoreLocation union).
  */
 
 
 
 
-
-
-
-
-function errorCode(error) {
-    const code = error?.code;
-    return typeof code === "string" ? code : undefined;
+/** The registered drivers. A text without a scheme is a directory path (the file driver). */
+const STORE_DRIVERS = [s3Driver, fileDriver];
+/** A scheme of two or more characters, so a Windows drive letter ("C:") is not one. */
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]+):/;
+function expected() {
+    const forms = STORE_DRIVERS.flatMap((driver) => driver.forms);
+    return `expected ${forms.slice(0, -1).join(", ")} or ${forms.at(-1)}`;
 }
-const MISSING = new Set(["ENOENT", "ENOTDIR"]);
-class LocalStore {
-    url;
-    /** The absolute directory that holds the objects. */
-    root;
-    constructor(root) {
-        if (!(0,external_node_path_.isAbsolute)(root))
-            throw new Error(`a local store needs an absolute path, got "${root}"`);
-        this.root = (0,external_node_path_.resolve)(root);
-        this.url = (0,external_node_url_.pathToFileURL)(this.root).href;
-    }
-    /**
-     * Checks that the root is a writable directory, or could be made as one: a missing root is
-     * fine when its nearest existing ancestor is a writable directory. Creates nothing (a listing of
-     * a mistyped path must not leave a directory behind); the first put creates what it needs.
-     */
-    async check() {
-        try {
-            let dir = this.root;
-            for (;;) {
-                const info = await (0,promises_.stat)(dir).catch((error) => {
-                    if (errorCode(error) === "ENOENT")
-                        return undefined;
-                    throw error;
-                });
-                if (info) {
-                    if (!info.isDirectory())
-                        throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
-                    await (0,promises_.access)(dir, external_node_fs_.constants.W_OK | external_node_fs_.constants.X_OK);
-                    return;
-                }
-                const parent = (0,external_node_path_.dirname)(dir);
-                if (parent === dir)
-                    return;
-                dir = parent;
-            }
-        }
-        catch (error) {
-            const code = errorCode(error);
-            const why = code === "EEXIST" || code === "ENOTDIR"
-                ? "a file is in the way, not a directory"
-                : code === "EACCES" || code === "EPERM" || code === "EROFS"
-                    ? "permission denied"
-                    : (0,domain_errors/* describeError */.Uc)(error);
-            throw new domain_errors/* InputError */.dz(`--storage "${this.url}": cannot use the directory ${this.root}: ${why}`, {
-                input: "storage",
-                cause: error,
-            });
-        }
-    }
-    async put(key, body, options = {}) {
-        (0,storage_keys/* assertValidKey */.Mw)(key);
-        if (options.retention) {
-            body.destroy();
-            throw new domain_errors/* InputError */.dz(`--storage "${this.url}": a local directory cannot hold an object lock; use s3://`, {
-                input: "storage",
-            });
-        }
-        const { signal } = options;
-        const target = this.pathOf(key);
-        const temp = (0,external_node_path_.join)((0,external_node_path_.dirname)(target), `${storage_keys/* TEMP_FILE_PREFIX */.D0}${(0,external_node_crypto_.randomBytes)(8).toString("hex")}`);
-        let handle;
-        let bytes = 0;
-        try {
-            signal?.throwIfAborted();
-            handle = await createFile(temp);
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(body, async function* count(source) {
-                for await (const chunk of source) {
-                    bytes += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.length;
-                    yield chunk;
-                }
-            }, handle.createWriteStream(), { signal });
-            handle = undefined; // closed by its stream
-            await syncFile(temp);
-            signal?.throwIfAborted();
-            await (0,promises_.rename)(temp, target);
-            await syncDirectory((0,external_node_path_.dirname)(target));
-            return { bytes };
-        }
-        catch (error) {
-            body.destroy();
-            await handle?.close().catch(() => undefined);
-            await (0,promises_.rm)(temp, { force: true }).catch(() => undefined);
-            await this.prune(new Set([(0,external_node_path_.dirname)(key)]));
-            const message = signal?.aborted
-                ? `storing "${key}" in ${this.url} was aborted: ${(0,domain_errors/* describeError */.Uc)(signal.reason)}`
-                : `storing "${key}" in ${this.url} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`;
-            throw new domain_errors/* OperationError */.OK(message, { cause: signal?.aborted ? signal.reason : error });
-        }
-    }
-    async get(key) {
-        (0,storage_keys/* assertValidKey */.Mw)(key);
-        let handle;
-        try {
-            handle = await (0,promises_.open)(this.pathOf(key), "r");
-            if ((await handle.stat()).isFile())
-                return handle.createReadStream();
-        }
-        catch (error) {
-            await handle?.close().catch(() => undefined);
-            if (!MISSING.has(errorCode(error) ?? "") && errorCode(error) !== "EISDIR") {
-                throw new domain_errors/* OperationError */.OK(`reading "${key}" from ${this.url} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
-                    cause: error,
-                });
-            }
-        }
-        await handle?.close().catch(() => undefined);
-        throw new domain_errors/* NotFoundError */.m_(`"${key}" does not exist in ${this.url}`);
-    }
-    async head(key) {
-        (0,storage_keys/* assertValidKey */.Mw)(key);
-        return this.info(key);
-    }
-    async *list(prefix) {
-        (0,storage_keys/* assertValidPrefix */.x3)(prefix);
-        const slash = prefix.lastIndexOf("/");
-        const keys = this.walk(prefix.slice(0, slash + 1), prefix.slice(slash + 1));
-        // Up to IO_CONCURRENCY stats in flight ahead of the object being yielded, in key order: a
-        // listing of many small folders is then not one thread-pool round trip after another.
-        const window = [];
-        let more = true;
-        for (;;) {
-            while (more && window.length < IO_CONCURRENCY) {
-                const next = await keys.next();
-                if (next.done) {
-                    more = false;
-                    break;
-                }
-                const info = this.info(next.value);
-                // Awaited below in order; until then a failure must not count as an unhandled rejection.
-                info.catch(() => undefined);
-                window.push(info);
-            }
-            const first = window.shift();
-            if (!first)
-                return;
-            const info = await first;
-            if (info)
-                yield info;
-        }
-    }
-    async deleteMany(keys) {
-        for (const key of keys)
-            (0,storage_keys/* assertValidKey */.Mw)(key);
-        const emptied = new Set();
-        const outcomes = await mapConcurrently(keys, IO_CONCURRENCY, async (key) => {
-            try {
-                await (0,promises_.unlink)(this.pathOf(key));
-                emptied.add((0,external_node_path_.dirname)(key));
-                return undefined;
-            }
-            catch (error) {
-                const code = errorCode(error) ?? "";
-                // A key naming a directory is not an object: like a missing key, there is nothing to delete.
-                if (MISSING.has(code) || code === "EISDIR")
-                    return undefined;
-                return (0,domain_errors/* describeError */.Uc)(error);
-            }
-        });
-        const result = { deleted: [], failed: [] };
-        keys.forEach((key, index) => {
-            const reason = outcomes[index];
-            if (reason === undefined)
-                result.deleted.push(key);
-            else
-                result.failed.push({ key, reason });
-        });
-        await this.prune(emptied);
-        return result;
-    }
-    pathOf(key) {
-        return (0,external_node_path_.join)(this.root, ...key.split("/"));
-    }
-    async info(key) {
-        try {
-            const info = await (0,promises_.stat)(this.pathOf(key));
-            return info.isFile() ? { key, size: info.size, lastModified: info.mtime } : undefined;
-        }
-        catch (error) {
-            if (MISSING.has(errorCode(error) ?? ""))
-                return undefined;
-            throw new domain_errors/* OperationError */.OK(`reading "${key}" in ${this.url} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
-                cause: error,
-            });
-        }
-    }
-    /**
-     * Yields the keys of the files under the directory `dirKey` ("" or ending in "/") whose names
-     * start with `namePrefix`, in key order: a directory sorts as its name plus "/", exactly where its
-     * keys sort.
-     */
-    async *walk(dirKey, namePrefix) {
-        yield* this.walkChildren(await this.children(dirKey, namePrefix));
-    }
-    /** The entries of the directory `dirKey` whose names start with `namePrefix`, in key order. */
-    async children(dirKey, namePrefix) {
-        let entries;
-        try {
-            entries = await (0,promises_.readdir)((0,external_node_path_.join)(this.root, dirKey), { withFileTypes: true });
-        }
-        catch (error) {
-            if (MISSING.has(errorCode(error) ?? ""))
-                return [];
-            throw new domain_errors/* OperationError */.OK(`listing ${this.url} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, { cause: error });
-        }
-        return entries
-            .filter((entry) => entry.name.startsWith(namePrefix) && !entry.name.startsWith(storage_keys/* TEMP_FILE_PREFIX */.D0))
-            .filter((entry) => entry.isFile() || entry.isDirectory())
-            .map((entry) => ({
-            key: dirKey + entry.name,
-            directory: entry.isDirectory(),
-            sortKey: entry.isDirectory() ? `${entry.name}/` : entry.name,
-        }))
-            .sort((a, b) => (0,storage_keys/* compareKeys */.YD)(a.sortKey, b.sortKey));
-    }
-    /** The keys under `children`, in order, reading up to IO_CONCURRENCY directories ahead. */
-    async *walkChildren(children) {
-        const reading = new Map();
-        let ahead = 0;
-        for (let index = 0; index < children.length; index++) {
-            for (; ahead < children.length && ahead < index + IO_CONCURRENCY; ahead++) {
-                const child = children[ahead];
-                if (!child.directory)
-                    continue;
-                const listing = this.children(`${child.key}/`, "");
-                listing.catch(() => undefined);
-                reading.set(ahead, listing);
-            }
-            const child = children[index];
-            if (!child.directory) {
-                yield child.key;
-                continue;
-            }
-            const listing = reading.get(index);
-            reading.delete(index);
-            yield* this.walkChildren(await listing);
-        }
-    }
-    /**
-     * Removes directories left empty by a delete, up to (not including) the root: one level at a
-     * time, deepest first, so that each directory is tried once however many of its children went.
-     */
-    async prune(dirKeys) {
-        const pending = new Set([...dirKeys].filter((dirKey) => dirKey !== "." && dirKey !== ""));
-        while (pending.size > 0) {
-            const depth = Math.max(...[...pending].map((dirKey) => dirKey.split("/").length));
-            const level = [...pending].filter((dirKey) => dirKey.split("/").length === depth);
-            const removed = await mapConcurrently(level, IO_CONCURRENCY, async (dirKey) => 
-            // Not empty (or already gone): then its parents are not empty either.
-            (0,promises_.rmdir)(this.pathOf(dirKey)).then(() => true, () => false));
-            level.forEach((dirKey, index) => {
-                pending.delete(dirKey);
-                const parent = (0,external_node_path_.dirname)(dirKey);
-                if (removed[index] && parent !== ".")
-                    pending.add(parent);
-            });
-        }
-    }
-}
-/** File system calls a listing or a delete keeps in flight at once. */
-const IO_CONCURRENCY = 32;
-/** `work` over every item, at most `limit` at a time; results in the items' order. */
-async function mapConcurrently(items, limit, work) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await work(items[index]);
-        }
+function parseLocation(text, options) {
+    const input = options.input ?? "storage";
+    const fail = (why) => {
+        const detail = why ? `${why}; ${expected()}` : expected();
+        throw new domain_errors/* InputError */.dz(`--${input} ${JSON.stringify(text)}: ${detail}`, { input });
     };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
+    const value = text.trim();
+    if (value === "")
+        return fail("empty");
+    const scheme = SCHEME.exec(value)?.[1]?.toLowerCase();
+    if (scheme === undefined)
+        return { kind: "file", path: (0,external_node_path_.resolve)(options.cwd, value) };
+    const driver = STORE_DRIVERS.find((candidate) => candidate.schemes.includes(scheme));
+    if (!driver)
+        return fail();
+    return driver.parse(value, { cwd: options.cwd, fail });
 }
-function createLocalStore(root) {
-    return new LocalStore(root);
+function driverOf(location) {
+    const driver = STORE_DRIVERS.find((candidate) => candidate.kind === location.kind);
+    if (!driver)
+        throw new Error(`no store driver for ${location.kind}`);
+    return driver;
 }
-/** Creates `path` exclusively, creating its directory first; retries when a prune races us. */
-async function createFile(path) {
-    for (let attempt = 1;; attempt++) {
-        await (0,promises_.mkdir)((0,external_node_path_.dirname)(path), { recursive: true });
-        try {
-            return await (0,promises_.open)(path, "wx");
-        }
-        catch (error) {
-            if (errorCode(error) !== "ENOENT" || attempt >= 3)
-                throw error;
-        }
-    }
+function formatLocation(location) {
+    return driverOf(location).format(location);
 }
-/** Flushes a written file to disk (fsync applies to the file, whichever descriptor asks). */
-async function syncFile(path) {
-    const handle = await (0,promises_.open)(path, "r");
-    try {
-        await handle.sync();
-    }
-    finally {
-        await handle.close();
-    }
-}
-/** Makes a rename durable. Best effort: some file systems refuse to sync a directory. */
-async function syncDirectory(path) {
-    let handle;
-    try {
-        handle = await (0,promises_.open)(path, "r");
-        await handle.sync();
-    }
-    catch {
-        // The data itself is synced; only the rename's durability depends on this.
-    }
-    finally {
-        await handle?.close().catch(() => undefined);
-    }
+function openLocation(location, options = {}) {
+    return driverOf(location).open(location, options);
 }
 
-// EXTERNAL MODULE: ./src/storage/storage-url.ts
-var storage_url = __nccwpck_require__(27468);
 ;// CONCATENATED MODULE: ./src/storage/open-store.ts
-/**
- * Opens the store a storage URL names. The S3 implementation (and the AWS SDK with it) is loaded
- * only when the URL asks for it, which keeps the start of local-only runs fast.
- */
+/** Opens the store a storage URL names, through the driver registered for its scheme. */
 
-
-/** Parses `urlText` (InputError when malformed) and creates the matching store. */
+/** Parses `urlText` (InputError when malformed) and opens the matching store. */
 async function openStore(urlText, options = {}) {
-    const url = (0,storage_url/* parseStorageUrl */.Yu)(urlText, {
+    const location = parseLocation(urlText, {
         cwd: options.cwd ?? process.cwd(),
         input: options.input ?? "storage",
     });
-    if (url.kind === "local")
-        return new LocalStore(url.path);
-    const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(947)]).then(__nccwpck_require__.bind(__nccwpck_require__, 98947));
-    return createS3Store({ bucket: url.bucket, prefix: url.prefix }, options.s3);
+    return openLocation(location, options);
+}
+
+;// CONCATENATED MODULE: ./src/commands/command.ts
+/**
+ * One definition per command, served by both edges: the action runner (src/actions/run-action.ts)
+ * and the CLI runner (src/cli/main.ts). A definition says which options the command takes (its
+ * spec), how they parse, what it runs, what counts as a failure, and how its result is shown: as
+ * action outputs, as CLI text and JSON, and as a report. Everything the two edges have in common
+ * (parsing, opening the store, cancellation, the run itself, the failure verdict) happens once, in
+ * executeCommand; an edge differs only in what it injects (actions/cache's restoreImpl pattern).
+ */
+
+
+/**
+ * The values of the command's secret options as given (database URLs, passphrases, identities,
+ * webhook URLs): what every edge redacts from everything it prints, writes or sends.
+ */
+function secretValues(spec, raw) {
+    return spec.options
+        .filter((option) => option.secret)
+        .flatMap((option) => {
+        const value = raw[option.name];
+        return Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
+    })
+        .filter((value) => value.trim() !== "");
+}
+/**
+ * Parses the raw options, opens the store when the command has one (reported through `opened`,
+ * so a report of a later failure can still read the label's history), runs the command and
+ * judges the result. Bad input throws InputError before anything is read or written.
+ */
+async function executeCommand(command, raw, context, opened) {
+    const settings = command.parse(raw);
+    let store;
+    const storage = command.storage?.(settings);
+    if (storage) {
+        store = await openStore(storage.storage, { cwd: context.cwd, s3: storage.s3 });
+        opened?.(store);
+    }
+    context.signal.throwIfAborted();
+    const result = await command.run(settings, { ...context, store: store });
+    const failure = command.failure?.(result);
+    return {
+        settings,
+        store,
+        result,
+        failure: typeof failure === "string" ? new domain_errors/* OperationError */.OK(failure) : failure,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/domain/redact.ts
+/**
+ * Secrets out of every output: error lines, --json, check records, reports, the runner's log.
+ *
+ * A secret rarely shows up as written. A password with `/`, `@` or `%` in it appears
+ * percent-encoded in a URL (and each URL serializer encodes a different set of characters: `new
+ * URL()`'s userinfo set, encodeURIComponent, a form's `+` for a space, lower- or upper-case hex),
+ * JSON-escaped inside a JSON document (`\"`, `\\`, `\n`, `\u00e9`), or both at once (a URL inside
+ * a JSON error inside a JSON record). So the redactor does not compare strings: for each character
+ * of the secret it accepts every spelling of that character (itself, the percent-encoding of its
+ * UTF-8 bytes in either case, `+` for a space, its JSON escapes), so any mixture of them matches.
+ * Multi-line secrets (an age identity file) are matched line by line.
+ *
+ * base64 is covered for the runner's mask and the redactor as the three "cores" of the secret's
+ * encoding (one per byte alignment), which appear verbatim whatever precedes the secret (a
+ * `user:` in Basic auth, say); cores shorter than 8 characters are left out, they would match
+ * ordinary words. No Lifeboat output base64-encodes a secret today: this is a safety net.
+ *
+ * Secrets (and lines) shorter than MIN_SECRET_LENGTH are not matched in free text: replacing every
+ * "ab" would make every message unreadable. The password of any URL is still redacted by shape.
+ */
+/** Shorter secrets are only redacted by shape (a URL's password, a password= parameter). */
+const redact_MIN_SECRET_LENGTH = 4;
+const MIN_BASE64_CORE = 8;
+const MASK = "***";
+/** The secret itself, then each of its lines (an identity file), trimmed, long enough to match. */
+function pieces(secret) {
+    const out = new Set();
+    const lines = secret.split(/\r?\n/).map((line) => line.trim());
+    if (lines.length === 1) {
+        out.add(secret);
+        out.add(secret.trim());
+    }
+    for (const line of lines)
+        out.add(line);
+    // A secret connection URL carries secrets of its own that show up apart from it.
+    for (const piece of [...out])
+        for (const inner of redact_urlSecrets(piece))
+            out.add(inner);
+    return [...out].filter((piece) => [...piece].length >= redact_MIN_SECRET_LENGTH);
+}
+/** The password (as written and decoded) and password-like query parameters of a URL. */
+function redact_urlSecrets(text) {
+    let url;
+    try {
+        url = new URL(text.trim());
+    }
+    catch {
+        return [];
+    }
+    const found = [];
+    if (url.password) {
+        found.push(url.password);
+        try {
+            found.push(decodeURIComponent(url.password));
+        }
+        catch {
+            // Not valid percent-encoding: kept as written above.
+        }
+    }
+    for (const [key, value] of url.searchParams)
+        if (SECRET_PARAM_KEY.test(key) && value)
+            found.push(value);
+    return found;
+}
+function hexByte(byte, lower) {
+    const hex = byte.toString(16).padStart(2, "0");
+    return `%${lower ? hex : hex.toUpperCase()}`;
+}
+function percentEncode(text, keep, lower = false) {
+    let out = "";
+    for (const char of text) {
+        if (keep(char))
+            out += char;
+        else
+            for (const byte of Buffer.from(char, "utf8"))
+                out += hexByte(byte, lower);
+    }
+    return out;
+}
+/** The WHATWG URL serializer's userinfo encoding, as `new URL()` writes a password. */
+function userinfoForm(text) {
+    const url = new URL("postgresql://host/");
+    url.username = "u";
+    url.password = text;
+    return url.password;
+}
+/** What a URL parser leaves of raw text in a query string (the query percent-encode set). */
+function queryForm(text) {
+    return percentEncode(text, (char) => char > " " && char <= "~" && !`"#<>'`.includes(char));
+}
+function safely(encode) {
+    try {
+        return [encode()];
+    }
+    catch {
+        // A lone surrogate: encodeURIComponent throws; the other forms still apply.
+        return [];
+    }
+}
+/** The base64 of the secret's whole 3-byte groups, for each of the three alignments. */
+function base64Cores(text) {
+    const bytes = Buffer.from(text, "utf8");
+    const cores = [];
+    for (let start = 0; start < 3; start++) {
+        const whole = Math.floor((bytes.length - start) / 3) * 3;
+        if (whole <= 0)
+            continue;
+        const core = bytes.subarray(start, start + whole).toString("base64");
+        if (core.length < MIN_BASE64_CORE)
+            continue;
+        cores.push(core, core.replaceAll("+", "-").replaceAll("/", "_"));
+    }
+    return cores;
+}
+/**
+ * Every concrete form of `secret` worth registering with the runner's mask (core.setSecret): each
+ * is one line, at least MIN_SECRET_LENGTH long. The redactor below matches more (any mixture of
+ * these spellings), but the runner's mask compares plain strings.
+ */
+function secretForms(secret) {
+    const forms = new Set();
+    for (const piece of pieces(secret)) {
+        const json = JSON.stringify(piece).slice(1, -1);
+        const candidates = [
+            piece,
+            json,
+            JSON.stringify(json).slice(1, -1),
+            userinfoForm(piece),
+            queryForm(piece),
+            new URLSearchParams({ p: piece }).toString().slice(2),
+            ...safely(() => encodeURIComponent(piece)),
+            ...safely(() => encodeURIComponent(piece).replaceAll("%20", "+")),
+            ...safely(() => encodeURI(piece)),
+            ...base64Cores(piece),
+        ];
+        for (const form of candidates) {
+            forms.add(form);
+            // Percent-encoders differ in the case of their hex digits.
+            forms.add(form.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
+        }
+    }
+    return [...forms].filter((form) => form.length >= redact_MIN_SECRET_LENGTH && !/[\r\n]/.test(form));
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+}
+/** A hex digit in either case. */
+function hexDigit(digit) {
+    const lower = digit.toLowerCase();
+    const upper = digit.toUpperCase();
+    return lower === upper ? digit : `[${lower}${upper}]`;
+}
+function hexPattern(hex) {
+    return [...hex].map(hexDigit).join("");
+}
+const JSON_SHORT_ESCAPES = {
+    '"': '"',
+    "\\": "\\",
+    "/": "/",
+    "\n": "n",
+    "\r": "r",
+    "\t": "t",
+    "\b": "b",
+    "\f": "f",
+};
+/**
+ * Every spelling of one character: JSON-escaped (first, so that the longest spelling wins),
+ * percent-encoded in either case, `+` for a space, itself.
+ */
+function charPattern(char) {
+    const options = [];
+    // JSON escapes, nested any number of times (a JSON string inside a JSON string doubles the
+    // backslashes): one or more backslashes before the escape.
+    const short = JSON_SHORT_ESCAPES[char];
+    if (short !== undefined)
+        options.push(`\\\\+${escapeRegExp(short)}`);
+    const units = [];
+    for (let i = 0; i < char.length; i++)
+        units.push(char.charCodeAt(i).toString(16).padStart(4, "0"));
+    options.push(units.map((unit) => `\\\\+u${hexPattern(unit)}`).join(""));
+    const bytes = Buffer.from(char, "utf8");
+    options.push([...bytes].map((byte) => `%${hexPattern(byte.toString(16).padStart(2, "0"))}`).join(""));
+    if (char === " ")
+        options.push("\\+");
+    options.push(escapeRegExp(char));
+    return `(?:${options.join("|")})`;
+}
+function secretPattern(piece) {
+    return [...piece].map(charPattern).join("");
+}
+/** URL credentials (any scheme): `scheme://user:SECRET@` keeps the user, drops the password. */
+// The password runs to the authority's last `@`: a raw `@` in it must not leave its tail behind.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@?#"'<>]*):[^\s/?#"'<>]*@/gi;
+/** Names of secret-bearing parameters in URLs, libpq connection strings and the like. */
+const SECRET_PARAM_NAME = "(?:ssl)?passw(?:or)?d|pwd|pass|passphrase|secret|token|access_token|api_?key|x-amz-(?:signature|security-token|credential)";
+const SECRET_PARAM_KEY = new RegExp(`^(?:${SECRET_PARAM_NAME})$`, "i");
+/** `name=value` (a libpq conninfo value may be quoted), after a separator. */
+const SECRET_PARAMS = new RegExp(`(^|[?&;\\s"'(,])(${SECRET_PARAM_NAME})=('(?:[^'\\\\]|\\\\.)*'|[^\\s&"'#<>,)]*)`, "gi");
+/**
+ * A function that replaces every form of each secret in a text by `***`, and any URL's password
+ * and any `password=`-like parameter whatever its value.
+ */
+function createRedactor(secrets) {
+    const patterns = new Set();
+    const literals = new Set();
+    for (const secret of secrets) {
+        for (const piece of pieces(secret)) {
+            patterns.add(secretPattern(piece));
+            for (const core of base64Cores(piece))
+                literals.add(core);
+        }
+    }
+    // Longest first, so that a secret containing another is replaced whole.
+    const sources = [
+        ...[...patterns].sort((a, b) => b.length - a.length),
+        ...[...literals].sort((a, b) => b.length - a.length).map(escapeRegExp),
+    ];
+    const any = sources.length > 0 ? new RegExp(sources.join("|"), "g") : undefined;
+    return (text) => {
+        let out = any ? text.replace(any, MASK) : text;
+        out = out.replace(URL_CREDENTIALS, `$1:${MASK}@`);
+        out = out.replace(SECRET_PARAMS, (_match, lead, name, value) => value === MASK || value === "" ? `${lead}${name}=${value}` : `${lead}${name}=${MASK}`);
+        return out;
+    };
+}
+/**
+ * A URL safe to show: no user info, secret-bearing query parameters masked. Text that does not
+ * parse as a URL gets the redactor's shape rules (a `user:password@` anywhere in it).
+ */
+function redactUrl(text) {
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        return createRedactor([])(text);
+    }
+    url.username = "";
+    url.password = "";
+    for (const key of [...url.searchParams.keys()]) {
+        if (SECRET_PARAM_KEY.test(key))
+            url.searchParams.set(key, MASK);
+    }
+    return url.toString();
+}
+/**
+ * A copy of a JSON-able value with every string (keys too) redacted: for --json output and check
+ * records. Values with toJSON (Dates) are taken as JSON would take them; Error objects as their
+ * name and message; cycles become "[Circular]".
+ */
+function redactDeep(value, redact) {
+    const seen = new WeakSet();
+    const walk = (input) => {
+        if (typeof input === "string")
+            return redact(input);
+        if (input === null || typeof input !== "object")
+            return input;
+        if (seen.has(input))
+            return "[Circular]";
+        seen.add(input);
+        try {
+            if (input instanceof Error) {
+                return { ...walkObject(input), name: redact(input.name), message: redact(input.message) };
+            }
+            const json = input.toJSON;
+            if (typeof json === "function")
+                return walk(json.call(input));
+            if (Array.isArray(input))
+                return input.map(walk);
+            return walkObject(input);
+        }
+        finally {
+            seen.delete(input);
+        }
+    };
+    const walkObject = (input) => {
+        const out = {};
+        for (const [key, item] of Object.entries(input))
+            out[redact(key)] = walk(item);
+        return out;
+    };
+    return walk(value);
+}
+
+;// CONCATENATED MODULE: ./src/actions/inputs.ts
+/**
+ * The GitHub edge: action inputs read by the names of the option table, secrets masked before
+ * anything is logged, failures reported for any thrown value. The only place importing @actions/*.
+ */
+
+
+
+
+/** Every secret input's value, as given (each line of a multi-line one is a form of it too). */
+function inputs_secretValues(spec) {
+    return secretValues(spec, readInputs(spec));
+}
+/**
+ * Masks every form a secret input can take in a log line (raw, percent-encoded, JSON-escaped,
+ * a URL's password, each line of an identity), before anything else is logged.
+ */
+function maskSecrets(spec) {
+    for (const value of inputs_secretValues(spec))
+        for (const form of secretForms(value))
+            core/* setSecret */.Pq(form);
+}
+function readInputs(spec) {
+    const raw = {};
+    for (const option of spec.options) {
+        if (option.cliOnly)
+            continue;
+        const value = core/* getInput */.V4(option.name);
+        if (value === "")
+            continue;
+        raw[option.name] = option.type === "list" ? value.split(/\r?\n/) : value;
+    }
+    return raw;
+}
+const actionLogger = {
+    info: (message) => core/* info */.pq(message),
+    warn: (message) => core/* warning */.$e(message),
+};
+/** Marks the step failed for any thrown value, with the same one-line message as the CLI. */
+function inputs_fail(error) {
+    const kind = error instanceof domain_errors/* LifeboatError */.H3 && error.exitCode === 2 ? "bad input: " : "";
+    core/* setFailed */.C1(`${kind}${(0,domain_errors/* describeError */.Uc)(error)}`);
+    if (error instanceof Error && error.stack && core/* isDebug */._o())
+        core/* debug */.Yz(error.stack);
+}
+/** CLI-only options and the action input that does the same job. */
+const ACTION_EQUIVALENTS = [
+    [/--identity-file (?:or|\/) LIFEBOAT_IDENTITY/g, "the identity input"],
+    [/--passphrase-file (?:or|\/) LIFEBOAT_PASSPHRASE/g, "the passphrase input"],
+    [/--identity-file\b/g, "identity"],
+    [/--passphrase-file\b/g, "passphrase"],
+    [/--no-encryption\b/g, "encryption: none"],
+];
+/**
+ * The error as an action user should read it: the inputs by their names in the workflow
+ * (`identity`, not `--identity-file`), since messages are written once, in the CLI's words.
+ */
+function inActionWords(error, spec) {
+    if (!(error instanceof domain_errors/* InputError */.dz))
+        return error;
+    let message = error.message;
+    for (const [pattern, replacement] of ACTION_EQUIVALENTS)
+        message = message.replace(pattern, replacement);
+    const names = new Set(spec.options.filter((option) => !option.cliOnly).map((option) => option.name));
+    message = message.replace(/--([a-z][a-z0-9-]*)\b/g, (whole, name) => names.has(name) ? name : whole);
+    if (message === error.message)
+        return error;
+    const input = error.input === "identity-file"
+        ? "identity"
+        : error.input === "passphrase-file"
+            ? "passphrase"
+            : error.input;
+    return new domain_errors/* InputError */.dz(message, { ...(input ? { input } : {}), cause: error });
+}
+
+;// CONCATENATED MODULE: ./src/commands/signals.ts
+/**
+ * Cancellation by signal, shared by both edges. Free of imports, so the CLI can install it before
+ * it loads anything heavy.
+ */
+/**
+ * The first SIGINT or SIGTERM aborts the returned signal (children stop, uploads abort, nothing is
+ * committed); a second one exits at once with the signal's conventional code (130 or 143).
+ */
+function cancelOnSignals(process) {
+    const controller = new AbortController();
+    for (const [name, code] of [
+        ["SIGINT", 130],
+        ["SIGTERM", 143],
+    ]) {
+        process.on(name, () => {
+            if (controller.signal.aborted)
+                process.exit(code);
+            controller.abort(new CancelledError(name));
+        });
+    }
+    return controller.signal;
+}
+/** The run was stopped by a signal; the edge exits with the signal's conventional code. */
+class CancelledError extends Error {
+    signalName;
+    exitCode;
+    constructor(signalName) {
+        super(`received ${signalName}`);
+        this.signalName = signalName;
+        this.name = "CancelledError";
+        this.exitCode = signalName === "SIGINT" ? 130 : 143;
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/domain/provenance.ts
@@ -45121,36 +47039,13 @@ function provenanceFromEnv(env) {
 }
 
 ;// CONCATENATED MODULE: ./src/report/history.ts
-/**
- * A label's recent backups, for the dashboard in every job summary: one listing of `<label>/`, then
- * the manifests and the latest passing restore-test record of the newest backups, read a few at a
- * time. The figures (`historyStats`) are a pure function of the points and now.
- *
- * Window: the newest HISTORY_WINDOW backup folders under the label (by backup id), with or without
- * a manifest, except folders without one younger than IN_FLIGHT_MS (a backup still running).
- * Success rate: succeeded / attempts over the window, where every folder in it is an attempt, and
- * a success is a folder with a manifest whose latest check record, when it has any, passed. See
- * docs/reports.md.
- */
+
 
 
 const HISTORY_WINDOW = 30;
 const HISTORY_READS_IN_PARALLEL = 6;
 /** A folder without a manifest younger than this may be a backup still being written. */
 const IN_FLIGHT_MS = 3_600_000;
-/** Runs `work` over `items` with at most `limit` promises in flight; results in input order. */
-async function mapBounded(items, limit, work) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await work(items[index]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
-}
 function latestPassingRestoreTest(checks) {
     return checks.filter((check) => check.kind === "restore-test" && check.passed).at(-1);
 }
@@ -45166,11 +47061,9 @@ function restoreSecondsFromRecord(text) {
     }
 }
 async function loadHistory(store, label, options) {
-    const objects = [];
-    for await (const object of store.list(`${label}/`))
-        objects.push(object);
+    const repository = new BackupRepository(store);
     const window = options.window ?? HISTORY_WINDOW;
-    const folders = groupBackupFolders(label, objects)
+    const folders = (await repository.folders(label))
         .filter((folder) => folder.committed || options.now.getTime() - folder.startedAt.getTime() >= IN_FLIGHT_MS)
         .slice(0, window);
     const points = await mapBounded(folders, options.parallel ?? HISTORY_READS_IN_PARALLEL, async (folder) => {
@@ -45181,24 +47074,25 @@ async function loadHistory(store, label, options) {
             committed: folder.committed,
             storedBytes: null,
             finishedAt: folder.startedAt,
+            problems: [],
             lastCheckPassed: lastCheck ? lastCheck.passed : null,
             restoreSeconds: null,
         };
         if (!folder.committed)
             return point;
-        try {
-            const manifest = await readManifest(store, label, folder.backupId);
-            point.storedBytes = manifest.object.bytes;
+        // A manifest that cannot be read leaves a gap in the chart; verify reports the damage.
+        const { manifest, problems } = await repository.inspectFolder(label, folder);
+        point.problems = problems;
+        if (manifest) {
+            point.storedBytes = dumpArtifact(manifest).stored.bytes;
             const finished = new Date(manifest.finishedAt);
             if (!Number.isNaN(finished.getTime()))
                 point.finishedAt = finished;
         }
-        catch {
-            // A manifest that cannot be read leaves a gap in the chart; verify reports the damage.
-        }
         const restoreTest = latestPassingRestoreTest(folder.checks);
         if (restoreTest) {
-            point.restoreSeconds = await readText(store, restoreTest.key)
+            point.restoreSeconds = await repository
+                .readText(restoreTest.key)
                 .then(restoreSecondsFromRecord)
                 .catch(() => null);
         }
@@ -45211,7 +47105,7 @@ async function loadHistory(store, label, options) {
 function historyStats(points, now) {
     const committed = points.filter((point) => point.committed);
     const newest = committed.reduce((best, point) => (!best || point.backupId > best.backupId ? point : best), undefined);
-    const succeeded = committed.filter((point) => point.lastCheckPassed !== false).length;
+    const succeeded = committed.filter((point) => point.lastCheckPassed !== false && (point.problems?.length ?? 0) === 0).length;
     return {
         attempts: points.length,
         succeeded,
@@ -45224,355 +47118,82 @@ function historyStats(points, now) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/report/chart.ts
-const MIN_CHART_POINTS = 2;
-const LABEL_MAX = 16;
-const SIZE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
-/** A category label: short, and without the characters that would end Mermaid's quoted string. */
-function chartLabel(text) {
-    const clean = text.replace(/["\\\n\r`[\]]/g, "").trim();
-    return clean.length > LABEL_MAX ? clean.slice(0, LABEL_MAX) : clean;
-}
-function round(value) {
-    return Math.round(value * 100) / 100;
-}
-/**
- * x labels `MM-DD HH:MM` (UTC); where two collide, `MM-DD HH:MM:SS`; where those still collide,
- * `HH:MM:SS <id suffix>` (the backup id's random part tells them apart).
- */
-function pointLabels(points) {
-    const iso = points.map((point) => point.startedAt.toISOString());
-    const unique = (labels, index) => labels.indexOf(labels[index]) === labels.lastIndexOf(labels[index]);
-    const minutes = iso.map((text) => `${text.slice(5, 10)} ${text.slice(11, 16)}`);
-    const seconds = iso.map((text, index) => unique(minutes, index) ? minutes[index] : `${text.slice(5, 10)} ${text.slice(11, 19)}`);
-    return seconds.map((label, index) => chartLabel(unique(seconds, index)
-        ? label
-        : `${iso[index].slice(11, 19)} ${points[index].backupId.split("-").at(-1).slice(0, 7)}`));
-}
-function block(title, labels, axis, values, kind) {
-    const max = Math.max(...values);
-    const top = max > 0 ? round(max * 1.1) : 1;
-    return [
-        "```mermaid",
-        "xychart-beta",
-        `  title "${title.replace(/"/g, "")}"`,
-        `  x-axis [${labels.map((label) => `"${label}"`).join(", ")}]`,
-        `  y-axis "${axis}" 0 --> ${top}`,
-        `  ${kind} [${values.join(", ")}]`,
-        "```",
-    ].join("\n");
-}
-/** Stored size of each backup with a manifest, oldest first; undefined below two points. */
-function sizeChart(points) {
-    const sized = points.filter((point) => point.storedBytes !== null);
-    if (sized.length < MIN_CHART_POINTS)
-        return undefined;
-    const max = Math.max(...sized.map((point) => point.storedBytes));
-    let unit = 0;
-    while (unit < SIZE_UNITS.length - 1 && max >= 1024 ** (unit + 1))
-        unit++;
-    const values = sized.map((point) => round(point.storedBytes / 1024 ** unit));
-    return block("Stored size per backup", pointLabels(sized), SIZE_UNITS[unit], values, "bar");
-}
-/** Restore seconds of each backup a restore-test measured, oldest first; undefined below two points. */
-function restoreTimeChart(points) {
-    const timed = points.filter((point) => point.restoreSeconds !== null);
-    if (timed.length < MIN_CHART_POINTS)
-        return undefined;
-    return block("Restore time per backup", pointLabels(timed), "seconds", timed.map((point) => round(point.restoreSeconds)), "line");
-}
-
-;// CONCATENATED MODULE: ./src/report/markdown.ts
-/**
- * A report in GitHub Markdown: the job summary (up to 1 MiB) and the sticky pull request comment
- * (up to 65,536 characters, so tables and logs are cut shorter, and a hidden marker comes first so
- * that the next run finds the comment and updates it in place).
- */
+;// CONCATENATED MODULE: ./src/report/channels/deliver.ts
 
 
-const LIMITS = {
-    summary: { rows: 500, code: 8000, total: 1_000_000 },
-    comment: { rows: 30, code: 3000, total: 60_000 },
-};
-/** Text outside code: HTML-significant characters escaped, so that `<name>` shows as written. */
-function escapeText(text) {
-    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-function escapeCell(text) {
-    return escapeText(text).replace(/\|/g, "\\|").replace(/\r?\n/g, "<br>");
-}
-function markdownTable(table, maxRows = Infinity) {
-    const line = (cells) => `| ${cells.map(escapeCell).join(" | ")} |`;
-    const rows = table.rows.slice(0, maxRows);
-    const lines = [line(table.header), `| ${table.header.map(() => "---").join(" | ")} |`, ...rows.map(line)];
-    if (table.rows.length > rows.length)
-        lines.push("", `... and ${table.rows.length - rows.length} more rows.`);
-    return lines.join("\n");
-}
-/** A fenced block that no backtick run in the text can close early. */
-function codeBlock(text, max) {
-    const body = text.length > max ? `... (${text.length - max} earlier characters left out)\n${text.slice(-max)}` : text;
-    const longest = Math.max(0, ...[...body.matchAll(/`+/g)].map((match) => match[0].length));
-    const fence = "`".repeat(Math.max(3, longest + 1));
-    return `${fence}text\n${body.replace(/\n+$/, "")}\n${fence}`;
-}
-function section(part, target) {
-    const limits = LIMITS[target];
-    const body = [];
-    if (part.text)
-        body.push(escapeText(part.text));
-    if (part.table)
-        body.push(markdownTable(part.table, limits.rows));
-    if (part.code !== undefined)
-        body.push(codeBlock(part.code, limits.code));
-    const title = escapeText(part.title);
-    if (part.collapsed)
-        return `<details><summary>${title}</summary>\n\n${body.join("\n\n")}\n\n</details>`;
-    return `<h3>${title}</h3>\n\n${body.join("\n\n")}`;
-}
-function markdown_list(items, max) {
-    const shown = items.slice(0, max).map((item) => `- ${escapeText(item)}`);
-    if (items.length > max)
-        shown.push(`- ... and ${items.length - max} more`);
-    return shown.join("\n");
-}
-function renderMarkdown(report, target = "summary") {
-    const limits = LIMITS[target];
-    const parts = [];
-    if (target === "comment")
-        parts.push(reportMarker(report));
-    parts.push(`<h2>${escapeText(report.title)}</h2>`);
-    parts.push(`${VERDICT_EMOJI[report.verdict]} **${VERDICT_WORD[report.verdict]}**: ${escapeText(report.headline)}`);
-    if (report.facts.length > 0) {
-        parts.push(markdownTable({
-            header: report.facts.map((fact) => fact.label),
-            rows: [report.facts.map((fact) => fact.value)],
-        }));
-    }
-    if (report.failures.length > 0) {
-        parts.push(`**Failures**\n\n${markdown_list(report.failures, limits.rows)}`);
-    }
-    for (const warning of report.warnings.slice(0, limits.rows)) {
-        parts.push(`> [!WARNING]\n> ${escapeText(warning).replace(/\r?\n/g, "\n> ")}`);
-    }
-    for (const part of report.sections)
-        parts.push(section(part, target));
-    if (report.history) {
-        const charts = [sizeChart(report.history.points), restoreTimeChart(report.history.points)].filter((chart) => chart !== undefined);
-        parts.push(`<h3>Recent backups: ${escapeText(report.history.label)}</h3>\n\n${escapeText(historyLine(report.history))}.`, ...charts);
-    }
-    const footer = [report.runUrl ? `[Workflow run](${report.runUrl})` : "", "Lifeboat"].filter(Boolean);
-    parts.push(`<sub>${footer.join(" · ")}</sub>`);
-    const text = `${parts.join("\n\n")}\n`;
-    if (text.length <= limits.total)
-        return text;
-    const note = `\n\n... (the report was cut at ${limits.total} characters; the job summary has all of it)\n`;
-    return text.slice(0, limits.total - note.length) + note;
-}
 
-;// CONCATENATED MODULE: ./src/report/slack.ts
-/**
- * A report as a Slack message (Block Kit), with a plain `text` fallback for notifications and
- * clients that show no blocks. Slack's limits are kept: a header of 150 characters, section text of
- * 3,000, ten fields of 2,000 each, at most 50 blocks.
- */
-
-/** Slack mrkdwn: only &, < and > are control characters. */
-function escapeMrkdwn(text) {
-    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+/** Every secret the configured channels hold, for the edge's masking and scrubbing. */
+function channelSecrets(settings) {
+    return settings.channels.flatMap((channel) => channel.secrets);
 }
-function cut(text, max) {
-    return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+function contextOf(settings, options) {
+    return {
+        scrub: scrubber([...channelSecrets(settings), ...(options.secrets ?? [])]),
+        poster: { ...options.poster, ...(options.fetch ? { fetch: options.fetch } : {}) },
+        now: options.now ?? (() => new Date()),
+    };
 }
-function listText(title, items, max = 10) {
-    const lines = items.slice(0, max).map((item) => `• ${escapeMrkdwn(cut(item, 500))}`);
-    if (items.length > max)
-        lines.push(`• ... and ${items.length - max} more`);
-    return cut(`*${title}*\n${lines.join("\n")}`, 3000);
-}
-function renderSlack(report) {
-    const emoji = VERDICT_EMOJI[report.verdict];
-    const blocks = [
-        { type: "header", text: { type: "plain_text", text: cut(`${emoji} ${report.title}`, 150), emoji: true } },
-        {
-            type: "section",
-            text: {
-                type: "mrkdwn",
-                text: cut(`*${VERDICT_WORD[report.verdict]}*: ${escapeMrkdwn(report.headline)}`, 3000),
-            },
-        },
-    ];
-    const facts = report.facts.slice(0, 10);
-    if (facts.length > 0) {
-        blocks.push({
-            type: "section",
-            fields: facts.map((fact) => ({
-                type: "mrkdwn",
-                text: cut(`*${escapeMrkdwn(fact.label)}*\n${escapeMrkdwn(fact.value)}`, 2000),
-            })),
-        });
-    }
-    if (report.failures.length > 0) {
-        blocks.push({ type: "section", text: { type: "mrkdwn", text: listText("Failures", report.failures) } });
-    }
-    if (report.warnings.length > 0) {
-        blocks.push({ type: "section", text: { type: "mrkdwn", text: listText("Warnings", report.warnings) } });
-    }
-    const context = [];
-    if (report.history)
-        context.push(escapeMrkdwn(historyLine(report.history)));
-    context.push(`label \`${escapeMrkdwn(report.label)}\` · ${report.action}`);
-    blocks.push({
-        type: "context",
-        elements: context.map((text) => ({ type: "mrkdwn", text: cut(text, 3000) })),
-    });
-    if (report.runUrl) {
-        blocks.push({
-            type: "actions",
-            elements: [
-                {
-                    type: "button",
-                    text: { type: "plain_text", text: "Open the workflow run" },
-                    url: report.runUrl,
-                    ...(report.verdict === "fail" ? { style: "danger" } : {}),
-                },
-            ],
-        });
-    }
-    const text = cut(`${emoji} ${report.title}: ${report.headline}${report.runUrl ? ` (${report.runUrl})` : ""}`, 3000);
-    return { text, blocks: blocks.slice(0, 50) };
-}
-
-;// CONCATENATED MODULE: ./src/report/slack-webhook.ts
-/**
- * Our own small Slack incoming-webhook client: POST the JSON, retry on 429 (honouring Retry-After,
- * capped) and on 5xx or network errors with exponential backoff, within a total time cap. It never
- * throws: the caller gets an outcome, and no text in it holds the webhook URL (a secret).
- */
-
-const defaultSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Retry-After in milliseconds (delta-seconds or an HTTP date); undefined when absent or unreadable. */
-function retryAfterMs(value, now) {
-    if (!value)
-        return undefined;
-    const trimmed = value.trim();
-    if (/^\d+(\.\d+)?$/.test(trimmed))
-        return Math.round(Number(trimmed) * 1000);
-    const date = Date.parse(trimmed);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-function scrub(text, url) {
-    let out = text.split(url).join("<webhook>");
+async function attempt(channel, noun, work, context, log) {
+    let outcome;
     try {
-        const parsed = new URL(url);
-        if (parsed.pathname.length > 1)
-            out = out.split(parsed.pathname).join("<webhook path>");
+        outcome = await work();
     }
-    catch {
-        // not a URL: nothing more to hide
+    catch (error) {
+        outcome = { ok: false, attempts: 0, error: (0,domain_errors/* describeError */.Uc)(error) };
     }
-    return out;
+    if (outcome === null)
+        return { channel: channel.name, status: "skipped", attempts: 0 };
+    if (outcome.ok) {
+        log.info(`${noun} sent${outcome.attempts > 1 ? ` (after ${outcome.attempts} attempts)` : ""}.`);
+        return { channel: channel.name, status: "sent", attempts: outcome.attempts };
+    }
+    log.warn(context.scrub(`Lifeboat could not send the ${noun} (${outcome.attempts} attempt(s)): ${outcome.error ?? "unknown error"}`));
+    return { channel: channel.name, status: "failed", attempts: outcome.attempts };
 }
-async function postSlackWebhook(url, payload, options = {}) {
-    const maxAttempts = options.maxAttempts ?? 4;
-    const baseDelay = options.baseDelayMs ?? 500;
-    const maxDelay = options.maxDelayMs ?? 30_000;
-    const sleep = options.sleep ?? defaultSleep;
-    const now = options.now ?? Date.now;
-    const doFetch = options.fetch ?? globalThis.fetch;
-    const deadline = now() + (options.totalTimeoutMs ?? 60_000);
-    const body = JSON.stringify(payload);
-    let attempts = 0;
-    let status;
-    let error = "not attempted";
-    while (attempts < maxAttempts) {
-        attempts++;
-        let wait;
-        try {
-            const remaining = deadline - now();
-            const response = await doFetch(url, {
-                method: "POST",
-                headers: { "content-type": "application/json; charset=utf-8" },
-                body,
-                signal: AbortSignal.timeout(Math.max(1, Math.min(options.requestTimeoutMs ?? 15_000, remaining))),
-            });
-            status = response.status;
-            const text = (await response.text().catch(() => "")).trim().slice(0, 200);
-            if (response.ok)
-                return { ok: true, attempts, status };
-            error = `Slack answered ${response.status}${text ? ` (${text.replace(/\s+/g, " ")})` : ""}`;
-            if (response.status === 429) {
-                wait = retryAfterMs(response.headers.get("retry-after"), now());
-            }
-            else if (response.status < 500) {
-                // 400 invalid_payload, 403 or 404 (a revoked or mistyped webhook), 410 (archived channel): final.
-                return { ok: false, attempts, status, error: scrub(error, url) };
-            }
+/**
+ * Sends the report to every configured channel: messages when notify-on asks for this verdict,
+ * heartbeats always. Resolves when all are done; never rejects.
+ */
+async function deliverToChannels(report, settings, options) {
+    const context = contextOf(settings, options);
+    return Promise.all(settings.channels.map((channel) => {
+        if (channel.followsNotifyOn && !shouldNotify(settings.notifyOn, report.verdict)) {
+            return { channel: channel.name, status: "skipped", attempts: 0 };
         }
-        catch (thrown) {
-            const cause = thrown.cause;
-            const code = typeof cause?.code === "string" ? ` (${cause.code})` : "";
-            error =
-                thrown instanceof Error && (thrown.name === "TimeoutError" || thrown.name === "AbortError")
-                    ? "the request to Slack timed out"
-                    : `the request to Slack failed: ${(0,domain_errors/* describeError */.Uc)(thrown)}${code}`;
-        }
-        if (attempts >= maxAttempts)
-            break;
-        const delay = Math.min(maxDelay, wait ?? baseDelay * 2 ** (attempts - 1));
-        if (now() + delay >= deadline) {
-            error = `${error}; gave up: the next try would pass the time limit`;
-            break;
-        }
-        await sleep(delay);
-    }
-    return { ok: false, attempts, ...(status === undefined ? {} : { status }), error: scrub(error, url) };
+        return attempt(channel, channel.noun, () => channel.send(report, context), context, options.log);
+    }));
+}
+/** The start hooks (heartbeat /start), before the command runs. Never rejects. */
+async function pingStart(settings, start, options) {
+    const context = contextOf(settings, options);
+    return Promise.all(settings.channels
+        .filter((channel) => channel.onStart)
+        .map((channel) => attempt(channel, `${channel.noun} (start)`, () => channel.onStart(start, context), context, options.log)));
 }
 
 ;// CONCATENATED MODULE: ./src/settings/report-settings.ts
-/**
- * Where an action reports besides the job summary: the pull request comment, Slack, and (for
- * restore-test) the report artifact. Parsed before the command runs, like every other input: a bad
- * value is an InputError that names the input (exit 2), and nothing runs.
- */
 
 
-function choice(raw, name, choices, fallback) {
-    const value = (settings_text(raw, name) ?? fallback).toLowerCase();
-    if (!choices.includes(value)) {
-        throw new domain_errors/* InputError */.dz(`--${name} "${settings_text(raw, name)}": expected ${choices.join(", ")}`, { input: name });
-    }
-    return value;
+
+const REPORT = {
+    commentOnPr: spec_OPTIONS.commentOnPr,
+    githubToken: spec_OPTIONS.githubToken,
+    reportArtifact: spec_OPTIONS.reportArtifact,
+};
+/** notify-on and the channels: all that the CLI reports with. */
+function parseChannelSettings(raw) {
+    return readChannelSettings(raw);
 }
 function parseReportSettings(raw) {
-    const slackWebhookUrl = settings_text(raw, "slack-webhook-url");
-    if (slackWebhookUrl !== undefined) {
-        let protocol = "";
-        try {
-            protocol = new URL(slackWebhookUrl).protocol;
-        }
-        catch {
-            // reported below
-        }
-        if (protocol !== "https:" && protocol !== "http:") {
-            // The value is a secret: the message names the input, never the value.
-            throw new domain_errors/* InputError */.dz("--slack-webhook-url: expected a Slack incoming webhook URL such as https://hooks.slack.com/services/... (the value is not shown: it is a secret)", { input: "slack-webhook-url" });
-        }
-    }
-    return {
-        commentOnPr: choice(raw, "comment-on-pr", ["auto", "never"], "auto"),
-        githubToken: settings_text(raw, "github-token"),
-        slackWebhookUrl,
-        notifyOn: choice(raw, "notify-on", ["failure", "success", "always", "never"], "failure"),
-        reportArtifact: choice(raw, "report-artifact", ["auto", "never"], "auto"),
-    };
+    return { ...read_option_readOptions(raw, REPORT), ...parseChannelSettings(raw) };
 }
 
 ;// CONCATENATED MODULE: ./src/actions/report.ts
 /**
  * The GitHub edge of reporting: one report per action run, delivered to the job summary (always),
- * warnings as annotations, a sticky pull request comment, Slack, and for restore-test a workflow
- * artifact. Delivery never changes the step's result: every channel that fails says so with a
+ * warnings as annotations, a sticky pull request comment, the notification channels
+ * (src/report/channels/: Slack, Discord, Teams, a webhook, heartbeat pings), and for restore-test
+ * a workflow artifact. Delivery never changes the step's result: every channel that fails says so with a
  * warning (or a notice) and the next one still runs. The step's result is the command's.
  */
 
@@ -45589,23 +47210,10 @@ function parseReportSettings(raw) {
 
 
 
-/** Secrets shorter than this are not replaced in report text (it would mangle every word). */
-const MIN_SCRUB_LENGTH = 4;
+
 const PR_EVENTS = new Set(["pull_request", "pull_request_target"]);
 /** The whole pull request comment exchange (listing every page, then one write). */
 const GITHUB_TIMEOUT_MS = 60_000;
-/** Replaces every known secret, and the password of any URL with credentials, by `***`. */
-function scrubber(secrets) {
-    const values = secrets
-        .filter((value) => value.length >= MIN_SCRUB_LENGTH)
-        .sort((a, b) => b.length - a.length);
-    return (input) => {
-        let out = input;
-        for (const value of values)
-            out = out.split(value).join("***");
-        return out.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi, "$1:***@");
-    };
-}
 /**
  * Reads the reporting inputs (a bad one throws InputError before the command runs) and returns
  * the reporter the action's run() uses around its command.
@@ -45614,14 +47222,19 @@ function createReporter(action, spec, raw, options = {}) {
     const settings = parseReportSettings(raw);
     const env = options.env ?? process.env;
     const now = options.now ?? (() => new Date());
-    const scrub = scrubber([
-        ...secretValues(spec),
-        ...(settings.githubToken ? [settings.githubToken] : []),
-        ...(settings.slackWebhookUrl ? [settings.slackWebhookUrl] : []),
-    ]);
-    const label = settings_text(raw, "label") ?? "default";
+    const secrets = [...inputs_secretValues(spec), ...(settings.githubToken ? [settings.githubToken] : [])];
+    // The parts of webhook URLs that give access (a path, a `sig`) are masked like the whole URLs.
+    for (const secret of channelSecrets(settings))
+        core/* setSecret */.Pq(secret);
+    const scrub = scrubber([...secrets, ...channelSecrets(settings)]);
+    const label = read_option_givenText(raw, spec_OPTIONS.label) ?? spec_OPTIONS.label.default;
     const runUrl = provenanceFromEnv(env)?.runUrl ?? null;
     const title = `Lifeboat ${action}`;
+    const channelLog = {
+        info: (message) => core/* info */.pq(message),
+        warn: (message) => core/* warning */.$e(message, { title: "Lifeboat report" }),
+    };
+    const channelOptions = { log: channelLog, secrets, poster: options.webhook, now };
     const emitted = new Set();
     const loggedWarnings = [];
     const annotate = (message) => {
@@ -45644,6 +47257,9 @@ function createReporter(action, spec, raw, options = {}) {
             },
         },
         errorReport: (error) => buildErrorReport(action, error, { label, runUrl, loggedWarnings }),
+        start: async () => {
+            await pingStart(settings, { action, label }, channelOptions);
+        },
         deliver: async (report, delivery = {}) => {
             await step("history", async () => {
                 if (!delivery.store)
@@ -45656,11 +47272,12 @@ function createReporter(action, spec, raw, options = {}) {
                 await core/* summary */.z.addRaw(scrub(renderMarkdown(report, "summary"))).write();
             });
             await step("pull request comment", () => commentOnPullRequest(report, settings, env, scrub));
-            await step("Slack message", () => notifySlack(report, settings, scrub, options.webhook));
-            if (action === "restore-test" && delivery.restoreTest) {
-                const result = delivery.restoreTest;
-                await step("report artifact", () => uploadReportArtifact(report, result, settings, env, scrub));
-            }
+            await step("notifications", async () => {
+                await deliverToChannels(report, settings, channelOptions);
+            });
+            const artifact = delivery.artifact;
+            if (artifact)
+                await step("report artifact", () => uploadReportArtifact(artifact, settings, env, scrub));
         },
     };
     return reporter;
@@ -45747,61 +47364,26 @@ async function commentOnPullRequest(report, settings, env, scrub) {
         throw new Error(`GitHub answered ${status ?? "nothing"} on pull request #${number}: ${scrub((0,domain_errors/* describeError */.Uc)(error))}`, { cause: error });
     }
 }
-async function notifySlack(report, settings, scrub, webhook) {
-    if (!settings.slackWebhookUrl || !shouldNotify(settings.notifyOn, report.verdict))
-        return;
-    const payload = JSON.parse(scrub(JSON.stringify(renderSlack(report))));
-    const outcome = await postSlackWebhook(settings.slackWebhookUrl, payload, webhook);
-    if (outcome.ok) {
-        core/* info */.pq(`Slack message sent${outcome.attempts > 1 ? ` (after ${outcome.attempts} attempts)` : ""}.`);
-    }
-    else {
-        core/* warning */.$e(`Lifeboat could not send the Slack message (${outcome.attempts} attempt(s)): ${scrub(outcome.error ?? "unknown error")}`, { title: "Lifeboat report" });
-    }
-}
-/** The files of the restore-test artifact: the report, the result (no secrets), the logs. */
-function restoreTestArtifactFiles(report, result) {
-    const { pgRestoreLog, run, ...rest } = result;
-    const files = {
-        "report.md": renderMarkdown(report, "summary"),
-        "result.json": `${JSON.stringify({ ...rest, run: run ? { command: run.command, exitCode: run.exitCode } : null }, null, 2)}\n`,
-        "pg_restore.log": pgRestoreLog,
-    };
-    if (result.assertions.length > 0) {
-        files["assertions.txt"] = result.assertions
-            .map((assertion) => `${assertion.passed ? "PASS" : "FAIL"} ${assertion.sql}\n  ${assertion.detail}\n`)
-            .join("\n");
-    }
-    if (run)
-        files["command-output.log"] = `$ ${run.command}\n${run.output}`;
-    return files;
-}
-async function uploadReportArtifact(report, result, settings, env, scrub) {
+async function uploadReportArtifact(artifact, settings, env, scrub) {
     if (settings.reportArtifact === "never")
         return;
     if (!env.ACTIONS_RUNTIME_TOKEN || !env.ACTIONS_RESULTS_URL) {
-        core/* notice */.lm("The restore-test report artifact was skipped: the artifact service is not available here (no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL).", { title: "Lifeboat report" });
+        core/* notice */.lm(`The ${artifact.title} artifact was skipped: the artifact service is not available here (no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL).`, { title: "Lifeboat report" });
         return;
     }
     const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), "lifeboat-report-"));
     try {
-        const files = restoreTestArtifactFiles(report, result);
+        const files = artifact.files;
         await (0,promises_.mkdir)(dir, { recursive: true });
         for (const [name, content] of Object.entries(files))
             await (0,promises_.writeFile)((0,external_node_path_.join)(dir, name), scrub(content));
-        const name = [
-            "lifeboat-restore-test",
-            report.label,
-            result.backupId,
-            env.GITHUB_JOB,
-            env.GITHUB_RUN_ATTEMPT,
-        ]
+        const name = [artifact.name, env.GITHUB_JOB, env.GITHUB_RUN_ATTEMPT]
             .filter(Boolean)
             .join("-")
             .replace(/[^A-Za-z0-9._-]/g, "_");
         const { DefaultArtifactClient } = await Promise.all(/* import() */[__nccwpck_require__.e(110), __nccwpck_require__.e(351), __nccwpck_require__.e(935)]).then(__nccwpck_require__.bind(__nccwpck_require__, 77935));
         const uploaded = await new DefaultArtifactClient().uploadArtifact(name, Object.keys(files).map((file) => (0,external_node_path_.join)(dir, file)), dir);
-        core/* info */.pq(`Uploaded the restore-test report as artifact ${name}${uploaded.id ? ` (id ${uploaded.id})` : ""}.`);
+        core/* info */.pq(`Uploaded the ${artifact.title} as artifact ${name}${uploaded.id ? ` (id ${uploaded.id})` : ""}.`);
     }
     finally {
         await (0,promises_.rm)(dir, { recursive: true, force: true });
@@ -45863,7 +47445,15 @@ function actionsToolCache(log = actionLogger, load = () => Promise.all(/* import
     };
 }
 
-;// CONCATENATED MODULE: ./src/actions/restore-test/run.ts
+;// CONCATENATED MODULE: ./src/actions/run-action.ts
+/**
+ * The action runner: every action's entry is `runAction(definition).catch(fail)`. It masks the
+ * secret inputs before anything is logged, reads the inputs by the names of the command's option
+ * table, turns the first SIGINT/SIGTERM into a cancellation the command honours, runs the command
+ * through the same executeCommand as the CLI, sets the outputs, and delivers the report (job
+ * summary, PR comment, channels) whether the command passed, failed or threw. The step's result
+ * is the command's; reporting never changes it.
+ */
 
 
 
@@ -45871,55 +47461,58 @@ function actionsToolCache(log = actionLogger, load = () => Promise.all(/* import
 
 
 
-
-
-
-async function run_run() {
-    const spec = commandSpec("restore-test");
+async function runAction(command) {
+    const { spec } = command;
+    if (!spec.action)
+        throw new Error(`command ${spec.command} has no action`);
     maskSecrets(spec);
     const raw = readInputs(spec);
-    const reporter = createReporter("restore-test", spec, raw);
+    const reporter = createReporter(spec.action, spec, raw);
+    const signal = cancelOnSignals(process);
+    await reporter.start();
     let store;
-    let result;
-    let label;
+    let outcome;
     try {
-        const settings = parseRestoreTestSettings(raw);
-        label = settings.label;
-        store = await openStore(settings.storage, {
-            cwd: process.env.GITHUB_WORKSPACE ?? process.cwd(),
-            s3: settings.s3,
-        });
-        result = await runRestoreTest(settings, {
-            store,
+        outcome = await executeCommand(command, raw, {
             env: process.env,
+            cwd: process.env.GITHUB_WORKSPACE ?? process.cwd(),
             now: () => new Date(),
             log: reporter.log,
+            signal,
             toolCache: actionsToolCache(reporter.log),
-        });
+        }, (opened) => (store = opened));
     }
-    catch (error) {
+    catch (thrown) {
+        const error = inActionWords(thrown, spec);
         await reporter.deliver(reporter.errorReport(error), { store });
         throw error;
     }
-    const failure = restoreTestFailureMessage(result);
-    core/* setOutput */.uH("passed", String(result.passed));
-    core/* setOutput */.uH("backup-id", result.backupId);
-    core/* setOutput */.uH("restore-seconds", String(result.restoreSeconds));
-    core/* setOutput */.uH("tables-checked", String(result.tablesChecked));
-    core/* setOutput */.uH("mismatches", String(result.mismatches.length));
-    core/* setOutput */.uH("reason", failure ?? "");
-    const report = buildRestoreTestReport(result, {
-        label,
-        runUrl: reporter.runUrl,
-        loggedWarnings: reporter.loggedWarnings,
-    });
-    await reporter.deliver(report, { store, restoreTest: result });
+    const { result, failure } = outcome;
+    for (const line of command.logLines?.(result) ?? [])
+        core/* info */.pq(line);
+    // Outputs land in a file the runner does not mask: a `reason` quoting an error must not carry
+    // a secret there.
+    const redact = createRedactor(inputs_secretValues(spec));
+    for (const [name, value] of Object.entries(command.outputs?.(result, failure?.message) ?? {})) {
+        core/* setOutput */.uH(name, redact(String(value)));
+    }
+    if (command.report) {
+        const report = command.report(result, {
+            label: reporter.label,
+            runUrl: reporter.runUrl,
+            loggedWarnings: reporter.loggedWarnings,
+            storageUrl: store?.url ?? "",
+        });
+        const artifact = command.artifact?.(result, report);
+        await reporter.deliver(report, { store, ...(artifact ? { artifact } : {}) });
+    }
     if (failure)
-        throw new domain_errors/* OperationError */.OK(failure);
+        throw failure;
 }
 
 ;// CONCATENATED MODULE: ./src/actions/restore-test/index.ts
 
 
-run_run().catch(fail);
+
+runAction(restoreTestCommand).catch(inputs_fail);
 
