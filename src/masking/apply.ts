@@ -44,19 +44,29 @@ export class MaskingVerificationError extends OperationError {
   }
 }
 
+export interface MaskingOptions {
+  now?: () => number;
+  /** Called after each statement with what it did (names only, never values) and how long it took. */
+  onStep?: (step: string, ms: number) => void;
+}
+
 const SOURCE = "pg_temp.lifeboat_mask_source";
 
 export async function applyMasking(
   client: pg.Client,
   plan: MaskingPlan,
   key: MaskingKey,
-  now: () => number = Date.now,
+  options: MaskingOptions = {},
 ): Promise<MaskingResult> {
+  const now = options.now ?? Date.now;
   const started = now();
   let step = "starting the masking transaction";
   const run = async (what: string, sql: string, values?: unknown[]) => {
     step = what;
-    return client.query(sql, values);
+    const began = now();
+    const result = await client.query(sql, values);
+    options.onStep?.(what, now() - began);
+    return result;
   };
   try {
     await run("starting the masking transaction", "BEGIN");
@@ -74,7 +84,8 @@ export async function applyMasking(
             `taking digests of ${label(table, column)}`,
             `INSERT INTO ${SOURCE}
              SELECT DISTINCT sha256(convert_to(v, 'UTF8')) FROM (SELECT ${value.expression} AS v FROM ${quoteTable(table)}) AS s
-              WHERE v IS NOT NULL AND v <> '' AND NOT pg_temp.lifeboat_looks_fake(v)${value.strategy.kind === "phone" ? " AND v ~ '[0-9]'" : ""}`,
+              WHERE v IS NOT NULL AND v <> ''
+               AND NOT (v ~ '^(user_[0-9a-f]+@example\\.invalid|[A-Za-z0-9 .]+)$' AND pg_temp.lifeboat_looks_fake(v))${value.strategy.kind === "phone" ? " AND v ~ '[0-9]'" : ""}`,
           );
         }
       }

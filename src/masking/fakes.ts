@@ -309,6 +309,13 @@ export function looksFake(value: string): boolean {
   );
 }
 
+/** HMAC in PL/pgSQL without a function call per value: the pads are read from the settings inline. */
+const HMAC_SQL = (message: string) =>
+  `sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex') || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(${message}, 'UTF8')))`;
+const HMAC_PLPGSQL = (target: string, message: string) => `${target} := ${HMAC_SQL(message)};`;
+const PHONE_ROUND = (round: string, other: string, modulus: string) =>
+  `('x' || left(encode(sha256(op || sha256(ip || convert_to('phone:' || ${round} || ':' || d || ':' || ${other}, 'UTF8'))), 'hex'), 15))::bit(60)::bigint % ${modulus}`;
+
 const sqlArray = (words: readonly string[]) => `ARRAY[${words.map((word) => `'${word}'`).join(",")}]::text[]`;
 
 /**
@@ -325,19 +332,25 @@ export function fakeFunctionsSql(): string[] {
                      || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(msg, 'UTF8')))
      $f$`,
     `CREATE FUNCTION pg_temp.lifeboat_mask_email(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
-       SELECT 'user_' || left(encode(pg_temp.lifeboat_hmac('email:' || v), 'hex'), ${EMAIL_HEX_CHARS}) || '@${EMAIL_DOMAIN}'
+       SELECT 'user_' || left(encode(${HMAC_SQL("'email:' || v")}, 'hex'), ${EMAIL_HEX_CHARS}) || '@${EMAIL_DOMAIN}'
      $f$`,
-    `CREATE FUNCTION pg_temp.lifeboat_name_from(h bytea, part text, uniq boolean) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
-       SELECT CASE part WHEN 'first' THEN f WHEN 'last' THEN l ELSE f || ' ' || l END
-              || CASE WHEN uniq THEN ' ' || substr(encode(h, 'hex'), 9, 8) ELSE '' END
-       FROM (SELECT (${first})[1 + (get_byte(h, 0) * 256 + get_byte(h, 1)) % ${FIRST_NAMES.length}] AS f,
-                    (${last})[1 + (get_byte(h, 2) * 256 + get_byte(h, 3)) % ${LAST_NAMES.length}] AS l) AS names
-     $f$`,
-    `CREATE FUNCTION pg_temp.lifeboat_mask_name(v text, part text, uniq boolean) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
-       SELECT pg_temp.lifeboat_name_from(pg_temp.lifeboat_hmac('name:' || v), part, uniq)
+    `CREATE FUNCTION pg_temp.lifeboat_mask_name(v text, part text, uniq boolean) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+     DECLARE
+       h bytea; result text;
+     BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
+       ${HMAC_PLPGSQL("h", "'name:' || v")}
+       result := CASE part WHEN 'last' THEN '' ELSE (${first})[1 + (get_byte(h, 0) * 256 + get_byte(h, 1)) % ${FIRST_NAMES.length}] END;
+       IF part <> 'first' THEN
+         result := result || CASE part WHEN 'full' THEN ' ' ELSE '' END
+                   || (${last})[1 + (get_byte(h, 2) * 256 + get_byte(h, 3)) % ${LAST_NAMES.length}];
+       END IF;
+       IF uniq THEN result := result || ' ' || substr(encode(h, 'hex'), 9, 8); END IF;
+       RETURN result;
+     END
      $f$`,
     `CREATE FUNCTION pg_temp.lifeboat_mask_hash(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
-       SELECT encode(pg_temp.lifeboat_hmac('hash:' || v), 'hex')
+       SELECT encode(${HMAC_SQL("'hash:' || v")}, 'hex')
      $f$`,
     `CREATE FUNCTION pg_temp.lifeboat_uuid_from(hex text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
        SELECT substr(hex, 1, 8) || '-' || substr(hex, 9, 4) || '-8' || substr(hex, 14, 3) || '-'
@@ -345,51 +358,48 @@ export function fakeFunctionsSql(): string[] {
               || substr(hex, 18, 3) || '-' || substr(hex, 21, 12)
      $f$`,
     `CREATE FUNCTION pg_temp.lifeboat_mask_uuid(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
-       SELECT pg_temp.lifeboat_uuid_from(encode(pg_temp.lifeboat_hmac('uuid:' || v), 'hex'))
-     $f$`,
-    `CREATE FUNCTION pg_temp.lifeboat_phone_round(r int, d int, other text, width int) RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE AS $f$
-       SELECT ('x' || left(encode(pg_temp.lifeboat_hmac('phone:' || r || ':' || d || ':' || other), 'hex'), 15))::bit(60)::bigint
-              % (10::numeric ^ width)::bigint
+       SELECT pg_temp.lifeboat_uuid_from(encode(${HMAC_SQL("'uuid:' || v")}, 'hex'))
      $f$`,
     `CREATE FUNCTION pg_temp.lifeboat_mask_phone(v text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
      DECLARE
-       digits text; d int; u int; w int; a bigint; b bigint; h bytea; fresh text; result text := ''; c text; k int := 0;
+       digits text; d int; u int; w int; a bigint; b bigint; mu bigint; mw bigint; h bytea; fresh text; result text := '';
+       pieces text[]; ip bytea; op bytea;
      BEGIN
        IF v IS NULL THEN RETURN NULL; END IF;
+       ip := decode(current_setting('lifeboat.mask_inner_pad'), 'hex');
+       op := decode(current_setting('lifeboat.mask_outer_pad'), 'hex');
        digits := regexp_replace(v, '[^0-9]', '', 'g');
        d := length(digits);
        IF d = 0 THEN RETURN v; END IF;
        IF d > 36 THEN
-         h := pg_temp.lifeboat_hmac('phone:' || v);
+         h := sha256(op || sha256(ip || convert_to('phone:' || v, 'UTF8')));
          fresh := '';
          FOR i IN 0 .. d - 1 LOOP
            fresh := fresh || ((substr(digits, i + 1, 1)::int + get_byte(h, i % 32) + i / 32) % 10)::text;
          END LOOP;
        ELSE
-         u := d / 2; w := d - u;
+         u := d / 2; w := d - u; mu := (10::numeric ^ u)::bigint; mw := (10::numeric ^ w)::bigint;
          b := substr(digits, u + 1)::bigint;
          IF u = 0 THEN
-           b := (b + pg_temp.lifeboat_phone_round(0, d, '', w)) % (10::numeric ^ w)::bigint;
+           b := (b + ${PHONE_ROUND("0", "''", "mw")}) % mw;
            fresh := lpad(b::text, w, '0');
          ELSE
            a := substr(digits, 1, u)::bigint;
            FOR r IN 0 .. 3 LOOP
              IF r % 2 = 0 THEN
-               a := (a + pg_temp.lifeboat_phone_round(r, d, lpad(b::text, w, '0'), u)) % (10::numeric ^ u)::bigint;
+               a := (a + ${PHONE_ROUND("r", "lpad(b::text, w, '0')", "mu")}) % mu;
              ELSE
-               b := (b + pg_temp.lifeboat_phone_round(r, d, lpad(a::text, u, '0'), w)) % (10::numeric ^ w)::bigint;
+               b := (b + ${PHONE_ROUND("r", "lpad(a::text, u, '0')", "mw")}) % mw;
              END IF;
            END LOOP;
            fresh := lpad(a::text, u, '0') || lpad(b::text, w, '0');
          END IF;
        END IF;
-       FOREACH c IN ARRAY regexp_split_to_array(v, '') LOOP
-         IF c ~ '^[0-9]$' THEN
-           k := k + 1;
-           result := result || substr(fresh, k, 1);
-         ELSE
-           result := result || c;
-         END IF;
+       -- The pieces between digits, in order: the separators stay, the digits are the fresh ones.
+       pieces := regexp_split_to_array(v, '[0-9]');
+       result := pieces[1];
+       FOR k IN 1 .. d LOOP
+         result := result || substr(fresh, k, 1) || pieces[k + 1];
        END LOOP;
        RETURN result;
      END
@@ -401,7 +411,7 @@ export function fakeFunctionsSql(): string[] {
        IF v IS NULL THEN RETURN NULL; END IF;
        n := char_length(v);
        IF n = 0 THEN RETURN v; END IF;
-       seed := pg_temp.lifeboat_hmac('text:' || v);
+       ${HMAC_PLPGSQL("seed", "'text:' || v")}
        WHILE len < n LOOP
          block := sha256(seed || int4send(i));
          FOR j IN 0 .. 31 LOOP
@@ -434,12 +444,10 @@ export const DROP_FUNCTIONS_SQL = [
   "lifeboat_looks_fake(text)",
   "lifeboat_mask_text(text)",
   "lifeboat_mask_phone(text)",
-  "lifeboat_phone_round(int, int, text, int)",
   "lifeboat_mask_uuid(text)",
   "lifeboat_uuid_from(text)",
   "lifeboat_mask_hash(text)",
   "lifeboat_mask_name(text, text, boolean)",
-  "lifeboat_name_from(bytea, text, boolean)",
   "lifeboat_mask_email(text)",
   "lifeboat_hmac(text)",
 ].map((signature) => `DROP FUNCTION IF EXISTS pg_temp.${signature}`);
