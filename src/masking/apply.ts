@@ -74,7 +74,7 @@ export async function applyMasking(
     await run("setting the masking key", SET_KEY_SQL, setKeyValues(key));
     await run(
       "creating the source digest table",
-      `CREATE TEMP TABLE lifeboat_mask_source (digest bytea) ON COMMIT DROP`,
+      `CREATE TEMP TABLE lifeboat_mask_source (digest bytea, phone boolean) ON COMMIT DROP`,
     );
 
     for (const table of plan.tables) {
@@ -83,7 +83,7 @@ export async function applyMasking(
           await run(
             `taking digests of ${label(table, column)}`,
             `INSERT INTO ${SOURCE}
-             SELECT DISTINCT sha256(convert_to(v, 'UTF8')) FROM (SELECT ${value.expression} AS v FROM ${quoteTable(table)}) AS s
+             SELECT DISTINCT sha256(convert_to(v, 'UTF8')), ${value.strategy.kind === "phone"} FROM (SELECT ${value.expression} AS v FROM ${quoteTable(table)}) AS s
               WHERE v IS NOT NULL AND v <> ''
                AND NOT (v ~ '^(user_[0-9a-f]+@example\\.invalid|[A-Za-z0-9 .]+)$' AND pg_temp.lifeboat_looks_fake(v))${value.strategy.kind === "phone" ? " AND v ~ '[0-9]'" : ""}`,
           );
@@ -97,7 +97,9 @@ export async function applyMasking(
       `SELECT count(DISTINCT digest)::bigint AS n FROM ${SOURCE}`,
     );
 
-    const counted = [...plan.tables.map((t) => `${t.schema}.${t.table}`), ...plan.cascadeTables];
+    const counted = [
+      ...new Set([...plan.tables.map((t) => `${t.schema}.${t.table}`), ...plan.cascadeTables]),
+    ];
     const before = await countRows(client, counted);
 
     const tables = plan.tables.map(quoteTable);
@@ -288,9 +290,29 @@ async function verify(client: pg.Client, plan: MaskingPlan): Promise<string[]> {
         } else if (value.strategy.kind === "fixed") {
           const expected = client.escapeLiteral(String(value.strategy.value));
           sql = value.path
-            ? `SELECT count(*) AS n FROM ${quoteTable(table)} WHERE ${value.expression} IS DISTINCT FROM ${expected} AND ${ident} #> ${pathLiteral(value.path)} IS NOT NULL`
+            ? `SELECT count(*) AS n FROM ${quoteTable(table)} WHERE ${value.expression} IS DISTINCT FROM ${expected} AND coalesce(jsonb_typeof(${ident} #> ${pathLiteral(value.path)}), 'null') <> 'null'`
             : `SELECT count(*) AS n FROM ${quoteTable(table)} WHERE ${ident} IS DISTINCT FROM ${expected}::${column.type}`;
           problem = "values differ from the fixed value";
+        } else if (value.strategy.kind === "phone") {
+          // A keyed permutation of a dense number space maps some numbers onto other real ones
+          // (1M numbers out of 10^11: about 10). Such a hit is a collision, not this row's own
+          // number; a column left unmasked hits on (nearly) every row.
+          const { rows } = await client.query<{ other: string; phones: string; total: string }>(
+            `SELECT count(*) FILTER (WHERE hit = false) AS other, count(*) FILTER (WHERE hit) AS phones, count(*) AS total
+               FROM (SELECT (SELECT bool_and(phone) FROM ${SOURCE} WHERE digest = sha256(convert_to(v, 'UTF8'))) AS hit
+                       FROM (SELECT ${value.expression} AS v FROM ${quoteTable(table)}) AS s
+                      WHERE v IS NOT NULL AND v ~ '[0-9]') AS h`,
+          );
+          const [other, phones, total] = [rows[0]!.other, rows[0]!.phones, rows[0]!.total].map(Number) as [
+            number,
+            number,
+            number,
+          ];
+          if (other > 0)
+            failures.push(`${where}: ${other} values found among the source values of other strategies`);
+          if (phones * 2 > total)
+            failures.push(`${where}: ${phones} of ${total} values are source phone numbers (not masked)`);
+          continue;
         } else {
           sql = `SELECT count(*) AS n FROM (SELECT ${value.expression} AS v FROM ${quoteTable(table)}) AS s
                   WHERE v IS NOT NULL AND EXISTS (SELECT 1 FROM ${SOURCE} WHERE digest = sha256(convert_to(v, 'UTF8')))`;

@@ -7,7 +7,13 @@
 import type pg from "pg";
 import { describeError, InputError } from "../domain/errors.js";
 import { EMAIL_LENGTH } from "./fakes.js";
-import { qualifiedName, type MaskingRules, type Strategy, type TableRule } from "./rules.js";
+import {
+  qualifiedName,
+  type JsonbPathRule,
+  type MaskingRules,
+  type Strategy,
+  type TableRule,
+} from "./rules.js";
 
 export interface PlannedColumn {
   column: string;
@@ -124,6 +130,13 @@ export async function checkRulesAgainstCatalog(rules: MaskingRules, client: pg.C
           : undefined;
       const problem = await typeProblem(client, columnRule.strategy, column, maxLength);
       if (problem) problems.push(`${where(columnRule.line)}: ${label} (${column.type}): ${problem}`);
+      if (!problem && columnRule.strategy.kind === "jsonb") {
+        for (const pathRule of columnRule.strategy.paths) {
+          if (await jsonbPathMissing(client, pathRule, columnRule.column, quoteTable(rule))) {
+            unknown.push(`jsonb path ${label} ${pathRule.path.join(".")} (line ${pathRule.line}, in no row)`);
+          }
+        }
+      }
       if (columnRule.strategy.kind !== "keep") {
         planned.push({
           column: columnRule.column,
@@ -232,6 +245,21 @@ function cascadeReach(filtered: string[], foreignKeys: ForeignKeyRow[]): string[
     }
   }
   return [...reached].sort();
+}
+
+/** A path found in no row of a table that has rows is a typo: masking it would silently do nothing. */
+async function jsonbPathMissing(
+  client: pg.Client,
+  rule: JsonbPathRule,
+  column: string,
+  table: string,
+): Promise<boolean> {
+  const { rows } = await client.query<{ has_rows: boolean; found: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM ${table}) AS has_rows,
+            EXISTS (SELECT 1 FROM ${table} WHERE ${quoteIdent(column)} #> $1::text[] IS NOT NULL) AS found`,
+    [rule.path],
+  );
+  return rows[0]!.has_rows && !rows[0]!.found;
 }
 
 const STRING_FAKES = new Set(["email", "name", "phone", "text", "hash"]);

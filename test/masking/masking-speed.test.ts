@@ -57,8 +57,9 @@ tables:
     const steps = new Map<string, number>();
     const result = await applyMasking(client, plan, maskingKey("benchmark-masking-key-0123456789"), {
       onStep: (step, ms) => steps.set(step, (steps.get(step) ?? 0) + ms),
+    }).finally(() => {
+      for (const [step, ms] of steps) if (ms >= 100) console.log(`  ${step}: ${ms} ms`);
     });
-    for (const [step, ms] of steps) if (ms >= 100) console.log(`  ${step}: ${ms} ms`);
     const rowsPerSecond = Math.round((2 * ROWS) / (result.durationMs / 1000));
     console.log(
       `masking ${2 * ROWS} rows (${ROWS} customers, ${ROWS} orders): ${result.durationMs} ms, ${rowsPerSecond} rows/s`,

@@ -81,6 +81,7 @@ tables:
           name.first: { name: first }
           name.last: { name: last }
           contact.email: email
+          plan: { fixed: basic }
       api_token: hash
       external_id: uuid
       country: { fixed: XX }
@@ -204,7 +205,7 @@ test("masking leaves no source value in any text or jsonb column, keeps joins an
     assert.match(row.phone, /^\+\d\d \d \d{8}$/);
     assert.equal(row.country, "XX");
     assert.equal(row.notes, null);
-    assert.equal(row.profile.plan, "pro");
+    assert.equal(row.profile.plan, "basic");
     assert.equal(row.profile.contact.email, row.email);
     assert.equal(row.audit_rows, 20, "user triggers did not fire while masking");
     assert.equal(row.trigger_state, "O", "user triggers are enabled again");
@@ -251,7 +252,7 @@ test("a rule naming an unknown column or table is an exit-2 InputError naming it
       assert.equal(error.exitCode, 2);
       assert.match(
         error.message,
-        /^mask mask\.yml: unknown column app\.users\.emial \(line 9\), table app\.audits \(line 28\)/,
+        /^mask mask\.yml: unknown column app\.users\.emial \(line 9\), table app\.audits \(line 29\)/,
       );
       return true;
     });
@@ -283,6 +284,10 @@ test("strategies that do not fit the column, or split a foreign key, are InputEr
       [
         "version: 1\ntables:\n  app.users:\n    columns:\n      email: email\n",
         /app\.orders\.customer_email references app\.users\.email \(foreign key orders_customer_email_fkey\)/,
+      ],
+      [
+        "version: 1\ntables:\n  app.users:\n    columns:\n      profile: { jsonb: { name.middle: { name: first } } }\n",
+        /^mask mask\.yml: unknown jsonb path app\.users\.profile name\.middle \(line 5, in no row\)/,
       ],
       [
         'version: 1\ntables:\n  app.users:\n    where: "nosuch > 1"\n',
