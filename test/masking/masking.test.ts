@@ -335,6 +335,17 @@ test("a failing rule rolls everything back: bad SQL, or a leak the verification 
       return true;
     });
     assert.equal(await snapshot(client), before);
+
+    // Free SQL that puts every real phone number back (signup_ip is kept and encodes the user).
+    const unmasked = `${RULES}sql:\n  - "UPDATE app.users SET phone = '+31 6 ' || lpad((10000000 + split_part(host(signup_ip), '.', 3)::int * 7919)::text, 8, '0')"\n`;
+    await assert.rejects(mask(client, unmasked), (error: unknown) => {
+      assert.ok(error instanceof MaskingVerificationError);
+      assert.deepEqual(error.failures, [
+        `app.users.phone: ${USERS} of ${USERS} values are source phone numbers (not masked)`,
+      ]);
+      return true;
+    });
+    assert.equal(await snapshot(client), before);
     const { rows } = await client.query(
       `SELECT count(*)::int AS n FROM pg_proc WHERE proname LIKE 'lifeboat_%'`,
     );
