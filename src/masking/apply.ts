@@ -17,7 +17,14 @@ import {
   type PlannedColumn,
   type PlannedTable,
 } from "./catalog-check.js";
-import { DROP_FUNCTIONS_SQL, fakeFunctionsSql, SET_KEY_SQL, setKeyValues, type MaskingKey } from "./fakes.js";
+import {
+  DROP_FUNCTIONS_SQL,
+  fakeFunctionsSql,
+  mayLookFakeSql,
+  SET_KEY_SQL,
+  setKeyValues,
+  type MaskingKey,
+} from "./fakes.js";
 import type { ValueStrategy } from "./rules.js";
 
 export interface TableOutcome {
@@ -85,7 +92,7 @@ export async function applyMasking(
             `INSERT INTO ${SOURCE}
              SELECT DISTINCT sha256(convert_to(v, 'UTF8')), ${value.strategy.kind === "phone"} FROM (SELECT ${value.expression} AS v FROM ${quoteTable(table)}) AS s
               WHERE v IS NOT NULL AND v <> ''
-               AND NOT (v ~ '^(user_[0-9a-f]+@example\\.invalid|[A-Za-z0-9 .]+)$' AND pg_temp.lifeboat_looks_fake(v))${value.strategy.kind === "phone" ? " AND v ~ '[0-9]'" : ""}`,
+               AND NOT (${mayLookFakeSql("v")} AND pg_temp.lifeboat_looks_fake(v))${value.strategy.kind === "phone" ? " AND v ~ '[0-9]'" : ""}`,
           );
         }
       }
@@ -139,8 +146,10 @@ export async function applyMasking(
     }
 
     step = "verifying the masking";
+    const verifying = now();
     const after = await countRows(client, counted);
     const failures = await verify(client, plan);
+    options.onStep?.(step, now() - verifying);
     const outcomes = counted.map((table): TableOutcome => {
       const filtered =
         plan.cascadeTables.includes(table) ||

@@ -319,6 +319,16 @@ const PHONE_ROUND = (round: string, other: string, modulus: string) =>
 const sqlArray = (words: readonly string[]) => `ARRAY[${words.map((word) => `'${word}'`).join(",")}]::text[]`;
 
 /**
+ * SQL true when `value` may look like a fake, cheap enough for every distinct source value: only
+ * then is the full check (lifeboat_looks_fake) run.
+ */
+export function mayLookFakeSql(value: string): string {
+  const vocabulary = sqlArray([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
+  return `(${value} ~ '^user_[0-9a-f]+@example\\.invalid$' OR (${value} ~ '^[A-Za-z0-9 .]+$'
+           AND (split_part(${value}, ' ', 1) = ANY (${vocabulary}) OR (strpos(${value}, ' ') = 0 AND length(${value}) <= 14))))`;
+}
+
+/**
  * The functions, created in pg_temp (gone with the session, never dumped). The key is read from two
  * transaction-local settings set with a bind parameter (setKeySql), never written into a function.
  */

@@ -18,6 +18,7 @@ import {
   hmac,
   looksFake,
   maskingKey,
+  mayLookFakeSql,
   SET_KEY_SQL,
   setKeyValues,
 } from "../../src/masking/fakes.js";
@@ -166,4 +167,26 @@ test("text fakes have the source's length in characters and hold only lorem word
   assert.equal(looksFake(fakeName(key, "Grace Hopper", "full", true)), true);
   assert.equal(looksFake(fakeEmail(key, "a@b.c")), true);
   assert.equal(looksFake("ada@example.com"), false);
+});
+
+test("the cheap prefilter lets every value the full fake check accepts through", async () => {
+  const values = [
+    ...SAMPLES.filter((v) => v !== "").map((v) => fakeText(key, v)),
+    ...SAMPLES.map((v) => fakeName(key, v, "full", true)),
+    ...SAMPLES.map((v) => fakeName(key, v, "last")),
+    ...SAMPLES.map((v) => fakeEmail(key, v)),
+    "lor",
+    "ut.",
+    "Grace Hopper",
+    "ada@example.com",
+  ];
+  const { rows } = await client.query<{ v: string; full: boolean; cheap: boolean }>(
+    `SELECT v, pg_temp.lifeboat_looks_fake(v) AS full, ${mayLookFakeSql("v")} AS cheap FROM unnest($1::text[]) AS v`,
+    [values],
+  );
+  for (const row of rows) {
+    assert.equal(row.full, looksFake(row.v), row.v);
+    if (row.full) assert.equal(row.cheap, true, row.v);
+  }
+  assert.equal(rows.filter((row) => row.full).length, values.length - 2);
 });
