@@ -325,7 +325,7 @@ const sqlArray = (words: readonly string[]) => `ARRAY[${words.map((word) => `'${
 export function mayLookFakeSql(value: string): string {
   const vocabulary = sqlArray([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
   return `(${value} ~ '^user_[0-9a-f]+@example\\.invalid$' OR (${value} ~ '^[A-Za-z0-9 .]+$'
-           AND (split_part(${value}, ' ', 1) = ANY (${vocabulary}) OR (strpos(${value}, ' ') = 0 AND length(${value}) <= 14))))`;
+           AND (split_part(${value}, ' ', 1) = ANY (${vocabulary}) OR ${value} ~ '^[a-z]{1,14}\\.?$')))`;
 }
 
 /**
