@@ -1,0 +1,471 @@
+/**
+ * Deterministic fakes keyed by a secret, twice: in TypeScript (tests, checks) and as SQL functions
+ * created in pg_temp of the scratch session, so that masking runs inside PostgreSQL at set speed.
+ * Both compute HMAC-SHA256(key, "<strategy>:<value>") and derive the fake from its bytes; a test
+ * holds them equal. The SQL side builds HMAC from the built-in sha256() (PostgreSQL 11+) rather than
+ * pgcrypto's hmac(), so the same key gives the same fakes on every server, extension or not.
+ */
+import { createHash } from "node:crypto";
+import { InputError } from "../domain/errors.js";
+
+export interface MaskingKey {
+  /** key' XOR ipad and key' XOR opad (RFC 2104): what HMAC needs, computed once. */
+  innerPad: Buffer;
+  outerPad: Buffer;
+}
+
+export const MIN_KEY_LENGTH = 16;
+
+export function maskingKey(secret: string | Buffer, input = "masking-key"): MaskingKey {
+  let key = typeof secret === "string" ? Buffer.from(secret, "utf8") : secret;
+  if (key.length < MIN_KEY_LENGTH) {
+    throw new InputError(`${input}: expected a secret of at least ${MIN_KEY_LENGTH} bytes`, { input });
+  }
+  if (key.length > 64) key = createHash("sha256").update(key).digest();
+  const block = Buffer.alloc(64);
+  key.copy(block);
+  return {
+    innerPad: Buffer.from(block.map((byte) => byte ^ 0x36)),
+    outerPad: Buffer.from(block.map((byte) => byte ^ 0x5c)),
+  };
+}
+
+function sha256(...parts: Buffer[]): Buffer {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part);
+  return hash.digest();
+}
+
+export function hmac(key: MaskingKey, message: string): Buffer {
+  return sha256(key.outerPad, sha256(key.innerPad, Buffer.from(message, "utf8")));
+}
+
+// Invented-sounding names, so that a fake rarely coincides with a real person's name.
+export const FIRST_NAMES = [
+  "Abrin",
+  "Belvar",
+  "Corla",
+  "Dovran",
+  "Elsin",
+  "Farro",
+  "Galen",
+  "Hesper",
+  "Ilvo",
+  "Jorun",
+  "Kessa",
+  "Lomar",
+  "Mirel",
+  "Nadro",
+  "Orsel",
+  "Pello",
+  "Quenna",
+  "Rovan",
+  "Sabel",
+  "Torvin",
+  "Ulla",
+  "Vessin",
+  "Wendar",
+  "Xaro",
+  "Yselle",
+  "Zorin",
+  "Ambrel",
+  "Brisca",
+  "Cadmon",
+  "Delvy",
+  "Emrick",
+  "Fenna",
+  "Gorvel",
+  "Halvy",
+  "Isolde",
+  "Jaspin",
+  "Kormac",
+  "Lysan",
+  "Morrow",
+  "Nessa",
+  "Olbrin",
+  "Pavra",
+  "Quillan",
+  "Resha",
+  "Solvig",
+  "Tamsen",
+  "Ubrel",
+  "Vantor",
+  "Wilmar",
+  "Xenna",
+  "Yaro",
+  "Zelda",
+  "Arvo",
+  "Bexley",
+  "Carrow",
+  "Dimra",
+  "Eskel",
+  "Fiora",
+  "Grimsel",
+  "Hollis",
+  "Ivra",
+  "Jessamy",
+  "Kelvar",
+  "Lunet",
+] as const;
+export const LAST_NAMES = [
+  "Ashgrove",
+  "Brackwell",
+  "Coldbrook",
+  "Dunmere",
+  "Elderby",
+  "Fallowmere",
+  "Greywick",
+  "Hollowell",
+  "Ironmoor",
+  "Juniperby",
+  "Kestrelford",
+  "Larkspur",
+  "Marrowby",
+  "Nettlefold",
+  "Oakhurst",
+  "Pebblesworth",
+  "Quarrington",
+  "Ravensmere",
+  "Sedgewick",
+  "Thornbury",
+  "Umberfield",
+  "Vellacott",
+  "Wrenfield",
+  "Yarrowby",
+  "Zephyrdale",
+  "Alderwick",
+  "Birchmoor",
+  "Cinderby",
+  "Dapplewood",
+  "Emberly",
+  "Fernsby",
+  "Gorsefield",
+  "Heathcombe",
+  "Ivywell",
+  "Jaywick",
+  "Kingsmere",
+  "Lindqvale",
+  "Mossbury",
+  "Northam",
+  "Orchardley",
+  "Pinecroft",
+  "Quenby",
+  "Rushmere",
+  "Saltmarsh",
+  "Tidewell",
+  "Underhay",
+  "Vanewood",
+  "Willowby",
+  "Yewcroft",
+  "Zellwood",
+  "Ambergate",
+  "Bramblecot",
+  "Crestfall",
+  "Driftmoor",
+  "Eastwold",
+  "Foxcombe",
+  "Glenmarsh",
+  "Hartwell",
+  "Inglecroft",
+  "Juxbury",
+  "Kilnsey",
+  "Longmarsh",
+  "Millbeck",
+  "Nightingale",
+] as const;
+export const LOREM_WORDS = [
+  "lorem",
+  "ipsum",
+  "dolor",
+  "sit",
+  "amet",
+  "consectetur",
+  "adipiscing",
+  "elit",
+  "sed",
+  "do",
+  "eiusmod",
+  "tempor",
+  "incididunt",
+  "ut",
+  "labore",
+  "et",
+  "dolore",
+  "magna",
+  "aliqua",
+  "enim",
+  "ad",
+  "minim",
+  "veniam",
+  "quis",
+  "nostrud",
+  "exercitation",
+  "ullamco",
+  "laboris",
+  "nisi",
+  "aliquip",
+  "ex",
+  "ea",
+] as const;
+
+export const EMAIL_HEX_CHARS = 20;
+export const EMAIL_DOMAIN = "example.invalid";
+/** The longest fake email: columns narrower than this cannot take the email strategy. */
+export const EMAIL_LENGTH = "user_".length + EMAIL_HEX_CHARS + 1 + EMAIL_DOMAIN.length;
+
+export function fakeEmail(key: MaskingKey, value: string): string {
+  return `user_${hmac(key, `email:${value}`).toString("hex").slice(0, EMAIL_HEX_CHARS)}@${EMAIL_DOMAIN}`;
+}
+
+export function fakeName(
+  key: MaskingKey,
+  value: string,
+  part: "first" | "last" | "full",
+  unique = false,
+): string {
+  const h = hmac(key, `name:${value}`);
+  const first = FIRST_NAMES[(h[0]! * 256 + h[1]!) % FIRST_NAMES.length]!;
+  const last = LAST_NAMES[(h[2]! * 256 + h[3]!) % LAST_NAMES.length]!;
+  const name = part === "first" ? first : part === "last" ? last : `${first} ${last}`;
+  return unique ? `${name} ${h.toString("hex").slice(8, 16)}` : name;
+}
+
+export function fakeHash(key: MaskingKey, value: string): string {
+  return hmac(key, `hash:${value}`).toString("hex");
+}
+
+export function fakeUuid(key: MaskingKey, value: string): string {
+  const hex = hmac(key, `uuid:${value}`).toString("hex");
+  const variant = "89ab"[parseInt(hex[16]!, 16) % 4]!;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Format-preserving: digits stay digits (a bijection on the digit string up to 36 digits), the rest stays. */
+export function fakePhone(key: MaskingKey, value: string): string {
+  const digits = value.replace(/[^0-9]/g, "");
+  const d = digits.length;
+  if (d === 0) return value;
+  let out: string;
+  if (d > 36) {
+    const h = hmac(key, `phone:${value}`);
+    out = [...digits].map((c, i) => String((Number(c) + h[i % 32]! + Math.floor(i / 32)) % 10)).join("");
+  } else {
+    const u = Math.floor(d / 2);
+    const w = d - u;
+    const round = (r: number, other: string, width: number): bigint => {
+      const hex = hmac(key, `phone:${r}:${d}:${other}`).toString("hex").slice(0, 15);
+      return BigInt(`0x${hex}`) % 10n ** BigInt(width);
+    };
+    let a = u === 0 ? 0n : BigInt(digits.slice(0, u));
+    let b = BigInt(digits.slice(u));
+    if (u === 0) {
+      b = (b + round(0, "", w)) % 10n ** BigInt(w);
+    } else {
+      // Four rounds of an unbalanced Feistel network: invertible, so distinct numbers stay distinct.
+      for (let r = 0; r < 4; r++) {
+        if (r % 2 === 0) a = (a + round(r, b.toString().padStart(w, "0"), u)) % 10n ** BigInt(u);
+        else b = (b + round(r, a.toString().padStart(u, "0"), w)) % 10n ** BigInt(w);
+      }
+    }
+    out = (u === 0 ? "" : a.toString().padStart(u, "0")) + b.toString().padStart(w, "0");
+  }
+  let next = 0;
+  return value.replace(/[0-9]/g, () => out[next++]!);
+}
+
+/** Lorem words of exactly the source's length in characters: nothing of the source survives. */
+export function fakeText(key: MaskingKey, value: string): string {
+  const n = [...value].length;
+  if (n === 0) return value;
+  const seed = hmac(key, `text:${value}`);
+  let out = "";
+  for (let i = 0; out.length < n; i++) {
+    const block = sha256(seed, int4(i));
+    for (let j = 0; j < 32 && out.length < n; j++) {
+      out += (out === "" ? "" : " ") + LOREM_WORDS[block[j]! % LOREM_WORDS.length]!;
+    }
+  }
+  out = out.slice(0, n);
+  return out.endsWith(" ") ? `${out.slice(0, -1)}.` : out;
+}
+
+function int4(value: number): Buffer {
+  const buffer = Buffer.alloc(4);
+  buffer.writeInt32BE(value);
+  return buffer;
+}
+
+/** Whether a value has the shape of our own fakes (which carry nothing of any source value). */
+export function looksFake(value: string): boolean {
+  if (new RegExp(`^user_[0-9a-f]{${EMAIL_HEX_CHARS}}@example\\.invalid$`).test(value)) return true;
+  if (!/^[A-Za-z0-9 .]+$/.test(value)) return false;
+  const words = value.replace(/\.$/, "").split(" ");
+  const vocabulary = new Set<string>([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
+  return words.every(
+    (word, index) =>
+      vocabulary.has(word) ||
+      (index > 0 && /^[0-9a-f]{8}$/.test(word)) ||
+      (index === words.length - 1 && LOREM_WORDS.some((lorem) => lorem.startsWith(word) && word !== "")),
+  );
+}
+
+/** HMAC in PL/pgSQL without a function call per value: the pads are read from the settings inline. */
+const HMAC_SQL = (message: string) =>
+  `sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex') || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(${message}, 'UTF8')))`;
+const HMAC_PLPGSQL = (target: string, message: string) => `${target} := ${HMAC_SQL(message)};`;
+const PHONE_ROUND = (round: string, other: string, modulus: string) =>
+  `('x' || left(encode(sha256(op || sha256(ip || convert_to('phone:' || ${round} || ':' || d || ':' || ${other}, 'UTF8'))), 'hex'), 15))::bit(60)::bigint % ${modulus}`;
+
+const sqlArray = (words: readonly string[]) => `ARRAY[${words.map((word) => `'${word}'`).join(",")}]::text[]`;
+
+/**
+ * SQL true when `value` may look like a fake, cheap enough for every distinct source value: only
+ * then is the full check (lifeboat_looks_fake) run.
+ */
+export function mayLookFakeSql(value: string): string {
+  const vocabulary = sqlArray([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
+  return `(${value} ~ '^user_[0-9a-f]+@example\\.invalid$' OR (${value} ~ '^[A-Za-z0-9 .]+$'
+           AND (split_part(${value}, ' ', 1) = ANY (${vocabulary}) OR ${value} ~ '^[a-z]{1,14}\\.?$')))`;
+}
+
+/**
+ * The functions, created in pg_temp (gone with the session, never dumped). The key is read from two
+ * transaction-local settings set with a bind parameter (setKeySql), never written into a function.
+ */
+export function fakeFunctionsSql(): string[] {
+  const first = sqlArray(FIRST_NAMES);
+  const last = sqlArray(LAST_NAMES);
+  const lorem = sqlArray(LOREM_WORDS);
+  return [
+    `CREATE FUNCTION pg_temp.lifeboat_hmac(msg text) RETURNS bytea LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex')
+                     || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(msg, 'UTF8')))
+     $f$`,
+    `CREATE FUNCTION pg_temp.lifeboat_mask_email(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT 'user_' || left(encode(${HMAC_SQL("'email:' || v")}, 'hex'), ${EMAIL_HEX_CHARS}) || '@${EMAIL_DOMAIN}'
+     $f$`,
+    `CREATE FUNCTION pg_temp.lifeboat_mask_name(v text, part text, uniq boolean) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+     DECLARE
+       h bytea; result text;
+     BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
+       ${HMAC_PLPGSQL("h", "'name:' || v")}
+       result := CASE part WHEN 'last' THEN '' ELSE (${first})[1 + (get_byte(h, 0) * 256 + get_byte(h, 1)) % ${FIRST_NAMES.length}] END;
+       IF part <> 'first' THEN
+         result := result || CASE part WHEN 'full' THEN ' ' ELSE '' END
+                   || (${last})[1 + (get_byte(h, 2) * 256 + get_byte(h, 3)) % ${LAST_NAMES.length}];
+       END IF;
+       IF uniq THEN result := result || ' ' || substr(encode(h, 'hex'), 9, 8); END IF;
+       RETURN result;
+     END
+     $f$`,
+    `CREATE FUNCTION pg_temp.lifeboat_mask_hash(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT encode(${HMAC_SQL("'hash:' || v")}, 'hex')
+     $f$`,
+    `CREATE FUNCTION pg_temp.lifeboat_uuid_from(hex text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+       SELECT substr(hex, 1, 8) || '-' || substr(hex, 9, 4) || '-8' || substr(hex, 14, 3) || '-'
+              || substr('89ab', 1 + ('x' || lpad(substr(hex, 17, 1), 8, '0'))::bit(32)::int % 4, 1)
+              || substr(hex, 18, 3) || '-' || substr(hex, 21, 12)
+     $f$`,
+    `CREATE FUNCTION pg_temp.lifeboat_mask_uuid(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT pg_temp.lifeboat_uuid_from(encode(${HMAC_SQL("'uuid:' || v")}, 'hex'))
+     $f$`,
+    `CREATE FUNCTION pg_temp.lifeboat_mask_phone(v text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+     DECLARE
+       digits text; d int; u int; w int; a bigint; b bigint; mu bigint; mw bigint; h bytea; fresh text; result text := '';
+       pieces text[]; ip bytea; op bytea;
+     BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
+       ip := decode(current_setting('lifeboat.mask_inner_pad'), 'hex');
+       op := decode(current_setting('lifeboat.mask_outer_pad'), 'hex');
+       digits := regexp_replace(v, '[^0-9]', '', 'g');
+       d := length(digits);
+       IF d = 0 THEN RETURN v; END IF;
+       IF d > 36 THEN
+         h := sha256(op || sha256(ip || convert_to('phone:' || v, 'UTF8')));
+         fresh := '';
+         FOR i IN 0 .. d - 1 LOOP
+           fresh := fresh || ((substr(digits, i + 1, 1)::int + get_byte(h, i % 32) + i / 32) % 10)::text;
+         END LOOP;
+       ELSE
+         u := d / 2; w := d - u; mu := (10::numeric ^ u)::bigint; mw := (10::numeric ^ w)::bigint;
+         b := substr(digits, u + 1)::bigint;
+         IF u = 0 THEN
+           b := (b + ${PHONE_ROUND("0", "''", "mw")}) % mw;
+           fresh := lpad(b::text, w, '0');
+         ELSE
+           a := substr(digits, 1, u)::bigint;
+           FOR r IN 0 .. 3 LOOP
+             IF r % 2 = 0 THEN
+               a := (a + ${PHONE_ROUND("r", "lpad(b::text, w, '0')", "mu")}) % mu;
+             ELSE
+               b := (b + ${PHONE_ROUND("r", "lpad(a::text, u, '0')", "mw")}) % mw;
+             END IF;
+           END LOOP;
+           fresh := lpad(a::text, u, '0') || lpad(b::text, w, '0');
+         END IF;
+       END IF;
+       -- The pieces between digits, in order: the separators stay, the digits are the fresh ones.
+       pieces := regexp_split_to_array(v, '[0-9]');
+       result := pieces[1];
+       FOR k IN 1 .. d LOOP
+         result := result || substr(fresh, k, 1) || pieces[k + 1];
+       END LOOP;
+       RETURN result;
+     END
+     $f$`,
+    `CREATE FUNCTION pg_temp.lifeboat_mask_text(v text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+     DECLARE
+       n int; seed bytea; block bytea; i int := 0; len int := 0; word text; words text[] := ${lorem}; result text := '';
+     BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
+       n := char_length(v);
+       IF n = 0 THEN RETURN v; END IF;
+       ${HMAC_PLPGSQL("seed", "'text:' || v")}
+       WHILE len < n LOOP
+         block := sha256(seed || int4send(i));
+         FOR j IN 0 .. 31 LOOP
+           EXIT WHEN len >= n;
+           IF len > 0 THEN result := result || ' '; len := len + 1; END IF;
+           word := words[1 + get_byte(block, j) % ${LOREM_WORDS.length}];
+           result := result || word;
+           len := len + length(word);
+         END LOOP;
+         i := i + 1;
+       END LOOP;
+       result := left(result, n);
+       IF right(result, 1) = ' ' THEN result := left(result, n - 1) || '.'; END IF;
+       RETURN result;
+     END
+     $f$`,
+    `CREATE FUNCTION pg_temp.lifeboat_looks_fake(v text) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+       SELECT v ~ '^user_[0-9a-f]{${EMAIL_HEX_CHARS}}@example\\.invalid$'
+          OR (v ~ '^[A-Za-z0-9 .]+$' AND NOT EXISTS (
+                SELECT 1 FROM unnest(string_to_array(regexp_replace(v, '\\.$', ''), ' ')) WITH ORDINALITY AS t(w, n)
+                WHERE NOT (w = ANY (${first} || ${last} || ${lorem})
+                           OR (n > 1 AND w ~ '^[0-9a-f]{8}$')
+                           OR (n = cardinality(string_to_array(regexp_replace(v, '\\.$', ''), ' '))
+                               AND w <> '' AND EXISTS (SELECT 1 FROM unnest(${lorem}) AS l(x) WHERE starts_with(l.x, w))))))
+     $f$`,
+  ];
+}
+
+export const DROP_FUNCTIONS_SQL = [
+  "lifeboat_looks_fake(text)",
+  "lifeboat_mask_text(text)",
+  "lifeboat_mask_phone(text)",
+  "lifeboat_mask_uuid(text)",
+  "lifeboat_uuid_from(text)",
+  "lifeboat_mask_hash(text)",
+  "lifeboat_mask_name(text, text, boolean)",
+  "lifeboat_mask_email(text)",
+  "lifeboat_hmac(text)",
+].map((signature) => `DROP FUNCTION IF EXISTS pg_temp.${signature}`);
+
+/** Sets the key for the current transaction only; run inside the masking transaction. */
+export const SET_KEY_SQL =
+  "SELECT set_config('lifeboat.mask_inner_pad', $1, true), set_config('lifeboat.mask_outer_pad', $2, true)";
+
+export function setKeyValues(key: MaskingKey): [string, string] {
+  return [key.innerPad.toString("hex"), key.outerPad.toString("hex")];
+}

@@ -1,0 +1,192 @@
+/**
+ * The fakes: the SQL functions and the TypeScript twins give the same answer for the same key and
+ * value; HMAC is real HMAC-SHA256; formats and uniqueness hold; another key gives other fakes.
+ */
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { after, before, test } from "node:test";
+import pg from "pg";
+import { InputError } from "../../src/domain/errors.js";
+import {
+  fakeEmail,
+  fakeFunctionsSql,
+  fakeHash,
+  fakeName,
+  fakePhone,
+  fakeText,
+  fakeUuid,
+  hmac,
+  looksFake,
+  maskingKey,
+  mayLookFakeSql,
+  SET_KEY_SQL,
+  setKeyValues,
+} from "../../src/masking/fakes.js";
+import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
+
+const SECRET = "a-test-masking-secret-of-some-length";
+const key = maskingKey(SECRET);
+
+const SAMPLES = [
+  "ada@example.com",
+  "Grace Hopper",
+  "+1 (555) 010-9999",
+  "06-12345678",
+  "7",
+  "12",
+  "+44 20 7946 0958 ext. 1234567890123456789012345678901234567890",
+  "Zoë Ångström 🙂",
+  "",
+  "a longer free text that mentions bob@example.org and calls +1 555 0100 twice, with ünïcödé",
+  "x".repeat(1000),
+];
+
+let cluster: Cluster;
+let client: pg.Client;
+before(async () => {
+  cluster = await startCluster();
+  client = new pg.Client({ connectionString: cluster.url() });
+  await client.connect();
+  await client.query("BEGIN");
+  for (const sql of fakeFunctionsSql()) await client.query(sql);
+  await client.query(SET_KEY_SQL, setKeyValues(key));
+});
+after(async () => {
+  await client?.end();
+  await cluster?.stop();
+});
+
+test("the HMAC built from sha256 pads is HMAC-SHA256, for short and long secrets", () => {
+  assert.equal(
+    hmac(key, "email:x").toString("hex"),
+    createHmac("sha256", SECRET).update("email:x").digest("hex"),
+  );
+  const long = "k".repeat(100);
+  assert.equal(
+    hmac(maskingKey(long), "m").toString("hex"),
+    createHmac("sha256", long).update("m").digest("hex"),
+  );
+});
+
+test("a secret shorter than 16 bytes is an InputError naming the input", () => {
+  assert.throws(
+    () => maskingKey("short", "mask-key"),
+    (error: unknown) => {
+      assert.ok(error instanceof InputError);
+      assert.equal(error.exitCode, 2);
+      assert.match(error.message, /^mask-key: .*16 bytes/);
+      return true;
+    },
+  );
+});
+
+test("SQL and TypeScript fakes agree on every strategy", async () => {
+  const { rows } = await client.query<Record<string, string | boolean | null>>(
+    `SELECT v,
+            encode(pg_temp.lifeboat_hmac(v), 'hex') AS hmac,
+            pg_temp.lifeboat_mask_email(v) AS email,
+            pg_temp.lifeboat_mask_name(v, 'first', false) AS first,
+            pg_temp.lifeboat_mask_name(v, 'last', false) AS last,
+            pg_temp.lifeboat_mask_name(v, 'full', true) AS full_unique,
+            pg_temp.lifeboat_mask_phone(v) AS phone,
+            pg_temp.lifeboat_mask_text(v) AS text,
+            pg_temp.lifeboat_mask_hash(v) AS hash,
+            pg_temp.lifeboat_mask_uuid(v) AS uuid,
+            pg_temp.lifeboat_mask_uuid(v)::uuid::text AS uuid_cast,
+            pg_temp.lifeboat_looks_fake(pg_temp.lifeboat_mask_text(v)) AS text_looks_fake
+       FROM unnest($1::text[]) AS v`,
+    [SAMPLES],
+  );
+  for (const row of rows) {
+    const v = row.v as string;
+    assert.deepEqual(
+      {
+        hmac: row.hmac,
+        email: row.email,
+        first: row.first,
+        last: row.last,
+        full_unique: row.full_unique,
+        phone: row.phone,
+        text: row.text,
+        hash: row.hash,
+        uuid: row.uuid,
+        uuid_cast: row.uuid_cast,
+      },
+      {
+        hmac: hmac(key, v).toString("hex"),
+        email: fakeEmail(key, v),
+        first: fakeName(key, v, "first"),
+        last: fakeName(key, v, "last"),
+        full_unique: fakeName(key, v, "full", true),
+        phone: fakePhone(key, v),
+        text: fakeText(key, v),
+        hash: fakeHash(key, v),
+        uuid: fakeUuid(key, v),
+        uuid_cast: fakeUuid(key, v),
+      },
+      `value ${JSON.stringify(v.slice(0, 40))}`,
+    );
+    if (v !== "")
+      assert.equal(row.text_looks_fake, true, `text fake of ${JSON.stringify(v.slice(0, 40))} looks fake`);
+  }
+});
+
+test("NULL stays NULL in every SQL fake", async () => {
+  const { rows } = await client.query(
+    `SELECT pg_temp.lifeboat_mask_email(NULL) AS a, pg_temp.lifeboat_mask_name(NULL, 'full', false) AS b,
+            pg_temp.lifeboat_mask_phone(NULL) AS c, pg_temp.lifeboat_mask_text(NULL) AS d,
+            pg_temp.lifeboat_mask_hash(NULL) AS e, pg_temp.lifeboat_mask_uuid(NULL) AS f`,
+  );
+  assert.deepEqual(Object.values(rows[0] as object), [null, null, null, null, null, null]);
+});
+
+test("phone fakes keep separators and digit count, and are a bijection (no collisions)", () => {
+  assert.match(fakePhone(key, "+1 (555) 010-9999"), /^\+\d \(\d{3}\) \d{3}-\d{4}$/);
+  const seen = new Set<string>();
+  for (let n = 0; n < 10000; n++) seen.add(fakePhone(key, `06-${String(n).padStart(4, "0")}`));
+  assert.equal(seen.size, 10000);
+  const single = new Set(Array.from({ length: 10 }, (_, n) => fakePhone(key, String(n))));
+  assert.equal(single.size, 10);
+});
+
+test("fakes depend on the key: another secret gives other emails, names and phones", () => {
+  const other = maskingKey("another-secret-entirely-0123456789");
+  assert.notEqual(fakeEmail(other, "ada@example.com"), fakeEmail(key, "ada@example.com"));
+  assert.notEqual(fakePhone(other, "555-0100-2233"), fakePhone(key, "555-0100-2233"));
+  assert.notEqual(fakeHash(other, "x"), fakeHash(key, "x"));
+});
+
+test("text fakes have the source's length in characters and hold only lorem words", () => {
+  for (const v of SAMPLES.filter((s) => s !== "")) {
+    const fake = fakeText(key, v);
+    assert.equal([...fake].length, [...v].length);
+    assert.ok(looksFake(fake), fake);
+    assert.ok(!fake.includes("@"));
+  }
+  assert.equal(looksFake("Grace Hopper"), false);
+  assert.equal(looksFake(fakeName(key, "Grace Hopper", "full", true)), true);
+  assert.equal(looksFake(fakeEmail(key, "a@b.c")), true);
+  assert.equal(looksFake("ada@example.com"), false);
+});
+
+test("the cheap prefilter lets every value the full fake check accepts through", async () => {
+  const values = [
+    ...SAMPLES.filter((v) => v !== "").map((v) => fakeText(key, v)),
+    ...SAMPLES.map((v) => fakeName(key, v, "full", true)),
+    ...SAMPLES.map((v) => fakeName(key, v, "last")),
+    ...SAMPLES.map((v) => fakeEmail(key, v)),
+    "lor",
+    "ut.",
+    "Grace Hopper",
+    "ada@example.com",
+  ];
+  const { rows } = await client.query<{ v: string; full: boolean; cheap: boolean }>(
+    `SELECT v, pg_temp.lifeboat_looks_fake(v) AS full, ${mayLookFakeSql("v")} AS cheap FROM unnest($1::text[]) AS v`,
+    [values],
+  );
+  for (const row of rows) {
+    assert.equal(row.full, looksFake(row.v), row.v);
+    if (row.full) assert.equal(row.cheap, true, row.v);
+  }
+  assert.equal(rows.filter((row) => row.full).length, values.length - 2);
+});
