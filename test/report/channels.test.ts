@@ -11,7 +11,7 @@ import { InputError, OperationError } from "../../src/domain/errors.js";
 import type { Logger } from "../../src/commands/logger.js";
 import { historyStats, type HistoryPoint } from "../../src/report/history.js";
 import { buildErrorReport, buildRestoreTestReport, type Report } from "../../src/report/report.js";
-import type { RestoreTestResult } from "../../src/commands/restore-test.js";
+import type { RestoreTestResult } from "../../src/commands/restore-test/run.js";
 import { CHANNELS, CHANNEL_OPTIONS, readChannelSettings } from "../../src/report/channels/index.js";
 import { deliverToChannels, pingStart, type DeliveryOptions } from "../../src/report/channels/deliver.js";
 import {

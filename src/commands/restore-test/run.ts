@@ -12,31 +12,31 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
-import { connectionString, type DatabaseUrl } from "../domain/database-url.js";
-import { describeError, InputError, OperationError } from "../domain/errors.js";
-import { dumpArtifact, rolesArtifact, type Manifest, type TableCount } from "../domain/manifest.js";
-import { isPlatformRoleError } from "../domain/supabase-preset.js";
-import { connect } from "../postgres/connect.js";
-import { preflight } from "../postgres/doctor.js";
-import type { PgTool } from "../postgres/pg-dump-finder.js";
-import type { ToolCache } from "../postgres/pg-install.js";
-import { runPgRestore } from "../postgres/pg-restore.js";
+import { connectionString, type DatabaseUrl } from "../../domain/database-url.js";
+import { describeError, InputError, OperationError } from "../../domain/errors.js";
+import { dumpArtifact, rolesArtifact, type Manifest, type TableCount } from "../../domain/manifest.js";
+import { isPlatformRoleError } from "../../domain/supabase-preset.js";
+import { connect } from "../../postgres/connect.js";
+import { preflight } from "../../postgres/doctor.js";
+import type { PgTool } from "../../postgres/pg-dump-finder.js";
+import type { ToolCache } from "../../postgres/pg-install.js";
+import { runPgRestore } from "../../postgres/pg-restore.js";
 import {
   createScratchDatabase,
   dropScratchDatabase,
   scratchName,
   withDatabase,
-} from "../postgres/scratch.js";
-import { quoteIdent } from "../postgres/snapshot.js";
-import type { RestoreTestSettings } from "../settings/types.js";
-import type { Store } from "../storage/store.js";
-import type { AppliedRoles } from "../postgres/roles.js";
-import { BackupRepository } from "../repository/backup-repository.js";
-import type { CheckedArtifact } from "../repository/check-record.js";
-import { openArtifactRead, readDigests } from "../repository/read-artifact.js";
-import type { Logger } from "./logger.js";
-import { applyRolesObject } from "./roles-object.js";
-import { findPgRestoreFor, identitiesFor } from "./read-backup.js";
+} from "../../postgres/scratch.js";
+import { compareRowCounts } from "../../postgres/row-counts.js";
+import type { RestoreTestSettings } from "../../settings/types.js";
+import type { Store } from "../../storage/store.js";
+import type { AppliedRoles } from "../../postgres/roles.js";
+import { BackupRepository } from "../../repository/backup-repository.js";
+import type { CheckedArtifact } from "../../repository/check-record.js";
+import { openArtifactRead, readDigests } from "../../repository/read-artifact.js";
+import type { Logger } from "../logger.js";
+import { applyRolesObject } from "../roles-object.js";
+import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 
 export interface AssertionResult {
   sql: string;
@@ -322,26 +322,6 @@ async function fitsOnDisk(dir: string, bytes: number): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function compareRowCounts(
-  client: pg.Client,
-  tables: readonly TableCount[],
-): Promise<{ table: string; expected: number; actual: number | null }[]> {
-  const mismatches: { table: string; expected: number; actual: number | null }[] = [];
-  for (const { schema, table, rows } of tables) {
-    let actual: number | null;
-    try {
-      const result = await client.query<{ n: string }>(
-        `SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`,
-      );
-      actual = Number(result.rows[0]!.n);
-    } catch {
-      actual = null;
-    }
-    if (actual !== rows) mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
-  }
-  return mismatches;
 }
 
 /** Assertions that cannot even be parsed are bad input, found before anything is restored. */
