@@ -238,6 +238,12 @@ describe("restore-test", () => {
         /--scratch-database-url: the role may not CREATE DATABASE/,
       ],
       [["--pg-restore-args=--jobs=8"], /--pg-restore-args: "--jobs=8" is not allowed/],
+      // getopt_long takes unambiguous prefixes and clustered short options: neither reaches a database.
+      [
+        ["--pg-restore-args=--dbn=postgres"],
+        /--pg-restore-args: "--dbn=postgres" is not allowed \(--dbname:/,
+      ],
+      [["--pg-restore-args=-Odpostgres"], /--pg-restore-args: "-Odpostgres" is not allowed/],
       [
         ["--pg-restore-args", "--no-owner"],
         /--pg-restore-args: a value that starts with "-" must be attached with "="/,
