@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
-import { connectionString, type DatabaseUrl } from "../../domain/database-url.js";
+import type { DatabaseUrl } from "../../domain/database-url.js";
 import { describeError, InputError, OperationError } from "../../domain/errors.js";
 import { dumpArtifact, rolesArtifact, type Manifest, type TableCount } from "../../domain/manifest.js";
 import { isPlatformRoleError } from "../../domain/supabase-preset.js";
@@ -27,6 +27,7 @@ import {
   scratchName,
   withDatabase,
 } from "../../postgres/scratch.js";
+import { userCommandEnv } from "../../postgres/child-env.js";
 import { compareRowCounts } from "../../postgres/row-counts.js";
 import type { RestoreTestSettings } from "../../settings/types.js";
 import type { Store } from "../../storage/store.js";
@@ -367,36 +368,14 @@ async function runAssertions(client: pg.Client, statements: string[]): Promise<A
   return results;
 }
 
-/**
- * What the user's command inherits: the job's environment without Lifeboat's own inputs and
- * secrets. The command is often a pull request's own code (a migration), and in the actions the
- * age identity, the GitHub token and the Slack webhook sit in INPUT_* variables; it gets the
- * scratch database's connection and nothing that opens production's backups.
- */
-export function commandEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const kept: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (key.startsWith("INPUT_") || key.startsWith("LIFEBOAT_") || /^PG[A-Z]+$/.test(key)) continue;
-    kept[key] = value;
-  }
-  return kept;
-}
-
 async function runCommand(
   command: string,
   target: DatabaseUrl,
   env: NodeJS.ProcessEnv,
 ): Promise<{ command: string; exitCode: number | null; output: string }> {
   const child = spawn("sh", ["-c", command], {
-    env: {
-      ...commandEnv(env),
-      DATABASE_URL: connectionString(target),
-      PGHOST: target.host,
-      PGPORT: String(target.port),
-      PGDATABASE: target.database,
-      ...(target.user ? { PGUSER: target.user } : {}),
-      ...(target.password !== undefined ? { PGPASSWORD: target.password } : {}),
-    },
+    // The scratch database and a working shell; never the job's credentials or tokens.
+    env: userCommandEnv(env, { databaseUrl: target }),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
