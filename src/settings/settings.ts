@@ -235,7 +235,7 @@ export function parseBackupSettings(raw: RawOptions): BackupSettings {
     excludeTables: v.excludeTables,
     excludeTableData: v.excludeTableData,
   });
-  const extraArgs = parsePgDumpArgs(v.pgDumpArgs ?? "", OPTIONS.pgDumpArgs.name);
+  const extraArgs = v.pgDumpArgs === undefined ? [] : parsePgDumpArgs(v.pgDumpArgs, OPTIONS.pgDumpArgs.name);
   let objectLock: BackupSettings["objectLock"];
   if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
     objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
@@ -398,7 +398,8 @@ export function parseRestoreTestSettings(raw: RawOptions): RestoreTestSettings {
     keepOnFailure: v.keepOnFailure,
     decryptToDisk: v.decryptToDisk,
     jobs: v.jobs ?? defaultJobs(),
-    pgRestoreArgs: parsePgRestoreArgs(v.pgRestoreArgs ?? "", OPTIONS.pgRestoreArgs.name),
+    pgRestoreArgs:
+      v.pgRestoreArgs === undefined ? [] : parsePgRestoreArgs(v.pgRestoreArgs, OPTIONS.pgRestoreArgs.name),
   };
 }
 

@@ -208,7 +208,7 @@ describe("the channel table", () => {
     );
     assert.throws(
       () => settings({ "notify-on": "sometimes" }),
-      /--notify-on "sometimes": expected failure, success, always, never/,
+      /--notify-on "sometimes": expected failure or success or always or never/,
     );
     assert.deepEqual(settings({}), { notifyOn: "failure", channels: [] });
   });
