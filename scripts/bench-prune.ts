@@ -23,7 +23,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { runPrune, type PruneResult } from "../src/commands/prune.js";
+import { runPrune, type PruneResult } from "../src/commands/prune/run.js";
 import { silentLogger } from "../src/commands/logger.js";
 import { parsePruneSettings, type RawOptions } from "../src/settings/settings.js";
 import { LocalStore } from "../src/storage/local-store.js";

@@ -21,7 +21,12 @@ export async function runAction<S, R>(command: CommandDefinition<S, R>): Promise
   if (!spec.action) throw new Error(`command ${spec.command} has no action`);
   maskSecrets(spec);
   const raw = readInputs(spec);
-  const reporter = createReporter(spec.action as ReportAction, spec, raw);
+  let reporter;
+  try {
+    reporter = createReporter(spec.action as ReportAction, spec, raw);
+  } catch (error) {
+    throw inActionWords(error, spec);
+  }
   const signal = cancelOnSignals(process);
   await reporter.start();
   let store: Store | undefined;

@@ -55,65 +55,6 @@ function compressArgument(compression: Compression, pgDumpMajor: number): string
   return `--compress=${formatCompression(compression)}`;
 }
 
-/**
- * Flags the extra arguments may not carry: the pipeline owns output, format, connection and
- * snapshot; the scope has options of its own so that the row counts follow it.
- */
-const OWNED: Record<string, string> = {
-  "-f": "the output goes to the store",
-  "--file": "the output goes to the store",
-  "-F": "the format is always custom",
-  "--format": "the format is always custom",
-  "-j": "a streamed dump is single-threaded",
-  "--jobs": "a streamed dump is single-threaded",
-  "-Z": "use --compression",
-  "--compress": "use --compression",
-  "--snapshot": "lifeboat exports the snapshot itself",
-  "-d": "use --database-url",
-  "--dbname": "use --database-url",
-  "-h": "use --database-url",
-  "--host": "use --database-url",
-  "-p": "use --database-url",
-  "--port": "use --database-url",
-  "-U": "use --database-url",
-  "--username": "use --database-url",
-  "-W": "the password comes from --database-url",
-  "--password": "the password comes from --database-url",
-  "-n": "use --include-schema",
-  "--schema": "use --include-schema",
-  "-N": "use --exclude-schema",
-  "--exclude-schema": "use --exclude-schema",
-  "-t": "use --include-table",
-  "--table": "use --include-table",
-  "-T": "use --exclude-table",
-  "--exclude-table": "use --exclude-table",
-  "--exclude-table-data": "use --exclude-table-data",
-  "--table-and-children": "use --include-table",
-  "--exclude-table-and-children": "use --exclude-table",
-  "--exclude-table-data-and-children": "use --exclude-table-data",
-  "-a": "use --data-only",
-  "--data-only": "use --data-only",
-  "-s": "use --schema-only",
-  "--schema-only": "use --schema-only",
-  "--serializable-deferrable": "the dump runs in lifeboat's exported snapshot",
-  "--include-foreign-data": "foreign data is not counted or verified",
-  "-V": "not a dump option",
-  "--version": "not a dump option",
-  "-?": "not a dump option",
-  "--help": "not a dump option",
-};
-
-export function validateExtraArgs(args: readonly string[]): string[] {
-  for (const arg of args) {
-    const flag = arg.startsWith("--") ? arg.split("=")[0]! : arg.slice(0, 2);
-    const reason = arg.startsWith("-") ? OWNED[flag] : undefined;
-    if (reason) {
-      throw new InputError(`--pg-dump-args: "${arg}" is not allowed (${reason})`, { input: "pg-dump-args" });
-    }
-  }
-  return [...args];
-}
-
 export function emptyScope(): DumpScope {
   return {
     schemaOnly: false,

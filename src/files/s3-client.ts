@@ -11,7 +11,16 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import type { S3ClientConfig } from "@aws-sdk/client-s3";
 import { InputError, OperationError, describeError } from "../domain/errors.js";
-import { describeS3Error } from "../storage/s3-store.js";
+import {
+  describeS3Error,
+  isS3NotFound,
+  networkCodeOf,
+  S3_DENIED,
+  s3NameOf,
+  s3StatusOf,
+} from "../storage/s3-errors.js";
+
+export { isS3NotFound, s3NameOf, s3StatusOf } from "../storage/s3-errors.js";
 
 export interface FilesS3Options {
   /** An S3-compatible endpoint, e.g. `https://<ref>.storage.supabase.co/storage/v1/s3`. */
@@ -71,49 +80,6 @@ export function createFilesS3Client(options: FilesS3Options): S3Client {
   return new S3Client(config);
 }
 
-interface ErrorShape {
-  name?: unknown;
-  code?: unknown;
-  Code?: unknown;
-  $metadata?: { httpStatusCode?: number };
-}
-
-function shapeOf(error: unknown): ErrorShape {
-  return typeof error === "object" && error !== null ? (error as ErrorShape) : {};
-}
-
-export function s3StatusOf(error: unknown): number | undefined {
-  return shapeOf(error).$metadata?.httpStatusCode;
-}
-
-export function s3NameOf(error: unknown): string {
-  const { name, Code } = shapeOf(error);
-  return typeof Code === "string" ? Code : typeof name === "string" ? name : "";
-}
-
-export function isS3NotFound(error: unknown): boolean {
-  const name = s3NameOf(error);
-  return s3StatusOf(error) === 404 || name === "NotFound" || name === "NoSuchKey" || name === "NoSuchBucket";
-}
-
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ETIMEDOUT",
-  "EPIPE",
-]);
-
-function isNetworkError(error: unknown): boolean {
-  const { code, name } = shapeOf(error);
-  return (typeof code === "string" && NETWORK_CODES.has(code)) || name === "TimeoutError";
-}
-
-const DENIED = new Set(["AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden"]);
-
 /**
  * The error a preflight check raises: an InputError (exit 2) naming the input for what the user
  * can fix (endpoint, bucket, credentials, region), an OperationError otherwise.
@@ -125,7 +91,7 @@ export function s3CheckError(
   const named = `--${context.input} "${context.value}"`;
   const options = { input: context.input, cause: error };
   if (error instanceof InputError) return error;
-  if (isNetworkError(error)) {
+  if (networkCodeOf(error) !== undefined) {
     const where = context.endpoint ? `the S3 endpoint ${context.endpoint}` : "AWS S3";
     return new InputError(`${named}: cannot reach ${where}: ${describeS3Error(error)}`, options);
   }
@@ -146,7 +112,7 @@ export function s3CheckError(
   if (isS3NotFound(error)) {
     return new InputError(`${named}: bucket "${context.bucket ?? ""}" does not exist`, options);
   }
-  if (status === 401 || status === 403 || DENIED.has(name)) {
+  if (status === 401 || status === 403 || S3_DENIED.has(name)) {
     return new InputError(
       `${named}: access denied (${describeS3Error(error)}): check ${ACCESS_KEY_VAR} and ${SECRET_KEY_VAR} ` +
         "(or the AWS credentials in use) and the bucket's policy",

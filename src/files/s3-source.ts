@@ -13,7 +13,7 @@ import { Readable } from "node:stream";
 import { GetObjectCommand, ListBucketsCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { ListBucketsCommandOutput, ListObjectsV2CommandOutput, S3Client } from "@aws-sdk/client-s3";
 import { OperationError } from "../domain/errors.js";
-import { describeS3Error } from "../storage/s3-store.js";
+import { describeS3Error } from "../storage/s3-errors.js";
 import { VanishedError } from "./entry.js";
 import type { FileEntry, OpenedFile } from "./entry.js";
 import { createFilesS3Client, isS3NotFound, s3CheckError } from "./s3-client.js";

@@ -33,7 +33,7 @@ import {
   type ServerInfo,
 } from "./connect.js";
 import { SUPABASE_PLATFORM_SCHEMAS, type Preset } from "../domain/supabase-preset.js";
-import { findPgTool, type PgClientSettings, type PgTool } from "./pg-dump-finder.js";
+import { findPgDumpFor, type PgClientSettings } from "./pg-dump-finder.js";
 
 export interface NetworkDeps {
   /** Every address of a host, both families (default: dns.lookup, as the connection will). */
@@ -356,20 +356,6 @@ async function checkPrivileges(client: pg.Client, input: string, preset: Preset)
   );
 }
 
-/** The one place the doctor looks for a pg_dump, with the same options as backup. */
-function findDumpTool(settings: DoctorSettings, server: ServerInfo, deps: DoctorDeps): Promise<PgTool> {
-  return findPgTool({
-    name: "pg_dump",
-    serverMajor: server.major,
-    serverVersion: server.version,
-    pgBinDir: settings.pgBinDir,
-    pgVersion: settings.pgVersion,
-    installPgClient: settings.installPgClient,
-    env: deps.env,
-    ...(deps.log ? { log: deps.log } : {}),
-  });
-}
-
 export async function runDoctor(settings: DoctorSettings, deps: DoctorDeps): Promise<DoctorReport> {
   const input = "database-url";
   const url = settings.databaseUrl;
@@ -431,7 +417,7 @@ export async function runDoctor(settings: DoctorSettings, deps: DoctorDeps): Pro
   // Whether a pg_dump fits is worth knowing even when a privilege is missing.
   if (server !== undefined) blocked = false;
   await run("pg_dump", async () => {
-    const tool = await findDumpTool(settings, server!, deps);
+    const tool = await findPgDumpFor(server!, settings, deps);
     report.pgDump = { version: tool.version, path: tool.path };
     return ok(`pg_dump ${tool.version} (${tool.path}) can dump PostgreSQL ${server!.version}`);
   });

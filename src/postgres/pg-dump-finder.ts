@@ -14,6 +14,8 @@ import type { Logger } from "../commands/logger.js";
 import { ensurePgClient, installBlocker, type InstalledClient, type ToolCache } from "./pg-install.js";
 
 /** Declared with the other settings; re-exported for the adapters that take it. */
+import type { PgClientSettings } from "../settings/types.js";
+
 export type { PgClientSettings } from "../settings/types.js";
 
 const run = promisify(execFile);
@@ -204,4 +206,26 @@ function installHint(major: number, suggestAuto = true): string {
   return suggestAuto
     ? `${manual}, or let lifeboat download it into its tool directory with --install-pg-client auto (action input install-pg-client: auto)`
     : manual;
+}
+
+/**
+ * The pg_dump that backs up this server, chosen by the client settings backup and doctor share:
+ * the one place both look, so the doctor's verdict is the backup's.
+ */
+export function findPgDumpFor(
+  server: { major: number; version: string },
+  settings: PgClientSettings,
+  deps: { env: NodeJS.ProcessEnv; cache?: ToolCache | undefined; log?: Logger | undefined },
+): Promise<PgTool> {
+  return findPgTool({
+    name: "pg_dump",
+    serverMajor: server.major,
+    serverVersion: server.version,
+    pgBinDir: settings.pgBinDir,
+    pgVersion: settings.pgVersion,
+    installPgClient: settings.installPgClient,
+    env: deps.env,
+    ...(deps.cache ? { cache: deps.cache } : {}),
+    ...(deps.log ? { log: deps.log } : {}),
+  });
 }

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { Transform, type TransformCallback } from "node:stream";
 import { OperationError } from "../domain/errors.js";
 import { redactUrls, type DatabaseUrl } from "../domain/database-url.js";
+import { pgToolEnv } from "./child-env.js";
 import { toolSpawn, type ToolRef } from "./pg-dump-finder.js";
 
 const ARCHIVE_MAGIC = Buffer.from("PGDMP");
@@ -28,14 +29,20 @@ export function startPgDump(options: {
   url: DatabaseUrl;
   env: NodeJS.ProcessEnv;
 }): RunningDump {
-  const tool = toolSpawn(options.pgDump, options.env);
-  const env: NodeJS.ProcessEnv = { ...tool.env, PGAPPNAME: "lifeboat pg_dump", PGCONNECT_TIMEOUT: "15" };
-  // The password travels in the environment, never on the command line.
-  delete env.PGPASSWORD;
-  if (options.url.password !== undefined) env.PGPASSWORD = options.url.password;
+  // An allow-listed environment: the password in PGPASSWORD (never on the command line), and
+  // nothing of ours (identities, tokens, other PG* variables) that pg_dump has no use for.
+  const { path, env } = toolSpawn(
+    options.pgDump,
+    pgToolEnv(options.env, {
+      password: options.url.password,
+      sslmode: options.url.sslmode,
+      appName: "lifeboat pg_dump",
+      connectTimeoutSeconds: 15,
+    }),
+  );
   // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
   // anything it started (a wrapper script's children too).
-  const child = spawn(tool.path, [...options.args, `--dbname=${options.url.withoutPassword}`], {
+  const child = spawn(path, [...options.args, `--dbname=${options.url.withoutPassword}`], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { Writable } from "node:stream";
 import { OperationError } from "../domain/errors.js";
+import { pgToolEnv } from "./child-env.js";
 import { toolSpawn, type ToolRef } from "./pg-dump-finder.js";
 
 export interface ArchiveListing {
@@ -15,7 +16,7 @@ export interface ArchiveListing {
 }
 
 export function listArchive(pgRestore: ToolRef): ArchiveListing {
-  const tool = toolSpawn(pgRestore, process.env);
+  const tool = toolSpawn(pgRestore, pgToolEnv(process.env));
   const child = spawn(tool.path, ["--list"], { stdio: ["pipe", "pipe", "pipe"], env: tool.env });
   let stdout = "";
   let stderr = "";

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { pipeline } from "node:stream/promises";
 import { redactUrls, type DatabaseUrl } from "../domain/database-url.js";
 import { OperationError } from "../domain/errors.js";
+import { pgToolEnv } from "./child-env.js";
 import { toolSpawn, type ToolRef } from "./pg-dump-finder.js";
 
 export interface PgRestoreOutcome {
@@ -29,10 +30,15 @@ export async function runPgRestore(options: {
   jobs: number;
   env: NodeJS.ProcessEnv;
 }): Promise<PgRestoreOutcome> {
-  const tool = toolSpawn(options.pgRestore, options.env);
-  const env: NodeJS.ProcessEnv = { ...tool.env, PGAPPNAME: "lifeboat pg_restore" };
-  delete env.PGPASSWORD;
-  if (options.target.password !== undefined) env.PGPASSWORD = options.target.password;
+  const tool = toolSpawn(
+    options.pgRestore,
+    pgToolEnv(options.env, {
+      password: options.target.password,
+      sslmode: options.target.sslmode,
+      appName: "lifeboat pg_restore",
+    }),
+  );
+  const env = tool.env;
   const fromFile = typeof options.input === "string";
   const args = [
     `--dbname=${options.target.withoutPassword}`,

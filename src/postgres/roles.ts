@@ -10,6 +10,7 @@ import type pg from "pg";
 import { redactUrls, type DatabaseUrl } from "../domain/database-url.js";
 import { describeError, OperationError } from "../domain/errors.js";
 import { filterRolesSql, roleStatements, type FilteredRoles } from "../domain/roles-sql.js";
+import { pgToolEnv } from "./child-env.js";
 import { toolSpawn, type PgTool } from "./pg-dump-finder.js";
 
 const MAX_OUTPUT = 64 * 1024 * 1024;
@@ -25,11 +26,13 @@ export async function dumpRoles(options: {
 }): Promise<FilteredRoles> {
   const { path, env } = toolSpawn(
     { path: join(options.pgDump.binDir, "pg_dumpall"), env: options.pgDump.env },
-    { ...options.env, PGAPPNAME: "lifeboat pg_dumpall", PGCONNECT_TIMEOUT: "15" },
+    pgToolEnv(options.env, {
+      password: options.url.password,
+      sslmode: options.url.sslmode,
+      appName: "lifeboat pg_dumpall",
+      connectTimeoutSeconds: 15,
+    }),
   );
-  // The password travels in the environment, never on the command line.
-  delete env.PGPASSWORD;
-  if (options.url.password !== undefined) env.PGPASSWORD = options.url.password;
   const args = [
     "--roles-only",
     "--no-role-passwords",

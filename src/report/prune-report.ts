@@ -1,5 +1,5 @@
 /** How prune's decisions read for people: the CLI's table and the job summary's rows. */
-import type { PruneDecision, PruneResult } from "../commands/prune.js";
+import type { PruneDecision, PruneResult } from "../commands/prune/run.js";
 import { formatBytes, formatTable } from "./format.js";
 
 export function formatStarted(iso: string): string {

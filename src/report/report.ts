@@ -7,11 +7,11 @@
  * Builders take only what is safe to show: redacted URLs, ids, sizes, counts and messages. The edge
  * that delivers a report scrubs every rendering once more for the secret inputs it knows.
  */
-import type { BackupResult } from "../commands/backup.js";
-import type { PruneDecision, PruneResult } from "../commands/prune.js";
-import type { RestoreResult } from "../commands/restore.js";
-import type { RestoreTestResult } from "../commands/restore-test.js";
-import type { VerifyResult } from "../commands/verify.js";
+import type { BackupResult } from "../commands/backup/run.js";
+import type { PruneDecision, PruneResult } from "../commands/prune/run.js";
+import type { RestoreResult } from "../commands/restore/run.js";
+import type { RestoreTestResult } from "../commands/restore-test/run.js";
+import type { VerifyResult } from "../commands/verify/run.js";
 import { describeError, LifeboatError } from "../domain/errors.js";
 import { formatAge, formatBytes } from "./format.js";
 import type { History } from "./history.js";

@@ -8,7 +8,8 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { InputError } from "../domain/errors.js";
-import { emptyScope, validateExtraArgs } from "../domain/dump-plan.js";
+import { emptyScope } from "../domain/dump-plan.js";
+import { parsePgDumpArgs, parsePgRestoreArgs } from "../domain/pg-args.js";
 import { validateLabel } from "../domain/layout.js";
 import { validatePolicy, type RetentionPolicy } from "../domain/retention.js";
 import { splitSqlStatements } from "../domain/sql-split.js";
@@ -234,7 +235,7 @@ export function parseBackupSettings(raw: RawOptions): BackupSettings {
     excludeTables: v.excludeTables,
     excludeTableData: v.excludeTableData,
   });
-  const extraArgs = validateExtraArgs(splitArgs(v.pgDumpArgs));
+  const extraArgs = v.pgDumpArgs === undefined ? [] : parsePgDumpArgs(v.pgDumpArgs, OPTIONS.pgDumpArgs.name);
   let objectLock: BackupSettings["objectLock"];
   if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
     objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
@@ -253,10 +254,6 @@ export function parseBackupSettings(raw: RawOptions): BackupSettings {
     // auto: the roles belong to a Supabase dump, not to a plain one.
     includeRoles: v.includeRoles === "auto" ? v.preset === "supabase" : v.includeRoles,
   };
-}
-
-function splitArgs(text: string | undefined): string[] {
-  return (text ?? "").split(/\s+/).filter(Boolean);
 }
 
 const PRUNE = {
@@ -348,34 +345,6 @@ export function parseVerifySettings(raw: RawOptions): VerifySettings {
   };
 }
 
-/** pg_restore flags the restore owns: where it reads from, where it writes to, what it does. */
-const PG_RESTORE_OWNED = [
-  "-d",
-  "--dbname",
-  "-f",
-  "--file",
-  "-l",
-  "--list",
-  "-L",
-  "--use-list",
-  "-j",
-  "--jobs",
-  "-h",
-  "--host",
-  "-p",
-  "--port",
-  "-U",
-  "--username",
-  "-W",
-  "--password",
-  "-e",
-  "--exit-on-error",
-  "-F",
-  "--format",
-  "-C",
-  "--create",
-];
-
 /** pg_restore's default parallelism: the CPUs, at most 4 (more rarely helps a scratch server). */
 export function defaultJobs(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
@@ -418,21 +387,6 @@ function compileTolerate(pattern: string): RegExp {
   }
 }
 
-function validatePgRestoreArgs(args: string[]): string[] {
-  for (const arg of args) {
-    const flag = arg.startsWith("--") ? arg.split("=")[0]! : arg.slice(0, 2);
-    if (PG_RESTORE_OWNED.includes(flag)) {
-      throw new InputError(
-        `--${OPTIONS.pgRestoreArgs.name}: "${arg}" is not allowed (the restore-test sets it)`,
-        {
-          input: OPTIONS.pgRestoreArgs.name,
-        },
-      );
-    }
-  }
-  return args;
-}
-
 export function parseRestoreTestSettings(raw: RawOptions): RestoreTestSettings {
   const v = readOptions(raw, RESTORE_TEST);
   return {
@@ -444,7 +398,8 @@ export function parseRestoreTestSettings(raw: RawOptions): RestoreTestSettings {
     keepOnFailure: v.keepOnFailure,
     decryptToDisk: v.decryptToDisk,
     jobs: v.jobs ?? defaultJobs(),
-    pgRestoreArgs: validatePgRestoreArgs(splitArgs(v.pgRestoreArgs)),
+    pgRestoreArgs:
+      v.pgRestoreArgs === undefined ? [] : parsePgRestoreArgs(v.pgRestoreArgs, OPTIONS.pgRestoreArgs.name),
   };
 }
 

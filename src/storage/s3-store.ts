@@ -31,6 +31,16 @@ import type { ListObjectsV2CommandOutput, S3ClientConfig } from "@aws-sdk/client
 import { Upload } from "@aws-sdk/lib-storage";
 import { InputError, NotFoundError, OperationError, describeError } from "../domain/errors.js";
 import { assertValidKey, assertValidPrefix } from "./keys.js";
+import {
+  describeS3Error,
+  isS3NotFound,
+  networkCodeOf,
+  S3_DENIED,
+  s3NameOf,
+  s3StatusOf,
+} from "./s3-errors.js";
+
+export { describeS3Error } from "./s3-errors.js";
 import type { DeleteResult, ObjectInfo, ObjectLock, PutOptions, Store } from "./store.js";
 
 export interface S3Options {
@@ -108,69 +118,6 @@ function positiveInteger(value: number | undefined, fallback: number, max: numbe
   }
   return value;
 }
-
-interface ErrorShape {
-  name?: unknown;
-  message?: unknown;
-  code?: unknown;
-  Code?: unknown;
-  $metadata?: { httpStatusCode?: number };
-}
-
-function shapeOf(error: unknown): ErrorShape {
-  return typeof error === "object" && error !== null ? (error as ErrorShape) : {};
-}
-
-function statusOf(error: unknown): number | undefined {
-  return shapeOf(error).$metadata?.httpStatusCode;
-}
-
-function nameOf(error: unknown): string {
-  const { name, Code } = shapeOf(error);
-  return typeof Code === "string" ? Code : typeof name === "string" ? name : "";
-}
-
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ETIMEDOUT",
-  "EPIPE",
-]);
-
-function networkCodeOf(error: unknown): string | undefined {
-  const { code, name } = shapeOf(error);
-  if (typeof code === "string" && NETWORK_CODES.has(code)) return code;
-  if (name === "TimeoutError") return "ETIMEDOUT";
-  return undefined;
-}
-
-/** One line for any S3 SDK error: its code, its message and the HTTP status. */
-export function describeS3Error(error: unknown): string {
-  const name = nameOf(error);
-  const status = statusOf(error);
-  let text = describeError(error);
-  const { code } = shapeOf(error);
-  if (typeof code === "string" && !text.includes(code)) text = `${code}: ${text}`;
-  // Responses without a body (HEAD) carry no code: the SDK names them "Unknown"/"UnknownError".
-  if (name === "Unknown" || (text === "UnknownError" && !name)) {
-    return status ? `HTTP ${status}` : "unknown error";
-  }
-  // A code with an empty message (radosgw sends `<Message/>`): the code says it all.
-  if (text === "UnknownError") text = name;
-  if (name && name !== "Error" && !text.startsWith(name)) text = `${name}: ${text}`;
-  return status && status >= 300 ? `${text} (HTTP ${status})` : text;
-}
-
-function isNotFound(error: unknown): boolean {
-  const name = nameOf(error);
-  return statusOf(error) === 404 || name === "NotFound" || name === "NoSuchKey" || name === "NoSuchBucket";
-}
-
-const DENIED = new Set(["AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden"]);
 
 /**
  * DeleteObjects is the one operation whose checksum S3 requires. The SDK now sends CRC32 there,
@@ -362,7 +309,7 @@ export class S3Store implements Store {
       if (body === undefined) return Readable.from([]);
       return Readable.fromWeb(body.transformToWebStream() as Parameters<typeof Readable.fromWeb>[0]);
     } catch (error) {
-      if (isNotFound(error)) throw new NotFoundError(`"${key}" does not exist in ${this.url}`);
+      if (isS3NotFound(error)) throw new NotFoundError(`"${key}" does not exist in ${this.url}`);
       throw new OperationError(`reading "${key}" from ${this.url} failed: ${describeS3Error(error)}`, {
         cause: error,
       });
@@ -377,7 +324,7 @@ export class S3Store implements Store {
       );
       return { key, size: response.ContentLength ?? 0, lastModified: response.LastModified ?? new Date(0) };
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isS3NotFound(error)) return undefined;
       throw new OperationError(`reading "${key}" in ${this.url} failed: ${describeS3Error(error)}`, {
         cause: error,
       });
@@ -467,7 +414,7 @@ export class S3Store implements Store {
             new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }),
           );
         } catch (error) {
-          if (isNotFound(error)) continue;
+          if (isS3NotFound(error)) continue;
           throw new OperationError(
             `reading the object lock of "${key}" in ${this.url} failed: ${describeS3Error(error)}`,
             { cause: error },
@@ -491,8 +438,8 @@ export class S3Store implements Store {
       const response = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
       return response.ObjectLockConfiguration?.ObjectLockEnabled === "Enabled" ? "enabled" : "disabled";
     } catch (error) {
-      const name = nameOf(error);
-      const status = statusOf(error);
+      const name = s3NameOf(error);
+      const status = s3StatusOf(error);
       // No configuration: object lock is not enabled on the bucket. Stores that do not implement
       // object lock (NotImplemented) cannot lock objects either.
       if (name === "ObjectLockConfigurationNotFoundError" || name === "NotImplemented" || status === 501) {
@@ -562,8 +509,8 @@ export class S3Store implements Store {
       const where = this.endpoint ? `the S3 endpoint ${this.endpoint}` : "AWS S3";
       return new InputError(`${storage}: cannot reach ${where}: ${describeS3Error(error)}`, options);
     }
-    const name = nameOf(error);
-    const status = statusOf(error);
+    const name = s3NameOf(error);
+    const status = s3StatusOf(error);
     if (name === "CredentialsProviderError" || (/credential/i.test(describeError(error)) && !status)) {
       return new InputError(
         `${storage}: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role to assume`,
@@ -573,10 +520,10 @@ export class S3Store implements Store {
     if (/region is missing/i.test(describeError(error))) {
       return new InputError(`${storage}: no AWS region set: set AWS_REGION or the S3 region option`, options);
     }
-    if (isNotFound(error)) {
+    if (isS3NotFound(error)) {
       return new InputError(`${storage}: bucket "${this.bucket}" does not exist`, options);
     }
-    if (status === 401 || status === 403 || DENIED.has(name)) {
+    if (status === 401 || status === 403 || S3_DENIED.has(name)) {
       const detail = [status ? `HTTP ${status}` : "", name === "Unknown" ? "" : name]
         .filter(Boolean)
         .join(" ");

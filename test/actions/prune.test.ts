@@ -87,7 +87,7 @@ describe("the prune action bundle", () => {
     assert.equal(run.status, 1);
     const errors = run.stdout.split("\n").filter((line) => line.startsWith("::error::"));
     assert.deepEqual(errors, [
-      '::error::bad input: --keep-within "a week": expected a duration such as 36h, 7d, 2w, 1d12h or 90m (units w, d, h, m, s)',
+      '::error::bad input: keep-within "a week": expected a duration such as 36h, 7d, 2w, 1d12h or 90m (units w, d, h, m, s)',
     ]);
     const none = runAction("prune", { storage: "bad", label: "shop" }, { cwd: work });
     assert.equal(none.status, 1);

@@ -255,7 +255,7 @@ describe("reporting from the action bundles", () => {
     assert.equal(result.status, 1);
     assert.match(
       result.stdout,
-      /^::error::bad input: --notify-on "sometimes": expected failure or success or always or never$/m,
+      /^::error::bad input: notify-on "sometimes": expected failure or success or always or never$/m,
     );
     assert.equal(requests.length, 0);
     assert.ok(!existsSync(join(work, "never-made")));
@@ -266,7 +266,7 @@ describe("reporting from the action bundles", () => {
     assert.equal(hidden.result.status, 1);
     assert.match(
       hidden.result.stdout,
-      /^::error::bad input: --slack-webhook-url: expected a Slack incoming webhook URL/m,
+      /^::error::bad input: slack-webhook-url: expected a Slack incoming webhook URL/m,
     );
   });
 

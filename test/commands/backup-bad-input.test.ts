@@ -108,7 +108,7 @@ describe("backup refuses bad input with exit 2", () => {
 
   test("refused pg_dump arguments and clashing scope", async () => {
     await expectBadInput(["--recipient", RECIPIENT, "--pg-dump-args=--file=/tmp/x"], {
-      input: /--pg-dump-args: "--file=\/tmp\/x" is not allowed \(the output goes to the store\)/,
+      input: /--pg-dump-args: "--file=\/tmp\/x" is not allowed \(--file: the output goes to the store/,
     });
     await expectBadInput(["--recipient", RECIPIENT, "--schema-only", "--data-only"], {
       input: /--schema-only and --data-only/,

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { COMMAND_DEFINITIONS } from "../../src/commands/index.js";
 import { restoreTestCommand } from "../../src/commands/restore-test/definition.js";
-import type { RestoreTestResult } from "../../src/commands/restore-test.js";
+import type { RestoreTestResult } from "../../src/commands/restore-test/run.js";
 import { COMMANDS } from "../../src/settings/spec.js";
 
 function restoreTestResult(overrides: Partial<RestoreTestResult>): RestoreTestResult {

@@ -22,7 +22,7 @@ import {
   pruneFailureMessage,
   runPrune,
   type PruneResult,
-} from "../../src/commands/prune.js";
+} from "../../src/commands/prune/run.js";
 import { silentLogger } from "../../src/commands/logger.js";
 import { parsePruneSettings } from "../../src/settings/settings.js";
 import { LocalStore } from "../../src/storage/local-store.js";

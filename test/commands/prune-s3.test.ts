@@ -17,7 +17,7 @@ import {
   HeadObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { runPrune, type PruneResult } from "../../src/commands/prune.js";
+import { runPrune, type PruneResult } from "../../src/commands/prune/run.js";
 import { silentLogger } from "../../src/commands/logger.js";
 import { parsePruneSettings } from "../../src/settings/settings.js";
 import { createS3Store, type S3Store } from "../../src/storage/s3-store.js";

@@ -78,7 +78,7 @@ function restoreTempDirs(): string[] {
   );
 }
 
-function restoreTest(label: string, args: string[], cluster = scratch) {
+function restoreTest(label: string, args: string[], cluster = scratch, extraEnv: NodeJS.ProcessEnv = {}) {
   return runCli(
     [
       "restore-test",
@@ -93,13 +93,37 @@ function restoreTest(label: string, args: string[], cluster = scratch) {
       ...args,
       "--json",
     ],
-    { env: env() },
+    { env: { ...env(), ...extraEnv } },
   );
 }
 
 const TOLERATE_OWNER = ["--tolerate", 'role "app_owner" does not exist'];
 
 describe("restore-test", () => {
+  test("the --run command gets the scratch database and a shell, never the job's credentials or tokens", async () => {
+    await backup("env");
+    const seenFile = join(work, "run-env.txt");
+    const secrets = {
+      AWS_ACCESS_KEY_ID: "AKIAEXAMPLEKEYID0001",
+      AWS_SECRET_ACCESS_KEY: "aws-secret-value-0001",
+      GITHUB_TOKEN: "ghs_tokenvalue0001",
+      ACTIONS_RUNTIME_TOKEN: "runtime-token-0001",
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: "oidc-token-0001",
+      LIFEBOAT_IDENTITY: "AGE-SECRET-KEY-1NOTREAL",
+      INPUT_IDENTITY: "AGE-SECRET-KEY-1NOTREAL",
+      PGSERVICE: "elsewhere",
+    };
+    const run = await restoreTest("env", ["--run", `env > ${seenFile}`, ...TOLERATE_OWNER], scratch, secrets);
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const seen = readFileSync(seenFile, "utf8");
+    assert.match(seen, /^DATABASE_URL=postgresql:\/\/.*\/lifeboat_rt_/m);
+    assert.match(seen, /^PATH=/m);
+    for (const [name, value] of Object.entries(secrets)) {
+      assert.doesNotMatch(seen, new RegExp(`^${name}=`, "m"), `${name} reached the --run command`);
+      assert.ok(!seen.includes(value), `the value of ${name} reached the --run command`);
+    }
+  });
+
   test("restores into a newer major, counts match, assertions and the migration command pass, the scratch database is dropped", async () => {
     const { folder } = await backup("ok");
     const assertions = join(work, "assertions.sql");
@@ -238,6 +262,12 @@ describe("restore-test", () => {
         /--scratch-database-url: the role may not CREATE DATABASE/,
       ],
       [["--pg-restore-args=--jobs=8"], /--pg-restore-args: "--jobs=8" is not allowed/],
+      // getopt_long takes unambiguous prefixes and clustered short options: neither reaches a database.
+      [
+        ["--pg-restore-args=--dbn=postgres"],
+        /--pg-restore-args: "--dbn=postgres" is not allowed \(--dbname:/,
+      ],
+      [["--pg-restore-args=-Odpostgres"], /--pg-restore-args: "-Odpostgres" is not allowed/],
       [
         ["--pg-restore-args", "--no-owner"],
         /--pg-restore-args: a value that starts with "-" must be attached with "="/,

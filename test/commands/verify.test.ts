@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { runVerify } from "../../src/commands/verify.js";
+import { runVerify } from "../../src/commands/verify/run.js";
 import { silentLogger } from "../../src/commands/logger.js";
 import { parseVerifySettings } from "../../src/settings/settings.js";
 import { openStore } from "../../src/storage/open-store.js";

@@ -5,7 +5,6 @@ import {
   emptyScope,
   formatCompression,
   parseCompression,
-  validateExtraArgs,
 } from "../../src/domain/dump-plan.js";
 import { InputError } from "../../src/domain/errors.js";
 import { parseNamePattern } from "../../src/domain/pg-pattern.js";
@@ -69,28 +68,6 @@ test("scope options become pg_dump's own flags", () => {
     "--exclude-table-data=big",
     "--no-owner",
   ]);
-});
-
-test("extra arguments that would break the pipeline or the row counts are refused", () => {
-  assert.deepEqual(validateExtraArgs(["--no-owner", "--no-privileges", "--lock-wait-timeout=10s"]), [
-    "--no-owner",
-    "--no-privileges",
-    "--lock-wait-timeout=10s",
-  ]);
-  for (const arg of [
-    "-f",
-    "--file=x",
-    "-Fp",
-    "--format=plain",
-    "-j4",
-    "-t",
-    "--table=x",
-    "-Z9",
-    "--snapshot=1",
-    "--dbname=x",
-  ]) {
-    assert.throws(() => validateExtraArgs([arg]), inputError("pg-dump-args"), arg);
-  }
 });
 
 test("name patterns follow psql's rules: case folding, wildcards, quotes, schema.name", () => {

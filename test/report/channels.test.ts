@@ -11,7 +11,7 @@ import { InputError, OperationError } from "../../src/domain/errors.js";
 import type { Logger } from "../../src/commands/logger.js";
 import { historyStats, type HistoryPoint } from "../../src/report/history.js";
 import { buildErrorReport, buildRestoreTestReport, type Report } from "../../src/report/report.js";
-import type { RestoreTestResult } from "../../src/commands/restore-test.js";
+import type { RestoreTestResult } from "../../src/commands/restore-test/run.js";
 import { CHANNELS, CHANNEL_OPTIONS, readChannelSettings } from "../../src/report/channels/index.js";
 import { deliverToChannels, pingStart, type DeliveryOptions } from "../../src/report/channels/deliver.js";
 import {
@@ -208,7 +208,7 @@ describe("the channel table", () => {
     );
     assert.throws(
       () => settings({ "notify-on": "sometimes" }),
-      /--notify-on "sometimes": expected failure, success, always, never/,
+      /--notify-on "sometimes": expected failure or success or always or never/,
     );
     assert.deepEqual(settings({}), { notifyOn: "failure", channels: [] });
   });

@@ -1,8 +1,8 @@
 /** The report model rendered as Markdown (job summary, PR comment) and as Slack Block Kit. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { RestoreTestResult } from "../../src/commands/restore-test.js";
-import type { PruneResult } from "../../src/commands/prune.js";
+import type { RestoreTestResult } from "../../src/commands/restore-test/run.js";
+import type { PruneResult } from "../../src/commands/prune/run.js";
 import { InputError, OperationError } from "../../src/domain/errors.js";
 import { historyStats, type HistoryPoint } from "../../src/report/history.js";
 import { codeBlock, renderMarkdown } from "../../src/report/markdown.js";

@@ -17,9 +17,13 @@ test("src/settings/types.ts imports only domain types", () => {
 });
 
 test("no command module declares a settings type of its own", () => {
-  for (const name of ["backup", "list", "prune", "verify", "restore-test", "restore", "read-backup"]) {
-    const source = readFileSync(`src/commands/${name}.ts`, "utf8");
-    assert.doesNotMatch(source, /^export (interface|type) \w*(Settings|DecryptionKeys)\b/m, name);
-    assert.doesNotMatch(source, /from "\.\.\/settings\/settings\.js"/, name);
+  // The run modules take their settings typed; only the definitions parse (src/settings/settings.ts).
+  const modules = ["backup", "list", "prune", "verify", "restore-test", "restore"].map(
+    (name) => `src/commands/${name}/run.ts`,
+  );
+  for (const path of [...modules, "src/commands/read-backup.ts"]) {
+    const source = readFileSync(path, "utf8");
+    assert.doesNotMatch(source, /^export (interface|type) \w*(Settings|DecryptionKeys)\b/m, path);
+    assert.doesNotMatch(source, /from "(\.\.\/)+settings\/settings\.js"/, path);
   }
 });

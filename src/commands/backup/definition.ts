@@ -2,7 +2,7 @@
 import { buildBackupReport } from "../../report/report.js";
 import { parseBackupSettings } from "../../settings/settings.js";
 import { commandSpec } from "../../settings/spec.js";
-import { runBackup, type BackupResult } from "../backup.js";
+import { runBackup, type BackupResult } from "../backup/run.js";
 import type { CommandDefinition } from "../command.js";
 import type { BackupSettings } from "../../settings/types.js";
 

@@ -4,7 +4,7 @@ import { parseStorageSettings } from "../../settings/settings.js";
 import type { StorageSettings } from "../../settings/types.js";
 import { commandSpec } from "../../settings/spec.js";
 import type { CommandDefinition } from "../command.js";
-import { listBackups, type ListedBackup } from "../list.js";
+import { listBackups, type ListedBackup } from "../list/run.js";
 
 export const listCommand: CommandDefinition<StorageSettings, ListedBackup[]> = {
   spec: commandSpec("list"),

@@ -5,7 +5,7 @@ import { parsePruneSettings } from "../../settings/settings.js";
 import type { PruneSettings } from "../../settings/types.js";
 import { commandSpec } from "../../settings/spec.js";
 import type { CommandDefinition } from "../command.js";
-import { pruneFailureMessage, runPrune, type PruneResult } from "../prune.js";
+import { pruneFailureMessage, runPrune, type PruneResult } from "../prune/run.js";
 
 export const pruneCommand: CommandDefinition<PruneSettings, PruneResult> = {
   spec: commandSpec("prune"),

@@ -4,7 +4,7 @@ import { buildRestoreTestReport, type Report } from "../../report/report.js";
 import { parseRestoreTestSettings } from "../../settings/settings.js";
 import { commandSpec } from "../../settings/spec.js";
 import type { CommandDefinition } from "../command.js";
-import { restoreTestFailureMessage, runRestoreTest, type RestoreTestResult } from "../restore-test.js";
+import { restoreTestFailureMessage, runRestoreTest, type RestoreTestResult } from "../restore-test/run.js";
 import type { RestoreTestSettings } from "../../settings/types.js";
 
 export const restoreTestCommand: CommandDefinition<RestoreTestSettings, RestoreTestResult> = {

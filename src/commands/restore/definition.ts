@@ -3,7 +3,7 @@ import { buildRestoreReport } from "../../report/report.js";
 import { parseRestoreSettings } from "../../settings/settings.js";
 import { commandSpec } from "../../settings/spec.js";
 import type { CommandDefinition } from "../command.js";
-import { restoreFailureMessage, runRestore, type RestoreResult } from "../restore.js";
+import { restoreFailureMessage, runRestore, type RestoreResult } from "../restore/run.js";
 import type { RestoreSettings } from "../../settings/types.js";
 
 export const restoreCommand: CommandDefinition<RestoreSettings, RestoreResult> = {

@@ -3,7 +3,7 @@ import { buildVerifyReport } from "../../report/report.js";
 import { parseVerifySettings } from "../../settings/settings.js";
 import { commandSpec } from "../../settings/spec.js";
 import type { CommandDefinition } from "../command.js";
-import { runVerify, verifyFailureMessage, type VerifyResult } from "../verify.js";
+import { runVerify, verifyFailureMessage, type VerifyResult } from "../verify/run.js";
 import type { VerifySettings } from "../../settings/types.js";
 
 export const verifyCommand: CommandDefinition<VerifySettings, VerifyResult> = {

@@ -4,18 +4,18 @@
  * contents read by pg_restore (every table the manifest counts must be in it). Then the gates
  * (max-age, max-size-change, min-size), and a check record beside the backup.
  */
-import { describeError, LifeboatError, OperationError } from "../domain/errors.js";
-import { dumpArtifact, type Artifact } from "../domain/manifest.js";
-import { evaluateGates } from "../domain/verify-gates.js";
-import type { ToolCache } from "../postgres/pg-install.js";
-import { listArchive, missingTableData } from "../postgres/pg-restore-list.js";
-import { BackupRepository } from "../repository/backup-repository.js";
-import type { CheckedArtifact, CheckKind } from "../repository/check-record.js";
-import { readArtifact, type ArtifactRead } from "../repository/read-artifact.js";
-import type { VerifySettings } from "../settings/types.js";
-import type { Store } from "../storage/store.js";
-import type { Logger } from "./logger.js";
-import { findPgRestoreFor, identitiesFor } from "./read-backup.js";
+import { describeError, LifeboatError, OperationError } from "../../domain/errors.js";
+import { dumpArtifact, type Artifact } from "../../domain/manifest.js";
+import { evaluateGates } from "../../domain/verify-gates.js";
+import type { ToolCache } from "../../postgres/pg-install.js";
+import { listArchive, missingTableData } from "../../postgres/pg-restore-list.js";
+import { BackupRepository } from "../../repository/backup-repository.js";
+import type { CheckedArtifact, CheckKind } from "../../repository/check-record.js";
+import { readArtifact, type ArtifactRead } from "../../repository/read-artifact.js";
+import type { VerifySettings } from "../../settings/types.js";
+import type { Store } from "../../storage/store.js";
+import type { Logger } from "../logger.js";
+import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 
 export interface VerifyResult {
   verified: boolean;

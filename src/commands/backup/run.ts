@@ -4,15 +4,15 @@
  * no object behind and no manifest: the next run starts clean.
  */
 import { pipeline } from "node:stream/promises";
-import { newBackupId } from "../domain/backup-id.js";
-import { buildPgDumpArgs, formatCompression, parseCompression } from "../domain/dump-plan.js";
-import { describeError, LifeboatError, OperationError } from "../domain/errors.js";
+import { newBackupId } from "../../domain/backup-id.js";
+import { buildPgDumpArgs, formatCompression, parseCompression } from "../../domain/dump-plan.js";
+import { describeError, LifeboatError, OperationError } from "../../domain/errors.js";
 import {
   ENCRYPTED_DUMP_FILE,
   ENCRYPTED_ROLES_FILE,
   PLAIN_DUMP_FILE,
   PLAIN_ROLES_FILE,
-} from "../domain/layout.js";
+} from "../../domain/layout.js";
 import {
   MANIFEST_SCHEMA_VERSION,
   type Artifact,
@@ -21,31 +21,31 @@ import {
   type EncryptionInfo,
   type Manifest,
   type TableCount,
-} from "../domain/manifest.js";
-import { isReservedRole, supabaseExtensionArgs, type Preset } from "../domain/supabase-preset.js";
-import { provenanceFromEnv } from "../domain/provenance.js";
-import { parseRecipient, passphraseRecipient, type Recipient } from "../crypto/age/index.js";
-import { connect, readServerInfo } from "../postgres/connect.js";
-import { preflight } from "../postgres/doctor.js";
-import { findPgTool } from "../postgres/pg-dump-finder.js";
-import type { ToolCache } from "../postgres/pg-install.js";
-import { startPgDump, type RunningDump } from "../postgres/pg-dump.js";
-import { exportSnapshot } from "../postgres/snapshot.js";
-import { listExtensions } from "../postgres/extensions.js";
-import { dumpRoles } from "../postgres/roles.js";
-import { putRolesObject } from "./roles-object.js";
-import type { BackupSettings } from "../settings/types.js";
-import { PLAINTEXT, STORED, writeStages } from "../pipeline/artifact-stages.js";
-import { compose } from "../pipeline/pipeline.js";
+} from "../../domain/manifest.js";
+import { isReservedRole, supabaseExtensionArgs, type Preset } from "../../domain/supabase-preset.js";
+import { provenanceFromEnv } from "../../domain/provenance.js";
+import { parseRecipient, passphraseRecipient, type Recipient } from "../../crypto/age/index.js";
+import { connect, readServerInfo } from "../../postgres/connect.js";
+import { preflight } from "../../postgres/doctor.js";
+import { findPgDumpFor } from "../../postgres/pg-dump-finder.js";
+import type { ToolCache } from "../../postgres/pg-install.js";
+import { startPgDump, type RunningDump } from "../../postgres/pg-dump.js";
+import { exportSnapshot } from "../../postgres/snapshot.js";
+import { listExtensions } from "../../postgres/extensions.js";
+import { dumpRoles } from "../../postgres/roles.js";
+import { putRolesObject } from "../roles-object.js";
+import type { BackupSettings } from "../../settings/types.js";
+import { PLAINTEXT, STORED, writeStages } from "../../pipeline/artifact-stages.js";
+import { compose } from "../../pipeline/pipeline.js";
 import {
   BackupRepository,
   LEFTOVER_SAFE_AGE_MS,
   type BackupTarget,
   type BackupWriter,
-} from "../repository/backup-repository.js";
-import type { Store } from "../storage/store.js";
-import { LIFEBOAT_VERSION } from "../version.js";
-import type { Logger } from "./logger.js";
+} from "../../repository/backup-repository.js";
+import type { Store } from "../../storage/store.js";
+import { LIFEBOAT_VERSION } from "../../version.js";
+import type { Logger } from "../logger.js";
 
 export interface BackupDeps {
   store: Store;
@@ -114,17 +114,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
   };
   try {
     const server = await readServerInfo(client);
-    const pgDump = await findPgTool({
-      name: "pg_dump",
-      serverMajor: server.major,
-      serverVersion: server.version,
-      pgBinDir: settings.pgBinDir,
-      pgVersion: settings.pgVersion,
-      installPgClient: settings.installPgClient,
-      env: deps.env,
-      cache: deps.toolCache,
-      log,
-    });
+    const pgDump = await findPgDumpFor(server, settings, { env: deps.env, cache: deps.toolCache, log });
     const compression = parseCompression(settings.compression, pgDump.major);
     // The store is checked once the database side is known to work, so a typo in the URL
     // leaves not even an empty directory behind.

@@ -10,32 +10,31 @@
  * The restore then reads it a second time, checked again on the way; an object swapped between the
  * two reads is reported as a failure (the safety backup undoes what it wrote).
  */
-import type pg from "pg";
-import type { DatabaseUrl } from "../domain/database-url.js";
-import { emptyScope } from "../domain/dump-plan.js";
-import { describeError, InputError, OperationError } from "../domain/errors.js";
-import { dumpArtifact, rolesArtifact, type Manifest } from "../domain/manifest.js";
-import { connect } from "../postgres/connect.js";
-import { preflight } from "../postgres/doctor.js";
-import type { ToolCache } from "../postgres/pg-install.js";
-import { runPgRestore } from "../postgres/pg-restore.js";
-import { quoteIdent } from "../postgres/snapshot.js";
-import type { Identity } from "../crypto/age/index.js";
+import type { DatabaseUrl } from "../../domain/database-url.js";
+import { emptyScope } from "../../domain/dump-plan.js";
+import { describeError, InputError, OperationError } from "../../domain/errors.js";
+import { dumpArtifact, rolesArtifact, type Manifest } from "../../domain/manifest.js";
+import { connect } from "../../postgres/connect.js";
+import { preflight } from "../../postgres/doctor.js";
+import type { ToolCache } from "../../postgres/pg-install.js";
+import { runPgRestore } from "../../postgres/pg-restore.js";
+import { compareRowCounts } from "../../postgres/row-counts.js";
+import type { Identity } from "../../crypto/age/index.js";
 import type {
   BackupSettings,
   DecryptionKeys,
   EncryptionSettings,
   RestoreSettings,
-} from "../settings/types.js";
-import type { Store } from "../storage/store.js";
-import { formatBytes } from "../report/format.js";
-import { tapStage } from "../pipeline/stage.js";
-import { BackupRepository } from "../repository/backup-repository.js";
-import { openArtifactRead, readArtifact } from "../repository/read-artifact.js";
-import { runBackup } from "./backup.js";
-import type { Logger } from "./logger.js";
-import { readRolesObject } from "./roles-object.js";
-import { findPgRestoreFor, identitiesFor } from "./read-backup.js";
+} from "../../settings/types.js";
+import type { Store } from "../../storage/store.js";
+import { formatBytes } from "../../report/format.js";
+import { tapStage } from "../../pipeline/stage.js";
+import { BackupRepository } from "../../repository/backup-repository.js";
+import { openArtifactRead, readArtifact } from "../../repository/read-artifact.js";
+import { runBackup } from "../backup/run.js";
+import type { Logger } from "../logger.js";
+import { readRolesObject } from "../roles-object.js";
+import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 
 export interface RestoreResult {
   passed: boolean;
@@ -290,7 +289,7 @@ async function checkRowCounts(
 ): Promise<NonNullable<RestoreResult["rowCheck"]>> {
   const client = await connect(target, "target-database-url");
   try {
-    const mismatches = await compareRowCounts(client, manifest);
+    const mismatches = await compareRowCounts(client, manifest.tables);
     for (const mismatch of mismatches.slice(0, 5)) {
       log.warn(
         `${mismatch.table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after the restore, the manifest counted ${mismatch.expected}${clean ? "" : " (without clean, rows already in the target stay)"}`,
@@ -300,23 +299,6 @@ async function checkRowCounts(
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-async function compareRowCounts(client: pg.Client, manifest: Manifest) {
-  const mismatches: { table: string; expected: number; actual: number | null }[] = [];
-  for (const { schema, table, rows } of manifest.tables) {
-    let actual: number | null;
-    try {
-      const result = await client.query<{ n: string }>(
-        `SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`,
-      );
-      actual = Number(result.rows[0]!.n);
-    } catch {
-      actual = null;
-    }
-    if (actual !== rows) mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
-  }
-  return mismatches;
 }
 
 export function progressLine(bytes: number, total: number, startedMs: number): string {

@@ -1,7 +1,7 @@
-import { ENCRYPTED_DUMP_FILE, PLAIN_DUMP_FILE, type CheckRecordRef } from "../domain/layout.js";
-import { BackupRepository } from "../repository/backup-repository.js";
-import type { StorageSettings } from "../settings/types.js";
-import type { Store } from "../storage/store.js";
+import { ENCRYPTED_DUMP_FILE, PLAIN_DUMP_FILE, type CheckRecordRef } from "../../domain/layout.js";
+import { BackupRepository } from "../../repository/backup-repository.js";
+import type { StorageSettings } from "../../settings/types.js";
+import type { Store } from "../../storage/store.js";
 
 export interface ListedBackup {
   backupId: string;

@@ -10,8 +10,8 @@
  * the rest of the folders whose manifest is gone. Each pass sends at most 1000 keys per
  * deleteMany (one S3 DeleteObjects). Keys that could not be deleted are reported, never hidden.
  */
-import { OperationError } from "../domain/errors.js";
-import { MANIFEST_FILE } from "../domain/layout.js";
+import { OperationError } from "../../domain/errors.js";
+import { MANIFEST_FILE } from "../../domain/layout.js";
 import {
   isVerified,
   planRetention,
@@ -19,15 +19,15 @@ import {
   type ObjectLockState,
   type ReasonRule,
   type RetentionPlan,
-} from "../domain/retention.js";
-import type { PruneSettings } from "../settings/types.js";
+} from "../../domain/retention.js";
+import type { PruneSettings } from "../../settings/types.js";
 import {
   BackupRepository,
   DELETE_BATCH_KEYS,
   type InspectedFolder,
-} from "../repository/backup-repository.js";
-import type { ObjectInfo, ObjectLock, Store } from "../storage/store.js";
-import type { Logger } from "./logger.js";
+} from "../../repository/backup-repository.js";
+import type { ObjectInfo, ObjectLock, Store } from "../../storage/store.js";
+import type { Logger } from "../logger.js";
 
 export { DELETE_BATCH_KEYS };
 

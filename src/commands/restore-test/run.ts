@@ -12,31 +12,32 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
-import { connectionString, type DatabaseUrl } from "../domain/database-url.js";
-import { describeError, InputError, OperationError } from "../domain/errors.js";
-import { dumpArtifact, rolesArtifact, type Manifest, type TableCount } from "../domain/manifest.js";
-import { isPlatformRoleError } from "../domain/supabase-preset.js";
-import { connect } from "../postgres/connect.js";
-import { preflight } from "../postgres/doctor.js";
-import type { PgTool } from "../postgres/pg-dump-finder.js";
-import type { ToolCache } from "../postgres/pg-install.js";
-import { runPgRestore } from "../postgres/pg-restore.js";
+import type { DatabaseUrl } from "../../domain/database-url.js";
+import { describeError, InputError, OperationError } from "../../domain/errors.js";
+import { dumpArtifact, rolesArtifact, type Manifest, type TableCount } from "../../domain/manifest.js";
+import { isPlatformRoleError } from "../../domain/supabase-preset.js";
+import { connect } from "../../postgres/connect.js";
+import { preflight } from "../../postgres/doctor.js";
+import type { PgTool } from "../../postgres/pg-dump-finder.js";
+import type { ToolCache } from "../../postgres/pg-install.js";
+import { runPgRestore } from "../../postgres/pg-restore.js";
 import {
   createScratchDatabase,
   dropScratchDatabase,
   scratchName,
   withDatabase,
-} from "../postgres/scratch.js";
-import { quoteIdent } from "../postgres/snapshot.js";
-import type { RestoreTestSettings } from "../settings/types.js";
-import type { Store } from "../storage/store.js";
-import type { AppliedRoles } from "../postgres/roles.js";
-import { BackupRepository } from "../repository/backup-repository.js";
-import type { CheckedArtifact } from "../repository/check-record.js";
-import { openArtifactRead, readDigests } from "../repository/read-artifact.js";
-import type { Logger } from "./logger.js";
-import { applyRolesObject } from "./roles-object.js";
-import { findPgRestoreFor, identitiesFor } from "./read-backup.js";
+} from "../../postgres/scratch.js";
+import { userCommandEnv } from "../../postgres/child-env.js";
+import { compareRowCounts } from "../../postgres/row-counts.js";
+import type { RestoreTestSettings } from "../../settings/types.js";
+import type { Store } from "../../storage/store.js";
+import type { AppliedRoles } from "../../postgres/roles.js";
+import { BackupRepository } from "../../repository/backup-repository.js";
+import type { CheckedArtifact } from "../../repository/check-record.js";
+import { openArtifactRead, readDigests } from "../../repository/read-artifact.js";
+import type { Logger } from "../logger.js";
+import { applyRolesObject } from "../roles-object.js";
+import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 
 export interface AssertionResult {
   sql: string;
@@ -324,26 +325,6 @@ async function fitsOnDisk(dir: string, bytes: number): Promise<boolean> {
   }
 }
 
-async function compareRowCounts(
-  client: pg.Client,
-  tables: readonly TableCount[],
-): Promise<{ table: string; expected: number; actual: number | null }[]> {
-  const mismatches: { table: string; expected: number; actual: number | null }[] = [];
-  for (const { schema, table, rows } of tables) {
-    let actual: number | null;
-    try {
-      const result = await client.query<{ n: string }>(
-        `SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`,
-      );
-      actual = Number(result.rows[0]!.n);
-    } catch {
-      actual = null;
-    }
-    if (actual !== rows) mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
-  }
-  return mismatches;
-}
-
 /** Assertions that cannot even be parsed are bad input, found before anything is restored. */
 async function checkAssertionSyntax(client: pg.Client, assertions: { path: string; statements: string[] }) {
   for (const [index, sql] of assertions.statements.entries()) {
@@ -387,36 +368,14 @@ async function runAssertions(client: pg.Client, statements: string[]): Promise<A
   return results;
 }
 
-/**
- * What the user's command inherits: the job's environment without Lifeboat's own inputs and
- * secrets. The command is often a pull request's own code (a migration), and in the actions the
- * age identity, the GitHub token and the Slack webhook sit in INPUT_* variables; it gets the
- * scratch database's connection and nothing that opens production's backups.
- */
-export function commandEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const kept: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (key.startsWith("INPUT_") || key.startsWith("LIFEBOAT_") || /^PG[A-Z]+$/.test(key)) continue;
-    kept[key] = value;
-  }
-  return kept;
-}
-
 async function runCommand(
   command: string,
   target: DatabaseUrl,
   env: NodeJS.ProcessEnv,
 ): Promise<{ command: string; exitCode: number | null; output: string }> {
   const child = spawn("sh", ["-c", command], {
-    env: {
-      ...commandEnv(env),
-      DATABASE_URL: connectionString(target),
-      PGHOST: target.host,
-      PGPORT: String(target.port),
-      PGDATABASE: target.database,
-      ...(target.user ? { PGUSER: target.user } : {}),
-      ...(target.password !== undefined ? { PGPASSWORD: target.password } : {}),
-    },
+    // The scratch database and a working shell; never the job's credentials or tokens.
+    env: userCommandEnv(env, { databaseUrl: target }),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
