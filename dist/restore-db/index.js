@@ -39102,63 +39102,6 @@ function compressArgument(compression, pgDumpMajor) {
     }
     return `--compress=${formatCompression(compression)}`;
 }
-/**
- * Flags the extra arguments may not carry: the pipeline owns output, format, connection and
- * snapshot; the scope has options of its own so that the row counts follow it.
- */
-const OWNED = {
-    "-f": "the output goes to the store",
-    "--file": "the output goes to the store",
-    "-F": "the format is always custom",
-    "--format": "the format is always custom",
-    "-j": "a streamed dump is single-threaded",
-    "--jobs": "a streamed dump is single-threaded",
-    "-Z": "use --compression",
-    "--compress": "use --compression",
-    "--snapshot": "lifeboat exports the snapshot itself",
-    "-d": "use --database-url",
-    "--dbname": "use --database-url",
-    "-h": "use --database-url",
-    "--host": "use --database-url",
-    "-p": "use --database-url",
-    "--port": "use --database-url",
-    "-U": "use --database-url",
-    "--username": "use --database-url",
-    "-W": "the password comes from --database-url",
-    "--password": "the password comes from --database-url",
-    "-n": "use --include-schema",
-    "--schema": "use --include-schema",
-    "-N": "use --exclude-schema",
-    "--exclude-schema": "use --exclude-schema",
-    "-t": "use --include-table",
-    "--table": "use --include-table",
-    "-T": "use --exclude-table",
-    "--exclude-table": "use --exclude-table",
-    "--exclude-table-data": "use --exclude-table-data",
-    "--table-and-children": "use --include-table",
-    "--exclude-table-and-children": "use --exclude-table",
-    "--exclude-table-data-and-children": "use --exclude-table-data",
-    "-a": "use --data-only",
-    "--data-only": "use --data-only",
-    "-s": "use --schema-only",
-    "--schema-only": "use --schema-only",
-    "--serializable-deferrable": "the dump runs in lifeboat's exported snapshot",
-    "--include-foreign-data": "foreign data is not counted or verified",
-    "-V": "not a dump option",
-    "--version": "not a dump option",
-    "-?": "not a dump option",
-    "--help": "not a dump option",
-};
-function dump_plan_validateExtraArgs(args) {
-    for (const arg of args) {
-        const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
-        const reason = arg.startsWith("-") ? OWNED[flag] : undefined;
-        if (reason) {
-            throw new InputError(`--pg-dump-args: "${arg}" is not allowed (${reason})`, { input: "pg-dump-args" });
-        }
-    }
-    return [...args];
-}
 function dump_plan_emptyScope() {
     return {
         schemaOnly: false,
@@ -39196,6 +39139,520 @@ function buildPgDumpArgs(options) {
         args.push(`--exclude-table-data=${pattern}`);
     args.push(...options.extraArgs);
     return args;
+}
+
+;// CONCATENATED MODULE: ./src/domain/pg-args.ts
+/**
+ * The extra arguments a user may hand to pg_dump (`--pg-dump-args`) and pg_restore
+ * (`--pg-restore-args`): read exactly the way the tools' getopt_long reads them, then checked
+ * against an allow-list, and passed on in one canonical form.
+ *
+ * A deny-list of spellings cannot work: glibc's getopt_long takes any unambiguous prefix of a long
+ * option (`--dbn=x` is `--dbname=x`), a required argument either after `=` or as the next word
+ * (even one that starts with `-`), and clustered short options whose argument is the rest of the
+ * cluster (`-Od` is `-O -d`, `-Ofoo` is `-O -f oo`). So the words are tokenized with those rules
+ * into (canonical long name, value) pairs, each pair is checked, and what goes on is
+ * `--name` / `--name=value`: an exact long name is read the same way by every getopt_long (glibc,
+ * BSD, PostgreSQL's own port, which takes no abbreviations), whatever the user typed.
+ *
+ * The option tables are the union of pg_dump's and pg_restore's `long_options[]` and short-option
+ * strings from PostgreSQL 15 to 18, each option tagged with the major that added it. Resolving a
+ * prefix against the union is the safe side: a prefix unique in the union is unique (or absent) in
+ * every version, and one ambiguous in any version is refused.
+ */
+
+function table(rows) {
+    return rows.map(([long, short, takesValue, since, aliasOf]) => ({
+        long,
+        ...(short ? { short } : {}),
+        takesValue,
+        since: since ?? 15,
+        ...(aliasOf ? { aliasOf } : {}),
+    }));
+}
+// pg_dump.c, REL_15 to REL_18: short options "abBcCd:e:E:f:F:h:j:n:N:Op:RsS:t:T:U:vwWxZ:".
+// `--restrict-key` came with 15.14, 16.10 and 17.6.
+const PG_DUMP_OPTIONS = table([
+    ["data-only", "a", false],
+    ["blobs", "b", false],
+    ["large-objects", undefined, false, 16, "blobs"],
+    ["no-blobs", "B", false],
+    ["no-large-objects", undefined, false, 16, "no-blobs"],
+    ["clean", "c", false],
+    ["create", "C", false],
+    ["dbname", "d", true],
+    ["extension", "e", true],
+    ["file", "f", true],
+    ["format", "F", true],
+    ["host", "h", true],
+    ["jobs", "j", true],
+    ["no-reconnect", "R", false],
+    ["no-owner", "O", false],
+    ["port", "p", true],
+    ["schema", "n", true],
+    ["exclude-schema", "N", true],
+    ["schema-only", "s", false],
+    ["superuser", "S", true],
+    ["table", "t", true],
+    ["exclude-table", "T", true],
+    ["no-password", "w", false],
+    ["password", "W", false],
+    ["username", "U", true],
+    ["verbose", "v", false],
+    ["no-privileges", "x", false],
+    ["no-acl", undefined, false, 15, "no-privileges"],
+    ["compress", "Z", true],
+    ["encoding", "E", true],
+    ["help", undefined, false],
+    ["version", undefined, false],
+    ["attribute-inserts", undefined, false, 15, "column-inserts"],
+    ["binary-upgrade", undefined, false],
+    ["column-inserts", undefined, false],
+    ["disable-dollar-quoting", undefined, false],
+    ["disable-triggers", undefined, false],
+    ["enable-row-security", undefined, false],
+    ["exclude-table-data", undefined, true],
+    ["extra-float-digits", undefined, true],
+    ["if-exists", undefined, false],
+    ["inserts", undefined, false],
+    ["lock-wait-timeout", undefined, true],
+    ["no-table-access-method", undefined, false],
+    ["no-tablespaces", undefined, false],
+    ["quote-all-identifiers", undefined, false],
+    ["load-via-partition-root", undefined, false],
+    ["role", undefined, true],
+    ["section", undefined, true],
+    ["serializable-deferrable", undefined, false],
+    ["snapshot", undefined, true],
+    ["strict-names", undefined, false],
+    ["use-set-session-authorization", undefined, false],
+    ["no-comments", undefined, false],
+    ["no-publications", undefined, false],
+    ["no-security-labels", undefined, false],
+    ["no-subscriptions", undefined, false],
+    ["no-toast-compression", undefined, false],
+    ["no-unlogged-table-data", undefined, false],
+    ["no-sync", undefined, false],
+    ["on-conflict-do-nothing", undefined, false],
+    ["rows-per-insert", undefined, true],
+    ["include-foreign-data", undefined, true],
+    ["restrict-key", undefined, true],
+    ["table-and-children", undefined, true, 16],
+    ["exclude-table-and-children", undefined, true, 16],
+    ["exclude-table-data-and-children", undefined, true, 16],
+    ["sync-method", undefined, true, 17],
+    ["filter", undefined, true, 17],
+    ["exclude-extension", undefined, true, 17],
+    ["statistics-only", undefined, false, 18],
+    ["no-data", undefined, false, 18],
+    ["no-schema", undefined, false, 18],
+    ["no-statistics", undefined, false, 18],
+    ["no-policies", undefined, false, 18],
+    ["with-data", undefined, false, 18],
+    ["with-schema", undefined, false, 18],
+    ["with-statistics", undefined, false, 18],
+    ["statistics", undefined, false, 18, "with-statistics"],
+    ["sequence-data", undefined, false, 18],
+]);
+// pg_restore.c, REL_15 to REL_18: short options "acCd:ef:F:h:I:j:lL:n:N:Op:P:RsS:t:T:U:vwWx1".
+// `help` and `version` are not in its long_options (only argv[1] is compared with them).
+const PG_RESTORE_OPTIONS = table([
+    ["clean", "c", false],
+    ["create", "C", false],
+    ["data-only", "a", false],
+    ["dbname", "d", true],
+    ["exit-on-error", "e", false],
+    ["exclude-schema", "N", true],
+    ["file", "f", true],
+    ["format", "F", true],
+    ["function", "P", true],
+    ["host", "h", true],
+    ["index", "I", true],
+    ["jobs", "j", true],
+    ["list", "l", false],
+    ["no-privileges", "x", false],
+    ["no-acl", undefined, false, 15, "no-privileges"],
+    ["no-owner", "O", false],
+    ["no-reconnect", "R", false],
+    ["port", "p", true],
+    ["no-password", "w", false],
+    ["password", "W", false],
+    ["schema", "n", true],
+    ["schema-only", "s", false],
+    ["superuser", "S", true],
+    ["table", "t", true],
+    ["trigger", "T", true],
+    ["use-list", "L", true],
+    ["username", "U", true],
+    ["verbose", "v", false],
+    ["single-transaction", "1", false],
+    ["disable-triggers", undefined, false],
+    ["enable-row-security", undefined, false],
+    ["if-exists", undefined, false],
+    ["no-data-for-failed-tables", undefined, false],
+    ["no-table-access-method", undefined, false],
+    ["no-tablespaces", undefined, false],
+    ["role", undefined, true],
+    ["section", undefined, true],
+    ["strict-names", undefined, false],
+    ["use-set-session-authorization", undefined, false],
+    ["no-comments", undefined, false],
+    ["no-publications", undefined, false],
+    ["no-security-labels", undefined, false],
+    ["no-subscriptions", undefined, false],
+    ["restrict-key", undefined, true],
+    ["transaction-size", undefined, true, 17],
+    ["filter", undefined, true, 17],
+    ["no-data", undefined, false, 18],
+    ["no-schema", undefined, false, 18],
+    ["no-statistics", undefined, false, 18],
+    ["no-policies", undefined, false, 18],
+    ["statistics-only", undefined, false, 18],
+    ["with-data", undefined, false, 18],
+    ["with-schema", undefined, false, 18],
+    ["with-statistics", undefined, false, 18],
+    ["statistics", undefined, false, 18, "with-statistics"],
+    ["exclude-database", undefined, true, 18],
+    ["no-globals", undefined, false, 18],
+]);
+/** The tool's options; with `major`, only those that major knows (for tests against a real binary). */
+function pgOptionTable(tool, major) {
+    const all = tool === "pg_dump" ? PG_DUMP_OPTIONS : PG_RESTORE_OPTIONS;
+    return major === undefined ? all : all.filter((option) => option.since <= major);
+}
+/** Why getopt_long (or the allow-list) refused a word; `written` is the word as the user wrote it. */
+class PgArgsSyntaxError extends Error {
+    written;
+    reason;
+    kind;
+    constructor(written, reason, 
+    /** unknown: the tool has no such option; syntax: the words do not parse. */
+    kind = "syntax") {
+        super(`"${written}": ${reason}`);
+        this.written = written;
+        this.reason = reason;
+        this.kind = kind;
+        this.name = "PgArgsSyntaxError";
+    }
+}
+/**
+ * getopt_long's reading of `argv` (glibc, permuting, no POSIXLY_CORRECT), except that anything that
+ * is not an option (a positional word, `-`, `""`, or `--` and what follows it) is an error: pg_dump
+ * would take it as the database name, pg_restore as the input file.
+ */
+function tokenizePgArgs(argv, options, tool) {
+    const byLong = new Map(options.map((option) => [option.long, option]));
+    const byShort = new Map(options.filter((o) => o.short).map((option) => [option.short, option]));
+    const canonical = (option) => option.aliasOf ?? option.long;
+    const positional = tool === "pg_dump"
+        ? "pg_dump would take it as the database name"
+        : "pg_restore would read it as the input file";
+    const out = [];
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--") {
+            const rest = tool === "pg_dump" ? "the database name" : "the input file";
+            throw new PgArgsSyntaxError(arg, `it ends the options: what follows would be read as ${rest}`);
+        }
+        if (arg.startsWith("--")) {
+            const body = arg.slice(2);
+            const eq = body.indexOf("=");
+            const name = eq < 0 ? body : body.slice(0, eq);
+            const inline = eq < 0 ? undefined : body.slice(eq + 1);
+            if (name === "")
+                throw new PgArgsSyntaxError(arg, "not an option");
+            let option = byLong.get(name);
+            if (!option) {
+                const matches = options.filter((candidate) => candidate.long.startsWith(name));
+                // glibc calls a prefix ambiguous only when its matches differ: two spellings of one
+                // option (--no-acl, --no-privileges) are one.
+                const targets = [...new Set(matches.map(canonical))];
+                if (targets.length === 0) {
+                    throw new PgArgsSyntaxError(arg, `${tool} has no option --${name}`, "unknown");
+                }
+                if (targets.length > 1) {
+                    throw new PgArgsSyntaxError(arg, `ambiguous: --${name} could be ${matches.map((m) => `--${m.long}`).join(", ")}`);
+                }
+                option = matches[0];
+            }
+            if (!option.takesValue) {
+                if (inline !== undefined)
+                    throw new PgArgsSyntaxError(arg, `--${option.long} takes no value`);
+                out.push({ name: canonical(option), value: undefined, written: arg });
+                continue;
+            }
+            if (inline !== undefined) {
+                out.push({ name: canonical(option), value: inline, written: arg });
+                continue;
+            }
+            if (i + 1 >= argv.length)
+                throw new PgArgsSyntaxError(arg, `--${option.long} needs a value`);
+            const value = argv[++i];
+            out.push({ name: canonical(option), value, written: `${arg} ${value}` });
+            continue;
+        }
+        if (arg.startsWith("-") && arg.length > 1) {
+            for (let j = 1; j < arg.length; j++) {
+                const letter = arg[j];
+                const option = byShort.get(letter);
+                if (!option)
+                    throw new PgArgsSyntaxError(arg, `${tool} has no option -${letter}`, "unknown");
+                if (!option.takesValue) {
+                    out.push({ name: canonical(option), value: undefined, written: arg });
+                    continue;
+                }
+                const rest = arg.slice(j + 1);
+                if (rest !== "") {
+                    out.push({ name: canonical(option), value: rest, written: arg });
+                }
+                else {
+                    if (i + 1 >= argv.length)
+                        throw new PgArgsSyntaxError(arg, `-${letter} needs a value`);
+                    const value = argv[++i];
+                    out.push({ name: canonical(option), value, written: `${arg} ${value}` });
+                }
+                break;
+            }
+            continue;
+        }
+        throw new PgArgsSyntaxError(arg, `not an option: ${positional}`);
+    }
+    return out;
+}
+const allow = (why, value) => ({
+    allow: true,
+    why,
+    ...(value ? { value } : {}),
+});
+const refuse = (why) => ({ allow: false, why });
+/** A role name as SET ROLE takes it: a plain identifier of at most 63 bytes. */
+function roleName(value) {
+    return /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(value)
+        ? undefined
+        : "expected a role name (letters, digits, _ $ -)";
+}
+/** A PostgreSQL time setting: a whole number with an optional unit (ms when none). */
+function pgDuration(value) {
+    return /^\d{1,9}(us|ms|s|min|h|d)?$/.test(value)
+        ? undefined
+        : "expected a time such as 30s, 2min or 5000 (ms)";
+}
+function oneOf(...values) {
+    return (value) => values.includes(value) ? undefined : `expected ${values.join(" or ")}`;
+}
+const CONNECTION = "the connection comes from --database-url";
+const DUMP_SCOPE = "the dump's scope has options of its own, so the row counts follow it";
+/**
+ * pg_dump: what a user may pass is what leaves the destination (the store), the format (custom,
+ * streamed), the connection and the scope (which rows are in the backup) alone.
+ */
+const PG_DUMP_POLICY = {
+    "no-owner": allow("ownership is a restore-time choice; harmless in an archive"),
+    "no-privileges": allow("leaves GRANTs out of the archive; no rows change"),
+    "no-comments": allow("leaves COMMENTs out"),
+    "no-publications": allow("leaves publications out"),
+    "no-subscriptions": allow("leaves subscriptions out"),
+    "no-security-labels": allow("leaves security labels out"),
+    "no-tablespaces": allow("leaves tablespace assignments out"),
+    "no-toast-compression": allow("leaves column compression methods out"),
+    "no-table-access-method": allow("leaves table access methods out"),
+    "no-policies": allow("leaves row-security policies out (pg_dump 18)"),
+    "no-statistics": allow("leaves planner statistics out (pg_dump 18)"),
+    "with-statistics": allow("adds planner statistics (pg_dump 18); no rows change"),
+    "quote-all-identifiers": allow("only how names are quoted"),
+    "disable-dollar-quoting": allow("only how function bodies are quoted"),
+    "disable-triggers": allow("a restore-time choice; no effect on an archive"),
+    "use-set-session-authorization": allow("a restore-time choice; no effect on what is dumped"),
+    "load-via-partition-root": allow("rows are loaded through the partition root; the same rows"),
+    "lock-wait-timeout": allow("fails early instead of waiting on a lock", pgDuration),
+    role: allow("the role the dump runs as (SET ROLE)", roleName),
+    "strict-names": allow("makes an include pattern that matches nothing an error"),
+    verbose: allow("progress on stderr; pg_dump's error line is still its last one"),
+    "no-sync": allow("only skips fsync of output files; a streamed dump writes none"),
+    "sync-method": allow("only for output files; a streamed dump writes none", oneOf("fsync", "syncfs")),
+    "no-reconnect": allow("an obsolete no-op"),
+    file: refuse("the output goes to the store, never to a file"),
+    format: refuse("the format is always custom"),
+    jobs: refuse("a streamed dump is single-threaded"),
+    compress: refuse("use --compression"),
+    snapshot: refuse("lifeboat exports the snapshot itself"),
+    "serializable-deferrable": refuse("the dump runs in lifeboat's exported snapshot"),
+    "restrict-key": refuse("only for plain-text output, which lifeboat never writes"),
+    superuser: refuse("only for plain-text output, which lifeboat never writes"),
+    encoding: refuse("the dump keeps the database's encoding, so that a restore gives back the same text"),
+    "extra-float-digits": refuse("below the default, floating-point values lose digits: a lossy backup"),
+    inserts: refuse("data as INSERT statements: restores far slower, and the archive's row counts read COPY data"),
+    "column-inserts": refuse("data as INSERT statements: restores far slower, and the archive's row counts read COPY data"),
+    "rows-per-insert": refuse("data as INSERT statements: restores far slower, and the archive's row counts read COPY data"),
+    "on-conflict-do-nothing": refuse("data as INSERT statements: restores far slower, and the archive's row counts read COPY data"),
+    "enable-row-security": refuse("dumps only the rows the role's policies show: a partial backup counted as whole; use a role with BYPASSRLS"),
+    "no-unlogged-table-data": refuse("leaves rows out that the manifest counts; use --exclude-table-data"),
+    clean: refuse("a restore-time choice: restore has its own clean"),
+    create: refuse("a restore-time choice"),
+    "if-exists": refuse("needs --clean, a restore-time choice"),
+    "binary-upgrade": refuse("for pg_upgrade only"),
+    dbname: refuse(CONNECTION),
+    host: refuse(CONNECTION),
+    port: refuse(CONNECTION),
+    username: refuse(CONNECTION),
+    password: refuse("the password comes from --database-url"),
+    "no-password": refuse("lifeboat passes it already"),
+    schema: refuse(`use --include-schema: ${DUMP_SCOPE}`),
+    "exclude-schema": refuse(`use --exclude-schema: ${DUMP_SCOPE}`),
+    table: refuse(`use --include-table: ${DUMP_SCOPE}`),
+    "exclude-table": refuse(`use --exclude-table: ${DUMP_SCOPE}`),
+    "exclude-table-data": refuse(`use --exclude-table-data: ${DUMP_SCOPE}`),
+    "table-and-children": refuse(`use --include-table: ${DUMP_SCOPE}`),
+    "exclude-table-and-children": refuse(`use --exclude-table: ${DUMP_SCOPE}`),
+    "exclude-table-data-and-children": refuse(`use --exclude-table-data: ${DUMP_SCOPE}`),
+    "data-only": refuse(`use --data-only: ${DUMP_SCOPE}`),
+    "schema-only": refuse(`use --schema-only: ${DUMP_SCOPE}`),
+    extension: refuse(DUMP_SCOPE),
+    "exclude-extension": refuse(DUMP_SCOPE),
+    filter: refuse(DUMP_SCOPE),
+    section: refuse(DUMP_SCOPE),
+    blobs: refuse(DUMP_SCOPE),
+    "no-blobs": refuse(DUMP_SCOPE),
+    "include-foreign-data": refuse("foreign data is not counted or verified"),
+    "statistics-only": refuse(DUMP_SCOPE),
+    "no-data": refuse(`use --schema-only: ${DUMP_SCOPE}`),
+    "no-schema": refuse(`use --data-only: ${DUMP_SCOPE}`),
+    "with-data": refuse(DUMP_SCOPE),
+    "with-schema": refuse(DUMP_SCOPE),
+    "sequence-data": refuse(DUMP_SCOPE),
+    help: refuse("not a dump option"),
+    version: refuse("not a dump option"),
+};
+const SCRATCH = "restore-test restores into its own scratch database";
+const WHOLE = "restore-test restores the whole backup, to compare every table's row count with the manifest";
+const OWN_ERRORS = "restore-test reads every error itself and decides which are tolerated (--tolerate)";
+/** pg_restore (restore-test): what changes how objects are created, never where or which. */
+const PG_RESTORE_POLICY = {
+    "no-owner": allow("objects owned by the restoring role; for servers without the source's roles"),
+    "no-privileges": allow("GRANTs left out; for servers without the source's roles"),
+    "no-tablespaces": allow("everything in the default tablespace"),
+    "no-comments": allow("COMMENTs left out"),
+    "no-publications": allow("publications left out"),
+    "no-subscriptions": allow("subscriptions left out (they would try to connect)"),
+    "no-security-labels": allow("security labels left out (providers a scratch server lacks)"),
+    "no-table-access-method": allow("tables in the default access method"),
+    "no-policies": allow("row-security policies left out (pg_restore 18)"),
+    "no-statistics": allow("planner statistics left out (pg_restore 18)"),
+    "with-statistics": allow("planner statistics restored (pg_restore 18)"),
+    "disable-triggers": allow("triggers off while data loads (needs a superuser)"),
+    "use-set-session-authorization": allow("ownership set by SET SESSION AUTHORIZATION, not ALTER OWNER"),
+    "enable-row-security": allow("restores with row security on, for a role without BYPASSRLS"),
+    "no-data-for-failed-tables": allow("a table that failed to be created gets no data; the row check still sees it"),
+    "strict-names": allow("only affects name patterns, which are refused anyway"),
+    role: allow("the role the restore runs as (SET ROLE)", roleName),
+    "no-reconnect": allow("an obsolete no-op"),
+    dbname: refuse(SCRATCH),
+    create: refuse(SCRATCH),
+    clean: refuse("the scratch database is new: there is nothing to drop"),
+    "if-exists": refuse("needs --clean; the scratch database is new"),
+    host: refuse(SCRATCH),
+    port: refuse(SCRATCH),
+    username: refuse("the connection comes from --scratch-database-url"),
+    password: refuse("the password comes from --scratch-database-url"),
+    "no-password": refuse("lifeboat passes it already"),
+    file: refuse(SCRATCH),
+    format: refuse("the archive is always custom format"),
+    list: refuse("prints the table of contents instead of restoring"),
+    "use-list": refuse(WHOLE),
+    jobs: refuse("use --jobs"),
+    "exit-on-error": refuse(OWN_ERRORS),
+    "single-transaction": refuse(`${OWN_ERRORS}; it stops at the first one, and rules out --jobs`),
+    "transaction-size": refuse(`${OWN_ERRORS}; it stops at the first one`),
+    section: refuse(WHOLE),
+    schema: refuse(WHOLE),
+    "exclude-schema": refuse(WHOLE),
+    table: refuse(WHOLE),
+    index: refuse(WHOLE),
+    function: refuse(WHOLE),
+    trigger: refuse(WHOLE),
+    filter: refuse(WHOLE),
+    "data-only": refuse(WHOLE),
+    "schema-only": refuse(WHOLE),
+    "no-data": refuse(WHOLE),
+    "no-schema": refuse(WHOLE),
+    "statistics-only": refuse(WHOLE),
+    "with-data": refuse(WHOLE),
+    "with-schema": refuse(WHOLE),
+    verbose: refuse("its progress lines would push pg_restore's errors out of the log restore-test keeps"),
+    superuser: refuse("only for script output, which restore-test never writes"),
+    "restrict-key": refuse("only for script output, which restore-test never writes"),
+    "exclude-database": refuse("only for pg_dumpall archives"),
+    "no-globals": refuse("only for pg_dumpall archives"),
+};
+const POLICIES = {
+    pg_dump: PG_DUMP_POLICY,
+    pg_restore: PG_RESTORE_POLICY,
+};
+/** The canonical long names a user may pass to `tool`. */
+function allowedPgOptions(tool) {
+    return Object.entries(POLICIES[tool])
+        .filter(([, policy]) => policy.allow)
+        .map(([name]) => name)
+        .sort();
+}
+/** Each option the tool knows, with the decision and its reason (for docs and tests). */
+function pgOptionDecisions(tool) {
+    const names = new Set(pgOptionTable(tool).map((option) => option.aliasOf ?? option.long));
+    return [...names].map((name) => {
+        const policy = POLICIES[tool][name];
+        return { name, allowed: policy?.allow ?? false, why: policy?.why ?? "not in the allowed list" };
+    });
+}
+/**
+ * The user's extra arguments for `tool`, checked against the allow-list, as the canonical words to
+ * pass on (`--name` or `--name=value`). Anything else throws an InputError (exit 2) that names the
+ * argument as the user wrote it. `input` is the flag or action input they came from.
+ */
+function parsePgArgs(tool, argv, input) {
+    const policies = POLICIES[tool];
+    const fail = (written, why) => {
+        throw new InputError(`--${input}: "${written}" is not allowed (${why})`, { input });
+    };
+    let options;
+    try {
+        options = tokenizePgArgs(argv, pgOptionTable(tool), tool);
+    }
+    catch (error) {
+        if (error instanceof PgArgsSyntaxError) {
+            return fail(error.written, error.kind === "unknown" ? notAllowed(tool) : error.reason);
+        }
+        throw error;
+    }
+    return options.map((option) => {
+        const policy = policies[option.name];
+        if (!policy)
+            return fail(option.written, notAllowed(tool));
+        if (!policy.allow)
+            return fail(option.written, `--${option.name}: ${policy.why}`);
+        if (option.value === undefined)
+            return `--${option.name}`;
+        // An allowed option that takes a value must say what a good one is.
+        const problem = policy.value ? policy.value(option.value) : "takes no value here";
+        if (problem)
+            return fail(option.written, `--${option.name}: ${problem}`);
+        return `--${option.name}=${option.value}`;
+    });
+}
+/** `--pg-dump-args`, split on whitespace as the option is written. */
+function pg_args_parsePgDumpArgs(text, input = "pg-dump-args") {
+    return parsePgArgs("pg_dump", words(text), input);
+}
+/** `--pg-restore-args` for restore-test, split on whitespace as the option is written. */
+function pg_args_parsePgRestoreArgs(text, input = "pg-restore-args") {
+    return parsePgArgs("pg_restore", words(text), input);
+}
+function notAllowed(tool) {
+    return `not in the allowed list: ${allowedPgOptions(tool)
+        .map((name) => `--${name}`)
+        .join(", ")}`;
+}
+function words(text) {
+    return typeof text === "string" ? text.split(/\s+/).filter(Boolean) : [...text];
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -40074,7 +40531,7 @@ function redactUrls(text) {
  * The full connection string, password included: only for in-process drivers and a child
  * process's DATABASE_URL, never for a log line or a command line.
  */
-function connectionString(url) {
+function database_url_connectionString(url) {
     if (url.password === undefined)
         return url.withoutPassword;
     const full = new URL(url.withoutPassword);
@@ -41780,6 +42237,7 @@ function describeOption(option) {
 
 
 
+
 /**
  * An option's text by name, for callers not yet reading through the table (readOption is the way:
  * it knows the option's default and accepted values).
@@ -41957,7 +42415,7 @@ function parseBackupSettings(raw) {
         excludeTables: v.excludeTables,
         excludeTableData: v.excludeTableData,
     });
-    const extraArgs = validateExtraArgs(splitArgs(v.pgDumpArgs));
+    const extraArgs = v.pgDumpArgs === undefined ? [] : parsePgDumpArgs(v.pgDumpArgs, OPTIONS.pgDumpArgs.name);
     let objectLock;
     if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
         objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
@@ -41976,9 +42434,6 @@ function parseBackupSettings(raw) {
         // auto: the roles belong to a Supabase dump, not to a plain one.
         includeRoles: v.includeRoles === "auto" ? v.preset === "supabase" : v.includeRoles,
     };
-}
-function splitArgs(text) {
-    return (text ?? "").split(/\s+/).filter(Boolean);
 }
 const PRUNE = {
     keepLast: spec_OPTIONS.keepLast,
@@ -42060,33 +42515,6 @@ function parseVerifySettings(raw) {
         },
     };
 }
-/** pg_restore flags the restore owns: where it reads from, where it writes to, what it does. */
-const PG_RESTORE_OWNED = (/* unused pure expression or super */ null && ([
-    "-d",
-    "--dbname",
-    "-f",
-    "--file",
-    "-l",
-    "--list",
-    "-L",
-    "--use-list",
-    "-j",
-    "--jobs",
-    "-h",
-    "--host",
-    "-p",
-    "--port",
-    "-U",
-    "--username",
-    "-W",
-    "--password",
-    "-e",
-    "--exit-on-error",
-    "-F",
-    "--format",
-    "-C",
-    "--create",
-]));
 /** pg_restore's default parallelism: the CPUs, at most 4 (more rarely helps a scratch server). */
 function defaultJobs() {
     return Math.max(1, Math.min(4, availableParallelism()));
@@ -42124,17 +42552,6 @@ function compileTolerate(pattern) {
         throw new InputError(`--${OPTIONS.tolerate.name} "${pattern}": not a regular expression (${error.message})`, { input: OPTIONS.tolerate.name });
     }
 }
-function validatePgRestoreArgs(args) {
-    for (const arg of args) {
-        const flag = arg.startsWith("--") ? arg.split("=")[0] : arg.slice(0, 2);
-        if (PG_RESTORE_OWNED.includes(flag)) {
-            throw new InputError(`--${OPTIONS.pgRestoreArgs.name}: "${arg}" is not allowed (the restore-test sets it)`, {
-                input: OPTIONS.pgRestoreArgs.name,
-            });
-        }
-    }
-    return args;
-}
 function parseRestoreTestSettings(raw) {
     const v = readOptions(raw, RESTORE_TEST);
     return {
@@ -42146,7 +42563,7 @@ function parseRestoreTestSettings(raw) {
         keepOnFailure: v.keepOnFailure,
         decryptToDisk: v.decryptToDisk,
         jobs: v.jobs ?? defaultJobs(),
-        pgRestoreArgs: validatePgRestoreArgs(splitArgs(v.pgRestoreArgs)),
+        pgRestoreArgs: v.pgRestoreArgs === undefined ? [] : parsePgRestoreArgs(v.pgRestoreArgs, OPTIONS.pgRestoreArgs.name),
     };
 }
 const RESTORE = {
@@ -42466,7 +42883,7 @@ async function connect_open(url, ssl) {
         // pg lets the URL's fields override separate ones, so the password goes back into the URL
         // (in memory only) rather than beside it; the TLS parameters come out of it (pg would read
         // require as verify-full), and TLS is configured here instead.
-        connectionString: withoutTlsParams(connectionString(url)),
+        connectionString: withoutTlsParams(database_url_connectionString(url)),
         ssl,
         connectionTimeoutMillis: 15_000,
         application_name: "lifeboat",
@@ -43188,7 +43605,7 @@ function chooseTool(tools, serverMajor, pgVersion = "auto") {
 function wantedMajor(serverMajor, pgVersion) {
     return pgVersion === "auto" ? serverMajor : pgVersion;
 }
-async function pg_dump_finder_findPgTool(options) {
+async function findPgTool(options) {
     const { name, serverMajor } = options;
     const pgVersion = options.pgVersion ?? "auto";
     const log = options.log ?? { info: () => undefined, warn: () => undefined };
@@ -43249,6 +43666,23 @@ function installHint(major, suggestAuto = true) {
     return suggestAuto
         ? `${manual}, or let lifeboat download it into its tool directory with --install-pg-client auto (action input install-pg-client: auto)`
         : manual;
+}
+/**
+ * The pg_dump that backs up this server, chosen by the client settings backup and doctor share:
+ * the one place both look, so the doctor's verdict is the backup's.
+ */
+function pg_dump_finder_findPgDumpFor(server, settings, deps) {
+    return findPgTool({
+        name: "pg_dump",
+        serverMajor: server.major,
+        serverVersion: server.version,
+        pgBinDir: settings.pgBinDir,
+        pgVersion: settings.pgVersion,
+        installPgClient: settings.installPgClient,
+        env: deps.env,
+        ...(deps.cache ? { cache: deps.cache } : {}),
+        ...(deps.log ? { log: deps.log } : {}),
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/doctor.ts
@@ -43503,19 +43937,6 @@ async function checkPrivileges(client, input, preset) {
     const shown = blocked.slice(0, 5).join(", ") + (blocked.length > 5 ? `, and ${blocked.length - 5} more` : "");
     return fail(new InputError(`--${input}: ${blocked.length} of ${rows.length} tables and sequences cannot be read by this user: ${shown}; grant SELECT (or BYPASSRLS), or leave them out with --exclude-table / --exclude-schema`, { input }));
 }
-/** The one place the doctor looks for a pg_dump, with the same options as backup. */
-function findDumpTool(settings, server, deps) {
-    return findPgTool({
-        name: "pg_dump",
-        serverMajor: server.major,
-        serverVersion: server.version,
-        pgBinDir: settings.pgBinDir,
-        pgVersion: settings.pgVersion,
-        installPgClient: settings.installPgClient,
-        env: deps.env,
-        ...(deps.log ? { log: deps.log } : {}),
-    });
-}
 async function runDoctor(settings, deps) {
     const input = "database-url";
     const url = settings.databaseUrl;
@@ -43570,7 +43991,7 @@ async function runDoctor(settings, deps) {
     if (server !== undefined)
         blocked = false;
     await run("pg_dump", async () => {
-        const tool = await findDumpTool(settings, server, deps);
+        const tool = await findPgDumpFor(server, settings, deps);
         report.pgDump = { version: tool.version, path: tool.path };
         return ok(`pg_dump ${tool.version} (${tool.path}) can dump PostgreSQL ${server.version}`);
     });
@@ -43581,6 +44002,208 @@ async function runDoctor(settings, deps) {
 
 // EXTERNAL MODULE: external "node:stream/promises"
 var external_node_stream_promises_ = __nccwpck_require__(46466);
+;// CONCATENATED MODULE: ./src/postgres/child-env.ts
+/**
+ * The environments child processes get: an allow-list of what each needs, nothing inherited by
+ * default. Lifeboat runs with secrets in its environment (DATABASE_URL, LIFEBOAT_PASSPHRASE,
+ * LIFEBOAT_IDENTITY, the action's INPUT_* values, AWS credentials, the runner's
+ * ACTIONS_RUNTIME_TOKEN and OIDC request token, GITHUB_TOKEN), and a child sees all of it unless
+ * told otherwise.
+ *
+ * PostgreSQL's tools (pg_dump, pg_dumpall, pg_restore, psql) get the connection from the URL on
+ * their command line and the password from PGPASSWORD, and no inherited PG* variable at all: a
+ * PGHOSTADDR, PGSERVICE, PGPASSFILE, PGSSLROOTCERT or PGOPTIONS in the outer environment would
+ * make pg_dump connect differently from Lifeboat's own connection (the one that took the row
+ * counts and checked TLS), possibly to another server. What the connection needs goes in the URL.
+ *
+ * The user's `--run` command (restore-test) is often a pull request's own code: it gets a working
+ * shell (PATH, HOME, locale, the runner's non-secret context), the scratch database (DATABASE_URL
+ * and PG*), and the names the user passes through explicitly, never a secret-bearing one.
+ */
+
+
+/** What any child needs to run at all: finding programs, a home, a temp dir, the time zone. */
+const BASICS = ["PATH", "HOME", "TMPDIR", "TZ"];
+/** Locale: LANG, LANGUAGE and LC_* (LC_ALL included). */
+const LOCALE = /^(LANG|LANGUAGE|LC_[A-Z_]+)$/;
+/**
+ * The PostgreSQL tools, besides BASICS and the locale: the dynamic loader's path (a client
+ * installed into the tool cache finds its libpq through it, added by toolSpawn), and OpenSSL's CA
+ * store for `sslrootcert=system`.
+ */
+const PG_TOOL_NAMES = ["LD_LIBRARY_PATH", "SSL_CERT_FILE", "SSL_CERT_DIR"];
+/**
+ * The environment for pg_dump, pg_dumpall, pg_restore and psql: BASICS, the locale with messages
+ * in English (Lifeboat reads their "error:" lines), what the tool needs to load, and the PG*
+ * variables set here. Pass the result as `base` to toolSpawn, which adds the tool's own
+ * LD_LIBRARY_PATH in front.
+ */
+function pgToolEnv(base, options = {}) {
+    const env = pick(base, (name) => BASICS.includes(name) || PG_TOOL_NAMES.includes(name) || LOCALE.test(name));
+    // A translated "error:" would hide pg_restore's errors from errorLines() and pg_dump's from the
+    // failure message; LC_ALL would override LC_MESSAGES, so its value moves to LANG.
+    if (env.LC_ALL !== undefined) {
+        env.LANG = env.LC_ALL;
+        delete env.LC_ALL;
+    }
+    env.LC_MESSAGES = "C";
+    if (options.password !== undefined)
+        env.PGPASSWORD = options.password;
+    if (options.sslmode !== undefined)
+        env.PGSSLMODE = options.sslmode;
+    if (options.appName !== undefined)
+        env.PGAPPNAME = options.appName;
+    if (options.connectTimeoutSeconds !== undefined)
+        env.PGCONNECT_TIMEOUT = String(options.connectTimeoutSeconds);
+    return env;
+}
+/** The runner's context a command may read: which repository, commit, run; no token, no file commands. */
+const RUNNER_CONTEXT = new Set([
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITHUB_ACTOR",
+    "GITHUB_ACTOR_ID",
+    "GITHUB_API_URL",
+    "GITHUB_BASE_REF",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_GRAPHQL_URL",
+    "GITHUB_HEAD_REF",
+    "GITHUB_JOB",
+    "GITHUB_REF",
+    "GITHUB_REF_NAME",
+    "GITHUB_REF_PROTECTED",
+    "GITHUB_REF_TYPE",
+    "GITHUB_REPOSITORY",
+    "GITHUB_REPOSITORY_ID",
+    "GITHUB_REPOSITORY_OWNER",
+    "GITHUB_REPOSITORY_OWNER_ID",
+    "GITHUB_RETENTION_DAYS",
+    "GITHUB_RUN_ATTEMPT",
+    "GITHUB_RUN_ID",
+    "GITHUB_RUN_NUMBER",
+    "GITHUB_SERVER_URL",
+    "GITHUB_SHA",
+    "GITHUB_TRIGGERING_ACTOR",
+    "GITHUB_WORKFLOW",
+    "GITHUB_WORKFLOW_REF",
+    "GITHUB_WORKFLOW_SHA",
+    "GITHUB_WORKSPACE",
+    "RUNNER_ARCH",
+    "RUNNER_DEBUG",
+    "RUNNER_ENVIRONMENT",
+    "RUNNER_NAME",
+    "RUNNER_OS",
+    "RUNNER_TEMP",
+    "RUNNER_TOOL_CACHE",
+]);
+/** A working shell for the user's command. */
+const SHELL_NAMES = (/* unused pure expression or super */ null && (["USER", "LOGNAME", "SHELL", "TERM"]));
+/**
+ * Names no child outside PostgreSQL's tools ever gets, even when passed through: credentials
+ * (cloud, runner, GitHub), Lifeboat's own inputs and keys, and the connection variables that
+ * Lifeboat sets to the scratch database (a passed-through PGHOST or PGSERVICE could point a
+ * migration at production). GITHUB_ENV, GITHUB_PATH, GITHUB_OUTPUT, GITHUB_STATE and
+ * GITHUB_STEP_SUMMARY are the runner's file commands: a command that writes to them changes the
+ * job's later steps.
+ */
+const DENIED = (/* unused pure expression or super */ null && ([
+    /^AWS_/,
+    /^ACTIONS_/,
+    /^GITHUB_TOKEN$/,
+    /^GH_TOKEN$/,
+    /^GITHUB_(ENV|PATH|OUTPUT|STATE|STEP_SUMMARY)$/,
+    /^INPUT_/,
+    /^LIFEBOAT_/,
+    /^DATABASE_URL$/,
+    /^PG/,
+]));
+function isDeniedName(name) {
+    return DENIED.some((pattern) => pattern.test(name));
+}
+const child_env_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*|(?:[A-Za-z_][A-Za-z0-9_]*)?\*)$/;
+/**
+ * The names (or `PREFIX_*` patterns) a user passes through to the `--run` command, checked:
+ * InputError (exit 2) for a malformed or secret-bearing one, naming `input`.
+ */
+function parsePassThrough(names, input = "run-env") {
+    const out = [];
+    for (const raw of names.flatMap((entry) => entry.split(/[\s,]+/)).filter(Boolean)) {
+        if (!child_env_NAME.test(raw)) {
+            throw new InputError(`--${input}: "${raw}" is not a variable name (letters, digits, _; a trailing * for a prefix)`, {
+                input,
+            });
+        }
+        const prefix = raw.endsWith("*") ? raw.slice(0, -1) : undefined;
+        // A pattern is refused when it could match a denied name: `AWS*`, `PG*`, `*`, `GITHUB_*`.
+        const denied = prefix === undefined ? isDeniedName(raw) : coversDenied(prefix);
+        if (denied) {
+            throw new InputError(`--${input}: "${raw}" is not passed to the command (credentials, Lifeboat's inputs and the scratch database's connection never are)`, { input });
+        }
+        out.push(raw);
+    }
+    return out;
+}
+/** The denied names as literals: a whole name, or a prefix (AWS_...). */
+const DENIED_LITERALS = [
+    { text: "AWS_", prefix: true },
+    { text: "ACTIONS_", prefix: true },
+    { text: "INPUT_", prefix: true },
+    { text: "LIFEBOAT_", prefix: true },
+    { text: "PG", prefix: true },
+    ...["GITHUB_TOKEN", "GH_TOKEN", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STATE"]
+        .concat(["GITHUB_STEP_SUMMARY", "DATABASE_URL"])
+        .map((text) => ({ text, prefix: false })),
+];
+/** Whether some name starting with `prefix` is denied (`GITHUB_*` reaches GITHUB_TOKEN). */
+function coversDenied(prefix) {
+    return DENIED_LITERALS.some((denied) => denied.text.startsWith(prefix) || (denied.prefix && prefix.startsWith(denied.text)));
+}
+/**
+ * The environment of restore-test's `--run` command: a working shell, the runner's non-secret
+ * context, the names passed through (never a denied one, even if asked), and the scratch database
+ * as DATABASE_URL and PGHOST/PGPORT/PGDATABASE/PGUSER/PGPASSWORD/PGSSLMODE, which win over
+ * anything else.
+ */
+function userCommandEnv(base, options) {
+    const exact = new Set();
+    const prefixes = [];
+    for (const name of options.passThrough ?? []) {
+        if (name.endsWith("*"))
+            prefixes.push(name.slice(0, -1));
+        else
+            exact.add(name);
+    }
+    const env = pick(base, (name) => {
+        if (isDeniedName(name))
+            return false;
+        return (BASICS.includes(name) ||
+            SHELL_NAMES.includes(name) ||
+            LOCALE.test(name) ||
+            RUNNER_CONTEXT.has(name) ||
+            exact.has(name) ||
+            prefixes.some((prefix) => name.startsWith(prefix)));
+    });
+    const url = options.databaseUrl;
+    env.DATABASE_URL = connectionString(url);
+    env.PGHOST = url.host;
+    env.PGPORT = String(url.port);
+    env.PGDATABASE = url.database;
+    if (url.user !== undefined)
+        env.PGUSER = url.user;
+    if (url.password !== undefined)
+        env.PGPASSWORD = url.password;
+    env.PGSSLMODE = url.sslmode;
+    return env;
+}
+function pick(base, keep) {
+    const env = {};
+    for (const [name, value] of Object.entries(base)) {
+        if (value !== undefined && keep(name))
+            env[name] = value;
+    }
+    return env;
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/pg-restore.ts
 /**
  * Runs pg_restore into a database, from a file (which allows --jobs) or from a stream. pg_restore
@@ -43592,13 +44215,15 @@ var external_node_stream_promises_ = __nccwpck_require__(46466);
 
 
 
+
 const LOG_KEEP = 64 * 1024;
 async function runPgRestore(options) {
-    const tool = toolSpawn(options.pgRestore, options.env);
-    const env = { ...tool.env, PGAPPNAME: "lifeboat pg_restore" };
-    delete env.PGPASSWORD;
-    if (options.target.password !== undefined)
-        env.PGPASSWORD = options.target.password;
+    const tool = toolSpawn(options.pgRestore, pgToolEnv(options.env, {
+        password: options.target.password,
+        sslmode: options.target.sslmode,
+        appName: "lifeboat pg_restore",
+    }));
+    const env = tool.env;
     const fromFile = typeof options.input === "string";
     const args = [
         `--dbname=${options.target.withoutPassword}`,
@@ -43779,6 +44404,26 @@ async function listDumpedTables(client, scope, options) {
       WHERE ${conditions.join("\n        AND ")}
       ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"`, values);
     return rows;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/row-counts.ts
+
+/** Every table whose row count differs from the manifest's (`ONLY`: a parent without its children). */
+async function compareRowCounts(client, tables) {
+    const mismatches = [];
+    for (const { schema, table, rows } of tables) {
+        let actual;
+        try {
+            const result = await client.query(`SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`);
+            actual = Number(result.rows[0].n);
+        }
+        catch {
+            actual = null;
+        }
+        if (actual !== rows)
+            mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
+    }
+    return mismatches;
 }
 
 ;// CONCATENATED MODULE: ./src/streams/hash-tap.ts
@@ -45495,19 +46140,22 @@ function provenanceFromEnv(env) {
 
 
 
+
 const ARCHIVE_MAGIC = Buffer.from("PGDMP");
 const STDERR_KEEP = 64 * 1024;
 const COALESCE_BYTES = 256 * 1024;
 function startPgDump(options) {
-    const tool = toolSpawn(options.pgDump, options.env);
-    const env = { ...tool.env, PGAPPNAME: "lifeboat pg_dump", PGCONNECT_TIMEOUT: "15" };
-    // The password travels in the environment, never on the command line.
-    delete env.PGPASSWORD;
-    if (options.url.password !== undefined)
-        env.PGPASSWORD = options.url.password;
+    // An allow-listed environment: the password in PGPASSWORD (never on the command line), and
+    // nothing of ours (identities, tokens, other PG* variables) that pg_dump has no use for.
+    const { path, env } = toolSpawn(options.pgDump, pgToolEnv(options.env, {
+        password: options.url.password,
+        sslmode: options.url.sslmode,
+        appName: "lifeboat pg_dump",
+        connectTimeoutSeconds: 15,
+    }));
     // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
     // anything it started (a wrapper script's children too).
-    const child = (0,external_node_child_process_.spawn)(tool.path, [...options.args, `--dbname=${options.url.withoutPassword}`], {
+    const child = (0,external_node_child_process_.spawn)(path, [...options.args, `--dbname=${options.url.withoutPassword}`], {
         env,
         stdio: ["ignore", "pipe", "pipe"],
         detached: true,
@@ -45820,14 +46468,16 @@ function filterRolesSql(text, isReserved, header) {
 
 
 
+
 const MAX_OUTPUT = 64 * 1024 * 1024;
 /** Runs pg_dumpall from `binDir` (the chosen pg_dump's) and returns the filtered roles SQL. */
 async function dumpRoles(options) {
-    const { path, env } = toolSpawn({ path: (0,external_node_path_.join)(options.pgDump.binDir, "pg_dumpall"), env: options.pgDump.env }, { ...options.env, PGAPPNAME: "lifeboat pg_dumpall", PGCONNECT_TIMEOUT: "15" });
-    // The password travels in the environment, never on the command line.
-    delete env.PGPASSWORD;
-    if (options.url.password !== undefined)
-        env.PGPASSWORD = options.url.password;
+    const { path, env } = toolSpawn({ path: (0,external_node_path_.join)(options.pgDump.binDir, "pg_dumpall"), env: options.pgDump.env }, pgToolEnv(options.env, {
+        password: options.url.password,
+        sslmode: options.url.sslmode,
+        appName: "lifeboat pg_dumpall",
+        connectTimeoutSeconds: 15,
+    }));
     const args = [
         "--roles-only",
         "--no-role-passwords",
@@ -45967,7 +46617,7 @@ async function applyRolesObject(client, repository, manifest, identities) {
     return applyRoles(client, read.sql);
 }
 
-;// CONCATENATED MODULE: ./src/commands/backup.ts
+;// CONCATENATED MODULE: ./src/commands/backup/run.ts
 /**
  * backup: preflight, dump, encrypt, stream into the store, count rows in the dump's snapshot, and
  * commit by writing the manifest last. Anything that fails before the manifest is written leaves
@@ -46032,17 +46682,7 @@ async function runBackup(settings, deps) {
     };
     try {
         const server = await connect_readServerInfo(client);
-        const pgDump = await pg_dump_finder_findPgTool({
-            name: "pg_dump",
-            serverMajor: server.major,
-            serverVersion: server.version,
-            pgBinDir: settings.pgBinDir,
-            pgVersion: settings.pgVersion,
-            installPgClient: settings.installPgClient,
-            env: deps.env,
-            cache: deps.toolCache,
-            log,
-        });
+        const pgDump = await pg_dump_finder_findPgDumpFor(server, settings, { env: deps.env, cache: deps.toolCache, log });
         const compression = parseCompression(settings.compression, pgDump.major);
         // The store is checked once the database side is known to work, so a typo in the URL
         // leaves not even an empty directory behind.
@@ -46303,7 +46943,7 @@ function identitiesFor(manifest, keys, backupName) {
 }
 /** A pg_restore that reads this backup's archive: of the dump's pg_dump major or newer. */
 function findPgRestoreFor(manifest, settings, deps) {
-    return pg_dump_finder_findPgTool({
+    return findPgTool({
         name: "pg_restore",
         serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
         serverVersion: manifest.tool.pgDumpVersion,
@@ -46317,7 +46957,7 @@ function findPgRestoreFor(manifest, settings, deps) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/commands/restore.ts
+;// CONCATENATED MODULE: ./src/commands/restore/run.ts
 
 
 
@@ -46518,7 +47158,7 @@ function pgRestoreArgs(settings) {
 async function checkRowCounts(target, manifest, clean, log) {
     const client = await connect_connect(target, "target-database-url");
     try {
-        const mismatches = await compareRowCounts(client, manifest);
+        const mismatches = await compareRowCounts(client, manifest.tables);
         for (const mismatch of mismatches.slice(0, 5)) {
             log.warn(`${mismatch.table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after the restore, the manifest counted ${mismatch.expected}${clean ? "" : " (without clean, rows already in the target stay)"}`);
         }
@@ -46527,22 +47167,6 @@ async function checkRowCounts(target, manifest, clean, log) {
     finally {
         await client.end().catch(() => undefined);
     }
-}
-async function compareRowCounts(client, manifest) {
-    const mismatches = [];
-    for (const { schema, table, rows } of manifest.tables) {
-        let actual;
-        try {
-            const result = await client.query(`SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`);
-            actual = Number(result.rows[0].n);
-        }
-        catch {
-            actual = null;
-        }
-        if (actual !== rows)
-            mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
-    }
-    return mismatches;
 }
 function progressLine(bytes, total, startedMs) {
     const seconds = Math.max((performance.now() - startedMs) / 1000, 0.001);
@@ -46641,7 +47265,7 @@ const s3Driver = {
     },
     format: (location) => location.prefix ? `s3://${location.bucket}/${location.prefix}` : `s3://${location.bucket}`,
     async open(location, options) {
-        const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(947)]).then(__nccwpck_require__.bind(__nccwpck_require__, 98947));
+        const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(636)]).then(__nccwpck_require__.bind(__nccwpck_require__, 30636));
         return createS3Store({ bucket: location.bucket, prefix: location.prefix }, options.s3);
     },
 };
@@ -47743,7 +48367,13 @@ async function runAction(command) {
         throw new Error(`command ${spec.command} has no action`);
     maskSecrets(spec);
     const raw = readInputs(spec);
-    const reporter = createReporter(spec.action, spec, raw);
+    let reporter;
+    try {
+        reporter = createReporter(spec.action, spec, raw);
+    }
+    catch (error) {
+        throw inActionWords(error, spec);
+    }
     const signal = cancelOnSignals(process);
     await reporter.start();
     let store;
