@@ -39,8 +39,13 @@ export const MAX_TRUSTED_COMMENT_BYTES = 8192 - TRUSTED_PREFIX.length - 2;
 /** Beyond this minisign warns that signify can no longer read the signature. */
 export const MAX_UNTRUSTED_COMMENT_BYTES = 1024 - UNTRUSTED_PREFIX.length - 2;
 
+/** A key id as minisign prints it: the 64-bit little-endian number in hex, without leading zeros (%llX). */
 export function keyIdHex(keyId: Uint8Array): string {
-  return Buffer.from(keyId).reverse().toString("hex").toUpperCase();
+  return Buffer.from(keyId)
+    .reverse()
+    .toString("hex")
+    .toUpperCase()
+    .replace(/^0+(?=.)/, "");
 }
 
 /**
