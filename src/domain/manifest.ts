@@ -67,8 +67,9 @@ interface ArtifactBase {
   /** The bytes a consumer gets: decrypted and decompressed (the pg_dump archive, the roles SQL). */
   plaintext: Digest;
   /**
-   * Lifeboat's own compression between plaintext and encryption: "none" so far (pg_dump compresses
-   * inside its archive: `dump.compression`).
+   * Lifeboat's own compression between plaintext and encryption: "zstd:1", "gzip:6" or "none" (the
+   * roles object, and dumps written before Lifeboat compressed, whose pg_dump compressed inside the
+   * archive: `dump.compression`).
    */
   compression: string;
   /** "age-v1" (to the manifest's `encryption`) or "none". */
@@ -116,7 +117,7 @@ export interface Manifest {
   /** The database dump's facts; its bytes are the artifact of kind "dump". */
   dump: {
     format: "custom";
-    /** pg_dump's own compression inside the archive. */
+    /** pg_dump's own compression inside the archive: "none" since Lifeboat compresses (the artifact's). */
     compression: string;
     scope: DumpScope;
   };

@@ -74,10 +74,9 @@ describe("backup to a local directory", () => {
     assert.equal(manifest.backupId, backupId);
     assert.deepEqual(manifest.encryption, { format: "age-v1", recipients: [recipient], passphrase: false });
     assert.equal(manifest.source.database, "shop");
-    assert.equal(
-      manifest.dump.compression,
-      Number(manifest.tool.pgDumpVersion.split(".")[0]) >= 16 ? "zstd" : "gzip:1",
-    );
+    // pg_dump writes an uncompressed archive; Lifeboat compresses it with zstd level 1 by default.
+    assert.equal(manifest.dump.compression, "none");
+    assert.ok(manifest.tool.pgDumpArgs.includes("--compress=0"), manifest.tool.pgDumpArgs.join(" "));
     const counted = Object.fromEntries(manifest.tables.map((t) => [`${t.schema}.${t.table}`, t.rows]));
     assert.deepEqual(counted, SHOP_ROWS);
     assert.equal(
@@ -94,15 +93,22 @@ describe("backup to a local directory", () => {
         compression: dumpArtifact!.compression,
         encryption: dumpArtifact!.encryption,
       },
-      { name: "dump.age", kind: "dump", compression: "none", encryption: "age-v1" },
+      { name: "dump.age", kind: "dump", compression: "zstd:1", encryption: "age-v1" },
     );
     assert.equal(object.length, dumpArtifact!.stored.bytes);
     assert.equal(sha256(object), dumpArtifact!.stored.sha256);
     assert.equal(object.subarray(0, 21).toString(), "age-encryption.org/v1");
 
-    // Recovery with stock tools only, exactly as docs/format.md says.
+    // Recovery with stock tools only, exactly as docs/format.md says: age, then zstd, then pg_restore.
+    const compressed = execFileSync("age", [
+      "-d",
+      "-i",
+      identityFile,
+      join(storage, "shop", backupId, "dump.age"),
+    ]);
+    assert.equal(compressed.subarray(0, 4).toString("hex"), "28b52ffd", "a zstd frame inside the age file");
     const plain = join(work, "dump.pgdump");
-    execFileSync("age", ["-d", "-i", identityFile, "-o", plain, join(storage, "shop", backupId, "dump.age")]);
+    execFileSync("zstd", ["-d", "-q", "-o", plain], { input: compressed });
     const dump = readFileSync(plain);
     assert.equal(dump.length, dumpArtifact!.plaintext.bytes);
     assert.equal(sha256(dump), dumpArtifact!.plaintext.sha256);
@@ -176,6 +182,7 @@ exec "$REAL" "$@"`,
     restoreWithStockTools({
       identityFile,
       object: join(folder, "dump.age"),
+      compression: manifest.artifacts[0]!.compression,
       pgRestore: join(cluster.binDir, "pg_restore"),
       targetUrl: cluster.url("restored_b"),
     });
@@ -269,7 +276,8 @@ exec "$REAL" "$@"`,
       passphrase: false,
     });
     for (const key of [identityFile, second]) {
-      const plain = execFileSync("age", ["-d", "-i", key, join(folder, "dump.age")]);
+      const compressed = execFileSync("age", ["-d", "-i", key, join(folder, "dump.age")]);
+      const plain = execFileSync("zstd", ["-d", "-q", "-c"], { input: compressed, maxBuffer: 1 << 28 });
       assert.equal(sha256(plain), manifest.artifacts[0]!.plaintext.sha256);
     }
   });

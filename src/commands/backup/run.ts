@@ -5,7 +5,8 @@
  */
 import { pipeline } from "node:stream/promises";
 import { newBackupId } from "../../domain/backup-id.js";
-import { buildPgDumpArgs, formatCompression, parseCompression } from "../../domain/dump-plan.js";
+import { formatCompression } from "../../compress/index.js";
+import { buildPgDumpArgs, parseCompression } from "../../domain/dump-plan.js";
 import { describeError, LifeboatError, OperationError } from "../../domain/errors.js";
 import {
   ENCRYPTED_DUMP_FILE,
@@ -115,7 +116,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
   try {
     const server = await readServerInfo(client);
     const pgDump = await findPgDumpFor(server, settings, { env: deps.env, cache: deps.toolCache, log });
-    const compression = parseCompression(settings.compression, pgDump.major);
+    const compression = parseCompression(settings.compression);
     // The store is checked once the database side is known to work, so a typo in the URL
     // leaves not even an empty directory behind.
     await target.check("write");
@@ -147,8 +148,6 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     const snapshot = await exportSnapshot(client);
     const args = buildPgDumpArgs({
       scope: settings.scope,
-      compression,
-      pgDumpMajor: pgDump.major,
       snapshot: snapshot.id,
       extraArgs: [...settings.extraArgs, ...presetArgs],
     });
@@ -163,6 +162,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     } = await streamDump({
       dump: startPgDump({ pgDump, args, url: settings.databaseUrl, env: deps.env }),
       recipients: encryption.recipients,
+      compression: formatCompression(compression),
       writer,
       name: dumpName,
       sizeHint: dumpSizeCeiling(server.databaseBytes),
@@ -208,7 +208,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       kind: "dump",
       stored,
       plaintext: plain,
-      compression: "none",
+      compression: formatCompression(compression),
       encryption: encrypted ? "age-v1" : "none",
     };
     const finished = deps.now();
@@ -229,7 +229,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
         user: server.user,
       },
       tool: { name: "lifeboat", version: LIFEBOAT_VERSION, pgDumpVersion: pgDump.version, pgDumpArgs: args },
-      dump: { format: "custom", compression: formatCompression(compression), scope: settings.scope },
+      dump: { format: "custom", compression: "none", scope: settings.scope },
       encryption: encryption.info,
       preset,
       artifacts: [dumpArtifact, ...(rolesInfo ? [rolesInfo] : [])],
@@ -264,7 +264,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
 }
 
 /**
- * pg_dump -> the artifact write stages (plaintext digest, encryption, stored digest) -> the
+ * pg_dump -> the artifact write stages (plaintext digest, compression, encryption, stored digest) -> the
  * writer, with the row counts running beside it. The first failure anywhere (pg_dump, the store,
  * the counts, an interrupt) stops everything else: pg_dump is killed, the upload aborted, and an
  * object that was completed anyway is deleted again.
@@ -272,6 +272,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
 async function streamDump(options: {
   dump: RunningDump;
   recipients: readonly Recipient[];
+  compression: string;
   writer: BackupWriter;
   name: string;
   sizeHint: number;
@@ -279,7 +280,7 @@ async function streamDump(options: {
   signal: AbortSignal | undefined;
 }): Promise<{ tables: TableCount[]; plain: Digest; stored: Digest; key: string }> {
   const { dump, writer, signal } = options;
-  const chain = compose(writeStages({ recipients: options.recipients, compression: "none" }));
+  const chain = compose(writeStages({ recipients: options.recipients, compression: options.compression }));
   const controller = new AbortController();
   let firstError: unknown;
   const stop = (error: unknown) => {
