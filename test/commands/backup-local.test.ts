@@ -130,6 +130,53 @@ describe("backup to a local directory", () => {
     assert.match(list.stdout, new RegExp(`^${backupId}\\s`, "m"));
   });
 
+  test("the manifest's rows, per-table sha256 and large objects come from the archive itself", async () => {
+    await cluster.createDatabase("contents");
+    await cluster.sql(
+      "contents",
+      `CREATE TABLE public.m (id int, note text) PARTITION BY RANGE (id);
+       CREATE TABLE public.m_low PARTITION OF public.m FOR VALUES FROM (0) TO (100);
+       CREATE TABLE public.m_high PARTITION OF public.m FOR VALUES FROM (100) TO (1000);
+       INSERT INTO public.m SELECT g, E'line\\nwith a newline ' || g FROM generate_series(1, 250) g;
+       CREATE TABLE public.empty (id int);
+       SELECT lo_from_bytea(0, convert_to(repeat('large object ', 5000), 'UTF8'));`,
+    );
+    const storage = join(work, "store-contents");
+    const run = await runCli(["backup", "--storage", storage, "--recipient", recipient, "--json"], {
+      env: { ...env(), DATABASE_URL: cluster.url("contents") },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const folder = join(storage, "default", run.json.backupId as string);
+    const manifest = JSON.parse(readFileSync(join(folder, "manifest.json"), "utf8")) as Manifest;
+    // What COPY ... TO STDOUT writes for each table is what the manifest's sha256 covers.
+    const copyDigest = (table: string) =>
+      sha256(
+        execFileSync(join(cluster.binDir, "psql"), [
+          "-X",
+          "-q",
+          "-d",
+          cluster.url("contents"),
+          "-c",
+          `COPY ${table} TO STDOUT`,
+        ]),
+      );
+    assert.deepEqual(manifest.tables, [
+      { schema: "public", table: "empty", rows: 0, sha256: copyDigest("public.empty") },
+      { schema: "public", table: "m_high", rows: 151, sha256: copyDigest("public.m_high") },
+      { schema: "public", table: "m_low", rows: 99, sha256: copyDigest("public.m_low") },
+    ]);
+    assert.equal(manifest.totalRows, 250);
+    const [lo] = await cluster.sql<{ oid: string; bytes: number; sha256: string }>(
+      "contents",
+      "SELECT oid::text AS oid, length(lo_get(oid)) AS bytes, encode(sha256(lo_get(oid)), 'hex') AS sha256 FROM pg_largeobject_metadata",
+    );
+    assert.deepEqual(manifest.largeObjects, {
+      count: 1,
+      bytes: lo!.bytes,
+      sha256: sha256(Buffer.from(`${lo!.oid} ${lo!.bytes} ${lo!.sha256}\n`)),
+    });
+  });
+
   test("rows committed while pg_dump runs are neither dumped nor counted", async () => {
     // A pg_dump wrapper announces that it started (the snapshot is exported by then) and waits
     // for the test to commit more rows before dumping: the counts and the dump must both come
