@@ -1,14 +1,14 @@
 /**
  * `npm run demo`: the whole job on the embedded default, on this machine. A throwaway PostgreSQL
  * with sample data, a fresh age key pair, an encrypted backup into ./backups with the bundled
- * CLI, `lifeboat list`, then a recovery with stock tools only (age + pg_restore) to prove it.
+ * CLI, `lifeboat list`, then a recovery with stock tools only (age + zstd + pg_restore) to prove it.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { countAllRows, createShop } from "../test/helpers/fixtures.js";
 import { startCluster } from "../test/helpers/postgres-cluster.js";
-import { restoreWithStockTools } from "../test/helpers/stock-tools.js";
+import { restoreWithStockTools, stockDecompressor } from "../test/helpers/stock-tools.js";
 
 const cli = resolve("dist/cli/index.js");
 const demoDir = resolve(".lifeboat-demo");
@@ -48,13 +48,20 @@ try {
 
   const object = join(storage, "demo", backupId, "dump.age");
   const pgRestore = join(cluster.binDir, "pg_restore");
+  const manifest = JSON.parse(readFileSync(join(storage, "demo", backupId, "manifest.json"), "utf8")) as {
+    artifacts: { compression: string }[];
+  };
+  const compression = manifest.artifacts[0]!.compression;
   console.log("\nRecovery with stock tools only (no Lifeboat needed):");
-  console.log(`  age -d -i ${identity} ${object} | pg_restore --no-owner -d "$TARGET_DATABASE_URL"`);
-  if (has("age")) {
+  console.log(
+    `  age -d -i ${identity} ${object} | ${stockDecompressor(compression)} | pg_restore --no-owner -d "$TARGET_DATABASE_URL"`,
+  );
+  if (has("age") && has("zstd")) {
     await cluster.createDatabase("shop_restored");
     restoreWithStockTools({
       identityFile: identity,
       object,
+      compression,
       pgRestore,
       targetUrl: cluster.url("shop_restored"),
     });
@@ -64,7 +71,7 @@ try {
       `  done here into a fresh database: ${Object.keys(counts).length} tables, ${rows} rows restored.`,
     );
   } else {
-    console.log("  (install age, e.g. apt-get install age, to run it here)");
+    console.log("  (install age and zstd, e.g. apt-get install age zstd, to run it here)");
   }
   console.log(`\nThe backup is in ${join(storage, "demo", backupId)}; the demo key in ${identity}.`);
 } finally {

@@ -17,8 +17,22 @@ export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
 export interface TableCount {
   schema: string;
   table: string;
-  /** Exact row count, taken in the snapshot pg_dump dumped. */
+  /** Exact row count: the rows of the table's data in the archive (before: counted in its snapshot). */
   rows: number;
+  /**
+   * sha256 of the table's data as the archive holds it (the `COPY ... TO STDOUT` text, or the INSERT
+   * statements with --inserts): the per-table content digest. Absent in backups made before it.
+   */
+  sha256?: string;
+}
+
+/** The archive's large objects; absent in backups made before Lifeboat read the archive. */
+export interface LargeObjectsSummary {
+  count: number;
+  /** Their bytes, all together. */
+  bytes: number;
+  /** sha256 over one line per large object in OID order: "<oid> <bytes> <sha256 hex>\n". */
+  sha256: string;
 }
 
 export type EncryptionInfo =
@@ -67,8 +81,9 @@ interface ArtifactBase {
   /** The bytes a consumer gets: decrypted and decompressed (the pg_dump archive, the roles SQL). */
   plaintext: Digest;
   /**
-   * Lifeboat's own compression between plaintext and encryption: "none" so far (pg_dump compresses
-   * inside its archive: `dump.compression`).
+   * Lifeboat's own compression between plaintext and encryption: "zstd:1", "gzip:6" or "none" (the
+   * roles object, and dumps written before Lifeboat compressed, whose pg_dump compressed inside the
+   * archive: `dump.compression`).
    */
   compression: string;
   /** "age-v1" (to the manifest's `encryption`) or "none". */
@@ -116,7 +131,7 @@ export interface Manifest {
   /** The database dump's facts; its bytes are the artifact of kind "dump". */
   dump: {
     format: "custom";
-    /** pg_dump's own compression inside the archive. */
+    /** pg_dump's own compression inside the archive: "none" since Lifeboat compresses (the artifact's). */
     compression: string;
     scope: DumpScope;
   };
@@ -128,6 +143,7 @@ export interface Manifest {
   /** Every table whose data the dump holds, with its exact row count; empty for a schema-only dump. */
   tables: TableCount[];
   totalRows: number;
+  largeObjects?: LargeObjectsSummary;
   /** The S3 Object Lock retention put on the artifacts and the manifest, or null. */
   objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; retainUntil: string } | null;
   provenance: Provenance | null;
@@ -181,10 +197,27 @@ export function manifestProblems(value: unknown): string[] {
   if (typeof m.startedAt !== "string" || Number.isNaN(Date.parse(m.startedAt))) problems.push("startedAt");
   if (!m.encryption || !["age-v1", "none"].includes(m.encryption.format)) problems.push("encryption.format");
   if (!Array.isArray(m.tables)) problems.push("tables");
-  else if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0)) problems.push("tables[].rows");
+  else {
+    if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0)) problems.push("tables[].rows");
+    if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
+      problems.push("tables[].sha256");
+    }
+  }
+  if (m.largeObjects !== undefined && largeObjectsProblem(m.largeObjects)) problems.push("largeObjects");
   if (m.schemaVersion === 1) problems.push(...version1Problems(value as Partial<ManifestV1>));
   else problems.push(...artifactsProblems(m.artifacts));
   return problems;
+}
+
+function largeObjectsProblem(value: unknown): boolean {
+  const summary = value as Partial<LargeObjectsSummary> | null;
+  return (
+    typeof summary !== "object" ||
+    summary === null ||
+    !Number.isSafeInteger(summary.count) ||
+    (summary.count ?? -1) < 0 ||
+    digestProblem(summary)
+  );
 }
 
 function digestProblem(value: unknown): boolean {

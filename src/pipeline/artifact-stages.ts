@@ -4,9 +4,8 @@
  *   write: plaintext digest -> compress -> encrypt -> stored digest -> store
  *   read:  store -> stored digest -> decrypt -> decompress -> plaintext digest -> consumer
  *
- * Compression is the seam for Lifeboat's own compression (issue 13): `compressStages` and
- * `decompressStages` return no stage for "none", the only method so far; a zstd stage goes there.
- * Taps that observe the plaintext (an archive parser counting rows per table) are passed in as
+ * Compression is Lifeboat's own (src/compress), keyed by the artifact's `compression` ("zstd:1",
+ * "gzip:6", "none"): no stage for "none". Taps that observe the plaintext (an archive parser counting rows per table) are passed in as
  * `plaintextTaps` and sit right after the plaintext digest.
  */
 import {
@@ -15,7 +14,7 @@ import {
   type Identity,
   type Recipient,
 } from "../crypto/age/index.js";
-import { InputError } from "../domain/errors.js";
+import { createCompressor, createDecompressor, parseCompression } from "../compress/index.js";
 import type { Artifact } from "../domain/manifest.js";
 import { digestStage, transformStage, type Stage } from "./stage.js";
 
@@ -24,16 +23,25 @@ export const PLAINTEXT = "plaintext";
 export const STORED = "stored";
 
 /** The compression method names this code can write and read. */
-export const COMPRESSION_METHODS: readonly string[] = ["none"];
+export const COMPRESSION_METHODS: readonly string[] = ["zstd", "gzip", "none"];
 
-export function compressStages(method: string): Stage[] {
-  if (method === "none") return [];
-  throw new InputError(`compression "${method}": expected one of ${COMPRESSION_METHODS.join(", ")}`);
+/** `compression` is the manifest's text ("zstd:1"); a bad one is the user's input (--compression). */
+export function compressStages(compression: string): Stage[] {
+  const spec = parseCompression(compression);
+  if (spec.method === "none") return [];
+  return [transformStage("compress", createCompressor(spec))];
 }
 
-export function decompressStages(method: string): Stage[] {
+/** The level does not matter to reading: any zstd or gzip stream decompresses alike. */
+export function decompressStages(compression: string): Stage[] {
+  const method = compression.split(":", 1)[0] ?? "";
   if (method === "none") return [];
-  throw new Error(`artifact compression "${method}" is not one this Lifeboat reads (made by a newer one?)`);
+  if (method === "zstd" || method === "gzip") {
+    return [transformStage("decompress", createDecompressor(method))];
+  }
+  throw new Error(
+    `artifact compression "${compression}" is not one this Lifeboat reads (made by a newer one?)`,
+  );
 }
 
 /** Recipients to encrypt to, or an empty list for an unencrypted backup (the explicit opt-out). */

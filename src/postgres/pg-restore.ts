@@ -4,6 +4,7 @@
  * scratch server) from real ones; every "error:" line it printed comes back.
  */
 import { spawn } from "node:child_process";
+import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { redactUrls, type DatabaseUrl } from "../domain/database-url.js";
 import { OperationError } from "../domain/errors.js";
@@ -61,7 +62,7 @@ export async function runPgRestore(options: {
   });
   if (!fromFile) {
     try {
-      await pipeline([...(options.input as NodeJS.ReadableStream[]), child.stdin!]);
+      await pipeline([...(options.input as NodeJS.ReadableStream[]), stdinSink(child.stdin!, closed)]);
     } catch (error) {
       child.kill("SIGTERM");
       await closed.catch(() => undefined);
@@ -77,6 +78,42 @@ export async function runPgRestore(options: {
   const exitCode = await closed;
   log = redactUrls(log);
   return { exitCode, errors: errorLines(log), log };
+}
+
+/**
+ * pg_restore's stdin as the end of the read pipeline. pg_restore with --table or --schema exits 0
+ * once it has what it needs and closes its input early (the rest of an uncompressed archive does
+ * not fit in the pipe's buffer): the rest is then read and dropped, so the artifact's digests are
+ * still checked whole. A pg_restore that closes its input and fails keeps the pipe error, which
+ * the caller turns into pg_restore's own.
+ */
+function stdinSink(stdin: Writable, exited: Promise<number | null>): Writable {
+  let gone: Promise<void> | undefined;
+  const whenGone = (error: Error): Promise<void> =>
+    (gone ??= exited.then((code) => {
+      if (code !== 0) throw error;
+    }));
+  stdin.on("error", (error) => void whenGone(error).catch(() => undefined));
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (gone) return void gone.then(() => callback(), callback);
+      stdin.write(chunk, (error) => {
+        if (!error) return callback();
+        whenGone(error).then(() => callback(), callback);
+      });
+    },
+    final(callback) {
+      if (gone) return void gone.then(() => callback(), callback);
+      stdin.end((error?: Error | null) => {
+        if (!error) return callback();
+        whenGone(error).then(() => callback(), callback);
+      });
+    },
+    destroy(error, callback) {
+      if (!gone) stdin.destroy();
+      callback(error);
+    },
+  });
 }
 
 /** Each "pg_restore: error: ..." with the lines that detail it (Command was: ..., DETAIL: ...). */

@@ -221,7 +221,7 @@ export const OPTIONS = {
   compression: {
     name: "compression",
     description:
-      "pg_dump's compression: auto (zstd with pg_dump 16+, else gzip:1), none, gzip[:1-9], lz4[:1-12], zstd[:1-22].",
+      "Lifeboat's compression of the dump (pg_dump writes it uncompressed): zstd[:1-22], gzip[:1-9] or none; auto is zstd:1.",
     type: "string",
     default: "auto",
     value: "METHOD",

@@ -74,10 +74,9 @@ describe("backup to a local directory", () => {
     assert.equal(manifest.backupId, backupId);
     assert.deepEqual(manifest.encryption, { format: "age-v1", recipients: [recipient], passphrase: false });
     assert.equal(manifest.source.database, "shop");
-    assert.equal(
-      manifest.dump.compression,
-      Number(manifest.tool.pgDumpVersion.split(".")[0]) >= 16 ? "zstd" : "gzip:1",
-    );
+    // pg_dump writes an uncompressed archive; Lifeboat compresses it with zstd level 1 by default.
+    assert.equal(manifest.dump.compression, "none");
+    assert.ok(manifest.tool.pgDumpArgs.includes("--compress=0"), manifest.tool.pgDumpArgs.join(" "));
     const counted = Object.fromEntries(manifest.tables.map((t) => [`${t.schema}.${t.table}`, t.rows]));
     assert.deepEqual(counted, SHOP_ROWS);
     assert.equal(
@@ -94,15 +93,22 @@ describe("backup to a local directory", () => {
         compression: dumpArtifact!.compression,
         encryption: dumpArtifact!.encryption,
       },
-      { name: "dump.age", kind: "dump", compression: "none", encryption: "age-v1" },
+      { name: "dump.age", kind: "dump", compression: "zstd:1", encryption: "age-v1" },
     );
     assert.equal(object.length, dumpArtifact!.stored.bytes);
     assert.equal(sha256(object), dumpArtifact!.stored.sha256);
     assert.equal(object.subarray(0, 21).toString(), "age-encryption.org/v1");
 
-    // Recovery with stock tools only, exactly as docs/format.md says.
+    // Recovery with stock tools only, exactly as docs/format.md says: age, then zstd, then pg_restore.
+    const compressed = execFileSync("age", [
+      "-d",
+      "-i",
+      identityFile,
+      join(storage, "shop", backupId, "dump.age"),
+    ]);
+    assert.equal(compressed.subarray(0, 4).toString("hex"), "28b52ffd", "a zstd frame inside the age file");
     const plain = join(work, "dump.pgdump");
-    execFileSync("age", ["-d", "-i", identityFile, "-o", plain, join(storage, "shop", backupId, "dump.age")]);
+    execFileSync("zstd", ["-d", "-q", "-o", plain], { input: compressed });
     const dump = readFileSync(plain);
     assert.equal(dump.length, dumpArtifact!.plaintext.bytes);
     assert.equal(sha256(dump), dumpArtifact!.plaintext.sha256);
@@ -122,6 +128,53 @@ describe("backup to a local directory", () => {
     const list = await runCli(["list", "--storage", storage, "--label", "shop"], { env: env() });
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, new RegExp(`^${backupId}\\s`, "m"));
+  });
+
+  test("the manifest's rows, per-table sha256 and large objects come from the archive itself", async () => {
+    await cluster.createDatabase("contents");
+    await cluster.sql(
+      "contents",
+      `CREATE TABLE public.m (id int, note text) PARTITION BY RANGE (id);
+       CREATE TABLE public.m_low PARTITION OF public.m FOR VALUES FROM (0) TO (100);
+       CREATE TABLE public.m_high PARTITION OF public.m FOR VALUES FROM (100) TO (1000);
+       INSERT INTO public.m SELECT g, E'line\\nwith a newline ' || g FROM generate_series(1, 250) g;
+       CREATE TABLE public.empty (id int);
+       SELECT lo_from_bytea(0, convert_to(repeat('large object ', 5000), 'UTF8'));`,
+    );
+    const storage = join(work, "store-contents");
+    const run = await runCli(["backup", "--storage", storage, "--recipient", recipient, "--json"], {
+      env: { ...env(), DATABASE_URL: cluster.url("contents") },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const folder = join(storage, "default", run.json.backupId as string);
+    const manifest = JSON.parse(readFileSync(join(folder, "manifest.json"), "utf8")) as Manifest;
+    // What COPY ... TO STDOUT writes for each table is what the manifest's sha256 covers.
+    const copyDigest = (table: string) =>
+      sha256(
+        execFileSync(join(cluster.binDir, "psql"), [
+          "-X",
+          "-q",
+          "-d",
+          cluster.url("contents"),
+          "-c",
+          `COPY ${table} TO STDOUT`,
+        ]),
+      );
+    assert.deepEqual(manifest.tables, [
+      { schema: "public", table: "empty", rows: 0, sha256: copyDigest("public.empty") },
+      { schema: "public", table: "m_high", rows: 151, sha256: copyDigest("public.m_high") },
+      { schema: "public", table: "m_low", rows: 99, sha256: copyDigest("public.m_low") },
+    ]);
+    assert.equal(manifest.totalRows, 250);
+    const [lo] = await cluster.sql<{ oid: string; bytes: number; sha256: string }>(
+      "contents",
+      "SELECT oid::text AS oid, length(lo_get(oid)) AS bytes, encode(sha256(lo_get(oid)), 'hex') AS sha256 FROM pg_largeobject_metadata",
+    );
+    assert.deepEqual(manifest.largeObjects, {
+      count: 1,
+      bytes: lo!.bytes,
+      sha256: sha256(Buffer.from(`${lo!.oid} ${lo!.bytes} ${lo!.sha256}\n`)),
+    });
   });
 
   test("rows committed while pg_dump runs are neither dumped nor counted", async () => {
@@ -176,6 +229,7 @@ exec "$REAL" "$@"`,
     restoreWithStockTools({
       identityFile,
       object: join(folder, "dump.age"),
+      compression: manifest.artifacts[0]!.compression,
       pgRestore: join(cluster.binDir, "pg_restore"),
       targetUrl: cluster.url("restored_b"),
     });
@@ -269,7 +323,8 @@ exec "$REAL" "$@"`,
       passphrase: false,
     });
     for (const key of [identityFile, second]) {
-      const plain = execFileSync("age", ["-d", "-i", key, join(folder, "dump.age")]);
+      const compressed = execFileSync("age", ["-d", "-i", key, join(folder, "dump.age")]);
+      const plain = execFileSync("zstd", ["-d", "-q", "-c"], { input: compressed, maxBuffer: 1 << 28 });
       assert.equal(sha256(plain), manifest.artifacts[0]!.plaintext.sha256);
     }
   });

@@ -100,6 +100,7 @@ describe("backup to S3", () => {
     restoreWithStockTools({
       identityFile,
       object: encrypted,
+      compression: manifest.artifacts[0]!.compression,
       pgRestore: join(cluster.binDir, "pg_restore"),
       targetUrl: cluster.url("restored_s3"),
     });

@@ -76,7 +76,12 @@ function decrypt(file: string): Buffer {
 /** The archive's table of contents, as pg_restore --list prints it (lines naming schema and object). */
 function archiveList(folder: string): string[] {
   const plain = join(work, `dump-${Date.now()}.pgdump`);
-  writeFileSync(plain, decrypt(join(folder, "dump.age")));
+  // The stored object is age(zstd(archive)): decrypt, then decompress with the stock zstd.
+  const archive = execFileSync("zstd", ["-d", "-q", "-c"], {
+    input: decrypt(join(folder, "dump.age")),
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  writeFileSync(plain, archive);
   try {
     return execFileSync("pg_restore", ["--list", plain], { encoding: "utf8" })
       .split("\n")

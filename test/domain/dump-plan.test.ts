@@ -1,49 +1,32 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  buildPgDumpArgs,
-  emptyScope,
-  formatCompression,
-  parseCompression,
-} from "../../src/domain/dump-plan.js";
+import { formatCompression } from "../../src/compress/index.js";
+import { buildPgDumpArgs, emptyScope, parseCompression } from "../../src/domain/dump-plan.js";
 import { InputError } from "../../src/domain/errors.js";
 import { parseNamePattern } from "../../src/domain/pg-pattern.js";
 
 const inputError = (input: string) => (error: unknown) =>
   error instanceof InputError && error.input === input;
 
-test("auto compression is gzip:1 before pg_dump 16 and zstd from 16 on", () => {
-  assert.equal(formatCompression(parseCompression("auto", 15)), "gzip:1");
-  assert.equal(formatCompression(parseCompression("auto", 17)), "zstd");
-  assert.equal(formatCompression(parseCompression("gzip:9", 15)), "gzip:9");
-  assert.equal(formatCompression(parseCompression("none", 15)), "none");
-  assert.equal(formatCompression(parseCompression("lz4:3", 16)), "lz4:3");
+test("--compression is Lifeboat's own: auto is zstd:1, levels are kept, none passes through", () => {
+  assert.equal(formatCompression(parseCompression("auto")), "zstd:1");
+  assert.equal(formatCompression(parseCompression("")), "zstd:1");
+  assert.equal(formatCompression(parseCompression("zstd")), "zstd:1");
+  assert.equal(formatCompression(parseCompression("zstd:9")), "zstd:9");
+  assert.equal(formatCompression(parseCompression("gzip:9")), "gzip:9");
+  assert.equal(formatCompression(parseCompression("none")), "none");
 });
 
-test("compression that pg_dump cannot do is a bad input naming --compression", () => {
-  assert.throws(() => parseCompression("zstd", 15), /needs pg_dump 16/);
-  assert.throws(() => parseCompression("gzip:10", 15), inputError("compression"));
-  assert.throws(() => parseCompression("brotli", 17), inputError("compression"));
+test("a compression Lifeboat cannot do is a bad input naming --compression", () => {
+  assert.throws(() => parseCompression("lz4"), inputError("compression"));
+  assert.throws(() => parseCompression("gzip:10"), inputError("compression"));
+  assert.throws(() => parseCompression("zstd:23"), inputError("compression"));
+  assert.throws(() => parseCompression("brotli"), inputError("compression"));
 });
 
-test("pg_dump 15 gets a bare gzip level, newer ones method:level", () => {
-  const scope = emptyScope();
-  const args15 = buildPgDumpArgs({
-    scope,
-    compression: parseCompression("auto", 15),
-    pgDumpMajor: 15,
-    snapshot: "00000003-1",
-    extraArgs: [],
-  });
-  assert.deepEqual(args15, ["--format=custom", "--compress=1", "--no-password", "--snapshot=00000003-1"]);
-  const args17 = buildPgDumpArgs({
-    scope,
-    compression: parseCompression("none", 17),
-    pgDumpMajor: 17,
-    snapshot: undefined,
-    extraArgs: [],
-  });
-  assert.ok(args17.includes("--compress=none"));
+test("pg_dump always writes an uncompressed archive", () => {
+  const args = buildPgDumpArgs({ scope: emptyScope(), snapshot: "00000003-1", extraArgs: [] });
+  assert.deepEqual(args, ["--format=custom", "--compress=0", "--no-password", "--snapshot=00000003-1"]);
 });
 
 test("scope options become pg_dump's own flags", () => {
@@ -56,8 +39,6 @@ test("scope options become pg_dump's own flags", () => {
   };
   const args = buildPgDumpArgs({
     scope,
-    compression: { method: "none" },
-    pgDumpMajor: 15,
     snapshot: undefined,
     extraArgs: ["--no-owner"],
   });

@@ -3,10 +3,23 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-/** `age -d -i <identity> <object> | pg_restore --no-owner --exit-on-error -d <url>`, as docs/format.md says. */
+/** The stock tool that undoes an artifact's `compression` ("zstd:1" -> `zstd -d`), as a pipe stage. */
+export function stockDecompressor(compression: string): string {
+  const method = compression.split(":", 1)[0];
+  if (method === "zstd") return "zstd -d";
+  if (method === "gzip") return "gzip -d";
+  if (method === "none") return "cat";
+  throw new Error(`no stock tool for compression ${compression}`);
+}
+
+/**
+ * `age -d -i <identity> <object> | zstd -d | pg_restore --no-owner --exit-on-error -d <url>`, as
+ * docs/format.md says; `compression` is the dump artifact's (the zstd step is left out for "none").
+ */
 export function restoreWithStockTools(options: {
   identityFile: string;
   object: string;
+  compression: string;
   pgRestore: string;
   targetUrl: string;
 }): void {
@@ -14,7 +27,7 @@ export function restoreWithStockTools(options: {
     "-o",
     "pipefail",
     "-c",
-    'age -d -i "$1" "$2" | "$3" --no-owner --exit-on-error -d "$4"',
+    `age -d -i "$1" "$2" | ${stockDecompressor(options.compression)} | "$3" --no-owner --exit-on-error -d "$4"`,
     "bash",
     options.identityFile,
     options.object,

@@ -108,11 +108,16 @@ describe("pipeline", () => {
 
   test("artifact stages: what the write side records is what the read side measures", async () => {
     const { identity, recipient } = generateIdentity();
-    const plaintext = randomBytes(200_000);
-    for (const recipients of [[parseRecipient(recipient)], []]) {
+    // Half random, half repetitive: compression must shrink it, and random bytes catch a stage that
+    // drops or reorders data.
+    const plaintext = Buffer.concat([randomBytes(100_000), Buffer.alloc(100_000, "1\tsome row\n")]);
+    const cases = [[parseRecipient(recipient)], []].flatMap((recipients) =>
+      ["none", "zstd:1", "gzip:6"].map((compression) => ({ recipients, compression })),
+    );
+    for (const { recipients, compression } of cases) {
       const { value: stored, results } = await runIntoConsumer(
         Readable.from([plaintext]),
-        writeStages({ recipients, compression: "none" }),
+        writeStages({ recipients, compression }),
         async (output) => {
           const chunks: Buffer[] = [];
           for await (const chunk of output) chunks.push(chunk as Buffer);
@@ -122,12 +127,14 @@ describe("pipeline", () => {
       const written = { stored: results.get<Digest>(STORED), plaintext: results.get<Digest>(PLAINTEXT) };
       assert.deepEqual(written.plaintext, { bytes: plaintext.length, sha256: sha256(plaintext) });
       assert.deepEqual(written.stored, { bytes: stored.length, sha256: sha256(stored) });
+      if (compression !== "none")
+        assert.ok(stored.length < 150_000, `${compression}: ${stored.length} bytes`);
       const encryption = recipients.length > 0 ? "age-v1" : "none";
 
       const out = collect();
       const read = await runPipeline(
         Readable.from([stored]),
-        readStages({ encryption, compression: "none" }, parseIdentities(identity)),
+        readStages({ encryption, compression }, parseIdentities(identity)),
         out.sink,
       );
       assert.deepEqual(read.get<Digest>(STORED), written.stored);
@@ -136,7 +143,7 @@ describe("pipeline", () => {
 
       const shallow = await runPipeline(
         Readable.from([stored]),
-        readStages({ encryption, compression: "none" }, undefined),
+        readStages({ encryption, compression }, undefined),
         collect().sink,
       );
       assert.deepEqual(shallow.get<Digest>(STORED), written.stored);
@@ -145,6 +152,10 @@ describe("pipeline", () => {
   });
 
   test("an unknown artifact compression is refused by the read side", () => {
-    assert.throws(() => readStages({ encryption: "none", compression: "zstd" }, []), /compression "zstd"/);
+    assert.throws(() => readStages({ encryption: "none", compression: "lz4:1" }, []), /compression "lz4:1"/);
+  });
+
+  test("an unknown compression is refused by the write side as a bad --compression", () => {
+    assert.throws(() => writeStages({ recipients: [], compression: "brotli" }), /--compression "brotli"/);
   });
 });

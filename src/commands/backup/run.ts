@@ -1,11 +1,12 @@
 /**
- * backup: preflight, dump, encrypt, stream into the store, count rows in the dump's snapshot, and
- * commit by writing the manifest last. Anything that fails before the manifest is written leaves
+ * backup: preflight, dump, compress, encrypt, stream into the store, count rows and hash each table
+ * from the archive as it passes, and commit by writing the manifest last. Anything that fails before the manifest is written leaves
  * no object behind and no manifest: the next run starts clean.
  */
 import { pipeline } from "node:stream/promises";
 import { newBackupId } from "../../domain/backup-id.js";
-import { buildPgDumpArgs, formatCompression, parseCompression } from "../../domain/dump-plan.js";
+import { formatCompression } from "../../compress/index.js";
+import { buildPgDumpArgs, parseCompression } from "../../domain/dump-plan.js";
 import { describeError, LifeboatError, OperationError } from "../../domain/errors.js";
 import {
   ENCRYPTED_DUMP_FILE,
@@ -19,6 +20,7 @@ import {
   type Digest,
   type DumpArtifact,
   type EncryptionInfo,
+  type LargeObjectsSummary,
   type Manifest,
   type TableCount,
 } from "../../domain/manifest.js";
@@ -31,12 +33,14 @@ import { findPgDumpFor } from "../../postgres/pg-dump-finder.js";
 import type { ToolCache } from "../../postgres/pg-install.js";
 import { startPgDump, type RunningDump } from "../../postgres/pg-dump.js";
 import { exportSnapshot } from "../../postgres/snapshot.js";
+import { createArchiveTap, type ArchiveSummary } from "../../postgres/archive/index.js";
 import { listExtensions } from "../../postgres/extensions.js";
 import { dumpRoles } from "../../postgres/roles.js";
 import { putRolesObject } from "../roles-object.js";
 import type { BackupSettings } from "../../settings/types.js";
 import { PLAINTEXT, STORED, writeStages } from "../../pipeline/artifact-stages.js";
 import { compose } from "../../pipeline/pipeline.js";
+import type { Stage } from "../../pipeline/stage.js";
 import {
   BackupRepository,
   LEFTOVER_SAFE_AGE_MS,
@@ -115,7 +119,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
   try {
     const server = await readServerInfo(client);
     const pgDump = await findPgDumpFor(server, settings, { env: deps.env, cache: deps.toolCache, log });
-    const compression = parseCompression(settings.compression, pgDump.major);
+    const compression = parseCompression(settings.compression);
     // The store is checked once the database side is known to work, so a typo in the URL
     // leaves not even an empty directory behind.
     await target.check("write");
@@ -147,8 +151,6 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     const snapshot = await exportSnapshot(client);
     const args = buildPgDumpArgs({
       scope: settings.scope,
-      compression,
-      pgDumpMajor: pgDump.major,
       snapshot: snapshot.id,
       extraArgs: [...settings.extraArgs, ...presetArgs],
     });
@@ -156,25 +158,17 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     log.info(`Backing up into ${writer.url}/${settings.label}/${backupId}/${dumpName}`);
 
     const {
-      tables,
+      archive,
       plain,
       stored,
       key: objectKey,
     } = await streamDump({
       dump: startPgDump({ pgDump, args, url: settings.databaseUrl, env: deps.env }),
       recipients: encryption.recipients,
+      compression: formatCompression(compression),
       writer,
       name: dumpName,
       sizeHint: dumpSizeCeiling(server.databaseBytes),
-      counting: snapshot
-        .countRows(settings.scope, {
-          excludeUnlogged: settings.extraArgs.includes("--no-unlogged-table-data"),
-        })
-        .catch((error: unknown) => {
-          throw new OperationError(`counting rows in the dump's snapshot failed: ${describeError(error)}`, {
-            cause: error,
-          });
-        }),
       signal: deps.signal,
     }).finally(async () => {
       await snapshot.release().catch(() => undefined);
@@ -203,12 +197,13 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       );
     }
 
+    const { tables, largeObjects } = contentsOf(archive);
     const dumpArtifact: DumpArtifact = {
       name: dumpName,
       kind: "dump",
       stored,
       plaintext: plain,
-      compression: "none",
+      compression: formatCompression(compression),
       encryption: encrypted ? "age-v1" : "none",
     };
     const finished = deps.now();
@@ -229,12 +224,13 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
         user: server.user,
       },
       tool: { name: "lifeboat", version: LIFEBOAT_VERSION, pgDumpVersion: pgDump.version, pgDumpArgs: args },
-      dump: { format: "custom", compression: formatCompression(compression), scope: settings.scope },
+      dump: { format: "custom", compression: "none", scope: settings.scope },
       encryption: encryption.info,
       preset,
       artifacts: [dumpArtifact, ...(rolesInfo ? [rolesInfo] : [])],
       tables,
       totalRows: tables.reduce((sum, table) => sum + table.rows, 0),
+      largeObjects,
       objectLock: retention ? { mode: retention.mode, retainUntil: retention.until.toISOString() } : null,
       provenance: provenanceFromEnv(deps.env),
     };
@@ -264,22 +260,36 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
 }
 
 /**
- * pg_dump -> the artifact write stages (plaintext digest, encryption, stored digest) -> the
- * writer, with the row counts running beside it. The first failure anywhere (pg_dump, the store,
- * the counts, an interrupt) stops everything else: pg_dump is killed, the upload aborted, and an
+ * pg_dump -> the artifact write stages (plaintext digest, archive tap, compression, encryption,
+ * stored digest) -> the writer. The archive tap reads the uncompressed archive as it passes: rows
+ * and a sha256 per table, large objects. The first failure anywhere (pg_dump, a malformed archive,
+ * the store, an interrupt) stops everything else: pg_dump is killed, the upload aborted, and an
  * object that was completed anyway is deleted again.
  */
 async function streamDump(options: {
   dump: RunningDump;
   recipients: readonly Recipient[];
+  compression: string;
   writer: BackupWriter;
   name: string;
   sizeHint: number;
-  counting: Promise<TableCount[]>;
   signal: AbortSignal | undefined;
-}): Promise<{ tables: TableCount[]; plain: Digest; stored: Digest; key: string }> {
+}): Promise<{ archive: ArchiveSummary; plain: Digest; stored: Digest; key: string }> {
   const { dump, writer, signal } = options;
-  const chain = compose(writeStages({ recipients: options.recipients, compression: "none" }));
+  const archive = createArchiveTap();
+  const archiveStage: Stage<undefined> = {
+    name: "archive",
+    kind: "tap",
+    stream: archive.stream,
+    result: () => undefined,
+  };
+  const chain = compose(
+    writeStages({
+      recipients: options.recipients,
+      compression: options.compression,
+      plaintextTaps: [archiveStage],
+    }),
+  );
   const controller = new AbortController();
   let firstError: unknown;
   const stop = (error: unknown) => {
@@ -298,25 +308,27 @@ async function streamDump(options: {
       throw error;
     });
 
-  const [piped, put, counted] = await Promise.allSettled([
-    watch(pipeline([dump.output, ...chain.streams])),
+  // The archive's summary once the stream went through whole: a malformed archive fails the tap's
+  // stream itself, and a stream stopped for another reason (pg_dump died) must report that reason,
+  // not the archive it cut short.
+  const [piped, put] = await Promise.allSettled([
+    watch(pipeline([dump.output, ...chain.streams]).then(() => archive.summary)),
     watch(
       writer.putArtifact(options.name, chain.output, {
         signal: controller.signal,
         sizeHint: options.sizeHint,
       }),
     ),
-    watch(options.counting),
   ]);
   signal?.removeEventListener("abort", onInterrupt);
 
   const takeBack = () => writer.abort();
-  if (piped.status === "rejected" || put.status === "rejected" || counted.status === "rejected") {
+  if (piped.status === "rejected" || put.status === "rejected") {
     // The put is all or nothing; if it completed before something else failed, take it back.
     if (put.status === "fulfilled") await takeBack();
     // Every rejection went through stop(), so firstError came first; but a store that fails hands
     // its raw error to the stream too, and its own put error says more (which object, which store).
-    const explained = [firstError, put, piped, counted]
+    const explained = [firstError, put, piped]
       .map((result) => (isRejected(result) ? result.reason : result))
       .find((error) => error instanceof LifeboatError);
     throw asOperationError(explained ?? firstError);
@@ -332,7 +344,32 @@ async function streamDump(options: {
     await takeBack();
     throw new OperationError(`the store took ${put.value.bytes} bytes of the ${stored.bytes} sent`);
   }
-  return { tables: counted.value, plain, stored, key: put.value.key };
+  return { archive: piped.value, plain, stored, key: put.value.key };
+}
+
+/**
+ * The manifest's `tables` and `largeObjects` from what the archive held: one entry per TABLE DATA
+ * block (partitions each their own; tables without data under the scope have none), sorted by
+ * schema then table in byte order.
+ */
+export function contentsOf(archive: ArchiveSummary): {
+  tables: TableCount[];
+  largeObjects: LargeObjectsSummary;
+} {
+  const tables = archive.tables
+    .map((table) => ({
+      schema: table.schema ?? "",
+      table: table.table ?? "",
+      rows: table.rows,
+      sha256: table.sha256,
+    }))
+    .sort(
+      (a, b) =>
+        Buffer.compare(Buffer.from(a.schema), Buffer.from(b.schema)) ||
+        Buffer.compare(Buffer.from(a.table), Buffer.from(b.table)),
+    );
+  const { count, bytes, sha256 } = archive.largeObjects;
+  return { tables, largeObjects: { count, bytes, sha256 } };
 }
 
 function isRejected(value: unknown): value is PromiseRejectedResult {
