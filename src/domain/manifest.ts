@@ -8,6 +8,7 @@
  * `dump.plaintext`, `roles`); parseManifest normalises it to the schema-2 shape here, in one place,
  * so no reader ever sees a version-1 manifest.
  */
+import type { CatalogFingerprint } from "./catalog-diff.js";
 import { InputError } from "./errors.js";
 
 export const MANIFEST_SCHEMA_VERSION = 2;
@@ -131,6 +132,12 @@ export interface Manifest {
   /** The S3 Object Lock retention put on the artifacts and the manifest, or null. */
   objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; retainUntil: string } | null;
   provenance: Provenance | null;
+  /**
+   * The catalog fingerprint taken in the dump's snapshot (src/domain/catalog-diff.ts): what
+   * restore-test compares the restored database with. Absent in backups made before it existed and
+   * in data-only dumps.
+   */
+  catalog?: CatalogFingerprint;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -184,7 +191,24 @@ export function manifestProblems(value: unknown): string[] {
   else if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0)) problems.push("tables[].rows");
   if (m.schemaVersion === 1) problems.push(...version1Problems(value as Partial<ManifestV1>));
   else problems.push(...artifactsProblems(m.artifacts));
+  if (m.catalog !== undefined && catalogProblem(m.catalog)) problems.push("catalog");
   return problems;
+}
+
+/**
+ * Only the envelope is checked: a fingerprint of another version is kept as it is and readers that
+ * do not know that version leave the comparison out.
+ */
+function catalogProblem(value: unknown): boolean {
+  const catalog = value as Partial<CatalogFingerprint> | null;
+  return (
+    typeof catalog !== "object" ||
+    catalog === null ||
+    Array.isArray(catalog) ||
+    !Number.isSafeInteger(catalog.version) ||
+    typeof catalog.database !== "object" ||
+    catalog.database === null
+  );
 }
 
 function digestProblem(value: unknown): boolean {

@@ -84,6 +84,15 @@ describe("backup to a local directory", () => {
       manifest.totalRows,
       Object.values(SHOP_ROWS).reduce((a, b) => a + b, 0),
     );
+    // The catalog fingerprint of the same snapshot: every counted table is in it.
+    const catalog = manifest.catalog!;
+    assert.equal(catalog.version, 1);
+    assert.equal(catalog.database.encoding, "UTF8");
+    assert.equal(catalog.globals, true);
+    const fingerprinted = Object.entries(catalog.tables).flatMap(([schema, names]) =>
+      names.map((name) => `${schema}.${name}`),
+    );
+    assert.deepEqual(fingerprinted.sort(), Object.keys(SHOP_ROWS).sort());
 
     const object = readFileSync(join(storage, "shop", backupId, "dump.age"));
     const [dumpArtifact] = manifest.artifacts;
@@ -211,6 +220,10 @@ exec "$REAL" "$@"`,
       manifest.tables.map((t) => `${t.schema}.${t.table}`),
       ["public.empty_table", "shop.customers", "shop.orders"],
     );
+    // The fingerprint follows the dump's scope: the excluded schema and table are not in it.
+    assert.deepEqual(Object.keys(manifest.catalog!.tables).sort(), ["Mixed Case", "public", "shop"]);
+    assert.deepEqual(manifest.catalog!.tables.public, ["empty_table"]);
+    assert.equal(manifest.catalog!.globals, true);
     const schemaOnly = await runCli(
       ["backup", "--storage", storage, "--recipient", recipient, "--schema-only", "--json"],
       { env: env() },
