@@ -23,12 +23,7 @@ import {
   type Manifest,
   type TableCount,
 } from "../../domain/manifest.js";
-import {
-  isReservedRole,
-  SUPABASE_PLATFORM_SCHEMAS,
-  supabaseExtensionArgs,
-  type Preset,
-} from "../../domain/supabase-preset.js";
+import { isReservedRole, supabaseExtensionArgs, type Preset } from "../../domain/supabase-preset.js";
 import type { CatalogFingerprint } from "../../domain/catalog-diff.js";
 import { provenanceFromEnv } from "../../domain/provenance.js";
 import { parseRecipient, passphraseRecipient, type Recipient } from "../../crypto/age/index.js";
@@ -38,7 +33,8 @@ import { findPgDumpFor } from "../../postgres/pg-dump-finder.js";
 import type { ToolCache } from "../../postgres/pg-install.js";
 import { startPgDump, type RunningDump } from "../../postgres/pg-dump.js";
 import { exportSnapshot } from "../../postgres/snapshot.js";
-import { takeCatalogFingerprint, type FingerprintScope } from "../../postgres/catalog-fingerprint.js";
+import { takeCatalogFingerprint } from "../../postgres/catalog-fingerprint.js";
+import { fingerprintScopeFor } from "../../postgres/catalog-check.js";
 import { listExtensions } from "../../postgres/extensions.js";
 import { dumpRoles } from "../../postgres/roles.js";
 import { putRolesObject } from "../roles-object.js";
@@ -293,16 +289,8 @@ async function fingerprintInSnapshot(
 ): Promise<CatalogFingerprint | undefined> {
   const { scope } = settings;
   if (scope.dataOnly) return undefined;
-  const fingerprintScope: FingerprintScope = {
-    includeSchemas: scope.includeSchemas,
-    excludeSchemas: scope.excludeSchemas,
-    includeTables: scope.includeTables,
-    excludeTables: scope.excludeTables,
-    schemaOnly: scope.schemaOnly,
-    ...(preset === "supabase" ? { ignoreSchemas: SUPABASE_PLATFORM_SCHEMAS } : {}),
-    // pg_dump's --extension turns off everything outside schemas, as -n and -t do.
-    ...(extensionFilters ? { globals: false } : {}),
-  };
+  // pg_dump's --extension turns off everything outside schemas, as -n and -t do.
+  const fingerprintScope = fingerprintScopeFor(scope, preset, extensionFilters ? false : undefined);
   const sequenceReader = scope.schemaOnly ? undefined : await connect(settings.databaseUrl);
   try {
     return await takeCatalogFingerprint(client, fingerprintScope, sequenceReader ? { sequenceReader } : {});
