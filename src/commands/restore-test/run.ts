@@ -358,17 +358,14 @@ async function restoreAndCheck(
     if (mismatches.length > 5) failures.push(`... and ${mismatches.length - 5} more tables differ`);
     if (context.source) {
       // Before the assertions and the user's command, which may change the schema (a migration).
-      const compared = await compareRestoredCatalog(client, context.source, {
-        scope: fingerprintScopeFor(manifest.dump.scope, manifest.preset ?? "none"),
+      await compareCatalog(
+        client,
+        context.source,
+        manifest,
         pgRestoreArgs,
-        missingRoles: context.catalog.missingRoles,
-      });
-      Object.assign(context.catalog, { compared: true, ...compared });
-      for (const difference of compared.differences.filter((d) => d.severity === "failure")) {
-        failures.push(`catalog: ${difference.object}: ${difference.problem}`);
-      }
-      deps.log.info(
-        `Catalog compared with the manifest's fingerprint: ${compared.failures} failure(s), ${compared.warnings} warning(s)`,
+        context.catalog,
+        failures,
+        deps.log,
       );
     }
     const assertions = settings.assertions ? await runAssertions(client, settings.assertions.statements) : [];
@@ -396,6 +393,40 @@ async function restoreAndCheck(
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * The restored catalog against the manifest's fingerprint: each failure becomes a restore-test
+ * failure named by object. A comparison that cannot run is a failure too, and the row counts and
+ * other findings are kept.
+ */
+async function compareCatalog(
+  client: pg.Client,
+  source: CatalogFingerprint,
+  manifest: Manifest,
+  pgRestoreArgs: readonly string[],
+  catalog: CatalogResult,
+  failures: string[],
+  log: Logger,
+): Promise<void> {
+  let compared;
+  try {
+    compared = await compareRestoredCatalog(client, source, {
+      scope: fingerprintScopeFor(manifest.dump.scope, manifest.preset ?? "none"),
+      pgRestoreArgs,
+      missingRoles: catalog.missingRoles,
+    });
+  } catch (error) {
+    failures.push(`comparing the restored catalog with the manifest's failed: ${describeError(error)}`);
+    return;
+  }
+  Object.assign(catalog, { compared: true, ...compared });
+  for (const difference of compared.differences.filter((d) => d.severity === "failure")) {
+    failures.push(`catalog: ${difference.object}: ${difference.problem}`);
+  }
+  log.info(
+    `Catalog compared with the manifest's fingerprint: ${compared.failures} failure(s), ${compared.warnings} warning(s)`,
+  );
 }
 
 /** Room for the decrypted archive with 10% and 256 MiB to spare, so a parallel restore is safe. */
