@@ -163,6 +163,14 @@ exec "$REAL" "$@"`,
       { env: env() },
     );
     while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The catalog fingerprint was taken by now, sequence values included: it read them on a
+    // connection of its own and left no sequence locked in the snapshot's transaction.
+    const sequenceLocks = await cluster.sql<{ pid: number; relname: string }>(
+      "shop",
+      `SELECT l.pid, c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+        WHERE l.locktype = 'relation' AND c.relkind = 'S' AND l.pid <> pg_backend_pid()`,
+    );
+    assert.deepEqual(sequenceLocks, []);
     await cluster.sql(
       "shop",
       "INSERT INTO shop.customers (email) SELECT 'late' || i || '@x' FROM generate_series(1, 5) i",
@@ -179,6 +187,7 @@ exec "$REAL" "$@"`,
         ["shop", "orders", 4000],
       ],
     );
+    assert.equal(manifest.catalog!.sequences.shop!.customers_id_seq, "1500");
     const [live] = await cluster.sql<{ n: string }>("shop", "SELECT count(*) AS n FROM shop.customers");
     assert.equal(Number(live!.n), 1505);
     await cluster.createDatabase("restored_b");
