@@ -8,6 +8,7 @@
  * `dump.plaintext`, `roles`); parseManifest normalises it to the schema-2 shape here, in one place,
  * so no reader ever sees a version-1 manifest.
  */
+import type { CatalogFingerprint } from "./catalog-diff.js";
 import { InputError } from "./errors.js";
 
 export const MANIFEST_SCHEMA_VERSION = 2;
@@ -147,6 +148,12 @@ export interface Manifest {
   /** The S3 Object Lock retention put on the artifacts and the manifest, or null. */
   objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; retainUntil: string } | null;
   provenance: Provenance | null;
+  /**
+   * The catalog fingerprint taken in the dump's snapshot (src/domain/catalog-diff.ts): what
+   * restore-test compares the restored database with. Absent in backups made before it existed and
+   * in data-only dumps.
+   */
+  catalog?: CatalogFingerprint;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -206,6 +213,7 @@ export function manifestProblems(value: unknown): string[] {
   if (m.largeObjects !== undefined && largeObjectsProblem(m.largeObjects)) problems.push("largeObjects");
   if (m.schemaVersion === 1) problems.push(...version1Problems(value as Partial<ManifestV1>));
   else problems.push(...artifactsProblems(m.artifacts));
+  if (m.catalog !== undefined && catalogProblem(m.catalog)) problems.push("catalog");
   return problems;
 }
 
@@ -217,6 +225,22 @@ function largeObjectsProblem(value: unknown): boolean {
     !Number.isSafeInteger(summary.count) ||
     (summary.count ?? -1) < 0 ||
     digestProblem(summary)
+  );
+}
+
+/**
+ * Only the envelope is checked: a fingerprint of another version is kept as it is and readers that
+ * do not know that version leave the comparison out.
+ */
+function catalogProblem(value: unknown): boolean {
+  const catalog = value as Partial<CatalogFingerprint> | null;
+  return (
+    typeof catalog !== "object" ||
+    catalog === null ||
+    Array.isArray(catalog) ||
+    !Number.isSafeInteger(catalog.version) ||
+    typeof catalog.database !== "object" ||
+    catalog.database === null
   );
 }
 

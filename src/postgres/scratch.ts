@@ -12,21 +12,80 @@ export function scratchName(backupId: string): string {
   return `lifeboat_rt_${backupId.slice(0, 15).toLowerCase()}_${randomBytes(3).toString("hex")}`;
 }
 
-export async function createScratchDatabase(client: pg.Client, name: string, input: string): Promise<void> {
+/** Invalid parameter value (encoding and locale do not match), wrong object type (unknown locale), undefined object (unknown encoding). */
+const LOCALE_REFUSED = new Set(["22023", "42809", "42704"]);
+
+/** The source database's encoding and locale, from its catalog fingerprint. */
+export interface DatabaseLocale {
+  encoding: string;
+  collate: string;
+  ctype: string;
+}
+
+/**
+ * Creates the scratch database; with `like`, from template0 in the source's encoding and locale,
+ * so that a SQL_ASCII or LATIN1 source is not restored into UTF8. When the scratch server lacks
+ * that locale, the encoding is kept with the C locale (which goes with every encoding); when it
+ * refuses even that, the server's default is used. Returns a notice when it fell back.
+ */
+export async function createScratchDatabase(
+  client: pg.Client,
+  name: string,
+  input: string,
+  like?: DatabaseLocale,
+): Promise<string | undefined> {
+  if (like) {
+    const attempts: [DatabaseLocale, string | undefined][] = [
+      [like, undefined],
+      [
+        { encoding: like.encoding, collate: "C", ctype: "C" },
+        `the scratch server has no locale ${like.collate}/${like.ctype}: created with encoding ${like.encoding} and the C locale`,
+      ],
+    ];
+    let lastError: unknown;
+    for (const [locale, notice] of attempts) {
+      try {
+        await client.query(
+          `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(locale.encoding)} LC_COLLATE ${quoteLiteral(locale.collate)} LC_CTYPE ${quoteLiteral(locale.ctype)}`,
+        );
+        return notice;
+      } catch (error) {
+        // Only a locale or encoding the server refuses is worth another try; anything else (no
+        // permission) is reported as it is, below.
+        if (!LOCALE_REFUSED.has(String((error as { code?: string }).code)))
+          throw creationError(error, name, input);
+        lastError = error;
+      }
+    }
+    await createPlain(client, name, input);
+    return `the scratch server refuses encoding ${like.encoding} (${describeError(lastError)}): created with its default encoding and locale`;
+  }
+  return createPlain(client, name, input);
+}
+
+async function createPlain(client: pg.Client, name: string, input: string): Promise<undefined> {
   try {
     await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
+    return undefined;
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === "42501") {
-      throw new InputError(
-        `--${input}: the role may not CREATE DATABASE on that server (${describeError(error)}); use a connection where it may, such as a service container's superuser`,
-        { input, cause: error },
-      );
-    }
-    throw new OperationError(`creating the scratch database ${name} failed: ${describeError(error)}`, {
-      cause: error,
-    });
+    throw creationError(error, name, input);
   }
+}
+
+function creationError(error: unknown, name: string, input: string): Error {
+  if ((error as { code?: string }).code === "42501") {
+    return new InputError(
+      `--${input}: the role may not CREATE DATABASE on that server (${describeError(error)}); use a connection where it may, such as a service container's superuser`,
+      { input, cause: error },
+    );
+  }
+  return new OperationError(`creating the scratch database ${name} failed: ${describeError(error)}`, {
+    cause: error,
+  });
+}
+
+function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
 }
 
 export async function dropScratchDatabase(client: pg.Client, name: string): Promise<void> {

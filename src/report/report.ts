@@ -13,6 +13,8 @@ import type { RestoreResult } from "../commands/restore/run.js";
 import type { RestoreTestResult } from "../commands/restore-test/run.js";
 import type { VerifyResult } from "../commands/verify/run.js";
 import { describeError, LifeboatError } from "../domain/errors.js";
+import { formatDifference } from "../domain/catalog-diff.js";
+import { catalogWarnings } from "../postgres/catalog-check.js";
 import { formatAge, formatBytes } from "./format.js";
 import type { History } from "./history.js";
 import { formatPruneTotals, formatStarted } from "./prune-report.js";
@@ -164,7 +166,10 @@ export function buildVerifyReport(result: VerifyResult, context: ReportContext):
 
 export function buildRestoreTestReport(result: RestoreTestResult, context: ReportContext): Report {
   const warnings = merge(
-    result.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
+    [
+      ...result.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
+      ...catalogWarnings(result.catalog),
+    ],
     context.loggedWarnings,
   );
   const passedAssertions = result.assertions.filter((assertion) => assertion.passed).length;
@@ -200,6 +205,13 @@ export function buildRestoreTestReport(result: RestoreTestResult, context: Repor
       },
     });
   }
+  if (result.catalog.differences.length > 0) {
+    sections.push({
+      title: `Catalog differences (${result.catalog.failures} failures, ${result.catalog.warnings} warnings)`,
+      collapsed: result.catalog.failures === 0,
+      code: result.catalog.differences.map(formatDifference).join("\n"),
+    });
+  }
   if (result.run) {
     sections.push({
       title: "Command output",
@@ -224,6 +236,12 @@ export function buildRestoreTestReport(result: RestoreTestResult, context: Repor
       { label: "Restore", value: `${seconds(result.restoreSeconds)} (${result.mode})` },
       { label: "Tables checked", value: String(result.tablesChecked) },
       { label: "Mismatches", value: String(result.mismatches.length) },
+      {
+        label: "Catalog",
+        value: result.catalog.compared
+          ? `${result.catalog.failures} failures, ${result.catalog.warnings} warnings`
+          : "not compared",
+      },
       { label: "Assertions", value: `${passedAssertions}/${result.assertions.length}` },
       { label: "Command", value: result.run ? `exit ${result.run.exitCode ?? "killed"}` : "-" },
     ],

@@ -83,6 +83,15 @@ describe("backup to a local directory", () => {
       manifest.totalRows,
       Object.values(SHOP_ROWS).reduce((a, b) => a + b, 0),
     );
+    // The catalog fingerprint of the same snapshot: every counted table is in it.
+    const catalog = manifest.catalog!;
+    assert.equal(catalog.version, 1);
+    assert.equal(catalog.database.encoding, "UTF8");
+    assert.equal(catalog.globals, true);
+    const fingerprinted = Object.entries(catalog.tables).flatMap(([schema, names]) =>
+      names.map((name) => `${schema}.${name}`),
+    );
+    assert.deepEqual(fingerprinted.sort(), Object.keys(SHOP_ROWS).sort());
 
     const object = readFileSync(join(storage, "shop", backupId, "dump.age"));
     const [dumpArtifact] = manifest.artifacts;
@@ -207,6 +216,14 @@ exec "$REAL" "$@"`,
       { env: env() },
     );
     while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The catalog fingerprint was taken by now, sequence values included: it read them on a
+    // connection of its own and left no sequence locked in the snapshot's transaction.
+    const sequenceLocks = await cluster.sql<{ pid: number; relname: string }>(
+      "shop",
+      `SELECT l.pid, c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+        WHERE l.locktype = 'relation' AND c.relkind = 'S' AND l.pid <> pg_backend_pid()`,
+    );
+    assert.deepEqual(sequenceLocks, []);
     await cluster.sql(
       "shop",
       "INSERT INTO shop.customers (email) SELECT 'late' || i || '@x' FROM generate_series(1, 5) i",
@@ -223,6 +240,7 @@ exec "$REAL" "$@"`,
         ["shop", "orders", 4000],
       ],
     );
+    assert.equal(manifest.catalog!.sequences.shop!.customers_id_seq, "1500");
     const [live] = await cluster.sql<{ n: string }>("shop", "SELECT count(*) AS n FROM shop.customers");
     assert.equal(Number(live!.n), 1505);
     await cluster.createDatabase("restored_b");
@@ -265,6 +283,10 @@ exec "$REAL" "$@"`,
       manifest.tables.map((t) => `${t.schema}.${t.table}`),
       ["public.empty_table", "shop.customers", "shop.orders"],
     );
+    // The fingerprint follows the dump's scope: the excluded schema and table are not in it.
+    assert.deepEqual(Object.keys(manifest.catalog!.tables).sort(), ["Mixed Case", "public", "shop"]);
+    assert.deepEqual(manifest.catalog!.tables.public, ["empty_table"]);
+    assert.equal(manifest.catalog!.globals, true);
     const schemaOnly = await runCli(
       ["backup", "--storage", storage, "--recipient", recipient, "--schema-only", "--json"],
       { env: env() },

@@ -23,6 +23,15 @@ function restoreTestResult(overrides: Partial<RestoreTestResult>): RestoreTestRe
     failures: [],
     pgRestoreLog: "",
     roles: null,
+    catalog: {
+      compared: true,
+      notices: [],
+      rolesCreated: [],
+      missingRoles: [],
+      failures: 0,
+      warnings: 0,
+      differences: [],
+    },
     checkKey: "app/20260101T000000Z-abc123/checks/x.json",
     ...overrides,
   };

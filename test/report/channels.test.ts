@@ -108,6 +108,15 @@ function restoreTestResult(overrides: Partial<RestoreTestResult> = {}): RestoreT
     failures: [],
     pgRestoreLog: "",
     roles: null,
+    catalog: {
+      compared: true,
+      notices: [],
+      rolesCreated: [],
+      missingRoles: [],
+      failures: 0,
+      warnings: 0,
+      differences: [],
+    },
     checkKey: "app/x/checks/y.json",
     ...overrides,
   };

@@ -35,6 +35,15 @@ function restoreTestResult(overrides: Partial<RestoreTestResult> = {}): RestoreT
     failures: [],
     pgRestoreLog: "pg_restore: creating TABLE public.orders\n",
     roles: null,
+    catalog: {
+      compared: true,
+      notices: [],
+      rolesCreated: [],
+      missingRoles: [],
+      failures: 0,
+      warnings: 0,
+      differences: [],
+    },
     checkKey: "app/x/checks/y.json",
     ...overrides,
   };
@@ -67,8 +76,14 @@ describe("Markdown", () => {
     const text = renderMarkdown(report, "summary");
     assert.match(text, /<h2>Lifeboat restore-test: app passed<\/h2>/);
     assert.match(text, /✅ \*\*passed\*\*: Backup 20261122T010500Z-abc123 restored in 12\.5s/);
-    assert.match(text, /\| Backup \| Restore \| Tables checked \| Mismatches \| Assertions \| Command \|/);
-    assert.match(text, /\| 20261122T010500Z-abc123 \| 12\.5s \(file\) \| 6 \| 0 \| 1\/1 \| exit 0 \|/);
+    assert.match(
+      text,
+      /\| Backup \| Restore \| Tables checked \| Mismatches \| Catalog \| Assertions \| Command \|/,
+    );
+    assert.match(
+      text,
+      /\| 20261122T010500Z-abc123 \| 12\.5s \(file\) \| 6 \| 0 \| 0 failures, 0 warnings \| 1\/1 \| exit 0 \|/,
+    );
     assert.match(text, /<details><summary>Command output<\/summary>\n\n```text\napplied 2 migrations\n```/);
     assert.match(text, /```mermaid\nxychart-beta\n {2}title "Stored size per backup"/);
     assert.match(text, / {2}bar \[3, 3\.5, 4\]/);

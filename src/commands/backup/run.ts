@@ -4,6 +4,7 @@
  * no object behind and no manifest: the next run starts clean.
  */
 import { pipeline } from "node:stream/promises";
+import type pg from "pg";
 import { newBackupId } from "../../domain/backup-id.js";
 import { formatCompression } from "../../compress/index.js";
 import { buildPgDumpArgs, parseCompression } from "../../domain/dump-plan.js";
@@ -25,6 +26,7 @@ import {
   type TableCount,
 } from "../../domain/manifest.js";
 import { isReservedRole, supabaseExtensionArgs, type Preset } from "../../domain/supabase-preset.js";
+import type { CatalogFingerprint } from "../../domain/catalog-diff.js";
 import { provenanceFromEnv } from "../../domain/provenance.js";
 import { parseRecipient, passphraseRecipient, type Recipient } from "../../crypto/age/index.js";
 import { connect, readServerInfo } from "../../postgres/connect.js";
@@ -34,6 +36,8 @@ import type { ToolCache } from "../../postgres/pg-install.js";
 import { startPgDump, type RunningDump } from "../../postgres/pg-dump.js";
 import { exportSnapshot } from "../../postgres/snapshot.js";
 import { createArchiveTap, type ArchiveSummary } from "../../postgres/archive/index.js";
+import { takeCatalogFingerprint } from "../../postgres/catalog-fingerprint.js";
+import { fingerprintScopeFor } from "../../postgres/catalog-check.js";
 import { listExtensions } from "../../postgres/extensions.js";
 import { dumpRoles } from "../../postgres/roles.js";
 import { putRolesObject } from "../roles-object.js";
@@ -149,6 +153,13 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
         })
       : undefined;
     const snapshot = await exportSnapshot(client);
+    let catalog: CatalogFingerprint | undefined;
+    try {
+      catalog = await fingerprintInSnapshot(client, settings, preset, presetArgs.length > 0);
+    } catch (error) {
+      await snapshot.release().catch(() => undefined);
+      throw error;
+    }
     const args = buildPgDumpArgs({
       scope: settings.scope,
       snapshot: snapshot.id,
@@ -233,6 +244,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       largeObjects,
       objectLock: retention ? { mode: retention.mode, retainUntil: retention.until.toISOString() } : null,
       provenance: provenanceFromEnv(deps.env),
+      ...(catalog ? { catalog } : {}),
     };
     let key: string;
     try {
@@ -256,6 +268,35 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     };
   } finally {
     await closeClient();
+  }
+}
+
+/**
+ * The catalog fingerprint, read in the snapshot `client` exported and before pg_dump starts. Its
+ * sequence values are read on a second, idle connection: read in the snapshot's transaction, each
+ * sequence's lock would last until the dump ends, and a database of many sequences would run out
+ * of lock slots. None for a data-only dump, which holds no catalog objects.
+ */
+async function fingerprintInSnapshot(
+  client: pg.Client,
+  settings: BackupSettings,
+  preset: Preset,
+  extensionFilters: boolean,
+): Promise<CatalogFingerprint | undefined> {
+  const { scope } = settings;
+  if (scope.dataOnly) return undefined;
+  // pg_dump's --extension turns off everything outside schemas, as -n and -t do.
+  const fingerprintScope = fingerprintScopeFor(scope, preset, extensionFilters ? false : undefined);
+  const sequenceReader = scope.schemaOnly ? undefined : await connect(settings.databaseUrl);
+  try {
+    return await takeCatalogFingerprint(client, fingerprintScope, sequenceReader ? { sequenceReader } : {});
+  } catch (error) {
+    if (error instanceof LifeboatError) throw error;
+    throw new OperationError(`reading the catalog in the dump's snapshot failed: ${describeError(error)}`, {
+      cause: error,
+    });
+  } finally {
+    await sequenceReader?.end().catch(() => undefined);
   }
 }
 

@@ -23,7 +23,7 @@ export const restoreTestCommand: CommandDefinition<RestoreTestSettings, RestoreT
   }),
   text: (result) => {
     const passedAssertions = result.assertions.filter((assertion) => assertion.passed).length;
-    const summary = `${result.backupId}: restored in ${result.restoreSeconds}s (${result.mode}), ${result.tablesChecked} tables checked, ${result.mismatches.length} mismatches, ${passedAssertions}/${result.assertions.length} assertions passed${result.run ? `, run exited ${result.run.exitCode}` : ""}`;
+    const summary = `${result.backupId}: restored in ${result.restoreSeconds}s (${result.mode}), ${result.tablesChecked} tables checked, ${result.mismatches.length} mismatches, ${result.catalog.compared ? `catalog: ${result.catalog.failures} failures, ${result.catalog.warnings} warnings, ` : ""}${passedAssertions}/${result.assertions.length} assertions passed${result.run ? `, run exited ${result.run.exitCode}` : ""}`;
     // The user's command printed for the user: its output (scrubbed of the scratch URL's password
     // by the command itself) comes before the verdict, as it would in a terminal.
     const run = result.run ? [`$ ${result.run.command}`, result.run.output.trimEnd()].filter(Boolean) : [];

@@ -16,6 +16,15 @@ import type { DatabaseUrl } from "../../domain/database-url.js";
 import { describeError, InputError, OperationError } from "../../domain/errors.js";
 import { dumpArtifact, rolesArtifact, type Manifest, type TableCount } from "../../domain/manifest.js";
 import { isPlatformRoleError } from "../../domain/supabase-preset.js";
+import type { CatalogFingerprint } from "../../domain/catalog-diff.js";
+import {
+  catalogWarnings,
+  compareRestoredCatalog,
+  createReferencedRoles,
+  fingerprintScopeFor,
+  usableCatalog,
+  type CatalogResult,
+} from "../../postgres/catalog-check.js";
 import { connect } from "../../postgres/connect.js";
 import { preflight } from "../../postgres/doctor.js";
 import type { PgTool } from "../../postgres/pg-dump-finder.js";
@@ -63,8 +72,11 @@ export interface RestoreTestResult {
   pgRestoreLog: string;
   /** The backup's roles object applied before the restore: roles created, roles already there. */
   roles: AppliedRoles | null;
+  catalog: CatalogResult;
   checkKey: string;
 }
+
+export type { CatalogResult } from "../../postgres/catalog-check.js";
 
 const OUTPUT_KEEP = 32 * 1024;
 
@@ -96,13 +108,36 @@ export async function runRestoreTest(
   const database = scratchName(manifest.backupId);
   const failures: string[] = [];
   const checked: CheckedArtifact[] = [];
-  let result: Omit<RestoreTestResult, "checkKey" | "passed" | "kept" | "failures" | "roles"> | undefined;
+  let result:
+    Omit<RestoreTestResult, "checkKey" | "passed" | "kept" | "failures" | "roles" | "catalog"> | undefined;
   let roles: AppliedRoles | null = null;
+  const usable = usableCatalog(manifest);
+  const source = "catalog" in usable ? usable.catalog : undefined;
+  const catalog: CatalogResult = {
+    compared: false,
+    notices: "notice" in usable ? [usable.notice] : [],
+    rolesCreated: [],
+    missingRoles: [],
+    failures: 0,
+    warnings: 0,
+    differences: [],
+  };
+  for (const notice of catalog.notices) log.info(notice);
   try {
     if (settings.assertions) await checkAssertionSyntax(admin, settings.assertions);
     // A backup whose artifacts the listing already shows missing or resized is not restored at all.
     if (resolved.problems.length > 0) throw new BrokenBackup(resolved.problems);
-    await createScratchDatabase(admin, database, "scratch-database-url");
+    // The source's encoding and locale: a SQL_ASCII or LATIN1 source is not restored into UTF8.
+    const localeNotice = await createScratchDatabase(
+      admin,
+      database,
+      "scratch-database-url",
+      source?.database,
+    );
+    if (localeNotice) {
+      catalog.notices.push(localeNotice);
+      log.warn(localeNotice);
+    }
     const rolesObject = rolesArtifact(manifest);
     if (rolesObject) {
       // Roles are cluster-wide: only missing ones are created, and none is dropped afterwards.
@@ -117,6 +152,18 @@ export async function runRestoreTest(
       );
       for (const error of roles.errors.filter((text) => !settings.tolerate.some((p) => p.test(text)))) {
         failures.push(`applying ${rolesObject.name}: ${error}`);
+      }
+    }
+    if (source) {
+      // After the roles object: it creates roles with their real attributes; the rest NOLOGIN.
+      const referenced = await createReferencedRoles(admin, source);
+      catalog.rolesCreated = referenced.created;
+      catalog.missingRoles = referenced.missing.map((entry) => entry.role);
+      if (referenced.created.length > 0) {
+        log.info(`Roles the archive names, created NOLOGIN: ${referenced.created.join(", ")}`);
+      }
+      for (const entry of referenced.missing) {
+        log.warn(`role ${entry.role} could not be created on the scratch server: ${entry.error}`);
       }
     }
     log.info(
@@ -135,6 +182,8 @@ export async function runRestoreTest(
         database,
         failures,
         checked,
+        source,
+        catalog,
       },
     );
   } catch (error) {
@@ -173,6 +222,7 @@ export async function runRestoreTest(
     failures,
     pgRestoreLog: result?.pgRestoreLog ?? "",
     roles,
+    catalog,
   };
   const checkKey = await repository.writeCheckRecord(
     {
@@ -182,7 +232,10 @@ export async function runRestoreTest(
       passed,
       artifacts: checked,
       failures,
-      warnings: full.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
+      warnings: [
+        ...full.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
+        ...catalogWarnings(catalog),
+      ],
       details: {
         restoreSeconds: full.restoreSeconds,
         mode: full.mode,
@@ -193,6 +246,14 @@ export async function runRestoreTest(
         assertions: full.assertions,
         run: full.run,
         roles: full.roles,
+        catalog: {
+          compared: catalog.compared,
+          notices: catalog.notices,
+          rolesCreated: catalog.rolesCreated,
+          missingRoles: catalog.missingRoles,
+          failures: catalog.failures,
+          warnings: catalog.warnings,
+        },
       },
     },
     deps.now(),
@@ -213,11 +274,18 @@ async function restoreAndCheck(
     failures: string[];
     /** Artifacts read to the end, with the digest found: what the check record says it checked. */
     checked: CheckedArtifact[];
+    /** The manifest's catalog fingerprint, when there is one this code reads. */
+    source: CatalogFingerprint | undefined;
+    catalog: CatalogResult;
   },
 ) {
   const { manifest, failures } = context;
   const started = performance.now();
   const dump = dumpArtifact(manifest);
+  // A scratch server has none of the source's tablespaces: everything goes to its default one.
+  const pgRestoreArgs = settings.pgRestoreArgs.includes("--no-tablespaces")
+    ? settings.pgRestoreArgs
+    : ["--no-tablespaces", ...settings.pgRestoreArgs];
   const opened = await openArtifactRead(context.repository, manifest, dump, context.identities);
   const workDir = await mkdtemp(join(tmpdir(), "lifeboat-restore-"));
   const mode =
@@ -241,7 +309,7 @@ async function restoreAndCheck(
       outcome = await runPgRestore({
         pgRestore: context.pgRestore,
         target: context.target,
-        args: settings.pgRestoreArgs,
+        args: pgRestoreArgs,
         input: file,
         jobs: settings.jobs,
         env: deps.env,
@@ -252,7 +320,7 @@ async function restoreAndCheck(
       outcome = await runPgRestore({
         pgRestore: context.pgRestore,
         target: context.target,
-        args: settings.pgRestoreArgs,
+        args: pgRestoreArgs,
         input: opened.streams,
         jobs: 1,
         env: deps.env,
@@ -288,6 +356,18 @@ async function restoreAndCheck(
       );
     }
     if (mismatches.length > 5) failures.push(`... and ${mismatches.length - 5} more tables differ`);
+    if (context.source) {
+      // Before the assertions and the user's command, which may change the schema (a migration).
+      await compareCatalog(
+        client,
+        context.source,
+        manifest,
+        pgRestoreArgs,
+        context.catalog,
+        failures,
+        deps.log,
+      );
+    }
     const assertions = settings.assertions ? await runAssertions(client, settings.assertions.statements) : [];
     for (const assertion of assertions.filter((a) => !a.passed)) {
       failures.push(`assertion failed: ${oneLine(assertion.sql)}: ${assertion.detail}`);
@@ -313,6 +393,40 @@ async function restoreAndCheck(
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * The restored catalog against the manifest's fingerprint: each failure becomes a restore-test
+ * failure named by object. A comparison that cannot run is a failure too, and the row counts and
+ * other findings are kept.
+ */
+async function compareCatalog(
+  client: pg.Client,
+  source: CatalogFingerprint,
+  manifest: Manifest,
+  pgRestoreArgs: readonly string[],
+  catalog: CatalogResult,
+  failures: string[],
+  log: Logger,
+): Promise<void> {
+  let compared;
+  try {
+    compared = await compareRestoredCatalog(client, source, {
+      scope: fingerprintScopeFor(manifest.dump.scope, manifest.preset ?? "none"),
+      pgRestoreArgs,
+      missingRoles: catalog.missingRoles,
+    });
+  } catch (error) {
+    failures.push(`comparing the restored catalog with the manifest's failed: ${describeError(error)}`);
+    return;
+  }
+  Object.assign(catalog, { compared: true, ...compared });
+  for (const difference of compared.differences.filter((d) => d.severity === "failure")) {
+    failures.push(`catalog: ${difference.object}: ${difference.problem}`);
+  }
+  log.info(
+    `Catalog compared with the manifest's fingerprint: ${compared.failures} failure(s), ${compared.warnings} warning(s)`,
+  );
 }
 
 /** Room for the decrypted archive with 10% and 256 MiB to spare, so a parallel restore is safe. */

@@ -1,0 +1,56 @@
+/**
+ * The scratch database in the source's encoding and locale: exact when the scratch server has the
+ * locale, the same encoding with the C locale when it lacks it, and a notice saying so.
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import pg from "pg";
+import { createScratchDatabase } from "../../src/postgres/scratch.js";
+import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
+
+let cluster: Cluster;
+let client: pg.Client;
+
+before(async () => {
+  cluster = await startCluster();
+  client = new pg.Client({ connectionString: cluster.url("postgres") });
+  await client.connect();
+});
+
+after(async () => {
+  await client?.end();
+  await cluster?.stop();
+});
+
+async function encodingOf(name: string) {
+  const rows = await cluster.sql<{ encoding: string; collate: string; ctype: string }>(
+    "postgres",
+    `SELECT pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
+       FROM pg_database WHERE datname = $1`,
+    [name],
+  );
+  return rows[0];
+}
+
+test("a SQL_ASCII source with the C locale: created exactly so, no notice", async () => {
+  const notice = await createScratchDatabase(client, "rt_ascii", "scratch-database-url", {
+    encoding: "SQL_ASCII",
+    collate: "C",
+    ctype: "C",
+  });
+  assert.equal(notice, undefined);
+  assert.deepEqual(await encodingOf("rt_ascii"), { encoding: "SQL_ASCII", collate: "C", ctype: "C" });
+});
+
+test("a locale the scratch server lacks: the source's encoding with the C locale, and a notice naming the locale", async () => {
+  const notice = await createScratchDatabase(client, "rt_latin1", "scratch-database-url", {
+    encoding: "LATIN1",
+    collate: "xx_NOWHERE.ISO-8859-1",
+    ctype: "xx_NOWHERE.ISO-8859-1",
+  });
+  assert.match(
+    notice ?? "",
+    /no locale xx_NOWHERE\.ISO-8859-1\/xx_NOWHERE\.ISO-8859-1: created with encoding LATIN1 and the C locale/,
+  );
+  assert.deepEqual(await encodingOf("rt_latin1"), { encoding: "LATIN1", collate: "C", ctype: "C" });
+});
