@@ -38718,6 +38718,1952 @@ function restoreTimeChart(points) {
 
 // EXTERNAL MODULE: ./src/domain/errors.ts
 var domain_errors = __nccwpck_require__(10241);
+;// CONCATENATED MODULE: ./src/domain/catalog-diff.ts
+/**
+ * The catalog comparison, pure: a source's catalog fingerprint (taken in the dump's snapshot) against
+ * a restored database's, every difference named by object and classified. A lost object, grant,
+ * policy, publication member or large object is a failure; a difference that the restore's
+ * conditions make expected (a restorer that is not a superuser, roles that could not be created,
+ * --no-owner, --no-privileges, settings pg_dump does not archive) is a warning that says why.
+ * Nothing is dropped silently: every difference is in the list.
+ */
+const CATALOG_FINGERPRINT_VERSION = 1;
+/** A name as SQL would need it written: quoted unless it is a plain lower-case identifier. */
+function displayName(name) {
+    return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
+}
+function qualifiedName(schema, name) {
+    return `${displayName(schema)}.${displayName(name)}`;
+}
+const DEFAULT_CONDITIONS = {
+    superuser: true,
+    restorer: "postgres",
+    noOwner: false,
+    noPrivileges: false,
+    missingRoles: [],
+    databaseSettingsRestored: false,
+};
+const REASONS = {
+    eventTrigger: "creating an event trigger needs superuser",
+    foreignDataWrapper: "creating a foreign-data wrapper needs superuser",
+    allTablesPublication: "a FOR ALL TABLES publication needs superuser",
+    noOwner: "--no-owner: objects belong to the restoring role",
+    noPrivileges: "--no-privileges: grants are not restored",
+    notSuperuserOwner: "a restorer that is not a superuser cannot give objects to other roles",
+    notSuperuserDefaultAcl: "ALTER DEFAULT PRIVILEGES FOR ROLE needs membership in that role",
+    databaseSettings: "pg_dump archives ALTER DATABASE ... SET only with --create: not in the dump",
+    notSuperuserSetting: "a restorer that is not a superuser cannot set superuser-only settings",
+    locale: "the database was created with another locale",
+    extensionVersion: "CREATE EXTENSION installs the target server's default version",
+    sequenceAdvanced: "the sequence moved on between the fingerprint and pg_dump's read of it",
+    extra: "not in the source (present on the target before the restore, or created by it)",
+    missingRole: (role) => `role ${role} could not be created on the target`,
+};
+/** Severity order, then object, then problem: stable and readable. */
+function formatDifference(difference) {
+    const reason = difference.reason ? ` (${difference.reason})` : "";
+    return `${difference.severity}: ${difference.object}: ${difference.problem}${reason}`;
+}
+function byteOrder(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+function union(a, b) {
+    return [...new Set([...a, ...b])].sort(byteOrder);
+}
+/** "anon=ra*" -> grantee anon, privileges "ra*". */
+function splitAclEntry(entry) {
+    const at = entry.lastIndexOf("=");
+    return [entry.slice(0, at), entry.slice(at + 1)];
+}
+/** The fingerprint's grouped ACLs as object label -> entries. */
+function aclByObject(fp) {
+    const out = new Map();
+    for (const [text, groups] of Object.entries(fp.acl)) {
+        const entries = splitAcl(text);
+        for (const [prefix, names] of Object.entries(groups)) {
+            for (const name of names)
+                out.set(prefix + name, entries);
+        }
+    }
+    return out;
+}
+/** `reporting=r "etl writer"=a*r` -> its entries (quoted grantees may hold spaces). */
+function splitAcl(text) {
+    return text.match(/(?:"(?:[^"]|"")*"|[^\s"])+/g) ?? [];
+}
+/** Constraints per qualified table, the "p" shorthand spelled out. */
+function constraintsByTable(fp) {
+    const out = {};
+    for (const [schema, tables] of Object.entries(fp.constraints)) {
+        for (const [table, list] of Object.entries(tables)) {
+            out[qualifiedName(schema, table)] = list.map((entry) => (entry === "p" ? `p ${table}_pkey` : entry));
+        }
+    }
+    return out;
+}
+/**
+ * Every role the fingerprint names: owners, grantees, default-privilege roles, policy roles, user
+ * mapping users, roles with settings in the database. A scratch restore creates the missing ones;
+ * the ones it could not create go to RestoreConditions.missingRoles.
+ */
+function referencedRoles(fp) {
+    const roles = new Set([
+        fp.owner,
+        ...Object.values(fp.owners),
+        ...Object.keys(fp.largeObjects.owners),
+    ]);
+    const addEntries = (entries) => {
+        for (const entry of entries) {
+            const grantee = splitAclEntry(entry)[0];
+            if (grantee !== "PUBLIC")
+                roles.add(roleName(grantee));
+        }
+    };
+    for (const text of Object.keys(fp.acl))
+        addEntries(splitAcl(text));
+    for (const entries of Object.values(fp.largeObjects.acl))
+        addEntries(entries);
+    for (const [key, entries] of Object.entries(fp.defaultAcls)) {
+        roles.add(key.slice(0, key.indexOf(" in ")));
+        addEntries(entries);
+    }
+    for (const policies of Object.values(fp.policies)) {
+        for (const text of Object.values(policies))
+            for (const role of rolesOf(text))
+                if (role !== "PUBLIC")
+                    roles.add(role);
+    }
+    for (const mapping of fp.userMappings) {
+        const user = mapping.slice(0, mapping.lastIndexOf("@"));
+        if (user !== "public")
+            roles.add(user);
+    }
+    for (const role of Object.keys(fp.database.roleSettings))
+        roles.add(role);
+    roles.delete("");
+    // Built-in roles exist everywhere.
+    return [...roles].filter((role) => !role.startsWith("pg_")).sort(byteOrder);
+}
+/** Objects whose ACLs and owners the fingerprint records, by the labels it uses for them. */
+function objectLabels(fp) {
+    const labels = new Set();
+    for (const schema of fp.schemas)
+        labels.add(`schema ${displayName(schema)}`);
+    for (const [kind, word] of RELATION_KINDS) {
+        for (const [schema, names] of Object.entries(fp[kind])) {
+            for (const name of names)
+                labels.add(`${word} ${qualifiedName(schema, name)}`);
+        }
+    }
+    for (const [schema, seqs] of Object.entries(fp.sequences)) {
+        for (const name of Object.keys(seqs))
+            labels.add(`sequence ${qualifiedName(schema, name)}`);
+    }
+    for (const [schema, list] of Object.entries(fp.functions)) {
+        for (const entry of list)
+            labels.add(functionLabel(schema, entry));
+    }
+    for (const [schema, types] of Object.entries(fp.types)) {
+        for (const [name, text] of Object.entries(types))
+            labels.add(typeLabel(schema, name, text));
+    }
+    for (const name of Object.keys(fp.publications))
+        labels.add(`publication ${displayName(name)}`);
+    for (const name of Object.keys(fp.eventTriggers))
+        labels.add(`event trigger ${displayName(name)}`);
+    for (const name of fp.foreignDataWrappers)
+        labels.add(`foreign-data wrapper ${displayName(name)}`);
+    for (const name of Object.keys(fp.foreignServers))
+        labels.add(`server ${displayName(name)}`);
+    return labels;
+}
+const RELATION_KINDS = [
+    ["tables", "table"],
+    ["partitionedTables", "partitioned table"],
+    ["views", "view"],
+    ["materializedViews", "materialized view"],
+    ["foreignTables", "foreign table"],
+];
+function functionLabel(schema, entry) {
+    const match = /^(procedure|aggregate|window) (.*)$/.exec(entry);
+    const word = match?.[1] === "procedure" || match?.[1] === "aggregate" ? match[1] : "function";
+    return `${word} ${displayName(schema)}.${match ? match[2] : entry}`;
+}
+function typeLabel(schema, name, text) {
+    const word = text.startsWith("enum(") ? "type" : text;
+    return `${word} ${qualifiedName(schema, name)}`;
+}
+/**
+ * Compares a source fingerprint with a restored database's. Differences come sorted: failures
+ * first, then by object and problem.
+ */
+function diffCatalog(source, restored, conditions) {
+    const out = [];
+    const missingRoles = new Set(conditions.missingRoles);
+    const fail = (object, problem) => out.push({ severity: "failure", object, problem });
+    const warn = (object, problem, reason) => out.push({ severity: "warning", object, problem, reason });
+    /** A failure unless `reason` says why it is expected. */
+    const report = (object, problem, reason) => reason ? warn(object, problem, reason) : fail(object, problem);
+    const sourceLabels = objectLabels(source);
+    const restoredLabels = objectLabels(restored);
+    const gone = new Set([...sourceLabels].filter((label) => !restoredLabels.has(label)));
+    // Per-table details of a table that is gone are already covered by the table's own line.
+    const goneTables = new Set();
+    for (const label of gone) {
+        const match = /^(?:table|partitioned table|view|materialized view|foreign table|sequence) (.*)$/.exec(label);
+        if (match)
+            goneTables.add(match[1]);
+    }
+    // Database.
+    const db = "database";
+    if (source.database.encoding !== restored.database.encoding) {
+        fail(db, `encoding ${restored.database.encoding}, the source's is ${source.database.encoding}`);
+    }
+    for (const key of ["collate", "ctype"]) {
+        if (source.database[key] !== restored.database[key]) {
+            warn(db, `${key === "collate" ? "LC_COLLATE" : "LC_CTYPE"} ${restored.database[key]}, the source's is ${source.database[key]}`, REASONS.locale);
+        }
+    }
+    const settingReason = (role) => !conditions.databaseSettingsRestored
+        ? REASONS.databaseSettings
+        : role !== undefined && missingRoles.has(role)
+            ? REASONS.missingRole(role)
+            : !conditions.superuser
+                ? REASONS.notSuperuserSetting
+                : undefined;
+    const compareSettings = (object, from, to, role) => {
+        const toSet = new Set(to);
+        const fromSet = new Set(from);
+        for (const setting of from)
+            if (!toSet.has(setting))
+                report(object, `setting ${setting} missing`, settingReason(role));
+        for (const setting of to)
+            if (!fromSet.has(setting))
+                warn(object, `setting ${setting} not in the source`, REASONS.extra);
+    };
+    compareSettings(db, source.database.settings, restored.database.settings, undefined);
+    for (const role of union(Object.keys(source.database.roleSettings), Object.keys(restored.database.roleSettings))) {
+        compareSettings(`settings of role ${role} in the database`, source.database.roleSettings[role] ?? [], restored.database.roleSettings[role] ?? [], role);
+    }
+    // Objects: a lost one fails; one the target has beyond the source is a warning.
+    const objectReason = (label) => {
+        if (!conditions.superuser && label.startsWith("event trigger "))
+            return REASONS.eventTrigger;
+        if (!conditions.superuser && label.startsWith("foreign-data wrapper "))
+            return REASONS.foreignDataWrapper;
+        if (!conditions.superuser && label.startsWith("publication ")) {
+            const name = label.slice("publication ".length);
+            const publication = Object.entries(source.publications).find(([key]) => displayName(key) === name)?.[1];
+            if (publication?.allTables)
+                return REASONS.allTablesPublication;
+        }
+        return undefined;
+    };
+    for (const label of [...gone].sort(byteOrder))
+        report(label, "missing", objectReason(label));
+    for (const label of [...restoredLabels].sort(byteOrder)) {
+        if (!sourceLabels.has(label))
+            warn(label, "not in the source", REASONS.extra);
+    }
+    // Sequence values.
+    const descending = new Set(source.descendingSequences);
+    for (const [schema, seqs] of Object.entries(source.sequences)) {
+        for (const [name, value] of Object.entries(seqs)) {
+            const qualified = qualifiedName(schema, name);
+            const restoredSeqs = restored.sequences[schema];
+            if (value === null || !restoredSeqs || !(name in restoredSeqs))
+                continue;
+            const now = restoredSeqs[name] ?? null;
+            const object = `sequence ${qualified}`;
+            if (now === null) {
+                fail(object, `value not restored (the source's was ${value})`);
+            }
+            else if (now !== value) {
+                const ahead = sequenceAhead(now, value, descending.has(qualified));
+                report(object, `value ${now}, the source's was ${value}`, ahead ? REASONS.sequenceAdvanced : undefined);
+            }
+        }
+    }
+    // Per-table details.
+    const compareKeyed = (what, from, to, describe) => {
+        for (const key of union(Object.keys(from), Object.keys(to))) {
+            if (goneTables.has(key))
+                continue;
+            const a = from[key];
+            const b = to[key];
+            if (a === b)
+                continue;
+            if (a === undefined)
+                warn(describe(key), `${what} ${b} not in the source`, REASONS.extra);
+            else if (b === undefined)
+                fail(describe(key), `${what} ${a} missing`);
+            else
+                fail(describe(key), `${what} ${b}, the source's is ${a}`);
+        }
+    };
+    compareKeyed("partition of", source.partitionOf, restored.partitionOf, (key) => `table ${key}`);
+    compareKeyed("inherits from", mapValues(source.inherits, (list) => list.join(", ")), mapValues(restored.inherits, (list) => list.join(", ")), (key) => `table ${key}`);
+    compareKeyed("row security", source.rowSecurity, restored.rowSecurity, (key) => `table ${key}`);
+    const compareMembers = (what, from, to) => {
+        for (const table of union(Object.keys(from), Object.keys(to))) {
+            if (goneTables.has(table))
+                continue;
+            const a = new Set(from[table] ?? []);
+            const b = new Set(to[table] ?? []);
+            for (const item of a)
+                if (!b.has(item))
+                    fail(`${what} ${item} on ${table}`, "missing");
+            for (const item of b)
+                if (!a.has(item))
+                    warn(`${what} ${item} on ${table}`, "not in the source", REASONS.extra);
+        }
+    };
+    compareMembers("constraint", constraintsByTable(source), constraintsByTable(restored));
+    compareMembers("index", source.indexes, restored.indexes);
+    compareMembers("trigger", source.triggers, restored.triggers);
+    for (const table of union(Object.keys(source.policies), Object.keys(restored.policies))) {
+        if (goneTables.has(table))
+            continue;
+        const from = source.policies[table] ?? {};
+        const to = restored.policies[table] ?? {};
+        for (const name of union(Object.keys(from), Object.keys(to))) {
+            const object = `policy ${displayName(name)} on ${table}`;
+            const a = from[name];
+            const b = to[name];
+            if (a === b)
+                continue;
+            if (a === undefined) {
+                warn(object, "not in the source", REASONS.extra);
+                continue;
+            }
+            const lostRole = rolesOf(a).find((role) => missingRoles.has(role));
+            const reason = lostRole ? REASONS.missingRole(lostRole) : undefined;
+            report(object, b === undefined ? `missing (${a})` : `${b}, the source's is ${a}`, reason);
+        }
+    }
+    // Types' contents (enum labels).
+    for (const [schema, types] of Object.entries(source.types)) {
+        for (const [name, text] of Object.entries(types)) {
+            const now = restored.types[schema]?.[name];
+            if (now !== undefined && now !== text)
+                fail(typeLabel(schema, name, text), `${now}, the source's is ${text}`);
+        }
+    }
+    // Objects outside schemas.
+    for (const name of union(Object.keys(source.extensions), Object.keys(restored.extensions))) {
+        const a = source.extensions[name];
+        const b = restored.extensions[name];
+        const object = `extension ${displayName(name)}`;
+        if (a === b)
+            continue;
+        if (a === undefined)
+            warn(object, "not in the source", REASONS.extra);
+        else if (b === undefined)
+            fail(object, "missing");
+        else
+            warn(object, `version ${b}, the source's is ${a}`, REASONS.extensionVersion);
+    }
+    for (const cast of union(Object.keys(source.casts), Object.keys(restored.casts))) {
+        const a = source.casts[cast];
+        const b = restored.casts[cast];
+        if (a === b)
+            continue;
+        if (a === undefined)
+            warn(`cast ${cast}`, "not in the source", REASONS.extra);
+        else if (b === undefined)
+            fail(`cast ${cast}`, "missing");
+        else
+            fail(`cast ${cast}`, `${b}, the source's is ${a}`);
+    }
+    for (const server of Object.keys(source.foreignServers)) {
+        const now = restored.foreignServers[server];
+        if (now !== undefined && now !== source.foreignServers[server]) {
+            fail(`server ${displayName(server)}`, `uses ${now}, the source's uses ${source.foreignServers[server]}`);
+        }
+    }
+    const mappings = new Set(restored.userMappings);
+    for (const mapping of source.userMappings) {
+        if (mappings.has(mapping))
+            continue;
+        const user = mapping.slice(0, mapping.lastIndexOf("@"));
+        report(`user mapping ${mapping}`, "missing", missingRoles.has(user) ? REASONS.missingRole(user) : undefined);
+    }
+    const sourceMappings = new Set(source.userMappings);
+    for (const mapping of restored.userMappings) {
+        if (!sourceMappings.has(mapping))
+            warn(`user mapping ${mapping}`, "not in the source", REASONS.extra);
+    }
+    for (const [name, state] of Object.entries(source.eventTriggers)) {
+        const now = restored.eventTriggers[name];
+        if (now !== undefined && now !== state) {
+            report(`event trigger ${displayName(name)}`, `${now}, the source's is ${state}`, conditions.superuser ? undefined : REASONS.eventTrigger);
+        }
+    }
+    for (const [name, publication] of Object.entries(source.publications)) {
+        const now = restored.publications[name];
+        if (!now)
+            continue;
+        const object = `publication ${displayName(name)}`;
+        if (now.allTables !== publication.allTables) {
+            report(object, publication.allTables ? "not FOR ALL TABLES as in the source" : "FOR ALL TABLES, the source's is not", publication.allTables && !conditions.superuser ? REASONS.allTablesPublication : undefined);
+        }
+        if (now.operations !== publication.operations)
+            fail(object, `publishes ${now.operations}, the source's ${publication.operations}`);
+        const tables = new Set(now.tables);
+        for (const table of publication.tables)
+            if (!tables.has(table))
+                fail(object, `member table ${table} missing`);
+        const schemas = new Set(now.schemas);
+        for (const schema of publication.schemas)
+            if (!schemas.has(schema))
+                fail(object, `member schema ${schema} missing`);
+        const sourceTables = new Set(publication.tables);
+        for (const table of now.tables)
+            if (!sourceTables.has(table))
+                warn(object, `member table ${table} not in the source`, REASONS.extra);
+    }
+    // Privileges.
+    const aclReason = (grantee) => {
+        const role = roleName(grantee);
+        return conditions.noPrivileges
+            ? REASONS.noPrivileges
+            : missingRoles.has(role)
+                ? REASONS.missingRole(role)
+                : undefined;
+    };
+    const compareAcl = (object, from, to, extraReason) => {
+        const a = new Map(from.map(splitAclEntry));
+        const b = new Map(to.map(splitAclEntry));
+        for (const grantee of union(a.keys(), b.keys())) {
+            const had = a.get(grantee);
+            const has = b.get(grantee);
+            if (had === has)
+                continue;
+            const reason = aclReason(grantee) ?? extraReason;
+            if (has === undefined)
+                report(object, `grant ${grantee}=${had} missing`, reason);
+            else if (had === undefined)
+                report(object, `grant ${grantee}=${has} not in the source (a revoke was lost)`, reason);
+            else
+                report(object, `grant ${grantee}=${has}, the source's is ${grantee}=${had}`, reason);
+        }
+    };
+    const sourceAcl = aclByObject(source);
+    const restoredAcl = aclByObject(restored);
+    for (const object of union(sourceAcl.keys(), restoredAcl.keys())) {
+        if (gone.has(object) || (!sourceLabels.has(object) && restoredLabels.has(object)))
+            continue;
+        if (object.startsWith("column ") &&
+            [...goneTables].some((table) => object.startsWith(`column ${table}.`)))
+            continue;
+        compareAcl(object, sourceAcl.get(object) ?? builtInAcl(object), restoredAcl.get(object) ?? builtInAcl(object));
+    }
+    for (const key of union(Object.keys(source.defaultAcls), Object.keys(restored.defaultAcls))) {
+        const role = key.slice(0, key.indexOf(" in "));
+        const reason = missingRoles.has(role)
+            ? REASONS.missingRole(role)
+            : !conditions.superuser && role !== conditions.restorer
+                ? REASONS.notSuperuserDefaultAcl
+                : undefined;
+        if (source.defaultAcls[key] === undefined) {
+            warn(`default privileges of ${key}`, "not in the source", REASONS.extra);
+            continue;
+        }
+        compareAcl(`default privileges of ${key}`, source.defaultAcls[key], restored.defaultAcls[key] ?? [], reason);
+    }
+    // Owners.
+    const ownerReason = (owner) => conditions.noOwner
+        ? REASONS.noOwner
+        : missingRoles.has(owner)
+            ? REASONS.missingRole(owner)
+            : conditions.superuser
+                ? undefined
+                : REASONS.notSuperuserOwner;
+    const ownerOf = (fp, label) => fp.owners[label] ?? fp.owner;
+    if (source.owner !== restored.owner) {
+        report(`objects owned by ${source.owner} in the source`, `owned by ${restored.owner} (the objects listed apart excepted)`, ownerReason(source.owner));
+    }
+    for (const label of union(Object.keys(source.owners), Object.keys(restored.owners))) {
+        if (!sourceLabels.has(label) || gone.has(label))
+            continue;
+        const had = ownerOf(source, label);
+        const has = ownerOf(restored, label);
+        // The default owner's change is reported once above.
+        if (had === has || (had === source.owner && has === restored.owner))
+            continue;
+        report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had));
+    }
+    // Large objects.
+    const los = "large objects";
+    if (restored.largeObjects.count < source.largeObjects.count) {
+        fail(los, `${restored.largeObjects.count}, the source had ${source.largeObjects.count}`);
+    }
+    else if (restored.largeObjects.count > source.largeObjects.count) {
+        warn(los, `${restored.largeObjects.count}, the source had ${source.largeObjects.count}`, REASONS.extra);
+    }
+    for (const owner of union(Object.keys(source.largeObjects.owners), Object.keys(restored.largeObjects.owners))) {
+        const had = source.largeObjects.owners[owner] ?? 0;
+        const has = restored.largeObjects.owners[owner] ?? 0;
+        if (had > has)
+            report(`${los} owned by ${owner}`, `${has}, the source had ${had}`, ownerReason(owner));
+    }
+    for (const oid of union(Object.keys(source.largeObjects.acl), Object.keys(restored.largeObjects.acl))) {
+        compareAcl(`large object ${oid}`, source.largeObjects.acl[oid] ?? [], restored.largeObjects.acl[oid] ?? []);
+    }
+    const severityOrder = (s) => (s === "failure" ? 0 : 1);
+    out.sort((x, y) => severityOrder(x.severity) - severityOrder(y.severity) ||
+        byteOrder(x.object, y.object) ||
+        byteOrder(x.problem, y.problem));
+    const failures = out.filter((d) => d.severity === "failure").length;
+    return { differences: out, failures, warnings: out.length - failures };
+}
+/**
+ * The non-owner entries of an object's built-in default ACL: what an object the fingerprint lists
+ * no ACL for has (PUBLIC may execute functions and use types; nothing else is granted).
+ */
+function builtInAcl(label) {
+    if (/^(?:function|procedure|aggregate) /.test(label))
+        return ["PUBLIC=X"];
+    if (/^(?:type|domain|range|composite) /.test(label))
+        return ["PUBLIC=U"];
+    return [];
+}
+/**
+ * Whether a sequence state `now` is further along than `was`: a called value n comes after
+ * "next n" (the nextval() that returns n), and values grow, or shrink for a descending sequence.
+ */
+function sequenceAhead(now, was, descending) {
+    const parse = (state) => state.startsWith("next ") ? [BigInt(state.slice(5)), 0] : [BigInt(state), 1];
+    const [a, calledA] = parse(now);
+    const [b, calledB] = parse(was);
+    if (a === b)
+        return calledA > calledB;
+    return descending ? a < b : a > b;
+}
+/** A grantee as an ACL entry writes it (quoted when needed) -> the role's name. */
+function roleName(grantee) {
+    return grantee.startsWith('"') ? grantee.slice(1, -1).replaceAll('""', '"') : grantee;
+}
+function mapValues(record, each) {
+    return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, each(value)]));
+}
+/** The roles a policy text ("permissive ALL TO a,b") names. */
+function rolesOf(policy) {
+    const at = policy.indexOf(" TO ");
+    return at < 0 ? [] : policy.slice(at + 4).split(",");
+}
+
+;// CONCATENATED MODULE: ./src/domain/supabase-preset.ts
+/**
+ * The `supabase` preset, pure: which schemas a Supabase project's dump leaves out, which
+ * extensions it keeps, which roles are the platform's own. Decisions and sources: docs/supabase.md
+ * (the lists follow the Supabase CLI's `db dump`, pkg/migration/dump.go).
+ */
+
+const PRESETS = (/* unused pure expression or super */ null && (["none", "supabase"]));
+/**
+ * Schemas the platform creates and maintains, or that extensions own: neither their definitions
+ * nor their data are dumped. `supabase db dump` leaves these out of both its schema and its data
+ * dump (cron, net and pgmq only of the schema dump: see docs/supabase.md). pg_catalog,
+ * information_schema and pg_toast are never dumped by pg_dump anyway.
+ */
+const supabase_preset_SUPABASE_PLATFORM_SCHEMAS = [
+    "_analytics",
+    "_realtime",
+    "_supavisor",
+    "pgbouncer",
+    "realtime",
+    "supabase_migrations",
+    "cron",
+    "dbdev",
+    "graphql",
+    "graphql_public",
+    "net",
+    "pgmq",
+    "pgsodium",
+    "pgsodium_masks",
+    "pgtle",
+    "repack",
+    "tiger",
+    "tiger_data",
+    "timescaledb_*",
+    "_timescaledb_*",
+    "topology",
+    "vault",
+];
+/**
+ * Platform schemas that ARE dumped, definitions and data: auth and storage hold the user's users,
+ * identities and object metadata; supabase_functions holds database webhooks that user tables'
+ * triggers call; extensions holds the extensions user tables call (uuid_generate_v4()). Without
+ * them a restore into a plain PostgreSQL fails on the first foreign key to auth.users.
+ */
+const SUPABASE_KEPT_PLATFORM_SCHEMAS = (/* unused pure expression or super */ null && ([
+    "auth",
+    "storage",
+    "supabase_functions",
+    "extensions",
+]));
+/** The platform services' migration history: a fresh project has its own rows, so no data. */
+const SUPABASE_EXCLUDED_TABLE_DATA = (/* unused pure expression or super */ null && ([
+    "auth.schema_migrations",
+    "storage.migrations",
+    "supabase_functions.migrations",
+]));
+/**
+ * Roles the platform creates in every project (and extensions it preinstalls create), left out of
+ * the roles object: a Supabase project already has them and refuses CREATE/ALTER on them
+ * (supautils), and a plain PostgreSQL needs none of them for the user's objects to work. The API
+ * roles anon, authenticated and service_role are kept on purpose: policies and grants name them.
+ */
+const SUPABASE_RESERVED_ROLES = [
+    "postgres",
+    "supabase_admin",
+    "supabase_auth_admin",
+    "supabase_storage_admin",
+    "supabase_functions_admin",
+    "supabase_realtime_admin",
+    "supabase_replication_admin",
+    "supabase_read_only_user",
+    "supabase_etl_admin",
+    "supabase_privileged_role",
+    "supabase_superuser",
+    "authenticator",
+    "pgbouncer",
+    "dashboard_user",
+    "pgsodium_keyholder",
+    "pgsodium_keyiduser",
+    "pgsodium_keymaker",
+    "pgtle_admin",
+];
+/** pg_* roles are PostgreSQL's own (pg_read_all_data, ...): never part of a roles object. */
+function isReservedRole(name, preset) {
+    if (name.startsWith("pg_"))
+        return true;
+    return preset === "supabase" && SUPABASE_RESERVED_ROLES.includes(name);
+}
+/**
+ * The user's scope with the preset applied. The preset only adds: its schema exclusions go after
+ * the user's --exclude-schema, its table-data exclusions after --exclude-table-data (each name
+ * once). The user's --include-schema / --include-table narrow the dump as they do without a preset;
+ * naming a schema the preset leaves out is refused, since the dump would silently hold nothing of it.
+ */
+function supabase_preset_applyPreset(preset, scope) {
+    if (preset === "none")
+        return scope;
+    for (const schema of scope.includeSchemas) {
+        if (supabase_preset_SUPABASE_PLATFORM_SCHEMAS.includes(schema)) {
+            throw new InputError(`--include-schema "${schema}": the supabase preset leaves this platform schema out; drop --preset supabase to dump it`, { input: "include-schema" });
+        }
+    }
+    const union = (mine, theirs) => [...new Set([...mine, ...theirs])];
+    return {
+        ...scope,
+        excludeSchemas: union(scope.excludeSchemas, supabase_preset_SUPABASE_PLATFORM_SCHEMAS),
+        excludeTableData: union(scope.excludeTableData, SUPABASE_EXCLUDED_TABLE_DATA),
+    };
+}
+/** pg_dump's schema patterns (`*` wildcard only, as in the list above) against one schema name. */
+function matchesSchemaPattern(pattern, schema) {
+    const regex = new RegExp(`^${pattern.split("*").map(escapeRegex).join(".*")}$`);
+    return regex.test(schema);
+}
+function escapeRegex(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+function isPlatformSchema(schema) {
+    return supabase_preset_SUPABASE_PLATFORM_SCHEMAS.some((pattern) => matchesSchemaPattern(pattern, schema));
+}
+/**
+ * pg_dump dumps every extension's CREATE EXTENSION even when its schema is excluded, and the
+ * restore then fails (`schema "graphql" does not exist`, or the extension is not installed on a
+ * plain server). The preset names the extensions to keep instead: those installed into a schema
+ * that is dumped. Extensions in pg_catalog (pg_cron) or in a platform schema (pg_graphql,
+ * pgsodium, supabase_vault) are the platform's. With none left, plpgsql (built in, so a no-op)
+ * stands in: pg_dump reads an empty --extension list as "all of them".
+ */
+function supabaseExtensionArgs(installed) {
+    const kept = installed
+        .filter((extension) => extension.schema !== "pg_catalog" && !isPlatformSchema(extension.schema))
+        .map((extension) => extension.name)
+        .sort();
+    const names = kept.length > 0 ? kept : ["plpgsql"];
+    return names.map((name) => `--extension="${name.replaceAll('"', '""')}"`);
+}
+/** A pg_restore error about a missing platform role: expected on a plain server, so tolerated. */
+function isPlatformRoleError(error) {
+    const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
+    return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(73024);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(48161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
+// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
+var lib = __nccwpck_require__(13273);
+;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
+// ESM wrapper for pg
+
+
+// Re-export all the properties
+const Client = lib.Client
+const Pool = lib.Pool
+const Connection = lib.Connection
+const types = lib.types
+const Query = lib.Query
+const DatabaseError = lib.DatabaseError
+const escapeIdentifier = lib.escapeIdentifier
+const escapeLiteral = lib.escapeLiteral
+const Result = lib.Result
+const TypeOverrides = lib.TypeOverrides
+
+// Also export the defaults
+const defaults = lib.defaults
+
+// Re-export the default
+/* harmony default export */ const esm = (lib);
+
+;// CONCATENATED MODULE: ./src/domain/connection-rules.ts
+/**
+ * What can be told about a connection URL before connecting: Supabase's host forms and poolers,
+ * the sslmode to use, and the address families a host needs. Pure: DNS answers and what the
+ * machine's network can reach are passed in. docs/connections.md describes every rule.
+ */
+
+const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+/** Stands in for the password wherever a URL is suggested: the real one is never printed. */
+const PASSWORD_PLACEHOLDER = "[YOUR-PASSWORD]";
+/** localhost, 127.0.0.0/8, ::1 and Unix socket directories: traffic that never leaves the machine. */
+function connection_rules_isLocalHost(host) {
+    const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+    return (connection_rules_isSocketPath(host) ||
+        bare === "localhost" ||
+        bare.endsWith(".localhost") ||
+        bare === "::1" ||
+        /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare));
+}
+/** A host that is a directory holding the server's Unix socket (libpq's convention). */
+function connection_rules_isSocketPath(host) {
+    return host.startsWith("/");
+}
+/**
+ * The sslmode a connection uses: the URL's `sslmode` (or node-postgres's `ssl=true|false`) when
+ * given, else `require` for a host across a network and `prefer` (libpq's own default) for a local
+ * one; a Unix socket is never encrypted. `sslrootcert=system` implies verify-full, as in libpq 16.
+ */
+function resolveSslMode(params, host, input = "database-url") {
+    const flag = `--${input}`;
+    let explicit;
+    const given = params.sslmode;
+    if (given !== undefined) {
+        if (!SSL_MODES.includes(given)) {
+            throw new domain_errors/* InputError */.dz(`${flag}: sslmode "${given}" is not one of ${SSL_MODES.join(", ")}`, { input });
+        }
+        explicit = given;
+    }
+    else if (params.ssl !== undefined) {
+        const ssl = params.ssl.toLowerCase();
+        if (["true", "1", "require", "no-verify"].includes(ssl))
+            explicit = "require";
+        else if (["false", "0", "disable"].includes(ssl))
+            explicit = "disable";
+        else {
+            throw new domain_errors/* InputError */.dz(`${flag}: ssl "${params.ssl}" is not true or false; use sslmode=${SSL_MODES.join("|")} instead`, { input });
+        }
+    }
+    if (params.sslrootcert === "system") {
+        if (explicit !== undefined && explicit !== "verify-full") {
+            throw new domain_errors/* InputError */.dz(`${flag}: sslrootcert=system needs sslmode=verify-full (got sslmode=${explicit})`, {
+                input,
+            });
+        }
+        return { mode: "verify-full", explicit: true };
+    }
+    if (explicit !== undefined)
+        return { mode: explicit, explicit: true };
+    if (connection_rules_isSocketPath(host))
+        return { mode: "disable", explicit: false };
+    return { mode: connection_rules_isLocalHost(host) ? "prefer" : "require", explicit: false };
+}
+/**
+ * `db.<ref>.supabase.co` (the project's own server, IPv6 only unless the IPv4 add-on is on) and
+ * `aws-0-<region>.pooler.supabase.com` (Supavisor: session mode on 5432, transaction mode on 6543).
+ */
+function supabaseHost(host) {
+    const name = host.toLowerCase().replace(/\.$/, "");
+    const direct = /^db\.([a-z0-9]+)\.supabase\.co$/.exec(name);
+    if (direct)
+        return { kind: "direct", ref: direct[1] };
+    if (name.endsWith(".pooler.supabase.com")) {
+        const region = /^aws-\d+-([a-z0-9-]+)\.pooler\.supabase\.com$/.exec(name);
+        return { kind: "pooler", region: region?.[1], host: name };
+    }
+    return undefined;
+}
+/**
+ * The session pooler form of a direct Supabase URL, password left as a placeholder. The pooler's
+ * host names the project's region, which only the dashboard knows (Connect -> Session pooler).
+ */
+function sessionPoolerUrl(url, ref, poolerHost) {
+    const user = `${(url.user ?? "postgres").replace(/\.[a-z0-9]+$/, "")}.${ref}`;
+    const query = Object.entries(url.params)
+        .filter(([key]) => !["host", "port", "user", "dbname", "password"].includes(key))
+        .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
+        .join("&");
+    return `postgresql://${encodeURIComponent(user)}:${PASSWORD_PLACEHOLDER}@${poolerHost ?? "aws-0-<region>.pooler.supabase.com"}:5432/${encodeURIComponent(url.database)}${query ? `?${query}` : ""}`;
+}
+/**
+ * Rules that need no network: poolers in transaction mode, where every transaction may run in
+ * another server session, so pg_dump's snapshot and its session settings would not hold.
+ */
+function urlRules(url, input = "database-url") {
+    const flag = `--${input}`;
+    const findings = [];
+    const supabase = supabaseHost(url.host);
+    const onSupabase = supabase !== undefined || /\.supabase\.(co|com)$/i.test(url.host);
+    const needsSession = "pg_dump needs one server session for its whole run (its snapshot and settings)";
+    if (url.port === 6543 && onSupabase) {
+        const instead = supabase?.kind === "pooler"
+            ? `the session pooler on the same host: port 5432, user ${url.user ?? "postgres.<project-ref>"}`
+            : supabase?.kind === "direct"
+                ? `port 5432 on the same host (IPv6 only), or the session pooler: ${sessionPoolerUrl(url, supabase.ref)} (copy the host from the dashboard: Connect -> Session pooler)`
+                : "the session pooler (port 5432; dashboard: Connect -> Session pooler)";
+        findings.push({
+            level: "fail",
+            message: `${flag}: port 6543 is Supabase's transaction pooler, and ${needsSession}; use ${instead}`,
+        });
+    }
+    else if (url.port === 6543) {
+        findings.push({
+            level: "warn",
+            message: `${flag}: port 6543 is where Supabase and others run a transaction-mode pooler, which breaks pg_dump; if ${url.host} is one, use its session mode (or the server itself)`,
+        });
+    }
+    const neon = /^(ep-[a-z0-9-]+)-pooler(\..*\.neon\.tech)$/i.exec(url.host);
+    if (neon) {
+        findings.push({
+            level: "fail",
+            message: `${flag}: ${url.host} is Neon's pooled host (PgBouncer in transaction mode), and ${needsSession}; use the direct host ${neon[1]}${neon[2]}`,
+        });
+    }
+    return findings;
+}
+/** Whether an IPv6 address is a global unicast one (2000::/3): reachable only over a global route. */
+function isGlobalIpv6(address) {
+    return /^[23][0-9a-f]{0,3}:/i.test(address);
+}
+/**
+ * A host that resolves only to global IPv6 addresses, on a machine with no global IPv6 route
+ * (GitHub-hosted runners have none): fails with what to use instead.
+ */
+function addressFamilyProblem(url, addresses, hasIpv6Route, input = "database-url") {
+    if (addresses.length === 0 || hasIpv6Route)
+        return undefined;
+    if (addresses.some((entry) => entry.family === 4))
+        return undefined;
+    if (!addresses.every((entry) => isGlobalIpv6(entry.address)))
+        return undefined;
+    const flag = `--${input}`;
+    const supabase = supabaseHost(url.host);
+    const why = `has only IPv6 addresses (${addresses[0].address}) and this machine has no IPv6 route`;
+    if (supabase?.kind === "direct") {
+        return `${flag}: ${url.host} ${why} (GitHub-hosted runners have none); use Supabase's session pooler instead: ${sessionPoolerUrl(url, supabase.ref)} (copy the pooler host from the dashboard: Connect -> Session pooler)`;
+    }
+    return `${flag}: host "${url.host}" ${why}; use a host name or address that is reachable over IPv4`;
+}
+/** One line for a host name that does not resolve, with the likely cause. */
+function unresolvedHostMessage(url, input = "database-url") {
+    const flag = `--${input}`;
+    const supabase = supabaseHost(url.host);
+    if (supabase?.kind === "direct") {
+        return `${flag}: host "${url.host}" does not resolve: the project ref "${supabase.ref}" may be wrong, or the project is paused (copy the URL from the dashboard: Connect)`;
+    }
+    if (supabase?.kind === "pooler") {
+        return `${flag}: host "${url.host}" does not resolve: the pooler's region may be wrong (copy the host from the dashboard: Connect -> Session pooler)`;
+    }
+    return `${flag}: host "${url.host}" could not be resolved (check the host name)`;
+}
+/** Supavisor's answer to a user it cannot map to a project: the user part names the project. */
+function poolerUserMessage(url, input = "database-url") {
+    const flag = `--${input}`;
+    const user = url.user ?? "(default user)";
+    if (!user.includes(".")) {
+        return `${flag}: the pooler does not know user "${user}" ("Tenant or user not found"); on Supabase's pooler the user is ${user === "(default user)" ? "postgres" : user}.<project-ref>, e.g. postgres.abcdefghijklmnop`;
+    }
+    const ref = user.slice(user.lastIndexOf(".") + 1);
+    return `${flag}: the pooler does not know user "${user}" ("Tenant or user not found"): the project ref "${ref}" in the user part may be wrong, or the pooler host is in another region than the project (copy both from the dashboard: Connect -> Session pooler)`;
+}
+/** Node's TLS error codes for certificates it refuses, as one line naming the problem and the fix. */
+function certificateProblem(code, mode) {
+    const problems = {
+        DEPTH_ZERO_SELF_SIGNED_CERT: "is self-signed",
+        SELF_SIGNED_CERT_IN_CHAIN: "is signed by a CA that is not trusted (self-signed root in the chain)",
+        UNABLE_TO_VERIFY_LEAF_SIGNATURE: "is signed by an unknown CA",
+        UNABLE_TO_GET_ISSUER_CERT: "is signed by an unknown CA",
+        UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "is signed by an unknown CA",
+        CERT_HAS_EXPIRED: "has expired",
+        CERT_NOT_YET_VALID: "is not valid yet",
+        ERR_TLS_CERT_ALTNAME_INVALID: "does not name this host (host name mismatch)",
+        CERT_SIGNATURE_FAILURE: "has a bad signature",
+    };
+    const problem = code ? problems[code] : undefined;
+    if (!problem)
+        return undefined;
+    const fix = code === "ERR_TLS_CERT_ALTNAME_INVALID"
+        ? "connect by the name in the certificate, use sslmode=verify-ca (CA checked, name not), or sslmode=require (encrypted, not verified)"
+        : "pass the CA that signed it with sslrootcert=/path/to/ca.crt, or use sslmode=require (encrypted, not verified)";
+    return `the server's TLS certificate ${problem} (sslmode=${mode}); ${fix}`;
+}
+
+;// CONCATENATED MODULE: ./src/domain/database-url.ts
+
+
+function parseDatabaseUrl(text, input = "database-url") {
+    const flag = `--${input}`;
+    const trimmed = text.trim();
+    if (trimmed === "") {
+        throw new domain_errors/* InputError */.dz(`${flag}: expected postgresql://user:password@host:port/database, got nothing`, {
+            input,
+        });
+    }
+    let url;
+    try {
+        url = new URL(trimmed);
+    }
+    catch {
+        throw new domain_errors/* InputError */.dz(`${flag}: not a URL; expected postgresql://user:password@host:port/database`, {
+            input,
+        });
+    }
+    if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
+        throw new domain_errors/* InputError */.dz(`${flag}: scheme "${url.protocol.replace(/:$/, "")}" is not postgresql; expected postgresql://user:password@host:port/database`, { input });
+    }
+    const params = {};
+    for (const [key, value] of url.searchParams)
+        params[key] = value;
+    let password = url.password ? decodeURIComponent(url.password) : undefined;
+    if (params.password !== undefined) {
+        password = params.password;
+        delete params.password;
+    }
+    const host = params.host ?? (url.hostname ? decodeURIComponent(url.hostname) : "localhost");
+    const portText = params.port ?? (url.port || "5432");
+    const port = Number(portText);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new domain_errors/* InputError */.dz(`${flag}: port "${portText}" is not a number from 1 to 65535`, { input });
+    }
+    const database = params.dbname ?? decodeURIComponent(url.pathname.replace(/^\//, ""));
+    if (database === "") {
+        throw new domain_errors/* InputError */.dz(`${flag}: no database name; expected postgresql://user:password@host:port/database`, {
+            input,
+        });
+    }
+    const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
+    const ssl = resolveSslMode(params, host, input);
+    // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`.
+    delete params.ssl;
+    delete params.uselibpqcompat;
+    // Lifeboat's default for a remote host (require) is stricter than libpq's (prefer): written out.
+    if (ssl.explicit || ssl.mode === "require")
+        params.sslmode = ssl.mode;
+    const bare = new URL(url.toString());
+    bare.password = "";
+    bare.search = "";
+    for (const [key, value] of Object.entries(params))
+        bare.searchParams.set(key, value);
+    const display = new URL(url.toString());
+    display.username = "";
+    display.password = "";
+    display.search = "";
+    return {
+        withoutPassword: bare.toString(),
+        redacted: display.toString(),
+        password,
+        host,
+        port,
+        database,
+        user,
+        params,
+        sslmode: ssl.mode,
+    };
+}
+/** Replaces the password of any postgres URL in `text`, for messages that quote other tools. */
+function database_url_redactUrls(text) {
+    return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@");
+}
+/**
+ * The full connection string, password included: only for in-process drivers and a child
+ * process's DATABASE_URL, never for a log line or a command line.
+ */
+function connectionString(url) {
+    if (url.password === undefined)
+        return url.withoutPassword;
+    const full = new URL(url.withoutPassword);
+    full.password = encodeURIComponent(url.password);
+    return full.toString();
+}
+
+;// CONCATENATED MODULE: ./src/postgres/connect.ts
+
+
+
+
+
+
+
+/** The URL parameters that only TLS reads; node-postgres gets them as `ssl` options instead. */
+const TLS_PARAMS = ["sslmode", "ssl", "sslrootcert", "sslcert", "sslkey", "sslpassword", "uselibpqcompat"];
+/**
+ * Connects, or fails with a one-line InputError that says which part of the URL is wrong.
+ * The password is never part of the message. TLS follows the URL's sslmode with libpq's meaning
+ * (docs/connections.md), and the session's timeouts are turned off: a long COPY or a snapshot held
+ * open for a whole dump must not be cancelled by a role's statement_timeout.
+ */
+async function connect_connect(url, input = "database-url") {
+    const mode = url.sslmode;
+    // prefer: TLS, and plain text when the server has none; allow: the other way round.
+    const attempts = mode === "prefer" ? ["require", "disable"] : mode === "allow" ? ["disable", "require"] : [mode];
+    let client;
+    for (const [index, attempt] of attempts.entries()) {
+        const last = index === attempts.length - 1;
+        const ssl = attempt === "disable" ? false : connect_tlsOptions(url, attempt, input);
+        try {
+            client = await connect_open(url, ssl);
+            break;
+        }
+        catch (error) {
+            if (!last && (isNoTlsError(error) || (mode === "allow" && isHbaRejection(error))))
+                continue;
+            throw connect_connectionError(error, url, input);
+        }
+    }
+    await connect_disableTimeouts(client).catch(async (error) => {
+        await client.end().catch(() => undefined);
+        throw new domain_errors/* OperationError */.OK(`turning the session's timeouts off failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
+            cause: error,
+        });
+    });
+    return client;
+}
+async function connect_open(url, ssl) {
+    const client = new esm.Client({
+        // pg lets the URL's fields override separate ones, so the password goes back into the URL
+        // (in memory only) rather than beside it; the TLS parameters come out of it (pg would read
+        // require as verify-full), and TLS is configured here instead.
+        connectionString: withoutTlsParams(connectionString(url)),
+        ssl,
+        connectionTimeoutMillis: 15_000,
+        application_name: "lifeboat",
+    });
+    // A server that goes away later must not crash the process through an unhandled 'error' event;
+    // the query in flight rejects on its own.
+    client.on("error", () => undefined);
+    try {
+        await client.connect();
+    }
+    catch (error) {
+        await client.end().catch(() => undefined);
+        throw error;
+    }
+    return client;
+}
+function withoutTlsParams(text) {
+    const url = new URL(text);
+    for (const key of TLS_PARAMS)
+        url.searchParams.delete(key);
+    return url.toString();
+}
+/**
+ * Session settings that cancel a long dump, off for this session: statement_timeout (a COPY or
+ * count(*) of a big table), idle_in_transaction_session_timeout (the snapshot holder waits while
+ * pg_dump works), lock_timeout, idle_session_timeout (14+) and transaction_timeout (17+). Only
+ * the ones the server knows are set, so one statement serves every version.
+ */
+const connect_DUMP_TIMEOUTS = [
+    "statement_timeout",
+    "idle_in_transaction_session_timeout",
+    "lock_timeout",
+    "idle_session_timeout",
+    "transaction_timeout",
+];
+async function connect_disableTimeouts(client) {
+    await client.query(`SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])`, [[...connect_DUMP_TIMEOUTS]]);
+}
+/**
+ * node-postgres TLS options with libpq's meaning of each sslmode: require encrypts without
+ * verifying (unless a CA is given, then it verifies like verify-ca, as libpq does); verify-ca
+ * checks the chain but not the host name; verify-full checks both. The CA comes from
+ * sslrootcert, else ~/.postgresql/root.crt as in libpq; sslrootcert=system means the system's
+ * trusted roots.
+ */
+function connect_tlsOptions(url, mode, input = "database-url") {
+    const flag = `--${input}`;
+    const read = (param, path) => {
+        try {
+            return (0,external_node_fs_.readFileSync)(path, "utf8");
+        }
+        catch (error) {
+            throw new domain_errors/* InputError */.dz(`${flag}: ${param} "${path}" cannot be read (${(0,domain_errors/* describeError */.Uc)(error)})`, {
+                input,
+                cause: error,
+            });
+        }
+    };
+    const options = {};
+    const rootcert = url.params.sslrootcert;
+    const defaultRoot = (0,external_node_path_.join)((0,external_node_os_.homedir)(), ".postgresql", "root.crt");
+    let ca;
+    if (rootcert && rootcert !== "system")
+        ca = read("sslrootcert", rootcert);
+    else if (rootcert === undefined && (0,external_node_fs_.existsSync)(defaultRoot))
+        ca = read("sslrootcert", defaultRoot);
+    if (ca !== undefined)
+        options.ca = ca;
+    if (url.params.sslcert)
+        options.cert = read("sslcert", url.params.sslcert);
+    if (url.params.sslkey)
+        options.key = read("sslkey", url.params.sslkey);
+    if (url.params.sslpassword)
+        options.passphrase = url.params.sslpassword;
+    const verifyCa = mode === "verify-ca" || (mode === "require" && ca !== undefined);
+    if (mode === "verify-ca" || mode === "verify-full") {
+        if (ca === undefined && rootcert !== "system") {
+            throw new domain_errors/* InputError */.dz(`${flag}: sslmode=${mode} needs the CA that signed the server's certificate: add sslrootcert=/path/to/ca.crt (or sslrootcert=system for the system's trusted roots, with pg_dump 16 or newer)`, { input });
+        }
+    }
+    if (mode === "verify-full")
+        options.rejectUnauthorized = true;
+    else if (verifyCa) {
+        options.rejectUnauthorized = true;
+        options.checkServerIdentity = () => undefined;
+    }
+    else
+        options.rejectUnauthorized = false;
+    return options;
+}
+function isNoTlsError(error) {
+    return /server does not support SSL/i.test((0,domain_errors/* describeError */.Uc)(error));
+}
+function isHbaRejection(error) {
+    return error.code === "28000" && /no pg_hba\.conf entry/i.test((0,domain_errors/* describeError */.Uc)(error));
+}
+function connect_connectionError(error, url, input) {
+    const flag = `--${input}`;
+    const code = error.code;
+    const text = (0,domain_errors/* describeError */.Uc)(error);
+    const where = `${url.host}:${url.port}`;
+    const user = url.user ?? "(default user)";
+    const certificate = connect_certificateProblemFor(error, url, input);
+    if (certificate)
+        return certificate;
+    let message;
+    if (isNoTlsError(error)) {
+        message = `${flag}: the server at ${where} does not offer TLS and sslmode is ${url.sslmode}; add ?sslmode=disable only on a network you trust (a service container, a private network)`;
+    }
+    else if (/Tenant or user not found/i.test(text)) {
+        message = poolerUserMessage(url, input);
+    }
+    else if (code === "28000" && /no encryption/i.test(text)) {
+        message = `${flag}: the server at ${where} refuses unencrypted connections from this machine for user "${user}" (pg_hba.conf); use sslmode=require`;
+    }
+    else if (url.password === undefined && /password must be a string|no password was provided/i.test(text)) {
+        message = `${flag}: the server asks for a password for user "${user}" and the URL has none (postgresql://user:password@host/database)`;
+    }
+    else {
+        switch (code) {
+            case "28P01":
+            case "28000":
+                message = `${flag}: authentication failed for user "${user}" at ${where} (check the user and password)`;
+                break;
+            case "3D000":
+                message = `${flag}: database "${url.database}" does not exist on ${where}`;
+                break;
+            case "ECONNREFUSED":
+                message = `${flag}: nothing accepts connections at ${where} (connection refused: check host and port)`;
+                break;
+            case "ENOTFOUND":
+            case "EAI_AGAIN":
+                message = unresolvedHostMessage(url, input);
+                break;
+            case "ETIMEDOUT":
+            case "EHOSTUNREACH":
+            case "ENETUNREACH":
+                message = `${flag}: ${where} is unreachable (${code}); check the host, the port and the network`;
+                break;
+            default:
+                message = `${flag}: cannot connect to ${where}: ${text}`;
+        }
+    }
+    return new domain_errors/* InputError */.dz(message, { input, cause: error });
+}
+/** A TLS certificate the server sent that the sslmode refuses, as one line; else undefined. */
+function connect_certificateProblemFor(error, url, input) {
+    const problem = certificateProblem(error.code, url.sslmode);
+    if (!problem)
+        return undefined;
+    return new domain_errors/* InputError */.dz(`--${input}: ${url.host}:${url.port}: ${problem}`, { input, cause: error });
+}
+async function connect_readServerInfo(client) {
+    const result = await client.query("SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes");
+    const row = result.rows[0];
+    const versionNum = Number(row.num);
+    return {
+        version: row.version,
+        databaseBytes: Number(row.bytes),
+        versionNum,
+        major: Math.floor(versionNum / 10000),
+        database: row.database,
+        user: row.user,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/snapshot.ts
+
+async function exportSnapshot(client) {
+    // A long dump must not be cancelled by the server's timeouts while this session holds the
+    // snapshot (connect() turns them off too; this session must stay, so it makes sure).
+    await disableTimeouts(client);
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    const { rows } = await client.query("SELECT pg_export_snapshot() AS id");
+    let open = true;
+    return {
+        id: rows[0].id,
+        async release() {
+            if (!open)
+                return;
+            open = false;
+            await client.query("ROLLBACK");
+        },
+    };
+}
+function quoteIdent(name) {
+    return `"${name.replaceAll('"', '""')}"`;
+}
+
+;// CONCATENATED MODULE: ./src/domain/pg-pattern.ts
+function parseNamePattern(pattern) {
+    const parts = [""];
+    let inQuotes = false;
+    for (let i = 0; i < pattern.length; i++) {
+        const ch = pattern[i];
+        if (ch === '"') {
+            if (inQuotes && pattern[i + 1] === '"') {
+                parts[parts.length - 1] += '"';
+                i++;
+            }
+            else {
+                inQuotes = !inQuotes;
+            }
+        }
+        else if (!inQuotes && ch === ".") {
+            parts.push("");
+        }
+        else if (!inQuotes && ch === "*") {
+            parts[parts.length - 1] += ".*";
+        }
+        else if (!inQuotes && ch === "?") {
+            parts[parts.length - 1] += ".";
+        }
+        else {
+            const literal = inQuotes ? ch : ch.toLowerCase();
+            parts[parts.length - 1] += literal.replace(/[\\^$.|?*+()[\]{}]/g, "\\$&");
+        }
+    }
+    const anchor = (regex) => `^(${regex === "" ? ".*" : regex})$`;
+    if (parts.length === 1)
+        return { schema: undefined, name: anchor(parts[0]) };
+    // pg_dump accepts db.schema.table too; the database part must be the current one, ignore it.
+    const name = parts[parts.length - 1];
+    const schema = parts[parts.length - 2];
+    return { schema: anchor(schema), name: anchor(name) };
+}
+/** For schema patterns (-n): the whole pattern names a schema. */
+function schemaPatternRegex(pattern) {
+    const parsed = parseNamePattern(pattern);
+    return parsed.name;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/catalog-fingerprint.ts
+
+
+
+/** Sequences read per statement: each holds its sequences' locks until the statement ends. */
+const SEQUENCE_BATCH = 200;
+const PRIVILEGE_LETTERS = {
+    SELECT: "r",
+    INSERT: "a",
+    UPDATE: "w",
+    DELETE: "d",
+    TRUNCATE: "D",
+    REFERENCES: "x",
+    TRIGGER: "t",
+    EXECUTE: "X",
+    USAGE: "U",
+    CREATE: "C",
+    CONNECT: "c",
+    TEMPORARY: "T",
+    SET: "s",
+    "ALTER SYSTEM": "A",
+};
+const RELATION_WORDS = {
+    r: "table",
+    p: "partitioned table",
+    v: "view",
+    m: "materialized view",
+    S: "sequence",
+    f: "foreign table",
+};
+/** Byte order, not locale order: the same on every machine. */
+function compare(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+function sorted(values) {
+    return [...values].sort(compare);
+}
+function sortedRecord(record, each = (value) => value) {
+    const out = {};
+    for (const key of sorted(record.keys()))
+        out[key] = each(record.get(key));
+    return out;
+}
+function pushTo(map, key, value) {
+    const list = map.get(key);
+    if (list)
+        list.push(value);
+    else
+        map.set(key, [value]);
+}
+function setIn(map, key, inner, value) {
+    let m = map.get(key);
+    if (!m)
+        map.set(key, (m = new Map()));
+    m.set(inner, value);
+}
+function nested(map) {
+    const out = {};
+    for (const key of sorted(map.keys()))
+        out[key] = sortedRecord(map.get(key));
+    return out;
+}
+/** The exploded ACL of `acl`, as "grantee\u0000privilege\u0000grantable", the owner left out. */
+function aclColumn(acl, owner, defaultKind) {
+    const explode = (source) => `ARRAY(SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END
+                  || '=' || a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END
+             FROM pg_catalog.aclexplode(${source}) a WHERE a.grantee <> ${owner})`;
+    return `CASE WHEN ${acl} IS NULL THEN NULL ELSE ${explode(acl)} END AS acl,
+          CASE WHEN ${acl} IS NULL THEN NULL ELSE ${explode(`pg_catalog.acldefault('${defaultKind}', ${owner})`)} END AS default_acl`;
+}
+/** ["bob=SELECT", "bob=INSERT*", "=EXECUTE"] -> ["PUBLIC=X", "bob=a*r"] ("" is everyone). */
+function compactAcl(entries) {
+    const byGrantee = new Map();
+    for (const entry of entries) {
+        const at = entry.lastIndexOf("=");
+        const grantee = entry.slice(0, at);
+        let privilege = entry.slice(at + 1);
+        const grantable = privilege.endsWith("*");
+        if (grantable)
+            privilege = privilege.slice(0, -1);
+        const letter = (PRIVILEGE_LETTERS[privilege] ?? `[${privilege}]`) + (grantable ? "*" : "");
+        pushTo(byGrantee, grantee, letter);
+    }
+    // Everyone (grantee 0, read as "") is PUBLIC unquoted; a role named "PUBLIC" comes out quoted.
+    const display = (grantee) => (grantee === "" ? "PUBLIC" : displayName(grantee));
+    return sorted(byGrantee.keys()).map((grantee) => `${display(grantee)}=${sorted(byGrantee.get(grantee)).join("")}`);
+}
+/** The ACL worth recording, or undefined when it equals the default (NULL or not). */
+function recordedAcl(row) {
+    if (row.acl === null)
+        return undefined;
+    const actual = compactAcl(row.acl);
+    const fallback = compactAcl(row.default_acl ?? []);
+    return actual.join(" ") === fallback.join(" ") ? undefined : actual;
+}
+/** A type's name written the same whatever the search_path: schema-qualified outside pg_catalog. */
+const TYPE_NAME = (oid) => `(SELECT CASE WHEN tn.nspname = 'pg_catalog' THEN t.typname ELSE tn.nspname || '.' || t.typname END
+      FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace WHERE t.oid = ${oid})`;
+const NOT_EXTENSION_MEMBER = (catalog, oid) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '${catalog}'::pg_catalog.regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
+const SYSTEM_SCHEMA = (column) => `(${column} IN ('pg_catalog', 'information_schema') OR ${column} LIKE 'pg\\_toast%' OR ${column} LIKE 'pg\\_temp\\_%')`;
+function anyMatch(patterns, regexOf) {
+    const regexes = patterns.map((pattern) => new RegExp(regexOf(pattern)));
+    return (value) => regexes.some((regex) => regex.test(value));
+}
+function scopeTests(scope) {
+    const ignored = anyMatch(scope.ignoreSchemas ?? [], schemaPatternRegex);
+    const included = anyMatch(scope.includeSchemas, schemaPatternRegex);
+    const excluded = anyMatch(scope.excludeSchemas, schemaPatternRegex);
+    const tablePattern = (patterns) => {
+        const parsed = patterns.map(parseNamePattern).map((p) => ({
+            schema: p.schema === undefined ? undefined : new RegExp(p.schema),
+            name: new RegExp(p.name),
+        }));
+        return (schema, name, visible) => parsed.some((p) => p.name.test(name) && (p.schema ? p.schema.test(schema) : visible));
+    };
+    const includedTable = tablePattern(scope.includeTables);
+    const excludedTable = tablePattern(scope.excludeTables);
+    const tablesSelected = scope.includeTables.length > 0;
+    const schemaTest = (schema) => !ignored(schema) &&
+        // As in pg_dump, -n/-N have no effect once -t selects tables.
+        (tablesSelected || ((scope.includeSchemas.length === 0 || included(schema)) && !excluded(schema)));
+    return {
+        globals: scope.globals ?? (scope.includeSchemas.length === 0 && !tablesSelected),
+        schemaOnly: scope.schemaOnly ?? false,
+        tablesSelected,
+        ignored,
+        schema: (schema) => !tablesSelected && schemaTest(schema),
+        relation: (schema, name, visible) => schemaTest(schema) &&
+            (!tablesSelected || includedTable(schema, name, visible)) &&
+            !excludedTable(schema, name, visible),
+    };
+}
+/** An object's owner and ACL; its label is `prefix + name` (e.g. "table public." + "orders"). */
+function noteObject(collector, prefix, name, owner, row) {
+    if (owner !== undefined)
+        collector.owners.set(prefix + name, owner);
+    const acl = recordedAcl(row);
+    if (!acl)
+        return;
+    const text = acl.join(" ");
+    let group = collector.acl.get(text);
+    if (!group)
+        collector.acl.set(text, (group = new Map()));
+    pushTo(group, prefix, name);
+}
+/**
+ * Takes the fingerprint. `client` is either inside the snapshot's open transaction (its
+ * transaction is used and left open) or idle (a REPEATABLE READ READ ONLY transaction of our own
+ * gives every catalog read the same view, and is ended before returning). Sequence values are read
+ * on `sequenceReader`, an idle connection to the same database; it defaults to `client` when that
+ * is idle, and is required when `client` holds the snapshot (unless the scope is schema-only).
+ * Take it before pg_dump starts: the dump's values are then at least ours.
+ */
+async function takeCatalogFingerprint(client, scope, options = {}) {
+    const tests = scopeTests(scope);
+    const ownTransaction = client.getTransactionStatus() !== "T";
+    const reader = options.sequenceReader ?? (ownTransaction ? client : undefined);
+    if (!tests.schemaOnly && (!reader || (reader !== client && reader.getTransactionStatus() !== "I"))) {
+        // A programming error, not the user's: sequences read in the snapshot's transaction would stay locked.
+        throw new Error("takeCatalogFingerprint: sequence values need an idle connection outside the snapshot");
+    }
+    if (ownTransaction)
+        await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    let read;
+    try {
+        read = await readFingerprint(client, tests);
+    }
+    finally {
+        if (ownTransaction)
+            await client.query("ROLLBACK");
+    }
+    if (!tests.schemaOnly && read.sequenceOids.size > 0) {
+        const values = await readSequenceValues(reader, read.sequenceOids);
+        for (const [oid, [schema, name]] of read.sequenceOids) {
+            read.fingerprint.sequences[schema][name] = values.get(oid) ?? null;
+        }
+    }
+    return read.fingerprint;
+}
+async function readFingerprint(client, scope) {
+    const query = async (text, values) => (await client.query(text, values)).rows;
+    const collector = { owners: new Map(), acl: new Map() };
+    const [{ version }] = (await query("SELECT pg_catalog.current_setting('server_version_num') AS version"));
+    const serverVersion = Number(version);
+    const [database] = await query(`SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
+       FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()`);
+    const settingRows = await query(`SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(s.setrole) END AS role, s.setconfig AS config
+       FROM pg_catalog.pg_db_role_setting s
+      WHERE s.setdatabase = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())`);
+    const roleSettings = new Map();
+    let settings = [];
+    for (const row of settingRows) {
+        if (row.role === null)
+            settings = sorted(row.config);
+        else
+            roleSettings.set(row.role, sorted(row.config));
+    }
+    // Schemas.
+    const schemas = [];
+    for (const row of await query(`SELECT n.nspname AS name, pg_catalog.pg_get_userbyid(n.nspowner) AS owner,
+            ${aclColumn("n.nspacl", "n.nspowner", "n")}
+       FROM pg_catalog.pg_namespace n
+      WHERE NOT ${SYSTEM_SCHEMA("n.nspname")} AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_namespace", "n.oid")}`)) {
+        if (!scope.schema(row.name))
+            continue;
+        schemas.push(row.name);
+        noteObject(collector, "schema ", displayName(row.name), row.owner, row);
+    }
+    const relationRows = await query(`SELECT c.oid::text AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
+            pg_catalog.pg_get_userbyid(c.relowner) AS owner,
+            CASE WHEN c.relispartition THEN pg_catalog.pg_get_expr(c.relpartbound, 0) END AS bound,
+            c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls,
+            pg_catalog.pg_table_is_visible(c.oid) AS visible,
+            (SELECT s.seqincrement < 0 FROM pg_catalog.pg_sequence s WHERE s.seqrelid = c.oid) AS descending,
+            (SELECT d.refobjid::text FROM pg_catalog.pg_depend d
+              WHERE c.relkind = 'S' AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid
+                AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i') LIMIT 1) AS owned_by,
+            ${aclColumn("c.relacl", "c.relowner", "r")}
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND NOT ${SYSTEM_SCHEMA("n.nspname")}
+        AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_class", "c.oid")}`);
+    const byOid = new Map(relationRows.map((row) => [row.oid, row]));
+    const inScope = new Set();
+    for (const row of relationRows) {
+        if (scope.relation(row.schema, row.name, row.visible))
+            inScope.add(row.oid);
+    }
+    // pg_dump -t dumps the sequences the selected tables own.
+    if (scope.tablesSelected) {
+        for (const row of relationRows) {
+            if (row.owned_by && inScope.has(row.owned_by) && !scope.ignored(row.schema))
+                inScope.add(row.oid);
+        }
+    }
+    const relationName = (oid) => {
+        const row = byOid.get(oid);
+        return row ? qualifiedName(row.schema, row.name) : `oid ${oid}`;
+    };
+    const lists = {
+        r: new Map(),
+        p: new Map(),
+        v: new Map(),
+        m: new Map(),
+        f: new Map(),
+    };
+    const sequenceOids = [];
+    const descendingSequences = [];
+    const rowSecurity = new Map();
+    for (const oid of inScope) {
+        const row = byOid.get(oid);
+        const qualified = qualifiedName(row.schema, row.name);
+        if (row.kind !== "S")
+            pushTo(lists[row.kind], row.schema, row.name);
+        else
+            sequenceOids.push(oid);
+        if (row.descending)
+            descendingSequences.push(qualified);
+        noteObject(collector, `${RELATION_WORDS[row.kind]} ${displayName(row.schema)}.`, displayName(row.name), row.owner, row);
+        if (row.rls || row.force_rls) {
+            rowSecurity.set(qualified, row.rls && row.force_rls ? "enabled, forced" : row.rls ? "enabled" : "forced");
+        }
+    }
+    // Values are filled in later, outside the transaction.
+    const sequences = new Map();
+    const sequenceNames = new Map();
+    for (const oid of sequenceOids) {
+        const row = byOid.get(oid);
+        setIn(sequences, row.schema, row.name, null);
+        sequenceNames.set(oid, [row.schema, row.name]);
+    }
+    const partitionOf = new Map();
+    const inherits = new Map();
+    for (const row of await query(`SELECT inhrelid::text AS child, inhparent::text AS parent FROM pg_catalog.pg_inherits ORDER BY inhrelid, inhseqno`)) {
+        if (!inScope.has(row.child))
+            continue;
+        const child = byOid.get(row.child);
+        if (!child || (child.kind !== "r" && child.kind !== "p" && child.kind !== "f"))
+            continue;
+        const name = relationName(row.child);
+        if (child.bound !== null)
+            partitionOf.set(name, `${relationName(row.parent)} ${child.bound}`);
+        else
+            pushTo(inherits, name, relationName(row.parent));
+    }
+    // Column grants: a column's default ACL is empty.
+    for (const row of await query(`SELECT a.attrelid::text AS table, a.attname AS column, pg_catalog.pg_get_userbyid(c.relowner) AS owner,
+            ${aclColumn("a.attacl", "c.relowner", "c")}
+       FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+      WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped`)) {
+        if (!inScope.has(row.table))
+            continue;
+        noteObject(collector, `column ${relationName(row.table)}.`, displayName(row.column), undefined, row);
+    }
+    const constraints = new Map();
+    for (const row of await query(`SELECT conrelid::text AS table, conname AS name, contype AS type FROM pg_catalog.pg_constraint WHERE conrelid <> 0 AND conparentid = 0`)) {
+        if (!inScope.has(row.table))
+            continue;
+        const table = byOid.get(row.table);
+        let perTable = constraints.get(table.schema);
+        if (!perTable)
+            constraints.set(table.schema, (perTable = new Map()));
+        // The most common constraint by far, under its default name: one letter.
+        pushTo(perTable, table.name, row.type === "p" && row.name === `${table.name}_pkey` ? "p" : `${row.type} ${row.name}`);
+    }
+    const indexes = new Map();
+    for (const row of await query(`SELECT i.indrelid::text AS table, c.relname AS name
+       FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+      WHERE NOT c.relispartition
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))`)) {
+        if (inScope.has(row.table))
+            pushTo(indexes, relationName(row.table), row.name);
+    }
+    const triggers = new Map();
+    const TRIGGER_STATES = { D: " (disabled)", R: " (replica)", A: " (always)" };
+    for (const row of await query(`SELECT tgrelid::text AS table, tgname AS name, tgenabled AS enabled FROM pg_catalog.pg_trigger
+      WHERE NOT tgisinternal${serverVersion >= 130000 ? " AND tgparentid = 0" : ""}`)) {
+        if (inScope.has(row.table))
+            pushTo(triggers, relationName(row.table), row.name + (TRIGGER_STATES[row.enabled] ?? ""));
+    }
+    const policies = new Map();
+    const COMMANDS = { r: "SELECT", a: "INSERT", w: "UPDATE", d: "DELETE", "*": "ALL" };
+    for (const row of await query(`SELECT polrelid::text AS table, polname AS name, polcmd AS command, polpermissive AS permissive,
+            ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(r)::text END
+                    FROM unnest(polroles) r ORDER BY 1) AS roles
+       FROM pg_catalog.pg_policy`)) {
+        if (!inScope.has(row.table))
+            continue;
+        const text = `${row.permissive ? "permissive" : "restrictive"} ${COMMANDS[row.command] ?? row.command} TO ${sorted(row.roles).join(",")}`;
+        setIn(policies, relationName(row.table), row.name, text);
+    }
+    // Functions and types: schema objects that pg_dump -t leaves out.
+    const functions = new Map();
+    const KIND_PREFIX = { p: "procedure ", a: "aggregate ", w: "window " };
+    for (const row of await query(`SELECT n.nspname AS schema, p.proname AS name, p.prokind AS kind, pg_catalog.pg_get_userbyid(p.proowner) AS owner,
+            (SELECT string_agg(${TYPE_NAME("a.t")}, ',' ORDER BY a.i) FROM unnest(p.proargtypes) WITH ORDINALITY a(t, i)) AS args,
+            ${aclColumn("p.proacl", "p.proowner", "f")}
+       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+      WHERE NOT ${SYSTEM_SCHEMA("n.nspname")} AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_proc", "p.oid")}`)) {
+        if (!scope.schema(row.schema))
+            continue;
+        const signature = `${displayName(row.name)}(${row.args ?? ""})`;
+        pushTo(functions, row.schema, (KIND_PREFIX[row.kind] ?? "") + signature);
+        const word = row.kind === "p" ? "procedure" : row.kind === "a" ? "aggregate" : "function";
+        noteObject(collector, `${word} ${displayName(row.schema)}.`, signature, row.owner, row);
+    }
+    const types = new Map();
+    const TYPE_WORDS = { d: "domain", c: "composite", r: "range", e: "enum" };
+    for (const row of await query(`SELECT n.nspname AS schema, t.typname AS name, t.typtype AS type, pg_catalog.pg_get_userbyid(t.typowner) AS owner,
+            ARRAY(SELECT e.enumlabel::text FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS labels,
+            ${aclColumn("t.typacl", "t.typowner", "T")}
+       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+      WHERE t.typtype IN ('d', 'e', 'r', 'c') AND NOT ${SYSTEM_SCHEMA("n.nspname")}
+        AND (t.typtype <> 'c' OR (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid) = 'c')
+        AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_type", "t.oid")}`)) {
+        if (!scope.schema(row.schema))
+            continue;
+        const word = TYPE_WORDS[row.type];
+        setIn(types, row.schema, row.name, row.type === "e" ? `enum(${row.labels.join(",")})` : word);
+        const prefix = `${word === "enum" ? "type" : word} ${displayName(row.schema)}.`;
+        noteObject(collector, prefix, displayName(row.name), row.owner, row);
+    }
+    // Default privileges: per schema ones follow the schema, global ones are outside schemas.
+    const defaultAcls = new Map();
+    const OBJECT_TYPES = {
+        r: "tables",
+        S: "sequences",
+        f: "functions",
+        T: "types",
+        n: "schemas",
+    };
+    for (const row of await query(`SELECT pg_catalog.pg_get_userbyid(d.defaclrole) AS role, n.nspname AS schema, d.defaclobjtype AS type,
+            ARRAY(SELECT CASE WHEN a.grantee = 0 THEN '' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END
+                         || '=' || a.privilege_type || CASE WHEN a.is_grantable THEN '*' ELSE '' END
+                    FROM pg_catalog.aclexplode(d.defaclacl) a) AS acl
+       FROM pg_catalog.pg_default_acl d LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace`)) {
+        if (row.schema === null ? !scope.globals : !scope.schema(row.schema))
+            continue;
+        const where = row.schema === null ? "*" : displayName(row.schema);
+        defaultAcls.set(`${row.role} in ${where} on ${OBJECT_TYPES[row.type] ?? row.type}`, compactAcl(row.acl));
+    }
+    // Publications: the objects are outside schemas; a member table counts when it is in scope.
+    const publications = new Map();
+    const extensions = new Map();
+    const casts = new Map();
+    const foreignDataWrappers = [];
+    const foreignServers = new Map();
+    const userMappings = [];
+    const eventTriggers = new Map();
+    let largeObjects = { count: 0, owners: {}, acl: {} };
+    if (scope.globals) {
+        const members = new Map();
+        for (const row of await query(`SELECT p.pubname AS publication, r.prrelid::text AS table
+         FROM pg_catalog.pg_publication_rel r JOIN pg_catalog.pg_publication p ON p.oid = r.prpubid`)) {
+            if (inScope.has(row.table))
+                pushTo(members, row.publication, relationName(row.table));
+        }
+        const memberSchemas = new Map();
+        // FOR TABLES IN SCHEMA: PostgreSQL 15 and later.
+        const schemaMembers = serverVersion < 150000
+            ? []
+            : await query(`SELECT p.pubname AS publication, n.nspname AS schema
+               FROM pg_catalog.pg_publication_namespace pn
+               JOIN pg_catalog.pg_publication p ON p.oid = pn.pnpubid
+               JOIN pg_catalog.pg_namespace n ON n.oid = pn.pnnspid`);
+        for (const row of schemaMembers) {
+            if (scope.schema(row.schema))
+                pushTo(memberSchemas, row.publication, displayName(row.schema));
+        }
+        for (const row of await query(`SELECT pubname AS name, pg_catalog.pg_get_userbyid(pubowner) AS owner, puballtables AS all, pubviaroot AS root,
+              concat_ws(',', CASE WHEN pubinsert THEN 'insert' END, CASE WHEN pubupdate THEN 'update' END,
+                        CASE WHEN pubdelete THEN 'delete' END, CASE WHEN pubtruncate THEN 'truncate' END) AS operations
+         FROM pg_catalog.pg_publication`)) {
+            publications.set(row.name, {
+                allTables: row.all,
+                operations: row.operations + (row.root ? " via root" : ""),
+                tables: sorted(members.get(row.name) ?? []),
+                schemas: sorted(memberSchemas.get(row.name) ?? []),
+            });
+            collector.owners.set(`publication ${displayName(row.name)}`, row.owner);
+        }
+        for (const row of await query(`SELECT e.extname AS name, e.extversion AS version, n.nspname AS schema
+         FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace`)) {
+            if (!scope.ignored(row.schema))
+                extensions.set(row.name, row.version);
+        }
+        const CAST_METHODS = { b: "binary", i: "inout" };
+        const CAST_CONTEXTS = { i: "implicit", a: "assignment", e: "explicit" };
+        for (const row of await query(`SELECT ${TYPE_NAME("c.castsource")} AS source, ${TYPE_NAME("c.casttarget")} AS target,
+              c.castmethod AS method, c.castcontext AS context,
+              CASE WHEN c.castfunc <> 0 THEN
+                (SELECT fn.nspname || '.' || f.proname FROM pg_catalog.pg_proc f
+                   JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace WHERE f.oid = c.castfunc) END AS func
+         FROM pg_catalog.pg_cast c
+        WHERE c.oid >= 16384 AND ${NOT_EXTENSION_MEMBER("pg_catalog.pg_cast", "c.oid")}`)) {
+            const method = row.func ? `function ${row.func}` : (CAST_METHODS[row.method] ?? row.method);
+            casts.set(`${row.source} AS ${row.target}`, `${method} ${CAST_CONTEXTS[row.context] ?? row.context}`);
+        }
+        for (const row of await query(`SELECT w.fdwname AS name, pg_catalog.pg_get_userbyid(w.fdwowner) AS owner, ${aclColumn("w.fdwacl", "w.fdwowner", "F")}
+         FROM pg_catalog.pg_foreign_data_wrapper w`)) {
+            foreignDataWrappers.push(row.name);
+            noteObject(collector, "foreign-data wrapper ", displayName(row.name), row.owner, row);
+        }
+        for (const row of await query(`SELECT s.srvname AS name, pg_catalog.pg_get_userbyid(s.srvowner) AS owner, w.fdwname AS wrapper,
+              ${aclColumn("s.srvacl", "s.srvowner", "S")}
+         FROM pg_catalog.pg_foreign_server s JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw`)) {
+            foreignServers.set(row.name, row.wrapper);
+            noteObject(collector, "server ", displayName(row.name), row.owner, row);
+        }
+        // pg_user_mappings, not pg_user_mapping: the catalog needs superuser, and options are not read.
+        for (const row of await query(`SELECT usename AS user, srvname AS server FROM pg_catalog.pg_user_mappings`)) {
+            userMappings.push(`${row.user}@${row.server}`);
+        }
+        const EVENT_STATES = { O: "enabled", D: "disabled", R: "replica", A: "always" };
+        for (const row of await query(`SELECT evtname AS name, evtevent AS event, evtenabled AS enabled, pg_catalog.pg_get_userbyid(evtowner) AS owner
+         FROM pg_catalog.pg_event_trigger`)) {
+            eventTriggers.set(row.name, `${row.event} ${EVENT_STATES[row.enabled] ?? row.enabled}`);
+            collector.owners.set(`event trigger ${displayName(row.name)}`, row.owner);
+        }
+        const loOwners = new Map();
+        const loAcl = new Map();
+        let count = 0;
+        for (const row of await query(`SELECT m.oid::text AS oid, pg_catalog.pg_get_userbyid(m.lomowner) AS owner,
+              ${aclColumn("m.lomacl", "m.lomowner", "L")}
+         FROM pg_catalog.pg_largeobject_metadata m`)) {
+            count++;
+            loOwners.set(row.owner, (loOwners.get(row.owner) ?? 0) + 1);
+            const acl = recordedAcl(row);
+            if (acl)
+                loAcl.set(row.oid, acl);
+        }
+        largeObjects = {
+            count,
+            owners: sortedRecord(loOwners),
+            acl: Object.fromEntries([...loAcl].sort((a, b) => Number(a[0]) - Number(b[0]))),
+        };
+    }
+    // The most common owner stands for all; only the exceptions are listed.
+    const ownerCounts = new Map();
+    for (const owner of collector.owners.values())
+        ownerCounts.set(owner, (ownerCounts.get(owner) ?? 0) + 1);
+    const owner = sorted(ownerCounts.keys()).sort((a, b) => ownerCounts.get(b) - ownerCounts.get(a))[0] ?? "";
+    const exceptions = new Map([...collector.owners].filter(([, value]) => value !== owner));
+    const bySchema = (map) => sortedRecord(map, sorted);
+    const fingerprint = {
+        version: CATALOG_FINGERPRINT_VERSION,
+        globals: scope.globals,
+        database: {
+            encoding: database.encoding,
+            collate: database.collate,
+            ctype: database.ctype,
+            settings,
+            roleSettings: sortedRecord(roleSettings),
+        },
+        schemas: sorted(schemas),
+        tables: bySchema(lists.r),
+        partitionedTables: bySchema(lists.p),
+        views: bySchema(lists.v),
+        materializedViews: bySchema(lists.m),
+        foreignTables: bySchema(lists.f),
+        sequences: nested(sequences),
+        descendingSequences: sorted(descendingSequences),
+        partitionOf: sortedRecord(partitionOf),
+        inherits: sortedRecord(inherits),
+        constraints: sortedRecord(constraints, (perTable) => sortedRecord(perTable, sorted)),
+        indexes: bySchema(indexes),
+        triggers: bySchema(triggers),
+        rowSecurity: sortedRecord(rowSecurity),
+        policies: nested(policies),
+        functions: bySchema(functions),
+        types: nested(types),
+        extensions: sortedRecord(extensions),
+        casts: sortedRecord(casts),
+        foreignDataWrappers: sorted(foreignDataWrappers),
+        foreignServers: sortedRecord(foreignServers),
+        userMappings: sorted(userMappings),
+        eventTriggers: sortedRecord(eventTriggers),
+        publications: sortedRecord(publications),
+        defaultAcls: sortedRecord(defaultAcls),
+        acl: sortedRecord(collector.acl, (groups) => sortedRecord(groups, sorted)),
+        owner,
+        owners: sortedRecord(exceptions),
+        largeObjects,
+    };
+    return { fingerprint, sequenceOids: sequenceNames };
+}
+/**
+ * Sequence values, on an idle connection, by statements of bounded size: each statement is its own
+ * transaction, and the lock that reading a sequence takes ends with it. Read from the sequences
+ * themselves: pg_sequence_last_value() says nothing of a sequence set with is_called = false
+ * (setval(s, n, false), or never used), which pg_dump does restore. Such a value is written
+ * "next <n>": the next nextval() returns n. Unreadable (no SELECT privilege): null.
+ */
+async function readSequenceValues(client, sequences) {
+    const values = new Map();
+    const oids = [...sequences.keys()];
+    const read = async (batch) => {
+        const sql = batch
+            .map((oid) => {
+            const [schema, name] = sequences.get(oid);
+            return `SELECT '${oid}' AS oid, last_value::text AS value, is_called FROM ${quoteIdent(schema)}.${quoteIdent(name)}`;
+        })
+            .join("\nUNION ALL ");
+        const { rows } = await client.query(sql);
+        for (const row of rows)
+            values.set(row.oid, row.is_called ? row.value : `next ${row.value}`);
+    };
+    for (let start = 0; start < oids.length; start += SEQUENCE_BATCH) {
+        // Only the ones still there (dropped since the catalog read: not found) and readable.
+        const { rows } = await client.query(`SELECT c.oid::text AS oid FROM pg_catalog.pg_class c
+        WHERE c.oid = ANY($1::oid[])
+          -- CASE fixes the order: has_sequence_privilege() fails on anything but a sequence.
+          AND CASE WHEN c.relkind = 'S' THEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT') ELSE false END`, [oids.slice(start, start + SEQUENCE_BATCH)]);
+        const batch = rows.map((row) => row.oid);
+        if (batch.length === 0)
+            continue;
+        try {
+            await read(batch);
+        }
+        catch {
+            // One dropped between the two statements spoils its batch: read the others one by one.
+            for (const oid of batch)
+                await read([oid]).catch(() => undefined);
+        }
+    }
+    return values;
+}
+/** The fingerprint as stored: canonical JSON (keys already in a fixed order). */
+function serializeFingerprint(fingerprint) {
+    return JSON.stringify(fingerprint);
+}
+
+;// CONCATENATED MODULE: ./src/postgres/catalog-check.ts
+
+
+
+
+
+/**
+ * What the fingerprint covers for a dump of `scope`: the same selection as pg_dump's, the managed
+ * platform's schemas left out on both sides, and objects outside schemas only when the dump has
+ * them (`globals` false: pg_dump's --extension turns them off, as -n and -t do).
+ */
+function fingerprintScopeFor(scope, preset, globals) {
+    return {
+        includeSchemas: scope.includeSchemas,
+        excludeSchemas: scope.excludeSchemas,
+        includeTables: scope.includeTables,
+        excludeTables: scope.excludeTables,
+        schemaOnly: scope.schemaOnly,
+        ...(preset === "supabase" ? { ignoreSchemas: supabase_preset_SUPABASE_PLATFORM_SCHEMAS } : {}),
+        ...(globals === undefined ? {} : { globals }),
+    };
+}
+/** The manifest's fingerprint when this code can compare with it; otherwise why not, in one line. */
+function usableCatalog(manifest) {
+    const { catalog } = manifest;
+    if (!catalog) {
+        return {
+            notice: `the catalog comparison is skipped: backup ${manifest.backupId} has no catalog fingerprint (made before Lifeboat recorded one, or data-only)`,
+        };
+    }
+    if (catalog.version !== CATALOG_FINGERPRINT_VERSION) {
+        return {
+            notice: `the catalog comparison is skipped: backup ${manifest.backupId} has a catalog fingerprint of version ${String(catalog.version)}, this Lifeboat reads version ${CATALOG_FINGERPRINT_VERSION}`,
+        };
+    }
+    return { catalog };
+}
+/**
+ * Creates, NOLOGIN, every role the fingerprint names (owners, grantees, policy roles) that the
+ * server lacks, so that the archive's ownership and grants apply in full: pg_restore sends all
+ * grants of an object as one statement, and one unknown grantee loses all of them. Roles are
+ * cluster-wide; they are left in place afterwards, like the roles object's.
+ */
+async function createReferencedRoles(client, catalog) {
+    const wanted = referencedRoles(catalog);
+    const { rows } = await client.query("SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY($1::text[])", [wanted]);
+    const present = new Set(rows.map((row) => row.rolname));
+    const out = { created: [], missing: [] };
+    for (const role of wanted) {
+        if (present.has(role))
+            continue;
+        try {
+            await client.query(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`);
+            out.created.push(role);
+        }
+        catch (error) {
+            // Another restore-test on the same server may have created it meanwhile.
+            if (error.code === "42710")
+                continue;
+            out.missing.push({ role, error: (0,domain_errors/* describeError */.Uc)(error) });
+        }
+    }
+    return out;
+}
+/**
+ * Fingerprints the restored database (`client`, idle) with the dump's scope and compares it with
+ * the source's. pg_restore options that leave objects out on purpose turn those objects' absence
+ * into warnings.
+ */
+async function compareRestoredCatalog(client, source, options) {
+    const restored = await takeCatalogFingerprint(client, { ...options.scope, globals: source.globals });
+    const { rows } = await client.query("SELECT current_user AS restorer, rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user");
+    const args = new Set(options.pgRestoreArgs);
+    const comparison = diffCatalog(source, restored, {
+        superuser: rows[0]?.superuser ?? false,
+        restorer: rows[0]?.restorer ?? "",
+        noOwner: args.has("--no-owner"),
+        noPrivileges: args.has("--no-privileges") || args.has("--no-acl"),
+        missingRoles: options.missingRoles,
+        databaseSettingsRestored: false,
+    });
+    const leftOut = [
+        ["--no-publications", /^publication /],
+        ["--no-policies", /^policy /],
+    ];
+    const differences = comparison.differences.map((difference) => {
+        const option = leftOut.find(([name, object]) => args.has(name) && object.test(difference.object));
+        return difference.severity === "failure" && option
+            ? { ...difference, severity: "warning", reason: `${option[0]}: left out on purpose` }
+            : difference;
+    });
+    differences.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === "failure" ? -1 : 1));
+    return {
+        failures: differences.filter((difference) => difference.severity === "failure").length,
+        warnings: differences.filter((difference) => difference.severity === "warning").length,
+        differences,
+    };
+}
+/** The catalog's warnings and notices as check-record and report lines. */
+function catalogWarnings(catalog) {
+    return [
+        ...catalog.notices,
+        ...catalog.differences
+            .filter((d) => d.severity === "warning")
+            .map((d) => `catalog ${formatDifference(d)}`),
+    ];
+}
+
 ;// CONCATENATED MODULE: ./src/report/format.ts
 /** Human-readable sizes and durations for tables and log lines. */
 function format_formatBytes(bytes) {
@@ -38750,6 +40696,8 @@ function formatTable(header, rows) {
 }
 
 ;// CONCATENATED MODULE: ./src/report/report.ts
+
+
 
 
 
@@ -38843,7 +40791,10 @@ function buildVerifyReport(result, context) {
     };
 }
 function buildRestoreTestReport(result, context) {
-    const warnings = merge(result.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`), context.loggedWarnings);
+    const warnings = merge([
+        ...result.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
+        ...catalogWarnings(result.catalog),
+    ], context.loggedWarnings);
     const passedAssertions = result.assertions.filter((assertion) => assertion.passed).length;
     const sections = [];
     if (result.mismatches.length > 0) {
@@ -38877,6 +40828,13 @@ function buildRestoreTestReport(result, context) {
             },
         });
     }
+    if (result.catalog.differences.length > 0) {
+        sections.push({
+            title: `Catalog differences (${result.catalog.failures} failures, ${result.catalog.warnings} warnings)`,
+            collapsed: result.catalog.failures === 0,
+            code: result.catalog.differences.map(formatDifference).join("\n"),
+        });
+    }
     if (result.run) {
         sections.push({
             title: "Command output",
@@ -38901,6 +40859,12 @@ function buildRestoreTestReport(result, context) {
             { label: "Restore", value: `${seconds(result.restoreSeconds)} (${result.mode})` },
             { label: "Tables checked", value: String(result.tablesChecked) },
             { label: "Mismatches", value: String(result.mismatches.length) },
+            {
+                label: "Catalog",
+                value: result.catalog.compared
+                    ? `${result.catalog.failures} failures, ${result.catalog.warnings} warnings`
+                    : "not compared",
+            },
             { label: "Assertions", value: `${passedAssertions}/${result.assertions.length}` },
             { label: "Command", value: result.run ? `exit ${result.run.exitCode ?? "killed"}` : "-" },
         ],
@@ -39194,60 +41158,66 @@ function renderMarkdown(report, target = "summary") {
     return text.slice(0, limits.total - note.length) + note;
 }
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(73024);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(48161);
+;// CONCATENATED MODULE: ./src/compress/spec.ts
+/**
+ * Lifeboat's own compression of the dump (pg_dump writes -Z0): the method and level a user asks
+ * for with `--compression`, parsed once.
+ */
+
+/**
+ * Level 1 of zstd: on a pgbench-style archive it stores within 1-2% of level 3's size at about
+ * 1.5x its speed (docs/benchmarks.md, "Compression engine"), and compression is the pipeline's
+ * bottleneck once pg_dump stops compressing.
+ */
+const DEFAULT_ZSTD_LEVEL = 1;
+/** gzip's fastest level: the gzip option is for compatibility, not for size. */
+const DEFAULT_GZIP_LEVEL = 1;
+const spec_DEFAULT_COMPRESSION = { method: "zstd", level: DEFAULT_ZSTD_LEVEL };
+const LEVELS = { zstd: [1, 22], gzip: [1, 9] };
+const EXPECTED = "expected zstd[:1-22], gzip[:1-9] or none";
+/** Parses `zstd`, `zstd:N`, `gzip`, `gzip:N` or `none` (an InputError naming --compression otherwise). */
+function spec_parseCompression(text) {
+    const value = text.trim().toLowerCase();
+    const fail = (why) => {
+        throw new InputError(`--compression "${text}": ${why}`, { input: "compression" });
+    };
+    if (value === "none")
+        return { method: "none" };
+    const match = /^(zstd|gzip)(?::(\d{1,3}))?$/.exec(value);
+    if (!match)
+        return fail(EXPECTED);
+    const method = match[1];
+    const [min, max] = LEVELS[method];
+    const level = match[2] === undefined ? (method === "zstd" ? DEFAULT_ZSTD_LEVEL : DEFAULT_GZIP_LEVEL) : Number(match[2]);
+    if (level < min || level > max)
+        fail(`${method} levels go from ${min} to ${max}`);
+    return { method, level };
+}
+/** The canonical text of a spec, as the manifest records it: `zstd:1`, `gzip:6`, `none`. */
+function formatCompression(spec) {
+    return spec.method === "none" ? "none" : `${spec.method}:${spec.level}`;
+}
+
 ;// CONCATENATED MODULE: ./src/domain/dump-plan.ts
 /**
  * pg_dump's command line, built from the user's scope: pure, so the same arguments are tested,
  * recorded in the manifest and run.
  */
 
-const LEVELS = { gzip: [1, 9], lz4: [1, 12], zstd: [1, 22] };
 /**
- * `auto` picks what compresses fastest for a size close to pg_dump's default: zstd on pg_dump 16
- * and later, gzip level 1 on older ones (about twice as fast as the default level 6 for ~4% more
- * bytes, measured in docs/benchmarks.md).
+ * Lifeboat's own compression of the dump (`--compression`): zstd[:N], gzip[:N] or none, and `auto`
+ * (the default) for zstd:1. pg_dump itself always writes uncompressed (-Z0): its compression runs in
+ * its one thread, gzip only before pg_dump 16, and an uncompressed archive is what the archive tap
+ * reads rows from (docs/benchmarks.md).
  */
-function parseCompression(text, pgDumpMajor) {
+function dump_plan_parseCompression(text) {
     const value = text.trim().toLowerCase();
-    const fail = (why) => {
-        throw new InputError(`--compression "${text}": ${why}`, { input: "compression" });
-    };
-    if (value === "" || value === "auto") {
-        return pgDumpMajor >= 16 ? { method: "zstd", level: undefined } : { method: "gzip", level: 1 };
-    }
-    if (value === "none" || value === "0")
-        return { method: "none" };
-    const match = /^(gzip|lz4|zstd)(?::(\d+))?$/.exec(value) ?? /^()(\d)$/.exec(value);
-    if (!match)
-        return fail("expected auto, none, gzip[:1-9], lz4[:1-12] or zstd[:1-22]");
-    const method = (match[1] || "gzip");
-    const level = match[2] === undefined ? undefined : Number(match[2]);
-    const [min, max] = LEVELS[method];
-    if (level !== undefined && (level < min || level > max)) {
-        fail(`${method} levels go from ${min} to ${max}`);
-    }
-    if (method !== "gzip" && pgDumpMajor < 16) {
-        fail(`${method} needs pg_dump 16 or later; this pg_dump is ${pgDumpMajor} (use gzip:1 to 9, or none)`);
-    }
-    if (method === "gzip")
-        return { method, level: level ?? 1 };
-    return { method, level };
+    if (value === "" || value === "auto")
+        return DEFAULT_COMPRESSION;
+    return parseCompressionSpec(text);
 }
-function formatCompression(compression) {
-    if (compression.method === "none")
-        return "none";
-    return compression.level === undefined ? compression.method : `${compression.method}:${compression.level}`;
-}
-function compressArgument(compression, pgDumpMajor) {
-    if (pgDumpMajor < 16) {
-        // pg_dump 15 and older take a gzip level only.
-        return `--compress=${compression.method === "gzip" ? compression.level : 0}`;
-    }
-    return `--compress=${formatCompression(compression)}`;
-}
+/** What pg_dump is asked for: no compression, spelled the way every major since 9 reads it. */
+const PG_DUMP_COMPRESS = "--compress=0";
 function dump_plan_emptyScope() {
     return {
         schemaOnly: false,
@@ -39262,11 +41232,7 @@ function dump_plan_emptyScope() {
 /** pg_dump's arguments, connection excepted (the adapter adds --dbname and the password env). */
 function buildPgDumpArgs(options) {
     const { scope } = options;
-    const args = [
-        "--format=custom",
-        compressArgument(options.compression, options.pgDumpMajor),
-        "--no-password",
-    ];
+    const args = ["--format=custom", PG_DUMP_COMPRESS, "--no-password"];
     if (options.snapshot)
         args.push(`--snapshot=${options.snapshot}`);
     if (scope.schemaOnly)
@@ -39572,7 +41538,7 @@ const allow = (why, value) => ({
 });
 const refuse = (why) => ({ allow: false, why });
 /** A role name as SET ROLE takes it: a plain identifier of at most 63 bytes. */
-function roleName(value) {
+function pg_args_roleName(value) {
     return /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/.test(value)
         ? undefined
         : "expected a role name (letters, digits, _ $ -)";
@@ -39611,7 +41577,7 @@ const PG_DUMP_POLICY = {
     "use-set-session-authorization": allow("a restore-time choice; no effect on what is dumped"),
     "load-via-partition-root": allow("rows are loaded through the partition root; the same rows"),
     "lock-wait-timeout": allow("fails early instead of waiting on a lock", pgDuration),
-    role: allow("the role the dump runs as (SET ROLE)", roleName),
+    role: allow("the role the dump runs as (SET ROLE)", pg_args_roleName),
     "strict-names": allow("makes an include pattern that matches nothing an error"),
     verbose: allow("progress on stderr; pg_dump's error line is still its last one"),
     "no-sync": allow("only skips fsync of output files; a streamed dump writes none"),
@@ -39690,7 +41656,7 @@ const PG_RESTORE_POLICY = {
     "enable-row-security": allow("restores with row security on, for a role without BYPASSRLS"),
     "no-data-for-failed-tables": allow("a table that failed to be created gets no data; the row check still sees it"),
     "strict-names": allow("only affects name patterns, which are refused anyway"),
-    role: allow("the role the restore runs as (SET ROLE)", roleName),
+    role: allow("the role the restore runs as (SET ROLE)", pg_args_roleName),
     "no-reconnect": allow("an obsolete no-op"),
     dbname: refuse(SCRATCH),
     create: refuse(SCRATCH),
@@ -40341,428 +42307,6 @@ function stripComments(statement) {
         .replace(/--[^\n]*/g, "")
         .replace(/\/\*[\s\S]*?\*\//g, "")
         .trim();
-}
-
-;// CONCATENATED MODULE: ./src/domain/supabase-preset.ts
-/**
- * The `supabase` preset, pure: which schemas a Supabase project's dump leaves out, which
- * extensions it keeps, which roles are the platform's own. Decisions and sources: docs/supabase.md
- * (the lists follow the Supabase CLI's `db dump`, pkg/migration/dump.go).
- */
-
-const PRESETS = (/* unused pure expression or super */ null && (["none", "supabase"]));
-/**
- * Schemas the platform creates and maintains, or that extensions own: neither their definitions
- * nor their data are dumped. `supabase db dump` leaves these out of both its schema and its data
- * dump (cron, net and pgmq only of the schema dump: see docs/supabase.md). pg_catalog,
- * information_schema and pg_toast are never dumped by pg_dump anyway.
- */
-const supabase_preset_SUPABASE_PLATFORM_SCHEMAS = (/* unused pure expression or super */ null && ([
-    "_analytics",
-    "_realtime",
-    "_supavisor",
-    "pgbouncer",
-    "realtime",
-    "supabase_migrations",
-    "cron",
-    "dbdev",
-    "graphql",
-    "graphql_public",
-    "net",
-    "pgmq",
-    "pgsodium",
-    "pgsodium_masks",
-    "pgtle",
-    "repack",
-    "tiger",
-    "tiger_data",
-    "timescaledb_*",
-    "_timescaledb_*",
-    "topology",
-    "vault",
-]));
-/**
- * Platform schemas that ARE dumped, definitions and data: auth and storage hold the user's users,
- * identities and object metadata; supabase_functions holds database webhooks that user tables'
- * triggers call; extensions holds the extensions user tables call (uuid_generate_v4()). Without
- * them a restore into a plain PostgreSQL fails on the first foreign key to auth.users.
- */
-const SUPABASE_KEPT_PLATFORM_SCHEMAS = (/* unused pure expression or super */ null && ([
-    "auth",
-    "storage",
-    "supabase_functions",
-    "extensions",
-]));
-/** The platform services' migration history: a fresh project has its own rows, so no data. */
-const SUPABASE_EXCLUDED_TABLE_DATA = (/* unused pure expression or super */ null && ([
-    "auth.schema_migrations",
-    "storage.migrations",
-    "supabase_functions.migrations",
-]));
-/**
- * Roles the platform creates in every project (and extensions it preinstalls create), left out of
- * the roles object: a Supabase project already has them and refuses CREATE/ALTER on them
- * (supautils), and a plain PostgreSQL needs none of them for the user's objects to work. The API
- * roles anon, authenticated and service_role are kept on purpose: policies and grants name them.
- */
-const SUPABASE_RESERVED_ROLES = [
-    "postgres",
-    "supabase_admin",
-    "supabase_auth_admin",
-    "supabase_storage_admin",
-    "supabase_functions_admin",
-    "supabase_realtime_admin",
-    "supabase_replication_admin",
-    "supabase_read_only_user",
-    "supabase_etl_admin",
-    "supabase_privileged_role",
-    "supabase_superuser",
-    "authenticator",
-    "pgbouncer",
-    "dashboard_user",
-    "pgsodium_keyholder",
-    "pgsodium_keyiduser",
-    "pgsodium_keymaker",
-    "pgtle_admin",
-];
-/** pg_* roles are PostgreSQL's own (pg_read_all_data, ...): never part of a roles object. */
-function isReservedRole(name, preset) {
-    if (name.startsWith("pg_"))
-        return true;
-    return preset === "supabase" && SUPABASE_RESERVED_ROLES.includes(name);
-}
-/**
- * The user's scope with the preset applied. The preset only adds: its schema exclusions go after
- * the user's --exclude-schema, its table-data exclusions after --exclude-table-data (each name
- * once). The user's --include-schema / --include-table narrow the dump as they do without a preset;
- * naming a schema the preset leaves out is refused, since the dump would silently hold nothing of it.
- */
-function supabase_preset_applyPreset(preset, scope) {
-    if (preset === "none")
-        return scope;
-    for (const schema of scope.includeSchemas) {
-        if (supabase_preset_SUPABASE_PLATFORM_SCHEMAS.includes(schema)) {
-            throw new InputError(`--include-schema "${schema}": the supabase preset leaves this platform schema out; drop --preset supabase to dump it`, { input: "include-schema" });
-        }
-    }
-    const union = (mine, theirs) => [...new Set([...mine, ...theirs])];
-    return {
-        ...scope,
-        excludeSchemas: union(scope.excludeSchemas, supabase_preset_SUPABASE_PLATFORM_SCHEMAS),
-        excludeTableData: union(scope.excludeTableData, SUPABASE_EXCLUDED_TABLE_DATA),
-    };
-}
-/** pg_dump's schema patterns (`*` wildcard only, as in the list above) against one schema name. */
-function matchesSchemaPattern(pattern, schema) {
-    const regex = new RegExp(`^${pattern.split("*").map(escapeRegex).join(".*")}$`);
-    return regex.test(schema);
-}
-function escapeRegex(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-function isPlatformSchema(schema) {
-    return supabase_preset_SUPABASE_PLATFORM_SCHEMAS.some((pattern) => matchesSchemaPattern(pattern, schema));
-}
-/**
- * pg_dump dumps every extension's CREATE EXTENSION even when its schema is excluded, and the
- * restore then fails (`schema "graphql" does not exist`, or the extension is not installed on a
- * plain server). The preset names the extensions to keep instead: those installed into a schema
- * that is dumped. Extensions in pg_catalog (pg_cron) or in a platform schema (pg_graphql,
- * pgsodium, supabase_vault) are the platform's. With none left, plpgsql (built in, so a no-op)
- * stands in: pg_dump reads an empty --extension list as "all of them".
- */
-function supabaseExtensionArgs(installed) {
-    const kept = installed
-        .filter((extension) => extension.schema !== "pg_catalog" && !isPlatformSchema(extension.schema))
-        .map((extension) => extension.name)
-        .sort();
-    const names = kept.length > 0 ? kept : ["plpgsql"];
-    return names.map((name) => `--extension="${name.replaceAll('"', '""')}"`);
-}
-/** A pg_restore error about a missing platform role: expected on a plain server, so tolerated. */
-function isPlatformRoleError(error) {
-    const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
-    return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
-}
-
-;// CONCATENATED MODULE: ./src/domain/connection-rules.ts
-/**
- * What can be told about a connection URL before connecting: Supabase's host forms and poolers,
- * the sslmode to use, and the address families a host needs. Pure: DNS answers and what the
- * machine's network can reach are passed in. docs/connections.md describes every rule.
- */
-
-const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
-/** Stands in for the password wherever a URL is suggested: the real one is never printed. */
-const PASSWORD_PLACEHOLDER = "[YOUR-PASSWORD]";
-/** localhost, 127.0.0.0/8, ::1 and Unix socket directories: traffic that never leaves the machine. */
-function connection_rules_isLocalHost(host) {
-    const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-    return (connection_rules_isSocketPath(host) ||
-        bare === "localhost" ||
-        bare.endsWith(".localhost") ||
-        bare === "::1" ||
-        /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare));
-}
-/** A host that is a directory holding the server's Unix socket (libpq's convention). */
-function connection_rules_isSocketPath(host) {
-    return host.startsWith("/");
-}
-/**
- * The sslmode a connection uses: the URL's `sslmode` (or node-postgres's `ssl=true|false`) when
- * given, else `require` for a host across a network and `prefer` (libpq's own default) for a local
- * one; a Unix socket is never encrypted. `sslrootcert=system` implies verify-full, as in libpq 16.
- */
-function resolveSslMode(params, host, input = "database-url") {
-    const flag = `--${input}`;
-    let explicit;
-    const given = params.sslmode;
-    if (given !== undefined) {
-        if (!SSL_MODES.includes(given)) {
-            throw new domain_errors/* InputError */.dz(`${flag}: sslmode "${given}" is not one of ${SSL_MODES.join(", ")}`, { input });
-        }
-        explicit = given;
-    }
-    else if (params.ssl !== undefined) {
-        const ssl = params.ssl.toLowerCase();
-        if (["true", "1", "require", "no-verify"].includes(ssl))
-            explicit = "require";
-        else if (["false", "0", "disable"].includes(ssl))
-            explicit = "disable";
-        else {
-            throw new domain_errors/* InputError */.dz(`${flag}: ssl "${params.ssl}" is not true or false; use sslmode=${SSL_MODES.join("|")} instead`, { input });
-        }
-    }
-    if (params.sslrootcert === "system") {
-        if (explicit !== undefined && explicit !== "verify-full") {
-            throw new domain_errors/* InputError */.dz(`${flag}: sslrootcert=system needs sslmode=verify-full (got sslmode=${explicit})`, {
-                input,
-            });
-        }
-        return { mode: "verify-full", explicit: true };
-    }
-    if (explicit !== undefined)
-        return { mode: explicit, explicit: true };
-    if (connection_rules_isSocketPath(host))
-        return { mode: "disable", explicit: false };
-    return { mode: connection_rules_isLocalHost(host) ? "prefer" : "require", explicit: false };
-}
-/**
- * `db.<ref>.supabase.co` (the project's own server, IPv6 only unless the IPv4 add-on is on) and
- * `aws-0-<region>.pooler.supabase.com` (Supavisor: session mode on 5432, transaction mode on 6543).
- */
-function supabaseHost(host) {
-    const name = host.toLowerCase().replace(/\.$/, "");
-    const direct = /^db\.([a-z0-9]+)\.supabase\.co$/.exec(name);
-    if (direct)
-        return { kind: "direct", ref: direct[1] };
-    if (name.endsWith(".pooler.supabase.com")) {
-        const region = /^aws-\d+-([a-z0-9-]+)\.pooler\.supabase\.com$/.exec(name);
-        return { kind: "pooler", region: region?.[1], host: name };
-    }
-    return undefined;
-}
-/**
- * The session pooler form of a direct Supabase URL, password left as a placeholder. The pooler's
- * host names the project's region, which only the dashboard knows (Connect -> Session pooler).
- */
-function sessionPoolerUrl(url, ref, poolerHost) {
-    const user = `${(url.user ?? "postgres").replace(/\.[a-z0-9]+$/, "")}.${ref}`;
-    const query = Object.entries(url.params)
-        .filter(([key]) => !["host", "port", "user", "dbname", "password"].includes(key))
-        .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
-        .join("&");
-    return `postgresql://${encodeURIComponent(user)}:${PASSWORD_PLACEHOLDER}@${poolerHost ?? "aws-0-<region>.pooler.supabase.com"}:5432/${encodeURIComponent(url.database)}${query ? `?${query}` : ""}`;
-}
-/**
- * Rules that need no network: poolers in transaction mode, where every transaction may run in
- * another server session, so pg_dump's snapshot and its session settings would not hold.
- */
-function urlRules(url, input = "database-url") {
-    const flag = `--${input}`;
-    const findings = [];
-    const supabase = supabaseHost(url.host);
-    const onSupabase = supabase !== undefined || /\.supabase\.(co|com)$/i.test(url.host);
-    const needsSession = "pg_dump needs one server session for its whole run (its snapshot and settings)";
-    if (url.port === 6543 && onSupabase) {
-        const instead = supabase?.kind === "pooler"
-            ? `the session pooler on the same host: port 5432, user ${url.user ?? "postgres.<project-ref>"}`
-            : supabase?.kind === "direct"
-                ? `port 5432 on the same host (IPv6 only), or the session pooler: ${sessionPoolerUrl(url, supabase.ref)} (copy the host from the dashboard: Connect -> Session pooler)`
-                : "the session pooler (port 5432; dashboard: Connect -> Session pooler)";
-        findings.push({
-            level: "fail",
-            message: `${flag}: port 6543 is Supabase's transaction pooler, and ${needsSession}; use ${instead}`,
-        });
-    }
-    else if (url.port === 6543) {
-        findings.push({
-            level: "warn",
-            message: `${flag}: port 6543 is where Supabase and others run a transaction-mode pooler, which breaks pg_dump; if ${url.host} is one, use its session mode (or the server itself)`,
-        });
-    }
-    const neon = /^(ep-[a-z0-9-]+)-pooler(\..*\.neon\.tech)$/i.exec(url.host);
-    if (neon) {
-        findings.push({
-            level: "fail",
-            message: `${flag}: ${url.host} is Neon's pooled host (PgBouncer in transaction mode), and ${needsSession}; use the direct host ${neon[1]}${neon[2]}`,
-        });
-    }
-    return findings;
-}
-/** Whether an IPv6 address is a global unicast one (2000::/3): reachable only over a global route. */
-function isGlobalIpv6(address) {
-    return /^[23][0-9a-f]{0,3}:/i.test(address);
-}
-/**
- * A host that resolves only to global IPv6 addresses, on a machine with no global IPv6 route
- * (GitHub-hosted runners have none): fails with what to use instead.
- */
-function addressFamilyProblem(url, addresses, hasIpv6Route, input = "database-url") {
-    if (addresses.length === 0 || hasIpv6Route)
-        return undefined;
-    if (addresses.some((entry) => entry.family === 4))
-        return undefined;
-    if (!addresses.every((entry) => isGlobalIpv6(entry.address)))
-        return undefined;
-    const flag = `--${input}`;
-    const supabase = supabaseHost(url.host);
-    const why = `has only IPv6 addresses (${addresses[0].address}) and this machine has no IPv6 route`;
-    if (supabase?.kind === "direct") {
-        return `${flag}: ${url.host} ${why} (GitHub-hosted runners have none); use Supabase's session pooler instead: ${sessionPoolerUrl(url, supabase.ref)} (copy the pooler host from the dashboard: Connect -> Session pooler)`;
-    }
-    return `${flag}: host "${url.host}" ${why}; use a host name or address that is reachable over IPv4`;
-}
-/** One line for a host name that does not resolve, with the likely cause. */
-function unresolvedHostMessage(url, input = "database-url") {
-    const flag = `--${input}`;
-    const supabase = supabaseHost(url.host);
-    if (supabase?.kind === "direct") {
-        return `${flag}: host "${url.host}" does not resolve: the project ref "${supabase.ref}" may be wrong, or the project is paused (copy the URL from the dashboard: Connect)`;
-    }
-    if (supabase?.kind === "pooler") {
-        return `${flag}: host "${url.host}" does not resolve: the pooler's region may be wrong (copy the host from the dashboard: Connect -> Session pooler)`;
-    }
-    return `${flag}: host "${url.host}" could not be resolved (check the host name)`;
-}
-/** Supavisor's answer to a user it cannot map to a project: the user part names the project. */
-function poolerUserMessage(url, input = "database-url") {
-    const flag = `--${input}`;
-    const user = url.user ?? "(default user)";
-    if (!user.includes(".")) {
-        return `${flag}: the pooler does not know user "${user}" ("Tenant or user not found"); on Supabase's pooler the user is ${user === "(default user)" ? "postgres" : user}.<project-ref>, e.g. postgres.abcdefghijklmnop`;
-    }
-    const ref = user.slice(user.lastIndexOf(".") + 1);
-    return `${flag}: the pooler does not know user "${user}" ("Tenant or user not found"): the project ref "${ref}" in the user part may be wrong, or the pooler host is in another region than the project (copy both from the dashboard: Connect -> Session pooler)`;
-}
-/** Node's TLS error codes for certificates it refuses, as one line naming the problem and the fix. */
-function certificateProblem(code, mode) {
-    const problems = {
-        DEPTH_ZERO_SELF_SIGNED_CERT: "is self-signed",
-        SELF_SIGNED_CERT_IN_CHAIN: "is signed by a CA that is not trusted (self-signed root in the chain)",
-        UNABLE_TO_VERIFY_LEAF_SIGNATURE: "is signed by an unknown CA",
-        UNABLE_TO_GET_ISSUER_CERT: "is signed by an unknown CA",
-        UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "is signed by an unknown CA",
-        CERT_HAS_EXPIRED: "has expired",
-        CERT_NOT_YET_VALID: "is not valid yet",
-        ERR_TLS_CERT_ALTNAME_INVALID: "does not name this host (host name mismatch)",
-        CERT_SIGNATURE_FAILURE: "has a bad signature",
-    };
-    const problem = code ? problems[code] : undefined;
-    if (!problem)
-        return undefined;
-    const fix = code === "ERR_TLS_CERT_ALTNAME_INVALID"
-        ? "connect by the name in the certificate, use sslmode=verify-ca (CA checked, name not), or sslmode=require (encrypted, not verified)"
-        : "pass the CA that signed it with sslrootcert=/path/to/ca.crt, or use sslmode=require (encrypted, not verified)";
-    return `the server's TLS certificate ${problem} (sslmode=${mode}); ${fix}`;
-}
-
-;// CONCATENATED MODULE: ./src/domain/database-url.ts
-
-
-function parseDatabaseUrl(text, input = "database-url") {
-    const flag = `--${input}`;
-    const trimmed = text.trim();
-    if (trimmed === "") {
-        throw new domain_errors/* InputError */.dz(`${flag}: expected postgresql://user:password@host:port/database, got nothing`, {
-            input,
-        });
-    }
-    let url;
-    try {
-        url = new URL(trimmed);
-    }
-    catch {
-        throw new domain_errors/* InputError */.dz(`${flag}: not a URL; expected postgresql://user:password@host:port/database`, {
-            input,
-        });
-    }
-    if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
-        throw new domain_errors/* InputError */.dz(`${flag}: scheme "${url.protocol.replace(/:$/, "")}" is not postgresql; expected postgresql://user:password@host:port/database`, { input });
-    }
-    const params = {};
-    for (const [key, value] of url.searchParams)
-        params[key] = value;
-    let password = url.password ? decodeURIComponent(url.password) : undefined;
-    if (params.password !== undefined) {
-        password = params.password;
-        delete params.password;
-    }
-    const host = params.host ?? (url.hostname ? decodeURIComponent(url.hostname) : "localhost");
-    const portText = params.port ?? (url.port || "5432");
-    const port = Number(portText);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        throw new domain_errors/* InputError */.dz(`${flag}: port "${portText}" is not a number from 1 to 65535`, { input });
-    }
-    const database = params.dbname ?? decodeURIComponent(url.pathname.replace(/^\//, ""));
-    if (database === "") {
-        throw new domain_errors/* InputError */.dz(`${flag}: no database name; expected postgresql://user:password@host:port/database`, {
-            input,
-        });
-    }
-    const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
-    const ssl = resolveSslMode(params, host, input);
-    // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`.
-    delete params.ssl;
-    delete params.uselibpqcompat;
-    // Lifeboat's default for a remote host (require) is stricter than libpq's (prefer): written out.
-    if (ssl.explicit || ssl.mode === "require")
-        params.sslmode = ssl.mode;
-    const bare = new URL(url.toString());
-    bare.password = "";
-    bare.search = "";
-    for (const [key, value] of Object.entries(params))
-        bare.searchParams.set(key, value);
-    const display = new URL(url.toString());
-    display.username = "";
-    display.password = "";
-    display.search = "";
-    return {
-        withoutPassword: bare.toString(),
-        redacted: display.toString(),
-        password,
-        host,
-        port,
-        database,
-        user,
-        params,
-        sslmode: ssl.mode,
-    };
-}
-/** Replaces the password of any postgres URL in `text`, for messages that quote other tools. */
-function database_url_redactUrls(text) {
-    return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@");
-}
-/**
- * The full connection string, password included: only for in-process drivers and a child
- * process's DATABASE_URL, never for a log line or a command line.
- */
-function connectionString(url) {
-    if (url.password === undefined)
-        return url.withoutPassword;
-    const full = new URL(url.withoutPassword);
-    full.password = encodeURIComponent(url.password);
-    return full.toString();
 }
 
 ;// CONCATENATED MODULE: ./src/domain/size.ts
@@ -41941,7 +43485,7 @@ const spec_OPTIONS = {
     },
     compression: {
         name: "compression",
-        description: "pg_dump's compression: auto (zstd with pg_dump 16+, else gzip:1), none, gzip[:1-9], lz4[:1-12], zstd[:1-22].",
+        description: "Lifeboat's compression of the dump (pg_dump writes it uncompressed): zstd[:1-22], gzip[:1-9] or none; auto is zstd:1.",
         type: "string",
         default: "auto",
         value: "METHOD",
@@ -42863,21 +44407,9 @@ function parseRestoreSettings(raw) {
 var external_node_child_process_ = __nccwpck_require__(31421);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(51455);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: external "node:stream/promises"
 var external_node_stream_promises_ = __nccwpck_require__(46466);
 ;// CONCATENATED MODULE: ./src/domain/manifest.ts
-/**
- * manifest.json: what a backup holds and how to prove it. Written last, as the commit marker. Plain
- * JSON with no secrets: no password, no full connection string, no identity. Every field is
- * described in docs/format.md.
- *
- * Schema 2 lists the backup's stored artifacts (the database dump, the roles object; file sources
- * next), each with its stored and plaintext size and sha256. Schema 1 had fixed slots (`object`,
- * `dump.plaintext`, `roles`); parseManifest normalises it to the schema-2 shape here, in one place,
- * so no reader ever sees a version-1 manifest.
- */
 
 const MANIFEST_SCHEMA_VERSION = 2;
 /** Older schemas this code still reads (normalised to the current one). */
@@ -42934,13 +44466,43 @@ function manifestProblems(value) {
         problems.push("encryption.format");
     if (!Array.isArray(m.tables))
         problems.push("tables");
-    else if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0))
-        problems.push("tables[].rows");
+    else {
+        if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0))
+            problems.push("tables[].rows");
+        if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
+            problems.push("tables[].sha256");
+        }
+    }
+    if (m.largeObjects !== undefined && largeObjectsProblem(m.largeObjects))
+        problems.push("largeObjects");
     if (m.schemaVersion === 1)
         problems.push(...version1Problems(value));
     else
         problems.push(...artifactsProblems(m.artifacts));
+    if (m.catalog !== undefined && catalogProblem(m.catalog))
+        problems.push("catalog");
     return problems;
+}
+function largeObjectsProblem(value) {
+    const summary = value;
+    return (typeof summary !== "object" ||
+        summary === null ||
+        !Number.isSafeInteger(summary.count) ||
+        (summary.count ?? -1) < 0 ||
+        digestProblem(summary));
+}
+/**
+ * Only the envelope is checked: a fingerprint of another version is kept as it is and readers that
+ * do not know that version leave the comparison out.
+ */
+function catalogProblem(value) {
+    const catalog = value;
+    return (typeof catalog !== "object" ||
+        catalog === null ||
+        Array.isArray(catalog) ||
+        !Number.isSafeInteger(catalog.version) ||
+        typeof catalog.database !== "object" ||
+        catalog.database === null);
 }
 function digestProblem(value) {
     const digest = value;
@@ -43042,244 +44604,6 @@ function fromVersion1(v1) {
         });
     }
     return { schemaVersion: MANIFEST_SCHEMA_VERSION, ...rest, dump: dumpFacts, artifacts };
-}
-
-// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(13273);
-;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
-// ESM wrapper for pg
-
-
-// Re-export all the properties
-const Client = lib.Client
-const Pool = lib.Pool
-const Connection = lib.Connection
-const types = lib.types
-const Query = lib.Query
-const DatabaseError = lib.DatabaseError
-const escapeIdentifier = lib.escapeIdentifier
-const escapeLiteral = lib.escapeLiteral
-const Result = lib.Result
-const TypeOverrides = lib.TypeOverrides
-
-// Also export the defaults
-const defaults = lib.defaults
-
-// Re-export the default
-/* harmony default export */ const esm = (lib);
-
-;// CONCATENATED MODULE: ./src/postgres/connect.ts
-
-
-
-
-
-
-
-/** The URL parameters that only TLS reads; node-postgres gets them as `ssl` options instead. */
-const TLS_PARAMS = ["sslmode", "ssl", "sslrootcert", "sslcert", "sslkey", "sslpassword", "uselibpqcompat"];
-/**
- * Connects, or fails with a one-line InputError that says which part of the URL is wrong.
- * The password is never part of the message. TLS follows the URL's sslmode with libpq's meaning
- * (docs/connections.md), and the session's timeouts are turned off: a long COPY or a snapshot held
- * open for a whole dump must not be cancelled by a role's statement_timeout.
- */
-async function connect_connect(url, input = "database-url") {
-    const mode = url.sslmode;
-    // prefer: TLS, and plain text when the server has none; allow: the other way round.
-    const attempts = mode === "prefer" ? ["require", "disable"] : mode === "allow" ? ["disable", "require"] : [mode];
-    let client;
-    for (const [index, attempt] of attempts.entries()) {
-        const last = index === attempts.length - 1;
-        const ssl = attempt === "disable" ? false : connect_tlsOptions(url, attempt, input);
-        try {
-            client = await connect_open(url, ssl);
-            break;
-        }
-        catch (error) {
-            if (!last && (isNoTlsError(error) || (mode === "allow" && isHbaRejection(error))))
-                continue;
-            throw connect_connectionError(error, url, input);
-        }
-    }
-    await connect_disableTimeouts(client).catch(async (error) => {
-        await client.end().catch(() => undefined);
-        throw new domain_errors/* OperationError */.OK(`turning the session's timeouts off failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
-            cause: error,
-        });
-    });
-    return client;
-}
-async function connect_open(url, ssl) {
-    const client = new esm.Client({
-        // pg lets the URL's fields override separate ones, so the password goes back into the URL
-        // (in memory only) rather than beside it; the TLS parameters come out of it (pg would read
-        // require as verify-full), and TLS is configured here instead.
-        connectionString: withoutTlsParams(connectionString(url)),
-        ssl,
-        connectionTimeoutMillis: 15_000,
-        application_name: "lifeboat",
-    });
-    // A server that goes away later must not crash the process through an unhandled 'error' event;
-    // the query in flight rejects on its own.
-    client.on("error", () => undefined);
-    try {
-        await client.connect();
-    }
-    catch (error) {
-        await client.end().catch(() => undefined);
-        throw error;
-    }
-    return client;
-}
-function withoutTlsParams(text) {
-    const url = new URL(text);
-    for (const key of TLS_PARAMS)
-        url.searchParams.delete(key);
-    return url.toString();
-}
-/**
- * Session settings that cancel a long dump, off for this session: statement_timeout (a COPY or
- * count(*) of a big table), idle_in_transaction_session_timeout (the snapshot holder waits while
- * pg_dump works), lock_timeout, idle_session_timeout (14+) and transaction_timeout (17+). Only
- * the ones the server knows are set, so one statement serves every version.
- */
-const connect_DUMP_TIMEOUTS = [
-    "statement_timeout",
-    "idle_in_transaction_session_timeout",
-    "lock_timeout",
-    "idle_session_timeout",
-    "transaction_timeout",
-];
-async function connect_disableTimeouts(client) {
-    await client.query(`SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])`, [[...connect_DUMP_TIMEOUTS]]);
-}
-/**
- * node-postgres TLS options with libpq's meaning of each sslmode: require encrypts without
- * verifying (unless a CA is given, then it verifies like verify-ca, as libpq does); verify-ca
- * checks the chain but not the host name; verify-full checks both. The CA comes from
- * sslrootcert, else ~/.postgresql/root.crt as in libpq; sslrootcert=system means the system's
- * trusted roots.
- */
-function connect_tlsOptions(url, mode, input = "database-url") {
-    const flag = `--${input}`;
-    const read = (param, path) => {
-        try {
-            return (0,external_node_fs_.readFileSync)(path, "utf8");
-        }
-        catch (error) {
-            throw new domain_errors/* InputError */.dz(`${flag}: ${param} "${path}" cannot be read (${(0,domain_errors/* describeError */.Uc)(error)})`, {
-                input,
-                cause: error,
-            });
-        }
-    };
-    const options = {};
-    const rootcert = url.params.sslrootcert;
-    const defaultRoot = (0,external_node_path_.join)((0,external_node_os_.homedir)(), ".postgresql", "root.crt");
-    let ca;
-    if (rootcert && rootcert !== "system")
-        ca = read("sslrootcert", rootcert);
-    else if (rootcert === undefined && (0,external_node_fs_.existsSync)(defaultRoot))
-        ca = read("sslrootcert", defaultRoot);
-    if (ca !== undefined)
-        options.ca = ca;
-    if (url.params.sslcert)
-        options.cert = read("sslcert", url.params.sslcert);
-    if (url.params.sslkey)
-        options.key = read("sslkey", url.params.sslkey);
-    if (url.params.sslpassword)
-        options.passphrase = url.params.sslpassword;
-    const verifyCa = mode === "verify-ca" || (mode === "require" && ca !== undefined);
-    if (mode === "verify-ca" || mode === "verify-full") {
-        if (ca === undefined && rootcert !== "system") {
-            throw new domain_errors/* InputError */.dz(`${flag}: sslmode=${mode} needs the CA that signed the server's certificate: add sslrootcert=/path/to/ca.crt (or sslrootcert=system for the system's trusted roots, with pg_dump 16 or newer)`, { input });
-        }
-    }
-    if (mode === "verify-full")
-        options.rejectUnauthorized = true;
-    else if (verifyCa) {
-        options.rejectUnauthorized = true;
-        options.checkServerIdentity = () => undefined;
-    }
-    else
-        options.rejectUnauthorized = false;
-    return options;
-}
-function isNoTlsError(error) {
-    return /server does not support SSL/i.test((0,domain_errors/* describeError */.Uc)(error));
-}
-function isHbaRejection(error) {
-    return error.code === "28000" && /no pg_hba\.conf entry/i.test((0,domain_errors/* describeError */.Uc)(error));
-}
-function connect_connectionError(error, url, input) {
-    const flag = `--${input}`;
-    const code = error.code;
-    const text = (0,domain_errors/* describeError */.Uc)(error);
-    const where = `${url.host}:${url.port}`;
-    const user = url.user ?? "(default user)";
-    const certificate = connect_certificateProblemFor(error, url, input);
-    if (certificate)
-        return certificate;
-    let message;
-    if (isNoTlsError(error)) {
-        message = `${flag}: the server at ${where} does not offer TLS and sslmode is ${url.sslmode}; add ?sslmode=disable only on a network you trust (a service container, a private network)`;
-    }
-    else if (/Tenant or user not found/i.test(text)) {
-        message = poolerUserMessage(url, input);
-    }
-    else if (code === "28000" && /no encryption/i.test(text)) {
-        message = `${flag}: the server at ${where} refuses unencrypted connections from this machine for user "${user}" (pg_hba.conf); use sslmode=require`;
-    }
-    else if (url.password === undefined && /password must be a string|no password was provided/i.test(text)) {
-        message = `${flag}: the server asks for a password for user "${user}" and the URL has none (postgresql://user:password@host/database)`;
-    }
-    else {
-        switch (code) {
-            case "28P01":
-            case "28000":
-                message = `${flag}: authentication failed for user "${user}" at ${where} (check the user and password)`;
-                break;
-            case "3D000":
-                message = `${flag}: database "${url.database}" does not exist on ${where}`;
-                break;
-            case "ECONNREFUSED":
-                message = `${flag}: nothing accepts connections at ${where} (connection refused: check host and port)`;
-                break;
-            case "ENOTFOUND":
-            case "EAI_AGAIN":
-                message = unresolvedHostMessage(url, input);
-                break;
-            case "ETIMEDOUT":
-            case "EHOSTUNREACH":
-            case "ENETUNREACH":
-                message = `${flag}: ${where} is unreachable (${code}); check the host, the port and the network`;
-                break;
-            default:
-                message = `${flag}: cannot connect to ${where}: ${text}`;
-        }
-    }
-    return new domain_errors/* InputError */.dz(message, { input, cause: error });
-}
-/** A TLS certificate the server sent that the sslmode refuses, as one line; else undefined. */
-function connect_certificateProblemFor(error, url, input) {
-    const problem = certificateProblem(error.code, url.sslmode);
-    if (!problem)
-        return undefined;
-    return new domain_errors/* InputError */.dz(`--${input}: ${url.host}:${url.port}: ${problem}`, { input, cause: error });
-}
-async function connect_readServerInfo(client) {
-    const result = await client.query("SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes");
-    const row = result.rows[0];
-    const versionNum = Number(row.num);
-    return {
-        version: row.version,
-        databaseBytes: Number(row.bytes),
-        versionNum,
-        major: Math.floor(versionNum / 10000),
-        database: row.database,
-        user: row.user,
-    };
 }
 
 ;// CONCATENATED MODULE: external "node:dns/promises"
@@ -44228,6 +45552,8 @@ async function runDoctor(settings, deps) {
     return report;
 }
 
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(57075);
 ;// CONCATENATED MODULE: ./src/postgres/child-env.ts
 /**
  * The environments child processes get: an allow-list of what each needs, nothing inherited by
@@ -44442,6 +45768,7 @@ function pick(base, keep) {
 
 
 
+
 const LOG_KEEP = 64 * 1024;
 async function runPgRestore(options) {
     const tool = pg_dump_finder_toolSpawn(options.pgRestore, child_env_pgToolEnv(options.env, {
@@ -44472,7 +45799,7 @@ async function runPgRestore(options) {
     });
     if (!fromFile) {
         try {
-            await (0,external_node_stream_promises_.pipeline)([...options.input, child.stdin]);
+            await (0,external_node_stream_promises_.pipeline)([...options.input, stdinSink(child.stdin, closed)]);
         }
         catch (error) {
             child.kill("SIGTERM");
@@ -44490,6 +45817,46 @@ async function runPgRestore(options) {
     log = database_url_redactUrls(log);
     return { exitCode, errors: errorLines(log), log };
 }
+/**
+ * pg_restore's stdin as the end of the read pipeline. pg_restore with --table or --schema exits 0
+ * once it has what it needs and closes its input early (the rest of an uncompressed archive does
+ * not fit in the pipe's buffer): the rest is then read and dropped, so the artifact's digests are
+ * still checked whole. A pg_restore that closes its input and fails keeps the pipe error, which
+ * the caller turns into pg_restore's own.
+ */
+function stdinSink(stdin, exited) {
+    let gone;
+    const whenGone = (error) => (gone ??= exited.then((code) => {
+        if (code !== 0)
+            throw error;
+    }));
+    stdin.on("error", (error) => void whenGone(error).catch(() => undefined));
+    return new external_node_stream_.Writable({
+        write(chunk, _encoding, callback) {
+            if (gone)
+                return void gone.then(() => callback(), callback);
+            stdin.write(chunk, (error) => {
+                if (!error)
+                    return callback();
+                whenGone(error).then(() => callback(), callback);
+            });
+        },
+        final(callback) {
+            if (gone)
+                return void gone.then(() => callback(), callback);
+            stdin.end((error) => {
+                if (!error)
+                    return callback();
+                whenGone(error).then(() => callback(), callback);
+            });
+        },
+        destroy(error, callback) {
+            if (!gone)
+                stdin.destroy();
+            callback(error);
+        },
+    });
+}
 /** Each "pg_restore: error: ..." with the lines that detail it (Command was: ..., DETAIL: ...). */
 function errorLines(log) {
     const errors = [];
@@ -44505,90 +45872,6 @@ function errorLines(log) {
     return errors.filter((error) => !/^errors ignored on restore: \d+$/.test(error));
 }
 
-;// CONCATENATED MODULE: ./src/postgres/snapshot.ts
-
-
-async function exportSnapshot(client) {
-    // Long dumps must not be cancelled by the server's timeouts (connect() turns them off too; this
-    // session holds the snapshot and counts, so it makes sure); row security off makes a count
-    // that RLS would filter fail loudly, the way pg_dump itself does, instead of counting less.
-    await disableTimeouts(client);
-    await client.query("SET row_security = off");
-    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-    const { rows } = await client.query("SELECT pg_export_snapshot() AS id");
-    let open = true;
-    return {
-        id: rows[0].id,
-        async countRows(scope, options) {
-            if (scope.schemaOnly)
-                return [];
-            const tables = await listDumpedTables(client, scope, options);
-            const counts = [];
-            for (const table of tables) {
-                const result = await client.query(`SELECT count(*) AS rows FROM ONLY ${quoteIdent(table.schema)}.${quoteIdent(table.table)}`);
-                counts.push({ ...table, rows: Number(result.rows[0].rows) });
-            }
-            return counts;
-        },
-        async release() {
-            if (!open)
-                return;
-            open = false;
-            await client.query("ROLLBACK");
-        },
-    };
-}
-function quoteIdent(name) {
-    return `"${name.replaceAll('"', '""')}"`;
-}
-/**
- * The ordinary tables pg_dump writes data for under the scope: user schemas only, extension
- * members and foreign tables left out (pg_dump does not dump their data either), -n/-N/-t/-T and
- * --exclude-table-data applied with pg_dump's own pattern rules.
- */
-async function listDumpedTables(client, scope, options) {
-    const values = [];
-    const param = (value) => {
-        values.push(value);
-        return `$${values.length}`;
-    };
-    const tableMatch = (pattern) => {
-        const parsed = parseNamePattern(pattern);
-        const name = `c.relname ~ ${param(parsed.name)}`;
-        return parsed.schema
-            ? `(${name} AND n.nspname ~ ${param(parsed.schema)})`
-            : `(${name} AND pg_catalog.pg_table_is_visible(c.oid))`;
-    };
-    const conditions = [
-        "c.relkind = 'r'",
-        "n.nspname NOT IN ('pg_catalog', 'information_schema')",
-        "n.nspname NOT LIKE 'pg\\_toast%'",
-        "n.nspname NOT LIKE 'pg\\_temp\\_%'",
-        "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')",
-    ];
-    if (options.excludeUnlogged)
-        conditions.push("c.relpersistence <> 'u'");
-    if (scope.includeTables.length > 0) {
-        // As in pg_dump, -n/-N have no effect once -t selects tables.
-        conditions.push(`(${scope.includeTables.map(tableMatch).join(" OR ")})`);
-    }
-    else {
-        if (scope.includeSchemas.length > 0) {
-            conditions.push(`(${scope.includeSchemas.map((p) => `n.nspname ~ ${param(schemaPatternRegex(p))}`).join(" OR ")})`);
-        }
-        for (const pattern of scope.excludeSchemas)
-            conditions.push(`n.nspname !~ ${param(schemaPatternRegex(pattern))}`);
-    }
-    for (const pattern of [...scope.excludeTables, ...scope.excludeTableData]) {
-        conditions.push(`NOT ${tableMatch(pattern)}`);
-    }
-    const { rows } = await client.query(`SELECT n.nspname AS schema, c.relname AS table
-       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE ${conditions.join("\n        AND ")}
-      ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"`, values);
-    return rows;
-}
-
 ;// CONCATENATED MODULE: ./src/postgres/scratch.ts
 /**
  * Scratch databases for restore tests: created with a unique name on a server where the user may
@@ -44600,19 +45883,61 @@ async function listDumpedTables(client, scope, options) {
 function scratchName(backupId) {
     return `lifeboat_rt_${backupId.slice(0, 15).toLowerCase()}_${(0,external_node_crypto_.randomBytes)(3).toString("hex")}`;
 }
-async function createScratchDatabase(client, name, input) {
+/** Invalid parameter value (encoding and locale do not match), wrong object type (unknown locale), undefined object (unknown encoding). */
+const LOCALE_REFUSED = new Set(["22023", "42809", "42704"]);
+/**
+ * Creates the scratch database; with `like`, from template0 in the source's encoding and locale,
+ * so that a SQL_ASCII or LATIN1 source is not restored into UTF8. When the scratch server lacks
+ * that locale, the encoding is kept with the C locale (which goes with every encoding); when it
+ * refuses even that, the server's default is used. Returns a notice when it fell back.
+ */
+async function createScratchDatabase(client, name, input, like) {
+    if (like) {
+        const attempts = [
+            [like, undefined],
+            [
+                { encoding: like.encoding, collate: "C", ctype: "C" },
+                `the scratch server has no locale ${like.collate}/${like.ctype}: created with encoding ${like.encoding} and the C locale`,
+            ],
+        ];
+        let lastError;
+        for (const [locale, notice] of attempts) {
+            try {
+                await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(locale.encoding)} LC_COLLATE ${quoteLiteral(locale.collate)} LC_CTYPE ${quoteLiteral(locale.ctype)}`);
+                return notice;
+            }
+            catch (error) {
+                // Only a locale or encoding the server refuses is worth another try; anything else (no
+                // permission) is reported as it is, below.
+                if (!LOCALE_REFUSED.has(String(error.code)))
+                    throw creationError(error, name, input);
+                lastError = error;
+            }
+        }
+        await createPlain(client, name, input);
+        return `the scratch server refuses encoding ${like.encoding} (${(0,domain_errors/* describeError */.Uc)(lastError)}): created with its default encoding and locale`;
+    }
+    return createPlain(client, name, input);
+}
+async function createPlain(client, name, input) {
     try {
         await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
+        return undefined;
     }
     catch (error) {
-        const code = error.code;
-        if (code === "42501") {
-            throw new domain_errors/* InputError */.dz(`--${input}: the role may not CREATE DATABASE on that server (${(0,domain_errors/* describeError */.Uc)(error)}); use a connection where it may, such as a service container's superuser`, { input, cause: error });
-        }
-        throw new domain_errors/* OperationError */.OK(`creating the scratch database ${name} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
-            cause: error,
-        });
+        throw creationError(error, name, input);
     }
+}
+function creationError(error, name, input) {
+    if (error.code === "42501") {
+        return new domain_errors/* InputError */.dz(`--${input}: the role may not CREATE DATABASE on that server (${(0,domain_errors/* describeError */.Uc)(error)}); use a connection where it may, such as a service container's superuser`, { input, cause: error });
+    }
+    return new domain_errors/* OperationError */.OK(`creating the scratch database ${name} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
+        cause: error,
+    });
+}
+function quoteLiteral(text) {
+    return `'${text.replaceAll("'", "''")}'`;
 }
 async function dropScratchDatabase(client, name) {
     // WITH (FORCE) ends leftover sessions (a migration tool that did not disconnect); PostgreSQL 13+.
@@ -44652,8 +45977,6 @@ async function compareRowCounts(client, tables) {
     return mismatches;
 }
 
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(57075);
 ;// CONCATENATED MODULE: ./src/repository/check-record.ts
 
 const CHECK_RECORD_SCHEMA_VERSION = 2;
@@ -46042,6 +47365,402 @@ function passphraseIdentity(passphrase, maxWorkFactor = scrypt_MAX_WORK_FACTOR) 
 
 
 
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(38522);
+;// CONCATENATED MODULE: ./src/compress/parallel-compress.ts
+/**
+ * Compression on several cores: the input is cut into fixed-size chunks, each compressed as an
+ * independent zstd frame (or gzip member) by zlib's one-shot asynchronous call, which runs on the
+ * libuv thread pool, and the results are emitted in input order. Concatenated zstd frames are one
+ * valid zstd stream, and concatenated gzip members one valid gzip stream, so `zstd -d`, `gzip -d`
+ * and our decompressor read the output as they read a single-threaded one. Memory is bounded: at
+ * most `threads + 1` chunks are in flight, and no new input is taken while the reader lags behind.
+ *
+ * Why the thread pool rather than worker_threads (both built and measured, docs/benchmarks.md): the
+ * same parallelism and CPU time, ~80 MB less peak RSS (each worker is an isolate of its own, ~10 MB,
+ * and the buffers passed through workers were collected late), and no thread to start or stop.
+ */
+
+
+
+function zstdOptions(level, inputLength) {
+    return {
+        // One output chunk of the worst-case size: one callback per frame, not one per 16 KiB.
+        chunkSize: inputLength + (inputLength >> 7) + 65536,
+        params: { [external_node_zlib_.constants.ZSTD_c_compressionLevel]: level, [external_node_zlib_.constants.ZSTD_c_checksumFlag]: 1 },
+    };
+}
+function gzipOptions(level, inputLength) {
+    return { chunkSize: inputLength + (inputLength >> 7) + 65536, level };
+}
+/** One frame of empty input, so that empty input still gives a valid stream, as zlib's does. */
+function emptyFrame(method, level) {
+    return method === "zstd"
+        ? (0,external_node_zlib_.zstdCompressSync)(Buffer.alloc(0), zstdOptions(level, 0))
+        : (0,external_node_zlib_.gzipSync)(Buffer.alloc(0), gzipOptions(level, 0));
+}
+class parallel_compress_ParallelCompressStream extends external_node_stream_.Transform {
+    #options;
+    #maxInFlight;
+    #results = new Map();
+    /** Input buffers whose compression is done, refilled rather than allocated anew. */
+    #spare = [];
+    #submitted = 0;
+    #running = 0;
+    #emitted = 0;
+    #waiting = [];
+    #buffer;
+    #filled = 0;
+    /** The input callback, held while too much is in flight or the reader lags behind. */
+    #held;
+    #flushed;
+    constructor(options) {
+        super({ readableHighWaterMark: options.chunkSize });
+        this.#options = options;
+        this.#maxInFlight = options.threads + 1;
+    }
+    /** Chunks being compressed now (for tests: none start once the stream is destroyed). */
+    get running() {
+        return this.#running;
+    }
+    _transform(chunk, _encoding, callback) {
+        const { chunkSize } = this.#options;
+        let offset = 0;
+        while (offset < chunk.length) {
+            this.#buffer ??= this.#spare.pop() ?? Buffer.allocUnsafe(chunkSize);
+            const copied = chunk.copy(this.#buffer, this.#filled, offset);
+            this.#filled += copied;
+            offset += copied;
+            if (this.#filled === chunkSize)
+                this.#submitFilled();
+        }
+        if (this.#mustWait())
+            this.#held = callback;
+        else
+            callback();
+    }
+    _flush(callback) {
+        if (this.#filled > 0)
+            this.#submitFilled();
+        if (this.#submitted === 0)
+            this.push(emptyFrame(this.#options.method, this.#options.level));
+        this.#flushed = callback;
+        this.#finishIfDone();
+    }
+    _read(size) {
+        super._read(size);
+        this.#release();
+    }
+    _destroy(error, callback) {
+        // Chunks already in the pool finish there (a few milliseconds each) and are dropped.
+        this.#waiting = [];
+        this.#results.clear();
+        this.#spare.length = 0;
+        callback(error);
+    }
+    #mustWait() {
+        return (this.#submitted - this.#emitted >= this.#maxInFlight ||
+            this.readableLength >= this.readableHighWaterMark);
+    }
+    #release() {
+        if (this.#held && !this.#mustWait()) {
+            const callback = this.#held;
+            this.#held = undefined;
+            callback();
+        }
+    }
+    #submitFilled() {
+        this.#waiting.push({ id: this.#submitted++, input: this.#buffer.subarray(0, this.#filled) });
+        this.#buffer = undefined;
+        this.#filled = 0;
+        this.#start();
+    }
+    #start() {
+        while (this.#running < this.#options.threads && this.#waiting.length > 0 && !this.destroyed) {
+            const { id, input } = this.#waiting.shift();
+            this.#running++;
+            const done = (error, output) => this.#onDone(id, input, error, output);
+            const { method, level } = this.#options;
+            try {
+                if (method === "zstd")
+                    (0,external_node_zlib_.zstdCompress)(input, zstdOptions(level, input.length), done);
+                else
+                    (0,external_node_zlib_.gzip)(input, gzipOptions(level, input.length), done);
+            }
+            catch (error) {
+                // zlib validates its options synchronously.
+                process.nextTick(() => done(error, Buffer.alloc(0)));
+            }
+        }
+    }
+    #onDone(id, input, error, output) {
+        this.#running--;
+        if (this.destroyed)
+            return;
+        if (error) {
+            this.destroy(new domain_errors/* OperationError */.OK(`${this.#options.method} compression failed: ${(0,domain_errors/* describeError */.Uc)(error)}`));
+            return;
+        }
+        this.#spare.push(Buffer.from(input.buffer, input.byteOffset, this.#options.chunkSize));
+        this.#results.set(id, output);
+        this.#start();
+        for (let next = this.#results.get(this.#emitted); next; next = this.#results.get(this.#emitted)) {
+            this.#results.delete(this.#emitted++);
+            this.push(next);
+        }
+        this.#release();
+        this.#finishIfDone();
+    }
+    #finishIfDone() {
+        if (!this.#flushed || this.#emitted < this.#submitted)
+            return;
+        const callback = this.#flushed;
+        this.#flushed = undefined;
+        callback();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/compress/zstd-frames.ts
+/**
+ * Frame boundaries of a zstd stream (RFC 8878), found without decompressing: enough of each frame
+ * header and block header is read to know where the frame ends.
+ *
+ * Why: Node's zstd decompressor (zlib.createZstdDecompress, Node 24) ends its output when a frame
+ * ends inside an input chunk, silently dropping every frame after it; it decodes concatenated
+ * frames correctly only when each write ends at a frame boundary. ZstdFrameSplitter re-chunks the
+ * stream so that none of its chunks crosses one, and fails on input that is not zstd frames or that
+ * ends inside a frame.
+ */
+
+
+const FRAME_MAGIC = 0xfd2fb528;
+/** Skippable frames have magics 0x184D2A50 to 0x184D2A5F. */
+const SKIPPABLE_MASK = 0xfffffff0;
+const SKIPPABLE_MAGIC = 0x184d2a50;
+const MAX_BLOCK_SIZE = 128 * 1024;
+const DICTIONARY_ID_SIZES = [0, 1, 2, 4];
+const CONTENT_SIZE_SIZES = [0, 2, 4, 8];
+/** States whose bytes are read as a value; the others are passed over. */
+const READ = new Set([
+    "magic",
+    "frame-header-descriptor",
+    "block-header",
+    "skippable-size",
+]);
+function corrupt(detail) {
+    return new domain_errors/* OperationError */.OK(`the zstd stream is corrupted: ${detail}`);
+}
+class ZstdFrameSplitter extends external_node_stream_.Transform {
+    #state = "magic";
+    #need = 4;
+    #field = Buffer.alloc(4);
+    #fieldLength = 0;
+    #hasChecksum = false;
+    #lastBlock = false;
+    #frames = 0;
+    #offset = 0;
+    /** Complete frames seen so far. */
+    get frames() {
+        return this.#frames;
+    }
+    _transform(chunk, _encoding, callback) {
+        let start = 0;
+        let offset = 0;
+        try {
+            while (offset < chunk.length) {
+                const take = Math.min(this.#need, chunk.length - offset);
+                if (READ.has(this.#state)) {
+                    chunk.copy(this.#field, this.#fieldLength, offset, offset + take);
+                    this.#fieldLength += take;
+                }
+                offset += take;
+                this.#need -= take;
+                if (this.#need > 0)
+                    continue;
+                if (this.#advance(this.#offset + offset)) {
+                    this.push(chunk.subarray(start, offset));
+                    start = offset;
+                }
+            }
+        }
+        catch (error) {
+            callback(error);
+            return;
+        }
+        this.#offset += chunk.length;
+        if (start < chunk.length)
+            this.push(chunk.subarray(start));
+        callback();
+    }
+    _flush(callback) {
+        if (this.#state !== "magic" || this.#fieldLength > 0) {
+            callback(new domain_errors/* OperationError */.OK("the zstd stream is truncated: it ends inside a frame"));
+        }
+        else if (this.#frames === 0) {
+            callback(new domain_errors/* OperationError */.OK("the zstd stream is empty: it holds no frame"));
+        }
+        else {
+            callback();
+        }
+    }
+    #next(state, need) {
+        this.#state = state;
+        this.#need = need;
+        this.#fieldLength = 0;
+    }
+    /** Moves past a complete field; true when that completed a frame. */
+    #advance(position) {
+        for (;;) {
+            switch (this.#state) {
+                case "magic": {
+                    const magic = this.#field.readUInt32LE(0);
+                    if (magic === FRAME_MAGIC)
+                        this.#next("frame-header-descriptor", 1);
+                    else if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC)
+                        this.#next("skippable-size", 4);
+                    else
+                        throw corrupt(`no zstd frame starts at byte ${position - 4}`);
+                    return false;
+                }
+                case "frame-header-descriptor": {
+                    const descriptor = this.#field[0];
+                    if (descriptor & 0x08)
+                        throw corrupt(`a frame header at byte ${position - 1} sets the reserved bit`);
+                    const singleSegment = (descriptor >> 5) & 1;
+                    const contentSizeFlag = descriptor >> 6;
+                    this.#hasChecksum = ((descriptor >> 2) & 1) === 1;
+                    const rest = (singleSegment ? 0 : 1) +
+                        DICTIONARY_ID_SIZES[descriptor & 3] +
+                        (contentSizeFlag === 0 ? singleSegment : CONTENT_SIZE_SIZES[contentSizeFlag]);
+                    this.#next("frame-header-rest", rest);
+                    break;
+                }
+                case "frame-header-rest":
+                    this.#next("block-header", 3);
+                    return false;
+                case "block-header": {
+                    const header = this.#field.readUIntLE(0, 3);
+                    this.#lastBlock = (header & 1) === 1;
+                    const type = (header >> 1) & 3;
+                    const size = header >>> 3;
+                    if (type === 3)
+                        throw corrupt(`a block at byte ${position - 3} has the reserved type`);
+                    if (size > MAX_BLOCK_SIZE)
+                        throw corrupt(`a block at byte ${position - 3} is larger than 128 KiB`);
+                    // An RLE block stores its one repeated byte.
+                    this.#next("block-content", type === 1 ? 1 : size);
+                    break;
+                }
+                case "block-content":
+                    if (!this.#lastBlock)
+                        this.#next("block-header", 3);
+                    else if (this.#hasChecksum)
+                        this.#next("checksum", 4);
+                    else
+                        return this.#frameEnd();
+                    return false;
+                case "checksum":
+                case "skippable-content":
+                    return this.#frameEnd();
+                case "skippable-size":
+                    this.#next("skippable-content", this.#field.readUInt32LE(0));
+                    break;
+            }
+            // A field of zero bytes (a header without optional fields, an empty block) is complete at once.
+            if (this.#need > 0)
+                return false;
+        }
+    }
+    #frameEnd() {
+        this.#frames++;
+        this.#next("magic", 4);
+        return true;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/compress/index.ts
+/**
+ * Lifeboat's compression stages: a Transform that compresses (zstd or gzip, on all the cores
+ * allowed) or passes through, and the matching decompressor for the read path.
+ */
+
+
+
+
+
+
+/**
+ * Input per frame. Each frame starts with an empty window, so larger frames compress slightly
+ * better: 4 MiB frames store about 1% more than one zlib stream at level 1 (the same as `zstd -1`),
+ * 16 MiB frames gain nothing measurable, and the memory in flight is (threads + 1) x 4 MiB
+ * (docs/benchmarks.md, "Compression engine").
+ */
+const FRAME_SIZE = (/* unused pure expression or super */ null && (4 * 1024 * 1024));
+/**
+ * Chunks compressed at once at most: the libuv thread pool's default size, on which zlib runs.
+ * pg_dump, a single process, writes at ~200-400 MB/s and zstd level 1 runs at ~600 MB/s per core,
+ * so more only pays at high levels (set UV_THREADPOOL_SIZE and pass `threads` for those).
+ */
+const MAX_THREADS = 4;
+/** zlib's default 16 KiB output chunks are much slower for zstd (FIELD-NOTES). */
+const STREAM_CHUNK_SIZE = 256 * 1024;
+/**
+ * The default thread count: the cores the process may use but one, which pg_dump (a process of its
+ * own, on the critical path) needs, and at most MAX_THREADS. On a 2-core runner that is one: zlib's
+ * stream (itself on the libuv thread pool, off the main thread) at ~600 MB/s for level 1 already
+ * outruns pg_dump.
+ */
+function defaultThreads() {
+    return Math.max(1, Math.min(availableParallelism() - 1, MAX_THREADS));
+}
+/**
+ * A Transform that compresses as `spec` says. With one thread it is zlib's own stream; with more,
+ * independent frames compressed at once on the thread pool (ParallelCompressStream).
+ */
+function compress_createCompressor(spec, options = {}) {
+    if (spec.method === "none")
+        return new PassThrough();
+    const threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
+    if (threads === 1) {
+        return spec.method === "zstd"
+            ? createZstdCompress({
+                chunkSize: STREAM_CHUNK_SIZE,
+                params: { [constants.ZSTD_c_compressionLevel]: spec.level, [constants.ZSTD_c_checksumFlag]: 1 },
+            })
+            : createGzip({ level: spec.level, chunkSize: STREAM_CHUNK_SIZE });
+    }
+    return new ParallelCompressStream({
+        method: spec.method,
+        level: spec.level,
+        threads,
+        chunkSize: FRAME_SIZE,
+    });
+}
+function splitThenDecompress() {
+    const splitter = new ZstdFrameSplitter();
+    const decompressor = (0,external_node_zlib_.createZstdDecompress)({ chunkSize: STREAM_CHUNK_SIZE });
+    // pipeline destroys both on an error in either; the Duplex then fails with that error.
+    (0,external_node_stream_.pipeline)(splitter, decompressor, () => undefined);
+    return external_node_stream_.Duplex.from({ writable: splitter, readable: decompressor });
+}
+/**
+ * A stream that undoes `method`'s compression: a zstd stream of any number of frames, or a gzip
+ * stream of any number of members, as our compressor, the zstd and gzip tools and pigz write them.
+ * It fails on corrupted or truncated input.
+ */
+function createDecompressor(method) {
+    switch (method) {
+        case "zstd":
+            // Node's zstd decompressor drops the frames after one that ends inside a write: see
+            // zstd-frames.ts. Each write it gets ends at a frame boundary at the latest.
+            return splitThenDecompress();
+        case "gzip":
+            return (0,external_node_zlib_.createGunzip)({ chunkSize: STREAM_CHUNK_SIZE });
+        case "none":
+            return new external_node_stream_.PassThrough();
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/streams/hash-tap.ts
 
 /** Size and sha256 of the bytes seen, with the size readable while they flow. */
@@ -46133,9 +47852,8 @@ function stage_transformStage(name, stream) {
  *   write: plaintext digest -> compress -> encrypt -> stored digest -> store
  *   read:  store -> stored digest -> decrypt -> decompress -> plaintext digest -> consumer
  *
- * Compression is the seam for Lifeboat's own compression (issue 13): `compressStages` and
- * `decompressStages` return no stage for "none", the only method so far; a zstd stage goes there.
- * Taps that observe the plaintext (an archive parser counting rows per table) are passed in as
+ * Compression is Lifeboat's own (src/compress), keyed by the artifact's `compression` ("zstd:1",
+ * "gzip:6", "none"): no stage for "none". Taps that observe the plaintext (an archive parser counting rows per table) are passed in as
  * `plaintextTaps` and sit right after the plaintext digest.
  */
 
@@ -46145,16 +47863,23 @@ function stage_transformStage(name, stream) {
 const artifact_stages_PLAINTEXT = "plaintext";
 const artifact_stages_STORED = "stored";
 /** The compression method names this code can write and read. */
-const COMPRESSION_METHODS = (/* unused pure expression or super */ null && (["none"]));
-function compressStages(method) {
-    if (method === "none")
+const COMPRESSION_METHODS = (/* unused pure expression or super */ null && (["zstd", "gzip", "none"]));
+/** `compression` is the manifest's text ("zstd:1"); a bad one is the user's input (--compression). */
+function compressStages(compression) {
+    const spec = parseCompression(compression);
+    if (spec.method === "none")
         return [];
-    throw new InputError(`compression "${method}": expected one of ${COMPRESSION_METHODS.join(", ")}`);
+    return [transformStage("compress", createCompressor(spec))];
 }
-function decompressStages(method) {
+/** The level does not matter to reading: any zstd or gzip stream decompresses alike. */
+function decompressStages(compression) {
+    const method = compression.split(":", 1)[0] ?? "";
     if (method === "none")
         return [];
-    throw new Error(`artifact compression "${method}" is not one this Lifeboat reads (made by a newer one?)`);
+    if (method === "zstd" || method === "gzip") {
+        return [stage_transformStage("decompress", createDecompressor(method))];
+    }
+    throw new Error(`artifact compression "${compression}" is not one this Lifeboat reads (made by a newer one?)`);
 }
 /** Recipients to encrypt to, or an empty list for an unencrypted backup (the explicit opt-out). */
 function artifact_stages_writeStages(options) {
@@ -46686,6 +48411,7 @@ function findPgRestoreFor(manifest, settings, deps) {
 
 
 
+
 const OUTPUT_KEEP = 32 * 1024;
 /** The listing shows the backup broken: every problem becomes a failure, nothing is restored. */
 class BrokenBackup extends domain_errors/* OperationError */.OK {
@@ -46714,13 +48440,31 @@ async function runRestoreTest(settings, deps) {
     const checked = [];
     let result;
     let roles = null;
+    const usable = usableCatalog(manifest);
+    const source = "catalog" in usable ? usable.catalog : undefined;
+    const catalog = {
+        compared: false,
+        notices: "notice" in usable ? [usable.notice] : [],
+        rolesCreated: [],
+        missingRoles: [],
+        failures: 0,
+        warnings: 0,
+        differences: [],
+    };
+    for (const notice of catalog.notices)
+        log.info(notice);
     try {
         if (settings.assertions)
             await checkAssertionSyntax(admin, settings.assertions);
         // A backup whose artifacts the listing already shows missing or resized is not restored at all.
         if (resolved.problems.length > 0)
             throw new BrokenBackup(resolved.problems);
-        await createScratchDatabase(admin, database, "scratch-database-url");
+        // The source's encoding and locale: a SQL_ASCII or LATIN1 source is not restored into UTF8.
+        const localeNotice = await createScratchDatabase(admin, database, "scratch-database-url", source?.database);
+        if (localeNotice) {
+            catalog.notices.push(localeNotice);
+            log.warn(localeNotice);
+        }
         const rolesObject = rolesArtifact(manifest);
         if (rolesObject) {
             // Roles are cluster-wide: only missing ones are created, and none is dropped afterwards.
@@ -46735,6 +48479,18 @@ async function runRestoreTest(settings, deps) {
                 failures.push(`applying ${rolesObject.name}: ${error}`);
             }
         }
+        if (source) {
+            // After the roles object: it creates roles with their real attributes; the rest NOLOGIN.
+            const referenced = await createReferencedRoles(admin, source);
+            catalog.rolesCreated = referenced.created;
+            catalog.missingRoles = referenced.missing.map((entry) => entry.role);
+            if (referenced.created.length > 0) {
+                log.info(`Roles the archive names, created NOLOGIN: ${referenced.created.join(", ")}`);
+            }
+            for (const entry of referenced.missing) {
+                log.warn(`role ${entry.role} could not be created on the scratch server: ${entry.error}`);
+            }
+        }
         log.info(`Restoring ${repository.url}/${name} into scratch database ${database} on ${settings.scratchUrl.host}:${settings.scratchUrl.port}`);
         const target = withDatabase(settings.scratchUrl, database);
         result = await restoreAndCheck(settings, { ...deps, manifestTables: manifest.tables }, {
@@ -46746,6 +48502,8 @@ async function runRestoreTest(settings, deps) {
             database,
             failures,
             checked,
+            source,
+            catalog,
         });
     }
     catch (error) {
@@ -46784,6 +48542,7 @@ async function runRestoreTest(settings, deps) {
         failures,
         pgRestoreLog: result?.pgRestoreLog ?? "",
         roles,
+        catalog,
     };
     const checkKey = await repository.writeCheckRecord({
         kind: "restore-test",
@@ -46792,7 +48551,10 @@ async function runRestoreTest(settings, deps) {
         passed,
         artifacts: checked,
         failures,
-        warnings: full.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
+        warnings: [
+            ...full.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
+            ...catalogWarnings(catalog),
+        ],
         details: {
             restoreSeconds: full.restoreSeconds,
             mode: full.mode,
@@ -46803,6 +48565,14 @@ async function runRestoreTest(settings, deps) {
             assertions: full.assertions,
             run: full.run,
             roles: full.roles,
+            catalog: {
+                compared: catalog.compared,
+                notices: catalog.notices,
+                rolesCreated: catalog.rolesCreated,
+                missingRoles: catalog.missingRoles,
+                failures: catalog.failures,
+                warnings: catalog.warnings,
+            },
         },
     }, deps.now());
     return { ...full, checkKey };
@@ -46811,6 +48581,10 @@ async function restoreAndCheck(settings, deps, context) {
     const { manifest, failures } = context;
     const started = performance.now();
     const dump = dumpArtifact(manifest);
+    // A scratch server has none of the source's tablespaces: everything goes to its default one.
+    const pgRestoreArgs = settings.pgRestoreArgs.includes("--no-tablespaces")
+        ? settings.pgRestoreArgs
+        : ["--no-tablespaces", ...settings.pgRestoreArgs];
     const opened = await openArtifactRead(context.repository, manifest, dump, context.identities);
     const workDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), "lifeboat-restore-"));
     const mode = settings.decryptToDisk === "auto" && (await fitsOnDisk(workDir, dump.plaintext.bytes))
@@ -46834,7 +48608,7 @@ async function restoreAndCheck(settings, deps, context) {
             outcome = await runPgRestore({
                 pgRestore: context.pgRestore,
                 target: context.target,
-                args: settings.pgRestoreArgs,
+                args: pgRestoreArgs,
                 input: file,
                 jobs: settings.jobs,
                 env: deps.env,
@@ -46846,7 +48620,7 @@ async function restoreAndCheck(settings, deps, context) {
             outcome = await runPgRestore({
                 pgRestore: context.pgRestore,
                 target: context.target,
-                args: settings.pgRestoreArgs,
+                args: pgRestoreArgs,
                 input: opened.streams,
                 jobs: 1,
                 env: deps.env,
@@ -46876,6 +48650,10 @@ async function restoreAndCheck(settings, deps, context) {
         }
         if (mismatches.length > 5)
             failures.push(`... and ${mismatches.length - 5} more tables differ`);
+        if (context.source) {
+            // Before the assertions and the user's command, which may change the schema (a migration).
+            await compareCatalog(client, context.source, manifest, pgRestoreArgs, context.catalog, failures, deps.log);
+        }
         const assertions = settings.assertions ? await runAssertions(client, settings.assertions.statements) : [];
         for (const assertion of assertions.filter((a) => !a.passed)) {
             failures.push(`assertion failed: ${run_oneLine(assertion.sql)}: ${assertion.detail}`);
@@ -46902,6 +48680,30 @@ async function restoreAndCheck(settings, deps, context) {
     finally {
         await client.end().catch(() => undefined);
     }
+}
+/**
+ * The restored catalog against the manifest's fingerprint: each failure becomes a restore-test
+ * failure named by object. A comparison that cannot run is a failure too, and the row counts and
+ * other findings are kept.
+ */
+async function compareCatalog(client, source, manifest, pgRestoreArgs, catalog, failures, log) {
+    let compared;
+    try {
+        compared = await compareRestoredCatalog(client, source, {
+            scope: fingerprintScopeFor(manifest.dump.scope, manifest.preset ?? "none"),
+            pgRestoreArgs,
+            missingRoles: catalog.missingRoles,
+        });
+    }
+    catch (error) {
+        failures.push(`comparing the restored catalog with the manifest's failed: ${(0,domain_errors/* describeError */.Uc)(error)}`);
+        return;
+    }
+    Object.assign(catalog, { compared: true, ...compared });
+    for (const difference of compared.differences.filter((d) => d.severity === "failure")) {
+        failures.push(`catalog: ${difference.object}: ${difference.problem}`);
+    }
+    log.info(`Catalog compared with the manifest's fingerprint: ${compared.failures} failure(s), ${compared.warnings} warning(s)`);
 }
 /** Room for the decrypted archive with 10% and 256 MiB to spare, so a parallel restore is safe. */
 async function fitsOnDisk(dir, bytes) {
@@ -47011,7 +48813,7 @@ const restoreTestCommand = {
     }),
     text: (result) => {
         const passedAssertions = result.assertions.filter((assertion) => assertion.passed).length;
-        const summary = `${result.backupId}: restored in ${result.restoreSeconds}s (${result.mode}), ${result.tablesChecked} tables checked, ${result.mismatches.length} mismatches, ${passedAssertions}/${result.assertions.length} assertions passed${result.run ? `, run exited ${result.run.exitCode}` : ""}`;
+        const summary = `${result.backupId}: restored in ${result.restoreSeconds}s (${result.mode}), ${result.tablesChecked} tables checked, ${result.mismatches.length} mismatches, ${result.catalog.compared ? `catalog: ${result.catalog.failures} failures, ${result.catalog.warnings} warnings, ` : ""}${passedAssertions}/${result.assertions.length} assertions passed${result.run ? `, run exited ${result.run.exitCode}` : ""}`;
         // The user's command printed for the user: its output (scrubbed of the scratch URL's password
         // by the command itself) comes before the verdict, as it would in a terminal.
         const run = result.run ? [`$ ${result.run.command}`, result.run.output.trimEnd()].filter(Boolean) : [];
