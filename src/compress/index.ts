@@ -7,7 +7,7 @@ import { Duplex, PassThrough, pipeline, type Transform } from "node:stream";
 import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress } from "node:zlib";
 import { ParallelCompressStream } from "./parallel-compress.js";
 import { ZstdFrameSplitter } from "./zstd-frames.js";
-import type { CompressionMethod, CompressionSpec } from "./spec.js";
+import type { CompressionMethod, CompressionSpec } from "../domain/compression.js";
 
 export {
   DEFAULT_COMPRESSION,
@@ -15,7 +15,7 @@ export {
   parseCompression,
   type CompressionMethod,
   type CompressionSpec,
-} from "./spec.js";
+} from "../domain/compression.js";
 
 /**
  * Input per frame. Each frame starts with an empty window, so larger frames compress slightly

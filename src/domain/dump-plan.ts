@@ -6,7 +6,7 @@ import {
   DEFAULT_COMPRESSION,
   parseCompression as parseCompressionSpec,
   type CompressionSpec,
-} from "../compress/spec.js";
+} from "./compression.js";
 import type { DumpScope } from "./manifest.js";
 
 /**

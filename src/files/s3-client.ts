@@ -10,15 +10,8 @@
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import type { S3ClientConfig } from "@aws-sdk/client-s3";
-import { InputError, OperationError, describeError } from "../domain/errors.js";
-import {
-  describeS3Error,
-  isS3NotFound,
-  networkCodeOf,
-  S3_DENIED,
-  s3NameOf,
-  s3StatusOf,
-} from "../storage/s3-errors.js";
+import { InputError, OperationError } from "../domain/errors.js";
+import { classifyS3CheckError, describeS3Error } from "../storage/s3-errors.js";
 
 export { isS3NotFound, s3NameOf, s3StatusOf } from "../storage/s3-errors.js";
 
@@ -91,36 +84,33 @@ export function s3CheckError(
   const named = `--${context.input} "${context.value}"`;
   const options = { input: context.input, cause: error };
   if (error instanceof InputError) return error;
-  if (networkCodeOf(error) !== undefined) {
-    const where = context.endpoint ? `the S3 endpoint ${context.endpoint}` : "AWS S3";
-    return new InputError(`${named}: cannot reach ${where}: ${describeS3Error(error)}`, options);
-  }
-  const name = s3NameOf(error);
-  const status = s3StatusOf(error);
-  if (name === "CredentialsProviderError" || (/credential/i.test(describeError(error)) && !status)) {
-    return new InputError(
-      `${named}: no S3 credentials found: set ${ACCESS_KEY_VAR} and ${SECRET_KEY_VAR}, or AWS credentials`,
-      options,
-    );
-  }
-  if (/region is missing/i.test(describeError(error))) {
-    return new InputError(
-      `${named}: no S3 region set: set the files S3 region option or AWS_REGION`,
-      options,
-    );
-  }
-  if (isS3NotFound(error)) {
-    return new InputError(`${named}: bucket "${context.bucket ?? ""}" does not exist`, options);
-  }
-  if (status === 401 || status === 403 || S3_DENIED.has(name)) {
-    return new InputError(
-      `${named}: access denied (${describeS3Error(error)}): check ${ACCESS_KEY_VAR} and ${SECRET_KEY_VAR} ` +
-        "(or the AWS credentials in use) and the bucket's policy",
-      options,
-    );
-  }
-  if (status === 301 || name === "PermanentRedirect" || name === "AuthorizationHeaderMalformed") {
-    return new InputError(`${named}: the bucket is in another region (${describeS3Error(error)})`, options);
+  switch (classifyS3CheckError(error)) {
+    case "unreachable": {
+      const where = context.endpoint ? `the S3 endpoint ${context.endpoint}` : "AWS S3";
+      return new InputError(`${named}: cannot reach ${where}: ${describeS3Error(error)}`, options);
+    }
+    case "no-credentials":
+      return new InputError(
+        `${named}: no S3 credentials found: set ${ACCESS_KEY_VAR} and ${SECRET_KEY_VAR}, or AWS credentials`,
+        options,
+      );
+    case "no-region":
+      return new InputError(
+        `${named}: no S3 region set: set the files S3 region option or AWS_REGION`,
+        options,
+      );
+    case "no-bucket":
+      return new InputError(`${named}: bucket "${context.bucket ?? ""}" does not exist`, options);
+    case "denied":
+      return new InputError(
+        `${named}: access denied (${describeS3Error(error)}): check ${ACCESS_KEY_VAR} and ${SECRET_KEY_VAR} ` +
+          "(or the AWS credentials in use) and the bucket's policy",
+        options,
+      );
+    case "other-region":
+      return new InputError(`${named}: the bucket is in another region (${describeS3Error(error)})`, options);
+    case "other":
+      break;
   }
   return new OperationError(`${named}: checking failed: ${describeS3Error(error)}`, { cause: error });
 }

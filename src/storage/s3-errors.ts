@@ -75,3 +75,23 @@ export function describeS3Error(error: unknown): string {
   if (name && name !== "Error" && !text.startsWith(name)) text = `${name}: ${text}`;
   return status && status >= 300 ? `${text} (HTTP ${status})` : text;
 }
+
+/** Why a preflight check of a bucket failed, in the terms a user can act on. */
+export type S3CheckProblem =
+  "unreachable" | "no-credentials" | "no-region" | "no-bucket" | "denied" | "other-region" | "other";
+
+/** The one reading of a failed bucket check; each caller words it for its own input. */
+export function classifyS3CheckError(error: unknown): S3CheckProblem {
+  if (networkCodeOf(error) !== undefined) return "unreachable";
+  const name = s3NameOf(error);
+  const status = s3StatusOf(error);
+  const text = describeError(error);
+  if (name === "CredentialsProviderError" || (/credential/i.test(text) && !status)) return "no-credentials";
+  if (/region is missing/i.test(text)) return "no-region";
+  if (isS3NotFound(error)) return "no-bucket";
+  if (status === 401 || status === 403 || S3_DENIED.has(name)) return "denied";
+  if (status === 301 || name === "PermanentRedirect" || name === "AuthorizationHeaderMalformed") {
+    return "other-region";
+  }
+  return "other";
+}

@@ -31,14 +31,7 @@ import type { ListObjectsV2CommandOutput, S3ClientConfig } from "@aws-sdk/client
 import { Upload } from "@aws-sdk/lib-storage";
 import { InputError, NotFoundError, OperationError, describeError } from "../domain/errors.js";
 import { assertValidKey, assertValidPrefix } from "./keys.js";
-import {
-  describeS3Error,
-  isS3NotFound,
-  networkCodeOf,
-  S3_DENIED,
-  s3NameOf,
-  s3StatusOf,
-} from "./s3-errors.js";
+import { classifyS3CheckError, describeS3Error, isS3NotFound, s3NameOf, s3StatusOf } from "./s3-errors.js";
 
 export { describeS3Error } from "./s3-errors.js";
 import type { DeleteResult, ObjectInfo, ObjectLock, PutOptions, Store } from "./store.js";
@@ -504,40 +497,42 @@ export class S3Store implements Store {
   private checkError(error: unknown): InputError | OperationError {
     const storage = `--storage "${this.url}"`;
     const options = { input: "storage", cause: error };
-    const network = networkCodeOf(error);
-    if (network) {
-      const where = this.endpoint ? `the S3 endpoint ${this.endpoint}` : "AWS S3";
-      return new InputError(`${storage}: cannot reach ${where}: ${describeS3Error(error)}`, options);
-    }
-    const name = s3NameOf(error);
-    const status = s3StatusOf(error);
-    if (name === "CredentialsProviderError" || (/credential/i.test(describeError(error)) && !status)) {
-      return new InputError(
-        `${storage}: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role to assume`,
-        options,
-      );
-    }
-    if (/region is missing/i.test(describeError(error))) {
-      return new InputError(`${storage}: no AWS region set: set AWS_REGION or the S3 region option`, options);
-    }
-    if (isS3NotFound(error)) {
-      return new InputError(`${storage}: bucket "${this.bucket}" does not exist`, options);
-    }
-    if (status === 401 || status === 403 || S3_DENIED.has(name)) {
-      const detail = [status ? `HTTP ${status}` : "", name === "Unknown" ? "" : name]
-        .filter(Boolean)
-        .join(" ");
-      return new InputError(
-        `${storage}: access to s3://${this.bucket} denied (${detail}): check the credentials ` +
-          "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the profile or the role) and the bucket's policy",
-        options,
-      );
-    }
-    if (status === 301 || name === "PermanentRedirect" || name === "AuthorizationHeaderMalformed") {
-      return new InputError(
-        `${storage}: bucket "${this.bucket}" is in another region (${describeS3Error(error)}): set AWS_REGION or the S3 region option`,
-        options,
-      );
+    switch (classifyS3CheckError(error)) {
+      case "unreachable": {
+        const where = this.endpoint ? `the S3 endpoint ${this.endpoint}` : "AWS S3";
+        return new InputError(`${storage}: cannot reach ${where}: ${describeS3Error(error)}`, options);
+      }
+      case "no-credentials":
+        return new InputError(
+          `${storage}: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role to assume`,
+          options,
+        );
+      case "no-region":
+        return new InputError(
+          `${storage}: no AWS region set: set AWS_REGION or the S3 region option`,
+          options,
+        );
+      case "no-bucket":
+        return new InputError(`${storage}: bucket "${this.bucket}" does not exist`, options);
+      case "denied": {
+        const name = s3NameOf(error);
+        const status = s3StatusOf(error);
+        const detail = [status ? `HTTP ${status}` : "", name === "Unknown" ? "" : name]
+          .filter(Boolean)
+          .join(" ");
+        return new InputError(
+          `${storage}: access to s3://${this.bucket} denied (${detail}): check the credentials ` +
+            "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the profile or the role) and the bucket's policy",
+          options,
+        );
+      }
+      case "other-region":
+        return new InputError(
+          `${storage}: bucket "${this.bucket}" is in another region (${describeS3Error(error)}): set AWS_REGION or the S3 region option`,
+          options,
+        );
+      case "other":
+        break;
     }
     return new OperationError(`checking ${this.url} failed: ${describeS3Error(error)}`, { cause: error });
   }

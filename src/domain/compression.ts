@@ -2,7 +2,7 @@
  * Lifeboat's own compression of the dump (pg_dump writes -Z0): the method and level a user asks
  * for with `--compression`, parsed once.
  */
-import { InputError } from "../domain/errors.js";
+import { InputError } from "./errors.js";
 
 export type CompressionMethod = "zstd" | "gzip" | "none";
 
