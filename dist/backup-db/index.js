@@ -41012,7 +41012,7 @@ function historyLine(history) {
     return parts.join(" · ");
 }
 
-;// CONCATENATED MODULE: ./src/compress/spec.ts
+;// CONCATENATED MODULE: ./src/domain/compression.ts
 /**
  * Lifeboat's own compression of the dump (pg_dump writes -Z0): the method and level a user asks
  * for with `--compression`, parsed once.

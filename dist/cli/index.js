@@ -491,7 +491,7 @@ if (tooOld) {
 // The first Ctrl-C (or the runner's SIGTERM) stops the child processes and aborts uploads
 // cleanly, then exits 130 (143); a second one exits at once.
 const signal = (0,signals/* cancelOnSignals */.d)(process);
-Promise.all(/* import() */[__nccwpck_require__.e(849), __nccwpck_require__.e(352)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3352))
+Promise.all(/* import() */[__nccwpck_require__.e(849), __nccwpck_require__.e(23)]).then(__nccwpck_require__.bind(__nccwpck_require__, 7023))
     .then(({ main }) => main({
     argv: process.argv.slice(2),
     env: process.env,

@@ -154,6 +154,26 @@ function describeS3Error(error) {
         text = `${name}: ${text}`;
     return status && status >= 300 ? `${text} (HTTP ${status})` : text;
 }
+/** The one reading of a failed bucket check; each caller words it for its own input. */
+function classifyS3CheckError(error) {
+    if (networkCodeOf(error) !== undefined)
+        return "unreachable";
+    const name = s3NameOf(error);
+    const status = s3StatusOf(error);
+    const text = (0,errors/* describeError */.Uc)(error);
+    if (name === "CredentialsProviderError" || (/credential/i.test(text) && !status))
+        return "no-credentials";
+    if (/region is missing/i.test(text))
+        return "no-region";
+    if (isS3NotFound(error))
+        return "no-bucket";
+    if (status === 401 || status === 403 || S3_DENIED.has(name))
+        return "denied";
+    if (status === 301 || name === "PermanentRedirect" || name === "AuthorizationHeaderMalformed") {
+        return "other-region";
+    }
+    return "other";
+}
 
 ;// CONCATENATED MODULE: ./src/storage/s3-store.ts
 /**
@@ -600,31 +620,30 @@ class S3Store {
     checkError(error) {
         const storage = `--storage "${this.url}"`;
         const options = { input: "storage", cause: error };
-        const network = networkCodeOf(error);
-        if (network) {
-            const where = this.endpoint ? `the S3 endpoint ${this.endpoint}` : "AWS S3";
-            return new errors/* InputError */.dz(`${storage}: cannot reach ${where}: ${describeS3Error(error)}`, options);
-        }
-        const name = s3NameOf(error);
-        const status = s3StatusOf(error);
-        if (name === "CredentialsProviderError" || (/credential/i.test((0,errors/* describeError */.Uc)(error)) && !status)) {
-            return new errors/* InputError */.dz(`${storage}: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role to assume`, options);
-        }
-        if (/region is missing/i.test((0,errors/* describeError */.Uc)(error))) {
-            return new errors/* InputError */.dz(`${storage}: no AWS region set: set AWS_REGION or the S3 region option`, options);
-        }
-        if (isS3NotFound(error)) {
-            return new errors/* InputError */.dz(`${storage}: bucket "${this.bucket}" does not exist`, options);
-        }
-        if (status === 401 || status === 403 || S3_DENIED.has(name)) {
-            const detail = [status ? `HTTP ${status}` : "", name === "Unknown" ? "" : name]
-                .filter(Boolean)
-                .join(" ");
-            return new errors/* InputError */.dz(`${storage}: access to s3://${this.bucket} denied (${detail}): check the credentials ` +
-                "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the profile or the role) and the bucket's policy", options);
-        }
-        if (status === 301 || name === "PermanentRedirect" || name === "AuthorizationHeaderMalformed") {
-            return new errors/* InputError */.dz(`${storage}: bucket "${this.bucket}" is in another region (${describeS3Error(error)}): set AWS_REGION or the S3 region option`, options);
+        switch (classifyS3CheckError(error)) {
+            case "unreachable": {
+                const where = this.endpoint ? `the S3 endpoint ${this.endpoint}` : "AWS S3";
+                return new errors/* InputError */.dz(`${storage}: cannot reach ${where}: ${describeS3Error(error)}`, options);
+            }
+            case "no-credentials":
+                return new errors/* InputError */.dz(`${storage}: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role to assume`, options);
+            case "no-region":
+                return new errors/* InputError */.dz(`${storage}: no AWS region set: set AWS_REGION or the S3 region option`, options);
+            case "no-bucket":
+                return new errors/* InputError */.dz(`${storage}: bucket "${this.bucket}" does not exist`, options);
+            case "denied": {
+                const name = s3NameOf(error);
+                const status = s3StatusOf(error);
+                const detail = [status ? `HTTP ${status}` : "", name === "Unknown" ? "" : name]
+                    .filter(Boolean)
+                    .join(" ");
+                return new errors/* InputError */.dz(`${storage}: access to s3://${this.bucket} denied (${detail}): check the credentials ` +
+                    "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the profile or the role) and the bucket's policy", options);
+            }
+            case "other-region":
+                return new errors/* InputError */.dz(`${storage}: bucket "${this.bucket}" is in another region (${describeS3Error(error)}): set AWS_REGION or the S3 region option`, options);
+            case "other":
+                break;
         }
         return new errors/* OperationError */.OK(`checking ${this.url} failed: ${describeS3Error(error)}`, { cause: error });
     }

@@ -41158,7 +41158,7 @@ function renderMarkdown(report, target = "summary") {
     return text.slice(0, limits.total - note.length) + note;
 }
 
-;// CONCATENATED MODULE: ./src/compress/spec.ts
+;// CONCATENATED MODULE: ./src/domain/compression.ts
 /**
  * Lifeboat's own compression of the dump (pg_dump writes -Z0): the method and level a user asks
  * for with `--compression`, parsed once.
@@ -41172,11 +41172,11 @@ function renderMarkdown(report, target = "summary") {
 const DEFAULT_ZSTD_LEVEL = 1;
 /** gzip's fastest level: the gzip option is for compatibility, not for size. */
 const DEFAULT_GZIP_LEVEL = 1;
-const spec_DEFAULT_COMPRESSION = { method: "zstd", level: DEFAULT_ZSTD_LEVEL };
+const compression_DEFAULT_COMPRESSION = { method: "zstd", level: DEFAULT_ZSTD_LEVEL };
 const LEVELS = { zstd: [1, 22], gzip: [1, 9] };
 const EXPECTED = "expected zstd[:1-22], gzip[:1-9] or none";
 /** Parses `zstd`, `zstd:N`, `gzip`, `gzip:N` or `none` (an InputError naming --compression otherwise). */
-function spec_parseCompression(text) {
+function compression_parseCompression(text) {
     const value = text.trim().toLowerCase();
     const fail = (why) => {
         throw new InputError(`--compression "${text}": ${why}`, { input: "compression" });

@@ -1,8 +1,8 @@
-export const id = 352;
-export const ids = [352];
+export const id = 23;
+export const ids = [23];
 export const modules = {
 
-/***/ 3352:
+/***/ 7023:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -2572,7 +2572,7 @@ function historyLine(history) {
     return parts.join(" · ");
 }
 
-;// CONCATENATED MODULE: ./src/compress/spec.ts
+;// CONCATENATED MODULE: ./src/domain/compression.ts
 /**
  * Lifeboat's own compression of the dump (pg_dump writes -Z0): the method and level a user asks
  * for with `--compression`, parsed once.
