@@ -103,6 +103,8 @@ describe("the CLI against radosgw", { skip: rgwSkip() }, () => {
     async () => {
       const storage = `s3://${rgw.server().bucket}/e2e`;
       const older = await backup(storage, "shop");
+      // Backup ids have whole seconds: two backups in one second would not say which is newer.
+      await sleep(1100);
       const newer = await backup(storage, "shop");
       assert.deepEqual(await keysUnder(rgw.server().bucket, `e2e/app/${older}/`), [
         `e2e/app/${older}/dump.age`,
