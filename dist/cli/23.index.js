@@ -3771,7 +3771,7 @@ function parsePercent(text, input) {
 const TRUE_WORDS = ["true", "yes", "1", "on"];
 const FALSE_WORDS = ["false", "no", "0", "off"];
 /** The option's value as given (the last one when repeated), trimmed; undefined when absent or empty. */
-function read_option_givenText(raw, spec) {
+function givenText(raw, spec) {
     const value = raw[spec.name];
     const last = Array.isArray(value) ? value.at(-1) : typeof value === "boolean" ? String(value) : value;
     return last?.trim() || undefined;
@@ -3780,7 +3780,7 @@ function read_option_givenText(raw, spec) {
 function isGiven(raw, spec) {
     if (spec.type === "list")
         return readList(raw, spec).length > 0;
-    return read_option_givenText(raw, spec) !== undefined;
+    return givenText(raw, spec) !== undefined;
 }
 /** A list: repeated flags, and each value split on new lines (action inputs) and commas. */
 function readList(raw, spec) {
@@ -3913,7 +3913,7 @@ function parseText(spec, text) {
 function readOption(raw, spec) {
     if (spec.type === "list")
         return readList(raw, spec);
-    const text = read_option_givenText(raw, spec) ?? spec.default;
+    const text = givenText(raw, spec) ?? spec.default;
     if (text === undefined) {
         if (spec.required) {
             throw new domain_errors/* InputError */.dz(`--${spec.name}: required; expected ${expectation(spec)}`, { input: spec.name });
@@ -3955,7 +3955,7 @@ function checkRules(values, rules) {
 
 /** The text a channel's option was given, by the option's name; undefined when absent or empty. */
 function optionText(raw, name) {
-    return read_option_givenText(raw, { name });
+    return givenText(raw, { name });
 }
 /**
  * An http(s) URL option; the message names the option and the expected form, never the value
@@ -5422,20 +5422,6 @@ function describeOption(option) {
 
 
 
-/**
- * An option's text by name, for callers not yet reading through the table (readOption is the way:
- * it knows the option's default and accepted values).
- */
-function settings_text(raw, name) {
-    return givenText(raw, { name });
-}
-/** A required option's text by name; see `text`. */
-function required(raw, name, expected) {
-    const value = settings_text(raw, name);
-    if (value === undefined)
-        throw new InputError(`--${name}: required; expected ${expected}`, { input: name });
-    return value;
-}
 /** The first line of a file an option names (a passphrase), or an error naming the option. */
 function readOptionFile(option, path) {
     try {
@@ -13514,7 +13500,7 @@ async function withChannels(command, raw, io, delivery, run) {
     const action = spec.action;
     const channels = parseChannelSettings(raw);
     const context = {
-        label: read_option_givenText(raw, OPTIONS.label) ?? OPTIONS.label.default,
+        label: givenText(raw, OPTIONS.label) ?? OPTIONS.label.default,
         runUrl: provenanceFromEnv(io.env)?.runUrl ?? null,
         loggedWarnings: delivery.loggedWarnings,
     };

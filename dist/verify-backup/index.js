@@ -42088,7 +42088,7 @@ function parsePercent(text, input) {
 const TRUE_WORDS = ["true", "yes", "1", "on"];
 const FALSE_WORDS = ["false", "no", "0", "off"];
 /** The option's value as given (the last one when repeated), trimmed; undefined when absent or empty. */
-function read_option_givenText(raw, spec) {
+function givenText(raw, spec) {
     const value = raw[spec.name];
     const last = Array.isArray(value) ? value.at(-1) : typeof value === "boolean" ? String(value) : value;
     return last?.trim() || undefined;
@@ -42097,7 +42097,7 @@ function read_option_givenText(raw, spec) {
 function read_option_isGiven(raw, spec) {
     if (spec.type === "list")
         return readList(raw, spec).length > 0;
-    return read_option_givenText(raw, spec) !== undefined;
+    return givenText(raw, spec) !== undefined;
 }
 /** A list: repeated flags, and each value split on new lines (action inputs) and commas. */
 function readList(raw, spec) {
@@ -42230,7 +42230,7 @@ function parseText(spec, text) {
 function readOption(raw, spec) {
     if (spec.type === "list")
         return readList(raw, spec);
-    const text = read_option_givenText(raw, spec) ?? spec.default;
+    const text = givenText(raw, spec) ?? spec.default;
     if (text === undefined) {
         if (spec.required) {
             throw new errors/* InputError */.dz(`--${spec.name}: required; expected ${expectation(spec)}`, { input: spec.name });
@@ -42272,7 +42272,7 @@ function rules_checkRules(values, rules) {
 
 /** The text a channel's option was given, by the option's name; undefined when absent or empty. */
 function optionText(raw, name) {
-    return read_option_givenText(raw, { name });
+    return givenText(raw, { name });
 }
 /**
  * An http(s) URL option; the message names the option and the expected form, never the value
@@ -43739,20 +43739,6 @@ function describeOption(option) {
 
 
 
-/**
- * An option's text by name, for callers not yet reading through the table (readOption is the way:
- * it knows the option's default and accepted values).
- */
-function settings_text(raw, name) {
-    return givenText(raw, { name });
-}
-/** A required option's text by name; see `text`. */
-function required(raw, name, expected) {
-    const value = settings_text(raw, name);
-    if (value === undefined)
-        throw new InputError(`--${name}: required; expected ${expected}`, { input: name });
-    return value;
-}
 /** The first line of a file an option names (a passphrase), or an error naming the option. */
 function readOptionFile(option, path) {
     try {
@@ -48497,7 +48483,7 @@ function createReporter(action, spec, raw, options = {}) {
     for (const secret of channelSecrets(settings))
         core/* setSecret */.Pq(secret);
     const scrub = scrubber([...secrets, ...channelSecrets(settings)]);
-    const label = read_option_givenText(raw, spec_OPTIONS.label) ?? spec_OPTIONS.label.default;
+    const label = givenText(raw, spec_OPTIONS.label) ?? spec_OPTIONS.label.default;
     const runUrl = provenanceFromEnv(env)?.runUrl ?? null;
     const title = `Lifeboat ${action}`;
     const channelLog = {
@@ -48768,7 +48754,7 @@ async function runAction(command) {
         core/* info */.pq(line);
     // Outputs land in a file the runner does not mask: a `reason` quoting an error must not carry
     // a secret there.
-    const redact = createRedactor(inputs_secretValues(spec));
+    const redact = createRedactor(secretValues(spec, raw));
     for (const [name, value] of Object.entries(command.outputs?.(result, failure?.message) ?? {})) {
         core/* setOutput */.uH(name, redact(String(value)));
     }

@@ -7,12 +7,16 @@
  * is the command's; reporting never changes it.
  */
 import * as core from "@actions/core";
-import { executeCommand, type CommandDefinition } from "../commands/command.js";
+import {
+  executeCommand,
+  secretValues as commandSecretValues,
+  type CommandDefinition,
+} from "../commands/command.js";
 import { cancelOnSignals } from "../commands/signals.js";
 import type { ReportAction } from "../report/report.js";
 import type { Store } from "../storage/store.js";
 import { createRedactor } from "../domain/redact.js";
-import { inActionWords, maskSecrets, readInputs, secretValues } from "./inputs.js";
+import { inActionWords, maskSecrets, readInputs } from "./inputs.js";
 import { createReporter } from "./report.js";
 import { actionsToolCache } from "./tool-cache.js";
 
@@ -54,7 +58,7 @@ export async function runAction<S, R>(command: CommandDefinition<S, R>): Promise
   for (const line of command.logLines?.(result) ?? []) core.info(line);
   // Outputs land in a file the runner does not mask: a `reason` quoting an error must not carry
   // a secret there.
-  const redact = createRedactor(secretValues(spec));
+  const redact = createRedactor(commandSecretValues(spec, raw));
   for (const [name, value] of Object.entries(command.outputs?.(result, failure?.message) ?? {})) {
     core.setOutput(name, redact(String(value)));
   }

@@ -14,7 +14,7 @@ import { validateLabel } from "../domain/layout.js";
 import { validatePolicy, type RetentionPolicy } from "../domain/retention.js";
 import { splitSqlStatements } from "../domain/sql-split.js";
 import { applyPreset } from "../domain/supabase-preset.js";
-import { givenText, isGiven, readOptions, type OptionValues } from "./read-option.js";
+import { isGiven, readOptions, type OptionValues } from "./read-option.js";
 import { checkRules, type Rule } from "./rules.js";
 import { OPTIONS } from "./spec.js";
 import type {
@@ -31,21 +31,6 @@ import type {
 } from "./types.js";
 
 export type { RawOptions, RawValue } from "./types.js";
-
-/**
- * An option's text by name, for callers not yet reading through the table (readOption is the way:
- * it knows the option's default and accepted values).
- */
-export function text(raw: RawOptions, name: string): string | undefined {
-  return givenText(raw, { name });
-}
-
-/** A required option's text by name; see `text`. */
-export function required(raw: RawOptions, name: string, expected: string): string {
-  const value = text(raw, name);
-  if (value === undefined) throw new InputError(`--${name}: required; expected ${expected}`, { input: name });
-  return value;
-}
 
 /** The first line of a file an option names (a passphrase), or an error naming the option. */
 function readOptionFile(option: { name: string }, path: string): string {
