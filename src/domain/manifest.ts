@@ -154,6 +154,20 @@ export interface Manifest {
    * in data-only dumps.
    */
   catalog?: CatalogFingerprint;
+  /**
+   * A masked copy (restore-test --mask): made from the scratch restore of another backup after the
+   * masking rules were applied and verified. Absent for ordinary backups.
+   */
+  masked?: MaskedFrom;
+}
+
+/** Where a masked copy came from and by which rules: never a value of the data. */
+export interface MaskedFrom {
+  /** sha256 of the rules file's bytes. */
+  rulesSha256: string;
+  /** The production backup it was made from. */
+  sourceLabel: string;
+  sourceBackupId: string;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -211,10 +225,22 @@ export function manifestProblems(value: unknown): string[] {
     }
   }
   if (m.largeObjects !== undefined && largeObjectsProblem(m.largeObjects)) problems.push("largeObjects");
+  if (m.masked !== undefined && maskedProblem(m.masked)) problems.push("masked");
   if (m.schemaVersion === 1) problems.push(...version1Problems(value as Partial<ManifestV1>));
   else problems.push(...artifactsProblems(m.artifacts));
   if (m.catalog !== undefined && catalogProblem(m.catalog)) problems.push("catalog");
   return problems;
+}
+
+function maskedProblem(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return true;
+  const masked = value as Record<string, unknown>;
+  return (
+    typeof masked.rulesSha256 !== "string" ||
+    !/^[0-9a-f]{64}$/.test(masked.rulesSha256) ||
+    typeof masked.sourceLabel !== "string" ||
+    typeof masked.sourceBackupId !== "string"
+  );
 }
 
 function largeObjectsProblem(value: unknown): boolean {

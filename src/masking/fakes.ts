@@ -8,11 +8,8 @@
 import { createHash } from "node:crypto";
 import { InputError } from "../domain/errors.js";
 
-export interface MaskingKey {
-  /** key' XOR ipad and key' XOR opad (RFC 2104): what HMAC needs, computed once. */
-  innerPad: Buffer;
-  outerPad: Buffer;
-}
+export type { MaskingKey } from "../domain/masking-rules.js";
+import type { MaskingKey } from "../domain/masking-rules.js";
 
 export const MIN_KEY_LENGTH = 16;
 

@@ -7,52 +7,24 @@ import { createHash } from "node:crypto";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from "yaml";
 import { InputError } from "../domain/errors.js";
 
-export type NamePart = "first" | "last" | "full";
-
-/** A strategy that turns one value into another (usable at the top of a column or at a jsonb path). */
-export type ValueStrategy =
-  | { kind: "null" }
-  | { kind: "fixed"; value: string | number | boolean }
-  | { kind: "email" }
-  | { kind: "name"; part: NamePart; unique: boolean }
-  | { kind: "phone" }
-  | { kind: "text" }
-  | { kind: "hash" }
-  | { kind: "uuid" };
-
-export interface JsonbPathRule {
-  /** Keys (or array indexes, as digits) from the document's root. */
-  path: string[];
-  strategy: ValueStrategy;
-  line: number;
-}
-
-export type Strategy = { kind: "keep" } | ValueStrategy | { kind: "jsonb"; paths: JsonbPathRule[] };
-
-export interface ColumnRule {
-  column: string;
-  strategy: Strategy;
-  line: number;
-}
-
-export interface TableRule {
-  schema: string;
-  table: string;
-  /** Rows for which this SQL condition is not true are deleted (subsetting). */
-  where: string | undefined;
-  columns: ColumnRule[];
-  line: number;
-}
-
-export interface MaskingRules {
-  /** The file the rules came from, for messages. */
-  path: string;
-  tables: TableRule[];
-  /** Free SQL run after the column rules, in order. */
-  sql: string[];
-  /** sha256 (hex) of the file's bytes: what the masked backup's manifest records. */
-  digest: string;
-}
+export type {
+  ColumnRule,
+  JsonbPathRule,
+  MaskingRules,
+  NamePart,
+  Strategy,
+  TableRule,
+  ValueStrategy,
+} from "../domain/masking-rules.js";
+import type {
+  ColumnRule,
+  JsonbPathRule,
+  MaskingRules,
+  NamePart,
+  Strategy,
+  TableRule,
+  ValueStrategy,
+} from "../domain/masking-rules.js";
 
 const STRATEGY_WORDS =
   "keep, null, email, name, phone, text, hash, uuid, {fixed: VALUE}, {name: first|last|full}, {jsonb: {PATH: STRATEGY}}";

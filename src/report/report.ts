@@ -169,9 +169,11 @@ export function buildRestoreTestReport(result: RestoreTestResult, context: Repor
     [
       ...result.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
       ...catalogWarnings(result.catalog),
+      ...(result.masked?.coverageWarnings ?? []),
     ],
     context.loggedWarnings,
   );
+  const maskedFailure = result.passed && result.masked?.error !== undefined;
   const passedAssertions = result.assertions.filter((assertion) => assertion.passed).length;
   const sections: ReportSection[] = [];
   if (result.mismatches.length > 0) {
@@ -225,11 +227,13 @@ export function buildRestoreTestReport(result: RestoreTestResult, context: Repor
   return {
     action: "restore-test",
     label: context.label,
-    verdict: verdictOf(!result.passed, warnings),
-    title: `Lifeboat restore-test: ${context.label} ${result.passed ? "passed" : "FAILED"}`,
-    headline: result.passed
-      ? `Backup ${result.backupId} restored in ${seconds(result.restoreSeconds)}; ${result.tablesChecked} tables match the manifest's row counts.`
-      : `Restore-test of ${result.backupId} failed: ${result.failures[0] ?? "see the failures"}`,
+    verdict: verdictOf(!result.passed || maskedFailure, warnings),
+    title: `Lifeboat restore-test: ${context.label} ${result.passed ? (maskedFailure ? "passed, masked copy FAILED" : "passed") : "FAILED"}`,
+    headline: maskedFailure
+      ? `Backup ${result.backupId} restored and checked, but no masked copy was written: ${result.masked!.error}`
+      : result.passed
+        ? `Backup ${result.backupId} restored in ${seconds(result.restoreSeconds)}; ${result.tablesChecked} tables match the manifest's row counts.`
+        : `Restore-test of ${result.backupId} failed: ${result.failures[0] ?? "see the failures"}`,
     backupId: result.backupId,
     facts: [
       { label: "Backup", value: result.backupId },
@@ -244,8 +248,18 @@ export function buildRestoreTestReport(result: RestoreTestResult, context: Repor
       },
       { label: "Assertions", value: `${passedAssertions}/${result.assertions.length}` },
       { label: "Command", value: result.run ? `exit ${result.run.exitCode ?? "killed"}` : "-" },
+      ...(result.masked
+        ? [
+            {
+              label: "Masked copy",
+              value: result.masked.backupId
+                ? `${result.masked.label}/${result.masked.backupId} (${result.masked.maskedColumns} columns in ${result.masked.tablesMasked} tables)`
+                : "not written",
+            },
+          ]
+        : []),
     ],
-    failures: result.failures,
+    failures: maskedFailure ? [...result.failures, `masked copy: ${result.masked!.error}`] : result.failures,
     warnings,
     sections,
     runUrl: context.runUrl,

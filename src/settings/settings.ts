@@ -14,6 +14,8 @@ import { validateLabel } from "../domain/layout.js";
 import { validatePolicy, type RetentionPolicy } from "../domain/retention.js";
 import { splitSqlStatements } from "../domain/sql-split.js";
 import { applyPreset } from "../domain/supabase-preset.js";
+import { maskingKey } from "../masking/fakes.js";
+import { parseMaskingRules } from "../masking/rules.js";
 import { isGiven, readOptions, type OptionValues } from "./read-option.js";
 import { checkRules, type Rule } from "./rules.js";
 import { OPTIONS } from "./spec.js";
@@ -25,6 +27,7 @@ import type {
   PruneSettings,
   RawOptions,
   RestoreSettings,
+  MaskingSettings,
   RestoreTestSettings,
   StorageSettings,
   VerifySettings,
@@ -372,10 +375,89 @@ function compileTolerate(pattern: string): RegExp {
   }
 }
 
+const MASKING = {
+  mask: OPTIONS.mask,
+  storage: OPTIONS.maskedStorage,
+  label: OPTIONS.maskedLabel,
+  recipients: OPTIONS.maskedRecipient,
+  key: OPTIONS.maskingKey,
+  keyFile: OPTIONS.maskingKeyFile,
+  coverage: OPTIONS.maskCoverage,
+};
+
+/** The masked copy's settings: all or nothing, so a half-configured masking job never runs unmasked. */
+function parseMaskingSettings(raw: RawOptions, source: StorageSettings): MaskingSettings | undefined {
+  const v = readOptions(raw, MASKING);
+  const named = (option: { name: string }) => `--${option.name}`;
+  if (v.mask === undefined) {
+    const stray = [
+      [v.storage, OPTIONS.maskedStorage],
+      [v.label, OPTIONS.maskedLabel],
+      [v.recipients.length > 0 ? "x" : undefined, OPTIONS.maskedRecipient],
+      [v.keyFile, OPTIONS.maskingKeyFile],
+    ] as const;
+    for (const [value, option] of stray) {
+      if (value !== undefined) {
+        throw new InputError(
+          `${named(option)}: given without --${OPTIONS.mask.name}; add the rules file or drop it`,
+          {
+            input: option.name,
+          },
+        );
+      }
+    }
+    return undefined;
+  }
+  const need = (value: unknown, option: { name: string }, what: string) => {
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) {
+      throw new InputError(`${named(option)}: required with --${OPTIONS.mask.name} (${what})`, {
+        input: option.name,
+      });
+    }
+  };
+  need(v.label, OPTIONS.maskedLabel, "the label the masked copy is stored under");
+  need(v.recipients, OPTIONS.maskedRecipient, "the staging public key that can decrypt the masked copy");
+  const label = v.label!;
+  try {
+    validateLabel(label);
+  } catch {
+    throw new InputError(
+      `${named(OPTIONS.maskedLabel)} "${label}": expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+      { input: OPTIONS.maskedLabel.name },
+    );
+  }
+  const storage = v.storage ?? source.storage;
+  if (storage === source.storage && label === source.label) {
+    throw new InputError(
+      `${named(OPTIONS.maskedLabel)} "${label}": the backup's own label in the same storage; a masked copy needs a label (or storage) of its own`,
+      { input: OPTIONS.maskedLabel.name },
+    );
+  }
+  const secret =
+    v.keyFile === undefined ? v.key : readOptionFile(OPTIONS.maskingKeyFile, v.keyFile).split(/\r?\n/)[0];
+  if (!secret) {
+    throw new InputError(
+      `${named(OPTIONS.maskingKeyFile)}: required with --${OPTIONS.mask.name} (the masking secret; or LIFEBOAT_MASKING_KEY)`,
+      { input: v.keyFile === undefined ? OPTIONS.maskingKey.name : OPTIONS.maskingKeyFile.name },
+    );
+  }
+  return {
+    rules: parseMaskingRules(readOptionFile(OPTIONS.mask, v.mask), v.mask),
+    key: maskingKey(secret, v.keyFile === undefined ? OPTIONS.maskingKey.name : OPTIONS.maskingKeyFile.name),
+    storage,
+    label,
+    recipients: v.recipients,
+    coverage: v.coverage,
+  };
+}
+
 export function parseRestoreTestSettings(raw: RawOptions): RestoreTestSettings {
   const v = readOptions(raw, RESTORE_TEST);
+  const source = parseBackupSource(raw);
+  const masking = parseMaskingSettings(raw, source);
   return {
-    ...parseBackupSource(raw),
+    ...source,
+    ...(masking ? { masking } : {}),
     scratchUrl: v.scratchUrl,
     assertions: readAssertions(v.assertions),
     run: v.run,

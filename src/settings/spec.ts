@@ -446,6 +446,59 @@ export const OPTIONS = {
     type: "string",
     value: "ARGS",
   },
+  mask: {
+    name: "mask",
+    description:
+      "Masking rules (YAML, docs/masking.md): once every check passed, mask the scratch copy, verify the masking, and store it as a backup of its own under masked-label, encrypted to masked-recipient.",
+    type: "path",
+    value: "FILE",
+  },
+  maskedStorage: {
+    name: "masked-storage",
+    description:
+      "Where the masked copy is stored (a directory or s3://bucket/prefix, with the same S3 options and credentials); default: the storage of the backup.",
+    type: "string",
+    value: "URL",
+  },
+  maskedLabel: {
+    name: "masked-label",
+    description:
+      "Label of the masked copy, e.g. staging; with mask, required, and not the backup's own label in the same storage.",
+    type: "string",
+    value: "LABEL",
+  },
+  maskedRecipient: {
+    name: "masked-recipient",
+    description:
+      "age public key of staging or development that can decrypt the masked copy (repeatable; one per line in the action); with mask, required, and never one of the production backup's recipients.",
+    type: "list",
+    value: "AGE1...",
+  },
+  maskingKey: {
+    name: "masking-key",
+    description:
+      "The secret (16 bytes or more) the fakes are keyed by: the same key gives the same fakes across tables and runs. In the CLI use --masking-key-file or LIFEBOAT_MASKING_KEY.",
+    type: "string",
+    secret: true,
+    actionOnly: true,
+    env: "LIFEBOAT_MASKING_KEY",
+  },
+  maskingKeyFile: {
+    name: "masking-key-file",
+    description: "File whose first line is the masking key.",
+    type: "path",
+    cliOnly: true,
+    value: "PATH",
+  },
+  maskCoverage: {
+    name: "mask-coverage",
+    description:
+      "warn (default): columns that look personal but have no rule are listed as warnings; fail: they fail the run and no masked copy is written.",
+    type: "choice",
+    choices: ["warn", "fail"],
+    default: "warn",
+    value: "MODE",
+  },
   targetDatabaseUrl: {
     name: "target-database-url",
     description:
@@ -635,6 +688,13 @@ const restoreTestOptions: OptionSpec[] = [
   OPTIONS.decryptToDisk,
   OPTIONS.jobs,
   OPTIONS.pgRestoreArgs,
+  OPTIONS.mask,
+  OPTIONS.maskedStorage,
+  OPTIONS.maskedLabel,
+  OPTIONS.maskedRecipient,
+  OPTIONS.maskingKey,
+  OPTIONS.maskingKeyFile,
+  OPTIONS.maskCoverage,
 ];
 
 const restoreOptions: OptionSpec[] = [
@@ -721,6 +781,11 @@ export const COMMANDS: CommandSpec[] = [
       { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
       { name: "tables-checked", description: "Number of tables whose row counts were compared." },
       { name: "mismatches", description: "Number of tables whose row count differs from the manifest." },
+      {
+        name: "masked-backup-id",
+        description:
+          "With mask: the id of the masked copy written under masked-label (empty when none was written).",
+      },
       { name: "reason", description: "Why the test failed (empty when it passed)." },
     ],
   },

@@ -4,7 +4,8 @@
  * without an import cycle.
  */
 import type { DatabaseUrl } from "../domain/database-url.js";
-import type { DumpScope } from "../domain/manifest.js";
+import type { DumpScope, MaskedFrom } from "../domain/manifest.js";
+import type { MaskingKey, MaskingRules } from "../domain/masking-rules.js";
 import type { RetentionPolicy } from "../domain/retention.js";
 import type { Preset } from "../domain/supabase-preset.js";
 import type { GateSettings } from "../domain/verify-gates.js";
@@ -59,6 +60,8 @@ export interface BackupSettings extends StorageSettings, PgClientSettings {
   preset?: Preset;
   /** Also store the roles object (roles.sql.age); absent means false. */
   includeRoles?: boolean;
+  /** Set only for the masked copy restore-test makes: recorded in the manifest as `masked`. */
+  masked?: MaskedFrom;
 }
 
 export interface PruneSettings extends StorageSettings {
@@ -86,6 +89,22 @@ export interface RestoreTestSettings extends StorageSettings, PgClientSettings {
   decryptToDisk: "auto" | "never";
   jobs: number;
   pgRestoreArgs: string[];
+  /** restore-test --mask: a masked copy of the restored scratch database, stored as its own backup. */
+  masking?: MaskingSettings;
+}
+
+export interface MaskingSettings {
+  /** The rules file, parsed (its sha256 included). */
+  rules: MaskingRules;
+  /** The secret the fakes are keyed by. */
+  key: MaskingKey;
+  /** Where the masked copy goes (default: the backup's own storage) and under which label. */
+  storage: string;
+  label: string;
+  /** The staging recipients: never one of the production backup's. */
+  recipients: string[];
+  /** Columns that look personal but have no rule: a warning, or a failure. */
+  coverage: "warn" | "fail";
 }
 
 export interface RestoreSettings extends StorageSettings, PgClientSettings {

@@ -245,6 +245,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       objectLock: retention ? { mode: retention.mode, retainUntil: retention.until.toISOString() } : null,
       provenance: provenanceFromEnv(deps.env),
       ...(catalog ? { catalog } : {}),
+      ...(settings.masked ? { masked: settings.masked } : {}),
     };
     let key: string;
     try {

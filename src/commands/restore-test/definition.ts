@@ -19,6 +19,7 @@ export const restoreTestCommand: CommandDefinition<RestoreTestSettings, RestoreT
     "restore-seconds": result.restoreSeconds,
     "tables-checked": result.tablesChecked,
     mismatches: result.mismatches.length,
+    "masked-backup-id": result.masked?.backupId ?? "",
     reason: failure ?? "",
   }),
   text: (result) => {
@@ -27,7 +28,16 @@ export const restoreTestCommand: CommandDefinition<RestoreTestSettings, RestoreT
     // The user's command printed for the user: its output (scrubbed of the scratch URL's password
     // by the command itself) comes before the verdict, as it would in a terminal.
     const run = result.run ? [`$ ${result.run.command}`, result.run.output.trimEnd()].filter(Boolean) : [];
-    return [...run, summary, ...result.failures.map((line) => `${result.backupId}: ${line}`)].join("\n");
+    const masked = result.masked
+      ? [
+          result.masked.backupId
+            ? `masked copy: ${result.masked.storage}/${result.masked.label}/${result.masked.backupId} (${result.masked.maskedColumns} columns in ${result.masked.tablesMasked} tables masked and verified)`
+            : `no masked copy written: ${result.masked.error ?? "unknown"}`,
+        ]
+      : [];
+    return [...run, summary, ...masked, ...result.failures.map((line) => `${result.backupId}: ${line}`)].join(
+      "\n",
+    );
   },
   json: ({ pgRestoreLog: _log, ...json }) => json,
   report: (result, context) => buildRestoreTestReport(result, context),

@@ -46,6 +46,7 @@ import type { CheckedArtifact } from "../../repository/check-record.js";
 import { openArtifactRead, readDigests } from "../../repository/read-artifact.js";
 import type { Logger } from "../logger.js";
 import { applyRolesObject } from "../roles-object.js";
+import { makeMaskedCopy, prepareMaskedCopy, type MaskedCopyResult } from "./masked-copy.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 
 export interface AssertionResult {
@@ -73,6 +74,8 @@ export interface RestoreTestResult {
   /** The backup's roles object applied before the restore: roles created, roles already there. */
   roles: AppliedRoles | null;
   catalog: CatalogResult;
+  /** restore-test --mask: the masked copy made after the checks passed (null without --mask or when a check failed). */
+  masked?: MaskedCopyResult | null;
   checkKey: string;
 }
 
@@ -89,7 +92,15 @@ class BrokenBackup extends OperationError {
 
 export async function runRestoreTest(
   settings: RestoreTestSettings,
-  deps: { store: Store; env: NodeJS.ProcessEnv; now: () => Date; log: Logger; toolCache?: ToolCache },
+  deps: {
+    store: Store;
+    env: NodeJS.ProcessEnv;
+    now: () => Date;
+    log: Logger;
+    toolCache?: ToolCache;
+    cwd?: string;
+    signal?: AbortSignal;
+  },
 ): Promise<RestoreTestResult> {
   const { log } = deps;
   const repository = new BackupRepository(deps.store);
@@ -102,6 +113,11 @@ export async function runRestoreTest(
   const name = `${settings.label}/${manifest.backupId}`;
   const identities = identitiesFor(manifest, settings.keys, name);
   const pgRestore = await findPgRestoreFor(manifest, settings, deps);
+  // The staging keys and the masked copy's store are checked before anything is restored.
+  const maskedStore = settings.masking
+    ? await prepareMaskedCopy(settings.masking, settings, manifest, identities, deps)
+    : undefined;
+  let masked: MaskedCopyResult | null = null;
 
   await preflight(settings.scratchUrl, "scratch-database-url", { log });
   const admin = await connect(settings.scratchUrl, "scratch-database-url");
@@ -186,6 +202,9 @@ export async function runRestoreTest(
         catalog,
       },
     );
+    if (settings.masking && maskedStore && failures.length === 0) {
+      masked = await makeMaskedCopy(maskedStore, settings.masking, settings, manifest, target, deps);
+    }
   } catch (error) {
     if (error instanceof InputError) {
       await dropScratchDatabase(admin, database).catch(() => undefined);
@@ -223,6 +242,7 @@ export async function runRestoreTest(
     pgRestoreLog: result?.pgRestoreLog ?? "",
     roles,
     catalog,
+    masked,
   };
   const checkKey = await repository.writeCheckRecord(
     {
@@ -254,6 +274,16 @@ export async function runRestoreTest(
           failures: catalog.failures,
           warnings: catalog.warnings,
         },
+        ...(masked
+          ? {
+              masked: {
+                label: masked.label,
+                backupId: masked.backupId,
+                rulesSha256: masked.rulesSha256,
+                error: masked.error ?? null,
+              },
+            }
+          : {}),
       },
     },
     deps.now(),
@@ -517,6 +547,10 @@ function lastLine(text: string): string {
 }
 
 export function restoreTestFailureMessage(result: RestoreTestResult): string | undefined {
+  // The backup restored and checked out; only the masked copy failed, and none was written.
+  if (result.passed && result.masked?.error) {
+    return `restore-test of ${result.backupId} passed, but no masked copy was written: ${result.masked.error}`;
+  }
   if (result.passed) return undefined;
   const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
   return `restore-test of ${result.backupId} failed: ${result.failures[0]}${more}`;

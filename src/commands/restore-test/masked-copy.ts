@@ -1,0 +1,202 @@
+/**
+ * restore-test --mask: the masked copy for staging (issue 18, docs/masking.md). It runs in the
+ * scratch database once every check of the restore passed: the rules are checked against the
+ * restored catalog, the coverage report is taken, the masking transaction masks and verifies (or
+ * rolls back), and an ordinary backup of the masked scratch database is made, encrypted to the
+ * staging recipients only, under the masked label, its manifest marked `masked`. The backup
+ * commits last, so any failure on the way leaves no masked copy; raw data never leaves the job.
+ */
+import { describeError, InputError } from "../../domain/errors.js";
+import type { DatabaseUrl } from "../../domain/database-url.js";
+import { emptyScope } from "../../domain/dump-plan.js";
+import type { Manifest } from "../../domain/manifest.js";
+import { parseRecipient, recipientOf, X25519Identity, type Identity } from "../../crypto/age/index.js";
+import {
+  applyMasking,
+  checkRulesAgainstCatalog,
+  coverageFailure,
+  coverageReport,
+  formatCoverageWarning,
+} from "../../masking/index.js";
+import { connect } from "../../postgres/connect.js";
+import type { ToolCache } from "../../postgres/pg-install.js";
+import { BackupRepository } from "../../repository/backup-repository.js";
+import type { MaskingSettings, RestoreTestSettings } from "../../settings/types.js";
+import { openStore } from "../../storage/open-store.js";
+import type { Store } from "../../storage/store.js";
+import { runBackup } from "../backup/run.js";
+import type { Logger } from "../logger.js";
+
+export interface MaskedCopyResult {
+  label: string;
+  /** The masked copy's storage, as a URL without credentials. */
+  storage: string;
+  /** The committed masked backup, or null when none was written. */
+  backupId: string | null;
+  rulesSha256: string;
+  tablesMasked: number;
+  maskedColumns: number;
+  /** Distinct source values the verification checked the masked columns against. */
+  sourceDigests: number;
+  /** Columns that look personal but have no rule (names only, never values). */
+  coverageWarnings: string[];
+  durationSeconds: number;
+  /** Why no masked copy was written; absent when one was. */
+  error?: string;
+}
+
+export interface MaskedCopyDeps {
+  env: NodeJS.ProcessEnv;
+  now: () => Date;
+  log: Logger;
+  cwd?: string;
+  signal?: AbortSignal;
+  toolCache?: ToolCache;
+}
+
+/** What is checked before the restore starts: the staging keys and the masked copy's store. */
+export interface PreparedMaskedCopy {
+  store: Store;
+}
+
+/**
+ * Bad masking input is exit 2 before the scratch database exists: recipients that do not parse,
+ * a staging recipient that can also read the production backup, a store that cannot be written.
+ */
+export async function prepareMaskedCopy(
+  masking: MaskingSettings,
+  settings: RestoreTestSettings,
+  manifest: Manifest,
+  identities: Identity[],
+  deps: MaskedCopyDeps,
+): Promise<PreparedMaskedCopy> {
+  const input = "masked-recipient";
+  const production = new Set<string>(
+    manifest.encryption.format === "none" ? [] : manifest.encryption.recipients,
+  );
+  for (const identity of identities) {
+    if (identity instanceof X25519Identity) production.add(recipientOf(identity));
+  }
+  for (const text of masking.recipients) {
+    let recipient: string;
+    try {
+      recipient = parseRecipient(text).toString();
+    } catch (error) {
+      throw new InputError(`--${input}: ${describeError(error).replace(/^recipient: /, "")}`, {
+        input,
+        cause: error,
+      });
+    }
+    if (production.has(recipient)) {
+      throw new InputError(
+        `--${input} ${recipient}: can decrypt the production backup too; a masked copy is encrypted to staging's keys only`,
+        { input },
+      );
+    }
+  }
+  const store = await openStore(masking.storage, {
+    cwd: deps.cwd,
+    s3: settings.s3,
+    input: masking.storage === settings.storage ? "storage" : "masked-storage",
+  });
+  await new BackupRepository(store).check("write");
+  return { store };
+}
+
+/**
+ * Masks the scratch database and stores it as the masked backup. Never throws an operational
+ * failure: it is returned in `error` (the restore proof stands on its own), with bad rules
+ * (an unknown table or column) thrown as the InputError they are.
+ */
+export async function makeMaskedCopy(
+  prepared: PreparedMaskedCopy,
+  masking: MaskingSettings,
+  settings: RestoreTestSettings,
+  source: Manifest,
+  scratch: DatabaseUrl,
+  deps: MaskedCopyDeps,
+): Promise<MaskedCopyResult> {
+  const { log } = deps;
+  const started = performance.now();
+  const result: MaskedCopyResult = {
+    label: masking.label,
+    storage: prepared.store.url,
+    backupId: null,
+    rulesSha256: masking.rules.digest,
+    tablesMasked: 0,
+    maskedColumns: 0,
+    sourceDigests: 0,
+    coverageWarnings: [],
+    durationSeconds: 0,
+  };
+  const finish = (error?: unknown) => {
+    result.durationSeconds = Math.round((performance.now() - started) / 10) / 100;
+    if (error !== undefined) result.error = describeError(error);
+    return result;
+  };
+
+  const client = await connect(scratch, "scratch-database-url");
+  try {
+    // Rules naming what the restored database lacks are the user's to fix: exit 2.
+    const plan = await checkRulesAgainstCatalog(masking.rules, client);
+    const warnings = await coverageReport(client, masking.rules);
+    result.coverageWarnings = warnings.map(formatCoverageWarning);
+    for (const line of result.coverageWarnings) log.warn(line);
+    if (masking.coverage === "fail") {
+      const failure = coverageFailure(warnings, masking.rules.path);
+      if (failure) return finish(failure);
+    }
+    log.info(
+      `Masking the scratch copy by ${masking.rules.path} (rules sha256 ${masking.rules.digest.slice(0, 12)}...)`,
+    );
+    const masked = await applyMasking(client, plan, masking.key);
+    result.tablesMasked = masked.tables.length;
+    result.maskedColumns = masked.maskedColumns;
+    result.sourceDigests = masked.sourceDigests;
+    log.info(
+      `Masked ${masked.maskedColumns} column(s) in ${masked.tables.length} table(s) and verified against ${masked.sourceDigests} source digests in ${Math.round(masked.durationMs / 100) / 10}s`,
+    );
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    return finish(error);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+
+  try {
+    const made = await runBackup(
+      {
+        storage: masking.storage,
+        label: masking.label,
+        s3: settings.s3,
+        databaseUrl: scratch,
+        encryption: { kind: "recipients", recipients: masking.recipients },
+        compression: "auto",
+        scope: emptyScope(),
+        extraArgs: [],
+        pgBinDir: settings.pgBinDir,
+        pgVersion: "auto",
+        installPgClient: settings.installPgClient,
+        masked: {
+          rulesSha256: masking.rules.digest,
+          sourceLabel: source.label,
+          sourceBackupId: source.backupId,
+        },
+      },
+      {
+        store: prepared.store,
+        env: deps.env,
+        now: deps.now,
+        log,
+        signal: deps.signal,
+        toolCache: deps.toolCache,
+      },
+    );
+    result.backupId = made.backupId;
+    log.info(`Masked copy committed: ${prepared.store.url}/${masking.label}/${made.backupId}`);
+    return finish();
+  } catch (error) {
+    // A failed dump or upload commits nothing (the manifest goes last): there is no masked copy.
+    return finish(error);
+  }
+}
