@@ -41,6 +41,7 @@ import { fingerprintScopeFor } from "../../postgres/catalog-check.js";
 import { listExtensions } from "../../postgres/extensions.js";
 import { dumpRoles } from "../../postgres/roles.js";
 import { putRolesObject } from "../roles-object.js";
+import { liveBytes, startProgress } from "../progress.js";
 import type { BackupSettings } from "../../settings/types.js";
 import { PLAINTEXT, STORED, writeStages } from "../../pipeline/artifact-stages.js";
 import { compose } from "../../pipeline/pipeline.js";
@@ -64,6 +65,8 @@ export interface BackupDeps {
   signal?: AbortSignal;
   /** Where an installed pg_dump is cached between runs (actions/cache); none on the CLI. */
   toolCache?: ToolCache;
+  /** How often a progress line is logged (default 5 s). */
+  progressEveryMs?: number;
   /**
    * Where the backup is written; default: the repository over `store`. The seam for several
    * destinations (issue 15): a target that fans each artifact out to a list of repositories.
@@ -181,6 +184,8 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       name: dumpName,
       sizeHint: dumpSizeCeiling(server.databaseBytes),
       signal: deps.signal,
+      log,
+      progressEveryMs: deps.progressEveryMs,
     }).finally(async () => {
       await snapshot.release().catch(() => undefined);
       await closeClient();
@@ -315,6 +320,8 @@ async function streamDump(options: {
   name: string;
   sizeHint: number;
   signal: AbortSignal | undefined;
+  log: Logger;
+  progressEveryMs: number | undefined;
 }): Promise<{ archive: ArchiveSummary; plain: Digest; stored: Digest; key: string }> {
   const { dump, writer, signal } = options;
   const archive = createArchiveTap();
@@ -324,13 +331,25 @@ async function streamDump(options: {
     stream: archive.stream,
     result: () => undefined,
   };
-  const chain = compose(
-    writeStages({
-      recipients: options.recipients,
-      compression: options.compression,
-      plaintextTaps: [archiveStage],
-    }),
-  );
+  const stages = writeStages({
+    recipients: options.recipients,
+    compression: options.compression,
+    plaintextTaps: [archiveStage],
+  });
+  const chain = compose(stages);
+  const progress = startProgress({
+    what: "backup",
+    log: options.log,
+    everyMs: options.progressEveryMs,
+    sample: () => {
+      const { tablesDone, tablesTotal } = archive.progress();
+      return {
+        read: liveBytes(stages, PLAINTEXT),
+        stored: liveBytes(stages, STORED),
+        ...(tablesTotal > 0 ? { tables: { done: tablesDone, total: tablesTotal } } : {}),
+      };
+    },
+  });
   const controller = new AbortController();
   let firstError: unknown;
   const stop = (error: unknown) => {
@@ -360,7 +379,7 @@ async function streamDump(options: {
         sizeHint: options.sizeHint,
       }),
     ),
-  ]);
+  ]).finally(() => progress.stop());
   signal?.removeEventListener("abort", onInterrupt);
 
   const takeBack = () => writer.abort();
