@@ -9,12 +9,7 @@ import { newBackupId } from "../../domain/backup-id.js";
 import { formatCompression } from "../../compress/index.js";
 import { buildPgDumpArgs, parseCompression } from "../../domain/dump-plan.js";
 import { describeError, LifeboatError, OperationError } from "../../domain/errors.js";
-import {
-  ENCRYPTED_DUMP_FILE,
-  ENCRYPTED_ROLES_FILE,
-  PLAIN_DUMP_FILE,
-  PLAIN_ROLES_FILE,
-} from "../../domain/layout.js";
+import { dumpFileName, ENCRYPTED_ROLES_FILE, PLAIN_ROLES_FILE } from "../../domain/layout.js";
 import {
   MANIFEST_SCHEMA_VERSION,
   type Artifact,
@@ -142,7 +137,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       until: new Date(started.getTime() + settings.objectLock.days * 86_400_000),
     };
     const encrypted = encryption.info.format !== "none";
-    const dumpName = encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE;
+    const dumpName = dumpFileName(encrypted, formatCompression(compression));
     // Read before the dump starts: a failure here leaves nothing behind to take back.
     const preset = settings.preset ?? "none";
     const presetArgs = preset === "supabase" ? supabaseExtensionArgs(await listExtensions(client)) : [];
