@@ -9,10 +9,11 @@
  *   c  lifeboat verify --identity-file (deep verify)                            MB/s of the stored object
  *
  * Environment: LIFEBOAT_BENCH_RESTORE_GB (database size in GB, default 1), LIFEBOAT_BENCH_QUICK=1
- * (0.1 GB, to try the script), LIFEBOAT_BENCH_CLI_DIR (the CLI bundle, default dist/cli).
+ * (0.1 GB, to try the script), LIFEBOAT_BENCH_CLI_DIR (the CLI bundle, default dist/cli),
+ * LIFEBOAT_BENCH_ARCHIVE_OUT (keep a copy of the -Z0 archive there, e.g. for bench-stages.ts).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startCluster } from "../test/helpers/postgres-cluster.js";
@@ -84,6 +85,7 @@ try {
   // age(zstd(pg_dump -Fc -Z0)), so the archive pg_restore reads is the uncompressed one.
   const dumpFile = join(work, "dump.pgdump");
   execFileSync(pgDump, ["-Fc", "-Z0", "-f", dumpFile, cluster.url("bench")]);
+  if (process.env.LIFEBOAT_BENCH_ARCHIVE_OUT) copyFileSync(dumpFile, process.env.LIFEBOAT_BENCH_ARCHIVE_OUT);
   await cluster.createDatabase("floor");
   const started = process.hrtime.bigint();
   execFileSync(pgRestore, ["-j2", "--no-owner", "-d", cluster.url("floor"), dumpFile], {
