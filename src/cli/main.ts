@@ -71,13 +71,16 @@ export async function main(io: CliIo): Promise<number> {
   const [name, ...rest] = io.argv;
   const wantsJson = rest.includes("--json");
   const debug = rest.includes("--debug");
+  const quiet = rest.includes("--quiet");
   // Until the options are read, URL passwords are still caught by their shape.
   let redact = createRedactor([]);
   const stdout = (text: string) => io.stdout(redact(text));
   const stderr = (text: string) => io.stderr(redact(text));
   const loggedWarnings: string[] = [];
   const log: Logger = {
-    info: (message) => stderr(message),
+    info: (message) => {
+      if (!quiet) stderr(message);
+    },
     warn: (message) => {
       loggedWarnings.push(message);
       stderr(`warning: ${message}`);

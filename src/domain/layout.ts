@@ -1,7 +1,8 @@
 /**
  * Where things live in a store, relative to its root (the storage URL's prefix):
  *
- *   <label>/<backup-id>/dump.age            the age-encrypted pg_dump archive (dump.pgdump when unencrypted)
+ *   <label>/<backup-id>/dump.age            the age-encrypted pg_dump archive (unencrypted: dump.pgdump.zst,
+ *                                           dump.pgdump.gz or dump.pgdump, by its compression)
  *   <label>/<backup-id>/roles.sql.age       the roles, when included (roles.sql when unencrypted)
  *   <label>/<backup-id>/manifest.json       written last: the commit marker
  *   <label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json
@@ -24,6 +25,8 @@ export interface ListedObject {
 export const MANIFEST_FILE = "manifest.json";
 export const ENCRYPTED_DUMP_FILE = "dump.age";
 export const PLAIN_DUMP_FILE = "dump.pgdump";
+/** Unencrypted dumps end in the suffix of the tool that opens them (zstd -d, gunzip). */
+const COMPRESSION_SUFFIXES: Record<string, string> = { zstd: ".zst", gzip: ".gz", none: "" };
 export const ENCRYPTED_ROLES_FILE = "roles.sql.age";
 export const PLAIN_ROLES_FILE = "roles.sql";
 
@@ -47,8 +50,29 @@ export function manifestKey(label: string, backupId: string): string {
   return `${backupPrefix(label, backupId)}${MANIFEST_FILE}`;
 }
 
-export function dumpKey(label: string, backupId: string, encrypted: boolean): string {
-  return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE}`;
+/**
+ * The dump's name, by its real encoding: dump.age when encrypted (age hides what is inside; the
+ * manifest's `compression` says it), otherwise dump.pgdump plus the compression's suffix
+ * (dump.pgdump.zst for zstd:N), so that a file fetched by hand says which tool opens it.
+ * `compression` is the manifest's text ("zstd:1", "gzip:6", "none"). Backups made before this
+ * named an unencrypted zstd dump dump.pgdump; every reader goes by the manifest's artifact names,
+ * so those read as before.
+ */
+export function dumpFileName(encrypted: boolean, compression: string): string {
+  if (encrypted) return ENCRYPTED_DUMP_FILE;
+  const method = compression.split(":", 1)[0] ?? "";
+  const suffix = COMPRESSION_SUFFIXES[method];
+  if (suffix === undefined) throw new Error(`no file name for compression "${compression}"`);
+  return `${PLAIN_DUMP_FILE}${suffix}`;
+}
+
+/** Whether a key is a backup's dump, under any name a Lifeboat wrote (old and new). */
+export function isDumpKey(key: string): boolean {
+  return /\/dump\.(?:age|pgdump(?:\.zst|\.gz)?)$/.test(key);
+}
+
+export function dumpKey(label: string, backupId: string, encrypted: boolean, compression = "none"): string {
+  return `${backupPrefix(label, backupId)}${dumpFileName(encrypted, compression)}`;
 }
 
 /** The key of an artifact (a name in the manifest's `artifacts`) of a backup. */

@@ -90,7 +90,7 @@ export async function readArtifact(
   manifest: Manifest,
   artifact: Artifact,
   identities: readonly Identity[] | undefined,
-  options: { sink?: Writable; plaintextTaps?: Stage[] } = {},
+  options: { sink?: Writable; plaintextTaps?: Stage[]; storedTaps?: Stage[] } = {},
 ): Promise<ArtifactRead> {
   let opened: Awaited<ReturnType<typeof openArtifactRead>>;
   try {

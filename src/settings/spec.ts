@@ -831,6 +831,11 @@ export const COMMANDS: CommandSpec[] = [
 export const GLOBAL_CLI_OPTIONS: OptionSpec[] = [
   { name: "json", description: "Print one JSON object with the result on stdout.", type: "boolean" },
   { name: "debug", description: "Print stack traces with errors.", type: "boolean" },
+  {
+    name: "quiet",
+    description: "Print no progress or information lines on stderr (warnings and errors still show).",
+    type: "boolean",
+  },
   { name: "help", description: "Show this help.", type: "boolean" },
 ];
 

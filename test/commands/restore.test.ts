@@ -98,7 +98,7 @@ describe("restore", () => {
     assert.deepEqual(run.json.pgRestoreArgs, ["--clean", "--if-exists"]);
     assert.match(
       run.stderr,
-      /^restore: [\d.]+ \S+ of [\d.]+ \S+ read \(\d+%\), [\d.]+ \S+\/s, \d+s elapsed$/m,
+      /^restore: [\d.]+ \S+ of [\d.]+ \S+ read \(\d+%\), [\d.]+ \S+\/s, \d+ tables, \d+s elapsed$/m,
     );
     assert.match(
       run.stderr,

@@ -9,12 +9,7 @@ import { newBackupId } from "../../domain/backup-id.js";
 import { formatCompression } from "../../compress/index.js";
 import { buildPgDumpArgs, parseCompression } from "../../domain/dump-plan.js";
 import { describeError, LifeboatError, OperationError } from "../../domain/errors.js";
-import {
-  ENCRYPTED_DUMP_FILE,
-  ENCRYPTED_ROLES_FILE,
-  PLAIN_DUMP_FILE,
-  PLAIN_ROLES_FILE,
-} from "../../domain/layout.js";
+import { dumpFileName, ENCRYPTED_ROLES_FILE, PLAIN_ROLES_FILE } from "../../domain/layout.js";
 import {
   MANIFEST_SCHEMA_VERSION,
   type Artifact,
@@ -41,6 +36,7 @@ import { fingerprintScopeFor } from "../../postgres/catalog-check.js";
 import { listExtensions } from "../../postgres/extensions.js";
 import { dumpRoles } from "../../postgres/roles.js";
 import { putRolesObject } from "../roles-object.js";
+import { liveBytes, startProgress } from "../progress.js";
 import type { BackupSettings } from "../../settings/types.js";
 import { PLAINTEXT, STORED, writeStages } from "../../pipeline/artifact-stages.js";
 import { compose } from "../../pipeline/pipeline.js";
@@ -64,6 +60,8 @@ export interface BackupDeps {
   signal?: AbortSignal;
   /** Where an installed pg_dump is cached between runs (actions/cache); none on the CLI. */
   toolCache?: ToolCache;
+  /** How often a progress line is logged (default 5 s). */
+  progressEveryMs?: number;
   /**
    * Where the backup is written; default: the repository over `store`. The seam for several
    * destinations (issue 15): a target that fans each artifact out to a list of repositories.
@@ -139,7 +137,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       until: new Date(started.getTime() + settings.objectLock.days * 86_400_000),
     };
     const encrypted = encryption.info.format !== "none";
-    const dumpName = encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE;
+    const dumpName = dumpFileName(encrypted, formatCompression(compression));
     // Read before the dump starts: a failure here leaves nothing behind to take back.
     const preset = settings.preset ?? "none";
     const presetArgs = preset === "supabase" ? supabaseExtensionArgs(await listExtensions(client)) : [];
@@ -181,6 +179,8 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       name: dumpName,
       sizeHint: dumpSizeCeiling(server.databaseBytes),
       signal: deps.signal,
+      log,
+      progressEveryMs: deps.progressEveryMs,
     }).finally(async () => {
       await snapshot.release().catch(() => undefined);
       await closeClient();
@@ -316,6 +316,8 @@ async function streamDump(options: {
   name: string;
   sizeHint: number;
   signal: AbortSignal | undefined;
+  log: Logger;
+  progressEveryMs: number | undefined;
 }): Promise<{ archive: ArchiveSummary; plain: Digest; stored: Digest; key: string }> {
   const { dump, writer, signal } = options;
   const archive = createArchiveTap();
@@ -325,13 +327,25 @@ async function streamDump(options: {
     stream: archive.stream,
     result: () => undefined,
   };
-  const chain = compose(
-    writeStages({
-      recipients: options.recipients,
-      compression: options.compression,
-      plaintextTaps: [archiveStage],
-    }),
-  );
+  const stages = writeStages({
+    recipients: options.recipients,
+    compression: options.compression,
+    plaintextTaps: [archiveStage],
+  });
+  const chain = compose(stages);
+  const progress = startProgress({
+    what: "backup",
+    log: options.log,
+    everyMs: options.progressEveryMs,
+    sample: () => {
+      const { tablesDone, tablesTotal } = archive.progress();
+      return {
+        read: liveBytes(stages, PLAINTEXT),
+        stored: liveBytes(stages, STORED),
+        ...(tablesTotal > 0 ? { tables: { done: tablesDone, total: tablesTotal } } : {}),
+      };
+    },
+  });
   const controller = new AbortController();
   let firstError: unknown;
   const stop = (error: unknown) => {
@@ -361,7 +375,7 @@ async function streamDump(options: {
         sizeHint: options.sizeHint,
       }),
     ),
-  ]);
+  ]).finally(() => progress.stop());
   signal?.removeEventListener("abort", onInterrupt);
 
   const takeBack = () => writer.abort();

@@ -1,4 +1,4 @@
-import { ENCRYPTED_DUMP_FILE, PLAIN_DUMP_FILE, type CheckRecordRef } from "../../domain/layout.js";
+import { isDumpKey, type CheckRecordRef } from "../../domain/layout.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
 import type { StorageSettings } from "../../settings/types.js";
 import type { Store } from "../../storage/store.js";
@@ -29,10 +29,7 @@ export async function listBackups(
   return inspected
     .filter(({ folder }) => folder.committed)
     .map(({ folder, problems }) => {
-      const dump = folder.objects.find(
-        (object) =>
-          object.key.endsWith(`/${ENCRYPTED_DUMP_FILE}`) || object.key.endsWith(`/${PLAIN_DUMP_FILE}`),
-      );
+      const dump = folder.objects.find((object) => isDumpKey(object.key));
       const last: CheckRecordRef | undefined = folder.checks.at(-1);
       return {
         backupId: folder.backupId,

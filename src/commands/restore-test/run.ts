@@ -45,6 +45,7 @@ import { BackupRepository } from "../../repository/backup-repository.js";
 import type { CheckedArtifact } from "../../repository/check-record.js";
 import { openArtifactRead, readDigests } from "../../repository/read-artifact.js";
 import type { Logger } from "../logger.js";
+import { countingStage, startProgress } from "../progress.js";
 import { applyRolesObject } from "../roles-object.js";
 import { makeMaskedCopy, prepareMaskedCopy, type MaskedCopyResult } from "./masked-copy.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
@@ -100,6 +101,8 @@ export async function runRestoreTest(
     toolCache?: ToolCache;
     cwd?: string;
     signal?: AbortSignal;
+    /** How often a progress line is logged (default 5 s). */
+    progressEveryMs?: number;
   },
 ): Promise<RestoreTestResult> {
   const { log } = deps;
@@ -293,7 +296,7 @@ export async function runRestoreTest(
 
 async function restoreAndCheck(
   settings: RestoreTestSettings,
-  deps: { env: NodeJS.ProcessEnv; log: Logger; manifestTables: TableCount[] },
+  deps: { env: NodeJS.ProcessEnv; log: Logger; manifestTables: TableCount[]; progressEveryMs?: number },
   context: {
     repository: BackupRepository;
     manifest: Manifest;
@@ -316,7 +319,10 @@ async function restoreAndCheck(
   const pgRestoreArgs = settings.pgRestoreArgs.includes("--no-tablespaces")
     ? settings.pgRestoreArgs
     : ["--no-tablespaces", ...settings.pgRestoreArgs];
-  const opened = await openArtifactRead(context.repository, manifest, dump, context.identities);
+  const read = { bytes: 0, phase: "" };
+  const opened = await openArtifactRead(context.repository, manifest, dump, context.identities, {
+    storedTaps: [countingStage(read)],
+  });
   const workDir = await mkdtemp(join(tmpdir(), "lifeboat-restore-"));
   const mode =
     settings.decryptToDisk === "auto" && (await fitsOnDisk(workDir, dump.plaintext.bytes))
@@ -329,6 +335,18 @@ async function restoreAndCheck(
     const problems = opened.check();
     if (problems.length > 0) throw new OperationError(problems[0]!);
   };
+  const lines = startProgress({
+    what: "restore-test",
+    log: deps.log,
+    everyMs: deps.progressEveryMs,
+    startedMs: started,
+    sample: () => ({
+      read: read.bytes,
+      readTotal: dump.stored.bytes,
+      tables: { total: manifest.tables.length },
+      ...(read.phase ? { phase: read.phase } : {}),
+    }),
+  });
   let outcome;
   try {
     if (mode === "file") {
@@ -336,6 +354,7 @@ async function restoreAndCheck(
       const file = join(workDir, "dump.pgdump");
       await pipeline([...opened.streams, createWriteStream(file, { mode: 0o600 })]);
       checkRead();
+      read.phase = `pg_restore -j${settings.jobs} running`;
       outcome = await runPgRestore({
         pgRestore: context.pgRestore,
         target: context.target,
@@ -358,6 +377,7 @@ async function restoreAndCheck(
       checkRead();
     }
   } finally {
+    lines.stop();
     await rm(workDir, { recursive: true, force: true });
   }
   const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;

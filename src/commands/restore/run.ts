@@ -33,6 +33,7 @@ import { BackupRepository } from "../../repository/backup-repository.js";
 import { openArtifactRead, readArtifact } from "../../repository/read-artifact.js";
 import { runBackup } from "../backup/run.js";
 import type { Logger } from "../logger.js";
+import { startProgress } from "../progress.js";
 import { readRolesObject } from "../roles-object.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 
@@ -165,9 +166,17 @@ export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): 
   const failures: string[] = [];
   const started = performance.now();
   const progress = { bytes: 0 };
-  const every = deps.progressEveryMs ?? 5000;
-  const timer = setInterval(() => log.info(progressLine(progress.bytes, dump.stored.bytes, started)), every);
-  timer.unref();
+  const lines = startProgress({
+    what: "restore",
+    log,
+    everyMs: deps.progressEveryMs,
+    startedMs: started,
+    sample: () => ({
+      read: progress.bytes,
+      readTotal: dump.stored.bytes,
+      tables: { total: manifest.tables.length },
+    }),
+  });
   let outcome: Awaited<ReturnType<typeof runPgRestore>> | undefined;
   let plainError: string | undefined;
   try {
@@ -184,7 +193,7 @@ export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): 
   } catch (error) {
     failures.push(describeError(error));
   } finally {
-    clearInterval(timer);
+    lines.stop();
   }
   const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
   if (plainError) failures.push(plainError);
@@ -299,12 +308,6 @@ async function checkRowCounts(
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-export function progressLine(bytes: number, total: number, startedMs: number): string {
-  const seconds = Math.max((performance.now() - startedMs) / 1000, 0.001);
-  const percent = total > 0 ? ` (${Math.min(100, Math.floor((bytes / total) * 100))}%)` : "";
-  return `restore: ${formatBytes(bytes)} of ${formatBytes(total)} read${percent}, ${formatBytes(Math.round(bytes / seconds))}/s, ${Math.round(seconds)}s elapsed`;
 }
 
 export function restoreFailureMessage(result: RestoreResult): string | undefined {

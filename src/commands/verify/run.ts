@@ -15,6 +15,7 @@ import { readArtifact, type ArtifactRead } from "../../repository/read-artifact.
 import type { VerifySettings } from "../../settings/types.js";
 import type { Store } from "../../storage/store.js";
 import type { Logger } from "../logger.js";
+import { countingStage, startProgress } from "../progress.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 
 export interface VerifyResult {
@@ -31,7 +32,15 @@ export interface VerifyResult {
 
 export async function runVerify(
   settings: VerifySettings,
-  deps: { store: Store; env: NodeJS.ProcessEnv; now: () => Date; log: Logger; toolCache?: ToolCache },
+  deps: {
+    store: Store;
+    env: NodeJS.ProcessEnv;
+    now: () => Date;
+    log: Logger;
+    toolCache?: ToolCache;
+    /** How often a progress line is logged (default 5 s). */
+    progressEveryMs?: number;
+  },
 ): Promise<VerifyResult> {
   const { log } = deps;
   const repository = new BackupRepository(deps.store);
@@ -69,9 +78,24 @@ export async function runVerify(
       if (artifact !== dump) continue;
     }
     const listing = artifact === dump && pgRestore ? listArchive(pgRestore) : undefined;
+    const counted = { bytes: 0 };
+    const lines =
+      artifact === dump
+        ? startProgress({
+            what: "verify",
+            log,
+            everyMs: deps.progressEveryMs,
+            sample: () => ({
+              read: counted.bytes,
+              readTotal: dump.stored.bytes,
+              tables: { total: manifest.tables.length },
+            }),
+          })
+        : undefined;
     const read = await readArtifact(repository, manifest, artifact, identities, {
       ...(listing ? { sink: listing.sink } : {}),
-    });
+      storedTaps: [countingStage(counted)],
+    }).finally(() => lines?.stop());
     reads.push(read);
     failures.push(...read.problems.filter((problem) => !failures.includes(problem)));
     if (listing) {

@@ -112,6 +112,7 @@ export class ArchiveParser {
   private inLargeObject = false;
   private readonly seen = new Set<number>();
   private readonly tables: TableSummary[] = [];
+  private tablesWithData: number | undefined;
   private viewBuffer: Buffer | null = null;
   private view: DataView | null = null;
   /** Archive offset of the first byte of the buffer being scanned. */
@@ -141,6 +142,15 @@ export class ArchiveParser {
       case Phase.Done:
         throw new ArchiveFormatError("pg_dump archive: bytes written after end()");
     }
+  }
+
+  /** For progress lines: TABLE DATA blocks read, of those the TOC lists with data (0 before the TOC). */
+  get progress(): { tablesDone: number; tablesTotal: number } {
+    this.tablesWithData ??=
+      this.phase === Phase.Head
+        ? undefined
+        : this.toc.filter((entry) => entry.desc === "TABLE DATA" && entry.dataState !== "none").length;
+    return { tablesDone: this.tables.length, tablesTotal: this.tablesWithData ?? 0 };
   }
 
   end(): ArchiveSummary {

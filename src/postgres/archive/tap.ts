@@ -14,6 +14,8 @@ export interface ArchiveTap {
   stream: Transform;
   /** Resolves after the stream's end with what the archive held; rejects on a bad archive. */
   summary: Promise<ArchiveSummary>;
+  /** Live, for progress lines: tables whose data went by, of those the TOC lists. */
+  progress(): { tablesDone: number; tablesTotal: number };
 }
 
 export function createArchiveTap(options: ArchiveParserOptions = {}): ArchiveTap {
@@ -58,5 +60,5 @@ export function createArchiveTap(options: ArchiveParserOptions = {}): ArchiveTap
   stream.on("close", () =>
     fail(new ArchiveTruncatedError("pg_dump archive: the stream was closed before the archive ended")),
   );
-  return { stream, summary };
+  return { stream, summary, progress: () => parser.progress };
 }
