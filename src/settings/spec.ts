@@ -506,6 +506,29 @@ export const OPTIONS = {
     type: "boolean",
     default: "false",
   },
+  strategy: {
+    name: "strategy",
+    description:
+      "auto (default): swap for a whole-database restore into a target the role may rename (it owns it and may CREATE DATABASE), in-place otherwise; swap: restore into a new database beside the target, check rows and catalog there, then rename it into the target's place (the old one kept under a stated name); in-place: restore into the target itself (with --clean, over its objects).",
+    type: "choice",
+    choices: ["auto", "swap", "in-place"],
+    default: "auto",
+    value: "STRATEGY",
+  },
+  dropOld: {
+    name: "drop-old",
+    description:
+      "With the swap strategy: drop the target's previous database once the restored one has taken its place (default: keep it under the name the output states).",
+    type: "boolean",
+    default: "false",
+  },
+  terminateConnections: {
+    name: "terminate-connections",
+    description:
+      "With the swap strategy: end other sessions connected to the target when the databases are swapped (default: refuse while any is connected).",
+    type: "boolean",
+    default: "false",
+  },
   noPrivileges: {
     name: "no-privileges",
     description: "Do not restore access privileges (GRANT/REVOKE) (pg_restore --no-privileges).",
@@ -653,6 +676,13 @@ const restoreOptions: OptionSpec[] = [
   OPTIONS.clean,
   OPTIONS.noOwner,
   OPTIONS.noPrivileges,
+  OPTIONS.strategy,
+  OPTIONS.dropOld,
+  OPTIONS.terminateConnections,
+  worded(
+    OPTIONS.pgRestoreArgs,
+    "Extra pg_restore arguments, separated by spaces (e.g. --no-tablespaces --no-comments); the same allow-list as restore-test's. Connection, output, list, job and scope flags are refused (use --schema, --table, --clean).",
+  ),
 ];
 
 export const COMMANDS: CommandSpec[] = [
