@@ -23,19 +23,61 @@ export function derivedName(target: string, suffix: string): string {
   return `${base}${suffix}`;
 }
 
-/** The new database's name: recognisably the target's and Lifeboat's, unique per run. */
-export function newDatabaseName(target: string): string {
-  return derivedName(target, `_lifeboat_new_${randomBytes(3).toString("hex")}`);
-}
-
-/** The previous database's name after the swap: the target's, with the time of the restore. */
-export function oldDatabaseName(target: string, now: Date): string {
-  const stamp = now
+/** A UTC time as a database name can hold it: 20261122t013000z. */
+function stamp(time: Date): string {
+  return time
     .toISOString()
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "z")
     .toLowerCase();
-  return derivedName(target, `_lifeboat_old_${stamp}`);
+}
+
+const NEW_MARK = "_lifeboat_new_";
+/** What follows the mark: the creation time and a random part, always this long. */
+const NEW_TAIL = /^(\d{8}t\d{6}z)_[0-9a-f]{4}$/;
+const NEW_TAIL_LENGTH = "20261122t013000z_abcd".length;
+
+/**
+ * The new database's name: the target's, Lifeboat's mark, and the time it was made, so that one
+ * a killed run left behind is recognisable and its age known.
+ */
+export function newDatabaseName(target: string, now: Date): string {
+  return derivedName(target, `${NEW_MARK}${stamp(now)}_${randomBytes(2).toString("hex")}`);
+}
+
+/** The previous database's name after the swap: the target's, with the time of the restore. */
+export function oldDatabaseName(target: string, now: Date): string {
+  return derivedName(target, `_lifeboat_old_${stamp(now)}`);
+}
+
+/** Runs killed outright leave their new database; after this long, with no one connected, it goes. */
+export const ABANDONED_AFTER_MS = 24 * 3600 * 1000;
+
+/**
+ * Drops new databases that earlier restores into this target left behind (SIGKILL, machine lost):
+ * named for this target, older than ABANDONED_AFTER_MS by their name, and with no session (a
+ * restore still running has pg_restore or its checks connected). Returns the names dropped.
+ */
+export async function sweepAbandoned(admin: pg.Client, target: string, now: Date): Promise<string[]> {
+  const prefix = derivedName(target, `${NEW_MARK}${"x".repeat(NEW_TAIL_LENGTH)}`).slice(0, -NEW_TAIL_LENGTH);
+  const { rows } = await admin.query<{ datname: string }>(
+    `SELECT datname FROM pg_catalog.pg_database d
+      WHERE pg_catalog.starts_with(datname, $1)
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.datname = d.datname)`,
+    [prefix],
+  );
+  const dropped: string[] = [];
+  for (const { datname } of rows) {
+    const made = NEW_TAIL.exec(datname.slice(prefix.length))?.[1];
+    if (!made) continue;
+    const time = Date.parse(
+      `${made.slice(0, 4)}-${made.slice(4, 6)}-${made.slice(6, 8)}T${made.slice(9, 11)}:${made.slice(11, 13)}:${made.slice(13, 15)}Z`,
+    );
+    if (!(now.getTime() - time > ABANDONED_AFTER_MS)) continue;
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)}`);
+    dropped.push(datname);
+  }
+  return dropped;
 }
 
 /** What the role may do with the target, and what stands in the way of a swap. */

@@ -121,6 +121,10 @@ describe("restore by swap", () => {
     await cluster.createDatabase("live");
     await cluster.sql("live", TARGET_SQL);
     await cluster.sql("postgres", "ALTER DATABASE live SET work_mem = '8MB'");
+    // What a killed earlier restore left: swept once old enough, kept while it may still be in use.
+    const recent = `live_lifeboat_new_${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15).toLowerCase()}z_beef`;
+    await cluster.createDatabase("live_lifeboat_new_20200101t000000z_abcd");
+    await cluster.createDatabase(recent);
     const run = await restore("src", "live", ["--safety-backup", "false"]);
     assert.equal(run.code, 0, run.stderr + run.stdout);
     assert.equal(run.json.strategy, "swap");
@@ -128,7 +132,7 @@ describe("restore by swap", () => {
     assert.match(run.stderr, /^Strategy: swap \(auto: /m);
     const old = run.json.oldDatabase as string;
     assert.match(old, /^live_lifeboat_old_\d{8}t\d{6}z$/);
-    assert.match(run.json.restoredInto as string, /^live_lifeboat_new_[0-9a-f]{6}$/);
+    assert.match(run.json.restoredInto as string, /^live_lifeboat_new_\d{8}t\d{6}z_[0-9a-f]{4}$/);
     assert.match(run.stderr, new RegExp(`the previous database is kept as ${old}`));
     assert.deepEqual(run.json.rowCheck, { tablesChecked: 6, mismatches: [] });
     assert.equal((run.json.catalog as { compared: boolean; failures: number }).compared, true);
@@ -145,7 +149,12 @@ describe("restore by swap", () => {
       "SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'live'",
     );
     assert.deepEqual(settings[0]?.setconfig, ["work_mem=8MB"]);
-    assert.deepEqual(await databases("%lifeboat_new%"), []);
+    assert.match(
+      run.stderr,
+      /^Dropped live_lifeboat_new_20200101t000000z_abcd, the new database of an earlier restore/m,
+    );
+    assert.deepEqual(await databases("%lifeboat_new%"), [recent]);
+    await cluster.sql("postgres", `DROP DATABASE ${recent}`);
 
     // --drop-old: swapped again, and this time the previous database is dropped.
     const again = await restore("src", "live", ["--safety-backup", "false", "--drop-old"]);
@@ -202,6 +211,42 @@ describe("restore by swap", () => {
     assert.equal(run.json.strategy, "swap");
     assert.deepEqual(await countAllRows(cluster, "guarded"), { "shop.orders": 3, "public.marker": 1 });
     assert.deepEqual(await databases("guarded_lifeboat_%"), []);
+  });
+
+  test("a grant the target's server cannot restore: the catalog check names it, the target is untouched", async () => {
+    await cluster.createDatabase("granted");
+    await cluster.sql(
+      "granted",
+      "CREATE ROLE reporting; CREATE TABLE public.facts (id int); INSERT INTO public.facts SELECT generate_series(1, 10); GRANT SELECT ON public.facts TO reporting",
+    );
+    await backup("granted", "granted");
+    await cluster.sql("granted", "REVOKE ALL ON public.facts FROM reporting; DROP ROLE reporting");
+    await cluster.createDatabase("grantedtarget");
+    await cluster.sql("grantedtarget", TARGET_SQL);
+    const run = await restore("granted", "grantedtarget", ["--safety-backup", "false"]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      /^warning: roles the backup's objects name are missing on the target's server: reporting;/m,
+    );
+    assert.match(
+      oneError(run.stderr),
+      /role "reporting" does not exist.*; the target grantedtarget is untouched$/,
+    );
+    const catalog = run.json.catalog as {
+      differences: { severity: string; object: string; problem: string }[];
+    };
+    assert.ok(
+      catalog.differences.some(
+        (d) => d.severity === "failure" && d.object === "table public.facts" && /reporting/.test(d.problem),
+      ),
+      JSON.stringify(catalog.differences),
+    );
+    assert.ok(
+      (run.json.failures as string[]).some((line) => /^catalog: table public\.facts: .*reporting/.test(line)),
+    );
+    assert.deepEqual(await countAllRows(cluster, "grantedtarget"), { "shop.orders": 3, "public.marker": 1 });
+    assert.deepEqual(await databases("grantedtarget_lifeboat_%"), []);
   });
 
   test("a damaged roles object is refused before anything is written", async () => {
@@ -396,5 +441,26 @@ describe("restore in place", () => {
     const swap = await restore("parts", "appdb", ["--strategy", "swap"], asApp("appdb"));
     assert.equal(swap.code, 2, swap.stderr);
     assert.match(oneError(swap.stderr), /--strategy swap: impossible here: the role may not CREATE DATABASE/);
+  });
+});
+
+describe("one-line errors", () => {
+  test("carry PostgreSQL's DETAIL and HINT from node-postgres errors", async () => {
+    await cluster.createDatabase("hints");
+    const client = new pg.Client({ connectionString: cluster.url("hints") });
+    await client.connect();
+    try {
+      await client.query("CREATE TABLE t (id int); CREATE VIEW v AS SELECT * FROM t");
+      const error = await client.query("DROP TABLE t").then(
+        () => assert.fail("DROP TABLE t succeeded"),
+        (caught: unknown) => caught,
+      );
+      assert.equal(
+        describeError(error),
+        "cannot drop table t because other objects depend on it DETAIL: view v depends on table t HINT: Use DROP ... CASCADE to drop the dependent objects too.",
+      );
+    } finally {
+      await client.end();
+    }
   });
 });

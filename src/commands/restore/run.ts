@@ -42,6 +42,7 @@ import {
   oldDatabaseName,
   probeSwap,
   swapDatabases,
+  sweepAbandoned,
   type SwapProbe,
 } from "../../postgres/database-swap.js";
 import { preflight } from "../../postgres/doctor.js";
@@ -447,13 +448,16 @@ async function restoreBySwap(
   const { log } = deps;
   const { target } = prepared;
   const admin = await connectMaintenance(target, TARGET_INPUT);
-  const fresh = newDatabaseName(target.database);
+  const fresh = newDatabaseName(target.database, deps.now());
   const warnings: string[] = [];
   let swapped = false;
   let outcome: Restored | undefined;
   let oldDatabase: string | null = null;
   const failures: string[] = [];
   try {
+    for (const name of await sweepAbandoned(admin, target.database, deps.now())) {
+      log.info(`Dropped ${name}, the new database of an earlier restore that was killed before it finished`);
+    }
     const notice = await createDatabaseBeside(admin, {
       name: fresh,
       target: target.database,
