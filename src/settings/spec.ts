@@ -496,7 +496,7 @@ export const OPTIONS = {
   clean: {
     name: "clean",
     description:
-      "Drop each object before recreating it (pg_restore --clean --if-exists); without it, the restore fails on objects that already exist.",
+      "In place: drop each object before recreating it (pg_restore --clean --if-exists --no-data-for-failed-tables); without it, the restore fails on objects that already exist. A swap restores into a new database, which has nothing to drop.",
     type: "boolean",
     default: "false",
   },
@@ -758,7 +758,7 @@ export const COMMANDS: CommandSpec[] = [
     command: "restore",
     action: "restore-db",
     summary:
-      "Restore a backup into a target database, refused unless confirm names it; a safety backup of the target is taken first.",
+      "Restore a backup into a target database, refused unless confirm names it: into a new database that is checked and then swapped in where the role may rename the target, in place otherwise; a safety backup of the target is taken first.",
     options: [...restoreOptions, ...reportOptions],
     outputs: [
       { name: "backup-id", description: "Id of the backup that was restored." },
@@ -768,6 +768,12 @@ export const COMMANDS: CommandSpec[] = [
           "Id of the safety backup of the target taken before the restore (under safety-label); empty when safety-backup is false.",
       },
       { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
+      { name: "strategy", description: "swap or in-place: how the backup was restored (docs/restore.md)." },
+      {
+        name: "old-database",
+        description:
+          "After a swap: the name the target's previous database is kept under; empty when drop-old dropped it, or in place.",
+      },
     ],
   },
   {

@@ -50,7 +50,7 @@ before(async () => {
   await createShop(cluster, "shop");
   await cluster.createDatabase("parts");
   await cluster.sql("parts", PARTS_SQL);
-  work = mkdtempSync(join(tmpdir(), "lifeboat-restore-strategies-"));
+  work = mkdtempSync(join(tmpdir(), "lifeboat-strategies-"));
   storage = join(work, "store");
   identityFile = join(work, "key.txt");
   execFileSync("age-keygen", ["-o", identityFile], { stdio: "pipe" });
@@ -205,8 +205,10 @@ describe("restore by swap", () => {
     writeFileSync(file, bytes);
     await cluster.createDatabase("guarded");
     await cluster.sql("guarded", TARGET_SQL);
-    const run = await restore("plain", "guarded", ["--safety-backup", "false"]);
+    const run = await restore("plain", "guarded", ["--safety-label", "guarded-safety"]);
     assert.equal(run.code, 1, run.stderr);
+    // The safety backup waits for the checks: a bad backup costs none.
+    assert.ok(!existsSync(join(storage, "guarded-safety")), "no safety backup was taken");
     assert.match(oneError(run.stderr), /sha256.*; the target guarded is untouched$/);
     assert.equal(run.json.strategy, "swap");
     assert.deepEqual(await countAllRows(cluster, "guarded"), { "shop.orders": 3, "public.marker": 1 });

@@ -16,6 +16,8 @@ export const restoreCommand: CommandDefinition<RestoreSettings, RestoreResult> =
     "backup-id": result.backupId,
     "safety-backup-id": result.safetyBackup?.backupId ?? "",
     "restore-seconds": result.restoreSeconds,
+    strategy: result.strategy,
+    "old-database": result.oldDatabase ?? "",
   }),
   text: (result) => {
     const safety = result.safetyBackup

@@ -137,11 +137,18 @@ interface Prepared {
 
 export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): Promise<RestoreResult> {
   const prepared = await prepare(settings, deps);
-  const safetyBackup = await takeSafetyBackup(settings, deps, prepared);
-  const result =
-    prepared.strategy === "swap"
-      ? await restoreBySwap(settings, deps, prepared)
-      : await restoreInPlace(settings, deps, prepared);
+  const safety: { made: RestoreResult["safetyBackup"] } = { made: null };
+  // In a swap the target is not written to until the swap itself: its safety backup waits until
+  // the restored database has passed its checks, so that a bad backup costs none.
+  const takeSafety = async () => (safety.made = await takeSafetyBackup(settings, deps, prepared));
+  let result: StrategyResult;
+  if (prepared.strategy === "swap") {
+    result = await restoreBySwap(settings, deps, prepared, takeSafety);
+  } else {
+    await takeSafety();
+    result = await restoreInPlace(settings, deps, prepared);
+  }
+  const safetyBackup = safety.made;
   const full: RestoreResult = {
     ...result,
     passed: result.failures.length === 0,
@@ -217,6 +224,14 @@ async function prepare(settings: RestoreSettings, deps: RestoreDeps): Promise<Pr
   } finally {
     await client.end().catch(() => undefined);
   }
+  if (!probe.impossible && settings.strategy !== "in-place" && whole) {
+    // The renames run from another database of the server: one must accept the role.
+    try {
+      await (await connectMaintenance(target, TARGET_INPUT)).end();
+    } catch (error) {
+      probe = { ...probe, impossible: describeError(error) };
+    }
+  }
   const { strategy, reason } = chooseStrategy(settings, probe, whole);
   log.info(`Strategy: ${strategy} (${reason})`);
   if (strategy === "swap") {
@@ -233,7 +248,7 @@ async function prepare(settings: RestoreSettings, deps: RestoreDeps): Promise<Pr
   }
   const args = pgRestoreArgs(settings, strategy);
   if (strategy === "in-place" && settings.clean) {
-    await refuseBlockedClean(target, manifest, source);
+    await refuseBlockedClean(target, manifest, source, settings);
   }
   for (const notice of catalogNotices) log.info(notice);
 
@@ -244,6 +259,8 @@ async function prepare(settings: RestoreSettings, deps: RestoreDeps): Promise<Pr
     // The new database is where an unchecked byte can land; it is dropped if the read fails.
     await checkKeyAndRoles(repository, manifest, identities, log);
   }
+  // A signal during the checks (a long check-first read) stops here, before anything is written.
+  deps.signal?.throwIfAborted();
   return {
     repository,
     manifest,
@@ -311,13 +328,21 @@ async function refuseBlockedClean(
   target: DatabaseUrl,
   manifest: Manifest,
   source: CatalogFingerprint | undefined,
+  scope: Pick<RestoreSettings, "schemas" | "tables">,
 ): Promise<void> {
-  const archived = new Set(manifest.tables.map((t) => `${t.schema}.${t.table}`));
+  // Only the tables this restore drops: all of the archive's, or those --schema/--table select.
+  const restored = (schema: string, table: string) =>
+    (scope.schemas.length === 0 || scope.schemas.includes(schema)) &&
+    (scope.tables.length === 0 || scope.tables.includes(table));
+  const archived = new Set(
+    manifest.tables.filter((t) => restored(t.schema, t.table)).map((t) => `${t.schema}.${t.table}`),
+  );
   const archivedViews = new Set<string>();
   if (source) {
     for (const group of [source.tables, source.partitionedTables, source.foreignTables]) {
-      for (const [schema, names] of Object.entries(group))
-        for (const n of names) archived.add(`${schema}.${n}`);
+      for (const [schema, names] of Object.entries(group)) {
+        for (const n of names) if (restored(schema, n)) archived.add(`${schema}.${n}`);
+      }
     }
     for (const group of [source.views, source.materializedViews]) {
       for (const [schema, names] of Object.entries(group)) {
@@ -444,6 +469,7 @@ async function restoreBySwap(
   settings: RestoreSettings,
   deps: RestoreDeps,
   prepared: Prepared,
+  beforeSwap: () => Promise<unknown>,
 ): Promise<StrategyResult> {
   const { log } = deps;
   const { target } = prepared;
@@ -451,6 +477,7 @@ async function restoreBySwap(
   const fresh = newDatabaseName(target.database, deps.now());
   const warnings: string[] = [];
   let swapped = false;
+  let rethrow: unknown;
   let outcome: Restored | undefined;
   let oldDatabase: string | null = null;
   const failures: string[] = [];
@@ -475,6 +502,12 @@ async function restoreBySwap(
     failures.push(...(await checkRestored(withDatabase(target, fresh), prepared, outcome, true, log)));
     if (failures.length === 0) {
       deps.signal?.throwIfAborted();
+      try {
+        await beforeSwap();
+      } catch (error) {
+        rethrow = error;
+        throw error;
+      }
       for (const problem of await copyDatabaseProperties(admin, target.database, fresh)) {
         warnings.push(problem);
         log.warn(problem);
@@ -504,7 +537,7 @@ async function restoreBySwap(
       }
     }
   } catch (error) {
-    if (!deps.signal?.aborted) failures.push(describeError(error));
+    if (!deps.signal?.aborted && rethrow === undefined) failures.push(describeError(error));
   } finally {
     if (!swapped) {
       await dropScratchDatabase(admin, fresh).then(
@@ -516,6 +549,8 @@ async function restoreBySwap(
     await admin.end().catch(() => undefined);
   }
   if (deps.signal?.aborted && !swapped) throw deps.signal.reason;
+  // The safety backup's own failure ends the run as it would before an in-place restore.
+  if (rethrow !== undefined) throw rethrow;
   return {
     restoredInto: fresh,
     oldDatabase,
@@ -600,8 +635,9 @@ async function restoreInto(database: DatabaseUrl, deps: RestoreDeps, prepared: P
   const timer = setInterval(() => log.info(progressLine(progress.bytes, dump.stored.bytes, started)), every);
   timer.unref();
   let outcome: PgRestoreOutcome | undefined;
+  let opened: Awaited<ReturnType<typeof openArtifactRead>> | undefined;
   try {
-    const opened = await openArtifactRead(prepared.repository, prepared.manifest, dump, prepared.identities, {
+    opened = await openArtifactRead(prepared.repository, prepared.manifest, dump, prepared.identities, {
       storedTaps: [
         tapStage("progress", {
           update: (chunk) => (progress.bytes += chunk.length),
@@ -618,14 +654,15 @@ async function restoreInto(database: DatabaseUrl, deps: RestoreDeps, prepared: P
       env: deps.env,
       signal: deps.signal,
     });
-    const plainError = opened.check()[0];
-    if (plainError) failures.push(plainError);
   } catch (error) {
     if (deps.signal?.aborted) throw deps.signal.reason;
     failures.push(describeError(error));
   } finally {
     clearInterval(timer);
   }
+  // A read that does not match the manifest is the cause of whatever pg_restore made of it.
+  const damage = outcome ? opened?.check()[0] : undefined;
+  if (damage) failures.unshift(damage);
   const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
   const { real, benign } = classifyRestoreErrors(outcome?.errors ?? []);
   for (const entry of benign) log.info(`pg_restore error known to be benign (${entry.why}): ${entry.error}`);
