@@ -35,7 +35,26 @@ export class NotFoundError extends LifeboatError {}
 export function describeError(error: unknown): string {
   if (error instanceof Error) {
     const text = error.message || error.name;
-    return text.split("\n").find((line) => line.trim() !== "") ?? error.name;
+    const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
+    return line + serverAdvice(error, line);
   }
   return String(error);
+}
+
+/**
+ * PostgreSQL's DETAIL and HINT (node-postgres puts them on the error), which often say what to do
+ * ("You might need to increase max_locks_per_transaction"), on the same line.
+ */
+function serverAdvice(error: Error, line: string): string {
+  let out = "";
+  for (const [field, label] of [
+    ["detail", "DETAIL"],
+    ["hint", "HINT"],
+  ] as const) {
+    const value = (error as unknown as Record<string, unknown>)[field];
+    if (typeof value !== "string" || value.trim() === "") continue;
+    const text = value.replace(/\s+/g, " ").trim();
+    if (!line.includes(text)) out += ` ${label}: ${text}`;
+  }
+  return out;
 }

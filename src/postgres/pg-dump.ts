@@ -135,6 +135,9 @@ function lastError(stderr: string): string {
     .split("\n")
     .map((line) => line.trim())
     .filter(Boolean);
-  const error = [...lines].reverse().find((line) => /error:|FATAL:|fatal:/.test(line)) ?? lines.at(-1);
-  return error ? `: ${error}` : "";
+  const at = lines.findLastIndex((line) => /error:|FATAL:|fatal:/.test(line));
+  const error = at < 0 ? lines.at(-1) : lines[at];
+  // The server's DETAIL and HINT lines after it say why, and often what to do.
+  const advice = at < 0 ? [] : lines.slice(at + 1).filter((line) => /^(DETAIL|HINT):/.test(line));
+  return error ? `: ${[error, ...advice].join(" ")}` : "";
 }

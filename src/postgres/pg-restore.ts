@@ -30,7 +30,10 @@ export async function runPgRestore(options: {
   input: string | (NodeJS.ReadableStream | NodeJS.ReadWriteStream)[];
   jobs: number;
   env: NodeJS.ProcessEnv;
+  /** Aborting it stops pg_restore; the run then throws the signal's reason. */
+  signal?: AbortSignal;
 }): Promise<PgRestoreOutcome> {
+  options.signal?.throwIfAborted();
   const tool = toolSpawn(
     options.pgRestore,
     pgToolEnv(options.env, {
@@ -60,25 +63,45 @@ export async function runPgRestore(options: {
     child.on("error", (error) => reject(new OperationError(`pg_restore could not start: ${error.message}`)));
     child.on("close", (code) => resolve(code));
   });
-  if (!fromFile) {
-    try {
-      await pipeline([...(options.input as NodeJS.ReadableStream[]), stdinSink(child.stdin!, closed)]);
-    } catch (error) {
-      child.kill("SIGTERM");
-      await closed.catch(() => undefined);
-      // pg_restore that gave up closes its input: its own error says why, not our EPIPE.
-      const own = errorLines(redactUrls(log))[0];
-      const code = (error as { code?: string }).code;
-      if (own && (code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE")) {
-        throw new OperationError(`pg_restore stopped reading the archive: ${own}`);
-      }
-      throw error;
-    }
+  const { signal } = options;
+  const stop = () => {
+    child.kill("SIGTERM");
+    // A pg_restore stuck in a server call must not hold the interrupted run.
+    const timer = setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), KILL_AFTER_MS);
+    timer.unref();
+  };
+  signal?.addEventListener("abort", stop, { once: true });
+  try {
+    return await finish();
+  } finally {
+    signal?.removeEventListener("abort", stop);
   }
-  const exitCode = await closed;
-  log = redactUrls(log);
-  return { exitCode, errors: errorLines(log), log };
+
+  async function finish(): Promise<PgRestoreOutcome> {
+    if (!fromFile) {
+      try {
+        await pipeline([...(options.input as NodeJS.ReadableStream[]), stdinSink(child.stdin!, closed)]);
+      } catch (error) {
+        child.kill("SIGTERM");
+        await closed.catch(() => undefined);
+        if (signal?.aborted) throw signal.reason;
+        // pg_restore that gave up closes its input: its own error says why, not our EPIPE.
+        const own = errorLines(redactUrls(log))[0];
+        const code = (error as { code?: string }).code;
+        if (own && (code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE")) {
+          throw new OperationError(`pg_restore stopped reading the archive: ${own}`);
+        }
+        throw error;
+      }
+    }
+    const exitCode = await closed;
+    if (signal?.aborted) throw signal.reason;
+    log = redactUrls(log);
+    return { exitCode, errors: errorLines(log), log };
+  }
 }
+
+const KILL_AFTER_MS = 5_000;
 
 /**
  * pg_restore's stdin as the end of the read pipeline. pg_restore with --table or --schema exits 0

@@ -481,6 +481,10 @@ const RESTORE = {
   clean: OPTIONS.clean,
   noOwner: OPTIONS.noOwner,
   noPrivileges: OPTIONS.noPrivileges,
+  strategy: OPTIONS.strategy,
+  dropOld: OPTIONS.dropOld,
+  terminateConnections: OPTIONS.terminateConnections,
+  pgRestoreArgs: OPTIONS.pgRestoreArgs,
 };
 
 type RestoreValues = OptionValues<typeof RESTORE> & { label: string };
@@ -529,6 +533,19 @@ export const RESTORE_RULES: Rule<RestoreValues>[] = [
     message: (v) =>
       `--safety-label "${v.safetyLabel}": expected a label other than the one being restored from`,
   },
+  {
+    name: "swap restores the whole database",
+    input: OPTIONS.strategy,
+    broken: (v) => v.strategy === "swap" && (v.schemas.length > 0 || v.tables.length > 0),
+    message: (v) =>
+      `--strategy swap: replaces the whole database, so it cannot restore only --${v.schemas.length > 0 ? "schema" : "table"}; use --strategy in-place (or auto)`,
+  },
+  {
+    name: "drop-old needs the swap",
+    input: OPTIONS.dropOld,
+    broken: (v) => v.dropOld && v.strategy === "in-place",
+    message: () => `--drop-old: only the swap strategy keeps an old database; --strategy is in-place`,
+  },
 ];
 
 export function parseRestoreSettings(raw: RawOptions): RestoreSettings {
@@ -542,5 +559,7 @@ export function parseRestoreSettings(raw: RawOptions): RestoreSettings {
     ...v,
     confirm: v.confirm!,
     safetyLabel: v.safetyLabel ?? defaultSafetyLabel(storage.label),
+    pgRestoreArgs:
+      v.pgRestoreArgs === undefined ? [] : parsePgRestoreArgs(v.pgRestoreArgs, OPTIONS.pgRestoreArgs.name),
   };
 }

@@ -549,13 +549,36 @@ export const OPTIONS = {
   clean: {
     name: "clean",
     description:
-      "Drop each object before recreating it (pg_restore --clean --if-exists); without it, the restore fails on objects that already exist.",
+      "In place: drop each object before recreating it (pg_restore --clean --if-exists --no-data-for-failed-tables); without it, the restore fails on objects that already exist. A swap restores into a new database, which has nothing to drop.",
     type: "boolean",
     default: "false",
   },
   noOwner: {
     name: "no-owner",
     description: "Do not set object ownership to the original owners (pg_restore --no-owner).",
+    type: "boolean",
+    default: "false",
+  },
+  strategy: {
+    name: "strategy",
+    description:
+      "auto (default): swap for a whole-database restore into a target the role may rename (it owns it and may CREATE DATABASE), in-place otherwise; swap: restore into a new database beside the target, check rows and catalog there, then rename it into the target's place (the old one kept under a stated name); in-place: restore into the target itself (with --clean, over its objects).",
+    type: "choice",
+    choices: ["auto", "swap", "in-place"],
+    default: "auto",
+    value: "STRATEGY",
+  },
+  dropOld: {
+    name: "drop-old",
+    description:
+      "With the swap strategy: drop the target's previous database once the restored one has taken its place (default: keep it under the name the output states).",
+    type: "boolean",
+    default: "false",
+  },
+  terminateConnections: {
+    name: "terminate-connections",
+    description:
+      "With the swap strategy: end other sessions connected to the target when the databases are swapped (default: refuse while any is connected).",
     type: "boolean",
     default: "false",
   },
@@ -713,6 +736,13 @@ const restoreOptions: OptionSpec[] = [
   OPTIONS.clean,
   OPTIONS.noOwner,
   OPTIONS.noPrivileges,
+  OPTIONS.strategy,
+  OPTIONS.dropOld,
+  OPTIONS.terminateConnections,
+  worded(
+    OPTIONS.pgRestoreArgs,
+    "Extra pg_restore arguments, separated by spaces (e.g. --no-tablespaces --no-comments); the same allow-list as restore-test's. Connection, output, list, job and scope flags are refused (use --schema, --table, --clean).",
+  ),
 ];
 
 export const COMMANDS: CommandSpec[] = [
@@ -793,7 +823,7 @@ export const COMMANDS: CommandSpec[] = [
     command: "restore",
     action: "restore-db",
     summary:
-      "Restore a backup into a target database, refused unless confirm names it; a safety backup of the target is taken first.",
+      "Restore a backup into a target database, refused unless confirm names it: into a new database that is checked and then swapped in where the role may rename the target, in place otherwise; a safety backup of the target is taken first.",
     options: [...restoreOptions, ...reportOptions],
     outputs: [
       { name: "backup-id", description: "Id of the backup that was restored." },
@@ -803,6 +833,12 @@ export const COMMANDS: CommandSpec[] = [
           "Id of the safety backup of the target taken before the restore (under safety-label); empty when safety-backup is false.",
       },
       { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
+      { name: "strategy", description: "swap or in-place: how the backup was restored (docs/restore.md)." },
+      {
+        name: "old-database",
+        description:
+          "After a swap: the name the target's previous database is kept under; empty when drop-old dropped it, or in place.",
+      },
     ],
   },
   {

@@ -122,4 +122,12 @@ export interface RestoreSettings extends StorageSettings, PgClientSettings {
   clean: boolean;
   noOwner: boolean;
   noPrivileges: boolean;
+  /** swap: a new database beside the target, checked, then renamed into its place (docs/restore.md). */
+  strategy: "auto" | "swap" | "in-place";
+  /** swap: drop the previous database after the swap instead of keeping it. */
+  dropOld: boolean;
+  /** swap: end other sessions on the target at the swap instead of refusing. */
+  terminateConnections: boolean;
+  /** Checked against the allow-list (src/domain/pg-args.ts). */
+  pgRestoreArgs: string[];
 }

@@ -75,7 +75,7 @@ async function createTarget(name: string, sql = TARGET_SQL) {
 }
 
 describe("restore", () => {
-  test("restores over a database with other content (clean), after a safety backup that itself restores the previous content", async () => {
+  test("restores in place over a database with other content (clean), after a safety backup that itself restores the previous content", async () => {
     await createTarget("target");
     const run = await restore(
       [
@@ -87,6 +87,8 @@ describe("restore", () => {
         cluster.url("target"),
         "--confirm",
         "target",
+        "--strategy",
+        "in-place",
         "--clean",
       ],
       { LIFEBOAT_PROGRESS_SECONDS: "0.01" },
@@ -95,14 +97,14 @@ describe("restore", () => {
     assert.equal(run.json.backupId, backupId);
     assert.deepEqual(run.json.failures, []);
     assert.ok((run.json.restoreSeconds as number) > 0);
-    assert.deepEqual(run.json.pgRestoreArgs, ["--clean", "--if-exists"]);
+    assert.deepEqual(run.json.pgRestoreArgs, ["--clean", "--if-exists", "--no-data-for-failed-tables"]);
     assert.match(
       run.stderr,
       /^restore: [\d.]+ \S+ of [\d.]+ \S+ read \(\d+%\), [\d.]+ \S+\/s, \d+ tables, \d+s elapsed$/m,
     );
     assert.match(
       run.stderr,
-      /^Restored src\/\S+ into 127\.0\.0\.1:\d+\/target: .* read in [\d.]+s, 6 tables, 0 row-count differences; undo with the safety backup src-safety\/\S+$/m,
+      /^Restored src\/\S+ into 127\.0\.0\.1:\d+\/target \(in-place\): .* read in [\d.]+s, 6 tables, 0 row-count differences, catalog 0 failure\(s\) \d+ warning\(s\); undo with the safety backup src-safety\/\S+$/m,
     );
     assert.ok(!run.stdout.includes(cluster.password) && !run.stderr.includes(cluster.password));
 
@@ -184,7 +186,7 @@ describe("restore", () => {
     assert.ok(existsSync(join(storage, "partial-before", safety.backupId, "manifest.json")));
   });
 
-  test("pg_restore's errors fail the restore (exit 1) with its own text, naming the safety backup", async () => {
+  test("in place, pg_restore's errors fail the restore (exit 1) with its own text, naming the safety backup", async () => {
     await createTarget("clash", "");
     await cluster.sql("clash", "CREATE SCHEMA shop; CREATE TABLE shop.customers (id int)");
     const run = await restore([
@@ -194,6 +196,8 @@ describe("restore", () => {
       cluster.url("clash"),
       "--confirm",
       "clash",
+      "--strategy",
+      "in-place",
     ]);
     assert.equal(run.code, 1, run.stderr);
     assert.match(

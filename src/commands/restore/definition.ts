@@ -16,12 +16,24 @@ export const restoreCommand: CommandDefinition<RestoreSettings, RestoreResult> =
     "backup-id": result.backupId,
     "safety-backup-id": result.safetyBackup?.backupId ?? "",
     "restore-seconds": result.restoreSeconds,
+    strategy: result.strategy,
+    "old-database": result.oldDatabase ?? "",
   }),
   text: (result) => {
     const safety = result.safetyBackup
       ? `; safety backup ${result.safetyBackup.label}/${result.safetyBackup.backupId}`
       : "; no safety backup";
-    const summary = `${result.backupId}: ${result.passed ? "restored" : "restore FAILED"} into ${result.targetDatabase} in ${result.restoreSeconds}s${safety}`;
+    const how =
+      result.strategy === "swap"
+        ? ` by swap (restored and checked in ${result.restoredInto}, then renamed; ${
+            !result.passed
+              ? "the target is untouched"
+              : result.oldDatabase
+                ? `the previous database is kept as ${result.oldDatabase}`
+                : "the previous database was dropped"
+          })`
+        : " in place";
+    const summary = `${result.backupId}: ${result.passed ? "restored" : "restore FAILED"} into ${result.targetDatabase}${how} in ${result.restoreSeconds}s${safety}`;
     return [summary, ...result.failures.map((line) => `${result.backupId}: ${line}`)].join("\n");
   },
   json: ({ pgRestoreLog: _log, ...json }) => json,
