@@ -18,7 +18,7 @@ import { isBackupId } from "../domain/backup-id.js";
 import { isGiven, readOptions, type OptionValues } from "./read-option.js";
 import { checkRules, type Rule } from "./rules.js";
 import { OPTIONS } from "./spec.js";
-import { parseDestination, parseDestinations } from "./storage-list.js";
+import { parseDestination, parseDestinations, sameStoreKey } from "./storage-list.js";
 import type {
   BackupSettings,
   CopySettings,
@@ -149,7 +149,7 @@ export function parseCopySettings(raw: RawOptions): CopySettings {
   };
   const from = side(v.from, OPTIONS.from.name, "LIFEBOAT_FROM");
   const to = side(v.to, OPTIONS.to.name, "LIFEBOAT_TO");
-  if (from.storage.replace(/\/+$/, "") === to.storage.replace(/\/+$/, "")) {
+  if (sameStoreKey(from) === sameStoreKey(to)) {
     throw new InputError(`--${OPTIONS.to.name} "${to.storage}": the same store as --${OPTIONS.from.name}`, {
       input: OPTIONS.to.name,
     });

@@ -103,7 +103,7 @@ export function parseDestinations(texts: readonly string[], base: S3Settings, in
   const destinations = texts.map((text) => parseDestination(text, base, input));
   const seen = new Set<string>();
   for (const destination of destinations) {
-    const key = destination.storage.replace(/\/+$/, "");
+    const key = sameStoreKey(destination);
     if (seen.has(key)) {
       throw new InputError(`--${input} "${destination.storage}": given twice; each destination once`, {
         input,
@@ -112,4 +112,10 @@ export function parseDestinations(texts: readonly string[], base: S3Settings, in
     seen.add(key);
   }
   return destinations;
+}
+
+/** What makes two destinations the same store: the URL, and for S3 the endpoint it is on. */
+export function sameStoreKey(destination: Destination): string {
+  const url = destination.storage.replace(/\/+$/, "");
+  return url.startsWith("s3:") ? `${url} at ${destination.s3.endpoint ?? "AWS"}` : url;
 }
