@@ -32,7 +32,7 @@ export const OPTIONS = {
   storage: {
     name: "storage",
     description:
-      "Where backups live: s3://bucket/prefix (AWS S3 or any S3-compatible store), file:///absolute/path, or a directory path. An s3:// URL may carry its own options after ? (endpoint, region, force-path-style, checksums, sse, sse-kms-key-id, credentials=PREFIX for PREFIX_AWS_ACCESS_KEY_ID and PREFIX_AWS_SECRET_ACCESS_KEY; docs/offsite.md).",
+      "Where backups live: s3://bucket/prefix (AWS S3 or any S3-compatible store), file:///absolute/path, or a directory path. backup takes several (one per line, or --storage repeated) and writes each backup into all of them; the other commands act on one. An s3:// URL may carry its own options after ? (endpoint, region, force-path-style, checksums, sse, sse-kms-key-id, credentials=PREFIX for PREFIX_AWS_ACCESS_KEY_ID and PREFIX_AWS_SECRET_ACCESS_KEY; docs/offsite.md).",
     type: "list",
     linesOnly: true,
     required: true,
