@@ -146,7 +146,14 @@ class FanOutWriter implements BackupWriter {
       body.destroy();
       throw this.tooFew("failed");
     }
-    const pipes = new Map<Branch, PassThrough>(branches.map((branch) => [branch, new PassThrough()]));
+    const pipes = new Map<Branch, PassThrough>(
+      branches.map((branch) => {
+        const pipe = new PassThrough();
+        // A store that fails destroys its body with the error; its put's rejection reports it.
+        pipe.on("error", () => undefined);
+        return [branch, pipe];
+      }),
+    );
     const waiting = new Set<PassThrough>();
     let bodyError: unknown;
     let tooFew: OperationError | undefined;
@@ -169,6 +176,7 @@ class FanOutWriter implements BackupWriter {
     };
     body.on("data", (chunk: Buffer) => {
       for (const pipe of pipes.values()) {
+        if (pipe.destroyed) continue;
         if (!pipe.write(chunk) && !waiting.has(pipe)) {
           waiting.add(pipe);
           pipe.once("drain", () => {
