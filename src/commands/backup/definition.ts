@@ -1,5 +1,5 @@
 /** backup (the backup-db action): dump, compress, encrypt and store a database, manifest last. */
-import { buildBackupReport } from "../../report/report.js";
+import { buildBackupReport, type Report } from "../../report/report.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
 import { FanOutTarget, type DestinationOutcome } from "../../repository/fan-out-target.js";
 import { parseBackupSettings } from "../../settings/settings.js";
@@ -67,5 +67,39 @@ export const backupCommand: CommandDefinition<BackupSettings, BackupOutcome> = {
     totalRows: result.manifest.totalRows,
     ...(result.destinations ? { destinations: result.destinations } : {}),
   }),
-  report: (result, context) => buildBackupReport(result, { ...context, label: result.label }),
+  report: (result, context) =>
+    withDestinations(buildBackupReport(result, { ...context, label: result.label }), result),
 };
+
+/**
+ * The report with a row per destination when there were several; one that did not commit (which
+ * min-destinations allowed, or the run would have failed) turns a pass into a warning.
+ */
+function withDestinations(report: Report, result: BackupOutcome): Report {
+  const destinations = result.destinations;
+  if (!destinations) return report;
+  const missed = destinations.filter((destination) => destination.manifestKey === undefined);
+  return {
+    ...report,
+    verdict: missed.length > 0 && report.verdict === "pass" ? "warn" : report.verdict,
+    warnings: [
+      ...report.warnings,
+      ...missed.map(
+        (destination) => `not committed in ${destination.url}: ${destination.error ?? "unknown"}`,
+      ),
+    ],
+    sections: [
+      ...report.sections,
+      {
+        title: "Destinations",
+        table: {
+          header: ["Store", "Result"],
+          rows: destinations.map((destination) => [
+            destination.url,
+            destination.manifestKey !== undefined ? "committed" : `FAILED: ${destination.error ?? "unknown"}`,
+          ]),
+        },
+      },
+    ],
+  };
+}
