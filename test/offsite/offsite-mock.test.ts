@@ -418,6 +418,31 @@ describe("copy", () => {
   );
 
   test(
+    "a different backup under the same id at the destination is never overwritten",
+    { timeout: 60_000 },
+    async () => {
+      const from = join(work, "same-id-src");
+      const to = join(work, "same-id-dst");
+      const run = await backup([from]);
+      assert.equal(run.code, 0, run.stderr);
+      const id = run.json.backupId as string;
+      const first = await copy(["--from", from, "--to", to, "--backup", id]);
+      assert.equal(first.code, 0, first.stderr);
+      // Another backup that happens to hold the same id (another database, a clock gone wrong).
+      const theirs = join(to, "app", id, "manifest.json");
+      const other = readFileSync(theirs, "utf8").replace(
+        /"durationSeconds": [0-9.]+/,
+        '"durationSeconds": 999',
+      );
+      writeFileSync(theirs, other);
+      const again = await copy(["--from", from, "--to", to, "--backup", id]);
+      assert.equal(again.code, 1, again.stderr);
+      assert.match(again.stderr, /holds a different backup under the same id; never overwritten/);
+      assert.equal(readFileSync(theirs, "utf8"), other);
+    },
+  );
+
+  test(
     "a destination that dies mid-copy holds no manifest; the next copy finishes",
     { timeout: 240_000 },
     async () => {
