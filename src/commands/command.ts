@@ -113,7 +113,7 @@ export async function executeCommand<S, R>(
   let store: Store | undefined;
   const storage = command.storage?.(settings);
   if (storage) {
-    store = await openStore(storage.storage, { cwd: context.cwd, s3: storage.s3 });
+    store = await openStore(storage.storage, { cwd: context.cwd, s3: storage.s3, env: context.env });
     opened?.(store);
   }
   context.signal.throwIfAborted();

@@ -4,6 +4,7 @@
  */
 import { backupCommand } from "./backup/definition.js";
 import type { AnyCommand } from "./command.js";
+import { copyCommand } from "./copy/definition.js";
 import { doctorCommand } from "./doctor/definition.js";
 import { keygenCommand } from "./keygen/definition.js";
 import { listCommand } from "./list/definition.js";
@@ -19,6 +20,7 @@ export const COMMAND_DEFINITIONS: readonly AnyCommand[] = [
   verifyCommand,
   restoreTestCommand,
   restoreCommand,
+  copyCommand,
   doctorCommand,
   keygenCommand,
 ];

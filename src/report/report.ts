@@ -19,7 +19,8 @@ import { formatAge, formatBytes } from "./format.js";
 import type { History } from "./history.js";
 import { formatPruneTotals, formatStarted } from "./prune-report.js";
 
-export type ReportAction = "backup-db" | "verify-backup" | "restore-test" | "prune" | "restore-db";
+export type ReportAction =
+  "backup-db" | "verify-backup" | "restore-test" | "prune" | "restore-db" | "copy-backup";
 export type Verdict = "pass" | "warn" | "fail";
 
 export interface Fact {
@@ -397,6 +398,7 @@ const ACTION_WORD: Record<ReportAction, string> = {
   "restore-test": "restore-test",
   prune: "prune",
   "restore-db": "restore",
+  "copy-backup": "copy",
 };
 
 /**

@@ -83,7 +83,8 @@ export interface BackupWriter {
     options?: { sizeHint?: number; signal?: AbortSignal },
   ): Promise<{ bytes: number; key: string }>;
   /** Writes the manifest: the backup exists from here on. Returns the manifest's key. */
-  commit(manifest: Manifest, options?: { signal?: AbortSignal }): Promise<string>;
+  /** `text`: the manifest exactly as written elsewhere (a copy keeps the original's bytes). */
+  commit(manifest: Manifest, options?: { signal?: AbortSignal; text?: string }): Promise<string>;
   /** Takes back every artifact written so far (best effort); nothing is committed. */
   abort(): Promise<void>;
 }
@@ -408,14 +409,14 @@ class FolderWriter implements BackupWriter {
     return { bytes, key };
   }
 
-  async commit(manifest: Manifest, options: { signal?: AbortSignal } = {}): Promise<string> {
+  async commit(manifest: Manifest, options: { signal?: AbortSignal; text?: string } = {}): Promise<string> {
     if (manifest.label !== this.label || manifest.backupId !== this.backupId) {
       throw new OperationError(
         `manifest of ${manifest.label}/${manifest.backupId} given to ${this.label}/${this.backupId}`,
       );
     }
     const key = manifestKey(this.label, this.backupId);
-    await this.store.put(key, Readable.from([Buffer.from(serializeManifest(manifest))]), {
+    await this.store.put(key, Readable.from([Buffer.from(options.text ?? serializeManifest(manifest))]), {
       contentType: "application/json",
       ...(options.signal ? { signal: options.signal } : {}),
       ...(this.retention ? { retention: this.retention } : {}),

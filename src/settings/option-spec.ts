@@ -61,6 +61,8 @@ export interface OptionSpec {
   value?: string;
   /** What a valid value looks like, in errors, where the type's own wording says too little. */
   expected?: string;
+  /** list: items are separated by new lines only, since a value may hold commas (a path, a URL). */
+  linesOnly?: boolean;
 }
 
 export interface OutputSpec {

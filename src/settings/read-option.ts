@@ -58,7 +58,7 @@ function readList(raw: RawOptions, spec: OptionSpec): string[] {
   const value = raw[spec.name];
   const values = Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
   return values
-    .flatMap((item) => item.split(/[\n,]/))
+    .flatMap((item) => item.split(spec.linesOnly ? /\n/ : /[\n,]/))
     .map((item) => item.trim())
     .filter((item) => item !== "" && !item.startsWith("#"));
 }
@@ -182,7 +182,13 @@ function parseText(spec: OptionSpec, text: string): unknown {
  * boolean, [] for a list, undefined for the rest; a required option without either is an error.
  */
 export function readOption<S extends OptionSpec>(raw: RawOptions, spec: S): OptionValue<S> {
-  if (spec.type === "list") return readList(raw, spec) as OptionValue<S>;
+  if (spec.type === "list") {
+    const items = readList(raw, spec);
+    if (items.length === 0 && spec.required) {
+      throw new InputError(`--${spec.name}: required; expected ${expectation(spec)}`, { input: spec.name });
+    }
+    return items as OptionValue<S>;
+  }
   const text = givenText(raw, spec) ?? spec.default;
   if (text === undefined) {
     if (spec.required) {

@@ -16,12 +16,16 @@ import { splitSqlStatements } from "../domain/sql-split.js";
 import { applyPreset } from "../domain/supabase-preset.js";
 import { maskingKey } from "../masking/fakes.js";
 import { parseMaskingRules } from "../masking/rules.js";
+import { isBackupId } from "../domain/backup-id.js";
 import { isGiven, readOptions, type OptionValues } from "./read-option.js";
 import { checkRules, type Rule } from "./rules.js";
 import { OPTIONS } from "./spec.js";
+import { parseDestination, parseDestinations, sameStoreKey } from "./storage-list.js";
 import type {
   BackupSettings,
+  CopySettings,
   DecryptionKeys,
+  Destination,
   EncryptionSettings,
   PgClientSettings,
   PruneSettings,
@@ -93,10 +97,93 @@ export const STORAGE_RULES: Rule<OptionValues<typeof STORAGE>>[] = [
   },
 ];
 
-export function parseStorageSettings(raw: RawOptions): StorageSettings {
+/**
+ * The storage URLs and label. Every command but backup acts on one store (prune, verify and list
+ * each on the store they are given), so a second URL is refused there (`several`: backup's).
+ */
+export function parseStorageSettings(
+  raw: RawOptions,
+  options: { several?: boolean } = {},
+): StorageSettings & { destinations: Destination[] } {
   const { storage, label, ...s3 } = readOptions(raw, STORAGE);
   checkRules({ storage, label, ...s3 }, STORAGE_RULES);
-  return { storage, label: validateLabel(label), s3 };
+  const destinations = parseDestinations(storage, s3, OPTIONS.storage.name);
+  if (destinations.length > 1 && !options.several) {
+    throw new InputError(
+      `--${OPTIONS.storage.name}: ${destinations.length} URLs given; this command acts on one store (run it once per store, docs/offsite.md)`,
+      { input: OPTIONS.storage.name },
+    );
+  }
+  const [first] = destinations as [Destination, ...Destination[]];
+  return { storage: first.storage, s3: first.s3, label: validateLabel(label), destinations };
+}
+
+const COPY = {
+  from: OPTIONS.from,
+  to: OPTIONS.to,
+  label: OPTIONS.label,
+  backup: OPTIONS.backup,
+  endpoint: OPTIONS.s3Endpoint,
+  region: OPTIONS.s3Region,
+  forcePathStyle: OPTIONS.s3ForcePathStyle,
+  checksums: OPTIONS.s3Checksums,
+  objectLockMode: OPTIONS.objectLockMode,
+  objectLockDays: OPTIONS.objectLockDays,
+};
+
+/**
+ * copy: two stores, each with its own credentials (LIFEBOAT_FROM_AWS_* and LIFEBOAT_TO_AWS_* when
+ * set, or a URL's own `credentials=`), the label, which backups, and the destination's lock.
+ */
+export function parseCopySettings(raw: RawOptions): CopySettings {
+  const v = readOptions(raw, COPY);
+  const base = {
+    endpoint: v.endpoint,
+    region: v.region,
+    forcePathStyle: v.forcePathStyle,
+    checksums: v.checksums,
+    sse: undefined,
+    sseKmsKeyId: undefined,
+  };
+  const side = (text: string, input: string, prefix: string): Destination => {
+    const destination = parseDestination(text, base, input);
+    destination.s3.credentialsEnv ??= { prefix, optional: true };
+    return destination;
+  };
+  const from = side(v.from, OPTIONS.from.name, "LIFEBOAT_FROM");
+  const to = side(v.to, OPTIONS.to.name, "LIFEBOAT_TO");
+  if (sameStoreKey(from) === sameStoreKey(to)) {
+    throw new InputError(`--${OPTIONS.to.name} "${to.storage}": the same store as --${OPTIONS.from.name}`, {
+      input: OPTIONS.to.name,
+    });
+  }
+  const backup = v.backup;
+  if (backup !== "latest" && backup !== "all" && !isBackupId(backup)) {
+    throw new InputError(
+      `--${OPTIONS.backup.name} "${backup}": expected latest, all or a backup id such as 20261122T010500Z-abc123`,
+      { input: OPTIONS.backup.name },
+    );
+  }
+  if ((v.objectLockMode === undefined) !== (v.objectLockDays === undefined)) {
+    const missing = v.objectLockMode === undefined ? OPTIONS.objectLockMode : OPTIONS.objectLockDays;
+    throw new InputError(
+      `--${missing.name}: required with --object-lock-mode and --object-lock-days together`,
+      { input: missing.name },
+    );
+  }
+  let objectLock: CopySettings["objectLock"];
+  if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
+    if (!to.storage.startsWith("s3://")) {
+      throw new InputError(
+        `--${OPTIONS.objectLockMode.name}: needs an s3:// destination with Object Lock enabled on the bucket`,
+        { input: OPTIONS.objectLockMode.name },
+      );
+    }
+    objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
+    // S3 refuses locked uploads without a request checksum.
+    to.s3.checksums = "when-supported";
+  }
+  return { from, to, label: validateLabel(v.label), backup, keys: parseDecryptionKeys(raw), objectLock };
 }
 
 const ENCRYPTION = {
@@ -161,10 +248,11 @@ const BACKUP = {
   pgDumpArgs: OPTIONS.pgDumpArgs,
   objectLockMode: OPTIONS.objectLockMode,
   objectLockDays: OPTIONS.objectLockDays,
+  minDestinations: OPTIONS.minDestinations,
 };
 
 type BackupValues = OptionValues<typeof BACKUP> & {
-  storage: StorageSettings;
+  storage: StorageSettings & { destinations: Destination[] };
   /** s3-checksums given by the user, not taken by default. */
   checksumsGiven: boolean;
 };
@@ -197,7 +285,7 @@ export const BACKUP_RULES: Rule<BackupValues>[] = [
   {
     name: "object lock only on S3",
     input: OPTIONS.objectLockMode,
-    broken: (v) => hasObjectLock(v) && !v.storage.storage.startsWith("s3://"),
+    broken: (v) => hasObjectLock(v) && v.storage.destinations.some((d) => !d.storage.startsWith("s3://")),
     message: () => "--object-lock-mode: needs s3:// storage with Object Lock enabled on the bucket",
   },
   {
@@ -207,11 +295,18 @@ export const BACKUP_RULES: Rule<BackupValues>[] = [
     message: () =>
       "--s3-checksums when-required: S3 refuses object-locked uploads without a checksum; drop it or use when-supported",
   },
+  {
+    name: "no more commits required than destinations",
+    input: OPTIONS.minDestinations,
+    broken: (v) => v.minDestinations !== undefined && v.minDestinations > v.storage.destinations.length,
+    message: (v) =>
+      `--min-destinations ${v.minDestinations}: expected at most the number of storage URLs (${v.storage.destinations.length})`,
+  },
 ];
 
 export function parseBackupSettings(raw: RawOptions): BackupSettings {
   const v = readOptions(raw, BACKUP);
-  const storage = parseStorageSettings(raw);
+  const storage = parseStorageSettings(raw, { several: true });
   checkRules({ ...v, storage, checksumsGiven: isGiven(raw, OPTIONS.s3Checksums) }, BACKUP_RULES);
   const scope = applyPreset(v.preset, {
     ...emptyScope(),
@@ -227,10 +322,11 @@ export function parseBackupSettings(raw: RawOptions): BackupSettings {
   let objectLock: BackupSettings["objectLock"];
   if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
     objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
-    storage.s3.checksums = "when-supported";
+    for (const destination of storage.destinations) destination.s3.checksums = "when-supported";
   }
   return {
     ...storage,
+    minDestinations: v.minDestinations,
     objectLock,
     databaseUrl: v.databaseUrl,
     encryption: parseEncryptionSettings(raw),
@@ -426,8 +522,11 @@ function parseMaskingSettings(raw: RawOptions, source: StorageSettings): Masking
       { input: OPTIONS.maskedLabel.name },
     );
   }
-  const storage = v.storage ?? source.storage;
-  if (storage === source.storage && label === source.label) {
+  const destination =
+    v.storage === undefined
+      ? { storage: source.storage, s3: source.s3 }
+      : parseDestination(v.storage, source.s3, OPTIONS.maskedStorage.name);
+  if (sameStoreKey(destination) === sameStoreKey(source) && label === source.label) {
     throw new InputError(
       `${named(OPTIONS.maskedLabel)} "${label}": the backup's own label in the same storage; a masked copy needs a label (or storage) of its own`,
       { input: OPTIONS.maskedLabel.name },
@@ -444,7 +543,7 @@ function parseMaskingSettings(raw: RawOptions, source: StorageSettings): Masking
   return {
     rules: parseMaskingRules(readOptionFile(OPTIONS.mask, v.mask), v.mask),
     key: maskingKey(secret, v.keyFile === undefined ? OPTIONS.maskingKey.name : OPTIONS.maskingKeyFile.name),
-    storage,
+    destination,
     label,
     recipients: v.recipients,
     coverage: v.coverage,

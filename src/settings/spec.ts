@@ -32,11 +32,40 @@ export const OPTIONS = {
   storage: {
     name: "storage",
     description:
-      "Where backups live: s3://bucket/prefix (AWS S3 or any S3-compatible store), file:///absolute/path, or a directory path.",
-    type: "string",
+      "Where backups live: s3://bucket/prefix (AWS S3 or any S3-compatible store), file:///absolute/path, or a directory path. backup takes several (one per line, or --storage repeated) and writes each backup into all of them; the other commands act on one. An s3:// URL may carry its own options after ? (endpoint, region, force-path-style, checksums, sse, sse-kms-key-id, credentials=PREFIX for PREFIX_AWS_ACCESS_KEY_ID and PREFIX_AWS_SECRET_ACCESS_KEY; docs/offsite.md).",
+    type: "list",
+    linesOnly: true,
     required: true,
     cliDefault: "./backups",
     env: "LIFEBOAT_STORAGE",
+    value: "URL",
+    expected: "s3://bucket/prefix, file:///absolute/path or a directory path",
+  },
+  minDestinations: {
+    name: "min-destinations",
+    description:
+      "With several storage URLs: the backup succeeds when it committed in at least N of them (default: all). A destination that failed is named either way.",
+    type: "integer",
+    min: 1,
+    value: "N",
+  },
+  from: {
+    name: "from",
+    description:
+      "The store to copy backups from (a storage URL, as storage takes). Credentials: LIFEBOAT_FROM_AWS_ACCESS_KEY_ID and LIFEBOAT_FROM_AWS_SECRET_ACCESS_KEY when set, else the AWS SDK's default chain.",
+    type: "string",
+    required: true,
+    env: "LIFEBOAT_FROM_STORAGE",
+    value: "URL",
+    expected: "s3://bucket/prefix, file:///absolute/path or a directory path",
+  },
+  to: {
+    name: "to",
+    description:
+      "The store to copy backups into (a storage URL). Credentials: LIFEBOAT_TO_AWS_ACCESS_KEY_ID and LIFEBOAT_TO_AWS_SECRET_ACCESS_KEY when set, else the AWS SDK's default chain.",
+    type: "string",
+    required: true,
+    env: "LIFEBOAT_TO_STORAGE",
     value: "URL",
     expected: "s3://bucket/prefix, file:///absolute/path or a directory path",
   },
@@ -655,6 +684,39 @@ const backupOptions: OptionSpec[] = [
   OPTIONS.objectLockMode,
   OPTIONS.objectLockDays,
   OPTIONS.s3SseKmsKeyId,
+  OPTIONS.minDestinations,
+];
+
+const copyOptions: OptionSpec[] = [
+  OPTIONS.from,
+  OPTIONS.to,
+  OPTIONS.label,
+  worded(
+    OPTIONS.backup,
+    "Which backups to copy: latest (default: the newest intact one), a backup id, or all (every intact backup the destination lacks).",
+  ),
+  OPTIONS.s3Endpoint,
+  OPTIONS.s3Region,
+  OPTIONS.s3ForcePathStyle,
+  OPTIONS.s3Checksums,
+  OPTIONS.identityFile,
+  OPTIONS.identity,
+  worded(
+    OPTIONS.passphraseFile,
+    "For backups made with a passphrase: a file whose first line is the passphrase, to decrypt the copies as a check.",
+  ),
+  worded(
+    OPTIONS.passphrase,
+    "For backups made with a passphrase: the passphrase, to decrypt the copies as a check. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE.",
+  ),
+  worded(
+    OPTIONS.objectLockMode,
+    "S3 Object Lock retention for the copied objects at the destination: GOVERNANCE or COMPLIANCE (with object-lock-days; the destination bucket must have Object Lock enabled).",
+  ),
+  worded(
+    OPTIONS.objectLockDays,
+    "Days each copied backup stays locked at the destination, from the copy (with object-lock-mode).",
+  ),
 ];
 
 const pruneOptions: OptionSpec[] = [
@@ -839,6 +901,18 @@ export const COMMANDS: CommandSpec[] = [
         description:
           "After a swap: the name the target's previous database is kept under; empty when drop-old dropped it, or in place.",
       },
+    ],
+  },
+  {
+    command: "copy",
+    action: "copy-backup",
+    summary:
+      "Copy committed backups of a label from one store to another, artifacts first and manifest last, re-reading each copy against the manifest; only what the destination lacks.",
+    options: [...copyOptions, ...reportOptions],
+    outputs: [
+      { name: "copied", description: "Number of backups copied." },
+      { name: "skipped", description: "Number of backups the destination already held." },
+      { name: "copied-bytes", description: "Bytes written to the destination." },
     ],
   },
   {

@@ -29,12 +29,23 @@ export interface S3Settings {
   checksums: "when-required" | "when-supported";
   sse: "AES256" | "aws:kms" | undefined;
   sseKmsKeyId: string | undefined;
+  /**
+   * Credentials from `<prefix>_AWS_ACCESS_KEY_ID`, `<prefix>_AWS_SECRET_ACCESS_KEY` (and
+   * `<prefix>_AWS_SESSION_TOKEN`) instead of the SDK's default chain: a second account per store.
+   * `optional`: the default chain when the prefix's access key is not set (copy's from and to).
+   */
+  credentialsEnv?: { prefix: string; optional: boolean } | undefined;
 }
 
-export interface StorageSettings {
+/** One store: its URL (without the options its query carried) and its S3 options. */
+export interface Destination {
   storage: string;
-  label: string;
   s3: S3Settings;
+}
+
+/** The store a command acts on: the first (and for every command but backup, only) storage URL. */
+export interface StorageSettings extends Destination {
+  label: string;
 }
 
 export type EncryptionSettings =
@@ -62,6 +73,20 @@ export interface BackupSettings extends StorageSettings, PgClientSettings {
   includeRoles?: boolean;
   /** Set only for the masked copy restore-test makes: recorded in the manifest as `masked`. */
   masked?: MaskedFrom;
+  /** Every storage URL, the first one too (`storage` and `s3` repeat it); absent means that one only. */
+  destinations?: Destination[];
+  /** Commits needed for success with several destinations; absent means all of them. */
+  minDestinations?: number | undefined;
+}
+
+export interface CopySettings {
+  from: Destination;
+  to: Destination;
+  label: string;
+  /** latest, a backup id, or all. */
+  backup: string;
+  keys: DecryptionKeys;
+  objectLock: { mode: "GOVERNANCE" | "COMPLIANCE"; days: number } | undefined;
 }
 
 export interface PruneSettings extends StorageSettings {
@@ -99,7 +124,7 @@ export interface MaskingSettings {
   /** The secret the fakes are keyed by. */
   key: MaskingKey;
   /** Where the masked copy goes (default: the backup's own storage) and under which label. */
-  storage: string;
+  destination: Destination;
   label: string;
   /** The staging recipients: never one of the production backup's. */
   recipients: string[];

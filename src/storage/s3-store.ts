@@ -61,6 +61,8 @@ export interface S3Options {
   listPageSize?: number;
   /** Keys per DeleteObjects request, at most 1000 (the default). */
   deleteBatchSize?: number;
+  /** Static credentials (a second account for an offsite store); default: the SDK's default chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 const MIB = 1024 * 1024;
@@ -156,6 +158,7 @@ function createClient(options: S3Options): S3Client {
   if (options.endpoint) config.endpoint = options.endpoint;
   if (region) config.region = region;
   if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
+  if (options.credentials) config.credentials = options.credentials;
   const client = new S3Client(config);
   if (checksums === "WHEN_REQUIRED") contentMd5ForDeleteObjects(client);
   return client;

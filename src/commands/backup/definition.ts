@@ -1,16 +1,44 @@
 /** backup (the backup-db action): dump, compress, encrypt and store a database, manifest last. */
-import { buildBackupReport } from "../../report/report.js";
+import { buildBackupReport, type Report } from "../../report/report.js";
+import { BackupRepository } from "../../repository/backup-repository.js";
+import { FanOutTarget, type DestinationOutcome } from "../../repository/fan-out-target.js";
 import { parseBackupSettings } from "../../settings/settings.js";
 import { commandSpec } from "../../settings/spec.js";
+import { openStore } from "../../storage/open-store.js";
 import { runBackup, type BackupResult } from "../backup/run.js";
-import type { CommandDefinition } from "../command.js";
+import type { CommandDefinition, CommandDeps } from "../command.js";
 import type { BackupSettings } from "../../settings/types.js";
 
-export const backupCommand: CommandDefinition<BackupSettings, BackupResult> = {
+/** A backup's result, with each destination's outcome when there were several. */
+export type BackupOutcome = BackupResult & { destinations?: DestinationOutcome[] };
+
+/**
+ * With several storage URLs, one fan-out target over a repository per store (the first is the
+ * store the runner opened); the dump is made once and streamed into each (docs/offsite.md).
+ */
+async function backupTo(settings: BackupSettings, deps: CommandDeps): Promise<BackupOutcome> {
+  const destinations = settings.destinations ?? [];
+  if (destinations.length <= 1) return runBackup(settings, deps);
+  const others = await Promise.all(
+    destinations
+      .slice(1)
+      .map((destination) =>
+        openStore(destination.storage, { cwd: deps.cwd, s3: destination.s3, env: deps.env }),
+      ),
+  );
+  const target = new FanOutTarget(
+    [deps.store, ...others].map((store) => new BackupRepository(store)),
+    { minCommits: settings.minDestinations, warn: (message) => deps.log.warn(message) },
+  );
+  const result = await runBackup(settings, { ...deps, target });
+  return { ...result, destinations: target.outcomes() };
+}
+
+export const backupCommand: CommandDefinition<BackupSettings, BackupOutcome> = {
   spec: commandSpec("backup"),
   parse: parseBackupSettings,
   storage: (settings) => settings,
-  run: (settings, deps) => runBackup(settings, deps),
+  run: backupTo,
   outputs: (result) => ({
     "backup-id": result.backupId,
     "backup-key": result.backupKey,
@@ -19,6 +47,12 @@ export const backupCommand: CommandDefinition<BackupSettings, BackupResult> = {
     sha256: result.sha256,
     "duration-seconds": result.durationSeconds,
   }),
+  logLines: (result) =>
+    (result.destinations ?? []).map((destination) =>
+      destination.manifestKey !== undefined
+        ? `Committed in ${destination.url}`
+        : `Not committed in ${destination.url}: ${destination.error ?? "unknown"}`,
+    ),
   text: (result) => result.backupId,
   json: (result, { storageUrl }) => ({
     backupId: result.backupId,
@@ -31,6 +65,41 @@ export const backupCommand: CommandDefinition<BackupSettings, BackupResult> = {
     durationSeconds: result.durationSeconds,
     tables: result.manifest.tables.length,
     totalRows: result.manifest.totalRows,
+    ...(result.destinations ? { destinations: result.destinations } : {}),
   }),
-  report: (result, context) => buildBackupReport(result, { ...context, label: result.label }),
+  report: (result, context) =>
+    withDestinations(buildBackupReport(result, { ...context, label: result.label }), result),
 };
+
+/**
+ * The report with a row per destination when there were several; one that did not commit (which
+ * min-destinations allowed, or the run would have failed) turns a pass into a warning.
+ */
+function withDestinations(report: Report, result: BackupOutcome): Report {
+  const destinations = result.destinations;
+  if (!destinations) return report;
+  const missed = destinations.filter((destination) => destination.manifestKey === undefined);
+  return {
+    ...report,
+    verdict: missed.length > 0 && report.verdict === "pass" ? "warn" : report.verdict,
+    warnings: [
+      ...report.warnings,
+      ...missed.map(
+        (destination) => `not committed in ${destination.url}: ${destination.error ?? "unknown"}`,
+      ),
+    ],
+    sections: [
+      ...report.sections,
+      {
+        title: "Destinations",
+        table: {
+          header: ["Store", "Result"],
+          rows: destinations.map((destination) => [
+            destination.url,
+            destination.manifestKey !== undefined ? "committed" : `FAILED: ${destination.error ?? "unknown"}`,
+          ]),
+        },
+      },
+    ],
+  };
+}

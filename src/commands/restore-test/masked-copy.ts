@@ -94,10 +94,11 @@ export async function prepareMaskedCopy(
       );
     }
   }
-  const store = await openStore(masking.storage, {
+  const store = await openStore(masking.destination.storage, {
     cwd: deps.cwd,
-    s3: settings.s3,
-    input: masking.storage === settings.storage ? "storage" : "masked-storage",
+    s3: masking.destination.s3,
+    env: deps.env,
+    input: masking.destination.storage === settings.storage ? "storage" : "masked-storage",
   });
   await new BackupRepository(store).check("write");
   return { store };
@@ -166,9 +167,9 @@ export async function makeMaskedCopy(
   try {
     const made = await runBackup(
       {
-        storage: masking.storage,
+        storage: masking.destination.storage,
         label: masking.label,
-        s3: settings.s3,
+        s3: masking.destination.s3,
         databaseUrl: scratch,
         encryption: { kind: "recipients", recipients: masking.recipients },
         compression: "auto",
