@@ -10,6 +10,7 @@ import { listCommand } from "./list/definition.js";
 import { pruneCommand } from "./prune/definition.js";
 import { restoreTestCommand } from "./restore-test/definition.js";
 import { restoreCommand } from "./restore/definition.js";
+import { statusCommand } from "./status/definition.js";
 import { verifyCommand } from "./verify/definition.js";
 
 export const COMMAND_DEFINITIONS: readonly AnyCommand[] = [
@@ -18,6 +19,7 @@ export const COMMAND_DEFINITIONS: readonly AnyCommand[] = [
   pruneCommand,
   verifyCommand,
   restoreTestCommand,
+  statusCommand,
   restoreCommand,
   doctorCommand,
   keygenCommand,

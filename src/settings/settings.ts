@@ -26,6 +26,7 @@ import type {
   RawOptions,
   RestoreSettings,
   RestoreTestSettings,
+  StatusSettings,
   StorageSettings,
   VerifySettings,
 } from "./types.js";
@@ -460,5 +461,41 @@ export function parseRestoreSettings(raw: RawOptions): RestoreSettings {
     ...v,
     confirm: v.confirm!,
     safetyLabel: v.safetyLabel ?? defaultSafetyLabel(storage.label),
+  };
+}
+
+const STATUS = {
+  labels: OPTIONS.labels,
+  maxAge: OPTIONS.maxAge,
+  maxRestoreAge: OPTIONS.maxRestoreAge,
+  minSuccessRate: OPTIONS.minSuccessRate,
+  window: OPTIONS.window,
+  html: OPTIONS.html,
+  prometheus: OPTIONS.prometheus,
+};
+
+function statusLabel(label: string): string {
+  if (isLabel(label)) return label;
+  throw new InputError(
+    `--${OPTIONS.labels.name} "${label}": expected labels of 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    { input: OPTIONS.labels.name },
+  );
+}
+
+/** status reads a whole store: the storage options without one label, and the labels to show. */
+export function parseStatusSettings(raw: RawOptions): StatusSettings {
+  const { storage, label: _label, ...s3 } = readOptions(raw, STORAGE);
+  checkRules({ storage, label: _label, ...s3 }, STORAGE_RULES);
+  const v = readOptions(raw, STATUS);
+  return {
+    storage,
+    s3,
+    labels: [...new Set(v.labels.map(statusLabel))],
+    maxAgeSeconds: v.maxAge === undefined ? undefined : v.maxAge / 1000,
+    maxRestoreAgeSeconds: v.maxRestoreAge === undefined ? undefined : v.maxRestoreAge / 1000,
+    minSuccessRate: v.minSuccessRate,
+    window: v.window,
+    html: v.html,
+    prometheus: v.prometheus,
   };
 }

@@ -104,3 +104,18 @@ export interface RestoreSettings extends StorageSettings, PgClientSettings {
   noOwner: boolean;
   noPrivileges: boolean;
 }
+
+export interface StatusSettings {
+  storage: string;
+  s3: S3Settings;
+  /** The labels to show; empty: every label in the store. */
+  labels: string[];
+  maxAgeSeconds: number | undefined;
+  maxRestoreAgeSeconds: number | undefined;
+  /** 0..1 */
+  minSuccessRate: number;
+  window: number;
+  /** Where to write the page and the metrics (resolved against the working directory). */
+  html: string | undefined;
+  prometheus: string | undefined;
+}
