@@ -316,6 +316,7 @@ const VERIFY = {
   maxSizeChange: OPTIONS.maxSizeChange,
   sizeChangeAction: OPTIONS.sizeChangeAction,
   minSize: OPTIONS.minSize,
+  junit: OPTIONS.junit,
 };
 
 export function parseVerifySettings(raw: RawOptions): VerifySettings {
@@ -328,6 +329,7 @@ export function parseVerifySettings(raw: RawOptions): VerifySettings {
       sizeChangeAction: v.sizeChangeAction,
       minSizeBytes: v.minSize,
     },
+    junit: v.junit,
   };
 }
 
@@ -345,6 +347,10 @@ const RESTORE_TEST = {
   decryptToDisk: OPTIONS.decryptToDisk,
   jobs: OPTIONS.jobs,
   pgRestoreArgs: OPTIONS.pgRestoreArgs,
+  maxTableDrift: OPTIONS.maxTableDrift,
+  driftAction: OPTIONS.driftAction,
+  maxRestoreSeconds: OPTIONS.maxRestoreSeconds,
+  junit: OPTIONS.junit,
 };
 
 function readAssertions(path: string | undefined): RestoreTestSettings["assertions"] {
@@ -386,6 +392,10 @@ export function parseRestoreTestSettings(raw: RawOptions): RestoreTestSettings {
     jobs: v.jobs ?? defaultJobs(),
     pgRestoreArgs:
       v.pgRestoreArgs === undefined ? [] : parsePgRestoreArgs(v.pgRestoreArgs, OPTIONS.pgRestoreArgs.name),
+    maxTableDrift: v.maxTableDrift,
+    driftAction: v.driftAction,
+    maxRestoreSeconds: v.maxRestoreSeconds,
+    junit: v.junit,
   };
 }
 

@@ -699,6 +699,7 @@ const verifyOptions: OptionSpec[] = [
   OPTIONS.maxSizeChange,
   OPTIONS.sizeChangeAction,
   OPTIONS.minSize,
+  OPTIONS.junit,
 ];
 
 const restoreTestOptions: OptionSpec[] = [
@@ -713,6 +714,10 @@ const restoreTestOptions: OptionSpec[] = [
   OPTIONS.decryptToDisk,
   OPTIONS.jobs,
   OPTIONS.pgRestoreArgs,
+  OPTIONS.maxTableDrift,
+  OPTIONS.driftAction,
+  OPTIONS.maxRestoreSeconds,
+  OPTIONS.junit,
 ];
 
 const statusOptions: OptionSpec[] = [

@@ -70,6 +70,8 @@ export interface VerifySettings extends StorageSettings, PgClientSettings {
   backup: string;
   keys: DecryptionKeys;
   gates: GateSettings;
+  /** Where to write a JUnit XML report; none when absent. */
+  junit?: string | undefined;
 }
 
 export interface RestoreTestSettings extends StorageSettings, PgClientSettings {
@@ -86,6 +88,13 @@ export interface RestoreTestSettings extends StorageSettings, PgClientSettings {
   decryptToDisk: "auto" | "never";
   jobs: number;
   pgRestoreArgs: string[];
+  /** Per-table row-count drift against the previous backup (a fraction), and what it does. */
+  maxTableDrift?: number | undefined;
+  driftAction?: "fail" | "warn";
+  /** Recovery-time budget in seconds. */
+  maxRestoreSeconds?: number | undefined;
+  /** Where to write a JUnit XML report; none when absent. */
+  junit?: string | undefined;
 }
 
 export interface RestoreSettings extends StorageSettings, PgClientSettings {

@@ -47,6 +47,7 @@ import { openArtifactRead, readDigests } from "../../repository/read-artifact.js
 import type { Logger } from "../logger.js";
 import { applyRolesObject } from "../roles-object.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
+import { runRicherChecks, type RicherChecks } from "./checks.js";
 
 export interface AssertionResult {
   sql: string;
@@ -73,6 +74,8 @@ export interface RestoreTestResult {
   /** The backup's roles object applied before the restore: roles created, roles already there. */
   roles: AppliedRoles | null;
   catalog: CatalogResult;
+  /** Drift, recovery-time budget, sequences and content digests (checks.ts); null when nothing was restored. */
+  checks?: RicherChecks | null;
   checkKey: string;
 }
 
@@ -184,6 +187,22 @@ export async function runRestoreTest(
         checked,
         source,
         catalog,
+        richer: (client, restoreSeconds, mismatched) =>
+          runRicherChecks({
+            client,
+            target,
+            store: deps.store,
+            label: settings.label,
+            manifest,
+            restoreSeconds,
+            mismatchedTables: mismatched,
+            settings: {
+              maxTableDrift: settings.maxTableDrift,
+              driftAction: settings.driftAction ?? "fail",
+              maxRestoreSeconds: settings.maxRestoreSeconds,
+            },
+            now: deps.now(),
+          }),
       },
     );
   } catch (error) {
@@ -223,7 +242,9 @@ export async function runRestoreTest(
     pgRestoreLog: result?.pgRestoreLog ?? "",
     roles,
     catalog,
+    checks: result?.checks ?? null,
   };
+  for (const warning of full.checks?.warnings ?? []) log.warn(warning);
   const checkKey = await repository.writeCheckRecord(
     {
       kind: "restore-test",
@@ -235,6 +256,7 @@ export async function runRestoreTest(
       warnings: [
         ...full.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
         ...catalogWarnings(catalog),
+        ...(full.checks?.warnings ?? []),
       ],
       details: {
         restoreSeconds: full.restoreSeconds,
@@ -253,6 +275,12 @@ export async function runRestoreTest(
           missingRoles: catalog.missingRoles,
           failures: catalog.failures,
           warnings: catalog.warnings,
+        },
+        checks: full.checks && {
+          drift: { ...full.checks.drift, tables: undefined },
+          budget: full.checks.budget,
+          sequences: full.checks.sequences,
+          digests: full.checks.digests,
         },
       },
     },
@@ -277,6 +305,11 @@ async function restoreAndCheck(
     /** The manifest's catalog fingerprint, when there is one this code reads. */
     source: CatalogFingerprint | undefined;
     catalog: CatalogResult;
+    richer: (
+      client: pg.Client,
+      restoreSeconds: number,
+      mismatched: ReadonlySet<string>,
+    ) => Promise<RicherChecks>;
   },
 ) {
   const { manifest, failures } = context;
@@ -368,6 +401,9 @@ async function restoreAndCheck(
         deps.log,
       );
     }
+    // Before the assertions and the command too: they see the copy as it was restored.
+    const checks = await context.richer(client, restoreSeconds, new Set(mismatches.map((m) => m.table)));
+    failures.push(...checks.failures);
     const assertions = settings.assertions ? await runAssertions(client, settings.assertions.statements) : [];
     for (const assertion of assertions.filter((a) => !a.passed)) {
       failures.push(`assertion failed: ${oneLine(assertion.sql)}: ${assertion.detail}`);
@@ -389,6 +425,7 @@ async function restoreAndCheck(
       assertions,
       run,
       pgRestoreLog: outcome.log,
+      checks,
     } as const;
   } finally {
     await client.end().catch(() => undefined);

@@ -1,4 +1,5 @@
 /** verify (the verify-backup action): a backup against its manifest, plus freshness and size gates. */
+import { renderJUnit, verifyJUnit, writeJUnitFile } from "../../report/junit.js";
 import { buildVerifyReport } from "../../report/report.js";
 import { parseVerifySettings } from "../../settings/settings.js";
 import { commandSpec } from "../../settings/spec.js";
@@ -10,7 +11,17 @@ export const verifyCommand: CommandDefinition<VerifySettings, VerifyResult> = {
   spec: commandSpec("verify"),
   parse: parseVerifySettings,
   storage: (settings) => settings,
-  run: (settings, deps) => runVerify(settings, deps),
+  run: async (settings, deps) => {
+    const result = await runVerify(settings, deps);
+    if (settings.junit !== undefined) {
+      const suite = verifyJUnit(result, { label: settings.label, gates: settings.gates, now: deps.now() });
+      const secrets = [settings.keys.passphrase, settings.keys.identityText].filter(
+        (secret): secret is string => secret !== undefined,
+      );
+      await writeJUnitFile(deps.cwd, settings.junit, renderJUnit(suite, secrets));
+    }
+    return result;
+  },
   failure: verifyFailureMessage,
   outputs: (result, failure) => ({
     verified: result.verified,
