@@ -6,8 +6,9 @@ import { commandSpec } from "../../settings/spec.js";
 import type { CommandDefinition } from "../command.js";
 import { runVerify, verifyFailureMessage, type VerifyResult } from "../verify/run.js";
 import type { VerifySettings } from "../../settings/types.js";
+import type { GateSettings } from "../../domain/verify-gates.js";
 
-export const verifyCommand: CommandDefinition<VerifySettings, VerifyResult> = {
+export const verifyCommand: CommandDefinition<VerifySettings, VerifyResult & { gates?: GateSettings }> = {
   spec: commandSpec("verify"),
   parse: parseVerifySettings,
   storage: (settings) => settings,
@@ -20,7 +21,8 @@ export const verifyCommand: CommandDefinition<VerifySettings, VerifyResult> = {
       );
       await writeJUnitFile(deps.cwd, settings.junit, renderJUnit(suite, secrets));
     }
-    return result;
+    // The gates as given go with the result: the job summary lists which were checked.
+    return { ...result, gates: settings.gates };
   },
   failure: verifyFailureMessage,
   outputs: (result, failure) => ({
