@@ -159,7 +159,8 @@ export function restoreTestJUnit(
   context: { label: string; now: Date },
 ): JUnitSuite {
   const checks = result.checks ?? null;
-  const restored = checks !== null;
+  // null: nothing was restored; undefined: a result from before these checks existed.
+  const restored = result.checks !== null;
   const notRestored = "nothing was restored";
   const cases: JUnitCase[] = [];
   const restoreFailure =

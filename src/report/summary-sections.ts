@@ -132,7 +132,8 @@ export function verifyChecksSection(result: VerifyResult, gates: GateSettings): 
 /** restore-test: every check it ran, with its limit and outcome. */
 export function restoreTestChecksSection(result: RestoreTestResult): ReportSection {
   const checks = result.checks ?? null;
-  const restored = checks !== null;
+  // null: nothing was restored; undefined: a result from before these checks existed.
+  const restored = result.checks !== null;
   const outcome = (ok: boolean) => (!restored ? "not run" : ok ? "pass" : "FAIL");
   const rows: Row[] = [
     ["restore (pg_restore)", "no errors", result.restoreErrors.length === 0 && restored ? "pass" : "FAIL"],
