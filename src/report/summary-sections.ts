@@ -11,7 +11,14 @@ import { formatChange, tableChanges, type TableChange } from "../domain/table-dr
 import type { GateSettings } from "../domain/verify-gates.js";
 import { BackupRepository } from "../repository/backup-repository.js";
 import type { Store } from "../storage/store.js";
-import type { ReportSection } from "./report.js";
+
+/** A report section (report.ts's ReportSection has this shape; declared here so neither imports the other). */
+export interface ReportSection {
+  title: string;
+  text?: string;
+  table?: { header: string[]; rows: string[][] };
+  collapsed?: boolean;
+}
 
 /** The previous backup of the label: its id and tables, for the change column. */
 export interface PreviousTables {
