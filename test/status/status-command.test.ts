@@ -18,6 +18,7 @@ import { createShop } from "../helpers/fixtures.js";
 import { chromiumSkipReason, launchChromium } from "../helpers/browser.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
 import { parseExposition, sampleValue } from "../helpers/prometheus-parser.js";
+import { useS3Server } from "../helpers/s3-server.js";
 
 const OUTPUT_DIR = resolve("test-output/status");
 const skip = chromiumSkipReason();
@@ -286,6 +287,39 @@ describe("lifeboat status", () => {
       assert.deepEqual(browsing.blocked, []);
     } finally {
       await browsing.close();
+    }
+  });
+});
+
+describe("lifeboat status over S3", () => {
+  const s3 = useS3Server({ before, after });
+
+  test("finds every label under the prefix from one listing, and prints no credential", async () => {
+    const url = `s3://${s3.server().bucket}/pg`;
+    for (const label of ["alpha", "beta"]) {
+      const made = await runCli(
+        ["backup", "--storage", url, "--label", label, "--recipient", recipient, ...s3.flags()],
+        { env: env() },
+      );
+      assert.equal(made.code, 0, made.stderr);
+    }
+    const page = join(work, "s3.html");
+    const run = await runCli(["status", "--storage", url, ...s3.flags(), "--html", page, "--json"], {
+      env: { PATH: process.env.PATH },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(
+      (run.json.labels as LabelJson[]).map((label) => [label.label, label.verdict]),
+      [
+        ["alpha", "amber"],
+        ["beta", "amber"],
+      ],
+    );
+    assert.equal(run.json.storage, url);
+    const secret = process.env.AWS_SECRET_ACCESS_KEY!;
+    assert.ok(secret.length > 0);
+    for (const output of [run.stdout, run.stderr, readFileSync(page, "utf8")]) {
+      assert.ok(!output.includes(secret), "no S3 secret");
     }
   });
 });
