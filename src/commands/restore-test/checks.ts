@@ -338,20 +338,34 @@ async function compareDigests(input: RicherCheckInput): Promise<DigestResult> {
         continue;
       }
       try {
-        const columns = await client.query<{ name: string; type: string }>(
-          `SELECT a.attname AS name, coalesce(b.typname, t.typname) AS type
-             FROM pg_attribute a
-             JOIN pg_type t0 ON t0.oid = a.atttypid
-             JOIN pg_type t ON t.oid = CASE WHEN t0.typelem <> 0 AND t0.typlen = -1 THEN t0.typelem ELSE t0.oid END
-             LEFT JOIN pg_type b ON b.oid = t.typbasetype AND t.typtype = 'd'
-            WHERE a.attrelid = (quote_ident($1) || '.' || quote_ident($2))::regclass
-              AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-            ORDER BY a.attnum`,
-          [table.schema, table.table],
+        const relation = `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
+        const columns = await client.query<{ name: string }>(
+          `SELECT attname AS name FROM pg_attribute
+            WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
+            ORDER BY attnum`,
+          [relation],
+        );
+        // Every type a value's text is made of: through arrays, domains, composites and ranges.
+        const types = await client.query<{ type: string }>(
+          `WITH RECURSIVE types(oid) AS (
+             SELECT atttypid FROM pg_attribute
+              WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
+             UNION
+             SELECT x.oid FROM types n JOIN pg_type t ON t.oid = n.oid
+             CROSS JOIN LATERAL (
+               SELECT t.typelem WHERE t.typelem <> 0 AND t.typlen = -1
+               UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
+               UNION ALL SELECT a.atttypid FROM pg_attribute a
+                WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+               UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE t.typtype = 'r' AND r.rngtypid = t.oid
+             ) AS x(oid)
+           )
+           SELECT DISTINCT t.typname AS type FROM types n JOIN pg_type t ON t.oid = n.oid ORDER BY 1`,
+          [relation],
         );
         const reason = digestSkipReason(
           input.manifest,
-          columns.rows.map((column) => column.type),
+          types.rows.map((row) => row.type),
           version,
         );
         if (reason) {
@@ -359,10 +373,7 @@ async function compareDigests(input: RicherCheckInput): Promise<DigestResult> {
           continue;
         }
         const list = columns.rows.map((column) => quoteIdent(column.name)).join(", ");
-        const actual = await copyDigest(
-          client,
-          `COPY ${quoteIdent(table.schema)}.${quoteIdent(table.table)} (${list}) TO STDOUT`,
-        );
+        const actual = await copyDigest(client, `COPY ${relation} (${list}) TO STDOUT`);
         result.compared++;
         if (actual !== table.sha256) result.mismatched.push({ table: name, expected: table.sha256!, actual });
       } catch (error) {
