@@ -11,6 +11,7 @@ import { listCommand } from "./list/definition.js";
 import { pruneCommand } from "./prune/definition.js";
 import { restoreTestCommand } from "./restore-test/definition.js";
 import { restoreCommand } from "./restore/definition.js";
+import { statusCommand } from "./status/definition.js";
 import { verifyCommand } from "./verify/definition.js";
 
 export const COMMAND_DEFINITIONS: readonly AnyCommand[] = [
@@ -19,6 +20,7 @@ export const COMMAND_DEFINITIONS: readonly AnyCommand[] = [
   pruneCommand,
   verifyCommand,
   restoreTestCommand,
+  statusCommand,
   restoreCommand,
   copyCommand,
   doctorCommand,

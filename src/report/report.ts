@@ -18,6 +18,14 @@ import { catalogWarnings } from "../postgres/catalog-check.js";
 import { formatAge, formatBytes } from "./format.js";
 import type { History } from "./history.js";
 import { formatPruneTotals, formatStarted } from "./prune-report.js";
+import {
+  restoreTestChecksSection,
+  tableChangeSection,
+  tablesSection,
+  verifyChecksSection,
+  type PreviousTables,
+} from "./summary-sections.js";
+import type { GateSettings } from "../domain/verify-gates.js";
 
 export type ReportAction =
   "backup-db" | "verify-backup" | "restore-test" | "prune" | "restore-db" | "copy-backup";
@@ -99,7 +107,8 @@ export function encryptionText(manifest: BackupResult["manifest"]): string {
 }
 
 export function buildBackupReport(
-  result: BackupResult,
+  /** previousTables: the previous backup's, for the per-table change (absent: not read). */
+  result: BackupResult & { previousTables?: PreviousTables | null },
   context: ReportContext & { storageUrl: string },
 ): Report {
   const { manifest } = result;
@@ -127,13 +136,18 @@ export function buildBackupReport(
         title: "Source",
         text: `PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``,
       },
+      ...(manifest.tables.length > 0 ? [tablesSection(manifest.tables, result.previousTables)] : []),
     ],
     runUrl: context.runUrl,
     history: null,
   };
 }
 
-export function buildVerifyReport(result: VerifyResult, context: ReportContext): Report {
+export function buildVerifyReport(
+  /** gates: the gates as given, for the "Checks and gates" table (absent: not shown). */
+  result: VerifyResult & { gates?: GateSettings },
+  context: ReportContext,
+): Report {
   const warnings = merge(result.warnings, context.loggedWarnings);
   return {
     action: "verify-backup",
@@ -159,7 +173,7 @@ export function buildVerifyReport(result: VerifyResult, context: ReportContext):
     ],
     failures: result.failures,
     warnings,
-    sections: [],
+    sections: result.gates ? [verifyChecksSection(result, result.gates)] : [],
     runUrl: context.runUrl,
     history: null,
   };
@@ -176,7 +190,10 @@ export function buildRestoreTestReport(result: RestoreTestResult, context: Repor
   );
   const maskedFailure = result.passed && result.masked?.error !== undefined;
   const passedAssertions = result.assertions.filter((assertion) => assertion.passed).length;
-  const sections: ReportSection[] = [];
+  const sections: ReportSection[] = [restoreTestChecksSection(result)];
+  if (result.checks?.drift.previousBackupId) {
+    sections.push(tableChangeSection(result.checks.drift.tables, result.checks.drift.previousBackupId));
+  }
   if (result.mismatches.length > 0) {
     sections.push({
       title: `Row count mismatches (${result.mismatches.length})`,

@@ -33,6 +33,7 @@ import type {
   RestoreSettings,
   MaskingSettings,
   RestoreTestSettings,
+  StatusSettings,
   StorageSettings,
   VerifySettings,
 } from "./types.js";
@@ -414,6 +415,7 @@ const VERIFY = {
   maxSizeChange: OPTIONS.maxSizeChange,
   sizeChangeAction: OPTIONS.sizeChangeAction,
   minSize: OPTIONS.minSize,
+  junit: OPTIONS.junit,
 };
 
 export function parseVerifySettings(raw: RawOptions): VerifySettings {
@@ -426,6 +428,7 @@ export function parseVerifySettings(raw: RawOptions): VerifySettings {
       sizeChangeAction: v.sizeChangeAction,
       minSizeBytes: v.minSize,
     },
+    junit: v.junit,
   };
 }
 
@@ -443,6 +446,10 @@ const RESTORE_TEST = {
   decryptToDisk: OPTIONS.decryptToDisk,
   jobs: OPTIONS.jobs,
   pgRestoreArgs: OPTIONS.pgRestoreArgs,
+  maxTableDrift: OPTIONS.maxTableDrift,
+  driftAction: OPTIONS.driftAction,
+  maxRestoreSeconds: OPTIONS.maxRestoreSeconds,
+  junit: OPTIONS.junit,
 };
 
 function readAssertions(path: string | undefined): RestoreTestSettings["assertions"] {
@@ -566,6 +573,10 @@ export function parseRestoreTestSettings(raw: RawOptions): RestoreTestSettings {
     jobs: v.jobs ?? defaultJobs(),
     pgRestoreArgs:
       v.pgRestoreArgs === undefined ? [] : parsePgRestoreArgs(v.pgRestoreArgs, OPTIONS.pgRestoreArgs.name),
+    maxTableDrift: v.maxTableDrift,
+    driftAction: v.driftAction,
+    maxRestoreSeconds: v.maxRestoreSeconds,
+    junit: v.junit,
   };
 }
 
@@ -660,5 +671,49 @@ export function parseRestoreSettings(raw: RawOptions): RestoreSettings {
     safetyLabel: v.safetyLabel ?? defaultSafetyLabel(storage.label),
     pgRestoreArgs:
       v.pgRestoreArgs === undefined ? [] : parsePgRestoreArgs(v.pgRestoreArgs, OPTIONS.pgRestoreArgs.name),
+  };
+}
+
+const STATUS = {
+  labels: OPTIONS.labels,
+  maxAge: OPTIONS.maxAge,
+  maxRestoreAge: OPTIONS.maxRestoreAge,
+  minSuccessRate: OPTIONS.minSuccessRate,
+  window: OPTIONS.window,
+  html: OPTIONS.html,
+  prometheus: OPTIONS.prometheus,
+};
+
+function statusLabel(label: string): string {
+  if (isLabel(label)) return label;
+  throw new InputError(
+    `--${OPTIONS.labels.name} "${label}": expected labels of 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    { input: OPTIONS.labels.name },
+  );
+}
+
+/** status reads a whole store: the storage options without one label, and the labels to show. */
+export function parseStatusSettings(raw: RawOptions): StatusSettings {
+  const { storage, label: _label, ...s3 } = readOptions(raw, STORAGE);
+  checkRules({ storage, label: _label, ...s3 }, STORAGE_RULES);
+  const v = readOptions(raw, STATUS);
+  const destinations = parseDestinations(storage, s3, OPTIONS.storage.name);
+  if (destinations.length > 1) {
+    throw new InputError(
+      `--${OPTIONS.storage.name}: ${destinations.length} URLs given; status reads one store (run it once per store, docs/offsite.md)`,
+      { input: OPTIONS.storage.name },
+    );
+  }
+  const [first] = destinations as [Destination, ...Destination[]];
+  return {
+    storage: first.storage,
+    s3: first.s3,
+    labels: [...new Set(v.labels.map(statusLabel))],
+    maxAgeSeconds: v.maxAge === undefined ? undefined : v.maxAge / 1000,
+    maxRestoreAgeSeconds: v.maxRestoreAge === undefined ? undefined : v.maxRestoreAge / 1000,
+    minSuccessRate: v.minSuccessRate,
+    window: v.window,
+    html: v.html,
+    prometheus: v.prometheus,
   };
 }

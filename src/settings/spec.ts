@@ -11,6 +11,7 @@ import type { CommandSpec, OptionSpec } from "./option-spec.js";
 export type { CommandSpec, OptionSpec, OptionType, OutputSpec } from "./option-spec.js";
 
 const AUTO_OR_NEVER = ["auto", "never"] as const;
+const FAIL_OR_WARN = ["fail", "warn"] as const;
 
 const keepCount = (period: "last" | "hourly" | "daily" | "weekly" | "monthly" | "yearly") =>
   ({
@@ -402,7 +403,7 @@ export const OPTIONS = {
     name: "size-change-action",
     description: "fail (default) or warn when max-size-change is exceeded.",
     type: "choice",
-    choices: ["fail", "warn"],
+    choices: FAIL_OR_WARN,
     default: "fail",
     value: "ACTION",
   },
@@ -625,6 +626,83 @@ export const OPTIONS = {
     value: "PATH",
     expected: "a path for the new identity file",
   },
+  // status (docs/status.md)
+  labels: {
+    name: "labels",
+    description:
+      "Labels to show (repeatable, or comma-separated); every label in the storage location when not given.",
+    type: "list",
+    env: "LIFEBOAT_LABELS",
+    value: "NAME",
+  },
+  maxRestoreAge: {
+    name: "max-restore-age",
+    description:
+      "A label is red when no restore-test passed within this (e.g. 8d); restore-tests are not judged when not given.",
+    type: "duration",
+    value: "DURATION",
+  },
+  minSuccessRate: {
+    name: "min-success-rate",
+    description: "A label is amber when its success rate over the window is below this.",
+    type: "percent",
+    default: "90%",
+    value: "PERCENT",
+  },
+  window: {
+    name: "window",
+    description: "Backup folders per label in the success-rate window and the charts.",
+    type: "integer",
+    min: 1,
+    max: 1000,
+    default: "30",
+    value: "N",
+  },
+  html: {
+    name: "html",
+    description:
+      "Write the status page here: one self-contained HTML file (inline CSS and SVG, no script, no external request).",
+    type: "path",
+    value: "FILE",
+  },
+  prometheus: {
+    name: "prometheus",
+    description:
+      "Write the figures here in the Prometheus text format, atomically (for the node_exporter textfile collector or a Pushgateway).",
+    type: "path",
+    value: "FILE",
+  },
+  // restore-test's richer checks and JUnit (docs/verification.md)
+  maxTableDrift: {
+    name: "max-table-drift",
+    description:
+      "Fail (or warn, see drift-action) when a table's row count moved more than this against the previous backup of the label, e.g. 50%.",
+    type: "percent",
+    value: "PERCENT",
+  },
+  driftAction: {
+    name: "drift-action",
+    description: "fail (default) or warn when max-table-drift is exceeded.",
+    type: "choice",
+    choices: FAIL_OR_WARN,
+    default: "fail",
+    value: "ACTION",
+  },
+  maxRestoreSeconds: {
+    name: "max-restore-seconds",
+    description:
+      "Recovery-time budget: fail when the restore (first byte read to the end of pg_restore) took longer.",
+    type: "integer",
+    min: 1,
+    value: "SECONDS",
+  },
+  junit: {
+    name: "junit",
+    description:
+      "Write a JUnit XML report here: one test case per check and per table, for CI test reporters.",
+    type: "path",
+    value: "FILE",
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 /** The same option in a command's own words: only the description may differ. */
@@ -759,6 +837,7 @@ const verifyOptions: OptionSpec[] = [
   OPTIONS.maxSizeChange,
   OPTIONS.sizeChangeAction,
   OPTIONS.minSize,
+  OPTIONS.junit,
 ];
 
 const restoreTestOptions: OptionSpec[] = [
@@ -780,6 +859,25 @@ const restoreTestOptions: OptionSpec[] = [
   OPTIONS.maskingKey,
   OPTIONS.maskingKeyFile,
   OPTIONS.maskCoverage,
+  OPTIONS.maxTableDrift,
+  OPTIONS.driftAction,
+  OPTIONS.maxRestoreSeconds,
+  OPTIONS.junit,
+];
+
+const statusOptions: OptionSpec[] = [
+  OPTIONS.storage,
+  OPTIONS.labels,
+  OPTIONS.s3Endpoint,
+  OPTIONS.s3Region,
+  OPTIONS.s3ForcePathStyle,
+  OPTIONS.s3Checksums,
+  worded(OPTIONS.maxAge, "A label is red when its newest good backup is older than this (default 26h)."),
+  OPTIONS.maxRestoreAge,
+  OPTIONS.minSuccessRate,
+  OPTIONS.window,
+  OPTIONS.html,
+  OPTIONS.prometheus,
 ];
 
 const restoreOptions: OptionSpec[] = [
@@ -880,6 +978,13 @@ export const COMMANDS: CommandSpec[] = [
       },
       { name: "reason", description: "Why the test failed (empty when it passed)." },
     ],
+  },
+  {
+    command: "status",
+    summary:
+      "Every label at a glance: newest backup and its age, last verify and restore-test, success rate, stored size and trend, and a verdict per label (exit 1 when any is red); as text, JSON, an HTML page or Prometheus metrics.",
+    options: statusOptions,
+    outputs: [],
   },
   {
     command: "restore",

@@ -98,6 +98,8 @@ export interface VerifySettings extends StorageSettings, PgClientSettings {
   backup: string;
   keys: DecryptionKeys;
   gates: GateSettings;
+  /** Where to write a JUnit XML report; none when absent. */
+  junit?: string | undefined;
 }
 
 export interface RestoreTestSettings extends StorageSettings, PgClientSettings {
@@ -114,6 +116,13 @@ export interface RestoreTestSettings extends StorageSettings, PgClientSettings {
   decryptToDisk: "auto" | "never";
   jobs: number;
   pgRestoreArgs: string[];
+  /** Per-table row-count drift against the previous backup (a fraction), and what it does. */
+  maxTableDrift?: number | undefined;
+  driftAction?: "fail" | "warn";
+  /** Recovery-time budget in seconds. */
+  maxRestoreSeconds?: number | undefined;
+  /** Where to write a JUnit XML report; none when absent. */
+  junit?: string | undefined;
   /** restore-test --mask: a masked copy of the restored scratch database, stored as its own backup. */
   masking?: MaskingSettings;
 }
@@ -155,4 +164,19 @@ export interface RestoreSettings extends StorageSettings, PgClientSettings {
   terminateConnections: boolean;
   /** Checked against the allow-list (src/domain/pg-args.ts). */
   pgRestoreArgs: string[];
+}
+
+export interface StatusSettings {
+  storage: string;
+  s3: S3Settings;
+  /** The labels to show; empty: every label in the store. */
+  labels: string[];
+  maxAgeSeconds: number | undefined;
+  maxRestoreAgeSeconds: number | undefined;
+  /** 0..1 */
+  minSuccessRate: number;
+  window: number;
+  /** Where to write the page and the metrics (resolved against the working directory). */
+  html: string | undefined;
+  prometheus: string | undefined;
 }

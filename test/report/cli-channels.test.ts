@@ -4,7 +4,7 @@
  * command's own output, and exit codes that delivery never changes.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,7 +18,11 @@ let storage: string;
 
 before(async () => {
   server = await startRecordingServer([
-    { method: "POST", path: "^/(slack|discord|ping)/", responses: [{ status: 200, body: "ok" }] },
+    {
+      method: "POST",
+      path: "^/(slack|discord|ping|teams|hook)/",
+      responses: [{ status: 200, body: "ok" }],
+    },
   ]);
   storage = mkdtempSync(join(tmpdir(), "lifeboat-cli-channels-"));
 });
@@ -79,6 +83,49 @@ describe("the CLI's notification channels", () => {
     const payload = JSON.parse(requests[0]!.body) as { embeds: { title: string; color: number }[] };
     assert.equal(payload.embeds[0]!.title, "Lifeboat prune: shop");
     assert.equal(payload.embeds[0]!.color, 0x2eb67d);
+  });
+
+  test("Teams (Adaptive Card) and the signed JSON webhook from the CLI, with the verify's failure", async () => {
+    await server.reset();
+    const hmac = randomBytes(16).toString("hex");
+    const run = await runCli(
+      [
+        ...["verify", "--storage", storage, "--label", "shop"],
+        ...[
+          "--teams-webhook-url",
+          `${server.url}/teams/workflows/abc/triggers/manual/paths/invoke?sig=${SECRET}`,
+        ],
+        ...["--webhook-url", `${server.url}/hook/${SECRET}`],
+      ],
+      { env: { PATH: process.env.PATH, LIFEBOAT_WEBHOOK_SECRET: hmac } },
+    );
+    assert.equal(run.code, 2, run.stderr);
+    const requests = await server.requests();
+    assert.equal(requests.length, 2, JSON.stringify(requests.map((request) => request.url)));
+    const teams = requests.find((request) => request.url.startsWith("/teams/"))!;
+    const card = JSON.parse(teams.body) as {
+      type: string;
+      attachments: {
+        contentType: string;
+        content: { type: string; version: string; body: { text?: string }[] };
+      }[];
+    };
+    assert.equal(card.type, "message");
+    assert.equal(card.attachments[0]!.contentType, "application/vnd.microsoft.card.adaptive");
+    assert.equal(card.attachments[0]!.content.type, "AdaptiveCard");
+    assert.match(card.attachments[0]!.content.body[0]!.text!, /Lifeboat verify: shop FAILED/);
+    const hook = requests.find((request) => request.url.startsWith("/hook/"))!;
+    assert.equal(
+      hook.headers["x-lifeboat-signature"],
+      `sha256=${createHmac("sha256", hmac).update(hook.body).digest("hex")}`,
+    );
+    const event = JSON.parse(hook.body) as { event: string; command: string; outcome: string; label: string };
+    assert.deepEqual(
+      [event.event, event.command, event.outcome, event.label],
+      ["run.finished", "verify-backup", "fail", "shop"],
+    );
+    for (const request of requests) assert.ok(!request.body.includes(hmac), "the HMAC secret is never sent");
+    assert.ok(![run.stdout, run.stderr].some((text) => text.includes(SECRET) || text.includes(hmac)));
   });
 
   test("a bad channel option is exit 2 before anything runs or is sent", async () => {

@@ -1,5 +1,6 @@
 /** backup (the backup-db action): dump, compress, encrypt and store a database, manifest last. */
 import { buildBackupReport, type Report } from "../../report/report.js";
+import { previousTables, type PreviousTables } from "../../report/summary-sections.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
 import { FanOutTarget, type DestinationOutcome } from "../../repository/fan-out-target.js";
 import { parseBackupSettings } from "../../settings/settings.js";
@@ -10,7 +11,11 @@ import type { CommandDefinition, CommandDeps } from "../command.js";
 import type { BackupSettings } from "../../settings/types.js";
 
 /** A backup's result, with each destination's outcome when there were several. */
-export type BackupOutcome = BackupResult & { destinations?: DestinationOutcome[] };
+export type BackupOutcome = BackupResult & {
+  destinations?: DestinationOutcome[];
+  /** The previous backup's per-table rows, for the job summary's change column (null: unknown). */
+  previousTables?: PreviousTables | null;
+};
 
 /**
  * With several storage URLs, one fan-out target over a repository per store (the first is the
@@ -18,7 +23,7 @@ export type BackupOutcome = BackupResult & { destinations?: DestinationOutcome[]
  */
 async function backupTo(settings: BackupSettings, deps: CommandDeps): Promise<BackupOutcome> {
   const destinations = settings.destinations ?? [];
-  if (destinations.length <= 1) return runBackup(settings, deps);
+  if (destinations.length <= 1) return withPrevious(await runBackup(settings, deps), deps);
   const others = await Promise.all(
     destinations
       .slice(1)
@@ -31,7 +36,13 @@ async function backupTo(settings: BackupSettings, deps: CommandDeps): Promise<Ba
     { minCommits: settings.minDestinations, warn: (message) => deps.log.warn(message) },
   );
   const result = await runBackup(settings, { ...deps, target });
-  return { ...result, destinations: target.outcomes() };
+  return withPrevious({ ...result, destinations: target.outcomes() }, deps);
+}
+
+/** For the job summary's per-table change; a store that cannot say leaves the column out. */
+async function withPrevious(result: BackupOutcome, deps: CommandDeps): Promise<BackupOutcome> {
+  const previous = await previousTables(deps.store, result.label, result.backupId).catch(() => null);
+  return { ...result, previousTables: previous ?? null };
 }
 
 export const backupCommand: CommandDefinition<BackupSettings, BackupOutcome> = {

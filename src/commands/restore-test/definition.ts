@@ -1,4 +1,5 @@
 /** restore-test: restore a backup into a scratch database and prove it (rows, assertions, a command). */
+import { renderJUnit, restoreTestJUnit, writeJUnitFile } from "../../report/junit.js";
 import { renderMarkdown } from "../../report/markdown.js";
 import { buildRestoreTestReport, type Report } from "../../report/report.js";
 import { parseRestoreTestSettings } from "../../settings/settings.js";
@@ -11,7 +12,22 @@ export const restoreTestCommand: CommandDefinition<RestoreTestSettings, RestoreT
   spec: commandSpec("restore-test"),
   parse: parseRestoreTestSettings,
   storage: (settings) => settings,
-  run: (settings, deps) => runRestoreTest(settings, deps),
+  run: async (settings, deps) => {
+    const result = await runRestoreTest(settings, deps);
+    if (settings.junit !== undefined) {
+      const suite = restoreTestJUnit(result, { label: settings.label, now: deps.now() });
+      const secrets = [settings.scratchUrl.password, settings.keys.passphrase, settings.keys.identityText];
+      await writeJUnitFile(
+        deps.cwd,
+        settings.junit,
+        renderJUnit(
+          suite,
+          secrets.filter((secret): secret is string => secret !== undefined),
+        ),
+      );
+    }
+    return result;
+  },
   failure: restoreTestFailureMessage,
   outputs: (result, failure) => ({
     passed: result.passed,

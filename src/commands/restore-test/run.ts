@@ -49,6 +49,7 @@ import { countingStage, startProgress } from "../progress.js";
 import { applyRolesObject } from "../roles-object.js";
 import { makeMaskedCopy, prepareMaskedCopy, type MaskedCopyResult } from "./masked-copy.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
+import { runRicherChecks, type RicherChecks } from "./checks.js";
 
 export interface AssertionResult {
   sql: string;
@@ -77,6 +78,8 @@ export interface RestoreTestResult {
   catalog: CatalogResult;
   /** restore-test --mask: the masked copy made after the checks passed (null without --mask or when a check failed). */
   masked?: MaskedCopyResult | null;
+  /** Drift, recovery-time budget, sequences and content digests (checks.ts); null when nothing was restored. */
+  checks?: RicherChecks | null;
   checkKey: string;
 }
 
@@ -203,6 +206,22 @@ export async function runRestoreTest(
         checked,
         source,
         catalog,
+        richer: (client, restoreSeconds, mismatched) =>
+          runRicherChecks({
+            client,
+            target,
+            store: deps.store,
+            label: settings.label,
+            manifest,
+            restoreSeconds,
+            mismatchedTables: mismatched,
+            settings: {
+              maxTableDrift: settings.maxTableDrift,
+              driftAction: settings.driftAction ?? "fail",
+              maxRestoreSeconds: settings.maxRestoreSeconds,
+            },
+            now: deps.now(),
+          }),
       },
     );
     if (settings.masking && maskedStore && failures.length === 0) {
@@ -246,7 +265,9 @@ export async function runRestoreTest(
     roles,
     catalog,
     masked,
+    checks: result?.checks ?? null,
   };
+  for (const warning of full.checks?.warnings ?? []) log.warn(warning);
   const checkKey = await repository.writeCheckRecord(
     {
       kind: "restore-test",
@@ -258,6 +279,7 @@ export async function runRestoreTest(
       warnings: [
         ...full.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
         ...catalogWarnings(catalog),
+        ...(full.checks?.warnings ?? []),
       ],
       details: {
         restoreSeconds: full.restoreSeconds,
@@ -287,6 +309,12 @@ export async function runRestoreTest(
               },
             }
           : {}),
+        checks: full.checks && {
+          drift: { ...full.checks.drift, tables: undefined },
+          budget: full.checks.budget,
+          sequences: full.checks.sequences,
+          digests: full.checks.digests,
+        },
       },
     },
     deps.now(),
@@ -310,6 +338,11 @@ async function restoreAndCheck(
     /** The manifest's catalog fingerprint, when there is one this code reads. */
     source: CatalogFingerprint | undefined;
     catalog: CatalogResult;
+    richer: (
+      client: pg.Client,
+      restoreSeconds: number,
+      mismatched: ReadonlySet<string>,
+    ) => Promise<RicherChecks>;
   },
 ) {
   const { manifest, failures } = context;
@@ -418,6 +451,9 @@ async function restoreAndCheck(
         deps.log,
       );
     }
+    // Before the assertions and the command too: they see the copy as it was restored.
+    const checks = await context.richer(client, restoreSeconds, new Set(mismatches.map((m) => m.table)));
+    failures.push(...checks.failures);
     const assertions = settings.assertions ? await runAssertions(client, settings.assertions.statements) : [];
     for (const assertion of assertions.filter((a) => !a.passed)) {
       failures.push(`assertion failed: ${oneLine(assertion.sql)}: ${assertion.detail}`);
@@ -439,6 +475,7 @@ async function restoreAndCheck(
       assertions,
       run,
       pgRestoreLog: outcome.log,
+      checks,
     } as const;
   } finally {
     await client.end().catch(() => undefined);

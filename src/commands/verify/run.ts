@@ -28,6 +28,9 @@ export interface VerifyResult {
   failures: string[];
   warnings: string[];
   checkKey: string;
+  /** The manifest's tables (`schema.table`), and those the archive has no data for (deep verify). */
+  tables?: string[];
+  missingTables?: string[];
 }
 
 export async function runVerify(
@@ -68,6 +71,7 @@ export async function runVerify(
   const reads: ArtifactRead[] = [];
   const dump = dumpArtifact(manifest);
   let tablesListed: number | undefined;
+  let missingTables: string[] | undefined;
   // One loop over the artifacts: the listing's size first (cheap), then the bytes themselves.
   for (const artifact of manifest.artifacts) {
     const listed = folder.objects.find((object) => object.key === repository.artifactKey(manifest, artifact));
@@ -103,6 +107,7 @@ export async function runVerify(
         const text = await listing.listing;
         tablesListed = manifest.tables.length;
         const missing = missingTableData(text, manifest.tables);
+        missingTables = missing;
         if (missing.length > 0) failures.push(`the archive has no data for ${missing.join(", ")}`);
       } catch (error) {
         if (failures.length === 0) failures.push(describeError(error));
@@ -152,6 +157,8 @@ export async function runVerify(
     failures,
     warnings: gates.warnings,
     checkKey,
+    tables: manifest.tables.map((table) => `${table.schema}.${table.table}`),
+    ...(missingTables ? { missingTables } : {}),
   };
 }
 
