@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { parsePublicKey } from "../crypto/minisign/index.js";
 import { InputError } from "../domain/errors.js";
 import { emptyScope } from "../domain/dump-plan.js";
 import { parsePgDumpArgs, parsePgRestoreArgs } from "../domain/pg-args.js";
@@ -21,6 +22,7 @@ import type {
   BackupSettings,
   DecryptionKeys,
   EncryptionSettings,
+  EvidenceSettings,
   PgClientSettings,
   PruneSettings,
   RawOptions,
@@ -93,7 +95,41 @@ export const STORAGE_RULES: Rule<OptionValues<typeof STORAGE>>[] = [
 export function parseStorageSettings(raw: RawOptions): StorageSettings {
   const { storage, label, ...s3 } = readOptions(raw, STORAGE);
   checkRules({ storage, label, ...s3 }, STORAGE_RULES);
-  return { storage, label: validateLabel(label), s3 };
+  const evidence = parseEvidenceSettings(raw);
+  return {
+    storage,
+    label: validateLabel(label),
+    s3,
+    ...(evidence.trustedKeys.length > 0 || evidence.signingKeyText !== undefined ? { evidence } : {}),
+  };
+}
+
+const EVIDENCE = {
+  trustedKeys: OPTIONS.trustedKey,
+  signingKeyFile: OPTIONS.signingKeyFile,
+  signingKey: OPTIONS.signingKey,
+};
+
+/**
+ * trusted-key entries are base64 public key lines or files holding one; an action input may hold
+ * a whole minisign.pub, whose comment line is skipped. The key file wins over the inline key.
+ */
+export function parseEvidenceSettings(raw: RawOptions): EvidenceSettings {
+  const v = readOptions(raw, EVIDENCE);
+  const trustedKeys = v.trustedKeys
+    .filter((entry) => !entry.startsWith("untrusted comment:"))
+    .map(
+      (entry) =>
+        parsePublicKey(
+          /^RW[A-Za-z0-9+/]+=*$/.test(entry) ? entry : readOptionFile(OPTIONS.trustedKey, entry),
+          {
+            input: OPTIONS.trustedKey.name,
+          },
+        ).base64,
+    );
+  const signingKeyText =
+    v.signingKeyFile === undefined ? v.signingKey : readOptionFile(OPTIONS.signingKeyFile, v.signingKeyFile);
+  return { trustedKeys: [...new Set(trustedKeys)], signingKeyText };
 }
 
 const ENCRYPTION = {

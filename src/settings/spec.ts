@@ -512,6 +512,37 @@ export const OPTIONS = {
     type: "boolean",
     default: "false",
   },
+  trustedKey: {
+    name: "trusted-key",
+    description:
+      "minisign public key (RW... or a minisign.pub file) whose signatures are trusted; several for key rotation (repeat the flag, or one per line in the action). When given, a backup whose manifest is unsigned or signed by another key is refused, and unsigned check records are ignored (docs/evidence.md).",
+    type: "list",
+    env: "LIFEBOAT_TRUSTED_KEYS",
+    value: "KEY|PATH",
+  },
+  signingKeyFile: {
+    name: "signing-key-file",
+    description:
+      "minisign secret key file (lifeboat keygen --signing, or minisign -G -W) to sign the manifest, check records and audit records with.",
+    type: "path",
+    cliOnly: true,
+    value: "PATH",
+  },
+  signingKey: {
+    name: "signing-key",
+    description:
+      "The minisign secret key (the key file's text, e.g. from a secret) to sign the manifest, check records and audit records with. In the CLI use --signing-key-file or LIFEBOAT_SIGNING_KEY.",
+    type: "string",
+    secret: true,
+    actionOnly: true,
+    env: "LIFEBOAT_SIGNING_KEY",
+  },
+  signing: {
+    name: "signing",
+    description:
+      "Make a minisign (Ed25519) signing key pair instead: the secret key to --output, the public key beside it (.pub) and to stdout.",
+    type: "boolean",
+  },
   output: {
     name: "output",
     description: "File to write the identity to (created with mode 0600; refused if it exists).",
@@ -534,7 +565,11 @@ const storageOptions: OptionSpec[] = [
   OPTIONS.s3Region,
   OPTIONS.s3ForcePathStyle,
   OPTIONS.s3Checksums,
+  OPTIONS.trustedKey,
 ];
+
+/** The key a command signs its manifest, check records or audit records with (docs/evidence.md). */
+const signingOptions: OptionSpec[] = [OPTIONS.signingKeyFile, OPTIONS.signingKey];
 
 /** How the PostgreSQL client tools are chosen, and installed when missing (docs/pg-client.md). */
 const pgClientOptions = (tool: "pg_dump" | "pg_restore"): OptionSpec[] =>
@@ -660,7 +695,7 @@ export const COMMANDS: CommandSpec[] = [
     command: "backup",
     action: "backup-db",
     summary: "Dump a PostgreSQL database with pg_dump, encrypt it with age and stream it into storage.",
-    options: [...backupOptions, ...reportOptions],
+    options: [...backupOptions, ...signingOptions, ...reportOptions],
     outputs: [
       { name: "backup-id", description: "Id of the new backup (YYYYMMDDTHHMMSSZ-<random>)." },
       { name: "backup-key", description: "Storage key of the encrypted dump, relative to the storage URL." },
@@ -681,7 +716,7 @@ export const COMMANDS: CommandSpec[] = [
     action: "prune",
     summary:
       "Delete the backups a retention policy does not keep: never the newest, never below min-verified, never a locked one.",
-    options: [...pruneOptions, ...reportOptions],
+    options: [...pruneOptions, ...signingOptions, ...reportOptions],
     outputs: [
       { name: "kept", description: "Number of backups kept." },
       {
@@ -700,7 +735,7 @@ export const COMMANDS: CommandSpec[] = [
     action: "verify-backup",
     summary:
       "Check a backup against its manifest: the stored object's sha256 and size, and with the identity its decrypted archive; plus freshness and size gates.",
-    options: [...verifyOptions, ...reportOptions],
+    options: [...verifyOptions, ...signingOptions, ...reportOptions],
     outputs: [
       { name: "verified", description: "true when every check passed, else false." },
       { name: "backup-id", description: "Id of the backup that was checked." },
@@ -714,7 +749,7 @@ export const COMMANDS: CommandSpec[] = [
     action: "restore-test",
     summary:
       "Restore a backup into a fresh scratch database, compare every table's row count with the manifest, run assertions and a command against it, then drop it.",
-    options: [...restoreTestOptions, ...reportOptions, OPTIONS.reportArtifact],
+    options: [...restoreTestOptions, ...signingOptions, ...reportOptions, OPTIONS.reportArtifact],
     outputs: [
       { name: "passed", description: "true when the restore and every check passed, else false." },
       { name: "backup-id", description: "Id of the backup that was restored." },
@@ -729,7 +764,7 @@ export const COMMANDS: CommandSpec[] = [
     action: "restore-db",
     summary:
       "Restore a backup into a target database, refused unless confirm names it; a safety backup of the target is taken first.",
-    options: [...restoreOptions, ...reportOptions],
+    options: [...restoreOptions, ...signingOptions, ...reportOptions],
     outputs: [
       { name: "backup-id", description: "Id of the backup that was restored." },
       {
@@ -757,8 +792,9 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     command: "keygen",
-    summary: "Make an age key pair: the identity (secret) to a file, the recipient (public) to stdout.",
-    options: [OPTIONS.output],
+    summary:
+      "Make an age key pair: the identity (secret) to a file, the recipient (public) to stdout; with --signing, a minisign signing key pair.",
+    options: [OPTIONS.output, OPTIONS.signing],
     outputs: [],
   },
 ];

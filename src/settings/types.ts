@@ -34,6 +34,16 @@ export interface StorageSettings {
   storage: string;
   label: string;
   s3: S3Settings;
+  /** Signatures (docs/evidence.md); absent means none required and none made. */
+  evidence?: EvidenceSettings;
+}
+
+/** Which signatures a command trusts and which key it signs with (docs/evidence.md). */
+export interface EvidenceSettings {
+  /** minisign public keys as base64 lines, already checked; empty: no signature is required. */
+  trustedKeys: string[];
+  /** A minisign secret key file's text; loaded (and checked) when the command starts. */
+  signingKeyText: string | undefined;
 }
 
 export type EncryptionSettings =

@@ -71,7 +71,7 @@ export interface RestoreDeps {
 
 export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): Promise<RestoreResult> {
   const { store, log } = deps;
-  const repository = new BackupRepository(store);
+  const repository = new BackupRepository(store, settings.evidence);
   // Reading is all the restore itself needs; a safety backup checks for writing on its own.
   await repository.check("read");
   const resolved = await repository.resolve(settings.label, settings.backup);
