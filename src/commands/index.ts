@@ -2,6 +2,7 @@
  * Every command, in the order `lifeboat --help` lists them. A new command is a folder with a
  * definition.ts and one entry here (plus an entry under src/actions/ if it has an action).
  */
+import { auditCommand } from "./audit/definition.js";
 import { backupCommand } from "./backup/definition.js";
 import type { AnyCommand } from "./command.js";
 import { doctorCommand } from "./doctor/definition.js";
@@ -20,5 +21,6 @@ export const COMMAND_DEFINITIONS: readonly AnyCommand[] = [
   restoreTestCommand,
   restoreCommand,
   doctorCommand,
+  auditCommand,
   keygenCommand,
 ];

@@ -791,6 +791,13 @@ export const COMMANDS: CommandSpec[] = [
     outputs: [],
   },
   {
+    command: "audit",
+    summary:
+      "List a label's audit trail (restores, prunes): who, when, what, the outcome; with --trusted-key, each record's signature is checked and an unsigned one fails.",
+    options: storageOptions,
+    outputs: [],
+  },
+  {
     command: "keygen",
     summary:
       "Make an age key pair: the identity (secret) to a file, the recipient (public) to stdout; with --signing, a minisign signing key pair.",
