@@ -9,6 +9,7 @@ import { doctorCommand } from "./doctor/definition.js";
 import { keygenCommand } from "./keygen/definition.js";
 import { listCommand } from "./list/definition.js";
 import { pruneCommand } from "./prune/definition.js";
+import { rekeyCommand } from "./rekey/definition.js";
 import { restoreTestCommand } from "./restore-test/definition.js";
 import { restoreCommand } from "./restore/definition.js";
 import { verifyCommand } from "./verify/definition.js";
@@ -21,6 +22,7 @@ export const COMMAND_DEFINITIONS: readonly AnyCommand[] = [
   restoreTestCommand,
   restoreCommand,
   doctorCommand,
+  rekeyCommand,
   auditCommand,
   keygenCommand,
 ];

@@ -439,6 +439,54 @@ export class BackupRepository implements BackupTarget {
     return new FolderWriter(this, this.store, label, backupId, options.retention);
   }
 
+  /** Writes one more object into a committed backup's folder (rekey's re-wrapped artifacts); all or nothing. */
+  async putArtifactObject(
+    manifest: Manifest,
+    name: string,
+    body: Readable,
+    options: { retention?: PutOptions["retention"]; signal?: AbortSignal } = {},
+  ): Promise<{ bytes: number; key: string }> {
+    const key = artifactKey(manifest.label, manifest.backupId, name);
+    const { bytes } = await this.store.put(key, body, {
+      contentType: "application/octet-stream",
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.retention ? { retention: options.retention } : {}),
+    });
+    return { bytes, key };
+  }
+
+  /**
+   * Replaces a committed backup's manifest (rekey). With a signing key the new signature waits
+   * beside the manifest first (pendingSignatureKey), then the manifest, then `.minisig`: a reader
+   * finds a manifest and a matching trusted signature after every step, so a crash leaves the
+   * backup readable (with the old or the new keys).
+   */
+  async replaceManifest(
+    manifest: Manifest,
+    options: { retention?: PutOptions["retention"] } = {},
+  ): Promise<string> {
+    const key = manifestKey(manifest.label, manifest.backupId);
+    const data = Buffer.from(serializeManifest(manifest));
+    const put = options.retention ? { retention: options.retention } : {};
+    const signature = await this.evidence.sign(
+      data,
+      { kind: "manifest", label: manifest.label, backupId: manifest.backupId, file: MANIFEST_FILE },
+      new Date(),
+    );
+    if (signature === undefined) {
+      await this.store.put(key, Readable.from([data]), { ...put, contentType: "application/json" });
+      return key;
+    }
+    const pending = pendingSignatureKey(key);
+    const signatureBody = () => Readable.from([Buffer.from(signature)]);
+    // Not locked: it is deleted two steps later.
+    await this.store.put(pending, signatureBody(), { contentType: "text/plain" });
+    await this.store.put(key, Readable.from([data]), { ...put, contentType: "application/json" });
+    await this.store.put(signatureKey(key), signatureBody(), { ...put, contentType: "text/plain" });
+    await this.deleteKeys(manifest.label, [pending]);
+    return key;
+  }
+
   /** The object locks on these keys; an empty map for stores that cannot lock. */
   async objectLocks(keys: readonly string[]): Promise<Map<string, ObjectLock>> {
     return this.store.objectLocks ? this.store.objectLocks(keys) : new Map();

@@ -791,6 +791,25 @@ export const COMMANDS: CommandSpec[] = [
     outputs: [],
   },
   {
+    command: "rekey",
+    summary:
+      "Re-wrap the age file key of existing backups for new recipients (key rotation): the payload is untouched, the header and the manifest are rewritten; needs the old identity.",
+    options: [
+      ...storageOptions,
+      worded(
+        OPTIONS.backup,
+        "Which backups to rekey: latest (the newest committed one under the label), a backup id, or all (every intact backup of the label).",
+      ),
+      ...decryptionOptions,
+      worded(
+        OPTIONS.recipient,
+        "age public key (age1...) of the new recipients (repeat the flag for several): afterwards only their identities open the rekeyed backups.",
+      ),
+      ...signingOptions,
+    ],
+    outputs: [],
+  },
+  {
     command: "audit",
     summary:
       "List a label's audit trail (restores, prunes): who, when, what, the outcome; with --trusted-key, each record's signature is checked and an unsigned one fails.",
