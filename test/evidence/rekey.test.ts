@@ -158,7 +158,14 @@ describe("rekey", () => {
     ]);
     assert.equal(withOld.code, 2);
     assert.match(withOld.stderr, /encrypted to age1/);
-    // The stock age CLI agrees.
+    // The stock age CLI agrees: the new identity opens the re-wrapped file, the retired one does not.
+    execFileSync(
+      "age",
+      ["-d", "-i", identity.new.file, "-o", "/dev/null", join(folder, after.artifacts[0]!.name)],
+      {
+        stdio: "pipe",
+      },
+    );
     assert.throws(() =>
       execFileSync("age", ["-d", "-i", identity.old.file, join(folder, after.artifacts[0]!.name)], {
         stdio: "pipe",

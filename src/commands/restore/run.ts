@@ -114,6 +114,7 @@ export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): 
       storage: settings.storage,
       label: settings.safetyLabel,
       s3: settings.s3,
+      ...(settings.evidence ? { evidence: settings.evidence } : {}),
       databaseUrl: target,
       encryption: safetyEncryption(manifest, settings.keys),
       compression: "auto",
