@@ -238,6 +238,44 @@ describe("signed backups", () => {
     };
     assert.equal((await list([])).lastCheck?.kind, "restore-test", "shown as checked without a trusted key");
     assert.equal((await list(trusted())).lastCheck, null, "ignored with a trusted key");
+    // A real restore-test with the signing key, of an intact backup, signs its record: it counts.
+    const intact = await backup("records");
+    const restoreTest = await runCli(
+      [
+        "restore-test",
+        "--storage",
+        storage(),
+        "--label",
+        "records",
+        "--backup",
+        intact,
+        "--identity-file",
+        identityFile,
+        "--scratch-database-url",
+        cluster.url("postgres"),
+        "--signing-key-file",
+        signingKey,
+        ...trusted(),
+      ],
+      { env: { PATH: process.env.PATH } },
+    );
+    assert.equal(restoreTest.code, 0, restoreTest.stderr);
+    const listed = await runCli([
+      "list",
+      "--storage",
+      storage(),
+      "--label",
+      "records",
+      ...trusted(),
+      "--json",
+    ]);
+    const entry = (
+      listed.json.backups as { backupId: string; lastCheck: { kind: string; passed: boolean } | null }[]
+    ).find((candidate) => candidate.backupId === intact);
+    assert.deepEqual(entry?.lastCheck && { kind: entry.lastCheck.kind, passed: entry.lastCheck.passed }, {
+      kind: "restore-test",
+      passed: true,
+    });
   });
 });
 
