@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { parsePublicKey } from "../crypto/minisign/index.js";
+import { parsePublicKey, parseSecretKeyStructure } from "../crypto/minisign/index.js";
 import { InputError } from "../domain/errors.js";
 import { emptyScope } from "../domain/dump-plan.js";
 import { parsePgDumpArgs, parsePgRestoreArgs } from "../domain/pg-args.js";
@@ -129,6 +129,17 @@ export function parseEvidenceSettings(raw: RawOptions): EvidenceSettings {
     );
   const signingKeyText =
     v.signingKeyFile === undefined ? v.signingKey : readOptionFile(OPTIONS.signingKeyFile, v.signingKeyFile);
+  if (signingKeyText !== undefined) {
+    const input = v.signingKeyFile === undefined ? OPTIONS.signingKey.name : OPTIONS.signingKeyFile.name;
+    const structure = parseSecretKeyStructure(signingKeyText, input);
+    // No option carries a password: a CI job has no terminal to type it into (docs/evidence.md).
+    if (structure.subarray(2, 4).toString("latin1") !== "\0\0") {
+      throw new InputError(
+        `${input}: the secret key is password-protected; give an unencrypted one (lifeboat keygen --signing, or minisign -G -W)`,
+        { input },
+      );
+    }
+  }
   return { trustedKeys: [...new Set(trustedKeys)], signingKeyText };
 }
 
