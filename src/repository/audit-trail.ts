@@ -163,7 +163,8 @@ export async function recordOperation<R>(
       target: operation.target,
       options: operation.options,
       outcome: error === undefined ? "succeeded" : "failed",
-      ...(error === undefined ? {} : { error: error.split("\n")[0]! }),
+      // One line, cut short: a failure can quote pg_restore, and the record is stored in plaintext.
+      ...(error === undefined ? {} : { error: error.split("\n")[0]!.slice(0, 500) }),
       tool: { name: "lifeboat", version: LIFEBOAT_VERSION },
     };
     try {
