@@ -2,6 +2,7 @@
  * Every command, in the order `lifeboat --help` lists them. A new command is a folder with a
  * definition.ts and one entry here (plus an entry under src/actions/ if it has an action).
  */
+import { auditCommand } from "./audit/definition.js";
 import { backupCommand } from "./backup/definition.js";
 import type { AnyCommand } from "./command.js";
 import { copyCommand } from "./copy/definition.js";
@@ -9,6 +10,7 @@ import { doctorCommand } from "./doctor/definition.js";
 import { keygenCommand } from "./keygen/definition.js";
 import { listCommand } from "./list/definition.js";
 import { pruneCommand } from "./prune/definition.js";
+import { rekeyCommand } from "./rekey/definition.js";
 import { restoreTestCommand } from "./restore-test/definition.js";
 import { restoreCommand } from "./restore/definition.js";
 import { statusCommand } from "./status/definition.js";
@@ -24,5 +26,7 @@ export const COMMAND_DEFINITIONS: readonly AnyCommand[] = [
   restoreCommand,
   copyCommand,
   doctorCommand,
+  rekeyCommand,
+  auditCommand,
   keygenCommand,
 ];

@@ -18,6 +18,7 @@ import {
   folderProblems,
   groupBackupFolders,
   manifestKey,
+  MANIFEST_FILE,
   type BackupFolder,
   type CheckRecordRef,
 } from "../domain/layout.js";
@@ -30,6 +31,7 @@ import type {
   Store,
   StoreAccess,
 } from "../storage/store.js";
+import type { EvidenceSettings } from "../settings/types.js";
 import { LIFEBOAT_VERSION } from "../version.js";
 import {
   CHECK_RECORD_SCHEMA_VERSION,
@@ -37,6 +39,8 @@ import {
   recordMatches,
   type CheckRecord,
 } from "./check-record.js";
+import { Evidence, signatureKey } from "./signatures.js";
+import type { ExpectedContext } from "../crypto/minisign/index.js";
 
 /** Keys per deleteMany call: S3's DeleteObjects limit. */
 export const DELETE_BATCH_KEYS = 1000;
@@ -103,7 +107,15 @@ export interface BackupTarget {
 }
 
 export class BackupRepository implements BackupTarget {
-  constructor(private readonly store: Store) {}
+  /** The keys this repository signs with and trusts (docs/evidence.md). */
+  readonly evidence: Evidence;
+
+  constructor(
+    private readonly store: Store,
+    evidence?: EvidenceSettings | Evidence,
+  ) {
+    this.evidence = evidence instanceof Evidence ? evidence : new Evidence(evidence);
+  }
 
   /** The store's location without credentials. */
   get url(): string {
@@ -115,8 +127,10 @@ export class BackupRepository implements BackupTarget {
     return this.store.objectLocks !== undefined;
   }
 
-  check(access: StoreAccess): Promise<void> {
-    return this.store.check(access);
+  /** Checks the store, and loads the signing key before any work when the command writes. */
+  async check(access: StoreAccess): Promise<void> {
+    if (access === "write") await this.evidence.signer();
+    await this.store.check(access);
   }
 
   /** Every folder under the label, newest first, from one listing of `<label>/`. */
@@ -148,29 +162,96 @@ export class BackupRepository implements BackupTarget {
   }
 
   async readText(key: string): Promise<string> {
+    return (await this.readBytes(key)).toString("utf8");
+  }
+
+  async readBytes(key: string): Promise<Buffer> {
     const chunks: Buffer[] = [];
     for await (const chunk of await this.store.get(key)) chunks.push(Buffer.from(chunk as Buffer));
-    return Buffer.concat(chunks).toString("utf8");
+    return Buffer.concat(chunks);
+  }
+
+  /** An object's `.minisig`, or undefined when there is none. */
+  async readSignature(key: string): Promise<string | undefined> {
+    try {
+      return await this.readText(signatureKey(key));
+    } catch (error) {
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Writes an object with its signature (when a signing key is set): the signature first, so
+   * that a reader never sees the object without it (the manifest is the commit marker).
+   */
+  async putSigned(
+    key: string,
+    data: Buffer,
+    context: ExpectedContext,
+    options: Omit<PutOptions, "contentType"> = {},
+  ): Promise<void> {
+    const signature = await this.evidence.sign(data, context, new Date());
+    if (signature !== undefined) {
+      await this.store.put(signatureKey(key), Readable.from([Buffer.from(signature)]), {
+        ...options,
+        contentType: "text/plain",
+      });
+    }
+    await this.store.put(key, Readable.from([data]), { ...options, contentType: "application/json" });
+  }
+
+  /**
+   * Why the object at `key` (its bytes `data`) is not trusted, or undefined when it is signed by a
+   * trusted key for this place, or when no trusted key is set. A manifest being rewritten (rekey)
+   * may have its next signature beside it: either one counts.
+   */
+  async untrusted(key: string, data: Uint8Array, context: ExpectedContext): Promise<string | undefined> {
+    if (!this.evidence.requiresSignatures) return undefined;
+    const verdict = this.evidence.check(data, await this.readSignature(key), context);
+    if (verdict.ok) return undefined;
+    if (context.kind === "manifest") {
+      const pending = await this.readText(pendingSignatureKey(key)).catch(() => undefined);
+      if (pending !== undefined && this.evidence.check(data, pending, context).ok) return undefined;
+    }
+    return verdict.message;
+  }
+
+  /** Every key under a prefix (for records outside backup folders: the audit trail). */
+  async listKeys(prefix: string): Promise<ObjectInfo[]> {
+    const objects: ObjectInfo[] = [];
+    for await (const object of this.store.list(prefix)) objects.push(object);
+    return objects;
   }
 
   /** The manifest of a backup; a damaged one is an OperationError (a failed backup, not bad input). */
   async readManifest(label: string, backupId: string): Promise<Manifest> {
     const key = manifestKey(label, backupId);
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await this.readText(key);
+      bytes = await this.readBytes(key);
     } catch (error) {
       if (error instanceof NotFoundError) throw error;
       throw new OperationError(`reading ${this.url}/${key} failed: ${describeError(error)}`, {
         cause: error,
       });
     }
+    const text = bytes.toString("utf8");
     try {
       const manifest = parseManifest(text, `${this.url}/${key}`);
       if (manifest.backupId !== backupId || manifest.label !== label) {
         throw new OperationError(
           `${this.url}/${key} names backup ${manifest.label}/${manifest.backupId}, not ${label}/${backupId}: the manifest does not belong to its folder`,
         );
+      }
+      const untrusted = await this.untrusted(key, bytes, {
+        kind: "manifest",
+        label,
+        backupId,
+        file: MANIFEST_FILE,
+      });
+      if (untrusted !== undefined) {
+        throw new OperationError(`${this.url}/${key}: refused: ${untrusted}`);
       }
       return manifest;
     } catch (error) {
@@ -183,6 +264,28 @@ export class BackupRepository implements BackupTarget {
   async readCheckRecord(ref: CheckRecordRef): Promise<CheckRecord | undefined> {
     const text = await this.readText(ref.key).catch(() => undefined);
     return text === undefined ? undefined : parseCheckRecord(text);
+  }
+
+  /**
+   * The folder's check records that count: all of them without a trusted key; with one, only those
+   * signed by it for this backup and file (a forged pass beside a damaged backup is ignored).
+   */
+  async trustedChecks(label: string, folder: BackupFolder): Promise<CheckRecordRef[]> {
+    if (!this.evidence.requiresSignatures) return folder.checks;
+    const trusted: CheckRecordRef[] = [];
+    for (const ref of folder.checks) {
+      const bytes = await this.readBytes(ref.key).catch(() => undefined);
+      if (bytes === undefined) continue;
+      const file = ref.key.slice(`${label}/${folder.backupId}/`.length);
+      const why = await this.untrusted(ref.key, bytes, {
+        kind: "check",
+        label,
+        backupId: folder.backupId,
+        file,
+      });
+      if (why === undefined) trusted.push(ref);
+    }
+    return trusted;
   }
 
   /** A folder's manifest (when committed) and what is wrong with it, without reading check records. */
@@ -203,7 +306,8 @@ export class BackupRepository implements BackupTarget {
    */
   async inspect(label: string, options: { checkRecords: boolean }): Promise<InspectedFolder[]> {
     const folders = await this.folders(label);
-    return mapBounded(folders, READS_IN_PARALLEL, async (folder) => {
+    return mapBounded(folders, READS_IN_PARALLEL, async (listed) => {
+      const folder = { ...listed, checks: await this.trustedChecks(label, listed) };
       const inspected = await this.inspectFolder(label, folder);
       const { manifest } = inspected;
       if (!options.checkRecords || !manifest || inspected.problems.length > 0) {
@@ -319,8 +423,11 @@ export class BackupRepository implements BackupTarget {
       details: record.details,
     };
     const key = checkKey(record.label, record.backupId, at, record.kind, record.passed);
-    await this.store.put(key, Readable.from([Buffer.from(JSON.stringify(full, null, 2) + "\n")]), {
-      contentType: "application/json",
+    await this.putSigned(key, Buffer.from(JSON.stringify(full, null, 2) + "\n"), {
+      kind: "check",
+      label: record.label,
+      backupId: record.backupId,
+      file: key.slice(`${record.label}/${record.backupId}/`.length),
     });
     return key;
   }
@@ -330,7 +437,55 @@ export class BackupRepository implements BackupTarget {
     backupId: string,
     options: { retention?: PutOptions["retention"] } = {},
   ): BackupWriter {
-    return new FolderWriter(this.store, label, backupId, options.retention);
+    return new FolderWriter(this, this.store, label, backupId, options.retention);
+  }
+
+  /** Writes one more object into a committed backup's folder (rekey's re-wrapped artifacts); all or nothing. */
+  async putArtifactObject(
+    manifest: Manifest,
+    name: string,
+    body: Readable,
+    options: { retention?: PutOptions["retention"]; signal?: AbortSignal } = {},
+  ): Promise<{ bytes: number; key: string }> {
+    const key = artifactKey(manifest.label, manifest.backupId, name);
+    const { bytes } = await this.store.put(key, body, {
+      contentType: "application/octet-stream",
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.retention ? { retention: options.retention } : {}),
+    });
+    return { bytes, key };
+  }
+
+  /**
+   * Replaces a committed backup's manifest (rekey). With a signing key the new signature waits
+   * beside the manifest first (pendingSignatureKey), then the manifest, then `.minisig`: a reader
+   * finds a manifest and a matching trusted signature after every step, so a crash leaves the
+   * backup readable (with the old or the new keys).
+   */
+  async replaceManifest(
+    manifest: Manifest,
+    options: { retention?: PutOptions["retention"] } = {},
+  ): Promise<string> {
+    const key = manifestKey(manifest.label, manifest.backupId);
+    const data = Buffer.from(serializeManifest(manifest));
+    const put = options.retention ? { retention: options.retention } : {};
+    const signature = await this.evidence.sign(
+      data,
+      { kind: "manifest", label: manifest.label, backupId: manifest.backupId, file: MANIFEST_FILE },
+      new Date(),
+    );
+    if (signature === undefined) {
+      await this.store.put(key, Readable.from([data]), { ...put, contentType: "application/json" });
+      return key;
+    }
+    const pending = pendingSignatureKey(key);
+    const signatureBody = () => Readable.from([Buffer.from(signature)]);
+    // Not locked: it is deleted two steps later.
+    await this.store.put(pending, signatureBody(), { contentType: "text/plain" });
+    await this.store.put(key, Readable.from([data]), { ...put, contentType: "application/json" });
+    await this.store.put(signatureKey(key), signatureBody(), { ...put, contentType: "text/plain" });
+    await this.deleteKeys(manifest.label, [pending]);
+    return key;
   }
 
   /** The object locks on these keys; an empty map for stores that cannot lock. */
@@ -383,6 +538,7 @@ class FolderWriter implements BackupWriter {
   private readonly written: string[] = [];
 
   constructor(
+    private readonly repository: BackupRepository,
     private readonly store: Store,
     readonly label: string,
     readonly backupId: string,
@@ -416,11 +572,17 @@ class FolderWriter implements BackupWriter {
       );
     }
     const key = manifestKey(this.label, this.backupId);
-    await this.store.put(key, Readable.from([Buffer.from(options.text ?? serializeManifest(manifest))]), {
-      contentType: "application/json",
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(this.retention ? { retention: this.retention } : {}),
-    });
+    // The signature goes first: the manifest is the commit marker, and a committed backup is signed.
+    if (this.repository.evidence.signs) this.written.push(signatureKey(key));
+    await this.repository.putSigned(
+      key,
+      Buffer.from(options.text ?? serializeManifest(manifest)),
+      { kind: "manifest", label: this.label, backupId: this.backupId, file: MANIFEST_FILE },
+      {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(this.retention ? { retention: this.retention } : {}),
+      },
+    );
     return key;
   }
 
@@ -475,4 +637,13 @@ export async function mapBounded<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+/**
+ * Where a manifest's next signature waits while the manifest is rewritten (rekey): written before
+ * the new manifest, replaced by `.minisig` after it, so a reader finds a valid signature at every
+ * step.
+ */
+export function pendingSignatureKey(manifestObjectKey: string): string {
+  return `${manifestObjectKey}.next.minisig`;
 }

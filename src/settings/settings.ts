@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { parsePublicKey, parseSecretKeyStructure } from "../crypto/minisign/index.js";
 import { InputError } from "../domain/errors.js";
 import { emptyScope } from "../domain/dump-plan.js";
 import { parsePgDumpArgs, parsePgRestoreArgs } from "../domain/pg-args.js";
@@ -27,6 +28,7 @@ import type {
   DecryptionKeys,
   Destination,
   EncryptionSettings,
+  EvidenceSettings,
   PgClientSettings,
   PruneSettings,
   RawOptions,
@@ -116,7 +118,14 @@ export function parseStorageSettings(
     );
   }
   const [first] = destinations as [Destination, ...Destination[]];
-  return { storage: first.storage, s3: first.s3, label: validateLabel(label), destinations };
+  const evidence = parseEvidenceSettings(raw);
+  return {
+    storage: first.storage,
+    s3: first.s3,
+    label: validateLabel(label),
+    destinations,
+    ...(evidence.trustedKeys.length > 0 || evidence.signingKeyText !== undefined ? { evidence } : {}),
+  };
 }
 
 const COPY = {
@@ -185,6 +194,45 @@ export function parseCopySettings(raw: RawOptions): CopySettings {
     to.s3.checksums = "when-supported";
   }
   return { from, to, label: validateLabel(v.label), backup, keys: parseDecryptionKeys(raw), objectLock };
+}
+
+const EVIDENCE = {
+  trustedKeys: OPTIONS.trustedKey,
+  signingKeyFile: OPTIONS.signingKeyFile,
+  signingKey: OPTIONS.signingKey,
+};
+
+/**
+ * trusted-key entries are base64 public key lines or files holding one; an action input may hold
+ * a whole minisign.pub, whose comment line is skipped. The key file wins over the inline key.
+ */
+export function parseEvidenceSettings(raw: RawOptions): EvidenceSettings {
+  const v = readOptions(raw, EVIDENCE);
+  const trustedKeys = v.trustedKeys
+    .filter((entry) => !entry.startsWith("untrusted comment:"))
+    .map(
+      (entry) =>
+        parsePublicKey(
+          /^RW[A-Za-z0-9+/]+=*$/.test(entry) ? entry : readOptionFile(OPTIONS.trustedKey, entry),
+          {
+            input: OPTIONS.trustedKey.name,
+          },
+        ).base64,
+    );
+  const signingKeyText =
+    v.signingKeyFile === undefined ? v.signingKey : readOptionFile(OPTIONS.signingKeyFile, v.signingKeyFile);
+  if (signingKeyText !== undefined) {
+    const input = v.signingKeyFile === undefined ? OPTIONS.signingKey.name : OPTIONS.signingKeyFile.name;
+    const structure = parseSecretKeyStructure(signingKeyText, input);
+    // No option carries a password: a CI job has no terminal to type it into (docs/evidence.md).
+    if (structure.subarray(2, 4).toString("latin1") !== "\0\0") {
+      throw new InputError(
+        `${input}: the secret key is password-protected; give an unencrypted one (lifeboat keygen --signing, or minisign -G -W)`,
+        { input },
+      );
+    }
+  }
+  return { trustedKeys: [...new Set(trustedKeys)], signingKeyText };
 }
 
 const ENCRYPTION = {
@@ -705,9 +753,11 @@ export function parseStatusSettings(raw: RawOptions): StatusSettings {
     );
   }
   const [first] = destinations as [Destination, ...Destination[]];
+  const evidence = parseEvidenceSettings(raw);
   return {
     storage: first.storage,
     s3: first.s3,
+    ...(evidence.trustedKeys.length > 0 ? { evidence } : {}),
     labels: [...new Set(v.labels.map(statusLabel))],
     maxAgeSeconds: v.maxAge === undefined ? undefined : v.maxAge / 1000,
     maxRestoreAgeSeconds: v.maxRestoreAge === undefined ? undefined : v.maxRestoreAge / 1000,

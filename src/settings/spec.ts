@@ -618,6 +618,37 @@ export const OPTIONS = {
     type: "boolean",
     default: "false",
   },
+  trustedKey: {
+    name: "trusted-key",
+    description:
+      "minisign public key (RW... or a minisign.pub file) whose signatures are trusted; several for key rotation (repeat the flag, or one per line in the action). When given, a backup whose manifest is unsigned or signed by another key is refused, and unsigned check records are ignored (docs/evidence.md).",
+    type: "list",
+    env: "LIFEBOAT_TRUSTED_KEYS",
+    value: "KEY|PATH",
+  },
+  signingKeyFile: {
+    name: "signing-key-file",
+    description:
+      "minisign secret key file (lifeboat keygen --signing, or minisign -G -W) to sign the manifest, check records and audit records with.",
+    type: "path",
+    cliOnly: true,
+    value: "PATH",
+  },
+  signingKey: {
+    name: "signing-key",
+    description:
+      "The minisign secret key (the key file's text, e.g. from a secret) to sign the manifest, check records and audit records with. In the CLI use --signing-key-file or LIFEBOAT_SIGNING_KEY.",
+    type: "string",
+    secret: true,
+    actionOnly: true,
+    env: "LIFEBOAT_SIGNING_KEY",
+  },
+  signing: {
+    name: "signing",
+    description:
+      "Make a minisign (Ed25519) signing key pair instead: the secret key to --output, the public key beside it (.pub) and to stdout.",
+    type: "boolean",
+  },
   output: {
     name: "output",
     description: "File to write the identity to (created with mode 0600; refused if it exists).",
@@ -717,7 +748,11 @@ const storageOptions: OptionSpec[] = [
   OPTIONS.s3Region,
   OPTIONS.s3ForcePathStyle,
   OPTIONS.s3Checksums,
+  OPTIONS.trustedKey,
 ];
+
+/** The key a command signs its manifest, check records or audit records with (docs/evidence.md). */
+const signingOptions: OptionSpec[] = [OPTIONS.signingKeyFile, OPTIONS.signingKey];
 
 /** How the PostgreSQL client tools are chosen, and installed when missing (docs/pg-client.md). */
 const pgClientOptions = (tool: "pg_dump" | "pg_restore"): OptionSpec[] =>
@@ -872,6 +907,7 @@ const statusOptions: OptionSpec[] = [
   OPTIONS.s3Region,
   OPTIONS.s3ForcePathStyle,
   OPTIONS.s3Checksums,
+  OPTIONS.trustedKey,
   worded(OPTIONS.maxAge, "A label is red when its newest good backup is older than this (default 26h)."),
   OPTIONS.maxRestoreAge,
   OPTIONS.minSuccessRate,
@@ -910,7 +946,7 @@ export const COMMANDS: CommandSpec[] = [
     command: "backup",
     action: "backup-db",
     summary: "Dump a PostgreSQL database with pg_dump, encrypt it with age and stream it into storage.",
-    options: [...backupOptions, ...reportOptions],
+    options: [...backupOptions, ...signingOptions, ...reportOptions],
     outputs: [
       { name: "backup-id", description: "Id of the new backup (YYYYMMDDTHHMMSSZ-<random>)." },
       { name: "backup-key", description: "Storage key of the encrypted dump, relative to the storage URL." },
@@ -931,7 +967,7 @@ export const COMMANDS: CommandSpec[] = [
     action: "prune",
     summary:
       "Delete the backups a retention policy does not keep: never the newest, never below min-verified, never a locked one.",
-    options: [...pruneOptions, ...reportOptions],
+    options: [...pruneOptions, ...signingOptions, ...reportOptions],
     outputs: [
       { name: "kept", description: "Number of backups kept." },
       {
@@ -950,7 +986,7 @@ export const COMMANDS: CommandSpec[] = [
     action: "verify-backup",
     summary:
       "Check a backup against its manifest: the stored object's sha256 and size, and with the identity its decrypted archive; plus freshness and size gates.",
-    options: [...verifyOptions, ...reportOptions],
+    options: [...verifyOptions, ...signingOptions, ...reportOptions],
     outputs: [
       { name: "verified", description: "true when every check passed, else false." },
       { name: "backup-id", description: "Id of the backup that was checked." },
@@ -964,7 +1000,7 @@ export const COMMANDS: CommandSpec[] = [
     action: "restore-test",
     summary:
       "Restore a backup into a fresh scratch database, compare every table's row count with the manifest, run assertions and a command against it, then drop it.",
-    options: [...restoreTestOptions, ...reportOptions, OPTIONS.reportArtifact],
+    options: [...restoreTestOptions, ...signingOptions, ...reportOptions, OPTIONS.reportArtifact],
     outputs: [
       { name: "passed", description: "true when the restore and every check passed, else false." },
       { name: "backup-id", description: "Id of the backup that was restored." },
@@ -991,7 +1027,7 @@ export const COMMANDS: CommandSpec[] = [
     action: "restore-db",
     summary:
       "Restore a backup into a target database, refused unless confirm names it: into a new database that is checked and then swapped in where the role may rename the target, in place otherwise; a safety backup of the target is taken first.",
-    options: [...restoreOptions, ...reportOptions],
+    options: [...restoreOptions, ...signingOptions, ...reportOptions],
     outputs: [
       { name: "backup-id", description: "Id of the backup that was restored." },
       {
@@ -1036,9 +1072,36 @@ export const COMMANDS: CommandSpec[] = [
     outputs: [],
   },
   {
+    command: "rekey",
+    summary:
+      "Re-wrap the age file key of existing backups for new recipients (key rotation): the payload is untouched, the header and the manifest are rewritten; needs the old identity.",
+    options: [
+      ...storageOptions,
+      worded(
+        OPTIONS.backup,
+        "Which backups to rekey: latest (the newest committed one under the label), a backup id, or all (every intact backup of the label).",
+      ),
+      ...decryptionOptions,
+      worded(
+        OPTIONS.recipient,
+        "age public key (age1...) of the new recipients (repeat the flag for several): afterwards only their identities open the rekeyed backups.",
+      ),
+      ...signingOptions,
+    ],
+    outputs: [],
+  },
+  {
+    command: "audit",
+    summary:
+      "List a label's audit trail (restores, prunes): who, when, what, the outcome; with --trusted-key, each record's signature is checked and an unsigned one fails.",
+    options: storageOptions,
+    outputs: [],
+  },
+  {
     command: "keygen",
-    summary: "Make an age key pair: the identity (secret) to a file, the recipient (public) to stdout.",
-    options: [OPTIONS.output],
+    summary:
+      "Make an age key pair: the identity (secret) to a file, the recipient (public) to stdout; with --signing, a minisign signing key pair.",
+    options: [OPTIONS.output, OPTIONS.signing],
     outputs: [],
   },
 ];

@@ -41,6 +41,16 @@ export interface S3Settings {
 export interface Destination {
   storage: string;
   s3: S3Settings;
+  /** Signatures (docs/evidence.md); absent means none required and none made. */
+  evidence?: EvidenceSettings;
+}
+
+/** Which signatures a command trusts and which key it signs with (docs/evidence.md). */
+export interface EvidenceSettings {
+  /** minisign public keys as base64 lines, already checked; empty: no signature is required. */
+  trustedKeys: string[];
+  /** A minisign secret key file's text; loaded (and checked) when the command starts. */
+  signingKeyText: string | undefined;
 }
 
 /** The store a command acts on: the first (and for every command but backup, only) storage URL. */
@@ -169,6 +179,8 @@ export interface RestoreSettings extends StorageSettings, PgClientSettings {
 export interface StatusSettings {
   storage: string;
   s3: S3Settings;
+  /** With trusted keys, unsigned check records do not count (docs/evidence.md). */
+  evidence?: EvidenceSettings;
   /** The labels to show; empty: every label in the store. */
   labels: string[];
   maxAgeSeconds: number | undefined;

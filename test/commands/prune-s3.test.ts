@@ -139,12 +139,14 @@ describe("prune on S3", () => {
     assert.equal(count(/^HEAD /), 0, "no per-object requests when the bucket cannot lock");
     assert.equal(count(/^POST .*[?&]delete/), 2, "manifests, then the rest");
     // Each backup's manifest (is it intact?) and the one check record that decides a verification.
-    assert.equal(count(/^GET .*\/manifest\.json/), 5, "one GET per committed backup's manifest");
+    // ...plus the newest kept one's again: the audit record is locked like it (docs/evidence.md).
+    assert.equal(count(/^GET .*\/manifest\.json/), 6, "one GET per committed backup's manifest, and one");
     assert.equal(count(/^GET .*\/checks\//), 1, "the deciding check record, to match it with the manifest");
-    assert.equal(requests.length, 11, requests.map((r) => `${r.method} ${r.url}`).join("\n"));
+    assert.equal(count(/^PUT .*\/_audit\/.*-prune\.json/), 1, "the audit record");
+    assert.equal(requests.length, 13, requests.map((r) => `${r.method} ${r.url}`).join("\n"));
     const after = await listKeys(store);
     assert.deepEqual(
-      after,
+      after.filter((key) => !key.startsWith("shop/_audit/")),
       before.filter((key) => !keysOf([daily[2]!, daily[4]!]).includes(key)),
     );
     assert.ok(

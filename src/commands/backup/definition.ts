@@ -32,7 +32,7 @@ async function backupTo(settings: BackupSettings, deps: CommandDeps): Promise<Ba
       ),
   );
   const target = new FanOutTarget(
-    [deps.store, ...others].map((store) => new BackupRepository(store)),
+    [deps.store, ...others].map((store) => new BackupRepository(store, settings.evidence)),
     { minCommits: settings.minDestinations, warn: (message) => deps.log.warn(message) },
   );
   const result = await runBackup(settings, { ...deps, target });

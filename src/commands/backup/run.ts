@@ -104,7 +104,7 @@ function encryptionFor(settings: BackupSettings): { recipients: Recipient[]; inf
 
 export async function runBackup(settings: BackupSettings, deps: BackupDeps): Promise<BackupResult> {
   const { log } = deps;
-  const target: BackupTarget = deps.target ?? new BackupRepository(deps.store);
+  const target: BackupTarget = deps.target ?? new BackupRepository(deps.store, settings.evidence);
   const started = deps.now();
   const startedMs = performance.now();
   // Recipients are checked before anything connects or writes.

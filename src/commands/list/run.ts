@@ -22,7 +22,7 @@ export async function listBackups(
   settings: StorageSettings,
   deps: { store: Store; now: () => Date },
 ): Promise<ListedBackup[]> {
-  const repository = new BackupRepository(deps.store);
+  const repository = new BackupRepository(deps.store, settings.evidence);
   await repository.check("read");
   const now = deps.now().getTime();
   const inspected = await repository.inspect(settings.label, { checkRecords: false });

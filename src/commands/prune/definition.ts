@@ -4,6 +4,7 @@ import { buildPruneReport } from "../../report/report.js";
 import { parsePruneSettings } from "../../settings/settings.js";
 import type { PruneSettings } from "../../settings/types.js";
 import { commandSpec } from "../../settings/spec.js";
+import { auditedPrune } from "../audit/audited.js";
 import type { CommandDefinition } from "../command.js";
 import { pruneFailureMessage, runPrune, type PruneResult } from "../prune/run.js";
 
@@ -11,7 +12,7 @@ export const pruneCommand: CommandDefinition<PruneSettings, PruneResult> = {
   spec: commandSpec("prune"),
   parse: parsePruneSettings,
   storage: (settings) => settings,
-  run: (settings, deps) => runPrune(settings, deps),
+  run: (settings, deps) => auditedPrune(settings, deps, () => runPrune(settings, deps)),
   failure: pruneFailureMessage,
   outputs: (result) => ({
     kept: result.kept,

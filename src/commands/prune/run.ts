@@ -144,7 +144,7 @@ async function planWithLocks(
 
 export async function runPrune(settings: PruneSettings, deps: PruneDeps): Promise<PruneResult> {
   const { log } = deps;
-  const repository = new BackupRepository(deps.store);
+  const repository = new BackupRepository(deps.store, settings.evidence);
   const { label } = settings;
   await repository.check(settings.dryRun ? "read" : "write");
   const root = `${label}/`;

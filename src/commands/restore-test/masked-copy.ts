@@ -170,6 +170,7 @@ export async function makeMaskedCopy(
         storage: masking.destination.storage,
         label: masking.label,
         s3: masking.destination.s3,
+        ...(settings.evidence ? { evidence: settings.evidence } : {}),
         databaseUrl: scratch,
         encryption: { kind: "recipients", recipients: masking.recipients },
         compression: "auto",

@@ -109,7 +109,7 @@ export async function runRestoreTest(
   },
 ): Promise<RestoreTestResult> {
   const { log } = deps;
-  const repository = new BackupRepository(deps.store);
+  const repository = new BackupRepository(deps.store, settings.evidence);
   await repository.check("write");
   const resolved = await repository.resolve(settings.label, settings.backup);
   const { manifest } = resolved;

@@ -2,6 +2,7 @@
 import { buildRestoreReport } from "../../report/report.js";
 import { parseRestoreSettings } from "../../settings/settings.js";
 import { commandSpec } from "../../settings/spec.js";
+import { auditedRestore } from "../audit/audited.js";
 import type { CommandDefinition } from "../command.js";
 import { restoreFailureMessage, runRestore, type RestoreResult } from "../restore/run.js";
 import type { RestoreSettings } from "../../settings/types.js";
@@ -10,7 +11,7 @@ export const restoreCommand: CommandDefinition<RestoreSettings, RestoreResult> =
   spec: commandSpec("restore"),
   parse: parseRestoreSettings,
   storage: (settings) => settings,
-  run: (settings, deps) => runRestore(settings, deps),
+  run: (settings, deps) => auditedRestore(settings, deps, () => runRestore(settings, deps)),
   failure: restoreFailureMessage,
   outputs: (result) => ({
     "backup-id": result.backupId,

@@ -184,7 +184,7 @@ export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): 
  */
 async function prepare(settings: RestoreSettings, deps: RestoreDeps): Promise<Prepared> {
   const { store, log } = deps;
-  const repository = new BackupRepository(store);
+  const repository = new BackupRepository(store, settings.evidence);
   // Reading is all the restore itself needs; a safety backup checks for writing on its own.
   await repository.check("read");
   const resolved = await repository.resolve(settings.label, settings.backup);
@@ -413,6 +413,7 @@ async function takeSafetyBackup(
     storage: settings.storage,
     label: settings.safetyLabel,
     s3: settings.s3,
+    ...(settings.evidence ? { evidence: settings.evidence } : {}),
     databaseUrl: prepared.target,
     encryption: safetyEncryption(prepared.manifest, settings.keys),
     compression: "auto",

@@ -125,7 +125,7 @@ async function labelInput(
 }
 
 export async function runStatus(settings: StatusSettings, deps: CommandDeps): Promise<StatusResult> {
-  const repository = new BackupRepository(deps.store);
+  const repository = new BackupRepository(deps.store, settings.evidence);
   await repository.check("read");
   const now = deps.now();
   const window = settings.window;

@@ -46,7 +46,7 @@ export async function runVerify(
   },
 ): Promise<VerifyResult> {
   const { log } = deps;
-  const repository = new BackupRepository(deps.store);
+  const repository = new BackupRepository(deps.store, settings.evidence);
   // Only the check record is written: the store is checked for reading, the write then says.
   await repository.check("read");
   // The newest backup even when broken: verify is where the damage is reported.

@@ -14,7 +14,7 @@ import { STANZA_TYPE as SCRYPT_STANZA_TYPE } from "./scrypt.js";
 import { openChunk, payloadKey, ENCRYPTED_CHUNK_SIZE, PAYLOAD_NONCE_LENGTH } from "./stream.js";
 
 /** Far above any real header (an X25519 stanza is about 110 bytes); bounds memory on garbage input. */
-const MAX_HEADER_LENGTH = 1024 * 1024;
+export const MAX_HEADER_LENGTH = 1024 * 1024;
 
 function tampered(failure: "HMAC" | "payload", detail: string): AgeDecryptError {
   return new AgeDecryptError(failure, `the file is corrupted or was tampered with: ${detail}`);
@@ -76,7 +76,7 @@ function noMatch(stanzas: readonly Stanza[], identities: readonly Identity[]): A
 }
 
 /** Finds the file key for a parsed header, and checks the header's MAC with it. */
-async function unlock(header: Buffer, identities: readonly Identity[]): Promise<Buffer> {
+export async function unlock(header: Buffer, identities: readonly Identity[]): Promise<Buffer> {
   const { stanzas, macInput, mac } = parseHeader(header);
   // The spec requires scrypt identities to refuse this (a passphrase implies that only its holders
   // wrote the file). It is refused for every identity: no honest encrypter writes such a header.

@@ -1,6 +1,7 @@
 /** age v1 file encryption (age-encryption.org/v1) on node:crypto, interoperable with the age CLI. */
 export { createEncryptStream } from "./encrypt.js";
 export { createDecryptStream } from "./decrypt.js";
+export { rewrapAge } from "./rewrap.js";
 export { AgeDecryptError, type AgeFailure } from "./errors.js";
 export {
   generateIdentity,

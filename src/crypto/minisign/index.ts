@@ -7,6 +7,7 @@ export {
   generateSigningKey,
   loadSigningKey,
   parsePublicKey,
+  parseSecretKeyStructure,
   PublicKey,
   SigningKey,
   type GeneratedKey,

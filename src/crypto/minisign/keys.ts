@@ -226,12 +226,10 @@ export interface SecretKeyOptions extends KeyOptions {
 }
 
 /**
- * Reads a minisign secret key file: unencrypted (`minisign -G -W`, or ours) or password-protected
- * (`minisign -G`; scrypt with the limits the file records, so seconds and up to 1 GiB). Error
- * messages describe the key's structure and never quote any of its text.
+ * The checks of a secret key file that need no password: its shape, algorithm, key derivation and
+ * checksum kinds. Synchronous, so settings can refuse a wrong key before any work starts.
  */
-export async function loadSigningKey(text: string, options: SecretKeyOptions = {}): Promise<SigningKey> {
-  const input = options.input ?? "signing-key";
+export function parseSecretKeyStructure(text: string, input = "signing-key"): Buffer {
   const line = keyLine(text, input, "secret key");
   const bytes = decodeBase64(line, SECRET_KEY_STRUCT_LENGTH);
   if (!bytes) {
@@ -256,6 +254,19 @@ export async function loadSigningKey(text: string, options: SecretKeyOptions = {
   if (field(4, 2).toString("latin1") !== CHECKSUM_ALGORITHM) {
     throw new InputError(`${input}: unsupported checksum (expected BLAKE2b "B2")`, { input });
   }
+  return bytes;
+}
+
+/**
+ * Reads a minisign secret key file: unencrypted (`minisign -G -W`, or ours) or password-protected
+ * (`minisign -G`; scrypt with the limits the file records, so seconds and up to 1 GiB). Error
+ * messages describe the key's structure and never quote any of its text.
+ */
+export async function loadSigningKey(text: string, options: SecretKeyOptions = {}): Promise<SigningKey> {
+  const input = options.input ?? "signing-key";
+  const bytes = parseSecretKeyStructure(text, input);
+  const field = (start: number, length: number): Buffer => bytes.subarray(start, start + length);
+  const kdf = field(2, 2).toString("latin1");
   const salt = field(6, SALT_LENGTH);
   const opslimit = field(6 + SALT_LENGTH, 8).readBigUInt64LE();
   const memlimit = field(14 + SALT_LENGTH, 8).readBigUInt64LE();
