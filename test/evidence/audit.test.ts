@@ -206,3 +206,27 @@ describe("audit trail", () => {
     assert.equal(auditFiles("pruned").filter((name) => name.endsWith("-prune.json")).length, 2);
   });
 });
+
+describe("copy keeps the signature", () => {
+  test("a signed backup copied to another store verifies there against the trusted key", async () => {
+    const backupId = await backup("copied");
+    const offsite = join(work, "offsite");
+    const copy = await runCli(
+      ["copy", "--label", "copied", "--from", storage(), "--to", offsite, "--backup", "all", "--json"],
+      { env: { PATH: process.env.PATH } },
+    );
+    assert.equal(copy.code, 0, copy.stderr);
+    const sig = readFileSync(join(offsite, "copied", backupId, "manifest.json.minisig"), "utf8");
+    assert.equal(sig, readFileSync(join(storage(), "copied", backupId, "manifest.json.minisig"), "utf8"));
+    const verify = await runCli(["verify", "--storage", offsite, "--label", "copied", ...trusted()], {
+      env: { PATH: process.env.PATH },
+    });
+    assert.equal(verify.code, 0, verify.stderr);
+    // The same copy without its signature is refused once a key is trusted.
+    rmSync(join(offsite, "copied", backupId, "manifest.json.minisig"));
+    const unsigned = await runCli(["verify", "--storage", offsite, "--label", "copied", ...trusted()], {
+      env: { PATH: process.env.PATH },
+    });
+    assert.notEqual(unsigned.code, 0, unsigned.stderr);
+  });
+});

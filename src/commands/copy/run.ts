@@ -11,13 +11,14 @@
  * overwritten. Check records stay where they were written: a copy starts unverified at its
  * destination, and verify run there writes that store's own.
  */
-import { PassThrough } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { InputError, NotFoundError, OperationError, describeError } from "../../domain/errors.js";
-import { manifestKey } from "../../domain/layout.js";
+import { MANIFEST_FILE, manifestKey } from "../../domain/layout.js";
 import type { Manifest } from "../../domain/manifest.js";
 import { BackupRepository, type InspectedFolder } from "../../repository/backup-repository.js";
 import { openArtifactRead, readArtifact } from "../../repository/read-artifact.js";
+import { SIGNATURE_SUFFIX, signatureKey } from "../../repository/signatures.js";
 import type { CopySettings } from "../../settings/types.js";
 import { openStore } from "../../storage/open-store.js";
 import type { Store } from "../../storage/store.js";
@@ -206,6 +207,23 @@ async function copyOne(
           `the copy at ${destination.url}/${label}/${backupId} does not match the manifest on reading it back: ${reread.problems.join("; ")}`,
         );
       }
+    }
+    // A signed manifest keeps its signature: same bytes, same label and id, so it stays valid there.
+    const signature = await source
+      .readText(signatureKey(manifestKey(label, backupId)))
+      .catch((error: unknown) => {
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      });
+    if (signature !== undefined) {
+      await writer.putArtifact(
+        `${MANIFEST_FILE}${SIGNATURE_SUFFIX}`,
+        Readable.from([Buffer.from(signature)]),
+        {
+          ...(deps.signal ? { signal: deps.signal } : {}),
+        },
+      );
+      bytes += Buffer.byteLength(signature);
     }
     await writer.commit(manifest, { text: manifestText, ...(deps.signal ? { signal: deps.signal } : {}) });
     const written = await destination.readText(manifestKey(label, backupId));
