@@ -138,6 +138,13 @@ describe("rekey", () => {
     const newDump = readFileSync(join(folder, after.artifacts[0]!.name));
     const payloadStart = (data: Buffer) => data.indexOf(0x0a, data.indexOf("\n---") + 1) + 1;
     assert.ok(oldDump.subarray(payloadStart(oldDump)).equals(newDump.subarray(payloadStart(newDump))));
+    // list finds the rekeyed dump by the manifest's name.
+    const listed = await runCli(["list", ...common("app"), ...trusted(), "--json"]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const entry = (listed.json.backups as { backupId: string; storedBytes: number }[]).find(
+      (backup) => backup.backupId === backupId,
+    );
+    assert.equal(entry?.storedBytes, newDump.length);
 
     const withNew = await runCli([
       "verify",

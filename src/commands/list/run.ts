@@ -28,8 +28,12 @@ export async function listBackups(
   const inspected = await repository.inspect(settings.label, { checkRecords: false });
   return inspected
     .filter(({ folder }) => folder.committed)
-    .map(({ folder, problems }) => {
-      const dump = folder.objects.find((object) => isDumpKey(object.key));
+    .map(({ folder, manifest, problems }) => {
+      // The manifest names the dump (a rekeyed one has a new name); the key pattern is the fallback.
+      const named = manifest?.artifacts.find((artifact) => artifact.kind === "dump")?.name;
+      const dump = folder.objects.find((object) =>
+        named ? object.key.endsWith(`/${named}`) : isDumpKey(object.key),
+      );
       const last: CheckRecordRef | undefined = folder.checks.at(-1);
       return {
         backupId: folder.backupId,
