@@ -191,6 +191,42 @@ describe("secrets and the --run command", () => {
     }
   });
 
+  test("the action (run from source): the password is in no ::error:: line, log line or reason output", () => {
+    const files = mkdtempSync(join(work, "runner-"));
+    const output = join(files, "output");
+    writeFileSync(output, "");
+    writeFileSync(join(files, "summary"), "");
+    const result = spawnSync(process.execPath, ["--import", "tsx", "src/actions/restore-test/index.ts"], {
+      encoding: "utf8",
+      env: {
+        PATH: process.env.PATH,
+        GITHUB_OUTPUT: output,
+        GITHUB_STEP_SUMMARY: join(files, "summary"),
+        GITHUB_WORKSPACE: work,
+        INPUT_STORAGE: storage,
+        INPUT_LABEL: "keyed",
+        INPUT_IDENTITY: readFileSync(identityFile, "utf8"),
+        "INPUT_SCRATCH-DATABASE-URL": scratch.url("postgres", { user: "lb scratch", password: PASSWORD }),
+        INPUT_RUN: 'echo "url=$DATABASE_URL"; echo "failing with $DATABASE_URL" >&2; exit 3',
+        "INPUT_REPORT-ARTIFACT": "never",
+      },
+    });
+    assert.equal(result.status, 1, result.stderr + result.stdout);
+    const outputs = readFileSync(output, "utf8");
+    const visible = result.stdout
+      .split("\n")
+      .filter((line) => !line.startsWith("::add-mask::"))
+      .join("\n");
+    assert.match(visible, /^::error::.*the run command exited with status 3/m);
+    assert.match(outputs, /^reason<<\S+\n.*the run command exited with status 3/m);
+    for (const [where, text] of [
+      ["the log", visible + result.stderr],
+      ["the outputs", outputs],
+    ] as const) {
+      for (const form of forms) assert.ok(!text.includes(form), `${where} holds ${form}`);
+    }
+  });
+
   test("--run sees only what --run-env passes, and its output is shown in text mode", async () => {
     const run = await runCli(
       [
