@@ -180,6 +180,38 @@ describe("restore-test stopped by a signal", () => {
   });
 });
 
+describe("restore stopped by a signal", () => {
+  test("SIGTERM while pg_restore runs stops it and exits 143", async () => {
+    // The CHECK constraint sleeps in any database named like a scratch one: this target is.
+    await scratch.createDatabase("lifeboat_rt_target");
+    const cli = startCli(
+      [
+        "restore",
+        "--storage",
+        storage,
+        "--label",
+        "slow",
+        "--identity-file",
+        identityFile,
+        "--target-database-url",
+        scratch.url("lifeboat_rt_target"),
+        "--confirm",
+        "lifeboat_rt_target",
+        "--safety-backup",
+        "false",
+      ],
+      cliEnv(),
+    );
+    await waitFor("pg_restore mid-restore", midRestore, 90_000, () => cli.output().stderr);
+    process.kill(cli.pid, "SIGTERM");
+    const exit = await cli.exited;
+    assert.equal(exit.code, 143, exit.stderr);
+    assert.match(exit.stderr, /^lifeboat: error: received SIGTERM$/m);
+    await waitFor("pg_restore's session to end", async () => (await restoreSessions()) === 0, 10_000);
+    await scratch.sql("postgres", "DROP DATABASE lifeboat_rt_target WITH (FORCE)");
+  });
+});
+
 describe("leftovers of a restore-test killed outright", () => {
   test("are swept by a later run once older than 24 hours, never while young, kept, or of unknown age", async () => {
     const cli = startCli(restoreTestArgs("slow"), cliEnv());

@@ -179,9 +179,19 @@ export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): 
         }),
       ],
     });
-    outcome = await runPgRestore({ pgRestore, target, args, input: opened.streams, jobs: 1, env: deps.env });
+    outcome = await runPgRestore({
+      pgRestore,
+      target,
+      args,
+      input: opened.streams,
+      jobs: 1,
+      env: deps.env,
+      signal: deps.signal,
+    });
     plainError = opened.check()[0];
   } catch (error) {
+    // Stopped by SIGINT/SIGTERM: pg_restore is stopped, and the run ends with the signal's code.
+    if (deps.signal?.aborted) throw deps.signal.reason;
     failures.push(describeError(error));
   } finally {
     clearInterval(timer);
