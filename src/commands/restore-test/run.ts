@@ -40,7 +40,7 @@ import type { Logger } from "../logger.js";
 import { applyRolesObject } from "../roles-object.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 import { checkKeysOpen } from "../key-check.js";
-import { redactCheckRecord } from "../../repository/check-record.js";
+import { redactingRecords } from "../../repository/redacted-records.js";
 import { databaseUrlSecrets } from "../../domain/redact.js";
 import {
   createWorkDir,
@@ -242,41 +242,39 @@ export async function runRestoreTest(
     roles,
     catalog,
   };
-  const checkKey = await repository.writeCheckRecord(
-    redactCheckRecord(
-      {
-        kind: "restore-test",
-        label: settings.label,
-        backupId: manifest.backupId,
-        passed,
-        artifacts: checked,
-        failures,
-        warnings: [
-          ...full.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
-          ...catalogWarnings(catalog),
-        ],
-        details: {
-          restoreSeconds: full.restoreSeconds,
-          mode: full.mode,
-          scratchServer: settings.scratchUrl.redacted,
-          tablesChecked: full.tablesChecked,
-          mismatches: full.mismatches,
-          restoreErrors: full.restoreErrors,
-          assertions: full.assertions,
-          run: full.run,
-          roles: full.roles,
-          catalog: {
-            compared: catalog.compared,
-            notices: catalog.notices,
-            rolesCreated: catalog.rolesCreated,
-            missingRoles: catalog.missingRoles,
-            failures: catalog.failures,
-            warnings: catalog.warnings,
-          },
+  const records = redactingRecords(repository, databaseUrlSecrets(settings.scratchUrl));
+  const checkKey = await records.writeCheckRecord(
+    {
+      kind: "restore-test",
+      label: settings.label,
+      backupId: manifest.backupId,
+      passed,
+      artifacts: checked,
+      failures,
+      warnings: [
+        ...full.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
+        ...catalogWarnings(catalog),
+      ],
+      details: {
+        restoreSeconds: full.restoreSeconds,
+        mode: full.mode,
+        scratchServer: settings.scratchUrl.redacted,
+        tablesChecked: full.tablesChecked,
+        mismatches: full.mismatches,
+        restoreErrors: full.restoreErrors,
+        assertions: full.assertions,
+        run: full.run,
+        roles: full.roles,
+        catalog: {
+          compared: catalog.compared,
+          notices: catalog.notices,
+          rolesCreated: catalog.rolesCreated,
+          missingRoles: catalog.missingRoles,
+          failures: catalog.failures,
+          warnings: catalog.warnings,
         },
       },
-      databaseUrlSecrets(settings.scratchUrl),
-    ),
+    },
     deps.now(),
   );
   return { ...full, checkKey };
