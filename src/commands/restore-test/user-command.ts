@@ -54,7 +54,9 @@ export async function runUserCommand(
     signal?.throwIfAborted();
     // The command may print its DATABASE_URL: the password percent-encoded, not as written.
     const redact = createRedactor(databaseUrlSecrets(target));
-    return { command, exitCode, output: redact(output) };
+    // The redactor leaves secrets too short to tell from words alone; a password is still masked.
+    const raw = target.password ? output.replaceAll(target.password, "***") : output;
+    return { command, exitCode, output: redact(raw) };
   } finally {
     signal?.removeEventListener("abort", stop);
   }
