@@ -10,7 +10,8 @@ import { evaluateGates } from "../../domain/verify-gates.js";
 import type { ToolCache } from "../../postgres/pg-install.js";
 import { listArchive, missingTableData } from "../../postgres/pg-restore-list.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
-import { redactCheckRecord, type CheckedArtifact, type CheckKind } from "../../repository/check-record.js";
+import type { CheckedArtifact, CheckKind } from "../../repository/check-record.js";
+import { redactingRecords } from "../../repository/redacted-records.js";
 import { readArtifact, type ArtifactRead } from "../../repository/read-artifact.js";
 import type { VerifySettings } from "../../settings/types.js";
 import type { Store } from "../../storage/store.js";
@@ -99,28 +100,28 @@ export async function runVerify(
   const warnings = [...gates.warnings];
   // Verifying needs read access only: a store that refuses the record (read-only, a role that
   // may not write) still gets its answer, and the warning says prune will not count it.
-  const checkKey = await repository
+  const secrets = [settings.keys.passphrase, settings.keys.identityText].filter(
+    (secret): secret is string => secret !== undefined,
+  );
+  const checkKey = await redactingRecords(repository, secrets)
     .writeCheckRecord(
-      redactCheckRecord(
-        {
-          kind,
-          label: settings.label,
-          backupId: manifest.backupId,
-          passed: verified,
-          artifacts: checkedArtifacts(reads),
-          failures,
-          warnings: gates.warnings,
-          details: {
-            deep,
-            storedBytes: dumpRead?.stored?.bytes ?? null,
-            storedSha256: dumpRead?.stored?.sha256 ?? null,
-            plaintextBytes: dumpRead?.plaintext?.bytes ?? null,
-            plaintextSha256: dumpRead?.plaintext?.sha256 ?? null,
-            tablesListed: tablesListed ?? null,
-          },
+      {
+        kind,
+        label: settings.label,
+        backupId: manifest.backupId,
+        passed: verified,
+        artifacts: checkedArtifacts(reads),
+        failures,
+        warnings: gates.warnings,
+        details: {
+          deep,
+          storedBytes: dumpRead?.stored?.bytes ?? null,
+          storedSha256: dumpRead?.stored?.sha256 ?? null,
+          plaintextBytes: dumpRead?.plaintext?.bytes ?? null,
+          plaintextSha256: dumpRead?.plaintext?.sha256 ?? null,
+          tablesListed: tablesListed ?? null,
         },
-        settings.keys.passphrase === undefined ? [] : [settings.keys.passphrase],
-      ),
+      },
       now,
     )
     .catch((error: unknown) => {
