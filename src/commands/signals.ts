@@ -3,9 +3,23 @@
  * it loads anything heavy.
  */
 
+/** Synchronous last-chance cleanups, run when a second signal exits the process at once. */
+const forcedExitCleanups = new Set<() => void>();
+
+/**
+ * Registers `cleanup` (synchronous: removing a decrypted file) to run if a second SIGINT or
+ * SIGTERM exits the process before the command's own cleanup finished. Returns the unregister
+ * function, to call once the thing to clean up is gone.
+ */
+export function onForcedExit(cleanup: () => void): () => void {
+  forcedExitCleanups.add(cleanup);
+  return () => forcedExitCleanups.delete(cleanup);
+}
+
 /**
  * The first SIGINT or SIGTERM aborts the returned signal (children stop, uploads abort, nothing is
- * committed); a second one exits at once with the signal's conventional code (130 or 143).
+ * committed); a second one runs the registered forced-exit cleanups and exits at once with the
+ * signal's conventional code (130 or 143).
  */
 export function cancelOnSignals(process: NodeJS.Process): AbortSignal {
   const controller = new AbortController();
@@ -14,7 +28,16 @@ export function cancelOnSignals(process: NodeJS.Process): AbortSignal {
     ["SIGTERM", 143],
   ] as const) {
     process.on(name, () => {
-      if (controller.signal.aborted) process.exit(code);
+      if (controller.signal.aborted) {
+        for (const cleanup of forcedExitCleanups) {
+          try {
+            cleanup();
+          } catch {
+            // Best effort: the exit must not wait on, or fail for, a cleanup.
+          }
+        }
+        process.exit(code);
+      }
       controller.abort(new CancelledError(name));
     });
   }

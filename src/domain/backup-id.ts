@@ -1,19 +1,21 @@
 import { randomBytes } from "node:crypto";
 
 /**
- * Backup ids sort by time as plain strings: `YYYYMMDDTHHMMSSZ-<random>` in UTC, the random part
- * keeping two backups started in the same second apart.
+ * Backup ids sort by time as plain strings: `YYYYMMDDTHHMMSSZ-<mmm><random>` in UTC. The suffix
+ * starts with the milliseconds (three digits), so that two backups started in the same second sort
+ * in the order they started ("latest" and prune's newest are the truly newest); the random part
+ * keeps two started in the same millisecond apart. Ids written before the milliseconds were added
+ * (`-<random>` only) still parse; within their second they sort by their random part.
  */
 const BACKUP_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([a-z0-9]{6,16})$/;
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 export function newBackupId(now: Date, random: Buffer = randomBytes(6)): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d{3}Z$/, "Z");
+  const iso = now.toISOString();
+  const stamp = iso.replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  const millis = iso.slice(20, 23);
   const suffix = [...random].map((byte) => ALPHABET[byte % ALPHABET.length]).join("");
-  return `${stamp}-${suffix}`;
+  return `${stamp}-${millis}${suffix}`;
 }
 
 export function isBackupId(text: string): boolean {

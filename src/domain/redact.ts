@@ -19,6 +19,8 @@
  * "ab" would make every message unreadable. The password of any URL is still redacted by shape.
  */
 
+import type { DatabaseUrl } from "./database-url.js";
+
 /** Shorter secrets are only redacted by shape (a URL's password, a password= parameter). */
 export const MIN_SECRET_LENGTH = 4;
 const MIN_BASE64_CORE = 8;
@@ -280,4 +282,15 @@ export function redactDeep<T>(value: T, redact: (text: string) => string): T {
     return out;
   };
   return walk(value) as T;
+}
+
+/**
+ * The secrets of a parsed connection URL: its password and the key passphrase `sslpassword`. The
+ * redactor matches every spelling of each (percent-encoded in a child's DATABASE_URL, say), and the
+ * rest of the URL stays readable.
+ */
+export function databaseUrlSecrets(url: DatabaseUrl): string[] {
+  return [url.password, url.params.sslpassword].filter(
+    (secret): secret is string => secret !== undefined && secret !== "",
+  );
 }

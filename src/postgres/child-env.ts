@@ -15,6 +15,9 @@
  * shell (PATH, HOME, locale, the runner's non-secret context), the scratch database (DATABASE_URL
  * and PG*), and the names the user passes through explicitly, never a secret-bearing one.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { InputError } from "../domain/errors.js";
 import { connectionString, type DatabaseUrl } from "../domain/database-url.js";
 
@@ -66,6 +69,47 @@ export function pgToolEnv(base: NodeJS.ProcessEnv, options: PgToolEnvOptions = {
   if (options.connectTimeoutSeconds !== undefined)
     env.PGCONNECT_TIMEOUT = String(options.connectTimeoutSeconds);
   return env;
+}
+
+/** The connection a PostgreSQL tool gets: its `--dbname`, what its environment adds, and the cleanup. */
+export interface PgConnection {
+  dbname: string;
+  env: NodeJS.ProcessEnv;
+  /** Removes the service file, if any; call once the tool has exited. */
+  dispose(): void;
+}
+
+/**
+ * The connection for a PostgreSQL tool's command line, with nothing secret on it (a command line
+ * is readable in /proc by every user of the machine). The password goes in PGPASSWORD
+ * (pgToolEnv); libpq has no environment variable for `sslpassword` (the client key's passphrase),
+ * so when the URL has one it goes in a service file of its own, 0600 in a 0700 directory, named
+ * by PGSERVICEFILE, and the command line says only `service=lifeboat`. Parameters on the command
+ * line win over the service file's, and it holds nothing else.
+ */
+export function pgConnection(url: DatabaseUrl): PgConnection {
+  const sslpassword = url.params.sslpassword;
+  if (sslpassword === undefined) return { dbname: url.withoutPassword, env: {}, dispose: () => undefined };
+  if (/[\r\n]/.test(sslpassword) || sslpassword !== sslpassword.trim()) {
+    // A service file line cannot carry these, and libpq would read another passphrase.
+    throw new InputError(
+      "sslpassword: a key passphrase with a line break or surrounding spaces cannot be passed to PostgreSQL's tools",
+      { input: "database-url" },
+    );
+  }
+  const bare = new URL(url.withoutPassword);
+  bare.searchParams.delete("sslpassword");
+  bare.searchParams.set("service", "lifeboat");
+  const dir = mkdtempSync(join(tmpdir(), "lifeboat-pgservice-"));
+  const file = join(dir, "pg_service.conf");
+  writeFileSync(file, `[lifeboat]\nsslpassword=${sslpassword}\n`, { mode: 0o600 });
+  const dispose = () => {
+    rmSync(dir, { recursive: true, force: true });
+    process.off("exit", dispose);
+  };
+  // A run that ends without the tool's exit being seen (an uncaught error) still removes it.
+  process.on("exit", dispose);
+  return { dbname: bare.toString(), env: { PGSERVICEFILE: file }, dispose };
 }
 
 /** The runner's context a command may read: which repository, commit, run; no token, no file commands. */

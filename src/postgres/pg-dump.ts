@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { Transform, type TransformCallback } from "node:stream";
 import { OperationError } from "../domain/errors.js";
 import { redactUrls, type DatabaseUrl } from "../domain/database-url.js";
-import { pgToolEnv } from "./child-env.js";
+import { pgConnection, pgToolEnv } from "./child-env.js";
 import { toolSpawn, type ToolRef } from "./pg-dump-finder.js";
 
 const ARCHIVE_MAGIC = Buffer.from("PGDMP");
@@ -31,22 +31,25 @@ export function startPgDump(options: {
 }): RunningDump {
   // An allow-listed environment: the password in PGPASSWORD (never on the command line), and
   // nothing of ours (identities, tokens, other PG* variables) that pg_dump has no use for.
-  const { path, env } = toolSpawn(
-    options.pgDump,
-    pgToolEnv(options.env, {
+  const connection = pgConnection(options.url);
+  const { path, env } = toolSpawn(options.pgDump, {
+    ...pgToolEnv(options.env, {
       password: options.url.password,
       sslmode: options.url.sslmode,
       appName: "lifeboat pg_dump",
       connectTimeoutSeconds: 15,
     }),
-  );
+    ...connection.env,
+  });
   // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
   // anything it started (a wrapper script's children too).
-  const child = spawn(path, [...options.args, `--dbname=${options.url.withoutPassword}`], {
+  const child = spawn(path, [...options.args, `--dbname=${connection.dbname}`], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
+  child.on("close", connection.dispose);
+  child.on("error", connection.dispose);
   const running = () => child.exitCode === null && child.signalCode === null;
   const terminate = () => {
     if (!running() || child.pid === undefined) return;

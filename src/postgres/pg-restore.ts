@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { redactUrls, type DatabaseUrl } from "../domain/database-url.js";
 import { OperationError } from "../domain/errors.js";
-import { pgToolEnv } from "./child-env.js";
+import { pgConnection, pgToolEnv } from "./child-env.js";
 import { toolSpawn, type ToolRef } from "./pg-dump-finder.js";
 
 export interface PgRestoreOutcome {
@@ -30,22 +30,23 @@ export async function runPgRestore(options: {
   input: string | (NodeJS.ReadableStream | NodeJS.ReadWriteStream)[];
   jobs: number;
   env: NodeJS.ProcessEnv;
-  /** Aborting it stops pg_restore; the run then throws the signal's reason. */
-  signal?: AbortSignal;
+  /** Aborting stops pg_restore (SIGTERM) and rejects with the signal's reason. */
+  signal?: AbortSignal | undefined;
 }): Promise<PgRestoreOutcome> {
   options.signal?.throwIfAborted();
-  const tool = toolSpawn(
-    options.pgRestore,
-    pgToolEnv(options.env, {
+  const connection = pgConnection(options.target);
+  const tool = toolSpawn(options.pgRestore, {
+    ...pgToolEnv(options.env, {
       password: options.target.password,
       sslmode: options.target.sslmode,
       appName: "lifeboat pg_restore",
     }),
-  );
+    ...connection.env,
+  });
   const env = tool.env;
   const fromFile = typeof options.input === "string";
   const args = [
-    `--dbname=${options.target.withoutPassword}`,
+    `--dbname=${connection.dbname}`,
     "--no-password",
     ...(fromFile && options.jobs > 1 ? [`--jobs=${options.jobs}`] : []),
     ...options.args,
@@ -63,6 +64,7 @@ export async function runPgRestore(options: {
     child.on("error", (error) => reject(new OperationError(`pg_restore could not start: ${error.message}`)));
     child.on("close", (code) => resolve(code));
   });
+  void closed.finally(connection.dispose).catch(() => undefined);
   const { signal } = options;
   const stop = () => {
     child.kill("SIGTERM");

@@ -10,7 +10,7 @@ import type pg from "pg";
 import { redactUrls, type DatabaseUrl } from "../domain/database-url.js";
 import { describeError, OperationError } from "../domain/errors.js";
 import { filterRolesSql, roleStatements, type FilteredRoles } from "../domain/roles-sql.js";
-import { pgToolEnv } from "./child-env.js";
+import { pgConnection, pgToolEnv } from "./child-env.js";
 import { toolSpawn, type PgTool } from "./pg-dump-finder.js";
 
 const MAX_OUTPUT = 64 * 1024 * 1024;
@@ -24,21 +24,20 @@ export async function dumpRoles(options: {
   isReserved: (role: string) => boolean;
   header: string;
 }): Promise<FilteredRoles> {
+  const connection = pgConnection(options.url);
   const { path, env } = toolSpawn(
     { path: join(options.pgDump.binDir, "pg_dumpall"), env: options.pgDump.env },
-    pgToolEnv(options.env, {
-      password: options.url.password,
-      sslmode: options.url.sslmode,
-      appName: "lifeboat pg_dumpall",
-      connectTimeoutSeconds: 15,
-    }),
+    {
+      ...pgToolEnv(options.env, {
+        password: options.url.password,
+        sslmode: options.url.sslmode,
+        appName: "lifeboat pg_dumpall",
+        connectTimeoutSeconds: 15,
+      }),
+      ...connection.env,
+    },
   );
-  const args = [
-    "--roles-only",
-    "--no-role-passwords",
-    "--no-password",
-    `--dbname=${options.url.withoutPassword}`,
-  ];
+  const args = ["--roles-only", "--no-role-passwords", "--no-password", `--dbname=${connection.dbname}`];
   const stdout = await new Promise<string>((resolve, reject) => {
     execFile(
       path,
@@ -55,7 +54,7 @@ export async function dumpRoles(options: {
         reject(new OperationError(`pg_dumpall --roles-only failed: ${line}`));
       },
     );
-  });
+  }).finally(connection.dispose);
   if (!/CREATE ROLE|Roles/.test(stdout)) {
     throw new OperationError("pg_dumpall --roles-only wrote no roles section");
   }

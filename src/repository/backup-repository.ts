@@ -352,8 +352,14 @@ export class BackupRepository implements BackupTarget {
     if (selector === "latest") {
       const found = await newestIntact(committed);
       if (!found) {
-        const broken = skipped.length > 0 ? ` (${skipped.length} broken: ${describeSkipped(skipped)})` : "";
-        throw new InputError(`--label "${label}": no backups under ${this.url}/${label}/${broken}`, {
+        // Backups that are all broken (a damaged manifest, a lost dump) are failed backups, not a
+        // wrong label: exit 1, naming each and why.
+        if (skipped.length > 0) {
+          throw new OperationError(
+            `no intact backup under ${this.url}/${label}/: ${skipped.length} broken: ${describeSkipped(skipped)}`,
+          );
+        }
+        throw new InputError(`--label "${label}": no backups under ${this.url}/${label}/`, {
           input: "label",
         });
       }
@@ -365,6 +371,11 @@ export class BackupRepository implements BackupTarget {
         committed.filter((folder) => folder.startedAt.getTime() <= time.getTime()),
       );
       if (!found) {
+        if (skipped.length > 0) {
+          throw new OperationError(
+            `no intact backup under ${this.url}/${label}/ started at or before ${time.toISOString()}: ${skipped.length} broken: ${describeSkipped(skipped)}`,
+          );
+        }
         throw new InputError(
           `--backup "${selector}": no backup under ${this.url}/${label}/ started at or before ${time.toISOString()}`,
           { input: "backup" },

@@ -9,6 +9,7 @@
  */
 import type { Manifest } from "../domain/manifest.js";
 import { dumpArtifact } from "../domain/manifest.js";
+import { createRedactor, redactDeep } from "../domain/redact.js";
 
 /** Kinds: `verify` (the stored object against the manifest), `verify-deep` (also decrypted and read), `restore-test`. */
 export type CheckKind = "verify" | "verify-deep" | "restore-test";
@@ -68,4 +69,13 @@ export function recordMatches(record: CheckRecord, manifest: Manifest): boolean 
   }
   const details = record.details ?? {};
   return details.storedBytes === dump.stored.bytes && details.storedSha256 === dump.stored.sha256;
+}
+
+/**
+ * The record with every form of each secret masked, in every string it holds (failures quote
+ * pg_restore and the user's command, which may print a connection URL): a record is stored beside
+ * the backup, where anyone who may list the store reads it.
+ */
+export function redactCheckRecord<T extends object>(record: T, secrets: readonly string[]): T {
+  return redactDeep(record, createRedactor(secrets));
 }

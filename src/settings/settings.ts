@@ -13,6 +13,7 @@ import { emptyScope } from "../domain/dump-plan.js";
 import { parsePgDumpArgs, parsePgRestoreArgs } from "../domain/pg-args.js";
 import { validateLabel } from "../domain/layout.js";
 import { validatePolicy, type RetentionPolicy } from "../domain/retention.js";
+import { parsePassThrough } from "../postgres/child-env.js";
 import { splitSqlStatements } from "../domain/sql-split.js";
 import { applyPreset } from "../domain/supabase-preset.js";
 import { maskingKey } from "../masking/fakes.js";
@@ -489,6 +490,7 @@ const RESTORE_TEST = {
   scratchUrl: OPTIONS.scratchDatabaseUrl,
   assertions: OPTIONS.assertions,
   run: OPTIONS.run,
+  runEnv: OPTIONS.runEnv,
   tolerate: OPTIONS.tolerate,
   keepOnFailure: OPTIONS.keepOnFailure,
   decryptToDisk: OPTIONS.decryptToDisk,
@@ -615,6 +617,7 @@ export function parseRestoreTestSettings(raw: RawOptions): RestoreTestSettings {
     scratchUrl: v.scratchUrl,
     assertions: readAssertions(v.assertions),
     run: v.run,
+    runEnv: parsePassThrough(v.runEnv, OPTIONS.runEnv.name),
     tolerate: v.tolerate.map(compileTolerate),
     keepOnFailure: v.keepOnFailure,
     decryptToDisk: v.decryptToDisk,

@@ -438,6 +438,13 @@ export const OPTIONS = {
     type: "string",
     value: "COMMAND",
   },
+  runEnv: {
+    name: "run-env",
+    description:
+      "Name of a variable of this environment passed to the run command (repeatable; one per line in the action; NAME or PREFIX_*). Nothing else is: credentials, Lifeboat's inputs and PG* never are.",
+    type: "list",
+    value: "NAME",
+  },
   tolerate: {
     name: "tolerate",
     description:
@@ -882,6 +889,7 @@ const restoreTestOptions: OptionSpec[] = [
   OPTIONS.scratchDatabaseUrl,
   OPTIONS.assertions,
   OPTIONS.run,
+  OPTIONS.runEnv,
   OPTIONS.tolerate,
   OPTIONS.keepOnFailure,
   OPTIONS.decryptToDisk,

@@ -120,6 +120,8 @@ export interface RestoreTestSettings extends StorageSettings, PgClientSettings {
   assertions: { path: string; statements: string[] } | undefined;
   /** Shell command run against the restored copy, with DATABASE_URL pointing at it. */
   run: string | undefined;
+  /** Variables (NAME or PREFIX_*) of Lifeboat's environment passed to the run command, checked. */
+  runEnv: string[];
   tolerate: RegExp[];
   keepOnFailure: boolean;
   /** auto: a temporary file when it fits (parallel restore); never: always streamed. */

@@ -72,10 +72,9 @@ async function scratchDatabases(cluster: Cluster): Promise<string[]> {
   return rows.map((row) => row.datname);
 }
 
+/** This process's restore-test working directories (named with its pid): others' are not ours to judge. */
 function restoreTempDirs(): string[] {
-  return readdirSync(tmpdir()).filter(
-    (name) => name.startsWith("lifeboat-restore-") && !name.startsWith("lifeboat-restore-test-"),
-  );
+  return readdirSync(tmpdir()).filter((name) => name.startsWith(`lifeboat-restore-${process.pid}-`));
 }
 
 function restoreTest(label: string, args: string[], cluster = scratch, extraEnv: NodeJS.ProcessEnv = {}) {

@@ -269,8 +269,9 @@ describe("verify", () => {
       ["verify", "--storage", storage, "--label", "pass", "--passphrase-file", bad],
       { env: env() },
     );
-    assert.equal(wrong.code, 1);
-    assert.match(wrong.stderr, /passphrase is incorrect/);
+    // A wrong key is bad input (issue 12), found from the age header: exit 2, nothing recorded.
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /^lifeboat: error: --passphrase-file: the passphrase does not open backup /m);
     const missing = await runCli(
       ["verify", "--storage", storage, "--label", "pass", "--identity-file", identityFile],
       {

@@ -14,11 +14,14 @@ const at = (iso: string) => new Date(iso);
 
 test("backup ids encode the UTC start second and sort by time", () => {
   const id = newBackupId(at("2026-11-22T01:05:09.876Z"), Buffer.from([0, 1, 2, 3, 4, 5]));
-  assert.equal(id, "20261122T010509Z-abcdef");
+  assert.equal(id, "20261122T010509Z-876abcdef");
   assert.deepEqual(parseBackupIdTime(id), at("2026-11-22T01:05:09Z"));
   const later = newBackupId(at("2026-11-22T01:05:10Z"));
   assert.ok(later > id);
   assert.ok(isBackupId(later));
+  // Within one second, by the millisecond (issue 12): whatever the random part.
+  const sameSecond = newBackupId(at("2026-11-22T01:05:09.877Z"), Buffer.from([0, 0, 0, 0, 0, 0]));
+  assert.ok(sameSecond > id);
 });
 
 test("text that merely looks like a backup id is not one", () => {

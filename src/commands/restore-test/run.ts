@@ -5,10 +5,8 @@
  * assertions and command (a migration tool) against the restored copy, measure, drop the scratch
  * database, and write a check record.
  */
-import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, rm, statfs } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
@@ -30,13 +28,7 @@ import { preflight } from "../../postgres/doctor.js";
 import type { PgTool } from "../../postgres/pg-dump-finder.js";
 import type { ToolCache } from "../../postgres/pg-install.js";
 import { runPgRestore } from "../../postgres/pg-restore.js";
-import {
-  createScratchDatabase,
-  dropScratchDatabase,
-  scratchName,
-  withDatabase,
-} from "../../postgres/scratch.js";
-import { userCommandEnv } from "../../postgres/child-env.js";
+import { createScratchDatabase, dropScratchDatabase, withDatabase } from "../../postgres/scratch.js";
 import { compareRowCounts } from "../../postgres/row-counts.js";
 import type { RestoreTestSettings } from "../../settings/types.js";
 import type { Store } from "../../storage/store.js";
@@ -50,6 +42,18 @@ import { applyRolesObject } from "../roles-object.js";
 import { makeMaskedCopy, prepareMaskedCopy, type MaskedCopyResult } from "./masked-copy.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 import { runRicherChecks, type RicherChecks } from "./checks.js";
+import { checkKeysOpen } from "../key-check.js";
+import { redactingRecords } from "../../repository/redacted-records.js";
+import { databaseUrlSecrets } from "../../domain/redact.js";
+import {
+  createWorkDir,
+  markKept,
+  scratchDatabaseName,
+  serverNow,
+  sweepScratchDatabases,
+  sweepWorkDirs,
+} from "./scratch.js";
+import { runUserCommand } from "./user-command.js";
 
 export interface AssertionResult {
   sql: string;
@@ -85,8 +89,6 @@ export interface RestoreTestResult {
 
 export type { CatalogResult } from "../../postgres/catalog-check.js";
 
-const OUTPUT_KEEP = 32 * 1024;
-
 /** The listing shows the backup broken: every problem becomes a failure, nothing is restored. */
 class BrokenBackup extends OperationError {
   constructor(readonly problems: string[]) {
@@ -103,6 +105,7 @@ export async function runRestoreTest(
     log: Logger;
     toolCache?: ToolCache;
     cwd?: string;
+    /** The first SIGINT/SIGTERM: children stop, the scratch database is dropped, no record is written. */
     signal?: AbortSignal;
     /** How often a progress line is logged (default 5 s). */
     progressEveryMs?: number;
@@ -119,6 +122,8 @@ export async function runRestoreTest(
   const name = `${settings.label}/${manifest.backupId}`;
   const identities = identitiesFor(manifest, settings.keys, name);
   const pgRestore = await findPgRestoreFor(manifest, settings, deps);
+  // A wrong key is bad input, found from the age header before anything is restored or recorded.
+  await checkKeysOpen(repository, manifest, identities, settings.keys);
   // The staging keys and the masked copy's store are checked before anything is restored.
   const maskedStore = settings.masking
     ? await prepareMaskedCopy(settings.masking, settings, manifest, identities, deps)
@@ -127,7 +132,10 @@ export async function runRestoreTest(
 
   await preflight(settings.scratchUrl, "scratch-database-url", { log });
   const admin = await connect(settings.scratchUrl, "scratch-database-url");
-  const database = scratchName(manifest.backupId);
+  // What killed runs left on this server and machine; then a name that says when it was made.
+  await sweepScratchDatabases(admin, log);
+  await sweepWorkDirs(deps.now(), log);
+  const database = scratchDatabaseName(manifest.backupId, await serverNow(admin).catch(() => deps.now()));
   const failures: string[] = [];
   const checked: CheckedArtifact[] = [];
   let result:
@@ -228,24 +236,27 @@ export async function runRestoreTest(
       masked = await makeMaskedCopy(maskedStore, settings.masking, settings, manifest, target, deps);
     }
   } catch (error) {
-    if (error instanceof InputError) {
+    if (error instanceof InputError || deps.signal?.aborted) {
       await dropScratchDatabase(admin, database).catch(() => undefined);
       await admin.end().catch(() => undefined);
-      throw error;
+      throw deps.signal?.aborted ? deps.signal.reason : error;
     }
     if (error instanceof BrokenBackup) failures.push(...error.problems);
     else failures.push(describeError(error));
   }
   const passed = failures.length === 0;
-  const kept = !passed && settings.keepOnFailure;
+  // Cancelled after the last step: the same as during one (dropped, nothing recorded).
+  const kept = !passed && settings.keepOnFailure && !deps.signal?.aborted;
   if (!kept) {
     await dropScratchDatabase(admin, database).catch((error: unknown) =>
       log.warn(`dropping the scratch database ${database} failed: ${describeError(error)}`),
     );
   } else {
+    await markKept(admin, database).catch(() => undefined);
     log.warn(`the scratch database ${database} is kept for inspection (keep-on-failure); drop it when done`);
   }
   await admin.end().catch(() => undefined);
+  deps.signal?.throwIfAborted();
 
   const full: Omit<RestoreTestResult, "checkKey"> = {
     passed,
@@ -268,7 +279,8 @@ export async function runRestoreTest(
     checks: result?.checks ?? null,
   };
   for (const warning of full.checks?.warnings ?? []) log.warn(warning);
-  const checkKey = await repository.writeCheckRecord(
+  const records = redactingRecords(repository, databaseUrlSecrets(settings.scratchUrl));
+  const checkKey = await records.writeCheckRecord(
     {
       kind: "restore-test",
       label: settings.label,
@@ -324,7 +336,13 @@ export async function runRestoreTest(
 
 async function restoreAndCheck(
   settings: RestoreTestSettings,
-  deps: { env: NodeJS.ProcessEnv; log: Logger; manifestTables: TableCount[]; progressEveryMs?: number },
+  deps: {
+    env: NodeJS.ProcessEnv;
+    log: Logger;
+    manifestTables: TableCount[];
+    progressEveryMs?: number;
+    signal?: AbortSignal | undefined;
+  },
   context: {
     repository: BackupRepository;
     manifest: Manifest;
@@ -356,7 +374,8 @@ async function restoreAndCheck(
   const opened = await openArtifactRead(context.repository, manifest, dump, context.identities, {
     storedTaps: [countingStage(read)],
   });
-  const workDir = await mkdtemp(join(tmpdir(), "lifeboat-restore-"));
+  const work = await createWorkDir();
+  const workDir = work.path;
   const mode =
     settings.decryptToDisk === "auto" && (await fitsOnDisk(workDir, dump.plaintext.bytes))
       ? "file"
@@ -385,7 +404,9 @@ async function restoreAndCheck(
     if (mode === "file") {
       // Decrypted to disk and checked before pg_restore sees a byte: nothing unchecked reaches the scratch database.
       const file = join(workDir, "dump.pgdump");
-      await pipeline([...opened.streams, createWriteStream(file, { mode: 0o600 })]);
+      await pipeline([...opened.streams, createWriteStream(file, { mode: 0o600 })], {
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      });
       checkRead();
       read.phase = `pg_restore -j${settings.jobs} running`;
       outcome = await runPgRestore({
@@ -395,6 +416,7 @@ async function restoreAndCheck(
         input: file,
         jobs: settings.jobs,
         env: deps.env,
+        signal: deps.signal,
       });
     } else {
       // Streamed (no room on disk, or decrypt-to-disk never): pg_restore reads the bytes as they are
@@ -406,12 +428,13 @@ async function restoreAndCheck(
         input: opened.streams,
         jobs: 1,
         env: deps.env,
+        signal: deps.signal,
       });
       checkRead();
     }
   } finally {
     lines.stop();
-    await rm(workDir, { recursive: true, force: true });
+    await work.remove();
   }
   const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
 
@@ -459,7 +482,13 @@ async function restoreAndCheck(
       failures.push(`assertion failed: ${oneLine(assertion.sql)}: ${assertion.detail}`);
     }
     await client.end();
-    const run = settings.run ? await runCommand(settings.run, context.target, deps.env) : null;
+    deps.signal?.throwIfAborted();
+    const run = settings.run
+      ? await runUserCommand(settings.run, context.target, deps.env, {
+          passThrough: settings.runEnv,
+          signal: deps.signal,
+        })
+      : null;
     if (run && run.exitCode !== 0) {
       failures.push(`the run command exited with status ${run.exitCode}: ${lastLine(run.output)}`);
     }
@@ -567,31 +596,6 @@ async function runAssertions(client: pg.Client, statements: string[]): Promise<A
     }
   }
   return results;
-}
-
-async function runCommand(
-  command: string,
-  target: DatabaseUrl,
-  env: NodeJS.ProcessEnv,
-): Promise<{ command: string; exitCode: number | null; output: string }> {
-  const child = spawn("sh", ["-c", command], {
-    // The scratch database and a working shell; never the job's credentials or tokens.
-    env: userCommandEnv(env, { databaseUrl: target }),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-OUTPUT_KEEP));
-  child.stdout.on("data", keep);
-  child.stderr.on("data", keep);
-  const exitCode = await new Promise<number | null>((resolve) => {
-    child.on("error", (error) => {
-      output += `\n${error.message}`;
-      resolve(127);
-    });
-    child.on("close", (code) => resolve(code));
-  });
-  if (target.password) output = output.replaceAll(target.password, "***");
-  return { command, exitCode, output };
 }
 
 function oneLine(text: string): string {

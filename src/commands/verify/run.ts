@@ -4,19 +4,21 @@
  * contents read by pg_restore (every table the manifest counts must be in it). Then the gates
  * (max-age, max-size-change, min-size), and a check record beside the backup.
  */
-import { describeError, LifeboatError, OperationError } from "../../domain/errors.js";
+import { describeError } from "../../domain/errors.js";
 import { dumpArtifact, type Artifact } from "../../domain/manifest.js";
 import { evaluateGates } from "../../domain/verify-gates.js";
 import type { ToolCache } from "../../postgres/pg-install.js";
 import { listArchive, missingTableData } from "../../postgres/pg-restore-list.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
 import type { CheckedArtifact, CheckKind } from "../../repository/check-record.js";
+import { redactingRecords } from "../../repository/redacted-records.js";
 import { readArtifact, type ArtifactRead } from "../../repository/read-artifact.js";
 import type { VerifySettings } from "../../settings/types.js";
 import type { Store } from "../../storage/store.js";
 import type { Logger } from "../logger.js";
 import { countingStage, startProgress } from "../progress.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
+import { checkKeysOpen } from "../key-check.js";
 
 export interface VerifyResult {
   verified: boolean;
@@ -27,6 +29,7 @@ export interface VerifyResult {
   tablesListed: number | undefined;
   failures: string[];
   warnings: string[];
+  /** The check record's key; empty when the store would not take it (read-only), which a warning says. */
   checkKey: string;
   /** The manifest's tables (`schema.table`), and those the archive has no data for (deep verify). */
   tables?: string[];
@@ -62,6 +65,8 @@ export async function runVerify(
   // Keys and tools are checked before a byte is downloaded.
   const identities = deep ? identitiesFor(manifest, settings.keys, name) : undefined;
   const pgRestore = deep ? await findPgRestoreFor(manifest, settings, deps) : undefined;
+  // A wrong passphrase is bad input found from the header, not a failure recorded against the backup.
+  await checkKeysOpen(repository, manifest, identities, settings.keys);
   const kind: CheckKind = deep ? "verify-deep" : "verify";
   log.info(
     `Verifying ${repository.url}/${name} (${deep ? "decrypt and read the archive" : "stored object only"})`,
@@ -121,7 +126,13 @@ export async function runVerify(
   for (const warning of gates.warnings) log.warn(warning);
   const verified = failures.length === 0;
   const dumpRead = reads.find((read) => read.artifact === dump);
-  const checkKey = await repository
+  const warnings = [...gates.warnings];
+  // Verifying needs read access only: a store that refuses the record (read-only, a role that
+  // may not write) still gets its answer, and the warning says prune will not count it.
+  const secrets = [settings.keys.passphrase, settings.keys.identityText].filter(
+    (secret): secret is string => secret !== undefined,
+  );
+  const checkKey = await redactingRecords(repository, secrets)
     .writeCheckRecord(
       {
         kind,
@@ -143,9 +154,10 @@ export async function runVerify(
       now,
     )
     .catch((error: unknown) => {
-      throw error instanceof LifeboatError
-        ? error
-        : new OperationError(`writing the check record failed: ${describeError(error)}`);
+      const warning = `the check record could not be written, so this verification is not recorded (prune and list will not count it): ${describeError(error)}`;
+      warnings.push(warning);
+      log.warn(warning);
+      return "";
     });
   return {
     verified,
@@ -155,7 +167,7 @@ export async function runVerify(
     storedBytes: dump.stored.bytes,
     tablesListed,
     failures,
-    warnings: gates.warnings,
+    warnings,
     checkKey,
     tables: manifest.tables.map((table) => `${table.schema}.${table.table}`),
     ...(missingTables ? { missingTables } : {}),

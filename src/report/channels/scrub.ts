@@ -1,11 +1,13 @@
 /**
- * Secrets out of everything a report sends or prints. Each known secret is replaced as written,
- * percent-encoded and percent-decoded (a password inside a URL is usually encoded), and the password
- * of any scheme://user:password@ URL is replaced too. Payloads are scrubbed string by string before
- * they are encoded: scrubbing JSON text would miss a secret whose JSON form is escaped.
+ * Secrets out of everything a report sends or prints, with the one redactor every output uses
+ * (src/domain/redact.ts: every spelling of each secret, raw, percent-encoded or JSON-escaped, and
+ * the password of any URL). Payloads are scrubbed string by string before they are encoded:
+ * scrubbing JSON text would miss a secret whose JSON form is escaped.
  */
+import { createRedactor, MIN_SECRET_LENGTH } from "../../domain/redact.js";
+
 /** Secrets shorter than this are not replaced in report text (it would mangle every word). */
-export const MIN_SECRET_LENGTH = 4;
+export { MIN_SECRET_LENGTH };
 
 /**
  * The parts of a webhook URL that give access, to scrub wherever they turn up: the whole URL, its
@@ -25,28 +27,22 @@ export function urlSecrets(url: string): string[] {
   return secrets;
 }
 
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi;
-
-function variants(value: string): string[] {
-  const out = [value, encodeURIComponent(value)];
-  try {
-    out.push(decodeURIComponent(value));
-  } catch {
-    // not percent-encoded
-  }
-  return out;
+/**
+ * Replaces every known secret (and, for one given percent-encoded, its decoded form), and the
+ * password of any URL with credentials, by `***`.
+ */
+export function scrubber(secrets: string[]): (text: string) => string {
+  return createRedactor(secrets.flatMap((value) => [value, ...decoded(value)]));
 }
 
-/** Replaces every known secret, and the password of any URL with credentials, by `***`. */
-export function scrubber(secrets: string[]): (text: string) => string {
-  const values = [...new Set(secrets.flatMap(variants))]
-    .filter((value) => value.length >= MIN_SECRET_LENGTH)
-    .sort((a, b) => b.length - a.length);
-  return (input: string) => {
-    let out = input;
-    for (const value of values) out = out.split(value).join("***");
-    return out.replace(URL_PASSWORD, "$1:***@");
-  };
+function decoded(value: string): string[] {
+  try {
+    const plain = decodeURIComponent(value);
+    return plain === value ? [] : [plain];
+  } catch {
+    // not percent-encoded
+    return [];
+  }
 }
 
 /** A payload with every string scrubbed (object keys are ours and stay). */
