@@ -429,11 +429,13 @@ const PG_DUMP_POLICY: Record<string, Policy> = {
   version: refuse("not a dump option"),
 };
 
-const SCRATCH = "restore-test restores into its own scratch database";
-const WHOLE = "restore-test restores the whole backup, to compare every table's row count with the manifest";
-const OWN_ERRORS = "restore-test reads every error itself and decides which are tolerated (--tolerate)";
+const SCRATCH =
+  "Lifeboat names the database it restores into (restore-test's scratch database, restore's target)";
+const WHOLE =
+  "the whole backup is restored, to compare every table's row count with the manifest (restore takes --table and --schema)";
+const OWN_ERRORS = "Lifeboat reads every pg_restore error itself and decides (restore-test: --tolerate)";
 
-/** pg_restore (restore-test): what changes how objects are created, never where or which. */
+/** pg_restore (restore-test and restore): what changes how objects are created, never where or which. */
 const PG_RESTORE_POLICY: Record<string, Policy> = {
   "no-owner": allow("objects owned by the restoring role; for servers without the source's roles"),
   "no-privileges": allow("GRANTs left out; for servers without the source's roles"),
@@ -458,12 +460,12 @@ const PG_RESTORE_POLICY: Record<string, Policy> = {
 
   dbname: refuse(SCRATCH),
   create: refuse(SCRATCH),
-  clean: refuse("the scratch database is new: there is nothing to drop"),
-  "if-exists": refuse("needs --clean; the scratch database is new"),
+  clean: refuse("restore-test's scratch database is new; restore has its own --clean and --strategy"),
+  "if-exists": refuse("goes with --clean, which restore sets itself"),
   host: refuse(SCRATCH),
   port: refuse(SCRATCH),
-  username: refuse("the connection comes from --scratch-database-url"),
-  password: refuse("the password comes from --scratch-database-url"),
+  username: refuse("the connection comes from the database URL"),
+  password: refuse("the password comes from the database URL"),
   "no-password": refuse("lifeboat passes it already"),
   file: refuse(SCRATCH),
   format: refuse("the archive is always custom format"),
@@ -488,9 +490,9 @@ const PG_RESTORE_POLICY: Record<string, Policy> = {
   "statistics-only": refuse(WHOLE),
   "with-data": refuse(WHOLE),
   "with-schema": refuse(WHOLE),
-  verbose: refuse("its progress lines would push pg_restore's errors out of the log restore-test keeps"),
-  superuser: refuse("only for script output, which restore-test never writes"),
-  "restrict-key": refuse("only for script output, which restore-test never writes"),
+  verbose: refuse("its progress lines would push pg_restore's errors out of the log Lifeboat keeps"),
+  superuser: refuse("only for script output, which Lifeboat never writes"),
+  "restrict-key": refuse("only for script output, which Lifeboat never writes"),
   "exclude-database": refuse("only for pg_dumpall archives"),
   "no-globals": refuse("only for pg_dumpall archives"),
 };

@@ -390,6 +390,8 @@ export function buildRestoreReport(result: RestoreResult, context: ReportContext
     facts: [
       { label: "Backup", value: `${result.label}/${result.backupId}` },
       { label: "Target", value: `${result.targetServer}/${result.targetDatabase}` },
+      { label: "Strategy", value: `${result.strategy} (${result.strategyReason})` },
+      ...(result.oldDatabase ? [{ label: "Previous database kept as", value: result.oldDatabase }] : []),
       {
         label: "Scope",
         value: result.pgRestoreArgs.length > 0 ? result.pgRestoreArgs.join(" ") : "whole database",
