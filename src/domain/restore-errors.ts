@@ -8,7 +8,9 @@
  *   (one unknown grantee rolls back every grant of its object: tolerating that error hid them all);
  * - otherwise an error matching a --tolerate pattern is tolerated, and listed with the pattern;
  * - otherwise an error the backup's preset makes expected is tolerated, and listed with why (a
- *   Supabase platform extension that a plain server lacks, a platform role);
+ *   Supabase platform extension that a plain server lacks, a platform role), and so is one whose
+ *   object the comparison lists with a warning that explains it (an event trigger a restorer that
+ *   is not a superuser cannot create, an owner it cannot set);
  * - anything else fails the test, as an error nobody explained.
  */
 import type { CatalogDifference } from "./catalog-diff.js";
@@ -17,8 +19,10 @@ import { isPlatformExtensionSchema, isPlatformRoleError, type Preset } from "./s
 export interface RestoreError {
   /** The error, with the DETAIL, HINT and "Command was" lines that follow it. */
   text: string;
-  /** The archive entry pg_restore was restoring, when it said: its kind and tag. */
+  /** The archive entry it concerns: its kind and tag, as pg_restore names entries. */
   entry?: { desc: string; tag: string };
+  /** The statement that failed, when pg_restore printed it (its first 4 kB). */
+  command?: string;
 }
 
 export type RestoreErrorVerdict = "lost" | "tolerated" | "expected" | "unexplained";
@@ -36,7 +40,7 @@ export interface ClassifiedRestoreError extends RestoreError {
  * ("Command was:", up to the blank line that ends it).
  */
 export function readRestoreErrors(log: string): RestoreError[] {
-  const errors: (RestoreError & { command?: string })[] = [];
+  const errors: RestoreError[] = [];
   let entry: RestoreError["entry"];
   let inCommand = false;
   for (const line of log.split("\n")) {
@@ -69,9 +73,9 @@ export function readRestoreErrors(log: string): RestoreError[] {
       entry = undefined;
     }
   }
-  return errors.map(({ command, ...error }) => {
-    if (error.entry || command === undefined) return error;
-    const fromCommand = entryOfStatement(command);
+  return errors.map((error) => {
+    if (error.entry || error.command === undefined) return error;
+    const fromCommand = entryOfStatement(error.command);
     return fromCommand ? { ...error, entry: fromCommand } : error;
   });
 }
@@ -304,21 +308,48 @@ function unquote(name: string): string {
 }
 
 /**
- * Classifies each error. `lost` holds the catalog comparison's failures (none when it did not
- * run: then nothing is known lost, and tolerated errors stay tolerated).
+ * The catalog comparison's warning that explains an error: one about the error's object (an event
+ * trigger a restorer that is not a superuser could not create), or, for an ownership change that
+ * failed, the one about everything that role owned ("objects owned by postgres in the source").
+ */
+function explainingWarning(
+  error: RestoreError,
+  warnings: readonly CatalogDifference[],
+): CatalogDifference | undefined {
+  const about = error.entry && warnings.find((difference) => entryConcerns(error.entry!, difference));
+  if (about) return about;
+  const owner = / OWNER TO ("(?:[^"]|"")+"|[^\s;]+);/.exec(error.command ?? "");
+  if (!owner) return undefined;
+  const role = unquote(owner[1]!);
+  return warnings.find((difference) => difference.object === `objects owned by ${role} in the source`);
+}
+
+/**
+ * Classifies each error against the catalog comparison's differences (none when it did not run:
+ * then nothing is known lost, and tolerated errors stay tolerated).
  */
 export function classifyRestoreErrors(
   errors: readonly RestoreError[],
-  options: { tolerate: readonly RegExp[]; preset: Preset; lost: readonly CatalogDifference[] },
+  options: { tolerate: readonly RegExp[]; preset: Preset; differences: readonly CatalogDifference[] },
 ): ClassifiedRestoreError[] {
   const platformExtensions = new Set<string>();
+  const lostObjects = options.differences.filter((difference) => difference.severity === "failure");
+  const warnings = options.differences.filter((difference) => difference.severity === "warning");
   return errors.map((error): ClassifiedRestoreError => {
-    const lost = error.entry && options.lost.find((difference) => entryConcerns(error.entry!, difference));
+    const lost = error.entry && lostObjects.find((difference) => entryConcerns(error.entry!, difference));
     if (lost) return { ...error, verdict: "lost", reason: `${lost.object}: ${lost.problem}` };
     const pattern = options.tolerate.find((regex) => regex.test(error.text));
     if (pattern) return { ...error, verdict: "tolerated", reason: `matches --tolerate ${String(pattern)}` };
     const expected = expectedByPreset(error, options.preset, platformExtensions);
     if (expected) return { ...error, verdict: "expected", reason: expected };
+    const warning = explainingWarning(error, warnings);
+    if (warning) {
+      return {
+        ...error,
+        verdict: "expected",
+        reason: `${warning.object}: ${warning.reason ?? warning.problem}`,
+      };
+    }
     return { ...error, verdict: "unexplained", reason: "" };
   });
 }

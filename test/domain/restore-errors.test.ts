@@ -130,7 +130,7 @@ describe("restore errors", () => {
     const classified = classifyRestoreErrors(readRestoreErrors(LOG), {
       tolerate: [/role .* does not exist/, /lifeboat_lost/],
       preset: "supabase",
-      lost: [lostGrant, lostPolicy],
+      differences: [lostGrant, lostPolicy],
     });
     assert.deepEqual(
       classified.map((e) => e.verdict),
@@ -159,7 +159,7 @@ describe("restore errors", () => {
     const classified = classifyRestoreErrors(readRestoreErrors(LOG), {
       tolerate: [/role .* does not exist/],
       preset: "none",
-      lost: [],
+      differences: [],
     });
     assert.deepEqual(
       classified.map((e) => e.verdict),
@@ -172,6 +172,48 @@ describe("restore errors", () => {
     assert.deepEqual(restoreErrorFailures(classified, 1, LOG), [
       `pg_restore reported 3 error(s): ${classified[1]!.text}`,
     ]);
+  });
+
+  test("an error the comparison explains with a warning is expected, with the warning's reason", () => {
+    const log = `pg_restore: error: could not execute query: ERROR:  permission denied to create event trigger "log_ddl"
+HINT:  Must be superuser to create an event trigger.
+Command was: CREATE EVENT TRIGGER log_ddl ON ddl_command_end
+         EXECUTE FUNCTION public.log_ddl();
+
+
+pg_restore: error: could not execute query: ERROR:  must be member of role "postgres"
+Command was: ALTER FUNCTION public.log_ddl() OWNER TO postgres;
+
+
+`;
+    const classified = classifyRestoreErrors(readRestoreErrors(log), {
+      tolerate: [],
+      preset: "none",
+      differences: [
+        {
+          severity: "warning",
+          object: "event trigger log_ddl",
+          problem: "missing",
+          reason: "creating an event trigger needs superuser",
+        },
+        {
+          severity: "warning",
+          object: "objects owned by postgres in the source",
+          problem: "owned by restorer",
+          reason: "a restorer that is not a superuser cannot give objects to other roles",
+        },
+      ],
+    });
+    assert.deepEqual(
+      classified.map((e) => [e.verdict, e.reason]),
+      [
+        ["expected", "event trigger log_ddl: creating an event trigger needs superuser"],
+        [
+          "expected",
+          "objects owned by postgres in the source: a restorer that is not a superuser cannot give objects to other roles",
+        ],
+      ],
+    );
   });
 
   test("a pg_restore that failed without an error line fails", () => {

@@ -364,7 +364,7 @@ async function restoreAndCheck(
     const classified = classifyRestoreErrors(readRestoreErrors(outcome.log), {
       tolerate: settings.tolerate,
       preset: manifest.preset ?? "none",
-      lost: context.catalog.differences.filter((d) => d.severity === "failure"),
+      differences: context.catalog.differences,
     });
     failures.splice(errorFailuresAt, 0, ...restoreErrorFailures(classified, outcome.exitCode, outcome.log));
     const restoreErrors = classified.filter((e) => e.verdict === "lost" || e.verdict === "unexplained");
