@@ -272,6 +272,17 @@ export function entryConcerns(entry: { desc: string; tag: string }, difference: 
 }
 
 /**
+ * A new database already has schema public (from template0): a dump that selects it
+ * (`--include-schema public`) creates it again, and only that statement fails.
+ */
+function expectedOnNewDatabase(error: RestoreError): string | undefined {
+  return /schema "public" already exists/.test(error.text) &&
+    /^CREATE SCHEMA public;?\s*$/.test(error.command ?? "")
+    ? "a new database has schema public already"
+    : undefined;
+}
+
+/**
  * Why the backup's preset expects an error on a plain server, or undefined. `platformExtensions`
  * collects the platform extensions whose creation failed, so that the comment on one is expected
  * too.
@@ -340,7 +351,8 @@ export function classifyRestoreErrors(
     if (lost) return { ...error, verdict: "lost", reason: `${lost.object}: ${lost.problem}` };
     const pattern = options.tolerate.find((regex) => regex.test(error.text));
     if (pattern) return { ...error, verdict: "tolerated", reason: `matches --tolerate ${String(pattern)}` };
-    const expected = expectedByPreset(error, options.preset, platformExtensions);
+    const expected =
+      expectedOnNewDatabase(error) ?? expectedByPreset(error, options.preset, platformExtensions);
     if (expected) return { ...error, verdict: "expected", reason: expected };
     const warning = explainingWarning(error, warnings);
     if (warning) {

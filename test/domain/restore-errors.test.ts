@@ -216,6 +216,21 @@ Command was: ALTER FUNCTION public.log_ddl() OWNER TO postgres;
     );
   });
 
+  test("schema public created again in a new database is expected", () => {
+    const log = `pg_restore: error: could not execute query: ERROR:  schema "public" already exists
+Command was: CREATE SCHEMA public;
+
+
+`;
+    const [classified] = classifyRestoreErrors(readRestoreErrors(log), {
+      tolerate: [],
+      preset: "none",
+      differences: [],
+    });
+    assert.equal(classified!.verdict, "expected");
+    assert.equal(classified!.reason, "a new database has schema public already");
+  });
+
   test("a pg_restore that failed without an error line fails", () => {
     assert.deepEqual(restoreErrorFailures([], 1, "pg_restore: fatal thing\n"), [
       "pg_restore exited with status 1: pg_restore: fatal thing",

@@ -195,6 +195,29 @@ describe("a real schema", () => {
     const failing = await restoreTest(store, copy.label, scratch.url("postgres"));
     assert.match(assertFailed(failing)[0]!, /^pg_restore reported 1 error\(s\): .*lifeboat_harmless/);
   });
+
+  test("--include-schema public: schema public, which the scratch database has, is expected; the foreign table whose server -n left out is named lost", async () => {
+    await backup(store, source.url("real"), "public-only", ["--include-schema", "public"]);
+    const run = await restoreTest(store, "public-only", scratch.url("postgres"));
+    const failures = assertFailed(run);
+    // pg_dump -n leaves objects outside schemas out, the foreign table's server among them.
+    assert.ok(
+      failures.includes("catalog: foreign table public.remote_settings: missing"),
+      failures.join("\n"),
+    );
+    assert.ok(
+      failures.some((line) =>
+        /^foreign table public\.remote_settings: missing: pg_restore failed on FOREIGN TABLE public\.remote_settings: .*server "loopback" does not exist/.test(
+          line,
+        ),
+      ),
+      failures.join("\n"),
+    );
+    assert.equal(catalogOf(run).failures, 1);
+    assert.deepEqual(run.json.toleratedErrors, [
+      'could not execute query: ERROR:  schema "public" already exists Command was: CREATE SCHEMA public; [SCHEMA public; a new database has schema public already]',
+    ]);
+  });
 });
 
 describe("a restorer that is not a superuser", () => {
