@@ -124,8 +124,10 @@ export interface RestoreConditions {
   /** Roles the archive references that could not be created on the target. */
   missingRoles: readonly string[];
   /**
-   * Whether the restore applied the database's settings itself. pg_dump writes ALTER DATABASE ...
-   * SET only with --create, which a restore into a chosen database does not use.
+   * Whether the restore applied the database's settings. The archive holds them (its DATABASE
+   * PROPERTIES entry: ALTER DATABASE <source name> SET ..., ALTER ROLE ... IN DATABASE ... SET),
+   * but pg_restore applies that entry only with --create, which a restore into a database of its
+   * own choosing (a scratch one) does not use.
    */
   databaseSettingsRestored: boolean;
 }
@@ -147,7 +149,8 @@ export const REASONS = {
   noPrivileges: "--no-privileges: grants are not restored",
   notSuperuserOwner: "a restorer that is not a superuser cannot give objects to other roles",
   notSuperuserDefaultAcl: "ALTER DEFAULT PRIVILEGES FOR ROLE needs membership in that role",
-  databaseSettings: "pg_dump archives ALTER DATABASE ... SET only with --create: not in the dump",
+  databaseSettings:
+    "in the archive, but pg_restore applies ALTER DATABASE ... SET only with --create, which a restore into another database does not use",
   notSuperuserSetting: "a restorer that is not a superuser cannot set superuser-only settings",
   locale: "the database was created with another locale",
   extensionVersion: "CREATE EXTENSION installs the target server's default version",

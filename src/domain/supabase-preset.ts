@@ -1,6 +1,6 @@
 /**
- * The `supabase` preset, pure: which schemas a Supabase project's dump leaves out, which
- * extensions it keeps, which roles are the platform's own. Decisions and sources: docs/supabase.md
+ * The `supabase` preset, pure: which schemas and table data a Supabase project's dump leaves out,
+ * which extensions and roles are the platform's own. Decisions and sources: docs/supabase.md
  * (the lists follow the Supabase CLI's `db dump`, pkg/migration/dump.go).
  */
 import { InputError } from "./errors.js";
@@ -132,20 +132,16 @@ export function isPlatformSchema(schema: string): boolean {
 }
 
 /**
- * pg_dump dumps every extension's CREATE EXTENSION even when its schema is excluded, and the
- * restore then fails (`schema "graphql" does not exist`, or the extension is not installed on a
- * plain server). The preset names the extensions to keep instead: those installed into a schema
- * that is dumped. Extensions in pg_catalog (pg_cron) or in a platform schema (pg_graphql,
- * pgsodium, supabase_vault) are the platform's. With none left, plpgsql (built in, so a no-op)
- * stands in: pg_dump reads an empty --extension list as "all of them".
+ * Extensions the platform installs: those in pg_catalog (pg_cron) or in a platform schema
+ * (pg_graphql, pgsodium, supabase_vault). No `--extension` filter keeps them out of the dump: like
+ * -n and -t, it would turn off everything outside schemas (large objects, casts, default
+ * privileges, foreign servers, publication membership, event triggers). pg_dump writes their
+ * `CREATE EXTENSION IF NOT EXISTS` instead, a no-op in a Supabase project; a plain server refuses
+ * it (the schema is not in the dump, or the extension not installed), restore-test reports that as
+ * expected, and the catalog comparison leaves these extensions out on both sides.
  */
-export function supabaseExtensionArgs(installed: readonly { name: string; schema: string }[]): string[] {
-  const kept = installed
-    .filter((extension) => extension.schema !== "pg_catalog" && !isPlatformSchema(extension.schema))
-    .map((extension) => extension.name)
-    .sort();
-  const names = kept.length > 0 ? kept : ["plpgsql"];
-  return names.map((name) => `--extension="${name.replaceAll('"', '""')}"`);
+export function isPlatformExtensionSchema(schema: string): boolean {
+  return schema === "pg_catalog" || isPlatformSchema(schema);
 }
 
 /** A pg_restore error about a missing platform role: expected on a plain server, so tolerated. */

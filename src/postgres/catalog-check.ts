@@ -19,19 +19,20 @@ import { takeCatalogFingerprint, type FingerprintScope } from "./catalog-fingerp
 import { quoteIdent } from "./snapshot.js";
 
 /**
- * What the fingerprint covers for a dump of `scope`: the same selection as pg_dump's, the managed
- * platform's schemas left out on both sides, and objects outside schemas only when the dump has
- * them (`globals` false: pg_dump's --extension turns them off, as -n and -t do).
+ * What the fingerprint covers for a dump of `scope`: the same selection as pg_dump's (objects
+ * outside schemas only when no schema or table is selected), the managed platform's schemas and
+ * the extensions it installs left out on both sides.
  */
-export function fingerprintScopeFor(scope: DumpScope, preset: Preset, globals?: boolean): FingerprintScope {
+export function fingerprintScopeFor(scope: DumpScope, preset: Preset): FingerprintScope {
   return {
     includeSchemas: scope.includeSchemas,
     excludeSchemas: scope.excludeSchemas,
     includeTables: scope.includeTables,
     excludeTables: scope.excludeTables,
     schemaOnly: scope.schemaOnly,
-    ...(preset === "supabase" ? { ignoreSchemas: SUPABASE_PLATFORM_SCHEMAS } : {}),
-    ...(globals === undefined ? {} : { globals }),
+    ...(preset === "supabase"
+      ? { ignoreSchemas: SUPABASE_PLATFORM_SCHEMAS, ignoreExtensionSchemas: ["pg_catalog"] }
+      : {}),
   };
 }
 

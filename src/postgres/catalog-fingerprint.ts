@@ -40,8 +40,14 @@ export interface FingerprintScope extends Pick<
    */
   ignoreSchemas?: readonly string[];
   /**
+   * Further schemas whose extensions are left out on both sides: pg_catalog on a managed service,
+   * where the platform installs extensions (pg_cron) that a plain server lacks.
+   */
+  ignoreExtensionSchemas?: readonly string[];
+  /**
    * Whether the dump holds objects outside schemas. pg_dump drops them as soon as -n, -t or -e
-   * selects anything, so the default is: only when no schema or table is selected.
+   * selects anything (Lifeboat never passes -e), so the default is: only when no schema or table
+   * is selected.
    */
   globals?: boolean;
 }
@@ -177,6 +183,7 @@ interface ScopeTests {
   schemaOnly: boolean;
   tablesSelected: boolean;
   ignored(schema: string): boolean;
+  ignoredExtension(schema: string): boolean;
   /** Objects of a schema other than relations (functions, types, the schema itself). */
   schema(schema: string): boolean;
   relation(schema: string, name: string, visible: boolean): boolean;
@@ -206,6 +213,7 @@ function scopeTests(scope: FingerprintScope): ScopeTests {
     schemaOnly: scope.schemaOnly ?? false,
     tablesSelected,
     ignored,
+    ignoredExtension: (schema) => ignored(schema) || (scope.ignoreExtensionSchemas ?? []).includes(schema),
     schema: (schema) => !tablesSelected && schemaTest(schema),
     relation: (schema, name, visible) =>
       schemaTest(schema) &&
@@ -589,7 +597,7 @@ async function readFingerprint(
       `SELECT e.extname AS name, e.extversion AS version, n.nspname AS schema
          FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace`,
     )) {
-      if (!scope.ignored(row.schema)) extensions.set(row.name, row.version);
+      if (!scope.ignoredExtension(row.schema)) extensions.set(row.name, row.version);
     }
 
     const CAST_METHODS: Record<string, string> = { b: "binary", i: "inout" };

@@ -1,13 +1,13 @@
-/** The supabase preset's scope, extension choice and role filter, as pure functions. */
+/** The supabase preset's scope, platform extensions and role filter, as pure functions. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { emptyScope } from "../../src/domain/dump-plan.js";
+import { buildPgDumpArgs, emptyScope } from "../../src/domain/dump-plan.js";
 import { filterRolesSql, roleStatements } from "../../src/domain/roles-sql.js";
 import {
   applyPreset,
   isPlatformRoleError,
+  isPlatformExtensionSchema,
   isReservedRole,
-  supabaseExtensionArgs,
 } from "../../src/domain/supabase-preset.js";
 
 describe("supabase preset scope", () => {
@@ -43,21 +43,25 @@ describe("supabase preset scope", () => {
     );
   });
 
-  test("keeps the extensions of dumped schemas only, and never an empty list", () => {
+  test("passes no --extension filter (it would drop large objects, casts, default privileges, ...)", () => {
+    const args = buildPgDumpArgs({
+      scope: applyPreset("supabase", emptyScope()),
+      snapshot: undefined,
+      extraArgs: [],
+    });
     assert.deepEqual(
-      supabaseExtensionArgs([
-        { name: "uuid-ossp", schema: "extensions" },
-        { name: "pg_graphql", schema: "graphql" },
-        { name: "pg_cron", schema: "pg_catalog" },
-        { name: "supabase_vault", schema: "vault" },
-        { name: "postgis", schema: "public" },
-        { name: "timescaledb", schema: "_timescaledb_catalog" },
-      ]),
-      ['--extension="postgis"', '--extension="uuid-ossp"'],
+      args.filter((arg) => /^--(extension|schema|table)=|^-[ent]/.test(arg)),
+      [],
     );
-    assert.deepEqual(supabaseExtensionArgs([{ name: "pg_graphql", schema: "graphql" }]), [
-      '--extension="plpgsql"',
-    ]);
+    assert.ok(args.includes("--exclude-schema=graphql"));
+    assert.ok(args.includes("--exclude-table-data=auth.schema_migrations"));
+  });
+
+  test("platform extensions: those in pg_catalog or a platform schema", () => {
+    for (const schema of ["pg_catalog", "graphql", "vault", "pgsodium", "_timescaledb_catalog"])
+      assert.ok(isPlatformExtensionSchema(schema), schema);
+    for (const schema of ["extensions", "public", "auth", "my_schema"])
+      assert.ok(!isPlatformExtensionSchema(schema), schema);
   });
 
   test("reserved roles: the platform's and pg_*, not the API roles", () => {

@@ -43,7 +43,8 @@ ALTER ROLE authenticated SET statement_timeout = '8s';
 ALTER ROLE authenticator SET statement_timeout = '8s';
 `;
 
-const SCHEMA_SQL = `
+/** What the platform sets up in every project: its schemas, tables, functions and grants. */
+const PLATFORM_SQL = `
 CREATE SCHEMA extensions;
 CREATE EXTENSION "uuid-ossp" WITH SCHEMA extensions;
 CREATE FUNCTION extensions.grant_api_access() RETURNS event_trigger LANGUAGE plpgsql AS $$
@@ -92,7 +93,6 @@ ALTER TABLE storage.buckets OWNER TO supabase_storage_admin;
 ALTER TABLE storage.objects OWNER TO supabase_storage_admin;
 ALTER TABLE storage.migrations OWNER TO supabase_storage_admin;
 ALTER TABLE storage.objects ENABLE ROW LEVEL SECURITY;
-CREATE POLICY "own objects" ON storage.objects FOR SELECT TO authenticated USING (owner = auth.uid());
 GRANT ALL ON storage.objects TO anon, authenticated, service_role;
 
 CREATE SCHEMA realtime;
@@ -107,7 +107,11 @@ CREATE TABLE supabase_migrations.schema_migrations (version text PRIMARY KEY, st
 CREATE SCHEMA supabase_functions AUTHORIZATION supabase_admin;
 CREATE TABLE supabase_functions.hooks (id bigserial PRIMARY KEY, hook_table_id int NOT NULL, hook_name text NOT NULL);
 CREATE TABLE supabase_functions.migrations (version text PRIMARY KEY);
+`;
 
+/** The user's own schema, leaning on the platform's. */
+const USER_SQL = `
+CREATE POLICY "own objects" ON storage.objects FOR SELECT TO authenticated USING (owner = auth.uid());
 CREATE TABLE public.profiles (
   id uuid PRIMARY KEY REFERENCES auth.users(id) ON DELETE CASCADE,
   username text,
@@ -197,6 +201,36 @@ export const IMITATED_DROPPED_TABLES = [
 export async function createSupabaseLayout(cluster: Cluster, name: string): Promise<void> {
   await cluster.sql("postgres", ROLES_SQL);
   await cluster.createDatabase(name);
-  await cluster.sql(name, SCHEMA_SQL);
+  await cluster.sql(name, PLATFORM_SQL);
+  await cluster.sql(name, USER_SQL);
   await cluster.sql(name, DATA_SQL);
+}
+
+/**
+ * A new, empty project: the platform's roles and schemas only, in database `name`, and the role a
+ * Supabase project gives its user, standing in for its `postgres`: not a superuser, owner of the
+ * database, BYPASSRLS, all privileges on the auth, storage and supabase_functions tables, a member of the storage admin
+ * (so it may add policies to storage.objects), and allowed to set session_replication_role (what
+ * Supabase's supautils allows; PostgreSQL 15's GRANT SET ON PARAMETER here).
+ */
+export async function createSupabaseProject(
+  cluster: Cluster,
+  name: string,
+  user = { name: "project_admin", password: "project-admin-pw" },
+): Promise<void> {
+  await cluster.sql("postgres", ROLES_SQL);
+  await cluster.sql(
+    "postgres",
+    `CREATE ROLE ${user.name} LOGIN PASSWORD '${user.password}' NOSUPERUSER CREATEROLE CREATEDB BYPASSRLS;
+     GRANT anon, authenticated, service_role, supabase_storage_admin TO ${user.name};
+     GRANT SET ON PARAMETER session_replication_role TO ${user.name};`,
+  );
+  await cluster.sql("postgres", `CREATE DATABASE ${name} OWNER ${user.name}`);
+  await cluster.sql(name, PLATFORM_SQL);
+  await cluster.sql(
+    name,
+    `GRANT USAGE ON SCHEMA auth, storage, supabase_functions, extensions TO ${user.name};
+     GRANT ALL ON ALL TABLES IN SCHEMA auth, storage, supabase_functions TO ${user.name};
+     GRANT ALL ON ALL SEQUENCES IN SCHEMA auth, storage, supabase_functions TO ${user.name};`,
+  );
 }

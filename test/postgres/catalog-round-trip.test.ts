@@ -112,7 +112,7 @@ describe("restored by a superuser onto a vanilla cluster", () => {
       const comparison = diffCatalog(fingerprint, restored, DEFAULT_CONDITIONS);
       for (const line of lines(comparison)) t.diagnostic(line);
       assert.equal(comparison.failures, 0, lines(comparison).join("\n"));
-      // What remains are the database's settings, which pg_dump archives only with --create.
+      // What remains are the database's settings, which pg_restore applies only with --create.
       for (const difference of comparison.differences) {
         assert.equal(difference.reason, REASONS.databaseSettings, formatDifference(difference));
       }

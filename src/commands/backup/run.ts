@@ -20,7 +20,7 @@ import {
   type Manifest,
   type TableCount,
 } from "../../domain/manifest.js";
-import { isReservedRole, supabaseExtensionArgs, type Preset } from "../../domain/supabase-preset.js";
+import { isReservedRole, type Preset } from "../../domain/supabase-preset.js";
 import type { CatalogFingerprint } from "../../domain/catalog-diff.js";
 import { provenanceFromEnv } from "../../domain/provenance.js";
 import { parseRecipient, passphraseRecipient, type Recipient } from "../../crypto/age/index.js";
@@ -33,7 +33,6 @@ import { exportSnapshot } from "../../postgres/snapshot.js";
 import { createArchiveTap, type ArchiveSummary } from "../../postgres/archive/index.js";
 import { takeCatalogFingerprint } from "../../postgres/catalog-fingerprint.js";
 import { fingerprintScopeFor } from "../../postgres/catalog-check.js";
-import { listExtensions } from "../../postgres/extensions.js";
 import { dumpRoles } from "../../postgres/roles.js";
 import { putRolesObject } from "../roles-object.js";
 import { liveBytes, startProgress } from "../progress.js";
@@ -140,7 +139,6 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     const dumpName = dumpFileName(encrypted, formatCompression(compression));
     // Read before the dump starts: a failure here leaves nothing behind to take back.
     const preset = settings.preset ?? "none";
-    const presetArgs = preset === "supabase" ? supabaseExtensionArgs(await listExtensions(client)) : [];
     const roles = settings.includeRoles
       ? await dumpRoles({
           pgDump,
@@ -153,7 +151,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     const snapshot = await exportSnapshot(client);
     let catalog: CatalogFingerprint | undefined;
     try {
-      catalog = await fingerprintInSnapshot(client, settings, preset, presetArgs.length > 0);
+      catalog = await fingerprintInSnapshot(client, settings, preset);
     } catch (error) {
       await snapshot.release().catch(() => undefined);
       throw error;
@@ -161,7 +159,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     const args = buildPgDumpArgs({
       scope: settings.scope,
       snapshot: snapshot.id,
-      extraArgs: [...settings.extraArgs, ...presetArgs],
+      extraArgs: settings.extraArgs,
     });
     const writer = target.beginBackup(settings.label, backupId, { retention });
     log.info(`Backing up into ${writer.url}/${settings.label}/${backupId}/${dumpName}`);
@@ -282,12 +280,10 @@ async function fingerprintInSnapshot(
   client: pg.Client,
   settings: BackupSettings,
   preset: Preset,
-  extensionFilters: boolean,
 ): Promise<CatalogFingerprint | undefined> {
   const { scope } = settings;
   if (scope.dataOnly) return undefined;
-  // pg_dump's --extension turns off everything outside schemas, as -n and -t do.
-  const fingerprintScope = fingerprintScopeFor(scope, preset, extensionFilters ? false : undefined);
+  const fingerprintScope = fingerprintScopeFor(scope, preset);
   const sequenceReader = scope.schemaOnly ? undefined : await connect(settings.databaseUrl);
   try {
     return await takeCatalogFingerprint(client, fingerprintScope, sequenceReader ? { sequenceReader } : {});

@@ -13,7 +13,12 @@ import type pg from "pg";
 import type { DatabaseUrl } from "../../domain/database-url.js";
 import { describeError, InputError, OperationError } from "../../domain/errors.js";
 import { dumpArtifact, rolesArtifact, type Manifest, type TableCount } from "../../domain/manifest.js";
-import { isPlatformRoleError } from "../../domain/supabase-preset.js";
+import {
+  classifyRestoreErrors,
+  readRestoreErrors,
+  restoreErrorFailures,
+  toleratedErrorLines,
+} from "../../domain/restore-errors.js";
 import type { CatalogFingerprint } from "../../domain/catalog-diff.js";
 import {
   catalogWarnings,
@@ -438,21 +443,9 @@ async function restoreAndCheck(
   }
   const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
 
-  // A Supabase dump names the platform's roles (owners, grants), which a plain server lacks.
-  const restoreErrors = outcome.errors.filter(
-    (error) =>
-      !settings.tolerate.some((pattern) => pattern.test(error)) &&
-      !(manifest.preset === "supabase" && isPlatformRoleError(error)),
-  );
-  const toleratedErrors = outcome.errors.filter((error) => !restoreErrors.includes(error));
-  if (restoreErrors.length > 0) {
-    failures.push(`pg_restore reported ${restoreErrors.length} error(s): ${restoreErrors[0]}`);
-  } else if (outcome.exitCode !== 0 && outcome.errors.length === 0) {
-    failures.push(
-      `pg_restore exited with status ${outcome.exitCode}: ${outcome.log.trim().split("\n").at(-1) ?? ""}`,
-    );
-  }
-
+  // pg_restore's errors are judged once the catalog comparison knows what was lost; their
+  // failures go first, as before.
+  const errorFailuresAt = failures.length;
   const client = await connect(context.target, "scratch-database-url");
   try {
     const mismatches = await compareRowCounts(client, manifest.tables);
@@ -474,6 +467,14 @@ async function restoreAndCheck(
         deps.log,
       );
     }
+    const classified = classifyRestoreErrors(readRestoreErrors(outcome.log), {
+      tolerate: settings.tolerate,
+      preset: manifest.preset ?? "none",
+      differences: context.catalog.differences,
+    });
+    failures.splice(errorFailuresAt, 0, ...restoreErrorFailures(classified, outcome.exitCode, outcome.log));
+    const restoreErrors = classified.filter((e) => e.verdict === "lost" || e.verdict === "unexplained");
+    const toleratedErrors = toleratedErrorLines(classified);
     // Before the assertions and the command too: they see the copy as it was restored.
     const checks = await context.richer(client, restoreSeconds, new Set(mismatches.map((m) => m.table)));
     failures.push(...checks.failures);
@@ -499,7 +500,7 @@ async function restoreAndCheck(
       mode,
       tablesChecked: manifest.tables.length,
       mismatches,
-      restoreErrors,
+      restoreErrors: restoreErrors.map((e) => e.text),
       toleratedErrors,
       assertions,
       run,
