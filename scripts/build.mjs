@@ -26,6 +26,7 @@ const entries = {
   "restore-test": "src/actions/restore-test/index.ts",
   prune: "src/actions/prune/index.ts",
   "restore-db": "src/actions/restore-db/index.ts",
+  "restore-files": "src/actions/restore-files/index.ts",
   cli: "src/cli/index.ts",
 };
 rmSync(join(out, "dist"), { recursive: true, force: true });

@@ -10,6 +10,7 @@ import { listCommand } from "./list/definition.js";
 import { pruneCommand } from "./prune/definition.js";
 import { restoreTestCommand } from "./restore-test/definition.js";
 import { restoreCommand } from "./restore/definition.js";
+import { restoreFilesCommand } from "./restore-files/definition.js";
 import { verifyCommand } from "./verify/definition.js";
 
 export const COMMAND_DEFINITIONS: readonly AnyCommand[] = [
@@ -19,6 +20,7 @@ export const COMMAND_DEFINITIONS: readonly AnyCommand[] = [
   verifyCommand,
   restoreTestCommand,
   restoreCommand,
+  restoreFilesCommand,
   doctorCommand,
   keygenCommand,
 ];

@@ -70,8 +70,8 @@ export interface Digest {
 }
 
 /** What an artifact is. A reader refuses kinds it does not know (a newer Lifeboat wrote them). */
-export type ArtifactKind = "dump" | "roles";
-export const ARTIFACT_KINDS: readonly ArtifactKind[] = ["dump", "roles"];
+export type ArtifactKind = "dump" | "roles" | "files";
+export const ARTIFACT_KINDS: readonly ArtifactKind[] = ["dump", "roles", "files"];
 
 interface ArtifactBase {
   /** The object's name in the backup folder, e.g. "dump.age"; its key is `<label>/<id>/<name>`. */
@@ -103,7 +103,38 @@ export interface RolesArtifact extends ArtifactBase {
   count: number;
 }
 
-export type Artifact = DumpArtifact | RolesArtifact;
+/**
+ * One files source (docs/files.md): a pax tar whose last entry is its index, compressed and
+ * encrypted like the dump. Only counts and digests here: file names stay in the encrypted index.
+ */
+export interface FilesArtifact extends ArtifactBase {
+  kind: "files";
+  /** The source as given, without credentials: `s3://bucket/prefix`, `s3://*` or a directory. */
+  source: string;
+  /** Regular files stored (changed ones included). */
+  files: number;
+  directories: number;
+  symlinks: number;
+  /** Bytes of file content stored. */
+  bytes: number;
+  /** sha256 of the archive's index entry, which verify compares before trusting the index. */
+  indexSha256: string;
+  /** Files that changed or vanished while read (stored as the index records them). */
+  changed: number;
+  /** With the supabase preset: storage.objects rows in the dump's snapshot against the files read. */
+  storageObjects?: StorageObjectsCheck;
+}
+
+export interface StorageObjectsCheck {
+  rows: number;
+  matched: number;
+  /** Rows whose object is not in the archive. */
+  missingFiles: number;
+  /** Objects in the archive without a row. */
+  filesWithoutRow: number;
+}
+
+export type Artifact = DumpArtifact | RolesArtifact | FilesArtifact;
 
 export interface Manifest {
   /** Always the current version in memory: older manifests are normalised when parsed. */
@@ -164,6 +195,10 @@ export function dumpArtifact(manifest: Manifest): DumpArtifact {
   const dump = manifest.artifacts.find((artifact): artifact is DumpArtifact => artifact.kind === "dump");
   if (!dump) throw new Error(`manifest of ${manifest.label}/${manifest.backupId} lists no dump artifact`);
   return dump;
+}
+
+export function filesArtifacts(manifest: Manifest): FilesArtifact[] {
+  return manifest.artifacts.filter((artifact): artifact is FilesArtifact => artifact.kind === "files");
 }
 
 export function rolesArtifact(manifest: Manifest): RolesArtifact | undefined {
@@ -279,9 +314,21 @@ function artifactsProblems(artifacts: unknown): string[] {
     if (entry.kind === "roles" && !Number.isSafeInteger((entry as Partial<RolesArtifact>).count)) {
       problems.push(`${where}.count`);
     }
+    if (entry.kind === "files")
+      problems.push(...filesArtifactProblems(entry as Partial<FilesArtifact>, where));
   }
   const dumps = (artifacts as Partial<Artifact>[]).filter((entry) => entry?.kind === "dump").length;
   if (dumps !== 1) problems.push(`artifacts: ${dumps} of kind dump, expected 1`);
+  return problems;
+}
+
+function filesArtifactProblems(entry: Partial<FilesArtifact>, where: string): string[] {
+  const counts = ["files", "directories", "symlinks", "bytes", "changed"] as const;
+  const problems = counts
+    .filter((field) => !Number.isSafeInteger(entry[field]) || (entry[field] ?? -1) < 0)
+    .map((field) => `${where}.${field}`);
+  if (typeof entry.source !== "string") problems.push(`${where}.source`);
+  if (!SHA256.test(String(entry.indexSha256))) problems.push(`${where}.indexSha256`);
   return problems;
 }
 

@@ -14,12 +14,14 @@ import type { RestoreTestResult } from "../commands/restore-test/run.js";
 import type { VerifyResult } from "../commands/verify/run.js";
 import { describeError, LifeboatError } from "../domain/errors.js";
 import { formatDifference } from "../domain/catalog-diff.js";
+import { filesArtifacts } from "../domain/manifest.js";
 import { catalogWarnings } from "../postgres/catalog-check.js";
 import { formatAge, formatBytes } from "./format.js";
 import type { History } from "./history.js";
 import { formatPruneTotals, formatStarted } from "./prune-report.js";
 
-export type ReportAction = "backup-db" | "verify-backup" | "restore-test" | "prune" | "restore-db";
+export type ReportAction =
+  "backup-db" | "verify-backup" | "restore-test" | "prune" | "restore-db" | "restore-files";
 export type Verdict = "pass" | "warn" | "fail";
 
 export interface Fact {
@@ -97,6 +99,21 @@ export function encryptionText(manifest: BackupResult["manifest"]): string {
     : `age, ${manifest.encryption.recipients.length} recipient(s)`;
 }
 
+/** One line per files source: counts only (file names stay in the encrypted index). */
+function filesSections(manifest: BackupResult["manifest"]): { title: string; text: string }[] {
+  const sources = filesArtifacts(manifest);
+  if (sources.length === 0) return [];
+  const lines = sources.map((source) => {
+    const check = source.storageObjects;
+    const storage = check
+      ? `; storage.objects: ${check.matched} matched, ${check.missingFiles} rows without an object, ${check.filesWithoutRow} objects without a row`
+      : "";
+    const changed = source.changed > 0 ? `, ${source.changed} changed while read` : "";
+    return `- \`${source.source}\`: ${source.files} files, ${formatBytes(source.bytes)} (${source.name}, ${formatBytes(source.stored.bytes)} stored${changed})${storage}`;
+  });
+  return [{ title: "Files", text: lines.join("\n") }];
+}
+
 export function buildBackupReport(
   result: BackupResult,
   context: ReportContext & { storageUrl: string },
@@ -126,6 +143,7 @@ export function buildBackupReport(
         title: "Source",
         text: `PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``,
       },
+      ...filesSections(manifest),
     ],
     runUrl: context.runUrl,
     history: null,
@@ -155,6 +173,9 @@ export function buildVerifyReport(result: VerifyResult, context: ReportContext):
       ...(result.tablesListed === undefined
         ? []
         : [{ label: "Tables in archive", value: String(result.tablesListed) }]),
+      ...(result.filesChecked === undefined
+        ? []
+        : [{ label: "Files checked", value: String(result.filesChecked) }]),
     ],
     failures: result.failures,
     warnings,
@@ -383,6 +404,7 @@ const ACTION_WORD: Record<ReportAction, string> = {
   "restore-test": "restore-test",
   prune: "prune",
   "restore-db": "restore",
+  "restore-files": "restore-files",
 };
 
 /**

@@ -17,8 +17,11 @@ import { applyPreset } from "../domain/supabase-preset.js";
 import { isGiven, readOptions, type OptionValues } from "./read-option.js";
 import { checkRules, type Rule } from "./rules.js";
 import { OPTIONS } from "./spec.js";
+import { parseFilesSource } from "../files/source-spec.js";
 import type {
   BackupSettings,
+  FilesSettings,
+  RestoreFilesSettings,
   DecryptionKeys,
   EncryptionSettings,
   PgClientSettings,
@@ -160,6 +163,26 @@ const BACKUP = {
   objectLockDays: OPTIONS.objectLockDays,
 };
 
+const FILES_S3 = {
+  endpoint: OPTIONS.filesS3Endpoint,
+  region: OPTIONS.filesS3Region,
+  forcePathStyle: OPTIONS.filesS3ForcePathStyle,
+};
+
+const FILES = {
+  sources: OPTIONS.files,
+  onChange: OPTIONS.filesOnChange,
+  storageObjectsMismatch: OPTIONS.storageObjectsMismatch,
+};
+
+/** --files and its options; each source's form is checked here, its reachability by backup's preflight. */
+export function parseFilesSettings(raw: RawOptions): FilesSettings {
+  const v = readOptions(raw, FILES);
+  // Relative directories resolve at run time against the working directory; here only the form.
+  for (const source of v.sources) parseFilesSource(source, { cwd: "/", input: OPTIONS.files.name });
+  return { ...v, s3: readOptions(raw, FILES_S3) };
+}
+
 type BackupValues = OptionValues<typeof BACKUP> & {
   storage: StorageSettings;
   /** s3-checksums given by the user, not taken by default. */
@@ -238,6 +261,7 @@ export function parseBackupSettings(raw: RawOptions): BackupSettings {
     preset: v.preset,
     // auto: the roles belong to a Supabase dump, not to a plain one.
     includeRoles: v.includeRoles === "auto" ? v.preset === "supabase" : v.includeRoles,
+    files: parseFilesSettings(raw),
   };
 }
 
@@ -460,5 +484,56 @@ export function parseRestoreSettings(raw: RawOptions): RestoreSettings {
     ...v,
     confirm: v.confirm!,
     safetyLabel: v.safetyLabel ?? defaultSafetyLabel(storage.label),
+  };
+}
+
+const RESTORE_FILES = {
+  source: OPTIONS.filesSource,
+  to: OPTIONS.filesTo,
+  // Required, but its error names the target, so the check below says it is missing.
+  confirm: { ...OPTIONS.confirm, required: false },
+  overwrite: OPTIONS.overwrite,
+};
+
+/**
+ * What `confirm` must say for a target: the bucket of an s3:// target, else the directory as
+ * given or resolved. Pure, so the settings reader and the command agree.
+ */
+export function restoreFilesConfirmations(to: string, cwd: string): { expected: string; accepted: string[] } {
+  const target = parseFilesSource(to, { cwd, input: OPTIONS.filesTo.name });
+  if (target.kind === "s3") return { expected: target.bucket, accepted: [target.bucket] };
+  return { expected: to.trim(), accepted: [to.trim(), target.path] };
+}
+
+export function parseRestoreFilesSettings(raw: RawOptions): RestoreFilesSettings {
+  const v = readOptions(raw, RESTORE_FILES);
+  const storage = parseStorageSettings(raw);
+  if (/^s3:\/\/\*\/*$/i.test(v.to.trim())) {
+    throw new InputError(`--to "${v.to}": expected one bucket (s3://BUCKET[/PREFIX]) or a directory`, {
+      input: OPTIONS.filesTo.name,
+    });
+  }
+  const { expected, accepted } = restoreFilesConfirmations(v.to, process.cwd());
+  if (v.confirm === undefined) {
+    throw new InputError(
+      `--confirm: required; expected "${expected}" (the target named by --to), typed out to confirm that files are written there`,
+      { input: OPTIONS.confirm.name },
+    );
+  }
+  if (!accepted.includes(v.confirm)) {
+    throw new InputError(
+      `--confirm "${v.confirm}": expected "${expected}" (the target named by --to); nothing was restored`,
+      { input: OPTIONS.confirm.name },
+    );
+  }
+  return {
+    ...storage,
+    backup: readOptions(raw, { backup: OPTIONS.backup }).backup,
+    keys: parseDecryptionKeys(raw),
+    source: v.source,
+    to: v.to.trim(),
+    confirm: v.confirm,
+    overwrite: v.overwrite,
+    filesS3: readOptions(raw, FILES_S3),
   };
 }

@@ -47,6 +47,22 @@ export interface DecryptionKeys {
   passphrase: string | undefined;
 }
 
+/** The files sources' own S3 connection (files-s3-*); credentials come from the environment. */
+export interface FilesS3Settings {
+  endpoint: string | undefined;
+  region: string | undefined;
+  forcePathStyle: boolean;
+}
+
+/** --files and what goes with it (docs/files.md). */
+export interface FilesSettings {
+  /** The sources as given: s3://BUCKET[/PREFIX], s3://* or a directory (resolved at run time). */
+  sources: string[];
+  s3: FilesS3Settings;
+  onChange: "fail" | "warn";
+  storageObjectsMismatch: "warn" | "fail";
+}
+
 export interface BackupSettings extends StorageSettings, PgClientSettings {
   /** S3 Object Lock on the dump and manifest: retention mode and days. */
   objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; days: number } | undefined;
@@ -59,6 +75,8 @@ export interface BackupSettings extends StorageSettings, PgClientSettings {
   preset?: Preset;
   /** Also store the roles object (roles.sql.age); absent means false. */
   includeRoles?: boolean;
+  /** Files sources stored beside the dump; absent means none. */
+  files?: FilesSettings;
 }
 
 export interface PruneSettings extends StorageSettings {
@@ -103,4 +121,17 @@ export interface RestoreSettings extends StorageSettings, PgClientSettings {
   clean: boolean;
   noOwner: boolean;
   noPrivileges: boolean;
+}
+
+export interface RestoreFilesSettings extends StorageSettings {
+  backup: string;
+  keys: DecryptionKeys;
+  /** A files artifact's number (1 for files-1...) or its source text; undefined: the only one. */
+  source: string | undefined;
+  /** s3://BUCKET[/PREFIX] or a directory, as given. */
+  to: string;
+  confirm: string;
+  overwrite: boolean;
+  s3: S3Settings;
+  filesS3: FilesS3Settings;
 }

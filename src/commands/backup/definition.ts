@@ -1,4 +1,5 @@
 /** backup (the backup-db action): dump, compress, encrypt and store a database, manifest last. */
+import { filesArtifacts } from "../../domain/manifest.js";
 import { buildBackupReport } from "../../report/report.js";
 import { parseBackupSettings } from "../../settings/settings.js";
 import { commandSpec } from "../../settings/spec.js";
@@ -31,6 +32,15 @@ export const backupCommand: CommandDefinition<BackupSettings, BackupResult> = {
     durationSeconds: result.durationSeconds,
     tables: result.manifest.tables.length,
     totalRows: result.manifest.totalRows,
+    files: filesArtifacts(result.manifest).map((artifact) => ({
+      source: artifact.source,
+      name: artifact.name,
+      files: artifact.files,
+      bytes: artifact.bytes,
+      storedBytes: artifact.stored.bytes,
+      changed: artifact.changed,
+      ...(artifact.storageObjects ? { storageObjects: artifact.storageObjects } : {}),
+    })),
   }),
   report: (result, context) => buildBackupReport(result, { ...context, label: result.label }),
 };

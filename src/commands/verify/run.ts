@@ -14,6 +14,7 @@ import type { CheckedArtifact, CheckKind } from "../../repository/check-record.j
 import { readArtifact, type ArtifactRead } from "../../repository/read-artifact.js";
 import type { VerifySettings } from "../../settings/types.js";
 import type { Store } from "../../storage/store.js";
+import { archiveProblems, verifyArchiveSink } from "../../files/verify-archive.js";
 import type { Logger } from "../logger.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 
@@ -24,6 +25,8 @@ export interface VerifyResult {
   backupAgeSeconds: number;
   storedBytes: number;
   tablesListed: number | undefined;
+  /** Files checked against their archives' indexes (deep verify of a backup with --files sources). */
+  filesChecked: number | undefined;
   failures: string[];
   warnings: string[];
   checkKey: string;
@@ -59,6 +62,7 @@ export async function runVerify(
   const reads: ArtifactRead[] = [];
   const dump = dumpArtifact(manifest);
   let tablesListed: number | undefined;
+  let filesChecked: number | undefined;
   // One loop over the artifacts: the listing's size first (cheap), then the bytes themselves.
   for (const artifact of manifest.artifacts) {
     const listed = folder.objects.find((object) => object.key === repository.artifactKey(manifest, artifact));
@@ -69,11 +73,21 @@ export async function runVerify(
       if (artifact !== dump) continue;
     }
     const listing = artifact === dump && pgRestore ? listArchive(pgRestore) : undefined;
+    // A files archive is read through and every file checked against its index (docs/files.md).
+    const archive =
+      artifact.kind === "files" && identities
+        ? verifyArchiveSink({ expectedIndexSha256: artifact.indexSha256 })
+        : undefined;
     const read = await readArtifact(repository, manifest, artifact, identities, {
-      ...(listing ? { sink: listing.sink } : {}),
+      ...(listing ? { sink: listing.sink } : archive ? { sink: archive.sink } : {}),
     });
     reads.push(read);
     failures.push(...read.problems.filter((problem) => !failures.includes(problem)));
+    if (archive && artifact.kind === "files" && read.problems.length === 0) {
+      const checked = await archive.result;
+      failures.push(...archiveProblems(artifact, checked));
+      filesChecked = (filesChecked ?? 0) + checked.files;
+    }
     if (listing) {
       try {
         const text = await listing.listing;
@@ -109,6 +123,7 @@ export async function runVerify(
           plaintextBytes: dumpRead?.plaintext?.bytes ?? null,
           plaintextSha256: dumpRead?.plaintext?.sha256 ?? null,
           tablesListed: tablesListed ?? null,
+          filesChecked: filesChecked ?? null,
         },
       },
       now,
@@ -125,6 +140,7 @@ export async function runVerify(
     backupAgeSeconds: Math.round((now.getTime() - Date.parse(manifest.startedAt)) / 1000),
     storedBytes: dump.stored.bytes,
     tablesListed,
+    filesChecked,
     failures,
     warnings: gates.warnings,
     checkKey,
