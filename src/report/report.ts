@@ -256,6 +256,14 @@ export function buildRestoreTestReport(result: RestoreTestResult, context: Repor
       { label: "Backup", value: result.backupId },
       { label: "Restore", value: `${seconds(result.restoreSeconds)} (${result.mode})` },
       { label: "Tables checked", value: String(result.tablesChecked) },
+      ...(result.files
+        ? [
+            {
+              label: "Files checked",
+              value: `${result.files.files} in ${result.files.sources} source(s), ${formatBytes(result.files.bytes)}`,
+            },
+          ]
+        : []),
       { label: "Mismatches", value: String(result.mismatches.length) },
       {
         label: "Catalog",

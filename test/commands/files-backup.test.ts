@@ -407,3 +407,40 @@ describe("backup --files with the supabase preset: storage.objects", () => {
     for (const folder of folders) assert.equal(existsSync(join(label, folder, "manifest.json")), false);
   });
 });
+
+describe("restore-test with files sources", () => {
+  test("restores the database and checks every file against its index, counted beside the tables", async () => {
+    const storage = join(work, "restore-test-store");
+    const backup = await runCli(
+      ["backup", "--storage", storage, "--label", "rt", "--recipient", recipient, "--files", tree, "--json"],
+      { env: env() },
+    );
+    assert.equal(backup.code, 0, backup.stderr);
+    const run = await runCli(
+      [
+        "restore-test",
+        "--storage",
+        storage,
+        "--label",
+        "rt",
+        "--identity-file",
+        identityFile,
+        "--scratch-database-url",
+        cluster.url("postgres"),
+        "--json",
+      ],
+      { env: { PATH: process.env.PATH } },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.json.passed, true);
+    assert.deepEqual(
+      (run.json.files as { sources: number; files: number }) && { ...(run.json.files as object) },
+      {
+        sources: 1,
+        files: 6,
+        bytes: (run.json.files as { bytes: number }).bytes,
+      },
+    );
+    assert.ok((run.json.files as { bytes: number }).bytes > 70_000);
+  });
+});

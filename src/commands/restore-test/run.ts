@@ -45,6 +45,7 @@ import { BackupRepository } from "../../repository/backup-repository.js";
 import type { CheckedArtifact } from "../../repository/check-record.js";
 import { openArtifactRead, readDigests } from "../../repository/read-artifact.js";
 import type { Logger } from "../logger.js";
+import { checkFilesArtifacts } from "../files-check.js";
 import { applyRolesObject } from "../roles-object.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 
@@ -72,6 +73,8 @@ export interface RestoreTestResult {
   pgRestoreLog: string;
   /** The backup's roles object applied before the restore: roles created, roles already there. */
   roles: AppliedRoles | null;
+  /** The backup's files sources read through, every file checked against its index; null when none. */
+  files?: { sources: number; files: number; bytes: number } | null;
   catalog: CatalogResult;
   checkKey: string;
 }
@@ -109,8 +112,10 @@ export async function runRestoreTest(
   const failures: string[] = [];
   const checked: CheckedArtifact[] = [];
   let result:
-    Omit<RestoreTestResult, "checkKey" | "passed" | "kept" | "failures" | "roles" | "catalog"> | undefined;
+    | Omit<RestoreTestResult, "checkKey" | "passed" | "kept" | "failures" | "roles" | "catalog" | "files">
+    | undefined;
   let roles: AppliedRoles | null = null;
+  let files: RestoreTestResult["files"] = null;
   const usable = usableCatalog(manifest);
   const source = "catalog" in usable ? usable.catalog : undefined;
   const catalog: CatalogResult = {
@@ -186,6 +191,16 @@ export async function runRestoreTest(
         catalog,
       },
     );
+    // The backup's files sources, each archive read through and every file checked against its index.
+    const filesCheck = await checkFilesArtifacts(repository, manifest, identities);
+    if (filesCheck) {
+      files = { sources: filesCheck.sources, files: filesCheck.files, bytes: filesCheck.bytes };
+      failures.push(...filesCheck.problems);
+      checked.push(...filesCheck.checked);
+      log.info(
+        `Files: ${filesCheck.files} files in ${filesCheck.sources} source(s) checked against their indexes`,
+      );
+    }
   } catch (error) {
     if (error instanceof InputError) {
       await dropScratchDatabase(admin, database).catch(() => undefined);
@@ -222,6 +237,7 @@ export async function runRestoreTest(
     failures,
     pgRestoreLog: result?.pgRestoreLog ?? "",
     roles,
+    files,
     catalog,
   };
   const checkKey = await repository.writeCheckRecord(
@@ -246,6 +262,7 @@ export async function runRestoreTest(
         assertions: full.assertions,
         run: full.run,
         roles: full.roles,
+        files: full.files,
         catalog: {
           compared: catalog.compared,
           notices: catalog.notices,
