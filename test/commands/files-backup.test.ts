@@ -437,3 +437,23 @@ describe("restore-test with files sources", () => {
     assert.ok(files.bytes > 70_000);
   });
 });
+
+describe("prune with files sources", () => {
+  test("a pruned backup's files artifacts go with its dump and manifest", async () => {
+    const storage = join(work, "prune-store");
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 1100)); // ids have whole seconds
+      const run = await runCli(
+        ["backup", "--storage", storage, "--label", "p", "--recipient", recipient, "--files", tree, "--json"],
+        { env: env() },
+      );
+      assert.equal(run.code, 0, run.stderr);
+      ids.push(run.json.backupId as string);
+    }
+    assert.ok(readdirSync(join(storage, "p", ids[0]!)).includes("files-1.tar.zst.age"));
+    const prune = await runCli(["prune", "--storage", storage, "--label", "p", "--keep-last", "1"]);
+    assert.equal(prune.code, 0, prune.stderr);
+    assert.deepEqual(readdirSync(join(storage, "p")), [ids[1]]);
+  });
+});
