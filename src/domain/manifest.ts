@@ -144,7 +144,8 @@ export interface Manifest {
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;
-  source: {
+  /** The database; absent in a files-only backup (--no-database), as are `dump` and the pg_dump facts. */
+  source?: {
     /** server_version as the server reports it, e.g. "15.18 (Debian 15.18-0+deb12u1)". */
     serverVersion: string;
     serverVersionNum: number;
@@ -156,12 +157,12 @@ export interface Manifest {
   tool: {
     name: "lifeboat";
     version: string;
-    pgDumpVersion: string;
+    pgDumpVersion?: string;
     /** pg_dump's arguments, connection excepted (it travels in the environment, never here). */
-    pgDumpArgs: string[];
+    pgDumpArgs?: string[];
   };
   /** The database dump's facts; its bytes are the artifact of kind "dump". */
-  dump: {
+  dump?: {
     format: "custom";
     /** pg_dump's own compression inside the archive: "none" since Lifeboat compresses (the artifact's). */
     compression: string;
@@ -190,11 +191,25 @@ export interface Manifest {
 const SHA256 = /^[0-9a-f]{64}$/;
 const NAME = /^[A-Za-z0-9._-]+$/;
 
-/** The database dump: every manifest so far has exactly one. */
+/** The database dump: every manifest has exactly one, except a files-only backup's (none). */
 export function dumpArtifact(manifest: Manifest): DumpArtifact {
-  const dump = manifest.artifacts.find((artifact): artifact is DumpArtifact => artifact.kind === "dump");
+  const dump = findDumpArtifact(manifest);
   if (!dump) throw new Error(`manifest of ${manifest.label}/${manifest.backupId} lists no dump artifact`);
   return dump;
+}
+
+export function findDumpArtifact(manifest: Manifest): DumpArtifact | undefined {
+  return manifest.artifacts.find((artifact): artifact is DumpArtifact => artifact.kind === "dump");
+}
+
+/**
+ * The size a backup is judged by (size gates, the history chart): its dump's stored bytes, or for a
+ * files-only backup every artifact's together.
+ */
+export function backupStoredBytes(manifest: Manifest): number {
+  const dump = findDumpArtifact(manifest);
+  if (dump) return dump.stored.bytes;
+  return manifest.artifacts.reduce((sum, artifact) => sum + artifact.stored.bytes, 0);
 }
 
 export function filesArtifacts(manifest: Manifest): FilesArtifact[] {
@@ -318,7 +333,11 @@ function artifactsProblems(artifacts: unknown): string[] {
       problems.push(...filesArtifactProblems(entry as Partial<FilesArtifact>, where));
   }
   const dumps = (artifacts as Partial<Artifact>[]).filter((entry) => entry?.kind === "dump").length;
-  if (dumps !== 1) problems.push(`artifacts: ${dumps} of kind dump, expected 1`);
+  const files = (artifacts as Partial<Artifact>[]).filter((entry) => entry?.kind === "files").length;
+  // A files-only backup (--no-database) has no dump, and then at least one files source.
+  if (dumps > 1 || (dumps === 0 && files === 0)) {
+    problems.push(`artifacts: ${dumps} of kind dump, expected 1 (or files sources only)`);
+  }
   return problems;
 }
 

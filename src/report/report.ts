@@ -139,10 +139,14 @@ export function buildBackupReport(
     failures: [],
     warnings,
     sections: [
-      {
-        title: "Source",
-        text: `PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``,
-      },
+      ...(manifest.source && manifest.dump
+        ? [
+            {
+              title: "Source",
+              text: `PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion ?? "-"}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``,
+            },
+          ]
+        : []),
       ...filesSections(manifest),
     ],
     runUrl: context.runUrl,

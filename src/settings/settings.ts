@@ -20,6 +20,7 @@ import { OPTIONS } from "./spec.js";
 import { parseFilesSource } from "../files/source-spec.js";
 import type {
   BackupSettings,
+  FilesOnlyBackupSettings,
   FilesSettings,
   RestoreFilesSettings,
   DecryptionKeys,
@@ -262,6 +263,65 @@ export function parseBackupSettings(raw: RawOptions): BackupSettings {
     // auto: the roles belong to a Supabase dump, not to a plain one.
     includeRoles: v.includeRoles === "auto" ? v.preset === "supabase" : v.includeRoles,
     files: parseFilesSettings(raw),
+  };
+}
+
+/** What backup runs with: a database backup, or with --no-database the files sources only. */
+export function parseBackupCommandSettings(raw: RawOptions): BackupSettings | FilesOnlyBackupSettings {
+  const { noDatabase } = readOptions(raw, { noDatabase: OPTIONS.noDatabase });
+  return noDatabase ? parseFilesOnlyBackupSettings(raw) : parseBackupSettings(raw);
+}
+
+/** The dump's own options, which a files-only backup refuses rather than silently ignores. */
+const DUMP_ONLY = [
+  OPTIONS.schemaOnly,
+  OPTIONS.dataOnly,
+  OPTIONS.includeSchema,
+  OPTIONS.excludeSchema,
+  OPTIONS.includeTable,
+  OPTIONS.excludeTable,
+  OPTIONS.excludeTableData,
+  OPTIONS.pgDumpArgs,
+  OPTIONS.storageObjectsMismatch,
+];
+
+export function parseFilesOnlyBackupSettings(raw: RawOptions): FilesOnlyBackupSettings {
+  const { databaseUrl: _databaseUrl, ...options } = BACKUP;
+  const v = readOptions(raw, options);
+  const storage = parseStorageSettings(raw);
+  checkRules(
+    { ...v, databaseUrl: undefined as never, storage, checksumsGiven: isGiven(raw, OPTIONS.s3Checksums) },
+    BACKUP_RULES,
+  );
+  const dumpOption = DUMP_ONLY.find((option) => isGiven(raw, option));
+  const presetGiven = v.preset !== "none" || v.includeRoles === true;
+  if (dumpOption || presetGiven) {
+    const name = dumpOption?.name ?? (v.preset !== "none" ? OPTIONS.preset.name : OPTIONS.includeRoles.name);
+    throw new InputError(`--${name}: applies to the database dump, which --no-database leaves out`, {
+      input: name,
+    });
+  }
+  const files = parseFilesSettings(raw);
+  if (files.sources.length === 0) {
+    throw new InputError(
+      `--no-database: expected at least one --files source (a backup of nothing is no backup)`,
+      {
+        input: OPTIONS.noDatabase.name,
+      },
+    );
+  }
+  let objectLock: BackupSettings["objectLock"];
+  if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
+    objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
+    storage.s3.checksums = "when-supported";
+  }
+  return {
+    ...storage,
+    noDatabase: true,
+    objectLock,
+    encryption: parseEncryptionSettings(raw),
+    compression: v.compression,
+    files,
   };
 }
 

@@ -301,6 +301,13 @@ export const OPTIONS = {
     type: "list",
     value: "SOURCE",
   },
+  noDatabase: {
+    name: "no-database",
+    description:
+      "A files-only backup: no database dump, only the --files sources (database-url is not read; dump options are refused).",
+    type: "boolean",
+    default: "false",
+  },
   filesS3Endpoint: {
     name: "files-s3-endpoint",
     description:
@@ -647,6 +654,7 @@ const backupOptions: OptionSpec[] = [
   OPTIONS.preset,
   OPTIONS.includeRoles,
   OPTIONS.files,
+  OPTIONS.noDatabase,
   ...filesS3Options,
   OPTIONS.filesOnChange,
   OPTIONS.storageObjectsMismatch,

@@ -79,6 +79,15 @@ export interface BackupSettings extends StorageSettings, PgClientSettings {
   files?: FilesSettings;
 }
 
+/** backup --no-database: the files sources only, no database dump. */
+export interface FilesOnlyBackupSettings extends StorageSettings {
+  noDatabase: true;
+  objectLock?: BackupSettings["objectLock"];
+  encryption: EncryptionSettings;
+  compression: string;
+  files: FilesSettings;
+}
+
 export interface PruneSettings extends StorageSettings {
   policy: RetentionPolicy;
   dryRun: boolean;

@@ -457,3 +457,111 @@ describe("prune with files sources", () => {
     assert.deepEqual(readdirSync(join(storage, "p")), [ids[1]]);
   });
 });
+
+describe("backup --no-database: files only", () => {
+  test("a files-only backup commits, verifies deep, lists, and restores its files; restore-test refuses it", async () => {
+    const storage = join(work, "files-only-store");
+    const noDatabase = { PATH: process.env.PATH };
+    const run = await runCli(
+      [
+        "backup",
+        "--storage",
+        storage,
+        "--label",
+        "fo",
+        "--recipient",
+        recipient,
+        "--no-database",
+        "--files",
+        tree,
+        "--json",
+      ],
+      { env: noDatabase },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const backupId = run.json.backupId as string;
+    const raw = JSON.parse(readFileSync(join(storage, "fo", backupId, "manifest.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(raw.source, undefined);
+    assert.equal(raw.dump, undefined);
+    assert.deepEqual(
+      (raw.artifacts as { kind: string }[]).map((artifact) => artifact.kind),
+      ["files"],
+    );
+    assert.deepEqual(readdirSync(join(storage, "fo", backupId)).sort(), [
+      "files-1.tar.zst.age",
+      "manifest.json",
+    ]);
+
+    const verify = await runCli(
+      ["verify", "--storage", storage, "--label", "fo", "--identity-file", identityFile, "--json"],
+      {
+        env: noDatabase,
+      },
+    );
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.equal(verify.json.filesChecked, 6);
+
+    const restoreTest = await runCli(
+      [
+        "restore-test",
+        "--storage",
+        storage,
+        "--label",
+        "fo",
+        "--identity-file",
+        identityFile,
+        "--scratch-database-url",
+        cluster.url("postgres"),
+      ],
+      { env: noDatabase },
+    );
+    assert.equal(restoreTest.code, 2);
+    assert.match(restoreTest.stderr, /holds no database dump \(a files-only backup\)/);
+
+    const into = join(work, "files-only-restored");
+    const restore = await runCli(
+      [
+        "restore-files",
+        "--storage",
+        storage,
+        "--label",
+        "fo",
+        "--identity-file",
+        identityFile,
+        "--to",
+        into,
+        "--confirm",
+        into,
+      ],
+      { env: noDatabase },
+    );
+    assert.equal(restore.code, 0, restore.stderr);
+    assertSameTree(into, tree);
+  });
+
+  test("--no-database needs a files source and refuses the dump's options", async () => {
+    const storage = join(work, "files-only-bad");
+    const base = ["backup", "--storage", storage, "--recipient", recipient, "--no-database"];
+    const none = await runCli(base);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /--no-database: expected at least one --files source/);
+    const preset = await runCli([...base, "--files", tree, "--preset", "supabase"]);
+    assert.equal(preset.code, 2);
+    assert.match(preset.stderr, /--preset: applies to the database dump, which --no-database leaves out/);
+    assert.equal(existsSync(storage), false);
+    const withoutDatabase = await runCli([
+      "backup",
+      "--storage",
+      storage,
+      "--recipient",
+      recipient,
+      "--files",
+      tree,
+    ]);
+    assert.equal(withoutDatabase.code, 2);
+    assert.match(withoutDatabase.stderr, /--database-url: required/);
+  });
+});

@@ -1,17 +1,19 @@
 /** backup (the backup-db action): dump, compress, encrypt and store a database, manifest last. */
 import { filesArtifacts } from "../../domain/manifest.js";
 import { buildBackupReport } from "../../report/report.js";
-import { parseBackupSettings } from "../../settings/settings.js";
+import { parseBackupCommandSettings } from "../../settings/settings.js";
 import { commandSpec } from "../../settings/spec.js";
 import { runBackup, type BackupResult } from "../backup/run.js";
 import type { CommandDefinition } from "../command.js";
-import type { BackupSettings } from "../../settings/types.js";
+import type { BackupSettings, FilesOnlyBackupSettings } from "../../settings/types.js";
+import { runFilesOnlyBackup } from "./files-only.js";
 
-export const backupCommand: CommandDefinition<BackupSettings, BackupResult> = {
+export const backupCommand: CommandDefinition<BackupSettings | FilesOnlyBackupSettings, BackupResult> = {
   spec: commandSpec("backup"),
-  parse: parseBackupSettings,
+  parse: parseBackupCommandSettings,
   storage: (settings) => settings,
-  run: (settings, deps) => runBackup(settings, deps),
+  run: (settings, deps) =>
+    "noDatabase" in settings ? runFilesOnlyBackup(settings, deps) : runBackup(settings, deps),
   outputs: (result) => ({
     "backup-id": result.backupId,
     "backup-key": result.backupKey,

@@ -86,7 +86,10 @@ export interface BackupResult {
 }
 
 /** The recipients the backup's artifacts are encrypted to (none: the explicit opt-out), and how the manifest says so. */
-function encryptionFor(settings: BackupSettings): { recipients: Recipient[]; info: EncryptionInfo } {
+export function encryptionFor(settings: Pick<BackupSettings, "encryption">): {
+  recipients: Recipient[];
+  info: EncryptionInfo;
+} {
   const { encryption } = settings;
   if (encryption.kind === "none") return { recipients: [], info: { format: "none" } };
   if (encryption.kind === "passphrase") {

@@ -1,5 +1,5 @@
 import { ENCRYPTED_DUMP_FILE, PLAIN_DUMP_FILE, type CheckRecordRef } from "../../domain/layout.js";
-import { filesArtifacts, type Manifest } from "../../domain/manifest.js";
+import { backupStoredBytes, filesArtifacts, type Manifest } from "../../domain/manifest.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
 import type { StorageSettings } from "../../settings/types.js";
 import type { Store } from "../../storage/store.js";
@@ -41,7 +41,8 @@ export async function listBackups(
         backupId: folder.backupId,
         startedAt: folder.startedAt.toISOString(),
         ageSeconds: Math.max(0, Math.round((now - folder.startedAt.getTime()) / 1000)),
-        storedBytes: dump?.size ?? 0,
+        // A files-only backup has no dump: its artifacts together.
+        storedBytes: dump?.size ?? (manifest ? backupStoredBytes(manifest) : 0),
         lastCheck: last ? { kind: last.kind, passed: last.passed, at: last.time.toISOString() } : null,
         files: manifest ? filesTotals(manifest) : null,
         problems,

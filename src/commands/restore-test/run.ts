@@ -46,6 +46,7 @@ import type { CheckedArtifact } from "../../repository/check-record.js";
 import { openArtifactRead, readDigests } from "../../repository/read-artifact.js";
 import type { Logger } from "../logger.js";
 import { checkFilesArtifacts } from "../files-check.js";
+import { emptyScope } from "../../domain/dump-plan.js";
 import { applyRolesObject } from "../roles-object.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 
@@ -429,7 +430,7 @@ async function compareCatalog(
   let compared;
   try {
     compared = await compareRestoredCatalog(client, source, {
-      scope: fingerprintScopeFor(manifest.dump.scope, manifest.preset ?? "none"),
+      scope: fingerprintScopeFor(manifest.dump?.scope ?? emptyScope(), manifest.preset ?? "none"),
       pgRestoreArgs,
       missingRoles: catalog.missingRoles,
     });

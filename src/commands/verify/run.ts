@@ -5,7 +5,7 @@
  * (max-age, max-size-change, min-size), and a check record beside the backup.
  */
 import { describeError, LifeboatError, OperationError } from "../../domain/errors.js";
-import { dumpArtifact, type Artifact } from "../../domain/manifest.js";
+import { backupStoredBytes, findDumpArtifact, type Artifact } from "../../domain/manifest.js";
 import { evaluateGates } from "../../domain/verify-gates.js";
 import type { ToolCache } from "../../postgres/pg-install.js";
 import { listArchive, missingTableData } from "../../postgres/pg-restore-list.js";
@@ -52,7 +52,9 @@ export async function runVerify(
     unencrypted || settings.keys.identityText !== undefined || settings.keys.passphrase !== undefined;
   // Keys and tools are checked before a byte is downloaded.
   const identities = deep ? identitiesFor(manifest, settings.keys, name) : undefined;
-  const pgRestore = deep ? await findPgRestoreFor(manifest, settings, deps) : undefined;
+  // A files-only backup has no archive for pg_restore to read.
+  const pgRestore =
+    deep && findDumpArtifact(manifest) ? await findPgRestoreFor(manifest, settings, deps) : undefined;
   const kind: CheckKind = deep ? "verify-deep" : "verify";
   log.info(
     `Verifying ${repository.url}/${name} (${deep ? "decrypt and read the archive" : "stored object only"})`,
@@ -60,7 +62,7 @@ export async function runVerify(
 
   const failures: string[] = [];
   const reads: ArtifactRead[] = [];
-  const dump = dumpArtifact(manifest);
+  const dump = findDumpArtifact(manifest);
   let tablesListed: number | undefined;
   let filesChecked: number | undefined;
   // One loop over the artifacts: the listing's size first (cheap), then the bytes themselves.
@@ -138,7 +140,7 @@ export async function runVerify(
     kind,
     backupId: manifest.backupId,
     backupAgeSeconds: Math.round((now.getTime() - Date.parse(manifest.startedAt)) / 1000),
-    storedBytes: dump.stored.bytes,
+    storedBytes: backupStoredBytes(manifest),
     tablesListed,
     filesChecked,
     failures,
