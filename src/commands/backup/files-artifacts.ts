@@ -32,6 +32,13 @@ export function filesArtifactName(number: number, compression: string, encrypted
   return `files-${number}.tar${compressed}${encrypted ? ".age" : ""}`;
 }
 
+/**
+ * A source's size is not known before it is read, and the store's multipart parts are sized up
+ * front: parts sized for 1 TiB keep a large bucket under the 10,000-part limit (the default parts
+ * stop at 160 GiB) and cost a small artifact nothing, memory staying within the store's bound.
+ */
+const FILES_SIZE_HINT = 1024 ** 4;
+
 export interface FilesBackup {
   /** How many sources; 0 when --files was not given. */
   readonly count: number;
@@ -160,9 +167,17 @@ async function writeSource(options: {
   const { results } = await runIntoConsumer(
     tar.stream,
     writeStages({ recipients: options.recipients, compression: options.compression }),
-    (output) => options.writer.putArtifact(name, output, options.signal ? { signal: options.signal } : {}),
+    (output) =>
+      options.writer.putArtifact(name, output, {
+        sizeHint: FILES_SIZE_HINT,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
   );
   const summary = await tar.summary;
+  // A file listed but gone before it was read (warn policy) was not read: it is no object found.
+  const vanished = new Set(
+    summary.changed.filter((file) => file.reason === "vanished").map((file) => file.path),
+  );
   const artifact: FilesArtifact = {
     name,
     kind: "files",
@@ -179,7 +194,8 @@ async function writeSource(options: {
     changed: summary.changed.length,
   };
   if (paths && options.rows && spec.kind === "s3") {
-    const compared = compareStorageObjects(options.rows, paths, { bucket: spec.bucket, prefix: spec.prefix });
+    const read = paths.filter((path) => !vanished.has(path));
+    const compared = compareStorageObjects(options.rows, read, { bucket: spec.bucket, prefix: spec.prefix });
     const check: StorageObjectsCheck = {
       rows: compared.matched + compared.missingFiles.length,
       matched: compared.matched,
