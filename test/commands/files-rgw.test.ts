@@ -1,6 +1,6 @@
 /**
  * --files against a real S3 server (Ceph's radosgw), as Supabase Storage's S3 endpoint would be
- * read: a bucket of 10,000 small objects plus unicode, very long and empty keys, backed up with the
+ * read: a bucket of 1,000 small objects plus unicode, very long and empty keys, backed up with the
  * database into a store in the same server under other credentials' variables, deep-verified, and
  * restored into an empty bucket, every object compared.
  */
@@ -18,7 +18,9 @@ import { rgwSkip, useRgwServer } from "../helpers/rgw-server.js";
 import { pseudoRandom } from "../files/files-helpers.js";
 
 const SOURCE = "storage-photos";
-const MANY = 10_000;
+// Objects are read one at a time and radosgw here answers a GET in ~50 ms: 10,000 would take
+// eight minutes. The 10,000-entry archive itself is test/files/tar.test.ts's.
+const MANY = 1_000;
 const SPECIAL: Record<string, Buffer> = {
   "ünïcödé/写真 😀.jpg": pseudoRandom(200_000, 1),
   [`${"very-long-folder-".repeat(10)}/${"n".repeat(200)}.png`]: pseudoRandom(5_000, 2),
