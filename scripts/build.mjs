@@ -27,6 +27,7 @@ const entries = {
   prune: "src/actions/prune/index.ts",
   "restore-db": "src/actions/restore-db/index.ts",
   "copy-backup": "src/actions/copy-backup/index.ts",
+  "restore-files": "src/actions/restore-files/index.ts",
   cli: "src/cli/index.ts",
 };
 rmSync(join(out, "dist"), { recursive: true, force: true });

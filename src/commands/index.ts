@@ -14,6 +14,7 @@ import { rekeyCommand } from "./rekey/definition.js";
 import { restoreTestCommand } from "./restore-test/definition.js";
 import { restoreCommand } from "./restore/definition.js";
 import { statusCommand } from "./status/definition.js";
+import { restoreFilesCommand } from "./restore-files/definition.js";
 import { verifyCommand } from "./verify/definition.js";
 
 export const COMMAND_DEFINITIONS: readonly AnyCommand[] = [
@@ -25,6 +26,7 @@ export const COMMAND_DEFINITIONS: readonly AnyCommand[] = [
   statusCommand,
   restoreCommand,
   copyCommand,
+  restoreFilesCommand,
   doctorCommand,
   rekeyCommand,
   auditCommand,

@@ -50,11 +50,19 @@ export function findPgRestoreFor(
   settings: PgClientSettings,
   deps: { env: NodeJS.ProcessEnv; log?: Logger; toolCache?: ToolCache | undefined },
 ): Promise<PgTool> {
+  const version = manifest.tool.pgDumpVersion;
+  if (version === undefined) {
+    // Every command that needs pg_restore restores or reads the dump, which this backup lacks.
+    throw new InputError(
+      `--backup: backup ${manifest.label}/${manifest.backupId} holds no database dump (a files-only backup); its files come back with restore-files`,
+      { input: "backup" },
+    );
+  }
   return findPgTool({
     name: "pg_restore",
-    serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
-    serverVersion: manifest.tool.pgDumpVersion,
-    target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
+    serverMajor: Number(version.split(".")[0]),
+    serverVersion: version,
+    target: `read archives made by pg_dump ${version}`,
     pgBinDir: settings.pgBinDir,
     pgVersion: settings.pgVersion,
     installPgClient: settings.installPgClient,

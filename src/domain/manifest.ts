@@ -70,8 +70,8 @@ export interface Digest {
 }
 
 /** What an artifact is. A reader refuses kinds it does not know (a newer Lifeboat wrote them). */
-export type ArtifactKind = "dump" | "roles";
-export const ARTIFACT_KINDS: readonly ArtifactKind[] = ["dump", "roles"];
+export type ArtifactKind = "dump" | "roles" | "files";
+export const ARTIFACT_KINDS: readonly ArtifactKind[] = ["dump", "roles", "files"];
 
 interface ArtifactBase {
   /** The object's name in the backup folder, e.g. "dump.age"; its key is `<label>/<id>/<name>`. */
@@ -103,7 +103,38 @@ export interface RolesArtifact extends ArtifactBase {
   count: number;
 }
 
-export type Artifact = DumpArtifact | RolesArtifact;
+/**
+ * One files source (docs/files.md): a pax tar whose last entry is its index, compressed and
+ * encrypted like the dump. Only counts and digests here: file names stay in the encrypted index.
+ */
+export interface FilesArtifact extends ArtifactBase {
+  kind: "files";
+  /** The source as given, without credentials: `s3://bucket/prefix`, `s3://*` or a directory. */
+  source: string;
+  /** Regular files stored (changed ones included). */
+  files: number;
+  directories: number;
+  symlinks: number;
+  /** Bytes of file content stored. */
+  bytes: number;
+  /** sha256 of the archive's index entry, which verify compares before trusting the index. */
+  indexSha256: string;
+  /** Files that changed or vanished while read (stored as the index records them). */
+  changed: number;
+  /** With the supabase preset: storage.objects rows in the dump's snapshot against the files read. */
+  storageObjects?: StorageObjectsCheck;
+}
+
+export interface StorageObjectsCheck {
+  rows: number;
+  matched: number;
+  /** Rows whose object is not in the archive. */
+  missingFiles: number;
+  /** Objects in the archive without a row. */
+  filesWithoutRow: number;
+}
+
+export type Artifact = DumpArtifact | RolesArtifact | FilesArtifact;
 
 export interface Manifest {
   /** Always the current version in memory: older manifests are normalised when parsed. */
@@ -113,7 +144,8 @@ export interface Manifest {
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;
-  source: {
+  /** The database; absent in a files-only backup (--no-database), as are `dump` and the pg_dump facts. */
+  source?: {
     /** server_version as the server reports it, e.g. "15.18 (Debian 15.18-0+deb12u1)". */
     serverVersion: string;
     serverVersionNum: number;
@@ -125,12 +157,12 @@ export interface Manifest {
   tool: {
     name: "lifeboat";
     version: string;
-    pgDumpVersion: string;
+    pgDumpVersion?: string;
     /** pg_dump's arguments, connection excepted (it travels in the environment, never here). */
-    pgDumpArgs: string[];
+    pgDumpArgs?: string[];
   };
   /** The database dump's facts; its bytes are the artifact of kind "dump". */
-  dump: {
+  dump?: {
     format: "custom";
     /** pg_dump's own compression inside the archive: "none" since Lifeboat compresses (the artifact's). */
     compression: string;
@@ -173,11 +205,29 @@ export interface MaskedFrom {
 const SHA256 = /^[0-9a-f]{64}$/;
 const NAME = /^[A-Za-z0-9._-]+$/;
 
-/** The database dump: every manifest so far has exactly one. */
+/** The database dump: every manifest has exactly one, except a files-only backup's (none). */
 export function dumpArtifact(manifest: Manifest): DumpArtifact {
-  const dump = manifest.artifacts.find((artifact): artifact is DumpArtifact => artifact.kind === "dump");
+  const dump = findDumpArtifact(manifest);
   if (!dump) throw new Error(`manifest of ${manifest.label}/${manifest.backupId} lists no dump artifact`);
   return dump;
+}
+
+export function findDumpArtifact(manifest: Manifest): DumpArtifact | undefined {
+  return manifest.artifacts.find((artifact): artifact is DumpArtifact => artifact.kind === "dump");
+}
+
+/**
+ * The size a backup is judged by (size gates, the history chart): its dump's stored bytes, or for a
+ * files-only backup every artifact's together.
+ */
+export function backupStoredBytes(manifest: Manifest): number {
+  const dump = findDumpArtifact(manifest);
+  if (dump) return dump.stored.bytes;
+  return manifest.artifacts.reduce((sum, artifact) => sum + artifact.stored.bytes, 0);
+}
+
+export function filesArtifacts(manifest: Manifest): FilesArtifact[] {
+  return manifest.artifacts.filter((artifact): artifact is FilesArtifact => artifact.kind === "files");
 }
 
 export function rolesArtifact(manifest: Manifest): RolesArtifact | undefined {
@@ -305,9 +355,25 @@ function artifactsProblems(artifacts: unknown): string[] {
     if (entry.kind === "roles" && !Number.isSafeInteger((entry as Partial<RolesArtifact>).count)) {
       problems.push(`${where}.count`);
     }
+    if (entry.kind === "files")
+      problems.push(...filesArtifactProblems(entry as Partial<FilesArtifact>, where));
   }
   const dumps = (artifacts as Partial<Artifact>[]).filter((entry) => entry?.kind === "dump").length;
-  if (dumps !== 1) problems.push(`artifacts: ${dumps} of kind dump, expected 1`);
+  const files = (artifacts as Partial<Artifact>[]).filter((entry) => entry?.kind === "files").length;
+  // A files-only backup (--no-database) has no dump, and then at least one files source.
+  if (dumps > 1 || (dumps === 0 && files === 0)) {
+    problems.push(`artifacts: ${dumps} of kind dump, expected 1 (or files sources only)`);
+  }
+  return problems;
+}
+
+function filesArtifactProblems(entry: Partial<FilesArtifact>, where: string): string[] {
+  const counts = ["files", "directories", "symlinks", "bytes", "changed"] as const;
+  const problems = counts
+    .filter((field) => !Number.isSafeInteger(entry[field]) || (entry[field] ?? -1) < 0)
+    .map((field) => `${where}.${field}`);
+  if (typeof entry.source !== "string") problems.push(`${where}.source`);
+  if (!SHA256.test(String(entry.indexSha256))) problems.push(`${where}.indexSha256`);
   return problems;
 }
 

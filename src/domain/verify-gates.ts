@@ -3,7 +3,7 @@
  * failures and warnings out, each a sentence a person can act on.
  */
 import type { BackupFolder } from "./layout.js";
-import { dumpArtifact, type Manifest } from "./manifest.js";
+import { backupStoredBytes, type Manifest } from "./manifest.js";
 
 export interface GateSettings {
   /** Fail when the newest committed backup is older than this (seconds): a dead-man's switch. */
@@ -32,7 +32,7 @@ export function evaluateGates(input: {
   gates: GateSettings;
 }): GateOutcome {
   const { manifest, committed, gates } = input;
-  const storedBytes = dumpArtifact(manifest).stored.bytes;
+  const storedBytes = backupStoredBytes(manifest);
   const failures: string[] = [];
   const warnings: string[] = [];
   const newest = committed[0];

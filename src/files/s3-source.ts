@@ -26,6 +26,10 @@ export interface S3SourceLocation {
   prefix: string;
 }
 
+/** How many small objects' GetObject requests are sent ahead of the one being read. */
+const READ_AHEAD = 8;
+const READ_AHEAD_MAX_BYTES = 1024 * 1024;
+
 function byBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
@@ -143,28 +147,60 @@ export class S3Source {
           cause: error,
         });
       }
+      const entries: FileEntry[] = [];
       for (const object of page.Contents ?? []) {
         const key = object.Key;
         if (key === undefined || key === keyPrefix) continue;
         const relative = key.slice(keyPrefix.length);
         const mtime = object.LastModified ?? new Date(0);
         if (relative.endsWith("/")) {
-          yield { path: pathPrefix + relative.slice(0, -1), type: "directory", size: 0, mtime };
+          entries.push({ path: pathPrefix + relative.slice(0, -1), type: "directory", size: 0, mtime });
           continue;
         }
         const path = pathPrefix + relative;
-        const entry: FileEntry = {
-          path,
-          type: "file",
-          size: object.Size ?? 0,
-          mtime,
-          open: () => this.open(bucket, key, path),
-        };
+        const entry: FileEntry = { path, type: "file", size: object.Size ?? 0, mtime };
+        entry.open = () => this.open(bucket, key, path);
         if (object.ETag) entry.etag = object.ETag;
-        yield entry;
+        entries.push(entry);
       }
+      yield* this.readingAhead(entries);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  /**
+   * The page's entries, with the GetObject of the next few small objects sent while the current
+   * one is read: one object at a time, a bucket of small files is bound by the request latency
+   * (~50 ms per GET measured on radosgw here). Only runs of small objects are read ahead, so a
+   * request never waits idle behind a large file long enough for its socket to time out.
+   */
+  private async *readingAhead(entries: FileEntry[]): AsyncGenerator<FileEntry> {
+    const opened = new Map<FileEntry, Promise<OpenedFile>>();
+    const small = (entry: FileEntry | undefined): boolean =>
+      entry?.type === "file" && entry.open !== undefined && entry.size <= READ_AHEAD_MAX_BYTES;
+    try {
+      for (const [index, entry] of entries.entries()) {
+        if (small(entry)) {
+          for (let next = index; next <= index + READ_AHEAD && small(entries[next]); next += 1) {
+            const ahead = entries[next]!;
+            if (opened.has(ahead)) continue;
+            const opening = (ahead.open as () => Promise<OpenedFile>)();
+            opening.catch(() => undefined); // reported when the entry is opened
+            opened.set(ahead, opening);
+          }
+        }
+        const early = opened.get(entry);
+        if (early) {
+          opened.delete(entry);
+          yield { ...entry, open: () => early };
+        } else yield entry;
+      }
+    } finally {
+      // Stopped early (the archive failed): no response stays open.
+      for (const opening of opened.values()) {
+        opening.then((file) => file.stream.destroy()).catch(() => undefined);
+      }
+    }
   }
 
   private async open(bucket: string, key: string, path: string): Promise<OpenedFile> {

@@ -4,6 +4,7 @@
  * per entry.
  */
 import { createHash } from "node:crypto";
+import { PassThrough } from "node:stream";
 import { describeError } from "../domain/errors.js";
 import { INDEX_NAME, IndexFormatError, parseIndex } from "./files-index.js";
 import type { ChangeReason, IndexRecord } from "./files-index.js";
@@ -162,4 +163,53 @@ export async function verifyArchive(
     result.extra.length === 0 &&
     result.damaged.length === 0;
   return result;
+}
+
+/**
+ * A sink for a read pipeline that verifies the archive flowing into it: `result` settles once the
+ * archive was read through. Whatever the verifier leaves unread is drained, so the pipeline
+ * feeding the sink always finishes.
+ */
+export function verifyArchiveSink(options: { expectedIndexSha256?: string } = {}): {
+  sink: PassThrough;
+  result: Promise<ArchiveVerification>;
+} {
+  const sink = new PassThrough();
+  const result = verifyArchive(sink, options).finally(() => {
+    if (!sink.destroyed) sink.resume();
+  });
+  result.catch(() => undefined);
+  return { sink, result };
+}
+
+/** What the manifest says of a files artifact, for comparing with a verification. */
+export interface FilesArtifactFacts {
+  name: string;
+  files: number;
+  bytes: number;
+  indexSha256: string;
+}
+
+/**
+ * A verification's problems, one sentence each, with counts only: file names stay out of check
+ * records and reports, which are plaintext.
+ */
+export function archiveProblems(artifact: FilesArtifactFacts, report: ArchiveVerification): string[] {
+  const problems: string[] = [];
+  const where = artifact.name;
+  if (report.unreadable !== undefined)
+    problems.push(`${where}: the archive cannot be read: ${report.unreadable}`);
+  if (report.indexMismatch) problems.push(`${where}: its index differs from the one the manifest names`);
+  if (report.damaged.length > 0) {
+    problems.push(`${where}: ${report.damaged.length} file(s) differ from the index (size or sha256)`);
+  }
+  if (report.missing.length > 0)
+    problems.push(`${where}: ${report.missing.length} file(s) of the index are missing`);
+  if (report.extra.length > 0) problems.push(`${where}: ${report.extra.length} file(s) are not in the index`);
+  if (problems.length === 0 && (report.files !== artifact.files || report.bytes !== artifact.bytes)) {
+    problems.push(
+      `${where}: holds ${report.files} files, ${report.bytes} bytes; the manifest says ${artifact.files} files, ${artifact.bytes} bytes`,
+    );
+  }
+  return problems;
 }

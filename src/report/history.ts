@@ -10,7 +10,7 @@
  * size) whose latest check record, when it has any, passed. See docs/reports.md.
  */
 import type { CheckRecordRef } from "../domain/layout.js";
-import { dumpArtifact } from "../domain/manifest.js";
+import { backupStoredBytes } from "../domain/manifest.js";
 import { BackupRepository, mapBounded } from "../repository/backup-repository.js";
 import type { Store } from "../storage/store.js";
 
@@ -101,7 +101,7 @@ export async function loadHistory(
     const { manifest, problems } = await repository.inspectFolder(label, folder);
     point.problems = problems;
     if (manifest) {
-      point.storedBytes = dumpArtifact(manifest).stored.bytes;
+      point.storedBytes = backupStoredBytes(manifest);
       const finished = new Date(manifest.finishedAt);
       if (!Number.isNaN(finished.getTime())) point.finishedAt = finished;
     }

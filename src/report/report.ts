@@ -14,6 +14,7 @@ import type { RestoreTestResult } from "../commands/restore-test/run.js";
 import type { VerifyResult } from "../commands/verify/run.js";
 import { describeError, LifeboatError } from "../domain/errors.js";
 import { formatDifference } from "../domain/catalog-diff.js";
+import { filesArtifacts } from "../domain/manifest.js";
 import { catalogWarnings } from "../postgres/catalog-check.js";
 import { formatAge, formatBytes } from "./format.js";
 import type { History } from "./history.js";
@@ -28,7 +29,7 @@ import {
 import type { GateSettings } from "../domain/verify-gates.js";
 
 export type ReportAction =
-  "backup-db" | "verify-backup" | "restore-test" | "prune" | "restore-db" | "copy-backup";
+  "backup-db" | "verify-backup" | "restore-test" | "prune" | "restore-db" | "copy-backup" | "restore-files";
 export type Verdict = "pass" | "warn" | "fail";
 
 export interface Fact {
@@ -106,6 +107,21 @@ export function encryptionText(manifest: BackupResult["manifest"]): string {
     : `age, ${manifest.encryption.recipients.length} recipient(s)`;
 }
 
+/** One line per files source: counts only (file names stay in the encrypted index). */
+function filesSections(manifest: BackupResult["manifest"]): { title: string; text: string }[] {
+  const sources = filesArtifacts(manifest);
+  if (sources.length === 0) return [];
+  const lines = sources.map((source) => {
+    const check = source.storageObjects;
+    const storage = check
+      ? `; storage.objects: ${check.matched} matched, ${check.missingFiles} rows without an object, ${check.filesWithoutRow} objects without a row`
+      : "";
+    const changed = source.changed > 0 ? `, ${source.changed} changed while read` : "";
+    return `- \`${source.source}\`: ${source.files} files, ${formatBytes(source.bytes)} (${source.name}, ${formatBytes(source.stored.bytes)} stored${changed})${storage}`;
+  });
+  return [{ title: "Files", text: lines.join("\n") }];
+}
+
 export function buildBackupReport(
   /** previousTables: the previous backup's, for the per-table change (absent: not read). */
   result: BackupResult & { previousTables?: PreviousTables | null },
@@ -132,11 +148,16 @@ export function buildBackupReport(
     failures: [],
     warnings,
     sections: [
-      {
-        title: "Source",
-        text: `PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``,
-      },
+      ...(manifest.source && manifest.dump
+        ? [
+            {
+              title: "Source",
+              text: `PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion ?? "-"}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``,
+            },
+          ]
+        : []),
       ...(manifest.tables.length > 0 ? [tablesSection(manifest.tables, result.previousTables)] : []),
+      ...filesSections(manifest),
     ],
     runUrl: context.runUrl,
     history: null,
@@ -170,6 +191,9 @@ export function buildVerifyReport(
       ...(result.tablesListed === undefined
         ? []
         : [{ label: "Tables in archive", value: String(result.tablesListed) }]),
+      ...(result.filesChecked === undefined
+        ? []
+        : [{ label: "Files checked", value: String(result.filesChecked) }]),
     ],
     failures: result.failures,
     warnings,
@@ -257,6 +281,14 @@ export function buildRestoreTestReport(result: RestoreTestResult, context: Repor
       { label: "Backup", value: result.backupId },
       { label: "Restore", value: `${seconds(result.restoreSeconds)} (${result.mode})` },
       { label: "Tables checked", value: String(result.tablesChecked) },
+      ...(result.files
+        ? [
+            {
+              label: "Files checked",
+              value: `${result.files.files} in ${result.files.sources} source(s), ${formatBytes(result.files.bytes)}`,
+            },
+          ]
+        : []),
       { label: "Mismatches", value: String(result.mismatches.length) },
       {
         label: "Catalog",
@@ -418,6 +450,7 @@ const ACTION_WORD: Record<ReportAction, string> = {
   prune: "prune",
   "restore-db": "restore",
   "copy-backup": "copy",
+  "restore-files": "restore-files",
 };
 
 /**

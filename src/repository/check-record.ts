@@ -8,7 +8,7 @@
  * pass recorded before an object was replaced says nothing about the replacement.
  */
 import type { Manifest } from "../domain/manifest.js";
-import { dumpArtifact } from "../domain/manifest.js";
+import { findDumpArtifact } from "../domain/manifest.js";
 import { createRedactor, redactDeep } from "../domain/redact.js";
 
 /** Kinds: `verify` (the stored object against the manifest), `verify-deep` (also decrypted and read), `restore-test`. */
@@ -59,15 +59,21 @@ export function parseCheckRecord(text: string): CheckRecord | undefined {
  */
 export function recordMatches(record: CheckRecord, manifest: Manifest): boolean {
   if (record.backupId !== manifest.backupId) return false;
-  const dump = dumpArtifact(manifest);
+  const dump = findDumpArtifact(manifest);
   if (record.artifacts) {
-    if (!record.artifacts.some((checked) => checked.name === dump.name)) return false;
+    // It must have read the dump, or in a files-only backup at least one artifact.
+    if (
+      dump ? !record.artifacts.some((checked) => checked.name === dump.name) : record.artifacts.length === 0
+    ) {
+      return false;
+    }
     return record.artifacts.every((checked) => {
       const artifact = manifest.artifacts.find((candidate) => candidate.name === checked.name);
       return artifact?.stored.bytes === checked.bytes && artifact.stored.sha256 === checked.sha256;
     });
   }
   const details = record.details ?? {};
+  if (!dump) return false;
   return details.storedBytes === dump.stored.bytes && details.storedSha256 === dump.stored.sha256;
 }
 

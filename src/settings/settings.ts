@@ -23,9 +23,13 @@ import { isGiven, readOptions, type OptionValues } from "./read-option.js";
 import { checkRules, type Rule } from "./rules.js";
 import { OPTIONS } from "./spec.js";
 import { parseDestination, parseDestinations, sameStoreKey } from "./storage-list.js";
+import { parseFilesSource } from "../files/source-spec.js";
 import type {
   BackupSettings,
   CopySettings,
+  FilesOnlyBackupSettings,
+  FilesSettings,
+  RestoreFilesSettings,
   DecryptionKeys,
   Destination,
   EncryptionSettings,
@@ -301,6 +305,26 @@ const BACKUP = {
   minDestinations: OPTIONS.minDestinations,
 };
 
+const FILES_S3 = {
+  endpoint: OPTIONS.filesS3Endpoint,
+  region: OPTIONS.filesS3Region,
+  forcePathStyle: OPTIONS.filesS3ForcePathStyle,
+};
+
+const FILES = {
+  sources: OPTIONS.files,
+  onChange: OPTIONS.filesOnChange,
+  storageObjectsMismatch: OPTIONS.storageObjectsMismatch,
+};
+
+/** --files and its options; each source's form is checked here, its reachability by backup's preflight. */
+export function parseFilesSettings(raw: RawOptions): FilesSettings {
+  const v = readOptions(raw, FILES);
+  // Relative directories resolve at run time against the working directory; here only the form.
+  for (const source of v.sources) parseFilesSource(source, { cwd: "/", input: OPTIONS.files.name });
+  return { ...v, s3: readOptions(raw, FILES_S3) };
+}
+
 type BackupValues = OptionValues<typeof BACKUP> & {
   storage: StorageSettings & { destinations: Destination[] };
   /** s3-checksums given by the user, not taken by default. */
@@ -387,6 +411,66 @@ export function parseBackupSettings(raw: RawOptions): BackupSettings {
     preset: v.preset,
     // auto: the roles belong to a Supabase dump, not to a plain one.
     includeRoles: v.includeRoles === "auto" ? v.preset === "supabase" : v.includeRoles,
+    files: parseFilesSettings(raw),
+  };
+}
+
+/** What backup runs with: a database backup, or with --no-database the files sources only. */
+export function parseBackupCommandSettings(raw: RawOptions): BackupSettings | FilesOnlyBackupSettings {
+  const { noDatabase } = readOptions(raw, { noDatabase: OPTIONS.noDatabase });
+  return noDatabase ? parseFilesOnlyBackupSettings(raw) : parseBackupSettings(raw);
+}
+
+/** The dump's own options, which a files-only backup refuses rather than silently ignores. */
+const DUMP_ONLY = [
+  OPTIONS.schemaOnly,
+  OPTIONS.dataOnly,
+  OPTIONS.includeSchema,
+  OPTIONS.excludeSchema,
+  OPTIONS.includeTable,
+  OPTIONS.excludeTable,
+  OPTIONS.excludeTableData,
+  OPTIONS.pgDumpArgs,
+  OPTIONS.storageObjectsMismatch,
+];
+
+export function parseFilesOnlyBackupSettings(raw: RawOptions): FilesOnlyBackupSettings {
+  const { databaseUrl: _databaseUrl, ...options } = BACKUP;
+  const v = readOptions(raw, options);
+  const storage = parseStorageSettings(raw);
+  checkRules(
+    { ...v, databaseUrl: undefined as never, storage, checksumsGiven: isGiven(raw, OPTIONS.s3Checksums) },
+    BACKUP_RULES,
+  );
+  const dumpOption = DUMP_ONLY.find((option) => isGiven(raw, option));
+  const presetGiven = v.preset !== "none" || v.includeRoles === true;
+  if (dumpOption || presetGiven) {
+    const name = dumpOption?.name ?? (v.preset !== "none" ? OPTIONS.preset.name : OPTIONS.includeRoles.name);
+    throw new InputError(`--${name}: applies to the database dump, which --no-database leaves out`, {
+      input: name,
+    });
+  }
+  const files = parseFilesSettings(raw);
+  if (files.sources.length === 0) {
+    throw new InputError(
+      `--no-database: expected at least one --files source (a backup of nothing is no backup)`,
+      {
+        input: OPTIONS.noDatabase.name,
+      },
+    );
+  }
+  let objectLock: BackupSettings["objectLock"];
+  if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
+    objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
+    storage.s3.checksums = "when-supported";
+  }
+  return {
+    ...storage,
+    noDatabase: true,
+    objectLock,
+    encryption: parseEncryptionSettings(raw),
+    compression: v.compression,
+    files,
   };
 }
 
@@ -768,5 +852,56 @@ export function parseStatusSettings(raw: RawOptions): StatusSettings {
     window: v.window,
     html: v.html,
     prometheus: v.prometheus,
+  };
+}
+
+const RESTORE_FILES = {
+  source: OPTIONS.filesSource,
+  to: OPTIONS.filesTo,
+  // Required, but its error names the target, so the check below says it is missing.
+  confirm: { ...OPTIONS.confirm, required: false },
+  overwrite: OPTIONS.overwrite,
+};
+
+/**
+ * What `confirm` must say for a target: the bucket of an s3:// target, else the directory as
+ * given or resolved. Pure, so the settings reader and the command agree.
+ */
+export function restoreFilesConfirmations(to: string, cwd: string): { expected: string; accepted: string[] } {
+  const target = parseFilesSource(to, { cwd, input: OPTIONS.filesTo.name });
+  if (target.kind === "s3") return { expected: target.bucket, accepted: [target.bucket] };
+  return { expected: to.trim(), accepted: [to.trim(), target.path] };
+}
+
+export function parseRestoreFilesSettings(raw: RawOptions): RestoreFilesSettings {
+  const v = readOptions(raw, RESTORE_FILES);
+  const storage = parseStorageSettings(raw);
+  if (/^s3:\/\/\*\/*$/i.test(v.to.trim())) {
+    throw new InputError(`--to "${v.to}": expected one bucket (s3://BUCKET[/PREFIX]) or a directory`, {
+      input: OPTIONS.filesTo.name,
+    });
+  }
+  const { expected, accepted } = restoreFilesConfirmations(v.to, process.cwd());
+  if (v.confirm === undefined) {
+    throw new InputError(
+      `--confirm: required; expected "${expected}" (the target named by --to), typed out to confirm that files are written there`,
+      { input: OPTIONS.confirm.name },
+    );
+  }
+  if (!accepted.includes(v.confirm)) {
+    throw new InputError(
+      `--confirm "${v.confirm}": expected "${expected}" (the target named by --to); nothing was restored`,
+      { input: OPTIONS.confirm.name },
+    );
+  }
+  return {
+    ...storage,
+    backup: readOptions(raw, { backup: OPTIONS.backup }).backup,
+    keys: parseDecryptionKeys(raw),
+    source: v.source,
+    to: v.to.trim(),
+    confirm: v.confirm,
+    overwrite: v.overwrite,
+    filesS3: readOptions(raw, FILES_S3),
   };
 }

@@ -323,6 +323,79 @@ export const OPTIONS = {
     type: "string",
     value: "ARGS",
   },
+  files: {
+    name: "files",
+    description:
+      "A files source to put in the backup beside the database (repeatable, one per line in the action): s3://BUCKET[/PREFIX] (any S3-compatible store, e.g. Supabase Storage), s3://* for every bucket the files credentials list, or a directory. Each becomes one encrypted tar artifact (docs/files.md).",
+    type: "list",
+    value: "SOURCE",
+  },
+  noDatabase: {
+    name: "no-database",
+    description:
+      "A files-only backup: no database dump, only the --files sources (database-url is not read; dump options are refused).",
+    type: "boolean",
+    default: "false",
+  },
+  filesS3Endpoint: {
+    name: "files-s3-endpoint",
+    description:
+      "Endpoint of the files sources' S3-compatible store, e.g. https://<project-ref>.storage.supabase.co/storage/v1/s3; empty for AWS S3. Credentials: LIFEBOAT_FILES_AWS_ACCESS_KEY_ID and LIFEBOAT_FILES_AWS_SECRET_ACCESS_KEY, else the AWS default chain (never the backup store's options).",
+    type: "url",
+    value: "URL",
+  },
+  filesS3Region: {
+    name: "files-s3-region",
+    description:
+      "Region of the files sources' S3 store; empty for AWS_REGION, or us-east-1 with an endpoint.",
+    type: "string",
+    value: "REGION",
+  },
+  filesS3ForcePathStyle: {
+    name: "files-s3-force-path-style",
+    description: "Address the files sources' buckets in the path, as Supabase Storage and MinIO need.",
+    type: "boolean",
+    default: "false",
+  },
+  filesOnChange: {
+    name: "files-on-change",
+    description:
+      "A file that changes or vanishes while it is read: fail (default: the backup fails, nothing is committed) or warn (stored as read, marked changed in the index, counted in the manifest).",
+    type: "choice",
+    choices: FAIL_OR_WARN,
+    default: "fail",
+    value: "MODE",
+  },
+  storageObjectsMismatch: {
+    name: "storage-objects-mismatch",
+    description:
+      "With preset supabase and an s3:// files source: when the storage.objects rows in the dump's snapshot and the objects read differ, warn (default) or fail.",
+    type: "choice",
+    choices: FAIL_OR_WARN,
+    default: "warn",
+    value: "MODE",
+  },
+  filesTo: {
+    name: "to",
+    description:
+      "Where restore-files puts the files: s3://BUCKET[/PREFIX] (through the files-s3-* options and LIFEBOAT_FILES_AWS_* credentials) or a directory (created if missing).",
+    type: "string",
+    required: true,
+    value: "TARGET",
+  },
+  filesSource: {
+    name: "source",
+    description:
+      "Which files source of the backup to restore: its number (1 for files-1...) or the source as it was given to backup (s3://photos). Required when the backup has more than one.",
+    type: "string",
+    value: "SOURCE",
+  },
+  overwrite: {
+    name: "overwrite",
+    description: "Replace files or objects that already exist at the target (default: skip and count them).",
+    type: "boolean",
+    default: "false",
+  },
   keepLast: keepCount("last"),
   keepHourly: keepCount("hourly"),
   keepDaily: keepCount("daily"),
@@ -779,6 +852,13 @@ const pgClientOptions = (tool: "pg_dump" | "pg_restore"): OptionSpec[] =>
 /** Where an action reports: the job summary always; a pull request comment and Slack on request. */
 const reportOptions: OptionSpec[] = [OPTIONS.commentOnPr, OPTIONS.githubToken, ...CHANNEL_OPTIONS];
 
+/** The files sources' (and restore-files' target's) own S3 connection, apart from the store's. */
+const filesS3Options: OptionSpec[] = [
+  OPTIONS.filesS3Endpoint,
+  OPTIONS.filesS3Region,
+  OPTIONS.filesS3ForcePathStyle,
+];
+
 const backupOptions: OptionSpec[] = [
   OPTIONS.databaseUrl,
   ...storageOptions,
@@ -797,6 +877,11 @@ const backupOptions: OptionSpec[] = [
   OPTIONS.excludeTableData,
   OPTIONS.preset,
   OPTIONS.includeRoles,
+  OPTIONS.files,
+  OPTIONS.noDatabase,
+  ...filesS3Options,
+  OPTIONS.filesOnChange,
+  OPTIONS.storageObjectsMismatch,
   OPTIONS.pgDumpArgs,
   OPTIONS.pgBinDir,
   ...pgClientOptions("pg_dump"),
@@ -949,6 +1034,32 @@ const restoreOptions: OptionSpec[] = [
   ),
 ];
 
+const restoreFilesOptions: OptionSpec[] = [
+  ...storageOptions,
+  worded(
+    OPTIONS.backup,
+    "Which backup's files to restore: latest (the newest committed one under the label), a backup id, or before:<ISO time>.",
+  ),
+  OPTIONS.identityFile,
+  OPTIONS.identity,
+  worded(
+    OPTIONS.passphraseFile,
+    "For a backup made with a passphrase: a file whose first line is the passphrase.",
+  ),
+  worded(
+    OPTIONS.passphrase,
+    "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE.",
+  ),
+  OPTIONS.filesSource,
+  OPTIONS.filesTo,
+  worded(
+    OPTIONS.confirm,
+    "The target typed out: its bucket name for s3://BUCKET[/PREFIX], or the directory as given in to (or its absolute path). The restore is refused otherwise.",
+  ),
+  OPTIONS.overwrite,
+  ...filesS3Options,
+];
+
 export const COMMANDS: CommandSpec[] = [
   {
     command: "backup",
@@ -1062,6 +1173,20 @@ export const COMMANDS: CommandSpec[] = [
       { name: "copied", description: "Number of backups copied." },
       { name: "skipped", description: "Number of backups the destination already held." },
       { name: "copied-bytes", description: "Bytes written to the destination." },
+    ],
+  },
+  {
+    command: "restore-files",
+    action: "restore-files",
+    summary:
+      "Put a backup's files (a --files source) back into a bucket or a directory, refused unless confirm names the target; existing files are kept unless overwrite.",
+    options: [...restoreFilesOptions, ...reportOptions],
+    outputs: [
+      { name: "backup-id", description: "Id of the backup whose files were restored." },
+      { name: "written", description: "Files and links written." },
+      { name: "skipped", description: "Files left alone because they already exist at the target." },
+      { name: "failed", description: "Files that could not be written or do not match the index." },
+      { name: "bytes", description: "Bytes of file content written." },
     ],
   },
   {

@@ -69,6 +69,22 @@ export interface DecryptionKeys {
   passphrase: string | undefined;
 }
 
+/** The files sources' own S3 connection (files-s3-*); credentials come from the environment. */
+export interface FilesS3Settings {
+  endpoint: string | undefined;
+  region: string | undefined;
+  forcePathStyle: boolean;
+}
+
+/** --files and what goes with it (docs/files.md). */
+export interface FilesSettings {
+  /** The sources as given: s3://BUCKET[/PREFIX], s3://* or a directory (resolved at run time). */
+  sources: string[];
+  s3: FilesS3Settings;
+  onChange: "fail" | "warn";
+  storageObjectsMismatch: "warn" | "fail";
+}
+
 export interface BackupSettings extends StorageSettings, PgClientSettings {
   /** S3 Object Lock on the dump and manifest: retention mode and days. */
   objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; days: number } | undefined;
@@ -87,6 +103,8 @@ export interface BackupSettings extends StorageSettings, PgClientSettings {
   destinations?: Destination[];
   /** Commits needed for success with several destinations; absent means all of them. */
   minDestinations?: number | undefined;
+  /** Files sources stored beside the dump; absent means none. */
+  files?: FilesSettings;
 }
 
 export interface CopySettings {
@@ -97,6 +115,15 @@ export interface CopySettings {
   backup: string;
   keys: DecryptionKeys;
   objectLock: { mode: "GOVERNANCE" | "COMPLIANCE"; days: number } | undefined;
+}
+
+/** backup --no-database: the files sources only, no database dump. */
+export interface FilesOnlyBackupSettings extends StorageSettings {
+  noDatabase: true;
+  objectLock?: BackupSettings["objectLock"];
+  encryption: EncryptionSettings;
+  compression: string;
+  files: FilesSettings;
 }
 
 export interface PruneSettings extends StorageSettings {
@@ -193,4 +220,17 @@ export interface StatusSettings {
   /** Where to write the page and the metrics (resolved against the working directory). */
   html: string | undefined;
   prometheus: string | undefined;
+}
+
+export interface RestoreFilesSettings extends StorageSettings {
+  backup: string;
+  keys: DecryptionKeys;
+  /** A files artifact's number (1 for files-1...) or its source text; undefined: the only one. */
+  source: string | undefined;
+  /** s3://BUCKET[/PREFIX] or a directory, as given. */
+  to: string;
+  confirm: string;
+  overwrite: boolean;
+  s3: S3Settings;
+  filesS3: FilesS3Settings;
 }

@@ -73,10 +73,10 @@ describe("backup to a local directory", () => {
     assert.equal(manifest.schemaVersion, 2);
     assert.equal(manifest.backupId, backupId);
     assert.deepEqual(manifest.encryption, { format: "age-v1", recipients: [recipient], passphrase: false });
-    assert.equal(manifest.source.database, "shop");
+    assert.equal(manifest.source?.database, "shop");
     // pg_dump writes an uncompressed archive; Lifeboat compresses it with zstd level 1 by default.
-    assert.equal(manifest.dump.compression, "none");
-    assert.ok(manifest.tool.pgDumpArgs.includes("--compress=0"), manifest.tool.pgDumpArgs.join(" "));
+    assert.equal(manifest.dump?.compression, "none");
+    assert.ok(manifest.tool.pgDumpArgs?.includes("--compress=0"), manifest.tool.pgDumpArgs?.join(" "));
     const counted = Object.fromEntries(manifest.tables.map((t) => [`${t.schema}.${t.table}`, t.rows]));
     assert.deepEqual(counted, SHOP_ROWS);
     assert.equal(

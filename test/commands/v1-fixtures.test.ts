@@ -85,8 +85,8 @@ describe("version-1 backups", () => {
         count: raw.roles.count,
       },
     ]);
-    assert.equal(manifest.dump.compression, raw.dump.compression);
-    assert.ok(!("plaintext" in manifest.dump) && !("object" in manifest) && !("roles" in manifest));
+    assert.equal(manifest.dump?.compression, raw.dump.compression);
+    assert.ok(!("plaintext" in manifest.dump!) && !("object" in manifest) && !("roles" in manifest));
     const plain = parseManifest(
       readFileSync(join(fixtures, "plain", backupIdOf("plain"), "manifest.json"), "utf8"),
       "x",

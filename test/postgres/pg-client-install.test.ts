@@ -159,7 +159,7 @@ describe("install-pg-client auto with Debian's packages", () => {
       version.includes(`(PostgreSQL) ${manifest.tool.pgDumpVersion}`),
       `${version} vs ${manifest.tool.pgDumpVersion}`,
     );
-    assert.equal(Number(manifest.tool.pgDumpVersion.split(".")[0]), serverMajor);
+    assert.equal(Number(manifest.tool.pgDumpVersion?.split(".")[0]), serverMajor);
 
     // The restore side takes pg_restore from the same directory, with no download this time.
     const restored = await runCli(

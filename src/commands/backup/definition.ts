@@ -1,14 +1,16 @@
 /** backup (the backup-db action): dump, compress, encrypt and store a database, manifest last. */
+import { filesArtifacts } from "../../domain/manifest.js";
 import { buildBackupReport, type Report } from "../../report/report.js";
 import { previousTables, type PreviousTables } from "../../report/summary-sections.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
 import { FanOutTarget, type DestinationOutcome } from "../../repository/fan-out-target.js";
-import { parseBackupSettings } from "../../settings/settings.js";
+import { parseBackupCommandSettings } from "../../settings/settings.js";
 import { commandSpec } from "../../settings/spec.js";
 import { openStore } from "../../storage/open-store.js";
 import { runBackup, type BackupResult } from "../backup/run.js";
 import type { CommandDefinition, CommandDeps } from "../command.js";
-import type { BackupSettings } from "../../settings/types.js";
+import type { BackupSettings, FilesOnlyBackupSettings } from "../../settings/types.js";
+import { runFilesOnlyBackup } from "./files-only.js";
 
 /** A backup's result, with each destination's outcome when there were several. */
 export type BackupOutcome = BackupResult & {
@@ -21,7 +23,12 @@ export type BackupOutcome = BackupResult & {
  * With several storage URLs, one fan-out target over a repository per store (the first is the
  * store the runner opened); the dump is made once and streamed into each (docs/offsite.md).
  */
-async function backupTo(settings: BackupSettings, deps: CommandDeps): Promise<BackupOutcome> {
+async function backupTo(
+  settings: BackupSettings | FilesOnlyBackupSettings,
+  deps: CommandDeps,
+): Promise<BackupOutcome> {
+  // A files-only backup (--no-database) goes to the one store it names.
+  if ("noDatabase" in settings) return runFilesOnlyBackup(settings, deps);
   const destinations = settings.destinations ?? [];
   if (destinations.length <= 1) return withPrevious(await runBackup(settings, deps), deps);
   const others = await Promise.all(
@@ -45,9 +52,9 @@ async function withPrevious(result: BackupOutcome, deps: CommandDeps): Promise<B
   return { ...result, previousTables: previous ?? null };
 }
 
-export const backupCommand: CommandDefinition<BackupSettings, BackupOutcome> = {
+export const backupCommand: CommandDefinition<BackupSettings | FilesOnlyBackupSettings, BackupOutcome> = {
   spec: commandSpec("backup"),
-  parse: parseBackupSettings,
+  parse: parseBackupCommandSettings,
   storage: (settings) => settings,
   run: backupTo,
   outputs: (result) => ({
@@ -76,6 +83,15 @@ export const backupCommand: CommandDefinition<BackupSettings, BackupOutcome> = {
     durationSeconds: result.durationSeconds,
     tables: result.manifest.tables.length,
     totalRows: result.manifest.totalRows,
+    files: filesArtifacts(result.manifest).map((artifact) => ({
+      source: artifact.source,
+      name: artifact.name,
+      files: artifact.files,
+      bytes: artifact.bytes,
+      storedBytes: artifact.stored.bytes,
+      changed: artifact.changed,
+      ...(artifact.storageObjects ? { storageObjects: artifact.storageObjects } : {}),
+    })),
     ...(result.destinations ? { destinations: result.destinations } : {}),
   }),
   report: (result, context) =>

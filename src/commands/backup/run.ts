@@ -49,12 +49,15 @@ import {
 import type { Store } from "../../storage/store.js";
 import { LIFEBOAT_VERSION } from "../../version.js";
 import type { Logger } from "../logger.js";
+import { prepareFilesBackup, type FilesBackup } from "./files-artifacts.js";
 
 export interface BackupDeps {
   store: Store;
   env: NodeJS.ProcessEnv;
   now: () => Date;
   log: Logger;
+  /** Where relative --files directories resolve; default the process's working directory. */
+  cwd?: string;
   /** Aborting (Ctrl-C, a cancelled job) stops pg_dump and the upload; nothing is committed. */
   signal?: AbortSignal;
   /** Where an installed pg_dump is cached between runs (actions/cache); none on the CLI. */
@@ -80,7 +83,10 @@ export interface BackupResult {
 }
 
 /** The recipients the backup's artifacts are encrypted to (none: the explicit opt-out), and how the manifest says so. */
-function encryptionFor(settings: BackupSettings): { recipients: Recipient[]; info: EncryptionInfo } {
+export function encryptionFor(settings: Pick<BackupSettings, "encryption">): {
+  recipients: Recipient[];
+  info: EncryptionInfo;
+} {
   const { encryption } = settings;
   if (encryption.kind === "none") return { recipients: [], info: { format: "none" } };
   if (encryption.kind === "passphrase") {
@@ -108,7 +114,33 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
   const startedMs = performance.now();
   // Recipients are checked before anything connects or writes.
   const encryption = encryptionFor(settings);
+  // Every files source is checked before the database is touched: a bad one is exit 2, nothing written.
+  const files = await prepareFilesBackup(settings.files, {
+    cwd: deps.cwd ?? process.cwd(),
+    env: deps.env,
+    log,
+    preset: settings.preset ?? "none",
+  });
+  try {
+    return await backupWith(settings, deps, { target, started, startedMs, encryption, files });
+  } finally {
+    files.destroy();
+  }
+}
 
+async function backupWith(
+  settings: BackupSettings,
+  deps: BackupDeps,
+  context: {
+    target: BackupTarget;
+    started: Date;
+    startedMs: number;
+    encryption: ReturnType<typeof encryptionFor>;
+    files: FilesBackup;
+  },
+): Promise<BackupResult> {
+  const { log } = deps;
+  const { target, started, startedMs, encryption, files } = context;
   await preflight(settings.databaseUrl, "database-url", { log });
   const client = await connect(settings.databaseUrl);
   let clientOpen = true;
@@ -152,6 +184,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
     let catalog: CatalogFingerprint | undefined;
     try {
       catalog = await fingerprintInSnapshot(client, settings, preset);
+      await files.readStorageObjects(client);
     } catch (error) {
       await snapshot.release().catch(() => undefined);
       throw error;
@@ -206,6 +239,22 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       );
     }
 
+    // Each files source after the dump, before the manifest: a failure takes every artifact back.
+    let filesArtifacts: Artifact[] = [];
+    if (files.count > 0) {
+      try {
+        filesArtifacts = await files.write({
+          writer,
+          recipients: encryption.recipients,
+          compression: formatCompression(compression),
+          signal: deps.signal,
+        });
+      } catch (error) {
+        await writer.abort();
+        throw asOperationError(error);
+      }
+    }
+
     const { tables, largeObjects } = contentsOf(archive);
     const dumpArtifact: DumpArtifact = {
       name: dumpName,
@@ -236,7 +285,7 @@ export async function runBackup(settings: BackupSettings, deps: BackupDeps): Pro
       dump: { format: "custom", compression: "none", scope: settings.scope },
       encryption: encryption.info,
       preset,
-      artifacts: [dumpArtifact, ...(rolesInfo ? [rolesInfo] : [])],
+      artifacts: [dumpArtifact, ...(rolesInfo ? [rolesInfo] : []), ...filesArtifacts],
       tables,
       totalRows: tables.reduce((sum, table) => sum + table.rows, 0),
       largeObjects,

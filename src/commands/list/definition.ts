@@ -14,13 +14,16 @@ export const listCommand: CommandDefinition<StorageSettings, ListedBackup[]> = {
   text: (backups, { storageUrl, settings }) =>
     backups.length
       ? formatTable(
-          ["BACKUP ID", "STARTED (UTC)", "SIZE", "AGE", "LAST CHECK"],
+          ["BACKUP ID", "STARTED (UTC)", "SIZE", "AGE", "LAST CHECK", "FILES"],
           backups.map((backup) => [
             backup.backupId,
             backup.startedAt.replace("T", " ").replace(/\.\d{3}Z$/, ""),
             formatBytes(backup.storedBytes),
             formatAge(backup.ageSeconds),
             backup.lastCheck ? `${backup.lastCheck.kind} ${backup.lastCheck.passed ? "pass" : "FAIL"}` : "-",
+            backup.files
+              ? `${backup.files.files} in ${backup.files.sources} source(s), ${formatBytes(backup.files.bytes)}`
+              : "-",
           ]),
         )
       : `no backups under ${storageUrl}/${settings.label}/`,

@@ -1,4 +1,5 @@
 import { isDumpKey, type CheckRecordRef } from "../../domain/layout.js";
+import { backupStoredBytes, filesArtifacts, type Manifest } from "../../domain/manifest.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
 import type { StorageSettings } from "../../settings/types.js";
 import type { Store } from "../../storage/store.js";
@@ -10,6 +11,8 @@ export interface ListedBackup {
   /** Size of the stored dump object. */
   storedBytes: number;
   lastCheck: { kind: string; passed: boolean; at: string } | null;
+  /** Its files sources (--files): how many, their files and bytes together; null when none. */
+  files: { sources: number; files: number; bytes: number } | null;
   /** Why the backup is broken (an artifact missing or of another size, a damaged manifest); empty when intact. */
   problems: string[];
 }
@@ -39,9 +42,22 @@ export async function listBackups(
         backupId: folder.backupId,
         startedAt: folder.startedAt.toISOString(),
         ageSeconds: Math.max(0, Math.round((now - folder.startedAt.getTime()) / 1000)),
-        storedBytes: dump?.size ?? 0,
+        // A files-only backup has no dump: its artifacts together.
+        storedBytes: dump?.size ?? (manifest ? backupStoredBytes(manifest) : 0),
         lastCheck: last ? { kind: last.kind, passed: last.passed, at: last.time.toISOString() } : null,
+        files: manifest ? filesTotals(manifest) : null,
         problems,
       };
     });
+}
+
+/** A backup's files sources added up, or null when it has none. */
+export function filesTotals(manifest: Manifest): ListedBackup["files"] {
+  const sources = filesArtifacts(manifest);
+  if (sources.length === 0) return null;
+  return {
+    sources: sources.length,
+    files: sources.reduce((sum, source) => sum + source.files, 0),
+    bytes: sources.reduce((sum, source) => sum + source.bytes, 0),
+  };
 }

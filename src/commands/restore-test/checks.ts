@@ -258,14 +258,14 @@ export function digestSkipReason(
   columnTypes: readonly string[],
   scratchVersionNum: number,
 ): string | undefined {
-  const form = manifest.tool.pgDumpArgs.find((arg) =>
+  const form = (manifest.tool.pgDumpArgs ?? []).find((arg) =>
     DUMP_FORMS.some((f) => arg === f || arg.startsWith(`${f}=`)),
   );
   if (form) return `the dump was made with ${form.split("=")[0]}`;
   const dependent = columnTypes.find((type) => SESSION_DEPENDENT.has(type));
   if (dependent) return `a ${dependent} column prints by session settings the dump did not record`;
   const float = columnTypes.find((type) => FLOATS.has(type));
-  if (float && (manifest.source.serverVersionNum < 120000 || scratchVersionNum < 120000)) {
+  if (float && ((manifest.source?.serverVersionNum ?? 0) < 120000 || scratchVersionNum < 120000)) {
     return `a ${float} column prints differently before PostgreSQL 12`;
   }
   return undefined;

@@ -43,6 +43,8 @@ import type { CheckedArtifact } from "../../repository/check-record.js";
 import { openArtifactRead, readDigests } from "../../repository/read-artifact.js";
 import type { Logger } from "../logger.js";
 import { countingStage, startProgress } from "../progress.js";
+import { checkFilesArtifacts } from "../files-check.js";
+import { emptyScope } from "../../domain/dump-plan.js";
 import { applyRolesObject } from "../roles-object.js";
 import { makeMaskedCopy, prepareMaskedCopy, type MaskedCopyResult } from "./masked-copy.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
@@ -84,6 +86,8 @@ export interface RestoreTestResult {
   pgRestoreLog: string;
   /** The backup's roles object applied before the restore: roles created, roles already there. */
   roles: AppliedRoles | null;
+  /** The backup's files sources read through, every file checked against its index; null when none. */
+  files?: { sources: number; files: number; bytes: number } | null;
   catalog: CatalogResult;
   /** restore-test --mask: the masked copy made after the checks passed (null without --mask or when a check failed). */
   masked?: MaskedCopyResult | null;
@@ -144,8 +148,10 @@ export async function runRestoreTest(
   const failures: string[] = [];
   const checked: CheckedArtifact[] = [];
   let result:
-    Omit<RestoreTestResult, "checkKey" | "passed" | "kept" | "failures" | "roles" | "catalog"> | undefined;
+    | Omit<RestoreTestResult, "checkKey" | "passed" | "kept" | "failures" | "roles" | "catalog" | "files">
+    | undefined;
   let roles: AppliedRoles | null = null;
+  let files: RestoreTestResult["files"] = null;
   const usable = usableCatalog(manifest);
   const source = "catalog" in usable ? usable.catalog : undefined;
   const catalog: CatalogResult = {
@@ -237,6 +243,17 @@ export async function runRestoreTest(
           }),
       },
     );
+    // The backup's files sources, each archive read through and every file checked against its index.
+    const filesCheck = await checkFilesArtifacts(repository, manifest, identities);
+    if (filesCheck) {
+      files = { sources: filesCheck.sources, files: filesCheck.files, bytes: filesCheck.bytes };
+      failures.push(...filesCheck.problems);
+      checked.push(...filesCheck.checked);
+      log.info(
+        `Files: ${filesCheck.files} files in ${filesCheck.sources} source(s) checked against their indexes`,
+      );
+    }
+    // Masking only after every check, files included, passed.
     if (settings.masking && maskedStore && failures.length === 0) {
       masked = await makeMaskedCopy(maskedStore, settings.masking, settings, manifest, target, deps);
     }
@@ -279,6 +296,7 @@ export async function runRestoreTest(
     failures,
     pgRestoreLog: result?.pgRestoreLog ?? "",
     roles,
+    files,
     catalog,
     masked,
     checks: result?.checks ?? null,
@@ -308,6 +326,7 @@ export async function runRestoreTest(
         assertions: full.assertions,
         run: full.run,
         roles: full.roles,
+        files: full.files,
         catalog: {
           compared: catalog.compared,
           notices: catalog.notices,
@@ -529,7 +548,7 @@ async function compareCatalog(
   let compared;
   try {
     compared = await compareRestoredCatalog(client, source, {
-      scope: fingerprintScopeFor(manifest.dump.scope, manifest.preset ?? "none"),
+      scope: fingerprintScopeFor(manifest.dump?.scope ?? emptyScope(), manifest.preset ?? "none"),
       pgRestoreArgs,
       missingRoles: catalog.missingRoles,
     });

@@ -739,7 +739,7 @@ async function checkRestored(
     if (prepared.source) {
       try {
         const compared = await compareRestoredCatalog(client, prepared.source, {
-          scope: fingerprintScopeFor(manifest.dump.scope, manifest.preset ?? "none"),
+          scope: fingerprintScopeFor(manifest.dump?.scope ?? emptyScope(), manifest.preset ?? "none"),
           pgRestoreArgs: prepared.args,
           missingRoles: [],
         });

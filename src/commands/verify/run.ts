@@ -5,7 +5,7 @@
  * (max-age, max-size-change, min-size), and a check record beside the backup.
  */
 import { describeError } from "../../domain/errors.js";
-import { dumpArtifact, type Artifact } from "../../domain/manifest.js";
+import { backupStoredBytes, findDumpArtifact, type Artifact } from "../../domain/manifest.js";
 import { evaluateGates } from "../../domain/verify-gates.js";
 import type { ToolCache } from "../../postgres/pg-install.js";
 import { listArchive, missingTableData } from "../../postgres/pg-restore-list.js";
@@ -15,6 +15,7 @@ import { redactingRecords } from "../../repository/redacted-records.js";
 import { readArtifact, type ArtifactRead } from "../../repository/read-artifact.js";
 import type { VerifySettings } from "../../settings/types.js";
 import type { Store } from "../../storage/store.js";
+import { archiveProblems, verifyArchiveSink } from "../../files/verify-archive.js";
 import type { Logger } from "../logger.js";
 import { countingStage, startProgress } from "../progress.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
@@ -27,6 +28,8 @@ export interface VerifyResult {
   backupAgeSeconds: number;
   storedBytes: number;
   tablesListed: number | undefined;
+  /** Files checked against their archives' indexes (deep verify of a backup with --files sources). */
+  filesChecked: number | undefined;
   failures: string[];
   warnings: string[];
   /** The check record's key; empty when the store would not take it (read-only), which a warning says. */
@@ -64,7 +67,9 @@ export async function runVerify(
     unencrypted || settings.keys.identityText !== undefined || settings.keys.passphrase !== undefined;
   // Keys and tools are checked before a byte is downloaded.
   const identities = deep ? identitiesFor(manifest, settings.keys, name) : undefined;
-  const pgRestore = deep ? await findPgRestoreFor(manifest, settings, deps) : undefined;
+  // A files-only backup has no archive for pg_restore to read.
+  const pgRestore =
+    deep && findDumpArtifact(manifest) ? await findPgRestoreFor(manifest, settings, deps) : undefined;
   // A wrong passphrase is bad input found from the header, not a failure recorded against the backup.
   await checkKeysOpen(repository, manifest, identities, settings.keys);
   const kind: CheckKind = deep ? "verify-deep" : "verify";
@@ -74,9 +79,10 @@ export async function runVerify(
 
   const failures: string[] = [];
   const reads: ArtifactRead[] = [];
-  const dump = dumpArtifact(manifest);
+  const dump = findDumpArtifact(manifest);
   let tablesListed: number | undefined;
   let missingTables: string[] | undefined;
+  let filesChecked: number | undefined;
   // One loop over the artifacts: the listing's size first (cheap), then the bytes themselves.
   for (const artifact of manifest.artifacts) {
     const listed = folder.objects.find((object) => object.key === repository.artifactKey(manifest, artifact));
@@ -87,9 +93,14 @@ export async function runVerify(
       if (artifact !== dump) continue;
     }
     const listing = artifact === dump && pgRestore ? listArchive(pgRestore) : undefined;
+    // A files archive is read through and every file checked against its index (docs/files.md).
+    const archive =
+      artifact.kind === "files" && identities
+        ? verifyArchiveSink({ expectedIndexSha256: artifact.indexSha256 })
+        : undefined;
     const counted = { bytes: 0 };
     const lines =
-      artifact === dump
+      dump && artifact === dump
         ? startProgress({
             what: "verify",
             log,
@@ -102,11 +113,16 @@ export async function runVerify(
           })
         : undefined;
     const read = await readArtifact(repository, manifest, artifact, identities, {
-      ...(listing ? { sink: listing.sink } : {}),
+      ...(listing ? { sink: listing.sink } : archive ? { sink: archive.sink } : {}),
       storedTaps: [countingStage(counted)],
     }).finally(() => lines?.stop());
     reads.push(read);
     failures.push(...read.problems.filter((problem) => !failures.includes(problem)));
+    if (archive && artifact.kind === "files" && read.problems.length === 0) {
+      const checked = await archive.result;
+      failures.push(...archiveProblems(artifact, checked));
+      filesChecked = (filesChecked ?? 0) + checked.files;
+    }
     if (listing) {
       try {
         const text = await listing.listing;
@@ -149,6 +165,7 @@ export async function runVerify(
           plaintextBytes: dumpRead?.plaintext?.bytes ?? null,
           plaintextSha256: dumpRead?.plaintext?.sha256 ?? null,
           tablesListed: tablesListed ?? null,
+          filesChecked: filesChecked ?? null,
         },
       },
       now,
@@ -164,8 +181,9 @@ export async function runVerify(
     kind,
     backupId: manifest.backupId,
     backupAgeSeconds: Math.round((now.getTime() - Date.parse(manifest.startedAt)) / 1000),
-    storedBytes: dump.stored.bytes,
+    storedBytes: backupStoredBytes(manifest),
     tablesListed,
+    filesChecked,
     failures,
     warnings,
     checkKey,
