@@ -6,16 +6,29 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   c: () => (/* binding */ CancelledError),
-/* harmony export */   d: () => (/* binding */ cancelOnSignals)
+/* harmony export */   cc: () => (/* binding */ CancelledError),
+/* harmony export */   dJ: () => (/* binding */ cancelOnSignals),
+/* harmony export */   fp: () => (/* binding */ onForcedExit)
 /* harmony export */ });
 /**
  * Cancellation by signal, shared by both edges. Free of imports, so the CLI can install it before
  * it loads anything heavy.
  */
+/** Synchronous last-chance cleanups, run when a second signal exits the process at once. */
+const forcedExitCleanups = new Set();
+/**
+ * Registers `cleanup` (synchronous: removing a decrypted file) to run if a second SIGINT or
+ * SIGTERM exits the process before the command's own cleanup finished. Returns the unregister
+ * function, to call once the thing to clean up is gone.
+ */
+function onForcedExit(cleanup) {
+    forcedExitCleanups.add(cleanup);
+    return () => forcedExitCleanups.delete(cleanup);
+}
 /**
  * The first SIGINT or SIGTERM aborts the returned signal (children stop, uploads abort, nothing is
- * committed); a second one exits at once with the signal's conventional code (130 or 143).
+ * committed); a second one runs the registered forced-exit cleanups and exits at once with the
+ * signal's conventional code (130 or 143).
  */
 function cancelOnSignals(process) {
     const controller = new AbortController();
@@ -24,8 +37,17 @@ function cancelOnSignals(process) {
         ["SIGTERM", 143],
     ]) {
         process.on(name, () => {
-            if (controller.signal.aborted)
+            if (controller.signal.aborted) {
+                for (const cleanup of forcedExitCleanups) {
+                    try {
+                        cleanup();
+                    }
+                    catch {
+                        // Best effort: the exit must not wait on, or fail for, a cleanup.
+                    }
+                }
                 process.exit(code);
+            }
             controller.abort(new CancelledError(name));
         });
     }
@@ -225,6 +247,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
+
+/***/ }),
+
+/***/ 932:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
 
 /***/ }),
 
@@ -490,8 +519,8 @@ if (tooOld) {
 }
 // The first Ctrl-C (or the runner's SIGTERM) stops the child processes and aborts uploads
 // cleanly, then exits 130 (143); a second one exits at once.
-const signal = (0,signals/* cancelOnSignals */.d)(process);
-Promise.all(/* import() */[__nccwpck_require__.e(849), __nccwpck_require__.e(23)]).then(__nccwpck_require__.bind(__nccwpck_require__, 7023))
+const signal = (0,signals/* cancelOnSignals */.dJ)(process);
+Promise.all(/* import() */[__nccwpck_require__.e(332), __nccwpck_require__.e(763)]).then(__nccwpck_require__.bind(__nccwpck_require__, 3763))
     .then(({ main }) => main({
     argv: process.argv.slice(2),
     env: process.env,

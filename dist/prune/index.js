@@ -6868,7 +6868,7 @@ exports.debug = debug; // for test
 
 /***/ }),
 
-/***/ 46752:
+/***/ 24371:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -35024,9 +35024,131 @@ class NotFoundError extends LifeboatError {
 function describeError(error) {
     if (error instanceof Error) {
         const text = error.message || error.name;
-        return text.split("\n").find((line) => line.trim() !== "") ?? error.name;
+        const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
+        return line + serverAdvice(error, line);
     }
     return String(error);
+}
+/**
+ * PostgreSQL's DETAIL and HINT (node-postgres puts them on the error), which often say what to do
+ * ("You might need to increase max_locks_per_transaction"), on the same line.
+ */
+function serverAdvice(error, line) {
+    let out = "";
+    for (const [field, label] of [
+        ["detail", "DETAIL"],
+        ["hint", "HINT"],
+    ]) {
+        const value = error[field];
+        if (typeof value !== "string" || value.trim() === "")
+            continue;
+        const text = value.replace(/\s+/g, " ").trim();
+        if (!line.includes(text))
+            out += ` ${label}: ${text}`;
+    }
+    return out;
+}
+
+
+/***/ }),
+
+/***/ 14171:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   b$: () => (/* binding */ s3NameOf),
+/* harmony export */   e_: () => (/* binding */ s3StatusOf),
+/* harmony export */   nK: () => (/* binding */ classifyS3CheckError),
+/* harmony export */   wl: () => (/* binding */ isS3NotFound),
+/* harmony export */   ye: () => (/* binding */ describeS3Error)
+/* harmony export */ });
+/* unused harmony exports networkCodeOf, S3_DENIED */
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(10241);
+/**
+ * What an AWS SDK S3 error means, read the same way by every S3 client of ours (the backup store
+ * and the files sources): its name or code, its HTTP status, whether the network failed, whether
+ * the key or bucket is missing, and one line describing it.
+ */
+
+function shapeOf(error) {
+    return typeof error === "object" && error !== null ? error : {};
+}
+function s3StatusOf(error) {
+    return shapeOf(error).$metadata?.httpStatusCode;
+}
+/** The S3 error code (`NoSuchBucket`), else the SDK's error name. */
+function s3NameOf(error) {
+    const { name, Code } = shapeOf(error);
+    return typeof Code === "string" ? Code : typeof name === "string" ? name : "";
+}
+const NETWORK_CODES = new Set([
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "ENOTFOUND",
+    "EAI_AGAIN",
+    "EHOSTUNREACH",
+    "ENETUNREACH",
+    "ETIMEDOUT",
+    "EPIPE",
+]);
+/** The network failure behind an error (ECONNREFUSED, ...; a timeout is ETIMEDOUT), if it is one. */
+function networkCodeOf(error) {
+    const { code, name } = shapeOf(error);
+    if (typeof code === "string" && NETWORK_CODES.has(code))
+        return code;
+    if (name === "TimeoutError")
+        return "ETIMEDOUT";
+    return undefined;
+}
+function isS3NotFound(error) {
+    const name = s3NameOf(error);
+    return s3StatusOf(error) === 404 || name === "NotFound" || name === "NoSuchKey" || name === "NoSuchBucket";
+}
+/** The codes S3 answers when the credentials are wrong or lack the right. */
+const S3_DENIED = new Set([
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "Forbidden",
+]);
+/** One line for any S3 SDK error: its code, its message and the HTTP status. */
+function describeS3Error(error) {
+    const name = s3NameOf(error);
+    const status = s3StatusOf(error);
+    let text = (0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .describeError */ .Uc)(error);
+    const { code } = shapeOf(error);
+    if (typeof code === "string" && !text.includes(code))
+        text = `${code}: ${text}`;
+    // Responses without a body (HEAD) carry no code: the SDK names them "Unknown"/"UnknownError".
+    if (name === "Unknown" || (text === "UnknownError" && !name)) {
+        return status ? `HTTP ${status}` : "unknown error";
+    }
+    // A code with an empty message (radosgw sends `<Message/>`): the code says it all.
+    if (text === "UnknownError")
+        text = name;
+    if (name && name !== "Error" && !text.startsWith(name))
+        text = `${name}: ${text}`;
+    return status && status >= 300 ? `${text} (HTTP ${status})` : text;
+}
+/** The one reading of a failed bucket check; each caller words it for its own input. */
+function classifyS3CheckError(error) {
+    if (networkCodeOf(error) !== undefined)
+        return "unreachable";
+    const name = s3NameOf(error);
+    const status = s3StatusOf(error);
+    const text = (0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .describeError */ .Uc)(error);
+    if (name === "CredentialsProviderError" || (/credential/i.test(text) && !status))
+        return "no-credentials";
+    if (/region is missing/i.test(text))
+        return "no-region";
+    if (isS3NotFound(error))
+        return "no-bucket";
+    if (status === 401 || status === 403 || S3_DENIED.has(name))
+        return "denied";
+    if (status === 301 || name === "PermanentRedirect" || name === "AuthorizationHeaderMalformed") {
+        return "other-region";
+    }
+    return "other";
 }
 
 
@@ -35341,6 +35463,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 
 /***/ }),
 
+/***/ 932:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
+
+/***/ }),
+
 /***/ 2203:
 /***/ ((module) => {
 
@@ -35394,6 +35523,8573 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
+
+/***/ }),
+
+/***/ 57349:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var resolveBlockMap = __nccwpck_require__(87103);
+var resolveBlockSeq = __nccwpck_require__(90334);
+var resolveFlowCollection = __nccwpck_require__(13142);
+
+function resolveCollection(CN, ctx, token, onError, tagName, tag) {
+    const coll = token.type === 'block-map'
+        ? resolveBlockMap.resolveBlockMap(CN, ctx, token, onError, tag)
+        : token.type === 'block-seq'
+            ? resolveBlockSeq.resolveBlockSeq(CN, ctx, token, onError, tag)
+            : resolveFlowCollection.resolveFlowCollection(CN, ctx, token, onError, tag);
+    const Coll = coll.constructor;
+    // If we got a tagName matching the class, or the tag name is '!',
+    // then use the tagName from the node class used to create it.
+    if (tagName === '!' || tagName === Coll.tagName) {
+        coll.tag = Coll.tagName;
+        return coll;
+    }
+    if (tagName)
+        coll.tag = tagName;
+    return coll;
+}
+function composeCollection(CN, ctx, token, props, onError) {
+    const tagToken = props.tag;
+    const tagName = !tagToken
+        ? null
+        : ctx.directives.tagName(tagToken.source, msg => onError(tagToken, 'TAG_RESOLVE_FAILED', msg));
+    if (token.type === 'block-seq') {
+        const { anchor, newlineAfterProp: nl } = props;
+        const lastProp = anchor && tagToken
+            ? anchor.offset > tagToken.offset
+                ? anchor
+                : tagToken
+            : (anchor ?? tagToken);
+        if (lastProp && (!nl || nl.offset < lastProp.offset)) {
+            const message = 'Missing newline after block sequence props';
+            onError(lastProp, 'MISSING_CHAR', message);
+        }
+    }
+    const expType = token.type === 'block-map'
+        ? 'map'
+        : token.type === 'block-seq'
+            ? 'seq'
+            : token.start.source === '{'
+                ? 'map'
+                : 'seq';
+    // shortcut: check if it's a generic YAMLMap or YAMLSeq
+    // before jumping into the custom tag logic.
+    if (!tagToken ||
+        !tagName ||
+        tagName === '!' ||
+        (tagName === YAMLMap.YAMLMap.tagName && expType === 'map') ||
+        (tagName === YAMLSeq.YAMLSeq.tagName && expType === 'seq')) {
+        return resolveCollection(CN, ctx, token, onError, tagName);
+    }
+    let tag = ctx.schema.tags.find(t => t.tag === tagName && t.collection === expType);
+    if (!tag) {
+        const kt = ctx.schema.knownTags[tagName];
+        if (kt?.collection === expType) {
+            ctx.schema.tags.push(Object.assign({}, kt, { default: false }));
+            tag = kt;
+        }
+        else {
+            if (kt) {
+                onError(tagToken, 'BAD_COLLECTION_TYPE', `${kt.tag} used for ${expType} collection, but expects ${kt.collection ?? 'scalar'}`, true);
+            }
+            else {
+                onError(tagToken, 'TAG_RESOLVE_FAILED', `Unresolved tag: ${tagName}`, true);
+            }
+            return resolveCollection(CN, ctx, token, onError, tagName);
+        }
+    }
+    const coll = resolveCollection(CN, ctx, token, onError, tagName, tag);
+    const res = tag.resolve?.(coll, msg => onError(tagToken, 'TAG_RESOLVE_FAILED', msg), ctx.options) ?? coll;
+    const node = identity.isNode(res)
+        ? res
+        : new Scalar.Scalar(res);
+    node.range = coll.range;
+    node.tag = tagName;
+    if (tag?.format)
+        node.format = tag.format;
+    return node;
+}
+
+exports.composeCollection = composeCollection;
+
+
+/***/ }),
+
+/***/ 23683:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Document = __nccwpck_require__(3021);
+var composeNode = __nccwpck_require__(45937);
+var resolveEnd = __nccwpck_require__(17788);
+var resolveProps = __nccwpck_require__(34631);
+
+function composeDoc(options, directives, { offset, start, value, end }, onError) {
+    const opts = Object.assign({ _directives: directives }, options);
+    const doc = new Document.Document(undefined, opts);
+    const ctx = {
+        atKey: false,
+        atRoot: true,
+        directives: doc.directives,
+        options: doc.options,
+        schema: doc.schema
+    };
+    const props = resolveProps.resolveProps(start, {
+        indicator: 'doc-start',
+        next: value ?? end?.[0],
+        offset,
+        onError,
+        parentIndent: 0,
+        startOnNewline: true
+    });
+    if (props.found) {
+        doc.directives.docStart = true;
+        if (value &&
+            (value.type === 'block-map' || value.type === 'block-seq') &&
+            !props.hasNewline)
+            onError(props.end, 'MISSING_CHAR', 'Block collection cannot start on same line with directives-end marker');
+    }
+    // @ts-expect-error If Contents is set, let's trust the user
+    doc.contents = value
+        ? composeNode.composeNode(ctx, value, props, onError)
+        : composeNode.composeEmptyNode(ctx, props.end, start, null, props, onError);
+    const contentEnd = doc.contents.range[2];
+    const re = resolveEnd.resolveEnd(end, contentEnd, false, onError);
+    if (re.comment)
+        doc.comment = re.comment;
+    doc.range = [offset, contentEnd, re.offset];
+    return doc;
+}
+
+exports.composeDoc = composeDoc;
+
+
+/***/ }),
+
+/***/ 45937:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Alias = __nccwpck_require__(4065);
+var identity = __nccwpck_require__(41127);
+var composeCollection = __nccwpck_require__(57349);
+var composeScalar = __nccwpck_require__(5413);
+var resolveEnd = __nccwpck_require__(17788);
+var utilEmptyScalarPosition = __nccwpck_require__(22599);
+
+const CN = { composeNode, composeEmptyNode };
+function composeNode(ctx, token, props, onError) {
+    const atKey = ctx.atKey;
+    const { spaceBefore, comment, anchor, tag } = props;
+    let node;
+    let isSrcToken = true;
+    switch (token.type) {
+        case 'alias':
+            node = composeAlias(ctx, token, onError);
+            if (anchor || tag)
+                onError(token, 'ALIAS_PROPS', 'An alias node must not specify any properties');
+            break;
+        case 'scalar':
+        case 'single-quoted-scalar':
+        case 'double-quoted-scalar':
+        case 'block-scalar':
+            node = composeScalar.composeScalar(ctx, token, tag, onError);
+            if (anchor)
+                node.anchor = anchor.source.substring(1);
+            break;
+        case 'block-map':
+        case 'block-seq':
+        case 'flow-collection':
+            try {
+                node = composeCollection.composeCollection(CN, ctx, token, props, onError);
+                if (anchor)
+                    node.anchor = anchor.source.substring(1);
+            }
+            catch (error) {
+                // Almost certainly here due to a stack overflow
+                const message = error instanceof Error ? error.message : String(error);
+                onError(token, 'RESOURCE_EXHAUSTION', message);
+            }
+            break;
+        default: {
+            const message = token.type === 'error'
+                ? token.message
+                : `Unsupported token (type: ${token.type})`;
+            onError(token, 'UNEXPECTED_TOKEN', message);
+            isSrcToken = false;
+        }
+    }
+    node ?? (node = composeEmptyNode(ctx, token.offset, undefined, null, props, onError));
+    if (anchor && node.anchor === '')
+        onError(anchor, 'BAD_ALIAS', 'Anchor cannot be an empty string');
+    if (atKey &&
+        ctx.options.stringKeys &&
+        (!identity.isScalar(node) ||
+            typeof node.value !== 'string' ||
+            (node.tag && node.tag !== 'tag:yaml.org,2002:str'))) {
+        const msg = 'With stringKeys, all keys must be strings';
+        onError(tag ?? token, 'NON_STRING_KEY', msg);
+    }
+    if (spaceBefore)
+        node.spaceBefore = true;
+    if (comment) {
+        if (token.type === 'scalar' && token.source === '')
+            node.comment = comment;
+        else
+            node.commentBefore = comment;
+    }
+    // @ts-expect-error Type checking misses meaning of isSrcToken
+    if (ctx.options.keepSourceTokens && isSrcToken)
+        node.srcToken = token;
+    return node;
+}
+function composeEmptyNode(ctx, offset, before, pos, { spaceBefore, comment, anchor, tag, end }, onError) {
+    const token = {
+        type: 'scalar',
+        offset: utilEmptyScalarPosition.emptyScalarPosition(offset, before, pos),
+        indent: -1,
+        source: ''
+    };
+    const node = composeScalar.composeScalar(ctx, token, tag, onError);
+    if (anchor) {
+        node.anchor = anchor.source.substring(1);
+        if (node.anchor === '')
+            onError(anchor, 'BAD_ALIAS', 'Anchor cannot be an empty string');
+    }
+    if (spaceBefore)
+        node.spaceBefore = true;
+    if (comment) {
+        node.comment = comment;
+        node.range[2] = end;
+    }
+    return node;
+}
+function composeAlias({ options }, { offset, source, end }, onError) {
+    const alias = new Alias.Alias(source.substring(1));
+    if (alias.source === '')
+        onError(offset, 'BAD_ALIAS', 'Alias cannot be an empty string');
+    if (alias.source.endsWith(':'))
+        onError(offset + source.length - 1, 'BAD_ALIAS', 'Alias ending in : is ambiguous', true);
+    const valueEnd = offset + source.length;
+    const re = resolveEnd.resolveEnd(end, valueEnd, options.strict, onError);
+    alias.range = [offset, valueEnd, re.offset];
+    if (re.comment)
+        alias.comment = re.comment;
+    return alias;
+}
+
+exports.composeEmptyNode = composeEmptyNode;
+exports.composeNode = composeNode;
+
+
+/***/ }),
+
+/***/ 5413:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var resolveBlockScalar = __nccwpck_require__(48913);
+var resolveFlowScalar = __nccwpck_require__(76842);
+
+function composeScalar(ctx, token, tagToken, onError) {
+    const { value, type, comment, range } = token.type === 'block-scalar'
+        ? resolveBlockScalar.resolveBlockScalar(ctx, token, onError)
+        : resolveFlowScalar.resolveFlowScalar(token, ctx.options.strict, onError);
+    const tagName = tagToken
+        ? ctx.directives.tagName(tagToken.source, msg => onError(tagToken, 'TAG_RESOLVE_FAILED', msg))
+        : null;
+    let tag;
+    if (ctx.options.stringKeys && ctx.atKey) {
+        tag = ctx.schema[identity.SCALAR];
+    }
+    else if (tagName)
+        tag = findScalarTagByName(ctx.schema, value, tagName, tagToken, onError);
+    else if (token.type === 'scalar')
+        tag = findScalarTagByTest(ctx, value, token, onError);
+    else
+        tag = ctx.schema[identity.SCALAR];
+    let scalar;
+    try {
+        const res = tag.resolve(value, msg => onError(tagToken ?? token, 'TAG_RESOLVE_FAILED', msg), ctx.options);
+        scalar = identity.isScalar(res) ? res : new Scalar.Scalar(res);
+    }
+    catch (error) {
+        const msg = error instanceof Error ? error.message : String(error);
+        onError(tagToken ?? token, 'TAG_RESOLVE_FAILED', msg);
+        scalar = new Scalar.Scalar(value);
+    }
+    scalar.range = range;
+    scalar.source = value;
+    if (type)
+        scalar.type = type;
+    if (tagName)
+        scalar.tag = tagName;
+    if (tag.format)
+        scalar.format = tag.format;
+    if (comment)
+        scalar.comment = comment;
+    return scalar;
+}
+function findScalarTagByName(schema, value, tagName, tagToken, onError) {
+    if (tagName === '!')
+        return schema[identity.SCALAR]; // non-specific tag
+    const matchWithTest = [];
+    for (const tag of schema.tags) {
+        if (!tag.collection && tag.tag === tagName) {
+            if (tag.default && tag.test)
+                matchWithTest.push(tag);
+            else
+                return tag;
+        }
+    }
+    for (const tag of matchWithTest)
+        if (tag.test?.test(value))
+            return tag;
+    const kt = schema.knownTags[tagName];
+    if (kt && !kt.collection) {
+        // Ensure that the known tag is available for stringifying,
+        // but does not get used by default.
+        schema.tags.push(Object.assign({}, kt, { default: false, test: undefined }));
+        return kt;
+    }
+    onError(tagToken, 'TAG_RESOLVE_FAILED', `Unresolved tag: ${tagName}`, tagName !== 'tag:yaml.org,2002:str');
+    return schema[identity.SCALAR];
+}
+function findScalarTagByTest({ atKey, directives, schema }, value, token, onError) {
+    const tag = schema.tags.find(tag => (tag.default === true || (atKey && tag.default === 'key')) &&
+        tag.test?.test(value)) || schema[identity.SCALAR];
+    if (schema.compat) {
+        const compat = schema.compat.find(tag => tag.default && tag.test?.test(value)) ??
+            schema[identity.SCALAR];
+        if (tag.tag !== compat.tag) {
+            const ts = directives.tagString(tag.tag);
+            const cs = directives.tagString(compat.tag);
+            const msg = `Value may be parsed as either ${ts} or ${cs}`;
+            onError(token, 'TAG_RESOLVE_FAILED', msg, true);
+        }
+    }
+    return tag;
+}
+
+exports.composeScalar = composeScalar;
+
+
+/***/ }),
+
+/***/ 89984:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var node_process = __nccwpck_require__(932);
+var directives = __nccwpck_require__(61342);
+var Document = __nccwpck_require__(3021);
+var errors = __nccwpck_require__(91464);
+var identity = __nccwpck_require__(41127);
+var composeDoc = __nccwpck_require__(23683);
+var resolveEnd = __nccwpck_require__(17788);
+
+function getErrorPos(src) {
+    if (typeof src === 'number')
+        return [src, src + 1];
+    if (Array.isArray(src))
+        return src.length === 2 ? src : [src[0], src[1]];
+    const { offset, source } = src;
+    return [offset, offset + (typeof source === 'string' ? source.length : 1)];
+}
+function parsePrelude(prelude) {
+    let comment = '';
+    let atComment = false;
+    let afterEmptyLine = false;
+    for (let i = 0; i < prelude.length; ++i) {
+        const source = prelude[i];
+        switch (source[0]) {
+            case '#':
+                comment +=
+                    (comment === '' ? '' : afterEmptyLine ? '\n\n' : '\n') +
+                        (source.substring(1) || ' ');
+                atComment = true;
+                afterEmptyLine = false;
+                break;
+            case '%':
+                if (prelude[i + 1]?.[0] !== '#')
+                    i += 1;
+                atComment = false;
+                break;
+            default:
+                // This may be wrong after doc-end, but in that case it doesn't matter
+                if (!atComment)
+                    afterEmptyLine = true;
+                atComment = false;
+        }
+    }
+    return { comment, afterEmptyLine };
+}
+/**
+ * Compose a stream of CST nodes into a stream of YAML Documents.
+ *
+ * ```ts
+ * import { Composer, Parser } from 'yaml'
+ *
+ * const src: string = ...
+ * const tokens = new Parser().parse(src)
+ * const docs = new Composer().compose(tokens)
+ * ```
+ */
+class Composer {
+    constructor(options = {}) {
+        this.doc = null;
+        this.atDirectives = false;
+        this.prelude = [];
+        this.errors = [];
+        this.warnings = [];
+        this.onError = (source, code, message, warning) => {
+            const pos = getErrorPos(source);
+            if (warning)
+                this.warnings.push(new errors.YAMLWarning(pos, code, message));
+            else
+                this.errors.push(new errors.YAMLParseError(pos, code, message));
+        };
+        // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+        this.directives = new directives.Directives({ version: options.version || '1.2' });
+        this.options = options;
+    }
+    decorate(doc, afterDoc) {
+        const { comment, afterEmptyLine } = parsePrelude(this.prelude);
+        //console.log({ dc: doc.comment, prelude, comment })
+        if (comment) {
+            const dc = doc.contents;
+            if (afterDoc) {
+                doc.comment = doc.comment ? `${doc.comment}\n${comment}` : comment;
+            }
+            else if (afterEmptyLine || doc.directives.docStart || !dc) {
+                doc.commentBefore = comment;
+            }
+            else if (identity.isCollection(dc) && !dc.flow && dc.items.length > 0) {
+                let it = dc.items[0];
+                if (identity.isPair(it))
+                    it = it.key;
+                const cb = it.commentBefore;
+                it.commentBefore = cb ? `${comment}\n${cb}` : comment;
+            }
+            else {
+                const cb = dc.commentBefore;
+                dc.commentBefore = cb ? `${comment}\n${cb}` : comment;
+            }
+        }
+        if (afterDoc) {
+            for (let i = 0; i < this.errors.length; ++i)
+                doc.errors.push(this.errors[i]);
+            for (let i = 0; i < this.warnings.length; ++i)
+                doc.warnings.push(this.warnings[i]);
+        }
+        else {
+            doc.errors = this.errors;
+            doc.warnings = this.warnings;
+        }
+        this.prelude = [];
+        this.errors = [];
+        this.warnings = [];
+    }
+    /**
+     * Current stream status information.
+     *
+     * Mostly useful at the end of input for an empty stream.
+     */
+    streamInfo() {
+        return {
+            comment: parsePrelude(this.prelude).comment,
+            directives: this.directives,
+            errors: this.errors,
+            warnings: this.warnings
+        };
+    }
+    /**
+     * Compose tokens into documents.
+     *
+     * @param forceDoc - If the stream contains no document, still emit a final document including any comments and directives that would be applied to a subsequent document.
+     * @param endOffset - Should be set if `forceDoc` is also set, to set the document range end and to indicate errors correctly.
+     */
+    *compose(tokens, forceDoc = false, endOffset = -1) {
+        for (const token of tokens)
+            yield* this.next(token);
+        yield* this.end(forceDoc, endOffset);
+    }
+    /** Advance the composer by one CST token. */
+    *next(token) {
+        if (node_process.env.LOG_STREAM)
+            console.dir(token, { depth: null });
+        switch (token.type) {
+            case 'directive':
+                this.directives.add(token.source, (offset, message, warning) => {
+                    const pos = getErrorPos(token);
+                    pos[0] += offset;
+                    this.onError(pos, 'BAD_DIRECTIVE', message, warning);
+                });
+                this.prelude.push(token.source);
+                this.atDirectives = true;
+                break;
+            case 'document': {
+                const doc = composeDoc.composeDoc(this.options, this.directives, token, this.onError);
+                if (this.atDirectives && !doc.directives.docStart)
+                    this.onError(token, 'MISSING_CHAR', 'Missing directives-end/doc-start indicator line');
+                this.decorate(doc, false);
+                if (this.doc)
+                    yield this.doc;
+                this.doc = doc;
+                this.atDirectives = false;
+                break;
+            }
+            case 'byte-order-mark':
+            case 'space':
+                break;
+            case 'comment':
+            case 'newline':
+                this.prelude.push(token.source);
+                break;
+            case 'error': {
+                const msg = token.source
+                    ? `${token.message}: ${JSON.stringify(token.source)}`
+                    : token.message;
+                const error = new errors.YAMLParseError(getErrorPos(token), 'UNEXPECTED_TOKEN', msg);
+                if (this.atDirectives || !this.doc)
+                    this.errors.push(error);
+                else
+                    this.doc.errors.push(error);
+                break;
+            }
+            case 'doc-end': {
+                if (!this.doc) {
+                    const msg = 'Unexpected doc-end without preceding document';
+                    this.errors.push(new errors.YAMLParseError(getErrorPos(token), 'UNEXPECTED_TOKEN', msg));
+                    break;
+                }
+                this.doc.directives.docEnd = true;
+                const end = resolveEnd.resolveEnd(token.end, token.offset + token.source.length, this.doc.options.strict, this.onError);
+                this.decorate(this.doc, true);
+                if (end.comment) {
+                    const dc = this.doc.comment;
+                    this.doc.comment = dc ? `${dc}\n${end.comment}` : end.comment;
+                }
+                this.doc.range[2] = end.offset;
+                break;
+            }
+            default:
+                this.errors.push(new errors.YAMLParseError(getErrorPos(token), 'UNEXPECTED_TOKEN', `Unsupported token ${token.type}`));
+        }
+    }
+    /**
+     * Call at end of input to yield any remaining document.
+     *
+     * @param forceDoc - If the stream contains no document, still emit a final document including any comments and directives that would be applied to a subsequent document.
+     * @param endOffset - Should be set if `forceDoc` is also set, to set the document range end and to indicate errors correctly.
+     */
+    *end(forceDoc = false, endOffset = -1) {
+        if (this.doc) {
+            this.decorate(this.doc, true);
+            yield this.doc;
+            this.doc = null;
+        }
+        else if (forceDoc) {
+            const opts = Object.assign({ _directives: this.directives }, this.options);
+            const doc = new Document.Document(undefined, opts);
+            if (this.atDirectives)
+                this.onError(endOffset, 'MISSING_CHAR', 'Missing directives-end indicator line');
+            doc.range = [0, endOffset, endOffset];
+            this.decorate(doc, false);
+            yield doc;
+        }
+    }
+}
+
+exports.Composer = Composer;
+
+
+/***/ }),
+
+/***/ 87103:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Pair = __nccwpck_require__(57165);
+var YAMLMap = __nccwpck_require__(84454);
+var resolveProps = __nccwpck_require__(34631);
+var utilContainsNewline = __nccwpck_require__(9499);
+var utilFlowIndentCheck = __nccwpck_require__(74051);
+var utilMapIncludes = __nccwpck_require__(81187);
+
+const startColMsg = 'All mapping items must start at the same column';
+function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
+    const NodeClass = tag?.nodeClass ?? YAMLMap.YAMLMap;
+    const map = new NodeClass(ctx.schema);
+    if (ctx.atRoot)
+        ctx.atRoot = false;
+    let offset = bm.offset;
+    let commentEnd = null;
+    for (const collItem of bm.items) {
+        const { start, key, sep, value } = collItem;
+        // key properties
+        const keyProps = resolveProps.resolveProps(start, {
+            indicator: 'explicit-key-ind',
+            next: key ?? sep?.[0],
+            offset,
+            onError,
+            parentIndent: bm.indent,
+            startOnNewline: true
+        });
+        const implicitKey = !keyProps.found;
+        if (implicitKey) {
+            if (key) {
+                if (key.type === 'block-seq')
+                    onError(offset, 'BLOCK_AS_IMPLICIT_KEY', 'A block sequence may not be used as an implicit map key');
+                else if ('indent' in key && key.indent !== bm.indent)
+                    onError(offset, 'BAD_INDENT', startColMsg);
+            }
+            if (!keyProps.anchor && !keyProps.tag && !sep) {
+                commentEnd = keyProps.end;
+                if (keyProps.comment) {
+                    if (map.comment)
+                        map.comment += '\n' + keyProps.comment;
+                    else
+                        map.comment = keyProps.comment;
+                }
+                continue;
+            }
+            if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key)) {
+                onError(key ?? start[start.length - 1], 'MULTILINE_IMPLICIT_KEY', 'Implicit keys need to be on a single line');
+            }
+        }
+        else if (keyProps.found?.indent !== bm.indent) {
+            onError(offset, 'BAD_INDENT', startColMsg);
+        }
+        // key value
+        ctx.atKey = true;
+        const keyStart = keyProps.end;
+        const keyNode = key
+            ? composeNode(ctx, key, keyProps, onError)
+            : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
+        if (ctx.schema.compat)
+            utilFlowIndentCheck.flowIndentCheck(bm.indent, key, onError);
+        ctx.atKey = false;
+        if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
+            onError(keyStart, 'DUPLICATE_KEY', 'Map keys must be unique');
+        // value properties
+        const valueProps = resolveProps.resolveProps(sep ?? [], {
+            indicator: 'map-value-ind',
+            next: value,
+            offset: keyNode.range[2],
+            onError,
+            parentIndent: bm.indent,
+            startOnNewline: !key || key.type === 'block-scalar'
+        });
+        offset = valueProps.end;
+        if (valueProps.found) {
+            if (implicitKey) {
+                if (value?.type === 'block-map' && !valueProps.hasNewline)
+                    onError(offset, 'BLOCK_AS_IMPLICIT_KEY', 'Nested mappings are not allowed in compact mappings');
+                if (ctx.options.strict &&
+                    keyProps.start < valueProps.found.offset - 1024)
+                    onError(keyNode.range, 'KEY_OVER_1024_CHARS', 'The : indicator must be at most 1024 chars after the start of an implicit block mapping key');
+            }
+            // value value
+            const valueNode = value
+                ? composeNode(ctx, value, valueProps, onError)
+                : composeEmptyNode(ctx, offset, sep, null, valueProps, onError);
+            if (ctx.schema.compat)
+                utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
+            offset = valueNode.range[2];
+            const pair = new Pair.Pair(keyNode, valueNode);
+            if (ctx.options.keepSourceTokens)
+                pair.srcToken = collItem;
+            map.items.push(pair);
+        }
+        else {
+            // key with no value
+            if (implicitKey)
+                onError(keyNode.range, 'MISSING_CHAR', 'Implicit map keys need to be followed by map values');
+            if (valueProps.comment) {
+                if (keyNode.comment)
+                    keyNode.comment += '\n' + valueProps.comment;
+                else
+                    keyNode.comment = valueProps.comment;
+            }
+            const pair = new Pair.Pair(keyNode);
+            if (ctx.options.keepSourceTokens)
+                pair.srcToken = collItem;
+            map.items.push(pair);
+        }
+    }
+    if (commentEnd && commentEnd < offset)
+        onError(commentEnd, 'IMPOSSIBLE', 'Map comment with trailing content');
+    map.range = [bm.offset, offset, commentEnd ?? offset];
+    return map;
+}
+
+exports.resolveBlockMap = resolveBlockMap;
+
+
+/***/ }),
+
+/***/ 48913:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+
+function resolveBlockScalar(ctx, scalar, onError) {
+    const start = scalar.offset;
+    const header = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
+    if (!header)
+        return { value: '', type: null, comment: '', range: [start, start, start] };
+    const type = header.mode === '>' ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
+    const lines = scalar.source ? splitLines(scalar.source) : [];
+    // determine the end of content & start of chomping
+    let chompStart = lines.length;
+    for (let i = lines.length - 1; i >= 0; --i) {
+        const content = lines[i][1];
+        if (content === '' || content === '\r')
+            chompStart = i;
+        else
+            break;
+    }
+    // shortcut for empty contents
+    if (chompStart === 0) {
+        const value = header.chomp === '+' && lines.length > 0
+            ? '\n'.repeat(Math.max(1, lines.length - 1))
+            : '';
+        let end = start + header.length;
+        if (scalar.source)
+            end += scalar.source.length;
+        return { value, type, comment: header.comment, range: [start, end, end] };
+    }
+    // find the indentation level to trim from start
+    let trimIndent = scalar.indent + header.indent;
+    let offset = scalar.offset + header.length;
+    let contentStart = 0;
+    for (let i = 0; i < chompStart; ++i) {
+        const [indent, content] = lines[i];
+        if (content === '' || content === '\r') {
+            if (header.indent === 0 && indent.length > trimIndent)
+                trimIndent = indent.length;
+        }
+        else {
+            if (indent.length < trimIndent) {
+                const message = 'Block scalars with more-indented leading empty lines must use an explicit indentation indicator';
+                onError(offset + indent.length, 'MISSING_CHAR', message);
+            }
+            if (header.indent === 0)
+                trimIndent = indent.length;
+            contentStart = i;
+            if (trimIndent === 0 && !ctx.atRoot) {
+                const message = 'Block scalar values in collections must be indented';
+                onError(offset, 'BAD_INDENT', message);
+            }
+            break;
+        }
+        offset += indent.length + content.length + 1;
+    }
+    // include trailing more-indented empty lines in content
+    for (let i = lines.length - 1; i >= chompStart; --i) {
+        if (lines[i][0].length > trimIndent)
+            chompStart = i + 1;
+    }
+    let value = '';
+    let sep = '';
+    let prevMoreIndented = false;
+    // leading whitespace is kept intact
+    for (let i = 0; i < contentStart; ++i)
+        value += lines[i][0].slice(trimIndent) + '\n';
+    for (let i = contentStart; i < chompStart; ++i) {
+        let [indent, content] = lines[i];
+        offset += indent.length + content.length + 1;
+        const crlf = content[content.length - 1] === '\r';
+        if (crlf)
+            content = content.slice(0, -1);
+        /* istanbul ignore if already caught in lexer */
+        if (content && indent.length < trimIndent) {
+            const src = header.indent
+                ? 'explicit indentation indicator'
+                : 'first line';
+            const message = `Block scalar lines must not be less indented than their ${src}`;
+            onError(offset - content.length - (crlf ? 2 : 1), 'BAD_INDENT', message);
+            indent = '';
+        }
+        if (type === Scalar.Scalar.BLOCK_LITERAL) {
+            value += sep + indent.slice(trimIndent) + content;
+            sep = '\n';
+        }
+        else if (indent.length > trimIndent || content[0] === '\t') {
+            // more-indented content within a folded block
+            if (sep === ' ')
+                sep = '\n';
+            else if (!prevMoreIndented && sep === '\n')
+                sep = '\n\n';
+            value += sep + indent.slice(trimIndent) + content;
+            sep = '\n';
+            prevMoreIndented = true;
+        }
+        else if (content === '') {
+            // empty line
+            if (sep === '\n')
+                value += '\n';
+            else
+                sep = '\n';
+        }
+        else {
+            value += sep + content;
+            sep = ' ';
+            prevMoreIndented = false;
+        }
+    }
+    switch (header.chomp) {
+        case '-':
+            break;
+        case '+':
+            for (let i = chompStart; i < lines.length; ++i)
+                value += '\n' + lines[i][0].slice(trimIndent);
+            if (value[value.length - 1] !== '\n')
+                value += '\n';
+            break;
+        default:
+            value += '\n';
+    }
+    const end = start + header.length + scalar.source.length;
+    return { value, type, comment: header.comment, range: [start, end, end] };
+}
+function parseBlockScalarHeader({ offset, props }, strict, onError) {
+    /* istanbul ignore if should not happen */
+    if (props[0].type !== 'block-scalar-header') {
+        onError(props[0], 'IMPOSSIBLE', 'Block scalar header not found');
+        return null;
+    }
+    const { source } = props[0];
+    const mode = source[0];
+    let indent = 0;
+    let chomp = '';
+    let error = -1;
+    for (let i = 1; i < source.length; ++i) {
+        const ch = source[i];
+        if (!chomp && (ch === '-' || ch === '+'))
+            chomp = ch;
+        else {
+            const n = Number(ch);
+            if (!indent && n)
+                indent = n;
+            else if (error === -1)
+                error = offset + i;
+        }
+    }
+    if (error !== -1)
+        onError(error, 'UNEXPECTED_TOKEN', `Block scalar header includes extra characters: ${source}`);
+    let hasSpace = false;
+    let comment = '';
+    let length = source.length;
+    for (let i = 1; i < props.length; ++i) {
+        const token = props[i];
+        switch (token.type) {
+            case 'space':
+                hasSpace = true;
+            // fallthrough
+            case 'newline':
+                length += token.source.length;
+                break;
+            case 'comment':
+                if (strict && !hasSpace) {
+                    const message = 'Comments must be separated from other tokens by white space characters';
+                    onError(token, 'MISSING_CHAR', message);
+                }
+                length += token.source.length;
+                comment = token.source.substring(1);
+                break;
+            case 'error':
+                onError(token, 'UNEXPECTED_TOKEN', token.message);
+                length += token.source.length;
+                break;
+            /* istanbul ignore next should not happen */
+            default: {
+                const message = `Unexpected token in block scalar header: ${token.type}`;
+                onError(token, 'UNEXPECTED_TOKEN', message);
+                const ts = token.source;
+                if (ts && typeof ts === 'string')
+                    length += ts.length;
+            }
+        }
+    }
+    return { mode, indent, chomp, comment, length };
+}
+/** @returns Array of lines split up as `[indent, content]` */
+function splitLines(source) {
+    const split = source.split(/\n( *)/);
+    const first = split[0];
+    const m = first.match(/^( *)/);
+    const line0 = m?.[1]
+        ? [m[1], first.slice(m[1].length)]
+        : ['', first];
+    const lines = [line0];
+    for (let i = 1; i < split.length; i += 2)
+        lines.push([split[i], split[i + 1]]);
+    return lines;
+}
+
+exports.resolveBlockScalar = resolveBlockScalar;
+
+
+/***/ }),
+
+/***/ 90334:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var YAMLSeq = __nccwpck_require__(92223);
+var resolveProps = __nccwpck_require__(34631);
+var utilFlowIndentCheck = __nccwpck_require__(74051);
+
+function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
+    const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
+    const seq = new NodeClass(ctx.schema);
+    if (ctx.atRoot)
+        ctx.atRoot = false;
+    if (ctx.atKey)
+        ctx.atKey = false;
+    let offset = bs.offset;
+    let commentEnd = null;
+    for (const { start, value } of bs.items) {
+        const props = resolveProps.resolveProps(start, {
+            indicator: 'seq-item-ind',
+            next: value,
+            offset,
+            onError,
+            parentIndent: bs.indent,
+            startOnNewline: true
+        });
+        if (!props.found) {
+            if (props.anchor || props.tag || value) {
+                if (value?.type === 'block-seq')
+                    onError(props.end, 'BAD_INDENT', 'All sequence items must start at the same column');
+                else
+                    onError(offset, 'MISSING_CHAR', 'Sequence item without - indicator');
+            }
+            else {
+                commentEnd = props.end;
+                if (props.comment)
+                    seq.comment = props.comment;
+                continue;
+            }
+        }
+        const node = value
+            ? composeNode(ctx, value, props, onError)
+            : composeEmptyNode(ctx, props.end, start, null, props, onError);
+        if (ctx.schema.compat)
+            utilFlowIndentCheck.flowIndentCheck(bs.indent, value, onError);
+        offset = node.range[2];
+        seq.items.push(node);
+    }
+    seq.range = [bs.offset, offset, commentEnd ?? offset];
+    return seq;
+}
+
+exports.resolveBlockSeq = resolveBlockSeq;
+
+
+/***/ }),
+
+/***/ 17788:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function resolveEnd(end, offset, reqSpace, onError) {
+    let comment = '';
+    if (end) {
+        let hasSpace = false;
+        let sep = '';
+        for (const token of end) {
+            const { source, type } = token;
+            switch (type) {
+                case 'space':
+                    hasSpace = true;
+                    break;
+                case 'comment': {
+                    if (reqSpace && !hasSpace)
+                        onError(token, 'MISSING_CHAR', 'Comments must be separated from other tokens by white space characters');
+                    const cb = source.substring(1) || ' ';
+                    if (!comment)
+                        comment = cb;
+                    else
+                        comment += sep + cb;
+                    sep = '';
+                    break;
+                }
+                case 'newline':
+                    if (comment)
+                        sep += source;
+                    hasSpace = true;
+                    break;
+                default:
+                    onError(token, 'UNEXPECTED_TOKEN', `Unexpected ${type} at node end`);
+            }
+            offset += source.length;
+        }
+    }
+    return { comment, offset };
+}
+
+exports.resolveEnd = resolveEnd;
+
+
+/***/ }),
+
+/***/ 13142:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var resolveEnd = __nccwpck_require__(17788);
+var resolveProps = __nccwpck_require__(34631);
+var utilContainsNewline = __nccwpck_require__(9499);
+var utilMapIncludes = __nccwpck_require__(81187);
+
+const blockMsg = 'Block collections are not allowed within flow collections';
+const isBlock = (token) => token && (token.type === 'block-map' || token.type === 'block-seq');
+function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
+    const isMap = fc.start.source === '{';
+    const fcName = isMap ? 'flow map' : 'flow sequence';
+    const NodeClass = (tag?.nodeClass ?? (isMap ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq));
+    const coll = new NodeClass(ctx.schema);
+    coll.flow = true;
+    const atRoot = ctx.atRoot;
+    if (atRoot)
+        ctx.atRoot = false;
+    if (ctx.atKey)
+        ctx.atKey = false;
+    let offset = fc.offset + fc.start.source.length;
+    for (let i = 0; i < fc.items.length; ++i) {
+        const collItem = fc.items[i];
+        const { start, key, sep, value } = collItem;
+        const props = resolveProps.resolveProps(start, {
+            flow: fcName,
+            indicator: 'explicit-key-ind',
+            next: key ?? sep?.[0],
+            offset,
+            onError,
+            parentIndent: fc.indent,
+            startOnNewline: false
+        });
+        if (!props.found) {
+            if (!props.anchor && !props.tag && !sep && !value) {
+                if (i === 0 && props.comma)
+                    onError(props.comma, 'UNEXPECTED_TOKEN', `Unexpected , in ${fcName}`);
+                else if (i < fc.items.length - 1)
+                    onError(props.start, 'UNEXPECTED_TOKEN', `Unexpected empty item in ${fcName}`);
+                if (props.comment) {
+                    if (coll.comment)
+                        coll.comment += '\n' + props.comment;
+                    else
+                        coll.comment = props.comment;
+                }
+                offset = props.end;
+                continue;
+            }
+            if (!isMap && ctx.options.strict && utilContainsNewline.containsNewline(key))
+                onError(key, // checked by containsNewline()
+                'MULTILINE_IMPLICIT_KEY', 'Implicit keys of flow sequence pairs need to be on a single line');
+        }
+        if (i === 0) {
+            if (props.comma)
+                onError(props.comma, 'UNEXPECTED_TOKEN', `Unexpected , in ${fcName}`);
+        }
+        else {
+            if (!props.comma)
+                onError(props.start, 'MISSING_CHAR', `Missing , between ${fcName} items`);
+            if (props.comment) {
+                let prevItemComment = '';
+                loop: for (const st of start) {
+                    switch (st.type) {
+                        case 'comma':
+                        case 'space':
+                            break;
+                        case 'comment':
+                            prevItemComment = st.source.substring(1);
+                            break loop;
+                        default:
+                            break loop;
+                    }
+                }
+                if (prevItemComment) {
+                    let prev = coll.items[coll.items.length - 1];
+                    if (identity.isPair(prev))
+                        prev = prev.value ?? prev.key;
+                    if (prev.comment)
+                        prev.comment += '\n' + prevItemComment;
+                    else
+                        prev.comment = prevItemComment;
+                    props.comment = props.comment.substring(prevItemComment.length + 1);
+                }
+            }
+        }
+        if (!isMap && !sep && !props.found) {
+            // item is a value in a seq
+            // → key & sep are empty, start does not include ? or :
+            const valueNode = value
+                ? composeNode(ctx, value, props, onError)
+                : composeEmptyNode(ctx, props.end, sep, null, props, onError);
+            coll.items.push(valueNode);
+            offset = valueNode.range[2];
+            if (isBlock(value))
+                onError(valueNode.range, 'BLOCK_IN_FLOW', blockMsg);
+        }
+        else {
+            // item is a key+value pair
+            // key value
+            ctx.atKey = true;
+            const keyStart = props.end;
+            const keyNode = key
+                ? composeNode(ctx, key, props, onError)
+                : composeEmptyNode(ctx, keyStart, start, null, props, onError);
+            if (isBlock(key))
+                onError(keyNode.range, 'BLOCK_IN_FLOW', blockMsg);
+            ctx.atKey = false;
+            // value properties
+            const valueProps = resolveProps.resolveProps(sep ?? [], {
+                flow: fcName,
+                indicator: 'map-value-ind',
+                next: value,
+                offset: keyNode.range[2],
+                onError,
+                parentIndent: fc.indent,
+                startOnNewline: false
+            });
+            if (valueProps.found) {
+                if (!isMap && !props.found && ctx.options.strict) {
+                    if (sep)
+                        for (const st of sep) {
+                            if (st === valueProps.found)
+                                break;
+                            if (st.type === 'newline') {
+                                onError(st, 'MULTILINE_IMPLICIT_KEY', 'Implicit keys of flow sequence pairs need to be on a single line');
+                                break;
+                            }
+                        }
+                    if (props.start < valueProps.found.offset - 1024)
+                        onError(valueProps.found, 'KEY_OVER_1024_CHARS', 'The : indicator must be at most 1024 chars after the start of an implicit flow sequence key');
+                }
+            }
+            else if (value) {
+                if ('source' in value && value.source?.[0] === ':')
+                    onError(value, 'MISSING_CHAR', `Missing space after : in ${fcName}`);
+                else
+                    onError(valueProps.start, 'MISSING_CHAR', `Missing , or : between ${fcName} items`);
+            }
+            // value value
+            const valueNode = value
+                ? composeNode(ctx, value, valueProps, onError)
+                : valueProps.found
+                    ? composeEmptyNode(ctx, valueProps.end, sep, null, valueProps, onError)
+                    : null;
+            if (valueNode) {
+                if (isBlock(value))
+                    onError(valueNode.range, 'BLOCK_IN_FLOW', blockMsg);
+            }
+            else if (valueProps.comment) {
+                if (keyNode.comment)
+                    keyNode.comment += '\n' + valueProps.comment;
+                else
+                    keyNode.comment = valueProps.comment;
+            }
+            const pair = new Pair.Pair(keyNode, valueNode);
+            if (ctx.options.keepSourceTokens)
+                pair.srcToken = collItem;
+            if (isMap) {
+                const map = coll;
+                if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
+                    onError(keyStart, 'DUPLICATE_KEY', 'Map keys must be unique');
+                map.items.push(pair);
+            }
+            else {
+                const map = new YAMLMap.YAMLMap(ctx.schema);
+                map.flow = true;
+                map.items.push(pair);
+                const endRange = (valueNode ?? keyNode).range;
+                map.range = [keyNode.range[0], endRange[1], endRange[2]];
+                coll.items.push(map);
+            }
+            offset = valueNode ? valueNode.range[2] : valueProps.end;
+        }
+    }
+    const expectedEnd = isMap ? '}' : ']';
+    const [ce, ...ee] = fc.end;
+    let cePos = offset;
+    if (ce?.source === expectedEnd)
+        cePos = ce.offset + ce.source.length;
+    else {
+        const name = fcName[0].toUpperCase() + fcName.substring(1);
+        const msg = atRoot
+            ? `${name} must end with a ${expectedEnd}`
+            : `${name} in block collection must be sufficiently indented and end with a ${expectedEnd}`;
+        onError(offset, atRoot ? 'MISSING_CHAR' : 'BAD_INDENT', msg);
+        if (ce && ce.source.length !== 1)
+            ee.unshift(ce);
+    }
+    if (ee.length > 0) {
+        const end = resolveEnd.resolveEnd(ee, cePos, ctx.options.strict, onError);
+        if (end.comment) {
+            if (coll.comment)
+                coll.comment += '\n' + end.comment;
+            else
+                coll.comment = end.comment;
+        }
+        coll.range = [fc.offset, cePos, end.offset];
+    }
+    else {
+        coll.range = [fc.offset, cePos, cePos];
+    }
+    return coll;
+}
+
+exports.resolveFlowCollection = resolveFlowCollection;
+
+
+/***/ }),
+
+/***/ 76842:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+var resolveEnd = __nccwpck_require__(17788);
+
+function resolveFlowScalar(scalar, strict, onError) {
+    const { offset, type, source, end } = scalar;
+    let _type;
+    let value;
+    const _onError = (rel, code, msg) => onError(offset + rel, code, msg);
+    switch (type) {
+        case 'scalar':
+            _type = Scalar.Scalar.PLAIN;
+            value = plainValue(source, _onError);
+            break;
+        case 'single-quoted-scalar':
+            _type = Scalar.Scalar.QUOTE_SINGLE;
+            value = singleQuotedValue(source, _onError);
+            break;
+        case 'double-quoted-scalar':
+            _type = Scalar.Scalar.QUOTE_DOUBLE;
+            value = doubleQuotedValue(source, _onError);
+            break;
+        /* istanbul ignore next should not happen */
+        default:
+            onError(scalar, 'UNEXPECTED_TOKEN', `Expected a flow scalar value, but found: ${type}`);
+            return {
+                value: '',
+                type: null,
+                comment: '',
+                range: [offset, offset + source.length, offset + source.length]
+            };
+    }
+    const valueEnd = offset + source.length;
+    const re = resolveEnd.resolveEnd(end, valueEnd, strict, onError);
+    return {
+        value,
+        type: _type,
+        comment: re.comment,
+        range: [offset, valueEnd, re.offset]
+    };
+}
+function plainValue(source, onError) {
+    let badChar = '';
+    switch (source[0]) {
+        /* istanbul ignore next should not happen */
+        case '\t':
+            badChar = 'a tab character';
+            break;
+        case ',':
+            badChar = 'flow indicator character ,';
+            break;
+        case '%':
+            badChar = 'directive indicator character %';
+            break;
+        case '|':
+        case '>': {
+            badChar = `block scalar indicator ${source[0]}`;
+            break;
+        }
+        case '@':
+        case '`': {
+            badChar = `reserved character ${source[0]}`;
+            break;
+        }
+    }
+    if (badChar)
+        onError(0, 'BAD_SCALAR_START', `Plain value cannot start with ${badChar}`);
+    return unfoldLines(source);
+}
+function singleQuotedValue(source, onError) {
+    if (source[source.length - 1] !== "'" || source.length === 1)
+        onError(source.length, 'MISSING_CHAR', "Missing closing 'quote");
+    return unfoldLines(source.slice(1, -1)).replace(/''/g, "'");
+}
+function unfoldLines(source) {
+    const line = /(.*?)\r?\n/sy;
+    let match = line.exec(source);
+    if (!match)
+        return source;
+    /**
+     * The negative lookbehinds in these RegExps are to
+     * prevent causing a polynomial search time in certain cases.
+     *
+     * The try-catch is for Safari < 16.4 and other old browsers:
+     * https://caniuse.com/js-regexp-lookbehind
+     */
+    let trimEnd, trimBoth;
+    try {
+        trimEnd = new RegExp('(?<![ \t])[ \t]+$');
+        trimBoth = new RegExp('^[ \t]+|(?<![ \t])[ \t]+$', 'g');
+    }
+    catch {
+        trimEnd = /[ \t]+$/;
+        trimBoth = /^[ \t]+|[ \t]+$/g;
+    }
+    let res = match[1].replace(trimEnd, '');
+    let sep = ' ';
+    let pos = line.lastIndex;
+    while ((match = line.exec(source))) {
+        const lm = match[1].replace(trimBoth, '');
+        if (lm === '') {
+            if (sep === '\n')
+                res += sep;
+            else
+                sep = '\n';
+        }
+        else {
+            res += sep + lm;
+            sep = ' ';
+        }
+        pos = line.lastIndex;
+    }
+    const last = /[ \t]*(.*)/sy;
+    last.lastIndex = pos;
+    match = last.exec(source);
+    return res + sep + (match?.[1] ?? '');
+}
+function doubleQuotedValue(source, onError) {
+    let res = '';
+    for (let i = 1; i < source.length - 1; ++i) {
+        const ch = source[i];
+        if (ch === '\r' && source[i + 1] === '\n')
+            continue;
+        if (ch === '\n') {
+            const { fold, offset } = foldNewline(source, i);
+            res += fold;
+            i = offset;
+        }
+        else if (ch === '\\') {
+            let next = source[++i];
+            const cc = escapeCodes[next];
+            if (cc)
+                res += cc;
+            else if (next === '\n') {
+                // skip escaped newlines, but still trim the following line
+                next = source[i + 1];
+                while (next === ' ' || next === '\t')
+                    next = source[++i + 1];
+            }
+            else if (next === '\r' && source[i + 1] === '\n') {
+                // skip escaped CRLF newlines, but still trim the following line
+                next = source[++i + 1];
+                while (next === ' ' || next === '\t')
+                    next = source[++i + 1];
+            }
+            else if (next === 'x' || next === 'u' || next === 'U') {
+                const length = next === 'x' ? 2 : next === 'u' ? 4 : 8;
+                res += parseCharCode(source, i + 1, length, onError);
+                i += length;
+            }
+            else {
+                const raw = source.substr(i - 1, 2);
+                onError(i - 1, 'BAD_DQ_ESCAPE', `Invalid escape sequence ${raw}`);
+                res += raw;
+            }
+        }
+        else if (ch === ' ' || ch === '\t') {
+            // trim trailing whitespace
+            const wsStart = i;
+            let next = source[i + 1];
+            while (next === ' ' || next === '\t')
+                next = source[++i + 1];
+            if (next !== '\n' && !(next === '\r' && source[i + 2] === '\n'))
+                res += i > wsStart ? source.slice(wsStart, i + 1) : ch;
+        }
+        else {
+            res += ch;
+        }
+    }
+    if (source[source.length - 1] !== '"' || source.length === 1)
+        onError(source.length, 'MISSING_CHAR', 'Missing closing "quote');
+    return res;
+}
+/**
+ * Fold a single newline into a space, multiple newlines to N - 1 newlines.
+ * Presumes `source[offset] === '\n'`
+ */
+function foldNewline(source, offset) {
+    let fold = '';
+    let ch = source[offset + 1];
+    while (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') {
+        if (ch === '\r' && source[offset + 2] !== '\n')
+            break;
+        if (ch === '\n')
+            fold += '\n';
+        offset += 1;
+        ch = source[offset + 1];
+    }
+    if (!fold)
+        fold = ' ';
+    return { fold, offset };
+}
+const escapeCodes = {
+    '0': '\0', // null character
+    a: '\x07', // bell character
+    b: '\b', // backspace
+    e: '\x1b', // escape character
+    f: '\f', // form feed
+    n: '\n', // line feed
+    r: '\r', // carriage return
+    t: '\t', // horizontal tab
+    v: '\v', // vertical tab
+    N: '\u0085', // Unicode next line
+    _: '\u00a0', // Unicode non-breaking space
+    L: '\u2028', // Unicode line separator
+    P: '\u2029', // Unicode paragraph separator
+    ' ': ' ',
+    '"': '"',
+    '/': '/',
+    '\\': '\\',
+    '\t': '\t'
+};
+function parseCharCode(source, offset, length, onError) {
+    const cc = source.substr(offset, length);
+    const ok = cc.length === length && /^[0-9a-fA-F]+$/.test(cc);
+    const code = ok ? parseInt(cc, 16) : NaN;
+    try {
+        return String.fromCodePoint(code);
+    }
+    catch {
+        const raw = source.substr(offset - 2, length + 2);
+        onError(offset - 2, 'BAD_DQ_ESCAPE', `Invalid escape sequence ${raw}`);
+        return raw;
+    }
+}
+
+exports.resolveFlowScalar = resolveFlowScalar;
+
+
+/***/ }),
+
+/***/ 34631:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function resolveProps(tokens, { flow, indicator, next, offset, onError, parentIndent, startOnNewline }) {
+    let spaceBefore = false;
+    let atNewline = startOnNewline;
+    let hasSpace = startOnNewline;
+    let comment = '';
+    let commentSep = '';
+    let hasNewline = false;
+    let reqSpace = false;
+    let tab = null;
+    let anchor = null;
+    let tag = null;
+    let newlineAfterProp = null;
+    let comma = null;
+    let found = null;
+    let start = null;
+    for (const token of tokens) {
+        if (reqSpace) {
+            if (token.type !== 'space' &&
+                token.type !== 'newline' &&
+                token.type !== 'comma')
+                onError(token.offset, 'MISSING_CHAR', 'Tags and anchors must be separated from the next token by white space');
+            reqSpace = false;
+        }
+        if (tab) {
+            if (atNewline && token.type !== 'comment' && token.type !== 'newline') {
+                onError(tab, 'TAB_AS_INDENT', 'Tabs are not allowed as indentation');
+            }
+            tab = null;
+        }
+        switch (token.type) {
+            case 'space':
+                // At the doc level, tabs at line start may be parsed
+                // as leading white space rather than indentation.
+                // In a flow collection, only the parser handles indent.
+                if (!flow &&
+                    (indicator !== 'doc-start' || next?.type !== 'flow-collection') &&
+                    token.source.includes('\t')) {
+                    tab = token;
+                }
+                hasSpace = true;
+                break;
+            case 'comment': {
+                if (!hasSpace)
+                    onError(token, 'MISSING_CHAR', 'Comments must be separated from other tokens by white space characters');
+                const cb = token.source.substring(1) || ' ';
+                if (!comment)
+                    comment = cb;
+                else
+                    comment += commentSep + cb;
+                commentSep = '';
+                atNewline = false;
+                break;
+            }
+            case 'newline':
+                if (atNewline) {
+                    if (comment)
+                        comment += token.source;
+                    else if (!found || indicator !== 'seq-item-ind')
+                        spaceBefore = true;
+                }
+                else
+                    commentSep += token.source;
+                atNewline = true;
+                hasNewline = true;
+                if (anchor || tag)
+                    newlineAfterProp = token;
+                hasSpace = true;
+                break;
+            case 'anchor':
+                if (anchor)
+                    onError(token, 'MULTIPLE_ANCHORS', 'A node can have at most one anchor');
+                if (token.source.endsWith(':'))
+                    onError(token.offset + token.source.length - 1, 'BAD_ALIAS', 'Anchor ending in : is ambiguous', true);
+                anchor = token;
+                start ?? (start = token.offset);
+                atNewline = false;
+                hasSpace = false;
+                reqSpace = true;
+                break;
+            case 'tag': {
+                if (tag)
+                    onError(token, 'MULTIPLE_TAGS', 'A node can have at most one tag');
+                tag = token;
+                start ?? (start = token.offset);
+                atNewline = false;
+                hasSpace = false;
+                reqSpace = true;
+                break;
+            }
+            case indicator:
+                // Could here handle preceding comments differently
+                if (anchor || tag)
+                    onError(token, 'BAD_PROP_ORDER', `Anchors and tags must be after the ${token.source} indicator`);
+                if (found)
+                    onError(token, 'UNEXPECTED_TOKEN', `Unexpected ${token.source} in ${flow ?? 'collection'}`);
+                found = token;
+                atNewline =
+                    indicator === 'seq-item-ind' || indicator === 'explicit-key-ind';
+                hasSpace = false;
+                break;
+            case 'comma':
+                if (flow) {
+                    if (comma)
+                        onError(token, 'UNEXPECTED_TOKEN', `Unexpected , in ${flow}`);
+                    comma = token;
+                    atNewline = false;
+                    hasSpace = false;
+                    break;
+                }
+            // else fallthrough
+            default:
+                onError(token, 'UNEXPECTED_TOKEN', `Unexpected ${token.type} token`);
+                atNewline = false;
+                hasSpace = false;
+        }
+    }
+    const last = tokens[tokens.length - 1];
+    const end = last ? last.offset + last.source.length : offset;
+    if (reqSpace &&
+        next &&
+        next.type !== 'space' &&
+        next.type !== 'newline' &&
+        next.type !== 'comma' &&
+        (next.type !== 'scalar' || next.source !== '')) {
+        onError(next.offset, 'MISSING_CHAR', 'Tags and anchors must be separated from the next token by white space');
+    }
+    if (tab &&
+        ((atNewline && tab.indent <= parentIndent) ||
+            next?.type === 'block-map' ||
+            next?.type === 'block-seq'))
+        onError(tab, 'TAB_AS_INDENT', 'Tabs are not allowed as indentation');
+    return {
+        comma,
+        found,
+        spaceBefore,
+        comment,
+        hasNewline,
+        anchor,
+        tag,
+        newlineAfterProp,
+        end,
+        start: start ?? end
+    };
+}
+
+exports.resolveProps = resolveProps;
+
+
+/***/ }),
+
+/***/ 9499:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function containsNewline(key) {
+    if (!key)
+        return null;
+    switch (key.type) {
+        case 'alias':
+        case 'scalar':
+        case 'double-quoted-scalar':
+        case 'single-quoted-scalar':
+            if (key.source.includes('\n'))
+                return true;
+            if (key.end)
+                for (const st of key.end)
+                    if (st.type === 'newline')
+                        return true;
+            return false;
+        case 'flow-collection':
+            for (const it of key.items) {
+                for (const st of it.start)
+                    if (st.type === 'newline')
+                        return true;
+                if (it.sep)
+                    for (const st of it.sep)
+                        if (st.type === 'newline')
+                            return true;
+                if (containsNewline(it.key) || containsNewline(it.value))
+                    return true;
+            }
+            return false;
+        default:
+            return true;
+    }
+}
+
+exports.containsNewline = containsNewline;
+
+
+/***/ }),
+
+/***/ 22599:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function emptyScalarPosition(offset, before, pos) {
+    if (before) {
+        pos ?? (pos = before.length);
+        for (let i = pos - 1; i >= 0; --i) {
+            let st = before[i];
+            switch (st.type) {
+                case 'space':
+                case 'comment':
+                case 'newline':
+                    offset -= st.source.length;
+                    continue;
+            }
+            // Technically, an empty scalar is immediately after the last non-empty
+            // node, but it's more useful to place it after any whitespace.
+            st = before[++i];
+            while (st?.type === 'space') {
+                offset += st.source.length;
+                st = before[++i];
+            }
+            break;
+        }
+    }
+    return offset;
+}
+
+exports.emptyScalarPosition = emptyScalarPosition;
+
+
+/***/ }),
+
+/***/ 74051:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var utilContainsNewline = __nccwpck_require__(9499);
+
+function flowIndentCheck(indent, fc, onError) {
+    if (fc?.type === 'flow-collection') {
+        const end = fc.end[0];
+        if (end.indent === indent &&
+            (end.source === ']' || end.source === '}') &&
+            utilContainsNewline.containsNewline(fc)) {
+            const msg = 'Flow end indicator should be more indented than parent';
+            onError(end, 'BAD_INDENT', msg, true);
+        }
+    }
+}
+
+exports.flowIndentCheck = flowIndentCheck;
+
+
+/***/ }),
+
+/***/ 81187:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+
+function mapIncludes(ctx, items, search) {
+    const { uniqueKeys } = ctx.options;
+    if (uniqueKeys === false)
+        return false;
+    const isEqual = typeof uniqueKeys === 'function'
+        ? uniqueKeys
+        : (a, b) => a === b || (identity.isScalar(a) && identity.isScalar(b) && a.value === b.value);
+    return items.some(pair => isEqual(pair.key, search));
+}
+
+exports.mapIncludes = mapIncludes;
+
+
+/***/ }),
+
+/***/ 3021:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Alias = __nccwpck_require__(4065);
+var Collection = __nccwpck_require__(40101);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var toJS = __nccwpck_require__(74043);
+var Schema = __nccwpck_require__(45840);
+var stringifyDocument = __nccwpck_require__(6829);
+var anchors = __nccwpck_require__(71596);
+var applyReviver = __nccwpck_require__(83661);
+var createNode = __nccwpck_require__(42404);
+var directives = __nccwpck_require__(61342);
+
+class Document {
+    constructor(value, replacer, options) {
+        /** A comment before this Document */
+        this.commentBefore = null;
+        /** A comment immediately after this Document */
+        this.comment = null;
+        /** Errors encountered during parsing. */
+        this.errors = [];
+        /** Warnings encountered during parsing. */
+        this.warnings = [];
+        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.DOC });
+        let _replacer = null;
+        if (typeof replacer === 'function' || Array.isArray(replacer)) {
+            _replacer = replacer;
+        }
+        else if (options === undefined && replacer) {
+            options = replacer;
+            replacer = undefined;
+        }
+        const opt = Object.assign({
+            intAsBigInt: false,
+            keepSourceTokens: false,
+            logLevel: 'warn',
+            prettyErrors: true,
+            strict: true,
+            stringKeys: false,
+            uniqueKeys: true,
+            version: '1.2'
+        }, options);
+        this.options = opt;
+        let { version } = opt;
+        if (options?._directives) {
+            this.directives = options._directives.atDocument();
+            if (this.directives.yaml.explicit)
+                version = this.directives.yaml.version;
+        }
+        else
+            this.directives = new directives.Directives({ version });
+        this.setSchema(version, options);
+        // @ts-expect-error We can't really know that this matches Contents.
+        this.contents =
+            value === undefined ? null : this.createNode(value, _replacer, options);
+    }
+    /**
+     * Create a deep copy of this Document and its contents.
+     *
+     * Custom Node values that inherit from `Object` still refer to their original instances.
+     */
+    clone() {
+        const copy = Object.create(Document.prototype, {
+            [identity.NODE_TYPE]: { value: identity.DOC }
+        });
+        copy.commentBefore = this.commentBefore;
+        copy.comment = this.comment;
+        copy.errors = this.errors.slice();
+        copy.warnings = this.warnings.slice();
+        copy.options = Object.assign({}, this.options);
+        if (this.directives)
+            copy.directives = this.directives.clone();
+        copy.schema = this.schema.clone();
+        // @ts-expect-error We can't really know that this matches Contents.
+        copy.contents = identity.isNode(this.contents)
+            ? this.contents.clone(copy.schema)
+            : this.contents;
+        if (this.range)
+            copy.range = this.range.slice();
+        return copy;
+    }
+    /** Adds a value to the document. */
+    add(value) {
+        if (assertCollection(this.contents))
+            this.contents.add(value);
+    }
+    /** Adds a value to the document. */
+    addIn(path, value) {
+        if (assertCollection(this.contents))
+            this.contents.addIn(path, value);
+    }
+    /**
+     * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
+     *
+     * If `node` already has an anchor, `name` is ignored.
+     * Otherwise, the `node.anchor` value will be set to `name`,
+     * or if an anchor with that name is already present in the document,
+     * `name` will be used as a prefix for a new unique anchor.
+     * If `name` is undefined, the generated anchor will use 'a' as a prefix.
+     */
+    createAlias(node, name) {
+        if (!node.anchor) {
+            const prev = anchors.anchorNames(this);
+            node.anchor =
+                // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+                !name || prev.has(name) ? anchors.findNewAnchor(name || 'a', prev) : name;
+        }
+        return new Alias.Alias(node.anchor);
+    }
+    createNode(value, replacer, options) {
+        let _replacer = undefined;
+        if (typeof replacer === 'function') {
+            value = replacer.call({ '': value }, '', value);
+            _replacer = replacer;
+        }
+        else if (Array.isArray(replacer)) {
+            const keyToStr = (v) => typeof v === 'number' || v instanceof String || v instanceof Number;
+            const asStr = replacer.filter(keyToStr).map(String);
+            if (asStr.length > 0)
+                replacer = replacer.concat(asStr);
+            _replacer = replacer;
+        }
+        else if (options === undefined && replacer) {
+            options = replacer;
+            replacer = undefined;
+        }
+        const { aliasDuplicateObjects, anchorPrefix, flow, keepUndefined, onTagObj, tag } = options ?? {};
+        const { onAnchor, setAnchors, sourceObjects } = anchors.createNodeAnchors(this, 
+        // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+        anchorPrefix || 'a');
+        const ctx = {
+            aliasDuplicateObjects: aliasDuplicateObjects ?? true,
+            keepUndefined: keepUndefined ?? false,
+            onAnchor,
+            onTagObj,
+            replacer: _replacer,
+            schema: this.schema,
+            sourceObjects
+        };
+        const node = createNode.createNode(value, tag, ctx);
+        if (flow && identity.isCollection(node))
+            node.flow = true;
+        setAnchors();
+        return node;
+    }
+    /**
+     * Convert a key and a value into a `Pair` using the current schema,
+     * recursively wrapping all values as `Scalar` or `Collection` nodes.
+     */
+    createPair(key, value, options = {}) {
+        const k = this.createNode(key, null, options);
+        const v = this.createNode(value, null, options);
+        return new Pair.Pair(k, v);
+    }
+    /**
+     * Removes a value from the document.
+     * @returns `true` if the item was found and removed.
+     */
+    delete(key) {
+        return assertCollection(this.contents) ? this.contents.delete(key) : false;
+    }
+    /**
+     * Removes a value from the document.
+     * @returns `true` if the item was found and removed.
+     */
+    deleteIn(path) {
+        if (Collection.isEmptyPath(path)) {
+            if (this.contents == null)
+                return false;
+            // @ts-expect-error Presumed impossible if Strict extends false
+            this.contents = null;
+            return true;
+        }
+        return assertCollection(this.contents)
+            ? this.contents.deleteIn(path)
+            : false;
+    }
+    /**
+     * Returns item at `key`, or `undefined` if not found. By default unwraps
+     * scalar values from their surrounding node; to disable set `keepScalar` to
+     * `true` (collections are always returned intact).
+     */
+    get(key, keepScalar) {
+        return identity.isCollection(this.contents)
+            ? this.contents.get(key, keepScalar)
+            : undefined;
+    }
+    /**
+     * Returns item at `path`, or `undefined` if not found. By default unwraps
+     * scalar values from their surrounding node; to disable set `keepScalar` to
+     * `true` (collections are always returned intact).
+     */
+    getIn(path, keepScalar) {
+        if (Collection.isEmptyPath(path))
+            return !keepScalar && identity.isScalar(this.contents)
+                ? this.contents.value
+                : this.contents;
+        return identity.isCollection(this.contents)
+            ? this.contents.getIn(path, keepScalar)
+            : undefined;
+    }
+    /**
+     * Checks if the document includes a value with the key `key`.
+     */
+    has(key) {
+        return identity.isCollection(this.contents) ? this.contents.has(key) : false;
+    }
+    /**
+     * Checks if the document includes a value at `path`.
+     */
+    hasIn(path) {
+        if (Collection.isEmptyPath(path))
+            return this.contents !== undefined;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path) : false;
+    }
+    /**
+     * Sets a value in this document. For `!!set`, `value` needs to be a
+     * boolean to add/remove the item from the set.
+     */
+    set(key, value) {
+        if (this.contents == null) {
+            // @ts-expect-error We can't really know that this matches Contents.
+            this.contents = Collection.collectionFromPath(this.schema, [key], value);
+        }
+        else if (assertCollection(this.contents)) {
+            this.contents.set(key, value);
+        }
+    }
+    /**
+     * Sets a value in this document. For `!!set`, `value` needs to be a
+     * boolean to add/remove the item from the set.
+     */
+    setIn(path, value) {
+        if (Collection.isEmptyPath(path)) {
+            // @ts-expect-error We can't really know that this matches Contents.
+            this.contents = value;
+        }
+        else if (this.contents == null) {
+            // @ts-expect-error We can't really know that this matches Contents.
+            this.contents = Collection.collectionFromPath(this.schema, Array.from(path), value);
+        }
+        else if (assertCollection(this.contents)) {
+            this.contents.setIn(path, value);
+        }
+    }
+    /**
+     * Change the YAML version and schema used by the document.
+     * A `null` version disables support for directives, explicit tags, anchors, and aliases.
+     * It also requires the `schema` option to be given as a `Schema` instance value.
+     *
+     * Overrides all previously set schema options.
+     */
+    setSchema(version, options = {}) {
+        if (typeof version === 'number')
+            version = String(version);
+        let opt;
+        switch (version) {
+            case '1.1':
+                if (this.directives)
+                    this.directives.yaml.version = '1.1';
+                else
+                    this.directives = new directives.Directives({ version: '1.1' });
+                opt = { resolveKnownTags: false, schema: 'yaml-1.1' };
+                break;
+            case '1.2':
+            case 'next':
+                if (this.directives)
+                    this.directives.yaml.version = version;
+                else
+                    this.directives = new directives.Directives({ version });
+                opt = { resolveKnownTags: true, schema: 'core' };
+                break;
+            case null:
+                if (this.directives)
+                    delete this.directives;
+                opt = null;
+                break;
+            default: {
+                const sv = JSON.stringify(version);
+                throw new Error(`Expected '1.1', '1.2' or null as first argument, but found: ${sv}`);
+            }
+        }
+        // Not using `instanceof Schema` to allow for duck typing
+        if (options.schema instanceof Object)
+            this.schema = options.schema;
+        else if (opt)
+            this.schema = new Schema.Schema(Object.assign(opt, options));
+        else
+            throw new Error(`With a null YAML version, the { schema: Schema } option is required`);
+    }
+    // json & jsonArg are only used from toJSON()
+    toJS({ json, jsonArg, mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
+        const ctx = {
+            anchors: new Map(),
+            doc: this,
+            keep: !json,
+            mapAsMap: mapAsMap === true,
+            mapKeyWarned: false,
+            maxAliasCount: typeof maxAliasCount === 'number' ? maxAliasCount : 100
+        };
+        const res = toJS.toJS(this.contents, jsonArg ?? '', ctx);
+        if (typeof onAnchor === 'function')
+            for (const { count, res } of ctx.anchors.values())
+                onAnchor(res, count);
+        return typeof reviver === 'function'
+            ? applyReviver.applyReviver(reviver, { '': res }, '', res)
+            : res;
+    }
+    /**
+     * A JSON representation of the document `contents`.
+     *
+     * @param jsonArg Used by `JSON.stringify` to indicate the array index or
+     *   property name.
+     */
+    toJSON(jsonArg, onAnchor) {
+        return this.toJS({ json: true, jsonArg, mapAsMap: false, onAnchor });
+    }
+    /** A YAML representation of the document. */
+    toString(options = {}) {
+        if (this.errors.length > 0)
+            throw new Error('Document with errors cannot be stringified');
+        if ('indent' in options &&
+            (!Number.isInteger(options.indent) || Number(options.indent) <= 0)) {
+            const s = JSON.stringify(options.indent);
+            throw new Error(`"indent" option must be a positive integer, not ${s}`);
+        }
+        return stringifyDocument.stringifyDocument(this, options);
+    }
+}
+function assertCollection(contents) {
+    if (identity.isCollection(contents))
+        return true;
+    throw new Error('Expected a YAML collection as document contents');
+}
+
+exports.Document = Document;
+
+
+/***/ }),
+
+/***/ 71596:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var visit = __nccwpck_require__(10204);
+
+/**
+ * Verify that the input string is a valid anchor.
+ *
+ * Will throw on errors.
+ */
+function anchorIsValid(anchor) {
+    if (/[\x00-\x19\s,[\]{}]/.test(anchor)) {
+        const sa = JSON.stringify(anchor);
+        const msg = `Anchor must not contain whitespace or control characters: ${sa}`;
+        throw new Error(msg);
+    }
+    return true;
+}
+function anchorNames(root) {
+    const anchors = new Set();
+    visit.visit(root, {
+        Value(_key, node) {
+            if (node.anchor)
+                anchors.add(node.anchor);
+        }
+    });
+    return anchors;
+}
+/** Find a new anchor name with the given `prefix` and a one-indexed suffix. */
+function findNewAnchor(prefix, exclude) {
+    for (let i = 1; true; ++i) {
+        const name = `${prefix}${i}`;
+        if (!exclude.has(name))
+            return name;
+    }
+}
+function createNodeAnchors(doc, prefix) {
+    const aliasObjects = [];
+    const sourceObjects = new Map();
+    let prevAnchors = null;
+    return {
+        onAnchor: (source) => {
+            aliasObjects.push(source);
+            prevAnchors ?? (prevAnchors = anchorNames(doc));
+            const anchor = findNewAnchor(prefix, prevAnchors);
+            prevAnchors.add(anchor);
+            return anchor;
+        },
+        /**
+         * With circular references, the source node is only resolved after all
+         * of its child nodes are. This is why anchors are set only after all of
+         * the nodes have been created.
+         */
+        setAnchors: () => {
+            for (const source of aliasObjects) {
+                const ref = sourceObjects.get(source);
+                if (typeof ref === 'object' &&
+                    ref.anchor &&
+                    (identity.isScalar(ref.node) || identity.isCollection(ref.node))) {
+                    ref.node.anchor = ref.anchor;
+                }
+                else {
+                    const error = new Error('Failed to resolve repeated object (this should not happen)');
+                    error.source = source;
+                    throw error;
+                }
+            }
+        },
+        sourceObjects
+    };
+}
+
+exports.anchorIsValid = anchorIsValid;
+exports.anchorNames = anchorNames;
+exports.createNodeAnchors = createNodeAnchors;
+exports.findNewAnchor = findNewAnchor;
+
+
+/***/ }),
+
+/***/ 83661:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+/**
+ * Applies the JSON.parse reviver algorithm as defined in the ECMA-262 spec,
+ * in section 24.5.1.1 "Runtime Semantics: InternalizeJSONProperty" of the
+ * 2021 edition: https://tc39.es/ecma262/#sec-json.parse
+ *
+ * Includes extensions for handling Map and Set objects.
+ */
+function applyReviver(reviver, obj, key, val) {
+    if (val && typeof val === 'object') {
+        if (Array.isArray(val)) {
+            for (let i = 0, len = val.length; i < len; ++i) {
+                const v0 = val[i];
+                const v1 = applyReviver(reviver, val, String(i), v0);
+                // eslint-disable-next-line @typescript-eslint/no-array-delete
+                if (v1 === undefined)
+                    delete val[i];
+                else if (v1 !== v0)
+                    val[i] = v1;
+            }
+        }
+        else if (val instanceof Map) {
+            for (const k of Array.from(val.keys())) {
+                const v0 = val.get(k);
+                const v1 = applyReviver(reviver, val, k, v0);
+                if (v1 === undefined)
+                    val.delete(k);
+                else if (v1 !== v0)
+                    val.set(k, v1);
+            }
+        }
+        else if (val instanceof Set) {
+            for (const v0 of Array.from(val)) {
+                const v1 = applyReviver(reviver, val, v0, v0);
+                if (v1 === undefined)
+                    val.delete(v0);
+                else if (v1 !== v0) {
+                    val.delete(v0);
+                    val.add(v1);
+                }
+            }
+        }
+        else {
+            for (const [k, v0] of Object.entries(val)) {
+                const v1 = applyReviver(reviver, val, k, v0);
+                if (v1 === undefined)
+                    delete val[k];
+                else if (v1 !== v0)
+                    val[k] = v1;
+            }
+        }
+    }
+    return reviver.call(obj, key, val);
+}
+
+exports.applyReviver = applyReviver;
+
+
+/***/ }),
+
+/***/ 42404:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Alias = __nccwpck_require__(4065);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+
+const defaultTagPrefix = 'tag:yaml.org,2002:';
+function findTagObject(value, tagName, tags) {
+    if (tagName) {
+        const match = tags.filter(t => t.tag === tagName);
+        const tagObj = match.find(t => !t.format) ?? match[0];
+        if (!tagObj)
+            throw new Error(`Tag ${tagName} not found`);
+        return tagObj;
+    }
+    return tags.find(t => t.identify?.(value) && !t.format);
+}
+function createNode(value, tagName, ctx) {
+    if (identity.isDocument(value))
+        value = value.contents;
+    if (identity.isNode(value))
+        return value;
+    if (identity.isPair(value)) {
+        const map = ctx.schema[identity.MAP].createNode?.(ctx.schema, null, ctx);
+        map.items.push(value);
+        return map;
+    }
+    if (value instanceof String ||
+        value instanceof Number ||
+        value instanceof Boolean ||
+        (typeof BigInt !== 'undefined' && value instanceof BigInt) // not supported everywhere
+    ) {
+        // https://tc39.es/ecma262/#sec-serializejsonproperty
+        value = value.valueOf();
+    }
+    const { aliasDuplicateObjects, onAnchor, onTagObj, schema, sourceObjects } = ctx;
+    // Detect duplicate references to the same object & use Alias nodes for all
+    // after first. The `ref` wrapper allows for circular references to resolve.
+    let ref = undefined;
+    if (aliasDuplicateObjects && value && typeof value === 'object') {
+        ref = sourceObjects.get(value);
+        if (ref) {
+            ref.anchor ?? (ref.anchor = onAnchor(value));
+            return new Alias.Alias(ref.anchor);
+        }
+        else {
+            ref = { anchor: null, node: null };
+            sourceObjects.set(value, ref);
+        }
+    }
+    if (tagName?.startsWith('!!'))
+        tagName = defaultTagPrefix + tagName.slice(2);
+    let tagObj = findTagObject(value, tagName, schema.tags);
+    if (!tagObj) {
+        if (value && typeof value.toJSON === 'function') {
+            // eslint-disable-next-line @typescript-eslint/no-unsafe-call
+            value = value.toJSON();
+        }
+        if (!value || typeof value !== 'object') {
+            const node = new Scalar.Scalar(value);
+            if (ref)
+                ref.node = node;
+            return node;
+        }
+        tagObj =
+            value instanceof Map
+                ? schema[identity.MAP]
+                : Symbol.iterator in Object(value)
+                    ? schema[identity.SEQ]
+                    : schema[identity.MAP];
+    }
+    if (onTagObj) {
+        onTagObj(tagObj);
+        delete ctx.onTagObj;
+    }
+    const node = tagObj?.createNode
+        ? tagObj.createNode(ctx.schema, value, ctx)
+        : typeof tagObj?.nodeClass?.from === 'function'
+            ? tagObj.nodeClass.from(ctx.schema, value, ctx)
+            : new Scalar.Scalar(value);
+    if (tagName)
+        node.tag = tagName;
+    else if (!tagObj.default)
+        node.tag = tagObj.tag;
+    if (ref)
+        ref.node = node;
+    return node;
+}
+
+exports.createNode = createNode;
+
+
+/***/ }),
+
+/***/ 61342:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var visit = __nccwpck_require__(10204);
+
+const escapeChars = {
+    '!': '%21',
+    ',': '%2C',
+    '[': '%5B',
+    ']': '%5D',
+    '{': '%7B',
+    '}': '%7D'
+};
+const escapeTagName = (tn) => tn.replace(/[!,[\]{}]/g, ch => escapeChars[ch]);
+class Directives {
+    constructor(yaml, tags) {
+        /**
+         * The directives-end/doc-start marker `---`. If `null`, a marker may still be
+         * included in the document's stringified representation.
+         */
+        this.docStart = null;
+        /** The doc-end marker `...`.  */
+        this.docEnd = false;
+        this.yaml = Object.assign({}, Directives.defaultYaml, yaml);
+        this.tags = Object.assign({}, Directives.defaultTags, tags);
+    }
+    clone() {
+        const copy = new Directives(this.yaml, this.tags);
+        copy.docStart = this.docStart;
+        return copy;
+    }
+    /**
+     * During parsing, get a Directives instance for the current document and
+     * update the stream state according to the current version's spec.
+     */
+    atDocument() {
+        const res = new Directives(this.yaml, this.tags);
+        switch (this.yaml.version) {
+            case '1.1':
+                this.atNextDocument = true;
+                break;
+            case '1.2':
+                this.atNextDocument = false;
+                this.yaml = {
+                    explicit: Directives.defaultYaml.explicit,
+                    version: '1.2'
+                };
+                this.tags = Object.assign({}, Directives.defaultTags);
+                break;
+        }
+        return res;
+    }
+    /**
+     * @param onError - May be called even if the action was successful
+     * @returns `true` on success
+     */
+    add(line, onError) {
+        if (this.atNextDocument) {
+            this.yaml = { explicit: Directives.defaultYaml.explicit, version: '1.1' };
+            this.tags = Object.assign({}, Directives.defaultTags);
+            this.atNextDocument = false;
+        }
+        const parts = line.trim().split(/[ \t]+/);
+        const name = parts.shift();
+        switch (name) {
+            case '%TAG': {
+                if (parts.length !== 2) {
+                    onError(0, '%TAG directive should contain exactly two parts');
+                    if (parts.length < 2)
+                        return false;
+                }
+                const [handle, prefix] = parts;
+                this.tags[handle] = prefix;
+                return true;
+            }
+            case '%YAML': {
+                this.yaml.explicit = true;
+                if (parts.length !== 1) {
+                    onError(0, '%YAML directive should contain exactly one part');
+                    return false;
+                }
+                const [version] = parts;
+                if (version === '1.1' || version === '1.2') {
+                    this.yaml.version = version;
+                    return true;
+                }
+                else {
+                    const isValid = /^\d+\.\d+$/.test(version);
+                    onError(6, `Unsupported YAML version ${version}`, isValid);
+                    return false;
+                }
+            }
+            default:
+                onError(0, `Unknown directive ${name}`, true);
+                return false;
+        }
+    }
+    /**
+     * Resolves a tag, matching handles to those defined in %TAG directives.
+     *
+     * @returns Resolved tag, which may also be the non-specific tag `'!'` or a
+     *   `'!local'` tag, or `null` if unresolvable.
+     */
+    tagName(source, onError) {
+        if (source === '!')
+            return '!'; // non-specific tag
+        if (source[0] !== '!') {
+            onError(`Not a valid tag: ${source}`);
+            return null;
+        }
+        if (source[1] === '<') {
+            const verbatim = source.slice(2, -1);
+            if (verbatim === '!' || verbatim === '!!') {
+                onError(`Verbatim tags aren't resolved, so ${source} is invalid.`);
+                return null;
+            }
+            if (source[source.length - 1] !== '>')
+                onError('Verbatim tags must end with a >');
+            return verbatim;
+        }
+        const [, handle, suffix] = source.match(/^(.*!)([^!]*)$/s);
+        if (!suffix)
+            onError(`The ${source} tag has no suffix`);
+        const prefix = this.tags[handle];
+        if (prefix) {
+            try {
+                return prefix + decodeURIComponent(suffix);
+            }
+            catch (error) {
+                onError(String(error));
+                return null;
+            }
+        }
+        if (handle === '!')
+            return source; // local tag
+        onError(`Could not resolve tag: ${source}`);
+        return null;
+    }
+    /**
+     * Given a fully resolved tag, returns its printable string form,
+     * taking into account current tag prefixes and defaults.
+     */
+    tagString(tag) {
+        for (const [handle, prefix] of Object.entries(this.tags)) {
+            if (tag.startsWith(prefix))
+                return handle + escapeTagName(tag.substring(prefix.length));
+        }
+        return tag[0] === '!' ? tag : `!<${tag}>`;
+    }
+    toString(doc) {
+        const lines = this.yaml.explicit
+            ? [`%YAML ${this.yaml.version || '1.2'}`]
+            : [];
+        const tagEntries = Object.entries(this.tags);
+        let tagNames;
+        if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
+            const tags = {};
+            visit.visit(doc.contents, (_key, node) => {
+                if (identity.isNode(node) && node.tag)
+                    tags[node.tag] = true;
+            });
+            tagNames = Object.keys(tags);
+        }
+        else
+            tagNames = [];
+        for (const [handle, prefix] of tagEntries) {
+            if (handle === '!!' && prefix === 'tag:yaml.org,2002:')
+                continue;
+            if (!doc || tagNames.some(tn => tn.startsWith(prefix)))
+                lines.push(`%TAG ${handle} ${prefix}`);
+        }
+        return lines.join('\n');
+    }
+}
+Directives.defaultYaml = { explicit: false, version: '1.2' };
+Directives.defaultTags = { '!!': 'tag:yaml.org,2002:' };
+
+exports.Directives = Directives;
+
+
+/***/ }),
+
+/***/ 91464:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+class YAMLError extends Error {
+    constructor(name, pos, code, message) {
+        super();
+        this.name = name;
+        this.code = code;
+        this.message = message;
+        this.pos = pos;
+    }
+}
+class YAMLParseError extends YAMLError {
+    constructor(pos, code, message) {
+        super('YAMLParseError', pos, code, message);
+    }
+}
+class YAMLWarning extends YAMLError {
+    constructor(pos, code, message) {
+        super('YAMLWarning', pos, code, message);
+    }
+}
+const prettifyError = (src, lc) => (error) => {
+    if (error.pos[0] === -1)
+        return;
+    error.linePos = error.pos.map(pos => lc.linePos(pos));
+    const { line, col } = error.linePos[0];
+    error.message += ` at line ${line}, column ${col}`;
+    let ci = col - 1;
+    let lineStr = src
+        .substring(lc.lineStarts[line - 1], lc.lineStarts[line])
+        .replace(/[\n\r]+$/, '');
+    // Trim to max 80 chars, keeping col position near the middle
+    if (ci >= 60 && lineStr.length > 80) {
+        const trimStart = Math.min(ci - 39, lineStr.length - 79);
+        lineStr = '…' + lineStr.substring(trimStart);
+        ci -= trimStart - 1;
+    }
+    if (lineStr.length > 80)
+        lineStr = lineStr.substring(0, 79) + '…';
+    // Include previous line in context if pointing at line start
+    if (line > 1 && /^ *$/.test(lineStr.substring(0, ci))) {
+        // Regexp won't match if start is trimmed
+        let prev = src.substring(lc.lineStarts[line - 2], lc.lineStarts[line - 1]);
+        if (prev.length > 80)
+            prev = prev.substring(0, 79) + '…\n';
+        lineStr = prev + lineStr;
+    }
+    if (/[^ ]/.test(lineStr)) {
+        let count = 1;
+        const end = error.linePos[1];
+        if (end?.line === line && end.col > col) {
+            count = Math.max(1, Math.min(end.col - col, 80 - ci));
+        }
+        const pointer = ' '.repeat(ci) + '^'.repeat(count);
+        error.message += `:\n\n${lineStr}\n${pointer}\n`;
+    }
+};
+
+exports.YAMLError = YAMLError;
+exports.YAMLParseError = YAMLParseError;
+exports.YAMLWarning = YAMLWarning;
+exports.prettifyError = prettifyError;
+
+
+/***/ }),
+
+/***/ 38815:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+var __webpack_unused_export__;
+
+
+var composer = __nccwpck_require__(89984);
+var Document = __nccwpck_require__(3021);
+var Schema = __nccwpck_require__(45840);
+var errors = __nccwpck_require__(91464);
+var Alias = __nccwpck_require__(4065);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var Scalar = __nccwpck_require__(63301);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var cst = __nccwpck_require__(3461);
+var lexer = __nccwpck_require__(40361);
+var lineCounter = __nccwpck_require__(66628);
+var parser = __nccwpck_require__(3456);
+var publicApi = __nccwpck_require__(84047);
+var visit = __nccwpck_require__(10204);
+
+
+
+__webpack_unused_export__ = composer.Composer;
+__webpack_unused_export__ = Document.Document;
+__webpack_unused_export__ = Schema.Schema;
+__webpack_unused_export__ = errors.YAMLError;
+__webpack_unused_export__ = errors.YAMLParseError;
+__webpack_unused_export__ = errors.YAMLWarning;
+__webpack_unused_export__ = Alias.Alias;
+__webpack_unused_export__ = identity.isAlias;
+__webpack_unused_export__ = identity.isCollection;
+__webpack_unused_export__ = identity.isDocument;
+__webpack_unused_export__ = identity.isMap;
+__webpack_unused_export__ = identity.isNode;
+__webpack_unused_export__ = identity.isPair;
+__webpack_unused_export__ = identity.isScalar;
+__webpack_unused_export__ = identity.isSeq;
+__webpack_unused_export__ = Pair.Pair;
+__webpack_unused_export__ = Scalar.Scalar;
+__webpack_unused_export__ = YAMLMap.YAMLMap;
+__webpack_unused_export__ = YAMLSeq.YAMLSeq;
+__webpack_unused_export__ = cst;
+__webpack_unused_export__ = lexer.Lexer;
+__webpack_unused_export__ = lineCounter.LineCounter;
+__webpack_unused_export__ = parser.Parser;
+__webpack_unused_export__ = publicApi.parse;
+__webpack_unused_export__ = publicApi.parseAllDocuments;
+__webpack_unused_export__ = publicApi.parseDocument;
+__webpack_unused_export__ = publicApi.stringify;
+__webpack_unused_export__ = visit.visit;
+__webpack_unused_export__ = visit.visitAsync;
+
+
+/***/ }),
+
+/***/ 57249:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var node_process = __nccwpck_require__(932);
+
+function debug(logLevel, ...messages) {
+    if (logLevel === 'debug')
+        console.log(...messages);
+}
+function warn(logLevel, warning) {
+    if (logLevel === 'debug' || logLevel === 'warn') {
+        if (typeof node_process.emitWarning === 'function')
+            node_process.emitWarning(warning);
+        else
+            console.warn(warning);
+    }
+}
+
+exports.debug = debug;
+exports.warn = warn;
+
+
+/***/ }),
+
+/***/ 4065:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var anchors = __nccwpck_require__(71596);
+var visit = __nccwpck_require__(10204);
+var identity = __nccwpck_require__(41127);
+var Node = __nccwpck_require__(66673);
+var toJS = __nccwpck_require__(74043);
+
+class Alias extends Node.NodeBase {
+    constructor(source) {
+        super(identity.ALIAS);
+        this.source = source;
+        Object.defineProperty(this, 'tag', {
+            set() {
+                throw new Error('Alias nodes cannot have tags');
+            }
+        });
+    }
+    /**
+     * Resolve the value of this alias within `doc`, finding the last
+     * instance of the `source` anchor before this node.
+     */
+    resolve(doc, ctx) {
+        if (ctx?.maxAliasCount === 0)
+            throw new ReferenceError('Alias resolution is disabled');
+        let nodes;
+        if (ctx?.aliasResolveCache) {
+            nodes = ctx.aliasResolveCache;
+        }
+        else {
+            nodes = [];
+            visit.visit(doc, {
+                Node: (_key, node) => {
+                    if (identity.isAlias(node) || identity.hasAnchor(node))
+                        nodes.push(node);
+                }
+            });
+            if (ctx)
+                ctx.aliasResolveCache = nodes;
+        }
+        let found = undefined;
+        for (const node of nodes) {
+            if (node === this)
+                break;
+            if (node.anchor === this.source)
+                found = node;
+        }
+        if (found && ctx) {
+            const { anchors, doc, maxAliasCount } = ctx;
+            let data = anchors.get(found);
+            if (!data) {
+                // Resolve anchors for Node.prototype.toJS()
+                toJS.toJS(found, null, ctx);
+                data = anchors.get(found);
+            }
+            /* istanbul ignore if */
+            if (data?.res === undefined) {
+                const msg = 'This should not happen: Alias anchor was not resolved?';
+                throw new ReferenceError(msg);
+            }
+            if (maxAliasCount >= 0) {
+                data.count += 1;
+                if (data.aliasCount === 0)
+                    data.aliasCount = getAliasCount(doc, found, anchors);
+                if (data.count * data.aliasCount > maxAliasCount) {
+                    const msg = 'Excessive alias count indicates a resource exhaustion attack';
+                    throw new ReferenceError(msg);
+                }
+            }
+        }
+        return found;
+    }
+    toJSON(_arg, ctx) {
+        if (!ctx)
+            return { source: this.source };
+        const source = this.resolve(ctx.doc, ctx);
+        if (!source) {
+            const msg = `Unresolved alias (the anchor must be set before the alias): ${this.source}`;
+            throw new ReferenceError(msg);
+        }
+        return ctx.anchors.get(source).res;
+    }
+    toString(ctx, _onComment, _onChompKeep) {
+        const src = `*${this.source}`;
+        if (ctx) {
+            anchors.anchorIsValid(this.source);
+            if (ctx.options.verifyAliasOrder && !ctx.anchors.has(this.source)) {
+                const msg = `Unresolved alias (the anchor must be set before the alias): ${this.source}`;
+                throw new Error(msg);
+            }
+            if (ctx.implicitKey)
+                return `${src} `;
+        }
+        return src;
+    }
+}
+function getAliasCount(doc, node, anchors) {
+    if (identity.isAlias(node)) {
+        const source = node.resolve(doc);
+        const anchor = anchors && source && anchors.get(source);
+        return anchor ? anchor.count * anchor.aliasCount : 0;
+    }
+    else if (identity.isCollection(node)) {
+        let count = 0;
+        for (const item of node.items) {
+            const c = getAliasCount(doc, item, anchors);
+            if (c > count)
+                count = c;
+        }
+        return count;
+    }
+    else if (identity.isPair(node)) {
+        const kc = getAliasCount(doc, node.key, anchors);
+        const vc = getAliasCount(doc, node.value, anchors);
+        return Math.max(kc, vc);
+    }
+    return 1;
+}
+
+exports.Alias = Alias;
+
+
+/***/ }),
+
+/***/ 40101:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var createNode = __nccwpck_require__(42404);
+var identity = __nccwpck_require__(41127);
+var Node = __nccwpck_require__(66673);
+
+function collectionFromPath(schema, path, value) {
+    let v = value;
+    for (let i = path.length - 1; i >= 0; --i) {
+        const k = path[i];
+        if (typeof k === 'number' && Number.isInteger(k) && k >= 0) {
+            const a = [];
+            a[k] = v;
+            v = a;
+        }
+        else {
+            v = new Map([[k, v]]);
+        }
+    }
+    return createNode.createNode(v, undefined, {
+        aliasDuplicateObjects: false,
+        keepUndefined: false,
+        onAnchor: () => {
+            throw new Error('This should not happen, please report a bug.');
+        },
+        schema,
+        sourceObjects: new Map()
+    });
+}
+// Type guard is intentionally a little wrong so as to be more useful,
+// as it does not cover untypable empty non-string iterables (e.g. []).
+const isEmptyPath = (path) => path == null ||
+    (typeof path === 'object' && !!path[Symbol.iterator]().next().done);
+class Collection extends Node.NodeBase {
+    constructor(type, schema) {
+        super(type);
+        Object.defineProperty(this, 'schema', {
+            value: schema,
+            configurable: true,
+            enumerable: false,
+            writable: true
+        });
+    }
+    /**
+     * Create a copy of this collection.
+     *
+     * @param schema - If defined, overwrites the original's schema
+     */
+    clone(schema) {
+        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
+        if (schema)
+            copy.schema = schema;
+        copy.items = copy.items.map(it => identity.isNode(it) || identity.isPair(it) ? it.clone(schema) : it);
+        if (this.range)
+            copy.range = this.range.slice();
+        return copy;
+    }
+    /**
+     * Adds a value to the collection. For `!!map` and `!!omap` the value must
+     * be a Pair instance or a `{ key, value }` object, which may not have a key
+     * that already exists in the map.
+     */
+    addIn(path, value) {
+        if (isEmptyPath(path))
+            this.add(value);
+        else {
+            const [key, ...rest] = path;
+            const node = this.get(key, true);
+            if (identity.isCollection(node))
+                node.addIn(rest, value);
+            else if (node === undefined && this.schema)
+                this.set(key, collectionFromPath(this.schema, rest, value));
+            else
+                throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+        }
+    }
+    /**
+     * Removes a value from the collection.
+     * @returns `true` if the item was found and removed.
+     */
+    deleteIn(path) {
+        const [key, ...rest] = path;
+        if (rest.length === 0)
+            return this.delete(key);
+        const node = this.get(key, true);
+        if (identity.isCollection(node))
+            return node.deleteIn(rest);
+        else
+            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+    }
+    /**
+     * Returns item at `key`, or `undefined` if not found. By default unwraps
+     * scalar values from their surrounding node; to disable set `keepScalar` to
+     * `true` (collections are always returned intact).
+     */
+    getIn(path, keepScalar) {
+        const [key, ...rest] = path;
+        const node = this.get(key, true);
+        if (rest.length === 0)
+            return !keepScalar && identity.isScalar(node) ? node.value : node;
+        else
+            return identity.isCollection(node) ? node.getIn(rest, keepScalar) : undefined;
+    }
+    hasAllNullValues(allowScalar) {
+        return this.items.every(node => {
+            if (!identity.isPair(node))
+                return false;
+            const n = node.value;
+            return (n == null ||
+                (allowScalar &&
+                    identity.isScalar(n) &&
+                    n.value == null &&
+                    !n.commentBefore &&
+                    !n.comment &&
+                    !n.tag));
+        });
+    }
+    /**
+     * Checks if the collection includes a value with the key `key`.
+     */
+    hasIn(path) {
+        const [key, ...rest] = path;
+        if (rest.length === 0)
+            return this.has(key);
+        const node = this.get(key, true);
+        return identity.isCollection(node) ? node.hasIn(rest) : false;
+    }
+    /**
+     * Sets a value in this collection. For `!!set`, `value` needs to be a
+     * boolean to add/remove the item from the set.
+     */
+    setIn(path, value) {
+        const [key, ...rest] = path;
+        if (rest.length === 0) {
+            this.set(key, value);
+        }
+        else {
+            const node = this.get(key, true);
+            if (identity.isCollection(node))
+                node.setIn(rest, value);
+            else if (node === undefined && this.schema)
+                this.set(key, collectionFromPath(this.schema, rest, value));
+            else
+                throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+        }
+    }
+}
+
+exports.Collection = Collection;
+exports.collectionFromPath = collectionFromPath;
+exports.isEmptyPath = isEmptyPath;
+
+
+/***/ }),
+
+/***/ 66673:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var applyReviver = __nccwpck_require__(83661);
+var identity = __nccwpck_require__(41127);
+var toJS = __nccwpck_require__(74043);
+
+class NodeBase {
+    constructor(type) {
+        Object.defineProperty(this, identity.NODE_TYPE, { value: type });
+    }
+    /** Create a copy of this node.  */
+    clone() {
+        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
+        if (this.range)
+            copy.range = this.range.slice();
+        return copy;
+    }
+    /** A plain JavaScript representation of this node. */
+    toJS(doc, { mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
+        if (!identity.isDocument(doc))
+            throw new TypeError('A document argument is required');
+        const ctx = {
+            anchors: new Map(),
+            doc,
+            keep: true,
+            mapAsMap: mapAsMap === true,
+            mapKeyWarned: false,
+            maxAliasCount: typeof maxAliasCount === 'number' ? maxAliasCount : 100
+        };
+        const res = toJS.toJS(this, '', ctx);
+        if (typeof onAnchor === 'function')
+            for (const { count, res } of ctx.anchors.values())
+                onAnchor(res, count);
+        return typeof reviver === 'function'
+            ? applyReviver.applyReviver(reviver, { '': res }, '', res)
+            : res;
+    }
+}
+
+exports.NodeBase = NodeBase;
+
+
+/***/ }),
+
+/***/ 57165:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var createNode = __nccwpck_require__(42404);
+var stringifyPair = __nccwpck_require__(59748);
+var addPairToJSMap = __nccwpck_require__(97104);
+var identity = __nccwpck_require__(41127);
+
+function createPair(key, value, ctx) {
+    const k = createNode.createNode(key, undefined, ctx);
+    const v = createNode.createNode(value, undefined, ctx);
+    return new Pair(k, v);
+}
+class Pair {
+    constructor(key, value = null) {
+        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
+        this.key = key;
+        this.value = value;
+    }
+    clone(schema) {
+        let { key, value } = this;
+        if (identity.isNode(key))
+            key = key.clone(schema);
+        if (identity.isNode(value))
+            value = value.clone(schema);
+        return new Pair(key, value);
+    }
+    toJSON(_, ctx) {
+        const pair = ctx?.mapAsMap ? new Map() : {};
+        return addPairToJSMap.addPairToJSMap(ctx, pair, this);
+    }
+    toString(ctx, onComment, onChompKeep) {
+        return ctx?.doc
+            ? stringifyPair.stringifyPair(this, ctx, onComment, onChompKeep)
+            : JSON.stringify(this);
+    }
+}
+
+exports.Pair = Pair;
+exports.createPair = createPair;
+
+
+/***/ }),
+
+/***/ 63301:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Node = __nccwpck_require__(66673);
+var toJS = __nccwpck_require__(74043);
+
+const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
+class Scalar extends Node.NodeBase {
+    constructor(value) {
+        super(identity.SCALAR);
+        this.value = value;
+    }
+    toJSON(arg, ctx) {
+        return ctx?.keep ? this.value : toJS.toJS(this.value, arg, ctx);
+    }
+    toString() {
+        return String(this.value);
+    }
+}
+Scalar.BLOCK_FOLDED = 'BLOCK_FOLDED';
+Scalar.BLOCK_LITERAL = 'BLOCK_LITERAL';
+Scalar.PLAIN = 'PLAIN';
+Scalar.QUOTE_DOUBLE = 'QUOTE_DOUBLE';
+Scalar.QUOTE_SINGLE = 'QUOTE_SINGLE';
+
+exports.Scalar = Scalar;
+exports.isScalarValue = isScalarValue;
+
+
+/***/ }),
+
+/***/ 84454:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyCollection = __nccwpck_require__(61212);
+var addPairToJSMap = __nccwpck_require__(97104);
+var Collection = __nccwpck_require__(40101);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var Scalar = __nccwpck_require__(63301);
+
+function findPair(items, key) {
+    const k = identity.isScalar(key) ? key.value : key;
+    for (const it of items) {
+        if (identity.isPair(it)) {
+            if (it.key === key || it.key === k)
+                return it;
+            if (identity.isScalar(it.key) && it.key.value === k)
+                return it;
+        }
+    }
+    return undefined;
+}
+class YAMLMap extends Collection.Collection {
+    static get tagName() {
+        return 'tag:yaml.org,2002:map';
+    }
+    constructor(schema) {
+        super(identity.MAP, schema);
+        this.items = [];
+    }
+    /**
+     * A generic collection parsing method that can be extended
+     * to other node classes that inherit from YAMLMap
+     */
+    static from(schema, obj, ctx) {
+        const { keepUndefined, replacer } = ctx;
+        const map = new this(schema);
+        const add = (key, value) => {
+            if (typeof replacer === 'function')
+                value = replacer.call(obj, key, value);
+            else if (Array.isArray(replacer) && !replacer.includes(key))
+                return;
+            if (value !== undefined || keepUndefined)
+                map.items.push(Pair.createPair(key, value, ctx));
+        };
+        if (obj instanceof Map) {
+            for (const [key, value] of obj)
+                add(key, value);
+        }
+        else if (obj && typeof obj === 'object') {
+            for (const key of Object.keys(obj))
+                add(key, obj[key]);
+        }
+        if (typeof schema.sortMapEntries === 'function') {
+            map.items.sort(schema.sortMapEntries);
+        }
+        return map;
+    }
+    /**
+     * Adds a value to the collection.
+     *
+     * @param overwrite - If not set `true`, using a key that is already in the
+     *   collection will throw. Otherwise, overwrites the previous value.
+     */
+    add(pair, overwrite) {
+        let _pair;
+        if (identity.isPair(pair))
+            _pair = pair;
+        else if (!pair || typeof pair !== 'object' || !('key' in pair)) {
+            // In TypeScript, this never happens.
+            _pair = new Pair.Pair(pair, pair?.value);
+        }
+        else
+            _pair = new Pair.Pair(pair.key, pair.value);
+        const prev = findPair(this.items, _pair.key);
+        const sortEntries = this.schema?.sortMapEntries;
+        if (prev) {
+            if (!overwrite)
+                throw new Error(`Key ${_pair.key} already set`);
+            // For scalars, keep the old node & its comments and anchors
+            if (identity.isScalar(prev.value) && Scalar.isScalarValue(_pair.value))
+                prev.value.value = _pair.value;
+            else
+                prev.value = _pair.value;
+        }
+        else if (sortEntries) {
+            const i = this.items.findIndex(item => sortEntries(_pair, item) < 0);
+            if (i === -1)
+                this.items.push(_pair);
+            else
+                this.items.splice(i, 0, _pair);
+        }
+        else {
+            this.items.push(_pair);
+        }
+    }
+    delete(key) {
+        const it = findPair(this.items, key);
+        if (!it)
+            return false;
+        const del = this.items.splice(this.items.indexOf(it), 1);
+        return del.length > 0;
+    }
+    get(key, keepScalar) {
+        const it = findPair(this.items, key);
+        const node = it?.value;
+        return (!keepScalar && identity.isScalar(node) ? node.value : node) ?? undefined;
+    }
+    has(key) {
+        return !!findPair(this.items, key);
+    }
+    set(key, value) {
+        this.add(new Pair.Pair(key, value), true);
+    }
+    /**
+     * @param ctx - Conversion context, originally set in Document#toJS()
+     * @param {Class} Type - If set, forces the returned collection type
+     * @returns Instance of Type, Map, or Object
+     */
+    toJSON(_, ctx, Type) {
+        const map = Type ? new Type() : ctx?.mapAsMap ? new Map() : {};
+        if (ctx?.onCreate)
+            ctx.onCreate(map);
+        for (const item of this.items)
+            addPairToJSMap.addPairToJSMap(ctx, map, item);
+        return map;
+    }
+    toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+            return JSON.stringify(this);
+        for (const item of this.items) {
+            if (!identity.isPair(item))
+                throw new Error(`Map items must all be pairs; found ${JSON.stringify(item)} instead`);
+        }
+        if (!ctx.allNullValues && this.hasAllNullValues(false))
+            ctx = Object.assign({}, ctx, { allNullValues: true });
+        return stringifyCollection.stringifyCollection(this, ctx, {
+            blockItemPrefix: '',
+            flowChars: { start: '{', end: '}' },
+            itemIndent: ctx.indent || '',
+            onChompKeep,
+            onComment
+        });
+    }
+}
+
+exports.YAMLMap = YAMLMap;
+exports.findPair = findPair;
+
+
+/***/ }),
+
+/***/ 92223:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var createNode = __nccwpck_require__(42404);
+var stringifyCollection = __nccwpck_require__(61212);
+var Collection = __nccwpck_require__(40101);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var toJS = __nccwpck_require__(74043);
+
+class YAMLSeq extends Collection.Collection {
+    static get tagName() {
+        return 'tag:yaml.org,2002:seq';
+    }
+    constructor(schema) {
+        super(identity.SEQ, schema);
+        this.items = [];
+    }
+    add(value) {
+        this.items.push(value);
+    }
+    /**
+     * Removes a value from the collection.
+     *
+     * `key` must contain a representation of an integer for this to succeed.
+     * It may be wrapped in a `Scalar`.
+     *
+     * @returns `true` if the item was found and removed.
+     */
+    delete(key) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== 'number')
+            return false;
+        const del = this.items.splice(idx, 1);
+        return del.length > 0;
+    }
+    get(key, keepScalar) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== 'number')
+            return undefined;
+        const it = this.items[idx];
+        return !keepScalar && identity.isScalar(it) ? it.value : it;
+    }
+    /**
+     * Checks if the collection includes a value with the key `key`.
+     *
+     * `key` must contain a representation of an integer for this to succeed.
+     * It may be wrapped in a `Scalar`.
+     */
+    has(key) {
+        const idx = asItemIndex(key);
+        return typeof idx === 'number' && idx < this.items.length;
+    }
+    /**
+     * Sets a value in this collection. For `!!set`, `value` needs to be a
+     * boolean to add/remove the item from the set.
+     *
+     * If `key` does not contain a representation of an integer, this will throw.
+     * It may be wrapped in a `Scalar`.
+     */
+    set(key, value) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== 'number')
+            throw new Error(`Expected a valid index, not ${key}.`);
+        const prev = this.items[idx];
+        if (identity.isScalar(prev) && Scalar.isScalarValue(value))
+            prev.value = value;
+        else
+            this.items[idx] = value;
+    }
+    toJSON(_, ctx) {
+        const seq = [];
+        if (ctx?.onCreate)
+            ctx.onCreate(seq);
+        let i = 0;
+        for (const item of this.items)
+            seq.push(toJS.toJS(item, String(i++), ctx));
+        return seq;
+    }
+    toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+            return JSON.stringify(this);
+        return stringifyCollection.stringifyCollection(this, ctx, {
+            blockItemPrefix: '- ',
+            flowChars: { start: '[', end: ']' },
+            itemIndent: (ctx.indent || '') + '  ',
+            onChompKeep,
+            onComment
+        });
+    }
+    static from(schema, obj, ctx) {
+        const { replacer } = ctx;
+        const seq = new this(schema);
+        if (obj && Symbol.iterator in Object(obj)) {
+            let i = 0;
+            for (let it of obj) {
+                if (typeof replacer === 'function') {
+                    const key = obj instanceof Set ? it : String(i++);
+                    it = replacer.call(obj, key, it);
+                }
+                seq.items.push(createNode.createNode(it, undefined, ctx));
+            }
+        }
+        return seq;
+    }
+}
+function asItemIndex(key) {
+    let idx = identity.isScalar(key) ? key.value : key;
+    if (idx && typeof idx === 'string')
+        idx = Number(idx);
+    return typeof idx === 'number' && Number.isInteger(idx) && idx >= 0
+        ? idx
+        : null;
+}
+
+exports.YAMLSeq = YAMLSeq;
+
+
+/***/ }),
+
+/***/ 97104:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var log = __nccwpck_require__(57249);
+var merge = __nccwpck_require__(90452);
+var stringify = __nccwpck_require__(2148);
+var identity = __nccwpck_require__(41127);
+var toJS = __nccwpck_require__(74043);
+
+function addPairToJSMap(ctx, map, { key, value }) {
+    if (identity.isNode(key) && key.addToJSMap)
+        key.addToJSMap(ctx, map, value);
+    // TODO: Should drop this special case for bare << handling
+    else if (merge.isMergeKey(ctx, key))
+        merge.addMergeToJSMap(ctx, map, value);
+    else {
+        const jsKey = toJS.toJS(key, '', ctx);
+        if (map instanceof Map) {
+            map.set(jsKey, toJS.toJS(value, jsKey, ctx));
+        }
+        else if (map instanceof Set) {
+            map.add(jsKey);
+        }
+        else {
+            const stringKey = stringifyKey(key, jsKey, ctx);
+            const jsValue = toJS.toJS(value, stringKey, ctx);
+            if (stringKey in map)
+                Object.defineProperty(map, stringKey, {
+                    value: jsValue,
+                    writable: true,
+                    enumerable: true,
+                    configurable: true
+                });
+            else
+                map[stringKey] = jsValue;
+        }
+    }
+    return map;
+}
+function stringifyKey(key, jsKey, ctx) {
+    if (jsKey === null)
+        return '';
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
+    if (typeof jsKey !== 'object')
+        return String(jsKey);
+    if (identity.isNode(key) && ctx?.doc) {
+        const strCtx = stringify.createStringifyContext(ctx.doc, {});
+        strCtx.anchors = new Set();
+        for (const node of ctx.anchors.keys())
+            strCtx.anchors.add(node.anchor);
+        strCtx.inFlow = true;
+        strCtx.inStringifyKey = true;
+        const strKey = key.toString(strCtx);
+        if (!ctx.mapKeyWarned) {
+            let jsonStr = JSON.stringify(strKey);
+            if (jsonStr.length > 40)
+                jsonStr = jsonStr.substring(0, 36) + '..."';
+            log.warn(ctx.doc.options.logLevel, `Keys with collection values will be stringified due to JS Object restrictions: ${jsonStr}. Set mapAsMap: true to use object keys.`);
+            ctx.mapKeyWarned = true;
+        }
+        return strKey;
+    }
+    return JSON.stringify(jsKey);
+}
+
+exports.addPairToJSMap = addPairToJSMap;
+
+
+/***/ }),
+
+/***/ 41127:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+const ALIAS = Symbol.for('yaml.alias');
+const DOC = Symbol.for('yaml.document');
+const MAP = Symbol.for('yaml.map');
+const PAIR = Symbol.for('yaml.pair');
+const SCALAR = Symbol.for('yaml.scalar');
+const SEQ = Symbol.for('yaml.seq');
+const NODE_TYPE = Symbol.for('yaml.node.type');
+const isAlias = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === ALIAS;
+const isDocument = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === DOC;
+const isMap = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === MAP;
+const isPair = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === PAIR;
+const isScalar = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === SCALAR;
+const isSeq = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === SEQ;
+function isCollection(node) {
+    if (node && typeof node === 'object')
+        switch (node[NODE_TYPE]) {
+            case MAP:
+            case SEQ:
+                return true;
+        }
+    return false;
+}
+function isNode(node) {
+    if (node && typeof node === 'object')
+        switch (node[NODE_TYPE]) {
+            case ALIAS:
+            case MAP:
+            case SCALAR:
+            case SEQ:
+                return true;
+        }
+    return false;
+}
+const hasAnchor = (node) => (isScalar(node) || isCollection(node)) && !!node.anchor;
+
+exports.ALIAS = ALIAS;
+exports.DOC = DOC;
+exports.MAP = MAP;
+exports.NODE_TYPE = NODE_TYPE;
+exports.PAIR = PAIR;
+exports.SCALAR = SCALAR;
+exports.SEQ = SEQ;
+exports.hasAnchor = hasAnchor;
+exports.isAlias = isAlias;
+exports.isCollection = isCollection;
+exports.isDocument = isDocument;
+exports.isMap = isMap;
+exports.isNode = isNode;
+exports.isPair = isPair;
+exports.isScalar = isScalar;
+exports.isSeq = isSeq;
+
+
+/***/ }),
+
+/***/ 74043:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+
+/**
+ * Recursively convert any node or its contents to native JavaScript
+ *
+ * @param value - The input value
+ * @param arg - If `value` defines a `toJSON()` method, use this
+ *   as its first argument
+ * @param ctx - Conversion context, originally set in Document#toJS(). If
+ *   `{ keep: true }` is not set, output should be suitable for JSON
+ *   stringification.
+ */
+function toJS(value, arg, ctx) {
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-return
+    if (Array.isArray(value))
+        return value.map((v, i) => toJS(v, String(i), ctx));
+    if (value && typeof value.toJSON === 'function') {
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-call
+        if (!ctx || !identity.hasAnchor(value))
+            return value.toJSON(arg, ctx);
+        const data = { aliasCount: 0, count: 1, res: undefined };
+        ctx.anchors.set(value, data);
+        ctx.onCreate = res => {
+            data.res = res;
+            delete ctx.onCreate;
+        };
+        const res = value.toJSON(arg, ctx);
+        if (ctx.onCreate)
+            ctx.onCreate(res);
+        return res;
+    }
+    if (typeof value === 'bigint' && !ctx?.keep)
+        return Number(value);
+    return value;
+}
+
+exports.toJS = toJS;
+
+
+/***/ }),
+
+/***/ 60110:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var resolveBlockScalar = __nccwpck_require__(48913);
+var resolveFlowScalar = __nccwpck_require__(76842);
+var errors = __nccwpck_require__(91464);
+var stringifyString = __nccwpck_require__(83069);
+
+function resolveAsScalar(token, strict = true, onError) {
+    if (token) {
+        const _onError = (pos, code, message) => {
+            const offset = typeof pos === 'number' ? pos : Array.isArray(pos) ? pos[0] : pos.offset;
+            if (onError)
+                onError(offset, code, message);
+            else
+                throw new errors.YAMLParseError([offset, offset + 1], code, message);
+        };
+        switch (token.type) {
+            case 'scalar':
+            case 'single-quoted-scalar':
+            case 'double-quoted-scalar':
+                return resolveFlowScalar.resolveFlowScalar(token, strict, _onError);
+            case 'block-scalar':
+                return resolveBlockScalar.resolveBlockScalar({ options: { strict } }, token, _onError);
+        }
+    }
+    return null;
+}
+/**
+ * Create a new scalar token with `value`
+ *
+ * Values that represent an actual string but may be parsed as a different type should use a `type` other than `'PLAIN'`,
+ * as this function does not support any schema operations and won't check for such conflicts.
+ *
+ * @param value The string representation of the value, which will have its content properly indented.
+ * @param context.end Comments and whitespace after the end of the value, or after the block scalar header. If undefined, a newline will be added.
+ * @param context.implicitKey Being within an implicit key may affect the resolved type of the token's value.
+ * @param context.indent The indent level of the token.
+ * @param context.inFlow Is this scalar within a flow collection? This may affect the resolved type of the token's value.
+ * @param context.offset The offset position of the token.
+ * @param context.type The preferred type of the scalar token. If undefined, the previous type of the `token` will be used, defaulting to `'PLAIN'`.
+ */
+function createScalarToken(value, context) {
+    const { implicitKey = false, indent, inFlow = false, offset = -1, type = 'PLAIN' } = context;
+    const source = stringifyString.stringifyString({ type, value }, {
+        implicitKey,
+        indent: indent > 0 ? ' '.repeat(indent) : '',
+        inFlow,
+        options: { blockQuote: true, lineWidth: -1 }
+    });
+    const end = context.end ?? [
+        { type: 'newline', offset: -1, indent, source: '\n' }
+    ];
+    switch (source[0]) {
+        case '|':
+        case '>': {
+            const he = source.indexOf('\n');
+            const head = source.substring(0, he);
+            const body = source.substring(he + 1) + '\n';
+            const props = [
+                { type: 'block-scalar-header', offset, indent, source: head }
+            ];
+            if (!addEndtoBlockProps(props, end))
+                props.push({ type: 'newline', offset: -1, indent, source: '\n' });
+            return { type: 'block-scalar', offset, indent, props, source: body };
+        }
+        case '"':
+            return { type: 'double-quoted-scalar', offset, indent, source, end };
+        case "'":
+            return { type: 'single-quoted-scalar', offset, indent, source, end };
+        default:
+            return { type: 'scalar', offset, indent, source, end };
+    }
+}
+/**
+ * Set the value of `token` to the given string `value`, overwriting any previous contents and type that it may have.
+ *
+ * Best efforts are made to retain any comments previously associated with the `token`,
+ * though all contents within a collection's `items` will be overwritten.
+ *
+ * Values that represent an actual string but may be parsed as a different type should use a `type` other than `'PLAIN'`,
+ * as this function does not support any schema operations and won't check for such conflicts.
+ *
+ * @param token Any token. If it does not include an `indent` value, the value will be stringified as if it were an implicit key.
+ * @param value The string representation of the value, which will have its content properly indented.
+ * @param context.afterKey In most cases, values after a key should have an additional level of indentation.
+ * @param context.implicitKey Being within an implicit key may affect the resolved type of the token's value.
+ * @param context.inFlow Being within a flow collection may affect the resolved type of the token's value.
+ * @param context.type The preferred type of the scalar token. If undefined, the previous type of the `token` will be used, defaulting to `'PLAIN'`.
+ */
+function setScalarValue(token, value, context = {}) {
+    let { afterKey = false, implicitKey = false, inFlow = false, type } = context;
+    let indent = 'indent' in token ? token.indent : null;
+    if (afterKey && typeof indent === 'number')
+        indent += 2;
+    if (!type)
+        switch (token.type) {
+            case 'single-quoted-scalar':
+                type = 'QUOTE_SINGLE';
+                break;
+            case 'double-quoted-scalar':
+                type = 'QUOTE_DOUBLE';
+                break;
+            case 'block-scalar': {
+                const header = token.props[0];
+                if (header.type !== 'block-scalar-header')
+                    throw new Error('Invalid block scalar header');
+                type = header.source[0] === '>' ? 'BLOCK_FOLDED' : 'BLOCK_LITERAL';
+                break;
+            }
+            default:
+                type = 'PLAIN';
+        }
+    const source = stringifyString.stringifyString({ type, value }, {
+        implicitKey: implicitKey || indent === null,
+        indent: indent !== null && indent > 0 ? ' '.repeat(indent) : '',
+        inFlow,
+        options: { blockQuote: true, lineWidth: -1 }
+    });
+    switch (source[0]) {
+        case '|':
+        case '>':
+            setBlockScalarValue(token, source);
+            break;
+        case '"':
+            setFlowScalarValue(token, source, 'double-quoted-scalar');
+            break;
+        case "'":
+            setFlowScalarValue(token, source, 'single-quoted-scalar');
+            break;
+        default:
+            setFlowScalarValue(token, source, 'scalar');
+    }
+}
+function setBlockScalarValue(token, source) {
+    const he = source.indexOf('\n');
+    const head = source.substring(0, he);
+    const body = source.substring(he + 1) + '\n';
+    if (token.type === 'block-scalar') {
+        const header = token.props[0];
+        if (header.type !== 'block-scalar-header')
+            throw new Error('Invalid block scalar header');
+        header.source = head;
+        token.source = body;
+    }
+    else {
+        const { offset } = token;
+        const indent = 'indent' in token ? token.indent : -1;
+        const props = [
+            { type: 'block-scalar-header', offset, indent, source: head }
+        ];
+        if (!addEndtoBlockProps(props, 'end' in token ? token.end : undefined))
+            props.push({ type: 'newline', offset: -1, indent, source: '\n' });
+        for (const key of Object.keys(token))
+            if (key !== 'type' && key !== 'offset')
+                delete token[key];
+        Object.assign(token, { type: 'block-scalar', indent, props, source: body });
+    }
+}
+/** @returns `true` if last token is a newline */
+function addEndtoBlockProps(props, end) {
+    if (end)
+        for (const st of end)
+            switch (st.type) {
+                case 'space':
+                case 'comment':
+                    props.push(st);
+                    break;
+                case 'newline':
+                    props.push(st);
+                    return true;
+            }
+    return false;
+}
+function setFlowScalarValue(token, source, type) {
+    switch (token.type) {
+        case 'scalar':
+        case 'double-quoted-scalar':
+        case 'single-quoted-scalar':
+            token.type = type;
+            token.source = source;
+            break;
+        case 'block-scalar': {
+            const end = token.props.slice(1);
+            let oa = source.length;
+            if (token.props[0].type === 'block-scalar-header')
+                oa -= token.props[0].source.length;
+            for (const tok of end)
+                tok.offset += oa;
+            delete token.props;
+            Object.assign(token, { type, source, end });
+            break;
+        }
+        case 'block-map':
+        case 'block-seq': {
+            const offset = token.offset + source.length;
+            const nl = { type: 'newline', offset, indent: token.indent, source: '\n' };
+            delete token.items;
+            Object.assign(token, { type, source, end: [nl] });
+            break;
+        }
+        default: {
+            const indent = 'indent' in token ? token.indent : -1;
+            const end = 'end' in token && Array.isArray(token.end)
+                ? token.end.filter(st => st.type === 'space' ||
+                    st.type === 'comment' ||
+                    st.type === 'newline')
+                : [];
+            for (const key of Object.keys(token))
+                if (key !== 'type' && key !== 'offset')
+                    delete token[key];
+            Object.assign(token, { type, indent, source, end });
+        }
+    }
+}
+
+exports.createScalarToken = createScalarToken;
+exports.resolveAsScalar = resolveAsScalar;
+exports.setScalarValue = setScalarValue;
+
+
+/***/ }),
+
+/***/ 91733:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+/**
+ * Stringify a CST document, token, or collection item
+ *
+ * Fair warning: This applies no validation whatsoever, and
+ * simply concatenates the sources in their logical order.
+ */
+const stringify = (cst) => 'type' in cst ? stringifyToken(cst) : stringifyItem(cst);
+function stringifyToken(token) {
+    switch (token.type) {
+        case 'block-scalar': {
+            let res = '';
+            for (const tok of token.props)
+                res += stringifyToken(tok);
+            return res + token.source;
+        }
+        case 'block-map':
+        case 'block-seq': {
+            let res = '';
+            for (const item of token.items)
+                res += stringifyItem(item);
+            return res;
+        }
+        case 'flow-collection': {
+            let res = token.start.source;
+            for (const item of token.items)
+                res += stringifyItem(item);
+            for (const st of token.end)
+                res += st.source;
+            return res;
+        }
+        case 'document': {
+            let res = stringifyItem(token);
+            if (token.end)
+                for (const st of token.end)
+                    res += st.source;
+            return res;
+        }
+        default: {
+            let res = token.source;
+            if ('end' in token && token.end)
+                for (const st of token.end)
+                    res += st.source;
+            return res;
+        }
+    }
+}
+function stringifyItem({ start, key, sep, value }) {
+    let res = '';
+    for (const st of start)
+        res += st.source;
+    if (key)
+        res += stringifyToken(key);
+    if (sep)
+        for (const st of sep)
+            res += st.source;
+    if (value)
+        res += stringifyToken(value);
+    return res;
+}
+
+exports.stringify = stringify;
+
+
+/***/ }),
+
+/***/ 97715:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+const BREAK = Symbol('break visit');
+const SKIP = Symbol('skip children');
+const REMOVE = Symbol('remove item');
+/**
+ * Apply a visitor to a CST document or item.
+ *
+ * Walks through the tree (depth-first) starting from the root, calling a
+ * `visitor` function with two arguments when entering each item:
+ *   - `item`: The current item, which included the following members:
+ *     - `start: SourceToken[]` – Source tokens before the key or value,
+ *       possibly including its anchor or tag.
+ *     - `key?: Token | null` – Set for pair values. May then be `null`, if
+ *       the key before the `:` separator is empty.
+ *     - `sep?: SourceToken[]` – Source tokens between the key and the value,
+ *       which should include the `:` map value indicator if `value` is set.
+ *     - `value?: Token` – The value of a sequence item, or of a map pair.
+ *   - `path`: The steps from the root to the current node, as an array of
+ *     `['key' | 'value', number]` tuples.
+ *
+ * The return value of the visitor may be used to control the traversal:
+ *   - `undefined` (default): Do nothing and continue
+ *   - `visit.SKIP`: Do not visit the children of this token, continue with
+ *      next sibling
+ *   - `visit.BREAK`: Terminate traversal completely
+ *   - `visit.REMOVE`: Remove the current item, then continue with the next one
+ *   - `number`: Set the index of the next step. This is useful especially if
+ *     the index of the current token has changed.
+ *   - `function`: Define the next visitor for this item. After the original
+ *     visitor is called on item entry, next visitors are called after handling
+ *     a non-empty `key` and when exiting the item.
+ */
+function visit(cst, visitor) {
+    if ('type' in cst && cst.type === 'document')
+        cst = { start: cst.start, value: cst.value };
+    _visit(Object.freeze([]), cst, visitor);
+}
+// Without the `as symbol` casts, TS declares these in the `visit`
+// namespace using `var`, but then complains about that because
+// `unique symbol` must be `const`.
+/** Terminate visit traversal completely */
+visit.BREAK = BREAK;
+/** Do not visit the children of the current item */
+visit.SKIP = SKIP;
+/** Remove the current item */
+visit.REMOVE = REMOVE;
+/** Find the item at `path` from `cst` as the root */
+visit.itemAtPath = (cst, path) => {
+    let item = cst;
+    for (const [field, index] of path) {
+        const tok = item?.[field];
+        if (tok && 'items' in tok) {
+            item = tok.items[index];
+        }
+        else
+            return undefined;
+    }
+    return item;
+};
+/**
+ * Get the immediate parent collection of the item at `path` from `cst` as the root.
+ *
+ * Throws an error if the collection is not found, which should never happen if the item itself exists.
+ */
+visit.parentCollection = (cst, path) => {
+    const parent = visit.itemAtPath(cst, path.slice(0, -1));
+    const field = path[path.length - 1][0];
+    const coll = parent?.[field];
+    if (coll && 'items' in coll)
+        return coll;
+    throw new Error('Parent collection not found');
+};
+function _visit(path, item, visitor) {
+    let ctrl = visitor(item, path);
+    if (typeof ctrl === 'symbol')
+        return ctrl;
+    for (const field of ['key', 'value']) {
+        const token = item[field];
+        if (token && 'items' in token) {
+            for (let i = 0; i < token.items.length; ++i) {
+                const ci = _visit(Object.freeze(path.concat([[field, i]])), token.items[i], visitor);
+                if (typeof ci === 'number')
+                    i = ci - 1;
+                else if (ci === BREAK)
+                    return BREAK;
+                else if (ci === REMOVE) {
+                    token.items.splice(i, 1);
+                    i -= 1;
+                }
+            }
+            if (typeof ctrl === 'function' && field === 'key')
+                ctrl = ctrl(item, path);
+        }
+    }
+    return typeof ctrl === 'function' ? ctrl(item, path) : ctrl;
+}
+
+exports.visit = visit;
+
+
+/***/ }),
+
+/***/ 3461:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var cstScalar = __nccwpck_require__(60110);
+var cstStringify = __nccwpck_require__(91733);
+var cstVisit = __nccwpck_require__(97715);
+
+/** The byte order mark */
+const BOM = '\u{FEFF}';
+/** Start of doc-mode */
+const DOCUMENT = '\x02'; // C0: Start of Text
+/** Unexpected end of flow-mode */
+const FLOW_END = '\x18'; // C0: Cancel
+/** Next token is a scalar value */
+const SCALAR = '\x1f'; // C0: Unit Separator
+/** @returns `true` if `token` is a flow or block collection */
+const isCollection = (token) => !!token && 'items' in token;
+/** @returns `true` if `token` is a flow or block scalar; not an alias */
+const isScalar = (token) => !!token &&
+    (token.type === 'scalar' ||
+        token.type === 'single-quoted-scalar' ||
+        token.type === 'double-quoted-scalar' ||
+        token.type === 'block-scalar');
+/* istanbul ignore next */
+/** Get a printable representation of a lexer token */
+function prettyToken(token) {
+    switch (token) {
+        case BOM:
+            return '<BOM>';
+        case DOCUMENT:
+            return '<DOC>';
+        case FLOW_END:
+            return '<FLOW_END>';
+        case SCALAR:
+            return '<SCALAR>';
+        default:
+            return JSON.stringify(token);
+    }
+}
+/** Identify the type of a lexer token. May return `null` for unknown tokens. */
+function tokenType(source) {
+    switch (source) {
+        case BOM:
+            return 'byte-order-mark';
+        case DOCUMENT:
+            return 'doc-mode';
+        case FLOW_END:
+            return 'flow-error-end';
+        case SCALAR:
+            return 'scalar';
+        case '---':
+            return 'doc-start';
+        case '...':
+            return 'doc-end';
+        case '':
+        case '\n':
+        case '\r\n':
+            return 'newline';
+        case '-':
+            return 'seq-item-ind';
+        case '?':
+            return 'explicit-key-ind';
+        case ':':
+            return 'map-value-ind';
+        case '{':
+            return 'flow-map-start';
+        case '}':
+            return 'flow-map-end';
+        case '[':
+            return 'flow-seq-start';
+        case ']':
+            return 'flow-seq-end';
+        case ',':
+            return 'comma';
+    }
+    switch (source[0]) {
+        case ' ':
+        case '\t':
+            return 'space';
+        case '#':
+            return 'comment';
+        case '%':
+            return 'directive-line';
+        case '*':
+            return 'alias';
+        case '&':
+            return 'anchor';
+        case '!':
+            return 'tag';
+        case "'":
+            return 'single-quoted-scalar';
+        case '"':
+            return 'double-quoted-scalar';
+        case '|':
+        case '>':
+            return 'block-scalar-header';
+    }
+    return null;
+}
+
+exports.createScalarToken = cstScalar.createScalarToken;
+exports.resolveAsScalar = cstScalar.resolveAsScalar;
+exports.setScalarValue = cstScalar.setScalarValue;
+exports.stringify = cstStringify.stringify;
+exports.visit = cstVisit.visit;
+exports.BOM = BOM;
+exports.DOCUMENT = DOCUMENT;
+exports.FLOW_END = FLOW_END;
+exports.SCALAR = SCALAR;
+exports.isCollection = isCollection;
+exports.isScalar = isScalar;
+exports.prettyToken = prettyToken;
+exports.tokenType = tokenType;
+
+
+/***/ }),
+
+/***/ 40361:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var cst = __nccwpck_require__(3461);
+
+/*
+START -> stream
+
+stream
+  directive -> line-end -> stream
+  indent + line-end -> stream
+  [else] -> line-start
+
+line-end
+  comment -> line-end
+  newline -> .
+  input-end -> END
+
+line-start
+  doc-start -> doc
+  doc-end -> stream
+  [else] -> indent -> block-start
+
+block-start
+  seq-item-start -> block-start
+  explicit-key-start -> block-start
+  map-value-start -> block-start
+  [else] -> doc
+
+doc
+  line-end -> line-start
+  spaces -> doc
+  anchor -> doc
+  tag -> doc
+  flow-start -> flow -> doc
+  flow-end -> error -> doc
+  seq-item-start -> error -> doc
+  explicit-key-start -> error -> doc
+  map-value-start -> doc
+  alias -> doc
+  quote-start -> quoted-scalar -> doc
+  block-scalar-header -> line-end -> block-scalar(min) -> line-start
+  [else] -> plain-scalar(false, min) -> doc
+
+flow
+  line-end -> flow
+  spaces -> flow
+  anchor -> flow
+  tag -> flow
+  flow-start -> flow -> flow
+  flow-end -> .
+  seq-item-start -> error -> flow
+  explicit-key-start -> flow
+  map-value-start -> flow
+  alias -> flow
+  quote-start -> quoted-scalar -> flow
+  comma -> flow
+  [else] -> plain-scalar(true, 0) -> flow
+
+quoted-scalar
+  quote-end -> .
+  [else] -> quoted-scalar
+
+block-scalar(min)
+  newline + peek(indent < min) -> .
+  [else] -> block-scalar(min)
+
+plain-scalar(is-flow, min)
+  scalar-end(is-flow) -> .
+  peek(newline + (indent < min)) -> .
+  [else] -> plain-scalar(min)
+*/
+function isEmpty(ch) {
+    switch (ch) {
+        case undefined:
+        case ' ':
+        case '\n':
+        case '\r':
+        case '\t':
+            return true;
+        default:
+            return false;
+    }
+}
+const hexDigits = new Set('0123456789ABCDEFabcdef');
+const tagChars = new Set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-#;/?:@&=+$_.!~*'()");
+const flowIndicatorChars = new Set(',[]{}');
+const invalidAnchorChars = new Set(' ,[]{}\n\r\t');
+const isNotAnchorChar = (ch) => !ch || invalidAnchorChars.has(ch);
+/**
+ * Splits an input string into lexical tokens, i.e. smaller strings that are
+ * easily identifiable by `tokens.tokenType()`.
+ *
+ * Lexing starts always in a "stream" context. Incomplete input may be buffered
+ * until a complete token can be emitted.
+ *
+ * In addition to slices of the original input, the following control characters
+ * may also be emitted:
+ *
+ * - `\x02` (Start of Text): A document starts with the next token
+ * - `\x18` (Cancel): Unexpected end of flow-mode (indicates an error)
+ * - `\x1f` (Unit Separator): Next token is a scalar value
+ * - `\u{FEFF}` (Byte order mark): Emitted separately outside documents
+ */
+class Lexer {
+    constructor() {
+        /**
+         * Flag indicating whether the end of the current buffer marks the end of
+         * all input
+         */
+        this.atEnd = false;
+        /**
+         * Explicit indent set in block scalar header, as an offset from the current
+         * minimum indent, so e.g. set to 1 from a header `|2+`. Set to -1 if not
+         * explicitly set.
+         */
+        this.blockScalarIndent = -1;
+        /**
+         * Block scalars that include a + (keep) chomping indicator in their header
+         * include trailing empty lines, which are otherwise excluded from the
+         * scalar's contents.
+         */
+        this.blockScalarKeep = false;
+        /** Current input */
+        this.buffer = '';
+        /**
+         * Flag noting whether the map value indicator : can immediately follow this
+         * node within a flow context.
+         */
+        this.flowKey = false;
+        /** Count of surrounding flow collection levels. */
+        this.flowLevel = 0;
+        /**
+         * Minimum level of indentation required for next lines to be parsed as a
+         * part of the current scalar value.
+         */
+        this.indentNext = 0;
+        /** Indentation level of the current line. */
+        this.indentValue = 0;
+        /** Position of the next \n character. */
+        this.lineEndPos = null;
+        /** Stores the state of the lexer if reaching the end of incpomplete input */
+        this.next = null;
+        /** A pointer to `buffer`; the current position of the lexer. */
+        this.pos = 0;
+    }
+    /**
+     * Generate YAML tokens from the `source` string. If `incomplete`,
+     * a part of the last line may be left as a buffer for the next call.
+     *
+     * @returns A generator of lexical tokens
+     */
+    *lex(source, incomplete = false) {
+        if (source) {
+            if (typeof source !== 'string')
+                throw TypeError('source is not a string');
+            this.buffer = this.buffer ? this.buffer + source : source;
+            this.lineEndPos = null;
+        }
+        this.atEnd = !incomplete;
+        let next = this.next ?? 'stream';
+        while (next && (incomplete || this.hasChars(1)))
+            next = yield* this.parseNext(next);
+    }
+    atLineEnd() {
+        let i = this.pos;
+        let ch = this.buffer[i];
+        while (ch === ' ' || ch === '\t')
+            ch = this.buffer[++i];
+        if (!ch || ch === '#' || ch === '\n')
+            return true;
+        if (ch === '\r')
+            return this.buffer[i + 1] === '\n';
+        return false;
+    }
+    charAt(n) {
+        return this.buffer[this.pos + n];
+    }
+    continueScalar(offset) {
+        let ch = this.buffer[offset];
+        if (this.indentNext > 0) {
+            let indent = 0;
+            while (ch === ' ')
+                ch = this.buffer[++indent + offset];
+            if (ch === '\r') {
+                const next = this.buffer[indent + offset + 1];
+                if (next === '\n' || (!next && !this.atEnd))
+                    return offset + indent + 1;
+            }
+            return ch === '\n' || indent >= this.indentNext || (!ch && !this.atEnd)
+                ? offset + indent
+                : -1;
+        }
+        if (ch === '-' || ch === '.') {
+            const dt = this.buffer.substr(offset, 3);
+            if ((dt === '---' || dt === '...') && isEmpty(this.buffer[offset + 3]))
+                return -1;
+        }
+        return offset;
+    }
+    getLine() {
+        let end = this.lineEndPos;
+        if (typeof end !== 'number' || (end !== -1 && end < this.pos)) {
+            end = this.buffer.indexOf('\n', this.pos);
+            this.lineEndPos = end;
+        }
+        if (end === -1)
+            return this.atEnd ? this.buffer.substring(this.pos) : null;
+        if (this.buffer[end - 1] === '\r')
+            end -= 1;
+        return this.buffer.substring(this.pos, end);
+    }
+    hasChars(n) {
+        return this.pos + n <= this.buffer.length;
+    }
+    setNext(state) {
+        this.buffer = this.buffer.substring(this.pos);
+        this.pos = 0;
+        this.lineEndPos = null;
+        this.next = state;
+        return null;
+    }
+    peek(n) {
+        return this.buffer.substr(this.pos, n);
+    }
+    *parseNext(next) {
+        switch (next) {
+            case 'stream':
+                return yield* this.parseStream();
+            case 'line-start':
+                return yield* this.parseLineStart();
+            case 'block-start':
+                return yield* this.parseBlockStart();
+            case 'doc':
+                return yield* this.parseDocument();
+            case 'flow':
+                return yield* this.parseFlowCollection();
+            case 'quoted-scalar':
+                return yield* this.parseQuotedScalar();
+            case 'block-scalar':
+                return yield* this.parseBlockScalar();
+            case 'plain-scalar':
+                return yield* this.parsePlainScalar();
+        }
+    }
+    *parseStream() {
+        let line = this.getLine();
+        if (line === null)
+            return this.setNext('stream');
+        if (line[0] === cst.BOM) {
+            yield* this.pushCount(1);
+            line = line.substring(1);
+        }
+        if (line[0] === '%') {
+            let dirEnd = line.length;
+            let cs = line.indexOf('#');
+            while (cs !== -1) {
+                const ch = line[cs - 1];
+                if (ch === ' ' || ch === '\t') {
+                    dirEnd = cs - 1;
+                    break;
+                }
+                else {
+                    cs = line.indexOf('#', cs + 1);
+                }
+            }
+            while (true) {
+                const ch = line[dirEnd - 1];
+                if (ch === ' ' || ch === '\t')
+                    dirEnd -= 1;
+                else
+                    break;
+            }
+            const n = (yield* this.pushCount(dirEnd)) + (yield* this.pushSpaces(true));
+            yield* this.pushCount(line.length - n); // possible comment
+            this.pushNewline();
+            return 'stream';
+        }
+        if (this.atLineEnd()) {
+            const sp = yield* this.pushSpaces(true);
+            yield* this.pushCount(line.length - sp);
+            yield* this.pushNewline();
+            return 'stream';
+        }
+        yield cst.DOCUMENT;
+        return yield* this.parseLineStart();
+    }
+    *parseLineStart() {
+        const ch = this.charAt(0);
+        if (!ch && !this.atEnd)
+            return this.setNext('line-start');
+        if (ch === '-' || ch === '.') {
+            if (!this.atEnd && !this.hasChars(4))
+                return this.setNext('line-start');
+            const s = this.peek(3);
+            if ((s === '---' || s === '...') && isEmpty(this.charAt(3))) {
+                yield* this.pushCount(3);
+                this.indentValue = 0;
+                this.indentNext = 0;
+                return s === '---' ? 'doc' : 'stream';
+            }
+        }
+        this.indentValue = yield* this.pushSpaces(false);
+        if (this.indentNext > this.indentValue && !isEmpty(this.charAt(1)))
+            this.indentNext = this.indentValue;
+        return yield* this.parseBlockStart();
+    }
+    *parseBlockStart() {
+        const [ch0, ch1] = this.peek(2);
+        if (!ch1 && !this.atEnd)
+            return this.setNext('block-start');
+        if ((ch0 === '-' || ch0 === '?' || ch0 === ':') && isEmpty(ch1)) {
+            const n = (yield* this.pushCount(1)) + (yield* this.pushSpaces(true));
+            this.indentNext = this.indentValue + 1;
+            this.indentValue += n;
+            return 'block-start';
+        }
+        return 'doc';
+    }
+    *parseDocument() {
+        yield* this.pushSpaces(true);
+        const line = this.getLine();
+        if (line === null)
+            return this.setNext('doc');
+        let n = yield* this.pushIndicators();
+        switch (line[n]) {
+            case '#':
+                yield* this.pushCount(line.length - n);
+            // fallthrough
+            case undefined:
+                yield* this.pushNewline();
+                return yield* this.parseLineStart();
+            case '{':
+            case '[':
+                yield* this.pushCount(1);
+                this.flowKey = false;
+                this.flowLevel = 1;
+                return 'flow';
+            case '}':
+            case ']':
+                // this is an error
+                yield* this.pushCount(1);
+                return 'doc';
+            case '*':
+                yield* this.pushUntil(isNotAnchorChar);
+                return 'doc';
+            case '"':
+            case "'":
+                return yield* this.parseQuotedScalar();
+            case '|':
+            case '>':
+                n += yield* this.parseBlockScalarHeader();
+                n += yield* this.pushSpaces(true);
+                yield* this.pushCount(line.length - n);
+                yield* this.pushNewline();
+                return yield* this.parseBlockScalar();
+            default:
+                return yield* this.parsePlainScalar();
+        }
+    }
+    *parseFlowCollection() {
+        let nl, sp;
+        let indent = -1;
+        do {
+            nl = yield* this.pushNewline();
+            if (nl > 0) {
+                sp = yield* this.pushSpaces(false);
+                this.indentValue = indent = sp;
+            }
+            else {
+                sp = 0;
+            }
+            sp += yield* this.pushSpaces(true);
+        } while (nl + sp > 0);
+        const line = this.getLine();
+        if (line === null)
+            return this.setNext('flow');
+        if ((indent !== -1 && indent < this.indentNext && line[0] !== '#') ||
+            (indent === 0 &&
+                (line.startsWith('---') || line.startsWith('...')) &&
+                isEmpty(line[3]))) {
+            // Allowing for the terminal ] or } at the same (rather than greater)
+            // indent level as the initial [ or { is technically invalid, but
+            // failing here would be surprising to users.
+            const atFlowEndMarker = indent === this.indentNext - 1 &&
+                this.flowLevel === 1 &&
+                (line[0] === ']' || line[0] === '}');
+            if (!atFlowEndMarker) {
+                // this is an error
+                this.flowLevel = 0;
+                yield cst.FLOW_END;
+                return yield* this.parseLineStart();
+            }
+        }
+        let n = 0;
+        while (line[n] === ',') {
+            n += yield* this.pushCount(1);
+            n += yield* this.pushSpaces(true);
+            this.flowKey = false;
+        }
+        n += yield* this.pushIndicators();
+        switch (line[n]) {
+            case undefined:
+                return 'flow';
+            case '#':
+                yield* this.pushCount(line.length - n);
+                return 'flow';
+            case '{':
+            case '[':
+                yield* this.pushCount(1);
+                this.flowKey = false;
+                this.flowLevel += 1;
+                return 'flow';
+            case '}':
+            case ']':
+                yield* this.pushCount(1);
+                this.flowKey = true;
+                this.flowLevel -= 1;
+                return this.flowLevel ? 'flow' : 'doc';
+            case '*':
+                yield* this.pushUntil(isNotAnchorChar);
+                return 'flow';
+            case '"':
+            case "'":
+                this.flowKey = true;
+                return yield* this.parseQuotedScalar();
+            case ':': {
+                const next = this.charAt(1);
+                if (this.flowKey || isEmpty(next) || next === ',') {
+                    this.flowKey = false;
+                    yield* this.pushCount(1);
+                    yield* this.pushSpaces(true);
+                    return 'flow';
+                }
+            }
+            // fallthrough
+            default:
+                this.flowKey = false;
+                return yield* this.parsePlainScalar();
+        }
+    }
+    *parseQuotedScalar() {
+        const quote = this.charAt(0);
+        let end = this.buffer.indexOf(quote, this.pos + 1);
+        if (quote === "'") {
+            while (end !== -1 && this.buffer[end + 1] === "'")
+                end = this.buffer.indexOf("'", end + 2);
+        }
+        else {
+            // double-quote
+            while (end !== -1) {
+                let n = 0;
+                while (this.buffer[end - 1 - n] === '\\')
+                    n += 1;
+                if (n % 2 === 0)
+                    break;
+                end = this.buffer.indexOf('"', end + 1);
+            }
+        }
+        // Only looking for newlines within the quotes
+        const qb = this.buffer.substring(0, end);
+        let nl = qb.indexOf('\n', this.pos);
+        if (nl !== -1) {
+            while (nl !== -1) {
+                const cs = this.continueScalar(nl + 1);
+                if (cs === -1)
+                    break;
+                nl = qb.indexOf('\n', cs);
+            }
+            if (nl !== -1) {
+                // this is an error caused by an unexpected unindent
+                end = nl - (qb[nl - 1] === '\r' ? 2 : 1);
+            }
+        }
+        if (end === -1) {
+            if (!this.atEnd)
+                return this.setNext('quoted-scalar');
+            end = this.buffer.length;
+        }
+        yield* this.pushToIndex(end + 1, false);
+        return this.flowLevel ? 'flow' : 'doc';
+    }
+    *parseBlockScalarHeader() {
+        this.blockScalarIndent = -1;
+        this.blockScalarKeep = false;
+        let i = this.pos;
+        while (true) {
+            const ch = this.buffer[++i];
+            if (ch === '+')
+                this.blockScalarKeep = true;
+            else if (ch > '0' && ch <= '9')
+                this.blockScalarIndent = Number(ch) - 1;
+            else if (ch !== '-')
+                break;
+        }
+        return yield* this.pushUntil(ch => isEmpty(ch) || ch === '#');
+    }
+    *parseBlockScalar() {
+        let nl = this.pos - 1; // may be -1 if this.pos === 0
+        let indent = 0;
+        let ch;
+        loop: for (let i = this.pos; (ch = this.buffer[i]); ++i) {
+            switch (ch) {
+                case ' ':
+                    indent += 1;
+                    break;
+                case '\n':
+                    nl = i;
+                    indent = 0;
+                    break;
+                case '\r': {
+                    const next = this.buffer[i + 1];
+                    if (!next && !this.atEnd)
+                        return this.setNext('block-scalar');
+                    if (next === '\n')
+                        break;
+                } // fallthrough
+                default:
+                    break loop;
+            }
+        }
+        if (!ch && !this.atEnd)
+            return this.setNext('block-scalar');
+        if (indent >= this.indentNext) {
+            if (this.blockScalarIndent === -1)
+                this.indentNext = indent;
+            else {
+                this.indentNext =
+                    this.blockScalarIndent + (this.indentNext === 0 ? 1 : this.indentNext);
+            }
+            do {
+                const cs = this.continueScalar(nl + 1);
+                if (cs === -1)
+                    break;
+                nl = this.buffer.indexOf('\n', cs);
+            } while (nl !== -1);
+            if (nl === -1) {
+                if (!this.atEnd)
+                    return this.setNext('block-scalar');
+                nl = this.buffer.length;
+            }
+        }
+        // Trailing insufficiently indented tabs are invalid.
+        // To catch that during parsing, we include them in the block scalar value.
+        let i = nl + 1;
+        ch = this.buffer[i];
+        while (ch === ' ')
+            ch = this.buffer[++i];
+        if (ch === '\t') {
+            while (ch === '\t' || ch === ' ' || ch === '\r' || ch === '\n')
+                ch = this.buffer[++i];
+            nl = i - 1;
+        }
+        else if (!this.blockScalarKeep) {
+            do {
+                let i = nl - 1;
+                let ch = this.buffer[i];
+                if (ch === '\r')
+                    ch = this.buffer[--i];
+                const lastChar = i; // Drop the line if last char not more indented
+                while (ch === ' ')
+                    ch = this.buffer[--i];
+                if (ch === '\n' && i >= this.pos && i + 1 + indent > lastChar)
+                    nl = i;
+                else
+                    break;
+            } while (true);
+        }
+        yield cst.SCALAR;
+        yield* this.pushToIndex(nl + 1, true);
+        return yield* this.parseLineStart();
+    }
+    *parsePlainScalar() {
+        const inFlow = this.flowLevel > 0;
+        let end = this.pos - 1;
+        let i = this.pos - 1;
+        let ch;
+        while ((ch = this.buffer[++i])) {
+            if (ch === ':') {
+                const next = this.buffer[i + 1];
+                if (isEmpty(next) || (inFlow && flowIndicatorChars.has(next)))
+                    break;
+                end = i;
+            }
+            else if (isEmpty(ch)) {
+                let next = this.buffer[i + 1];
+                if (ch === '\r') {
+                    if (next === '\n') {
+                        i += 1;
+                        ch = '\n';
+                        next = this.buffer[i + 1];
+                    }
+                    else
+                        end = i;
+                }
+                if (next === '#' || (inFlow && flowIndicatorChars.has(next)))
+                    break;
+                if (ch === '\n') {
+                    const cs = this.continueScalar(i + 1);
+                    if (cs === -1)
+                        break;
+                    i = Math.max(i, cs - 2); // to advance, but still account for ' #'
+                }
+            }
+            else {
+                if (inFlow && flowIndicatorChars.has(ch))
+                    break;
+                end = i;
+            }
+        }
+        if (!ch && !this.atEnd)
+            return this.setNext('plain-scalar');
+        yield cst.SCALAR;
+        yield* this.pushToIndex(end + 1, true);
+        return inFlow ? 'flow' : 'doc';
+    }
+    *pushCount(n) {
+        if (n > 0) {
+            yield this.buffer.substr(this.pos, n);
+            this.pos += n;
+            return n;
+        }
+        return 0;
+    }
+    *pushToIndex(i, allowEmpty) {
+        const s = this.buffer.slice(this.pos, i);
+        if (s) {
+            yield s;
+            this.pos += s.length;
+            return s.length;
+        }
+        else if (allowEmpty)
+            yield '';
+        return 0;
+    }
+    *pushIndicators() {
+        let n = 0;
+        loop: while (true) {
+            switch (this.charAt(0)) {
+                case '!':
+                    n += yield* this.pushTag();
+                    n += yield* this.pushSpaces(true);
+                    continue loop;
+                case '&':
+                    n += yield* this.pushUntil(isNotAnchorChar);
+                    n += yield* this.pushSpaces(true);
+                    continue loop;
+                case '-': // this is an error
+                case '?': // this is an error outside flow collections
+                case ':': {
+                    const inFlow = this.flowLevel > 0;
+                    const ch1 = this.charAt(1);
+                    if (isEmpty(ch1) || (inFlow && flowIndicatorChars.has(ch1))) {
+                        if (!inFlow)
+                            this.indentNext = this.indentValue + 1;
+                        else if (this.flowKey)
+                            this.flowKey = false;
+                        n += yield* this.pushCount(1);
+                        n += yield* this.pushSpaces(true);
+                        continue loop;
+                    }
+                }
+            }
+            break loop;
+        }
+        return n;
+    }
+    *pushTag() {
+        if (this.charAt(1) === '<') {
+            let i = this.pos + 2;
+            let ch = this.buffer[i];
+            while (!isEmpty(ch) && ch !== '>')
+                ch = this.buffer[++i];
+            return yield* this.pushToIndex(ch === '>' ? i + 1 : i, false);
+        }
+        else {
+            let i = this.pos + 1;
+            let ch = this.buffer[i];
+            while (ch) {
+                if (tagChars.has(ch))
+                    ch = this.buffer[++i];
+                else if (ch === '%' &&
+                    hexDigits.has(this.buffer[i + 1]) &&
+                    hexDigits.has(this.buffer[i + 2])) {
+                    ch = this.buffer[(i += 3)];
+                }
+                else
+                    break;
+            }
+            return yield* this.pushToIndex(i, false);
+        }
+    }
+    *pushNewline() {
+        const ch = this.buffer[this.pos];
+        if (ch === '\n')
+            return yield* this.pushCount(1);
+        else if (ch === '\r' && this.charAt(1) === '\n')
+            return yield* this.pushCount(2);
+        else
+            return 0;
+    }
+    *pushSpaces(allowTabs) {
+        let i = this.pos - 1;
+        let ch;
+        do {
+            ch = this.buffer[++i];
+        } while (ch === ' ' || (allowTabs && ch === '\t'));
+        const n = i - this.pos;
+        if (n > 0) {
+            yield this.buffer.substr(this.pos, n);
+            this.pos = i;
+        }
+        return n;
+    }
+    *pushUntil(test) {
+        let i = this.pos;
+        let ch = this.buffer[i];
+        while (!test(ch))
+            ch = this.buffer[++i];
+        return yield* this.pushToIndex(i, false);
+    }
+}
+
+exports.Lexer = Lexer;
+
+
+/***/ }),
+
+/***/ 66628:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+/**
+ * Tracks newlines during parsing in order to provide an efficient API for
+ * determining the one-indexed `{ line, col }` position for any offset
+ * within the input.
+ */
+class LineCounter {
+    constructor() {
+        this.lineStarts = [];
+        /**
+         * Should be called in ascending order. Otherwise, call
+         * `lineCounter.lineStarts.sort()` before calling `linePos()`.
+         */
+        this.addNewLine = (offset) => this.lineStarts.push(offset);
+        /**
+         * Performs a binary search and returns the 1-indexed { line, col }
+         * position of `offset`. If `line === 0`, `addNewLine` has never been
+         * called or `offset` is before the first known newline.
+         */
+        this.linePos = (offset) => {
+            let low = 0;
+            let high = this.lineStarts.length;
+            while (low < high) {
+                const mid = (low + high) >> 1; // Math.floor((low + high) / 2)
+                if (this.lineStarts[mid] < offset)
+                    low = mid + 1;
+                else
+                    high = mid;
+            }
+            if (this.lineStarts[low] === offset)
+                return { line: low + 1, col: 1 };
+            if (low === 0)
+                return { line: 0, col: offset };
+            const start = this.lineStarts[low - 1];
+            return { line: low, col: offset - start + 1 };
+        };
+    }
+}
+
+exports.LineCounter = LineCounter;
+
+
+/***/ }),
+
+/***/ 3456:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var node_process = __nccwpck_require__(932);
+var cst = __nccwpck_require__(3461);
+var lexer = __nccwpck_require__(40361);
+
+function includesToken(list, type) {
+    for (let i = 0; i < list.length; ++i)
+        if (list[i].type === type)
+            return true;
+    return false;
+}
+function findNonEmptyIndex(list) {
+    for (let i = 0; i < list.length; ++i) {
+        switch (list[i].type) {
+            case 'space':
+            case 'comment':
+            case 'newline':
+                break;
+            default:
+                return i;
+        }
+    }
+    return -1;
+}
+function isFlowToken(token) {
+    switch (token?.type) {
+        case 'alias':
+        case 'scalar':
+        case 'single-quoted-scalar':
+        case 'double-quoted-scalar':
+        case 'flow-collection':
+            return true;
+        default:
+            return false;
+    }
+}
+function getPrevProps(parent) {
+    switch (parent.type) {
+        case 'document':
+            return parent.start;
+        case 'block-map': {
+            const it = parent.items[parent.items.length - 1];
+            return it.sep ?? it.start;
+        }
+        case 'block-seq':
+            return parent.items[parent.items.length - 1].start;
+        /* istanbul ignore next should not happen */
+        default:
+            return [];
+    }
+}
+/** Note: May modify input array */
+function getFirstKeyStartProps(prev) {
+    if (prev.length === 0)
+        return [];
+    let i = prev.length;
+    loop: while (--i >= 0) {
+        switch (prev[i].type) {
+            case 'doc-start':
+            case 'explicit-key-ind':
+            case 'map-value-ind':
+            case 'seq-item-ind':
+            case 'newline':
+                break loop;
+        }
+    }
+    while (prev[++i]?.type === 'space') {
+        /* loop */
+    }
+    return prev.splice(i, prev.length);
+}
+function arrayPushArray(target, source) {
+    // May exhaust call stack with large `source` array
+    if (source.length < 1e5)
+        Array.prototype.push.apply(target, source);
+    else
+        for (let i = 0; i < source.length; ++i)
+            target.push(source[i]);
+}
+function fixFlowSeqItems(fc) {
+    if (fc.start.type === 'flow-seq-start') {
+        for (const it of fc.items) {
+            if (it.sep &&
+                !it.value &&
+                !includesToken(it.start, 'explicit-key-ind') &&
+                !includesToken(it.sep, 'map-value-ind')) {
+                if (it.key)
+                    it.value = it.key;
+                delete it.key;
+                if (isFlowToken(it.value)) {
+                    if (it.value.end)
+                        arrayPushArray(it.value.end, it.sep);
+                    else
+                        it.value.end = it.sep;
+                }
+                else
+                    arrayPushArray(it.start, it.sep);
+                delete it.sep;
+            }
+        }
+    }
+}
+/**
+ * A YAML concrete syntax tree (CST) parser
+ *
+ * ```ts
+ * const src: string = ...
+ * for (const token of new Parser().parse(src)) {
+ *   // token: Token
+ * }
+ * ```
+ *
+ * To use the parser with a user-provided lexer:
+ *
+ * ```ts
+ * function* parse(source: string, lexer: Lexer) {
+ *   const parser = new Parser()
+ *   for (const lexeme of lexer.lex(source))
+ *     yield* parser.next(lexeme)
+ *   yield* parser.end()
+ * }
+ *
+ * const src: string = ...
+ * const lexer = new Lexer()
+ * for (const token of parse(src, lexer)) {
+ *   // token: Token
+ * }
+ * ```
+ */
+class Parser {
+    /**
+     * @param onNewLine - If defined, called separately with the start position of
+     *   each new line (in `parse()`, including the start of input).
+     */
+    constructor(onNewLine) {
+        /** If true, space and sequence indicators count as indentation */
+        this.atNewLine = true;
+        /** If true, next token is a scalar value */
+        this.atScalar = false;
+        /** Current indentation level */
+        this.indent = 0;
+        /** Current offset since the start of parsing */
+        this.offset = 0;
+        /** On the same line with a block map key */
+        this.onKeyLine = false;
+        /** Top indicates the node that's currently being built */
+        this.stack = [];
+        /** The source of the current token, set in parse() */
+        this.source = '';
+        /** The type of the current token, set in parse() */
+        this.type = '';
+        // Must be defined after `next()`
+        this.lexer = new lexer.Lexer();
+        this.onNewLine = onNewLine;
+    }
+    /**
+     * Parse `source` as a YAML stream.
+     * If `incomplete`, a part of the last line may be left as a buffer for the next call.
+     *
+     * Errors are not thrown, but yielded as `{ type: 'error', message }` tokens.
+     *
+     * @returns A generator of tokens representing each directive, document, and other structure.
+     */
+    *parse(source, incomplete = false) {
+        if (this.onNewLine && this.offset === 0)
+            this.onNewLine(0);
+        for (const lexeme of this.lexer.lex(source, incomplete))
+            yield* this.next(lexeme);
+        if (!incomplete)
+            yield* this.end();
+    }
+    /**
+     * Advance the parser by the `source` of one lexical token.
+     */
+    *next(source) {
+        this.source = source;
+        if (node_process.env.LOG_TOKENS)
+            console.log('|', cst.prettyToken(source));
+        if (this.atScalar) {
+            this.atScalar = false;
+            yield* this.step();
+            this.offset += source.length;
+            return;
+        }
+        const type = cst.tokenType(source);
+        if (!type) {
+            const message = `Not a YAML token: ${source}`;
+            yield* this.pop({ type: 'error', offset: this.offset, message, source });
+            this.offset += source.length;
+        }
+        else if (type === 'scalar') {
+            this.atNewLine = false;
+            this.atScalar = true;
+            this.type = 'scalar';
+        }
+        else {
+            this.type = type;
+            yield* this.step();
+            switch (type) {
+                case 'newline':
+                    this.atNewLine = true;
+                    this.indent = 0;
+                    if (this.onNewLine)
+                        this.onNewLine(this.offset + source.length);
+                    break;
+                case 'space':
+                    if (this.atNewLine && source[0] === ' ')
+                        this.indent += source.length;
+                    break;
+                case 'explicit-key-ind':
+                case 'map-value-ind':
+                case 'seq-item-ind':
+                    if (this.atNewLine)
+                        this.indent += source.length;
+                    break;
+                case 'doc-mode':
+                case 'flow-error-end':
+                    return;
+                default:
+                    this.atNewLine = false;
+            }
+            this.offset += source.length;
+        }
+    }
+    /** Call at end of input to push out any remaining constructions */
+    *end() {
+        while (this.stack.length > 0)
+            yield* this.pop();
+    }
+    get sourceToken() {
+        const st = {
+            type: this.type,
+            offset: this.offset,
+            indent: this.indent,
+            source: this.source
+        };
+        return st;
+    }
+    *step() {
+        const top = this.peek(1);
+        if (this.type === 'doc-end' && top?.type !== 'doc-end') {
+            while (this.stack.length > 0)
+                yield* this.pop();
+            this.stack.push({
+                type: 'doc-end',
+                offset: this.offset,
+                source: this.source
+            });
+            return;
+        }
+        if (!top)
+            return yield* this.stream();
+        switch (top.type) {
+            case 'document':
+                return yield* this.document(top);
+            case 'alias':
+            case 'scalar':
+            case 'single-quoted-scalar':
+            case 'double-quoted-scalar':
+                return yield* this.scalar(top);
+            case 'block-scalar':
+                return yield* this.blockScalar(top);
+            case 'block-map':
+                return yield* this.blockMap(top);
+            case 'block-seq':
+                return yield* this.blockSequence(top);
+            case 'flow-collection':
+                return yield* this.flowCollection(top);
+            case 'doc-end':
+                return yield* this.documentEnd(top);
+        }
+        /* istanbul ignore next should not happen */
+        yield* this.pop();
+    }
+    peek(n) {
+        return this.stack[this.stack.length - n];
+    }
+    *pop(error) {
+        const token = error ?? this.stack.pop();
+        /* istanbul ignore if should not happen */
+        if (!token) {
+            const message = 'Tried to pop an empty stack';
+            yield { type: 'error', offset: this.offset, source: '', message };
+        }
+        else if (this.stack.length === 0) {
+            yield token;
+        }
+        else {
+            const top = this.peek(1);
+            if (token.type === 'block-scalar') {
+                // Block scalars use their parent rather than header indent
+                token.indent = 'indent' in top ? top.indent : 0;
+            }
+            else if (token.type === 'flow-collection' && top.type === 'document') {
+                // Ignore all indent for top-level flow collections
+                token.indent = 0;
+            }
+            if (token.type === 'flow-collection')
+                fixFlowSeqItems(token);
+            switch (top.type) {
+                case 'document':
+                    top.value = token;
+                    break;
+                case 'block-scalar':
+                    top.props.push(token); // error
+                    break;
+                case 'block-map': {
+                    const it = top.items[top.items.length - 1];
+                    if (it.value) {
+                        top.items.push({ start: [], key: token, sep: [] });
+                        this.onKeyLine = true;
+                        return;
+                    }
+                    else if (it.sep) {
+                        it.value = token;
+                    }
+                    else {
+                        Object.assign(it, { key: token, sep: [] });
+                        this.onKeyLine = !it.explicitKey;
+                        return;
+                    }
+                    break;
+                }
+                case 'block-seq': {
+                    const it = top.items[top.items.length - 1];
+                    if (it.value)
+                        top.items.push({ start: [], value: token });
+                    else
+                        it.value = token;
+                    break;
+                }
+                case 'flow-collection': {
+                    const it = top.items[top.items.length - 1];
+                    if (!it || it.value)
+                        top.items.push({ start: [], key: token, sep: [] });
+                    else if (it.sep)
+                        it.value = token;
+                    else
+                        Object.assign(it, { key: token, sep: [] });
+                    return;
+                }
+                /* istanbul ignore next should not happen */
+                default:
+                    yield* this.pop();
+                    yield* this.pop(token);
+            }
+            if ((top.type === 'document' ||
+                top.type === 'block-map' ||
+                top.type === 'block-seq') &&
+                (token.type === 'block-map' || token.type === 'block-seq')) {
+                const last = token.items[token.items.length - 1];
+                if (last &&
+                    !last.sep &&
+                    !last.value &&
+                    last.start.length > 0 &&
+                    findNonEmptyIndex(last.start) === -1 &&
+                    (token.indent === 0 ||
+                        last.start.every(st => st.type !== 'comment' || st.indent < token.indent))) {
+                    if (top.type === 'document')
+                        top.end = last.start;
+                    else
+                        top.items.push({ start: last.start });
+                    token.items.splice(-1, 1);
+                }
+            }
+        }
+    }
+    *stream() {
+        switch (this.type) {
+            case 'directive-line':
+                yield { type: 'directive', offset: this.offset, source: this.source };
+                return;
+            case 'byte-order-mark':
+            case 'space':
+            case 'comment':
+            case 'newline':
+                yield this.sourceToken;
+                return;
+            case 'doc-mode':
+            case 'doc-start': {
+                const doc = {
+                    type: 'document',
+                    offset: this.offset,
+                    start: []
+                };
+                if (this.type === 'doc-start')
+                    doc.start.push(this.sourceToken);
+                this.stack.push(doc);
+                return;
+            }
+        }
+        yield {
+            type: 'error',
+            offset: this.offset,
+            message: `Unexpected ${this.type} token in YAML stream`,
+            source: this.source
+        };
+    }
+    *document(doc) {
+        if (doc.value)
+            return yield* this.lineEnd(doc);
+        switch (this.type) {
+            case 'doc-start': {
+                if (findNonEmptyIndex(doc.start) !== -1) {
+                    yield* this.pop();
+                    yield* this.step();
+                }
+                else
+                    doc.start.push(this.sourceToken);
+                return;
+            }
+            case 'anchor':
+            case 'tag':
+            case 'space':
+            case 'comment':
+            case 'newline':
+                doc.start.push(this.sourceToken);
+                return;
+        }
+        const bv = this.startBlockValue(doc);
+        if (bv)
+            this.stack.push(bv);
+        else {
+            yield {
+                type: 'error',
+                offset: this.offset,
+                message: `Unexpected ${this.type} token in YAML document`,
+                source: this.source
+            };
+        }
+    }
+    *scalar(scalar) {
+        if (this.type === 'map-value-ind') {
+            const prev = getPrevProps(this.peek(2));
+            const start = getFirstKeyStartProps(prev);
+            let sep;
+            if (scalar.end) {
+                sep = scalar.end;
+                sep.push(this.sourceToken);
+                delete scalar.end;
+            }
+            else
+                sep = [this.sourceToken];
+            const map = {
+                type: 'block-map',
+                offset: scalar.offset,
+                indent: scalar.indent,
+                items: [{ start, key: scalar, sep }]
+            };
+            this.onKeyLine = true;
+            this.stack[this.stack.length - 1] = map;
+        }
+        else
+            yield* this.lineEnd(scalar);
+    }
+    *blockScalar(scalar) {
+        switch (this.type) {
+            case 'space':
+            case 'comment':
+            case 'newline':
+                scalar.props.push(this.sourceToken);
+                return;
+            case 'scalar':
+                scalar.source = this.source;
+                // block-scalar source includes trailing newline
+                this.atNewLine = true;
+                this.indent = 0;
+                if (this.onNewLine) {
+                    let nl = this.source.indexOf('\n') + 1;
+                    while (nl !== 0) {
+                        this.onNewLine(this.offset + nl);
+                        nl = this.source.indexOf('\n', nl) + 1;
+                    }
+                }
+                yield* this.pop();
+                break;
+            /* istanbul ignore next should not happen */
+            default:
+                yield* this.pop();
+                yield* this.step();
+        }
+    }
+    *blockMap(map) {
+        const it = map.items[map.items.length - 1];
+        // it.sep is true-ish if pair already has key or : separator
+        switch (this.type) {
+            case 'newline':
+                this.onKeyLine = false;
+                if (it.value) {
+                    const end = 'end' in it.value ? it.value.end : undefined;
+                    const last = Array.isArray(end) ? end[end.length - 1] : undefined;
+                    if (last?.type === 'comment')
+                        end?.push(this.sourceToken);
+                    else
+                        map.items.push({ start: [this.sourceToken] });
+                }
+                else if (it.sep) {
+                    it.sep.push(this.sourceToken);
+                }
+                else {
+                    it.start.push(this.sourceToken);
+                }
+                return;
+            case 'space':
+            case 'comment':
+                if (it.value) {
+                    map.items.push({ start: [this.sourceToken] });
+                }
+                else if (it.sep) {
+                    it.sep.push(this.sourceToken);
+                }
+                else {
+                    if (this.atIndentedComment(it.start, map.indent)) {
+                        const prev = map.items[map.items.length - 2];
+                        const end = prev?.value?.end;
+                        if (Array.isArray(end)) {
+                            arrayPushArray(end, it.start);
+                            end.push(this.sourceToken);
+                            map.items.pop();
+                            return;
+                        }
+                    }
+                    it.start.push(this.sourceToken);
+                }
+                return;
+        }
+        if (this.indent >= map.indent) {
+            const atMapIndent = !this.onKeyLine && this.indent === map.indent;
+            const atNextItem = atMapIndent &&
+                (it.sep || it.explicitKey) &&
+                this.type !== 'seq-item-ind';
+            // For empty nodes, assign newline-separated not indented empty tokens to following node
+            let start = [];
+            if (atNextItem && it.sep && !it.value) {
+                const nl = [];
+                for (let i = 0; i < it.sep.length; ++i) {
+                    const st = it.sep[i];
+                    switch (st.type) {
+                        case 'newline':
+                            nl.push(i);
+                            break;
+                        case 'space':
+                            break;
+                        case 'comment':
+                            if (st.indent > map.indent)
+                                nl.length = 0;
+                            break;
+                        default:
+                            nl.length = 0;
+                    }
+                }
+                if (nl.length >= 2)
+                    start = it.sep.splice(nl[1]);
+            }
+            switch (this.type) {
+                case 'anchor':
+                case 'tag':
+                    if (atNextItem || it.value) {
+                        start.push(this.sourceToken);
+                        map.items.push({ start });
+                        this.onKeyLine = true;
+                    }
+                    else if (it.sep) {
+                        it.sep.push(this.sourceToken);
+                    }
+                    else {
+                        it.start.push(this.sourceToken);
+                    }
+                    return;
+                case 'explicit-key-ind':
+                    if (!it.sep && !it.explicitKey) {
+                        it.start.push(this.sourceToken);
+                        it.explicitKey = true;
+                    }
+                    else if (atNextItem || it.value) {
+                        start.push(this.sourceToken);
+                        map.items.push({ start, explicitKey: true });
+                    }
+                    else {
+                        this.stack.push({
+                            type: 'block-map',
+                            offset: this.offset,
+                            indent: this.indent,
+                            items: [{ start: [this.sourceToken], explicitKey: true }]
+                        });
+                    }
+                    this.onKeyLine = true;
+                    return;
+                case 'map-value-ind':
+                    if (it.explicitKey) {
+                        if (!it.sep) {
+                            if (includesToken(it.start, 'newline')) {
+                                Object.assign(it, { key: null, sep: [this.sourceToken] });
+                            }
+                            else {
+                                const start = getFirstKeyStartProps(it.start);
+                                this.stack.push({
+                                    type: 'block-map',
+                                    offset: this.offset,
+                                    indent: this.indent,
+                                    items: [{ start, key: null, sep: [this.sourceToken] }]
+                                });
+                            }
+                        }
+                        else if (it.value) {
+                            map.items.push({ start: [], key: null, sep: [this.sourceToken] });
+                        }
+                        else if (includesToken(it.sep, 'map-value-ind')) {
+                            this.stack.push({
+                                type: 'block-map',
+                                offset: this.offset,
+                                indent: this.indent,
+                                items: [{ start, key: null, sep: [this.sourceToken] }]
+                            });
+                        }
+                        else if (isFlowToken(it.key) &&
+                            !includesToken(it.sep, 'newline')) {
+                            const start = getFirstKeyStartProps(it.start);
+                            const key = it.key;
+                            const sep = it.sep;
+                            sep.push(this.sourceToken);
+                            // @ts-expect-error type guard is wrong here
+                            delete it.key;
+                            // @ts-expect-error type guard is wrong here
+                            delete it.sep;
+                            this.stack.push({
+                                type: 'block-map',
+                                offset: this.offset,
+                                indent: this.indent,
+                                items: [{ start, key, sep }]
+                            });
+                        }
+                        else if (start.length > 0) {
+                            // Not actually at next item
+                            it.sep = it.sep.concat(start, this.sourceToken);
+                        }
+                        else {
+                            it.sep.push(this.sourceToken);
+                        }
+                    }
+                    else {
+                        if (!it.sep) {
+                            Object.assign(it, { key: null, sep: [this.sourceToken] });
+                        }
+                        else if (it.value || atNextItem) {
+                            map.items.push({ start, key: null, sep: [this.sourceToken] });
+                        }
+                        else if (includesToken(it.sep, 'map-value-ind')) {
+                            this.stack.push({
+                                type: 'block-map',
+                                offset: this.offset,
+                                indent: this.indent,
+                                items: [{ start: [], key: null, sep: [this.sourceToken] }]
+                            });
+                        }
+                        else {
+                            it.sep.push(this.sourceToken);
+                        }
+                    }
+                    this.onKeyLine = true;
+                    return;
+                case 'alias':
+                case 'scalar':
+                case 'single-quoted-scalar':
+                case 'double-quoted-scalar': {
+                    const fs = this.flowScalar(this.type);
+                    if (atNextItem || it.value) {
+                        map.items.push({ start, key: fs, sep: [] });
+                        this.onKeyLine = true;
+                    }
+                    else if (it.sep) {
+                        this.stack.push(fs);
+                    }
+                    else {
+                        Object.assign(it, { key: fs, sep: [] });
+                        this.onKeyLine = true;
+                    }
+                    return;
+                }
+                default: {
+                    const bv = this.startBlockValue(map);
+                    if (bv) {
+                        if (bv.type === 'block-seq') {
+                            if (!it.explicitKey &&
+                                it.sep &&
+                                !includesToken(it.sep, 'newline')) {
+                                yield* this.pop({
+                                    type: 'error',
+                                    offset: this.offset,
+                                    message: 'Unexpected block-seq-ind on same line with key',
+                                    source: this.source
+                                });
+                                return;
+                            }
+                        }
+                        else if (atMapIndent) {
+                            map.items.push({ start });
+                        }
+                        this.stack.push(bv);
+                        return;
+                    }
+                }
+            }
+        }
+        yield* this.pop();
+        yield* this.step();
+    }
+    *blockSequence(seq) {
+        const it = seq.items[seq.items.length - 1];
+        switch (this.type) {
+            case 'newline':
+                if (it.value) {
+                    const end = 'end' in it.value ? it.value.end : undefined;
+                    const last = Array.isArray(end) ? end[end.length - 1] : undefined;
+                    if (last?.type === 'comment')
+                        end?.push(this.sourceToken);
+                    else
+                        seq.items.push({ start: [this.sourceToken] });
+                }
+                else
+                    it.start.push(this.sourceToken);
+                return;
+            case 'space':
+            case 'comment':
+                if (it.value)
+                    seq.items.push({ start: [this.sourceToken] });
+                else {
+                    if (this.atIndentedComment(it.start, seq.indent)) {
+                        const prev = seq.items[seq.items.length - 2];
+                        const end = prev?.value?.end;
+                        if (Array.isArray(end)) {
+                            arrayPushArray(end, it.start);
+                            end.push(this.sourceToken);
+                            seq.items.pop();
+                            return;
+                        }
+                    }
+                    it.start.push(this.sourceToken);
+                }
+                return;
+            case 'anchor':
+            case 'tag':
+                if (it.value || this.indent <= seq.indent)
+                    break;
+                it.start.push(this.sourceToken);
+                return;
+            case 'seq-item-ind':
+                if (this.indent !== seq.indent)
+                    break;
+                if (it.value || includesToken(it.start, 'seq-item-ind'))
+                    seq.items.push({ start: [this.sourceToken] });
+                else
+                    it.start.push(this.sourceToken);
+                return;
+        }
+        if (this.indent > seq.indent) {
+            const bv = this.startBlockValue(seq);
+            if (bv) {
+                this.stack.push(bv);
+                return;
+            }
+        }
+        yield* this.pop();
+        yield* this.step();
+    }
+    *flowCollection(fc) {
+        const it = fc.items[fc.items.length - 1];
+        if (this.type === 'flow-error-end') {
+            let top;
+            do {
+                yield* this.pop();
+                top = this.peek(1);
+            } while (top?.type === 'flow-collection');
+        }
+        else if (fc.end.length === 0) {
+            switch (this.type) {
+                case 'comma':
+                case 'explicit-key-ind':
+                    if (!it || it.sep)
+                        fc.items.push({ start: [this.sourceToken] });
+                    else
+                        it.start.push(this.sourceToken);
+                    return;
+                case 'map-value-ind':
+                    if (!it || it.value)
+                        fc.items.push({ start: [], key: null, sep: [this.sourceToken] });
+                    else if (it.sep)
+                        it.sep.push(this.sourceToken);
+                    else
+                        Object.assign(it, { key: null, sep: [this.sourceToken] });
+                    return;
+                case 'space':
+                case 'comment':
+                case 'newline':
+                case 'anchor':
+                case 'tag':
+                    if (!it || it.value)
+                        fc.items.push({ start: [this.sourceToken] });
+                    else if (it.sep)
+                        it.sep.push(this.sourceToken);
+                    else
+                        it.start.push(this.sourceToken);
+                    return;
+                case 'alias':
+                case 'scalar':
+                case 'single-quoted-scalar':
+                case 'double-quoted-scalar': {
+                    const fs = this.flowScalar(this.type);
+                    if (!it || it.value)
+                        fc.items.push({ start: [], key: fs, sep: [] });
+                    else if (it.sep)
+                        this.stack.push(fs);
+                    else
+                        Object.assign(it, { key: fs, sep: [] });
+                    return;
+                }
+                case 'flow-map-end':
+                case 'flow-seq-end':
+                    fc.end.push(this.sourceToken);
+                    return;
+            }
+            const bv = this.startBlockValue(fc);
+            /* istanbul ignore else should not happen */
+            if (bv)
+                this.stack.push(bv);
+            else {
+                yield* this.pop();
+                yield* this.step();
+            }
+        }
+        else {
+            const parent = this.peek(2);
+            if (parent.type === 'block-map' &&
+                ((this.type === 'map-value-ind' && parent.indent === fc.indent) ||
+                    (this.type === 'newline' &&
+                        !parent.items[parent.items.length - 1].sep))) {
+                yield* this.pop();
+                yield* this.step();
+            }
+            else if (this.type === 'map-value-ind' &&
+                parent.type !== 'flow-collection') {
+                const prev = getPrevProps(parent);
+                const start = getFirstKeyStartProps(prev);
+                fixFlowSeqItems(fc);
+                const sep = fc.end.splice(1, fc.end.length);
+                sep.push(this.sourceToken);
+                const map = {
+                    type: 'block-map',
+                    offset: fc.offset,
+                    indent: fc.indent,
+                    items: [{ start, key: fc, sep }]
+                };
+                this.onKeyLine = true;
+                this.stack[this.stack.length - 1] = map;
+            }
+            else {
+                yield* this.lineEnd(fc);
+            }
+        }
+    }
+    flowScalar(type) {
+        if (this.onNewLine) {
+            let nl = this.source.indexOf('\n') + 1;
+            while (nl !== 0) {
+                this.onNewLine(this.offset + nl);
+                nl = this.source.indexOf('\n', nl) + 1;
+            }
+        }
+        return {
+            type,
+            offset: this.offset,
+            indent: this.indent,
+            source: this.source
+        };
+    }
+    startBlockValue(parent) {
+        switch (this.type) {
+            case 'alias':
+            case 'scalar':
+            case 'single-quoted-scalar':
+            case 'double-quoted-scalar':
+                return this.flowScalar(this.type);
+            case 'block-scalar-header':
+                return {
+                    type: 'block-scalar',
+                    offset: this.offset,
+                    indent: this.indent,
+                    props: [this.sourceToken],
+                    source: ''
+                };
+            case 'flow-map-start':
+            case 'flow-seq-start':
+                return {
+                    type: 'flow-collection',
+                    offset: this.offset,
+                    indent: this.indent,
+                    start: this.sourceToken,
+                    items: [],
+                    end: []
+                };
+            case 'seq-item-ind':
+                return {
+                    type: 'block-seq',
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start: [this.sourceToken] }]
+                };
+            case 'explicit-key-ind': {
+                this.onKeyLine = true;
+                const prev = getPrevProps(parent);
+                const start = getFirstKeyStartProps(prev);
+                start.push(this.sourceToken);
+                return {
+                    type: 'block-map',
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start, explicitKey: true }]
+                };
+            }
+            case 'map-value-ind': {
+                this.onKeyLine = true;
+                const prev = getPrevProps(parent);
+                const start = getFirstKeyStartProps(prev);
+                return {
+                    type: 'block-map',
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start, key: null, sep: [this.sourceToken] }]
+                };
+            }
+        }
+        return null;
+    }
+    atIndentedComment(start, indent) {
+        if (this.type !== 'comment')
+            return false;
+        if (this.indent <= indent)
+            return false;
+        return start.every(st => st.type === 'newline' || st.type === 'space');
+    }
+    *documentEnd(docEnd) {
+        if (this.type !== 'doc-mode') {
+            if (docEnd.end)
+                docEnd.end.push(this.sourceToken);
+            else
+                docEnd.end = [this.sourceToken];
+            if (this.type === 'newline')
+                yield* this.pop();
+        }
+    }
+    *lineEnd(token) {
+        switch (this.type) {
+            case 'comma':
+            case 'doc-start':
+            case 'doc-end':
+            case 'flow-seq-end':
+            case 'flow-map-end':
+            case 'map-value-ind':
+                yield* this.pop();
+                yield* this.step();
+                break;
+            case 'newline':
+                this.onKeyLine = false;
+            // fallthrough
+            case 'space':
+            case 'comment':
+            default:
+                // all other values are errors
+                if (token.end)
+                    token.end.push(this.sourceToken);
+                else
+                    token.end = [this.sourceToken];
+                if (this.type === 'newline')
+                    yield* this.pop();
+        }
+    }
+}
+
+exports.Parser = Parser;
+
+
+/***/ }),
+
+/***/ 84047:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var composer = __nccwpck_require__(89984);
+var Document = __nccwpck_require__(3021);
+var errors = __nccwpck_require__(91464);
+var log = __nccwpck_require__(57249);
+var identity = __nccwpck_require__(41127);
+var lineCounter = __nccwpck_require__(66628);
+var parser = __nccwpck_require__(3456);
+
+function parseOptions(options) {
+    const prettyErrors = options.prettyErrors !== false;
+    const lineCounter$1 = options.lineCounter || (prettyErrors && new lineCounter.LineCounter()) || null;
+    return { lineCounter: lineCounter$1, prettyErrors };
+}
+/**
+ * Parse the input as a stream of YAML documents.
+ *
+ * Documents should be separated from each other by `...` or `---` marker lines.
+ *
+ * @returns If an empty `docs` array is returned, it will be of type
+ *   EmptyStream and contain additional stream information. In
+ *   TypeScript, you should use `'empty' in docs` as a type guard for it.
+ */
+function parseAllDocuments(source, options = {}) {
+    const { lineCounter, prettyErrors } = parseOptions(options);
+    const parser$1 = new parser.Parser(lineCounter?.addNewLine);
+    const composer$1 = new composer.Composer(options);
+    const docs = Array.from(composer$1.compose(parser$1.parse(source)));
+    if (prettyErrors && lineCounter)
+        for (const doc of docs) {
+            doc.errors.forEach(errors.prettifyError(source, lineCounter));
+            doc.warnings.forEach(errors.prettifyError(source, lineCounter));
+        }
+    if (docs.length > 0)
+        return docs;
+    return Object.assign([], { empty: true }, composer$1.streamInfo());
+}
+/** Parse an input string into a single YAML.Document */
+function parseDocument(source, options = {}) {
+    const { lineCounter, prettyErrors } = parseOptions(options);
+    const parser$1 = new parser.Parser(lineCounter?.addNewLine);
+    const composer$1 = new composer.Composer(options);
+    // `doc` is always set by compose.end(true) at the very latest
+    let doc = null;
+    for (const _doc of composer$1.compose(parser$1.parse(source), true, source.length)) {
+        if (!doc)
+            doc = _doc;
+        else if (doc.options.logLevel !== 'silent') {
+            doc.errors.push(new errors.YAMLParseError(_doc.range.slice(0, 2), 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+            break;
+        }
+    }
+    if (prettyErrors && lineCounter) {
+        doc.errors.forEach(errors.prettifyError(source, lineCounter));
+        doc.warnings.forEach(errors.prettifyError(source, lineCounter));
+    }
+    return doc;
+}
+function parse(src, reviver, options) {
+    let _reviver = undefined;
+    if (typeof reviver === 'function') {
+        _reviver = reviver;
+    }
+    else if (options === undefined && reviver && typeof reviver === 'object') {
+        options = reviver;
+    }
+    const doc = parseDocument(src, options);
+    if (!doc)
+        return null;
+    doc.warnings.forEach(warning => log.warn(doc.options.logLevel, warning));
+    if (doc.errors.length > 0) {
+        if (doc.options.logLevel !== 'silent')
+            throw doc.errors[0];
+        else
+            doc.errors = [];
+    }
+    return doc.toJS(Object.assign({ reviver: _reviver }, options));
+}
+function stringify(value, replacer, options) {
+    let _replacer = null;
+    if (typeof replacer === 'function' || Array.isArray(replacer)) {
+        _replacer = replacer;
+    }
+    else if (options === undefined && replacer) {
+        options = replacer;
+    }
+    if (typeof options === 'string')
+        options = options.length;
+    if (typeof options === 'number') {
+        const indent = Math.round(options);
+        options = indent < 1 ? undefined : indent > 8 ? { indent: 8 } : { indent };
+    }
+    if (value === undefined) {
+        const { keepUndefined } = options ?? replacer ?? {};
+        if (!keepUndefined)
+            return undefined;
+    }
+    if (identity.isDocument(value) && !_replacer)
+        return value.toString(options);
+    return new Document.Document(value, _replacer, options).toString(options);
+}
+
+exports.parse = parse;
+exports.parseAllDocuments = parseAllDocuments;
+exports.parseDocument = parseDocument;
+exports.stringify = stringify;
+
+
+/***/ }),
+
+/***/ 45840:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var map = __nccwpck_require__(47451);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(66464);
+var tags = __nccwpck_require__(90018);
+
+const sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+class Schema {
+    constructor({ compat, customTags, merge, resolveKnownTags, schema, sortMapEntries, toStringDefaults }) {
+        this.compat = Array.isArray(compat)
+            ? tags.getTags(compat, 'compat')
+            : compat
+                ? tags.getTags(null, compat)
+                : null;
+        this.name = (typeof schema === 'string' && schema) || 'core';
+        this.knownTags = resolveKnownTags ? tags.coreKnownTags : {};
+        this.tags = tags.getTags(customTags, this.name, merge);
+        this.toStringOptions = toStringDefaults ?? null;
+        Object.defineProperty(this, identity.MAP, { value: map.map });
+        Object.defineProperty(this, identity.SCALAR, { value: string.string });
+        Object.defineProperty(this, identity.SEQ, { value: seq.seq });
+        // Used by createMap()
+        this.sortMapEntries =
+            typeof sortMapEntries === 'function'
+                ? sortMapEntries
+                : sortMapEntries === true
+                    ? sortMapEntriesByKey
+                    : null;
+    }
+    clone() {
+        const copy = Object.create(Schema.prototype, Object.getOwnPropertyDescriptors(this));
+        copy.tags = this.tags.slice();
+        return copy;
+    }
+}
+
+exports.Schema = Schema;
+
+
+/***/ }),
+
+/***/ 47451:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var YAMLMap = __nccwpck_require__(84454);
+
+const map = {
+    collection: 'map',
+    default: true,
+    nodeClass: YAMLMap.YAMLMap,
+    tag: 'tag:yaml.org,2002:map',
+    resolve(map, onError) {
+        if (!identity.isMap(map))
+            onError('Expected a mapping for this tag');
+        return map;
+    },
+    createNode: (schema, obj, ctx) => YAMLMap.YAMLMap.from(schema, obj, ctx)
+};
+
+exports.map = map;
+
+
+/***/ }),
+
+/***/ 73632:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+
+const nullTag = {
+    identify: value => value == null,
+    createNode: () => new Scalar.Scalar(null),
+    default: true,
+    tag: 'tag:yaml.org,2002:null',
+    test: /^(?:~|[Nn]ull|NULL)?$/,
+    resolve: () => new Scalar.Scalar(null),
+    stringify: ({ source }, ctx) => typeof source === 'string' && nullTag.test.test(source)
+        ? source
+        : ctx.options.nullStr
+};
+
+exports.nullTag = nullTag;
+
+
+/***/ }),
+
+/***/ 1706:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var YAMLSeq = __nccwpck_require__(92223);
+
+const seq = {
+    collection: 'seq',
+    default: true,
+    nodeClass: YAMLSeq.YAMLSeq,
+    tag: 'tag:yaml.org,2002:seq',
+    resolve(seq, onError) {
+        if (!identity.isSeq(seq))
+            onError('Expected a sequence for this tag');
+        return seq;
+    },
+    createNode: (schema, obj, ctx) => YAMLSeq.YAMLSeq.from(schema, obj, ctx)
+};
+
+exports.seq = seq;
+
+
+/***/ }),
+
+/***/ 66464:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyString = __nccwpck_require__(83069);
+
+const string = {
+    identify: value => typeof value === 'string',
+    default: true,
+    tag: 'tag:yaml.org,2002:str',
+    resolve: str => str,
+    stringify(item, ctx, onComment, onChompKeep) {
+        ctx = Object.assign({ actualString: true }, ctx);
+        return stringifyString.stringifyString(item, ctx, onComment, onChompKeep);
+    }
+};
+
+exports.string = string;
+
+
+/***/ }),
+
+/***/ 73959:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+
+const boolTag = {
+    identify: value => typeof value === 'boolean',
+    default: true,
+    tag: 'tag:yaml.org,2002:bool',
+    test: /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
+    resolve: str => new Scalar.Scalar(str[0] === 't' || str[0] === 'T'),
+    stringify({ source, value }, ctx) {
+        if (source && boolTag.test.test(source)) {
+            const sv = source[0] === 't' || source[0] === 'T';
+            if (value === sv)
+                return source;
+        }
+        return value ? ctx.options.trueStr : ctx.options.falseStr;
+    }
+};
+
+exports.boolTag = boolTag;
+
+
+/***/ }),
+
+/***/ 38405:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+var stringifyNumber = __nccwpck_require__(28689);
+
+const floatNaN = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+    resolve: str => str.slice(-3).toLowerCase() === 'nan'
+        ? NaN
+        : str[0] === '-'
+            ? Number.NEGATIVE_INFINITY
+            : Number.POSITIVE_INFINITY,
+    stringify: stringifyNumber.stringifyNumber
+};
+const floatExp = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    format: 'EXP',
+    test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
+    resolve: str => parseFloat(str),
+    stringify(node) {
+        const num = Number(node.value);
+        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
+    }
+};
+const float = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    test: /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
+    resolve(str) {
+        const node = new Scalar.Scalar(parseFloat(str));
+        const dot = str.indexOf('.');
+        if (dot !== -1 && str[str.length - 1] === '0')
+            node.minFractionDigits = str.length - dot - 1;
+        return node;
+    },
+    stringify: stringifyNumber.stringifyNumber
+};
+
+exports.float = float;
+exports.floatExp = floatExp;
+exports.floatNaN = floatNaN;
+
+
+/***/ }),
+
+/***/ 59874:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyNumber = __nccwpck_require__(28689);
+
+const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
+const intResolve = (str, offset, radix, { intAsBigInt }) => (intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix));
+function intStringify(node, radix, prefix) {
+    const { value } = node;
+    if (intIdentify(value) && value >= 0)
+        return prefix + value.toString(radix);
+    return stringifyNumber.stringifyNumber(node);
+}
+const intOct = {
+    identify: value => intIdentify(value) && value >= 0,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'OCT',
+    test: /^0o[0-7]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 2, 8, opt),
+    stringify: node => intStringify(node, 8, '0o')
+};
+const int = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    test: /^[-+]?[0-9]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 0, 10, opt),
+    stringify: stringifyNumber.stringifyNumber
+};
+const intHex = {
+    identify: value => intIdentify(value) && value >= 0,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'HEX',
+    test: /^0x[0-9a-fA-F]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
+    stringify: node => intStringify(node, 16, '0x')
+};
+
+exports.int = int;
+exports.intHex = intHex;
+exports.intOct = intOct;
+
+
+/***/ }),
+
+/***/ 70896:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var map = __nccwpck_require__(47451);
+var _null = __nccwpck_require__(73632);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(66464);
+var bool = __nccwpck_require__(73959);
+var float = __nccwpck_require__(38405);
+var int = __nccwpck_require__(59874);
+
+const schema = [
+    map.map,
+    seq.seq,
+    string.string,
+    _null.nullTag,
+    bool.boolTag,
+    int.intOct,
+    int.int,
+    int.intHex,
+    float.floatNaN,
+    float.floatExp,
+    float.float
+];
+
+exports.schema = schema;
+
+
+/***/ }),
+
+/***/ 33559:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+var map = __nccwpck_require__(47451);
+var seq = __nccwpck_require__(1706);
+
+function intIdentify(value) {
+    return typeof value === 'bigint' || Number.isInteger(value);
+}
+const stringifyJSON = ({ value }) => JSON.stringify(value);
+const jsonScalars = [
+    {
+        identify: value => typeof value === 'string',
+        default: true,
+        tag: 'tag:yaml.org,2002:str',
+        resolve: str => str,
+        stringify: stringifyJSON
+    },
+    {
+        identify: value => value == null,
+        createNode: () => new Scalar.Scalar(null),
+        default: true,
+        tag: 'tag:yaml.org,2002:null',
+        test: /^null$/,
+        resolve: () => null,
+        stringify: stringifyJSON
+    },
+    {
+        identify: value => typeof value === 'boolean',
+        default: true,
+        tag: 'tag:yaml.org,2002:bool',
+        test: /^true$|^false$/,
+        resolve: str => str === 'true',
+        stringify: stringifyJSON
+    },
+    {
+        identify: intIdentify,
+        default: true,
+        tag: 'tag:yaml.org,2002:int',
+        test: /^-?(?:0|[1-9][0-9]*)$/,
+        resolve: (str, _onError, { intAsBigInt }) => intAsBigInt ? BigInt(str) : parseInt(str, 10),
+        stringify: ({ value }) => intIdentify(value) ? value.toString() : JSON.stringify(value)
+    },
+    {
+        identify: value => typeof value === 'number',
+        default: true,
+        tag: 'tag:yaml.org,2002:float',
+        test: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?$/,
+        resolve: str => parseFloat(str),
+        stringify: stringifyJSON
+    }
+];
+const jsonError = {
+    default: true,
+    tag: '',
+    test: /^/,
+    resolve(str, onError) {
+        onError(`Unresolved plain scalar ${JSON.stringify(str)}`);
+        return str;
+    }
+};
+const schema = [map.map, seq.seq].concat(jsonScalars, jsonError);
+
+exports.schema = schema;
+
+
+/***/ }),
+
+/***/ 90018:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var map = __nccwpck_require__(47451);
+var _null = __nccwpck_require__(73632);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(66464);
+var bool = __nccwpck_require__(73959);
+var float = __nccwpck_require__(38405);
+var int = __nccwpck_require__(59874);
+var schema = __nccwpck_require__(70896);
+var schema$1 = __nccwpck_require__(33559);
+var binary = __nccwpck_require__(56083);
+var merge = __nccwpck_require__(90452);
+var omap = __nccwpck_require__(50303);
+var pairs = __nccwpck_require__(18385);
+var schema$2 = __nccwpck_require__(35913);
+var set = __nccwpck_require__(81528);
+var timestamp = __nccwpck_require__(46752);
+
+const schemas = new Map([
+    ['core', schema.schema],
+    ['failsafe', [map.map, seq.seq, string.string]],
+    ['json', schema$1.schema],
+    ['yaml11', schema$2.schema],
+    ['yaml-1.1', schema$2.schema]
+]);
+const tagsByName = {
+    binary: binary.binary,
+    bool: bool.boolTag,
+    float: float.float,
+    floatExp: float.floatExp,
+    floatNaN: float.floatNaN,
+    floatTime: timestamp.floatTime,
+    int: int.int,
+    intHex: int.intHex,
+    intOct: int.intOct,
+    intTime: timestamp.intTime,
+    map: map.map,
+    merge: merge.merge,
+    null: _null.nullTag,
+    omap: omap.omap,
+    pairs: pairs.pairs,
+    seq: seq.seq,
+    set: set.set,
+    timestamp: timestamp.timestamp
+};
+const coreKnownTags = {
+    'tag:yaml.org,2002:binary': binary.binary,
+    'tag:yaml.org,2002:merge': merge.merge,
+    'tag:yaml.org,2002:omap': omap.omap,
+    'tag:yaml.org,2002:pairs': pairs.pairs,
+    'tag:yaml.org,2002:set': set.set,
+    'tag:yaml.org,2002:timestamp': timestamp.timestamp
+};
+function getTags(customTags, schemaName, addMergeTag) {
+    const schemaTags = schemas.get(schemaName);
+    if (schemaTags && !customTags) {
+        return addMergeTag && !schemaTags.includes(merge.merge)
+            ? schemaTags.concat(merge.merge)
+            : schemaTags.slice();
+    }
+    let tags = schemaTags;
+    if (!tags) {
+        if (Array.isArray(customTags))
+            tags = [];
+        else {
+            const keys = Array.from(schemas.keys())
+                .filter(key => key !== 'yaml11')
+                .map(key => JSON.stringify(key))
+                .join(', ');
+            throw new Error(`Unknown schema "${schemaName}"; use one of ${keys} or define customTags array`);
+        }
+    }
+    if (Array.isArray(customTags)) {
+        for (const tag of customTags)
+            tags = tags.concat(tag);
+    }
+    else if (typeof customTags === 'function') {
+        tags = customTags(tags.slice());
+    }
+    if (addMergeTag)
+        tags = tags.concat(merge.merge);
+    return tags.reduce((tags, tag) => {
+        const tagObj = typeof tag === 'string' ? tagsByName[tag] : tag;
+        if (!tagObj) {
+            const tagName = JSON.stringify(tag);
+            const keys = Object.keys(tagsByName)
+                .map(key => JSON.stringify(key))
+                .join(', ');
+            throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
+        }
+        if (!tags.includes(tagObj))
+            tags.push(tagObj);
+        return tags;
+    }, []);
+}
+
+exports.coreKnownTags = coreKnownTags;
+exports.getTags = getTags;
+
+
+/***/ }),
+
+/***/ 56083:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var node_buffer = __nccwpck_require__(20181);
+var Scalar = __nccwpck_require__(63301);
+var stringifyString = __nccwpck_require__(83069);
+
+const binary = {
+    identify: value => value instanceof Uint8Array, // Buffer inherits from Uint8Array
+    default: false,
+    tag: 'tag:yaml.org,2002:binary',
+    /**
+     * Returns a Buffer in node and an Uint8Array in browsers
+     *
+     * To use the resulting buffer as an image, you'll want to do something like:
+     *
+     *   const blob = new Blob([buffer], { type: 'image/jpeg' })
+     *   document.querySelector('#photo').src = URL.createObjectURL(blob)
+     */
+    resolve(src, onError) {
+        if (typeof node_buffer.Buffer === 'function') {
+            return node_buffer.Buffer.from(src, 'base64');
+        }
+        else if (typeof atob === 'function') {
+            // On IE 11, atob() can't handle newlines
+            const str = atob(src.replace(/[\n\r]/g, ''));
+            const buffer = new Uint8Array(str.length);
+            for (let i = 0; i < str.length; ++i)
+                buffer[i] = str.charCodeAt(i);
+            return buffer;
+        }
+        else {
+            onError('This environment does not support reading binary tags; either Buffer or atob is required');
+            return src;
+        }
+    },
+    stringify({ comment, type, value }, ctx, onComment, onChompKeep) {
+        if (!value)
+            return '';
+        const buf = value; // checked earlier by binary.identify()
+        let str;
+        if (typeof node_buffer.Buffer === 'function') {
+            str =
+                buf instanceof node_buffer.Buffer
+                    ? buf.toString('base64')
+                    : node_buffer.Buffer.from(buf.buffer).toString('base64');
+        }
+        else if (typeof btoa === 'function') {
+            let s = '';
+            for (let i = 0; i < buf.length; ++i)
+                s += String.fromCharCode(buf[i]);
+            str = btoa(s);
+        }
+        else {
+            throw new Error('This environment does not support writing binary tags; either Buffer or btoa is required');
+        }
+        type ?? (type = Scalar.Scalar.BLOCK_LITERAL);
+        if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
+            const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
+            const n = Math.ceil(str.length / lineWidth);
+            const lines = new Array(n);
+            for (let i = 0, o = 0; i < n; ++i, o += lineWidth) {
+                lines[i] = str.substr(o, lineWidth);
+            }
+            str = lines.join(type === Scalar.Scalar.BLOCK_LITERAL ? '\n' : ' ');
+        }
+        return stringifyString.stringifyString({ comment, type, value: str }, ctx, onComment, onChompKeep);
+    }
+};
+
+exports.binary = binary;
+
+
+/***/ }),
+
+/***/ 88398:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+
+function boolStringify({ value, source }, ctx) {
+    const boolObj = value ? trueTag : falseTag;
+    if (source && boolObj.test.test(source))
+        return source;
+    return value ? ctx.options.trueStr : ctx.options.falseStr;
+}
+const trueTag = {
+    identify: value => value === true,
+    default: true,
+    tag: 'tag:yaml.org,2002:bool',
+    test: /^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/,
+    resolve: () => new Scalar.Scalar(true),
+    stringify: boolStringify
+};
+const falseTag = {
+    identify: value => value === false,
+    default: true,
+    tag: 'tag:yaml.org,2002:bool',
+    test: /^(?:N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/,
+    resolve: () => new Scalar.Scalar(false),
+    stringify: boolStringify
+};
+
+exports.falseTag = falseTag;
+exports.trueTag = trueTag;
+
+
+/***/ }),
+
+/***/ 35782:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+var stringifyNumber = __nccwpck_require__(28689);
+
+const floatNaN = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+    resolve: (str) => str.slice(-3).toLowerCase() === 'nan'
+        ? NaN
+        : str[0] === '-'
+            ? Number.NEGATIVE_INFINITY
+            : Number.POSITIVE_INFINITY,
+    stringify: stringifyNumber.stringifyNumber
+};
+const floatExp = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    format: 'EXP',
+    test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
+    resolve: (str) => parseFloat(str.replace(/_/g, '')),
+    stringify(node) {
+        const num = Number(node.value);
+        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
+    }
+};
+const float = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
+    resolve(str) {
+        const node = new Scalar.Scalar(parseFloat(str.replace(/_/g, '')));
+        const dot = str.indexOf('.');
+        if (dot !== -1) {
+            const f = str.substring(dot + 1).replace(/_/g, '');
+            if (f[f.length - 1] === '0')
+                node.minFractionDigits = f.length;
+        }
+        return node;
+    },
+    stringify: stringifyNumber.stringifyNumber
+};
+
+exports.float = float;
+exports.floatExp = floatExp;
+exports.floatNaN = floatNaN;
+
+
+/***/ }),
+
+/***/ 10873:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyNumber = __nccwpck_require__(28689);
+
+const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
+function intResolve(str, offset, radix, { intAsBigInt }) {
+    const sign = str[0];
+    if (sign === '-' || sign === '+')
+        offset += 1;
+    str = str.substring(offset).replace(/_/g, '');
+    if (intAsBigInt) {
+        switch (radix) {
+            case 2:
+                str = `0b${str}`;
+                break;
+            case 8:
+                str = `0o${str}`;
+                break;
+            case 16:
+                str = `0x${str}`;
+                break;
+        }
+        const n = BigInt(str);
+        return sign === '-' ? BigInt(-1) * n : n;
+    }
+    const n = parseInt(str, radix);
+    return sign === '-' ? -1 * n : n;
+}
+function intStringify(node, radix, prefix) {
+    const { value } = node;
+    if (intIdentify(value)) {
+        const str = value.toString(radix);
+        return value < 0 ? '-' + prefix + str.substr(1) : prefix + str;
+    }
+    return stringifyNumber.stringifyNumber(node);
+}
+const intBin = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'BIN',
+    test: /^[-+]?0b[0-1_]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 2, 2, opt),
+    stringify: node => intStringify(node, 2, '0b')
+};
+const intOct = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'OCT',
+    test: /^[-+]?0[0-7_]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 1, 8, opt),
+    stringify: node => intStringify(node, 8, '0')
+};
+const int = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    test: /^[-+]?[0-9][0-9_]*$/,
+    resolve: (str, _onError, opt) => intResolve(str, 0, 10, opt),
+    stringify: stringifyNumber.stringifyNumber
+};
+const intHex = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'HEX',
+    test: /^[-+]?0x[0-9a-fA-F_]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
+    stringify: node => intStringify(node, 16, '0x')
+};
+
+exports.int = int;
+exports.intBin = intBin;
+exports.intHex = intHex;
+exports.intOct = intOct;
+
+
+/***/ }),
+
+/***/ 90452:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+
+// If the value associated with a merge key is a single mapping node, each of
+// its key/value pairs is inserted into the current mapping, unless the key
+// already exists in it. If the value associated with the merge key is a
+// sequence, then this sequence is expected to contain mapping nodes and each
+// of these nodes is merged in turn according to its order in the sequence.
+// Keys in mapping nodes earlier in the sequence override keys specified in
+// later mapping nodes. -- http://yaml.org/type/merge.html
+const MERGE_KEY = '<<';
+const merge = {
+    identify: value => value === MERGE_KEY ||
+        (typeof value === 'symbol' && value.description === MERGE_KEY),
+    default: 'key',
+    tag: 'tag:yaml.org,2002:merge',
+    test: /^<<$/,
+    resolve: () => Object.assign(new Scalar.Scalar(Symbol(MERGE_KEY)), {
+        addToJSMap: addMergeToJSMap
+    }),
+    stringify: () => MERGE_KEY
+};
+const isMergeKey = (ctx, key) => (merge.identify(key) ||
+    (identity.isScalar(key) &&
+        (!key.type || key.type === Scalar.Scalar.PLAIN) &&
+        merge.identify(key.value))) &&
+    ctx?.doc.schema.tags.some(tag => tag.tag === merge.tag && tag.default);
+function addMergeToJSMap(ctx, map, value) {
+    const source = resolveAliasValue(ctx, value);
+    if (identity.isSeq(source))
+        for (const it of source.items)
+            mergeValue(ctx, map, it);
+    else if (Array.isArray(source))
+        for (const it of source)
+            mergeValue(ctx, map, it);
+    else
+        mergeValue(ctx, map, source);
+}
+function mergeValue(ctx, map, value) {
+    const source = resolveAliasValue(ctx, value);
+    if (!identity.isMap(source))
+        throw new Error('Merge sources must be maps or map aliases');
+    const srcMap = source.toJSON(null, ctx, Map);
+    for (const [key, value] of srcMap) {
+        if (map instanceof Map) {
+            if (!map.has(key))
+                map.set(key, value);
+        }
+        else if (map instanceof Set) {
+            map.add(key);
+        }
+        else if (!Object.prototype.hasOwnProperty.call(map, key)) {
+            Object.defineProperty(map, key, {
+                value,
+                writable: true,
+                enumerable: true,
+                configurable: true
+            });
+        }
+    }
+    return map;
+}
+function resolveAliasValue(ctx, value) {
+    return ctx && identity.isAlias(value) ? value.resolve(ctx.doc, ctx) : value;
+}
+
+exports.addMergeToJSMap = addMergeToJSMap;
+exports.isMergeKey = isMergeKey;
+exports.merge = merge;
+
+
+/***/ }),
+
+/***/ 50303:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var toJS = __nccwpck_require__(74043);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var pairs = __nccwpck_require__(18385);
+
+class YAMLOMap extends YAMLSeq.YAMLSeq {
+    constructor() {
+        super();
+        this.add = YAMLMap.YAMLMap.prototype.add.bind(this);
+        this.delete = YAMLMap.YAMLMap.prototype.delete.bind(this);
+        this.get = YAMLMap.YAMLMap.prototype.get.bind(this);
+        this.has = YAMLMap.YAMLMap.prototype.has.bind(this);
+        this.set = YAMLMap.YAMLMap.prototype.set.bind(this);
+        this.tag = YAMLOMap.tag;
+    }
+    /**
+     * If `ctx` is given, the return type is actually `Map<unknown, unknown>`,
+     * but TypeScript won't allow widening the signature of a child method.
+     */
+    toJSON(_, ctx) {
+        if (!ctx)
+            return super.toJSON(_);
+        const map = new Map();
+        if (ctx?.onCreate)
+            ctx.onCreate(map);
+        for (const pair of this.items) {
+            let key, value;
+            if (identity.isPair(pair)) {
+                key = toJS.toJS(pair.key, '', ctx);
+                value = toJS.toJS(pair.value, key, ctx);
+            }
+            else {
+                key = toJS.toJS(pair, '', ctx);
+            }
+            if (map.has(key))
+                throw new Error('Ordered maps must not include duplicate keys');
+            map.set(key, value);
+        }
+        return map;
+    }
+    static from(schema, iterable, ctx) {
+        const pairs$1 = pairs.createPairs(schema, iterable, ctx);
+        const omap = new this();
+        omap.items = pairs$1.items;
+        return omap;
+    }
+}
+YAMLOMap.tag = 'tag:yaml.org,2002:omap';
+const omap = {
+    collection: 'seq',
+    identify: value => value instanceof Map,
+    nodeClass: YAMLOMap,
+    default: false,
+    tag: 'tag:yaml.org,2002:omap',
+    resolve(seq, onError) {
+        const pairs$1 = pairs.resolvePairs(seq, onError);
+        const seenKeys = [];
+        for (const { key } of pairs$1.items) {
+            if (identity.isScalar(key)) {
+                if (seenKeys.includes(key.value)) {
+                    onError(`Ordered maps must not include duplicate keys: ${key.value}`);
+                }
+                else {
+                    seenKeys.push(key.value);
+                }
+            }
+        }
+        return Object.assign(new YAMLOMap(), pairs$1);
+    },
+    createNode: (schema, iterable, ctx) => YAMLOMap.from(schema, iterable, ctx)
+};
+
+exports.YAMLOMap = YAMLOMap;
+exports.omap = omap;
+
+
+/***/ }),
+
+/***/ 18385:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var Scalar = __nccwpck_require__(63301);
+var YAMLSeq = __nccwpck_require__(92223);
+
+function resolvePairs(seq, onError) {
+    if (identity.isSeq(seq)) {
+        for (let i = 0; i < seq.items.length; ++i) {
+            let item = seq.items[i];
+            if (identity.isPair(item))
+                continue;
+            else if (identity.isMap(item)) {
+                if (item.items.length > 1)
+                    onError('Each pair must have its own sequence indicator');
+                const pair = item.items[0] || new Pair.Pair(new Scalar.Scalar(null));
+                if (item.commentBefore)
+                    pair.key.commentBefore = pair.key.commentBefore
+                        ? `${item.commentBefore}\n${pair.key.commentBefore}`
+                        : item.commentBefore;
+                if (item.comment) {
+                    const cn = pair.value ?? pair.key;
+                    cn.comment = cn.comment
+                        ? `${item.comment}\n${cn.comment}`
+                        : item.comment;
+                }
+                item = pair;
+            }
+            seq.items[i] = identity.isPair(item) ? item : new Pair.Pair(item);
+        }
+    }
+    else
+        onError('Expected a sequence for this tag');
+    return seq;
+}
+function createPairs(schema, iterable, ctx) {
+    const { replacer } = ctx;
+    const pairs = new YAMLSeq.YAMLSeq(schema);
+    pairs.tag = 'tag:yaml.org,2002:pairs';
+    let i = 0;
+    if (iterable && Symbol.iterator in Object(iterable))
+        for (let it of iterable) {
+            if (typeof replacer === 'function')
+                it = replacer.call(iterable, String(i++), it);
+            let key, value;
+            if (Array.isArray(it)) {
+                if (it.length === 2) {
+                    key = it[0];
+                    value = it[1];
+                }
+                else
+                    throw new TypeError(`Expected [key, value] tuple: ${it}`);
+            }
+            else if (it && it instanceof Object) {
+                const keys = Object.keys(it);
+                if (keys.length === 1) {
+                    key = keys[0];
+                    value = it[key];
+                }
+                else {
+                    throw new TypeError(`Expected tuple with one key, not ${keys.length} keys`);
+                }
+            }
+            else {
+                key = it;
+            }
+            pairs.items.push(Pair.createPair(key, value, ctx));
+        }
+    return pairs;
+}
+const pairs = {
+    collection: 'seq',
+    default: false,
+    tag: 'tag:yaml.org,2002:pairs',
+    resolve: resolvePairs,
+    createNode: createPairs
+};
+
+exports.createPairs = createPairs;
+exports.pairs = pairs;
+exports.resolvePairs = resolvePairs;
+
+
+/***/ }),
+
+/***/ 35913:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var map = __nccwpck_require__(47451);
+var _null = __nccwpck_require__(73632);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(66464);
+var binary = __nccwpck_require__(56083);
+var bool = __nccwpck_require__(88398);
+var float = __nccwpck_require__(35782);
+var int = __nccwpck_require__(10873);
+var merge = __nccwpck_require__(90452);
+var omap = __nccwpck_require__(50303);
+var pairs = __nccwpck_require__(18385);
+var set = __nccwpck_require__(81528);
+var timestamp = __nccwpck_require__(46752);
+
+const schema = [
+    map.map,
+    seq.seq,
+    string.string,
+    _null.nullTag,
+    bool.trueTag,
+    bool.falseTag,
+    int.intBin,
+    int.intOct,
+    int.int,
+    int.intHex,
+    float.floatNaN,
+    float.floatExp,
+    float.float,
+    binary.binary,
+    merge.merge,
+    omap.omap,
+    pairs.pairs,
+    set.set,
+    timestamp.intTime,
+    timestamp.floatTime,
+    timestamp.timestamp
+];
+
+exports.schema = schema;
+
+
+/***/ }),
+
+/***/ 81528:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var YAMLMap = __nccwpck_require__(84454);
+
+class YAMLSet extends YAMLMap.YAMLMap {
+    constructor(schema) {
+        super(schema);
+        this.tag = YAMLSet.tag;
+    }
+    add(key) {
+        let pair;
+        if (identity.isPair(key))
+            pair = key;
+        else if (key &&
+            typeof key === 'object' &&
+            'key' in key &&
+            'value' in key &&
+            key.value === null)
+            pair = new Pair.Pair(key.key, null);
+        else
+            pair = new Pair.Pair(key, null);
+        const prev = YAMLMap.findPair(this.items, pair.key);
+        if (!prev)
+            this.items.push(pair);
+    }
+    /**
+     * If `keepPair` is `true`, returns the Pair matching `key`.
+     * Otherwise, returns the value of that Pair's key.
+     */
+    get(key, keepPair) {
+        const pair = YAMLMap.findPair(this.items, key);
+        return !keepPair && identity.isPair(pair)
+            ? identity.isScalar(pair.key)
+                ? pair.key.value
+                : pair.key
+            : pair;
+    }
+    set(key, value) {
+        if (typeof value !== 'boolean')
+            throw new Error(`Expected boolean value for set(key, value) in a YAML set, not ${typeof value}`);
+        const prev = YAMLMap.findPair(this.items, key);
+        if (prev && !value) {
+            this.items.splice(this.items.indexOf(prev), 1);
+        }
+        else if (!prev && value) {
+            this.items.push(new Pair.Pair(key));
+        }
+    }
+    toJSON(_, ctx) {
+        return super.toJSON(_, ctx, Set);
+    }
+    toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+            return JSON.stringify(this);
+        if (this.hasAllNullValues(true))
+            return super.toString(Object.assign({}, ctx, { allNullValues: true }), onComment, onChompKeep);
+        else
+            throw new Error('Set items must all have null values');
+    }
+    static from(schema, iterable, ctx) {
+        const { replacer } = ctx;
+        const set = new this(schema);
+        if (iterable && Symbol.iterator in Object(iterable))
+            for (let value of iterable) {
+                if (typeof replacer === 'function')
+                    value = replacer.call(iterable, value, value);
+                set.items.push(Pair.createPair(value, null, ctx));
+            }
+        return set;
+    }
+}
+YAMLSet.tag = 'tag:yaml.org,2002:set';
+const set = {
+    collection: 'map',
+    identify: value => value instanceof Set,
+    nodeClass: YAMLSet,
+    default: false,
+    tag: 'tag:yaml.org,2002:set',
+    createNode: (schema, iterable, ctx) => YAMLSet.from(schema, iterable, ctx),
+    resolve(map, onError) {
+        if (identity.isMap(map)) {
+            if (map.hasAllNullValues(true))
+                return Object.assign(new YAMLSet(), map);
+            else
+                onError('Set items must all have null values');
+        }
+        else
+            onError('Expected a mapping for this tag');
+        return map;
+    }
+};
+
+exports.YAMLSet = YAMLSet;
+exports.set = set;
+
+
+/***/ }),
+
+/***/ 46752:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyNumber = __nccwpck_require__(28689);
+
+/** Internal types handle bigint as number, because TS can't figure it out. */
+function parseSexagesimal(str, asBigInt) {
+    const sign = str[0];
+    const parts = sign === '-' || sign === '+' ? str.substring(1) : str;
+    const num = (n) => asBigInt ? BigInt(n) : Number(n);
+    const res = parts
+        .replace(/_/g, '')
+        .split(':')
+        .reduce((res, p) => res * num(60) + num(p), num(0));
+    return (sign === '-' ? num(-1) * res : res);
+}
+/**
+ * hhhh:mm:ss.sss
+ *
+ * Internal types handle bigint as number, because TS can't figure it out.
+ */
+function stringifySexagesimal(node) {
+    let { value } = node;
+    let num = (n) => n;
+    if (typeof value === 'bigint')
+        num = n => BigInt(n);
+    else if (isNaN(value) || !isFinite(value))
+        return stringifyNumber.stringifyNumber(node);
+    let sign = '';
+    if (value < 0) {
+        sign = '-';
+        value *= num(-1);
+    }
+    const _60 = num(60);
+    const parts = [value % _60]; // seconds, including ms
+    if (value < 60) {
+        parts.unshift(0); // at least one : is required
+    }
+    else {
+        value = (value - parts[0]) / _60;
+        parts.unshift(value % _60); // minutes
+        if (value >= 60) {
+            value = (value - parts[0]) / _60;
+            parts.unshift(value); // hours
+        }
+    }
+    return (sign +
+        parts
+            .map(n => String(n).padStart(2, '0'))
+            .join(':')
+            .replace(/000000\d*$/, '') // % 60 may introduce error
+    );
+}
+const intTime = {
+    identify: value => typeof value === 'bigint' || Number.isInteger(value),
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'TIME',
+    test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+$/,
+    resolve: (str, _onError, { intAsBigInt }) => parseSexagesimal(str, intAsBigInt),
+    stringify: stringifySexagesimal
+};
+const floatTime = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    format: 'TIME',
+    test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/,
+    resolve: str => parseSexagesimal(str, false),
+    stringify: stringifySexagesimal
+};
+const timestamp = {
+    identify: value => value instanceof Date,
+    default: true,
+    tag: 'tag:yaml.org,2002:timestamp',
+    // If the time zone is omitted, the timestamp is assumed to be specified in UTC. The time part
+    // may be omitted altogether, resulting in a date format. In such a case, the time part is
+    // assumed to be 00:00:00Z (start of day, UTC).
+    test: RegExp('^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})' + // YYYY-Mm-Dd
+        '(?:' + // time is optional
+        '(?:t|T|[ \\t]+)' + // t | T | whitespace
+        '([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\\.[0-9]+)?)' + // Hh:Mm:Ss(.ss)?
+        '(?:[ \\t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?' + // Z | +5 | -03:30
+        ')?$'),
+    resolve(str) {
+        const match = str.match(timestamp.test);
+        if (!match)
+            throw new Error('!!timestamp expects a date, starting with yyyy-mm-dd');
+        const [, year, month, day, hour, minute, second] = match.map(Number);
+        const millisec = match[7] ? Number((match[7] + '00').substr(1, 3)) : 0;
+        let date = Date.UTC(year, month - 1, day, hour || 0, minute || 0, second || 0, millisec);
+        const tz = match[8];
+        if (tz && tz !== 'Z') {
+            let d = parseSexagesimal(tz, false);
+            if (Math.abs(d) < 30)
+                d *= 60;
+            date -= 60000 * d;
+        }
+        return new Date(date);
+    },
+    stringify: ({ value }) => value?.toISOString().replace(/(T00:00:00)?\.000Z$/, '') ?? ''
+};
+
+exports.floatTime = floatTime;
+exports.intTime = intTime;
+exports.timestamp = timestamp;
+
+
+/***/ }),
+
+/***/ 34475:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+const FOLD_FLOW = 'flow';
+const FOLD_BLOCK = 'block';
+const FOLD_QUOTED = 'quoted';
+/**
+ * Tries to keep input at up to `lineWidth` characters, splitting only on spaces
+ * not followed by newlines or spaces unless `mode` is `'quoted'`. Lines are
+ * terminated with `\n` and started with `indent`.
+ */
+function foldFlowLines(text, indent, mode = 'flow', { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
+    if (!lineWidth || lineWidth < 0)
+        return text;
+    if (lineWidth < minContentWidth)
+        minContentWidth = 0;
+    const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
+    if (text.length <= endStep)
+        return text;
+    const folds = [];
+    const escapedFolds = {};
+    let end = lineWidth - indent.length;
+    if (typeof indentAtStart === 'number') {
+        if (indentAtStart > lineWidth - Math.max(2, minContentWidth))
+            folds.push(0);
+        else
+            end = lineWidth - indentAtStart;
+    }
+    let split = undefined;
+    let prev = undefined;
+    let overflow = false;
+    let i = -1;
+    let escStart = -1;
+    let escEnd = -1;
+    if (mode === FOLD_BLOCK) {
+        i = consumeMoreIndentedLines(text, i, indent.length);
+        if (i !== -1)
+            end = i + endStep;
+    }
+    for (let ch; (ch = text[(i += 1)]);) {
+        if (mode === FOLD_QUOTED && ch === '\\') {
+            escStart = i;
+            switch (text[i + 1]) {
+                case 'x':
+                    i += 3;
+                    break;
+                case 'u':
+                    i += 5;
+                    break;
+                case 'U':
+                    i += 9;
+                    break;
+                default:
+                    i += 1;
+            }
+            escEnd = i;
+        }
+        if (ch === '\n') {
+            if (mode === FOLD_BLOCK)
+                i = consumeMoreIndentedLines(text, i, indent.length);
+            end = i + indent.length + endStep;
+            split = undefined;
+        }
+        else {
+            if (ch === ' ' &&
+                prev &&
+                prev !== ' ' &&
+                prev !== '\n' &&
+                prev !== '\t') {
+                // space surrounded by non-space can be replaced with newline + indent
+                const next = text[i + 1];
+                if (next && next !== ' ' && next !== '\n' && next !== '\t')
+                    split = i;
+            }
+            if (i >= end) {
+                if (split) {
+                    folds.push(split);
+                    end = split + endStep;
+                    split = undefined;
+                }
+                else if (mode === FOLD_QUOTED) {
+                    // white-space collected at end may stretch past lineWidth
+                    while (prev === ' ' || prev === '\t') {
+                        prev = ch;
+                        ch = text[(i += 1)];
+                        overflow = true;
+                    }
+                    // Account for newline escape, but don't break preceding escape
+                    const j = i > escEnd + 1 ? i - 2 : escStart - 1;
+                    // Bail out if lineWidth & minContentWidth are shorter than an escape string
+                    if (escapedFolds[j])
+                        return text;
+                    folds.push(j);
+                    escapedFolds[j] = true;
+                    end = j + endStep;
+                    split = undefined;
+                }
+                else {
+                    overflow = true;
+                }
+            }
+        }
+        prev = ch;
+    }
+    if (overflow && onOverflow)
+        onOverflow();
+    if (folds.length === 0)
+        return text;
+    if (onFold)
+        onFold();
+    let res = text.slice(0, folds[0]);
+    for (let i = 0; i < folds.length; ++i) {
+        const fold = folds[i];
+        const end = folds[i + 1] || text.length;
+        if (fold === 0)
+            res = `\n${indent}${text.slice(0, end)}`;
+        else {
+            if (mode === FOLD_QUOTED && escapedFolds[fold])
+                res += `${text[fold]}\\`;
+            res += `\n${indent}${text.slice(fold + 1, end)}`;
+        }
+    }
+    return res;
+}
+/**
+ * Presumes `i + 1` is at the start of a line
+ * @returns index of last newline in more-indented block
+ */
+function consumeMoreIndentedLines(text, i, indent) {
+    let end = i;
+    let start = i + 1;
+    let ch = text[start];
+    while (ch === ' ' || ch === '\t') {
+        if (i < start + indent) {
+            ch = text[++i];
+        }
+        else {
+            do {
+                ch = text[++i];
+            } while (ch && ch !== '\n');
+            end = i;
+            start = i + 1;
+            ch = text[start];
+        }
+    }
+    return end;
+}
+
+exports.FOLD_BLOCK = FOLD_BLOCK;
+exports.FOLD_FLOW = FOLD_FLOW;
+exports.FOLD_QUOTED = FOLD_QUOTED;
+exports.foldFlowLines = foldFlowLines;
+
+
+/***/ }),
+
+/***/ 2148:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var anchors = __nccwpck_require__(71596);
+var identity = __nccwpck_require__(41127);
+var stringifyComment = __nccwpck_require__(59799);
+var stringifyString = __nccwpck_require__(83069);
+
+function createStringifyContext(doc, options) {
+    const opt = Object.assign({
+        blockQuote: true,
+        commentString: stringifyComment.stringifyComment,
+        defaultKeyType: null,
+        defaultStringType: 'PLAIN',
+        directives: null,
+        doubleQuotedAsJSON: false,
+        doubleQuotedMinMultiLineLength: 40,
+        falseStr: 'false',
+        flowCollectionPadding: true,
+        indentSeq: true,
+        lineWidth: 80,
+        minContentWidth: 20,
+        nullStr: 'null',
+        simpleKeys: false,
+        singleQuote: null,
+        trailingComma: false,
+        trueStr: 'true',
+        verifyAliasOrder: true
+    }, doc.schema.toStringOptions, options);
+    let inFlow;
+    switch (opt.collectionStyle) {
+        case 'block':
+            inFlow = false;
+            break;
+        case 'flow':
+            inFlow = true;
+            break;
+        default:
+            inFlow = null;
+    }
+    return {
+        anchors: new Set(),
+        doc,
+        flowCollectionPadding: opt.flowCollectionPadding ? ' ' : '',
+        indent: '',
+        indentStep: typeof opt.indent === 'number' ? ' '.repeat(opt.indent) : '  ',
+        inFlow,
+        options: opt
+    };
+}
+function getTagObject(tags, item) {
+    if (item.tag) {
+        const match = tags.filter(t => t.tag === item.tag);
+        if (match.length > 0)
+            return match.find(t => t.format === item.format) ?? match[0];
+    }
+    let tagObj = undefined;
+    let obj;
+    if (identity.isScalar(item)) {
+        obj = item.value;
+        let match = tags.filter(t => t.identify?.(obj));
+        if (match.length > 1) {
+            const testMatch = match.filter(t => t.test);
+            if (testMatch.length > 0)
+                match = testMatch;
+        }
+        tagObj =
+            match.find(t => t.format === item.format) ?? match.find(t => !t.format);
+    }
+    else {
+        obj = item;
+        tagObj = tags.find(t => t.nodeClass && obj instanceof t.nodeClass);
+    }
+    if (!tagObj) {
+        const name = obj?.constructor?.name ?? (obj === null ? 'null' : typeof obj);
+        throw new Error(`Tag not resolved for ${name} value`);
+    }
+    return tagObj;
+}
+// needs to be called before value stringifier to allow for circular anchor refs
+function stringifyProps(node, tagObj, { anchors: anchors$1, doc }) {
+    if (!doc.directives)
+        return '';
+    const props = [];
+    const anchor = (identity.isScalar(node) || identity.isCollection(node)) && node.anchor;
+    if (anchor && anchors.anchorIsValid(anchor)) {
+        anchors$1.add(anchor);
+        props.push(`&${anchor}`);
+    }
+    const tag = node.tag ?? (tagObj.default ? null : tagObj.tag);
+    if (tag)
+        props.push(doc.directives.tagString(tag));
+    return props.join(' ');
+}
+function stringify(item, ctx, onComment, onChompKeep) {
+    if (identity.isPair(item))
+        return item.toString(ctx, onComment, onChompKeep);
+    if (identity.isAlias(item)) {
+        if (ctx.doc.directives)
+            return item.toString(ctx);
+        if (ctx.resolvedAliases?.has(item)) {
+            throw new TypeError(`Cannot stringify circular structure without alias nodes`);
+        }
+        else {
+            if (ctx.resolvedAliases)
+                ctx.resolvedAliases.add(item);
+            else
+                ctx.resolvedAliases = new Set([item]);
+            item = item.resolve(ctx.doc);
+        }
+    }
+    let tagObj = undefined;
+    const node = identity.isNode(item)
+        ? item
+        : ctx.doc.createNode(item, { onTagObj: o => (tagObj = o) });
+    tagObj ?? (tagObj = getTagObject(ctx.doc.schema.tags, node));
+    const props = stringifyProps(node, tagObj, ctx);
+    if (props.length > 0)
+        ctx.indentAtStart = (ctx.indentAtStart ?? 0) + props.length + 1;
+    const str = typeof tagObj.stringify === 'function'
+        ? tagObj.stringify(node, ctx, onComment, onChompKeep)
+        : identity.isScalar(node)
+            ? stringifyString.stringifyString(node, ctx, onComment, onChompKeep)
+            : node.toString(ctx, onComment, onChompKeep);
+    if (!props)
+        return str;
+    return identity.isScalar(node) || str[0] === '{' || str[0] === '['
+        ? `${props} ${str}`
+        : `${props}\n${ctx.indent}${str}`;
+}
+
+exports.createStringifyContext = createStringifyContext;
+exports.stringify = stringify;
+
+
+/***/ }),
+
+/***/ 61212:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var stringify = __nccwpck_require__(2148);
+var stringifyComment = __nccwpck_require__(59799);
+
+function stringifyCollection(collection, ctx, options) {
+    const flow = ctx.inFlow ?? collection.flow;
+    const stringify = flow ? stringifyFlowCollection : stringifyBlockCollection;
+    return stringify(collection, ctx, options);
+}
+function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
+    const { indent, options: { commentString } } = ctx;
+    const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
+    let chompKeep = false; // flag for the preceding node's status
+    const lines = [];
+    for (let i = 0; i < items.length; ++i) {
+        const item = items[i];
+        let comment = null;
+        if (identity.isNode(item)) {
+            if (!chompKeep && item.spaceBefore)
+                lines.push('');
+            addCommentBefore(ctx, lines, item.commentBefore, chompKeep);
+            if (item.comment)
+                comment = item.comment;
+        }
+        else if (identity.isPair(item)) {
+            const ik = identity.isNode(item.key) ? item.key : null;
+            if (ik) {
+                if (!chompKeep && ik.spaceBefore)
+                    lines.push('');
+                addCommentBefore(ctx, lines, ik.commentBefore, chompKeep);
+            }
+        }
+        chompKeep = false;
+        let str = stringify.stringify(item, itemCtx, () => (comment = null), () => (chompKeep = true));
+        if (comment)
+            str += stringifyComment.lineComment(str, itemIndent, commentString(comment));
+        if (chompKeep && comment)
+            chompKeep = false;
+        lines.push(blockItemPrefix + str);
+    }
+    let str;
+    if (lines.length === 0) {
+        str = flowChars.start + flowChars.end;
+    }
+    else {
+        str = lines[0];
+        for (let i = 1; i < lines.length; ++i) {
+            const line = lines[i];
+            str += line ? `\n${indent}${line}` : '\n';
+        }
+    }
+    if (comment) {
+        str += '\n' + stringifyComment.indentComment(commentString(comment), indent);
+        if (onComment)
+            onComment();
+    }
+    else if (chompKeep && onChompKeep)
+        onChompKeep();
+    return str;
+}
+function stringifyFlowCollection({ items }, ctx, { flowChars, itemIndent }) {
+    const { indent, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
+    itemIndent += indentStep;
+    const itemCtx = Object.assign({}, ctx, {
+        indent: itemIndent,
+        inFlow: true,
+        type: null
+    });
+    let reqNewline = false;
+    let linesAtValue = 0;
+    const lines = [];
+    for (let i = 0; i < items.length; ++i) {
+        const item = items[i];
+        let comment = null;
+        if (identity.isNode(item)) {
+            if (item.spaceBefore)
+                lines.push('');
+            addCommentBefore(ctx, lines, item.commentBefore, false);
+            if (item.comment)
+                comment = item.comment;
+        }
+        else if (identity.isPair(item)) {
+            const ik = identity.isNode(item.key) ? item.key : null;
+            if (ik) {
+                if (ik.spaceBefore)
+                    lines.push('');
+                addCommentBefore(ctx, lines, ik.commentBefore, false);
+                if (ik.comment)
+                    reqNewline = true;
+            }
+            const iv = identity.isNode(item.value) ? item.value : null;
+            if (iv) {
+                if (iv.comment)
+                    comment = iv.comment;
+                if (iv.commentBefore)
+                    reqNewline = true;
+            }
+            else if (item.value == null && ik?.comment) {
+                comment = ik.comment;
+            }
+        }
+        if (comment)
+            reqNewline = true;
+        let str = stringify.stringify(item, itemCtx, () => (comment = null));
+        reqNewline || (reqNewline = lines.length > linesAtValue || str.includes('\n'));
+        if (i < items.length - 1) {
+            str += ',';
+        }
+        else if (ctx.options.trailingComma) {
+            if (ctx.options.lineWidth > 0) {
+                reqNewline || (reqNewline = lines.reduce((sum, line) => sum + line.length + 2, 2) +
+                    (str.length + 2) >
+                    ctx.options.lineWidth);
+            }
+            if (reqNewline) {
+                str += ',';
+            }
+        }
+        if (comment)
+            str += stringifyComment.lineComment(str, itemIndent, commentString(comment));
+        lines.push(str);
+        linesAtValue = lines.length;
+    }
+    const { start, end } = flowChars;
+    if (lines.length === 0) {
+        return start + end;
+    }
+    else {
+        if (!reqNewline) {
+            const len = lines.reduce((sum, line) => sum + line.length + 2, 2);
+            reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
+        }
+        if (reqNewline) {
+            let str = start;
+            for (const line of lines)
+                str += line ? `\n${indentStep}${indent}${line}` : '\n';
+            return `${str}\n${indent}${end}`;
+        }
+        else {
+            return `${start}${fcPadding}${lines.join(' ')}${fcPadding}${end}`;
+        }
+    }
+}
+function addCommentBefore({ indent, options: { commentString } }, lines, comment, chompKeep) {
+    if (comment && chompKeep)
+        comment = comment.replace(/^\n+/, '');
+    if (comment) {
+        const ic = stringifyComment.indentComment(commentString(comment), indent);
+        lines.push(ic.trimStart()); // Avoid double indent on first line
+    }
+}
+
+exports.stringifyCollection = stringifyCollection;
+
+
+/***/ }),
+
+/***/ 59799:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+/**
+ * Stringifies a comment.
+ *
+ * Empty comment lines are left empty,
+ * lines consisting of a single space are replaced by `#`,
+ * and all other lines are prefixed with a `#`.
+ */
+const stringifyComment = (str) => str.replace(/^(?!$)(?: $)?/gm, '#');
+function indentComment(comment, indent) {
+    if (/^\n+$/.test(comment))
+        return comment.substring(1);
+    return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
+}
+const lineComment = (str, indent, comment) => str.endsWith('\n')
+    ? indentComment(comment, indent)
+    : comment.includes('\n')
+        ? '\n' + indentComment(comment, indent)
+        : (str.endsWith(' ') ? '' : ' ') + comment;
+
+exports.indentComment = indentComment;
+exports.lineComment = lineComment;
+exports.stringifyComment = stringifyComment;
+
+
+/***/ }),
+
+/***/ 6829:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var stringify = __nccwpck_require__(2148);
+var stringifyComment = __nccwpck_require__(59799);
+
+function stringifyDocument(doc, options) {
+    const lines = [];
+    let hasDirectives = options.directives === true;
+    if (options.directives !== false && doc.directives) {
+        const dir = doc.directives.toString(doc);
+        if (dir) {
+            lines.push(dir);
+            hasDirectives = true;
+        }
+        else if (doc.directives.docStart)
+            hasDirectives = true;
+    }
+    if (hasDirectives)
+        lines.push('---');
+    const ctx = stringify.createStringifyContext(doc, options);
+    const { commentString } = ctx.options;
+    if (doc.commentBefore) {
+        if (lines.length !== 1)
+            lines.unshift('');
+        const cs = commentString(doc.commentBefore);
+        lines.unshift(stringifyComment.indentComment(cs, ''));
+    }
+    let chompKeep = false;
+    let contentComment = null;
+    if (doc.contents) {
+        if (identity.isNode(doc.contents)) {
+            if (doc.contents.spaceBefore && hasDirectives)
+                lines.push('');
+            if (doc.contents.commentBefore) {
+                const cs = commentString(doc.contents.commentBefore);
+                lines.push(stringifyComment.indentComment(cs, ''));
+            }
+            // top-level block scalars need to be indented if followed by a comment
+            ctx.forceBlockIndent = !!doc.comment;
+            contentComment = doc.contents.comment;
+        }
+        const onChompKeep = contentComment ? undefined : () => (chompKeep = true);
+        let body = stringify.stringify(doc.contents, ctx, () => (contentComment = null), onChompKeep);
+        if (contentComment)
+            body += stringifyComment.lineComment(body, '', commentString(contentComment));
+        if ((body[0] === '|' || body[0] === '>') &&
+            lines[lines.length - 1] === '---') {
+            // Top-level block scalars with a preceding doc marker ought to use the
+            // same line for their header.
+            lines[lines.length - 1] = `--- ${body}`;
+        }
+        else
+            lines.push(body);
+    }
+    else {
+        lines.push(stringify.stringify(doc.contents, ctx));
+    }
+    if (doc.directives?.docEnd) {
+        if (doc.comment) {
+            const cs = commentString(doc.comment);
+            if (cs.includes('\n')) {
+                lines.push('...');
+                lines.push(stringifyComment.indentComment(cs, ''));
+            }
+            else {
+                lines.push(`... ${cs}`);
+            }
+        }
+        else {
+            lines.push('...');
+        }
+    }
+    else {
+        let dc = doc.comment;
+        if (dc && chompKeep)
+            dc = dc.replace(/^\n+/, '');
+        if (dc) {
+            if ((!chompKeep || contentComment) && lines[lines.length - 1] !== '')
+                lines.push('');
+            lines.push(stringifyComment.indentComment(commentString(dc), ''));
+        }
+    }
+    return lines.join('\n') + '\n';
+}
+
+exports.stringifyDocument = stringifyDocument;
+
+
+/***/ }),
+
+/***/ 28689:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function stringifyNumber({ format, minFractionDigits, tag, value }) {
+    if (typeof value === 'bigint')
+        return String(value);
+    const num = typeof value === 'number' ? value : Number(value);
+    if (!isFinite(num))
+        return isNaN(num) ? '.nan' : num < 0 ? '-.inf' : '.inf';
+    let n = Object.is(value, -0) ? '-0' : JSON.stringify(value);
+    if (!format &&
+        minFractionDigits &&
+        (!tag || tag === 'tag:yaml.org,2002:float') &&
+        /^-?\d/.test(n) &&
+        !n.includes('e')) {
+        let i = n.indexOf('.');
+        if (i < 0) {
+            i = n.length;
+            n += '.';
+        }
+        let d = minFractionDigits - (n.length - i - 1);
+        while (d-- > 0)
+            n += '0';
+    }
+    return n;
+}
+
+exports.stringifyNumber = stringifyNumber;
+
+
+/***/ }),
+
+/***/ 59748:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var stringify = __nccwpck_require__(2148);
+var stringifyComment = __nccwpck_require__(59799);
+
+function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
+    const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
+    let keyComment = (identity.isNode(key) && key.comment) || null;
+    if (simpleKeys) {
+        if (keyComment) {
+            throw new Error('With simple keys, key nodes cannot have comments');
+        }
+        if (identity.isCollection(key) || (!identity.isNode(key) && typeof key === 'object')) {
+            const msg = 'With simple keys, collection cannot be used as a key value';
+            throw new Error(msg);
+        }
+    }
+    let explicitKey = !simpleKeys &&
+        (!key ||
+            (keyComment && value == null && !ctx.inFlow) ||
+            identity.isCollection(key) ||
+            (identity.isScalar(key)
+                ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL
+                : typeof key === 'object'));
+    ctx = Object.assign({}, ctx, {
+        allNullValues: false,
+        implicitKey: !explicitKey && (simpleKeys || !allNullValues),
+        indent: indent + indentStep
+    });
+    let keyCommentDone = false;
+    let chompKeep = false;
+    let str = stringify.stringify(key, ctx, () => (keyCommentDone = true), () => (chompKeep = true));
+    if (!explicitKey && !ctx.inFlow && str.length > 1024) {
+        if (simpleKeys)
+            throw new Error('With simple keys, single line scalar must not span more than 1024 characters');
+        explicitKey = true;
+    }
+    if (ctx.inFlow) {
+        if (allNullValues || value == null) {
+            if (keyCommentDone && onComment)
+                onComment();
+            return str === '' ? '?' : explicitKey ? `? ${str}` : str;
+        }
+    }
+    else if ((allNullValues && !simpleKeys) || (value == null && explicitKey)) {
+        str = `? ${str}`;
+        if (keyComment && !keyCommentDone) {
+            str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+        }
+        else if (chompKeep && onChompKeep)
+            onChompKeep();
+        return str;
+    }
+    if (keyCommentDone)
+        keyComment = null;
+    if (explicitKey) {
+        if (keyComment)
+            str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+        str = `? ${str}\n${indent}:`;
+    }
+    else {
+        str = `${str}:`;
+        if (keyComment)
+            str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+    }
+    let vsb, vcb, valueComment;
+    if (identity.isNode(value)) {
+        vsb = !!value.spaceBefore;
+        vcb = value.commentBefore;
+        valueComment = value.comment;
+    }
+    else {
+        vsb = false;
+        vcb = null;
+        valueComment = null;
+        if (value && typeof value === 'object')
+            value = doc.createNode(value);
+    }
+    ctx.implicitKey = false;
+    if (!explicitKey && !keyComment && identity.isScalar(value))
+        ctx.indentAtStart = str.length + 1;
+    chompKeep = false;
+    if (!indentSeq &&
+        indentStep.length >= 2 &&
+        !ctx.inFlow &&
+        !explicitKey &&
+        identity.isSeq(value) &&
+        !value.flow &&
+        !value.tag &&
+        !value.anchor) {
+        // If indentSeq === false, consider '- ' as part of indentation where possible
+        ctx.indent = ctx.indent.substring(2);
+    }
+    let valueCommentDone = false;
+    const valueStr = stringify.stringify(value, ctx, () => (valueCommentDone = true), () => (chompKeep = true));
+    let ws = ' ';
+    if (keyComment || vsb || vcb) {
+        ws = vsb ? '\n' : '';
+        if (vcb) {
+            const cs = commentString(vcb);
+            ws += `\n${stringifyComment.indentComment(cs, ctx.indent)}`;
+        }
+        if (valueStr === '' && !ctx.inFlow) {
+            if (ws === '\n' && valueComment)
+                ws = '\n\n';
+        }
+        else {
+            ws += `\n${ctx.indent}`;
+        }
+    }
+    else if (!explicitKey && identity.isCollection(value)) {
+        const vs0 = valueStr[0];
+        const nl0 = valueStr.indexOf('\n');
+        const hasNewline = nl0 !== -1;
+        const flow = ctx.inFlow ?? value.flow ?? value.items.length === 0;
+        if (hasNewline || !flow) {
+            let hasPropsLine = false;
+            if (hasNewline && (vs0 === '&' || vs0 === '!')) {
+                let sp0 = valueStr.indexOf(' ');
+                if (vs0 === '&' &&
+                    sp0 !== -1 &&
+                    sp0 < nl0 &&
+                    valueStr[sp0 + 1] === '!') {
+                    sp0 = valueStr.indexOf(' ', sp0 + 1);
+                }
+                if (sp0 === -1 || nl0 < sp0)
+                    hasPropsLine = true;
+            }
+            if (!hasPropsLine)
+                ws = `\n${ctx.indent}`;
+        }
+    }
+    else if (valueStr === '' || valueStr[0] === '\n') {
+        ws = '';
+    }
+    str += ws + valueStr;
+    if (ctx.inFlow) {
+        if (valueCommentDone && onComment)
+            onComment();
+    }
+    else if (valueComment && !valueCommentDone) {
+        str += stringifyComment.lineComment(str, ctx.indent, commentString(valueComment));
+    }
+    else if (chompKeep && onChompKeep) {
+        onChompKeep();
+    }
+    return str;
+}
+
+exports.stringifyPair = stringifyPair;
+
+
+/***/ }),
+
+/***/ 83069:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+var foldFlowLines = __nccwpck_require__(34475);
+
+const getFoldOptions = (ctx, isBlock) => ({
+    indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
+    lineWidth: ctx.options.lineWidth,
+    minContentWidth: ctx.options.minContentWidth
+});
+// Also checks for lines starting with %, as parsing the output as YAML 1.1 will
+// presume that's starting a new document.
+const containsDocumentMarker = (str) => /^(%|---|\.\.\.)/m.test(str);
+function lineLengthOverLimit(str, lineWidth, indentLength) {
+    if (!lineWidth || lineWidth < 0)
+        return false;
+    const limit = lineWidth - indentLength;
+    const strLen = str.length;
+    if (strLen <= limit)
+        return false;
+    for (let i = 0, start = 0; i < strLen; ++i) {
+        if (str[i] === '\n') {
+            if (i - start > limit)
+                return true;
+            start = i + 1;
+            if (strLen - start <= limit)
+                return false;
+        }
+    }
+    return true;
+}
+function doubleQuotedString(value, ctx) {
+    const json = JSON.stringify(value);
+    if (ctx.options.doubleQuotedAsJSON)
+        return json;
+    const { implicitKey } = ctx;
+    const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
+    const indent = ctx.indent || (containsDocumentMarker(value) ? '  ' : '');
+    let str = '';
+    let start = 0;
+    for (let i = 0, ch = json[i]; ch; ch = json[++i]) {
+        if (ch === ' ' && json[i + 1] === '\\' && json[i + 2] === 'n') {
+            // space before newline needs to be escaped to not be folded
+            str += json.slice(start, i) + '\\ ';
+            i += 1;
+            start = i;
+            ch = '\\';
+        }
+        if (ch === '\\')
+            switch (json[i + 1]) {
+                case 'u':
+                    {
+                        str += json.slice(start, i);
+                        const code = json.substr(i + 2, 4);
+                        switch (code) {
+                            case '0000':
+                                str += '\\0';
+                                break;
+                            case '0007':
+                                str += '\\a';
+                                break;
+                            case '000b':
+                                str += '\\v';
+                                break;
+                            case '001b':
+                                str += '\\e';
+                                break;
+                            case '0085':
+                                str += '\\N';
+                                break;
+                            case '00a0':
+                                str += '\\_';
+                                break;
+                            case '2028':
+                                str += '\\L';
+                                break;
+                            case '2029':
+                                str += '\\P';
+                                break;
+                            default:
+                                if (code.substr(0, 2) === '00')
+                                    str += '\\x' + code.substr(2);
+                                else
+                                    str += json.substr(i, 6);
+                        }
+                        i += 5;
+                        start = i + 1;
+                    }
+                    break;
+                case 'n':
+                    if (implicitKey ||
+                        json[i + 2] === '"' ||
+                        json.length < minMultiLineLength) {
+                        i += 1;
+                    }
+                    else {
+                        // folding will eat first newline
+                        str += json.slice(start, i) + '\n\n';
+                        while (json[i + 2] === '\\' &&
+                            json[i + 3] === 'n' &&
+                            json[i + 4] !== '"') {
+                            str += '\n';
+                            i += 2;
+                        }
+                        str += indent;
+                        // space after newline needs to be escaped to not be folded
+                        if (json[i + 2] === ' ')
+                            str += '\\';
+                        i += 1;
+                        start = i + 1;
+                    }
+                    break;
+                default:
+                    i += 1;
+            }
+    }
+    str = start ? str + json.slice(start) : json;
+    return implicitKey
+        ? str
+        : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
+}
+function singleQuotedString(value, ctx) {
+    if (ctx.options.singleQuote === false ||
+        (ctx.implicitKey && value.includes('\n')) ||
+        /[ \t]\n|\n[ \t]/.test(value) // single quoted string can't have leading or trailing whitespace around newline
+    )
+        return doubleQuotedString(value, ctx);
+    const indent = ctx.indent || (containsDocumentMarker(value) ? '  ' : '');
+    const res = "'" + value.replace(/'/g, "''").replace(/\n+/g, `$&\n${indent}`) + "'";
+    return ctx.implicitKey
+        ? res
+        : foldFlowLines.foldFlowLines(res, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+}
+function quotedString(value, ctx) {
+    const { singleQuote } = ctx.options;
+    let qs;
+    if (singleQuote === false)
+        qs = doubleQuotedString;
+    else {
+        const hasDouble = value.includes('"');
+        const hasSingle = value.includes("'");
+        if (hasDouble && !hasSingle)
+            qs = singleQuotedString;
+        else if (hasSingle && !hasDouble)
+            qs = doubleQuotedString;
+        else
+            qs = singleQuote ? singleQuotedString : doubleQuotedString;
+    }
+    return qs(value, ctx);
+}
+// The negative lookbehind avoids a polynomial search,
+// but isn't supported yet on Safari: https://caniuse.com/js-regexp-lookbehind
+let blockEndNewlines;
+try {
+    blockEndNewlines = new RegExp('(^|(?<!\n))\n+(?!\n|$)', 'g');
+}
+catch {
+    blockEndNewlines = /\n+(?!\n|$)/g;
+}
+function blockString({ comment, type, value }, ctx, onComment, onChompKeep) {
+    const { blockQuote, commentString, lineWidth } = ctx.options;
+    // 1. Block can't end in whitespace unless the last line is non-empty.
+    // 2. Strings consisting of only whitespace are best rendered explicitly.
+    if (!blockQuote || /\n[\t ]+$/.test(value)) {
+        return quotedString(value, ctx);
+    }
+    const indent = ctx.indent ||
+        (ctx.forceBlockIndent || containsDocumentMarker(value) ? '  ' : '');
+    const literal = blockQuote === 'literal'
+        ? true
+        : blockQuote === 'folded' || type === Scalar.Scalar.BLOCK_FOLDED
+            ? false
+            : type === Scalar.Scalar.BLOCK_LITERAL
+                ? true
+                : !lineLengthOverLimit(value, lineWidth, indent.length);
+    if (!value)
+        return literal ? '|\n' : '>\n';
+    // determine chomping from whitespace at value end
+    let chomp;
+    let endStart;
+    for (endStart = value.length; endStart > 0; --endStart) {
+        const ch = value[endStart - 1];
+        if (ch !== '\n' && ch !== '\t' && ch !== ' ')
+            break;
+    }
+    let end = value.substring(endStart);
+    const endNlPos = end.indexOf('\n');
+    if (endNlPos === -1) {
+        chomp = '-'; // strip
+    }
+    else if (value === end || endNlPos !== end.length - 1) {
+        chomp = '+'; // keep
+        if (onChompKeep)
+            onChompKeep();
+    }
+    else {
+        chomp = ''; // clip
+    }
+    if (end) {
+        value = value.slice(0, -end.length);
+        if (end[end.length - 1] === '\n')
+            end = end.slice(0, -1);
+        end = end.replace(blockEndNewlines, `$&${indent}`);
+    }
+    // determine indent indicator from whitespace at value start
+    let startWithSpace = false;
+    let startEnd;
+    let startNlPos = -1;
+    for (startEnd = 0; startEnd < value.length; ++startEnd) {
+        const ch = value[startEnd];
+        if (ch === ' ')
+            startWithSpace = true;
+        else if (ch === '\n')
+            startNlPos = startEnd;
+        else
+            break;
+    }
+    let start = value.substring(0, startNlPos < startEnd ? startNlPos + 1 : startEnd);
+    if (start) {
+        value = value.substring(start.length);
+        start = start.replace(/\n+/g, `$&${indent}`);
+    }
+    const indentSize = indent ? '2' : '1'; // root is at -1
+    // Leading | or > is added later
+    let header = (startWithSpace ? indentSize : '') + chomp;
+    if (comment) {
+        header += ' ' + commentString(comment.replace(/ ?[\r\n]+/g, ' '));
+        if (onComment)
+            onComment();
+    }
+    if (!literal) {
+        const foldedValue = value
+            .replace(/\n+/g, '\n$&')
+            .replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, '$1$2') // more-indented lines aren't folded
+            //                ^ more-ind. ^ empty     ^ capture next empty lines only at end of indent
+            .replace(/\n+/g, `$&${indent}`);
+        let literalFallback = false;
+        const foldOptions = getFoldOptions(ctx, true);
+        if (blockQuote !== 'folded' && type !== Scalar.Scalar.BLOCK_FOLDED) {
+            foldOptions.onOverflow = () => {
+                literalFallback = true;
+            };
+        }
+        const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
+        if (!literalFallback)
+            return `>${header}\n${indent}${body}`;
+    }
+    value = value.replace(/\n+/g, `$&${indent}`);
+    return `|${header}\n${indent}${start}${value}${end}`;
+}
+function plainString(item, ctx, onComment, onChompKeep) {
+    const { type, value } = item;
+    const { actualString, implicitKey, indent, indentStep, inFlow } = ctx;
+    if ((implicitKey && value.includes('\n')) ||
+        (inFlow && /[[\]{},]/.test(value))) {
+        return quotedString(value, ctx);
+    }
+    if (/^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/.test(value)) {
+        // not allowed:
+        // - '-' or '?'
+        // - start with an indicator character (except [?:-]) or /[?-] /
+        // - '\n ', ': ' or ' \n' anywhere
+        // - '#' not preceded by a non-space char
+        // - end with ' ' or ':'
+        return implicitKey || inFlow || !value.includes('\n')
+            ? quotedString(value, ctx)
+            : blockString(item, ctx, onComment, onChompKeep);
+    }
+    if (!implicitKey &&
+        !inFlow &&
+        type !== Scalar.Scalar.PLAIN &&
+        value.includes('\n')) {
+        // Where allowed & type not set explicitly, prefer block style for multiline strings
+        return blockString(item, ctx, onComment, onChompKeep);
+    }
+    if (containsDocumentMarker(value)) {
+        if (indent === '') {
+            ctx.forceBlockIndent = true;
+            return blockString(item, ctx, onComment, onChompKeep);
+        }
+        else if (implicitKey && indent === indentStep) {
+            return quotedString(value, ctx);
+        }
+    }
+    const str = value.replace(/\n+/g, `$&\n${indent}`);
+    // Verify that output will be parsed as a string, as e.g. plain numbers and
+    // booleans get parsed with those types in v1.2 (e.g. '42', 'true' & '0.9e-3'),
+    // and others in v1.1.
+    if (actualString) {
+        const test = (tag) => tag.default && tag.tag !== 'tag:yaml.org,2002:str' && tag.test?.test(str);
+        const { compat, tags } = ctx.doc.schema;
+        if (tags.some(test) || compat?.some(test))
+            return quotedString(value, ctx);
+    }
+    return implicitKey
+        ? str
+        : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+}
+function stringifyString(item, ctx, onComment, onChompKeep) {
+    const { implicitKey, inFlow } = ctx;
+    const ss = typeof item.value === 'string'
+        ? item
+        : Object.assign({}, item, { value: String(item.value) });
+    let { type } = item;
+    if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
+        // force double quotes on control characters & unpaired surrogates
+        if (/[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u.test(ss.value))
+            type = Scalar.Scalar.QUOTE_DOUBLE;
+    }
+    const _stringify = (_type) => {
+        switch (_type) {
+            case Scalar.Scalar.BLOCK_FOLDED:
+            case Scalar.Scalar.BLOCK_LITERAL:
+                return implicitKey || inFlow
+                    ? quotedString(ss.value, ctx) // blocks are not valid inside flow containers
+                    : blockString(ss, ctx, onComment, onChompKeep);
+            case Scalar.Scalar.QUOTE_DOUBLE:
+                return doubleQuotedString(ss.value, ctx);
+            case Scalar.Scalar.QUOTE_SINGLE:
+                return singleQuotedString(ss.value, ctx);
+            case Scalar.Scalar.PLAIN:
+                return plainString(ss, ctx, onComment, onChompKeep);
+            default:
+                return null;
+        }
+    };
+    let res = _stringify(type);
+    if (res === null) {
+        const { defaultKeyType, defaultStringType } = ctx.options;
+        const t = (implicitKey && defaultKeyType) || defaultStringType;
+        res = _stringify(t);
+        if (res === null)
+            throw new Error(`Unsupported default string type ${t}`);
+    }
+    return res;
+}
+
+exports.stringifyString = stringifyString;
+
+
+/***/ }),
+
+/***/ 10204:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+
+const BREAK = Symbol('break visit');
+const SKIP = Symbol('skip children');
+const REMOVE = Symbol('remove node');
+/**
+ * Apply a visitor to an AST node or document.
+ *
+ * Walks through the tree (depth-first) starting from `node`, calling a
+ * `visitor` function with three arguments:
+ *   - `key`: For sequence values and map `Pair`, the node's index in the
+ *     collection. Within a `Pair`, `'key'` or `'value'`, correspondingly.
+ *     `null` for the root node.
+ *   - `node`: The current node.
+ *   - `path`: The ancestry of the current node.
+ *
+ * The return value of the visitor may be used to control the traversal:
+ *   - `undefined` (default): Do nothing and continue
+ *   - `visit.SKIP`: Do not visit the children of this node, continue with next
+ *     sibling
+ *   - `visit.BREAK`: Terminate traversal completely
+ *   - `visit.REMOVE`: Remove the current node, then continue with the next one
+ *   - `Node`: Replace the current node, then continue by visiting it
+ *   - `number`: While iterating the items of a sequence or map, set the index
+ *     of the next step. This is useful especially if the index of the current
+ *     node has changed.
+ *
+ * If `visitor` is a single function, it will be called with all values
+ * encountered in the tree, including e.g. `null` values. Alternatively,
+ * separate visitor functions may be defined for each `Map`, `Pair`, `Seq`,
+ * `Alias` and `Scalar` node. To define the same visitor function for more than
+ * one node type, use the `Collection` (map and seq), `Value` (map, seq & scalar)
+ * and `Node` (alias, map, seq & scalar) targets. Of all these, only the most
+ * specific defined one will be used for each node.
+ */
+function visit(node, visitor) {
+    const visitor_ = initVisitor(visitor);
+    if (identity.isDocument(node)) {
+        const cd = visit_(null, node.contents, visitor_, Object.freeze([node]));
+        if (cd === REMOVE)
+            node.contents = null;
+    }
+    else
+        visit_(null, node, visitor_, Object.freeze([]));
+}
+// Without the `as symbol` casts, TS declares these in the `visit`
+// namespace using `var`, but then complains about that because
+// `unique symbol` must be `const`.
+/** Terminate visit traversal completely */
+visit.BREAK = BREAK;
+/** Do not visit the children of the current node */
+visit.SKIP = SKIP;
+/** Remove the current node */
+visit.REMOVE = REMOVE;
+function visit_(key, node, visitor, path) {
+    const ctrl = callVisitor(key, node, visitor, path);
+    if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
+        replaceNode(key, path, ctrl);
+        return visit_(key, ctrl, visitor, path);
+    }
+    if (typeof ctrl !== 'symbol') {
+        if (identity.isCollection(node)) {
+            path = Object.freeze(path.concat(node));
+            for (let i = 0; i < node.items.length; ++i) {
+                const ci = visit_(i, node.items[i], visitor, path);
+                if (typeof ci === 'number')
+                    i = ci - 1;
+                else if (ci === BREAK)
+                    return BREAK;
+                else if (ci === REMOVE) {
+                    node.items.splice(i, 1);
+                    i -= 1;
+                }
+            }
+        }
+        else if (identity.isPair(node)) {
+            path = Object.freeze(path.concat(node));
+            const ck = visit_('key', node.key, visitor, path);
+            if (ck === BREAK)
+                return BREAK;
+            else if (ck === REMOVE)
+                node.key = null;
+            const cv = visit_('value', node.value, visitor, path);
+            if (cv === BREAK)
+                return BREAK;
+            else if (cv === REMOVE)
+                node.value = null;
+        }
+    }
+    return ctrl;
+}
+/**
+ * Apply an async visitor to an AST node or document.
+ *
+ * Walks through the tree (depth-first) starting from `node`, calling a
+ * `visitor` function with three arguments:
+ *   - `key`: For sequence values and map `Pair`, the node's index in the
+ *     collection. Within a `Pair`, `'key'` or `'value'`, correspondingly.
+ *     `null` for the root node.
+ *   - `node`: The current node.
+ *   - `path`: The ancestry of the current node.
+ *
+ * The return value of the visitor may be used to control the traversal:
+ *   - `Promise`: Must resolve to one of the following values
+ *   - `undefined` (default): Do nothing and continue
+ *   - `visit.SKIP`: Do not visit the children of this node, continue with next
+ *     sibling
+ *   - `visit.BREAK`: Terminate traversal completely
+ *   - `visit.REMOVE`: Remove the current node, then continue with the next one
+ *   - `Node`: Replace the current node, then continue by visiting it
+ *   - `number`: While iterating the items of a sequence or map, set the index
+ *     of the next step. This is useful especially if the index of the current
+ *     node has changed.
+ *
+ * If `visitor` is a single function, it will be called with all values
+ * encountered in the tree, including e.g. `null` values. Alternatively,
+ * separate visitor functions may be defined for each `Map`, `Pair`, `Seq`,
+ * `Alias` and `Scalar` node. To define the same visitor function for more than
+ * one node type, use the `Collection` (map and seq), `Value` (map, seq & scalar)
+ * and `Node` (alias, map, seq & scalar) targets. Of all these, only the most
+ * specific defined one will be used for each node.
+ */
+async function visitAsync(node, visitor) {
+    const visitor_ = initVisitor(visitor);
+    if (identity.isDocument(node)) {
+        const cd = await visitAsync_(null, node.contents, visitor_, Object.freeze([node]));
+        if (cd === REMOVE)
+            node.contents = null;
+    }
+    else
+        await visitAsync_(null, node, visitor_, Object.freeze([]));
+}
+// Without the `as symbol` casts, TS declares these in the `visit`
+// namespace using `var`, but then complains about that because
+// `unique symbol` must be `const`.
+/** Terminate visit traversal completely */
+visitAsync.BREAK = BREAK;
+/** Do not visit the children of the current node */
+visitAsync.SKIP = SKIP;
+/** Remove the current node */
+visitAsync.REMOVE = REMOVE;
+async function visitAsync_(key, node, visitor, path) {
+    const ctrl = await callVisitor(key, node, visitor, path);
+    if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
+        replaceNode(key, path, ctrl);
+        return visitAsync_(key, ctrl, visitor, path);
+    }
+    if (typeof ctrl !== 'symbol') {
+        if (identity.isCollection(node)) {
+            path = Object.freeze(path.concat(node));
+            for (let i = 0; i < node.items.length; ++i) {
+                const ci = await visitAsync_(i, node.items[i], visitor, path);
+                if (typeof ci === 'number')
+                    i = ci - 1;
+                else if (ci === BREAK)
+                    return BREAK;
+                else if (ci === REMOVE) {
+                    node.items.splice(i, 1);
+                    i -= 1;
+                }
+            }
+        }
+        else if (identity.isPair(node)) {
+            path = Object.freeze(path.concat(node));
+            const ck = await visitAsync_('key', node.key, visitor, path);
+            if (ck === BREAK)
+                return BREAK;
+            else if (ck === REMOVE)
+                node.key = null;
+            const cv = await visitAsync_('value', node.value, visitor, path);
+            if (cv === BREAK)
+                return BREAK;
+            else if (cv === REMOVE)
+                node.value = null;
+        }
+    }
+    return ctrl;
+}
+function initVisitor(visitor) {
+    if (typeof visitor === 'object' &&
+        (visitor.Collection || visitor.Node || visitor.Value)) {
+        return Object.assign({
+            Alias: visitor.Node,
+            Map: visitor.Node,
+            Scalar: visitor.Node,
+            Seq: visitor.Node
+        }, visitor.Value && {
+            Map: visitor.Value,
+            Scalar: visitor.Value,
+            Seq: visitor.Value
+        }, visitor.Collection && {
+            Map: visitor.Collection,
+            Seq: visitor.Collection
+        }, visitor);
+    }
+    return visitor;
+}
+function callVisitor(key, node, visitor, path) {
+    if (typeof visitor === 'function')
+        return visitor(key, node, path);
+    if (identity.isMap(node))
+        return visitor.Map?.(key, node, path);
+    if (identity.isSeq(node))
+        return visitor.Seq?.(key, node, path);
+    if (identity.isPair(node))
+        return visitor.Pair?.(key, node, path);
+    if (identity.isScalar(node))
+        return visitor.Scalar?.(key, node, path);
+    if (identity.isAlias(node))
+        return visitor.Alias?.(key, node, path);
+    return undefined;
+}
+function replaceNode(key, path, node) {
+    const parent = path[path.length - 1];
+    if (identity.isCollection(parent)) {
+        parent.items[key] = node;
+    }
+    else if (identity.isPair(parent)) {
+        if (key === 'key')
+            parent.key = node;
+        else
+            parent.value = node;
+    }
+    else if (identity.isDocument(parent)) {
+        parent.contents = node;
+    }
+    else {
+        const pt = identity.isAlias(parent) ? 'alias' : 'scalar';
+        throw new Error(`Cannot replace node with ${pt} parent`);
+    }
+}
+
+exports.visit = visit;
+exports.visitAsync = visitAsync;
+
 
 /***/ }),
 
@@ -37266,7 +45962,7 @@ class DecodedURL extends URL {
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var tunnel = __nccwpck_require__(20770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(46752);
+var undici = __nccwpck_require__(24371);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
@@ -38765,7 +47461,7 @@ const REASONS = {
     noPrivileges: "--no-privileges: grants are not restored",
     notSuperuserOwner: "a restorer that is not a superuser cannot give objects to other roles",
     notSuperuserDefaultAcl: "ALTER DEFAULT PRIVILEGES FOR ROLE needs membership in that role",
-    databaseSettings: "pg_dump archives ALTER DATABASE ... SET only with --create: not in the dump",
+    databaseSettings: "in the archive, but pg_restore applies ALTER DATABASE ... SET only with --create, which a restore into another database does not use",
     notSuperuserSetting: "a restorer that is not a superuser cannot set superuser-only settings",
     locale: "the database was created with another locale",
     extensionVersion: "CREATE EXTENSION installs the target server's default version",
@@ -39267,10 +47963,250 @@ function rolesOf(policy) {
     return at < 0 ? [] : policy.slice(at + 4).split(",");
 }
 
+;// CONCATENATED MODULE: ./src/domain/manifest.ts
+
+const manifest_MANIFEST_SCHEMA_VERSION = 2;
+/** Older schemas this code still reads (normalised to the current one). */
+const READABLE_SCHEMA_VERSIONS = [1, 2];
+const ARTIFACT_KINDS = ["dump", "roles", "files"];
+const SHA256 = /^[0-9a-f]{64}$/;
+const NAME = /^[A-Za-z0-9._-]+$/;
+/** The database dump: every manifest has exactly one, except a files-only backup's (none). */
+function manifest_dumpArtifact(manifest) {
+    const dump = findDumpArtifact(manifest);
+    if (!dump)
+        throw new Error(`manifest of ${manifest.label}/${manifest.backupId} lists no dump artifact`);
+    return dump;
+}
+function findDumpArtifact(manifest) {
+    return manifest.artifacts.find((artifact) => artifact.kind === "dump");
+}
+/**
+ * The size a backup is judged by (size gates, the history chart): its dump's stored bytes, or for a
+ * files-only backup every artifact's together.
+ */
+function backupStoredBytes(manifest) {
+    const dump = findDumpArtifact(manifest);
+    if (dump)
+        return dump.stored.bytes;
+    return manifest.artifacts.reduce((sum, artifact) => sum + artifact.stored.bytes, 0);
+}
+function manifest_filesArtifacts(manifest) {
+    return manifest.artifacts.filter((artifact) => artifact.kind === "files");
+}
+function manifest_rolesArtifact(manifest) {
+    return manifest.artifacts.find((artifact) => artifact.kind === "roles");
+}
+/**
+ * Reads a manifest from its JSON text (schema 1 or 2), checks the fields readers rely on, and
+ * returns it in the current shape. Throws an InputError when the text is not a manifest; the caller
+ * decides what that means (a damaged backup).
+ */
+function parseManifest(text, where) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(`${where}: not valid JSON (${error.message})`);
+    }
+    const problems = manifestProblems(value);
+    if (problems.length > 0)
+        throw new errors/* InputError */.dz(`${where}: not a valid manifest: ${problems.join("; ")}`);
+    const version = value.schemaVersion;
+    return version === 1 ? fromVersion1(value) : value;
+}
+/** Empty when `value` has the shape of a readable manifest (schema 1 or 2); otherwise what is wrong. */
+function manifestProblems(value) {
+    if (typeof value !== "object" || value === null)
+        return ["not an object"];
+    const m = value;
+    const problems = [];
+    if (typeof m.schemaVersion !== "number" || !READABLE_SCHEMA_VERSIONS.includes(m.schemaVersion)) {
+        problems.push(`schemaVersion ${JSON.stringify(m.schemaVersion)} is not one of ${READABLE_SCHEMA_VERSIONS.join(", ")} (made by a newer Lifeboat?)`);
+        return problems;
+    }
+    if (typeof m.backupId !== "string")
+        problems.push("backupId missing");
+    if (typeof m.label !== "string")
+        problems.push("label missing");
+    if (typeof m.startedAt !== "string" || Number.isNaN(Date.parse(m.startedAt)))
+        problems.push("startedAt");
+    if (!m.encryption || !["age-v1", "none"].includes(m.encryption.format))
+        problems.push("encryption.format");
+    if (!Array.isArray(m.tables))
+        problems.push("tables");
+    else {
+        if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0))
+            problems.push("tables[].rows");
+        if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
+            problems.push("tables[].sha256");
+        }
+    }
+    if (m.largeObjects !== undefined && largeObjectsProblem(m.largeObjects))
+        problems.push("largeObjects");
+    if (m.masked !== undefined && maskedProblem(m.masked))
+        problems.push("masked");
+    if (m.schemaVersion === 1)
+        problems.push(...version1Problems(value));
+    else
+        problems.push(...artifactsProblems(m.artifacts));
+    if (m.catalog !== undefined && catalogProblem(m.catalog))
+        problems.push("catalog");
+    return problems;
+}
+function maskedProblem(value) {
+    if (typeof value !== "object" || value === null)
+        return true;
+    const masked = value;
+    return (typeof masked.rulesSha256 !== "string" ||
+        !/^[0-9a-f]{64}$/.test(masked.rulesSha256) ||
+        typeof masked.sourceLabel !== "string" ||
+        typeof masked.sourceBackupId !== "string");
+}
+function largeObjectsProblem(value) {
+    const summary = value;
+    return (typeof summary !== "object" ||
+        summary === null ||
+        !Number.isSafeInteger(summary.count) ||
+        (summary.count ?? -1) < 0 ||
+        digestProblem(summary));
+}
+/**
+ * Only the envelope is checked: a fingerprint of another version is kept as it is and readers that
+ * do not know that version leave the comparison out.
+ */
+function catalogProblem(value) {
+    const catalog = value;
+    return (typeof catalog !== "object" ||
+        catalog === null ||
+        Array.isArray(catalog) ||
+        !Number.isSafeInteger(catalog.version) ||
+        typeof catalog.database !== "object" ||
+        catalog.database === null);
+}
+function digestProblem(value) {
+    const digest = value;
+    return (typeof digest !== "object" ||
+        digest === null ||
+        !Number.isSafeInteger(digest.bytes) ||
+        (digest.bytes ?? -1) < 0 ||
+        !SHA256.test(String(digest.sha256)));
+}
+function artifactsProblems(artifacts) {
+    if (!Array.isArray(artifacts))
+        return ["artifacts"];
+    const problems = [];
+    const names = new Set();
+    for (const [index, entry] of artifacts.entries()) {
+        const where = `artifacts[${index}]`;
+        if (typeof entry !== "object" || entry === null) {
+            problems.push(where);
+            continue;
+        }
+        if (typeof entry.name !== "string" || !NAME.test(entry.name) || entry.name === "manifest.json") {
+            problems.push(`${where}.name`);
+        }
+        else if (names.has(entry.name))
+            problems.push(`${where}.name ${entry.name} twice`);
+        else
+            names.add(entry.name);
+        if (!ARTIFACT_KINDS.includes(entry.kind)) {
+            problems.push(`${where}.kind ${JSON.stringify(entry.kind)} is unknown (made by a newer Lifeboat?)`);
+        }
+        if (digestProblem(entry.stored))
+            problems.push(`${where}.stored`);
+        if (digestProblem(entry.plaintext))
+            problems.push(`${where}.plaintext`);
+        if (typeof entry.compression !== "string")
+            problems.push(`${where}.compression`);
+        if (entry.encryption !== "age-v1" && entry.encryption !== "none")
+            problems.push(`${where}.encryption`);
+        if (entry.kind === "roles" && !Number.isSafeInteger(entry.count)) {
+            problems.push(`${where}.count`);
+        }
+        if (entry.kind === "files")
+            problems.push(...filesArtifactProblems(entry, where));
+    }
+    const dumps = artifacts.filter((entry) => entry?.kind === "dump").length;
+    const files = artifacts.filter((entry) => entry?.kind === "files").length;
+    // A files-only backup (--no-database) has no dump, and then at least one files source.
+    if (dumps > 1 || (dumps === 0 && files === 0)) {
+        problems.push(`artifacts: ${dumps} of kind dump, expected 1 (or files sources only)`);
+    }
+    return problems;
+}
+function filesArtifactProblems(entry, where) {
+    const counts = ["files", "directories", "symlinks", "bytes", "changed"];
+    const problems = counts
+        .filter((field) => !Number.isSafeInteger(entry[field]) || (entry[field] ?? -1) < 0)
+        .map((field) => `${where}.${field}`);
+    if (typeof entry.source !== "string")
+        problems.push(`${where}.source`);
+    if (!SHA256.test(String(entry.indexSha256)))
+        problems.push(`${where}.indexSha256`);
+    return problems;
+}
+function serializeManifest(manifest) {
+    return JSON.stringify(manifest, null, 2) + "\n";
+}
+function version1Problems(m) {
+    const problems = [];
+    if (!m.object || typeof m.object.name !== "string" || !NAME.test(m.object.name))
+        problems.push("object.name");
+    if (!m.object || !Number.isSafeInteger(m.object.bytes) || !SHA256.test(String(m.object.sha256))) {
+        problems.push("object size or sha256");
+    }
+    if (!m.dump?.plaintext || digestProblem(m.dump.plaintext))
+        problems.push("dump.plaintext");
+    if (m.roles !== undefined) {
+        const roles = m.roles;
+        if (typeof roles !== "object" ||
+            roles === null ||
+            typeof roles.name !== "string" ||
+            !NAME.test(roles.name) ||
+            roles.name === m.object?.name ||
+            !Number.isSafeInteger(roles.bytes) ||
+            !SHA256.test(String(roles.sha256)) ||
+            digestProblem(roles.plaintext)) {
+            problems.push("roles");
+        }
+    }
+    return problems;
+}
+/** The one place a schema-1 manifest becomes the current shape. */
+function fromVersion1(v1) {
+    const { schemaVersion: _version, object, roles, dump, ...rest } = v1;
+    const { plaintext, ...dumpFacts } = dump;
+    const encryption = v1.encryption.format === "none" ? "none" : "age-v1";
+    const artifacts = [
+        {
+            name: object.name,
+            kind: "dump",
+            stored: { bytes: object.bytes, sha256: object.sha256 },
+            plaintext: { bytes: plaintext.bytes, sha256: plaintext.sha256 },
+            compression: "none",
+            encryption,
+        },
+    ];
+    if (roles) {
+        artifacts.push({
+            name: roles.name,
+            kind: "roles",
+            stored: { bytes: roles.bytes, sha256: roles.sha256 },
+            plaintext: { bytes: roles.plaintext.bytes, sha256: roles.plaintext.sha256 },
+            compression: "none",
+            encryption,
+            count: roles.count,
+        });
+    }
+    return { schemaVersion: manifest_MANIFEST_SCHEMA_VERSION, ...rest, dump: dumpFacts, artifacts };
+}
+
 ;// CONCATENATED MODULE: ./src/domain/supabase-preset.ts
 /**
- * The `supabase` preset, pure: which schemas a Supabase project's dump leaves out, which
- * extensions it keeps, which roles are the platform's own. Decisions and sources: docs/supabase.md
+ * The `supabase` preset, pure: which schemas and table data a Supabase project's dump leaves out,
+ * which extensions and roles are the platform's own. Decisions and sources: docs/supabase.md
  * (the lists follow the Supabase CLI's `db dump`, pkg/migration/dump.go).
  */
 
@@ -39350,7 +48286,7 @@ const SUPABASE_RESERVED_ROLES = (/* unused pure expression or super */ null && (
     "pgtle_admin",
 ]));
 /** pg_* roles are PostgreSQL's own (pg_read_all_data, ...): never part of a roles object. */
-function isReservedRole(name, preset) {
+function supabase_preset_isReservedRole(name, preset) {
     if (name.startsWith("pg_"))
         return true;
     return preset === "supabase" && SUPABASE_RESERVED_ROLES.includes(name);
@@ -39388,25 +48324,21 @@ function isPlatformSchema(schema) {
     return supabase_preset_SUPABASE_PLATFORM_SCHEMAS.some((pattern) => matchesSchemaPattern(pattern, schema));
 }
 /**
- * pg_dump dumps every extension's CREATE EXTENSION even when its schema is excluded, and the
- * restore then fails (`schema "graphql" does not exist`, or the extension is not installed on a
- * plain server). The preset names the extensions to keep instead: those installed into a schema
- * that is dumped. Extensions in pg_catalog (pg_cron) or in a platform schema (pg_graphql,
- * pgsodium, supabase_vault) are the platform's. With none left, plpgsql (built in, so a no-op)
- * stands in: pg_dump reads an empty --extension list as "all of them".
+ * Extensions the platform installs: those in pg_catalog (pg_cron) or in a platform schema
+ * (pg_graphql, pgsodium, supabase_vault). No `--extension` filter keeps them out of the dump: like
+ * -n and -t, it would turn off everything outside schemas (large objects, casts, default
+ * privileges, foreign servers, publication membership, event triggers). pg_dump writes their
+ * `CREATE EXTENSION IF NOT EXISTS` instead, a no-op in a Supabase project; a plain server refuses
+ * it (the schema is not in the dump, or the extension not installed), restore-test reports that as
+ * expected, and the catalog comparison leaves these extensions out on both sides.
  */
-function supabaseExtensionArgs(installed) {
-    const kept = installed
-        .filter((extension) => extension.schema !== "pg_catalog" && !isPlatformSchema(extension.schema))
-        .map((extension) => extension.name)
-        .sort();
-    const names = kept.length > 0 ? kept : ["plpgsql"];
-    return names.map((name) => `--extension="${name.replaceAll('"', '""')}"`);
+function isPlatformExtensionSchema(schema) {
+    return schema === "pg_catalog" || isPlatformSchema(schema);
 }
 /** A pg_restore error about a missing platform role: expected on a plain server, so tolerated. */
 function isPlatformRoleError(error) {
     const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
-    return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
+    return match !== null && supabase_preset_isReservedRole(match[1].replaceAll('""', '"'), "supabase");
 }
 
 // EXTERNAL MODULE: external "node:fs"
@@ -39450,16 +48382,16 @@ const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify
 /** Stands in for the password wherever a URL is suggested: the real one is never printed. */
 const PASSWORD_PLACEHOLDER = "[YOUR-PASSWORD]";
 /** localhost, 127.0.0.0/8, ::1 and Unix socket directories: traffic that never leaves the machine. */
-function isLocalHost(host) {
+function connection_rules_isLocalHost(host) {
     const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-    return (isSocketPath(host) ||
+    return (connection_rules_isSocketPath(host) ||
         bare === "localhost" ||
         bare.endsWith(".localhost") ||
         bare === "::1" ||
         /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare));
 }
 /** A host that is a directory holding the server's Unix socket (libpq's convention). */
-function isSocketPath(host) {
+function connection_rules_isSocketPath(host) {
     return host.startsWith("/");
 }
 /**
@@ -39467,7 +48399,7 @@ function isSocketPath(host) {
  * given, else `require` for a host across a network and `prefer` (libpq's own default) for a local
  * one; a Unix socket is never encrypted. `sslrootcert=system` implies verify-full, as in libpq 16.
  */
-function resolveSslMode(params, host, input = "database-url") {
+function connection_rules_resolveSslMode(params, host, input = "database-url") {
     const flag = `--${input}`;
     let explicit;
     const given = params.sslmode;
@@ -39497,9 +48429,9 @@ function resolveSslMode(params, host, input = "database-url") {
     }
     if (explicit !== undefined)
         return { mode: explicit, explicit: true };
-    if (isSocketPath(host))
+    if (connection_rules_isSocketPath(host))
         return { mode: "disable", explicit: false };
-    return { mode: isLocalHost(host) ? "prefer" : "require", explicit: false };
+    return { mode: connection_rules_isLocalHost(host) ? "prefer" : "require", explicit: false };
 }
 /**
  * `db.<ref>.supabase.co` (the project's own server, IPv6 only unless the IPv4 add-on is on) and
@@ -39532,7 +48464,7 @@ function sessionPoolerUrl(url, ref, poolerHost) {
  * Rules that need no network: poolers in transaction mode, where every transaction may run in
  * another server session, so pg_dump's snapshot and its session settings would not hold.
  */
-function urlRules(url, input = "database-url") {
+function connection_rules_urlRules(url, input = "database-url") {
     const flag = `--${input}`;
     const findings = [];
     const supabase = supabaseHost(url.host);
@@ -39565,19 +48497,19 @@ function urlRules(url, input = "database-url") {
     return findings;
 }
 /** Whether an IPv6 address is a global unicast one (2000::/3): reachable only over a global route. */
-function isGlobalIpv6(address) {
+function connection_rules_isGlobalIpv6(address) {
     return /^[23][0-9a-f]{0,3}:/i.test(address);
 }
 /**
  * A host that resolves only to global IPv6 addresses, on a machine with no global IPv6 route
  * (GitHub-hosted runners have none): fails with what to use instead.
  */
-function addressFamilyProblem(url, addresses, hasIpv6Route, input = "database-url") {
+function connection_rules_addressFamilyProblem(url, addresses, hasIpv6Route, input = "database-url") {
     if (addresses.length === 0 || hasIpv6Route)
         return undefined;
     if (addresses.some((entry) => entry.family === 4))
         return undefined;
-    if (!addresses.every((entry) => isGlobalIpv6(entry.address)))
+    if (!addresses.every((entry) => connection_rules_isGlobalIpv6(entry.address)))
         return undefined;
     const flag = `--${input}`;
     const supabase = supabaseHost(url.host);
@@ -39675,7 +48607,7 @@ function parseDatabaseUrl(text, input = "database-url") {
         });
     }
     const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
-    const ssl = resolveSslMode(params, host, input);
+    const ssl = connection_rules_resolveSslMode(params, host, input);
     // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`.
     delete params.ssl;
     delete params.uselibpqcompat;
@@ -39704,7 +48636,7 @@ function parseDatabaseUrl(text, input = "database-url") {
     };
 }
 /** Replaces the password of any postgres URL in `text`, for messages that quote other tools. */
-function redactUrls(text) {
+function database_url_redactUrls(text) {
     return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@");
 }
 /**
@@ -39735,14 +48667,14 @@ const TLS_PARAMS = (/* unused pure expression or super */ null && (["sslmode", "
  * (docs/connections.md), and the session's timeouts are turned off: a long COPY or a snapshot held
  * open for a whole dump must not be cancelled by a role's statement_timeout.
  */
-async function connect(url, input = "database-url") {
+async function connect_connect(url, input = "database-url") {
     const mode = url.sslmode;
     // prefer: TLS, and plain text when the server has none; allow: the other way round.
     const attempts = mode === "prefer" ? ["require", "disable"] : mode === "allow" ? ["disable", "require"] : [mode];
     let client;
     for (const [index, attempt] of attempts.entries()) {
         const last = index === attempts.length - 1;
-        const ssl = attempt === "disable" ? false : tlsOptions(url, attempt, input);
+        const ssl = attempt === "disable" ? false : connect_tlsOptions(url, attempt, input);
         try {
             client = await connect_open(url, ssl);
             break;
@@ -39750,7 +48682,7 @@ async function connect(url, input = "database-url") {
         catch (error) {
             if (!last && (isNoTlsError(error) || (mode === "allow" && isHbaRejection(error))))
                 continue;
-            throw connectionError(error, url, input);
+            throw connect_connectionError(error, url, input);
         }
     }
     await connect_disableTimeouts(client).catch(async (error) => {
@@ -39795,7 +48727,7 @@ function withoutTlsParams(text) {
  * pg_dump works), lock_timeout, idle_session_timeout (14+) and transaction_timeout (17+). Only
  * the ones the server knows are set, so one statement serves every version.
  */
-const DUMP_TIMEOUTS = (/* unused pure expression or super */ null && ([
+const connect_DUMP_TIMEOUTS = (/* unused pure expression or super */ null && ([
     "statement_timeout",
     "idle_in_transaction_session_timeout",
     "lock_timeout",
@@ -39803,7 +48735,7 @@ const DUMP_TIMEOUTS = (/* unused pure expression or super */ null && ([
     "transaction_timeout",
 ]));
 async function connect_disableTimeouts(client) {
-    await client.query(`SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])`, [[...DUMP_TIMEOUTS]]);
+    await client.query(`SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])`, [[...connect_DUMP_TIMEOUTS]]);
 }
 /**
  * node-postgres TLS options with libpq's meaning of each sslmode: require encrypts without
@@ -39812,7 +48744,7 @@ async function connect_disableTimeouts(client) {
  * sslrootcert, else ~/.postgresql/root.crt as in libpq; sslrootcert=system means the system's
  * trusted roots.
  */
-function tlsOptions(url, mode, input = "database-url") {
+function connect_tlsOptions(url, mode, input = "database-url") {
     const flag = `--${input}`;
     const read = (param, path) => {
         try {
@@ -39863,13 +48795,13 @@ function isNoTlsError(error) {
 function isHbaRejection(error) {
     return error.code === "28000" && /no pg_hba\.conf entry/i.test(describeError(error));
 }
-function connectionError(error, url, input) {
+function connect_connectionError(error, url, input) {
     const flag = `--${input}`;
     const code = error.code;
     const text = describeError(error);
     const where = `${url.host}:${url.port}`;
     const user = url.user ?? "(default user)";
-    const certificate = certificateProblemFor(error, url, input);
+    const certificate = connect_certificateProblemFor(error, url, input);
     if (certificate)
         return certificate;
     let message;
@@ -39913,13 +48845,13 @@ function connectionError(error, url, input) {
     return new InputError(message, { input, cause: error });
 }
 /** A TLS certificate the server sent that the sslmode refuses, as one line; else undefined. */
-function certificateProblemFor(error, url, input) {
+function connect_certificateProblemFor(error, url, input) {
     const problem = certificateProblem(error.code, url.sslmode);
     if (!problem)
         return undefined;
     return new InputError(`--${input}: ${url.host}:${url.port}: ${problem}`, { input, cause: error });
 }
-async function readServerInfo(client) {
+async function connect_readServerInfo(client) {
     const result = await client.query("SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes");
     const row = result.rows[0];
     const versionNum = Number(row.num);
@@ -39935,7 +48867,7 @@ async function readServerInfo(client) {
 
 ;// CONCATENATED MODULE: ./src/postgres/snapshot.ts
 
-async function exportSnapshot(client) {
+async function snapshot_exportSnapshot(client) {
     // A long dump must not be cancelled by the server's timeouts while this session holds the
     // snapshot (connect() turns them off too; this session must stay, so it makes sure).
     await disableTimeouts(client);
@@ -40082,6 +49014,7 @@ function scopeTests(scope) {
         schemaOnly: scope.schemaOnly ?? false,
         tablesSelected,
         ignored,
+        ignoredExtension: (schema) => ignored(schema) || (scope.ignoreExtensionSchemas ?? []).includes(schema),
         schema: (schema) => !tablesSelected && schemaTest(schema),
         relation: (schema, name, visible) => schemaTest(schema) &&
             (!tablesSelected || includedTable(schema, name, visible)) &&
@@ -40378,7 +49311,7 @@ async function readFingerprint(client, scope) {
         }
         for (const row of await query(`SELECT e.extname AS name, e.extversion AS version, n.nspname AS schema
          FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace`)) {
-            if (!scope.ignored(row.schema))
+            if (!scope.ignoredExtension(row.schema))
                 extensions.set(row.name, row.version);
         }
         const CAST_METHODS = { b: "binary", i: "inout" };
@@ -40534,23 +49467,24 @@ function serializeFingerprint(fingerprint) {
 
 
 /**
- * What the fingerprint covers for a dump of `scope`: the same selection as pg_dump's, the managed
- * platform's schemas left out on both sides, and objects outside schemas only when the dump has
- * them (`globals` false: pg_dump's --extension turns them off, as -n and -t do).
+ * What the fingerprint covers for a dump of `scope`: the same selection as pg_dump's (objects
+ * outside schemas only when no schema or table is selected), the managed platform's schemas and
+ * the extensions it installs left out on both sides.
  */
-function fingerprintScopeFor(scope, preset, globals) {
+function catalog_check_fingerprintScopeFor(scope, preset) {
     return {
         includeSchemas: scope.includeSchemas,
         excludeSchemas: scope.excludeSchemas,
         includeTables: scope.includeTables,
         excludeTables: scope.excludeTables,
         schemaOnly: scope.schemaOnly,
-        ...(preset === "supabase" ? { ignoreSchemas: SUPABASE_PLATFORM_SCHEMAS } : {}),
-        ...(globals === undefined ? {} : { globals }),
+        ...(preset === "supabase"
+            ? { ignoreSchemas: SUPABASE_PLATFORM_SCHEMAS, ignoreExtensionSchemas: ["pg_catalog"] }
+            : {}),
     };
 }
 /** The manifest's fingerprint when this code can compare with it; otherwise why not, in one line. */
-function usableCatalog(manifest) {
+function catalog_check_usableCatalog(manifest) {
     const { catalog } = manifest;
     if (!catalog) {
         return {
@@ -40596,7 +49530,7 @@ async function createReferencedRoles(client, catalog) {
  * the source's. pg_restore options that leave objects out on purpose turn those objects' absence
  * into warnings.
  */
-async function compareRestoredCatalog(client, source, options) {
+async function catalog_check_compareRestoredCatalog(client, source, options) {
     const restored = await takeCatalogFingerprint(client, { ...options.scope, globals: source.globals });
     const { rows } = await client.query("SELECT current_user AS restorer, rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user");
     const args = new Set(options.pgRestoreArgs);
@@ -40635,7 +49569,1920 @@ function catalog_check_catalogWarnings(catalog) {
     ];
 }
 
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(57075);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+;// CONCATENATED MODULE: ./src/domain/backup-id.ts
+
+/**
+ * Backup ids sort by time as plain strings: `YYYYMMDDTHHMMSSZ-<mmm><random>` in UTC. The suffix
+ * starts with the milliseconds (three digits), so that two backups started in the same second sort
+ * in the order they started ("latest" and prune's newest are the truly newest); the random part
+ * keeps two started in the same millisecond apart. Ids written before the milliseconds were added
+ * (`-<random>` only) still parse; within their second they sort by their random part.
+ */
+const BACKUP_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([a-z0-9]{6,16})$/;
+const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+function backup_id_newBackupId(now, random = randomBytes(6)) {
+    const iso = now.toISOString();
+    const stamp = iso.replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+    const millis = iso.slice(20, 23);
+    const suffix = [...random].map((byte) => ALPHABET[byte % ALPHABET.length]).join("");
+    return `${stamp}-${millis}${suffix}`;
+}
+function backup_id_isBackupId(text) {
+    return parseBackupIdTime(text) !== undefined;
+}
+/** The UTC start time encoded in a backup id, or undefined when the text is not a backup id. */
+function parseBackupIdTime(text) {
+    const match = BACKUP_ID.exec(text);
+    if (!match)
+        return undefined;
+    const [, year, month, day, hour, minute, second] = match.map(Number);
+    const time = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+    // Reject ids such as 20261340T... that Date.UTC would silently roll over.
+    if (time.getUTCMonth() !== month - 1 || time.getUTCDate() !== day)
+        return undefined;
+    return time;
+}
+
+;// CONCATENATED MODULE: ./src/domain/layout.ts
+/**
+ * Where things live in a store, relative to its root (the storage URL's prefix):
+ *
+ *   <label>/<backup-id>/dump.age            the age-encrypted pg_dump archive (unencrypted: dump.pgdump.zst,
+ *                                           dump.pgdump.gz or dump.pgdump, by its compression)
+ *   <label>/<backup-id>/roles.sql.age       the roles, when included (roles.sql when unencrypted)
+ *   <label>/<backup-id>/manifest.json       written last: the commit marker
+ *   <label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json
+ *
+ * A folder without a manifest is not a backup: it is in flight, or it failed. A folder with a
+ * manifest whose artifacts are missing or of another size than the manifest says is a broken
+ * backup (folderProblems): never the newest, never verified.
+ */
+
+
+const MANIFEST_FILE = "manifest.json";
+const ENCRYPTED_DUMP_FILE = "dump.age";
+const PLAIN_DUMP_FILE = "dump.pgdump";
+/** Unencrypted dumps end in the suffix of the tool that opens them (zstd -d, gunzip). */
+const COMPRESSION_SUFFIXES = { zstd: ".zst", gzip: ".gz", none: "" };
+const layout_ENCRYPTED_ROLES_FILE = "roles.sql.age";
+const layout_PLAIN_ROLES_FILE = "roles.sql";
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+function layout_validateLabel(label) {
+    if (!LABEL.test(label)) {
+        throw new errors/* InputError */.dz(`--label "${label}": expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { input: "label" });
+    }
+    return label;
+}
+function backupPrefix(label, backupId) {
+    return `${label}/${backupId}/`;
+}
+function manifestKey(label, backupId) {
+    return `${backupPrefix(label, backupId)}${MANIFEST_FILE}`;
+}
+/**
+ * The dump's name, by its real encoding: dump.age when encrypted (age hides what is inside; the
+ * manifest's `compression` says it), otherwise dump.pgdump plus the compression's suffix
+ * (dump.pgdump.zst for zstd:N), so that a file fetched by hand says which tool opens it.
+ * `compression` is the manifest's text ("zstd:1", "gzip:6", "none"). Backups made before this
+ * named an unencrypted zstd dump dump.pgdump; every reader goes by the manifest's artifact names,
+ * so those read as before.
+ */
+function layout_dumpFileName(encrypted, compression) {
+    if (encrypted)
+        return ENCRYPTED_DUMP_FILE;
+    const method = compression.split(":", 1)[0] ?? "";
+    const suffix = COMPRESSION_SUFFIXES[method];
+    if (suffix === undefined)
+        throw new Error(`no file name for compression "${compression}"`);
+    return `${PLAIN_DUMP_FILE}${suffix}`;
+}
+/** Whether a key is a backup's dump, under any name a Lifeboat wrote (old and new). */
+function isDumpKey(key) {
+    return /\/dump\.(?:age|pgdump(?:\.zst|\.gz)?)$/.test(key);
+}
+function dumpKey(label, backupId, encrypted, compression = "none") {
+    return `${backupPrefix(label, backupId)}${layout_dumpFileName(encrypted, compression)}`;
+}
+/** The key of an artifact (a name in the manifest's `artifacts`) of a backup. */
+function artifactKey(label, backupId, name) {
+    return `${backupPrefix(label, backupId)}${name}`;
+}
+function rolesKey(label, backupId, encrypted) {
+    return `${backupPrefix(label, backupId)}${encrypted ? layout_ENCRYPTED_ROLES_FILE : layout_PLAIN_ROLES_FILE}`;
+}
+const CHECK = /^checks\/(\d{8}T\d{6}(?:\d{3})?Z)-([a-z][a-z-]*)-(pass|fail)\.json$/;
+function parseCheckStamp(stamp) {
+    const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})?Z$/.exec(stamp);
+    if (!match)
+        return undefined;
+    const [, y, mo, d, h, mi, s, ms] = match;
+    return new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms ? +ms : 0));
+}
+function checkKey(label, backupId, time, kind, passed) {
+    const stamp = time.toISOString().replace(/[-:]/g, "").replace(".", "");
+    return `${backupPrefix(label, backupId)}checks/${stamp}-${kind}-${passed ? "pass" : "fail"}.json`;
+}
+/**
+ * Groups a listing of `<label>/` into backup folders, newest first. Keys that are not inside a
+ * folder named by a backup id are ignored (they are not ours).
+ */
+function groupBackupFolders(label, objects) {
+    const folders = new Map();
+    const root = `${label}/`;
+    for (const object of objects) {
+        if (!object.key.startsWith(root))
+            continue;
+        const rest = object.key.slice(root.length);
+        const slash = rest.indexOf("/");
+        if (slash < 0)
+            continue;
+        const backupId = rest.slice(0, slash);
+        const startedAt = parseBackupIdTime(backupId);
+        if (!startedAt)
+            continue;
+        let folder = folders.get(backupId);
+        if (!folder) {
+            folder = { backupId, startedAt, committed: false, objects: [], checks: [], bytes: 0 };
+            folders.set(backupId, folder);
+        }
+        folder.objects.push(object);
+        folder.bytes += object.size;
+        const name = rest.slice(slash + 1);
+        if (name === MANIFEST_FILE)
+            folder.committed = true;
+        const check = CHECK.exec(name);
+        const checkTime = check ? parseCheckStamp(check[1]) : undefined;
+        if (check && checkTime) {
+            folder.checks.push({ key: object.key, time: checkTime, kind: check[2], passed: check[3] === "pass" });
+        }
+    }
+    const list = [...folders.values()];
+    for (const folder of list)
+        folder.checks.sort((a, b) => a.time.getTime() - b.time.getTime());
+    return list.sort((a, b) => (a.backupId < b.backupId ? 1 : a.backupId > b.backupId ? -1 : 0));
+}
+/**
+ * What is wrong with a committed folder against its manifest, from the listing alone: an artifact
+ * missing, or stored with another size. Empty for an intact backup.
+ */
+function folderProblems(folder, manifest) {
+    const problems = [];
+    const prefix = backupPrefix(manifest.label, manifest.backupId);
+    for (const artifact of manifest.artifacts) {
+        const listed = folder.objects.find((object) => object.key === `${prefix}${artifact.name}`);
+        if (!listed)
+            problems.push(`${artifact.name} is missing`);
+        else if (listed.size !== artifact.stored.bytes) {
+            problems.push(`${artifact.name} is ${listed.size} bytes; the manifest says ${artifact.stored.bytes}`);
+        }
+    }
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./src/version.ts
+/** The package version, recorded in manifests; a test keeps it equal to package.json's. */
+const version_LIFEBOAT_VERSION = "0.1.0";
+
+;// CONCATENATED MODULE: ./src/domain/redact.ts
+/**
+ * Secrets out of every output: error lines, --json, check records, reports, the runner's log.
+ *
+ * A secret rarely shows up as written. A password with `/`, `@` or `%` in it appears
+ * percent-encoded in a URL (and each URL serializer encodes a different set of characters: `new
+ * URL()`'s userinfo set, encodeURIComponent, a form's `+` for a space, lower- or upper-case hex),
+ * JSON-escaped inside a JSON document (`\"`, `\\`, `\n`, `\u00e9`), or both at once (a URL inside
+ * a JSON error inside a JSON record). So the redactor does not compare strings: for each character
+ * of the secret it accepts every spelling of that character (itself, the percent-encoding of its
+ * UTF-8 bytes in either case, `+` for a space, its JSON escapes), so any mixture of them matches.
+ * Multi-line secrets (an age identity file) are matched line by line.
+ *
+ * base64 is covered for the runner's mask and the redactor as the three "cores" of the secret's
+ * encoding (one per byte alignment), which appear verbatim whatever precedes the secret (a
+ * `user:` in Basic auth, say); cores shorter than 8 characters are left out, they would match
+ * ordinary words. No Lifeboat output base64-encodes a secret today: this is a safety net.
+ *
+ * Secrets (and lines) shorter than MIN_SECRET_LENGTH are not matched in free text: replacing every
+ * "ab" would make every message unreadable. The password of any URL is still redacted by shape.
+ */
+/** Shorter secrets are only redacted by shape (a URL's password, a password= parameter). */
+const MIN_SECRET_LENGTH = 4;
+const MIN_BASE64_CORE = 8;
+const MASK = "***";
+/** The secret itself, then each of its lines (an identity file), trimmed, long enough to match. */
+function pieces(secret) {
+    const out = new Set();
+    const lines = secret.split(/\r?\n/).map((line) => line.trim());
+    if (lines.length === 1) {
+        out.add(secret);
+        out.add(secret.trim());
+    }
+    for (const line of lines)
+        out.add(line);
+    // A secret connection URL carries secrets of its own that show up apart from it.
+    for (const piece of [...out])
+        for (const inner of urlSecrets(piece))
+            out.add(inner);
+    return [...out].filter((piece) => [...piece].length >= MIN_SECRET_LENGTH);
+}
+/** The password (as written and decoded) and password-like query parameters of a URL. */
+function urlSecrets(text) {
+    let url;
+    try {
+        url = new URL(text.trim());
+    }
+    catch {
+        return [];
+    }
+    const found = [];
+    if (url.password) {
+        found.push(url.password);
+        try {
+            found.push(decodeURIComponent(url.password));
+        }
+        catch {
+            // Not valid percent-encoding: kept as written above.
+        }
+    }
+    for (const [key, value] of url.searchParams)
+        if (SECRET_PARAM_KEY.test(key) && value)
+            found.push(value);
+    return found;
+}
+function hexByte(byte, lower) {
+    const hex = byte.toString(16).padStart(2, "0");
+    return `%${lower ? hex : hex.toUpperCase()}`;
+}
+function percentEncode(text, keep, lower = false) {
+    let out = "";
+    for (const char of text) {
+        if (keep(char))
+            out += char;
+        else
+            for (const byte of Buffer.from(char, "utf8"))
+                out += hexByte(byte, lower);
+    }
+    return out;
+}
+/** The WHATWG URL serializer's userinfo encoding, as `new URL()` writes a password. */
+function userinfoForm(text) {
+    const url = new URL("postgresql://host/");
+    url.username = "u";
+    url.password = text;
+    return url.password;
+}
+/** What a URL parser leaves of raw text in a query string (the query percent-encode set). */
+function queryForm(text) {
+    return percentEncode(text, (char) => char > " " && char <= "~" && !`"#<>'`.includes(char));
+}
+function safely(encode) {
+    try {
+        return [encode()];
+    }
+    catch {
+        // A lone surrogate: encodeURIComponent throws; the other forms still apply.
+        return [];
+    }
+}
+/** The base64 of the secret's whole 3-byte groups, for each of the three alignments. */
+function base64Cores(text) {
+    const bytes = Buffer.from(text, "utf8");
+    const cores = [];
+    for (let start = 0; start < 3; start++) {
+        const whole = Math.floor((bytes.length - start) / 3) * 3;
+        if (whole <= 0)
+            continue;
+        const core = bytes.subarray(start, start + whole).toString("base64");
+        if (core.length < MIN_BASE64_CORE)
+            continue;
+        cores.push(core, core.replaceAll("+", "-").replaceAll("/", "_"));
+    }
+    return cores;
+}
+/**
+ * Every concrete form of `secret` worth registering with the runner's mask (core.setSecret): each
+ * is one line, at least MIN_SECRET_LENGTH long. The redactor below matches more (any mixture of
+ * these spellings), but the runner's mask compares plain strings.
+ */
+function secretForms(secret) {
+    const forms = new Set();
+    for (const piece of pieces(secret)) {
+        const json = JSON.stringify(piece).slice(1, -1);
+        const candidates = [
+            piece,
+            json,
+            JSON.stringify(json).slice(1, -1),
+            userinfoForm(piece),
+            queryForm(piece),
+            new URLSearchParams({ p: piece }).toString().slice(2),
+            ...safely(() => encodeURIComponent(piece)),
+            ...safely(() => encodeURIComponent(piece).replaceAll("%20", "+")),
+            ...safely(() => encodeURI(piece)),
+            ...base64Cores(piece),
+        ];
+        for (const form of candidates) {
+            forms.add(form);
+            // Percent-encoders differ in the case of their hex digits.
+            forms.add(form.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
+        }
+    }
+    return [...forms].filter((form) => form.length >= MIN_SECRET_LENGTH && !/[\r\n]/.test(form));
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+}
+/** A hex digit in either case. */
+function hexDigit(digit) {
+    const lower = digit.toLowerCase();
+    const upper = digit.toUpperCase();
+    return lower === upper ? digit : `[${lower}${upper}]`;
+}
+function hexPattern(hex) {
+    return [...hex].map(hexDigit).join("");
+}
+const JSON_SHORT_ESCAPES = {
+    '"': '"',
+    "\\": "\\",
+    "/": "/",
+    "\n": "n",
+    "\r": "r",
+    "\t": "t",
+    "\b": "b",
+    "\f": "f",
+};
+/**
+ * Every spelling of one character: JSON-escaped (first, so that the longest spelling wins),
+ * percent-encoded in either case, `+` for a space, itself.
+ */
+function charPattern(char) {
+    const options = [];
+    // JSON escapes, nested any number of times (a JSON string inside a JSON string doubles the
+    // backslashes): one or more backslashes before the escape.
+    const short = JSON_SHORT_ESCAPES[char];
+    if (short !== undefined)
+        options.push(`\\\\+${escapeRegExp(short)}`);
+    const units = [];
+    for (let i = 0; i < char.length; i++)
+        units.push(char.charCodeAt(i).toString(16).padStart(4, "0"));
+    options.push(units.map((unit) => `\\\\+u${hexPattern(unit)}`).join(""));
+    const bytes = Buffer.from(char, "utf8");
+    options.push([...bytes].map((byte) => `%${hexPattern(byte.toString(16).padStart(2, "0"))}`).join(""));
+    if (char === " ")
+        options.push("\\+");
+    options.push(escapeRegExp(char));
+    return `(?:${options.join("|")})`;
+}
+function secretPattern(piece) {
+    return [...piece].map(charPattern).join("");
+}
+/** URL credentials (any scheme): `scheme://user:SECRET@` keeps the user, drops the password. */
+// The password runs to the authority's last `@`: a raw `@` in it must not leave its tail behind.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@?#"'<>]*):[^\s/?#"'<>]*@/gi;
+/** Names of secret-bearing parameters in URLs, libpq connection strings and the like. */
+const SECRET_PARAM_NAME = "(?:ssl)?passw(?:or)?d|pwd|pass|passphrase|secret|token|access_token|api_?key|x-amz-(?:signature|security-token|credential)";
+const SECRET_PARAM_KEY = new RegExp(`^(?:${SECRET_PARAM_NAME})$`, "i");
+/** `name=value` (a libpq conninfo value may be quoted), after a separator. */
+const SECRET_PARAMS = new RegExp(`(^|[?&;\\s"'(,])(${SECRET_PARAM_NAME})=('(?:[^'\\\\]|\\\\.)*'|[^\\s&"'#<>,)]*)`, "gi");
+/**
+ * A function that replaces every form of each secret in a text by `***`, and any URL's password
+ * and any `password=`-like parameter whatever its value.
+ */
+function redact_createRedactor(secrets) {
+    const patterns = new Set();
+    const literals = new Set();
+    for (const secret of secrets) {
+        for (const piece of pieces(secret)) {
+            patterns.add(secretPattern(piece));
+            for (const core of base64Cores(piece))
+                literals.add(core);
+        }
+    }
+    // Longest first, so that a secret containing another is replaced whole.
+    const sources = [
+        ...[...patterns].sort((a, b) => b.length - a.length),
+        ...[...literals].sort((a, b) => b.length - a.length).map(escapeRegExp),
+    ];
+    const any = sources.length > 0 ? new RegExp(sources.join("|"), "g") : undefined;
+    return (text) => {
+        let out = any ? text.replace(any, MASK) : text;
+        out = out.replace(URL_CREDENTIALS, `$1:${MASK}@`);
+        out = out.replace(SECRET_PARAMS, (_match, lead, name, value) => value === MASK || value === "" ? `${lead}${name}=${value}` : `${lead}${name}=${MASK}`);
+        return out;
+    };
+}
+/**
+ * A URL safe to show: no user info, secret-bearing query parameters masked. Text that does not
+ * parse as a URL gets the redactor's shape rules (a `user:password@` anywhere in it).
+ */
+function redactUrl(text) {
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        return redact_createRedactor([])(text);
+    }
+    url.username = "";
+    url.password = "";
+    for (const key of [...url.searchParams.keys()]) {
+        if (SECRET_PARAM_KEY.test(key))
+            url.searchParams.set(key, MASK);
+    }
+    return url.toString();
+}
+/**
+ * A copy of a JSON-able value with every string (keys too) redacted: for --json output and check
+ * records. Values with toJSON (Dates) are taken as JSON would take them; Error objects as their
+ * name and message; cycles become "[Circular]".
+ */
+function redact_redactDeep(value, redact) {
+    const seen = new WeakSet();
+    const walk = (input) => {
+        if (typeof input === "string")
+            return redact(input);
+        if (input === null || typeof input !== "object")
+            return input;
+        if (seen.has(input))
+            return "[Circular]";
+        seen.add(input);
+        try {
+            if (input instanceof Error) {
+                return { ...walkObject(input), name: redact(input.name), message: redact(input.message) };
+            }
+            const json = input.toJSON;
+            if (typeof json === "function")
+                return walk(json.call(input));
+            if (Array.isArray(input))
+                return input.map(walk);
+            return walkObject(input);
+        }
+        finally {
+            seen.delete(input);
+        }
+    };
+    const walkObject = (input) => {
+        const out = {};
+        for (const [key, item] of Object.entries(input))
+            out[redact(key)] = walk(item);
+        return out;
+    };
+    return walk(value);
+}
+/**
+ * The secrets of a parsed connection URL: its password and the key passphrase `sslpassword`. The
+ * redactor matches every spelling of each (percent-encoded in a child's DATABASE_URL, say), and the
+ * rest of the URL stays readable.
+ */
+function databaseUrlSecrets(url) {
+    return [url.password, url.params.sslpassword].filter((secret) => secret !== undefined && secret !== "");
+}
+
+;// CONCATENATED MODULE: ./src/repository/check-record.ts
+
+
+const CHECK_RECORD_SCHEMA_VERSION = 2;
+/** Parses a record's text; undefined when it is not a check record (damaged, foreign). */
+function parseCheckRecord(text) {
+    try {
+        const value = JSON.parse(text);
+        if (typeof value !== "object" || value === null || typeof value.passed !== "boolean")
+            return undefined;
+        if (typeof value.kind !== "string" || typeof value.backupId !== "string")
+            return undefined;
+        return value;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Whether the record checked the bytes the manifest describes: every artifact it names has the
+ * manifest's size and sha256, and it names the dump. A schema-1 record names no artifacts; a
+ * verify record of schema 1 carries the dump's digest in its details, which then decides. Any other
+ * schema-1 record (restore-test) cannot say what it read, so it does not count.
+ */
+function recordMatches(record, manifest) {
+    if (record.backupId !== manifest.backupId)
+        return false;
+    const dump = findDumpArtifact(manifest);
+    if (record.artifacts) {
+        // It must have read the dump, or in a files-only backup at least one artifact.
+        if (dump ? !record.artifacts.some((checked) => checked.name === dump.name) : record.artifacts.length === 0) {
+            return false;
+        }
+        return record.artifacts.every((checked) => {
+            const artifact = manifest.artifacts.find((candidate) => candidate.name === checked.name);
+            return artifact?.stored.bytes === checked.bytes && artifact.stored.sha256 === checked.sha256;
+        });
+    }
+    const details = record.details ?? {};
+    if (!dump)
+        return false;
+    return details.storedBytes === dump.stored.bytes && details.storedSha256 === dump.stored.sha256;
+}
+/**
+ * The record with every form of each secret masked, in every string it holds (failures quote
+ * pg_restore and the user's command, which may print a connection URL): a record is stored beside
+ * the backup, where anyone who may list the store reads it.
+ */
+function redactCheckRecord(record, secrets) {
+    return redactDeep(record, createRedactor(secrets));
+}
+
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(57975);
+;// CONCATENATED MODULE: ./src/crypto/minisign/blake2b.ts
+/**
+ * BLAKE2b (RFC 7693) with a chosen digest length, unkeyed.
+ *
+ * Node's crypto offers BLAKE2b only with a 64-byte digest, and a 32-byte BLAKE2b is not a
+ * truncated 64-byte one (the length is part of the parameter block). minisign's secret key
+ * checksum is a 32-byte BLAKE2b over 74 bytes, so speed does not matter here: 64-bit words are
+ * BigInts for clarity. Long inputs (the prehash of signed data) use Node's blake2b512 instead.
+ */
+const blake2b_MASK = (1n << 64n) - 1n;
+const BLOCK = 128;
+const IV = [
+    0x6a09e667f3bcc908n,
+    0xbb67ae8584caa73bn,
+    0x3c6ef372fe94f82bn,
+    0xa54ff53a5f1d36f1n,
+    0x510e527fade682d1n,
+    0x9b05688c2b3e6c1fn,
+    0x1f83d9abfb41bd6bn,
+    0x5be0cd19137e2179n,
+];
+const SIGMA = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+    [14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3],
+    [11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4],
+    [7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8],
+    [9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13],
+    [2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9],
+    [12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11],
+    [13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10],
+    [6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5],
+    [10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0],
+];
+function rotr(x, n) {
+    return ((x >> n) | (x << (64n - n))) & blake2b_MASK;
+}
+function mix(v, a, b, c, d, x, y) {
+    v[a] = (v[a] + v[b] + x) & blake2b_MASK;
+    v[d] = rotr(v[d] ^ v[a], 32n);
+    v[c] = (v[c] + v[d]) & blake2b_MASK;
+    v[b] = rotr(v[b] ^ v[c], 24n);
+    v[a] = (v[a] + v[b] + y) & blake2b_MASK;
+    v[d] = rotr(v[d] ^ v[a], 16n);
+    v[c] = (v[c] + v[d]) & blake2b_MASK;
+    v[b] = rotr(v[b] ^ v[c], 63n);
+}
+function compress(h, block, counter, last) {
+    const m = Array.from({ length: 16 }, (_, index) => block.readBigUInt64LE(index * 8));
+    const v = [...h, ...IV];
+    v[12] = v[12] ^ (counter & blake2b_MASK);
+    v[13] = v[13] ^ (counter >> 64n);
+    if (last)
+        v[14] = v[14] ^ blake2b_MASK;
+    for (let round = 0; round < 12; round++) {
+        const s = SIGMA[round % 10];
+        mix(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
+        mix(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
+        mix(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
+        mix(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
+        mix(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
+        mix(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
+        mix(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
+        mix(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
+    }
+    for (let index = 0; index < 8; index++)
+        h[index] = h[index] ^ v[index] ^ v[index + 8];
+}
+/** The unkeyed BLAKE2b digest of `data`, `length` bytes long (1 to 64). */
+function blake2b(data, length) {
+    if (!Number.isInteger(length) || length < 1 || length > 64) {
+        throw new RangeError(`BLAKE2b digest length must be 1 to 64 bytes, not ${length}`);
+    }
+    const h = [...IV];
+    h[0] = h[0] ^ 0x01010000n ^ BigInt(length);
+    const input = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    // Every block but the last is compressed as not final; an empty input is one final zero block.
+    const blocks = Math.max(1, Math.ceil(input.length / BLOCK));
+    for (let index = 0; index < blocks; index++) {
+        const block = Buffer.alloc(BLOCK);
+        input.copy(block, 0, index * BLOCK, (index + 1) * BLOCK);
+        const last = index === blocks - 1;
+        const counter = BigInt(last ? input.length : (index + 1) * BLOCK);
+        compress(h, block, counter, last);
+    }
+    const out = Buffer.alloc(64);
+    h.forEach((word, index) => out.writeBigUInt64LE(word, index * 8));
+    return out.subarray(0, length);
+}
+
+;// CONCATENATED MODULE: ./src/crypto/minisign/format.ts
+/**
+ * The minisign file formats (github.com/jedisct1/minisign, src/minisign.h), byte for byte:
+ *
+ *   public key   "untrusted comment: ..."  base64("Ed" | key id (8) | Ed25519 public key (32))
+ *   secret key   "untrusted comment: ..."  base64("Ed" | kdf "Sc" or 00 00 | "B2" | salt (32) |
+ *                opslimit (u64 LE) | memlimit (u64 LE) | key id (8) | secret key (64) | checksum (32))
+ *                where the last 104 bytes are XORed with scrypt(password) when the kdf is "Sc"
+ *   signature    "untrusted comment: ..."  base64("ED" | key id (8) | Ed25519(BLAKE2b-512(data)))
+ *                "trusted comment: ..."    base64(Ed25519(signature (64) | trusted comment))
+ *
+ * Key ids are shown as minisign shows them: the 8 bytes read as a little-endian integer, in 16
+ * upper-case hex digits.
+ */
+const format_SIGNATURE_ALGORITHM = "Ed";
+const PREHASHED_ALGORITHM = "ED";
+const format_KDF_SCRYPT = "Sc";
+const format_KDF_NONE = "\0\0";
+const format_CHECKSUM_ALGORITHM = "B2";
+const format_UNTRUSTED_PREFIX = "untrusted comment: ";
+const TRUSTED_PREFIX = "trusted comment: ";
+const format_KEY_ID_LENGTH = 8;
+const PUBLIC_KEY_LENGTH = 32;
+const SECRET_KEY_LENGTH = 64;
+const SIGNATURE_LENGTH = 64;
+const CHECKSUM_LENGTH = 32;
+const format_SALT_LENGTH = 32;
+/** key id, secret key and checksum: the part a password encrypts. */
+const KEYNUM_SK_LENGTH = format_KEY_ID_LENGTH + SECRET_KEY_LENGTH + CHECKSUM_LENGTH;
+const PUBLIC_KEY_STRUCT_LENGTH = 2 + format_KEY_ID_LENGTH + PUBLIC_KEY_LENGTH;
+const SECRET_KEY_STRUCT_LENGTH = 2 + 2 + 2 + format_SALT_LENGTH + 8 + 8 + KEYNUM_SK_LENGTH;
+const SIGNATURE_STRUCT_LENGTH = 2 + format_KEY_ID_LENGTH + SIGNATURE_LENGTH;
+/**
+ * minisign reads each line with fgets into fixed buffers: a trusted comment longer than this is
+ * refused by `minisign -S` and cut short by `minisign -V`, so it is refused here too.
+ */
+const MAX_TRUSTED_COMMENT_BYTES = 8192 - TRUSTED_PREFIX.length - 2;
+/** Beyond this minisign warns that signify can no longer read the signature. */
+const MAX_UNTRUSTED_COMMENT_BYTES = 1024 - format_UNTRUSTED_PREFIX.length - 2;
+/** A key id as minisign prints it: the 64-bit little-endian number in hex, without leading zeros (%llX). */
+function keyIdHex(keyId) {
+    return Buffer.from(keyId)
+        .reverse()
+        .toString("hex")
+        .toUpperCase()
+        .replace(/^0+(?=.)/, "");
+}
+/**
+ * The lines of a key or signature file: LF or CRLF endings (a file checked out on Windows), blank
+ * lines at the end ignored (a secret pasted into CI often gains one), nothing else tolerated.
+ */
+function splitLines(text) {
+    const lines = text.split(/\r?\n/);
+    while (lines.length > 0 && lines[lines.length - 1].trim() === "")
+        lines.pop();
+    return lines;
+}
+/** Canonical standard base64 of exactly `length` bytes, or undefined. */
+function format_decodeBase64(text, length) {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text))
+        return undefined;
+    const bytes = Buffer.from(text, "base64");
+    if (bytes.length !== length || bytes.toString("base64") !== text)
+        return undefined;
+    return bytes;
+}
+/** A comment must stay one line for minisign, and a NUL would end it early in C. */
+function format_commentProblem(comment, maxBytes) {
+    if (/[\r\n\0]/.test(comment))
+        return "must be one line without NUL characters";
+    if (Buffer.byteLength(comment) > maxBytes)
+        return `must be at most ${maxBytes} bytes`;
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/crypto/minisign/keys.ts
+/** minisign key pairs: generation, and strict parsing of the key files minisign and we write. */
+
+
+
+
+
+/**
+ * What `minisign -G` uses (libsodium's scrypt "sensitive" limits: N = 2^20, r = 8, p = 1, 1 GiB
+ * and a few seconds), so a password-protected key of ours costs what one of minisign's does.
+ */
+const SCRYPT_OPSLIMIT = 33554432n;
+const SCRYPT_MEMLIMIT = 1073741824n;
+/** A key file chooses its own scrypt cost; more than twice minisign's is refused, not attempted. */
+const MAX_SCRYPT_MEMORY = 2n ** 31n;
+const MAX_SCRYPT_PARALLELISM = 16n;
+/** Room for "minisign public key <id> " within minisign's comment line. */
+const MAX_KEY_COMMENT_BYTES = MAX_UNTRUSTED_COMMENT_BYTES - 64;
+const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+/** A public key: its id and the Ed25519 key. Public material only, so safe to print. */
+class PublicKey {
+    keyId;
+    keyIdBytes;
+    key;
+    #raw;
+    constructor(keyIdBytes, raw) {
+        this.keyIdBytes = Buffer.from(keyIdBytes);
+        this.keyId = keyIdHex(keyIdBytes);
+        this.#raw = Buffer.from(raw);
+        this.key = (0,external_node_crypto_.createPublicKey)({
+            key: Buffer.concat([ED25519_SPKI_PREFIX, raw]),
+            format: "der",
+            type: "spki",
+        });
+    }
+    /** The base64 line, as `minisign -P` takes it. */
+    get base64() {
+        return Buffer.concat([Buffer.from(format_SIGNATURE_ALGORITHM), this.keyIdBytes, this.#raw]).toString("base64");
+    }
+    /** A public key file as minisign writes it (`minisign.pub`). */
+    toFileText(comment) {
+        return `${format_UNTRUSTED_PREFIX}minisign public key ${this.keyId}${comment ? ` ${comment}` : ""}\n${this.base64}\n`;
+    }
+}
+/**
+ * A secret key, decrypted. The Ed25519 key lives in a KeyObject, which never prints its secret;
+ * printing or serialising this object shows only the key id.
+ */
+class SigningKey {
+    keyId;
+    publicKey;
+    #privateKey;
+    constructor(keyIdBytes, privateKey, publicKey) {
+        this.keyId = keyIdHex(keyIdBytes);
+        this.#privateKey = privateKey;
+        this.publicKey = publicKey;
+    }
+    /** @internal the signing module's access to the key. */
+    get privateKey() {
+        return this.#privateKey;
+    }
+    toJSON() {
+        return { keyId: this.keyId };
+    }
+    [external_node_util_.inspect.custom]() {
+        return `SigningKey { keyId: '${this.keyId}' }`;
+    }
+}
+function checksum(keyIdBytes, secret) {
+    return blake2b(Buffer.concat([Buffer.from(format_SIGNATURE_ALGORITHM), keyIdBytes, secret]), CHECKSUM_LENGTH);
+}
+/**
+ * libsodium's crypto_pwhash_scryptsalsa208sha256 turns (opslimit, memlimit) into scrypt's
+ * (N, r, p) this way (pickparams); a key file stores only the two limits, so the same mapping must
+ * be followed exactly or the derived stream differs.
+ */
+function scryptParameters(opslimit, memlimit) {
+    const ops = opslimit < 32768n ? 32768n : opslimit;
+    const r = 8n;
+    let log2N = 1n;
+    if (ops < memlimit / 32n) {
+        const maxN = ops / (r * 4n);
+        while (log2N < 63n && !(1n << log2N > maxN / 2n))
+            log2N++;
+        return { N: 1n << log2N, r, p: 1n };
+    }
+    const maxN = memlimit / (r * 128n);
+    while (log2N < 63n && !(1n << log2N > maxN / 2n))
+        log2N++;
+    let maxrp = ops / 4n / (1n << log2N);
+    if (maxrp > 0x3fffffffn)
+        maxrp = 0x3fffffffn;
+    return { N: 1n << log2N, r, p: maxrp / r };
+}
+function deriveStream(password, salt, opslimit, memlimit, input) {
+    const { N, r, p } = scryptParameters(opslimit, memlimit);
+    if (128n * N * r > MAX_SCRYPT_MEMORY || p > MAX_SCRYPT_PARALLELISM || p < 1n) {
+        throw new errors/* InputError */.dz(`${input}: the key asks for scrypt with N=${N}, r=${r}, p=${p}, beyond what minisign writes (at most 2 GiB, p <= 16)`, { input });
+    }
+    const memory = Number(128n * N * r + 128n * r * p);
+    return new Promise((resolve, reject) => {
+        (0,external_node_crypto_.scrypt)(password, salt, KEYNUM_SK_LENGTH, { N: Number(N), r: Number(r), p: Number(p), maxmem: memory + 16 * 1024 * 1024 }, (error, stream) => {
+            if (error)
+                reject(new errors/* OperationError */.OK(`${input}: scrypt failed: ${(0,errors/* describeError */.Uc)(error)}`, { cause: error }));
+            else
+                resolve(stream);
+        });
+    });
+}
+function xor(target, stream) {
+    for (let index = 0; index < target.length; index++)
+        target[index] ^= stream[index];
+}
+function privateKeyFromSeed(seed) {
+    return (0,external_node_crypto_.createPrivateKey)({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+}
+function keys_rawPublicKey(key) {
+    const der = key.export({ format: "der", type: "spki" });
+    return der.subarray(ED25519_SPKI_PREFIX.length);
+}
+/** The one base64 line of a key file, or of a bare base64 key (`minisign -P` style). */
+function keyLine(text, input, what) {
+    const lines = splitLines(text.replace(/^\uFEFF/, ""));
+    if (lines.length === 1)
+        return lines[0].trim();
+    if (lines.length === 2 && lines[0].startsWith(format_UNTRUSTED_PREFIX))
+        return lines[1].trim();
+    throw new errors/* InputError */.dz(`${input}: expected a minisign ${what} (an "${format_UNTRUSTED_PREFIX.trim()}" line and a base64 line)`, { input });
+}
+/** A minisign public key: the file's text (`minisign.pub`) or its base64 line alone. */
+function parsePublicKey(text, options = {}) {
+    const input = options.input ?? "trusted-key";
+    const line = keyLine(text, input, "public key");
+    const bytes = format_decodeBase64(line, PUBLIC_KEY_STRUCT_LENGTH);
+    if (!bytes) {
+        // Named without quoting it: a secret key pasted where the public one belongs must not be echoed.
+        if (format_decodeBase64(line, SECRET_KEY_STRUCT_LENGTH)) {
+            throw new errors/* InputError */.dz(`${input}: this is a minisign secret key; give its public key (minisign.pub)`, {
+                input,
+            });
+        }
+        throw new errors/* InputError */.dz(`${input}: expected a minisign public key (base64 of ${PUBLIC_KEY_STRUCT_LENGTH} bytes, starting "RW")`, { input });
+    }
+    if (bytes.subarray(0, 2).toString("latin1") !== format_SIGNATURE_ALGORITHM) {
+        throw new errors/* InputError */.dz(`${input}: unsupported public key algorithm (expected minisign's "Ed")`, { input });
+    }
+    return new PublicKey(bytes.subarray(2, 2 + format_KEY_ID_LENGTH), bytes.subarray(2 + format_KEY_ID_LENGTH));
+}
+/**
+ * The checks of a secret key file that need no password: its shape, algorithm, key derivation and
+ * checksum kinds. Synchronous, so settings can refuse a wrong key before any work starts.
+ */
+function parseSecretKeyStructure(text, input = "signing-key") {
+    const line = keyLine(text, input, "secret key");
+    const bytes = format_decodeBase64(line, SECRET_KEY_STRUCT_LENGTH);
+    if (!bytes) {
+        if (format_decodeBase64(line, PUBLIC_KEY_STRUCT_LENGTH)) {
+            throw new errors/* InputError */.dz(`${input}: this is a minisign public key; the secret key is needed to sign`, {
+                input,
+            });
+        }
+        throw new errors/* InputError */.dz(`${input}: expected a minisign secret key (base64 of ${SECRET_KEY_STRUCT_LENGTH} bytes, starting "RW")`, { input });
+    }
+    const field = (start, length) => bytes.subarray(start, start + length);
+    if (field(0, 2).toString("latin1") !== format_SIGNATURE_ALGORITHM) {
+        throw new errors/* InputError */.dz(`${input}: unsupported secret key algorithm (expected minisign's "Ed")`, { input });
+    }
+    const kdf = field(2, 2).toString("latin1");
+    if (kdf !== format_KDF_SCRYPT && kdf !== format_KDF_NONE) {
+        throw new errors/* InputError */.dz(`${input}: unsupported key derivation (expected scrypt "Sc" or none)`, { input });
+    }
+    if (field(4, 2).toString("latin1") !== format_CHECKSUM_ALGORITHM) {
+        throw new errors/* InputError */.dz(`${input}: unsupported checksum (expected BLAKE2b "B2")`, { input });
+    }
+    return bytes;
+}
+/**
+ * Reads a minisign secret key file: unencrypted (`minisign -G -W`, or ours) or password-protected
+ * (`minisign -G`; scrypt with the limits the file records, so seconds and up to 1 GiB). Error
+ * messages describe the key's structure and never quote any of its text.
+ */
+async function keys_loadSigningKey(text, options = {}) {
+    const input = options.input ?? "signing-key";
+    const bytes = parseSecretKeyStructure(text, input);
+    const field = (start, length) => bytes.subarray(start, start + length);
+    const kdf = field(2, 2).toString("latin1");
+    const salt = field(6, format_SALT_LENGTH);
+    const opslimit = field(6 + format_SALT_LENGTH, 8).readBigUInt64LE();
+    const memlimit = field(14 + format_SALT_LENGTH, 8).readBigUInt64LE();
+    const keynum = Buffer.from(field(22 + format_SALT_LENGTH, KEYNUM_SK_LENGTH));
+    try {
+        if (kdf === format_KDF_SCRYPT) {
+            if (options.password === undefined) {
+                throw new errors/* InputError */.dz(`${input}: the secret key is password-protected and no password was given`, {
+                    input,
+                });
+            }
+            xor(keynum, await deriveStream(options.password, salt, opslimit, memlimit, input));
+        }
+        const keyIdBytes = keynum.subarray(0, format_KEY_ID_LENGTH);
+        const secret = keynum.subarray(format_KEY_ID_LENGTH, format_KEY_ID_LENGTH + SECRET_KEY_LENGTH);
+        const stored = keynum.subarray(format_KEY_ID_LENGTH + SECRET_KEY_LENGTH);
+        const expected = checksum(keyIdBytes, secret);
+        // `minisign -G -W` leaves the checksum of an unencrypted key zero; ours carry a real one.
+        const unchecked = kdf === format_KDF_NONE && stored.every((byte) => byte === 0);
+        if (!unchecked && !(0,external_node_crypto_.timingSafeEqual)(stored, expected)) {
+            throw new errors/* InputError */.dz(kdf === format_KDF_SCRYPT
+                ? `${input}: wrong password for this secret key (its checksum does not match)`
+                : `${input}: the secret key is damaged (its checksum does not match)`, { input });
+        }
+        const privateKey = privateKeyFromSeed(secret.subarray(0, 32));
+        const publicRaw = keys_rawPublicKey((0,external_node_crypto_.createPublicKey)(privateKey));
+        if (!(0,external_node_crypto_.timingSafeEqual)(publicRaw, secret.subarray(32))) {
+            throw new errors/* InputError */.dz(`${input}: the secret key is damaged (its public half does not match its seed)`, {
+                input,
+            });
+        }
+        return new SigningKey(Buffer.from(keyIdBytes), privateKey, new PublicKey(keyIdBytes, publicRaw));
+    }
+    finally {
+        keynum.fill(0);
+    }
+}
+/** A new Ed25519 key pair in minisign's formats, with a random 8-byte key id. */
+async function generateSigningKey(options = {}) {
+    const problem = options.comment === undefined ? undefined : commentProblem(options.comment, MAX_KEY_COMMENT_BYTES);
+    if (problem)
+        throw new InputError(`key comment ${problem}`, { input: "comment" });
+    const keyIdBytes = randomBytes(KEY_ID_LENGTH);
+    const { privateKey } = generateKeyPairSync("ed25519");
+    const seed = privateKey.export({ format: "der", type: "pkcs8" }).subarray(ED25519_PKCS8_PREFIX.length);
+    const publicRaw = keys_rawPublicKey(createPublicKey(privateKey));
+    const secret = Buffer.concat([seed, publicRaw]);
+    const keynum = Buffer.concat([keyIdBytes, secret, checksum(keyIdBytes, secret)]);
+    const encrypted = options.password !== undefined;
+    const salt = encrypted ? randomBytes(SALT_LENGTH) : Buffer.alloc(SALT_LENGTH);
+    const limits = Buffer.alloc(16);
+    if (encrypted) {
+        limits.writeBigUInt64LE(SCRYPT_OPSLIMIT, 0);
+        limits.writeBigUInt64LE(SCRYPT_MEMLIMIT, 8);
+        xor(keynum, await deriveStream(options.password, salt, SCRYPT_OPSLIMIT, SCRYPT_MEMLIMIT, "password"));
+    }
+    const struct = Buffer.concat([
+        Buffer.from(SIGNATURE_ALGORITHM),
+        Buffer.from(encrypted ? KDF_SCRYPT : KDF_NONE, "latin1"),
+        Buffer.from(CHECKSUM_ALGORITHM),
+        salt,
+        limits,
+        keynum,
+    ]);
+    const publicKey = new PublicKey(keyIdBytes, publicRaw);
+    const secretComment = `lifeboat signing secret key ${publicKey.keyId} (minisign format, ${encrypted ? "password-protected" : "unencrypted"})`;
+    const result = {
+        secretKeyText: `${UNTRUSTED_PREFIX}${secretComment}\n${struct.toString("base64")}\n`,
+        publicKeyText: publicKey.toFileText(options.comment),
+        keyId: publicKey.keyId,
+        signingKey: new SigningKey(keyIdBytes, privateKey, publicKey),
+    };
+    struct.fill(0);
+    keynum.fill(0);
+    secret.fill(0);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/crypto/minisign/sign.ts
+/** Signing and verifying in minisign's format, prehashed ("ED") as minisign 0.8+ signs by default. */
+
+
+
+
+function prehash(data) {
+    return (0,external_node_crypto_.createHash)("blake2b512").update(data).digest();
+}
+/** Signs with a loaded key: synchronous, for signing many records with one key. */
+function signWithKey(data, key, options) {
+    const trustedProblem = format_commentProblem(options.trustedComment, MAX_TRUSTED_COMMENT_BYTES);
+    if (trustedProblem)
+        throw new errors/* InputError */.dz(`trusted comment ${trustedProblem}`);
+    const untrusted = options.untrustedComment ?? `signature from lifeboat key ${key.keyId}`;
+    const untrustedProblem = format_commentProblem(untrusted, MAX_UNTRUSTED_COMMENT_BYTES);
+    if (untrustedProblem)
+        throw new errors/* InputError */.dz(`untrusted comment ${untrustedProblem}`);
+    const signature = (0,external_node_crypto_.sign)(null, prehash(data), key.privateKey);
+    const struct = Buffer.concat([Buffer.from(PREHASHED_ALGORITHM), key.publicKey.keyIdBytes, signature]);
+    const global = (0,external_node_crypto_.sign)(null, Buffer.concat([signature, Buffer.from(options.trustedComment)]), key.privateKey);
+    return [
+        `${format_UNTRUSTED_PREFIX}${untrusted}`,
+        struct.toString("base64"),
+        `${TRUSTED_PREFIX}${options.trustedComment}`,
+        global.toString("base64"),
+        "",
+    ].join("\n");
+}
+/**
+ * A `.minisig` file's text for `data`. `key` is a loaded key, or a secret key file's text (then
+ * loaded here, which for a password-protected key costs an scrypt derivation each call).
+ */
+async function sign(data, key, options) {
+    const loaded = typeof key === "string"
+        ? await loadSigningKey(key, options.password === undefined ? {} : { password: options.password })
+        : key;
+    return signWithKey(data, loaded, options);
+}
+function parseSignature(text) {
+    const lines = splitLines(text.replace(/^\uFEFF/, ""));
+    if (lines.length !== 4)
+        return `expected the 4 lines of a minisign signature, found ${lines.length}`;
+    const [untrusted, structLine, trusted, globalLine] = lines;
+    if (!untrusted.startsWith(format_UNTRUSTED_PREFIX))
+        return `line 1 does not start with "${format_UNTRUSTED_PREFIX.trim()}"`;
+    if (!trusted.startsWith(TRUSTED_PREFIX))
+        return `line 3 does not start with "${TRUSTED_PREFIX.trim()}"`;
+    const struct = format_decodeBase64(structLine, SIGNATURE_STRUCT_LENGTH);
+    if (!struct)
+        return `line 2 is not base64 of ${SIGNATURE_STRUCT_LENGTH} bytes`;
+    const globalSignature = format_decodeBase64(globalLine, SIGNATURE_LENGTH);
+    if (!globalSignature)
+        return `line 4 is not base64 of ${SIGNATURE_LENGTH} bytes`;
+    const trustedComment = trusted.slice(TRUSTED_PREFIX.length);
+    if (Buffer.byteLength(trustedComment) > MAX_TRUSTED_COMMENT_BYTES)
+        return "the trusted comment is too long";
+    return {
+        algorithm: struct.subarray(0, 2).toString("latin1"),
+        keyIdBytes: struct.subarray(2, 2 + format_KEY_ID_LENGTH),
+        signature: struct.subarray(2 + format_KEY_ID_LENGTH),
+        untrustedComment: untrusted.slice(format_UNTRUSTED_PREFIX.length),
+        trustedComment,
+        globalSignature,
+    };
+}
+/**
+ * Checks a `.minisig` text against the data and the trusted keys (one or several, for rotation),
+ * in minisign's order: algorithm, key id, the data's signature, then the trusted comment's.
+ * Keys given as text are parsed strictly and a bad one throws an InputError: that is a
+ * configuration mistake, not a verdict on the data.
+ */
+function verify(data, signatureText, trustedKeys, options = {}) {
+    const keys = (Array.isArray(trustedKeys) ? trustedKeys : [trustedKeys]).map((key) => typeof key === "string" ? parsePublicKey(key) : key);
+    if (keys.length === 0)
+        throw new errors/* InputError */.dz("no trusted key given to verify a signature with");
+    const parsed = parseSignature(signatureText);
+    if (typeof parsed === "string")
+        return { ok: false, reason: "malformed", message: `not a minisign signature: ${parsed}` };
+    const keyId = keyIdHex(parsed.keyIdBytes);
+    if (parsed.algorithm === format_SIGNATURE_ALGORITHM) {
+        if (!options.allowLegacy) {
+            return {
+                ok: false,
+                reason: "legacy-algorithm",
+                message: `a legacy (not prehashed, "Ed") signature by key ${keyId}: refused; sign without minisign -l`,
+                keyId,
+            };
+        }
+    }
+    else if (parsed.algorithm !== PREHASHED_ALGORITHM) {
+        return {
+            ok: false,
+            reason: "malformed",
+            message: "not a minisign signature: unknown signature algorithm",
+            keyId,
+        };
+    }
+    const candidates = keys.filter((key) => key.keyIdBytes.equals(parsed.keyIdBytes));
+    if (candidates.length === 0) {
+        const trusted = [...new Set(keys.map((key) => key.keyId))].join(", ");
+        return {
+            ok: false,
+            reason: "unknown-key",
+            message: `signed by another key: key id ${keyId}, trusted ${trusted}`,
+            keyId,
+        };
+    }
+    const message = parsed.algorithm === PREHASHED_ALGORITHM ? prehash(data) : data;
+    const key = candidates.find((candidate) => (0,external_node_crypto_.verify)(null, message, candidate.key, parsed.signature));
+    if (!key) {
+        return {
+            ok: false,
+            reason: "bad-signature",
+            message: `the signature by key ${keyId} does not match the data: the data or the signature was changed`,
+            keyId,
+        };
+    }
+    const signedComment = Buffer.concat([parsed.signature, Buffer.from(parsed.trustedComment)]);
+    if (!(0,external_node_crypto_.verify)(null, signedComment, key.key, parsed.globalSignature)) {
+        return {
+            ok: false,
+            reason: "bad-trusted-comment",
+            message: `the trusted comment does not match its signature by key ${keyId}: it was changed`,
+            keyId,
+        };
+    }
+    return {
+        ok: true,
+        keyId,
+        trustedComment: parsed.trustedComment,
+        untrustedComment: parsed.untrustedComment,
+        prehashed: parsed.algorithm === PREHASHED_ALGORITHM,
+    };
+}
+/** A signature that did not verify, as an operation failure (exit 1). */
+class sign_SignatureError extends errors/* OperationError */.OK {
+    reason;
+    keyId;
+    constructor(what, failure) {
+        super(`${what}: ${failure.message}`);
+        this.reason = failure.reason;
+        this.keyId = failure.keyId;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/crypto/minisign/signed-context.ts
+/**
+ * What a Lifeboat signature binds besides the signed bytes: the trusted comment names the kind
+ * of record, the label, the backup and the file, so a signed manifest or check record copied to
+ * another folder or label still verifies as a signature but fails the comparison with the place
+ * it was read from (the rollback and substitution forgeries of issue 17).
+ *
+ *   lifeboat <kind> label=<label> backup=<backup-id> file=<name> timestamp=<unix seconds>
+ *
+ * `file` is relative to the backup folder (`manifest.json`, `checks/<stamp>-verify-pass.json`),
+ * or to the label folder when there is no backup (`_audit/<stamp>-restore.json`, no `backup=`).
+ * Values are restricted to characters that need no escaping, and the parse is exact: a comment
+ * written any other way is not ours.
+ */
+
+
+const KIND = /^[a-z][a-z-]{0,31}$/;
+const VALUE = /^[A-Za-z0-9._/-]{1,255}$/;
+const COMMENT = /^lifeboat ([a-z][a-z-]{0,31}) label=([A-Za-z0-9._/-]{1,255})(?: backup=([A-Za-z0-9._/-]{1,255}))? file=([A-Za-z0-9._/-]{1,255}) timestamp=(0|[1-9][0-9]{0,14})$/;
+/** The trusted comment for a record; throws when a value would need escaping. */
+function formatTrustedComment(context) {
+    const bad = (what, value) => new errors/* InputError */.dz(`cannot sign: ${what} "${value}" must be letters, digits, ".", "_", "/" or "-"`);
+    if (!KIND.test(context.kind))
+        throw bad("kind", context.kind);
+    if (!VALUE.test(context.label))
+        throw bad("label", context.label);
+    if (context.backupId !== undefined && !VALUE.test(context.backupId))
+        throw bad("backup id", context.backupId);
+    if (!VALUE.test(context.file))
+        throw bad("file", context.file);
+    if (!Number.isSafeInteger(context.timestamp) || context.timestamp < 0) {
+        throw new errors/* InputError */.dz(`cannot sign: timestamp ${context.timestamp} is not whole Unix seconds`);
+    }
+    const backup = context.backupId === undefined ? "" : ` backup=${context.backupId}`;
+    return `lifeboat ${context.kind} label=${context.label}${backup} file=${context.file} timestamp=${context.timestamp}`;
+}
+/** The context a trusted comment states, or undefined when it is not a Lifeboat comment. */
+function parseTrustedComment(comment) {
+    const match = COMMENT.exec(comment);
+    if (!match)
+        return undefined;
+    const [, kind, label, backupId, file, timestamp] = match;
+    const context = { kind: kind, label: label, file: file, timestamp: Number(timestamp) };
+    if (backupId !== undefined)
+        context.backupId = backupId;
+    return context;
+}
+function describe(context) {
+    const backup = context.backupId === undefined ? "" : ` backup=${context.backupId}`;
+    return `${context.kind} label=${context.label}${backup} file=${context.file}`;
+}
+/** Undefined when the signed context is the expected one, else a line saying how they differ. */
+function contextMismatch(signed, expected) {
+    const same = signed.kind === expected.kind &&
+        signed.label === expected.label &&
+        signed.backupId === expected.backupId &&
+        signed.file === expected.file;
+    return same ? undefined : `signed as ${describe(signed)}, but read as ${describe(expected)}`;
+}
+/**
+ * Verifies a Lifeboat record's signature and that its trusted comment names the place it was
+ * read from. A valid signature whose comment is not ours, or names another place, fails with
+ * reason "wrong-context".
+ */
+function verifySignedObject(data, signatureText, trustedKeys, expected, options = {}) {
+    const result = verify(data, signatureText, trustedKeys, options);
+    if (!result.ok)
+        return result;
+    const context = parseTrustedComment(result.trustedComment);
+    if (!context) {
+        return {
+            ok: false,
+            reason: "wrong-context",
+            message: `signed by key ${result.keyId}, but its trusted comment is not a Lifeboat one (expected ${describe(expected)})`,
+            keyId: result.keyId,
+        };
+    }
+    const mismatch = contextMismatch(context, expected);
+    if (mismatch)
+        return { ok: false, reason: "wrong-context", message: mismatch, keyId: result.keyId };
+    return { ...result, context };
+}
+/** The verified context, or a SignatureError naming `what` (e.g. the object's key). */
+function requireSignedObject(what, ...args) {
+    const result = verifySignedObject(...args);
+    if (!result.ok)
+        throw new SignatureError(what, result);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/crypto/minisign/index.ts
+/**
+ * minisign-format Ed25519 signatures (github.com/jedisct1/minisign) on node:crypto: keys and
+ * signatures interoperate both ways with the stock `minisign` CLI, so anyone can check a signed
+ * manifest with `minisign -V` and no Lifeboat at all.
+ */
+
+
+
+
+;// CONCATENATED MODULE: ./src/repository/signatures.ts
+/**
+ * Signatures on what the repository writes and reads (docs/evidence.md): the manifest, check
+ * records and audit records each get a minisign `.minisig` beside them, whose trusted comment names
+ * the label, the backup and the file, so a signed object moved to another place fails.
+ *
+ * With trusted keys configured, every reader of this repository refuses an unsigned manifest or
+ * one signed by another key, and ignores unsigned check records; without them nothing is checked
+ * (an unsigned setup detects damage, not forgery). Living in the repository, this applies to every
+ * command that reads a backup without each one asking for it.
+ */
+
+
+/** The signature's key beside an object's. */
+const signatures_SIGNATURE_SUFFIX = ".minisig";
+function signatureKey(key) {
+    return `${key}${signatures_SIGNATURE_SUFFIX}`;
+}
+/** The keys one command works with: the public keys it trusts, and the key it signs with. */
+class Evidence {
+    trustedKeys;
+    #signingKeyText;
+    #signer;
+    constructor(settings) {
+        this.trustedKeys = (settings?.trustedKeys ?? []).map((key) => parsePublicKey(key));
+        this.#signingKeyText = settings?.signingKeyText;
+    }
+    /** Whether readers refuse unsigned manifests and ignore unsigned check records. */
+    get requiresSignatures() {
+        return this.trustedKeys.length > 0;
+    }
+    get signs() {
+        return this.#signingKeyText !== undefined;
+    }
+    /**
+     * The signing key, loaded once; undefined without one. A bad key is an InputError naming
+     * signing-key: load it before any work (a backup must not dump for an hour and then fail).
+     */
+    signer() {
+        if (this.#signingKeyText === undefined)
+            return Promise.resolve(undefined);
+        this.#signer ??= keys_loadSigningKey(this.#signingKeyText, { input: "signing-key" });
+        return this.#signer;
+    }
+    /** The `.minisig` text for an object at `context`'s place, or undefined without a signing key. */
+    async sign(data, context, now) {
+        const key = await this.signer();
+        if (!key)
+            return undefined;
+        const trustedComment = formatTrustedComment({ ...context, timestamp: Math.floor(now.getTime() / 1000) });
+        return signWithKey(data, key, { trustedComment });
+    }
+    /**
+     * Whether `data` was signed by a trusted key for the place it was read from. `signature` is
+     * undefined when no `.minisig` exists. Only meaningful when `requiresSignatures`.
+     */
+    check(data, signature, expected) {
+        if (signature === undefined) {
+            return {
+                ok: false,
+                message: `unsigned (no ${expected.file}${signatures_SIGNATURE_SUFFIX}), and a trusted key is set`,
+            };
+        }
+        const result = verifySignedObject(data, signature, this.trustedKeys, expected);
+        return result.ok ? { ok: true, keyId: result.keyId } : { ok: false, message: result.message };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/repository/backup-repository.ts
+/**
+ * A backup repository: the label folders of one store, read and written the way the storage
+ * format says (docs/format.md). Commands use this, never the Store's methods: listing, resolving
+ * `latest`, reading manifests and check records, the commit-last write of a new backup, check
+ * records, deletes and leftovers all live here. The pure key layout is src/domain/layout.ts.
+ *
+ * Several destinations (issue 15) are a list of repositories: the backup side talks to a
+ * `BackupTarget` (check, then begin a `BackupWriter`), which one repository implements and a
+ * fan-out over several can implement the same way; readers (verify, prune, list) act on one
+ * repository each.
+ */
+
+
+
+
+
+
+
+
+/** Keys per deleteMany call: S3's DeleteObjects limit. */
+const DELETE_BATCH_KEYS = 1000;
+/** How old a killed writer's leftovers must be before a backup or prune removes them: older than any backup still running. */
+const backup_repository_LEFTOVER_SAFE_AGE_MS = (/* unused pure expression or super */ null && (24 * 3_600_000));
+/** Manifests and check records read at once when a whole label is inspected. */
+const backup_repository_READS_IN_PARALLEL = 8;
+class backup_repository_BackupRepository {
+    store;
+    /** The keys this repository signs with and trusts (docs/evidence.md). */
+    evidence;
+    constructor(store, evidence) {
+        this.store = store;
+        this.evidence = evidence instanceof Evidence ? evidence : new Evidence(evidence);
+    }
+    /** The store's location without credentials. */
+    get url() {
+        return this.store.url;
+    }
+    /** Whether the store can hold object locks (S3). */
+    get canLock() {
+        return this.store.objectLocks !== undefined;
+    }
+    /** Checks the store, and loads the signing key before any work when the command writes. */
+    async check(access) {
+        if (access === "write")
+            await this.evidence.signer();
+        await this.store.check(access);
+    }
+    /** Every folder under the label, newest first, from one listing of `<label>/`. */
+    async folders(label) {
+        const objects = [];
+        for await (const object of this.store.list(`${label}/`))
+            objects.push(object);
+        return groupBackupFolders(label, objects);
+    }
+    /** Folders under the label without a manifest: backups in flight, or failed ones. */
+    async incompleteFolders(label) {
+        return (await this.folders(label)).filter((folder) => !folder.committed);
+    }
+    /**
+     * Deletes one backup folder: the manifest first (from then on it is no backup), then the rest.
+     * When the manifest cannot be deleted, nothing else is touched and the backup stays whole.
+     */
+    async deleteBackup(label, folder) {
+        const manifest = manifestKey(label, folder.backupId);
+        const keys = folder.objects.map((object) => object.key);
+        const first = folder.committed ? await this.deleteKeys(label, [manifest]) : { deleted: [], failed: [] };
+        if (first.failed.length > 0)
+            return first;
+        const rest = await this.deleteKeys(label, keys.filter((key) => key !== manifest));
+        return { deleted: [...first.deleted, ...rest.deleted], failed: rest.failed };
+    }
+    async readText(key) {
+        return (await this.readBytes(key)).toString("utf8");
+    }
+    async readBytes(key) {
+        const chunks = [];
+        for await (const chunk of await this.store.get(key))
+            chunks.push(Buffer.from(chunk));
+        return Buffer.concat(chunks);
+    }
+    /** An object's `.minisig`, or undefined when there is none. */
+    async readSignature(key) {
+        try {
+            return await this.readText(signatureKey(key));
+        }
+        catch (error) {
+            if (error instanceof errors/* NotFoundError */.m_)
+                return undefined;
+            throw error;
+        }
+    }
+    /**
+     * Writes an object with its signature (when a signing key is set): the signature first, so
+     * that a reader never sees the object without it (the manifest is the commit marker).
+     */
+    async putSigned(key, data, context, options = {}) {
+        const signature = await this.evidence.sign(data, context, new Date());
+        if (signature !== undefined) {
+            await this.store.put(signatureKey(key), external_node_stream_.Readable.from([Buffer.from(signature)]), {
+                ...options,
+                contentType: "text/plain",
+            });
+        }
+        await this.store.put(key, external_node_stream_.Readable.from([data]), { ...options, contentType: "application/json" });
+    }
+    /**
+     * Why the object at `key` (its bytes `data`) is not trusted, or undefined when it is signed by a
+     * trusted key for this place, or when no trusted key is set. A manifest being rewritten (rekey)
+     * may have its next signature beside it: either one counts.
+     */
+    async untrusted(key, data, context) {
+        if (!this.evidence.requiresSignatures)
+            return undefined;
+        const verdict = this.evidence.check(data, await this.readSignature(key), context);
+        if (verdict.ok)
+            return undefined;
+        if (context.kind === "manifest") {
+            const pending = await this.readText(pendingSignatureKey(key)).catch(() => undefined);
+            if (pending !== undefined && this.evidence.check(data, pending, context).ok)
+                return undefined;
+        }
+        return verdict.message;
+    }
+    /** Every key under a prefix (for records outside backup folders: the audit trail). */
+    async listKeys(prefix) {
+        const objects = [];
+        for await (const object of this.store.list(prefix))
+            objects.push(object);
+        return objects;
+    }
+    /** The manifest of a backup; a damaged one is an OperationError (a failed backup, not bad input). */
+    async readManifest(label, backupId) {
+        const key = manifestKey(label, backupId);
+        let bytes;
+        try {
+            bytes = await this.readBytes(key);
+        }
+        catch (error) {
+            if (error instanceof errors/* NotFoundError */.m_)
+                throw error;
+            throw new errors/* OperationError */.OK(`reading ${this.url}/${key} failed: ${(0,errors/* describeError */.Uc)(error)}`, {
+                cause: error,
+            });
+        }
+        const text = bytes.toString("utf8");
+        try {
+            const manifest = parseManifest(text, `${this.url}/${key}`);
+            if (manifest.backupId !== backupId || manifest.label !== label) {
+                throw new errors/* OperationError */.OK(`${this.url}/${key} names backup ${manifest.label}/${manifest.backupId}, not ${label}/${backupId}: the manifest does not belong to its folder`);
+            }
+            const untrusted = await this.untrusted(key, bytes, {
+                kind: "manifest",
+                label,
+                backupId,
+                file: MANIFEST_FILE,
+            });
+            if (untrusted !== undefined) {
+                throw new errors/* OperationError */.OK(`${this.url}/${key}: refused: ${untrusted}`);
+            }
+            return manifest;
+        }
+        catch (error) {
+            if (error instanceof errors/* InputError */.dz)
+                throw new errors/* OperationError */.OK(error.message, { cause: error });
+            throw error;
+        }
+    }
+    /** A check record, or undefined when it cannot be read or parsed. */
+    async readCheckRecord(ref) {
+        const text = await this.readText(ref.key).catch(() => undefined);
+        return text === undefined ? undefined : parseCheckRecord(text);
+    }
+    /**
+     * The folder's check records that count: all of them without a trusted key; with one, only those
+     * signed by it for this backup and file (a forged pass beside a damaged backup is ignored).
+     */
+    async trustedChecks(label, folder) {
+        if (!this.evidence.requiresSignatures)
+            return folder.checks;
+        const trusted = [];
+        for (const ref of folder.checks) {
+            const bytes = await this.readBytes(ref.key).catch(() => undefined);
+            if (bytes === undefined)
+                continue;
+            const file = ref.key.slice(`${label}/${folder.backupId}/`.length);
+            const why = await this.untrusted(ref.key, bytes, {
+                kind: "check",
+                label,
+                backupId: folder.backupId,
+                file,
+            });
+            if (why === undefined)
+                trusted.push(ref);
+        }
+        return trusted;
+    }
+    /** A folder's manifest (when committed) and what is wrong with it, without reading check records. */
+    async inspectFolder(label, folder) {
+        if (!folder.committed)
+            return { folder, manifest: undefined, problems: [] };
+        try {
+            const manifest = await this.readManifest(label, folder.backupId);
+            return { folder, manifest, problems: folderProblems(folder, manifest) };
+        }
+        catch (error) {
+            return { folder, manifest: undefined, problems: [`manifest.json: ${(0,errors/* describeError */.Uc)(error)}`] };
+        }
+    }
+    /**
+     * Every folder under the label with its manifest and integrity, newest first; with
+     * `checkRecords`, also which of its check records checked the bytes its manifest describes (only
+     * the latest record of each kind and outcome is read: those are all that decide).
+     */
+    async inspect(label, options) {
+        const folders = await this.folders(label);
+        return backup_repository_mapBounded(folders, backup_repository_READS_IN_PARALLEL, async (listed) => {
+            const folder = { ...listed, checks: await this.trustedChecks(label, listed) };
+            const inspected = await this.inspectFolder(label, folder);
+            const { manifest } = inspected;
+            if (!options.checkRecords || !manifest || inspected.problems.length > 0) {
+                return { ...inspected, matchingChecks: [] };
+            }
+            const deciding = latestOfEachKind(folder.checks);
+            const matching = [];
+            for (const ref of deciding) {
+                const record = await this.readCheckRecord(ref);
+                // A failure counts whatever it read: a failed check withdraws trust either way.
+                if (!ref.passed || (record && recordMatches(record, manifest)))
+                    matching.push(ref);
+            }
+            return { ...inspected, matchingChecks: matching };
+        });
+    }
+    /**
+     * The backup `selector` names under the label: `latest` (the newest intact committed one: a
+     * broken newer one is passed over and named in `skipped`), a backup id, or `before:<time>` (the
+     * newest intact one started at or before it). With `includeBroken` (verify, whose job is to find
+     * the damage), `latest` is the newest committed one, intact or not. An unknown id, a folder
+     * without a manifest or an empty label is bad input (exit 2).
+     */
+    async resolve(label, selector, options = {}) {
+        const folders = await this.folders(label);
+        const committed = folders.filter((folder) => folder.committed);
+        const skipped = [];
+        const newestIntact = async (candidates) => {
+            for (const folder of candidates) {
+                const inspected = await this.inspectFolder(label, folder);
+                if (inspected.manifest && inspected.problems.length === 0)
+                    return { folder, manifest: inspected.manifest };
+                skipped.push({ backupId: folder.backupId, problems: inspected.problems });
+            }
+            return undefined;
+        };
+        if (selector === "latest" && options.includeBroken && committed[0])
+            selector = committed[0].backupId;
+        if (selector === "latest") {
+            const found = await newestIntact(committed);
+            if (!found) {
+                // Backups that are all broken (a damaged manifest, a lost dump) are failed backups, not a
+                // wrong label: exit 1, naming each and why.
+                if (skipped.length > 0) {
+                    throw new errors/* OperationError */.OK(`no intact backup under ${this.url}/${label}/: ${skipped.length} broken: ${describeSkipped(skipped)}`);
+                }
+                throw new errors/* InputError */.dz(`--label "${label}": no backups under ${this.url}/${label}/`, {
+                    input: "label",
+                });
+            }
+            return { ...found, committed, skipped, problems: [] };
+        }
+        if (selector.startsWith("before:")) {
+            const time = parseBeforeTime(selector.slice("before:".length));
+            const found = await newestIntact(committed.filter((folder) => folder.startedAt.getTime() <= time.getTime()));
+            if (!found) {
+                if (skipped.length > 0) {
+                    throw new errors/* OperationError */.OK(`no intact backup under ${this.url}/${label}/ started at or before ${time.toISOString()}: ${skipped.length} broken: ${describeSkipped(skipped)}`);
+                }
+                throw new errors/* InputError */.dz(`--backup "${selector}": no backup under ${this.url}/${label}/ started at or before ${time.toISOString()}`, { input: "backup" });
+            }
+            return { ...found, committed, skipped, problems: [] };
+        }
+        if (!backup_id_isBackupId(selector)) {
+            throw new errors/* InputError */.dz(`--backup "${selector}": expected latest or a backup id such as 20261122T010500Z-abc123`, {
+                input: "backup",
+            });
+        }
+        const folder = folders.find((candidate) => candidate.backupId === selector);
+        if (!folder) {
+            throw new errors/* InputError */.dz(`--backup "${selector}": no such backup under ${this.url}/${label}/`, {
+                input: "backup",
+            });
+        }
+        if (!folder.committed) {
+            throw new errors/* InputError */.dz(`--backup "${selector}": the folder has no manifest, so it is not a backup (in flight, or failed)`, { input: "backup" });
+        }
+        const manifest = await this.readManifest(label, folder.backupId);
+        return { folder, manifest, committed, skipped, problems: folderProblems(folder, manifest) };
+    }
+    artifactKey(manifest, artifact) {
+        return artifactKey(manifest.label, manifest.backupId, artifact.name);
+    }
+    /** The stored bytes of an artifact, as they come from the store (check them: src/pipeline). */
+    openArtifact(manifest, artifact) {
+        return this.store.get(this.artifactKey(manifest, artifact));
+    }
+    async writeCheckRecord(record, at) {
+        const full = {
+            schemaVersion: CHECK_RECORD_SCHEMA_VERSION,
+            kind: record.kind,
+            label: record.label,
+            backupId: record.backupId,
+            passed: record.passed,
+            at: at.toISOString(),
+            tool: { name: "lifeboat", version: version_LIFEBOAT_VERSION },
+            ...(record.artifacts ? { artifacts: record.artifacts } : {}),
+            failures: record.failures,
+            warnings: record.warnings,
+            details: record.details,
+        };
+        const key = checkKey(record.label, record.backupId, at, record.kind, record.passed);
+        await this.putSigned(key, Buffer.from(JSON.stringify(full, null, 2) + "\n"), {
+            kind: "check",
+            label: record.label,
+            backupId: record.backupId,
+            file: key.slice(`${record.label}/${record.backupId}/`.length),
+        });
+        return key;
+    }
+    beginBackup(label, backupId, options = {}) {
+        return new FolderWriter(this, this.store, label, backupId, options.retention);
+    }
+    /** Writes one more object into a committed backup's folder (rekey's re-wrapped artifacts); all or nothing. */
+    async putArtifactObject(manifest, name, body, options = {}) {
+        const key = artifactKey(manifest.label, manifest.backupId, name);
+        const { bytes } = await this.store.put(key, body, {
+            contentType: "application/octet-stream",
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.retention ? { retention: options.retention } : {}),
+        });
+        return { bytes, key };
+    }
+    /**
+     * Replaces a committed backup's manifest (rekey). With a signing key the new signature waits
+     * beside the manifest first (pendingSignatureKey), then the manifest, then `.minisig`: a reader
+     * finds a manifest and a matching trusted signature after every step, so a crash leaves the
+     * backup readable (with the old or the new keys).
+     */
+    async replaceManifest(manifest, options = {}) {
+        const key = manifestKey(manifest.label, manifest.backupId);
+        const data = Buffer.from(serializeManifest(manifest));
+        const put = options.retention ? { retention: options.retention } : {};
+        const signature = await this.evidence.sign(data, { kind: "manifest", label: manifest.label, backupId: manifest.backupId, file: MANIFEST_FILE }, new Date());
+        if (signature === undefined) {
+            await this.store.put(key, external_node_stream_.Readable.from([data]), { ...put, contentType: "application/json" });
+            return key;
+        }
+        const pending = pendingSignatureKey(key);
+        const signatureBody = () => external_node_stream_.Readable.from([Buffer.from(signature)]);
+        // Not locked: it is deleted two steps later.
+        await this.store.put(pending, signatureBody(), { contentType: "text/plain" });
+        await this.store.put(key, external_node_stream_.Readable.from([data]), { ...put, contentType: "application/json" });
+        await this.store.put(signatureKey(key), signatureBody(), { ...put, contentType: "text/plain" });
+        await this.deleteKeys(manifest.label, [pending]);
+        return key;
+    }
+    /** The object locks on these keys; an empty map for stores that cannot lock. */
+    async objectLocks(keys) {
+        return this.store.objectLocks ? this.store.objectLocks(keys) : new Map();
+    }
+    /**
+     * Deletes keys in batches of DELETE_BATCH_KEYS; a batch that throws counts as failed for each of
+     * its keys. Every key must lie inside `<label>/`: nothing outside a label's prefix is ever deleted.
+     */
+    async deleteKeys(label, keys, onBatch) {
+        for (const key of keys) {
+            if (!key.startsWith(`${label}/`)) {
+                throw new errors/* OperationError */.OK(`refusing to delete "${key}": it is not inside ${label}/`);
+            }
+        }
+        const result = { deleted: [], failed: [] };
+        for (let start = 0; start < keys.length; start += DELETE_BATCH_KEYS) {
+            const batch = keys.slice(start, start + DELETE_BATCH_KEYS);
+            try {
+                const outcome = await this.store.deleteMany(batch);
+                result.deleted.push(...outcome.deleted);
+                result.failed.push(...outcome.failed);
+            }
+            catch (error) {
+                const reason = (0,errors/* describeError */.Uc)(error);
+                for (const key of batch)
+                    result.failed.push({ key, reason });
+            }
+            onBatch?.(batch.length);
+        }
+        return result;
+    }
+    /**
+     * Removes what killed writers left under the label (a local store's `.partial-*` files) once
+     * last written before `olderThan`. Best effort: a failure here never fails the caller.
+     */
+    async sweepLeftovers(label, olderThan) {
+        if (!this.store.sweepLeftovers)
+            return [];
+        return this.store.sweepLeftovers(`${label}/`, olderThan).catch(() => []);
+    }
+}
+/** Writes one backup folder: artifacts as they come, the manifest last. */
+class FolderWriter {
+    repository;
+    store;
+    label;
+    backupId;
+    retention;
+    written = [];
+    constructor(repository, store, label, backupId, retention) {
+        this.repository = repository;
+        this.store = store;
+        this.label = label;
+        this.backupId = backupId;
+        this.retention = retention;
+    }
+    get url() {
+        return this.store.url;
+    }
+    async putArtifact(name, body, options = {}) {
+        const key = artifactKey(this.label, this.backupId, name);
+        this.written.push(key);
+        const { bytes } = await this.store.put(key, body, {
+            contentType: "application/octet-stream",
+            ...(options.sizeHint !== undefined ? { sizeHint: options.sizeHint } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(this.retention ? { retention: this.retention } : {}),
+        });
+        return { bytes, key };
+    }
+    async commit(manifest, options = {}) {
+        if (manifest.label !== this.label || manifest.backupId !== this.backupId) {
+            throw new errors/* OperationError */.OK(`manifest of ${manifest.label}/${manifest.backupId} given to ${this.label}/${this.backupId}`);
+        }
+        const key = manifestKey(this.label, this.backupId);
+        // The signature goes first: the manifest is the commit marker, and a committed backup is signed.
+        if (this.repository.evidence.signs)
+            this.written.push(signatureKey(key));
+        await this.repository.putSigned(key, Buffer.from(options.text ?? serializeManifest(manifest)), { kind: "manifest", label: this.label, backupId: this.backupId, file: MANIFEST_FILE }, {
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(this.retention ? { retention: this.retention } : {}),
+        });
+        return key;
+    }
+    async abort() {
+        if (this.written.length === 0)
+            return;
+        await this.store.deleteMany([...this.written]).catch(() => undefined);
+    }
+}
+/** The latest pass and the latest failure of each kind: all that decides whether a backup is verified. */
+function latestOfEachKind(checks) {
+    const latest = new Map();
+    for (const check of checks) {
+        const key = `${check.kind}/${check.passed}`;
+        const seen = latest.get(key);
+        if (!seen || check.time >= seen.time)
+            latest.set(key, check);
+    }
+    return [...latest.values()].sort((a, b) => a.time.getTime() - b.time.getTime());
+}
+function describeSkipped(skipped) {
+    return skipped.map((entry) => `${entry.backupId}: ${entry.problems.join(", ")}`).join("; ");
+}
+function parseBeforeTime(text) {
+    const asId = parseBackupIdTime(`${text}-aaaaaa`);
+    const time = asId ?? (/^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(Number.NaN));
+    if (Number.isNaN(time.getTime())) {
+        throw new errors/* InputError */.dz(`--backup "before:${text}": expected an ISO 8601 time such as before:2026-11-22T01:00:00Z`, {
+            input: "backup",
+        });
+    }
+    return time;
+}
+/** Runs `work` over `items` with at most `limit` promises in flight; results in input order. */
+async function backup_repository_mapBounded(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await work(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+/**
+ * Where a manifest's next signature waits while the manifest is rewritten (rekey): written before
+ * the new manifest, replaced by `.minisig` after it, so a reader finds a valid signature at every
+ * step.
+ */
+function pendingSignatureKey(manifestObjectKey) {
+    return `${manifestObjectKey}.next.minisig`;
+}
+
+;// CONCATENATED MODULE: ./src/report/summary-sections.ts
+
+
+/** The newest committed backup older than `backupId` whose manifest reads; undefined when none. */
+async function previousTables(store, label, backupId) {
+    const repository = new BackupRepository(store);
+    const older = (await repository.folders(label)).filter((folder) => folder.committed && folder.backupId < backupId);
+    for (const folder of older) {
+        const { manifest } = await repository.inspectFolder(label, folder);
+        if (manifest)
+            return { backupId: manifest.backupId, tables: manifest.tables };
+    }
+    return undefined;
+}
+/** Rows per table, and their change against the previous backup when there is one. */
+function summary_sections_tablesSection(tables, previous, limit = 500) {
+    const changes = previous
+        ? tableChanges(tables, previous.tables)
+        : tables.map((table) => ({
+            table: `${table.schema}.${table.table}`,
+            previous: null,
+            current: table.rows,
+            change: null,
+        }));
+    return summary_sections_tableChangeSection(changes, previous?.backupId ?? null, limit);
+}
+function summary_sections_tableChangeSection(changes, previousBackupId, limit = 500) {
+    // The biggest moves first: what a reader scans a long table for.
+    const sorted = [...changes].sort((a, b) => Math.abs(b.change ?? (b.current === null ? 1 : 0)) - Math.abs(a.change ?? (a.current === null ? 1 : 0)));
+    const rows = sorted
+        .slice(0, limit)
+        .map((change) => previousBackupId === null
+        ? [change.table, String(change.current ?? 0)]
+        : [
+            change.table,
+            change.current === null ? "-" : String(change.current),
+            change.previous === null ? "-" : String(change.previous),
+            formatChange(change),
+        ]);
+    const moved = changes.filter((change) => change.change !== null && change.change !== 0).length;
+    return {
+        title: previousBackupId === null
+            ? `Tables (${changes.length}; no previous backup to compare with)`
+            : `Tables (${changes.length}; ${moved} changed against ${previousBackupId})`,
+        collapsed: true,
+        table: {
+            header: previousBackupId === null ? ["Table", "Rows"] : ["Table", "Rows", "Previous", "Change"],
+            rows,
+        },
+        ...(changes.length > limit ? { text: `${changes.length - limit} more tables left out.` } : {}),
+    };
+}
+function checksSection(rows) {
+    return { title: "Checks and gates", table: { header: ["Check", "Limit", "Result"], rows } };
+}
+const pct = (fraction) => `${Math.round(fraction * 1000) / 10}%`;
+/** verify: what it read, and each gate with its limit, or "not set". */
+function summary_sections_verifyChecksSection(result, gates) {
+    const failed = (gate) => result.failures.some((line) => line.includes(gate));
+    const warned = (gate) => result.warnings.some((line) => line.includes(gate));
+    const gate = (name, limit) => [
+        name,
+        limit ?? "not set",
+        limit === undefined ? "not checked" : failed(name) ? "FAIL" : warned(name) ? "warn" : "pass",
+    ];
+    const integrity = result.failures.some((line) => !["max-age", "max-size-change", "min-size"].some((name) => line.includes(name)));
+    return checksSection([
+        [
+            result.kind === "verify-deep"
+                ? "decrypted, sha256 and archive contents"
+                : "stored object size and sha256",
+            "manifest",
+            integrity ? "FAIL" : "pass",
+        ],
+        gate("max-age", gates.maxAgeSeconds === undefined ? undefined : `${gates.maxAgeSeconds}s`),
+        gate("max-size-change", gates.maxSizeChange === undefined
+            ? undefined
+            : `${pct(gates.maxSizeChange)} (${gates.sizeChangeAction})`),
+        gate("min-size", gates.minSizeBytes === undefined ? undefined : `${gates.minSizeBytes} bytes`),
+    ]);
+}
+/** restore-test: every check it ran, with its limit and outcome. */
+function summary_sections_restoreTestChecksSection(result) {
+    const checks = result.checks ?? null;
+    // null: nothing was restored; undefined: a result from before these checks existed.
+    const restored = result.checks !== null;
+    const outcome = (ok) => (!restored ? "not run" : ok ? "pass" : "FAIL");
+    const rows = [
+        ["restore (pg_restore)", "no errors", result.restoreErrors.length === 0 && restored ? "pass" : "FAIL"],
+        ["row counts", "manifest, exact", outcome(result.mismatches.length === 0)],
+        [
+            "catalog",
+            "manifest fingerprint",
+            result.catalog.compared ? outcome(result.catalog.failures === 0) : "not compared",
+        ],
+    ];
+    if (checks) {
+        const { drift, budget, sequences, digests } = checks;
+        rows.push([
+            "content digests",
+            "manifest sha256, exact",
+            digests.compared === 0
+                ? "not compared"
+                : `${digests.mismatched.length === 0 ? "pass" : "FAIL"} (${digests.compared} compared, ${digests.skipped.length} not comparable)`,
+        ], [
+            "sequences",
+            "ahead of their columns",
+            sequences.error
+                ? "FAIL"
+                : `${sequences.behind.length === 0 ? "pass" : "FAIL"} (${sequences.checked})`,
+        ], [
+            "table drift",
+            drift.max === null ? "not set" : `${pct(drift.max)} (${drift.action})`,
+            drift.max === null
+                ? "not checked"
+                : drift.previousBackupId === null
+                    ? "no previous backup"
+                    : drift.drifted.length === 0
+                        ? "pass"
+                        : drift.action === "fail"
+                            ? `FAIL (${drift.drifted.length})`
+                            : `warn (${drift.drifted.length})`,
+        ], [
+            "recovery time",
+            budget.maxSeconds === null ? "not set" : `${budget.maxSeconds}s`,
+            `${budget.seconds}s${budget.maxSeconds === null ? "" : budget.exceeded ? " FAIL" : " pass"}; trend ${budget.trend.map((point) => `${point.restoreSeconds}s`).join(" → ")}`,
+        ]);
+    }
+    rows.push([
+        "assertions",
+        result.assertions.length ? `${result.assertions.length}` : "none",
+        result.assertions.length
+            ? `${result.assertions.filter((a) => a.passed).length}/${result.assertions.length} passed`
+            : "not checked",
+    ], [
+        "run command",
+        result.run ? "exit 0" : "none",
+        result.run ? `exit ${result.run.exitCode ?? "killed"}` : "not run",
+    ]);
+    return checksSection(rows);
+}
+
 ;// CONCATENATED MODULE: ./src/report/report.ts
+
+
 
 
 
@@ -40668,7 +51515,24 @@ function encryptionText(manifest) {
         ? "age (passphrase)"
         : `age, ${manifest.encryption.recipients.length} recipient(s)`;
 }
-function buildBackupReport(result, context) {
+/** One line per files source: counts only (file names stay in the encrypted index). */
+function filesSections(manifest) {
+    const sources = filesArtifacts(manifest);
+    if (sources.length === 0)
+        return [];
+    const lines = sources.map((source) => {
+        const check = source.storageObjects;
+        const storage = check
+            ? `; storage.objects: ${check.matched} matched, ${check.missingFiles} rows without an object, ${check.filesWithoutRow} objects without a row`
+            : "";
+        const changed = source.changed > 0 ? `, ${source.changed} changed while read` : "";
+        return `- \`${source.source}\`: ${source.files} files, ${formatBytes(source.bytes)} (${source.name}, ${formatBytes(source.stored.bytes)} stored${changed})${storage}`;
+    });
+    return [{ title: "Files", text: lines.join("\n") }];
+}
+function buildBackupReport(
+/** previousTables: the previous backup's, for the per-table change (absent: not read). */
+result, context) {
     const { manifest } = result;
     const warnings = merge(context.loggedWarnings);
     return {
@@ -40690,16 +51554,24 @@ function buildBackupReport(result, context) {
         failures: [],
         warnings,
         sections: [
-            {
-                title: "Source",
-                text: `PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``,
-            },
+            ...(manifest.source && manifest.dump
+                ? [
+                    {
+                        title: "Source",
+                        text: `PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion ?? "-"}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``,
+                    },
+                ]
+                : []),
+            ...(manifest.tables.length > 0 ? [tablesSection(manifest.tables, result.previousTables)] : []),
+            ...filesSections(manifest),
         ],
         runUrl: context.runUrl,
         history: null,
     };
 }
-function buildVerifyReport(result, context) {
+function buildVerifyReport(
+/** gates: the gates as given, for the "Checks and gates" table (absent: not shown). */
+result, context) {
     const warnings = merge(result.warnings, context.loggedWarnings);
     return {
         action: "verify-backup",
@@ -40722,10 +51594,13 @@ function buildVerifyReport(result, context) {
             ...(result.tablesListed === undefined
                 ? []
                 : [{ label: "Tables in archive", value: String(result.tablesListed) }]),
+            ...(result.filesChecked === undefined
+                ? []
+                : [{ label: "Files checked", value: String(result.filesChecked) }]),
         ],
         failures: result.failures,
         warnings,
-        sections: [],
+        sections: result.gates ? [verifyChecksSection(result, result.gates)] : [],
         runUrl: context.runUrl,
         history: null,
     };
@@ -40734,9 +51609,14 @@ function buildRestoreTestReport(result, context) {
     const warnings = merge([
         ...result.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
         ...catalogWarnings(result.catalog),
+        ...(result.masked?.coverageWarnings ?? []),
     ], context.loggedWarnings);
+    const maskedFailure = result.passed && result.masked?.error !== undefined;
     const passedAssertions = result.assertions.filter((assertion) => assertion.passed).length;
-    const sections = [];
+    const sections = [restoreTestChecksSection(result)];
+    if (result.checks?.drift.previousBackupId) {
+        sections.push(tableChangeSection(result.checks.drift.tables, result.checks.drift.previousBackupId));
+    }
     if (result.mismatches.length > 0) {
         sections.push({
             title: `Row count mismatches (${result.mismatches.length})`,
@@ -40788,16 +51668,26 @@ function buildRestoreTestReport(result, context) {
     return {
         action: "restore-test",
         label: context.label,
-        verdict: verdictOf(!result.passed, warnings),
-        title: `Lifeboat restore-test: ${context.label} ${result.passed ? "passed" : "FAILED"}`,
-        headline: result.passed
-            ? `Backup ${result.backupId} restored in ${seconds(result.restoreSeconds)}; ${result.tablesChecked} tables match the manifest's row counts.`
-            : `Restore-test of ${result.backupId} failed: ${result.failures[0] ?? "see the failures"}`,
+        verdict: verdictOf(!result.passed || maskedFailure, warnings),
+        title: `Lifeboat restore-test: ${context.label} ${result.passed ? (maskedFailure ? "passed, masked copy FAILED" : "passed") : "FAILED"}`,
+        headline: maskedFailure
+            ? `Backup ${result.backupId} restored and checked, but no masked copy was written: ${result.masked.error}`
+            : result.passed
+                ? `Backup ${result.backupId} restored in ${seconds(result.restoreSeconds)}; ${result.tablesChecked} tables match the manifest's row counts.`
+                : `Restore-test of ${result.backupId} failed: ${result.failures[0] ?? "see the failures"}`,
         backupId: result.backupId,
         facts: [
             { label: "Backup", value: result.backupId },
             { label: "Restore", value: `${seconds(result.restoreSeconds)} (${result.mode})` },
             { label: "Tables checked", value: String(result.tablesChecked) },
+            ...(result.files
+                ? [
+                    {
+                        label: "Files checked",
+                        value: `${result.files.files} in ${result.files.sources} source(s), ${formatBytes(result.files.bytes)}`,
+                    },
+                ]
+                : []),
             { label: "Mismatches", value: String(result.mismatches.length) },
             {
                 label: "Catalog",
@@ -40807,8 +51697,18 @@ function buildRestoreTestReport(result, context) {
             },
             { label: "Assertions", value: `${passedAssertions}/${result.assertions.length}` },
             { label: "Command", value: result.run ? `exit ${result.run.exitCode ?? "killed"}` : "-" },
+            ...(result.masked
+                ? [
+                    {
+                        label: "Masked copy",
+                        value: result.masked.backupId
+                            ? `${result.masked.label}/${result.masked.backupId} (${result.masked.maskedColumns} columns in ${result.masked.tablesMasked} tables)`
+                            : "not written",
+                    },
+                ]
+                : []),
         ],
-        failures: result.failures,
+        failures: maskedFailure ? [...result.failures, `masked copy: ${result.masked.error}`] : result.failures,
         warnings,
         sections,
         runUrl: context.runUrl,
@@ -40916,6 +51816,8 @@ function buildRestoreReport(result, context) {
         facts: [
             { label: "Backup", value: `${result.label}/${result.backupId}` },
             { label: "Target", value: `${result.targetServer}/${result.targetDatabase}` },
+            { label: "Strategy", value: `${result.strategy} (${result.strategyReason})` },
+            ...(result.oldDatabase ? [{ label: "Previous database kept as", value: result.oldDatabase }] : []),
             {
                 label: "Scope",
                 value: result.pgRestoreArgs.length > 0 ? result.pgRestoreArgs.join(" ") : "whole database",
@@ -40940,6 +51842,8 @@ const ACTION_WORD = {
     "restore-test": "restore-test",
     prune: "prune",
     "restore-db": "restore",
+    "copy-backup": "copy",
+    "restore-files": "restore-files",
 };
 /**
  * The report of a command that threw before it had a result: bad input, a store or database that
@@ -41028,7 +51932,7 @@ const compression_DEFAULT_COMPRESSION = { method: "zstd", level: DEFAULT_ZSTD_LE
 const LEVELS = { zstd: [1, 22], gzip: [1, 9] };
 const EXPECTED = "expected zstd[:1-22], gzip[:1-9] or none";
 /** Parses `zstd`, `zstd:N`, `gzip`, `gzip:N` or `none` (an InputError naming --compression otherwise). */
-function parseCompression(text) {
+function compression_parseCompression(text) {
     const value = text.trim().toLowerCase();
     const fail = (why) => {
         throw new InputError(`--compression "${text}": ${why}`, { input: "compression" });
@@ -41046,7 +51950,7 @@ function parseCompression(text) {
     return { method, level };
 }
 /** The canonical text of a spec, as the manifest records it: `zstd:1`, `gzip:6`, `none`. */
-function formatCompression(spec) {
+function compression_formatCompression(spec) {
     return spec.method === "none" ? "none" : `${spec.method}:${spec.level}`;
 }
 
@@ -41082,7 +51986,7 @@ function dump_plan_emptyScope() {
     };
 }
 /** pg_dump's arguments, connection excepted (the adapter adds --dbname and the password env). */
-function buildPgDumpArgs(options) {
+function dump_plan_buildPgDumpArgs(options) {
     const { scope } = options;
     const args = ["--format=custom", PG_DUMP_COMPRESS, "--no-password"];
     if (options.snapshot)
@@ -41487,10 +52391,10 @@ const PG_DUMP_POLICY = {
     help: refuse("not a dump option"),
     version: refuse("not a dump option"),
 };
-const SCRATCH = "restore-test restores into its own scratch database";
-const WHOLE = "restore-test restores the whole backup, to compare every table's row count with the manifest";
-const OWN_ERRORS = "restore-test reads every error itself and decides which are tolerated (--tolerate)";
-/** pg_restore (restore-test): what changes how objects are created, never where or which. */
+const SCRATCH = "Lifeboat names the database it restores into (restore-test's scratch database, restore's target)";
+const WHOLE = "the whole backup is restored, to compare every table's row count with the manifest (restore takes --table and --schema)";
+const OWN_ERRORS = "Lifeboat reads every pg_restore error itself and decides (restore-test: --tolerate)";
+/** pg_restore (restore-test and restore): what changes how objects are created, never where or which. */
 const PG_RESTORE_POLICY = {
     "no-owner": allow("objects owned by the restoring role; for servers without the source's roles"),
     "no-privileges": allow("GRANTs left out; for servers without the source's roles"),
@@ -41512,12 +52416,12 @@ const PG_RESTORE_POLICY = {
     "no-reconnect": allow("an obsolete no-op"),
     dbname: refuse(SCRATCH),
     create: refuse(SCRATCH),
-    clean: refuse("the scratch database is new: there is nothing to drop"),
-    "if-exists": refuse("needs --clean; the scratch database is new"),
+    clean: refuse("restore-test's scratch database is new; restore has its own --clean and --strategy"),
+    "if-exists": refuse("goes with --clean, which restore sets itself"),
     host: refuse(SCRATCH),
     port: refuse(SCRATCH),
-    username: refuse("the connection comes from --scratch-database-url"),
-    password: refuse("the password comes from --scratch-database-url"),
+    username: refuse("the connection comes from the database URL"),
+    password: refuse("the password comes from the database URL"),
     "no-password": refuse("lifeboat passes it already"),
     file: refuse(SCRATCH),
     format: refuse("the archive is always custom format"),
@@ -41542,9 +52446,9 @@ const PG_RESTORE_POLICY = {
     "statistics-only": refuse(WHOLE),
     "with-data": refuse(WHOLE),
     "with-schema": refuse(WHOLE),
-    verbose: refuse("its progress lines would push pg_restore's errors out of the log restore-test keeps"),
-    superuser: refuse("only for script output, which restore-test never writes"),
-    "restrict-key": refuse("only for script output, which restore-test never writes"),
+    verbose: refuse("its progress lines would push pg_restore's errors out of the log Lifeboat keeps"),
+    superuser: refuse("only for script output, which Lifeboat never writes"),
+    "restrict-key": refuse("only for script output, which Lifeboat never writes"),
     "exclude-database": refuse("only for pg_dumpall archives"),
     "no-globals": refuse("only for pg_dumpall archives"),
 };
@@ -41617,152 +52521,6 @@ function notAllowed(tool) {
 }
 function words(text) {
     return typeof text === "string" ? text.split(/\s+/).filter(Boolean) : [...text];
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(77598);
-;// CONCATENATED MODULE: ./src/domain/backup-id.ts
-
-/**
- * Backup ids sort by time as plain strings: `YYYYMMDDTHHMMSSZ-<random>` in UTC, the random part
- * keeping two backups started in the same second apart.
- */
-const BACKUP_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([a-z0-9]{6,16})$/;
-const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
-function newBackupId(now, random = randomBytes(6)) {
-    const stamp = now
-        .toISOString()
-        .replace(/[-:]/g, "")
-        .replace(/\.\d{3}Z$/, "Z");
-    const suffix = [...random].map((byte) => ALPHABET[byte % ALPHABET.length]).join("");
-    return `${stamp}-${suffix}`;
-}
-function isBackupId(text) {
-    return parseBackupIdTime(text) !== undefined;
-}
-/** The UTC start time encoded in a backup id, or undefined when the text is not a backup id. */
-function parseBackupIdTime(text) {
-    const match = BACKUP_ID.exec(text);
-    if (!match)
-        return undefined;
-    const [, year, month, day, hour, minute, second] = match.map(Number);
-    const time = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-    // Reject ids such as 20261340T... that Date.UTC would silently roll over.
-    if (time.getUTCMonth() !== month - 1 || time.getUTCDate() !== day)
-        return undefined;
-    return time;
-}
-
-;// CONCATENATED MODULE: ./src/domain/layout.ts
-/**
- * Where things live in a store, relative to its root (the storage URL's prefix):
- *
- *   <label>/<backup-id>/dump.age            the age-encrypted pg_dump archive (dump.pgdump when unencrypted)
- *   <label>/<backup-id>/roles.sql.age       the roles, when included (roles.sql when unencrypted)
- *   <label>/<backup-id>/manifest.json       written last: the commit marker
- *   <label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json
- *
- * A folder without a manifest is not a backup: it is in flight, or it failed. A folder with a
- * manifest whose artifacts are missing or of another size than the manifest says is a broken
- * backup (folderProblems): never the newest, never verified.
- */
-
-
-const MANIFEST_FILE = "manifest.json";
-const ENCRYPTED_DUMP_FILE = "dump.age";
-const PLAIN_DUMP_FILE = "dump.pgdump";
-const ENCRYPTED_ROLES_FILE = "roles.sql.age";
-const PLAIN_ROLES_FILE = "roles.sql";
-const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-function layout_validateLabel(label) {
-    if (!LABEL.test(label)) {
-        throw new errors/* InputError */.dz(`--label "${label}": expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { input: "label" });
-    }
-    return label;
-}
-function backupPrefix(label, backupId) {
-    return `${label}/${backupId}/`;
-}
-function manifestKey(label, backupId) {
-    return `${backupPrefix(label, backupId)}${MANIFEST_FILE}`;
-}
-function dumpKey(label, backupId, encrypted) {
-    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE}`;
-}
-/** The key of an artifact (a name in the manifest's `artifacts`) of a backup. */
-function artifactKey(label, backupId, name) {
-    return `${backupPrefix(label, backupId)}${name}`;
-}
-function rolesKey(label, backupId, encrypted) {
-    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE}`;
-}
-const CHECK = /^checks\/(\d{8}T\d{6}(?:\d{3})?Z)-([a-z][a-z-]*)-(pass|fail)\.json$/;
-function parseCheckStamp(stamp) {
-    const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})?Z$/.exec(stamp);
-    if (!match)
-        return undefined;
-    const [, y, mo, d, h, mi, s, ms] = match;
-    return new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms ? +ms : 0));
-}
-function checkKey(label, backupId, time, kind, passed) {
-    const stamp = time.toISOString().replace(/[-:]/g, "").replace(".", "");
-    return `${backupPrefix(label, backupId)}checks/${stamp}-${kind}-${passed ? "pass" : "fail"}.json`;
-}
-/**
- * Groups a listing of `<label>/` into backup folders, newest first. Keys that are not inside a
- * folder named by a backup id are ignored (they are not ours).
- */
-function groupBackupFolders(label, objects) {
-    const folders = new Map();
-    const root = `${label}/`;
-    for (const object of objects) {
-        if (!object.key.startsWith(root))
-            continue;
-        const rest = object.key.slice(root.length);
-        const slash = rest.indexOf("/");
-        if (slash < 0)
-            continue;
-        const backupId = rest.slice(0, slash);
-        const startedAt = parseBackupIdTime(backupId);
-        if (!startedAt)
-            continue;
-        let folder = folders.get(backupId);
-        if (!folder) {
-            folder = { backupId, startedAt, committed: false, objects: [], checks: [], bytes: 0 };
-            folders.set(backupId, folder);
-        }
-        folder.objects.push(object);
-        folder.bytes += object.size;
-        const name = rest.slice(slash + 1);
-        if (name === MANIFEST_FILE)
-            folder.committed = true;
-        const check = CHECK.exec(name);
-        const checkTime = check ? parseCheckStamp(check[1]) : undefined;
-        if (check && checkTime) {
-            folder.checks.push({ key: object.key, time: checkTime, kind: check[2], passed: check[3] === "pass" });
-        }
-    }
-    const list = [...folders.values()];
-    for (const folder of list)
-        folder.checks.sort((a, b) => a.time.getTime() - b.time.getTime());
-    return list.sort((a, b) => (a.backupId < b.backupId ? 1 : a.backupId > b.backupId ? -1 : 0));
-}
-/**
- * What is wrong with a committed folder against its manifest, from the listing alone: an artifact
- * missing, or stored with another size. Empty for an intact backup.
- */
-function folderProblems(folder, manifest) {
-    const problems = [];
-    const prefix = backupPrefix(manifest.label, manifest.backupId);
-    for (const artifact of manifest.artifacts) {
-        const listed = folder.objects.find((object) => object.key === `${prefix}${artifact.name}`);
-        if (!listed)
-            problems.push(`${artifact.name} is missing`);
-        else if (listed.size !== artifact.stored.bytes) {
-            problems.push(`${artifact.name} is ${listed.size} bytes; the manifest says ${artifact.stored.bytes}`);
-        }
-    }
-    return problems;
 }
 
 ;// CONCATENATED MODULE: ./src/domain/duration.ts
@@ -42081,6 +52839,915 @@ function planRetention(backups, policy, now) {
     return { decisions, warnings };
 }
 
+;// CONCATENATED MODULE: ./src/postgres/child-env.ts
+/**
+ * The environments child processes get: an allow-list of what each needs, nothing inherited by
+ * default. Lifeboat runs with secrets in its environment (DATABASE_URL, LIFEBOAT_PASSPHRASE,
+ * LIFEBOAT_IDENTITY, the action's INPUT_* values, AWS credentials, the runner's
+ * ACTIONS_RUNTIME_TOKEN and OIDC request token, GITHUB_TOKEN), and a child sees all of it unless
+ * told otherwise.
+ *
+ * PostgreSQL's tools (pg_dump, pg_dumpall, pg_restore, psql) get the connection from the URL on
+ * their command line and the password from PGPASSWORD, and no inherited PG* variable at all: a
+ * PGHOSTADDR, PGSERVICE, PGPASSFILE, PGSSLROOTCERT or PGOPTIONS in the outer environment would
+ * make pg_dump connect differently from Lifeboat's own connection (the one that took the row
+ * counts and checked TLS), possibly to another server. What the connection needs goes in the URL.
+ *
+ * The user's `--run` command (restore-test) is often a pull request's own code: it gets a working
+ * shell (PATH, HOME, locale, the runner's non-secret context), the scratch database (DATABASE_URL
+ * and PG*), and the names the user passes through explicitly, never a secret-bearing one.
+ */
+
+
+
+
+
+/** What any child needs to run at all: finding programs, a home, a temp dir, the time zone. */
+const BASICS = (/* unused pure expression or super */ null && (["PATH", "HOME", "TMPDIR", "TZ"]));
+/** Locale: LANG, LANGUAGE and LC_* (LC_ALL included). */
+const LOCALE = /^(LANG|LANGUAGE|LC_[A-Z_]+)$/;
+/**
+ * The PostgreSQL tools, besides BASICS and the locale: the dynamic loader's path (a client
+ * installed into the tool cache finds its libpq through it, added by toolSpawn), and OpenSSL's CA
+ * store for `sslrootcert=system`.
+ */
+const PG_TOOL_NAMES = (/* unused pure expression or super */ null && (["LD_LIBRARY_PATH", "SSL_CERT_FILE", "SSL_CERT_DIR"]));
+/**
+ * The environment for pg_dump, pg_dumpall, pg_restore and psql: BASICS, the locale with messages
+ * in English (Lifeboat reads their "error:" lines), what the tool needs to load, and the PG*
+ * variables set here. Pass the result as `base` to toolSpawn, which adds the tool's own
+ * LD_LIBRARY_PATH in front.
+ */
+function child_env_pgToolEnv(base, options = {}) {
+    const env = pick(base, (name) => BASICS.includes(name) || PG_TOOL_NAMES.includes(name) || LOCALE.test(name));
+    // A translated "error:" would hide pg_restore's errors from errorLines() and pg_dump's from the
+    // failure message; LC_ALL would override LC_MESSAGES, so its value moves to LANG.
+    if (env.LC_ALL !== undefined) {
+        env.LANG = env.LC_ALL;
+        delete env.LC_ALL;
+    }
+    env.LC_MESSAGES = "C";
+    if (options.password !== undefined)
+        env.PGPASSWORD = options.password;
+    if (options.sslmode !== undefined)
+        env.PGSSLMODE = options.sslmode;
+    if (options.appName !== undefined)
+        env.PGAPPNAME = options.appName;
+    if (options.connectTimeoutSeconds !== undefined)
+        env.PGCONNECT_TIMEOUT = String(options.connectTimeoutSeconds);
+    return env;
+}
+/**
+ * The connection for a PostgreSQL tool's command line, with nothing secret on it (a command line
+ * is readable in /proc by every user of the machine). The password goes in PGPASSWORD
+ * (pgToolEnv); libpq has no environment variable for `sslpassword` (the client key's passphrase),
+ * so when the URL has one it goes in a service file of its own, 0600 in a 0700 directory, named
+ * by PGSERVICEFILE, and the command line says only `service=lifeboat`. Parameters on the command
+ * line win over the service file's, and it holds nothing else.
+ */
+function child_env_pgConnection(url) {
+    const sslpassword = url.params.sslpassword;
+    if (sslpassword === undefined)
+        return { dbname: url.withoutPassword, env: {}, dispose: () => undefined };
+    if (/[\r\n]/.test(sslpassword) || sslpassword !== sslpassword.trim()) {
+        // A service file line cannot carry these, and libpq would read another passphrase.
+        throw new InputError("sslpassword: a key passphrase with a line break or surrounding spaces cannot be passed to PostgreSQL's tools", { input: "database-url" });
+    }
+    const bare = new URL(url.withoutPassword);
+    bare.searchParams.delete("sslpassword");
+    bare.searchParams.set("service", "lifeboat");
+    const dir = mkdtempSync(join(tmpdir(), "lifeboat-pgservice-"));
+    const file = join(dir, "pg_service.conf");
+    writeFileSync(file, `[lifeboat]\nsslpassword=${sslpassword}\n`, { mode: 0o600 });
+    const dispose = () => {
+        rmSync(dir, { recursive: true, force: true });
+        process.off("exit", dispose);
+    };
+    // A run that ends without the tool's exit being seen (an uncaught error) still removes it.
+    process.on("exit", dispose);
+    return { dbname: bare.toString(), env: { PGSERVICEFILE: file }, dispose };
+}
+/** The runner's context a command may read: which repository, commit, run; no token, no file commands. */
+const RUNNER_CONTEXT = new Set([
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITHUB_ACTOR",
+    "GITHUB_ACTOR_ID",
+    "GITHUB_API_URL",
+    "GITHUB_BASE_REF",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_GRAPHQL_URL",
+    "GITHUB_HEAD_REF",
+    "GITHUB_JOB",
+    "GITHUB_REF",
+    "GITHUB_REF_NAME",
+    "GITHUB_REF_PROTECTED",
+    "GITHUB_REF_TYPE",
+    "GITHUB_REPOSITORY",
+    "GITHUB_REPOSITORY_ID",
+    "GITHUB_REPOSITORY_OWNER",
+    "GITHUB_REPOSITORY_OWNER_ID",
+    "GITHUB_RETENTION_DAYS",
+    "GITHUB_RUN_ATTEMPT",
+    "GITHUB_RUN_ID",
+    "GITHUB_RUN_NUMBER",
+    "GITHUB_SERVER_URL",
+    "GITHUB_SHA",
+    "GITHUB_TRIGGERING_ACTOR",
+    "GITHUB_WORKFLOW",
+    "GITHUB_WORKFLOW_REF",
+    "GITHUB_WORKFLOW_SHA",
+    "GITHUB_WORKSPACE",
+    "RUNNER_ARCH",
+    "RUNNER_DEBUG",
+    "RUNNER_ENVIRONMENT",
+    "RUNNER_NAME",
+    "RUNNER_OS",
+    "RUNNER_TEMP",
+    "RUNNER_TOOL_CACHE",
+]);
+/** A working shell for the user's command. */
+const SHELL_NAMES = (/* unused pure expression or super */ null && (["USER", "LOGNAME", "SHELL", "TERM"]));
+/**
+ * Names no child outside PostgreSQL's tools ever gets, even when passed through: credentials
+ * (cloud, runner, GitHub), Lifeboat's own inputs and keys, and the connection variables that
+ * Lifeboat sets to the scratch database (a passed-through PGHOST or PGSERVICE could point a
+ * migration at production). GITHUB_ENV, GITHUB_PATH, GITHUB_OUTPUT, GITHUB_STATE and
+ * GITHUB_STEP_SUMMARY are the runner's file commands: a command that writes to them changes the
+ * job's later steps.
+ */
+const DENIED = (/* unused pure expression or super */ null && ([
+    /^AWS_/,
+    /^ACTIONS_/,
+    /^GITHUB_TOKEN$/,
+    /^GH_TOKEN$/,
+    /^GITHUB_(ENV|PATH|OUTPUT|STATE|STEP_SUMMARY)$/,
+    /^INPUT_/,
+    /^LIFEBOAT_/,
+    /^DATABASE_URL$/,
+    /^PG/,
+]));
+function isDeniedName(name) {
+    return DENIED.some((pattern) => pattern.test(name));
+}
+const child_env_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*|(?:[A-Za-z_][A-Za-z0-9_]*)?\*)$/;
+/**
+ * The names (or `PREFIX_*` patterns) a user passes through to the `--run` command, checked:
+ * InputError (exit 2) for a malformed or secret-bearing one, naming `input`.
+ */
+function child_env_parsePassThrough(names, input = "run-env") {
+    const out = [];
+    for (const raw of names.flatMap((entry) => entry.split(/[\s,]+/)).filter(Boolean)) {
+        if (!child_env_NAME.test(raw)) {
+            throw new InputError(`--${input}: "${raw}" is not a variable name (letters, digits, _; a trailing * for a prefix)`, {
+                input,
+            });
+        }
+        const prefix = raw.endsWith("*") ? raw.slice(0, -1) : undefined;
+        // A pattern is refused when it could match a denied name: `AWS*`, `PG*`, `*`, `GITHUB_*`.
+        const denied = prefix === undefined ? isDeniedName(raw) : coversDenied(prefix);
+        if (denied) {
+            throw new InputError(`--${input}: "${raw}" is not passed to the command (credentials, Lifeboat's inputs and the scratch database's connection never are)`, { input });
+        }
+        out.push(raw);
+    }
+    return out;
+}
+/** The denied names as literals: a whole name, or a prefix (AWS_...). */
+const DENIED_LITERALS = [
+    { text: "AWS_", prefix: true },
+    { text: "ACTIONS_", prefix: true },
+    { text: "INPUT_", prefix: true },
+    { text: "LIFEBOAT_", prefix: true },
+    { text: "PG", prefix: true },
+    ...["GITHUB_TOKEN", "GH_TOKEN", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STATE"]
+        .concat(["GITHUB_STEP_SUMMARY", "DATABASE_URL"])
+        .map((text) => ({ text, prefix: false })),
+];
+/** Whether some name starting with `prefix` is denied (`GITHUB_*` reaches GITHUB_TOKEN). */
+function coversDenied(prefix) {
+    return DENIED_LITERALS.some((denied) => denied.text.startsWith(prefix) || (denied.prefix && prefix.startsWith(denied.text)));
+}
+/**
+ * The environment of restore-test's `--run` command: a working shell, the runner's non-secret
+ * context, the names passed through (never a denied one, even if asked), and the scratch database
+ * as DATABASE_URL and PGHOST/PGPORT/PGDATABASE/PGUSER/PGPASSWORD/PGSSLMODE, which win over
+ * anything else.
+ */
+function userCommandEnv(base, options) {
+    const exact = new Set();
+    const prefixes = [];
+    for (const name of options.passThrough ?? []) {
+        if (name.endsWith("*"))
+            prefixes.push(name.slice(0, -1));
+        else
+            exact.add(name);
+    }
+    const env = pick(base, (name) => {
+        if (isDeniedName(name))
+            return false;
+        return (BASICS.includes(name) ||
+            SHELL_NAMES.includes(name) ||
+            LOCALE.test(name) ||
+            RUNNER_CONTEXT.has(name) ||
+            exact.has(name) ||
+            prefixes.some((prefix) => name.startsWith(prefix)));
+    });
+    const url = options.databaseUrl;
+    env.DATABASE_URL = connectionString(url);
+    env.PGHOST = url.host;
+    env.PGPORT = String(url.port);
+    env.PGDATABASE = url.database;
+    if (url.user !== undefined)
+        env.PGUSER = url.user;
+    if (url.password !== undefined)
+        env.PGPASSWORD = url.password;
+    env.PGSSLMODE = url.sslmode;
+    return env;
+}
+function pick(base, keep) {
+    const env = {};
+    for (const [name, value] of Object.entries(base)) {
+        if (value !== undefined && keep(name))
+            env[name] = value;
+    }
+    return env;
+}
+
+;// CONCATENATED MODULE: ./src/masking/fakes.ts
+/**
+ * Deterministic fakes keyed by a secret, twice: in TypeScript (tests, checks) and as SQL functions
+ * created in pg_temp of the scratch session, so that masking runs inside PostgreSQL at set speed.
+ * Both compute HMAC-SHA256(key, "<strategy>:<value>") and derive the fake from its bytes; a test
+ * holds them equal. The SQL side builds HMAC from the built-in sha256() (PostgreSQL 11+) rather than
+ * pgcrypto's hmac(), so the same key gives the same fakes on every server, extension or not.
+ */
+
+
+const MIN_KEY_LENGTH = 16;
+function fakes_maskingKey(secret, input = "masking-key") {
+    let key = typeof secret === "string" ? Buffer.from(secret, "utf8") : secret;
+    if (key.length < MIN_KEY_LENGTH) {
+        throw new InputError(`${input}: expected a secret of at least ${MIN_KEY_LENGTH} bytes`, { input });
+    }
+    if (key.length > 64)
+        key = createHash("sha256").update(key).digest();
+    const block = Buffer.alloc(64);
+    key.copy(block);
+    return {
+        innerPad: Buffer.from(block.map((byte) => byte ^ 0x36)),
+        outerPad: Buffer.from(block.map((byte) => byte ^ 0x5c)),
+    };
+}
+function sha256(...parts) {
+    const hash = createHash("sha256");
+    for (const part of parts)
+        hash.update(part);
+    return hash.digest();
+}
+function hmac(key, message) {
+    return sha256(key.outerPad, sha256(key.innerPad, Buffer.from(message, "utf8")));
+}
+// Invented-sounding names, so that a fake rarely coincides with a real person's name.
+const FIRST_NAMES = (/* unused pure expression or super */ null && ([
+    "Abrin",
+    "Belvar",
+    "Corla",
+    "Dovran",
+    "Elsin",
+    "Farro",
+    "Galen",
+    "Hesper",
+    "Ilvo",
+    "Jorun",
+    "Kessa",
+    "Lomar",
+    "Mirel",
+    "Nadro",
+    "Orsel",
+    "Pello",
+    "Quenna",
+    "Rovan",
+    "Sabel",
+    "Torvin",
+    "Ulla",
+    "Vessin",
+    "Wendar",
+    "Xaro",
+    "Yselle",
+    "Zorin",
+    "Ambrel",
+    "Brisca",
+    "Cadmon",
+    "Delvy",
+    "Emrick",
+    "Fenna",
+    "Gorvel",
+    "Halvy",
+    "Isolde",
+    "Jaspin",
+    "Kormac",
+    "Lysan",
+    "Morrow",
+    "Nessa",
+    "Olbrin",
+    "Pavra",
+    "Quillan",
+    "Resha",
+    "Solvig",
+    "Tamsen",
+    "Ubrel",
+    "Vantor",
+    "Wilmar",
+    "Xenna",
+    "Yaro",
+    "Zelda",
+    "Arvo",
+    "Bexley",
+    "Carrow",
+    "Dimra",
+    "Eskel",
+    "Fiora",
+    "Grimsel",
+    "Hollis",
+    "Ivra",
+    "Jessamy",
+    "Kelvar",
+    "Lunet",
+]));
+const LAST_NAMES = (/* unused pure expression or super */ null && ([
+    "Ashgrove",
+    "Brackwell",
+    "Coldbrook",
+    "Dunmere",
+    "Elderby",
+    "Fallowmere",
+    "Greywick",
+    "Hollowell",
+    "Ironmoor",
+    "Juniperby",
+    "Kestrelford",
+    "Larkspur",
+    "Marrowby",
+    "Nettlefold",
+    "Oakhurst",
+    "Pebblesworth",
+    "Quarrington",
+    "Ravensmere",
+    "Sedgewick",
+    "Thornbury",
+    "Umberfield",
+    "Vellacott",
+    "Wrenfield",
+    "Yarrowby",
+    "Zephyrdale",
+    "Alderwick",
+    "Birchmoor",
+    "Cinderby",
+    "Dapplewood",
+    "Emberly",
+    "Fernsby",
+    "Gorsefield",
+    "Heathcombe",
+    "Ivywell",
+    "Jaywick",
+    "Kingsmere",
+    "Lindqvale",
+    "Mossbury",
+    "Northam",
+    "Orchardley",
+    "Pinecroft",
+    "Quenby",
+    "Rushmere",
+    "Saltmarsh",
+    "Tidewell",
+    "Underhay",
+    "Vanewood",
+    "Willowby",
+    "Yewcroft",
+    "Zellwood",
+    "Ambergate",
+    "Bramblecot",
+    "Crestfall",
+    "Driftmoor",
+    "Eastwold",
+    "Foxcombe",
+    "Glenmarsh",
+    "Hartwell",
+    "Inglecroft",
+    "Juxbury",
+    "Kilnsey",
+    "Longmarsh",
+    "Millbeck",
+    "Nightingale",
+]));
+const LOREM_WORDS = (/* unused pure expression or super */ null && ([
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "ut",
+    "labore",
+    "et",
+    "dolore",
+    "magna",
+    "aliqua",
+    "enim",
+    "ad",
+    "minim",
+    "veniam",
+    "quis",
+    "nostrud",
+    "exercitation",
+    "ullamco",
+    "laboris",
+    "nisi",
+    "aliquip",
+    "ex",
+    "ea",
+]));
+const EMAIL_HEX_CHARS = 20;
+const EMAIL_DOMAIN = "example.invalid";
+/** The longest fake email: columns narrower than this cannot take the email strategy. */
+const EMAIL_LENGTH = "user_".length + EMAIL_HEX_CHARS + 1 + EMAIL_DOMAIN.length;
+function fakeEmail(key, value) {
+    return `user_${hmac(key, `email:${value}`).toString("hex").slice(0, EMAIL_HEX_CHARS)}@${EMAIL_DOMAIN}`;
+}
+function fakeName(key, value, part, unique = false) {
+    const h = hmac(key, `name:${value}`);
+    const first = FIRST_NAMES[(h[0] * 256 + h[1]) % FIRST_NAMES.length];
+    const last = LAST_NAMES[(h[2] * 256 + h[3]) % LAST_NAMES.length];
+    const name = part === "first" ? first : part === "last" ? last : `${first} ${last}`;
+    return unique ? `${name} ${h.toString("hex").slice(8, 16)}` : name;
+}
+function fakeHash(key, value) {
+    return hmac(key, `hash:${value}`).toString("hex");
+}
+function fakeUuid(key, value) {
+    const hex = hmac(key, `uuid:${value}`).toString("hex");
+    const variant = "89ab"[parseInt(hex[16], 16) % 4];
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+/** Format-preserving: digits stay digits (a bijection on the digit string up to 36 digits), the rest stays. */
+function fakePhone(key, value) {
+    const digits = value.replace(/[^0-9]/g, "");
+    const d = digits.length;
+    if (d === 0)
+        return value;
+    let out;
+    if (d > 36) {
+        const h = hmac(key, `phone:${value}`);
+        out = [...digits].map((c, i) => String((Number(c) + h[i % 32] + Math.floor(i / 32)) % 10)).join("");
+    }
+    else {
+        const u = Math.floor(d / 2);
+        const w = d - u;
+        const round = (r, other, width) => {
+            const hex = hmac(key, `phone:${r}:${d}:${other}`).toString("hex").slice(0, 15);
+            return BigInt(`0x${hex}`) % 10n ** BigInt(width);
+        };
+        let a = u === 0 ? 0n : BigInt(digits.slice(0, u));
+        let b = BigInt(digits.slice(u));
+        if (u === 0) {
+            b = (b + round(0, "", w)) % 10n ** BigInt(w);
+        }
+        else {
+            // Four rounds of an unbalanced Feistel network: invertible, so distinct numbers stay distinct.
+            for (let r = 0; r < 4; r++) {
+                if (r % 2 === 0)
+                    a = (a + round(r, b.toString().padStart(w, "0"), u)) % 10n ** BigInt(u);
+                else
+                    b = (b + round(r, a.toString().padStart(u, "0"), w)) % 10n ** BigInt(w);
+            }
+        }
+        out = (u === 0 ? "" : a.toString().padStart(u, "0")) + b.toString().padStart(w, "0");
+    }
+    let next = 0;
+    return value.replace(/[0-9]/g, () => out[next++]);
+}
+/** Lorem words of exactly the source's length in characters: nothing of the source survives. */
+function fakeText(key, value) {
+    const n = [...value].length;
+    if (n === 0)
+        return value;
+    const seed = hmac(key, `text:${value}`);
+    let out = "";
+    for (let i = 0; out.length < n; i++) {
+        const block = sha256(seed, int4(i));
+        for (let j = 0; j < 32 && out.length < n; j++) {
+            out += (out === "" ? "" : " ") + LOREM_WORDS[block[j] % LOREM_WORDS.length];
+        }
+    }
+    out = out.slice(0, n);
+    return out.endsWith(" ") ? `${out.slice(0, -1)}.` : out;
+}
+function int4(value) {
+    const buffer = Buffer.alloc(4);
+    buffer.writeInt32BE(value);
+    return buffer;
+}
+/** Whether a value has the shape of our own fakes (which carry nothing of any source value). */
+function looksFake(value) {
+    if (new RegExp(`^user_[0-9a-f]{${EMAIL_HEX_CHARS}}@example\\.invalid$`).test(value))
+        return true;
+    if (!/^[A-Za-z0-9 .]+$/.test(value))
+        return false;
+    const words = value.replace(/\.$/, "").split(" ");
+    const vocabulary = new Set([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
+    return words.every((word, index) => vocabulary.has(word) ||
+        (index > 0 && /^[0-9a-f]{8}$/.test(word)) ||
+        (index === words.length - 1 && LOREM_WORDS.some((lorem) => lorem.startsWith(word) && word !== "")));
+}
+/** HMAC in PL/pgSQL without a function call per value: the pads are read from the settings inline. */
+const HMAC_SQL = (message) => `sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex') || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(${message}, 'UTF8')))`;
+const HMAC_PLPGSQL = (target, message) => `${target} := ${HMAC_SQL(message)};`;
+const PHONE_ROUND = (round, other, modulus) => `('x' || left(encode(sha256(op || sha256(ip || convert_to('phone:' || ${round} || ':' || d || ':' || ${other}, 'UTF8'))), 'hex'), 15))::bit(60)::bigint % ${modulus}`;
+const sqlArray = (words) => `ARRAY[${words.map((word) => `'${word}'`).join(",")}]::text[]`;
+/**
+ * SQL true when `value` may look like a fake, cheap enough for every distinct source value: only
+ * then is the full check (lifeboat_looks_fake) run.
+ */
+function mayLookFakeSql(value) {
+    const vocabulary = sqlArray([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
+    return `(${value} ~ '^user_[0-9a-f]+@example\\.invalid$' OR (${value} ~ '^[A-Za-z0-9 .]+$'
+           AND (split_part(${value}, ' ', 1) = ANY (${vocabulary}) OR ${value} ~ '^[a-z]{1,14}\\.?$')))`;
+}
+/**
+ * The functions, created in pg_temp (gone with the session, never dumped). The key is read from two
+ * transaction-local settings set with a bind parameter (setKeySql), never written into a function.
+ */
+function fakeFunctionsSql() {
+    const first = sqlArray(FIRST_NAMES);
+    const last = sqlArray(LAST_NAMES);
+    const lorem = sqlArray(LOREM_WORDS);
+    return [
+        `CREATE FUNCTION pg_temp.lifeboat_hmac(msg text) RETURNS bytea LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex')
+                     || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(msg, 'UTF8')))
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_email(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT 'user_' || left(encode(${HMAC_SQL("'email:' || v")}, 'hex'), ${EMAIL_HEX_CHARS}) || '@${EMAIL_DOMAIN}'
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_name(v text, part text, uniq boolean) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+     DECLARE
+       h bytea; result text;
+     BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
+       ${HMAC_PLPGSQL("h", "'name:' || v")}
+       result := CASE part WHEN 'last' THEN '' ELSE (${first})[1 + (get_byte(h, 0) * 256 + get_byte(h, 1)) % ${FIRST_NAMES.length}] END;
+       IF part <> 'first' THEN
+         result := result || CASE part WHEN 'full' THEN ' ' ELSE '' END
+                   || (${last})[1 + (get_byte(h, 2) * 256 + get_byte(h, 3)) % ${LAST_NAMES.length}];
+       END IF;
+       IF uniq THEN result := result || ' ' || substr(encode(h, 'hex'), 9, 8); END IF;
+       RETURN result;
+     END
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_hash(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT encode(${HMAC_SQL("'hash:' || v")}, 'hex')
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_uuid_from(hex text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+       SELECT substr(hex, 1, 8) || '-' || substr(hex, 9, 4) || '-8' || substr(hex, 14, 3) || '-'
+              || substr('89ab', 1 + ('x' || lpad(substr(hex, 17, 1), 8, '0'))::bit(32)::int % 4, 1)
+              || substr(hex, 18, 3) || '-' || substr(hex, 21, 12)
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_uuid(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT pg_temp.lifeboat_uuid_from(encode(${HMAC_SQL("'uuid:' || v")}, 'hex'))
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_phone(v text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+     DECLARE
+       digits text; d int; u int; w int; a bigint; b bigint; mu bigint; mw bigint; h bytea; fresh text; result text := '';
+       pieces text[]; ip bytea; op bytea;
+     BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
+       ip := decode(current_setting('lifeboat.mask_inner_pad'), 'hex');
+       op := decode(current_setting('lifeboat.mask_outer_pad'), 'hex');
+       digits := regexp_replace(v, '[^0-9]', '', 'g');
+       d := length(digits);
+       IF d = 0 THEN RETURN v; END IF;
+       IF d > 36 THEN
+         h := sha256(op || sha256(ip || convert_to('phone:' || v, 'UTF8')));
+         fresh := '';
+         FOR i IN 0 .. d - 1 LOOP
+           fresh := fresh || ((substr(digits, i + 1, 1)::int + get_byte(h, i % 32) + i / 32) % 10)::text;
+         END LOOP;
+       ELSE
+         u := d / 2; w := d - u; mu := (10::numeric ^ u)::bigint; mw := (10::numeric ^ w)::bigint;
+         b := substr(digits, u + 1)::bigint;
+         IF u = 0 THEN
+           b := (b + ${PHONE_ROUND("0", "''", "mw")}) % mw;
+           fresh := lpad(b::text, w, '0');
+         ELSE
+           a := substr(digits, 1, u)::bigint;
+           FOR r IN 0 .. 3 LOOP
+             IF r % 2 = 0 THEN
+               a := (a + ${PHONE_ROUND("r", "lpad(b::text, w, '0')", "mu")}) % mu;
+             ELSE
+               b := (b + ${PHONE_ROUND("r", "lpad(a::text, u, '0')", "mw")}) % mw;
+             END IF;
+           END LOOP;
+           fresh := lpad(a::text, u, '0') || lpad(b::text, w, '0');
+         END IF;
+       END IF;
+       -- The pieces between digits, in order: the separators stay, the digits are the fresh ones.
+       pieces := regexp_split_to_array(v, '[0-9]');
+       result := pieces[1];
+       FOR k IN 1 .. d LOOP
+         result := result || substr(fresh, k, 1) || pieces[k + 1];
+       END LOOP;
+       RETURN result;
+     END
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_text(v text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+     DECLARE
+       n int; seed bytea; block bytea; i int := 0; len int := 0; word text; words text[] := ${lorem}; result text := '';
+     BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
+       n := char_length(v);
+       IF n = 0 THEN RETURN v; END IF;
+       ${HMAC_PLPGSQL("seed", "'text:' || v")}
+       WHILE len < n LOOP
+         block := sha256(seed || int4send(i));
+         FOR j IN 0 .. 31 LOOP
+           EXIT WHEN len >= n;
+           IF len > 0 THEN result := result || ' '; len := len + 1; END IF;
+           word := words[1 + get_byte(block, j) % ${LOREM_WORDS.length}];
+           result := result || word;
+           len := len + length(word);
+         END LOOP;
+         i := i + 1;
+       END LOOP;
+       result := left(result, n);
+       IF right(result, 1) = ' ' THEN result := left(result, n - 1) || '.'; END IF;
+       RETURN result;
+     END
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_looks_fake(v text) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+       SELECT v ~ '^user_[0-9a-f]{${EMAIL_HEX_CHARS}}@example\\.invalid$'
+          OR (v ~ '^[A-Za-z0-9 .]+$' AND NOT EXISTS (
+                SELECT 1 FROM unnest(string_to_array(regexp_replace(v, '\\.$', ''), ' ')) WITH ORDINALITY AS t(w, n)
+                WHERE NOT (w = ANY (${first} || ${last} || ${lorem})
+                           OR (n > 1 AND w ~ '^[0-9a-f]{8}$')
+                           OR (n = cardinality(string_to_array(regexp_replace(v, '\\.$', ''), ' '))
+                               AND w <> '' AND EXISTS (SELECT 1 FROM unnest(${lorem}) AS l(x) WHERE starts_with(l.x, w))))))
+     $f$`,
+    ];
+}
+const DROP_FUNCTIONS_SQL = [
+    "lifeboat_looks_fake(text)",
+    "lifeboat_mask_text(text)",
+    "lifeboat_mask_phone(text)",
+    "lifeboat_mask_uuid(text)",
+    "lifeboat_uuid_from(text)",
+    "lifeboat_mask_hash(text)",
+    "lifeboat_mask_name(text, text, boolean)",
+    "lifeboat_mask_email(text)",
+    "lifeboat_hmac(text)",
+].map((signature) => `DROP FUNCTION IF EXISTS pg_temp.${signature}`);
+/** Sets the key for the current transaction only; run inside the masking transaction. */
+const SET_KEY_SQL = "SELECT set_config('lifeboat.mask_inner_pad', $1, true), set_config('lifeboat.mask_outer_pad', $2, true)";
+function setKeyValues(key) {
+    return [key.innerPad.toString("hex"), key.outerPad.toString("hex")];
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(38815);
+;// CONCATENATED MODULE: ./src/masking/rules.ts
+/**
+ * The masking rules file (YAML, docs/masking.md): parsed and checked for shape only, with no
+ * database at hand. Every structural mistake is an InputError naming the file, the line, and what
+ * was expected; the catalog check (catalog-check.ts) then holds the rules against the database.
+ */
+
+
+
+const STRATEGY_WORDS = "keep, null, email, name, phone, text, hash, uuid, {fixed: VALUE}, {name: first|last|full}, {jsonb: {PATH: STRATEGY}}";
+function rules_qualifiedName(rule) {
+    return `${rule.schema}.${rule.table}`;
+}
+function rules_parseMaskingRules(text, path) {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+    const lineOf = (node) => lines.linePos(node?.range?.[0] ?? 0).line;
+    const fail = (line, what) => {
+        throw new InputError(`mask ${path}:${line}: ${what}`, { input: "mask" });
+    };
+    if (doc.errors.length > 0) {
+        const first = doc.errors[0];
+        fail(lines.linePos(first.pos[0]).line, `not valid YAML (${first.message.split("\n")[0]})`);
+    }
+    const root = doc.contents;
+    if (!isMap(root))
+        fail(1, "expected a mapping with `version: 1`, `tables:` and optionally `sql:`");
+    const top = root;
+    let version;
+    let tablesNode;
+    let sqlNode;
+    for (const pair of top.items) {
+        const key = scalarKey(pair, lineOf, fail);
+        if (key === "version")
+            version = isScalar(pair.value) ? pair.value.value : undefined;
+        else if (key === "tables")
+            tablesNode = pair.value ?? undefined;
+        else if (key === "sql")
+            sqlNode = pair.value ?? undefined;
+        else
+            fail(lineOf(pair.key), `unknown key \`${key}\`: expected version, tables or sql`);
+    }
+    if (version !== 1)
+        fail(1, "expected `version: 1` at the top");
+    const tables = [];
+    if (tablesNode !== undefined && tablesNode !== null) {
+        if (!isMap(tablesNode))
+            fail(lineOf(tablesNode), "`tables` must map schema.table names to rules");
+        for (const pair of tablesNode.items) {
+            const name = scalarKey(pair, lineOf, fail);
+            const line = lineOf(pair.key);
+            const parts = splitQualifiedName(name);
+            if (!parts)
+                fail(line, `table \`${name}\`: expected a schema-qualified name such as public.users`);
+            tables.push(parseTable(parts, pair.value, line, lineOf, fail));
+        }
+    }
+    const seen = new Set();
+    for (const table of tables) {
+        const key = rules_qualifiedName(table);
+        if (seen.has(key))
+            fail(table.line, `table ${key} appears twice`);
+        seen.add(key);
+    }
+    const sql = [];
+    if (sqlNode !== undefined && sqlNode !== null) {
+        if (!isSeq(sqlNode))
+            fail(lineOf(sqlNode), "`sql` must be a list of SQL statements (strings)");
+        for (const item of sqlNode.items) {
+            if (!isScalar(item) || typeof item.value !== "string" || item.value.trim() === "") {
+                fail(lineOf(item), "each `sql` entry must be a non-empty string of SQL");
+            }
+            sql.push(item.value);
+        }
+    }
+    if (tables.length === 0 && sql.length === 0)
+        fail(1, "no rules: expected at least one table under `tables` or one `sql` entry");
+    return { path, tables, sql, digest: createHash("sha256").update(text).digest("hex") };
+}
+function scalarKey(pair, lineOf, fail) {
+    const key = pair.key;
+    if (!isScalar(key) || (typeof key.value !== "string" && typeof key.value !== "number")) {
+        fail(lineOf(key), "expected a plain key");
+    }
+    return String(key.value);
+}
+function parseTable(name, node, line, lineOf, fail) {
+    const label = `${name.schema}.${name.table}`;
+    if (!isMap(node))
+        fail(line, `table ${label}: expected a mapping with \`columns:\` and optionally \`where:\``);
+    let where;
+    const columns = [];
+    for (const pair of node.items) {
+        const key = scalarKey(pair, lineOf, fail);
+        if (key === "where") {
+            const value = pair.value;
+            if (!isScalar(value) || typeof value.value !== "string" || value.value.trim() === "") {
+                fail(lineOf(pair.key), `table ${label}: \`where\` must be a SQL condition (a string)`);
+            }
+            where = value.value;
+        }
+        else if (key === "columns") {
+            const value = pair.value;
+            if (!isMap(value))
+                fail(lineOf(pair.key), `table ${label}: \`columns\` must map column names to strategies`);
+            for (const column of value.items) {
+                const columnName = scalarKey(column, lineOf, fail);
+                const columnLine = lineOf(column.key);
+                const strategy = parseStrategy(column.value, columnLine, `${label}.${columnName}`, lineOf, fail, true);
+                columns.push({ column: columnName, strategy, line: columnLine });
+            }
+        }
+        else {
+            fail(lineOf(pair.key), `table ${label}: unknown key \`${key}\`: expected columns or where`);
+        }
+    }
+    if (columns.length === 0 && where === undefined)
+        fail(line, `table ${label}: expected \`columns:\` or \`where:\``);
+    return { schema: name.schema, table: name.table, where, columns, line };
+}
+function parseStrategy(node, line, label, lineOf, fail, topLevel) {
+    const expected = `${label}: expected a strategy (${topLevel ? STRATEGY_WORDS : STRATEGY_WORDS.replace(", {jsonb: {PATH: STRATEGY}}", "").replace("keep, ", "")})`;
+    if (node === null || node === undefined || (isScalar(node) && node.value === null))
+        return { kind: "null" };
+    if (isScalar(node)) {
+        const word = node.value;
+        switch (word) {
+            case "keep":
+                if (!topLevel)
+                    break;
+                return { kind: "keep" };
+            case "null":
+            case "email":
+            case "phone":
+            case "text":
+            case "hash":
+            case "uuid":
+                return { kind: word };
+            case "name":
+                return { kind: "name", part: "full", unique: false };
+        }
+        fail(line, `${expected}, got \`${String(word)}\``);
+    }
+    if (!isMap(node))
+        fail(line, expected);
+    const items = node.items;
+    const entries = new Map(items.map((pair) => [scalarKey(pair, lineOf, fail), pair.value]));
+    if (entries.has("fixed")) {
+        if (entries.size !== 1)
+            fail(line, `${label}: \`fixed\` takes no other keys`);
+        const value = entries.get("fixed");
+        if (!isScalar(value) ||
+            value.value === null ||
+            !["string", "number", "boolean"].includes(typeof value.value)) {
+            fail(line, `${label}: \`fixed\` needs a string, number or boolean (use \`null\` for NULL)`);
+        }
+        return { kind: "fixed", value: value.value };
+    }
+    if (entries.has("name")) {
+        const part = entries.get("name");
+        const partValue = isScalar(part) ? part.value : undefined;
+        if (partValue !== "first" && partValue !== "last" && partValue !== "full") {
+            fail(line, `${label}: \`name\` must be first, last or full`);
+        }
+        const unique = entries.get("unique");
+        for (const key of entries.keys()) {
+            if (key !== "name" && key !== "unique")
+                fail(line, `${label}: unknown key \`${key}\` for name: expected unique`);
+        }
+        if (unique !== undefined && !(isScalar(unique) && typeof unique.value === "boolean")) {
+            fail(line, `${label}: \`unique\` must be true or false`);
+        }
+        return { kind: "name", part: partValue, unique: isScalar(unique) && unique.value === true };
+    }
+    if (entries.has("jsonb") && topLevel) {
+        if (entries.size !== 1)
+            fail(line, `${label}: \`jsonb\` takes no other keys`);
+        const paths = entries.get("jsonb");
+        if (!isMap(paths) || paths.items.length === 0) {
+            fail(line, `${label}: \`jsonb\` must map paths (key.key) to strategies`);
+        }
+        const rules = [];
+        for (const pair of paths.items) {
+            const path = scalarKey(pair, lineOf, fail);
+            const pathLine = lineOf(pair.key);
+            const keys = path.split(".");
+            if (keys.some((key) => key === ""))
+                fail(pathLine, `${label}: jsonb path \`${path}\`: expected keys separated by dots`);
+            const strategy = parseStrategy(pair.value, pathLine, `${label} ${path}`, lineOf, fail, false);
+            rules.push({ path: keys, strategy, line: pathLine });
+        }
+        return { kind: "jsonb", paths: rules };
+    }
+    return fail(line, expected);
+}
+/** `schema.table`, either part optionally double-quoted (`"my.schema"."T"`); undefined otherwise. */
+function splitQualifiedName(name) {
+    const parts = [];
+    let rest = name.trim();
+    while (rest !== "") {
+        let part;
+        if (rest.startsWith('"')) {
+            const match = /^"((?:[^"]|"")+)"/.exec(rest);
+            if (!match)
+                return undefined;
+            part = match[1].replaceAll('""', '"');
+            rest = rest.slice(match[0].length);
+        }
+        else {
+            const match = /^[^."]+/.exec(rest);
+            if (!match)
+                return undefined;
+            part = match[0];
+            rest = rest.slice(part.length);
+        }
+        parts.push(part);
+        if (rest === "")
+            break;
+        if (!rest.startsWith("."))
+            return undefined;
+        rest = rest.slice(1);
+        if (rest === "")
+            return undefined;
+    }
+    return parts.length === 2 ? { schema: parts[0], table: parts[1] } : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/domain/size.ts
 
 const size_UNITS = {
@@ -42145,7 +53812,7 @@ function readList(raw, spec) {
     const value = raw[spec.name];
     const values = Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
     return values
-        .flatMap((item) => item.split(/[\n,]/))
+        .flatMap((item) => item.split(spec.linesOnly ? /\n/ : /[\n,]/))
         .map((item) => item.trim())
         .filter((item) => item !== "" && !item.startsWith("#"));
 }
@@ -42269,8 +53936,13 @@ function parseText(spec, text) {
  * boolean, [] for a list, undefined for the rest; a required option without either is an error.
  */
 function readOption(raw, spec) {
-    if (spec.type === "list")
-        return readList(raw, spec);
+    if (spec.type === "list") {
+        const items = readList(raw, spec);
+        if (items.length === 0 && spec.required) {
+            throw new errors/* InputError */.dz(`--${spec.name}: required; expected ${expectation(spec)}`, { input: spec.name });
+        }
+        return items;
+    }
     const text = givenText(raw, spec) ?? spec.default;
     if (text === undefined) {
         if (spec.required) {
@@ -42344,19 +54016,20 @@ function cut(value, max) {
 
 ;// CONCATENATED MODULE: ./src/report/channels/scrub.ts
 /**
- * Secrets out of everything a report sends or prints. Each known secret is replaced as written,
- * percent-encoded and percent-decoded (a password inside a URL is usually encoded), and the password
- * of any scheme://user:password@ URL is replaced too. Payloads are scrubbed string by string before
- * they are encoded: scrubbing JSON text would miss a secret whose JSON form is escaped.
+ * Secrets out of everything a report sends or prints, with the one redactor every output uses
+ * (src/domain/redact.ts: every spelling of each secret, raw, percent-encoded or JSON-escaped, and
+ * the password of any URL). Payloads are scrubbed string by string before they are encoded:
+ * scrubbing JSON text would miss a secret whose JSON form is escaped.
  */
+
 /** Secrets shorter than this are not replaced in report text (it would mangle every word). */
-const MIN_SECRET_LENGTH = 4;
+
 /**
  * The parts of a webhook URL that give access, to scrub wherever they turn up: the whole URL, its
  * path (the token of Slack, Discord and ping URLs) and each long query value (the `sig` of a Teams
  * workflow URL).
  */
-function urlSecrets(url) {
+function scrub_urlSecrets(url) {
     const secrets = [url];
     try {
         const parsed = new URL(url);
@@ -42373,28 +54046,22 @@ function urlSecrets(url) {
     }
     return secrets;
 }
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi;
-function variants(value) {
-    const out = [value, encodeURIComponent(value)];
+/**
+ * Replaces every known secret (and, for one given percent-encoded, its decoded form), and the
+ * password of any URL with credentials, by `***`.
+ */
+function scrubber(secrets) {
+    return redact_createRedactor(secrets.flatMap((value) => [value, ...decoded(value)]));
+}
+function decoded(value) {
     try {
-        out.push(decodeURIComponent(value));
+        const plain = decodeURIComponent(value);
+        return plain === value ? [] : [plain];
     }
     catch {
         // not percent-encoded
+        return [];
     }
-    return out;
-}
-/** Replaces every known secret, and the password of any URL with credentials, by `***`. */
-function scrubber(secrets) {
-    const values = [...new Set(secrets.flatMap(variants))]
-        .filter((value) => value.length >= MIN_SECRET_LENGTH)
-        .sort((a, b) => b.length - a.length);
-    return (input) => {
-        let out = input;
-        for (const value of values)
-            out = out.split(value).join("***");
-        return out.replace(URL_PASSWORD, "$1:***@");
-    };
 }
 /** A payload with every string scrubbed (object keys are ours and stay). */
 function scrubPayload(payload, scrub) {
@@ -42410,10 +54077,6 @@ function scrubPayload(payload, scrub) {
     };
     return walk(payload);
 }
-
-;// CONCATENATED MODULE: ./src/version.ts
-/** The package version, recorded in manifests; a test keeps it equal to package.json's. */
-const LIFEBOAT_VERSION = "0.1.0";
 
 ;// CONCATENATED MODULE: ./src/report/channels/webhook-poster.ts
 /**
@@ -42438,7 +54101,7 @@ function retryAfterMs(value, now) {
 }
 function hideUrl(message, url) {
     let out = message;
-    for (const part of urlSecrets(url).sort((a, b) => b.length - a.length)) {
+    for (const part of scrub_urlSecrets(url).sort((a, b) => b.length - a.length)) {
         out = out.split(part).join("<webhook>");
     }
     return out;
@@ -42454,7 +54117,7 @@ async function postWebhook(request, options = {}) {
     const deadline = now() + (options.totalTimeoutMs ?? 60_000);
     const headers = {
         "content-type": request.contentType ?? "application/json; charset=utf-8",
-        "user-agent": `lifeboat/${LIFEBOAT_VERSION}`,
+        "user-agent": `lifeboat/${version_LIFEBOAT_VERSION}`,
         ...request.headers,
     };
     let attempts = 0;
@@ -42596,7 +54259,7 @@ const discordChannel = {
             name: "discord",
             noun: "Discord message",
             followsNotifyOn: true,
-            secrets: urlSecrets(url),
+            secrets: scrub_urlSecrets(url),
             send: (report, context) => webhook_poster_postJson("Discord", url, renderDiscord(report), context.scrub, context.poster),
         };
     },
@@ -42675,7 +54338,7 @@ const pingChannel = {
         });
         if (!urls.start && !urls.success && !urls.failure)
             return undefined;
-        const secrets = [urls.start, urls.success, urls.failure].flatMap((url) => (url ? urlSecrets(url) : []));
+        const secrets = [urls.start, urls.success, urls.failure].flatMap((url) => (url ? scrub_urlSecrets(url) : []));
         const ping = (url, body, poster = {}) => postWebhook({ service: "the heartbeat service", url, body, contentType: "text/plain; charset=utf-8" }, poster);
         return {
             name: "ping",
@@ -42796,7 +54459,7 @@ const slackChannel = {
             name: "slack",
             noun: "Slack message",
             followsNotifyOn: true,
-            secrets: urlSecrets(url),
+            secrets: scrub_urlSecrets(url),
             send: (report, context) => webhook_poster_postJson("Slack", url, renderSlack(report), context.scrub, context.poster),
         };
     },
@@ -42904,7 +54567,7 @@ const teamsChannel = {
             name: "teams",
             noun: "Teams message",
             followsNotifyOn: true,
-            secrets: urlSecrets(url),
+            secrets: scrub_urlSecrets(url),
             send: (report, context) => webhook_poster_postJson("Microsoft Teams", url, renderTeams(report), context.scrub, context.poster),
         };
     },
@@ -42994,7 +54657,7 @@ const webhookChannel = {
             name: "webhook",
             noun: "webhook event",
             followsNotifyOn: true,
-            secrets: [...urlSecrets(url), ...(secret ? [secret] : [])],
+            secrets: [...scrub_urlSecrets(url), ...(secret ? [secret] : [])],
             send: (report, context) => {
                 const event = scrubPayload(renderWebhookEvent(report, { id: (0,external_node_crypto_.randomUUID)(), now: context.now() }), context.scrub);
                 const body = JSON.stringify(event);
@@ -43068,6 +54731,7 @@ function readChannelSettings(raw) {
  */
 
 const AUTO_OR_NEVER = ["auto", "never"];
+const FAIL_OR_WARN = ["fail", "warn"];
 const keepCount = (period) => ({
     name: `keep-${period}`,
     description: period === "last"
@@ -43084,11 +54748,37 @@ const keepCount = (period) => ({
 const spec_OPTIONS = {
     storage: {
         name: "storage",
-        description: "Where backups live: s3://bucket/prefix (AWS S3 or any S3-compatible store), file:///absolute/path, or a directory path.",
-        type: "string",
+        description: "Where backups live: s3://bucket/prefix (AWS S3 or any S3-compatible store), file:///absolute/path, or a directory path. backup takes several (one per line, or --storage repeated) and writes each backup into all of them; the other commands act on one. An s3:// URL may carry its own options after ? (endpoint, region, force-path-style, checksums, sse, sse-kms-key-id, credentials=PREFIX for PREFIX_AWS_ACCESS_KEY_ID and PREFIX_AWS_SECRET_ACCESS_KEY; docs/offsite.md).",
+        type: "list",
+        linesOnly: true,
         required: true,
         cliDefault: "./backups",
         env: "LIFEBOAT_STORAGE",
+        value: "URL",
+        expected: "s3://bucket/prefix, file:///absolute/path or a directory path",
+    },
+    minDestinations: {
+        name: "min-destinations",
+        description: "With several storage URLs: the backup succeeds when it committed in at least N of them (default: all). A destination that failed is named either way.",
+        type: "integer",
+        min: 1,
+        value: "N",
+    },
+    from: {
+        name: "from",
+        description: "The store to copy backups from (a storage URL, as storage takes). Credentials: LIFEBOAT_FROM_AWS_ACCESS_KEY_ID and LIFEBOAT_FROM_AWS_SECRET_ACCESS_KEY when set, else the AWS SDK's default chain.",
+        type: "string",
+        required: true,
+        env: "LIFEBOAT_FROM_STORAGE",
+        value: "URL",
+        expected: "s3://bucket/prefix, file:///absolute/path or a directory path",
+    },
+    to: {
+        name: "to",
+        description: "The store to copy backups into (a storage URL). Credentials: LIFEBOAT_TO_AWS_ACCESS_KEY_ID and LIFEBOAT_TO_AWS_SECRET_ACCESS_KEY when set, else the AWS SDK's default chain.",
+        type: "string",
+        required: true,
+        env: "LIFEBOAT_TO_STORAGE",
         value: "URL",
         expected: "s3://bucket/prefix, file:///absolute/path or a directory path",
     },
@@ -43326,6 +55016,71 @@ const spec_OPTIONS = {
         type: "string",
         value: "ARGS",
     },
+    files: {
+        name: "files",
+        description: "A files source to put in the backup beside the database (repeatable, one per line in the action): s3://BUCKET[/PREFIX] (any S3-compatible store, e.g. Supabase Storage), s3://* for every bucket the files credentials list, or a directory. Each becomes one encrypted tar artifact (docs/files.md).",
+        type: "list",
+        value: "SOURCE",
+    },
+    noDatabase: {
+        name: "no-database",
+        description: "A files-only backup: no database dump, only the --files sources (database-url is not read; dump options are refused).",
+        type: "boolean",
+        default: "false",
+    },
+    filesS3Endpoint: {
+        name: "files-s3-endpoint",
+        description: "Endpoint of the files sources' S3-compatible store, e.g. https://<project-ref>.storage.supabase.co/storage/v1/s3; empty for AWS S3. Credentials: LIFEBOAT_FILES_AWS_ACCESS_KEY_ID and LIFEBOAT_FILES_AWS_SECRET_ACCESS_KEY, else the AWS default chain (never the backup store's options).",
+        type: "url",
+        value: "URL",
+    },
+    filesS3Region: {
+        name: "files-s3-region",
+        description: "Region of the files sources' S3 store; empty for AWS_REGION, or us-east-1 with an endpoint.",
+        type: "string",
+        value: "REGION",
+    },
+    filesS3ForcePathStyle: {
+        name: "files-s3-force-path-style",
+        description: "Address the files sources' buckets in the path, as Supabase Storage and MinIO need.",
+        type: "boolean",
+        default: "false",
+    },
+    filesOnChange: {
+        name: "files-on-change",
+        description: "A file that changes or vanishes while it is read: fail (default: the backup fails, nothing is committed) or warn (stored as read, marked changed in the index, counted in the manifest).",
+        type: "choice",
+        choices: FAIL_OR_WARN,
+        default: "fail",
+        value: "MODE",
+    },
+    storageObjectsMismatch: {
+        name: "storage-objects-mismatch",
+        description: "With preset supabase and an s3:// files source: when the storage.objects rows in the dump's snapshot and the objects read differ, warn (default) or fail.",
+        type: "choice",
+        choices: FAIL_OR_WARN,
+        default: "warn",
+        value: "MODE",
+    },
+    filesTo: {
+        name: "to",
+        description: "Where restore-files puts the files: s3://BUCKET[/PREFIX] (through the files-s3-* options and LIFEBOAT_FILES_AWS_* credentials) or a directory (created if missing).",
+        type: "string",
+        required: true,
+        value: "TARGET",
+    },
+    filesSource: {
+        name: "source",
+        description: "Which files source of the backup to restore: its number (1 for files-1...) or the source as it was given to backup (s3://photos). Required when the backup has more than one.",
+        type: "string",
+        value: "SOURCE",
+    },
+    overwrite: {
+        name: "overwrite",
+        description: "Replace files or objects that already exist at the target (default: skip and count them).",
+        type: "boolean",
+        default: "false",
+    },
     keepLast: keepCount("last"),
     keepHourly: keepCount("hourly"),
     keepDaily: keepCount("daily"),
@@ -43399,7 +55154,7 @@ const spec_OPTIONS = {
         name: "size-change-action",
         description: "fail (default) or warn when max-size-change is exceeded.",
         type: "choice",
-        choices: ["fail", "warn"],
+        choices: FAIL_OR_WARN,
         default: "fail",
         value: "ACTION",
     },
@@ -43430,6 +55185,12 @@ const spec_OPTIONS = {
         description: "Shell command run against the restored copy, with DATABASE_URL (and PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD) pointing at it: where a deploy's migrations are rehearsed on real data.",
         type: "string",
         value: "COMMAND",
+    },
+    runEnv: {
+        name: "run-env",
+        description: "Name of a variable of this environment passed to the run command (repeatable; one per line in the action; NAME or PREFIX_*). Nothing else is: credentials, Lifeboat's inputs and PG* never are.",
+        type: "list",
+        value: "NAME",
     },
     tolerate: {
         name: "tolerate",
@@ -43464,6 +55225,53 @@ const spec_OPTIONS = {
         description: "Extra pg_restore arguments, separated by spaces (e.g. --no-owner --no-privileges). Connection, output, list and job flags are refused.",
         type: "string",
         value: "ARGS",
+    },
+    mask: {
+        name: "mask",
+        description: "Masking rules (YAML, docs/masking.md): once every check passed, mask the scratch copy, verify the masking, and store it as a backup of its own under masked-label, encrypted to masked-recipient.",
+        type: "path",
+        value: "FILE",
+    },
+    maskedStorage: {
+        name: "masked-storage",
+        description: "Where the masked copy is stored (a directory or s3://bucket/prefix, with the same S3 options and credentials); default: the storage of the backup.",
+        type: "string",
+        value: "URL",
+    },
+    maskedLabel: {
+        name: "masked-label",
+        description: "Label of the masked copy, e.g. staging; with mask, required, and not the backup's own label in the same storage.",
+        type: "string",
+        value: "LABEL",
+    },
+    maskedRecipient: {
+        name: "masked-recipient",
+        description: "age public key of staging or development that can decrypt the masked copy (repeatable; one per line in the action); with mask, required, and never one of the production backup's recipients.",
+        type: "list",
+        value: "AGE1...",
+    },
+    maskingKey: {
+        name: "masking-key",
+        description: "The secret (16 bytes or more) the fakes are keyed by: the same key gives the same fakes across tables and runs. In the CLI use --masking-key-file or LIFEBOAT_MASKING_KEY.",
+        type: "string",
+        secret: true,
+        actionOnly: true,
+        env: "LIFEBOAT_MASKING_KEY",
+    },
+    maskingKeyFile: {
+        name: "masking-key-file",
+        description: "File whose first line is the masking key.",
+        type: "path",
+        cliOnly: true,
+        value: "PATH",
+    },
+    maskCoverage: {
+        name: "mask-coverage",
+        description: "warn (default): columns that look personal but have no rule are listed as warnings; fail: they fail the run and no masked copy is written.",
+        type: "choice",
+        choices: ["warn", "fail"],
+        default: "warn",
+        value: "MODE",
     },
     targetDatabaseUrl: {
         name: "target-database-url",
@@ -43509,7 +55317,7 @@ const spec_OPTIONS = {
     },
     clean: {
         name: "clean",
-        description: "Drop each object before recreating it (pg_restore --clean --if-exists); without it, the restore fails on objects that already exist.",
+        description: "In place: drop each object before recreating it (pg_restore --clean --if-exists --no-data-for-failed-tables); without it, the restore fails on objects that already exist. A swap restores into a new database, which has nothing to drop.",
         type: "boolean",
         default: "false",
     },
@@ -43519,11 +55327,58 @@ const spec_OPTIONS = {
         type: "boolean",
         default: "false",
     },
+    strategy: {
+        name: "strategy",
+        description: "auto (default): swap for a whole-database restore into a target the role may rename (it owns it and may CREATE DATABASE), in-place otherwise; swap: restore into a new database beside the target, check rows and catalog there, then rename it into the target's place (the old one kept under a stated name); in-place: restore into the target itself (with --clean, over its objects).",
+        type: "choice",
+        choices: ["auto", "swap", "in-place"],
+        default: "auto",
+        value: "STRATEGY",
+    },
+    dropOld: {
+        name: "drop-old",
+        description: "With the swap strategy: drop the target's previous database once the restored one has taken its place (default: keep it under the name the output states).",
+        type: "boolean",
+        default: "false",
+    },
+    terminateConnections: {
+        name: "terminate-connections",
+        description: "With the swap strategy: end other sessions connected to the target when the databases are swapped (default: refuse while any is connected).",
+        type: "boolean",
+        default: "false",
+    },
     noPrivileges: {
         name: "no-privileges",
         description: "Do not restore access privileges (GRANT/REVOKE) (pg_restore --no-privileges).",
         type: "boolean",
         default: "false",
+    },
+    trustedKey: {
+        name: "trusted-key",
+        description: "minisign public key (RW... or a minisign.pub file) whose signatures are trusted; several for key rotation (repeat the flag, or one per line in the action). When given, a backup whose manifest is unsigned or signed by another key is refused, and unsigned check records are ignored (docs/evidence.md).",
+        type: "list",
+        env: "LIFEBOAT_TRUSTED_KEYS",
+        value: "KEY|PATH",
+    },
+    signingKeyFile: {
+        name: "signing-key-file",
+        description: "minisign secret key file (lifeboat keygen --signing, or minisign -G -W) to sign the manifest, check records and audit records with.",
+        type: "path",
+        cliOnly: true,
+        value: "PATH",
+    },
+    signingKey: {
+        name: "signing-key",
+        description: "The minisign secret key (the key file's text, e.g. from a secret) to sign the manifest, check records and audit records with. In the CLI use --signing-key-file or LIFEBOAT_SIGNING_KEY.",
+        type: "string",
+        secret: true,
+        actionOnly: true,
+        env: "LIFEBOAT_SIGNING_KEY",
+    },
+    signing: {
+        name: "signing",
+        description: "Make a minisign (Ed25519) signing key pair instead: the secret key to --output, the public key beside it (.pub) and to stdout.",
+        type: "boolean",
     },
     output: {
         name: "output",
@@ -43532,6 +55387,76 @@ const spec_OPTIONS = {
         required: true,
         value: "PATH",
         expected: "a path for the new identity file",
+    },
+    // status (docs/status.md)
+    labels: {
+        name: "labels",
+        description: "Labels to show (repeatable, or comma-separated); every label in the storage location when not given.",
+        type: "list",
+        env: "LIFEBOAT_LABELS",
+        value: "NAME",
+    },
+    maxRestoreAge: {
+        name: "max-restore-age",
+        description: "A label is red when no restore-test passed within this (e.g. 8d); restore-tests are not judged when not given.",
+        type: "duration",
+        value: "DURATION",
+    },
+    minSuccessRate: {
+        name: "min-success-rate",
+        description: "A label is amber when its success rate over the window is below this.",
+        type: "percent",
+        default: "90%",
+        value: "PERCENT",
+    },
+    window: {
+        name: "window",
+        description: "Backup folders per label in the success-rate window and the charts.",
+        type: "integer",
+        min: 1,
+        max: 1000,
+        default: "30",
+        value: "N",
+    },
+    html: {
+        name: "html",
+        description: "Write the status page here: one self-contained HTML file (inline CSS and SVG, no script, no external request).",
+        type: "path",
+        value: "FILE",
+    },
+    prometheus: {
+        name: "prometheus",
+        description: "Write the figures here in the Prometheus text format, atomically (for the node_exporter textfile collector or a Pushgateway).",
+        type: "path",
+        value: "FILE",
+    },
+    // restore-test's richer checks and JUnit (docs/verification.md)
+    maxTableDrift: {
+        name: "max-table-drift",
+        description: "Fail (or warn, see drift-action) when a table's row count moved more than this against the previous backup of the label, e.g. 50%.",
+        type: "percent",
+        value: "PERCENT",
+    },
+    driftAction: {
+        name: "drift-action",
+        description: "fail (default) or warn when max-table-drift is exceeded.",
+        type: "choice",
+        choices: FAIL_OR_WARN,
+        default: "fail",
+        value: "ACTION",
+    },
+    maxRestoreSeconds: {
+        name: "max-restore-seconds",
+        description: "Recovery-time budget: fail when the restore (first byte read to the end of pg_restore) took longer.",
+        type: "integer",
+        min: 1,
+        value: "SECONDS",
+    },
+    junit: {
+        name: "junit",
+        description: "Write a JUnit XML report here: one test case per check and per table, for CI test reporters.",
+        type: "path",
+        value: "FILE",
     },
 };
 /** The same option in a command's own words: only the description may differ. */
@@ -43545,7 +55470,10 @@ const storageOptions = [
     spec_OPTIONS.s3Region,
     spec_OPTIONS.s3ForcePathStyle,
     spec_OPTIONS.s3Checksums,
+    spec_OPTIONS.trustedKey,
 ];
+/** The key a command signs its manifest, check records or audit records with (docs/evidence.md). */
+const signingOptions = [spec_OPTIONS.signingKeyFile, spec_OPTIONS.signingKey];
 /** How the PostgreSQL client tools are chosen, and installed when missing (docs/pg-client.md). */
 const pgClientOptions = (tool) => tool === "pg_dump"
     ? [spec_OPTIONS.pgVersion, spec_OPTIONS.installPgClient]
@@ -43555,6 +55483,12 @@ const pgClientOptions = (tool) => tool === "pg_dump"
     ];
 /** Where an action reports: the job summary always; a pull request comment and Slack on request. */
 const reportOptions = [spec_OPTIONS.commentOnPr, spec_OPTIONS.githubToken, ...CHANNEL_OPTIONS];
+/** The files sources' (and restore-files' target's) own S3 connection, apart from the store's. */
+const filesS3Options = [
+    spec_OPTIONS.filesS3Endpoint,
+    spec_OPTIONS.filesS3Region,
+    spec_OPTIONS.filesS3ForcePathStyle,
+];
 const backupOptions = [
     spec_OPTIONS.databaseUrl,
     ...storageOptions,
@@ -43573,6 +55507,11 @@ const backupOptions = [
     spec_OPTIONS.excludeTableData,
     spec_OPTIONS.preset,
     spec_OPTIONS.includeRoles,
+    spec_OPTIONS.files,
+    spec_OPTIONS.noDatabase,
+    ...filesS3Options,
+    spec_OPTIONS.filesOnChange,
+    spec_OPTIONS.storageObjectsMismatch,
     spec_OPTIONS.pgDumpArgs,
     spec_OPTIONS.pgBinDir,
     ...pgClientOptions("pg_dump"),
@@ -43580,6 +55519,23 @@ const backupOptions = [
     spec_OPTIONS.objectLockMode,
     spec_OPTIONS.objectLockDays,
     spec_OPTIONS.s3SseKmsKeyId,
+    spec_OPTIONS.minDestinations,
+];
+const copyOptions = [
+    spec_OPTIONS.from,
+    spec_OPTIONS.to,
+    spec_OPTIONS.label,
+    worded(spec_OPTIONS.backup, "Which backups to copy: latest (default: the newest intact one), a backup id, or all (every intact backup the destination lacks)."),
+    spec_OPTIONS.s3Endpoint,
+    spec_OPTIONS.s3Region,
+    spec_OPTIONS.s3ForcePathStyle,
+    spec_OPTIONS.s3Checksums,
+    spec_OPTIONS.identityFile,
+    spec_OPTIONS.identity,
+    worded(spec_OPTIONS.passphraseFile, "For backups made with a passphrase: a file whose first line is the passphrase, to decrypt the copies as a check."),
+    worded(spec_OPTIONS.passphrase, "For backups made with a passphrase: the passphrase, to decrypt the copies as a check. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE."),
+    worded(spec_OPTIONS.objectLockMode, "S3 Object Lock retention for the copied objects at the destination: GOVERNANCE or COMPLIANCE (with object-lock-days; the destination bucket must have Object Lock enabled)."),
+    worded(spec_OPTIONS.objectLockDays, "Days each copied backup stays locked at the destination, from the copy (with object-lock-mode)."),
 ];
 const pruneOptions = [
     ...storageOptions,
@@ -43610,6 +55566,7 @@ const verifyOptions = [
     spec_OPTIONS.maxSizeChange,
     spec_OPTIONS.sizeChangeAction,
     spec_OPTIONS.minSize,
+    spec_OPTIONS.junit,
 ];
 const restoreTestOptions = [
     ...storageOptions,
@@ -43618,11 +55575,38 @@ const restoreTestOptions = [
     spec_OPTIONS.scratchDatabaseUrl,
     spec_OPTIONS.assertions,
     spec_OPTIONS.run,
+    spec_OPTIONS.runEnv,
     spec_OPTIONS.tolerate,
     spec_OPTIONS.keepOnFailure,
     spec_OPTIONS.decryptToDisk,
     spec_OPTIONS.jobs,
     spec_OPTIONS.pgRestoreArgs,
+    spec_OPTIONS.mask,
+    spec_OPTIONS.maskedStorage,
+    spec_OPTIONS.maskedLabel,
+    spec_OPTIONS.maskedRecipient,
+    spec_OPTIONS.maskingKey,
+    spec_OPTIONS.maskingKeyFile,
+    spec_OPTIONS.maskCoverage,
+    spec_OPTIONS.maxTableDrift,
+    spec_OPTIONS.driftAction,
+    spec_OPTIONS.maxRestoreSeconds,
+    spec_OPTIONS.junit,
+];
+const statusOptions = [
+    spec_OPTIONS.storage,
+    spec_OPTIONS.labels,
+    spec_OPTIONS.s3Endpoint,
+    spec_OPTIONS.s3Region,
+    spec_OPTIONS.s3ForcePathStyle,
+    spec_OPTIONS.s3Checksums,
+    spec_OPTIONS.trustedKey,
+    worded(spec_OPTIONS.maxAge, "A label is red when its newest good backup is older than this (default 26h)."),
+    spec_OPTIONS.maxRestoreAge,
+    spec_OPTIONS.minSuccessRate,
+    spec_OPTIONS.window,
+    spec_OPTIONS.html,
+    spec_OPTIONS.prometheus,
 ];
 const restoreOptions = [
     ...storageOptions,
@@ -43637,13 +55621,30 @@ const restoreOptions = [
     spec_OPTIONS.clean,
     spec_OPTIONS.noOwner,
     spec_OPTIONS.noPrivileges,
+    spec_OPTIONS.strategy,
+    spec_OPTIONS.dropOld,
+    spec_OPTIONS.terminateConnections,
+    worded(spec_OPTIONS.pgRestoreArgs, "Extra pg_restore arguments, separated by spaces (e.g. --no-tablespaces --no-comments); the same allow-list as restore-test's. Connection, output, list, job and scope flags are refused (use --schema, --table, --clean)."),
+];
+const restoreFilesOptions = [
+    ...storageOptions,
+    worded(spec_OPTIONS.backup, "Which backup's files to restore: latest (the newest committed one under the label), a backup id, or before:<ISO time>."),
+    spec_OPTIONS.identityFile,
+    spec_OPTIONS.identity,
+    worded(spec_OPTIONS.passphraseFile, "For a backup made with a passphrase: a file whose first line is the passphrase."),
+    worded(spec_OPTIONS.passphrase, "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE."),
+    spec_OPTIONS.filesSource,
+    spec_OPTIONS.filesTo,
+    worded(spec_OPTIONS.confirm, "The target typed out: its bucket name for s3://BUCKET[/PREFIX], or the directory as given in to (or its absolute path). The restore is refused otherwise."),
+    spec_OPTIONS.overwrite,
+    ...filesS3Options,
 ];
 const COMMANDS = [
     {
         command: "backup",
         action: "backup-db",
         summary: "Dump a PostgreSQL database with pg_dump, encrypt it with age and stream it into storage.",
-        options: [...backupOptions, ...reportOptions],
+        options: [...backupOptions, ...signingOptions, ...reportOptions],
         outputs: [
             { name: "backup-id", description: "Id of the new backup (YYYYMMDDTHHMMSSZ-<random>)." },
             { name: "backup-key", description: "Storage key of the encrypted dump, relative to the storage URL." },
@@ -43663,7 +55664,7 @@ const COMMANDS = [
         command: "prune",
         action: "prune",
         summary: "Delete the backups a retention policy does not keep: never the newest, never below min-verified, never a locked one.",
-        options: [...pruneOptions, ...reportOptions],
+        options: [...pruneOptions, ...signingOptions, ...reportOptions],
         outputs: [
             { name: "kept", description: "Number of backups kept." },
             {
@@ -43680,7 +55681,7 @@ const COMMANDS = [
         command: "verify",
         action: "verify-backup",
         summary: "Check a backup against its manifest: the stored object's sha256 and size, and with the identity its decrypted archive; plus freshness and size gates.",
-        options: [...verifyOptions, ...reportOptions],
+        options: [...verifyOptions, ...signingOptions, ...reportOptions],
         outputs: [
             { name: "verified", description: "true when every check passed, else false." },
             { name: "backup-id", description: "Id of the backup that was checked." },
@@ -43693,21 +55694,31 @@ const COMMANDS = [
         command: "restore-test",
         action: "restore-test",
         summary: "Restore a backup into a fresh scratch database, compare every table's row count with the manifest, run assertions and a command against it, then drop it.",
-        options: [...restoreTestOptions, ...reportOptions, spec_OPTIONS.reportArtifact],
+        options: [...restoreTestOptions, ...signingOptions, ...reportOptions, spec_OPTIONS.reportArtifact],
         outputs: [
             { name: "passed", description: "true when the restore and every check passed, else false." },
             { name: "backup-id", description: "Id of the backup that was restored." },
             { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
             { name: "tables-checked", description: "Number of tables whose row counts were compared." },
             { name: "mismatches", description: "Number of tables whose row count differs from the manifest." },
+            {
+                name: "masked-backup-id",
+                description: "With mask: the id of the masked copy written under masked-label (empty when none was written).",
+            },
             { name: "reason", description: "Why the test failed (empty when it passed)." },
         ],
     },
     {
+        command: "status",
+        summary: "Every label at a glance: newest backup and its age, last verify and restore-test, success rate, stored size and trend, and a verdict per label (exit 1 when any is red); as text, JSON, an HTML page or Prometheus metrics.",
+        options: statusOptions,
+        outputs: [],
+    },
+    {
         command: "restore",
         action: "restore-db",
-        summary: "Restore a backup into a target database, refused unless confirm names it; a safety backup of the target is taken first.",
-        options: [...restoreOptions, ...reportOptions],
+        summary: "Restore a backup into a target database, refused unless confirm names it: into a new database that is checked and then swapped in where the role may rename the target, in place otherwise; a safety backup of the target is taken first.",
+        options: [...restoreOptions, ...signingOptions, ...reportOptions],
         outputs: [
             { name: "backup-id", description: "Id of the backup that was restored." },
             {
@@ -43715,6 +55726,35 @@ const COMMANDS = [
                 description: "Id of the safety backup of the target taken before the restore (under safety-label); empty when safety-backup is false.",
             },
             { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
+            { name: "strategy", description: "swap or in-place: how the backup was restored (docs/restore.md)." },
+            {
+                name: "old-database",
+                description: "After a swap: the name the target's previous database is kept under; empty when drop-old dropped it, or in place.",
+            },
+        ],
+    },
+    {
+        command: "copy",
+        action: "copy-backup",
+        summary: "Copy committed backups of a label from one store to another, artifacts first and manifest last, re-reading each copy against the manifest; only what the destination lacks.",
+        options: [...copyOptions, ...reportOptions],
+        outputs: [
+            { name: "copied", description: "Number of backups copied." },
+            { name: "skipped", description: "Number of backups the destination already held." },
+            { name: "copied-bytes", description: "Bytes written to the destination." },
+        ],
+    },
+    {
+        command: "restore-files",
+        action: "restore-files",
+        summary: "Put a backup's files (a --files source) back into a bucket or a directory, refused unless confirm names the target; existing files are kept unless overwrite.",
+        options: [...restoreFilesOptions, ...reportOptions],
+        outputs: [
+            { name: "backup-id", description: "Id of the backup whose files were restored." },
+            { name: "written", description: "Files and links written." },
+            { name: "skipped", description: "Files left alone because they already exist at the target." },
+            { name: "failed", description: "Files that could not be written or do not match the index." },
+            { name: "bytes", description: "Bytes of file content written." },
         ],
     },
     {
@@ -43729,15 +55769,38 @@ const COMMANDS = [
         outputs: [],
     },
     {
+        command: "rekey",
+        summary: "Re-wrap the age file key of existing backups for new recipients (key rotation): the payload is untouched, the header and the manifest are rewritten; needs the old identity.",
+        options: [
+            ...storageOptions,
+            worded(spec_OPTIONS.backup, "Which backups to rekey: latest (the newest committed one under the label), a backup id, or all (every intact backup of the label)."),
+            ...decryptionOptions,
+            worded(spec_OPTIONS.recipient, "age public key (age1...) of the new recipients (repeat the flag for several): afterwards only their identities open the rekeyed backups."),
+            ...signingOptions,
+        ],
+        outputs: [],
+    },
+    {
+        command: "audit",
+        summary: "List a label's audit trail (restores, prunes): who, when, what, the outcome; with --trusted-key, each record's signature is checked and an unsigned one fails.",
+        options: storageOptions,
+        outputs: [],
+    },
+    {
         command: "keygen",
-        summary: "Make an age key pair: the identity (secret) to a file, the recipient (public) to stdout.",
-        options: [spec_OPTIONS.output],
+        summary: "Make an age key pair: the identity (secret) to a file, the recipient (public) to stdout; with --signing, a minisign signing key pair.",
+        options: [spec_OPTIONS.output, spec_OPTIONS.signing],
         outputs: [],
     },
 ];
 const GLOBAL_CLI_OPTIONS = [
     { name: "json", description: "Print one JSON object with the result on stdout.", type: "boolean" },
     { name: "debug", description: "Print stack traces with errors.", type: "boolean" },
+    {
+        name: "quiet",
+        description: "Print no progress or information lines on stderr (warnings and errors still show).",
+        type: "boolean",
+    },
     { name: "help", description: "Show this help.", type: "boolean" },
 ];
 function commandSpec(command) {
@@ -43760,6 +55823,280 @@ function describeOption(option) {
     return unnamed.length === 0 ? option.description : `${option.description} One of: ${accepted.join(", ")}.`;
 }
 
+;// CONCATENATED MODULE: ./src/settings/storage-list.ts
+/**
+ * Storage URLs with their own options (issue 15, docs/offsite.md). The s3-* options apply to every
+ * s3:// URL; one URL can override them after `?` with the same names less the `s3-` prefix
+ * (`s3://offsite/db?endpoint=https://...&region=eu-central-003&force-path-style=true`), which is
+ * the Go CDK's blob URL form, and name a second account with `credentials=PREFIX` (read from
+ * PREFIX_AWS_ACCESS_KEY_ID and PREFIX_AWS_SECRET_ACCESS_KEY when the store is opened). A query
+ * never holds a secret: an unknown key is refused, so a pasted access key fails instead of being
+ * logged. A local directory takes no options and its text is kept whole.
+ */
+
+
+
+/** Query keys and the options they override. */
+const QUERY_OPTIONS = {
+    endpoint: spec_OPTIONS.s3Endpoint,
+    region: spec_OPTIONS.s3Region,
+    "force-path-style": spec_OPTIONS.s3ForcePathStyle,
+    checksums: spec_OPTIONS.s3Checksums,
+    sse: spec_OPTIONS.s3Sse,
+    "sse-kms-key-id": spec_OPTIONS.s3SseKmsKeyId,
+};
+const QUERY_FIELDS = {
+    endpoint: "endpoint",
+    region: "region",
+    "force-path-style": "forcePathStyle",
+    checksums: "checksums",
+    sse: "sse",
+    "sse-kms-key-id": "sseKmsKeyId",
+};
+const CREDENTIALS_KEY = "credentials";
+/** An environment variable prefix: what a shell and a workflow's `env:` both accept. */
+const ENV_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * One storage URL: the URL without its query, and the S3 settings `base` with the query's
+ * overrides. `input` names the option in errors (storage, from, to).
+ */
+function storage_list_parseDestination(text, base, input) {
+    const trimmed = text.trim();
+    const mark = trimmed.indexOf("?");
+    if (!/^s3:/i.test(trimmed) || mark < 0)
+        return { storage: trimmed, s3: { ...base } };
+    const storage = trimmed.slice(0, mark);
+    const fail = (why) => {
+        throw new errors/* InputError */.dz(`--${input} "${storage}": ${why}`, { input });
+    };
+    const s3 = { ...base };
+    const seen = new Set();
+    for (const pair of trimmed.slice(mark + 1).split("&")) {
+        if (pair === "")
+            continue;
+        const equals = pair.indexOf("=");
+        const key = decodeURIComponent(equals < 0 ? pair : pair.slice(0, equals)).toLowerCase();
+        const value = equals < 0 ? "" : decodeURIComponent(pair.slice(equals + 1));
+        if (seen.has(key))
+            fail(`option ${key} given twice`);
+        seen.add(key);
+        if (key === CREDENTIALS_KEY) {
+            if (!ENV_PREFIX.test(value)) {
+                fail(`credentials=${value}: expected an environment variable prefix such as OFFSITE (for OFFSITE_AWS_ACCESS_KEY_ID and OFFSITE_AWS_SECRET_ACCESS_KEY); the keys themselves never go in the URL`);
+            }
+            s3.credentialsEnv = { prefix: value, optional: false };
+            continue;
+        }
+        const option = QUERY_OPTIONS[key];
+        const field = QUERY_FIELDS[key];
+        if (!option || !field) {
+            fail(`unknown option "${key}" after ?: expected ${[...Object.keys(QUERY_OPTIONS), CREDENTIALS_KEY].join(", ")} (credentials name an environment variable prefix, never the keys)`);
+            continue;
+        }
+        let parsed;
+        try {
+            // A bare flag (`?force-path-style`) means true, as on the command line.
+            parsed = readOption({ [option.name]: value === "" && option.type === "boolean" ? "true" : value }, option);
+        }
+        catch (error) {
+            fail(`${key}: ${error.message}`);
+        }
+        if (parsed === undefined)
+            fail(`${key}: a value is required`);
+        s3[field] = parsed;
+    }
+    if (s3.sseKmsKeyId !== undefined && s3.sse !== "aws:kms")
+        fail("sse-kms-key-id is only used with sse=aws:kms");
+    return { storage, s3 };
+}
+/** The URLs of a repeatable storage option, in order; the same store twice is refused. */
+function storage_list_parseDestinations(texts, base, input) {
+    if (texts.length === 0) {
+        throw new errors/* InputError */.dz(`--${input}: required; expected s3://bucket/prefix, file:///absolute/path or a directory path`, { input });
+    }
+    const destinations = texts.map((text) => storage_list_parseDestination(text, base, input));
+    const seen = new Set();
+    for (const destination of destinations) {
+        const key = storage_list_sameStoreKey(destination);
+        if (seen.has(key)) {
+            throw new errors/* InputError */.dz(`--${input} "${destination.storage}": given twice; each destination once`, {
+                input,
+            });
+        }
+        seen.add(key);
+    }
+    return destinations;
+}
+/** What makes two destinations the same store: the URL, and for S3 the endpoint it is on. */
+function storage_list_sameStoreKey(destination) {
+    const url = destination.storage.replace(/\/+$/, "");
+    return url.startsWith("s3:") ? `${url} at ${destination.s3.endpoint ?? "AWS"}` : url;
+}
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(73136);
+;// CONCATENATED MODULE: ./src/storage/file-driver.ts
+/** The local-directory driver: `file:///absolute/path`, or a plain path (the registry's default). */
+
+const fileDriver = {
+    kind: "file",
+    schemes: ["file"],
+    forms: ["file:///absolute/path", "a directory path"],
+    options: [],
+    parse(text, { fail }) {
+        let url;
+        try {
+            url = new URL(text);
+        }
+        catch {
+            return fail();
+        }
+        if (url.host !== "")
+            return fail(`a file URL names no host ("${url.host}")`);
+        if (url.search !== "" || url.hash !== "")
+            return fail("a file URL has no query or fragment");
+        const path = (0,external_node_url_.fileURLToPath)(url);
+        return { kind: "file", path: path.length > 1 ? path.replace(/\/+$/, "") : path };
+    },
+    format: (location) => (0,external_node_url_.pathToFileURL)(location.path).href,
+    async open(location) {
+        const { LocalStore } = await __nccwpck_require__.e(/* import() */ 226).then(__nccwpck_require__.bind(__nccwpck_require__, 90226));
+        return new LocalStore(location.path);
+    },
+};
+
+;// CONCATENATED MODULE: ./src/storage/s3-driver.ts
+const s3Driver = {
+    kind: "s3",
+    schemes: ["s3"],
+    forms: ["s3://bucket/prefix"],
+    options: ["s3-endpoint", "s3-region", "s3-force-path-style", "s3-checksums", "s3-sse", "s3-sse-kms-key-id"],
+    parse(text, { fail }) {
+        const rest = text.slice("s3:".length);
+        if (!rest.startsWith("//"))
+            return fail();
+        const [bucket = "", ...path] = rest.slice(2).split("/");
+        if (bucket === "")
+            return fail("no bucket");
+        const bucketProblem = problemWithBucketName(bucket);
+        if (bucketProblem)
+            return fail(`bucket "${bucket}" ${bucketProblem}`);
+        return { kind: "s3", bucket, prefix: path.join("/").replace(/^\/+|\/+$/g, "") };
+    },
+    format: (location) => location.prefix ? `s3://${location.bucket}/${location.prefix}` : `s3://${location.bucket}`,
+    async open(location, options) {
+        const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(947)]).then(__nccwpck_require__.bind(__nccwpck_require__, 98947));
+        return createS3Store({ bucket: location.bucket, prefix: location.prefix }, options.s3);
+    },
+};
+/**
+ * Why `name` is not a valid S3 bucket name, or undefined when it is. The general-purpose bucket
+ * rules: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or
+ * digit, no two adjacent dots, not an IP address.
+ */
+function problemWithBucketName(name) {
+    if (name.length < 3 || name.length > 63)
+        return "must be 3 to 63 characters long";
+    if (!/^[a-z0-9.-]+$/.test(name))
+        return "may only contain lowercase letters, digits, dots and hyphens";
+    if (!/^[a-z0-9].*[a-z0-9]$/.test(name))
+        return "must start and end with a letter or digit";
+    if (name.includes(".."))
+        return "must not contain two adjacent dots";
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(name))
+        return "must not be an IP address";
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/storage/registry.ts
+/**
+ * Store drivers, registered by URL scheme (restic's location registry, pgBackRest's storage helper
+ * list). A driver parses its own URLs, formats them back without credentials, names the options it
+ * takes, and opens a Store. Adding a store kind is one driver module plus one line in STORE_DRIVERS
+ * (and its location in the StoreLocation union).
+ */
+
+
+
+
+/** The registered drivers. A text without a scheme is a directory path (the file driver). */
+const STORE_DRIVERS = [s3Driver, fileDriver];
+/** A scheme of two or more characters, so a Windows drive letter ("C:") is not one. */
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]+):/;
+function expected() {
+    const forms = STORE_DRIVERS.flatMap((driver) => driver.forms);
+    return `expected ${forms.slice(0, -1).join(", ")} or ${forms.at(-1)}`;
+}
+function registry_parseLocation(text, options) {
+    const input = options.input ?? "storage";
+    const fail = (why) => {
+        const detail = why ? `${why}; ${expected()}` : expected();
+        throw new errors/* InputError */.dz(`--${input} ${JSON.stringify(text)}: ${detail}`, { input });
+    };
+    const value = text.trim();
+    if (value === "")
+        return fail("empty");
+    const scheme = SCHEME.exec(value)?.[1]?.toLowerCase();
+    if (scheme === undefined)
+        return { kind: "file", path: (0,external_node_path_.resolve)(options.cwd, value) };
+    const driver = STORE_DRIVERS.find((candidate) => candidate.schemes.includes(scheme));
+    if (!driver)
+        return fail();
+    return driver.parse(value, { cwd: options.cwd, fail });
+}
+function driverOf(location) {
+    const driver = STORE_DRIVERS.find((candidate) => candidate.kind === location.kind);
+    if (!driver)
+        throw new Error(`no store driver for ${location.kind}`);
+    return driver;
+}
+function registry_formatLocation(location) {
+    return driverOf(location).format(location);
+}
+function openLocation(location, options = {}) {
+    return driverOf(location).open(location, options);
+}
+
+;// CONCATENATED MODULE: ./src/storage/storage-url.ts
+/**
+ * The storage location the user names: `s3://bucket/prefix`, `file:///absolute/path` or a plain
+ * directory path. Pure: the working directory comes in as an argument. The parsing itself is each
+ * driver's (registry.ts); this module keeps the names the rest of the code uses.
+ */
+
+
+function storage_url_parseStorageUrl(text, options) {
+    return parseLocation(text, options);
+}
+/** The canonical text of a location, without credentials: `s3://bucket/prefix` or `file:///path`. */
+function formatStorageUrl(url) {
+    return formatLocation(url);
+}
+
+;// CONCATENATED MODULE: ./src/files/source-spec.ts
+/**
+ * The form of a `--files SOURCE` (and of restore-files' `--to`): `s3://BUCKET[/PREFIX]`, `s3://*`,
+ * `file:///abs/path` or a directory path. Pure and light, so the settings reader can check it
+ * without loading the S3 client.
+ */
+
+
+function source_spec_parseFilesSource(text, options) {
+    const input = options.input ?? "files";
+    const value = text.trim();
+    if (/^s3:\/\/\*\/*$/i.test(value))
+        return { kind: "s3", bucket: "*", prefix: "", input: value };
+    if (/^s3:\/\/\*\//i.test(value)) {
+        throw new InputError(`--${input} ${JSON.stringify(text)}: s3://* means every bucket and takes no prefix`, {
+            input,
+        });
+    }
+    const parsed = parseStorageUrl(value, { cwd: options.cwd, input });
+    return parsed.kind === "s3"
+        ? { kind: "s3", bucket: parsed.bucket, prefix: parsed.prefix, input: value }
+        : { kind: "directory", path: parsed.path, input: value };
+}
+
 ;// CONCATENATED MODULE: ./src/settings/settings.ts
 /**
  * Raw option values (from CLI flags and the environment, or from action inputs) parsed once into
@@ -43780,13 +56117,20 @@ function describeOption(option) {
 
 
 
+
+
+
+
+
+
+
 /** The first line of a file an option names (a passphrase), or an error naming the option. */
 function readOptionFile(option, path) {
     try {
-        return readFileSync(path, "utf8");
+        return (0,external_node_fs_.readFileSync)(path, "utf8");
     }
     catch (error) {
-        throw new InputError(`--${option.name} "${path}": cannot read it (${error.code ?? "error"})`, { input: option.name });
+        throw new errors/* InputError */.dz(`--${option.name} "${path}": cannot read it (${error.code ?? "error"})`, { input: option.name });
     }
 }
 /** passphrase-file (CLI) wins over passphrase (action input, or LIFEBOAT_PASSPHRASE). */
@@ -43828,10 +56172,110 @@ const STORAGE_RULES = [
         message: () => "--s3-sse-kms-key-id: only used with --s3-sse aws:kms",
     },
 ];
-function parseStorageSettings(raw) {
+/**
+ * The storage URLs and label. Every command but backup acts on one store (prune, verify and list
+ * each on the store they are given), so a second URL is refused there (`several`: backup's).
+ */
+function parseStorageSettings(raw, options = {}) {
     const { storage, label, ...s3 } = read_option_readOptions(raw, STORAGE);
     rules_checkRules({ storage, label, ...s3 }, STORAGE_RULES);
-    return { storage, label: layout_validateLabel(label), s3 };
+    const destinations = storage_list_parseDestinations(storage, s3, spec_OPTIONS.storage.name);
+    if (destinations.length > 1 && !options.several) {
+        throw new errors/* InputError */.dz(`--${spec_OPTIONS.storage.name}: ${destinations.length} URLs given; this command acts on one store (run it once per store, docs/offsite.md)`, { input: spec_OPTIONS.storage.name });
+    }
+    const [first] = destinations;
+    const evidence = parseEvidenceSettings(raw);
+    return {
+        storage: first.storage,
+        s3: first.s3,
+        label: layout_validateLabel(label),
+        destinations,
+        ...(evidence.trustedKeys.length > 0 || evidence.signingKeyText !== undefined ? { evidence } : {}),
+    };
+}
+const COPY = {
+    from: spec_OPTIONS.from,
+    to: spec_OPTIONS.to,
+    label: spec_OPTIONS.label,
+    backup: spec_OPTIONS.backup,
+    endpoint: spec_OPTIONS.s3Endpoint,
+    region: spec_OPTIONS.s3Region,
+    forcePathStyle: spec_OPTIONS.s3ForcePathStyle,
+    checksums: spec_OPTIONS.s3Checksums,
+    objectLockMode: spec_OPTIONS.objectLockMode,
+    objectLockDays: spec_OPTIONS.objectLockDays,
+};
+/**
+ * copy: two stores, each with its own credentials (LIFEBOAT_FROM_AWS_* and LIFEBOAT_TO_AWS_* when
+ * set, or a URL's own `credentials=`), the label, which backups, and the destination's lock.
+ */
+function parseCopySettings(raw) {
+    const v = readOptions(raw, COPY);
+    const base = {
+        endpoint: v.endpoint,
+        region: v.region,
+        forcePathStyle: v.forcePathStyle,
+        checksums: v.checksums,
+        sse: undefined,
+        sseKmsKeyId: undefined,
+    };
+    const side = (text, input, prefix) => {
+        const destination = parseDestination(text, base, input);
+        destination.s3.credentialsEnv ??= { prefix, optional: true };
+        return destination;
+    };
+    const from = side(v.from, OPTIONS.from.name, "LIFEBOAT_FROM");
+    const to = side(v.to, OPTIONS.to.name, "LIFEBOAT_TO");
+    if (sameStoreKey(from) === sameStoreKey(to)) {
+        throw new InputError(`--${OPTIONS.to.name} "${to.storage}": the same store as --${OPTIONS.from.name}`, {
+            input: OPTIONS.to.name,
+        });
+    }
+    const backup = v.backup;
+    if (backup !== "latest" && backup !== "all" && !isBackupId(backup)) {
+        throw new InputError(`--${OPTIONS.backup.name} "${backup}": expected latest, all or a backup id such as 20261122T010500Z-abc123`, { input: OPTIONS.backup.name });
+    }
+    if ((v.objectLockMode === undefined) !== (v.objectLockDays === undefined)) {
+        const missing = v.objectLockMode === undefined ? OPTIONS.objectLockMode : OPTIONS.objectLockDays;
+        throw new InputError(`--${missing.name}: required with --object-lock-mode and --object-lock-days together`, { input: missing.name });
+    }
+    let objectLock;
+    if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
+        if (!to.storage.startsWith("s3://")) {
+            throw new InputError(`--${OPTIONS.objectLockMode.name}: needs an s3:// destination with Object Lock enabled on the bucket`, { input: OPTIONS.objectLockMode.name });
+        }
+        objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
+        // S3 refuses locked uploads without a request checksum.
+        to.s3.checksums = "when-supported";
+    }
+    return { from, to, label: validateLabel(v.label), backup, keys: parseDecryptionKeys(raw), objectLock };
+}
+const EVIDENCE = {
+    trustedKeys: spec_OPTIONS.trustedKey,
+    signingKeyFile: spec_OPTIONS.signingKeyFile,
+    signingKey: spec_OPTIONS.signingKey,
+};
+/**
+ * trusted-key entries are base64 public key lines or files holding one; an action input may hold
+ * a whole minisign.pub, whose comment line is skipped. The key file wins over the inline key.
+ */
+function parseEvidenceSettings(raw) {
+    const v = read_option_readOptions(raw, EVIDENCE);
+    const trustedKeys = v.trustedKeys
+        .filter((entry) => !entry.startsWith("untrusted comment:"))
+        .map((entry) => parsePublicKey(/^RW[A-Za-z0-9+/]+=*$/.test(entry) ? entry : readOptionFile(spec_OPTIONS.trustedKey, entry), {
+        input: spec_OPTIONS.trustedKey.name,
+    }).base64);
+    const signingKeyText = v.signingKeyFile === undefined ? v.signingKey : readOptionFile(spec_OPTIONS.signingKeyFile, v.signingKeyFile);
+    if (signingKeyText !== undefined) {
+        const input = v.signingKeyFile === undefined ? spec_OPTIONS.signingKey.name : spec_OPTIONS.signingKeyFile.name;
+        const structure = parseSecretKeyStructure(signingKeyText, input);
+        // No option carries a password: a CI job has no terminal to type it into (docs/evidence.md).
+        if (structure.subarray(2, 4).toString("latin1") !== "\0\0") {
+            throw new errors/* InputError */.dz(`${input}: the secret key is password-protected; give an unencrypted one (lifeboat keygen --signing, or minisign -G -W)`, { input });
+        }
+    }
+    return { trustedKeys: [...new Set(trustedKeys)], signingKeyText };
 }
 const ENCRYPTION = {
     mode: spec_OPTIONS.encryption,
@@ -43891,7 +56335,26 @@ const BACKUP = {
     pgDumpArgs: spec_OPTIONS.pgDumpArgs,
     objectLockMode: spec_OPTIONS.objectLockMode,
     objectLockDays: spec_OPTIONS.objectLockDays,
+    minDestinations: spec_OPTIONS.minDestinations,
 };
+const FILES_S3 = {
+    endpoint: spec_OPTIONS.filesS3Endpoint,
+    region: spec_OPTIONS.filesS3Region,
+    forcePathStyle: spec_OPTIONS.filesS3ForcePathStyle,
+};
+const FILES = {
+    sources: spec_OPTIONS.files,
+    onChange: spec_OPTIONS.filesOnChange,
+    storageObjectsMismatch: spec_OPTIONS.storageObjectsMismatch,
+};
+/** --files and its options; each source's form is checked here, its reachability by backup's preflight. */
+function parseFilesSettings(raw) {
+    const v = readOptions(raw, FILES);
+    // Relative directories resolve at run time against the working directory; here only the form.
+    for (const source of v.sources)
+        parseFilesSource(source, { cwd: "/", input: OPTIONS.files.name });
+    return { ...v, s3: readOptions(raw, FILES_S3) };
+}
 const hasObjectLock = (v) => v.objectLockMode !== undefined || v.objectLockDays !== undefined;
 /**
  * Object Lock needs both options, an s3:// storage, and request checksums: S3 refuses locked
@@ -43919,7 +56382,7 @@ const BACKUP_RULES = [
     {
         name: "object lock only on S3",
         input: spec_OPTIONS.objectLockMode,
-        broken: (v) => hasObjectLock(v) && !v.storage.storage.startsWith("s3://"),
+        broken: (v) => hasObjectLock(v) && v.storage.destinations.some((d) => !d.storage.startsWith("s3://")),
         message: () => "--object-lock-mode: needs s3:// storage with Object Lock enabled on the bucket",
     },
     {
@@ -43928,10 +56391,16 @@ const BACKUP_RULES = [
         broken: (v) => hasObjectLock(v) && v.checksumsGiven && v.storage.s3.checksums === "when-required",
         message: () => "--s3-checksums when-required: S3 refuses object-locked uploads without a checksum; drop it or use when-supported",
     },
+    {
+        name: "no more commits required than destinations",
+        input: spec_OPTIONS.minDestinations,
+        broken: (v) => v.minDestinations !== undefined && v.minDestinations > v.storage.destinations.length,
+        message: (v) => `--min-destinations ${v.minDestinations}: expected at most the number of storage URLs (${v.storage.destinations.length})`,
+    },
 ];
 function parseBackupSettings(raw) {
     const v = readOptions(raw, BACKUP);
-    const storage = parseStorageSettings(raw);
+    const storage = parseStorageSettings(raw, { several: true });
     checkRules({ ...v, storage, checksumsGiven: isGiven(raw, OPTIONS.s3Checksums) }, BACKUP_RULES);
     const scope = applyPreset(v.preset, {
         ...emptyScope(),
@@ -43947,10 +56416,12 @@ function parseBackupSettings(raw) {
     let objectLock;
     if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
         objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
-        storage.s3.checksums = "when-supported";
+        for (const destination of storage.destinations)
+            destination.s3.checksums = "when-supported";
     }
     return {
         ...storage,
+        minDestinations: v.minDestinations,
         objectLock,
         databaseUrl: v.databaseUrl,
         encryption: parseEncryptionSettings(raw),
@@ -43961,6 +56432,57 @@ function parseBackupSettings(raw) {
         preset: v.preset,
         // auto: the roles belong to a Supabase dump, not to a plain one.
         includeRoles: v.includeRoles === "auto" ? v.preset === "supabase" : v.includeRoles,
+        files: parseFilesSettings(raw),
+    };
+}
+/** What backup runs with: a database backup, or with --no-database the files sources only. */
+function parseBackupCommandSettings(raw) {
+    const { noDatabase } = readOptions(raw, { noDatabase: OPTIONS.noDatabase });
+    return noDatabase ? parseFilesOnlyBackupSettings(raw) : parseBackupSettings(raw);
+}
+/** The dump's own options, which a files-only backup refuses rather than silently ignores. */
+const DUMP_ONLY = [
+    spec_OPTIONS.schemaOnly,
+    spec_OPTIONS.dataOnly,
+    spec_OPTIONS.includeSchema,
+    spec_OPTIONS.excludeSchema,
+    spec_OPTIONS.includeTable,
+    spec_OPTIONS.excludeTable,
+    spec_OPTIONS.excludeTableData,
+    spec_OPTIONS.pgDumpArgs,
+    spec_OPTIONS.storageObjectsMismatch,
+];
+function parseFilesOnlyBackupSettings(raw) {
+    const { databaseUrl: _databaseUrl, ...options } = BACKUP;
+    const v = readOptions(raw, options);
+    const storage = parseStorageSettings(raw);
+    checkRules({ ...v, databaseUrl: undefined, storage, checksumsGiven: isGiven(raw, OPTIONS.s3Checksums) }, BACKUP_RULES);
+    const dumpOption = DUMP_ONLY.find((option) => isGiven(raw, option));
+    const presetGiven = v.preset !== "none" || v.includeRoles === true;
+    if (dumpOption || presetGiven) {
+        const name = dumpOption?.name ?? (v.preset !== "none" ? OPTIONS.preset.name : OPTIONS.includeRoles.name);
+        throw new InputError(`--${name}: applies to the database dump, which --no-database leaves out`, {
+            input: name,
+        });
+    }
+    const files = parseFilesSettings(raw);
+    if (files.sources.length === 0) {
+        throw new InputError(`--no-database: expected at least one --files source (a backup of nothing is no backup)`, {
+            input: OPTIONS.noDatabase.name,
+        });
+    }
+    let objectLock;
+    if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
+        objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
+        storage.s3.checksums = "when-supported";
+    }
+    return {
+        ...storage,
+        noDatabase: true,
+        objectLock,
+        encryption: parseEncryptionSettings(raw),
+        compression: v.compression,
+        files,
     };
 }
 const PRUNE = {
@@ -44030,6 +56552,7 @@ const VERIFY = {
     maxSizeChange: spec_OPTIONS.maxSizeChange,
     sizeChangeAction: spec_OPTIONS.sizeChangeAction,
     minSize: spec_OPTIONS.minSize,
+    junit: spec_OPTIONS.junit,
 };
 function parseVerifySettings(raw) {
     const v = readOptions(raw, VERIFY);
@@ -44041,6 +56564,7 @@ function parseVerifySettings(raw) {
             sizeChangeAction: v.sizeChangeAction,
             minSizeBytes: v.minSize,
         },
+        junit: v.junit,
     };
 }
 /** pg_restore's default parallelism: the CPUs, at most 4 (more rarely helps a scratch server). */
@@ -44051,11 +56575,16 @@ const RESTORE_TEST = {
     scratchUrl: spec_OPTIONS.scratchDatabaseUrl,
     assertions: spec_OPTIONS.assertions,
     run: spec_OPTIONS.run,
+    runEnv: spec_OPTIONS.runEnv,
     tolerate: spec_OPTIONS.tolerate,
     keepOnFailure: spec_OPTIONS.keepOnFailure,
     decryptToDisk: spec_OPTIONS.decryptToDisk,
     jobs: spec_OPTIONS.jobs,
     pgRestoreArgs: spec_OPTIONS.pgRestoreArgs,
+    maxTableDrift: spec_OPTIONS.maxTableDrift,
+    driftAction: spec_OPTIONS.driftAction,
+    maxRestoreSeconds: spec_OPTIONS.maxRestoreSeconds,
+    junit: spec_OPTIONS.junit,
 };
 function readAssertions(path) {
     if (path === undefined)
@@ -44080,18 +56609,90 @@ function compileTolerate(pattern) {
         throw new InputError(`--${OPTIONS.tolerate.name} "${pattern}": not a regular expression (${error.message})`, { input: OPTIONS.tolerate.name });
     }
 }
+const MASKING = {
+    mask: spec_OPTIONS.mask,
+    storage: spec_OPTIONS.maskedStorage,
+    label: spec_OPTIONS.maskedLabel,
+    recipients: spec_OPTIONS.maskedRecipient,
+    key: spec_OPTIONS.maskingKey,
+    keyFile: spec_OPTIONS.maskingKeyFile,
+    coverage: spec_OPTIONS.maskCoverage,
+};
+/** The masked copy's settings: all or nothing, so a half-configured masking job never runs unmasked. */
+function parseMaskingSettings(raw, source) {
+    const v = readOptions(raw, MASKING);
+    const named = (option) => `--${option.name}`;
+    if (v.mask === undefined) {
+        const stray = [
+            [v.storage, OPTIONS.maskedStorage],
+            [v.label, OPTIONS.maskedLabel],
+            [v.recipients.length > 0 ? "x" : undefined, OPTIONS.maskedRecipient],
+            [v.keyFile, OPTIONS.maskingKeyFile],
+        ];
+        for (const [value, option] of stray) {
+            if (value !== undefined) {
+                throw new InputError(`${named(option)}: given without --${OPTIONS.mask.name}; add the rules file or drop it`, {
+                    input: option.name,
+                });
+            }
+        }
+        return undefined;
+    }
+    const need = (value, option, what) => {
+        if (value === undefined || (Array.isArray(value) && value.length === 0)) {
+            throw new InputError(`${named(option)}: required with --${OPTIONS.mask.name} (${what})`, {
+                input: option.name,
+            });
+        }
+    };
+    need(v.label, OPTIONS.maskedLabel, "the label the masked copy is stored under");
+    need(v.recipients, OPTIONS.maskedRecipient, "the staging public key that can decrypt the masked copy");
+    const label = v.label;
+    try {
+        validateLabel(label);
+    }
+    catch {
+        throw new InputError(`${named(OPTIONS.maskedLabel)} "${label}": expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { input: OPTIONS.maskedLabel.name });
+    }
+    const destination = v.storage === undefined
+        ? { storage: source.storage, s3: source.s3 }
+        : parseDestination(v.storage, source.s3, OPTIONS.maskedStorage.name);
+    if (sameStoreKey(destination) === sameStoreKey(source) && label === source.label) {
+        throw new InputError(`${named(OPTIONS.maskedLabel)} "${label}": the backup's own label in the same storage; a masked copy needs a label (or storage) of its own`, { input: OPTIONS.maskedLabel.name });
+    }
+    const secret = v.keyFile === undefined ? v.key : readOptionFile(OPTIONS.maskingKeyFile, v.keyFile).split(/\r?\n/)[0];
+    if (!secret) {
+        throw new InputError(`${named(OPTIONS.maskingKeyFile)}: required with --${OPTIONS.mask.name} (the masking secret; or LIFEBOAT_MASKING_KEY)`, { input: v.keyFile === undefined ? OPTIONS.maskingKey.name : OPTIONS.maskingKeyFile.name });
+    }
+    return {
+        rules: parseMaskingRules(readOptionFile(OPTIONS.mask, v.mask), v.mask),
+        key: maskingKey(secret, v.keyFile === undefined ? OPTIONS.maskingKey.name : OPTIONS.maskingKeyFile.name),
+        destination,
+        label,
+        recipients: v.recipients,
+        coverage: v.coverage,
+    };
+}
 function parseRestoreTestSettings(raw) {
     const v = readOptions(raw, RESTORE_TEST);
+    const source = parseBackupSource(raw);
+    const masking = parseMaskingSettings(raw, source);
     return {
-        ...parseBackupSource(raw),
+        ...source,
+        ...(masking ? { masking } : {}),
         scratchUrl: v.scratchUrl,
         assertions: readAssertions(v.assertions),
         run: v.run,
+        runEnv: parsePassThrough(v.runEnv, OPTIONS.runEnv.name),
         tolerate: v.tolerate.map(compileTolerate),
         keepOnFailure: v.keepOnFailure,
         decryptToDisk: v.decryptToDisk,
         jobs: v.jobs ?? defaultJobs(),
         pgRestoreArgs: v.pgRestoreArgs === undefined ? [] : parsePgRestoreArgs(v.pgRestoreArgs, OPTIONS.pgRestoreArgs.name),
+        maxTableDrift: v.maxTableDrift,
+        driftAction: v.driftAction,
+        maxRestoreSeconds: v.maxRestoreSeconds,
+        junit: v.junit,
     };
 }
 const RESTORE = {
@@ -44105,6 +56706,10 @@ const RESTORE = {
     clean: spec_OPTIONS.clean,
     noOwner: spec_OPTIONS.noOwner,
     noPrivileges: spec_OPTIONS.noPrivileges,
+    strategy: spec_OPTIONS.strategy,
+    dropOld: spec_OPTIONS.dropOld,
+    terminateConnections: spec_OPTIONS.terminateConnections,
+    pgRestoreArgs: spec_OPTIONS.pgRestoreArgs,
 };
 function isLabel(label) {
     try {
@@ -44145,6 +56750,18 @@ const RESTORE_RULES = [
         broken: (v) => (v.safetyLabel ?? defaultSafetyLabel(v.label)) === v.label,
         message: (v) => `--safety-label "${v.safetyLabel}": expected a label other than the one being restored from`,
     },
+    {
+        name: "swap restores the whole database",
+        input: spec_OPTIONS.strategy,
+        broken: (v) => v.strategy === "swap" && (v.schemas.length > 0 || v.tables.length > 0),
+        message: (v) => `--strategy swap: replaces the whole database, so it cannot restore only --${v.schemas.length > 0 ? "schema" : "table"}; use --strategy in-place (or auto)`,
+    },
+    {
+        name: "drop-old needs the swap",
+        input: spec_OPTIONS.dropOld,
+        broken: (v) => v.dropOld && v.strategy === "in-place",
+        message: () => `--drop-old: only the swap strategy keeps an old database; --strategy is in-place`,
+    },
 ];
 function parseRestoreSettings(raw) {
     const v = readOptions(raw, RESTORE);
@@ -44158,595 +56775,255 @@ function parseRestoreSettings(raw) {
         ...v,
         confirm: v.confirm,
         safetyLabel: v.safetyLabel ?? defaultSafetyLabel(storage.label),
+        pgRestoreArgs: v.pgRestoreArgs === undefined ? [] : parsePgRestoreArgs(v.pgRestoreArgs, OPTIONS.pgRestoreArgs.name),
+    };
+}
+const STATUS = {
+    labels: spec_OPTIONS.labels,
+    maxAge: spec_OPTIONS.maxAge,
+    maxRestoreAge: spec_OPTIONS.maxRestoreAge,
+    minSuccessRate: spec_OPTIONS.minSuccessRate,
+    window: spec_OPTIONS.window,
+    html: spec_OPTIONS.html,
+    prometheus: spec_OPTIONS.prometheus,
+};
+function statusLabel(label) {
+    if (isLabel(label))
+        return label;
+    throw new InputError(`--${OPTIONS.labels.name} "${label}": expected labels of 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { input: OPTIONS.labels.name });
+}
+/** status reads a whole store: the storage options without one label, and the labels to show. */
+function parseStatusSettings(raw) {
+    const { storage, label: _label, ...s3 } = readOptions(raw, STORAGE);
+    checkRules({ storage, label: _label, ...s3 }, STORAGE_RULES);
+    const v = readOptions(raw, STATUS);
+    const destinations = parseDestinations(storage, s3, OPTIONS.storage.name);
+    if (destinations.length > 1) {
+        throw new InputError(`--${OPTIONS.storage.name}: ${destinations.length} URLs given; status reads one store (run it once per store, docs/offsite.md)`, { input: OPTIONS.storage.name });
+    }
+    const [first] = destinations;
+    const evidence = parseEvidenceSettings(raw);
+    return {
+        storage: first.storage,
+        s3: first.s3,
+        ...(evidence.trustedKeys.length > 0 ? { evidence } : {}),
+        labels: [...new Set(v.labels.map(statusLabel))],
+        maxAgeSeconds: v.maxAge === undefined ? undefined : v.maxAge / 1000,
+        maxRestoreAgeSeconds: v.maxRestoreAge === undefined ? undefined : v.maxRestoreAge / 1000,
+        minSuccessRate: v.minSuccessRate,
+        window: v.window,
+        html: v.html,
+        prometheus: v.prometheus,
+    };
+}
+const RESTORE_FILES = {
+    source: spec_OPTIONS.filesSource,
+    to: spec_OPTIONS.filesTo,
+    // Required, but its error names the target, so the check below says it is missing.
+    confirm: { ...spec_OPTIONS.confirm, required: false },
+    overwrite: spec_OPTIONS.overwrite,
+};
+/**
+ * What `confirm` must say for a target: the bucket of an s3:// target, else the directory as
+ * given or resolved. Pure, so the settings reader and the command agree.
+ */
+function restoreFilesConfirmations(to, cwd) {
+    const target = parseFilesSource(to, { cwd, input: OPTIONS.filesTo.name });
+    if (target.kind === "s3")
+        return { expected: target.bucket, accepted: [target.bucket] };
+    return { expected: to.trim(), accepted: [to.trim(), target.path] };
+}
+function parseRestoreFilesSettings(raw) {
+    const v = readOptions(raw, RESTORE_FILES);
+    const storage = parseStorageSettings(raw);
+    if (/^s3:\/\/\*\/*$/i.test(v.to.trim())) {
+        throw new InputError(`--to "${v.to}": expected one bucket (s3://BUCKET[/PREFIX]) or a directory`, {
+            input: OPTIONS.filesTo.name,
+        });
+    }
+    const { expected, accepted } = restoreFilesConfirmations(v.to, process.cwd());
+    if (v.confirm === undefined) {
+        throw new InputError(`--confirm: required; expected "${expected}" (the target named by --to), typed out to confirm that files are written there`, { input: OPTIONS.confirm.name });
+    }
+    if (!accepted.includes(v.confirm)) {
+        throw new InputError(`--confirm "${v.confirm}": expected "${expected}" (the target named by --to); nothing was restored`, { input: OPTIONS.confirm.name });
+    }
+    return {
+        ...storage,
+        backup: readOptions(raw, { backup: OPTIONS.backup }).backup,
+        keys: parseDecryptionKeys(raw),
+        source: v.source,
+        to: v.to.trim(),
+        confirm: v.confirm,
+        overwrite: v.overwrite,
+        filesS3: readOptions(raw, FILES_S3),
     };
 }
 
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(57075);
-;// CONCATENATED MODULE: ./src/domain/manifest.ts
+;// CONCATENATED MODULE: ./src/domain/provenance.ts
+/** Where a backup came from, when it was made in GitHub Actions; null elsewhere. */
+function provenance_provenanceFromEnv(env) {
+    if (env.GITHUB_ACTIONS !== "true")
+        return null;
+    const value = (name) => env[name] || null;
+    const server = env.GITHUB_SERVER_URL || "https://github.com";
+    const runUrl = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+        ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ""}`
+        : null;
+    return {
+        repository: value("GITHUB_REPOSITORY"),
+        commit: value("GITHUB_SHA"),
+        ref: value("GITHUB_REF"),
+        workflow: value("GITHUB_WORKFLOW"),
+        runId: value("GITHUB_RUN_ID"),
+        runAttempt: value("GITHUB_RUN_ATTEMPT"),
+        runUrl,
+        actor: value("GITHUB_ACTOR"),
+        event: value("GITHUB_EVENT_NAME"),
+    };
+}
 
-const MANIFEST_SCHEMA_VERSION = 2;
-/** Older schemas this code still reads (normalised to the current one). */
-const READABLE_SCHEMA_VERSIONS = [1, 2];
-const ARTIFACT_KINDS = ["dump", "roles"];
-const SHA256 = /^[0-9a-f]{64}$/;
-const NAME = /^[A-Za-z0-9._-]+$/;
-/** The database dump: every manifest so far has exactly one. */
-function dumpArtifact(manifest) {
-    const dump = manifest.artifacts.find((artifact) => artifact.kind === "dump");
-    if (!dump)
-        throw new Error(`manifest of ${manifest.label}/${manifest.backupId} lists no dump artifact`);
-    return dump;
-}
-function rolesArtifact(manifest) {
-    return manifest.artifacts.find((artifact) => artifact.kind === "roles");
-}
+;// CONCATENATED MODULE: ./src/repository/audit-trail.ts
 /**
- * Reads a manifest from its JSON text (schema 1 or 2), checks the fields readers rely on, and
- * returns it in the current shape. Throws an InputError when the text is not a manifest; the caller
- * decides what that means (a damaged backup).
+ * The audit trail (docs/evidence.md): one JSON record per operation that changes or reads out a
+ * label's data (restore, restore-files, prune, copy), under `<label>/_audit/<timestamp>-<kind>.json`,
+ * signed like a check record when a signing key is set, and object-locked while the backup it
+ * concerns is. `_audit/` is not a backup folder: listings, prune and retention never see it (a
+ * folder counts only when its name is a backup id).
+ *
+ * Commands call `recordOperation` around their work; `readAuditTrail` lists the records with what
+ * their signatures say.
  */
-function parseManifest(text, where) {
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(`${where}: not valid JSON (${error.message})`);
-    }
-    const problems = manifestProblems(value);
-    if (problems.length > 0)
-        throw new errors/* InputError */.dz(`${where}: not a valid manifest: ${problems.join("; ")}`);
-    const version = value.schemaVersion;
-    return version === 1 ? fromVersion1(value) : value;
-}
-/** Empty when `value` has the shape of a readable manifest (schema 1 or 2); otherwise what is wrong. */
-function manifestProblems(value) {
-    if (typeof value !== "object" || value === null)
-        return ["not an object"];
-    const m = value;
-    const problems = [];
-    if (typeof m.schemaVersion !== "number" || !READABLE_SCHEMA_VERSIONS.includes(m.schemaVersion)) {
-        problems.push(`schemaVersion ${JSON.stringify(m.schemaVersion)} is not one of ${READABLE_SCHEMA_VERSIONS.join(", ")} (made by a newer Lifeboat?)`);
-        return problems;
-    }
-    if (typeof m.backupId !== "string")
-        problems.push("backupId missing");
-    if (typeof m.label !== "string")
-        problems.push("label missing");
-    if (typeof m.startedAt !== "string" || Number.isNaN(Date.parse(m.startedAt)))
-        problems.push("startedAt");
-    if (!m.encryption || !["age-v1", "none"].includes(m.encryption.format))
-        problems.push("encryption.format");
-    if (!Array.isArray(m.tables))
-        problems.push("tables");
-    else {
-        if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0))
-            problems.push("tables[].rows");
-        if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
-            problems.push("tables[].sha256");
-        }
-    }
-    if (m.largeObjects !== undefined && largeObjectsProblem(m.largeObjects))
-        problems.push("largeObjects");
-    if (m.schemaVersion === 1)
-        problems.push(...version1Problems(value));
-    else
-        problems.push(...artifactsProblems(m.artifacts));
-    if (m.catalog !== undefined && catalogProblem(m.catalog))
-        problems.push("catalog");
-    return problems;
-}
-function largeObjectsProblem(value) {
-    const summary = value;
-    return (typeof summary !== "object" ||
-        summary === null ||
-        !Number.isSafeInteger(summary.count) ||
-        (summary.count ?? -1) < 0 ||
-        digestProblem(summary));
-}
-/**
- * Only the envelope is checked: a fingerprint of another version is kept as it is and readers that
- * do not know that version leave the comparison out.
- */
-function catalogProblem(value) {
-    const catalog = value;
-    return (typeof catalog !== "object" ||
-        catalog === null ||
-        Array.isArray(catalog) ||
-        !Number.isSafeInteger(catalog.version) ||
-        typeof catalog.database !== "object" ||
-        catalog.database === null);
-}
-function digestProblem(value) {
-    const digest = value;
-    return (typeof digest !== "object" ||
-        digest === null ||
-        !Number.isSafeInteger(digest.bytes) ||
-        (digest.bytes ?? -1) < 0 ||
-        !SHA256.test(String(digest.sha256)));
-}
-function artifactsProblems(artifacts) {
-    if (!Array.isArray(artifacts))
-        return ["artifacts"];
-    const problems = [];
-    const names = new Set();
-    for (const [index, entry] of artifacts.entries()) {
-        const where = `artifacts[${index}]`;
-        if (typeof entry !== "object" || entry === null) {
-            problems.push(where);
-            continue;
-        }
-        if (typeof entry.name !== "string" || !NAME.test(entry.name) || entry.name === "manifest.json") {
-            problems.push(`${where}.name`);
-        }
-        else if (names.has(entry.name))
-            problems.push(`${where}.name ${entry.name} twice`);
-        else
-            names.add(entry.name);
-        if (!ARTIFACT_KINDS.includes(entry.kind)) {
-            problems.push(`${where}.kind ${JSON.stringify(entry.kind)} is unknown (made by a newer Lifeboat?)`);
-        }
-        if (digestProblem(entry.stored))
-            problems.push(`${where}.stored`);
-        if (digestProblem(entry.plaintext))
-            problems.push(`${where}.plaintext`);
-        if (typeof entry.compression !== "string")
-            problems.push(`${where}.compression`);
-        if (entry.encryption !== "age-v1" && entry.encryption !== "none")
-            problems.push(`${where}.encryption`);
-        if (entry.kind === "roles" && !Number.isSafeInteger(entry.count)) {
-            problems.push(`${where}.count`);
-        }
-    }
-    const dumps = artifacts.filter((entry) => entry?.kind === "dump").length;
-    if (dumps !== 1)
-        problems.push(`artifacts: ${dumps} of kind dump, expected 1`);
-    return problems;
-}
-function serializeManifest(manifest) {
-    return JSON.stringify(manifest, null, 2) + "\n";
-}
-function version1Problems(m) {
-    const problems = [];
-    if (!m.object || typeof m.object.name !== "string" || !NAME.test(m.object.name))
-        problems.push("object.name");
-    if (!m.object || !Number.isSafeInteger(m.object.bytes) || !SHA256.test(String(m.object.sha256))) {
-        problems.push("object size or sha256");
-    }
-    if (!m.dump?.plaintext || digestProblem(m.dump.plaintext))
-        problems.push("dump.plaintext");
-    if (m.roles !== undefined) {
-        const roles = m.roles;
-        if (typeof roles !== "object" ||
-            roles === null ||
-            typeof roles.name !== "string" ||
-            !NAME.test(roles.name) ||
-            roles.name === m.object?.name ||
-            !Number.isSafeInteger(roles.bytes) ||
-            !SHA256.test(String(roles.sha256)) ||
-            digestProblem(roles.plaintext)) {
-            problems.push("roles");
-        }
-    }
-    return problems;
-}
-/** The one place a schema-1 manifest becomes the current shape. */
-function fromVersion1(v1) {
-    const { schemaVersion: _version, object, roles, dump, ...rest } = v1;
-    const { plaintext, ...dumpFacts } = dump;
-    const encryption = v1.encryption.format === "none" ? "none" : "age-v1";
-    const artifacts = [
-        {
-            name: object.name,
-            kind: "dump",
-            stored: { bytes: object.bytes, sha256: object.sha256 },
-            plaintext: { bytes: plaintext.bytes, sha256: plaintext.sha256 },
-            compression: "none",
-            encryption,
-        },
-    ];
-    if (roles) {
-        artifacts.push({
-            name: roles.name,
-            kind: "roles",
-            stored: { bytes: roles.bytes, sha256: roles.sha256 },
-            plaintext: { bytes: roles.plaintext.bytes, sha256: roles.plaintext.sha256 },
-            compression: "none",
-            encryption,
-            count: roles.count,
-        });
-    }
-    return { schemaVersion: MANIFEST_SCHEMA_VERSION, ...rest, dump: dumpFacts, artifacts };
-}
 
-;// CONCATENATED MODULE: ./src/repository/check-record.ts
 
-const CHECK_RECORD_SCHEMA_VERSION = 2;
-/** Parses a record's text; undefined when it is not a check record (damaged, foreign). */
-function parseCheckRecord(text) {
+
+
+
+
+const AUDIT_FOLDER = "_audit";
+const AUDIT_RECORD_SCHEMA_VERSION = 1;
+function auditActor(env) {
+    const github = provenance_provenanceFromEnv(env);
+    let user = null;
     try {
-        const value = JSON.parse(text);
-        if (typeof value !== "object" || value === null || typeof value.passed !== "boolean")
-            return undefined;
-        if (typeof value.kind !== "string" || typeof value.backupId !== "string")
-            return undefined;
-        return value;
+        user = (0,external_node_os_.userInfo)().username;
     }
     catch {
+        // No passwd entry (some containers): the host alone says where it ran.
+    }
+    return {
+        actor: github?.actor ?? env.USER ?? user,
+        host: env.RUNNER_NAME || (0,external_node_os_.hostname)(),
+        repository: github?.repository ?? null,
+        workflow: github?.workflow ?? null,
+        runId: github?.runId ?? null,
+        runAttempt: github?.runAttempt ?? null,
+        runUrl: github?.runUrl ?? null,
+        event: github?.event ?? null,
+        ref: github?.ref ?? null,
+    };
+}
+function auditKey(label, at, kind) {
+    const stamp = at.toISOString().replace(/[-:]/g, "").replace(".", "");
+    return `${label}/${AUDIT_FOLDER}/${stamp}-${kind}.json`;
+}
+/** The retention of a backup's object lock, while it lasts; undefined for an unlocked backup. */
+async function lockOf(repository, label, backupId, now) {
+    if (!backupId || !repository.canLock)
         return undefined;
-    }
+    const manifest = await repository.readManifest(label, backupId).catch(() => undefined);
+    const lock = manifest?.objectLock;
+    if (!lock)
+        return undefined;
+    const until = new Date(lock.retainUntil);
+    return until.getTime() > now.getTime() ? { mode: lock.mode, until } : undefined;
+}
+/** Writes one record (signed when the repository has a signing key); returns its key. */
+async function writeAuditRecord(repository, record, retention) {
+    const key = auditKey(record.label, new Date(record.startedAt), record.kind);
+    await repository.putSigned(key, Buffer.from(JSON.stringify(record, null, 2) + "\n"), { kind: "audit", label: record.label, file: key.slice(record.label.length + 1) }, retention ? { retention } : {});
+    return key;
 }
 /**
- * Whether the record checked the bytes the manifest describes: every artifact it names has the
- * manifest's size and sha256, and it names the dump. A schema-1 record names no artifacts; a
- * verify record of schema 1 carries the dump's digest in its details, which then decides. Any other
- * schema-1 record (restore-test) cannot say what it read, so it does not count.
+ * Runs `work` and records it in the label's trail, whatever its outcome. A record that cannot be
+ * written is a warning, not a failure of the operation: the restore or prune has happened, and
+ * saying otherwise would misreport it.
  */
-function recordMatches(record, manifest) {
-    if (record.backupId !== manifest.backupId)
-        return false;
-    const dump = dumpArtifact(manifest);
-    if (record.artifacts) {
-        if (!record.artifacts.some((checked) => checked.name === dump.name))
-            return false;
-        return record.artifacts.every((checked) => {
-            const artifact = manifest.artifacts.find((candidate) => candidate.name === checked.name);
-            return artifact?.stored.bytes === checked.bytes && artifact.stored.sha256 === checked.sha256;
-        });
-    }
-    const details = record.details ?? {};
-    return details.storedBytes === dump.stored.bytes && details.storedSha256 === dump.stored.sha256;
-}
-
-;// CONCATENATED MODULE: ./src/repository/backup-repository.ts
-/**
- * A backup repository: the label folders of one store, read and written the way the storage
- * format says (docs/format.md). Commands use this, never the Store's methods: listing, resolving
- * `latest`, reading manifests and check records, the commit-last write of a new backup, check
- * records, deletes and leftovers all live here. The pure key layout is src/domain/layout.ts.
- *
- * Several destinations (issue 15) are a list of repositories: the backup side talks to a
- * `BackupTarget` (check, then begin a `BackupWriter`), which one repository implements and a
- * fan-out over several can implement the same way; readers (verify, prune, list) act on one
- * repository each.
- */
-
-
-
-
-
-
-
-/** Keys per deleteMany call: S3's DeleteObjects limit. */
-const DELETE_BATCH_KEYS = 1000;
-/** How old a killed writer's leftovers must be before a backup or prune removes them: older than any backup still running. */
-const LEFTOVER_SAFE_AGE_MS = (/* unused pure expression or super */ null && (24 * 3_600_000));
-/** Manifests and check records read at once when a whole label is inspected. */
-const READS_IN_PARALLEL = 8;
-class BackupRepository {
-    store;
-    constructor(store) {
-        this.store = store;
-    }
-    /** The store's location without credentials. */
-    get url() {
-        return this.store.url;
-    }
-    /** Whether the store can hold object locks (S3). */
-    get canLock() {
-        return this.store.objectLocks !== undefined;
-    }
-    check(access) {
-        return this.store.check(access);
-    }
-    /** Every folder under the label, newest first, from one listing of `<label>/`. */
-    async folders(label) {
-        const objects = [];
-        for await (const object of this.store.list(`${label}/`))
-            objects.push(object);
-        return groupBackupFolders(label, objects);
-    }
-    /** Folders under the label without a manifest: backups in flight, or failed ones. */
-    async incompleteFolders(label) {
-        return (await this.folders(label)).filter((folder) => !folder.committed);
-    }
-    /**
-     * Deletes one backup folder: the manifest first (from then on it is no backup), then the rest.
-     * When the manifest cannot be deleted, nothing else is touched and the backup stays whole.
-     */
-    async deleteBackup(label, folder) {
-        const manifest = manifestKey(label, folder.backupId);
-        const keys = folder.objects.map((object) => object.key);
-        const first = folder.committed ? await this.deleteKeys(label, [manifest]) : { deleted: [], failed: [] };
-        if (first.failed.length > 0)
-            return first;
-        const rest = await this.deleteKeys(label, keys.filter((key) => key !== manifest));
-        return { deleted: [...first.deleted, ...rest.deleted], failed: rest.failed };
-    }
-    async readText(key) {
-        const chunks = [];
-        for await (const chunk of await this.store.get(key))
-            chunks.push(Buffer.from(chunk));
-        return Buffer.concat(chunks).toString("utf8");
-    }
-    /** The manifest of a backup; a damaged one is an OperationError (a failed backup, not bad input). */
-    async readManifest(label, backupId) {
-        const key = manifestKey(label, backupId);
-        let text;
-        try {
-            text = await this.readText(key);
-        }
-        catch (error) {
-            if (error instanceof errors/* NotFoundError */.m_)
-                throw error;
-            throw new errors/* OperationError */.OK(`reading ${this.url}/${key} failed: ${(0,errors/* describeError */.Uc)(error)}`, {
-                cause: error,
-            });
-        }
-        try {
-            const manifest = parseManifest(text, `${this.url}/${key}`);
-            if (manifest.backupId !== backupId || manifest.label !== label) {
-                throw new errors/* OperationError */.OK(`${this.url}/${key} names backup ${manifest.label}/${manifest.backupId}, not ${label}/${backupId}: the manifest does not belong to its folder`);
-            }
-            return manifest;
-        }
-        catch (error) {
-            if (error instanceof errors/* InputError */.dz)
-                throw new errors/* OperationError */.OK(error.message, { cause: error });
-            throw error;
-        }
-    }
-    /** A check record, or undefined when it cannot be read or parsed. */
-    async readCheckRecord(ref) {
-        const text = await this.readText(ref.key).catch(() => undefined);
-        return text === undefined ? undefined : parseCheckRecord(text);
-    }
-    /** A folder's manifest (when committed) and what is wrong with it, without reading check records. */
-    async inspectFolder(label, folder) {
-        if (!folder.committed)
-            return { folder, manifest: undefined, problems: [] };
-        try {
-            const manifest = await this.readManifest(label, folder.backupId);
-            return { folder, manifest, problems: folderProblems(folder, manifest) };
-        }
-        catch (error) {
-            return { folder, manifest: undefined, problems: [`manifest.json: ${(0,errors/* describeError */.Uc)(error)}`] };
-        }
-    }
-    /**
-     * Every folder under the label with its manifest and integrity, newest first; with
-     * `checkRecords`, also which of its check records checked the bytes its manifest describes (only
-     * the latest record of each kind and outcome is read: those are all that decide).
-     */
-    async inspect(label, options) {
-        const folders = await this.folders(label);
-        return mapBounded(folders, READS_IN_PARALLEL, async (folder) => {
-            const inspected = await this.inspectFolder(label, folder);
-            const { manifest } = inspected;
-            if (!options.checkRecords || !manifest || inspected.problems.length > 0) {
-                return { ...inspected, matchingChecks: [] };
-            }
-            const deciding = latestOfEachKind(folder.checks);
-            const matching = [];
-            for (const ref of deciding) {
-                const record = await this.readCheckRecord(ref);
-                // A failure counts whatever it read: a failed check withdraws trust either way.
-                if (!ref.passed || (record && recordMatches(record, manifest)))
-                    matching.push(ref);
-            }
-            return { ...inspected, matchingChecks: matching };
-        });
-    }
-    /**
-     * The backup `selector` names under the label: `latest` (the newest intact committed one: a
-     * broken newer one is passed over and named in `skipped`), a backup id, or `before:<time>` (the
-     * newest intact one started at or before it). With `includeBroken` (verify, whose job is to find
-     * the damage), `latest` is the newest committed one, intact or not. An unknown id, a folder
-     * without a manifest or an empty label is bad input (exit 2).
-     */
-    async resolve(label, selector, options = {}) {
-        const folders = await this.folders(label);
-        const committed = folders.filter((folder) => folder.committed);
-        const skipped = [];
-        const newestIntact = async (candidates) => {
-            for (const folder of candidates) {
-                const inspected = await this.inspectFolder(label, folder);
-                if (inspected.manifest && inspected.problems.length === 0)
-                    return { folder, manifest: inspected.manifest };
-                skipped.push({ backupId: folder.backupId, problems: inspected.problems });
-            }
-            return undefined;
-        };
-        if (selector === "latest" && options.includeBroken && committed[0])
-            selector = committed[0].backupId;
-        if (selector === "latest") {
-            const found = await newestIntact(committed);
-            if (!found) {
-                const broken = skipped.length > 0 ? ` (${skipped.length} broken: ${describeSkipped(skipped)})` : "";
-                throw new errors/* InputError */.dz(`--label "${label}": no backups under ${this.url}/${label}/${broken}`, {
-                    input: "label",
-                });
-            }
-            return { ...found, committed, skipped, problems: [] };
-        }
-        if (selector.startsWith("before:")) {
-            const time = parseBeforeTime(selector.slice("before:".length));
-            const found = await newestIntact(committed.filter((folder) => folder.startedAt.getTime() <= time.getTime()));
-            if (!found) {
-                throw new errors/* InputError */.dz(`--backup "${selector}": no backup under ${this.url}/${label}/ started at or before ${time.toISOString()}`, { input: "backup" });
-            }
-            return { ...found, committed, skipped, problems: [] };
-        }
-        if (!isBackupId(selector)) {
-            throw new errors/* InputError */.dz(`--backup "${selector}": expected latest or a backup id such as 20261122T010500Z-abc123`, {
-                input: "backup",
-            });
-        }
-        const folder = folders.find((candidate) => candidate.backupId === selector);
-        if (!folder) {
-            throw new errors/* InputError */.dz(`--backup "${selector}": no such backup under ${this.url}/${label}/`, {
-                input: "backup",
-            });
-        }
-        if (!folder.committed) {
-            throw new errors/* InputError */.dz(`--backup "${selector}": the folder has no manifest, so it is not a backup (in flight, or failed)`, { input: "backup" });
-        }
-        const manifest = await this.readManifest(label, folder.backupId);
-        return { folder, manifest, committed, skipped, problems: folderProblems(folder, manifest) };
-    }
-    artifactKey(manifest, artifact) {
-        return artifactKey(manifest.label, manifest.backupId, artifact.name);
-    }
-    /** The stored bytes of an artifact, as they come from the store (check them: src/pipeline). */
-    openArtifact(manifest, artifact) {
-        return this.store.get(this.artifactKey(manifest, artifact));
-    }
-    async writeCheckRecord(record, at) {
-        const full = {
-            schemaVersion: CHECK_RECORD_SCHEMA_VERSION,
-            kind: record.kind,
-            label: record.label,
-            backupId: record.backupId,
-            passed: record.passed,
-            at: at.toISOString(),
-            tool: { name: "lifeboat", version: LIFEBOAT_VERSION },
-            ...(record.artifacts ? { artifacts: record.artifacts } : {}),
-            failures: record.failures,
-            warnings: record.warnings,
-            details: record.details,
-        };
-        const key = checkKey(record.label, record.backupId, at, record.kind, record.passed);
-        await this.store.put(key, external_node_stream_.Readable.from([Buffer.from(JSON.stringify(full, null, 2) + "\n")]), {
-            contentType: "application/json",
-        });
-        return key;
-    }
-    beginBackup(label, backupId, options = {}) {
-        return new FolderWriter(this.store, label, backupId, options.retention);
-    }
-    /** The object locks on these keys; an empty map for stores that cannot lock. */
-    async objectLocks(keys) {
-        return this.store.objectLocks ? this.store.objectLocks(keys) : new Map();
-    }
-    /**
-     * Deletes keys in batches of DELETE_BATCH_KEYS; a batch that throws counts as failed for each of
-     * its keys. Every key must lie inside `<label>/`: nothing outside a label's prefix is ever deleted.
-     */
-    async deleteKeys(label, keys, onBatch) {
-        for (const key of keys) {
-            if (!key.startsWith(`${label}/`)) {
-                throw new errors/* OperationError */.OK(`refusing to delete "${key}": it is not inside ${label}/`);
-            }
-        }
-        const result = { deleted: [], failed: [] };
-        for (let start = 0; start < keys.length; start += DELETE_BATCH_KEYS) {
-            const batch = keys.slice(start, start + DELETE_BATCH_KEYS);
-            try {
-                const outcome = await this.store.deleteMany(batch);
-                result.deleted.push(...outcome.deleted);
-                result.failed.push(...outcome.failed);
-            }
-            catch (error) {
-                const reason = (0,errors/* describeError */.Uc)(error);
-                for (const key of batch)
-                    result.failed.push({ key, reason });
-            }
-            onBatch?.(batch.length);
-        }
+async function audit_trail_recordOperation(repository, operation, deps, work) {
+    const started = deps.now();
+    let result;
+    let error;
+    try {
+        result = await work();
+        error = operation.failed?.(result);
         return result;
     }
-    /**
-     * Removes what killed writers left under the label (a local store's `.partial-*` files) once
-     * last written before `olderThan`. Best effort: a failure here never fails the caller.
-     */
-    async sweepLeftovers(label, olderThan) {
-        if (!this.store.sweepLeftovers)
-            return [];
-        return this.store.sweepLeftovers(`${label}/`, olderThan).catch(() => []);
+    catch (thrown) {
+        error = (0,errors/* describeError */.Uc)(thrown);
+        throw thrown;
     }
-}
-/** Writes one backup folder: artifacts as they come, the manifest last. */
-class FolderWriter {
-    store;
-    label;
-    backupId;
-    retention;
-    written = [];
-    constructor(store, label, backupId, retention) {
-        this.store = store;
-        this.label = label;
-        this.backupId = backupId;
-        this.retention = retention;
-    }
-    get url() {
-        return this.store.url;
-    }
-    async putArtifact(name, body, options = {}) {
-        const key = artifactKey(this.label, this.backupId, name);
-        this.written.push(key);
-        const { bytes } = await this.store.put(key, body, {
-            contentType: "application/octet-stream",
-            ...(options.sizeHint !== undefined ? { sizeHint: options.sizeHint } : {}),
-            ...(options.signal ? { signal: options.signal } : {}),
-            ...(this.retention ? { retention: this.retention } : {}),
-        });
-        return { bytes, key };
-    }
-    async commit(manifest, options = {}) {
-        if (manifest.label !== this.label || manifest.backupId !== this.backupId) {
-            throw new errors/* OperationError */.OK(`manifest of ${manifest.label}/${manifest.backupId} given to ${this.label}/${this.backupId}`);
+    finally {
+        const finished = deps.now();
+        const record = {
+            schemaVersion: AUDIT_RECORD_SCHEMA_VERSION,
+            kind: operation.kind,
+            label: operation.label,
+            startedAt: started.toISOString(),
+            finishedAt: finished.toISOString(),
+            durationSeconds: Math.round((finished.getTime() - started.getTime()) / 100) / 10,
+            who: auditActor(deps.env),
+            backups: operation.backups(result),
+            target: operation.target,
+            options: operation.options,
+            outcome: error === undefined ? "succeeded" : "failed",
+            // One line, cut short: a failure can quote pg_restore, and the record is stored in plaintext.
+            ...(error === undefined ? {} : { error: error.split("\n")[0].slice(0, 500) }),
+            tool: { name: "lifeboat", version: version_LIFEBOAT_VERSION },
+        };
+        try {
+            const retention = await lockOf(repository, operation.label, operation.lockLike?.(result), finished);
+            await writeAuditRecord(repository, record, retention);
         }
-        const key = manifestKey(this.label, this.backupId);
-        await this.store.put(key, external_node_stream_.Readable.from([Buffer.from(serializeManifest(manifest))]), {
-            contentType: "application/json",
-            ...(options.signal ? { signal: options.signal } : {}),
-            ...(this.retention ? { retention: this.retention } : {}),
-        });
-        return key;
-    }
-    async abort() {
-        if (this.written.length === 0)
-            return;
-        await this.store.deleteMany([...this.written]).catch(() => undefined);
-    }
-}
-/** The latest pass and the latest failure of each kind: all that decides whether a backup is verified. */
-function latestOfEachKind(checks) {
-    const latest = new Map();
-    for (const check of checks) {
-        const key = `${check.kind}/${check.passed}`;
-        const seen = latest.get(key);
-        if (!seen || check.time >= seen.time)
-            latest.set(key, check);
-    }
-    return [...latest.values()].sort((a, b) => a.time.getTime() - b.time.getTime());
-}
-function describeSkipped(skipped) {
-    return skipped.map((entry) => `${entry.backupId}: ${entry.problems.join(", ")}`).join("; ");
-}
-function parseBeforeTime(text) {
-    const asId = parseBackupIdTime(`${text}-aaaaaa`);
-    const time = asId ?? (/^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(Number.NaN));
-    if (Number.isNaN(time.getTime())) {
-        throw new errors/* InputError */.dz(`--backup "before:${text}": expected an ISO 8601 time such as before:2026-11-22T01:00:00Z`, {
-            input: "backup",
-        });
-    }
-    return time;
-}
-/** Runs `work` over `items` with at most `limit` promises in flight; results in input order. */
-async function mapBounded(items, limit, work) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await work(items[index]);
+        catch (writeError) {
+            deps.log.warn(`the audit record of this ${operation.kind} could not be written: ${(0,errors/* describeError */.Uc)(writeError)}`);
         }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
+    }
+}
+/** The label's audit records, oldest first, each read and (with a trusted key) verified. */
+async function readAuditTrail(repository, label) {
+    const prefix = `${label}/${AUDIT_FOLDER}/`;
+    const listed = await repository.listKeys(prefix);
+    const objects = listed
+        .filter((object) => object.key.endsWith(".json"))
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const signed = new Set(listed
+        .filter((object) => object.key.endsWith(SIGNATURE_SUFFIX))
+        .map((object) => object.key.slice(0, -SIGNATURE_SUFFIX.length)));
+    return mapBounded(objects, READS_IN_PARALLEL, async ({ key }) => {
+        const bytes = await repository.readBytes(key).catch(() => undefined);
+        let record;
+        try {
+            record = bytes ? JSON.parse(bytes.toString("utf8")) : undefined;
+        }
+        catch {
+            record = undefined;
+        }
+        if (!repository.evidence.requiresSignatures) {
+            return { key, record, signature: { state: signed.has(key) ? "unchecked" : "unsigned" } };
+        }
+        if (!signed.has(key) || !bytes)
+            return { key, record, signature: { state: "unsigned" } };
+        const why = await repository.untrusted(key, bytes, {
+            kind: "audit",
+            label,
+            file: key.slice(label.length + 1),
+        });
+        return {
+            key,
+            record,
+            signature: why === undefined ? { state: "verified" } : { state: "invalid", detail: why },
+        };
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/commands/prune/run.ts
@@ -44830,7 +57107,7 @@ async function planWithLocks(inspected, settings, repository, now) {
 }
 async function runPrune(settings, deps) {
     const { log } = deps;
-    const repository = new BackupRepository(deps.store);
+    const repository = new backup_repository_BackupRepository(deps.store, settings.evidence);
     const { label } = settings;
     await repository.check(settings.dryRun ? "read" : "write");
     const root = `${label}/`;
@@ -44949,8 +57226,7043 @@ function pruneFailureMessage(result) {
         (result.failed.length > 1 ? ` (and ${result.failed.length - 1} more; see the result)` : ""));
 }
 
+// EXTERNAL MODULE: external "node:stream/promises"
+var promises_ = __nccwpck_require__(46466);
+;// CONCATENATED MODULE: ./src/domain/benign-restore-errors.ts
+/**
+ * pg_restore errors that are known not to change the result, so that a restore is judged by its
+ * row and catalog checks rather than failed by noise. Each pattern is an error pg_restore reports
+ * although the database ends up as the archive describes it; anything else is a real error.
+ * The errors are errorLines() entries: the message, then "Command was: ..." and any DETAIL/HINT.
+ */
+const BENIGN_RESTORE_ERRORS = [
+    {
+        // --clean drops each partition's copy of its parent's primary key or unique constraint
+        // before the parent's; PostgreSQL refuses (the parent's drop removes it), and the parent's
+        // constraint, recreated later, attaches to the partitions again.
+        why: "a partition's inherited constraint goes with its partitioned table's",
+        test: (error) => /cannot drop inherited constraint /.test(error) && /Command was: ALTER TABLE /.test(error),
+    },
+    {
+        // The archive creates a schema the database always has (public, from template0 or a dump
+        // with --schema public): it is there, with the archive's owner and grants applied after.
+        why: "the schema exists already",
+        test: (error) => /schema "[^"]+" already exists/.test(error) && /Command was: CREATE SCHEMA /.test(error),
+    },
+    {
+        // A drop of something that is not there (a clean restore into a database that lacks part of
+        // the archive; IF EXISTS does not cover the table an ALTER TABLE ... DROP names).
+        why: "dropping an object that does not exist",
+        test: (error) => /does not exist/.test(error) &&
+            /Command was: (DROP |ALTER TABLE (IF EXISTS )?(ONLY )?\S+ DROP )/.test(error),
+    },
+];
+/** pg_restore's errors split into those that count and those known to be benign (with why). */
+function benign_restore_errors_classifyRestoreErrors(errors) {
+    const real = [];
+    const benign = [];
+    for (const error of errors) {
+        const known = BENIGN_RESTORE_ERRORS.find((pattern) => pattern.test(error));
+        if (known)
+            benign.push({ error, why: known.why });
+        else
+            real.push(error);
+    }
+    return { real, benign };
+}
+
+;// CONCATENATED MODULE: ./src/domain/restore-scope.ts
+
+/**
+ * Every name pg_restore --table can match in this backup (tables, partitions, views, materialized
+ * views, sequences, foreign tables: pg_restore matches them all by bare name), and its schemas.
+ */
+function restorableNames(manifest) {
+    const tables = new Set(manifest.tables.map((table) => table.table));
+    const schemas = new Set(manifest.tables.map((table) => table.schema));
+    const catalog = manifest.catalog;
+    if (catalog?.schemas) {
+        for (const schema of catalog.schemas)
+            schemas.add(schema);
+        for (const group of [
+            catalog.tables,
+            catalog.partitionedTables,
+            catalog.views,
+            catalog.materializedViews,
+            catalog.foreignTables,
+        ]) {
+            for (const [schema, names] of Object.entries(group ?? {})) {
+                schemas.add(schema);
+                for (const name of names)
+                    tables.add(name);
+            }
+        }
+        for (const [schema, sequences] of Object.entries(catalog.sequences ?? {})) {
+            schemas.add(schema);
+            for (const name of Object.keys(sequences))
+                tables.add(name);
+        }
+    }
+    return { tables, schemas };
+}
+/** Throws an InputError (exit 2) naming the first --table or --schema the backup does not hold. */
+function restore_scope_checkRestoreScope(manifest, scope) {
+    const known = restorableNames(manifest);
+    const backup = `${manifest.label}/${manifest.backupId}`;
+    for (const schema of scope.schemas) {
+        if (!known.schemas.has(schema)) {
+            throw new InputError(`--schema "${schema}": backup ${backup} has no schema of that name (it has ${restore_scope_list(known.schemas)})`, { input: "schema" });
+        }
+    }
+    for (const table of scope.tables) {
+        if (known.tables.has(table))
+            continue;
+        const dot = table.indexOf(".");
+        const bare = dot > 0 ? table.slice(dot + 1) : undefined;
+        const hint = bare !== undefined && known.tables.has(bare)
+            ? `; --table takes the bare name, as pg_restore does: --schema ${table.slice(0, dot)} --table ${bare}`
+            : "";
+        throw new InputError(`--table "${table}": backup ${backup} has no table of that name${hint}`, {
+            input: "table",
+        });
+    }
+}
+function restore_scope_list(names) {
+    const sorted = [...names].sort();
+    return sorted.length > 10 ? `${sorted.slice(0, 10).join(", ")}, ...` : sorted.join(", ") || "none";
+}
+
+;// CONCATENATED MODULE: ./src/streams/hash-tap.ts
+
+/** Size and sha256 of the bytes seen, with the size readable while they flow. */
+class hash_tap_DigestObserver {
+    hash = createHash("sha256");
+    bytes = 0;
+    update(chunk) {
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+    }
+    finish() {
+        return { bytes: this.bytes, sha256: this.hash.digest("hex") };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/streams/tap.ts
+
+/**
+ * Passes bytes through unchanged and shows each chunk to an observer (a digest, a byte count, an
+ * archive parser counting rows). An observer that throws fails the stream.
+ */
+class tap_Tap extends external_node_stream_.Transform {
+    observer;
+    outcome;
+    constructor(observer) {
+        super();
+        this.observer = observer;
+    }
+    _transform(chunk, _encoding, callback) {
+        try {
+            this.observer.update(chunk);
+        }
+        catch (error) {
+            callback(error);
+            return;
+        }
+        callback(null, chunk);
+    }
+    _flush(callback) {
+        try {
+            this.outcome = { value: this.observer.finish() };
+        }
+        catch (error) {
+            callback(error);
+            return;
+        }
+        callback();
+    }
+    /** True once the whole stream has passed and the observer finished. */
+    get finished() {
+        return this.outcome !== undefined;
+    }
+    /** The observer's result; throws when read before the stream ended. */
+    get result() {
+        if (!this.outcome)
+            throw new Error("tap: result read before the stream ended");
+        return this.outcome.value;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/pipeline/stage.ts
+
+
+/** A pass-through stage that shows every chunk to `observer` and yields its `finish()`. */
+function stage_tapStage(name, observer) {
+    const tap = new Tap(observer);
+    return { name, kind: "tap", stream: tap, result: () => tap.result };
+}
+/** Size and sha256 of the bytes at this point of the pipeline; `bytes` is live (for progress). */
+function stage_digestStage(name) {
+    const observer = new DigestObserver();
+    const stage = stage_tapStage(name, observer);
+    return {
+        ...stage,
+        get bytesSoFar() {
+            return observer.bytes;
+        },
+    };
+}
+/** A stage that changes the bytes (encryption, compression); its result is undefined. */
+function stage_transformStage(name, stream) {
+    return { name, kind: "transform", stream, result: () => undefined };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/scratch.ts
+/**
+ * Scratch databases for restore tests: created with a unique name on a server where the user may
+ * CREATE DATABASE, dropped afterwards (connections and all).
+ */
+
+
+
+function scratchName(backupId) {
+    return `lifeboat_rt_${backupId.slice(0, 15).toLowerCase()}_${randomBytes(3).toString("hex")}`;
+}
+/** Invalid parameter value (encoding and locale do not match), wrong object type (unknown locale), undefined object (unknown encoding). */
+const LOCALE_REFUSED = new Set(["22023", "42809", "42704"]);
+/**
+ * Creates the scratch database; with `like`, from template0 in the source's encoding and locale,
+ * so that a SQL_ASCII or LATIN1 source is not restored into UTF8. When the scratch server lacks
+ * that locale, the encoding is kept with the C locale (which goes with every encoding); when it
+ * refuses even that, the server's default is used. Returns a notice when it fell back.
+ */
+async function createScratchDatabase(client, name, input, like) {
+    if (like) {
+        const attempts = [
+            [like, undefined],
+            [
+                { encoding: like.encoding, collate: "C", ctype: "C" },
+                `the scratch server has no locale ${like.collate}/${like.ctype}: created with encoding ${like.encoding} and the C locale`,
+            ],
+        ];
+        let lastError;
+        for (const [locale, notice] of attempts) {
+            try {
+                await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(locale.encoding)} LC_COLLATE ${quoteLiteral(locale.collate)} LC_CTYPE ${quoteLiteral(locale.ctype)}`);
+                return notice;
+            }
+            catch (error) {
+                // Only a locale or encoding the server refuses is worth another try; anything else (no
+                // permission) is reported as it is, below.
+                if (!LOCALE_REFUSED.has(String(error.code)))
+                    throw creationError(error, name, input);
+                lastError = error;
+            }
+        }
+        await createPlain(client, name, input);
+        return `the scratch server refuses encoding ${like.encoding} (${describeError(lastError)}): created with its default encoding and locale`;
+    }
+    return createPlain(client, name, input);
+}
+async function createPlain(client, name, input) {
+    try {
+        await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
+        return undefined;
+    }
+    catch (error) {
+        throw creationError(error, name, input);
+    }
+}
+function creationError(error, name, input) {
+    if (error.code === "42501") {
+        return new InputError(`--${input}: the role may not CREATE DATABASE on that server (${describeError(error)}); use a connection where it may, such as a service container's superuser`, { input, cause: error });
+    }
+    return new OperationError(`creating the scratch database ${name} failed: ${describeError(error)}`, {
+        cause: error,
+    });
+}
+function quoteLiteral(text) {
+    return `'${text.replaceAll("'", "''")}'`;
+}
+async function scratch_dropScratchDatabase(client, name) {
+    // WITH (FORCE) ends leftover sessions (a migration tool that did not disconnect); PostgreSQL 13+.
+    const serverVersion = Number((await client.query("SHOW server_version_num")).rows[0].v);
+    const force = serverVersion >= 130000 ? " WITH (FORCE)" : "";
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}${force}`);
+}
+/** The scratch server's URL pointed at another database on it. */
+function scratch_withDatabase(url, database) {
+    const bare = new URL(url.withoutPassword);
+    bare.pathname = `/${encodeURIComponent(database)}`;
+    bare.searchParams.delete("dbname");
+    const display = new URL(url.redacted);
+    display.pathname = bare.pathname;
+    const params = { ...url.params };
+    delete params.dbname;
+    return { ...url, database, withoutPassword: bare.toString(), redacted: display.toString(), params };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/database-swap.ts
+/**
+ * restore's swap strategy on the server's side: whether the target may be swapped, a new database
+ * beside it made like it, and the rename that puts the new one in the target's place while the old
+ * one stays under another name. Every statement here runs on a maintenance connection (another
+ * database of the same server): a database cannot be renamed while anyone, us included, is
+ * connected to it.
+ */
+
+
+
+
+
+/** PostgreSQL's limit on a database name, in bytes (NAMEDATALEN - 1). */
+const MAX_NAME_BYTES = 63;
+/** The target's name with a suffix, the target's part shortened to fit PostgreSQL's 63 bytes. */
+function derivedName(target, suffix) {
+    let base = target;
+    while (Buffer.byteLength(`${base}${suffix}`) > MAX_NAME_BYTES)
+        base = base.slice(0, -1);
+    return `${base}${suffix}`;
+}
+/** A UTC time as a database name can hold it: 20261122t013000z. */
+function stamp(time) {
+    return time
+        .toISOString()
+        .replace(/[-:]/g, "")
+        .replace(/\.\d+Z$/, "z")
+        .toLowerCase();
+}
+const NEW_MARK = "_lifeboat_new_";
+/** What follows the mark: the creation time and a random part, always this long. */
+const NEW_TAIL = /^(\d{8}t\d{6}z)_[0-9a-f]{4}$/;
+const NEW_TAIL_LENGTH = "20261122t013000z_abcd".length;
+/**
+ * The new database's name: the target's, Lifeboat's mark, and the time it was made, so that one
+ * a killed run left behind is recognisable and its age known.
+ */
+function database_swap_newDatabaseName(target, now) {
+    return derivedName(target, `${NEW_MARK}${stamp(now)}_${randomBytes(2).toString("hex")}`);
+}
+/** The previous database's name after the swap: the target's, with the time of the restore. */
+function database_swap_oldDatabaseName(target, now) {
+    return derivedName(target, `_lifeboat_old_${stamp(now)}`);
+}
+/** Runs killed outright leave their new database; after this long, with no one connected, it goes. */
+const ABANDONED_AFTER_MS = (/* unused pure expression or super */ null && (24 * 3600 * 1000));
+/**
+ * Drops new databases that earlier restores into this target left behind (SIGKILL, machine lost):
+ * named for this target, older than ABANDONED_AFTER_MS by their name, and with no session (a
+ * restore still running has pg_restore or its checks connected). Returns the names dropped.
+ */
+async function database_swap_sweepAbandoned(admin, target, now) {
+    const prefix = derivedName(target, `${NEW_MARK}${"x".repeat(NEW_TAIL_LENGTH)}`).slice(0, -NEW_TAIL_LENGTH);
+    const { rows } = await admin.query(`SELECT datname FROM pg_catalog.pg_database d
+      WHERE pg_catalog.starts_with(datname, $1)
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.datname = d.datname)`, [prefix]);
+    const dropped = [];
+    for (const { datname } of rows) {
+        const made = NEW_TAIL.exec(datname.slice(prefix.length))?.[1];
+        if (!made)
+            continue;
+        const time = Date.parse(`${made.slice(0, 4)}-${made.slice(4, 6)}-${made.slice(6, 8)}T${made.slice(9, 11)}:${made.slice(11, 13)}:${made.slice(13, 15)}Z`);
+        if (!(now.getTime() - time > ABANDONED_AFTER_MS))
+            continue;
+        await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)}`);
+        dropped.push(datname);
+    }
+    return dropped;
+}
+/**
+ * Reads, from a connection to the target itself, whether the role may swap it: it may CREATE
+ * DATABASE (or is a superuser) and owns the target (ALTER DATABASE ... RENAME needs both). A
+ * server's `postgres` database is never swapped by default: platforms (Supabase) and tools
+ * connect to it by name, and a managed one cannot be renamed at all.
+ */
+async function database_swap_probeSwap(client, options) {
+    const { rows } = await client.query(`SELECT d.datname AS database, r.rolsuper AS superuser, r.rolcreatedb AS createdb,
+            pg_catalog.pg_has_role(d.datdba, 'USAGE') AS owns,
+            pg_catalog.pg_get_userbyid(d.datdba) AS owner, d.datistemplate AS template
+       FROM pg_catalog.pg_database d, pg_catalog.pg_roles r
+      WHERE d.datname = pg_catalog.current_database() AND r.rolname = current_user`);
+    const row = rows[0];
+    const sessions = await client.query(`SELECT count(*) AS count,
+            array_agg(DISTINCT NULLIF(application_name, '')) FILTER (WHERE application_name <> '') AS applications
+       FROM pg_catalog.pg_stat_activity
+      WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid()`);
+    const otherSessions = {
+        count: Number(sessions.rows[0].count),
+        applications: sessions.rows[0].applications ?? [],
+    };
+    let impossible;
+    if (!row.superuser && !row.createdb) {
+        impossible = "the role may not CREATE DATABASE on that server";
+    }
+    else if (!row.superuser && !row.owns) {
+        impossible = `the role does not own database ${row.database} (its owner is ${row.owner}), so it may not rename it`;
+    }
+    else if (row.template) {
+        impossible = `${row.database} is a template database`;
+    }
+    else if (row.database === "postgres" && !options.explicit) {
+        impossible =
+            "postgres is the server's default database, which platforms and tools connect to by name (a managed one, such as Supabase's, cannot be renamed)";
+    }
+    return { impossible, otherSessions, superuser: row.superuser };
+}
+/** A connection to another database of the target's server, for statements about the target. */
+async function database_swap_connectMaintenance(target, input) {
+    let lastError;
+    for (const database of ["postgres", "template1"].filter((name) => name !== target.database)) {
+        try {
+            return await connect(withDatabase(target, database), input);
+        }
+        catch (error) {
+            lastError = error;
+        }
+    }
+    throw new OperationError(`no other database of the target's server accepts the role (tried postgres and template1), and a database can only be renamed from another one: ${describeError(lastError)}`);
+}
+/** Invalid parameter value, wrong object type, undefined object: a locale or encoding refused. */
+const database_swap_LOCALE_REFUSED = new Set(["22023", "42809", "42704"]);
+/**
+ * Creates the new database beside the target: from template0, owned by the target's owner, in the
+ * source's encoding and locale when the server has them (the target's otherwise, with a notice).
+ */
+async function database_swap_createDatabaseBeside(admin, options) {
+    const { rows } = await admin.query(`SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype,
+            pg_catalog.pg_get_userbyid(datdba) AS owner
+       FROM pg_catalog.pg_database WHERE datname = $1`, [options.target]);
+    const target = rows[0];
+    if (!target)
+        throw new OperationError(`database ${options.target} is gone from its server`);
+    const create = (locale) => admin.query(`CREATE DATABASE ${quoteIdent(options.name)} OWNER ${quoteIdent(target.owner)} TEMPLATE template0 ENCODING ${literal(locale.encoding)} LC_COLLATE ${literal(locale.collate)} LC_CTYPE ${literal(locale.ctype)}`);
+    if (options.like) {
+        try {
+            await create(options.like);
+            return undefined;
+        }
+        catch (error) {
+            if (!database_swap_LOCALE_REFUSED.has(String(error.code)))
+                throw error;
+            await create(target);
+            return `the server refuses the source's encoding and locale ${options.like.encoding} ${options.like.collate}/${options.like.ctype} (${describeError(error)}): the new database has the target's, ${target.encoding} ${target.collate}/${target.ctype}`;
+        }
+    }
+    await create(target);
+    return undefined;
+}
+/**
+ * Gives the new database what belongs to the database rather than to its contents, as the target
+ * has it: ALTER DATABASE ... SET and per-role settings, grants on the database, connection limit,
+ * comment. pg_dump's archive holds none of them. Returns what could not be copied, one line each.
+ */
+async function database_swap_copyDatabaseProperties(admin, from, to) {
+    const problems = [];
+    const run = async (sql, what) => {
+        try {
+            await admin.query(sql);
+        }
+        catch (error) {
+            problems.push(`${what} was not copied to the restored database: ${describeError(error)}`);
+        }
+    };
+    const db = (await admin.query(`SELECT oid, datconnlimit AS connlimit, datacl::text AS acl,
+              pg_catalog.shobj_description(oid, 'pg_database') AS comment
+         FROM pg_catalog.pg_database WHERE datname = $1`, [from])).rows[0];
+    if (!db)
+        return [`database ${from} is gone: nothing of it was copied`];
+    const settings = await admin.query(`SELECT CASE WHEN setrole = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(setrole) END AS role, setconfig AS settings
+       FROM pg_catalog.pg_db_role_setting WHERE setdatabase = $1`, [db.oid]);
+    for (const { role, settings: pairs } of settings.rows) {
+        for (const pair of pairs) {
+            const eq = pair.indexOf("=");
+            const name = pair.slice(0, eq);
+            const value = pair.slice(eq + 1);
+            const scope = role === null
+                ? `DATABASE ${quoteIdent(to)}`
+                : `ROLE ${quoteIdent(role)} IN DATABASE ${quoteIdent(to)}`;
+            await run(`ALTER ${scope} SET ${quoteIdent(name)} = ${literal(value)}`, `setting ${pair}${role ? ` for ${role}` : ""}`);
+        }
+    }
+    if (db.acl !== null) {
+        const grants = await admin.query(`SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(a.grantee) END AS grantee,
+              a.privilege_type AS privilege, a.is_grantable AS grantable
+         FROM pg_catalog.pg_database d, LATERAL pg_catalog.aclexplode(d.datacl) a
+        WHERE d.datname = $1`, [from]);
+        // An explicit ACL replaces the default one (CONNECT and TEMPORARY to PUBLIC) entirely.
+        await run(`REVOKE ALL ON DATABASE ${quoteIdent(to)} FROM PUBLIC`, "the database's grants");
+        for (const grant of grants.rows) {
+            const grantee = grant.grantee === null ? "PUBLIC" : quoteIdent(grant.grantee);
+            await run(`GRANT ${grant.privilege} ON DATABASE ${quoteIdent(to)} TO ${grantee}${grant.grantable ? " WITH GRANT OPTION" : ""}`, `grant ${grant.privilege} to ${grant.grantee ?? "PUBLIC"}`);
+        }
+    }
+    if (db.connlimit !== -1) {
+        await run(`ALTER DATABASE ${quoteIdent(to)} CONNECTION LIMIT ${db.connlimit}`, "the connection limit");
+    }
+    if (db.comment !== null) {
+        await run(`COMMENT ON DATABASE ${quoteIdent(to)} IS ${literal(db.comment)}`, "the database's comment");
+    }
+    return problems;
+}
+/** Sessions on a database other than ours, with their application names. */
+async function sessionsOn(admin, database) {
+    const { rows } = await admin.query(`SELECT pid, application_name AS application FROM pg_catalog.pg_stat_activity
+      WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()`, [database]);
+    return rows;
+}
+/**
+ * Puts `replacement` in `target`'s place and `target` under `old`, both renames in one transaction.
+ * New connections to the target are refused meanwhile (ALLOW_CONNECTIONS false, undone afterwards
+ * on whichever database then holds the old content). Sessions already connected are waited for a
+ * few seconds, or ended with `terminate`; if any remains, nothing is renamed.
+ */
+async function database_swap_swapDatabases(admin, options) {
+    const { target, replacement, old } = options;
+    await admin.query(`ALTER DATABASE ${quoteIdent(target)} WITH ALLOW_CONNECTIONS false`);
+    let holder = target;
+    try {
+        const deadline = Date.now() + (options.waitMs ?? 5000);
+        for (;;) {
+            const sessions = await sessionsOn(admin, target);
+            if (sessions.length === 0)
+                break;
+            if (Date.now() > deadline) {
+                const names = [...new Set(sessions.map((s) => s.application).filter(Boolean))];
+                throw new OperationError(`${sessions.length} other session(s) are connected to ${target}${names.length ? ` (${names.join(", ")})` : ""}, and PostgreSQL renames a database only when no one is: ${options.terminate ? "they could not be ended" : "stop them, or pass --terminate-connections"}`);
+            }
+            if (options.terminate) {
+                try {
+                    await admin.query("SELECT pg_catalog.pg_terminate_backend(pid) FROM unnest($1::int[]) pid", [
+                        sessions.map((session) => session.pid),
+                    ]);
+                }
+                catch (error) {
+                    throw new OperationError(`--terminate-connections: the role may not end the other sessions on ${target}: ${describeError(error)}`, { cause: error });
+                }
+            }
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        await admin.query("BEGIN");
+        try {
+            await admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(old)}`);
+            await admin.query(`ALTER DATABASE ${quoteIdent(replacement)} RENAME TO ${quoteIdent(target)}`);
+            await admin.query("COMMIT");
+            holder = old;
+        }
+        catch (error) {
+            await admin.query("ROLLBACK").catch(() => undefined);
+            throw error;
+        }
+    }
+    finally {
+        await admin
+            .query(`ALTER DATABASE ${quoteIdent(holder)} WITH ALLOW_CONNECTIONS true`)
+            .catch(() => undefined);
+    }
+}
+/** Other sessions on the target, as one line for a message, or undefined when there are none. */
+function database_swap_describeSessions(sessions) {
+    if (sessions.count === 0)
+        return undefined;
+    return `${sessions.count} other session(s)${sessions.applications.length ? ` (${sessions.applications.join(", ")})` : ""}`;
+}
+function literal(text) {
+    return `'${text.replaceAll("'", "''")}'`;
+}
+
+;// CONCATENATED MODULE: external "node:dns/promises"
+const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(77030);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(41692);
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(31421);
+// EXTERNAL MODULE: external "node:fs/promises"
+var external_node_fs_promises_ = __nccwpck_require__(51455);
+;// CONCATENATED MODULE: ./src/postgres/pg-install.ts
+/**
+ * postgresql-client-<major> fetched into a tool directory of our own, without root and without
+ * touching the system: `apt-get update` and `apt-get download` run with a private apt
+ * configuration (its own sources list, lists, cache and state under a temporary directory), then
+ * `dpkg-deb -x` unpacks postgresql-client-<major> and libpq5 into
+ * `<tool root>/postgresql-client/<major>/<arch>`. The binaries are called by their versioned path,
+ * with LD_LIBRARY_PATH pointing at the unpacked libpq.
+ *
+ * A directory counts as installed only when its marker (written last) is there and every file it
+ * lists is present with its size: a half-extracted or half-restored directory is never used.
+ */
+
+
+
+
+
+
+
+/** Overrides the tool root (tests, or a machine that wants the clients elsewhere). */
+const TOOL_DIR_ENV = "LIFEBOAT_TOOL_DIR";
+/** Overrides the apt source: one `deb ...` line, or `system` for this machine's own sources. */
+const APT_SOURCE_ENV = "LIFEBOAT_PG_APT_SOURCE";
+const MARKER = ".lifeboat-complete.json";
+const PGDG_URL = "https://apt.postgresql.org/pub/repos/apt";
+const PGDG_KEY = "/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc";
+const SYSTEM_DIRS = (/* unused pure expression or super */ null && (["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]));
+/** RUNNER_TOOL_CACHE in Actions, else $XDG_CACHE_HOME/lifeboat or ~/.cache/lifeboat. */
+function toolRoot(env) {
+    if (env[TOOL_DIR_ENV])
+        return env[TOOL_DIR_ENV];
+    if (env.RUNNER_TOOL_CACHE)
+        return env.RUNNER_TOOL_CACHE;
+    if (env.XDG_CACHE_HOME)
+        return join(env.XDG_CACHE_HOME, "lifeboat");
+    return join(env.HOME || homedir(), ".cache", "lifeboat");
+}
+function clientDir(root, major, arch = process.arch) {
+    return join(root, "postgresql-client", String(major), arch);
+}
+function parseOsRelease(text) {
+    const fields = new Map();
+    for (const line of text.split("\n")) {
+        const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+        if (match)
+            fields.set(match[1], match[2].replace(/^(["'])(.*)\1$/, "$2"));
+    }
+    return {
+        id: fields.get("ID") ?? "linux",
+        versionId: fields.get("VERSION_ID") ?? "",
+        codename: fields.get("VERSION_CODENAME") || fields.get("UBUNTU_CODENAME") || undefined,
+    };
+}
+function readOsRelease(path = "/etc/os-release") {
+    try {
+        return parseOsRelease(readFileSync(path, "utf8"));
+    }
+    catch {
+        return { id: "linux", versionId: "", codename: undefined };
+    }
+}
+/** One cache entry per major, OS release and architecture: the binaries link against the OS's libraries. */
+function cacheKey(major, os, arch = process.arch) {
+    return `lifeboat-pg-client-${major}-${os.id}${os.versionId}-${arch}-v1`;
+}
+/** Where an executable is: PATH first, then the usual system directories. */
+function findExecutable(name, env) {
+    const dirs = [...(env.PATH ?? "").split(delimiter).filter(Boolean), ...SYSTEM_DIRS];
+    for (const dir of dirs) {
+        const path = join(dir, name);
+        try {
+            accessSync(path, constants.X_OK);
+            return path;
+        }
+        catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+/** Why installing cannot work on this machine, or undefined when it can be tried. */
+function pg_install_installBlocker(env, platform = process.platform) {
+    if (platform !== "linux")
+        return `this machine runs ${platform}, not Linux with apt`;
+    for (const tool of ["apt-get", "dpkg-deb"]) {
+        if (!findExecutable(tool, env))
+            return `this machine has no ${tool} (not a Debian or Ubuntu system)`;
+    }
+    return undefined;
+}
+function pgdgSource(os) {
+    if (!os.codename) {
+        throw new InputError("--install-pg-client auto: /etc/os-release names no distribution codename, so the PostgreSQL apt repository cannot be chosen; install postgresql-client yourself and pass --pg-bin-dir", { input: "install-pg-client" });
+    }
+    return { kind: "pgdg", codename: os.codename, description: `${PGDG_URL} ${os.codename}-pgdg` };
+}
+/** This machine's own apt sources (/etc/apt/sources.list and sources.list.d), copied as they are. */
+function systemSources(etcApt = "/etc/apt") {
+    const listPath = join(etcApt, "sources.list");
+    const list = existsSync(listPath) ? readFileSync(listPath, "utf8") : "";
+    const parts = {};
+    const partsDir = join(etcApt, "sources.list.d");
+    if (existsSync(partsDir)) {
+        for (const name of readdirSync(partsDir).sort()) {
+            if (name.endsWith(".list") || name.endsWith(".sources")) {
+                parts[name] = readFileSync(join(partsDir, name), "utf8");
+            }
+        }
+    }
+    return { kind: "custom", description: `this machine's apt sources (${etcApt})`, list, parts };
+}
+/** PGDG unless LIFEBOAT_PG_APT_SOURCE names another source. */
+function resolveAptSource(env, os = readOsRelease()) {
+    const override = env[APT_SOURCE_ENV]?.trim();
+    if (override === "system")
+        return systemSources();
+    if (override) {
+        if (!/^deb\s/.test(override)) {
+            throw new InputError(`${APT_SOURCE_ENV} "${override}": expected system or one "deb ..." sources line`);
+        }
+        const description = override.replace(/^deb\s+(\[[^\]]*\]\s+)?/, "");
+        return { kind: "custom", description, list: `${override}\n`, parts: {} };
+    }
+    return pgdgSource(os);
+}
+/** Writes the private sources list (and the PGDG key when the system has none) into `work`. */
+async function writeSources(source, work) {
+    const partsDir = join(work, "sources.list.d");
+    await mkdir(partsDir, { recursive: true });
+    if (source.kind === "custom") {
+        await writeFile(join(work, "sources.list"), source.list);
+        for (const [name, content] of Object.entries(source.parts))
+            await writeFile(join(partsDir, name), content);
+        return;
+    }
+    let key = PGDG_KEY;
+    if (!existsSync(key)) {
+        key = join(work, "pgdg.asc");
+        await writeFile(key, `${PGDG_KEY_ASC}\n`);
+    }
+    await writeFile(join(work, "sources.list"), `deb [signed-by=${key}] ${PGDG_URL} ${source.codename}-pgdg main\n`);
+}
+/** The installed client in `dir`, when its marker is there and everything it lists is intact. */
+function readInstalled(dir, major) {
+    let marker;
+    try {
+        marker = JSON.parse(readFileSync(join(dir, MARKER), "utf8"));
+    }
+    catch {
+        return undefined;
+    }
+    if (marker.major !== major || typeof marker.entries !== "object")
+        return undefined;
+    for (const [path, expected] of Object.entries(marker.entries)) {
+        try {
+            const stat = lstatSync(join(dir, path));
+            const actual = stat.isSymbolicLink() ? readlinkSync(join(dir, path)) : stat.size;
+            if (actual !== expected)
+                return undefined;
+        }
+        catch {
+            return undefined;
+        }
+    }
+    return describeInstalled(dir, major, marker.packageVersion, marker.libDir);
+}
+function describeInstalled(dir, major, packageVersion, libDir) {
+    return {
+        major,
+        packageVersion,
+        dir,
+        binDir: join(dir, "usr", "lib", "postgresql", String(major), "bin"),
+        env: { LD_LIBRARY_PATH: join(dir, libDir) },
+    };
+}
+function listEntries(root) {
+    const entries = {};
+    const walk = (dir) => {
+        for (const entry of readdirSync(dir, { withFileTypes: true })) {
+            const path = join(dir, entry.name);
+            const key = relative(root, path);
+            if (entry.isSymbolicLink())
+                entries[key] = readlinkSync(path);
+            else if (entry.isDirectory())
+                walk(path);
+            else if (entry.isFile())
+                entries[key] = lstatSync(path).size;
+        }
+    };
+    walk(root);
+    return entries;
+}
+function run(file, args, options) {
+    return new Promise((resolve) => {
+        execFile(file, args, { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+            const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+            resolve({ code, stdout, stderr: stderr || (error && code === null ? error.message : "") });
+        });
+    });
+}
+/** apt's own verdict: its first "E:" line, else its first failed fetch, else its last line. */
+function aptError(result) {
+    const lines = `${result.stderr}\n${result.stdout}`
+        .split("\n")
+        .map((line) => line.trim().replace(/\s+/g, " "))
+        .filter(Boolean);
+    const error = lines.find((line) => line.startsWith("E:")) ??
+        lines.find((line) => /^W: (Failed to fetch|The repository|GPG error)/.test(line)) ??
+        lines.at(-1);
+    return (error ?? `exit status ${result.code}`).replace(/^[EW]:\s*/, "");
+}
+/**
+ * Downloads and unpacks postgresql-client-<major> and libpq5 into `dir`. The files land in a
+ * sibling directory first and are renamed into place once complete (marker written last), so a
+ * concurrent or interrupted install never leaves a directory that looks installed.
+ */
+async function installPgClient(options) {
+    const { major, dir, source, log } = options;
+    const pkg = `postgresql-client-${major}`;
+    const tried = `${pkg} and libpq5 from ${source.description}`;
+    const blocker = pg_install_installBlocker(options.env);
+    if (blocker) {
+        throw new InputError(`--install-pg-client auto: cannot get ${tried}: ${blocker}`, {
+            input: "install-pg-client",
+        });
+    }
+    const aptGet = findExecutable("apt-get", options.env);
+    const dpkgDeb = findExecutable("dpkg-deb", options.env);
+    const env = {
+        ...options.env,
+        PATH: [options.env.PATH, ...SYSTEM_DIRS].filter(Boolean).join(delimiter),
+        LC_ALL: "C",
+        DEBIAN_FRONTEND: "noninteractive",
+    };
+    const work = await mkdtemp(join(tmpdir(), "lifeboat-apt-"));
+    let staging;
+    try {
+        await mkdir(dirname(dir), { recursive: true });
+        staging = await mkdtemp(join(dirname(dir), `.${basename(dir)}.partial-`));
+        const debs = join(work, "debs");
+        for (const path of [
+            debs,
+            join(work, "state", "lists", "partial"),
+            join(work, "cache", "archives", "partial"),
+        ]) {
+            await mkdir(path, { recursive: true });
+        }
+        await writeSources(source, work);
+        const aptOptions = [
+            `Dir::Etc::SourceList=${join(work, "sources.list")}`,
+            `Dir::Etc::SourceParts=${join(work, "sources.list.d")}`,
+            `Dir::State=${join(work, "state")}`,
+            `Dir::Cache=${join(work, "cache")}`,
+            "Acquire::Retries=3",
+            "Acquire::http::Timeout=30",
+            "Acquire::https::Timeout=30",
+            // As root apt drops to the _apt user for downloads, which cannot write into our 0700 dirs.
+            ...(process.getuid?.() === 0 ? ["APT::Sandbox::User=root"] : []),
+        ].flatMap((option) => ["-o", option]);
+        log.info(`Downloading ${tried} (install-pg-client auto)`);
+        const update = await run(aptGet, [...aptOptions, "-q", "update"], { env, timeoutMs: 300_000 });
+        // apt-get update exits 0 even when a source failed; "W:"/"E:" lines then say which.
+        const failedFetch = /^(E|W): (Failed to fetch|Some index files failed|The repository|GPG error)/m.exec(`${update.stderr}\n${update.stdout}`);
+        if (update.code !== 0 || failedFetch) {
+            throw new OperationError(`--install-pg-client auto: could not get ${tried}: apt-get update failed: ${aptError(update)}; without access to it, install ${pkg} yourself and pass --pg-bin-dir`);
+        }
+        const download = await run(aptGet, [...aptOptions, "-q", "download", pkg, "libpq5"], {
+            cwd: debs,
+            env,
+            timeoutMs: 300_000,
+        });
+        if (download.code !== 0) {
+            const reason = aptError(download);
+            if (/Unable to locate package|has no installation candidate|Can't select/.test(reason)) {
+                throw new InputError(`--install-pg-client auto: ${source.description} has no ${pkg} for this system (${reason}); choose another --pg-version, or install it yourself and pass --pg-bin-dir`, { input: "install-pg-client" });
+            }
+            throw new OperationError(`--install-pg-client auto: could not download ${tried}: ${reason}`);
+        }
+        const files = (await readdir(debs)).filter((name) => name.endsWith(".deb"));
+        const clientDeb = files.find((name) => name.startsWith(`${pkg}_`));
+        if (!clientDeb || !files.some((name) => name.startsWith("libpq5_"))) {
+            throw new OperationError(`--install-pg-client auto: apt-get download of ${tried} left only ${files.join(", ") || "nothing"}`);
+        }
+        for (const name of files) {
+            const extracted = await run(dpkgDeb, ["-x", join(debs, name), staging], { env, timeoutMs: 120_000 });
+            if (extracted.code !== 0) {
+                throw new OperationError(`--install-pg-client auto: dpkg-deb -x ${name} failed: ${aptError(extracted)}`);
+            }
+        }
+        const packageVersion = decodeURIComponent(clientDeb.split("_")[1] ?? "");
+        const libDir = findLibDir(staging);
+        if (!libDir) {
+            throw new OperationError(`--install-pg-client auto: libpq5 from ${source.description} holds no libpq.so.5`);
+        }
+        const installed = describeInstalled(staging, major, packageVersion, libDir);
+        // A binary that cannot start here (a library the OS lacks) is found now, not mid-backup.
+        const probe = await run(join(installed.binDir, "pg_dump"), ["--version"], {
+            env: { ...env, ...installed.env },
+            timeoutMs: 10_000,
+        });
+        if (probe.code !== 0) {
+            throw new OperationError(`--install-pg-client auto: the downloaded pg_dump ${major} does not run on this machine: ${aptError(probe)}`);
+        }
+        const marker = { major, packageVersion, libDir, entries: listEntries(staging) };
+        await writeFile(join(staging, MARKER), `${JSON.stringify(marker, null, 2)}\n`);
+        if (readInstalled(dir, major)) {
+            // Another run finished first: its copy is as good as ours.
+            await rm(staging, { recursive: true, force: true });
+        }
+        else {
+            await rm(dir, { recursive: true, force: true });
+            await rename(staging, dir);
+        }
+        const result = readInstalled(dir, major);
+        if (!result)
+            throw new OperationError(`--install-pg-client auto: ${dir} is incomplete after the install`);
+        log.info(`Installed ${pkg} ${result.packageVersion} into ${dir}`);
+        return result;
+    }
+    catch (error) {
+        if (staging)
+            await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+        if (error instanceof InputError || error instanceof OperationError)
+            throw error;
+        throw new OperationError(`--install-pg-client auto: could not install ${tried}: ${describeError(error)}`, {
+            cause: error,
+        });
+    }
+    finally {
+        await rm(work, { recursive: true, force: true }).catch(() => undefined);
+    }
+}
+/** The multiarch directory holding libpq.so.5, relative to `root` (usr/lib/x86_64-linux-gnu). */
+function findLibDir(root) {
+    const lib = join(root, "usr", "lib");
+    if (!existsSync(lib))
+        return undefined;
+    for (const name of readdirSync(lib)) {
+        if (existsSync(join(lib, name, "libpq.so.5")))
+            return join("usr", "lib", name);
+    }
+    return existsSync(join(lib, "libpq.so.5")) ? join("usr", "lib") : undefined;
+}
+/**
+ * postgresql-client-<major> in the tool directory: already there, else restored from the cache,
+ * else downloaded (and saved to the cache for the next run).
+ */
+async function pg_install_ensurePgClient(options) {
+    const { major, env, log, cache } = options;
+    const dir = clientDir(toolRoot(env), major);
+    const present = readInstalled(dir, major);
+    if (present) {
+        log.info(`Using postgresql-client-${major} ${present.packageVersion} from ${dir}`);
+        return present;
+    }
+    const os = readOsRelease();
+    const key = cacheKey(major, os);
+    if (cache && (await cache.restore([dir], key))) {
+        const restored = readInstalled(dir, major);
+        if (restored) {
+            log.info(`Restored postgresql-client-${major} ${restored.packageVersion} from the cache (${key}) into ${dir}`);
+            return restored;
+        }
+        log.warn(`the cache entry ${key} restored an incomplete ${dir}; downloading instead`);
+    }
+    const installed = await installPgClient({
+        major,
+        dir,
+        source: options.source ?? resolveAptSource(env, os),
+        env,
+        log,
+    });
+    if (cache)
+        await cache.save([dir], key);
+    return installed;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/pg-dump-finder.ts
+/**
+ * Finds a pg_dump that can dump a server of a given major: pg_dump dumps servers of its own major
+ * and older, and refuses newer ones ("aborting because of server version mismatch"). The same for
+ * pg_restore and the archives of a pg_dump major. When nothing on the machine fits and
+ * install-pg-client is auto, postgresql-client-<major> is fetched into the tool directory
+ * (pg-install.ts) and its binaries are used by their versioned path.
+ */
+
+
+
+
+
+
+const pg_dump_finder_run = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
+/** The path and environment to spawn a tool with: `base` plus what the tool needs. */
+function pg_dump_finder_toolSpawn(tool, base) {
+    if (typeof tool === "string")
+        return { path: tool, env: base };
+    const env = { ...base };
+    for (const [name, value] of Object.entries(tool.env ?? {})) {
+        // Our libraries first; whatever the environment had stays after them.
+        env[name] = name === "LD_LIBRARY_PATH" && base[name] ? `${value}${delimiter}${base[name]}` : value;
+    }
+    return { path: tool.path, env };
+}
+/** Where Debian and PGDG put each major's binaries; LIFEBOAT_PG_VERSIONED_ROOT overrides it (tests). */
+const VERSIONED_ROOT_ENV = "LIFEBOAT_PG_VERSIONED_ROOT";
+function parsePgToolVersion(text) {
+    const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.\d+)?/.exec(text);
+    if (!match)
+        return undefined;
+    const major = Number(match[1]);
+    const version = match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`;
+    return { version, major };
+}
+/** The directories to look in, in order: versioned Debian/PGDG ones (newest first), then PATH. */
+function candidateBinDirs(env, versionedRoot = env[VERSIONED_ROOT_ENV] || "/usr/lib/postgresql") {
+    const dirs = [];
+    if (existsSync(versionedRoot)) {
+        const majors = readdirSync(versionedRoot)
+            .filter((name) => /^\d+$/.test(name))
+            .map(Number)
+            .sort((a, b) => b - a);
+        for (const major of majors)
+            dirs.push(join(versionedRoot, String(major), "bin"));
+    }
+    for (const dir of (env.PATH ?? "").split(delimiter))
+        if (dir)
+            dirs.push(dir);
+    return [...new Set(dirs)];
+}
+async function probeTool(binDir, name, toolEnv) {
+    const path = join(binDir, name);
+    if (!existsSync(path))
+        return undefined;
+    try {
+        const spawnWith = pg_dump_finder_toolSpawn({ path, env: toolEnv }, process.env);
+        const { stdout } = await pg_dump_finder_run(path, ["--version"], { timeout: 10_000, env: spawnWith.env });
+        const parsed = parsePgToolVersion(stdout);
+        return parsed ? { path, binDir, ...parsed, ...(toolEnv ? { env: toolEnv } : {}) } : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Picks the tool for a server major (or an archive's pg_dump major). auto: the same major when
+ * there is one (its archives are readable by the most pg_restore versions), else the oldest newer
+ * one. A pinned major: exactly that one.
+ */
+function chooseTool(tools, serverMajor, pgVersion = "auto") {
+    if (pgVersion !== "auto")
+        return pgVersion >= serverMajor ? tools.find((tool) => tool.major === pgVersion) : undefined;
+    const able = tools.filter((tool) => tool.major >= serverMajor).sort((a, b) => a.major - b.major);
+    return able[0];
+}
+/** The major to install when nothing on the machine fits: the pinned one, else the server's. */
+function wantedMajor(serverMajor, pgVersion) {
+    return pgVersion === "auto" ? serverMajor : pgVersion;
+}
+async function pg_dump_finder_findPgTool(options) {
+    const { name, serverMajor } = options;
+    const pgVersion = options.pgVersion ?? "auto";
+    const log = options.log ?? { info: () => undefined, warn: () => undefined };
+    const job = options.target ?? `dump PostgreSQL ${options.serverVersion}`;
+    if (pgVersion !== "auto" && pgVersion < serverMajor) {
+        throw new InputError(`--pg-version "${pgVersion}": ${name} ${pgVersion} cannot ${job}; use auto, or ${serverMajor} or newer`, { input: "pg-version" });
+    }
+    if (options.pgBinDir) {
+        const tool = await probeTool(options.pgBinDir, name);
+        if (!tool) {
+            throw new InputError(`--pg-bin-dir "${options.pgBinDir}": no working ${name} in that directory`, {
+                input: "pg-bin-dir",
+            });
+        }
+        if (tool.major < serverMajor) {
+            throw new InputError(`--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot ${job}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
+        }
+        if (pgVersion !== "auto" && tool.major !== pgVersion) {
+            throw new InputError(`--pg-version "${pgVersion}": the ${name} in --pg-bin-dir "${options.pgBinDir}" is ${tool.version}; drop one of the two or make them agree`, { input: "pg-version" });
+        }
+        return tool;
+    }
+    const found = [];
+    for (const dir of candidateBinDirs(options.env)) {
+        const tool = await probeTool(dir, name);
+        if (tool && !found.some((other) => other.path === tool.path))
+            found.push(tool);
+    }
+    const chosen = chooseTool(found, serverMajor, pgVersion);
+    if (chosen)
+        return chosen;
+    const major = wantedMajor(serverMajor, pgVersion);
+    const seen = found.length
+        ? `found ${found.map((tool) => `${name} ${tool.version} (${tool.path})`).join(", ")}`
+        : `found no ${name}`;
+    const need = pgVersion === "auto"
+        ? `--pg-bin-dir: ${options.target ? `to ${options.target}, lifeboat` : `the server runs PostgreSQL ${options.serverVersion} and`} needs ${name} ${serverMajor} or newer`
+        : `--pg-version "${pgVersion}": needs ${name} ${pgVersion}`;
+    const input = pgVersion === "auto" ? "pg-bin-dir" : "pg-version";
+    if (options.installPgClient === "auto") {
+        const blocker = installBlocker(options.env);
+        if (blocker) {
+            throw new InputError(`${need}; ${seen}; install-pg-client auto cannot download it: ${blocker}; ${installHint(major, false)}`, { input });
+        }
+        log.info(`No suitable ${name} on this machine (${seen}): getting postgresql-client-${major}`);
+        const installed = await (options.install ??
+            ((wanted) => ensurePgClient({ major: wanted, env: options.env, log, cache: options.cache })))(major);
+        const tool = await probeTool(installed.binDir, name, installed.env);
+        if (!tool) {
+            throw new OperationError(`--install-pg-client auto: postgresql-client-${major} in ${installed.dir} has no working ${name}`);
+        }
+        return tool;
+    }
+    throw new InputError(`${need}; ${seen}; ${installHint(major, true)}`, { input });
+}
+function installHint(major, suggestAuto = true) {
+    const manual = `install postgresql-client-${major} (on GitHub runners: sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && sudo apt-get install -y postgresql-client-${major}) and pass --pg-bin-dir /usr/lib/postgresql/${major}/bin`;
+    return suggestAuto
+        ? `${manual}, or let lifeboat download it into its tool directory with --install-pg-client auto (action input install-pg-client: auto)`
+        : manual;
+}
+/**
+ * The pg_dump that backs up this server, chosen by the client settings backup and doctor share:
+ * the one place both look, so the doctor's verdict is the backup's.
+ */
+function pg_dump_finder_findPgDumpFor(server, settings, deps) {
+    return pg_dump_finder_findPgTool({
+        name: "pg_dump",
+        serverMajor: server.major,
+        serverVersion: server.version,
+        pgBinDir: settings.pgBinDir,
+        pgVersion: settings.pgVersion,
+        installPgClient: settings.installPgClient,
+        env: deps.env,
+        ...(deps.cache ? { cache: deps.cache } : {}),
+        ...(deps.log ? { log: deps.log } : {}),
+    });
+}
+
+;// CONCATENATED MODULE: ./src/postgres/doctor.ts
+/**
+ * The connection doctor: `preflight` runs before any connection (backup, restore) and turns what
+ * can be known from the URL and DNS into one-line exit-2 errors; `runDoctor` goes on through TCP,
+ * TLS, authentication, the server, its session settings, privileges and pg_dump, and reports
+ * every check (docs/connections.md).
+ */
+
+
+
+
+
+
+
+
+
+
+async function systemLookup(host) {
+    const found = await dnsLookup(host, { all: true, verbatim: true });
+    return found.map((entry) => ({ address: entry.address, family: entry.family === 6 ? 6 : 4 }));
+}
+function systemHasIpv6Route() {
+    return Object.values(networkInterfaces()).some((addresses) => (addresses ?? []).some((entry) => String(entry.family).endsWith("6") && !entry.internal && isGlobalIpv6(entry.address)));
+}
+/**
+ * Before anything connects: the URL's own rules (a transaction pooler is refused), then DNS (a
+ * host that is unknown, or reachable only over IPv6 from a machine without IPv6). Throws a
+ * one-line InputError naming the part of the URL that is wrong.
+ */
+async function doctor_preflight(url, input = "database-url", deps = {}) {
+    const rules = checkUrl(url, input);
+    if (rules.error)
+        throw rules.error;
+    for (const warning of rules.warnings)
+        deps.log?.warn(warning);
+    const dns = await checkDns(url, input, deps);
+    if (dns.error)
+        throw dns.error;
+}
+const ok = (detail) => ({ status: "ok", detail });
+const warn = (detail) => ({ status: "warn", detail });
+const fail = (error) => ({ status: "fail", detail: error.message, error });
+function checkUrl(url, input) {
+    const findings = urlRules(url, input);
+    const failure = findings.find((finding) => finding.level === "fail");
+    const warnings = findings.filter((finding) => finding.level === "warn").map((finding) => finding.message);
+    if (failure)
+        return { ...fail(new InputError(failure.message, { input })), warnings };
+    const byDefault = resolveSslMode({}, url.host, input).mode === url.sslmode;
+    const ssl = `sslmode=${url.sslmode}${byDefault ? ` (the default for ${isSocketPath(url.host) ? "a Unix socket" : isLocalHost(url.host) ? "a local host" : "a remote host"})` : ""}`;
+    const summary = `${url.host}:${url.port}/${url.database} as ${url.user ?? "(default user)"}, ${ssl}`;
+    if (warnings.length)
+        return { ...warn(`${summary}; ${warnings.join("; ")}`), warnings };
+    return { ...ok(summary), warnings };
+}
+function bareHost(host) {
+    return host.replace(/^\[(.*)\]$/, "$1");
+}
+async function checkDns(url, input, deps) {
+    if (isSocketPath(url.host))
+        return { status: "skip", detail: `Unix socket in ${url.host}: no lookup` };
+    const host = bareHost(url.host);
+    const hasRoute = (deps.hasIpv6Route ?? systemHasIpv6Route)();
+    let addresses;
+    const family = isIP(host);
+    if (family !== 0) {
+        addresses = [{ address: host, family: family === 6 ? 6 : 4 }];
+    }
+    else {
+        try {
+            addresses = await (deps.lookup ?? systemLookup)(host);
+        }
+        catch (error) {
+            const code = error.code;
+            if (code === "ENOTFOUND" || code === "ENODATA" || code === "EAI_NONAME") {
+                return fail(new InputError(unresolvedHostMessage(url, input), { input, cause: error }));
+            }
+            // A resolver that is down for a moment: let the connection try and report.
+            return warn(`looking up ${host} failed (${code ?? describeError(error)}); the connection will try again`);
+        }
+        if (addresses.length === 0) {
+            return fail(new InputError(unresolvedHostMessage(url, input), { input }));
+        }
+    }
+    const problem = addressFamilyProblem(url, addresses, hasRoute, input);
+    if (problem)
+        return fail(new InputError(problem, { input }));
+    const listed = addresses.map((entry) => `${entry.family === 6 ? "AAAA" : "A"} ${entry.address}`).join(", ");
+    const v6Only = addresses.every((entry) => entry.family === 6);
+    return ok(`${family !== 0 ? "an IP address" : listed}${v6Only && hasRoute ? " (IPv6 only; this machine has an IPv6 route)" : ""}`);
+}
+/** The first line of a connection from this machine: a TCP socket to the host and port. */
+async function checkTcp(url, input) {
+    const started = performance.now();
+    try {
+        const socket = await openSocket(url);
+        socket.destroy();
+    }
+    catch (error) {
+        return fail(connectionError(error, url, input));
+    }
+    const where = isSocketPath(url.host) ? socketPath(url) : `${url.host}:${url.port}`;
+    return ok(`${where} accepts connections (${Math.round(performance.now() - started)} ms)`);
+}
+function socketPath(url) {
+    return join(url.host, `.s.PGSQL.${url.port}`);
+}
+function openSocket(url) {
+    return new Promise((resolve, reject) => {
+        const socket = isSocketPath(url.host)
+            ? netConnect({ path: socketPath(url) })
+            : netConnect({ host: bareHost(url.host), port: url.port });
+        socket.setTimeout(10_000, () => socket.destroy(Object.assign(new Error("connection timed out"), { code: "ETIMEDOUT" })));
+        socket.once("connect", () => {
+            socket.setTimeout(0);
+            resolve(socket);
+        });
+        socket.once("error", reject);
+    });
+}
+/** PostgreSQL's SSLRequest: length 8, code 80877103. */
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+/**
+ * Asks the server for TLS the way libpq does and completes the handshake with the URL's sslmode,
+ * apart from authentication, so a certificate problem is told apart from a password problem.
+ */
+async function checkTls(url, input) {
+    const mode = url.sslmode;
+    if (mode === "disable") {
+        return {
+            status: "skip",
+            detail: isSocketPath(url.host)
+                ? "a Unix socket: no TLS"
+                : "sslmode=disable: the connection is not encrypted",
+        };
+    }
+    let socket;
+    try {
+        socket = await openSocket(url);
+    }
+    catch (error) {
+        return fail(connectionError(error, url, input));
+    }
+    try {
+        const answer = await new Promise((resolve, reject) => {
+            socket.once("data", (data) => resolve(data.subarray(0, 1).toString("latin1")));
+            socket.once("error", reject);
+            socket.once("close", () => reject(new Error("the server closed the connection")));
+            socket.write(SSL_REQUEST);
+        });
+        if (answer !== "S") {
+            if (mode === "prefer" || mode === "allow") {
+                const detail = `the server offers no TLS; sslmode=${mode} connects unencrypted`;
+                return isLocalHost(url.host) ? ok(`${detail} (a local host)`) : warn(detail);
+            }
+            return fail(connectionError(new Error("The server does not support SSL connections"), url, input));
+        }
+        let options;
+        try {
+            options = tlsOptions(url, mode === "prefer" || mode === "allow" ? "require" : mode, input);
+        }
+        catch (error) {
+            if (error instanceof LifeboatError)
+                return fail(error);
+            throw error;
+        }
+        const host = bareHost(url.host);
+        const secure = await new Promise((resolve, reject) => {
+            const tls = tlsConnect({ ...options, socket, host, ...(isIP(host) ? {} : { servername: host }) });
+            tls.once("secureConnect", () => {
+                resolve({ protocol: tls.getProtocol(), verified: tls.authorized });
+                tls.destroy();
+            });
+            tls.once("error", reject);
+        }).catch((error) => {
+            const problem = certificateProblemFor(error, url, input);
+            if (problem)
+                return problem;
+            throw error;
+        });
+        if (secure instanceof LifeboatError)
+            return fail(secure);
+        const what = mode === "verify-full"
+            ? "certificate and host name verified"
+            : mode === "verify-ca" || (mode === "require" && options.rejectUnauthorized)
+                ? "certificate chain verified, host name not checked"
+                : "encrypted, certificate not verified";
+        return ok(`${secure.protocol ?? "TLS"}, ${what} (sslmode=${mode})`);
+    }
+    catch (error) {
+        return fail(new InputError(`--${input}: TLS with ${url.host}:${url.port} failed: ${describeError(error)}`, {
+            input,
+        }));
+    }
+    finally {
+        socket.destroy();
+    }
+}
+async function checkTimeouts(client) {
+    const { rows } = await client.query("SELECT name, reset_val, setting, unit FROM pg_catalog.pg_settings WHERE name = ANY($1::text[]) ORDER BY name", [[...DUMP_TIMEOUTS]]);
+    const set = rows.filter((row) => row.reset_val !== "0");
+    const stillOn = rows.filter((row) => row.setting !== "0");
+    if (stillOn.length) {
+        return warn(`${stillOn.map((row) => `${row.name}=${row.setting}${row.unit ?? ""}`).join(", ")} could not be turned off in Lifeboat's session`);
+    }
+    if (set.length === 0)
+        return ok(`none set (${rows.map((row) => row.name).join(", ")} are 0)`);
+    return ok(`${set.map((row) => `${row.name}=${row.reset_val}${row.unit ?? ""}`).join(", ")} for this user or database: Lifeboat turns them off in its own sessions, and pg_dump in its own`);
+}
+/**
+ * Tables and sequences pg_dump will read (user schemas, extension members left out) that this user
+ * cannot: no USAGE on the schema, no SELECT, or row-level security that applies to it (pg_dump
+ * runs with row_security off and stops at such a table).
+ */
+async function checkPrivileges(client, input, preset) {
+    // Schema names as LIKE patterns: `_` literal, the preset's `*` wildcard as `%`.
+    const excluded = (preset === "supabase" ? SUPABASE_PLATFORM_SCHEMAS : []).map((name) => name.replace(/[\\%_]/g, (char) => `\\${char}`).replace(/\*/g, "%"));
+    const { rows } = await client.query(`SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name, c.relkind AS kind,
+            pg_catalog.has_schema_privilege(n.oid, 'USAGE') AS usage,
+            pg_catalog.has_table_privilege(c.oid, 'SELECT') AS select,
+            (c.relrowsecurity AND NOT r.rolsuper AND NOT r.rolbypassrls
+              AND (c.relforcerowsecurity OR NOT pg_catalog.pg_has_role(c.relowner, 'USAGE'))) AS rls
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_roles r ON r.rolname = current_user
+      WHERE c.relkind IN ('r', 'p', 'S')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+        AND NOT (n.nspname LIKE ANY ($1::text[]))
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                         WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+      ORDER BY 1`, [excluded]);
+    const tables = rows.filter((row) => row.kind !== "S").length;
+    const sequences = rows.length - tables;
+    const blocked = rows
+        .map((row) => {
+        const why = !row.usage
+            ? "no USAGE on its schema"
+            : !row.select
+                ? "no SELECT"
+                : row.rls
+                    ? "row-level security"
+                    : "";
+        return why ? `${row.name} (${why})` : "";
+    })
+        .filter(Boolean);
+    if (blocked.length === 0) {
+        return ok(`can read all ${tables} tables and ${sequences} sequences`);
+    }
+    const shown = blocked.slice(0, 5).join(", ") + (blocked.length > 5 ? `, and ${blocked.length - 5} more` : "");
+    return fail(new InputError(`--${input}: ${blocked.length} of ${rows.length} tables and sequences cannot be read by this user: ${shown}; grant SELECT (or BYPASSRLS), or leave them out with --exclude-table / --exclude-schema`, { input }));
+}
+async function runDoctor(settings, deps) {
+    const input = "database-url";
+    const url = settings.databaseUrl;
+    const checks = [];
+    const report = { ok: true, exitCode: 0, checks };
+    let blocked = false;
+    const record = (name, step) => {
+        checks.push({ name, status: step.status, detail: step.detail });
+        if (step.status === "fail") {
+            blocked = true;
+            report.ok = false;
+            report.failure ??= step.error;
+        }
+    };
+    const run = async (name, step) => {
+        if (blocked) {
+            checks.push({ name, status: "skip", detail: "not checked: an earlier check failed" });
+            return;
+        }
+        try {
+            record(name, await step());
+        }
+        catch (error) {
+            record(name, fail(error instanceof LifeboatError ? error : new LifeboatError(describeError(error), { cause: error })));
+        }
+    };
+    await run("url", () => Promise.resolve(checkUrl(url, input)));
+    await run("dns", () => checkDns(url, input, deps));
+    await run("tcp", () => checkTcp(url, input));
+    await run("tls", () => checkTls(url, input));
+    let client;
+    await run("authentication", async () => {
+        client = await connect(url, input);
+        const who = await client.query("SELECT current_user AS user, current_database() AS database, (SELECT ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()) AS ssl");
+        const row = who.rows[0];
+        return ok(`connected as ${row.user} to database ${row.database}${row.ssl ? " over TLS" : row.ssl === false ? " without TLS" : ""}`);
+    });
+    let server;
+    try {
+        await run("server", async () => {
+            server = await readServerInfo(client);
+            report.server = { version: server.version, database: server.database, user: server.user };
+            return ok(`PostgreSQL ${server.version}`);
+        });
+        await run("timeouts", () => checkTimeouts(client));
+        await run("privileges", () => checkPrivileges(client, input, settings.preset));
+    }
+    finally {
+        await client?.end().catch(() => undefined);
+    }
+    // Whether a pg_dump fits is worth knowing even when a privilege is missing.
+    if (server !== undefined)
+        blocked = false;
+    await run("pg_dump", async () => {
+        const tool = await findPgDumpFor(server, settings, deps);
+        report.pgDump = { version: tool.version, path: tool.path };
+        return ok(`pg_dump ${tool.version} (${tool.path}) can dump PostgreSQL ${server.version}`);
+    });
+    if (report.failure)
+        report.exitCode = report.failure.exitCode;
+    return report;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/pg-restore.ts
+/**
+ * Runs pg_restore into a database, from a file (which allows --jobs) or from a stream. pg_restore
+ * keeps going past errors here, so that the caller can tell tolerated errors (a missing role on a
+ * scratch server) from real ones; every "error:" line it printed comes back.
+ */
+
+
+
+
+
+
+
+const LOG_KEEP = (/* unused pure expression or super */ null && (64 * 1024));
+async function pg_restore_runPgRestore(options) {
+    options.signal?.throwIfAborted();
+    const connection = pgConnection(options.target);
+    const tool = toolSpawn(options.pgRestore, {
+        ...pgToolEnv(options.env, {
+            password: options.target.password,
+            sslmode: options.target.sslmode,
+            appName: "lifeboat pg_restore",
+        }),
+        ...connection.env,
+    });
+    const env = tool.env;
+    const fromFile = typeof options.input === "string";
+    const args = [
+        `--dbname=${connection.dbname}`,
+        "--no-password",
+        ...(fromFile && options.jobs > 1 ? [`--jobs=${options.jobs}`] : []),
+        ...options.args,
+        ...(fromFile ? [options.input] : []),
+    ];
+    const child = spawn(tool.path, args, {
+        env,
+        stdio: [fromFile ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    let log = "";
+    const keep = (text) => (log = (log + text).slice(-LOG_KEEP));
+    child.stdout.setEncoding("utf8").on("data", keep);
+    child.stderr.setEncoding("utf8").on("data", keep);
+    const closed = new Promise((resolve, reject) => {
+        child.on("error", (error) => reject(new OperationError(`pg_restore could not start: ${error.message}`)));
+        child.on("close", (code) => resolve(code));
+    });
+    void closed.finally(connection.dispose).catch(() => undefined);
+    const { signal } = options;
+    const stop = () => {
+        child.kill("SIGTERM");
+        // A pg_restore stuck in a server call must not hold the interrupted run.
+        const timer = setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), KILL_AFTER_MS);
+        timer.unref();
+    };
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+        return await finish();
+    }
+    finally {
+        signal?.removeEventListener("abort", stop);
+    }
+    async function finish() {
+        if (!fromFile) {
+            try {
+                await pipeline([...options.input, stdinSink(child.stdin, closed)]);
+            }
+            catch (error) {
+                child.kill("SIGTERM");
+                await closed.catch(() => undefined);
+                if (signal?.aborted)
+                    throw signal.reason;
+                // pg_restore that gave up closes its input: its own error says why, not our EPIPE.
+                const own = errorLines(redactUrls(log))[0];
+                const code = error.code;
+                if (own && (code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE")) {
+                    throw new OperationError(`pg_restore stopped reading the archive: ${own}`);
+                }
+                throw error;
+            }
+        }
+        const exitCode = await closed;
+        if (signal?.aborted)
+            throw signal.reason;
+        log = redactUrls(log);
+        return { exitCode, errors: errorLines(log), log };
+    }
+}
+const KILL_AFTER_MS = 5_000;
+/**
+ * pg_restore's stdin as the end of the read pipeline. pg_restore with --table or --schema exits 0
+ * once it has what it needs and closes its input early (the rest of an uncompressed archive does
+ * not fit in the pipe's buffer): the rest is then read and dropped, so the artifact's digests are
+ * still checked whole. A pg_restore that closes its input and fails keeps the pipe error, which
+ * the caller turns into pg_restore's own.
+ */
+function stdinSink(stdin, exited) {
+    let gone;
+    const whenGone = (error) => (gone ??= exited.then((code) => {
+        if (code !== 0)
+            throw error;
+    }));
+    stdin.on("error", (error) => void whenGone(error).catch(() => undefined));
+    return new Writable({
+        write(chunk, _encoding, callback) {
+            if (gone)
+                return void gone.then(() => callback(), callback);
+            stdin.write(chunk, (error) => {
+                if (!error)
+                    return callback();
+                whenGone(error).then(() => callback(), callback);
+            });
+        },
+        final(callback) {
+            if (gone)
+                return void gone.then(() => callback(), callback);
+            stdin.end((error) => {
+                if (!error)
+                    return callback();
+                whenGone(error).then(() => callback(), callback);
+            });
+        },
+        destroy(error, callback) {
+            if (!gone)
+                stdin.destroy();
+            callback(error);
+        },
+    });
+}
+/** Each "pg_restore: error: ..." with the lines that detail it (Command was: ..., DETAIL: ...). */
+function errorLines(log) {
+    const errors = [];
+    for (const line of log.split("\n")) {
+        const match = /^pg_restore: error: (.*)$/.exec(line);
+        if (match)
+            errors.push(match[1].trim());
+        else if (errors.length > 0 && /^(DETAIL|HINT|Command was):/.test(line.trim())) {
+            errors[errors.length - 1] += ` ${line.trim()}`;
+        }
+    }
+    // "errors ignored on restore: N" is the summary of the others, not an error of its own.
+    return errors.filter((error) => !/^errors ignored on restore: \d+$/.test(error));
+}
+
+;// CONCATENATED MODULE: ./src/postgres/row-counts.ts
+
+/** Every table whose row count differs from the manifest's (`ONLY`: a parent without its children). */
+async function row_counts_compareRowCounts(client, tables) {
+    const mismatches = [];
+    for (const { schema, table, rows } of tables) {
+        let actual;
+        try {
+            const result = await client.query(`SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`);
+            actual = Number(result.rows[0].n);
+        }
+        catch {
+            actual = null;
+        }
+        if (actual !== rows)
+            mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
+    }
+    return mismatches;
+}
+
+;// CONCATENATED MODULE: ./src/crypto/age/errors.ts
+
+class errors_AgeDecryptError extends errors/* OperationError */.OK {
+    failure;
+    constructor(failure, message) {
+        super(message);
+        this.failure = failure;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/crypto/age/format.ts
+/**
+ * The textual age v1 header (age-encryption.org/v1): encoding, and strict parsing. Parsing is strict
+ * because the spec requires rejecting non-canonical encodings: the header must not be malleable.
+ */
+
+const format_VERSION_LINE = "age-encryption.org/v1\n";
+const format_ARMOR_BEGIN = "-----BEGIN AGE ENCRYPTED FILE-----";
+const FOOTER_PREFIX = "---";
+const COLUMNS_PER_LINE = 64;
+const BYTES_PER_LINE = (COLUMNS_PER_LINE / 4) * 3;
+const MAC_LENGTH = 32;
+/** Unpadded standard base64, as age writes it. */
+function format_encodeBase64(data) {
+    return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64").replace(/=+$/, "");
+}
+const BASE64_TEXT = /^[A-Za-z0-9+/]*$/;
+/**
+ * Decodes unpadded base64, or returns undefined unless `text` is the canonical encoding of its
+ * bytes. Node's decoder skips invalid characters and ignores stray bits, hence the re-encoding check.
+ */
+function age_format_decodeBase64(text) {
+    if (!BASE64_TEXT.test(text) || text.length % 4 === 1)
+        return undefined;
+    const data = Buffer.from(text, "base64");
+    return format_encodeBase64(data) === text ? data : undefined;
+}
+/** True for a non-empty string of printable ASCII without spaces (VCHAR), as stanza arguments are. */
+function isValidArgument(text) {
+    return /^[\x21-\x7e]+$/.test(text);
+}
+function encodeStanza(stanza) {
+    let text = `-> ${[stanza.type, ...stanza.args].join(" ")}\n`;
+    const body = format_encodeBase64(stanza.body);
+    // Full lines of 64 columns, then always a final shorter line, which is empty when the body fills
+    // the last full line exactly: that short line is how a reader finds the end of the stanza.
+    for (let offset = 0; offset <= body.length; offset += COLUMNS_PER_LINE) {
+        text += `${body.slice(offset, offset + COLUMNS_PER_LINE)}\n`;
+    }
+    return text;
+}
+/** The header without its MAC: the exact bytes the MAC is computed over. */
+function format_encodeHeaderWithoutMac(stanzas) {
+    return Buffer.from(format_VERSION_LINE + stanzas.map(encodeStanza).join("") + FOOTER_PREFIX, "latin1");
+}
+function format_encodeMacLine(mac) {
+    return Buffer.from(` ${format_encodeBase64(mac)}\n`, "latin1");
+}
+/**
+ * Scans the complete lines of `data` from `lineStart` for the MAC line, the only line that starts
+ * with `---` (stanza lines start with `->` and body lines are base64, which has no `-`). Returns the
+ * index just past the header, or where the first incomplete line starts, to resume once more data
+ * has been appended.
+ */
+function format_scanHeader(data, lineStart) {
+    for (;;) {
+        const newline = data.indexOf(0x0a, lineStart);
+        if (newline < 0)
+            return { done: false, offset: lineStart };
+        if (data.toString("latin1", lineStart, lineStart + 3) === FOOTER_PREFIX) {
+            return { done: true, offset: newline + 1 };
+        }
+        lineStart = newline + 1;
+    }
+}
+/** A decryption error for a header (or a stanza in it) that breaks the format. */
+function format_malformed(detail) {
+    return new errors_AgeDecryptError("header", `the file's age header is malformed: ${detail}`);
+}
+/** Parses a complete header, as delimited by scanHeader. */
+function parseHeader(header) {
+    const text = header.toString("latin1");
+    if (!text.startsWith(format_VERSION_LINE)) {
+        throw format_malformed("it does not start with the age-encryption.org/v1 version line");
+    }
+    const lines = text.slice(format_VERSION_LINE.length, -1).split("\n");
+    const footer = lines.pop();
+    const stanzas = [];
+    let index = 0;
+    while (index < lines.length) {
+        const lineNumber = index + 2;
+        const [prefix, ...args] = lines[index++].split(" ");
+        if (prefix !== "->" || args.length === 0 || !args.every(isValidArgument)) {
+            throw format_malformed(`line ${lineNumber} is not a recipient stanza opening ("-> type args...")`);
+        }
+        const body = [];
+        for (;;) {
+            if (index >= lines.length) {
+                throw format_malformed(`the ${args[0]} stanza does not end with a short body line`);
+            }
+            const line = lines[index++];
+            const decoded = line.length <= COLUMNS_PER_LINE ? age_format_decodeBase64(line) : undefined;
+            if (!decoded)
+                throw format_malformed(`the ${args[0]} stanza has a body line that is not canonical base64`);
+            body.push(decoded);
+            if (decoded.length < BYTES_PER_LINE)
+                break;
+        }
+        stanzas.push({ type: args[0], args: args.slice(1), body: Buffer.concat(body) });
+    }
+    if (stanzas.length === 0)
+        throw format_malformed("it has no recipient stanza");
+    const [prefix, encodedMac, ...rest] = footer.split(" ");
+    const mac = prefix === FOOTER_PREFIX && rest.length === 0 ? age_format_decodeBase64(encodedMac ?? "") : undefined;
+    if (!mac || mac.length !== MAC_LENGTH)
+        throw format_malformed("the MAC line is not `--- ` and a 32-byte MAC");
+    const macInput = header.subarray(0, header.length - footer.length - 1 + FOOTER_PREFIX.length);
+    return { stanzas, macInput, mac };
+}
+
+;// CONCATENATED MODULE: ./src/crypto/age/primitives.ts
+/** The cryptographic building blocks of age, on node:crypto only. */
+
+const primitives_FILE_KEY_LENGTH = 16;
+const primitives_TAG_LENGTH = 16;
+const ZERO_NONCE = Buffer.alloc(12);
+/** HKDF-SHA-256 with a 32-byte output, the only length age uses. */
+function primitives_hkdf(ikm, salt, info) {
+    return Buffer.from((0,external_node_crypto_.hkdfSync)("sha256", ikm, salt, info, 32));
+}
+function primitives_headerMac(fileKey, macInput) {
+    return (0,external_node_crypto_.createHmac)("sha256", primitives_hkdf(fileKey, Buffer.alloc(0), "header"))
+        .update(macInput)
+        .digest();
+}
+function macsEqual(a, b) {
+    return a.length === b.length && (0,external_node_crypto_.timingSafeEqual)(a, b);
+}
+/** ChaCha20-Poly1305 under a single-use key, so the fixed all-zero nonce is safe (age's key wrap). */
+function primitives_wrapFileKey(key, fileKey) {
+    const cipher = createCipheriv("chacha20-poly1305", key, ZERO_NONCE, { authTagLength: primitives_TAG_LENGTH });
+    return Buffer.concat([cipher.update(fileKey), cipher.final(), cipher.getAuthTag()]);
+}
+/** The file key inside a wrapped body, or undefined when it does not authenticate under `key`. */
+function primitives_unwrapFileKey(key, body) {
+    const decipher = createDecipheriv("chacha20-poly1305", key, ZERO_NONCE, { authTagLength: primitives_TAG_LENGTH });
+    decipher.setAuthTag(body.subarray(body.length - primitives_TAG_LENGTH));
+    const fileKey = decipher.update(body.subarray(0, body.length - primitives_TAG_LENGTH));
+    try {
+        decipher.final();
+    }
+    catch {
+        return undefined;
+    }
+    return fileKey;
+}
+// Fixed DER framings of a raw 32-byte X25519 key (RFC 8410), so Node can import raw keys.
+const SPKI_PREFIX = Buffer.from("302a300506032b656e032100", "hex");
+const PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");
+function primitives_x25519PublicKey(raw) {
+    return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: "der", type: "spki" });
+}
+function primitives_x25519PrivateKey(raw) {
+    return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: "der", type: "pkcs8" });
+}
+/** The raw 32 bytes of an X25519 public key. */
+function primitives_rawPublicKey(key) {
+    const publicKey = key.type === "private" ? createPublicKey(key) : key;
+    return Buffer.from(publicKey.export({ format: "jwk" }).x, "base64url");
+}
+/**
+ * X25519, or undefined when the result is all zeros (a low-order point), which age must refuse.
+ * OpenSSL already fails the derivation in that case; the explicit check keeps that guarantee
+ * independent of the library version.
+ */
+function primitives_x25519(privateKey, publicKey) {
+    let shared;
+    try {
+        shared = diffieHellman({ privateKey, publicKey });
+    }
+    catch {
+        return undefined;
+    }
+    return shared.some((byte) => byte !== 0) ? shared : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/crypto/age/stream.ts
+/**
+ * The STREAM payload of age v1: 64 KiB plaintext chunks, each sealed with ChaCha20-Poly1305 under
+ * the payload key and a nonce of an 11-byte big-endian counter and a last-chunk flag byte.
+ */
+
+
+const CHUNK_SIZE = 64 * 1024;
+const ENCRYPTED_CHUNK_SIZE = CHUNK_SIZE + primitives_TAG_LENGTH;
+const PAYLOAD_NONCE_LENGTH = 16;
+// 2^48 chunks of 64 KiB is 16 EiB: the counter's 11 bytes are never exhausted in practice, and six
+// bytes stay within a JavaScript number.
+const MAX_CHUNKS = 2 ** 48;
+function newPayloadNonce() {
+    return (0,external_node_crypto_.randomBytes)(PAYLOAD_NONCE_LENGTH);
+}
+function payloadKey(fileKey, nonce) {
+    return (0,external_node_crypto_.createSecretKey)(primitives_hkdf(fileKey, nonce, "payload"));
+}
+function chunkNonce(counter, last) {
+    if (counter >= MAX_CHUNKS)
+        throw new Error("age STREAM chunk counter overflow");
+    const nonce = Buffer.alloc(12);
+    nonce.writeUIntBE(counter, 5, 6);
+    nonce[11] = last ? 1 : 0;
+    return nonce;
+}
+/** Seals one chunk; returns the ciphertext and its tag, to be written in that order. */
+function sealChunk(key, counter, last, plaintext) {
+    const cipher = (0,external_node_crypto_.createCipheriv)("chacha20-poly1305", key, chunkNonce(counter, last), {
+        authTagLength: primitives_TAG_LENGTH,
+    });
+    const ciphertext = cipher.update(plaintext);
+    cipher.final();
+    return [ciphertext, cipher.getAuthTag()];
+}
+/**
+ * Opens one sealed chunk (ciphertext followed by its tag), or returns undefined when it does not
+ * authenticate. Nothing is returned before the tag has been checked.
+ */
+function openChunk(key, counter, last, sealed) {
+    const decipher = (0,external_node_crypto_.createDecipheriv)("chacha20-poly1305", key, chunkNonce(counter, last), {
+        authTagLength: primitives_TAG_LENGTH,
+    });
+    decipher.setAuthTag(sealed.subarray(sealed.length - primitives_TAG_LENGTH));
+    const plaintext = decipher.update(sealed.subarray(0, sealed.length - primitives_TAG_LENGTH));
+    try {
+        decipher.final();
+    }
+    catch {
+        return undefined;
+    }
+    return plaintext;
+}
+
+;// CONCATENATED MODULE: ./src/crypto/age/encrypt.ts
+/** Streaming age v1 encryption: plaintext in, age file bytes out, in bounded memory. */
+
+
+
+
+
+
+/** Builds the header for a fresh file key; returns it with the payload nonce, and the payload key. */
+async function buildPrologue(recipients) {
+    const fileKey = (0,external_node_crypto_.randomBytes)(primitives_FILE_KEY_LENGTH);
+    const stanzas = (await Promise.all(recipients.map((recipient) => recipient.wrap(fileKey)))).flat();
+    const header = format_encodeHeaderWithoutMac(stanzas);
+    const nonce = newPayloadNonce();
+    const prologue = Buffer.concat([header, format_encodeMacLine(primitives_headerMac(fileKey, header)), nonce]);
+    return { prologue, key: payloadKey(fileKey, nonce) };
+}
+class EncryptStream extends external_node_stream_.Transform {
+    #recipients;
+    #key;
+    #counter = 0;
+    // The last chunk is sealed with a different nonce, and only the end of the input tells which chunk
+    // is last: so up to one chunk of plaintext is held back until more input (or the end) arrives.
+    #pending = Buffer.allocUnsafe(CHUNK_SIZE);
+    #pendingLength = 0;
+    constructor(recipients) {
+        super();
+        this.#recipients = recipients;
+    }
+    _transform(chunk, _encoding, callback) {
+        if (this.#key) {
+            this.#write(chunk, this.#key);
+            callback();
+            return;
+        }
+        this.#start().then((key) => {
+            this.#write(chunk, key);
+            callback();
+        }, callback);
+    }
+    _flush(callback) {
+        const finish = (key) => {
+            // A plaintext that is empty, or a multiple of the chunk size, ends with a pending chunk that
+            // is empty or full, sealed as last: the spec allows an empty last chunk only when it is the
+            // only chunk, and that is the one case where it happens here.
+            this.#seal(key, this.#pending.subarray(0, this.#pendingLength), true);
+            this.#pendingLength = 0;
+            callback();
+        };
+        if (this.#key)
+            finish(this.#key);
+        else
+            this.#start().then(finish, callback);
+    }
+    async #start() {
+        const { prologue, key } = await buildPrologue(this.#recipients);
+        this.push(prologue);
+        this.#key = key;
+        return key;
+    }
+    #write(data, key) {
+        let offset = 0;
+        while (offset < data.length) {
+            if (this.#pendingLength === CHUNK_SIZE) {
+                // More input follows a full pending chunk, so that chunk is not the last one.
+                this.#seal(key, this.#pending, false);
+                this.#pendingLength = 0;
+            }
+            if (this.#pendingLength === 0 && data.length - offset > CHUNK_SIZE) {
+                // Whole chunks with more input after them are sealed straight from the input, uncopied.
+                this.#seal(key, data.subarray(offset, offset + CHUNK_SIZE), false);
+                offset += CHUNK_SIZE;
+                continue;
+            }
+            const copied = data.copy(this.#pending, this.#pendingLength, offset, offset + CHUNK_SIZE - this.#pendingLength);
+            this.#pendingLength += copied;
+            offset += copied;
+        }
+    }
+    #seal(key, plaintext, last) {
+        const [ciphertext, tag] = sealChunk(key, this.#counter++, last, plaintext);
+        this.push(ciphertext);
+        this.push(tag);
+    }
+}
+/**
+ * A Transform that encrypts its input to `recipients` in the age v1 format, readable by
+ * `age -d`. A passphrase recipient must be the only recipient (the format requires it).
+ */
+function encrypt_createEncryptStream(recipients) {
+    if (recipients.length === 0)
+        throw new InputError("encryption: at least one recipient is needed");
+    if (recipients.length > 1 && recipients.some((recipient) => recipient.kind === "scrypt")) {
+        throw new InputError("encryption: a passphrase cannot be combined with other recipients or passphrases");
+    }
+    return new EncryptStream(recipients);
+}
+
+;// CONCATENATED MODULE: ./src/crypto/age/scrypt.ts
+/** The scrypt (passphrase) recipient type of age v1. */
+
+
+
+
+
+const STANZA_TYPE = "scrypt";
+/** age's default: about a second of work, and 256 MiB of memory. */
+const scrypt_DEFAULT_WORK_FACTOR = 18;
+/**
+ * age's limit when decrypting: a file's author chooses the work factor, and 2^22 already costs
+ * 4 GiB and about 15 s, so anything above is refused rather than attempted.
+ */
+const scrypt_MAX_WORK_FACTOR = 22;
+const scrypt_LABEL = "age-encryption.org/v1/scrypt";
+const scrypt_SALT_LENGTH = 16;
+const BLOCK_SIZE = 8;
+function deriveWrapKey(passphrase, salt, workFactor) {
+    const cost = 2 ** workFactor;
+    // scrypt needs 128 * r * N bytes; Node refuses anything above maxmem (32 MiB by default).
+    const maxmem = 2 * 128 * BLOCK_SIZE * cost;
+    return new Promise((resolve, reject) => {
+        scrypt(passphrase, Buffer.concat([Buffer.from(scrypt_LABEL), salt]), 32, { N: cost, r: BLOCK_SIZE, p: 1, maxmem }, (error, key) => {
+            if (error)
+                reject(new OperationError(`scrypt failed: ${describeError(error)}`, { cause: error }));
+            else
+                resolve(key);
+        });
+    });
+}
+class scrypt_ScryptRecipient {
+    kind = "scrypt";
+    #passphrase;
+    workFactor;
+    constructor(passphrase, workFactor) {
+        this.#passphrase = passphrase;
+        this.workFactor = workFactor;
+    }
+    async wrap(fileKey) {
+        const salt = randomBytes(scrypt_SALT_LENGTH);
+        const wrapKey = await deriveWrapKey(this.#passphrase, salt, this.workFactor);
+        const args = [encodeBase64(salt), String(this.workFactor)];
+        return [{ type: STANZA_TYPE, args, body: wrapFileKey(wrapKey, fileKey) }];
+    }
+}
+class scrypt_ScryptIdentity {
+    kind = "scrypt";
+    #passphrase;
+    maxWorkFactor;
+    constructor(passphrase, maxWorkFactor) {
+        this.#passphrase = passphrase;
+        this.maxWorkFactor = maxWorkFactor;
+    }
+    /** The file key, or undefined when the file has no scrypt stanza or the passphrase is wrong. */
+    async unwrap(stanzas) {
+        const stanza = stanzas.find((candidate) => candidate.type === STANZA_TYPE);
+        if (!stanza)
+            return undefined;
+        if (stanzas.length !== 1)
+            throw malformed("an scrypt stanza must be the only stanza in the header");
+        const salt = stanza.args.length === 2 ? decodeBase64(stanza.args[0]) : undefined;
+        const encodedWorkFactor = stanza.args[1] ?? "";
+        if (!salt || salt.length !== scrypt_SALT_LENGTH || !/^[1-9][0-9]*$/.test(encodedWorkFactor)) {
+            throw malformed("the scrypt stanza does not have a 16-byte salt and a decimal work factor");
+        }
+        const workFactor = Number(encodedWorkFactor);
+        if (workFactor > this.maxWorkFactor) {
+            throw new AgeDecryptError("header", `the file's scrypt work factor 2^${encodedWorkFactor.length > 6 ? `${encodedWorkFactor.slice(0, 6)}...` : encodedWorkFactor} is above the accepted maximum 2^${this.maxWorkFactor}`);
+        }
+        // Checked before the expensive scrypt, and before decrypting, as the spec requires.
+        if (stanza.body.length !== FILE_KEY_LENGTH + TAG_LENGTH) {
+            throw malformed("the scrypt stanza's body is not a 32-byte wrapped file key");
+        }
+        const wrapKey = await deriveWrapKey(this.#passphrase, salt, workFactor);
+        return unwrapFileKey(wrapKey, stanza.body);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/crypto/age/decrypt.ts
+
+
+
+
+
+
+
+/** Far above any real header (an X25519 stanza is about 110 bytes); bounds memory on garbage input. */
+const decrypt_MAX_HEADER_LENGTH = 1024 * 1024;
+function tampered(failure, detail) {
+    return new errors_AgeDecryptError(failure, `the file is corrupted or was tampered with: ${detail}`);
+}
+function truncated(failure, detail) {
+    return new errors_AgeDecryptError(failure, `the file is truncated: ${detail}`);
+}
+/** How many leading bytes checkStart looks at: armor may be preceded by whitespace. */
+const START_SAMPLE = 256;
+/**
+ * Rejects input that is not a binary age v1 file as soon as its first bytes (up to START_SAMPLE of
+ * them) show it.
+ */
+function checkStart(start) {
+    if (start.startsWith(format_VERSION_LINE))
+        return;
+    const complete = start.length >= START_SAMPLE;
+    // Too short to tell yet which of the cases below it is.
+    if (!complete && format_VERSION_LINE.startsWith(start))
+        return;
+    // The armor format allows whitespace around the armored block.
+    const armored = start.replace(/^[ \t\r\n]+/, "");
+    if (armored.startsWith(format_ARMOR_BEGIN)) {
+        throw new errors_AgeDecryptError("armor", "the file is ASCII-armored (age -a), which is not supported: decode it with age first");
+    }
+    if (!complete && format_ARMOR_BEGIN.startsWith(armored))
+        return;
+    if (start.startsWith("age-encryption.org/")) {
+        throw new errors_AgeDecryptError("header", "the file is in an unsupported age format version (expected age-encryption.org/v1)");
+    }
+    throw new errors_AgeDecryptError("header", "the input is not an age file: it does not start with age-encryption.org/v1");
+}
+function noMatch(stanzas, identities) {
+    if (stanzas.length === 1 && stanzas[0].type === STANZA_TYPE) {
+        return new errors_AgeDecryptError("no match", identities.some((identity) => identity.kind === "scrypt")
+            ? "the passphrase is incorrect for this file"
+            : "the file is encrypted with a passphrase, and no passphrase was given");
+    }
+    const counts = new Map();
+    for (const { type } of stanzas)
+        counts.set(type.slice(0, 40), (counts.get(type.slice(0, 40)) ?? 0) + 1);
+    const types = [...counts].map(([type, count]) => `${count} ${type}`).join(", ");
+    return new errors_AgeDecryptError("no match", `no identity matches any recipient of this file (its recipients: ${types})`);
+}
+/** Finds the file key for a parsed header, and checks the header's MAC with it. */
+async function decrypt_unlock(header, identities) {
+    const { stanzas, macInput, mac } = parseHeader(header);
+    // The spec requires scrypt identities to refuse this (a passphrase implies that only its holders
+    // wrote the file). It is refused for every identity: no honest encrypter writes such a header.
+    if (stanzas.length > 1 && stanzas.some((stanza) => stanza.type === STANZA_TYPE)) {
+        throw format_malformed("an scrypt stanza must be the only stanza in the header");
+    }
+    for (const identity of identities) {
+        const fileKey = await identity.unwrap(stanzas);
+        if (!fileKey)
+            continue;
+        if (!macsEqual(primitives_headerMac(fileKey, macInput), mac))
+            throw tampered("HMAC", "the header's MAC does not match");
+        return fileKey;
+    }
+    throw noMatch(stanzas, identities);
+}
+class DecryptStream extends external_node_stream_.Transform {
+    #identities;
+    #state = "header";
+    #header = Buffer.allocUnsafe(4096);
+    #headerLength = 0;
+    #lineStart = 0;
+    #fileKey;
+    #nonce = Buffer.alloc(PAYLOAD_NONCE_LENGTH);
+    #nonceLength = 0;
+    #key;
+    #counter = 0;
+    // Only the end of the input tells whether a full-size chunk is the last one (its nonce differs),
+    // so up to one sealed chunk is held until more input, or the end, arrives.
+    #pending = Buffer.allocUnsafe(ENCRYPTED_CHUNK_SIZE);
+    #pendingLength = 0;
+    constructor(identities) {
+        super();
+        this.#identities = identities;
+    }
+    _transform(chunk, _encoding, callback) {
+        if (this.#state !== "header") {
+            try {
+                this.#acceptPayload(chunk);
+            }
+            catch (error) {
+                callback(error);
+                return;
+            }
+            callback();
+            return;
+        }
+        const rest = this.#acceptHeader(chunk);
+        if (rest instanceof Error) {
+            callback(rest);
+            return;
+        }
+        if (!rest) {
+            callback();
+            return;
+        }
+        decrypt_unlock(rest.header, this.#identities)
+            .then((fileKey) => {
+            this.#fileKey = fileKey;
+            this.#header = Buffer.alloc(0);
+            this.#state = "nonce";
+            for (const part of rest.payload)
+                this.#acceptPayload(part);
+        })
+            .then(() => callback(), callback);
+    }
+    _flush(callback) {
+        try {
+            this.#finish();
+        }
+        catch (error) {
+            callback(error);
+            return;
+        }
+        callback();
+    }
+    /** Appends to the header; once it is complete, returns it and the payload bytes that followed. */
+    #acceptHeader(data) {
+        const taken = Math.min(data.length, decrypt_MAX_HEADER_LENGTH - this.#headerLength);
+        if (this.#headerLength + taken > this.#header.length) {
+            const grown = Buffer.allocUnsafe(Math.min(decrypt_MAX_HEADER_LENGTH, 2 * (this.#headerLength + taken)));
+            this.#header.copy(grown, 0, 0, this.#headerLength);
+            this.#header = grown;
+        }
+        data.copy(this.#header, this.#headerLength, 0, taken);
+        this.#headerLength += taken;
+        const header = this.#header.subarray(0, this.#headerLength);
+        try {
+            checkStart(header.toString("latin1", 0, START_SAMPLE));
+        }
+        catch (error) {
+            return error;
+        }
+        const scan = format_scanHeader(header, this.#lineStart);
+        if (!scan.done) {
+            this.#lineStart = scan.offset;
+            if (this.#headerLength >= decrypt_MAX_HEADER_LENGTH) {
+                return format_malformed(`no header MAC line within the first ${decrypt_MAX_HEADER_LENGTH} bytes`);
+            }
+            return undefined;
+        }
+        return {
+            header: Buffer.from(header.subarray(0, scan.offset)),
+            payload: [header.subarray(scan.offset), data.subarray(taken)],
+        };
+    }
+    #acceptPayload(data) {
+        let offset = 0;
+        if (this.#state === "nonce") {
+            offset = data.copy(this.#nonce, this.#nonceLength, 0, PAYLOAD_NONCE_LENGTH - this.#nonceLength);
+            this.#nonceLength += offset;
+            if (this.#nonceLength < PAYLOAD_NONCE_LENGTH)
+                return;
+            this.#key = payloadKey(this.#fileKey, this.#nonce);
+            this.#state = "payload";
+        }
+        while (offset < data.length) {
+            if (this.#pendingLength === ENCRYPTED_CHUNK_SIZE) {
+                // More input follows a full pending chunk, so that chunk must not be the last one.
+                this.#openMiddle(this.#pending);
+                this.#pendingLength = 0;
+            }
+            if (this.#pendingLength === 0 && data.length - offset > ENCRYPTED_CHUNK_SIZE) {
+                // Whole chunks with more input after them are opened straight from the input, uncopied.
+                this.#openMiddle(data.subarray(offset, offset + ENCRYPTED_CHUNK_SIZE));
+                offset += ENCRYPTED_CHUNK_SIZE;
+                continue;
+            }
+            const copied = data.copy(this.#pending, this.#pendingLength, offset, offset + ENCRYPTED_CHUNK_SIZE - this.#pendingLength);
+            this.#pendingLength += copied;
+            offset += copied;
+        }
+    }
+    /** Opens a full chunk that more data follows. */
+    #openMiddle(sealed) {
+        const plaintext = openChunk(this.#key, this.#counter, false, sealed);
+        if (!plaintext) {
+            const last = openChunk(this.#key, this.#counter, true, sealed);
+            if (!last)
+                throw tampered("payload", `chunk ${this.#counter + 1} failed authentication`);
+            // An authentic last chunk with data appended after it: released (as the reference
+            // implementation does), and then the stream fails.
+            this.push(last);
+            throw tampered("payload", `there is trailing data after the last chunk (chunk ${this.#counter + 1})`);
+        }
+        this.#counter++;
+        this.push(plaintext);
+    }
+    /** At the end of the input, the pending bytes must be the last chunk. */
+    #finish() {
+        if (this.#state === "header") {
+            if (this.#headerLength === 0)
+                throw new errors_AgeDecryptError("header", "the input is empty, not an age file");
+            throw truncated("header", "it ends inside the age header");
+        }
+        if (this.#state === "nonce")
+            throw truncated("header", "it ends before the payload's nonce is complete");
+        const chunk = this.#counter + 1;
+        if (this.#pendingLength < primitives_TAG_LENGTH) {
+            throw this.#counter === 0 && this.#pendingLength === 0
+                ? truncated("payload", "the payload has no chunks")
+                : truncated("payload", `chunk ${chunk} is shorter than its 16-byte authentication tag`);
+        }
+        const sealed = this.#pending.subarray(0, this.#pendingLength);
+        const plaintext = openChunk(this.#key, this.#counter, true, sealed);
+        if (plaintext && plaintext.length === 0 && this.#counter > 0) {
+            throw tampered("payload", `chunk ${chunk} is an empty last chunk after other chunks, which the format forbids`);
+        }
+        if (!plaintext) {
+            const middle = this.#pendingLength === ENCRYPTED_CHUNK_SIZE
+                ? openChunk(this.#key, this.#counter, false, sealed)
+                : undefined;
+            if (!middle)
+                throw tampered("payload", `chunk ${chunk} failed authentication`);
+            // An authentic chunk that is not the last: released (as the reference implementation does),
+            // and then the stream fails, as the chunks after it are missing.
+            this.push(middle);
+            throw truncated("payload", `it ends after chunk ${chunk}, which is not marked as the last chunk`);
+        }
+        this.push(plaintext);
+    }
+}
+/**
+ * A Transform that decrypts an age v1 file (as `age -e` writes it, binary, not armored) with any of
+ * `identities`. It fails with an OperationError on a wrong key or passphrase, a tampered or
+ * truncated file, or trailing data, and emits no plaintext of a chunk before authenticating it.
+ */
+function decrypt_createDecryptStream(identities) {
+    if (identities.length === 0)
+        throw new InputError("decryption: at least one identity is needed");
+    return new DecryptStream(identities);
+}
+
+;// CONCATENATED MODULE: ./src/crypto/age/rewrap.ts
+/**
+ * Re-wrapping an age file for new recipients without touching its payload (key rotation,
+ * `lifeboat rekey`): the header's stanzas wrap the file key, and the payload is encrypted with a
+ * key derived from the file key and the payload nonce alone. So a new header, wrapping the same
+ * file key for other recipients and MACed with it, followed by the old payload byte for byte, is a
+ * valid age file that only the new recipients can open.
+ */
+
+
+
+
+/**
+ * The age file `source` with its header replaced by one for `recipients`; the payload passes
+ * through unchanged. Throws (as decryption would) when no identity opens the old header or its MAC
+ * is wrong: a file the old identity cannot open is never rewritten.
+ */
+async function* rewrapAge(source, identities, recipients) {
+    if (recipients.length === 0)
+        throw new InputError("rekey: at least one new recipient is needed");
+    if (recipients.length > 1 && recipients.some((recipient) => recipient.kind === "scrypt")) {
+        throw new InputError("rekey: a passphrase cannot be combined with other recipients");
+    }
+    let buffered = Buffer.alloc(0);
+    let lineStart = 0;
+    let headerDone = false;
+    for await (const chunk of source) {
+        const data = Buffer.from(chunk);
+        if (headerDone) {
+            yield data;
+            continue;
+        }
+        buffered = Buffer.concat([buffered, data]);
+        const scan = scanHeader(buffered, lineStart);
+        if (!scan.done) {
+            if (buffered.length > MAX_HEADER_LENGTH) {
+                throw malformed(`no header MAC line within the first ${MAX_HEADER_LENGTH} bytes`);
+            }
+            lineStart = scan.offset;
+            continue;
+        }
+        const fileKey = await unlock(buffered.subarray(0, scan.offset), identities);
+        try {
+            const stanzas = (await Promise.all(recipients.map((recipient) => recipient.wrap(fileKey)))).flat();
+            const header = encodeHeaderWithoutMac(stanzas);
+            yield Buffer.concat([
+                header,
+                encodeMacLine(headerMac(fileKey, header)),
+                buffered.subarray(scan.offset),
+            ]);
+        }
+        finally {
+            fileKey.fill(0);
+        }
+        headerDone = true;
+        buffered = Buffer.alloc(0);
+    }
+    if (!headerDone)
+        throw malformed("the file ends inside its header");
+}
+
+;// CONCATENATED MODULE: ./src/crypto/age/x25519.ts
+/** The X25519 recipient type of age v1 (`age1...` public keys, `AGE-SECRET-KEY-1...` identities). */
+
+
+
+
+
+const x25519_RECIPIENT_HRP = "age";
+const x25519_IDENTITY_HRP = "AGE-SECRET-KEY-";
+const x25519_KEY_LENGTH = 32;
+const x25519_STANZA_TYPE = "X25519";
+const x25519_LABEL = "age-encryption.org/v1/X25519";
+class x25519_X25519Recipient {
+    kind = "x25519";
+    #publicKey;
+    #raw;
+    /** `raw` is a 32-byte X25519 public key. */
+    constructor(raw) {
+        this.#raw = Buffer.from(raw);
+        this.#publicKey = x25519PublicKey(this.#raw);
+    }
+    /** The `age1...` form. */
+    toString() {
+        return encode(x25519_RECIPIENT_HRP, this.#raw);
+    }
+    /** False for a low-order point, to which nothing can be encrypted. */
+    isUsable() {
+        return x25519(generateKeyPairSync("x25519").privateKey, this.#publicKey) !== undefined;
+    }
+    async wrap(fileKey) {
+        const ephemeral = generateKeyPairSync("x25519");
+        const share = rawPublicKey(ephemeral.publicKey);
+        const shared = x25519(ephemeral.privateKey, this.#publicKey);
+        if (!shared)
+            throw new OperationError(`recipient ${this.toString()} is not a usable X25519 public key`);
+        const wrapKey = hkdf(shared, Buffer.concat([share, this.#raw]), x25519_LABEL);
+        return [{ type: x25519_STANZA_TYPE, args: [encodeBase64(share)], body: wrapFileKey(wrapKey, fileKey) }];
+    }
+}
+class x25519_X25519Identity {
+    kind = "x25519";
+    // Private fields keep the secret out of util.inspect and JSON.stringify.
+    #privateKey;
+    #ownPublicKey;
+    /** `raw` is a 32-byte X25519 secret key. */
+    constructor(raw) {
+        this.#privateKey = x25519PrivateKey(raw);
+        this.#ownPublicKey = rawPublicKey(this.#privateKey);
+    }
+    get recipient() {
+        return new x25519_X25519Recipient(this.#ownPublicKey);
+    }
+    /** The `AGE-SECRET-KEY-1...` form: a secret, to be written only where the key belongs. */
+    encodeSecret() {
+        const jwk = this.#privateKey.export({ format: "jwk" });
+        return encode(x25519_IDENTITY_HRP, Buffer.from(jwk.d, "base64url"));
+    }
+    /** The file key, or undefined when no stanza is addressed to this identity. */
+    async unwrap(stanzas) {
+        for (const stanza of stanzas) {
+            if (stanza.type !== x25519_STANZA_TYPE)
+                continue;
+            const share = stanza.args.length === 1 ? decodeBase64(stanza.args[0]) : undefined;
+            if (!share || share.length !== x25519_KEY_LENGTH) {
+                throw malformed("an X25519 stanza does not have exactly one argument, a 32-byte share");
+            }
+            // Checked before decrypting, as the spec requires, against partitioning oracle attacks.
+            if (stanza.body.length !== FILE_KEY_LENGTH + TAG_LENGTH) {
+                throw malformed("an X25519 stanza's body is not a 32-byte wrapped file key");
+            }
+            const shared = x25519(this.#privateKey, x25519PublicKey(share));
+            if (!shared)
+                throw malformed("an X25519 stanza's share is a low-order point");
+            const wrapKey = hkdf(shared, Buffer.concat([share, this.#ownPublicKey]), x25519_LABEL);
+            const fileKey = unwrapFileKey(wrapKey, stanza.body);
+            if (fileKey)
+                return fileKey;
+        }
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/crypto/age/keys.ts
+/** Parsing and generating age keys in their textual forms, and passphrase recipients/identities. */
+
+
+
+
+
+
+const RECIPIENT_FORM = "an age X25519 public key (age1 followed by 58 characters)";
+const IDENTITY_FORM = "an age X25519 secret key (AGE-SECRET-KEY-1 followed by 58 characters)";
+const ENCODED_KEY_LENGTH = 58;
+/** Quotes a public, user-given string for a message, shortened so a pasted blob stays one line. */
+function quote(text) {
+    return JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}...` : text);
+}
+/** The 32-byte key `text` encodes under the bech32 prefix `hrp`, or why it is not one. */
+function decodeKey(text, hrp) {
+    const prefix = `${hrp}1`;
+    if (!text.toLowerCase().startsWith(prefix.toLowerCase())) {
+        return { problem: `it does not start with ${prefix}` };
+    }
+    const length = text.length - prefix.length;
+    if (length !== ENCODED_KEY_LENGTH)
+        return { problem: `it has ${length} characters after ${prefix}` };
+    let decoded;
+    try {
+        decoded = decode(text);
+    }
+    catch (error) {
+        if (error instanceof Bech32Error)
+            return { problem: error.message };
+        throw error;
+    }
+    // decode() splits at the last "1"; a "1" typed into the data moves that split.
+    if (decoded.hrp.toLowerCase() !== hrp.toLowerCase()) {
+        return { problem: "it has a '1' after the prefix, which is not in the bech32 alphabet" };
+    }
+    if (decoded.data.length !== KEY_LENGTH)
+        return { problem: "it does not encode 32 bytes" };
+    return { key: decoded.data };
+}
+function looksLikeSecretKey(text) {
+    return text.toUpperCase().startsWith("AGE-SECRET-KEY-") || text.toUpperCase().startsWith("AGE-PLUGIN-");
+}
+/** Parses an `age1...` X25519 public key, as age-keygen prints it. */
+function keys_parseRecipient(text) {
+    const trimmed = text.trim();
+    if (looksLikeSecretKey(trimmed)) {
+        // Never echo it: a secret key pasted where a public key belongs must not reach logs.
+        throw new InputError(`recipient: expected ${RECIPIENT_FORM}, but got a secret key; give its public key instead (age-keygen -y prints it)`);
+    }
+    const result = decodeKey(trimmed, RECIPIENT_HRP);
+    if ("problem" in result) {
+        const hint = /^age1[a-z]+1/.test(trimmed)
+            ? " (plugin and post-quantum recipients are not supported)"
+            : trimmed.startsWith("ssh-")
+                ? " (SSH keys are not supported)"
+                : "";
+        throw new InputError(`recipient ${quote(trimmed)}: expected ${RECIPIENT_FORM}, but ${result.problem}${hint}`);
+    }
+    if (trimmed !== trimmed.toLowerCase()) {
+        throw new InputError(`recipient ${quote(trimmed)}: expected ${RECIPIENT_FORM} in lowercase`);
+    }
+    const recipient = new X25519Recipient(result.key);
+    if (!recipient.isUsable()) {
+        throw new InputError(`recipient ${quote(trimmed)}: not a usable X25519 public key (a low-order point)`);
+    }
+    return recipient;
+}
+/** Parses a recipients file (as for `age -R`): one `age1...` key a line, `#` comments, blank lines. */
+function parseRecipients(text) {
+    const recipients = significantLines(text).map(({ line }) => keys_parseRecipient(line));
+    if (recipients.length === 0) {
+        throw new InputError(`recipients: none found; expected lines of ${RECIPIENT_FORM}`);
+    }
+    return recipients;
+}
+function significantLines(text) {
+    return text
+        .split("\n")
+        .map((line, index) => ({ line: line.trim(), number: index + 1 }))
+        .filter(({ line }) => line !== "" && !line.startsWith("#"));
+}
+/**
+ * Parses an identity file as age-keygen writes it: `AGE-SECRET-KEY-1...` lines, `#` comments and
+ * blank lines. Messages name the line but never quote it, as it may hold a secret.
+ */
+function keys_parseIdentities(text) {
+    if (text.startsWith(VERSION_LINE) || text.startsWith(ARMOR_BEGIN)) {
+        throw new InputError("identity file: it is itself age-encrypted; decrypt it first (age -d)");
+    }
+    const identities = significantLines(text).map(({ line, number }) => {
+        const problem = line.toLowerCase().startsWith("age1")
+            ? "this is a public key (age1...); decryption needs the secret key"
+            : line.toUpperCase().startsWith("AGE-PLUGIN-")
+                ? "plugin identities are not supported"
+                : line.toUpperCase().startsWith("AGE-SECRET-KEY-PQ-1")
+                    ? "post-quantum (ML-KEM-768 + X25519 hybrid) identities are not supported"
+                    : undefined;
+        const result = problem ? { problem } : decodeKey(line, IDENTITY_HRP);
+        if ("problem" in result) {
+            throw new InputError(`identity file line ${number}: expected ${IDENTITY_FORM}, but ${result.problem}`);
+        }
+        if (line !== line.toUpperCase()) {
+            throw new InputError(`identity file line ${number}: expected ${IDENTITY_FORM} in uppercase`);
+        }
+        return new X25519Identity(result.key);
+    });
+    if (identities.length === 0) {
+        throw new InputError(`identity file: no secret key found; expected a line with ${IDENTITY_FORM}`);
+    }
+    return identities;
+}
+/** A new X25519 key pair, in the textual forms age-keygen prints. */
+function generateIdentity() {
+    const identity = new X25519Identity(randomBytes(KEY_LENGTH));
+    return { identity: identity.encodeSecret(), recipient: identity.recipient.toString() };
+}
+/** The `age1...` public key of an identity, like `age-keygen -y`. */
+function keys_recipientOf(identity) {
+    if (typeof identity !== "string")
+        return identity.recipient.toString();
+    const [parsed] = keys_parseIdentities(identity);
+    return parsed.recipient.toString();
+}
+function checkPassphrase(passphrase) {
+    if (passphrase === "")
+        throw new InputError("passphrase: must not be empty");
+}
+/**
+ * Encrypts to a passphrase. `workFactor` is log2 of scrypt's N (age uses 18); it cannot exceed 22,
+ * the most age (and this decrypter) accepts.
+ */
+function keys_passphraseRecipient(passphrase, workFactor = DEFAULT_WORK_FACTOR) {
+    checkPassphrase(passphrase);
+    if (!Number.isInteger(workFactor) || workFactor < 1 || workFactor > MAX_WORK_FACTOR) {
+        throw new InputError(`passphrase work factor ${workFactor}: expected an integer from 1 to ${MAX_WORK_FACTOR} (log2 of scrypt's N)`);
+    }
+    return new ScryptRecipient(passphrase, workFactor);
+}
+/** Decrypts with a passphrase; files whose work factor is above `maxWorkFactor` are refused. */
+function keys_passphraseIdentity(passphrase, maxWorkFactor = MAX_WORK_FACTOR) {
+    checkPassphrase(passphrase);
+    return new ScryptIdentity(passphrase, maxWorkFactor);
+}
+
+;// CONCATENATED MODULE: ./src/crypto/age/index.ts
+/** age v1 file encryption (age-encryption.org/v1) on node:crypto, interoperable with the age CLI. */
+
+
+
+
+
+
+
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(38522);
+;// CONCATENATED MODULE: ./src/compress/parallel-compress.ts
+/**
+ * Compression on several cores: the input is cut into fixed-size chunks, each compressed as an
+ * independent zstd frame (or gzip member) by zlib's one-shot asynchronous call, which runs on the
+ * libuv thread pool, and the results are emitted in input order. Concatenated zstd frames are one
+ * valid zstd stream, and concatenated gzip members one valid gzip stream, so `zstd -d`, `gzip -d`
+ * and our decompressor read the output as they read a single-threaded one. Memory is bounded: at
+ * most `threads + 1` chunks are in flight, and no new input is taken while the reader lags behind.
+ *
+ * Why the thread pool rather than worker_threads (both built and measured, docs/benchmarks.md): the
+ * same parallelism and CPU time, ~80 MB less peak RSS (each worker is an isolate of its own, ~10 MB,
+ * and the buffers passed through workers were collected late), and no thread to start or stop.
+ */
+
+
+
+function zstdOptions(level, inputLength) {
+    return {
+        // One output chunk of the worst-case size: one callback per frame, not one per 16 KiB.
+        chunkSize: inputLength + (inputLength >> 7) + 65536,
+        params: { [external_node_zlib_.constants.ZSTD_c_compressionLevel]: level, [external_node_zlib_.constants.ZSTD_c_checksumFlag]: 1 },
+    };
+}
+function gzipOptions(level, inputLength) {
+    return { chunkSize: inputLength + (inputLength >> 7) + 65536, level };
+}
+/** One frame of empty input, so that empty input still gives a valid stream, as zlib's does. */
+function emptyFrame(method, level) {
+    return method === "zstd"
+        ? (0,external_node_zlib_.zstdCompressSync)(Buffer.alloc(0), zstdOptions(level, 0))
+        : (0,external_node_zlib_.gzipSync)(Buffer.alloc(0), gzipOptions(level, 0));
+}
+class parallel_compress_ParallelCompressStream extends external_node_stream_.Transform {
+    #options;
+    #maxInFlight;
+    #results = new Map();
+    /** Input buffers whose compression is done, refilled rather than allocated anew. */
+    #spare = [];
+    #submitted = 0;
+    #running = 0;
+    #emitted = 0;
+    #waiting = [];
+    #buffer;
+    #filled = 0;
+    /** The input callback, held while too much is in flight or the reader lags behind. */
+    #held;
+    #flushed;
+    constructor(options) {
+        super({ readableHighWaterMark: options.chunkSize });
+        this.#options = options;
+        this.#maxInFlight = options.threads + 1;
+    }
+    /** Chunks being compressed now (for tests: none start once the stream is destroyed). */
+    get running() {
+        return this.#running;
+    }
+    _transform(chunk, _encoding, callback) {
+        const { chunkSize } = this.#options;
+        let offset = 0;
+        while (offset < chunk.length) {
+            this.#buffer ??= this.#spare.pop() ?? Buffer.allocUnsafe(chunkSize);
+            const copied = chunk.copy(this.#buffer, this.#filled, offset);
+            this.#filled += copied;
+            offset += copied;
+            if (this.#filled === chunkSize)
+                this.#submitFilled();
+        }
+        if (this.#mustWait())
+            this.#held = callback;
+        else
+            callback();
+    }
+    _flush(callback) {
+        if (this.#filled > 0)
+            this.#submitFilled();
+        if (this.#submitted === 0)
+            this.push(emptyFrame(this.#options.method, this.#options.level));
+        this.#flushed = callback;
+        this.#finishIfDone();
+    }
+    _read(size) {
+        super._read(size);
+        this.#release();
+    }
+    _destroy(error, callback) {
+        // Chunks already in the pool finish there (a few milliseconds each) and are dropped.
+        this.#waiting = [];
+        this.#results.clear();
+        this.#spare.length = 0;
+        callback(error);
+    }
+    #mustWait() {
+        return (this.#submitted - this.#emitted >= this.#maxInFlight ||
+            this.readableLength >= this.readableHighWaterMark);
+    }
+    #release() {
+        if (this.#held && !this.#mustWait()) {
+            const callback = this.#held;
+            this.#held = undefined;
+            callback();
+        }
+    }
+    #submitFilled() {
+        this.#waiting.push({ id: this.#submitted++, input: this.#buffer.subarray(0, this.#filled) });
+        this.#buffer = undefined;
+        this.#filled = 0;
+        this.#start();
+    }
+    #start() {
+        while (this.#running < this.#options.threads && this.#waiting.length > 0 && !this.destroyed) {
+            const { id, input } = this.#waiting.shift();
+            this.#running++;
+            const done = (error, output) => this.#onDone(id, input, error, output);
+            const { method, level } = this.#options;
+            try {
+                if (method === "zstd")
+                    (0,external_node_zlib_.zstdCompress)(input, zstdOptions(level, input.length), done);
+                else
+                    (0,external_node_zlib_.gzip)(input, gzipOptions(level, input.length), done);
+            }
+            catch (error) {
+                // zlib validates its options synchronously.
+                process.nextTick(() => done(error, Buffer.alloc(0)));
+            }
+        }
+    }
+    #onDone(id, input, error, output) {
+        this.#running--;
+        if (this.destroyed)
+            return;
+        if (error) {
+            this.destroy(new errors/* OperationError */.OK(`${this.#options.method} compression failed: ${(0,errors/* describeError */.Uc)(error)}`));
+            return;
+        }
+        this.#spare.push(Buffer.from(input.buffer, input.byteOffset, this.#options.chunkSize));
+        this.#results.set(id, output);
+        this.#start();
+        for (let next = this.#results.get(this.#emitted); next; next = this.#results.get(this.#emitted)) {
+            this.#results.delete(this.#emitted++);
+            this.push(next);
+        }
+        this.#release();
+        this.#finishIfDone();
+    }
+    #finishIfDone() {
+        if (!this.#flushed || this.#emitted < this.#submitted)
+            return;
+        const callback = this.#flushed;
+        this.#flushed = undefined;
+        callback();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/compress/zstd-frames.ts
+/**
+ * Frame boundaries of a zstd stream (RFC 8878), found without decompressing: enough of each frame
+ * header and block header is read to know where the frame ends.
+ *
+ * Why: Node's zstd decompressor (zlib.createZstdDecompress, Node 24) ends its output when a frame
+ * ends inside an input chunk, silently dropping every frame after it; it decodes concatenated
+ * frames correctly only when each write ends at a frame boundary. ZstdFrameSplitter re-chunks the
+ * stream so that none of its chunks crosses one, and fails on input that is not zstd frames or that
+ * ends inside a frame.
+ */
+
+
+const FRAME_MAGIC = 0xfd2fb528;
+/** Skippable frames have magics 0x184D2A50 to 0x184D2A5F. */
+const SKIPPABLE_MASK = 0xfffffff0;
+const SKIPPABLE_MAGIC = 0x184d2a50;
+const MAX_BLOCK_SIZE = (/* unused pure expression or super */ null && (128 * 1024));
+const DICTIONARY_ID_SIZES = (/* unused pure expression or super */ null && ([0, 1, 2, 4]));
+const CONTENT_SIZE_SIZES = (/* unused pure expression or super */ null && ([0, 2, 4, 8]));
+/** States whose bytes are read as a value; the others are passed over. */
+const READ = new Set([
+    "magic",
+    "frame-header-descriptor",
+    "block-header",
+    "skippable-size",
+]);
+function corrupt(detail) {
+    return new OperationError(`the zstd stream is corrupted: ${detail}`);
+}
+class zstd_frames_ZstdFrameSplitter extends (/* unused pure expression or super */ null && (Transform)) {
+    #state = "magic";
+    #need = 4;
+    #field = Buffer.alloc(4);
+    #fieldLength = 0;
+    #hasChecksum = false;
+    #lastBlock = false;
+    #frames = 0;
+    #offset = 0;
+    /** Complete frames seen so far. */
+    get frames() {
+        return this.#frames;
+    }
+    _transform(chunk, _encoding, callback) {
+        let start = 0;
+        let offset = 0;
+        try {
+            while (offset < chunk.length) {
+                const take = Math.min(this.#need, chunk.length - offset);
+                if (READ.has(this.#state)) {
+                    chunk.copy(this.#field, this.#fieldLength, offset, offset + take);
+                    this.#fieldLength += take;
+                }
+                offset += take;
+                this.#need -= take;
+                if (this.#need > 0)
+                    continue;
+                if (this.#advance(this.#offset + offset)) {
+                    this.push(chunk.subarray(start, offset));
+                    start = offset;
+                }
+            }
+        }
+        catch (error) {
+            callback(error);
+            return;
+        }
+        this.#offset += chunk.length;
+        if (start < chunk.length)
+            this.push(chunk.subarray(start));
+        callback();
+    }
+    _flush(callback) {
+        if (this.#state !== "magic" || this.#fieldLength > 0) {
+            callback(new OperationError("the zstd stream is truncated: it ends inside a frame"));
+        }
+        else if (this.#frames === 0) {
+            callback(new OperationError("the zstd stream is empty: it holds no frame"));
+        }
+        else {
+            callback();
+        }
+    }
+    #next(state, need) {
+        this.#state = state;
+        this.#need = need;
+        this.#fieldLength = 0;
+    }
+    /** Moves past a complete field; true when that completed a frame. */
+    #advance(position) {
+        for (;;) {
+            switch (this.#state) {
+                case "magic": {
+                    const magic = this.#field.readUInt32LE(0);
+                    if (magic === FRAME_MAGIC)
+                        this.#next("frame-header-descriptor", 1);
+                    else if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC)
+                        this.#next("skippable-size", 4);
+                    else
+                        throw corrupt(`no zstd frame starts at byte ${position - 4}`);
+                    return false;
+                }
+                case "frame-header-descriptor": {
+                    const descriptor = this.#field[0];
+                    if (descriptor & 0x08)
+                        throw corrupt(`a frame header at byte ${position - 1} sets the reserved bit`);
+                    const singleSegment = (descriptor >> 5) & 1;
+                    const contentSizeFlag = descriptor >> 6;
+                    this.#hasChecksum = ((descriptor >> 2) & 1) === 1;
+                    const rest = (singleSegment ? 0 : 1) +
+                        DICTIONARY_ID_SIZES[descriptor & 3] +
+                        (contentSizeFlag === 0 ? singleSegment : CONTENT_SIZE_SIZES[contentSizeFlag]);
+                    this.#next("frame-header-rest", rest);
+                    break;
+                }
+                case "frame-header-rest":
+                    this.#next("block-header", 3);
+                    return false;
+                case "block-header": {
+                    const header = this.#field.readUIntLE(0, 3);
+                    this.#lastBlock = (header & 1) === 1;
+                    const type = (header >> 1) & 3;
+                    const size = header >>> 3;
+                    if (type === 3)
+                        throw corrupt(`a block at byte ${position - 3} has the reserved type`);
+                    if (size > MAX_BLOCK_SIZE)
+                        throw corrupt(`a block at byte ${position - 3} is larger than 128 KiB`);
+                    // An RLE block stores its one repeated byte.
+                    this.#next("block-content", type === 1 ? 1 : size);
+                    break;
+                }
+                case "block-content":
+                    if (!this.#lastBlock)
+                        this.#next("block-header", 3);
+                    else if (this.#hasChecksum)
+                        this.#next("checksum", 4);
+                    else
+                        return this.#frameEnd();
+                    return false;
+                case "checksum":
+                case "skippable-content":
+                    return this.#frameEnd();
+                case "skippable-size":
+                    this.#next("skippable-content", this.#field.readUInt32LE(0));
+                    break;
+            }
+            // A field of zero bytes (a header without optional fields, an empty block) is complete at once.
+            if (this.#need > 0)
+                return false;
+        }
+    }
+    #frameEnd() {
+        this.#frames++;
+        this.#next("magic", 4);
+        return true;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/compress/index.ts
+/**
+ * Lifeboat's compression stages: a Transform that compresses (zstd or gzip, on all the cores
+ * allowed) or passes through, and the matching decompressor for the read path.
+ */
+
+
+
+
+
+
+/**
+ * Input per frame. Each frame starts with an empty window, so larger frames compress slightly
+ * better: 4 MiB frames store about 1% more than one zlib stream at level 1 (the same as `zstd -1`),
+ * 16 MiB frames gain nothing measurable, and the memory in flight is (threads + 1) x 4 MiB
+ * (docs/benchmarks.md, "Compression engine").
+ */
+const FRAME_SIZE = (/* unused pure expression or super */ null && (4 * 1024 * 1024));
+/**
+ * Chunks compressed at once at most: the libuv thread pool's default size, on which zlib runs.
+ * pg_dump, a single process, writes at ~200-400 MB/s and zstd level 1 runs at ~600 MB/s per core,
+ * so more only pays at high levels (set UV_THREADPOOL_SIZE and pass `threads` for those).
+ */
+const MAX_THREADS = 4;
+/** zlib's default 16 KiB output chunks are much slower for zstd (FIELD-NOTES). */
+const STREAM_CHUNK_SIZE = (/* unused pure expression or super */ null && (256 * 1024));
+/**
+ * The default thread count: the cores the process may use but one, which pg_dump (a process of its
+ * own, on the critical path) needs, and at most MAX_THREADS. On a 2-core runner that is one: zlib's
+ * stream (itself on the libuv thread pool, off the main thread) at ~600 MB/s for level 1 already
+ * outruns pg_dump.
+ */
+function defaultThreads() {
+    return Math.max(1, Math.min(availableParallelism() - 1, MAX_THREADS));
+}
+/**
+ * A Transform that compresses as `spec` says. With one thread it is zlib's own stream; with more,
+ * independent frames compressed at once on the thread pool (ParallelCompressStream).
+ */
+function compress_createCompressor(spec, options = {}) {
+    if (spec.method === "none")
+        return new PassThrough();
+    const threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
+    if (threads === 1) {
+        return spec.method === "zstd"
+            ? createZstdCompress({
+                chunkSize: STREAM_CHUNK_SIZE,
+                params: { [constants.ZSTD_c_compressionLevel]: spec.level, [constants.ZSTD_c_checksumFlag]: 1 },
+            })
+            : createGzip({ level: spec.level, chunkSize: STREAM_CHUNK_SIZE });
+    }
+    return new ParallelCompressStream({
+        method: spec.method,
+        level: spec.level,
+        threads,
+        chunkSize: FRAME_SIZE,
+    });
+}
+function splitThenDecompress() {
+    const splitter = new ZstdFrameSplitter();
+    const decompressor = createZstdDecompress({ chunkSize: STREAM_CHUNK_SIZE });
+    // pipeline destroys both on an error in either; the Duplex then fails with that error.
+    pipeline(splitter, decompressor, () => undefined);
+    return Duplex.from({ writable: splitter, readable: decompressor });
+}
+/**
+ * A stream that undoes `method`'s compression: a zstd stream of any number of frames, or a gzip
+ * stream of any number of members, as our compressor, the zstd and gzip tools and pigz write them.
+ * It fails on corrupted or truncated input.
+ */
+function compress_createDecompressor(method) {
+    switch (method) {
+        case "zstd":
+            // Node's zstd decompressor drops the frames after one that ends inside a write: see
+            // zstd-frames.ts. Each write it gets ends at a frame boundary at the latest.
+            return splitThenDecompress();
+        case "gzip":
+            return createGunzip({ chunkSize: STREAM_CHUNK_SIZE });
+        case "none":
+            return new PassThrough();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/pipeline/artifact-stages.ts
+/**
+ * The stages an artifact's bytes go through, in one place for every writer and reader:
+ *
+ *   write: plaintext digest -> compress -> encrypt -> stored digest -> store
+ *   read:  store -> stored digest -> decrypt -> decompress -> plaintext digest -> consumer
+ *
+ * Compression is Lifeboat's own (src/compress), keyed by the artifact's `compression` ("zstd:1",
+ * "gzip:6", "none"): no stage for "none". Taps that observe the plaintext (an archive parser counting rows per table) are passed in as
+ * `plaintextTaps` and sit right after the plaintext digest.
+ */
+
+
+
+/** Stage names whose results every artifact pipeline has. */
+const artifact_stages_PLAINTEXT = "plaintext";
+const artifact_stages_STORED = "stored";
+/** The compression method names this code can write and read. */
+const COMPRESSION_METHODS = (/* unused pure expression or super */ null && (["zstd", "gzip", "none"]));
+/** `compression` is the manifest's text ("zstd:1"); a bad one is the user's input (--compression). */
+function compressStages(compression) {
+    const spec = parseCompression(compression);
+    if (spec.method === "none")
+        return [];
+    return [transformStage("compress", createCompressor(spec))];
+}
+/** The level does not matter to reading: any zstd or gzip stream decompresses alike. */
+function decompressStages(compression) {
+    const method = compression.split(":", 1)[0] ?? "";
+    if (method === "none")
+        return [];
+    if (method === "zstd" || method === "gzip") {
+        return [transformStage("decompress", createDecompressor(method))];
+    }
+    throw new Error(`artifact compression "${compression}" is not one this Lifeboat reads (made by a newer one?)`);
+}
+/** Recipients to encrypt to, or an empty list for an unencrypted backup (the explicit opt-out). */
+function artifact_stages_writeStages(options) {
+    return [
+        digestStage(artifact_stages_PLAINTEXT),
+        ...(options.plaintextTaps ?? []),
+        ...compressStages(options.compression),
+        ...(options.recipients.length > 0
+            ? [transformStage("encrypt", createEncryptStream(options.recipients))]
+            : []),
+        digestStage(artifact_stages_STORED),
+    ];
+}
+/**
+ * `identities` undefined reads the stored bytes only (a shallow check); otherwise the pipeline ends
+ * in the plaintext (decrypted with them, or as stored when the artifact is not encrypted).
+ */
+function artifact_stages_readStages(artifact, identities, options = {}) {
+    const stored = digestStage(artifact_stages_STORED);
+    if (identities === undefined)
+        return [stored];
+    return [
+        stored,
+        ...(artifact.encryption === "age-v1" ? [transformStage("decrypt", createDecryptStream(identities))] : []),
+        ...decompressStages(artifact.compression),
+        digestStage(artifact_stages_PLAINTEXT),
+        ...(options.plaintextTaps ?? []),
+    ];
+}
+
+;// CONCATENATED MODULE: ./src/pipeline/pipeline.ts
+/**
+ * One place where byte pipelines are put together: a source, a list of stages, and a sink (a
+ * Writable, or a consumer such as a store's put that takes the last stage's output as a Readable).
+ * Built on stream/promises pipeline(), which keeps backpressure (FIELD-NOTES: Web-stream adapters
+ * buffer without limit) and destroys every stream when one fails.
+ */
+
+
+/** The named results of a pipeline's stages, read after it ran. */
+class StageResults {
+    stages;
+    constructor(stages) {
+        this.stages = stages;
+    }
+    /** The result of the stage called `name`; throws for a name no stage has. */
+    get(name) {
+        const stage = this.stages.find((candidate) => candidate.name === name);
+        if (!stage)
+            throw new Error(`pipeline: no stage named ${name}`);
+        return stage.result();
+    }
+    /** Whether a stage of that name exists (optional stages: decryption, compression). */
+    has(name) {
+        return this.stages.some((stage) => stage.name === name);
+    }
+}
+function pipeline_compose(stages) {
+    const names = new Set();
+    for (const stage of stages) {
+        if (names.has(stage.name))
+            throw new Error(`pipeline: two stages named ${stage.name}`);
+        names.add(stage.name);
+    }
+    const streams = stages.length > 0 ? stages.map((stage) => stage.stream) : [new PassThrough()];
+    return { streams, output: streams.at(-1), results: new StageResults(stages) };
+}
+/** source -> stages -> sink. Resolves with the stages' results once the sink finished. */
+async function runPipeline(source, stages, sink, options = {}) {
+    const composed = pipeline_compose(stages);
+    await pipeline([source, ...composed.streams, sink], options.signal ? { signal: options.signal } : {});
+    return composed.results;
+}
+/**
+ * source -> stages -> `consume(output)`, where the consumer reads the last stage's output (a
+ * store's put). The first failure on either side stops the other: a failing consumer destroys the
+ * chain, a failing chain errors the output the consumer reads.
+ */
+async function pipeline_runIntoConsumer(source, stages, consume) {
+    const composed = pipeline_compose(stages);
+    const chain = pipeline([source, ...composed.streams]);
+    const consuming = consume(composed.output).catch((error) => {
+        const reason = error instanceof Error ? error : new Error(String(error));
+        source.destroy(reason);
+        for (const stream of composed.streams)
+            stream.destroy(reason);
+        throw error;
+    });
+    const [piped, consumed] = await Promise.allSettled([chain, consuming]);
+    if (consumed.status === "rejected")
+        throw consumed.reason;
+    if (piped.status === "rejected")
+        throw piped.reason;
+    return { value: consumed.value, results: composed.results };
+}
+
+;// CONCATENATED MODULE: ./src/repository/read-artifact.ts
+/**
+ * Reading an artifact back, checked against the manifest: the stored bytes' size and sha256
+ * always, and with identities (an empty list for an unencrypted backup) the plaintext's too. Every
+ * command that reads an artifact goes through here, so none can skip the check.
+ */
+
+
+
+
+
+/** The differences between what a read found and what the manifest says, one sentence each. */
+function digestProblems(artifact, stored, plaintext) {
+    if (stored.bytes !== artifact.stored.bytes) {
+        return [`read ${stored.bytes} bytes of ${artifact.name}; the manifest says ${artifact.stored.bytes}`];
+    }
+    if (stored.sha256 !== artifact.stored.sha256) {
+        return [
+            `the sha256 of ${artifact.name} is ${stored.sha256}; the manifest says ${artifact.stored.sha256}`,
+        ];
+    }
+    if (plaintext &&
+        (plaintext.bytes !== artifact.plaintext.bytes || plaintext.sha256 !== artifact.plaintext.sha256)) {
+        return [
+            `the plaintext of ${artifact.name} (${plaintext.bytes} bytes, sha256 ${plaintext.sha256}) differs from the manifest's (${artifact.plaintext.bytes} bytes, sha256 ${artifact.plaintext.sha256})`,
+        ];
+    }
+    return [];
+}
+/** The digests a finished read pipeline measured (plaintext only when it decrypted). */
+function readDigests(results) {
+    return {
+        stored: results.get(STORED),
+        plaintext: results.has(PLAINTEXT) ? results.get(PLAINTEXT) : undefined,
+    };
+}
+/**
+ * The read pipeline of an artifact, ready to run: the store's stream and the stages, for callers
+ * that hand the streams to a consumer of their own (pg_restore's stdin). After the run, `check()`
+ * compares what passed with the manifest.
+ */
+async function read_artifact_openArtifactRead(repository, manifest, artifact, identities, options = {}) {
+    const stages = readStages(artifact, identities, { plaintextTaps: options.plaintextTaps ?? [] });
+    const all = [...(options.storedTaps ?? []), ...stages];
+    const composed = compose(all);
+    const source = await repository.openArtifact(manifest, artifact);
+    return {
+        streams: [source, ...composed.streams],
+        results: composed.results,
+        check: () => {
+            const { stored, plaintext } = readDigests(composed.results);
+            return digestProblems(artifact, stored, plaintext);
+        },
+    };
+}
+/**
+ * Reads the whole artifact into `sink` (default: nowhere) and checks it. Never throws for damage:
+ * a read that fails (a missing object, a decryption error) is a problem in the result.
+ */
+async function read_artifact_readArtifact(repository, manifest, artifact, identities, options = {}) {
+    let opened;
+    try {
+        opened = await read_artifact_openArtifactRead(repository, manifest, artifact, identities, options);
+        await pipeline([...opened.streams, options.sink ?? discard()]);
+    }
+    catch (error) {
+        return {
+            artifact,
+            stored: undefined,
+            plaintext: undefined,
+            problems: [`reading ${artifact.name} failed: ${describeError(error)}`],
+        };
+    }
+    const { stored, plaintext } = readDigests(opened.results);
+    return { artifact, stored, plaintext, problems: digestProblems(artifact, stored, plaintext) };
+}
+function discard() {
+    return new Writable({ write: (_chunk, _encoding, callback) => callback() });
+}
+
+;// CONCATENATED MODULE: ./src/postgres/pg-dump.ts
+/**
+ * Runs pg_dump with its output as a stream. The stream only ends cleanly once pg_dump has exited
+ * with status 0 and what it wrote starts like a custom-format archive: an exit with an error, a
+ * kill, or an empty output turns into a stream error, so a cut-short dump can never be stored as
+ * a complete one.
+ */
+
+
+
+
+
+
+const ARCHIVE_MAGIC = Buffer.from("PGDMP");
+const STDERR_KEEP = (/* unused pure expression or super */ null && (64 * 1024));
+const COALESCE_BYTES = (/* unused pure expression or super */ null && (256 * 1024));
+function pg_dump_startPgDump(options) {
+    // An allow-listed environment: the password in PGPASSWORD (never on the command line), and
+    // nothing of ours (identities, tokens, other PG* variables) that pg_dump has no use for.
+    const connection = pgConnection(options.url);
+    const { path, env } = toolSpawn(options.pgDump, {
+        ...pgToolEnv(options.env, {
+            password: options.url.password,
+            sslmode: options.url.sslmode,
+            appName: "lifeboat pg_dump",
+            connectTimeoutSeconds: 15,
+        }),
+        ...connection.env,
+    });
+    // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
+    // anything it started (a wrapper script's children too).
+    const child = spawn(path, [...options.args, `--dbname=${connection.dbname}`], {
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+    });
+    child.on("close", connection.dispose);
+    child.on("error", connection.dispose);
+    const running = () => child.exitCode === null && child.signalCode === null;
+    const terminate = () => {
+        if (!running() || child.pid === undefined)
+            return;
+        signalGroup(child.pid, "SIGTERM");
+        // A pg_dump that ignores SIGTERM must not keep the backup (and the process) waiting.
+        setTimeout(() => running() && signalGroup(child.pid, "SIGKILL"), pg_dump_KILL_AFTER_MS).unref();
+    };
+    let stderr = "";
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (text) => {
+        stderr = (stderr + text).slice(-STDERR_KEEP);
+    });
+    let killedFor;
+    const exited = new Promise((resolve, reject) => {
+        child.on("error", (error) => reject(new OperationError(`pg_dump could not start: ${error.message}`)));
+        child.on("close", (code, signal) => {
+            if (code === 0)
+                return resolve();
+            const why = killedFor ?? (signal ? `killed by ${signal}` : `exited with status ${code}`);
+            reject(new OperationError(`pg_dump ${why}${lastError(stderr)}`));
+        });
+    });
+    // Observed through the output stream; this keeps an early rejection from being "unhandled".
+    exited.catch(() => undefined);
+    let seen = 0;
+    const head = [];
+    // pg_dump writes in pieces of a few KiB; gathering them into larger chunks here saves every
+    // stage after it (hashing, encryption, the store) most of its per-chunk cost.
+    let pending = [];
+    let pendingBytes = 0;
+    const output = new Transform({
+        transform(chunk, _encoding, callback) {
+            if (seen < ARCHIVE_MAGIC.length)
+                head.push(chunk);
+            seen += chunk.length;
+            pending.push(chunk);
+            pendingBytes += chunk.length;
+            if (pendingBytes < COALESCE_BYTES)
+                return callback();
+            const gathered = Buffer.concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+            callback(null, gathered);
+        },
+        flush(callback) {
+            exited.then(() => {
+                if (pendingBytes > 0)
+                    this.push(Buffer.concat(pending, pendingBytes));
+                const start = Buffer.concat(head).subarray(0, ARCHIVE_MAGIC.length);
+                if (seen === 0)
+                    return callback(new OperationError("pg_dump exited 0 but wrote nothing"));
+                if (!start.equals(ARCHIVE_MAGIC)) {
+                    return callback(new OperationError("pg_dump's output is not a custom-format archive"));
+                }
+                callback();
+            }, (error) => callback(error));
+        },
+    });
+    child.stdout.on("error", (error) => output.destroy(error));
+    child.stdout.pipe(output);
+    // The consumer went away (store failure, abort): pg_dump must not keep running.
+    output.on("close", terminate);
+    return {
+        output,
+        kill(reason) {
+            killedFor ??= `was stopped: ${reason}`;
+            terminate();
+        },
+    };
+}
+const pg_dump_KILL_AFTER_MS = 5_000;
+function signalGroup(pid, signal) {
+    try {
+        process.kill(-pid, signal);
+    }
+    catch {
+        // Already gone.
+    }
+}
+/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
+function lastError(stderr) {
+    const lines = redactUrls(stderr)
+        .split("\n")
+        .map((line) => line.trim())
+        .filter(Boolean);
+    const at = lines.findLastIndex((line) => /error:|FATAL:|fatal:/.test(line));
+    const error = at < 0 ? lines.at(-1) : lines[at];
+    // The server's DETAIL and HINT lines after it say why, and often what to do.
+    const advice = at < 0 ? [] : lines.slice(at + 1).filter((line) => /^(DETAIL|HINT):/.test(line));
+    return error ? `: ${[error, ...advice].join(" ")}` : "";
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/errors.ts
+/**
+ * What can go wrong reading a pg_dump custom-format archive stream. All are OperationErrors (exit
+ * 1): the archive came from our own pg_dump run, so a bad one means the dump failed, not the input.
+ */
+
+/** The bytes are not a well-formed custom-format archive (bad magic, bad length, unknown id). */
+class errors_ArchiveFormatError extends (/* unused pure expression or super */ null && (OperationError)) {
+}
+/** The stream ended before the archive did; the message names what was cut off. */
+class errors_ArchiveTruncatedError extends (/* unused pure expression or super */ null && (errors_ArchiveFormatError)) {
+}
+/**
+ * A well-formed archive this reader cannot summarise: a version it does not know, or data it
+ * cannot count (compressed inside the archive: row counts need `pg_dump -Z0`).
+ */
+class errors_ArchiveUnsupportedError extends (/* unused pure expression or super */ null && (errors_ArchiveFormatError)) {
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/digests.ts
+/**
+ * What a data block's bytes add up to: rows, bytes and a sha256 per table, and a count and digest
+ * of the large objects. Fed the payload of each length-prefixed chunk as it passes.
+ */
+
+const NEWLINE = 10;
+const BACKSLASH = 92;
+const DOT = 46;
+/**
+ * pg_dump (15 and earlier at least) ends each table's COPY data with "\\.\n\n\n"; the COPY end
+ * marker is not table content, so it is held back from the digest until the table's end shows
+ * whether the last bytes are the marker. Five bytes is the longest form.
+ */
+const HOLD_BACK = 5;
+/** Chunks up to this size are copied by hand rather than with Buffer.copy. */
+const SHORT_COPY = 512;
+/**
+ * One table's data. Chunks are copied into a staging buffer and hashed and scanned a buffer at a
+ * time: with -Z0 pg_dump 15 writes one chunk per row, and a hash update per ~100-byte row would cost
+ * more than the hashing itself.
+ */
+class digests_TableDigester {
+    stage;
+    format;
+    hash = createHash("sha256");
+    fill = 0;
+    processed = 0;
+    newlines = 0;
+    /** The last byte already hashed, -1 before any: tells whether the marker starts a line. */
+    lastProcessedByte = -1;
+    lexer;
+    stageView;
+    constructor(stage, format) {
+        this.stage = stage;
+        this.format = format;
+        this.lexer = format === "inserts" ? new InsertLexer() : null;
+        this.stageView = new DataView(stage.buffer, stage.byteOffset, stage.length);
+    }
+    /** `view` is a DataView over `source`: short copies go four bytes at a time through it. */
+    write(source, view, start, end) {
+        let fill = this.fill;
+        if (end - start <= SHORT_COPY && end - start <= this.stage.length - fill) {
+            // Buffer.copy's call overhead outweighs a short copy, and most rows are short.
+            const stageView = this.stageView;
+            const words = end - 3;
+            while (start < words) {
+                stageView.setUint32(fill, view.getUint32(start));
+                start += 4;
+                fill += 4;
+            }
+            const stage = this.stage;
+            while (start < end)
+                stage[fill++] = source[start++];
+            this.fill = fill;
+            return;
+        }
+        while (start < end) {
+            let room = this.stage.length - this.fill;
+            if (room === 0) {
+                this.process(this.fill - HOLD_BACK);
+                room = this.stage.length - this.fill;
+            }
+            const length = end - start < room ? end - start : room;
+            source.copy(this.stage, this.fill, start, start + length);
+            this.fill += length;
+            start += length;
+        }
+    }
+    finish() {
+        const endMarker = this.format === "copy" ? this.markerLength() : 0;
+        this.process(this.fill - endMarker);
+        let rows;
+        if (this.lexer) {
+            rows = this.lexer.finish();
+        }
+        else {
+            // COPY text ends every row with a newline (a newline inside a value is the escape "\n"); a
+            // last line without one is still a row.
+            rows = this.newlines + (this.processed > 0 && this.lastProcessedByte !== NEWLINE ? 1 : 0);
+        }
+        return {
+            rows,
+            bytes: this.processed,
+            sha256: this.hash.digest("hex"),
+            statements: this.lexer ? this.lexer.statements : null,
+            endMarker: endMarker > 0,
+        };
+    }
+    /** Hashes and scans stage[0, upTo), then moves the rest to the front. */
+    process(upTo) {
+        if (upTo <= 0)
+            return;
+        const view = this.stage.subarray(0, upTo);
+        this.hash.update(view);
+        if (this.lexer) {
+            this.lexer.scan(view);
+        }
+        else {
+            let count = 0;
+            let at = view.indexOf(NEWLINE);
+            while (at !== -1) {
+                count++;
+                at = view.indexOf(NEWLINE, at + 1);
+            }
+            this.newlines += count;
+        }
+        this.lastProcessedByte = view[upTo - 1];
+        this.processed += upTo;
+        this.stage.copyWithin(0, upTo, this.fill);
+        this.fill -= upTo;
+    }
+    /** 5 for "\\.\n\n\n", 3 for "\\.\n", when that line starts a line; else 0. */
+    markerLength() {
+        const stage = this.stage;
+        const fill = this.fill;
+        const lineStartsAt = (index) => {
+            const before = index > 0 ? stage[index - 1] : this.lastProcessedByte;
+            return before === -1 || before === NEWLINE;
+        };
+        const endsWith = (bytes) => fill >= bytes.length && bytes.every((byte, i) => stage[fill - bytes.length + i] === byte);
+        if (endsWith([BACKSLASH, DOT, NEWLINE, NEWLINE, NEWLINE]) && lineStartsAt(fill - 5))
+            return 5;
+        if (endsWith([BACKSLASH, DOT, NEWLINE]) && lineStartsAt(fill - 3))
+            return 3;
+        return 0;
+    }
+}
+const QUOTE = 39;
+const DOUBLE_QUOTE = 34;
+const OPEN = 40;
+const CLOSE = 41;
+const SEMICOLON = 59;
+var Lex;
+(function (Lex) {
+    Lex[Lex["Code"] = 0] = "Code";
+    Lex[Lex["String"] = 1] = "String";
+    Lex[Lex["EscapeString"] = 2] = "EscapeString";
+    Lex[Lex["StringMaybeEnd"] = 3] = "StringMaybeEnd";
+    Lex[Lex["Identifier"] = 4] = "Identifier";
+    Lex[Lex["IdentifierMaybeEnd"] = 5] = "IdentifierMaybeEnd";
+})(Lex || (Lex = {}));
+/**
+ * Counts rows in the INSERT statements of --inserts / --column-inserts / --rows-per-insert data:
+ * each top-level parenthesised group of a statement is a row, except the column list that comes
+ * before VALUES; a statement without any (DEFAULT VALUES, a table without columns) is one row.
+ * Quotes are tracked so parentheses and semicolons inside values do not count.
+ */
+class InsertLexer {
+    statements = 0;
+    rows = 0;
+    state = Lex.Code;
+    depth = 0;
+    groups = 0;
+    firstGroupIsColumns = false;
+    word = "";
+    lastWord = "";
+    previous = 0;
+    beforePrevious = 0;
+    afterBackslash = false;
+    escapes = false;
+    scan(bytes) {
+        for (let i = 0; i < bytes.length; i++) {
+            const byte = bytes[i];
+            switch (this.state) {
+                case Lex.String:
+                    if (byte === QUOTE)
+                        this.state = Lex.StringMaybeEnd;
+                    break;
+                case Lex.EscapeString:
+                    if (this.afterBackslash)
+                        this.afterBackslash = false;
+                    else if (byte === BACKSLASH)
+                        this.afterBackslash = true;
+                    else if (byte === QUOTE)
+                        this.state = Lex.StringMaybeEnd;
+                    break;
+                case Lex.Identifier:
+                    if (byte === DOUBLE_QUOTE)
+                        this.state = Lex.IdentifierMaybeEnd;
+                    break;
+                case Lex.StringMaybeEnd:
+                    // '' inside a string is a quote, in E'' strings too.
+                    if (byte === QUOTE)
+                        this.state = this.escapes ? Lex.EscapeString : Lex.String;
+                    else
+                        this.code(byte);
+                    break;
+                case Lex.IdentifierMaybeEnd:
+                    if (byte === DOUBLE_QUOTE)
+                        this.state = Lex.Identifier;
+                    else
+                        this.code(byte);
+                    break;
+                default:
+                    this.code(byte);
+            }
+            this.beforePrevious = this.previous;
+            this.previous = byte;
+        }
+    }
+    finish() {
+        if (this.groups > 0 || this.word !== "" || this.lastWord !== "")
+            this.endStatement();
+        return this.rows;
+    }
+    code(byte) {
+        this.state = Lex.Code;
+        const isWordByte = (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || (byte >= 48 && byte <= 57) || byte === 95;
+        if (this.depth === 0 && isWordByte) {
+            if (this.word.length < 16)
+                this.word += String.fromCharCode(byte & ~32);
+            return;
+        }
+        if (this.word !== "") {
+            this.lastWord = this.word;
+            this.word = "";
+        }
+        switch (byte) {
+            case QUOTE: {
+                const prefixedE = (this.previous === 69 || this.previous === 101) &&
+                    !((this.beforePrevious >= 65 && this.beforePrevious <= 90) ||
+                        (this.beforePrevious >= 97 && this.beforePrevious <= 122) ||
+                        (this.beforePrevious >= 48 && this.beforePrevious <= 57) ||
+                        this.beforePrevious === 95);
+                this.escapes = prefixedE;
+                this.state = prefixedE ? Lex.EscapeString : Lex.String;
+                this.afterBackslash = false;
+                break;
+            }
+            case DOUBLE_QUOTE:
+                this.state = Lex.Identifier;
+                if (this.depth === 0)
+                    this.lastWord = '"';
+                break;
+            case OPEN:
+                if (this.depth === 0) {
+                    if (this.groups === 0)
+                        this.firstGroupIsColumns = this.lastWord !== "VALUES";
+                    this.groups++;
+                }
+                this.depth++;
+                break;
+            case CLOSE:
+                if (this.depth > 0)
+                    this.depth--;
+                break;
+            case SEMICOLON:
+                if (this.depth === 0)
+                    this.endStatement();
+                break;
+        }
+    }
+    endStatement() {
+        this.statements++;
+        if (this.groups === 0)
+            this.rows += 1;
+        else
+            this.rows += this.groups - (this.firstGroupIsColumns ? 1 : 0);
+        this.groups = 0;
+        this.firstGroupIsColumns = false;
+        this.word = "";
+        this.lastWord = "";
+    }
+}
+/** The large objects of every BLOBS block (1.16 archives may have several). */
+class digests_LargeObjectDigester {
+    summary = createHash("sha256");
+    count = 0;
+    bytes = 0;
+    current = null;
+    currentOid = 0;
+    currentBytes = 0;
+    start(oid) {
+        this.current = createHash("sha256");
+        this.currentOid = oid;
+        this.currentBytes = 0;
+    }
+    write(source, start, end) {
+        this.current.update(source.subarray(start, end));
+        this.currentBytes += end - start;
+    }
+    end() {
+        const digest = this.current.digest("hex");
+        this.summary.update(`${this.currentOid} ${this.currentBytes} ${digest}\n`);
+        this.count++;
+        this.bytes += this.currentBytes;
+        this.current = null;
+    }
+    get oid() {
+        return this.currentOid;
+    }
+    finish() {
+        return { count: this.count, bytes: this.bytes, sha256: this.summary.digest("hex") };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/format.ts
+/**
+ * The header and table of contents of a pg_dump custom-format archive, read from the front of the
+ * stream. Layout as PostgreSQL's src/bin/pg_dump/pg_backup_archiver.c writes it (WriteHead,
+ * WriteToc, WriteInt, WriteStr, WriteOffset) and pg_backup_custom.c (_WriteExtraToc); the version
+ * gates are the ones ReadHead and ReadToc apply. README.md in this folder has the summary.
+ */
+
+/** MAKE_ARCHIVE_VERSION in pg_backup_archiver.h. */
+function archiveVersion(major, minor, revision = 0) {
+    return (major * 256 + minor) * 256 + revision;
+}
+const K_VERS_1_3 = archiveVersion(1, 3); // copyStmt in TOC entries
+const K_VERS_1_5 = archiveVersion(1, 5); // dependencies
+const K_VERS_1_6 = archiveVersion(1, 6); // namespace
+const K_VERS_1_7 = archiveVersion(1, 7); // offSize in the header, offsets with a flag byte
+const K_VERS_1_8 = archiveVersion(1, 8); // catalog tableoid
+const K_VERS_1_9 = archiveVersion(1, 9); // with-oids flag
+const K_VERS_1_10 = archiveVersion(1, 10); // tablespace; server and pg_dump versions in the header
+const K_VERS_1_11 = archiveVersion(1, 11); // section
+const K_VERS_1_14 = archiveVersion(1, 14); // table access method
+const K_VERS_1_15 = archiveVersion(1, 15); // compression algorithm byte instead of a level
+const K_VERS_1_16 = archiveVersion(1, 16); // relkind; BLOB METADATA and several BLOBS entries
+/** Oldest and newest versions this reader accepts: PostgreSQL 8.0's pg_dump to 17/18's. */
+const OLDEST_READABLE = (/* unused pure expression or super */ null && (K_VERS_1_10));
+const NEWEST_READABLE = archiveVersion(1, 16, 255);
+/** Data block types (pg_backup_archiver.h); BLK_BLOB (2) was never written by a custom archive since 7.x. */
+const format_BLK_DATA = 1;
+const format_BLK_BLOBS = 3;
+/** ArchiveFormat in pg_backup.h: archCustom. The directory format's toc.dat carries 5. */
+const FORMAT_CUSTOM = 1;
+const DATA_STATES = { 1: "not-set", 2: "set", 3: "none" };
+const SECTIONS = { 1: "none", 2: "pre-data", 3: "data", 4: "post-data" };
+const ALGORITHMS = (/* unused pure expression or super */ null && (["none", "gzip", "lz4", "zstd"]));
+/** Thrown by the cursor when the bytes so far end mid-field; the caller retries with more. */
+class format_NeedMoreBytes extends Error {
+    where;
+    constructor(where) {
+        super(`need more bytes: ${where}`);
+        this.where = where;
+    }
+}
+/** Strings longer than this in a header or TOC are taken as corruption rather than buffered. */
+const MAX_TOC_STRING = (/* unused pure expression or super */ null && (256 * 1024 * 1024));
+const MAX_TOC_ENTRIES = 50_000_000;
+/** Reads the archive's integer and string encodings from one buffer, front to back. */
+class format_ArchiveCursor {
+    bytes;
+    offset = 0;
+    where = "the header";
+    versionNumber = 0;
+    intSize = 4;
+    offSize = 8;
+    constructor(bytes) {
+        this.bytes = bytes;
+    }
+    byte() {
+        if (this.offset >= this.bytes.length)
+            throw new format_NeedMoreBytes(this.where);
+        return this.bytes[this.offset++];
+    }
+    take(length) {
+        if (this.offset + length > this.bytes.length)
+            throw new format_NeedMoreBytes(this.where);
+        const slice = this.bytes.subarray(this.offset, this.offset + length);
+        this.offset += length;
+        return slice;
+    }
+    /** WriteInt: a sign byte (from 1.1 on), then intSize bytes, least significant first. */
+    int() {
+        const sign = this.versionNumber > archiveVersion(1, 0) ? this.byte() : 0;
+        let value = 0;
+        let scale = 1;
+        for (let i = 0; i < this.intSize; i++) {
+            value += this.byte() * scale;
+            scale *= 256;
+        }
+        if (sign > 1)
+            throw new ArchiveFormatError(`pg_dump archive: bad integer sign byte ${sign} in ${this.where}`);
+        return sign === 1 ? -value : value;
+    }
+    /** WriteStr: an int length, -1 for NULL, then the bytes (no terminator). */
+    string() {
+        const length = this.int();
+        if (length < 0)
+            return null;
+        if (length > MAX_TOC_STRING) {
+            throw new ArchiveFormatError(`pg_dump archive: implausible string length ${length} in ${this.where}`);
+        }
+        return this.take(length).toString("utf8");
+    }
+    /** Like string() for fields we do not keep (definitions can be large): skips the bytes. */
+    skipString() {
+        const length = this.int();
+        if (length > MAX_TOC_STRING) {
+            throw new ArchiveFormatError(`pg_dump archive: implausible string length ${length} in ${this.where}`);
+        }
+        if (length > 0)
+            this.take(length);
+    }
+    /** WriteOffset: from 1.7 a flag byte then offSize bytes; before, an int (-1 unset, 0 no data). */
+    dataPosition() {
+        if (this.versionNumber < K_VERS_1_7) {
+            const value = this.int();
+            if (value < 0)
+                return { state: "not-set", offset: null };
+            if (value === 0)
+                return { state: "none", offset: null };
+            return { state: "set", offset: value };
+        }
+        const flag = this.byte();
+        const state = DATA_STATES[flag];
+        if (!state)
+            throw new ArchiveFormatError(`pg_dump archive: unexpected data offset flag ${flag} in ${this.where}`);
+        let offset = 0;
+        let scale = 1;
+        for (let i = 0; i < this.offSize; i++) {
+            offset += this.byte() * scale;
+            scale *= 256;
+        }
+        return { state, offset: state === "set" ? offset : null };
+    }
+}
+/** ReadHead. The cursor learns the version and integer sizes it needs for everything after. */
+function format_readHeader(cursor) {
+    cursor.where = "the header";
+    const magic = cursor.take(5).toString("latin1");
+    if (magic !== "PGDMP") {
+        throw new ArchiveFormatError("pg_dump archive: no PGDMP magic at the start: not a custom-format archive (pg_dump -Fc)");
+    }
+    const major = cursor.byte();
+    const minor = cursor.byte();
+    const revision = major > 1 || (major === 1 && minor > 0) ? cursor.byte() : 0;
+    const versionNumber = archiveVersion(major, minor, revision);
+    const version = `${major}.${minor}.${revision}`;
+    if (versionNumber < OLDEST_READABLE) {
+        throw new ArchiveUnsupportedError(`pg_dump archive version ${version} is older than this reader supports (1.10, PostgreSQL 8.0)`);
+    }
+    if (versionNumber > NEWEST_READABLE) {
+        throw new ArchiveUnsupportedError(`pg_dump archive version ${version} is newer than this reader knows (up to 1.16, PostgreSQL 17 and 18)`);
+    }
+    cursor.versionNumber = versionNumber;
+    const intSize = cursor.byte();
+    // Our integer reader is exact up to 6 bytes and pg_dump has only ever used sizeof(int) = 4.
+    if (intSize < 1 || intSize > 6) {
+        throw new ArchiveUnsupportedError(`pg_dump archive: integer size ${intSize} is not supported (expected 4)`);
+    }
+    cursor.intSize = intSize;
+    const offSize = versionNumber >= K_VERS_1_7 ? cursor.byte() : intSize;
+    if (offSize < 1 || offSize > 16) {
+        throw new ArchiveFormatError(`pg_dump archive: offset size ${offSize} is out of range`);
+    }
+    cursor.offSize = offSize;
+    const format = cursor.byte();
+    if (format !== FORMAT_CUSTOM) {
+        throw new ArchiveUnsupportedError(`pg_dump archive format byte is ${format}, expected ${FORMAT_CUSTOM} (custom, pg_dump -Fc)`);
+    }
+    let compression;
+    if (versionNumber >= K_VERS_1_15) {
+        const code = cursor.byte();
+        const algorithm = ALGORITHMS[code];
+        if (!algorithm)
+            throw new ArchiveUnsupportedError(`pg_dump archive: unknown compression algorithm ${code}`);
+        compression = { algorithm, level: null };
+    }
+    else {
+        // 1.10 to 1.14 store a zlib level (-1 is zlib's default); any nonzero level means gzip.
+        const level = cursor.int();
+        compression = { algorithm: level === 0 ? "none" : "gzip", level };
+    }
+    const parts = [0, 0, 0, 0, 0, 0, 0].map(() => cursor.int());
+    const [sec, min, hour, mday, mon, year] = parts;
+    const pad = (value) => String(value).padStart(2, "0");
+    const created = `${1900 + year}-${pad(mon + 1)}-${pad(mday)} ${pad(hour)}:${pad(min)}:${pad(sec)}`;
+    const database = cursor.string();
+    const serverVersion = cursor.string();
+    const pgDumpVersion = cursor.string();
+    return {
+        version,
+        versionNumber,
+        intSize,
+        offSize,
+        compression,
+        created,
+        database,
+        serverVersion,
+        pgDumpVersion,
+    };
+}
+/** ReadToc plus the custom format's per-entry data position (_ReadExtraToc). */
+function format_readToc(cursor) {
+    const version = cursor.versionNumber;
+    cursor.where = "the TOC entry count";
+    const count = cursor.int();
+    if (count < 0 || count > MAX_TOC_ENTRIES) {
+        throw new ArchiveFormatError(`pg_dump archive: implausible TOC entry count ${count}`);
+    }
+    const entries = [];
+    for (let index = 0; index < count; index++) {
+        cursor.where = `TOC entry ${index + 1} of ${count}`;
+        const dumpId = cursor.int();
+        if (dumpId <= 0)
+            throw new ArchiveFormatError(`pg_dump archive: dump id ${dumpId} in ${cursor.where}`);
+        const hadDumper = cursor.int() !== 0;
+        const tableOid = version >= K_VERS_1_8 ? Number(cursor.string() ?? "0") : 0;
+        const oid = Number(cursor.string() ?? "0");
+        const tag = cursor.string();
+        const desc = cursor.string();
+        const section = version >= K_VERS_1_11 ? SECTIONS[cursor.int()] : inferSection(desc);
+        if (!section)
+            throw new ArchiveFormatError(`pg_dump archive: unknown section in ${cursor.where}`);
+        cursor.skipString(); // defn
+        cursor.skipString(); // dropStmt
+        const copyStatement = version >= K_VERS_1_3 ? cursor.string() : null;
+        const namespace = version >= K_VERS_1_6 ? cursor.string() : null;
+        const tablespace = version >= K_VERS_1_10 ? cursor.string() : null;
+        const tableAccessMethod = version >= K_VERS_1_14 ? cursor.string() : null;
+        const relkind = version >= K_VERS_1_16 ? cursor.int() : null;
+        const owner = cursor.string();
+        if (version >= K_VERS_1_9)
+            cursor.skipString(); // "true" once meant WITH OIDS
+        const dependencies = [];
+        if (version >= K_VERS_1_5) {
+            for (;;) {
+                const dependency = cursor.string();
+                if (dependency === null)
+                    break;
+                dependencies.push(Number(dependency));
+            }
+        }
+        const position = cursor.dataPosition();
+        entries.push({
+            dumpId,
+            hadDumper,
+            tableOid,
+            oid,
+            tag,
+            desc,
+            section,
+            namespace,
+            tablespace,
+            tableAccessMethod,
+            relkind,
+            owner,
+            copyStatement: copyStatement === "" ? null : copyStatement,
+            dependencies,
+            dataState: position.state,
+            dataOffset: position.offset,
+        });
+    }
+    return entries;
+}
+/** Archives before 1.11 (PostgreSQL 8.4) carry no section; ReadToc infers it from the type. */
+function inferSection(desc) {
+    switch (desc) {
+        case "COMMENT":
+        case "ACL":
+        case "ACL LANGUAGE":
+            return "none";
+        case "TABLE DATA":
+        case "BLOBS":
+        case "BLOB COMMENTS":
+            return "data";
+        case "CONSTRAINT":
+        case "CHECK CONSTRAINT":
+        case "FK CONSTRAINT":
+        case "INDEX":
+        case "RULE":
+        case "TRIGGER":
+            return "post-data";
+        default:
+            return "pre-data";
+    }
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/parser.ts
+/**
+ * A streaming reader of pg_dump's custom-format archive: write() it the bytes as they come, end()
+ * returns what the archive holds (TOC, per-table rows, bytes and sha256, large objects).
+ *
+ * On a pipe pg_dump writes the header and the whole TOC first, then one data block per TABLE DATA
+ * or BLOBS entry, and nothing after the last block (pg_backup_custom.c _CloseArchive rewrites the
+ * TOC only when it can seek). A data block (_StartData / _StartLOs, _EndData / _EndLOs) is
+ *   BLK_DATA  (1 byte) dumpId (int)  { length (int) bytes }*  0 (int)
+ *   BLK_BLOBS (1 byte) dumpId (int)  { oid (int) { length (int) bytes }* 0 (int) }*  0 (int)
+ * where with compression "none" the bytes are the dump's own (COPY text, INSERT statements, large
+ * object contents); otherwise they are a compressed stream this reader does not open.
+ *
+ * Only the header and TOC are buffered (until they parse); after that the state is the current
+ * block's, and each table's bytes are hashed as they pass.
+ */
+
+
+
+var Phase;
+(function (Phase) {
+    Phase[Phase["Head"] = 0] = "Head";
+    Phase[Phase["Data"] = 1] = "Data";
+    Phase[Phase["Skip"] = 2] = "Skip";
+    Phase[Phase["Done"] = 3] = "Done";
+})(Phase || (Phase = {}));
+var Step;
+(function (Step) {
+    Step[Step["BlockType"] = 0] = "BlockType";
+    Step[Step["Int"] = 1] = "Int";
+    Step[Step["Body"] = 2] = "Body";
+})(Step || (Step = {}));
+var IntFor;
+(function (IntFor) {
+    IntFor[IntFor["BlockId"] = 0] = "BlockId";
+    IntFor[IntFor["ChunkLength"] = 1] = "ChunkLength";
+    IntFor[IntFor["LargeObjectOid"] = 2] = "LargeObjectOid";
+})(IntFor || (IntFor = {}));
+const FIRST_ATTEMPT_BYTES = (/* unused pure expression or super */ null && (64 * 1024));
+class parser_ArchiveParser {
+    phase = Phase.Head;
+    options;
+    total = 0;
+    // Header and TOC, until they parse.
+    pending = [];
+    pendingBytes = 0;
+    nextAttemptAt = FIRST_ATTEMPT_BYTES;
+    header = null;
+    toc = [];
+    byId = new Map();
+    // Data blocks.
+    stage = null;
+    intWidth = 5;
+    step = Step.BlockType;
+    intFor = IntFor.BlockId;
+    intBytes = [];
+    remaining = 0;
+    chunkLength = 0;
+    blockType = 0;
+    blockStart = 0;
+    entry = null;
+    table = null;
+    largeObjects = new LargeObjectDigester();
+    largeObjectBlocks = 0;
+    inLargeObject = false;
+    seen = new Set();
+    tables = [];
+    tablesWithData;
+    viewBuffer = null;
+    view = null;
+    /** Archive offset of the first byte of the buffer being scanned. */
+    base = 0;
+    constructor(options = {}) {
+        this.options = {
+            compressed: options.compressed ?? "reject",
+            stageBytes: options.stageBytes ?? 256 * 1024,
+        };
+    }
+    write(chunk) {
+        if (chunk.length === 0)
+            return;
+        this.total += chunk.length;
+        switch (this.phase) {
+            case Phase.Head:
+                this.pending.push(chunk);
+                this.pendingBytes += chunk.length;
+                if (this.pendingBytes >= this.nextAttemptAt)
+                    this.tryHead(false);
+                return;
+            case Phase.Data:
+                this.scan(chunk, 0);
+                return;
+            case Phase.Skip:
+                return;
+            case Phase.Done:
+                throw new ArchiveFormatError("pg_dump archive: bytes written after end()");
+        }
+    }
+    /** For progress lines: TABLE DATA blocks read, of those the TOC lists with data (0 before the TOC). */
+    get progress() {
+        this.tablesWithData ??=
+            this.phase === Phase.Head
+                ? undefined
+                : this.toc.filter((entry) => entry.desc === "TABLE DATA" && entry.dataState !== "none").length;
+        return { tablesDone: this.tables.length, tablesTotal: this.tablesWithData ?? 0 };
+    }
+    end() {
+        if (this.phase === Phase.Done)
+            throw new ArchiveFormatError("pg_dump archive: end() called twice");
+        if (this.phase === Phase.Head)
+            this.tryHead(true);
+        if (this.phase === Phase.Data)
+            this.checkComplete();
+        this.phase = Phase.Done;
+        const header = this.header;
+        return {
+            archiveVersion: header.version,
+            header,
+            toc: this.toc,
+            tables: this.tables,
+            largeObjects: { ...this.largeObjects.finish(), blocks: this.largeObjectBlocks },
+            dataScanned: this.stage !== null,
+            archiveBytes: this.total,
+        };
+    }
+    /** Parses header and TOC from what has arrived; when they are complete, moves on to the data. */
+    tryHead(final) {
+        const bytes = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
+        this.pending = [bytes];
+        const cursor = new ArchiveCursor(bytes);
+        let tocStart = 0;
+        try {
+            const header = readHeader(cursor);
+            if (header.compression.algorithm !== "none" && this.options.compressed === "reject") {
+                const level = header.compression.level === null ? "" : `, level ${header.compression.level}`;
+                throw new ArchiveUnsupportedError(`pg_dump archive data is compressed inside the archive (${header.compression.algorithm}${level}): ` +
+                    "row counts and table digests need an uncompressed archive (pg_dump -Z0)");
+            }
+            tocStart = cursor.offset;
+            const toc = readToc(cursor);
+            this.header = header;
+            this.toc = toc;
+        }
+        catch (error) {
+            if (!(error instanceof NeedMoreBytes))
+                throw error;
+            if (final) {
+                const what = bytes.length === 0
+                    ? "before the header (empty stream)"
+                    : `inside ${error.where}, after ${bytes.length} bytes` +
+                        (tocStart > 0 ? ` (the TOC starts at byte ${tocStart})` : "");
+                throw new ArchiveTruncatedError(`pg_dump archive truncated: the stream ended ${what}`);
+            }
+            // Retry when the buffered bytes have doubled: linear work overall, however large the TOC.
+            this.nextAttemptAt = this.pendingBytes * 2;
+            return;
+        }
+        for (const entry of this.toc) {
+            if (this.byId.has(entry.dumpId)) {
+                throw new ArchiveFormatError(`pg_dump archive: dump id ${entry.dumpId} appears twice in the TOC`);
+            }
+            this.byId.set(entry.dumpId, entry);
+        }
+        this.pending = [];
+        if (this.header.compression.algorithm !== "none") {
+            this.phase = Phase.Skip;
+            return;
+        }
+        this.phase = Phase.Data;
+        this.stage = Buffer.allocUnsafe(this.options.stageBytes);
+        this.intWidth = 1 + this.header.intSize;
+        // The data may start inside the buffer the TOC ended in; offsets count from the archive start.
+        this.base = 0;
+        this.scan(bytes, cursor.offset);
+    }
+    /** The data-block state machine over one buffer, from `from`. */
+    scan(buffer, from) {
+        const length = buffer.length;
+        const intWidth = this.intWidth;
+        let i = from;
+        while (i < length) {
+            switch (this.step) {
+                case Step.Body: {
+                    const available = length - i;
+                    const take = this.remaining < available ? this.remaining : available;
+                    if (this.blockType === BLK_DATA)
+                        this.table.write(buffer, this.viewOf(buffer), i, i + take);
+                    else
+                        this.largeObjects.write(buffer, i, i + take);
+                    i += take;
+                    this.remaining -= take;
+                    if (this.remaining === 0) {
+                        this.step = Step.Int;
+                        this.intFor = IntFor.ChunkLength;
+                    }
+                    break;
+                }
+                case Step.Int: {
+                    if (this.intFor === IntFor.ChunkLength &&
+                        this.blockType === BLK_DATA &&
+                        this.intBytes.length === 0 &&
+                        length - i >= intWidth) {
+                        i = this.scanChunks(buffer, i);
+                        break;
+                    }
+                    let value;
+                    if (this.intBytes.length === 0 && length - i >= intWidth) {
+                        value = this.decodeInt(buffer, i, i + this.header.intSize + 1);
+                        i += intWidth;
+                    }
+                    else {
+                        this.intBytes.push(buffer[i++]);
+                        if (this.intBytes.length < intWidth)
+                            break;
+                        value = this.decodeInt(Buffer.from(this.intBytes), 0, intWidth);
+                        this.intBytes = [];
+                    }
+                    this.onInt(value);
+                    break;
+                }
+                default: {
+                    this.blockStart = this.base + i;
+                    const type = buffer[i++];
+                    if (type !== BLK_DATA && type !== BLK_BLOBS) {
+                        throw new ArchiveFormatError(`pg_dump archive: unknown data block type ${type} at byte ${this.blockStart}: the archive is corrupt`);
+                    }
+                    this.blockType = type;
+                    this.step = Step.Int;
+                    this.intFor = IntFor.BlockId;
+                }
+            }
+        }
+        this.base += length;
+    }
+    /**
+     * The hot path: a table's chunks back to back in one buffer (pg_dump 15 -Z0 writes one chunk per
+     * row). Returns where it stopped: the table's end, a chunk running past the buffer, or fewer
+     * bytes left than an int takes (the general path collects those).
+     */
+    scanChunks(buffer, i) {
+        const length = buffer.length;
+        const intWidth = this.intWidth;
+        const table = this.table;
+        const view = this.viewOf(buffer);
+        while (length - i >= intWidth) {
+            if (buffer[i] !== 0)
+                this.decodeInt(buffer, i, i + intWidth); // throws: a length is never negative
+            let value;
+            if (intWidth === 5) {
+                value = view.getUint32(i + 1, true);
+            }
+            else {
+                value = 0;
+                let scale = 1;
+                for (let k = i + 1; k < i + intWidth; k++) {
+                    value += buffer[k] * scale;
+                    scale *= 256;
+                }
+            }
+            i += intWidth;
+            if (value === 0) {
+                this.finishTable();
+                this.step = Step.BlockType;
+                return i;
+            }
+            if (length - i >= value) {
+                table.write(buffer, view, i, i + value);
+                i += value;
+            }
+            else {
+                table.write(buffer, view, i, length);
+                this.chunkLength = value;
+                this.remaining = value - (length - i);
+                this.step = Step.Body;
+                return length;
+            }
+        }
+        return i;
+    }
+    viewOf(buffer) {
+        if (this.viewBuffer !== buffer) {
+            this.viewBuffer = buffer;
+            this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+        }
+        return this.view;
+    }
+    /** ReadInt. Every int in a data block (ids, lengths, oids) is non-negative: sign byte 0. */
+    decodeInt(buffer, start, end) {
+        const sign = buffer[start];
+        if (sign !== 0) {
+            throw new ArchiveFormatError(`pg_dump archive: bad ${this.intName()} (sign byte ${sign}) ${this.locate()}: the archive is corrupt`);
+        }
+        let value = 0;
+        let scale = 1;
+        for (let i = start + 1; i < end; i++) {
+            value += buffer[i] * scale;
+            scale *= 256;
+        }
+        return value;
+    }
+    onInt(value) {
+        switch (this.intFor) {
+            case IntFor.BlockId: {
+                const entry = this.byId.get(value);
+                const kind = this.blockType === BLK_DATA ? "data" : "large-object";
+                if (!entry) {
+                    throw new ArchiveFormatError(`pg_dump archive: ${kind} block at byte ${this.blockStart} is for dump id ${value}, which the TOC does not list`);
+                }
+                if (this.seen.has(value)) {
+                    throw new ArchiveFormatError(`pg_dump archive: a second data block for ${parser_describe(entry)}`);
+                }
+                if (entry.dataState === "none") {
+                    throw new ArchiveFormatError(`pg_dump archive: data block for ${parser_describe(entry)}, which the TOC says has no data`);
+                }
+                this.seen.add(value);
+                this.entry = entry;
+                if (this.blockType === BLK_DATA) {
+                    this.table = new TableDigester(this.stage, entry.copyStatement ? "copy" : "inserts");
+                    this.intFor = IntFor.ChunkLength;
+                }
+                else {
+                    this.largeObjectBlocks++;
+                    this.intFor = IntFor.LargeObjectOid;
+                }
+                return;
+            }
+            case IntFor.ChunkLength:
+                if (value > 0) {
+                    this.chunkLength = value;
+                    this.remaining = value;
+                    this.step = Step.Body;
+                    return;
+                }
+                if (this.blockType === BLK_DATA) {
+                    this.finishTable();
+                    this.step = Step.BlockType;
+                }
+                else {
+                    this.largeObjects.end();
+                    this.inLargeObject = false;
+                    this.intFor = IntFor.LargeObjectOid;
+                }
+                return;
+            case IntFor.LargeObjectOid:
+                if (value === 0) {
+                    this.entry = null;
+                    this.step = Step.BlockType;
+                    return;
+                }
+                this.largeObjects.start(value);
+                this.inLargeObject = true;
+                this.intFor = IntFor.ChunkLength;
+                return;
+        }
+    }
+    finishTable() {
+        const entry = this.entry;
+        const digest = this.table.finish();
+        this.tables.push({
+            dumpId: entry.dumpId,
+            schema: entry.namespace,
+            table: entry.tag,
+            format: this.table.format,
+            copyStatement: entry.copyStatement,
+            ...digest,
+        });
+        this.table = null;
+        this.entry = null;
+    }
+    /** At the end of the stream: between blocks, and no entry that has data left without its block. */
+    checkComplete() {
+        if (this.step !== Step.BlockType) {
+            throw new ArchiveTruncatedError(`pg_dump archive truncated: the stream ended ${this.locate()}`);
+        }
+        const missing = this.toc.filter((entry) => entry.dataState !== "none" && !this.seen.has(entry.dumpId));
+        if (missing.length > 0) {
+            throw new ArchiveTruncatedError(`pg_dump archive truncated: the stream ended before the data of ${missing.length} TOC ` +
+                `${missing.length === 1 ? "entry" : "entries"} (first: ${parser_describe(missing[0])})`);
+        }
+    }
+    intName() {
+        switch (this.intFor) {
+            case IntFor.BlockId:
+                return "block dump id";
+            case IntFor.ChunkLength:
+                return "chunk length";
+            case IntFor.LargeObjectOid:
+                return "large object oid";
+        }
+    }
+    /** Where the reader is, for messages: which entry, which part of its block. */
+    locate() {
+        if (this.step === Step.Int && this.intFor === IntFor.BlockId) {
+            return `in the header of the data block at byte ${this.blockStart}`;
+        }
+        const entry = this.entry ? parser_describe(this.entry) : "an unknown entry";
+        if (this.step === Step.Body) {
+            const read = this.chunkLength - this.remaining;
+            const object = this.inLargeObject ? ` (large object ${this.largeObjects.oid})` : "";
+            return `inside the data of ${entry}${object}, ${read} of a ${this.chunkLength}-byte chunk read`;
+        }
+        if (this.intFor === IntFor.LargeObjectOid)
+            return `inside the large-object block of ${entry}, at a large object oid`;
+        const object = this.inLargeObject ? ` (large object ${this.largeObjects.oid})` : "";
+        return `inside the data of ${entry}${object}, at a chunk length`;
+    }
+}
+function parser_describe(entry) {
+    const name = entry.namespace ? `${entry.namespace}.${entry.tag}` : (entry.tag ?? "");
+    return `${entry.desc ?? "entry"} ${name} (dump id ${entry.dumpId})`.replace(/\s+/g, " ");
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/tap.ts
+/**
+ * The archive tap: a Transform to put between pg_dump's stdout and the compressor. Bytes pass
+ * through unchanged (the same Buffer objects); the parser reads them on the way and `summary`
+ * settles when the stream ends: the archive's TOC, per-table rows and digests, large objects.
+ *
+ * A malformed or truncated archive fails the stream as well as `summary`: a dump whose contents
+ * cannot be accounted for is not one to store as good.
+ */
+
+
+
+function tap_createArchiveTap(options = {}) {
+    const parser = new ArchiveParser(options);
+    let resolve;
+    let reject;
+    let settled = false;
+    const summary = new Promise((ok, fail) => {
+        resolve = ok;
+        reject = fail;
+    });
+    // Callers that only watch the stream's own error must not get an unhandled rejection too.
+    summary.catch(() => undefined);
+    const fail = (error) => {
+        if (!settled)
+            reject(error);
+        settled = true;
+    };
+    const stream = new Transform({
+        transform(chunk, _encoding, callback) {
+            try {
+                parser.write(chunk);
+            }
+            catch (error) {
+                fail(error);
+                callback(error);
+                return;
+            }
+            callback(null, chunk);
+        },
+        flush(callback) {
+            try {
+                const result = parser.end();
+                settled = true;
+                resolve(result);
+                callback();
+            }
+            catch (error) {
+                fail(error);
+                callback(error);
+            }
+        },
+    });
+    stream.on("close", () => fail(new ArchiveTruncatedError("pg_dump archive: the stream was closed before the archive ended")));
+    return { stream, summary, progress: () => parser.progress };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/index.ts
+/** Reading pg_dump custom-format archives as they stream: see parser.ts and tap.ts. */
+
+
+
+
+;// CONCATENATED MODULE: ./src/domain/roles-sql.ts
+/**
+ * The roles object's SQL, pure: `pg_dumpall --roles-only --no-role-passwords` output with the
+ * reserved roles' statements left out, and the same statements classified again when they are
+ * applied. Works statement by statement (not line by line), so a comment spanning lines or a
+ * quoted name stays whole.
+ */
+
+
+const roles_sql_NAME = (/* unused pure expression or super */ null && (String.raw `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`));
+function unquote(name) {
+    return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name.toLowerCase();
+}
+function quoteRole(name) {
+    return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
+}
+/** Drops the comment lines and psql meta-commands (\restrict, \unrestrict) before a statement. */
+function stripLeading(statement) {
+    const lines = statement.split("\n");
+    while (lines.length > 0 && /^\s*($|--|\\)/.test(lines[0]))
+        lines.shift();
+    return lines.join("\n").trim();
+}
+function classifyRoleStatement(sql) {
+    let match = new RegExp(`^(CREATE|ALTER|COMMENT ON) ROLE (${roles_sql_NAME})`, "i").exec(sql);
+    if (match) {
+        const verb = match[1].toUpperCase();
+        const kind = verb === "CREATE" ? "create" : verb === "ALTER" ? "alter" : "comment";
+        return { kind, role: unquote(match[2]), sql };
+    }
+    match = new RegExp(`^GRANT (${roles_sql_NAME}) TO (${roles_sql_NAME})(.*?)(?: GRANTED BY (${roles_sql_NAME}))?$`, "is").exec(sql);
+    if (match) {
+        return {
+            kind: "grant",
+            role: unquote(match[1]),
+            member: unquote(match[2]),
+            grantor: match[4] === undefined ? undefined : unquote(match[4]),
+            sql,
+        };
+    }
+    if (/^(SET|RESET) /i.test(sql))
+        return { kind: "session", sql };
+    return { kind: "other", sql };
+}
+/** The statements of a roles SQL text, comments and psql meta-commands left out. */
+function roles_sql_roleStatements(text) {
+    const split = splitSqlStatements(text);
+    if (split.problem)
+        throw new OperationError(`the roles SQL does not parse: ${split.problem}`);
+    return split.statements
+        .map(stripLeading)
+        .filter((sql) => sql !== "")
+        .map(classifyRoleStatement);
+}
+/**
+ * Attributes that are CREATE ROLE's defaults but that only a superuser may state: dropping them
+ * changes nothing for a role the script has just created, and lets a non-superuser (a Supabase
+ * project's postgres, the supabase/postgres image) apply the script.
+ */
+const SUPERUSER_DEFAULTS = /\s+(NOSUPERUSER|NOREPLICATION|NOBYPASSRLS)\b/gi;
+function rewriteAlter(sql) {
+    const withAttributes = new RegExp(`^(ALTER ROLE ${roles_sql_NAME} WITH)(.*)$`, "is").exec(sql);
+    if (!withAttributes)
+        return sql;
+    const quote = withAttributes[2].indexOf("'");
+    const head = quote < 0 ? withAttributes[2] : withAttributes[2].slice(0, quote);
+    const tail = quote < 0 ? "" : withAttributes[2].slice(quote);
+    // Never a password, whatever produced the text.
+    const cleaned = `${head.replace(SUPERUSER_DEFAULTS, "")}${tail}`.replace(/\s+PASSWORD\s+('(?:[^']|'')*'|NULL)/gi, "");
+    return cleaned.trim() === "" ? "" : `${withAttributes[1]}${cleaned}`;
+}
+/**
+ * Keeps the statements of the roles that are not reserved: CREATE / ALTER / COMMENT ON ROLE of a
+ * reserved role go, a GRANT goes when the granted role or the member is reserved, and a GRANTED BY
+ * naming a reserved role is dropped (the grant is then made by whoever applies the script).
+ */
+function roles_sql_filterRolesSql(text, isReserved, header) {
+    const kept = [];
+    const roles = [];
+    const left = new Set();
+    for (const statement of roles_sql_roleStatements(text)) {
+        switch (statement.kind) {
+            case "create":
+            case "alter":
+            case "comment": {
+                if (isReserved(statement.role)) {
+                    left.add(statement.role);
+                    continue;
+                }
+                if (statement.kind === "create")
+                    roles.push(statement.role);
+                const sql = statement.kind === "alter" ? rewriteAlter(statement.sql) : statement.sql;
+                if (sql !== "")
+                    kept.push(sql);
+                break;
+            }
+            case "grant": {
+                if (isReserved(statement.role) || isReserved(statement.member))
+                    continue;
+                const sql = statement.grantor !== undefined && isReserved(statement.grantor)
+                    ? statement.sql.replace(/\s+GRANTED BY\s+\S+$/i, "")
+                    : statement.sql;
+                kept.push(sql);
+                break;
+            }
+            default:
+                kept.push(statement.sql);
+        }
+    }
+    const body = kept.map((sql) => `${sql};`).join("\n");
+    const comment = header
+        .split("\n")
+        .map((line) => `-- ${line}`.trimEnd())
+        .join("\n");
+    return { sql: `${comment}\n\n${body}\n`, roles, left: [...left].sort() };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/roles.ts
+/**
+ * Roles are cluster-wide, so pg_dump leaves them out: `pg_dumpall --roles-only
+ * --no-role-passwords` reads them (from pg_roles, which a non-superuser such as a Supabase
+ * project's postgres may read), the reserved ones are filtered out (src/domain/roles-sql.ts), and
+ * a restore applies the rest before pg_restore.
+ */
+
+
+
+
+
+
+
+const MAX_OUTPUT = (/* unused pure expression or super */ null && (64 * 1024 * 1024));
+/** Runs pg_dumpall from `binDir` (the chosen pg_dump's) and returns the filtered roles SQL. */
+async function roles_dumpRoles(options) {
+    const connection = pgConnection(options.url);
+    const { path, env } = toolSpawn({ path: join(options.pgDump.binDir, "pg_dumpall"), env: options.pgDump.env }, {
+        ...pgToolEnv(options.env, {
+            password: options.url.password,
+            sslmode: options.url.sslmode,
+            appName: "lifeboat pg_dumpall",
+            connectTimeoutSeconds: 15,
+        }),
+        ...connection.env,
+    });
+    const args = ["--roles-only", "--no-role-passwords", "--no-password", `--dbname=${connection.dbname}`];
+    const stdout = await new Promise((resolve, reject) => {
+        execFile(path, args, { env, maxBuffer: MAX_OUTPUT, encoding: "utf8", timeout: 300_000 }, (error, out, err) => {
+            if (!error)
+                return resolve(out);
+            const line = redactUrls(err)
+                .split("\n")
+                .map((text) => text.trim())
+                .filter(Boolean)
+                .find((text) => /error:|FATAL:/.test(text)) ?? describeError(error);
+            reject(new OperationError(`pg_dumpall --roles-only failed: ${line}`));
+        });
+    }).finally(connection.dispose);
+    if (!/CREATE ROLE|Roles/.test(stdout)) {
+        throw new OperationError("pg_dumpall --roles-only wrote no roles section");
+    }
+    return filterRolesSql(stdout, options.isReserved, options.header);
+}
+/**
+ * Applies a roles script statement by statement and idempotently: a role the server already has is
+ * neither created nor altered, and no grant changes it; only roles created here get their
+ * attributes, settings, comments and memberships. Nothing is ever dropped afterwards: roles are
+ * cluster-wide, and other databases may use them.
+ */
+async function roles_applyRoles(client, sql) {
+    const { rows } = await client.query("SELECT rolname FROM pg_catalog.pg_roles");
+    const before = new Set(rows.map((row) => row.rolname));
+    const created = new Set();
+    const existing = new Set();
+    const errors = [];
+    const run = async (text) => {
+        try {
+            await client.query(text);
+            return true;
+        }
+        catch (error) {
+            // Created meanwhile by someone else: the role is there, which is what was asked.
+            if (error.code === "42710")
+                return false;
+            errors.push(`${describeError(error)} (${roles_oneLine(text)})`);
+            return false;
+        }
+    };
+    for (const statement of roleStatements(sql)) {
+        switch (statement.kind) {
+            case "create":
+                if (before.has(statement.role))
+                    existing.add(statement.role);
+                else if (await run(statement.sql))
+                    created.add(statement.role);
+                break;
+            case "alter":
+            case "comment":
+                if (created.has(statement.role))
+                    await run(statement.sql);
+                break;
+            case "grant":
+                if (created.has(statement.member))
+                    await run(statement.sql);
+                break;
+            case "session":
+                // Session settings of the script (client_encoding, ...) would only change this connection.
+                break;
+            default:
+                await run(statement.sql);
+        }
+    }
+    return { created: [...created], existing: [...existing], errors };
+}
+function roles_oneLine(text) {
+    const line = text.replace(/\s+/g, " ").trim();
+    return line.length > 100 ? `${line.slice(0, 97)}...` : line;
+}
+
+;// CONCATENATED MODULE: ./src/commands/roles-object.ts
+/**
+ * The roles object beside a dump (`roles.sql.age`, or `roles.sql` unencrypted): written by backup
+ * before the manifest, checked by verify, decrypted and applied by restore-test. It is small (a
+ * few KiB), so its SQL is held in memory once read.
+ */
+
+
+
+
+
+
+
+/** Encrypts the roles SQL to `recipients` (none: unencrypted) and writes it as the backup's artifact `name`. */
+async function roles_object_putRolesObject(options) {
+    const body = Buffer.from(options.sql, "utf8");
+    const { results } = await runIntoConsumer(Readable.from([body]), writeStages({ recipients: options.recipients, compression: "none" }), (output) => options.writer.putArtifact(options.name, output, {
+        // age adds a header of a few hundred bytes per recipient and 16 bytes per 64 KiB.
+        sizeHint: body.length + 1024 * (options.recipients.length + 1),
+        ...(options.signal ? { signal: options.signal } : {}),
+    }));
+    return {
+        name: options.name,
+        kind: "roles",
+        stored: results.get(STORED),
+        plaintext: results.get(PLAINTEXT),
+        compression: "none",
+        encryption: options.recipients.length > 0 ? "age-v1" : "none",
+        count: options.count,
+    };
+}
+/**
+ * Reads the roles object and checks it against the manifest: the stored bytes' size and sha256,
+ * and with `identities` (an empty list for an unencrypted backup) the plaintext's too.
+ */
+async function roles_object_readRolesObject(repository, manifest, identities) {
+    const roles = rolesArtifact(manifest);
+    if (!roles)
+        return { problems: [], sql: undefined };
+    const chunks = [];
+    const sink = new Writable({
+        write(chunk, _encoding, callback) {
+            chunks.push(chunk);
+            callback();
+        },
+    });
+    const read = await readArtifact(repository, manifest, roles, identities, { sink });
+    if (read.problems.length > 0 || identities === undefined)
+        return { problems: read.problems, sql: undefined };
+    return { problems: [], sql: Buffer.concat(chunks).toString("utf8") };
+}
+/** Reads, checks and applies the backup's roles object to a server (restore-test's scratch server). */
+async function applyRolesObject(client, repository, manifest, identities) {
+    const read = await roles_object_readRolesObject(repository, manifest, identities);
+    if (read.sql === undefined) {
+        throw new OperationError(read.problems[0] ?? `${rolesArtifact(manifest)?.name ?? "the roles object"} could not be read`);
+    }
+    return applyRoles(client, read.sql);
+}
+
+;// CONCATENATED MODULE: ./src/commands/progress.ts
+/**
+ * Progress lines for long work (backup, verify, restore-test, restore): one line at a steady
+ * interval through the command's logger, which is stderr in the CLI (never stdout, so `--json`
+ * stays one object; `--quiet` silences it) and the job log in Actions. What a line says is read
+ * live from the pipeline's taps when it is due, so a stalled pipeline shows as a stalled count.
+ */
+
+
+/** The interval when the edge sets none (CommandContext.progressEveryMs). */
+const DEFAULT_PROGRESS_EVERY_MS = 5000;
+/**
+ * Logs `progressLine(what, sample())` every `everyMs` until stop(). The timer does not keep the
+ * process alive, and a sample that throws is skipped rather than failing the command.
+ */
+function progress_startProgress(options) {
+    const started = options.startedMs ?? performance.now();
+    const every = options.everyMs ?? DEFAULT_PROGRESS_EVERY_MS;
+    const timer = setInterval(() => {
+        let sample;
+        try {
+            sample = options.sample();
+        }
+        catch {
+            return;
+        }
+        options.log.info(progressLine(options.what, sample, (performance.now() - started) / 1000));
+    }, every);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+}
+/** `backup: 1.2 GB read, 150 MB stored, 210 MB/s, 12 of 40 tables, 6s elapsed` */
+function progressLine(what, sample, elapsedSeconds) {
+    const seconds = Math.max(elapsedSeconds, 0.001);
+    const parts = [];
+    if (sample.readTotal !== undefined && sample.readTotal > 0) {
+        const percent = Math.min(100, Math.floor((sample.read / sample.readTotal) * 100));
+        parts.push(`${formatBytes(sample.read)} of ${formatBytes(sample.readTotal)} read (${percent}%)`);
+    }
+    else {
+        parts.push(`${formatBytes(sample.read)} read`);
+    }
+    if (sample.stored !== undefined)
+        parts.push(`${formatBytes(sample.stored)} stored`);
+    parts.push(`${formatBytes(Math.round(sample.read / seconds))}/s`);
+    if (sample.tables) {
+        parts.push(sample.tables.done === undefined
+            ? `${sample.tables.total} tables`
+            : `${sample.tables.done} of ${sample.tables.total} tables`);
+    }
+    if (sample.phase)
+        parts.push(sample.phase);
+    parts.push(`${Math.round(seconds)}s elapsed`);
+    return `${what}: ${parts.join(", ")}`;
+}
+/** The live byte count of the pipeline's digest stage by that name (digestStage's bytesSoFar); 0 when none. */
+function progress_liveBytes(stages, name) {
+    const stage = stages.find((candidate) => candidate.name === name);
+    return typeof stage?.bytesSoFar === "number" ? stage.bytesSoFar : 0;
+}
+/** A tap that adds every chunk's length to `counter.bytes`, for a pipeline with no digest stage to read. */
+function countingStage(counter) {
+    return tapStage("progress", {
+        update: (chunk) => (counter.bytes += chunk.length),
+        finish: () => counter.bytes,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/files/entry.ts
+/** The file listed by a source no longer exists when it is opened. */
+class entry_VanishedError extends Error {
+    constructor(path, options) {
+        super(`"${path}" vanished before it could be read`, options);
+        this.name = "VanishedError";
+    }
+}
+function entry_defaultMode(type) {
+    return type === "file" ? 0o644 : type === "directory" ? 0o755 : 0o777;
+}
+/**
+ * Whether a path is safe to create under a directory: relative, no "." or ".." segment, no empty
+ * segment, no NUL (a backslash is an ordinary character on Linux). Keys such as "a//b" or "../x" are legal in S3 and kept in archives as they
+ * are; they can be restored into a bucket but not into a directory.
+ */
+function isSafeRelativePath(path) {
+    if (path === "" || path.startsWith("/") || path.includes("\0"))
+        return false;
+    const trimmed = path.endsWith("/") ? path.slice(0, -1) : path;
+    return trimmed.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}
+
+;// CONCATENATED MODULE: ./src/files/directory-source.ts
+
+
+
+
+const READ_CHUNK = (/* unused pure expression or super */ null && (256 * 1024));
+function byBytes(a, b) {
+    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+function isGone(error) {
+    const code = error?.code;
+    return code === "ENOENT" || code === "ENOTDIR";
+}
+class directory_source_DirectorySource {
+    /** The absolute directory. */
+    root;
+    /** How the user named it (for messages). */
+    input;
+    /** Paths of sockets, FIFOs and devices left out; filled while `entries()` runs. */
+    skipped = [];
+    constructor(root, input = root) {
+        this.root = root;
+        this.input = input;
+    }
+    /** The absolute path (printable: local paths hold no credentials). */
+    get url() {
+        return this.root;
+    }
+    /** Nothing to free; here so every source can be closed alike. */
+    destroy() { }
+    /** Fails with an InputError naming the source unless it is a readable directory. */
+    async check() {
+        let info;
+        try {
+            info = await stat(this.root);
+        }
+        catch (error) {
+            const code = error.code;
+            const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not accessible" : describeError(error);
+            throw new InputError(`--files "${this.input}": the directory ${why}`, { input: "files", cause: error });
+        }
+        if (!info.isDirectory()) {
+            throw new InputError(`--files "${this.input}": expected a directory or an s3:// URL, found a file`, {
+                input: "files",
+            });
+        }
+        try {
+            await readdir(this.root);
+        }
+        catch (error) {
+            throw new InputError(`--files "${this.input}": the directory cannot be read: ${describeError(error)}`, {
+                input: "files",
+                cause: error,
+            });
+        }
+    }
+    entries() {
+        return this.walk("");
+    }
+    async *walk(relative) {
+        const absolute = relative ? join(this.root, relative) : this.root;
+        let names;
+        try {
+            names = await readdir(absolute);
+        }
+        catch (error) {
+            if (relative && isGone(error))
+                return; // removed since it was listed
+            throw new OperationError(`files: cannot list "${relative || this.input}": ${describeError(error)}`, {
+                cause: error,
+            });
+        }
+        names.sort(byBytes);
+        for (const name of names) {
+            const path = relative ? `${relative}/${name}` : name;
+            const full = join(absolute, name);
+            let info;
+            try {
+                info = await lstat(full);
+            }
+            catch (error) {
+                if (isGone(error))
+                    continue;
+                throw new OperationError(`files: cannot read "${path}": ${describeError(error)}`, { cause: error });
+            }
+            const mode = info.mode & 0o7777;
+            if (info.isDirectory()) {
+                yield { path, type: "directory", size: 0, mtime: info.mtime, mode };
+                yield* this.walk(path);
+            }
+            else if (info.isSymbolicLink()) {
+                let linkTarget;
+                try {
+                    linkTarget = await readlink(full);
+                }
+                catch (error) {
+                    if (isGone(error))
+                        continue;
+                    throw new OperationError(`files: cannot read the link "${path}": ${describeError(error)}`, {
+                        cause: error,
+                    });
+                }
+                yield { path, type: "symlink", size: 0, mtime: info.mtime, mode, linkTarget };
+            }
+            else if (info.isFile()) {
+                yield {
+                    path,
+                    type: "file",
+                    size: info.size,
+                    mtime: info.mtime,
+                    mode,
+                    open: () => openFile(full, path),
+                };
+            }
+            else {
+                this.skipped.push(path);
+            }
+        }
+    }
+}
+async function openFile(full, path) {
+    let handle;
+    try {
+        handle = await open(full, "r");
+    }
+    catch (error) {
+        if (isGone(error))
+            throw new VanishedError(path, { cause: error });
+        throw new OperationError(`files: cannot open "${path}": ${describeError(error)}`, { cause: error });
+    }
+    const before = await handle.stat();
+    if (!before.isFile()) {
+        await handle.close();
+        throw new VanishedError(path); // replaced by something else since it was listed
+    }
+    return {
+        stream: handle.createReadStream({ highWaterMark: READ_CHUNK, autoClose: true }),
+        size: before.size,
+        mtime: before.mtime,
+        changedSince: async () => {
+            // Removed after a full read is fine: the copy taken is consistent.
+            const after = await lstat(full).catch(() => undefined);
+            return (after !== undefined &&
+                (after.ino !== before.ino || after.size !== before.size || after.mtimeMs !== before.mtimeMs));
+        },
+    };
+}
+
+// EXTERNAL MODULE: ./src/storage/s3-errors.ts
+var s3_errors = __nccwpck_require__(14171);
+;// CONCATENATED MODULE: ./src/files/s3-client.ts
+/**
+ * The S3 client a files source or target uses: its own endpoint, region, path-style and
+ * credentials, separate from the backup store's, so reading Supabase Storage never needs the
+ * backup bucket's keys and vice versa.
+ *
+ * Credentials: explicit ones, else LIFEBOAT_FILES_AWS_ACCESS_KEY_ID and
+ * LIFEBOAT_FILES_AWS_SECRET_ACCESS_KEY (and LIFEBOAT_FILES_AWS_SESSION_TOKEN), else the SDK's
+ * default chain. Checksums only where the API requires them (see s3-store.ts and FIELD-NOTES.md:
+ * the SDK's default flexible checksums break several S3-compatible stores).
+ */
+
+
+
+
+const ACCESS_KEY_VAR = "LIFEBOAT_FILES_AWS_ACCESS_KEY_ID";
+const SECRET_KEY_VAR = "LIFEBOAT_FILES_AWS_SECRET_ACCESS_KEY";
+const SESSION_TOKEN_VAR = "LIFEBOAT_FILES_AWS_SESSION_TOKEN";
+const CONNECTION_TIMEOUT_MS = 10_000;
+const SOCKET_TIMEOUT_MS = 120_000;
+function credentialsFrom(options) {
+    if (options.credentials)
+        return options.credentials;
+    const env = options.env ?? process.env;
+    const accessKeyId = env[ACCESS_KEY_VAR];
+    const secretAccessKey = env[SECRET_KEY_VAR];
+    if (!accessKeyId && !secretAccessKey)
+        return undefined;
+    if (!accessKeyId || !secretAccessKey) {
+        const missing = accessKeyId ? SECRET_KEY_VAR : ACCESS_KEY_VAR;
+        throw new InputError(`${missing} is not set: the files source's keys come as a pair`, { input: missing });
+    }
+    const sessionToken = env[SESSION_TOKEN_VAR];
+    return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
+}
+function s3_client_createFilesS3Client(options) {
+    const env = options.env ?? process.env;
+    const region = options.region ??
+        env.AWS_REGION ??
+        env.AWS_DEFAULT_REGION ??
+        (options.endpoint ? "us-east-1" : undefined);
+    const config = {
+        forcePathStyle: options.forcePathStyle ?? false,
+        requestChecksumCalculation: "WHEN_REQUIRED",
+        responseChecksumValidation: "WHEN_REQUIRED",
+        requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: SOCKET_TIMEOUT_MS },
+    };
+    const credentials = credentialsFrom(options);
+    if (credentials)
+        config.credentials = credentials;
+    if (options.endpoint)
+        config.endpoint = options.endpoint;
+    if (region)
+        config.region = region;
+    if (options.maxAttempts !== undefined)
+        config.maxAttempts = options.maxAttempts;
+    return new S3Client(config);
+}
+/**
+ * The error a preflight check raises: an InputError (exit 2) naming the input for what the user
+ * can fix (endpoint, bucket, credentials, region), an OperationError otherwise.
+ */
+function s3_client_s3CheckError(error, context) {
+    const named = `--${context.input} "${context.value}"`;
+    const options = { input: context.input, cause: error };
+    if (error instanceof InputError)
+        return error;
+    switch (classifyS3CheckError(error)) {
+        case "unreachable": {
+            const where = context.endpoint ? `the S3 endpoint ${context.endpoint}` : "AWS S3";
+            return new InputError(`${named}: cannot reach ${where}: ${describeS3Error(error)}`, options);
+        }
+        case "no-credentials":
+            return new InputError(`${named}: no S3 credentials found: set ${ACCESS_KEY_VAR} and ${SECRET_KEY_VAR}, or AWS credentials`, options);
+        case "no-region":
+            return new InputError(`${named}: no S3 region set: set the files S3 region option or AWS_REGION`, options);
+        case "no-bucket":
+            return new InputError(`${named}: bucket "${context.bucket ?? ""}" does not exist`, options);
+        case "denied":
+            return new InputError(`${named}: access denied (${describeS3Error(error)}): check ${ACCESS_KEY_VAR} and ${SECRET_KEY_VAR} ` +
+                "(or the AWS credentials in use) and the bucket's policy", options);
+        case "other-region":
+            return new InputError(`${named}: the bucket is in another region (${describeS3Error(error)})`, options);
+        case "other":
+            break;
+    }
+    return new OperationError(`${named}: checking failed: ${describeS3Error(error)}`, { cause: error });
+}
+
+;// CONCATENATED MODULE: ./src/files/s3-source.ts
+/**
+ * An S3 bucket (or every bucket the credentials list) as a files source.
+ *
+ * - `s3://BUCKET`: every key, stored under its key. `s3://BUCKET/PREFIX`: the keys under
+ *   `PREFIX/`, stored relative to it (as `aws s3 sync` does). `s3://*`: every bucket, each key
+ *   stored as `BUCKET/KEY`, with a directory entry per bucket so empty buckets are kept.
+ * - Listing is ListObjectsV2, page by page, in S3's order (UTF-8 bytes); objects are read one at a
+ *   time, each as one GetObject stream. The size and ETag in the archive are those of the version
+ *   GetObject returned, so an object replaced between listing and reading is stored whole.
+ * - Keys ending in "/" (folder markers made by consoles) become directory entries.
+ */
+
+
+
+
+
+
+/** How many small objects' GetObject requests are sent ahead of the one being read. */
+const READ_AHEAD = 8;
+const READ_AHEAD_MAX_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
+function s3_source_byBytes(a, b) {
+    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+function bodyStream(body) {
+    if (body instanceof Readable)
+        return body;
+    if (body === undefined || body === null)
+        return Readable.from([]);
+    const web = body.transformToWebStream();
+    return Readable.fromWeb(web);
+}
+class s3_source_S3Source {
+    url;
+    location;
+    client;
+    input;
+    endpoint;
+    pageSize;
+    constructor(location, options = {}, input) {
+        if (location.bucket === "*" && location.prefix !== "") {
+            throw new OperationError("S3Source: s3://* takes no prefix");
+        }
+        this.location = { bucket: location.bucket, prefix: location.prefix.replace(/^\/+|\/+$/g, "") };
+        this.url = `s3://${this.location.bucket}${this.location.prefix ? `/${this.location.prefix}` : ""}`;
+        this.input = input ?? this.url;
+        this.endpoint = options.endpoint;
+        this.pageSize = options.listPageSize ?? 1000;
+        this.client = createFilesS3Client(options);
+    }
+    /**
+     * Lists one key (or the buckets, for s3://*): an unreachable endpoint, a missing bucket or
+     * refused credentials fail with an InputError naming the source, before anything is written.
+     */
+    async check() {
+        const context = {
+            input: "files",
+            value: this.input,
+            bucket: this.location.bucket,
+            endpoint: this.endpoint,
+        };
+        try {
+            if (this.location.bucket === "*") {
+                await this.client.send(new ListBucketsCommand({}));
+            }
+            else {
+                await this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.keyPrefix(), MaxKeys: 1 }));
+            }
+        }
+        catch (error) {
+            throw s3CheckError(error, context);
+        }
+    }
+    async *entries() {
+        if (this.location.bucket !== "*") {
+            yield* this.bucketEntries(this.location.bucket, this.keyPrefix(), "");
+            return;
+        }
+        for (const bucket of await this.listBuckets()) {
+            yield { path: bucket.name, type: "directory", size: 0, mtime: bucket.created };
+            yield* this.bucketEntries(bucket.name, "", `${bucket.name}/`);
+        }
+    }
+    /** Frees the client's sockets. */
+    destroy() {
+        this.client.destroy();
+    }
+    keyPrefix() {
+        return this.location.prefix ? `${this.location.prefix}/` : "";
+    }
+    async listBuckets() {
+        const buckets = [];
+        let token;
+        do {
+            let page;
+            try {
+                page = await this.client.send(new ListBucketsCommand(token ? { ContinuationToken: token } : {}));
+            }
+            catch (error) {
+                throw new OperationError(`files: listing the buckets failed: ${describeS3Error(error)}`, {
+                    cause: error,
+                });
+            }
+            for (const bucket of page.Buckets ?? []) {
+                if (bucket.Name)
+                    buckets.push({ name: bucket.Name, created: bucket.CreationDate ?? new Date(0) });
+            }
+            token = page.ContinuationToken;
+        } while (token);
+        return buckets.sort((a, b) => s3_source_byBytes(a.name, b.name));
+    }
+    async *bucketEntries(bucket, keyPrefix, pathPrefix) {
+        let token;
+        do {
+            let page;
+            try {
+                page = await this.client.send(new ListObjectsV2Command({
+                    Bucket: bucket,
+                    Prefix: keyPrefix,
+                    MaxKeys: this.pageSize,
+                    ...(token ? { ContinuationToken: token } : {}),
+                }));
+            }
+            catch (error) {
+                throw new OperationError(`files: listing s3://${bucket} failed: ${describeS3Error(error)}`, {
+                    cause: error,
+                });
+            }
+            const entries = [];
+            for (const object of page.Contents ?? []) {
+                const key = object.Key;
+                if (key === undefined || key === keyPrefix)
+                    continue;
+                const relative = key.slice(keyPrefix.length);
+                const mtime = object.LastModified ?? new Date(0);
+                if (relative.endsWith("/")) {
+                    entries.push({ path: pathPrefix + relative.slice(0, -1), type: "directory", size: 0, mtime });
+                    continue;
+                }
+                const path = pathPrefix + relative;
+                const entry = { path, type: "file", size: object.Size ?? 0, mtime };
+                entry.open = () => this.open(bucket, key, path);
+                if (object.ETag)
+                    entry.etag = object.ETag;
+                entries.push(entry);
+            }
+            yield* this.readingAhead(entries);
+            token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+    }
+    /**
+     * The page's entries, with the GetObject of the next few small objects sent while the current
+     * one is read: one object at a time, a bucket of small files is bound by the request latency
+     * (~50 ms per GET measured on radosgw here). Only runs of small objects are read ahead, so a
+     * request never waits idle behind a large file long enough for its socket to time out.
+     */
+    async *readingAhead(entries) {
+        const opened = new Map();
+        const small = (entry) => entry?.type === "file" && entry.open !== undefined && entry.size <= READ_AHEAD_MAX_BYTES;
+        try {
+            for (const [index, entry] of entries.entries()) {
+                if (small(entry)) {
+                    for (let next = index; next <= index + READ_AHEAD && small(entries[next]); next += 1) {
+                        const ahead = entries[next];
+                        if (opened.has(ahead))
+                            continue;
+                        const opening = ahead.open();
+                        opening.catch(() => undefined); // reported when the entry is opened
+                        opened.set(ahead, opening);
+                    }
+                }
+                const early = opened.get(entry);
+                if (early) {
+                    opened.delete(entry);
+                    yield { ...entry, open: () => early };
+                }
+                else
+                    yield entry;
+            }
+        }
+        finally {
+            // Stopped early (the archive failed): no response stays open.
+            for (const opening of opened.values()) {
+                opening.then((file) => file.stream.destroy()).catch(() => undefined);
+            }
+        }
+    }
+    async open(bucket, key, path) {
+        try {
+            const response = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+            const opened = { stream: bodyStream(response.Body) };
+            if (response.ContentLength !== undefined)
+                opened.size = response.ContentLength;
+            if (response.ETag)
+                opened.etag = response.ETag;
+            if (response.LastModified)
+                opened.mtime = response.LastModified;
+            return opened;
+        }
+        catch (error) {
+            if (isS3NotFound(error))
+                throw new VanishedError(path, { cause: error });
+            throw new OperationError(`files: reading s3://${bucket}/${key} failed: ${describeS3Error(error)}`, {
+                cause: error,
+            });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/files/files-source.ts
+/**
+ * A `--files SOURCE`: `s3://BUCKET[/PREFIX]`, `s3://*`, `file:///abs/path` or a directory path.
+ */
+
+
+
+function files_source_openFilesSource(spec, s3 = {}) {
+    if (spec.kind === "s3")
+        return new S3Source({ bucket: spec.bucket, prefix: spec.prefix }, s3, spec.input);
+    return new DirectorySource(spec.path, spec.input);
+}
+
+;// CONCATENATED MODULE: ./src/files/files-index.ts
+/**
+ * The index of a files archive: JSON lines, one header line then one line per entry, stored as the
+ * archive's last tar entry under a reserved name so that it travels encrypted with the files (file
+ * names can be personal data; the manifest is plaintext and only gets counts).
+ *
+ *   {"lifeboatFilesIndex":1,"source":"s3://photos"}
+ *   {"path":"a/b.jpg","type":"file","size":123,"sha256":"…","mtime":"2026-…Z","etag":"\"…\""}
+ *   {"path":"a","type":"directory","mtime":"…"}
+ *   {"path":"l","type":"symlink","linkTarget":"a/b.jpg","mtime":"…"}
+ *   {"path":"c.txt","type":"file","size":10,"sha256":"…","mtime":"…","changed":"grew"}
+ *   {"path":"gone.txt","type":"file","size":0,"mtime":"…","changed":"vanished"}
+ *
+ * For a file, `size` and `sha256` describe the bytes stored in the archive. A file marked
+ * `changed` was not read consistently: "grew" (truncated to the announced size), "shrank" (padded
+ * with zeros to it), "modified" (same size, but changed while read) or "vanished" (no tar entry).
+ */
+
+/** The reserved name of the index entry, at the archive's root. */
+const files_index_INDEX_NAME = ".lifeboat-index.jsonl";
+const INDEX_VERSION = 1;
+function files_index_indexHeaderLine(source) {
+    const header = { lifeboatFilesIndex: INDEX_VERSION };
+    if (source !== undefined)
+        header.source = source;
+    return `${JSON.stringify(header)}\n`;
+}
+function files_index_indexLine(record) {
+    return `${JSON.stringify(record)}\n`;
+}
+class IndexFormatError extends (/* unused pure expression or super */ null && (OperationError)) {
+}
+/** Parses a whole index; throws IndexFormatError on anything that is not one. */
+function parseIndex(text) {
+    const lines = text.split("\n").filter((line) => line !== "");
+    const first = lines.shift();
+    let header;
+    try {
+        header = JSON.parse(first ?? "");
+    }
+    catch {
+        throw new IndexFormatError(`${files_index_INDEX_NAME}: the first line is not JSON`);
+    }
+    if (header.lifeboatFilesIndex !== INDEX_VERSION) {
+        throw new IndexFormatError(`${files_index_INDEX_NAME}: format version ${String(header.lifeboatFilesIndex)}, expected ${INDEX_VERSION}`);
+    }
+    const records = lines.map((line, number) => {
+        let record;
+        try {
+            record = JSON.parse(line);
+        }
+        catch {
+            throw new IndexFormatError(`${files_index_INDEX_NAME}: line ${number + 2} is not JSON`);
+        }
+        if (typeof record.path !== "string" || !["file", "directory", "symlink"].includes(record.type)) {
+            throw new IndexFormatError(`${files_index_INDEX_NAME}: line ${number + 2} is not an index record`);
+        }
+        return record;
+    });
+    return { header, records };
+}
+
+;// CONCATENATED MODULE: ./src/files/tar-format.ts
+/**
+ * The tar format as Lifeboat writes and reads it: POSIX.1-2001 pax (ustar headers, with a pax
+ * extended header in front of any entry whose name, link target, size or mtime does not fit the
+ * ustar fields). Readers also accept GNU long names (`L`/`K` entries) and base-256 numbers, as
+ * GNU tar writes them in its default format.
+ *
+ * Pure functions over 512-byte blocks; no I/O.
+ */
+
+const tar_format_BLOCK = 512;
+/** GNU tar pads archives to its default record of 20 blocks; doing the same keeps old tars happy. */
+const RECORD = 20 * tar_format_BLOCK;
+/** The largest number an 11-digit octal ustar field holds: 8 GiB - 1. */
+const MAX_OCTAL_11 = 0o77777777777;
+/** A tar archive that cannot be read: damaged, truncated or not a tar at all. */
+class TarFormatError extends (/* unused pure expression or super */ null && (OperationError)) {
+}
+const ZERO_BLOCK = Buffer.alloc(tar_format_BLOCK);
+function tar_format_paddingFor(size) {
+    const rest = size % tar_format_BLOCK;
+    return rest === 0 ? 0 : tar_format_BLOCK - rest;
+}
+function tar_format_zeroBlocks(bytes) {
+    return bytes <= tar_format_BLOCK ? ZERO_BLOCK.subarray(0, bytes) : Buffer.alloc(bytes);
+}
+function isPlainAscii(text) {
+    return /^[\x20-\x7e]*$/.test(text);
+}
+function writeOctal(block, offset, width, value) {
+    // width - 1 digits and a NUL, as POSIX asks.
+    block.write(value.toString(8).padStart(width - 1, "0") + "\0", offset, width, "ascii");
+}
+function writeString(block, offset, width, value) {
+    block.write(value, offset, width, "utf8");
+}
+/** One pax record: `<length> <key>=<value>\n`, where the length counts itself. */
+function paxRecord(key, value) {
+    const body = ` ${key}=${value}\n`;
+    const bodyBytes = Buffer.byteLength(body, "utf8");
+    const digits = String(bodyBytes).length;
+    let length = bodyBytes + digits;
+    if (String(length).length > digits)
+        length += 1;
+    return Buffer.from(`${length}${body}`, "utf8");
+}
+function typeFlag(type) {
+    return type === "file" ? "0" : type === "directory" ? "5" : "2";
+}
+function ustarBlock(fields) {
+    const block = Buffer.alloc(tar_format_BLOCK);
+    writeString(block, 0, 100, fields.name);
+    writeOctal(block, 100, 8, fields.mode & 0o7777);
+    writeOctal(block, 108, 8, 0); // uid: ownership is not kept, restores belong to whoever restores
+    writeOctal(block, 116, 8, 0); // gid
+    writeOctal(block, 124, 12, fields.size);
+    writeOctal(block, 136, 12, fields.mtimeSeconds);
+    block.fill(0x20, 148, 156); // checksum field counts as spaces while summing
+    block.write(fields.flag, 156, 1, "ascii");
+    writeString(block, 157, 100, fields.linkName);
+    block.write("ustar\0", 257, 6, "ascii");
+    block.write("00", 263, 2, "ascii");
+    let sum = 0;
+    for (const byte of block)
+        sum += byte;
+    block.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8, "ascii");
+    return block;
+}
+/**
+ * The header blocks of one entry: a pax extended header when needed, then the ustar header.
+ * Directory paths get their trailing "/" here.
+ */
+function tar_format_encodeHeader(entry) {
+    const name = entry.type === "directory" && !entry.path.endsWith("/") ? `${entry.path}/` : entry.path;
+    const size = entry.type === "file" ? entry.size : 0;
+    const seconds = Math.floor(entry.mtime.getTime() / 1000);
+    const link = entry.type === "symlink" ? (entry.linkTarget ?? "") : "";
+    const pax = [];
+    const fitsName = isPlainAscii(name) && Buffer.byteLength(name) <= 100;
+    if (!fitsName)
+        pax.push(paxRecord("path", name));
+    const fitsLink = isPlainAscii(link) && Buffer.byteLength(link) <= 100;
+    if (!fitsLink)
+        pax.push(paxRecord("linkpath", link));
+    const fitsSize = size <= MAX_OCTAL_11;
+    if (!fitsSize)
+        pax.push(paxRecord("size", String(size)));
+    const fitsMtime = Number.isFinite(seconds) && seconds >= 0 && seconds <= MAX_OCTAL_11;
+    if (!fitsMtime)
+        pax.push(paxRecord("mtime", String(Number.isFinite(seconds) ? seconds : 0)));
+    const ustar = ustarBlock({
+        name: fitsName ? name : asciiStandIn(name, 100),
+        mode: entry.mode,
+        size: fitsSize ? size : 0,
+        mtimeSeconds: fitsMtime ? seconds : 0,
+        flag: typeFlag(entry.type),
+        linkName: fitsLink ? link : asciiStandIn(link, 100),
+    });
+    if (pax.length === 0)
+        return ustar;
+    const records = Buffer.concat(pax);
+    const paxHeader = ustarBlock({
+        // The name of the extended header itself, as pax suggests: readers that ignore pax show it.
+        name: asciiStandIn(`PaxHeaders/${name}`, 100),
+        mode: 0o644,
+        size: records.length,
+        mtimeSeconds: fitsMtime ? seconds : 0,
+        flag: "x",
+        linkName: "",
+    });
+    return Buffer.concat([paxHeader, records, tar_format_zeroBlocks(tar_format_paddingFor(records.length)), ustar]);
+}
+/** A readable ASCII approximation for the ustar field, for tools that do not know pax. */
+function asciiStandIn(text, width) {
+    const ascii = text.replace(/[^\x20-\x7e]/g, "_");
+    return ascii.length <= width ? ascii : ascii.slice(ascii.length - width);
+}
+/** The end of an archive: two zero blocks, then zeros up to a whole record. */
+function tar_format_trailer(bytesSoFar) {
+    const end = bytesSoFar + 2 * tar_format_BLOCK;
+    const rest = end % RECORD;
+    return Buffer.alloc(2 * tar_format_BLOCK + (rest === 0 ? 0 : RECORD - rest));
+}
+// ---------------------------------------------------------------------------------------------
+// Reading
+function isZeroBlock(block) {
+    for (const byte of block)
+        if (byte !== 0)
+            return false;
+    return true;
+}
+function readString(block, offset, width) {
+    const field = block.subarray(offset, offset + width);
+    const end = field.indexOf(0);
+    return field.subarray(0, end === -1 ? width : end).toString("utf8");
+}
+/** An octal field, or a GNU base-256 one (high bit of the first byte set). */
+function readNumber(block, offset, width) {
+    const field = block.subarray(offset, offset + width);
+    if (field[0] & 0x80) {
+        if (field[0] === 0xff)
+            throw new TarFormatError("tar header: negative base-256 number");
+        let value = field[0] & 0x7f;
+        for (let i = 1; i < width; i += 1)
+            value = value * 256 + field[i];
+        if (!Number.isSafeInteger(value))
+            throw new TarFormatError("tar header: number too large");
+        return value;
+    }
+    const text = field.toString("ascii").replace(/\0.*$/s, "").trim();
+    if (text === "")
+        return 0;
+    if (!/^[0-7]+$/.test(text))
+        throw new TarFormatError(`tar header: "${text}" is not an octal number`);
+    return parseInt(text, 8);
+}
+function checksumMatches(block) {
+    const stored = readNumber(block, 148, 8);
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < tar_format_BLOCK; i += 1) {
+        const byte = i >= 148 && i < 156 ? 0x20 : block[i];
+        unsigned += byte;
+        signed += byte > 127 ? byte - 256 : byte;
+    }
+    return stored === unsigned || stored === signed;
+}
+function decodeBlock(block) {
+    if (!checksumMatches(block))
+        throw new TarFormatError("tar header checksum mismatch: the archive is damaged");
+    let name = readString(block, 0, 100);
+    const magic = block.toString("ascii", 257, 263);
+    if (magic.startsWith("ustar")) {
+        const prefix = readString(block, 345, 155);
+        // GNU's old format ("ustar  ") keeps other data at 345; only POSIX ustar has a prefix there.
+        if (magic === "ustar\0" && prefix)
+            name = `${prefix}/${name}`;
+    }
+    return {
+        flag: String.fromCharCode(block[156]),
+        name,
+        linkName: readString(block, 157, 100),
+        size: readNumber(block, 124, 12),
+        mtime: readNumber(block, 136, 12),
+        mode: readNumber(block, 100, 8),
+    };
+}
+/** Parses pax records into key/value pairs. */
+function parsePax(data) {
+    const records = new Map();
+    let offset = 0;
+    while (offset < data.length) {
+        if (data[offset] === 0)
+            break;
+        const space = data.indexOf(0x20, offset);
+        const length = space === -1 ? NaN : Number(data.toString("ascii", offset, space));
+        if (!Number.isSafeInteger(length) || length <= 0 || offset + length > data.length) {
+            throw new TarFormatError("pax extended header: malformed record");
+        }
+        const record = data.toString("utf8", space + 1, offset + length - 1);
+        const equals = record.indexOf("=");
+        if (equals === -1)
+            throw new TarFormatError("pax extended header: record without '='");
+        records.set(record.slice(0, equals), record.slice(equals + 1));
+        offset += length;
+    }
+    return records;
+}
+function typeOf(flag) {
+    switch (flag) {
+        case "0":
+        case "\0":
+        case "7":
+            return "file";
+        case "5":
+            return "directory";
+        case "2":
+            return "symlink";
+        case "1":
+            return "hardlink";
+        default:
+            return "other";
+    }
+}
+
+;// CONCATENATED MODULE: ./src/files/tar-writer.ts
+/**
+ * A streaming pax tar writer: entries in, tar bytes out, one entry at a time.
+ *
+ * Memory is bounded whatever the files' sizes: the output is a pull stream (a file is read only as
+ * fast as the consumer takes the tar), and each file's bytes are hashed as they pass. Only the
+ * index grows with the number of entries (about 150-250 bytes per entry) because its size must be
+ * known before it can be written as the last tar entry.
+ *
+ * A file that yields more or fewer bytes than announced, changes while read or vanishes before it
+ * is opened is never stored as a silent half-file: with `onChange: "fail"` (the default) the stream
+ * fails with a FileChangedError; with "warn" the archive stays valid (truncated or zero-padded to
+ * the size in its header), the index marks the file `changed`, and the summary lists it.
+ */
+
+
+
+
+
+
+/** A file changed or vanished while read, under the "fail" policy. */
+class FileChangedError extends errors/* OperationError */.OK {
+    file;
+    constructor(file) {
+        const what = file.reason === "vanished"
+            ? "vanished before it was read"
+            : file.reason === "modified"
+                ? "was modified while it was read"
+                : `${file.reason} while it was read (announced ${file.announced} bytes, got ${file.reason === "grew" ? "more" : file.read})`;
+        super(`files: "${file.path}" ${what}; run the backup again when the source is quiet, or let changed files only warn`);
+        this.file = file;
+    }
+}
+const PAD_CHUNK = (/* unused pure expression or super */ null && (64 * 1024));
+const BATCH_BYTES = (/* unused pure expression or super */ null && (64 * 1024));
+function validatePath(path) {
+    if (path === "" || path.includes("\0"))
+        throw new OperationError(`files: invalid entry path ${JSON.stringify(path)}`);
+    if (path === INDEX_NAME) {
+        throw new OperationError(`files: the source holds "${INDEX_NAME}" at its root, a name Lifeboat reserves for the archive's index`);
+    }
+}
+/**
+ * Writes `entries` as a pax tar. Returns the tar stream and a summary that resolves once the
+ * stream has produced its last byte (and rejects if it fails or is destroyed early).
+ */
+function tar_writer_writeTar(entries, options = {}) {
+    const policy = options.onChange ?? "fail";
+    let settle;
+    const summary = new Promise((resolve, reject) => {
+        settle = { resolve, reject };
+    });
+    // The caller may await only the stream; a rejection is reported there too.
+    summary.catch(() => undefined);
+    async function* produce() {
+        const index = [Buffer.from(indexHeaderLine(options.source))];
+        const totals = { files: 0, directories: 0, symlinks: 0, bytes: 0, tarBytes: 0, indexEntries: 0 };
+        const changed = [];
+        let finished = false;
+        // Small pieces (headers, small files, padding) go out in batches: one stream chunk per piece
+        // costs more than the piece when there are many small files.
+        const batch = [];
+        let batched = 0;
+        const flush = function* () {
+            if (batched === 0)
+                return;
+            const out = batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
+            batch.length = 0;
+            batched = 0;
+            yield out;
+        };
+        const emit = function* (chunk) {
+            totals.tarBytes += chunk.length;
+            if (chunk.length >= BATCH_BYTES) {
+                yield* flush();
+                yield chunk;
+                return;
+            }
+            batch.push(chunk);
+            batched += chunk.length;
+            if (batched >= BATCH_BYTES)
+                yield* flush();
+        };
+        const record = (line) => {
+            index.push(Buffer.from(indexLine(line)));
+            totals.indexEntries += 1;
+        };
+        const noteChange = (file) => {
+            if (policy === "fail")
+                throw new FileChangedError(file);
+            changed.push(file);
+        };
+        try {
+            for await (const entry of entries) {
+                validatePath(entry.path);
+                const mode = entry.mode ?? defaultMode(entry.type);
+                if (entry.type !== "file") {
+                    yield* emit(encodeHeader({ ...entry, mode, size: 0 }));
+                    const line = { path: entry.path, type: entry.type, mtime: entry.mtime.toISOString() };
+                    if (entry.type === "symlink")
+                        line.linkTarget = entry.linkTarget ?? "";
+                    record(line);
+                    if (entry.type === "directory")
+                        totals.directories += 1;
+                    else
+                        totals.symlinks += 1;
+                    continue;
+                }
+                let opened;
+                try {
+                    if (!entry.open)
+                        throw new OperationError(`files: "${entry.path}" has no content to read`);
+                    const result = await entry.open();
+                    opened = result instanceof Readable ? { stream: result } : result;
+                }
+                catch (error) {
+                    if (!(error instanceof VanishedError))
+                        throw error;
+                    noteChange({ path: entry.path, reason: "vanished", announced: entry.size, read: 0 });
+                    record({
+                        path: entry.path,
+                        type: "file",
+                        size: 0,
+                        mtime: entry.mtime.toISOString(),
+                        changed: "vanished",
+                    });
+                    continue;
+                }
+                const announced = opened.size ?? entry.size;
+                const mtime = opened.mtime ?? entry.mtime;
+                const etag = opened.etag ?? entry.etag;
+                const hash = createHash("sha256");
+                let read = 0;
+                let reason;
+                try {
+                    yield* emit(encodeHeader({ path: entry.path, type: "file", size: announced, mtime, mode }));
+                    try {
+                        for await (const chunk of opened.stream) {
+                            if (read + chunk.length > announced) {
+                                const part = chunk.subarray(0, announced - read);
+                                hash.update(part);
+                                read += chunk.length;
+                                if (part.length > 0)
+                                    yield* emit(part);
+                                reason = "grew";
+                                break;
+                            }
+                            hash.update(chunk);
+                            read += chunk.length;
+                            yield* emit(chunk);
+                        }
+                    }
+                    catch (error) {
+                        if (error instanceof VanishedError)
+                            reason = "vanished";
+                        else {
+                            throw new OperationError(`files: reading "${entry.path}" failed: ${describeError(error)}`, {
+                                cause: error,
+                            });
+                        }
+                    }
+                    if (reason === undefined && read < announced)
+                        reason = "shrank";
+                    if (reason === undefined && opened.changedSince && (await opened.changedSince()))
+                        reason = "modified";
+                    if (reason !== undefined) {
+                        noteChange({
+                            path: entry.path,
+                            reason: reason === "vanished" ? "shrank" : reason,
+                            announced,
+                            read,
+                        });
+                    }
+                    // Under "warn" the archive stays valid: the missing bytes become zeros.
+                    const stored = Math.min(read, announced);
+                    for (let missing = announced - stored; missing > 0; missing -= PAD_CHUNK) {
+                        const zeros = Buffer.alloc(Math.min(missing, PAD_CHUNK));
+                        hash.update(zeros);
+                        yield* emit(zeros);
+                    }
+                    yield* emit(zeroBlocks(paddingFor(announced)));
+                }
+                finally {
+                    opened.stream.destroy();
+                }
+                const line = {
+                    path: entry.path,
+                    type: "file",
+                    size: announced,
+                    sha256: hash.digest("hex"),
+                    mtime: mtime.toISOString(),
+                };
+                if (etag !== undefined)
+                    line.etag = etag;
+                if (reason !== undefined)
+                    line.changed = reason === "vanished" ? "shrank" : reason;
+                record(line);
+                totals.files += 1;
+                totals.bytes += announced;
+            }
+            const indexBytes = Buffer.concat(index);
+            index.length = 0;
+            const indexSha256 = createHash("sha256").update(indexBytes).digest("hex");
+            yield* emit(encodeHeader({
+                path: INDEX_NAME,
+                type: "file",
+                size: indexBytes.length,
+                mtime: new Date(),
+                mode: 0o600,
+            }));
+            yield* emit(indexBytes);
+            yield* emit(zeroBlocks(paddingFor(indexBytes.length)));
+            yield* emit(trailer(totals.tarBytes));
+            yield* flush();
+            finished = true;
+            settle.resolve({ ...totals, indexBytes: indexBytes.length, indexSha256, changed });
+        }
+        catch (error) {
+            settle.reject(error);
+            throw error;
+        }
+        finally {
+            if (!finished)
+                settle.reject(new OperationError("files: the tar stream was closed before its end"));
+        }
+    }
+    const stream = Readable.from(produce(), { objectMode: false, highWaterMark: 64 * 1024 });
+    return { stream, summary };
+}
+
+;// CONCATENATED MODULE: ./src/commands/backup/files-artifacts.ts
+
+
+
+
+
+
+/** `files-<n>.tar`, plus `.zst`/`.gz` for the compression and `.age` when encrypted. */
+function filesArtifactName(number, compression, encrypted) {
+    const method = compression.split(":", 1)[0];
+    const compressed = method === "zstd" ? ".zst" : method === "gzip" ? ".gz" : "";
+    return `files-${number}.tar${compressed}${encrypted ? ".age" : ""}`;
+}
+/**
+ * A source's size is not known before it is read, and the store's multipart parts are sized up
+ * front: parts sized for 1 TiB keep a large bucket under the 10,000-part limit (the default parts
+ * stop at 160 GiB) and cost a small artifact nothing, memory staying within the store's bound.
+ */
+const FILES_SIZE_HINT = (/* unused pure expression or super */ null && (1024 ** 4));
+/**
+ * Opens and checks every source: an unreachable endpoint, a missing bucket, refused credentials
+ * or a missing directory is an InputError naming the source, before anything else happens.
+ */
+async function files_artifacts_prepareFilesBackup(settings, context) {
+    const sources = settings?.sources ?? [];
+    const s3 = { env: context.env };
+    if (settings?.s3.endpoint)
+        s3.endpoint = settings.s3.endpoint;
+    if (settings?.s3.region)
+        s3.region = settings.s3.region;
+    if (settings?.s3.forcePathStyle)
+        s3.forcePathStyle = true;
+    const prepared = [];
+    const destroy = () => {
+        for (const { source } of prepared)
+            source.destroy();
+    };
+    try {
+        for (const text of sources) {
+            const spec = parseFilesSource(text, { cwd: context.cwd, input: "files" });
+            const source = openFilesSource(spec, s3);
+            prepared.push({ spec, source });
+            await source.check();
+        }
+    }
+    catch (error) {
+        destroy();
+        throw error;
+    }
+    let rows;
+    const checkStorage = context.preset === "supabase" && prepared.some(({ spec }) => spec.kind === "s3");
+    return {
+        count: prepared.length,
+        async readStorageObjects(client) {
+            if (!checkStorage)
+                return;
+            rows = await readStorageObjectRows(client);
+            if (rows === undefined)
+                context.log.warn("files: no storage.objects table; the Storage consistency check is skipped");
+        },
+        async write(options) {
+            const artifacts = [];
+            for (const [index, { spec, source }] of prepared.entries()) {
+                const artifact = await writeSource({
+                    ...options,
+                    number: index + 1,
+                    spec,
+                    source,
+                    onChange: settings?.onChange ?? "fail",
+                    rows,
+                });
+                const changed = artifact.changed > 0 ? `, ${artifact.changed} changed while read` : "";
+                context.log.info(`Files ${spec.input}: ${artifact.files} files, ${artifact.bytes} bytes in ${artifact.name} (${artifact.stored.bytes} bytes stored${changed})`);
+                if (artifact.changed > 0) {
+                    context.log.warn(`files ${spec.input}: ${artifact.changed} file(s) changed or vanished while read; the index marks them`);
+                }
+                const check = artifact.storageObjects;
+                if (check && (check.missingFiles > 0 || check.filesWithoutRow > 0)) {
+                    const message = `files ${spec.input}: storage.objects and the objects read differ: ${check.missingFiles} row(s) without an object, ${check.filesWithoutRow} object(s) without a row (${check.matched} matched)`;
+                    if (settings?.storageObjectsMismatch === "fail") {
+                        throw new OperationError(`${message}; nothing was committed (--storage-objects-mismatch fail)`);
+                    }
+                    context.log.warn(message);
+                }
+                artifacts.push(artifact);
+            }
+            return artifacts;
+        },
+        destroy,
+    };
+}
+/** The rows of storage.objects, or undefined when the database has no such table. */
+async function readStorageObjectRows(client) {
+    const exists = await client.query("SELECT to_regclass('storage.objects') IS NOT NULL AS found");
+    if (!exists.rows[0]?.found)
+        return undefined;
+    const { rows } = await client.query("SELECT bucket_id AS bucket, name FROM storage.objects WHERE bucket_id IS NOT NULL AND name IS NOT NULL");
+    return rows;
+}
+async function writeSource(options) {
+    const { spec } = options;
+    const encrypted = options.recipients.length > 0;
+    const name = filesArtifactName(options.number, options.compression, encrypted);
+    // Only the paths of files are kept, and only when they are compared with storage.objects.
+    const paths = options.rows && spec.kind === "s3" ? [] : undefined;
+    const entries = paths ? recordPaths(options.source.entries(), paths) : options.source.entries();
+    const tar = writeTar(entries, { onChange: options.onChange, source: spec.input });
+    const { results } = await runIntoConsumer(tar.stream, writeStages({ recipients: options.recipients, compression: options.compression }), (output) => options.writer.putArtifact(name, output, {
+        sizeHint: FILES_SIZE_HINT,
+        ...(options.signal ? { signal: options.signal } : {}),
+    }));
+    const summary = await tar.summary;
+    // A file listed but gone before it was read (warn policy) was not read: it is no object found.
+    const vanished = new Set(summary.changed.filter((file) => file.reason === "vanished").map((file) => file.path));
+    const artifact = {
+        name,
+        kind: "files",
+        stored: results.get(STORED),
+        plaintext: results.get(PLAINTEXT),
+        compression: options.compression,
+        encryption: encrypted ? "age-v1" : "none",
+        source: spec.input,
+        files: summary.files,
+        directories: summary.directories,
+        symlinks: summary.symlinks,
+        bytes: summary.bytes,
+        indexSha256: summary.indexSha256,
+        changed: summary.changed.length,
+    };
+    if (paths && options.rows && spec.kind === "s3") {
+        const read = paths.filter((path) => !vanished.has(path));
+        const compared = compareStorageObjects(options.rows, read, { bucket: spec.bucket, prefix: spec.prefix });
+        const check = {
+            rows: compared.matched + compared.missingFiles.length,
+            matched: compared.matched,
+            missingFiles: compared.missingFiles.length,
+            filesWithoutRow: compared.filesWithoutRow.length,
+        };
+        artifact.storageObjects = check;
+    }
+    return artifact;
+}
+async function* recordPaths(entries, paths) {
+    for await (const entry of entries) {
+        if (entry.type === "file")
+            paths.push(entry.path);
+        yield entry;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/backup/run.ts
+/**
+ * backup: preflight, dump, compress, encrypt, stream into the store, count rows and hash each table
+ * from the archive as it passes, and commit by writing the manifest last. Anything that fails before the manifest is written leaves
+ * no object behind and no manifest: the next run starts clean.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The recipients the backup's artifacts are encrypted to (none: the explicit opt-out), and how the manifest says so. */
+function encryptionFor(settings) {
+    const { encryption } = settings;
+    if (encryption.kind === "none")
+        return { recipients: [], info: { format: "none" } };
+    if (encryption.kind === "passphrase") {
+        return {
+            recipients: [passphraseRecipient(encryption.passphrase)],
+            info: { format: "age-v1", recipients: [], passphrase: true },
+        };
+    }
+    // The same key given twice would only add an identical stanza: keep each once.
+    const unique = new Map(encryption.recipients
+        .map((text) => parseRecipient(text))
+        .map((recipient) => [recipient.toString(), recipient]));
+    return {
+        recipients: [...unique.values()],
+        info: { format: "age-v1", recipients: [...unique.keys()], passphrase: false },
+    };
+}
+async function run_runBackup(settings, deps) {
+    const { log } = deps;
+    const target = deps.target ?? new BackupRepository(deps.store, settings.evidence);
+    const started = deps.now();
+    const startedMs = performance.now();
+    // Recipients are checked before anything connects or writes.
+    const encryption = encryptionFor(settings);
+    // Every files source is checked before the database is touched: a bad one is exit 2, nothing written.
+    const files = await prepareFilesBackup(settings.files, {
+        cwd: deps.cwd ?? process.cwd(),
+        env: deps.env,
+        log,
+        preset: settings.preset ?? "none",
+    });
+    try {
+        return await backupWith(settings, deps, { target, started, startedMs, encryption, files });
+    }
+    finally {
+        files.destroy();
+    }
+}
+async function backupWith(settings, deps, context) {
+    const { log } = deps;
+    const { target, started, startedMs, encryption, files } = context;
+    await preflight(settings.databaseUrl, "database-url", { log });
+    const client = await connect(settings.databaseUrl);
+    let clientOpen = true;
+    const closeClient = async () => {
+        if (!clientOpen)
+            return;
+        clientOpen = false;
+        await client.end().catch(() => undefined);
+    };
+    try {
+        const server = await readServerInfo(client);
+        const pgDump = await findPgDumpFor(server, settings, { env: deps.env, cache: deps.toolCache, log });
+        const compression = parseCompression(settings.compression);
+        // The store is checked once the database side is known to work, so a typo in the URL
+        // leaves not even an empty directory behind.
+        await target.check("write");
+        // A local backup killed outright leaves a temporary file; the next backup takes it away.
+        await target.sweepLeftovers(settings.label, new Date(started.getTime() - LEFTOVER_SAFE_AGE_MS));
+        log.info(`PostgreSQL ${server.version} at ${settings.databaseUrl.host}:${settings.databaseUrl.port}/${server.database}; pg_dump ${pgDump.version} (${pgDump.path}); compression ${formatCompression(compression)}`);
+        const backupId = newBackupId(started);
+        const retention = settings.objectLock && {
+            mode: settings.objectLock.mode,
+            until: new Date(started.getTime() + settings.objectLock.days * 86_400_000),
+        };
+        const encrypted = encryption.info.format !== "none";
+        const dumpName = dumpFileName(encrypted, formatCompression(compression));
+        // Read before the dump starts: a failure here leaves nothing behind to take back.
+        const preset = settings.preset ?? "none";
+        const roles = settings.includeRoles
+            ? await dumpRoles({
+                pgDump,
+                url: settings.databaseUrl,
+                env: deps.env,
+                isReserved: (role) => isReservedRole(role, preset),
+                header: rolesHeader(server.database, preset),
+            })
+            : undefined;
+        const snapshot = await exportSnapshot(client);
+        let catalog;
+        try {
+            catalog = await fingerprintInSnapshot(client, settings, preset);
+            await files.readStorageObjects(client);
+        }
+        catch (error) {
+            await snapshot.release().catch(() => undefined);
+            throw error;
+        }
+        const args = buildPgDumpArgs({
+            scope: settings.scope,
+            snapshot: snapshot.id,
+            extraArgs: settings.extraArgs,
+        });
+        const writer = target.beginBackup(settings.label, backupId, { retention });
+        log.info(`Backing up into ${writer.url}/${settings.label}/${backupId}/${dumpName}`);
+        const { archive, plain, stored, key: objectKey, } = await streamDump({
+            dump: startPgDump({ pgDump, args, url: settings.databaseUrl, env: deps.env }),
+            recipients: encryption.recipients,
+            compression: formatCompression(compression),
+            writer,
+            name: dumpName,
+            sizeHint: dumpSizeCeiling(server.databaseBytes),
+            signal: deps.signal,
+            log,
+            progressEveryMs: deps.progressEveryMs,
+        }).finally(async () => {
+            await snapshot.release().catch(() => undefined);
+            await closeClient();
+        });
+        // The roles object goes in before the manifest, like the dump; a failure takes both back.
+        let rolesInfo;
+        if (roles) {
+            const name = encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE;
+            try {
+                rolesInfo = await putRolesObject({
+                    writer,
+                    name,
+                    sql: roles.sql,
+                    count: roles.roles.length,
+                    recipients: encryption.recipients,
+                    signal: deps.signal,
+                });
+            }
+            catch (error) {
+                await writer.abort();
+                throw asOperationError(error);
+            }
+            log.info(`Roles: ${roles.roles.length} in ${name}${roles.left.length > 0 ? `; reserved, left out: ${roles.left.join(", ")}` : ""}`);
+        }
+        // Each files source after the dump, before the manifest: a failure takes every artifact back.
+        let filesArtifacts = [];
+        if (files.count > 0) {
+            try {
+                filesArtifacts = await files.write({
+                    writer,
+                    recipients: encryption.recipients,
+                    compression: formatCompression(compression),
+                    signal: deps.signal,
+                });
+            }
+            catch (error) {
+                await writer.abort();
+                throw asOperationError(error);
+            }
+        }
+        const { tables, largeObjects } = contentsOf(archive);
+        const dumpArtifact = {
+            name: dumpName,
+            kind: "dump",
+            stored,
+            plaintext: plain,
+            compression: formatCompression(compression),
+            encryption: encrypted ? "age-v1" : "none",
+        };
+        const finished = deps.now();
+        const durationSeconds = round((performance.now() - startedMs) / 1000);
+        const manifest = {
+            schemaVersion: MANIFEST_SCHEMA_VERSION,
+            backupId,
+            label: settings.label,
+            startedAt: started.toISOString(),
+            finishedAt: finished.toISOString(),
+            durationSeconds,
+            source: {
+                serverVersion: server.version,
+                serverVersionNum: server.versionNum,
+                database: server.database,
+                host: settings.databaseUrl.host,
+                port: settings.databaseUrl.port,
+                user: server.user,
+            },
+            tool: { name: "lifeboat", version: LIFEBOAT_VERSION, pgDumpVersion: pgDump.version, pgDumpArgs: args },
+            dump: { format: "custom", compression: "none", scope: settings.scope },
+            encryption: encryption.info,
+            preset,
+            artifacts: [dumpArtifact, ...(rolesInfo ? [rolesInfo] : []), ...filesArtifacts],
+            tables,
+            totalRows: tables.reduce((sum, table) => sum + table.rows, 0),
+            largeObjects,
+            objectLock: retention ? { mode: retention.mode, retainUntil: retention.until.toISOString() } : null,
+            provenance: provenanceFromEnv(deps.env),
+            ...(catalog ? { catalog } : {}),
+            ...(settings.masked ? { masked: settings.masked } : {}),
+        };
+        let key;
+        try {
+            key = await writer.commit(manifest, { signal: deps.signal });
+        }
+        catch (error) {
+            await writer.abort();
+            throw asOperationError(error);
+        }
+        log.info(`Backup ${backupId} committed: ${stored.bytes} bytes stored, ${tables.length} tables, ${manifest.totalRows} rows, ${durationSeconds}s`);
+        return {
+            backupId,
+            label: settings.label,
+            backupKey: objectKey,
+            manifestKey: key,
+            storedBytes: stored.bytes,
+            sha256: stored.sha256,
+            durationSeconds,
+            manifest,
+        };
+    }
+    finally {
+        await closeClient();
+    }
+}
+/**
+ * The catalog fingerprint, read in the snapshot `client` exported and before pg_dump starts. Its
+ * sequence values are read on a second, idle connection: read in the snapshot's transaction, each
+ * sequence's lock would last until the dump ends, and a database of many sequences would run out
+ * of lock slots. None for a data-only dump, which holds no catalog objects.
+ */
+async function fingerprintInSnapshot(client, settings, preset) {
+    const { scope } = settings;
+    if (scope.dataOnly)
+        return undefined;
+    const fingerprintScope = fingerprintScopeFor(scope, preset);
+    const sequenceReader = scope.schemaOnly ? undefined : await connect(settings.databaseUrl);
+    try {
+        return await takeCatalogFingerprint(client, fingerprintScope, sequenceReader ? { sequenceReader } : {});
+    }
+    catch (error) {
+        if (error instanceof LifeboatError)
+            throw error;
+        throw new OperationError(`reading the catalog in the dump's snapshot failed: ${describeError(error)}`, {
+            cause: error,
+        });
+    }
+    finally {
+        await sequenceReader?.end().catch(() => undefined);
+    }
+}
+/**
+ * pg_dump -> the artifact write stages (plaintext digest, archive tap, compression, encryption,
+ * stored digest) -> the writer. The archive tap reads the uncompressed archive as it passes: rows
+ * and a sha256 per table, large objects. The first failure anywhere (pg_dump, a malformed archive,
+ * the store, an interrupt) stops everything else: pg_dump is killed, the upload aborted, and an
+ * object that was completed anyway is deleted again.
+ */
+async function streamDump(options) {
+    const { dump, writer, signal } = options;
+    const archive = createArchiveTap();
+    const archiveStage = {
+        name: "archive",
+        kind: "tap",
+        stream: archive.stream,
+        result: () => undefined,
+    };
+    const stages = writeStages({
+        recipients: options.recipients,
+        compression: options.compression,
+        plaintextTaps: [archiveStage],
+    });
+    const chain = compose(stages);
+    const progress = startProgress({
+        what: "backup",
+        log: options.log,
+        everyMs: options.progressEveryMs,
+        sample: () => {
+            const { tablesDone, tablesTotal } = archive.progress();
+            return {
+                read: liveBytes(stages, PLAINTEXT),
+                stored: liveBytes(stages, STORED),
+                ...(tablesTotal > 0 ? { tables: { done: tablesDone, total: tablesTotal } } : {}),
+            };
+        },
+    });
+    const controller = new AbortController();
+    let firstError;
+    const stop = (error) => {
+        if (firstError !== undefined)
+            return;
+        firstError = error;
+        controller.abort(error);
+        dump.kill(describeError(error));
+        chain.output.destroy(error instanceof Error ? error : new Error(String(error)));
+    };
+    const onInterrupt = () => stop(new OperationError(`interrupted: ${describeError(signal?.reason)}`));
+    if (signal?.aborted)
+        onInterrupt();
+    signal?.addEventListener("abort", onInterrupt, { once: true });
+    const watch = (promise) => promise.catch((error) => {
+        stop(error);
+        throw error;
+    });
+    // The archive's summary once the stream went through whole: a malformed archive fails the tap's
+    // stream itself, and a stream stopped for another reason (pg_dump died) must report that reason,
+    // not the archive it cut short.
+    const [piped, put] = await Promise.allSettled([
+        watch(pipeline([dump.output, ...chain.streams]).then(() => archive.summary)),
+        watch(writer.putArtifact(options.name, chain.output, {
+            signal: controller.signal,
+            sizeHint: options.sizeHint,
+        })),
+    ]).finally(() => progress.stop());
+    signal?.removeEventListener("abort", onInterrupt);
+    const takeBack = () => writer.abort();
+    if (piped.status === "rejected" || put.status === "rejected") {
+        // The put is all or nothing; if it completed before something else failed, take it back.
+        if (put.status === "fulfilled")
+            await takeBack();
+        // Every rejection went through stop(), so firstError came first; but a store that fails hands
+        // its raw error to the stream too, and its own put error says more (which object, which store).
+        const explained = [firstError, put, piped]
+            .map((result) => (isRejected(result) ? result.reason : result))
+            .find((error) => error instanceof LifeboatError);
+        throw asOperationError(explained ?? firstError);
+    }
+    if (firstError !== undefined) {
+        // Interrupted after every part had finished: nothing is committed.
+        await takeBack();
+        throw asOperationError(firstError);
+    }
+    const plain = chain.results.get(PLAINTEXT);
+    const stored = chain.results.get(STORED);
+    if (put.value.bytes !== stored.bytes) {
+        await takeBack();
+        throw new OperationError(`the store took ${put.value.bytes} bytes of the ${stored.bytes} sent`);
+    }
+    return { archive: piped.value, plain, stored, key: put.value.key };
+}
+/**
+ * The manifest's `tables` and `largeObjects` from what the archive held: one entry per TABLE DATA
+ * block (partitions each their own; tables without data under the scope have none), sorted by
+ * schema then table in byte order.
+ */
+function contentsOf(archive) {
+    const tables = archive.tables
+        .map((table) => ({
+        schema: table.schema ?? "",
+        table: table.table ?? "",
+        rows: table.rows,
+        sha256: table.sha256,
+    }))
+        .sort((a, b) => Buffer.compare(Buffer.from(a.schema), Buffer.from(b.schema)) ||
+        Buffer.compare(Buffer.from(a.table), Buffer.from(b.table)));
+    const { count, bytes, sha256 } = archive.largeObjects;
+    return { tables, largeObjects: { count, bytes, sha256 } };
+}
+function isRejected(value) {
+    return (typeof value === "object" && value !== null && value.status === "rejected");
+}
+function asOperationError(error) {
+    if (error instanceof LifeboatError)
+        return error;
+    return new OperationError(describeError(error), { cause: error });
+}
+/**
+ * An upper estimate of the dump's size, for sizing multipart uploads. An uncompressed dump can be
+ * larger than the database on disk (bytea is written as hex text), rarely more than twice.
+ */
+function dumpSizeCeiling(databaseBytes) {
+    return 2 * databaseBytes + 1024 ** 3;
+}
+/** The comment at the top of the roles object: what it is and how to apply it. */
+function rolesHeader(database, preset) {
+    return [
+        `Roles of the cluster holding "${database}": pg_dumpall --roles-only --no-role-passwords,`,
+        preset === "supabase"
+            ? "without the Supabase platform's reserved roles and pg_* roles (docs/supabase.md)."
+            : "without pg_* roles.",
+        'Apply before pg_restore: psql -f roles.sql (existing roles report "already exists").',
+    ].join("\n");
+}
+function round(seconds) {
+    return Math.round(seconds * 1000) / 1000;
+}
+
+;// CONCATENATED MODULE: ./src/commands/read-backup.ts
+/**
+ * What reading a backup back needs besides the bytes (src/repository/read-artifact.ts streams and
+ * checks those): the identities that open it, and a pg_restore that reads its archive.
+ */
+
+
+
+/**
+ * The identities that can open this backup (none for an unencrypted one), checked against the
+ * manifest before anything is downloaded: a key for another recipient, or none where one is
+ * needed, is bad input.
+ */
+function read_backup_identitiesFor(manifest, keys, backupName) {
+    const { encryption } = manifest;
+    if (encryption.format === "none")
+        return [];
+    if (encryption.passphrase) {
+        if (keys.passphrase === undefined) {
+            throw new InputError(`--passphrase-file: backup ${backupName} is encrypted with a passphrase; give it with --passphrase-file or LIFEBOAT_PASSPHRASE`, { input: "passphrase-file" });
+        }
+        return [passphraseIdentity(keys.passphrase)];
+    }
+    if (keys.identityText === undefined) {
+        throw new InputError(`--identity-file: backup ${backupName} is encrypted to ${encryption.recipients.join(", ")}; give the matching identity with --identity-file or LIFEBOAT_IDENTITY`, { input: "identity-file" });
+    }
+    const identities = parseIdentities(keys.identityText);
+    const matching = identities.filter((identity) => encryption.recipients.includes(recipientOf(identity)));
+    if (matching.length === 0) {
+        throw new InputError(`--identity-file: the identity is for ${identities.map((identity) => recipientOf(identity)).join(", ")}, but backup ${backupName} is encrypted to ${encryption.recipients.join(", ")}`, { input: "identity-file" });
+    }
+    return matching;
+}
+/** A pg_restore that reads this backup's archive: of the dump's pg_dump major or newer. */
+function read_backup_findPgRestoreFor(manifest, settings, deps) {
+    const version = manifest.tool.pgDumpVersion;
+    if (version === undefined) {
+        // Every command that needs pg_restore restores or reads the dump, which this backup lacks.
+        throw new InputError(`--backup: backup ${manifest.label}/${manifest.backupId} holds no database dump (a files-only backup); its files come back with restore-files`, { input: "backup" });
+    }
+    return findPgTool({
+        name: "pg_restore",
+        serverMajor: Number(version.split(".")[0]),
+        serverVersion: version,
+        target: `read archives made by pg_dump ${version}`,
+        pgBinDir: settings.pgBinDir,
+        pgVersion: settings.pgVersion,
+        installPgClient: settings.installPgClient,
+        env: deps.env,
+        cache: deps.toolCache,
+        log: deps.log,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/commands/restore/run.ts
+/**
+ * restore (action restore-db): a chosen backup restored into a target database that already
+ * exists, typically the one it was taken from. Refused unless `confirm` names the target database;
+ * by default a safety backup of the target is taken first, into the same storage and encrypted to
+ * the same keys, so that the restore itself can be undone. Everything that can be checked is
+ * checked before anything is written: the backup, the key, the scope, the target, the confirmation.
+ *
+ * Two strategies (docs/restore.md). swap, the default wherever the role may rename the target:
+ * the backup is restored into a new database beside it, its rows and catalog are checked there,
+ * and only a restore that passes is renamed into the target's place; the target is never written
+ * to, and its previous content stays under a stated name. in-place, where renaming is impossible
+ * (a managed platform's `postgres` database) or only part of the backup is restored: pg_restore
+ * writes into the target itself, after a check-first read of the whole dump (nothing unchecked
+ * reaches the target), and the row and catalog checks always run and decide the outcome.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const TARGET_INPUT = "target-database-url";
+async function runRestore(settings, deps) {
+    const prepared = await prepare(settings, deps);
+    const safety = { made: null };
+    // In a swap the target is not written to until the swap itself: its safety backup waits until
+    // the restored database has passed its checks, so that a bad backup costs none.
+    const takeSafety = async () => (safety.made = await takeSafetyBackup(settings, deps, prepared));
+    let result;
+    if (prepared.strategy === "swap") {
+        result = await restoreBySwap(settings, deps, prepared, takeSafety);
+    }
+    else {
+        await takeSafety();
+        result = await restoreInPlace(settings, deps, prepared);
+    }
+    const safetyBackup = safety.made;
+    const full = {
+        ...result,
+        passed: result.failures.length === 0,
+        backupId: prepared.manifest.backupId,
+        label: settings.label,
+        targetDatabase: prepared.target.database,
+        targetServer: `${prepared.target.host}:${prepared.target.port}`,
+        strategy: prepared.strategy,
+        strategyReason: prepared.strategyReason,
+        safetyBackup,
+        pgRestoreArgs: prepared.args,
+    };
+    const { log } = deps;
+    const rowCheck = full.rowCheck;
+    log.info(`${full.passed ? "Restored" : "Restore FAILED:"} ${prepared.name} into ${prepared.where} (${prepared.strategy}): ${formatBytes(full.bytesRead)} read in ${full.restoreSeconds}s` +
+        (rowCheck
+            ? `, ${rowCheck.tablesChecked} tables, ${rowCheck.mismatches.length} row-count differences`
+            : "") +
+        (full.catalog?.compared
+            ? `, catalog ${full.catalog.failures} failure(s) ${full.catalog.warnings} warning(s)`
+            : "") +
+        (full.oldDatabase ? `; the previous database is kept as ${full.oldDatabase}` : "") +
+        (safetyBackup ? `; undo with the safety backup ${settings.safetyLabel}/${safetyBackup.backupId}` : ""));
+    return full;
+}
+/**
+ * Everything checked before anything is written: the backup, the key, the scope, the target and
+ * its confirmation, and which strategy applies. Bad input throws InputError (exit 2).
+ */
+async function prepare(settings, deps) {
+    const { store, log } = deps;
+    const repository = new BackupRepository(store, settings.evidence);
+    // Reading is all the restore itself needs; a safety backup checks for writing on its own.
+    await repository.check("read");
+    const resolved = await repository.resolve(settings.label, settings.backup);
+    const { manifest } = resolved;
+    for (const skipped of resolved.skipped) {
+        log.warn(`backup ${skipped.backupId} is broken and was passed over: ${skipped.problems.join("; ")}`);
+    }
+    const name = `${settings.label}/${manifest.backupId}`;
+    if (resolved.problems.length > 0) {
+        throw new OperationError(`backup ${name} is broken, so nothing was restored: ${resolved.problems.join("; ")}`);
+    }
+    const identities = identitiesFor(manifest, settings.keys, name);
+    // pg_restore matches --table and --schema silently: a name the backup lacks would restore nothing.
+    checkRestoreScope(manifest, settings);
+    const pgRestore = await findPgRestoreFor(manifest, settings, deps);
+    const target = settings.targetUrl;
+    const where = `${target.host}:${target.port}/${target.database}`;
+    await preflight(target, TARGET_INPUT, { log });
+    const usable = usableCatalog(manifest);
+    const source = "catalog" in usable ? usable.catalog : undefined;
+    const catalogNotices = "notice" in usable ? [usable.notice] : [];
+    const whole = settings.schemas.length === 0 && settings.tables.length === 0;
+    const client = await connect(target, TARGET_INPUT);
+    let probe;
+    try {
+        const current = (await client.query("SELECT current_database() AS name")).rows[0].name;
+        if (current !== settings.confirm) {
+            throw new InputError(`--confirm "${settings.confirm}": the target database is "${current}" (at ${target.host}:${target.port}); give its name to confirm that it is overwritten`, { input: "confirm" });
+        }
+        probe = await probeSwap(client, { explicit: settings.strategy === "swap" });
+        if (source)
+            await warnMissingRoles(client, source, log);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+    if (!probe.impossible && settings.strategy !== "in-place" && whole) {
+        // The renames run from another database of the server: one must accept the role.
+        try {
+            await (await connectMaintenance(target, TARGET_INPUT)).end();
+        }
+        catch (error) {
+            probe = { ...probe, impossible: describeError(error) };
+        }
+    }
+    const { strategy, reason } = chooseStrategy(settings, probe, whole);
+    log.info(`Strategy: ${strategy} (${reason})`);
+    if (strategy === "swap") {
+        const others = describeSessions(probe.otherSessions);
+        if (others && !settings.terminateConnections) {
+            throw new InputError(`--terminate-connections: ${others} are connected to ${target.database}; the swap renames it, which PostgreSQL allows only when no one is connected: stop them, pass --terminate-connections (they are ended at the swap), or --strategy in-place`, { input: "terminate-connections" });
+        }
+        if (settings.clean)
+            log.info("--clean has nothing to do in a swap: the backup goes into a new database");
+    }
+    else if (settings.dropOld) {
+        log.warn("--drop-old has nothing to do in place: no old database is kept");
+    }
+    const args = pgRestoreArgs(settings, strategy);
+    if (strategy === "in-place" && settings.clean) {
+        await refuseBlockedClean(target, manifest, source, settings);
+    }
+    for (const notice of catalogNotices)
+        log.info(notice);
+    if (strategy === "in-place") {
+        // Nothing unchecked reaches the target: the whole dump is read and checked first.
+        await checkBeforeRestore(repository, manifest, identities, log);
+    }
+    else {
+        // The new database is where an unchecked byte can land; it is dropped if the read fails.
+        await checkKeyAndRoles(repository, manifest, identities, log);
+    }
+    // A signal during the checks (a long check-first read) stops here, before anything is written.
+    deps.signal?.throwIfAborted();
+    return {
+        repository,
+        manifest,
+        name,
+        identities,
+        pgRestore,
+        target,
+        where,
+        strategy,
+        strategyReason: reason,
+        args,
+        source,
+        catalogNotices,
+        whole,
+    };
+}
+/** The strategy the settings and the target allow; an explicit one that cannot run is exit 2. */
+function chooseStrategy(settings, probe, whole) {
+    if (settings.strategy === "in-place")
+        return { strategy: "in-place", reason: "--strategy in-place" };
+    if (settings.strategy === "swap") {
+        if (probe.impossible) {
+            throw new InputError(`--strategy swap: impossible here: ${probe.impossible}`, { input: "strategy" });
+        }
+        return { strategy: "swap", reason: "--strategy swap" };
+    }
+    if (!whole) {
+        return { strategy: "in-place", reason: "auto: only part of the backup is restored (--schema/--table)" };
+    }
+    if (probe.impossible)
+        return { strategy: "in-place", reason: `auto: no swap, ${probe.impossible}` };
+    return { strategy: "swap", reason: "auto: the role may create databases beside the target and rename it" };
+}
+/**
+ * The archive's ownership and grants name roles that must exist on the target's server: one
+ * missing grantee makes pg_restore lose every grant of that object. restore does not create roles
+ * on a real server; it says which are missing, and the catalog check then fails on what they cost.
+ */
+async function warnMissingRoles(client, source, log) {
+    const wanted = referencedRoles(source);
+    const { rows } = await client.query("SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY($1::text[])", [wanted]);
+    const present = new Set(rows.map((row) => row.rolname));
+    const missing = wanted.filter((role) => !present.has(role));
+    if (missing.length > 0) {
+        log.warn(`roles the backup's objects name are missing on the target's server: ${missing.join(", ")}; their ownership and grants will not restore (create them first, or apply the backup's roles object: docs/supabase.md)`);
+    }
+}
+/**
+ * An in-place --clean drops each object of the archive before recreating it; an object in the
+ * target that is not in the archive and depends on one of its tables (a view added since the
+ * backup, a foreign key from a newer table) makes the drop fail, and the table's rows would then be
+ * loaded beside the old ones. Found before anything is written.
+ */
+async function refuseBlockedClean(target, manifest, source, scope) {
+    // Only the tables this restore drops: all of the archive's, or those --schema/--table select.
+    const restored = (schema, table) => (scope.schemas.length === 0 || scope.schemas.includes(schema)) &&
+        (scope.tables.length === 0 || scope.tables.includes(table));
+    const archived = new Set(manifest.tables.filter((t) => restored(t.schema, t.table)).map((t) => `${t.schema}.${t.table}`));
+    const archivedViews = new Set();
+    if (source) {
+        for (const group of [source.tables, source.partitionedTables, source.foreignTables]) {
+            for (const [schema, names] of Object.entries(group)) {
+                for (const n of names)
+                    if (restored(schema, n))
+                        archived.add(`${schema}.${n}`);
+            }
+        }
+        for (const group of [source.views, source.materializedViews]) {
+            for (const [schema, names] of Object.entries(group)) {
+                for (const n of names)
+                    archivedViews.add(`${schema}.${n}`);
+            }
+        }
+    }
+    const client = await connect(target, TARGET_INPUT);
+    let rows;
+    try {
+        ({ rows } = await client.query(`SELECT DISTINCT dn.nspname || '.' || dc.relname AS dependent,
+              CASE dc.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind,
+              rn.nspname || '.' || rc.relname AS on
+         FROM pg_catalog.pg_depend d
+         JOIN pg_catalog.pg_rewrite w ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND w.oid = d.objid
+         JOIN pg_catalog.pg_class dc ON dc.oid = w.ev_class
+         JOIN pg_catalog.pg_namespace dn ON dn.oid = dc.relnamespace
+         JOIN pg_catalog.pg_class rc ON d.refclassid = 'pg_catalog.pg_class'::regclass AND rc.oid = d.refobjid
+         JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
+        WHERE dc.oid <> rc.oid AND dc.relkind IN ('v', 'm')
+       UNION
+       SELECT cn.nspname || '.' || cc.relname, 'foreign key of table', rn.nspname || '.' || rc.relname
+         FROM pg_catalog.pg_constraint con
+         JOIN pg_catalog.pg_class cc ON cc.oid = con.conrelid
+         JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace
+         JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid
+         JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
+        WHERE con.contype = 'f' AND con.conparentid = 0`));
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+    const blocking = rows.filter((row) => {
+        if (!archived.has(row.on))
+            return false;
+        // Without a fingerprint a view's presence in the archive is unknown: it is given the benefit.
+        if (row.kind === "foreign key of table")
+            return !archived.has(row.dependent);
+        return source !== undefined && !archivedViews.has(row.dependent);
+    });
+    if (blocking.length === 0)
+        return;
+    const first = blocking[0];
+    const more = blocking.length > 1 ? ` (and ${blocking.length - 1} more)` : "";
+    throw new InputError(`--clean: ${first.kind} ${first.dependent} is not in the backup and depends on table ${first.on}${more}, so pg_restore --clean cannot drop ${first.on} and would load its rows beside the old ones; drop it first, or restore with --strategy swap`, { input: "clean" });
+}
+async function takeSafetyBackup(settings, deps, prepared) {
+    const { log, store } = deps;
+    if (!settings.safetyBackup) {
+        log.warn(prepared.strategy === "swap"
+            ? "no safety backup of the target (safety-backup false): the swap keeps the previous database unless --drop-old"
+            : "no safety backup of the target (safety-backup false): this restore cannot be undone by Lifeboat");
+        return null;
+    }
+    log.info(`Safety backup of the target ${prepared.where} under ${store.url}/${settings.safetyLabel}/ before anything is overwritten`);
+    const backupSettings = {
+        storage: settings.storage,
+        label: settings.safetyLabel,
+        s3: settings.s3,
+        ...(settings.evidence ? { evidence: settings.evidence } : {}),
+        databaseUrl: prepared.target,
+        encryption: safetyEncryption(prepared.manifest, settings.keys),
+        compression: "auto",
+        scope: emptyScope(),
+        extraArgs: [],
+        pgBinDir: settings.pgBinDir,
+        // pg-version pins the pg_restore; the safety backup takes the pg_dump that fits the target.
+        pgVersion: "auto",
+        installPgClient: settings.installPgClient,
+    };
+    let made;
+    try {
+        made = await runBackup(backupSettings, {
+            store,
+            env: deps.env,
+            now: deps.now,
+            log,
+            signal: deps.signal,
+            toolCache: deps.toolCache,
+        });
+    }
+    catch (error) {
+        if (error instanceof InputError || deps.signal?.aborted)
+            throw error;
+        throw new OperationError(`the safety backup of the target failed, so nothing was restored: ${describeError(error)}`, { cause: error });
+    }
+    log.info(`Safety backup ${settings.safetyLabel}/${made.backupId} committed; restore it to undo this restore`);
+    return { label: made.label, backupId: made.backupId, storedBytes: made.storedBytes };
+}
+/**
+ * swap: a new database beside the target, restored and checked; only if every check passes does
+ * it take the target's name. The target is not written to; on any failure or interruption the new
+ * database is dropped and the target is as it was.
+ */
+async function restoreBySwap(settings, deps, prepared, beforeSwap) {
+    const { log } = deps;
+    const { target } = prepared;
+    const admin = await connectMaintenance(target, TARGET_INPUT);
+    const fresh = newDatabaseName(target.database, deps.now());
+    const warnings = [];
+    let swapped = false;
+    let rethrow;
+    let outcome;
+    let oldDatabase = null;
+    const failures = [];
+    try {
+        for (const name of await sweepAbandoned(admin, target.database, deps.now())) {
+            log.info(`Dropped ${name}, the new database of an earlier restore that was killed before it finished`);
+        }
+        const notice = await createDatabaseBeside(admin, {
+            name: fresh,
+            target: target.database,
+            like: prepared.source?.database,
+        });
+        if (notice) {
+            warnings.push(notice);
+            log.warn(notice);
+        }
+        log.info(`Restoring ${prepared.repository.url}/${prepared.name} into the new database ${fresh} beside ${prepared.where}; it takes the target's place only if its checks pass`);
+        outcome = await restoreInto(withDatabase(target, fresh), deps, prepared);
+        failures.push(...outcome.failures);
+        failures.push(...(await checkRestored(withDatabase(target, fresh), prepared, outcome, true, log)));
+        if (failures.length === 0) {
+            deps.signal?.throwIfAborted();
+            try {
+                await beforeSwap();
+            }
+            catch (error) {
+                rethrow = error;
+                throw error;
+            }
+            for (const problem of await copyDatabaseProperties(admin, target.database, fresh)) {
+                warnings.push(problem);
+                log.warn(problem);
+            }
+            const old = oldDatabaseName(target.database, deps.now());
+            await swapDatabases(admin, {
+                target: target.database,
+                replacement: fresh,
+                old,
+                terminate: settings.terminateConnections,
+            });
+            swapped = true;
+            oldDatabase = old;
+            log.info(`Swapped: ${target.database} now holds the restored backup; its previous content is database ${old}`);
+            if (settings.dropOld) {
+                try {
+                    await dropScratchDatabase(admin, old);
+                    oldDatabase = null;
+                    log.info(`Dropped the previous database ${old} (--drop-old)`);
+                }
+                catch (error) {
+                    const line = `dropping the previous database ${old} failed, it is kept: ${describeError(error)}`;
+                    warnings.push(line);
+                    log.warn(line);
+                }
+            }
+        }
+    }
+    catch (error) {
+        if (!deps.signal?.aborted && rethrow === undefined)
+            failures.push(describeError(error));
+    }
+    finally {
+        if (!swapped) {
+            await dropScratchDatabase(admin, fresh).then(() => log.info(`The target ${target.database} is untouched; the new database ${fresh} was dropped`), (error) => log.warn(`dropping the new database ${fresh} failed: ${describeError(error)}; drop it by hand`));
+        }
+        await admin.end().catch(() => undefined);
+    }
+    if (deps.signal?.aborted && !swapped)
+        throw deps.signal.reason;
+    // The safety backup's own failure ends the run as it would before an in-place restore.
+    if (rethrow !== undefined)
+        throw rethrow;
+    return {
+        restoredInto: fresh,
+        oldDatabase,
+        restoreSeconds: outcome?.restoreSeconds ?? 0,
+        bytesRead: outcome?.bytesRead ?? 0,
+        rowCheck: outcome?.rowCheck ?? null,
+        catalog: outcome?.catalog ?? null,
+        restoreErrors: outcome?.restoreErrors ?? [],
+        benignErrors: outcome?.benignErrors ?? [],
+        warnings: [...warnings, ...(outcome ? outcomeWarnings(outcome) : [])],
+        failures,
+        pgRestoreLog: outcome?.log ?? "",
+    };
+}
+/** in-place: pg_restore into the target itself; the checks always run and decide the outcome. */
+async function restoreInPlace(settings, deps, prepared) {
+    const { log } = deps;
+    const rolesObject = rolesArtifact(prepared.manifest);
+    if (rolesObject) {
+        // A restore goes into an existing database, whose cluster normally has the roles already.
+        log.info(`${rolesObject.name} (${rolesObject.count} roles) is not applied by restore; apply it first by hand if the target's server lacks them (docs/supabase.md)`);
+    }
+    log.info(`Restoring ${prepared.repository.url}/${prepared.name} into ${prepared.where}${prepared.args.length ? ` with ${prepared.args.join(" ")}` : ""}`);
+    let outcome;
+    try {
+        outcome = await restoreInto(prepared.target, deps, prepared);
+    }
+    catch (error) {
+        if (deps.signal?.aborted) {
+            log.warn(`interrupted while pg_restore wrote into ${prepared.target.database}: it is partly restored${settings.safetyBackup ? "; restore the safety backup to put it back" : ""}`);
+        }
+        throw error;
+    }
+    const failures = [
+        ...outcome.failures,
+        ...(await checkRestored(prepared.target, prepared, outcome, settings.clean, log)),
+    ];
+    return {
+        restoredInto: prepared.target.database,
+        oldDatabase: null,
+        restoreSeconds: outcome.restoreSeconds,
+        bytesRead: outcome.bytesRead,
+        rowCheck: outcome.rowCheck,
+        catalog: outcome.catalog,
+        restoreErrors: outcome.restoreErrors,
+        benignErrors: outcome.benignErrors,
+        warnings: outcomeWarnings(outcome),
+        failures,
+        pgRestoreLog: outcome.log,
+    };
+}
+/** Streams the dump into pg_restore, checked on the way; pg_restore's errors classified. */
+async function restoreInto(database, deps, prepared) {
+    const { log } = deps;
+    const dump = dumpArtifact(prepared.manifest);
+    const failures = [];
+    const started = performance.now();
+    const progress = { bytes: 0 };
+    const lines = startProgress({
+        what: "restore",
+        log,
+        everyMs: deps.progressEveryMs,
+        startedMs: started,
+        sample: () => ({
+            read: progress.bytes,
+            readTotal: dump.stored.bytes,
+            tables: { total: prepared.manifest.tables.length },
+        }),
+    });
+    let outcome;
+    let opened;
+    try {
+        opened = await openArtifactRead(prepared.repository, prepared.manifest, dump, prepared.identities, {
+            storedTaps: [
+                tapStage("progress", {
+                    update: (chunk) => (progress.bytes += chunk.length),
+                    finish: () => progress.bytes,
+                }),
+            ],
+        });
+        outcome = await runPgRestore({
+            pgRestore: prepared.pgRestore,
+            target: database,
+            args: prepared.args,
+            input: opened.streams,
+            jobs: 1,
+            env: deps.env,
+            signal: deps.signal,
+        });
+    }
+    catch (error) {
+        if (deps.signal?.aborted)
+            throw deps.signal.reason;
+        failures.push(describeError(error));
+    }
+    finally {
+        lines.stop();
+    }
+    // A read that does not match the manifest is the cause of whatever pg_restore made of it.
+    const damage = outcome ? opened?.check()[0] : undefined;
+    if (damage)
+        failures.unshift(damage);
+    const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
+    const { real, benign } = classifyRestoreErrors(outcome?.errors ?? []);
+    for (const entry of benign)
+        log.info(`pg_restore error known to be benign (${entry.why}): ${entry.error}`);
+    if (real.length > 0) {
+        failures.push(`pg_restore reported ${real.length} error(s): ${real[0]}`);
+    }
+    else if (outcome && outcome.exitCode !== 0 && outcome.errors.length === 0) {
+        failures.push(`pg_restore exited with status ${outcome.exitCode}: ${outcome.log.trim().split("\n").at(-1) ?? ""}`);
+    }
+    return {
+        restoreSeconds,
+        bytesRead: progress.bytes,
+        restoreErrors: real,
+        benignErrors: benign,
+        failures,
+        log: outcome?.log ?? "",
+        rowCheck: null,
+        catalog: null,
+    };
+}
+/**
+ * The row counts and the catalog of a whole-database restore against the manifest, whatever
+ * pg_restore reported: they say what the database holds. `exact`: a difference in rows is a
+ * failure (a new database, or --clean); otherwise rows already in the target legitimately stay.
+ * Fills `outcome.rowCheck` and `outcome.catalog`; returns the failures.
+ */
+async function checkRestored(database, prepared, outcome, exact, log) {
+    if (!prepared.whole)
+        return [];
+    const failures = [];
+    const { manifest } = prepared;
+    let client;
+    try {
+        client = await connect(database, TARGET_INPUT);
+    }
+    catch (error) {
+        return [`the restored database could not be checked: ${describeError(error)}`];
+    }
+    try {
+        const mismatches = await compareRowCounts(client, manifest.tables);
+        outcome.rowCheck = { tablesChecked: manifest.tables.length, mismatches };
+        for (const mismatch of mismatches.slice(0, 5)) {
+            const line = `${mismatch.table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after the restore, the manifest counted ${mismatch.expected}`;
+            if (exact)
+                failures.push(line);
+            else
+                log.warn(`${line} (without clean, rows already in the target stay)`);
+        }
+        if (exact && mismatches.length > 5)
+            failures.push(`... and ${mismatches.length - 5} more tables differ`);
+        const catalog = {
+            compared: false,
+            notices: [...prepared.catalogNotices],
+            rolesCreated: [],
+            missingRoles: [],
+            failures: 0,
+            warnings: 0,
+            differences: [],
+        };
+        outcome.catalog = catalog;
+        if (prepared.source) {
+            try {
+                const compared = await compareRestoredCatalog(client, prepared.source, {
+                    scope: fingerprintScopeFor(manifest.dump?.scope ?? emptyScope(), manifest.preset ?? "none"),
+                    pgRestoreArgs: prepared.args,
+                    missingRoles: [],
+                });
+                Object.assign(catalog, { compared: true, ...compared });
+                for (const difference of compared.differences.filter((d) => d.severity === "failure")) {
+                    failures.push(`catalog: ${difference.object}: ${difference.problem}`);
+                }
+                log.info(`Catalog compared with the manifest's fingerprint: ${compared.failures} failure(s), ${compared.warnings} warning(s)`);
+            }
+            catch (error) {
+                failures.push(`comparing the restored catalog with the manifest's failed: ${describeError(error)}`);
+            }
+        }
+    }
+    catch (error) {
+        failures.push(`the restored database could not be checked: ${describeError(error)}`);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+    return failures;
+}
+function outcomeWarnings(outcome) {
+    return [
+        ...outcome.benignErrors.map((entry) => `benign pg_restore error (${entry.why}): ${entry.error}`),
+        ...(outcome.catalog ? catalogWarnings(outcome.catalog) : []),
+    ];
+}
+/**
+ * Reads the whole dump (decrypted) and the roles object's stored bytes, and compares them with the
+ * manifest, before anything is written anywhere. A wrong passphrase (which no public key reveals)
+ * is bad input; any difference is a failed backup, and nothing is restored.
+ */
+async function checkBeforeRestore(repository, manifest, identities, log) {
+    log.info(`Checking ${repository.url}/${manifest.label}/${manifest.backupId} against its manifest before restoring it`);
+    const read = await readArtifact(repository, manifest, dumpArtifact(manifest), identities);
+    refuseDamage(manifest, [
+        ...read.problems,
+        ...(await readRolesObject(repository, manifest, identities)).problems,
+    ]);
+}
+/**
+ * The swap's cheaper check before the safety backup: the key opens the dump (its first bytes
+ * decrypt) and the roles object matches the manifest. The dump itself is checked whole as it is
+ * restored into the new database, which a mismatch drops.
+ */
+async function checkKeyAndRoles(repository, manifest, identities, log) {
+    log.info(`Checking that the key opens ${repository.url}/${manifest.label}/${manifest.backupId}`);
+    const problems = [];
+    const enough = new Error("first bytes decrypted");
+    try {
+        const opened = await openArtifactRead(repository, manifest, dumpArtifact(manifest), identities);
+        await pipeline([
+            ...opened.streams,
+            new Writable({
+                write(_chunk, _encoding, callback) {
+                    callback(enough);
+                },
+            }),
+        ]);
+    }
+    catch (error) {
+        if (error !== enough)
+            problems.push(`reading ${dumpArtifact(manifest).name} failed: ${describeError(error)}`);
+    }
+    problems.push(...(await readRolesObject(repository, manifest, identities)).problems);
+    refuseDamage(manifest, problems);
+}
+function refuseDamage(manifest, problems) {
+    if (problems.length === 0)
+        return;
+    const name = `${manifest.label}/${manifest.backupId}`;
+    if (manifest.encryption.format !== "none" &&
+        manifest.encryption.passphrase &&
+        /passphrase is incorrect|no identity matches/.test(problems[0])) {
+        throw new InputError(`--passphrase-file: the passphrase does not decrypt backup ${name}`, {
+            input: "passphrase-file",
+        });
+    }
+    throw new OperationError(`backup ${name} does not match its manifest, so nothing was restored: ${problems.join("; ")}`);
+}
+/** The safety backup is readable with the same key as the backup being restored. */
+function safetyEncryption(manifest, keys) {
+    const { encryption } = manifest;
+    if (encryption.format === "none")
+        return { kind: "none" };
+    if (encryption.passphrase)
+        return { kind: "passphrase", passphrase: keys.passphrase };
+    return { kind: "recipients", recipients: encryption.recipients };
+}
+/**
+ * pg_restore's arguments. In place with --clean, a table whose creation failed gets no data
+ * (--no-data-for-failed-tables): its rows would otherwise be loaded beside the ones it kept.
+ */
+function pgRestoreArgs(settings, strategy = "in-place") {
+    const clean = strategy === "in-place" && settings.clean;
+    const args = [
+        ...(clean ? ["--clean", "--if-exists", "--no-data-for-failed-tables"] : []),
+        ...(settings.noOwner ? ["--no-owner"] : []),
+        ...(settings.noPrivileges ? ["--no-privileges"] : []),
+        ...settings.pgRestoreArgs,
+        ...settings.schemas.map((schema) => `--schema=${schema}`),
+        ...settings.tables.map((table) => `--table=${table}`),
+    ];
+    return [...new Set(args)];
+}
+function run_restoreFailureMessage(result) {
+    if (result.passed)
+        return undefined;
+    const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
+    const where = result.strategy === "swap"
+        ? `; the target ${result.targetDatabase} is untouched`
+        : result.safetyBackup
+            ? `; the target's previous content is in the safety backup ${result.safetyBackup.label}/${result.safetyBackup.backupId}`
+            : "";
+    return `restore of ${result.label}/${result.backupId} failed: ${result.failures[0]}${more}${where}`;
+}
+
+;// CONCATENATED MODULE: ./src/commands/audit/audited.ts
+/**
+ * The audit records of the commands that act on a label's data (docs/evidence.md): each wraps its
+ * run in one of these, which says what to record. Options are listed by name, so a secret (a
+ * database URL's password, an identity, a key) can never end up in a record.
+ */
+
+
+
+
+
+/** restore: the backup restored, the target server and database, and how. */
+function auditedRestore(settings, deps, work) {
+    const repository = new BackupRepository(deps.store, settings.evidence);
+    const target = settings.targetUrl;
+    return recordOperation(repository, {
+        kind: "restore",
+        label: settings.label,
+        target: { kind: "database", host: target.host, port: target.port, database: target.database },
+        options: {
+            storage: repository.url,
+            backup: settings.backup,
+            schemas: settings.schemas,
+            tables: settings.tables,
+            clean: settings.clean,
+            noOwner: settings.noOwner,
+            noPrivileges: settings.noPrivileges,
+            safetyBackup: settings.safetyBackup,
+            safetyLabel: settings.safetyLabel,
+        },
+        backups: (result) => (result ? [result.backupId] : []),
+        failed: restoreFailureMessage,
+        lockLike: (result) => result?.backupId,
+    }, deps, work);
+}
+/** prune: the policy, and the backups it deleted. A dry run changes nothing and is not recorded. */
+function auditedPrune(settings, deps, work) {
+    if (settings.dryRun)
+        return work();
+    const repository = new backup_repository_BackupRepository(deps.store, settings.evidence);
+    return audit_trail_recordOperation(repository, {
+        kind: "prune",
+        label: settings.label,
+        target: { kind: "storage", url: repository.url },
+        options: { policy: settings.policy, dryRun: settings.dryRun },
+        backups: (result) => (result?.decisions ?? [])
+            .filter((decision) => decision.action === "delete" && decision.deleted !== false)
+            .map((decision) => decision.backupId),
+        failed: pruneFailureMessage,
+        lockLike: (result) => result?.decisions.find((decision) => decision.action === "keep")?.backupId,
+    }, deps, work);
+}
+
 ;// CONCATENATED MODULE: ./src/commands/prune/definition.ts
 /** prune: delete what the retention policy does not keep, never the last good backup. */
+
 
 
 
@@ -44960,7 +64272,7 @@ const pruneCommand = {
     spec: commandSpec("prune"),
     parse: parsePruneSettings,
     storage: (settings) => settings,
-    run: (settings, deps) => runPrune(settings, deps),
+    run: (settings, deps) => auditedPrune(settings, deps, () => runPrune(settings, deps)),
     failure: pruneFailureMessage,
     outputs: (result) => ({
         kept: result.kept,
@@ -44975,140 +64287,37 @@ const pruneCommand = {
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
 var core = __nccwpck_require__(33838);
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(73136);
-;// CONCATENATED MODULE: ./src/storage/file-driver.ts
-/** The local-directory driver: `file:///absolute/path`, or a plain path (the registry's default). */
-
-const fileDriver = {
-    kind: "file",
-    schemes: ["file"],
-    forms: ["file:///absolute/path", "a directory path"],
-    options: [],
-    parse(text, { fail }) {
-        let url;
-        try {
-            url = new URL(text);
-        }
-        catch {
-            return fail();
-        }
-        if (url.host !== "")
-            return fail(`a file URL names no host ("${url.host}")`);
-        if (url.search !== "" || url.hash !== "")
-            return fail("a file URL has no query or fragment");
-        const path = (0,external_node_url_.fileURLToPath)(url);
-        return { kind: "file", path: path.length > 1 ? path.replace(/\/+$/, "") : path };
-    },
-    format: (location) => (0,external_node_url_.pathToFileURL)(location.path).href,
-    async open(location) {
-        const { LocalStore } = await __nccwpck_require__.e(/* import() */ 226).then(__nccwpck_require__.bind(__nccwpck_require__, 90226));
-        return new LocalStore(location.path);
-    },
-};
-
-;// CONCATENATED MODULE: ./src/storage/s3-driver.ts
-const s3Driver = {
-    kind: "s3",
-    schemes: ["s3"],
-    forms: ["s3://bucket/prefix"],
-    options: ["s3-endpoint", "s3-region", "s3-force-path-style", "s3-checksums", "s3-sse", "s3-sse-kms-key-id"],
-    parse(text, { fail }) {
-        const rest = text.slice("s3:".length);
-        if (!rest.startsWith("//"))
-            return fail();
-        const [bucket = "", ...path] = rest.slice(2).split("/");
-        if (bucket === "")
-            return fail("no bucket");
-        const bucketProblem = problemWithBucketName(bucket);
-        if (bucketProblem)
-            return fail(`bucket "${bucket}" ${bucketProblem}`);
-        return { kind: "s3", bucket, prefix: path.join("/").replace(/^\/+|\/+$/g, "") };
-    },
-    format: (location) => location.prefix ? `s3://${location.bucket}/${location.prefix}` : `s3://${location.bucket}`,
-    async open(location, options) {
-        const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(636)]).then(__nccwpck_require__.bind(__nccwpck_require__, 30636));
-        return createS3Store({ bucket: location.bucket, prefix: location.prefix }, options.s3);
-    },
-};
-/**
- * Why `name` is not a valid S3 bucket name, or undefined when it is. The general-purpose bucket
- * rules: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or
- * digit, no two adjacent dots, not an IP address.
- */
-function problemWithBucketName(name) {
-    if (name.length < 3 || name.length > 63)
-        return "must be 3 to 63 characters long";
-    if (!/^[a-z0-9.-]+$/.test(name))
-        return "may only contain lowercase letters, digits, dots and hyphens";
-    if (!/^[a-z0-9].*[a-z0-9]$/.test(name))
-        return "must start and end with a letter or digit";
-    if (name.includes(".."))
-        return "must not contain two adjacent dots";
-    if (/^\d+\.\d+\.\d+\.\d+$/.test(name))
-        return "must not be an IP address";
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/storage/registry.ts
-/**
- * Store drivers, registered by URL scheme (restic's location registry, pgBackRest's storage helper
- * list). A driver parses its own URLs, formats them back without credentials, names the options it
- * takes, and opens a Store. Adding a store kind is one driver module plus one line in STORE_DRIVERS
- * (and its location in the StoreLocation union).
- */
-
-
-
-
-/** The registered drivers. A text without a scheme is a directory path (the file driver). */
-const STORE_DRIVERS = [s3Driver, fileDriver];
-/** A scheme of two or more characters, so a Windows drive letter ("C:") is not one. */
-const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]+):/;
-function expected() {
-    const forms = STORE_DRIVERS.flatMap((driver) => driver.forms);
-    return `expected ${forms.slice(0, -1).join(", ")} or ${forms.at(-1)}`;
-}
-function parseLocation(text, options) {
-    const input = options.input ?? "storage";
-    const fail = (why) => {
-        const detail = why ? `${why}; ${expected()}` : expected();
-        throw new errors/* InputError */.dz(`--${input} ${JSON.stringify(text)}: ${detail}`, { input });
-    };
-    const value = text.trim();
-    if (value === "")
-        return fail("empty");
-    const scheme = SCHEME.exec(value)?.[1]?.toLowerCase();
-    if (scheme === undefined)
-        return { kind: "file", path: (0,external_node_path_.resolve)(options.cwd, value) };
-    const driver = STORE_DRIVERS.find((candidate) => candidate.schemes.includes(scheme));
-    if (!driver)
-        return fail();
-    return driver.parse(value, { cwd: options.cwd, fail });
-}
-function driverOf(location) {
-    const driver = STORE_DRIVERS.find((candidate) => candidate.kind === location.kind);
-    if (!driver)
-        throw new Error(`no store driver for ${location.kind}`);
-    return driver;
-}
-function formatLocation(location) {
-    return driverOf(location).format(location);
-}
-function openLocation(location, options = {}) {
-    return driverOf(location).open(location, options);
-}
-
 ;// CONCATENATED MODULE: ./src/storage/open-store.ts
 /** Opens the store a storage URL names, through the driver registered for its scheme. */
 
+
+/** The S3 options with a store's own credentials (docs/offsite.md), read from the environment. */
+function withCredentials(s3, env, input) {
+    const wanted = s3?.credentialsEnv;
+    if (!s3 || !wanted)
+        return s3;
+    const read = (name) => env[`${wanted.prefix}_${name}`]?.trim() || undefined;
+    const accessKeyId = read("AWS_ACCESS_KEY_ID");
+    const secretAccessKey = read("AWS_SECRET_ACCESS_KEY");
+    const sessionToken = read("AWS_SESSION_TOKEN");
+    if (accessKeyId === undefined && wanted.optional)
+        return s3;
+    if (accessKeyId === undefined || secretAccessKey === undefined) {
+        const missing = accessKeyId === undefined ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY";
+        throw new errors/* InputError */.dz(`--${input}: ${wanted.prefix}_${missing} is not set (the store's own credentials)`, {
+            input,
+        });
+    }
+    return { ...s3, credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } };
+}
 /** Parses `urlText` (InputError when malformed) and opens the matching store. */
 async function openStore(urlText, options = {}) {
-    const location = parseLocation(urlText, {
+    const location = registry_parseLocation(urlText, {
         cwd: options.cwd ?? process.cwd(),
         input: options.input ?? "storage",
     });
-    return openLocation(location, options);
+    const s3 = withCredentials(options.s3, options.env ?? process.env, options.input ?? "storage");
+    return openLocation(location, { ...options, ...(s3 ? { s3 } : {}) });
 }
 
 ;// CONCATENATED MODULE: ./src/commands/command.ts
@@ -45145,7 +64354,7 @@ async function executeCommand(command, raw, context, opened) {
     let store;
     const storage = command.storage?.(settings);
     if (storage) {
-        store = await openStore(storage.storage, { cwd: context.cwd, s3: storage.s3 });
+        store = await openStore(storage.storage, { cwd: context.cwd, s3: storage.s3, env: context.env });
         opened?.(store);
     }
     context.signal.throwIfAborted();
@@ -45157,291 +64366,6 @@ async function executeCommand(command, raw, context, opened) {
         result,
         failure: typeof failure === "string" ? new errors/* OperationError */.OK(failure) : failure,
     };
-}
-
-;// CONCATENATED MODULE: ./src/domain/redact.ts
-/**
- * Secrets out of every output: error lines, --json, check records, reports, the runner's log.
- *
- * A secret rarely shows up as written. A password with `/`, `@` or `%` in it appears
- * percent-encoded in a URL (and each URL serializer encodes a different set of characters: `new
- * URL()`'s userinfo set, encodeURIComponent, a form's `+` for a space, lower- or upper-case hex),
- * JSON-escaped inside a JSON document (`\"`, `\\`, `\n`, `\u00e9`), or both at once (a URL inside
- * a JSON error inside a JSON record). So the redactor does not compare strings: for each character
- * of the secret it accepts every spelling of that character (itself, the percent-encoding of its
- * UTF-8 bytes in either case, `+` for a space, its JSON escapes), so any mixture of them matches.
- * Multi-line secrets (an age identity file) are matched line by line.
- *
- * base64 is covered for the runner's mask and the redactor as the three "cores" of the secret's
- * encoding (one per byte alignment), which appear verbatim whatever precedes the secret (a
- * `user:` in Basic auth, say); cores shorter than 8 characters are left out, they would match
- * ordinary words. No Lifeboat output base64-encodes a secret today: this is a safety net.
- *
- * Secrets (and lines) shorter than MIN_SECRET_LENGTH are not matched in free text: replacing every
- * "ab" would make every message unreadable. The password of any URL is still redacted by shape.
- */
-/** Shorter secrets are only redacted by shape (a URL's password, a password= parameter). */
-const redact_MIN_SECRET_LENGTH = 4;
-const MIN_BASE64_CORE = 8;
-const MASK = "***";
-/** The secret itself, then each of its lines (an identity file), trimmed, long enough to match. */
-function pieces(secret) {
-    const out = new Set();
-    const lines = secret.split(/\r?\n/).map((line) => line.trim());
-    if (lines.length === 1) {
-        out.add(secret);
-        out.add(secret.trim());
-    }
-    for (const line of lines)
-        out.add(line);
-    // A secret connection URL carries secrets of its own that show up apart from it.
-    for (const piece of [...out])
-        for (const inner of redact_urlSecrets(piece))
-            out.add(inner);
-    return [...out].filter((piece) => [...piece].length >= redact_MIN_SECRET_LENGTH);
-}
-/** The password (as written and decoded) and password-like query parameters of a URL. */
-function redact_urlSecrets(text) {
-    let url;
-    try {
-        url = new URL(text.trim());
-    }
-    catch {
-        return [];
-    }
-    const found = [];
-    if (url.password) {
-        found.push(url.password);
-        try {
-            found.push(decodeURIComponent(url.password));
-        }
-        catch {
-            // Not valid percent-encoding: kept as written above.
-        }
-    }
-    for (const [key, value] of url.searchParams)
-        if (SECRET_PARAM_KEY.test(key) && value)
-            found.push(value);
-    return found;
-}
-function hexByte(byte, lower) {
-    const hex = byte.toString(16).padStart(2, "0");
-    return `%${lower ? hex : hex.toUpperCase()}`;
-}
-function percentEncode(text, keep, lower = false) {
-    let out = "";
-    for (const char of text) {
-        if (keep(char))
-            out += char;
-        else
-            for (const byte of Buffer.from(char, "utf8"))
-                out += hexByte(byte, lower);
-    }
-    return out;
-}
-/** The WHATWG URL serializer's userinfo encoding, as `new URL()` writes a password. */
-function userinfoForm(text) {
-    const url = new URL("postgresql://host/");
-    url.username = "u";
-    url.password = text;
-    return url.password;
-}
-/** What a URL parser leaves of raw text in a query string (the query percent-encode set). */
-function queryForm(text) {
-    return percentEncode(text, (char) => char > " " && char <= "~" && !`"#<>'`.includes(char));
-}
-function safely(encode) {
-    try {
-        return [encode()];
-    }
-    catch {
-        // A lone surrogate: encodeURIComponent throws; the other forms still apply.
-        return [];
-    }
-}
-/** The base64 of the secret's whole 3-byte groups, for each of the three alignments. */
-function base64Cores(text) {
-    const bytes = Buffer.from(text, "utf8");
-    const cores = [];
-    for (let start = 0; start < 3; start++) {
-        const whole = Math.floor((bytes.length - start) / 3) * 3;
-        if (whole <= 0)
-            continue;
-        const core = bytes.subarray(start, start + whole).toString("base64");
-        if (core.length < MIN_BASE64_CORE)
-            continue;
-        cores.push(core, core.replaceAll("+", "-").replaceAll("/", "_"));
-    }
-    return cores;
-}
-/**
- * Every concrete form of `secret` worth registering with the runner's mask (core.setSecret): each
- * is one line, at least MIN_SECRET_LENGTH long. The redactor below matches more (any mixture of
- * these spellings), but the runner's mask compares plain strings.
- */
-function secretForms(secret) {
-    const forms = new Set();
-    for (const piece of pieces(secret)) {
-        const json = JSON.stringify(piece).slice(1, -1);
-        const candidates = [
-            piece,
-            json,
-            JSON.stringify(json).slice(1, -1),
-            userinfoForm(piece),
-            queryForm(piece),
-            new URLSearchParams({ p: piece }).toString().slice(2),
-            ...safely(() => encodeURIComponent(piece)),
-            ...safely(() => encodeURIComponent(piece).replaceAll("%20", "+")),
-            ...safely(() => encodeURI(piece)),
-            ...base64Cores(piece),
-        ];
-        for (const form of candidates) {
-            forms.add(form);
-            // Percent-encoders differ in the case of their hex digits.
-            forms.add(form.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
-        }
-    }
-    return [...forms].filter((form) => form.length >= redact_MIN_SECRET_LENGTH && !/[\r\n]/.test(form));
-}
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
-}
-/** A hex digit in either case. */
-function hexDigit(digit) {
-    const lower = digit.toLowerCase();
-    const upper = digit.toUpperCase();
-    return lower === upper ? digit : `[${lower}${upper}]`;
-}
-function hexPattern(hex) {
-    return [...hex].map(hexDigit).join("");
-}
-const JSON_SHORT_ESCAPES = {
-    '"': '"',
-    "\\": "\\",
-    "/": "/",
-    "\n": "n",
-    "\r": "r",
-    "\t": "t",
-    "\b": "b",
-    "\f": "f",
-};
-/**
- * Every spelling of one character: JSON-escaped (first, so that the longest spelling wins),
- * percent-encoded in either case, `+` for a space, itself.
- */
-function charPattern(char) {
-    const options = [];
-    // JSON escapes, nested any number of times (a JSON string inside a JSON string doubles the
-    // backslashes): one or more backslashes before the escape.
-    const short = JSON_SHORT_ESCAPES[char];
-    if (short !== undefined)
-        options.push(`\\\\+${escapeRegExp(short)}`);
-    const units = [];
-    for (let i = 0; i < char.length; i++)
-        units.push(char.charCodeAt(i).toString(16).padStart(4, "0"));
-    options.push(units.map((unit) => `\\\\+u${hexPattern(unit)}`).join(""));
-    const bytes = Buffer.from(char, "utf8");
-    options.push([...bytes].map((byte) => `%${hexPattern(byte.toString(16).padStart(2, "0"))}`).join(""));
-    if (char === " ")
-        options.push("\\+");
-    options.push(escapeRegExp(char));
-    return `(?:${options.join("|")})`;
-}
-function secretPattern(piece) {
-    return [...piece].map(charPattern).join("");
-}
-/** URL credentials (any scheme): `scheme://user:SECRET@` keeps the user, drops the password. */
-// The password runs to the authority's last `@`: a raw `@` in it must not leave its tail behind.
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@?#"'<>]*):[^\s/?#"'<>]*@/gi;
-/** Names of secret-bearing parameters in URLs, libpq connection strings and the like. */
-const SECRET_PARAM_NAME = "(?:ssl)?passw(?:or)?d|pwd|pass|passphrase|secret|token|access_token|api_?key|x-amz-(?:signature|security-token|credential)";
-const SECRET_PARAM_KEY = new RegExp(`^(?:${SECRET_PARAM_NAME})$`, "i");
-/** `name=value` (a libpq conninfo value may be quoted), after a separator. */
-const SECRET_PARAMS = new RegExp(`(^|[?&;\\s"'(,])(${SECRET_PARAM_NAME})=('(?:[^'\\\\]|\\\\.)*'|[^\\s&"'#<>,)]*)`, "gi");
-/**
- * A function that replaces every form of each secret in a text by `***`, and any URL's password
- * and any `password=`-like parameter whatever its value.
- */
-function createRedactor(secrets) {
-    const patterns = new Set();
-    const literals = new Set();
-    for (const secret of secrets) {
-        for (const piece of pieces(secret)) {
-            patterns.add(secretPattern(piece));
-            for (const core of base64Cores(piece))
-                literals.add(core);
-        }
-    }
-    // Longest first, so that a secret containing another is replaced whole.
-    const sources = [
-        ...[...patterns].sort((a, b) => b.length - a.length),
-        ...[...literals].sort((a, b) => b.length - a.length).map(escapeRegExp),
-    ];
-    const any = sources.length > 0 ? new RegExp(sources.join("|"), "g") : undefined;
-    return (text) => {
-        let out = any ? text.replace(any, MASK) : text;
-        out = out.replace(URL_CREDENTIALS, `$1:${MASK}@`);
-        out = out.replace(SECRET_PARAMS, (_match, lead, name, value) => value === MASK || value === "" ? `${lead}${name}=${value}` : `${lead}${name}=${MASK}`);
-        return out;
-    };
-}
-/**
- * A URL safe to show: no user info, secret-bearing query parameters masked. Text that does not
- * parse as a URL gets the redactor's shape rules (a `user:password@` anywhere in it).
- */
-function redactUrl(text) {
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        return createRedactor([])(text);
-    }
-    url.username = "";
-    url.password = "";
-    for (const key of [...url.searchParams.keys()]) {
-        if (SECRET_PARAM_KEY.test(key))
-            url.searchParams.set(key, MASK);
-    }
-    return url.toString();
-}
-/**
- * A copy of a JSON-able value with every string (keys too) redacted: for --json output and check
- * records. Values with toJSON (Dates) are taken as JSON would take them; Error objects as their
- * name and message; cycles become "[Circular]".
- */
-function redactDeep(value, redact) {
-    const seen = new WeakSet();
-    const walk = (input) => {
-        if (typeof input === "string")
-            return redact(input);
-        if (input === null || typeof input !== "object")
-            return input;
-        if (seen.has(input))
-            return "[Circular]";
-        seen.add(input);
-        try {
-            if (input instanceof Error) {
-                return { ...walkObject(input), name: redact(input.name), message: redact(input.message) };
-            }
-            const json = input.toJSON;
-            if (typeof json === "function")
-                return walk(json.call(input));
-            if (Array.isArray(input))
-                return input.map(walk);
-            return walkObject(input);
-        }
-        finally {
-            seen.delete(input);
-        }
-    };
-    const walkObject = (input) => {
-        const out = {};
-        for (const [key, item] of Object.entries(input))
-            out[redact(key)] = walk(item);
-        return out;
-    };
-    return walk(value);
 }
 
 ;// CONCATENATED MODULE: ./src/actions/inputs.ts
@@ -45483,7 +64407,7 @@ const actionLogger = {
     warn: (message) => core/* warning */.$e(message),
 };
 /** Marks the step failed for any thrown value, with the same one-line message as the CLI. */
-function fail(error) {
+function inputs_fail(error) {
     const kind = error instanceof errors/* LifeboatError */.H3 && error.exitCode === 2 ? "bad input: " : "";
     core/* setFailed */.C1(`${kind}${(0,errors/* describeError */.Uc)(error)}`);
     if (error instanceof Error && error.stack && core/* isDebug */._o())
@@ -45524,9 +64448,21 @@ function inActionWords(error, spec) {
  * Cancellation by signal, shared by both edges. Free of imports, so the CLI can install it before
  * it loads anything heavy.
  */
+/** Synchronous last-chance cleanups, run when a second signal exits the process at once. */
+const forcedExitCleanups = new Set();
+/**
+ * Registers `cleanup` (synchronous: removing a decrypted file) to run if a second SIGINT or
+ * SIGTERM exits the process before the command's own cleanup finished. Returns the unregister
+ * function, to call once the thing to clean up is gone.
+ */
+function onForcedExit(cleanup) {
+    forcedExitCleanups.add(cleanup);
+    return () => forcedExitCleanups.delete(cleanup);
+}
 /**
  * The first SIGINT or SIGTERM aborts the returned signal (children stop, uploads abort, nothing is
- * committed); a second one exits at once with the signal's conventional code (130 or 143).
+ * committed); a second one runs the registered forced-exit cleanups and exits at once with the
+ * signal's conventional code (130 or 143).
  */
 function cancelOnSignals(process) {
     const controller = new AbortController();
@@ -45535,8 +64471,17 @@ function cancelOnSignals(process) {
         ["SIGTERM", 143],
     ]) {
         process.on(name, () => {
-            if (controller.signal.aborted)
+            if (controller.signal.aborted) {
+                for (const cleanup of forcedExitCleanups) {
+                    try {
+                        cleanup();
+                    }
+                    catch {
+                        // Best effort: the exit must not wait on, or fail for, a cleanup.
+                    }
+                }
                 process.exit(code);
+            }
             controller.abort(new CancelledError(name));
         });
     }
@@ -45552,31 +64497,6 @@ class CancelledError extends Error {
         this.name = "CancelledError";
         this.exitCode = signalName === "SIGINT" ? 130 : 143;
     }
-}
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(51455);
-;// CONCATENATED MODULE: ./src/domain/provenance.ts
-/** Where a backup came from, when it was made in GitHub Actions; null elsewhere. */
-function provenanceFromEnv(env) {
-    if (env.GITHUB_ACTIONS !== "true")
-        return null;
-    const value = (name) => env[name] || null;
-    const server = env.GITHUB_SERVER_URL || "https://github.com";
-    const runUrl = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
-        ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ""}`
-        : null;
-    return {
-        repository: value("GITHUB_REPOSITORY"),
-        commit: value("GITHUB_SHA"),
-        ref: value("GITHUB_REF"),
-        workflow: value("GITHUB_WORKFLOW"),
-        runId: value("GITHUB_RUN_ID"),
-        runAttempt: value("GITHUB_RUN_ATTEMPT"),
-        runUrl,
-        actor: value("GITHUB_ACTOR"),
-        event: value("GITHUB_EVENT_NAME"),
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/report/history.ts
@@ -45602,12 +64522,12 @@ function restoreSecondsFromRecord(text) {
     }
 }
 async function loadHistory(store, label, options) {
-    const repository = new BackupRepository(store);
+    const repository = new backup_repository_BackupRepository(store);
     const window = options.window ?? HISTORY_WINDOW;
     const folders = (await repository.folders(label))
         .filter((folder) => folder.committed || options.now.getTime() - folder.startedAt.getTime() >= IN_FLIGHT_MS)
         .slice(0, window);
-    const points = await mapBounded(folders, options.parallel ?? HISTORY_READS_IN_PARALLEL, async (folder) => {
+    const points = await backup_repository_mapBounded(folders, options.parallel ?? HISTORY_READS_IN_PARALLEL, async (folder) => {
         const lastCheck = folder.checks.at(-1);
         const point = {
             backupId: folder.backupId,
@@ -45625,7 +64545,7 @@ async function loadHistory(store, label, options) {
         const { manifest, problems } = await repository.inspectFolder(label, folder);
         point.problems = problems;
         if (manifest) {
-            point.storedBytes = dumpArtifact(manifest).stored.bytes;
+            point.storedBytes = backupStoredBytes(manifest);
             const finished = new Date(manifest.finishedAt);
             if (!Number.isNaN(finished.getTime()))
                 point.finishedAt = finished;
@@ -45668,7 +64588,7 @@ function chartLabel(text) {
     const clean = text.replace(/["\\\n\r`[\]]/g, "").trim();
     return clean.length > LABEL_MAX ? clean.slice(0, LABEL_MAX) : clean;
 }
-function round(value) {
+function chart_round(value) {
     return Math.round(value * 100) / 100;
 }
 /**
@@ -45686,7 +64606,7 @@ function pointLabels(points) {
 }
 function block(title, labels, axis, values, kind) {
     const max = Math.max(...values);
-    const top = max > 0 ? round(max * 1.1) : 1;
+    const top = max > 0 ? chart_round(max * 1.1) : 1;
     return [
         "```mermaid",
         "xychart-beta",
@@ -45706,7 +64626,7 @@ function sizeChart(points) {
     let unit = 0;
     while (unit < SIZE_UNITS.length - 1 && max >= 1024 ** (unit + 1))
         unit++;
-    const values = sized.map((point) => round(point.storedBytes / 1024 ** unit));
+    const values = sized.map((point) => chart_round(point.storedBytes / 1024 ** unit));
     return block("Stored size per backup", pointLabels(sized), SIZE_UNITS[unit], values, "bar");
 }
 /** Restore seconds of each backup a restore-test measured, oldest first; undefined below two points. */
@@ -45714,7 +64634,7 @@ function restoreTimeChart(points) {
     const timed = points.filter((point) => point.restoreSeconds !== null);
     if (timed.length < MIN_CHART_POINTS)
         return undefined;
-    return block("Restore time per backup", pointLabels(timed), "seconds", timed.map((point) => round(point.restoreSeconds)), "line");
+    return block("Restore time per backup", pointLabels(timed), "seconds", timed.map((point) => chart_round(point.restoreSeconds)), "line");
 }
 
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
@@ -45915,7 +64835,7 @@ function createReporter(action, spec, raw, options = {}) {
         core/* setSecret */.Pq(secret);
     const scrub = scrubber([...secrets, ...channelSecrets(settings)]);
     const label = givenText(raw, spec_OPTIONS.label) ?? spec_OPTIONS.label.default;
-    const runUrl = provenanceFromEnv(env)?.runUrl ?? null;
+    const runUrl = provenance_provenanceFromEnv(env)?.runUrl ?? null;
     const title = `Lifeboat ${action}`;
     const channelLog = {
         info: (message) => core/* info */.pq(message),
@@ -45987,7 +64907,7 @@ function httpStatus(error) {
 async function pullRequestNumber(env) {
     if (!env.GITHUB_EVENT_PATH)
         return undefined;
-    const event = JSON.parse(await (0,promises_.readFile)(env.GITHUB_EVENT_PATH, "utf8"));
+    const event = JSON.parse(await (0,external_node_fs_promises_.readFile)(env.GITHUB_EVENT_PATH, "utf8"));
     const number = event.pull_request?.number ?? event.number;
     return typeof number === "number" ? number : undefined;
 }
@@ -46058,12 +64978,12 @@ async function uploadReportArtifact(artifact, settings, env, scrub) {
         core/* notice */.lm(`The ${artifact.title} artifact was skipped: the artifact service is not available here (no ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL).`, { title: "Lifeboat report" });
         return;
     }
-    const dir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), "lifeboat-report-"));
+    const dir = await (0,external_node_fs_promises_.mkdtemp)((0,external_node_path_.join)(env.RUNNER_TEMP || (0,external_node_os_.tmpdir)(), "lifeboat-report-"));
     try {
         const files = artifact.files;
-        await (0,promises_.mkdir)(dir, { recursive: true });
+        await (0,external_node_fs_promises_.mkdir)(dir, { recursive: true });
         for (const [name, content] of Object.entries(files))
-            await (0,promises_.writeFile)((0,external_node_path_.join)(dir, name), scrub(content));
+            await (0,external_node_fs_promises_.writeFile)((0,external_node_path_.join)(dir, name), scrub(content));
         const name = [artifact.name, env.GITHUB_JOB, env.GITHUB_RUN_ATTEMPT]
             .filter(Boolean)
             .join("-")
@@ -46073,7 +64993,7 @@ async function uploadReportArtifact(artifact, settings, env, scrub) {
         core/* info */.pq(`Uploaded the ${artifact.title} as artifact ${name}${uploaded.id ? ` (id ${uploaded.id})` : ""}.`);
     }
     finally {
-        await (0,promises_.rm)(dir, { recursive: true, force: true });
+        await (0,external_node_fs_promises_.rm)(dir, { recursive: true, force: true });
     }
 }
 
@@ -46185,7 +65105,7 @@ async function runAction(command) {
         core/* info */.pq(line);
     // Outputs land in a file the runner does not mask: a `reason` quoting an error must not carry
     // a secret there.
-    const redact = createRedactor(secretValues(spec, raw));
+    const redact = redact_createRedactor(secretValues(spec, raw));
     for (const [name, value] of Object.entries(command.outputs?.(result, failure?.message) ?? {})) {
         core/* setOutput */.uH(name, redact(String(value)));
     }
@@ -46207,5 +65127,5 @@ async function runAction(command) {
 
 
 
-runAction(pruneCommand).catch(fail);
+runAction(pruneCommand).catch(inputs_fail);
 

@@ -6868,7 +6868,7 @@ exports.debug = debug; // for test
 
 /***/ }),
 
-/***/ 46752:
+/***/ 24371:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -35024,9 +35024,29 @@ class NotFoundError extends LifeboatError {
 function describeError(error) {
     if (error instanceof Error) {
         const text = error.message || error.name;
-        return text.split("\n").find((line) => line.trim() !== "") ?? error.name;
+        const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
+        return line + serverAdvice(error, line);
     }
     return String(error);
+}
+/**
+ * PostgreSQL's DETAIL and HINT (node-postgres puts them on the error), which often say what to do
+ * ("You might need to increase max_locks_per_transaction"), on the same line.
+ */
+function serverAdvice(error, line) {
+    let out = "";
+    for (const [field, label] of [
+        ["detail", "DETAIL"],
+        ["hint", "HINT"],
+    ]) {
+        const value = error[field];
+        if (typeof value !== "string" || value.trim() === "")
+            continue;
+        const text = value.replace(/\s+/g, " ").trim();
+        if (!line.includes(text))
+            out += ` ${label}: ${text}`;
+    }
+    return out;
 }
 
 
@@ -35341,6 +35361,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 
 /***/ }),
 
+/***/ 932:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
+
+/***/ }),
+
 /***/ 2203:
 /***/ ((module) => {
 
@@ -35394,6 +35421,8573 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
+
+/***/ }),
+
+/***/ 57349:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var resolveBlockMap = __nccwpck_require__(87103);
+var resolveBlockSeq = __nccwpck_require__(90334);
+var resolveFlowCollection = __nccwpck_require__(13142);
+
+function resolveCollection(CN, ctx, token, onError, tagName, tag) {
+    const coll = token.type === 'block-map'
+        ? resolveBlockMap.resolveBlockMap(CN, ctx, token, onError, tag)
+        : token.type === 'block-seq'
+            ? resolveBlockSeq.resolveBlockSeq(CN, ctx, token, onError, tag)
+            : resolveFlowCollection.resolveFlowCollection(CN, ctx, token, onError, tag);
+    const Coll = coll.constructor;
+    // If we got a tagName matching the class, or the tag name is '!',
+    // then use the tagName from the node class used to create it.
+    if (tagName === '!' || tagName === Coll.tagName) {
+        coll.tag = Coll.tagName;
+        return coll;
+    }
+    if (tagName)
+        coll.tag = tagName;
+    return coll;
+}
+function composeCollection(CN, ctx, token, props, onError) {
+    const tagToken = props.tag;
+    const tagName = !tagToken
+        ? null
+        : ctx.directives.tagName(tagToken.source, msg => onError(tagToken, 'TAG_RESOLVE_FAILED', msg));
+    if (token.type === 'block-seq') {
+        const { anchor, newlineAfterProp: nl } = props;
+        const lastProp = anchor && tagToken
+            ? anchor.offset > tagToken.offset
+                ? anchor
+                : tagToken
+            : (anchor ?? tagToken);
+        if (lastProp && (!nl || nl.offset < lastProp.offset)) {
+            const message = 'Missing newline after block sequence props';
+            onError(lastProp, 'MISSING_CHAR', message);
+        }
+    }
+    const expType = token.type === 'block-map'
+        ? 'map'
+        : token.type === 'block-seq'
+            ? 'seq'
+            : token.start.source === '{'
+                ? 'map'
+                : 'seq';
+    // shortcut: check if it's a generic YAMLMap or YAMLSeq
+    // before jumping into the custom tag logic.
+    if (!tagToken ||
+        !tagName ||
+        tagName === '!' ||
+        (tagName === YAMLMap.YAMLMap.tagName && expType === 'map') ||
+        (tagName === YAMLSeq.YAMLSeq.tagName && expType === 'seq')) {
+        return resolveCollection(CN, ctx, token, onError, tagName);
+    }
+    let tag = ctx.schema.tags.find(t => t.tag === tagName && t.collection === expType);
+    if (!tag) {
+        const kt = ctx.schema.knownTags[tagName];
+        if (kt?.collection === expType) {
+            ctx.schema.tags.push(Object.assign({}, kt, { default: false }));
+            tag = kt;
+        }
+        else {
+            if (kt) {
+                onError(tagToken, 'BAD_COLLECTION_TYPE', `${kt.tag} used for ${expType} collection, but expects ${kt.collection ?? 'scalar'}`, true);
+            }
+            else {
+                onError(tagToken, 'TAG_RESOLVE_FAILED', `Unresolved tag: ${tagName}`, true);
+            }
+            return resolveCollection(CN, ctx, token, onError, tagName);
+        }
+    }
+    const coll = resolveCollection(CN, ctx, token, onError, tagName, tag);
+    const res = tag.resolve?.(coll, msg => onError(tagToken, 'TAG_RESOLVE_FAILED', msg), ctx.options) ?? coll;
+    const node = identity.isNode(res)
+        ? res
+        : new Scalar.Scalar(res);
+    node.range = coll.range;
+    node.tag = tagName;
+    if (tag?.format)
+        node.format = tag.format;
+    return node;
+}
+
+exports.composeCollection = composeCollection;
+
+
+/***/ }),
+
+/***/ 23683:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Document = __nccwpck_require__(3021);
+var composeNode = __nccwpck_require__(45937);
+var resolveEnd = __nccwpck_require__(17788);
+var resolveProps = __nccwpck_require__(34631);
+
+function composeDoc(options, directives, { offset, start, value, end }, onError) {
+    const opts = Object.assign({ _directives: directives }, options);
+    const doc = new Document.Document(undefined, opts);
+    const ctx = {
+        atKey: false,
+        atRoot: true,
+        directives: doc.directives,
+        options: doc.options,
+        schema: doc.schema
+    };
+    const props = resolveProps.resolveProps(start, {
+        indicator: 'doc-start',
+        next: value ?? end?.[0],
+        offset,
+        onError,
+        parentIndent: 0,
+        startOnNewline: true
+    });
+    if (props.found) {
+        doc.directives.docStart = true;
+        if (value &&
+            (value.type === 'block-map' || value.type === 'block-seq') &&
+            !props.hasNewline)
+            onError(props.end, 'MISSING_CHAR', 'Block collection cannot start on same line with directives-end marker');
+    }
+    // @ts-expect-error If Contents is set, let's trust the user
+    doc.contents = value
+        ? composeNode.composeNode(ctx, value, props, onError)
+        : composeNode.composeEmptyNode(ctx, props.end, start, null, props, onError);
+    const contentEnd = doc.contents.range[2];
+    const re = resolveEnd.resolveEnd(end, contentEnd, false, onError);
+    if (re.comment)
+        doc.comment = re.comment;
+    doc.range = [offset, contentEnd, re.offset];
+    return doc;
+}
+
+exports.composeDoc = composeDoc;
+
+
+/***/ }),
+
+/***/ 45937:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Alias = __nccwpck_require__(4065);
+var identity = __nccwpck_require__(41127);
+var composeCollection = __nccwpck_require__(57349);
+var composeScalar = __nccwpck_require__(5413);
+var resolveEnd = __nccwpck_require__(17788);
+var utilEmptyScalarPosition = __nccwpck_require__(22599);
+
+const CN = { composeNode, composeEmptyNode };
+function composeNode(ctx, token, props, onError) {
+    const atKey = ctx.atKey;
+    const { spaceBefore, comment, anchor, tag } = props;
+    let node;
+    let isSrcToken = true;
+    switch (token.type) {
+        case 'alias':
+            node = composeAlias(ctx, token, onError);
+            if (anchor || tag)
+                onError(token, 'ALIAS_PROPS', 'An alias node must not specify any properties');
+            break;
+        case 'scalar':
+        case 'single-quoted-scalar':
+        case 'double-quoted-scalar':
+        case 'block-scalar':
+            node = composeScalar.composeScalar(ctx, token, tag, onError);
+            if (anchor)
+                node.anchor = anchor.source.substring(1);
+            break;
+        case 'block-map':
+        case 'block-seq':
+        case 'flow-collection':
+            try {
+                node = composeCollection.composeCollection(CN, ctx, token, props, onError);
+                if (anchor)
+                    node.anchor = anchor.source.substring(1);
+            }
+            catch (error) {
+                // Almost certainly here due to a stack overflow
+                const message = error instanceof Error ? error.message : String(error);
+                onError(token, 'RESOURCE_EXHAUSTION', message);
+            }
+            break;
+        default: {
+            const message = token.type === 'error'
+                ? token.message
+                : `Unsupported token (type: ${token.type})`;
+            onError(token, 'UNEXPECTED_TOKEN', message);
+            isSrcToken = false;
+        }
+    }
+    node ?? (node = composeEmptyNode(ctx, token.offset, undefined, null, props, onError));
+    if (anchor && node.anchor === '')
+        onError(anchor, 'BAD_ALIAS', 'Anchor cannot be an empty string');
+    if (atKey &&
+        ctx.options.stringKeys &&
+        (!identity.isScalar(node) ||
+            typeof node.value !== 'string' ||
+            (node.tag && node.tag !== 'tag:yaml.org,2002:str'))) {
+        const msg = 'With stringKeys, all keys must be strings';
+        onError(tag ?? token, 'NON_STRING_KEY', msg);
+    }
+    if (spaceBefore)
+        node.spaceBefore = true;
+    if (comment) {
+        if (token.type === 'scalar' && token.source === '')
+            node.comment = comment;
+        else
+            node.commentBefore = comment;
+    }
+    // @ts-expect-error Type checking misses meaning of isSrcToken
+    if (ctx.options.keepSourceTokens && isSrcToken)
+        node.srcToken = token;
+    return node;
+}
+function composeEmptyNode(ctx, offset, before, pos, { spaceBefore, comment, anchor, tag, end }, onError) {
+    const token = {
+        type: 'scalar',
+        offset: utilEmptyScalarPosition.emptyScalarPosition(offset, before, pos),
+        indent: -1,
+        source: ''
+    };
+    const node = composeScalar.composeScalar(ctx, token, tag, onError);
+    if (anchor) {
+        node.anchor = anchor.source.substring(1);
+        if (node.anchor === '')
+            onError(anchor, 'BAD_ALIAS', 'Anchor cannot be an empty string');
+    }
+    if (spaceBefore)
+        node.spaceBefore = true;
+    if (comment) {
+        node.comment = comment;
+        node.range[2] = end;
+    }
+    return node;
+}
+function composeAlias({ options }, { offset, source, end }, onError) {
+    const alias = new Alias.Alias(source.substring(1));
+    if (alias.source === '')
+        onError(offset, 'BAD_ALIAS', 'Alias cannot be an empty string');
+    if (alias.source.endsWith(':'))
+        onError(offset + source.length - 1, 'BAD_ALIAS', 'Alias ending in : is ambiguous', true);
+    const valueEnd = offset + source.length;
+    const re = resolveEnd.resolveEnd(end, valueEnd, options.strict, onError);
+    alias.range = [offset, valueEnd, re.offset];
+    if (re.comment)
+        alias.comment = re.comment;
+    return alias;
+}
+
+exports.composeEmptyNode = composeEmptyNode;
+exports.composeNode = composeNode;
+
+
+/***/ }),
+
+/***/ 5413:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var resolveBlockScalar = __nccwpck_require__(48913);
+var resolveFlowScalar = __nccwpck_require__(76842);
+
+function composeScalar(ctx, token, tagToken, onError) {
+    const { value, type, comment, range } = token.type === 'block-scalar'
+        ? resolveBlockScalar.resolveBlockScalar(ctx, token, onError)
+        : resolveFlowScalar.resolveFlowScalar(token, ctx.options.strict, onError);
+    const tagName = tagToken
+        ? ctx.directives.tagName(tagToken.source, msg => onError(tagToken, 'TAG_RESOLVE_FAILED', msg))
+        : null;
+    let tag;
+    if (ctx.options.stringKeys && ctx.atKey) {
+        tag = ctx.schema[identity.SCALAR];
+    }
+    else if (tagName)
+        tag = findScalarTagByName(ctx.schema, value, tagName, tagToken, onError);
+    else if (token.type === 'scalar')
+        tag = findScalarTagByTest(ctx, value, token, onError);
+    else
+        tag = ctx.schema[identity.SCALAR];
+    let scalar;
+    try {
+        const res = tag.resolve(value, msg => onError(tagToken ?? token, 'TAG_RESOLVE_FAILED', msg), ctx.options);
+        scalar = identity.isScalar(res) ? res : new Scalar.Scalar(res);
+    }
+    catch (error) {
+        const msg = error instanceof Error ? error.message : String(error);
+        onError(tagToken ?? token, 'TAG_RESOLVE_FAILED', msg);
+        scalar = new Scalar.Scalar(value);
+    }
+    scalar.range = range;
+    scalar.source = value;
+    if (type)
+        scalar.type = type;
+    if (tagName)
+        scalar.tag = tagName;
+    if (tag.format)
+        scalar.format = tag.format;
+    if (comment)
+        scalar.comment = comment;
+    return scalar;
+}
+function findScalarTagByName(schema, value, tagName, tagToken, onError) {
+    if (tagName === '!')
+        return schema[identity.SCALAR]; // non-specific tag
+    const matchWithTest = [];
+    for (const tag of schema.tags) {
+        if (!tag.collection && tag.tag === tagName) {
+            if (tag.default && tag.test)
+                matchWithTest.push(tag);
+            else
+                return tag;
+        }
+    }
+    for (const tag of matchWithTest)
+        if (tag.test?.test(value))
+            return tag;
+    const kt = schema.knownTags[tagName];
+    if (kt && !kt.collection) {
+        // Ensure that the known tag is available for stringifying,
+        // but does not get used by default.
+        schema.tags.push(Object.assign({}, kt, { default: false, test: undefined }));
+        return kt;
+    }
+    onError(tagToken, 'TAG_RESOLVE_FAILED', `Unresolved tag: ${tagName}`, tagName !== 'tag:yaml.org,2002:str');
+    return schema[identity.SCALAR];
+}
+function findScalarTagByTest({ atKey, directives, schema }, value, token, onError) {
+    const tag = schema.tags.find(tag => (tag.default === true || (atKey && tag.default === 'key')) &&
+        tag.test?.test(value)) || schema[identity.SCALAR];
+    if (schema.compat) {
+        const compat = schema.compat.find(tag => tag.default && tag.test?.test(value)) ??
+            schema[identity.SCALAR];
+        if (tag.tag !== compat.tag) {
+            const ts = directives.tagString(tag.tag);
+            const cs = directives.tagString(compat.tag);
+            const msg = `Value may be parsed as either ${ts} or ${cs}`;
+            onError(token, 'TAG_RESOLVE_FAILED', msg, true);
+        }
+    }
+    return tag;
+}
+
+exports.composeScalar = composeScalar;
+
+
+/***/ }),
+
+/***/ 89984:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var node_process = __nccwpck_require__(932);
+var directives = __nccwpck_require__(61342);
+var Document = __nccwpck_require__(3021);
+var errors = __nccwpck_require__(91464);
+var identity = __nccwpck_require__(41127);
+var composeDoc = __nccwpck_require__(23683);
+var resolveEnd = __nccwpck_require__(17788);
+
+function getErrorPos(src) {
+    if (typeof src === 'number')
+        return [src, src + 1];
+    if (Array.isArray(src))
+        return src.length === 2 ? src : [src[0], src[1]];
+    const { offset, source } = src;
+    return [offset, offset + (typeof source === 'string' ? source.length : 1)];
+}
+function parsePrelude(prelude) {
+    let comment = '';
+    let atComment = false;
+    let afterEmptyLine = false;
+    for (let i = 0; i < prelude.length; ++i) {
+        const source = prelude[i];
+        switch (source[0]) {
+            case '#':
+                comment +=
+                    (comment === '' ? '' : afterEmptyLine ? '\n\n' : '\n') +
+                        (source.substring(1) || ' ');
+                atComment = true;
+                afterEmptyLine = false;
+                break;
+            case '%':
+                if (prelude[i + 1]?.[0] !== '#')
+                    i += 1;
+                atComment = false;
+                break;
+            default:
+                // This may be wrong after doc-end, but in that case it doesn't matter
+                if (!atComment)
+                    afterEmptyLine = true;
+                atComment = false;
+        }
+    }
+    return { comment, afterEmptyLine };
+}
+/**
+ * Compose a stream of CST nodes into a stream of YAML Documents.
+ *
+ * ```ts
+ * import { Composer, Parser } from 'yaml'
+ *
+ * const src: string = ...
+ * const tokens = new Parser().parse(src)
+ * const docs = new Composer().compose(tokens)
+ * ```
+ */
+class Composer {
+    constructor(options = {}) {
+        this.doc = null;
+        this.atDirectives = false;
+        this.prelude = [];
+        this.errors = [];
+        this.warnings = [];
+        this.onError = (source, code, message, warning) => {
+            const pos = getErrorPos(source);
+            if (warning)
+                this.warnings.push(new errors.YAMLWarning(pos, code, message));
+            else
+                this.errors.push(new errors.YAMLParseError(pos, code, message));
+        };
+        // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+        this.directives = new directives.Directives({ version: options.version || '1.2' });
+        this.options = options;
+    }
+    decorate(doc, afterDoc) {
+        const { comment, afterEmptyLine } = parsePrelude(this.prelude);
+        //console.log({ dc: doc.comment, prelude, comment })
+        if (comment) {
+            const dc = doc.contents;
+            if (afterDoc) {
+                doc.comment = doc.comment ? `${doc.comment}\n${comment}` : comment;
+            }
+            else if (afterEmptyLine || doc.directives.docStart || !dc) {
+                doc.commentBefore = comment;
+            }
+            else if (identity.isCollection(dc) && !dc.flow && dc.items.length > 0) {
+                let it = dc.items[0];
+                if (identity.isPair(it))
+                    it = it.key;
+                const cb = it.commentBefore;
+                it.commentBefore = cb ? `${comment}\n${cb}` : comment;
+            }
+            else {
+                const cb = dc.commentBefore;
+                dc.commentBefore = cb ? `${comment}\n${cb}` : comment;
+            }
+        }
+        if (afterDoc) {
+            for (let i = 0; i < this.errors.length; ++i)
+                doc.errors.push(this.errors[i]);
+            for (let i = 0; i < this.warnings.length; ++i)
+                doc.warnings.push(this.warnings[i]);
+        }
+        else {
+            doc.errors = this.errors;
+            doc.warnings = this.warnings;
+        }
+        this.prelude = [];
+        this.errors = [];
+        this.warnings = [];
+    }
+    /**
+     * Current stream status information.
+     *
+     * Mostly useful at the end of input for an empty stream.
+     */
+    streamInfo() {
+        return {
+            comment: parsePrelude(this.prelude).comment,
+            directives: this.directives,
+            errors: this.errors,
+            warnings: this.warnings
+        };
+    }
+    /**
+     * Compose tokens into documents.
+     *
+     * @param forceDoc - If the stream contains no document, still emit a final document including any comments and directives that would be applied to a subsequent document.
+     * @param endOffset - Should be set if `forceDoc` is also set, to set the document range end and to indicate errors correctly.
+     */
+    *compose(tokens, forceDoc = false, endOffset = -1) {
+        for (const token of tokens)
+            yield* this.next(token);
+        yield* this.end(forceDoc, endOffset);
+    }
+    /** Advance the composer by one CST token. */
+    *next(token) {
+        if (node_process.env.LOG_STREAM)
+            console.dir(token, { depth: null });
+        switch (token.type) {
+            case 'directive':
+                this.directives.add(token.source, (offset, message, warning) => {
+                    const pos = getErrorPos(token);
+                    pos[0] += offset;
+                    this.onError(pos, 'BAD_DIRECTIVE', message, warning);
+                });
+                this.prelude.push(token.source);
+                this.atDirectives = true;
+                break;
+            case 'document': {
+                const doc = composeDoc.composeDoc(this.options, this.directives, token, this.onError);
+                if (this.atDirectives && !doc.directives.docStart)
+                    this.onError(token, 'MISSING_CHAR', 'Missing directives-end/doc-start indicator line');
+                this.decorate(doc, false);
+                if (this.doc)
+                    yield this.doc;
+                this.doc = doc;
+                this.atDirectives = false;
+                break;
+            }
+            case 'byte-order-mark':
+            case 'space':
+                break;
+            case 'comment':
+            case 'newline':
+                this.prelude.push(token.source);
+                break;
+            case 'error': {
+                const msg = token.source
+                    ? `${token.message}: ${JSON.stringify(token.source)}`
+                    : token.message;
+                const error = new errors.YAMLParseError(getErrorPos(token), 'UNEXPECTED_TOKEN', msg);
+                if (this.atDirectives || !this.doc)
+                    this.errors.push(error);
+                else
+                    this.doc.errors.push(error);
+                break;
+            }
+            case 'doc-end': {
+                if (!this.doc) {
+                    const msg = 'Unexpected doc-end without preceding document';
+                    this.errors.push(new errors.YAMLParseError(getErrorPos(token), 'UNEXPECTED_TOKEN', msg));
+                    break;
+                }
+                this.doc.directives.docEnd = true;
+                const end = resolveEnd.resolveEnd(token.end, token.offset + token.source.length, this.doc.options.strict, this.onError);
+                this.decorate(this.doc, true);
+                if (end.comment) {
+                    const dc = this.doc.comment;
+                    this.doc.comment = dc ? `${dc}\n${end.comment}` : end.comment;
+                }
+                this.doc.range[2] = end.offset;
+                break;
+            }
+            default:
+                this.errors.push(new errors.YAMLParseError(getErrorPos(token), 'UNEXPECTED_TOKEN', `Unsupported token ${token.type}`));
+        }
+    }
+    /**
+     * Call at end of input to yield any remaining document.
+     *
+     * @param forceDoc - If the stream contains no document, still emit a final document including any comments and directives that would be applied to a subsequent document.
+     * @param endOffset - Should be set if `forceDoc` is also set, to set the document range end and to indicate errors correctly.
+     */
+    *end(forceDoc = false, endOffset = -1) {
+        if (this.doc) {
+            this.decorate(this.doc, true);
+            yield this.doc;
+            this.doc = null;
+        }
+        else if (forceDoc) {
+            const opts = Object.assign({ _directives: this.directives }, this.options);
+            const doc = new Document.Document(undefined, opts);
+            if (this.atDirectives)
+                this.onError(endOffset, 'MISSING_CHAR', 'Missing directives-end indicator line');
+            doc.range = [0, endOffset, endOffset];
+            this.decorate(doc, false);
+            yield doc;
+        }
+    }
+}
+
+exports.Composer = Composer;
+
+
+/***/ }),
+
+/***/ 87103:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Pair = __nccwpck_require__(57165);
+var YAMLMap = __nccwpck_require__(84454);
+var resolveProps = __nccwpck_require__(34631);
+var utilContainsNewline = __nccwpck_require__(9499);
+var utilFlowIndentCheck = __nccwpck_require__(74051);
+var utilMapIncludes = __nccwpck_require__(81187);
+
+const startColMsg = 'All mapping items must start at the same column';
+function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
+    const NodeClass = tag?.nodeClass ?? YAMLMap.YAMLMap;
+    const map = new NodeClass(ctx.schema);
+    if (ctx.atRoot)
+        ctx.atRoot = false;
+    let offset = bm.offset;
+    let commentEnd = null;
+    for (const collItem of bm.items) {
+        const { start, key, sep, value } = collItem;
+        // key properties
+        const keyProps = resolveProps.resolveProps(start, {
+            indicator: 'explicit-key-ind',
+            next: key ?? sep?.[0],
+            offset,
+            onError,
+            parentIndent: bm.indent,
+            startOnNewline: true
+        });
+        const implicitKey = !keyProps.found;
+        if (implicitKey) {
+            if (key) {
+                if (key.type === 'block-seq')
+                    onError(offset, 'BLOCK_AS_IMPLICIT_KEY', 'A block sequence may not be used as an implicit map key');
+                else if ('indent' in key && key.indent !== bm.indent)
+                    onError(offset, 'BAD_INDENT', startColMsg);
+            }
+            if (!keyProps.anchor && !keyProps.tag && !sep) {
+                commentEnd = keyProps.end;
+                if (keyProps.comment) {
+                    if (map.comment)
+                        map.comment += '\n' + keyProps.comment;
+                    else
+                        map.comment = keyProps.comment;
+                }
+                continue;
+            }
+            if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key)) {
+                onError(key ?? start[start.length - 1], 'MULTILINE_IMPLICIT_KEY', 'Implicit keys need to be on a single line');
+            }
+        }
+        else if (keyProps.found?.indent !== bm.indent) {
+            onError(offset, 'BAD_INDENT', startColMsg);
+        }
+        // key value
+        ctx.atKey = true;
+        const keyStart = keyProps.end;
+        const keyNode = key
+            ? composeNode(ctx, key, keyProps, onError)
+            : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
+        if (ctx.schema.compat)
+            utilFlowIndentCheck.flowIndentCheck(bm.indent, key, onError);
+        ctx.atKey = false;
+        if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
+            onError(keyStart, 'DUPLICATE_KEY', 'Map keys must be unique');
+        // value properties
+        const valueProps = resolveProps.resolveProps(sep ?? [], {
+            indicator: 'map-value-ind',
+            next: value,
+            offset: keyNode.range[2],
+            onError,
+            parentIndent: bm.indent,
+            startOnNewline: !key || key.type === 'block-scalar'
+        });
+        offset = valueProps.end;
+        if (valueProps.found) {
+            if (implicitKey) {
+                if (value?.type === 'block-map' && !valueProps.hasNewline)
+                    onError(offset, 'BLOCK_AS_IMPLICIT_KEY', 'Nested mappings are not allowed in compact mappings');
+                if (ctx.options.strict &&
+                    keyProps.start < valueProps.found.offset - 1024)
+                    onError(keyNode.range, 'KEY_OVER_1024_CHARS', 'The : indicator must be at most 1024 chars after the start of an implicit block mapping key');
+            }
+            // value value
+            const valueNode = value
+                ? composeNode(ctx, value, valueProps, onError)
+                : composeEmptyNode(ctx, offset, sep, null, valueProps, onError);
+            if (ctx.schema.compat)
+                utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
+            offset = valueNode.range[2];
+            const pair = new Pair.Pair(keyNode, valueNode);
+            if (ctx.options.keepSourceTokens)
+                pair.srcToken = collItem;
+            map.items.push(pair);
+        }
+        else {
+            // key with no value
+            if (implicitKey)
+                onError(keyNode.range, 'MISSING_CHAR', 'Implicit map keys need to be followed by map values');
+            if (valueProps.comment) {
+                if (keyNode.comment)
+                    keyNode.comment += '\n' + valueProps.comment;
+                else
+                    keyNode.comment = valueProps.comment;
+            }
+            const pair = new Pair.Pair(keyNode);
+            if (ctx.options.keepSourceTokens)
+                pair.srcToken = collItem;
+            map.items.push(pair);
+        }
+    }
+    if (commentEnd && commentEnd < offset)
+        onError(commentEnd, 'IMPOSSIBLE', 'Map comment with trailing content');
+    map.range = [bm.offset, offset, commentEnd ?? offset];
+    return map;
+}
+
+exports.resolveBlockMap = resolveBlockMap;
+
+
+/***/ }),
+
+/***/ 48913:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+
+function resolveBlockScalar(ctx, scalar, onError) {
+    const start = scalar.offset;
+    const header = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
+    if (!header)
+        return { value: '', type: null, comment: '', range: [start, start, start] };
+    const type = header.mode === '>' ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
+    const lines = scalar.source ? splitLines(scalar.source) : [];
+    // determine the end of content & start of chomping
+    let chompStart = lines.length;
+    for (let i = lines.length - 1; i >= 0; --i) {
+        const content = lines[i][1];
+        if (content === '' || content === '\r')
+            chompStart = i;
+        else
+            break;
+    }
+    // shortcut for empty contents
+    if (chompStart === 0) {
+        const value = header.chomp === '+' && lines.length > 0
+            ? '\n'.repeat(Math.max(1, lines.length - 1))
+            : '';
+        let end = start + header.length;
+        if (scalar.source)
+            end += scalar.source.length;
+        return { value, type, comment: header.comment, range: [start, end, end] };
+    }
+    // find the indentation level to trim from start
+    let trimIndent = scalar.indent + header.indent;
+    let offset = scalar.offset + header.length;
+    let contentStart = 0;
+    for (let i = 0; i < chompStart; ++i) {
+        const [indent, content] = lines[i];
+        if (content === '' || content === '\r') {
+            if (header.indent === 0 && indent.length > trimIndent)
+                trimIndent = indent.length;
+        }
+        else {
+            if (indent.length < trimIndent) {
+                const message = 'Block scalars with more-indented leading empty lines must use an explicit indentation indicator';
+                onError(offset + indent.length, 'MISSING_CHAR', message);
+            }
+            if (header.indent === 0)
+                trimIndent = indent.length;
+            contentStart = i;
+            if (trimIndent === 0 && !ctx.atRoot) {
+                const message = 'Block scalar values in collections must be indented';
+                onError(offset, 'BAD_INDENT', message);
+            }
+            break;
+        }
+        offset += indent.length + content.length + 1;
+    }
+    // include trailing more-indented empty lines in content
+    for (let i = lines.length - 1; i >= chompStart; --i) {
+        if (lines[i][0].length > trimIndent)
+            chompStart = i + 1;
+    }
+    let value = '';
+    let sep = '';
+    let prevMoreIndented = false;
+    // leading whitespace is kept intact
+    for (let i = 0; i < contentStart; ++i)
+        value += lines[i][0].slice(trimIndent) + '\n';
+    for (let i = contentStart; i < chompStart; ++i) {
+        let [indent, content] = lines[i];
+        offset += indent.length + content.length + 1;
+        const crlf = content[content.length - 1] === '\r';
+        if (crlf)
+            content = content.slice(0, -1);
+        /* istanbul ignore if already caught in lexer */
+        if (content && indent.length < trimIndent) {
+            const src = header.indent
+                ? 'explicit indentation indicator'
+                : 'first line';
+            const message = `Block scalar lines must not be less indented than their ${src}`;
+            onError(offset - content.length - (crlf ? 2 : 1), 'BAD_INDENT', message);
+            indent = '';
+        }
+        if (type === Scalar.Scalar.BLOCK_LITERAL) {
+            value += sep + indent.slice(trimIndent) + content;
+            sep = '\n';
+        }
+        else if (indent.length > trimIndent || content[0] === '\t') {
+            // more-indented content within a folded block
+            if (sep === ' ')
+                sep = '\n';
+            else if (!prevMoreIndented && sep === '\n')
+                sep = '\n\n';
+            value += sep + indent.slice(trimIndent) + content;
+            sep = '\n';
+            prevMoreIndented = true;
+        }
+        else if (content === '') {
+            // empty line
+            if (sep === '\n')
+                value += '\n';
+            else
+                sep = '\n';
+        }
+        else {
+            value += sep + content;
+            sep = ' ';
+            prevMoreIndented = false;
+        }
+    }
+    switch (header.chomp) {
+        case '-':
+            break;
+        case '+':
+            for (let i = chompStart; i < lines.length; ++i)
+                value += '\n' + lines[i][0].slice(trimIndent);
+            if (value[value.length - 1] !== '\n')
+                value += '\n';
+            break;
+        default:
+            value += '\n';
+    }
+    const end = start + header.length + scalar.source.length;
+    return { value, type, comment: header.comment, range: [start, end, end] };
+}
+function parseBlockScalarHeader({ offset, props }, strict, onError) {
+    /* istanbul ignore if should not happen */
+    if (props[0].type !== 'block-scalar-header') {
+        onError(props[0], 'IMPOSSIBLE', 'Block scalar header not found');
+        return null;
+    }
+    const { source } = props[0];
+    const mode = source[0];
+    let indent = 0;
+    let chomp = '';
+    let error = -1;
+    for (let i = 1; i < source.length; ++i) {
+        const ch = source[i];
+        if (!chomp && (ch === '-' || ch === '+'))
+            chomp = ch;
+        else {
+            const n = Number(ch);
+            if (!indent && n)
+                indent = n;
+            else if (error === -1)
+                error = offset + i;
+        }
+    }
+    if (error !== -1)
+        onError(error, 'UNEXPECTED_TOKEN', `Block scalar header includes extra characters: ${source}`);
+    let hasSpace = false;
+    let comment = '';
+    let length = source.length;
+    for (let i = 1; i < props.length; ++i) {
+        const token = props[i];
+        switch (token.type) {
+            case 'space':
+                hasSpace = true;
+            // fallthrough
+            case 'newline':
+                length += token.source.length;
+                break;
+            case 'comment':
+                if (strict && !hasSpace) {
+                    const message = 'Comments must be separated from other tokens by white space characters';
+                    onError(token, 'MISSING_CHAR', message);
+                }
+                length += token.source.length;
+                comment = token.source.substring(1);
+                break;
+            case 'error':
+                onError(token, 'UNEXPECTED_TOKEN', token.message);
+                length += token.source.length;
+                break;
+            /* istanbul ignore next should not happen */
+            default: {
+                const message = `Unexpected token in block scalar header: ${token.type}`;
+                onError(token, 'UNEXPECTED_TOKEN', message);
+                const ts = token.source;
+                if (ts && typeof ts === 'string')
+                    length += ts.length;
+            }
+        }
+    }
+    return { mode, indent, chomp, comment, length };
+}
+/** @returns Array of lines split up as `[indent, content]` */
+function splitLines(source) {
+    const split = source.split(/\n( *)/);
+    const first = split[0];
+    const m = first.match(/^( *)/);
+    const line0 = m?.[1]
+        ? [m[1], first.slice(m[1].length)]
+        : ['', first];
+    const lines = [line0];
+    for (let i = 1; i < split.length; i += 2)
+        lines.push([split[i], split[i + 1]]);
+    return lines;
+}
+
+exports.resolveBlockScalar = resolveBlockScalar;
+
+
+/***/ }),
+
+/***/ 90334:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var YAMLSeq = __nccwpck_require__(92223);
+var resolveProps = __nccwpck_require__(34631);
+var utilFlowIndentCheck = __nccwpck_require__(74051);
+
+function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
+    const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
+    const seq = new NodeClass(ctx.schema);
+    if (ctx.atRoot)
+        ctx.atRoot = false;
+    if (ctx.atKey)
+        ctx.atKey = false;
+    let offset = bs.offset;
+    let commentEnd = null;
+    for (const { start, value } of bs.items) {
+        const props = resolveProps.resolveProps(start, {
+            indicator: 'seq-item-ind',
+            next: value,
+            offset,
+            onError,
+            parentIndent: bs.indent,
+            startOnNewline: true
+        });
+        if (!props.found) {
+            if (props.anchor || props.tag || value) {
+                if (value?.type === 'block-seq')
+                    onError(props.end, 'BAD_INDENT', 'All sequence items must start at the same column');
+                else
+                    onError(offset, 'MISSING_CHAR', 'Sequence item without - indicator');
+            }
+            else {
+                commentEnd = props.end;
+                if (props.comment)
+                    seq.comment = props.comment;
+                continue;
+            }
+        }
+        const node = value
+            ? composeNode(ctx, value, props, onError)
+            : composeEmptyNode(ctx, props.end, start, null, props, onError);
+        if (ctx.schema.compat)
+            utilFlowIndentCheck.flowIndentCheck(bs.indent, value, onError);
+        offset = node.range[2];
+        seq.items.push(node);
+    }
+    seq.range = [bs.offset, offset, commentEnd ?? offset];
+    return seq;
+}
+
+exports.resolveBlockSeq = resolveBlockSeq;
+
+
+/***/ }),
+
+/***/ 17788:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function resolveEnd(end, offset, reqSpace, onError) {
+    let comment = '';
+    if (end) {
+        let hasSpace = false;
+        let sep = '';
+        for (const token of end) {
+            const { source, type } = token;
+            switch (type) {
+                case 'space':
+                    hasSpace = true;
+                    break;
+                case 'comment': {
+                    if (reqSpace && !hasSpace)
+                        onError(token, 'MISSING_CHAR', 'Comments must be separated from other tokens by white space characters');
+                    const cb = source.substring(1) || ' ';
+                    if (!comment)
+                        comment = cb;
+                    else
+                        comment += sep + cb;
+                    sep = '';
+                    break;
+                }
+                case 'newline':
+                    if (comment)
+                        sep += source;
+                    hasSpace = true;
+                    break;
+                default:
+                    onError(token, 'UNEXPECTED_TOKEN', `Unexpected ${type} at node end`);
+            }
+            offset += source.length;
+        }
+    }
+    return { comment, offset };
+}
+
+exports.resolveEnd = resolveEnd;
+
+
+/***/ }),
+
+/***/ 13142:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var resolveEnd = __nccwpck_require__(17788);
+var resolveProps = __nccwpck_require__(34631);
+var utilContainsNewline = __nccwpck_require__(9499);
+var utilMapIncludes = __nccwpck_require__(81187);
+
+const blockMsg = 'Block collections are not allowed within flow collections';
+const isBlock = (token) => token && (token.type === 'block-map' || token.type === 'block-seq');
+function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
+    const isMap = fc.start.source === '{';
+    const fcName = isMap ? 'flow map' : 'flow sequence';
+    const NodeClass = (tag?.nodeClass ?? (isMap ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq));
+    const coll = new NodeClass(ctx.schema);
+    coll.flow = true;
+    const atRoot = ctx.atRoot;
+    if (atRoot)
+        ctx.atRoot = false;
+    if (ctx.atKey)
+        ctx.atKey = false;
+    let offset = fc.offset + fc.start.source.length;
+    for (let i = 0; i < fc.items.length; ++i) {
+        const collItem = fc.items[i];
+        const { start, key, sep, value } = collItem;
+        const props = resolveProps.resolveProps(start, {
+            flow: fcName,
+            indicator: 'explicit-key-ind',
+            next: key ?? sep?.[0],
+            offset,
+            onError,
+            parentIndent: fc.indent,
+            startOnNewline: false
+        });
+        if (!props.found) {
+            if (!props.anchor && !props.tag && !sep && !value) {
+                if (i === 0 && props.comma)
+                    onError(props.comma, 'UNEXPECTED_TOKEN', `Unexpected , in ${fcName}`);
+                else if (i < fc.items.length - 1)
+                    onError(props.start, 'UNEXPECTED_TOKEN', `Unexpected empty item in ${fcName}`);
+                if (props.comment) {
+                    if (coll.comment)
+                        coll.comment += '\n' + props.comment;
+                    else
+                        coll.comment = props.comment;
+                }
+                offset = props.end;
+                continue;
+            }
+            if (!isMap && ctx.options.strict && utilContainsNewline.containsNewline(key))
+                onError(key, // checked by containsNewline()
+                'MULTILINE_IMPLICIT_KEY', 'Implicit keys of flow sequence pairs need to be on a single line');
+        }
+        if (i === 0) {
+            if (props.comma)
+                onError(props.comma, 'UNEXPECTED_TOKEN', `Unexpected , in ${fcName}`);
+        }
+        else {
+            if (!props.comma)
+                onError(props.start, 'MISSING_CHAR', `Missing , between ${fcName} items`);
+            if (props.comment) {
+                let prevItemComment = '';
+                loop: for (const st of start) {
+                    switch (st.type) {
+                        case 'comma':
+                        case 'space':
+                            break;
+                        case 'comment':
+                            prevItemComment = st.source.substring(1);
+                            break loop;
+                        default:
+                            break loop;
+                    }
+                }
+                if (prevItemComment) {
+                    let prev = coll.items[coll.items.length - 1];
+                    if (identity.isPair(prev))
+                        prev = prev.value ?? prev.key;
+                    if (prev.comment)
+                        prev.comment += '\n' + prevItemComment;
+                    else
+                        prev.comment = prevItemComment;
+                    props.comment = props.comment.substring(prevItemComment.length + 1);
+                }
+            }
+        }
+        if (!isMap && !sep && !props.found) {
+            // item is a value in a seq
+            // → key & sep are empty, start does not include ? or :
+            const valueNode = value
+                ? composeNode(ctx, value, props, onError)
+                : composeEmptyNode(ctx, props.end, sep, null, props, onError);
+            coll.items.push(valueNode);
+            offset = valueNode.range[2];
+            if (isBlock(value))
+                onError(valueNode.range, 'BLOCK_IN_FLOW', blockMsg);
+        }
+        else {
+            // item is a key+value pair
+            // key value
+            ctx.atKey = true;
+            const keyStart = props.end;
+            const keyNode = key
+                ? composeNode(ctx, key, props, onError)
+                : composeEmptyNode(ctx, keyStart, start, null, props, onError);
+            if (isBlock(key))
+                onError(keyNode.range, 'BLOCK_IN_FLOW', blockMsg);
+            ctx.atKey = false;
+            // value properties
+            const valueProps = resolveProps.resolveProps(sep ?? [], {
+                flow: fcName,
+                indicator: 'map-value-ind',
+                next: value,
+                offset: keyNode.range[2],
+                onError,
+                parentIndent: fc.indent,
+                startOnNewline: false
+            });
+            if (valueProps.found) {
+                if (!isMap && !props.found && ctx.options.strict) {
+                    if (sep)
+                        for (const st of sep) {
+                            if (st === valueProps.found)
+                                break;
+                            if (st.type === 'newline') {
+                                onError(st, 'MULTILINE_IMPLICIT_KEY', 'Implicit keys of flow sequence pairs need to be on a single line');
+                                break;
+                            }
+                        }
+                    if (props.start < valueProps.found.offset - 1024)
+                        onError(valueProps.found, 'KEY_OVER_1024_CHARS', 'The : indicator must be at most 1024 chars after the start of an implicit flow sequence key');
+                }
+            }
+            else if (value) {
+                if ('source' in value && value.source?.[0] === ':')
+                    onError(value, 'MISSING_CHAR', `Missing space after : in ${fcName}`);
+                else
+                    onError(valueProps.start, 'MISSING_CHAR', `Missing , or : between ${fcName} items`);
+            }
+            // value value
+            const valueNode = value
+                ? composeNode(ctx, value, valueProps, onError)
+                : valueProps.found
+                    ? composeEmptyNode(ctx, valueProps.end, sep, null, valueProps, onError)
+                    : null;
+            if (valueNode) {
+                if (isBlock(value))
+                    onError(valueNode.range, 'BLOCK_IN_FLOW', blockMsg);
+            }
+            else if (valueProps.comment) {
+                if (keyNode.comment)
+                    keyNode.comment += '\n' + valueProps.comment;
+                else
+                    keyNode.comment = valueProps.comment;
+            }
+            const pair = new Pair.Pair(keyNode, valueNode);
+            if (ctx.options.keepSourceTokens)
+                pair.srcToken = collItem;
+            if (isMap) {
+                const map = coll;
+                if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
+                    onError(keyStart, 'DUPLICATE_KEY', 'Map keys must be unique');
+                map.items.push(pair);
+            }
+            else {
+                const map = new YAMLMap.YAMLMap(ctx.schema);
+                map.flow = true;
+                map.items.push(pair);
+                const endRange = (valueNode ?? keyNode).range;
+                map.range = [keyNode.range[0], endRange[1], endRange[2]];
+                coll.items.push(map);
+            }
+            offset = valueNode ? valueNode.range[2] : valueProps.end;
+        }
+    }
+    const expectedEnd = isMap ? '}' : ']';
+    const [ce, ...ee] = fc.end;
+    let cePos = offset;
+    if (ce?.source === expectedEnd)
+        cePos = ce.offset + ce.source.length;
+    else {
+        const name = fcName[0].toUpperCase() + fcName.substring(1);
+        const msg = atRoot
+            ? `${name} must end with a ${expectedEnd}`
+            : `${name} in block collection must be sufficiently indented and end with a ${expectedEnd}`;
+        onError(offset, atRoot ? 'MISSING_CHAR' : 'BAD_INDENT', msg);
+        if (ce && ce.source.length !== 1)
+            ee.unshift(ce);
+    }
+    if (ee.length > 0) {
+        const end = resolveEnd.resolveEnd(ee, cePos, ctx.options.strict, onError);
+        if (end.comment) {
+            if (coll.comment)
+                coll.comment += '\n' + end.comment;
+            else
+                coll.comment = end.comment;
+        }
+        coll.range = [fc.offset, cePos, end.offset];
+    }
+    else {
+        coll.range = [fc.offset, cePos, cePos];
+    }
+    return coll;
+}
+
+exports.resolveFlowCollection = resolveFlowCollection;
+
+
+/***/ }),
+
+/***/ 76842:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+var resolveEnd = __nccwpck_require__(17788);
+
+function resolveFlowScalar(scalar, strict, onError) {
+    const { offset, type, source, end } = scalar;
+    let _type;
+    let value;
+    const _onError = (rel, code, msg) => onError(offset + rel, code, msg);
+    switch (type) {
+        case 'scalar':
+            _type = Scalar.Scalar.PLAIN;
+            value = plainValue(source, _onError);
+            break;
+        case 'single-quoted-scalar':
+            _type = Scalar.Scalar.QUOTE_SINGLE;
+            value = singleQuotedValue(source, _onError);
+            break;
+        case 'double-quoted-scalar':
+            _type = Scalar.Scalar.QUOTE_DOUBLE;
+            value = doubleQuotedValue(source, _onError);
+            break;
+        /* istanbul ignore next should not happen */
+        default:
+            onError(scalar, 'UNEXPECTED_TOKEN', `Expected a flow scalar value, but found: ${type}`);
+            return {
+                value: '',
+                type: null,
+                comment: '',
+                range: [offset, offset + source.length, offset + source.length]
+            };
+    }
+    const valueEnd = offset + source.length;
+    const re = resolveEnd.resolveEnd(end, valueEnd, strict, onError);
+    return {
+        value,
+        type: _type,
+        comment: re.comment,
+        range: [offset, valueEnd, re.offset]
+    };
+}
+function plainValue(source, onError) {
+    let badChar = '';
+    switch (source[0]) {
+        /* istanbul ignore next should not happen */
+        case '\t':
+            badChar = 'a tab character';
+            break;
+        case ',':
+            badChar = 'flow indicator character ,';
+            break;
+        case '%':
+            badChar = 'directive indicator character %';
+            break;
+        case '|':
+        case '>': {
+            badChar = `block scalar indicator ${source[0]}`;
+            break;
+        }
+        case '@':
+        case '`': {
+            badChar = `reserved character ${source[0]}`;
+            break;
+        }
+    }
+    if (badChar)
+        onError(0, 'BAD_SCALAR_START', `Plain value cannot start with ${badChar}`);
+    return unfoldLines(source);
+}
+function singleQuotedValue(source, onError) {
+    if (source[source.length - 1] !== "'" || source.length === 1)
+        onError(source.length, 'MISSING_CHAR', "Missing closing 'quote");
+    return unfoldLines(source.slice(1, -1)).replace(/''/g, "'");
+}
+function unfoldLines(source) {
+    const line = /(.*?)\r?\n/sy;
+    let match = line.exec(source);
+    if (!match)
+        return source;
+    /**
+     * The negative lookbehinds in these RegExps are to
+     * prevent causing a polynomial search time in certain cases.
+     *
+     * The try-catch is for Safari < 16.4 and other old browsers:
+     * https://caniuse.com/js-regexp-lookbehind
+     */
+    let trimEnd, trimBoth;
+    try {
+        trimEnd = new RegExp('(?<![ \t])[ \t]+$');
+        trimBoth = new RegExp('^[ \t]+|(?<![ \t])[ \t]+$', 'g');
+    }
+    catch {
+        trimEnd = /[ \t]+$/;
+        trimBoth = /^[ \t]+|[ \t]+$/g;
+    }
+    let res = match[1].replace(trimEnd, '');
+    let sep = ' ';
+    let pos = line.lastIndex;
+    while ((match = line.exec(source))) {
+        const lm = match[1].replace(trimBoth, '');
+        if (lm === '') {
+            if (sep === '\n')
+                res += sep;
+            else
+                sep = '\n';
+        }
+        else {
+            res += sep + lm;
+            sep = ' ';
+        }
+        pos = line.lastIndex;
+    }
+    const last = /[ \t]*(.*)/sy;
+    last.lastIndex = pos;
+    match = last.exec(source);
+    return res + sep + (match?.[1] ?? '');
+}
+function doubleQuotedValue(source, onError) {
+    let res = '';
+    for (let i = 1; i < source.length - 1; ++i) {
+        const ch = source[i];
+        if (ch === '\r' && source[i + 1] === '\n')
+            continue;
+        if (ch === '\n') {
+            const { fold, offset } = foldNewline(source, i);
+            res += fold;
+            i = offset;
+        }
+        else if (ch === '\\') {
+            let next = source[++i];
+            const cc = escapeCodes[next];
+            if (cc)
+                res += cc;
+            else if (next === '\n') {
+                // skip escaped newlines, but still trim the following line
+                next = source[i + 1];
+                while (next === ' ' || next === '\t')
+                    next = source[++i + 1];
+            }
+            else if (next === '\r' && source[i + 1] === '\n') {
+                // skip escaped CRLF newlines, but still trim the following line
+                next = source[++i + 1];
+                while (next === ' ' || next === '\t')
+                    next = source[++i + 1];
+            }
+            else if (next === 'x' || next === 'u' || next === 'U') {
+                const length = next === 'x' ? 2 : next === 'u' ? 4 : 8;
+                res += parseCharCode(source, i + 1, length, onError);
+                i += length;
+            }
+            else {
+                const raw = source.substr(i - 1, 2);
+                onError(i - 1, 'BAD_DQ_ESCAPE', `Invalid escape sequence ${raw}`);
+                res += raw;
+            }
+        }
+        else if (ch === ' ' || ch === '\t') {
+            // trim trailing whitespace
+            const wsStart = i;
+            let next = source[i + 1];
+            while (next === ' ' || next === '\t')
+                next = source[++i + 1];
+            if (next !== '\n' && !(next === '\r' && source[i + 2] === '\n'))
+                res += i > wsStart ? source.slice(wsStart, i + 1) : ch;
+        }
+        else {
+            res += ch;
+        }
+    }
+    if (source[source.length - 1] !== '"' || source.length === 1)
+        onError(source.length, 'MISSING_CHAR', 'Missing closing "quote');
+    return res;
+}
+/**
+ * Fold a single newline into a space, multiple newlines to N - 1 newlines.
+ * Presumes `source[offset] === '\n'`
+ */
+function foldNewline(source, offset) {
+    let fold = '';
+    let ch = source[offset + 1];
+    while (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') {
+        if (ch === '\r' && source[offset + 2] !== '\n')
+            break;
+        if (ch === '\n')
+            fold += '\n';
+        offset += 1;
+        ch = source[offset + 1];
+    }
+    if (!fold)
+        fold = ' ';
+    return { fold, offset };
+}
+const escapeCodes = {
+    '0': '\0', // null character
+    a: '\x07', // bell character
+    b: '\b', // backspace
+    e: '\x1b', // escape character
+    f: '\f', // form feed
+    n: '\n', // line feed
+    r: '\r', // carriage return
+    t: '\t', // horizontal tab
+    v: '\v', // vertical tab
+    N: '\u0085', // Unicode next line
+    _: '\u00a0', // Unicode non-breaking space
+    L: '\u2028', // Unicode line separator
+    P: '\u2029', // Unicode paragraph separator
+    ' ': ' ',
+    '"': '"',
+    '/': '/',
+    '\\': '\\',
+    '\t': '\t'
+};
+function parseCharCode(source, offset, length, onError) {
+    const cc = source.substr(offset, length);
+    const ok = cc.length === length && /^[0-9a-fA-F]+$/.test(cc);
+    const code = ok ? parseInt(cc, 16) : NaN;
+    try {
+        return String.fromCodePoint(code);
+    }
+    catch {
+        const raw = source.substr(offset - 2, length + 2);
+        onError(offset - 2, 'BAD_DQ_ESCAPE', `Invalid escape sequence ${raw}`);
+        return raw;
+    }
+}
+
+exports.resolveFlowScalar = resolveFlowScalar;
+
+
+/***/ }),
+
+/***/ 34631:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function resolveProps(tokens, { flow, indicator, next, offset, onError, parentIndent, startOnNewline }) {
+    let spaceBefore = false;
+    let atNewline = startOnNewline;
+    let hasSpace = startOnNewline;
+    let comment = '';
+    let commentSep = '';
+    let hasNewline = false;
+    let reqSpace = false;
+    let tab = null;
+    let anchor = null;
+    let tag = null;
+    let newlineAfterProp = null;
+    let comma = null;
+    let found = null;
+    let start = null;
+    for (const token of tokens) {
+        if (reqSpace) {
+            if (token.type !== 'space' &&
+                token.type !== 'newline' &&
+                token.type !== 'comma')
+                onError(token.offset, 'MISSING_CHAR', 'Tags and anchors must be separated from the next token by white space');
+            reqSpace = false;
+        }
+        if (tab) {
+            if (atNewline && token.type !== 'comment' && token.type !== 'newline') {
+                onError(tab, 'TAB_AS_INDENT', 'Tabs are not allowed as indentation');
+            }
+            tab = null;
+        }
+        switch (token.type) {
+            case 'space':
+                // At the doc level, tabs at line start may be parsed
+                // as leading white space rather than indentation.
+                // In a flow collection, only the parser handles indent.
+                if (!flow &&
+                    (indicator !== 'doc-start' || next?.type !== 'flow-collection') &&
+                    token.source.includes('\t')) {
+                    tab = token;
+                }
+                hasSpace = true;
+                break;
+            case 'comment': {
+                if (!hasSpace)
+                    onError(token, 'MISSING_CHAR', 'Comments must be separated from other tokens by white space characters');
+                const cb = token.source.substring(1) || ' ';
+                if (!comment)
+                    comment = cb;
+                else
+                    comment += commentSep + cb;
+                commentSep = '';
+                atNewline = false;
+                break;
+            }
+            case 'newline':
+                if (atNewline) {
+                    if (comment)
+                        comment += token.source;
+                    else if (!found || indicator !== 'seq-item-ind')
+                        spaceBefore = true;
+                }
+                else
+                    commentSep += token.source;
+                atNewline = true;
+                hasNewline = true;
+                if (anchor || tag)
+                    newlineAfterProp = token;
+                hasSpace = true;
+                break;
+            case 'anchor':
+                if (anchor)
+                    onError(token, 'MULTIPLE_ANCHORS', 'A node can have at most one anchor');
+                if (token.source.endsWith(':'))
+                    onError(token.offset + token.source.length - 1, 'BAD_ALIAS', 'Anchor ending in : is ambiguous', true);
+                anchor = token;
+                start ?? (start = token.offset);
+                atNewline = false;
+                hasSpace = false;
+                reqSpace = true;
+                break;
+            case 'tag': {
+                if (tag)
+                    onError(token, 'MULTIPLE_TAGS', 'A node can have at most one tag');
+                tag = token;
+                start ?? (start = token.offset);
+                atNewline = false;
+                hasSpace = false;
+                reqSpace = true;
+                break;
+            }
+            case indicator:
+                // Could here handle preceding comments differently
+                if (anchor || tag)
+                    onError(token, 'BAD_PROP_ORDER', `Anchors and tags must be after the ${token.source} indicator`);
+                if (found)
+                    onError(token, 'UNEXPECTED_TOKEN', `Unexpected ${token.source} in ${flow ?? 'collection'}`);
+                found = token;
+                atNewline =
+                    indicator === 'seq-item-ind' || indicator === 'explicit-key-ind';
+                hasSpace = false;
+                break;
+            case 'comma':
+                if (flow) {
+                    if (comma)
+                        onError(token, 'UNEXPECTED_TOKEN', `Unexpected , in ${flow}`);
+                    comma = token;
+                    atNewline = false;
+                    hasSpace = false;
+                    break;
+                }
+            // else fallthrough
+            default:
+                onError(token, 'UNEXPECTED_TOKEN', `Unexpected ${token.type} token`);
+                atNewline = false;
+                hasSpace = false;
+        }
+    }
+    const last = tokens[tokens.length - 1];
+    const end = last ? last.offset + last.source.length : offset;
+    if (reqSpace &&
+        next &&
+        next.type !== 'space' &&
+        next.type !== 'newline' &&
+        next.type !== 'comma' &&
+        (next.type !== 'scalar' || next.source !== '')) {
+        onError(next.offset, 'MISSING_CHAR', 'Tags and anchors must be separated from the next token by white space');
+    }
+    if (tab &&
+        ((atNewline && tab.indent <= parentIndent) ||
+            next?.type === 'block-map' ||
+            next?.type === 'block-seq'))
+        onError(tab, 'TAB_AS_INDENT', 'Tabs are not allowed as indentation');
+    return {
+        comma,
+        found,
+        spaceBefore,
+        comment,
+        hasNewline,
+        anchor,
+        tag,
+        newlineAfterProp,
+        end,
+        start: start ?? end
+    };
+}
+
+exports.resolveProps = resolveProps;
+
+
+/***/ }),
+
+/***/ 9499:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function containsNewline(key) {
+    if (!key)
+        return null;
+    switch (key.type) {
+        case 'alias':
+        case 'scalar':
+        case 'double-quoted-scalar':
+        case 'single-quoted-scalar':
+            if (key.source.includes('\n'))
+                return true;
+            if (key.end)
+                for (const st of key.end)
+                    if (st.type === 'newline')
+                        return true;
+            return false;
+        case 'flow-collection':
+            for (const it of key.items) {
+                for (const st of it.start)
+                    if (st.type === 'newline')
+                        return true;
+                if (it.sep)
+                    for (const st of it.sep)
+                        if (st.type === 'newline')
+                            return true;
+                if (containsNewline(it.key) || containsNewline(it.value))
+                    return true;
+            }
+            return false;
+        default:
+            return true;
+    }
+}
+
+exports.containsNewline = containsNewline;
+
+
+/***/ }),
+
+/***/ 22599:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function emptyScalarPosition(offset, before, pos) {
+    if (before) {
+        pos ?? (pos = before.length);
+        for (let i = pos - 1; i >= 0; --i) {
+            let st = before[i];
+            switch (st.type) {
+                case 'space':
+                case 'comment':
+                case 'newline':
+                    offset -= st.source.length;
+                    continue;
+            }
+            // Technically, an empty scalar is immediately after the last non-empty
+            // node, but it's more useful to place it after any whitespace.
+            st = before[++i];
+            while (st?.type === 'space') {
+                offset += st.source.length;
+                st = before[++i];
+            }
+            break;
+        }
+    }
+    return offset;
+}
+
+exports.emptyScalarPosition = emptyScalarPosition;
+
+
+/***/ }),
+
+/***/ 74051:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var utilContainsNewline = __nccwpck_require__(9499);
+
+function flowIndentCheck(indent, fc, onError) {
+    if (fc?.type === 'flow-collection') {
+        const end = fc.end[0];
+        if (end.indent === indent &&
+            (end.source === ']' || end.source === '}') &&
+            utilContainsNewline.containsNewline(fc)) {
+            const msg = 'Flow end indicator should be more indented than parent';
+            onError(end, 'BAD_INDENT', msg, true);
+        }
+    }
+}
+
+exports.flowIndentCheck = flowIndentCheck;
+
+
+/***/ }),
+
+/***/ 81187:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+
+function mapIncludes(ctx, items, search) {
+    const { uniqueKeys } = ctx.options;
+    if (uniqueKeys === false)
+        return false;
+    const isEqual = typeof uniqueKeys === 'function'
+        ? uniqueKeys
+        : (a, b) => a === b || (identity.isScalar(a) && identity.isScalar(b) && a.value === b.value);
+    return items.some(pair => isEqual(pair.key, search));
+}
+
+exports.mapIncludes = mapIncludes;
+
+
+/***/ }),
+
+/***/ 3021:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Alias = __nccwpck_require__(4065);
+var Collection = __nccwpck_require__(40101);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var toJS = __nccwpck_require__(74043);
+var Schema = __nccwpck_require__(45840);
+var stringifyDocument = __nccwpck_require__(6829);
+var anchors = __nccwpck_require__(71596);
+var applyReviver = __nccwpck_require__(83661);
+var createNode = __nccwpck_require__(42404);
+var directives = __nccwpck_require__(61342);
+
+class Document {
+    constructor(value, replacer, options) {
+        /** A comment before this Document */
+        this.commentBefore = null;
+        /** A comment immediately after this Document */
+        this.comment = null;
+        /** Errors encountered during parsing. */
+        this.errors = [];
+        /** Warnings encountered during parsing. */
+        this.warnings = [];
+        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.DOC });
+        let _replacer = null;
+        if (typeof replacer === 'function' || Array.isArray(replacer)) {
+            _replacer = replacer;
+        }
+        else if (options === undefined && replacer) {
+            options = replacer;
+            replacer = undefined;
+        }
+        const opt = Object.assign({
+            intAsBigInt: false,
+            keepSourceTokens: false,
+            logLevel: 'warn',
+            prettyErrors: true,
+            strict: true,
+            stringKeys: false,
+            uniqueKeys: true,
+            version: '1.2'
+        }, options);
+        this.options = opt;
+        let { version } = opt;
+        if (options?._directives) {
+            this.directives = options._directives.atDocument();
+            if (this.directives.yaml.explicit)
+                version = this.directives.yaml.version;
+        }
+        else
+            this.directives = new directives.Directives({ version });
+        this.setSchema(version, options);
+        // @ts-expect-error We can't really know that this matches Contents.
+        this.contents =
+            value === undefined ? null : this.createNode(value, _replacer, options);
+    }
+    /**
+     * Create a deep copy of this Document and its contents.
+     *
+     * Custom Node values that inherit from `Object` still refer to their original instances.
+     */
+    clone() {
+        const copy = Object.create(Document.prototype, {
+            [identity.NODE_TYPE]: { value: identity.DOC }
+        });
+        copy.commentBefore = this.commentBefore;
+        copy.comment = this.comment;
+        copy.errors = this.errors.slice();
+        copy.warnings = this.warnings.slice();
+        copy.options = Object.assign({}, this.options);
+        if (this.directives)
+            copy.directives = this.directives.clone();
+        copy.schema = this.schema.clone();
+        // @ts-expect-error We can't really know that this matches Contents.
+        copy.contents = identity.isNode(this.contents)
+            ? this.contents.clone(copy.schema)
+            : this.contents;
+        if (this.range)
+            copy.range = this.range.slice();
+        return copy;
+    }
+    /** Adds a value to the document. */
+    add(value) {
+        if (assertCollection(this.contents))
+            this.contents.add(value);
+    }
+    /** Adds a value to the document. */
+    addIn(path, value) {
+        if (assertCollection(this.contents))
+            this.contents.addIn(path, value);
+    }
+    /**
+     * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
+     *
+     * If `node` already has an anchor, `name` is ignored.
+     * Otherwise, the `node.anchor` value will be set to `name`,
+     * or if an anchor with that name is already present in the document,
+     * `name` will be used as a prefix for a new unique anchor.
+     * If `name` is undefined, the generated anchor will use 'a' as a prefix.
+     */
+    createAlias(node, name) {
+        if (!node.anchor) {
+            const prev = anchors.anchorNames(this);
+            node.anchor =
+                // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+                !name || prev.has(name) ? anchors.findNewAnchor(name || 'a', prev) : name;
+        }
+        return new Alias.Alias(node.anchor);
+    }
+    createNode(value, replacer, options) {
+        let _replacer = undefined;
+        if (typeof replacer === 'function') {
+            value = replacer.call({ '': value }, '', value);
+            _replacer = replacer;
+        }
+        else if (Array.isArray(replacer)) {
+            const keyToStr = (v) => typeof v === 'number' || v instanceof String || v instanceof Number;
+            const asStr = replacer.filter(keyToStr).map(String);
+            if (asStr.length > 0)
+                replacer = replacer.concat(asStr);
+            _replacer = replacer;
+        }
+        else if (options === undefined && replacer) {
+            options = replacer;
+            replacer = undefined;
+        }
+        const { aliasDuplicateObjects, anchorPrefix, flow, keepUndefined, onTagObj, tag } = options ?? {};
+        const { onAnchor, setAnchors, sourceObjects } = anchors.createNodeAnchors(this, 
+        // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+        anchorPrefix || 'a');
+        const ctx = {
+            aliasDuplicateObjects: aliasDuplicateObjects ?? true,
+            keepUndefined: keepUndefined ?? false,
+            onAnchor,
+            onTagObj,
+            replacer: _replacer,
+            schema: this.schema,
+            sourceObjects
+        };
+        const node = createNode.createNode(value, tag, ctx);
+        if (flow && identity.isCollection(node))
+            node.flow = true;
+        setAnchors();
+        return node;
+    }
+    /**
+     * Convert a key and a value into a `Pair` using the current schema,
+     * recursively wrapping all values as `Scalar` or `Collection` nodes.
+     */
+    createPair(key, value, options = {}) {
+        const k = this.createNode(key, null, options);
+        const v = this.createNode(value, null, options);
+        return new Pair.Pair(k, v);
+    }
+    /**
+     * Removes a value from the document.
+     * @returns `true` if the item was found and removed.
+     */
+    delete(key) {
+        return assertCollection(this.contents) ? this.contents.delete(key) : false;
+    }
+    /**
+     * Removes a value from the document.
+     * @returns `true` if the item was found and removed.
+     */
+    deleteIn(path) {
+        if (Collection.isEmptyPath(path)) {
+            if (this.contents == null)
+                return false;
+            // @ts-expect-error Presumed impossible if Strict extends false
+            this.contents = null;
+            return true;
+        }
+        return assertCollection(this.contents)
+            ? this.contents.deleteIn(path)
+            : false;
+    }
+    /**
+     * Returns item at `key`, or `undefined` if not found. By default unwraps
+     * scalar values from their surrounding node; to disable set `keepScalar` to
+     * `true` (collections are always returned intact).
+     */
+    get(key, keepScalar) {
+        return identity.isCollection(this.contents)
+            ? this.contents.get(key, keepScalar)
+            : undefined;
+    }
+    /**
+     * Returns item at `path`, or `undefined` if not found. By default unwraps
+     * scalar values from their surrounding node; to disable set `keepScalar` to
+     * `true` (collections are always returned intact).
+     */
+    getIn(path, keepScalar) {
+        if (Collection.isEmptyPath(path))
+            return !keepScalar && identity.isScalar(this.contents)
+                ? this.contents.value
+                : this.contents;
+        return identity.isCollection(this.contents)
+            ? this.contents.getIn(path, keepScalar)
+            : undefined;
+    }
+    /**
+     * Checks if the document includes a value with the key `key`.
+     */
+    has(key) {
+        return identity.isCollection(this.contents) ? this.contents.has(key) : false;
+    }
+    /**
+     * Checks if the document includes a value at `path`.
+     */
+    hasIn(path) {
+        if (Collection.isEmptyPath(path))
+            return this.contents !== undefined;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path) : false;
+    }
+    /**
+     * Sets a value in this document. For `!!set`, `value` needs to be a
+     * boolean to add/remove the item from the set.
+     */
+    set(key, value) {
+        if (this.contents == null) {
+            // @ts-expect-error We can't really know that this matches Contents.
+            this.contents = Collection.collectionFromPath(this.schema, [key], value);
+        }
+        else if (assertCollection(this.contents)) {
+            this.contents.set(key, value);
+        }
+    }
+    /**
+     * Sets a value in this document. For `!!set`, `value` needs to be a
+     * boolean to add/remove the item from the set.
+     */
+    setIn(path, value) {
+        if (Collection.isEmptyPath(path)) {
+            // @ts-expect-error We can't really know that this matches Contents.
+            this.contents = value;
+        }
+        else if (this.contents == null) {
+            // @ts-expect-error We can't really know that this matches Contents.
+            this.contents = Collection.collectionFromPath(this.schema, Array.from(path), value);
+        }
+        else if (assertCollection(this.contents)) {
+            this.contents.setIn(path, value);
+        }
+    }
+    /**
+     * Change the YAML version and schema used by the document.
+     * A `null` version disables support for directives, explicit tags, anchors, and aliases.
+     * It also requires the `schema` option to be given as a `Schema` instance value.
+     *
+     * Overrides all previously set schema options.
+     */
+    setSchema(version, options = {}) {
+        if (typeof version === 'number')
+            version = String(version);
+        let opt;
+        switch (version) {
+            case '1.1':
+                if (this.directives)
+                    this.directives.yaml.version = '1.1';
+                else
+                    this.directives = new directives.Directives({ version: '1.1' });
+                opt = { resolveKnownTags: false, schema: 'yaml-1.1' };
+                break;
+            case '1.2':
+            case 'next':
+                if (this.directives)
+                    this.directives.yaml.version = version;
+                else
+                    this.directives = new directives.Directives({ version });
+                opt = { resolveKnownTags: true, schema: 'core' };
+                break;
+            case null:
+                if (this.directives)
+                    delete this.directives;
+                opt = null;
+                break;
+            default: {
+                const sv = JSON.stringify(version);
+                throw new Error(`Expected '1.1', '1.2' or null as first argument, but found: ${sv}`);
+            }
+        }
+        // Not using `instanceof Schema` to allow for duck typing
+        if (options.schema instanceof Object)
+            this.schema = options.schema;
+        else if (opt)
+            this.schema = new Schema.Schema(Object.assign(opt, options));
+        else
+            throw new Error(`With a null YAML version, the { schema: Schema } option is required`);
+    }
+    // json & jsonArg are only used from toJSON()
+    toJS({ json, jsonArg, mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
+        const ctx = {
+            anchors: new Map(),
+            doc: this,
+            keep: !json,
+            mapAsMap: mapAsMap === true,
+            mapKeyWarned: false,
+            maxAliasCount: typeof maxAliasCount === 'number' ? maxAliasCount : 100
+        };
+        const res = toJS.toJS(this.contents, jsonArg ?? '', ctx);
+        if (typeof onAnchor === 'function')
+            for (const { count, res } of ctx.anchors.values())
+                onAnchor(res, count);
+        return typeof reviver === 'function'
+            ? applyReviver.applyReviver(reviver, { '': res }, '', res)
+            : res;
+    }
+    /**
+     * A JSON representation of the document `contents`.
+     *
+     * @param jsonArg Used by `JSON.stringify` to indicate the array index or
+     *   property name.
+     */
+    toJSON(jsonArg, onAnchor) {
+        return this.toJS({ json: true, jsonArg, mapAsMap: false, onAnchor });
+    }
+    /** A YAML representation of the document. */
+    toString(options = {}) {
+        if (this.errors.length > 0)
+            throw new Error('Document with errors cannot be stringified');
+        if ('indent' in options &&
+            (!Number.isInteger(options.indent) || Number(options.indent) <= 0)) {
+            const s = JSON.stringify(options.indent);
+            throw new Error(`"indent" option must be a positive integer, not ${s}`);
+        }
+        return stringifyDocument.stringifyDocument(this, options);
+    }
+}
+function assertCollection(contents) {
+    if (identity.isCollection(contents))
+        return true;
+    throw new Error('Expected a YAML collection as document contents');
+}
+
+exports.Document = Document;
+
+
+/***/ }),
+
+/***/ 71596:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var visit = __nccwpck_require__(10204);
+
+/**
+ * Verify that the input string is a valid anchor.
+ *
+ * Will throw on errors.
+ */
+function anchorIsValid(anchor) {
+    if (/[\x00-\x19\s,[\]{}]/.test(anchor)) {
+        const sa = JSON.stringify(anchor);
+        const msg = `Anchor must not contain whitespace or control characters: ${sa}`;
+        throw new Error(msg);
+    }
+    return true;
+}
+function anchorNames(root) {
+    const anchors = new Set();
+    visit.visit(root, {
+        Value(_key, node) {
+            if (node.anchor)
+                anchors.add(node.anchor);
+        }
+    });
+    return anchors;
+}
+/** Find a new anchor name with the given `prefix` and a one-indexed suffix. */
+function findNewAnchor(prefix, exclude) {
+    for (let i = 1; true; ++i) {
+        const name = `${prefix}${i}`;
+        if (!exclude.has(name))
+            return name;
+    }
+}
+function createNodeAnchors(doc, prefix) {
+    const aliasObjects = [];
+    const sourceObjects = new Map();
+    let prevAnchors = null;
+    return {
+        onAnchor: (source) => {
+            aliasObjects.push(source);
+            prevAnchors ?? (prevAnchors = anchorNames(doc));
+            const anchor = findNewAnchor(prefix, prevAnchors);
+            prevAnchors.add(anchor);
+            return anchor;
+        },
+        /**
+         * With circular references, the source node is only resolved after all
+         * of its child nodes are. This is why anchors are set only after all of
+         * the nodes have been created.
+         */
+        setAnchors: () => {
+            for (const source of aliasObjects) {
+                const ref = sourceObjects.get(source);
+                if (typeof ref === 'object' &&
+                    ref.anchor &&
+                    (identity.isScalar(ref.node) || identity.isCollection(ref.node))) {
+                    ref.node.anchor = ref.anchor;
+                }
+                else {
+                    const error = new Error('Failed to resolve repeated object (this should not happen)');
+                    error.source = source;
+                    throw error;
+                }
+            }
+        },
+        sourceObjects
+    };
+}
+
+exports.anchorIsValid = anchorIsValid;
+exports.anchorNames = anchorNames;
+exports.createNodeAnchors = createNodeAnchors;
+exports.findNewAnchor = findNewAnchor;
+
+
+/***/ }),
+
+/***/ 83661:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+/**
+ * Applies the JSON.parse reviver algorithm as defined in the ECMA-262 spec,
+ * in section 24.5.1.1 "Runtime Semantics: InternalizeJSONProperty" of the
+ * 2021 edition: https://tc39.es/ecma262/#sec-json.parse
+ *
+ * Includes extensions for handling Map and Set objects.
+ */
+function applyReviver(reviver, obj, key, val) {
+    if (val && typeof val === 'object') {
+        if (Array.isArray(val)) {
+            for (let i = 0, len = val.length; i < len; ++i) {
+                const v0 = val[i];
+                const v1 = applyReviver(reviver, val, String(i), v0);
+                // eslint-disable-next-line @typescript-eslint/no-array-delete
+                if (v1 === undefined)
+                    delete val[i];
+                else if (v1 !== v0)
+                    val[i] = v1;
+            }
+        }
+        else if (val instanceof Map) {
+            for (const k of Array.from(val.keys())) {
+                const v0 = val.get(k);
+                const v1 = applyReviver(reviver, val, k, v0);
+                if (v1 === undefined)
+                    val.delete(k);
+                else if (v1 !== v0)
+                    val.set(k, v1);
+            }
+        }
+        else if (val instanceof Set) {
+            for (const v0 of Array.from(val)) {
+                const v1 = applyReviver(reviver, val, v0, v0);
+                if (v1 === undefined)
+                    val.delete(v0);
+                else if (v1 !== v0) {
+                    val.delete(v0);
+                    val.add(v1);
+                }
+            }
+        }
+        else {
+            for (const [k, v0] of Object.entries(val)) {
+                const v1 = applyReviver(reviver, val, k, v0);
+                if (v1 === undefined)
+                    delete val[k];
+                else if (v1 !== v0)
+                    val[k] = v1;
+            }
+        }
+    }
+    return reviver.call(obj, key, val);
+}
+
+exports.applyReviver = applyReviver;
+
+
+/***/ }),
+
+/***/ 42404:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Alias = __nccwpck_require__(4065);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+
+const defaultTagPrefix = 'tag:yaml.org,2002:';
+function findTagObject(value, tagName, tags) {
+    if (tagName) {
+        const match = tags.filter(t => t.tag === tagName);
+        const tagObj = match.find(t => !t.format) ?? match[0];
+        if (!tagObj)
+            throw new Error(`Tag ${tagName} not found`);
+        return tagObj;
+    }
+    return tags.find(t => t.identify?.(value) && !t.format);
+}
+function createNode(value, tagName, ctx) {
+    if (identity.isDocument(value))
+        value = value.contents;
+    if (identity.isNode(value))
+        return value;
+    if (identity.isPair(value)) {
+        const map = ctx.schema[identity.MAP].createNode?.(ctx.schema, null, ctx);
+        map.items.push(value);
+        return map;
+    }
+    if (value instanceof String ||
+        value instanceof Number ||
+        value instanceof Boolean ||
+        (typeof BigInt !== 'undefined' && value instanceof BigInt) // not supported everywhere
+    ) {
+        // https://tc39.es/ecma262/#sec-serializejsonproperty
+        value = value.valueOf();
+    }
+    const { aliasDuplicateObjects, onAnchor, onTagObj, schema, sourceObjects } = ctx;
+    // Detect duplicate references to the same object & use Alias nodes for all
+    // after first. The `ref` wrapper allows for circular references to resolve.
+    let ref = undefined;
+    if (aliasDuplicateObjects && value && typeof value === 'object') {
+        ref = sourceObjects.get(value);
+        if (ref) {
+            ref.anchor ?? (ref.anchor = onAnchor(value));
+            return new Alias.Alias(ref.anchor);
+        }
+        else {
+            ref = { anchor: null, node: null };
+            sourceObjects.set(value, ref);
+        }
+    }
+    if (tagName?.startsWith('!!'))
+        tagName = defaultTagPrefix + tagName.slice(2);
+    let tagObj = findTagObject(value, tagName, schema.tags);
+    if (!tagObj) {
+        if (value && typeof value.toJSON === 'function') {
+            // eslint-disable-next-line @typescript-eslint/no-unsafe-call
+            value = value.toJSON();
+        }
+        if (!value || typeof value !== 'object') {
+            const node = new Scalar.Scalar(value);
+            if (ref)
+                ref.node = node;
+            return node;
+        }
+        tagObj =
+            value instanceof Map
+                ? schema[identity.MAP]
+                : Symbol.iterator in Object(value)
+                    ? schema[identity.SEQ]
+                    : schema[identity.MAP];
+    }
+    if (onTagObj) {
+        onTagObj(tagObj);
+        delete ctx.onTagObj;
+    }
+    const node = tagObj?.createNode
+        ? tagObj.createNode(ctx.schema, value, ctx)
+        : typeof tagObj?.nodeClass?.from === 'function'
+            ? tagObj.nodeClass.from(ctx.schema, value, ctx)
+            : new Scalar.Scalar(value);
+    if (tagName)
+        node.tag = tagName;
+    else if (!tagObj.default)
+        node.tag = tagObj.tag;
+    if (ref)
+        ref.node = node;
+    return node;
+}
+
+exports.createNode = createNode;
+
+
+/***/ }),
+
+/***/ 61342:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var visit = __nccwpck_require__(10204);
+
+const escapeChars = {
+    '!': '%21',
+    ',': '%2C',
+    '[': '%5B',
+    ']': '%5D',
+    '{': '%7B',
+    '}': '%7D'
+};
+const escapeTagName = (tn) => tn.replace(/[!,[\]{}]/g, ch => escapeChars[ch]);
+class Directives {
+    constructor(yaml, tags) {
+        /**
+         * The directives-end/doc-start marker `---`. If `null`, a marker may still be
+         * included in the document's stringified representation.
+         */
+        this.docStart = null;
+        /** The doc-end marker `...`.  */
+        this.docEnd = false;
+        this.yaml = Object.assign({}, Directives.defaultYaml, yaml);
+        this.tags = Object.assign({}, Directives.defaultTags, tags);
+    }
+    clone() {
+        const copy = new Directives(this.yaml, this.tags);
+        copy.docStart = this.docStart;
+        return copy;
+    }
+    /**
+     * During parsing, get a Directives instance for the current document and
+     * update the stream state according to the current version's spec.
+     */
+    atDocument() {
+        const res = new Directives(this.yaml, this.tags);
+        switch (this.yaml.version) {
+            case '1.1':
+                this.atNextDocument = true;
+                break;
+            case '1.2':
+                this.atNextDocument = false;
+                this.yaml = {
+                    explicit: Directives.defaultYaml.explicit,
+                    version: '1.2'
+                };
+                this.tags = Object.assign({}, Directives.defaultTags);
+                break;
+        }
+        return res;
+    }
+    /**
+     * @param onError - May be called even if the action was successful
+     * @returns `true` on success
+     */
+    add(line, onError) {
+        if (this.atNextDocument) {
+            this.yaml = { explicit: Directives.defaultYaml.explicit, version: '1.1' };
+            this.tags = Object.assign({}, Directives.defaultTags);
+            this.atNextDocument = false;
+        }
+        const parts = line.trim().split(/[ \t]+/);
+        const name = parts.shift();
+        switch (name) {
+            case '%TAG': {
+                if (parts.length !== 2) {
+                    onError(0, '%TAG directive should contain exactly two parts');
+                    if (parts.length < 2)
+                        return false;
+                }
+                const [handle, prefix] = parts;
+                this.tags[handle] = prefix;
+                return true;
+            }
+            case '%YAML': {
+                this.yaml.explicit = true;
+                if (parts.length !== 1) {
+                    onError(0, '%YAML directive should contain exactly one part');
+                    return false;
+                }
+                const [version] = parts;
+                if (version === '1.1' || version === '1.2') {
+                    this.yaml.version = version;
+                    return true;
+                }
+                else {
+                    const isValid = /^\d+\.\d+$/.test(version);
+                    onError(6, `Unsupported YAML version ${version}`, isValid);
+                    return false;
+                }
+            }
+            default:
+                onError(0, `Unknown directive ${name}`, true);
+                return false;
+        }
+    }
+    /**
+     * Resolves a tag, matching handles to those defined in %TAG directives.
+     *
+     * @returns Resolved tag, which may also be the non-specific tag `'!'` or a
+     *   `'!local'` tag, or `null` if unresolvable.
+     */
+    tagName(source, onError) {
+        if (source === '!')
+            return '!'; // non-specific tag
+        if (source[0] !== '!') {
+            onError(`Not a valid tag: ${source}`);
+            return null;
+        }
+        if (source[1] === '<') {
+            const verbatim = source.slice(2, -1);
+            if (verbatim === '!' || verbatim === '!!') {
+                onError(`Verbatim tags aren't resolved, so ${source} is invalid.`);
+                return null;
+            }
+            if (source[source.length - 1] !== '>')
+                onError('Verbatim tags must end with a >');
+            return verbatim;
+        }
+        const [, handle, suffix] = source.match(/^(.*!)([^!]*)$/s);
+        if (!suffix)
+            onError(`The ${source} tag has no suffix`);
+        const prefix = this.tags[handle];
+        if (prefix) {
+            try {
+                return prefix + decodeURIComponent(suffix);
+            }
+            catch (error) {
+                onError(String(error));
+                return null;
+            }
+        }
+        if (handle === '!')
+            return source; // local tag
+        onError(`Could not resolve tag: ${source}`);
+        return null;
+    }
+    /**
+     * Given a fully resolved tag, returns its printable string form,
+     * taking into account current tag prefixes and defaults.
+     */
+    tagString(tag) {
+        for (const [handle, prefix] of Object.entries(this.tags)) {
+            if (tag.startsWith(prefix))
+                return handle + escapeTagName(tag.substring(prefix.length));
+        }
+        return tag[0] === '!' ? tag : `!<${tag}>`;
+    }
+    toString(doc) {
+        const lines = this.yaml.explicit
+            ? [`%YAML ${this.yaml.version || '1.2'}`]
+            : [];
+        const tagEntries = Object.entries(this.tags);
+        let tagNames;
+        if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
+            const tags = {};
+            visit.visit(doc.contents, (_key, node) => {
+                if (identity.isNode(node) && node.tag)
+                    tags[node.tag] = true;
+            });
+            tagNames = Object.keys(tags);
+        }
+        else
+            tagNames = [];
+        for (const [handle, prefix] of tagEntries) {
+            if (handle === '!!' && prefix === 'tag:yaml.org,2002:')
+                continue;
+            if (!doc || tagNames.some(tn => tn.startsWith(prefix)))
+                lines.push(`%TAG ${handle} ${prefix}`);
+        }
+        return lines.join('\n');
+    }
+}
+Directives.defaultYaml = { explicit: false, version: '1.2' };
+Directives.defaultTags = { '!!': 'tag:yaml.org,2002:' };
+
+exports.Directives = Directives;
+
+
+/***/ }),
+
+/***/ 91464:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+class YAMLError extends Error {
+    constructor(name, pos, code, message) {
+        super();
+        this.name = name;
+        this.code = code;
+        this.message = message;
+        this.pos = pos;
+    }
+}
+class YAMLParseError extends YAMLError {
+    constructor(pos, code, message) {
+        super('YAMLParseError', pos, code, message);
+    }
+}
+class YAMLWarning extends YAMLError {
+    constructor(pos, code, message) {
+        super('YAMLWarning', pos, code, message);
+    }
+}
+const prettifyError = (src, lc) => (error) => {
+    if (error.pos[0] === -1)
+        return;
+    error.linePos = error.pos.map(pos => lc.linePos(pos));
+    const { line, col } = error.linePos[0];
+    error.message += ` at line ${line}, column ${col}`;
+    let ci = col - 1;
+    let lineStr = src
+        .substring(lc.lineStarts[line - 1], lc.lineStarts[line])
+        .replace(/[\n\r]+$/, '');
+    // Trim to max 80 chars, keeping col position near the middle
+    if (ci >= 60 && lineStr.length > 80) {
+        const trimStart = Math.min(ci - 39, lineStr.length - 79);
+        lineStr = '…' + lineStr.substring(trimStart);
+        ci -= trimStart - 1;
+    }
+    if (lineStr.length > 80)
+        lineStr = lineStr.substring(0, 79) + '…';
+    // Include previous line in context if pointing at line start
+    if (line > 1 && /^ *$/.test(lineStr.substring(0, ci))) {
+        // Regexp won't match if start is trimmed
+        let prev = src.substring(lc.lineStarts[line - 2], lc.lineStarts[line - 1]);
+        if (prev.length > 80)
+            prev = prev.substring(0, 79) + '…\n';
+        lineStr = prev + lineStr;
+    }
+    if (/[^ ]/.test(lineStr)) {
+        let count = 1;
+        const end = error.linePos[1];
+        if (end?.line === line && end.col > col) {
+            count = Math.max(1, Math.min(end.col - col, 80 - ci));
+        }
+        const pointer = ' '.repeat(ci) + '^'.repeat(count);
+        error.message += `:\n\n${lineStr}\n${pointer}\n`;
+    }
+};
+
+exports.YAMLError = YAMLError;
+exports.YAMLParseError = YAMLParseError;
+exports.YAMLWarning = YAMLWarning;
+exports.prettifyError = prettifyError;
+
+
+/***/ }),
+
+/***/ 38815:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+var __webpack_unused_export__;
+
+
+var composer = __nccwpck_require__(89984);
+var Document = __nccwpck_require__(3021);
+var Schema = __nccwpck_require__(45840);
+var errors = __nccwpck_require__(91464);
+var Alias = __nccwpck_require__(4065);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var Scalar = __nccwpck_require__(63301);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var cst = __nccwpck_require__(3461);
+var lexer = __nccwpck_require__(40361);
+var lineCounter = __nccwpck_require__(66628);
+var parser = __nccwpck_require__(3456);
+var publicApi = __nccwpck_require__(84047);
+var visit = __nccwpck_require__(10204);
+
+
+
+__webpack_unused_export__ = composer.Composer;
+__webpack_unused_export__ = Document.Document;
+__webpack_unused_export__ = Schema.Schema;
+__webpack_unused_export__ = errors.YAMLError;
+__webpack_unused_export__ = errors.YAMLParseError;
+__webpack_unused_export__ = errors.YAMLWarning;
+__webpack_unused_export__ = Alias.Alias;
+__webpack_unused_export__ = identity.isAlias;
+__webpack_unused_export__ = identity.isCollection;
+__webpack_unused_export__ = identity.isDocument;
+__webpack_unused_export__ = identity.isMap;
+__webpack_unused_export__ = identity.isNode;
+__webpack_unused_export__ = identity.isPair;
+__webpack_unused_export__ = identity.isScalar;
+__webpack_unused_export__ = identity.isSeq;
+__webpack_unused_export__ = Pair.Pair;
+__webpack_unused_export__ = Scalar.Scalar;
+__webpack_unused_export__ = YAMLMap.YAMLMap;
+__webpack_unused_export__ = YAMLSeq.YAMLSeq;
+__webpack_unused_export__ = cst;
+__webpack_unused_export__ = lexer.Lexer;
+__webpack_unused_export__ = lineCounter.LineCounter;
+__webpack_unused_export__ = parser.Parser;
+__webpack_unused_export__ = publicApi.parse;
+__webpack_unused_export__ = publicApi.parseAllDocuments;
+__webpack_unused_export__ = publicApi.parseDocument;
+__webpack_unused_export__ = publicApi.stringify;
+__webpack_unused_export__ = visit.visit;
+__webpack_unused_export__ = visit.visitAsync;
+
+
+/***/ }),
+
+/***/ 57249:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var node_process = __nccwpck_require__(932);
+
+function debug(logLevel, ...messages) {
+    if (logLevel === 'debug')
+        console.log(...messages);
+}
+function warn(logLevel, warning) {
+    if (logLevel === 'debug' || logLevel === 'warn') {
+        if (typeof node_process.emitWarning === 'function')
+            node_process.emitWarning(warning);
+        else
+            console.warn(warning);
+    }
+}
+
+exports.debug = debug;
+exports.warn = warn;
+
+
+/***/ }),
+
+/***/ 4065:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var anchors = __nccwpck_require__(71596);
+var visit = __nccwpck_require__(10204);
+var identity = __nccwpck_require__(41127);
+var Node = __nccwpck_require__(66673);
+var toJS = __nccwpck_require__(74043);
+
+class Alias extends Node.NodeBase {
+    constructor(source) {
+        super(identity.ALIAS);
+        this.source = source;
+        Object.defineProperty(this, 'tag', {
+            set() {
+                throw new Error('Alias nodes cannot have tags');
+            }
+        });
+    }
+    /**
+     * Resolve the value of this alias within `doc`, finding the last
+     * instance of the `source` anchor before this node.
+     */
+    resolve(doc, ctx) {
+        if (ctx?.maxAliasCount === 0)
+            throw new ReferenceError('Alias resolution is disabled');
+        let nodes;
+        if (ctx?.aliasResolveCache) {
+            nodes = ctx.aliasResolveCache;
+        }
+        else {
+            nodes = [];
+            visit.visit(doc, {
+                Node: (_key, node) => {
+                    if (identity.isAlias(node) || identity.hasAnchor(node))
+                        nodes.push(node);
+                }
+            });
+            if (ctx)
+                ctx.aliasResolveCache = nodes;
+        }
+        let found = undefined;
+        for (const node of nodes) {
+            if (node === this)
+                break;
+            if (node.anchor === this.source)
+                found = node;
+        }
+        if (found && ctx) {
+            const { anchors, doc, maxAliasCount } = ctx;
+            let data = anchors.get(found);
+            if (!data) {
+                // Resolve anchors for Node.prototype.toJS()
+                toJS.toJS(found, null, ctx);
+                data = anchors.get(found);
+            }
+            /* istanbul ignore if */
+            if (data?.res === undefined) {
+                const msg = 'This should not happen: Alias anchor was not resolved?';
+                throw new ReferenceError(msg);
+            }
+            if (maxAliasCount >= 0) {
+                data.count += 1;
+                if (data.aliasCount === 0)
+                    data.aliasCount = getAliasCount(doc, found, anchors);
+                if (data.count * data.aliasCount > maxAliasCount) {
+                    const msg = 'Excessive alias count indicates a resource exhaustion attack';
+                    throw new ReferenceError(msg);
+                }
+            }
+        }
+        return found;
+    }
+    toJSON(_arg, ctx) {
+        if (!ctx)
+            return { source: this.source };
+        const source = this.resolve(ctx.doc, ctx);
+        if (!source) {
+            const msg = `Unresolved alias (the anchor must be set before the alias): ${this.source}`;
+            throw new ReferenceError(msg);
+        }
+        return ctx.anchors.get(source).res;
+    }
+    toString(ctx, _onComment, _onChompKeep) {
+        const src = `*${this.source}`;
+        if (ctx) {
+            anchors.anchorIsValid(this.source);
+            if (ctx.options.verifyAliasOrder && !ctx.anchors.has(this.source)) {
+                const msg = `Unresolved alias (the anchor must be set before the alias): ${this.source}`;
+                throw new Error(msg);
+            }
+            if (ctx.implicitKey)
+                return `${src} `;
+        }
+        return src;
+    }
+}
+function getAliasCount(doc, node, anchors) {
+    if (identity.isAlias(node)) {
+        const source = node.resolve(doc);
+        const anchor = anchors && source && anchors.get(source);
+        return anchor ? anchor.count * anchor.aliasCount : 0;
+    }
+    else if (identity.isCollection(node)) {
+        let count = 0;
+        for (const item of node.items) {
+            const c = getAliasCount(doc, item, anchors);
+            if (c > count)
+                count = c;
+        }
+        return count;
+    }
+    else if (identity.isPair(node)) {
+        const kc = getAliasCount(doc, node.key, anchors);
+        const vc = getAliasCount(doc, node.value, anchors);
+        return Math.max(kc, vc);
+    }
+    return 1;
+}
+
+exports.Alias = Alias;
+
+
+/***/ }),
+
+/***/ 40101:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var createNode = __nccwpck_require__(42404);
+var identity = __nccwpck_require__(41127);
+var Node = __nccwpck_require__(66673);
+
+function collectionFromPath(schema, path, value) {
+    let v = value;
+    for (let i = path.length - 1; i >= 0; --i) {
+        const k = path[i];
+        if (typeof k === 'number' && Number.isInteger(k) && k >= 0) {
+            const a = [];
+            a[k] = v;
+            v = a;
+        }
+        else {
+            v = new Map([[k, v]]);
+        }
+    }
+    return createNode.createNode(v, undefined, {
+        aliasDuplicateObjects: false,
+        keepUndefined: false,
+        onAnchor: () => {
+            throw new Error('This should not happen, please report a bug.');
+        },
+        schema,
+        sourceObjects: new Map()
+    });
+}
+// Type guard is intentionally a little wrong so as to be more useful,
+// as it does not cover untypable empty non-string iterables (e.g. []).
+const isEmptyPath = (path) => path == null ||
+    (typeof path === 'object' && !!path[Symbol.iterator]().next().done);
+class Collection extends Node.NodeBase {
+    constructor(type, schema) {
+        super(type);
+        Object.defineProperty(this, 'schema', {
+            value: schema,
+            configurable: true,
+            enumerable: false,
+            writable: true
+        });
+    }
+    /**
+     * Create a copy of this collection.
+     *
+     * @param schema - If defined, overwrites the original's schema
+     */
+    clone(schema) {
+        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
+        if (schema)
+            copy.schema = schema;
+        copy.items = copy.items.map(it => identity.isNode(it) || identity.isPair(it) ? it.clone(schema) : it);
+        if (this.range)
+            copy.range = this.range.slice();
+        return copy;
+    }
+    /**
+     * Adds a value to the collection. For `!!map` and `!!omap` the value must
+     * be a Pair instance or a `{ key, value }` object, which may not have a key
+     * that already exists in the map.
+     */
+    addIn(path, value) {
+        if (isEmptyPath(path))
+            this.add(value);
+        else {
+            const [key, ...rest] = path;
+            const node = this.get(key, true);
+            if (identity.isCollection(node))
+                node.addIn(rest, value);
+            else if (node === undefined && this.schema)
+                this.set(key, collectionFromPath(this.schema, rest, value));
+            else
+                throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+        }
+    }
+    /**
+     * Removes a value from the collection.
+     * @returns `true` if the item was found and removed.
+     */
+    deleteIn(path) {
+        const [key, ...rest] = path;
+        if (rest.length === 0)
+            return this.delete(key);
+        const node = this.get(key, true);
+        if (identity.isCollection(node))
+            return node.deleteIn(rest);
+        else
+            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+    }
+    /**
+     * Returns item at `key`, or `undefined` if not found. By default unwraps
+     * scalar values from their surrounding node; to disable set `keepScalar` to
+     * `true` (collections are always returned intact).
+     */
+    getIn(path, keepScalar) {
+        const [key, ...rest] = path;
+        const node = this.get(key, true);
+        if (rest.length === 0)
+            return !keepScalar && identity.isScalar(node) ? node.value : node;
+        else
+            return identity.isCollection(node) ? node.getIn(rest, keepScalar) : undefined;
+    }
+    hasAllNullValues(allowScalar) {
+        return this.items.every(node => {
+            if (!identity.isPair(node))
+                return false;
+            const n = node.value;
+            return (n == null ||
+                (allowScalar &&
+                    identity.isScalar(n) &&
+                    n.value == null &&
+                    !n.commentBefore &&
+                    !n.comment &&
+                    !n.tag));
+        });
+    }
+    /**
+     * Checks if the collection includes a value with the key `key`.
+     */
+    hasIn(path) {
+        const [key, ...rest] = path;
+        if (rest.length === 0)
+            return this.has(key);
+        const node = this.get(key, true);
+        return identity.isCollection(node) ? node.hasIn(rest) : false;
+    }
+    /**
+     * Sets a value in this collection. For `!!set`, `value` needs to be a
+     * boolean to add/remove the item from the set.
+     */
+    setIn(path, value) {
+        const [key, ...rest] = path;
+        if (rest.length === 0) {
+            this.set(key, value);
+        }
+        else {
+            const node = this.get(key, true);
+            if (identity.isCollection(node))
+                node.setIn(rest, value);
+            else if (node === undefined && this.schema)
+                this.set(key, collectionFromPath(this.schema, rest, value));
+            else
+                throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
+        }
+    }
+}
+
+exports.Collection = Collection;
+exports.collectionFromPath = collectionFromPath;
+exports.isEmptyPath = isEmptyPath;
+
+
+/***/ }),
+
+/***/ 66673:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var applyReviver = __nccwpck_require__(83661);
+var identity = __nccwpck_require__(41127);
+var toJS = __nccwpck_require__(74043);
+
+class NodeBase {
+    constructor(type) {
+        Object.defineProperty(this, identity.NODE_TYPE, { value: type });
+    }
+    /** Create a copy of this node.  */
+    clone() {
+        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
+        if (this.range)
+            copy.range = this.range.slice();
+        return copy;
+    }
+    /** A plain JavaScript representation of this node. */
+    toJS(doc, { mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
+        if (!identity.isDocument(doc))
+            throw new TypeError('A document argument is required');
+        const ctx = {
+            anchors: new Map(),
+            doc,
+            keep: true,
+            mapAsMap: mapAsMap === true,
+            mapKeyWarned: false,
+            maxAliasCount: typeof maxAliasCount === 'number' ? maxAliasCount : 100
+        };
+        const res = toJS.toJS(this, '', ctx);
+        if (typeof onAnchor === 'function')
+            for (const { count, res } of ctx.anchors.values())
+                onAnchor(res, count);
+        return typeof reviver === 'function'
+            ? applyReviver.applyReviver(reviver, { '': res }, '', res)
+            : res;
+    }
+}
+
+exports.NodeBase = NodeBase;
+
+
+/***/ }),
+
+/***/ 57165:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var createNode = __nccwpck_require__(42404);
+var stringifyPair = __nccwpck_require__(59748);
+var addPairToJSMap = __nccwpck_require__(97104);
+var identity = __nccwpck_require__(41127);
+
+function createPair(key, value, ctx) {
+    const k = createNode.createNode(key, undefined, ctx);
+    const v = createNode.createNode(value, undefined, ctx);
+    return new Pair(k, v);
+}
+class Pair {
+    constructor(key, value = null) {
+        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
+        this.key = key;
+        this.value = value;
+    }
+    clone(schema) {
+        let { key, value } = this;
+        if (identity.isNode(key))
+            key = key.clone(schema);
+        if (identity.isNode(value))
+            value = value.clone(schema);
+        return new Pair(key, value);
+    }
+    toJSON(_, ctx) {
+        const pair = ctx?.mapAsMap ? new Map() : {};
+        return addPairToJSMap.addPairToJSMap(ctx, pair, this);
+    }
+    toString(ctx, onComment, onChompKeep) {
+        return ctx?.doc
+            ? stringifyPair.stringifyPair(this, ctx, onComment, onChompKeep)
+            : JSON.stringify(this);
+    }
+}
+
+exports.Pair = Pair;
+exports.createPair = createPair;
+
+
+/***/ }),
+
+/***/ 63301:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Node = __nccwpck_require__(66673);
+var toJS = __nccwpck_require__(74043);
+
+const isScalarValue = (value) => !value || (typeof value !== 'function' && typeof value !== 'object');
+class Scalar extends Node.NodeBase {
+    constructor(value) {
+        super(identity.SCALAR);
+        this.value = value;
+    }
+    toJSON(arg, ctx) {
+        return ctx?.keep ? this.value : toJS.toJS(this.value, arg, ctx);
+    }
+    toString() {
+        return String(this.value);
+    }
+}
+Scalar.BLOCK_FOLDED = 'BLOCK_FOLDED';
+Scalar.BLOCK_LITERAL = 'BLOCK_LITERAL';
+Scalar.PLAIN = 'PLAIN';
+Scalar.QUOTE_DOUBLE = 'QUOTE_DOUBLE';
+Scalar.QUOTE_SINGLE = 'QUOTE_SINGLE';
+
+exports.Scalar = Scalar;
+exports.isScalarValue = isScalarValue;
+
+
+/***/ }),
+
+/***/ 84454:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyCollection = __nccwpck_require__(61212);
+var addPairToJSMap = __nccwpck_require__(97104);
+var Collection = __nccwpck_require__(40101);
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var Scalar = __nccwpck_require__(63301);
+
+function findPair(items, key) {
+    const k = identity.isScalar(key) ? key.value : key;
+    for (const it of items) {
+        if (identity.isPair(it)) {
+            if (it.key === key || it.key === k)
+                return it;
+            if (identity.isScalar(it.key) && it.key.value === k)
+                return it;
+        }
+    }
+    return undefined;
+}
+class YAMLMap extends Collection.Collection {
+    static get tagName() {
+        return 'tag:yaml.org,2002:map';
+    }
+    constructor(schema) {
+        super(identity.MAP, schema);
+        this.items = [];
+    }
+    /**
+     * A generic collection parsing method that can be extended
+     * to other node classes that inherit from YAMLMap
+     */
+    static from(schema, obj, ctx) {
+        const { keepUndefined, replacer } = ctx;
+        const map = new this(schema);
+        const add = (key, value) => {
+            if (typeof replacer === 'function')
+                value = replacer.call(obj, key, value);
+            else if (Array.isArray(replacer) && !replacer.includes(key))
+                return;
+            if (value !== undefined || keepUndefined)
+                map.items.push(Pair.createPair(key, value, ctx));
+        };
+        if (obj instanceof Map) {
+            for (const [key, value] of obj)
+                add(key, value);
+        }
+        else if (obj && typeof obj === 'object') {
+            for (const key of Object.keys(obj))
+                add(key, obj[key]);
+        }
+        if (typeof schema.sortMapEntries === 'function') {
+            map.items.sort(schema.sortMapEntries);
+        }
+        return map;
+    }
+    /**
+     * Adds a value to the collection.
+     *
+     * @param overwrite - If not set `true`, using a key that is already in the
+     *   collection will throw. Otherwise, overwrites the previous value.
+     */
+    add(pair, overwrite) {
+        let _pair;
+        if (identity.isPair(pair))
+            _pair = pair;
+        else if (!pair || typeof pair !== 'object' || !('key' in pair)) {
+            // In TypeScript, this never happens.
+            _pair = new Pair.Pair(pair, pair?.value);
+        }
+        else
+            _pair = new Pair.Pair(pair.key, pair.value);
+        const prev = findPair(this.items, _pair.key);
+        const sortEntries = this.schema?.sortMapEntries;
+        if (prev) {
+            if (!overwrite)
+                throw new Error(`Key ${_pair.key} already set`);
+            // For scalars, keep the old node & its comments and anchors
+            if (identity.isScalar(prev.value) && Scalar.isScalarValue(_pair.value))
+                prev.value.value = _pair.value;
+            else
+                prev.value = _pair.value;
+        }
+        else if (sortEntries) {
+            const i = this.items.findIndex(item => sortEntries(_pair, item) < 0);
+            if (i === -1)
+                this.items.push(_pair);
+            else
+                this.items.splice(i, 0, _pair);
+        }
+        else {
+            this.items.push(_pair);
+        }
+    }
+    delete(key) {
+        const it = findPair(this.items, key);
+        if (!it)
+            return false;
+        const del = this.items.splice(this.items.indexOf(it), 1);
+        return del.length > 0;
+    }
+    get(key, keepScalar) {
+        const it = findPair(this.items, key);
+        const node = it?.value;
+        return (!keepScalar && identity.isScalar(node) ? node.value : node) ?? undefined;
+    }
+    has(key) {
+        return !!findPair(this.items, key);
+    }
+    set(key, value) {
+        this.add(new Pair.Pair(key, value), true);
+    }
+    /**
+     * @param ctx - Conversion context, originally set in Document#toJS()
+     * @param {Class} Type - If set, forces the returned collection type
+     * @returns Instance of Type, Map, or Object
+     */
+    toJSON(_, ctx, Type) {
+        const map = Type ? new Type() : ctx?.mapAsMap ? new Map() : {};
+        if (ctx?.onCreate)
+            ctx.onCreate(map);
+        for (const item of this.items)
+            addPairToJSMap.addPairToJSMap(ctx, map, item);
+        return map;
+    }
+    toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+            return JSON.stringify(this);
+        for (const item of this.items) {
+            if (!identity.isPair(item))
+                throw new Error(`Map items must all be pairs; found ${JSON.stringify(item)} instead`);
+        }
+        if (!ctx.allNullValues && this.hasAllNullValues(false))
+            ctx = Object.assign({}, ctx, { allNullValues: true });
+        return stringifyCollection.stringifyCollection(this, ctx, {
+            blockItemPrefix: '',
+            flowChars: { start: '{', end: '}' },
+            itemIndent: ctx.indent || '',
+            onChompKeep,
+            onComment
+        });
+    }
+}
+
+exports.YAMLMap = YAMLMap;
+exports.findPair = findPair;
+
+
+/***/ }),
+
+/***/ 92223:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var createNode = __nccwpck_require__(42404);
+var stringifyCollection = __nccwpck_require__(61212);
+var Collection = __nccwpck_require__(40101);
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var toJS = __nccwpck_require__(74043);
+
+class YAMLSeq extends Collection.Collection {
+    static get tagName() {
+        return 'tag:yaml.org,2002:seq';
+    }
+    constructor(schema) {
+        super(identity.SEQ, schema);
+        this.items = [];
+    }
+    add(value) {
+        this.items.push(value);
+    }
+    /**
+     * Removes a value from the collection.
+     *
+     * `key` must contain a representation of an integer for this to succeed.
+     * It may be wrapped in a `Scalar`.
+     *
+     * @returns `true` if the item was found and removed.
+     */
+    delete(key) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== 'number')
+            return false;
+        const del = this.items.splice(idx, 1);
+        return del.length > 0;
+    }
+    get(key, keepScalar) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== 'number')
+            return undefined;
+        const it = this.items[idx];
+        return !keepScalar && identity.isScalar(it) ? it.value : it;
+    }
+    /**
+     * Checks if the collection includes a value with the key `key`.
+     *
+     * `key` must contain a representation of an integer for this to succeed.
+     * It may be wrapped in a `Scalar`.
+     */
+    has(key) {
+        const idx = asItemIndex(key);
+        return typeof idx === 'number' && idx < this.items.length;
+    }
+    /**
+     * Sets a value in this collection. For `!!set`, `value` needs to be a
+     * boolean to add/remove the item from the set.
+     *
+     * If `key` does not contain a representation of an integer, this will throw.
+     * It may be wrapped in a `Scalar`.
+     */
+    set(key, value) {
+        const idx = asItemIndex(key);
+        if (typeof idx !== 'number')
+            throw new Error(`Expected a valid index, not ${key}.`);
+        const prev = this.items[idx];
+        if (identity.isScalar(prev) && Scalar.isScalarValue(value))
+            prev.value = value;
+        else
+            this.items[idx] = value;
+    }
+    toJSON(_, ctx) {
+        const seq = [];
+        if (ctx?.onCreate)
+            ctx.onCreate(seq);
+        let i = 0;
+        for (const item of this.items)
+            seq.push(toJS.toJS(item, String(i++), ctx));
+        return seq;
+    }
+    toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+            return JSON.stringify(this);
+        return stringifyCollection.stringifyCollection(this, ctx, {
+            blockItemPrefix: '- ',
+            flowChars: { start: '[', end: ']' },
+            itemIndent: (ctx.indent || '') + '  ',
+            onChompKeep,
+            onComment
+        });
+    }
+    static from(schema, obj, ctx) {
+        const { replacer } = ctx;
+        const seq = new this(schema);
+        if (obj && Symbol.iterator in Object(obj)) {
+            let i = 0;
+            for (let it of obj) {
+                if (typeof replacer === 'function') {
+                    const key = obj instanceof Set ? it : String(i++);
+                    it = replacer.call(obj, key, it);
+                }
+                seq.items.push(createNode.createNode(it, undefined, ctx));
+            }
+        }
+        return seq;
+    }
+}
+function asItemIndex(key) {
+    let idx = identity.isScalar(key) ? key.value : key;
+    if (idx && typeof idx === 'string')
+        idx = Number(idx);
+    return typeof idx === 'number' && Number.isInteger(idx) && idx >= 0
+        ? idx
+        : null;
+}
+
+exports.YAMLSeq = YAMLSeq;
+
+
+/***/ }),
+
+/***/ 97104:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var log = __nccwpck_require__(57249);
+var merge = __nccwpck_require__(90452);
+var stringify = __nccwpck_require__(2148);
+var identity = __nccwpck_require__(41127);
+var toJS = __nccwpck_require__(74043);
+
+function addPairToJSMap(ctx, map, { key, value }) {
+    if (identity.isNode(key) && key.addToJSMap)
+        key.addToJSMap(ctx, map, value);
+    // TODO: Should drop this special case for bare << handling
+    else if (merge.isMergeKey(ctx, key))
+        merge.addMergeToJSMap(ctx, map, value);
+    else {
+        const jsKey = toJS.toJS(key, '', ctx);
+        if (map instanceof Map) {
+            map.set(jsKey, toJS.toJS(value, jsKey, ctx));
+        }
+        else if (map instanceof Set) {
+            map.add(jsKey);
+        }
+        else {
+            const stringKey = stringifyKey(key, jsKey, ctx);
+            const jsValue = toJS.toJS(value, stringKey, ctx);
+            if (stringKey in map)
+                Object.defineProperty(map, stringKey, {
+                    value: jsValue,
+                    writable: true,
+                    enumerable: true,
+                    configurable: true
+                });
+            else
+                map[stringKey] = jsValue;
+        }
+    }
+    return map;
+}
+function stringifyKey(key, jsKey, ctx) {
+    if (jsKey === null)
+        return '';
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
+    if (typeof jsKey !== 'object')
+        return String(jsKey);
+    if (identity.isNode(key) && ctx?.doc) {
+        const strCtx = stringify.createStringifyContext(ctx.doc, {});
+        strCtx.anchors = new Set();
+        for (const node of ctx.anchors.keys())
+            strCtx.anchors.add(node.anchor);
+        strCtx.inFlow = true;
+        strCtx.inStringifyKey = true;
+        const strKey = key.toString(strCtx);
+        if (!ctx.mapKeyWarned) {
+            let jsonStr = JSON.stringify(strKey);
+            if (jsonStr.length > 40)
+                jsonStr = jsonStr.substring(0, 36) + '..."';
+            log.warn(ctx.doc.options.logLevel, `Keys with collection values will be stringified due to JS Object restrictions: ${jsonStr}. Set mapAsMap: true to use object keys.`);
+            ctx.mapKeyWarned = true;
+        }
+        return strKey;
+    }
+    return JSON.stringify(jsKey);
+}
+
+exports.addPairToJSMap = addPairToJSMap;
+
+
+/***/ }),
+
+/***/ 41127:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+const ALIAS = Symbol.for('yaml.alias');
+const DOC = Symbol.for('yaml.document');
+const MAP = Symbol.for('yaml.map');
+const PAIR = Symbol.for('yaml.pair');
+const SCALAR = Symbol.for('yaml.scalar');
+const SEQ = Symbol.for('yaml.seq');
+const NODE_TYPE = Symbol.for('yaml.node.type');
+const isAlias = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === ALIAS;
+const isDocument = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === DOC;
+const isMap = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === MAP;
+const isPair = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === PAIR;
+const isScalar = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === SCALAR;
+const isSeq = (node) => !!node && typeof node === 'object' && node[NODE_TYPE] === SEQ;
+function isCollection(node) {
+    if (node && typeof node === 'object')
+        switch (node[NODE_TYPE]) {
+            case MAP:
+            case SEQ:
+                return true;
+        }
+    return false;
+}
+function isNode(node) {
+    if (node && typeof node === 'object')
+        switch (node[NODE_TYPE]) {
+            case ALIAS:
+            case MAP:
+            case SCALAR:
+            case SEQ:
+                return true;
+        }
+    return false;
+}
+const hasAnchor = (node) => (isScalar(node) || isCollection(node)) && !!node.anchor;
+
+exports.ALIAS = ALIAS;
+exports.DOC = DOC;
+exports.MAP = MAP;
+exports.NODE_TYPE = NODE_TYPE;
+exports.PAIR = PAIR;
+exports.SCALAR = SCALAR;
+exports.SEQ = SEQ;
+exports.hasAnchor = hasAnchor;
+exports.isAlias = isAlias;
+exports.isCollection = isCollection;
+exports.isDocument = isDocument;
+exports.isMap = isMap;
+exports.isNode = isNode;
+exports.isPair = isPair;
+exports.isScalar = isScalar;
+exports.isSeq = isSeq;
+
+
+/***/ }),
+
+/***/ 74043:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+
+/**
+ * Recursively convert any node or its contents to native JavaScript
+ *
+ * @param value - The input value
+ * @param arg - If `value` defines a `toJSON()` method, use this
+ *   as its first argument
+ * @param ctx - Conversion context, originally set in Document#toJS(). If
+ *   `{ keep: true }` is not set, output should be suitable for JSON
+ *   stringification.
+ */
+function toJS(value, arg, ctx) {
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-return
+    if (Array.isArray(value))
+        return value.map((v, i) => toJS(v, String(i), ctx));
+    if (value && typeof value.toJSON === 'function') {
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-call
+        if (!ctx || !identity.hasAnchor(value))
+            return value.toJSON(arg, ctx);
+        const data = { aliasCount: 0, count: 1, res: undefined };
+        ctx.anchors.set(value, data);
+        ctx.onCreate = res => {
+            data.res = res;
+            delete ctx.onCreate;
+        };
+        const res = value.toJSON(arg, ctx);
+        if (ctx.onCreate)
+            ctx.onCreate(res);
+        return res;
+    }
+    if (typeof value === 'bigint' && !ctx?.keep)
+        return Number(value);
+    return value;
+}
+
+exports.toJS = toJS;
+
+
+/***/ }),
+
+/***/ 60110:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var resolveBlockScalar = __nccwpck_require__(48913);
+var resolveFlowScalar = __nccwpck_require__(76842);
+var errors = __nccwpck_require__(91464);
+var stringifyString = __nccwpck_require__(83069);
+
+function resolveAsScalar(token, strict = true, onError) {
+    if (token) {
+        const _onError = (pos, code, message) => {
+            const offset = typeof pos === 'number' ? pos : Array.isArray(pos) ? pos[0] : pos.offset;
+            if (onError)
+                onError(offset, code, message);
+            else
+                throw new errors.YAMLParseError([offset, offset + 1], code, message);
+        };
+        switch (token.type) {
+            case 'scalar':
+            case 'single-quoted-scalar':
+            case 'double-quoted-scalar':
+                return resolveFlowScalar.resolveFlowScalar(token, strict, _onError);
+            case 'block-scalar':
+                return resolveBlockScalar.resolveBlockScalar({ options: { strict } }, token, _onError);
+        }
+    }
+    return null;
+}
+/**
+ * Create a new scalar token with `value`
+ *
+ * Values that represent an actual string but may be parsed as a different type should use a `type` other than `'PLAIN'`,
+ * as this function does not support any schema operations and won't check for such conflicts.
+ *
+ * @param value The string representation of the value, which will have its content properly indented.
+ * @param context.end Comments and whitespace after the end of the value, or after the block scalar header. If undefined, a newline will be added.
+ * @param context.implicitKey Being within an implicit key may affect the resolved type of the token's value.
+ * @param context.indent The indent level of the token.
+ * @param context.inFlow Is this scalar within a flow collection? This may affect the resolved type of the token's value.
+ * @param context.offset The offset position of the token.
+ * @param context.type The preferred type of the scalar token. If undefined, the previous type of the `token` will be used, defaulting to `'PLAIN'`.
+ */
+function createScalarToken(value, context) {
+    const { implicitKey = false, indent, inFlow = false, offset = -1, type = 'PLAIN' } = context;
+    const source = stringifyString.stringifyString({ type, value }, {
+        implicitKey,
+        indent: indent > 0 ? ' '.repeat(indent) : '',
+        inFlow,
+        options: { blockQuote: true, lineWidth: -1 }
+    });
+    const end = context.end ?? [
+        { type: 'newline', offset: -1, indent, source: '\n' }
+    ];
+    switch (source[0]) {
+        case '|':
+        case '>': {
+            const he = source.indexOf('\n');
+            const head = source.substring(0, he);
+            const body = source.substring(he + 1) + '\n';
+            const props = [
+                { type: 'block-scalar-header', offset, indent, source: head }
+            ];
+            if (!addEndtoBlockProps(props, end))
+                props.push({ type: 'newline', offset: -1, indent, source: '\n' });
+            return { type: 'block-scalar', offset, indent, props, source: body };
+        }
+        case '"':
+            return { type: 'double-quoted-scalar', offset, indent, source, end };
+        case "'":
+            return { type: 'single-quoted-scalar', offset, indent, source, end };
+        default:
+            return { type: 'scalar', offset, indent, source, end };
+    }
+}
+/**
+ * Set the value of `token` to the given string `value`, overwriting any previous contents and type that it may have.
+ *
+ * Best efforts are made to retain any comments previously associated with the `token`,
+ * though all contents within a collection's `items` will be overwritten.
+ *
+ * Values that represent an actual string but may be parsed as a different type should use a `type` other than `'PLAIN'`,
+ * as this function does not support any schema operations and won't check for such conflicts.
+ *
+ * @param token Any token. If it does not include an `indent` value, the value will be stringified as if it were an implicit key.
+ * @param value The string representation of the value, which will have its content properly indented.
+ * @param context.afterKey In most cases, values after a key should have an additional level of indentation.
+ * @param context.implicitKey Being within an implicit key may affect the resolved type of the token's value.
+ * @param context.inFlow Being within a flow collection may affect the resolved type of the token's value.
+ * @param context.type The preferred type of the scalar token. If undefined, the previous type of the `token` will be used, defaulting to `'PLAIN'`.
+ */
+function setScalarValue(token, value, context = {}) {
+    let { afterKey = false, implicitKey = false, inFlow = false, type } = context;
+    let indent = 'indent' in token ? token.indent : null;
+    if (afterKey && typeof indent === 'number')
+        indent += 2;
+    if (!type)
+        switch (token.type) {
+            case 'single-quoted-scalar':
+                type = 'QUOTE_SINGLE';
+                break;
+            case 'double-quoted-scalar':
+                type = 'QUOTE_DOUBLE';
+                break;
+            case 'block-scalar': {
+                const header = token.props[0];
+                if (header.type !== 'block-scalar-header')
+                    throw new Error('Invalid block scalar header');
+                type = header.source[0] === '>' ? 'BLOCK_FOLDED' : 'BLOCK_LITERAL';
+                break;
+            }
+            default:
+                type = 'PLAIN';
+        }
+    const source = stringifyString.stringifyString({ type, value }, {
+        implicitKey: implicitKey || indent === null,
+        indent: indent !== null && indent > 0 ? ' '.repeat(indent) : '',
+        inFlow,
+        options: { blockQuote: true, lineWidth: -1 }
+    });
+    switch (source[0]) {
+        case '|':
+        case '>':
+            setBlockScalarValue(token, source);
+            break;
+        case '"':
+            setFlowScalarValue(token, source, 'double-quoted-scalar');
+            break;
+        case "'":
+            setFlowScalarValue(token, source, 'single-quoted-scalar');
+            break;
+        default:
+            setFlowScalarValue(token, source, 'scalar');
+    }
+}
+function setBlockScalarValue(token, source) {
+    const he = source.indexOf('\n');
+    const head = source.substring(0, he);
+    const body = source.substring(he + 1) + '\n';
+    if (token.type === 'block-scalar') {
+        const header = token.props[0];
+        if (header.type !== 'block-scalar-header')
+            throw new Error('Invalid block scalar header');
+        header.source = head;
+        token.source = body;
+    }
+    else {
+        const { offset } = token;
+        const indent = 'indent' in token ? token.indent : -1;
+        const props = [
+            { type: 'block-scalar-header', offset, indent, source: head }
+        ];
+        if (!addEndtoBlockProps(props, 'end' in token ? token.end : undefined))
+            props.push({ type: 'newline', offset: -1, indent, source: '\n' });
+        for (const key of Object.keys(token))
+            if (key !== 'type' && key !== 'offset')
+                delete token[key];
+        Object.assign(token, { type: 'block-scalar', indent, props, source: body });
+    }
+}
+/** @returns `true` if last token is a newline */
+function addEndtoBlockProps(props, end) {
+    if (end)
+        for (const st of end)
+            switch (st.type) {
+                case 'space':
+                case 'comment':
+                    props.push(st);
+                    break;
+                case 'newline':
+                    props.push(st);
+                    return true;
+            }
+    return false;
+}
+function setFlowScalarValue(token, source, type) {
+    switch (token.type) {
+        case 'scalar':
+        case 'double-quoted-scalar':
+        case 'single-quoted-scalar':
+            token.type = type;
+            token.source = source;
+            break;
+        case 'block-scalar': {
+            const end = token.props.slice(1);
+            let oa = source.length;
+            if (token.props[0].type === 'block-scalar-header')
+                oa -= token.props[0].source.length;
+            for (const tok of end)
+                tok.offset += oa;
+            delete token.props;
+            Object.assign(token, { type, source, end });
+            break;
+        }
+        case 'block-map':
+        case 'block-seq': {
+            const offset = token.offset + source.length;
+            const nl = { type: 'newline', offset, indent: token.indent, source: '\n' };
+            delete token.items;
+            Object.assign(token, { type, source, end: [nl] });
+            break;
+        }
+        default: {
+            const indent = 'indent' in token ? token.indent : -1;
+            const end = 'end' in token && Array.isArray(token.end)
+                ? token.end.filter(st => st.type === 'space' ||
+                    st.type === 'comment' ||
+                    st.type === 'newline')
+                : [];
+            for (const key of Object.keys(token))
+                if (key !== 'type' && key !== 'offset')
+                    delete token[key];
+            Object.assign(token, { type, indent, source, end });
+        }
+    }
+}
+
+exports.createScalarToken = createScalarToken;
+exports.resolveAsScalar = resolveAsScalar;
+exports.setScalarValue = setScalarValue;
+
+
+/***/ }),
+
+/***/ 91733:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+/**
+ * Stringify a CST document, token, or collection item
+ *
+ * Fair warning: This applies no validation whatsoever, and
+ * simply concatenates the sources in their logical order.
+ */
+const stringify = (cst) => 'type' in cst ? stringifyToken(cst) : stringifyItem(cst);
+function stringifyToken(token) {
+    switch (token.type) {
+        case 'block-scalar': {
+            let res = '';
+            for (const tok of token.props)
+                res += stringifyToken(tok);
+            return res + token.source;
+        }
+        case 'block-map':
+        case 'block-seq': {
+            let res = '';
+            for (const item of token.items)
+                res += stringifyItem(item);
+            return res;
+        }
+        case 'flow-collection': {
+            let res = token.start.source;
+            for (const item of token.items)
+                res += stringifyItem(item);
+            for (const st of token.end)
+                res += st.source;
+            return res;
+        }
+        case 'document': {
+            let res = stringifyItem(token);
+            if (token.end)
+                for (const st of token.end)
+                    res += st.source;
+            return res;
+        }
+        default: {
+            let res = token.source;
+            if ('end' in token && token.end)
+                for (const st of token.end)
+                    res += st.source;
+            return res;
+        }
+    }
+}
+function stringifyItem({ start, key, sep, value }) {
+    let res = '';
+    for (const st of start)
+        res += st.source;
+    if (key)
+        res += stringifyToken(key);
+    if (sep)
+        for (const st of sep)
+            res += st.source;
+    if (value)
+        res += stringifyToken(value);
+    return res;
+}
+
+exports.stringify = stringify;
+
+
+/***/ }),
+
+/***/ 97715:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+const BREAK = Symbol('break visit');
+const SKIP = Symbol('skip children');
+const REMOVE = Symbol('remove item');
+/**
+ * Apply a visitor to a CST document or item.
+ *
+ * Walks through the tree (depth-first) starting from the root, calling a
+ * `visitor` function with two arguments when entering each item:
+ *   - `item`: The current item, which included the following members:
+ *     - `start: SourceToken[]` – Source tokens before the key or value,
+ *       possibly including its anchor or tag.
+ *     - `key?: Token | null` – Set for pair values. May then be `null`, if
+ *       the key before the `:` separator is empty.
+ *     - `sep?: SourceToken[]` – Source tokens between the key and the value,
+ *       which should include the `:` map value indicator if `value` is set.
+ *     - `value?: Token` – The value of a sequence item, or of a map pair.
+ *   - `path`: The steps from the root to the current node, as an array of
+ *     `['key' | 'value', number]` tuples.
+ *
+ * The return value of the visitor may be used to control the traversal:
+ *   - `undefined` (default): Do nothing and continue
+ *   - `visit.SKIP`: Do not visit the children of this token, continue with
+ *      next sibling
+ *   - `visit.BREAK`: Terminate traversal completely
+ *   - `visit.REMOVE`: Remove the current item, then continue with the next one
+ *   - `number`: Set the index of the next step. This is useful especially if
+ *     the index of the current token has changed.
+ *   - `function`: Define the next visitor for this item. After the original
+ *     visitor is called on item entry, next visitors are called after handling
+ *     a non-empty `key` and when exiting the item.
+ */
+function visit(cst, visitor) {
+    if ('type' in cst && cst.type === 'document')
+        cst = { start: cst.start, value: cst.value };
+    _visit(Object.freeze([]), cst, visitor);
+}
+// Without the `as symbol` casts, TS declares these in the `visit`
+// namespace using `var`, but then complains about that because
+// `unique symbol` must be `const`.
+/** Terminate visit traversal completely */
+visit.BREAK = BREAK;
+/** Do not visit the children of the current item */
+visit.SKIP = SKIP;
+/** Remove the current item */
+visit.REMOVE = REMOVE;
+/** Find the item at `path` from `cst` as the root */
+visit.itemAtPath = (cst, path) => {
+    let item = cst;
+    for (const [field, index] of path) {
+        const tok = item?.[field];
+        if (tok && 'items' in tok) {
+            item = tok.items[index];
+        }
+        else
+            return undefined;
+    }
+    return item;
+};
+/**
+ * Get the immediate parent collection of the item at `path` from `cst` as the root.
+ *
+ * Throws an error if the collection is not found, which should never happen if the item itself exists.
+ */
+visit.parentCollection = (cst, path) => {
+    const parent = visit.itemAtPath(cst, path.slice(0, -1));
+    const field = path[path.length - 1][0];
+    const coll = parent?.[field];
+    if (coll && 'items' in coll)
+        return coll;
+    throw new Error('Parent collection not found');
+};
+function _visit(path, item, visitor) {
+    let ctrl = visitor(item, path);
+    if (typeof ctrl === 'symbol')
+        return ctrl;
+    for (const field of ['key', 'value']) {
+        const token = item[field];
+        if (token && 'items' in token) {
+            for (let i = 0; i < token.items.length; ++i) {
+                const ci = _visit(Object.freeze(path.concat([[field, i]])), token.items[i], visitor);
+                if (typeof ci === 'number')
+                    i = ci - 1;
+                else if (ci === BREAK)
+                    return BREAK;
+                else if (ci === REMOVE) {
+                    token.items.splice(i, 1);
+                    i -= 1;
+                }
+            }
+            if (typeof ctrl === 'function' && field === 'key')
+                ctrl = ctrl(item, path);
+        }
+    }
+    return typeof ctrl === 'function' ? ctrl(item, path) : ctrl;
+}
+
+exports.visit = visit;
+
+
+/***/ }),
+
+/***/ 3461:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var cstScalar = __nccwpck_require__(60110);
+var cstStringify = __nccwpck_require__(91733);
+var cstVisit = __nccwpck_require__(97715);
+
+/** The byte order mark */
+const BOM = '\u{FEFF}';
+/** Start of doc-mode */
+const DOCUMENT = '\x02'; // C0: Start of Text
+/** Unexpected end of flow-mode */
+const FLOW_END = '\x18'; // C0: Cancel
+/** Next token is a scalar value */
+const SCALAR = '\x1f'; // C0: Unit Separator
+/** @returns `true` if `token` is a flow or block collection */
+const isCollection = (token) => !!token && 'items' in token;
+/** @returns `true` if `token` is a flow or block scalar; not an alias */
+const isScalar = (token) => !!token &&
+    (token.type === 'scalar' ||
+        token.type === 'single-quoted-scalar' ||
+        token.type === 'double-quoted-scalar' ||
+        token.type === 'block-scalar');
+/* istanbul ignore next */
+/** Get a printable representation of a lexer token */
+function prettyToken(token) {
+    switch (token) {
+        case BOM:
+            return '<BOM>';
+        case DOCUMENT:
+            return '<DOC>';
+        case FLOW_END:
+            return '<FLOW_END>';
+        case SCALAR:
+            return '<SCALAR>';
+        default:
+            return JSON.stringify(token);
+    }
+}
+/** Identify the type of a lexer token. May return `null` for unknown tokens. */
+function tokenType(source) {
+    switch (source) {
+        case BOM:
+            return 'byte-order-mark';
+        case DOCUMENT:
+            return 'doc-mode';
+        case FLOW_END:
+            return 'flow-error-end';
+        case SCALAR:
+            return 'scalar';
+        case '---':
+            return 'doc-start';
+        case '...':
+            return 'doc-end';
+        case '':
+        case '\n':
+        case '\r\n':
+            return 'newline';
+        case '-':
+            return 'seq-item-ind';
+        case '?':
+            return 'explicit-key-ind';
+        case ':':
+            return 'map-value-ind';
+        case '{':
+            return 'flow-map-start';
+        case '}':
+            return 'flow-map-end';
+        case '[':
+            return 'flow-seq-start';
+        case ']':
+            return 'flow-seq-end';
+        case ',':
+            return 'comma';
+    }
+    switch (source[0]) {
+        case ' ':
+        case '\t':
+            return 'space';
+        case '#':
+            return 'comment';
+        case '%':
+            return 'directive-line';
+        case '*':
+            return 'alias';
+        case '&':
+            return 'anchor';
+        case '!':
+            return 'tag';
+        case "'":
+            return 'single-quoted-scalar';
+        case '"':
+            return 'double-quoted-scalar';
+        case '|':
+        case '>':
+            return 'block-scalar-header';
+    }
+    return null;
+}
+
+exports.createScalarToken = cstScalar.createScalarToken;
+exports.resolveAsScalar = cstScalar.resolveAsScalar;
+exports.setScalarValue = cstScalar.setScalarValue;
+exports.stringify = cstStringify.stringify;
+exports.visit = cstVisit.visit;
+exports.BOM = BOM;
+exports.DOCUMENT = DOCUMENT;
+exports.FLOW_END = FLOW_END;
+exports.SCALAR = SCALAR;
+exports.isCollection = isCollection;
+exports.isScalar = isScalar;
+exports.prettyToken = prettyToken;
+exports.tokenType = tokenType;
+
+
+/***/ }),
+
+/***/ 40361:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var cst = __nccwpck_require__(3461);
+
+/*
+START -> stream
+
+stream
+  directive -> line-end -> stream
+  indent + line-end -> stream
+  [else] -> line-start
+
+line-end
+  comment -> line-end
+  newline -> .
+  input-end -> END
+
+line-start
+  doc-start -> doc
+  doc-end -> stream
+  [else] -> indent -> block-start
+
+block-start
+  seq-item-start -> block-start
+  explicit-key-start -> block-start
+  map-value-start -> block-start
+  [else] -> doc
+
+doc
+  line-end -> line-start
+  spaces -> doc
+  anchor -> doc
+  tag -> doc
+  flow-start -> flow -> doc
+  flow-end -> error -> doc
+  seq-item-start -> error -> doc
+  explicit-key-start -> error -> doc
+  map-value-start -> doc
+  alias -> doc
+  quote-start -> quoted-scalar -> doc
+  block-scalar-header -> line-end -> block-scalar(min) -> line-start
+  [else] -> plain-scalar(false, min) -> doc
+
+flow
+  line-end -> flow
+  spaces -> flow
+  anchor -> flow
+  tag -> flow
+  flow-start -> flow -> flow
+  flow-end -> .
+  seq-item-start -> error -> flow
+  explicit-key-start -> flow
+  map-value-start -> flow
+  alias -> flow
+  quote-start -> quoted-scalar -> flow
+  comma -> flow
+  [else] -> plain-scalar(true, 0) -> flow
+
+quoted-scalar
+  quote-end -> .
+  [else] -> quoted-scalar
+
+block-scalar(min)
+  newline + peek(indent < min) -> .
+  [else] -> block-scalar(min)
+
+plain-scalar(is-flow, min)
+  scalar-end(is-flow) -> .
+  peek(newline + (indent < min)) -> .
+  [else] -> plain-scalar(min)
+*/
+function isEmpty(ch) {
+    switch (ch) {
+        case undefined:
+        case ' ':
+        case '\n':
+        case '\r':
+        case '\t':
+            return true;
+        default:
+            return false;
+    }
+}
+const hexDigits = new Set('0123456789ABCDEFabcdef');
+const tagChars = new Set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-#;/?:@&=+$_.!~*'()");
+const flowIndicatorChars = new Set(',[]{}');
+const invalidAnchorChars = new Set(' ,[]{}\n\r\t');
+const isNotAnchorChar = (ch) => !ch || invalidAnchorChars.has(ch);
+/**
+ * Splits an input string into lexical tokens, i.e. smaller strings that are
+ * easily identifiable by `tokens.tokenType()`.
+ *
+ * Lexing starts always in a "stream" context. Incomplete input may be buffered
+ * until a complete token can be emitted.
+ *
+ * In addition to slices of the original input, the following control characters
+ * may also be emitted:
+ *
+ * - `\x02` (Start of Text): A document starts with the next token
+ * - `\x18` (Cancel): Unexpected end of flow-mode (indicates an error)
+ * - `\x1f` (Unit Separator): Next token is a scalar value
+ * - `\u{FEFF}` (Byte order mark): Emitted separately outside documents
+ */
+class Lexer {
+    constructor() {
+        /**
+         * Flag indicating whether the end of the current buffer marks the end of
+         * all input
+         */
+        this.atEnd = false;
+        /**
+         * Explicit indent set in block scalar header, as an offset from the current
+         * minimum indent, so e.g. set to 1 from a header `|2+`. Set to -1 if not
+         * explicitly set.
+         */
+        this.blockScalarIndent = -1;
+        /**
+         * Block scalars that include a + (keep) chomping indicator in their header
+         * include trailing empty lines, which are otherwise excluded from the
+         * scalar's contents.
+         */
+        this.blockScalarKeep = false;
+        /** Current input */
+        this.buffer = '';
+        /**
+         * Flag noting whether the map value indicator : can immediately follow this
+         * node within a flow context.
+         */
+        this.flowKey = false;
+        /** Count of surrounding flow collection levels. */
+        this.flowLevel = 0;
+        /**
+         * Minimum level of indentation required for next lines to be parsed as a
+         * part of the current scalar value.
+         */
+        this.indentNext = 0;
+        /** Indentation level of the current line. */
+        this.indentValue = 0;
+        /** Position of the next \n character. */
+        this.lineEndPos = null;
+        /** Stores the state of the lexer if reaching the end of incpomplete input */
+        this.next = null;
+        /** A pointer to `buffer`; the current position of the lexer. */
+        this.pos = 0;
+    }
+    /**
+     * Generate YAML tokens from the `source` string. If `incomplete`,
+     * a part of the last line may be left as a buffer for the next call.
+     *
+     * @returns A generator of lexical tokens
+     */
+    *lex(source, incomplete = false) {
+        if (source) {
+            if (typeof source !== 'string')
+                throw TypeError('source is not a string');
+            this.buffer = this.buffer ? this.buffer + source : source;
+            this.lineEndPos = null;
+        }
+        this.atEnd = !incomplete;
+        let next = this.next ?? 'stream';
+        while (next && (incomplete || this.hasChars(1)))
+            next = yield* this.parseNext(next);
+    }
+    atLineEnd() {
+        let i = this.pos;
+        let ch = this.buffer[i];
+        while (ch === ' ' || ch === '\t')
+            ch = this.buffer[++i];
+        if (!ch || ch === '#' || ch === '\n')
+            return true;
+        if (ch === '\r')
+            return this.buffer[i + 1] === '\n';
+        return false;
+    }
+    charAt(n) {
+        return this.buffer[this.pos + n];
+    }
+    continueScalar(offset) {
+        let ch = this.buffer[offset];
+        if (this.indentNext > 0) {
+            let indent = 0;
+            while (ch === ' ')
+                ch = this.buffer[++indent + offset];
+            if (ch === '\r') {
+                const next = this.buffer[indent + offset + 1];
+                if (next === '\n' || (!next && !this.atEnd))
+                    return offset + indent + 1;
+            }
+            return ch === '\n' || indent >= this.indentNext || (!ch && !this.atEnd)
+                ? offset + indent
+                : -1;
+        }
+        if (ch === '-' || ch === '.') {
+            const dt = this.buffer.substr(offset, 3);
+            if ((dt === '---' || dt === '...') && isEmpty(this.buffer[offset + 3]))
+                return -1;
+        }
+        return offset;
+    }
+    getLine() {
+        let end = this.lineEndPos;
+        if (typeof end !== 'number' || (end !== -1 && end < this.pos)) {
+            end = this.buffer.indexOf('\n', this.pos);
+            this.lineEndPos = end;
+        }
+        if (end === -1)
+            return this.atEnd ? this.buffer.substring(this.pos) : null;
+        if (this.buffer[end - 1] === '\r')
+            end -= 1;
+        return this.buffer.substring(this.pos, end);
+    }
+    hasChars(n) {
+        return this.pos + n <= this.buffer.length;
+    }
+    setNext(state) {
+        this.buffer = this.buffer.substring(this.pos);
+        this.pos = 0;
+        this.lineEndPos = null;
+        this.next = state;
+        return null;
+    }
+    peek(n) {
+        return this.buffer.substr(this.pos, n);
+    }
+    *parseNext(next) {
+        switch (next) {
+            case 'stream':
+                return yield* this.parseStream();
+            case 'line-start':
+                return yield* this.parseLineStart();
+            case 'block-start':
+                return yield* this.parseBlockStart();
+            case 'doc':
+                return yield* this.parseDocument();
+            case 'flow':
+                return yield* this.parseFlowCollection();
+            case 'quoted-scalar':
+                return yield* this.parseQuotedScalar();
+            case 'block-scalar':
+                return yield* this.parseBlockScalar();
+            case 'plain-scalar':
+                return yield* this.parsePlainScalar();
+        }
+    }
+    *parseStream() {
+        let line = this.getLine();
+        if (line === null)
+            return this.setNext('stream');
+        if (line[0] === cst.BOM) {
+            yield* this.pushCount(1);
+            line = line.substring(1);
+        }
+        if (line[0] === '%') {
+            let dirEnd = line.length;
+            let cs = line.indexOf('#');
+            while (cs !== -1) {
+                const ch = line[cs - 1];
+                if (ch === ' ' || ch === '\t') {
+                    dirEnd = cs - 1;
+                    break;
+                }
+                else {
+                    cs = line.indexOf('#', cs + 1);
+                }
+            }
+            while (true) {
+                const ch = line[dirEnd - 1];
+                if (ch === ' ' || ch === '\t')
+                    dirEnd -= 1;
+                else
+                    break;
+            }
+            const n = (yield* this.pushCount(dirEnd)) + (yield* this.pushSpaces(true));
+            yield* this.pushCount(line.length - n); // possible comment
+            this.pushNewline();
+            return 'stream';
+        }
+        if (this.atLineEnd()) {
+            const sp = yield* this.pushSpaces(true);
+            yield* this.pushCount(line.length - sp);
+            yield* this.pushNewline();
+            return 'stream';
+        }
+        yield cst.DOCUMENT;
+        return yield* this.parseLineStart();
+    }
+    *parseLineStart() {
+        const ch = this.charAt(0);
+        if (!ch && !this.atEnd)
+            return this.setNext('line-start');
+        if (ch === '-' || ch === '.') {
+            if (!this.atEnd && !this.hasChars(4))
+                return this.setNext('line-start');
+            const s = this.peek(3);
+            if ((s === '---' || s === '...') && isEmpty(this.charAt(3))) {
+                yield* this.pushCount(3);
+                this.indentValue = 0;
+                this.indentNext = 0;
+                return s === '---' ? 'doc' : 'stream';
+            }
+        }
+        this.indentValue = yield* this.pushSpaces(false);
+        if (this.indentNext > this.indentValue && !isEmpty(this.charAt(1)))
+            this.indentNext = this.indentValue;
+        return yield* this.parseBlockStart();
+    }
+    *parseBlockStart() {
+        const [ch0, ch1] = this.peek(2);
+        if (!ch1 && !this.atEnd)
+            return this.setNext('block-start');
+        if ((ch0 === '-' || ch0 === '?' || ch0 === ':') && isEmpty(ch1)) {
+            const n = (yield* this.pushCount(1)) + (yield* this.pushSpaces(true));
+            this.indentNext = this.indentValue + 1;
+            this.indentValue += n;
+            return 'block-start';
+        }
+        return 'doc';
+    }
+    *parseDocument() {
+        yield* this.pushSpaces(true);
+        const line = this.getLine();
+        if (line === null)
+            return this.setNext('doc');
+        let n = yield* this.pushIndicators();
+        switch (line[n]) {
+            case '#':
+                yield* this.pushCount(line.length - n);
+            // fallthrough
+            case undefined:
+                yield* this.pushNewline();
+                return yield* this.parseLineStart();
+            case '{':
+            case '[':
+                yield* this.pushCount(1);
+                this.flowKey = false;
+                this.flowLevel = 1;
+                return 'flow';
+            case '}':
+            case ']':
+                // this is an error
+                yield* this.pushCount(1);
+                return 'doc';
+            case '*':
+                yield* this.pushUntil(isNotAnchorChar);
+                return 'doc';
+            case '"':
+            case "'":
+                return yield* this.parseQuotedScalar();
+            case '|':
+            case '>':
+                n += yield* this.parseBlockScalarHeader();
+                n += yield* this.pushSpaces(true);
+                yield* this.pushCount(line.length - n);
+                yield* this.pushNewline();
+                return yield* this.parseBlockScalar();
+            default:
+                return yield* this.parsePlainScalar();
+        }
+    }
+    *parseFlowCollection() {
+        let nl, sp;
+        let indent = -1;
+        do {
+            nl = yield* this.pushNewline();
+            if (nl > 0) {
+                sp = yield* this.pushSpaces(false);
+                this.indentValue = indent = sp;
+            }
+            else {
+                sp = 0;
+            }
+            sp += yield* this.pushSpaces(true);
+        } while (nl + sp > 0);
+        const line = this.getLine();
+        if (line === null)
+            return this.setNext('flow');
+        if ((indent !== -1 && indent < this.indentNext && line[0] !== '#') ||
+            (indent === 0 &&
+                (line.startsWith('---') || line.startsWith('...')) &&
+                isEmpty(line[3]))) {
+            // Allowing for the terminal ] or } at the same (rather than greater)
+            // indent level as the initial [ or { is technically invalid, but
+            // failing here would be surprising to users.
+            const atFlowEndMarker = indent === this.indentNext - 1 &&
+                this.flowLevel === 1 &&
+                (line[0] === ']' || line[0] === '}');
+            if (!atFlowEndMarker) {
+                // this is an error
+                this.flowLevel = 0;
+                yield cst.FLOW_END;
+                return yield* this.parseLineStart();
+            }
+        }
+        let n = 0;
+        while (line[n] === ',') {
+            n += yield* this.pushCount(1);
+            n += yield* this.pushSpaces(true);
+            this.flowKey = false;
+        }
+        n += yield* this.pushIndicators();
+        switch (line[n]) {
+            case undefined:
+                return 'flow';
+            case '#':
+                yield* this.pushCount(line.length - n);
+                return 'flow';
+            case '{':
+            case '[':
+                yield* this.pushCount(1);
+                this.flowKey = false;
+                this.flowLevel += 1;
+                return 'flow';
+            case '}':
+            case ']':
+                yield* this.pushCount(1);
+                this.flowKey = true;
+                this.flowLevel -= 1;
+                return this.flowLevel ? 'flow' : 'doc';
+            case '*':
+                yield* this.pushUntil(isNotAnchorChar);
+                return 'flow';
+            case '"':
+            case "'":
+                this.flowKey = true;
+                return yield* this.parseQuotedScalar();
+            case ':': {
+                const next = this.charAt(1);
+                if (this.flowKey || isEmpty(next) || next === ',') {
+                    this.flowKey = false;
+                    yield* this.pushCount(1);
+                    yield* this.pushSpaces(true);
+                    return 'flow';
+                }
+            }
+            // fallthrough
+            default:
+                this.flowKey = false;
+                return yield* this.parsePlainScalar();
+        }
+    }
+    *parseQuotedScalar() {
+        const quote = this.charAt(0);
+        let end = this.buffer.indexOf(quote, this.pos + 1);
+        if (quote === "'") {
+            while (end !== -1 && this.buffer[end + 1] === "'")
+                end = this.buffer.indexOf("'", end + 2);
+        }
+        else {
+            // double-quote
+            while (end !== -1) {
+                let n = 0;
+                while (this.buffer[end - 1 - n] === '\\')
+                    n += 1;
+                if (n % 2 === 0)
+                    break;
+                end = this.buffer.indexOf('"', end + 1);
+            }
+        }
+        // Only looking for newlines within the quotes
+        const qb = this.buffer.substring(0, end);
+        let nl = qb.indexOf('\n', this.pos);
+        if (nl !== -1) {
+            while (nl !== -1) {
+                const cs = this.continueScalar(nl + 1);
+                if (cs === -1)
+                    break;
+                nl = qb.indexOf('\n', cs);
+            }
+            if (nl !== -1) {
+                // this is an error caused by an unexpected unindent
+                end = nl - (qb[nl - 1] === '\r' ? 2 : 1);
+            }
+        }
+        if (end === -1) {
+            if (!this.atEnd)
+                return this.setNext('quoted-scalar');
+            end = this.buffer.length;
+        }
+        yield* this.pushToIndex(end + 1, false);
+        return this.flowLevel ? 'flow' : 'doc';
+    }
+    *parseBlockScalarHeader() {
+        this.blockScalarIndent = -1;
+        this.blockScalarKeep = false;
+        let i = this.pos;
+        while (true) {
+            const ch = this.buffer[++i];
+            if (ch === '+')
+                this.blockScalarKeep = true;
+            else if (ch > '0' && ch <= '9')
+                this.blockScalarIndent = Number(ch) - 1;
+            else if (ch !== '-')
+                break;
+        }
+        return yield* this.pushUntil(ch => isEmpty(ch) || ch === '#');
+    }
+    *parseBlockScalar() {
+        let nl = this.pos - 1; // may be -1 if this.pos === 0
+        let indent = 0;
+        let ch;
+        loop: for (let i = this.pos; (ch = this.buffer[i]); ++i) {
+            switch (ch) {
+                case ' ':
+                    indent += 1;
+                    break;
+                case '\n':
+                    nl = i;
+                    indent = 0;
+                    break;
+                case '\r': {
+                    const next = this.buffer[i + 1];
+                    if (!next && !this.atEnd)
+                        return this.setNext('block-scalar');
+                    if (next === '\n')
+                        break;
+                } // fallthrough
+                default:
+                    break loop;
+            }
+        }
+        if (!ch && !this.atEnd)
+            return this.setNext('block-scalar');
+        if (indent >= this.indentNext) {
+            if (this.blockScalarIndent === -1)
+                this.indentNext = indent;
+            else {
+                this.indentNext =
+                    this.blockScalarIndent + (this.indentNext === 0 ? 1 : this.indentNext);
+            }
+            do {
+                const cs = this.continueScalar(nl + 1);
+                if (cs === -1)
+                    break;
+                nl = this.buffer.indexOf('\n', cs);
+            } while (nl !== -1);
+            if (nl === -1) {
+                if (!this.atEnd)
+                    return this.setNext('block-scalar');
+                nl = this.buffer.length;
+            }
+        }
+        // Trailing insufficiently indented tabs are invalid.
+        // To catch that during parsing, we include them in the block scalar value.
+        let i = nl + 1;
+        ch = this.buffer[i];
+        while (ch === ' ')
+            ch = this.buffer[++i];
+        if (ch === '\t') {
+            while (ch === '\t' || ch === ' ' || ch === '\r' || ch === '\n')
+                ch = this.buffer[++i];
+            nl = i - 1;
+        }
+        else if (!this.blockScalarKeep) {
+            do {
+                let i = nl - 1;
+                let ch = this.buffer[i];
+                if (ch === '\r')
+                    ch = this.buffer[--i];
+                const lastChar = i; // Drop the line if last char not more indented
+                while (ch === ' ')
+                    ch = this.buffer[--i];
+                if (ch === '\n' && i >= this.pos && i + 1 + indent > lastChar)
+                    nl = i;
+                else
+                    break;
+            } while (true);
+        }
+        yield cst.SCALAR;
+        yield* this.pushToIndex(nl + 1, true);
+        return yield* this.parseLineStart();
+    }
+    *parsePlainScalar() {
+        const inFlow = this.flowLevel > 0;
+        let end = this.pos - 1;
+        let i = this.pos - 1;
+        let ch;
+        while ((ch = this.buffer[++i])) {
+            if (ch === ':') {
+                const next = this.buffer[i + 1];
+                if (isEmpty(next) || (inFlow && flowIndicatorChars.has(next)))
+                    break;
+                end = i;
+            }
+            else if (isEmpty(ch)) {
+                let next = this.buffer[i + 1];
+                if (ch === '\r') {
+                    if (next === '\n') {
+                        i += 1;
+                        ch = '\n';
+                        next = this.buffer[i + 1];
+                    }
+                    else
+                        end = i;
+                }
+                if (next === '#' || (inFlow && flowIndicatorChars.has(next)))
+                    break;
+                if (ch === '\n') {
+                    const cs = this.continueScalar(i + 1);
+                    if (cs === -1)
+                        break;
+                    i = Math.max(i, cs - 2); // to advance, but still account for ' #'
+                }
+            }
+            else {
+                if (inFlow && flowIndicatorChars.has(ch))
+                    break;
+                end = i;
+            }
+        }
+        if (!ch && !this.atEnd)
+            return this.setNext('plain-scalar');
+        yield cst.SCALAR;
+        yield* this.pushToIndex(end + 1, true);
+        return inFlow ? 'flow' : 'doc';
+    }
+    *pushCount(n) {
+        if (n > 0) {
+            yield this.buffer.substr(this.pos, n);
+            this.pos += n;
+            return n;
+        }
+        return 0;
+    }
+    *pushToIndex(i, allowEmpty) {
+        const s = this.buffer.slice(this.pos, i);
+        if (s) {
+            yield s;
+            this.pos += s.length;
+            return s.length;
+        }
+        else if (allowEmpty)
+            yield '';
+        return 0;
+    }
+    *pushIndicators() {
+        let n = 0;
+        loop: while (true) {
+            switch (this.charAt(0)) {
+                case '!':
+                    n += yield* this.pushTag();
+                    n += yield* this.pushSpaces(true);
+                    continue loop;
+                case '&':
+                    n += yield* this.pushUntil(isNotAnchorChar);
+                    n += yield* this.pushSpaces(true);
+                    continue loop;
+                case '-': // this is an error
+                case '?': // this is an error outside flow collections
+                case ':': {
+                    const inFlow = this.flowLevel > 0;
+                    const ch1 = this.charAt(1);
+                    if (isEmpty(ch1) || (inFlow && flowIndicatorChars.has(ch1))) {
+                        if (!inFlow)
+                            this.indentNext = this.indentValue + 1;
+                        else if (this.flowKey)
+                            this.flowKey = false;
+                        n += yield* this.pushCount(1);
+                        n += yield* this.pushSpaces(true);
+                        continue loop;
+                    }
+                }
+            }
+            break loop;
+        }
+        return n;
+    }
+    *pushTag() {
+        if (this.charAt(1) === '<') {
+            let i = this.pos + 2;
+            let ch = this.buffer[i];
+            while (!isEmpty(ch) && ch !== '>')
+                ch = this.buffer[++i];
+            return yield* this.pushToIndex(ch === '>' ? i + 1 : i, false);
+        }
+        else {
+            let i = this.pos + 1;
+            let ch = this.buffer[i];
+            while (ch) {
+                if (tagChars.has(ch))
+                    ch = this.buffer[++i];
+                else if (ch === '%' &&
+                    hexDigits.has(this.buffer[i + 1]) &&
+                    hexDigits.has(this.buffer[i + 2])) {
+                    ch = this.buffer[(i += 3)];
+                }
+                else
+                    break;
+            }
+            return yield* this.pushToIndex(i, false);
+        }
+    }
+    *pushNewline() {
+        const ch = this.buffer[this.pos];
+        if (ch === '\n')
+            return yield* this.pushCount(1);
+        else if (ch === '\r' && this.charAt(1) === '\n')
+            return yield* this.pushCount(2);
+        else
+            return 0;
+    }
+    *pushSpaces(allowTabs) {
+        let i = this.pos - 1;
+        let ch;
+        do {
+            ch = this.buffer[++i];
+        } while (ch === ' ' || (allowTabs && ch === '\t'));
+        const n = i - this.pos;
+        if (n > 0) {
+            yield this.buffer.substr(this.pos, n);
+            this.pos = i;
+        }
+        return n;
+    }
+    *pushUntil(test) {
+        let i = this.pos;
+        let ch = this.buffer[i];
+        while (!test(ch))
+            ch = this.buffer[++i];
+        return yield* this.pushToIndex(i, false);
+    }
+}
+
+exports.Lexer = Lexer;
+
+
+/***/ }),
+
+/***/ 66628:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+/**
+ * Tracks newlines during parsing in order to provide an efficient API for
+ * determining the one-indexed `{ line, col }` position for any offset
+ * within the input.
+ */
+class LineCounter {
+    constructor() {
+        this.lineStarts = [];
+        /**
+         * Should be called in ascending order. Otherwise, call
+         * `lineCounter.lineStarts.sort()` before calling `linePos()`.
+         */
+        this.addNewLine = (offset) => this.lineStarts.push(offset);
+        /**
+         * Performs a binary search and returns the 1-indexed { line, col }
+         * position of `offset`. If `line === 0`, `addNewLine` has never been
+         * called or `offset` is before the first known newline.
+         */
+        this.linePos = (offset) => {
+            let low = 0;
+            let high = this.lineStarts.length;
+            while (low < high) {
+                const mid = (low + high) >> 1; // Math.floor((low + high) / 2)
+                if (this.lineStarts[mid] < offset)
+                    low = mid + 1;
+                else
+                    high = mid;
+            }
+            if (this.lineStarts[low] === offset)
+                return { line: low + 1, col: 1 };
+            if (low === 0)
+                return { line: 0, col: offset };
+            const start = this.lineStarts[low - 1];
+            return { line: low, col: offset - start + 1 };
+        };
+    }
+}
+
+exports.LineCounter = LineCounter;
+
+
+/***/ }),
+
+/***/ 3456:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var node_process = __nccwpck_require__(932);
+var cst = __nccwpck_require__(3461);
+var lexer = __nccwpck_require__(40361);
+
+function includesToken(list, type) {
+    for (let i = 0; i < list.length; ++i)
+        if (list[i].type === type)
+            return true;
+    return false;
+}
+function findNonEmptyIndex(list) {
+    for (let i = 0; i < list.length; ++i) {
+        switch (list[i].type) {
+            case 'space':
+            case 'comment':
+            case 'newline':
+                break;
+            default:
+                return i;
+        }
+    }
+    return -1;
+}
+function isFlowToken(token) {
+    switch (token?.type) {
+        case 'alias':
+        case 'scalar':
+        case 'single-quoted-scalar':
+        case 'double-quoted-scalar':
+        case 'flow-collection':
+            return true;
+        default:
+            return false;
+    }
+}
+function getPrevProps(parent) {
+    switch (parent.type) {
+        case 'document':
+            return parent.start;
+        case 'block-map': {
+            const it = parent.items[parent.items.length - 1];
+            return it.sep ?? it.start;
+        }
+        case 'block-seq':
+            return parent.items[parent.items.length - 1].start;
+        /* istanbul ignore next should not happen */
+        default:
+            return [];
+    }
+}
+/** Note: May modify input array */
+function getFirstKeyStartProps(prev) {
+    if (prev.length === 0)
+        return [];
+    let i = prev.length;
+    loop: while (--i >= 0) {
+        switch (prev[i].type) {
+            case 'doc-start':
+            case 'explicit-key-ind':
+            case 'map-value-ind':
+            case 'seq-item-ind':
+            case 'newline':
+                break loop;
+        }
+    }
+    while (prev[++i]?.type === 'space') {
+        /* loop */
+    }
+    return prev.splice(i, prev.length);
+}
+function arrayPushArray(target, source) {
+    // May exhaust call stack with large `source` array
+    if (source.length < 1e5)
+        Array.prototype.push.apply(target, source);
+    else
+        for (let i = 0; i < source.length; ++i)
+            target.push(source[i]);
+}
+function fixFlowSeqItems(fc) {
+    if (fc.start.type === 'flow-seq-start') {
+        for (const it of fc.items) {
+            if (it.sep &&
+                !it.value &&
+                !includesToken(it.start, 'explicit-key-ind') &&
+                !includesToken(it.sep, 'map-value-ind')) {
+                if (it.key)
+                    it.value = it.key;
+                delete it.key;
+                if (isFlowToken(it.value)) {
+                    if (it.value.end)
+                        arrayPushArray(it.value.end, it.sep);
+                    else
+                        it.value.end = it.sep;
+                }
+                else
+                    arrayPushArray(it.start, it.sep);
+                delete it.sep;
+            }
+        }
+    }
+}
+/**
+ * A YAML concrete syntax tree (CST) parser
+ *
+ * ```ts
+ * const src: string = ...
+ * for (const token of new Parser().parse(src)) {
+ *   // token: Token
+ * }
+ * ```
+ *
+ * To use the parser with a user-provided lexer:
+ *
+ * ```ts
+ * function* parse(source: string, lexer: Lexer) {
+ *   const parser = new Parser()
+ *   for (const lexeme of lexer.lex(source))
+ *     yield* parser.next(lexeme)
+ *   yield* parser.end()
+ * }
+ *
+ * const src: string = ...
+ * const lexer = new Lexer()
+ * for (const token of parse(src, lexer)) {
+ *   // token: Token
+ * }
+ * ```
+ */
+class Parser {
+    /**
+     * @param onNewLine - If defined, called separately with the start position of
+     *   each new line (in `parse()`, including the start of input).
+     */
+    constructor(onNewLine) {
+        /** If true, space and sequence indicators count as indentation */
+        this.atNewLine = true;
+        /** If true, next token is a scalar value */
+        this.atScalar = false;
+        /** Current indentation level */
+        this.indent = 0;
+        /** Current offset since the start of parsing */
+        this.offset = 0;
+        /** On the same line with a block map key */
+        this.onKeyLine = false;
+        /** Top indicates the node that's currently being built */
+        this.stack = [];
+        /** The source of the current token, set in parse() */
+        this.source = '';
+        /** The type of the current token, set in parse() */
+        this.type = '';
+        // Must be defined after `next()`
+        this.lexer = new lexer.Lexer();
+        this.onNewLine = onNewLine;
+    }
+    /**
+     * Parse `source` as a YAML stream.
+     * If `incomplete`, a part of the last line may be left as a buffer for the next call.
+     *
+     * Errors are not thrown, but yielded as `{ type: 'error', message }` tokens.
+     *
+     * @returns A generator of tokens representing each directive, document, and other structure.
+     */
+    *parse(source, incomplete = false) {
+        if (this.onNewLine && this.offset === 0)
+            this.onNewLine(0);
+        for (const lexeme of this.lexer.lex(source, incomplete))
+            yield* this.next(lexeme);
+        if (!incomplete)
+            yield* this.end();
+    }
+    /**
+     * Advance the parser by the `source` of one lexical token.
+     */
+    *next(source) {
+        this.source = source;
+        if (node_process.env.LOG_TOKENS)
+            console.log('|', cst.prettyToken(source));
+        if (this.atScalar) {
+            this.atScalar = false;
+            yield* this.step();
+            this.offset += source.length;
+            return;
+        }
+        const type = cst.tokenType(source);
+        if (!type) {
+            const message = `Not a YAML token: ${source}`;
+            yield* this.pop({ type: 'error', offset: this.offset, message, source });
+            this.offset += source.length;
+        }
+        else if (type === 'scalar') {
+            this.atNewLine = false;
+            this.atScalar = true;
+            this.type = 'scalar';
+        }
+        else {
+            this.type = type;
+            yield* this.step();
+            switch (type) {
+                case 'newline':
+                    this.atNewLine = true;
+                    this.indent = 0;
+                    if (this.onNewLine)
+                        this.onNewLine(this.offset + source.length);
+                    break;
+                case 'space':
+                    if (this.atNewLine && source[0] === ' ')
+                        this.indent += source.length;
+                    break;
+                case 'explicit-key-ind':
+                case 'map-value-ind':
+                case 'seq-item-ind':
+                    if (this.atNewLine)
+                        this.indent += source.length;
+                    break;
+                case 'doc-mode':
+                case 'flow-error-end':
+                    return;
+                default:
+                    this.atNewLine = false;
+            }
+            this.offset += source.length;
+        }
+    }
+    /** Call at end of input to push out any remaining constructions */
+    *end() {
+        while (this.stack.length > 0)
+            yield* this.pop();
+    }
+    get sourceToken() {
+        const st = {
+            type: this.type,
+            offset: this.offset,
+            indent: this.indent,
+            source: this.source
+        };
+        return st;
+    }
+    *step() {
+        const top = this.peek(1);
+        if (this.type === 'doc-end' && top?.type !== 'doc-end') {
+            while (this.stack.length > 0)
+                yield* this.pop();
+            this.stack.push({
+                type: 'doc-end',
+                offset: this.offset,
+                source: this.source
+            });
+            return;
+        }
+        if (!top)
+            return yield* this.stream();
+        switch (top.type) {
+            case 'document':
+                return yield* this.document(top);
+            case 'alias':
+            case 'scalar':
+            case 'single-quoted-scalar':
+            case 'double-quoted-scalar':
+                return yield* this.scalar(top);
+            case 'block-scalar':
+                return yield* this.blockScalar(top);
+            case 'block-map':
+                return yield* this.blockMap(top);
+            case 'block-seq':
+                return yield* this.blockSequence(top);
+            case 'flow-collection':
+                return yield* this.flowCollection(top);
+            case 'doc-end':
+                return yield* this.documentEnd(top);
+        }
+        /* istanbul ignore next should not happen */
+        yield* this.pop();
+    }
+    peek(n) {
+        return this.stack[this.stack.length - n];
+    }
+    *pop(error) {
+        const token = error ?? this.stack.pop();
+        /* istanbul ignore if should not happen */
+        if (!token) {
+            const message = 'Tried to pop an empty stack';
+            yield { type: 'error', offset: this.offset, source: '', message };
+        }
+        else if (this.stack.length === 0) {
+            yield token;
+        }
+        else {
+            const top = this.peek(1);
+            if (token.type === 'block-scalar') {
+                // Block scalars use their parent rather than header indent
+                token.indent = 'indent' in top ? top.indent : 0;
+            }
+            else if (token.type === 'flow-collection' && top.type === 'document') {
+                // Ignore all indent for top-level flow collections
+                token.indent = 0;
+            }
+            if (token.type === 'flow-collection')
+                fixFlowSeqItems(token);
+            switch (top.type) {
+                case 'document':
+                    top.value = token;
+                    break;
+                case 'block-scalar':
+                    top.props.push(token); // error
+                    break;
+                case 'block-map': {
+                    const it = top.items[top.items.length - 1];
+                    if (it.value) {
+                        top.items.push({ start: [], key: token, sep: [] });
+                        this.onKeyLine = true;
+                        return;
+                    }
+                    else if (it.sep) {
+                        it.value = token;
+                    }
+                    else {
+                        Object.assign(it, { key: token, sep: [] });
+                        this.onKeyLine = !it.explicitKey;
+                        return;
+                    }
+                    break;
+                }
+                case 'block-seq': {
+                    const it = top.items[top.items.length - 1];
+                    if (it.value)
+                        top.items.push({ start: [], value: token });
+                    else
+                        it.value = token;
+                    break;
+                }
+                case 'flow-collection': {
+                    const it = top.items[top.items.length - 1];
+                    if (!it || it.value)
+                        top.items.push({ start: [], key: token, sep: [] });
+                    else if (it.sep)
+                        it.value = token;
+                    else
+                        Object.assign(it, { key: token, sep: [] });
+                    return;
+                }
+                /* istanbul ignore next should not happen */
+                default:
+                    yield* this.pop();
+                    yield* this.pop(token);
+            }
+            if ((top.type === 'document' ||
+                top.type === 'block-map' ||
+                top.type === 'block-seq') &&
+                (token.type === 'block-map' || token.type === 'block-seq')) {
+                const last = token.items[token.items.length - 1];
+                if (last &&
+                    !last.sep &&
+                    !last.value &&
+                    last.start.length > 0 &&
+                    findNonEmptyIndex(last.start) === -1 &&
+                    (token.indent === 0 ||
+                        last.start.every(st => st.type !== 'comment' || st.indent < token.indent))) {
+                    if (top.type === 'document')
+                        top.end = last.start;
+                    else
+                        top.items.push({ start: last.start });
+                    token.items.splice(-1, 1);
+                }
+            }
+        }
+    }
+    *stream() {
+        switch (this.type) {
+            case 'directive-line':
+                yield { type: 'directive', offset: this.offset, source: this.source };
+                return;
+            case 'byte-order-mark':
+            case 'space':
+            case 'comment':
+            case 'newline':
+                yield this.sourceToken;
+                return;
+            case 'doc-mode':
+            case 'doc-start': {
+                const doc = {
+                    type: 'document',
+                    offset: this.offset,
+                    start: []
+                };
+                if (this.type === 'doc-start')
+                    doc.start.push(this.sourceToken);
+                this.stack.push(doc);
+                return;
+            }
+        }
+        yield {
+            type: 'error',
+            offset: this.offset,
+            message: `Unexpected ${this.type} token in YAML stream`,
+            source: this.source
+        };
+    }
+    *document(doc) {
+        if (doc.value)
+            return yield* this.lineEnd(doc);
+        switch (this.type) {
+            case 'doc-start': {
+                if (findNonEmptyIndex(doc.start) !== -1) {
+                    yield* this.pop();
+                    yield* this.step();
+                }
+                else
+                    doc.start.push(this.sourceToken);
+                return;
+            }
+            case 'anchor':
+            case 'tag':
+            case 'space':
+            case 'comment':
+            case 'newline':
+                doc.start.push(this.sourceToken);
+                return;
+        }
+        const bv = this.startBlockValue(doc);
+        if (bv)
+            this.stack.push(bv);
+        else {
+            yield {
+                type: 'error',
+                offset: this.offset,
+                message: `Unexpected ${this.type} token in YAML document`,
+                source: this.source
+            };
+        }
+    }
+    *scalar(scalar) {
+        if (this.type === 'map-value-ind') {
+            const prev = getPrevProps(this.peek(2));
+            const start = getFirstKeyStartProps(prev);
+            let sep;
+            if (scalar.end) {
+                sep = scalar.end;
+                sep.push(this.sourceToken);
+                delete scalar.end;
+            }
+            else
+                sep = [this.sourceToken];
+            const map = {
+                type: 'block-map',
+                offset: scalar.offset,
+                indent: scalar.indent,
+                items: [{ start, key: scalar, sep }]
+            };
+            this.onKeyLine = true;
+            this.stack[this.stack.length - 1] = map;
+        }
+        else
+            yield* this.lineEnd(scalar);
+    }
+    *blockScalar(scalar) {
+        switch (this.type) {
+            case 'space':
+            case 'comment':
+            case 'newline':
+                scalar.props.push(this.sourceToken);
+                return;
+            case 'scalar':
+                scalar.source = this.source;
+                // block-scalar source includes trailing newline
+                this.atNewLine = true;
+                this.indent = 0;
+                if (this.onNewLine) {
+                    let nl = this.source.indexOf('\n') + 1;
+                    while (nl !== 0) {
+                        this.onNewLine(this.offset + nl);
+                        nl = this.source.indexOf('\n', nl) + 1;
+                    }
+                }
+                yield* this.pop();
+                break;
+            /* istanbul ignore next should not happen */
+            default:
+                yield* this.pop();
+                yield* this.step();
+        }
+    }
+    *blockMap(map) {
+        const it = map.items[map.items.length - 1];
+        // it.sep is true-ish if pair already has key or : separator
+        switch (this.type) {
+            case 'newline':
+                this.onKeyLine = false;
+                if (it.value) {
+                    const end = 'end' in it.value ? it.value.end : undefined;
+                    const last = Array.isArray(end) ? end[end.length - 1] : undefined;
+                    if (last?.type === 'comment')
+                        end?.push(this.sourceToken);
+                    else
+                        map.items.push({ start: [this.sourceToken] });
+                }
+                else if (it.sep) {
+                    it.sep.push(this.sourceToken);
+                }
+                else {
+                    it.start.push(this.sourceToken);
+                }
+                return;
+            case 'space':
+            case 'comment':
+                if (it.value) {
+                    map.items.push({ start: [this.sourceToken] });
+                }
+                else if (it.sep) {
+                    it.sep.push(this.sourceToken);
+                }
+                else {
+                    if (this.atIndentedComment(it.start, map.indent)) {
+                        const prev = map.items[map.items.length - 2];
+                        const end = prev?.value?.end;
+                        if (Array.isArray(end)) {
+                            arrayPushArray(end, it.start);
+                            end.push(this.sourceToken);
+                            map.items.pop();
+                            return;
+                        }
+                    }
+                    it.start.push(this.sourceToken);
+                }
+                return;
+        }
+        if (this.indent >= map.indent) {
+            const atMapIndent = !this.onKeyLine && this.indent === map.indent;
+            const atNextItem = atMapIndent &&
+                (it.sep || it.explicitKey) &&
+                this.type !== 'seq-item-ind';
+            // For empty nodes, assign newline-separated not indented empty tokens to following node
+            let start = [];
+            if (atNextItem && it.sep && !it.value) {
+                const nl = [];
+                for (let i = 0; i < it.sep.length; ++i) {
+                    const st = it.sep[i];
+                    switch (st.type) {
+                        case 'newline':
+                            nl.push(i);
+                            break;
+                        case 'space':
+                            break;
+                        case 'comment':
+                            if (st.indent > map.indent)
+                                nl.length = 0;
+                            break;
+                        default:
+                            nl.length = 0;
+                    }
+                }
+                if (nl.length >= 2)
+                    start = it.sep.splice(nl[1]);
+            }
+            switch (this.type) {
+                case 'anchor':
+                case 'tag':
+                    if (atNextItem || it.value) {
+                        start.push(this.sourceToken);
+                        map.items.push({ start });
+                        this.onKeyLine = true;
+                    }
+                    else if (it.sep) {
+                        it.sep.push(this.sourceToken);
+                    }
+                    else {
+                        it.start.push(this.sourceToken);
+                    }
+                    return;
+                case 'explicit-key-ind':
+                    if (!it.sep && !it.explicitKey) {
+                        it.start.push(this.sourceToken);
+                        it.explicitKey = true;
+                    }
+                    else if (atNextItem || it.value) {
+                        start.push(this.sourceToken);
+                        map.items.push({ start, explicitKey: true });
+                    }
+                    else {
+                        this.stack.push({
+                            type: 'block-map',
+                            offset: this.offset,
+                            indent: this.indent,
+                            items: [{ start: [this.sourceToken], explicitKey: true }]
+                        });
+                    }
+                    this.onKeyLine = true;
+                    return;
+                case 'map-value-ind':
+                    if (it.explicitKey) {
+                        if (!it.sep) {
+                            if (includesToken(it.start, 'newline')) {
+                                Object.assign(it, { key: null, sep: [this.sourceToken] });
+                            }
+                            else {
+                                const start = getFirstKeyStartProps(it.start);
+                                this.stack.push({
+                                    type: 'block-map',
+                                    offset: this.offset,
+                                    indent: this.indent,
+                                    items: [{ start, key: null, sep: [this.sourceToken] }]
+                                });
+                            }
+                        }
+                        else if (it.value) {
+                            map.items.push({ start: [], key: null, sep: [this.sourceToken] });
+                        }
+                        else if (includesToken(it.sep, 'map-value-ind')) {
+                            this.stack.push({
+                                type: 'block-map',
+                                offset: this.offset,
+                                indent: this.indent,
+                                items: [{ start, key: null, sep: [this.sourceToken] }]
+                            });
+                        }
+                        else if (isFlowToken(it.key) &&
+                            !includesToken(it.sep, 'newline')) {
+                            const start = getFirstKeyStartProps(it.start);
+                            const key = it.key;
+                            const sep = it.sep;
+                            sep.push(this.sourceToken);
+                            // @ts-expect-error type guard is wrong here
+                            delete it.key;
+                            // @ts-expect-error type guard is wrong here
+                            delete it.sep;
+                            this.stack.push({
+                                type: 'block-map',
+                                offset: this.offset,
+                                indent: this.indent,
+                                items: [{ start, key, sep }]
+                            });
+                        }
+                        else if (start.length > 0) {
+                            // Not actually at next item
+                            it.sep = it.sep.concat(start, this.sourceToken);
+                        }
+                        else {
+                            it.sep.push(this.sourceToken);
+                        }
+                    }
+                    else {
+                        if (!it.sep) {
+                            Object.assign(it, { key: null, sep: [this.sourceToken] });
+                        }
+                        else if (it.value || atNextItem) {
+                            map.items.push({ start, key: null, sep: [this.sourceToken] });
+                        }
+                        else if (includesToken(it.sep, 'map-value-ind')) {
+                            this.stack.push({
+                                type: 'block-map',
+                                offset: this.offset,
+                                indent: this.indent,
+                                items: [{ start: [], key: null, sep: [this.sourceToken] }]
+                            });
+                        }
+                        else {
+                            it.sep.push(this.sourceToken);
+                        }
+                    }
+                    this.onKeyLine = true;
+                    return;
+                case 'alias':
+                case 'scalar':
+                case 'single-quoted-scalar':
+                case 'double-quoted-scalar': {
+                    const fs = this.flowScalar(this.type);
+                    if (atNextItem || it.value) {
+                        map.items.push({ start, key: fs, sep: [] });
+                        this.onKeyLine = true;
+                    }
+                    else if (it.sep) {
+                        this.stack.push(fs);
+                    }
+                    else {
+                        Object.assign(it, { key: fs, sep: [] });
+                        this.onKeyLine = true;
+                    }
+                    return;
+                }
+                default: {
+                    const bv = this.startBlockValue(map);
+                    if (bv) {
+                        if (bv.type === 'block-seq') {
+                            if (!it.explicitKey &&
+                                it.sep &&
+                                !includesToken(it.sep, 'newline')) {
+                                yield* this.pop({
+                                    type: 'error',
+                                    offset: this.offset,
+                                    message: 'Unexpected block-seq-ind on same line with key',
+                                    source: this.source
+                                });
+                                return;
+                            }
+                        }
+                        else if (atMapIndent) {
+                            map.items.push({ start });
+                        }
+                        this.stack.push(bv);
+                        return;
+                    }
+                }
+            }
+        }
+        yield* this.pop();
+        yield* this.step();
+    }
+    *blockSequence(seq) {
+        const it = seq.items[seq.items.length - 1];
+        switch (this.type) {
+            case 'newline':
+                if (it.value) {
+                    const end = 'end' in it.value ? it.value.end : undefined;
+                    const last = Array.isArray(end) ? end[end.length - 1] : undefined;
+                    if (last?.type === 'comment')
+                        end?.push(this.sourceToken);
+                    else
+                        seq.items.push({ start: [this.sourceToken] });
+                }
+                else
+                    it.start.push(this.sourceToken);
+                return;
+            case 'space':
+            case 'comment':
+                if (it.value)
+                    seq.items.push({ start: [this.sourceToken] });
+                else {
+                    if (this.atIndentedComment(it.start, seq.indent)) {
+                        const prev = seq.items[seq.items.length - 2];
+                        const end = prev?.value?.end;
+                        if (Array.isArray(end)) {
+                            arrayPushArray(end, it.start);
+                            end.push(this.sourceToken);
+                            seq.items.pop();
+                            return;
+                        }
+                    }
+                    it.start.push(this.sourceToken);
+                }
+                return;
+            case 'anchor':
+            case 'tag':
+                if (it.value || this.indent <= seq.indent)
+                    break;
+                it.start.push(this.sourceToken);
+                return;
+            case 'seq-item-ind':
+                if (this.indent !== seq.indent)
+                    break;
+                if (it.value || includesToken(it.start, 'seq-item-ind'))
+                    seq.items.push({ start: [this.sourceToken] });
+                else
+                    it.start.push(this.sourceToken);
+                return;
+        }
+        if (this.indent > seq.indent) {
+            const bv = this.startBlockValue(seq);
+            if (bv) {
+                this.stack.push(bv);
+                return;
+            }
+        }
+        yield* this.pop();
+        yield* this.step();
+    }
+    *flowCollection(fc) {
+        const it = fc.items[fc.items.length - 1];
+        if (this.type === 'flow-error-end') {
+            let top;
+            do {
+                yield* this.pop();
+                top = this.peek(1);
+            } while (top?.type === 'flow-collection');
+        }
+        else if (fc.end.length === 0) {
+            switch (this.type) {
+                case 'comma':
+                case 'explicit-key-ind':
+                    if (!it || it.sep)
+                        fc.items.push({ start: [this.sourceToken] });
+                    else
+                        it.start.push(this.sourceToken);
+                    return;
+                case 'map-value-ind':
+                    if (!it || it.value)
+                        fc.items.push({ start: [], key: null, sep: [this.sourceToken] });
+                    else if (it.sep)
+                        it.sep.push(this.sourceToken);
+                    else
+                        Object.assign(it, { key: null, sep: [this.sourceToken] });
+                    return;
+                case 'space':
+                case 'comment':
+                case 'newline':
+                case 'anchor':
+                case 'tag':
+                    if (!it || it.value)
+                        fc.items.push({ start: [this.sourceToken] });
+                    else if (it.sep)
+                        it.sep.push(this.sourceToken);
+                    else
+                        it.start.push(this.sourceToken);
+                    return;
+                case 'alias':
+                case 'scalar':
+                case 'single-quoted-scalar':
+                case 'double-quoted-scalar': {
+                    const fs = this.flowScalar(this.type);
+                    if (!it || it.value)
+                        fc.items.push({ start: [], key: fs, sep: [] });
+                    else if (it.sep)
+                        this.stack.push(fs);
+                    else
+                        Object.assign(it, { key: fs, sep: [] });
+                    return;
+                }
+                case 'flow-map-end':
+                case 'flow-seq-end':
+                    fc.end.push(this.sourceToken);
+                    return;
+            }
+            const bv = this.startBlockValue(fc);
+            /* istanbul ignore else should not happen */
+            if (bv)
+                this.stack.push(bv);
+            else {
+                yield* this.pop();
+                yield* this.step();
+            }
+        }
+        else {
+            const parent = this.peek(2);
+            if (parent.type === 'block-map' &&
+                ((this.type === 'map-value-ind' && parent.indent === fc.indent) ||
+                    (this.type === 'newline' &&
+                        !parent.items[parent.items.length - 1].sep))) {
+                yield* this.pop();
+                yield* this.step();
+            }
+            else if (this.type === 'map-value-ind' &&
+                parent.type !== 'flow-collection') {
+                const prev = getPrevProps(parent);
+                const start = getFirstKeyStartProps(prev);
+                fixFlowSeqItems(fc);
+                const sep = fc.end.splice(1, fc.end.length);
+                sep.push(this.sourceToken);
+                const map = {
+                    type: 'block-map',
+                    offset: fc.offset,
+                    indent: fc.indent,
+                    items: [{ start, key: fc, sep }]
+                };
+                this.onKeyLine = true;
+                this.stack[this.stack.length - 1] = map;
+            }
+            else {
+                yield* this.lineEnd(fc);
+            }
+        }
+    }
+    flowScalar(type) {
+        if (this.onNewLine) {
+            let nl = this.source.indexOf('\n') + 1;
+            while (nl !== 0) {
+                this.onNewLine(this.offset + nl);
+                nl = this.source.indexOf('\n', nl) + 1;
+            }
+        }
+        return {
+            type,
+            offset: this.offset,
+            indent: this.indent,
+            source: this.source
+        };
+    }
+    startBlockValue(parent) {
+        switch (this.type) {
+            case 'alias':
+            case 'scalar':
+            case 'single-quoted-scalar':
+            case 'double-quoted-scalar':
+                return this.flowScalar(this.type);
+            case 'block-scalar-header':
+                return {
+                    type: 'block-scalar',
+                    offset: this.offset,
+                    indent: this.indent,
+                    props: [this.sourceToken],
+                    source: ''
+                };
+            case 'flow-map-start':
+            case 'flow-seq-start':
+                return {
+                    type: 'flow-collection',
+                    offset: this.offset,
+                    indent: this.indent,
+                    start: this.sourceToken,
+                    items: [],
+                    end: []
+                };
+            case 'seq-item-ind':
+                return {
+                    type: 'block-seq',
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start: [this.sourceToken] }]
+                };
+            case 'explicit-key-ind': {
+                this.onKeyLine = true;
+                const prev = getPrevProps(parent);
+                const start = getFirstKeyStartProps(prev);
+                start.push(this.sourceToken);
+                return {
+                    type: 'block-map',
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start, explicitKey: true }]
+                };
+            }
+            case 'map-value-ind': {
+                this.onKeyLine = true;
+                const prev = getPrevProps(parent);
+                const start = getFirstKeyStartProps(prev);
+                return {
+                    type: 'block-map',
+                    offset: this.offset,
+                    indent: this.indent,
+                    items: [{ start, key: null, sep: [this.sourceToken] }]
+                };
+            }
+        }
+        return null;
+    }
+    atIndentedComment(start, indent) {
+        if (this.type !== 'comment')
+            return false;
+        if (this.indent <= indent)
+            return false;
+        return start.every(st => st.type === 'newline' || st.type === 'space');
+    }
+    *documentEnd(docEnd) {
+        if (this.type !== 'doc-mode') {
+            if (docEnd.end)
+                docEnd.end.push(this.sourceToken);
+            else
+                docEnd.end = [this.sourceToken];
+            if (this.type === 'newline')
+                yield* this.pop();
+        }
+    }
+    *lineEnd(token) {
+        switch (this.type) {
+            case 'comma':
+            case 'doc-start':
+            case 'doc-end':
+            case 'flow-seq-end':
+            case 'flow-map-end':
+            case 'map-value-ind':
+                yield* this.pop();
+                yield* this.step();
+                break;
+            case 'newline':
+                this.onKeyLine = false;
+            // fallthrough
+            case 'space':
+            case 'comment':
+            default:
+                // all other values are errors
+                if (token.end)
+                    token.end.push(this.sourceToken);
+                else
+                    token.end = [this.sourceToken];
+                if (this.type === 'newline')
+                    yield* this.pop();
+        }
+    }
+}
+
+exports.Parser = Parser;
+
+
+/***/ }),
+
+/***/ 84047:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var composer = __nccwpck_require__(89984);
+var Document = __nccwpck_require__(3021);
+var errors = __nccwpck_require__(91464);
+var log = __nccwpck_require__(57249);
+var identity = __nccwpck_require__(41127);
+var lineCounter = __nccwpck_require__(66628);
+var parser = __nccwpck_require__(3456);
+
+function parseOptions(options) {
+    const prettyErrors = options.prettyErrors !== false;
+    const lineCounter$1 = options.lineCounter || (prettyErrors && new lineCounter.LineCounter()) || null;
+    return { lineCounter: lineCounter$1, prettyErrors };
+}
+/**
+ * Parse the input as a stream of YAML documents.
+ *
+ * Documents should be separated from each other by `...` or `---` marker lines.
+ *
+ * @returns If an empty `docs` array is returned, it will be of type
+ *   EmptyStream and contain additional stream information. In
+ *   TypeScript, you should use `'empty' in docs` as a type guard for it.
+ */
+function parseAllDocuments(source, options = {}) {
+    const { lineCounter, prettyErrors } = parseOptions(options);
+    const parser$1 = new parser.Parser(lineCounter?.addNewLine);
+    const composer$1 = new composer.Composer(options);
+    const docs = Array.from(composer$1.compose(parser$1.parse(source)));
+    if (prettyErrors && lineCounter)
+        for (const doc of docs) {
+            doc.errors.forEach(errors.prettifyError(source, lineCounter));
+            doc.warnings.forEach(errors.prettifyError(source, lineCounter));
+        }
+    if (docs.length > 0)
+        return docs;
+    return Object.assign([], { empty: true }, composer$1.streamInfo());
+}
+/** Parse an input string into a single YAML.Document */
+function parseDocument(source, options = {}) {
+    const { lineCounter, prettyErrors } = parseOptions(options);
+    const parser$1 = new parser.Parser(lineCounter?.addNewLine);
+    const composer$1 = new composer.Composer(options);
+    // `doc` is always set by compose.end(true) at the very latest
+    let doc = null;
+    for (const _doc of composer$1.compose(parser$1.parse(source), true, source.length)) {
+        if (!doc)
+            doc = _doc;
+        else if (doc.options.logLevel !== 'silent') {
+            doc.errors.push(new errors.YAMLParseError(_doc.range.slice(0, 2), 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+            break;
+        }
+    }
+    if (prettyErrors && lineCounter) {
+        doc.errors.forEach(errors.prettifyError(source, lineCounter));
+        doc.warnings.forEach(errors.prettifyError(source, lineCounter));
+    }
+    return doc;
+}
+function parse(src, reviver, options) {
+    let _reviver = undefined;
+    if (typeof reviver === 'function') {
+        _reviver = reviver;
+    }
+    else if (options === undefined && reviver && typeof reviver === 'object') {
+        options = reviver;
+    }
+    const doc = parseDocument(src, options);
+    if (!doc)
+        return null;
+    doc.warnings.forEach(warning => log.warn(doc.options.logLevel, warning));
+    if (doc.errors.length > 0) {
+        if (doc.options.logLevel !== 'silent')
+            throw doc.errors[0];
+        else
+            doc.errors = [];
+    }
+    return doc.toJS(Object.assign({ reviver: _reviver }, options));
+}
+function stringify(value, replacer, options) {
+    let _replacer = null;
+    if (typeof replacer === 'function' || Array.isArray(replacer)) {
+        _replacer = replacer;
+    }
+    else if (options === undefined && replacer) {
+        options = replacer;
+    }
+    if (typeof options === 'string')
+        options = options.length;
+    if (typeof options === 'number') {
+        const indent = Math.round(options);
+        options = indent < 1 ? undefined : indent > 8 ? { indent: 8 } : { indent };
+    }
+    if (value === undefined) {
+        const { keepUndefined } = options ?? replacer ?? {};
+        if (!keepUndefined)
+            return undefined;
+    }
+    if (identity.isDocument(value) && !_replacer)
+        return value.toString(options);
+    return new Document.Document(value, _replacer, options).toString(options);
+}
+
+exports.parse = parse;
+exports.parseAllDocuments = parseAllDocuments;
+exports.parseDocument = parseDocument;
+exports.stringify = stringify;
+
+
+/***/ }),
+
+/***/ 45840:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var map = __nccwpck_require__(47451);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(66464);
+var tags = __nccwpck_require__(90018);
+
+const sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+class Schema {
+    constructor({ compat, customTags, merge, resolveKnownTags, schema, sortMapEntries, toStringDefaults }) {
+        this.compat = Array.isArray(compat)
+            ? tags.getTags(compat, 'compat')
+            : compat
+                ? tags.getTags(null, compat)
+                : null;
+        this.name = (typeof schema === 'string' && schema) || 'core';
+        this.knownTags = resolveKnownTags ? tags.coreKnownTags : {};
+        this.tags = tags.getTags(customTags, this.name, merge);
+        this.toStringOptions = toStringDefaults ?? null;
+        Object.defineProperty(this, identity.MAP, { value: map.map });
+        Object.defineProperty(this, identity.SCALAR, { value: string.string });
+        Object.defineProperty(this, identity.SEQ, { value: seq.seq });
+        // Used by createMap()
+        this.sortMapEntries =
+            typeof sortMapEntries === 'function'
+                ? sortMapEntries
+                : sortMapEntries === true
+                    ? sortMapEntriesByKey
+                    : null;
+    }
+    clone() {
+        const copy = Object.create(Schema.prototype, Object.getOwnPropertyDescriptors(this));
+        copy.tags = this.tags.slice();
+        return copy;
+    }
+}
+
+exports.Schema = Schema;
+
+
+/***/ }),
+
+/***/ 47451:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var YAMLMap = __nccwpck_require__(84454);
+
+const map = {
+    collection: 'map',
+    default: true,
+    nodeClass: YAMLMap.YAMLMap,
+    tag: 'tag:yaml.org,2002:map',
+    resolve(map, onError) {
+        if (!identity.isMap(map))
+            onError('Expected a mapping for this tag');
+        return map;
+    },
+    createNode: (schema, obj, ctx) => YAMLMap.YAMLMap.from(schema, obj, ctx)
+};
+
+exports.map = map;
+
+
+/***/ }),
+
+/***/ 73632:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+
+const nullTag = {
+    identify: value => value == null,
+    createNode: () => new Scalar.Scalar(null),
+    default: true,
+    tag: 'tag:yaml.org,2002:null',
+    test: /^(?:~|[Nn]ull|NULL)?$/,
+    resolve: () => new Scalar.Scalar(null),
+    stringify: ({ source }, ctx) => typeof source === 'string' && nullTag.test.test(source)
+        ? source
+        : ctx.options.nullStr
+};
+
+exports.nullTag = nullTag;
+
+
+/***/ }),
+
+/***/ 1706:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var YAMLSeq = __nccwpck_require__(92223);
+
+const seq = {
+    collection: 'seq',
+    default: true,
+    nodeClass: YAMLSeq.YAMLSeq,
+    tag: 'tag:yaml.org,2002:seq',
+    resolve(seq, onError) {
+        if (!identity.isSeq(seq))
+            onError('Expected a sequence for this tag');
+        return seq;
+    },
+    createNode: (schema, obj, ctx) => YAMLSeq.YAMLSeq.from(schema, obj, ctx)
+};
+
+exports.seq = seq;
+
+
+/***/ }),
+
+/***/ 66464:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyString = __nccwpck_require__(83069);
+
+const string = {
+    identify: value => typeof value === 'string',
+    default: true,
+    tag: 'tag:yaml.org,2002:str',
+    resolve: str => str,
+    stringify(item, ctx, onComment, onChompKeep) {
+        ctx = Object.assign({ actualString: true }, ctx);
+        return stringifyString.stringifyString(item, ctx, onComment, onChompKeep);
+    }
+};
+
+exports.string = string;
+
+
+/***/ }),
+
+/***/ 73959:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+
+const boolTag = {
+    identify: value => typeof value === 'boolean',
+    default: true,
+    tag: 'tag:yaml.org,2002:bool',
+    test: /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
+    resolve: str => new Scalar.Scalar(str[0] === 't' || str[0] === 'T'),
+    stringify({ source, value }, ctx) {
+        if (source && boolTag.test.test(source)) {
+            const sv = source[0] === 't' || source[0] === 'T';
+            if (value === sv)
+                return source;
+        }
+        return value ? ctx.options.trueStr : ctx.options.falseStr;
+    }
+};
+
+exports.boolTag = boolTag;
+
+
+/***/ }),
+
+/***/ 38405:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+var stringifyNumber = __nccwpck_require__(28689);
+
+const floatNaN = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+    resolve: str => str.slice(-3).toLowerCase() === 'nan'
+        ? NaN
+        : str[0] === '-'
+            ? Number.NEGATIVE_INFINITY
+            : Number.POSITIVE_INFINITY,
+    stringify: stringifyNumber.stringifyNumber
+};
+const floatExp = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    format: 'EXP',
+    test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
+    resolve: str => parseFloat(str),
+    stringify(node) {
+        const num = Number(node.value);
+        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
+    }
+};
+const float = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    test: /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
+    resolve(str) {
+        const node = new Scalar.Scalar(parseFloat(str));
+        const dot = str.indexOf('.');
+        if (dot !== -1 && str[str.length - 1] === '0')
+            node.minFractionDigits = str.length - dot - 1;
+        return node;
+    },
+    stringify: stringifyNumber.stringifyNumber
+};
+
+exports.float = float;
+exports.floatExp = floatExp;
+exports.floatNaN = floatNaN;
+
+
+/***/ }),
+
+/***/ 59874:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyNumber = __nccwpck_require__(28689);
+
+const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
+const intResolve = (str, offset, radix, { intAsBigInt }) => (intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix));
+function intStringify(node, radix, prefix) {
+    const { value } = node;
+    if (intIdentify(value) && value >= 0)
+        return prefix + value.toString(radix);
+    return stringifyNumber.stringifyNumber(node);
+}
+const intOct = {
+    identify: value => intIdentify(value) && value >= 0,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'OCT',
+    test: /^0o[0-7]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 2, 8, opt),
+    stringify: node => intStringify(node, 8, '0o')
+};
+const int = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    test: /^[-+]?[0-9]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 0, 10, opt),
+    stringify: stringifyNumber.stringifyNumber
+};
+const intHex = {
+    identify: value => intIdentify(value) && value >= 0,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'HEX',
+    test: /^0x[0-9a-fA-F]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
+    stringify: node => intStringify(node, 16, '0x')
+};
+
+exports.int = int;
+exports.intHex = intHex;
+exports.intOct = intOct;
+
+
+/***/ }),
+
+/***/ 70896:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var map = __nccwpck_require__(47451);
+var _null = __nccwpck_require__(73632);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(66464);
+var bool = __nccwpck_require__(73959);
+var float = __nccwpck_require__(38405);
+var int = __nccwpck_require__(59874);
+
+const schema = [
+    map.map,
+    seq.seq,
+    string.string,
+    _null.nullTag,
+    bool.boolTag,
+    int.intOct,
+    int.int,
+    int.intHex,
+    float.floatNaN,
+    float.floatExp,
+    float.float
+];
+
+exports.schema = schema;
+
+
+/***/ }),
+
+/***/ 33559:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+var map = __nccwpck_require__(47451);
+var seq = __nccwpck_require__(1706);
+
+function intIdentify(value) {
+    return typeof value === 'bigint' || Number.isInteger(value);
+}
+const stringifyJSON = ({ value }) => JSON.stringify(value);
+const jsonScalars = [
+    {
+        identify: value => typeof value === 'string',
+        default: true,
+        tag: 'tag:yaml.org,2002:str',
+        resolve: str => str,
+        stringify: stringifyJSON
+    },
+    {
+        identify: value => value == null,
+        createNode: () => new Scalar.Scalar(null),
+        default: true,
+        tag: 'tag:yaml.org,2002:null',
+        test: /^null$/,
+        resolve: () => null,
+        stringify: stringifyJSON
+    },
+    {
+        identify: value => typeof value === 'boolean',
+        default: true,
+        tag: 'tag:yaml.org,2002:bool',
+        test: /^true$|^false$/,
+        resolve: str => str === 'true',
+        stringify: stringifyJSON
+    },
+    {
+        identify: intIdentify,
+        default: true,
+        tag: 'tag:yaml.org,2002:int',
+        test: /^-?(?:0|[1-9][0-9]*)$/,
+        resolve: (str, _onError, { intAsBigInt }) => intAsBigInt ? BigInt(str) : parseInt(str, 10),
+        stringify: ({ value }) => intIdentify(value) ? value.toString() : JSON.stringify(value)
+    },
+    {
+        identify: value => typeof value === 'number',
+        default: true,
+        tag: 'tag:yaml.org,2002:float',
+        test: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?$/,
+        resolve: str => parseFloat(str),
+        stringify: stringifyJSON
+    }
+];
+const jsonError = {
+    default: true,
+    tag: '',
+    test: /^/,
+    resolve(str, onError) {
+        onError(`Unresolved plain scalar ${JSON.stringify(str)}`);
+        return str;
+    }
+};
+const schema = [map.map, seq.seq].concat(jsonScalars, jsonError);
+
+exports.schema = schema;
+
+
+/***/ }),
+
+/***/ 90018:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var map = __nccwpck_require__(47451);
+var _null = __nccwpck_require__(73632);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(66464);
+var bool = __nccwpck_require__(73959);
+var float = __nccwpck_require__(38405);
+var int = __nccwpck_require__(59874);
+var schema = __nccwpck_require__(70896);
+var schema$1 = __nccwpck_require__(33559);
+var binary = __nccwpck_require__(56083);
+var merge = __nccwpck_require__(90452);
+var omap = __nccwpck_require__(50303);
+var pairs = __nccwpck_require__(18385);
+var schema$2 = __nccwpck_require__(35913);
+var set = __nccwpck_require__(81528);
+var timestamp = __nccwpck_require__(46752);
+
+const schemas = new Map([
+    ['core', schema.schema],
+    ['failsafe', [map.map, seq.seq, string.string]],
+    ['json', schema$1.schema],
+    ['yaml11', schema$2.schema],
+    ['yaml-1.1', schema$2.schema]
+]);
+const tagsByName = {
+    binary: binary.binary,
+    bool: bool.boolTag,
+    float: float.float,
+    floatExp: float.floatExp,
+    floatNaN: float.floatNaN,
+    floatTime: timestamp.floatTime,
+    int: int.int,
+    intHex: int.intHex,
+    intOct: int.intOct,
+    intTime: timestamp.intTime,
+    map: map.map,
+    merge: merge.merge,
+    null: _null.nullTag,
+    omap: omap.omap,
+    pairs: pairs.pairs,
+    seq: seq.seq,
+    set: set.set,
+    timestamp: timestamp.timestamp
+};
+const coreKnownTags = {
+    'tag:yaml.org,2002:binary': binary.binary,
+    'tag:yaml.org,2002:merge': merge.merge,
+    'tag:yaml.org,2002:omap': omap.omap,
+    'tag:yaml.org,2002:pairs': pairs.pairs,
+    'tag:yaml.org,2002:set': set.set,
+    'tag:yaml.org,2002:timestamp': timestamp.timestamp
+};
+function getTags(customTags, schemaName, addMergeTag) {
+    const schemaTags = schemas.get(schemaName);
+    if (schemaTags && !customTags) {
+        return addMergeTag && !schemaTags.includes(merge.merge)
+            ? schemaTags.concat(merge.merge)
+            : schemaTags.slice();
+    }
+    let tags = schemaTags;
+    if (!tags) {
+        if (Array.isArray(customTags))
+            tags = [];
+        else {
+            const keys = Array.from(schemas.keys())
+                .filter(key => key !== 'yaml11')
+                .map(key => JSON.stringify(key))
+                .join(', ');
+            throw new Error(`Unknown schema "${schemaName}"; use one of ${keys} or define customTags array`);
+        }
+    }
+    if (Array.isArray(customTags)) {
+        for (const tag of customTags)
+            tags = tags.concat(tag);
+    }
+    else if (typeof customTags === 'function') {
+        tags = customTags(tags.slice());
+    }
+    if (addMergeTag)
+        tags = tags.concat(merge.merge);
+    return tags.reduce((tags, tag) => {
+        const tagObj = typeof tag === 'string' ? tagsByName[tag] : tag;
+        if (!tagObj) {
+            const tagName = JSON.stringify(tag);
+            const keys = Object.keys(tagsByName)
+                .map(key => JSON.stringify(key))
+                .join(', ');
+            throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
+        }
+        if (!tags.includes(tagObj))
+            tags.push(tagObj);
+        return tags;
+    }, []);
+}
+
+exports.coreKnownTags = coreKnownTags;
+exports.getTags = getTags;
+
+
+/***/ }),
+
+/***/ 56083:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var node_buffer = __nccwpck_require__(20181);
+var Scalar = __nccwpck_require__(63301);
+var stringifyString = __nccwpck_require__(83069);
+
+const binary = {
+    identify: value => value instanceof Uint8Array, // Buffer inherits from Uint8Array
+    default: false,
+    tag: 'tag:yaml.org,2002:binary',
+    /**
+     * Returns a Buffer in node and an Uint8Array in browsers
+     *
+     * To use the resulting buffer as an image, you'll want to do something like:
+     *
+     *   const blob = new Blob([buffer], { type: 'image/jpeg' })
+     *   document.querySelector('#photo').src = URL.createObjectURL(blob)
+     */
+    resolve(src, onError) {
+        if (typeof node_buffer.Buffer === 'function') {
+            return node_buffer.Buffer.from(src, 'base64');
+        }
+        else if (typeof atob === 'function') {
+            // On IE 11, atob() can't handle newlines
+            const str = atob(src.replace(/[\n\r]/g, ''));
+            const buffer = new Uint8Array(str.length);
+            for (let i = 0; i < str.length; ++i)
+                buffer[i] = str.charCodeAt(i);
+            return buffer;
+        }
+        else {
+            onError('This environment does not support reading binary tags; either Buffer or atob is required');
+            return src;
+        }
+    },
+    stringify({ comment, type, value }, ctx, onComment, onChompKeep) {
+        if (!value)
+            return '';
+        const buf = value; // checked earlier by binary.identify()
+        let str;
+        if (typeof node_buffer.Buffer === 'function') {
+            str =
+                buf instanceof node_buffer.Buffer
+                    ? buf.toString('base64')
+                    : node_buffer.Buffer.from(buf.buffer).toString('base64');
+        }
+        else if (typeof btoa === 'function') {
+            let s = '';
+            for (let i = 0; i < buf.length; ++i)
+                s += String.fromCharCode(buf[i]);
+            str = btoa(s);
+        }
+        else {
+            throw new Error('This environment does not support writing binary tags; either Buffer or btoa is required');
+        }
+        type ?? (type = Scalar.Scalar.BLOCK_LITERAL);
+        if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
+            const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
+            const n = Math.ceil(str.length / lineWidth);
+            const lines = new Array(n);
+            for (let i = 0, o = 0; i < n; ++i, o += lineWidth) {
+                lines[i] = str.substr(o, lineWidth);
+            }
+            str = lines.join(type === Scalar.Scalar.BLOCK_LITERAL ? '\n' : ' ');
+        }
+        return stringifyString.stringifyString({ comment, type, value: str }, ctx, onComment, onChompKeep);
+    }
+};
+
+exports.binary = binary;
+
+
+/***/ }),
+
+/***/ 88398:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+
+function boolStringify({ value, source }, ctx) {
+    const boolObj = value ? trueTag : falseTag;
+    if (source && boolObj.test.test(source))
+        return source;
+    return value ? ctx.options.trueStr : ctx.options.falseStr;
+}
+const trueTag = {
+    identify: value => value === true,
+    default: true,
+    tag: 'tag:yaml.org,2002:bool',
+    test: /^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/,
+    resolve: () => new Scalar.Scalar(true),
+    stringify: boolStringify
+};
+const falseTag = {
+    identify: value => value === false,
+    default: true,
+    tag: 'tag:yaml.org,2002:bool',
+    test: /^(?:N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/,
+    resolve: () => new Scalar.Scalar(false),
+    stringify: boolStringify
+};
+
+exports.falseTag = falseTag;
+exports.trueTag = trueTag;
+
+
+/***/ }),
+
+/***/ 35782:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+var stringifyNumber = __nccwpck_require__(28689);
+
+const floatNaN = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
+    resolve: (str) => str.slice(-3).toLowerCase() === 'nan'
+        ? NaN
+        : str[0] === '-'
+            ? Number.NEGATIVE_INFINITY
+            : Number.POSITIVE_INFINITY,
+    stringify: stringifyNumber.stringifyNumber
+};
+const floatExp = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    format: 'EXP',
+    test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
+    resolve: (str) => parseFloat(str.replace(/_/g, '')),
+    stringify(node) {
+        const num = Number(node.value);
+        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
+    }
+};
+const float = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
+    resolve(str) {
+        const node = new Scalar.Scalar(parseFloat(str.replace(/_/g, '')));
+        const dot = str.indexOf('.');
+        if (dot !== -1) {
+            const f = str.substring(dot + 1).replace(/_/g, '');
+            if (f[f.length - 1] === '0')
+                node.minFractionDigits = f.length;
+        }
+        return node;
+    },
+    stringify: stringifyNumber.stringifyNumber
+};
+
+exports.float = float;
+exports.floatExp = floatExp;
+exports.floatNaN = floatNaN;
+
+
+/***/ }),
+
+/***/ 10873:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyNumber = __nccwpck_require__(28689);
+
+const intIdentify = (value) => typeof value === 'bigint' || Number.isInteger(value);
+function intResolve(str, offset, radix, { intAsBigInt }) {
+    const sign = str[0];
+    if (sign === '-' || sign === '+')
+        offset += 1;
+    str = str.substring(offset).replace(/_/g, '');
+    if (intAsBigInt) {
+        switch (radix) {
+            case 2:
+                str = `0b${str}`;
+                break;
+            case 8:
+                str = `0o${str}`;
+                break;
+            case 16:
+                str = `0x${str}`;
+                break;
+        }
+        const n = BigInt(str);
+        return sign === '-' ? BigInt(-1) * n : n;
+    }
+    const n = parseInt(str, radix);
+    return sign === '-' ? -1 * n : n;
+}
+function intStringify(node, radix, prefix) {
+    const { value } = node;
+    if (intIdentify(value)) {
+        const str = value.toString(radix);
+        return value < 0 ? '-' + prefix + str.substr(1) : prefix + str;
+    }
+    return stringifyNumber.stringifyNumber(node);
+}
+const intBin = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'BIN',
+    test: /^[-+]?0b[0-1_]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 2, 2, opt),
+    stringify: node => intStringify(node, 2, '0b')
+};
+const intOct = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'OCT',
+    test: /^[-+]?0[0-7_]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 1, 8, opt),
+    stringify: node => intStringify(node, 8, '0')
+};
+const int = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    test: /^[-+]?[0-9][0-9_]*$/,
+    resolve: (str, _onError, opt) => intResolve(str, 0, 10, opt),
+    stringify: stringifyNumber.stringifyNumber
+};
+const intHex = {
+    identify: intIdentify,
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'HEX',
+    test: /^[-+]?0x[0-9a-fA-F_]+$/,
+    resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
+    stringify: node => intStringify(node, 16, '0x')
+};
+
+exports.int = int;
+exports.intBin = intBin;
+exports.intHex = intHex;
+exports.intOct = intOct;
+
+
+/***/ }),
+
+/***/ 90452:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+
+// If the value associated with a merge key is a single mapping node, each of
+// its key/value pairs is inserted into the current mapping, unless the key
+// already exists in it. If the value associated with the merge key is a
+// sequence, then this sequence is expected to contain mapping nodes and each
+// of these nodes is merged in turn according to its order in the sequence.
+// Keys in mapping nodes earlier in the sequence override keys specified in
+// later mapping nodes. -- http://yaml.org/type/merge.html
+const MERGE_KEY = '<<';
+const merge = {
+    identify: value => value === MERGE_KEY ||
+        (typeof value === 'symbol' && value.description === MERGE_KEY),
+    default: 'key',
+    tag: 'tag:yaml.org,2002:merge',
+    test: /^<<$/,
+    resolve: () => Object.assign(new Scalar.Scalar(Symbol(MERGE_KEY)), {
+        addToJSMap: addMergeToJSMap
+    }),
+    stringify: () => MERGE_KEY
+};
+const isMergeKey = (ctx, key) => (merge.identify(key) ||
+    (identity.isScalar(key) &&
+        (!key.type || key.type === Scalar.Scalar.PLAIN) &&
+        merge.identify(key.value))) &&
+    ctx?.doc.schema.tags.some(tag => tag.tag === merge.tag && tag.default);
+function addMergeToJSMap(ctx, map, value) {
+    const source = resolveAliasValue(ctx, value);
+    if (identity.isSeq(source))
+        for (const it of source.items)
+            mergeValue(ctx, map, it);
+    else if (Array.isArray(source))
+        for (const it of source)
+            mergeValue(ctx, map, it);
+    else
+        mergeValue(ctx, map, source);
+}
+function mergeValue(ctx, map, value) {
+    const source = resolveAliasValue(ctx, value);
+    if (!identity.isMap(source))
+        throw new Error('Merge sources must be maps or map aliases');
+    const srcMap = source.toJSON(null, ctx, Map);
+    for (const [key, value] of srcMap) {
+        if (map instanceof Map) {
+            if (!map.has(key))
+                map.set(key, value);
+        }
+        else if (map instanceof Set) {
+            map.add(key);
+        }
+        else if (!Object.prototype.hasOwnProperty.call(map, key)) {
+            Object.defineProperty(map, key, {
+                value,
+                writable: true,
+                enumerable: true,
+                configurable: true
+            });
+        }
+    }
+    return map;
+}
+function resolveAliasValue(ctx, value) {
+    return ctx && identity.isAlias(value) ? value.resolve(ctx.doc, ctx) : value;
+}
+
+exports.addMergeToJSMap = addMergeToJSMap;
+exports.isMergeKey = isMergeKey;
+exports.merge = merge;
+
+
+/***/ }),
+
+/***/ 50303:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var toJS = __nccwpck_require__(74043);
+var YAMLMap = __nccwpck_require__(84454);
+var YAMLSeq = __nccwpck_require__(92223);
+var pairs = __nccwpck_require__(18385);
+
+class YAMLOMap extends YAMLSeq.YAMLSeq {
+    constructor() {
+        super();
+        this.add = YAMLMap.YAMLMap.prototype.add.bind(this);
+        this.delete = YAMLMap.YAMLMap.prototype.delete.bind(this);
+        this.get = YAMLMap.YAMLMap.prototype.get.bind(this);
+        this.has = YAMLMap.YAMLMap.prototype.has.bind(this);
+        this.set = YAMLMap.YAMLMap.prototype.set.bind(this);
+        this.tag = YAMLOMap.tag;
+    }
+    /**
+     * If `ctx` is given, the return type is actually `Map<unknown, unknown>`,
+     * but TypeScript won't allow widening the signature of a child method.
+     */
+    toJSON(_, ctx) {
+        if (!ctx)
+            return super.toJSON(_);
+        const map = new Map();
+        if (ctx?.onCreate)
+            ctx.onCreate(map);
+        for (const pair of this.items) {
+            let key, value;
+            if (identity.isPair(pair)) {
+                key = toJS.toJS(pair.key, '', ctx);
+                value = toJS.toJS(pair.value, key, ctx);
+            }
+            else {
+                key = toJS.toJS(pair, '', ctx);
+            }
+            if (map.has(key))
+                throw new Error('Ordered maps must not include duplicate keys');
+            map.set(key, value);
+        }
+        return map;
+    }
+    static from(schema, iterable, ctx) {
+        const pairs$1 = pairs.createPairs(schema, iterable, ctx);
+        const omap = new this();
+        omap.items = pairs$1.items;
+        return omap;
+    }
+}
+YAMLOMap.tag = 'tag:yaml.org,2002:omap';
+const omap = {
+    collection: 'seq',
+    identify: value => value instanceof Map,
+    nodeClass: YAMLOMap,
+    default: false,
+    tag: 'tag:yaml.org,2002:omap',
+    resolve(seq, onError) {
+        const pairs$1 = pairs.resolvePairs(seq, onError);
+        const seenKeys = [];
+        for (const { key } of pairs$1.items) {
+            if (identity.isScalar(key)) {
+                if (seenKeys.includes(key.value)) {
+                    onError(`Ordered maps must not include duplicate keys: ${key.value}`);
+                }
+                else {
+                    seenKeys.push(key.value);
+                }
+            }
+        }
+        return Object.assign(new YAMLOMap(), pairs$1);
+    },
+    createNode: (schema, iterable, ctx) => YAMLOMap.from(schema, iterable, ctx)
+};
+
+exports.YAMLOMap = YAMLOMap;
+exports.omap = omap;
+
+
+/***/ }),
+
+/***/ 18385:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var Scalar = __nccwpck_require__(63301);
+var YAMLSeq = __nccwpck_require__(92223);
+
+function resolvePairs(seq, onError) {
+    if (identity.isSeq(seq)) {
+        for (let i = 0; i < seq.items.length; ++i) {
+            let item = seq.items[i];
+            if (identity.isPair(item))
+                continue;
+            else if (identity.isMap(item)) {
+                if (item.items.length > 1)
+                    onError('Each pair must have its own sequence indicator');
+                const pair = item.items[0] || new Pair.Pair(new Scalar.Scalar(null));
+                if (item.commentBefore)
+                    pair.key.commentBefore = pair.key.commentBefore
+                        ? `${item.commentBefore}\n${pair.key.commentBefore}`
+                        : item.commentBefore;
+                if (item.comment) {
+                    const cn = pair.value ?? pair.key;
+                    cn.comment = cn.comment
+                        ? `${item.comment}\n${cn.comment}`
+                        : item.comment;
+                }
+                item = pair;
+            }
+            seq.items[i] = identity.isPair(item) ? item : new Pair.Pair(item);
+        }
+    }
+    else
+        onError('Expected a sequence for this tag');
+    return seq;
+}
+function createPairs(schema, iterable, ctx) {
+    const { replacer } = ctx;
+    const pairs = new YAMLSeq.YAMLSeq(schema);
+    pairs.tag = 'tag:yaml.org,2002:pairs';
+    let i = 0;
+    if (iterable && Symbol.iterator in Object(iterable))
+        for (let it of iterable) {
+            if (typeof replacer === 'function')
+                it = replacer.call(iterable, String(i++), it);
+            let key, value;
+            if (Array.isArray(it)) {
+                if (it.length === 2) {
+                    key = it[0];
+                    value = it[1];
+                }
+                else
+                    throw new TypeError(`Expected [key, value] tuple: ${it}`);
+            }
+            else if (it && it instanceof Object) {
+                const keys = Object.keys(it);
+                if (keys.length === 1) {
+                    key = keys[0];
+                    value = it[key];
+                }
+                else {
+                    throw new TypeError(`Expected tuple with one key, not ${keys.length} keys`);
+                }
+            }
+            else {
+                key = it;
+            }
+            pairs.items.push(Pair.createPair(key, value, ctx));
+        }
+    return pairs;
+}
+const pairs = {
+    collection: 'seq',
+    default: false,
+    tag: 'tag:yaml.org,2002:pairs',
+    resolve: resolvePairs,
+    createNode: createPairs
+};
+
+exports.createPairs = createPairs;
+exports.pairs = pairs;
+exports.resolvePairs = resolvePairs;
+
+
+/***/ }),
+
+/***/ 35913:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var map = __nccwpck_require__(47451);
+var _null = __nccwpck_require__(73632);
+var seq = __nccwpck_require__(1706);
+var string = __nccwpck_require__(66464);
+var binary = __nccwpck_require__(56083);
+var bool = __nccwpck_require__(88398);
+var float = __nccwpck_require__(35782);
+var int = __nccwpck_require__(10873);
+var merge = __nccwpck_require__(90452);
+var omap = __nccwpck_require__(50303);
+var pairs = __nccwpck_require__(18385);
+var set = __nccwpck_require__(81528);
+var timestamp = __nccwpck_require__(46752);
+
+const schema = [
+    map.map,
+    seq.seq,
+    string.string,
+    _null.nullTag,
+    bool.trueTag,
+    bool.falseTag,
+    int.intBin,
+    int.intOct,
+    int.int,
+    int.intHex,
+    float.floatNaN,
+    float.floatExp,
+    float.float,
+    binary.binary,
+    merge.merge,
+    omap.omap,
+    pairs.pairs,
+    set.set,
+    timestamp.intTime,
+    timestamp.floatTime,
+    timestamp.timestamp
+];
+
+exports.schema = schema;
+
+
+/***/ }),
+
+/***/ 81528:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Pair = __nccwpck_require__(57165);
+var YAMLMap = __nccwpck_require__(84454);
+
+class YAMLSet extends YAMLMap.YAMLMap {
+    constructor(schema) {
+        super(schema);
+        this.tag = YAMLSet.tag;
+    }
+    add(key) {
+        let pair;
+        if (identity.isPair(key))
+            pair = key;
+        else if (key &&
+            typeof key === 'object' &&
+            'key' in key &&
+            'value' in key &&
+            key.value === null)
+            pair = new Pair.Pair(key.key, null);
+        else
+            pair = new Pair.Pair(key, null);
+        const prev = YAMLMap.findPair(this.items, pair.key);
+        if (!prev)
+            this.items.push(pair);
+    }
+    /**
+     * If `keepPair` is `true`, returns the Pair matching `key`.
+     * Otherwise, returns the value of that Pair's key.
+     */
+    get(key, keepPair) {
+        const pair = YAMLMap.findPair(this.items, key);
+        return !keepPair && identity.isPair(pair)
+            ? identity.isScalar(pair.key)
+                ? pair.key.value
+                : pair.key
+            : pair;
+    }
+    set(key, value) {
+        if (typeof value !== 'boolean')
+            throw new Error(`Expected boolean value for set(key, value) in a YAML set, not ${typeof value}`);
+        const prev = YAMLMap.findPair(this.items, key);
+        if (prev && !value) {
+            this.items.splice(this.items.indexOf(prev), 1);
+        }
+        else if (!prev && value) {
+            this.items.push(new Pair.Pair(key));
+        }
+    }
+    toJSON(_, ctx) {
+        return super.toJSON(_, ctx, Set);
+    }
+    toString(ctx, onComment, onChompKeep) {
+        if (!ctx)
+            return JSON.stringify(this);
+        if (this.hasAllNullValues(true))
+            return super.toString(Object.assign({}, ctx, { allNullValues: true }), onComment, onChompKeep);
+        else
+            throw new Error('Set items must all have null values');
+    }
+    static from(schema, iterable, ctx) {
+        const { replacer } = ctx;
+        const set = new this(schema);
+        if (iterable && Symbol.iterator in Object(iterable))
+            for (let value of iterable) {
+                if (typeof replacer === 'function')
+                    value = replacer.call(iterable, value, value);
+                set.items.push(Pair.createPair(value, null, ctx));
+            }
+        return set;
+    }
+}
+YAMLSet.tag = 'tag:yaml.org,2002:set';
+const set = {
+    collection: 'map',
+    identify: value => value instanceof Set,
+    nodeClass: YAMLSet,
+    default: false,
+    tag: 'tag:yaml.org,2002:set',
+    createNode: (schema, iterable, ctx) => YAMLSet.from(schema, iterable, ctx),
+    resolve(map, onError) {
+        if (identity.isMap(map)) {
+            if (map.hasAllNullValues(true))
+                return Object.assign(new YAMLSet(), map);
+            else
+                onError('Set items must all have null values');
+        }
+        else
+            onError('Expected a mapping for this tag');
+        return map;
+    }
+};
+
+exports.YAMLSet = YAMLSet;
+exports.set = set;
+
+
+/***/ }),
+
+/***/ 46752:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var stringifyNumber = __nccwpck_require__(28689);
+
+/** Internal types handle bigint as number, because TS can't figure it out. */
+function parseSexagesimal(str, asBigInt) {
+    const sign = str[0];
+    const parts = sign === '-' || sign === '+' ? str.substring(1) : str;
+    const num = (n) => asBigInt ? BigInt(n) : Number(n);
+    const res = parts
+        .replace(/_/g, '')
+        .split(':')
+        .reduce((res, p) => res * num(60) + num(p), num(0));
+    return (sign === '-' ? num(-1) * res : res);
+}
+/**
+ * hhhh:mm:ss.sss
+ *
+ * Internal types handle bigint as number, because TS can't figure it out.
+ */
+function stringifySexagesimal(node) {
+    let { value } = node;
+    let num = (n) => n;
+    if (typeof value === 'bigint')
+        num = n => BigInt(n);
+    else if (isNaN(value) || !isFinite(value))
+        return stringifyNumber.stringifyNumber(node);
+    let sign = '';
+    if (value < 0) {
+        sign = '-';
+        value *= num(-1);
+    }
+    const _60 = num(60);
+    const parts = [value % _60]; // seconds, including ms
+    if (value < 60) {
+        parts.unshift(0); // at least one : is required
+    }
+    else {
+        value = (value - parts[0]) / _60;
+        parts.unshift(value % _60); // minutes
+        if (value >= 60) {
+            value = (value - parts[0]) / _60;
+            parts.unshift(value); // hours
+        }
+    }
+    return (sign +
+        parts
+            .map(n => String(n).padStart(2, '0'))
+            .join(':')
+            .replace(/000000\d*$/, '') // % 60 may introduce error
+    );
+}
+const intTime = {
+    identify: value => typeof value === 'bigint' || Number.isInteger(value),
+    default: true,
+    tag: 'tag:yaml.org,2002:int',
+    format: 'TIME',
+    test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+$/,
+    resolve: (str, _onError, { intAsBigInt }) => parseSexagesimal(str, intAsBigInt),
+    stringify: stringifySexagesimal
+};
+const floatTime = {
+    identify: value => typeof value === 'number',
+    default: true,
+    tag: 'tag:yaml.org,2002:float',
+    format: 'TIME',
+    test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/,
+    resolve: str => parseSexagesimal(str, false),
+    stringify: stringifySexagesimal
+};
+const timestamp = {
+    identify: value => value instanceof Date,
+    default: true,
+    tag: 'tag:yaml.org,2002:timestamp',
+    // If the time zone is omitted, the timestamp is assumed to be specified in UTC. The time part
+    // may be omitted altogether, resulting in a date format. In such a case, the time part is
+    // assumed to be 00:00:00Z (start of day, UTC).
+    test: RegExp('^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})' + // YYYY-Mm-Dd
+        '(?:' + // time is optional
+        '(?:t|T|[ \\t]+)' + // t | T | whitespace
+        '([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\\.[0-9]+)?)' + // Hh:Mm:Ss(.ss)?
+        '(?:[ \\t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?' + // Z | +5 | -03:30
+        ')?$'),
+    resolve(str) {
+        const match = str.match(timestamp.test);
+        if (!match)
+            throw new Error('!!timestamp expects a date, starting with yyyy-mm-dd');
+        const [, year, month, day, hour, minute, second] = match.map(Number);
+        const millisec = match[7] ? Number((match[7] + '00').substr(1, 3)) : 0;
+        let date = Date.UTC(year, month - 1, day, hour || 0, minute || 0, second || 0, millisec);
+        const tz = match[8];
+        if (tz && tz !== 'Z') {
+            let d = parseSexagesimal(tz, false);
+            if (Math.abs(d) < 30)
+                d *= 60;
+            date -= 60000 * d;
+        }
+        return new Date(date);
+    },
+    stringify: ({ value }) => value?.toISOString().replace(/(T00:00:00)?\.000Z$/, '') ?? ''
+};
+
+exports.floatTime = floatTime;
+exports.intTime = intTime;
+exports.timestamp = timestamp;
+
+
+/***/ }),
+
+/***/ 34475:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+const FOLD_FLOW = 'flow';
+const FOLD_BLOCK = 'block';
+const FOLD_QUOTED = 'quoted';
+/**
+ * Tries to keep input at up to `lineWidth` characters, splitting only on spaces
+ * not followed by newlines or spaces unless `mode` is `'quoted'`. Lines are
+ * terminated with `\n` and started with `indent`.
+ */
+function foldFlowLines(text, indent, mode = 'flow', { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
+    if (!lineWidth || lineWidth < 0)
+        return text;
+    if (lineWidth < minContentWidth)
+        minContentWidth = 0;
+    const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
+    if (text.length <= endStep)
+        return text;
+    const folds = [];
+    const escapedFolds = {};
+    let end = lineWidth - indent.length;
+    if (typeof indentAtStart === 'number') {
+        if (indentAtStart > lineWidth - Math.max(2, minContentWidth))
+            folds.push(0);
+        else
+            end = lineWidth - indentAtStart;
+    }
+    let split = undefined;
+    let prev = undefined;
+    let overflow = false;
+    let i = -1;
+    let escStart = -1;
+    let escEnd = -1;
+    if (mode === FOLD_BLOCK) {
+        i = consumeMoreIndentedLines(text, i, indent.length);
+        if (i !== -1)
+            end = i + endStep;
+    }
+    for (let ch; (ch = text[(i += 1)]);) {
+        if (mode === FOLD_QUOTED && ch === '\\') {
+            escStart = i;
+            switch (text[i + 1]) {
+                case 'x':
+                    i += 3;
+                    break;
+                case 'u':
+                    i += 5;
+                    break;
+                case 'U':
+                    i += 9;
+                    break;
+                default:
+                    i += 1;
+            }
+            escEnd = i;
+        }
+        if (ch === '\n') {
+            if (mode === FOLD_BLOCK)
+                i = consumeMoreIndentedLines(text, i, indent.length);
+            end = i + indent.length + endStep;
+            split = undefined;
+        }
+        else {
+            if (ch === ' ' &&
+                prev &&
+                prev !== ' ' &&
+                prev !== '\n' &&
+                prev !== '\t') {
+                // space surrounded by non-space can be replaced with newline + indent
+                const next = text[i + 1];
+                if (next && next !== ' ' && next !== '\n' && next !== '\t')
+                    split = i;
+            }
+            if (i >= end) {
+                if (split) {
+                    folds.push(split);
+                    end = split + endStep;
+                    split = undefined;
+                }
+                else if (mode === FOLD_QUOTED) {
+                    // white-space collected at end may stretch past lineWidth
+                    while (prev === ' ' || prev === '\t') {
+                        prev = ch;
+                        ch = text[(i += 1)];
+                        overflow = true;
+                    }
+                    // Account for newline escape, but don't break preceding escape
+                    const j = i > escEnd + 1 ? i - 2 : escStart - 1;
+                    // Bail out if lineWidth & minContentWidth are shorter than an escape string
+                    if (escapedFolds[j])
+                        return text;
+                    folds.push(j);
+                    escapedFolds[j] = true;
+                    end = j + endStep;
+                    split = undefined;
+                }
+                else {
+                    overflow = true;
+                }
+            }
+        }
+        prev = ch;
+    }
+    if (overflow && onOverflow)
+        onOverflow();
+    if (folds.length === 0)
+        return text;
+    if (onFold)
+        onFold();
+    let res = text.slice(0, folds[0]);
+    for (let i = 0; i < folds.length; ++i) {
+        const fold = folds[i];
+        const end = folds[i + 1] || text.length;
+        if (fold === 0)
+            res = `\n${indent}${text.slice(0, end)}`;
+        else {
+            if (mode === FOLD_QUOTED && escapedFolds[fold])
+                res += `${text[fold]}\\`;
+            res += `\n${indent}${text.slice(fold + 1, end)}`;
+        }
+    }
+    return res;
+}
+/**
+ * Presumes `i + 1` is at the start of a line
+ * @returns index of last newline in more-indented block
+ */
+function consumeMoreIndentedLines(text, i, indent) {
+    let end = i;
+    let start = i + 1;
+    let ch = text[start];
+    while (ch === ' ' || ch === '\t') {
+        if (i < start + indent) {
+            ch = text[++i];
+        }
+        else {
+            do {
+                ch = text[++i];
+            } while (ch && ch !== '\n');
+            end = i;
+            start = i + 1;
+            ch = text[start];
+        }
+    }
+    return end;
+}
+
+exports.FOLD_BLOCK = FOLD_BLOCK;
+exports.FOLD_FLOW = FOLD_FLOW;
+exports.FOLD_QUOTED = FOLD_QUOTED;
+exports.foldFlowLines = foldFlowLines;
+
+
+/***/ }),
+
+/***/ 2148:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var anchors = __nccwpck_require__(71596);
+var identity = __nccwpck_require__(41127);
+var stringifyComment = __nccwpck_require__(59799);
+var stringifyString = __nccwpck_require__(83069);
+
+function createStringifyContext(doc, options) {
+    const opt = Object.assign({
+        blockQuote: true,
+        commentString: stringifyComment.stringifyComment,
+        defaultKeyType: null,
+        defaultStringType: 'PLAIN',
+        directives: null,
+        doubleQuotedAsJSON: false,
+        doubleQuotedMinMultiLineLength: 40,
+        falseStr: 'false',
+        flowCollectionPadding: true,
+        indentSeq: true,
+        lineWidth: 80,
+        minContentWidth: 20,
+        nullStr: 'null',
+        simpleKeys: false,
+        singleQuote: null,
+        trailingComma: false,
+        trueStr: 'true',
+        verifyAliasOrder: true
+    }, doc.schema.toStringOptions, options);
+    let inFlow;
+    switch (opt.collectionStyle) {
+        case 'block':
+            inFlow = false;
+            break;
+        case 'flow':
+            inFlow = true;
+            break;
+        default:
+            inFlow = null;
+    }
+    return {
+        anchors: new Set(),
+        doc,
+        flowCollectionPadding: opt.flowCollectionPadding ? ' ' : '',
+        indent: '',
+        indentStep: typeof opt.indent === 'number' ? ' '.repeat(opt.indent) : '  ',
+        inFlow,
+        options: opt
+    };
+}
+function getTagObject(tags, item) {
+    if (item.tag) {
+        const match = tags.filter(t => t.tag === item.tag);
+        if (match.length > 0)
+            return match.find(t => t.format === item.format) ?? match[0];
+    }
+    let tagObj = undefined;
+    let obj;
+    if (identity.isScalar(item)) {
+        obj = item.value;
+        let match = tags.filter(t => t.identify?.(obj));
+        if (match.length > 1) {
+            const testMatch = match.filter(t => t.test);
+            if (testMatch.length > 0)
+                match = testMatch;
+        }
+        tagObj =
+            match.find(t => t.format === item.format) ?? match.find(t => !t.format);
+    }
+    else {
+        obj = item;
+        tagObj = tags.find(t => t.nodeClass && obj instanceof t.nodeClass);
+    }
+    if (!tagObj) {
+        const name = obj?.constructor?.name ?? (obj === null ? 'null' : typeof obj);
+        throw new Error(`Tag not resolved for ${name} value`);
+    }
+    return tagObj;
+}
+// needs to be called before value stringifier to allow for circular anchor refs
+function stringifyProps(node, tagObj, { anchors: anchors$1, doc }) {
+    if (!doc.directives)
+        return '';
+    const props = [];
+    const anchor = (identity.isScalar(node) || identity.isCollection(node)) && node.anchor;
+    if (anchor && anchors.anchorIsValid(anchor)) {
+        anchors$1.add(anchor);
+        props.push(`&${anchor}`);
+    }
+    const tag = node.tag ?? (tagObj.default ? null : tagObj.tag);
+    if (tag)
+        props.push(doc.directives.tagString(tag));
+    return props.join(' ');
+}
+function stringify(item, ctx, onComment, onChompKeep) {
+    if (identity.isPair(item))
+        return item.toString(ctx, onComment, onChompKeep);
+    if (identity.isAlias(item)) {
+        if (ctx.doc.directives)
+            return item.toString(ctx);
+        if (ctx.resolvedAliases?.has(item)) {
+            throw new TypeError(`Cannot stringify circular structure without alias nodes`);
+        }
+        else {
+            if (ctx.resolvedAliases)
+                ctx.resolvedAliases.add(item);
+            else
+                ctx.resolvedAliases = new Set([item]);
+            item = item.resolve(ctx.doc);
+        }
+    }
+    let tagObj = undefined;
+    const node = identity.isNode(item)
+        ? item
+        : ctx.doc.createNode(item, { onTagObj: o => (tagObj = o) });
+    tagObj ?? (tagObj = getTagObject(ctx.doc.schema.tags, node));
+    const props = stringifyProps(node, tagObj, ctx);
+    if (props.length > 0)
+        ctx.indentAtStart = (ctx.indentAtStart ?? 0) + props.length + 1;
+    const str = typeof tagObj.stringify === 'function'
+        ? tagObj.stringify(node, ctx, onComment, onChompKeep)
+        : identity.isScalar(node)
+            ? stringifyString.stringifyString(node, ctx, onComment, onChompKeep)
+            : node.toString(ctx, onComment, onChompKeep);
+    if (!props)
+        return str;
+    return identity.isScalar(node) || str[0] === '{' || str[0] === '['
+        ? `${props} ${str}`
+        : `${props}\n${ctx.indent}${str}`;
+}
+
+exports.createStringifyContext = createStringifyContext;
+exports.stringify = stringify;
+
+
+/***/ }),
+
+/***/ 61212:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var stringify = __nccwpck_require__(2148);
+var stringifyComment = __nccwpck_require__(59799);
+
+function stringifyCollection(collection, ctx, options) {
+    const flow = ctx.inFlow ?? collection.flow;
+    const stringify = flow ? stringifyFlowCollection : stringifyBlockCollection;
+    return stringify(collection, ctx, options);
+}
+function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
+    const { indent, options: { commentString } } = ctx;
+    const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
+    let chompKeep = false; // flag for the preceding node's status
+    const lines = [];
+    for (let i = 0; i < items.length; ++i) {
+        const item = items[i];
+        let comment = null;
+        if (identity.isNode(item)) {
+            if (!chompKeep && item.spaceBefore)
+                lines.push('');
+            addCommentBefore(ctx, lines, item.commentBefore, chompKeep);
+            if (item.comment)
+                comment = item.comment;
+        }
+        else if (identity.isPair(item)) {
+            const ik = identity.isNode(item.key) ? item.key : null;
+            if (ik) {
+                if (!chompKeep && ik.spaceBefore)
+                    lines.push('');
+                addCommentBefore(ctx, lines, ik.commentBefore, chompKeep);
+            }
+        }
+        chompKeep = false;
+        let str = stringify.stringify(item, itemCtx, () => (comment = null), () => (chompKeep = true));
+        if (comment)
+            str += stringifyComment.lineComment(str, itemIndent, commentString(comment));
+        if (chompKeep && comment)
+            chompKeep = false;
+        lines.push(blockItemPrefix + str);
+    }
+    let str;
+    if (lines.length === 0) {
+        str = flowChars.start + flowChars.end;
+    }
+    else {
+        str = lines[0];
+        for (let i = 1; i < lines.length; ++i) {
+            const line = lines[i];
+            str += line ? `\n${indent}${line}` : '\n';
+        }
+    }
+    if (comment) {
+        str += '\n' + stringifyComment.indentComment(commentString(comment), indent);
+        if (onComment)
+            onComment();
+    }
+    else if (chompKeep && onChompKeep)
+        onChompKeep();
+    return str;
+}
+function stringifyFlowCollection({ items }, ctx, { flowChars, itemIndent }) {
+    const { indent, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
+    itemIndent += indentStep;
+    const itemCtx = Object.assign({}, ctx, {
+        indent: itemIndent,
+        inFlow: true,
+        type: null
+    });
+    let reqNewline = false;
+    let linesAtValue = 0;
+    const lines = [];
+    for (let i = 0; i < items.length; ++i) {
+        const item = items[i];
+        let comment = null;
+        if (identity.isNode(item)) {
+            if (item.spaceBefore)
+                lines.push('');
+            addCommentBefore(ctx, lines, item.commentBefore, false);
+            if (item.comment)
+                comment = item.comment;
+        }
+        else if (identity.isPair(item)) {
+            const ik = identity.isNode(item.key) ? item.key : null;
+            if (ik) {
+                if (ik.spaceBefore)
+                    lines.push('');
+                addCommentBefore(ctx, lines, ik.commentBefore, false);
+                if (ik.comment)
+                    reqNewline = true;
+            }
+            const iv = identity.isNode(item.value) ? item.value : null;
+            if (iv) {
+                if (iv.comment)
+                    comment = iv.comment;
+                if (iv.commentBefore)
+                    reqNewline = true;
+            }
+            else if (item.value == null && ik?.comment) {
+                comment = ik.comment;
+            }
+        }
+        if (comment)
+            reqNewline = true;
+        let str = stringify.stringify(item, itemCtx, () => (comment = null));
+        reqNewline || (reqNewline = lines.length > linesAtValue || str.includes('\n'));
+        if (i < items.length - 1) {
+            str += ',';
+        }
+        else if (ctx.options.trailingComma) {
+            if (ctx.options.lineWidth > 0) {
+                reqNewline || (reqNewline = lines.reduce((sum, line) => sum + line.length + 2, 2) +
+                    (str.length + 2) >
+                    ctx.options.lineWidth);
+            }
+            if (reqNewline) {
+                str += ',';
+            }
+        }
+        if (comment)
+            str += stringifyComment.lineComment(str, itemIndent, commentString(comment));
+        lines.push(str);
+        linesAtValue = lines.length;
+    }
+    const { start, end } = flowChars;
+    if (lines.length === 0) {
+        return start + end;
+    }
+    else {
+        if (!reqNewline) {
+            const len = lines.reduce((sum, line) => sum + line.length + 2, 2);
+            reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
+        }
+        if (reqNewline) {
+            let str = start;
+            for (const line of lines)
+                str += line ? `\n${indentStep}${indent}${line}` : '\n';
+            return `${str}\n${indent}${end}`;
+        }
+        else {
+            return `${start}${fcPadding}${lines.join(' ')}${fcPadding}${end}`;
+        }
+    }
+}
+function addCommentBefore({ indent, options: { commentString } }, lines, comment, chompKeep) {
+    if (comment && chompKeep)
+        comment = comment.replace(/^\n+/, '');
+    if (comment) {
+        const ic = stringifyComment.indentComment(commentString(comment), indent);
+        lines.push(ic.trimStart()); // Avoid double indent on first line
+    }
+}
+
+exports.stringifyCollection = stringifyCollection;
+
+
+/***/ }),
+
+/***/ 59799:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+/**
+ * Stringifies a comment.
+ *
+ * Empty comment lines are left empty,
+ * lines consisting of a single space are replaced by `#`,
+ * and all other lines are prefixed with a `#`.
+ */
+const stringifyComment = (str) => str.replace(/^(?!$)(?: $)?/gm, '#');
+function indentComment(comment, indent) {
+    if (/^\n+$/.test(comment))
+        return comment.substring(1);
+    return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
+}
+const lineComment = (str, indent, comment) => str.endsWith('\n')
+    ? indentComment(comment, indent)
+    : comment.includes('\n')
+        ? '\n' + indentComment(comment, indent)
+        : (str.endsWith(' ') ? '' : ' ') + comment;
+
+exports.indentComment = indentComment;
+exports.lineComment = lineComment;
+exports.stringifyComment = stringifyComment;
+
+
+/***/ }),
+
+/***/ 6829:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var stringify = __nccwpck_require__(2148);
+var stringifyComment = __nccwpck_require__(59799);
+
+function stringifyDocument(doc, options) {
+    const lines = [];
+    let hasDirectives = options.directives === true;
+    if (options.directives !== false && doc.directives) {
+        const dir = doc.directives.toString(doc);
+        if (dir) {
+            lines.push(dir);
+            hasDirectives = true;
+        }
+        else if (doc.directives.docStart)
+            hasDirectives = true;
+    }
+    if (hasDirectives)
+        lines.push('---');
+    const ctx = stringify.createStringifyContext(doc, options);
+    const { commentString } = ctx.options;
+    if (doc.commentBefore) {
+        if (lines.length !== 1)
+            lines.unshift('');
+        const cs = commentString(doc.commentBefore);
+        lines.unshift(stringifyComment.indentComment(cs, ''));
+    }
+    let chompKeep = false;
+    let contentComment = null;
+    if (doc.contents) {
+        if (identity.isNode(doc.contents)) {
+            if (doc.contents.spaceBefore && hasDirectives)
+                lines.push('');
+            if (doc.contents.commentBefore) {
+                const cs = commentString(doc.contents.commentBefore);
+                lines.push(stringifyComment.indentComment(cs, ''));
+            }
+            // top-level block scalars need to be indented if followed by a comment
+            ctx.forceBlockIndent = !!doc.comment;
+            contentComment = doc.contents.comment;
+        }
+        const onChompKeep = contentComment ? undefined : () => (chompKeep = true);
+        let body = stringify.stringify(doc.contents, ctx, () => (contentComment = null), onChompKeep);
+        if (contentComment)
+            body += stringifyComment.lineComment(body, '', commentString(contentComment));
+        if ((body[0] === '|' || body[0] === '>') &&
+            lines[lines.length - 1] === '---') {
+            // Top-level block scalars with a preceding doc marker ought to use the
+            // same line for their header.
+            lines[lines.length - 1] = `--- ${body}`;
+        }
+        else
+            lines.push(body);
+    }
+    else {
+        lines.push(stringify.stringify(doc.contents, ctx));
+    }
+    if (doc.directives?.docEnd) {
+        if (doc.comment) {
+            const cs = commentString(doc.comment);
+            if (cs.includes('\n')) {
+                lines.push('...');
+                lines.push(stringifyComment.indentComment(cs, ''));
+            }
+            else {
+                lines.push(`... ${cs}`);
+            }
+        }
+        else {
+            lines.push('...');
+        }
+    }
+    else {
+        let dc = doc.comment;
+        if (dc && chompKeep)
+            dc = dc.replace(/^\n+/, '');
+        if (dc) {
+            if ((!chompKeep || contentComment) && lines[lines.length - 1] !== '')
+                lines.push('');
+            lines.push(stringifyComment.indentComment(commentString(dc), ''));
+        }
+    }
+    return lines.join('\n') + '\n';
+}
+
+exports.stringifyDocument = stringifyDocument;
+
+
+/***/ }),
+
+/***/ 28689:
+/***/ ((__unused_webpack_module, exports) => {
+
+
+
+function stringifyNumber({ format, minFractionDigits, tag, value }) {
+    if (typeof value === 'bigint')
+        return String(value);
+    const num = typeof value === 'number' ? value : Number(value);
+    if (!isFinite(num))
+        return isNaN(num) ? '.nan' : num < 0 ? '-.inf' : '.inf';
+    let n = Object.is(value, -0) ? '-0' : JSON.stringify(value);
+    if (!format &&
+        minFractionDigits &&
+        (!tag || tag === 'tag:yaml.org,2002:float') &&
+        /^-?\d/.test(n) &&
+        !n.includes('e')) {
+        let i = n.indexOf('.');
+        if (i < 0) {
+            i = n.length;
+            n += '.';
+        }
+        let d = minFractionDigits - (n.length - i - 1);
+        while (d-- > 0)
+            n += '0';
+    }
+    return n;
+}
+
+exports.stringifyNumber = stringifyNumber;
+
+
+/***/ }),
+
+/***/ 59748:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+var Scalar = __nccwpck_require__(63301);
+var stringify = __nccwpck_require__(2148);
+var stringifyComment = __nccwpck_require__(59799);
+
+function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
+    const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
+    let keyComment = (identity.isNode(key) && key.comment) || null;
+    if (simpleKeys) {
+        if (keyComment) {
+            throw new Error('With simple keys, key nodes cannot have comments');
+        }
+        if (identity.isCollection(key) || (!identity.isNode(key) && typeof key === 'object')) {
+            const msg = 'With simple keys, collection cannot be used as a key value';
+            throw new Error(msg);
+        }
+    }
+    let explicitKey = !simpleKeys &&
+        (!key ||
+            (keyComment && value == null && !ctx.inFlow) ||
+            identity.isCollection(key) ||
+            (identity.isScalar(key)
+                ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL
+                : typeof key === 'object'));
+    ctx = Object.assign({}, ctx, {
+        allNullValues: false,
+        implicitKey: !explicitKey && (simpleKeys || !allNullValues),
+        indent: indent + indentStep
+    });
+    let keyCommentDone = false;
+    let chompKeep = false;
+    let str = stringify.stringify(key, ctx, () => (keyCommentDone = true), () => (chompKeep = true));
+    if (!explicitKey && !ctx.inFlow && str.length > 1024) {
+        if (simpleKeys)
+            throw new Error('With simple keys, single line scalar must not span more than 1024 characters');
+        explicitKey = true;
+    }
+    if (ctx.inFlow) {
+        if (allNullValues || value == null) {
+            if (keyCommentDone && onComment)
+                onComment();
+            return str === '' ? '?' : explicitKey ? `? ${str}` : str;
+        }
+    }
+    else if ((allNullValues && !simpleKeys) || (value == null && explicitKey)) {
+        str = `? ${str}`;
+        if (keyComment && !keyCommentDone) {
+            str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+        }
+        else if (chompKeep && onChompKeep)
+            onChompKeep();
+        return str;
+    }
+    if (keyCommentDone)
+        keyComment = null;
+    if (explicitKey) {
+        if (keyComment)
+            str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+        str = `? ${str}\n${indent}:`;
+    }
+    else {
+        str = `${str}:`;
+        if (keyComment)
+            str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
+    }
+    let vsb, vcb, valueComment;
+    if (identity.isNode(value)) {
+        vsb = !!value.spaceBefore;
+        vcb = value.commentBefore;
+        valueComment = value.comment;
+    }
+    else {
+        vsb = false;
+        vcb = null;
+        valueComment = null;
+        if (value && typeof value === 'object')
+            value = doc.createNode(value);
+    }
+    ctx.implicitKey = false;
+    if (!explicitKey && !keyComment && identity.isScalar(value))
+        ctx.indentAtStart = str.length + 1;
+    chompKeep = false;
+    if (!indentSeq &&
+        indentStep.length >= 2 &&
+        !ctx.inFlow &&
+        !explicitKey &&
+        identity.isSeq(value) &&
+        !value.flow &&
+        !value.tag &&
+        !value.anchor) {
+        // If indentSeq === false, consider '- ' as part of indentation where possible
+        ctx.indent = ctx.indent.substring(2);
+    }
+    let valueCommentDone = false;
+    const valueStr = stringify.stringify(value, ctx, () => (valueCommentDone = true), () => (chompKeep = true));
+    let ws = ' ';
+    if (keyComment || vsb || vcb) {
+        ws = vsb ? '\n' : '';
+        if (vcb) {
+            const cs = commentString(vcb);
+            ws += `\n${stringifyComment.indentComment(cs, ctx.indent)}`;
+        }
+        if (valueStr === '' && !ctx.inFlow) {
+            if (ws === '\n' && valueComment)
+                ws = '\n\n';
+        }
+        else {
+            ws += `\n${ctx.indent}`;
+        }
+    }
+    else if (!explicitKey && identity.isCollection(value)) {
+        const vs0 = valueStr[0];
+        const nl0 = valueStr.indexOf('\n');
+        const hasNewline = nl0 !== -1;
+        const flow = ctx.inFlow ?? value.flow ?? value.items.length === 0;
+        if (hasNewline || !flow) {
+            let hasPropsLine = false;
+            if (hasNewline && (vs0 === '&' || vs0 === '!')) {
+                let sp0 = valueStr.indexOf(' ');
+                if (vs0 === '&' &&
+                    sp0 !== -1 &&
+                    sp0 < nl0 &&
+                    valueStr[sp0 + 1] === '!') {
+                    sp0 = valueStr.indexOf(' ', sp0 + 1);
+                }
+                if (sp0 === -1 || nl0 < sp0)
+                    hasPropsLine = true;
+            }
+            if (!hasPropsLine)
+                ws = `\n${ctx.indent}`;
+        }
+    }
+    else if (valueStr === '' || valueStr[0] === '\n') {
+        ws = '';
+    }
+    str += ws + valueStr;
+    if (ctx.inFlow) {
+        if (valueCommentDone && onComment)
+            onComment();
+    }
+    else if (valueComment && !valueCommentDone) {
+        str += stringifyComment.lineComment(str, ctx.indent, commentString(valueComment));
+    }
+    else if (chompKeep && onChompKeep) {
+        onChompKeep();
+    }
+    return str;
+}
+
+exports.stringifyPair = stringifyPair;
+
+
+/***/ }),
+
+/***/ 83069:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var Scalar = __nccwpck_require__(63301);
+var foldFlowLines = __nccwpck_require__(34475);
+
+const getFoldOptions = (ctx, isBlock) => ({
+    indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
+    lineWidth: ctx.options.lineWidth,
+    minContentWidth: ctx.options.minContentWidth
+});
+// Also checks for lines starting with %, as parsing the output as YAML 1.1 will
+// presume that's starting a new document.
+const containsDocumentMarker = (str) => /^(%|---|\.\.\.)/m.test(str);
+function lineLengthOverLimit(str, lineWidth, indentLength) {
+    if (!lineWidth || lineWidth < 0)
+        return false;
+    const limit = lineWidth - indentLength;
+    const strLen = str.length;
+    if (strLen <= limit)
+        return false;
+    for (let i = 0, start = 0; i < strLen; ++i) {
+        if (str[i] === '\n') {
+            if (i - start > limit)
+                return true;
+            start = i + 1;
+            if (strLen - start <= limit)
+                return false;
+        }
+    }
+    return true;
+}
+function doubleQuotedString(value, ctx) {
+    const json = JSON.stringify(value);
+    if (ctx.options.doubleQuotedAsJSON)
+        return json;
+    const { implicitKey } = ctx;
+    const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
+    const indent = ctx.indent || (containsDocumentMarker(value) ? '  ' : '');
+    let str = '';
+    let start = 0;
+    for (let i = 0, ch = json[i]; ch; ch = json[++i]) {
+        if (ch === ' ' && json[i + 1] === '\\' && json[i + 2] === 'n') {
+            // space before newline needs to be escaped to not be folded
+            str += json.slice(start, i) + '\\ ';
+            i += 1;
+            start = i;
+            ch = '\\';
+        }
+        if (ch === '\\')
+            switch (json[i + 1]) {
+                case 'u':
+                    {
+                        str += json.slice(start, i);
+                        const code = json.substr(i + 2, 4);
+                        switch (code) {
+                            case '0000':
+                                str += '\\0';
+                                break;
+                            case '0007':
+                                str += '\\a';
+                                break;
+                            case '000b':
+                                str += '\\v';
+                                break;
+                            case '001b':
+                                str += '\\e';
+                                break;
+                            case '0085':
+                                str += '\\N';
+                                break;
+                            case '00a0':
+                                str += '\\_';
+                                break;
+                            case '2028':
+                                str += '\\L';
+                                break;
+                            case '2029':
+                                str += '\\P';
+                                break;
+                            default:
+                                if (code.substr(0, 2) === '00')
+                                    str += '\\x' + code.substr(2);
+                                else
+                                    str += json.substr(i, 6);
+                        }
+                        i += 5;
+                        start = i + 1;
+                    }
+                    break;
+                case 'n':
+                    if (implicitKey ||
+                        json[i + 2] === '"' ||
+                        json.length < minMultiLineLength) {
+                        i += 1;
+                    }
+                    else {
+                        // folding will eat first newline
+                        str += json.slice(start, i) + '\n\n';
+                        while (json[i + 2] === '\\' &&
+                            json[i + 3] === 'n' &&
+                            json[i + 4] !== '"') {
+                            str += '\n';
+                            i += 2;
+                        }
+                        str += indent;
+                        // space after newline needs to be escaped to not be folded
+                        if (json[i + 2] === ' ')
+                            str += '\\';
+                        i += 1;
+                        start = i + 1;
+                    }
+                    break;
+                default:
+                    i += 1;
+            }
+    }
+    str = start ? str + json.slice(start) : json;
+    return implicitKey
+        ? str
+        : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
+}
+function singleQuotedString(value, ctx) {
+    if (ctx.options.singleQuote === false ||
+        (ctx.implicitKey && value.includes('\n')) ||
+        /[ \t]\n|\n[ \t]/.test(value) // single quoted string can't have leading or trailing whitespace around newline
+    )
+        return doubleQuotedString(value, ctx);
+    const indent = ctx.indent || (containsDocumentMarker(value) ? '  ' : '');
+    const res = "'" + value.replace(/'/g, "''").replace(/\n+/g, `$&\n${indent}`) + "'";
+    return ctx.implicitKey
+        ? res
+        : foldFlowLines.foldFlowLines(res, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+}
+function quotedString(value, ctx) {
+    const { singleQuote } = ctx.options;
+    let qs;
+    if (singleQuote === false)
+        qs = doubleQuotedString;
+    else {
+        const hasDouble = value.includes('"');
+        const hasSingle = value.includes("'");
+        if (hasDouble && !hasSingle)
+            qs = singleQuotedString;
+        else if (hasSingle && !hasDouble)
+            qs = doubleQuotedString;
+        else
+            qs = singleQuote ? singleQuotedString : doubleQuotedString;
+    }
+    return qs(value, ctx);
+}
+// The negative lookbehind avoids a polynomial search,
+// but isn't supported yet on Safari: https://caniuse.com/js-regexp-lookbehind
+let blockEndNewlines;
+try {
+    blockEndNewlines = new RegExp('(^|(?<!\n))\n+(?!\n|$)', 'g');
+}
+catch {
+    blockEndNewlines = /\n+(?!\n|$)/g;
+}
+function blockString({ comment, type, value }, ctx, onComment, onChompKeep) {
+    const { blockQuote, commentString, lineWidth } = ctx.options;
+    // 1. Block can't end in whitespace unless the last line is non-empty.
+    // 2. Strings consisting of only whitespace are best rendered explicitly.
+    if (!blockQuote || /\n[\t ]+$/.test(value)) {
+        return quotedString(value, ctx);
+    }
+    const indent = ctx.indent ||
+        (ctx.forceBlockIndent || containsDocumentMarker(value) ? '  ' : '');
+    const literal = blockQuote === 'literal'
+        ? true
+        : blockQuote === 'folded' || type === Scalar.Scalar.BLOCK_FOLDED
+            ? false
+            : type === Scalar.Scalar.BLOCK_LITERAL
+                ? true
+                : !lineLengthOverLimit(value, lineWidth, indent.length);
+    if (!value)
+        return literal ? '|\n' : '>\n';
+    // determine chomping from whitespace at value end
+    let chomp;
+    let endStart;
+    for (endStart = value.length; endStart > 0; --endStart) {
+        const ch = value[endStart - 1];
+        if (ch !== '\n' && ch !== '\t' && ch !== ' ')
+            break;
+    }
+    let end = value.substring(endStart);
+    const endNlPos = end.indexOf('\n');
+    if (endNlPos === -1) {
+        chomp = '-'; // strip
+    }
+    else if (value === end || endNlPos !== end.length - 1) {
+        chomp = '+'; // keep
+        if (onChompKeep)
+            onChompKeep();
+    }
+    else {
+        chomp = ''; // clip
+    }
+    if (end) {
+        value = value.slice(0, -end.length);
+        if (end[end.length - 1] === '\n')
+            end = end.slice(0, -1);
+        end = end.replace(blockEndNewlines, `$&${indent}`);
+    }
+    // determine indent indicator from whitespace at value start
+    let startWithSpace = false;
+    let startEnd;
+    let startNlPos = -1;
+    for (startEnd = 0; startEnd < value.length; ++startEnd) {
+        const ch = value[startEnd];
+        if (ch === ' ')
+            startWithSpace = true;
+        else if (ch === '\n')
+            startNlPos = startEnd;
+        else
+            break;
+    }
+    let start = value.substring(0, startNlPos < startEnd ? startNlPos + 1 : startEnd);
+    if (start) {
+        value = value.substring(start.length);
+        start = start.replace(/\n+/g, `$&${indent}`);
+    }
+    const indentSize = indent ? '2' : '1'; // root is at -1
+    // Leading | or > is added later
+    let header = (startWithSpace ? indentSize : '') + chomp;
+    if (comment) {
+        header += ' ' + commentString(comment.replace(/ ?[\r\n]+/g, ' '));
+        if (onComment)
+            onComment();
+    }
+    if (!literal) {
+        const foldedValue = value
+            .replace(/\n+/g, '\n$&')
+            .replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, '$1$2') // more-indented lines aren't folded
+            //                ^ more-ind. ^ empty     ^ capture next empty lines only at end of indent
+            .replace(/\n+/g, `$&${indent}`);
+        let literalFallback = false;
+        const foldOptions = getFoldOptions(ctx, true);
+        if (blockQuote !== 'folded' && type !== Scalar.Scalar.BLOCK_FOLDED) {
+            foldOptions.onOverflow = () => {
+                literalFallback = true;
+            };
+        }
+        const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
+        if (!literalFallback)
+            return `>${header}\n${indent}${body}`;
+    }
+    value = value.replace(/\n+/g, `$&${indent}`);
+    return `|${header}\n${indent}${start}${value}${end}`;
+}
+function plainString(item, ctx, onComment, onChompKeep) {
+    const { type, value } = item;
+    const { actualString, implicitKey, indent, indentStep, inFlow } = ctx;
+    if ((implicitKey && value.includes('\n')) ||
+        (inFlow && /[[\]{},]/.test(value))) {
+        return quotedString(value, ctx);
+    }
+    if (/^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/.test(value)) {
+        // not allowed:
+        // - '-' or '?'
+        // - start with an indicator character (except [?:-]) or /[?-] /
+        // - '\n ', ': ' or ' \n' anywhere
+        // - '#' not preceded by a non-space char
+        // - end with ' ' or ':'
+        return implicitKey || inFlow || !value.includes('\n')
+            ? quotedString(value, ctx)
+            : blockString(item, ctx, onComment, onChompKeep);
+    }
+    if (!implicitKey &&
+        !inFlow &&
+        type !== Scalar.Scalar.PLAIN &&
+        value.includes('\n')) {
+        // Where allowed & type not set explicitly, prefer block style for multiline strings
+        return blockString(item, ctx, onComment, onChompKeep);
+    }
+    if (containsDocumentMarker(value)) {
+        if (indent === '') {
+            ctx.forceBlockIndent = true;
+            return blockString(item, ctx, onComment, onChompKeep);
+        }
+        else if (implicitKey && indent === indentStep) {
+            return quotedString(value, ctx);
+        }
+    }
+    const str = value.replace(/\n+/g, `$&\n${indent}`);
+    // Verify that output will be parsed as a string, as e.g. plain numbers and
+    // booleans get parsed with those types in v1.2 (e.g. '42', 'true' & '0.9e-3'),
+    // and others in v1.1.
+    if (actualString) {
+        const test = (tag) => tag.default && tag.tag !== 'tag:yaml.org,2002:str' && tag.test?.test(str);
+        const { compat, tags } = ctx.doc.schema;
+        if (tags.some(test) || compat?.some(test))
+            return quotedString(value, ctx);
+    }
+    return implicitKey
+        ? str
+        : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+}
+function stringifyString(item, ctx, onComment, onChompKeep) {
+    const { implicitKey, inFlow } = ctx;
+    const ss = typeof item.value === 'string'
+        ? item
+        : Object.assign({}, item, { value: String(item.value) });
+    let { type } = item;
+    if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
+        // force double quotes on control characters & unpaired surrogates
+        if (/[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u.test(ss.value))
+            type = Scalar.Scalar.QUOTE_DOUBLE;
+    }
+    const _stringify = (_type) => {
+        switch (_type) {
+            case Scalar.Scalar.BLOCK_FOLDED:
+            case Scalar.Scalar.BLOCK_LITERAL:
+                return implicitKey || inFlow
+                    ? quotedString(ss.value, ctx) // blocks are not valid inside flow containers
+                    : blockString(ss, ctx, onComment, onChompKeep);
+            case Scalar.Scalar.QUOTE_DOUBLE:
+                return doubleQuotedString(ss.value, ctx);
+            case Scalar.Scalar.QUOTE_SINGLE:
+                return singleQuotedString(ss.value, ctx);
+            case Scalar.Scalar.PLAIN:
+                return plainString(ss, ctx, onComment, onChompKeep);
+            default:
+                return null;
+        }
+    };
+    let res = _stringify(type);
+    if (res === null) {
+        const { defaultKeyType, defaultStringType } = ctx.options;
+        const t = (implicitKey && defaultKeyType) || defaultStringType;
+        res = _stringify(t);
+        if (res === null)
+            throw new Error(`Unsupported default string type ${t}`);
+    }
+    return res;
+}
+
+exports.stringifyString = stringifyString;
+
+
+/***/ }),
+
+/***/ 10204:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+
+
+var identity = __nccwpck_require__(41127);
+
+const BREAK = Symbol('break visit');
+const SKIP = Symbol('skip children');
+const REMOVE = Symbol('remove node');
+/**
+ * Apply a visitor to an AST node or document.
+ *
+ * Walks through the tree (depth-first) starting from `node`, calling a
+ * `visitor` function with three arguments:
+ *   - `key`: For sequence values and map `Pair`, the node's index in the
+ *     collection. Within a `Pair`, `'key'` or `'value'`, correspondingly.
+ *     `null` for the root node.
+ *   - `node`: The current node.
+ *   - `path`: The ancestry of the current node.
+ *
+ * The return value of the visitor may be used to control the traversal:
+ *   - `undefined` (default): Do nothing and continue
+ *   - `visit.SKIP`: Do not visit the children of this node, continue with next
+ *     sibling
+ *   - `visit.BREAK`: Terminate traversal completely
+ *   - `visit.REMOVE`: Remove the current node, then continue with the next one
+ *   - `Node`: Replace the current node, then continue by visiting it
+ *   - `number`: While iterating the items of a sequence or map, set the index
+ *     of the next step. This is useful especially if the index of the current
+ *     node has changed.
+ *
+ * If `visitor` is a single function, it will be called with all values
+ * encountered in the tree, including e.g. `null` values. Alternatively,
+ * separate visitor functions may be defined for each `Map`, `Pair`, `Seq`,
+ * `Alias` and `Scalar` node. To define the same visitor function for more than
+ * one node type, use the `Collection` (map and seq), `Value` (map, seq & scalar)
+ * and `Node` (alias, map, seq & scalar) targets. Of all these, only the most
+ * specific defined one will be used for each node.
+ */
+function visit(node, visitor) {
+    const visitor_ = initVisitor(visitor);
+    if (identity.isDocument(node)) {
+        const cd = visit_(null, node.contents, visitor_, Object.freeze([node]));
+        if (cd === REMOVE)
+            node.contents = null;
+    }
+    else
+        visit_(null, node, visitor_, Object.freeze([]));
+}
+// Without the `as symbol` casts, TS declares these in the `visit`
+// namespace using `var`, but then complains about that because
+// `unique symbol` must be `const`.
+/** Terminate visit traversal completely */
+visit.BREAK = BREAK;
+/** Do not visit the children of the current node */
+visit.SKIP = SKIP;
+/** Remove the current node */
+visit.REMOVE = REMOVE;
+function visit_(key, node, visitor, path) {
+    const ctrl = callVisitor(key, node, visitor, path);
+    if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
+        replaceNode(key, path, ctrl);
+        return visit_(key, ctrl, visitor, path);
+    }
+    if (typeof ctrl !== 'symbol') {
+        if (identity.isCollection(node)) {
+            path = Object.freeze(path.concat(node));
+            for (let i = 0; i < node.items.length; ++i) {
+                const ci = visit_(i, node.items[i], visitor, path);
+                if (typeof ci === 'number')
+                    i = ci - 1;
+                else if (ci === BREAK)
+                    return BREAK;
+                else if (ci === REMOVE) {
+                    node.items.splice(i, 1);
+                    i -= 1;
+                }
+            }
+        }
+        else if (identity.isPair(node)) {
+            path = Object.freeze(path.concat(node));
+            const ck = visit_('key', node.key, visitor, path);
+            if (ck === BREAK)
+                return BREAK;
+            else if (ck === REMOVE)
+                node.key = null;
+            const cv = visit_('value', node.value, visitor, path);
+            if (cv === BREAK)
+                return BREAK;
+            else if (cv === REMOVE)
+                node.value = null;
+        }
+    }
+    return ctrl;
+}
+/**
+ * Apply an async visitor to an AST node or document.
+ *
+ * Walks through the tree (depth-first) starting from `node`, calling a
+ * `visitor` function with three arguments:
+ *   - `key`: For sequence values and map `Pair`, the node's index in the
+ *     collection. Within a `Pair`, `'key'` or `'value'`, correspondingly.
+ *     `null` for the root node.
+ *   - `node`: The current node.
+ *   - `path`: The ancestry of the current node.
+ *
+ * The return value of the visitor may be used to control the traversal:
+ *   - `Promise`: Must resolve to one of the following values
+ *   - `undefined` (default): Do nothing and continue
+ *   - `visit.SKIP`: Do not visit the children of this node, continue with next
+ *     sibling
+ *   - `visit.BREAK`: Terminate traversal completely
+ *   - `visit.REMOVE`: Remove the current node, then continue with the next one
+ *   - `Node`: Replace the current node, then continue by visiting it
+ *   - `number`: While iterating the items of a sequence or map, set the index
+ *     of the next step. This is useful especially if the index of the current
+ *     node has changed.
+ *
+ * If `visitor` is a single function, it will be called with all values
+ * encountered in the tree, including e.g. `null` values. Alternatively,
+ * separate visitor functions may be defined for each `Map`, `Pair`, `Seq`,
+ * `Alias` and `Scalar` node. To define the same visitor function for more than
+ * one node type, use the `Collection` (map and seq), `Value` (map, seq & scalar)
+ * and `Node` (alias, map, seq & scalar) targets. Of all these, only the most
+ * specific defined one will be used for each node.
+ */
+async function visitAsync(node, visitor) {
+    const visitor_ = initVisitor(visitor);
+    if (identity.isDocument(node)) {
+        const cd = await visitAsync_(null, node.contents, visitor_, Object.freeze([node]));
+        if (cd === REMOVE)
+            node.contents = null;
+    }
+    else
+        await visitAsync_(null, node, visitor_, Object.freeze([]));
+}
+// Without the `as symbol` casts, TS declares these in the `visit`
+// namespace using `var`, but then complains about that because
+// `unique symbol` must be `const`.
+/** Terminate visit traversal completely */
+visitAsync.BREAK = BREAK;
+/** Do not visit the children of the current node */
+visitAsync.SKIP = SKIP;
+/** Remove the current node */
+visitAsync.REMOVE = REMOVE;
+async function visitAsync_(key, node, visitor, path) {
+    const ctrl = await callVisitor(key, node, visitor, path);
+    if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
+        replaceNode(key, path, ctrl);
+        return visitAsync_(key, ctrl, visitor, path);
+    }
+    if (typeof ctrl !== 'symbol') {
+        if (identity.isCollection(node)) {
+            path = Object.freeze(path.concat(node));
+            for (let i = 0; i < node.items.length; ++i) {
+                const ci = await visitAsync_(i, node.items[i], visitor, path);
+                if (typeof ci === 'number')
+                    i = ci - 1;
+                else if (ci === BREAK)
+                    return BREAK;
+                else if (ci === REMOVE) {
+                    node.items.splice(i, 1);
+                    i -= 1;
+                }
+            }
+        }
+        else if (identity.isPair(node)) {
+            path = Object.freeze(path.concat(node));
+            const ck = await visitAsync_('key', node.key, visitor, path);
+            if (ck === BREAK)
+                return BREAK;
+            else if (ck === REMOVE)
+                node.key = null;
+            const cv = await visitAsync_('value', node.value, visitor, path);
+            if (cv === BREAK)
+                return BREAK;
+            else if (cv === REMOVE)
+                node.value = null;
+        }
+    }
+    return ctrl;
+}
+function initVisitor(visitor) {
+    if (typeof visitor === 'object' &&
+        (visitor.Collection || visitor.Node || visitor.Value)) {
+        return Object.assign({
+            Alias: visitor.Node,
+            Map: visitor.Node,
+            Scalar: visitor.Node,
+            Seq: visitor.Node
+        }, visitor.Value && {
+            Map: visitor.Value,
+            Scalar: visitor.Value,
+            Seq: visitor.Value
+        }, visitor.Collection && {
+            Map: visitor.Collection,
+            Seq: visitor.Collection
+        }, visitor);
+    }
+    return visitor;
+}
+function callVisitor(key, node, visitor, path) {
+    if (typeof visitor === 'function')
+        return visitor(key, node, path);
+    if (identity.isMap(node))
+        return visitor.Map?.(key, node, path);
+    if (identity.isSeq(node))
+        return visitor.Seq?.(key, node, path);
+    if (identity.isPair(node))
+        return visitor.Pair?.(key, node, path);
+    if (identity.isScalar(node))
+        return visitor.Scalar?.(key, node, path);
+    if (identity.isAlias(node))
+        return visitor.Alias?.(key, node, path);
+    return undefined;
+}
+function replaceNode(key, path, node) {
+    const parent = path[path.length - 1];
+    if (identity.isCollection(parent)) {
+        parent.items[key] = node;
+    }
+    else if (identity.isPair(parent)) {
+        if (key === 'key')
+            parent.key = node;
+        else
+            parent.value = node;
+    }
+    else if (identity.isDocument(parent)) {
+        parent.contents = node;
+    }
+    else {
+        const pt = identity.isAlias(parent) ? 'alias' : 'scalar';
+        throw new Error(`Cannot replace node with ${pt} parent`);
+    }
+}
+
+exports.visit = visit;
+exports.visitAsync = visitAsync;
+
 
 /***/ }),
 
@@ -37266,7 +45860,7 @@ class DecodedURL extends URL {
 // EXTERNAL MODULE: ./node_modules/tunnel/index.js
 var tunnel = __nccwpck_require__(20770);
 // EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(46752);
+var undici = __nccwpck_require__(24371);
 ;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
@@ -38658,8 +47252,578 @@ function copyFile(srcFile, destFile, force) {
 /************************************************************************/
 var __webpack_exports__ = {};
 
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(51455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(48161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: ./src/domain/errors.ts
 var errors = __nccwpck_require__(10241);
+;// CONCATENATED MODULE: ./src/domain/redact.ts
+/**
+ * Secrets out of every output: error lines, --json, check records, reports, the runner's log.
+ *
+ * A secret rarely shows up as written. A password with `/`, `@` or `%` in it appears
+ * percent-encoded in a URL (and each URL serializer encodes a different set of characters: `new
+ * URL()`'s userinfo set, encodeURIComponent, a form's `+` for a space, lower- or upper-case hex),
+ * JSON-escaped inside a JSON document (`\"`, `\\`, `\n`, `\u00e9`), or both at once (a URL inside
+ * a JSON error inside a JSON record). So the redactor does not compare strings: for each character
+ * of the secret it accepts every spelling of that character (itself, the percent-encoding of its
+ * UTF-8 bytes in either case, `+` for a space, its JSON escapes), so any mixture of them matches.
+ * Multi-line secrets (an age identity file) are matched line by line.
+ *
+ * base64 is covered for the runner's mask and the redactor as the three "cores" of the secret's
+ * encoding (one per byte alignment), which appear verbatim whatever precedes the secret (a
+ * `user:` in Basic auth, say); cores shorter than 8 characters are left out, they would match
+ * ordinary words. No Lifeboat output base64-encodes a secret today: this is a safety net.
+ *
+ * Secrets (and lines) shorter than MIN_SECRET_LENGTH are not matched in free text: replacing every
+ * "ab" would make every message unreadable. The password of any URL is still redacted by shape.
+ */
+/** Shorter secrets are only redacted by shape (a URL's password, a password= parameter). */
+const MIN_SECRET_LENGTH = 4;
+const MIN_BASE64_CORE = 8;
+const MASK = "***";
+/** The secret itself, then each of its lines (an identity file), trimmed, long enough to match. */
+function pieces(secret) {
+    const out = new Set();
+    const lines = secret.split(/\r?\n/).map((line) => line.trim());
+    if (lines.length === 1) {
+        out.add(secret);
+        out.add(secret.trim());
+    }
+    for (const line of lines)
+        out.add(line);
+    // A secret connection URL carries secrets of its own that show up apart from it.
+    for (const piece of [...out])
+        for (const inner of urlSecrets(piece))
+            out.add(inner);
+    return [...out].filter((piece) => [...piece].length >= MIN_SECRET_LENGTH);
+}
+/** The password (as written and decoded) and password-like query parameters of a URL. */
+function urlSecrets(text) {
+    let url;
+    try {
+        url = new URL(text.trim());
+    }
+    catch {
+        return [];
+    }
+    const found = [];
+    if (url.password) {
+        found.push(url.password);
+        try {
+            found.push(decodeURIComponent(url.password));
+        }
+        catch {
+            // Not valid percent-encoding: kept as written above.
+        }
+    }
+    for (const [key, value] of url.searchParams)
+        if (SECRET_PARAM_KEY.test(key) && value)
+            found.push(value);
+    return found;
+}
+function hexByte(byte, lower) {
+    const hex = byte.toString(16).padStart(2, "0");
+    return `%${lower ? hex : hex.toUpperCase()}`;
+}
+function percentEncode(text, keep, lower = false) {
+    let out = "";
+    for (const char of text) {
+        if (keep(char))
+            out += char;
+        else
+            for (const byte of Buffer.from(char, "utf8"))
+                out += hexByte(byte, lower);
+    }
+    return out;
+}
+/** The WHATWG URL serializer's userinfo encoding, as `new URL()` writes a password. */
+function userinfoForm(text) {
+    const url = new URL("postgresql://host/");
+    url.username = "u";
+    url.password = text;
+    return url.password;
+}
+/** What a URL parser leaves of raw text in a query string (the query percent-encode set). */
+function queryForm(text) {
+    return percentEncode(text, (char) => char > " " && char <= "~" && !`"#<>'`.includes(char));
+}
+function safely(encode) {
+    try {
+        return [encode()];
+    }
+    catch {
+        // A lone surrogate: encodeURIComponent throws; the other forms still apply.
+        return [];
+    }
+}
+/** The base64 of the secret's whole 3-byte groups, for each of the three alignments. */
+function base64Cores(text) {
+    const bytes = Buffer.from(text, "utf8");
+    const cores = [];
+    for (let start = 0; start < 3; start++) {
+        const whole = Math.floor((bytes.length - start) / 3) * 3;
+        if (whole <= 0)
+            continue;
+        const core = bytes.subarray(start, start + whole).toString("base64");
+        if (core.length < MIN_BASE64_CORE)
+            continue;
+        cores.push(core, core.replaceAll("+", "-").replaceAll("/", "_"));
+    }
+    return cores;
+}
+/**
+ * Every concrete form of `secret` worth registering with the runner's mask (core.setSecret): each
+ * is one line, at least MIN_SECRET_LENGTH long. The redactor below matches more (any mixture of
+ * these spellings), but the runner's mask compares plain strings.
+ */
+function secretForms(secret) {
+    const forms = new Set();
+    for (const piece of pieces(secret)) {
+        const json = JSON.stringify(piece).slice(1, -1);
+        const candidates = [
+            piece,
+            json,
+            JSON.stringify(json).slice(1, -1),
+            userinfoForm(piece),
+            queryForm(piece),
+            new URLSearchParams({ p: piece }).toString().slice(2),
+            ...safely(() => encodeURIComponent(piece)),
+            ...safely(() => encodeURIComponent(piece).replaceAll("%20", "+")),
+            ...safely(() => encodeURI(piece)),
+            ...base64Cores(piece),
+        ];
+        for (const form of candidates) {
+            forms.add(form);
+            // Percent-encoders differ in the case of their hex digits.
+            forms.add(form.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
+        }
+    }
+    return [...forms].filter((form) => form.length >= MIN_SECRET_LENGTH && !/[\r\n]/.test(form));
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+}
+/** A hex digit in either case. */
+function hexDigit(digit) {
+    const lower = digit.toLowerCase();
+    const upper = digit.toUpperCase();
+    return lower === upper ? digit : `[${lower}${upper}]`;
+}
+function hexPattern(hex) {
+    return [...hex].map(hexDigit).join("");
+}
+const JSON_SHORT_ESCAPES = {
+    '"': '"',
+    "\\": "\\",
+    "/": "/",
+    "\n": "n",
+    "\r": "r",
+    "\t": "t",
+    "\b": "b",
+    "\f": "f",
+};
+/**
+ * Every spelling of one character: JSON-escaped (first, so that the longest spelling wins),
+ * percent-encoded in either case, `+` for a space, itself.
+ */
+function charPattern(char) {
+    const options = [];
+    // JSON escapes, nested any number of times (a JSON string inside a JSON string doubles the
+    // backslashes): one or more backslashes before the escape.
+    const short = JSON_SHORT_ESCAPES[char];
+    if (short !== undefined)
+        options.push(`\\\\+${escapeRegExp(short)}`);
+    const units = [];
+    for (let i = 0; i < char.length; i++)
+        units.push(char.charCodeAt(i).toString(16).padStart(4, "0"));
+    options.push(units.map((unit) => `\\\\+u${hexPattern(unit)}`).join(""));
+    const bytes = Buffer.from(char, "utf8");
+    options.push([...bytes].map((byte) => `%${hexPattern(byte.toString(16).padStart(2, "0"))}`).join(""));
+    if (char === " ")
+        options.push("\\+");
+    options.push(escapeRegExp(char));
+    return `(?:${options.join("|")})`;
+}
+function secretPattern(piece) {
+    return [...piece].map(charPattern).join("");
+}
+/** URL credentials (any scheme): `scheme://user:SECRET@` keeps the user, drops the password. */
+// The password runs to the authority's last `@`: a raw `@` in it must not leave its tail behind.
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@?#"'<>]*):[^\s/?#"'<>]*@/gi;
+/** Names of secret-bearing parameters in URLs, libpq connection strings and the like. */
+const SECRET_PARAM_NAME = "(?:ssl)?passw(?:or)?d|pwd|pass|passphrase|secret|token|access_token|api_?key|x-amz-(?:signature|security-token|credential)";
+const SECRET_PARAM_KEY = new RegExp(`^(?:${SECRET_PARAM_NAME})$`, "i");
+/** `name=value` (a libpq conninfo value may be quoted), after a separator. */
+const SECRET_PARAMS = new RegExp(`(^|[?&;\\s"'(,])(${SECRET_PARAM_NAME})=('(?:[^'\\\\]|\\\\.)*'|[^\\s&"'#<>,)]*)`, "gi");
+/**
+ * A function that replaces every form of each secret in a text by `***`, and any URL's password
+ * and any `password=`-like parameter whatever its value.
+ */
+function createRedactor(secrets) {
+    const patterns = new Set();
+    const literals = new Set();
+    for (const secret of secrets) {
+        for (const piece of pieces(secret)) {
+            patterns.add(secretPattern(piece));
+            for (const core of base64Cores(piece))
+                literals.add(core);
+        }
+    }
+    // Longest first, so that a secret containing another is replaced whole.
+    const sources = [
+        ...[...patterns].sort((a, b) => b.length - a.length),
+        ...[...literals].sort((a, b) => b.length - a.length).map(escapeRegExp),
+    ];
+    const any = sources.length > 0 ? new RegExp(sources.join("|"), "g") : undefined;
+    return (text) => {
+        let out = any ? text.replace(any, MASK) : text;
+        out = out.replace(URL_CREDENTIALS, `$1:${MASK}@`);
+        out = out.replace(SECRET_PARAMS, (_match, lead, name, value) => value === MASK || value === "" ? `${lead}${name}=${value}` : `${lead}${name}=${MASK}`);
+        return out;
+    };
+}
+/**
+ * A URL safe to show: no user info, secret-bearing query parameters masked. Text that does not
+ * parse as a URL gets the redactor's shape rules (a `user:password@` anywhere in it).
+ */
+function redactUrl(text) {
+    let url;
+    try {
+        url = new URL(text);
+    }
+    catch {
+        return createRedactor([])(text);
+    }
+    url.username = "";
+    url.password = "";
+    for (const key of [...url.searchParams.keys()]) {
+        if (SECRET_PARAM_KEY.test(key))
+            url.searchParams.set(key, MASK);
+    }
+    return url.toString();
+}
+/**
+ * A copy of a JSON-able value with every string (keys too) redacted: for --json output and check
+ * records. Values with toJSON (Dates) are taken as JSON would take them; Error objects as their
+ * name and message; cycles become "[Circular]".
+ */
+function redactDeep(value, redact) {
+    const seen = new WeakSet();
+    const walk = (input) => {
+        if (typeof input === "string")
+            return redact(input);
+        if (input === null || typeof input !== "object")
+            return input;
+        if (seen.has(input))
+            return "[Circular]";
+        seen.add(input);
+        try {
+            if (input instanceof Error) {
+                return { ...walkObject(input), name: redact(input.name), message: redact(input.message) };
+            }
+            const json = input.toJSON;
+            if (typeof json === "function")
+                return walk(json.call(input));
+            if (Array.isArray(input))
+                return input.map(walk);
+            return walkObject(input);
+        }
+        finally {
+            seen.delete(input);
+        }
+    };
+    const walkObject = (input) => {
+        const out = {};
+        for (const [key, item] of Object.entries(input))
+            out[redact(key)] = walk(item);
+        return out;
+    };
+    return walk(value);
+}
+/**
+ * The secrets of a parsed connection URL: its password and the key passphrase `sslpassword`. The
+ * redactor matches every spelling of each (percent-encoded in a child's DATABASE_URL, say), and the
+ * rest of the URL stays readable.
+ */
+function databaseUrlSecrets(url) {
+    return [url.password, url.params.sslpassword].filter((secret) => secret !== undefined && secret !== "");
+}
+
+;// CONCATENATED MODULE: ./src/report/junit.ts
+/**
+ * JUnit XML for verify and restore-test (`--junit FILE`): one test case per check and per table,
+ * so CI systems and test dashboards show a backup's proof as tests. The shape is the one common
+ * reporters read (the Jenkins/Surefire "JUnit" schema): `<testsuites>` holding one `<testsuite>`
+ * with its counts, `<properties>`, `<testcase classname name time>` each with at most one
+ * `<failure message type>` or `<skipped message>`, and `<system-out>` for notes and warnings.
+ * Every text is redacted and stripped of characters XML 1.0 cannot hold.
+ */
+
+
+
+
+
+
+/** Characters XML 1.0 allows (tab, newline, carriage return, and from space up, minus surrogates and FFFE/FFFF). */
+const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+function escapeXml(text) {
+    return text
+        .replace(NOT_XML, "\uFFFD")
+        .replace(/&/g, "&amp;")
+        .replace(/</g, "&lt;")
+        .replace(/>/g, "&gt;")
+        .replace(/"/g, "&quot;")
+        .replace(/'/g, "&apos;");
+}
+const seconds = (value) => (Math.round(value * 1000) / 1000).toFixed(3);
+function renderJUnit(suite, secrets = []) {
+    const redact = createRedactor(secrets);
+    const text = (value) => escapeXml(redact(value));
+    const failures = suite.cases.filter((c) => c.failure).length;
+    const skipped = suite.cases.filter((c) => !c.failure && c.skipped !== undefined).length;
+    const counts = `tests="${suite.cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="${seconds(suite.time)}"`;
+    const lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        `<testsuites name="lifeboat" ${counts}>`,
+        `  <testsuite name="${text(suite.name)}" ${counts} timestamp="${suite.timestamp.toISOString().replace(/\.\d{3}Z$/, "")}" hostname="${text((0,external_node_os_.hostname)())}">`,
+        "    <properties>",
+        ...Object.entries(suite.properties).map(([name, value]) => `      <property name="${text(name)}" value="${text(value)}"/>`),
+        "    </properties>",
+    ];
+    for (const testCase of suite.cases) {
+        const head = `    <testcase classname="${text(suite.classname)}" name="${text(testCase.name)}" time="${seconds(testCase.time ?? 0)}"`;
+        const body = [];
+        if (testCase.failure) {
+            const details = testCase.failure.details ?? testCase.failure.message;
+            body.push(`      <failure message="${text(testCase.failure.message)}" type="lifeboat">${text(details)}</failure>`);
+        }
+        else if (testCase.skipped !== undefined) {
+            body.push(`      <skipped message="${text(testCase.skipped)}"/>`);
+        }
+        if (testCase.output)
+            body.push(`      <system-out>${text(testCase.output)}</system-out>`);
+        lines.push(body.length === 0 ? `${head}/>` : `${head}>`, ...body, ...(body.length ? ["    </testcase>"] : []));
+    }
+    if (suite.output)
+        lines.push(`    <system-out>${text(suite.output)}</system-out>`);
+    lines.push("  </testsuite>", "</testsuites>", "");
+    return lines.join("\n");
+}
+const failed = (message, details) => ({
+    message,
+    ...(details && details.length > 1 ? { details: details.join("\n") } : {}),
+});
+/** verify: the stored object, the decrypted archive, each gate given, and each table the archive must hold. */
+function verifyJUnit(result, context) {
+    const deep = result.kind === "verify-deep";
+    const gateLine = (gate) => result.failures.filter((line) => line.includes(gate));
+    const gates = [
+        ["max-age", context.gates.maxAgeSeconds],
+        ["max-size-change", context.gates.maxSizeChange],
+        ["min-size", context.gates.minSizeBytes],
+    ];
+    const gateNames = gates.map(([name]) => name);
+    const integrity = result.failures.filter((line) => !gateNames.some((gate) => line.includes(gate)) && !line.startsWith("the archive has no data for"));
+    const missing = new Set(result.missingTables ?? []);
+    const cases = [
+        {
+            name: deep
+                ? "backup decrypts and matches its manifest (sizes, sha256)"
+                : "stored object matches its manifest (size, sha256)",
+            ...(integrity.length ? { failure: failed(integrity[0], integrity) } : {}),
+        },
+        ...gates.map(([name, value]) => {
+            const lines = gateLine(name);
+            return {
+                name: `gate ${name}`,
+                ...(value === undefined ? { skipped: `--${name} not given` } : {}),
+                ...(lines.length ? { failure: failed(lines[0], lines) } : {}),
+            };
+        }),
+        ...(result.tables ?? []).map((table) => ({
+            name: `table ${table}: data in the archive`,
+            ...(!deep || result.missingTables === undefined
+                ? { skipped: deep ? "the archive was not listed" : "needs the identity (deep verify)" }
+                : missing.has(table)
+                    ? { failure: { message: `the archive has no data for ${table}` } }
+                    : {}),
+        })),
+    ];
+    return {
+        name: `lifeboat ${result.kind} ${context.label}`,
+        classname: `lifeboat.verify.${context.label}`,
+        timestamp: context.now,
+        time: 0,
+        properties: { label: context.label, "backup-id": result.backupId, kind: result.kind },
+        cases,
+        ...(result.warnings.length ? { output: result.warnings.map((w) => `warning: ${w}`).join("\n") } : {}),
+    };
+}
+/** restore-test: the restore, each table (rows, digest, drift), the catalog, sequences, the budget, each assertion, the command. */
+function restoreTestJUnit(result, context) {
+    const checks = result.checks ?? null;
+    // null: nothing was restored; undefined: a result from before these checks existed.
+    const restored = result.checks !== null;
+    const notRestored = "nothing was restored";
+    const cases = [];
+    const restoreFailure = result.restoreErrors.length > 0
+        ? failed(`pg_restore reported ${result.restoreErrors.length} error(s): ${result.restoreErrors[0]}`, result.restoreErrors)
+        : !restored && result.failures.length > 0
+            ? failed(result.failures[0], result.failures)
+            : undefined;
+    cases.push({
+        name: "restore",
+        time: result.restoreSeconds,
+        ...(restoreFailure ? { failure: restoreFailure } : {}),
+    });
+    const mismatches = new Map(result.mismatches.map((m) => [m.table, m]));
+    const digestMismatch = new Map((checks?.digests.mismatched ?? []).map((m) => [m.table, m]));
+    const digestSkipped = new Map((checks?.digests.skipped ?? []).map((s) => [s.table, s.reason]));
+    const drift = new Map((checks?.drift.tables ?? []).map((t) => [t.table, t]));
+    const drifted = new Set((checks?.drift.drifted ?? []).map((t) => t.table));
+    // The manifest's tables, then the ones gone since the previous backup.
+    const tables = [
+        ...new Set([
+            ...(checks?.tables ?? []),
+            ...mismatches.keys(),
+            ...(checks?.drift.tables.map((t) => t.table) ?? []),
+        ]),
+    ];
+    for (const table of tables) {
+        const change = drift.get(table);
+        if (change && change.current === null) {
+            cases.push({
+                name: `table ${table}`,
+                ...(drifted.has(table) && checks?.drift.action === "fail"
+                    ? { failure: { message: `${table} is gone: ${change.previous} rows in the previous backup` } }
+                    : { skipped: "not in this backup" }),
+            });
+            continue;
+        }
+        const problems = [];
+        const mismatch = mismatches.get(table);
+        if (mismatch) {
+            problems.push(`${table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after restore, the manifest counted ${mismatch.expected}`);
+        }
+        const digest = digestMismatch.get(table);
+        if (digest)
+            problems.push(`${table}: the restored rows' sha256 ${digest.actual} differs from the archive's ${digest.expected}`);
+        if (change && drifted.has(table) && checks?.drift.action === "fail") {
+            problems.push(`${table}: ${change.previous} -> ${change.current} rows (${formatChange(change)}) against ${checks.drift.previousBackupId}`);
+        }
+        const notes = [
+            change
+                ? `rows: ${change.current} (${formatChange(change)} against ${checks?.drift.previousBackupId})`
+                : undefined,
+            digestSkipped.has(table) ? `digest not compared: ${digestSkipped.get(table)}` : undefined,
+            change && drifted.has(table) && checks?.drift.action === "warn"
+                ? `warning: drift over max-table-drift`
+                : undefined,
+        ].filter((line) => line !== undefined);
+        cases.push({
+            name: `table ${table}`,
+            ...(!restored ? { skipped: notRestored } : {}),
+            ...(problems.length ? { failure: failed(problems[0], problems) } : {}),
+            ...(notes.length ? { output: notes.join("\n") } : {}),
+        });
+    }
+    const catalogLines = result.catalog.differences?.map((d) => JSON.stringify(d)) ?? [];
+    cases.push({
+        name: "catalog matches the source",
+        ...(!result.catalog.compared
+            ? { skipped: result.catalog.notices[0] ?? "no catalog fingerprint to compare" }
+            : {}),
+        ...(result.catalog.failures > 0
+            ? { failure: failed(`${result.catalog.failures} catalog difference(s)`, catalogLines) }
+            : {}),
+    });
+    if (checks) {
+        const behind = checks.sequences.behind.map((s) => `sequence ${s.sequence} is behind ${s.table}.${s.column}: next ${s.next}, maximum ${s.max}`);
+        cases.push({
+            name: "sequences are not behind their columns",
+            ...(checks.sequences.error
+                ? { failure: { message: `checking sequences failed: ${checks.sequences.error}` } }
+                : behind.length
+                    ? { failure: failed(behind[0], behind) }
+                    : {}),
+            output: `${checks.sequences.checked} sequences checked`,
+        });
+        const budget = checks.budget;
+        cases.push({
+            name: "recovery-time budget",
+            time: budget.seconds,
+            ...(budget.maxSeconds === null ? { skipped: "--max-restore-seconds not given" } : {}),
+            ...(budget.exceeded
+                ? {
+                    failure: {
+                        message: `the restore took ${budget.seconds}s, over max-restore-seconds ${budget.maxSeconds}`,
+                    },
+                }
+                : {}),
+            output: `restore times: ${budget.trend.map((point) => `${point.backupId} ${point.restoreSeconds}s`).join(", ")}`,
+        });
+        cases.push({
+            name: "row-count drift against the previous backup",
+            ...(checks.drift.max === null
+                ? { skipped: "--max-table-drift not given" }
+                : checks.drift.previousBackupId === null
+                    ? { skipped: "no previous backup of the label" }
+                    : {}),
+        });
+    }
+    else {
+        for (const name of ["sequences are not behind their columns", "recovery-time budget"]) {
+            cases.push({ name, skipped: notRestored });
+        }
+    }
+    result.assertions.forEach((assertion, index) => {
+        cases.push({
+            name: `assertion ${index + 1}: ${assertion.sql.replace(/\s+/g, " ").slice(0, 120)}`,
+            ...(assertion.passed ? {} : { failure: { message: assertion.detail || "returned false" } }),
+        });
+    });
+    if (result.run) {
+        cases.push({
+            name: `run: ${result.run.command}`,
+            ...(result.run.exitCode === 0
+                ? {}
+                : { failure: { message: `exited with status ${result.run.exitCode}` } }),
+        });
+    }
+    // Whatever failed and no case above names (a roles object, a damaged read) still fails the suite.
+    const named = cases.some((c) => c.failure);
+    if (!result.passed && !named) {
+        cases.push({ name: "restore-test", failure: failed(result.failures[0] ?? "failed", result.failures) });
+    }
+    return {
+        name: `lifeboat restore-test ${context.label}`,
+        classname: `lifeboat.restore-test.${context.label}`,
+        timestamp: context.now,
+        time: result.restoreSeconds,
+        properties: {
+            label: context.label,
+            "backup-id": result.backupId,
+            "restore-seconds": String(result.restoreSeconds),
+            mode: result.mode,
+        },
+        cases,
+        ...(checks?.warnings.length ? { output: checks.warnings.map((w) => `warning: ${w}`).join("\n") } : {}),
+    };
+}
+/** Writes the report where `--junit` says (relative to the working directory); a path that cannot be written is bad input. */
+async function writeJUnitFile(cwd, path, xml) {
+    try {
+        await (0,promises_.writeFile)((0,external_node_path_.resolve)(cwd, path), xml);
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(`--junit "${path}": cannot write it (${error.code ?? "error"})`, { input: "junit" });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/domain/catalog-diff.ts
 /**
  * The catalog comparison, pure: a source's catalog fingerprint (taken in the dump's snapshot) against
@@ -38693,7 +47857,7 @@ const REASONS = {
     noPrivileges: "--no-privileges: grants are not restored",
     notSuperuserOwner: "a restorer that is not a superuser cannot give objects to other roles",
     notSuperuserDefaultAcl: "ALTER DEFAULT PRIVILEGES FOR ROLE needs membership in that role",
-    databaseSettings: "pg_dump archives ALTER DATABASE ... SET only with --create: not in the dump",
+    databaseSettings: "in the archive, but pg_restore applies ALTER DATABASE ... SET only with --create, which a restore into another database does not use",
     notSuperuserSetting: "a restorer that is not a superuser cannot set superuser-only settings",
     locale: "the database was created with another locale",
     extensionVersion: "CREATE EXTENSION installs the target server's default version",
@@ -39195,10 +48359,250 @@ function rolesOf(policy) {
     return at < 0 ? [] : policy.slice(at + 4).split(",");
 }
 
+;// CONCATENATED MODULE: ./src/domain/manifest.ts
+
+const MANIFEST_SCHEMA_VERSION = 2;
+/** Older schemas this code still reads (normalised to the current one). */
+const READABLE_SCHEMA_VERSIONS = [1, 2];
+const ARTIFACT_KINDS = ["dump", "roles", "files"];
+const SHA256 = /^[0-9a-f]{64}$/;
+const NAME = /^[A-Za-z0-9._-]+$/;
+/** The database dump: every manifest has exactly one, except a files-only backup's (none). */
+function dumpArtifact(manifest) {
+    const dump = findDumpArtifact(manifest);
+    if (!dump)
+        throw new Error(`manifest of ${manifest.label}/${manifest.backupId} lists no dump artifact`);
+    return dump;
+}
+function findDumpArtifact(manifest) {
+    return manifest.artifacts.find((artifact) => artifact.kind === "dump");
+}
+/**
+ * The size a backup is judged by (size gates, the history chart): its dump's stored bytes, or for a
+ * files-only backup every artifact's together.
+ */
+function backupStoredBytes(manifest) {
+    const dump = findDumpArtifact(manifest);
+    if (dump)
+        return dump.stored.bytes;
+    return manifest.artifacts.reduce((sum, artifact) => sum + artifact.stored.bytes, 0);
+}
+function manifest_filesArtifacts(manifest) {
+    return manifest.artifacts.filter((artifact) => artifact.kind === "files");
+}
+function rolesArtifact(manifest) {
+    return manifest.artifacts.find((artifact) => artifact.kind === "roles");
+}
+/**
+ * Reads a manifest from its JSON text (schema 1 or 2), checks the fields readers rely on, and
+ * returns it in the current shape. Throws an InputError when the text is not a manifest; the caller
+ * decides what that means (a damaged backup).
+ */
+function parseManifest(text, where) {
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch (error) {
+        throw new errors/* InputError */.dz(`${where}: not valid JSON (${error.message})`);
+    }
+    const problems = manifestProblems(value);
+    if (problems.length > 0)
+        throw new errors/* InputError */.dz(`${where}: not a valid manifest: ${problems.join("; ")}`);
+    const version = value.schemaVersion;
+    return version === 1 ? fromVersion1(value) : value;
+}
+/** Empty when `value` has the shape of a readable manifest (schema 1 or 2); otherwise what is wrong. */
+function manifestProblems(value) {
+    if (typeof value !== "object" || value === null)
+        return ["not an object"];
+    const m = value;
+    const problems = [];
+    if (typeof m.schemaVersion !== "number" || !READABLE_SCHEMA_VERSIONS.includes(m.schemaVersion)) {
+        problems.push(`schemaVersion ${JSON.stringify(m.schemaVersion)} is not one of ${READABLE_SCHEMA_VERSIONS.join(", ")} (made by a newer Lifeboat?)`);
+        return problems;
+    }
+    if (typeof m.backupId !== "string")
+        problems.push("backupId missing");
+    if (typeof m.label !== "string")
+        problems.push("label missing");
+    if (typeof m.startedAt !== "string" || Number.isNaN(Date.parse(m.startedAt)))
+        problems.push("startedAt");
+    if (!m.encryption || !["age-v1", "none"].includes(m.encryption.format))
+        problems.push("encryption.format");
+    if (!Array.isArray(m.tables))
+        problems.push("tables");
+    else {
+        if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0))
+            problems.push("tables[].rows");
+        if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
+            problems.push("tables[].sha256");
+        }
+    }
+    if (m.largeObjects !== undefined && largeObjectsProblem(m.largeObjects))
+        problems.push("largeObjects");
+    if (m.masked !== undefined && maskedProblem(m.masked))
+        problems.push("masked");
+    if (m.schemaVersion === 1)
+        problems.push(...version1Problems(value));
+    else
+        problems.push(...artifactsProblems(m.artifacts));
+    if (m.catalog !== undefined && catalogProblem(m.catalog))
+        problems.push("catalog");
+    return problems;
+}
+function maskedProblem(value) {
+    if (typeof value !== "object" || value === null)
+        return true;
+    const masked = value;
+    return (typeof masked.rulesSha256 !== "string" ||
+        !/^[0-9a-f]{64}$/.test(masked.rulesSha256) ||
+        typeof masked.sourceLabel !== "string" ||
+        typeof masked.sourceBackupId !== "string");
+}
+function largeObjectsProblem(value) {
+    const summary = value;
+    return (typeof summary !== "object" ||
+        summary === null ||
+        !Number.isSafeInteger(summary.count) ||
+        (summary.count ?? -1) < 0 ||
+        digestProblem(summary));
+}
+/**
+ * Only the envelope is checked: a fingerprint of another version is kept as it is and readers that
+ * do not know that version leave the comparison out.
+ */
+function catalogProblem(value) {
+    const catalog = value;
+    return (typeof catalog !== "object" ||
+        catalog === null ||
+        Array.isArray(catalog) ||
+        !Number.isSafeInteger(catalog.version) ||
+        typeof catalog.database !== "object" ||
+        catalog.database === null);
+}
+function digestProblem(value) {
+    const digest = value;
+    return (typeof digest !== "object" ||
+        digest === null ||
+        !Number.isSafeInteger(digest.bytes) ||
+        (digest.bytes ?? -1) < 0 ||
+        !SHA256.test(String(digest.sha256)));
+}
+function artifactsProblems(artifacts) {
+    if (!Array.isArray(artifacts))
+        return ["artifacts"];
+    const problems = [];
+    const names = new Set();
+    for (const [index, entry] of artifacts.entries()) {
+        const where = `artifacts[${index}]`;
+        if (typeof entry !== "object" || entry === null) {
+            problems.push(where);
+            continue;
+        }
+        if (typeof entry.name !== "string" || !NAME.test(entry.name) || entry.name === "manifest.json") {
+            problems.push(`${where}.name`);
+        }
+        else if (names.has(entry.name))
+            problems.push(`${where}.name ${entry.name} twice`);
+        else
+            names.add(entry.name);
+        if (!ARTIFACT_KINDS.includes(entry.kind)) {
+            problems.push(`${where}.kind ${JSON.stringify(entry.kind)} is unknown (made by a newer Lifeboat?)`);
+        }
+        if (digestProblem(entry.stored))
+            problems.push(`${where}.stored`);
+        if (digestProblem(entry.plaintext))
+            problems.push(`${where}.plaintext`);
+        if (typeof entry.compression !== "string")
+            problems.push(`${where}.compression`);
+        if (entry.encryption !== "age-v1" && entry.encryption !== "none")
+            problems.push(`${where}.encryption`);
+        if (entry.kind === "roles" && !Number.isSafeInteger(entry.count)) {
+            problems.push(`${where}.count`);
+        }
+        if (entry.kind === "files")
+            problems.push(...filesArtifactProblems(entry, where));
+    }
+    const dumps = artifacts.filter((entry) => entry?.kind === "dump").length;
+    const files = artifacts.filter((entry) => entry?.kind === "files").length;
+    // A files-only backup (--no-database) has no dump, and then at least one files source.
+    if (dumps > 1 || (dumps === 0 && files === 0)) {
+        problems.push(`artifacts: ${dumps} of kind dump, expected 1 (or files sources only)`);
+    }
+    return problems;
+}
+function filesArtifactProblems(entry, where) {
+    const counts = ["files", "directories", "symlinks", "bytes", "changed"];
+    const problems = counts
+        .filter((field) => !Number.isSafeInteger(entry[field]) || (entry[field] ?? -1) < 0)
+        .map((field) => `${where}.${field}`);
+    if (typeof entry.source !== "string")
+        problems.push(`${where}.source`);
+    if (!SHA256.test(String(entry.indexSha256)))
+        problems.push(`${where}.indexSha256`);
+    return problems;
+}
+function serializeManifest(manifest) {
+    return JSON.stringify(manifest, null, 2) + "\n";
+}
+function version1Problems(m) {
+    const problems = [];
+    if (!m.object || typeof m.object.name !== "string" || !NAME.test(m.object.name))
+        problems.push("object.name");
+    if (!m.object || !Number.isSafeInteger(m.object.bytes) || !SHA256.test(String(m.object.sha256))) {
+        problems.push("object size or sha256");
+    }
+    if (!m.dump?.plaintext || digestProblem(m.dump.plaintext))
+        problems.push("dump.plaintext");
+    if (m.roles !== undefined) {
+        const roles = m.roles;
+        if (typeof roles !== "object" ||
+            roles === null ||
+            typeof roles.name !== "string" ||
+            !NAME.test(roles.name) ||
+            roles.name === m.object?.name ||
+            !Number.isSafeInteger(roles.bytes) ||
+            !SHA256.test(String(roles.sha256)) ||
+            digestProblem(roles.plaintext)) {
+            problems.push("roles");
+        }
+    }
+    return problems;
+}
+/** The one place a schema-1 manifest becomes the current shape. */
+function fromVersion1(v1) {
+    const { schemaVersion: _version, object, roles, dump, ...rest } = v1;
+    const { plaintext, ...dumpFacts } = dump;
+    const encryption = v1.encryption.format === "none" ? "none" : "age-v1";
+    const artifacts = [
+        {
+            name: object.name,
+            kind: "dump",
+            stored: { bytes: object.bytes, sha256: object.sha256 },
+            plaintext: { bytes: plaintext.bytes, sha256: plaintext.sha256 },
+            compression: "none",
+            encryption,
+        },
+    ];
+    if (roles) {
+        artifacts.push({
+            name: roles.name,
+            kind: "roles",
+            stored: { bytes: roles.bytes, sha256: roles.sha256 },
+            plaintext: { bytes: roles.plaintext.bytes, sha256: roles.plaintext.sha256 },
+            compression: "none",
+            encryption,
+            count: roles.count,
+        });
+    }
+    return { schemaVersion: MANIFEST_SCHEMA_VERSION, ...rest, dump: dumpFacts, artifacts };
+}
+
 ;// CONCATENATED MODULE: ./src/domain/supabase-preset.ts
 /**
- * The `supabase` preset, pure: which schemas a Supabase project's dump leaves out, which
- * extensions it keeps, which roles are the platform's own. Decisions and sources: docs/supabase.md
+ * The `supabase` preset, pure: which schemas and table data a Supabase project's dump leaves out,
+ * which extensions and roles are the platform's own. Decisions and sources: docs/supabase.md
  * (the lists follow the Supabase CLI's `db dump`, pkg/migration/dump.go).
  */
 
@@ -39316,20 +48720,16 @@ function isPlatformSchema(schema) {
     return supabase_preset_SUPABASE_PLATFORM_SCHEMAS.some((pattern) => matchesSchemaPattern(pattern, schema));
 }
 /**
- * pg_dump dumps every extension's CREATE EXTENSION even when its schema is excluded, and the
- * restore then fails (`schema "graphql" does not exist`, or the extension is not installed on a
- * plain server). The preset names the extensions to keep instead: those installed into a schema
- * that is dumped. Extensions in pg_catalog (pg_cron) or in a platform schema (pg_graphql,
- * pgsodium, supabase_vault) are the platform's. With none left, plpgsql (built in, so a no-op)
- * stands in: pg_dump reads an empty --extension list as "all of them".
+ * Extensions the platform installs: those in pg_catalog (pg_cron) or in a platform schema
+ * (pg_graphql, pgsodium, supabase_vault). No `--extension` filter keeps them out of the dump: like
+ * -n and -t, it would turn off everything outside schemas (large objects, casts, default
+ * privileges, foreign servers, publication membership, event triggers). pg_dump writes their
+ * `CREATE EXTENSION IF NOT EXISTS` instead, a no-op in a Supabase project; a plain server refuses
+ * it (the schema is not in the dump, or the extension not installed), restore-test reports that as
+ * expected, and the catalog comparison leaves these extensions out on both sides.
  */
-function supabaseExtensionArgs(installed) {
-    const kept = installed
-        .filter((extension) => extension.schema !== "pg_catalog" && !isPlatformSchema(extension.schema))
-        .map((extension) => extension.name)
-        .sort();
-    const names = kept.length > 0 ? kept : ["plpgsql"];
-    return names.map((name) => `--extension="${name.replaceAll('"', '""')}"`);
+function isPlatformExtensionSchema(schema) {
+    return schema === "pg_catalog" || isPlatformSchema(schema);
 }
 /** A pg_restore error about a missing platform role: expected on a plain server, so tolerated. */
 function isPlatformRoleError(error) {
@@ -39339,10 +48739,6 @@ function isPlatformRoleError(error) {
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(48161);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(76760);
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(13273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -40010,6 +49406,7 @@ function scopeTests(scope) {
         schemaOnly: scope.schemaOnly ?? false,
         tablesSelected,
         ignored,
+        ignoredExtension: (schema) => ignored(schema) || (scope.ignoreExtensionSchemas ?? []).includes(schema),
         schema: (schema) => !tablesSelected && schemaTest(schema),
         relation: (schema, name, visible) => schemaTest(schema) &&
             (!tablesSelected || includedTable(schema, name, visible)) &&
@@ -40306,7 +49703,7 @@ async function readFingerprint(client, scope) {
         }
         for (const row of await query(`SELECT e.extname AS name, e.extversion AS version, n.nspname AS schema
          FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace`)) {
-            if (!scope.ignored(row.schema))
+            if (!scope.ignoredExtension(row.schema))
                 extensions.set(row.name, row.version);
         }
         const CAST_METHODS = { b: "binary", i: "inout" };
@@ -40462,19 +49859,20 @@ function serializeFingerprint(fingerprint) {
 
 
 /**
- * What the fingerprint covers for a dump of `scope`: the same selection as pg_dump's, the managed
- * platform's schemas left out on both sides, and objects outside schemas only when the dump has
- * them (`globals` false: pg_dump's --extension turns them off, as -n and -t do).
+ * What the fingerprint covers for a dump of `scope`: the same selection as pg_dump's (objects
+ * outside schemas only when no schema or table is selected), the managed platform's schemas and
+ * the extensions it installs left out on both sides.
  */
-function fingerprintScopeFor(scope, preset, globals) {
+function fingerprintScopeFor(scope, preset) {
     return {
         includeSchemas: scope.includeSchemas,
         excludeSchemas: scope.excludeSchemas,
         includeTables: scope.includeTables,
         excludeTables: scope.excludeTables,
         schemaOnly: scope.schemaOnly,
-        ...(preset === "supabase" ? { ignoreSchemas: SUPABASE_PLATFORM_SCHEMAS } : {}),
-        ...(globals === undefined ? {} : { globals }),
+        ...(preset === "supabase"
+            ? { ignoreSchemas: SUPABASE_PLATFORM_SCHEMAS, ignoreExtensionSchemas: ["pg_catalog"] }
+            : {}),
     };
 }
 /** The manifest's fingerprint when this code can compare with it; otherwise why not, in one line. */
@@ -40594,7 +49992,1627 @@ function formatTable(header, rows) {
     return [line(header), ...rows.map(line)].join("\n");
 }
 
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(57075);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(77598);
+;// CONCATENATED MODULE: ./src/domain/backup-id.ts
+
+/**
+ * Backup ids sort by time as plain strings: `YYYYMMDDTHHMMSSZ-<mmm><random>` in UTC. The suffix
+ * starts with the milliseconds (three digits), so that two backups started in the same second sort
+ * in the order they started ("latest" and prune's newest are the truly newest); the random part
+ * keeps two started in the same millisecond apart. Ids written before the milliseconds were added
+ * (`-<random>` only) still parse; within their second they sort by their random part.
+ */
+const BACKUP_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([a-z0-9]{6,16})$/;
+const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+function newBackupId(now, random = randomBytes(6)) {
+    const iso = now.toISOString();
+    const stamp = iso.replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+    const millis = iso.slice(20, 23);
+    const suffix = [...random].map((byte) => ALPHABET[byte % ALPHABET.length]).join("");
+    return `${stamp}-${millis}${suffix}`;
+}
+function backup_id_isBackupId(text) {
+    return parseBackupIdTime(text) !== undefined;
+}
+/** The UTC start time encoded in a backup id, or undefined when the text is not a backup id. */
+function parseBackupIdTime(text) {
+    const match = BACKUP_ID.exec(text);
+    if (!match)
+        return undefined;
+    const [, year, month, day, hour, minute, second] = match.map(Number);
+    const time = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+    // Reject ids such as 20261340T... that Date.UTC would silently roll over.
+    if (time.getUTCMonth() !== month - 1 || time.getUTCDate() !== day)
+        return undefined;
+    return time;
+}
+
+;// CONCATENATED MODULE: ./src/domain/layout.ts
+/**
+ * Where things live in a store, relative to its root (the storage URL's prefix):
+ *
+ *   <label>/<backup-id>/dump.age            the age-encrypted pg_dump archive (unencrypted: dump.pgdump.zst,
+ *                                           dump.pgdump.gz or dump.pgdump, by its compression)
+ *   <label>/<backup-id>/roles.sql.age       the roles, when included (roles.sql when unencrypted)
+ *   <label>/<backup-id>/manifest.json       written last: the commit marker
+ *   <label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json
+ *
+ * A folder without a manifest is not a backup: it is in flight, or it failed. A folder with a
+ * manifest whose artifacts are missing or of another size than the manifest says is a broken
+ * backup (folderProblems): never the newest, never verified.
+ */
+
+
+const MANIFEST_FILE = "manifest.json";
+const ENCRYPTED_DUMP_FILE = "dump.age";
+const PLAIN_DUMP_FILE = "dump.pgdump";
+/** Unencrypted dumps end in the suffix of the tool that opens them (zstd -d, gunzip). */
+const COMPRESSION_SUFFIXES = { zstd: ".zst", gzip: ".gz", none: "" };
+const ENCRYPTED_ROLES_FILE = "roles.sql.age";
+const PLAIN_ROLES_FILE = "roles.sql";
+const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+function layout_validateLabel(label) {
+    if (!LABEL.test(label)) {
+        throw new errors/* InputError */.dz(`--label "${label}": expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { input: "label" });
+    }
+    return label;
+}
+function backupPrefix(label, backupId) {
+    return `${label}/${backupId}/`;
+}
+function manifestKey(label, backupId) {
+    return `${backupPrefix(label, backupId)}${MANIFEST_FILE}`;
+}
+/**
+ * The dump's name, by its real encoding: dump.age when encrypted (age hides what is inside; the
+ * manifest's `compression` says it), otherwise dump.pgdump plus the compression's suffix
+ * (dump.pgdump.zst for zstd:N), so that a file fetched by hand says which tool opens it.
+ * `compression` is the manifest's text ("zstd:1", "gzip:6", "none"). Backups made before this
+ * named an unencrypted zstd dump dump.pgdump; every reader goes by the manifest's artifact names,
+ * so those read as before.
+ */
+function dumpFileName(encrypted, compression) {
+    if (encrypted)
+        return ENCRYPTED_DUMP_FILE;
+    const method = compression.split(":", 1)[0] ?? "";
+    const suffix = COMPRESSION_SUFFIXES[method];
+    if (suffix === undefined)
+        throw new Error(`no file name for compression "${compression}"`);
+    return `${PLAIN_DUMP_FILE}${suffix}`;
+}
+/** Whether a key is a backup's dump, under any name a Lifeboat wrote (old and new). */
+function isDumpKey(key) {
+    return /\/dump\.(?:age|pgdump(?:\.zst|\.gz)?)$/.test(key);
+}
+function dumpKey(label, backupId, encrypted, compression = "none") {
+    return `${backupPrefix(label, backupId)}${dumpFileName(encrypted, compression)}`;
+}
+/** The key of an artifact (a name in the manifest's `artifacts`) of a backup. */
+function artifactKey(label, backupId, name) {
+    return `${backupPrefix(label, backupId)}${name}`;
+}
+function rolesKey(label, backupId, encrypted) {
+    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE}`;
+}
+const CHECK = /^checks\/(\d{8}T\d{6}(?:\d{3})?Z)-([a-z][a-z-]*)-(pass|fail)\.json$/;
+function parseCheckStamp(stamp) {
+    const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})?Z$/.exec(stamp);
+    if (!match)
+        return undefined;
+    const [, y, mo, d, h, mi, s, ms] = match;
+    return new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms ? +ms : 0));
+}
+function checkKey(label, backupId, time, kind, passed) {
+    const stamp = time.toISOString().replace(/[-:]/g, "").replace(".", "");
+    return `${backupPrefix(label, backupId)}checks/${stamp}-${kind}-${passed ? "pass" : "fail"}.json`;
+}
+/**
+ * Groups a listing of `<label>/` into backup folders, newest first. Keys that are not inside a
+ * folder named by a backup id are ignored (they are not ours).
+ */
+function groupBackupFolders(label, objects) {
+    const folders = new Map();
+    const root = `${label}/`;
+    for (const object of objects) {
+        if (!object.key.startsWith(root))
+            continue;
+        const rest = object.key.slice(root.length);
+        const slash = rest.indexOf("/");
+        if (slash < 0)
+            continue;
+        const backupId = rest.slice(0, slash);
+        const startedAt = parseBackupIdTime(backupId);
+        if (!startedAt)
+            continue;
+        let folder = folders.get(backupId);
+        if (!folder) {
+            folder = { backupId, startedAt, committed: false, objects: [], checks: [], bytes: 0 };
+            folders.set(backupId, folder);
+        }
+        folder.objects.push(object);
+        folder.bytes += object.size;
+        const name = rest.slice(slash + 1);
+        if (name === MANIFEST_FILE)
+            folder.committed = true;
+        const check = CHECK.exec(name);
+        const checkTime = check ? parseCheckStamp(check[1]) : undefined;
+        if (check && checkTime) {
+            folder.checks.push({ key: object.key, time: checkTime, kind: check[2], passed: check[3] === "pass" });
+        }
+    }
+    const list = [...folders.values()];
+    for (const folder of list)
+        folder.checks.sort((a, b) => a.time.getTime() - b.time.getTime());
+    return list.sort((a, b) => (a.backupId < b.backupId ? 1 : a.backupId > b.backupId ? -1 : 0));
+}
+/**
+ * What is wrong with a committed folder against its manifest, from the listing alone: an artifact
+ * missing, or stored with another size. Empty for an intact backup.
+ */
+function folderProblems(folder, manifest) {
+    const problems = [];
+    const prefix = backupPrefix(manifest.label, manifest.backupId);
+    for (const artifact of manifest.artifacts) {
+        const listed = folder.objects.find((object) => object.key === `${prefix}${artifact.name}`);
+        if (!listed)
+            problems.push(`${artifact.name} is missing`);
+        else if (listed.size !== artifact.stored.bytes) {
+            problems.push(`${artifact.name} is ${listed.size} bytes; the manifest says ${artifact.stored.bytes}`);
+        }
+    }
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./src/version.ts
+/** The package version, recorded in manifests; a test keeps it equal to package.json's. */
+const LIFEBOAT_VERSION = "0.1.0";
+
+;// CONCATENATED MODULE: ./src/repository/check-record.ts
+
+
+const CHECK_RECORD_SCHEMA_VERSION = 2;
+/** Parses a record's text; undefined when it is not a check record (damaged, foreign). */
+function parseCheckRecord(text) {
+    try {
+        const value = JSON.parse(text);
+        if (typeof value !== "object" || value === null || typeof value.passed !== "boolean")
+            return undefined;
+        if (typeof value.kind !== "string" || typeof value.backupId !== "string")
+            return undefined;
+        return value;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Whether the record checked the bytes the manifest describes: every artifact it names has the
+ * manifest's size and sha256, and it names the dump. A schema-1 record names no artifacts; a
+ * verify record of schema 1 carries the dump's digest in its details, which then decides. Any other
+ * schema-1 record (restore-test) cannot say what it read, so it does not count.
+ */
+function recordMatches(record, manifest) {
+    if (record.backupId !== manifest.backupId)
+        return false;
+    const dump = findDumpArtifact(manifest);
+    if (record.artifacts) {
+        // It must have read the dump, or in a files-only backup at least one artifact.
+        if (dump ? !record.artifacts.some((checked) => checked.name === dump.name) : record.artifacts.length === 0) {
+            return false;
+        }
+        return record.artifacts.every((checked) => {
+            const artifact = manifest.artifacts.find((candidate) => candidate.name === checked.name);
+            return artifact?.stored.bytes === checked.bytes && artifact.stored.sha256 === checked.sha256;
+        });
+    }
+    const details = record.details ?? {};
+    if (!dump)
+        return false;
+    return details.storedBytes === dump.stored.bytes && details.storedSha256 === dump.stored.sha256;
+}
+/**
+ * The record with every form of each secret masked, in every string it holds (failures quote
+ * pg_restore and the user's command, which may print a connection URL): a record is stored beside
+ * the backup, where anyone who may list the store reads it.
+ */
+function redactCheckRecord(record, secrets) {
+    return redactDeep(record, createRedactor(secrets));
+}
+
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(57975);
+;// CONCATENATED MODULE: ./src/crypto/minisign/blake2b.ts
+/**
+ * BLAKE2b (RFC 7693) with a chosen digest length, unkeyed.
+ *
+ * Node's crypto offers BLAKE2b only with a 64-byte digest, and a 32-byte BLAKE2b is not a
+ * truncated 64-byte one (the length is part of the parameter block). minisign's secret key
+ * checksum is a 32-byte BLAKE2b over 74 bytes, so speed does not matter here: 64-bit words are
+ * BigInts for clarity. Long inputs (the prehash of signed data) use Node's blake2b512 instead.
+ */
+const blake2b_MASK = (1n << 64n) - 1n;
+const BLOCK = 128;
+const IV = [
+    0x6a09e667f3bcc908n,
+    0xbb67ae8584caa73bn,
+    0x3c6ef372fe94f82bn,
+    0xa54ff53a5f1d36f1n,
+    0x510e527fade682d1n,
+    0x9b05688c2b3e6c1fn,
+    0x1f83d9abfb41bd6bn,
+    0x5be0cd19137e2179n,
+];
+const SIGMA = [
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+    [14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3],
+    [11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4],
+    [7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8],
+    [9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13],
+    [2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9],
+    [12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11],
+    [13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10],
+    [6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5],
+    [10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0],
+];
+function rotr(x, n) {
+    return ((x >> n) | (x << (64n - n))) & blake2b_MASK;
+}
+function mix(v, a, b, c, d, x, y) {
+    v[a] = (v[a] + v[b] + x) & blake2b_MASK;
+    v[d] = rotr(v[d] ^ v[a], 32n);
+    v[c] = (v[c] + v[d]) & blake2b_MASK;
+    v[b] = rotr(v[b] ^ v[c], 24n);
+    v[a] = (v[a] + v[b] + y) & blake2b_MASK;
+    v[d] = rotr(v[d] ^ v[a], 16n);
+    v[c] = (v[c] + v[d]) & blake2b_MASK;
+    v[b] = rotr(v[b] ^ v[c], 63n);
+}
+function compress(h, block, counter, last) {
+    const m = Array.from({ length: 16 }, (_, index) => block.readBigUInt64LE(index * 8));
+    const v = [...h, ...IV];
+    v[12] = v[12] ^ (counter & blake2b_MASK);
+    v[13] = v[13] ^ (counter >> 64n);
+    if (last)
+        v[14] = v[14] ^ blake2b_MASK;
+    for (let round = 0; round < 12; round++) {
+        const s = SIGMA[round % 10];
+        mix(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
+        mix(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
+        mix(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
+        mix(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
+        mix(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
+        mix(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
+        mix(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
+        mix(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
+    }
+    for (let index = 0; index < 8; index++)
+        h[index] = h[index] ^ v[index] ^ v[index + 8];
+}
+/** The unkeyed BLAKE2b digest of `data`, `length` bytes long (1 to 64). */
+function blake2b(data, length) {
+    if (!Number.isInteger(length) || length < 1 || length > 64) {
+        throw new RangeError(`BLAKE2b digest length must be 1 to 64 bytes, not ${length}`);
+    }
+    const h = [...IV];
+    h[0] = h[0] ^ 0x01010000n ^ BigInt(length);
+    const input = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    // Every block but the last is compressed as not final; an empty input is one final zero block.
+    const blocks = Math.max(1, Math.ceil(input.length / BLOCK));
+    for (let index = 0; index < blocks; index++) {
+        const block = Buffer.alloc(BLOCK);
+        input.copy(block, 0, index * BLOCK, (index + 1) * BLOCK);
+        const last = index === blocks - 1;
+        const counter = BigInt(last ? input.length : (index + 1) * BLOCK);
+        compress(h, block, counter, last);
+    }
+    const out = Buffer.alloc(64);
+    h.forEach((word, index) => out.writeBigUInt64LE(word, index * 8));
+    return out.subarray(0, length);
+}
+
+;// CONCATENATED MODULE: ./src/crypto/minisign/format.ts
+/**
+ * The minisign file formats (github.com/jedisct1/minisign, src/minisign.h), byte for byte:
+ *
+ *   public key   "untrusted comment: ..."  base64("Ed" | key id (8) | Ed25519 public key (32))
+ *   secret key   "untrusted comment: ..."  base64("Ed" | kdf "Sc" or 00 00 | "B2" | salt (32) |
+ *                opslimit (u64 LE) | memlimit (u64 LE) | key id (8) | secret key (64) | checksum (32))
+ *                where the last 104 bytes are XORed with scrypt(password) when the kdf is "Sc"
+ *   signature    "untrusted comment: ..."  base64("ED" | key id (8) | Ed25519(BLAKE2b-512(data)))
+ *                "trusted comment: ..."    base64(Ed25519(signature (64) | trusted comment))
+ *
+ * Key ids are shown as minisign shows them: the 8 bytes read as a little-endian integer, in 16
+ * upper-case hex digits.
+ */
+const format_SIGNATURE_ALGORITHM = "Ed";
+const PREHASHED_ALGORITHM = "ED";
+const format_KDF_SCRYPT = "Sc";
+const format_KDF_NONE = "\0\0";
+const format_CHECKSUM_ALGORITHM = "B2";
+const format_UNTRUSTED_PREFIX = "untrusted comment: ";
+const TRUSTED_PREFIX = "trusted comment: ";
+const format_KEY_ID_LENGTH = 8;
+const PUBLIC_KEY_LENGTH = 32;
+const SECRET_KEY_LENGTH = 64;
+const SIGNATURE_LENGTH = 64;
+const CHECKSUM_LENGTH = 32;
+const format_SALT_LENGTH = 32;
+/** key id, secret key and checksum: the part a password encrypts. */
+const KEYNUM_SK_LENGTH = format_KEY_ID_LENGTH + SECRET_KEY_LENGTH + CHECKSUM_LENGTH;
+const PUBLIC_KEY_STRUCT_LENGTH = 2 + format_KEY_ID_LENGTH + PUBLIC_KEY_LENGTH;
+const SECRET_KEY_STRUCT_LENGTH = 2 + 2 + 2 + format_SALT_LENGTH + 8 + 8 + KEYNUM_SK_LENGTH;
+const SIGNATURE_STRUCT_LENGTH = 2 + format_KEY_ID_LENGTH + SIGNATURE_LENGTH;
+/**
+ * minisign reads each line with fgets into fixed buffers: a trusted comment longer than this is
+ * refused by `minisign -S` and cut short by `minisign -V`, so it is refused here too.
+ */
+const MAX_TRUSTED_COMMENT_BYTES = 8192 - TRUSTED_PREFIX.length - 2;
+/** Beyond this minisign warns that signify can no longer read the signature. */
+const MAX_UNTRUSTED_COMMENT_BYTES = 1024 - format_UNTRUSTED_PREFIX.length - 2;
+/** A key id as minisign prints it: the 64-bit little-endian number in hex, without leading zeros (%llX). */
+function keyIdHex(keyId) {
+    return Buffer.from(keyId)
+        .reverse()
+        .toString("hex")
+        .toUpperCase()
+        .replace(/^0+(?=.)/, "");
+}
+/**
+ * The lines of a key or signature file: LF or CRLF endings (a file checked out on Windows), blank
+ * lines at the end ignored (a secret pasted into CI often gains one), nothing else tolerated.
+ */
+function splitLines(text) {
+    const lines = text.split(/\r?\n/);
+    while (lines.length > 0 && lines[lines.length - 1].trim() === "")
+        lines.pop();
+    return lines;
+}
+/** Canonical standard base64 of exactly `length` bytes, or undefined. */
+function decodeBase64(text, length) {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text))
+        return undefined;
+    const bytes = Buffer.from(text, "base64");
+    if (bytes.length !== length || bytes.toString("base64") !== text)
+        return undefined;
+    return bytes;
+}
+/** A comment must stay one line for minisign, and a NUL would end it early in C. */
+function format_commentProblem(comment, maxBytes) {
+    if (/[\r\n\0]/.test(comment))
+        return "must be one line without NUL characters";
+    if (Buffer.byteLength(comment) > maxBytes)
+        return `must be at most ${maxBytes} bytes`;
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/crypto/minisign/keys.ts
+/** minisign key pairs: generation, and strict parsing of the key files minisign and we write. */
+
+
+
+
+
+/**
+ * What `minisign -G` uses (libsodium's scrypt "sensitive" limits: N = 2^20, r = 8, p = 1, 1 GiB
+ * and a few seconds), so a password-protected key of ours costs what one of minisign's does.
+ */
+const SCRYPT_OPSLIMIT = 33554432n;
+const SCRYPT_MEMLIMIT = 1073741824n;
+/** A key file chooses its own scrypt cost; more than twice minisign's is refused, not attempted. */
+const MAX_SCRYPT_MEMORY = 2n ** 31n;
+const MAX_SCRYPT_PARALLELISM = 16n;
+/** Room for "minisign public key <id> " within minisign's comment line. */
+const MAX_KEY_COMMENT_BYTES = MAX_UNTRUSTED_COMMENT_BYTES - 64;
+const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+/** A public key: its id and the Ed25519 key. Public material only, so safe to print. */
+class PublicKey {
+    keyId;
+    keyIdBytes;
+    key;
+    #raw;
+    constructor(keyIdBytes, raw) {
+        this.keyIdBytes = Buffer.from(keyIdBytes);
+        this.keyId = keyIdHex(keyIdBytes);
+        this.#raw = Buffer.from(raw);
+        this.key = (0,external_node_crypto_.createPublicKey)({
+            key: Buffer.concat([ED25519_SPKI_PREFIX, raw]),
+            format: "der",
+            type: "spki",
+        });
+    }
+    /** The base64 line, as `minisign -P` takes it. */
+    get base64() {
+        return Buffer.concat([Buffer.from(format_SIGNATURE_ALGORITHM), this.keyIdBytes, this.#raw]).toString("base64");
+    }
+    /** A public key file as minisign writes it (`minisign.pub`). */
+    toFileText(comment) {
+        return `${format_UNTRUSTED_PREFIX}minisign public key ${this.keyId}${comment ? ` ${comment}` : ""}\n${this.base64}\n`;
+    }
+}
+/**
+ * A secret key, decrypted. The Ed25519 key lives in a KeyObject, which never prints its secret;
+ * printing or serialising this object shows only the key id.
+ */
+class SigningKey {
+    keyId;
+    publicKey;
+    #privateKey;
+    constructor(keyIdBytes, privateKey, publicKey) {
+        this.keyId = keyIdHex(keyIdBytes);
+        this.#privateKey = privateKey;
+        this.publicKey = publicKey;
+    }
+    /** @internal the signing module's access to the key. */
+    get privateKey() {
+        return this.#privateKey;
+    }
+    toJSON() {
+        return { keyId: this.keyId };
+    }
+    [external_node_util_.inspect.custom]() {
+        return `SigningKey { keyId: '${this.keyId}' }`;
+    }
+}
+function checksum(keyIdBytes, secret) {
+    return blake2b(Buffer.concat([Buffer.from(format_SIGNATURE_ALGORITHM), keyIdBytes, secret]), CHECKSUM_LENGTH);
+}
+/**
+ * libsodium's crypto_pwhash_scryptsalsa208sha256 turns (opslimit, memlimit) into scrypt's
+ * (N, r, p) this way (pickparams); a key file stores only the two limits, so the same mapping must
+ * be followed exactly or the derived stream differs.
+ */
+function scryptParameters(opslimit, memlimit) {
+    const ops = opslimit < 32768n ? 32768n : opslimit;
+    const r = 8n;
+    let log2N = 1n;
+    if (ops < memlimit / 32n) {
+        const maxN = ops / (r * 4n);
+        while (log2N < 63n && !(1n << log2N > maxN / 2n))
+            log2N++;
+        return { N: 1n << log2N, r, p: 1n };
+    }
+    const maxN = memlimit / (r * 128n);
+    while (log2N < 63n && !(1n << log2N > maxN / 2n))
+        log2N++;
+    let maxrp = ops / 4n / (1n << log2N);
+    if (maxrp > 0x3fffffffn)
+        maxrp = 0x3fffffffn;
+    return { N: 1n << log2N, r, p: maxrp / r };
+}
+function deriveStream(password, salt, opslimit, memlimit, input) {
+    const { N, r, p } = scryptParameters(opslimit, memlimit);
+    if (128n * N * r > MAX_SCRYPT_MEMORY || p > MAX_SCRYPT_PARALLELISM || p < 1n) {
+        throw new errors/* InputError */.dz(`${input}: the key asks for scrypt with N=${N}, r=${r}, p=${p}, beyond what minisign writes (at most 2 GiB, p <= 16)`, { input });
+    }
+    const memory = Number(128n * N * r + 128n * r * p);
+    return new Promise((resolve, reject) => {
+        (0,external_node_crypto_.scrypt)(password, salt, KEYNUM_SK_LENGTH, { N: Number(N), r: Number(r), p: Number(p), maxmem: memory + 16 * 1024 * 1024 }, (error, stream) => {
+            if (error)
+                reject(new errors/* OperationError */.OK(`${input}: scrypt failed: ${(0,errors/* describeError */.Uc)(error)}`, { cause: error }));
+            else
+                resolve(stream);
+        });
+    });
+}
+function xor(target, stream) {
+    for (let index = 0; index < target.length; index++)
+        target[index] ^= stream[index];
+}
+function privateKeyFromSeed(seed) {
+    return (0,external_node_crypto_.createPrivateKey)({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" });
+}
+function rawPublicKey(key) {
+    const der = key.export({ format: "der", type: "spki" });
+    return der.subarray(ED25519_SPKI_PREFIX.length);
+}
+/** The one base64 line of a key file, or of a bare base64 key (`minisign -P` style). */
+function keyLine(text, input, what) {
+    const lines = splitLines(text.replace(/^\uFEFF/, ""));
+    if (lines.length === 1)
+        return lines[0].trim();
+    if (lines.length === 2 && lines[0].startsWith(format_UNTRUSTED_PREFIX))
+        return lines[1].trim();
+    throw new errors/* InputError */.dz(`${input}: expected a minisign ${what} (an "${format_UNTRUSTED_PREFIX.trim()}" line and a base64 line)`, { input });
+}
+/** A minisign public key: the file's text (`minisign.pub`) or its base64 line alone. */
+function parsePublicKey(text, options = {}) {
+    const input = options.input ?? "trusted-key";
+    const line = keyLine(text, input, "public key");
+    const bytes = decodeBase64(line, PUBLIC_KEY_STRUCT_LENGTH);
+    if (!bytes) {
+        // Named without quoting it: a secret key pasted where the public one belongs must not be echoed.
+        if (decodeBase64(line, SECRET_KEY_STRUCT_LENGTH)) {
+            throw new errors/* InputError */.dz(`${input}: this is a minisign secret key; give its public key (minisign.pub)`, {
+                input,
+            });
+        }
+        throw new errors/* InputError */.dz(`${input}: expected a minisign public key (base64 of ${PUBLIC_KEY_STRUCT_LENGTH} bytes, starting "RW")`, { input });
+    }
+    if (bytes.subarray(0, 2).toString("latin1") !== format_SIGNATURE_ALGORITHM) {
+        throw new errors/* InputError */.dz(`${input}: unsupported public key algorithm (expected minisign's "Ed")`, { input });
+    }
+    return new PublicKey(bytes.subarray(2, 2 + format_KEY_ID_LENGTH), bytes.subarray(2 + format_KEY_ID_LENGTH));
+}
+/**
+ * The checks of a secret key file that need no password: its shape, algorithm, key derivation and
+ * checksum kinds. Synchronous, so settings can refuse a wrong key before any work starts.
+ */
+function parseSecretKeyStructure(text, input = "signing-key") {
+    const line = keyLine(text, input, "secret key");
+    const bytes = decodeBase64(line, SECRET_KEY_STRUCT_LENGTH);
+    if (!bytes) {
+        if (decodeBase64(line, PUBLIC_KEY_STRUCT_LENGTH)) {
+            throw new errors/* InputError */.dz(`${input}: this is a minisign public key; the secret key is needed to sign`, {
+                input,
+            });
+        }
+        throw new errors/* InputError */.dz(`${input}: expected a minisign secret key (base64 of ${SECRET_KEY_STRUCT_LENGTH} bytes, starting "RW")`, { input });
+    }
+    const field = (start, length) => bytes.subarray(start, start + length);
+    if (field(0, 2).toString("latin1") !== format_SIGNATURE_ALGORITHM) {
+        throw new errors/* InputError */.dz(`${input}: unsupported secret key algorithm (expected minisign's "Ed")`, { input });
+    }
+    const kdf = field(2, 2).toString("latin1");
+    if (kdf !== format_KDF_SCRYPT && kdf !== format_KDF_NONE) {
+        throw new errors/* InputError */.dz(`${input}: unsupported key derivation (expected scrypt "Sc" or none)`, { input });
+    }
+    if (field(4, 2).toString("latin1") !== format_CHECKSUM_ALGORITHM) {
+        throw new errors/* InputError */.dz(`${input}: unsupported checksum (expected BLAKE2b "B2")`, { input });
+    }
+    return bytes;
+}
+/**
+ * Reads a minisign secret key file: unencrypted (`minisign -G -W`, or ours) or password-protected
+ * (`minisign -G`; scrypt with the limits the file records, so seconds and up to 1 GiB). Error
+ * messages describe the key's structure and never quote any of its text.
+ */
+async function keys_loadSigningKey(text, options = {}) {
+    const input = options.input ?? "signing-key";
+    const bytes = parseSecretKeyStructure(text, input);
+    const field = (start, length) => bytes.subarray(start, start + length);
+    const kdf = field(2, 2).toString("latin1");
+    const salt = field(6, format_SALT_LENGTH);
+    const opslimit = field(6 + format_SALT_LENGTH, 8).readBigUInt64LE();
+    const memlimit = field(14 + format_SALT_LENGTH, 8).readBigUInt64LE();
+    const keynum = Buffer.from(field(22 + format_SALT_LENGTH, KEYNUM_SK_LENGTH));
+    try {
+        if (kdf === format_KDF_SCRYPT) {
+            if (options.password === undefined) {
+                throw new errors/* InputError */.dz(`${input}: the secret key is password-protected and no password was given`, {
+                    input,
+                });
+            }
+            xor(keynum, await deriveStream(options.password, salt, opslimit, memlimit, input));
+        }
+        const keyIdBytes = keynum.subarray(0, format_KEY_ID_LENGTH);
+        const secret = keynum.subarray(format_KEY_ID_LENGTH, format_KEY_ID_LENGTH + SECRET_KEY_LENGTH);
+        const stored = keynum.subarray(format_KEY_ID_LENGTH + SECRET_KEY_LENGTH);
+        const expected = checksum(keyIdBytes, secret);
+        // `minisign -G -W` leaves the checksum of an unencrypted key zero; ours carry a real one.
+        const unchecked = kdf === format_KDF_NONE && stored.every((byte) => byte === 0);
+        if (!unchecked && !(0,external_node_crypto_.timingSafeEqual)(stored, expected)) {
+            throw new errors/* InputError */.dz(kdf === format_KDF_SCRYPT
+                ? `${input}: wrong password for this secret key (its checksum does not match)`
+                : `${input}: the secret key is damaged (its checksum does not match)`, { input });
+        }
+        const privateKey = privateKeyFromSeed(secret.subarray(0, 32));
+        const publicRaw = rawPublicKey((0,external_node_crypto_.createPublicKey)(privateKey));
+        if (!(0,external_node_crypto_.timingSafeEqual)(publicRaw, secret.subarray(32))) {
+            throw new errors/* InputError */.dz(`${input}: the secret key is damaged (its public half does not match its seed)`, {
+                input,
+            });
+        }
+        return new SigningKey(Buffer.from(keyIdBytes), privateKey, new PublicKey(keyIdBytes, publicRaw));
+    }
+    finally {
+        keynum.fill(0);
+    }
+}
+/** A new Ed25519 key pair in minisign's formats, with a random 8-byte key id. */
+async function generateSigningKey(options = {}) {
+    const problem = options.comment === undefined ? undefined : commentProblem(options.comment, MAX_KEY_COMMENT_BYTES);
+    if (problem)
+        throw new InputError(`key comment ${problem}`, { input: "comment" });
+    const keyIdBytes = randomBytes(KEY_ID_LENGTH);
+    const { privateKey } = generateKeyPairSync("ed25519");
+    const seed = privateKey.export({ format: "der", type: "pkcs8" }).subarray(ED25519_PKCS8_PREFIX.length);
+    const publicRaw = rawPublicKey(createPublicKey(privateKey));
+    const secret = Buffer.concat([seed, publicRaw]);
+    const keynum = Buffer.concat([keyIdBytes, secret, checksum(keyIdBytes, secret)]);
+    const encrypted = options.password !== undefined;
+    const salt = encrypted ? randomBytes(SALT_LENGTH) : Buffer.alloc(SALT_LENGTH);
+    const limits = Buffer.alloc(16);
+    if (encrypted) {
+        limits.writeBigUInt64LE(SCRYPT_OPSLIMIT, 0);
+        limits.writeBigUInt64LE(SCRYPT_MEMLIMIT, 8);
+        xor(keynum, await deriveStream(options.password, salt, SCRYPT_OPSLIMIT, SCRYPT_MEMLIMIT, "password"));
+    }
+    const struct = Buffer.concat([
+        Buffer.from(SIGNATURE_ALGORITHM),
+        Buffer.from(encrypted ? KDF_SCRYPT : KDF_NONE, "latin1"),
+        Buffer.from(CHECKSUM_ALGORITHM),
+        salt,
+        limits,
+        keynum,
+    ]);
+    const publicKey = new PublicKey(keyIdBytes, publicRaw);
+    const secretComment = `lifeboat signing secret key ${publicKey.keyId} (minisign format, ${encrypted ? "password-protected" : "unencrypted"})`;
+    const result = {
+        secretKeyText: `${UNTRUSTED_PREFIX}${secretComment}\n${struct.toString("base64")}\n`,
+        publicKeyText: publicKey.toFileText(options.comment),
+        keyId: publicKey.keyId,
+        signingKey: new SigningKey(keyIdBytes, privateKey, publicKey),
+    };
+    struct.fill(0);
+    keynum.fill(0);
+    secret.fill(0);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/crypto/minisign/sign.ts
+/** Signing and verifying in minisign's format, prehashed ("ED") as minisign 0.8+ signs by default. */
+
+
+
+
+function prehash(data) {
+    return (0,external_node_crypto_.createHash)("blake2b512").update(data).digest();
+}
+/** Signs with a loaded key: synchronous, for signing many records with one key. */
+function signWithKey(data, key, options) {
+    const trustedProblem = format_commentProblem(options.trustedComment, MAX_TRUSTED_COMMENT_BYTES);
+    if (trustedProblem)
+        throw new errors/* InputError */.dz(`trusted comment ${trustedProblem}`);
+    const untrusted = options.untrustedComment ?? `signature from lifeboat key ${key.keyId}`;
+    const untrustedProblem = format_commentProblem(untrusted, MAX_UNTRUSTED_COMMENT_BYTES);
+    if (untrustedProblem)
+        throw new errors/* InputError */.dz(`untrusted comment ${untrustedProblem}`);
+    const signature = (0,external_node_crypto_.sign)(null, prehash(data), key.privateKey);
+    const struct = Buffer.concat([Buffer.from(PREHASHED_ALGORITHM), key.publicKey.keyIdBytes, signature]);
+    const global = (0,external_node_crypto_.sign)(null, Buffer.concat([signature, Buffer.from(options.trustedComment)]), key.privateKey);
+    return [
+        `${format_UNTRUSTED_PREFIX}${untrusted}`,
+        struct.toString("base64"),
+        `${TRUSTED_PREFIX}${options.trustedComment}`,
+        global.toString("base64"),
+        "",
+    ].join("\n");
+}
+/**
+ * A `.minisig` file's text for `data`. `key` is a loaded key, or a secret key file's text (then
+ * loaded here, which for a password-protected key costs an scrypt derivation each call).
+ */
+async function sign(data, key, options) {
+    const loaded = typeof key === "string"
+        ? await loadSigningKey(key, options.password === undefined ? {} : { password: options.password })
+        : key;
+    return signWithKey(data, loaded, options);
+}
+function parseSignature(text) {
+    const lines = splitLines(text.replace(/^\uFEFF/, ""));
+    if (lines.length !== 4)
+        return `expected the 4 lines of a minisign signature, found ${lines.length}`;
+    const [untrusted, structLine, trusted, globalLine] = lines;
+    if (!untrusted.startsWith(format_UNTRUSTED_PREFIX))
+        return `line 1 does not start with "${format_UNTRUSTED_PREFIX.trim()}"`;
+    if (!trusted.startsWith(TRUSTED_PREFIX))
+        return `line 3 does not start with "${TRUSTED_PREFIX.trim()}"`;
+    const struct = decodeBase64(structLine, SIGNATURE_STRUCT_LENGTH);
+    if (!struct)
+        return `line 2 is not base64 of ${SIGNATURE_STRUCT_LENGTH} bytes`;
+    const globalSignature = decodeBase64(globalLine, SIGNATURE_LENGTH);
+    if (!globalSignature)
+        return `line 4 is not base64 of ${SIGNATURE_LENGTH} bytes`;
+    const trustedComment = trusted.slice(TRUSTED_PREFIX.length);
+    if (Buffer.byteLength(trustedComment) > MAX_TRUSTED_COMMENT_BYTES)
+        return "the trusted comment is too long";
+    return {
+        algorithm: struct.subarray(0, 2).toString("latin1"),
+        keyIdBytes: struct.subarray(2, 2 + format_KEY_ID_LENGTH),
+        signature: struct.subarray(2 + format_KEY_ID_LENGTH),
+        untrustedComment: untrusted.slice(format_UNTRUSTED_PREFIX.length),
+        trustedComment,
+        globalSignature,
+    };
+}
+/**
+ * Checks a `.minisig` text against the data and the trusted keys (one or several, for rotation),
+ * in minisign's order: algorithm, key id, the data's signature, then the trusted comment's.
+ * Keys given as text are parsed strictly and a bad one throws an InputError: that is a
+ * configuration mistake, not a verdict on the data.
+ */
+function verify(data, signatureText, trustedKeys, options = {}) {
+    const keys = (Array.isArray(trustedKeys) ? trustedKeys : [trustedKeys]).map((key) => typeof key === "string" ? parsePublicKey(key) : key);
+    if (keys.length === 0)
+        throw new errors/* InputError */.dz("no trusted key given to verify a signature with");
+    const parsed = parseSignature(signatureText);
+    if (typeof parsed === "string")
+        return { ok: false, reason: "malformed", message: `not a minisign signature: ${parsed}` };
+    const keyId = keyIdHex(parsed.keyIdBytes);
+    if (parsed.algorithm === format_SIGNATURE_ALGORITHM) {
+        if (!options.allowLegacy) {
+            return {
+                ok: false,
+                reason: "legacy-algorithm",
+                message: `a legacy (not prehashed, "Ed") signature by key ${keyId}: refused; sign without minisign -l`,
+                keyId,
+            };
+        }
+    }
+    else if (parsed.algorithm !== PREHASHED_ALGORITHM) {
+        return {
+            ok: false,
+            reason: "malformed",
+            message: "not a minisign signature: unknown signature algorithm",
+            keyId,
+        };
+    }
+    const candidates = keys.filter((key) => key.keyIdBytes.equals(parsed.keyIdBytes));
+    if (candidates.length === 0) {
+        const trusted = [...new Set(keys.map((key) => key.keyId))].join(", ");
+        return {
+            ok: false,
+            reason: "unknown-key",
+            message: `signed by another key: key id ${keyId}, trusted ${trusted}`,
+            keyId,
+        };
+    }
+    const message = parsed.algorithm === PREHASHED_ALGORITHM ? prehash(data) : data;
+    const key = candidates.find((candidate) => (0,external_node_crypto_.verify)(null, message, candidate.key, parsed.signature));
+    if (!key) {
+        return {
+            ok: false,
+            reason: "bad-signature",
+            message: `the signature by key ${keyId} does not match the data: the data or the signature was changed`,
+            keyId,
+        };
+    }
+    const signedComment = Buffer.concat([parsed.signature, Buffer.from(parsed.trustedComment)]);
+    if (!(0,external_node_crypto_.verify)(null, signedComment, key.key, parsed.globalSignature)) {
+        return {
+            ok: false,
+            reason: "bad-trusted-comment",
+            message: `the trusted comment does not match its signature by key ${keyId}: it was changed`,
+            keyId,
+        };
+    }
+    return {
+        ok: true,
+        keyId,
+        trustedComment: parsed.trustedComment,
+        untrustedComment: parsed.untrustedComment,
+        prehashed: parsed.algorithm === PREHASHED_ALGORITHM,
+    };
+}
+/** A signature that did not verify, as an operation failure (exit 1). */
+class sign_SignatureError extends errors/* OperationError */.OK {
+    reason;
+    keyId;
+    constructor(what, failure) {
+        super(`${what}: ${failure.message}`);
+        this.reason = failure.reason;
+        this.keyId = failure.keyId;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/crypto/minisign/signed-context.ts
+/**
+ * What a Lifeboat signature binds besides the signed bytes: the trusted comment names the kind
+ * of record, the label, the backup and the file, so a signed manifest or check record copied to
+ * another folder or label still verifies as a signature but fails the comparison with the place
+ * it was read from (the rollback and substitution forgeries of issue 17).
+ *
+ *   lifeboat <kind> label=<label> backup=<backup-id> file=<name> timestamp=<unix seconds>
+ *
+ * `file` is relative to the backup folder (`manifest.json`, `checks/<stamp>-verify-pass.json`),
+ * or to the label folder when there is no backup (`_audit/<stamp>-restore.json`, no `backup=`).
+ * Values are restricted to characters that need no escaping, and the parse is exact: a comment
+ * written any other way is not ours.
+ */
+
+
+const KIND = /^[a-z][a-z-]{0,31}$/;
+const VALUE = /^[A-Za-z0-9._/-]{1,255}$/;
+const COMMENT = /^lifeboat ([a-z][a-z-]{0,31}) label=([A-Za-z0-9._/-]{1,255})(?: backup=([A-Za-z0-9._/-]{1,255}))? file=([A-Za-z0-9._/-]{1,255}) timestamp=(0|[1-9][0-9]{0,14})$/;
+/** The trusted comment for a record; throws when a value would need escaping. */
+function formatTrustedComment(context) {
+    const bad = (what, value) => new errors/* InputError */.dz(`cannot sign: ${what} "${value}" must be letters, digits, ".", "_", "/" or "-"`);
+    if (!KIND.test(context.kind))
+        throw bad("kind", context.kind);
+    if (!VALUE.test(context.label))
+        throw bad("label", context.label);
+    if (context.backupId !== undefined && !VALUE.test(context.backupId))
+        throw bad("backup id", context.backupId);
+    if (!VALUE.test(context.file))
+        throw bad("file", context.file);
+    if (!Number.isSafeInteger(context.timestamp) || context.timestamp < 0) {
+        throw new errors/* InputError */.dz(`cannot sign: timestamp ${context.timestamp} is not whole Unix seconds`);
+    }
+    const backup = context.backupId === undefined ? "" : ` backup=${context.backupId}`;
+    return `lifeboat ${context.kind} label=${context.label}${backup} file=${context.file} timestamp=${context.timestamp}`;
+}
+/** The context a trusted comment states, or undefined when it is not a Lifeboat comment. */
+function parseTrustedComment(comment) {
+    const match = COMMENT.exec(comment);
+    if (!match)
+        return undefined;
+    const [, kind, label, backupId, file, timestamp] = match;
+    const context = { kind: kind, label: label, file: file, timestamp: Number(timestamp) };
+    if (backupId !== undefined)
+        context.backupId = backupId;
+    return context;
+}
+function describe(context) {
+    const backup = context.backupId === undefined ? "" : ` backup=${context.backupId}`;
+    return `${context.kind} label=${context.label}${backup} file=${context.file}`;
+}
+/** Undefined when the signed context is the expected one, else a line saying how they differ. */
+function contextMismatch(signed, expected) {
+    const same = signed.kind === expected.kind &&
+        signed.label === expected.label &&
+        signed.backupId === expected.backupId &&
+        signed.file === expected.file;
+    return same ? undefined : `signed as ${describe(signed)}, but read as ${describe(expected)}`;
+}
+/**
+ * Verifies a Lifeboat record's signature and that its trusted comment names the place it was
+ * read from. A valid signature whose comment is not ours, or names another place, fails with
+ * reason "wrong-context".
+ */
+function verifySignedObject(data, signatureText, trustedKeys, expected, options = {}) {
+    const result = verify(data, signatureText, trustedKeys, options);
+    if (!result.ok)
+        return result;
+    const context = parseTrustedComment(result.trustedComment);
+    if (!context) {
+        return {
+            ok: false,
+            reason: "wrong-context",
+            message: `signed by key ${result.keyId}, but its trusted comment is not a Lifeboat one (expected ${describe(expected)})`,
+            keyId: result.keyId,
+        };
+    }
+    const mismatch = contextMismatch(context, expected);
+    if (mismatch)
+        return { ok: false, reason: "wrong-context", message: mismatch, keyId: result.keyId };
+    return { ...result, context };
+}
+/** The verified context, or a SignatureError naming `what` (e.g. the object's key). */
+function requireSignedObject(what, ...args) {
+    const result = verifySignedObject(...args);
+    if (!result.ok)
+        throw new SignatureError(what, result);
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/crypto/minisign/index.ts
+/**
+ * minisign-format Ed25519 signatures (github.com/jedisct1/minisign) on node:crypto: keys and
+ * signatures interoperate both ways with the stock `minisign` CLI, so anyone can check a signed
+ * manifest with `minisign -V` and no Lifeboat at all.
+ */
+
+
+
+
+;// CONCATENATED MODULE: ./src/repository/signatures.ts
+/**
+ * Signatures on what the repository writes and reads (docs/evidence.md): the manifest, check
+ * records and audit records each get a minisign `.minisig` beside them, whose trusted comment names
+ * the label, the backup and the file, so a signed object moved to another place fails.
+ *
+ * With trusted keys configured, every reader of this repository refuses an unsigned manifest or
+ * one signed by another key, and ignores unsigned check records; without them nothing is checked
+ * (an unsigned setup detects damage, not forgery). Living in the repository, this applies to every
+ * command that reads a backup without each one asking for it.
+ */
+
+
+/** The signature's key beside an object's. */
+const SIGNATURE_SUFFIX = ".minisig";
+function signatureKey(key) {
+    return `${key}${SIGNATURE_SUFFIX}`;
+}
+/** The keys one command works with: the public keys it trusts, and the key it signs with. */
+class Evidence {
+    trustedKeys;
+    #signingKeyText;
+    #signer;
+    constructor(settings) {
+        this.trustedKeys = (settings?.trustedKeys ?? []).map((key) => parsePublicKey(key));
+        this.#signingKeyText = settings?.signingKeyText;
+    }
+    /** Whether readers refuse unsigned manifests and ignore unsigned check records. */
+    get requiresSignatures() {
+        return this.trustedKeys.length > 0;
+    }
+    get signs() {
+        return this.#signingKeyText !== undefined;
+    }
+    /**
+     * The signing key, loaded once; undefined without one. A bad key is an InputError naming
+     * signing-key: load it before any work (a backup must not dump for an hour and then fail).
+     */
+    signer() {
+        if (this.#signingKeyText === undefined)
+            return Promise.resolve(undefined);
+        this.#signer ??= keys_loadSigningKey(this.#signingKeyText, { input: "signing-key" });
+        return this.#signer;
+    }
+    /** The `.minisig` text for an object at `context`'s place, or undefined without a signing key. */
+    async sign(data, context, now) {
+        const key = await this.signer();
+        if (!key)
+            return undefined;
+        const trustedComment = formatTrustedComment({ ...context, timestamp: Math.floor(now.getTime() / 1000) });
+        return signWithKey(data, key, { trustedComment });
+    }
+    /**
+     * Whether `data` was signed by a trusted key for the place it was read from. `signature` is
+     * undefined when no `.minisig` exists. Only meaningful when `requiresSignatures`.
+     */
+    check(data, signature, expected) {
+        if (signature === undefined) {
+            return {
+                ok: false,
+                message: `unsigned (no ${expected.file}${SIGNATURE_SUFFIX}), and a trusted key is set`,
+            };
+        }
+        const result = verifySignedObject(data, signature, this.trustedKeys, expected);
+        return result.ok ? { ok: true, keyId: result.keyId } : { ok: false, message: result.message };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/repository/backup-repository.ts
+/**
+ * A backup repository: the label folders of one store, read and written the way the storage
+ * format says (docs/format.md). Commands use this, never the Store's methods: listing, resolving
+ * `latest`, reading manifests and check records, the commit-last write of a new backup, check
+ * records, deletes and leftovers all live here. The pure key layout is src/domain/layout.ts.
+ *
+ * Several destinations (issue 15) are a list of repositories: the backup side talks to a
+ * `BackupTarget` (check, then begin a `BackupWriter`), which one repository implements and a
+ * fan-out over several can implement the same way; readers (verify, prune, list) act on one
+ * repository each.
+ */
+
+
+
+
+
+
+
+
+/** Keys per deleteMany call: S3's DeleteObjects limit. */
+const DELETE_BATCH_KEYS = 1000;
+/** How old a killed writer's leftovers must be before a backup or prune removes them: older than any backup still running. */
+const LEFTOVER_SAFE_AGE_MS = (/* unused pure expression or super */ null && (24 * 3_600_000));
+/** Manifests and check records read at once when a whole label is inspected. */
+const READS_IN_PARALLEL = 8;
+class backup_repository_BackupRepository {
+    store;
+    /** The keys this repository signs with and trusts (docs/evidence.md). */
+    evidence;
+    constructor(store, evidence) {
+        this.store = store;
+        this.evidence = evidence instanceof Evidence ? evidence : new Evidence(evidence);
+    }
+    /** The store's location without credentials. */
+    get url() {
+        return this.store.url;
+    }
+    /** Whether the store can hold object locks (S3). */
+    get canLock() {
+        return this.store.objectLocks !== undefined;
+    }
+    /** Checks the store, and loads the signing key before any work when the command writes. */
+    async check(access) {
+        if (access === "write")
+            await this.evidence.signer();
+        await this.store.check(access);
+    }
+    /** Every folder under the label, newest first, from one listing of `<label>/`. */
+    async folders(label) {
+        const objects = [];
+        for await (const object of this.store.list(`${label}/`))
+            objects.push(object);
+        return groupBackupFolders(label, objects);
+    }
+    /** Folders under the label without a manifest: backups in flight, or failed ones. */
+    async incompleteFolders(label) {
+        return (await this.folders(label)).filter((folder) => !folder.committed);
+    }
+    /**
+     * Deletes one backup folder: the manifest first (from then on it is no backup), then the rest.
+     * When the manifest cannot be deleted, nothing else is touched and the backup stays whole.
+     */
+    async deleteBackup(label, folder) {
+        const manifest = manifestKey(label, folder.backupId);
+        const keys = folder.objects.map((object) => object.key);
+        const first = folder.committed ? await this.deleteKeys(label, [manifest]) : { deleted: [], failed: [] };
+        if (first.failed.length > 0)
+            return first;
+        const rest = await this.deleteKeys(label, keys.filter((key) => key !== manifest));
+        return { deleted: [...first.deleted, ...rest.deleted], failed: rest.failed };
+    }
+    async readText(key) {
+        return (await this.readBytes(key)).toString("utf8");
+    }
+    async readBytes(key) {
+        const chunks = [];
+        for await (const chunk of await this.store.get(key))
+            chunks.push(Buffer.from(chunk));
+        return Buffer.concat(chunks);
+    }
+    /** An object's `.minisig`, or undefined when there is none. */
+    async readSignature(key) {
+        try {
+            return await this.readText(signatureKey(key));
+        }
+        catch (error) {
+            if (error instanceof errors/* NotFoundError */.m_)
+                return undefined;
+            throw error;
+        }
+    }
+    /**
+     * Writes an object with its signature (when a signing key is set): the signature first, so
+     * that a reader never sees the object without it (the manifest is the commit marker).
+     */
+    async putSigned(key, data, context, options = {}) {
+        const signature = await this.evidence.sign(data, context, new Date());
+        if (signature !== undefined) {
+            await this.store.put(signatureKey(key), external_node_stream_.Readable.from([Buffer.from(signature)]), {
+                ...options,
+                contentType: "text/plain",
+            });
+        }
+        await this.store.put(key, external_node_stream_.Readable.from([data]), { ...options, contentType: "application/json" });
+    }
+    /**
+     * Why the object at `key` (its bytes `data`) is not trusted, or undefined when it is signed by a
+     * trusted key for this place, or when no trusted key is set. A manifest being rewritten (rekey)
+     * may have its next signature beside it: either one counts.
+     */
+    async untrusted(key, data, context) {
+        if (!this.evidence.requiresSignatures)
+            return undefined;
+        const verdict = this.evidence.check(data, await this.readSignature(key), context);
+        if (verdict.ok)
+            return undefined;
+        if (context.kind === "manifest") {
+            const pending = await this.readText(pendingSignatureKey(key)).catch(() => undefined);
+            if (pending !== undefined && this.evidence.check(data, pending, context).ok)
+                return undefined;
+        }
+        return verdict.message;
+    }
+    /** Every key under a prefix (for records outside backup folders: the audit trail). */
+    async listKeys(prefix) {
+        const objects = [];
+        for await (const object of this.store.list(prefix))
+            objects.push(object);
+        return objects;
+    }
+    /** The manifest of a backup; a damaged one is an OperationError (a failed backup, not bad input). */
+    async readManifest(label, backupId) {
+        const key = manifestKey(label, backupId);
+        let bytes;
+        try {
+            bytes = await this.readBytes(key);
+        }
+        catch (error) {
+            if (error instanceof errors/* NotFoundError */.m_)
+                throw error;
+            throw new errors/* OperationError */.OK(`reading ${this.url}/${key} failed: ${(0,errors/* describeError */.Uc)(error)}`, {
+                cause: error,
+            });
+        }
+        const text = bytes.toString("utf8");
+        try {
+            const manifest = parseManifest(text, `${this.url}/${key}`);
+            if (manifest.backupId !== backupId || manifest.label !== label) {
+                throw new errors/* OperationError */.OK(`${this.url}/${key} names backup ${manifest.label}/${manifest.backupId}, not ${label}/${backupId}: the manifest does not belong to its folder`);
+            }
+            const untrusted = await this.untrusted(key, bytes, {
+                kind: "manifest",
+                label,
+                backupId,
+                file: MANIFEST_FILE,
+            });
+            if (untrusted !== undefined) {
+                throw new errors/* OperationError */.OK(`${this.url}/${key}: refused: ${untrusted}`);
+            }
+            return manifest;
+        }
+        catch (error) {
+            if (error instanceof errors/* InputError */.dz)
+                throw new errors/* OperationError */.OK(error.message, { cause: error });
+            throw error;
+        }
+    }
+    /** A check record, or undefined when it cannot be read or parsed. */
+    async readCheckRecord(ref) {
+        const text = await this.readText(ref.key).catch(() => undefined);
+        return text === undefined ? undefined : parseCheckRecord(text);
+    }
+    /**
+     * The folder's check records that count: all of them without a trusted key; with one, only those
+     * signed by it for this backup and file (a forged pass beside a damaged backup is ignored).
+     */
+    async trustedChecks(label, folder) {
+        if (!this.evidence.requiresSignatures)
+            return folder.checks;
+        const trusted = [];
+        for (const ref of folder.checks) {
+            const bytes = await this.readBytes(ref.key).catch(() => undefined);
+            if (bytes === undefined)
+                continue;
+            const file = ref.key.slice(`${label}/${folder.backupId}/`.length);
+            const why = await this.untrusted(ref.key, bytes, {
+                kind: "check",
+                label,
+                backupId: folder.backupId,
+                file,
+            });
+            if (why === undefined)
+                trusted.push(ref);
+        }
+        return trusted;
+    }
+    /** A folder's manifest (when committed) and what is wrong with it, without reading check records. */
+    async inspectFolder(label, folder) {
+        if (!folder.committed)
+            return { folder, manifest: undefined, problems: [] };
+        try {
+            const manifest = await this.readManifest(label, folder.backupId);
+            return { folder, manifest, problems: folderProblems(folder, manifest) };
+        }
+        catch (error) {
+            return { folder, manifest: undefined, problems: [`manifest.json: ${(0,errors/* describeError */.Uc)(error)}`] };
+        }
+    }
+    /**
+     * Every folder under the label with its manifest and integrity, newest first; with
+     * `checkRecords`, also which of its check records checked the bytes its manifest describes (only
+     * the latest record of each kind and outcome is read: those are all that decide).
+     */
+    async inspect(label, options) {
+        const folders = await this.folders(label);
+        return mapBounded(folders, READS_IN_PARALLEL, async (listed) => {
+            const folder = { ...listed, checks: await this.trustedChecks(label, listed) };
+            const inspected = await this.inspectFolder(label, folder);
+            const { manifest } = inspected;
+            if (!options.checkRecords || !manifest || inspected.problems.length > 0) {
+                return { ...inspected, matchingChecks: [] };
+            }
+            const deciding = latestOfEachKind(folder.checks);
+            const matching = [];
+            for (const ref of deciding) {
+                const record = await this.readCheckRecord(ref);
+                // A failure counts whatever it read: a failed check withdraws trust either way.
+                if (!ref.passed || (record && recordMatches(record, manifest)))
+                    matching.push(ref);
+            }
+            return { ...inspected, matchingChecks: matching };
+        });
+    }
+    /**
+     * The backup `selector` names under the label: `latest` (the newest intact committed one: a
+     * broken newer one is passed over and named in `skipped`), a backup id, or `before:<time>` (the
+     * newest intact one started at or before it). With `includeBroken` (verify, whose job is to find
+     * the damage), `latest` is the newest committed one, intact or not. An unknown id, a folder
+     * without a manifest or an empty label is bad input (exit 2).
+     */
+    async resolve(label, selector, options = {}) {
+        const folders = await this.folders(label);
+        const committed = folders.filter((folder) => folder.committed);
+        const skipped = [];
+        const newestIntact = async (candidates) => {
+            for (const folder of candidates) {
+                const inspected = await this.inspectFolder(label, folder);
+                if (inspected.manifest && inspected.problems.length === 0)
+                    return { folder, manifest: inspected.manifest };
+                skipped.push({ backupId: folder.backupId, problems: inspected.problems });
+            }
+            return undefined;
+        };
+        if (selector === "latest" && options.includeBroken && committed[0])
+            selector = committed[0].backupId;
+        if (selector === "latest") {
+            const found = await newestIntact(committed);
+            if (!found) {
+                // Backups that are all broken (a damaged manifest, a lost dump) are failed backups, not a
+                // wrong label: exit 1, naming each and why.
+                if (skipped.length > 0) {
+                    throw new errors/* OperationError */.OK(`no intact backup under ${this.url}/${label}/: ${skipped.length} broken: ${describeSkipped(skipped)}`);
+                }
+                throw new errors/* InputError */.dz(`--label "${label}": no backups under ${this.url}/${label}/`, {
+                    input: "label",
+                });
+            }
+            return { ...found, committed, skipped, problems: [] };
+        }
+        if (selector.startsWith("before:")) {
+            const time = parseBeforeTime(selector.slice("before:".length));
+            const found = await newestIntact(committed.filter((folder) => folder.startedAt.getTime() <= time.getTime()));
+            if (!found) {
+                if (skipped.length > 0) {
+                    throw new errors/* OperationError */.OK(`no intact backup under ${this.url}/${label}/ started at or before ${time.toISOString()}: ${skipped.length} broken: ${describeSkipped(skipped)}`);
+                }
+                throw new errors/* InputError */.dz(`--backup "${selector}": no backup under ${this.url}/${label}/ started at or before ${time.toISOString()}`, { input: "backup" });
+            }
+            return { ...found, committed, skipped, problems: [] };
+        }
+        if (!backup_id_isBackupId(selector)) {
+            throw new errors/* InputError */.dz(`--backup "${selector}": expected latest or a backup id such as 20261122T010500Z-abc123`, {
+                input: "backup",
+            });
+        }
+        const folder = folders.find((candidate) => candidate.backupId === selector);
+        if (!folder) {
+            throw new errors/* InputError */.dz(`--backup "${selector}": no such backup under ${this.url}/${label}/`, {
+                input: "backup",
+            });
+        }
+        if (!folder.committed) {
+            throw new errors/* InputError */.dz(`--backup "${selector}": the folder has no manifest, so it is not a backup (in flight, or failed)`, { input: "backup" });
+        }
+        const manifest = await this.readManifest(label, folder.backupId);
+        return { folder, manifest, committed, skipped, problems: folderProblems(folder, manifest) };
+    }
+    artifactKey(manifest, artifact) {
+        return artifactKey(manifest.label, manifest.backupId, artifact.name);
+    }
+    /** The stored bytes of an artifact, as they come from the store (check them: src/pipeline). */
+    openArtifact(manifest, artifact) {
+        return this.store.get(this.artifactKey(manifest, artifact));
+    }
+    async writeCheckRecord(record, at) {
+        const full = {
+            schemaVersion: CHECK_RECORD_SCHEMA_VERSION,
+            kind: record.kind,
+            label: record.label,
+            backupId: record.backupId,
+            passed: record.passed,
+            at: at.toISOString(),
+            tool: { name: "lifeboat", version: LIFEBOAT_VERSION },
+            ...(record.artifacts ? { artifacts: record.artifacts } : {}),
+            failures: record.failures,
+            warnings: record.warnings,
+            details: record.details,
+        };
+        const key = checkKey(record.label, record.backupId, at, record.kind, record.passed);
+        await this.putSigned(key, Buffer.from(JSON.stringify(full, null, 2) + "\n"), {
+            kind: "check",
+            label: record.label,
+            backupId: record.backupId,
+            file: key.slice(`${record.label}/${record.backupId}/`.length),
+        });
+        return key;
+    }
+    beginBackup(label, backupId, options = {}) {
+        return new FolderWriter(this, this.store, label, backupId, options.retention);
+    }
+    /** Writes one more object into a committed backup's folder (rekey's re-wrapped artifacts); all or nothing. */
+    async putArtifactObject(manifest, name, body, options = {}) {
+        const key = artifactKey(manifest.label, manifest.backupId, name);
+        const { bytes } = await this.store.put(key, body, {
+            contentType: "application/octet-stream",
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(options.retention ? { retention: options.retention } : {}),
+        });
+        return { bytes, key };
+    }
+    /**
+     * Replaces a committed backup's manifest (rekey). With a signing key the new signature waits
+     * beside the manifest first (pendingSignatureKey), then the manifest, then `.minisig`: a reader
+     * finds a manifest and a matching trusted signature after every step, so a crash leaves the
+     * backup readable (with the old or the new keys).
+     */
+    async replaceManifest(manifest, options = {}) {
+        const key = manifestKey(manifest.label, manifest.backupId);
+        const data = Buffer.from(serializeManifest(manifest));
+        const put = options.retention ? { retention: options.retention } : {};
+        const signature = await this.evidence.sign(data, { kind: "manifest", label: manifest.label, backupId: manifest.backupId, file: MANIFEST_FILE }, new Date());
+        if (signature === undefined) {
+            await this.store.put(key, external_node_stream_.Readable.from([data]), { ...put, contentType: "application/json" });
+            return key;
+        }
+        const pending = pendingSignatureKey(key);
+        const signatureBody = () => external_node_stream_.Readable.from([Buffer.from(signature)]);
+        // Not locked: it is deleted two steps later.
+        await this.store.put(pending, signatureBody(), { contentType: "text/plain" });
+        await this.store.put(key, external_node_stream_.Readable.from([data]), { ...put, contentType: "application/json" });
+        await this.store.put(signatureKey(key), signatureBody(), { ...put, contentType: "text/plain" });
+        await this.deleteKeys(manifest.label, [pending]);
+        return key;
+    }
+    /** The object locks on these keys; an empty map for stores that cannot lock. */
+    async objectLocks(keys) {
+        return this.store.objectLocks ? this.store.objectLocks(keys) : new Map();
+    }
+    /**
+     * Deletes keys in batches of DELETE_BATCH_KEYS; a batch that throws counts as failed for each of
+     * its keys. Every key must lie inside `<label>/`: nothing outside a label's prefix is ever deleted.
+     */
+    async deleteKeys(label, keys, onBatch) {
+        for (const key of keys) {
+            if (!key.startsWith(`${label}/`)) {
+                throw new errors/* OperationError */.OK(`refusing to delete "${key}": it is not inside ${label}/`);
+            }
+        }
+        const result = { deleted: [], failed: [] };
+        for (let start = 0; start < keys.length; start += DELETE_BATCH_KEYS) {
+            const batch = keys.slice(start, start + DELETE_BATCH_KEYS);
+            try {
+                const outcome = await this.store.deleteMany(batch);
+                result.deleted.push(...outcome.deleted);
+                result.failed.push(...outcome.failed);
+            }
+            catch (error) {
+                const reason = (0,errors/* describeError */.Uc)(error);
+                for (const key of batch)
+                    result.failed.push({ key, reason });
+            }
+            onBatch?.(batch.length);
+        }
+        return result;
+    }
+    /**
+     * Removes what killed writers left under the label (a local store's `.partial-*` files) once
+     * last written before `olderThan`. Best effort: a failure here never fails the caller.
+     */
+    async sweepLeftovers(label, olderThan) {
+        if (!this.store.sweepLeftovers)
+            return [];
+        return this.store.sweepLeftovers(`${label}/`, olderThan).catch(() => []);
+    }
+}
+/** Writes one backup folder: artifacts as they come, the manifest last. */
+class FolderWriter {
+    repository;
+    store;
+    label;
+    backupId;
+    retention;
+    written = [];
+    constructor(repository, store, label, backupId, retention) {
+        this.repository = repository;
+        this.store = store;
+        this.label = label;
+        this.backupId = backupId;
+        this.retention = retention;
+    }
+    get url() {
+        return this.store.url;
+    }
+    async putArtifact(name, body, options = {}) {
+        const key = artifactKey(this.label, this.backupId, name);
+        this.written.push(key);
+        const { bytes } = await this.store.put(key, body, {
+            contentType: "application/octet-stream",
+            ...(options.sizeHint !== undefined ? { sizeHint: options.sizeHint } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(this.retention ? { retention: this.retention } : {}),
+        });
+        return { bytes, key };
+    }
+    async commit(manifest, options = {}) {
+        if (manifest.label !== this.label || manifest.backupId !== this.backupId) {
+            throw new errors/* OperationError */.OK(`manifest of ${manifest.label}/${manifest.backupId} given to ${this.label}/${this.backupId}`);
+        }
+        const key = manifestKey(this.label, this.backupId);
+        // The signature goes first: the manifest is the commit marker, and a committed backup is signed.
+        if (this.repository.evidence.signs)
+            this.written.push(signatureKey(key));
+        await this.repository.putSigned(key, Buffer.from(options.text ?? serializeManifest(manifest)), { kind: "manifest", label: this.label, backupId: this.backupId, file: MANIFEST_FILE }, {
+            ...(options.signal ? { signal: options.signal } : {}),
+            ...(this.retention ? { retention: this.retention } : {}),
+        });
+        return key;
+    }
+    async abort() {
+        if (this.written.length === 0)
+            return;
+        await this.store.deleteMany([...this.written]).catch(() => undefined);
+    }
+}
+/** The latest pass and the latest failure of each kind: all that decides whether a backup is verified. */
+function latestOfEachKind(checks) {
+    const latest = new Map();
+    for (const check of checks) {
+        const key = `${check.kind}/${check.passed}`;
+        const seen = latest.get(key);
+        if (!seen || check.time >= seen.time)
+            latest.set(key, check);
+    }
+    return [...latest.values()].sort((a, b) => a.time.getTime() - b.time.getTime());
+}
+function describeSkipped(skipped) {
+    return skipped.map((entry) => `${entry.backupId}: ${entry.problems.join(", ")}`).join("; ");
+}
+function parseBeforeTime(text) {
+    const asId = parseBackupIdTime(`${text}-aaaaaa`);
+    const time = asId ?? (/^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(Number.NaN));
+    if (Number.isNaN(time.getTime())) {
+        throw new errors/* InputError */.dz(`--backup "before:${text}": expected an ISO 8601 time such as before:2026-11-22T01:00:00Z`, {
+            input: "backup",
+        });
+    }
+    return time;
+}
+/** Runs `work` over `items` with at most `limit` promises in flight; results in input order. */
+async function mapBounded(items, limit, work) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await work(items[index]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return results;
+}
+/**
+ * Where a manifest's next signature waits while the manifest is rewritten (rekey): written before
+ * the new manifest, replaced by `.minisig` after it, so a reader finds a valid signature at every
+ * step.
+ */
+function pendingSignatureKey(manifestObjectKey) {
+    return `${manifestObjectKey}.next.minisig`;
+}
+
+;// CONCATENATED MODULE: ./src/report/summary-sections.ts
+
+
+/** The newest committed backup older than `backupId` whose manifest reads; undefined when none. */
+async function previousTables(store, label, backupId) {
+    const repository = new BackupRepository(store);
+    const older = (await repository.folders(label)).filter((folder) => folder.committed && folder.backupId < backupId);
+    for (const folder of older) {
+        const { manifest } = await repository.inspectFolder(label, folder);
+        if (manifest)
+            return { backupId: manifest.backupId, tables: manifest.tables };
+    }
+    return undefined;
+}
+/** Rows per table, and their change against the previous backup when there is one. */
+function summary_sections_tablesSection(tables, previous, limit = 500) {
+    const changes = previous
+        ? tableChanges(tables, previous.tables)
+        : tables.map((table) => ({
+            table: `${table.schema}.${table.table}`,
+            previous: null,
+            current: table.rows,
+            change: null,
+        }));
+    return summary_sections_tableChangeSection(changes, previous?.backupId ?? null, limit);
+}
+function summary_sections_tableChangeSection(changes, previousBackupId, limit = 500) {
+    // The biggest moves first: what a reader scans a long table for.
+    const sorted = [...changes].sort((a, b) => Math.abs(b.change ?? (b.current === null ? 1 : 0)) - Math.abs(a.change ?? (a.current === null ? 1 : 0)));
+    const rows = sorted
+        .slice(0, limit)
+        .map((change) => previousBackupId === null
+        ? [change.table, String(change.current ?? 0)]
+        : [
+            change.table,
+            change.current === null ? "-" : String(change.current),
+            change.previous === null ? "-" : String(change.previous),
+            formatChange(change),
+        ]);
+    const moved = changes.filter((change) => change.change !== null && change.change !== 0).length;
+    return {
+        title: previousBackupId === null
+            ? `Tables (${changes.length}; no previous backup to compare with)`
+            : `Tables (${changes.length}; ${moved} changed against ${previousBackupId})`,
+        collapsed: true,
+        table: {
+            header: previousBackupId === null ? ["Table", "Rows"] : ["Table", "Rows", "Previous", "Change"],
+            rows,
+        },
+        ...(changes.length > limit ? { text: `${changes.length - limit} more tables left out.` } : {}),
+    };
+}
+function checksSection(rows) {
+    return { title: "Checks and gates", table: { header: ["Check", "Limit", "Result"], rows } };
+}
+const pct = (fraction) => `${Math.round(fraction * 1000) / 10}%`;
+/** verify: what it read, and each gate with its limit, or "not set". */
+function verifyChecksSection(result, gates) {
+    const failed = (gate) => result.failures.some((line) => line.includes(gate));
+    const warned = (gate) => result.warnings.some((line) => line.includes(gate));
+    const gate = (name, limit) => [
+        name,
+        limit ?? "not set",
+        limit === undefined ? "not checked" : failed(name) ? "FAIL" : warned(name) ? "warn" : "pass",
+    ];
+    const integrity = result.failures.some((line) => !["max-age", "max-size-change", "min-size"].some((name) => line.includes(name)));
+    return checksSection([
+        [
+            result.kind === "verify-deep"
+                ? "decrypted, sha256 and archive contents"
+                : "stored object size and sha256",
+            "manifest",
+            integrity ? "FAIL" : "pass",
+        ],
+        gate("max-age", gates.maxAgeSeconds === undefined ? undefined : `${gates.maxAgeSeconds}s`),
+        gate("max-size-change", gates.maxSizeChange === undefined
+            ? undefined
+            : `${pct(gates.maxSizeChange)} (${gates.sizeChangeAction})`),
+        gate("min-size", gates.minSizeBytes === undefined ? undefined : `${gates.minSizeBytes} bytes`),
+    ]);
+}
+/** restore-test: every check it ran, with its limit and outcome. */
+function summary_sections_restoreTestChecksSection(result) {
+    const checks = result.checks ?? null;
+    // null: nothing was restored; undefined: a result from before these checks existed.
+    const restored = result.checks !== null;
+    const outcome = (ok) => (!restored ? "not run" : ok ? "pass" : "FAIL");
+    const rows = [
+        ["restore (pg_restore)", "no errors", result.restoreErrors.length === 0 && restored ? "pass" : "FAIL"],
+        ["row counts", "manifest, exact", outcome(result.mismatches.length === 0)],
+        [
+            "catalog",
+            "manifest fingerprint",
+            result.catalog.compared ? outcome(result.catalog.failures === 0) : "not compared",
+        ],
+    ];
+    if (checks) {
+        const { drift, budget, sequences, digests } = checks;
+        rows.push([
+            "content digests",
+            "manifest sha256, exact",
+            digests.compared === 0
+                ? "not compared"
+                : `${digests.mismatched.length === 0 ? "pass" : "FAIL"} (${digests.compared} compared, ${digests.skipped.length} not comparable)`,
+        ], [
+            "sequences",
+            "ahead of their columns",
+            sequences.error
+                ? "FAIL"
+                : `${sequences.behind.length === 0 ? "pass" : "FAIL"} (${sequences.checked})`,
+        ], [
+            "table drift",
+            drift.max === null ? "not set" : `${pct(drift.max)} (${drift.action})`,
+            drift.max === null
+                ? "not checked"
+                : drift.previousBackupId === null
+                    ? "no previous backup"
+                    : drift.drifted.length === 0
+                        ? "pass"
+                        : drift.action === "fail"
+                            ? `FAIL (${drift.drifted.length})`
+                            : `warn (${drift.drifted.length})`,
+        ], [
+            "recovery time",
+            budget.maxSeconds === null ? "not set" : `${budget.maxSeconds}s`,
+            `${budget.seconds}s${budget.maxSeconds === null ? "" : budget.exceeded ? " FAIL" : " pass"}; trend ${budget.trend.map((point) => `${point.restoreSeconds}s`).join(" → ")}`,
+        ]);
+    }
+    rows.push([
+        "assertions",
+        result.assertions.length ? `${result.assertions.length}` : "none",
+        result.assertions.length
+            ? `${result.assertions.filter((a) => a.passed).length}/${result.assertions.length} passed`
+            : "not checked",
+    ], [
+        "run command",
+        result.run ? "exit 0" : "none",
+        result.run ? `exit ${result.run.exitCode ?? "killed"}` : "not run",
+    ]);
+    return checksSection(rows);
+}
+
 ;// CONCATENATED MODULE: ./src/report/report.ts
+
+
 
 
 
@@ -40617,7 +51635,7 @@ function verdictOf(failed, warnings) {
 function merge(...lists) {
     return [...new Set(lists.flatMap((list) => list ?? []))];
 }
-function seconds(value) {
+function report_seconds(value) {
     return `${value}s`;
 }
 function encryptionText(manifest) {
@@ -40627,7 +51645,24 @@ function encryptionText(manifest) {
         ? "age (passphrase)"
         : `age, ${manifest.encryption.recipients.length} recipient(s)`;
 }
-function buildBackupReport(result, context) {
+/** One line per files source: counts only (file names stay in the encrypted index). */
+function filesSections(manifest) {
+    const sources = filesArtifacts(manifest);
+    if (sources.length === 0)
+        return [];
+    const lines = sources.map((source) => {
+        const check = source.storageObjects;
+        const storage = check
+            ? `; storage.objects: ${check.matched} matched, ${check.missingFiles} rows without an object, ${check.filesWithoutRow} objects without a row`
+            : "";
+        const changed = source.changed > 0 ? `, ${source.changed} changed while read` : "";
+        return `- \`${source.source}\`: ${source.files} files, ${formatBytes(source.bytes)} (${source.name}, ${formatBytes(source.stored.bytes)} stored${changed})${storage}`;
+    });
+    return [{ title: "Files", text: lines.join("\n") }];
+}
+function buildBackupReport(
+/** previousTables: the previous backup's, for the per-table change (absent: not read). */
+result, context) {
     const { manifest } = result;
     const warnings = merge(context.loggedWarnings);
     return {
@@ -40635,7 +51670,7 @@ function buildBackupReport(result, context) {
         label: result.label,
         verdict: verdictOf(false, warnings),
         title: `Lifeboat backup: ${result.label}`,
-        headline: `Backup ${result.backupId} stored: ${formatBytes(result.storedBytes)} in ${seconds(result.durationSeconds)}, ${manifest.tables.length} tables, ${manifest.totalRows} rows.`,
+        headline: `Backup ${result.backupId} stored: ${formatBytes(result.storedBytes)} in ${report_seconds(result.durationSeconds)}, ${manifest.tables.length} tables, ${manifest.totalRows} rows.`,
         backupId: result.backupId,
         facts: [
             { label: "Backup", value: result.backupId },
@@ -40643,22 +51678,30 @@ function buildBackupReport(result, context) {
             { label: "Stored", value: formatBytes(result.storedBytes) },
             { label: "Tables", value: String(manifest.tables.length) },
             { label: "Rows", value: String(manifest.totalRows) },
-            { label: "Duration", value: seconds(result.durationSeconds) },
+            { label: "Duration", value: report_seconds(result.durationSeconds) },
             { label: "Encryption", value: encryptionText(manifest) },
         ],
         failures: [],
         warnings,
         sections: [
-            {
-                title: "Source",
-                text: `PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``,
-            },
+            ...(manifest.source && manifest.dump
+                ? [
+                    {
+                        title: "Source",
+                        text: `PostgreSQL ${manifest.source.serverVersion} (${manifest.source.database}), pg_dump ${manifest.tool.pgDumpVersion ?? "-"}, compression ${manifest.dump.compression}. sha256 of the stored object: \`${result.sha256}\``,
+                    },
+                ]
+                : []),
+            ...(manifest.tables.length > 0 ? [tablesSection(manifest.tables, result.previousTables)] : []),
+            ...filesSections(manifest),
         ],
         runUrl: context.runUrl,
         history: null,
     };
 }
-function buildVerifyReport(result, context) {
+function buildVerifyReport(
+/** gates: the gates as given, for the "Checks and gates" table (absent: not shown). */
+result, context) {
     const warnings = merge(result.warnings, context.loggedWarnings);
     return {
         action: "verify-backup",
@@ -40681,10 +51724,13 @@ function buildVerifyReport(result, context) {
             ...(result.tablesListed === undefined
                 ? []
                 : [{ label: "Tables in archive", value: String(result.tablesListed) }]),
+            ...(result.filesChecked === undefined
+                ? []
+                : [{ label: "Files checked", value: String(result.filesChecked) }]),
         ],
         failures: result.failures,
         warnings,
-        sections: [],
+        sections: result.gates ? [verifyChecksSection(result, result.gates)] : [],
         runUrl: context.runUrl,
         history: null,
     };
@@ -40693,9 +51739,14 @@ function buildRestoreTestReport(result, context) {
     const warnings = merge([
         ...result.toleratedErrors.map((error) => `tolerated pg_restore error: ${error}`),
         ...catalogWarnings(result.catalog),
+        ...(result.masked?.coverageWarnings ?? []),
     ], context.loggedWarnings);
+    const maskedFailure = result.passed && result.masked?.error !== undefined;
     const passedAssertions = result.assertions.filter((assertion) => assertion.passed).length;
-    const sections = [];
+    const sections = [restoreTestChecksSection(result)];
+    if (result.checks?.drift.previousBackupId) {
+        sections.push(tableChangeSection(result.checks.drift.tables, result.checks.drift.previousBackupId));
+    }
     if (result.mismatches.length > 0) {
         sections.push({
             title: `Row count mismatches (${result.mismatches.length})`,
@@ -40747,16 +51798,26 @@ function buildRestoreTestReport(result, context) {
     return {
         action: "restore-test",
         label: context.label,
-        verdict: verdictOf(!result.passed, warnings),
-        title: `Lifeboat restore-test: ${context.label} ${result.passed ? "passed" : "FAILED"}`,
-        headline: result.passed
-            ? `Backup ${result.backupId} restored in ${seconds(result.restoreSeconds)}; ${result.tablesChecked} tables match the manifest's row counts.`
-            : `Restore-test of ${result.backupId} failed: ${result.failures[0] ?? "see the failures"}`,
+        verdict: verdictOf(!result.passed || maskedFailure, warnings),
+        title: `Lifeboat restore-test: ${context.label} ${result.passed ? (maskedFailure ? "passed, masked copy FAILED" : "passed") : "FAILED"}`,
+        headline: maskedFailure
+            ? `Backup ${result.backupId} restored and checked, but no masked copy was written: ${result.masked.error}`
+            : result.passed
+                ? `Backup ${result.backupId} restored in ${report_seconds(result.restoreSeconds)}; ${result.tablesChecked} tables match the manifest's row counts.`
+                : `Restore-test of ${result.backupId} failed: ${result.failures[0] ?? "see the failures"}`,
         backupId: result.backupId,
         facts: [
             { label: "Backup", value: result.backupId },
-            { label: "Restore", value: `${seconds(result.restoreSeconds)} (${result.mode})` },
+            { label: "Restore", value: `${report_seconds(result.restoreSeconds)} (${result.mode})` },
             { label: "Tables checked", value: String(result.tablesChecked) },
+            ...(result.files
+                ? [
+                    {
+                        label: "Files checked",
+                        value: `${result.files.files} in ${result.files.sources} source(s), ${formatBytes(result.files.bytes)}`,
+                    },
+                ]
+                : []),
             { label: "Mismatches", value: String(result.mismatches.length) },
             {
                 label: "Catalog",
@@ -40766,8 +51827,18 @@ function buildRestoreTestReport(result, context) {
             },
             { label: "Assertions", value: `${passedAssertions}/${result.assertions.length}` },
             { label: "Command", value: result.run ? `exit ${result.run.exitCode ?? "killed"}` : "-" },
+            ...(result.masked
+                ? [
+                    {
+                        label: "Masked copy",
+                        value: result.masked.backupId
+                            ? `${result.masked.label}/${result.masked.backupId} (${result.masked.maskedColumns} columns in ${result.masked.tablesMasked} tables)`
+                            : "not written",
+                    },
+                ]
+                : []),
         ],
-        failures: result.failures,
+        failures: maskedFailure ? [...result.failures, `masked copy: ${result.masked.error}`] : result.failures,
         warnings,
         sections,
         runUrl: context.runUrl,
@@ -40869,18 +51940,20 @@ function buildRestoreReport(result, context) {
         verdict: verdictOf(!result.passed, warnings),
         title: `Lifeboat restore: ${result.label}/${result.backupId} into ${result.targetDatabase} ${result.passed ? "done" : "FAILED"}`,
         headline: result.passed
-            ? `Backup ${result.backupId} restored into ${result.targetDatabase} in ${seconds(result.restoreSeconds)}.`
+            ? `Backup ${result.backupId} restored into ${result.targetDatabase} in ${report_seconds(result.restoreSeconds)}.`
             : `Restore of ${result.backupId} into ${result.targetDatabase} failed: ${result.failures[0] ?? "see the failures"}`,
         backupId: result.backupId,
         facts: [
             { label: "Backup", value: `${result.label}/${result.backupId}` },
             { label: "Target", value: `${result.targetServer}/${result.targetDatabase}` },
+            { label: "Strategy", value: `${result.strategy} (${result.strategyReason})` },
+            ...(result.oldDatabase ? [{ label: "Previous database kept as", value: result.oldDatabase }] : []),
             {
                 label: "Scope",
                 value: result.pgRestoreArgs.length > 0 ? result.pgRestoreArgs.join(" ") : "whole database",
             },
             { label: "Read", value: formatBytes(result.bytesRead) },
-            { label: "Restore", value: seconds(result.restoreSeconds) },
+            { label: "Restore", value: report_seconds(result.restoreSeconds) },
             {
                 label: "Safety backup",
                 value: result.safetyBackup ? `${result.safetyBackup.label}/${result.safetyBackup.backupId}` : "none",
@@ -40899,6 +51972,8 @@ const ACTION_WORD = {
     "restore-test": "restore-test",
     prune: "prune",
     "restore-db": "restore",
+    "copy-backup": "copy",
+    "restore-files": "restore-files",
 };
 /**
  * The report of a command that threw before it had a result: bad input, a store or database that
@@ -41446,10 +52521,10 @@ const PG_DUMP_POLICY = {
     help: refuse("not a dump option"),
     version: refuse("not a dump option"),
 };
-const SCRATCH = "restore-test restores into its own scratch database";
-const WHOLE = "restore-test restores the whole backup, to compare every table's row count with the manifest";
-const OWN_ERRORS = "restore-test reads every error itself and decides which are tolerated (--tolerate)";
-/** pg_restore (restore-test): what changes how objects are created, never where or which. */
+const SCRATCH = "Lifeboat names the database it restores into (restore-test's scratch database, restore's target)";
+const WHOLE = "the whole backup is restored, to compare every table's row count with the manifest (restore takes --table and --schema)";
+const OWN_ERRORS = "Lifeboat reads every pg_restore error itself and decides (restore-test: --tolerate)";
+/** pg_restore (restore-test and restore): what changes how objects are created, never where or which. */
 const PG_RESTORE_POLICY = {
     "no-owner": allow("objects owned by the restoring role; for servers without the source's roles"),
     "no-privileges": allow("GRANTs left out; for servers without the source's roles"),
@@ -41471,12 +52546,12 @@ const PG_RESTORE_POLICY = {
     "no-reconnect": allow("an obsolete no-op"),
     dbname: refuse(SCRATCH),
     create: refuse(SCRATCH),
-    clean: refuse("the scratch database is new: there is nothing to drop"),
-    "if-exists": refuse("needs --clean; the scratch database is new"),
+    clean: refuse("restore-test's scratch database is new; restore has its own --clean and --strategy"),
+    "if-exists": refuse("goes with --clean, which restore sets itself"),
     host: refuse(SCRATCH),
     port: refuse(SCRATCH),
-    username: refuse("the connection comes from --scratch-database-url"),
-    password: refuse("the password comes from --scratch-database-url"),
+    username: refuse("the connection comes from the database URL"),
+    password: refuse("the password comes from the database URL"),
     "no-password": refuse("lifeboat passes it already"),
     file: refuse(SCRATCH),
     format: refuse("the archive is always custom format"),
@@ -41501,9 +52576,9 @@ const PG_RESTORE_POLICY = {
     "statistics-only": refuse(WHOLE),
     "with-data": refuse(WHOLE),
     "with-schema": refuse(WHOLE),
-    verbose: refuse("its progress lines would push pg_restore's errors out of the log restore-test keeps"),
-    superuser: refuse("only for script output, which restore-test never writes"),
-    "restrict-key": refuse("only for script output, which restore-test never writes"),
+    verbose: refuse("its progress lines would push pg_restore's errors out of the log Lifeboat keeps"),
+    superuser: refuse("only for script output, which Lifeboat never writes"),
+    "restrict-key": refuse("only for script output, which Lifeboat never writes"),
     "exclude-database": refuse("only for pg_dumpall archives"),
     "no-globals": refuse("only for pg_dumpall archives"),
 };
@@ -41576,152 +52651,6 @@ function notAllowed(tool) {
 }
 function words(text) {
     return typeof text === "string" ? text.split(/\s+/).filter(Boolean) : [...text];
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(77598);
-;// CONCATENATED MODULE: ./src/domain/backup-id.ts
-
-/**
- * Backup ids sort by time as plain strings: `YYYYMMDDTHHMMSSZ-<random>` in UTC, the random part
- * keeping two backups started in the same second apart.
- */
-const BACKUP_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([a-z0-9]{6,16})$/;
-const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
-function newBackupId(now, random = randomBytes(6)) {
-    const stamp = now
-        .toISOString()
-        .replace(/[-:]/g, "")
-        .replace(/\.\d{3}Z$/, "Z");
-    const suffix = [...random].map((byte) => ALPHABET[byte % ALPHABET.length]).join("");
-    return `${stamp}-${suffix}`;
-}
-function isBackupId(text) {
-    return parseBackupIdTime(text) !== undefined;
-}
-/** The UTC start time encoded in a backup id, or undefined when the text is not a backup id. */
-function parseBackupIdTime(text) {
-    const match = BACKUP_ID.exec(text);
-    if (!match)
-        return undefined;
-    const [, year, month, day, hour, minute, second] = match.map(Number);
-    const time = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-    // Reject ids such as 20261340T... that Date.UTC would silently roll over.
-    if (time.getUTCMonth() !== month - 1 || time.getUTCDate() !== day)
-        return undefined;
-    return time;
-}
-
-;// CONCATENATED MODULE: ./src/domain/layout.ts
-/**
- * Where things live in a store, relative to its root (the storage URL's prefix):
- *
- *   <label>/<backup-id>/dump.age            the age-encrypted pg_dump archive (dump.pgdump when unencrypted)
- *   <label>/<backup-id>/roles.sql.age       the roles, when included (roles.sql when unencrypted)
- *   <label>/<backup-id>/manifest.json       written last: the commit marker
- *   <label>/<backup-id>/checks/<timestamp>-<kind>-<pass|fail>.json
- *
- * A folder without a manifest is not a backup: it is in flight, or it failed. A folder with a
- * manifest whose artifacts are missing or of another size than the manifest says is a broken
- * backup (folderProblems): never the newest, never verified.
- */
-
-
-const MANIFEST_FILE = "manifest.json";
-const ENCRYPTED_DUMP_FILE = "dump.age";
-const PLAIN_DUMP_FILE = "dump.pgdump";
-const ENCRYPTED_ROLES_FILE = "roles.sql.age";
-const PLAIN_ROLES_FILE = "roles.sql";
-const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-function layout_validateLabel(label) {
-    if (!LABEL.test(label)) {
-        throw new errors/* InputError */.dz(`--label "${label}": expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { input: "label" });
-    }
-    return label;
-}
-function backupPrefix(label, backupId) {
-    return `${label}/${backupId}/`;
-}
-function manifestKey(label, backupId) {
-    return `${backupPrefix(label, backupId)}${MANIFEST_FILE}`;
-}
-function dumpKey(label, backupId, encrypted) {
-    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_DUMP_FILE : PLAIN_DUMP_FILE}`;
-}
-/** The key of an artifact (a name in the manifest's `artifacts`) of a backup. */
-function artifactKey(label, backupId, name) {
-    return `${backupPrefix(label, backupId)}${name}`;
-}
-function rolesKey(label, backupId, encrypted) {
-    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE}`;
-}
-const CHECK = /^checks\/(\d{8}T\d{6}(?:\d{3})?Z)-([a-z][a-z-]*)-(pass|fail)\.json$/;
-function parseCheckStamp(stamp) {
-    const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})?Z$/.exec(stamp);
-    if (!match)
-        return undefined;
-    const [, y, mo, d, h, mi, s, ms] = match;
-    return new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +s, ms ? +ms : 0));
-}
-function checkKey(label, backupId, time, kind, passed) {
-    const stamp = time.toISOString().replace(/[-:]/g, "").replace(".", "");
-    return `${backupPrefix(label, backupId)}checks/${stamp}-${kind}-${passed ? "pass" : "fail"}.json`;
-}
-/**
- * Groups a listing of `<label>/` into backup folders, newest first. Keys that are not inside a
- * folder named by a backup id are ignored (they are not ours).
- */
-function groupBackupFolders(label, objects) {
-    const folders = new Map();
-    const root = `${label}/`;
-    for (const object of objects) {
-        if (!object.key.startsWith(root))
-            continue;
-        const rest = object.key.slice(root.length);
-        const slash = rest.indexOf("/");
-        if (slash < 0)
-            continue;
-        const backupId = rest.slice(0, slash);
-        const startedAt = parseBackupIdTime(backupId);
-        if (!startedAt)
-            continue;
-        let folder = folders.get(backupId);
-        if (!folder) {
-            folder = { backupId, startedAt, committed: false, objects: [], checks: [], bytes: 0 };
-            folders.set(backupId, folder);
-        }
-        folder.objects.push(object);
-        folder.bytes += object.size;
-        const name = rest.slice(slash + 1);
-        if (name === MANIFEST_FILE)
-            folder.committed = true;
-        const check = CHECK.exec(name);
-        const checkTime = check ? parseCheckStamp(check[1]) : undefined;
-        if (check && checkTime) {
-            folder.checks.push({ key: object.key, time: checkTime, kind: check[2], passed: check[3] === "pass" });
-        }
-    }
-    const list = [...folders.values()];
-    for (const folder of list)
-        folder.checks.sort((a, b) => a.time.getTime() - b.time.getTime());
-    return list.sort((a, b) => (a.backupId < b.backupId ? 1 : a.backupId > b.backupId ? -1 : 0));
-}
-/**
- * What is wrong with a committed folder against its manifest, from the listing alone: an artifact
- * missing, or stored with another size. Empty for an intact backup.
- */
-function folderProblems(folder, manifest) {
-    const problems = [];
-    const prefix = backupPrefix(manifest.label, manifest.backupId);
-    for (const artifact of manifest.artifacts) {
-        const listed = folder.objects.find((object) => object.key === `${prefix}${artifact.name}`);
-        if (!listed)
-            problems.push(`${artifact.name} is missing`);
-        else if (listed.size !== artifact.stored.bytes) {
-            problems.push(`${artifact.name} is ${listed.size} bytes; the manifest says ${artifact.stored.bytes}`);
-        }
-    }
-    return problems;
 }
 
 ;// CONCATENATED MODULE: ./src/domain/duration.ts
@@ -42040,6 +52969,915 @@ function planRetention(backups, policy, now) {
     return { decisions, warnings };
 }
 
+;// CONCATENATED MODULE: ./src/postgres/child-env.ts
+/**
+ * The environments child processes get: an allow-list of what each needs, nothing inherited by
+ * default. Lifeboat runs with secrets in its environment (DATABASE_URL, LIFEBOAT_PASSPHRASE,
+ * LIFEBOAT_IDENTITY, the action's INPUT_* values, AWS credentials, the runner's
+ * ACTIONS_RUNTIME_TOKEN and OIDC request token, GITHUB_TOKEN), and a child sees all of it unless
+ * told otherwise.
+ *
+ * PostgreSQL's tools (pg_dump, pg_dumpall, pg_restore, psql) get the connection from the URL on
+ * their command line and the password from PGPASSWORD, and no inherited PG* variable at all: a
+ * PGHOSTADDR, PGSERVICE, PGPASSFILE, PGSSLROOTCERT or PGOPTIONS in the outer environment would
+ * make pg_dump connect differently from Lifeboat's own connection (the one that took the row
+ * counts and checked TLS), possibly to another server. What the connection needs goes in the URL.
+ *
+ * The user's `--run` command (restore-test) is often a pull request's own code: it gets a working
+ * shell (PATH, HOME, locale, the runner's non-secret context), the scratch database (DATABASE_URL
+ * and PG*), and the names the user passes through explicitly, never a secret-bearing one.
+ */
+
+
+
+
+
+/** What any child needs to run at all: finding programs, a home, a temp dir, the time zone. */
+const BASICS = ["PATH", "HOME", "TMPDIR", "TZ"];
+/** Locale: LANG, LANGUAGE and LC_* (LC_ALL included). */
+const LOCALE = /^(LANG|LANGUAGE|LC_[A-Z_]+)$/;
+/**
+ * The PostgreSQL tools, besides BASICS and the locale: the dynamic loader's path (a client
+ * installed into the tool cache finds its libpq through it, added by toolSpawn), and OpenSSL's CA
+ * store for `sslrootcert=system`.
+ */
+const PG_TOOL_NAMES = ["LD_LIBRARY_PATH", "SSL_CERT_FILE", "SSL_CERT_DIR"];
+/**
+ * The environment for pg_dump, pg_dumpall, pg_restore and psql: BASICS, the locale with messages
+ * in English (Lifeboat reads their "error:" lines), what the tool needs to load, and the PG*
+ * variables set here. Pass the result as `base` to toolSpawn, which adds the tool's own
+ * LD_LIBRARY_PATH in front.
+ */
+function pgToolEnv(base, options = {}) {
+    const env = pick(base, (name) => BASICS.includes(name) || PG_TOOL_NAMES.includes(name) || LOCALE.test(name));
+    // A translated "error:" would hide pg_restore's errors from errorLines() and pg_dump's from the
+    // failure message; LC_ALL would override LC_MESSAGES, so its value moves to LANG.
+    if (env.LC_ALL !== undefined) {
+        env.LANG = env.LC_ALL;
+        delete env.LC_ALL;
+    }
+    env.LC_MESSAGES = "C";
+    if (options.password !== undefined)
+        env.PGPASSWORD = options.password;
+    if (options.sslmode !== undefined)
+        env.PGSSLMODE = options.sslmode;
+    if (options.appName !== undefined)
+        env.PGAPPNAME = options.appName;
+    if (options.connectTimeoutSeconds !== undefined)
+        env.PGCONNECT_TIMEOUT = String(options.connectTimeoutSeconds);
+    return env;
+}
+/**
+ * The connection for a PostgreSQL tool's command line, with nothing secret on it (a command line
+ * is readable in /proc by every user of the machine). The password goes in PGPASSWORD
+ * (pgToolEnv); libpq has no environment variable for `sslpassword` (the client key's passphrase),
+ * so when the URL has one it goes in a service file of its own, 0600 in a 0700 directory, named
+ * by PGSERVICEFILE, and the command line says only `service=lifeboat`. Parameters on the command
+ * line win over the service file's, and it holds nothing else.
+ */
+function pgConnection(url) {
+    const sslpassword = url.params.sslpassword;
+    if (sslpassword === undefined)
+        return { dbname: url.withoutPassword, env: {}, dispose: () => undefined };
+    if (/[\r\n]/.test(sslpassword) || sslpassword !== sslpassword.trim()) {
+        // A service file line cannot carry these, and libpq would read another passphrase.
+        throw new InputError("sslpassword: a key passphrase with a line break or surrounding spaces cannot be passed to PostgreSQL's tools", { input: "database-url" });
+    }
+    const bare = new URL(url.withoutPassword);
+    bare.searchParams.delete("sslpassword");
+    bare.searchParams.set("service", "lifeboat");
+    const dir = mkdtempSync(join(tmpdir(), "lifeboat-pgservice-"));
+    const file = join(dir, "pg_service.conf");
+    writeFileSync(file, `[lifeboat]\nsslpassword=${sslpassword}\n`, { mode: 0o600 });
+    const dispose = () => {
+        rmSync(dir, { recursive: true, force: true });
+        process.off("exit", dispose);
+    };
+    // A run that ends without the tool's exit being seen (an uncaught error) still removes it.
+    process.on("exit", dispose);
+    return { dbname: bare.toString(), env: { PGSERVICEFILE: file }, dispose };
+}
+/** The runner's context a command may read: which repository, commit, run; no token, no file commands. */
+const RUNNER_CONTEXT = new Set([
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITHUB_ACTOR",
+    "GITHUB_ACTOR_ID",
+    "GITHUB_API_URL",
+    "GITHUB_BASE_REF",
+    "GITHUB_EVENT_NAME",
+    "GITHUB_GRAPHQL_URL",
+    "GITHUB_HEAD_REF",
+    "GITHUB_JOB",
+    "GITHUB_REF",
+    "GITHUB_REF_NAME",
+    "GITHUB_REF_PROTECTED",
+    "GITHUB_REF_TYPE",
+    "GITHUB_REPOSITORY",
+    "GITHUB_REPOSITORY_ID",
+    "GITHUB_REPOSITORY_OWNER",
+    "GITHUB_REPOSITORY_OWNER_ID",
+    "GITHUB_RETENTION_DAYS",
+    "GITHUB_RUN_ATTEMPT",
+    "GITHUB_RUN_ID",
+    "GITHUB_RUN_NUMBER",
+    "GITHUB_SERVER_URL",
+    "GITHUB_SHA",
+    "GITHUB_TRIGGERING_ACTOR",
+    "GITHUB_WORKFLOW",
+    "GITHUB_WORKFLOW_REF",
+    "GITHUB_WORKFLOW_SHA",
+    "GITHUB_WORKSPACE",
+    "RUNNER_ARCH",
+    "RUNNER_DEBUG",
+    "RUNNER_ENVIRONMENT",
+    "RUNNER_NAME",
+    "RUNNER_OS",
+    "RUNNER_TEMP",
+    "RUNNER_TOOL_CACHE",
+]);
+/** A working shell for the user's command. */
+const SHELL_NAMES = (/* unused pure expression or super */ null && (["USER", "LOGNAME", "SHELL", "TERM"]));
+/**
+ * Names no child outside PostgreSQL's tools ever gets, even when passed through: credentials
+ * (cloud, runner, GitHub), Lifeboat's own inputs and keys, and the connection variables that
+ * Lifeboat sets to the scratch database (a passed-through PGHOST or PGSERVICE could point a
+ * migration at production). GITHUB_ENV, GITHUB_PATH, GITHUB_OUTPUT, GITHUB_STATE and
+ * GITHUB_STEP_SUMMARY are the runner's file commands: a command that writes to them changes the
+ * job's later steps.
+ */
+const DENIED = (/* unused pure expression or super */ null && ([
+    /^AWS_/,
+    /^ACTIONS_/,
+    /^GITHUB_TOKEN$/,
+    /^GH_TOKEN$/,
+    /^GITHUB_(ENV|PATH|OUTPUT|STATE|STEP_SUMMARY)$/,
+    /^INPUT_/,
+    /^LIFEBOAT_/,
+    /^DATABASE_URL$/,
+    /^PG/,
+]));
+function isDeniedName(name) {
+    return DENIED.some((pattern) => pattern.test(name));
+}
+const child_env_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*|(?:[A-Za-z_][A-Za-z0-9_]*)?\*)$/;
+/**
+ * The names (or `PREFIX_*` patterns) a user passes through to the `--run` command, checked:
+ * InputError (exit 2) for a malformed or secret-bearing one, naming `input`.
+ */
+function child_env_parsePassThrough(names, input = "run-env") {
+    const out = [];
+    for (const raw of names.flatMap((entry) => entry.split(/[\s,]+/)).filter(Boolean)) {
+        if (!child_env_NAME.test(raw)) {
+            throw new InputError(`--${input}: "${raw}" is not a variable name (letters, digits, _; a trailing * for a prefix)`, {
+                input,
+            });
+        }
+        const prefix = raw.endsWith("*") ? raw.slice(0, -1) : undefined;
+        // A pattern is refused when it could match a denied name: `AWS*`, `PG*`, `*`, `GITHUB_*`.
+        const denied = prefix === undefined ? isDeniedName(raw) : coversDenied(prefix);
+        if (denied) {
+            throw new InputError(`--${input}: "${raw}" is not passed to the command (credentials, Lifeboat's inputs and the scratch database's connection never are)`, { input });
+        }
+        out.push(raw);
+    }
+    return out;
+}
+/** The denied names as literals: a whole name, or a prefix (AWS_...). */
+const DENIED_LITERALS = [
+    { text: "AWS_", prefix: true },
+    { text: "ACTIONS_", prefix: true },
+    { text: "INPUT_", prefix: true },
+    { text: "LIFEBOAT_", prefix: true },
+    { text: "PG", prefix: true },
+    ...["GITHUB_TOKEN", "GH_TOKEN", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STATE"]
+        .concat(["GITHUB_STEP_SUMMARY", "DATABASE_URL"])
+        .map((text) => ({ text, prefix: false })),
+];
+/** Whether some name starting with `prefix` is denied (`GITHUB_*` reaches GITHUB_TOKEN). */
+function coversDenied(prefix) {
+    return DENIED_LITERALS.some((denied) => denied.text.startsWith(prefix) || (denied.prefix && prefix.startsWith(denied.text)));
+}
+/**
+ * The environment of restore-test's `--run` command: a working shell, the runner's non-secret
+ * context, the names passed through (never a denied one, even if asked), and the scratch database
+ * as DATABASE_URL and PGHOST/PGPORT/PGDATABASE/PGUSER/PGPASSWORD/PGSSLMODE, which win over
+ * anything else.
+ */
+function userCommandEnv(base, options) {
+    const exact = new Set();
+    const prefixes = [];
+    for (const name of options.passThrough ?? []) {
+        if (name.endsWith("*"))
+            prefixes.push(name.slice(0, -1));
+        else
+            exact.add(name);
+    }
+    const env = pick(base, (name) => {
+        if (isDeniedName(name))
+            return false;
+        return (BASICS.includes(name) ||
+            SHELL_NAMES.includes(name) ||
+            LOCALE.test(name) ||
+            RUNNER_CONTEXT.has(name) ||
+            exact.has(name) ||
+            prefixes.some((prefix) => name.startsWith(prefix)));
+    });
+    const url = options.databaseUrl;
+    env.DATABASE_URL = connectionString(url);
+    env.PGHOST = url.host;
+    env.PGPORT = String(url.port);
+    env.PGDATABASE = url.database;
+    if (url.user !== undefined)
+        env.PGUSER = url.user;
+    if (url.password !== undefined)
+        env.PGPASSWORD = url.password;
+    env.PGSSLMODE = url.sslmode;
+    return env;
+}
+function pick(base, keep) {
+    const env = {};
+    for (const [name, value] of Object.entries(base)) {
+        if (value !== undefined && keep(name))
+            env[name] = value;
+    }
+    return env;
+}
+
+;// CONCATENATED MODULE: ./src/masking/fakes.ts
+/**
+ * Deterministic fakes keyed by a secret, twice: in TypeScript (tests, checks) and as SQL functions
+ * created in pg_temp of the scratch session, so that masking runs inside PostgreSQL at set speed.
+ * Both compute HMAC-SHA256(key, "<strategy>:<value>") and derive the fake from its bytes; a test
+ * holds them equal. The SQL side builds HMAC from the built-in sha256() (PostgreSQL 11+) rather than
+ * pgcrypto's hmac(), so the same key gives the same fakes on every server, extension or not.
+ */
+
+
+const MIN_KEY_LENGTH = 16;
+function fakes_maskingKey(secret, input = "masking-key") {
+    let key = typeof secret === "string" ? Buffer.from(secret, "utf8") : secret;
+    if (key.length < MIN_KEY_LENGTH) {
+        throw new InputError(`${input}: expected a secret of at least ${MIN_KEY_LENGTH} bytes`, { input });
+    }
+    if (key.length > 64)
+        key = createHash("sha256").update(key).digest();
+    const block = Buffer.alloc(64);
+    key.copy(block);
+    return {
+        innerPad: Buffer.from(block.map((byte) => byte ^ 0x36)),
+        outerPad: Buffer.from(block.map((byte) => byte ^ 0x5c)),
+    };
+}
+function sha256(...parts) {
+    const hash = createHash("sha256");
+    for (const part of parts)
+        hash.update(part);
+    return hash.digest();
+}
+function hmac(key, message) {
+    return sha256(key.outerPad, sha256(key.innerPad, Buffer.from(message, "utf8")));
+}
+// Invented-sounding names, so that a fake rarely coincides with a real person's name.
+const FIRST_NAMES = (/* unused pure expression or super */ null && ([
+    "Abrin",
+    "Belvar",
+    "Corla",
+    "Dovran",
+    "Elsin",
+    "Farro",
+    "Galen",
+    "Hesper",
+    "Ilvo",
+    "Jorun",
+    "Kessa",
+    "Lomar",
+    "Mirel",
+    "Nadro",
+    "Orsel",
+    "Pello",
+    "Quenna",
+    "Rovan",
+    "Sabel",
+    "Torvin",
+    "Ulla",
+    "Vessin",
+    "Wendar",
+    "Xaro",
+    "Yselle",
+    "Zorin",
+    "Ambrel",
+    "Brisca",
+    "Cadmon",
+    "Delvy",
+    "Emrick",
+    "Fenna",
+    "Gorvel",
+    "Halvy",
+    "Isolde",
+    "Jaspin",
+    "Kormac",
+    "Lysan",
+    "Morrow",
+    "Nessa",
+    "Olbrin",
+    "Pavra",
+    "Quillan",
+    "Resha",
+    "Solvig",
+    "Tamsen",
+    "Ubrel",
+    "Vantor",
+    "Wilmar",
+    "Xenna",
+    "Yaro",
+    "Zelda",
+    "Arvo",
+    "Bexley",
+    "Carrow",
+    "Dimra",
+    "Eskel",
+    "Fiora",
+    "Grimsel",
+    "Hollis",
+    "Ivra",
+    "Jessamy",
+    "Kelvar",
+    "Lunet",
+]));
+const LAST_NAMES = (/* unused pure expression or super */ null && ([
+    "Ashgrove",
+    "Brackwell",
+    "Coldbrook",
+    "Dunmere",
+    "Elderby",
+    "Fallowmere",
+    "Greywick",
+    "Hollowell",
+    "Ironmoor",
+    "Juniperby",
+    "Kestrelford",
+    "Larkspur",
+    "Marrowby",
+    "Nettlefold",
+    "Oakhurst",
+    "Pebblesworth",
+    "Quarrington",
+    "Ravensmere",
+    "Sedgewick",
+    "Thornbury",
+    "Umberfield",
+    "Vellacott",
+    "Wrenfield",
+    "Yarrowby",
+    "Zephyrdale",
+    "Alderwick",
+    "Birchmoor",
+    "Cinderby",
+    "Dapplewood",
+    "Emberly",
+    "Fernsby",
+    "Gorsefield",
+    "Heathcombe",
+    "Ivywell",
+    "Jaywick",
+    "Kingsmere",
+    "Lindqvale",
+    "Mossbury",
+    "Northam",
+    "Orchardley",
+    "Pinecroft",
+    "Quenby",
+    "Rushmere",
+    "Saltmarsh",
+    "Tidewell",
+    "Underhay",
+    "Vanewood",
+    "Willowby",
+    "Yewcroft",
+    "Zellwood",
+    "Ambergate",
+    "Bramblecot",
+    "Crestfall",
+    "Driftmoor",
+    "Eastwold",
+    "Foxcombe",
+    "Glenmarsh",
+    "Hartwell",
+    "Inglecroft",
+    "Juxbury",
+    "Kilnsey",
+    "Longmarsh",
+    "Millbeck",
+    "Nightingale",
+]));
+const LOREM_WORDS = (/* unused pure expression or super */ null && ([
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "ut",
+    "labore",
+    "et",
+    "dolore",
+    "magna",
+    "aliqua",
+    "enim",
+    "ad",
+    "minim",
+    "veniam",
+    "quis",
+    "nostrud",
+    "exercitation",
+    "ullamco",
+    "laboris",
+    "nisi",
+    "aliquip",
+    "ex",
+    "ea",
+]));
+const EMAIL_HEX_CHARS = 20;
+const EMAIL_DOMAIN = "example.invalid";
+/** The longest fake email: columns narrower than this cannot take the email strategy. */
+const EMAIL_LENGTH = "user_".length + EMAIL_HEX_CHARS + 1 + EMAIL_DOMAIN.length;
+function fakeEmail(key, value) {
+    return `user_${hmac(key, `email:${value}`).toString("hex").slice(0, EMAIL_HEX_CHARS)}@${EMAIL_DOMAIN}`;
+}
+function fakeName(key, value, part, unique = false) {
+    const h = hmac(key, `name:${value}`);
+    const first = FIRST_NAMES[(h[0] * 256 + h[1]) % FIRST_NAMES.length];
+    const last = LAST_NAMES[(h[2] * 256 + h[3]) % LAST_NAMES.length];
+    const name = part === "first" ? first : part === "last" ? last : `${first} ${last}`;
+    return unique ? `${name} ${h.toString("hex").slice(8, 16)}` : name;
+}
+function fakeHash(key, value) {
+    return hmac(key, `hash:${value}`).toString("hex");
+}
+function fakeUuid(key, value) {
+    const hex = hmac(key, `uuid:${value}`).toString("hex");
+    const variant = "89ab"[parseInt(hex[16], 16) % 4];
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+/** Format-preserving: digits stay digits (a bijection on the digit string up to 36 digits), the rest stays. */
+function fakePhone(key, value) {
+    const digits = value.replace(/[^0-9]/g, "");
+    const d = digits.length;
+    if (d === 0)
+        return value;
+    let out;
+    if (d > 36) {
+        const h = hmac(key, `phone:${value}`);
+        out = [...digits].map((c, i) => String((Number(c) + h[i % 32] + Math.floor(i / 32)) % 10)).join("");
+    }
+    else {
+        const u = Math.floor(d / 2);
+        const w = d - u;
+        const round = (r, other, width) => {
+            const hex = hmac(key, `phone:${r}:${d}:${other}`).toString("hex").slice(0, 15);
+            return BigInt(`0x${hex}`) % 10n ** BigInt(width);
+        };
+        let a = u === 0 ? 0n : BigInt(digits.slice(0, u));
+        let b = BigInt(digits.slice(u));
+        if (u === 0) {
+            b = (b + round(0, "", w)) % 10n ** BigInt(w);
+        }
+        else {
+            // Four rounds of an unbalanced Feistel network: invertible, so distinct numbers stay distinct.
+            for (let r = 0; r < 4; r++) {
+                if (r % 2 === 0)
+                    a = (a + round(r, b.toString().padStart(w, "0"), u)) % 10n ** BigInt(u);
+                else
+                    b = (b + round(r, a.toString().padStart(u, "0"), w)) % 10n ** BigInt(w);
+            }
+        }
+        out = (u === 0 ? "" : a.toString().padStart(u, "0")) + b.toString().padStart(w, "0");
+    }
+    let next = 0;
+    return value.replace(/[0-9]/g, () => out[next++]);
+}
+/** Lorem words of exactly the source's length in characters: nothing of the source survives. */
+function fakeText(key, value) {
+    const n = [...value].length;
+    if (n === 0)
+        return value;
+    const seed = hmac(key, `text:${value}`);
+    let out = "";
+    for (let i = 0; out.length < n; i++) {
+        const block = sha256(seed, int4(i));
+        for (let j = 0; j < 32 && out.length < n; j++) {
+            out += (out === "" ? "" : " ") + LOREM_WORDS[block[j] % LOREM_WORDS.length];
+        }
+    }
+    out = out.slice(0, n);
+    return out.endsWith(" ") ? `${out.slice(0, -1)}.` : out;
+}
+function int4(value) {
+    const buffer = Buffer.alloc(4);
+    buffer.writeInt32BE(value);
+    return buffer;
+}
+/** Whether a value has the shape of our own fakes (which carry nothing of any source value). */
+function looksFake(value) {
+    if (new RegExp(`^user_[0-9a-f]{${EMAIL_HEX_CHARS}}@example\\.invalid$`).test(value))
+        return true;
+    if (!/^[A-Za-z0-9 .]+$/.test(value))
+        return false;
+    const words = value.replace(/\.$/, "").split(" ");
+    const vocabulary = new Set([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
+    return words.every((word, index) => vocabulary.has(word) ||
+        (index > 0 && /^[0-9a-f]{8}$/.test(word)) ||
+        (index === words.length - 1 && LOREM_WORDS.some((lorem) => lorem.startsWith(word) && word !== "")));
+}
+/** HMAC in PL/pgSQL without a function call per value: the pads are read from the settings inline. */
+const HMAC_SQL = (message) => `sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex') || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(${message}, 'UTF8')))`;
+const HMAC_PLPGSQL = (target, message) => `${target} := ${HMAC_SQL(message)};`;
+const PHONE_ROUND = (round, other, modulus) => `('x' || left(encode(sha256(op || sha256(ip || convert_to('phone:' || ${round} || ':' || d || ':' || ${other}, 'UTF8'))), 'hex'), 15))::bit(60)::bigint % ${modulus}`;
+const sqlArray = (words) => `ARRAY[${words.map((word) => `'${word}'`).join(",")}]::text[]`;
+/**
+ * SQL true when `value` may look like a fake, cheap enough for every distinct source value: only
+ * then is the full check (lifeboat_looks_fake) run.
+ */
+function mayLookFakeSql(value) {
+    const vocabulary = sqlArray([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
+    return `(${value} ~ '^user_[0-9a-f]+@example\\.invalid$' OR (${value} ~ '^[A-Za-z0-9 .]+$'
+           AND (split_part(${value}, ' ', 1) = ANY (${vocabulary}) OR ${value} ~ '^[a-z]{1,14}\\.?$')))`;
+}
+/**
+ * The functions, created in pg_temp (gone with the session, never dumped). The key is read from two
+ * transaction-local settings set with a bind parameter (setKeySql), never written into a function.
+ */
+function fakeFunctionsSql() {
+    const first = sqlArray(FIRST_NAMES);
+    const last = sqlArray(LAST_NAMES);
+    const lorem = sqlArray(LOREM_WORDS);
+    return [
+        `CREATE FUNCTION pg_temp.lifeboat_hmac(msg text) RETURNS bytea LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex')
+                     || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(msg, 'UTF8')))
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_email(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT 'user_' || left(encode(${HMAC_SQL("'email:' || v")}, 'hex'), ${EMAIL_HEX_CHARS}) || '@${EMAIL_DOMAIN}'
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_name(v text, part text, uniq boolean) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+     DECLARE
+       h bytea; result text;
+     BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
+       ${HMAC_PLPGSQL("h", "'name:' || v")}
+       result := CASE part WHEN 'last' THEN '' ELSE (${first})[1 + (get_byte(h, 0) * 256 + get_byte(h, 1)) % ${FIRST_NAMES.length}] END;
+       IF part <> 'first' THEN
+         result := result || CASE part WHEN 'full' THEN ' ' ELSE '' END
+                   || (${last})[1 + (get_byte(h, 2) * 256 + get_byte(h, 3)) % ${LAST_NAMES.length}];
+       END IF;
+       IF uniq THEN result := result || ' ' || substr(encode(h, 'hex'), 9, 8); END IF;
+       RETURN result;
+     END
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_hash(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT encode(${HMAC_SQL("'hash:' || v")}, 'hex')
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_uuid_from(hex text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+       SELECT substr(hex, 1, 8) || '-' || substr(hex, 9, 4) || '-8' || substr(hex, 14, 3) || '-'
+              || substr('89ab', 1 + ('x' || lpad(substr(hex, 17, 1), 8, '0'))::bit(32)::int % 4, 1)
+              || substr(hex, 18, 3) || '-' || substr(hex, 21, 12)
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_uuid(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT pg_temp.lifeboat_uuid_from(encode(${HMAC_SQL("'uuid:' || v")}, 'hex'))
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_phone(v text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+     DECLARE
+       digits text; d int; u int; w int; a bigint; b bigint; mu bigint; mw bigint; h bytea; fresh text; result text := '';
+       pieces text[]; ip bytea; op bytea;
+     BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
+       ip := decode(current_setting('lifeboat.mask_inner_pad'), 'hex');
+       op := decode(current_setting('lifeboat.mask_outer_pad'), 'hex');
+       digits := regexp_replace(v, '[^0-9]', '', 'g');
+       d := length(digits);
+       IF d = 0 THEN RETURN v; END IF;
+       IF d > 36 THEN
+         h := sha256(op || sha256(ip || convert_to('phone:' || v, 'UTF8')));
+         fresh := '';
+         FOR i IN 0 .. d - 1 LOOP
+           fresh := fresh || ((substr(digits, i + 1, 1)::int + get_byte(h, i % 32) + i / 32) % 10)::text;
+         END LOOP;
+       ELSE
+         u := d / 2; w := d - u; mu := (10::numeric ^ u)::bigint; mw := (10::numeric ^ w)::bigint;
+         b := substr(digits, u + 1)::bigint;
+         IF u = 0 THEN
+           b := (b + ${PHONE_ROUND("0", "''", "mw")}) % mw;
+           fresh := lpad(b::text, w, '0');
+         ELSE
+           a := substr(digits, 1, u)::bigint;
+           FOR r IN 0 .. 3 LOOP
+             IF r % 2 = 0 THEN
+               a := (a + ${PHONE_ROUND("r", "lpad(b::text, w, '0')", "mu")}) % mu;
+             ELSE
+               b := (b + ${PHONE_ROUND("r", "lpad(a::text, u, '0')", "mw")}) % mw;
+             END IF;
+           END LOOP;
+           fresh := lpad(a::text, u, '0') || lpad(b::text, w, '0');
+         END IF;
+       END IF;
+       -- The pieces between digits, in order: the separators stay, the digits are the fresh ones.
+       pieces := regexp_split_to_array(v, '[0-9]');
+       result := pieces[1];
+       FOR k IN 1 .. d LOOP
+         result := result || substr(fresh, k, 1) || pieces[k + 1];
+       END LOOP;
+       RETURN result;
+     END
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_text(v text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+     DECLARE
+       n int; seed bytea; block bytea; i int := 0; len int := 0; word text; words text[] := ${lorem}; result text := '';
+     BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
+       n := char_length(v);
+       IF n = 0 THEN RETURN v; END IF;
+       ${HMAC_PLPGSQL("seed", "'text:' || v")}
+       WHILE len < n LOOP
+         block := sha256(seed || int4send(i));
+         FOR j IN 0 .. 31 LOOP
+           EXIT WHEN len >= n;
+           IF len > 0 THEN result := result || ' '; len := len + 1; END IF;
+           word := words[1 + get_byte(block, j) % ${LOREM_WORDS.length}];
+           result := result || word;
+           len := len + length(word);
+         END LOOP;
+         i := i + 1;
+       END LOOP;
+       result := left(result, n);
+       IF right(result, 1) = ' ' THEN result := left(result, n - 1) || '.'; END IF;
+       RETURN result;
+     END
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_looks_fake(v text) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+       SELECT v ~ '^user_[0-9a-f]{${EMAIL_HEX_CHARS}}@example\\.invalid$'
+          OR (v ~ '^[A-Za-z0-9 .]+$' AND NOT EXISTS (
+                SELECT 1 FROM unnest(string_to_array(regexp_replace(v, '\\.$', ''), ' ')) WITH ORDINALITY AS t(w, n)
+                WHERE NOT (w = ANY (${first} || ${last} || ${lorem})
+                           OR (n > 1 AND w ~ '^[0-9a-f]{8}$')
+                           OR (n = cardinality(string_to_array(regexp_replace(v, '\\.$', ''), ' '))
+                               AND w <> '' AND EXISTS (SELECT 1 FROM unnest(${lorem}) AS l(x) WHERE starts_with(l.x, w))))))
+     $f$`,
+    ];
+}
+const DROP_FUNCTIONS_SQL = [
+    "lifeboat_looks_fake(text)",
+    "lifeboat_mask_text(text)",
+    "lifeboat_mask_phone(text)",
+    "lifeboat_mask_uuid(text)",
+    "lifeboat_uuid_from(text)",
+    "lifeboat_mask_hash(text)",
+    "lifeboat_mask_name(text, text, boolean)",
+    "lifeboat_mask_email(text)",
+    "lifeboat_hmac(text)",
+].map((signature) => `DROP FUNCTION IF EXISTS pg_temp.${signature}`);
+/** Sets the key for the current transaction only; run inside the masking transaction. */
+const SET_KEY_SQL = "SELECT set_config('lifeboat.mask_inner_pad', $1, true), set_config('lifeboat.mask_outer_pad', $2, true)";
+function setKeyValues(key) {
+    return [key.innerPad.toString("hex"), key.outerPad.toString("hex")];
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(38815);
+;// CONCATENATED MODULE: ./src/masking/rules.ts
+/**
+ * The masking rules file (YAML, docs/masking.md): parsed and checked for shape only, with no
+ * database at hand. Every structural mistake is an InputError naming the file, the line, and what
+ * was expected; the catalog check (catalog-check.ts) then holds the rules against the database.
+ */
+
+
+
+const STRATEGY_WORDS = "keep, null, email, name, phone, text, hash, uuid, {fixed: VALUE}, {name: first|last|full}, {jsonb: {PATH: STRATEGY}}";
+function rules_qualifiedName(rule) {
+    return `${rule.schema}.${rule.table}`;
+}
+function rules_parseMaskingRules(text, path) {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+    const lineOf = (node) => lines.linePos(node?.range?.[0] ?? 0).line;
+    const fail = (line, what) => {
+        throw new InputError(`mask ${path}:${line}: ${what}`, { input: "mask" });
+    };
+    if (doc.errors.length > 0) {
+        const first = doc.errors[0];
+        fail(lines.linePos(first.pos[0]).line, `not valid YAML (${first.message.split("\n")[0]})`);
+    }
+    const root = doc.contents;
+    if (!isMap(root))
+        fail(1, "expected a mapping with `version: 1`, `tables:` and optionally `sql:`");
+    const top = root;
+    let version;
+    let tablesNode;
+    let sqlNode;
+    for (const pair of top.items) {
+        const key = scalarKey(pair, lineOf, fail);
+        if (key === "version")
+            version = isScalar(pair.value) ? pair.value.value : undefined;
+        else if (key === "tables")
+            tablesNode = pair.value ?? undefined;
+        else if (key === "sql")
+            sqlNode = pair.value ?? undefined;
+        else
+            fail(lineOf(pair.key), `unknown key \`${key}\`: expected version, tables or sql`);
+    }
+    if (version !== 1)
+        fail(1, "expected `version: 1` at the top");
+    const tables = [];
+    if (tablesNode !== undefined && tablesNode !== null) {
+        if (!isMap(tablesNode))
+            fail(lineOf(tablesNode), "`tables` must map schema.table names to rules");
+        for (const pair of tablesNode.items) {
+            const name = scalarKey(pair, lineOf, fail);
+            const line = lineOf(pair.key);
+            const parts = splitQualifiedName(name);
+            if (!parts)
+                fail(line, `table \`${name}\`: expected a schema-qualified name such as public.users`);
+            tables.push(parseTable(parts, pair.value, line, lineOf, fail));
+        }
+    }
+    const seen = new Set();
+    for (const table of tables) {
+        const key = rules_qualifiedName(table);
+        if (seen.has(key))
+            fail(table.line, `table ${key} appears twice`);
+        seen.add(key);
+    }
+    const sql = [];
+    if (sqlNode !== undefined && sqlNode !== null) {
+        if (!isSeq(sqlNode))
+            fail(lineOf(sqlNode), "`sql` must be a list of SQL statements (strings)");
+        for (const item of sqlNode.items) {
+            if (!isScalar(item) || typeof item.value !== "string" || item.value.trim() === "") {
+                fail(lineOf(item), "each `sql` entry must be a non-empty string of SQL");
+            }
+            sql.push(item.value);
+        }
+    }
+    if (tables.length === 0 && sql.length === 0)
+        fail(1, "no rules: expected at least one table under `tables` or one `sql` entry");
+    return { path, tables, sql, digest: createHash("sha256").update(text).digest("hex") };
+}
+function scalarKey(pair, lineOf, fail) {
+    const key = pair.key;
+    if (!isScalar(key) || (typeof key.value !== "string" && typeof key.value !== "number")) {
+        fail(lineOf(key), "expected a plain key");
+    }
+    return String(key.value);
+}
+function parseTable(name, node, line, lineOf, fail) {
+    const label = `${name.schema}.${name.table}`;
+    if (!isMap(node))
+        fail(line, `table ${label}: expected a mapping with \`columns:\` and optionally \`where:\``);
+    let where;
+    const columns = [];
+    for (const pair of node.items) {
+        const key = scalarKey(pair, lineOf, fail);
+        if (key === "where") {
+            const value = pair.value;
+            if (!isScalar(value) || typeof value.value !== "string" || value.value.trim() === "") {
+                fail(lineOf(pair.key), `table ${label}: \`where\` must be a SQL condition (a string)`);
+            }
+            where = value.value;
+        }
+        else if (key === "columns") {
+            const value = pair.value;
+            if (!isMap(value))
+                fail(lineOf(pair.key), `table ${label}: \`columns\` must map column names to strategies`);
+            for (const column of value.items) {
+                const columnName = scalarKey(column, lineOf, fail);
+                const columnLine = lineOf(column.key);
+                const strategy = parseStrategy(column.value, columnLine, `${label}.${columnName}`, lineOf, fail, true);
+                columns.push({ column: columnName, strategy, line: columnLine });
+            }
+        }
+        else {
+            fail(lineOf(pair.key), `table ${label}: unknown key \`${key}\`: expected columns or where`);
+        }
+    }
+    if (columns.length === 0 && where === undefined)
+        fail(line, `table ${label}: expected \`columns:\` or \`where:\``);
+    return { schema: name.schema, table: name.table, where, columns, line };
+}
+function parseStrategy(node, line, label, lineOf, fail, topLevel) {
+    const expected = `${label}: expected a strategy (${topLevel ? STRATEGY_WORDS : STRATEGY_WORDS.replace(", {jsonb: {PATH: STRATEGY}}", "").replace("keep, ", "")})`;
+    if (node === null || node === undefined || (isScalar(node) && node.value === null))
+        return { kind: "null" };
+    if (isScalar(node)) {
+        const word = node.value;
+        switch (word) {
+            case "keep":
+                if (!topLevel)
+                    break;
+                return { kind: "keep" };
+            case "null":
+            case "email":
+            case "phone":
+            case "text":
+            case "hash":
+            case "uuid":
+                return { kind: word };
+            case "name":
+                return { kind: "name", part: "full", unique: false };
+        }
+        fail(line, `${expected}, got \`${String(word)}\``);
+    }
+    if (!isMap(node))
+        fail(line, expected);
+    const items = node.items;
+    const entries = new Map(items.map((pair) => [scalarKey(pair, lineOf, fail), pair.value]));
+    if (entries.has("fixed")) {
+        if (entries.size !== 1)
+            fail(line, `${label}: \`fixed\` takes no other keys`);
+        const value = entries.get("fixed");
+        if (!isScalar(value) ||
+            value.value === null ||
+            !["string", "number", "boolean"].includes(typeof value.value)) {
+            fail(line, `${label}: \`fixed\` needs a string, number or boolean (use \`null\` for NULL)`);
+        }
+        return { kind: "fixed", value: value.value };
+    }
+    if (entries.has("name")) {
+        const part = entries.get("name");
+        const partValue = isScalar(part) ? part.value : undefined;
+        if (partValue !== "first" && partValue !== "last" && partValue !== "full") {
+            fail(line, `${label}: \`name\` must be first, last or full`);
+        }
+        const unique = entries.get("unique");
+        for (const key of entries.keys()) {
+            if (key !== "name" && key !== "unique")
+                fail(line, `${label}: unknown key \`${key}\` for name: expected unique`);
+        }
+        if (unique !== undefined && !(isScalar(unique) && typeof unique.value === "boolean")) {
+            fail(line, `${label}: \`unique\` must be true or false`);
+        }
+        return { kind: "name", part: partValue, unique: isScalar(unique) && unique.value === true };
+    }
+    if (entries.has("jsonb") && topLevel) {
+        if (entries.size !== 1)
+            fail(line, `${label}: \`jsonb\` takes no other keys`);
+        const paths = entries.get("jsonb");
+        if (!isMap(paths) || paths.items.length === 0) {
+            fail(line, `${label}: \`jsonb\` must map paths (key.key) to strategies`);
+        }
+        const rules = [];
+        for (const pair of paths.items) {
+            const path = scalarKey(pair, lineOf, fail);
+            const pathLine = lineOf(pair.key);
+            const keys = path.split(".");
+            if (keys.some((key) => key === ""))
+                fail(pathLine, `${label}: jsonb path \`${path}\`: expected keys separated by dots`);
+            const strategy = parseStrategy(pair.value, pathLine, `${label} ${path}`, lineOf, fail, false);
+            rules.push({ path: keys, strategy, line: pathLine });
+        }
+        return { kind: "jsonb", paths: rules };
+    }
+    return fail(line, expected);
+}
+/** `schema.table`, either part optionally double-quoted (`"my.schema"."T"`); undefined otherwise. */
+function splitQualifiedName(name) {
+    const parts = [];
+    let rest = name.trim();
+    while (rest !== "") {
+        let part;
+        if (rest.startsWith('"')) {
+            const match = /^"((?:[^"]|"")+)"/.exec(rest);
+            if (!match)
+                return undefined;
+            part = match[1].replaceAll('""', '"');
+            rest = rest.slice(match[0].length);
+        }
+        else {
+            const match = /^[^."]+/.exec(rest);
+            if (!match)
+                return undefined;
+            part = match[0];
+            rest = rest.slice(part.length);
+        }
+        parts.push(part);
+        if (rest === "")
+            break;
+        if (!rest.startsWith("."))
+            return undefined;
+        rest = rest.slice(1);
+        if (rest === "")
+            return undefined;
+    }
+    return parts.length === 2 ? { schema: parts[0], table: parts[1] } : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/domain/size.ts
 
 const size_UNITS = {
@@ -42104,7 +53942,7 @@ function readList(raw, spec) {
     const value = raw[spec.name];
     const values = Array.isArray(value) ? value : typeof value === "string" ? [value] : [];
     return values
-        .flatMap((item) => item.split(/[\n,]/))
+        .flatMap((item) => item.split(spec.linesOnly ? /\n/ : /[\n,]/))
         .map((item) => item.trim())
         .filter((item) => item !== "" && !item.startsWith("#"));
 }
@@ -42228,8 +54066,13 @@ function parseText(spec, text) {
  * boolean, [] for a list, undefined for the rest; a required option without either is an error.
  */
 function readOption(raw, spec) {
-    if (spec.type === "list")
-        return readList(raw, spec);
+    if (spec.type === "list") {
+        const items = readList(raw, spec);
+        if (items.length === 0 && spec.required) {
+            throw new errors/* InputError */.dz(`--${spec.name}: required; expected ${expectation(spec)}`, { input: spec.name });
+        }
+        return items;
+    }
     const text = givenText(raw, spec) ?? spec.default;
     if (text === undefined) {
         if (spec.required) {
@@ -42303,19 +54146,20 @@ function cut(value, max) {
 
 ;// CONCATENATED MODULE: ./src/report/channels/scrub.ts
 /**
- * Secrets out of everything a report sends or prints. Each known secret is replaced as written,
- * percent-encoded and percent-decoded (a password inside a URL is usually encoded), and the password
- * of any scheme://user:password@ URL is replaced too. Payloads are scrubbed string by string before
- * they are encoded: scrubbing JSON text would miss a secret whose JSON form is escaped.
+ * Secrets out of everything a report sends or prints, with the one redactor every output uses
+ * (src/domain/redact.ts: every spelling of each secret, raw, percent-encoded or JSON-escaped, and
+ * the password of any URL). Payloads are scrubbed string by string before they are encoded:
+ * scrubbing JSON text would miss a secret whose JSON form is escaped.
  */
+
 /** Secrets shorter than this are not replaced in report text (it would mangle every word). */
-const MIN_SECRET_LENGTH = 4;
+
 /**
  * The parts of a webhook URL that give access, to scrub wherever they turn up: the whole URL, its
  * path (the token of Slack, Discord and ping URLs) and each long query value (the `sig` of a Teams
  * workflow URL).
  */
-function urlSecrets(url) {
+function scrub_urlSecrets(url) {
     const secrets = [url];
     try {
         const parsed = new URL(url);
@@ -42332,28 +54176,22 @@ function urlSecrets(url) {
     }
     return secrets;
 }
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi;
-function variants(value) {
-    const out = [value, encodeURIComponent(value)];
+/**
+ * Replaces every known secret (and, for one given percent-encoded, its decoded form), and the
+ * password of any URL with credentials, by `***`.
+ */
+function scrubber(secrets) {
+    return createRedactor(secrets.flatMap((value) => [value, ...decoded(value)]));
+}
+function decoded(value) {
     try {
-        out.push(decodeURIComponent(value));
+        const plain = decodeURIComponent(value);
+        return plain === value ? [] : [plain];
     }
     catch {
         // not percent-encoded
+        return [];
     }
-    return out;
-}
-/** Replaces every known secret, and the password of any URL with credentials, by `***`. */
-function scrubber(secrets) {
-    const values = [...new Set(secrets.flatMap(variants))]
-        .filter((value) => value.length >= MIN_SECRET_LENGTH)
-        .sort((a, b) => b.length - a.length);
-    return (input) => {
-        let out = input;
-        for (const value of values)
-            out = out.split(value).join("***");
-        return out.replace(URL_PASSWORD, "$1:***@");
-    };
 }
 /** A payload with every string scrubbed (object keys are ours and stay). */
 function scrubPayload(payload, scrub) {
@@ -42369,10 +54207,6 @@ function scrubPayload(payload, scrub) {
     };
     return walk(payload);
 }
-
-;// CONCATENATED MODULE: ./src/version.ts
-/** The package version, recorded in manifests; a test keeps it equal to package.json's. */
-const LIFEBOAT_VERSION = "0.1.0";
 
 ;// CONCATENATED MODULE: ./src/report/channels/webhook-poster.ts
 /**
@@ -42397,7 +54231,7 @@ function retryAfterMs(value, now) {
 }
 function hideUrl(message, url) {
     let out = message;
-    for (const part of urlSecrets(url).sort((a, b) => b.length - a.length)) {
+    for (const part of scrub_urlSecrets(url).sort((a, b) => b.length - a.length)) {
         out = out.split(part).join("<webhook>");
     }
     return out;
@@ -42555,7 +54389,7 @@ const discordChannel = {
             name: "discord",
             noun: "Discord message",
             followsNotifyOn: true,
-            secrets: urlSecrets(url),
+            secrets: scrub_urlSecrets(url),
             send: (report, context) => webhook_poster_postJson("Discord", url, renderDiscord(report), context.scrub, context.poster),
         };
     },
@@ -42634,7 +54468,7 @@ const pingChannel = {
         });
         if (!urls.start && !urls.success && !urls.failure)
             return undefined;
-        const secrets = [urls.start, urls.success, urls.failure].flatMap((url) => (url ? urlSecrets(url) : []));
+        const secrets = [urls.start, urls.success, urls.failure].flatMap((url) => (url ? scrub_urlSecrets(url) : []));
         const ping = (url, body, poster = {}) => postWebhook({ service: "the heartbeat service", url, body, contentType: "text/plain; charset=utf-8" }, poster);
         return {
             name: "ping",
@@ -42755,7 +54589,7 @@ const slackChannel = {
             name: "slack",
             noun: "Slack message",
             followsNotifyOn: true,
-            secrets: urlSecrets(url),
+            secrets: scrub_urlSecrets(url),
             send: (report, context) => webhook_poster_postJson("Slack", url, renderSlack(report), context.scrub, context.poster),
         };
     },
@@ -42863,7 +54697,7 @@ const teamsChannel = {
             name: "teams",
             noun: "Teams message",
             followsNotifyOn: true,
-            secrets: urlSecrets(url),
+            secrets: scrub_urlSecrets(url),
             send: (report, context) => webhook_poster_postJson("Microsoft Teams", url, renderTeams(report), context.scrub, context.poster),
         };
     },
@@ -42953,7 +54787,7 @@ const webhookChannel = {
             name: "webhook",
             noun: "webhook event",
             followsNotifyOn: true,
-            secrets: [...urlSecrets(url), ...(secret ? [secret] : [])],
+            secrets: [...scrub_urlSecrets(url), ...(secret ? [secret] : [])],
             send: (report, context) => {
                 const event = scrubPayload(renderWebhookEvent(report, { id: (0,external_node_crypto_.randomUUID)(), now: context.now() }), context.scrub);
                 const body = JSON.stringify(event);
@@ -43027,6 +54861,7 @@ function readChannelSettings(raw) {
  */
 
 const AUTO_OR_NEVER = ["auto", "never"];
+const FAIL_OR_WARN = ["fail", "warn"];
 const keepCount = (period) => ({
     name: `keep-${period}`,
     description: period === "last"
@@ -43043,11 +54878,37 @@ const keepCount = (period) => ({
 const spec_OPTIONS = {
     storage: {
         name: "storage",
-        description: "Where backups live: s3://bucket/prefix (AWS S3 or any S3-compatible store), file:///absolute/path, or a directory path.",
-        type: "string",
+        description: "Where backups live: s3://bucket/prefix (AWS S3 or any S3-compatible store), file:///absolute/path, or a directory path. backup takes several (one per line, or --storage repeated) and writes each backup into all of them; the other commands act on one. An s3:// URL may carry its own options after ? (endpoint, region, force-path-style, checksums, sse, sse-kms-key-id, credentials=PREFIX for PREFIX_AWS_ACCESS_KEY_ID and PREFIX_AWS_SECRET_ACCESS_KEY; docs/offsite.md).",
+        type: "list",
+        linesOnly: true,
         required: true,
         cliDefault: "./backups",
         env: "LIFEBOAT_STORAGE",
+        value: "URL",
+        expected: "s3://bucket/prefix, file:///absolute/path or a directory path",
+    },
+    minDestinations: {
+        name: "min-destinations",
+        description: "With several storage URLs: the backup succeeds when it committed in at least N of them (default: all). A destination that failed is named either way.",
+        type: "integer",
+        min: 1,
+        value: "N",
+    },
+    from: {
+        name: "from",
+        description: "The store to copy backups from (a storage URL, as storage takes). Credentials: LIFEBOAT_FROM_AWS_ACCESS_KEY_ID and LIFEBOAT_FROM_AWS_SECRET_ACCESS_KEY when set, else the AWS SDK's default chain.",
+        type: "string",
+        required: true,
+        env: "LIFEBOAT_FROM_STORAGE",
+        value: "URL",
+        expected: "s3://bucket/prefix, file:///absolute/path or a directory path",
+    },
+    to: {
+        name: "to",
+        description: "The store to copy backups into (a storage URL). Credentials: LIFEBOAT_TO_AWS_ACCESS_KEY_ID and LIFEBOAT_TO_AWS_SECRET_ACCESS_KEY when set, else the AWS SDK's default chain.",
+        type: "string",
+        required: true,
+        env: "LIFEBOAT_TO_STORAGE",
         value: "URL",
         expected: "s3://bucket/prefix, file:///absolute/path or a directory path",
     },
@@ -43285,6 +55146,71 @@ const spec_OPTIONS = {
         type: "string",
         value: "ARGS",
     },
+    files: {
+        name: "files",
+        description: "A files source to put in the backup beside the database (repeatable, one per line in the action): s3://BUCKET[/PREFIX] (any S3-compatible store, e.g. Supabase Storage), s3://* for every bucket the files credentials list, or a directory. Each becomes one encrypted tar artifact (docs/files.md).",
+        type: "list",
+        value: "SOURCE",
+    },
+    noDatabase: {
+        name: "no-database",
+        description: "A files-only backup: no database dump, only the --files sources (database-url is not read; dump options are refused).",
+        type: "boolean",
+        default: "false",
+    },
+    filesS3Endpoint: {
+        name: "files-s3-endpoint",
+        description: "Endpoint of the files sources' S3-compatible store, e.g. https://<project-ref>.storage.supabase.co/storage/v1/s3; empty for AWS S3. Credentials: LIFEBOAT_FILES_AWS_ACCESS_KEY_ID and LIFEBOAT_FILES_AWS_SECRET_ACCESS_KEY, else the AWS default chain (never the backup store's options).",
+        type: "url",
+        value: "URL",
+    },
+    filesS3Region: {
+        name: "files-s3-region",
+        description: "Region of the files sources' S3 store; empty for AWS_REGION, or us-east-1 with an endpoint.",
+        type: "string",
+        value: "REGION",
+    },
+    filesS3ForcePathStyle: {
+        name: "files-s3-force-path-style",
+        description: "Address the files sources' buckets in the path, as Supabase Storage and MinIO need.",
+        type: "boolean",
+        default: "false",
+    },
+    filesOnChange: {
+        name: "files-on-change",
+        description: "A file that changes or vanishes while it is read: fail (default: the backup fails, nothing is committed) or warn (stored as read, marked changed in the index, counted in the manifest).",
+        type: "choice",
+        choices: FAIL_OR_WARN,
+        default: "fail",
+        value: "MODE",
+    },
+    storageObjectsMismatch: {
+        name: "storage-objects-mismatch",
+        description: "With preset supabase and an s3:// files source: when the storage.objects rows in the dump's snapshot and the objects read differ, warn (default) or fail.",
+        type: "choice",
+        choices: FAIL_OR_WARN,
+        default: "warn",
+        value: "MODE",
+    },
+    filesTo: {
+        name: "to",
+        description: "Where restore-files puts the files: s3://BUCKET[/PREFIX] (through the files-s3-* options and LIFEBOAT_FILES_AWS_* credentials) or a directory (created if missing).",
+        type: "string",
+        required: true,
+        value: "TARGET",
+    },
+    filesSource: {
+        name: "source",
+        description: "Which files source of the backup to restore: its number (1 for files-1...) or the source as it was given to backup (s3://photos). Required when the backup has more than one.",
+        type: "string",
+        value: "SOURCE",
+    },
+    overwrite: {
+        name: "overwrite",
+        description: "Replace files or objects that already exist at the target (default: skip and count them).",
+        type: "boolean",
+        default: "false",
+    },
     keepLast: keepCount("last"),
     keepHourly: keepCount("hourly"),
     keepDaily: keepCount("daily"),
@@ -43358,7 +55284,7 @@ const spec_OPTIONS = {
         name: "size-change-action",
         description: "fail (default) or warn when max-size-change is exceeded.",
         type: "choice",
-        choices: ["fail", "warn"],
+        choices: FAIL_OR_WARN,
         default: "fail",
         value: "ACTION",
     },
@@ -43389,6 +55315,12 @@ const spec_OPTIONS = {
         description: "Shell command run against the restored copy, with DATABASE_URL (and PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD) pointing at it: where a deploy's migrations are rehearsed on real data.",
         type: "string",
         value: "COMMAND",
+    },
+    runEnv: {
+        name: "run-env",
+        description: "Name of a variable of this environment passed to the run command (repeatable; one per line in the action; NAME or PREFIX_*). Nothing else is: credentials, Lifeboat's inputs and PG* never are.",
+        type: "list",
+        value: "NAME",
     },
     tolerate: {
         name: "tolerate",
@@ -43423,6 +55355,53 @@ const spec_OPTIONS = {
         description: "Extra pg_restore arguments, separated by spaces (e.g. --no-owner --no-privileges). Connection, output, list and job flags are refused.",
         type: "string",
         value: "ARGS",
+    },
+    mask: {
+        name: "mask",
+        description: "Masking rules (YAML, docs/masking.md): once every check passed, mask the scratch copy, verify the masking, and store it as a backup of its own under masked-label, encrypted to masked-recipient.",
+        type: "path",
+        value: "FILE",
+    },
+    maskedStorage: {
+        name: "masked-storage",
+        description: "Where the masked copy is stored (a directory or s3://bucket/prefix, with the same S3 options and credentials); default: the storage of the backup.",
+        type: "string",
+        value: "URL",
+    },
+    maskedLabel: {
+        name: "masked-label",
+        description: "Label of the masked copy, e.g. staging; with mask, required, and not the backup's own label in the same storage.",
+        type: "string",
+        value: "LABEL",
+    },
+    maskedRecipient: {
+        name: "masked-recipient",
+        description: "age public key of staging or development that can decrypt the masked copy (repeatable; one per line in the action); with mask, required, and never one of the production backup's recipients.",
+        type: "list",
+        value: "AGE1...",
+    },
+    maskingKey: {
+        name: "masking-key",
+        description: "The secret (16 bytes or more) the fakes are keyed by: the same key gives the same fakes across tables and runs. In the CLI use --masking-key-file or LIFEBOAT_MASKING_KEY.",
+        type: "string",
+        secret: true,
+        actionOnly: true,
+        env: "LIFEBOAT_MASKING_KEY",
+    },
+    maskingKeyFile: {
+        name: "masking-key-file",
+        description: "File whose first line is the masking key.",
+        type: "path",
+        cliOnly: true,
+        value: "PATH",
+    },
+    maskCoverage: {
+        name: "mask-coverage",
+        description: "warn (default): columns that look personal but have no rule are listed as warnings; fail: they fail the run and no masked copy is written.",
+        type: "choice",
+        choices: ["warn", "fail"],
+        default: "warn",
+        value: "MODE",
     },
     targetDatabaseUrl: {
         name: "target-database-url",
@@ -43468,7 +55447,7 @@ const spec_OPTIONS = {
     },
     clean: {
         name: "clean",
-        description: "Drop each object before recreating it (pg_restore --clean --if-exists); without it, the restore fails on objects that already exist.",
+        description: "In place: drop each object before recreating it (pg_restore --clean --if-exists --no-data-for-failed-tables); without it, the restore fails on objects that already exist. A swap restores into a new database, which has nothing to drop.",
         type: "boolean",
         default: "false",
     },
@@ -43478,11 +55457,58 @@ const spec_OPTIONS = {
         type: "boolean",
         default: "false",
     },
+    strategy: {
+        name: "strategy",
+        description: "auto (default): swap for a whole-database restore into a target the role may rename (it owns it and may CREATE DATABASE), in-place otherwise; swap: restore into a new database beside the target, check rows and catalog there, then rename it into the target's place (the old one kept under a stated name); in-place: restore into the target itself (with --clean, over its objects).",
+        type: "choice",
+        choices: ["auto", "swap", "in-place"],
+        default: "auto",
+        value: "STRATEGY",
+    },
+    dropOld: {
+        name: "drop-old",
+        description: "With the swap strategy: drop the target's previous database once the restored one has taken its place (default: keep it under the name the output states).",
+        type: "boolean",
+        default: "false",
+    },
+    terminateConnections: {
+        name: "terminate-connections",
+        description: "With the swap strategy: end other sessions connected to the target when the databases are swapped (default: refuse while any is connected).",
+        type: "boolean",
+        default: "false",
+    },
     noPrivileges: {
         name: "no-privileges",
         description: "Do not restore access privileges (GRANT/REVOKE) (pg_restore --no-privileges).",
         type: "boolean",
         default: "false",
+    },
+    trustedKey: {
+        name: "trusted-key",
+        description: "minisign public key (RW... or a minisign.pub file) whose signatures are trusted; several for key rotation (repeat the flag, or one per line in the action). When given, a backup whose manifest is unsigned or signed by another key is refused, and unsigned check records are ignored (docs/evidence.md).",
+        type: "list",
+        env: "LIFEBOAT_TRUSTED_KEYS",
+        value: "KEY|PATH",
+    },
+    signingKeyFile: {
+        name: "signing-key-file",
+        description: "minisign secret key file (lifeboat keygen --signing, or minisign -G -W) to sign the manifest, check records and audit records with.",
+        type: "path",
+        cliOnly: true,
+        value: "PATH",
+    },
+    signingKey: {
+        name: "signing-key",
+        description: "The minisign secret key (the key file's text, e.g. from a secret) to sign the manifest, check records and audit records with. In the CLI use --signing-key-file or LIFEBOAT_SIGNING_KEY.",
+        type: "string",
+        secret: true,
+        actionOnly: true,
+        env: "LIFEBOAT_SIGNING_KEY",
+    },
+    signing: {
+        name: "signing",
+        description: "Make a minisign (Ed25519) signing key pair instead: the secret key to --output, the public key beside it (.pub) and to stdout.",
+        type: "boolean",
     },
     output: {
         name: "output",
@@ -43491,6 +55517,76 @@ const spec_OPTIONS = {
         required: true,
         value: "PATH",
         expected: "a path for the new identity file",
+    },
+    // status (docs/status.md)
+    labels: {
+        name: "labels",
+        description: "Labels to show (repeatable, or comma-separated); every label in the storage location when not given.",
+        type: "list",
+        env: "LIFEBOAT_LABELS",
+        value: "NAME",
+    },
+    maxRestoreAge: {
+        name: "max-restore-age",
+        description: "A label is red when no restore-test passed within this (e.g. 8d); restore-tests are not judged when not given.",
+        type: "duration",
+        value: "DURATION",
+    },
+    minSuccessRate: {
+        name: "min-success-rate",
+        description: "A label is amber when its success rate over the window is below this.",
+        type: "percent",
+        default: "90%",
+        value: "PERCENT",
+    },
+    window: {
+        name: "window",
+        description: "Backup folders per label in the success-rate window and the charts.",
+        type: "integer",
+        min: 1,
+        max: 1000,
+        default: "30",
+        value: "N",
+    },
+    html: {
+        name: "html",
+        description: "Write the status page here: one self-contained HTML file (inline CSS and SVG, no script, no external request).",
+        type: "path",
+        value: "FILE",
+    },
+    prometheus: {
+        name: "prometheus",
+        description: "Write the figures here in the Prometheus text format, atomically (for the node_exporter textfile collector or a Pushgateway).",
+        type: "path",
+        value: "FILE",
+    },
+    // restore-test's richer checks and JUnit (docs/verification.md)
+    maxTableDrift: {
+        name: "max-table-drift",
+        description: "Fail (or warn, see drift-action) when a table's row count moved more than this against the previous backup of the label, e.g. 50%.",
+        type: "percent",
+        value: "PERCENT",
+    },
+    driftAction: {
+        name: "drift-action",
+        description: "fail (default) or warn when max-table-drift is exceeded.",
+        type: "choice",
+        choices: FAIL_OR_WARN,
+        default: "fail",
+        value: "ACTION",
+    },
+    maxRestoreSeconds: {
+        name: "max-restore-seconds",
+        description: "Recovery-time budget: fail when the restore (first byte read to the end of pg_restore) took longer.",
+        type: "integer",
+        min: 1,
+        value: "SECONDS",
+    },
+    junit: {
+        name: "junit",
+        description: "Write a JUnit XML report here: one test case per check and per table, for CI test reporters.",
+        type: "path",
+        value: "FILE",
     },
 };
 /** The same option in a command's own words: only the description may differ. */
@@ -43504,7 +55600,10 @@ const storageOptions = [
     spec_OPTIONS.s3Region,
     spec_OPTIONS.s3ForcePathStyle,
     spec_OPTIONS.s3Checksums,
+    spec_OPTIONS.trustedKey,
 ];
+/** The key a command signs its manifest, check records or audit records with (docs/evidence.md). */
+const signingOptions = [spec_OPTIONS.signingKeyFile, spec_OPTIONS.signingKey];
 /** How the PostgreSQL client tools are chosen, and installed when missing (docs/pg-client.md). */
 const pgClientOptions = (tool) => tool === "pg_dump"
     ? [spec_OPTIONS.pgVersion, spec_OPTIONS.installPgClient]
@@ -43514,6 +55613,12 @@ const pgClientOptions = (tool) => tool === "pg_dump"
     ];
 /** Where an action reports: the job summary always; a pull request comment and Slack on request. */
 const reportOptions = [spec_OPTIONS.commentOnPr, spec_OPTIONS.githubToken, ...CHANNEL_OPTIONS];
+/** The files sources' (and restore-files' target's) own S3 connection, apart from the store's. */
+const filesS3Options = [
+    spec_OPTIONS.filesS3Endpoint,
+    spec_OPTIONS.filesS3Region,
+    spec_OPTIONS.filesS3ForcePathStyle,
+];
 const backupOptions = [
     spec_OPTIONS.databaseUrl,
     ...storageOptions,
@@ -43532,6 +55637,11 @@ const backupOptions = [
     spec_OPTIONS.excludeTableData,
     spec_OPTIONS.preset,
     spec_OPTIONS.includeRoles,
+    spec_OPTIONS.files,
+    spec_OPTIONS.noDatabase,
+    ...filesS3Options,
+    spec_OPTIONS.filesOnChange,
+    spec_OPTIONS.storageObjectsMismatch,
     spec_OPTIONS.pgDumpArgs,
     spec_OPTIONS.pgBinDir,
     ...pgClientOptions("pg_dump"),
@@ -43539,6 +55649,23 @@ const backupOptions = [
     spec_OPTIONS.objectLockMode,
     spec_OPTIONS.objectLockDays,
     spec_OPTIONS.s3SseKmsKeyId,
+    spec_OPTIONS.minDestinations,
+];
+const copyOptions = [
+    spec_OPTIONS.from,
+    spec_OPTIONS.to,
+    spec_OPTIONS.label,
+    worded(spec_OPTIONS.backup, "Which backups to copy: latest (default: the newest intact one), a backup id, or all (every intact backup the destination lacks)."),
+    spec_OPTIONS.s3Endpoint,
+    spec_OPTIONS.s3Region,
+    spec_OPTIONS.s3ForcePathStyle,
+    spec_OPTIONS.s3Checksums,
+    spec_OPTIONS.identityFile,
+    spec_OPTIONS.identity,
+    worded(spec_OPTIONS.passphraseFile, "For backups made with a passphrase: a file whose first line is the passphrase, to decrypt the copies as a check."),
+    worded(spec_OPTIONS.passphrase, "For backups made with a passphrase: the passphrase, to decrypt the copies as a check. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE."),
+    worded(spec_OPTIONS.objectLockMode, "S3 Object Lock retention for the copied objects at the destination: GOVERNANCE or COMPLIANCE (with object-lock-days; the destination bucket must have Object Lock enabled)."),
+    worded(spec_OPTIONS.objectLockDays, "Days each copied backup stays locked at the destination, from the copy (with object-lock-mode)."),
 ];
 const pruneOptions = [
     ...storageOptions,
@@ -43569,6 +55696,7 @@ const verifyOptions = [
     spec_OPTIONS.maxSizeChange,
     spec_OPTIONS.sizeChangeAction,
     spec_OPTIONS.minSize,
+    spec_OPTIONS.junit,
 ];
 const restoreTestOptions = [
     ...storageOptions,
@@ -43577,11 +55705,38 @@ const restoreTestOptions = [
     spec_OPTIONS.scratchDatabaseUrl,
     spec_OPTIONS.assertions,
     spec_OPTIONS.run,
+    spec_OPTIONS.runEnv,
     spec_OPTIONS.tolerate,
     spec_OPTIONS.keepOnFailure,
     spec_OPTIONS.decryptToDisk,
     spec_OPTIONS.jobs,
     spec_OPTIONS.pgRestoreArgs,
+    spec_OPTIONS.mask,
+    spec_OPTIONS.maskedStorage,
+    spec_OPTIONS.maskedLabel,
+    spec_OPTIONS.maskedRecipient,
+    spec_OPTIONS.maskingKey,
+    spec_OPTIONS.maskingKeyFile,
+    spec_OPTIONS.maskCoverage,
+    spec_OPTIONS.maxTableDrift,
+    spec_OPTIONS.driftAction,
+    spec_OPTIONS.maxRestoreSeconds,
+    spec_OPTIONS.junit,
+];
+const statusOptions = [
+    spec_OPTIONS.storage,
+    spec_OPTIONS.labels,
+    spec_OPTIONS.s3Endpoint,
+    spec_OPTIONS.s3Region,
+    spec_OPTIONS.s3ForcePathStyle,
+    spec_OPTIONS.s3Checksums,
+    spec_OPTIONS.trustedKey,
+    worded(spec_OPTIONS.maxAge, "A label is red when its newest good backup is older than this (default 26h)."),
+    spec_OPTIONS.maxRestoreAge,
+    spec_OPTIONS.minSuccessRate,
+    spec_OPTIONS.window,
+    spec_OPTIONS.html,
+    spec_OPTIONS.prometheus,
 ];
 const restoreOptions = [
     ...storageOptions,
@@ -43596,13 +55751,30 @@ const restoreOptions = [
     spec_OPTIONS.clean,
     spec_OPTIONS.noOwner,
     spec_OPTIONS.noPrivileges,
+    spec_OPTIONS.strategy,
+    spec_OPTIONS.dropOld,
+    spec_OPTIONS.terminateConnections,
+    worded(spec_OPTIONS.pgRestoreArgs, "Extra pg_restore arguments, separated by spaces (e.g. --no-tablespaces --no-comments); the same allow-list as restore-test's. Connection, output, list, job and scope flags are refused (use --schema, --table, --clean)."),
+];
+const restoreFilesOptions = [
+    ...storageOptions,
+    worded(spec_OPTIONS.backup, "Which backup's files to restore: latest (the newest committed one under the label), a backup id, or before:<ISO time>."),
+    spec_OPTIONS.identityFile,
+    spec_OPTIONS.identity,
+    worded(spec_OPTIONS.passphraseFile, "For a backup made with a passphrase: a file whose first line is the passphrase."),
+    worded(spec_OPTIONS.passphrase, "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE."),
+    spec_OPTIONS.filesSource,
+    spec_OPTIONS.filesTo,
+    worded(spec_OPTIONS.confirm, "The target typed out: its bucket name for s3://BUCKET[/PREFIX], or the directory as given in to (or its absolute path). The restore is refused otherwise."),
+    spec_OPTIONS.overwrite,
+    ...filesS3Options,
 ];
 const COMMANDS = [
     {
         command: "backup",
         action: "backup-db",
         summary: "Dump a PostgreSQL database with pg_dump, encrypt it with age and stream it into storage.",
-        options: [...backupOptions, ...reportOptions],
+        options: [...backupOptions, ...signingOptions, ...reportOptions],
         outputs: [
             { name: "backup-id", description: "Id of the new backup (YYYYMMDDTHHMMSSZ-<random>)." },
             { name: "backup-key", description: "Storage key of the encrypted dump, relative to the storage URL." },
@@ -43622,7 +55794,7 @@ const COMMANDS = [
         command: "prune",
         action: "prune",
         summary: "Delete the backups a retention policy does not keep: never the newest, never below min-verified, never a locked one.",
-        options: [...pruneOptions, ...reportOptions],
+        options: [...pruneOptions, ...signingOptions, ...reportOptions],
         outputs: [
             { name: "kept", description: "Number of backups kept." },
             {
@@ -43639,7 +55811,7 @@ const COMMANDS = [
         command: "verify",
         action: "verify-backup",
         summary: "Check a backup against its manifest: the stored object's sha256 and size, and with the identity its decrypted archive; plus freshness and size gates.",
-        options: [...verifyOptions, ...reportOptions],
+        options: [...verifyOptions, ...signingOptions, ...reportOptions],
         outputs: [
             { name: "verified", description: "true when every check passed, else false." },
             { name: "backup-id", description: "Id of the backup that was checked." },
@@ -43652,21 +55824,31 @@ const COMMANDS = [
         command: "restore-test",
         action: "restore-test",
         summary: "Restore a backup into a fresh scratch database, compare every table's row count with the manifest, run assertions and a command against it, then drop it.",
-        options: [...restoreTestOptions, ...reportOptions, spec_OPTIONS.reportArtifact],
+        options: [...restoreTestOptions, ...signingOptions, ...reportOptions, spec_OPTIONS.reportArtifact],
         outputs: [
             { name: "passed", description: "true when the restore and every check passed, else false." },
             { name: "backup-id", description: "Id of the backup that was restored." },
             { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
             { name: "tables-checked", description: "Number of tables whose row counts were compared." },
             { name: "mismatches", description: "Number of tables whose row count differs from the manifest." },
+            {
+                name: "masked-backup-id",
+                description: "With mask: the id of the masked copy written under masked-label (empty when none was written).",
+            },
             { name: "reason", description: "Why the test failed (empty when it passed)." },
         ],
     },
     {
+        command: "status",
+        summary: "Every label at a glance: newest backup and its age, last verify and restore-test, success rate, stored size and trend, and a verdict per label (exit 1 when any is red); as text, JSON, an HTML page or Prometheus metrics.",
+        options: statusOptions,
+        outputs: [],
+    },
+    {
         command: "restore",
         action: "restore-db",
-        summary: "Restore a backup into a target database, refused unless confirm names it; a safety backup of the target is taken first.",
-        options: [...restoreOptions, ...reportOptions],
+        summary: "Restore a backup into a target database, refused unless confirm names it: into a new database that is checked and then swapped in where the role may rename the target, in place otherwise; a safety backup of the target is taken first.",
+        options: [...restoreOptions, ...signingOptions, ...reportOptions],
         outputs: [
             { name: "backup-id", description: "Id of the backup that was restored." },
             {
@@ -43674,6 +55856,35 @@ const COMMANDS = [
                 description: "Id of the safety backup of the target taken before the restore (under safety-label); empty when safety-backup is false.",
             },
             { name: "restore-seconds", description: "Seconds from the first byte read to the end of pg_restore." },
+            { name: "strategy", description: "swap or in-place: how the backup was restored (docs/restore.md)." },
+            {
+                name: "old-database",
+                description: "After a swap: the name the target's previous database is kept under; empty when drop-old dropped it, or in place.",
+            },
+        ],
+    },
+    {
+        command: "copy",
+        action: "copy-backup",
+        summary: "Copy committed backups of a label from one store to another, artifacts first and manifest last, re-reading each copy against the manifest; only what the destination lacks.",
+        options: [...copyOptions, ...reportOptions],
+        outputs: [
+            { name: "copied", description: "Number of backups copied." },
+            { name: "skipped", description: "Number of backups the destination already held." },
+            { name: "copied-bytes", description: "Bytes written to the destination." },
+        ],
+    },
+    {
+        command: "restore-files",
+        action: "restore-files",
+        summary: "Put a backup's files (a --files source) back into a bucket or a directory, refused unless confirm names the target; existing files are kept unless overwrite.",
+        options: [...restoreFilesOptions, ...reportOptions],
+        outputs: [
+            { name: "backup-id", description: "Id of the backup whose files were restored." },
+            { name: "written", description: "Files and links written." },
+            { name: "skipped", description: "Files left alone because they already exist at the target." },
+            { name: "failed", description: "Files that could not be written or do not match the index." },
+            { name: "bytes", description: "Bytes of file content written." },
         ],
     },
     {
@@ -43688,15 +55899,38 @@ const COMMANDS = [
         outputs: [],
     },
     {
+        command: "rekey",
+        summary: "Re-wrap the age file key of existing backups for new recipients (key rotation): the payload is untouched, the header and the manifest are rewritten; needs the old identity.",
+        options: [
+            ...storageOptions,
+            worded(spec_OPTIONS.backup, "Which backups to rekey: latest (the newest committed one under the label), a backup id, or all (every intact backup of the label)."),
+            ...decryptionOptions,
+            worded(spec_OPTIONS.recipient, "age public key (age1...) of the new recipients (repeat the flag for several): afterwards only their identities open the rekeyed backups."),
+            ...signingOptions,
+        ],
+        outputs: [],
+    },
+    {
+        command: "audit",
+        summary: "List a label's audit trail (restores, prunes): who, when, what, the outcome; with --trusted-key, each record's signature is checked and an unsigned one fails.",
+        options: storageOptions,
+        outputs: [],
+    },
+    {
         command: "keygen",
-        summary: "Make an age key pair: the identity (secret) to a file, the recipient (public) to stdout.",
-        options: [spec_OPTIONS.output],
+        summary: "Make an age key pair: the identity (secret) to a file, the recipient (public) to stdout; with --signing, a minisign signing key pair.",
+        options: [spec_OPTIONS.output, spec_OPTIONS.signing],
         outputs: [],
     },
 ];
 const GLOBAL_CLI_OPTIONS = [
     { name: "json", description: "Print one JSON object with the result on stdout.", type: "boolean" },
     { name: "debug", description: "Print stack traces with errors.", type: "boolean" },
+    {
+        name: "quiet",
+        description: "Print no progress or information lines on stderr (warnings and errors still show).",
+        type: "boolean",
+    },
     { name: "help", description: "Show this help.", type: "boolean" },
 ];
 function commandSpec(command) {
@@ -43719,6 +55953,280 @@ function describeOption(option) {
     return unnamed.length === 0 ? option.description : `${option.description} One of: ${accepted.join(", ")}.`;
 }
 
+;// CONCATENATED MODULE: ./src/settings/storage-list.ts
+/**
+ * Storage URLs with their own options (issue 15, docs/offsite.md). The s3-* options apply to every
+ * s3:// URL; one URL can override them after `?` with the same names less the `s3-` prefix
+ * (`s3://offsite/db?endpoint=https://...&region=eu-central-003&force-path-style=true`), which is
+ * the Go CDK's blob URL form, and name a second account with `credentials=PREFIX` (read from
+ * PREFIX_AWS_ACCESS_KEY_ID and PREFIX_AWS_SECRET_ACCESS_KEY when the store is opened). A query
+ * never holds a secret: an unknown key is refused, so a pasted access key fails instead of being
+ * logged. A local directory takes no options and its text is kept whole.
+ */
+
+
+
+/** Query keys and the options they override. */
+const QUERY_OPTIONS = {
+    endpoint: spec_OPTIONS.s3Endpoint,
+    region: spec_OPTIONS.s3Region,
+    "force-path-style": spec_OPTIONS.s3ForcePathStyle,
+    checksums: spec_OPTIONS.s3Checksums,
+    sse: spec_OPTIONS.s3Sse,
+    "sse-kms-key-id": spec_OPTIONS.s3SseKmsKeyId,
+};
+const QUERY_FIELDS = {
+    endpoint: "endpoint",
+    region: "region",
+    "force-path-style": "forcePathStyle",
+    checksums: "checksums",
+    sse: "sse",
+    "sse-kms-key-id": "sseKmsKeyId",
+};
+const CREDENTIALS_KEY = "credentials";
+/** An environment variable prefix: what a shell and a workflow's `env:` both accept. */
+const ENV_PREFIX = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * One storage URL: the URL without its query, and the S3 settings `base` with the query's
+ * overrides. `input` names the option in errors (storage, from, to).
+ */
+function storage_list_parseDestination(text, base, input) {
+    const trimmed = text.trim();
+    const mark = trimmed.indexOf("?");
+    if (!/^s3:/i.test(trimmed) || mark < 0)
+        return { storage: trimmed, s3: { ...base } };
+    const storage = trimmed.slice(0, mark);
+    const fail = (why) => {
+        throw new errors/* InputError */.dz(`--${input} "${storage}": ${why}`, { input });
+    };
+    const s3 = { ...base };
+    const seen = new Set();
+    for (const pair of trimmed.slice(mark + 1).split("&")) {
+        if (pair === "")
+            continue;
+        const equals = pair.indexOf("=");
+        const key = decodeURIComponent(equals < 0 ? pair : pair.slice(0, equals)).toLowerCase();
+        const value = equals < 0 ? "" : decodeURIComponent(pair.slice(equals + 1));
+        if (seen.has(key))
+            fail(`option ${key} given twice`);
+        seen.add(key);
+        if (key === CREDENTIALS_KEY) {
+            if (!ENV_PREFIX.test(value)) {
+                fail(`credentials=${value}: expected an environment variable prefix such as OFFSITE (for OFFSITE_AWS_ACCESS_KEY_ID and OFFSITE_AWS_SECRET_ACCESS_KEY); the keys themselves never go in the URL`);
+            }
+            s3.credentialsEnv = { prefix: value, optional: false };
+            continue;
+        }
+        const option = QUERY_OPTIONS[key];
+        const field = QUERY_FIELDS[key];
+        if (!option || !field) {
+            fail(`unknown option "${key}" after ?: expected ${[...Object.keys(QUERY_OPTIONS), CREDENTIALS_KEY].join(", ")} (credentials name an environment variable prefix, never the keys)`);
+            continue;
+        }
+        let parsed;
+        try {
+            // A bare flag (`?force-path-style`) means true, as on the command line.
+            parsed = readOption({ [option.name]: value === "" && option.type === "boolean" ? "true" : value }, option);
+        }
+        catch (error) {
+            fail(`${key}: ${error.message}`);
+        }
+        if (parsed === undefined)
+            fail(`${key}: a value is required`);
+        s3[field] = parsed;
+    }
+    if (s3.sseKmsKeyId !== undefined && s3.sse !== "aws:kms")
+        fail("sse-kms-key-id is only used with sse=aws:kms");
+    return { storage, s3 };
+}
+/** The URLs of a repeatable storage option, in order; the same store twice is refused. */
+function storage_list_parseDestinations(texts, base, input) {
+    if (texts.length === 0) {
+        throw new errors/* InputError */.dz(`--${input}: required; expected s3://bucket/prefix, file:///absolute/path or a directory path`, { input });
+    }
+    const destinations = texts.map((text) => storage_list_parseDestination(text, base, input));
+    const seen = new Set();
+    for (const destination of destinations) {
+        const key = storage_list_sameStoreKey(destination);
+        if (seen.has(key)) {
+            throw new errors/* InputError */.dz(`--${input} "${destination.storage}": given twice; each destination once`, {
+                input,
+            });
+        }
+        seen.add(key);
+    }
+    return destinations;
+}
+/** What makes two destinations the same store: the URL, and for S3 the endpoint it is on. */
+function storage_list_sameStoreKey(destination) {
+    const url = destination.storage.replace(/\/+$/, "");
+    return url.startsWith("s3:") ? `${url} at ${destination.s3.endpoint ?? "AWS"}` : url;
+}
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(73136);
+;// CONCATENATED MODULE: ./src/storage/file-driver.ts
+/** The local-directory driver: `file:///absolute/path`, or a plain path (the registry's default). */
+
+const fileDriver = {
+    kind: "file",
+    schemes: ["file"],
+    forms: ["file:///absolute/path", "a directory path"],
+    options: [],
+    parse(text, { fail }) {
+        let url;
+        try {
+            url = new URL(text);
+        }
+        catch {
+            return fail();
+        }
+        if (url.host !== "")
+            return fail(`a file URL names no host ("${url.host}")`);
+        if (url.search !== "" || url.hash !== "")
+            return fail("a file URL has no query or fragment");
+        const path = (0,external_node_url_.fileURLToPath)(url);
+        return { kind: "file", path: path.length > 1 ? path.replace(/\/+$/, "") : path };
+    },
+    format: (location) => (0,external_node_url_.pathToFileURL)(location.path).href,
+    async open(location) {
+        const { LocalStore } = await __nccwpck_require__.e(/* import() */ 226).then(__nccwpck_require__.bind(__nccwpck_require__, 90226));
+        return new LocalStore(location.path);
+    },
+};
+
+;// CONCATENATED MODULE: ./src/storage/s3-driver.ts
+const s3Driver = {
+    kind: "s3",
+    schemes: ["s3"],
+    forms: ["s3://bucket/prefix"],
+    options: ["s3-endpoint", "s3-region", "s3-force-path-style", "s3-checksums", "s3-sse", "s3-sse-kms-key-id"],
+    parse(text, { fail }) {
+        const rest = text.slice("s3:".length);
+        if (!rest.startsWith("//"))
+            return fail();
+        const [bucket = "", ...path] = rest.slice(2).split("/");
+        if (bucket === "")
+            return fail("no bucket");
+        const bucketProblem = problemWithBucketName(bucket);
+        if (bucketProblem)
+            return fail(`bucket "${bucket}" ${bucketProblem}`);
+        return { kind: "s3", bucket, prefix: path.join("/").replace(/^\/+|\/+$/g, "") };
+    },
+    format: (location) => location.prefix ? `s3://${location.bucket}/${location.prefix}` : `s3://${location.bucket}`,
+    async open(location, options) {
+        const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(636)]).then(__nccwpck_require__.bind(__nccwpck_require__, 30636));
+        return createS3Store({ bucket: location.bucket, prefix: location.prefix }, options.s3);
+    },
+};
+/**
+ * Why `name` is not a valid S3 bucket name, or undefined when it is. The general-purpose bucket
+ * rules: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or
+ * digit, no two adjacent dots, not an IP address.
+ */
+function problemWithBucketName(name) {
+    if (name.length < 3 || name.length > 63)
+        return "must be 3 to 63 characters long";
+    if (!/^[a-z0-9.-]+$/.test(name))
+        return "may only contain lowercase letters, digits, dots and hyphens";
+    if (!/^[a-z0-9].*[a-z0-9]$/.test(name))
+        return "must start and end with a letter or digit";
+    if (name.includes(".."))
+        return "must not contain two adjacent dots";
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(name))
+        return "must not be an IP address";
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/storage/registry.ts
+/**
+ * Store drivers, registered by URL scheme (restic's location registry, pgBackRest's storage helper
+ * list). A driver parses its own URLs, formats them back without credentials, names the options it
+ * takes, and opens a Store. Adding a store kind is one driver module plus one line in STORE_DRIVERS
+ * (and its location in the StoreLocation union).
+ */
+
+
+
+
+/** The registered drivers. A text without a scheme is a directory path (the file driver). */
+const STORE_DRIVERS = [s3Driver, fileDriver];
+/** A scheme of two or more characters, so a Windows drive letter ("C:") is not one. */
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]+):/;
+function expected() {
+    const forms = STORE_DRIVERS.flatMap((driver) => driver.forms);
+    return `expected ${forms.slice(0, -1).join(", ")} or ${forms.at(-1)}`;
+}
+function registry_parseLocation(text, options) {
+    const input = options.input ?? "storage";
+    const fail = (why) => {
+        const detail = why ? `${why}; ${expected()}` : expected();
+        throw new errors/* InputError */.dz(`--${input} ${JSON.stringify(text)}: ${detail}`, { input });
+    };
+    const value = text.trim();
+    if (value === "")
+        return fail("empty");
+    const scheme = SCHEME.exec(value)?.[1]?.toLowerCase();
+    if (scheme === undefined)
+        return { kind: "file", path: (0,external_node_path_.resolve)(options.cwd, value) };
+    const driver = STORE_DRIVERS.find((candidate) => candidate.schemes.includes(scheme));
+    if (!driver)
+        return fail();
+    return driver.parse(value, { cwd: options.cwd, fail });
+}
+function driverOf(location) {
+    const driver = STORE_DRIVERS.find((candidate) => candidate.kind === location.kind);
+    if (!driver)
+        throw new Error(`no store driver for ${location.kind}`);
+    return driver;
+}
+function registry_formatLocation(location) {
+    return driverOf(location).format(location);
+}
+function openLocation(location, options = {}) {
+    return driverOf(location).open(location, options);
+}
+
+;// CONCATENATED MODULE: ./src/storage/storage-url.ts
+/**
+ * The storage location the user names: `s3://bucket/prefix`, `file:///absolute/path` or a plain
+ * directory path. Pure: the working directory comes in as an argument. The parsing itself is each
+ * driver's (registry.ts); this module keeps the names the rest of the code uses.
+ */
+
+
+function storage_url_parseStorageUrl(text, options) {
+    return parseLocation(text, options);
+}
+/** The canonical text of a location, without credentials: `s3://bucket/prefix` or `file:///path`. */
+function formatStorageUrl(url) {
+    return formatLocation(url);
+}
+
+;// CONCATENATED MODULE: ./src/files/source-spec.ts
+/**
+ * The form of a `--files SOURCE` (and of restore-files' `--to`): `s3://BUCKET[/PREFIX]`, `s3://*`,
+ * `file:///abs/path` or a directory path. Pure and light, so the settings reader can check it
+ * without loading the S3 client.
+ */
+
+
+function source_spec_parseFilesSource(text, options) {
+    const input = options.input ?? "files";
+    const value = text.trim();
+    if (/^s3:\/\/\*\/*$/i.test(value))
+        return { kind: "s3", bucket: "*", prefix: "", input: value };
+    if (/^s3:\/\/\*\//i.test(value)) {
+        throw new InputError(`--${input} ${JSON.stringify(text)}: s3://* means every bucket and takes no prefix`, {
+            input,
+        });
+    }
+    const parsed = parseStorageUrl(value, { cwd: options.cwd, input });
+    return parsed.kind === "s3"
+        ? { kind: "s3", bucket: parsed.bucket, prefix: parsed.prefix, input: value }
+        : { kind: "directory", path: parsed.path, input: value };
+}
+
 ;// CONCATENATED MODULE: ./src/settings/settings.ts
 /**
  * Raw option values (from CLI flags and the environment, or from action inputs) parsed once into
@@ -43727,6 +56235,13 @@ function describeOption(option) {
  * and reads the files some options name. Every error names the option and what was expected, and
  * is raised before anything is read from or written to a database or a store.
  */
+
+
+
+
+
+
+
 
 
 
@@ -43787,10 +56302,110 @@ const STORAGE_RULES = [
         message: () => "--s3-sse-kms-key-id: only used with --s3-sse aws:kms",
     },
 ];
-function parseStorageSettings(raw) {
+/**
+ * The storage URLs and label. Every command but backup acts on one store (prune, verify and list
+ * each on the store they are given), so a second URL is refused there (`several`: backup's).
+ */
+function parseStorageSettings(raw, options = {}) {
     const { storage, label, ...s3 } = read_option_readOptions(raw, STORAGE);
     rules_checkRules({ storage, label, ...s3 }, STORAGE_RULES);
-    return { storage, label: layout_validateLabel(label), s3 };
+    const destinations = storage_list_parseDestinations(storage, s3, spec_OPTIONS.storage.name);
+    if (destinations.length > 1 && !options.several) {
+        throw new errors/* InputError */.dz(`--${spec_OPTIONS.storage.name}: ${destinations.length} URLs given; this command acts on one store (run it once per store, docs/offsite.md)`, { input: spec_OPTIONS.storage.name });
+    }
+    const [first] = destinations;
+    const evidence = parseEvidenceSettings(raw);
+    return {
+        storage: first.storage,
+        s3: first.s3,
+        label: layout_validateLabel(label),
+        destinations,
+        ...(evidence.trustedKeys.length > 0 || evidence.signingKeyText !== undefined ? { evidence } : {}),
+    };
+}
+const COPY = {
+    from: spec_OPTIONS.from,
+    to: spec_OPTIONS.to,
+    label: spec_OPTIONS.label,
+    backup: spec_OPTIONS.backup,
+    endpoint: spec_OPTIONS.s3Endpoint,
+    region: spec_OPTIONS.s3Region,
+    forcePathStyle: spec_OPTIONS.s3ForcePathStyle,
+    checksums: spec_OPTIONS.s3Checksums,
+    objectLockMode: spec_OPTIONS.objectLockMode,
+    objectLockDays: spec_OPTIONS.objectLockDays,
+};
+/**
+ * copy: two stores, each with its own credentials (LIFEBOAT_FROM_AWS_* and LIFEBOAT_TO_AWS_* when
+ * set, or a URL's own `credentials=`), the label, which backups, and the destination's lock.
+ */
+function parseCopySettings(raw) {
+    const v = readOptions(raw, COPY);
+    const base = {
+        endpoint: v.endpoint,
+        region: v.region,
+        forcePathStyle: v.forcePathStyle,
+        checksums: v.checksums,
+        sse: undefined,
+        sseKmsKeyId: undefined,
+    };
+    const side = (text, input, prefix) => {
+        const destination = parseDestination(text, base, input);
+        destination.s3.credentialsEnv ??= { prefix, optional: true };
+        return destination;
+    };
+    const from = side(v.from, OPTIONS.from.name, "LIFEBOAT_FROM");
+    const to = side(v.to, OPTIONS.to.name, "LIFEBOAT_TO");
+    if (sameStoreKey(from) === sameStoreKey(to)) {
+        throw new InputError(`--${OPTIONS.to.name} "${to.storage}": the same store as --${OPTIONS.from.name}`, {
+            input: OPTIONS.to.name,
+        });
+    }
+    const backup = v.backup;
+    if (backup !== "latest" && backup !== "all" && !isBackupId(backup)) {
+        throw new InputError(`--${OPTIONS.backup.name} "${backup}": expected latest, all or a backup id such as 20261122T010500Z-abc123`, { input: OPTIONS.backup.name });
+    }
+    if ((v.objectLockMode === undefined) !== (v.objectLockDays === undefined)) {
+        const missing = v.objectLockMode === undefined ? OPTIONS.objectLockMode : OPTIONS.objectLockDays;
+        throw new InputError(`--${missing.name}: required with --object-lock-mode and --object-lock-days together`, { input: missing.name });
+    }
+    let objectLock;
+    if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
+        if (!to.storage.startsWith("s3://")) {
+            throw new InputError(`--${OPTIONS.objectLockMode.name}: needs an s3:// destination with Object Lock enabled on the bucket`, { input: OPTIONS.objectLockMode.name });
+        }
+        objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
+        // S3 refuses locked uploads without a request checksum.
+        to.s3.checksums = "when-supported";
+    }
+    return { from, to, label: validateLabel(v.label), backup, keys: parseDecryptionKeys(raw), objectLock };
+}
+const EVIDENCE = {
+    trustedKeys: spec_OPTIONS.trustedKey,
+    signingKeyFile: spec_OPTIONS.signingKeyFile,
+    signingKey: spec_OPTIONS.signingKey,
+};
+/**
+ * trusted-key entries are base64 public key lines or files holding one; an action input may hold
+ * a whole minisign.pub, whose comment line is skipped. The key file wins over the inline key.
+ */
+function parseEvidenceSettings(raw) {
+    const v = read_option_readOptions(raw, EVIDENCE);
+    const trustedKeys = v.trustedKeys
+        .filter((entry) => !entry.startsWith("untrusted comment:"))
+        .map((entry) => parsePublicKey(/^RW[A-Za-z0-9+/]+=*$/.test(entry) ? entry : readOptionFile(spec_OPTIONS.trustedKey, entry), {
+        input: spec_OPTIONS.trustedKey.name,
+    }).base64);
+    const signingKeyText = v.signingKeyFile === undefined ? v.signingKey : readOptionFile(spec_OPTIONS.signingKeyFile, v.signingKeyFile);
+    if (signingKeyText !== undefined) {
+        const input = v.signingKeyFile === undefined ? spec_OPTIONS.signingKey.name : spec_OPTIONS.signingKeyFile.name;
+        const structure = parseSecretKeyStructure(signingKeyText, input);
+        // No option carries a password: a CI job has no terminal to type it into (docs/evidence.md).
+        if (structure.subarray(2, 4).toString("latin1") !== "\0\0") {
+            throw new errors/* InputError */.dz(`${input}: the secret key is password-protected; give an unencrypted one (lifeboat keygen --signing, or minisign -G -W)`, { input });
+        }
+    }
+    return { trustedKeys: [...new Set(trustedKeys)], signingKeyText };
 }
 const ENCRYPTION = {
     mode: spec_OPTIONS.encryption,
@@ -43850,7 +56465,26 @@ const BACKUP = {
     pgDumpArgs: spec_OPTIONS.pgDumpArgs,
     objectLockMode: spec_OPTIONS.objectLockMode,
     objectLockDays: spec_OPTIONS.objectLockDays,
+    minDestinations: spec_OPTIONS.minDestinations,
 };
+const FILES_S3 = {
+    endpoint: spec_OPTIONS.filesS3Endpoint,
+    region: spec_OPTIONS.filesS3Region,
+    forcePathStyle: spec_OPTIONS.filesS3ForcePathStyle,
+};
+const FILES = {
+    sources: spec_OPTIONS.files,
+    onChange: spec_OPTIONS.filesOnChange,
+    storageObjectsMismatch: spec_OPTIONS.storageObjectsMismatch,
+};
+/** --files and its options; each source's form is checked here, its reachability by backup's preflight. */
+function parseFilesSettings(raw) {
+    const v = readOptions(raw, FILES);
+    // Relative directories resolve at run time against the working directory; here only the form.
+    for (const source of v.sources)
+        parseFilesSource(source, { cwd: "/", input: OPTIONS.files.name });
+    return { ...v, s3: readOptions(raw, FILES_S3) };
+}
 const hasObjectLock = (v) => v.objectLockMode !== undefined || v.objectLockDays !== undefined;
 /**
  * Object Lock needs both options, an s3:// storage, and request checksums: S3 refuses locked
@@ -43878,7 +56512,7 @@ const BACKUP_RULES = [
     {
         name: "object lock only on S3",
         input: spec_OPTIONS.objectLockMode,
-        broken: (v) => hasObjectLock(v) && !v.storage.storage.startsWith("s3://"),
+        broken: (v) => hasObjectLock(v) && v.storage.destinations.some((d) => !d.storage.startsWith("s3://")),
         message: () => "--object-lock-mode: needs s3:// storage with Object Lock enabled on the bucket",
     },
     {
@@ -43887,10 +56521,16 @@ const BACKUP_RULES = [
         broken: (v) => hasObjectLock(v) && v.checksumsGiven && v.storage.s3.checksums === "when-required",
         message: () => "--s3-checksums when-required: S3 refuses object-locked uploads without a checksum; drop it or use when-supported",
     },
+    {
+        name: "no more commits required than destinations",
+        input: spec_OPTIONS.minDestinations,
+        broken: (v) => v.minDestinations !== undefined && v.minDestinations > v.storage.destinations.length,
+        message: (v) => `--min-destinations ${v.minDestinations}: expected at most the number of storage URLs (${v.storage.destinations.length})`,
+    },
 ];
 function parseBackupSettings(raw) {
     const v = readOptions(raw, BACKUP);
-    const storage = parseStorageSettings(raw);
+    const storage = parseStorageSettings(raw, { several: true });
     checkRules({ ...v, storage, checksumsGiven: isGiven(raw, OPTIONS.s3Checksums) }, BACKUP_RULES);
     const scope = applyPreset(v.preset, {
         ...emptyScope(),
@@ -43906,10 +56546,12 @@ function parseBackupSettings(raw) {
     let objectLock;
     if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
         objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
-        storage.s3.checksums = "when-supported";
+        for (const destination of storage.destinations)
+            destination.s3.checksums = "when-supported";
     }
     return {
         ...storage,
+        minDestinations: v.minDestinations,
         objectLock,
         databaseUrl: v.databaseUrl,
         encryption: parseEncryptionSettings(raw),
@@ -43920,6 +56562,57 @@ function parseBackupSettings(raw) {
         preset: v.preset,
         // auto: the roles belong to a Supabase dump, not to a plain one.
         includeRoles: v.includeRoles === "auto" ? v.preset === "supabase" : v.includeRoles,
+        files: parseFilesSettings(raw),
+    };
+}
+/** What backup runs with: a database backup, or with --no-database the files sources only. */
+function parseBackupCommandSettings(raw) {
+    const { noDatabase } = readOptions(raw, { noDatabase: OPTIONS.noDatabase });
+    return noDatabase ? parseFilesOnlyBackupSettings(raw) : parseBackupSettings(raw);
+}
+/** The dump's own options, which a files-only backup refuses rather than silently ignores. */
+const DUMP_ONLY = [
+    spec_OPTIONS.schemaOnly,
+    spec_OPTIONS.dataOnly,
+    spec_OPTIONS.includeSchema,
+    spec_OPTIONS.excludeSchema,
+    spec_OPTIONS.includeTable,
+    spec_OPTIONS.excludeTable,
+    spec_OPTIONS.excludeTableData,
+    spec_OPTIONS.pgDumpArgs,
+    spec_OPTIONS.storageObjectsMismatch,
+];
+function parseFilesOnlyBackupSettings(raw) {
+    const { databaseUrl: _databaseUrl, ...options } = BACKUP;
+    const v = readOptions(raw, options);
+    const storage = parseStorageSettings(raw);
+    checkRules({ ...v, databaseUrl: undefined, storage, checksumsGiven: isGiven(raw, OPTIONS.s3Checksums) }, BACKUP_RULES);
+    const dumpOption = DUMP_ONLY.find((option) => isGiven(raw, option));
+    const presetGiven = v.preset !== "none" || v.includeRoles === true;
+    if (dumpOption || presetGiven) {
+        const name = dumpOption?.name ?? (v.preset !== "none" ? OPTIONS.preset.name : OPTIONS.includeRoles.name);
+        throw new InputError(`--${name}: applies to the database dump, which --no-database leaves out`, {
+            input: name,
+        });
+    }
+    const files = parseFilesSettings(raw);
+    if (files.sources.length === 0) {
+        throw new InputError(`--no-database: expected at least one --files source (a backup of nothing is no backup)`, {
+            input: OPTIONS.noDatabase.name,
+        });
+    }
+    let objectLock;
+    if (v.objectLockMode !== undefined && v.objectLockDays !== undefined) {
+        objectLock = { mode: v.objectLockMode, days: v.objectLockDays };
+        storage.s3.checksums = "when-supported";
+    }
+    return {
+        ...storage,
+        noDatabase: true,
+        objectLock,
+        encryption: parseEncryptionSettings(raw),
+        compression: v.compression,
+        files,
     };
 }
 const PRUNE = {
@@ -43989,6 +56682,7 @@ const VERIFY = {
     maxSizeChange: spec_OPTIONS.maxSizeChange,
     sizeChangeAction: spec_OPTIONS.sizeChangeAction,
     minSize: spec_OPTIONS.minSize,
+    junit: spec_OPTIONS.junit,
 };
 function parseVerifySettings(raw) {
     const v = read_option_readOptions(raw, VERIFY);
@@ -44000,6 +56694,7 @@ function parseVerifySettings(raw) {
             sizeChangeAction: v.sizeChangeAction,
             minSizeBytes: v.minSize,
         },
+        junit: v.junit,
     };
 }
 /** pg_restore's default parallelism: the CPUs, at most 4 (more rarely helps a scratch server). */
@@ -44010,11 +56705,16 @@ const RESTORE_TEST = {
     scratchUrl: spec_OPTIONS.scratchDatabaseUrl,
     assertions: spec_OPTIONS.assertions,
     run: spec_OPTIONS.run,
+    runEnv: spec_OPTIONS.runEnv,
     tolerate: spec_OPTIONS.tolerate,
     keepOnFailure: spec_OPTIONS.keepOnFailure,
     decryptToDisk: spec_OPTIONS.decryptToDisk,
     jobs: spec_OPTIONS.jobs,
     pgRestoreArgs: spec_OPTIONS.pgRestoreArgs,
+    maxTableDrift: spec_OPTIONS.maxTableDrift,
+    driftAction: spec_OPTIONS.driftAction,
+    maxRestoreSeconds: spec_OPTIONS.maxRestoreSeconds,
+    junit: spec_OPTIONS.junit,
 };
 function readAssertions(path) {
     if (path === undefined)
@@ -44039,18 +56739,90 @@ function compileTolerate(pattern) {
         throw new InputError(`--${OPTIONS.tolerate.name} "${pattern}": not a regular expression (${error.message})`, { input: OPTIONS.tolerate.name });
     }
 }
+const MASKING = {
+    mask: spec_OPTIONS.mask,
+    storage: spec_OPTIONS.maskedStorage,
+    label: spec_OPTIONS.maskedLabel,
+    recipients: spec_OPTIONS.maskedRecipient,
+    key: spec_OPTIONS.maskingKey,
+    keyFile: spec_OPTIONS.maskingKeyFile,
+    coverage: spec_OPTIONS.maskCoverage,
+};
+/** The masked copy's settings: all or nothing, so a half-configured masking job never runs unmasked. */
+function parseMaskingSettings(raw, source) {
+    const v = readOptions(raw, MASKING);
+    const named = (option) => `--${option.name}`;
+    if (v.mask === undefined) {
+        const stray = [
+            [v.storage, OPTIONS.maskedStorage],
+            [v.label, OPTIONS.maskedLabel],
+            [v.recipients.length > 0 ? "x" : undefined, OPTIONS.maskedRecipient],
+            [v.keyFile, OPTIONS.maskingKeyFile],
+        ];
+        for (const [value, option] of stray) {
+            if (value !== undefined) {
+                throw new InputError(`${named(option)}: given without --${OPTIONS.mask.name}; add the rules file or drop it`, {
+                    input: option.name,
+                });
+            }
+        }
+        return undefined;
+    }
+    const need = (value, option, what) => {
+        if (value === undefined || (Array.isArray(value) && value.length === 0)) {
+            throw new InputError(`${named(option)}: required with --${OPTIONS.mask.name} (${what})`, {
+                input: option.name,
+            });
+        }
+    };
+    need(v.label, OPTIONS.maskedLabel, "the label the masked copy is stored under");
+    need(v.recipients, OPTIONS.maskedRecipient, "the staging public key that can decrypt the masked copy");
+    const label = v.label;
+    try {
+        validateLabel(label);
+    }
+    catch {
+        throw new InputError(`${named(OPTIONS.maskedLabel)} "${label}": expected 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { input: OPTIONS.maskedLabel.name });
+    }
+    const destination = v.storage === undefined
+        ? { storage: source.storage, s3: source.s3 }
+        : parseDestination(v.storage, source.s3, OPTIONS.maskedStorage.name);
+    if (sameStoreKey(destination) === sameStoreKey(source) && label === source.label) {
+        throw new InputError(`${named(OPTIONS.maskedLabel)} "${label}": the backup's own label in the same storage; a masked copy needs a label (or storage) of its own`, { input: OPTIONS.maskedLabel.name });
+    }
+    const secret = v.keyFile === undefined ? v.key : readOptionFile(OPTIONS.maskingKeyFile, v.keyFile).split(/\r?\n/)[0];
+    if (!secret) {
+        throw new InputError(`${named(OPTIONS.maskingKeyFile)}: required with --${OPTIONS.mask.name} (the masking secret; or LIFEBOAT_MASKING_KEY)`, { input: v.keyFile === undefined ? OPTIONS.maskingKey.name : OPTIONS.maskingKeyFile.name });
+    }
+    return {
+        rules: parseMaskingRules(readOptionFile(OPTIONS.mask, v.mask), v.mask),
+        key: maskingKey(secret, v.keyFile === undefined ? OPTIONS.maskingKey.name : OPTIONS.maskingKeyFile.name),
+        destination,
+        label,
+        recipients: v.recipients,
+        coverage: v.coverage,
+    };
+}
 function parseRestoreTestSettings(raw) {
     const v = readOptions(raw, RESTORE_TEST);
+    const source = parseBackupSource(raw);
+    const masking = parseMaskingSettings(raw, source);
     return {
-        ...parseBackupSource(raw),
+        ...source,
+        ...(masking ? { masking } : {}),
         scratchUrl: v.scratchUrl,
         assertions: readAssertions(v.assertions),
         run: v.run,
+        runEnv: parsePassThrough(v.runEnv, OPTIONS.runEnv.name),
         tolerate: v.tolerate.map(compileTolerate),
         keepOnFailure: v.keepOnFailure,
         decryptToDisk: v.decryptToDisk,
         jobs: v.jobs ?? defaultJobs(),
         pgRestoreArgs: v.pgRestoreArgs === undefined ? [] : parsePgRestoreArgs(v.pgRestoreArgs, OPTIONS.pgRestoreArgs.name),
+        maxTableDrift: v.maxTableDrift,
+        driftAction: v.driftAction,
+        maxRestoreSeconds: v.maxRestoreSeconds,
+        junit: v.junit,
     };
 }
 const RESTORE = {
@@ -44064,6 +56836,10 @@ const RESTORE = {
     clean: spec_OPTIONS.clean,
     noOwner: spec_OPTIONS.noOwner,
     noPrivileges: spec_OPTIONS.noPrivileges,
+    strategy: spec_OPTIONS.strategy,
+    dropOld: spec_OPTIONS.dropOld,
+    terminateConnections: spec_OPTIONS.terminateConnections,
+    pgRestoreArgs: spec_OPTIONS.pgRestoreArgs,
 };
 function isLabel(label) {
     try {
@@ -44104,6 +56880,18 @@ const RESTORE_RULES = [
         broken: (v) => (v.safetyLabel ?? defaultSafetyLabel(v.label)) === v.label,
         message: (v) => `--safety-label "${v.safetyLabel}": expected a label other than the one being restored from`,
     },
+    {
+        name: "swap restores the whole database",
+        input: spec_OPTIONS.strategy,
+        broken: (v) => v.strategy === "swap" && (v.schemas.length > 0 || v.tables.length > 0),
+        message: (v) => `--strategy swap: replaces the whole database, so it cannot restore only --${v.schemas.length > 0 ? "schema" : "table"}; use --strategy in-place (or auto)`,
+    },
+    {
+        name: "drop-old needs the swap",
+        input: spec_OPTIONS.dropOld,
+        broken: (v) => v.dropOld && v.strategy === "in-place",
+        message: () => `--drop-old: only the swap strategy keeps an old database; --strategy is in-place`,
+    },
 ];
 function parseRestoreSettings(raw) {
     const v = readOptions(raw, RESTORE);
@@ -44117,204 +56905,89 @@ function parseRestoreSettings(raw) {
         ...v,
         confirm: v.confirm,
         safetyLabel: v.safetyLabel ?? defaultSafetyLabel(storage.label),
+        pgRestoreArgs: v.pgRestoreArgs === undefined ? [] : parsePgRestoreArgs(v.pgRestoreArgs, OPTIONS.pgRestoreArgs.name),
     };
 }
-
-;// CONCATENATED MODULE: ./src/domain/manifest.ts
-
-const MANIFEST_SCHEMA_VERSION = 2;
-/** Older schemas this code still reads (normalised to the current one). */
-const READABLE_SCHEMA_VERSIONS = [1, 2];
-const ARTIFACT_KINDS = ["dump", "roles"];
-const SHA256 = /^[0-9a-f]{64}$/;
-const NAME = /^[A-Za-z0-9._-]+$/;
-/** The database dump: every manifest so far has exactly one. */
-function dumpArtifact(manifest) {
-    const dump = manifest.artifacts.find((artifact) => artifact.kind === "dump");
-    if (!dump)
-        throw new Error(`manifest of ${manifest.label}/${manifest.backupId} lists no dump artifact`);
-    return dump;
+const STATUS = {
+    labels: spec_OPTIONS.labels,
+    maxAge: spec_OPTIONS.maxAge,
+    maxRestoreAge: spec_OPTIONS.maxRestoreAge,
+    minSuccessRate: spec_OPTIONS.minSuccessRate,
+    window: spec_OPTIONS.window,
+    html: spec_OPTIONS.html,
+    prometheus: spec_OPTIONS.prometheus,
+};
+function statusLabel(label) {
+    if (isLabel(label))
+        return label;
+    throw new InputError(`--${OPTIONS.labels.name} "${label}": expected labels of 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit`, { input: OPTIONS.labels.name });
 }
-function rolesArtifact(manifest) {
-    return manifest.artifacts.find((artifact) => artifact.kind === "roles");
+/** status reads a whole store: the storage options without one label, and the labels to show. */
+function parseStatusSettings(raw) {
+    const { storage, label: _label, ...s3 } = readOptions(raw, STORAGE);
+    checkRules({ storage, label: _label, ...s3 }, STORAGE_RULES);
+    const v = readOptions(raw, STATUS);
+    const destinations = parseDestinations(storage, s3, OPTIONS.storage.name);
+    if (destinations.length > 1) {
+        throw new InputError(`--${OPTIONS.storage.name}: ${destinations.length} URLs given; status reads one store (run it once per store, docs/offsite.md)`, { input: OPTIONS.storage.name });
+    }
+    const [first] = destinations;
+    const evidence = parseEvidenceSettings(raw);
+    return {
+        storage: first.storage,
+        s3: first.s3,
+        ...(evidence.trustedKeys.length > 0 ? { evidence } : {}),
+        labels: [...new Set(v.labels.map(statusLabel))],
+        maxAgeSeconds: v.maxAge === undefined ? undefined : v.maxAge / 1000,
+        maxRestoreAgeSeconds: v.maxRestoreAge === undefined ? undefined : v.maxRestoreAge / 1000,
+        minSuccessRate: v.minSuccessRate,
+        window: v.window,
+        html: v.html,
+        prometheus: v.prometheus,
+    };
 }
+const RESTORE_FILES = {
+    source: spec_OPTIONS.filesSource,
+    to: spec_OPTIONS.filesTo,
+    // Required, but its error names the target, so the check below says it is missing.
+    confirm: { ...spec_OPTIONS.confirm, required: false },
+    overwrite: spec_OPTIONS.overwrite,
+};
 /**
- * Reads a manifest from its JSON text (schema 1 or 2), checks the fields readers rely on, and
- * returns it in the current shape. Throws an InputError when the text is not a manifest; the caller
- * decides what that means (a damaged backup).
+ * What `confirm` must say for a target: the bucket of an s3:// target, else the directory as
+ * given or resolved. Pure, so the settings reader and the command agree.
  */
-function parseManifest(text, where) {
-    let value;
-    try {
-        value = JSON.parse(text);
-    }
-    catch (error) {
-        throw new errors/* InputError */.dz(`${where}: not valid JSON (${error.message})`);
-    }
-    const problems = manifestProblems(value);
-    if (problems.length > 0)
-        throw new errors/* InputError */.dz(`${where}: not a valid manifest: ${problems.join("; ")}`);
-    const version = value.schemaVersion;
-    return version === 1 ? fromVersion1(value) : value;
+function restoreFilesConfirmations(to, cwd) {
+    const target = parseFilesSource(to, { cwd, input: OPTIONS.filesTo.name });
+    if (target.kind === "s3")
+        return { expected: target.bucket, accepted: [target.bucket] };
+    return { expected: to.trim(), accepted: [to.trim(), target.path] };
 }
-/** Empty when `value` has the shape of a readable manifest (schema 1 or 2); otherwise what is wrong. */
-function manifestProblems(value) {
-    if (typeof value !== "object" || value === null)
-        return ["not an object"];
-    const m = value;
-    const problems = [];
-    if (typeof m.schemaVersion !== "number" || !READABLE_SCHEMA_VERSIONS.includes(m.schemaVersion)) {
-        problems.push(`schemaVersion ${JSON.stringify(m.schemaVersion)} is not one of ${READABLE_SCHEMA_VERSIONS.join(", ")} (made by a newer Lifeboat?)`);
-        return problems;
-    }
-    if (typeof m.backupId !== "string")
-        problems.push("backupId missing");
-    if (typeof m.label !== "string")
-        problems.push("label missing");
-    if (typeof m.startedAt !== "string" || Number.isNaN(Date.parse(m.startedAt)))
-        problems.push("startedAt");
-    if (!m.encryption || !["age-v1", "none"].includes(m.encryption.format))
-        problems.push("encryption.format");
-    if (!Array.isArray(m.tables))
-        problems.push("tables");
-    else {
-        if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0))
-            problems.push("tables[].rows");
-        if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
-            problems.push("tables[].sha256");
-        }
-    }
-    if (m.largeObjects !== undefined && largeObjectsProblem(m.largeObjects))
-        problems.push("largeObjects");
-    if (m.schemaVersion === 1)
-        problems.push(...version1Problems(value));
-    else
-        problems.push(...artifactsProblems(m.artifacts));
-    if (m.catalog !== undefined && catalogProblem(m.catalog))
-        problems.push("catalog");
-    return problems;
-}
-function largeObjectsProblem(value) {
-    const summary = value;
-    return (typeof summary !== "object" ||
-        summary === null ||
-        !Number.isSafeInteger(summary.count) ||
-        (summary.count ?? -1) < 0 ||
-        digestProblem(summary));
-}
-/**
- * Only the envelope is checked: a fingerprint of another version is kept as it is and readers that
- * do not know that version leave the comparison out.
- */
-function catalogProblem(value) {
-    const catalog = value;
-    return (typeof catalog !== "object" ||
-        catalog === null ||
-        Array.isArray(catalog) ||
-        !Number.isSafeInteger(catalog.version) ||
-        typeof catalog.database !== "object" ||
-        catalog.database === null);
-}
-function digestProblem(value) {
-    const digest = value;
-    return (typeof digest !== "object" ||
-        digest === null ||
-        !Number.isSafeInteger(digest.bytes) ||
-        (digest.bytes ?? -1) < 0 ||
-        !SHA256.test(String(digest.sha256)));
-}
-function artifactsProblems(artifacts) {
-    if (!Array.isArray(artifacts))
-        return ["artifacts"];
-    const problems = [];
-    const names = new Set();
-    for (const [index, entry] of artifacts.entries()) {
-        const where = `artifacts[${index}]`;
-        if (typeof entry !== "object" || entry === null) {
-            problems.push(where);
-            continue;
-        }
-        if (typeof entry.name !== "string" || !NAME.test(entry.name) || entry.name === "manifest.json") {
-            problems.push(`${where}.name`);
-        }
-        else if (names.has(entry.name))
-            problems.push(`${where}.name ${entry.name} twice`);
-        else
-            names.add(entry.name);
-        if (!ARTIFACT_KINDS.includes(entry.kind)) {
-            problems.push(`${where}.kind ${JSON.stringify(entry.kind)} is unknown (made by a newer Lifeboat?)`);
-        }
-        if (digestProblem(entry.stored))
-            problems.push(`${where}.stored`);
-        if (digestProblem(entry.plaintext))
-            problems.push(`${where}.plaintext`);
-        if (typeof entry.compression !== "string")
-            problems.push(`${where}.compression`);
-        if (entry.encryption !== "age-v1" && entry.encryption !== "none")
-            problems.push(`${where}.encryption`);
-        if (entry.kind === "roles" && !Number.isSafeInteger(entry.count)) {
-            problems.push(`${where}.count`);
-        }
-    }
-    const dumps = artifacts.filter((entry) => entry?.kind === "dump").length;
-    if (dumps !== 1)
-        problems.push(`artifacts: ${dumps} of kind dump, expected 1`);
-    return problems;
-}
-function serializeManifest(manifest) {
-    return JSON.stringify(manifest, null, 2) + "\n";
-}
-function version1Problems(m) {
-    const problems = [];
-    if (!m.object || typeof m.object.name !== "string" || !NAME.test(m.object.name))
-        problems.push("object.name");
-    if (!m.object || !Number.isSafeInteger(m.object.bytes) || !SHA256.test(String(m.object.sha256))) {
-        problems.push("object size or sha256");
-    }
-    if (!m.dump?.plaintext || digestProblem(m.dump.plaintext))
-        problems.push("dump.plaintext");
-    if (m.roles !== undefined) {
-        const roles = m.roles;
-        if (typeof roles !== "object" ||
-            roles === null ||
-            typeof roles.name !== "string" ||
-            !NAME.test(roles.name) ||
-            roles.name === m.object?.name ||
-            !Number.isSafeInteger(roles.bytes) ||
-            !SHA256.test(String(roles.sha256)) ||
-            digestProblem(roles.plaintext)) {
-            problems.push("roles");
-        }
-    }
-    return problems;
-}
-/** The one place a schema-1 manifest becomes the current shape. */
-function fromVersion1(v1) {
-    const { schemaVersion: _version, object, roles, dump, ...rest } = v1;
-    const { plaintext, ...dumpFacts } = dump;
-    const encryption = v1.encryption.format === "none" ? "none" : "age-v1";
-    const artifacts = [
-        {
-            name: object.name,
-            kind: "dump",
-            stored: { bytes: object.bytes, sha256: object.sha256 },
-            plaintext: { bytes: plaintext.bytes, sha256: plaintext.sha256 },
-            compression: "none",
-            encryption,
-        },
-    ];
-    if (roles) {
-        artifacts.push({
-            name: roles.name,
-            kind: "roles",
-            stored: { bytes: roles.bytes, sha256: roles.sha256 },
-            plaintext: { bytes: roles.plaintext.bytes, sha256: roles.plaintext.sha256 },
-            compression: "none",
-            encryption,
-            count: roles.count,
+function parseRestoreFilesSettings(raw) {
+    const v = readOptions(raw, RESTORE_FILES);
+    const storage = parseStorageSettings(raw);
+    if (/^s3:\/\/\*\/*$/i.test(v.to.trim())) {
+        throw new InputError(`--to "${v.to}": expected one bucket (s3://BUCKET[/PREFIX]) or a directory`, {
+            input: OPTIONS.filesTo.name,
         });
     }
-    return { schemaVersion: MANIFEST_SCHEMA_VERSION, ...rest, dump: dumpFacts, artifacts };
+    const { expected, accepted } = restoreFilesConfirmations(v.to, process.cwd());
+    if (v.confirm === undefined) {
+        throw new InputError(`--confirm: required; expected "${expected}" (the target named by --to), typed out to confirm that files are written there`, { input: OPTIONS.confirm.name });
+    }
+    if (!accepted.includes(v.confirm)) {
+        throw new InputError(`--confirm "${v.confirm}": expected "${expected}" (the target named by --to); nothing was restored`, { input: OPTIONS.confirm.name });
+    }
+    return {
+        ...storage,
+        backup: readOptions(raw, { backup: OPTIONS.backup }).backup,
+        keys: parseDecryptionKeys(raw),
+        source: v.source,
+        to: v.to.trim(),
+        confirm: v.confirm,
+        overwrite: v.overwrite,
+        filesS3: readOptions(raw, FILES_S3),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/domain/verify-gates.ts
@@ -44324,7 +56997,7 @@ function storedSize(folder) {
 }
 function evaluateGates(input) {
     const { manifest, committed, gates } = input;
-    const storedBytes = dumpArtifact(manifest).stored.bytes;
+    const storedBytes = backupStoredBytes(manifest);
     const failures = [];
     const warnings = [];
     const newest = committed[0];
@@ -44357,214 +57030,6 @@ function formatHours(seconds) {
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(31421);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __nccwpck_require__(57075);
-;// CONCATENATED MODULE: ./src/postgres/child-env.ts
-/**
- * The environments child processes get: an allow-list of what each needs, nothing inherited by
- * default. Lifeboat runs with secrets in its environment (DATABASE_URL, LIFEBOAT_PASSPHRASE,
- * LIFEBOAT_IDENTITY, the action's INPUT_* values, AWS credentials, the runner's
- * ACTIONS_RUNTIME_TOKEN and OIDC request token, GITHUB_TOKEN), and a child sees all of it unless
- * told otherwise.
- *
- * PostgreSQL's tools (pg_dump, pg_dumpall, pg_restore, psql) get the connection from the URL on
- * their command line and the password from PGPASSWORD, and no inherited PG* variable at all: a
- * PGHOSTADDR, PGSERVICE, PGPASSFILE, PGSSLROOTCERT or PGOPTIONS in the outer environment would
- * make pg_dump connect differently from Lifeboat's own connection (the one that took the row
- * counts and checked TLS), possibly to another server. What the connection needs goes in the URL.
- *
- * The user's `--run` command (restore-test) is often a pull request's own code: it gets a working
- * shell (PATH, HOME, locale, the runner's non-secret context), the scratch database (DATABASE_URL
- * and PG*), and the names the user passes through explicitly, never a secret-bearing one.
- */
-
-
-/** What any child needs to run at all: finding programs, a home, a temp dir, the time zone. */
-const BASICS = ["PATH", "HOME", "TMPDIR", "TZ"];
-/** Locale: LANG, LANGUAGE and LC_* (LC_ALL included). */
-const LOCALE = /^(LANG|LANGUAGE|LC_[A-Z_]+)$/;
-/**
- * The PostgreSQL tools, besides BASICS and the locale: the dynamic loader's path (a client
- * installed into the tool cache finds its libpq through it, added by toolSpawn), and OpenSSL's CA
- * store for `sslrootcert=system`.
- */
-const PG_TOOL_NAMES = ["LD_LIBRARY_PATH", "SSL_CERT_FILE", "SSL_CERT_DIR"];
-/**
- * The environment for pg_dump, pg_dumpall, pg_restore and psql: BASICS, the locale with messages
- * in English (Lifeboat reads their "error:" lines), what the tool needs to load, and the PG*
- * variables set here. Pass the result as `base` to toolSpawn, which adds the tool's own
- * LD_LIBRARY_PATH in front.
- */
-function pgToolEnv(base, options = {}) {
-    const env = pick(base, (name) => BASICS.includes(name) || PG_TOOL_NAMES.includes(name) || LOCALE.test(name));
-    // A translated "error:" would hide pg_restore's errors from errorLines() and pg_dump's from the
-    // failure message; LC_ALL would override LC_MESSAGES, so its value moves to LANG.
-    if (env.LC_ALL !== undefined) {
-        env.LANG = env.LC_ALL;
-        delete env.LC_ALL;
-    }
-    env.LC_MESSAGES = "C";
-    if (options.password !== undefined)
-        env.PGPASSWORD = options.password;
-    if (options.sslmode !== undefined)
-        env.PGSSLMODE = options.sslmode;
-    if (options.appName !== undefined)
-        env.PGAPPNAME = options.appName;
-    if (options.connectTimeoutSeconds !== undefined)
-        env.PGCONNECT_TIMEOUT = String(options.connectTimeoutSeconds);
-    return env;
-}
-/** The runner's context a command may read: which repository, commit, run; no token, no file commands. */
-const RUNNER_CONTEXT = new Set([
-    "CI",
-    "GITHUB_ACTIONS",
-    "GITHUB_ACTOR",
-    "GITHUB_ACTOR_ID",
-    "GITHUB_API_URL",
-    "GITHUB_BASE_REF",
-    "GITHUB_EVENT_NAME",
-    "GITHUB_GRAPHQL_URL",
-    "GITHUB_HEAD_REF",
-    "GITHUB_JOB",
-    "GITHUB_REF",
-    "GITHUB_REF_NAME",
-    "GITHUB_REF_PROTECTED",
-    "GITHUB_REF_TYPE",
-    "GITHUB_REPOSITORY",
-    "GITHUB_REPOSITORY_ID",
-    "GITHUB_REPOSITORY_OWNER",
-    "GITHUB_REPOSITORY_OWNER_ID",
-    "GITHUB_RETENTION_DAYS",
-    "GITHUB_RUN_ATTEMPT",
-    "GITHUB_RUN_ID",
-    "GITHUB_RUN_NUMBER",
-    "GITHUB_SERVER_URL",
-    "GITHUB_SHA",
-    "GITHUB_TRIGGERING_ACTOR",
-    "GITHUB_WORKFLOW",
-    "GITHUB_WORKFLOW_REF",
-    "GITHUB_WORKFLOW_SHA",
-    "GITHUB_WORKSPACE",
-    "RUNNER_ARCH",
-    "RUNNER_DEBUG",
-    "RUNNER_ENVIRONMENT",
-    "RUNNER_NAME",
-    "RUNNER_OS",
-    "RUNNER_TEMP",
-    "RUNNER_TOOL_CACHE",
-]);
-/** A working shell for the user's command. */
-const SHELL_NAMES = (/* unused pure expression or super */ null && (["USER", "LOGNAME", "SHELL", "TERM"]));
-/**
- * Names no child outside PostgreSQL's tools ever gets, even when passed through: credentials
- * (cloud, runner, GitHub), Lifeboat's own inputs and keys, and the connection variables that
- * Lifeboat sets to the scratch database (a passed-through PGHOST or PGSERVICE could point a
- * migration at production). GITHUB_ENV, GITHUB_PATH, GITHUB_OUTPUT, GITHUB_STATE and
- * GITHUB_STEP_SUMMARY are the runner's file commands: a command that writes to them changes the
- * job's later steps.
- */
-const DENIED = (/* unused pure expression or super */ null && ([
-    /^AWS_/,
-    /^ACTIONS_/,
-    /^GITHUB_TOKEN$/,
-    /^GH_TOKEN$/,
-    /^GITHUB_(ENV|PATH|OUTPUT|STATE|STEP_SUMMARY)$/,
-    /^INPUT_/,
-    /^LIFEBOAT_/,
-    /^DATABASE_URL$/,
-    /^PG/,
-]));
-function isDeniedName(name) {
-    return DENIED.some((pattern) => pattern.test(name));
-}
-const child_env_NAME = /^(?:[A-Za-z_][A-Za-z0-9_]*|(?:[A-Za-z_][A-Za-z0-9_]*)?\*)$/;
-/**
- * The names (or `PREFIX_*` patterns) a user passes through to the `--run` command, checked:
- * InputError (exit 2) for a malformed or secret-bearing one, naming `input`.
- */
-function parsePassThrough(names, input = "run-env") {
-    const out = [];
-    for (const raw of names.flatMap((entry) => entry.split(/[\s,]+/)).filter(Boolean)) {
-        if (!child_env_NAME.test(raw)) {
-            throw new InputError(`--${input}: "${raw}" is not a variable name (letters, digits, _; a trailing * for a prefix)`, {
-                input,
-            });
-        }
-        const prefix = raw.endsWith("*") ? raw.slice(0, -1) : undefined;
-        // A pattern is refused when it could match a denied name: `AWS*`, `PG*`, `*`, `GITHUB_*`.
-        const denied = prefix === undefined ? isDeniedName(raw) : coversDenied(prefix);
-        if (denied) {
-            throw new InputError(`--${input}: "${raw}" is not passed to the command (credentials, Lifeboat's inputs and the scratch database's connection never are)`, { input });
-        }
-        out.push(raw);
-    }
-    return out;
-}
-/** The denied names as literals: a whole name, or a prefix (AWS_...). */
-const DENIED_LITERALS = [
-    { text: "AWS_", prefix: true },
-    { text: "ACTIONS_", prefix: true },
-    { text: "INPUT_", prefix: true },
-    { text: "LIFEBOAT_", prefix: true },
-    { text: "PG", prefix: true },
-    ...["GITHUB_TOKEN", "GH_TOKEN", "GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STATE"]
-        .concat(["GITHUB_STEP_SUMMARY", "DATABASE_URL"])
-        .map((text) => ({ text, prefix: false })),
-];
-/** Whether some name starting with `prefix` is denied (`GITHUB_*` reaches GITHUB_TOKEN). */
-function coversDenied(prefix) {
-    return DENIED_LITERALS.some((denied) => denied.text.startsWith(prefix) || (denied.prefix && prefix.startsWith(denied.text)));
-}
-/**
- * The environment of restore-test's `--run` command: a working shell, the runner's non-secret
- * context, the names passed through (never a denied one, even if asked), and the scratch database
- * as DATABASE_URL and PGHOST/PGPORT/PGDATABASE/PGUSER/PGPASSWORD/PGSSLMODE, which win over
- * anything else.
- */
-function userCommandEnv(base, options) {
-    const exact = new Set();
-    const prefixes = [];
-    for (const name of options.passThrough ?? []) {
-        if (name.endsWith("*"))
-            prefixes.push(name.slice(0, -1));
-        else
-            exact.add(name);
-    }
-    const env = pick(base, (name) => {
-        if (isDeniedName(name))
-            return false;
-        return (BASICS.includes(name) ||
-            SHELL_NAMES.includes(name) ||
-            LOCALE.test(name) ||
-            RUNNER_CONTEXT.has(name) ||
-            exact.has(name) ||
-            prefixes.some((prefix) => name.startsWith(prefix)));
-    });
-    const url = options.databaseUrl;
-    env.DATABASE_URL = connectionString(url);
-    env.PGHOST = url.host;
-    env.PGPORT = String(url.port);
-    env.PGDATABASE = url.database;
-    if (url.user !== undefined)
-        env.PGUSER = url.user;
-    if (url.password !== undefined)
-        env.PGPASSWORD = url.password;
-    env.PGSSLMODE = url.sslmode;
-    return env;
-}
-function pick(base, keep) {
-    const env = {};
-    for (const [name, value] of Object.entries(base)) {
-        if (value !== undefined && keep(name))
-            env[name] = value;
-    }
-    return env;
-}
-
-// EXTERNAL MODULE: external "node:util"
-var external_node_util_ = __nccwpck_require__(57975);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(51455);
 ;// CONCATENATED MODULE: ./src/postgres/pgdg-key.ts
 /**
  * The signing key of apt.postgresql.org (PGDG), fingerprint B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8,
@@ -45269,393 +57734,12 @@ function missingTableData(listing, tables) {
         .map(({ schema, table }) => `${schema}.${table}`);
 }
 
-;// CONCATENATED MODULE: ./src/repository/check-record.ts
+;// CONCATENATED MODULE: ./src/repository/redacted-records.ts
 
-const CHECK_RECORD_SCHEMA_VERSION = 2;
-/** Parses a record's text; undefined when it is not a check record (damaged, foreign). */
-function parseCheckRecord(text) {
-    try {
-        const value = JSON.parse(text);
-        if (typeof value !== "object" || value === null || typeof value.passed !== "boolean")
-            return undefined;
-        if (typeof value.kind !== "string" || typeof value.backupId !== "string")
-            return undefined;
-        return value;
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * Whether the record checked the bytes the manifest describes: every artifact it names has the
- * manifest's size and sha256, and it names the dump. A schema-1 record names no artifacts; a
- * verify record of schema 1 carries the dump's digest in its details, which then decides. Any other
- * schema-1 record (restore-test) cannot say what it read, so it does not count.
- */
-function recordMatches(record, manifest) {
-    if (record.backupId !== manifest.backupId)
-        return false;
-    const dump = dumpArtifact(manifest);
-    if (record.artifacts) {
-        if (!record.artifacts.some((checked) => checked.name === dump.name))
-            return false;
-        return record.artifacts.every((checked) => {
-            const artifact = manifest.artifacts.find((candidate) => candidate.name === checked.name);
-            return artifact?.stored.bytes === checked.bytes && artifact.stored.sha256 === checked.sha256;
-        });
-    }
-    const details = record.details ?? {};
-    return details.storedBytes === dump.stored.bytes && details.storedSha256 === dump.stored.sha256;
-}
-
-;// CONCATENATED MODULE: ./src/repository/backup-repository.ts
-/**
- * A backup repository: the label folders of one store, read and written the way the storage
- * format says (docs/format.md). Commands use this, never the Store's methods: listing, resolving
- * `latest`, reading manifests and check records, the commit-last write of a new backup, check
- * records, deletes and leftovers all live here. The pure key layout is src/domain/layout.ts.
- *
- * Several destinations (issue 15) are a list of repositories: the backup side talks to a
- * `BackupTarget` (check, then begin a `BackupWriter`), which one repository implements and a
- * fan-out over several can implement the same way; readers (verify, prune, list) act on one
- * repository each.
- */
-
-
-
-
-
-
-
-/** Keys per deleteMany call: S3's DeleteObjects limit. */
-const DELETE_BATCH_KEYS = 1000;
-/** How old a killed writer's leftovers must be before a backup or prune removes them: older than any backup still running. */
-const LEFTOVER_SAFE_AGE_MS = (/* unused pure expression or super */ null && (24 * 3_600_000));
-/** Manifests and check records read at once when a whole label is inspected. */
-const READS_IN_PARALLEL = 8;
-class BackupRepository {
-    store;
-    constructor(store) {
-        this.store = store;
-    }
-    /** The store's location without credentials. */
-    get url() {
-        return this.store.url;
-    }
-    /** Whether the store can hold object locks (S3). */
-    get canLock() {
-        return this.store.objectLocks !== undefined;
-    }
-    check(access) {
-        return this.store.check(access);
-    }
-    /** Every folder under the label, newest first, from one listing of `<label>/`. */
-    async folders(label) {
-        const objects = [];
-        for await (const object of this.store.list(`${label}/`))
-            objects.push(object);
-        return groupBackupFolders(label, objects);
-    }
-    /** Folders under the label without a manifest: backups in flight, or failed ones. */
-    async incompleteFolders(label) {
-        return (await this.folders(label)).filter((folder) => !folder.committed);
-    }
-    /**
-     * Deletes one backup folder: the manifest first (from then on it is no backup), then the rest.
-     * When the manifest cannot be deleted, nothing else is touched and the backup stays whole.
-     */
-    async deleteBackup(label, folder) {
-        const manifest = manifestKey(label, folder.backupId);
-        const keys = folder.objects.map((object) => object.key);
-        const first = folder.committed ? await this.deleteKeys(label, [manifest]) : { deleted: [], failed: [] };
-        if (first.failed.length > 0)
-            return first;
-        const rest = await this.deleteKeys(label, keys.filter((key) => key !== manifest));
-        return { deleted: [...first.deleted, ...rest.deleted], failed: rest.failed };
-    }
-    async readText(key) {
-        const chunks = [];
-        for await (const chunk of await this.store.get(key))
-            chunks.push(Buffer.from(chunk));
-        return Buffer.concat(chunks).toString("utf8");
-    }
-    /** The manifest of a backup; a damaged one is an OperationError (a failed backup, not bad input). */
-    async readManifest(label, backupId) {
-        const key = manifestKey(label, backupId);
-        let text;
-        try {
-            text = await this.readText(key);
-        }
-        catch (error) {
-            if (error instanceof errors/* NotFoundError */.m_)
-                throw error;
-            throw new errors/* OperationError */.OK(`reading ${this.url}/${key} failed: ${(0,errors/* describeError */.Uc)(error)}`, {
-                cause: error,
-            });
-        }
-        try {
-            const manifest = parseManifest(text, `${this.url}/${key}`);
-            if (manifest.backupId !== backupId || manifest.label !== label) {
-                throw new errors/* OperationError */.OK(`${this.url}/${key} names backup ${manifest.label}/${manifest.backupId}, not ${label}/${backupId}: the manifest does not belong to its folder`);
-            }
-            return manifest;
-        }
-        catch (error) {
-            if (error instanceof errors/* InputError */.dz)
-                throw new errors/* OperationError */.OK(error.message, { cause: error });
-            throw error;
-        }
-    }
-    /** A check record, or undefined when it cannot be read or parsed. */
-    async readCheckRecord(ref) {
-        const text = await this.readText(ref.key).catch(() => undefined);
-        return text === undefined ? undefined : parseCheckRecord(text);
-    }
-    /** A folder's manifest (when committed) and what is wrong with it, without reading check records. */
-    async inspectFolder(label, folder) {
-        if (!folder.committed)
-            return { folder, manifest: undefined, problems: [] };
-        try {
-            const manifest = await this.readManifest(label, folder.backupId);
-            return { folder, manifest, problems: folderProblems(folder, manifest) };
-        }
-        catch (error) {
-            return { folder, manifest: undefined, problems: [`manifest.json: ${(0,errors/* describeError */.Uc)(error)}`] };
-        }
-    }
-    /**
-     * Every folder under the label with its manifest and integrity, newest first; with
-     * `checkRecords`, also which of its check records checked the bytes its manifest describes (only
-     * the latest record of each kind and outcome is read: those are all that decide).
-     */
-    async inspect(label, options) {
-        const folders = await this.folders(label);
-        return mapBounded(folders, READS_IN_PARALLEL, async (folder) => {
-            const inspected = await this.inspectFolder(label, folder);
-            const { manifest } = inspected;
-            if (!options.checkRecords || !manifest || inspected.problems.length > 0) {
-                return { ...inspected, matchingChecks: [] };
-            }
-            const deciding = latestOfEachKind(folder.checks);
-            const matching = [];
-            for (const ref of deciding) {
-                const record = await this.readCheckRecord(ref);
-                // A failure counts whatever it read: a failed check withdraws trust either way.
-                if (!ref.passed || (record && recordMatches(record, manifest)))
-                    matching.push(ref);
-            }
-            return { ...inspected, matchingChecks: matching };
-        });
-    }
-    /**
-     * The backup `selector` names under the label: `latest` (the newest intact committed one: a
-     * broken newer one is passed over and named in `skipped`), a backup id, or `before:<time>` (the
-     * newest intact one started at or before it). With `includeBroken` (verify, whose job is to find
-     * the damage), `latest` is the newest committed one, intact or not. An unknown id, a folder
-     * without a manifest or an empty label is bad input (exit 2).
-     */
-    async resolve(label, selector, options = {}) {
-        const folders = await this.folders(label);
-        const committed = folders.filter((folder) => folder.committed);
-        const skipped = [];
-        const newestIntact = async (candidates) => {
-            for (const folder of candidates) {
-                const inspected = await this.inspectFolder(label, folder);
-                if (inspected.manifest && inspected.problems.length === 0)
-                    return { folder, manifest: inspected.manifest };
-                skipped.push({ backupId: folder.backupId, problems: inspected.problems });
-            }
-            return undefined;
-        };
-        if (selector === "latest" && options.includeBroken && committed[0])
-            selector = committed[0].backupId;
-        if (selector === "latest") {
-            const found = await newestIntact(committed);
-            if (!found) {
-                const broken = skipped.length > 0 ? ` (${skipped.length} broken: ${describeSkipped(skipped)})` : "";
-                throw new errors/* InputError */.dz(`--label "${label}": no backups under ${this.url}/${label}/${broken}`, {
-                    input: "label",
-                });
-            }
-            return { ...found, committed, skipped, problems: [] };
-        }
-        if (selector.startsWith("before:")) {
-            const time = parseBeforeTime(selector.slice("before:".length));
-            const found = await newestIntact(committed.filter((folder) => folder.startedAt.getTime() <= time.getTime()));
-            if (!found) {
-                throw new errors/* InputError */.dz(`--backup "${selector}": no backup under ${this.url}/${label}/ started at or before ${time.toISOString()}`, { input: "backup" });
-            }
-            return { ...found, committed, skipped, problems: [] };
-        }
-        if (!isBackupId(selector)) {
-            throw new errors/* InputError */.dz(`--backup "${selector}": expected latest or a backup id such as 20261122T010500Z-abc123`, {
-                input: "backup",
-            });
-        }
-        const folder = folders.find((candidate) => candidate.backupId === selector);
-        if (!folder) {
-            throw new errors/* InputError */.dz(`--backup "${selector}": no such backup under ${this.url}/${label}/`, {
-                input: "backup",
-            });
-        }
-        if (!folder.committed) {
-            throw new errors/* InputError */.dz(`--backup "${selector}": the folder has no manifest, so it is not a backup (in flight, or failed)`, { input: "backup" });
-        }
-        const manifest = await this.readManifest(label, folder.backupId);
-        return { folder, manifest, committed, skipped, problems: folderProblems(folder, manifest) };
-    }
-    artifactKey(manifest, artifact) {
-        return artifactKey(manifest.label, manifest.backupId, artifact.name);
-    }
-    /** The stored bytes of an artifact, as they come from the store (check them: src/pipeline). */
-    openArtifact(manifest, artifact) {
-        return this.store.get(this.artifactKey(manifest, artifact));
-    }
-    async writeCheckRecord(record, at) {
-        const full = {
-            schemaVersion: CHECK_RECORD_SCHEMA_VERSION,
-            kind: record.kind,
-            label: record.label,
-            backupId: record.backupId,
-            passed: record.passed,
-            at: at.toISOString(),
-            tool: { name: "lifeboat", version: LIFEBOAT_VERSION },
-            ...(record.artifacts ? { artifacts: record.artifacts } : {}),
-            failures: record.failures,
-            warnings: record.warnings,
-            details: record.details,
-        };
-        const key = checkKey(record.label, record.backupId, at, record.kind, record.passed);
-        await this.store.put(key, external_node_stream_.Readable.from([Buffer.from(JSON.stringify(full, null, 2) + "\n")]), {
-            contentType: "application/json",
-        });
-        return key;
-    }
-    beginBackup(label, backupId, options = {}) {
-        return new FolderWriter(this.store, label, backupId, options.retention);
-    }
-    /** The object locks on these keys; an empty map for stores that cannot lock. */
-    async objectLocks(keys) {
-        return this.store.objectLocks ? this.store.objectLocks(keys) : new Map();
-    }
-    /**
-     * Deletes keys in batches of DELETE_BATCH_KEYS; a batch that throws counts as failed for each of
-     * its keys. Every key must lie inside `<label>/`: nothing outside a label's prefix is ever deleted.
-     */
-    async deleteKeys(label, keys, onBatch) {
-        for (const key of keys) {
-            if (!key.startsWith(`${label}/`)) {
-                throw new errors/* OperationError */.OK(`refusing to delete "${key}": it is not inside ${label}/`);
-            }
-        }
-        const result = { deleted: [], failed: [] };
-        for (let start = 0; start < keys.length; start += DELETE_BATCH_KEYS) {
-            const batch = keys.slice(start, start + DELETE_BATCH_KEYS);
-            try {
-                const outcome = await this.store.deleteMany(batch);
-                result.deleted.push(...outcome.deleted);
-                result.failed.push(...outcome.failed);
-            }
-            catch (error) {
-                const reason = (0,errors/* describeError */.Uc)(error);
-                for (const key of batch)
-                    result.failed.push({ key, reason });
-            }
-            onBatch?.(batch.length);
-        }
-        return result;
-    }
-    /**
-     * Removes what killed writers left under the label (a local store's `.partial-*` files) once
-     * last written before `olderThan`. Best effort: a failure here never fails the caller.
-     */
-    async sweepLeftovers(label, olderThan) {
-        if (!this.store.sweepLeftovers)
-            return [];
-        return this.store.sweepLeftovers(`${label}/`, olderThan).catch(() => []);
-    }
-}
-/** Writes one backup folder: artifacts as they come, the manifest last. */
-class FolderWriter {
-    store;
-    label;
-    backupId;
-    retention;
-    written = [];
-    constructor(store, label, backupId, retention) {
-        this.store = store;
-        this.label = label;
-        this.backupId = backupId;
-        this.retention = retention;
-    }
-    get url() {
-        return this.store.url;
-    }
-    async putArtifact(name, body, options = {}) {
-        const key = artifactKey(this.label, this.backupId, name);
-        this.written.push(key);
-        const { bytes } = await this.store.put(key, body, {
-            contentType: "application/octet-stream",
-            ...(options.sizeHint !== undefined ? { sizeHint: options.sizeHint } : {}),
-            ...(options.signal ? { signal: options.signal } : {}),
-            ...(this.retention ? { retention: this.retention } : {}),
-        });
-        return { bytes, key };
-    }
-    async commit(manifest, options = {}) {
-        if (manifest.label !== this.label || manifest.backupId !== this.backupId) {
-            throw new errors/* OperationError */.OK(`manifest of ${manifest.label}/${manifest.backupId} given to ${this.label}/${this.backupId}`);
-        }
-        const key = manifestKey(this.label, this.backupId);
-        await this.store.put(key, external_node_stream_.Readable.from([Buffer.from(serializeManifest(manifest))]), {
-            contentType: "application/json",
-            ...(options.signal ? { signal: options.signal } : {}),
-            ...(this.retention ? { retention: this.retention } : {}),
-        });
-        return key;
-    }
-    async abort() {
-        if (this.written.length === 0)
-            return;
-        await this.store.deleteMany([...this.written]).catch(() => undefined);
-    }
-}
-/** The latest pass and the latest failure of each kind: all that decides whether a backup is verified. */
-function latestOfEachKind(checks) {
-    const latest = new Map();
-    for (const check of checks) {
-        const key = `${check.kind}/${check.passed}`;
-        const seen = latest.get(key);
-        if (!seen || check.time >= seen.time)
-            latest.set(key, check);
-    }
-    return [...latest.values()].sort((a, b) => a.time.getTime() - b.time.getTime());
-}
-function describeSkipped(skipped) {
-    return skipped.map((entry) => `${entry.backupId}: ${entry.problems.join(", ")}`).join("; ");
-}
-function parseBeforeTime(text) {
-    const asId = parseBackupIdTime(`${text}-aaaaaa`);
-    const time = asId ?? (/^\d{4}-\d{2}-\d{2}/.test(text) ? new Date(text) : new Date(Number.NaN));
-    if (Number.isNaN(time.getTime())) {
-        throw new errors/* InputError */.dz(`--backup "before:${text}": expected an ISO 8601 time such as before:2026-11-22T01:00:00Z`, {
-            input: "backup",
-        });
-    }
-    return time;
-}
-/** Runs `work` over `items` with at most `limit` promises in flight; results in input order. */
-async function mapBounded(items, limit, work) {
-    const results = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await work(items[index]);
-        }
+function redactingRecords(repository, secrets) {
+    return {
+        writeCheckRecord: (record, at) => repository.writeCheckRecord(redactCheckRecord(record, secrets), at),
     };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return results;
 }
 
 ;// CONCATENATED MODULE: ./src/crypto/age/errors.ts
@@ -45689,7 +57773,7 @@ const BASE64_TEXT = /^[A-Za-z0-9+/]*$/;
  * Decodes unpadded base64, or returns undefined unless `text` is the canonical encoding of its
  * bytes. Node's decoder skips invalid characters and ignores stray bits, hence the re-encoding check.
  */
-function decodeBase64(text) {
+function format_decodeBase64(text) {
     if (!BASE64_TEXT.test(text) || text.length % 4 === 1)
         return undefined;
     const data = Buffer.from(text, "base64");
@@ -45710,10 +57794,10 @@ function encodeStanza(stanza) {
     return text;
 }
 /** The header without its MAC: the exact bytes the MAC is computed over. */
-function encodeHeaderWithoutMac(stanzas) {
+function format_encodeHeaderWithoutMac(stanzas) {
     return Buffer.from(VERSION_LINE + stanzas.map(encodeStanza).join("") + FOOTER_PREFIX, "latin1");
 }
-function encodeMacLine(mac) {
+function format_encodeMacLine(mac) {
     return Buffer.from(` ${format_encodeBase64(mac)}\n`, "latin1");
 }
 /**
@@ -45722,7 +57806,7 @@ function encodeMacLine(mac) {
  * index just past the header, or where the first incomplete line starts, to resume once more data
  * has been appended.
  */
-function scanHeader(data, lineStart) {
+function format_scanHeader(data, lineStart) {
     for (;;) {
         const newline = data.indexOf(0x0a, lineStart);
         if (newline < 0)
@@ -45734,14 +57818,14 @@ function scanHeader(data, lineStart) {
     }
 }
 /** A decryption error for a header (or a stanza in it) that breaks the format. */
-function malformed(detail) {
+function format_malformed(detail) {
     return new AgeDecryptError("header", `the file's age header is malformed: ${detail}`);
 }
 /** Parses a complete header, as delimited by scanHeader. */
 function parseHeader(header) {
     const text = header.toString("latin1");
     if (!text.startsWith(VERSION_LINE)) {
-        throw malformed("it does not start with the age-encryption.org/v1 version line");
+        throw format_malformed("it does not start with the age-encryption.org/v1 version line");
     }
     const lines = text.slice(VERSION_LINE.length, -1).split("\n");
     const footer = lines.pop();
@@ -45751,17 +57835,17 @@ function parseHeader(header) {
         const lineNumber = index + 2;
         const [prefix, ...args] = lines[index++].split(" ");
         if (prefix !== "->" || args.length === 0 || !args.every(isValidArgument)) {
-            throw malformed(`line ${lineNumber} is not a recipient stanza opening ("-> type args...")`);
+            throw format_malformed(`line ${lineNumber} is not a recipient stanza opening ("-> type args...")`);
         }
         const body = [];
         for (;;) {
             if (index >= lines.length) {
-                throw malformed(`the ${args[0]} stanza does not end with a short body line`);
+                throw format_malformed(`the ${args[0]} stanza does not end with a short body line`);
             }
             const line = lines[index++];
-            const decoded = line.length <= COLUMNS_PER_LINE ? decodeBase64(line) : undefined;
+            const decoded = line.length <= COLUMNS_PER_LINE ? format_decodeBase64(line) : undefined;
             if (!decoded)
-                throw malformed(`the ${args[0]} stanza has a body line that is not canonical base64`);
+                throw format_malformed(`the ${args[0]} stanza has a body line that is not canonical base64`);
             body.push(decoded);
             if (decoded.length < BYTES_PER_LINE)
                 break;
@@ -45769,11 +57853,11 @@ function parseHeader(header) {
         stanzas.push({ type: args[0], args: args.slice(1), body: Buffer.concat(body) });
     }
     if (stanzas.length === 0)
-        throw malformed("it has no recipient stanza");
+        throw format_malformed("it has no recipient stanza");
     const [prefix, encodedMac, ...rest] = footer.split(" ");
-    const mac = prefix === FOOTER_PREFIX && rest.length === 0 ? decodeBase64(encodedMac ?? "") : undefined;
+    const mac = prefix === FOOTER_PREFIX && rest.length === 0 ? format_decodeBase64(encodedMac ?? "") : undefined;
     if (!mac || mac.length !== MAC_LENGTH)
-        throw malformed("the MAC line is not `--- ` and a 32-byte MAC");
+        throw format_malformed("the MAC line is not `--- ` and a 32-byte MAC");
     const macInput = header.subarray(0, header.length - footer.length - 1 + FOOTER_PREFIX.length);
     return { stanzas, macInput, mac };
 }
@@ -45788,7 +57872,7 @@ const ZERO_NONCE = Buffer.alloc(12);
 function hkdf(ikm, salt, info) {
     return Buffer.from((0,external_node_crypto_.hkdfSync)("sha256", ikm, salt, info, 32));
 }
-function headerMac(fileKey, macInput) {
+function primitives_headerMac(fileKey, macInput) {
     return (0,external_node_crypto_.createHmac)("sha256", hkdf(fileKey, Buffer.alloc(0), "header"))
         .update(macInput)
         .digest();
@@ -45824,7 +57908,7 @@ function x25519PrivateKey(raw) {
     return (0,external_node_crypto_.createPrivateKey)({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: "der", type: "pkcs8" });
 }
 /** The raw 32 bytes of an X25519 public key. */
-function rawPublicKey(key) {
+function primitives_rawPublicKey(key) {
     const publicKey = key.type === "private" ? (0,external_node_crypto_.createPublicKey)(key) : key;
     return Buffer.from(publicKey.export({ format: "jwk" }).x, "base64url");
 }
@@ -45911,9 +57995,9 @@ function openChunk(key, counter, last, sealed) {
 async function buildPrologue(recipients) {
     const fileKey = (0,external_node_crypto_.randomBytes)(FILE_KEY_LENGTH);
     const stanzas = (await Promise.all(recipients.map((recipient) => recipient.wrap(fileKey)))).flat();
-    const header = encodeHeaderWithoutMac(stanzas);
+    const header = format_encodeHeaderWithoutMac(stanzas);
     const nonce = newPayloadNonce();
-    const prologue = Buffer.concat([header, encodeMacLine(headerMac(fileKey, header)), nonce]);
+    const prologue = Buffer.concat([header, format_encodeMacLine(primitives_headerMac(fileKey, header)), nonce]);
     return { prologue, key: payloadKey(fileKey, nonce) };
 }
 class EncryptStream extends external_node_stream_.Transform {
@@ -46013,7 +58097,7 @@ const scrypt_DEFAULT_WORK_FACTOR = 18;
  */
 const scrypt_MAX_WORK_FACTOR = 22;
 const scrypt_LABEL = "age-encryption.org/v1/scrypt";
-const SALT_LENGTH = 16;
+const scrypt_SALT_LENGTH = 16;
 const BLOCK_SIZE = 8;
 function deriveWrapKey(passphrase, salt, workFactor) {
     const cost = 2 ** workFactor;
@@ -46037,7 +58121,7 @@ class scrypt_ScryptRecipient {
         this.workFactor = workFactor;
     }
     async wrap(fileKey) {
-        const salt = randomBytes(SALT_LENGTH);
+        const salt = randomBytes(scrypt_SALT_LENGTH);
         const wrapKey = await deriveWrapKey(this.#passphrase, salt, this.workFactor);
         const args = [encodeBase64(salt), String(this.workFactor)];
         return [{ type: STANZA_TYPE, args, body: wrapFileKey(wrapKey, fileKey) }];
@@ -46057,11 +58141,11 @@ class ScryptIdentity {
         if (!stanza)
             return undefined;
         if (stanzas.length !== 1)
-            throw malformed("an scrypt stanza must be the only stanza in the header");
-        const salt = stanza.args.length === 2 ? decodeBase64(stanza.args[0]) : undefined;
+            throw format_malformed("an scrypt stanza must be the only stanza in the header");
+        const salt = stanza.args.length === 2 ? format_decodeBase64(stanza.args[0]) : undefined;
         const encodedWorkFactor = stanza.args[1] ?? "";
-        if (!salt || salt.length !== SALT_LENGTH || !/^[1-9][0-9]*$/.test(encodedWorkFactor)) {
-            throw malformed("the scrypt stanza does not have a 16-byte salt and a decimal work factor");
+        if (!salt || salt.length !== scrypt_SALT_LENGTH || !/^[1-9][0-9]*$/.test(encodedWorkFactor)) {
+            throw format_malformed("the scrypt stanza does not have a 16-byte salt and a decimal work factor");
         }
         const workFactor = Number(encodedWorkFactor);
         if (workFactor > this.maxWorkFactor) {
@@ -46069,7 +58153,7 @@ class ScryptIdentity {
         }
         // Checked before the expensive scrypt, and before decrypting, as the spec requires.
         if (stanza.body.length !== FILE_KEY_LENGTH + TAG_LENGTH) {
-            throw malformed("the scrypt stanza's body is not a 32-byte wrapped file key");
+            throw format_malformed("the scrypt stanza's body is not a 32-byte wrapped file key");
         }
         const wrapKey = await deriveWrapKey(this.#passphrase, salt, workFactor);
         return unwrapFileKey(wrapKey, stanza.body);
@@ -46085,7 +58169,7 @@ class ScryptIdentity {
 
 
 /** Far above any real header (an X25519 stanza is about 110 bytes); bounds memory on garbage input. */
-const MAX_HEADER_LENGTH = 1024 * 1024;
+const decrypt_MAX_HEADER_LENGTH = 1024 * 1024;
 function tampered(failure, detail) {
     return new AgeDecryptError(failure, `the file is corrupted or was tampered with: ${detail}`);
 }
@@ -46130,18 +58214,18 @@ function noMatch(stanzas, identities) {
     return new AgeDecryptError("no match", `no identity matches any recipient of this file (its recipients: ${types})`);
 }
 /** Finds the file key for a parsed header, and checks the header's MAC with it. */
-async function unlock(header, identities) {
+async function decrypt_unlock(header, identities) {
     const { stanzas, macInput, mac } = parseHeader(header);
     // The spec requires scrypt identities to refuse this (a passphrase implies that only its holders
     // wrote the file). It is refused for every identity: no honest encrypter writes such a header.
     if (stanzas.length > 1 && stanzas.some((stanza) => stanza.type === STANZA_TYPE)) {
-        throw malformed("an scrypt stanza must be the only stanza in the header");
+        throw format_malformed("an scrypt stanza must be the only stanza in the header");
     }
     for (const identity of identities) {
         const fileKey = await identity.unwrap(stanzas);
         if (!fileKey)
             continue;
-        if (!macsEqual(headerMac(fileKey, macInput), mac))
+        if (!macsEqual(primitives_headerMac(fileKey, macInput), mac))
             throw tampered("HMAC", "the header's MAC does not match");
         return fileKey;
     }
@@ -46187,7 +58271,7 @@ class DecryptStream extends external_node_stream_.Transform {
             callback();
             return;
         }
-        unlock(rest.header, this.#identities)
+        decrypt_unlock(rest.header, this.#identities)
             .then((fileKey) => {
             this.#fileKey = fileKey;
             this.#header = Buffer.alloc(0);
@@ -46209,9 +58293,9 @@ class DecryptStream extends external_node_stream_.Transform {
     }
     /** Appends to the header; once it is complete, returns it and the payload bytes that followed. */
     #acceptHeader(data) {
-        const taken = Math.min(data.length, MAX_HEADER_LENGTH - this.#headerLength);
+        const taken = Math.min(data.length, decrypt_MAX_HEADER_LENGTH - this.#headerLength);
         if (this.#headerLength + taken > this.#header.length) {
-            const grown = Buffer.allocUnsafe(Math.min(MAX_HEADER_LENGTH, 2 * (this.#headerLength + taken)));
+            const grown = Buffer.allocUnsafe(Math.min(decrypt_MAX_HEADER_LENGTH, 2 * (this.#headerLength + taken)));
             this.#header.copy(grown, 0, 0, this.#headerLength);
             this.#header = grown;
         }
@@ -46224,11 +58308,11 @@ class DecryptStream extends external_node_stream_.Transform {
         catch (error) {
             return error;
         }
-        const scan = scanHeader(header, this.#lineStart);
+        const scan = format_scanHeader(header, this.#lineStart);
         if (!scan.done) {
             this.#lineStart = scan.offset;
-            if (this.#headerLength >= MAX_HEADER_LENGTH) {
-                return malformed(`no header MAC line within the first ${MAX_HEADER_LENGTH} bytes`);
+            if (this.#headerLength >= decrypt_MAX_HEADER_LENGTH) {
+                return format_malformed(`no header MAC line within the first ${decrypt_MAX_HEADER_LENGTH} bytes`);
             }
             return undefined;
         }
@@ -46324,6 +58408,67 @@ function createDecryptStream(identities) {
     return new DecryptStream(identities);
 }
 
+;// CONCATENATED MODULE: ./src/crypto/age/rewrap.ts
+/**
+ * Re-wrapping an age file for new recipients without touching its payload (key rotation,
+ * `lifeboat rekey`): the header's stanzas wrap the file key, and the payload is encrypted with a
+ * key derived from the file key and the payload nonce alone. So a new header, wrapping the same
+ * file key for other recipients and MACed with it, followed by the old payload byte for byte, is a
+ * valid age file that only the new recipients can open.
+ */
+
+
+
+
+/**
+ * The age file `source` with its header replaced by one for `recipients`; the payload passes
+ * through unchanged. Throws (as decryption would) when no identity opens the old header or its MAC
+ * is wrong: a file the old identity cannot open is never rewritten.
+ */
+async function* rewrapAge(source, identities, recipients) {
+    if (recipients.length === 0)
+        throw new InputError("rekey: at least one new recipient is needed");
+    if (recipients.length > 1 && recipients.some((recipient) => recipient.kind === "scrypt")) {
+        throw new InputError("rekey: a passphrase cannot be combined with other recipients");
+    }
+    let buffered = Buffer.alloc(0);
+    let lineStart = 0;
+    let headerDone = false;
+    for await (const chunk of source) {
+        const data = Buffer.from(chunk);
+        if (headerDone) {
+            yield data;
+            continue;
+        }
+        buffered = Buffer.concat([buffered, data]);
+        const scan = scanHeader(buffered, lineStart);
+        if (!scan.done) {
+            if (buffered.length > MAX_HEADER_LENGTH) {
+                throw malformed(`no header MAC line within the first ${MAX_HEADER_LENGTH} bytes`);
+            }
+            lineStart = scan.offset;
+            continue;
+        }
+        const fileKey = await unlock(buffered.subarray(0, scan.offset), identities);
+        try {
+            const stanzas = (await Promise.all(recipients.map((recipient) => recipient.wrap(fileKey)))).flat();
+            const header = encodeHeaderWithoutMac(stanzas);
+            yield Buffer.concat([
+                header,
+                encodeMacLine(headerMac(fileKey, header)),
+                buffered.subarray(scan.offset),
+            ]);
+        }
+        finally {
+            fileKey.fill(0);
+        }
+        headerDone = true;
+        buffered = Buffer.alloc(0);
+    }
+    if (!headerDone)
+        throw malformed("the file ends inside its header");
+}
+
 ;// CONCATENATED MODULE: ./src/crypto/age/bech32.ts
 /**
  * Bech32 (BIP-173, not bech32m) as age uses it: no 90-character limit, since age keys are longer
@@ -46332,7 +58477,7 @@ function createDecryptStream(identities) {
  */
 const CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 const GENERATOR = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
-const CHECKSUM_LENGTH = 6;
+const bech32_CHECKSUM_LENGTH = 6;
 /** Why a string is not valid bech32; the message never quotes the string (it may be a secret key). */
 class Bech32Error extends Error {
 }
@@ -46385,7 +58530,7 @@ function encode(hrp, data) {
     let text = `${lowerHrp}1`;
     for (const word of words)
         text += CHARSET[word];
-    for (let i = 0; i < CHECKSUM_LENGTH; i++)
+    for (let i = 0; i < bech32_CHECKSUM_LENGTH; i++)
         text += CHARSET[(mod >>> (5 * (5 - i))) & 31];
     return hrp === lowerHrp ? text : text.toUpperCase();
 }
@@ -46396,7 +58541,7 @@ function decode(text) {
         throw new Bech32Error("it mixes upper and lower case");
     }
     const separator = text.lastIndexOf("1");
-    if (separator < 1 || separator + 1 + CHECKSUM_LENGTH > text.length) {
+    if (separator < 1 || separator + 1 + bech32_CHECKSUM_LENGTH > text.length) {
         throw new Bech32Error("it has no separator '1' followed by data and a checksum");
     }
     const hrp = text.slice(0, separator);
@@ -46416,7 +58561,7 @@ function decode(text) {
     if (polymod([...expandHrp(hrp.toLowerCase()), ...words]) !== 1) {
         throw new Bech32Error("its checksum does not match (a typo, or an incomplete copy?)");
     }
-    const data = convertBits(words.slice(0, -CHECKSUM_LENGTH), 5, 8, false);
+    const data = convertBits(words.slice(0, -bech32_CHECKSUM_LENGTH), 5, 8, false);
     return { hrp, data: Buffer.from(data) };
 }
 
@@ -46451,7 +58596,7 @@ class x25519_X25519Recipient {
     }
     async wrap(fileKey) {
         const ephemeral = (0,external_node_crypto_.generateKeyPairSync)("x25519");
-        const share = rawPublicKey(ephemeral.publicKey);
+        const share = primitives_rawPublicKey(ephemeral.publicKey);
         const shared = x25519(ephemeral.privateKey, this.#publicKey);
         if (!shared)
             throw new errors/* OperationError */.OK(`recipient ${this.toString()} is not a usable X25519 public key`);
@@ -46467,7 +58612,7 @@ class x25519_X25519Identity {
     /** `raw` is a 32-byte X25519 secret key. */
     constructor(raw) {
         this.#privateKey = x25519PrivateKey(raw);
-        this.#ownPublicKey = rawPublicKey(this.#privateKey);
+        this.#ownPublicKey = primitives_rawPublicKey(this.#privateKey);
     }
     get recipient() {
         return new x25519_X25519Recipient(this.#ownPublicKey);
@@ -46482,17 +58627,17 @@ class x25519_X25519Identity {
         for (const stanza of stanzas) {
             if (stanza.type !== x25519_STANZA_TYPE)
                 continue;
-            const share = stanza.args.length === 1 ? decodeBase64(stanza.args[0]) : undefined;
+            const share = stanza.args.length === 1 ? format_decodeBase64(stanza.args[0]) : undefined;
             if (!share || share.length !== x25519_KEY_LENGTH) {
-                throw malformed("an X25519 stanza does not have exactly one argument, a 32-byte share");
+                throw format_malformed("an X25519 stanza does not have exactly one argument, a 32-byte share");
             }
             // Checked before decrypting, as the spec requires, against partitioning oracle attacks.
             if (stanza.body.length !== FILE_KEY_LENGTH + TAG_LENGTH) {
-                throw malformed("an X25519 stanza's body is not a 32-byte wrapped file key");
+                throw format_malformed("an X25519 stanza's body is not a 32-byte wrapped file key");
             }
             const shared = x25519(this.#privateKey, x25519PublicKey(share));
             if (!shared)
-                throw malformed("an X25519 stanza's share is a low-order point");
+                throw format_malformed("an X25519 stanza's share is a low-order point");
             const wrapKey = hkdf(shared, Buffer.concat([share, this.#ownPublicKey]), x25519_LABEL);
             const fileKey = unwrapFileKey(wrapKey, stanza.body);
             if (fileKey)
@@ -46650,6 +58795,7 @@ function passphraseIdentity(passphrase, maxWorkFactor = scrypt_MAX_WORK_FACTOR) 
 
 ;// CONCATENATED MODULE: ./src/crypto/age/index.ts
 /** age v1 file encryption (age-encryption.org/v1) on node:crypto, interoperable with the age CLI. */
+
 
 
 
@@ -47350,6 +59496,789 @@ function discard() {
     return new external_node_stream_.Writable({ write: (_chunk, _encoding, callback) => callback() });
 }
 
+;// CONCATENATED MODULE: ./src/files/files-index.ts
+/**
+ * The index of a files archive: JSON lines, one header line then one line per entry, stored as the
+ * archive's last tar entry under a reserved name so that it travels encrypted with the files (file
+ * names can be personal data; the manifest is plaintext and only gets counts).
+ *
+ *   {"lifeboatFilesIndex":1,"source":"s3://photos"}
+ *   {"path":"a/b.jpg","type":"file","size":123,"sha256":"…","mtime":"2026-…Z","etag":"\"…\""}
+ *   {"path":"a","type":"directory","mtime":"…"}
+ *   {"path":"l","type":"symlink","linkTarget":"a/b.jpg","mtime":"…"}
+ *   {"path":"c.txt","type":"file","size":10,"sha256":"…","mtime":"…","changed":"grew"}
+ *   {"path":"gone.txt","type":"file","size":0,"mtime":"…","changed":"vanished"}
+ *
+ * For a file, `size` and `sha256` describe the bytes stored in the archive. A file marked
+ * `changed` was not read consistently: "grew" (truncated to the announced size), "shrank" (padded
+ * with zeros to it), "modified" (same size, but changed while read) or "vanished" (no tar entry).
+ */
+
+/** The reserved name of the index entry, at the archive's root. */
+const INDEX_NAME = ".lifeboat-index.jsonl";
+const INDEX_VERSION = 1;
+function indexHeaderLine(source) {
+    const header = { lifeboatFilesIndex: INDEX_VERSION };
+    if (source !== undefined)
+        header.source = source;
+    return `${JSON.stringify(header)}\n`;
+}
+function indexLine(record) {
+    return `${JSON.stringify(record)}\n`;
+}
+class IndexFormatError extends errors/* OperationError */.OK {
+}
+/** Parses a whole index; throws IndexFormatError on anything that is not one. */
+function parseIndex(text) {
+    const lines = text.split("\n").filter((line) => line !== "");
+    const first = lines.shift();
+    let header;
+    try {
+        header = JSON.parse(first ?? "");
+    }
+    catch {
+        throw new IndexFormatError(`${INDEX_NAME}: the first line is not JSON`);
+    }
+    if (header.lifeboatFilesIndex !== INDEX_VERSION) {
+        throw new IndexFormatError(`${INDEX_NAME}: format version ${String(header.lifeboatFilesIndex)}, expected ${INDEX_VERSION}`);
+    }
+    const records = lines.map((line, number) => {
+        let record;
+        try {
+            record = JSON.parse(line);
+        }
+        catch {
+            throw new IndexFormatError(`${INDEX_NAME}: line ${number + 2} is not JSON`);
+        }
+        if (typeof record.path !== "string" || !["file", "directory", "symlink"].includes(record.type)) {
+            throw new IndexFormatError(`${INDEX_NAME}: line ${number + 2} is not an index record`);
+        }
+        return record;
+    });
+    return { header, records };
+}
+
+;// CONCATENATED MODULE: ./src/files/tar-format.ts
+/**
+ * The tar format as Lifeboat writes and reads it: POSIX.1-2001 pax (ustar headers, with a pax
+ * extended header in front of any entry whose name, link target, size or mtime does not fit the
+ * ustar fields). Readers also accept GNU long names (`L`/`K` entries) and base-256 numbers, as
+ * GNU tar writes them in its default format.
+ *
+ * Pure functions over 512-byte blocks; no I/O.
+ */
+
+const tar_format_BLOCK = 512;
+/** GNU tar pads archives to its default record of 20 blocks; doing the same keeps old tars happy. */
+const RECORD = 20 * tar_format_BLOCK;
+/** The largest number an 11-digit octal ustar field holds: 8 GiB - 1. */
+const MAX_OCTAL_11 = 0o77777777777;
+/** A tar archive that cannot be read: damaged, truncated or not a tar at all. */
+class TarFormatError extends errors/* OperationError */.OK {
+}
+const ZERO_BLOCK = Buffer.alloc(tar_format_BLOCK);
+function paddingFor(size) {
+    const rest = size % tar_format_BLOCK;
+    return rest === 0 ? 0 : tar_format_BLOCK - rest;
+}
+function zeroBlocks(bytes) {
+    return bytes <= tar_format_BLOCK ? ZERO_BLOCK.subarray(0, bytes) : Buffer.alloc(bytes);
+}
+function isPlainAscii(text) {
+    return /^[\x20-\x7e]*$/.test(text);
+}
+function writeOctal(block, offset, width, value) {
+    // width - 1 digits and a NUL, as POSIX asks.
+    block.write(value.toString(8).padStart(width - 1, "0") + "\0", offset, width, "ascii");
+}
+function writeString(block, offset, width, value) {
+    block.write(value, offset, width, "utf8");
+}
+/** One pax record: `<length> <key>=<value>\n`, where the length counts itself. */
+function paxRecord(key, value) {
+    const body = ` ${key}=${value}\n`;
+    const bodyBytes = Buffer.byteLength(body, "utf8");
+    const digits = String(bodyBytes).length;
+    let length = bodyBytes + digits;
+    if (String(length).length > digits)
+        length += 1;
+    return Buffer.from(`${length}${body}`, "utf8");
+}
+function typeFlag(type) {
+    return type === "file" ? "0" : type === "directory" ? "5" : "2";
+}
+function ustarBlock(fields) {
+    const block = Buffer.alloc(tar_format_BLOCK);
+    writeString(block, 0, 100, fields.name);
+    writeOctal(block, 100, 8, fields.mode & 0o7777);
+    writeOctal(block, 108, 8, 0); // uid: ownership is not kept, restores belong to whoever restores
+    writeOctal(block, 116, 8, 0); // gid
+    writeOctal(block, 124, 12, fields.size);
+    writeOctal(block, 136, 12, fields.mtimeSeconds);
+    block.fill(0x20, 148, 156); // checksum field counts as spaces while summing
+    block.write(fields.flag, 156, 1, "ascii");
+    writeString(block, 157, 100, fields.linkName);
+    block.write("ustar\0", 257, 6, "ascii");
+    block.write("00", 263, 2, "ascii");
+    let sum = 0;
+    for (const byte of block)
+        sum += byte;
+    block.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8, "ascii");
+    return block;
+}
+/**
+ * The header blocks of one entry: a pax extended header when needed, then the ustar header.
+ * Directory paths get their trailing "/" here.
+ */
+function encodeHeader(entry) {
+    const name = entry.type === "directory" && !entry.path.endsWith("/") ? `${entry.path}/` : entry.path;
+    const size = entry.type === "file" ? entry.size : 0;
+    const seconds = Math.floor(entry.mtime.getTime() / 1000);
+    const link = entry.type === "symlink" ? (entry.linkTarget ?? "") : "";
+    const pax = [];
+    const fitsName = isPlainAscii(name) && Buffer.byteLength(name) <= 100;
+    if (!fitsName)
+        pax.push(paxRecord("path", name));
+    const fitsLink = isPlainAscii(link) && Buffer.byteLength(link) <= 100;
+    if (!fitsLink)
+        pax.push(paxRecord("linkpath", link));
+    const fitsSize = size <= MAX_OCTAL_11;
+    if (!fitsSize)
+        pax.push(paxRecord("size", String(size)));
+    const fitsMtime = Number.isFinite(seconds) && seconds >= 0 && seconds <= MAX_OCTAL_11;
+    if (!fitsMtime)
+        pax.push(paxRecord("mtime", String(Number.isFinite(seconds) ? seconds : 0)));
+    const ustar = ustarBlock({
+        name: fitsName ? name : asciiStandIn(name, 100),
+        mode: entry.mode,
+        size: fitsSize ? size : 0,
+        mtimeSeconds: fitsMtime ? seconds : 0,
+        flag: typeFlag(entry.type),
+        linkName: fitsLink ? link : asciiStandIn(link, 100),
+    });
+    if (pax.length === 0)
+        return ustar;
+    const records = Buffer.concat(pax);
+    const paxHeader = ustarBlock({
+        // The name of the extended header itself, as pax suggests: readers that ignore pax show it.
+        name: asciiStandIn(`PaxHeaders/${name}`, 100),
+        mode: 0o644,
+        size: records.length,
+        mtimeSeconds: fitsMtime ? seconds : 0,
+        flag: "x",
+        linkName: "",
+    });
+    return Buffer.concat([paxHeader, records, zeroBlocks(paddingFor(records.length)), ustar]);
+}
+/** A readable ASCII approximation for the ustar field, for tools that do not know pax. */
+function asciiStandIn(text, width) {
+    const ascii = text.replace(/[^\x20-\x7e]/g, "_");
+    return ascii.length <= width ? ascii : ascii.slice(ascii.length - width);
+}
+/** The end of an archive: two zero blocks, then zeros up to a whole record. */
+function trailer(bytesSoFar) {
+    const end = bytesSoFar + 2 * tar_format_BLOCK;
+    const rest = end % RECORD;
+    return Buffer.alloc(2 * tar_format_BLOCK + (rest === 0 ? 0 : RECORD - rest));
+}
+// ---------------------------------------------------------------------------------------------
+// Reading
+function isZeroBlock(block) {
+    for (const byte of block)
+        if (byte !== 0)
+            return false;
+    return true;
+}
+function readString(block, offset, width) {
+    const field = block.subarray(offset, offset + width);
+    const end = field.indexOf(0);
+    return field.subarray(0, end === -1 ? width : end).toString("utf8");
+}
+/** An octal field, or a GNU base-256 one (high bit of the first byte set). */
+function readNumber(block, offset, width) {
+    const field = block.subarray(offset, offset + width);
+    if (field[0] & 0x80) {
+        if (field[0] === 0xff)
+            throw new TarFormatError("tar header: negative base-256 number");
+        let value = field[0] & 0x7f;
+        for (let i = 1; i < width; i += 1)
+            value = value * 256 + field[i];
+        if (!Number.isSafeInteger(value))
+            throw new TarFormatError("tar header: number too large");
+        return value;
+    }
+    const text = field.toString("ascii").replace(/\0.*$/s, "").trim();
+    if (text === "")
+        return 0;
+    if (!/^[0-7]+$/.test(text))
+        throw new TarFormatError(`tar header: "${text}" is not an octal number`);
+    return parseInt(text, 8);
+}
+function checksumMatches(block) {
+    const stored = readNumber(block, 148, 8);
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < tar_format_BLOCK; i += 1) {
+        const byte = i >= 148 && i < 156 ? 0x20 : block[i];
+        unsigned += byte;
+        signed += byte > 127 ? byte - 256 : byte;
+    }
+    return stored === unsigned || stored === signed;
+}
+function decodeBlock(block) {
+    if (!checksumMatches(block))
+        throw new TarFormatError("tar header checksum mismatch: the archive is damaged");
+    let name = readString(block, 0, 100);
+    const magic = block.toString("ascii", 257, 263);
+    if (magic.startsWith("ustar")) {
+        const prefix = readString(block, 345, 155);
+        // GNU's old format ("ustar  ") keeps other data at 345; only POSIX ustar has a prefix there.
+        if (magic === "ustar\0" && prefix)
+            name = `${prefix}/${name}`;
+    }
+    return {
+        flag: String.fromCharCode(block[156]),
+        name,
+        linkName: readString(block, 157, 100),
+        size: readNumber(block, 124, 12),
+        mtime: readNumber(block, 136, 12),
+        mode: readNumber(block, 100, 8),
+    };
+}
+/** Parses pax records into key/value pairs. */
+function parsePax(data) {
+    const records = new Map();
+    let offset = 0;
+    while (offset < data.length) {
+        if (data[offset] === 0)
+            break;
+        const space = data.indexOf(0x20, offset);
+        const length = space === -1 ? NaN : Number(data.toString("ascii", offset, space));
+        if (!Number.isSafeInteger(length) || length <= 0 || offset + length > data.length) {
+            throw new TarFormatError("pax extended header: malformed record");
+        }
+        const record = data.toString("utf8", space + 1, offset + length - 1);
+        const equals = record.indexOf("=");
+        if (equals === -1)
+            throw new TarFormatError("pax extended header: record without '='");
+        records.set(record.slice(0, equals), record.slice(equals + 1));
+        offset += length;
+    }
+    return records;
+}
+function typeOf(flag) {
+    switch (flag) {
+        case "0":
+        case "\0":
+        case "7":
+            return "file";
+        case "5":
+            return "directory";
+        case "2":
+            return "symlink";
+        case "1":
+            return "hardlink";
+        default:
+            return "other";
+    }
+}
+
+;// CONCATENATED MODULE: ./src/files/tar-reader.ts
+/**
+ * A streaming tar reader: pax (extended and global headers), ustar, and GNU long names (`L`/`K`)
+ * as GNU tar writes them. Yields one entry at a time with its content as a stream; memory stays
+ * bounded whatever the sizes. An entry's content must be consumed (or abandoned) before the next
+ * entry is asked for: whatever is left of it is skipped then.
+ */
+
+
+const CHUNK = 64 * 1024;
+/** Pax and GNU long-name headers are metadata: a huge one means a damaged or hostile archive. */
+const MAX_META_BYTES = 1024 * 1024;
+/** Exact-length reads over an async iterable of chunks, without copying where it can avoid it. */
+class ByteSource {
+    iterator;
+    pending = Buffer.alloc(0);
+    ended = false;
+    /** Bytes consumed so far, for error messages. */
+    offset = 0;
+    constructor(input) {
+        this.iterator = input[Symbol.asyncIterator]();
+    }
+    async fill() {
+        while (this.pending.length === 0) {
+            if (this.ended)
+                return false;
+            const next = await this.iterator.next();
+            if (next.done) {
+                this.ended = true;
+                return false;
+            }
+            const value = next.value;
+            this.pending =
+                typeof value === "string"
+                    ? Buffer.from(value)
+                    : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+        }
+        return true;
+    }
+    /** Up to `max` bytes (at least one), or undefined at the end of the input. */
+    async readUpTo(max) {
+        if (!(await this.fill()))
+            return undefined;
+        const chunk = this.pending.subarray(0, max);
+        this.pending = this.pending.subarray(chunk.length);
+        this.offset += chunk.length;
+        return chunk;
+    }
+    /** Exactly `length` bytes; fewer only at the end of the input. */
+    async read(length) {
+        const parts = [];
+        let got = 0;
+        while (got < length) {
+            const chunk = await this.readUpTo(length - got);
+            if (!chunk)
+                break;
+            parts.push(chunk);
+            got += chunk.length;
+        }
+        return parts.length === 1 ? parts[0] : Buffer.concat(parts, got);
+    }
+    async skip(length) {
+        let left = length;
+        while (left > 0) {
+            const chunk = await this.readUpTo(Math.min(left, CHUNK));
+            if (!chunk)
+                break;
+            left -= chunk.length;
+        }
+        return length - left;
+    }
+    async close() {
+        await this.iterator.return?.();
+    }
+}
+/** An entry's content, read from the shared source on demand. */
+class EntryBody extends external_node_stream_.Readable {
+    source;
+    path;
+    remaining;
+    /** The pump in progress, if any: at most one reads from the shared source at a time. */
+    pumping;
+    /** A read was asked for while the pump was busy: it goes on instead of stopping. */
+    wanted = false;
+    abandoned = false;
+    constructor(source, size, path) {
+        super({ highWaterMark: CHUNK });
+        this.source = source;
+        this.path = path;
+        this.remaining = size;
+        if (size === 0)
+            this.push(null);
+    }
+    _read() {
+        if (this.pumping) {
+            this.wanted = true;
+            return;
+        }
+        if (this.remaining === 0)
+            return;
+        let done = () => undefined;
+        this.pumping = new Promise((resolve) => (done = resolve));
+        void this.pump().finally(done);
+    }
+    async pump() {
+        try {
+            for (;;) {
+                this.wanted = false;
+                let more = true;
+                while (more && this.remaining > 0 && !this.abandoned) {
+                    const chunk = await this.source.readUpTo(Math.min(this.remaining, CHUNK));
+                    if (!chunk)
+                        throw new TarFormatError(`tar archive truncated inside "${this.path}"`);
+                    this.remaining -= chunk.length;
+                    more = this.push(chunk);
+                }
+                if (this.remaining === 0 && !this.abandoned) {
+                    this.push(null);
+                    return;
+                }
+                if (!this.wanted || this.abandoned)
+                    return;
+            }
+        }
+        catch (error) {
+            this.destroy(error instanceof Error ? error : new Error(String(error)));
+        }
+        finally {
+            // Synchronously with the last check of `wanted`: a read asked for from now on starts a pump.
+            this.pumping = undefined;
+        }
+    }
+    /** Stops delivering and skips whatever the consumer did not read. */
+    async finish() {
+        this.abandoned = true;
+        await this.pumping;
+        if (this.remaining > 0) {
+            const skipped = await this.source.skip(this.remaining);
+            const missing = this.remaining - skipped;
+            this.remaining = 0;
+            if (missing > 0)
+                throw new TarFormatError(`tar archive truncated inside "${this.path}"`);
+            if (!this.destroyed && !this.readableEnded)
+                this.destroy();
+        }
+    }
+}
+async function readBlock(source) {
+    const block = await source.read(tar_format_BLOCK);
+    if (block.length === 0)
+        return undefined;
+    if (block.length < tar_format_BLOCK)
+        throw new TarFormatError("tar archive truncated inside a header");
+    return block;
+}
+async function readMeta(source, size, what) {
+    if (size > MAX_META_BYTES)
+        throw new TarFormatError(`tar ${what} of ${size} bytes: too large`);
+    const data = await source.read(size);
+    if (data.length < size)
+        throw new TarFormatError(`tar archive truncated inside a ${what}`);
+    await source.skip(paddingFor(size));
+    return data;
+}
+function cString(data) {
+    const end = data.indexOf(0);
+    return data.subarray(0, end === -1 ? data.length : end).toString("utf8");
+}
+/**
+ * Reads a tar archive. Ends at the end-of-archive blocks (or at the end of the input after a
+ * whole entry, as some writers omit them); a truncated entry or a damaged header throws
+ * TarFormatError.
+ */
+async function* readTar(input) {
+    const source = new ByteSource(input);
+    let globalPax = new Map();
+    let pax = new Map();
+    let longName;
+    let longLink;
+    try {
+        for (;;) {
+            const block = await readBlock(source);
+            if (!block)
+                return;
+            if (isZeroBlock(block)) {
+                // Read the input to its end (the record's padding), so that whatever hashes or decrypts
+                // it upstream sees all of it instead of a stream cut short.
+                while (await source.readUpTo(CHUNK))
+                    ;
+                return;
+            }
+            const raw = decodeBlock(block);
+            switch (raw.flag) {
+                case "x":
+                    pax = parsePax(await readMeta(source, raw.size, "pax header"));
+                    continue;
+                case "g":
+                    globalPax = new Map([...globalPax, ...parsePax(await readMeta(source, raw.size, "pax header"))]);
+                    continue;
+                case "L":
+                    longName = cString(await readMeta(source, raw.size, "GNU long name"));
+                    continue;
+                case "K":
+                    longLink = cString(await readMeta(source, raw.size, "GNU long link"));
+                    continue;
+            }
+            const fields = new Map([...globalPax, ...pax]);
+            const type = typeOf(raw.flag);
+            let path = fields.get("path") ?? longName ?? raw.name;
+            const paxSize = fields.get("size");
+            const size = paxSize !== undefined ? Number(paxSize) : raw.size;
+            if (!Number.isSafeInteger(size) || size < 0)
+                throw new TarFormatError(`tar entry "${path}": bad size`);
+            const paxMtime = fields.get("mtime");
+            const mtimeSeconds = paxMtime !== undefined ? Number(paxMtime) : raw.mtime;
+            const linkTarget = fields.get("linkpath") ?? longLink ?? raw.linkName;
+            pax = new Map();
+            longName = undefined;
+            longLink = undefined;
+            if (type === "directory" && path.endsWith("/"))
+                path = path.slice(0, -1);
+            // Only files carry content; a size on a link or directory header is ignored as tar does.
+            const contentSize = type === "file" || type === "other" ? size : 0;
+            const body = new EntryBody(source, type === "file" ? contentSize : 0, path);
+            const entry = {
+                path,
+                type,
+                size: type === "file" ? size : 0,
+                mtime: new Date((Number.isFinite(mtimeSeconds) ? mtimeSeconds : 0) * 1000),
+                mode: raw.mode,
+                body,
+            };
+            if (type === "symlink" || type === "hardlink")
+                entry.linkTarget = linkTarget;
+            yield entry;
+            await body.finish();
+            if (type === "other")
+                await source.skip(contentSize);
+            await source.skip(paddingFor(contentSize));
+        }
+    }
+    finally {
+        await source.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/files/verify-archive.ts
+/**
+ * Checks a files archive against its own index: every file's size and sha256, every directory and
+ * link, nothing missing, nothing extra. Reads the archive once, as a stream; keeps one small record
+ * per entry.
+ */
+
+
+
+
+
+
+async function digest(body) {
+    const hash = (0,external_node_crypto_.createHash)("sha256");
+    let size = 0;
+    for await (const chunk of body) {
+        hash.update(chunk);
+        size += chunk.length;
+    }
+    return { size, sha256: hash.digest("hex") };
+}
+async function collect(body) {
+    const parts = [];
+    for await (const chunk of body)
+        parts.push(chunk);
+    return Buffer.concat(parts);
+}
+function verify_archive_compare(record, seen) {
+    if (!seen)
+        return undefined;
+    if (seen.type !== record.type)
+        return `is a ${seen.type}, the index says ${record.type}`;
+    if (record.type === "file") {
+        if (seen.size !== record.size)
+            return `${seen.size} bytes, the index says ${String(record.size)}`;
+        if (seen.sha256 !== record.sha256)
+            return "sha256 differs from the index";
+    }
+    if (record.type === "symlink" && seen.linkTarget !== record.linkTarget)
+        return "link target differs from the index";
+    return undefined;
+}
+async function verifyArchive(input, options = {}) {
+    const seen = new Map();
+    const duplicates = new Set();
+    let indexBytes;
+    let unreadable;
+    try {
+        for await (const entry of readTar(input)) {
+            if (entry.path === INDEX_NAME && entry.type === "file") {
+                indexBytes = await collect(entry.body);
+                continue;
+            }
+            if (seen.has(entry.path))
+                duplicates.add(entry.path);
+            const record = { type: entry.type, size: entry.size };
+            if (entry.type === "file")
+                Object.assign(record, await digest(entry.body));
+            if (entry.linkTarget !== undefined)
+                record.linkTarget = entry.linkTarget;
+            seen.set(entry.path, record);
+        }
+    }
+    catch (error) {
+        if (!(error instanceof TarFormatError))
+            throw error;
+        unreadable = (0,errors/* describeError */.Uc)(error);
+    }
+    const result = {
+        ok: false,
+        indexFound: false,
+        files: 0,
+        directories: 0,
+        symlinks: 0,
+        bytes: 0,
+        missing: [],
+        extra: [],
+        damaged: [],
+        changed: [],
+    };
+    if (unreadable !== undefined)
+        result.unreadable = unreadable;
+    for (const [path, entry] of seen) {
+        if (entry.type === "file") {
+            result.files += 1;
+            result.bytes += entry.size;
+        }
+        else if (entry.type === "directory")
+            result.directories += 1;
+        else if (entry.type === "symlink")
+            result.symlinks += 1;
+        if (duplicates.has(path))
+            result.damaged.push({ path, reason: "appears more than once in the archive" });
+    }
+    if (indexBytes === undefined) {
+        if (result.unreadable === undefined)
+            result.unreadable = `the archive holds no ${INDEX_NAME}`;
+        return result;
+    }
+    result.indexSha256 = (0,external_node_crypto_.createHash)("sha256").update(indexBytes).digest("hex");
+    if (options.expectedIndexSha256 !== undefined && options.expectedIndexSha256 !== result.indexSha256) {
+        result.indexMismatch = true;
+    }
+    let records;
+    try {
+        records = parseIndex(indexBytes.toString("utf8")).records;
+    }
+    catch (error) {
+        if (!(error instanceof IndexFormatError))
+            throw error;
+        result.unreadable = (0,errors/* describeError */.Uc)(error);
+        return result;
+    }
+    result.indexFound = true;
+    const listed = new Set();
+    for (const record of records) {
+        listed.add(record.path);
+        if (record.changed)
+            result.changed.push({ path: record.path, reason: record.changed });
+        const actual = seen.get(record.path);
+        if (record.changed === "vanished") {
+            if (actual)
+                result.damaged.push({ path: record.path, reason: "the index says it vanished, yet it is stored" });
+            continue;
+        }
+        if (!actual) {
+            result.missing.push(record.path);
+            continue;
+        }
+        const reason = verify_archive_compare(record, actual);
+        if (reason)
+            result.damaged.push({ path: record.path, reason });
+    }
+    for (const path of seen.keys())
+        if (!listed.has(path))
+            result.extra.push(path);
+    result.ok =
+        result.unreadable === undefined &&
+            !result.indexMismatch &&
+            result.missing.length === 0 &&
+            result.extra.length === 0 &&
+            result.damaged.length === 0;
+    return result;
+}
+/**
+ * A sink for a read pipeline that verifies the archive flowing into it: `result` settles once the
+ * archive was read through. Whatever the verifier leaves unread is drained, so the pipeline
+ * feeding the sink always finishes.
+ */
+function verifyArchiveSink(options = {}) {
+    const sink = new external_node_stream_.PassThrough();
+    const result = verifyArchive(sink, options).finally(() => {
+        if (!sink.destroyed)
+            sink.resume();
+    });
+    result.catch(() => undefined);
+    return { sink, result };
+}
+/**
+ * A verification's problems, one sentence each, with counts only: file names stay out of check
+ * records and reports, which are plaintext.
+ */
+function archiveProblems(artifact, report) {
+    const problems = [];
+    const where = artifact.name;
+    if (report.unreadable !== undefined)
+        problems.push(`${where}: the archive cannot be read: ${report.unreadable}`);
+    if (report.indexMismatch)
+        problems.push(`${where}: its index differs from the one the manifest names`);
+    if (report.damaged.length > 0) {
+        problems.push(`${where}: ${report.damaged.length} file(s) differ from the index (size or sha256)`);
+    }
+    if (report.missing.length > 0)
+        problems.push(`${where}: ${report.missing.length} file(s) of the index are missing`);
+    if (report.extra.length > 0)
+        problems.push(`${where}: ${report.extra.length} file(s) are not in the index`);
+    if (problems.length === 0 && (report.files !== artifact.files || report.bytes !== artifact.bytes)) {
+        problems.push(`${where}: holds ${report.files} files, ${report.bytes} bytes; the manifest says ${artifact.files} files, ${artifact.bytes} bytes`);
+    }
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./src/commands/progress.ts
+/**
+ * Progress lines for long work (backup, verify, restore-test, restore): one line at a steady
+ * interval through the command's logger, which is stderr in the CLI (never stdout, so `--json`
+ * stays one object; `--quiet` silences it) and the job log in Actions. What a line says is read
+ * live from the pipeline's taps when it is due, so a stalled pipeline shows as a stalled count.
+ */
+
+
+/** The interval when the edge sets none (CommandContext.progressEveryMs). */
+const DEFAULT_PROGRESS_EVERY_MS = 5000;
+/**
+ * Logs `progressLine(what, sample())` every `everyMs` until stop(). The timer does not keep the
+ * process alive, and a sample that throws is skipped rather than failing the command.
+ */
+function startProgress(options) {
+    const started = options.startedMs ?? performance.now();
+    const every = options.everyMs ?? DEFAULT_PROGRESS_EVERY_MS;
+    const timer = setInterval(() => {
+        let sample;
+        try {
+            sample = options.sample();
+        }
+        catch {
+            return;
+        }
+        options.log.info(progressLine(options.what, sample, (performance.now() - started) / 1000));
+    }, every);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+}
+/** `backup: 1.2 GB read, 150 MB stored, 210 MB/s, 12 of 40 tables, 6s elapsed` */
+function progressLine(what, sample, elapsedSeconds) {
+    const seconds = Math.max(elapsedSeconds, 0.001);
+    const parts = [];
+    if (sample.readTotal !== undefined && sample.readTotal > 0) {
+        const percent = Math.min(100, Math.floor((sample.read / sample.readTotal) * 100));
+        parts.push(`${format_formatBytes(sample.read)} of ${format_formatBytes(sample.readTotal)} read (${percent}%)`);
+    }
+    else {
+        parts.push(`${format_formatBytes(sample.read)} read`);
+    }
+    if (sample.stored !== undefined)
+        parts.push(`${format_formatBytes(sample.stored)} stored`);
+    parts.push(`${format_formatBytes(Math.round(sample.read / seconds))}/s`);
+    if (sample.tables) {
+        parts.push(sample.tables.done === undefined
+            ? `${sample.tables.total} tables`
+            : `${sample.tables.done} of ${sample.tables.total} tables`);
+    }
+    if (sample.phase)
+        parts.push(sample.phase);
+    parts.push(`${Math.round(seconds)}s elapsed`);
+    return `${what}: ${parts.join(", ")}`;
+}
+/** The live byte count of the pipeline's digest stage by that name (digestStage's bytesSoFar); 0 when none. */
+function liveBytes(stages, name) {
+    const stage = stages.find((candidate) => candidate.name === name);
+    return typeof stage?.bytesSoFar === "number" ? stage.bytesSoFar : 0;
+}
+/** A tap that adds every chunk's length to `counter.bytes`, for a pipeline with no digest stage to read. */
+function countingStage(counter) {
+    return tapStage("progress", {
+        update: (chunk) => (counter.bytes += chunk.length),
+        finish: () => counter.bytes,
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/commands/read-backup.ts
 /**
  * What reading a backup back needs besides the bytes (src/repository/read-artifact.ts streams and
@@ -47385,11 +60314,16 @@ function identitiesFor(manifest, keys, backupName) {
 }
 /** A pg_restore that reads this backup's archive: of the dump's pg_dump major or newer. */
 function findPgRestoreFor(manifest, settings, deps) {
+    const version = manifest.tool.pgDumpVersion;
+    if (version === undefined) {
+        // Every command that needs pg_restore restores or reads the dump, which this backup lacks.
+        throw new errors/* InputError */.dz(`--backup: backup ${manifest.label}/${manifest.backupId} holds no database dump (a files-only backup); its files come back with restore-files`, { input: "backup" });
+    }
     return findPgTool({
         name: "pg_restore",
-        serverMajor: Number(manifest.tool.pgDumpVersion.split(".")[0]),
-        serverVersion: manifest.tool.pgDumpVersion,
-        target: `read archives made by pg_dump ${manifest.tool.pgDumpVersion}`,
+        serverMajor: Number(version.split(".")[0]),
+        serverVersion: version,
+        target: `read archives made by pg_dump ${version}`,
         pgBinDir: settings.pgBinDir,
         pgVersion: settings.pgVersion,
         installPgClient: settings.installPgClient,
@@ -47397,6 +60331,78 @@ function findPgRestoreFor(manifest, settings, deps) {
         cache: deps.toolCache,
         log: deps.log,
     });
+}
+
+;// CONCATENATED MODULE: ./src/commands/key-check.ts
+/**
+ * Whether the key given opens the backup, asked of the age header itself before any check starts.
+ * identitiesFor() compares an identity with the recipients the manifest lists, but a passphrase
+ * can only be tried, and a wrong key found halfway through a check would read as damage: a FAIL
+ * record against a good backup, which prune then no longer counts as verified. A wrong key is bad
+ * input: exit 2, nothing recorded.
+ */
+
+
+
+
+
+
+/** Far more than any age header (a stanza per recipient, about 100 bytes each). */
+const HEADER_BYTES = 64 * 1024;
+/**
+ * Reads the start of the dump artifact and unwraps its file key with `identities`: InputError
+ * naming the key's input when none unwraps it and the stored object matches the manifest (read
+ * whole only then). Anything else (a missing object, a damaged header) is left for the check
+ * itself to find and report.
+ */
+async function checkKeysOpen(repository, manifest, identities, keys) {
+    const artifact = dumpArtifact(manifest);
+    if (!identities || identities.length === 0 || artifact.encryption !== "age-v1")
+        return;
+    let head;
+    try {
+        head = await readHead(await repository.openArtifact(manifest, artifact), HEADER_BYTES);
+    }
+    catch {
+        return;
+    }
+    const decrypt = createDecryptStream(identities);
+    try {
+        await (0,external_node_stream_promises_.pipeline)(external_node_stream_.Readable.from([head]), decrypt, new external_node_stream_.Writable({ write: (_chunk, _encoding, callback) => callback() }));
+    }
+    catch (error) {
+        if (!(error instanceof AgeDecryptError) || error.failure !== "no match")
+            return;
+        // A flipped byte in a stanza reads as a wrong key too: only an object that is byte for byte
+        // what the manifest says makes it the key's fault. Damage is the check's to find and record.
+        const stored = await readArtifact(repository, manifest, artifact, undefined);
+        if (stored.problems.length > 0)
+            return;
+        const byPassphrase = manifest.encryption.format !== "none" && manifest.encryption.passphrase;
+        const input = byPassphrase ? "passphrase-file" : "identity-file";
+        const what = byPassphrase ? "the passphrase" : "the identity";
+        const given = input === "passphrase-file" ? keys.passphrase : keys.identityText;
+        if (given === undefined)
+            return;
+        throw new errors/* InputError */.dz(`--${input}: ${what} does not open backup ${manifest.backupId}, whose stored object is intact (its sha256 matches the manifest); nothing was recorded`, { input });
+    }
+}
+/** The first `limit` bytes of a stream (fewer if it is shorter); the rest is not read. */
+async function readHead(stream, limit) {
+    const chunks = [];
+    let length = 0;
+    try {
+        for await (const chunk of stream) {
+            chunks.push(chunk);
+            length += chunk.length;
+            if (length >= limit)
+                break;
+        }
+    }
+    finally {
+        stream.destroy?.();
+    }
+    return Buffer.concat(chunks).subarray(0, limit);
 }
 
 ;// CONCATENATED MODULE: ./src/commands/verify/run.ts
@@ -47413,9 +60419,13 @@ function findPgRestoreFor(manifest, settings, deps) {
 
 
 
+
+
+
+
 async function runVerify(settings, deps) {
     const { log } = deps;
-    const repository = new BackupRepository(deps.store);
+    const repository = new backup_repository_BackupRepository(deps.store, settings.evidence);
     // Only the check record is written: the store is checked for reading, the write then says.
     await repository.check("read");
     // The newest backup even when broken: verify is where the damage is reported.
@@ -47429,13 +60439,18 @@ async function runVerify(settings, deps) {
     const deep = unencrypted || settings.keys.identityText !== undefined || settings.keys.passphrase !== undefined;
     // Keys and tools are checked before a byte is downloaded.
     const identities = deep ? identitiesFor(manifest, settings.keys, name) : undefined;
-    const pgRestore = deep ? await findPgRestoreFor(manifest, settings, deps) : undefined;
+    // A files-only backup has no archive for pg_restore to read.
+    const pgRestore = deep && findDumpArtifact(manifest) ? await findPgRestoreFor(manifest, settings, deps) : undefined;
+    // A wrong passphrase is bad input found from the header, not a failure recorded against the backup.
+    await checkKeysOpen(repository, manifest, identities, settings.keys);
     const kind = deep ? "verify-deep" : "verify";
     log.info(`Verifying ${repository.url}/${name} (${deep ? "decrypt and read the archive" : "stored object only"})`);
     const failures = [];
     const reads = [];
-    const dump = dumpArtifact(manifest);
+    const dump = findDumpArtifact(manifest);
     let tablesListed;
+    let missingTables;
+    let filesChecked;
     // One loop over the artifacts: the listing's size first (cheap), then the bytes themselves.
     for (const artifact of manifest.artifacts) {
         const listed = folder.objects.find((object) => object.key === repository.artifactKey(manifest, artifact));
@@ -47445,16 +60460,40 @@ async function runVerify(settings, deps) {
                 continue;
         }
         const listing = artifact === dump && pgRestore ? listArchive(pgRestore) : undefined;
+        // A files archive is read through and every file checked against its index (docs/files.md).
+        const archive = artifact.kind === "files" && identities
+            ? verifyArchiveSink({ expectedIndexSha256: artifact.indexSha256 })
+            : undefined;
+        const counted = { bytes: 0 };
+        const lines = dump && artifact === dump
+            ? startProgress({
+                what: "verify",
+                log,
+                everyMs: deps.progressEveryMs,
+                sample: () => ({
+                    read: counted.bytes,
+                    readTotal: dump.stored.bytes,
+                    tables: { total: manifest.tables.length },
+                }),
+            })
+            : undefined;
         const read = await readArtifact(repository, manifest, artifact, identities, {
-            ...(listing ? { sink: listing.sink } : {}),
-        });
+            ...(listing ? { sink: listing.sink } : archive ? { sink: archive.sink } : {}),
+            storedTaps: [countingStage(counted)],
+        }).finally(() => lines?.stop());
         reads.push(read);
         failures.push(...read.problems.filter((problem) => !failures.includes(problem)));
+        if (archive && artifact.kind === "files" && read.problems.length === 0) {
+            const checked = await archive.result;
+            failures.push(...archiveProblems(artifact, checked));
+            filesChecked = (filesChecked ?? 0) + checked.files;
+        }
         if (listing) {
             try {
                 const text = await listing.listing;
                 tablesListed = manifest.tables.length;
                 const missing = missingTableData(text, manifest.tables);
+                missingTables = missing;
                 if (missing.length > 0)
                     failures.push(`the archive has no data for ${missing.join(", ")}`);
             }
@@ -47471,7 +60510,11 @@ async function runVerify(settings, deps) {
         log.warn(warning);
     const verified = failures.length === 0;
     const dumpRead = reads.find((read) => read.artifact === dump);
-    const checkKey = await repository
+    const warnings = [...gates.warnings];
+    // Verifying needs read access only: a store that refuses the record (read-only, a role that
+    // may not write) still gets its answer, and the warning says prune will not count it.
+    const secrets = [settings.keys.passphrase, settings.keys.identityText].filter((secret) => secret !== undefined);
+    const checkKey = await redactingRecords(repository, secrets)
         .writeCheckRecord({
         kind,
         label: settings.label,
@@ -47487,23 +60530,28 @@ async function runVerify(settings, deps) {
             plaintextBytes: dumpRead?.plaintext?.bytes ?? null,
             plaintextSha256: dumpRead?.plaintext?.sha256 ?? null,
             tablesListed: tablesListed ?? null,
+            filesChecked: filesChecked ?? null,
         },
     }, now)
         .catch((error) => {
-        throw error instanceof errors/* LifeboatError */.H3
-            ? error
-            : new errors/* OperationError */.OK(`writing the check record failed: ${(0,errors/* describeError */.Uc)(error)}`);
+        const warning = `the check record could not be written, so this verification is not recorded (prune and list will not count it): ${(0,errors/* describeError */.Uc)(error)}`;
+        warnings.push(warning);
+        log.warn(warning);
+        return "";
     });
     return {
         verified,
         kind,
         backupId: manifest.backupId,
         backupAgeSeconds: Math.round((now.getTime() - Date.parse(manifest.startedAt)) / 1000),
-        storedBytes: dump.stored.bytes,
+        storedBytes: backupStoredBytes(manifest),
         tablesListed,
+        filesChecked,
         failures,
-        warnings: gates.warnings,
+        warnings,
         checkKey,
+        tables: manifest.tables.map((table) => `${table.schema}.${table.table}`),
+        ...(missingTables ? { missingTables } : {}),
     };
 }
 /** What a check read, as it found it: the artifacts read to the end, with their stored digest. */
@@ -47524,11 +60572,21 @@ function verifyFailureMessage(result) {
 
 
 
+
 const verifyCommand = {
     spec: commandSpec("verify"),
     parse: parseVerifySettings,
     storage: (settings) => settings,
-    run: (settings, deps) => runVerify(settings, deps),
+    run: async (settings, deps) => {
+        const result = await runVerify(settings, deps);
+        if (settings.junit !== undefined) {
+            const suite = verifyJUnit(result, { label: settings.label, gates: settings.gates, now: deps.now() });
+            const secrets = [settings.keys.passphrase, settings.keys.identityText].filter((secret) => secret !== undefined);
+            await writeJUnitFile(deps.cwd, settings.junit, renderJUnit(suite, secrets));
+        }
+        // The gates as given go with the result: the job summary lists which were checked.
+        return { ...result, gates: settings.gates };
+    },
     failure: verifyFailureMessage,
     outputs: (result, failure) => ({
         verified: result.verified,
@@ -47546,140 +60604,37 @@ const verifyCommand = {
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 7 modules
 var core = __nccwpck_require__(33838);
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(73136);
-;// CONCATENATED MODULE: ./src/storage/file-driver.ts
-/** The local-directory driver: `file:///absolute/path`, or a plain path (the registry's default). */
-
-const fileDriver = {
-    kind: "file",
-    schemes: ["file"],
-    forms: ["file:///absolute/path", "a directory path"],
-    options: [],
-    parse(text, { fail }) {
-        let url;
-        try {
-            url = new URL(text);
-        }
-        catch {
-            return fail();
-        }
-        if (url.host !== "")
-            return fail(`a file URL names no host ("${url.host}")`);
-        if (url.search !== "" || url.hash !== "")
-            return fail("a file URL has no query or fragment");
-        const path = (0,external_node_url_.fileURLToPath)(url);
-        return { kind: "file", path: path.length > 1 ? path.replace(/\/+$/, "") : path };
-    },
-    format: (location) => (0,external_node_url_.pathToFileURL)(location.path).href,
-    async open(location) {
-        const { LocalStore } = await __nccwpck_require__.e(/* import() */ 226).then(__nccwpck_require__.bind(__nccwpck_require__, 90226));
-        return new LocalStore(location.path);
-    },
-};
-
-;// CONCATENATED MODULE: ./src/storage/s3-driver.ts
-const s3Driver = {
-    kind: "s3",
-    schemes: ["s3"],
-    forms: ["s3://bucket/prefix"],
-    options: ["s3-endpoint", "s3-region", "s3-force-path-style", "s3-checksums", "s3-sse", "s3-sse-kms-key-id"],
-    parse(text, { fail }) {
-        const rest = text.slice("s3:".length);
-        if (!rest.startsWith("//"))
-            return fail();
-        const [bucket = "", ...path] = rest.slice(2).split("/");
-        if (bucket === "")
-            return fail("no bucket");
-        const bucketProblem = problemWithBucketName(bucket);
-        if (bucketProblem)
-            return fail(`bucket "${bucket}" ${bucketProblem}`);
-        return { kind: "s3", bucket, prefix: path.join("/").replace(/^\/+|\/+$/g, "") };
-    },
-    format: (location) => location.prefix ? `s3://${location.bucket}/${location.prefix}` : `s3://${location.bucket}`,
-    async open(location, options) {
-        const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(636)]).then(__nccwpck_require__.bind(__nccwpck_require__, 30636));
-        return createS3Store({ bucket: location.bucket, prefix: location.prefix }, options.s3);
-    },
-};
-/**
- * Why `name` is not a valid S3 bucket name, or undefined when it is. The general-purpose bucket
- * rules: 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or
- * digit, no two adjacent dots, not an IP address.
- */
-function problemWithBucketName(name) {
-    if (name.length < 3 || name.length > 63)
-        return "must be 3 to 63 characters long";
-    if (!/^[a-z0-9.-]+$/.test(name))
-        return "may only contain lowercase letters, digits, dots and hyphens";
-    if (!/^[a-z0-9].*[a-z0-9]$/.test(name))
-        return "must start and end with a letter or digit";
-    if (name.includes(".."))
-        return "must not contain two adjacent dots";
-    if (/^\d+\.\d+\.\d+\.\d+$/.test(name))
-        return "must not be an IP address";
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/storage/registry.ts
-/**
- * Store drivers, registered by URL scheme (restic's location registry, pgBackRest's storage helper
- * list). A driver parses its own URLs, formats them back without credentials, names the options it
- * takes, and opens a Store. Adding a store kind is one driver module plus one line in STORE_DRIVERS
- * (and its location in the StoreLocation union).
- */
-
-
-
-
-/** The registered drivers. A text without a scheme is a directory path (the file driver). */
-const STORE_DRIVERS = [s3Driver, fileDriver];
-/** A scheme of two or more characters, so a Windows drive letter ("C:") is not one. */
-const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]+):/;
-function expected() {
-    const forms = STORE_DRIVERS.flatMap((driver) => driver.forms);
-    return `expected ${forms.slice(0, -1).join(", ")} or ${forms.at(-1)}`;
-}
-function parseLocation(text, options) {
-    const input = options.input ?? "storage";
-    const fail = (why) => {
-        const detail = why ? `${why}; ${expected()}` : expected();
-        throw new errors/* InputError */.dz(`--${input} ${JSON.stringify(text)}: ${detail}`, { input });
-    };
-    const value = text.trim();
-    if (value === "")
-        return fail("empty");
-    const scheme = SCHEME.exec(value)?.[1]?.toLowerCase();
-    if (scheme === undefined)
-        return { kind: "file", path: (0,external_node_path_.resolve)(options.cwd, value) };
-    const driver = STORE_DRIVERS.find((candidate) => candidate.schemes.includes(scheme));
-    if (!driver)
-        return fail();
-    return driver.parse(value, { cwd: options.cwd, fail });
-}
-function driverOf(location) {
-    const driver = STORE_DRIVERS.find((candidate) => candidate.kind === location.kind);
-    if (!driver)
-        throw new Error(`no store driver for ${location.kind}`);
-    return driver;
-}
-function formatLocation(location) {
-    return driverOf(location).format(location);
-}
-function openLocation(location, options = {}) {
-    return driverOf(location).open(location, options);
-}
-
 ;// CONCATENATED MODULE: ./src/storage/open-store.ts
 /** Opens the store a storage URL names, through the driver registered for its scheme. */
 
+
+/** The S3 options with a store's own credentials (docs/offsite.md), read from the environment. */
+function withCredentials(s3, env, input) {
+    const wanted = s3?.credentialsEnv;
+    if (!s3 || !wanted)
+        return s3;
+    const read = (name) => env[`${wanted.prefix}_${name}`]?.trim() || undefined;
+    const accessKeyId = read("AWS_ACCESS_KEY_ID");
+    const secretAccessKey = read("AWS_SECRET_ACCESS_KEY");
+    const sessionToken = read("AWS_SESSION_TOKEN");
+    if (accessKeyId === undefined && wanted.optional)
+        return s3;
+    if (accessKeyId === undefined || secretAccessKey === undefined) {
+        const missing = accessKeyId === undefined ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY";
+        throw new errors/* InputError */.dz(`--${input}: ${wanted.prefix}_${missing} is not set (the store's own credentials)`, {
+            input,
+        });
+    }
+    return { ...s3, credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } };
+}
 /** Parses `urlText` (InputError when malformed) and opens the matching store. */
 async function openStore(urlText, options = {}) {
-    const location = parseLocation(urlText, {
+    const location = registry_parseLocation(urlText, {
         cwd: options.cwd ?? process.cwd(),
         input: options.input ?? "storage",
     });
-    return openLocation(location, options);
+    const s3 = withCredentials(options.s3, options.env ?? process.env, options.input ?? "storage");
+    return openLocation(location, { ...options, ...(s3 ? { s3 } : {}) });
 }
 
 ;// CONCATENATED MODULE: ./src/commands/command.ts
@@ -47716,7 +60671,7 @@ async function executeCommand(command, raw, context, opened) {
     let store;
     const storage = command.storage?.(settings);
     if (storage) {
-        store = await openStore(storage.storage, { cwd: context.cwd, s3: storage.s3 });
+        store = await openStore(storage.storage, { cwd: context.cwd, s3: storage.s3, env: context.env });
         opened?.(store);
     }
     context.signal.throwIfAborted();
@@ -47728,291 +60683,6 @@ async function executeCommand(command, raw, context, opened) {
         result,
         failure: typeof failure === "string" ? new errors/* OperationError */.OK(failure) : failure,
     };
-}
-
-;// CONCATENATED MODULE: ./src/domain/redact.ts
-/**
- * Secrets out of every output: error lines, --json, check records, reports, the runner's log.
- *
- * A secret rarely shows up as written. A password with `/`, `@` or `%` in it appears
- * percent-encoded in a URL (and each URL serializer encodes a different set of characters: `new
- * URL()`'s userinfo set, encodeURIComponent, a form's `+` for a space, lower- or upper-case hex),
- * JSON-escaped inside a JSON document (`\"`, `\\`, `\n`, `\u00e9`), or both at once (a URL inside
- * a JSON error inside a JSON record). So the redactor does not compare strings: for each character
- * of the secret it accepts every spelling of that character (itself, the percent-encoding of its
- * UTF-8 bytes in either case, `+` for a space, its JSON escapes), so any mixture of them matches.
- * Multi-line secrets (an age identity file) are matched line by line.
- *
- * base64 is covered for the runner's mask and the redactor as the three "cores" of the secret's
- * encoding (one per byte alignment), which appear verbatim whatever precedes the secret (a
- * `user:` in Basic auth, say); cores shorter than 8 characters are left out, they would match
- * ordinary words. No Lifeboat output base64-encodes a secret today: this is a safety net.
- *
- * Secrets (and lines) shorter than MIN_SECRET_LENGTH are not matched in free text: replacing every
- * "ab" would make every message unreadable. The password of any URL is still redacted by shape.
- */
-/** Shorter secrets are only redacted by shape (a URL's password, a password= parameter). */
-const redact_MIN_SECRET_LENGTH = 4;
-const MIN_BASE64_CORE = 8;
-const MASK = "***";
-/** The secret itself, then each of its lines (an identity file), trimmed, long enough to match. */
-function pieces(secret) {
-    const out = new Set();
-    const lines = secret.split(/\r?\n/).map((line) => line.trim());
-    if (lines.length === 1) {
-        out.add(secret);
-        out.add(secret.trim());
-    }
-    for (const line of lines)
-        out.add(line);
-    // A secret connection URL carries secrets of its own that show up apart from it.
-    for (const piece of [...out])
-        for (const inner of redact_urlSecrets(piece))
-            out.add(inner);
-    return [...out].filter((piece) => [...piece].length >= redact_MIN_SECRET_LENGTH);
-}
-/** The password (as written and decoded) and password-like query parameters of a URL. */
-function redact_urlSecrets(text) {
-    let url;
-    try {
-        url = new URL(text.trim());
-    }
-    catch {
-        return [];
-    }
-    const found = [];
-    if (url.password) {
-        found.push(url.password);
-        try {
-            found.push(decodeURIComponent(url.password));
-        }
-        catch {
-            // Not valid percent-encoding: kept as written above.
-        }
-    }
-    for (const [key, value] of url.searchParams)
-        if (SECRET_PARAM_KEY.test(key) && value)
-            found.push(value);
-    return found;
-}
-function hexByte(byte, lower) {
-    const hex = byte.toString(16).padStart(2, "0");
-    return `%${lower ? hex : hex.toUpperCase()}`;
-}
-function percentEncode(text, keep, lower = false) {
-    let out = "";
-    for (const char of text) {
-        if (keep(char))
-            out += char;
-        else
-            for (const byte of Buffer.from(char, "utf8"))
-                out += hexByte(byte, lower);
-    }
-    return out;
-}
-/** The WHATWG URL serializer's userinfo encoding, as `new URL()` writes a password. */
-function userinfoForm(text) {
-    const url = new URL("postgresql://host/");
-    url.username = "u";
-    url.password = text;
-    return url.password;
-}
-/** What a URL parser leaves of raw text in a query string (the query percent-encode set). */
-function queryForm(text) {
-    return percentEncode(text, (char) => char > " " && char <= "~" && !`"#<>'`.includes(char));
-}
-function safely(encode) {
-    try {
-        return [encode()];
-    }
-    catch {
-        // A lone surrogate: encodeURIComponent throws; the other forms still apply.
-        return [];
-    }
-}
-/** The base64 of the secret's whole 3-byte groups, for each of the three alignments. */
-function base64Cores(text) {
-    const bytes = Buffer.from(text, "utf8");
-    const cores = [];
-    for (let start = 0; start < 3; start++) {
-        const whole = Math.floor((bytes.length - start) / 3) * 3;
-        if (whole <= 0)
-            continue;
-        const core = bytes.subarray(start, start + whole).toString("base64");
-        if (core.length < MIN_BASE64_CORE)
-            continue;
-        cores.push(core, core.replaceAll("+", "-").replaceAll("/", "_"));
-    }
-    return cores;
-}
-/**
- * Every concrete form of `secret` worth registering with the runner's mask (core.setSecret): each
- * is one line, at least MIN_SECRET_LENGTH long. The redactor below matches more (any mixture of
- * these spellings), but the runner's mask compares plain strings.
- */
-function secretForms(secret) {
-    const forms = new Set();
-    for (const piece of pieces(secret)) {
-        const json = JSON.stringify(piece).slice(1, -1);
-        const candidates = [
-            piece,
-            json,
-            JSON.stringify(json).slice(1, -1),
-            userinfoForm(piece),
-            queryForm(piece),
-            new URLSearchParams({ p: piece }).toString().slice(2),
-            ...safely(() => encodeURIComponent(piece)),
-            ...safely(() => encodeURIComponent(piece).replaceAll("%20", "+")),
-            ...safely(() => encodeURI(piece)),
-            ...base64Cores(piece),
-        ];
-        for (const form of candidates) {
-            forms.add(form);
-            // Percent-encoders differ in the case of their hex digits.
-            forms.add(form.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
-        }
-    }
-    return [...forms].filter((form) => form.length >= redact_MIN_SECRET_LENGTH && !/[\r\n]/.test(form));
-}
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
-}
-/** A hex digit in either case. */
-function hexDigit(digit) {
-    const lower = digit.toLowerCase();
-    const upper = digit.toUpperCase();
-    return lower === upper ? digit : `[${lower}${upper}]`;
-}
-function hexPattern(hex) {
-    return [...hex].map(hexDigit).join("");
-}
-const JSON_SHORT_ESCAPES = {
-    '"': '"',
-    "\\": "\\",
-    "/": "/",
-    "\n": "n",
-    "\r": "r",
-    "\t": "t",
-    "\b": "b",
-    "\f": "f",
-};
-/**
- * Every spelling of one character: JSON-escaped (first, so that the longest spelling wins),
- * percent-encoded in either case, `+` for a space, itself.
- */
-function charPattern(char) {
-    const options = [];
-    // JSON escapes, nested any number of times (a JSON string inside a JSON string doubles the
-    // backslashes): one or more backslashes before the escape.
-    const short = JSON_SHORT_ESCAPES[char];
-    if (short !== undefined)
-        options.push(`\\\\+${escapeRegExp(short)}`);
-    const units = [];
-    for (let i = 0; i < char.length; i++)
-        units.push(char.charCodeAt(i).toString(16).padStart(4, "0"));
-    options.push(units.map((unit) => `\\\\+u${hexPattern(unit)}`).join(""));
-    const bytes = Buffer.from(char, "utf8");
-    options.push([...bytes].map((byte) => `%${hexPattern(byte.toString(16).padStart(2, "0"))}`).join(""));
-    if (char === " ")
-        options.push("\\+");
-    options.push(escapeRegExp(char));
-    return `(?:${options.join("|")})`;
-}
-function secretPattern(piece) {
-    return [...piece].map(charPattern).join("");
-}
-/** URL credentials (any scheme): `scheme://user:SECRET@` keeps the user, drops the password. */
-// The password runs to the authority's last `@`: a raw `@` in it must not leave its tail behind.
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@?#"'<>]*):[^\s/?#"'<>]*@/gi;
-/** Names of secret-bearing parameters in URLs, libpq connection strings and the like. */
-const SECRET_PARAM_NAME = "(?:ssl)?passw(?:or)?d|pwd|pass|passphrase|secret|token|access_token|api_?key|x-amz-(?:signature|security-token|credential)";
-const SECRET_PARAM_KEY = new RegExp(`^(?:${SECRET_PARAM_NAME})$`, "i");
-/** `name=value` (a libpq conninfo value may be quoted), after a separator. */
-const SECRET_PARAMS = new RegExp(`(^|[?&;\\s"'(,])(${SECRET_PARAM_NAME})=('(?:[^'\\\\]|\\\\.)*'|[^\\s&"'#<>,)]*)`, "gi");
-/**
- * A function that replaces every form of each secret in a text by `***`, and any URL's password
- * and any `password=`-like parameter whatever its value.
- */
-function createRedactor(secrets) {
-    const patterns = new Set();
-    const literals = new Set();
-    for (const secret of secrets) {
-        for (const piece of pieces(secret)) {
-            patterns.add(secretPattern(piece));
-            for (const core of base64Cores(piece))
-                literals.add(core);
-        }
-    }
-    // Longest first, so that a secret containing another is replaced whole.
-    const sources = [
-        ...[...patterns].sort((a, b) => b.length - a.length),
-        ...[...literals].sort((a, b) => b.length - a.length).map(escapeRegExp),
-    ];
-    const any = sources.length > 0 ? new RegExp(sources.join("|"), "g") : undefined;
-    return (text) => {
-        let out = any ? text.replace(any, MASK) : text;
-        out = out.replace(URL_CREDENTIALS, `$1:${MASK}@`);
-        out = out.replace(SECRET_PARAMS, (_match, lead, name, value) => value === MASK || value === "" ? `${lead}${name}=${value}` : `${lead}${name}=${MASK}`);
-        return out;
-    };
-}
-/**
- * A URL safe to show: no user info, secret-bearing query parameters masked. Text that does not
- * parse as a URL gets the redactor's shape rules (a `user:password@` anywhere in it).
- */
-function redactUrl(text) {
-    let url;
-    try {
-        url = new URL(text);
-    }
-    catch {
-        return createRedactor([])(text);
-    }
-    url.username = "";
-    url.password = "";
-    for (const key of [...url.searchParams.keys()]) {
-        if (SECRET_PARAM_KEY.test(key))
-            url.searchParams.set(key, MASK);
-    }
-    return url.toString();
-}
-/**
- * A copy of a JSON-able value with every string (keys too) redacted: for --json output and check
- * records. Values with toJSON (Dates) are taken as JSON would take them; Error objects as their
- * name and message; cycles become "[Circular]".
- */
-function redactDeep(value, redact) {
-    const seen = new WeakSet();
-    const walk = (input) => {
-        if (typeof input === "string")
-            return redact(input);
-        if (input === null || typeof input !== "object")
-            return input;
-        if (seen.has(input))
-            return "[Circular]";
-        seen.add(input);
-        try {
-            if (input instanceof Error) {
-                return { ...walkObject(input), name: redact(input.name), message: redact(input.message) };
-            }
-            const json = input.toJSON;
-            if (typeof json === "function")
-                return walk(json.call(input));
-            if (Array.isArray(input))
-                return input.map(walk);
-            return walkObject(input);
-        }
-        finally {
-            seen.delete(input);
-        }
-    };
-    const walkObject = (input) => {
-        const out = {};
-        for (const [key, item] of Object.entries(input))
-            out[redact(key)] = walk(item);
-        return out;
-    };
-    return walk(value);
 }
 
 ;// CONCATENATED MODULE: ./src/actions/inputs.ts
@@ -48095,9 +60765,21 @@ function inActionWords(error, spec) {
  * Cancellation by signal, shared by both edges. Free of imports, so the CLI can install it before
  * it loads anything heavy.
  */
+/** Synchronous last-chance cleanups, run when a second signal exits the process at once. */
+const forcedExitCleanups = new Set();
+/**
+ * Registers `cleanup` (synchronous: removing a decrypted file) to run if a second SIGINT or
+ * SIGTERM exits the process before the command's own cleanup finished. Returns the unregister
+ * function, to call once the thing to clean up is gone.
+ */
+function onForcedExit(cleanup) {
+    forcedExitCleanups.add(cleanup);
+    return () => forcedExitCleanups.delete(cleanup);
+}
 /**
  * The first SIGINT or SIGTERM aborts the returned signal (children stop, uploads abort, nothing is
- * committed); a second one exits at once with the signal's conventional code (130 or 143).
+ * committed); a second one runs the registered forced-exit cleanups and exits at once with the
+ * signal's conventional code (130 or 143).
  */
 function cancelOnSignals(process) {
     const controller = new AbortController();
@@ -48106,8 +60788,17 @@ function cancelOnSignals(process) {
         ["SIGTERM", 143],
     ]) {
         process.on(name, () => {
-            if (controller.signal.aborted)
+            if (controller.signal.aborted) {
+                for (const cleanup of forcedExitCleanups) {
+                    try {
+                        cleanup();
+                    }
+                    catch {
+                        // Best effort: the exit must not wait on, or fail for, a cleanup.
+                    }
+                }
                 process.exit(code);
+            }
             controller.abort(new CancelledError(name));
         });
     }
@@ -48171,7 +60862,7 @@ function restoreSecondsFromRecord(text) {
     }
 }
 async function loadHistory(store, label, options) {
-    const repository = new BackupRepository(store);
+    const repository = new backup_repository_BackupRepository(store);
     const window = options.window ?? HISTORY_WINDOW;
     const folders = (await repository.folders(label))
         .filter((folder) => folder.committed || options.now.getTime() - folder.startedAt.getTime() >= IN_FLIGHT_MS)
@@ -48194,7 +60885,7 @@ async function loadHistory(store, label, options) {
         const { manifest, problems } = await repository.inspectFolder(label, folder);
         point.problems = problems;
         if (manifest) {
-            point.storedBytes = dumpArtifact(manifest).stored.bytes;
+            point.storedBytes = backupStoredBytes(manifest);
             const finished = new Date(manifest.finishedAt);
             if (!Number.isNaN(finished.getTime()))
                 point.finishedAt = finished;

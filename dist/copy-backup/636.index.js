@@ -281,6 +281,8 @@ function createClient(options) {
         config.region = region;
     if (options.maxAttempts !== undefined)
         config.maxAttempts = options.maxAttempts;
+    if (options.credentials)
+        config.credentials = options.credentials;
     const client = new dist_cjs.S3Client(config);
     if (checksums === "WHEN_REQUIRED")
         contentMd5ForDeleteObjects(client);
