@@ -9,7 +9,7 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { AgeDecryptError, createDecryptStream, type Identity } from "../crypto/age/index.js";
 import { InputError } from "../domain/errors.js";
-import { dumpArtifact, type Manifest } from "../domain/manifest.js";
+import { findDumpArtifact, type Manifest } from "../domain/manifest.js";
 import type { BackupRepository } from "../repository/backup-repository.js";
 import { readArtifact } from "../repository/read-artifact.js";
 import type { DecryptionKeys } from "../settings/types.js";
@@ -18,7 +18,7 @@ import type { DecryptionKeys } from "../settings/types.js";
 const HEADER_BYTES = 64 * 1024;
 
 /**
- * Reads the start of the dump artifact and unwraps its file key with `identities`: InputError
+ * Reads the start of the dump artifact (a files-only backup: its first) and unwraps its file key with `identities`: InputError
  * naming the key's input when none unwraps it and the stored object matches the manifest (read
  * whole only then). Anything else (a missing object, a damaged header) is left for the check
  * itself to find and report.
@@ -29,8 +29,9 @@ export async function checkKeysOpen(
   identities: readonly Identity[] | undefined,
   keys: DecryptionKeys,
 ): Promise<void> {
-  const artifact = dumpArtifact(manifest);
-  if (!identities || identities.length === 0 || artifact.encryption !== "age-v1") return;
+  // The dump, or for a files-only backup its first artifact: every artifact has the same recipients.
+  const artifact = findDumpArtifact(manifest) ?? manifest.artifacts[0];
+  if (!artifact || !identities || identities.length === 0 || artifact.encryption !== "age-v1") return;
   let head: Buffer;
   try {
     head = await readHead(await repository.openArtifact(manifest, artifact), HEADER_BYTES);

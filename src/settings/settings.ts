@@ -857,7 +857,7 @@ export function parseStatusSettings(raw: RawOptions): StatusSettings {
 
 const RESTORE_FILES = {
   source: OPTIONS.filesSource,
-  to: OPTIONS.filesTo,
+  to: OPTIONS.to,
   // Required, but its error names the target, so the check below says it is missing.
   confirm: { ...OPTIONS.confirm, required: false },
   overwrite: OPTIONS.overwrite,
@@ -868,7 +868,7 @@ const RESTORE_FILES = {
  * given or resolved. Pure, so the settings reader and the command agree.
  */
 export function restoreFilesConfirmations(to: string, cwd: string): { expected: string; accepted: string[] } {
-  const target = parseFilesSource(to, { cwd, input: OPTIONS.filesTo.name });
+  const target = parseFilesSource(to, { cwd, input: OPTIONS.to.name });
   if (target.kind === "s3") return { expected: target.bucket, accepted: [target.bucket] };
   return { expected: to.trim(), accepted: [to.trim(), target.path] };
 }
@@ -878,7 +878,7 @@ export function parseRestoreFilesSettings(raw: RawOptions): RestoreFilesSettings
   const storage = parseStorageSettings(raw);
   if (/^s3:\/\/\*\/*$/i.test(v.to.trim())) {
     throw new InputError(`--to "${v.to}": expected one bucket (s3://BUCKET[/PREFIX]) or a directory`, {
-      input: OPTIONS.filesTo.name,
+      input: OPTIONS.to.name,
     });
   }
   const { expected, accepted } = restoreFilesConfirmations(v.to, process.cwd());

@@ -375,14 +375,6 @@ export const OPTIONS = {
     default: "warn",
     value: "MODE",
   },
-  filesTo: {
-    name: "to",
-    description:
-      "Where restore-files puts the files: s3://BUCKET[/PREFIX] (through the files-s3-* options and LIFEBOAT_FILES_AWS_* credentials) or a directory (created if missing).",
-    type: "string",
-    required: true,
-    value: "TARGET",
-  },
   filesSource: {
     name: "source",
     description:
@@ -1051,7 +1043,10 @@ const restoreFilesOptions: OptionSpec[] = [
     "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE.",
   ),
   OPTIONS.filesSource,
-  OPTIONS.filesTo,
+  worded(
+    OPTIONS.to,
+    "Where restore-files puts the files: s3://BUCKET[/PREFIX] (through the files-s3-* options and LIFEBOAT_FILES_AWS_* credentials) or a directory (created if missing).",
+  ),
   worded(
     OPTIONS.confirm,
     "The target typed out: its bucket name for s3://BUCKET[/PREFIX], or the directory as given in to (or its absolute path). The restore is refused otherwise.",

@@ -59,10 +59,13 @@ describe("the prune action bundle", () => {
       assert.ok(run.summary.includes(folder.backupId));
     assert.match(run.summary, /min-verified: kept so that 1 verified backup remains/);
     assert.match(run.stdout, /keep-daily \d{4}-\d{2}-\d{2} \(1 of 2\)/, "the decisions are in the log");
+    const left = files(join(work, "backups"));
     assert.deepEqual(
-      files(join(work, "backups")),
+      left.filter((key) => !key.includes("/_audit/")),
       [folders[0]!, folders[1]!, folders[4]!].flatMap((folder) => folder.keys).sort(),
     );
+    // The prune itself is on record in the label's audit trail (docs/evidence.md).
+    assert.equal(left.filter((key) => /^shop\/_audit\/\d{8}T\d{9}Z-prune\.json$/.test(key)).length, 1);
   });
 
   test("dry-run deletes nothing and says what it would do", () => {

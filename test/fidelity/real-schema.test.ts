@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { runCli } from "../helpers/cli.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
 import {
   addDefaultPrivileges,
@@ -264,5 +265,61 @@ describe("a restorer that is not a superuser", () => {
       tolerated.every((line) => /\[.*; .+\]$/.test(line)),
       tolerated.join("\n"),
     );
+  });
+});
+
+describe("restore on the real schema", () => {
+  const restore = (label: string, database: string) =>
+    runCli(
+      [
+        "restore",
+        "--storage",
+        store.storage,
+        "--label",
+        label,
+        "--identity-file",
+        store.identityFile,
+        "--target-database-url",
+        source.url(database),
+        "--confirm",
+        database,
+        "--safety-backup",
+        "false",
+        "--drop-old",
+        "--json",
+      ],
+      { env: { PATH: process.env.PATH } },
+    );
+
+  test("restored over a copy by new database and swap: rows and catalog checked there, nothing lost", async () => {
+    await source.createDatabase("real_copy");
+    const run = await restore("real", "real_copy");
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.json.strategy, "swap");
+    const catalog = run.json.catalog as { compared: boolean; failures: number };
+    assert.equal(catalog.compared, true);
+    assert.equal(catalog.failures, 0);
+    const rows = run.json.rowCheck as { tablesChecked: number; mismatches: unknown[] };
+    assert.equal(rows.tablesChecked, real.manifest.tables.length);
+    assert.deepEqual(rows.mismatches, []);
+    const [orders] = await source.sql<{ n: string }>("real_copy", "SELECT count(*) AS n FROM sales.orders");
+    const [expected] = await source.sql<{ n: string }>("real", "SELECT count(*) AS n FROM sales.orders");
+    assert.equal(orders!.n, expected!.n);
+  });
+
+  test("a grant lost from the archive fails restore, named, and leaves the target as it was", async () => {
+    const label = "restore-lost-grant";
+    const grant = "GRANT SELECT ON TABLE reports.daily TO reporting;";
+    loseFromBackup(store, real, label, grant, withoutStatement(grant));
+    await source.createDatabase("real_target");
+    await source.sql(
+      "real_target",
+      "CREATE TABLE before_restore (id int); INSERT INTO before_restore VALUES (1)",
+    );
+    const run = await restore(label, "real_target");
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /reports\.daily: grant reporting=r missing/);
+    const [kept] = await source.sql<{ n: string }>("real_target", "SELECT count(*) AS n FROM before_restore");
+    assert.equal(kept!.n, "1");
   });
 });

@@ -8,7 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { describeError, InputError } from "../../domain/errors.js";
 import { groupBackupFolders, type BackupFolder, type CheckRecordRef } from "../../domain/layout.js";
-import { dumpArtifact } from "../../domain/manifest.js";
+import { backupStoredBytes } from "../../domain/manifest.js";
 import { redactUrl } from "../../domain/redact.js";
 import { BackupRepository, mapBounded } from "../../repository/backup-repository.js";
 import { restoreSecondsFromRecord, IN_FLIGHT_MS } from "../../report/history.js";
@@ -115,7 +115,7 @@ async function labelInput(
         manifest = {
           finishedAt: Number.isNaN(finishedAt.getTime()) ? folder.startedAt : finishedAt,
           durationSeconds: inspected.manifest.durationSeconds,
-          storedBytes: dumpArtifact(inspected.manifest).stored.bytes,
+          storedBytes: backupStoredBytes(inspected.manifest),
         };
       }
     }
