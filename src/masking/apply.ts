@@ -21,6 +21,7 @@ import {
   DROP_FUNCTIONS_SQL,
   fakeFunctionsSql,
   mayLookFakeSql,
+  PAD_ARGUMENTS_SQL,
   SET_KEY_SQL,
   setKeyValues,
   type MaskingKey,
@@ -211,19 +212,20 @@ function sourceExpressions(
 }
 
 function fakeCall(strategy: ValueStrategy, text: string, literal: (value: string) => string): string {
+  const pads = PAD_ARGUMENTS_SQL;
   switch (strategy.kind) {
     case "email":
-      return `pg_temp.lifeboat_mask_email(${text})`;
+      return `pg_temp.lifeboat_mask_email(${text}, ${pads})`;
     case "name":
-      return `pg_temp.lifeboat_mask_name(${text}, '${strategy.part}', ${strategy.unique})`;
+      return `pg_temp.lifeboat_mask_name(${text}, '${strategy.part}', ${strategy.unique}, ${pads})`;
     case "phone":
-      return `pg_temp.lifeboat_mask_phone(${text})`;
+      return `pg_temp.lifeboat_mask_phone(${text}, ${pads})`;
     case "text":
-      return `pg_temp.lifeboat_mask_text(${text})`;
+      return `pg_temp.lifeboat_mask_text(${text}, ${pads})`;
     case "hash":
-      return `pg_temp.lifeboat_mask_hash(${text})`;
+      return `pg_temp.lifeboat_mask_hash(${text}, ${pads})`;
     case "uuid":
-      return `pg_temp.lifeboat_mask_uuid(${text})`;
+      return `pg_temp.lifeboat_mask_uuid(${text}, ${pads})`;
     case "fixed":
       return literal(String(strategy.value));
     case "null":

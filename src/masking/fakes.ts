@@ -306,9 +306,22 @@ export function looksFake(value: string): boolean {
   );
 }
 
-/** HMAC without a function call per value: the pads are read from the settings inline. */
+/**
+ * The fakes take the pads as optional arguments `ip` and `op`: masking passes them as uncorrelated
+ * sub-SELECTs (PAD_ARGUMENTS_SQL), which PostgreSQL computes once per statement; without them each
+ * value reads and decodes both settings again, which costs about as much as the hashes themselves.
+ */
+const READ_PAD_SQL = {
+  ip: "decode(current_setting('lifeboat.mask_inner_pad'), 'hex')",
+  op: "decode(current_setting('lifeboat.mask_outer_pad'), 'hex')",
+};
+const PAD_SQL = (pad: "ip" | "op") => `coalesce(${pad}, ${READ_PAD_SQL[pad]})`;
+/** The trailing arguments of a fake's call in a masking statement. */
+export const PAD_ARGUMENTS_SQL = `(SELECT ${READ_PAD_SQL.ip}), (SELECT ${READ_PAD_SQL.op})`;
+const PAD_PARAMETERS = "ip bytea DEFAULT NULL, op bytea DEFAULT NULL";
+/** HMAC without a function call per value. */
 const HMAC_SQL = (message: string) =>
-  `sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex') || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(${message}, 'UTF8')))`;
+  `sha256(${PAD_SQL("op")} || sha256(${PAD_SQL("ip")} || convert_to(${message}, 'UTF8')))`;
 const PHONE_ROUND = (round: string, other: string, modulus: string) =>
   `('x' || left(encode(sha256(op || sha256(ip || convert_to('phone:' || ${round} || ':' || d || ':' || ${other}, 'UTF8'))), 'hex'), 15))::bit(60)::bigint % ${modulus}`;
 
@@ -340,10 +353,10 @@ export function fakeFunctionsSql(): string[] {
        SELECT sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex')
                      || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(msg, 'UTF8')))
      $f$`,
-    `CREATE FUNCTION pg_temp.lifeboat_mask_email(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+    `CREATE FUNCTION pg_temp.lifeboat_mask_email(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
        SELECT 'user_' || left(encode(${HMAC_SQL("'email:' || v")}, 'hex'), ${EMAIL_HEX_CHARS}) || '@${EMAIL_DOMAIN}'
      $f$`,
-    `CREATE FUNCTION pg_temp.lifeboat_mask_name(v text, part text, uniq boolean) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+    `CREATE FUNCTION pg_temp.lifeboat_mask_name(v text, part text, uniq boolean, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
      DECLARE
        h bytea;
      BEGIN
@@ -357,7 +370,7 @@ export function fakeFunctionsSql(): string[] {
               || CASE WHEN uniq THEN ' ' || substr(encode(h, 'hex'), 9, 8) ELSE '' END;
      END
      $f$`,
-    `CREATE FUNCTION pg_temp.lifeboat_mask_hash(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+    `CREATE FUNCTION pg_temp.lifeboat_mask_hash(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
        SELECT encode(${HMAC_SQL("'hash:' || v")}, 'hex')
      $f$`,
     `CREATE FUNCTION pg_temp.lifeboat_uuid_from(hex text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
@@ -365,22 +378,23 @@ export function fakeFunctionsSql(): string[] {
               || substr('89ab', 1 + ('x' || lpad(substr(hex, 17, 1), 8, '0'))::bit(32)::int % 4, 1)
               || substr(hex, 18, 3) || '-' || substr(hex, 21, 12)
      $f$`,
-    `CREATE FUNCTION pg_temp.lifeboat_mask_uuid(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+    `CREATE FUNCTION pg_temp.lifeboat_mask_uuid(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
        SELECT pg_temp.lifeboat_uuid_from(encode(${HMAC_SQL("'uuid:' || v")}, 'hex'))
      $f$`,
     // PL/pgSQL runs a statement of plain expressions without the executor, so these functions are a
     // few such statements each, with no loop over digits or words (a loop per value costs more than
     // the hashes): the rounds are unrolled, and the fresh digits go back between the source's
     // separators through format(), one %s per digit ('%' itself doubled first).
-    `CREATE FUNCTION pg_temp.lifeboat_mask_phone(v text) RETURNS text LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $f$
+    `CREATE FUNCTION pg_temp.lifeboat_mask_phone(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
      DECLARE
-       digits text; d int; u int; w int; a bigint; b bigint; mu bigint; mw bigint; h bytea; fresh text; ip bytea; op bytea;
+       digits text; d int; u int; w int; a bigint; b bigint; mu bigint; mw bigint; h bytea; fresh text;
      BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
        digits := regexp_replace(v, '[^0-9]', '', 'g');
        d := length(digits);
        IF d = 0 THEN RETURN v; END IF;
-       ip := decode(current_setting('lifeboat.mask_inner_pad'), 'hex');
-       op := decode(current_setting('lifeboat.mask_outer_pad'), 'hex');
+       ip := ${PAD_SQL("ip")};
+       op := ${PAD_SQL("op")};
        IF d > 36 THEN
          h := sha256(op || sha256(ip || convert_to('phone:' || v, 'UTF8')));
          SELECT string_agg(((substr(digits, i + 1, 1)::int + get_byte(h, i % 32) + i / 32) % 10)::text, '' ORDER BY i)
@@ -403,10 +417,11 @@ export function fakeFunctionsSql(): string[] {
      $f$`,
     // A whole 32-word block per statement, then cut to length: the words fakeText's loop stops at
     // are a prefix of these.
-    `CREATE FUNCTION pg_temp.lifeboat_mask_text(v text) RETURNS text LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $f$
+    `CREATE FUNCTION pg_temp.lifeboat_mask_text(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
      DECLARE
        n int; seed bytea; b bytea; i int := 0; words text[] := ${lorem}; result text := '';
      BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
        n := char_length(v);
        IF n = 0 THEN RETURN v; END IF;
        seed := ${HMAC_SQL("'text:' || v")};
@@ -436,13 +451,13 @@ export function fakeFunctionsSql(): string[] {
 
 export const DROP_FUNCTIONS_SQL = [
   "lifeboat_looks_fake(text)",
-  "lifeboat_mask_text(text)",
-  "lifeboat_mask_phone(text)",
-  "lifeboat_mask_uuid(text)",
+  "lifeboat_mask_text(text, bytea, bytea)",
+  "lifeboat_mask_phone(text, bytea, bytea)",
+  "lifeboat_mask_uuid(text, bytea, bytea)",
   "lifeboat_uuid_from(text)",
-  "lifeboat_mask_hash(text)",
-  "lifeboat_mask_name(text, text, boolean)",
-  "lifeboat_mask_email(text)",
+  "lifeboat_mask_hash(text, bytea, bytea)",
+  "lifeboat_mask_name(text, text, boolean, bytea, bytea)",
+  "lifeboat_mask_email(text, bytea, bytea)",
   "lifeboat_hmac(text)",
 ].map((signature) => `DROP FUNCTION IF EXISTS pg_temp.${signature}`);
 

@@ -19,6 +19,7 @@ import {
   looksFake,
   maskingKey,
   mayLookFakeSql,
+  PAD_ARGUMENTS_SQL,
   SET_KEY_SQL,
   setKeyValues,
 } from "../../src/masking/fakes.js";
@@ -182,6 +183,33 @@ test("SQL and TypeScript fakes agree on the edge cases of text, phone and name",
   const long = rows.find((row) => row.v.length === 100_000)!;
   assert.equal(long.text.length, 100_000);
   assert.equal(rows.find((row) => row.v === "0".repeat(37))!.phone.length, 37);
+});
+
+test("with the pads passed as masking passes them, every SQL fake gives the same answer", async () => {
+  const pads = PAD_ARGUMENTS_SQL;
+  const { rows } = await client.query<Record<string, string | null>>(
+    `SELECT v, pg_temp.lifeboat_mask_email(v, ${pads}) AS email, pg_temp.lifeboat_mask_hash(v, ${pads}) AS hash,
+            pg_temp.lifeboat_mask_uuid(v, ${pads}) AS uuid, pg_temp.lifeboat_mask_phone(v, ${pads}) AS phone,
+            pg_temp.lifeboat_mask_text(v, ${pads}) AS text, pg_temp.lifeboat_mask_name(v, 'last', true, ${pads}) AS last
+       FROM unnest($1::text[]) AS v`,
+    [[...SAMPLES, ...EDGE_CASES, null]],
+  );
+  for (const row of rows) {
+    const v = row.v;
+    const expected =
+      v === null
+        ? { email: null, hash: null, uuid: null, phone: null, text: null, last: null }
+        : {
+            email: fakeEmail(key, v),
+            hash: fakeHash(key, v),
+            uuid: fakeUuid(key, v),
+            phone: fakePhone(key, v),
+            text: fakeText(key, v),
+            last: fakeName(key, v, "last", true),
+          };
+    const { v: _, ...actual } = row;
+    assert.deepEqual(actual, expected, `value ${JSON.stringify(v?.slice(0, 40) ?? null)}`);
+  }
 });
 
 test("NULL stays NULL in every SQL fake", async () => {
