@@ -19,6 +19,7 @@ import {
   looksFake,
   maskingKey,
   mayLookFakeSql,
+  PAD_ARGUMENTS_SQL,
   SET_KEY_SQL,
   setKeyValues,
 } from "../../src/masking/fakes.js";
@@ -131,13 +132,94 @@ test("SQL and TypeScript fakes agree on every strategy", async () => {
   }
 });
 
+// The edges of each SQL function's shortcuts: no digits, one digit (no Feistel halves), the
+// 36/37-digit switch, separators around and between digits ('%' included, as format() reads it),
+// digits that are not ASCII, texts ending on a word, a space or across a 32-word block.
+const EDGE_CASES = [
+  "",
+  " ",
+  "%",
+  "%s",
+  "no digits at all",
+  ...Array.from({ length: 41 }, (_, d) => "9876543210".repeat(5).slice(0, d)),
+  ...[0, 1, 2, 3, 35, 36, 37, 38, 64].map((d) => `+${"1".repeat(d)}`),
+  ...[1, 2, 11, 36, 37].map((d) => `(%s) ${"5".repeat(d).replace(/(\d)(?=\d)/g, "$1-")} %%`),
+  "0",
+  "00",
+  "0".repeat(36),
+  "0".repeat(37),
+  "9".repeat(36),
+  "٠١٢٣٤٥٦٧٨٩ and 12",
+  "tel: ＋４４ 20 7946 0958",
+  "\t\n1\u00a02",
+  ...Array.from({ length: 120 }, (_, n) => "é".repeat(n + 1)),
+  ...[191, 192, 193, 1000, 4096].map((n) => "a".repeat(n)),
+  "🙂".repeat(300),
+  "ünïcödé 🙂 ".repeat(50),
+  "y".repeat(100_000),
+];
+
+test("SQL and TypeScript fakes agree on the edge cases of text, phone and name", async () => {
+  const { rows } = await client.query<{
+    v: string;
+    text: string;
+    phone: string;
+    first: string;
+    full: string;
+  }>(
+    `SELECT v, pg_temp.lifeboat_mask_text(v) AS text, pg_temp.lifeboat_mask_phone(v) AS phone,
+            pg_temp.lifeboat_mask_name(v, 'first', false) AS first, pg_temp.lifeboat_mask_name(v, 'full', true) AS full
+       FROM unnest($1::text[]) AS v`,
+    [EDGE_CASES],
+  );
+  assert.equal(rows.length, EDGE_CASES.length);
+  for (const row of rows) {
+    const at = `value ${JSON.stringify(row.v.slice(0, 40))} (${row.v.length} UTF-16 units)`;
+    assert.equal(row.text, fakeText(key, row.v), `text of ${at}`);
+    assert.equal(row.phone, fakePhone(key, row.v), `phone of ${at}`);
+    assert.equal(row.first, fakeName(key, row.v, "first"), `first name of ${at}`);
+    assert.equal(row.full, fakeName(key, row.v, "full", true), `full name of ${at}`);
+  }
+  const long = rows.find((row) => row.v.length === 100_000)!;
+  assert.equal(long.text.length, 100_000);
+  assert.equal(rows.find((row) => row.v === "0".repeat(37))!.phone.length, 37);
+});
+
+test("with the pads passed as masking passes them, every SQL fake gives the same answer", async () => {
+  const pads = PAD_ARGUMENTS_SQL;
+  const { rows } = await client.query<Record<string, string | null>>(
+    `SELECT v, pg_temp.lifeboat_mask_email(v, ${pads}) AS email, pg_temp.lifeboat_mask_hash(v, ${pads}) AS hash,
+            pg_temp.lifeboat_mask_uuid(v, ${pads}) AS uuid, pg_temp.lifeboat_mask_phone(v, ${pads}) AS phone,
+            pg_temp.lifeboat_mask_text(v, ${pads}) AS text, pg_temp.lifeboat_mask_name(v, 'last', true, ${pads}) AS last
+       FROM unnest($1::text[]) AS v`,
+    [[...SAMPLES, ...EDGE_CASES, null]],
+  );
+  for (const row of rows) {
+    const v = row.v;
+    const expected =
+      v === null
+        ? { email: null, hash: null, uuid: null, phone: null, text: null, last: null }
+        : {
+            email: fakeEmail(key, v),
+            hash: fakeHash(key, v),
+            uuid: fakeUuid(key, v),
+            phone: fakePhone(key, v),
+            text: fakeText(key, v),
+            last: fakeName(key, v, "last", true),
+          };
+    const { v: _, ...actual } = row;
+    assert.deepEqual(actual, expected, `value ${JSON.stringify(v?.slice(0, 40) ?? null)}`);
+  }
+});
+
 test("NULL stays NULL in every SQL fake", async () => {
   const { rows } = await client.query(
     `SELECT pg_temp.lifeboat_mask_email(NULL) AS a, pg_temp.lifeboat_mask_name(NULL, 'full', false) AS b,
             pg_temp.lifeboat_mask_phone(NULL) AS c, pg_temp.lifeboat_mask_text(NULL) AS d,
-            pg_temp.lifeboat_mask_hash(NULL) AS e, pg_temp.lifeboat_mask_uuid(NULL) AS f`,
+            pg_temp.lifeboat_mask_hash(NULL) AS e, pg_temp.lifeboat_mask_uuid(NULL) AS f,
+            pg_temp.lifeboat_mask_name(NULL, 'first', true) AS g, pg_temp.lifeboat_mask_name(NULL, 'last', false) AS h`,
   );
-  assert.deepEqual(Object.values(rows[0] as object), [null, null, null, null, null, null]);
+  assert.deepEqual(Object.values(rows[0] as object), [null, null, null, null, null, null, null, null]);
 });
 
 test("phone fakes keep separators and digit count, and are a bijection (no collisions)", () => {

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { loadavg } from "node:os";
 import pg from "pg";
 import { applyMasking } from "../../src/masking/apply.js";
 import { checkRulesAgainstCatalog } from "../../src/masking/catalog-check.js";
@@ -61,8 +62,10 @@ tables:
       for (const [step, ms] of steps) if (ms >= 100) console.log(`  ${step}: ${ms} ms`);
     });
     const rowsPerSecond = Math.round((2 * ROWS) / (result.durationMs / 1000));
+    // On a shared machine the figure means little without the load it was taken under.
+    const load = loadavg().map((n) => n.toFixed(1));
     console.log(
-      `masking ${2 * ROWS} rows (${ROWS} customers, ${ROWS} orders): ${result.durationMs} ms, ${rowsPerSecond} rows/s`,
+      `masking ${2 * ROWS} rows (${ROWS} customers, ${ROWS} orders): ${result.durationMs} ms, ${rowsPerSecond} rows/s (load average ${load.join(", ")})`,
     );
     assert.ok(result.tables.every((t) => t.rowsAfter === ROWS));
     const { rows } = await client.query(
