@@ -211,6 +211,21 @@ describe("backup --files, verify, restore-files", () => {
     const overwrite = await runCli([...args, "--overwrite"], { env: { PATH: process.env.PATH } });
     assert.equal(overwrite.code, 0, overwrite.stderr);
     assertSameTree(into, tree);
+
+    // Each restore-files is on record in the label's audit trail, with the target and the options.
+    const audit = readdirSync(join(storage, "both", "_audit")).filter((name) =>
+      name.endsWith("-restore-files.json"),
+    );
+    assert.equal(audit.length, 3);
+    const record = JSON.parse(
+      readFileSync(join(storage, "both", "_audit", audit.sort().at(-1)!), "utf8"),
+    ) as {
+      target: { url: string };
+      options: { overwrite: boolean };
+      outcome: unknown;
+    };
+    assert.equal(record.target.url, into);
+    assert.equal(record.options.overwrite, true);
   });
 
   test("restore-files puts a bucket source back into an empty bucket, byte for byte", async () => {

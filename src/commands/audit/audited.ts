@@ -5,10 +5,11 @@
  */
 import { BackupRepository } from "../../repository/backup-repository.js";
 import { recordOperation } from "../../repository/audit-trail.js";
-import type { PruneSettings, RestoreSettings } from "../../settings/types.js";
+import type { PruneSettings, RestoreFilesSettings, RestoreSettings } from "../../settings/types.js";
 import type { CommandDeps } from "../command.js";
 import { pruneFailureMessage, type PruneResult } from "../prune/run.js";
 import { restoreFailureMessage, type RestoreResult } from "../restore/run.js";
+import { restoreFilesFailure, type RestoreFilesCommandResult } from "../restore-files/run.js";
 
 export { recordOperation, type AuditedOperation, type AuditTarget } from "../../repository/audit-trail.js";
 
@@ -67,6 +68,35 @@ export function auditedPrune(
           .map((decision) => decision.backupId),
       failed: pruneFailureMessage,
       lockLike: (result) => result?.decisions.find((decision) => decision.action === "keep")?.backupId,
+    },
+    deps,
+    work,
+  );
+}
+
+/** restore-files: the backup, the bucket or directory written into, and whether it overwrote. */
+export function auditedRestoreFiles(
+  settings: RestoreFilesSettings,
+  deps: CommandDeps,
+  work: () => Promise<RestoreFilesCommandResult>,
+): Promise<RestoreFilesCommandResult> {
+  const repository = new BackupRepository(deps.store, settings.evidence);
+  return recordOperation(
+    repository,
+    {
+      kind: "restore-files",
+      label: settings.label,
+      // The target as the user named it (a bucket URL or a directory): never a credential.
+      target: { kind: "storage", url: settings.to },
+      options: {
+        storage: repository.url,
+        backup: settings.backup,
+        source: settings.source ?? null,
+        overwrite: settings.overwrite,
+      },
+      backups: (result) => (result ? [result.backupId] : []),
+      failed: restoreFilesFailure,
+      lockLike: (result) => result?.backupId,
     },
     deps,
     work,

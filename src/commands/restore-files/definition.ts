@@ -4,6 +4,7 @@ import type { Report, ReportContext } from "../../report/report.js";
 import { parseRestoreFilesSettings } from "../../settings/settings.js";
 import { commandSpec } from "../../settings/spec.js";
 import type { RestoreFilesSettings } from "../../settings/types.js";
+import { auditedRestoreFiles } from "../audit/audited.js";
 import type { CommandDefinition } from "../command.js";
 import { restoreFilesFailure, runRestoreFiles, type RestoreFilesCommandResult } from "./run.js";
 
@@ -42,7 +43,7 @@ export const restoreFilesCommand: CommandDefinition<RestoreFilesSettings, Restor
   spec: commandSpec("restore-files"),
   parse: parseRestoreFilesSettings,
   storage: (settings) => settings,
-  run: (settings, deps) => runRestoreFiles(settings, deps),
+  run: (settings, deps) => auditedRestoreFiles(settings, deps, () => runRestoreFiles(settings, deps)),
   failure: restoreFilesFailure,
   outputs: (result) => ({
     "backup-id": result.backupId,
