@@ -86617,10 +86617,24 @@ function looksFake(value) {
         (index > 0 && /^[0-9a-f]{8}$/.test(word)) ||
         (index === words.length - 1 && LOREM_WORDS.some((lorem) => lorem.startsWith(word) && word !== "")));
 }
-/** HMAC in PL/pgSQL without a function call per value: the pads are read from the settings inline. */
-const HMAC_SQL = (message) => `sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex') || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(${message}, 'UTF8')))`;
-const HMAC_PLPGSQL = (target, message) => `${target} := ${HMAC_SQL(message)};`;
+/**
+ * The fakes take the pads as optional arguments `ip` and `op`: masking passes them as uncorrelated
+ * sub-SELECTs (PAD_ARGUMENTS_SQL), which PostgreSQL computes once per statement; without them each
+ * value reads and decodes both settings again, which costs about as much as the hashes themselves.
+ */
+const READ_PAD_SQL = {
+    ip: "decode(current_setting('lifeboat.mask_inner_pad'), 'hex')",
+    op: "decode(current_setting('lifeboat.mask_outer_pad'), 'hex')",
+};
+const PAD_SQL = (pad) => `coalesce(${pad}, ${READ_PAD_SQL[pad]})`;
+/** The trailing arguments of a fake's call in a masking statement. */
+const PAD_ARGUMENTS_SQL = (/* unused pure expression or super */ null && (`(SELECT ${READ_PAD_SQL.ip}), (SELECT ${READ_PAD_SQL.op})`));
+const PAD_PARAMETERS = "ip bytea DEFAULT NULL, op bytea DEFAULT NULL";
+/** HMAC without a function call per value. */
+const HMAC_SQL = (message) => `sha256(${PAD_SQL("op")} || sha256(${PAD_SQL("ip")} || convert_to(${message}, 'UTF8')))`;
 const PHONE_ROUND = (round, other, modulus) => `('x' || left(encode(sha256(op || sha256(ip || convert_to('phone:' || ${round} || ':' || d || ':' || ${other}, 'UTF8'))), 'hex'), 15))::bit(60)::bigint % ${modulus}`;
+/** 10^0 .. 10^18, exact: the moduli of the phone rounds (18 digits a side at most). */
+const POWERS_OF_TEN = (/* unused pure expression or super */ null && (`ARRAY[${Array.from({ length: 19 }, (_, k) => `1${"0".repeat(k)}`).join(",")}]::bigint[]`));
 const sqlArray = (words) => `ARRAY[${words.map((word) => `'${word}'`).join(",")}]::text[]`;
 /**
  * SQL true when `value` may look like a fake, cheap enough for every distinct source value: only
@@ -86644,25 +86658,24 @@ function fakeFunctionsSql() {
        SELECT sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex')
                      || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(msg, 'UTF8')))
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_email(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+        `CREATE FUNCTION pg_temp.lifeboat_mask_email(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
        SELECT 'user_' || left(encode(${HMAC_SQL("'email:' || v")}, 'hex'), ${EMAIL_HEX_CHARS}) || '@${EMAIL_DOMAIN}'
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_name(v text, part text, uniq boolean) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+        `CREATE FUNCTION pg_temp.lifeboat_mask_name(v text, part text, uniq boolean, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
      DECLARE
-       h bytea; result text;
+       h bytea;
      BEGIN
        IF v IS NULL THEN RETURN NULL; END IF;
-       ${HMAC_PLPGSQL("h", "'name:' || v")}
-       result := CASE part WHEN 'last' THEN '' ELSE (${first})[1 + (get_byte(h, 0) * 256 + get_byte(h, 1)) % ${FIRST_NAMES.length}] END;
-       IF part <> 'first' THEN
-         result := result || CASE part WHEN 'full' THEN ' ' ELSE '' END
-                   || (${last})[1 + (get_byte(h, 2) * 256 + get_byte(h, 3)) % ${LAST_NAMES.length}];
-       END IF;
-       IF uniq THEN result := result || ' ' || substr(encode(h, 'hex'), 9, 8); END IF;
-       RETURN result;
+       h := ${HMAC_SQL("'name:' || v")};
+       RETURN CASE part WHEN 'last' THEN '' ELSE (${first})[1 + (get_byte(h, 0) * 256 + get_byte(h, 1)) % ${FIRST_NAMES.length}] END
+              || CASE WHEN part <> 'first'
+                      THEN CASE part WHEN 'full' THEN ' ' ELSE '' END
+                           || (${last})[1 + (get_byte(h, 2) * 256 + get_byte(h, 3)) % ${LAST_NAMES.length}]
+                      ELSE '' END
+              || CASE WHEN uniq THEN ' ' || substr(encode(h, 'hex'), 9, 8) ELSE '' END;
      END
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_hash(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+        `CREATE FUNCTION pg_temp.lifeboat_mask_hash(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
        SELECT encode(${HMAC_SQL("'hash:' || v")}, 'hex')
      $f$`,
         `CREATE FUNCTION pg_temp.lifeboat_uuid_from(hex text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
@@ -86670,70 +86683,58 @@ function fakeFunctionsSql() {
               || substr('89ab', 1 + ('x' || lpad(substr(hex, 17, 1), 8, '0'))::bit(32)::int % 4, 1)
               || substr(hex, 18, 3) || '-' || substr(hex, 21, 12)
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_uuid(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+        `CREATE FUNCTION pg_temp.lifeboat_mask_uuid(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
        SELECT pg_temp.lifeboat_uuid_from(encode(${HMAC_SQL("'uuid:' || v")}, 'hex'))
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_phone(v text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+        // PL/pgSQL runs a statement of plain expressions without the executor, so these functions are a
+        // few such statements each, with no loop over digits or words (a loop per value costs more than
+        // the hashes): the rounds are unrolled, and the fresh digits go back between the source's
+        // separators through format(), one %s per digit ('%' itself doubled first).
+        `CREATE FUNCTION pg_temp.lifeboat_mask_phone(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
      DECLARE
-       digits text; d int; u int; w int; a bigint; b bigint; mu bigint; mw bigint; h bytea; fresh text; result text := '';
-       pieces text[]; ip bytea; op bytea;
+       digits text; d int; u int; w int; a bigint; b bigint; mu bigint; mw bigint; h bytea; fresh text;
      BEGIN
        IF v IS NULL THEN RETURN NULL; END IF;
-       ip := decode(current_setting('lifeboat.mask_inner_pad'), 'hex');
-       op := decode(current_setting('lifeboat.mask_outer_pad'), 'hex');
        digits := regexp_replace(v, '[^0-9]', '', 'g');
        d := length(digits);
        IF d = 0 THEN RETURN v; END IF;
+       ip := ${PAD_SQL("ip")};
+       op := ${PAD_SQL("op")};
        IF d > 36 THEN
          h := sha256(op || sha256(ip || convert_to('phone:' || v, 'UTF8')));
-         fresh := '';
-         FOR i IN 0 .. d - 1 LOOP
-           fresh := fresh || ((substr(digits, i + 1, 1)::int + get_byte(h, i % 32) + i / 32) % 10)::text;
-         END LOOP;
+         SELECT string_agg(((substr(digits, i + 1, 1)::int + get_byte(h, i % 32) + i / 32) % 10)::text, '' ORDER BY i)
+           INTO fresh FROM generate_series(0, d - 1) AS i;
+       ELSIF d = 1 THEN
+         fresh := ((digits::int + ${PHONE_ROUND("0", "''", "10")}) % 10)::text;
        ELSE
-         u := d / 2; w := d - u; mu := (10::numeric ^ u)::bigint; mw := (10::numeric ^ w)::bigint;
+         u := d / 2; w := d - u; mu := (${POWERS_OF_TEN})[u + 1]; mw := (${POWERS_OF_TEN})[w + 1];
+         a := substr(digits, 1, u)::bigint;
          b := substr(digits, u + 1)::bigint;
-         IF u = 0 THEN
-           b := (b + ${PHONE_ROUND("0", "''", "mw")}) % mw;
-           fresh := lpad(b::text, w, '0');
-         ELSE
-           a := substr(digits, 1, u)::bigint;
-           FOR r IN 0 .. 3 LOOP
-             IF r % 2 = 0 THEN
-               a := (a + ${PHONE_ROUND("r", "lpad(b::text, w, '0')", "mu")}) % mu;
-             ELSE
-               b := (b + ${PHONE_ROUND("r", "lpad(a::text, u, '0')", "mw")}) % mw;
-             END IF;
-           END LOOP;
-           fresh := lpad(a::text, u, '0') || lpad(b::text, w, '0');
-         END IF;
+         a := (a + ${PHONE_ROUND("0", "lpad(b::text, w, '0')", "mu")}) % mu;
+         b := (b + ${PHONE_ROUND("1", "lpad(a::text, u, '0')", "mw")}) % mw;
+         a := (a + ${PHONE_ROUND("2", "lpad(b::text, w, '0')", "mu")}) % mu;
+         b := (b + ${PHONE_ROUND("3", "lpad(a::text, u, '0')", "mw")}) % mw;
+         fresh := lpad(a::text, u, '0') || lpad(b::text, w, '0');
        END IF;
-       -- The pieces between digits, in order: the separators stay, the digits are the fresh ones.
-       pieces := regexp_split_to_array(v, '[0-9]');
-       result := pieces[1];
-       FOR k IN 1 .. d LOOP
-         result := result || substr(fresh, k, 1) || pieces[k + 1];
-       END LOOP;
-       RETURN result;
+       IF v = digits THEN RETURN fresh; END IF;
+       RETURN format(regexp_replace(replace(v, '%', '%%'), '[0-9]', '%s', 'g'), VARIADIC string_to_array(fresh, NULL));
      END
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_text(v text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+        // A whole 32-word block per statement, then cut to length: the words fakeText's loop stops at
+        // are a prefix of these.
+        `CREATE FUNCTION pg_temp.lifeboat_mask_text(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
      DECLARE
-       n int; seed bytea; block bytea; i int := 0; len int := 0; word text; words text[] := ${lorem}; result text := '';
+       n int; seed bytea; b bytea; i int := 0; words text[] := ${lorem}; result text := '';
      BEGIN
        IF v IS NULL THEN RETURN NULL; END IF;
        n := char_length(v);
        IF n = 0 THEN RETURN v; END IF;
-       ${HMAC_PLPGSQL("seed", "'text:' || v")}
-       WHILE len < n LOOP
-         block := sha256(seed || int4send(i));
-         FOR j IN 0 .. 31 LOOP
-           EXIT WHEN len >= n;
-           IF len > 0 THEN result := result || ' '; len := len + 1; END IF;
-           word := words[1 + get_byte(block, j) % ${LOREM_WORDS.length}];
-           result := result || word;
-           len := len + length(word);
-         END LOOP;
+       seed := ${HMAC_SQL("'text:' || v")};
+       LOOP
+         b := sha256(seed || int4send(i));
+         result := result || CASE WHEN i = 0 THEN '' ELSE ' ' END
+                   || ${Array.from({ length: 32 }, (_, j) => `words[1 + get_byte(b, ${j}) % ${LOREM_WORDS.length}]`).join(" || ' ' || ")};
+         EXIT WHEN length(result) >= n;
          i := i + 1;
        END LOOP;
        result := left(result, n);
@@ -86754,13 +86755,13 @@ function fakeFunctionsSql() {
 }
 const DROP_FUNCTIONS_SQL = [
     "lifeboat_looks_fake(text)",
-    "lifeboat_mask_text(text)",
-    "lifeboat_mask_phone(text)",
-    "lifeboat_mask_uuid(text)",
+    "lifeboat_mask_text(text, bytea, bytea)",
+    "lifeboat_mask_phone(text, bytea, bytea)",
+    "lifeboat_mask_uuid(text, bytea, bytea)",
     "lifeboat_uuid_from(text)",
-    "lifeboat_mask_hash(text)",
-    "lifeboat_mask_name(text, text, boolean)",
-    "lifeboat_mask_email(text)",
+    "lifeboat_mask_hash(text, bytea, bytea)",
+    "lifeboat_mask_name(text, text, boolean, bytea, bytea)",
+    "lifeboat_mask_email(text, bytea, bytea)",
     "lifeboat_hmac(text)",
 ].map((signature) => `DROP FUNCTION IF EXISTS pg_temp.${signature}`);
 /** Sets the key for the current transaction only; run inside the masking transaction. */
@@ -88312,13 +88313,6 @@ const spec_OPTIONS = {
         default: "warn",
         value: "MODE",
     },
-    filesTo: {
-        name: "to",
-        description: "Where restore-files puts the files: s3://BUCKET[/PREFIX] (through the files-s3-* options and LIFEBOAT_FILES_AWS_* credentials) or a directory (created if missing).",
-        type: "string",
-        required: true,
-        value: "TARGET",
-    },
     filesSource: {
         name: "source",
         description: "Which files source of the backup to restore: its number (1 for files-1...) or the source as it was given to backup (s3://photos). Required when the backup has more than one.",
@@ -88884,7 +88878,7 @@ const restoreFilesOptions = [
     worded(spec_OPTIONS.passphraseFile, "For a backup made with a passphrase: a file whose first line is the passphrase."),
     worded(spec_OPTIONS.passphrase, "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE."),
     spec_OPTIONS.filesSource,
-    spec_OPTIONS.filesTo,
+    worded(spec_OPTIONS.to, "Where restore-files puts the files: s3://BUCKET[/PREFIX] (through the files-s3-* options and LIFEBOAT_FILES_AWS_* credentials) or a directory (created if missing)."),
     worded(spec_OPTIONS.confirm, "The target typed out: its bucket name for s3://BUCKET[/PREFIX], or the directory as given in to (or its absolute path). The restore is refused otherwise."),
     spec_OPTIONS.overwrite,
     ...filesS3Options,
@@ -90068,7 +90062,7 @@ function parseStatusSettings(raw) {
 }
 const RESTORE_FILES = {
     source: spec_OPTIONS.filesSource,
-    to: spec_OPTIONS.filesTo,
+    to: spec_OPTIONS.to,
     // Required, but its error names the target, so the check below says it is missing.
     confirm: { ...spec_OPTIONS.confirm, required: false },
     overwrite: spec_OPTIONS.overwrite,
@@ -90078,7 +90072,7 @@ const RESTORE_FILES = {
  * given or resolved. Pure, so the settings reader and the command agree.
  */
 function restoreFilesConfirmations(to, cwd) {
-    const target = parseFilesSource(to, { cwd, input: OPTIONS.filesTo.name });
+    const target = parseFilesSource(to, { cwd, input: OPTIONS.to.name });
     if (target.kind === "s3")
         return { expected: target.bucket, accepted: [target.bucket] };
     return { expected: to.trim(), accepted: [to.trim(), target.path] };
@@ -90088,7 +90082,7 @@ function parseRestoreFilesSettings(raw) {
     const storage = parseStorageSettings(raw);
     if (/^s3:\/\/\*\/*$/i.test(v.to.trim())) {
         throw new InputError(`--to "${v.to}": expected one bucket (s3://BUCKET[/PREFIX]) or a directory`, {
-            input: OPTIONS.filesTo.name,
+            input: OPTIONS.to.name,
         });
     }
     const { expected, accepted } = restoreFilesConfirmations(v.to, process.cwd());

@@ -2,68 +2,6 @@ export const id = 226;
 export const ids = [226];
 export const modules = {
 
-/***/ 397:
-/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   D0: () => (/* binding */ TEMP_FILE_PREFIX),
-/* harmony export */   Mw: () => (/* binding */ assertValidKey),
-/* harmony export */   YD: () => (/* binding */ compareKeys),
-/* harmony export */   x3: () => (/* binding */ assertValidPrefix)
-/* harmony export */ });
-/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(10241);
-/**
- * The keys every store accepts: the same rules for the local directory and S3, so a layout that
- * works on one works on the other. Keys come from our own layout code, never straight from the user,
- * so a bad key is a bug: it fails with an OperationError rather than an InputError.
- */
-
-/** Local stores write temporary files with this name prefix; no key segment may use it. */
-const TEMP_FILE_PREFIX = ".partial-";
-function problemWithSegments(segments, partialLast) {
-    for (const [index, segment] of segments.entries()) {
-        const isLast = index === segments.length - 1;
-        if (segment === "" && !(isLast && partialLast))
-            return "empty path segment";
-        if (segment === "." || segment === "..")
-            return `"${segment}" segment`;
-        if (segment.startsWith(TEMP_FILE_PREFIX))
-            return `segment starting with "${TEMP_FILE_PREFIX}"`;
-    }
-    return undefined;
-}
-function problemWithText(text) {
-    if (text.startsWith("/"))
-        return "leading slash";
-    if (text.includes("\\"))
-        return "backslash";
-    // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u001f\u007f]/.test(text))
-        return "control character";
-    return undefined;
-}
-/** Throws unless `key` is a relative, "/"-separated key without "", "." or ".." segments. */
-function assertValidKey(key) {
-    const problem = key === "" ? "empty key" : (problemWithText(key) ?? problemWithSegments(key.split("/"), false));
-    if (problem)
-        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .OperationError */ .OK(`invalid storage key ${JSON.stringify(key)}: ${problem}`);
-}
-/** Like a key, but may be empty, end with "/" or end in the middle of a segment. */
-function assertValidPrefix(prefix) {
-    if (prefix === "")
-        return;
-    const problem = problemWithText(prefix) ?? problemWithSegments(prefix.split("/"), true);
-    if (problem)
-        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .OperationError */ .OK(`invalid storage prefix ${JSON.stringify(prefix)}: ${problem}`);
-}
-/** Orders keys the way S3 lists them: by their UTF-8 bytes. */
-function compareKeys(a, b) {
-    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-}
-
-
-/***/ }),
-
 /***/ 90226:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 

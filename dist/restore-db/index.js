@@ -12315,6 +12315,549 @@ exports.fromWebToken = fromWebToken;
 
 /***/ }),
 
+/***/ 22358:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const { PutObjectCommand, ChecksumAlgorithm, CreateMultipartUploadCommand, AbortMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, PutObjectTaggingCommand } = __nccwpck_require__(53711);
+const { toEndpointV1, getEndpointFromInstructions } = __nccwpck_require__(62085);
+const { extendedEncodeURIComponent } = __nccwpck_require__(93422);
+const { EventEmitter } = __nccwpck_require__(24434);
+const { Buffer } = __nccwpck_require__(20181);
+const { statSync, ReadStream } = __nccwpck_require__(73024);
+const { Readable } = __nccwpck_require__(2203);
+
+const runtimeConfigShared = {
+    statSync: () => { },
+    isFileReadStream(f) {
+        return false;
+    },
+};
+
+const runtimeConfig = {
+    ...runtimeConfigShared,
+    runtime: "node",
+    statSync,
+    isFileReadStream(f) {
+        return f instanceof ReadStream;
+    },
+};
+
+const byteLength = (input) => {
+    if (input == null) {
+        return 0;
+    }
+    if (typeof input === "string") {
+        return Buffer.byteLength(input);
+    }
+    if (typeof input.byteLength === "number") {
+        return input.byteLength;
+    }
+    else if (typeof input.length === "number") {
+        return input.length;
+    }
+    else if (typeof input.size === "number") {
+        return input.size;
+    }
+    else if (typeof input.start === "number" && typeof input.end === "number") {
+        return input.end + 1 - input.start;
+    }
+    else if (runtimeConfig.isFileReadStream(input)) {
+        try {
+            return runtimeConfig.statSync(input.path).size;
+        }
+        catch (error) {
+            return undefined;
+        }
+    }
+    return undefined;
+};
+
+var BYTE_LENGTH_SOURCE;
+(function (BYTE_LENGTH_SOURCE) {
+    BYTE_LENGTH_SOURCE["EMPTY_INPUT"] = "a null or undefined Body";
+    BYTE_LENGTH_SOURCE["CONTENT_LENGTH"] = "the ContentLength property of the params set by the caller";
+    BYTE_LENGTH_SOURCE["STRING_LENGTH"] = "the encoded byte length of the Body string";
+    BYTE_LENGTH_SOURCE["TYPED_ARRAY"] = "the byteLength of a typed byte array such as Uint8Array";
+    BYTE_LENGTH_SOURCE["LENGTH"] = "the value of Body.length";
+    BYTE_LENGTH_SOURCE["SIZE"] = "the value of Body.size";
+    BYTE_LENGTH_SOURCE["START_END_DIFF"] = "the numeric difference between Body.start and Body.end";
+    BYTE_LENGTH_SOURCE["STAT"] = "the size of the file given by Body.path on disk as reported by statSync";
+})(BYTE_LENGTH_SOURCE || (BYTE_LENGTH_SOURCE = {}));
+const byteLengthSource = (input, override) => {
+    if (override != null) {
+        return BYTE_LENGTH_SOURCE.CONTENT_LENGTH;
+    }
+    if (input == null) {
+        return BYTE_LENGTH_SOURCE.EMPTY_INPUT;
+    }
+    if (typeof input === "string") {
+        return BYTE_LENGTH_SOURCE.STRING_LENGTH;
+    }
+    if (typeof input.byteLength === "number") {
+        return BYTE_LENGTH_SOURCE.TYPED_ARRAY;
+    }
+    else if (typeof input.length === "number") {
+        return BYTE_LENGTH_SOURCE.LENGTH;
+    }
+    else if (typeof input.size === "number") {
+        return BYTE_LENGTH_SOURCE.SIZE;
+    }
+    else if (typeof input.start === "number" && typeof input.end === "number") {
+        return BYTE_LENGTH_SOURCE.START_END_DIFF;
+    }
+    else if (runtimeConfig.isFileReadStream(input)) {
+        try {
+            runtimeConfig.statSync(input.path).size;
+            return BYTE_LENGTH_SOURCE.STAT;
+        }
+        catch (error) {
+            return undefined;
+        }
+    }
+    return undefined;
+};
+
+async function* getChunkStream(data, partSize, getNextData) {
+    let partNumber = 1;
+    const currentBuffer = { chunks: [], length: 0 };
+    for await (const datum of getNextData(data)) {
+        currentBuffer.chunks.push(datum);
+        currentBuffer.length += datum.byteLength;
+        while (currentBuffer.length > partSize) {
+            const dataChunk = currentBuffer.chunks.length > 1 ? Buffer.concat(currentBuffer.chunks) : currentBuffer.chunks[0];
+            yield {
+                partNumber,
+                data: dataChunk.subarray(0, partSize),
+            };
+            currentBuffer.chunks = [dataChunk.subarray(partSize)];
+            currentBuffer.length = currentBuffer.chunks[0].byteLength;
+            partNumber += 1;
+        }
+    }
+    yield {
+        partNumber,
+        data: currentBuffer.chunks.length !== 1 ? Buffer.concat(currentBuffer.chunks) : currentBuffer.chunks[0],
+        lastPart: true,
+    };
+}
+
+async function* getChunkUint8Array(data, partSize) {
+    let partNumber = 1;
+    let startByte = 0;
+    let endByte = partSize;
+    while (endByte < data.byteLength) {
+        yield {
+            partNumber,
+            data: data.subarray(startByte, endByte),
+        };
+        partNumber += 1;
+        startByte = endByte;
+        endByte = startByte + partSize;
+    }
+    yield {
+        partNumber,
+        data: data.subarray(startByte),
+        lastPart: true,
+    };
+}
+
+async function* getDataReadable(data) {
+    for await (const chunk of data) {
+        if (Buffer.isBuffer(chunk) || chunk instanceof Uint8Array) {
+            yield chunk;
+        }
+        else {
+            yield Buffer.from(chunk);
+        }
+    }
+}
+
+async function* getDataReadableStream(data) {
+    const reader = data.getReader();
+    try {
+        while (true) {
+            const { done, value } = await reader.read();
+            if (done) {
+                return;
+            }
+            if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
+                yield value;
+            }
+            else {
+                yield Buffer.from(value);
+            }
+        }
+    }
+    catch (e) {
+        throw e;
+    }
+    finally {
+        reader.releaseLock();
+    }
+}
+
+const getChunk = (data, partSize) => {
+    if (data instanceof Uint8Array) {
+        return getChunkUint8Array(data, partSize);
+    }
+    if (data instanceof Readable) {
+        return getChunkStream(data, partSize, getDataReadable);
+    }
+    if (data instanceof String || typeof data === "string") {
+        return getChunkUint8Array(Buffer.from(data), partSize);
+    }
+    if (typeof data.stream === "function") {
+        return getChunkStream(data.stream(), partSize, getDataReadableStream);
+    }
+    if (data instanceof ReadableStream) {
+        return getChunkStream(data, partSize, getDataReadableStream);
+    }
+    throw new Error("Body Data is unsupported format, expected data to be one of: string | Uint8Array | Buffer | Readable | ReadableStream | Blob;.");
+};
+
+class Upload extends EventEmitter {
+    static MIN_PART_SIZE = 1024 * 1024 * 5;
+    MAX_PARTS = 10_000;
+    queueSize = 4;
+    partSize;
+    leavePartsOnError = false;
+    tags = [];
+    client;
+    params;
+    totalBytes;
+    totalBytesSource;
+    bytesUploadedSoFar;
+    abortController;
+    concurrentUploaders = [];
+    createMultiPartPromise;
+    abortMultipartUploadCommand = null;
+    uploadedParts = [];
+    uploadEnqueuedPartsCount = 0;
+    expectedPartsCount;
+    uploadId;
+    uploadEvent;
+    isMultiPart = true;
+    singleUploadResult;
+    sent = false;
+    constructor(options) {
+        super();
+        this.queueSize = options.queueSize || this.queueSize;
+        this.leavePartsOnError = options.leavePartsOnError || this.leavePartsOnError;
+        this.tags = options.tags || this.tags;
+        this.client = options.client;
+        this.params = options.params;
+        if (!this.params) {
+            throw new Error(`InputError: Upload requires params to be passed to upload.`);
+        }
+        this.totalBytes = this.params.ContentLength ?? byteLength(this.params.Body);
+        this.totalBytesSource = byteLengthSource(this.params.Body, this.params.ContentLength);
+        this.bytesUploadedSoFar = 0;
+        this.abortController = options.abortController ?? new AbortController();
+        this.partSize =
+            options.partSize || Math.max(Upload.MIN_PART_SIZE, Math.ceil((this.totalBytes || 0) / this.MAX_PARTS));
+        if (this.totalBytes !== undefined) {
+            this.expectedPartsCount = Math.ceil(this.totalBytes / this.partSize);
+        }
+        this.__validateInput();
+    }
+    async abort() {
+        this.abortController.abort();
+    }
+    async done() {
+        if (this.sent) {
+            throw new Error("@aws-sdk/lib-storage: this instance of Upload has already executed .done(). Create a new instance.");
+        }
+        this.sent = true;
+        return await Promise.race([this.__doMultipartUpload(), this.__abortTimeout(this.abortController.signal)]);
+    }
+    on(event, listener) {
+        this.uploadEvent = event;
+        return super.on(event, listener);
+    }
+    async __uploadUsingPut(dataPart) {
+        this.isMultiPart = false;
+        const params = { ...this.params, Body: dataPart.data };
+        const clientConfig = this.client.config;
+        const requestHandler = clientConfig.requestHandler;
+        const eventEmitter = requestHandler instanceof EventEmitter ? requestHandler : null;
+        const uploadEventListener = (event) => {
+            this.bytesUploadedSoFar = event.loaded;
+            this.totalBytes = event.total;
+            this.__notifyProgress({
+                loaded: this.bytesUploadedSoFar,
+                total: this.totalBytes,
+                part: dataPart.partNumber,
+                Key: this.params.Key,
+                Bucket: this.params.Bucket,
+            });
+        };
+        if (eventEmitter !== null) {
+            eventEmitter.on("xhr.upload.progress", uploadEventListener);
+        }
+        const resolved = await Promise.all([this.client.send(new PutObjectCommand(params)), clientConfig?.endpoint?.()]);
+        const putResult = resolved[0];
+        let endpoint = resolved[1];
+        if (!endpoint) {
+            endpoint = toEndpointV1(await getEndpointFromInstructions(params, PutObjectCommand, {
+                ...clientConfig,
+            }));
+        }
+        if (!endpoint) {
+            throw new Error('Could not resolve endpoint from S3 "client.config.endpoint()" nor EndpointsV2.');
+        }
+        if (eventEmitter !== null) {
+            eventEmitter.off("xhr.upload.progress", uploadEventListener);
+        }
+        const locationKey = this.params
+            .Key.split("/")
+            .map((segment) => extendedEncodeURIComponent(segment))
+            .join("/");
+        const locationBucket = extendedEncodeURIComponent(this.params.Bucket);
+        const Location = (() => {
+            const endpointHostnameIncludesBucket = endpoint.hostname.startsWith(`${locationBucket}.`);
+            const forcePathStyle = this.client.config.forcePathStyle;
+            const optionalPort = endpoint.port ? `:${endpoint.port}` : ``;
+            if (forcePathStyle) {
+                return `${endpoint.protocol}//${endpoint.hostname}${optionalPort}/${locationBucket}/${locationKey}`;
+            }
+            if (endpointHostnameIncludesBucket) {
+                return `${endpoint.protocol}//${endpoint.hostname}${optionalPort}/${locationKey}`;
+            }
+            return `${endpoint.protocol}//${locationBucket}.${endpoint.hostname}${optionalPort}/${locationKey}`;
+        })();
+        this.singleUploadResult = {
+            ...putResult,
+            Bucket: this.params.Bucket,
+            Key: this.params.Key,
+            Location,
+        };
+        const totalSize = byteLength(dataPart.data);
+        this.__notifyProgress({
+            loaded: totalSize,
+            total: totalSize,
+            part: 1,
+            Key: this.params.Key,
+            Bucket: this.params.Bucket,
+        });
+    }
+    async __createMultipartUpload() {
+        const requestChecksumCalculation = await this.client.config.requestChecksumCalculation();
+        if (!this.createMultiPartPromise) {
+            const createCommandParams = { ...this.params, Body: undefined };
+            if (requestChecksumCalculation === "WHEN_SUPPORTED") {
+                createCommandParams.ChecksumAlgorithm = this.params.ChecksumAlgorithm || ChecksumAlgorithm.CRC32;
+            }
+            this.createMultiPartPromise = this.client
+                .send(new CreateMultipartUploadCommand(createCommandParams))
+                .then((createMpuResponse) => {
+                this.abortMultipartUploadCommand = new AbortMultipartUploadCommand({
+                    Bucket: this.params.Bucket,
+                    Key: this.params.Key,
+                    UploadId: createMpuResponse.UploadId,
+                });
+                return createMpuResponse;
+            });
+        }
+        return this.createMultiPartPromise;
+    }
+    async __doConcurrentUpload(dataFeeder) {
+        for await (const dataPart of dataFeeder) {
+            if (this.uploadEnqueuedPartsCount > this.MAX_PARTS) {
+                throw new Error(`Exceeded ${this.MAX_PARTS} parts in multipart upload to Bucket: ${this.params.Bucket} Key: ${this.params.Key}.`);
+            }
+            if (this.abortController.signal.aborted) {
+                return;
+            }
+            if (dataPart.partNumber === 1 && dataPart.lastPart) {
+                return await this.__uploadUsingPut(dataPart);
+            }
+            if (!this.uploadId) {
+                const { UploadId } = await this.__createMultipartUpload();
+                this.uploadId = UploadId;
+                if (this.abortController.signal.aborted) {
+                    return;
+                }
+            }
+            const partSize = byteLength(dataPart.data) || 0;
+            const requestHandler = this.client.config.requestHandler;
+            const eventEmitter = requestHandler instanceof EventEmitter ? requestHandler : null;
+            let lastSeenBytes = 0;
+            const uploadEventListener = (event, request) => {
+                const requestPartSize = Number(request.query["partNumber"]) || -1;
+                if (requestPartSize !== dataPart.partNumber) {
+                    return;
+                }
+                if (event.total && partSize) {
+                    this.bytesUploadedSoFar += event.loaded - lastSeenBytes;
+                    lastSeenBytes = event.loaded;
+                }
+                this.__notifyProgress({
+                    loaded: this.bytesUploadedSoFar,
+                    total: this.totalBytes,
+                    part: dataPart.partNumber,
+                    Key: this.params.Key,
+                    Bucket: this.params.Bucket,
+                });
+            };
+            if (eventEmitter !== null) {
+                eventEmitter.on("xhr.upload.progress", uploadEventListener);
+            }
+            this.uploadEnqueuedPartsCount += 1;
+            this.__validateUploadPart(dataPart);
+            const partResult = await this.client.send(new UploadPartCommand({
+                ...this.params,
+                ContentLength: undefined,
+                UploadId: this.uploadId,
+                Body: dataPart.data,
+                PartNumber: dataPart.partNumber,
+            }));
+            if (eventEmitter !== null) {
+                eventEmitter.off("xhr.upload.progress", uploadEventListener);
+            }
+            if (this.abortController.signal.aborted) {
+                return;
+            }
+            if (!partResult.ETag) {
+                throw new Error(`Part ${dataPart.partNumber} is missing ETag in UploadPart response. Missing Bucket CORS configuration for ETag header?`);
+            }
+            this.uploadedParts.push({
+                PartNumber: dataPart.partNumber,
+                ETag: partResult.ETag,
+                ...(partResult.ChecksumCRC32 && { ChecksumCRC32: partResult.ChecksumCRC32 }),
+                ...(partResult.ChecksumCRC32C && { ChecksumCRC32C: partResult.ChecksumCRC32C }),
+                ...(partResult.ChecksumSHA1 && { ChecksumSHA1: partResult.ChecksumSHA1 }),
+                ...(partResult.ChecksumSHA256 && { ChecksumSHA256: partResult.ChecksumSHA256 }),
+            });
+            if (eventEmitter === null) {
+                this.bytesUploadedSoFar += partSize;
+            }
+            this.__notifyProgress({
+                loaded: this.bytesUploadedSoFar,
+                total: this.totalBytes,
+                part: dataPart.partNumber,
+                Key: this.params.Key,
+                Bucket: this.params.Bucket,
+            });
+        }
+    }
+    async __doMultipartUpload() {
+        const dataFeeder = getChunk(this.params.Body, this.partSize);
+        const concurrentUploaderFailures = [];
+        for (let index = 0; index < this.queueSize; index++) {
+            const currentUpload = this.__doConcurrentUpload(dataFeeder).catch((err) => {
+                concurrentUploaderFailures.push(err);
+            });
+            this.concurrentUploaders.push(currentUpload);
+        }
+        await Promise.all(this.concurrentUploaders);
+        if (concurrentUploaderFailures.length >= 1) {
+            await this.markUploadAsAborted();
+            throw concurrentUploaderFailures[0];
+        }
+        if (this.abortController.signal.aborted) {
+            await this.markUploadAsAborted();
+            throw Object.assign(new Error("Upload aborted."), { name: "AbortError" });
+        }
+        let result;
+        if (this.isMultiPart) {
+            const { expectedPartsCount, uploadedParts, totalBytes, totalBytesSource } = this;
+            if (totalBytes !== undefined && expectedPartsCount !== undefined && uploadedParts.length !== expectedPartsCount) {
+                await this.markUploadAsAborted();
+                throw new Error(`Expected ${expectedPartsCount} part(s) but uploaded ${uploadedParts.length} part(s).
+The expected part count is based on the byte-count of the input.params.Body,
+which was read from ${totalBytesSource} and is ${totalBytes}.
+If this is not correct, provide an override value by setting a number
+to input.params.ContentLength in bytes.
+`);
+            }
+            this.uploadedParts.sort((a, b) => a.PartNumber - b.PartNumber);
+            const uploadCompleteParams = {
+                ...this.params,
+                Body: undefined,
+                UploadId: this.uploadId,
+                MultipartUpload: {
+                    Parts: this.uploadedParts,
+                },
+            };
+            try {
+                result = await this.client.send(new CompleteMultipartUploadCommand(uploadCompleteParams));
+            }
+            catch (e) {
+                await this.markUploadAsAborted().catch((abortError) => {
+                    if (e instanceof Error && e.cause === undefined) {
+                        e.cause = abortError;
+                    }
+                });
+                throw e;
+            }
+            if (typeof result?.Location === "string" && result.Location.includes("%2F")) {
+                result.Location = result.Location.replace(/%2F/g, "/");
+            }
+        }
+        else {
+            result = this.singleUploadResult;
+        }
+        this.abortMultipartUploadCommand = null;
+        if (this.tags.length) {
+            await this.client.send(new PutObjectTaggingCommand({
+                ...this.params,
+                Tagging: {
+                    TagSet: this.tags,
+                },
+            }));
+        }
+        return result;
+    }
+    async markUploadAsAborted() {
+        if (this.uploadId && !this.leavePartsOnError && null !== this.abortMultipartUploadCommand) {
+            await this.client.send(this.abortMultipartUploadCommand);
+            this.abortMultipartUploadCommand = null;
+        }
+    }
+    __notifyProgress(progress) {
+        if (this.uploadEvent) {
+            this.emit(this.uploadEvent, progress);
+        }
+    }
+    async __abortTimeout(abortSignal) {
+        return new Promise((resolve, reject) => {
+            abortSignal.onabort = () => {
+                const abortError = new Error("Upload aborted.");
+                abortError.name = "AbortError";
+                reject(abortError);
+            };
+        });
+    }
+    __validateUploadPart(dataPart) {
+        const actualPartSize = byteLength(dataPart.data);
+        if (actualPartSize === undefined) {
+            throw new Error(`A dataPart was generated without a measurable data chunk size for part number ${dataPart.partNumber}`);
+        }
+        if (dataPart.partNumber === 1 && dataPart.lastPart) {
+            return;
+        }
+        if (!dataPart.lastPart && actualPartSize !== this.partSize) {
+            throw new Error(`The byte size for part number ${dataPart.partNumber}, size ${actualPartSize} does not match expected size ${this.partSize}`);
+        }
+    }
+    __validateInput() {
+        if (!this.client) {
+            throw new Error(`InputError: Upload requires a AWS client to do uploads with.`);
+        }
+        if (this.partSize < Upload.MIN_PART_SIZE) {
+            throw new Error(`EntityTooSmall: Your proposed upload part size [${this.partSize}] is smaller than the minimum allowed size [${Upload.MIN_PART_SIZE}] (5MB)`);
+        }
+        if (this.queueSize < 1) {
+            throw new Error(`Queue size: Must have at least one uploading queue.`);
+        }
+    }
+}
+
+exports._ = Upload;
+
+
+/***/ }),
+
 /***/ 45028:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
@@ -68058,6 +68601,68 @@ function serverAdvice(error, line) {
 
 /***/ }),
 
+/***/ 397:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   D0: () => (/* binding */ TEMP_FILE_PREFIX),
+/* harmony export */   Mw: () => (/* binding */ assertValidKey),
+/* harmony export */   YD: () => (/* binding */ compareKeys),
+/* harmony export */   x3: () => (/* binding */ assertValidPrefix)
+/* harmony export */ });
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(10241);
+/**
+ * The keys every store accepts: the same rules for the local directory and S3, so a layout that
+ * works on one works on the other. Keys come from our own layout code, never straight from the user,
+ * so a bad key is a bug: it fails with an OperationError rather than an InputError.
+ */
+
+/** Local stores write temporary files with this name prefix; no key segment may use it. */
+const TEMP_FILE_PREFIX = ".partial-";
+function problemWithSegments(segments, partialLast) {
+    for (const [index, segment] of segments.entries()) {
+        const isLast = index === segments.length - 1;
+        if (segment === "" && !(isLast && partialLast))
+            return "empty path segment";
+        if (segment === "." || segment === "..")
+            return `"${segment}" segment`;
+        if (segment.startsWith(TEMP_FILE_PREFIX))
+            return `segment starting with "${TEMP_FILE_PREFIX}"`;
+    }
+    return undefined;
+}
+function problemWithText(text) {
+    if (text.startsWith("/"))
+        return "leading slash";
+    if (text.includes("\\"))
+        return "backslash";
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(text))
+        return "control character";
+    return undefined;
+}
+/** Throws unless `key` is a relative, "/"-separated key without "", "." or ".." segments. */
+function assertValidKey(key) {
+    const problem = key === "" ? "empty key" : (problemWithText(key) ?? problemWithSegments(key.split("/"), false));
+    if (problem)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .OperationError */ .OK(`invalid storage key ${JSON.stringify(key)}: ${problem}`);
+}
+/** Like a key, but may be empty, end with "/" or end in the middle of a segment. */
+function assertValidPrefix(prefix) {
+    if (prefix === "")
+        return;
+    const problem = problemWithText(prefix) ?? problemWithSegments(prefix.split("/"), true);
+    if (problem)
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .OperationError */ .OK(`invalid storage prefix ${JSON.stringify(prefix)}: ${problem}`);
+}
+/** Orders keys the way S3 lists them: by their UTF-8 bytes. */
+function compareKeys(a, b) {
+    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+
+/***/ }),
+
 /***/ 14171:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -68155,6 +68760,521 @@ function classifyS3CheckError(error) {
         return "other-region";
     }
     return "other";
+}
+
+
+/***/ }),
+
+/***/ 98947:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   createS3Store: () => (/* binding */ createS3Store)
+/* harmony export */ });
+/* unused harmony exports MIN_PART_SIZE_BYTES, MAX_PART_SIZE_BYTES, MAX_PARTS, MAX_OBJECT_BYTES, DEFAULT_PART_SIZE_BYTES, DEFAULT_QUEUE_SIZE, DEFAULT_MAX_OBJECT_BYTES, choosePartSize, S3Store, uploadShape */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(57075);
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(53711);
+/* harmony import */ var _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(22358);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(10241);
+/* harmony import */ var _keys_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(397);
+/* harmony import */ var _s3_errors_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(14171);
+/**
+ * A store in an S3 bucket (AWS S3 or an S3-compatible store: R2, B2, MinIO, Supabase Storage, GCS
+ * interop), under an optional key prefix.
+ *
+ * - Credentials come from the AWS SDK's default chain only (environment, profile, web identity), so
+ *   OIDC role assumption in GitHub Actions works unchanged.
+ * - Checksums are sent only where the API requires them unless `checksums: "when-supported"`: the
+ *   SDK's default flexible checksums break several S3-compatible stores.
+ * - A put is a streaming multipart upload (lib-storage `Upload`). Memory is bounded by about
+ *   (queueSize + 1) x partSize whatever the object's size. The default 16 MiB parts allow objects up
+ *   to 16 MiB x 10,000 = 156.25 GiB (167.8 GB); a `maxObjectBytes` hint grows the part size for more.
+ */
+
+
+
+
+
+
+
+
+
+const MIB = 1024 * 1024;
+/** S3's limits on multipart uploads. */
+const MIN_PART_SIZE_BYTES = 5 * MIB;
+const MAX_PART_SIZE_BYTES = 5 * 1024 * MIB;
+const MAX_PARTS = 10_000;
+const MAX_OBJECT_BYTES = 5 * 1024 * 1024 * MIB;
+const DEFAULT_PART_SIZE_BYTES = 16 * MIB;
+const DEFAULT_QUEUE_SIZE = 4;
+/** The largest object the default part size allows: 10,000 x 16 MiB = 156.25 GiB (167.8 GB). */
+const DEFAULT_MAX_OBJECT_BYTES = DEFAULT_PART_SIZE_BYTES * MAX_PARTS;
+const CONNECTION_TIMEOUT_MS = 10_000;
+/** A socket idle this long is given up: a store that stops answering must not hang a backup. */
+const SOCKET_TIMEOUT_MS = 120_000;
+/**
+ * The part size for an upload: the requested (or default) size, grown in whole MiB when needed so
+ * that `maxObjectBytes` fits in S3's 10,000 parts.
+ */
+function choosePartSize(options = {}) {
+    const requested = options.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES;
+    if (!Number.isSafeInteger(requested) ||
+        requested < MIN_PART_SIZE_BYTES ||
+        requested > MAX_PART_SIZE_BYTES) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`S3 part size ${options.partSizeBytes}: expected a whole number of bytes from 5 MiB (${MIN_PART_SIZE_BYTES}) to 5 GiB`);
+    }
+    const { maxObjectBytes } = options;
+    if (maxObjectBytes === undefined)
+        return requested;
+    if (!Number.isSafeInteger(maxObjectBytes) || maxObjectBytes <= 0 || maxObjectBytes > MAX_OBJECT_BYTES) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`maximum object size ${maxObjectBytes}: expected a whole number of bytes up to S3's limit of 5 TiB`);
+    }
+    const needed = Math.ceil(maxObjectBytes / MAX_PARTS / MIB) * MIB;
+    return Math.max(requested, needed);
+}
+function positiveInteger(value, fallback, max, what) {
+    if (value === undefined)
+        return fallback;
+    if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${what} ${value}: expected a whole number from 1 to ${max}`);
+    }
+    return value;
+}
+/**
+ * DeleteObjects is the one operation whose checksum S3 requires. The SDK now sends CRC32 there,
+ * which several S3-compatible stores refuse ("MissingContentMD5"); the classic Content-MD5 works
+ * everywhere, AWS included. Only installed when checksums are "when-required".
+ */
+function contentMd5ForDeleteObjects(client) {
+    client.middlewareStack.add((next, context) => async (args) => {
+        const request = args.request;
+        if (context.commandName === "DeleteObjectsCommand" && request.headers) {
+            const body = request.body;
+            if (typeof body === "string" || body instanceof Uint8Array) {
+                for (const header of Object.keys(request.headers)) {
+                    const lower = header.toLowerCase();
+                    if (lower.startsWith("x-amz-checksum-") || lower.startsWith("x-amz-sdk-checksum-")) {
+                        delete request.headers[header];
+                    }
+                }
+                request.headers["content-md5"] = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)("md5").update(body).digest("base64");
+            }
+        }
+        return next(args);
+    }, 
+    // After the flexible-checksums middleware (build step, normal priority), before signing.
+    { step: "build", priority: "low", name: "lifeboatContentMd5ForDeleteObjects" });
+}
+function createClient(options) {
+    const checksums = options.checksums === "when-supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED";
+    const region = options.region ??
+        process.env.AWS_REGION ??
+        process.env.AWS_DEFAULT_REGION ??
+        (options.endpoint ? "us-east-1" : undefined);
+    const config = {
+        forcePathStyle: options.forcePathStyle ?? false,
+        requestChecksumCalculation: checksums,
+        responseChecksumValidation: checksums,
+        requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: SOCKET_TIMEOUT_MS },
+    };
+    if (options.endpoint)
+        config.endpoint = options.endpoint;
+    if (region)
+        config.region = region;
+    if (options.maxAttempts !== undefined)
+        config.maxAttempts = options.maxAttempts;
+    if (options.credentials)
+        config.credentials = options.credentials;
+    const client = new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.S3Client(config);
+    if (checksums === "WHEN_REQUIRED")
+        contentMd5ForDeleteObjects(client);
+    return client;
+}
+class S3Store {
+    url;
+    bucket;
+    /** The key prefix without leading or trailing slash; "" for the bucket's root. */
+    prefix;
+    /** The SDK client (exposed for tests and for `client.destroy()` when done). */
+    client;
+    partSizeBytes;
+    queueSize;
+    endpoint;
+    keyPrefix;
+    listPageSize;
+    deleteBatchSize;
+    encryption;
+    /** Whether the bucket can hold locked objects, asked once per store. */
+    bucketLock;
+    constructor(location, options = {}) {
+        this.bucket = location.bucket;
+        this.prefix = location.prefix.replace(/^\/+|\/+$/g, "");
+        this.keyPrefix = this.prefix ? `${this.prefix}/` : "";
+        this.url = this.prefix ? `s3://${this.bucket}/${this.prefix}` : `s3://${this.bucket}`;
+        this.endpoint = options.endpoint;
+        this.partSizeBytes = choosePartSize(options);
+        this.queueSize = positiveInteger(options.queueSize, DEFAULT_QUEUE_SIZE, 64, "S3 upload queue size");
+        this.listPageSize = positiveInteger(options.listPageSize, 1000, 1000, "S3 list page size");
+        this.deleteBatchSize = positiveInteger(options.deleteBatchSize, 1000, 1000, "S3 delete batch size");
+        if (options.sseKmsKeyId && options.sse === "AES256") {
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz("an SSE KMS key id needs server-side encryption aws:kms, not AES256");
+        }
+        const sse = options.sse ?? (options.sseKmsKeyId ? "aws:kms" : undefined);
+        this.encryption = {};
+        if (sse)
+            this.encryption.ServerSideEncryption = sse;
+        if (options.sseKmsKeyId)
+            this.encryption.SSEKMSKeyId = options.sseKmsKeyId;
+        this.client = createClient(options);
+    }
+    /**
+     * Lists at most one key under the prefix: unlike HeadBucket, this works with policies that grant
+     * s3:ListBucket for the prefix only, and a refusal comes with the store's error code.
+     */
+    async check() {
+        try {
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.keyPrefix, MaxKeys: 1 }));
+        }
+        catch (error) {
+            throw this.checkError(error);
+        }
+    }
+    async put(key, body, options = {}) {
+        (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
+        const { signal } = options;
+        const objectKey = this.keyPrefix + key;
+        let bytes = 0;
+        /** The first cause of failure: the body's error, the abort's reason or the store's error. */
+        let failure;
+        /** Set once PutObject or CompleteMultipartUpload was sent: from then on the object may exist. */
+        let committing = false;
+        /** Cancels this upload's in-flight part requests as soon as anything fails. */
+        const inFlight = new AbortController();
+        const counted = new node_stream__WEBPACK_IMPORTED_MODULE_1__.Transform({
+            transform(chunk, _encoding, done) {
+                bytes += chunk.length;
+                done(null, chunk);
+            },
+        });
+        const fail = (error, from) => {
+            failure ??= { error, from };
+            inFlight.abort();
+            counted.destroy(error instanceof Error ? error : new Error((0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .describeError */ .Uc)(error)));
+        };
+        (0,node_stream__WEBPACK_IMPORTED_MODULE_1__.pipeline)(body, counted, (error) => {
+            if (error)
+                fail(error, "body");
+        });
+        const onAbort = () => fail(signal?.reason ?? new Error("aborted"), "abort");
+        if (signal?.aborted)
+            onAbort();
+        else
+            signal?.addEventListener("abort", onAbort, { once: true });
+        // lib-storage sends every request through `client.send`: this view of the client marks the
+        // commit point, cancels parts in flight once the upload fails, and stops reading the body at
+        // the first failed request instead of uploading the rest of it in vain.
+        const client = this.client;
+        const uploadClient = Object.create(client);
+        const send = async (command) => {
+            if (command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand || command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.CompleteMultipartUploadCommand) {
+                committing = true;
+            }
+            const cancellable = command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.UploadPartCommand || command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand;
+            try {
+                return await client.send(command, cancellable ? { abortSignal: inFlight.signal } : {});
+            }
+            catch (error) {
+                fail(error, "store");
+                throw error;
+            }
+        };
+        uploadClient.send = send;
+        const upload = new _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_2__/* .Upload */ ._({
+            client: uploadClient,
+            params: {
+                Bucket: this.bucket,
+                Key: objectKey,
+                Body: counted,
+                ...(options.contentType ? { ContentType: options.contentType } : {}),
+                ...this.encryption,
+                ...(options.retention
+                    ? { ObjectLockMode: options.retention.mode, ObjectLockRetainUntilDate: options.retention.until }
+                    : {}),
+            },
+            ...uploadShape(this, options.sizeHint),
+            // We abort the multipart upload ourselves, so a failing abort cannot mask the first error.
+            leavePartsOnError: true,
+        });
+        try {
+            await upload.done();
+            if (signal?.aborted)
+                fail(signal.reason, "abort");
+            if (failure)
+                throw failure.error;
+            if (options.retention && upload.uploadId)
+                await this.ensureRetention(objectKey, options.retention);
+            return { bytes };
+        }
+        catch (error) {
+            fail(error, "store");
+            await this.discard(objectKey, upload.uploadId, committing);
+            throw this.putError(key, failure ?? { error, from: "store" });
+        }
+        finally {
+            signal?.removeEventListener("abort", onAbort);
+        }
+    }
+    async get(key) {
+        (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
+        try {
+            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.GetObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+            const body = response.Body;
+            if (body instanceof node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable)
+                return body;
+            if (body === undefined)
+                return node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable.from([]);
+            return node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable.fromWeb(body.transformToWebStream());
+        }
+        catch (error) {
+            if ((0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .isS3NotFound */ .wl)(error))
+                throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .NotFoundError */ .m_(`"${key}" does not exist in ${this.url}`);
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`reading "${key}" from ${this.url} failed: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}`, {
+                cause: error,
+            });
+        }
+    }
+    async head(key) {
+        (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
+        try {
+            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+            return { key, size: response.ContentLength ?? 0, lastModified: response.LastModified ?? new Date(0) };
+        }
+        catch (error) {
+            if ((0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .isS3NotFound */ .wl)(error))
+                return undefined;
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`reading "${key}" in ${this.url} failed: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}`, {
+                cause: error,
+            });
+        }
+    }
+    async *list(prefix) {
+        (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidPrefix */ .x3)(prefix);
+        let token;
+        do {
+            let page;
+            try {
+                page = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.ListObjectsV2Command({
+                    Bucket: this.bucket,
+                    Prefix: this.keyPrefix + prefix,
+                    MaxKeys: this.listPageSize,
+                    ...(token ? { ContinuationToken: token } : {}),
+                }));
+            }
+            catch (error) {
+                throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`listing ${this.url} failed: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}`, { cause: error });
+            }
+            for (const object of page.Contents ?? []) {
+                // Keys ending in "/" are folder markers made by consoles and tools, not objects of ours.
+                if (!object.Key || object.Key.endsWith("/"))
+                    continue;
+                yield {
+                    key: object.Key.slice(this.keyPrefix.length),
+                    size: object.Size ?? 0,
+                    lastModified: object.LastModified ?? new Date(0),
+                };
+            }
+            token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+    }
+    async deleteMany(keys) {
+        for (const key of keys)
+            (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
+        const unique = [...new Set(keys)];
+        const result = { deleted: [], failed: [] };
+        for (let start = 0; start < unique.length; start += this.deleteBatchSize) {
+            const batch = unique.slice(start, start + this.deleteBatchSize);
+            try {
+                const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.DeleteObjectsCommand({
+                    Bucket: this.bucket,
+                    Delete: { Objects: batch.map((key) => ({ Key: this.keyPrefix + key })), Quiet: true },
+                }));
+                const errors = new Map();
+                for (const error of response.Errors ?? []) {
+                    if (error.Key === undefined || error.Code === "NoSuchKey")
+                        continue;
+                    errors.set(error.Key, [error.Code, error.Message].filter(Boolean).join(": ") || "not deleted");
+                }
+                for (const key of batch) {
+                    const reason = errors.get(this.keyPrefix + key);
+                    if (reason === undefined)
+                        result.deleted.push(key);
+                    else
+                        result.failed.push({ key, reason });
+                }
+            }
+            catch (error) {
+                const reason = (0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error);
+                for (const key of batch)
+                    result.failed.push({ key, reason });
+            }
+        }
+        return result;
+    }
+    /**
+     * One GetObjectLockConfiguration for the bucket: when object lock is not enabled (or the store
+     * has no object lock at all), no object can be locked and no key is asked about. Otherwise, or
+     * when the configuration cannot be read (access denied), one HeadObject per key (16 at a time)
+     * reads its retention and legal hold. HeadObject reports them only to callers allowed
+     * s3:GetObjectRetention and s3:GetObjectLegalHold.
+     */
+    async objectLocks(keys) {
+        const locks = new Map();
+        if (keys.length === 0)
+            return locks;
+        this.bucketLock ??= this.readBucketLock();
+        if ((await this.bucketLock) === "disabled")
+            return locks;
+        const queue = [...new Set(keys)];
+        for (const key of queue)
+            (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
+        const worker = async () => {
+            for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
+                let response;
+                try {
+                    response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+                }
+                catch (error) {
+                    if ((0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .isS3NotFound */ .wl)(error))
+                        continue;
+                    throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`reading the object lock of "${key}" in ${this.url} failed: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}`, { cause: error });
+                }
+                const legalHold = response.ObjectLockLegalHoldStatus === "ON";
+                const retainUntil = response.ObjectLockRetainUntilDate;
+                if (!legalHold && !retainUntil)
+                    continue;
+                const lock = { legalHold };
+                if (retainUntil)
+                    lock.retainUntil = retainUntil;
+                if (response.ObjectLockMode)
+                    lock.mode = response.ObjectLockMode;
+                locks.set(key, lock);
+            }
+        };
+        await Promise.all(Array.from({ length: Math.min(16, queue.length) }, worker));
+        return locks;
+    }
+    async readBucketLock() {
+        try {
+            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
+            return response.ObjectLockConfiguration?.ObjectLockEnabled === "Enabled" ? "enabled" : "disabled";
+        }
+        catch (error) {
+            const name = (0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .s3NameOf */ .b$)(error);
+            const status = (0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .s3StatusOf */ .e_)(error);
+            // No configuration: object lock is not enabled on the bucket. Stores that do not implement
+            // object lock (NotImplemented) cannot lock objects either.
+            if (name === "ObjectLockConfigurationNotFoundError" || name === "NotImplemented" || status === 501) {
+                return "disabled";
+            }
+            return "unknown";
+        }
+    }
+    /**
+     * Makes sure a multipart put asked to lock its object did lock it: Ceph radosgw (16.2) accepts
+     * the lock headers on CreateMultipartUpload and then stores the object without a retention (it
+     * honours them on PutObject). A retention missing or shorter than asked is set with
+     * PutObjectRetention (which any caller allowed to put locked objects may send); if the store
+     * refuses that too, the put fails rather than leave an unprotected backup that claims a lock.
+     */
+    async ensureRetention(objectKey, retention) {
+        const target = { Bucket: this.bucket, Key: objectKey };
+        // Without s3:GetObject the lock cannot be read back: then it is set again, which is harmless.
+        const head = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadObjectCommand(target)).catch(() => undefined);
+        const until = head?.ObjectLockRetainUntilDate?.getTime() ?? 0;
+        // Stores keep whole seconds.
+        if (head?.ObjectLockMode === retention.mode && until >= retention.until.getTime() - 1000)
+            return;
+        await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectRetentionCommand({
+            ...target,
+            ...(head?.VersionId ? { VersionId: head.VersionId } : {}),
+            Retention: { Mode: retention.mode, RetainUntilDate: retention.until },
+        }));
+    }
+    /** Leaves nothing behind of a failed put. Best effort: the store may be gone. */
+    async discard(objectKey, uploadId, committing) {
+        const target = { Bucket: this.bucket, Key: objectKey };
+        if (uploadId) {
+            await this.client
+                .send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.AbortMultipartUploadCommand({ ...target, UploadId: uploadId }))
+                .catch(() => undefined);
+        }
+        // The commit may have reached the store even though we saw it fail (or were aborted meanwhile).
+        if (committing)
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.DeleteObjectCommand(target)).catch(() => undefined);
+    }
+    putError(key, failure) {
+        const what = `storing "${key}" in ${this.url}`;
+        const message = failure.from === "abort"
+            ? `${what} was aborted: ${(0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .describeError */ .Uc)(failure.error)}`
+            : failure.from === "body"
+                ? `${what} failed: ${(0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .describeError */ .Uc)(failure.error)}`
+                : `${what} failed: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(failure.error)}`;
+        return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(message, { cause: failure.error });
+    }
+    checkError(error) {
+        const storage = `--storage "${this.url}"`;
+        const options = { input: "storage", cause: error };
+        switch ((0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .classifyS3CheckError */ .nK)(error)) {
+            case "unreachable": {
+                const where = this.endpoint ? `the S3 endpoint ${this.endpoint}` : "AWS S3";
+                return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: cannot reach ${where}: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}`, options);
+            }
+            case "no-credentials":
+                return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role to assume`, options);
+            case "no-region":
+                return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: no AWS region set: set AWS_REGION or the S3 region option`, options);
+            case "no-bucket":
+                return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: bucket "${this.bucket}" does not exist`, options);
+            case "denied": {
+                const name = (0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .s3NameOf */ .b$)(error);
+                const status = (0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .s3StatusOf */ .e_)(error);
+                const detail = [status ? `HTTP ${status}` : "", name === "Unknown" ? "" : name]
+                    .filter(Boolean)
+                    .join(" ");
+                return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: access to s3://${this.bucket} denied (${detail}): check the credentials ` +
+                    "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the profile or the role) and the bucket's policy", options);
+            }
+            case "other-region":
+                return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: bucket "${this.bucket}" is in another region (${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}): set AWS_REGION or the S3 region option`, options);
+            case "other":
+                break;
+        }
+        return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`checking ${this.url} failed: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}`, { cause: error });
+    }
+}
+/** Memory an upload aims to stay under as its parts grow for a large object: queue x part size. */
+const UPLOAD_MEMORY_TARGET_BYTES = 256 * MIB;
+/**
+ * Part size and queue for one upload. A size hint grows the part size so the object fits in
+ * 10,000 parts; the queue then shrinks (down to 1) so the parts in flight stay near 256 MiB.
+ */
+function uploadShape(base, sizeHint) {
+    if (sizeHint === undefined || sizeHint <= 0)
+        return { partSize: base.partSizeBytes, queueSize: base.queueSize };
+    const partSize = choosePartSize({
+        partSizeBytes: base.partSizeBytes,
+        maxObjectBytes: Math.min(MAX_OBJECT_BYTES, Math.ceil(sizeHint)),
+    });
+    if (partSize === base.partSizeBytes)
+        return { partSize, queueSize: base.queueSize };
+    const queueSize = Math.max(1, Math.min(base.queueSize, Math.floor(UPLOAD_MEMORY_TARGET_BYTES / partSize)));
+    return { partSize, queueSize };
+}
+function createS3Store(location, options = {}) {
+    return new S3Store(location, options);
 }
 
 
@@ -83112,7 +84232,7 @@ var external_node_util_ = __nccwpck_require__(57975);
  * BigInts for clarity. Long inputs (the prehash of signed data) use Node's blake2b512 instead.
  */
 const blake2b_MASK = (1n << 64n) - 1n;
-const BLOCK = 128;
+const blake2b_BLOCK = 128;
 const IV = [
     0x6a09e667f3bcc908n,
     0xbb67ae8584caa73bn,
@@ -83178,12 +84298,12 @@ function blake2b(data, length) {
     h[0] = h[0] ^ 0x01010000n ^ BigInt(length);
     const input = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     // Every block but the last is compressed as not final; an empty input is one final zero block.
-    const blocks = Math.max(1, Math.ceil(input.length / BLOCK));
+    const blocks = Math.max(1, Math.ceil(input.length / blake2b_BLOCK));
     for (let index = 0; index < blocks; index++) {
-        const block = Buffer.alloc(BLOCK);
-        input.copy(block, 0, index * BLOCK, (index + 1) * BLOCK);
+        const block = Buffer.alloc(blake2b_BLOCK);
+        input.copy(block, 0, index * blake2b_BLOCK, (index + 1) * blake2b_BLOCK);
         const last = index === blocks - 1;
-        const counter = BigInt(last ? input.length : (index + 1) * BLOCK);
+        const counter = BigInt(last ? input.length : (index + 1) * blake2b_BLOCK);
         compress(h, block, counter, last);
     }
     const out = Buffer.alloc(64);
@@ -86375,10 +87495,24 @@ function looksFake(value) {
         (index > 0 && /^[0-9a-f]{8}$/.test(word)) ||
         (index === words.length - 1 && LOREM_WORDS.some((lorem) => lorem.startsWith(word) && word !== "")));
 }
-/** HMAC in PL/pgSQL without a function call per value: the pads are read from the settings inline. */
-const HMAC_SQL = (message) => `sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex') || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(${message}, 'UTF8')))`;
-const HMAC_PLPGSQL = (target, message) => `${target} := ${HMAC_SQL(message)};`;
+/**
+ * The fakes take the pads as optional arguments `ip` and `op`: masking passes them as uncorrelated
+ * sub-SELECTs (PAD_ARGUMENTS_SQL), which PostgreSQL computes once per statement; without them each
+ * value reads and decodes both settings again, which costs about as much as the hashes themselves.
+ */
+const READ_PAD_SQL = {
+    ip: "decode(current_setting('lifeboat.mask_inner_pad'), 'hex')",
+    op: "decode(current_setting('lifeboat.mask_outer_pad'), 'hex')",
+};
+const PAD_SQL = (pad) => `coalesce(${pad}, ${READ_PAD_SQL[pad]})`;
+/** The trailing arguments of a fake's call in a masking statement. */
+const PAD_ARGUMENTS_SQL = (/* unused pure expression or super */ null && (`(SELECT ${READ_PAD_SQL.ip}), (SELECT ${READ_PAD_SQL.op})`));
+const PAD_PARAMETERS = "ip bytea DEFAULT NULL, op bytea DEFAULT NULL";
+/** HMAC without a function call per value. */
+const HMAC_SQL = (message) => `sha256(${PAD_SQL("op")} || sha256(${PAD_SQL("ip")} || convert_to(${message}, 'UTF8')))`;
 const PHONE_ROUND = (round, other, modulus) => `('x' || left(encode(sha256(op || sha256(ip || convert_to('phone:' || ${round} || ':' || d || ':' || ${other}, 'UTF8'))), 'hex'), 15))::bit(60)::bigint % ${modulus}`;
+/** 10^0 .. 10^18, exact: the moduli of the phone rounds (18 digits a side at most). */
+const POWERS_OF_TEN = (/* unused pure expression or super */ null && (`ARRAY[${Array.from({ length: 19 }, (_, k) => `1${"0".repeat(k)}`).join(",")}]::bigint[]`));
 const sqlArray = (words) => `ARRAY[${words.map((word) => `'${word}'`).join(",")}]::text[]`;
 /**
  * SQL true when `value` may look like a fake, cheap enough for every distinct source value: only
@@ -86402,25 +87536,24 @@ function fakeFunctionsSql() {
        SELECT sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex')
                      || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(msg, 'UTF8')))
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_email(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+        `CREATE FUNCTION pg_temp.lifeboat_mask_email(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
        SELECT 'user_' || left(encode(${HMAC_SQL("'email:' || v")}, 'hex'), ${EMAIL_HEX_CHARS}) || '@${EMAIL_DOMAIN}'
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_name(v text, part text, uniq boolean) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+        `CREATE FUNCTION pg_temp.lifeboat_mask_name(v text, part text, uniq boolean, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
      DECLARE
-       h bytea; result text;
+       h bytea;
      BEGIN
        IF v IS NULL THEN RETURN NULL; END IF;
-       ${HMAC_PLPGSQL("h", "'name:' || v")}
-       result := CASE part WHEN 'last' THEN '' ELSE (${first})[1 + (get_byte(h, 0) * 256 + get_byte(h, 1)) % ${FIRST_NAMES.length}] END;
-       IF part <> 'first' THEN
-         result := result || CASE part WHEN 'full' THEN ' ' ELSE '' END
-                   || (${last})[1 + (get_byte(h, 2) * 256 + get_byte(h, 3)) % ${LAST_NAMES.length}];
-       END IF;
-       IF uniq THEN result := result || ' ' || substr(encode(h, 'hex'), 9, 8); END IF;
-       RETURN result;
+       h := ${HMAC_SQL("'name:' || v")};
+       RETURN CASE part WHEN 'last' THEN '' ELSE (${first})[1 + (get_byte(h, 0) * 256 + get_byte(h, 1)) % ${FIRST_NAMES.length}] END
+              || CASE WHEN part <> 'first'
+                      THEN CASE part WHEN 'full' THEN ' ' ELSE '' END
+                           || (${last})[1 + (get_byte(h, 2) * 256 + get_byte(h, 3)) % ${LAST_NAMES.length}]
+                      ELSE '' END
+              || CASE WHEN uniq THEN ' ' || substr(encode(h, 'hex'), 9, 8) ELSE '' END;
      END
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_hash(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+        `CREATE FUNCTION pg_temp.lifeboat_mask_hash(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
        SELECT encode(${HMAC_SQL("'hash:' || v")}, 'hex')
      $f$`,
         `CREATE FUNCTION pg_temp.lifeboat_uuid_from(hex text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
@@ -86428,70 +87561,58 @@ function fakeFunctionsSql() {
               || substr('89ab', 1 + ('x' || lpad(substr(hex, 17, 1), 8, '0'))::bit(32)::int % 4, 1)
               || substr(hex, 18, 3) || '-' || substr(hex, 21, 12)
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_uuid(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+        `CREATE FUNCTION pg_temp.lifeboat_mask_uuid(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
        SELECT pg_temp.lifeboat_uuid_from(encode(${HMAC_SQL("'uuid:' || v")}, 'hex'))
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_phone(v text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+        // PL/pgSQL runs a statement of plain expressions without the executor, so these functions are a
+        // few such statements each, with no loop over digits or words (a loop per value costs more than
+        // the hashes): the rounds are unrolled, and the fresh digits go back between the source's
+        // separators through format(), one %s per digit ('%' itself doubled first).
+        `CREATE FUNCTION pg_temp.lifeboat_mask_phone(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
      DECLARE
-       digits text; d int; u int; w int; a bigint; b bigint; mu bigint; mw bigint; h bytea; fresh text; result text := '';
-       pieces text[]; ip bytea; op bytea;
+       digits text; d int; u int; w int; a bigint; b bigint; mu bigint; mw bigint; h bytea; fresh text;
      BEGIN
        IF v IS NULL THEN RETURN NULL; END IF;
-       ip := decode(current_setting('lifeboat.mask_inner_pad'), 'hex');
-       op := decode(current_setting('lifeboat.mask_outer_pad'), 'hex');
        digits := regexp_replace(v, '[^0-9]', '', 'g');
        d := length(digits);
        IF d = 0 THEN RETURN v; END IF;
+       ip := ${PAD_SQL("ip")};
+       op := ${PAD_SQL("op")};
        IF d > 36 THEN
          h := sha256(op || sha256(ip || convert_to('phone:' || v, 'UTF8')));
-         fresh := '';
-         FOR i IN 0 .. d - 1 LOOP
-           fresh := fresh || ((substr(digits, i + 1, 1)::int + get_byte(h, i % 32) + i / 32) % 10)::text;
-         END LOOP;
+         SELECT string_agg(((substr(digits, i + 1, 1)::int + get_byte(h, i % 32) + i / 32) % 10)::text, '' ORDER BY i)
+           INTO fresh FROM generate_series(0, d - 1) AS i;
+       ELSIF d = 1 THEN
+         fresh := ((digits::int + ${PHONE_ROUND("0", "''", "10")}) % 10)::text;
        ELSE
-         u := d / 2; w := d - u; mu := (10::numeric ^ u)::bigint; mw := (10::numeric ^ w)::bigint;
+         u := d / 2; w := d - u; mu := (${POWERS_OF_TEN})[u + 1]; mw := (${POWERS_OF_TEN})[w + 1];
+         a := substr(digits, 1, u)::bigint;
          b := substr(digits, u + 1)::bigint;
-         IF u = 0 THEN
-           b := (b + ${PHONE_ROUND("0", "''", "mw")}) % mw;
-           fresh := lpad(b::text, w, '0');
-         ELSE
-           a := substr(digits, 1, u)::bigint;
-           FOR r IN 0 .. 3 LOOP
-             IF r % 2 = 0 THEN
-               a := (a + ${PHONE_ROUND("r", "lpad(b::text, w, '0')", "mu")}) % mu;
-             ELSE
-               b := (b + ${PHONE_ROUND("r", "lpad(a::text, u, '0')", "mw")}) % mw;
-             END IF;
-           END LOOP;
-           fresh := lpad(a::text, u, '0') || lpad(b::text, w, '0');
-         END IF;
+         a := (a + ${PHONE_ROUND("0", "lpad(b::text, w, '0')", "mu")}) % mu;
+         b := (b + ${PHONE_ROUND("1", "lpad(a::text, u, '0')", "mw")}) % mw;
+         a := (a + ${PHONE_ROUND("2", "lpad(b::text, w, '0')", "mu")}) % mu;
+         b := (b + ${PHONE_ROUND("3", "lpad(a::text, u, '0')", "mw")}) % mw;
+         fresh := lpad(a::text, u, '0') || lpad(b::text, w, '0');
        END IF;
-       -- The pieces between digits, in order: the separators stay, the digits are the fresh ones.
-       pieces := regexp_split_to_array(v, '[0-9]');
-       result := pieces[1];
-       FOR k IN 1 .. d LOOP
-         result := result || substr(fresh, k, 1) || pieces[k + 1];
-       END LOOP;
-       RETURN result;
+       IF v = digits THEN RETURN fresh; END IF;
+       RETURN format(regexp_replace(replace(v, '%', '%%'), '[0-9]', '%s', 'g'), VARIADIC string_to_array(fresh, NULL));
      END
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_text(v text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+        // A whole 32-word block per statement, then cut to length: the words fakeText's loop stops at
+        // are a prefix of these.
+        `CREATE FUNCTION pg_temp.lifeboat_mask_text(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
      DECLARE
-       n int; seed bytea; block bytea; i int := 0; len int := 0; word text; words text[] := ${lorem}; result text := '';
+       n int; seed bytea; b bytea; i int := 0; words text[] := ${lorem}; result text := '';
      BEGIN
        IF v IS NULL THEN RETURN NULL; END IF;
        n := char_length(v);
        IF n = 0 THEN RETURN v; END IF;
-       ${HMAC_PLPGSQL("seed", "'text:' || v")}
-       WHILE len < n LOOP
-         block := sha256(seed || int4send(i));
-         FOR j IN 0 .. 31 LOOP
-           EXIT WHEN len >= n;
-           IF len > 0 THEN result := result || ' '; len := len + 1; END IF;
-           word := words[1 + get_byte(block, j) % ${LOREM_WORDS.length}];
-           result := result || word;
-           len := len + length(word);
-         END LOOP;
+       seed := ${HMAC_SQL("'text:' || v")};
+       LOOP
+         b := sha256(seed || int4send(i));
+         result := result || CASE WHEN i = 0 THEN '' ELSE ' ' END
+                   || ${Array.from({ length: 32 }, (_, j) => `words[1 + get_byte(b, ${j}) % ${LOREM_WORDS.length}]`).join(" || ' ' || ")};
+         EXIT WHEN length(result) >= n;
          i := i + 1;
        END LOOP;
        result := left(result, n);
@@ -86512,13 +87633,13 @@ function fakeFunctionsSql() {
 }
 const DROP_FUNCTIONS_SQL = [
     "lifeboat_looks_fake(text)",
-    "lifeboat_mask_text(text)",
-    "lifeboat_mask_phone(text)",
-    "lifeboat_mask_uuid(text)",
+    "lifeboat_mask_text(text, bytea, bytea)",
+    "lifeboat_mask_phone(text, bytea, bytea)",
+    "lifeboat_mask_uuid(text, bytea, bytea)",
     "lifeboat_uuid_from(text)",
-    "lifeboat_mask_hash(text)",
-    "lifeboat_mask_name(text, text, boolean)",
-    "lifeboat_mask_email(text)",
+    "lifeboat_mask_hash(text, bytea, bytea)",
+    "lifeboat_mask_name(text, text, boolean, bytea, bytea)",
+    "lifeboat_mask_email(text, bytea, bytea)",
     "lifeboat_hmac(text)",
 ].map((signature) => `DROP FUNCTION IF EXISTS pg_temp.${signature}`);
 /** Sets the key for the current transaction only; run inside the masking transaction. */
@@ -88070,13 +89191,6 @@ const spec_OPTIONS = {
         default: "warn",
         value: "MODE",
     },
-    filesTo: {
-        name: "to",
-        description: "Where restore-files puts the files: s3://BUCKET[/PREFIX] (through the files-s3-* options and LIFEBOAT_FILES_AWS_* credentials) or a directory (created if missing).",
-        type: "string",
-        required: true,
-        value: "TARGET",
-    },
     filesSource: {
         name: "source",
         description: "Which files source of the backup to restore: its number (1 for files-1...) or the source as it was given to backup (s3://photos). Required when the backup has more than one.",
@@ -88642,7 +89756,7 @@ const restoreFilesOptions = [
     worded(spec_OPTIONS.passphraseFile, "For a backup made with a passphrase: a file whose first line is the passphrase."),
     worded(spec_OPTIONS.passphrase, "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE."),
     spec_OPTIONS.filesSource,
-    spec_OPTIONS.filesTo,
+    worded(spec_OPTIONS.to, "Where restore-files puts the files: s3://BUCKET[/PREFIX] (through the files-s3-* options and LIFEBOAT_FILES_AWS_* credentials) or a directory (created if missing)."),
     worded(spec_OPTIONS.confirm, "The target typed out: its bucket name for s3://BUCKET[/PREFIX], or the directory as given in to (or its absolute path). The restore is refused otherwise."),
     spec_OPTIONS.overwrite,
     ...filesS3Options,
@@ -88993,7 +90107,7 @@ const s3Driver = {
     },
     format: (location) => location.prefix ? `s3://${location.bucket}/${location.prefix}` : `s3://${location.bucket}`,
     async open(location, options) {
-        const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(947)]).then(__nccwpck_require__.bind(__nccwpck_require__, 98947));
+        const { createS3Store } = await Promise.resolve(/* import() */).then(__nccwpck_require__.bind(__nccwpck_require__, 98947));
         return createS3Store({ bucket: location.bucket, prefix: location.prefix }, options.s3);
     },
 };
@@ -89826,7 +90940,7 @@ function parseStatusSettings(raw) {
 }
 const RESTORE_FILES = {
     source: spec_OPTIONS.filesSource,
-    to: spec_OPTIONS.filesTo,
+    to: spec_OPTIONS.to,
     // Required, but its error names the target, so the check below says it is missing.
     confirm: { ...spec_OPTIONS.confirm, required: false },
     overwrite: spec_OPTIONS.overwrite,
@@ -89835,8 +90949,8 @@ const RESTORE_FILES = {
  * What `confirm` must say for a target: the bucket of an s3:// target, else the directory as
  * given or resolved. Pure, so the settings reader and the command agree.
  */
-function restoreFilesConfirmations(to, cwd) {
-    const target = parseFilesSource(to, { cwd, input: OPTIONS.filesTo.name });
+function settings_restoreFilesConfirmations(to, cwd) {
+    const target = parseFilesSource(to, { cwd, input: OPTIONS.to.name });
     if (target.kind === "s3")
         return { expected: target.bucket, accepted: [target.bucket] };
     return { expected: to.trim(), accepted: [to.trim(), target.path] };
@@ -89846,10 +90960,10 @@ function parseRestoreFilesSettings(raw) {
     const storage = parseStorageSettings(raw);
     if (/^s3:\/\/\*\/*$/i.test(v.to.trim())) {
         throw new InputError(`--to "${v.to}": expected one bucket (s3://BUCKET[/PREFIX]) or a directory`, {
-            input: OPTIONS.filesTo.name,
+            input: OPTIONS.to.name,
         });
     }
-    const { expected, accepted } = restoreFilesConfirmations(v.to, process.cwd());
+    const { expected, accepted } = settings_restoreFilesConfirmations(v.to, process.cwd());
     if (v.confirm === undefined) {
         throw new InputError(`--confirm: required; expected "${expected}" (the target named by --to), typed out to confirm that files are written there`, { input: OPTIONS.confirm.name });
     }
@@ -93517,7 +94631,7 @@ function readDigests(results) {
  * that hand the streams to a consumer of their own (pg_restore's stdin). After the run, `check()`
  * compares what passed with the manifest.
  */
-async function openArtifactRead(repository, manifest, artifact, identities, options = {}) {
+async function read_artifact_openArtifactRead(repository, manifest, artifact, identities, options = {}) {
     const stages = readStages(artifact, identities, { plaintextTaps: options.plaintextTaps ?? [] });
     const all = [...(options.storedTaps ?? []), ...stages];
     const composed = compose(all);
@@ -93535,10 +94649,10 @@ async function openArtifactRead(repository, manifest, artifact, identities, opti
  * Reads the whole artifact into `sink` (default: nowhere) and checks it. Never throws for damage:
  * a read that fails (a missing object, a decryption error) is a problem in the result.
  */
-async function readArtifact(repository, manifest, artifact, identities, options = {}) {
+async function read_artifact_readArtifact(repository, manifest, artifact, identities, options = {}) {
     let opened;
     try {
-        opened = await openArtifactRead(repository, manifest, artifact, identities, options);
+        opened = await read_artifact_openArtifactRead(repository, manifest, artifact, identities, options);
         await (0,promises_.pipeline)([...opened.streams, options.sink ?? discard()]);
     }
     catch (error) {
@@ -95097,7 +96211,7 @@ async function readRolesObject(repository, manifest, identities) {
             callback();
         },
     });
-    const read = await readArtifact(repository, manifest, roles, identities, { sink });
+    const read = await read_artifact_readArtifact(repository, manifest, roles, identities, { sink });
     if (read.problems.length > 0 || identities === undefined)
         return { problems: read.problems, sql: undefined };
     return { problems: [], sql: Buffer.concat(chunks).toString("utf8") };
@@ -95195,7 +96309,7 @@ function defaultMode(type) {
  * segment, no NUL (a backslash is an ordinary character on Linux). Keys such as "a//b" or "../x" are legal in S3 and kept in archives as they
  * are; they can be restored into a bucket but not into a directory.
  */
-function isSafeRelativePath(path) {
+function entry_isSafeRelativePath(path) {
     if (path === "" || path.startsWith("/") || path.includes("\0"))
         return false;
     const trimmed = path.endsWith("/") ? path.slice(0, -1) : path;
@@ -95389,7 +96503,7 @@ function credentialsFrom(options) {
     const sessionToken = env[SESSION_TOKEN_VAR];
     return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
 }
-function createFilesS3Client(options) {
+function s3_client_createFilesS3Client(options) {
     const env = options.env ?? process.env;
     const region = options.region ??
         env.AWS_REGION ??
@@ -95416,7 +96530,7 @@ function createFilesS3Client(options) {
  * The error a preflight check raises: an InputError (exit 2) naming the input for what the user
  * can fix (endpoint, bucket, credentials, region), an OperationError otherwise.
  */
-function s3CheckError(error, context) {
+function s3_client_s3CheckError(error, context) {
     const named = `--${context.input} "${context.value}"`;
     const options = { input: context.input, cause: error };
     if (error instanceof errors/* InputError */.dz)
@@ -95491,7 +96605,7 @@ class S3Source {
         this.input = input ?? this.url;
         this.endpoint = options.endpoint;
         this.pageSize = options.listPageSize ?? 1000;
-        this.client = createFilesS3Client(options);
+        this.client = s3_client_createFilesS3Client(options);
     }
     /**
      * Lists one key (or the buckets, for s3://*): an unreachable endpoint, a missing bucket or
@@ -95513,7 +96627,7 @@ class S3Source {
             }
         }
         catch (error) {
-            throw s3CheckError(error, context);
+            throw s3_client_s3CheckError(error, context);
         }
     }
     async *entries() {
@@ -95726,7 +96840,7 @@ function compareStorageObjects(rows, filePaths, source) {
  */
 
 /** The reserved name of the index entry, at the archive's root. */
-const INDEX_NAME = ".lifeboat-index.jsonl";
+const files_index_INDEX_NAME = ".lifeboat-index.jsonl";
 const INDEX_VERSION = 1;
 function indexHeaderLine(source) {
     const header = { lifeboatFilesIndex: INDEX_VERSION };
@@ -95740,7 +96854,7 @@ function indexLine(record) {
 class IndexFormatError extends (/* unused pure expression or super */ null && (OperationError)) {
 }
 /** Parses a whole index; throws IndexFormatError on anything that is not one. */
-function parseIndex(text) {
+function files_index_parseIndex(text) {
     const lines = text.split("\n").filter((line) => line !== "");
     const first = lines.shift();
     let header;
@@ -95748,10 +96862,10 @@ function parseIndex(text) {
         header = JSON.parse(first ?? "");
     }
     catch {
-        throw new IndexFormatError(`${INDEX_NAME}: the first line is not JSON`);
+        throw new IndexFormatError(`${files_index_INDEX_NAME}: the first line is not JSON`);
     }
     if (header.lifeboatFilesIndex !== INDEX_VERSION) {
-        throw new IndexFormatError(`${INDEX_NAME}: format version ${String(header.lifeboatFilesIndex)}, expected ${INDEX_VERSION}`);
+        throw new IndexFormatError(`${files_index_INDEX_NAME}: format version ${String(header.lifeboatFilesIndex)}, expected ${INDEX_VERSION}`);
     }
     const records = lines.map((line, number) => {
         let record;
@@ -95759,10 +96873,10 @@ function parseIndex(text) {
             record = JSON.parse(line);
         }
         catch {
-            throw new IndexFormatError(`${INDEX_NAME}: line ${number + 2} is not JSON`);
+            throw new IndexFormatError(`${files_index_INDEX_NAME}: line ${number + 2} is not JSON`);
         }
         if (typeof record.path !== "string" || !["file", "directory", "symlink"].includes(record.type)) {
-            throw new IndexFormatError(`${INDEX_NAME}: line ${number + 2} is not an index record`);
+            throw new IndexFormatError(`${files_index_INDEX_NAME}: line ${number + 2} is not an index record`);
         }
         return record;
     });
@@ -95785,10 +96899,10 @@ const RECORD = 20 * tar_format_BLOCK;
 /** The largest number an 11-digit octal ustar field holds: 8 GiB - 1. */
 const MAX_OCTAL_11 = 0o77777777777;
 /** A tar archive that cannot be read: damaged, truncated or not a tar at all. */
-class TarFormatError extends (/* unused pure expression or super */ null && (OperationError)) {
+class tar_format_TarFormatError extends errors/* OperationError */.OK {
 }
 const ZERO_BLOCK = Buffer.alloc(tar_format_BLOCK);
-function paddingFor(size) {
+function tar_format_paddingFor(size) {
     const rest = size % tar_format_BLOCK;
     return rest === 0 ? 0 : tar_format_BLOCK - rest;
 }
@@ -95879,7 +96993,7 @@ function encodeHeader(entry) {
         flag: "x",
         linkName: "",
     });
-    return Buffer.concat([paxHeader, records, zeroBlocks(paddingFor(records.length)), ustar]);
+    return Buffer.concat([paxHeader, records, zeroBlocks(tar_format_paddingFor(records.length)), ustar]);
 }
 /** A readable ASCII approximation for the ustar field, for tools that do not know pax. */
 function asciiStandIn(text, width) {
@@ -95894,7 +97008,7 @@ function trailer(bytesSoFar) {
 }
 // ---------------------------------------------------------------------------------------------
 // Reading
-function isZeroBlock(block) {
+function tar_format_isZeroBlock(block) {
     for (const byte of block)
         if (byte !== 0)
             return false;
@@ -95910,19 +97024,19 @@ function readNumber(block, offset, width) {
     const field = block.subarray(offset, offset + width);
     if (field[0] & 0x80) {
         if (field[0] === 0xff)
-            throw new TarFormatError("tar header: negative base-256 number");
+            throw new tar_format_TarFormatError("tar header: negative base-256 number");
         let value = field[0] & 0x7f;
         for (let i = 1; i < width; i += 1)
             value = value * 256 + field[i];
         if (!Number.isSafeInteger(value))
-            throw new TarFormatError("tar header: number too large");
+            throw new tar_format_TarFormatError("tar header: number too large");
         return value;
     }
     const text = field.toString("ascii").replace(/\0.*$/s, "").trim();
     if (text === "")
         return 0;
     if (!/^[0-7]+$/.test(text))
-        throw new TarFormatError(`tar header: "${text}" is not an octal number`);
+        throw new tar_format_TarFormatError(`tar header: "${text}" is not an octal number`);
     return parseInt(text, 8);
 }
 function checksumMatches(block) {
@@ -95936,9 +97050,9 @@ function checksumMatches(block) {
     }
     return stored === unsigned || stored === signed;
 }
-function decodeBlock(block) {
+function tar_format_decodeBlock(block) {
     if (!checksumMatches(block))
-        throw new TarFormatError("tar header checksum mismatch: the archive is damaged");
+        throw new tar_format_TarFormatError("tar header checksum mismatch: the archive is damaged");
     let name = readString(block, 0, 100);
     const magic = block.toString("ascii", 257, 263);
     if (magic.startsWith("ustar")) {
@@ -95957,7 +97071,7 @@ function decodeBlock(block) {
     };
 }
 /** Parses pax records into key/value pairs. */
-function parsePax(data) {
+function tar_format_parsePax(data) {
     const records = new Map();
     let offset = 0;
     while (offset < data.length) {
@@ -95966,18 +97080,18 @@ function parsePax(data) {
         const space = data.indexOf(0x20, offset);
         const length = space === -1 ? NaN : Number(data.toString("ascii", offset, space));
         if (!Number.isSafeInteger(length) || length <= 0 || offset + length > data.length) {
-            throw new TarFormatError("pax extended header: malformed record");
+            throw new tar_format_TarFormatError("pax extended header: malformed record");
         }
         const record = data.toString("utf8", space + 1, offset + length - 1);
         const equals = record.indexOf("=");
         if (equals === -1)
-            throw new TarFormatError("pax extended header: record without '='");
+            throw new tar_format_TarFormatError("pax extended header: record without '='");
         records.set(record.slice(0, equals), record.slice(equals + 1));
         offset += length;
     }
     return records;
 }
-function typeOf(flag) {
+function tar_format_typeOf(flag) {
     switch (flag) {
         case "0":
         case "\0":
@@ -96032,8 +97146,8 @@ const BATCH_BYTES = 64 * 1024;
 function validatePath(path) {
     if (path === "" || path.includes("\0"))
         throw new errors/* OperationError */.OK(`files: invalid entry path ${JSON.stringify(path)}`);
-    if (path === INDEX_NAME) {
-        throw new errors/* OperationError */.OK(`files: the source holds "${INDEX_NAME}" at its root, a name Lifeboat reserves for the archive's index`);
+    if (path === files_index_INDEX_NAME) {
+        throw new errors/* OperationError */.OK(`files: the source holds "${files_index_INDEX_NAME}" at its root, a name Lifeboat reserves for the archive's index`);
     }
 }
 /**
@@ -96174,7 +97288,7 @@ function writeTar(entries, options = {}) {
                         hash.update(zeros);
                         yield* emit(zeros);
                     }
-                    yield* emit(zeroBlocks(paddingFor(announced)));
+                    yield* emit(zeroBlocks(tar_format_paddingFor(announced)));
                 }
                 finally {
                     opened.stream.destroy();
@@ -96198,14 +97312,14 @@ function writeTar(entries, options = {}) {
             index.length = 0;
             const indexSha256 = (0,external_node_crypto_.createHash)("sha256").update(indexBytes).digest("hex");
             yield* emit(encodeHeader({
-                path: INDEX_NAME,
+                path: files_index_INDEX_NAME,
                 type: "file",
                 size: indexBytes.length,
                 mtime: new Date(),
                 mode: 0o600,
             }));
             yield* emit(indexBytes);
-            yield* emit(zeroBlocks(paddingFor(indexBytes.length)));
+            yield* emit(zeroBlocks(tar_format_paddingFor(indexBytes.length)));
             yield* emit(trailer(totals.tarBytes));
             yield* flush();
             finished = true;
@@ -96792,7 +97906,7 @@ function round(seconds) {
  * manifest before anything is downloaded: a key for another recipient, or none where one is
  * needed, is bad input.
  */
-function identitiesFor(manifest, keys, backupName) {
+function read_backup_identitiesFor(manifest, keys, backupName) {
     const { encryption } = manifest;
     if (encryption.format === "none")
         return [];
@@ -96931,7 +98045,7 @@ async function prepare(settings, deps) {
     if (resolved.problems.length > 0) {
         throw new errors/* OperationError */.OK(`backup ${name} is broken, so nothing was restored: ${resolved.problems.join("; ")}`);
     }
-    const identities = identitiesFor(manifest, settings.keys, name);
+    const identities = read_backup_identitiesFor(manifest, settings.keys, name);
     // pg_restore matches --table and --schema silently: a name the backup lacks would restore nothing.
     checkRestoreScope(manifest, settings);
     const pgRestore = await findPgRestoreFor(manifest, settings, deps);
@@ -97307,7 +98421,7 @@ async function restoreInto(database, deps, prepared) {
     let outcome;
     let opened;
     try {
-        opened = await openArtifactRead(prepared.repository, prepared.manifest, dump, prepared.identities, {
+        opened = await read_artifact_openArtifactRead(prepared.repository, prepared.manifest, dump, prepared.identities, {
             storedTaps: [
                 stage_tapStage("progress", {
                     update: (chunk) => (progress.bytes += chunk.length),
@@ -97437,7 +98551,7 @@ function outcomeWarnings(outcome) {
  */
 async function checkBeforeRestore(repository, manifest, identities, log) {
     log.info(`Checking ${repository.url}/${manifest.label}/${manifest.backupId} against its manifest before restoring it`);
-    const read = await readArtifact(repository, manifest, dumpArtifact(manifest), identities);
+    const read = await read_artifact_readArtifact(repository, manifest, dumpArtifact(manifest), identities);
     refuseDamage(manifest, [
         ...read.problems,
         ...(await readRolesObject(repository, manifest, identities)).problems,
@@ -97453,7 +98567,7 @@ async function checkKeyAndRoles(repository, manifest, identities, log) {
     const problems = [];
     const enough = new Error("first bytes decrypted");
     try {
-        const opened = await openArtifactRead(repository, manifest, dumpArtifact(manifest), identities);
+        const opened = await read_artifact_openArtifactRead(repository, manifest, dumpArtifact(manifest), identities);
         await (0,promises_.pipeline)([
             ...opened.streams,
             new external_node_stream_.Writable({
@@ -97520,12 +98634,683 @@ function restoreFailureMessage(result) {
     return `restore of ${result.label}/${result.backupId} failed: ${result.failures[0]}${more}${where}`;
 }
 
+;// CONCATENATED MODULE: ./src/files/directory-target.ts
+/**
+ * Puts archive entries back into a local directory.
+ *
+ * - Never overwrites: a path that exists is skipped unless `overwrite` (then a file or link is
+ *   replaced; a directory is never replaced by a file or link).
+ * - Files are created exclusively (O_EXCL, which also refuses to follow a link planted at the path)
+ *   and removed again if writing them fails, so no half-file stays behind.
+ * - Paths that could leave the directory (absolute, "..", empty segments) are refused, and so is any
+ *   path whose parent resolves outside it through a symbolic link restored earlier.
+ * - Modes are restored (less the umask), mtimes of files and links too; ownership is not.
+ */
+
+
+
+
+
+
+class directory_target_DirectoryTarget {
+    root;
+    options;
+    description;
+    realRoot;
+    constructor(root, options = {}) {
+        this.root = root;
+        this.options = options;
+        this.description = root;
+    }
+    /** Creates the directory if needed; fails with an InputError if it cannot be one. */
+    async check() {
+        const input = this.options.input ?? "to";
+        try {
+            await mkdir(this.root, { recursive: true });
+            if (!(await stat(this.root)).isDirectory())
+                throw new Error("not a directory");
+            this.realRoot = await realpath(this.root);
+        }
+        catch (error) {
+            throw new InputError(`--${input} "${this.root}": cannot restore into it: ${describeError(error)}`, {
+                input,
+                cause: error,
+            });
+        }
+    }
+    async put(entry, body) {
+        if (entry.type !== "file" && entry.type !== "directory" && entry.type !== "symlink")
+            return "unsupported";
+        if (!isSafeRelativePath(entry.path))
+            throw new Error("the path would leave the target directory");
+        const root = this.realRoot ?? (await realpath(this.root));
+        this.realRoot = root;
+        const full = join(root, entry.path);
+        const parent = dirname(full);
+        // Checked before creating anything (a restored link could point mkdir outside) and after.
+        const inside = (path) => path === root || path.startsWith(root + sep);
+        const outside = new Error("a symbolic link in the path leads outside the target directory");
+        if (!inside(await realAncestor(parent)))
+            throw outside;
+        await mkdir(parent, { recursive: true });
+        if (!inside(await realpath(parent)))
+            throw outside;
+        if (entry.type === "directory") {
+            const existing = await lstat(full).catch(() => undefined);
+            if (existing?.isDirectory())
+                return "skipped-existing";
+            if (existing)
+                throw new Error("a file is in the way of the directory");
+            await mkdir(full, { mode: entry.mode & 0o7777 });
+            return "written";
+        }
+        const existing = await lstat(full).catch(() => undefined);
+        if (existing) {
+            if (!this.options.overwrite)
+                return "skipped-existing";
+            if (existing.isDirectory())
+                throw new Error("a directory is in the way");
+            await unlink(full);
+        }
+        if (entry.type === "symlink") {
+            await symlink(entry.linkTarget ?? "", full);
+            await lutimes(full, entry.mtime, entry.mtime).catch(() => undefined);
+            return "written";
+        }
+        const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+        const handle = await open(full, flags, entry.mode & 0o7777);
+        try {
+            // The write stream closes the handle, on success and on failure alike.
+            await pipeline(body, handle.createWriteStream());
+        }
+        catch (error) {
+            await rm(full, { force: true });
+            throw error;
+        }
+        await utimes(full, entry.mtime, entry.mtime);
+        return "written";
+    }
+}
+/** The real path of the deepest part of `path` that exists. */
+async function realAncestor(path) {
+    for (let current = path;; current = dirname(current)) {
+        try {
+            return await realpath(current);
+        }
+        catch (error) {
+            if (error.code !== "ENOENT" || dirname(current) === current)
+                throw error;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/files/tar-reader.ts
+/**
+ * A streaming tar reader: pax (extended and global headers), ustar, and GNU long names (`L`/`K`)
+ * as GNU tar writes them. Yields one entry at a time with its content as a stream; memory stays
+ * bounded whatever the sizes. An entry's content must be consumed (or abandoned) before the next
+ * entry is asked for: whatever is left of it is skipped then.
+ */
+
+
+const CHUNK = 64 * 1024;
+/** Pax and GNU long-name headers are metadata: a huge one means a damaged or hostile archive. */
+const MAX_META_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
+/** Exact-length reads over an async iterable of chunks, without copying where it can avoid it. */
+class ByteSource {
+    iterator;
+    pending = Buffer.alloc(0);
+    ended = false;
+    /** Bytes consumed so far, for error messages. */
+    offset = 0;
+    constructor(input) {
+        this.iterator = input[Symbol.asyncIterator]();
+    }
+    async fill() {
+        while (this.pending.length === 0) {
+            if (this.ended)
+                return false;
+            const next = await this.iterator.next();
+            if (next.done) {
+                this.ended = true;
+                return false;
+            }
+            const value = next.value;
+            this.pending =
+                typeof value === "string"
+                    ? Buffer.from(value)
+                    : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+        }
+        return true;
+    }
+    /** Up to `max` bytes (at least one), or undefined at the end of the input. */
+    async readUpTo(max) {
+        if (!(await this.fill()))
+            return undefined;
+        const chunk = this.pending.subarray(0, max);
+        this.pending = this.pending.subarray(chunk.length);
+        this.offset += chunk.length;
+        return chunk;
+    }
+    /** Exactly `length` bytes; fewer only at the end of the input. */
+    async read(length) {
+        const parts = [];
+        let got = 0;
+        while (got < length) {
+            const chunk = await this.readUpTo(length - got);
+            if (!chunk)
+                break;
+            parts.push(chunk);
+            got += chunk.length;
+        }
+        return parts.length === 1 ? parts[0] : Buffer.concat(parts, got);
+    }
+    async skip(length) {
+        let left = length;
+        while (left > 0) {
+            const chunk = await this.readUpTo(Math.min(left, CHUNK));
+            if (!chunk)
+                break;
+            left -= chunk.length;
+        }
+        return length - left;
+    }
+    async close() {
+        await this.iterator.return?.();
+    }
+}
+/** An entry's content, read from the shared source on demand. */
+class EntryBody extends external_node_stream_.Readable {
+    source;
+    path;
+    remaining;
+    /** The pump in progress, if any: at most one reads from the shared source at a time. */
+    pumping;
+    /** A read was asked for while the pump was busy: it goes on instead of stopping. */
+    wanted = false;
+    abandoned = false;
+    constructor(source, size, path) {
+        super({ highWaterMark: CHUNK });
+        this.source = source;
+        this.path = path;
+        this.remaining = size;
+        if (size === 0)
+            this.push(null);
+    }
+    _read() {
+        if (this.pumping) {
+            this.wanted = true;
+            return;
+        }
+        if (this.remaining === 0)
+            return;
+        let done = () => undefined;
+        this.pumping = new Promise((resolve) => (done = resolve));
+        void this.pump().finally(done);
+    }
+    async pump() {
+        try {
+            for (;;) {
+                this.wanted = false;
+                let more = true;
+                while (more && this.remaining > 0 && !this.abandoned) {
+                    const chunk = await this.source.readUpTo(Math.min(this.remaining, CHUNK));
+                    if (!chunk)
+                        throw new tar_format_TarFormatError(`tar archive truncated inside "${this.path}"`);
+                    this.remaining -= chunk.length;
+                    more = this.push(chunk);
+                }
+                if (this.remaining === 0 && !this.abandoned) {
+                    this.push(null);
+                    return;
+                }
+                if (!this.wanted || this.abandoned)
+                    return;
+            }
+        }
+        catch (error) {
+            this.destroy(error instanceof Error ? error : new Error(String(error)));
+        }
+        finally {
+            // Synchronously with the last check of `wanted`: a read asked for from now on starts a pump.
+            this.pumping = undefined;
+        }
+    }
+    /** Stops delivering and skips whatever the consumer did not read. */
+    async finish() {
+        this.abandoned = true;
+        await this.pumping;
+        if (this.remaining > 0) {
+            const skipped = await this.source.skip(this.remaining);
+            const missing = this.remaining - skipped;
+            this.remaining = 0;
+            if (missing > 0)
+                throw new tar_format_TarFormatError(`tar archive truncated inside "${this.path}"`);
+            if (!this.destroyed && !this.readableEnded)
+                this.destroy();
+        }
+    }
+}
+async function readBlock(source) {
+    const block = await source.read(BLOCK);
+    if (block.length === 0)
+        return undefined;
+    if (block.length < BLOCK)
+        throw new TarFormatError("tar archive truncated inside a header");
+    return block;
+}
+async function readMeta(source, size, what) {
+    if (size > MAX_META_BYTES)
+        throw new TarFormatError(`tar ${what} of ${size} bytes: too large`);
+    const data = await source.read(size);
+    if (data.length < size)
+        throw new TarFormatError(`tar archive truncated inside a ${what}`);
+    await source.skip(paddingFor(size));
+    return data;
+}
+function cString(data) {
+    const end = data.indexOf(0);
+    return data.subarray(0, end === -1 ? data.length : end).toString("utf8");
+}
+/**
+ * Reads a tar archive. Ends at the end-of-archive blocks (or at the end of the input after a
+ * whole entry, as some writers omit them); a truncated entry or a damaged header throws
+ * TarFormatError.
+ */
+async function* tar_reader_readTar(input) {
+    const source = new ByteSource(input);
+    let globalPax = new Map();
+    let pax = new Map();
+    let longName;
+    let longLink;
+    try {
+        for (;;) {
+            const block = await readBlock(source);
+            if (!block)
+                return;
+            if (isZeroBlock(block)) {
+                // Read the input to its end (the record's padding), so that whatever hashes or decrypts
+                // it upstream sees all of it instead of a stream cut short.
+                while (await source.readUpTo(CHUNK))
+                    ;
+                return;
+            }
+            const raw = decodeBlock(block);
+            switch (raw.flag) {
+                case "x":
+                    pax = parsePax(await readMeta(source, raw.size, "pax header"));
+                    continue;
+                case "g":
+                    globalPax = new Map([...globalPax, ...parsePax(await readMeta(source, raw.size, "pax header"))]);
+                    continue;
+                case "L":
+                    longName = cString(await readMeta(source, raw.size, "GNU long name"));
+                    continue;
+                case "K":
+                    longLink = cString(await readMeta(source, raw.size, "GNU long link"));
+                    continue;
+            }
+            const fields = new Map([...globalPax, ...pax]);
+            const type = typeOf(raw.flag);
+            let path = fields.get("path") ?? longName ?? raw.name;
+            const paxSize = fields.get("size");
+            const size = paxSize !== undefined ? Number(paxSize) : raw.size;
+            if (!Number.isSafeInteger(size) || size < 0)
+                throw new TarFormatError(`tar entry "${path}": bad size`);
+            const paxMtime = fields.get("mtime");
+            const mtimeSeconds = paxMtime !== undefined ? Number(paxMtime) : raw.mtime;
+            const linkTarget = fields.get("linkpath") ?? longLink ?? raw.linkName;
+            pax = new Map();
+            longName = undefined;
+            longLink = undefined;
+            if (type === "directory" && path.endsWith("/"))
+                path = path.slice(0, -1);
+            // Only files carry content; a size on a link or directory header is ignored as tar does.
+            const contentSize = type === "file" || type === "other" ? size : 0;
+            const body = new EntryBody(source, type === "file" ? contentSize : 0, path);
+            const entry = {
+                path,
+                type,
+                size: type === "file" ? size : 0,
+                mtime: new Date((Number.isFinite(mtimeSeconds) ? mtimeSeconds : 0) * 1000),
+                mode: raw.mode,
+                body,
+            };
+            if (type === "symlink" || type === "hardlink")
+                entry.linkTarget = linkTarget;
+            yield entry;
+            await body.finish();
+            if (type === "other")
+                await source.skip(contentSize);
+            await source.skip(paddingFor(contentSize));
+        }
+    }
+    finally {
+        await source.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/files/restore-files.ts
+/**
+ * Puts a files archive back into a target (a directory or a bucket), entry by entry, as it
+ * streams: nothing is staged. Each file's bytes are hashed on the way and checked against the
+ * archive's index once it arrives (it is the last entry), so a damaged file is reported.
+ */
+
+
+
+
+
+
+class Digest extends (/* unused pure expression or super */ null && (Transform)) {
+    hash = createHash("sha256");
+    bytes = 0;
+    _transform(chunk, _encoding, done) {
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+        done(null, chunk);
+    }
+}
+async function restore_files_restoreFiles(archive, target, options = {}) {
+    const result = {
+        written: 0,
+        skippedExisting: 0,
+        failed: 0,
+        directories: 0,
+        unsupported: 0,
+        bytes: 0,
+        indexChecked: false,
+        damaged: [],
+        failures: [],
+    };
+    await target.check();
+    const digests = new Map();
+    let index;
+    for await (const entry of readTar(archive)) {
+        if (entry.path === INDEX_NAME && entry.type === "file") {
+            const parts = [];
+            for await (const chunk of entry.body)
+                parts.push(chunk);
+            index = Buffer.concat(parts);
+            continue;
+        }
+        if (options.filter && !options.filter(entry.path))
+            continue;
+        const digest = new Digest();
+        const feeding = pipeline(entry.body, digest).catch(() => undefined);
+        try {
+            const outcome = await target.put(entry, digest);
+            if (outcome === "written" && entry.type === "file") {
+                await feeding;
+                digests.set(entry.path, digest.hash.digest("hex"));
+                result.bytes += digest.bytes;
+            }
+            if (outcome === "skipped-existing")
+                result.skippedExisting += 1;
+            else if (outcome === "unsupported")
+                result.unsupported += 1;
+            else if (entry.type === "directory")
+                result.directories += 1;
+            else
+                result.written += 1;
+        }
+        catch (error) {
+            result.failed += 1;
+            result.failures.push({ path: entry.path, reason: describeError(error) });
+        }
+        finally {
+            // Whatever the target did not read is skipped by the reader.
+            if (!digest.readableEnded)
+                digest.destroy();
+            await feeding;
+        }
+    }
+    if (index !== undefined) {
+        const { records } = parseIndex(index.toString("utf8"));
+        result.indexChecked = true;
+        for (const record of records) {
+            const written = digests.get(record.path);
+            if (written !== undefined && record.type === "file" && written !== record.sha256) {
+                result.damaged.push(record.path);
+            }
+        }
+    }
+    return result;
+}
+
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
+var lib_storage_dist_cjs = __nccwpck_require__(22358);
+// EXTERNAL MODULE: ./src/storage/s3-store.ts
+var s3_store = __nccwpck_require__(98947);
+;// CONCATENATED MODULE: ./src/files/s3-target.ts
+
+
+
+
+
+const SINGLE_PUT_LIMIT = (/* unused pure expression or super */ null && (64 * 1024 * 1024));
+class s3_target_S3Target {
+    location;
+    options;
+    description;
+    client;
+    keyPrefix;
+    constructor(location, options = {}) {
+        this.location = location;
+        this.options = options;
+        const prefix = location.prefix.replace(/^\/+|\/+$/g, "");
+        this.keyPrefix = prefix ? `${prefix}/` : "";
+        this.description = `s3://${location.bucket}${prefix ? `/${prefix}` : ""}`;
+        this.client = createFilesS3Client(options);
+    }
+    async check() {
+        try {
+            await this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.keyPrefix, MaxKeys: 1 }));
+        }
+        catch (error) {
+            throw s3CheckError(error, {
+                input: this.options.input ?? "to",
+                value: this.description,
+                bucket: this.location.bucket,
+                ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
+            });
+        }
+    }
+    async put(entry, body) {
+        if (entry.type === "directory" && !this.options.directoryMarkers)
+            return "unsupported";
+        if (entry.type !== "file" && entry.type !== "directory")
+            return "unsupported";
+        const key = this.keyPrefix + entry.path + (entry.type === "directory" ? "/" : "");
+        const Bucket = this.location.bucket;
+        if (!this.options.overwrite && (await this.exists(key)))
+            return "skipped-existing";
+        try {
+            if (entry.type === "directory" || entry.size === 0) {
+                body.resume();
+                await this.client.send(new PutObjectCommand({ Bucket, Key: key, Body: new Uint8Array(0), ContentLength: 0 }));
+            }
+            else if (entry.size <= SINGLE_PUT_LIMIT) {
+                await this.client.send(new PutObjectCommand({ Bucket, Key: key, Body: body, ContentLength: entry.size }));
+            }
+            else {
+                const shape = uploadShape({ partSizeBytes: MIN_PART_SIZE_BYTES * 2, queueSize: 2 }, entry.size);
+                await new Upload({ client: this.client, params: { Bucket, Key: key, Body: body }, ...shape }).done();
+            }
+        }
+        catch (error) {
+            throw new Error(describeS3Error(error), { cause: error });
+        }
+        return "written";
+    }
+    /** Frees the client's sockets. */
+    destroy() {
+        this.client.destroy();
+    }
+    async exists(key) {
+        try {
+            await this.client.send(new HeadObjectCommand({ Bucket: this.location.bucket, Key: key }));
+            return true;
+        }
+        catch (error) {
+            if (isS3NotFound(error))
+                return false;
+            throw error;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/restore-files/run.ts
+/**
+ * restore-files: one files source of a backup (a --files artifact) back into a directory or a
+ * bucket. The target is named twice (to and confirm) and checked before a byte is read; the
+ * artifact's stored bytes are checked against the manifest before anything reaches the target;
+ * then it streams through decryption and decompression into the target entry by entry, each file
+ * hashed on the way and compared with the archive's index. Existing files are skipped unless
+ * overwrite.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+/** The files artifact `--source` names: a number (1 for files-1...) or the source as given to backup. */
+function chooseFilesArtifact(manifest, source) {
+    const all = filesArtifacts(manifest);
+    const listing = all.map((artifact, index) => `${index + 1} (${artifact.source})`).join(", ");
+    if (all.length === 0) {
+        throw new InputError(`--backup "${manifest.backupId}": this backup holds no files sources`, {
+            input: "backup",
+        });
+    }
+    if (source === undefined) {
+        if (all.length === 1)
+            return all[0];
+        throw new InputError(`--source: required; backup ${manifest.backupId} has ${all.length} files sources: ${listing}`, { input: "source" });
+    }
+    const byNumber = /^\d+$/.test(source) ? all[Number(source) - 1] : undefined;
+    const chosen = byNumber ?? all.find((artifact) => artifact.source === source || artifact.name === source);
+    if (!chosen) {
+        throw new InputError(`--source "${source}": expected one of ${listing}`, { input: "source" });
+    }
+    return chosen;
+}
+function openTarget(settings, cwd, env) {
+    const spec = parseFilesSource(settings.to, { cwd, input: "to" });
+    if (spec.kind === "directory")
+        return new DirectoryTarget(spec.path, { overwrite: settings.overwrite, input: "to" });
+    const s3 = { env };
+    if (settings.filesS3.endpoint)
+        s3.endpoint = settings.filesS3.endpoint;
+    if (settings.filesS3.region)
+        s3.region = settings.filesS3.region;
+    if (settings.filesS3.forcePathStyle)
+        s3.forcePathStyle = true;
+    return new S3Target({ bucket: spec.bucket, prefix: spec.prefix }, { ...s3, overwrite: settings.overwrite, input: "to" });
+}
+async function runRestoreFiles(settings, deps) {
+    const { log } = deps;
+    // The confirmation again, against the directory as this run resolves it.
+    const { expected, accepted } = restoreFilesConfirmations(settings.to, deps.cwd);
+    if (!accepted.includes(settings.confirm)) {
+        throw new InputError(`--confirm "${settings.confirm}": expected "${expected}" (the target named by --to); nothing was restored`, {
+            input: "confirm",
+        });
+    }
+    const repository = new BackupRepository(deps.store);
+    await repository.check("read");
+    const { manifest } = await repository.resolve(settings.label, settings.backup);
+    const name = `${settings.label}/${manifest.backupId}`;
+    const artifact = chooseFilesArtifact(manifest, settings.source);
+    const identities = identitiesFor(manifest, settings.keys, name);
+    const target = openTarget(settings, deps.cwd, deps.env);
+    try {
+        await target.check();
+        // The stored bytes against the manifest first: nothing reaches the target from an artifact
+        // that is not the one the backup committed.
+        const stored = await readArtifact(repository, manifest, artifact, undefined);
+        if (stored.problems.length > 0) {
+            throw new OperationError(`${stored.problems[0]}; nothing was restored`);
+        }
+        log.info(`Restoring ${artifact.files} files (${artifact.source}) of ${repository.url}/${name}/${artifact.name} into ${target.description}${settings.overwrite ? ", overwriting" : ""}`);
+        const { restored, problems } = await streamInto(repository, manifest, artifact, identities, target);
+        const failures = [...problems];
+        if (restored.failed > 0)
+            failures.push(`${restored.failed} file(s) could not be written`);
+        if (restored.damaged.length > 0)
+            failures.push(`${restored.damaged.length} file(s) written differ from the index`);
+        if (!restored.indexChecked && problems.length === 0)
+            failures.push(`${artifact.name} holds no index`);
+        for (const failure of restored.failures.slice(0, 10))
+            log.warn(`"${failure.path}": ${failure.reason}`);
+        for (const path of restored.damaged.slice(0, 10))
+            log.warn(`"${path}": differs from the index`);
+        return {
+            backupId: manifest.backupId,
+            label: settings.label,
+            source: artifact.source,
+            artifact: artifact.name,
+            target: target.description,
+            written: restored.written,
+            skippedExisting: restored.skippedExisting,
+            failed: restored.failed + restored.damaged.length,
+            directories: restored.directories,
+            unsupported: restored.unsupported,
+            bytes: restored.bytes,
+            expectedFiles: artifact.files,
+            failures,
+            passed: failures.length === 0,
+        };
+    }
+    finally {
+        target.destroy?.();
+    }
+}
+/** store -> decrypt -> decompress -> the target, entry by entry; then the digests against the manifest. */
+async function streamInto(repository, manifest, artifact, identities, target) {
+    const opened = await openArtifactRead(repository, manifest, artifact, identities);
+    const sink = new PassThrough();
+    const piping = pipeline([...opened.streams, sink]);
+    const restoring = restoreFiles(sink, target).catch((error) => {
+        sink.destroy(error instanceof Error ? error : new Error(String(error)));
+        throw error;
+    });
+    const [piped, restored] = await Promise.allSettled([piping, restoring]);
+    if (restored.status === "rejected") {
+        const reason = restored.reason;
+        throw reason instanceof InputError
+            ? reason
+            : new OperationError(`restoring ${artifact.name} failed: ${describeError(reason)}`, { cause: reason });
+    }
+    if (piped.status === "rejected") {
+        throw new OperationError(`reading ${artifact.name} failed: ${describeError(piped.reason)}`, {
+            cause: piped.reason,
+        });
+    }
+    return { restored: restored.value, problems: opened.check() };
+}
+/** The one-line error of a restore that ran and failed, or undefined when it passed. */
+function run_restoreFilesFailure(result) {
+    if (result.passed)
+        return undefined;
+    const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
+    return `restoring the files of ${result.backupId} into ${result.target} failed: ${result.failures[0]}${more}`;
+}
+
 ;// CONCATENATED MODULE: ./src/commands/audit/audited.ts
 /**
  * The audit records of the commands that act on a label's data (docs/evidence.md): each wraps its
  * run in one of these, which says what to record. Options are listed by name, so a secret (a
  * database URL's password, an identity, a key) can never end up in a record.
  */
+
 
 
 
@@ -97570,6 +99355,25 @@ function auditedPrune(settings, deps, work) {
             .map((decision) => decision.backupId),
         failed: pruneFailureMessage,
         lockLike: (result) => result?.decisions.find((decision) => decision.action === "keep")?.backupId,
+    }, deps, work);
+}
+/** restore-files: the backup, the bucket or directory written into, and whether it overwrote. */
+function auditedRestoreFiles(settings, deps, work) {
+    const repository = new BackupRepository(deps.store, settings.evidence);
+    return recordOperation(repository, {
+        kind: "restore-files",
+        label: settings.label,
+        // The target as the user named it (a bucket URL or a directory): never a credential.
+        target: { kind: "storage", url: settings.to },
+        options: {
+            storage: repository.url,
+            backup: settings.backup,
+            source: settings.source ?? null,
+            overwrite: settings.overwrite,
+        },
+        backups: (result) => (result ? [result.backupId] : []),
+        failed: restoreFilesFailure,
+        lockLike: (result) => result?.backupId,
     }, deps, work);
 }
 

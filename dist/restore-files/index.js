@@ -82234,7 +82234,7 @@ function compression_parseCompression(text) {
     return { method, level };
 }
 /** The canonical text of a spec, as the manifest records it: `zstd:1`, `gzip:6`, `none`. */
-function formatCompression(spec) {
+function compression_formatCompression(spec) {
     return spec.method === "none" ? "none" : `${spec.method}:${spec.level}`;
 }
 
@@ -82270,7 +82270,7 @@ function dump_plan_emptyScope() {
     };
 }
 /** pg_dump's arguments, connection excepted (the adapter adds --dbname and the password env). */
-function buildPgDumpArgs(options) {
+function dump_plan_buildPgDumpArgs(options) {
     const { scope } = options;
     const args = ["--format=custom", PG_DUMP_COMPRESS, "--no-password"];
     if (options.snapshot)
@@ -82818,7 +82818,7 @@ function words(text) {
  */
 const BACKUP_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([a-z0-9]{6,16})$/;
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
-function newBackupId(now, random = randomBytes(6)) {
+function backup_id_newBackupId(now, random = randomBytes(6)) {
     const iso = now.toISOString();
     const stamp = iso.replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
     const millis = iso.slice(20, 23);
@@ -82857,13 +82857,13 @@ function parseBackupIdTime(text) {
  */
 
 
-const MANIFEST_FILE = "manifest.json";
+const layout_MANIFEST_FILE = "manifest.json";
 const ENCRYPTED_DUMP_FILE = "dump.age";
 const PLAIN_DUMP_FILE = "dump.pgdump";
 /** Unencrypted dumps end in the suffix of the tool that opens them (zstd -d, gunzip). */
 const COMPRESSION_SUFFIXES = { zstd: ".zst", gzip: ".gz", none: "" };
-const ENCRYPTED_ROLES_FILE = "roles.sql.age";
-const PLAIN_ROLES_FILE = "roles.sql";
+const layout_ENCRYPTED_ROLES_FILE = "roles.sql.age";
+const layout_PLAIN_ROLES_FILE = "roles.sql";
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 function layout_validateLabel(label) {
     if (!LABEL.test(label)) {
@@ -82875,7 +82875,7 @@ function backupPrefix(label, backupId) {
     return `${label}/${backupId}/`;
 }
 function manifestKey(label, backupId) {
-    return `${backupPrefix(label, backupId)}${MANIFEST_FILE}`;
+    return `${backupPrefix(label, backupId)}${layout_MANIFEST_FILE}`;
 }
 /**
  * The dump's name, by its real encoding: dump.age when encrypted (age hides what is inside; the
@@ -82885,7 +82885,7 @@ function manifestKey(label, backupId) {
  * named an unencrypted zstd dump dump.pgdump; every reader goes by the manifest's artifact names,
  * so those read as before.
  */
-function dumpFileName(encrypted, compression) {
+function layout_dumpFileName(encrypted, compression) {
     if (encrypted)
         return ENCRYPTED_DUMP_FILE;
     const method = compression.split(":", 1)[0] ?? "";
@@ -82899,14 +82899,14 @@ function isDumpKey(key) {
     return /\/dump\.(?:age|pgdump(?:\.zst|\.gz)?)$/.test(key);
 }
 function dumpKey(label, backupId, encrypted, compression = "none") {
-    return `${backupPrefix(label, backupId)}${dumpFileName(encrypted, compression)}`;
+    return `${backupPrefix(label, backupId)}${layout_dumpFileName(encrypted, compression)}`;
 }
 /** The key of an artifact (a name in the manifest's `artifacts`) of a backup. */
 function artifactKey(label, backupId, name) {
     return `${backupPrefix(label, backupId)}${name}`;
 }
 function rolesKey(label, backupId, encrypted) {
-    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE}`;
+    return `${backupPrefix(label, backupId)}${encrypted ? layout_ENCRYPTED_ROLES_FILE : layout_PLAIN_ROLES_FILE}`;
 }
 const CHECK = /^checks\/(\d{8}T\d{6}(?:\d{3})?Z)-([a-z][a-z-]*)-(pass|fail)\.json$/;
 function parseCheckStamp(stamp) {
@@ -82946,7 +82946,7 @@ function groupBackupFolders(label, objects) {
         folder.objects.push(object);
         folder.bytes += object.size;
         const name = rest.slice(slash + 1);
-        if (name === MANIFEST_FILE)
+        if (name === layout_MANIFEST_FILE)
             folder.committed = true;
         const check = CHECK.exec(name);
         const checkTime = check ? parseCheckStamp(check[1]) : undefined;
@@ -83140,7 +83140,7 @@ const INTEGRITY_CHECK_KINDS = (/* unused pure expression or super */ null && (["
  * (verify or verify-deep) failed after that pass: a stored object that no longer matches its
  * manifest restores nothing, whatever it did before. On equal times a failure counts as later.
  */
-function isVerified(checks) {
+function retention_isVerified(checks) {
     const later = (a, b) => a.time > b.time || (+a.time === +b.time && !a.passed && b.passed);
     const lastIntegrityFailure = checks
         .filter((check) => INTEGRITY_CHECK_KINDS.includes(check.kind) && !check.passed)
@@ -83176,7 +83176,7 @@ function plural(count, word) {
     return `${count} ${word}${count === 1 ? "" : "s"}`;
 }
 /** Decides, for every backup folder given, whether prune keeps or removes it, and why. */
-function planRetention(backups, policy, now) {
+function retention_planRetention(backups, policy, now) {
     retention_validatePolicy(policy);
     const sorted = [...backups].sort(newestFirst);
     const reasons = new Map(sorted.map((backup) => [backup, []]));
@@ -83306,16 +83306,16 @@ const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify
 /** Stands in for the password wherever a URL is suggested: the real one is never printed. */
 const PASSWORD_PLACEHOLDER = "[YOUR-PASSWORD]";
 /** localhost, 127.0.0.0/8, ::1 and Unix socket directories: traffic that never leaves the machine. */
-function isLocalHost(host) {
+function connection_rules_isLocalHost(host) {
     const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-    return (isSocketPath(host) ||
+    return (connection_rules_isSocketPath(host) ||
         bare === "localhost" ||
         bare.endsWith(".localhost") ||
         bare === "::1" ||
         /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare));
 }
 /** A host that is a directory holding the server's Unix socket (libpq's convention). */
-function isSocketPath(host) {
+function connection_rules_isSocketPath(host) {
     return host.startsWith("/");
 }
 /**
@@ -83323,7 +83323,7 @@ function isSocketPath(host) {
  * given, else `require` for a host across a network and `prefer` (libpq's own default) for a local
  * one; a Unix socket is never encrypted. `sslrootcert=system` implies verify-full, as in libpq 16.
  */
-function resolveSslMode(params, host, input = "database-url") {
+function connection_rules_resolveSslMode(params, host, input = "database-url") {
     const flag = `--${input}`;
     let explicit;
     const given = params.sslmode;
@@ -83353,9 +83353,9 @@ function resolveSslMode(params, host, input = "database-url") {
     }
     if (explicit !== undefined)
         return { mode: explicit, explicit: true };
-    if (isSocketPath(host))
+    if (connection_rules_isSocketPath(host))
         return { mode: "disable", explicit: false };
-    return { mode: isLocalHost(host) ? "prefer" : "require", explicit: false };
+    return { mode: connection_rules_isLocalHost(host) ? "prefer" : "require", explicit: false };
 }
 /**
  * `db.<ref>.supabase.co` (the project's own server, IPv6 only unless the IPv4 add-on is on) and
@@ -83388,7 +83388,7 @@ function sessionPoolerUrl(url, ref, poolerHost) {
  * Rules that need no network: poolers in transaction mode, where every transaction may run in
  * another server session, so pg_dump's snapshot and its session settings would not hold.
  */
-function urlRules(url, input = "database-url") {
+function connection_rules_urlRules(url, input = "database-url") {
     const flag = `--${input}`;
     const findings = [];
     const supabase = supabaseHost(url.host);
@@ -83421,19 +83421,19 @@ function urlRules(url, input = "database-url") {
     return findings;
 }
 /** Whether an IPv6 address is a global unicast one (2000::/3): reachable only over a global route. */
-function isGlobalIpv6(address) {
+function connection_rules_isGlobalIpv6(address) {
     return /^[23][0-9a-f]{0,3}:/i.test(address);
 }
 /**
  * A host that resolves only to global IPv6 addresses, on a machine with no global IPv6 route
  * (GitHub-hosted runners have none): fails with what to use instead.
  */
-function addressFamilyProblem(url, addresses, hasIpv6Route, input = "database-url") {
+function connection_rules_addressFamilyProblem(url, addresses, hasIpv6Route, input = "database-url") {
     if (addresses.length === 0 || hasIpv6Route)
         return undefined;
     if (addresses.some((entry) => entry.family === 4))
         return undefined;
-    if (!addresses.every((entry) => isGlobalIpv6(entry.address)))
+    if (!addresses.every((entry) => connection_rules_isGlobalIpv6(entry.address)))
         return undefined;
     const flag = `--${input}`;
     const supabase = supabaseHost(url.host);
@@ -83531,7 +83531,7 @@ function parseDatabaseUrl(text, input = "database-url") {
         });
     }
     const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
-    const ssl = resolveSslMode(params, host, input);
+    const ssl = connection_rules_resolveSslMode(params, host, input);
     // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`.
     delete params.ssl;
     delete params.uselibpqcompat;
@@ -83560,7 +83560,7 @@ function parseDatabaseUrl(text, input = "database-url") {
     };
 }
 /** Replaces the password of any postgres URL in `text`, for messages that quote other tools. */
-function redactUrls(text) {
+function database_url_redactUrls(text) {
     return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@");
 }
 /**
@@ -83614,7 +83614,7 @@ const PG_TOOL_NAMES = (/* unused pure expression or super */ null && (["LD_LIBRA
  * variables set here. Pass the result as `base` to toolSpawn, which adds the tool's own
  * LD_LIBRARY_PATH in front.
  */
-function pgToolEnv(base, options = {}) {
+function child_env_pgToolEnv(base, options = {}) {
     const env = pick(base, (name) => BASICS.includes(name) || PG_TOOL_NAMES.includes(name) || LOCALE.test(name));
     // A translated "error:" would hide pg_restore's errors from errorLines() and pg_dump's from the
     // failure message; LC_ALL would override LC_MESSAGES, so its value moves to LANG.
@@ -83641,7 +83641,7 @@ function pgToolEnv(base, options = {}) {
  * by PGSERVICEFILE, and the command line says only `service=lifeboat`. Parameters on the command
  * line win over the service file's, and it holds nothing else.
  */
-function pgConnection(url) {
+function child_env_pgConnection(url) {
     const sslpassword = url.params.sslpassword;
     if (sslpassword === undefined)
         return { dbname: url.withoutPassword, env: {}, dispose: () => undefined };
@@ -83893,7 +83893,7 @@ const SUPABASE_RESERVED_ROLES = (/* unused pure expression or super */ null && (
     "pgtle_admin",
 ]));
 /** pg_* roles are PostgreSQL's own (pg_read_all_data, ...): never part of a roles object. */
-function isReservedRole(name, preset) {
+function supabase_preset_isReservedRole(name, preset) {
     if (name.startsWith("pg_"))
         return true;
     return preset === "supabase" && SUPABASE_RESERVED_ROLES.includes(name);
@@ -83945,7 +83945,7 @@ function isPlatformExtensionSchema(schema) {
 /** A pg_restore error about a missing platform role: expected on a plain server, so tolerated. */
 function isPlatformRoleError(error) {
     const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
-    return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
+    return match !== null && supabase_preset_isReservedRole(match[1].replaceAll('""', '"'), "supabase");
 }
 
 ;// CONCATENATED MODULE: ./src/masking/fakes.ts
@@ -84241,10 +84241,24 @@ function looksFake(value) {
         (index > 0 && /^[0-9a-f]{8}$/.test(word)) ||
         (index === words.length - 1 && LOREM_WORDS.some((lorem) => lorem.startsWith(word) && word !== "")));
 }
-/** HMAC in PL/pgSQL without a function call per value: the pads are read from the settings inline. */
-const HMAC_SQL = (message) => `sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex') || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(${message}, 'UTF8')))`;
-const HMAC_PLPGSQL = (target, message) => `${target} := ${HMAC_SQL(message)};`;
+/**
+ * The fakes take the pads as optional arguments `ip` and `op`: masking passes them as uncorrelated
+ * sub-SELECTs (PAD_ARGUMENTS_SQL), which PostgreSQL computes once per statement; without them each
+ * value reads and decodes both settings again, which costs about as much as the hashes themselves.
+ */
+const READ_PAD_SQL = {
+    ip: "decode(current_setting('lifeboat.mask_inner_pad'), 'hex')",
+    op: "decode(current_setting('lifeboat.mask_outer_pad'), 'hex')",
+};
+const PAD_SQL = (pad) => `coalesce(${pad}, ${READ_PAD_SQL[pad]})`;
+/** The trailing arguments of a fake's call in a masking statement. */
+const PAD_ARGUMENTS_SQL = (/* unused pure expression or super */ null && (`(SELECT ${READ_PAD_SQL.ip}), (SELECT ${READ_PAD_SQL.op})`));
+const PAD_PARAMETERS = "ip bytea DEFAULT NULL, op bytea DEFAULT NULL";
+/** HMAC without a function call per value. */
+const HMAC_SQL = (message) => `sha256(${PAD_SQL("op")} || sha256(${PAD_SQL("ip")} || convert_to(${message}, 'UTF8')))`;
 const PHONE_ROUND = (round, other, modulus) => `('x' || left(encode(sha256(op || sha256(ip || convert_to('phone:' || ${round} || ':' || d || ':' || ${other}, 'UTF8'))), 'hex'), 15))::bit(60)::bigint % ${modulus}`;
+/** 10^0 .. 10^18, exact: the moduli of the phone rounds (18 digits a side at most). */
+const POWERS_OF_TEN = (/* unused pure expression or super */ null && (`ARRAY[${Array.from({ length: 19 }, (_, k) => `1${"0".repeat(k)}`).join(",")}]::bigint[]`));
 const sqlArray = (words) => `ARRAY[${words.map((word) => `'${word}'`).join(",")}]::text[]`;
 /**
  * SQL true when `value` may look like a fake, cheap enough for every distinct source value: only
@@ -84268,25 +84282,24 @@ function fakeFunctionsSql() {
        SELECT sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex')
                      || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(msg, 'UTF8')))
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_email(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+        `CREATE FUNCTION pg_temp.lifeboat_mask_email(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
        SELECT 'user_' || left(encode(${HMAC_SQL("'email:' || v")}, 'hex'), ${EMAIL_HEX_CHARS}) || '@${EMAIL_DOMAIN}'
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_name(v text, part text, uniq boolean) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+        `CREATE FUNCTION pg_temp.lifeboat_mask_name(v text, part text, uniq boolean, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
      DECLARE
-       h bytea; result text;
+       h bytea;
      BEGIN
        IF v IS NULL THEN RETURN NULL; END IF;
-       ${HMAC_PLPGSQL("h", "'name:' || v")}
-       result := CASE part WHEN 'last' THEN '' ELSE (${first})[1 + (get_byte(h, 0) * 256 + get_byte(h, 1)) % ${FIRST_NAMES.length}] END;
-       IF part <> 'first' THEN
-         result := result || CASE part WHEN 'full' THEN ' ' ELSE '' END
-                   || (${last})[1 + (get_byte(h, 2) * 256 + get_byte(h, 3)) % ${LAST_NAMES.length}];
-       END IF;
-       IF uniq THEN result := result || ' ' || substr(encode(h, 'hex'), 9, 8); END IF;
-       RETURN result;
+       h := ${HMAC_SQL("'name:' || v")};
+       RETURN CASE part WHEN 'last' THEN '' ELSE (${first})[1 + (get_byte(h, 0) * 256 + get_byte(h, 1)) % ${FIRST_NAMES.length}] END
+              || CASE WHEN part <> 'first'
+                      THEN CASE part WHEN 'full' THEN ' ' ELSE '' END
+                           || (${last})[1 + (get_byte(h, 2) * 256 + get_byte(h, 3)) % ${LAST_NAMES.length}]
+                      ELSE '' END
+              || CASE WHEN uniq THEN ' ' || substr(encode(h, 'hex'), 9, 8) ELSE '' END;
      END
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_hash(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+        `CREATE FUNCTION pg_temp.lifeboat_mask_hash(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
        SELECT encode(${HMAC_SQL("'hash:' || v")}, 'hex')
      $f$`,
         `CREATE FUNCTION pg_temp.lifeboat_uuid_from(hex text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
@@ -84294,70 +84307,58 @@ function fakeFunctionsSql() {
               || substr('89ab', 1 + ('x' || lpad(substr(hex, 17, 1), 8, '0'))::bit(32)::int % 4, 1)
               || substr(hex, 18, 3) || '-' || substr(hex, 21, 12)
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_uuid(v text) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+        `CREATE FUNCTION pg_temp.lifeboat_mask_uuid(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
        SELECT pg_temp.lifeboat_uuid_from(encode(${HMAC_SQL("'uuid:' || v")}, 'hex'))
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_phone(v text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+        // PL/pgSQL runs a statement of plain expressions without the executor, so these functions are a
+        // few such statements each, with no loop over digits or words (a loop per value costs more than
+        // the hashes): the rounds are unrolled, and the fresh digits go back between the source's
+        // separators through format(), one %s per digit ('%' itself doubled first).
+        `CREATE FUNCTION pg_temp.lifeboat_mask_phone(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
      DECLARE
-       digits text; d int; u int; w int; a bigint; b bigint; mu bigint; mw bigint; h bytea; fresh text; result text := '';
-       pieces text[]; ip bytea; op bytea;
+       digits text; d int; u int; w int; a bigint; b bigint; mu bigint; mw bigint; h bytea; fresh text;
      BEGIN
        IF v IS NULL THEN RETURN NULL; END IF;
-       ip := decode(current_setting('lifeboat.mask_inner_pad'), 'hex');
-       op := decode(current_setting('lifeboat.mask_outer_pad'), 'hex');
        digits := regexp_replace(v, '[^0-9]', '', 'g');
        d := length(digits);
        IF d = 0 THEN RETURN v; END IF;
+       ip := ${PAD_SQL("ip")};
+       op := ${PAD_SQL("op")};
        IF d > 36 THEN
          h := sha256(op || sha256(ip || convert_to('phone:' || v, 'UTF8')));
-         fresh := '';
-         FOR i IN 0 .. d - 1 LOOP
-           fresh := fresh || ((substr(digits, i + 1, 1)::int + get_byte(h, i % 32) + i / 32) % 10)::text;
-         END LOOP;
+         SELECT string_agg(((substr(digits, i + 1, 1)::int + get_byte(h, i % 32) + i / 32) % 10)::text, '' ORDER BY i)
+           INTO fresh FROM generate_series(0, d - 1) AS i;
+       ELSIF d = 1 THEN
+         fresh := ((digits::int + ${PHONE_ROUND("0", "''", "10")}) % 10)::text;
        ELSE
-         u := d / 2; w := d - u; mu := (10::numeric ^ u)::bigint; mw := (10::numeric ^ w)::bigint;
+         u := d / 2; w := d - u; mu := (${POWERS_OF_TEN})[u + 1]; mw := (${POWERS_OF_TEN})[w + 1];
+         a := substr(digits, 1, u)::bigint;
          b := substr(digits, u + 1)::bigint;
-         IF u = 0 THEN
-           b := (b + ${PHONE_ROUND("0", "''", "mw")}) % mw;
-           fresh := lpad(b::text, w, '0');
-         ELSE
-           a := substr(digits, 1, u)::bigint;
-           FOR r IN 0 .. 3 LOOP
-             IF r % 2 = 0 THEN
-               a := (a + ${PHONE_ROUND("r", "lpad(b::text, w, '0')", "mu")}) % mu;
-             ELSE
-               b := (b + ${PHONE_ROUND("r", "lpad(a::text, u, '0')", "mw")}) % mw;
-             END IF;
-           END LOOP;
-           fresh := lpad(a::text, u, '0') || lpad(b::text, w, '0');
-         END IF;
+         a := (a + ${PHONE_ROUND("0", "lpad(b::text, w, '0')", "mu")}) % mu;
+         b := (b + ${PHONE_ROUND("1", "lpad(a::text, u, '0')", "mw")}) % mw;
+         a := (a + ${PHONE_ROUND("2", "lpad(b::text, w, '0')", "mu")}) % mu;
+         b := (b + ${PHONE_ROUND("3", "lpad(a::text, u, '0')", "mw")}) % mw;
+         fresh := lpad(a::text, u, '0') || lpad(b::text, w, '0');
        END IF;
-       -- The pieces between digits, in order: the separators stay, the digits are the fresh ones.
-       pieces := regexp_split_to_array(v, '[0-9]');
-       result := pieces[1];
-       FOR k IN 1 .. d LOOP
-         result := result || substr(fresh, k, 1) || pieces[k + 1];
-       END LOOP;
-       RETURN result;
+       IF v = digits THEN RETURN fresh; END IF;
+       RETURN format(regexp_replace(replace(v, '%', '%%'), '[0-9]', '%s', 'g'), VARIADIC string_to_array(fresh, NULL));
      END
      $f$`,
-        `CREATE FUNCTION pg_temp.lifeboat_mask_text(v text) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+        // A whole 32-word block per statement, then cut to length: the words fakeText's loop stops at
+        // are a prefix of these.
+        `CREATE FUNCTION pg_temp.lifeboat_mask_text(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
      DECLARE
-       n int; seed bytea; block bytea; i int := 0; len int := 0; word text; words text[] := ${lorem}; result text := '';
+       n int; seed bytea; b bytea; i int := 0; words text[] := ${lorem}; result text := '';
      BEGIN
        IF v IS NULL THEN RETURN NULL; END IF;
        n := char_length(v);
        IF n = 0 THEN RETURN v; END IF;
-       ${HMAC_PLPGSQL("seed", "'text:' || v")}
-       WHILE len < n LOOP
-         block := sha256(seed || int4send(i));
-         FOR j IN 0 .. 31 LOOP
-           EXIT WHEN len >= n;
-           IF len > 0 THEN result := result || ' '; len := len + 1; END IF;
-           word := words[1 + get_byte(block, j) % ${LOREM_WORDS.length}];
-           result := result || word;
-           len := len + length(word);
-         END LOOP;
+       seed := ${HMAC_SQL("'text:' || v")};
+       LOOP
+         b := sha256(seed || int4send(i));
+         result := result || CASE WHEN i = 0 THEN '' ELSE ' ' END
+                   || ${Array.from({ length: 32 }, (_, j) => `words[1 + get_byte(b, ${j}) % ${LOREM_WORDS.length}]`).join(" || ' ' || ")};
+         EXIT WHEN length(result) >= n;
          i := i + 1;
        END LOOP;
        result := left(result, n);
@@ -84378,13 +84379,13 @@ function fakeFunctionsSql() {
 }
 const DROP_FUNCTIONS_SQL = [
     "lifeboat_looks_fake(text)",
-    "lifeboat_mask_text(text)",
-    "lifeboat_mask_phone(text)",
-    "lifeboat_mask_uuid(text)",
+    "lifeboat_mask_text(text, bytea, bytea)",
+    "lifeboat_mask_phone(text, bytea, bytea)",
+    "lifeboat_mask_uuid(text, bytea, bytea)",
     "lifeboat_uuid_from(text)",
-    "lifeboat_mask_hash(text)",
-    "lifeboat_mask_name(text, text, boolean)",
-    "lifeboat_mask_email(text)",
+    "lifeboat_mask_hash(text, bytea, bytea)",
+    "lifeboat_mask_name(text, text, boolean, bytea, bytea)",
+    "lifeboat_mask_email(text, bytea, bytea)",
     "lifeboat_hmac(text)",
 ].map((signature) => `DROP FUNCTION IF EXISTS pg_temp.${signature}`);
 /** Sets the key for the current transaction only; run inside the masking transaction. */
@@ -85386,14 +85387,14 @@ function rolesOf(policy) {
 
 ;// CONCATENATED MODULE: ./src/domain/manifest.ts
 
-const MANIFEST_SCHEMA_VERSION = 2;
+const manifest_MANIFEST_SCHEMA_VERSION = 2;
 /** Older schemas this code still reads (normalised to the current one). */
 const READABLE_SCHEMA_VERSIONS = [1, 2];
 const ARTIFACT_KINDS = ["dump", "roles", "files"];
 const SHA256 = /^[0-9a-f]{64}$/;
 const manifest_NAME = /^[A-Za-z0-9._-]+$/;
 /** The database dump: every manifest has exactly one, except a files-only backup's (none). */
-function dumpArtifact(manifest) {
+function manifest_dumpArtifact(manifest) {
     const dump = findDumpArtifact(manifest);
     if (!dump)
         throw new Error(`manifest of ${manifest.label}/${manifest.backupId} lists no dump artifact`);
@@ -85415,7 +85416,7 @@ function backupStoredBytes(manifest) {
 function manifest_filesArtifacts(manifest) {
     return manifest.artifacts.filter((artifact) => artifact.kind === "files");
 }
-function rolesArtifact(manifest) {
+function manifest_rolesArtifact(manifest) {
     return manifest.artifacts.find((artifact) => artifact.kind === "roles");
 }
 /**
@@ -85621,7 +85622,7 @@ function fromVersion1(v1) {
             count: roles.count,
         });
     }
-    return { schemaVersion: MANIFEST_SCHEMA_VERSION, ...rest, dump: dumpFacts, artifacts };
+    return { schemaVersion: manifest_MANIFEST_SCHEMA_VERSION, ...rest, dump: dumpFacts, artifacts };
 }
 
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
@@ -85664,14 +85665,14 @@ const TLS_PARAMS = (/* unused pure expression or super */ null && (["sslmode", "
  * (docs/connections.md), and the session's timeouts are turned off: a long COPY or a snapshot held
  * open for a whole dump must not be cancelled by a role's statement_timeout.
  */
-async function connect(url, input = "database-url") {
+async function connect_connect(url, input = "database-url") {
     const mode = url.sslmode;
     // prefer: TLS, and plain text when the server has none; allow: the other way round.
     const attempts = mode === "prefer" ? ["require", "disable"] : mode === "allow" ? ["disable", "require"] : [mode];
     let client;
     for (const [index, attempt] of attempts.entries()) {
         const last = index === attempts.length - 1;
-        const ssl = attempt === "disable" ? false : tlsOptions(url, attempt, input);
+        const ssl = attempt === "disable" ? false : connect_tlsOptions(url, attempt, input);
         try {
             client = await connect_open(url, ssl);
             break;
@@ -85679,7 +85680,7 @@ async function connect(url, input = "database-url") {
         catch (error) {
             if (!last && (isNoTlsError(error) || (mode === "allow" && isHbaRejection(error))))
                 continue;
-            throw connectionError(error, url, input);
+            throw connect_connectionError(error, url, input);
         }
     }
     await connect_disableTimeouts(client).catch(async (error) => {
@@ -85724,7 +85725,7 @@ function withoutTlsParams(text) {
  * pg_dump works), lock_timeout, idle_session_timeout (14+) and transaction_timeout (17+). Only
  * the ones the server knows are set, so one statement serves every version.
  */
-const DUMP_TIMEOUTS = (/* unused pure expression or super */ null && ([
+const connect_DUMP_TIMEOUTS = (/* unused pure expression or super */ null && ([
     "statement_timeout",
     "idle_in_transaction_session_timeout",
     "lock_timeout",
@@ -85732,7 +85733,7 @@ const DUMP_TIMEOUTS = (/* unused pure expression or super */ null && ([
     "transaction_timeout",
 ]));
 async function connect_disableTimeouts(client) {
-    await client.query(`SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])`, [[...DUMP_TIMEOUTS]]);
+    await client.query(`SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])`, [[...connect_DUMP_TIMEOUTS]]);
 }
 /**
  * node-postgres TLS options with libpq's meaning of each sslmode: require encrypts without
@@ -85741,7 +85742,7 @@ async function connect_disableTimeouts(client) {
  * sslrootcert, else ~/.postgresql/root.crt as in libpq; sslrootcert=system means the system's
  * trusted roots.
  */
-function tlsOptions(url, mode, input = "database-url") {
+function connect_tlsOptions(url, mode, input = "database-url") {
     const flag = `--${input}`;
     const read = (param, path) => {
         try {
@@ -85792,13 +85793,13 @@ function isNoTlsError(error) {
 function isHbaRejection(error) {
     return error.code === "28000" && /no pg_hba\.conf entry/i.test(describeError(error));
 }
-function connectionError(error, url, input) {
+function connect_connectionError(error, url, input) {
     const flag = `--${input}`;
     const code = error.code;
     const text = describeError(error);
     const where = `${url.host}:${url.port}`;
     const user = url.user ?? "(default user)";
-    const certificate = certificateProblemFor(error, url, input);
+    const certificate = connect_certificateProblemFor(error, url, input);
     if (certificate)
         return certificate;
     let message;
@@ -85842,13 +85843,13 @@ function connectionError(error, url, input) {
     return new InputError(message, { input, cause: error });
 }
 /** A TLS certificate the server sent that the sslmode refuses, as one line; else undefined. */
-function certificateProblemFor(error, url, input) {
+function connect_certificateProblemFor(error, url, input) {
     const problem = certificateProblem(error.code, url.sslmode);
     if (!problem)
         return undefined;
     return new InputError(`--${input}: ${url.host}:${url.port}: ${problem}`, { input, cause: error });
 }
-async function readServerInfo(client) {
+async function connect_readServerInfo(client) {
     const result = await client.query("SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes");
     const row = result.rows[0];
     const versionNum = Number(row.num);
@@ -85864,7 +85865,7 @@ async function readServerInfo(client) {
 
 ;// CONCATENATED MODULE: ./src/postgres/snapshot.ts
 
-async function exportSnapshot(client) {
+async function snapshot_exportSnapshot(client) {
     // A long dump must not be cancelled by the server's timeouts while this session holds the
     // snapshot (connect() turns them off too; this session must stay, so it makes sure).
     await disableTimeouts(client);
@@ -86468,7 +86469,7 @@ function serializeFingerprint(fingerprint) {
  * outside schemas only when no schema or table is selected), the managed platform's schemas and
  * the extensions it installs left out on both sides.
  */
-function fingerprintScopeFor(scope, preset) {
+function catalog_check_fingerprintScopeFor(scope, preset) {
     return {
         includeSchemas: scope.includeSchemas,
         excludeSchemas: scope.excludeSchemas,
@@ -86481,7 +86482,7 @@ function fingerprintScopeFor(scope, preset) {
     };
 }
 /** The manifest's fingerprint when this code can compare with it; otherwise why not, in one line. */
-function usableCatalog(manifest) {
+function catalog_check_usableCatalog(manifest) {
     const { catalog } = manifest;
     if (!catalog) {
         return {
@@ -86527,7 +86528,7 @@ async function createReferencedRoles(client, catalog) {
  * the source's. pg_restore options that leave objects out on purpose turn those objects' absence
  * into warnings.
  */
-async function compareRestoredCatalog(client, source, options) {
+async function catalog_check_compareRestoredCatalog(client, source, options) {
     const restored = await takeCatalogFingerprint(client, { ...options.scope, globals: source.globals });
     const { rows } = await client.query("SELECT current_user AS restorer, rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user");
     const args = new Set(options.pgRestoreArgs);
@@ -86570,7 +86571,7 @@ function catalog_check_catalogWarnings(catalog) {
 var external_node_stream_ = __nccwpck_require__(57075);
 ;// CONCATENATED MODULE: ./src/version.ts
 /** The package version, recorded in manifests; a test keeps it equal to package.json's. */
-const LIFEBOAT_VERSION = "0.1.0";
+const version_LIFEBOAT_VERSION = "0.1.0";
 
 ;// CONCATENATED MODULE: ./src/domain/redact.ts
 /**
@@ -86931,9 +86932,9 @@ function redactCheckRecord(record, secrets) {
 
 
 /** The signature's key beside an object's. */
-const SIGNATURE_SUFFIX = ".minisig";
+const signatures_SIGNATURE_SUFFIX = ".minisig";
 function signatureKey(key) {
-    return `${key}${SIGNATURE_SUFFIX}`;
+    return `${key}${signatures_SIGNATURE_SUFFIX}`;
 }
 /** The keys one command works with: the public keys it trusts, and the key it signs with. */
 class Evidence {
@@ -86977,7 +86978,7 @@ class Evidence {
         if (signature === undefined) {
             return {
                 ok: false,
-                message: `unsigned (no ${expected.file}${SIGNATURE_SUFFIX}), and a trusted key is set`,
+                message: `unsigned (no ${expected.file}${signatures_SIGNATURE_SUFFIX}), and a trusted key is set`,
             };
         }
         const result = verifySignedObject(data, signature, this.trustedKeys, expected);
@@ -87006,11 +87007,11 @@ class Evidence {
 
 
 /** Keys per deleteMany call: S3's DeleteObjects limit. */
-const DELETE_BATCH_KEYS = 1000;
+const backup_repository_DELETE_BATCH_KEYS = 1000;
 /** How old a killed writer's leftovers must be before a backup or prune removes them: older than any backup still running. */
-const LEFTOVER_SAFE_AGE_MS = (/* unused pure expression or super */ null && (24 * 3_600_000));
+const backup_repository_LEFTOVER_SAFE_AGE_MS = (/* unused pure expression or super */ null && (24 * 3_600_000));
 /** Manifests and check records read at once when a whole label is inspected. */
-const READS_IN_PARALLEL = 8;
+const backup_repository_READS_IN_PARALLEL = 8;
 class backup_repository_BackupRepository {
     store;
     /** The keys this repository signs with and trusts (docs/evidence.md). */
@@ -87140,7 +87141,7 @@ class backup_repository_BackupRepository {
                 kind: "manifest",
                 label,
                 backupId,
-                file: MANIFEST_FILE,
+                file: layout_MANIFEST_FILE,
             });
             if (untrusted !== undefined) {
                 throw new errors/* OperationError */.OK(`${this.url}/${key}: refused: ${untrusted}`);
@@ -87201,7 +87202,7 @@ class backup_repository_BackupRepository {
      */
     async inspect(label, options) {
         const folders = await this.folders(label);
-        return mapBounded(folders, READS_IN_PARALLEL, async (listed) => {
+        return backup_repository_mapBounded(folders, backup_repository_READS_IN_PARALLEL, async (listed) => {
             const folder = { ...listed, checks: await this.trustedChecks(label, listed) };
             const inspected = await this.inspectFolder(label, folder);
             const { manifest } = inspected;
@@ -87298,7 +87299,7 @@ class backup_repository_BackupRepository {
             backupId: record.backupId,
             passed: record.passed,
             at: at.toISOString(),
-            tool: { name: "lifeboat", version: LIFEBOAT_VERSION },
+            tool: { name: "lifeboat", version: version_LIFEBOAT_VERSION },
             ...(record.artifacts ? { artifacts: record.artifacts } : {}),
             failures: record.failures,
             warnings: record.warnings,
@@ -87336,7 +87337,7 @@ class backup_repository_BackupRepository {
         const key = manifestKey(manifest.label, manifest.backupId);
         const data = Buffer.from(serializeManifest(manifest));
         const put = options.retention ? { retention: options.retention } : {};
-        const signature = await this.evidence.sign(data, { kind: "manifest", label: manifest.label, backupId: manifest.backupId, file: MANIFEST_FILE }, new Date());
+        const signature = await this.evidence.sign(data, { kind: "manifest", label: manifest.label, backupId: manifest.backupId, file: layout_MANIFEST_FILE }, new Date());
         if (signature === undefined) {
             await this.store.put(key, external_node_stream_.Readable.from([data]), { ...put, contentType: "application/json" });
             return key;
@@ -87365,8 +87366,8 @@ class backup_repository_BackupRepository {
             }
         }
         const result = { deleted: [], failed: [] };
-        for (let start = 0; start < keys.length; start += DELETE_BATCH_KEYS) {
-            const batch = keys.slice(start, start + DELETE_BATCH_KEYS);
+        for (let start = 0; start < keys.length; start += backup_repository_DELETE_BATCH_KEYS) {
+            const batch = keys.slice(start, start + backup_repository_DELETE_BATCH_KEYS);
             try {
                 const outcome = await this.store.deleteMany(batch);
                 result.deleted.push(...outcome.deleted);
@@ -87428,7 +87429,7 @@ class FolderWriter {
         // The signature goes first: the manifest is the commit marker, and a committed backup is signed.
         if (this.repository.evidence.signs)
             this.written.push(signatureKey(key));
-        await this.repository.putSigned(key, Buffer.from(options.text ?? serializeManifest(manifest)), { kind: "manifest", label: this.label, backupId: this.backupId, file: MANIFEST_FILE }, {
+        await this.repository.putSigned(key, Buffer.from(options.text ?? serializeManifest(manifest)), { kind: "manifest", label: this.label, backupId: this.backupId, file: layout_MANIFEST_FILE }, {
             ...(options.signal ? { signal: options.signal } : {}),
             ...(this.retention ? { retention: this.retention } : {}),
         });
@@ -87465,7 +87466,7 @@ function parseBeforeTime(text) {
     return time;
 }
 /** Runs `work` over `items` with at most `limit` promises in flight; results in input order. */
-async function mapBounded(items, limit, work) {
+async function backup_repository_mapBounded(items, limit, work) {
     const results = new Array(items.length);
     let next = 0;
     const worker = async () => {
@@ -88204,7 +88205,7 @@ async function postWebhook(request, options = {}) {
     const deadline = now() + (options.totalTimeoutMs ?? 60_000);
     const headers = {
         "content-type": request.contentType ?? "application/json; charset=utf-8",
-        "user-agent": `lifeboat/${LIFEBOAT_VERSION}`,
+        "user-agent": `lifeboat/${version_LIFEBOAT_VERSION}`,
         ...request.headers,
     };
     let attempts = 0;
@@ -89149,13 +89150,6 @@ const spec_OPTIONS = {
         default: "warn",
         value: "MODE",
     },
-    filesTo: {
-        name: "to",
-        description: "Where restore-files puts the files: s3://BUCKET[/PREFIX] (through the files-s3-* options and LIFEBOAT_FILES_AWS_* credentials) or a directory (created if missing).",
-        type: "string",
-        required: true,
-        value: "TARGET",
-    },
     filesSource: {
         name: "source",
         description: "Which files source of the backup to restore: its number (1 for files-1...) or the source as it was given to backup (s3://photos). Required when the backup has more than one.",
@@ -89721,7 +89715,7 @@ const restoreFilesOptions = [
     worded(spec_OPTIONS.passphraseFile, "For a backup made with a passphrase: a file whose first line is the passphrase."),
     worded(spec_OPTIONS.passphrase, "For a backup made with a passphrase: the passphrase. In the CLI use --passphrase-file or LIFEBOAT_PASSPHRASE."),
     spec_OPTIONS.filesSource,
-    spec_OPTIONS.filesTo,
+    worded(spec_OPTIONS.to, "Where restore-files puts the files: s3://BUCKET[/PREFIX] (through the files-s3-* options and LIFEBOAT_FILES_AWS_* credentials) or a directory (created if missing)."),
     worded(spec_OPTIONS.confirm, "The target typed out: its bucket name for s3://BUCKET[/PREFIX], or the directory as given in to (or its absolute path). The restore is refused otherwise."),
     spec_OPTIONS.overwrite,
     ...filesS3Options,
@@ -90905,7 +90899,7 @@ function parseStatusSettings(raw) {
 }
 const RESTORE_FILES = {
     source: spec_OPTIONS.filesSource,
-    to: spec_OPTIONS.filesTo,
+    to: spec_OPTIONS.to,
     // Required, but its error names the target, so the check below says it is missing.
     confirm: { ...spec_OPTIONS.confirm, required: false },
     overwrite: spec_OPTIONS.overwrite,
@@ -90915,7 +90909,7 @@ const RESTORE_FILES = {
  * given or resolved. Pure, so the settings reader and the command agree.
  */
 function restoreFilesConfirmations(to, cwd) {
-    const target = source_spec_parseFilesSource(to, { cwd, input: spec_OPTIONS.filesTo.name });
+    const target = source_spec_parseFilesSource(to, { cwd, input: spec_OPTIONS.to.name });
     if (target.kind === "s3")
         return { expected: target.bucket, accepted: [target.bucket] };
     return { expected: to.trim(), accepted: [to.trim(), target.path] };
@@ -90925,7 +90919,7 @@ function parseRestoreFilesSettings(raw) {
     const storage = parseStorageSettings(raw);
     if (/^s3:\/\/\*\/*$/i.test(v.to.trim())) {
         throw new errors/* InputError */.dz(`--to "${v.to}": expected one bucket (s3://BUCKET[/PREFIX]) or a directory`, {
-            input: spec_OPTIONS.filesTo.name,
+            input: spec_OPTIONS.to.name,
         });
     }
     const { expected, accepted } = restoreFilesConfirmations(v.to, process.cwd());
@@ -90947,937 +90941,1939 @@ function parseRestoreFilesSettings(raw) {
     };
 }
 
-// EXTERNAL MODULE: external "node:stream/promises"
-var promises_ = __nccwpck_require__(46466);
-// EXTERNAL MODULE: external "node:fs/promises"
-var external_node_fs_promises_ = __nccwpck_require__(51455);
-;// CONCATENATED MODULE: ./src/files/entry.ts
-/** The file listed by a source no longer exists when it is opened. */
-class VanishedError extends Error {
-    constructor(path, options) {
-        super(`"${path}" vanished before it could be read`, options);
-        this.name = "VanishedError";
-    }
-}
-function defaultMode(type) {
-    return type === "file" ? 0o644 : type === "directory" ? 0o755 : 0o777;
-}
-/**
- * Whether a path is safe to create under a directory: relative, no "." or ".." segment, no empty
- * segment, no NUL (a backslash is an ordinary character on Linux). Keys such as "a//b" or "../x" are legal in S3 and kept in archives as they
- * are; they can be restored into a bucket but not into a directory.
- */
-function isSafeRelativePath(path) {
-    if (path === "" || path.startsWith("/") || path.includes("\0"))
-        return false;
-    const trimmed = path.endsWith("/") ? path.slice(0, -1) : path;
-    return trimmed.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
-}
-
-;// CONCATENATED MODULE: ./src/files/directory-target.ts
-/**
- * Puts archive entries back into a local directory.
- *
- * - Never overwrites: a path that exists is skipped unless `overwrite` (then a file or link is
- *   replaced; a directory is never replaced by a file or link).
- * - Files are created exclusively (O_EXCL, which also refuses to follow a link planted at the path)
- *   and removed again if writing them fails, so no half-file stays behind.
- * - Paths that could leave the directory (absolute, "..", empty segments) are refused, and so is any
- *   path whose parent resolves outside it through a symbolic link restored earlier.
- * - Modes are restored (less the umask), mtimes of files and links too; ownership is not.
- */
-
-
-
-
-
-
-class DirectoryTarget {
-    root;
-    options;
-    description;
-    realRoot;
-    constructor(root, options = {}) {
-        this.root = root;
-        this.options = options;
-        this.description = root;
-    }
-    /** Creates the directory if needed; fails with an InputError if it cannot be one. */
-    async check() {
-        const input = this.options.input ?? "to";
-        try {
-            await (0,external_node_fs_promises_.mkdir)(this.root, { recursive: true });
-            if (!(await (0,external_node_fs_promises_.stat)(this.root)).isDirectory())
-                throw new Error("not a directory");
-            this.realRoot = await (0,external_node_fs_promises_.realpath)(this.root);
-        }
-        catch (error) {
-            throw new errors/* InputError */.dz(`--${input} "${this.root}": cannot restore into it: ${(0,errors/* describeError */.Uc)(error)}`, {
-                input,
-                cause: error,
-            });
-        }
-    }
-    async put(entry, body) {
-        if (entry.type !== "file" && entry.type !== "directory" && entry.type !== "symlink")
-            return "unsupported";
-        if (!isSafeRelativePath(entry.path))
-            throw new Error("the path would leave the target directory");
-        const root = this.realRoot ?? (await (0,external_node_fs_promises_.realpath)(this.root));
-        this.realRoot = root;
-        const full = (0,external_node_path_.join)(root, entry.path);
-        const parent = (0,external_node_path_.dirname)(full);
-        // Checked before creating anything (a restored link could point mkdir outside) and after.
-        const inside = (path) => path === root || path.startsWith(root + external_node_path_.sep);
-        const outside = new Error("a symbolic link in the path leads outside the target directory");
-        if (!inside(await realAncestor(parent)))
-            throw outside;
-        await (0,external_node_fs_promises_.mkdir)(parent, { recursive: true });
-        if (!inside(await (0,external_node_fs_promises_.realpath)(parent)))
-            throw outside;
-        if (entry.type === "directory") {
-            const existing = await (0,external_node_fs_promises_.lstat)(full).catch(() => undefined);
-            if (existing?.isDirectory())
-                return "skipped-existing";
-            if (existing)
-                throw new Error("a file is in the way of the directory");
-            await (0,external_node_fs_promises_.mkdir)(full, { mode: entry.mode & 0o7777 });
-            return "written";
-        }
-        const existing = await (0,external_node_fs_promises_.lstat)(full).catch(() => undefined);
-        if (existing) {
-            if (!this.options.overwrite)
-                return "skipped-existing";
-            if (existing.isDirectory())
-                throw new Error("a directory is in the way");
-            await (0,external_node_fs_promises_.unlink)(full);
-        }
-        if (entry.type === "symlink") {
-            await (0,external_node_fs_promises_.symlink)(entry.linkTarget ?? "", full);
-            await (0,external_node_fs_promises_.lutimes)(full, entry.mtime, entry.mtime).catch(() => undefined);
-            return "written";
-        }
-        const flags = external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_EXCL | external_node_fs_.constants.O_NOFOLLOW;
-        const handle = await (0,external_node_fs_promises_.open)(full, flags, entry.mode & 0o7777);
-        try {
-            // The write stream closes the handle, on success and on failure alike.
-            await (0,promises_.pipeline)(body, handle.createWriteStream());
-        }
-        catch (error) {
-            await (0,external_node_fs_promises_.rm)(full, { force: true });
-            throw error;
-        }
-        await (0,external_node_fs_promises_.utimes)(full, entry.mtime, entry.mtime);
-        return "written";
-    }
-}
-/** The real path of the deepest part of `path` that exists. */
-async function realAncestor(path) {
-    for (let current = path;; current = (0,external_node_path_.dirname)(current)) {
-        try {
-            return await (0,external_node_fs_promises_.realpath)(current);
-        }
-        catch (error) {
-            if (error.code !== "ENOENT" || (0,external_node_path_.dirname)(current) === current)
-                throw error;
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/files/files-index.ts
-/**
- * The index of a files archive: JSON lines, one header line then one line per entry, stored as the
- * archive's last tar entry under a reserved name so that it travels encrypted with the files (file
- * names can be personal data; the manifest is plaintext and only gets counts).
- *
- *   {"lifeboatFilesIndex":1,"source":"s3://photos"}
- *   {"path":"a/b.jpg","type":"file","size":123,"sha256":"…","mtime":"2026-…Z","etag":"\"…\""}
- *   {"path":"a","type":"directory","mtime":"…"}
- *   {"path":"l","type":"symlink","linkTarget":"a/b.jpg","mtime":"…"}
- *   {"path":"c.txt","type":"file","size":10,"sha256":"…","mtime":"…","changed":"grew"}
- *   {"path":"gone.txt","type":"file","size":0,"mtime":"…","changed":"vanished"}
- *
- * For a file, `size` and `sha256` describe the bytes stored in the archive. A file marked
- * `changed` was not read consistently: "grew" (truncated to the announced size), "shrank" (padded
- * with zeros to it), "modified" (same size, but changed while read) or "vanished" (no tar entry).
- */
-
-/** The reserved name of the index entry, at the archive's root. */
-const INDEX_NAME = ".lifeboat-index.jsonl";
-const INDEX_VERSION = 1;
-function indexHeaderLine(source) {
-    const header = { lifeboatFilesIndex: INDEX_VERSION };
-    if (source !== undefined)
-        header.source = source;
-    return `${JSON.stringify(header)}\n`;
-}
-function indexLine(record) {
-    return `${JSON.stringify(record)}\n`;
-}
-class IndexFormatError extends errors/* OperationError */.OK {
-}
-/** Parses a whole index; throws IndexFormatError on anything that is not one. */
-function parseIndex(text) {
-    const lines = text.split("\n").filter((line) => line !== "");
-    const first = lines.shift();
-    let header;
-    try {
-        header = JSON.parse(first ?? "");
-    }
-    catch {
-        throw new IndexFormatError(`${INDEX_NAME}: the first line is not JSON`);
-    }
-    if (header.lifeboatFilesIndex !== INDEX_VERSION) {
-        throw new IndexFormatError(`${INDEX_NAME}: format version ${String(header.lifeboatFilesIndex)}, expected ${INDEX_VERSION}`);
-    }
-    const records = lines.map((line, number) => {
-        let record;
-        try {
-            record = JSON.parse(line);
-        }
-        catch {
-            throw new IndexFormatError(`${INDEX_NAME}: line ${number + 2} is not JSON`);
-        }
-        if (typeof record.path !== "string" || !["file", "directory", "symlink"].includes(record.type)) {
-            throw new IndexFormatError(`${INDEX_NAME}: line ${number + 2} is not an index record`);
-        }
-        return record;
-    });
-    return { header, records };
-}
-
-;// CONCATENATED MODULE: ./src/files/tar-format.ts
-/**
- * The tar format as Lifeboat writes and reads it: POSIX.1-2001 pax (ustar headers, with a pax
- * extended header in front of any entry whose name, link target, size or mtime does not fit the
- * ustar fields). Readers also accept GNU long names (`L`/`K` entries) and base-256 numbers, as
- * GNU tar writes them in its default format.
- *
- * Pure functions over 512-byte blocks; no I/O.
- */
-
-const tar_format_BLOCK = 512;
-/** GNU tar pads archives to its default record of 20 blocks; doing the same keeps old tars happy. */
-const RECORD = 20 * tar_format_BLOCK;
-/** The largest number an 11-digit octal ustar field holds: 8 GiB - 1. */
-const MAX_OCTAL_11 = 0o77777777777;
-/** A tar archive that cannot be read: damaged, truncated or not a tar at all. */
-class TarFormatError extends errors/* OperationError */.OK {
-}
-const ZERO_BLOCK = Buffer.alloc(tar_format_BLOCK);
-function paddingFor(size) {
-    const rest = size % tar_format_BLOCK;
-    return rest === 0 ? 0 : tar_format_BLOCK - rest;
-}
-function zeroBlocks(bytes) {
-    return bytes <= tar_format_BLOCK ? ZERO_BLOCK.subarray(0, bytes) : Buffer.alloc(bytes);
-}
-function isPlainAscii(text) {
-    return /^[\x20-\x7e]*$/.test(text);
-}
-function writeOctal(block, offset, width, value) {
-    // width - 1 digits and a NUL, as POSIX asks.
-    block.write(value.toString(8).padStart(width - 1, "0") + "\0", offset, width, "ascii");
-}
-function writeString(block, offset, width, value) {
-    block.write(value, offset, width, "utf8");
-}
-/** One pax record: `<length> <key>=<value>\n`, where the length counts itself. */
-function paxRecord(key, value) {
-    const body = ` ${key}=${value}\n`;
-    const bodyBytes = Buffer.byteLength(body, "utf8");
-    const digits = String(bodyBytes).length;
-    let length = bodyBytes + digits;
-    if (String(length).length > digits)
-        length += 1;
-    return Buffer.from(`${length}${body}`, "utf8");
-}
-function typeFlag(type) {
-    return type === "file" ? "0" : type === "directory" ? "5" : "2";
-}
-function ustarBlock(fields) {
-    const block = Buffer.alloc(tar_format_BLOCK);
-    writeString(block, 0, 100, fields.name);
-    writeOctal(block, 100, 8, fields.mode & 0o7777);
-    writeOctal(block, 108, 8, 0); // uid: ownership is not kept, restores belong to whoever restores
-    writeOctal(block, 116, 8, 0); // gid
-    writeOctal(block, 124, 12, fields.size);
-    writeOctal(block, 136, 12, fields.mtimeSeconds);
-    block.fill(0x20, 148, 156); // checksum field counts as spaces while summing
-    block.write(fields.flag, 156, 1, "ascii");
-    writeString(block, 157, 100, fields.linkName);
-    block.write("ustar\0", 257, 6, "ascii");
-    block.write("00", 263, 2, "ascii");
-    let sum = 0;
-    for (const byte of block)
-        sum += byte;
-    block.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8, "ascii");
-    return block;
-}
-/**
- * The header blocks of one entry: a pax extended header when needed, then the ustar header.
- * Directory paths get their trailing "/" here.
- */
-function encodeHeader(entry) {
-    const name = entry.type === "directory" && !entry.path.endsWith("/") ? `${entry.path}/` : entry.path;
-    const size = entry.type === "file" ? entry.size : 0;
-    const seconds = Math.floor(entry.mtime.getTime() / 1000);
-    const link = entry.type === "symlink" ? (entry.linkTarget ?? "") : "";
-    const pax = [];
-    const fitsName = isPlainAscii(name) && Buffer.byteLength(name) <= 100;
-    if (!fitsName)
-        pax.push(paxRecord("path", name));
-    const fitsLink = isPlainAscii(link) && Buffer.byteLength(link) <= 100;
-    if (!fitsLink)
-        pax.push(paxRecord("linkpath", link));
-    const fitsSize = size <= MAX_OCTAL_11;
-    if (!fitsSize)
-        pax.push(paxRecord("size", String(size)));
-    const fitsMtime = Number.isFinite(seconds) && seconds >= 0 && seconds <= MAX_OCTAL_11;
-    if (!fitsMtime)
-        pax.push(paxRecord("mtime", String(Number.isFinite(seconds) ? seconds : 0)));
-    const ustar = ustarBlock({
-        name: fitsName ? name : asciiStandIn(name, 100),
-        mode: entry.mode,
-        size: fitsSize ? size : 0,
-        mtimeSeconds: fitsMtime ? seconds : 0,
-        flag: typeFlag(entry.type),
-        linkName: fitsLink ? link : asciiStandIn(link, 100),
-    });
-    if (pax.length === 0)
-        return ustar;
-    const records = Buffer.concat(pax);
-    const paxHeader = ustarBlock({
-        // The name of the extended header itself, as pax suggests: readers that ignore pax show it.
-        name: asciiStandIn(`PaxHeaders/${name}`, 100),
-        mode: 0o644,
-        size: records.length,
-        mtimeSeconds: fitsMtime ? seconds : 0,
-        flag: "x",
-        linkName: "",
-    });
-    return Buffer.concat([paxHeader, records, zeroBlocks(paddingFor(records.length)), ustar]);
-}
-/** A readable ASCII approximation for the ustar field, for tools that do not know pax. */
-function asciiStandIn(text, width) {
-    const ascii = text.replace(/[^\x20-\x7e]/g, "_");
-    return ascii.length <= width ? ascii : ascii.slice(ascii.length - width);
-}
-/** The end of an archive: two zero blocks, then zeros up to a whole record. */
-function trailer(bytesSoFar) {
-    const end = bytesSoFar + 2 * tar_format_BLOCK;
-    const rest = end % RECORD;
-    return Buffer.alloc(2 * tar_format_BLOCK + (rest === 0 ? 0 : RECORD - rest));
-}
-// ---------------------------------------------------------------------------------------------
-// Reading
-function isZeroBlock(block) {
-    for (const byte of block)
-        if (byte !== 0)
-            return false;
-    return true;
-}
-function readString(block, offset, width) {
-    const field = block.subarray(offset, offset + width);
-    const end = field.indexOf(0);
-    return field.subarray(0, end === -1 ? width : end).toString("utf8");
-}
-/** An octal field, or a GNU base-256 one (high bit of the first byte set). */
-function readNumber(block, offset, width) {
-    const field = block.subarray(offset, offset + width);
-    if (field[0] & 0x80) {
-        if (field[0] === 0xff)
-            throw new TarFormatError("tar header: negative base-256 number");
-        let value = field[0] & 0x7f;
-        for (let i = 1; i < width; i += 1)
-            value = value * 256 + field[i];
-        if (!Number.isSafeInteger(value))
-            throw new TarFormatError("tar header: number too large");
-        return value;
-    }
-    const text = field.toString("ascii").replace(/\0.*$/s, "").trim();
-    if (text === "")
-        return 0;
-    if (!/^[0-7]+$/.test(text))
-        throw new TarFormatError(`tar header: "${text}" is not an octal number`);
-    return parseInt(text, 8);
-}
-function checksumMatches(block) {
-    const stored = readNumber(block, 148, 8);
-    let unsigned = 0;
-    let signed = 0;
-    for (let i = 0; i < tar_format_BLOCK; i += 1) {
-        const byte = i >= 148 && i < 156 ? 0x20 : block[i];
-        unsigned += byte;
-        signed += byte > 127 ? byte - 256 : byte;
-    }
-    return stored === unsigned || stored === signed;
-}
-function decodeBlock(block) {
-    if (!checksumMatches(block))
-        throw new TarFormatError("tar header checksum mismatch: the archive is damaged");
-    let name = readString(block, 0, 100);
-    const magic = block.toString("ascii", 257, 263);
-    if (magic.startsWith("ustar")) {
-        const prefix = readString(block, 345, 155);
-        // GNU's old format ("ustar  ") keeps other data at 345; only POSIX ustar has a prefix there.
-        if (magic === "ustar\0" && prefix)
-            name = `${prefix}/${name}`;
-    }
+;// CONCATENATED MODULE: ./src/domain/provenance.ts
+/** Where a backup came from, when it was made in GitHub Actions; null elsewhere. */
+function provenance_provenanceFromEnv(env) {
+    if (env.GITHUB_ACTIONS !== "true")
+        return null;
+    const value = (name) => env[name] || null;
+    const server = env.GITHUB_SERVER_URL || "https://github.com";
+    const runUrl = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+        ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ""}`
+        : null;
     return {
-        flag: String.fromCharCode(block[156]),
-        name,
-        linkName: readString(block, 157, 100),
-        size: readNumber(block, 124, 12),
-        mtime: readNumber(block, 136, 12),
-        mode: readNumber(block, 100, 8),
+        repository: value("GITHUB_REPOSITORY"),
+        commit: value("GITHUB_SHA"),
+        ref: value("GITHUB_REF"),
+        workflow: value("GITHUB_WORKFLOW"),
+        runId: value("GITHUB_RUN_ID"),
+        runAttempt: value("GITHUB_RUN_ATTEMPT"),
+        runUrl,
+        actor: value("GITHUB_ACTOR"),
+        event: value("GITHUB_EVENT_NAME"),
     };
 }
-/** Parses pax records into key/value pairs. */
-function parsePax(data) {
-    const records = new Map();
-    let offset = 0;
-    while (offset < data.length) {
-        if (data[offset] === 0)
-            break;
-        const space = data.indexOf(0x20, offset);
-        const length = space === -1 ? NaN : Number(data.toString("ascii", offset, space));
-        if (!Number.isSafeInteger(length) || length <= 0 || offset + length > data.length) {
-            throw new TarFormatError("pax extended header: malformed record");
-        }
-        const record = data.toString("utf8", space + 1, offset + length - 1);
-        const equals = record.indexOf("=");
-        if (equals === -1)
-            throw new TarFormatError("pax extended header: record without '='");
-        records.set(record.slice(0, equals), record.slice(equals + 1));
-        offset += length;
-    }
-    return records;
-}
-function typeOf(flag) {
-    switch (flag) {
-        case "0":
-        case "\0":
-        case "7":
-            return "file";
-        case "5":
-            return "directory";
-        case "2":
-            return "symlink";
-        case "1":
-            return "hardlink";
-        default:
-            return "other";
-    }
-}
 
-;// CONCATENATED MODULE: ./src/files/tar-reader.ts
+;// CONCATENATED MODULE: ./src/repository/audit-trail.ts
 /**
- * A streaming tar reader: pax (extended and global headers), ustar, and GNU long names (`L`/`K`)
- * as GNU tar writes them. Yields one entry at a time with its content as a stream; memory stays
- * bounded whatever the sizes. An entry's content must be consumed (or abandoned) before the next
- * entry is asked for: whatever is left of it is skipped then.
+ * The audit trail (docs/evidence.md): one JSON record per operation that changes or reads out a
+ * label's data (restore, restore-files, prune, copy), under `<label>/_audit/<timestamp>-<kind>.json`,
+ * signed like a check record when a signing key is set, and object-locked while the backup it
+ * concerns is. `_audit/` is not a backup folder: listings, prune and retention never see it (a
+ * folder counts only when its name is a backup id).
+ *
+ * Commands call `recordOperation` around their work; `readAuditTrail` lists the records with what
+ * their signatures say.
  */
 
 
-const CHUNK = 64 * 1024;
-/** Pax and GNU long-name headers are metadata: a huge one means a damaged or hostile archive. */
-const MAX_META_BYTES = 1024 * 1024;
-/** Exact-length reads over an async iterable of chunks, without copying where it can avoid it. */
-class ByteSource {
-    iterator;
-    pending = Buffer.alloc(0);
-    ended = false;
-    /** Bytes consumed so far, for error messages. */
-    offset = 0;
-    constructor(input) {
-        this.iterator = input[Symbol.asyncIterator]();
+
+
+
+
+const AUDIT_FOLDER = "_audit";
+const AUDIT_RECORD_SCHEMA_VERSION = 1;
+function auditActor(env) {
+    const github = provenance_provenanceFromEnv(env);
+    let user = null;
+    try {
+        user = (0,external_node_os_.userInfo)().username;
     }
-    async fill() {
-        while (this.pending.length === 0) {
-            if (this.ended)
-                return false;
-            const next = await this.iterator.next();
-            if (next.done) {
-                this.ended = true;
-                return false;
-            }
-            const value = next.value;
-            this.pending =
-                typeof value === "string"
-                    ? Buffer.from(value)
-                    : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    catch {
+        // No passwd entry (some containers): the host alone says where it ran.
+    }
+    return {
+        actor: github?.actor ?? env.USER ?? user,
+        host: env.RUNNER_NAME || (0,external_node_os_.hostname)(),
+        repository: github?.repository ?? null,
+        workflow: github?.workflow ?? null,
+        runId: github?.runId ?? null,
+        runAttempt: github?.runAttempt ?? null,
+        runUrl: github?.runUrl ?? null,
+        event: github?.event ?? null,
+        ref: github?.ref ?? null,
+    };
+}
+function auditKey(label, at, kind) {
+    const stamp = at.toISOString().replace(/[-:]/g, "").replace(".", "");
+    return `${label}/${AUDIT_FOLDER}/${stamp}-${kind}.json`;
+}
+/** The retention of a backup's object lock, while it lasts; undefined for an unlocked backup. */
+async function lockOf(repository, label, backupId, now) {
+    if (!backupId || !repository.canLock)
+        return undefined;
+    const manifest = await repository.readManifest(label, backupId).catch(() => undefined);
+    const lock = manifest?.objectLock;
+    if (!lock)
+        return undefined;
+    const until = new Date(lock.retainUntil);
+    return until.getTime() > now.getTime() ? { mode: lock.mode, until } : undefined;
+}
+/** Writes one record (signed when the repository has a signing key); returns its key. */
+async function writeAuditRecord(repository, record, retention) {
+    const key = auditKey(record.label, new Date(record.startedAt), record.kind);
+    await repository.putSigned(key, Buffer.from(JSON.stringify(record, null, 2) + "\n"), { kind: "audit", label: record.label, file: key.slice(record.label.length + 1) }, retention ? { retention } : {});
+    return key;
+}
+/**
+ * Runs `work` and records it in the label's trail, whatever its outcome. A record that cannot be
+ * written is a warning, not a failure of the operation: the restore or prune has happened, and
+ * saying otherwise would misreport it.
+ */
+async function audit_trail_recordOperation(repository, operation, deps, work) {
+    const started = deps.now();
+    let result;
+    let error;
+    try {
+        result = await work();
+        error = operation.failed?.(result);
+        return result;
+    }
+    catch (thrown) {
+        error = (0,errors/* describeError */.Uc)(thrown);
+        throw thrown;
+    }
+    finally {
+        const finished = deps.now();
+        const record = {
+            schemaVersion: AUDIT_RECORD_SCHEMA_VERSION,
+            kind: operation.kind,
+            label: operation.label,
+            startedAt: started.toISOString(),
+            finishedAt: finished.toISOString(),
+            durationSeconds: Math.round((finished.getTime() - started.getTime()) / 100) / 10,
+            who: auditActor(deps.env),
+            backups: operation.backups(result),
+            target: operation.target,
+            options: operation.options,
+            outcome: error === undefined ? "succeeded" : "failed",
+            // One line, cut short: a failure can quote pg_restore, and the record is stored in plaintext.
+            ...(error === undefined ? {} : { error: error.split("\n")[0].slice(0, 500) }),
+            tool: { name: "lifeboat", version: version_LIFEBOAT_VERSION },
+        };
+        try {
+            const retention = await lockOf(repository, operation.label, operation.lockLike?.(result), finished);
+            await writeAuditRecord(repository, record, retention);
         }
-        return true;
-    }
-    /** Up to `max` bytes (at least one), or undefined at the end of the input. */
-    async readUpTo(max) {
-        if (!(await this.fill()))
-            return undefined;
-        const chunk = this.pending.subarray(0, max);
-        this.pending = this.pending.subarray(chunk.length);
-        this.offset += chunk.length;
-        return chunk;
-    }
-    /** Exactly `length` bytes; fewer only at the end of the input. */
-    async read(length) {
-        const parts = [];
-        let got = 0;
-        while (got < length) {
-            const chunk = await this.readUpTo(length - got);
-            if (!chunk)
-                break;
-            parts.push(chunk);
-            got += chunk.length;
+        catch (writeError) {
+            deps.log.warn(`the audit record of this ${operation.kind} could not be written: ${(0,errors/* describeError */.Uc)(writeError)}`);
         }
-        return parts.length === 1 ? parts[0] : Buffer.concat(parts, got);
-    }
-    async skip(length) {
-        let left = length;
-        while (left > 0) {
-            const chunk = await this.readUpTo(Math.min(left, CHUNK));
-            if (!chunk)
-                break;
-            left -= chunk.length;
-        }
-        return length - left;
-    }
-    async close() {
-        await this.iterator.return?.();
     }
 }
-/** An entry's content, read from the shared source on demand. */
-class EntryBody extends external_node_stream_.Readable {
-    source;
-    path;
-    remaining;
-    /** The pump in progress, if any: at most one reads from the shared source at a time. */
-    pumping;
-    /** A read was asked for while the pump was busy: it goes on instead of stopping. */
-    wanted = false;
-    abandoned = false;
-    constructor(source, size, path) {
-        super({ highWaterMark: CHUNK });
-        this.source = source;
-        this.path = path;
-        this.remaining = size;
-        if (size === 0)
-            this.push(null);
-    }
-    _read() {
-        if (this.pumping) {
-            this.wanted = true;
-            return;
-        }
-        if (this.remaining === 0)
-            return;
-        let done = () => undefined;
-        this.pumping = new Promise((resolve) => (done = resolve));
-        void this.pump().finally(done);
-    }
-    async pump() {
+/** The label's audit records, oldest first, each read and (with a trusted key) verified. */
+async function readAuditTrail(repository, label) {
+    const prefix = `${label}/${AUDIT_FOLDER}/`;
+    const listed = await repository.listKeys(prefix);
+    const objects = listed
+        .filter((object) => object.key.endsWith(".json"))
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const signed = new Set(listed
+        .filter((object) => object.key.endsWith(SIGNATURE_SUFFIX))
+        .map((object) => object.key.slice(0, -SIGNATURE_SUFFIX.length)));
+    return mapBounded(objects, READS_IN_PARALLEL, async ({ key }) => {
+        const bytes = await repository.readBytes(key).catch(() => undefined);
+        let record;
         try {
-            for (;;) {
-                this.wanted = false;
-                let more = true;
-                while (more && this.remaining > 0 && !this.abandoned) {
-                    const chunk = await this.source.readUpTo(Math.min(this.remaining, CHUNK));
-                    if (!chunk)
-                        throw new TarFormatError(`tar archive truncated inside "${this.path}"`);
-                    this.remaining -= chunk.length;
-                    more = this.push(chunk);
-                }
-                if (this.remaining === 0 && !this.abandoned) {
-                    this.push(null);
-                    return;
-                }
-                if (!this.wanted || this.abandoned)
-                    return;
+            record = bytes ? JSON.parse(bytes.toString("utf8")) : undefined;
+        }
+        catch {
+            record = undefined;
+        }
+        if (!repository.evidence.requiresSignatures) {
+            return { key, record, signature: { state: signed.has(key) ? "unchecked" : "unsigned" } };
+        }
+        if (!signed.has(key) || !bytes)
+            return { key, record, signature: { state: "unsigned" } };
+        const why = await repository.untrusted(key, bytes, {
+            kind: "audit",
+            label,
+            file: key.slice(label.length + 1),
+        });
+        return {
+            key,
+            record,
+            signature: why === undefined ? { state: "verified" } : { state: "invalid", detail: why },
+        };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/commands/prune/run.ts
+/**
+ * prune: list the label once, read each backup's manifest (a backup whose artifacts are missing or
+ * of another size is broken: kept, reported, never the newest or verified) and the check records
+ * that decide whether it is verified (each counts only if it checked the bytes the manifest
+ * describes), ask the store for object locks on what would go, decide with the pure retention
+ * policy (src/domain/retention.ts), print, and delete.
+ *
+ * Deletion runs in two passes so that a partial failure never leaves a backup that looks whole but
+ * is not: first the manifests of the backups to remove (each one then stops being a backup), then
+ * the rest of the folders whose manifest is gone. Each pass sends at most 1000 keys per
+ * deleteMany (one S3 DeleteObjects). Keys that could not be deleted are reported, never hidden.
+ */
+
+
+
+
+
+function lockState(locks) {
+    if (locks.length === 0)
+        return undefined;
+    const state = {};
+    if (locks.some((lock) => lock.legalHold))
+        state.legalHold = true;
+    for (const lock of locks) {
+        if (lock.retainUntil && (!state.until || lock.retainUntil > state.until)) {
+            state.until = lock.retainUntil;
+            if (lock.mode)
+                state.mode = lock.mode;
+        }
+    }
+    return state;
+}
+function stateOf(inspected, lock) {
+    const { folder } = inspected;
+    const newestObject = folder.objects.reduce((latest, object) => (!latest || object.lastModified > latest ? object.lastModified : latest), undefined);
+    const state = {
+        id: folder.backupId,
+        time: folder.startedAt,
+        bytes: folder.bytes,
+        committed: folder.committed,
+        verified: inspected.problems.length === 0 && isVerified(inspected.matchingChecks),
+    };
+    if (inspected.problems.length > 0)
+        state.broken = inspected.problems;
+    if (newestObject)
+        state.lastModified = newestObject;
+    if (lock)
+        state.lock = lock;
+    return state;
+}
+/**
+ * Plans with the object locks of every folder the policy would remove. A lock turns a removal into
+ * a keep, which may in turn free a min-verified keep for removal: so ask again for the folders that
+ * newly became removals, until none is left unasked (each round asks about new folders only).
+ */
+async function planWithLocks(inspected, settings, repository, now) {
+    const locks = new Map();
+    const byId = new Map(inspected.map((entry) => [entry.folder.backupId, entry.folder]));
+    for (;;) {
+        const states = inspected.map((entry) => stateOf(entry, locks.get(entry.folder.backupId)));
+        const plan = planRetention(states, settings.policy, now);
+        if (!repository.canLock)
+            return plan;
+        const unasked = plan.decisions.filter((decision) => !decision.keep && !locks.has(decision.backup.id));
+        if (unasked.length === 0)
+            return plan;
+        const keys = unasked.flatMap((decision) => byId.get(decision.backup.id).objects.map((object) => object.key));
+        const found = await repository.objectLocks(keys);
+        for (const decision of unasked) {
+            const folder = byId.get(decision.backup.id);
+            const folderLocks = folder.objects.flatMap((object) => {
+                const lock = found.get(object.key);
+                return lock ? [lock] : [];
+            });
+            locks.set(folder.backupId, lockState(folderLocks));
+        }
+    }
+}
+async function runPrune(settings, deps) {
+    const { log } = deps;
+    const repository = new BackupRepository(deps.store, settings.evidence);
+    const { label } = settings;
+    await repository.check(settings.dryRun ? "read" : "write");
+    const root = `${label}/`;
+    const now = deps.now();
+    if (!settings.dryRun) {
+        // A local backup killed outright leaves a temporary file that no listing shows: sweep it.
+        const swept = await repository.sweepLeftovers(label, new Date(now.getTime() - settings.policy.safeAgeMs));
+        if (swept.length > 0)
+            log.info(`removed ${swept.length} temporary file(s) left by killed backups`);
+    }
+    const inspected = await repository.inspect(label, { checkRecords: true });
+    const folders = inspected.map((entry) => entry.folder);
+    const plan = await planWithLocks(inspected, settings, repository, now);
+    for (const warning of plan.warnings)
+        log.warn(warning);
+    const byId = new Map(folders.map((folder) => [folder.backupId, folder]));
+    const problemsOf = new Map(inspected.map((entry) => [entry.folder.backupId, entry.problems]));
+    const decisions = plan.decisions.map((decision) => {
+        const folder = byId.get(decision.backup.id);
+        return {
+            backupId: folder.backupId,
+            startedAt: folder.startedAt.toISOString(),
+            committed: folder.committed,
+            verified: decision.backup.verified,
+            problems: problemsOf.get(folder.backupId) ?? [],
+            bytes: folder.bytes,
+            objects: folder.objects.length,
+            action: decision.keep ? "keep" : "delete",
+            rules: decision.reasons.map((reason) => reason.rule),
+            reasons: decision.reasons.map((reason) => reason.text),
+        };
+    });
+    const kept = decisions.filter((decision) => decision.action === "keep");
+    const doomed = decisions.filter((decision) => decision.action === "delete");
+    const result = {
+        storage: repository.url,
+        label,
+        dryRun: settings.dryRun,
+        kept: kept.filter((decision) => decision.committed).length,
+        keptIncomplete: kept.filter((decision) => !decision.committed).length,
+        deleted: 0,
+        deletedBackups: 0,
+        deletedIncomplete: 0,
+        freedBytes: 0,
+        objectsDeleted: 0,
+        decisions,
+        warnings: plan.warnings,
+        failed: [],
+    };
+    if (settings.dryRun) {
+        result.deleted = doomed.length;
+        result.deletedBackups = doomed.filter((decision) => decision.committed).length;
+        result.deletedIncomplete = doomed.length - result.deletedBackups;
+        result.freedBytes = doomed.reduce((sum, decision) => sum + decision.bytes, 0);
+        result.objectsDeleted = doomed.reduce((sum, decision) => sum + decision.objects, 0);
+        return result;
+    }
+    // Only keys of the folders being deleted, all inside <label>/<backup-id>/: prune never reaches
+    // outside its label's prefix, whatever the listing held.
+    const keysOf = (decision) => {
+        const prefix = `${root}${decision.backupId}/`;
+        const own = byId.get(decision.backupId).objects;
+        for (const object of own) {
+            if (!object.key.startsWith(prefix)) {
+                throw new OperationError(`refusing to delete "${object.key}": it is not inside ${prefix}`);
             }
+        }
+        return own;
+    };
+    const sizes = new Map();
+    for (const decision of doomed)
+        for (const object of keysOf(decision))
+            sizes.set(object.key, object.size);
+    const progress = { done: 0, total: sizes.size };
+    if (doomed.length > 0) {
+        log.info(`deleting ${doomed.length} folder(s), ${sizes.size} object(s), under ${repository.url}/${root}`);
+    }
+    const manifestOf = (decision) => `${root}${decision.backupId}/${MANIFEST_FILE}`;
+    const deleteKeys = (keys) => repository.deleteKeys(label, keys, (count) => {
+        progress.done += count;
+        if (progress.total > DELETE_BATCH_KEYS)
+            log.info(`deleted ${progress.done} of ${progress.total} objects`);
+    });
+    const first = await deleteKeys(doomed.filter((decision) => decision.committed).map(manifestOf));
+    const uncommitted = new Set(first.deleted);
+    // A backup whose manifest could not be deleted stays whole: nothing else of it is touched.
+    const rest = doomed.filter((decision) => !decision.committed || uncommitted.has(manifestOf(decision)));
+    const second = await deleteKeys(rest.flatMap((decision) => keysOf(decision)
+        .map((object) => object.key)
+        .filter((key) => !uncommitted.has(key))));
+    const gone = new Set([...first.deleted, ...second.deleted]);
+    result.failed = [...first.failed, ...second.failed];
+    for (const decision of doomed) {
+        decision.deleted = keysOf(decision).every((object) => gone.has(object.key));
+        if (!decision.deleted)
+            continue;
+        result.deleted++;
+        if (decision.committed)
+            result.deletedBackups++;
+        else
+            result.deletedIncomplete++;
+    }
+    for (const key of gone)
+        result.freedBytes += sizes.get(key) ?? 0;
+    result.objectsDeleted = gone.size;
+    return result;
+}
+/** One line for a run that could not delete everything it meant to (exit code 1). */
+function run_pruneFailureMessage(result) {
+    if (result.failed.length === 0)
+        return undefined;
+    const [firstFailure] = result.failed;
+    const notDeleted = result.decisions.filter((decision) => decision.deleted === false).length;
+    return (`prune could not delete ${result.failed.length} object(s), so ${notDeleted} folder(s) remain: ` +
+        `"${firstFailure.key}": ${firstFailure.reason}` +
+        (result.failed.length > 1 ? ` (and ${result.failed.length - 1} more; see the result)` : ""));
+}
+
+// EXTERNAL MODULE: external "node:stream/promises"
+var promises_ = __nccwpck_require__(46466);
+;// CONCATENATED MODULE: ./src/domain/benign-restore-errors.ts
+/**
+ * pg_restore errors that are known not to change the result, so that a restore is judged by its
+ * row and catalog checks rather than failed by noise. Each pattern is an error pg_restore reports
+ * although the database ends up as the archive describes it; anything else is a real error.
+ * The errors are errorLines() entries: the message, then "Command was: ..." and any DETAIL/HINT.
+ */
+const BENIGN_RESTORE_ERRORS = [
+    {
+        // --clean drops each partition's copy of its parent's primary key or unique constraint
+        // before the parent's; PostgreSQL refuses (the parent's drop removes it), and the parent's
+        // constraint, recreated later, attaches to the partitions again.
+        why: "a partition's inherited constraint goes with its partitioned table's",
+        test: (error) => /cannot drop inherited constraint /.test(error) && /Command was: ALTER TABLE /.test(error),
+    },
+    {
+        // The archive creates a schema the database always has (public, from template0 or a dump
+        // with --schema public): it is there, with the archive's owner and grants applied after.
+        why: "the schema exists already",
+        test: (error) => /schema "[^"]+" already exists/.test(error) && /Command was: CREATE SCHEMA /.test(error),
+    },
+    {
+        // A drop of something that is not there (a clean restore into a database that lacks part of
+        // the archive; IF EXISTS does not cover the table an ALTER TABLE ... DROP names).
+        why: "dropping an object that does not exist",
+        test: (error) => /does not exist/.test(error) &&
+            /Command was: (DROP |ALTER TABLE (IF EXISTS )?(ONLY )?\S+ DROP )/.test(error),
+    },
+];
+/** pg_restore's errors split into those that count and those known to be benign (with why). */
+function benign_restore_errors_classifyRestoreErrors(errors) {
+    const real = [];
+    const benign = [];
+    for (const error of errors) {
+        const known = BENIGN_RESTORE_ERRORS.find((pattern) => pattern.test(error));
+        if (known)
+            benign.push({ error, why: known.why });
+        else
+            real.push(error);
+    }
+    return { real, benign };
+}
+
+;// CONCATENATED MODULE: ./src/domain/restore-scope.ts
+
+/**
+ * Every name pg_restore --table can match in this backup (tables, partitions, views, materialized
+ * views, sequences, foreign tables: pg_restore matches them all by bare name), and its schemas.
+ */
+function restorableNames(manifest) {
+    const tables = new Set(manifest.tables.map((table) => table.table));
+    const schemas = new Set(manifest.tables.map((table) => table.schema));
+    const catalog = manifest.catalog;
+    if (catalog?.schemas) {
+        for (const schema of catalog.schemas)
+            schemas.add(schema);
+        for (const group of [
+            catalog.tables,
+            catalog.partitionedTables,
+            catalog.views,
+            catalog.materializedViews,
+            catalog.foreignTables,
+        ]) {
+            for (const [schema, names] of Object.entries(group ?? {})) {
+                schemas.add(schema);
+                for (const name of names)
+                    tables.add(name);
+            }
+        }
+        for (const [schema, sequences] of Object.entries(catalog.sequences ?? {})) {
+            schemas.add(schema);
+            for (const name of Object.keys(sequences))
+                tables.add(name);
+        }
+    }
+    return { tables, schemas };
+}
+/** Throws an InputError (exit 2) naming the first --table or --schema the backup does not hold. */
+function restore_scope_checkRestoreScope(manifest, scope) {
+    const known = restorableNames(manifest);
+    const backup = `${manifest.label}/${manifest.backupId}`;
+    for (const schema of scope.schemas) {
+        if (!known.schemas.has(schema)) {
+            throw new InputError(`--schema "${schema}": backup ${backup} has no schema of that name (it has ${restore_scope_list(known.schemas)})`, { input: "schema" });
+        }
+    }
+    for (const table of scope.tables) {
+        if (known.tables.has(table))
+            continue;
+        const dot = table.indexOf(".");
+        const bare = dot > 0 ? table.slice(dot + 1) : undefined;
+        const hint = bare !== undefined && known.tables.has(bare)
+            ? `; --table takes the bare name, as pg_restore does: --schema ${table.slice(0, dot)} --table ${bare}`
+            : "";
+        throw new InputError(`--table "${table}": backup ${backup} has no table of that name${hint}`, {
+            input: "table",
+        });
+    }
+}
+function restore_scope_list(names) {
+    const sorted = [...names].sort();
+    return sorted.length > 10 ? `${sorted.slice(0, 10).join(", ")}, ...` : sorted.join(", ") || "none";
+}
+
+;// CONCATENATED MODULE: ./src/streams/hash-tap.ts
+
+/** Size and sha256 of the bytes seen, with the size readable while they flow. */
+class DigestObserver {
+    hash = (0,external_node_crypto_.createHash)("sha256");
+    bytes = 0;
+    update(chunk) {
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+    }
+    finish() {
+        return { bytes: this.bytes, sha256: this.hash.digest("hex") };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/streams/tap.ts
+
+/**
+ * Passes bytes through unchanged and shows each chunk to an observer (a digest, a byte count, an
+ * archive parser counting rows). An observer that throws fails the stream.
+ */
+class Tap extends external_node_stream_.Transform {
+    observer;
+    outcome;
+    constructor(observer) {
+        super();
+        this.observer = observer;
+    }
+    _transform(chunk, _encoding, callback) {
+        try {
+            this.observer.update(chunk);
         }
         catch (error) {
-            this.destroy(error instanceof Error ? error : new Error(String(error)));
+            callback(error);
+            return;
         }
-        finally {
-            // Synchronously with the last check of `wanted`: a read asked for from now on starts a pump.
-            this.pumping = undefined;
-        }
+        callback(null, chunk);
     }
-    /** Stops delivering and skips whatever the consumer did not read. */
-    async finish() {
-        this.abandoned = true;
-        await this.pumping;
-        if (this.remaining > 0) {
-            const skipped = await this.source.skip(this.remaining);
-            const missing = this.remaining - skipped;
-            this.remaining = 0;
-            if (missing > 0)
-                throw new TarFormatError(`tar archive truncated inside "${this.path}"`);
-            if (!this.destroyed && !this.readableEnded)
-                this.destroy();
+    _flush(callback) {
+        try {
+            this.outcome = { value: this.observer.finish() };
         }
+        catch (error) {
+            callback(error);
+            return;
+        }
+        callback();
+    }
+    /** True once the whole stream has passed and the observer finished. */
+    get finished() {
+        return this.outcome !== undefined;
+    }
+    /** The observer's result; throws when read before the stream ended. */
+    get result() {
+        if (!this.outcome)
+            throw new Error("tap: result read before the stream ended");
+        return this.outcome.value;
     }
 }
-async function readBlock(source) {
-    const block = await source.read(tar_format_BLOCK);
-    if (block.length === 0)
+
+;// CONCATENATED MODULE: ./src/pipeline/stage.ts
+
+
+/** A pass-through stage that shows every chunk to `observer` and yields its `finish()`. */
+function stage_tapStage(name, observer) {
+    const tap = new Tap(observer);
+    return { name, kind: "tap", stream: tap, result: () => tap.result };
+}
+/** Size and sha256 of the bytes at this point of the pipeline; `bytes` is live (for progress). */
+function stage_digestStage(name) {
+    const observer = new DigestObserver();
+    const stage = stage_tapStage(name, observer);
+    return {
+        ...stage,
+        get bytesSoFar() {
+            return observer.bytes;
+        },
+    };
+}
+/** A stage that changes the bytes (encryption, compression); its result is undefined. */
+function stage_transformStage(name, stream) {
+    return { name, kind: "transform", stream, result: () => undefined };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/scratch.ts
+/**
+ * Scratch databases for restore tests: created with a unique name on a server where the user may
+ * CREATE DATABASE, dropped afterwards (connections and all).
+ */
+
+
+
+function scratchName(backupId) {
+    return `lifeboat_rt_${backupId.slice(0, 15).toLowerCase()}_${randomBytes(3).toString("hex")}`;
+}
+/** Invalid parameter value (encoding and locale do not match), wrong object type (unknown locale), undefined object (unknown encoding). */
+const LOCALE_REFUSED = new Set(["22023", "42809", "42704"]);
+/**
+ * Creates the scratch database; with `like`, from template0 in the source's encoding and locale,
+ * so that a SQL_ASCII or LATIN1 source is not restored into UTF8. When the scratch server lacks
+ * that locale, the encoding is kept with the C locale (which goes with every encoding); when it
+ * refuses even that, the server's default is used. Returns a notice when it fell back.
+ */
+async function createScratchDatabase(client, name, input, like) {
+    if (like) {
+        const attempts = [
+            [like, undefined],
+            [
+                { encoding: like.encoding, collate: "C", ctype: "C" },
+                `the scratch server has no locale ${like.collate}/${like.ctype}: created with encoding ${like.encoding} and the C locale`,
+            ],
+        ];
+        let lastError;
+        for (const [locale, notice] of attempts) {
+            try {
+                await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(locale.encoding)} LC_COLLATE ${quoteLiteral(locale.collate)} LC_CTYPE ${quoteLiteral(locale.ctype)}`);
+                return notice;
+            }
+            catch (error) {
+                // Only a locale or encoding the server refuses is worth another try; anything else (no
+                // permission) is reported as it is, below.
+                if (!LOCALE_REFUSED.has(String(error.code)))
+                    throw creationError(error, name, input);
+                lastError = error;
+            }
+        }
+        await createPlain(client, name, input);
+        return `the scratch server refuses encoding ${like.encoding} (${describeError(lastError)}): created with its default encoding and locale`;
+    }
+    return createPlain(client, name, input);
+}
+async function createPlain(client, name, input) {
+    try {
+        await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
         return undefined;
-    if (block.length < tar_format_BLOCK)
-        throw new TarFormatError("tar archive truncated inside a header");
-    return block;
+    }
+    catch (error) {
+        throw creationError(error, name, input);
+    }
 }
-async function readMeta(source, size, what) {
-    if (size > MAX_META_BYTES)
-        throw new TarFormatError(`tar ${what} of ${size} bytes: too large`);
-    const data = await source.read(size);
-    if (data.length < size)
-        throw new TarFormatError(`tar archive truncated inside a ${what}`);
-    await source.skip(paddingFor(size));
-    return data;
+function creationError(error, name, input) {
+    if (error.code === "42501") {
+        return new InputError(`--${input}: the role may not CREATE DATABASE on that server (${describeError(error)}); use a connection where it may, such as a service container's superuser`, { input, cause: error });
+    }
+    return new OperationError(`creating the scratch database ${name} failed: ${describeError(error)}`, {
+        cause: error,
+    });
 }
-function cString(data) {
-    const end = data.indexOf(0);
-    return data.subarray(0, end === -1 ? data.length : end).toString("utf8");
+function quoteLiteral(text) {
+    return `'${text.replaceAll("'", "''")}'`;
+}
+async function scratch_dropScratchDatabase(client, name) {
+    // WITH (FORCE) ends leftover sessions (a migration tool that did not disconnect); PostgreSQL 13+.
+    const serverVersion = Number((await client.query("SHOW server_version_num")).rows[0].v);
+    const force = serverVersion >= 130000 ? " WITH (FORCE)" : "";
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}${force}`);
+}
+/** The scratch server's URL pointed at another database on it. */
+function scratch_withDatabase(url, database) {
+    const bare = new URL(url.withoutPassword);
+    bare.pathname = `/${encodeURIComponent(database)}`;
+    bare.searchParams.delete("dbname");
+    const display = new URL(url.redacted);
+    display.pathname = bare.pathname;
+    const params = { ...url.params };
+    delete params.dbname;
+    return { ...url, database, withoutPassword: bare.toString(), redacted: display.toString(), params };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/database-swap.ts
+/**
+ * restore's swap strategy on the server's side: whether the target may be swapped, a new database
+ * beside it made like it, and the rename that puts the new one in the target's place while the old
+ * one stays under another name. Every statement here runs on a maintenance connection (another
+ * database of the same server): a database cannot be renamed while anyone, us included, is
+ * connected to it.
+ */
+
+
+
+
+
+/** PostgreSQL's limit on a database name, in bytes (NAMEDATALEN - 1). */
+const MAX_NAME_BYTES = 63;
+/** The target's name with a suffix, the target's part shortened to fit PostgreSQL's 63 bytes. */
+function derivedName(target, suffix) {
+    let base = target;
+    while (Buffer.byteLength(`${base}${suffix}`) > MAX_NAME_BYTES)
+        base = base.slice(0, -1);
+    return `${base}${suffix}`;
+}
+/** A UTC time as a database name can hold it: 20261122t013000z. */
+function stamp(time) {
+    return time
+        .toISOString()
+        .replace(/[-:]/g, "")
+        .replace(/\.\d+Z$/, "z")
+        .toLowerCase();
+}
+const NEW_MARK = "_lifeboat_new_";
+/** What follows the mark: the creation time and a random part, always this long. */
+const NEW_TAIL = /^(\d{8}t\d{6}z)_[0-9a-f]{4}$/;
+const NEW_TAIL_LENGTH = "20261122t013000z_abcd".length;
+/**
+ * The new database's name: the target's, Lifeboat's mark, and the time it was made, so that one
+ * a killed run left behind is recognisable and its age known.
+ */
+function database_swap_newDatabaseName(target, now) {
+    return derivedName(target, `${NEW_MARK}${stamp(now)}_${randomBytes(2).toString("hex")}`);
+}
+/** The previous database's name after the swap: the target's, with the time of the restore. */
+function database_swap_oldDatabaseName(target, now) {
+    return derivedName(target, `_lifeboat_old_${stamp(now)}`);
+}
+/** Runs killed outright leave their new database; after this long, with no one connected, it goes. */
+const ABANDONED_AFTER_MS = (/* unused pure expression or super */ null && (24 * 3600 * 1000));
+/**
+ * Drops new databases that earlier restores into this target left behind (SIGKILL, machine lost):
+ * named for this target, older than ABANDONED_AFTER_MS by their name, and with no session (a
+ * restore still running has pg_restore or its checks connected). Returns the names dropped.
+ */
+async function database_swap_sweepAbandoned(admin, target, now) {
+    const prefix = derivedName(target, `${NEW_MARK}${"x".repeat(NEW_TAIL_LENGTH)}`).slice(0, -NEW_TAIL_LENGTH);
+    const { rows } = await admin.query(`SELECT datname FROM pg_catalog.pg_database d
+      WHERE pg_catalog.starts_with(datname, $1)
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.datname = d.datname)`, [prefix]);
+    const dropped = [];
+    for (const { datname } of rows) {
+        const made = NEW_TAIL.exec(datname.slice(prefix.length))?.[1];
+        if (!made)
+            continue;
+        const time = Date.parse(`${made.slice(0, 4)}-${made.slice(4, 6)}-${made.slice(6, 8)}T${made.slice(9, 11)}:${made.slice(11, 13)}:${made.slice(13, 15)}Z`);
+        if (!(now.getTime() - time > ABANDONED_AFTER_MS))
+            continue;
+        await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)}`);
+        dropped.push(datname);
+    }
+    return dropped;
 }
 /**
- * Reads a tar archive. Ends at the end-of-archive blocks (or at the end of the input after a
- * whole entry, as some writers omit them); a truncated entry or a damaged header throws
- * TarFormatError.
+ * Reads, from a connection to the target itself, whether the role may swap it: it may CREATE
+ * DATABASE (or is a superuser) and owns the target (ALTER DATABASE ... RENAME needs both). A
+ * server's `postgres` database is never swapped by default: platforms (Supabase) and tools
+ * connect to it by name, and a managed one cannot be renamed at all.
  */
-async function* readTar(input) {
-    const source = new ByteSource(input);
-    let globalPax = new Map();
-    let pax = new Map();
-    let longName;
-    let longLink;
+async function database_swap_probeSwap(client, options) {
+    const { rows } = await client.query(`SELECT d.datname AS database, r.rolsuper AS superuser, r.rolcreatedb AS createdb,
+            pg_catalog.pg_has_role(d.datdba, 'USAGE') AS owns,
+            pg_catalog.pg_get_userbyid(d.datdba) AS owner, d.datistemplate AS template
+       FROM pg_catalog.pg_database d, pg_catalog.pg_roles r
+      WHERE d.datname = pg_catalog.current_database() AND r.rolname = current_user`);
+    const row = rows[0];
+    const sessions = await client.query(`SELECT count(*) AS count,
+            array_agg(DISTINCT NULLIF(application_name, '')) FILTER (WHERE application_name <> '') AS applications
+       FROM pg_catalog.pg_stat_activity
+      WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid()`);
+    const otherSessions = {
+        count: Number(sessions.rows[0].count),
+        applications: sessions.rows[0].applications ?? [],
+    };
+    let impossible;
+    if (!row.superuser && !row.createdb) {
+        impossible = "the role may not CREATE DATABASE on that server";
+    }
+    else if (!row.superuser && !row.owns) {
+        impossible = `the role does not own database ${row.database} (its owner is ${row.owner}), so it may not rename it`;
+    }
+    else if (row.template) {
+        impossible = `${row.database} is a template database`;
+    }
+    else if (row.database === "postgres" && !options.explicit) {
+        impossible =
+            "postgres is the server's default database, which platforms and tools connect to by name (a managed one, such as Supabase's, cannot be renamed)";
+    }
+    return { impossible, otherSessions, superuser: row.superuser };
+}
+/** A connection to another database of the target's server, for statements about the target. */
+async function database_swap_connectMaintenance(target, input) {
+    let lastError;
+    for (const database of ["postgres", "template1"].filter((name) => name !== target.database)) {
+        try {
+            return await connect(withDatabase(target, database), input);
+        }
+        catch (error) {
+            lastError = error;
+        }
+    }
+    throw new OperationError(`no other database of the target's server accepts the role (tried postgres and template1), and a database can only be renamed from another one: ${describeError(lastError)}`);
+}
+/** Invalid parameter value, wrong object type, undefined object: a locale or encoding refused. */
+const database_swap_LOCALE_REFUSED = new Set(["22023", "42809", "42704"]);
+/**
+ * Creates the new database beside the target: from template0, owned by the target's owner, in the
+ * source's encoding and locale when the server has them (the target's otherwise, with a notice).
+ */
+async function database_swap_createDatabaseBeside(admin, options) {
+    const { rows } = await admin.query(`SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype,
+            pg_catalog.pg_get_userbyid(datdba) AS owner
+       FROM pg_catalog.pg_database WHERE datname = $1`, [options.target]);
+    const target = rows[0];
+    if (!target)
+        throw new OperationError(`database ${options.target} is gone from its server`);
+    const create = (locale) => admin.query(`CREATE DATABASE ${quoteIdent(options.name)} OWNER ${quoteIdent(target.owner)} TEMPLATE template0 ENCODING ${literal(locale.encoding)} LC_COLLATE ${literal(locale.collate)} LC_CTYPE ${literal(locale.ctype)}`);
+    if (options.like) {
+        try {
+            await create(options.like);
+            return undefined;
+        }
+        catch (error) {
+            if (!database_swap_LOCALE_REFUSED.has(String(error.code)))
+                throw error;
+            await create(target);
+            return `the server refuses the source's encoding and locale ${options.like.encoding} ${options.like.collate}/${options.like.ctype} (${describeError(error)}): the new database has the target's, ${target.encoding} ${target.collate}/${target.ctype}`;
+        }
+    }
+    await create(target);
+    return undefined;
+}
+/**
+ * Gives the new database what belongs to the database rather than to its contents, as the target
+ * has it: ALTER DATABASE ... SET and per-role settings, grants on the database, connection limit,
+ * comment. pg_dump's archive holds none of them. Returns what could not be copied, one line each.
+ */
+async function database_swap_copyDatabaseProperties(admin, from, to) {
+    const problems = [];
+    const run = async (sql, what) => {
+        try {
+            await admin.query(sql);
+        }
+        catch (error) {
+            problems.push(`${what} was not copied to the restored database: ${describeError(error)}`);
+        }
+    };
+    const db = (await admin.query(`SELECT oid, datconnlimit AS connlimit, datacl::text AS acl,
+              pg_catalog.shobj_description(oid, 'pg_database') AS comment
+         FROM pg_catalog.pg_database WHERE datname = $1`, [from])).rows[0];
+    if (!db)
+        return [`database ${from} is gone: nothing of it was copied`];
+    const settings = await admin.query(`SELECT CASE WHEN setrole = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(setrole) END AS role, setconfig AS settings
+       FROM pg_catalog.pg_db_role_setting WHERE setdatabase = $1`, [db.oid]);
+    for (const { role, settings: pairs } of settings.rows) {
+        for (const pair of pairs) {
+            const eq = pair.indexOf("=");
+            const name = pair.slice(0, eq);
+            const value = pair.slice(eq + 1);
+            const scope = role === null
+                ? `DATABASE ${quoteIdent(to)}`
+                : `ROLE ${quoteIdent(role)} IN DATABASE ${quoteIdent(to)}`;
+            await run(`ALTER ${scope} SET ${quoteIdent(name)} = ${literal(value)}`, `setting ${pair}${role ? ` for ${role}` : ""}`);
+        }
+    }
+    if (db.acl !== null) {
+        const grants = await admin.query(`SELECT CASE WHEN a.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(a.grantee) END AS grantee,
+              a.privilege_type AS privilege, a.is_grantable AS grantable
+         FROM pg_catalog.pg_database d, LATERAL pg_catalog.aclexplode(d.datacl) a
+        WHERE d.datname = $1`, [from]);
+        // An explicit ACL replaces the default one (CONNECT and TEMPORARY to PUBLIC) entirely.
+        await run(`REVOKE ALL ON DATABASE ${quoteIdent(to)} FROM PUBLIC`, "the database's grants");
+        for (const grant of grants.rows) {
+            const grantee = grant.grantee === null ? "PUBLIC" : quoteIdent(grant.grantee);
+            await run(`GRANT ${grant.privilege} ON DATABASE ${quoteIdent(to)} TO ${grantee}${grant.grantable ? " WITH GRANT OPTION" : ""}`, `grant ${grant.privilege} to ${grant.grantee ?? "PUBLIC"}`);
+        }
+    }
+    if (db.connlimit !== -1) {
+        await run(`ALTER DATABASE ${quoteIdent(to)} CONNECTION LIMIT ${db.connlimit}`, "the connection limit");
+    }
+    if (db.comment !== null) {
+        await run(`COMMENT ON DATABASE ${quoteIdent(to)} IS ${literal(db.comment)}`, "the database's comment");
+    }
+    return problems;
+}
+/** Sessions on a database other than ours, with their application names. */
+async function sessionsOn(admin, database) {
+    const { rows } = await admin.query(`SELECT pid, application_name AS application FROM pg_catalog.pg_stat_activity
+      WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()`, [database]);
+    return rows;
+}
+/**
+ * Puts `replacement` in `target`'s place and `target` under `old`, both renames in one transaction.
+ * New connections to the target are refused meanwhile (ALLOW_CONNECTIONS false, undone afterwards
+ * on whichever database then holds the old content). Sessions already connected are waited for a
+ * few seconds, or ended with `terminate`; if any remains, nothing is renamed.
+ */
+async function database_swap_swapDatabases(admin, options) {
+    const { target, replacement, old } = options;
+    await admin.query(`ALTER DATABASE ${quoteIdent(target)} WITH ALLOW_CONNECTIONS false`);
+    let holder = target;
     try {
+        const deadline = Date.now() + (options.waitMs ?? 5000);
         for (;;) {
-            const block = await readBlock(source);
-            if (!block)
-                return;
-            if (isZeroBlock(block)) {
-                // Read the input to its end (the record's padding), so that whatever hashes or decrypts
-                // it upstream sees all of it instead of a stream cut short.
-                while (await source.readUpTo(CHUNK))
-                    ;
-                return;
+            const sessions = await sessionsOn(admin, target);
+            if (sessions.length === 0)
+                break;
+            if (Date.now() > deadline) {
+                const names = [...new Set(sessions.map((s) => s.application).filter(Boolean))];
+                throw new OperationError(`${sessions.length} other session(s) are connected to ${target}${names.length ? ` (${names.join(", ")})` : ""}, and PostgreSQL renames a database only when no one is: ${options.terminate ? "they could not be ended" : "stop them, or pass --terminate-connections"}`);
             }
-            const raw = decodeBlock(block);
-            switch (raw.flag) {
-                case "x":
-                    pax = parsePax(await readMeta(source, raw.size, "pax header"));
-                    continue;
-                case "g":
-                    globalPax = new Map([...globalPax, ...parsePax(await readMeta(source, raw.size, "pax header"))]);
-                    continue;
-                case "L":
-                    longName = cString(await readMeta(source, raw.size, "GNU long name"));
-                    continue;
-                case "K":
-                    longLink = cString(await readMeta(source, raw.size, "GNU long link"));
-                    continue;
+            if (options.terminate) {
+                try {
+                    await admin.query("SELECT pg_catalog.pg_terminate_backend(pid) FROM unnest($1::int[]) pid", [
+                        sessions.map((session) => session.pid),
+                    ]);
+                }
+                catch (error) {
+                    throw new OperationError(`--terminate-connections: the role may not end the other sessions on ${target}: ${describeError(error)}`, { cause: error });
+                }
             }
-            const fields = new Map([...globalPax, ...pax]);
-            const type = typeOf(raw.flag);
-            let path = fields.get("path") ?? longName ?? raw.name;
-            const paxSize = fields.get("size");
-            const size = paxSize !== undefined ? Number(paxSize) : raw.size;
-            if (!Number.isSafeInteger(size) || size < 0)
-                throw new TarFormatError(`tar entry "${path}": bad size`);
-            const paxMtime = fields.get("mtime");
-            const mtimeSeconds = paxMtime !== undefined ? Number(paxMtime) : raw.mtime;
-            const linkTarget = fields.get("linkpath") ?? longLink ?? raw.linkName;
-            pax = new Map();
-            longName = undefined;
-            longLink = undefined;
-            if (type === "directory" && path.endsWith("/"))
-                path = path.slice(0, -1);
-            // Only files carry content; a size on a link or directory header is ignored as tar does.
-            const contentSize = type === "file" || type === "other" ? size : 0;
-            const body = new EntryBody(source, type === "file" ? contentSize : 0, path);
-            const entry = {
-                path,
-                type,
-                size: type === "file" ? size : 0,
-                mtime: new Date((Number.isFinite(mtimeSeconds) ? mtimeSeconds : 0) * 1000),
-                mode: raw.mode,
-                body,
-            };
-            if (type === "symlink" || type === "hardlink")
-                entry.linkTarget = linkTarget;
-            yield entry;
-            await body.finish();
-            if (type === "other")
-                await source.skip(contentSize);
-            await source.skip(paddingFor(contentSize));
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        await admin.query("BEGIN");
+        try {
+            await admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(old)}`);
+            await admin.query(`ALTER DATABASE ${quoteIdent(replacement)} RENAME TO ${quoteIdent(target)}`);
+            await admin.query("COMMIT");
+            holder = old;
+        }
+        catch (error) {
+            await admin.query("ROLLBACK").catch(() => undefined);
+            throw error;
         }
     }
     finally {
-        await source.close();
+        await admin
+            .query(`ALTER DATABASE ${quoteIdent(holder)} WITH ALLOW_CONNECTIONS true`)
+            .catch(() => undefined);
     }
 }
-
-;// CONCATENATED MODULE: ./src/files/restore-files.ts
-/**
- * Puts a files archive back into a target (a directory or a bucket), entry by entry, as it
- * streams: nothing is staged. Each file's bytes are hashed on the way and checked against the
- * archive's index once it arrives (it is the last entry), so a damaged file is reported.
- */
-
-
-
-
-
-
-class Digest extends external_node_stream_.Transform {
-    hash = (0,external_node_crypto_.createHash)("sha256");
-    bytes = 0;
-    _transform(chunk, _encoding, done) {
-        this.hash.update(chunk);
-        this.bytes += chunk.length;
-        done(null, chunk);
-    }
-}
-async function restoreFiles(archive, target, options = {}) {
-    const result = {
-        written: 0,
-        skippedExisting: 0,
-        failed: 0,
-        directories: 0,
-        unsupported: 0,
-        bytes: 0,
-        indexChecked: false,
-        damaged: [],
-        failures: [],
-    };
-    await target.check();
-    const digests = new Map();
-    let index;
-    for await (const entry of readTar(archive)) {
-        if (entry.path === INDEX_NAME && entry.type === "file") {
-            const parts = [];
-            for await (const chunk of entry.body)
-                parts.push(chunk);
-            index = Buffer.concat(parts);
-            continue;
-        }
-        if (options.filter && !options.filter(entry.path))
-            continue;
-        const digest = new Digest();
-        const feeding = (0,promises_.pipeline)(entry.body, digest).catch(() => undefined);
-        try {
-            const outcome = await target.put(entry, digest);
-            if (outcome === "written" && entry.type === "file") {
-                await feeding;
-                digests.set(entry.path, digest.hash.digest("hex"));
-                result.bytes += digest.bytes;
-            }
-            if (outcome === "skipped-existing")
-                result.skippedExisting += 1;
-            else if (outcome === "unsupported")
-                result.unsupported += 1;
-            else if (entry.type === "directory")
-                result.directories += 1;
-            else
-                result.written += 1;
-        }
-        catch (error) {
-            result.failed += 1;
-            result.failures.push({ path: entry.path, reason: (0,errors/* describeError */.Uc)(error) });
-        }
-        finally {
-            // Whatever the target did not read is skipped by the reader.
-            if (!digest.readableEnded)
-                digest.destroy();
-            await feeding;
-        }
-    }
-    if (index !== undefined) {
-        const { records } = parseIndex(index.toString("utf8"));
-        result.indexChecked = true;
-        for (const record of records) {
-            const written = digests.get(record.path);
-            if (written !== undefined && record.type === "file" && written !== record.sha256) {
-                result.damaged.push(record.path);
-            }
-        }
-    }
-    return result;
-}
-
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
-var dist_cjs = __nccwpck_require__(53711);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
-var lib_storage_dist_cjs = __nccwpck_require__(22358);
-// EXTERNAL MODULE: ./src/storage/s3-errors.ts
-var s3_errors = __nccwpck_require__(14171);
-// EXTERNAL MODULE: ./src/storage/s3-store.ts
-var s3_store = __nccwpck_require__(98947);
-;// CONCATENATED MODULE: ./src/files/s3-client.ts
-/**
- * The S3 client a files source or target uses: its own endpoint, region, path-style and
- * credentials, separate from the backup store's, so reading Supabase Storage never needs the
- * backup bucket's keys and vice versa.
- *
- * Credentials: explicit ones, else LIFEBOAT_FILES_AWS_ACCESS_KEY_ID and
- * LIFEBOAT_FILES_AWS_SECRET_ACCESS_KEY (and LIFEBOAT_FILES_AWS_SESSION_TOKEN), else the SDK's
- * default chain. Checksums only where the API requires them (see s3-store.ts and FIELD-NOTES.md:
- * the SDK's default flexible checksums break several S3-compatible stores).
- */
-
-
-
-
-const ACCESS_KEY_VAR = "LIFEBOAT_FILES_AWS_ACCESS_KEY_ID";
-const SECRET_KEY_VAR = "LIFEBOAT_FILES_AWS_SECRET_ACCESS_KEY";
-const SESSION_TOKEN_VAR = "LIFEBOAT_FILES_AWS_SESSION_TOKEN";
-const CONNECTION_TIMEOUT_MS = 10_000;
-const SOCKET_TIMEOUT_MS = 120_000;
-function credentialsFrom(options) {
-    if (options.credentials)
-        return options.credentials;
-    const env = options.env ?? process.env;
-    const accessKeyId = env[ACCESS_KEY_VAR];
-    const secretAccessKey = env[SECRET_KEY_VAR];
-    if (!accessKeyId && !secretAccessKey)
+/** Other sessions on the target, as one line for a message, or undefined when there are none. */
+function database_swap_describeSessions(sessions) {
+    if (sessions.count === 0)
         return undefined;
-    if (!accessKeyId || !secretAccessKey) {
-        const missing = accessKeyId ? SECRET_KEY_VAR : ACCESS_KEY_VAR;
-        throw new errors/* InputError */.dz(`${missing} is not set: the files source's keys come as a pair`, { input: missing });
-    }
-    const sessionToken = env[SESSION_TOKEN_VAR];
-    return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
+    return `${sessions.count} other session(s)${sessions.applications.length ? ` (${sessions.applications.join(", ")})` : ""}`;
 }
-function createFilesS3Client(options) {
-    const env = options.env ?? process.env;
-    const region = options.region ??
-        env.AWS_REGION ??
-        env.AWS_DEFAULT_REGION ??
-        (options.endpoint ? "us-east-1" : undefined);
-    const config = {
-        forcePathStyle: options.forcePathStyle ?? false,
-        requestChecksumCalculation: "WHEN_REQUIRED",
-        responseChecksumValidation: "WHEN_REQUIRED",
-        requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: SOCKET_TIMEOUT_MS },
+function literal(text) {
+    return `'${text.replaceAll("'", "''")}'`;
+}
+
+;// CONCATENATED MODULE: external "node:dns/promises"
+const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(77030);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(41692);
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(31421);
+// EXTERNAL MODULE: external "node:fs/promises"
+var external_node_fs_promises_ = __nccwpck_require__(51455);
+;// CONCATENATED MODULE: ./src/postgres/pg-install.ts
+/**
+ * postgresql-client-<major> fetched into a tool directory of our own, without root and without
+ * touching the system: `apt-get update` and `apt-get download` run with a private apt
+ * configuration (its own sources list, lists, cache and state under a temporary directory), then
+ * `dpkg-deb -x` unpacks postgresql-client-<major> and libpq5 into
+ * `<tool root>/postgresql-client/<major>/<arch>`. The binaries are called by their versioned path,
+ * with LD_LIBRARY_PATH pointing at the unpacked libpq.
+ *
+ * A directory counts as installed only when its marker (written last) is there and every file it
+ * lists is present with its size: a half-extracted or half-restored directory is never used.
+ */
+
+
+
+
+
+
+
+/** Overrides the tool root (tests, or a machine that wants the clients elsewhere). */
+const TOOL_DIR_ENV = "LIFEBOAT_TOOL_DIR";
+/** Overrides the apt source: one `deb ...` line, or `system` for this machine's own sources. */
+const APT_SOURCE_ENV = "LIFEBOAT_PG_APT_SOURCE";
+const MARKER = ".lifeboat-complete.json";
+const PGDG_URL = "https://apt.postgresql.org/pub/repos/apt";
+const PGDG_KEY = "/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc";
+const SYSTEM_DIRS = (/* unused pure expression or super */ null && (["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]));
+/** RUNNER_TOOL_CACHE in Actions, else $XDG_CACHE_HOME/lifeboat or ~/.cache/lifeboat. */
+function toolRoot(env) {
+    if (env[TOOL_DIR_ENV])
+        return env[TOOL_DIR_ENV];
+    if (env.RUNNER_TOOL_CACHE)
+        return env.RUNNER_TOOL_CACHE;
+    if (env.XDG_CACHE_HOME)
+        return join(env.XDG_CACHE_HOME, "lifeboat");
+    return join(env.HOME || homedir(), ".cache", "lifeboat");
+}
+function clientDir(root, major, arch = process.arch) {
+    return join(root, "postgresql-client", String(major), arch);
+}
+function parseOsRelease(text) {
+    const fields = new Map();
+    for (const line of text.split("\n")) {
+        const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+        if (match)
+            fields.set(match[1], match[2].replace(/^(["'])(.*)\1$/, "$2"));
+    }
+    return {
+        id: fields.get("ID") ?? "linux",
+        versionId: fields.get("VERSION_ID") ?? "",
+        codename: fields.get("VERSION_CODENAME") || fields.get("UBUNTU_CODENAME") || undefined,
     };
-    const credentials = credentialsFrom(options);
-    if (credentials)
-        config.credentials = credentials;
-    if (options.endpoint)
-        config.endpoint = options.endpoint;
-    if (region)
-        config.region = region;
-    if (options.maxAttempts !== undefined)
-        config.maxAttempts = options.maxAttempts;
-    return new dist_cjs.S3Client(config);
+}
+function readOsRelease(path = "/etc/os-release") {
+    try {
+        return parseOsRelease(readFileSync(path, "utf8"));
+    }
+    catch {
+        return { id: "linux", versionId: "", codename: undefined };
+    }
+}
+/** One cache entry per major, OS release and architecture: the binaries link against the OS's libraries. */
+function cacheKey(major, os, arch = process.arch) {
+    return `lifeboat-pg-client-${major}-${os.id}${os.versionId}-${arch}-v1`;
+}
+/** Where an executable is: PATH first, then the usual system directories. */
+function findExecutable(name, env) {
+    const dirs = [...(env.PATH ?? "").split(delimiter).filter(Boolean), ...SYSTEM_DIRS];
+    for (const dir of dirs) {
+        const path = join(dir, name);
+        try {
+            accessSync(path, constants.X_OK);
+            return path;
+        }
+        catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+/** Why installing cannot work on this machine, or undefined when it can be tried. */
+function pg_install_installBlocker(env, platform = process.platform) {
+    if (platform !== "linux")
+        return `this machine runs ${platform}, not Linux with apt`;
+    for (const tool of ["apt-get", "dpkg-deb"]) {
+        if (!findExecutable(tool, env))
+            return `this machine has no ${tool} (not a Debian or Ubuntu system)`;
+    }
+    return undefined;
+}
+function pgdgSource(os) {
+    if (!os.codename) {
+        throw new InputError("--install-pg-client auto: /etc/os-release names no distribution codename, so the PostgreSQL apt repository cannot be chosen; install postgresql-client yourself and pass --pg-bin-dir", { input: "install-pg-client" });
+    }
+    return { kind: "pgdg", codename: os.codename, description: `${PGDG_URL} ${os.codename}-pgdg` };
+}
+/** This machine's own apt sources (/etc/apt/sources.list and sources.list.d), copied as they are. */
+function systemSources(etcApt = "/etc/apt") {
+    const listPath = join(etcApt, "sources.list");
+    const list = existsSync(listPath) ? readFileSync(listPath, "utf8") : "";
+    const parts = {};
+    const partsDir = join(etcApt, "sources.list.d");
+    if (existsSync(partsDir)) {
+        for (const name of readdirSync(partsDir).sort()) {
+            if (name.endsWith(".list") || name.endsWith(".sources")) {
+                parts[name] = readFileSync(join(partsDir, name), "utf8");
+            }
+        }
+    }
+    return { kind: "custom", description: `this machine's apt sources (${etcApt})`, list, parts };
+}
+/** PGDG unless LIFEBOAT_PG_APT_SOURCE names another source. */
+function resolveAptSource(env, os = readOsRelease()) {
+    const override = env[APT_SOURCE_ENV]?.trim();
+    if (override === "system")
+        return systemSources();
+    if (override) {
+        if (!/^deb\s/.test(override)) {
+            throw new InputError(`${APT_SOURCE_ENV} "${override}": expected system or one "deb ..." sources line`);
+        }
+        const description = override.replace(/^deb\s+(\[[^\]]*\]\s+)?/, "");
+        return { kind: "custom", description, list: `${override}\n`, parts: {} };
+    }
+    return pgdgSource(os);
+}
+/** Writes the private sources list (and the PGDG key when the system has none) into `work`. */
+async function writeSources(source, work) {
+    const partsDir = join(work, "sources.list.d");
+    await mkdir(partsDir, { recursive: true });
+    if (source.kind === "custom") {
+        await writeFile(join(work, "sources.list"), source.list);
+        for (const [name, content] of Object.entries(source.parts))
+            await writeFile(join(partsDir, name), content);
+        return;
+    }
+    let key = PGDG_KEY;
+    if (!existsSync(key)) {
+        key = join(work, "pgdg.asc");
+        await writeFile(key, `${PGDG_KEY_ASC}\n`);
+    }
+    await writeFile(join(work, "sources.list"), `deb [signed-by=${key}] ${PGDG_URL} ${source.codename}-pgdg main\n`);
+}
+/** The installed client in `dir`, when its marker is there and everything it lists is intact. */
+function readInstalled(dir, major) {
+    let marker;
+    try {
+        marker = JSON.parse(readFileSync(join(dir, MARKER), "utf8"));
+    }
+    catch {
+        return undefined;
+    }
+    if (marker.major !== major || typeof marker.entries !== "object")
+        return undefined;
+    for (const [path, expected] of Object.entries(marker.entries)) {
+        try {
+            const stat = lstatSync(join(dir, path));
+            const actual = stat.isSymbolicLink() ? readlinkSync(join(dir, path)) : stat.size;
+            if (actual !== expected)
+                return undefined;
+        }
+        catch {
+            return undefined;
+        }
+    }
+    return describeInstalled(dir, major, marker.packageVersion, marker.libDir);
+}
+function describeInstalled(dir, major, packageVersion, libDir) {
+    return {
+        major,
+        packageVersion,
+        dir,
+        binDir: join(dir, "usr", "lib", "postgresql", String(major), "bin"),
+        env: { LD_LIBRARY_PATH: join(dir, libDir) },
+    };
+}
+function listEntries(root) {
+    const entries = {};
+    const walk = (dir) => {
+        for (const entry of readdirSync(dir, { withFileTypes: true })) {
+            const path = join(dir, entry.name);
+            const key = relative(root, path);
+            if (entry.isSymbolicLink())
+                entries[key] = readlinkSync(path);
+            else if (entry.isDirectory())
+                walk(path);
+            else if (entry.isFile())
+                entries[key] = lstatSync(path).size;
+        }
+    };
+    walk(root);
+    return entries;
+}
+function run(file, args, options) {
+    return new Promise((resolve) => {
+        execFile(file, args, { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+            const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+            resolve({ code, stdout, stderr: stderr || (error && code === null ? error.message : "") });
+        });
+    });
+}
+/** apt's own verdict: its first "E:" line, else its first failed fetch, else its last line. */
+function aptError(result) {
+    const lines = `${result.stderr}\n${result.stdout}`
+        .split("\n")
+        .map((line) => line.trim().replace(/\s+/g, " "))
+        .filter(Boolean);
+    const error = lines.find((line) => line.startsWith("E:")) ??
+        lines.find((line) => /^W: (Failed to fetch|The repository|GPG error)/.test(line)) ??
+        lines.at(-1);
+    return (error ?? `exit status ${result.code}`).replace(/^[EW]:\s*/, "");
 }
 /**
- * The error a preflight check raises: an InputError (exit 2) naming the input for what the user
- * can fix (endpoint, bucket, credentials, region), an OperationError otherwise.
+ * Downloads and unpacks postgresql-client-<major> and libpq5 into `dir`. The files land in a
+ * sibling directory first and are renamed into place once complete (marker written last), so a
+ * concurrent or interrupted install never leaves a directory that looks installed.
  */
-function s3CheckError(error, context) {
-    const named = `--${context.input} "${context.value}"`;
-    const options = { input: context.input, cause: error };
-    if (error instanceof errors/* InputError */.dz)
-        return error;
-    switch ((0,s3_errors/* classifyS3CheckError */.nK)(error)) {
-        case "unreachable": {
-            const where = context.endpoint ? `the S3 endpoint ${context.endpoint}` : "AWS S3";
-            return new errors/* InputError */.dz(`${named}: cannot reach ${where}: ${(0,s3_errors/* describeS3Error */.ye)(error)}`, options);
-        }
-        case "no-credentials":
-            return new errors/* InputError */.dz(`${named}: no S3 credentials found: set ${ACCESS_KEY_VAR} and ${SECRET_KEY_VAR}, or AWS credentials`, options);
-        case "no-region":
-            return new errors/* InputError */.dz(`${named}: no S3 region set: set the files S3 region option or AWS_REGION`, options);
-        case "no-bucket":
-            return new errors/* InputError */.dz(`${named}: bucket "${context.bucket ?? ""}" does not exist`, options);
-        case "denied":
-            return new errors/* InputError */.dz(`${named}: access denied (${(0,s3_errors/* describeS3Error */.ye)(error)}): check ${ACCESS_KEY_VAR} and ${SECRET_KEY_VAR} ` +
-                "(or the AWS credentials in use) and the bucket's policy", options);
-        case "other-region":
-            return new errors/* InputError */.dz(`${named}: the bucket is in another region (${(0,s3_errors/* describeS3Error */.ye)(error)})`, options);
-        case "other":
-            break;
+async function installPgClient(options) {
+    const { major, dir, source, log } = options;
+    const pkg = `postgresql-client-${major}`;
+    const tried = `${pkg} and libpq5 from ${source.description}`;
+    const blocker = pg_install_installBlocker(options.env);
+    if (blocker) {
+        throw new InputError(`--install-pg-client auto: cannot get ${tried}: ${blocker}`, {
+            input: "install-pg-client",
+        });
     }
-    return new errors/* OperationError */.OK(`${named}: checking failed: ${(0,s3_errors/* describeS3Error */.ye)(error)}`, { cause: error });
+    const aptGet = findExecutable("apt-get", options.env);
+    const dpkgDeb = findExecutable("dpkg-deb", options.env);
+    const env = {
+        ...options.env,
+        PATH: [options.env.PATH, ...SYSTEM_DIRS].filter(Boolean).join(delimiter),
+        LC_ALL: "C",
+        DEBIAN_FRONTEND: "noninteractive",
+    };
+    const work = await mkdtemp(join(tmpdir(), "lifeboat-apt-"));
+    let staging;
+    try {
+        await mkdir(dirname(dir), { recursive: true });
+        staging = await mkdtemp(join(dirname(dir), `.${basename(dir)}.partial-`));
+        const debs = join(work, "debs");
+        for (const path of [
+            debs,
+            join(work, "state", "lists", "partial"),
+            join(work, "cache", "archives", "partial"),
+        ]) {
+            await mkdir(path, { recursive: true });
+        }
+        await writeSources(source, work);
+        const aptOptions = [
+            `Dir::Etc::SourceList=${join(work, "sources.list")}`,
+            `Dir::Etc::SourceParts=${join(work, "sources.list.d")}`,
+            `Dir::State=${join(work, "state")}`,
+            `Dir::Cache=${join(work, "cache")}`,
+            "Acquire::Retries=3",
+            "Acquire::http::Timeout=30",
+            "Acquire::https::Timeout=30",
+            // As root apt drops to the _apt user for downloads, which cannot write into our 0700 dirs.
+            ...(process.getuid?.() === 0 ? ["APT::Sandbox::User=root"] : []),
+        ].flatMap((option) => ["-o", option]);
+        log.info(`Downloading ${tried} (install-pg-client auto)`);
+        const update = await run(aptGet, [...aptOptions, "-q", "update"], { env, timeoutMs: 300_000 });
+        // apt-get update exits 0 even when a source failed; "W:"/"E:" lines then say which.
+        const failedFetch = /^(E|W): (Failed to fetch|Some index files failed|The repository|GPG error)/m.exec(`${update.stderr}\n${update.stdout}`);
+        if (update.code !== 0 || failedFetch) {
+            throw new OperationError(`--install-pg-client auto: could not get ${tried}: apt-get update failed: ${aptError(update)}; without access to it, install ${pkg} yourself and pass --pg-bin-dir`);
+        }
+        const download = await run(aptGet, [...aptOptions, "-q", "download", pkg, "libpq5"], {
+            cwd: debs,
+            env,
+            timeoutMs: 300_000,
+        });
+        if (download.code !== 0) {
+            const reason = aptError(download);
+            if (/Unable to locate package|has no installation candidate|Can't select/.test(reason)) {
+                throw new InputError(`--install-pg-client auto: ${source.description} has no ${pkg} for this system (${reason}); choose another --pg-version, or install it yourself and pass --pg-bin-dir`, { input: "install-pg-client" });
+            }
+            throw new OperationError(`--install-pg-client auto: could not download ${tried}: ${reason}`);
+        }
+        const files = (await readdir(debs)).filter((name) => name.endsWith(".deb"));
+        const clientDeb = files.find((name) => name.startsWith(`${pkg}_`));
+        if (!clientDeb || !files.some((name) => name.startsWith("libpq5_"))) {
+            throw new OperationError(`--install-pg-client auto: apt-get download of ${tried} left only ${files.join(", ") || "nothing"}`);
+        }
+        for (const name of files) {
+            const extracted = await run(dpkgDeb, ["-x", join(debs, name), staging], { env, timeoutMs: 120_000 });
+            if (extracted.code !== 0) {
+                throw new OperationError(`--install-pg-client auto: dpkg-deb -x ${name} failed: ${aptError(extracted)}`);
+            }
+        }
+        const packageVersion = decodeURIComponent(clientDeb.split("_")[1] ?? "");
+        const libDir = findLibDir(staging);
+        if (!libDir) {
+            throw new OperationError(`--install-pg-client auto: libpq5 from ${source.description} holds no libpq.so.5`);
+        }
+        const installed = describeInstalled(staging, major, packageVersion, libDir);
+        // A binary that cannot start here (a library the OS lacks) is found now, not mid-backup.
+        const probe = await run(join(installed.binDir, "pg_dump"), ["--version"], {
+            env: { ...env, ...installed.env },
+            timeoutMs: 10_000,
+        });
+        if (probe.code !== 0) {
+            throw new OperationError(`--install-pg-client auto: the downloaded pg_dump ${major} does not run on this machine: ${aptError(probe)}`);
+        }
+        const marker = { major, packageVersion, libDir, entries: listEntries(staging) };
+        await writeFile(join(staging, MARKER), `${JSON.stringify(marker, null, 2)}\n`);
+        if (readInstalled(dir, major)) {
+            // Another run finished first: its copy is as good as ours.
+            await rm(staging, { recursive: true, force: true });
+        }
+        else {
+            await rm(dir, { recursive: true, force: true });
+            await rename(staging, dir);
+        }
+        const result = readInstalled(dir, major);
+        if (!result)
+            throw new OperationError(`--install-pg-client auto: ${dir} is incomplete after the install`);
+        log.info(`Installed ${pkg} ${result.packageVersion} into ${dir}`);
+        return result;
+    }
+    catch (error) {
+        if (staging)
+            await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+        if (error instanceof InputError || error instanceof OperationError)
+            throw error;
+        throw new OperationError(`--install-pg-client auto: could not install ${tried}: ${describeError(error)}`, {
+            cause: error,
+        });
+    }
+    finally {
+        await rm(work, { recursive: true, force: true }).catch(() => undefined);
+    }
+}
+/** The multiarch directory holding libpq.so.5, relative to `root` (usr/lib/x86_64-linux-gnu). */
+function findLibDir(root) {
+    const lib = join(root, "usr", "lib");
+    if (!existsSync(lib))
+        return undefined;
+    for (const name of readdirSync(lib)) {
+        if (existsSync(join(lib, name, "libpq.so.5")))
+            return join("usr", "lib", name);
+    }
+    return existsSync(join(lib, "libpq.so.5")) ? join("usr", "lib") : undefined;
+}
+/**
+ * postgresql-client-<major> in the tool directory: already there, else restored from the cache,
+ * else downloaded (and saved to the cache for the next run).
+ */
+async function pg_install_ensurePgClient(options) {
+    const { major, env, log, cache } = options;
+    const dir = clientDir(toolRoot(env), major);
+    const present = readInstalled(dir, major);
+    if (present) {
+        log.info(`Using postgresql-client-${major} ${present.packageVersion} from ${dir}`);
+        return present;
+    }
+    const os = readOsRelease();
+    const key = cacheKey(major, os);
+    if (cache && (await cache.restore([dir], key))) {
+        const restored = readInstalled(dir, major);
+        if (restored) {
+            log.info(`Restored postgresql-client-${major} ${restored.packageVersion} from the cache (${key}) into ${dir}`);
+            return restored;
+        }
+        log.warn(`the cache entry ${key} restored an incomplete ${dir}; downloading instead`);
+    }
+    const installed = await installPgClient({
+        major,
+        dir,
+        source: options.source ?? resolveAptSource(env, os),
+        env,
+        log,
+    });
+    if (cache)
+        await cache.save([dir], key);
+    return installed;
 }
 
-;// CONCATENATED MODULE: ./src/files/s3-target.ts
+;// CONCATENATED MODULE: ./src/postgres/pg-dump-finder.ts
+/**
+ * Finds a pg_dump that can dump a server of a given major: pg_dump dumps servers of its own major
+ * and older, and refuses newer ones ("aborting because of server version mismatch"). The same for
+ * pg_restore and the archives of a pg_dump major. When nothing on the machine fits and
+ * install-pg-client is auto, postgresql-client-<major> is fetched into the tool directory
+ * (pg-install.ts) and its binaries are used by their versioned path.
+ */
 
 
 
 
 
-const SINGLE_PUT_LIMIT = 64 * 1024 * 1024;
-class S3Target {
-    location;
-    options;
-    description;
-    client;
-    keyPrefix;
-    constructor(location, options = {}) {
-        this.location = location;
-        this.options = options;
-        const prefix = location.prefix.replace(/^\/+|\/+$/g, "");
-        this.keyPrefix = prefix ? `${prefix}/` : "";
-        this.description = `s3://${location.bucket}${prefix ? `/${prefix}` : ""}`;
-        this.client = createFilesS3Client(options);
+
+const pg_dump_finder_run = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
+/** The path and environment to spawn a tool with: `base` plus what the tool needs. */
+function pg_dump_finder_toolSpawn(tool, base) {
+    if (typeof tool === "string")
+        return { path: tool, env: base };
+    const env = { ...base };
+    for (const [name, value] of Object.entries(tool.env ?? {})) {
+        // Our libraries first; whatever the environment had stays after them.
+        env[name] = name === "LD_LIBRARY_PATH" && base[name] ? `${value}${delimiter}${base[name]}` : value;
     }
-    async check() {
-        try {
-            await this.client.send(new dist_cjs.ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.keyPrefix, MaxKeys: 1 }));
-        }
-        catch (error) {
-            throw s3CheckError(error, {
-                input: this.options.input ?? "to",
-                value: this.description,
-                bucket: this.location.bucket,
-                ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
+    return { path: tool.path, env };
+}
+/** Where Debian and PGDG put each major's binaries; LIFEBOAT_PG_VERSIONED_ROOT overrides it (tests). */
+const VERSIONED_ROOT_ENV = "LIFEBOAT_PG_VERSIONED_ROOT";
+function parsePgToolVersion(text) {
+    const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.\d+)?/.exec(text);
+    if (!match)
+        return undefined;
+    const major = Number(match[1]);
+    const version = match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`;
+    return { version, major };
+}
+/** The directories to look in, in order: versioned Debian/PGDG ones (newest first), then PATH. */
+function candidateBinDirs(env, versionedRoot = env[VERSIONED_ROOT_ENV] || "/usr/lib/postgresql") {
+    const dirs = [];
+    if (existsSync(versionedRoot)) {
+        const majors = readdirSync(versionedRoot)
+            .filter((name) => /^\d+$/.test(name))
+            .map(Number)
+            .sort((a, b) => b - a);
+        for (const major of majors)
+            dirs.push(join(versionedRoot, String(major), "bin"));
+    }
+    for (const dir of (env.PATH ?? "").split(delimiter))
+        if (dir)
+            dirs.push(dir);
+    return [...new Set(dirs)];
+}
+async function probeTool(binDir, name, toolEnv) {
+    const path = join(binDir, name);
+    if (!existsSync(path))
+        return undefined;
+    try {
+        const spawnWith = pg_dump_finder_toolSpawn({ path, env: toolEnv }, process.env);
+        const { stdout } = await pg_dump_finder_run(path, ["--version"], { timeout: 10_000, env: spawnWith.env });
+        const parsed = parsePgToolVersion(stdout);
+        return parsed ? { path, binDir, ...parsed, ...(toolEnv ? { env: toolEnv } : {}) } : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Picks the tool for a server major (or an archive's pg_dump major). auto: the same major when
+ * there is one (its archives are readable by the most pg_restore versions), else the oldest newer
+ * one. A pinned major: exactly that one.
+ */
+function chooseTool(tools, serverMajor, pgVersion = "auto") {
+    if (pgVersion !== "auto")
+        return pgVersion >= serverMajor ? tools.find((tool) => tool.major === pgVersion) : undefined;
+    const able = tools.filter((tool) => tool.major >= serverMajor).sort((a, b) => a.major - b.major);
+    return able[0];
+}
+/** The major to install when nothing on the machine fits: the pinned one, else the server's. */
+function wantedMajor(serverMajor, pgVersion) {
+    return pgVersion === "auto" ? serverMajor : pgVersion;
+}
+async function pg_dump_finder_findPgTool(options) {
+    const { name, serverMajor } = options;
+    const pgVersion = options.pgVersion ?? "auto";
+    const log = options.log ?? { info: () => undefined, warn: () => undefined };
+    const job = options.target ?? `dump PostgreSQL ${options.serverVersion}`;
+    if (pgVersion !== "auto" && pgVersion < serverMajor) {
+        throw new InputError(`--pg-version "${pgVersion}": ${name} ${pgVersion} cannot ${job}; use auto, or ${serverMajor} or newer`, { input: "pg-version" });
+    }
+    if (options.pgBinDir) {
+        const tool = await probeTool(options.pgBinDir, name);
+        if (!tool) {
+            throw new InputError(`--pg-bin-dir "${options.pgBinDir}": no working ${name} in that directory`, {
+                input: "pg-bin-dir",
             });
         }
+        if (tool.major < serverMajor) {
+            throw new InputError(`--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot ${job}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
+        }
+        if (pgVersion !== "auto" && tool.major !== pgVersion) {
+            throw new InputError(`--pg-version "${pgVersion}": the ${name} in --pg-bin-dir "${options.pgBinDir}" is ${tool.version}; drop one of the two or make them agree`, { input: "pg-version" });
+        }
+        return tool;
     }
-    async put(entry, body) {
-        if (entry.type === "directory" && !this.options.directoryMarkers)
-            return "unsupported";
-        if (entry.type !== "file" && entry.type !== "directory")
-            return "unsupported";
-        const key = this.keyPrefix + entry.path + (entry.type === "directory" ? "/" : "");
-        const Bucket = this.location.bucket;
-        if (!this.options.overwrite && (await this.exists(key)))
-            return "skipped-existing";
+    const found = [];
+    for (const dir of candidateBinDirs(options.env)) {
+        const tool = await probeTool(dir, name);
+        if (tool && !found.some((other) => other.path === tool.path))
+            found.push(tool);
+    }
+    const chosen = chooseTool(found, serverMajor, pgVersion);
+    if (chosen)
+        return chosen;
+    const major = wantedMajor(serverMajor, pgVersion);
+    const seen = found.length
+        ? `found ${found.map((tool) => `${name} ${tool.version} (${tool.path})`).join(", ")}`
+        : `found no ${name}`;
+    const need = pgVersion === "auto"
+        ? `--pg-bin-dir: ${options.target ? `to ${options.target}, lifeboat` : `the server runs PostgreSQL ${options.serverVersion} and`} needs ${name} ${serverMajor} or newer`
+        : `--pg-version "${pgVersion}": needs ${name} ${pgVersion}`;
+    const input = pgVersion === "auto" ? "pg-bin-dir" : "pg-version";
+    if (options.installPgClient === "auto") {
+        const blocker = installBlocker(options.env);
+        if (blocker) {
+            throw new InputError(`${need}; ${seen}; install-pg-client auto cannot download it: ${blocker}; ${installHint(major, false)}`, { input });
+        }
+        log.info(`No suitable ${name} on this machine (${seen}): getting postgresql-client-${major}`);
+        const installed = await (options.install ??
+            ((wanted) => ensurePgClient({ major: wanted, env: options.env, log, cache: options.cache })))(major);
+        const tool = await probeTool(installed.binDir, name, installed.env);
+        if (!tool) {
+            throw new OperationError(`--install-pg-client auto: postgresql-client-${major} in ${installed.dir} has no working ${name}`);
+        }
+        return tool;
+    }
+    throw new InputError(`${need}; ${seen}; ${installHint(major, true)}`, { input });
+}
+function installHint(major, suggestAuto = true) {
+    const manual = `install postgresql-client-${major} (on GitHub runners: sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && sudo apt-get install -y postgresql-client-${major}) and pass --pg-bin-dir /usr/lib/postgresql/${major}/bin`;
+    return suggestAuto
+        ? `${manual}, or let lifeboat download it into its tool directory with --install-pg-client auto (action input install-pg-client: auto)`
+        : manual;
+}
+/**
+ * The pg_dump that backs up this server, chosen by the client settings backup and doctor share:
+ * the one place both look, so the doctor's verdict is the backup's.
+ */
+function pg_dump_finder_findPgDumpFor(server, settings, deps) {
+    return pg_dump_finder_findPgTool({
+        name: "pg_dump",
+        serverMajor: server.major,
+        serverVersion: server.version,
+        pgBinDir: settings.pgBinDir,
+        pgVersion: settings.pgVersion,
+        installPgClient: settings.installPgClient,
+        env: deps.env,
+        ...(deps.cache ? { cache: deps.cache } : {}),
+        ...(deps.log ? { log: deps.log } : {}),
+    });
+}
+
+;// CONCATENATED MODULE: ./src/postgres/doctor.ts
+/**
+ * The connection doctor: `preflight` runs before any connection (backup, restore) and turns what
+ * can be known from the URL and DNS into one-line exit-2 errors; `runDoctor` goes on through TCP,
+ * TLS, authentication, the server, its session settings, privileges and pg_dump, and reports
+ * every check (docs/connections.md).
+ */
+
+
+
+
+
+
+
+
+
+
+async function systemLookup(host) {
+    const found = await dnsLookup(host, { all: true, verbatim: true });
+    return found.map((entry) => ({ address: entry.address, family: entry.family === 6 ? 6 : 4 }));
+}
+function systemHasIpv6Route() {
+    return Object.values(networkInterfaces()).some((addresses) => (addresses ?? []).some((entry) => String(entry.family).endsWith("6") && !entry.internal && isGlobalIpv6(entry.address)));
+}
+/**
+ * Before anything connects: the URL's own rules (a transaction pooler is refused), then DNS (a
+ * host that is unknown, or reachable only over IPv6 from a machine without IPv6). Throws a
+ * one-line InputError naming the part of the URL that is wrong.
+ */
+async function doctor_preflight(url, input = "database-url", deps = {}) {
+    const rules = checkUrl(url, input);
+    if (rules.error)
+        throw rules.error;
+    for (const warning of rules.warnings)
+        deps.log?.warn(warning);
+    const dns = await checkDns(url, input, deps);
+    if (dns.error)
+        throw dns.error;
+}
+const ok = (detail) => ({ status: "ok", detail });
+const warn = (detail) => ({ status: "warn", detail });
+const fail = (error) => ({ status: "fail", detail: error.message, error });
+function checkUrl(url, input) {
+    const findings = urlRules(url, input);
+    const failure = findings.find((finding) => finding.level === "fail");
+    const warnings = findings.filter((finding) => finding.level === "warn").map((finding) => finding.message);
+    if (failure)
+        return { ...fail(new InputError(failure.message, { input })), warnings };
+    const byDefault = resolveSslMode({}, url.host, input).mode === url.sslmode;
+    const ssl = `sslmode=${url.sslmode}${byDefault ? ` (the default for ${isSocketPath(url.host) ? "a Unix socket" : isLocalHost(url.host) ? "a local host" : "a remote host"})` : ""}`;
+    const summary = `${url.host}:${url.port}/${url.database} as ${url.user ?? "(default user)"}, ${ssl}`;
+    if (warnings.length)
+        return { ...warn(`${summary}; ${warnings.join("; ")}`), warnings };
+    return { ...ok(summary), warnings };
+}
+function bareHost(host) {
+    return host.replace(/^\[(.*)\]$/, "$1");
+}
+async function checkDns(url, input, deps) {
+    if (isSocketPath(url.host))
+        return { status: "skip", detail: `Unix socket in ${url.host}: no lookup` };
+    const host = bareHost(url.host);
+    const hasRoute = (deps.hasIpv6Route ?? systemHasIpv6Route)();
+    let addresses;
+    const family = isIP(host);
+    if (family !== 0) {
+        addresses = [{ address: host, family: family === 6 ? 6 : 4 }];
+    }
+    else {
         try {
-            if (entry.type === "directory" || entry.size === 0) {
-                body.resume();
-                await this.client.send(new dist_cjs.PutObjectCommand({ Bucket, Key: key, Body: new Uint8Array(0), ContentLength: 0 }));
-            }
-            else if (entry.size <= SINGLE_PUT_LIMIT) {
-                await this.client.send(new dist_cjs.PutObjectCommand({ Bucket, Key: key, Body: body, ContentLength: entry.size }));
-            }
-            else {
-                const shape = (0,s3_store/* uploadShape */.n5)({ partSizeBytes: s3_store/* MIN_PART_SIZE_BYTES */.xR * 2, queueSize: 2 }, entry.size);
-                await new lib_storage_dist_cjs/* Upload */._({ client: this.client, params: { Bucket, Key: key, Body: body }, ...shape }).done();
-            }
+            addresses = await (deps.lookup ?? systemLookup)(host);
         }
         catch (error) {
-            throw new Error((0,s3_errors/* describeS3Error */.ye)(error), { cause: error });
+            const code = error.code;
+            if (code === "ENOTFOUND" || code === "ENODATA" || code === "EAI_NONAME") {
+                return fail(new InputError(unresolvedHostMessage(url, input), { input, cause: error }));
+            }
+            // A resolver that is down for a moment: let the connection try and report.
+            return warn(`looking up ${host} failed (${code ?? describeError(error)}); the connection will try again`);
         }
-        return "written";
+        if (addresses.length === 0) {
+            return fail(new InputError(unresolvedHostMessage(url, input), { input }));
+        }
     }
-    /** Frees the client's sockets. */
-    destroy() {
-        this.client.destroy();
+    const problem = addressFamilyProblem(url, addresses, hasRoute, input);
+    if (problem)
+        return fail(new InputError(problem, { input }));
+    const listed = addresses.map((entry) => `${entry.family === 6 ? "AAAA" : "A"} ${entry.address}`).join(", ");
+    const v6Only = addresses.every((entry) => entry.family === 6);
+    return ok(`${family !== 0 ? "an IP address" : listed}${v6Only && hasRoute ? " (IPv6 only; this machine has an IPv6 route)" : ""}`);
+}
+/** The first line of a connection from this machine: a TCP socket to the host and port. */
+async function checkTcp(url, input) {
+    const started = performance.now();
+    try {
+        const socket = await openSocket(url);
+        socket.destroy();
     }
-    async exists(key) {
+    catch (error) {
+        return fail(connectionError(error, url, input));
+    }
+    const where = isSocketPath(url.host) ? socketPath(url) : `${url.host}:${url.port}`;
+    return ok(`${where} accepts connections (${Math.round(performance.now() - started)} ms)`);
+}
+function socketPath(url) {
+    return join(url.host, `.s.PGSQL.${url.port}`);
+}
+function openSocket(url) {
+    return new Promise((resolve, reject) => {
+        const socket = isSocketPath(url.host)
+            ? netConnect({ path: socketPath(url) })
+            : netConnect({ host: bareHost(url.host), port: url.port });
+        socket.setTimeout(10_000, () => socket.destroy(Object.assign(new Error("connection timed out"), { code: "ETIMEDOUT" })));
+        socket.once("connect", () => {
+            socket.setTimeout(0);
+            resolve(socket);
+        });
+        socket.once("error", reject);
+    });
+}
+/** PostgreSQL's SSLRequest: length 8, code 80877103. */
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+/**
+ * Asks the server for TLS the way libpq does and completes the handshake with the URL's sslmode,
+ * apart from authentication, so a certificate problem is told apart from a password problem.
+ */
+async function checkTls(url, input) {
+    const mode = url.sslmode;
+    if (mode === "disable") {
+        return {
+            status: "skip",
+            detail: isSocketPath(url.host)
+                ? "a Unix socket: no TLS"
+                : "sslmode=disable: the connection is not encrypted",
+        };
+    }
+    let socket;
+    try {
+        socket = await openSocket(url);
+    }
+    catch (error) {
+        return fail(connectionError(error, url, input));
+    }
+    try {
+        const answer = await new Promise((resolve, reject) => {
+            socket.once("data", (data) => resolve(data.subarray(0, 1).toString("latin1")));
+            socket.once("error", reject);
+            socket.once("close", () => reject(new Error("the server closed the connection")));
+            socket.write(SSL_REQUEST);
+        });
+        if (answer !== "S") {
+            if (mode === "prefer" || mode === "allow") {
+                const detail = `the server offers no TLS; sslmode=${mode} connects unencrypted`;
+                return isLocalHost(url.host) ? ok(`${detail} (a local host)`) : warn(detail);
+            }
+            return fail(connectionError(new Error("The server does not support SSL connections"), url, input));
+        }
+        let options;
         try {
-            await this.client.send(new dist_cjs.HeadObjectCommand({ Bucket: this.location.bucket, Key: key }));
-            return true;
+            options = tlsOptions(url, mode === "prefer" || mode === "allow" ? "require" : mode, input);
         }
         catch (error) {
-            if ((0,s3_errors/* isS3NotFound */.wl)(error))
-                return false;
+            if (error instanceof LifeboatError)
+                return fail(error);
             throw error;
         }
+        const host = bareHost(url.host);
+        const secure = await new Promise((resolve, reject) => {
+            const tls = tlsConnect({ ...options, socket, host, ...(isIP(host) ? {} : { servername: host }) });
+            tls.once("secureConnect", () => {
+                resolve({ protocol: tls.getProtocol(), verified: tls.authorized });
+                tls.destroy();
+            });
+            tls.once("error", reject);
+        }).catch((error) => {
+            const problem = certificateProblemFor(error, url, input);
+            if (problem)
+                return problem;
+            throw error;
+        });
+        if (secure instanceof LifeboatError)
+            return fail(secure);
+        const what = mode === "verify-full"
+            ? "certificate and host name verified"
+            : mode === "verify-ca" || (mode === "require" && options.rejectUnauthorized)
+                ? "certificate chain verified, host name not checked"
+                : "encrypted, certificate not verified";
+        return ok(`${secure.protocol ?? "TLS"}, ${what} (sslmode=${mode})`);
     }
+    catch (error) {
+        return fail(new InputError(`--${input}: TLS with ${url.host}:${url.port} failed: ${describeError(error)}`, {
+            input,
+        }));
+    }
+    finally {
+        socket.destroy();
+    }
+}
+async function checkTimeouts(client) {
+    const { rows } = await client.query("SELECT name, reset_val, setting, unit FROM pg_catalog.pg_settings WHERE name = ANY($1::text[]) ORDER BY name", [[...DUMP_TIMEOUTS]]);
+    const set = rows.filter((row) => row.reset_val !== "0");
+    const stillOn = rows.filter((row) => row.setting !== "0");
+    if (stillOn.length) {
+        return warn(`${stillOn.map((row) => `${row.name}=${row.setting}${row.unit ?? ""}`).join(", ")} could not be turned off in Lifeboat's session`);
+    }
+    if (set.length === 0)
+        return ok(`none set (${rows.map((row) => row.name).join(", ")} are 0)`);
+    return ok(`${set.map((row) => `${row.name}=${row.reset_val}${row.unit ?? ""}`).join(", ")} for this user or database: Lifeboat turns them off in its own sessions, and pg_dump in its own`);
+}
+/**
+ * Tables and sequences pg_dump will read (user schemas, extension members left out) that this user
+ * cannot: no USAGE on the schema, no SELECT, or row-level security that applies to it (pg_dump
+ * runs with row_security off and stops at such a table).
+ */
+async function checkPrivileges(client, input, preset) {
+    // Schema names as LIKE patterns: `_` literal, the preset's `*` wildcard as `%`.
+    const excluded = (preset === "supabase" ? SUPABASE_PLATFORM_SCHEMAS : []).map((name) => name.replace(/[\\%_]/g, (char) => `\\${char}`).replace(/\*/g, "%"));
+    const { rows } = await client.query(`SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name, c.relkind AS kind,
+            pg_catalog.has_schema_privilege(n.oid, 'USAGE') AS usage,
+            pg_catalog.has_table_privilege(c.oid, 'SELECT') AS select,
+            (c.relrowsecurity AND NOT r.rolsuper AND NOT r.rolbypassrls
+              AND (c.relforcerowsecurity OR NOT pg_catalog.pg_has_role(c.relowner, 'USAGE'))) AS rls
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_roles r ON r.rolname = current_user
+      WHERE c.relkind IN ('r', 'p', 'S')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+        AND NOT (n.nspname LIKE ANY ($1::text[]))
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                         WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+      ORDER BY 1`, [excluded]);
+    const tables = rows.filter((row) => row.kind !== "S").length;
+    const sequences = rows.length - tables;
+    const blocked = rows
+        .map((row) => {
+        const why = !row.usage
+            ? "no USAGE on its schema"
+            : !row.select
+                ? "no SELECT"
+                : row.rls
+                    ? "row-level security"
+                    : "";
+        return why ? `${row.name} (${why})` : "";
+    })
+        .filter(Boolean);
+    if (blocked.length === 0) {
+        return ok(`can read all ${tables} tables and ${sequences} sequences`);
+    }
+    const shown = blocked.slice(0, 5).join(", ") + (blocked.length > 5 ? `, and ${blocked.length - 5} more` : "");
+    return fail(new InputError(`--${input}: ${blocked.length} of ${rows.length} tables and sequences cannot be read by this user: ${shown}; grant SELECT (or BYPASSRLS), or leave them out with --exclude-table / --exclude-schema`, { input }));
+}
+async function runDoctor(settings, deps) {
+    const input = "database-url";
+    const url = settings.databaseUrl;
+    const checks = [];
+    const report = { ok: true, exitCode: 0, checks };
+    let blocked = false;
+    const record = (name, step) => {
+        checks.push({ name, status: step.status, detail: step.detail });
+        if (step.status === "fail") {
+            blocked = true;
+            report.ok = false;
+            report.failure ??= step.error;
+        }
+    };
+    const run = async (name, step) => {
+        if (blocked) {
+            checks.push({ name, status: "skip", detail: "not checked: an earlier check failed" });
+            return;
+        }
+        try {
+            record(name, await step());
+        }
+        catch (error) {
+            record(name, fail(error instanceof LifeboatError ? error : new LifeboatError(describeError(error), { cause: error })));
+        }
+    };
+    await run("url", () => Promise.resolve(checkUrl(url, input)));
+    await run("dns", () => checkDns(url, input, deps));
+    await run("tcp", () => checkTcp(url, input));
+    await run("tls", () => checkTls(url, input));
+    let client;
+    await run("authentication", async () => {
+        client = await connect(url, input);
+        const who = await client.query("SELECT current_user AS user, current_database() AS database, (SELECT ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()) AS ssl");
+        const row = who.rows[0];
+        return ok(`connected as ${row.user} to database ${row.database}${row.ssl ? " over TLS" : row.ssl === false ? " without TLS" : ""}`);
+    });
+    let server;
+    try {
+        await run("server", async () => {
+            server = await readServerInfo(client);
+            report.server = { version: server.version, database: server.database, user: server.user };
+            return ok(`PostgreSQL ${server.version}`);
+        });
+        await run("timeouts", () => checkTimeouts(client));
+        await run("privileges", () => checkPrivileges(client, input, settings.preset));
+    }
+    finally {
+        await client?.end().catch(() => undefined);
+    }
+    // Whether a pg_dump fits is worth knowing even when a privilege is missing.
+    if (server !== undefined)
+        blocked = false;
+    await run("pg_dump", async () => {
+        const tool = await findPgDumpFor(server, settings, deps);
+        report.pgDump = { version: tool.version, path: tool.path };
+        return ok(`pg_dump ${tool.version} (${tool.path}) can dump PostgreSQL ${server.version}`);
+    });
+    if (report.failure)
+        report.exitCode = report.failure.exitCode;
+    return report;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/pg-restore.ts
+/**
+ * Runs pg_restore into a database, from a file (which allows --jobs) or from a stream. pg_restore
+ * keeps going past errors here, so that the caller can tell tolerated errors (a missing role on a
+ * scratch server) from real ones; every "error:" line it printed comes back.
+ */
+
+
+
+
+
+
+
+const LOG_KEEP = (/* unused pure expression or super */ null && (64 * 1024));
+async function pg_restore_runPgRestore(options) {
+    options.signal?.throwIfAborted();
+    const connection = pgConnection(options.target);
+    const tool = toolSpawn(options.pgRestore, {
+        ...pgToolEnv(options.env, {
+            password: options.target.password,
+            sslmode: options.target.sslmode,
+            appName: "lifeboat pg_restore",
+        }),
+        ...connection.env,
+    });
+    const env = tool.env;
+    const fromFile = typeof options.input === "string";
+    const args = [
+        `--dbname=${connection.dbname}`,
+        "--no-password",
+        ...(fromFile && options.jobs > 1 ? [`--jobs=${options.jobs}`] : []),
+        ...options.args,
+        ...(fromFile ? [options.input] : []),
+    ];
+    const child = spawn(tool.path, args, {
+        env,
+        stdio: [fromFile ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    let log = "";
+    const keep = (text) => (log = (log + text).slice(-LOG_KEEP));
+    child.stdout.setEncoding("utf8").on("data", keep);
+    child.stderr.setEncoding("utf8").on("data", keep);
+    const closed = new Promise((resolve, reject) => {
+        child.on("error", (error) => reject(new OperationError(`pg_restore could not start: ${error.message}`)));
+        child.on("close", (code) => resolve(code));
+    });
+    void closed.finally(connection.dispose).catch(() => undefined);
+    const { signal } = options;
+    const stop = () => {
+        child.kill("SIGTERM");
+        // A pg_restore stuck in a server call must not hold the interrupted run.
+        const timer = setTimeout(() => child.exitCode === null && child.kill("SIGKILL"), KILL_AFTER_MS);
+        timer.unref();
+    };
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+        return await finish();
+    }
+    finally {
+        signal?.removeEventListener("abort", stop);
+    }
+    async function finish() {
+        if (!fromFile) {
+            try {
+                await pipeline([...options.input, stdinSink(child.stdin, closed)]);
+            }
+            catch (error) {
+                child.kill("SIGTERM");
+                await closed.catch(() => undefined);
+                if (signal?.aborted)
+                    throw signal.reason;
+                // pg_restore that gave up closes its input: its own error says why, not our EPIPE.
+                const own = errorLines(redactUrls(log))[0];
+                const code = error.code;
+                if (own && (code === "EPIPE" || code === "ERR_STREAM_PREMATURE_CLOSE")) {
+                    throw new OperationError(`pg_restore stopped reading the archive: ${own}`);
+                }
+                throw error;
+            }
+        }
+        const exitCode = await closed;
+        if (signal?.aborted)
+            throw signal.reason;
+        log = redactUrls(log);
+        return { exitCode, errors: errorLines(log), log };
+    }
+}
+const KILL_AFTER_MS = 5_000;
+/**
+ * pg_restore's stdin as the end of the read pipeline. pg_restore with --table or --schema exits 0
+ * once it has what it needs and closes its input early (the rest of an uncompressed archive does
+ * not fit in the pipe's buffer): the rest is then read and dropped, so the artifact's digests are
+ * still checked whole. A pg_restore that closes its input and fails keeps the pipe error, which
+ * the caller turns into pg_restore's own.
+ */
+function stdinSink(stdin, exited) {
+    let gone;
+    const whenGone = (error) => (gone ??= exited.then((code) => {
+        if (code !== 0)
+            throw error;
+    }));
+    stdin.on("error", (error) => void whenGone(error).catch(() => undefined));
+    return new Writable({
+        write(chunk, _encoding, callback) {
+            if (gone)
+                return void gone.then(() => callback(), callback);
+            stdin.write(chunk, (error) => {
+                if (!error)
+                    return callback();
+                whenGone(error).then(() => callback(), callback);
+            });
+        },
+        final(callback) {
+            if (gone)
+                return void gone.then(() => callback(), callback);
+            stdin.end((error) => {
+                if (!error)
+                    return callback();
+                whenGone(error).then(() => callback(), callback);
+            });
+        },
+        destroy(error, callback) {
+            if (!gone)
+                stdin.destroy();
+            callback(error);
+        },
+    });
+}
+/** Each "pg_restore: error: ..." with the lines that detail it (Command was: ..., DETAIL: ...). */
+function errorLines(log) {
+    const errors = [];
+    for (const line of log.split("\n")) {
+        const match = /^pg_restore: error: (.*)$/.exec(line);
+        if (match)
+            errors.push(match[1].trim());
+        else if (errors.length > 0 && /^(DETAIL|HINT|Command was):/.test(line.trim())) {
+            errors[errors.length - 1] += ` ${line.trim()}`;
+        }
+    }
+    // "errors ignored on restore: N" is the summary of the others, not an error of its own.
+    return errors.filter((error) => !/^errors ignored on restore: \d+$/.test(error));
+}
+
+;// CONCATENATED MODULE: ./src/postgres/row-counts.ts
+
+/** Every table whose row count differs from the manifest's (`ONLY`: a parent without its children). */
+async function row_counts_compareRowCounts(client, tables) {
+    const mismatches = [];
+    for (const { schema, table, rows } of tables) {
+        let actual;
+        try {
+            const result = await client.query(`SELECT count(*) AS n FROM ONLY ${quoteIdent(schema)}.${quoteIdent(table)}`);
+            actual = Number(result.rows[0].n);
+        }
+        catch {
+            actual = null;
+        }
+        if (actual !== rows)
+            mismatches.push({ table: `${schema}.${table}`, expected: rows, actual });
+    }
+    return mismatches;
 }
 
 ;// CONCATENATED MODULE: ./src/crypto/age/errors.ts
@@ -92830,7 +93826,7 @@ function looksLikeSecretKey(text) {
     return text.toUpperCase().startsWith("AGE-SECRET-KEY-") || text.toUpperCase().startsWith("AGE-PLUGIN-");
 }
 /** Parses an `age1...` X25519 public key, as age-keygen prints it. */
-function parseRecipient(text) {
+function keys_parseRecipient(text) {
     const trimmed = text.trim();
     if (looksLikeSecretKey(trimmed)) {
         // Never echo it: a secret key pasted where a public key belongs must not reach logs.
@@ -92856,7 +93852,7 @@ function parseRecipient(text) {
 }
 /** Parses a recipients file (as for `age -R`): one `age1...` key a line, `#` comments, blank lines. */
 function parseRecipients(text) {
-    const recipients = significantLines(text).map(({ line }) => parseRecipient(line));
+    const recipients = significantLines(text).map(({ line }) => keys_parseRecipient(line));
     if (recipients.length === 0) {
         throw new InputError(`recipients: none found; expected lines of ${RECIPIENT_FORM}`);
     }
@@ -92918,7 +93914,7 @@ function checkPassphrase(passphrase) {
  * Encrypts to a passphrase. `workFactor` is log2 of scrypt's N (age uses 18); it cannot exceed 22,
  * the most age (and this decrypter) accepts.
  */
-function passphraseRecipient(passphrase, workFactor = DEFAULT_WORK_FACTOR) {
+function keys_passphraseRecipient(passphrase, workFactor = DEFAULT_WORK_FACTOR) {
     checkPassphrase(passphrase);
     if (!Number.isInteger(workFactor) || workFactor < 1 || workFactor > MAX_WORK_FACTOR) {
         throw new InputError(`passphrase work factor ${workFactor}: expected an integer from 1 to ${MAX_WORK_FACTOR} (log2 of scrypt's N)`);
@@ -93337,90 +94333,6 @@ function createDecompressor(method) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/streams/hash-tap.ts
-
-/** Size and sha256 of the bytes seen, with the size readable while they flow. */
-class DigestObserver {
-    hash = (0,external_node_crypto_.createHash)("sha256");
-    bytes = 0;
-    update(chunk) {
-        this.hash.update(chunk);
-        this.bytes += chunk.length;
-    }
-    finish() {
-        return { bytes: this.bytes, sha256: this.hash.digest("hex") };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/streams/tap.ts
-
-/**
- * Passes bytes through unchanged and shows each chunk to an observer (a digest, a byte count, an
- * archive parser counting rows). An observer that throws fails the stream.
- */
-class Tap extends external_node_stream_.Transform {
-    observer;
-    outcome;
-    constructor(observer) {
-        super();
-        this.observer = observer;
-    }
-    _transform(chunk, _encoding, callback) {
-        try {
-            this.observer.update(chunk);
-        }
-        catch (error) {
-            callback(error);
-            return;
-        }
-        callback(null, chunk);
-    }
-    _flush(callback) {
-        try {
-            this.outcome = { value: this.observer.finish() };
-        }
-        catch (error) {
-            callback(error);
-            return;
-        }
-        callback();
-    }
-    /** True once the whole stream has passed and the observer finished. */
-    get finished() {
-        return this.outcome !== undefined;
-    }
-    /** The observer's result; throws when read before the stream ended. */
-    get result() {
-        if (!this.outcome)
-            throw new Error("tap: result read before the stream ended");
-        return this.outcome.value;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/pipeline/stage.ts
-
-
-/** A pass-through stage that shows every chunk to `observer` and yields its `finish()`. */
-function tapStage(name, observer) {
-    const tap = new Tap(observer);
-    return { name, kind: "tap", stream: tap, result: () => tap.result };
-}
-/** Size and sha256 of the bytes at this point of the pipeline; `bytes` is live (for progress). */
-function stage_digestStage(name) {
-    const observer = new DigestObserver();
-    const stage = tapStage(name, observer);
-    return {
-        ...stage,
-        get bytesSoFar() {
-            return observer.bytes;
-        },
-    };
-}
-/** A stage that changes the bytes (encryption, compression); its result is undefined. */
-function stage_transformStage(name, stream) {
-    return { name, kind: "transform", stream, result: () => undefined };
-}
-
 ;// CONCATENATED MODULE: ./src/pipeline/artifact-stages.ts
 /**
  * The stages an artifact's bytes go through, in one place for every writer and reader:
@@ -93436,8 +94348,8 @@ function stage_transformStage(name, stream) {
 
 
 /** Stage names whose results every artifact pipeline has. */
-const PLAINTEXT = "plaintext";
-const STORED = "stored";
+const artifact_stages_PLAINTEXT = "plaintext";
+const artifact_stages_STORED = "stored";
 /** The compression method names this code can write and read. */
 const COMPRESSION_METHODS = (/* unused pure expression or super */ null && (["zstd", "gzip", "none"]));
 /** `compression` is the manifest's text ("zstd:1"); a bad one is the user's input (--compression). */
@@ -93458,15 +94370,15 @@ function decompressStages(compression) {
     throw new Error(`artifact compression "${compression}" is not one this Lifeboat reads (made by a newer one?)`);
 }
 /** Recipients to encrypt to, or an empty list for an unencrypted backup (the explicit opt-out). */
-function writeStages(options) {
+function artifact_stages_writeStages(options) {
     return [
-        digestStage(PLAINTEXT),
+        digestStage(artifact_stages_PLAINTEXT),
         ...(options.plaintextTaps ?? []),
         ...compressStages(options.compression),
         ...(options.recipients.length > 0
             ? [transformStage("encrypt", createEncryptStream(options.recipients))]
             : []),
-        digestStage(STORED),
+        digestStage(artifact_stages_STORED),
     ];
 }
 /**
@@ -93474,14 +94386,14 @@ function writeStages(options) {
  * in the plaintext (decrypted with them, or as stored when the artifact is not encrypted).
  */
 function readStages(artifact, identities, options = {}) {
-    const stored = stage_digestStage(STORED);
+    const stored = stage_digestStage(artifact_stages_STORED);
     if (identities === undefined)
         return [stored];
     return [
         stored,
         ...(artifact.encryption === "age-v1" ? [stage_transformStage("decrypt", createDecryptStream(identities))] : []),
         ...decompressStages(artifact.compression),
-        stage_digestStage(PLAINTEXT),
+        stage_digestStage(artifact_stages_PLAINTEXT),
         ...(options.plaintextTaps ?? []),
     ];
 }
@@ -93513,7 +94425,7 @@ class StageResults {
         return this.stages.some((stage) => stage.name === name);
     }
 }
-function compose(stages) {
+function pipeline_compose(stages) {
     const names = new Set();
     for (const stage of stages) {
         if (names.has(stage.name))
@@ -93525,7 +94437,7 @@ function compose(stages) {
 }
 /** source -> stages -> sink. Resolves with the stages' results once the sink finished. */
 async function runPipeline(source, stages, sink, options = {}) {
-    const composed = compose(stages);
+    const composed = pipeline_compose(stages);
     await pipeline([source, ...composed.streams, sink], options.signal ? { signal: options.signal } : {});
     return composed.results;
 }
@@ -93534,8 +94446,8 @@ async function runPipeline(source, stages, sink, options = {}) {
  * store's put). The first failure on either side stops the other: a failing consumer destroys the
  * chain, a failing chain errors the output the consumer reads.
  */
-async function runIntoConsumer(source, stages, consume) {
-    const composed = compose(stages);
+async function pipeline_runIntoConsumer(source, stages, consume) {
+    const composed = pipeline_compose(stages);
     const chain = pipeline([source, ...composed.streams]);
     const consuming = consume(composed.output).catch((error) => {
         const reason = error instanceof Error ? error : new Error(String(error));
@@ -93584,8 +94496,8 @@ function digestProblems(artifact, stored, plaintext) {
 /** The digests a finished read pipeline measured (plaintext only when it decrypted). */
 function readDigests(results) {
     return {
-        stored: results.get(STORED),
-        plaintext: results.has(PLAINTEXT) ? results.get(PLAINTEXT) : undefined,
+        stored: results.get(artifact_stages_STORED),
+        plaintext: results.has(artifact_stages_PLAINTEXT) ? results.get(artifact_stages_PLAINTEXT) : undefined,
     };
 }
 /**
@@ -93593,10 +94505,10 @@ function readDigests(results) {
  * that hand the streams to a consumer of their own (pg_restore's stdin). After the run, `check()`
  * compares what passed with the manifest.
  */
-async function openArtifactRead(repository, manifest, artifact, identities, options = {}) {
+async function read_artifact_openArtifactRead(repository, manifest, artifact, identities, options = {}) {
     const stages = readStages(artifact, identities, { plaintextTaps: options.plaintextTaps ?? [] });
     const all = [...(options.storedTaps ?? []), ...stages];
-    const composed = compose(all);
+    const composed = pipeline_compose(all);
     const source = await repository.openArtifact(manifest, artifact);
     return {
         streams: [source, ...composed.streams],
@@ -93611,10 +94523,10 @@ async function openArtifactRead(repository, manifest, artifact, identities, opti
  * Reads the whole artifact into `sink` (default: nowhere) and checks it. Never throws for damage:
  * a read that fails (a missing object, a decryption error) is a problem in the result.
  */
-async function readArtifact(repository, manifest, artifact, identities, options = {}) {
+async function read_artifact_readArtifact(repository, manifest, artifact, identities, options = {}) {
     let opened;
     try {
-        opened = await openArtifactRead(repository, manifest, artifact, identities, options);
+        opened = await read_artifact_openArtifactRead(repository, manifest, artifact, identities, options);
         await (0,promises_.pipeline)([...opened.streams, options.sink ?? discard()]);
     }
     catch (error) {
@@ -93632,19 +94544,12 @@ function discard() {
     return new external_node_stream_.Writable({ write: (_chunk, _encoding, callback) => callback() });
 }
 
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(31421);
-;// CONCATENATED MODULE: ./src/postgres/pg-install.ts
+;// CONCATENATED MODULE: ./src/postgres/pg-dump.ts
 /**
- * postgresql-client-<major> fetched into a tool directory of our own, without root and without
- * touching the system: `apt-get update` and `apt-get download` run with a private apt
- * configuration (its own sources list, lists, cache and state under a temporary directory), then
- * `dpkg-deb -x` unpacks postgresql-client-<major> and libpq5 into
- * `<tool root>/postgresql-client/<major>/<arch>`. The binaries are called by their versioned path,
- * with LD_LIBRARY_PATH pointing at the unpacked libpq.
- *
- * A directory counts as installed only when its marker (written last) is there and every file it
- * lists is present with its size: a half-extracted or half-restored directory is never used.
+ * Runs pg_dump with its output as a stream. The stream only ends cleanly once pg_dump has exited
+ * with status 0 and what it wrote starts like a custom-format archive: an exit with an error, a
+ * kill, or an empty output turns into a stream error, so a cut-short dump can never be stored as
+ * a complete one.
  */
 
 
@@ -93652,524 +94557,3092 @@ var external_node_child_process_ = __nccwpck_require__(31421);
 
 
 
-
-/** Overrides the tool root (tests, or a machine that wants the clients elsewhere). */
-const TOOL_DIR_ENV = "LIFEBOAT_TOOL_DIR";
-/** Overrides the apt source: one `deb ...` line, or `system` for this machine's own sources. */
-const APT_SOURCE_ENV = "LIFEBOAT_PG_APT_SOURCE";
-const MARKER = ".lifeboat-complete.json";
-const PGDG_URL = "https://apt.postgresql.org/pub/repos/apt";
-const PGDG_KEY = "/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc";
-const SYSTEM_DIRS = (/* unused pure expression or super */ null && (["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]));
-/** RUNNER_TOOL_CACHE in Actions, else $XDG_CACHE_HOME/lifeboat or ~/.cache/lifeboat. */
-function toolRoot(env) {
-    if (env[TOOL_DIR_ENV])
-        return env[TOOL_DIR_ENV];
-    if (env.RUNNER_TOOL_CACHE)
-        return env.RUNNER_TOOL_CACHE;
-    if (env.XDG_CACHE_HOME)
-        return join(env.XDG_CACHE_HOME, "lifeboat");
-    return join(env.HOME || homedir(), ".cache", "lifeboat");
-}
-function clientDir(root, major, arch = process.arch) {
-    return join(root, "postgresql-client", String(major), arch);
-}
-function parseOsRelease(text) {
-    const fields = new Map();
-    for (const line of text.split("\n")) {
-        const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
-        if (match)
-            fields.set(match[1], match[2].replace(/^(["'])(.*)\1$/, "$2"));
-    }
-    return {
-        id: fields.get("ID") ?? "linux",
-        versionId: fields.get("VERSION_ID") ?? "",
-        codename: fields.get("VERSION_CODENAME") || fields.get("UBUNTU_CODENAME") || undefined,
+const ARCHIVE_MAGIC = Buffer.from("PGDMP");
+const STDERR_KEEP = (/* unused pure expression or super */ null && (64 * 1024));
+const COALESCE_BYTES = (/* unused pure expression or super */ null && (256 * 1024));
+function pg_dump_startPgDump(options) {
+    // An allow-listed environment: the password in PGPASSWORD (never on the command line), and
+    // nothing of ours (identities, tokens, other PG* variables) that pg_dump has no use for.
+    const connection = pgConnection(options.url);
+    const { path, env } = toolSpawn(options.pgDump, {
+        ...pgToolEnv(options.env, {
+            password: options.url.password,
+            sslmode: options.url.sslmode,
+            appName: "lifeboat pg_dump",
+            connectTimeoutSeconds: 15,
+        }),
+        ...connection.env,
+    });
+    // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
+    // anything it started (a wrapper script's children too).
+    const child = spawn(path, [...options.args, `--dbname=${connection.dbname}`], {
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+    });
+    child.on("close", connection.dispose);
+    child.on("error", connection.dispose);
+    const running = () => child.exitCode === null && child.signalCode === null;
+    const terminate = () => {
+        if (!running() || child.pid === undefined)
+            return;
+        signalGroup(child.pid, "SIGTERM");
+        // A pg_dump that ignores SIGTERM must not keep the backup (and the process) waiting.
+        setTimeout(() => running() && signalGroup(child.pid, "SIGKILL"), pg_dump_KILL_AFTER_MS).unref();
     };
-}
-function readOsRelease(path = "/etc/os-release") {
-    try {
-        return parseOsRelease(readFileSync(path, "utf8"));
-    }
-    catch {
-        return { id: "linux", versionId: "", codename: undefined };
-    }
-}
-/** One cache entry per major, OS release and architecture: the binaries link against the OS's libraries. */
-function cacheKey(major, os, arch = process.arch) {
-    return `lifeboat-pg-client-${major}-${os.id}${os.versionId}-${arch}-v1`;
-}
-/** Where an executable is: PATH first, then the usual system directories. */
-function findExecutable(name, env) {
-    const dirs = [...(env.PATH ?? "").split(delimiter).filter(Boolean), ...SYSTEM_DIRS];
-    for (const dir of dirs) {
-        const path = join(dir, name);
-        try {
-            accessSync(path, constants.X_OK);
-            return path;
-        }
-        catch {
-            // not here
-        }
-    }
-    return undefined;
-}
-/** Why installing cannot work on this machine, or undefined when it can be tried. */
-function pg_install_installBlocker(env, platform = process.platform) {
-    if (platform !== "linux")
-        return `this machine runs ${platform}, not Linux with apt`;
-    for (const tool of ["apt-get", "dpkg-deb"]) {
-        if (!findExecutable(tool, env))
-            return `this machine has no ${tool} (not a Debian or Ubuntu system)`;
-    }
-    return undefined;
-}
-function pgdgSource(os) {
-    if (!os.codename) {
-        throw new InputError("--install-pg-client auto: /etc/os-release names no distribution codename, so the PostgreSQL apt repository cannot be chosen; install postgresql-client yourself and pass --pg-bin-dir", { input: "install-pg-client" });
-    }
-    return { kind: "pgdg", codename: os.codename, description: `${PGDG_URL} ${os.codename}-pgdg` };
-}
-/** This machine's own apt sources (/etc/apt/sources.list and sources.list.d), copied as they are. */
-function systemSources(etcApt = "/etc/apt") {
-    const listPath = join(etcApt, "sources.list");
-    const list = existsSync(listPath) ? readFileSync(listPath, "utf8") : "";
-    const parts = {};
-    const partsDir = join(etcApt, "sources.list.d");
-    if (existsSync(partsDir)) {
-        for (const name of readdirSync(partsDir).sort()) {
-            if (name.endsWith(".list") || name.endsWith(".sources")) {
-                parts[name] = readFileSync(join(partsDir, name), "utf8");
-            }
-        }
-    }
-    return { kind: "custom", description: `this machine's apt sources (${etcApt})`, list, parts };
-}
-/** PGDG unless LIFEBOAT_PG_APT_SOURCE names another source. */
-function resolveAptSource(env, os = readOsRelease()) {
-    const override = env[APT_SOURCE_ENV]?.trim();
-    if (override === "system")
-        return systemSources();
-    if (override) {
-        if (!/^deb\s/.test(override)) {
-            throw new InputError(`${APT_SOURCE_ENV} "${override}": expected system or one "deb ..." sources line`);
-        }
-        const description = override.replace(/^deb\s+(\[[^\]]*\]\s+)?/, "");
-        return { kind: "custom", description, list: `${override}\n`, parts: {} };
-    }
-    return pgdgSource(os);
-}
-/** Writes the private sources list (and the PGDG key when the system has none) into `work`. */
-async function writeSources(source, work) {
-    const partsDir = join(work, "sources.list.d");
-    await mkdir(partsDir, { recursive: true });
-    if (source.kind === "custom") {
-        await writeFile(join(work, "sources.list"), source.list);
-        for (const [name, content] of Object.entries(source.parts))
-            await writeFile(join(partsDir, name), content);
-        return;
-    }
-    let key = PGDG_KEY;
-    if (!existsSync(key)) {
-        key = join(work, "pgdg.asc");
-        await writeFile(key, `${PGDG_KEY_ASC}\n`);
-    }
-    await writeFile(join(work, "sources.list"), `deb [signed-by=${key}] ${PGDG_URL} ${source.codename}-pgdg main\n`);
-}
-/** The installed client in `dir`, when its marker is there and everything it lists is intact. */
-function readInstalled(dir, major) {
-    let marker;
-    try {
-        marker = JSON.parse(readFileSync(join(dir, MARKER), "utf8"));
-    }
-    catch {
-        return undefined;
-    }
-    if (marker.major !== major || typeof marker.entries !== "object")
-        return undefined;
-    for (const [path, expected] of Object.entries(marker.entries)) {
-        try {
-            const stat = lstatSync(join(dir, path));
-            const actual = stat.isSymbolicLink() ? readlinkSync(join(dir, path)) : stat.size;
-            if (actual !== expected)
-                return undefined;
-        }
-        catch {
-            return undefined;
-        }
-    }
-    return describeInstalled(dir, major, marker.packageVersion, marker.libDir);
-}
-function describeInstalled(dir, major, packageVersion, libDir) {
-    return {
-        major,
-        packageVersion,
-        dir,
-        binDir: join(dir, "usr", "lib", "postgresql", String(major), "bin"),
-        env: { LD_LIBRARY_PATH: join(dir, libDir) },
-    };
-}
-function listEntries(root) {
-    const entries = {};
-    const walk = (dir) => {
-        for (const entry of readdirSync(dir, { withFileTypes: true })) {
-            const path = join(dir, entry.name);
-            const key = relative(root, path);
-            if (entry.isSymbolicLink())
-                entries[key] = readlinkSync(path);
-            else if (entry.isDirectory())
-                walk(path);
-            else if (entry.isFile())
-                entries[key] = lstatSync(path).size;
-        }
-    };
-    walk(root);
-    return entries;
-}
-function run(file, args, options) {
-    return new Promise((resolve) => {
-        execFile(file, args, { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-            const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
-            resolve({ code, stdout, stderr: stderr || (error && code === null ? error.message : "") });
+    let stderr = "";
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (text) => {
+        stderr = (stderr + text).slice(-STDERR_KEEP);
+    });
+    let killedFor;
+    const exited = new Promise((resolve, reject) => {
+        child.on("error", (error) => reject(new OperationError(`pg_dump could not start: ${error.message}`)));
+        child.on("close", (code, signal) => {
+            if (code === 0)
+                return resolve();
+            const why = killedFor ?? (signal ? `killed by ${signal}` : `exited with status ${code}`);
+            reject(new OperationError(`pg_dump ${why}${lastError(stderr)}`));
         });
     });
+    // Observed through the output stream; this keeps an early rejection from being "unhandled".
+    exited.catch(() => undefined);
+    let seen = 0;
+    const head = [];
+    // pg_dump writes in pieces of a few KiB; gathering them into larger chunks here saves every
+    // stage after it (hashing, encryption, the store) most of its per-chunk cost.
+    let pending = [];
+    let pendingBytes = 0;
+    const output = new Transform({
+        transform(chunk, _encoding, callback) {
+            if (seen < ARCHIVE_MAGIC.length)
+                head.push(chunk);
+            seen += chunk.length;
+            pending.push(chunk);
+            pendingBytes += chunk.length;
+            if (pendingBytes < COALESCE_BYTES)
+                return callback();
+            const gathered = Buffer.concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+            callback(null, gathered);
+        },
+        flush(callback) {
+            exited.then(() => {
+                if (pendingBytes > 0)
+                    this.push(Buffer.concat(pending, pendingBytes));
+                const start = Buffer.concat(head).subarray(0, ARCHIVE_MAGIC.length);
+                if (seen === 0)
+                    return callback(new OperationError("pg_dump exited 0 but wrote nothing"));
+                if (!start.equals(ARCHIVE_MAGIC)) {
+                    return callback(new OperationError("pg_dump's output is not a custom-format archive"));
+                }
+                callback();
+            }, (error) => callback(error));
+        },
+    });
+    child.stdout.on("error", (error) => output.destroy(error));
+    child.stdout.pipe(output);
+    // The consumer went away (store failure, abort): pg_dump must not keep running.
+    output.on("close", terminate);
+    return {
+        output,
+        kill(reason) {
+            killedFor ??= `was stopped: ${reason}`;
+            terminate();
+        },
+    };
 }
-/** apt's own verdict: its first "E:" line, else its first failed fetch, else its last line. */
-function aptError(result) {
-    const lines = `${result.stderr}\n${result.stdout}`
+const pg_dump_KILL_AFTER_MS = 5_000;
+function signalGroup(pid, signal) {
+    try {
+        process.kill(-pid, signal);
+    }
+    catch {
+        // Already gone.
+    }
+}
+/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
+function lastError(stderr) {
+    const lines = redactUrls(stderr)
         .split("\n")
-        .map((line) => line.trim().replace(/\s+/g, " "))
+        .map((line) => line.trim())
         .filter(Boolean);
-    const error = lines.find((line) => line.startsWith("E:")) ??
-        lines.find((line) => /^W: (Failed to fetch|The repository|GPG error)/.test(line)) ??
-        lines.at(-1);
-    return (error ?? `exit status ${result.code}`).replace(/^[EW]:\s*/, "");
+    const at = lines.findLastIndex((line) => /error:|FATAL:|fatal:/.test(line));
+    const error = at < 0 ? lines.at(-1) : lines[at];
+    // The server's DETAIL and HINT lines after it say why, and often what to do.
+    const advice = at < 0 ? [] : lines.slice(at + 1).filter((line) => /^(DETAIL|HINT):/.test(line));
+    return error ? `: ${[error, ...advice].join(" ")}` : "";
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/errors.ts
+/**
+ * What can go wrong reading a pg_dump custom-format archive stream. All are OperationErrors (exit
+ * 1): the archive came from our own pg_dump run, so a bad one means the dump failed, not the input.
+ */
+
+/** The bytes are not a well-formed custom-format archive (bad magic, bad length, unknown id). */
+class errors_ArchiveFormatError extends (/* unused pure expression or super */ null && (OperationError)) {
+}
+/** The stream ended before the archive did; the message names what was cut off. */
+class errors_ArchiveTruncatedError extends (/* unused pure expression or super */ null && (errors_ArchiveFormatError)) {
 }
 /**
- * Downloads and unpacks postgresql-client-<major> and libpq5 into `dir`. The files land in a
- * sibling directory first and are renamed into place once complete (marker written last), so a
- * concurrent or interrupted install never leaves a directory that looks installed.
+ * A well-formed archive this reader cannot summarise: a version it does not know, or data it
+ * cannot count (compressed inside the archive: row counts need `pg_dump -Z0`).
  */
-async function installPgClient(options) {
-    const { major, dir, source, log } = options;
-    const pkg = `postgresql-client-${major}`;
-    const tried = `${pkg} and libpq5 from ${source.description}`;
-    const blocker = pg_install_installBlocker(options.env);
-    if (blocker) {
-        throw new InputError(`--install-pg-client auto: cannot get ${tried}: ${blocker}`, {
-            input: "install-pg-client",
-        });
+class errors_ArchiveUnsupportedError extends (/* unused pure expression or super */ null && (errors_ArchiveFormatError)) {
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/digests.ts
+/**
+ * What a data block's bytes add up to: rows, bytes and a sha256 per table, and a count and digest
+ * of the large objects. Fed the payload of each length-prefixed chunk as it passes.
+ */
+
+const NEWLINE = 10;
+const BACKSLASH = 92;
+const DOT = 46;
+/**
+ * pg_dump (15 and earlier at least) ends each table's COPY data with "\\.\n\n\n"; the COPY end
+ * marker is not table content, so it is held back from the digest until the table's end shows
+ * whether the last bytes are the marker. Five bytes is the longest form.
+ */
+const HOLD_BACK = 5;
+/** Chunks up to this size are copied by hand rather than with Buffer.copy. */
+const SHORT_COPY = 512;
+/**
+ * One table's data. Chunks are copied into a staging buffer and hashed and scanned a buffer at a
+ * time: with -Z0 pg_dump 15 writes one chunk per row, and a hash update per ~100-byte row would cost
+ * more than the hashing itself.
+ */
+class digests_TableDigester {
+    stage;
+    format;
+    hash = createHash("sha256");
+    fill = 0;
+    processed = 0;
+    newlines = 0;
+    /** The last byte already hashed, -1 before any: tells whether the marker starts a line. */
+    lastProcessedByte = -1;
+    lexer;
+    stageView;
+    constructor(stage, format) {
+        this.stage = stage;
+        this.format = format;
+        this.lexer = format === "inserts" ? new InsertLexer() : null;
+        this.stageView = new DataView(stage.buffer, stage.byteOffset, stage.length);
     }
-    const aptGet = findExecutable("apt-get", options.env);
-    const dpkgDeb = findExecutable("dpkg-deb", options.env);
-    const env = {
-        ...options.env,
-        PATH: [options.env.PATH, ...SYSTEM_DIRS].filter(Boolean).join(delimiter),
-        LC_ALL: "C",
-        DEBIAN_FRONTEND: "noninteractive",
-    };
-    const work = await mkdtemp(join(tmpdir(), "lifeboat-apt-"));
-    let staging;
-    try {
-        await mkdir(dirname(dir), { recursive: true });
-        staging = await mkdtemp(join(dirname(dir), `.${basename(dir)}.partial-`));
-        const debs = join(work, "debs");
-        for (const path of [
-            debs,
-            join(work, "state", "lists", "partial"),
-            join(work, "cache", "archives", "partial"),
-        ]) {
-            await mkdir(path, { recursive: true });
-        }
-        await writeSources(source, work);
-        const aptOptions = [
-            `Dir::Etc::SourceList=${join(work, "sources.list")}`,
-            `Dir::Etc::SourceParts=${join(work, "sources.list.d")}`,
-            `Dir::State=${join(work, "state")}`,
-            `Dir::Cache=${join(work, "cache")}`,
-            "Acquire::Retries=3",
-            "Acquire::http::Timeout=30",
-            "Acquire::https::Timeout=30",
-            // As root apt drops to the _apt user for downloads, which cannot write into our 0700 dirs.
-            ...(process.getuid?.() === 0 ? ["APT::Sandbox::User=root"] : []),
-        ].flatMap((option) => ["-o", option]);
-        log.info(`Downloading ${tried} (install-pg-client auto)`);
-        const update = await run(aptGet, [...aptOptions, "-q", "update"], { env, timeoutMs: 300_000 });
-        // apt-get update exits 0 even when a source failed; "W:"/"E:" lines then say which.
-        const failedFetch = /^(E|W): (Failed to fetch|Some index files failed|The repository|GPG error)/m.exec(`${update.stderr}\n${update.stdout}`);
-        if (update.code !== 0 || failedFetch) {
-            throw new OperationError(`--install-pg-client auto: could not get ${tried}: apt-get update failed: ${aptError(update)}; without access to it, install ${pkg} yourself and pass --pg-bin-dir`);
-        }
-        const download = await run(aptGet, [...aptOptions, "-q", "download", pkg, "libpq5"], {
-            cwd: debs,
-            env,
-            timeoutMs: 300_000,
-        });
-        if (download.code !== 0) {
-            const reason = aptError(download);
-            if (/Unable to locate package|has no installation candidate|Can't select/.test(reason)) {
-                throw new InputError(`--install-pg-client auto: ${source.description} has no ${pkg} for this system (${reason}); choose another --pg-version, or install it yourself and pass --pg-bin-dir`, { input: "install-pg-client" });
+    /** `view` is a DataView over `source`: short copies go four bytes at a time through it. */
+    write(source, view, start, end) {
+        let fill = this.fill;
+        if (end - start <= SHORT_COPY && end - start <= this.stage.length - fill) {
+            // Buffer.copy's call overhead outweighs a short copy, and most rows are short.
+            const stageView = this.stageView;
+            const words = end - 3;
+            while (start < words) {
+                stageView.setUint32(fill, view.getUint32(start));
+                start += 4;
+                fill += 4;
             }
-            throw new OperationError(`--install-pg-client auto: could not download ${tried}: ${reason}`);
+            const stage = this.stage;
+            while (start < end)
+                stage[fill++] = source[start++];
+            this.fill = fill;
+            return;
         }
-        const files = (await readdir(debs)).filter((name) => name.endsWith(".deb"));
-        const clientDeb = files.find((name) => name.startsWith(`${pkg}_`));
-        if (!clientDeb || !files.some((name) => name.startsWith("libpq5_"))) {
-            throw new OperationError(`--install-pg-client auto: apt-get download of ${tried} left only ${files.join(", ") || "nothing"}`);
-        }
-        for (const name of files) {
-            const extracted = await run(dpkgDeb, ["-x", join(debs, name), staging], { env, timeoutMs: 120_000 });
-            if (extracted.code !== 0) {
-                throw new OperationError(`--install-pg-client auto: dpkg-deb -x ${name} failed: ${aptError(extracted)}`);
+        while (start < end) {
+            let room = this.stage.length - this.fill;
+            if (room === 0) {
+                this.process(this.fill - HOLD_BACK);
+                room = this.stage.length - this.fill;
             }
+            const length = end - start < room ? end - start : room;
+            source.copy(this.stage, this.fill, start, start + length);
+            this.fill += length;
+            start += length;
         }
-        const packageVersion = decodeURIComponent(clientDeb.split("_")[1] ?? "");
-        const libDir = findLibDir(staging);
-        if (!libDir) {
-            throw new OperationError(`--install-pg-client auto: libpq5 from ${source.description} holds no libpq.so.5`);
-        }
-        const installed = describeInstalled(staging, major, packageVersion, libDir);
-        // A binary that cannot start here (a library the OS lacks) is found now, not mid-backup.
-        const probe = await run(join(installed.binDir, "pg_dump"), ["--version"], {
-            env: { ...env, ...installed.env },
-            timeoutMs: 10_000,
-        });
-        if (probe.code !== 0) {
-            throw new OperationError(`--install-pg-client auto: the downloaded pg_dump ${major} does not run on this machine: ${aptError(probe)}`);
-        }
-        const marker = { major, packageVersion, libDir, entries: listEntries(staging) };
-        await writeFile(join(staging, MARKER), `${JSON.stringify(marker, null, 2)}\n`);
-        if (readInstalled(dir, major)) {
-            // Another run finished first: its copy is as good as ours.
-            await rm(staging, { recursive: true, force: true });
+    }
+    finish() {
+        const endMarker = this.format === "copy" ? this.markerLength() : 0;
+        this.process(this.fill - endMarker);
+        let rows;
+        if (this.lexer) {
+            rows = this.lexer.finish();
         }
         else {
-            await rm(dir, { recursive: true, force: true });
-            await rename(staging, dir);
+            // COPY text ends every row with a newline (a newline inside a value is the escape "\n"); a
+            // last line without one is still a row.
+            rows = this.newlines + (this.processed > 0 && this.lastProcessedByte !== NEWLINE ? 1 : 0);
         }
-        const result = readInstalled(dir, major);
-        if (!result)
-            throw new OperationError(`--install-pg-client auto: ${dir} is incomplete after the install`);
-        log.info(`Installed ${pkg} ${result.packageVersion} into ${dir}`);
-        return result;
+        return {
+            rows,
+            bytes: this.processed,
+            sha256: this.hash.digest("hex"),
+            statements: this.lexer ? this.lexer.statements : null,
+            endMarker: endMarker > 0,
+        };
+    }
+    /** Hashes and scans stage[0, upTo), then moves the rest to the front. */
+    process(upTo) {
+        if (upTo <= 0)
+            return;
+        const view = this.stage.subarray(0, upTo);
+        this.hash.update(view);
+        if (this.lexer) {
+            this.lexer.scan(view);
+        }
+        else {
+            let count = 0;
+            let at = view.indexOf(NEWLINE);
+            while (at !== -1) {
+                count++;
+                at = view.indexOf(NEWLINE, at + 1);
+            }
+            this.newlines += count;
+        }
+        this.lastProcessedByte = view[upTo - 1];
+        this.processed += upTo;
+        this.stage.copyWithin(0, upTo, this.fill);
+        this.fill -= upTo;
+    }
+    /** 5 for "\\.\n\n\n", 3 for "\\.\n", when that line starts a line; else 0. */
+    markerLength() {
+        const stage = this.stage;
+        const fill = this.fill;
+        const lineStartsAt = (index) => {
+            const before = index > 0 ? stage[index - 1] : this.lastProcessedByte;
+            return before === -1 || before === NEWLINE;
+        };
+        const endsWith = (bytes) => fill >= bytes.length && bytes.every((byte, i) => stage[fill - bytes.length + i] === byte);
+        if (endsWith([BACKSLASH, DOT, NEWLINE, NEWLINE, NEWLINE]) && lineStartsAt(fill - 5))
+            return 5;
+        if (endsWith([BACKSLASH, DOT, NEWLINE]) && lineStartsAt(fill - 3))
+            return 3;
+        return 0;
+    }
+}
+const QUOTE = 39;
+const DOUBLE_QUOTE = 34;
+const OPEN = 40;
+const CLOSE = 41;
+const SEMICOLON = 59;
+var Lex;
+(function (Lex) {
+    Lex[Lex["Code"] = 0] = "Code";
+    Lex[Lex["String"] = 1] = "String";
+    Lex[Lex["EscapeString"] = 2] = "EscapeString";
+    Lex[Lex["StringMaybeEnd"] = 3] = "StringMaybeEnd";
+    Lex[Lex["Identifier"] = 4] = "Identifier";
+    Lex[Lex["IdentifierMaybeEnd"] = 5] = "IdentifierMaybeEnd";
+})(Lex || (Lex = {}));
+/**
+ * Counts rows in the INSERT statements of --inserts / --column-inserts / --rows-per-insert data:
+ * each top-level parenthesised group of a statement is a row, except the column list that comes
+ * before VALUES; a statement without any (DEFAULT VALUES, a table without columns) is one row.
+ * Quotes are tracked so parentheses and semicolons inside values do not count.
+ */
+class InsertLexer {
+    statements = 0;
+    rows = 0;
+    state = Lex.Code;
+    depth = 0;
+    groups = 0;
+    firstGroupIsColumns = false;
+    word = "";
+    lastWord = "";
+    previous = 0;
+    beforePrevious = 0;
+    afterBackslash = false;
+    escapes = false;
+    scan(bytes) {
+        for (let i = 0; i < bytes.length; i++) {
+            const byte = bytes[i];
+            switch (this.state) {
+                case Lex.String:
+                    if (byte === QUOTE)
+                        this.state = Lex.StringMaybeEnd;
+                    break;
+                case Lex.EscapeString:
+                    if (this.afterBackslash)
+                        this.afterBackslash = false;
+                    else if (byte === BACKSLASH)
+                        this.afterBackslash = true;
+                    else if (byte === QUOTE)
+                        this.state = Lex.StringMaybeEnd;
+                    break;
+                case Lex.Identifier:
+                    if (byte === DOUBLE_QUOTE)
+                        this.state = Lex.IdentifierMaybeEnd;
+                    break;
+                case Lex.StringMaybeEnd:
+                    // '' inside a string is a quote, in E'' strings too.
+                    if (byte === QUOTE)
+                        this.state = this.escapes ? Lex.EscapeString : Lex.String;
+                    else
+                        this.code(byte);
+                    break;
+                case Lex.IdentifierMaybeEnd:
+                    if (byte === DOUBLE_QUOTE)
+                        this.state = Lex.Identifier;
+                    else
+                        this.code(byte);
+                    break;
+                default:
+                    this.code(byte);
+            }
+            this.beforePrevious = this.previous;
+            this.previous = byte;
+        }
+    }
+    finish() {
+        if (this.groups > 0 || this.word !== "" || this.lastWord !== "")
+            this.endStatement();
+        return this.rows;
+    }
+    code(byte) {
+        this.state = Lex.Code;
+        const isWordByte = (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || (byte >= 48 && byte <= 57) || byte === 95;
+        if (this.depth === 0 && isWordByte) {
+            if (this.word.length < 16)
+                this.word += String.fromCharCode(byte & ~32);
+            return;
+        }
+        if (this.word !== "") {
+            this.lastWord = this.word;
+            this.word = "";
+        }
+        switch (byte) {
+            case QUOTE: {
+                const prefixedE = (this.previous === 69 || this.previous === 101) &&
+                    !((this.beforePrevious >= 65 && this.beforePrevious <= 90) ||
+                        (this.beforePrevious >= 97 && this.beforePrevious <= 122) ||
+                        (this.beforePrevious >= 48 && this.beforePrevious <= 57) ||
+                        this.beforePrevious === 95);
+                this.escapes = prefixedE;
+                this.state = prefixedE ? Lex.EscapeString : Lex.String;
+                this.afterBackslash = false;
+                break;
+            }
+            case DOUBLE_QUOTE:
+                this.state = Lex.Identifier;
+                if (this.depth === 0)
+                    this.lastWord = '"';
+                break;
+            case OPEN:
+                if (this.depth === 0) {
+                    if (this.groups === 0)
+                        this.firstGroupIsColumns = this.lastWord !== "VALUES";
+                    this.groups++;
+                }
+                this.depth++;
+                break;
+            case CLOSE:
+                if (this.depth > 0)
+                    this.depth--;
+                break;
+            case SEMICOLON:
+                if (this.depth === 0)
+                    this.endStatement();
+                break;
+        }
+    }
+    endStatement() {
+        this.statements++;
+        if (this.groups === 0)
+            this.rows += 1;
+        else
+            this.rows += this.groups - (this.firstGroupIsColumns ? 1 : 0);
+        this.groups = 0;
+        this.firstGroupIsColumns = false;
+        this.word = "";
+        this.lastWord = "";
+    }
+}
+/** The large objects of every BLOBS block (1.16 archives may have several). */
+class digests_LargeObjectDigester {
+    summary = createHash("sha256");
+    count = 0;
+    bytes = 0;
+    current = null;
+    currentOid = 0;
+    currentBytes = 0;
+    start(oid) {
+        this.current = createHash("sha256");
+        this.currentOid = oid;
+        this.currentBytes = 0;
+    }
+    write(source, start, end) {
+        this.current.update(source.subarray(start, end));
+        this.currentBytes += end - start;
+    }
+    end() {
+        const digest = this.current.digest("hex");
+        this.summary.update(`${this.currentOid} ${this.currentBytes} ${digest}\n`);
+        this.count++;
+        this.bytes += this.currentBytes;
+        this.current = null;
+    }
+    get oid() {
+        return this.currentOid;
+    }
+    finish() {
+        return { count: this.count, bytes: this.bytes, sha256: this.summary.digest("hex") };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/format.ts
+/**
+ * The header and table of contents of a pg_dump custom-format archive, read from the front of the
+ * stream. Layout as PostgreSQL's src/bin/pg_dump/pg_backup_archiver.c writes it (WriteHead,
+ * WriteToc, WriteInt, WriteStr, WriteOffset) and pg_backup_custom.c (_WriteExtraToc); the version
+ * gates are the ones ReadHead and ReadToc apply. README.md in this folder has the summary.
+ */
+
+/** MAKE_ARCHIVE_VERSION in pg_backup_archiver.h. */
+function archiveVersion(major, minor, revision = 0) {
+    return (major * 256 + minor) * 256 + revision;
+}
+const K_VERS_1_3 = archiveVersion(1, 3); // copyStmt in TOC entries
+const K_VERS_1_5 = archiveVersion(1, 5); // dependencies
+const K_VERS_1_6 = archiveVersion(1, 6); // namespace
+const K_VERS_1_7 = archiveVersion(1, 7); // offSize in the header, offsets with a flag byte
+const K_VERS_1_8 = archiveVersion(1, 8); // catalog tableoid
+const K_VERS_1_9 = archiveVersion(1, 9); // with-oids flag
+const K_VERS_1_10 = archiveVersion(1, 10); // tablespace; server and pg_dump versions in the header
+const K_VERS_1_11 = archiveVersion(1, 11); // section
+const K_VERS_1_14 = archiveVersion(1, 14); // table access method
+const K_VERS_1_15 = archiveVersion(1, 15); // compression algorithm byte instead of a level
+const K_VERS_1_16 = archiveVersion(1, 16); // relkind; BLOB METADATA and several BLOBS entries
+/** Oldest and newest versions this reader accepts: PostgreSQL 8.0's pg_dump to 17/18's. */
+const OLDEST_READABLE = (/* unused pure expression or super */ null && (K_VERS_1_10));
+const NEWEST_READABLE = archiveVersion(1, 16, 255);
+/** Data block types (pg_backup_archiver.h); BLK_BLOB (2) was never written by a custom archive since 7.x. */
+const format_BLK_DATA = 1;
+const format_BLK_BLOBS = 3;
+/** ArchiveFormat in pg_backup.h: archCustom. The directory format's toc.dat carries 5. */
+const FORMAT_CUSTOM = 1;
+const DATA_STATES = { 1: "not-set", 2: "set", 3: "none" };
+const SECTIONS = { 1: "none", 2: "pre-data", 3: "data", 4: "post-data" };
+const ALGORITHMS = (/* unused pure expression or super */ null && (["none", "gzip", "lz4", "zstd"]));
+/** Thrown by the cursor when the bytes so far end mid-field; the caller retries with more. */
+class format_NeedMoreBytes extends Error {
+    where;
+    constructor(where) {
+        super(`need more bytes: ${where}`);
+        this.where = where;
+    }
+}
+/** Strings longer than this in a header or TOC are taken as corruption rather than buffered. */
+const MAX_TOC_STRING = (/* unused pure expression or super */ null && (256 * 1024 * 1024));
+const MAX_TOC_ENTRIES = 50_000_000;
+/** Reads the archive's integer and string encodings from one buffer, front to back. */
+class format_ArchiveCursor {
+    bytes;
+    offset = 0;
+    where = "the header";
+    versionNumber = 0;
+    intSize = 4;
+    offSize = 8;
+    constructor(bytes) {
+        this.bytes = bytes;
+    }
+    byte() {
+        if (this.offset >= this.bytes.length)
+            throw new format_NeedMoreBytes(this.where);
+        return this.bytes[this.offset++];
+    }
+    take(length) {
+        if (this.offset + length > this.bytes.length)
+            throw new format_NeedMoreBytes(this.where);
+        const slice = this.bytes.subarray(this.offset, this.offset + length);
+        this.offset += length;
+        return slice;
+    }
+    /** WriteInt: a sign byte (from 1.1 on), then intSize bytes, least significant first. */
+    int() {
+        const sign = this.versionNumber > archiveVersion(1, 0) ? this.byte() : 0;
+        let value = 0;
+        let scale = 1;
+        for (let i = 0; i < this.intSize; i++) {
+            value += this.byte() * scale;
+            scale *= 256;
+        }
+        if (sign > 1)
+            throw new ArchiveFormatError(`pg_dump archive: bad integer sign byte ${sign} in ${this.where}`);
+        return sign === 1 ? -value : value;
+    }
+    /** WriteStr: an int length, -1 for NULL, then the bytes (no terminator). */
+    string() {
+        const length = this.int();
+        if (length < 0)
+            return null;
+        if (length > MAX_TOC_STRING) {
+            throw new ArchiveFormatError(`pg_dump archive: implausible string length ${length} in ${this.where}`);
+        }
+        return this.take(length).toString("utf8");
+    }
+    /** Like string() for fields we do not keep (definitions can be large): skips the bytes. */
+    skipString() {
+        const length = this.int();
+        if (length > MAX_TOC_STRING) {
+            throw new ArchiveFormatError(`pg_dump archive: implausible string length ${length} in ${this.where}`);
+        }
+        if (length > 0)
+            this.take(length);
+    }
+    /** WriteOffset: from 1.7 a flag byte then offSize bytes; before, an int (-1 unset, 0 no data). */
+    dataPosition() {
+        if (this.versionNumber < K_VERS_1_7) {
+            const value = this.int();
+            if (value < 0)
+                return { state: "not-set", offset: null };
+            if (value === 0)
+                return { state: "none", offset: null };
+            return { state: "set", offset: value };
+        }
+        const flag = this.byte();
+        const state = DATA_STATES[flag];
+        if (!state)
+            throw new ArchiveFormatError(`pg_dump archive: unexpected data offset flag ${flag} in ${this.where}`);
+        let offset = 0;
+        let scale = 1;
+        for (let i = 0; i < this.offSize; i++) {
+            offset += this.byte() * scale;
+            scale *= 256;
+        }
+        return { state, offset: state === "set" ? offset : null };
+    }
+}
+/** ReadHead. The cursor learns the version and integer sizes it needs for everything after. */
+function format_readHeader(cursor) {
+    cursor.where = "the header";
+    const magic = cursor.take(5).toString("latin1");
+    if (magic !== "PGDMP") {
+        throw new ArchiveFormatError("pg_dump archive: no PGDMP magic at the start: not a custom-format archive (pg_dump -Fc)");
+    }
+    const major = cursor.byte();
+    const minor = cursor.byte();
+    const revision = major > 1 || (major === 1 && minor > 0) ? cursor.byte() : 0;
+    const versionNumber = archiveVersion(major, minor, revision);
+    const version = `${major}.${minor}.${revision}`;
+    if (versionNumber < OLDEST_READABLE) {
+        throw new ArchiveUnsupportedError(`pg_dump archive version ${version} is older than this reader supports (1.10, PostgreSQL 8.0)`);
+    }
+    if (versionNumber > NEWEST_READABLE) {
+        throw new ArchiveUnsupportedError(`pg_dump archive version ${version} is newer than this reader knows (up to 1.16, PostgreSQL 17 and 18)`);
+    }
+    cursor.versionNumber = versionNumber;
+    const intSize = cursor.byte();
+    // Our integer reader is exact up to 6 bytes and pg_dump has only ever used sizeof(int) = 4.
+    if (intSize < 1 || intSize > 6) {
+        throw new ArchiveUnsupportedError(`pg_dump archive: integer size ${intSize} is not supported (expected 4)`);
+    }
+    cursor.intSize = intSize;
+    const offSize = versionNumber >= K_VERS_1_7 ? cursor.byte() : intSize;
+    if (offSize < 1 || offSize > 16) {
+        throw new ArchiveFormatError(`pg_dump archive: offset size ${offSize} is out of range`);
+    }
+    cursor.offSize = offSize;
+    const format = cursor.byte();
+    if (format !== FORMAT_CUSTOM) {
+        throw new ArchiveUnsupportedError(`pg_dump archive format byte is ${format}, expected ${FORMAT_CUSTOM} (custom, pg_dump -Fc)`);
+    }
+    let compression;
+    if (versionNumber >= K_VERS_1_15) {
+        const code = cursor.byte();
+        const algorithm = ALGORITHMS[code];
+        if (!algorithm)
+            throw new ArchiveUnsupportedError(`pg_dump archive: unknown compression algorithm ${code}`);
+        compression = { algorithm, level: null };
+    }
+    else {
+        // 1.10 to 1.14 store a zlib level (-1 is zlib's default); any nonzero level means gzip.
+        const level = cursor.int();
+        compression = { algorithm: level === 0 ? "none" : "gzip", level };
+    }
+    const parts = [0, 0, 0, 0, 0, 0, 0].map(() => cursor.int());
+    const [sec, min, hour, mday, mon, year] = parts;
+    const pad = (value) => String(value).padStart(2, "0");
+    const created = `${1900 + year}-${pad(mon + 1)}-${pad(mday)} ${pad(hour)}:${pad(min)}:${pad(sec)}`;
+    const database = cursor.string();
+    const serverVersion = cursor.string();
+    const pgDumpVersion = cursor.string();
+    return {
+        version,
+        versionNumber,
+        intSize,
+        offSize,
+        compression,
+        created,
+        database,
+        serverVersion,
+        pgDumpVersion,
+    };
+}
+/** ReadToc plus the custom format's per-entry data position (_ReadExtraToc). */
+function format_readToc(cursor) {
+    const version = cursor.versionNumber;
+    cursor.where = "the TOC entry count";
+    const count = cursor.int();
+    if (count < 0 || count > MAX_TOC_ENTRIES) {
+        throw new ArchiveFormatError(`pg_dump archive: implausible TOC entry count ${count}`);
+    }
+    const entries = [];
+    for (let index = 0; index < count; index++) {
+        cursor.where = `TOC entry ${index + 1} of ${count}`;
+        const dumpId = cursor.int();
+        if (dumpId <= 0)
+            throw new ArchiveFormatError(`pg_dump archive: dump id ${dumpId} in ${cursor.where}`);
+        const hadDumper = cursor.int() !== 0;
+        const tableOid = version >= K_VERS_1_8 ? Number(cursor.string() ?? "0") : 0;
+        const oid = Number(cursor.string() ?? "0");
+        const tag = cursor.string();
+        const desc = cursor.string();
+        const section = version >= K_VERS_1_11 ? SECTIONS[cursor.int()] : inferSection(desc);
+        if (!section)
+            throw new ArchiveFormatError(`pg_dump archive: unknown section in ${cursor.where}`);
+        cursor.skipString(); // defn
+        cursor.skipString(); // dropStmt
+        const copyStatement = version >= K_VERS_1_3 ? cursor.string() : null;
+        const namespace = version >= K_VERS_1_6 ? cursor.string() : null;
+        const tablespace = version >= K_VERS_1_10 ? cursor.string() : null;
+        const tableAccessMethod = version >= K_VERS_1_14 ? cursor.string() : null;
+        const relkind = version >= K_VERS_1_16 ? cursor.int() : null;
+        const owner = cursor.string();
+        if (version >= K_VERS_1_9)
+            cursor.skipString(); // "true" once meant WITH OIDS
+        const dependencies = [];
+        if (version >= K_VERS_1_5) {
+            for (;;) {
+                const dependency = cursor.string();
+                if (dependency === null)
+                    break;
+                dependencies.push(Number(dependency));
+            }
+        }
+        const position = cursor.dataPosition();
+        entries.push({
+            dumpId,
+            hadDumper,
+            tableOid,
+            oid,
+            tag,
+            desc,
+            section,
+            namespace,
+            tablespace,
+            tableAccessMethod,
+            relkind,
+            owner,
+            copyStatement: copyStatement === "" ? null : copyStatement,
+            dependencies,
+            dataState: position.state,
+            dataOffset: position.offset,
+        });
+    }
+    return entries;
+}
+/** Archives before 1.11 (PostgreSQL 8.4) carry no section; ReadToc infers it from the type. */
+function inferSection(desc) {
+    switch (desc) {
+        case "COMMENT":
+        case "ACL":
+        case "ACL LANGUAGE":
+            return "none";
+        case "TABLE DATA":
+        case "BLOBS":
+        case "BLOB COMMENTS":
+            return "data";
+        case "CONSTRAINT":
+        case "CHECK CONSTRAINT":
+        case "FK CONSTRAINT":
+        case "INDEX":
+        case "RULE":
+        case "TRIGGER":
+            return "post-data";
+        default:
+            return "pre-data";
+    }
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/parser.ts
+/**
+ * A streaming reader of pg_dump's custom-format archive: write() it the bytes as they come, end()
+ * returns what the archive holds (TOC, per-table rows, bytes and sha256, large objects).
+ *
+ * On a pipe pg_dump writes the header and the whole TOC first, then one data block per TABLE DATA
+ * or BLOBS entry, and nothing after the last block (pg_backup_custom.c _CloseArchive rewrites the
+ * TOC only when it can seek). A data block (_StartData / _StartLOs, _EndData / _EndLOs) is
+ *   BLK_DATA  (1 byte) dumpId (int)  { length (int) bytes }*  0 (int)
+ *   BLK_BLOBS (1 byte) dumpId (int)  { oid (int) { length (int) bytes }* 0 (int) }*  0 (int)
+ * where with compression "none" the bytes are the dump's own (COPY text, INSERT statements, large
+ * object contents); otherwise they are a compressed stream this reader does not open.
+ *
+ * Only the header and TOC are buffered (until they parse); after that the state is the current
+ * block's, and each table's bytes are hashed as they pass.
+ */
+
+
+
+var Phase;
+(function (Phase) {
+    Phase[Phase["Head"] = 0] = "Head";
+    Phase[Phase["Data"] = 1] = "Data";
+    Phase[Phase["Skip"] = 2] = "Skip";
+    Phase[Phase["Done"] = 3] = "Done";
+})(Phase || (Phase = {}));
+var Step;
+(function (Step) {
+    Step[Step["BlockType"] = 0] = "BlockType";
+    Step[Step["Int"] = 1] = "Int";
+    Step[Step["Body"] = 2] = "Body";
+})(Step || (Step = {}));
+var IntFor;
+(function (IntFor) {
+    IntFor[IntFor["BlockId"] = 0] = "BlockId";
+    IntFor[IntFor["ChunkLength"] = 1] = "ChunkLength";
+    IntFor[IntFor["LargeObjectOid"] = 2] = "LargeObjectOid";
+})(IntFor || (IntFor = {}));
+const FIRST_ATTEMPT_BYTES = (/* unused pure expression or super */ null && (64 * 1024));
+class parser_ArchiveParser {
+    phase = Phase.Head;
+    options;
+    total = 0;
+    // Header and TOC, until they parse.
+    pending = [];
+    pendingBytes = 0;
+    nextAttemptAt = FIRST_ATTEMPT_BYTES;
+    header = null;
+    toc = [];
+    byId = new Map();
+    // Data blocks.
+    stage = null;
+    intWidth = 5;
+    step = Step.BlockType;
+    intFor = IntFor.BlockId;
+    intBytes = [];
+    remaining = 0;
+    chunkLength = 0;
+    blockType = 0;
+    blockStart = 0;
+    entry = null;
+    table = null;
+    largeObjects = new LargeObjectDigester();
+    largeObjectBlocks = 0;
+    inLargeObject = false;
+    seen = new Set();
+    tables = [];
+    tablesWithData;
+    viewBuffer = null;
+    view = null;
+    /** Archive offset of the first byte of the buffer being scanned. */
+    base = 0;
+    constructor(options = {}) {
+        this.options = {
+            compressed: options.compressed ?? "reject",
+            stageBytes: options.stageBytes ?? 256 * 1024,
+        };
+    }
+    write(chunk) {
+        if (chunk.length === 0)
+            return;
+        this.total += chunk.length;
+        switch (this.phase) {
+            case Phase.Head:
+                this.pending.push(chunk);
+                this.pendingBytes += chunk.length;
+                if (this.pendingBytes >= this.nextAttemptAt)
+                    this.tryHead(false);
+                return;
+            case Phase.Data:
+                this.scan(chunk, 0);
+                return;
+            case Phase.Skip:
+                return;
+            case Phase.Done:
+                throw new ArchiveFormatError("pg_dump archive: bytes written after end()");
+        }
+    }
+    /** For progress lines: TABLE DATA blocks read, of those the TOC lists with data (0 before the TOC). */
+    get progress() {
+        this.tablesWithData ??=
+            this.phase === Phase.Head
+                ? undefined
+                : this.toc.filter((entry) => entry.desc === "TABLE DATA" && entry.dataState !== "none").length;
+        return { tablesDone: this.tables.length, tablesTotal: this.tablesWithData ?? 0 };
+    }
+    end() {
+        if (this.phase === Phase.Done)
+            throw new ArchiveFormatError("pg_dump archive: end() called twice");
+        if (this.phase === Phase.Head)
+            this.tryHead(true);
+        if (this.phase === Phase.Data)
+            this.checkComplete();
+        this.phase = Phase.Done;
+        const header = this.header;
+        return {
+            archiveVersion: header.version,
+            header,
+            toc: this.toc,
+            tables: this.tables,
+            largeObjects: { ...this.largeObjects.finish(), blocks: this.largeObjectBlocks },
+            dataScanned: this.stage !== null,
+            archiveBytes: this.total,
+        };
+    }
+    /** Parses header and TOC from what has arrived; when they are complete, moves on to the data. */
+    tryHead(final) {
+        const bytes = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
+        this.pending = [bytes];
+        const cursor = new ArchiveCursor(bytes);
+        let tocStart = 0;
+        try {
+            const header = readHeader(cursor);
+            if (header.compression.algorithm !== "none" && this.options.compressed === "reject") {
+                const level = header.compression.level === null ? "" : `, level ${header.compression.level}`;
+                throw new ArchiveUnsupportedError(`pg_dump archive data is compressed inside the archive (${header.compression.algorithm}${level}): ` +
+                    "row counts and table digests need an uncompressed archive (pg_dump -Z0)");
+            }
+            tocStart = cursor.offset;
+            const toc = readToc(cursor);
+            this.header = header;
+            this.toc = toc;
+        }
+        catch (error) {
+            if (!(error instanceof NeedMoreBytes))
+                throw error;
+            if (final) {
+                const what = bytes.length === 0
+                    ? "before the header (empty stream)"
+                    : `inside ${error.where}, after ${bytes.length} bytes` +
+                        (tocStart > 0 ? ` (the TOC starts at byte ${tocStart})` : "");
+                throw new ArchiveTruncatedError(`pg_dump archive truncated: the stream ended ${what}`);
+            }
+            // Retry when the buffered bytes have doubled: linear work overall, however large the TOC.
+            this.nextAttemptAt = this.pendingBytes * 2;
+            return;
+        }
+        for (const entry of this.toc) {
+            if (this.byId.has(entry.dumpId)) {
+                throw new ArchiveFormatError(`pg_dump archive: dump id ${entry.dumpId} appears twice in the TOC`);
+            }
+            this.byId.set(entry.dumpId, entry);
+        }
+        this.pending = [];
+        if (this.header.compression.algorithm !== "none") {
+            this.phase = Phase.Skip;
+            return;
+        }
+        this.phase = Phase.Data;
+        this.stage = Buffer.allocUnsafe(this.options.stageBytes);
+        this.intWidth = 1 + this.header.intSize;
+        // The data may start inside the buffer the TOC ended in; offsets count from the archive start.
+        this.base = 0;
+        this.scan(bytes, cursor.offset);
+    }
+    /** The data-block state machine over one buffer, from `from`. */
+    scan(buffer, from) {
+        const length = buffer.length;
+        const intWidth = this.intWidth;
+        let i = from;
+        while (i < length) {
+            switch (this.step) {
+                case Step.Body: {
+                    const available = length - i;
+                    const take = this.remaining < available ? this.remaining : available;
+                    if (this.blockType === BLK_DATA)
+                        this.table.write(buffer, this.viewOf(buffer), i, i + take);
+                    else
+                        this.largeObjects.write(buffer, i, i + take);
+                    i += take;
+                    this.remaining -= take;
+                    if (this.remaining === 0) {
+                        this.step = Step.Int;
+                        this.intFor = IntFor.ChunkLength;
+                    }
+                    break;
+                }
+                case Step.Int: {
+                    if (this.intFor === IntFor.ChunkLength &&
+                        this.blockType === BLK_DATA &&
+                        this.intBytes.length === 0 &&
+                        length - i >= intWidth) {
+                        i = this.scanChunks(buffer, i);
+                        break;
+                    }
+                    let value;
+                    if (this.intBytes.length === 0 && length - i >= intWidth) {
+                        value = this.decodeInt(buffer, i, i + this.header.intSize + 1);
+                        i += intWidth;
+                    }
+                    else {
+                        this.intBytes.push(buffer[i++]);
+                        if (this.intBytes.length < intWidth)
+                            break;
+                        value = this.decodeInt(Buffer.from(this.intBytes), 0, intWidth);
+                        this.intBytes = [];
+                    }
+                    this.onInt(value);
+                    break;
+                }
+                default: {
+                    this.blockStart = this.base + i;
+                    const type = buffer[i++];
+                    if (type !== BLK_DATA && type !== BLK_BLOBS) {
+                        throw new ArchiveFormatError(`pg_dump archive: unknown data block type ${type} at byte ${this.blockStart}: the archive is corrupt`);
+                    }
+                    this.blockType = type;
+                    this.step = Step.Int;
+                    this.intFor = IntFor.BlockId;
+                }
+            }
+        }
+        this.base += length;
+    }
+    /**
+     * The hot path: a table's chunks back to back in one buffer (pg_dump 15 -Z0 writes one chunk per
+     * row). Returns where it stopped: the table's end, a chunk running past the buffer, or fewer
+     * bytes left than an int takes (the general path collects those).
+     */
+    scanChunks(buffer, i) {
+        const length = buffer.length;
+        const intWidth = this.intWidth;
+        const table = this.table;
+        const view = this.viewOf(buffer);
+        while (length - i >= intWidth) {
+            if (buffer[i] !== 0)
+                this.decodeInt(buffer, i, i + intWidth); // throws: a length is never negative
+            let value;
+            if (intWidth === 5) {
+                value = view.getUint32(i + 1, true);
+            }
+            else {
+                value = 0;
+                let scale = 1;
+                for (let k = i + 1; k < i + intWidth; k++) {
+                    value += buffer[k] * scale;
+                    scale *= 256;
+                }
+            }
+            i += intWidth;
+            if (value === 0) {
+                this.finishTable();
+                this.step = Step.BlockType;
+                return i;
+            }
+            if (length - i >= value) {
+                table.write(buffer, view, i, i + value);
+                i += value;
+            }
+            else {
+                table.write(buffer, view, i, length);
+                this.chunkLength = value;
+                this.remaining = value - (length - i);
+                this.step = Step.Body;
+                return length;
+            }
+        }
+        return i;
+    }
+    viewOf(buffer) {
+        if (this.viewBuffer !== buffer) {
+            this.viewBuffer = buffer;
+            this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+        }
+        return this.view;
+    }
+    /** ReadInt. Every int in a data block (ids, lengths, oids) is non-negative: sign byte 0. */
+    decodeInt(buffer, start, end) {
+        const sign = buffer[start];
+        if (sign !== 0) {
+            throw new ArchiveFormatError(`pg_dump archive: bad ${this.intName()} (sign byte ${sign}) ${this.locate()}: the archive is corrupt`);
+        }
+        let value = 0;
+        let scale = 1;
+        for (let i = start + 1; i < end; i++) {
+            value += buffer[i] * scale;
+            scale *= 256;
+        }
+        return value;
+    }
+    onInt(value) {
+        switch (this.intFor) {
+            case IntFor.BlockId: {
+                const entry = this.byId.get(value);
+                const kind = this.blockType === BLK_DATA ? "data" : "large-object";
+                if (!entry) {
+                    throw new ArchiveFormatError(`pg_dump archive: ${kind} block at byte ${this.blockStart} is for dump id ${value}, which the TOC does not list`);
+                }
+                if (this.seen.has(value)) {
+                    throw new ArchiveFormatError(`pg_dump archive: a second data block for ${parser_describe(entry)}`);
+                }
+                if (entry.dataState === "none") {
+                    throw new ArchiveFormatError(`pg_dump archive: data block for ${parser_describe(entry)}, which the TOC says has no data`);
+                }
+                this.seen.add(value);
+                this.entry = entry;
+                if (this.blockType === BLK_DATA) {
+                    this.table = new TableDigester(this.stage, entry.copyStatement ? "copy" : "inserts");
+                    this.intFor = IntFor.ChunkLength;
+                }
+                else {
+                    this.largeObjectBlocks++;
+                    this.intFor = IntFor.LargeObjectOid;
+                }
+                return;
+            }
+            case IntFor.ChunkLength:
+                if (value > 0) {
+                    this.chunkLength = value;
+                    this.remaining = value;
+                    this.step = Step.Body;
+                    return;
+                }
+                if (this.blockType === BLK_DATA) {
+                    this.finishTable();
+                    this.step = Step.BlockType;
+                }
+                else {
+                    this.largeObjects.end();
+                    this.inLargeObject = false;
+                    this.intFor = IntFor.LargeObjectOid;
+                }
+                return;
+            case IntFor.LargeObjectOid:
+                if (value === 0) {
+                    this.entry = null;
+                    this.step = Step.BlockType;
+                    return;
+                }
+                this.largeObjects.start(value);
+                this.inLargeObject = true;
+                this.intFor = IntFor.ChunkLength;
+                return;
+        }
+    }
+    finishTable() {
+        const entry = this.entry;
+        const digest = this.table.finish();
+        this.tables.push({
+            dumpId: entry.dumpId,
+            schema: entry.namespace,
+            table: entry.tag,
+            format: this.table.format,
+            copyStatement: entry.copyStatement,
+            ...digest,
+        });
+        this.table = null;
+        this.entry = null;
+    }
+    /** At the end of the stream: between blocks, and no entry that has data left without its block. */
+    checkComplete() {
+        if (this.step !== Step.BlockType) {
+            throw new ArchiveTruncatedError(`pg_dump archive truncated: the stream ended ${this.locate()}`);
+        }
+        const missing = this.toc.filter((entry) => entry.dataState !== "none" && !this.seen.has(entry.dumpId));
+        if (missing.length > 0) {
+            throw new ArchiveTruncatedError(`pg_dump archive truncated: the stream ended before the data of ${missing.length} TOC ` +
+                `${missing.length === 1 ? "entry" : "entries"} (first: ${parser_describe(missing[0])})`);
+        }
+    }
+    intName() {
+        switch (this.intFor) {
+            case IntFor.BlockId:
+                return "block dump id";
+            case IntFor.ChunkLength:
+                return "chunk length";
+            case IntFor.LargeObjectOid:
+                return "large object oid";
+        }
+    }
+    /** Where the reader is, for messages: which entry, which part of its block. */
+    locate() {
+        if (this.step === Step.Int && this.intFor === IntFor.BlockId) {
+            return `in the header of the data block at byte ${this.blockStart}`;
+        }
+        const entry = this.entry ? parser_describe(this.entry) : "an unknown entry";
+        if (this.step === Step.Body) {
+            const read = this.chunkLength - this.remaining;
+            const object = this.inLargeObject ? ` (large object ${this.largeObjects.oid})` : "";
+            return `inside the data of ${entry}${object}, ${read} of a ${this.chunkLength}-byte chunk read`;
+        }
+        if (this.intFor === IntFor.LargeObjectOid)
+            return `inside the large-object block of ${entry}, at a large object oid`;
+        const object = this.inLargeObject ? ` (large object ${this.largeObjects.oid})` : "";
+        return `inside the data of ${entry}${object}, at a chunk length`;
+    }
+}
+function parser_describe(entry) {
+    const name = entry.namespace ? `${entry.namespace}.${entry.tag}` : (entry.tag ?? "");
+    return `${entry.desc ?? "entry"} ${name} (dump id ${entry.dumpId})`.replace(/\s+/g, " ");
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/tap.ts
+/**
+ * The archive tap: a Transform to put between pg_dump's stdout and the compressor. Bytes pass
+ * through unchanged (the same Buffer objects); the parser reads them on the way and `summary`
+ * settles when the stream ends: the archive's TOC, per-table rows and digests, large objects.
+ *
+ * A malformed or truncated archive fails the stream as well as `summary`: a dump whose contents
+ * cannot be accounted for is not one to store as good.
+ */
+
+
+
+function tap_createArchiveTap(options = {}) {
+    const parser = new ArchiveParser(options);
+    let resolve;
+    let reject;
+    let settled = false;
+    const summary = new Promise((ok, fail) => {
+        resolve = ok;
+        reject = fail;
+    });
+    // Callers that only watch the stream's own error must not get an unhandled rejection too.
+    summary.catch(() => undefined);
+    const fail = (error) => {
+        if (!settled)
+            reject(error);
+        settled = true;
+    };
+    const stream = new Transform({
+        transform(chunk, _encoding, callback) {
+            try {
+                parser.write(chunk);
+            }
+            catch (error) {
+                fail(error);
+                callback(error);
+                return;
+            }
+            callback(null, chunk);
+        },
+        flush(callback) {
+            try {
+                const result = parser.end();
+                settled = true;
+                resolve(result);
+                callback();
+            }
+            catch (error) {
+                fail(error);
+                callback(error);
+            }
+        },
+    });
+    stream.on("close", () => fail(new ArchiveTruncatedError("pg_dump archive: the stream was closed before the archive ended")));
+    return { stream, summary, progress: () => parser.progress };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/index.ts
+/** Reading pg_dump custom-format archives as they stream: see parser.ts and tap.ts. */
+
+
+
+
+;// CONCATENATED MODULE: ./src/domain/roles-sql.ts
+/**
+ * The roles object's SQL, pure: `pg_dumpall --roles-only --no-role-passwords` output with the
+ * reserved roles' statements left out, and the same statements classified again when they are
+ * applied. Works statement by statement (not line by line), so a comment spanning lines or a
+ * quoted name stays whole.
+ */
+
+
+const roles_sql_NAME = (/* unused pure expression or super */ null && (String.raw `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`));
+function unquote(name) {
+    return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name.toLowerCase();
+}
+function quoteRole(name) {
+    return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
+}
+/** Drops the comment lines and psql meta-commands (\restrict, \unrestrict) before a statement. */
+function stripLeading(statement) {
+    const lines = statement.split("\n");
+    while (lines.length > 0 && /^\s*($|--|\\)/.test(lines[0]))
+        lines.shift();
+    return lines.join("\n").trim();
+}
+function classifyRoleStatement(sql) {
+    let match = new RegExp(`^(CREATE|ALTER|COMMENT ON) ROLE (${roles_sql_NAME})`, "i").exec(sql);
+    if (match) {
+        const verb = match[1].toUpperCase();
+        const kind = verb === "CREATE" ? "create" : verb === "ALTER" ? "alter" : "comment";
+        return { kind, role: unquote(match[2]), sql };
+    }
+    match = new RegExp(`^GRANT (${roles_sql_NAME}) TO (${roles_sql_NAME})(.*?)(?: GRANTED BY (${roles_sql_NAME}))?$`, "is").exec(sql);
+    if (match) {
+        return {
+            kind: "grant",
+            role: unquote(match[1]),
+            member: unquote(match[2]),
+            grantor: match[4] === undefined ? undefined : unquote(match[4]),
+            sql,
+        };
+    }
+    if (/^(SET|RESET) /i.test(sql))
+        return { kind: "session", sql };
+    return { kind: "other", sql };
+}
+/** The statements of a roles SQL text, comments and psql meta-commands left out. */
+function roles_sql_roleStatements(text) {
+    const split = splitSqlStatements(text);
+    if (split.problem)
+        throw new OperationError(`the roles SQL does not parse: ${split.problem}`);
+    return split.statements
+        .map(stripLeading)
+        .filter((sql) => sql !== "")
+        .map(classifyRoleStatement);
+}
+/**
+ * Attributes that are CREATE ROLE's defaults but that only a superuser may state: dropping them
+ * changes nothing for a role the script has just created, and lets a non-superuser (a Supabase
+ * project's postgres, the supabase/postgres image) apply the script.
+ */
+const SUPERUSER_DEFAULTS = /\s+(NOSUPERUSER|NOREPLICATION|NOBYPASSRLS)\b/gi;
+function rewriteAlter(sql) {
+    const withAttributes = new RegExp(`^(ALTER ROLE ${roles_sql_NAME} WITH)(.*)$`, "is").exec(sql);
+    if (!withAttributes)
+        return sql;
+    const quote = withAttributes[2].indexOf("'");
+    const head = quote < 0 ? withAttributes[2] : withAttributes[2].slice(0, quote);
+    const tail = quote < 0 ? "" : withAttributes[2].slice(quote);
+    // Never a password, whatever produced the text.
+    const cleaned = `${head.replace(SUPERUSER_DEFAULTS, "")}${tail}`.replace(/\s+PASSWORD\s+('(?:[^']|'')*'|NULL)/gi, "");
+    return cleaned.trim() === "" ? "" : `${withAttributes[1]}${cleaned}`;
+}
+/**
+ * Keeps the statements of the roles that are not reserved: CREATE / ALTER / COMMENT ON ROLE of a
+ * reserved role go, a GRANT goes when the granted role or the member is reserved, and a GRANTED BY
+ * naming a reserved role is dropped (the grant is then made by whoever applies the script).
+ */
+function roles_sql_filterRolesSql(text, isReserved, header) {
+    const kept = [];
+    const roles = [];
+    const left = new Set();
+    for (const statement of roles_sql_roleStatements(text)) {
+        switch (statement.kind) {
+            case "create":
+            case "alter":
+            case "comment": {
+                if (isReserved(statement.role)) {
+                    left.add(statement.role);
+                    continue;
+                }
+                if (statement.kind === "create")
+                    roles.push(statement.role);
+                const sql = statement.kind === "alter" ? rewriteAlter(statement.sql) : statement.sql;
+                if (sql !== "")
+                    kept.push(sql);
+                break;
+            }
+            case "grant": {
+                if (isReserved(statement.role) || isReserved(statement.member))
+                    continue;
+                const sql = statement.grantor !== undefined && isReserved(statement.grantor)
+                    ? statement.sql.replace(/\s+GRANTED BY\s+\S+$/i, "")
+                    : statement.sql;
+                kept.push(sql);
+                break;
+            }
+            default:
+                kept.push(statement.sql);
+        }
+    }
+    const body = kept.map((sql) => `${sql};`).join("\n");
+    const comment = header
+        .split("\n")
+        .map((line) => `-- ${line}`.trimEnd())
+        .join("\n");
+    return { sql: `${comment}\n\n${body}\n`, roles, left: [...left].sort() };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/roles.ts
+/**
+ * Roles are cluster-wide, so pg_dump leaves them out: `pg_dumpall --roles-only
+ * --no-role-passwords` reads them (from pg_roles, which a non-superuser such as a Supabase
+ * project's postgres may read), the reserved ones are filtered out (src/domain/roles-sql.ts), and
+ * a restore applies the rest before pg_restore.
+ */
+
+
+
+
+
+
+
+const MAX_OUTPUT = (/* unused pure expression or super */ null && (64 * 1024 * 1024));
+/** Runs pg_dumpall from `binDir` (the chosen pg_dump's) and returns the filtered roles SQL. */
+async function roles_dumpRoles(options) {
+    const connection = pgConnection(options.url);
+    const { path, env } = toolSpawn({ path: join(options.pgDump.binDir, "pg_dumpall"), env: options.pgDump.env }, {
+        ...pgToolEnv(options.env, {
+            password: options.url.password,
+            sslmode: options.url.sslmode,
+            appName: "lifeboat pg_dumpall",
+            connectTimeoutSeconds: 15,
+        }),
+        ...connection.env,
+    });
+    const args = ["--roles-only", "--no-role-passwords", "--no-password", `--dbname=${connection.dbname}`];
+    const stdout = await new Promise((resolve, reject) => {
+        execFile(path, args, { env, maxBuffer: MAX_OUTPUT, encoding: "utf8", timeout: 300_000 }, (error, out, err) => {
+            if (!error)
+                return resolve(out);
+            const line = redactUrls(err)
+                .split("\n")
+                .map((text) => text.trim())
+                .filter(Boolean)
+                .find((text) => /error:|FATAL:/.test(text)) ?? describeError(error);
+            reject(new OperationError(`pg_dumpall --roles-only failed: ${line}`));
+        });
+    }).finally(connection.dispose);
+    if (!/CREATE ROLE|Roles/.test(stdout)) {
+        throw new OperationError("pg_dumpall --roles-only wrote no roles section");
+    }
+    return filterRolesSql(stdout, options.isReserved, options.header);
+}
+/**
+ * Applies a roles script statement by statement and idempotently: a role the server already has is
+ * neither created nor altered, and no grant changes it; only roles created here get their
+ * attributes, settings, comments and memberships. Nothing is ever dropped afterwards: roles are
+ * cluster-wide, and other databases may use them.
+ */
+async function roles_applyRoles(client, sql) {
+    const { rows } = await client.query("SELECT rolname FROM pg_catalog.pg_roles");
+    const before = new Set(rows.map((row) => row.rolname));
+    const created = new Set();
+    const existing = new Set();
+    const errors = [];
+    const run = async (text) => {
+        try {
+            await client.query(text);
+            return true;
+        }
+        catch (error) {
+            // Created meanwhile by someone else: the role is there, which is what was asked.
+            if (error.code === "42710")
+                return false;
+            errors.push(`${describeError(error)} (${roles_oneLine(text)})`);
+            return false;
+        }
+    };
+    for (const statement of roleStatements(sql)) {
+        switch (statement.kind) {
+            case "create":
+                if (before.has(statement.role))
+                    existing.add(statement.role);
+                else if (await run(statement.sql))
+                    created.add(statement.role);
+                break;
+            case "alter":
+            case "comment":
+                if (created.has(statement.role))
+                    await run(statement.sql);
+                break;
+            case "grant":
+                if (created.has(statement.member))
+                    await run(statement.sql);
+                break;
+            case "session":
+                // Session settings of the script (client_encoding, ...) would only change this connection.
+                break;
+            default:
+                await run(statement.sql);
+        }
+    }
+    return { created: [...created], existing: [...existing], errors };
+}
+function roles_oneLine(text) {
+    const line = text.replace(/\s+/g, " ").trim();
+    return line.length > 100 ? `${line.slice(0, 97)}...` : line;
+}
+
+;// CONCATENATED MODULE: ./src/commands/roles-object.ts
+/**
+ * The roles object beside a dump (`roles.sql.age`, or `roles.sql` unencrypted): written by backup
+ * before the manifest, checked by verify, decrypted and applied by restore-test. It is small (a
+ * few KiB), so its SQL is held in memory once read.
+ */
+
+
+
+
+
+
+
+/** Encrypts the roles SQL to `recipients` (none: unencrypted) and writes it as the backup's artifact `name`. */
+async function roles_object_putRolesObject(options) {
+    const body = Buffer.from(options.sql, "utf8");
+    const { results } = await runIntoConsumer(Readable.from([body]), writeStages({ recipients: options.recipients, compression: "none" }), (output) => options.writer.putArtifact(options.name, output, {
+        // age adds a header of a few hundred bytes per recipient and 16 bytes per 64 KiB.
+        sizeHint: body.length + 1024 * (options.recipients.length + 1),
+        ...(options.signal ? { signal: options.signal } : {}),
+    }));
+    return {
+        name: options.name,
+        kind: "roles",
+        stored: results.get(STORED),
+        plaintext: results.get(PLAINTEXT),
+        compression: "none",
+        encryption: options.recipients.length > 0 ? "age-v1" : "none",
+        count: options.count,
+    };
+}
+/**
+ * Reads the roles object and checks it against the manifest: the stored bytes' size and sha256,
+ * and with `identities` (an empty list for an unencrypted backup) the plaintext's too.
+ */
+async function roles_object_readRolesObject(repository, manifest, identities) {
+    const roles = rolesArtifact(manifest);
+    if (!roles)
+        return { problems: [], sql: undefined };
+    const chunks = [];
+    const sink = new Writable({
+        write(chunk, _encoding, callback) {
+            chunks.push(chunk);
+            callback();
+        },
+    });
+    const read = await readArtifact(repository, manifest, roles, identities, { sink });
+    if (read.problems.length > 0 || identities === undefined)
+        return { problems: read.problems, sql: undefined };
+    return { problems: [], sql: Buffer.concat(chunks).toString("utf8") };
+}
+/** Reads, checks and applies the backup's roles object to a server (restore-test's scratch server). */
+async function applyRolesObject(client, repository, manifest, identities) {
+    const read = await roles_object_readRolesObject(repository, manifest, identities);
+    if (read.sql === undefined) {
+        throw new OperationError(read.problems[0] ?? `${rolesArtifact(manifest)?.name ?? "the roles object"} could not be read`);
+    }
+    return applyRoles(client, read.sql);
+}
+
+;// CONCATENATED MODULE: ./src/commands/progress.ts
+/**
+ * Progress lines for long work (backup, verify, restore-test, restore): one line at a steady
+ * interval through the command's logger, which is stderr in the CLI (never stdout, so `--json`
+ * stays one object; `--quiet` silences it) and the job log in Actions. What a line says is read
+ * live from the pipeline's taps when it is due, so a stalled pipeline shows as a stalled count.
+ */
+
+
+/** The interval when the edge sets none (CommandContext.progressEveryMs). */
+const DEFAULT_PROGRESS_EVERY_MS = 5000;
+/**
+ * Logs `progressLine(what, sample())` every `everyMs` until stop(). The timer does not keep the
+ * process alive, and a sample that throws is skipped rather than failing the command.
+ */
+function progress_startProgress(options) {
+    const started = options.startedMs ?? performance.now();
+    const every = options.everyMs ?? DEFAULT_PROGRESS_EVERY_MS;
+    const timer = setInterval(() => {
+        let sample;
+        try {
+            sample = options.sample();
+        }
+        catch {
+            return;
+        }
+        options.log.info(progressLine(options.what, sample, (performance.now() - started) / 1000));
+    }, every);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+}
+/** `backup: 1.2 GB read, 150 MB stored, 210 MB/s, 12 of 40 tables, 6s elapsed` */
+function progressLine(what, sample, elapsedSeconds) {
+    const seconds = Math.max(elapsedSeconds, 0.001);
+    const parts = [];
+    if (sample.readTotal !== undefined && sample.readTotal > 0) {
+        const percent = Math.min(100, Math.floor((sample.read / sample.readTotal) * 100));
+        parts.push(`${formatBytes(sample.read)} of ${formatBytes(sample.readTotal)} read (${percent}%)`);
+    }
+    else {
+        parts.push(`${formatBytes(sample.read)} read`);
+    }
+    if (sample.stored !== undefined)
+        parts.push(`${formatBytes(sample.stored)} stored`);
+    parts.push(`${formatBytes(Math.round(sample.read / seconds))}/s`);
+    if (sample.tables) {
+        parts.push(sample.tables.done === undefined
+            ? `${sample.tables.total} tables`
+            : `${sample.tables.done} of ${sample.tables.total} tables`);
+    }
+    if (sample.phase)
+        parts.push(sample.phase);
+    parts.push(`${Math.round(seconds)}s elapsed`);
+    return `${what}: ${parts.join(", ")}`;
+}
+/** The live byte count of the pipeline's digest stage by that name (digestStage's bytesSoFar); 0 when none. */
+function progress_liveBytes(stages, name) {
+    const stage = stages.find((candidate) => candidate.name === name);
+    return typeof stage?.bytesSoFar === "number" ? stage.bytesSoFar : 0;
+}
+/** A tap that adds every chunk's length to `counter.bytes`, for a pipeline with no digest stage to read. */
+function countingStage(counter) {
+    return tapStage("progress", {
+        update: (chunk) => (counter.bytes += chunk.length),
+        finish: () => counter.bytes,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/files/entry.ts
+/** The file listed by a source no longer exists when it is opened. */
+class entry_VanishedError extends Error {
+    constructor(path, options) {
+        super(`"${path}" vanished before it could be read`, options);
+        this.name = "VanishedError";
+    }
+}
+function entry_defaultMode(type) {
+    return type === "file" ? 0o644 : type === "directory" ? 0o755 : 0o777;
+}
+/**
+ * Whether a path is safe to create under a directory: relative, no "." or ".." segment, no empty
+ * segment, no NUL (a backslash is an ordinary character on Linux). Keys such as "a//b" or "../x" are legal in S3 and kept in archives as they
+ * are; they can be restored into a bucket but not into a directory.
+ */
+function isSafeRelativePath(path) {
+    if (path === "" || path.startsWith("/") || path.includes("\0"))
+        return false;
+    const trimmed = path.endsWith("/") ? path.slice(0, -1) : path;
+    return trimmed.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}
+
+;// CONCATENATED MODULE: ./src/files/directory-source.ts
+
+
+
+
+const READ_CHUNK = (/* unused pure expression or super */ null && (256 * 1024));
+function byBytes(a, b) {
+    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+function isGone(error) {
+    const code = error?.code;
+    return code === "ENOENT" || code === "ENOTDIR";
+}
+class directory_source_DirectorySource {
+    /** The absolute directory. */
+    root;
+    /** How the user named it (for messages). */
+    input;
+    /** Paths of sockets, FIFOs and devices left out; filled while `entries()` runs. */
+    skipped = [];
+    constructor(root, input = root) {
+        this.root = root;
+        this.input = input;
+    }
+    /** The absolute path (printable: local paths hold no credentials). */
+    get url() {
+        return this.root;
+    }
+    /** Nothing to free; here so every source can be closed alike. */
+    destroy() { }
+    /** Fails with an InputError naming the source unless it is a readable directory. */
+    async check() {
+        let info;
+        try {
+            info = await stat(this.root);
+        }
+        catch (error) {
+            const code = error.code;
+            const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not accessible" : describeError(error);
+            throw new InputError(`--files "${this.input}": the directory ${why}`, { input: "files", cause: error });
+        }
+        if (!info.isDirectory()) {
+            throw new InputError(`--files "${this.input}": expected a directory or an s3:// URL, found a file`, {
+                input: "files",
+            });
+        }
+        try {
+            await readdir(this.root);
+        }
+        catch (error) {
+            throw new InputError(`--files "${this.input}": the directory cannot be read: ${describeError(error)}`, {
+                input: "files",
+                cause: error,
+            });
+        }
+    }
+    entries() {
+        return this.walk("");
+    }
+    async *walk(relative) {
+        const absolute = relative ? join(this.root, relative) : this.root;
+        let names;
+        try {
+            names = await readdir(absolute);
+        }
+        catch (error) {
+            if (relative && isGone(error))
+                return; // removed since it was listed
+            throw new OperationError(`files: cannot list "${relative || this.input}": ${describeError(error)}`, {
+                cause: error,
+            });
+        }
+        names.sort(byBytes);
+        for (const name of names) {
+            const path = relative ? `${relative}/${name}` : name;
+            const full = join(absolute, name);
+            let info;
+            try {
+                info = await lstat(full);
+            }
+            catch (error) {
+                if (isGone(error))
+                    continue;
+                throw new OperationError(`files: cannot read "${path}": ${describeError(error)}`, { cause: error });
+            }
+            const mode = info.mode & 0o7777;
+            if (info.isDirectory()) {
+                yield { path, type: "directory", size: 0, mtime: info.mtime, mode };
+                yield* this.walk(path);
+            }
+            else if (info.isSymbolicLink()) {
+                let linkTarget;
+                try {
+                    linkTarget = await readlink(full);
+                }
+                catch (error) {
+                    if (isGone(error))
+                        continue;
+                    throw new OperationError(`files: cannot read the link "${path}": ${describeError(error)}`, {
+                        cause: error,
+                    });
+                }
+                yield { path, type: "symlink", size: 0, mtime: info.mtime, mode, linkTarget };
+            }
+            else if (info.isFile()) {
+                yield {
+                    path,
+                    type: "file",
+                    size: info.size,
+                    mtime: info.mtime,
+                    mode,
+                    open: () => openFile(full, path),
+                };
+            }
+            else {
+                this.skipped.push(path);
+            }
+        }
+    }
+}
+async function openFile(full, path) {
+    let handle;
+    try {
+        handle = await open(full, "r");
     }
     catch (error) {
-        if (staging)
-            await rm(staging, { recursive: true, force: true }).catch(() => undefined);
-        if (error instanceof InputError || error instanceof OperationError)
+        if (isGone(error))
+            throw new VanishedError(path, { cause: error });
+        throw new OperationError(`files: cannot open "${path}": ${describeError(error)}`, { cause: error });
+    }
+    const before = await handle.stat();
+    if (!before.isFile()) {
+        await handle.close();
+        throw new VanishedError(path); // replaced by something else since it was listed
+    }
+    return {
+        stream: handle.createReadStream({ highWaterMark: READ_CHUNK, autoClose: true }),
+        size: before.size,
+        mtime: before.mtime,
+        changedSince: async () => {
+            // Removed after a full read is fine: the copy taken is consistent.
+            const after = await lstat(full).catch(() => undefined);
+            return (after !== undefined &&
+                (after.ino !== before.ino || after.size !== before.size || after.mtimeMs !== before.mtimeMs));
+        },
+    };
+}
+
+// EXTERNAL MODULE: ./src/storage/s3-errors.ts
+var s3_errors = __nccwpck_require__(14171);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
+var dist_cjs = __nccwpck_require__(53711);
+;// CONCATENATED MODULE: ./src/files/s3-client.ts
+/**
+ * The S3 client a files source or target uses: its own endpoint, region, path-style and
+ * credentials, separate from the backup store's, so reading Supabase Storage never needs the
+ * backup bucket's keys and vice versa.
+ *
+ * Credentials: explicit ones, else LIFEBOAT_FILES_AWS_ACCESS_KEY_ID and
+ * LIFEBOAT_FILES_AWS_SECRET_ACCESS_KEY (and LIFEBOAT_FILES_AWS_SESSION_TOKEN), else the SDK's
+ * default chain. Checksums only where the API requires them (see s3-store.ts and FIELD-NOTES.md:
+ * the SDK's default flexible checksums break several S3-compatible stores).
+ */
+
+
+
+
+const ACCESS_KEY_VAR = "LIFEBOAT_FILES_AWS_ACCESS_KEY_ID";
+const SECRET_KEY_VAR = "LIFEBOAT_FILES_AWS_SECRET_ACCESS_KEY";
+const SESSION_TOKEN_VAR = "LIFEBOAT_FILES_AWS_SESSION_TOKEN";
+const CONNECTION_TIMEOUT_MS = 10_000;
+const SOCKET_TIMEOUT_MS = 120_000;
+function credentialsFrom(options) {
+    if (options.credentials)
+        return options.credentials;
+    const env = options.env ?? process.env;
+    const accessKeyId = env[ACCESS_KEY_VAR];
+    const secretAccessKey = env[SECRET_KEY_VAR];
+    if (!accessKeyId && !secretAccessKey)
+        return undefined;
+    if (!accessKeyId || !secretAccessKey) {
+        const missing = accessKeyId ? SECRET_KEY_VAR : ACCESS_KEY_VAR;
+        throw new errors/* InputError */.dz(`${missing} is not set: the files source's keys come as a pair`, { input: missing });
+    }
+    const sessionToken = env[SESSION_TOKEN_VAR];
+    return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
+}
+function s3_client_createFilesS3Client(options) {
+    const env = options.env ?? process.env;
+    const region = options.region ??
+        env.AWS_REGION ??
+        env.AWS_DEFAULT_REGION ??
+        (options.endpoint ? "us-east-1" : undefined);
+    const config = {
+        forcePathStyle: options.forcePathStyle ?? false,
+        requestChecksumCalculation: "WHEN_REQUIRED",
+        responseChecksumValidation: "WHEN_REQUIRED",
+        requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: SOCKET_TIMEOUT_MS },
+    };
+    const credentials = credentialsFrom(options);
+    if (credentials)
+        config.credentials = credentials;
+    if (options.endpoint)
+        config.endpoint = options.endpoint;
+    if (region)
+        config.region = region;
+    if (options.maxAttempts !== undefined)
+        config.maxAttempts = options.maxAttempts;
+    return new dist_cjs.S3Client(config);
+}
+/**
+ * The error a preflight check raises: an InputError (exit 2) naming the input for what the user
+ * can fix (endpoint, bucket, credentials, region), an OperationError otherwise.
+ */
+function s3_client_s3CheckError(error, context) {
+    const named = `--${context.input} "${context.value}"`;
+    const options = { input: context.input, cause: error };
+    if (error instanceof errors/* InputError */.dz)
+        return error;
+    switch ((0,s3_errors/* classifyS3CheckError */.nK)(error)) {
+        case "unreachable": {
+            const where = context.endpoint ? `the S3 endpoint ${context.endpoint}` : "AWS S3";
+            return new errors/* InputError */.dz(`${named}: cannot reach ${where}: ${(0,s3_errors/* describeS3Error */.ye)(error)}`, options);
+        }
+        case "no-credentials":
+            return new errors/* InputError */.dz(`${named}: no S3 credentials found: set ${ACCESS_KEY_VAR} and ${SECRET_KEY_VAR}, or AWS credentials`, options);
+        case "no-region":
+            return new errors/* InputError */.dz(`${named}: no S3 region set: set the files S3 region option or AWS_REGION`, options);
+        case "no-bucket":
+            return new errors/* InputError */.dz(`${named}: bucket "${context.bucket ?? ""}" does not exist`, options);
+        case "denied":
+            return new errors/* InputError */.dz(`${named}: access denied (${(0,s3_errors/* describeS3Error */.ye)(error)}): check ${ACCESS_KEY_VAR} and ${SECRET_KEY_VAR} ` +
+                "(or the AWS credentials in use) and the bucket's policy", options);
+        case "other-region":
+            return new errors/* InputError */.dz(`${named}: the bucket is in another region (${(0,s3_errors/* describeS3Error */.ye)(error)})`, options);
+        case "other":
+            break;
+    }
+    return new errors/* OperationError */.OK(`${named}: checking failed: ${(0,s3_errors/* describeS3Error */.ye)(error)}`, { cause: error });
+}
+
+;// CONCATENATED MODULE: ./src/files/s3-source.ts
+/**
+ * An S3 bucket (or every bucket the credentials list) as a files source.
+ *
+ * - `s3://BUCKET`: every key, stored under its key. `s3://BUCKET/PREFIX`: the keys under
+ *   `PREFIX/`, stored relative to it (as `aws s3 sync` does). `s3://*`: every bucket, each key
+ *   stored as `BUCKET/KEY`, with a directory entry per bucket so empty buckets are kept.
+ * - Listing is ListObjectsV2, page by page, in S3's order (UTF-8 bytes); objects are read one at a
+ *   time, each as one GetObject stream. The size and ETag in the archive are those of the version
+ *   GetObject returned, so an object replaced between listing and reading is stored whole.
+ * - Keys ending in "/" (folder markers made by consoles) become directory entries.
+ */
+
+
+
+
+
+
+/** How many small objects' GetObject requests are sent ahead of the one being read. */
+const READ_AHEAD = 8;
+const READ_AHEAD_MAX_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
+function s3_source_byBytes(a, b) {
+    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+function bodyStream(body) {
+    if (body instanceof Readable)
+        return body;
+    if (body === undefined || body === null)
+        return Readable.from([]);
+    const web = body.transformToWebStream();
+    return Readable.fromWeb(web);
+}
+class s3_source_S3Source {
+    url;
+    location;
+    client;
+    input;
+    endpoint;
+    pageSize;
+    constructor(location, options = {}, input) {
+        if (location.bucket === "*" && location.prefix !== "") {
+            throw new OperationError("S3Source: s3://* takes no prefix");
+        }
+        this.location = { bucket: location.bucket, prefix: location.prefix.replace(/^\/+|\/+$/g, "") };
+        this.url = `s3://${this.location.bucket}${this.location.prefix ? `/${this.location.prefix}` : ""}`;
+        this.input = input ?? this.url;
+        this.endpoint = options.endpoint;
+        this.pageSize = options.listPageSize ?? 1000;
+        this.client = createFilesS3Client(options);
+    }
+    /**
+     * Lists one key (or the buckets, for s3://*): an unreachable endpoint, a missing bucket or
+     * refused credentials fail with an InputError naming the source, before anything is written.
+     */
+    async check() {
+        const context = {
+            input: "files",
+            value: this.input,
+            bucket: this.location.bucket,
+            endpoint: this.endpoint,
+        };
+        try {
+            if (this.location.bucket === "*") {
+                await this.client.send(new ListBucketsCommand({}));
+            }
+            else {
+                await this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.keyPrefix(), MaxKeys: 1 }));
+            }
+        }
+        catch (error) {
+            throw s3CheckError(error, context);
+        }
+    }
+    async *entries() {
+        if (this.location.bucket !== "*") {
+            yield* this.bucketEntries(this.location.bucket, this.keyPrefix(), "");
+            return;
+        }
+        for (const bucket of await this.listBuckets()) {
+            yield { path: bucket.name, type: "directory", size: 0, mtime: bucket.created };
+            yield* this.bucketEntries(bucket.name, "", `${bucket.name}/`);
+        }
+    }
+    /** Frees the client's sockets. */
+    destroy() {
+        this.client.destroy();
+    }
+    keyPrefix() {
+        return this.location.prefix ? `${this.location.prefix}/` : "";
+    }
+    async listBuckets() {
+        const buckets = [];
+        let token;
+        do {
+            let page;
+            try {
+                page = await this.client.send(new ListBucketsCommand(token ? { ContinuationToken: token } : {}));
+            }
+            catch (error) {
+                throw new OperationError(`files: listing the buckets failed: ${describeS3Error(error)}`, {
+                    cause: error,
+                });
+            }
+            for (const bucket of page.Buckets ?? []) {
+                if (bucket.Name)
+                    buckets.push({ name: bucket.Name, created: bucket.CreationDate ?? new Date(0) });
+            }
+            token = page.ContinuationToken;
+        } while (token);
+        return buckets.sort((a, b) => s3_source_byBytes(a.name, b.name));
+    }
+    async *bucketEntries(bucket, keyPrefix, pathPrefix) {
+        let token;
+        do {
+            let page;
+            try {
+                page = await this.client.send(new ListObjectsV2Command({
+                    Bucket: bucket,
+                    Prefix: keyPrefix,
+                    MaxKeys: this.pageSize,
+                    ...(token ? { ContinuationToken: token } : {}),
+                }));
+            }
+            catch (error) {
+                throw new OperationError(`files: listing s3://${bucket} failed: ${describeS3Error(error)}`, {
+                    cause: error,
+                });
+            }
+            const entries = [];
+            for (const object of page.Contents ?? []) {
+                const key = object.Key;
+                if (key === undefined || key === keyPrefix)
+                    continue;
+                const relative = key.slice(keyPrefix.length);
+                const mtime = object.LastModified ?? new Date(0);
+                if (relative.endsWith("/")) {
+                    entries.push({ path: pathPrefix + relative.slice(0, -1), type: "directory", size: 0, mtime });
+                    continue;
+                }
+                const path = pathPrefix + relative;
+                const entry = { path, type: "file", size: object.Size ?? 0, mtime };
+                entry.open = () => this.open(bucket, key, path);
+                if (object.ETag)
+                    entry.etag = object.ETag;
+                entries.push(entry);
+            }
+            yield* this.readingAhead(entries);
+            token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+    }
+    /**
+     * The page's entries, with the GetObject of the next few small objects sent while the current
+     * one is read: one object at a time, a bucket of small files is bound by the request latency
+     * (~50 ms per GET measured on radosgw here). Only runs of small objects are read ahead, so a
+     * request never waits idle behind a large file long enough for its socket to time out.
+     */
+    async *readingAhead(entries) {
+        const opened = new Map();
+        const small = (entry) => entry?.type === "file" && entry.open !== undefined && entry.size <= READ_AHEAD_MAX_BYTES;
+        try {
+            for (const [index, entry] of entries.entries()) {
+                if (small(entry)) {
+                    for (let next = index; next <= index + READ_AHEAD && small(entries[next]); next += 1) {
+                        const ahead = entries[next];
+                        if (opened.has(ahead))
+                            continue;
+                        const opening = ahead.open();
+                        opening.catch(() => undefined); // reported when the entry is opened
+                        opened.set(ahead, opening);
+                    }
+                }
+                const early = opened.get(entry);
+                if (early) {
+                    opened.delete(entry);
+                    yield { ...entry, open: () => early };
+                }
+                else
+                    yield entry;
+            }
+        }
+        finally {
+            // Stopped early (the archive failed): no response stays open.
+            for (const opening of opened.values()) {
+                opening.then((file) => file.stream.destroy()).catch(() => undefined);
+            }
+        }
+    }
+    async open(bucket, key, path) {
+        try {
+            const response = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+            const opened = { stream: bodyStream(response.Body) };
+            if (response.ContentLength !== undefined)
+                opened.size = response.ContentLength;
+            if (response.ETag)
+                opened.etag = response.ETag;
+            if (response.LastModified)
+                opened.mtime = response.LastModified;
+            return opened;
+        }
+        catch (error) {
+            if (isS3NotFound(error))
+                throw new VanishedError(path, { cause: error });
+            throw new OperationError(`files: reading s3://${bucket}/${key} failed: ${describeS3Error(error)}`, {
+                cause: error,
+            });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/files/files-source.ts
+/**
+ * A `--files SOURCE`: `s3://BUCKET[/PREFIX]`, `s3://*`, `file:///abs/path` or a directory path.
+ */
+
+
+
+function files_source_openFilesSource(spec, s3 = {}) {
+    if (spec.kind === "s3")
+        return new S3Source({ bucket: spec.bucket, prefix: spec.prefix }, s3, spec.input);
+    return new DirectorySource(spec.path, spec.input);
+}
+
+;// CONCATENATED MODULE: ./src/files/files-index.ts
+/**
+ * The index of a files archive: JSON lines, one header line then one line per entry, stored as the
+ * archive's last tar entry under a reserved name so that it travels encrypted with the files (file
+ * names can be personal data; the manifest is plaintext and only gets counts).
+ *
+ *   {"lifeboatFilesIndex":1,"source":"s3://photos"}
+ *   {"path":"a/b.jpg","type":"file","size":123,"sha256":"…","mtime":"2026-…Z","etag":"\"…\""}
+ *   {"path":"a","type":"directory","mtime":"…"}
+ *   {"path":"l","type":"symlink","linkTarget":"a/b.jpg","mtime":"…"}
+ *   {"path":"c.txt","type":"file","size":10,"sha256":"…","mtime":"…","changed":"grew"}
+ *   {"path":"gone.txt","type":"file","size":0,"mtime":"…","changed":"vanished"}
+ *
+ * For a file, `size` and `sha256` describe the bytes stored in the archive. A file marked
+ * `changed` was not read consistently: "grew" (truncated to the announced size), "shrank" (padded
+ * with zeros to it), "modified" (same size, but changed while read) or "vanished" (no tar entry).
+ */
+
+/** The reserved name of the index entry, at the archive's root. */
+const files_index_INDEX_NAME = ".lifeboat-index.jsonl";
+const INDEX_VERSION = 1;
+function files_index_indexHeaderLine(source) {
+    const header = { lifeboatFilesIndex: INDEX_VERSION };
+    if (source !== undefined)
+        header.source = source;
+    return `${JSON.stringify(header)}\n`;
+}
+function files_index_indexLine(record) {
+    return `${JSON.stringify(record)}\n`;
+}
+class IndexFormatError extends errors/* OperationError */.OK {
+}
+/** Parses a whole index; throws IndexFormatError on anything that is not one. */
+function parseIndex(text) {
+    const lines = text.split("\n").filter((line) => line !== "");
+    const first = lines.shift();
+    let header;
+    try {
+        header = JSON.parse(first ?? "");
+    }
+    catch {
+        throw new IndexFormatError(`${files_index_INDEX_NAME}: the first line is not JSON`);
+    }
+    if (header.lifeboatFilesIndex !== INDEX_VERSION) {
+        throw new IndexFormatError(`${files_index_INDEX_NAME}: format version ${String(header.lifeboatFilesIndex)}, expected ${INDEX_VERSION}`);
+    }
+    const records = lines.map((line, number) => {
+        let record;
+        try {
+            record = JSON.parse(line);
+        }
+        catch {
+            throw new IndexFormatError(`${files_index_INDEX_NAME}: line ${number + 2} is not JSON`);
+        }
+        if (typeof record.path !== "string" || !["file", "directory", "symlink"].includes(record.type)) {
+            throw new IndexFormatError(`${files_index_INDEX_NAME}: line ${number + 2} is not an index record`);
+        }
+        return record;
+    });
+    return { header, records };
+}
+
+;// CONCATENATED MODULE: ./src/files/tar-format.ts
+/**
+ * The tar format as Lifeboat writes and reads it: POSIX.1-2001 pax (ustar headers, with a pax
+ * extended header in front of any entry whose name, link target, size or mtime does not fit the
+ * ustar fields). Readers also accept GNU long names (`L`/`K` entries) and base-256 numbers, as
+ * GNU tar writes them in its default format.
+ *
+ * Pure functions over 512-byte blocks; no I/O.
+ */
+
+const tar_format_BLOCK = 512;
+/** GNU tar pads archives to its default record of 20 blocks; doing the same keeps old tars happy. */
+const RECORD = 20 * tar_format_BLOCK;
+/** The largest number an 11-digit octal ustar field holds: 8 GiB - 1. */
+const MAX_OCTAL_11 = 0o77777777777;
+/** A tar archive that cannot be read: damaged, truncated or not a tar at all. */
+class TarFormatError extends errors/* OperationError */.OK {
+}
+const ZERO_BLOCK = Buffer.alloc(tar_format_BLOCK);
+function tar_format_paddingFor(size) {
+    const rest = size % tar_format_BLOCK;
+    return rest === 0 ? 0 : tar_format_BLOCK - rest;
+}
+function tar_format_zeroBlocks(bytes) {
+    return bytes <= tar_format_BLOCK ? ZERO_BLOCK.subarray(0, bytes) : Buffer.alloc(bytes);
+}
+function isPlainAscii(text) {
+    return /^[\x20-\x7e]*$/.test(text);
+}
+function writeOctal(block, offset, width, value) {
+    // width - 1 digits and a NUL, as POSIX asks.
+    block.write(value.toString(8).padStart(width - 1, "0") + "\0", offset, width, "ascii");
+}
+function writeString(block, offset, width, value) {
+    block.write(value, offset, width, "utf8");
+}
+/** One pax record: `<length> <key>=<value>\n`, where the length counts itself. */
+function paxRecord(key, value) {
+    const body = ` ${key}=${value}\n`;
+    const bodyBytes = Buffer.byteLength(body, "utf8");
+    const digits = String(bodyBytes).length;
+    let length = bodyBytes + digits;
+    if (String(length).length > digits)
+        length += 1;
+    return Buffer.from(`${length}${body}`, "utf8");
+}
+function typeFlag(type) {
+    return type === "file" ? "0" : type === "directory" ? "5" : "2";
+}
+function ustarBlock(fields) {
+    const block = Buffer.alloc(tar_format_BLOCK);
+    writeString(block, 0, 100, fields.name);
+    writeOctal(block, 100, 8, fields.mode & 0o7777);
+    writeOctal(block, 108, 8, 0); // uid: ownership is not kept, restores belong to whoever restores
+    writeOctal(block, 116, 8, 0); // gid
+    writeOctal(block, 124, 12, fields.size);
+    writeOctal(block, 136, 12, fields.mtimeSeconds);
+    block.fill(0x20, 148, 156); // checksum field counts as spaces while summing
+    block.write(fields.flag, 156, 1, "ascii");
+    writeString(block, 157, 100, fields.linkName);
+    block.write("ustar\0", 257, 6, "ascii");
+    block.write("00", 263, 2, "ascii");
+    let sum = 0;
+    for (const byte of block)
+        sum += byte;
+    block.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, 8, "ascii");
+    return block;
+}
+/**
+ * The header blocks of one entry: a pax extended header when needed, then the ustar header.
+ * Directory paths get their trailing "/" here.
+ */
+function tar_format_encodeHeader(entry) {
+    const name = entry.type === "directory" && !entry.path.endsWith("/") ? `${entry.path}/` : entry.path;
+    const size = entry.type === "file" ? entry.size : 0;
+    const seconds = Math.floor(entry.mtime.getTime() / 1000);
+    const link = entry.type === "symlink" ? (entry.linkTarget ?? "") : "";
+    const pax = [];
+    const fitsName = isPlainAscii(name) && Buffer.byteLength(name) <= 100;
+    if (!fitsName)
+        pax.push(paxRecord("path", name));
+    const fitsLink = isPlainAscii(link) && Buffer.byteLength(link) <= 100;
+    if (!fitsLink)
+        pax.push(paxRecord("linkpath", link));
+    const fitsSize = size <= MAX_OCTAL_11;
+    if (!fitsSize)
+        pax.push(paxRecord("size", String(size)));
+    const fitsMtime = Number.isFinite(seconds) && seconds >= 0 && seconds <= MAX_OCTAL_11;
+    if (!fitsMtime)
+        pax.push(paxRecord("mtime", String(Number.isFinite(seconds) ? seconds : 0)));
+    const ustar = ustarBlock({
+        name: fitsName ? name : asciiStandIn(name, 100),
+        mode: entry.mode,
+        size: fitsSize ? size : 0,
+        mtimeSeconds: fitsMtime ? seconds : 0,
+        flag: typeFlag(entry.type),
+        linkName: fitsLink ? link : asciiStandIn(link, 100),
+    });
+    if (pax.length === 0)
+        return ustar;
+    const records = Buffer.concat(pax);
+    const paxHeader = ustarBlock({
+        // The name of the extended header itself, as pax suggests: readers that ignore pax show it.
+        name: asciiStandIn(`PaxHeaders/${name}`, 100),
+        mode: 0o644,
+        size: records.length,
+        mtimeSeconds: fitsMtime ? seconds : 0,
+        flag: "x",
+        linkName: "",
+    });
+    return Buffer.concat([paxHeader, records, tar_format_zeroBlocks(tar_format_paddingFor(records.length)), ustar]);
+}
+/** A readable ASCII approximation for the ustar field, for tools that do not know pax. */
+function asciiStandIn(text, width) {
+    const ascii = text.replace(/[^\x20-\x7e]/g, "_");
+    return ascii.length <= width ? ascii : ascii.slice(ascii.length - width);
+}
+/** The end of an archive: two zero blocks, then zeros up to a whole record. */
+function tar_format_trailer(bytesSoFar) {
+    const end = bytesSoFar + 2 * tar_format_BLOCK;
+    const rest = end % RECORD;
+    return Buffer.alloc(2 * tar_format_BLOCK + (rest === 0 ? 0 : RECORD - rest));
+}
+// ---------------------------------------------------------------------------------------------
+// Reading
+function isZeroBlock(block) {
+    for (const byte of block)
+        if (byte !== 0)
+            return false;
+    return true;
+}
+function readString(block, offset, width) {
+    const field = block.subarray(offset, offset + width);
+    const end = field.indexOf(0);
+    return field.subarray(0, end === -1 ? width : end).toString("utf8");
+}
+/** An octal field, or a GNU base-256 one (high bit of the first byte set). */
+function readNumber(block, offset, width) {
+    const field = block.subarray(offset, offset + width);
+    if (field[0] & 0x80) {
+        if (field[0] === 0xff)
+            throw new TarFormatError("tar header: negative base-256 number");
+        let value = field[0] & 0x7f;
+        for (let i = 1; i < width; i += 1)
+            value = value * 256 + field[i];
+        if (!Number.isSafeInteger(value))
+            throw new TarFormatError("tar header: number too large");
+        return value;
+    }
+    const text = field.toString("ascii").replace(/\0.*$/s, "").trim();
+    if (text === "")
+        return 0;
+    if (!/^[0-7]+$/.test(text))
+        throw new TarFormatError(`tar header: "${text}" is not an octal number`);
+    return parseInt(text, 8);
+}
+function checksumMatches(block) {
+    const stored = readNumber(block, 148, 8);
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < tar_format_BLOCK; i += 1) {
+        const byte = i >= 148 && i < 156 ? 0x20 : block[i];
+        unsigned += byte;
+        signed += byte > 127 ? byte - 256 : byte;
+    }
+    return stored === unsigned || stored === signed;
+}
+function decodeBlock(block) {
+    if (!checksumMatches(block))
+        throw new TarFormatError("tar header checksum mismatch: the archive is damaged");
+    let name = readString(block, 0, 100);
+    const magic = block.toString("ascii", 257, 263);
+    if (magic.startsWith("ustar")) {
+        const prefix = readString(block, 345, 155);
+        // GNU's old format ("ustar  ") keeps other data at 345; only POSIX ustar has a prefix there.
+        if (magic === "ustar\0" && prefix)
+            name = `${prefix}/${name}`;
+    }
+    return {
+        flag: String.fromCharCode(block[156]),
+        name,
+        linkName: readString(block, 157, 100),
+        size: readNumber(block, 124, 12),
+        mtime: readNumber(block, 136, 12),
+        mode: readNumber(block, 100, 8),
+    };
+}
+/** Parses pax records into key/value pairs. */
+function parsePax(data) {
+    const records = new Map();
+    let offset = 0;
+    while (offset < data.length) {
+        if (data[offset] === 0)
+            break;
+        const space = data.indexOf(0x20, offset);
+        const length = space === -1 ? NaN : Number(data.toString("ascii", offset, space));
+        if (!Number.isSafeInteger(length) || length <= 0 || offset + length > data.length) {
+            throw new TarFormatError("pax extended header: malformed record");
+        }
+        const record = data.toString("utf8", space + 1, offset + length - 1);
+        const equals = record.indexOf("=");
+        if (equals === -1)
+            throw new TarFormatError("pax extended header: record without '='");
+        records.set(record.slice(0, equals), record.slice(equals + 1));
+        offset += length;
+    }
+    return records;
+}
+function typeOf(flag) {
+    switch (flag) {
+        case "0":
+        case "\0":
+        case "7":
+            return "file";
+        case "5":
+            return "directory";
+        case "2":
+            return "symlink";
+        case "1":
+            return "hardlink";
+        default:
+            return "other";
+    }
+}
+
+;// CONCATENATED MODULE: ./src/files/tar-writer.ts
+/**
+ * A streaming pax tar writer: entries in, tar bytes out, one entry at a time.
+ *
+ * Memory is bounded whatever the files' sizes: the output is a pull stream (a file is read only as
+ * fast as the consumer takes the tar), and each file's bytes are hashed as they pass. Only the
+ * index grows with the number of entries (about 150-250 bytes per entry) because its size must be
+ * known before it can be written as the last tar entry.
+ *
+ * A file that yields more or fewer bytes than announced, changes while read or vanishes before it
+ * is opened is never stored as a silent half-file: with `onChange: "fail"` (the default) the stream
+ * fails with a FileChangedError; with "warn" the archive stays valid (truncated or zero-padded to
+ * the size in its header), the index marks the file `changed`, and the summary lists it.
+ */
+
+
+
+
+
+
+/** A file changed or vanished while read, under the "fail" policy. */
+class FileChangedError extends errors/* OperationError */.OK {
+    file;
+    constructor(file) {
+        const what = file.reason === "vanished"
+            ? "vanished before it was read"
+            : file.reason === "modified"
+                ? "was modified while it was read"
+                : `${file.reason} while it was read (announced ${file.announced} bytes, got ${file.reason === "grew" ? "more" : file.read})`;
+        super(`files: "${file.path}" ${what}; run the backup again when the source is quiet, or let changed files only warn`);
+        this.file = file;
+    }
+}
+const PAD_CHUNK = (/* unused pure expression or super */ null && (64 * 1024));
+const BATCH_BYTES = (/* unused pure expression or super */ null && (64 * 1024));
+function validatePath(path) {
+    if (path === "" || path.includes("\0"))
+        throw new OperationError(`files: invalid entry path ${JSON.stringify(path)}`);
+    if (path === INDEX_NAME) {
+        throw new OperationError(`files: the source holds "${INDEX_NAME}" at its root, a name Lifeboat reserves for the archive's index`);
+    }
+}
+/**
+ * Writes `entries` as a pax tar. Returns the tar stream and a summary that resolves once the
+ * stream has produced its last byte (and rejects if it fails or is destroyed early).
+ */
+function tar_writer_writeTar(entries, options = {}) {
+    const policy = options.onChange ?? "fail";
+    let settle;
+    const summary = new Promise((resolve, reject) => {
+        settle = { resolve, reject };
+    });
+    // The caller may await only the stream; a rejection is reported there too.
+    summary.catch(() => undefined);
+    async function* produce() {
+        const index = [Buffer.from(indexHeaderLine(options.source))];
+        const totals = { files: 0, directories: 0, symlinks: 0, bytes: 0, tarBytes: 0, indexEntries: 0 };
+        const changed = [];
+        let finished = false;
+        // Small pieces (headers, small files, padding) go out in batches: one stream chunk per piece
+        // costs more than the piece when there are many small files.
+        const batch = [];
+        let batched = 0;
+        const flush = function* () {
+            if (batched === 0)
+                return;
+            const out = batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
+            batch.length = 0;
+            batched = 0;
+            yield out;
+        };
+        const emit = function* (chunk) {
+            totals.tarBytes += chunk.length;
+            if (chunk.length >= BATCH_BYTES) {
+                yield* flush();
+                yield chunk;
+                return;
+            }
+            batch.push(chunk);
+            batched += chunk.length;
+            if (batched >= BATCH_BYTES)
+                yield* flush();
+        };
+        const record = (line) => {
+            index.push(Buffer.from(indexLine(line)));
+            totals.indexEntries += 1;
+        };
+        const noteChange = (file) => {
+            if (policy === "fail")
+                throw new FileChangedError(file);
+            changed.push(file);
+        };
+        try {
+            for await (const entry of entries) {
+                validatePath(entry.path);
+                const mode = entry.mode ?? defaultMode(entry.type);
+                if (entry.type !== "file") {
+                    yield* emit(encodeHeader({ ...entry, mode, size: 0 }));
+                    const line = { path: entry.path, type: entry.type, mtime: entry.mtime.toISOString() };
+                    if (entry.type === "symlink")
+                        line.linkTarget = entry.linkTarget ?? "";
+                    record(line);
+                    if (entry.type === "directory")
+                        totals.directories += 1;
+                    else
+                        totals.symlinks += 1;
+                    continue;
+                }
+                let opened;
+                try {
+                    if (!entry.open)
+                        throw new OperationError(`files: "${entry.path}" has no content to read`);
+                    const result = await entry.open();
+                    opened = result instanceof Readable ? { stream: result } : result;
+                }
+                catch (error) {
+                    if (!(error instanceof VanishedError))
+                        throw error;
+                    noteChange({ path: entry.path, reason: "vanished", announced: entry.size, read: 0 });
+                    record({
+                        path: entry.path,
+                        type: "file",
+                        size: 0,
+                        mtime: entry.mtime.toISOString(),
+                        changed: "vanished",
+                    });
+                    continue;
+                }
+                const announced = opened.size ?? entry.size;
+                const mtime = opened.mtime ?? entry.mtime;
+                const etag = opened.etag ?? entry.etag;
+                const hash = createHash("sha256");
+                let read = 0;
+                let reason;
+                try {
+                    yield* emit(encodeHeader({ path: entry.path, type: "file", size: announced, mtime, mode }));
+                    try {
+                        for await (const chunk of opened.stream) {
+                            if (read + chunk.length > announced) {
+                                const part = chunk.subarray(0, announced - read);
+                                hash.update(part);
+                                read += chunk.length;
+                                if (part.length > 0)
+                                    yield* emit(part);
+                                reason = "grew";
+                                break;
+                            }
+                            hash.update(chunk);
+                            read += chunk.length;
+                            yield* emit(chunk);
+                        }
+                    }
+                    catch (error) {
+                        if (error instanceof VanishedError)
+                            reason = "vanished";
+                        else {
+                            throw new OperationError(`files: reading "${entry.path}" failed: ${describeError(error)}`, {
+                                cause: error,
+                            });
+                        }
+                    }
+                    if (reason === undefined && read < announced)
+                        reason = "shrank";
+                    if (reason === undefined && opened.changedSince && (await opened.changedSince()))
+                        reason = "modified";
+                    if (reason !== undefined) {
+                        noteChange({
+                            path: entry.path,
+                            reason: reason === "vanished" ? "shrank" : reason,
+                            announced,
+                            read,
+                        });
+                    }
+                    // Under "warn" the archive stays valid: the missing bytes become zeros.
+                    const stored = Math.min(read, announced);
+                    for (let missing = announced - stored; missing > 0; missing -= PAD_CHUNK) {
+                        const zeros = Buffer.alloc(Math.min(missing, PAD_CHUNK));
+                        hash.update(zeros);
+                        yield* emit(zeros);
+                    }
+                    yield* emit(zeroBlocks(paddingFor(announced)));
+                }
+                finally {
+                    opened.stream.destroy();
+                }
+                const line = {
+                    path: entry.path,
+                    type: "file",
+                    size: announced,
+                    sha256: hash.digest("hex"),
+                    mtime: mtime.toISOString(),
+                };
+                if (etag !== undefined)
+                    line.etag = etag;
+                if (reason !== undefined)
+                    line.changed = reason === "vanished" ? "shrank" : reason;
+                record(line);
+                totals.files += 1;
+                totals.bytes += announced;
+            }
+            const indexBytes = Buffer.concat(index);
+            index.length = 0;
+            const indexSha256 = createHash("sha256").update(indexBytes).digest("hex");
+            yield* emit(encodeHeader({
+                path: INDEX_NAME,
+                type: "file",
+                size: indexBytes.length,
+                mtime: new Date(),
+                mode: 0o600,
+            }));
+            yield* emit(indexBytes);
+            yield* emit(zeroBlocks(paddingFor(indexBytes.length)));
+            yield* emit(trailer(totals.tarBytes));
+            yield* flush();
+            finished = true;
+            settle.resolve({ ...totals, indexBytes: indexBytes.length, indexSha256, changed });
+        }
+        catch (error) {
+            settle.reject(error);
             throw error;
-        throw new OperationError(`--install-pg-client auto: could not install ${tried}: ${describeError(error)}`, {
+        }
+        finally {
+            if (!finished)
+                settle.reject(new OperationError("files: the tar stream was closed before its end"));
+        }
+    }
+    const stream = Readable.from(produce(), { objectMode: false, highWaterMark: 64 * 1024 });
+    return { stream, summary };
+}
+
+;// CONCATENATED MODULE: ./src/commands/backup/files-artifacts.ts
+
+
+
+
+
+
+/** `files-<n>.tar`, plus `.zst`/`.gz` for the compression and `.age` when encrypted. */
+function filesArtifactName(number, compression, encrypted) {
+    const method = compression.split(":", 1)[0];
+    const compressed = method === "zstd" ? ".zst" : method === "gzip" ? ".gz" : "";
+    return `files-${number}.tar${compressed}${encrypted ? ".age" : ""}`;
+}
+/**
+ * A source's size is not known before it is read, and the store's multipart parts are sized up
+ * front: parts sized for 1 TiB keep a large bucket under the 10,000-part limit (the default parts
+ * stop at 160 GiB) and cost a small artifact nothing, memory staying within the store's bound.
+ */
+const FILES_SIZE_HINT = (/* unused pure expression or super */ null && (1024 ** 4));
+/**
+ * Opens and checks every source: an unreachable endpoint, a missing bucket, refused credentials
+ * or a missing directory is an InputError naming the source, before anything else happens.
+ */
+async function files_artifacts_prepareFilesBackup(settings, context) {
+    const sources = settings?.sources ?? [];
+    const s3 = { env: context.env };
+    if (settings?.s3.endpoint)
+        s3.endpoint = settings.s3.endpoint;
+    if (settings?.s3.region)
+        s3.region = settings.s3.region;
+    if (settings?.s3.forcePathStyle)
+        s3.forcePathStyle = true;
+    const prepared = [];
+    const destroy = () => {
+        for (const { source } of prepared)
+            source.destroy();
+    };
+    try {
+        for (const text of sources) {
+            const spec = parseFilesSource(text, { cwd: context.cwd, input: "files" });
+            const source = openFilesSource(spec, s3);
+            prepared.push({ spec, source });
+            await source.check();
+        }
+    }
+    catch (error) {
+        destroy();
+        throw error;
+    }
+    let rows;
+    const checkStorage = context.preset === "supabase" && prepared.some(({ spec }) => spec.kind === "s3");
+    return {
+        count: prepared.length,
+        async readStorageObjects(client) {
+            if (!checkStorage)
+                return;
+            rows = await readStorageObjectRows(client);
+            if (rows === undefined)
+                context.log.warn("files: no storage.objects table; the Storage consistency check is skipped");
+        },
+        async write(options) {
+            const artifacts = [];
+            for (const [index, { spec, source }] of prepared.entries()) {
+                const artifact = await writeSource({
+                    ...options,
+                    number: index + 1,
+                    spec,
+                    source,
+                    onChange: settings?.onChange ?? "fail",
+                    rows,
+                });
+                const changed = artifact.changed > 0 ? `, ${artifact.changed} changed while read` : "";
+                context.log.info(`Files ${spec.input}: ${artifact.files} files, ${artifact.bytes} bytes in ${artifact.name} (${artifact.stored.bytes} bytes stored${changed})`);
+                if (artifact.changed > 0) {
+                    context.log.warn(`files ${spec.input}: ${artifact.changed} file(s) changed or vanished while read; the index marks them`);
+                }
+                const check = artifact.storageObjects;
+                if (check && (check.missingFiles > 0 || check.filesWithoutRow > 0)) {
+                    const message = `files ${spec.input}: storage.objects and the objects read differ: ${check.missingFiles} row(s) without an object, ${check.filesWithoutRow} object(s) without a row (${check.matched} matched)`;
+                    if (settings?.storageObjectsMismatch === "fail") {
+                        throw new OperationError(`${message}; nothing was committed (--storage-objects-mismatch fail)`);
+                    }
+                    context.log.warn(message);
+                }
+                artifacts.push(artifact);
+            }
+            return artifacts;
+        },
+        destroy,
+    };
+}
+/** The rows of storage.objects, or undefined when the database has no such table. */
+async function readStorageObjectRows(client) {
+    const exists = await client.query("SELECT to_regclass('storage.objects') IS NOT NULL AS found");
+    if (!exists.rows[0]?.found)
+        return undefined;
+    const { rows } = await client.query("SELECT bucket_id AS bucket, name FROM storage.objects WHERE bucket_id IS NOT NULL AND name IS NOT NULL");
+    return rows;
+}
+async function writeSource(options) {
+    const { spec } = options;
+    const encrypted = options.recipients.length > 0;
+    const name = filesArtifactName(options.number, options.compression, encrypted);
+    // Only the paths of files are kept, and only when they are compared with storage.objects.
+    const paths = options.rows && spec.kind === "s3" ? [] : undefined;
+    const entries = paths ? recordPaths(options.source.entries(), paths) : options.source.entries();
+    const tar = writeTar(entries, { onChange: options.onChange, source: spec.input });
+    const { results } = await runIntoConsumer(tar.stream, writeStages({ recipients: options.recipients, compression: options.compression }), (output) => options.writer.putArtifact(name, output, {
+        sizeHint: FILES_SIZE_HINT,
+        ...(options.signal ? { signal: options.signal } : {}),
+    }));
+    const summary = await tar.summary;
+    // A file listed but gone before it was read (warn policy) was not read: it is no object found.
+    const vanished = new Set(summary.changed.filter((file) => file.reason === "vanished").map((file) => file.path));
+    const artifact = {
+        name,
+        kind: "files",
+        stored: results.get(STORED),
+        plaintext: results.get(PLAINTEXT),
+        compression: options.compression,
+        encryption: encrypted ? "age-v1" : "none",
+        source: spec.input,
+        files: summary.files,
+        directories: summary.directories,
+        symlinks: summary.symlinks,
+        bytes: summary.bytes,
+        indexSha256: summary.indexSha256,
+        changed: summary.changed.length,
+    };
+    if (paths && options.rows && spec.kind === "s3") {
+        const read = paths.filter((path) => !vanished.has(path));
+        const compared = compareStorageObjects(options.rows, read, { bucket: spec.bucket, prefix: spec.prefix });
+        const check = {
+            rows: compared.matched + compared.missingFiles.length,
+            matched: compared.matched,
+            missingFiles: compared.missingFiles.length,
+            filesWithoutRow: compared.filesWithoutRow.length,
+        };
+        artifact.storageObjects = check;
+    }
+    return artifact;
+}
+async function* recordPaths(entries, paths) {
+    for await (const entry of entries) {
+        if (entry.type === "file")
+            paths.push(entry.path);
+        yield entry;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/backup/run.ts
+/**
+ * backup: preflight, dump, compress, encrypt, stream into the store, count rows and hash each table
+ * from the archive as it passes, and commit by writing the manifest last. Anything that fails before the manifest is written leaves
+ * no object behind and no manifest: the next run starts clean.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The recipients the backup's artifacts are encrypted to (none: the explicit opt-out), and how the manifest says so. */
+function encryptionFor(settings) {
+    const { encryption } = settings;
+    if (encryption.kind === "none")
+        return { recipients: [], info: { format: "none" } };
+    if (encryption.kind === "passphrase") {
+        return {
+            recipients: [passphraseRecipient(encryption.passphrase)],
+            info: { format: "age-v1", recipients: [], passphrase: true },
+        };
+    }
+    // The same key given twice would only add an identical stanza: keep each once.
+    const unique = new Map(encryption.recipients
+        .map((text) => parseRecipient(text))
+        .map((recipient) => [recipient.toString(), recipient]));
+    return {
+        recipients: [...unique.values()],
+        info: { format: "age-v1", recipients: [...unique.keys()], passphrase: false },
+    };
+}
+async function run_runBackup(settings, deps) {
+    const { log } = deps;
+    const target = deps.target ?? new BackupRepository(deps.store, settings.evidence);
+    const started = deps.now();
+    const startedMs = performance.now();
+    // Recipients are checked before anything connects or writes.
+    const encryption = encryptionFor(settings);
+    // Every files source is checked before the database is touched: a bad one is exit 2, nothing written.
+    const files = await prepareFilesBackup(settings.files, {
+        cwd: deps.cwd ?? process.cwd(),
+        env: deps.env,
+        log,
+        preset: settings.preset ?? "none",
+    });
+    try {
+        return await backupWith(settings, deps, { target, started, startedMs, encryption, files });
+    }
+    finally {
+        files.destroy();
+    }
+}
+async function backupWith(settings, deps, context) {
+    const { log } = deps;
+    const { target, started, startedMs, encryption, files } = context;
+    await preflight(settings.databaseUrl, "database-url", { log });
+    const client = await connect(settings.databaseUrl);
+    let clientOpen = true;
+    const closeClient = async () => {
+        if (!clientOpen)
+            return;
+        clientOpen = false;
+        await client.end().catch(() => undefined);
+    };
+    try {
+        const server = await readServerInfo(client);
+        const pgDump = await findPgDumpFor(server, settings, { env: deps.env, cache: deps.toolCache, log });
+        const compression = parseCompression(settings.compression);
+        // The store is checked once the database side is known to work, so a typo in the URL
+        // leaves not even an empty directory behind.
+        await target.check("write");
+        // A local backup killed outright leaves a temporary file; the next backup takes it away.
+        await target.sweepLeftovers(settings.label, new Date(started.getTime() - LEFTOVER_SAFE_AGE_MS));
+        log.info(`PostgreSQL ${server.version} at ${settings.databaseUrl.host}:${settings.databaseUrl.port}/${server.database}; pg_dump ${pgDump.version} (${pgDump.path}); compression ${formatCompression(compression)}`);
+        const backupId = newBackupId(started);
+        const retention = settings.objectLock && {
+            mode: settings.objectLock.mode,
+            until: new Date(started.getTime() + settings.objectLock.days * 86_400_000),
+        };
+        const encrypted = encryption.info.format !== "none";
+        const dumpName = dumpFileName(encrypted, formatCompression(compression));
+        // Read before the dump starts: a failure here leaves nothing behind to take back.
+        const preset = settings.preset ?? "none";
+        const roles = settings.includeRoles
+            ? await dumpRoles({
+                pgDump,
+                url: settings.databaseUrl,
+                env: deps.env,
+                isReserved: (role) => isReservedRole(role, preset),
+                header: rolesHeader(server.database, preset),
+            })
+            : undefined;
+        const snapshot = await exportSnapshot(client);
+        let catalog;
+        try {
+            catalog = await fingerprintInSnapshot(client, settings, preset);
+            await files.readStorageObjects(client);
+        }
+        catch (error) {
+            await snapshot.release().catch(() => undefined);
+            throw error;
+        }
+        const args = buildPgDumpArgs({
+            scope: settings.scope,
+            snapshot: snapshot.id,
+            extraArgs: settings.extraArgs,
+        });
+        const writer = target.beginBackup(settings.label, backupId, { retention });
+        log.info(`Backing up into ${writer.url}/${settings.label}/${backupId}/${dumpName}`);
+        const { archive, plain, stored, key: objectKey, } = await streamDump({
+            dump: startPgDump({ pgDump, args, url: settings.databaseUrl, env: deps.env }),
+            recipients: encryption.recipients,
+            compression: formatCompression(compression),
+            writer,
+            name: dumpName,
+            sizeHint: dumpSizeCeiling(server.databaseBytes),
+            signal: deps.signal,
+            log,
+            progressEveryMs: deps.progressEveryMs,
+        }).finally(async () => {
+            await snapshot.release().catch(() => undefined);
+            await closeClient();
+        });
+        // The roles object goes in before the manifest, like the dump; a failure takes both back.
+        let rolesInfo;
+        if (roles) {
+            const name = encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE;
+            try {
+                rolesInfo = await putRolesObject({
+                    writer,
+                    name,
+                    sql: roles.sql,
+                    count: roles.roles.length,
+                    recipients: encryption.recipients,
+                    signal: deps.signal,
+                });
+            }
+            catch (error) {
+                await writer.abort();
+                throw asOperationError(error);
+            }
+            log.info(`Roles: ${roles.roles.length} in ${name}${roles.left.length > 0 ? `; reserved, left out: ${roles.left.join(", ")}` : ""}`);
+        }
+        // Each files source after the dump, before the manifest: a failure takes every artifact back.
+        let filesArtifacts = [];
+        if (files.count > 0) {
+            try {
+                filesArtifacts = await files.write({
+                    writer,
+                    recipients: encryption.recipients,
+                    compression: formatCompression(compression),
+                    signal: deps.signal,
+                });
+            }
+            catch (error) {
+                await writer.abort();
+                throw asOperationError(error);
+            }
+        }
+        const { tables, largeObjects } = contentsOf(archive);
+        const dumpArtifact = {
+            name: dumpName,
+            kind: "dump",
+            stored,
+            plaintext: plain,
+            compression: formatCompression(compression),
+            encryption: encrypted ? "age-v1" : "none",
+        };
+        const finished = deps.now();
+        const durationSeconds = round((performance.now() - startedMs) / 1000);
+        const manifest = {
+            schemaVersion: MANIFEST_SCHEMA_VERSION,
+            backupId,
+            label: settings.label,
+            startedAt: started.toISOString(),
+            finishedAt: finished.toISOString(),
+            durationSeconds,
+            source: {
+                serverVersion: server.version,
+                serverVersionNum: server.versionNum,
+                database: server.database,
+                host: settings.databaseUrl.host,
+                port: settings.databaseUrl.port,
+                user: server.user,
+            },
+            tool: { name: "lifeboat", version: LIFEBOAT_VERSION, pgDumpVersion: pgDump.version, pgDumpArgs: args },
+            dump: { format: "custom", compression: "none", scope: settings.scope },
+            encryption: encryption.info,
+            preset,
+            artifacts: [dumpArtifact, ...(rolesInfo ? [rolesInfo] : []), ...filesArtifacts],
+            tables,
+            totalRows: tables.reduce((sum, table) => sum + table.rows, 0),
+            largeObjects,
+            objectLock: retention ? { mode: retention.mode, retainUntil: retention.until.toISOString() } : null,
+            provenance: provenanceFromEnv(deps.env),
+            ...(catalog ? { catalog } : {}),
+            ...(settings.masked ? { masked: settings.masked } : {}),
+        };
+        let key;
+        try {
+            key = await writer.commit(manifest, { signal: deps.signal });
+        }
+        catch (error) {
+            await writer.abort();
+            throw asOperationError(error);
+        }
+        log.info(`Backup ${backupId} committed: ${stored.bytes} bytes stored, ${tables.length} tables, ${manifest.totalRows} rows, ${durationSeconds}s`);
+        return {
+            backupId,
+            label: settings.label,
+            backupKey: objectKey,
+            manifestKey: key,
+            storedBytes: stored.bytes,
+            sha256: stored.sha256,
+            durationSeconds,
+            manifest,
+        };
+    }
+    finally {
+        await closeClient();
+    }
+}
+/**
+ * The catalog fingerprint, read in the snapshot `client` exported and before pg_dump starts. Its
+ * sequence values are read on a second, idle connection: read in the snapshot's transaction, each
+ * sequence's lock would last until the dump ends, and a database of many sequences would run out
+ * of lock slots. None for a data-only dump, which holds no catalog objects.
+ */
+async function fingerprintInSnapshot(client, settings, preset) {
+    const { scope } = settings;
+    if (scope.dataOnly)
+        return undefined;
+    const fingerprintScope = fingerprintScopeFor(scope, preset);
+    const sequenceReader = scope.schemaOnly ? undefined : await connect(settings.databaseUrl);
+    try {
+        return await takeCatalogFingerprint(client, fingerprintScope, sequenceReader ? { sequenceReader } : {});
+    }
+    catch (error) {
+        if (error instanceof LifeboatError)
+            throw error;
+        throw new OperationError(`reading the catalog in the dump's snapshot failed: ${describeError(error)}`, {
             cause: error,
         });
     }
     finally {
-        await rm(work, { recursive: true, force: true }).catch(() => undefined);
+        await sequenceReader?.end().catch(() => undefined);
     }
-}
-/** The multiarch directory holding libpq.so.5, relative to `root` (usr/lib/x86_64-linux-gnu). */
-function findLibDir(root) {
-    const lib = join(root, "usr", "lib");
-    if (!existsSync(lib))
-        return undefined;
-    for (const name of readdirSync(lib)) {
-        if (existsSync(join(lib, name, "libpq.so.5")))
-            return join("usr", "lib", name);
-    }
-    return existsSync(join(lib, "libpq.so.5")) ? join("usr", "lib") : undefined;
 }
 /**
- * postgresql-client-<major> in the tool directory: already there, else restored from the cache,
- * else downloaded (and saved to the cache for the next run).
+ * pg_dump -> the artifact write stages (plaintext digest, archive tap, compression, encryption,
+ * stored digest) -> the writer. The archive tap reads the uncompressed archive as it passes: rows
+ * and a sha256 per table, large objects. The first failure anywhere (pg_dump, a malformed archive,
+ * the store, an interrupt) stops everything else: pg_dump is killed, the upload aborted, and an
+ * object that was completed anyway is deleted again.
  */
-async function pg_install_ensurePgClient(options) {
-    const { major, env, log, cache } = options;
-    const dir = clientDir(toolRoot(env), major);
-    const present = readInstalled(dir, major);
-    if (present) {
-        log.info(`Using postgresql-client-${major} ${present.packageVersion} from ${dir}`);
-        return present;
-    }
-    const os = readOsRelease();
-    const key = cacheKey(major, os);
-    if (cache && (await cache.restore([dir], key))) {
-        const restored = readInstalled(dir, major);
-        if (restored) {
-            log.info(`Restored postgresql-client-${major} ${restored.packageVersion} from the cache (${key}) into ${dir}`);
-            return restored;
-        }
-        log.warn(`the cache entry ${key} restored an incomplete ${dir}; downloading instead`);
-    }
-    const installed = await installPgClient({
-        major,
-        dir,
-        source: options.source ?? resolveAptSource(env, os),
-        env,
-        log,
+async function streamDump(options) {
+    const { dump, writer, signal } = options;
+    const archive = createArchiveTap();
+    const archiveStage = {
+        name: "archive",
+        kind: "tap",
+        stream: archive.stream,
+        result: () => undefined,
+    };
+    const stages = writeStages({
+        recipients: options.recipients,
+        compression: options.compression,
+        plaintextTaps: [archiveStage],
     });
-    if (cache)
-        await cache.save([dir], key);
-    return installed;
-}
-
-;// CONCATENATED MODULE: ./src/postgres/pg-dump-finder.ts
-/**
- * Finds a pg_dump that can dump a server of a given major: pg_dump dumps servers of its own major
- * and older, and refuses newer ones ("aborting because of server version mismatch"). The same for
- * pg_restore and the archives of a pg_dump major. When nothing on the machine fits and
- * install-pg-client is auto, postgresql-client-<major> is fetched into the tool directory
- * (pg-install.ts) and its binaries are used by their versioned path.
- */
-
-
-
-
-
-
-const pg_dump_finder_run = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
-/** The path and environment to spawn a tool with: `base` plus what the tool needs. */
-function toolSpawn(tool, base) {
-    if (typeof tool === "string")
-        return { path: tool, env: base };
-    const env = { ...base };
-    for (const [name, value] of Object.entries(tool.env ?? {})) {
-        // Our libraries first; whatever the environment had stays after them.
-        env[name] = name === "LD_LIBRARY_PATH" && base[name] ? `${value}${delimiter}${base[name]}` : value;
-    }
-    return { path: tool.path, env };
-}
-/** Where Debian and PGDG put each major's binaries; LIFEBOAT_PG_VERSIONED_ROOT overrides it (tests). */
-const VERSIONED_ROOT_ENV = "LIFEBOAT_PG_VERSIONED_ROOT";
-function parsePgToolVersion(text) {
-    const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.\d+)?/.exec(text);
-    if (!match)
-        return undefined;
-    const major = Number(match[1]);
-    const version = match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`;
-    return { version, major };
-}
-/** The directories to look in, in order: versioned Debian/PGDG ones (newest first), then PATH. */
-function candidateBinDirs(env, versionedRoot = env[VERSIONED_ROOT_ENV] || "/usr/lib/postgresql") {
-    const dirs = [];
-    if (existsSync(versionedRoot)) {
-        const majors = readdirSync(versionedRoot)
-            .filter((name) => /^\d+$/.test(name))
-            .map(Number)
-            .sort((a, b) => b - a);
-        for (const major of majors)
-            dirs.push(join(versionedRoot, String(major), "bin"));
-    }
-    for (const dir of (env.PATH ?? "").split(delimiter))
-        if (dir)
-            dirs.push(dir);
-    return [...new Set(dirs)];
-}
-async function probeTool(binDir, name, toolEnv) {
-    const path = join(binDir, name);
-    if (!existsSync(path))
-        return undefined;
-    try {
-        const spawnWith = toolSpawn({ path, env: toolEnv }, process.env);
-        const { stdout } = await pg_dump_finder_run(path, ["--version"], { timeout: 10_000, env: spawnWith.env });
-        const parsed = parsePgToolVersion(stdout);
-        return parsed ? { path, binDir, ...parsed, ...(toolEnv ? { env: toolEnv } : {}) } : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * Picks the tool for a server major (or an archive's pg_dump major). auto: the same major when
- * there is one (its archives are readable by the most pg_restore versions), else the oldest newer
- * one. A pinned major: exactly that one.
- */
-function chooseTool(tools, serverMajor, pgVersion = "auto") {
-    if (pgVersion !== "auto")
-        return pgVersion >= serverMajor ? tools.find((tool) => tool.major === pgVersion) : undefined;
-    const able = tools.filter((tool) => tool.major >= serverMajor).sort((a, b) => a.major - b.major);
-    return able[0];
-}
-/** The major to install when nothing on the machine fits: the pinned one, else the server's. */
-function wantedMajor(serverMajor, pgVersion) {
-    return pgVersion === "auto" ? serverMajor : pgVersion;
-}
-async function pg_dump_finder_findPgTool(options) {
-    const { name, serverMajor } = options;
-    const pgVersion = options.pgVersion ?? "auto";
-    const log = options.log ?? { info: () => undefined, warn: () => undefined };
-    const job = options.target ?? `dump PostgreSQL ${options.serverVersion}`;
-    if (pgVersion !== "auto" && pgVersion < serverMajor) {
-        throw new InputError(`--pg-version "${pgVersion}": ${name} ${pgVersion} cannot ${job}; use auto, or ${serverMajor} or newer`, { input: "pg-version" });
-    }
-    if (options.pgBinDir) {
-        const tool = await probeTool(options.pgBinDir, name);
-        if (!tool) {
-            throw new InputError(`--pg-bin-dir "${options.pgBinDir}": no working ${name} in that directory`, {
-                input: "pg-bin-dir",
-            });
-        }
-        if (tool.major < serverMajor) {
-            throw new InputError(`--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot ${job}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
-        }
-        if (pgVersion !== "auto" && tool.major !== pgVersion) {
-            throw new InputError(`--pg-version "${pgVersion}": the ${name} in --pg-bin-dir "${options.pgBinDir}" is ${tool.version}; drop one of the two or make them agree`, { input: "pg-version" });
-        }
-        return tool;
-    }
-    const found = [];
-    for (const dir of candidateBinDirs(options.env)) {
-        const tool = await probeTool(dir, name);
-        if (tool && !found.some((other) => other.path === tool.path))
-            found.push(tool);
-    }
-    const chosen = chooseTool(found, serverMajor, pgVersion);
-    if (chosen)
-        return chosen;
-    const major = wantedMajor(serverMajor, pgVersion);
-    const seen = found.length
-        ? `found ${found.map((tool) => `${name} ${tool.version} (${tool.path})`).join(", ")}`
-        : `found no ${name}`;
-    const need = pgVersion === "auto"
-        ? `--pg-bin-dir: ${options.target ? `to ${options.target}, lifeboat` : `the server runs PostgreSQL ${options.serverVersion} and`} needs ${name} ${serverMajor} or newer`
-        : `--pg-version "${pgVersion}": needs ${name} ${pgVersion}`;
-    const input = pgVersion === "auto" ? "pg-bin-dir" : "pg-version";
-    if (options.installPgClient === "auto") {
-        const blocker = installBlocker(options.env);
-        if (blocker) {
-            throw new InputError(`${need}; ${seen}; install-pg-client auto cannot download it: ${blocker}; ${installHint(major, false)}`, { input });
-        }
-        log.info(`No suitable ${name} on this machine (${seen}): getting postgresql-client-${major}`);
-        const installed = await (options.install ??
-            ((wanted) => ensurePgClient({ major: wanted, env: options.env, log, cache: options.cache })))(major);
-        const tool = await probeTool(installed.binDir, name, installed.env);
-        if (!tool) {
-            throw new OperationError(`--install-pg-client auto: postgresql-client-${major} in ${installed.dir} has no working ${name}`);
-        }
-        return tool;
-    }
-    throw new InputError(`${need}; ${seen}; ${installHint(major, true)}`, { input });
-}
-function installHint(major, suggestAuto = true) {
-    const manual = `install postgresql-client-${major} (on GitHub runners: sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && sudo apt-get install -y postgresql-client-${major}) and pass --pg-bin-dir /usr/lib/postgresql/${major}/bin`;
-    return suggestAuto
-        ? `${manual}, or let lifeboat download it into its tool directory with --install-pg-client auto (action input install-pg-client: auto)`
-        : manual;
-}
-/**
- * The pg_dump that backs up this server, chosen by the client settings backup and doctor share:
- * the one place both look, so the doctor's verdict is the backup's.
- */
-function findPgDumpFor(server, settings, deps) {
-    return pg_dump_finder_findPgTool({
-        name: "pg_dump",
-        serverMajor: server.major,
-        serverVersion: server.version,
-        pgBinDir: settings.pgBinDir,
-        pgVersion: settings.pgVersion,
-        installPgClient: settings.installPgClient,
-        env: deps.env,
-        ...(deps.cache ? { cache: deps.cache } : {}),
-        ...(deps.log ? { log: deps.log } : {}),
+    const chain = compose(stages);
+    const progress = startProgress({
+        what: "backup",
+        log: options.log,
+        everyMs: options.progressEveryMs,
+        sample: () => {
+            const { tablesDone, tablesTotal } = archive.progress();
+            return {
+                read: liveBytes(stages, PLAINTEXT),
+                stored: liveBytes(stages, STORED),
+                ...(tablesTotal > 0 ? { tables: { done: tablesDone, total: tablesTotal } } : {}),
+            };
+        },
     });
+    const controller = new AbortController();
+    let firstError;
+    const stop = (error) => {
+        if (firstError !== undefined)
+            return;
+        firstError = error;
+        controller.abort(error);
+        dump.kill(describeError(error));
+        chain.output.destroy(error instanceof Error ? error : new Error(String(error)));
+    };
+    const onInterrupt = () => stop(new OperationError(`interrupted: ${describeError(signal?.reason)}`));
+    if (signal?.aborted)
+        onInterrupt();
+    signal?.addEventListener("abort", onInterrupt, { once: true });
+    const watch = (promise) => promise.catch((error) => {
+        stop(error);
+        throw error;
+    });
+    // The archive's summary once the stream went through whole: a malformed archive fails the tap's
+    // stream itself, and a stream stopped for another reason (pg_dump died) must report that reason,
+    // not the archive it cut short.
+    const [piped, put] = await Promise.allSettled([
+        watch(pipeline([dump.output, ...chain.streams]).then(() => archive.summary)),
+        watch(writer.putArtifact(options.name, chain.output, {
+            signal: controller.signal,
+            sizeHint: options.sizeHint,
+        })),
+    ]).finally(() => progress.stop());
+    signal?.removeEventListener("abort", onInterrupt);
+    const takeBack = () => writer.abort();
+    if (piped.status === "rejected" || put.status === "rejected") {
+        // The put is all or nothing; if it completed before something else failed, take it back.
+        if (put.status === "fulfilled")
+            await takeBack();
+        // Every rejection went through stop(), so firstError came first; but a store that fails hands
+        // its raw error to the stream too, and its own put error says more (which object, which store).
+        const explained = [firstError, put, piped]
+            .map((result) => (isRejected(result) ? result.reason : result))
+            .find((error) => error instanceof LifeboatError);
+        throw asOperationError(explained ?? firstError);
+    }
+    if (firstError !== undefined) {
+        // Interrupted after every part had finished: nothing is committed.
+        await takeBack();
+        throw asOperationError(firstError);
+    }
+    const plain = chain.results.get(PLAINTEXT);
+    const stored = chain.results.get(STORED);
+    if (put.value.bytes !== stored.bytes) {
+        await takeBack();
+        throw new OperationError(`the store took ${put.value.bytes} bytes of the ${stored.bytes} sent`);
+    }
+    return { archive: piped.value, plain, stored, key: put.value.key };
+}
+/**
+ * The manifest's `tables` and `largeObjects` from what the archive held: one entry per TABLE DATA
+ * block (partitions each their own; tables without data under the scope have none), sorted by
+ * schema then table in byte order.
+ */
+function contentsOf(archive) {
+    const tables = archive.tables
+        .map((table) => ({
+        schema: table.schema ?? "",
+        table: table.table ?? "",
+        rows: table.rows,
+        sha256: table.sha256,
+    }))
+        .sort((a, b) => Buffer.compare(Buffer.from(a.schema), Buffer.from(b.schema)) ||
+        Buffer.compare(Buffer.from(a.table), Buffer.from(b.table)));
+    const { count, bytes, sha256 } = archive.largeObjects;
+    return { tables, largeObjects: { count, bytes, sha256 } };
+}
+function isRejected(value) {
+    return (typeof value === "object" && value !== null && value.status === "rejected");
+}
+function asOperationError(error) {
+    if (error instanceof LifeboatError)
+        return error;
+    return new OperationError(describeError(error), { cause: error });
+}
+/**
+ * An upper estimate of the dump's size, for sizing multipart uploads. An uncompressed dump can be
+ * larger than the database on disk (bytea is written as hex text), rarely more than twice.
+ */
+function dumpSizeCeiling(databaseBytes) {
+    return 2 * databaseBytes + 1024 ** 3;
+}
+/** The comment at the top of the roles object: what it is and how to apply it. */
+function rolesHeader(database, preset) {
+    return [
+        `Roles of the cluster holding "${database}": pg_dumpall --roles-only --no-role-passwords,`,
+        preset === "supabase"
+            ? "without the Supabase platform's reserved roles and pg_* roles (docs/supabase.md)."
+            : "without pg_* roles.",
+        'Apply before pg_restore: psql -f roles.sql (existing roles report "already exists").',
+    ].join("\n");
+}
+function round(seconds) {
+    return Math.round(seconds * 1000) / 1000;
 }
 
 ;// CONCATENATED MODULE: ./src/commands/read-backup.ts
@@ -94185,7 +97658,7 @@ function findPgDumpFor(server, settings, deps) {
  * manifest before anything is downloaded: a key for another recipient, or none where one is
  * needed, is bad input.
  */
-function identitiesFor(manifest, keys, backupName) {
+function read_backup_identitiesFor(manifest, keys, backupName) {
     const { encryption } = manifest;
     if (encryption.format === "none")
         return [];
@@ -94206,7 +97679,7 @@ function identitiesFor(manifest, keys, backupName) {
     return matching;
 }
 /** A pg_restore that reads this backup's archive: of the dump's pg_dump major or newer. */
-function findPgRestoreFor(manifest, settings, deps) {
+function read_backup_findPgRestoreFor(manifest, settings, deps) {
     const version = manifest.tool.pgDumpVersion;
     if (version === undefined) {
         // Every command that needs pg_restore restores or reads the dump, which this backup lacks.
@@ -94224,6 +97697,1219 @@ function findPgRestoreFor(manifest, settings, deps) {
         cache: deps.toolCache,
         log: deps.log,
     });
+}
+
+;// CONCATENATED MODULE: ./src/commands/restore/run.ts
+/**
+ * restore (action restore-db): a chosen backup restored into a target database that already
+ * exists, typically the one it was taken from. Refused unless `confirm` names the target database;
+ * by default a safety backup of the target is taken first, into the same storage and encrypted to
+ * the same keys, so that the restore itself can be undone. Everything that can be checked is
+ * checked before anything is written: the backup, the key, the scope, the target, the confirmation.
+ *
+ * Two strategies (docs/restore.md). swap, the default wherever the role may rename the target:
+ * the backup is restored into a new database beside it, its rows and catalog are checked there,
+ * and only a restore that passes is renamed into the target's place; the target is never written
+ * to, and its previous content stays under a stated name. in-place, where renaming is impossible
+ * (a managed platform's `postgres` database) or only part of the backup is restored: pg_restore
+ * writes into the target itself, after a check-first read of the whole dump (nothing unchecked
+ * reaches the target), and the row and catalog checks always run and decide the outcome.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const TARGET_INPUT = "target-database-url";
+async function runRestore(settings, deps) {
+    const prepared = await prepare(settings, deps);
+    const safety = { made: null };
+    // In a swap the target is not written to until the swap itself: its safety backup waits until
+    // the restored database has passed its checks, so that a bad backup costs none.
+    const takeSafety = async () => (safety.made = await takeSafetyBackup(settings, deps, prepared));
+    let result;
+    if (prepared.strategy === "swap") {
+        result = await restoreBySwap(settings, deps, prepared, takeSafety);
+    }
+    else {
+        await takeSafety();
+        result = await restoreInPlace(settings, deps, prepared);
+    }
+    const safetyBackup = safety.made;
+    const full = {
+        ...result,
+        passed: result.failures.length === 0,
+        backupId: prepared.manifest.backupId,
+        label: settings.label,
+        targetDatabase: prepared.target.database,
+        targetServer: `${prepared.target.host}:${prepared.target.port}`,
+        strategy: prepared.strategy,
+        strategyReason: prepared.strategyReason,
+        safetyBackup,
+        pgRestoreArgs: prepared.args,
+    };
+    const { log } = deps;
+    const rowCheck = full.rowCheck;
+    log.info(`${full.passed ? "Restored" : "Restore FAILED:"} ${prepared.name} into ${prepared.where} (${prepared.strategy}): ${formatBytes(full.bytesRead)} read in ${full.restoreSeconds}s` +
+        (rowCheck
+            ? `, ${rowCheck.tablesChecked} tables, ${rowCheck.mismatches.length} row-count differences`
+            : "") +
+        (full.catalog?.compared
+            ? `, catalog ${full.catalog.failures} failure(s) ${full.catalog.warnings} warning(s)`
+            : "") +
+        (full.oldDatabase ? `; the previous database is kept as ${full.oldDatabase}` : "") +
+        (safetyBackup ? `; undo with the safety backup ${settings.safetyLabel}/${safetyBackup.backupId}` : ""));
+    return full;
+}
+/**
+ * Everything checked before anything is written: the backup, the key, the scope, the target and
+ * its confirmation, and which strategy applies. Bad input throws InputError (exit 2).
+ */
+async function prepare(settings, deps) {
+    const { store, log } = deps;
+    const repository = new BackupRepository(store, settings.evidence);
+    // Reading is all the restore itself needs; a safety backup checks for writing on its own.
+    await repository.check("read");
+    const resolved = await repository.resolve(settings.label, settings.backup);
+    const { manifest } = resolved;
+    for (const skipped of resolved.skipped) {
+        log.warn(`backup ${skipped.backupId} is broken and was passed over: ${skipped.problems.join("; ")}`);
+    }
+    const name = `${settings.label}/${manifest.backupId}`;
+    if (resolved.problems.length > 0) {
+        throw new OperationError(`backup ${name} is broken, so nothing was restored: ${resolved.problems.join("; ")}`);
+    }
+    const identities = identitiesFor(manifest, settings.keys, name);
+    // pg_restore matches --table and --schema silently: a name the backup lacks would restore nothing.
+    checkRestoreScope(manifest, settings);
+    const pgRestore = await findPgRestoreFor(manifest, settings, deps);
+    const target = settings.targetUrl;
+    const where = `${target.host}:${target.port}/${target.database}`;
+    await preflight(target, TARGET_INPUT, { log });
+    const usable = usableCatalog(manifest);
+    const source = "catalog" in usable ? usable.catalog : undefined;
+    const catalogNotices = "notice" in usable ? [usable.notice] : [];
+    const whole = settings.schemas.length === 0 && settings.tables.length === 0;
+    const client = await connect(target, TARGET_INPUT);
+    let probe;
+    try {
+        const current = (await client.query("SELECT current_database() AS name")).rows[0].name;
+        if (current !== settings.confirm) {
+            throw new InputError(`--confirm "${settings.confirm}": the target database is "${current}" (at ${target.host}:${target.port}); give its name to confirm that it is overwritten`, { input: "confirm" });
+        }
+        probe = await probeSwap(client, { explicit: settings.strategy === "swap" });
+        if (source)
+            await warnMissingRoles(client, source, log);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+    if (!probe.impossible && settings.strategy !== "in-place" && whole) {
+        // The renames run from another database of the server: one must accept the role.
+        try {
+            await (await connectMaintenance(target, TARGET_INPUT)).end();
+        }
+        catch (error) {
+            probe = { ...probe, impossible: describeError(error) };
+        }
+    }
+    const { strategy, reason } = chooseStrategy(settings, probe, whole);
+    log.info(`Strategy: ${strategy} (${reason})`);
+    if (strategy === "swap") {
+        const others = describeSessions(probe.otherSessions);
+        if (others && !settings.terminateConnections) {
+            throw new InputError(`--terminate-connections: ${others} are connected to ${target.database}; the swap renames it, which PostgreSQL allows only when no one is connected: stop them, pass --terminate-connections (they are ended at the swap), or --strategy in-place`, { input: "terminate-connections" });
+        }
+        if (settings.clean)
+            log.info("--clean has nothing to do in a swap: the backup goes into a new database");
+    }
+    else if (settings.dropOld) {
+        log.warn("--drop-old has nothing to do in place: no old database is kept");
+    }
+    const args = pgRestoreArgs(settings, strategy);
+    if (strategy === "in-place" && settings.clean) {
+        await refuseBlockedClean(target, manifest, source, settings);
+    }
+    for (const notice of catalogNotices)
+        log.info(notice);
+    if (strategy === "in-place") {
+        // Nothing unchecked reaches the target: the whole dump is read and checked first.
+        await checkBeforeRestore(repository, manifest, identities, log);
+    }
+    else {
+        // The new database is where an unchecked byte can land; it is dropped if the read fails.
+        await checkKeyAndRoles(repository, manifest, identities, log);
+    }
+    // A signal during the checks (a long check-first read) stops here, before anything is written.
+    deps.signal?.throwIfAborted();
+    return {
+        repository,
+        manifest,
+        name,
+        identities,
+        pgRestore,
+        target,
+        where,
+        strategy,
+        strategyReason: reason,
+        args,
+        source,
+        catalogNotices,
+        whole,
+    };
+}
+/** The strategy the settings and the target allow; an explicit one that cannot run is exit 2. */
+function chooseStrategy(settings, probe, whole) {
+    if (settings.strategy === "in-place")
+        return { strategy: "in-place", reason: "--strategy in-place" };
+    if (settings.strategy === "swap") {
+        if (probe.impossible) {
+            throw new InputError(`--strategy swap: impossible here: ${probe.impossible}`, { input: "strategy" });
+        }
+        return { strategy: "swap", reason: "--strategy swap" };
+    }
+    if (!whole) {
+        return { strategy: "in-place", reason: "auto: only part of the backup is restored (--schema/--table)" };
+    }
+    if (probe.impossible)
+        return { strategy: "in-place", reason: `auto: no swap, ${probe.impossible}` };
+    return { strategy: "swap", reason: "auto: the role may create databases beside the target and rename it" };
+}
+/**
+ * The archive's ownership and grants name roles that must exist on the target's server: one
+ * missing grantee makes pg_restore lose every grant of that object. restore does not create roles
+ * on a real server; it says which are missing, and the catalog check then fails on what they cost.
+ */
+async function warnMissingRoles(client, source, log) {
+    const wanted = referencedRoles(source);
+    const { rows } = await client.query("SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY($1::text[])", [wanted]);
+    const present = new Set(rows.map((row) => row.rolname));
+    const missing = wanted.filter((role) => !present.has(role));
+    if (missing.length > 0) {
+        log.warn(`roles the backup's objects name are missing on the target's server: ${missing.join(", ")}; their ownership and grants will not restore (create them first, or apply the backup's roles object: docs/supabase.md)`);
+    }
+}
+/**
+ * An in-place --clean drops each object of the archive before recreating it; an object in the
+ * target that is not in the archive and depends on one of its tables (a view added since the
+ * backup, a foreign key from a newer table) makes the drop fail, and the table's rows would then be
+ * loaded beside the old ones. Found before anything is written.
+ */
+async function refuseBlockedClean(target, manifest, source, scope) {
+    // Only the tables this restore drops: all of the archive's, or those --schema/--table select.
+    const restored = (schema, table) => (scope.schemas.length === 0 || scope.schemas.includes(schema)) &&
+        (scope.tables.length === 0 || scope.tables.includes(table));
+    const archived = new Set(manifest.tables.filter((t) => restored(t.schema, t.table)).map((t) => `${t.schema}.${t.table}`));
+    const archivedViews = new Set();
+    if (source) {
+        for (const group of [source.tables, source.partitionedTables, source.foreignTables]) {
+            for (const [schema, names] of Object.entries(group)) {
+                for (const n of names)
+                    if (restored(schema, n))
+                        archived.add(`${schema}.${n}`);
+            }
+        }
+        for (const group of [source.views, source.materializedViews]) {
+            for (const [schema, names] of Object.entries(group)) {
+                for (const n of names)
+                    archivedViews.add(`${schema}.${n}`);
+            }
+        }
+    }
+    const client = await connect(target, TARGET_INPUT);
+    let rows;
+    try {
+        ({ rows } = await client.query(`SELECT DISTINCT dn.nspname || '.' || dc.relname AS dependent,
+              CASE dc.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind,
+              rn.nspname || '.' || rc.relname AS on
+         FROM pg_catalog.pg_depend d
+         JOIN pg_catalog.pg_rewrite w ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND w.oid = d.objid
+         JOIN pg_catalog.pg_class dc ON dc.oid = w.ev_class
+         JOIN pg_catalog.pg_namespace dn ON dn.oid = dc.relnamespace
+         JOIN pg_catalog.pg_class rc ON d.refclassid = 'pg_catalog.pg_class'::regclass AND rc.oid = d.refobjid
+         JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
+        WHERE dc.oid <> rc.oid AND dc.relkind IN ('v', 'm')
+       UNION
+       SELECT cn.nspname || '.' || cc.relname, 'foreign key of table', rn.nspname || '.' || rc.relname
+         FROM pg_catalog.pg_constraint con
+         JOIN pg_catalog.pg_class cc ON cc.oid = con.conrelid
+         JOIN pg_catalog.pg_namespace cn ON cn.oid = cc.relnamespace
+         JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid
+         JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace
+        WHERE con.contype = 'f' AND con.conparentid = 0`));
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+    const blocking = rows.filter((row) => {
+        if (!archived.has(row.on))
+            return false;
+        // Without a fingerprint a view's presence in the archive is unknown: it is given the benefit.
+        if (row.kind === "foreign key of table")
+            return !archived.has(row.dependent);
+        return source !== undefined && !archivedViews.has(row.dependent);
+    });
+    if (blocking.length === 0)
+        return;
+    const first = blocking[0];
+    const more = blocking.length > 1 ? ` (and ${blocking.length - 1} more)` : "";
+    throw new InputError(`--clean: ${first.kind} ${first.dependent} is not in the backup and depends on table ${first.on}${more}, so pg_restore --clean cannot drop ${first.on} and would load its rows beside the old ones; drop it first, or restore with --strategy swap`, { input: "clean" });
+}
+async function takeSafetyBackup(settings, deps, prepared) {
+    const { log, store } = deps;
+    if (!settings.safetyBackup) {
+        log.warn(prepared.strategy === "swap"
+            ? "no safety backup of the target (safety-backup false): the swap keeps the previous database unless --drop-old"
+            : "no safety backup of the target (safety-backup false): this restore cannot be undone by Lifeboat");
+        return null;
+    }
+    log.info(`Safety backup of the target ${prepared.where} under ${store.url}/${settings.safetyLabel}/ before anything is overwritten`);
+    const backupSettings = {
+        storage: settings.storage,
+        label: settings.safetyLabel,
+        s3: settings.s3,
+        ...(settings.evidence ? { evidence: settings.evidence } : {}),
+        databaseUrl: prepared.target,
+        encryption: safetyEncryption(prepared.manifest, settings.keys),
+        compression: "auto",
+        scope: emptyScope(),
+        extraArgs: [],
+        pgBinDir: settings.pgBinDir,
+        // pg-version pins the pg_restore; the safety backup takes the pg_dump that fits the target.
+        pgVersion: "auto",
+        installPgClient: settings.installPgClient,
+    };
+    let made;
+    try {
+        made = await runBackup(backupSettings, {
+            store,
+            env: deps.env,
+            now: deps.now,
+            log,
+            signal: deps.signal,
+            toolCache: deps.toolCache,
+        });
+    }
+    catch (error) {
+        if (error instanceof InputError || deps.signal?.aborted)
+            throw error;
+        throw new OperationError(`the safety backup of the target failed, so nothing was restored: ${describeError(error)}`, { cause: error });
+    }
+    log.info(`Safety backup ${settings.safetyLabel}/${made.backupId} committed; restore it to undo this restore`);
+    return { label: made.label, backupId: made.backupId, storedBytes: made.storedBytes };
+}
+/**
+ * swap: a new database beside the target, restored and checked; only if every check passes does
+ * it take the target's name. The target is not written to; on any failure or interruption the new
+ * database is dropped and the target is as it was.
+ */
+async function restoreBySwap(settings, deps, prepared, beforeSwap) {
+    const { log } = deps;
+    const { target } = prepared;
+    const admin = await connectMaintenance(target, TARGET_INPUT);
+    const fresh = newDatabaseName(target.database, deps.now());
+    const warnings = [];
+    let swapped = false;
+    let rethrow;
+    let outcome;
+    let oldDatabase = null;
+    const failures = [];
+    try {
+        for (const name of await sweepAbandoned(admin, target.database, deps.now())) {
+            log.info(`Dropped ${name}, the new database of an earlier restore that was killed before it finished`);
+        }
+        const notice = await createDatabaseBeside(admin, {
+            name: fresh,
+            target: target.database,
+            like: prepared.source?.database,
+        });
+        if (notice) {
+            warnings.push(notice);
+            log.warn(notice);
+        }
+        log.info(`Restoring ${prepared.repository.url}/${prepared.name} into the new database ${fresh} beside ${prepared.where}; it takes the target's place only if its checks pass`);
+        outcome = await restoreInto(withDatabase(target, fresh), deps, prepared);
+        failures.push(...outcome.failures);
+        failures.push(...(await checkRestored(withDatabase(target, fresh), prepared, outcome, true, log)));
+        if (failures.length === 0) {
+            deps.signal?.throwIfAborted();
+            try {
+                await beforeSwap();
+            }
+            catch (error) {
+                rethrow = error;
+                throw error;
+            }
+            for (const problem of await copyDatabaseProperties(admin, target.database, fresh)) {
+                warnings.push(problem);
+                log.warn(problem);
+            }
+            const old = oldDatabaseName(target.database, deps.now());
+            await swapDatabases(admin, {
+                target: target.database,
+                replacement: fresh,
+                old,
+                terminate: settings.terminateConnections,
+            });
+            swapped = true;
+            oldDatabase = old;
+            log.info(`Swapped: ${target.database} now holds the restored backup; its previous content is database ${old}`);
+            if (settings.dropOld) {
+                try {
+                    await dropScratchDatabase(admin, old);
+                    oldDatabase = null;
+                    log.info(`Dropped the previous database ${old} (--drop-old)`);
+                }
+                catch (error) {
+                    const line = `dropping the previous database ${old} failed, it is kept: ${describeError(error)}`;
+                    warnings.push(line);
+                    log.warn(line);
+                }
+            }
+        }
+    }
+    catch (error) {
+        if (!deps.signal?.aborted && rethrow === undefined)
+            failures.push(describeError(error));
+    }
+    finally {
+        if (!swapped) {
+            await dropScratchDatabase(admin, fresh).then(() => log.info(`The target ${target.database} is untouched; the new database ${fresh} was dropped`), (error) => log.warn(`dropping the new database ${fresh} failed: ${describeError(error)}; drop it by hand`));
+        }
+        await admin.end().catch(() => undefined);
+    }
+    if (deps.signal?.aborted && !swapped)
+        throw deps.signal.reason;
+    // The safety backup's own failure ends the run as it would before an in-place restore.
+    if (rethrow !== undefined)
+        throw rethrow;
+    return {
+        restoredInto: fresh,
+        oldDatabase,
+        restoreSeconds: outcome?.restoreSeconds ?? 0,
+        bytesRead: outcome?.bytesRead ?? 0,
+        rowCheck: outcome?.rowCheck ?? null,
+        catalog: outcome?.catalog ?? null,
+        restoreErrors: outcome?.restoreErrors ?? [],
+        benignErrors: outcome?.benignErrors ?? [],
+        warnings: [...warnings, ...(outcome ? outcomeWarnings(outcome) : [])],
+        failures,
+        pgRestoreLog: outcome?.log ?? "",
+    };
+}
+/** in-place: pg_restore into the target itself; the checks always run and decide the outcome. */
+async function restoreInPlace(settings, deps, prepared) {
+    const { log } = deps;
+    const rolesObject = rolesArtifact(prepared.manifest);
+    if (rolesObject) {
+        // A restore goes into an existing database, whose cluster normally has the roles already.
+        log.info(`${rolesObject.name} (${rolesObject.count} roles) is not applied by restore; apply it first by hand if the target's server lacks them (docs/supabase.md)`);
+    }
+    log.info(`Restoring ${prepared.repository.url}/${prepared.name} into ${prepared.where}${prepared.args.length ? ` with ${prepared.args.join(" ")}` : ""}`);
+    let outcome;
+    try {
+        outcome = await restoreInto(prepared.target, deps, prepared);
+    }
+    catch (error) {
+        if (deps.signal?.aborted) {
+            log.warn(`interrupted while pg_restore wrote into ${prepared.target.database}: it is partly restored${settings.safetyBackup ? "; restore the safety backup to put it back" : ""}`);
+        }
+        throw error;
+    }
+    const failures = [
+        ...outcome.failures,
+        ...(await checkRestored(prepared.target, prepared, outcome, settings.clean, log)),
+    ];
+    return {
+        restoredInto: prepared.target.database,
+        oldDatabase: null,
+        restoreSeconds: outcome.restoreSeconds,
+        bytesRead: outcome.bytesRead,
+        rowCheck: outcome.rowCheck,
+        catalog: outcome.catalog,
+        restoreErrors: outcome.restoreErrors,
+        benignErrors: outcome.benignErrors,
+        warnings: outcomeWarnings(outcome),
+        failures,
+        pgRestoreLog: outcome.log,
+    };
+}
+/** Streams the dump into pg_restore, checked on the way; pg_restore's errors classified. */
+async function restoreInto(database, deps, prepared) {
+    const { log } = deps;
+    const dump = dumpArtifact(prepared.manifest);
+    const failures = [];
+    const started = performance.now();
+    const progress = { bytes: 0 };
+    const lines = startProgress({
+        what: "restore",
+        log,
+        everyMs: deps.progressEveryMs,
+        startedMs: started,
+        sample: () => ({
+            read: progress.bytes,
+            readTotal: dump.stored.bytes,
+            tables: { total: prepared.manifest.tables.length },
+        }),
+    });
+    let outcome;
+    let opened;
+    try {
+        opened = await openArtifactRead(prepared.repository, prepared.manifest, dump, prepared.identities, {
+            storedTaps: [
+                tapStage("progress", {
+                    update: (chunk) => (progress.bytes += chunk.length),
+                    finish: () => progress.bytes,
+                }),
+            ],
+        });
+        outcome = await runPgRestore({
+            pgRestore: prepared.pgRestore,
+            target: database,
+            args: prepared.args,
+            input: opened.streams,
+            jobs: 1,
+            env: deps.env,
+            signal: deps.signal,
+        });
+    }
+    catch (error) {
+        if (deps.signal?.aborted)
+            throw deps.signal.reason;
+        failures.push(describeError(error));
+    }
+    finally {
+        lines.stop();
+    }
+    // A read that does not match the manifest is the cause of whatever pg_restore made of it.
+    const damage = outcome ? opened?.check()[0] : undefined;
+    if (damage)
+        failures.unshift(damage);
+    const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
+    const { real, benign } = classifyRestoreErrors(outcome?.errors ?? []);
+    for (const entry of benign)
+        log.info(`pg_restore error known to be benign (${entry.why}): ${entry.error}`);
+    if (real.length > 0) {
+        failures.push(`pg_restore reported ${real.length} error(s): ${real[0]}`);
+    }
+    else if (outcome && outcome.exitCode !== 0 && outcome.errors.length === 0) {
+        failures.push(`pg_restore exited with status ${outcome.exitCode}: ${outcome.log.trim().split("\n").at(-1) ?? ""}`);
+    }
+    return {
+        restoreSeconds,
+        bytesRead: progress.bytes,
+        restoreErrors: real,
+        benignErrors: benign,
+        failures,
+        log: outcome?.log ?? "",
+        rowCheck: null,
+        catalog: null,
+    };
+}
+/**
+ * The row counts and the catalog of a whole-database restore against the manifest, whatever
+ * pg_restore reported: they say what the database holds. `exact`: a difference in rows is a
+ * failure (a new database, or --clean); otherwise rows already in the target legitimately stay.
+ * Fills `outcome.rowCheck` and `outcome.catalog`; returns the failures.
+ */
+async function checkRestored(database, prepared, outcome, exact, log) {
+    if (!prepared.whole)
+        return [];
+    const failures = [];
+    const { manifest } = prepared;
+    let client;
+    try {
+        client = await connect(database, TARGET_INPUT);
+    }
+    catch (error) {
+        return [`the restored database could not be checked: ${describeError(error)}`];
+    }
+    try {
+        const mismatches = await compareRowCounts(client, manifest.tables);
+        outcome.rowCheck = { tablesChecked: manifest.tables.length, mismatches };
+        for (const mismatch of mismatches.slice(0, 5)) {
+            const line = `${mismatch.table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after the restore, the manifest counted ${mismatch.expected}`;
+            if (exact)
+                failures.push(line);
+            else
+                log.warn(`${line} (without clean, rows already in the target stay)`);
+        }
+        if (exact && mismatches.length > 5)
+            failures.push(`... and ${mismatches.length - 5} more tables differ`);
+        const catalog = {
+            compared: false,
+            notices: [...prepared.catalogNotices],
+            rolesCreated: [],
+            missingRoles: [],
+            failures: 0,
+            warnings: 0,
+            differences: [],
+        };
+        outcome.catalog = catalog;
+        if (prepared.source) {
+            try {
+                const compared = await compareRestoredCatalog(client, prepared.source, {
+                    scope: fingerprintScopeFor(manifest.dump?.scope ?? emptyScope(), manifest.preset ?? "none"),
+                    pgRestoreArgs: prepared.args,
+                    missingRoles: [],
+                });
+                Object.assign(catalog, { compared: true, ...compared });
+                for (const difference of compared.differences.filter((d) => d.severity === "failure")) {
+                    failures.push(`catalog: ${difference.object}: ${difference.problem}`);
+                }
+                log.info(`Catalog compared with the manifest's fingerprint: ${compared.failures} failure(s), ${compared.warnings} warning(s)`);
+            }
+            catch (error) {
+                failures.push(`comparing the restored catalog with the manifest's failed: ${describeError(error)}`);
+            }
+        }
+    }
+    catch (error) {
+        failures.push(`the restored database could not be checked: ${describeError(error)}`);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+    return failures;
+}
+function outcomeWarnings(outcome) {
+    return [
+        ...outcome.benignErrors.map((entry) => `benign pg_restore error (${entry.why}): ${entry.error}`),
+        ...(outcome.catalog ? catalogWarnings(outcome.catalog) : []),
+    ];
+}
+/**
+ * Reads the whole dump (decrypted) and the roles object's stored bytes, and compares them with the
+ * manifest, before anything is written anywhere. A wrong passphrase (which no public key reveals)
+ * is bad input; any difference is a failed backup, and nothing is restored.
+ */
+async function checkBeforeRestore(repository, manifest, identities, log) {
+    log.info(`Checking ${repository.url}/${manifest.label}/${manifest.backupId} against its manifest before restoring it`);
+    const read = await readArtifact(repository, manifest, dumpArtifact(manifest), identities);
+    refuseDamage(manifest, [
+        ...read.problems,
+        ...(await readRolesObject(repository, manifest, identities)).problems,
+    ]);
+}
+/**
+ * The swap's cheaper check before the safety backup: the key opens the dump (its first bytes
+ * decrypt) and the roles object matches the manifest. The dump itself is checked whole as it is
+ * restored into the new database, which a mismatch drops.
+ */
+async function checkKeyAndRoles(repository, manifest, identities, log) {
+    log.info(`Checking that the key opens ${repository.url}/${manifest.label}/${manifest.backupId}`);
+    const problems = [];
+    const enough = new Error("first bytes decrypted");
+    try {
+        const opened = await openArtifactRead(repository, manifest, dumpArtifact(manifest), identities);
+        await pipeline([
+            ...opened.streams,
+            new Writable({
+                write(_chunk, _encoding, callback) {
+                    callback(enough);
+                },
+            }),
+        ]);
+    }
+    catch (error) {
+        if (error !== enough)
+            problems.push(`reading ${dumpArtifact(manifest).name} failed: ${describeError(error)}`);
+    }
+    problems.push(...(await readRolesObject(repository, manifest, identities)).problems);
+    refuseDamage(manifest, problems);
+}
+function refuseDamage(manifest, problems) {
+    if (problems.length === 0)
+        return;
+    const name = `${manifest.label}/${manifest.backupId}`;
+    if (manifest.encryption.format !== "none" &&
+        manifest.encryption.passphrase &&
+        /passphrase is incorrect|no identity matches/.test(problems[0])) {
+        throw new InputError(`--passphrase-file: the passphrase does not decrypt backup ${name}`, {
+            input: "passphrase-file",
+        });
+    }
+    throw new OperationError(`backup ${name} does not match its manifest, so nothing was restored: ${problems.join("; ")}`);
+}
+/** The safety backup is readable with the same key as the backup being restored. */
+function safetyEncryption(manifest, keys) {
+    const { encryption } = manifest;
+    if (encryption.format === "none")
+        return { kind: "none" };
+    if (encryption.passphrase)
+        return { kind: "passphrase", passphrase: keys.passphrase };
+    return { kind: "recipients", recipients: encryption.recipients };
+}
+/**
+ * pg_restore's arguments. In place with --clean, a table whose creation failed gets no data
+ * (--no-data-for-failed-tables): its rows would otherwise be loaded beside the ones it kept.
+ */
+function pgRestoreArgs(settings, strategy = "in-place") {
+    const clean = strategy === "in-place" && settings.clean;
+    const args = [
+        ...(clean ? ["--clean", "--if-exists", "--no-data-for-failed-tables"] : []),
+        ...(settings.noOwner ? ["--no-owner"] : []),
+        ...(settings.noPrivileges ? ["--no-privileges"] : []),
+        ...settings.pgRestoreArgs,
+        ...settings.schemas.map((schema) => `--schema=${schema}`),
+        ...settings.tables.map((table) => `--table=${table}`),
+    ];
+    return [...new Set(args)];
+}
+function run_restoreFailureMessage(result) {
+    if (result.passed)
+        return undefined;
+    const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
+    const where = result.strategy === "swap"
+        ? `; the target ${result.targetDatabase} is untouched`
+        : result.safetyBackup
+            ? `; the target's previous content is in the safety backup ${result.safetyBackup.label}/${result.safetyBackup.backupId}`
+            : "";
+    return `restore of ${result.label}/${result.backupId} failed: ${result.failures[0]}${more}${where}`;
+}
+
+;// CONCATENATED MODULE: ./src/files/directory-target.ts
+/**
+ * Puts archive entries back into a local directory.
+ *
+ * - Never overwrites: a path that exists is skipped unless `overwrite` (then a file or link is
+ *   replaced; a directory is never replaced by a file or link).
+ * - Files are created exclusively (O_EXCL, which also refuses to follow a link planted at the path)
+ *   and removed again if writing them fails, so no half-file stays behind.
+ * - Paths that could leave the directory (absolute, "..", empty segments) are refused, and so is any
+ *   path whose parent resolves outside it through a symbolic link restored earlier.
+ * - Modes are restored (less the umask), mtimes of files and links too; ownership is not.
+ */
+
+
+
+
+
+
+class DirectoryTarget {
+    root;
+    options;
+    description;
+    realRoot;
+    constructor(root, options = {}) {
+        this.root = root;
+        this.options = options;
+        this.description = root;
+    }
+    /** Creates the directory if needed; fails with an InputError if it cannot be one. */
+    async check() {
+        const input = this.options.input ?? "to";
+        try {
+            await (0,external_node_fs_promises_.mkdir)(this.root, { recursive: true });
+            if (!(await (0,external_node_fs_promises_.stat)(this.root)).isDirectory())
+                throw new Error("not a directory");
+            this.realRoot = await (0,external_node_fs_promises_.realpath)(this.root);
+        }
+        catch (error) {
+            throw new errors/* InputError */.dz(`--${input} "${this.root}": cannot restore into it: ${(0,errors/* describeError */.Uc)(error)}`, {
+                input,
+                cause: error,
+            });
+        }
+    }
+    async put(entry, body) {
+        if (entry.type !== "file" && entry.type !== "directory" && entry.type !== "symlink")
+            return "unsupported";
+        if (!isSafeRelativePath(entry.path))
+            throw new Error("the path would leave the target directory");
+        const root = this.realRoot ?? (await (0,external_node_fs_promises_.realpath)(this.root));
+        this.realRoot = root;
+        const full = (0,external_node_path_.join)(root, entry.path);
+        const parent = (0,external_node_path_.dirname)(full);
+        // Checked before creating anything (a restored link could point mkdir outside) and after.
+        const inside = (path) => path === root || path.startsWith(root + external_node_path_.sep);
+        const outside = new Error("a symbolic link in the path leads outside the target directory");
+        if (!inside(await realAncestor(parent)))
+            throw outside;
+        await (0,external_node_fs_promises_.mkdir)(parent, { recursive: true });
+        if (!inside(await (0,external_node_fs_promises_.realpath)(parent)))
+            throw outside;
+        if (entry.type === "directory") {
+            const existing = await (0,external_node_fs_promises_.lstat)(full).catch(() => undefined);
+            if (existing?.isDirectory())
+                return "skipped-existing";
+            if (existing)
+                throw new Error("a file is in the way of the directory");
+            await (0,external_node_fs_promises_.mkdir)(full, { mode: entry.mode & 0o7777 });
+            return "written";
+        }
+        const existing = await (0,external_node_fs_promises_.lstat)(full).catch(() => undefined);
+        if (existing) {
+            if (!this.options.overwrite)
+                return "skipped-existing";
+            if (existing.isDirectory())
+                throw new Error("a directory is in the way");
+            await (0,external_node_fs_promises_.unlink)(full);
+        }
+        if (entry.type === "symlink") {
+            await (0,external_node_fs_promises_.symlink)(entry.linkTarget ?? "", full);
+            await (0,external_node_fs_promises_.lutimes)(full, entry.mtime, entry.mtime).catch(() => undefined);
+            return "written";
+        }
+        const flags = external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_EXCL | external_node_fs_.constants.O_NOFOLLOW;
+        const handle = await (0,external_node_fs_promises_.open)(full, flags, entry.mode & 0o7777);
+        try {
+            // The write stream closes the handle, on success and on failure alike.
+            await (0,promises_.pipeline)(body, handle.createWriteStream());
+        }
+        catch (error) {
+            await (0,external_node_fs_promises_.rm)(full, { force: true });
+            throw error;
+        }
+        await (0,external_node_fs_promises_.utimes)(full, entry.mtime, entry.mtime);
+        return "written";
+    }
+}
+/** The real path of the deepest part of `path` that exists. */
+async function realAncestor(path) {
+    for (let current = path;; current = (0,external_node_path_.dirname)(current)) {
+        try {
+            return await (0,external_node_fs_promises_.realpath)(current);
+        }
+        catch (error) {
+            if (error.code !== "ENOENT" || (0,external_node_path_.dirname)(current) === current)
+                throw error;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/files/tar-reader.ts
+/**
+ * A streaming tar reader: pax (extended and global headers), ustar, and GNU long names (`L`/`K`)
+ * as GNU tar writes them. Yields one entry at a time with its content as a stream; memory stays
+ * bounded whatever the sizes. An entry's content must be consumed (or abandoned) before the next
+ * entry is asked for: whatever is left of it is skipped then.
+ */
+
+
+const CHUNK = 64 * 1024;
+/** Pax and GNU long-name headers are metadata: a huge one means a damaged or hostile archive. */
+const MAX_META_BYTES = 1024 * 1024;
+/** Exact-length reads over an async iterable of chunks, without copying where it can avoid it. */
+class ByteSource {
+    iterator;
+    pending = Buffer.alloc(0);
+    ended = false;
+    /** Bytes consumed so far, for error messages. */
+    offset = 0;
+    constructor(input) {
+        this.iterator = input[Symbol.asyncIterator]();
+    }
+    async fill() {
+        while (this.pending.length === 0) {
+            if (this.ended)
+                return false;
+            const next = await this.iterator.next();
+            if (next.done) {
+                this.ended = true;
+                return false;
+            }
+            const value = next.value;
+            this.pending =
+                typeof value === "string"
+                    ? Buffer.from(value)
+                    : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+        }
+        return true;
+    }
+    /** Up to `max` bytes (at least one), or undefined at the end of the input. */
+    async readUpTo(max) {
+        if (!(await this.fill()))
+            return undefined;
+        const chunk = this.pending.subarray(0, max);
+        this.pending = this.pending.subarray(chunk.length);
+        this.offset += chunk.length;
+        return chunk;
+    }
+    /** Exactly `length` bytes; fewer only at the end of the input. */
+    async read(length) {
+        const parts = [];
+        let got = 0;
+        while (got < length) {
+            const chunk = await this.readUpTo(length - got);
+            if (!chunk)
+                break;
+            parts.push(chunk);
+            got += chunk.length;
+        }
+        return parts.length === 1 ? parts[0] : Buffer.concat(parts, got);
+    }
+    async skip(length) {
+        let left = length;
+        while (left > 0) {
+            const chunk = await this.readUpTo(Math.min(left, CHUNK));
+            if (!chunk)
+                break;
+            left -= chunk.length;
+        }
+        return length - left;
+    }
+    async close() {
+        await this.iterator.return?.();
+    }
+}
+/** An entry's content, read from the shared source on demand. */
+class EntryBody extends external_node_stream_.Readable {
+    source;
+    path;
+    remaining;
+    /** The pump in progress, if any: at most one reads from the shared source at a time. */
+    pumping;
+    /** A read was asked for while the pump was busy: it goes on instead of stopping. */
+    wanted = false;
+    abandoned = false;
+    constructor(source, size, path) {
+        super({ highWaterMark: CHUNK });
+        this.source = source;
+        this.path = path;
+        this.remaining = size;
+        if (size === 0)
+            this.push(null);
+    }
+    _read() {
+        if (this.pumping) {
+            this.wanted = true;
+            return;
+        }
+        if (this.remaining === 0)
+            return;
+        let done = () => undefined;
+        this.pumping = new Promise((resolve) => (done = resolve));
+        void this.pump().finally(done);
+    }
+    async pump() {
+        try {
+            for (;;) {
+                this.wanted = false;
+                let more = true;
+                while (more && this.remaining > 0 && !this.abandoned) {
+                    const chunk = await this.source.readUpTo(Math.min(this.remaining, CHUNK));
+                    if (!chunk)
+                        throw new TarFormatError(`tar archive truncated inside "${this.path}"`);
+                    this.remaining -= chunk.length;
+                    more = this.push(chunk);
+                }
+                if (this.remaining === 0 && !this.abandoned) {
+                    this.push(null);
+                    return;
+                }
+                if (!this.wanted || this.abandoned)
+                    return;
+            }
+        }
+        catch (error) {
+            this.destroy(error instanceof Error ? error : new Error(String(error)));
+        }
+        finally {
+            // Synchronously with the last check of `wanted`: a read asked for from now on starts a pump.
+            this.pumping = undefined;
+        }
+    }
+    /** Stops delivering and skips whatever the consumer did not read. */
+    async finish() {
+        this.abandoned = true;
+        await this.pumping;
+        if (this.remaining > 0) {
+            const skipped = await this.source.skip(this.remaining);
+            const missing = this.remaining - skipped;
+            this.remaining = 0;
+            if (missing > 0)
+                throw new TarFormatError(`tar archive truncated inside "${this.path}"`);
+            if (!this.destroyed && !this.readableEnded)
+                this.destroy();
+        }
+    }
+}
+async function readBlock(source) {
+    const block = await source.read(tar_format_BLOCK);
+    if (block.length === 0)
+        return undefined;
+    if (block.length < tar_format_BLOCK)
+        throw new TarFormatError("tar archive truncated inside a header");
+    return block;
+}
+async function readMeta(source, size, what) {
+    if (size > MAX_META_BYTES)
+        throw new TarFormatError(`tar ${what} of ${size} bytes: too large`);
+    const data = await source.read(size);
+    if (data.length < size)
+        throw new TarFormatError(`tar archive truncated inside a ${what}`);
+    await source.skip(tar_format_paddingFor(size));
+    return data;
+}
+function cString(data) {
+    const end = data.indexOf(0);
+    return data.subarray(0, end === -1 ? data.length : end).toString("utf8");
+}
+/**
+ * Reads a tar archive. Ends at the end-of-archive blocks (or at the end of the input after a
+ * whole entry, as some writers omit them); a truncated entry or a damaged header throws
+ * TarFormatError.
+ */
+async function* readTar(input) {
+    const source = new ByteSource(input);
+    let globalPax = new Map();
+    let pax = new Map();
+    let longName;
+    let longLink;
+    try {
+        for (;;) {
+            const block = await readBlock(source);
+            if (!block)
+                return;
+            if (isZeroBlock(block)) {
+                // Read the input to its end (the record's padding), so that whatever hashes or decrypts
+                // it upstream sees all of it instead of a stream cut short.
+                while (await source.readUpTo(CHUNK))
+                    ;
+                return;
+            }
+            const raw = decodeBlock(block);
+            switch (raw.flag) {
+                case "x":
+                    pax = parsePax(await readMeta(source, raw.size, "pax header"));
+                    continue;
+                case "g":
+                    globalPax = new Map([...globalPax, ...parsePax(await readMeta(source, raw.size, "pax header"))]);
+                    continue;
+                case "L":
+                    longName = cString(await readMeta(source, raw.size, "GNU long name"));
+                    continue;
+                case "K":
+                    longLink = cString(await readMeta(source, raw.size, "GNU long link"));
+                    continue;
+            }
+            const fields = new Map([...globalPax, ...pax]);
+            const type = typeOf(raw.flag);
+            let path = fields.get("path") ?? longName ?? raw.name;
+            const paxSize = fields.get("size");
+            const size = paxSize !== undefined ? Number(paxSize) : raw.size;
+            if (!Number.isSafeInteger(size) || size < 0)
+                throw new TarFormatError(`tar entry "${path}": bad size`);
+            const paxMtime = fields.get("mtime");
+            const mtimeSeconds = paxMtime !== undefined ? Number(paxMtime) : raw.mtime;
+            const linkTarget = fields.get("linkpath") ?? longLink ?? raw.linkName;
+            pax = new Map();
+            longName = undefined;
+            longLink = undefined;
+            if (type === "directory" && path.endsWith("/"))
+                path = path.slice(0, -1);
+            // Only files carry content; a size on a link or directory header is ignored as tar does.
+            const contentSize = type === "file" || type === "other" ? size : 0;
+            const body = new EntryBody(source, type === "file" ? contentSize : 0, path);
+            const entry = {
+                path,
+                type,
+                size: type === "file" ? size : 0,
+                mtime: new Date((Number.isFinite(mtimeSeconds) ? mtimeSeconds : 0) * 1000),
+                mode: raw.mode,
+                body,
+            };
+            if (type === "symlink" || type === "hardlink")
+                entry.linkTarget = linkTarget;
+            yield entry;
+            await body.finish();
+            if (type === "other")
+                await source.skip(contentSize);
+            await source.skip(tar_format_paddingFor(contentSize));
+        }
+    }
+    finally {
+        await source.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/files/restore-files.ts
+/**
+ * Puts a files archive back into a target (a directory or a bucket), entry by entry, as it
+ * streams: nothing is staged. Each file's bytes are hashed on the way and checked against the
+ * archive's index once it arrives (it is the last entry), so a damaged file is reported.
+ */
+
+
+
+
+
+
+class Digest extends external_node_stream_.Transform {
+    hash = (0,external_node_crypto_.createHash)("sha256");
+    bytes = 0;
+    _transform(chunk, _encoding, done) {
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+        done(null, chunk);
+    }
+}
+async function restoreFiles(archive, target, options = {}) {
+    const result = {
+        written: 0,
+        skippedExisting: 0,
+        failed: 0,
+        directories: 0,
+        unsupported: 0,
+        bytes: 0,
+        indexChecked: false,
+        damaged: [],
+        failures: [],
+    };
+    await target.check();
+    const digests = new Map();
+    let index;
+    for await (const entry of readTar(archive)) {
+        if (entry.path === files_index_INDEX_NAME && entry.type === "file") {
+            const parts = [];
+            for await (const chunk of entry.body)
+                parts.push(chunk);
+            index = Buffer.concat(parts);
+            continue;
+        }
+        if (options.filter && !options.filter(entry.path))
+            continue;
+        const digest = new Digest();
+        const feeding = (0,promises_.pipeline)(entry.body, digest).catch(() => undefined);
+        try {
+            const outcome = await target.put(entry, digest);
+            if (outcome === "written" && entry.type === "file") {
+                await feeding;
+                digests.set(entry.path, digest.hash.digest("hex"));
+                result.bytes += digest.bytes;
+            }
+            if (outcome === "skipped-existing")
+                result.skippedExisting += 1;
+            else if (outcome === "unsupported")
+                result.unsupported += 1;
+            else if (entry.type === "directory")
+                result.directories += 1;
+            else
+                result.written += 1;
+        }
+        catch (error) {
+            result.failed += 1;
+            result.failures.push({ path: entry.path, reason: (0,errors/* describeError */.Uc)(error) });
+        }
+        finally {
+            // Whatever the target did not read is skipped by the reader.
+            if (!digest.readableEnded)
+                digest.destroy();
+            await feeding;
+        }
+    }
+    if (index !== undefined) {
+        const { records } = parseIndex(index.toString("utf8"));
+        result.indexChecked = true;
+        for (const record of records) {
+            const written = digests.get(record.path);
+            if (written !== undefined && record.type === "file" && written !== record.sha256) {
+                result.damaged.push(record.path);
+            }
+        }
+    }
+    return result;
+}
+
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
+var lib_storage_dist_cjs = __nccwpck_require__(22358);
+// EXTERNAL MODULE: ./src/storage/s3-store.ts
+var s3_store = __nccwpck_require__(98947);
+;// CONCATENATED MODULE: ./src/files/s3-target.ts
+
+
+
+
+
+const SINGLE_PUT_LIMIT = 64 * 1024 * 1024;
+class S3Target {
+    location;
+    options;
+    description;
+    client;
+    keyPrefix;
+    constructor(location, options = {}) {
+        this.location = location;
+        this.options = options;
+        const prefix = location.prefix.replace(/^\/+|\/+$/g, "");
+        this.keyPrefix = prefix ? `${prefix}/` : "";
+        this.description = `s3://${location.bucket}${prefix ? `/${prefix}` : ""}`;
+        this.client = s3_client_createFilesS3Client(options);
+    }
+    async check() {
+        try {
+            await this.client.send(new dist_cjs.ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.keyPrefix, MaxKeys: 1 }));
+        }
+        catch (error) {
+            throw s3_client_s3CheckError(error, {
+                input: this.options.input ?? "to",
+                value: this.description,
+                bucket: this.location.bucket,
+                ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
+            });
+        }
+    }
+    async put(entry, body) {
+        if (entry.type === "directory" && !this.options.directoryMarkers)
+            return "unsupported";
+        if (entry.type !== "file" && entry.type !== "directory")
+            return "unsupported";
+        const key = this.keyPrefix + entry.path + (entry.type === "directory" ? "/" : "");
+        const Bucket = this.location.bucket;
+        if (!this.options.overwrite && (await this.exists(key)))
+            return "skipped-existing";
+        try {
+            if (entry.type === "directory" || entry.size === 0) {
+                body.resume();
+                await this.client.send(new dist_cjs.PutObjectCommand({ Bucket, Key: key, Body: new Uint8Array(0), ContentLength: 0 }));
+            }
+            else if (entry.size <= SINGLE_PUT_LIMIT) {
+                await this.client.send(new dist_cjs.PutObjectCommand({ Bucket, Key: key, Body: body, ContentLength: entry.size }));
+            }
+            else {
+                const shape = (0,s3_store/* uploadShape */.n5)({ partSizeBytes: s3_store/* MIN_PART_SIZE_BYTES */.xR * 2, queueSize: 2 }, entry.size);
+                await new lib_storage_dist_cjs/* Upload */._({ client: this.client, params: { Bucket, Key: key, Body: body }, ...shape }).done();
+            }
+        }
+        catch (error) {
+            throw new Error((0,s3_errors/* describeS3Error */.ye)(error), { cause: error });
+        }
+        return "written";
+    }
+    /** Frees the client's sockets. */
+    destroy() {
+        this.client.destroy();
+    }
+    async exists(key) {
+        try {
+            await this.client.send(new dist_cjs.HeadObjectCommand({ Bucket: this.location.bucket, Key: key }));
+            return true;
+        }
+        catch (error) {
+            if ((0,s3_errors/* isS3NotFound */.wl)(error))
+                return false;
+            throw error;
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/commands/restore-files/run.ts
@@ -94295,13 +98981,13 @@ async function runRestoreFiles(settings, deps) {
     const { manifest } = await repository.resolve(settings.label, settings.backup);
     const name = `${settings.label}/${manifest.backupId}`;
     const artifact = chooseFilesArtifact(manifest, settings.source);
-    const identities = identitiesFor(manifest, settings.keys, name);
+    const identities = read_backup_identitiesFor(manifest, settings.keys, name);
     const target = openTarget(settings, deps.cwd, deps.env);
     try {
         await target.check();
         // The stored bytes against the manifest first: nothing reaches the target from an artifact
         // that is not the one the backup committed.
-        const stored = await readArtifact(repository, manifest, artifact, undefined);
+        const stored = await read_artifact_readArtifact(repository, manifest, artifact, undefined);
         if (stored.problems.length > 0) {
             throw new errors/* OperationError */.OK(`${stored.problems[0]}; nothing was restored`);
         }
@@ -94341,7 +99027,7 @@ async function runRestoreFiles(settings, deps) {
 }
 /** store -> decrypt -> decompress -> the target, entry by entry; then the digests against the manifest. */
 async function streamInto(repository, manifest, artifact, identities, target) {
-    const opened = await openArtifactRead(repository, manifest, artifact, identities);
+    const opened = await read_artifact_openArtifactRead(repository, manifest, artifact, identities);
     const sink = new external_node_stream_.PassThrough();
     const piping = (0,promises_.pipeline)([...opened.streams, sink]);
     const restoring = restoreFiles(sink, target).catch((error) => {
@@ -94370,8 +99056,82 @@ function restoreFilesFailure(result) {
     return `restoring the files of ${result.backupId} into ${result.target} failed: ${result.failures[0]}${more}`;
 }
 
+;// CONCATENATED MODULE: ./src/commands/audit/audited.ts
+/**
+ * The audit records of the commands that act on a label's data (docs/evidence.md): each wraps its
+ * run in one of these, which says what to record. Options are listed by name, so a secret (a
+ * database URL's password, an identity, a key) can never end up in a record.
+ */
+
+
+
+
+
+
+/** restore: the backup restored, the target server and database, and how. */
+function auditedRestore(settings, deps, work) {
+    const repository = new BackupRepository(deps.store, settings.evidence);
+    const target = settings.targetUrl;
+    return recordOperation(repository, {
+        kind: "restore",
+        label: settings.label,
+        target: { kind: "database", host: target.host, port: target.port, database: target.database },
+        options: {
+            storage: repository.url,
+            backup: settings.backup,
+            schemas: settings.schemas,
+            tables: settings.tables,
+            clean: settings.clean,
+            noOwner: settings.noOwner,
+            noPrivileges: settings.noPrivileges,
+            safetyBackup: settings.safetyBackup,
+            safetyLabel: settings.safetyLabel,
+        },
+        backups: (result) => (result ? [result.backupId] : []),
+        failed: restoreFailureMessage,
+        lockLike: (result) => result?.backupId,
+    }, deps, work);
+}
+/** prune: the policy, and the backups it deleted. A dry run changes nothing and is not recorded. */
+function auditedPrune(settings, deps, work) {
+    if (settings.dryRun)
+        return work();
+    const repository = new BackupRepository(deps.store, settings.evidence);
+    return recordOperation(repository, {
+        kind: "prune",
+        label: settings.label,
+        target: { kind: "storage", url: repository.url },
+        options: { policy: settings.policy, dryRun: settings.dryRun },
+        backups: (result) => (result?.decisions ?? [])
+            .filter((decision) => decision.action === "delete" && decision.deleted !== false)
+            .map((decision) => decision.backupId),
+        failed: pruneFailureMessage,
+        lockLike: (result) => result?.decisions.find((decision) => decision.action === "keep")?.backupId,
+    }, deps, work);
+}
+/** restore-files: the backup, the bucket or directory written into, and whether it overwrote. */
+function auditedRestoreFiles(settings, deps, work) {
+    const repository = new backup_repository_BackupRepository(deps.store, settings.evidence);
+    return audit_trail_recordOperation(repository, {
+        kind: "restore-files",
+        label: settings.label,
+        // The target as the user named it (a bucket URL or a directory): never a credential.
+        target: { kind: "storage", url: settings.to },
+        options: {
+            storage: repository.url,
+            backup: settings.backup,
+            source: settings.source ?? null,
+            overwrite: settings.overwrite,
+        },
+        backups: (result) => (result ? [result.backupId] : []),
+        failed: restoreFilesFailure,
+        lockLike: (result) => result?.backupId,
+    }, deps, work);
+}
+
 ;// CONCATENATED MODULE: ./src/commands/restore-files/definition.ts
 /** restore-files (the restore-files action): a backup's files source back into a bucket or directory. */
+
 
 
 
@@ -94409,7 +99169,7 @@ const restoreFilesCommand = {
     spec: commandSpec("restore-files"),
     parse: parseRestoreFilesSettings,
     storage: (settings) => settings,
-    run: (settings, deps) => runRestoreFiles(settings, deps),
+    run: (settings, deps) => auditedRestoreFiles(settings, deps, () => runRestoreFiles(settings, deps)),
     failure: restoreFilesFailure,
     outputs: (result) => ({
         "backup-id": result.backupId,
@@ -94548,7 +99308,7 @@ const actionLogger = {
     warn: (message) => core/* warning */.$e(message),
 };
 /** Marks the step failed for any thrown value, with the same one-line message as the CLI. */
-function fail(error) {
+function inputs_fail(error) {
     const kind = error instanceof errors/* LifeboatError */.H3 && error.exitCode === 2 ? "bad input: " : "";
     core/* setFailed */.C1(`${kind}${(0,errors/* describeError */.Uc)(error)}`);
     if (error instanceof Error && error.stack && core/* isDebug */._o())
@@ -94640,29 +99400,6 @@ class CancelledError extends Error {
     }
 }
 
-;// CONCATENATED MODULE: ./src/domain/provenance.ts
-/** Where a backup came from, when it was made in GitHub Actions; null elsewhere. */
-function provenanceFromEnv(env) {
-    if (env.GITHUB_ACTIONS !== "true")
-        return null;
-    const value = (name) => env[name] || null;
-    const server = env.GITHUB_SERVER_URL || "https://github.com";
-    const runUrl = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
-        ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ""}`
-        : null;
-    return {
-        repository: value("GITHUB_REPOSITORY"),
-        commit: value("GITHUB_SHA"),
-        ref: value("GITHUB_REF"),
-        workflow: value("GITHUB_WORKFLOW"),
-        runId: value("GITHUB_RUN_ID"),
-        runAttempt: value("GITHUB_RUN_ATTEMPT"),
-        runUrl,
-        actor: value("GITHUB_ACTOR"),
-        event: value("GITHUB_EVENT_NAME"),
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/report/history.ts
 
 
@@ -94691,7 +99428,7 @@ async function loadHistory(store, label, options) {
     const folders = (await repository.folders(label))
         .filter((folder) => folder.committed || options.now.getTime() - folder.startedAt.getTime() >= IN_FLIGHT_MS)
         .slice(0, window);
-    const points = await mapBounded(folders, options.parallel ?? HISTORY_READS_IN_PARALLEL, async (folder) => {
+    const points = await backup_repository_mapBounded(folders, options.parallel ?? HISTORY_READS_IN_PARALLEL, async (folder) => {
         const lastCheck = folder.checks.at(-1);
         const point = {
             backupId: folder.backupId,
@@ -94752,7 +99489,7 @@ function chartLabel(text) {
     const clean = text.replace(/["\\\n\r`[\]]/g, "").trim();
     return clean.length > LABEL_MAX ? clean.slice(0, LABEL_MAX) : clean;
 }
-function round(value) {
+function chart_round(value) {
     return Math.round(value * 100) / 100;
 }
 /**
@@ -94770,7 +99507,7 @@ function pointLabels(points) {
 }
 function block(title, labels, axis, values, kind) {
     const max = Math.max(...values);
-    const top = max > 0 ? round(max * 1.1) : 1;
+    const top = max > 0 ? chart_round(max * 1.1) : 1;
     return [
         "```mermaid",
         "xychart-beta",
@@ -94790,7 +99527,7 @@ function sizeChart(points) {
     let unit = 0;
     while (unit < SIZE_UNITS.length - 1 && max >= 1024 ** (unit + 1))
         unit++;
-    const values = sized.map((point) => round(point.storedBytes / 1024 ** unit));
+    const values = sized.map((point) => chart_round(point.storedBytes / 1024 ** unit));
     return block("Stored size per backup", pointLabels(sized), SIZE_UNITS[unit], values, "bar");
 }
 /** Restore seconds of each backup a restore-test measured, oldest first; undefined below two points. */
@@ -94798,7 +99535,7 @@ function restoreTimeChart(points) {
     const timed = points.filter((point) => point.restoreSeconds !== null);
     if (timed.length < MIN_CHART_POINTS)
         return undefined;
-    return block("Restore time per backup", pointLabels(timed), "seconds", timed.map((point) => round(point.restoreSeconds)), "line");
+    return block("Restore time per backup", pointLabels(timed), "seconds", timed.map((point) => chart_round(point.restoreSeconds)), "line");
 }
 
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
@@ -94999,7 +99736,7 @@ function createReporter(action, spec, raw, options = {}) {
         core/* setSecret */.Pq(secret);
     const scrub = scrubber([...secrets, ...channelSecrets(settings)]);
     const label = givenText(raw, spec_OPTIONS.label) ?? spec_OPTIONS.label.default;
-    const runUrl = provenanceFromEnv(env)?.runUrl ?? null;
+    const runUrl = provenance_provenanceFromEnv(env)?.runUrl ?? null;
     const title = `Lifeboat ${action}`;
     const channelLog = {
         info: (message) => core/* info */.pq(message),
@@ -95291,5 +100028,5 @@ async function runAction(command) {
 
 
 
-runAction(restoreFilesCommand).catch(fail);
+runAction(restoreFilesCommand).catch(inputs_fail);
 
