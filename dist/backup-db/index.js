@@ -85224,7 +85224,7 @@ function dump_plan_parseCompression(text) {
 }
 /** What pg_dump is asked for: no compression, spelled the way every major since 9 reads it. */
 const PG_DUMP_COMPRESS = "--compress=0";
-function emptyScope() {
+function dump_plan_emptyScope() {
     return {
         schemaOnly: false,
         dataOnly: false,
@@ -89647,7 +89647,7 @@ function parseBackupSettings(raw) {
     const storage = parseStorageSettings(raw, { several: true });
     rules_checkRules({ ...v, storage, checksumsGiven: isGiven(raw, spec_OPTIONS.s3Checksums) }, BACKUP_RULES);
     const scope = applyPreset(v.preset, {
-        ...emptyScope(),
+        ...dump_plan_emptyScope(),
         schemaOnly: v.schemaOnly,
         dataOnly: v.dataOnly,
         includeSchemas: v.includeSchemas,
@@ -95712,6 +95712,7 @@ async function* recordPaths(entries, paths) {
 
 
 
+
 /** The recipients the backup's artifacts are encrypted to (none: the explicit opt-out), and how the manifest says so. */
 function encryptionFor(settings) {
     const { encryption } = settings;
@@ -95730,6 +95731,28 @@ function encryptionFor(settings) {
     return {
         recipients: [...unique.values()],
         info: { format: "age-v1", recipients: [...unique.keys()], passphrase: false },
+    };
+}
+/**
+ * A backup Lifeboat makes on its own account (restore's safety backup of the target, restore-test's
+ * masked copy of the scratch database): the whole database, the default compression, and the
+ * pg_dump that fits that server (pg-version auto, whatever pinned the pg_restore).
+ */
+function wholeDatabaseBackup(options) {
+    const { into, client } = options;
+    return {
+        storage: into.storage,
+        label: into.label,
+        s3: into.s3,
+        ...(into.evidence ? { evidence: into.evidence } : {}),
+        databaseUrl: options.databaseUrl,
+        encryption: options.encryption,
+        compression: "auto",
+        scope: emptyScope(),
+        extraArgs: [],
+        pgBinDir: client.pgBinDir,
+        pgVersion: "auto",
+        installPgClient: client.installPgClient,
     };
 }
 async function runBackup(settings, deps) {

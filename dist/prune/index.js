@@ -91662,9 +91662,12 @@ const NEW_TAIL_LENGTH = "20261122t013000z_abcd".length;
 function database_swap_newDatabaseName(target, now) {
     return derivedName(target, `${NEW_MARK}${stamp(now)}_${randomBytes(2).toString("hex")}`);
 }
-/** The previous database's name after the swap: the target's, with the time of the restore. */
+/**
+ * The previous database's name after the swap: the target's, with the time of the restore and a
+ * random tag, so that two restores in the same second keep two distinct previous databases.
+ */
 function database_swap_oldDatabaseName(target, now) {
-    return derivedName(target, `_lifeboat_old_${stamp(now)}`);
+    return derivedName(target, `_lifeboat_old_${stamp(now)}_${randomBytes(2).toString("hex")}`);
 }
 /** Runs killed outright leave their new database; after this long, with no one connected, it goes. */
 const ABANDONED_AFTER_MS = (/* unused pure expression or super */ null && (24 * 3600 * 1000));
@@ -97213,6 +97216,7 @@ async function* recordPaths(entries, paths) {
 
 
 
+
 /** The recipients the backup's artifacts are encrypted to (none: the explicit opt-out), and how the manifest says so. */
 function encryptionFor(settings) {
     const { encryption } = settings;
@@ -97231,6 +97235,28 @@ function encryptionFor(settings) {
     return {
         recipients: [...unique.values()],
         info: { format: "age-v1", recipients: [...unique.keys()], passphrase: false },
+    };
+}
+/**
+ * A backup Lifeboat makes on its own account (restore's safety backup of the target, restore-test's
+ * masked copy of the scratch database): the whole database, the default compression, and the
+ * pg_dump that fits that server (pg-version auto, whatever pinned the pg_restore).
+ */
+function run_wholeDatabaseBackup(options) {
+    const { into, client } = options;
+    return {
+        storage: into.storage,
+        label: into.label,
+        s3: into.s3,
+        ...(into.evidence ? { evidence: into.evidence } : {}),
+        databaseUrl: options.databaseUrl,
+        encryption: options.encryption,
+        compression: "auto",
+        scope: emptyScope(),
+        extraArgs: [],
+        pgBinDir: client.pgBinDir,
+        pgVersion: "auto",
+        installPgClient: client.installPgClient,
     };
 }
 async function run_runBackup(settings, deps) {
@@ -97923,21 +97949,12 @@ async function takeSafetyBackup(settings, deps, prepared) {
         return null;
     }
     log.info(`Safety backup of the target ${prepared.where} under ${store.url}/${settings.safetyLabel}/ before anything is overwritten`);
-    const backupSettings = {
-        storage: settings.storage,
-        label: settings.safetyLabel,
-        s3: settings.s3,
-        ...(settings.evidence ? { evidence: settings.evidence } : {}),
+    const backupSettings = wholeDatabaseBackup({
+        into: { ...settings, label: settings.safetyLabel },
         databaseUrl: prepared.target,
         encryption: safetyEncryption(prepared.manifest, settings.keys),
-        compression: "auto",
-        scope: emptyScope(),
-        extraArgs: [],
-        pgBinDir: settings.pgBinDir,
-        // pg-version pins the pg_restore; the safety backup takes the pg_dump that fits the target.
-        pgVersion: "auto",
-        installPgClient: settings.installPgClient,
-    };
+        client: settings,
+    });
     let made;
     try {
         made = await runBackup(backupSettings, {

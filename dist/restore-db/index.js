@@ -91664,9 +91664,12 @@ const NEW_TAIL_LENGTH = "20261122t013000z_abcd".length;
 function newDatabaseName(target, now) {
     return derivedName(target, `${NEW_MARK}${stamp(now)}_${(0,external_node_crypto_.randomBytes)(2).toString("hex")}`);
 }
-/** The previous database's name after the swap: the target's, with the time of the restore. */
+/**
+ * The previous database's name after the swap: the target's, with the time of the restore and a
+ * random tag, so that two restores in the same second keep two distinct previous databases.
+ */
 function oldDatabaseName(target, now) {
-    return derivedName(target, `_lifeboat_old_${stamp(now)}`);
+    return derivedName(target, `_lifeboat_old_${stamp(now)}_${(0,external_node_crypto_.randomBytes)(2).toString("hex")}`);
 }
 /** Runs killed outright leave their new database; after this long, with no one connected, it goes. */
 const ABANDONED_AFTER_MS = 24 * 3600 * 1000;
@@ -97520,6 +97523,7 @@ async function* recordPaths(entries, paths) {
 
 
 
+
 /** The recipients the backup's artifacts are encrypted to (none: the explicit opt-out), and how the manifest says so. */
 function encryptionFor(settings) {
     const { encryption } = settings;
@@ -97538,6 +97542,28 @@ function encryptionFor(settings) {
     return {
         recipients: [...unique.values()],
         info: { format: "age-v1", recipients: [...unique.keys()], passphrase: false },
+    };
+}
+/**
+ * A backup Lifeboat makes on its own account (restore's safety backup of the target, restore-test's
+ * masked copy of the scratch database): the whole database, the default compression, and the
+ * pg_dump that fits that server (pg-version auto, whatever pinned the pg_restore).
+ */
+function wholeDatabaseBackup(options) {
+    const { into, client } = options;
+    return {
+        storage: into.storage,
+        label: into.label,
+        s3: into.s3,
+        ...(into.evidence ? { evidence: into.evidence } : {}),
+        databaseUrl: options.databaseUrl,
+        encryption: options.encryption,
+        compression: "auto",
+        scope: dump_plan_emptyScope(),
+        extraArgs: [],
+        pgBinDir: client.pgBinDir,
+        pgVersion: "auto",
+        installPgClient: client.installPgClient,
     };
 }
 async function runBackup(settings, deps) {
@@ -98230,21 +98256,12 @@ async function takeSafetyBackup(settings, deps, prepared) {
         return null;
     }
     log.info(`Safety backup of the target ${prepared.where} under ${store.url}/${settings.safetyLabel}/ before anything is overwritten`);
-    const backupSettings = {
-        storage: settings.storage,
-        label: settings.safetyLabel,
-        s3: settings.s3,
-        ...(settings.evidence ? { evidence: settings.evidence } : {}),
+    const backupSettings = wholeDatabaseBackup({
+        into: { ...settings, label: settings.safetyLabel },
         databaseUrl: prepared.target,
         encryption: safetyEncryption(prepared.manifest, settings.keys),
-        compression: "auto",
-        scope: dump_plan_emptyScope(),
-        extraArgs: [],
-        pgBinDir: settings.pgBinDir,
-        // pg-version pins the pg_restore; the safety backup takes the pg_dump that fits the target.
-        pgVersion: "auto",
-        installPgClient: settings.installPgClient,
-    };
+        client: settings,
+    });
     let made;
     try {
         made = await runBackup(backupSettings, {

@@ -97564,6 +97564,7 @@ async function* recordPaths(entries, paths) {
 
 
 
+
 /** The recipients the backup's artifacts are encrypted to (none: the explicit opt-out), and how the manifest says so. */
 function encryptionFor(settings) {
     const { encryption } = settings;
@@ -97582,6 +97583,28 @@ function encryptionFor(settings) {
     return {
         recipients: [...unique.values()],
         info: { format: "age-v1", recipients: [...unique.keys()], passphrase: false },
+    };
+}
+/**
+ * A backup Lifeboat makes on its own account (restore's safety backup of the target, restore-test's
+ * masked copy of the scratch database): the whole database, the default compression, and the
+ * pg_dump that fits that server (pg-version auto, whatever pinned the pg_restore).
+ */
+function wholeDatabaseBackup(options) {
+    const { into, client } = options;
+    return {
+        storage: into.storage,
+        label: into.label,
+        s3: into.s3,
+        ...(into.evidence ? { evidence: into.evidence } : {}),
+        databaseUrl: options.databaseUrl,
+        encryption: options.encryption,
+        compression: "auto",
+        scope: dump_plan_emptyScope(),
+        extraArgs: [],
+        pgBinDir: client.pgBinDir,
+        pgVersion: "auto",
+        installPgClient: client.installPgClient,
     };
 }
 async function runBackup(settings, deps) {
@@ -97953,7 +97976,6 @@ function run_round(seconds) {
 
 
 
-
 /**
  * Bad masking input is exit 2 before the scratch database exists: recipients that do not parse,
  * a staging recipient that can also read the production backup, a store that cannot be written.
@@ -98044,18 +98066,12 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
     }
     try {
         const made = await runBackup({
-            storage: masking.destination.storage,
-            label: masking.label,
-            s3: masking.destination.s3,
-            ...(settings.evidence ? { evidence: settings.evidence } : {}),
-            databaseUrl: scratch,
-            encryption: { kind: "recipients", recipients: masking.recipients },
-            compression: "auto",
-            scope: dump_plan_emptyScope(),
-            extraArgs: [],
-            pgBinDir: settings.pgBinDir,
-            pgVersion: "auto",
-            installPgClient: settings.installPgClient,
+            ...wholeDatabaseBackup({
+                into: { ...masking.destination, label: masking.label, evidence: settings.evidence },
+                databaseUrl: scratch,
+                encryption: { kind: "recipients", recipients: masking.recipients },
+                client: settings,
+            }),
             masked: {
                 rulesSha256: masking.rules.digest,
                 sourceLabel: source.label,

@@ -45,9 +45,12 @@ export function newDatabaseName(target: string, now: Date): string {
   return derivedName(target, `${NEW_MARK}${stamp(now)}_${randomBytes(2).toString("hex")}`);
 }
 
-/** The previous database's name after the swap: the target's, with the time of the restore. */
+/**
+ * The previous database's name after the swap: the target's, with the time of the restore and a
+ * random tag, so that two restores in the same second keep two distinct previous databases.
+ */
 export function oldDatabaseName(target: string, now: Date): string {
-  return derivedName(target, `_lifeboat_old_${stamp(now)}`);
+  return derivedName(target, `_lifeboat_old_${stamp(now)}_${randomBytes(2).toString("hex")}`);
 }
 
 /** Runs killed outright leave their new database; after this long, with no one connected, it goes. */

@@ -80,7 +80,8 @@ describe("database names", () => {
   test("the new and old databases carry the target's name and the time, within 63 bytes", () => {
     const now = new Date("2026-11-22T01:30:00.123Z");
     assert.match(newDatabaseName("app", now), /^app_lifeboat_new_20261122t013000z_[0-9a-f]{4}$/);
-    assert.equal(oldDatabaseName("app", now), "app_lifeboat_old_20261122t013000z");
+    assert.match(oldDatabaseName("app", now), /^app_lifeboat_old_20261122t013000z_[0-9a-f]{4}$/);
+    assert.notEqual(oldDatabaseName("app", now), oldDatabaseName("app", now));
     const long = "é".repeat(40); // 80 bytes
     for (const name of [newDatabaseName(long, now), oldDatabaseName(long, now), derivedName(long, "_x")]) {
       assert.ok(Buffer.byteLength(name) <= 63, name);

@@ -131,7 +131,7 @@ describe("restore by swap", () => {
     assert.match(run.json.strategyReason as string, /^auto: /);
     assert.match(run.stderr, /^Strategy: swap \(auto: /m);
     const old = run.json.oldDatabase as string;
-    assert.match(old, /^live_lifeboat_old_\d{8}t\d{6}z$/);
+    assert.match(old, /^live_lifeboat_old_\d{8}t\d{6}z_[0-9a-f]{4}$/);
     assert.match(run.json.restoredInto as string, /^live_lifeboat_new_\d{8}t\d{6}z_[0-9a-f]{4}$/);
     assert.match(run.stderr, new RegExp(`the previous database is kept as ${old}`));
     assert.deepEqual(run.json.rowCheck, { tablesChecked: 6, mismatches: [] });

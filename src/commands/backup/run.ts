@@ -36,7 +36,14 @@ import { fingerprintScopeFor } from "../../postgres/catalog-check.js";
 import { dumpRoles } from "../../postgres/roles.js";
 import { putRolesObject } from "../roles-object.js";
 import { liveBytes, startProgress } from "../progress.js";
-import type { BackupSettings } from "../../settings/types.js";
+import type {
+  BackupSettings,
+  EncryptionSettings,
+  PgClientSettings,
+  StorageSettings,
+} from "../../settings/types.js";
+import type { DatabaseUrl } from "../../domain/database-url.js";
+import { emptyScope } from "../../domain/dump-plan.js";
 import { PLAINTEXT, STORED, writeStages } from "../../pipeline/artifact-stages.js";
 import { compose } from "../../pipeline/pipeline.js";
 import type { Stage } from "../../pipeline/stage.js";
@@ -104,6 +111,34 @@ export function encryptionFor(settings: Pick<BackupSettings, "encryption">): {
   return {
     recipients: [...unique.values()],
     info: { format: "age-v1", recipients: [...unique.keys()], passphrase: false },
+  };
+}
+
+/**
+ * A backup Lifeboat makes on its own account (restore's safety backup of the target, restore-test's
+ * masked copy of the scratch database): the whole database, the default compression, and the
+ * pg_dump that fits that server (pg-version auto, whatever pinned the pg_restore).
+ */
+export function wholeDatabaseBackup(options: {
+  into: StorageSettings;
+  databaseUrl: DatabaseUrl;
+  encryption: EncryptionSettings;
+  client: PgClientSettings;
+}): BackupSettings {
+  const { into, client } = options;
+  return {
+    storage: into.storage,
+    label: into.label,
+    s3: into.s3,
+    ...(into.evidence ? { evidence: into.evidence } : {}),
+    databaseUrl: options.databaseUrl,
+    encryption: options.encryption,
+    compression: "auto",
+    scope: emptyScope(),
+    extraArgs: [],
+    pgBinDir: client.pgBinDir,
+    pgVersion: "auto",
+    installPgClient: client.installPgClient,
   };
 }
 

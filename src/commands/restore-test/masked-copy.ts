@@ -8,7 +8,6 @@
  */
 import { describeError, InputError } from "../../domain/errors.js";
 import type { DatabaseUrl } from "../../domain/database-url.js";
-import { emptyScope } from "../../domain/dump-plan.js";
 import type { Manifest } from "../../domain/manifest.js";
 import { parseRecipient, recipientOf, X25519Identity, type Identity } from "../../crypto/age/index.js";
 import {
@@ -19,13 +18,11 @@ import {
   formatCoverageWarning,
 } from "../../masking/index.js";
 import { connect } from "../../postgres/connect.js";
-import type { ToolCache } from "../../postgres/pg-install.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
 import type { MaskingSettings, RestoreTestSettings } from "../../settings/types.js";
 import { openStore } from "../../storage/open-store.js";
 import type { Store } from "../../storage/store.js";
-import { runBackup } from "../backup/run.js";
-import type { Logger } from "../logger.js";
+import { runBackup, wholeDatabaseBackup, type BackupDeps } from "../backup/run.js";
 
 export interface MaskedCopyResult {
   label: string;
@@ -45,14 +42,8 @@ export interface MaskedCopyResult {
   error?: string;
 }
 
-export interface MaskedCopyDeps {
-  env: NodeJS.ProcessEnv;
-  now: () => Date;
-  log: Logger;
-  cwd?: string;
-  signal?: AbortSignal;
-  toolCache?: ToolCache;
-}
+/** backup's dependencies but the store and target (the masked copy opens its own), and where paths resolve. */
+export type MaskedCopyDeps = Omit<BackupDeps, "store" | "target"> & { cwd?: string };
 
 /** What is checked before the restore starts: the staging keys and the masked copy's store. */
 export interface PreparedMaskedCopy {
@@ -167,18 +158,12 @@ export async function makeMaskedCopy(
   try {
     const made = await runBackup(
       {
-        storage: masking.destination.storage,
-        label: masking.label,
-        s3: masking.destination.s3,
-        ...(settings.evidence ? { evidence: settings.evidence } : {}),
-        databaseUrl: scratch,
-        encryption: { kind: "recipients", recipients: masking.recipients },
-        compression: "auto",
-        scope: emptyScope(),
-        extraArgs: [],
-        pgBinDir: settings.pgBinDir,
-        pgVersion: "auto",
-        installPgClient: settings.installPgClient,
+        ...wholeDatabaseBackup({
+          into: { ...masking.destination, label: masking.label, evidence: settings.evidence },
+          databaseUrl: scratch,
+          encryption: { kind: "recipients", recipients: masking.recipients },
+          client: settings,
+        }),
         masked: {
           rulesSha256: masking.rules.digest,
           sourceLabel: source.label,

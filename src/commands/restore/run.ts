@@ -54,14 +54,9 @@ import { dropScratchDatabase, withDatabase } from "../../postgres/scratch.js";
 import { formatBytes } from "../../report/format.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
 import { openArtifactRead, readArtifact } from "../../repository/read-artifact.js";
-import type {
-  BackupSettings,
-  DecryptionKeys,
-  EncryptionSettings,
-  RestoreSettings,
-} from "../../settings/types.js";
+import type { DecryptionKeys, EncryptionSettings, RestoreSettings } from "../../settings/types.js";
 import type { Store } from "../../storage/store.js";
-import { runBackup } from "../backup/run.js";
+import { runBackup, wholeDatabaseBackup } from "../backup/run.js";
 import type { Logger } from "../logger.js";
 import { startProgress } from "../progress.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
@@ -409,21 +404,12 @@ async function takeSafetyBackup(
   log.info(
     `Safety backup of the target ${prepared.where} under ${store.url}/${settings.safetyLabel}/ before anything is overwritten`,
   );
-  const backupSettings: BackupSettings = {
-    storage: settings.storage,
-    label: settings.safetyLabel,
-    s3: settings.s3,
-    ...(settings.evidence ? { evidence: settings.evidence } : {}),
+  const backupSettings = wholeDatabaseBackup({
+    into: { ...settings, label: settings.safetyLabel },
     databaseUrl: prepared.target,
     encryption: safetyEncryption(prepared.manifest, settings.keys),
-    compression: "auto",
-    scope: emptyScope(),
-    extraArgs: [],
-    pgBinDir: settings.pgBinDir,
-    // pg-version pins the pg_restore; the safety backup takes the pg_dump that fits the target.
-    pgVersion: "auto",
-    installPgClient: settings.installPgClient,
-  };
+    client: settings,
+  });
   let made;
   try {
     made = await runBackup(backupSettings, {
