@@ -9669,14 +9669,14 @@ function parseMaskingSettings(raw, source) {
     const v = read_option_readOptions(raw, MASKING);
     const named = (option) => `--${option.name}`;
     if (v.mask === undefined) {
-        const stray = [
-            [v.storage, OPTIONS.maskedStorage],
-            [v.label, OPTIONS.maskedLabel],
-            [v.recipients.length > 0 ? "x" : undefined, OPTIONS.maskedRecipient],
-            [v.keyFile, OPTIONS.maskingKeyFile],
+        const given = [
+            [v.storage !== undefined, OPTIONS.maskedStorage],
+            [v.label !== undefined, OPTIONS.maskedLabel],
+            [v.recipients.length > 0, OPTIONS.maskedRecipient],
+            [v.keyFile !== undefined, OPTIONS.maskingKeyFile],
         ];
-        for (const [value, option] of stray) {
-            if (value !== undefined) {
+        for (const [present, option] of given) {
+            if (present) {
                 throw new domain_errors/* InputError */.dz(`${named(option)}: given without --${OPTIONS.mask.name}; add the rules file or drop it`, {
                     input: option.name,
                 });
@@ -17010,16 +17010,8 @@ function restore_scope_list(names) {
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/scratch.ts
-/**
- * Scratch databases for restore tests: created with a unique name on a server where the user may
- * CREATE DATABASE, dropped afterwards (connections and all).
- */
 
 
-
-function scratchName(backupId) {
-    return `lifeboat_rt_${backupId.slice(0, 15).toLowerCase()}_${randomBytes(3).toString("hex")}`;
-}
 /** Invalid parameter value (encoding and locale do not match), wrong object type (unknown locale), undefined object (unknown encoding). */
 const LOCALE_REFUSED = new Set(["22023", "42809", "42704"]);
 /**

@@ -56747,14 +56747,14 @@ function parseMaskingSettings(raw, source) {
     const v = readOptions(raw, MASKING);
     const named = (option) => `--${option.name}`;
     if (v.mask === undefined) {
-        const stray = [
-            [v.storage, OPTIONS.maskedStorage],
-            [v.label, OPTIONS.maskedLabel],
-            [v.recipients.length > 0 ? "x" : undefined, OPTIONS.maskedRecipient],
-            [v.keyFile, OPTIONS.maskingKeyFile],
+        const given = [
+            [v.storage !== undefined, OPTIONS.maskedStorage],
+            [v.label !== undefined, OPTIONS.maskedLabel],
+            [v.recipients.length > 0, OPTIONS.maskedRecipient],
+            [v.keyFile !== undefined, OPTIONS.maskingKeyFile],
         ];
-        for (const [value, option] of stray) {
-            if (value !== undefined) {
+        for (const [present, option] of given) {
+            if (present) {
                 throw new InputError(`${named(option)}: given without --${OPTIONS.mask.name}; add the rules file or drop it`, {
                     input: option.name,
                 });

@@ -2,15 +2,10 @@
  * Scratch databases for restore tests: created with a unique name on a server where the user may
  * CREATE DATABASE, dropped afterwards (connections and all).
  */
-import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { DatabaseUrl } from "../domain/database-url.js";
 import { InputError, OperationError, describeError } from "../domain/errors.js";
 import { quoteIdent } from "./snapshot.js";
-
-export function scratchName(backupId: string): string {
-  return `lifeboat_rt_${backupId.slice(0, 15).toLowerCase()}_${randomBytes(3).toString("hex")}`;
-}
 
 /** Invalid parameter value (encoding and locale do not match), wrong object type (unknown locale), undefined object (unknown encoding). */
 const LOCALE_REFUSED = new Set(["22023", "42809", "42704"]);
