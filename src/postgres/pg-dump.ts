@@ -4,8 +4,9 @@
  * kill, or an empty output turns into a stream error, so a cut-short dump can never be stored as
  * a complete one.
  */
-import { spawn } from "node:child_process";
-import { Transform, type TransformCallback } from "node:stream";
+import { spawn, type ChildProcess } from "node:child_process";
+import { Transform, type Readable, type TransformCallback } from "node:stream";
+import { createBulkPipe } from "../streams/bulk-pipe.js";
 import { OperationError } from "../domain/errors.js";
 import { redactUrls, type DatabaseUrl } from "../domain/database-url.js";
 import { pgConnection, pgToolEnv } from "./child-env.js";
@@ -28,6 +29,8 @@ export function startPgDump(options: {
   args: string[];
   url: DatabaseUrl;
   env: NodeJS.ProcessEnv;
+  /** Read pg_dump's output from an ordinary pipe even where a FIFO is available (tests). */
+  ordinaryPipe?: boolean;
 }): RunningDump {
   // An allow-listed environment: the password in PGPASSWORD (never on the command line), and
   // nothing of ours (identities, tokens, other PG* variables) that pg_dump has no use for.
@@ -41,13 +44,26 @@ export function startPgDump(options: {
     }),
     ...connection.env,
   });
-  // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
-  // anything it started (a wrapper script's children too).
-  const child = spawn(path, [...options.args, `--dbname=${connection.dbname}`], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
+  // The archive through a FIFO read in 1 MiB chunks where the platform has one (bulk-pipe.ts says
+  // why), else an ordinary pipe.
+  const bulk = options.ordinaryPipe ? undefined : createBulkPipe();
+  let child: ChildProcess;
+  try {
+    // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
+    // anything it started (a wrapper script's children too).
+    child = spawn(path, [...options.args, `--dbname=${connection.dbname}`], {
+      env,
+      stdio: ["ignore", bulk ? bulk.writeFd : "pipe", "pipe"],
+      detached: true,
+    });
+  } catch (error) {
+    bulk?.output.destroy();
+    throw error;
+  } finally {
+    bulk?.closeWriteEnd();
+  }
+  const archive: Readable = bulk ? bulk.output : child.stdout!;
+  const stderrStream = child.stderr!;
   child.on("close", connection.dispose);
   child.on("error", connection.dispose);
   const running = () => child.exitCode === null && child.signalCode === null;
@@ -59,8 +75,8 @@ export function startPgDump(options: {
   };
 
   let stderr = "";
-  child.stderr.setEncoding("utf8");
-  child.stderr.on("data", (text: string) => {
+  stderrStream.setEncoding("utf8");
+  stderrStream.on("data", (text: string) => {
     stderr = (stderr + text).slice(-STDERR_KEEP);
   });
   let killedFor: string | undefined;
@@ -85,6 +101,7 @@ export function startPgDump(options: {
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       if (seen < ARCHIVE_MAGIC.length) head.push(chunk);
       seen += chunk.length;
+      if (pendingBytes === 0 && chunk.length >= COALESCE_BYTES) return callback(null, chunk);
       pending.push(chunk);
       pendingBytes += chunk.length;
       if (pendingBytes < COALESCE_BYTES) return callback();
@@ -108,8 +125,10 @@ export function startPgDump(options: {
       );
     },
   });
-  child.stdout.on("error", (error) => output.destroy(error));
-  child.stdout.pipe(output);
+  archive.on("error", (error) => output.destroy(error));
+  archive.pipe(output);
+  // A child that failed to start never closes the FIFO's read end by itself.
+  child.on("error", () => archive.destroy());
   // The consumer went away (store failure, abort): pg_dump must not keep running.
   output.on("close", terminate);
 
