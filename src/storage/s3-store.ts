@@ -7,8 +7,9 @@
  * - Checksums are sent only where the API requires them unless `checksums: "when-supported"`: the
  *   SDK's default flexible checksums break several S3-compatible stores.
  * - A put is a streaming multipart upload (lib-storage `Upload`). Memory is bounded by about
- *   (queueSize + 1) x partSize whatever the object's size. The default 16 MiB parts allow objects up
- *   to 16 MiB x 10,000 = 156.25 GiB (167.8 GB); a `maxObjectBytes` hint grows the part size for more.
+ *   (queueSize + 1) x partSize whatever the object's size. The default 8 MiB parts (4 in flight,
+ *   ~40 MiB: issue 13's 200 MB peak RSS to S3) allow objects up to 8 MiB x 10,000 = 78.1 GiB
+ *   (83.9 GB); a `maxObjectBytes` hint grows the part size for more.
  */
 import { createHash } from "node:crypto";
 import { Readable, Transform } from "node:stream";
@@ -49,7 +50,7 @@ export interface S3Options {
   sse?: "AES256" | "aws:kms";
   /** The KMS key for `sse: "aws:kms"` (implies it). Default: the bucket's or account's key. */
   sseKmsKeyId?: string;
-  /** Multipart part size: at least 5 MiB, default 16 MiB (grown to honour maxObjectBytes). */
+  /** Multipart part size: at least 5 MiB, default 8 MiB (grown to honour maxObjectBytes). */
   partSizeBytes?: number;
   /** Parts uploaded in parallel (each holds one part in memory). Default 4. */
   queueSize?: number;
@@ -71,9 +72,9 @@ export const MIN_PART_SIZE_BYTES = 5 * MIB;
 export const MAX_PART_SIZE_BYTES = 5 * 1024 * MIB;
 export const MAX_PARTS = 10_000;
 export const MAX_OBJECT_BYTES = 5 * 1024 * 1024 * MIB;
-export const DEFAULT_PART_SIZE_BYTES = 16 * MIB;
+export const DEFAULT_PART_SIZE_BYTES = 8 * MIB;
 export const DEFAULT_QUEUE_SIZE = 4;
-/** The largest object the default part size allows: 10,000 x 16 MiB = 156.25 GiB (167.8 GB). */
+/** The largest object the default part size allows: 10,000 x 8 MiB = 78.1 GiB (83.9 GB). */
 export const DEFAULT_MAX_OBJECT_BYTES = DEFAULT_PART_SIZE_BYTES * MAX_PARTS;
 
 const CONNECTION_TIMEOUT_MS = 10_000;
@@ -541,12 +542,15 @@ export class S3Store implements Store {
   }
 }
 
-/** Memory an upload aims to stay under as its parts grow for a large object: queue x part size. */
-const UPLOAD_MEMORY_TARGET_BYTES = 256 * MIB;
+/**
+ * Memory an upload aims to stay under as its parts grow for a large object: queue x part size. A
+ * dump large enough to need bigger parts uploads fewer at once rather than holding more memory.
+ */
+const UPLOAD_MEMORY_TARGET_BYTES = 64 * MIB;
 
 /**
  * Part size and queue for one upload. A size hint grows the part size so the object fits in
- * 10,000 parts; the queue then shrinks (down to 1) so the parts in flight stay near 256 MiB.
+ * 10,000 parts; the queue then shrinks (down to 1) so the parts in flight stay near 64 MiB.
  */
 export function uploadShape(
   base: { partSizeBytes: number; queueSize: number },

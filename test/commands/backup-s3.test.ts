@@ -250,7 +250,7 @@ describe("backup to S3", () => {
 
   test("the store dying mid-upload: exit 1, no manifest, no object, and the next run is clean", async () => {
     await cluster.createDatabase("big");
-    // ~45 MB of incompressible rows, dumped uncompressed: several 16 MiB parts.
+    // ~45 MB of incompressible rows, dumped uncompressed: several 8 MiB parts.
     await cluster.sql(
       "big",
       "CREATE TABLE blob AS SELECT i, md5(random()::text) || md5(random()::text) || md5(random()::text) AS v FROM generate_series(1, 400000) i",

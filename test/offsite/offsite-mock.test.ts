@@ -45,7 +45,7 @@ before(
     cluster = await startCluster();
     await createShop(cluster, "shop");
     await cluster.createDatabase("big");
-    // ~55 MB of incompressible text, stored uncompressed: an upload of several 16 MiB parts.
+    // ~55 MB of incompressible text, stored uncompressed: an upload of several 8 MiB parts.
     await cluster.sql(
       "big",
       "CREATE TABLE blob AS SELECT i, md5(random()::text) || md5(random()::text) || md5(random()::text) AS v FROM generate_series(1, 500000) i",

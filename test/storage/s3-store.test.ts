@@ -278,34 +278,34 @@ describe("uploadShape", () => {
   const base = { partSizeBytes: DEFAULT_PART_SIZE_BYTES, queueSize: 4 };
 
   test("keeps the store's part size and queue when the hinted size fits", () => {
-    assert.deepEqual(uploadShape(base, undefined), { partSize: 16 * MIB, queueSize: 4 });
-    assert.deepEqual(uploadShape(base, 50 * 1024 * MIB), { partSize: 16 * MIB, queueSize: 4 });
+    assert.deepEqual(uploadShape(base, undefined), { partSize: 8 * MIB, queueSize: 4 });
+    assert.deepEqual(uploadShape(base, 50 * 1024 * MIB), { partSize: 8 * MIB, queueSize: 4 });
   });
 
-  test("grows parts for a large hint and shrinks the queue so memory stays near 256 MiB", () => {
+  test("grows parts for a large hint and shrinks the queue so memory stays near 64 MiB", () => {
     const oneTiB = 1024 ** 4;
     const shape = uploadShape(base, 2 * oneTiB);
     assert.ok(Math.ceil((2 * oneTiB) / shape.partSize) <= MAX_PARTS);
     assert.equal(shape.queueSize, 1);
-    const medium = uploadShape(base, 400 * 1024 * MIB);
-    assert.equal(medium.partSize, 41 * MIB);
+    const medium = uploadShape(base, 150 * 1024 * MIB);
+    assert.equal(medium.partSize, 16 * MIB);
     assert.equal(medium.queueSize, 4);
-    const larger = uploadShape(base, 1000 * 1024 * MIB);
-    assert.equal(larger.partSize, 103 * MIB);
-    assert.equal(larger.queueSize, 2);
+    const larger = uploadShape(base, 400 * 1024 * MIB);
+    assert.equal(larger.partSize, 41 * MIB);
+    assert.equal(larger.queueSize, 1);
   });
 });
 
 describe("choosePartSize", () => {
-  test("defaults to 16 MiB parts, which allow objects of 156.25 GiB (10,000 x 16 MiB)", () => {
+  test("defaults to 8 MiB parts, which allow objects of 78.1 GiB (10,000 x 8 MiB)", () => {
     assert.equal(choosePartSize(), DEFAULT_PART_SIZE_BYTES);
-    assert.equal(DEFAULT_PART_SIZE_BYTES, 16 * MIB);
-    assert.equal(DEFAULT_MAX_OBJECT_BYTES, 10_000 * 16 * MIB);
+    assert.equal(DEFAULT_PART_SIZE_BYTES, 8 * MIB);
+    assert.equal(DEFAULT_MAX_OBJECT_BYTES, 10_000 * 8 * MIB);
   });
 
   test("keeps the requested size when the largest object fits in 10,000 parts", () => {
-    assert.equal(choosePartSize({ partSizeBytes: 8 * MIB }), 8 * MIB);
-    assert.equal(choosePartSize({ maxObjectBytes: 100 * 1024 * MIB }), DEFAULT_PART_SIZE_BYTES);
+    assert.equal(choosePartSize({ partSizeBytes: 16 * MIB }), 16 * MIB);
+    assert.equal(choosePartSize({ maxObjectBytes: 50 * 1024 * MIB }), DEFAULT_PART_SIZE_BYTES);
     assert.equal(choosePartSize({ maxObjectBytes: DEFAULT_MAX_OBJECT_BYTES }), DEFAULT_PART_SIZE_BYTES);
   });
 
@@ -316,7 +316,7 @@ describe("choosePartSize", () => {
       assert.equal(partSize % MIB, 0);
       assert.ok(Math.ceil(maxObjectBytes / partSize) <= MAX_PARTS, `${maxObjectBytes} in ${partSize}`);
     }
-    assert.equal(choosePartSize({ maxObjectBytes: DEFAULT_MAX_OBJECT_BYTES + 1 }), 17 * MIB);
+    assert.equal(choosePartSize({ maxObjectBytes: DEFAULT_MAX_OBJECT_BYTES + 1 }), 9 * MIB);
     assert.equal(choosePartSize({ partSizeBytes: 5 * MIB, maxObjectBytes: 100 * 1024 * MIB }), 11 * MIB);
   });
 
