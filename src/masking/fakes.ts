@@ -5,8 +5,9 @@
  * holds them equal. The SQL side builds HMAC from the built-in sha256() (PostgreSQL 11+) rather than
  * pgcrypto's hmac(), so the same key gives the same fakes on every server, extension or not.
  */
-import { createHash, hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { InputError } from "../domain/errors.js";
+import { hmacFromStates, sha256Short, stateAfterBlock } from "./sha256.js";
 
 export type { MaskingKey } from "../domain/masking-rules.js";
 import type { MaskingKey } from "../domain/masking-rules.js";
@@ -27,18 +28,15 @@ export function maskingKey(secret: string | Buffer, input = "masking-key"): Mask
   };
 }
 
-// One buffer reused for every HMAC's inner message: masking computes millions of them, and the
-// one-shot hash() on a prepared buffer costs half of createHash().update().update().digest().
-let inner = Buffer.alloc(1024);
-const outer = Buffer.alloc(96);
+const states = new WeakMap<MaskingKey, { inner: Int32Array; outer: Int32Array }>();
 
 export function hmac(key: MaskingKey, message: string): Buffer {
-  if (inner.length < 64 + message.length * 3) inner = Buffer.alloc(2 * (64 + message.length * 3));
-  key.innerPad.copy(inner, 0);
-  const length = 64 + inner.write(message, 64, "utf8");
-  key.outerPad.copy(outer, 0);
-  hash("sha256", inner.subarray(0, length), "buffer").copy(outer, 64);
-  return hash("sha256", outer, "buffer");
+  let state = states.get(key);
+  if (!state) {
+    state = { inner: stateAfterBlock(key.innerPad), outer: stateAfterBlock(key.outerPad) };
+    states.set(key, state);
+  }
+  return hmacFromStates(state.inner, state.outer, message);
 }
 
 // Invented-sounding names, so that a fake rarely coincides with a real person's name.
@@ -313,7 +311,7 @@ export function fakeText(key: MaskingKey, value: string): string {
   let out = "";
   for (let i = 0; out.length < n; i++) {
     seed.writeInt32BE(i, 32);
-    const block = hash("sha256", seed, "buffer");
+    const block = sha256Short(seed);
     for (let j = 0; j < 32 && out.length < n; j++) {
       out += (out === "" ? "" : " ") + LOREM_WORDS[block[j]! % LOREM_WORDS.length]!;
     }
