@@ -509,19 +509,26 @@ async function maskInJob(
       const expression = value ? `m.${fakeColumn(value)}` : maskExpression(client, column);
       return `${ident} = ${value ? `${expression}::${column.type}` : expression}`;
     }
+    // One jsonb_set per path, on an empty path (a no-op) where the source held nothing to mask.
+    // Nested sub-SELECTs, as the SQL fakes use, cost three times the rest of the UPDATE (measured).
+    // Each path is read in the source document: the paths do not overlap (overlappingPaths).
     let document = `x.${ident}`;
     for (const rule of strategy.paths) {
       const value = faked.find((v) => v.column === column && v.path === rule.path);
+      const at = `x.${ident} #> ${pathLiteral(rule.path)}`;
+      const present = value
+        ? `m.${fakeColumn(value)} IS NOT NULL`
+        : `coalesce(jsonb_typeof(${at}), 'null') <> 'null'`;
       const replacement =
         rule.strategy.kind === "null"
           ? "'null'::jsonb"
           : rule.strategy.kind === "fixed"
             ? jsonbLiteral(rule.strategy.value, literal)
-            : `to_jsonb(m.${fakeColumn(value!)})`;
-      document = `(SELECT CASE WHEN d #> p IS NULL OR jsonb_typeof(d #> p) = 'null' THEN d ELSE jsonb_set(d, p, ${replacement}, false) END
-                     FROM (SELECT ${document} AS d, ${pathLiteral(rule.path)} AS p) AS j)`;
+            : `coalesce(to_jsonb(m.${fakeColumn(value!)}), 'null'::jsonb)`;
+      document = `jsonb_set(${document}, CASE WHEN ${present} THEN ${pathLiteral(rule.path)} ELSE '{}'::text[] END, ${replacement}, false)`;
     }
-    return `${ident} = ${document}`;
+    // jsonb_set refuses a scalar document even with an empty path; no path is found in one anyway.
+    return `${ident} = CASE WHEN jsonb_typeof(x.${ident}) IN ('object', 'array') THEN ${document} ELSE x.${ident} END`;
   });
   await run(
     `updating ${name} from the fakes`,
