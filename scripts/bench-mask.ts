@@ -112,7 +112,7 @@ function personalSql(customers: number, ordersPerCustomer: number): string {
     SELECT o, c.email, (o % 50000) / 100.0, (ARRAY['paid','shipped','returned'])[1 + o % 3], c.full_name,
            now() - (o % 700) * interval '1 hour'
       FROM generate_series(1, ${customers * ordersPerCustomer}) AS o
-      JOIN public.customers c ON c.id = 1 + (o * 7919) % ${customers};
+      JOIN public.customers c ON c.id = 1 + (o::bigint * 7919) % ${customers};
     CREATE INDEX ON public.orders (customer_email);
     ANALYZE;`;
 }
