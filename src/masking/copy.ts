@@ -10,8 +10,10 @@ import type pg from "pg";
 const RAW_TEXT = { getTypeParser: () => (value: string) => value };
 
 /**
- * Runs `select` as a cursor and hands each batch of rows (arrays of text or null) to `onBatch`,
- * which may use the connection (COPY the fakes in) before the next batch is fetched.
+ * Runs `select` as a cursor and hands each batch of rows (arrays of text or null) to `onBatch`.
+ * The next batch is fetched while `onBatch` computes, and what `onBatch` sends back (a COPY)
+ * runs on the server while the batch after is computed: the server and the job work at once.
+ * At most one batch's returned work is outstanding; the first failure is the one thrown.
  */
 export async function scanRows(
   client: pg.Client,
@@ -20,17 +22,41 @@ export async function scanRows(
   onBatch: (rows: (string | null)[][]) => Promise<void> | void,
 ): Promise<number> {
   await client.query(`DECLARE lifeboat_mask_scan NO SCROLL CURSOR FOR ${select}`);
-  let total = 0;
-  for (;;) {
-    const result = await client.query<(string | null)[]>({
+  const fetch = () =>
+    client.query<(string | null)[]>({
       text: `FETCH ${batchRows} FROM lifeboat_mask_scan`,
       rowMode: "array",
       types: RAW_TEXT,
     });
-    if (result.rows.length === 0) break;
-    total += result.rows.length;
-    await onBatch(result.rows);
-    if (result.rows.length < batchRows) break;
+  // Every promise gets a handler at once: a COPY that fails aborts the transaction, so the fetch
+  // queued behind it fails too, and only the COPY's error (the first, in the order sent) says
+  // what went wrong.
+  const started: Promise<unknown>[] = [];
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    started.push(promise);
+    promise.catch(() => undefined);
+    return promise;
+  };
+  let total = 0;
+  try {
+    let next = track(fetch());
+    let sent: Promise<void> = Promise.resolve();
+    for (;;) {
+      const { rows } = await next;
+      total += rows.length;
+      const last = rows.length < batchRows;
+      if (!last) next = track(fetch());
+      if (rows.length > 0) {
+        const previous = sent;
+        sent = track(Promise.resolve(onBatch(rows)));
+        await previous;
+      }
+      if (last) break;
+    }
+    await sent;
+  } catch (error) {
+    for (const promise of started) await promise;
+    throw error;
   }
   await client.query("CLOSE lifeboat_mask_scan");
   return total;
