@@ -127,7 +127,7 @@ const allCases: Case[] = [
     name: "realistic",
     build: async (cluster, database) => {
       // About 40% of the bytes are the two personal tables, the rest pgbench's non-personal bulk.
-      const customers = Math.max(1000, Math.round((realisticBytes * 0.4) / 560));
+      const customers = Math.max(1000, Math.round((realisticBytes * 0.4) / 950));
       const scale = Math.max(1, Math.round((realisticBytes * 0.6) / 15.5e6));
       execFileSync(
         join(cluster.binDir, "pgbench"),

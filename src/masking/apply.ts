@@ -32,7 +32,7 @@ import {
   setKeyValues,
   type MaskingKey,
 } from "./fakes.js";
-import { copyField, copyIn, scanRows } from "./copy.js";
+import { copyField, scanRows } from "./copy.js";
 import { DigestSet, OTHER_SOURCE, PHONE_SOURCE } from "./digest-set.js";
 import { fakeEmail, fakeHash, fakeName, fakePhone, fakeText, fakeUuid, looksFake } from "./fakes.js";
 import type { ValueStrategy } from "./rules.js";
@@ -497,11 +497,12 @@ async function maskInJob(
       }
       lines.push("");
       faking += Date.now() - start;
-      return copyIn(client, FAKES, lines.join("\n"));
+      return lines.join("\n");
     },
+    FAKES,
   );
-  // The server reads and copies while the job computes: the two overlap, so only the sum is wall time.
-  onStep(`reading ${name} (${rows} rows) and copying its fakes in, while computing them`, Date.now() - began);
+  // The server fetches the next batch while the job computes: only the sum is wall time.
+  onStep(`reading ${name} (${rows} rows), computing and copying in its fakes`, Date.now() - began);
   onStep(`  of which computing the fakes of ${name}${sources ? " and the source digests" : ""}`, faking);
 
   const sets = table.columns.map((column) => {
@@ -533,12 +534,45 @@ async function maskInJob(
     // jsonb_set refuses a scalar document even with an empty path; no path is found in one anyway.
     return `${ident} = CASE WHEN jsonb_typeof(x.${ident}) IN ('object', 'array') THEN ${document} ELSE x.${ident} END`;
   });
+  const indexes = await rebuildableIndexes(client, table);
+  for (const index of indexes)
+    await run(`dropping index ${index.name} of ${name}`, `DROP INDEX ${index.name}`);
   await run(
     `updating ${name} from the fakes`,
     `UPDATE ${quoteTable(table)} AS x SET ${sets.join(", ")}
        FROM ${FAKES} AS m WHERE x.tableoid = m.row_table AND x.ctid = m.row_ctid`,
   );
+  for (const index of indexes) await run(`rebuilding index ${index.name} of ${name}`, index.definition);
   await run(`dropping the fakes table of ${name}`, `DROP TABLE ${FAKES}`);
+}
+
+/**
+ * The table's own indexes that DROP INDEX and their pg_get_indexdef() give back exactly: not a
+ * constraint's (a primary key or unique key may be referenced), not clustered on, not the replica
+ * identity, not a partition's, not in another tablespace, not commented, no statistics target,
+ * not an extension's. The UPDATE rewrites every row, so each index would take one entry a row;
+ * built again afterwards they cost a sort (measured: 4.4 s -> 2.8 s for 400,000 rows, one index).
+ */
+async function rebuildableIndexes(
+  client: pg.Client,
+  table: PlannedTable,
+): Promise<{ name: string; definition: string }[]> {
+  const { rows } = await client.query<{ name: string; definition: string }>(
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS name, pg_get_indexdef(i.indexrelid) AS definition
+       FROM pg_index i
+       JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
+       JOIN pg_class t ON t.oid = i.indrelid
+      WHERE i.indrelid = $1::regclass AND t.relkind = 'r' AND NOT t.relispartition AND NOT ic.relispartition
+        AND i.indisvalid AND i.indisready AND NOT i.indisclustered AND NOT i.indisreplident
+        AND ic.reltablespace = 0
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+        AND NOT EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid = i.indexrelid)
+        AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0)
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.deptype = 'e')
+      ORDER BY ic.relname`,
+    [quoteTable(table)],
+  );
+  return rows;
 }
 
 async function takeDigests(

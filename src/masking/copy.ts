@@ -10,16 +10,17 @@ import type pg from "pg";
 const RAW_TEXT = { getTypeParser: () => (value: string) => value };
 
 /**
- * Runs `select` as a cursor and hands each batch of rows (arrays of text or null) to `onBatch`.
- * The next batch is fetched while `onBatch` computes, and what `onBatch` sends back (a COPY)
- * runs on the server while the batch after is computed: the server and the job work at once.
- * At most one batch's returned work is outstanding; the first failure is the one thrown.
+ * Runs `select` as a cursor and hands each batch of rows (arrays of text or null) to `onBatch`;
+ * what it returns, rows in COPY's text format, is copied into `copyInto`. The next batch is
+ * fetched while `onBatch` computes, so the server and the job work at once; one statement at a
+ * time all the same (pg deprecates queueing a second one on a busy client).
  */
 export async function scanRows(
   client: pg.Client,
   select: string,
   batchRows: number,
-  onBatch: (rows: (string | null)[][]) => Promise<void> | void,
+  onBatch: (rows: (string | null)[][]) => string | void,
+  copyInto?: string,
 ): Promise<number> {
   await client.query(`DECLARE lifeboat_mask_scan NO SCROLL CURSOR FOR ${select}`);
   const fetch = () =>
@@ -28,35 +29,21 @@ export async function scanRows(
       rowMode: "array",
       types: RAW_TEXT,
     });
-  // Every promise gets a handler at once: a COPY that fails aborts the transaction, so the fetch
-  // queued behind it fails too, and only the COPY's error (the first, in the order sent) says
-  // what went wrong.
-  const started: Promise<unknown>[] = [];
-  const track = <T>(promise: Promise<T>): Promise<T> => {
-    started.push(promise);
-    promise.catch(() => undefined);
-    return promise;
-  };
   let total = 0;
-  try {
-    let next = track(fetch());
-    let sent: Promise<void> = Promise.resolve();
-    for (;;) {
-      const { rows } = await next;
-      total += rows.length;
-      const last = rows.length < batchRows;
-      if (!last) next = track(fetch());
-      if (rows.length > 0) {
-        const previous = sent;
-        sent = track(Promise.resolve(onBatch(rows)));
-        await previous;
-      }
-      if (last) break;
+  let rows = (await fetch()).rows;
+  while (rows.length > 0) {
+    total += rows.length;
+    const next = rows.length < batchRows ? undefined : fetch();
+    let text: string | void;
+    try {
+      text = onBatch(rows);
+    } catch (error) {
+      // The fetch in flight must finish before the caller's ROLLBACK can run.
+      await next?.catch(() => undefined);
+      throw error;
     }
-    await sent;
-  } catch (error) {
-    for (const promise of started) await promise;
-    throw error;
+    rows = next ? (await next).rows : [];
+    if (text && copyInto) await copyIn(client, copyInto, text);
   }
   await client.query("CLOSE lifeboat_mask_scan");
   return total;

@@ -37,7 +37,13 @@ const FIXTURE = `
   INSERT INTO t.people SELECT 'p' || i || '@corp.example', 'P' || i, '+44 20 ' || lpad(i::text, 8, '0'), 'note ' || i, 'c' || i,
                               jsonb_build_object('name', jsonb_build_object('first', 'First' || i), 'contact', jsonb_build_object('email', 'p' || i || '@corp.example'))
     FROM generate_series(1, 40) AS i;
+  CREATE INDEX people_email ON t.people (email);
+  CREATE UNIQUE INDEX people_code ON t.people (code) WHERE code IS NOT NULL;
+  CREATE INDEX people_lower ON t.people (lower(note)) WITH (fillfactor = 70);
+  CREATE INDEX people_commented ON t.people (phone);
+  COMMENT ON INDEX t.people_commented IS 'kept as it is';
   CREATE TABLE t.events (id int, who text, at date NOT NULL) PARTITION BY RANGE (at);
+  CREATE INDEX events_who ON t.events (who);
   CREATE TABLE t.events_2024 PARTITION OF t.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
   CREATE TABLE t.events_2025 PARTITION OF t.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
   INSERT INTO t.events SELECT i, 'p' || i || '@corp.example', date '2024-03-01' + (i % 2) * 365 FROM generate_series(1, 30) AS i;
@@ -93,10 +99,12 @@ async function mask(client: pg.Client, rulesText: string, options: MaskingOption
   return applyMasking(client, plan, KEY, options);
 }
 
-/** Every row of every table of the schema, as text, sorted: what two masked copies must share. */
+/** Every row of every table of the schema, as text, sorted, and the indexes: what two masked copies must share. */
 async function snapshot(client: pg.Client): Promise<string[]> {
   const { rows } = await client.query<{ r: string }>(
-    `SELECT 'people ' || to_jsonb(p)::text AS r FROM t.people p
+    `SELECT indexdef || coalesce(' -- ' || obj_description((schemaname || '.' || indexname)::regclass, 'pg_class'), '') AS r
+       FROM pg_indexes WHERE schemaname = 't'
+     UNION ALL SELECT 'people ' || to_jsonb(p)::text AS r FROM t.people p
      UNION ALL SELECT tableoid::regclass || ' ' || to_jsonb(e)::text FROM t.events e
      UNION ALL SELECT tableoid::regclass || ' ' || to_jsonb(b)::text FROM t.base b ORDER BY 1`,
   );
@@ -114,6 +122,11 @@ test("the fakes computed in the job write exactly what the SQL fakes write, row 
       const masked = await snapshot(inJob);
       assert.deepEqual(masked, await snapshot(inDatabase));
       assert.notDeepEqual(masked, source);
+      // Indexes the UPDATE would have filled row by row are dropped and built again, the same.
+      const indexes = (rows: string[]) => rows.filter((row) => row.startsWith("CREATE"));
+      assert.deepEqual(indexes(masked), indexes(source));
+      assert.equal(indexes(source).length, 7);
+      assert.ok(indexes(source).some((row) => row.endsWith("-- kept as it is")));
       assert.deepEqual(job.tables, database.tables);
       assert.equal(job.sourceDigests > 100, true);
 
