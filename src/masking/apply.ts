@@ -74,7 +74,7 @@ export interface MaskingOptions {
   fakesIn?: "job" | "database";
 }
 
-/** Rows per cursor fetch and COPY: a few MB of text each way, enough to amortise the round trips. */
+/** Rows per cursor fetch and COPY at most (fewer when rows are large: copy.ts). */
 const BATCH_ROWS = 20_000;
 const FAKES = "pg_temp.lifeboat_mask_fakes";
 
@@ -99,6 +99,9 @@ export async function applyMasking(
     // Every statement here is dominated by function calls per row, which JIT does not speed up,
     // while compiling each one costs a second or more (measured: 1.4 s of a 5 s verification).
     await run("turning JIT off for the masking transaction", "SET LOCAL jit = off");
+    // The fakes take text as UTF-8, as the SQL fakes' convert_to(v, 'UTF8') does. pg asks for
+    // UTF-8 when it connects, but a connection string's `options` may have asked for another.
+    await run("reading text as UTF-8", "SET LOCAL client_encoding = 'UTF8'");
     for (const sql of fakeFunctionsSql()) await run("creating the fake functions", sql);
     await run("setting the masking key", SET_KEY_SQL, setKeyValues(key));
     const batchRows = options.batchRows ?? BATCH_ROWS;

@@ -6,6 +6,15 @@
  */
 import type pg from "pg";
 
+const FIRST_BATCH_ROWS = 1_000;
+const BATCH_CHARACTERS = 8_000_000;
+
+function characters(rows: (string | null)[][]): number {
+  let n = 0;
+  for (const row of rows) for (const value of row) n += value === null ? 1 : value.length;
+  return n;
+}
+
 /** Every column as its text (or null): no type parsing, the fakes take text. */
 const RAW_TEXT = { getTypeParser: () => (value: string) => value };
 
@@ -23,17 +32,25 @@ export async function scanRows(
   copyInto?: string,
 ): Promise<number> {
   await client.query(`DECLARE lifeboat_mask_scan NO SCROLL CURSOR FOR ${select}`);
-  const fetch = () =>
+  const fetch = (size: number) =>
     client.query<(string | null)[]>({
-      text: `FETCH ${batchRows} FROM lifeboat_mask_scan`,
+      text: `FETCH ${size} FROM lifeboat_mask_scan`,
       rowMode: "array",
       types: RAW_TEXT,
     });
+  // Rows can be a few bytes or megabytes each: the first batch is small, the next ones sized
+  // from what the rows weighed, so that a batch holds about BATCH_CHARACTERS of text.
+  let size = Math.min(batchRows, FIRST_BATCH_ROWS);
   let total = 0;
-  let rows = (await fetch()).rows;
+  let rows = (await fetch(size)).rows;
   while (rows.length > 0) {
     total += rows.length;
-    const next = rows.length < batchRows ? undefined : fetch();
+    const last = rows.length < size;
+    size = Math.max(
+      1,
+      Math.min(batchRows, Math.floor((BATCH_CHARACTERS * rows.length) / (characters(rows) + 1))),
+    );
+    const next = last ? undefined : fetch(size);
     let text: string | void;
     try {
       text = onBatch(rows);

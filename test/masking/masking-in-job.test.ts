@@ -7,13 +7,14 @@
  * leaves the source as it was; the verification still catches a source value written back.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
 import pg from "pg";
 import { OperationError } from "../../src/domain/errors.js";
 import { applyMasking, MaskingVerificationError, type MaskingOptions } from "../../src/masking/apply.js";
 import { checkRulesAgainstCatalog } from "../../src/masking/catalog-check.js";
 import { DigestSet, OTHER_SOURCE, PHONE_SOURCE } from "../../src/masking/digest-set.js";
-import { fakeEmail, fakePhone, maskingKey } from "../../src/masking/fakes.js";
+import { fakeEmail, fakeName, fakePhone, fakeText, maskingKey } from "../../src/masking/fakes.js";
 import { parseMaskingRules } from "../../src/masking/rules.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
 
@@ -223,4 +224,43 @@ test("the digest set finds every value added, keeps flags apart, and grows", () 
   for (let i = 100_000; i < 200_000; i++) if (set.lookup(`value ${i}`) === 0) misses++;
   assert.equal(misses, 100_000);
   assert.equal(set.lookup(""), 0);
+});
+
+test("a LATIN1 database and values of 200,000 characters give the fakes the SQL gives", async () => {
+  const databases = ["latin_job", "latin_sql"];
+  for (const name of databases) {
+    await cluster.sql(
+      "postgres",
+      `CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'`,
+    );
+    await cluster.sql(
+      name,
+      `CREATE TABLE public.p (name text, bio text);
+       INSERT INTO public.p SELECT 'Zoë Ångström ' || i, repeat('ü', 200000 + i) FROM generate_series(1, 12) AS i;`,
+    );
+  }
+  const rules = `version: 1\ntables:\n  public.p:\n    columns:\n      name: name\n      bio: text\n`;
+  const results: string[][] = [];
+  for (const [index, name] of databases.entries()) {
+    const client = new pg.Client({ connectionString: cluster.url(name) });
+    await client.connect();
+    try {
+      await mask(client, rules, index === 0 ? { batchRows: 5 } : { fakesIn: "database" });
+      await client.query("SET client_encoding = 'UTF8'");
+      const { rows } = await client.query<{ name: string; bio: string }>(
+        "SELECT name, md5(bio) AS bio FROM public.p ORDER BY name, bio",
+      );
+      results.push(rows.map((row) => `${row.name} ${row.bio}`));
+    } finally {
+      await client.end();
+    }
+  }
+  assert.deepEqual(results[0], results[1]);
+  assert.ok(
+    results[0]!.includes(
+      `${fakeName(KEY, "Zoë Ångström 3", "full")} ${createHash("md5")
+        .update(fakeText(KEY, "ü".repeat(200003)))
+        .digest("hex")}`,
+    ),
+  );
 });
