@@ -107,8 +107,10 @@ export async function applyMasking(
     const batchRows = options.batchRows ?? BATCH_ROWS;
     const sources = new DigestSet();
     // With no `where`, nothing changes a row before its table is masked, so the masking pass can
-    // take the digests itself; a filter deletes rows first, so their digests are taken before it.
-    const digestsFirst = plan.tables.some((t) => t.where !== undefined);
+    // take the digests itself; a filter deletes rows first, and a rewrite rule on UPDATE could
+    // write into a table not read yet, so then the digests are all taken before anything changes.
+    const digestsFirst =
+      plan.tables.some((t) => t.where !== undefined) || (await hasUpdateRules(client, plan.tables));
     const inJob = (table: PlannedTable) =>
       options.fakesIn !== "database" && table.columns.length > 0 && !overlappingPaths(table);
     for (const table of plan.tables) {
@@ -576,6 +578,14 @@ async function rebuildableIndexes(
     [quoteTable(table)],
   );
   return rows;
+}
+
+async function hasUpdateRules(client: pg.Client, tables: PlannedTable[]): Promise<boolean> {
+  const { rows } = await client.query<{ found: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class = ANY ($1::regclass[]) AND ev_type = '2') AS found`,
+    [tables.map(quoteTable)],
+  );
+  return rows[0]!.found;
 }
 
 async function takeDigests(
