@@ -87,13 +87,16 @@ export async function applyMasking(
   const now = options.now ?? Date.now;
   const started = now();
   let step = "starting the masking transaction";
-  const run = async (what: string, sql: string, values?: unknown[]) => {
-    step = what;
-    const began = now();
-    const result = await client.query(sql, values);
-    options.onStep?.(what, now() - began);
-    return result;
-  };
+  const run = Object.assign(
+    async (what: string, sql: string, values?: unknown[]) => {
+      step = what;
+      const began = now();
+      const result = await client.query(sql, values);
+      options.onStep?.(what, now() - began);
+      return result;
+    },
+    { at: (what: string) => void (step = what) },
+  );
   try {
     await run("starting the masking transaction", "BEGIN");
     // Every statement here is dominated by function calls per row, which JIT does not speed up,
@@ -433,7 +436,8 @@ function overlappingPaths(table: PlannedTable): boolean {
   });
 }
 
-type Run = (what: string, sql: string) => Promise<unknown>;
+/** Runs one statement, naming it as the step a failure is reported in; `run.at` names a step that is no one statement. */
+type Run = ((what: string, sql: string) => Promise<unknown>) & { at: (what: string) => void };
 
 /**
  * One table: fetch the source values (taking their digests when `sources` is given), compute the
@@ -457,6 +461,7 @@ async function maskInJob(
   const faked = values.filter((v) => v.strategy.kind !== "null" && v.strategy.kind !== "fixed");
   const literal = (value: string) => client.escapeLiteral(value);
   if (faked.length === 0) {
+    run.at(`taking digests of ${name}`);
     if (sources) await takeDigests(client, table, values, sources, batchRows, onStep);
     const sets = table.columns.map(
       (column) => `${quoteIdent(column.column)} = ${maskExpression(client, column)}`,
@@ -479,6 +484,7 @@ async function maskInJob(
   );
   let faking = 0;
   const began = Date.now();
+  run.at(`reading ${name}, computing and copying in its fakes`);
   const rows = await scanRows(
     client,
     `SELECT tableoid, ctid, ${read.map((v) => v.expression).join(", ")} FROM ${quoteTable(table)}`,
