@@ -1,12 +1,14 @@
 /**
- * Deterministic fakes keyed by a secret, twice: in TypeScript (tests, checks) and as SQL functions
- * created in pg_temp of the scratch session, so that masking runs inside PostgreSQL at set speed.
+ * Deterministic fakes keyed by a secret, twice: in TypeScript (what masking computes the column
+ * rules with, in the job: apply.ts) and as SQL functions created in pg_temp of the scratch session
+ * (for free SQL, and jsonb rules with one path inside another).
  * Both compute HMAC-SHA256(key, "<strategy>:<value>") and derive the fake from its bytes; a test
  * holds them equal. The SQL side builds HMAC from the built-in sha256() (PostgreSQL 11+) rather than
  * pgcrypto's hmac(), so the same key gives the same fakes on every server, extension or not.
  */
 import { createHash } from "node:crypto";
 import { InputError } from "../domain/errors.js";
+import { hmacFromStates, sha256Short, stateAfterBlock } from "./sha256.js";
 
 export type { MaskingKey } from "../domain/masking-rules.js";
 import type { MaskingKey } from "../domain/masking-rules.js";
@@ -27,14 +29,15 @@ export function maskingKey(secret: string | Buffer, input = "masking-key"): Mask
   };
 }
 
-function sha256(...parts: Buffer[]): Buffer {
-  const hash = createHash("sha256");
-  for (const part of parts) hash.update(part);
-  return hash.digest();
-}
+const states = new WeakMap<MaskingKey, { inner: Int32Array; outer: Int32Array }>();
 
 export function hmac(key: MaskingKey, message: string): Buffer {
-  return sha256(key.outerPad, sha256(key.innerPad, Buffer.from(message, "utf8")));
+  let state = states.get(key);
+  if (!state) {
+    state = { inner: stateAfterBlock(key.innerPad), outer: stateAfterBlock(key.outerPad) };
+    states.set(key, state);
+  }
+  return hmacFromStates(state.inner, state.outer, message);
 }
 
 // Invented-sounding names, so that a fake rarely coincides with a real person's name.
@@ -247,37 +250,69 @@ export function fakePhone(key: MaskingKey, value: string): string {
     const h = hmac(key, `phone:${value}`);
     out = [...digits].map((c, i) => String((Number(c) + h[i % 32]! + Math.floor(i / 32)) % 10)).join("");
   } else {
-    const u = Math.floor(d / 2);
-    const w = d - u;
-    const round = (r: number, other: string, width: number): bigint => {
-      const hex = hmac(key, `phone:${r}:${d}:${other}`).toString("hex").slice(0, 15);
-      return BigInt(`0x${hex}`) % 10n ** BigInt(width);
-    };
-    let a = u === 0 ? 0n : BigInt(digits.slice(0, u));
-    let b = BigInt(digits.slice(u));
-    if (u === 0) {
-      b = (b + round(0, "", w)) % 10n ** BigInt(w);
-    } else {
-      // Four rounds of an unbalanced Feistel network: invertible, so distinct numbers stay distinct.
-      for (let r = 0; r < 4; r++) {
-        if (r % 2 === 0) a = (a + round(r, b.toString().padStart(w, "0"), u)) % 10n ** BigInt(u);
-        else b = (b + round(r, a.toString().padStart(u, "0"), w)) % 10n ** BigInt(w);
-      }
-    }
-    out = (u === 0 ? "" : a.toString().padStart(u, "0")) + b.toString().padStart(w, "0");
+    out = d <= 18 ? feistelSmall(key, digits) : feistelBig(key, digits);
   }
   let next = 0;
   return value.replace(/[0-9]/g, () => out[next++]!);
 }
 
+/** The 60-bit number of a phone round's first 15 hex digits, modulo m (at most 10^9): exact in doubles. */
+function roundModulo(h: Buffer, m: number): number {
+  let r = 0;
+  for (let i = 0; i < 7; i++) r = (r * 256 + h[i]!) % m;
+  return (r * 16 + (h[7]! >> 4)) % m;
+}
+
+/**
+ * Four rounds of an unbalanced Feistel network: invertible, so distinct numbers stay distinct.
+ * Up to 18 digits each half is at most 9 digits, so doubles hold every step exactly; feistelBig
+ * is the same network in BigInt for longer numbers.
+ */
+function feistelSmall(key: MaskingKey, digits: string): string {
+  const d = digits.length;
+  const u = Math.floor(d / 2);
+  const w = d - u;
+  const mu = 10 ** u;
+  const mw = 10 ** w;
+  const round = (r: number, other: string, m: number) =>
+    roundModulo(hmac(key, `phone:${r}:${d}:${other}`), m);
+  let b = Number(digits.slice(u));
+  if (u === 0) return String((b + round(0, "", mw)) % mw).padStart(w, "0");
+  let a = Number(digits.slice(0, u));
+  a = (a + round(0, String(b).padStart(w, "0"), mu)) % mu;
+  b = (b + round(1, String(a).padStart(u, "0"), mw)) % mw;
+  a = (a + round(2, String(b).padStart(w, "0"), mu)) % mu;
+  b = (b + round(3, String(a).padStart(u, "0"), mw)) % mw;
+  return String(a).padStart(u, "0") + String(b).padStart(w, "0");
+}
+
+function feistelBig(key: MaskingKey, digits: string): string {
+  const d = digits.length;
+  const u = Math.floor(d / 2);
+  const w = d - u;
+  const round = (r: number, other: string, width: number): bigint => {
+    const hex = hmac(key, `phone:${r}:${d}:${other}`).toString("hex").slice(0, 15);
+    return BigInt(`0x${hex}`) % 10n ** BigInt(width);
+  };
+  let a = BigInt(digits.slice(0, u));
+  let b = BigInt(digits.slice(u));
+  for (let r = 0; r < 4; r++) {
+    if (r % 2 === 0) a = (a + round(r, b.toString().padStart(w, "0"), u)) % 10n ** BigInt(u);
+    else b = (b + round(r, a.toString().padStart(u, "0"), w)) % 10n ** BigInt(w);
+  }
+  return a.toString().padStart(u, "0") + b.toString().padStart(w, "0");
+}
+
 /** Lorem words of exactly the source's length in characters: nothing of the source survives. */
 export function fakeText(key: MaskingKey, value: string): string {
-  const n = [...value].length;
+  const n = codePoints(value);
   if (n === 0) return value;
-  const seed = hmac(key, `text:${value}`);
+  const seed = Buffer.alloc(36);
+  hmac(key, `text:${value}`).copy(seed);
   let out = "";
   for (let i = 0; out.length < n; i++) {
-    const block = sha256(seed, int4(i));
+    seed.writeInt32BE(i, 32);
+    const block = sha256Short(seed);
     for (let j = 0; j < 32 && out.length < n; j++) {
       out += (out === "" ? "" : " ") + LOREM_WORDS[block[j]! % LOREM_WORDS.length]!;
     }
@@ -286,21 +321,26 @@ export function fakeText(key: MaskingKey, value: string): string {
   return out.endsWith(" ") ? `${out.slice(0, -1)}.` : out;
 }
 
-function int4(value: number): Buffer {
-  const buffer = Buffer.alloc(4);
-  buffer.writeInt32BE(value);
-  return buffer;
+function codePoints(value: string): number {
+  let n = value.length;
+  // A surrogate pair is one character (as PostgreSQL's char_length counts it) in two UTF-16 units.
+  for (let i = 1; i < value.length; i++) {
+    if ((value.charCodeAt(i) & 0xfc00) === 0xdc00 && (value.charCodeAt(i - 1) & 0xfc00) === 0xd800) n--;
+  }
+  return n;
 }
+
+const FAKE_EMAIL = new RegExp(`^user_[0-9a-f]{${EMAIL_HEX_CHARS}}@example\\.invalid$`);
+const VOCABULARY = new Set<string>([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
 
 /** Whether a value has the shape of our own fakes (which carry nothing of any source value). */
 export function looksFake(value: string): boolean {
-  if (new RegExp(`^user_[0-9a-f]{${EMAIL_HEX_CHARS}}@example\\.invalid$`).test(value)) return true;
+  if (FAKE_EMAIL.test(value)) return true;
   if (!/^[A-Za-z0-9 .]+$/.test(value)) return false;
   const words = value.replace(/\.$/, "").split(" ");
-  const vocabulary = new Set<string>([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
   return words.every(
     (word, index) =>
-      vocabulary.has(word) ||
+      VOCABULARY.has(word) ||
       (index > 0 && /^[0-9a-f]{8}$/.test(word)) ||
       (index === words.length - 1 && LOREM_WORDS.some((lorem) => lorem.startsWith(word) && word !== "")),
   );

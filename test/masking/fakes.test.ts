@@ -3,7 +3,7 @@
  * value; HMAC is real HMAC-SHA256; formats and uniqueness hold; another key gives other fakes.
  */
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { after, before, test } from "node:test";
 import pg from "pg";
 import { InputError } from "../../src/domain/errors.js";
@@ -23,6 +23,7 @@ import {
   SET_KEY_SQL,
   setKeyValues,
 } from "../../src/masking/fakes.js";
+import { sha256Short } from "../../src/masking/sha256.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
 
 const SECRET = "a-test-masking-secret-of-some-length";
@@ -271,4 +272,57 @@ test("the cheap prefilter lets every value the full fake check accepts through",
     if (row.full) assert.equal(row.cheap, true, row.v);
   }
   assert.equal(rows.filter((row) => row.full).length, values.length - 2);
+});
+
+test("the SHA-256 written in TypeScript is node:crypto's, across block boundaries and multi-byte text", () => {
+  const other = maskingKey(Buffer.alloc(200, 7));
+  for (let n = 0; n <= 300; n++) {
+    const message = n % 3 === 0 ? "x".repeat(n) : n % 3 === 1 ? "é".repeat(n) : "🙂a".repeat(n);
+    assert.equal(
+      hmac(key, message).toString("hex"),
+      createHmac("sha256", SECRET).update(message).digest("hex"),
+      `HMAC of ${n}`,
+    );
+    assert.equal(
+      hmac(other, message).toString("hex"),
+      createHmac("sha256", Buffer.alloc(200, 7)).update(message).digest("hex"),
+    );
+  }
+  for (let n = 0; n <= 55; n++) {
+    const data = Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + n) % 256));
+    assert.equal(sha256Short(data).toString("hex"), createHash("sha256").update(data).digest("hex"));
+  }
+});
+
+test("SQL and TypeScript fakes agree on thousands of generated values", async () => {
+  // Phone-like strings of 1 to 40 digits with separators, and texts of every length to 400.
+  let seed = 12345;
+  const random = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = "0123456789 +-().x\t\\é🙂%";
+  const values = Array.from({ length: 3000 }, (_, i) => {
+    let v = "";
+    const length = i % 2 === 0 ? 1 + random(40) : random(400);
+    while (v.length < length)
+      v +=
+        i % 2 === 0
+          ? random(3) === 0
+            ? alphabet[10 + random(13)]
+            : String(random(10))
+          : alphabet[random(23)];
+    return v;
+  });
+  const { rows } = await client.query<{ v: string; phone: string; text: string; email: string }>(
+    `SELECT v, pg_temp.lifeboat_mask_phone(v) AS phone, pg_temp.lifeboat_mask_text(v) AS text,
+            pg_temp.lifeboat_mask_email(v) AS email
+       FROM unnest($1::text[]) AS v`,
+    [values],
+  );
+  for (const row of rows) {
+    assert.equal(row.phone, fakePhone(key, row.v), `phone of ${JSON.stringify(row.v)}`);
+    assert.equal(row.text, fakeText(key, row.v), `text of ${JSON.stringify(row.v)}`);
+    assert.equal(row.email, fakeEmail(key, row.v));
+  }
 });

@@ -1,0 +1,132 @@
+/**
+ * The two ways masking moves rows between the server and the job: a cursor fetched in batches
+ * (every value as PostgreSQL's text, unparsed) and COPY ... FROM STDIN of prepared text. Both run
+ * on the masking transaction's own connection, so they see and write its uncommitted state; a
+ * cursor, unlike COPY TO, leaves the connection free between batches to COPY the fakes back in.
+ */
+import type pg from "pg";
+
+const FIRST_BATCH_ROWS = 1_000;
+const BATCH_CHARACTERS = 8_000_000;
+
+function characters(rows: (string | null)[][]): number {
+  let n = 0;
+  for (const row of rows) for (const value of row) n += value === null ? 1 : value.length;
+  return n;
+}
+
+/** Every column as its text (or null): no type parsing, the fakes take text. */
+const RAW_TEXT = { getTypeParser: () => (value: string) => value };
+
+/**
+ * Runs `select` as a cursor and hands each batch of rows (arrays of text or null) to `onBatch`;
+ * what it returns, rows in COPY's text format, is copied into `copyInto`. The next batch is
+ * fetched while `onBatch` computes, so the server and the job work at once; one statement at a
+ * time all the same (pg deprecates queueing a second one on a busy client).
+ */
+export async function scanRows(
+  client: pg.Client,
+  select: string,
+  batchRows: number,
+  onBatch: (rows: (string | null)[][]) => string | void,
+  copyInto?: string,
+): Promise<number> {
+  await client.query(`DECLARE lifeboat_mask_scan NO SCROLL CURSOR FOR ${select}`);
+  const fetch = (size: number) =>
+    client.query<(string | null)[]>({
+      text: `FETCH ${size} FROM lifeboat_mask_scan`,
+      rowMode: "array",
+      types: RAW_TEXT,
+    });
+  // Rows can be a few bytes or megabytes each: the first batch is small, the next ones sized
+  // from what the rows weighed, so that a batch holds about BATCH_CHARACTERS of text.
+  let size = Math.min(batchRows, FIRST_BATCH_ROWS);
+  let total = 0;
+  let rows = (await fetch(size)).rows;
+  while (rows.length > 0) {
+    total += rows.length;
+    const last = rows.length < size;
+    size = Math.max(
+      1,
+      Math.min(batchRows, Math.floor((BATCH_CHARACTERS * rows.length) / (characters(rows) + 1))),
+    );
+    const next = last ? undefined : fetch(size);
+    let text: string | void;
+    try {
+      text = onBatch(rows);
+    } catch (error) {
+      // The fetch in flight must finish before the caller's ROLLBACK can run.
+      await next?.catch(() => undefined);
+      throw error;
+    }
+    rows = next ? (await next).rows : [];
+    if (text && copyInto) await copyIn(client, copyInto, text);
+  }
+  await client.query("CLOSE lifeboat_mask_scan");
+  return total;
+}
+
+/** One field of COPY's text format: backslash, tab, newline and carriage return escaped; null as \N. */
+export function copyField(value: string | null): string {
+  if (value === null) return "\\N";
+  if (!/[\\\t\n\r]/.test(value)) return value;
+  return value.replace(/[\\\t\n\r]/g, (c) =>
+    c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
+  );
+}
+
+/** COPY `target` FROM STDIN with `text` (rows already in COPY's text format). */
+export function copyIn(client: pg.Client, target: string, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.query(new CopyIn(`COPY ${target} FROM STDIN`, Buffer.from(text, "utf8"), resolve, reject));
+  });
+}
+
+/**
+ * A pg "submittable": pg hands it the protocol messages of its statement. Only what COPY FROM
+ * STDIN needs: send the data when the server asks for it, settle when the server is ready again.
+ */
+class CopyIn {
+  private error: Error | undefined;
+
+  constructor(
+    readonly text: string,
+    private readonly data: Buffer,
+    private readonly resolve: () => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  submit(connection: CopyConnection): void {
+    connection.query(this.text);
+  }
+
+  handleCopyInResponse(connection: CopyConnection): void {
+    const chunk = 1 << 20;
+    for (let offset = 0; offset < this.data.length; offset += chunk) {
+      connection.sendCopyFromChunk(this.data.subarray(offset, offset + chunk));
+    }
+    connection.endCopyFrom();
+  }
+
+  handleError(error: Error): void {
+    this.error = error;
+  }
+
+  handleReadyForQuery(): void {
+    if (this.error) this.reject(this.error);
+    else this.resolve();
+  }
+
+  handleCommandComplete(): void {}
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyData(): void {}
+}
+
+interface CopyConnection {
+  query(text: string): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  endCopyFrom(): void;
+}
