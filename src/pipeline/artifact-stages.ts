@@ -16,7 +16,8 @@ import {
 } from "../crypto/age/index.js";
 import { createCompressor, createDecompressor, parseCompression } from "../compress/index.js";
 import type { Artifact } from "../domain/manifest.js";
-import { digestStage, transformStage, type Stage } from "./stage.js";
+import type { Transform } from "node:stream";
+import { digestStage, releaseInputWhenDone, transformStage, type Stage } from "./stage.js";
 
 /** Stage names whose results every artifact pipeline has. */
 export const PLAINTEXT = "plaintext";
@@ -49,14 +50,25 @@ export function writeStages(options: {
   recipients: readonly Recipient[];
   compression: string;
   plaintextTaps?: Stage[];
+  /**
+   * Where the source's chunks go back once the first stage that copies or compresses them is done
+   * (releaseInputWhenDone). Never called when neither compression nor encryption is on: the store
+   * would then hold the chunks themselves.
+   */
+  releaseInput?: (chunk: Buffer) => void;
 }): Stage[] {
+  const compress = compressStages(options.compression);
+  const encrypt =
+    options.recipients.length > 0 ? [transformStage("encrypt", createEncryptStream(options.recipients))] : [];
+  const consumer = compress[0] ?? encrypt[0];
+  if (options.releaseInput && consumer) {
+    releaseInputWhenDone(consumer.stream as Transform, options.releaseInput);
+  }
   return [
     digestStage(PLAINTEXT),
     ...(options.plaintextTaps ?? []),
-    ...compressStages(options.compression),
-    ...(options.recipients.length > 0
-      ? [transformStage("encrypt", createEncryptStream(options.recipients))]
-      : []),
+    ...compress,
+    ...encrypt,
     digestStage(STORED),
   ];
 }

@@ -9,7 +9,7 @@
  *
  * Stages are single-use: each holds one stream.
  */
-import type { Duplex } from "node:stream";
+import type { Duplex, Transform, TransformCallback } from "node:stream";
 import { DigestObserver } from "../streams/hash-tap.js";
 import { Tap, type TapObserver } from "../streams/tap.js";
 import type { Digest } from "../domain/manifest.js";
@@ -43,4 +43,21 @@ export function digestStage(name: string): Stage<Digest> & { readonly bytesSoFar
 /** A stage that changes the bytes (encryption, compression); its result is undefined. */
 export function transformStage(name: string, stream: Duplex): Stage<undefined> {
   return { name, kind: "transform", stream, result: () => undefined };
+}
+
+/**
+ * Calls `release(chunk)` for each input chunk once `stream` is done with it: when its transform
+ * calls back, which for a compressor is after the thread pool read the chunk, and for one that
+ * copies (encryption, the parallel compressor) after the copy. The source can then refill the
+ * chunk (the backup's pg_dump pipe: bulk-pipe.ts). Only for a stream that neither keeps nor passes
+ * on its input chunks.
+ */
+export function releaseInputWhenDone(stream: Transform, release: (chunk: Buffer) => void): void {
+  const transform = stream._transform.bind(stream);
+  stream._transform = (chunk: Buffer, encoding: BufferEncoding, callback: TransformCallback) => {
+    transform(chunk, encoding, (error?: Error | null, data?: unknown) => {
+      if (!error) release(chunk);
+      callback(error, data);
+    });
+  };
 }

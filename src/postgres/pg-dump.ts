@@ -21,6 +21,11 @@ export interface RunningDump {
   output: Transform;
   /** Stops pg_dump (SIGTERM) and fails the output. */
   kill(reason: string): void;
+  /**
+   * Gives a chunk of `output` back for reuse once the stage that copies or compresses it is done
+   * with it (bulk-pipe.ts says why); a no-op on an ordinary pipe.
+   */
+  release(chunk: Buffer): void;
 }
 
 export function startPgDump(options: {
@@ -99,7 +104,8 @@ export function startPgDump(options: {
   let pendingBytes = 0;
   const output = new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      if (seen < ARCHIVE_MAGIC.length) head.push(chunk);
+      // A copy: the chunk itself is refilled once the stages are done with it (release).
+      if (seen < ARCHIVE_MAGIC.length) head.push(Buffer.from(chunk.subarray(0, ARCHIVE_MAGIC.length)));
       seen += chunk.length;
       if (pendingBytes === 0 && chunk.length >= COALESCE_BYTES) return callback(null, chunk);
       pending.push(chunk);
@@ -134,6 +140,7 @@ export function startPgDump(options: {
 
   return {
     output,
+    release: bulk ? (chunk) => bulk.release(chunk) : () => undefined,
     kill(reason: string) {
       killedFor ??= `was stopped: ${reason}`;
       terminate();

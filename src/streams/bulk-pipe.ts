@@ -29,6 +29,12 @@ export interface BulkPipe {
   closeWriteEnd(): void;
   /** What the child writes, in chunks of `chunkBytes` (the last one shorter); ends at EOF. */
   output: Readable;
+  /**
+   * Gives a chunk of `output` back to be filled again, once nothing holds it any more (the stage
+   * that copies or compresses it called back). Optional: chunks never given back are collected as
+   * usual. Anything that is not one of this pipe's chunks is ignored.
+   */
+  release(chunk: Buffer): void;
 }
 
 export function createBulkPipe(
@@ -59,7 +65,18 @@ export function createBulkPipe(
     rmSync(directory, { recursive: true, force: true });
   }
 
-  let chunk = Buffer.allocUnsafeSlow(chunkBytes);
+  // Chunks given back, refilled rather than allocated anew: a fresh 1 MiB buffer per MiB read lives
+  // just long enough (queued in the stages, compressed on the thread pool) to be promoted to V8's old
+  // generation, and ~300 of them per GB set off a full garbage collection every dozen or so (21
+  // against 1 for a 0.3 GB dump, measured with --trace-gc).
+  const ours = new WeakSet<ArrayBufferLike>();
+  const spare: Buffer[] = [];
+  const fresh = () => {
+    const buffer = spare.pop() ?? Buffer.allocUnsafeSlow(chunkBytes);
+    ours.add(buffer.buffer);
+    return buffer;
+  };
+  let chunk = fresh();
   let fill = 0;
   const output = new Readable({
     // One chunk in the buffer is the back-pressure point: the socket pauses, the FIFO fills, and
@@ -75,7 +92,7 @@ export function createBulkPipe(
   });
   const pushFull = () => {
     const full = chunk;
-    chunk = Buffer.allocUnsafeSlow(chunkBytes);
+    chunk = fresh();
     fill = 0;
     if (!output.push(full)) socket.pause();
   };
@@ -118,8 +135,17 @@ export function createBulkPipe(
       closeQuietly(writeEnd);
     },
     output,
+    release(given: Buffer) {
+      // Only whole chunks of ours, each once: a buffer is ours again only after fresh() took it.
+      if (!ours.has(given.buffer) || given.byteOffset !== 0 || spare.length >= MAX_SPARE) return;
+      ours.delete(given.buffer);
+      spare.push(given.length === chunkBytes ? given : Buffer.from(given.buffer, 0, chunkBytes));
+    },
   };
 }
+
+/** Chunks kept for reuse: those in flight at once, ~4 to 8 (taps, compressor, its thread pool). */
+const MAX_SPARE = 16;
 
 function closeQuietly(fd: number): void {
   try {

@@ -5,9 +5,11 @@ import { readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
+import { Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { after, before, describe, test } from "node:test";
+import { createZstdCompress, zstdDecompressSync } from "node:zlib";
+import { releaseInputWhenDone } from "../../src/pipeline/stage.js";
 import { BULK_CHUNK_BYTES, createBulkPipe } from "../../src/streams/bulk-pipe.js";
 
 // A child that writes in small pieces, as pg_dump does: `count` writes of `size` bytes (a
@@ -86,6 +88,53 @@ describe("bulk pipe: a child's output in 1 MiB chunks", () => {
     const { digest, lengths } = await run(1000, 5000, { slowReader: true });
     assert.equal(digest, expectedDigest(1000, 5000));
     assert.equal(lengths.length, Math.ceil(5_000_000 / BULK_CHUNK_BYTES));
+  });
+
+  test("chunks given back by a compressor are refilled, and the compressed bytes are still exact", async () => {
+    const bulk = createBulkPipe({ directory });
+    assert.ok(bulk);
+    const size = 3000;
+    const count = 8000; // 24 MB: 23 chunks
+    const child = spawn(process.execPath, ["-e", WRITER, String(size), String(count), "0"], {
+      stdio: ["ignore", bulk.writeFd, "inherit"],
+    });
+    bulk.closeWriteEnd();
+    const seen = new Set<ArrayBufferLike>();
+    let chunks = 0;
+    const watch = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        seen.add(chunk.buffer);
+        chunks++;
+        callback();
+      },
+    });
+    // A tap in front of the compressor, as in the backup: it records which buffers went by.
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        watch.write(chunk);
+        callback(null, chunk);
+      },
+    });
+    const compressor = createZstdCompress();
+    releaseInputWhenDone(compressor, (chunk) => bulk.release(chunk));
+    const compressed: Buffer[] = [];
+    await pipeline(
+      bulk.output,
+      tap,
+      compressor,
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          compressed.push(chunk);
+          // A slow store: the compressor's input waits, so several chunks are in flight at once.
+          setTimeout(callback, 1);
+        },
+      }),
+    );
+    const restored = zstdDecompressSync(Buffer.concat(compressed));
+    assert.equal(createHash("sha256").update(restored).digest("hex"), expectedDigest(size, count));
+    assert.equal(chunks, Math.ceil((size * count) / BULK_CHUNK_BYTES));
+    assert.ok(seen.size < chunks / 2, `${seen.size} buffers for ${chunks} chunks: they were reused`);
+    child.kill();
   });
 
   test("a child that writes nothing gives an empty stream", async () => {

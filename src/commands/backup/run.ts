@@ -411,6 +411,7 @@ async function streamDump(options: {
     recipients: options.recipients,
     compression: options.compression,
     plaintextTaps: [archiveStage],
+    releaseInput: dump.release,
   });
   const chain = compose(stages);
   const progress = startProgress({

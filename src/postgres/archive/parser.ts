@@ -130,7 +130,9 @@ export class ArchiveParser {
     this.total += chunk.length;
     switch (this.phase) {
       case Phase.Head:
-        this.pending.push(chunk);
+        // Copied: the header and TOC may need several chunks, and a writer may reuse a chunk
+        // once write() returned (the backup's pg_dump pipe does).
+        this.pending.push(Buffer.from(chunk));
         this.pendingBytes += chunk.length;
         if (this.pendingBytes >= this.nextAttemptAt) this.tryHead(false);
         return;
