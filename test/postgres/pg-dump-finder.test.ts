@@ -4,7 +4,7 @@
  * with an injected installer (real probes of real scripts, no network).
  */
 import assert from "node:assert/strict";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -173,6 +173,23 @@ describe("findPgTool", () => {
     assert.equal(pinned.major, 18);
     // The probe ran with the tool's own environment (the fake exits 127 without it).
     assert.deepEqual(pinned.env, { LD_LIBRARY_PATH: lib });
+  });
+
+  test("auto stops at the first tool of the server's own major: the ones after it are not run", async () => {
+    const marker = join(work, "probed-after");
+    const own = fakeBin("pg_dump", "16.4");
+    const newer = fakeBin("pg_dump", "17.2");
+    const later = mkdtempSync(join(work, "bin-"));
+    writeFileSync(join(later, "pg_dump"), `#!/bin/sh\ntouch '${marker}'\necho 'pg_dump (PostgreSQL) 16.9'\n`);
+    chmodSync(join(later, "pg_dump"), 0o755);
+    const found = await findPgTool({ ...base, env: env([newer, own, later].join(":")) });
+    assert.equal(found.path, join(own, "pg_dump"));
+    assert.equal(existsSync(marker), false, "the search ended at the exact major");
+    // Without one of the exact major, every candidate is still looked at: the oldest newer wins.
+    const older = fakeBin("pg_dump", "15.2");
+    const newest = fakeBin("pg_dump", "18.0");
+    const fallback = await findPgTool({ ...base, env: env([newest, older, newer].join(":")) });
+    assert.equal(fallback.path, join(newer, "pg_dump"));
   });
 
   test("install-pg-client never: the hint names install-pg-client auto", async () => {
