@@ -459,13 +459,14 @@ async function planTables(client: pg.Client, manifest: Manifest): Promise<TableP
          UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE t.typtype = 'r' AND r.rngtypid = t.oid
        ) AS x(oid)
      )
-     SELECT r.i,
-            CASE WHEN r.oid IS NULL THEN NULL ELSE
-              COALESCE((SELECT array_agg(c.attname::text ORDER BY c.attnum) FROM cols c WHERE c.i = r.i), '{}')
-            END AS columns,
-            (SELECT array_agg(DISTINCT t.typname::text) FROM types n JOIN pg_type t ON t.oid = n.oid
-              WHERE n.i = r.i) AS types
-       FROM rel r ORDER BY r.i`,
+     SELECT r.i, CASE WHEN r.oid IS NULL THEN NULL ELSE COALESCE(c.columns, '{}') END AS columns, t.types
+       FROM rel r
+       LEFT JOIN (SELECT i, array_agg(attname::text ORDER BY attnum) AS columns FROM cols GROUP BY i) c
+         ON c.i = r.i
+       LEFT JOIN (SELECT n.i, array_agg(DISTINCT t.typname::text) AS types
+                    FROM types n JOIN pg_type t ON t.oid = n.oid GROUP BY n.i) t
+         ON t.i = r.i
+      ORDER BY r.i`,
     [tables.map((table) => table.schema), tables.map((table) => table.table)],
   );
   return tables.map((table, index) => {
