@@ -5,7 +5,8 @@
  * - the recovery-time budget (`--max-restore-seconds`), with the label's restore times as a trend;
  * - sequences: none behind the maximum of the column it feeds (the next insert would collide);
  * - content digests: each table's COPY text from the restored copy hashed as the backup hashed the
- *   archive's, where the two are computed over the same bytes (see `digestSkipReason`).
+ *   archive's, where the two are computed over the same bytes (see `digestSkipReason`). They are
+ *   taken with the row counts, in one pass (`checkTables`): the COPY that hashes a table counts it.
  */
 import { createHash, type Hash } from "node:crypto";
 import pg from "pg";
