@@ -10,7 +10,11 @@
  *
  * Environment: LIFEBOAT_BENCH_RESTORE_GB (database size in GB, default 1), LIFEBOAT_BENCH_QUICK=1
  * (0.1 GB, to try the script), LIFEBOAT_BENCH_CLI_DIR (the CLI bundle, default dist/cli),
- * LIFEBOAT_BENCH_ARCHIVE_OUT (keep a copy of the -Z0 archive there, e.g. for bench-stages.ts).
+ * LIFEBOAT_BENCH_ARCHIVE_OUT (keep a copy of the -Z0 archive there, e.g. for bench-stages.ts),
+ * LIFEBOAT_BENCH_RUNS (how many times a and b run, alternating; default 1), LIFEBOAT_BENCH_S3=0
+ * (skip b'), LIFEBOAT_BENCH_COMPARE_CLI_DIR (a second CLI bundle, e.g. the main branch's, run as
+ * b0 next to b in the same session, for before/after figures at the same load).
+ * Each restore-test prints its phases (wall and lifeboat's CPU seconds) from its --json result.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
@@ -23,6 +27,11 @@ const GB = 1e9;
 const quick = process.env.LIFEBOAT_BENCH_QUICK === "1";
 const targetBytes = (quick ? 0.1 : Number(process.env.LIFEBOAT_BENCH_RESTORE_GB ?? "1")) * GB;
 const cli = join(resolve(process.env.LIFEBOAT_BENCH_CLI_DIR ?? "dist/cli"), "index.js");
+const compareCli = process.env.LIFEBOAT_BENCH_COMPARE_CLI_DIR
+  ? join(resolve(process.env.LIFEBOAT_BENCH_COMPARE_CLI_DIR), "index.js")
+  : undefined;
+const runs = Math.max(1, Number(process.env.LIFEBOAT_BENCH_RUNS ?? "1"));
+const withS3 = process.env.LIFEBOAT_BENCH_S3 !== "0";
 const TARGET = 1.1;
 
 function seconds(started: bigint): number {
@@ -33,9 +42,10 @@ function seconds(started: bigint): number {
 async function lifeboat(
   args: string[],
   env: NodeJS.ProcessEnv,
+  bundle = cli,
 ): Promise<{ seconds: number; json: Record<string, unknown> }> {
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, ["--openssl-legacy-provider", cli, ...args, "--json"], { env });
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", bundle, ...args, "--json"], { env });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -76,23 +86,28 @@ try {
   const s3Args = ["--s3-endpoint", s3.endpoint, "--s3-force-path-style"];
   const localStore = join(work, "store");
   await lifeboat(["backup", "--storage", localStore, "--recipient", recipient], env);
-  await lifeboat(
-    ["backup", "--storage", `s3://${s3.bucket}/bench`, "--recipient", recipient, ...s3Args],
-    env,
-  );
+  if (withS3) {
+    await lifeboat(
+      ["backup", "--storage", `s3://${s3.bucket}/bench`, "--recipient", recipient, ...s3Args],
+      env,
+    );
+  }
 
   // a: the same archive from a local file, pg_restore -j2 into a fresh database: lifeboat stores
   // age(zstd(pg_dump -Fc -Z0)), so the archive pg_restore reads is the uncompressed one.
   const dumpFile = join(work, "dump.pgdump");
   execFileSync(pgDump, ["-Fc", "-Z0", "-f", dumpFile, cluster.url("bench")]);
   if (process.env.LIFEBOAT_BENCH_ARCHIVE_OUT) copyFileSync(dumpFile, process.env.LIFEBOAT_BENCH_ARCHIVE_OUT);
-  await cluster.createDatabase("floor");
-  const started = process.hrtime.bigint();
-  execFileSync(pgRestore, ["-j2", "--no-owner", "-d", cluster.url("floor"), dumpFile], {
-    env: { ...process.env, PGPASSWORD: cluster.password },
-  });
-  const floor = seconds(started);
-  await cluster.sql("postgres", "DROP DATABASE floor");
+  const floorOnce = async (): Promise<number> => {
+    await cluster.createDatabase("floor");
+    const started = process.hrtime.bigint();
+    execFileSync(pgRestore, ["-j2", "--no-owner", "-d", cluster.url("floor"), dumpFile], {
+      env: { ...process.env, PGPASSWORD: cluster.password },
+    });
+    const elapsed = seconds(started);
+    await cluster.sql("postgres", "DROP DATABASE floor");
+    return elapsed;
+  };
 
   const restoreArgs = [
     "--identity-file",
@@ -102,11 +117,38 @@ try {
     "--jobs",
     "2",
   ];
-  const local = await lifeboat(["restore-test", "--storage", localStore, ...restoreArgs], env);
-  const remote = await lifeboat(
-    ["restore-test", "--storage", `s3://${s3.bucket}/bench`, ...restoreArgs, ...s3Args],
-    env,
-  );
+  type Run = Awaited<ReturnType<typeof lifeboat>>;
+  const floors: number[] = [];
+  const locals: Run[] = [];
+  const compares: Run[] = [];
+  const remotes: Run[] = [];
+  const loads: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    floors.push(await floorOnce());
+    // The compared bundle goes first in odd rounds and second in even ones: the run after the
+    // floor's drop is not always the same one.
+    const compare = async () => {
+      if (compareCli) {
+        compares.push(
+          await lifeboat(["restore-test", "--storage", localStore, ...restoreArgs], env, compareCli),
+        );
+      }
+    };
+    if (run % 2 === 0) await compare();
+    locals.push(await lifeboat(["restore-test", "--storage", localStore, ...restoreArgs], env));
+    if (run % 2 === 1) await compare();
+    if (withS3) {
+      remotes.push(
+        await lifeboat(
+          ["restore-test", "--storage", `s3://${s3.bucket}/bench`, ...restoreArgs, ...s3Args],
+          env,
+        ),
+      );
+    }
+    loads.push(loadavg()[0]!);
+  }
+  const floor = Math.min(...floors);
+  const local = locals.reduce((best, run) => (run.seconds < best.seconds ? run : best));
   const verify = await lifeboat(["verify", "--storage", localStore, "--identity-file", identity], env);
   const stored = Number(verify.json.storedBytes);
 
@@ -117,17 +159,39 @@ try {
   console.log(
     `\nDatabase ${(databaseBytes / GB).toFixed(2)} GB; archive ${(statSync(dumpFile).size / 1e6).toFixed(0)} MB; stored object ${(stored / 1e6).toFixed(0)} MB${quick ? " (quick mode)" : ""}`,
   );
-  row("a  pg_restore -j2 from a local file (floor)", floor);
-  row(
-    "b  lifeboat restore-test, local directory store",
-    local.seconds,
-    `restore ${String(local.json.restoreSeconds)} s, ${String(local.json.mode)} mode; target <= ${TARGET}x a: ${local.seconds <= TARGET * floor ? "PASS" : "MISS"}`,
+  for (const [run, seconds] of floors.entries()) {
+    row(`a  pg_restore -j2 from a local file (floor) #${run + 1}`, seconds);
+  }
+  const phases = (result: Run) =>
+    ((result.json.phases ?? []) as { phase: string; wallSeconds: number; cpuSeconds: number }[])
+      .map((p) => `${p.phase} ${p.wallSeconds.toFixed(2)}/${p.cpuSeconds.toFixed(2)}`)
+      .join(", ");
+  const each = (name: string, results: Run[]) => {
+    for (const [run, result] of results.entries()) {
+      row(
+        `${name} #${run + 1}`,
+        result.seconds,
+        `restore ${String(result.json.restoreSeconds)} s, ${String(result.json.mode)} mode`,
+      );
+      if (!result.json.phases) continue;
+      const restore = (result.json.phases as { phase: string; wallSeconds: number }[]).find(
+        (p) => p.phase === "pg_restore",
+      );
+      console.log(`     phases (wall/cpu s): ${phases(result)}`);
+      if (restore) {
+        console.log(
+          `     beyond its own pg_restore: ${(result.seconds - restore.wallSeconds).toFixed(2)} s (${((result.seconds - restore.wallSeconds) / floor).toFixed(2)}x a)`,
+        );
+      }
+    }
+  };
+  each("b0 lifeboat restore-test (compare bundle), local", compares);
+  each("b  lifeboat restore-test, local directory store", locals);
+  each("b' lifeboat restore-test, S3 test server", remotes);
+  console.log(
+    `best b ${local.seconds.toFixed(2)} s against best a ${floor.toFixed(2)} s: ${(local.seconds / floor).toFixed(2)}x; target <= ${TARGET}x a: ${local.seconds <= TARGET * floor ? "PASS" : "MISS"}`,
   );
-  row(
-    "b' lifeboat restore-test, S3 test server",
-    remote.seconds,
-    `restore ${String(remote.json.restoreSeconds)} s`,
-  );
+  console.log(`1-minute load average after each round: ${loads.map((l) => l.toFixed(2)).join(", ")}`);
   console.log(
     `load average at the end: ${loadavg()
       .map((value) => value.toFixed(2))

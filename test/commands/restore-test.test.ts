@@ -213,6 +213,32 @@ describe("restore-test", () => {
       run.stdout + run.stderr,
       /audit\.events: 2500 rows after restore, the manifest counted 2501/,
     );
+    // shop.orders was counted by the COPY that hashes it: its digest is not reported as a second failure.
+    const digests = (run.json.checks as { digests: { skipped: { table: string; reason: string }[] } })
+      .digests;
+    assert.deepEqual(
+      digests.skipped.find((entry) => entry.table === "shop.orders"),
+      { table: "shop.orders", reason: "its row count already differs" },
+    );
+  });
+
+  test("an archive whose plaintext differs from the manifest's fails before pg_restore starts", async () => {
+    const { folder } = await backup("plaintext");
+    const manifestFile = join(folder, "manifest.json");
+    const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
+    const dump = manifest.artifacts.find((artifact: { kind: string }) => artifact.kind === "dump");
+    dump.plaintext.sha256 = "0".repeat(64);
+    writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+    const run = await restoreTest("plaintext", TOLERATE_OWNER);
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /the plaintext of dump\.age .* differs from the manifest's/);
+    // The archive was read and checked, and pg_restore never ran.
+    const phases = (run.json.phases as { phase: string }[]).map((entry) => entry.phase);
+    assert.ok(phases.includes("prepare"), JSON.stringify(phases));
+    assert.ok(!phases.some((phase) => phase.includes("pg_restore")), JSON.stringify(phases));
+    assert.equal(run.json.restoreSeconds, 0);
+    assert.deepEqual(await scratchDatabases(scratch), []);
+    assert.deepEqual(restoreTempDirs(), []);
   });
 
   test("a false assertion and a failing command fail the test; keep-on-failure keeps the scratch database", async () => {

@@ -5,7 +5,8 @@
  * - the recovery-time budget (`--max-restore-seconds`), with the label's restore times as a trend;
  * - sequences: none behind the maximum of the column it feeds (the next insert would collide);
  * - content digests: each table's COPY text from the restored copy hashed as the backup hashed the
- *   archive's, where the two are computed over the same bytes (see `digestSkipReason`).
+ *   archive's, where the two are computed over the same bytes (see `digestSkipReason`). They are
+ *   taken with the row counts, in one pass (`checkTables`): the COPY that hashes a table counts it.
  */
 import { createHash, type Hash } from "node:crypto";
 import pg from "pg";
@@ -14,10 +15,12 @@ import { describeError } from "../../domain/errors.js";
 import type { Manifest } from "../../domain/manifest.js";
 import { driftedTables, formatChange, tableChanges, type TableChange } from "../../domain/table-drift.js";
 import { connect } from "../../postgres/connect.js";
+import type { RowCountMismatch } from "../../postgres/row-counts.js";
 import { quoteIdent } from "../../postgres/snapshot.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
 import { loadHistory } from "../../report/history.js";
 import type { Store } from "../../storage/store.js";
+import type { PhaseClock } from "./phases.js";
 
 export interface RicherCheckSettings {
   /** A fraction: 0.5 for 50%. */
@@ -85,10 +88,11 @@ export interface RicherCheckInput {
   label: string;
   manifest: Manifest;
   restoreSeconds: number;
-  /** Tables whose row count already failed: their digests would only say it again. */
-  mismatchedTables: ReadonlySet<string>;
+  /** The content digests, compared in the same pass as the row counts (`checkTables`). */
+  digests: DigestResult;
   settings: RicherCheckSettings;
   now: Date;
+  clock?: PhaseClock;
 }
 
 export async function runRicherChecks(input: RicherCheckInput): Promise<RicherChecks> {
@@ -105,7 +109,9 @@ export async function runRicherChecks(input: RicherCheckInput): Promise<RicherCh
       `the restore took ${budget.seconds}s, over the recovery-time budget max-restore-seconds ${budget.maxSeconds}`,
     );
   }
+  input.clock?.mark("drift + budget");
   const sequences = await checkSequences(input.client);
+  input.clock?.mark("sequences");
   if (sequences.error) failures.push(`checking sequences failed: ${sequences.error}`);
   for (const finding of sequences.behind.slice(0, 5)) {
     failures.push(
@@ -114,7 +120,7 @@ export async function runRicherChecks(input: RicherCheckInput): Promise<RicherCh
   }
   if (sequences.behind.length > 5)
     failures.push(`... and ${sequences.behind.length - 5} more sequences are behind`);
-  const digests = await compareDigests(input);
+  const { digests } = input;
   for (const mismatch of digests.mismatched.slice(0, 5)) {
     failures.push(
       `${mismatch.table}: the restored rows' sha256 ${mismatch.actual.slice(0, 12)}... differs from the archive's ${mismatch.expected.slice(0, 12)}...`,
@@ -271,25 +277,50 @@ export function digestSkipReason(
   return undefined;
 }
 
-/** COPY ... TO STDOUT hashed as it streams, over the client's own connection (pg has no COPY OUT API). */
+/** What one COPY ... TO STDOUT produced: the sha256 of its text and the rows in it. */
+export interface CopyOut {
+  sha256: string;
+  rows: number;
+}
+
+/** Bytes gathered before each hash update: one update per row would cost more than the hashing. */
+const HASH_BATCH = 256 * 1024;
+
+/**
+ * COPY ... TO STDOUT hashed and counted as it streams, over the client's own connection (pg has no
+ * COPY OUT API). COPY's text format ends every row with a newline and escapes newlines in values,
+ * so the newlines are the rows.
+ */
 class CopyOutDigest {
-  readonly hash: Hash = createHash("sha256");
+  private readonly hash: Hash = createHash("sha256");
+  private readonly pending = Buffer.allocUnsafe(HASH_BATCH);
+  private used = 0;
+  private rows = 0;
   private error: Error | undefined;
-  private settle!: { resolve: (hex: string) => void; reject: (error: Error) => void };
-  readonly done = new Promise<string>((resolve, reject) => (this.settle = { resolve, reject }));
+  private settle!: { resolve: (out: CopyOut) => void; reject: (error: Error) => void };
+  readonly done = new Promise<CopyOut>((resolve, reject) => (this.settle = { resolve, reject }));
   constructor(readonly text: string) {}
   submit(connection: { query(text: string): void }): void {
     connection.query(this.text);
   }
   handleCopyData(message: { chunk: Buffer }): void {
-    this.hash.update(message.chunk);
+    const { chunk } = message;
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) this.rows++;
+    if (this.used + chunk.length > HASH_BATCH) this.flush();
+    if (chunk.length > HASH_BATCH) this.hash.update(chunk);
+    else this.used += chunk.copy(this.pending, this.used);
+  }
+  private flush(): void {
+    if (this.used > 0) this.hash.update(this.pending.subarray(0, this.used));
+    this.used = 0;
   }
   handleError(error: Error): void {
     this.error = error;
   }
   handleReadyForQuery(): void {
-    if (this.error) this.settle.reject(this.error);
-    else this.settle.resolve(this.hash.digest("hex"));
+    if (this.error) return this.settle.reject(this.error);
+    this.flush();
+    this.settle.resolve({ sha256: this.hash.digest("hex"), rows: this.rows });
   }
   handleCopyInResponse(connection: { sendCopyFail(message: string): void }): void {
     connection.sendCopyFail("not a COPY FROM");
@@ -301,90 +332,203 @@ class CopyOutDigest {
   handlePortalSuspended(): void {}
 }
 
-export async function copyDigest(client: pg.Client, sql: string): Promise<string> {
+export async function copyOut(client: pg.Client, sql: string): Promise<CopyOut> {
   const query = new CopyOutDigest(sql);
   void client.query(query as unknown as pg.QueryConfig);
   return query.done;
 }
 
-async function compareDigests(input: RicherCheckInput): Promise<DigestResult> {
-  const result: DigestResult = { compared: 0, mismatched: [], skipped: [] };
-  const tables = input.manifest.tables.filter((table) => table.sha256 !== undefined);
-  if (tables.length === 0) return result;
-  // Its own session: the settings pg_dump's session had, which the user's assertions must not inherit.
-  let client: pg.Client;
+export interface TableCheck {
+  /** Every table whose row count differs from the manifest's, in the manifest's order. */
+  mismatches: RowCountMismatch[];
+  digests: DigestResult;
+}
+
+/** A manifest table as the scratch catalog has it: null columns when the table is not there. */
+interface TablePlan {
+  name: string;
+  relation: string;
+  rows: number;
+  sha256: string | undefined;
+  columns: string[] | null;
+  types: string[];
+}
+
+/**
+ * Every table's row count and, where the manifest has a content digest that can be recomputed
+ * exactly, its digest: in one pass. A table with a digest is read once, by the COPY that hashes it,
+ * and its rows are counted from that COPY (a separate count(*) would scan it a second time); the
+ * others are counted with count(*). Up to `jobs` sessions work at once, the biggest tables first.
+ * The session settings are pg_dump's (see `digestSkipReason`), on sessions of their own that the
+ * user's assertions never see.
+ */
+export async function checkTables(
+  target: DatabaseUrl,
+  manifest: Manifest,
+  options: { jobs: number },
+): Promise<TableCheck> {
+  const first = await connect(target, "scratch-database-url");
+  const clients = [first];
   try {
-    client = await connect(input.target, "scratch-database-url");
-  } catch (error) {
-    for (const table of tables)
-      result.skipped.push({ table: `${table.schema}.${table.table}`, reason: describeError(error) });
-    return result;
-  }
-  try {
-    const encoding = (await client.query<{ e: string }>("SELECT current_setting('server_encoding') AS e"))
-      .rows[0]!.e;
-    const version = Number(
-      (await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v,
+    const wanted = Math.max(1, Math.min(options.jobs, manifest.tables.length));
+    const more = await Promise.allSettled(
+      Array.from({ length: wanted - 1 }, () => connect(target, "scratch-database-url")),
     );
-    await client.query(
-      `SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3;
-       SET synchronize_seqscans = off; SET bytea_output = hex; SET row_security = off;
-       SET client_encoding = ${pg.escapeLiteral(encoding)}`,
-    );
-    for (const table of tables) {
-      const name = `${table.schema}.${table.table}`;
-      if (input.mismatchedTables.has(name)) {
-        result.skipped.push({ table: name, reason: "its row count already differs" });
-        continue;
-      }
-      try {
-        const relation = `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
-        const columns = await client.query<{ name: string }>(
-          `SELECT attname AS name FROM pg_attribute
-            WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
-            ORDER BY attnum`,
-          [relation],
-        );
-        // Every type a value's text is made of: through arrays, domains, composites and ranges.
-        const types = await client.query<{ type: string }>(
-          `WITH RECURSIVE types(oid) AS (
-             SELECT atttypid FROM pg_attribute
-              WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
-             UNION
-             SELECT x.oid FROM types n JOIN pg_type t ON t.oid = n.oid
-             CROSS JOIN LATERAL (
-               SELECT t.typelem WHERE t.typelem <> 0 AND t.typlen = -1
-               UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
-               UNION ALL SELECT a.atttypid FROM pg_attribute a
-                WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
-               UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE t.typtype = 'r' AND r.rngtypid = t.oid
-             ) AS x(oid)
-           )
-           SELECT DISTINCT t.typname AS type FROM types n JOIN pg_type t ON t.oid = n.oid ORDER BY 1`,
-          [relation],
-        );
-        const reason = digestSkipReason(
-          input.manifest,
-          types.rows.map((row) => row.type),
-          version,
-        );
-        if (reason) {
-          result.skipped.push({ table: name, reason });
-          continue;
+    // A server that refuses another connection gets fewer sessions, not a failed test.
+    for (const extra of more) if (extra.status === "fulfilled") clients.push(extra.value);
+    const [settings, version] = await sessionSettings(first);
+    await Promise.all(clients.map((client) => client.query(settings)));
+    const plans = await planTables(first, manifest);
+    const counted: (number | null)[] = new Array<number | null>(plans.length).fill(null);
+    const outcomes: ({ actual: string } | { skipped: string } | undefined)[] = new Array(plans.length);
+    const order = plans.map((_, index) => index).sort((a, b) => plans[b]!.rows - plans[a]!.rows);
+    let next = 0;
+    await Promise.all(
+      clients.map(async (client) => {
+        while (next < order.length) {
+          const index = order[next++]!;
+          const plan = plans[index]!;
+          const checked = await checkTable(client, plan, manifest, version);
+          counted[index] = checked.rows;
+          outcomes[index] = checked.digest;
         }
-        const list = columns.rows.map((column) => quoteIdent(column.name)).join(", ");
-        const actual = await copyDigest(client, `COPY ${relation} (${list}) TO STDOUT`);
-        result.compared++;
-        if (actual !== table.sha256) result.mismatched.push({ table: name, expected: table.sha256!, actual });
-      } catch (error) {
-        // A table the restore lost, or one the scratch role may not read: said, not compared.
-        result.skipped.push({ table: name, reason: describeError(error) });
+      }),
+    );
+    const mismatches: RowCountMismatch[] = [];
+    const digests: DigestResult = { compared: 0, mismatched: [], skipped: [] };
+    for (const [index, plan] of plans.entries()) {
+      const actual = counted[index] ?? null;
+      const countDiffers = actual !== plan.rows;
+      if (countDiffers) mismatches.push({ table: plan.name, expected: plan.rows, actual });
+      if (plan.sha256 === undefined) continue;
+      const outcome = outcomes[index];
+      // The count already failed: the digest would only say it again.
+      if (countDiffers) digests.skipped.push({ table: plan.name, reason: "its row count already differs" });
+      else if (!outcome || "skipped" in outcome)
+        digests.skipped.push({ table: plan.name, reason: outcome?.skipped ?? "not read" });
+      else {
+        digests.compared++;
+        if (outcome.actual !== plan.sha256) {
+          digests.mismatched.push({ table: plan.name, expected: plan.sha256, actual: outcome.actual });
+        }
       }
     }
-  } catch (error) {
-    result.skipped.push({ table: "*", reason: `comparing digests failed: ${describeError(error)}` });
+    return { mismatches, digests };
   } finally {
-    await client.end().catch(() => undefined);
+    await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
   }
-  return result;
+}
+
+/** pg_dump's output settings for this server, and its version number. */
+async function sessionSettings(client: pg.Client): Promise<[string, number]> {
+  const row = (
+    await client.query<{ e: string; v: string }>(
+      "SELECT current_setting('server_encoding') AS e, current_setting('server_version_num') AS v",
+    )
+  ).rows[0]!;
+  return [
+    `SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3;
+     SET synchronize_seqscans = off; SET bytea_output = hex; SET row_security = off;
+     SET client_encoding = ${pg.escapeLiteral(row.e)}`,
+    Number(row.v),
+  ];
+}
+
+/**
+ * Every manifest table's columns (the dumped ones: not generated, in order) and every type its
+ * values' text is made of (through arrays, domains, composites and ranges), in one query.
+ */
+async function planTables(client: pg.Client, manifest: Manifest): Promise<TablePlan[]> {
+  const tables = manifest.tables;
+  const found = await client.query<{ i: number; columns: string[] | null; types: string[] | null }>(
+    `WITH RECURSIVE rel AS (
+       SELECT i::int, to_regclass(quote_ident(s) || '.' || quote_ident(t)) AS oid
+         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(s, t, i)
+     ), cols AS (
+       SELECT r.i, a.attnum, a.attname, a.atttypid FROM rel r
+         JOIN pg_attribute a ON a.attrelid = r.oid
+        WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+     ), types(i, oid) AS (
+       SELECT i, atttypid FROM cols
+       UNION
+       SELECT n.i, x.oid FROM types n JOIN pg_type t ON t.oid = n.oid
+       CROSS JOIN LATERAL (
+         SELECT t.typelem WHERE t.typelem <> 0 AND t.typlen = -1
+         UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
+         UNION ALL SELECT a.atttypid FROM pg_attribute a
+          WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+         UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE t.typtype = 'r' AND r.rngtypid = t.oid
+       ) AS x(oid)
+     )
+     SELECT r.i, CASE WHEN r.oid IS NULL THEN NULL ELSE COALESCE(c.columns, '{}') END AS columns, t.types
+       FROM rel r
+       LEFT JOIN (SELECT i, array_agg(attname::text ORDER BY attnum) AS columns FROM cols GROUP BY i) c
+         ON c.i = r.i
+       LEFT JOIN (SELECT n.i, array_agg(DISTINCT t.typname::text) AS types
+                    FROM types n JOIN pg_type t ON t.oid = n.oid GROUP BY n.i) t
+         ON t.i = r.i
+      ORDER BY r.i`,
+    [tables.map((table) => table.schema), tables.map((table) => table.table)],
+  );
+  return tables.map((table, index) => {
+    const row = found.rows[index]!;
+    return {
+      name: `${table.schema}.${table.table}`,
+      relation: `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`,
+      rows: table.rows,
+      sha256: table.sha256,
+      columns: row.columns,
+      types: [...(row.types ?? [])].sort(),
+    };
+  });
+}
+
+/** One table: its rows from the digest's COPY when there is one to recompute, from count(*) otherwise. */
+async function checkTable(
+  client: pg.Client,
+  plan: TablePlan,
+  manifest: Manifest,
+  version: number,
+): Promise<{ rows: number | null; digest: { actual: string } | { skipped: string } | undefined }> {
+  if (plan.columns === null) return { rows: null, digest: { skipped: `${plan.name} is not there` } };
+  let digest: { actual: string } | { skipped: string } | undefined;
+  if (plan.sha256 !== undefined) {
+    const reason =
+      digestSkipReason(manifest, plan.types, version) ??
+      (plan.columns.length === 0 ? "the table has no columns to copy" : undefined);
+    if (reason) digest = { skipped: reason };
+    else {
+      try {
+        const list = plan.columns.map(quoteIdent).join(", ");
+        const out = await copyOut(client, `COPY ${plan.relation} (${list}) TO STDOUT`);
+        return { rows: out.rows, digest: { actual: out.sha256 } };
+      } catch (error) {
+        // One the scratch role may not read (row security): said, not compared; counted below.
+        digest = { skipped: describeError(error) };
+      }
+    }
+  }
+  return { rows: await countRows(client, plan.relation), digest };
+}
+
+/**
+ * count(*), or null when the table cannot be counted. These sessions turn row security off so
+ * that a COPY fails rather than hashing filtered rows; a count the policy refuses is taken under
+ * the policy instead, as a plain session would.
+ */
+async function countRows(client: pg.Client, relation: string): Promise<number | null> {
+  const sql = `SELECT count(*) AS n FROM ONLY ${relation}`;
+  try {
+    return Number((await client.query<{ n: string }>(sql)).rows[0]!.n);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "42501") return null;
+  }
+  try {
+    await client.query("BEGIN; SET LOCAL row_security = on");
+    return Number((await client.query<{ n: string }>(sql)).rows[0]!.n);
+  } catch {
+    return null;
+  } finally {
+    await client.query("ROLLBACK").catch(() => undefined);
+  }
 }

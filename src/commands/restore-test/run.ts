@@ -34,7 +34,6 @@ import type { PgTool } from "../../postgres/pg-dump-finder.js";
 import type { ToolCache } from "../../postgres/pg-install.js";
 import { runPgRestore } from "../../postgres/pg-restore.js";
 import { createScratchDatabase, dropScratchDatabase, withDatabase } from "../../postgres/scratch.js";
-import { compareRowCounts } from "../../postgres/row-counts.js";
 import type { RestoreTestSettings } from "../../settings/types.js";
 import type { Store } from "../../storage/store.js";
 import type { AppliedRoles } from "../../postgres/roles.js";
@@ -48,7 +47,7 @@ import { emptyScope } from "../../domain/dump-plan.js";
 import { applyRolesObject } from "../roles-object.js";
 import { makeMaskedCopy, prepareMaskedCopy, type MaskedCopyResult } from "./masked-copy.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
-import { runRicherChecks, type RicherChecks } from "./checks.js";
+import { checkTables, runRicherChecks, type DigestResult, type RicherChecks } from "./checks.js";
 import { checkKeysOpen } from "../key-check.js";
 import { redactingRecords } from "../../repository/redacted-records.js";
 import { databaseUrlSecrets } from "../../domain/redact.js";
@@ -61,6 +60,7 @@ import {
   sweepWorkDirs,
 } from "./scratch.js";
 import { runUserCommand } from "./user-command.js";
+import { PhaseClock, type PhaseTiming } from "./phases.js";
 
 export interface AssertionResult {
   sql: string;
@@ -93,6 +93,8 @@ export interface RestoreTestResult {
   masked?: MaskedCopyResult | null;
   /** Drift, recovery-time budget, sequences and content digests (checks.ts); null when nothing was restored. */
   checks?: RicherChecks | null;
+  /** Wall and CPU seconds of each phase, in order (for benchmarks and slow-run reports). */
+  phases?: PhaseTiming[];
   checkKey: string;
 }
 
@@ -121,6 +123,7 @@ export async function runRestoreTest(
   },
 ): Promise<RestoreTestResult> {
   const { log } = deps;
+  const clock = new PhaseClock();
   const repository = new BackupRepository(deps.store, settings.evidence);
   await repository.check("write");
   const resolved = await repository.resolve(settings.label, settings.backup);
@@ -179,6 +182,7 @@ export async function runRestoreTest(
       catalog.notices.push(localeNotice);
       log.warn(localeNotice);
     }
+    clock.mark("prepare");
     const rolesObject = rolesArtifact(manifest);
     if (rolesObject) {
       // Roles are cluster-wide: only missing ones are created, and none is dropped afterwards.
@@ -211,6 +215,7 @@ export async function runRestoreTest(
       `Restoring ${repository.url}/${name} into scratch database ${database} on ${settings.scratchUrl.host}:${settings.scratchUrl.port}`,
     );
     const target = withDatabase(settings.scratchUrl, database);
+    clock.mark("roles");
     result = await restoreAndCheck(
       settings,
       { ...deps, manifestTables: manifest.tables },
@@ -225,7 +230,8 @@ export async function runRestoreTest(
         checked,
         source,
         catalog,
-        richer: (client, restoreSeconds, mismatched) =>
+        clock,
+        richer: (client, restoreSeconds, digests) =>
           runRicherChecks({
             client,
             target,
@@ -233,13 +239,14 @@ export async function runRestoreTest(
             label: settings.label,
             manifest,
             restoreSeconds,
-            mismatchedTables: mismatched,
+            digests,
             settings: {
               maxTableDrift: settings.maxTableDrift,
               driftAction: settings.driftAction ?? "fail",
               maxRestoreSeconds: settings.maxRestoreSeconds,
             },
             now: deps.now(),
+            clock,
           }),
       },
     );
@@ -253,6 +260,7 @@ export async function runRestoreTest(
         `Files: ${filesCheck.files} files in ${filesCheck.sources} source(s) checked against their indexes`,
       );
     }
+    clock.mark("assertions, run, files");
     // Masking only after every check, files included, passed.
     if (settings.masking && maskedStore && failures.length === 0) {
       masked = await makeMaskedCopy(maskedStore, settings.masking, settings, manifest, target, deps);
@@ -278,6 +286,7 @@ export async function runRestoreTest(
     log.warn(`the scratch database ${database} is kept for inspection (keep-on-failure); drop it when done`);
   }
   await admin.end().catch(() => undefined);
+  clock.mark("drop");
   deps.signal?.throwIfAborted();
 
   const full: Omit<RestoreTestResult, "checkKey"> = {
@@ -300,6 +309,7 @@ export async function runRestoreTest(
     catalog,
     masked,
     checks: result?.checks ?? null,
+    phases: clock.phases,
   };
   for (const warning of full.checks?.warnings ?? []) log.warn(warning);
   const records = redactingRecords(repository, databaseUrlSecrets(settings.scratchUrl));
@@ -355,6 +365,7 @@ export async function runRestoreTest(
     },
     deps.now(),
   );
+  clock.mark("record");
   return { ...full, checkKey };
 }
 
@@ -380,11 +391,8 @@ async function restoreAndCheck(
     /** The manifest's catalog fingerprint, when there is one this code reads. */
     source: CatalogFingerprint | undefined;
     catalog: CatalogResult;
-    richer: (
-      client: pg.Client,
-      restoreSeconds: number,
-      mismatched: ReadonlySet<string>,
-    ) => Promise<RicherChecks>;
+    clock: PhaseClock;
+    richer: (client: pg.Client, restoreSeconds: number, digests: DigestResult) => Promise<RicherChecks>;
   },
 ) {
   const { manifest, failures } = context;
@@ -432,6 +440,7 @@ async function restoreAndCheck(
         ...(deps.signal ? { signal: deps.signal } : {}),
       });
       checkRead();
+      context.clock.mark("read archive");
       read.phase = `pg_restore -j${settings.jobs} running`;
       outcome = await runPgRestore({
         pgRestore: context.pgRestore,
@@ -461,31 +470,39 @@ async function restoreAndCheck(
     await work.remove();
   }
   const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
+  context.clock.mark(mode === "file" ? "pg_restore" : "read archive + pg_restore");
 
   // pg_restore's errors are judged once the catalog comparison knows what was lost; their
   // failures go first, as before.
   const errorFailuresAt = failures.length;
   const client = await connect(context.target, "scratch-database-url");
   try {
-    const mismatches = await compareRowCounts(client, manifest.tables);
+    // Row counts and content digests in one pass on sessions of their own, while this one compares
+    // the catalog; the findings are reported in the same order as before (counts, then catalog).
+    const tablePass = checkTables(context.target, manifest, { jobs: settings.jobs });
+    const catalogFailures: string[] = [];
+    const catalogDone = context.source
+      ? compareCatalog(
+          client,
+          context.source,
+          manifest,
+          pgRestoreArgs,
+          context.catalog,
+          catalogFailures,
+          deps.log,
+        )
+      : Promise.resolve();
+    const [tables] = await Promise.all([tablePass, catalogDone]);
+    const { mismatches } = tables;
+    context.clock.mark("row counts + content digests, catalog");
     for (const mismatch of mismatches.slice(0, 5)) {
       failures.push(
         `${mismatch.table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after restore, the manifest counted ${mismatch.expected}`,
       );
     }
     if (mismatches.length > 5) failures.push(`... and ${mismatches.length - 5} more tables differ`);
-    if (context.source) {
-      // Before the assertions and the user's command, which may change the schema (a migration).
-      await compareCatalog(
-        client,
-        context.source,
-        manifest,
-        pgRestoreArgs,
-        context.catalog,
-        failures,
-        deps.log,
-      );
-    }
+    // Before the assertions and the user's command, which may change the schema (a migration).
+    failures.push(...catalogFailures);
     const classified = classifyRestoreErrors(readRestoreErrors(outcome.log), {
       tolerate: settings.tolerate,
       preset: manifest.preset ?? "none",
@@ -495,7 +512,7 @@ async function restoreAndCheck(
     const restoreErrors = classified.filter((e) => e.verdict === "lost" || e.verdict === "unexplained");
     const toleratedErrors = toleratedErrorLines(classified);
     // Before the assertions and the command too: they see the copy as it was restored.
-    const checks = await context.richer(client, restoreSeconds, new Set(mismatches.map((m) => m.table)));
+    const checks = await context.richer(client, restoreSeconds, tables.digests);
     failures.push(...checks.failures);
     const assertions = settings.assertions ? await runAssertions(client, settings.assertions.statements) : [];
     for (const assertion of assertions.filter((a) => !a.passed)) {
