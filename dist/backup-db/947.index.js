@@ -89,8 +89,9 @@ function compareKeys(a, b) {
  * - Checksums are sent only where the API requires them unless `checksums: "when-supported"`: the
  *   SDK's default flexible checksums break several S3-compatible stores.
  * - A put is a streaming multipart upload (lib-storage `Upload`). Memory is bounded by about
- *   (queueSize + 1) x partSize whatever the object's size. The default 16 MiB parts allow objects up
- *   to 16 MiB x 10,000 = 156.25 GiB (167.8 GB); a `maxObjectBytes` hint grows the part size for more.
+ *   (queueSize + 1) x partSize whatever the object's size. The default 8 MiB parts (4 in flight,
+ *   ~40 MiB: issue 13's 200 MB peak RSS to S3) allow objects up to 8 MiB x 10,000 = 78.1 GiB
+ *   (83.9 GB); a `maxObjectBytes` hint grows the part size for more.
  */
 
 
@@ -107,9 +108,9 @@ const MIN_PART_SIZE_BYTES = 5 * MIB;
 const MAX_PART_SIZE_BYTES = 5 * 1024 * MIB;
 const MAX_PARTS = 10_000;
 const MAX_OBJECT_BYTES = 5 * 1024 * 1024 * MIB;
-const DEFAULT_PART_SIZE_BYTES = 16 * MIB;
+const DEFAULT_PART_SIZE_BYTES = 8 * MIB;
 const DEFAULT_QUEUE_SIZE = 4;
-/** The largest object the default part size allows: 10,000 x 16 MiB = 156.25 GiB (167.8 GB). */
+/** The largest object the default part size allows: 10,000 x 8 MiB = 78.1 GiB (83.9 GB). */
 const DEFAULT_MAX_OBJECT_BYTES = DEFAULT_PART_SIZE_BYTES * MAX_PARTS;
 const CONNECTION_TIMEOUT_MS = 10_000;
 /** A socket idle this long is given up: a store that stops answering must not hang a backup. */
@@ -554,11 +555,14 @@ class S3Store {
         return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`checking ${this.url} failed: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}`, { cause: error });
     }
 }
-/** Memory an upload aims to stay under as its parts grow for a large object: queue x part size. */
-const UPLOAD_MEMORY_TARGET_BYTES = 256 * MIB;
+/**
+ * Memory an upload aims to stay under as its parts grow for a large object: queue x part size. A
+ * dump large enough to need bigger parts uploads fewer at once rather than holding more memory.
+ */
+const UPLOAD_MEMORY_TARGET_BYTES = 64 * MIB;
 /**
  * Part size and queue for one upload. A size hint grows the part size so the object fits in
- * 10,000 parts; the queue then shrinks (down to 1) so the parts in flight stay near 256 MiB.
+ * 10,000 parts; the queue then shrinks (down to 1) so the parts in flight stay near 64 MiB.
  */
 function uploadShape(base, sizeHint) {
     if (sizeHint === undefined || sizeHint <= 0)

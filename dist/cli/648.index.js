@@ -1,8 +1,8 @@
-export const id = 763;
-export const ids = [763];
+export const id = 648;
+export const ids = [648];
 export const modules = {
 
-/***/ 3763:
+/***/ 1648:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -4092,14 +4092,140 @@ function isPlatformRoleError(error) {
     return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
 }
 
+;// CONCATENATED MODULE: ./src/masking/sha256.ts
+/**
+ * SHA-256 (FIPS 180-4) in TypeScript, for HMAC over millions of short values: the key's two pads
+ * are one 64-byte block each, so their compressed state is computed once per key and each HMAC
+ * of a short value costs two compressions. node:crypto cannot resume from such a state without an
+ * object per value, and crossing into it twice per value cost more than the hashing (measured:
+ * half of masking's time in the job). A test holds this equal to node:crypto's HMAC-SHA256.
+ */
+/** The first 32 bits of the fractional parts of the square (IV) and cube (K) roots of the first primes. */
+const sha256_IV = new Int32Array(8);
+const K = new Int32Array(64);
+{
+    const primes = [];
+    for (let n = 2; primes.length < 64; n++)
+        if (primes.every((p) => n % p !== 0))
+            primes.push(n);
+    const fraction = (x) => Math.floor((x - Math.floor(x)) * 2 ** 32) | 0;
+    primes.forEach((p, i) => {
+        if (i < 8)
+            sha256_IV[i] = fraction(Math.sqrt(p));
+        K[i] = fraction(Math.cbrt(p));
+    });
+}
+const W = new Int32Array(64);
+/** One compression of W[0..15] into `h`. */
+function sha256_compress(h) {
+    for (let i = 16; i < 64; i++) {
+        const x = W[i - 15];
+        const y = W[i - 2];
+        const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+        const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+        W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
+    }
+    let a = h[0];
+    let b = h[1];
+    let c = h[2];
+    let d = h[3];
+    let e = h[4];
+    let f = h[5];
+    let g = h[6];
+    let k = h[7];
+    for (let i = 0; i < 64; i++) {
+        const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+        const t1 = (k + s1 + ((e & f) ^ (~e & g)) + K[i] + W[i]) | 0;
+        const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+        const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+        k = g;
+        g = f;
+        f = e;
+        e = (d + t1) | 0;
+        d = c;
+        c = b;
+        b = a;
+        a = (t1 + t2) | 0;
+    }
+    h[0] = (h[0] + a) | 0;
+    h[1] = (h[1] + b) | 0;
+    h[2] = (h[2] + c) | 0;
+    h[3] = (h[3] + d) | 0;
+    h[4] = (h[4] + e) | 0;
+    h[5] = (h[5] + f) | 0;
+    h[6] = (h[6] + g) | 0;
+    h[7] = (h[7] + k) | 0;
+}
+/** The state after one 64-byte block (an HMAC pad), to start each HMAC from. */
+function stateAfterBlock(block) {
+    const h = sha256_IV.slice();
+    for (let j = 0; j < 16; j++)
+        W[j] = block.readInt32BE(4 * j);
+    sha256_compress(h);
+    return h;
+}
+let scratch = Buffer.alloc(1024);
+/**
+ * SHA-256 of `data[0..length)` continued from `start` (the state after `prefixBytes` already
+ * hashed bytes, 0 or 64). `data` must have room for the padding: 72 bytes past `length`.
+ */
+function finish(start, prefixBytes, data, length, h) {
+    h.set(start);
+    const total = length + 9;
+    const blocks = Math.ceil(total / 64);
+    data[length] = 0x80;
+    data.fill(0, length + 1, blocks * 64);
+    const bits = (prefixBytes + length) * 8;
+    data.writeUInt32BE(Math.floor(bits / 2 ** 32), blocks * 64 - 8);
+    data.writeUInt32BE(bits >>> 0, blocks * 64 - 4);
+    for (let block = 0; block < blocks; block++) {
+        const o = block * 64;
+        for (let j = 0; j < 16; j++) {
+            const p = o + 4 * j;
+            W[j] = (data[p] << 24) | (data[p + 1] << 16) | (data[p + 2] << 8) | data[p + 3];
+        }
+        sha256_compress(h);
+    }
+}
+const innerState = new Int32Array(8);
+const outerState = new Int32Array(8);
+const outerBlock = Buffer.alloc(128);
+/** HMAC-SHA256 from the states after the inner and outer pads, of `message` as UTF-8. */
+function hmacFromStates(inner, outer, message) {
+    if (scratch.length < message.length * 3 + 72)
+        scratch = Buffer.alloc(2 * (message.length * 3 + 72));
+    const length = scratch.write(message, 0, "utf8");
+    finish(inner, 64, scratch, length, innerState);
+    for (let j = 0; j < 8; j++)
+        outerBlock.writeInt32BE(innerState[j], 4 * j);
+    finish(outer, 64, outerBlock, 32, outerState);
+    return stateBytes(outerState);
+}
+const plainBlock = Buffer.alloc(128);
+const plainState = new Int32Array(8);
+/** SHA-256 of at most 55 bytes (one block): the text fake's word blocks. */
+function sha256Short(data) {
+    data.copy(plainBlock, 0);
+    finish(sha256_IV, 0, plainBlock, data.length, plainState);
+    return stateBytes(plainState);
+}
+function stateBytes(h) {
+    const out = Buffer.allocUnsafe(32);
+    for (let j = 0; j < 8; j++)
+        out.writeInt32BE(h[j], 4 * j);
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/masking/fakes.ts
 /**
- * Deterministic fakes keyed by a secret, twice: in TypeScript (tests, checks) and as SQL functions
- * created in pg_temp of the scratch session, so that masking runs inside PostgreSQL at set speed.
+ * Deterministic fakes keyed by a secret, twice: in TypeScript (what masking computes the column
+ * rules with, in the job: apply.ts) and as SQL functions created in pg_temp of the scratch session
+ * (for free SQL, and jsonb rules with one path inside another).
  * Both compute HMAC-SHA256(key, "<strategy>:<value>") and derive the fake from its bytes; a test
  * holds them equal. The SQL side builds HMAC from the built-in sha256() (PostgreSQL 11+) rather than
  * pgcrypto's hmac(), so the same key gives the same fakes on every server, extension or not.
  */
+
 
 
 const MIN_KEY_LENGTH = 16;
@@ -4117,14 +4243,14 @@ function maskingKey(secret, input = "masking-key") {
         outerPad: Buffer.from(block.map((byte) => byte ^ 0x5c)),
     };
 }
-function sha256(...parts) {
-    const hash = createHash("sha256");
-    for (const part of parts)
-        hash.update(part);
-    return hash.digest();
-}
+const states = new WeakMap();
 function hmac(key, message) {
-    return sha256(key.outerPad, sha256(key.innerPad, Buffer.from(message, "utf8")));
+    let state = states.get(key);
+    if (!state) {
+        state = { inner: stateAfterBlock(key.innerPad), outer: stateAfterBlock(key.outerPad) };
+        states.set(key, state);
+    }
+    return hmacFromStates(state.inner, state.outer, message);
 }
 // Invented-sounding names, so that a fake rarely coincides with a real person's name.
 const FIRST_NAMES = [
@@ -4327,40 +4453,69 @@ function fakePhone(key, value) {
         out = [...digits].map((c, i) => String((Number(c) + h[i % 32] + Math.floor(i / 32)) % 10)).join("");
     }
     else {
-        const u = Math.floor(d / 2);
-        const w = d - u;
-        const round = (r, other, width) => {
-            const hex = hmac(key, `phone:${r}:${d}:${other}`).toString("hex").slice(0, 15);
-            return BigInt(`0x${hex}`) % 10n ** BigInt(width);
-        };
-        let a = u === 0 ? 0n : BigInt(digits.slice(0, u));
-        let b = BigInt(digits.slice(u));
-        if (u === 0) {
-            b = (b + round(0, "", w)) % 10n ** BigInt(w);
-        }
-        else {
-            // Four rounds of an unbalanced Feistel network: invertible, so distinct numbers stay distinct.
-            for (let r = 0; r < 4; r++) {
-                if (r % 2 === 0)
-                    a = (a + round(r, b.toString().padStart(w, "0"), u)) % 10n ** BigInt(u);
-                else
-                    b = (b + round(r, a.toString().padStart(u, "0"), w)) % 10n ** BigInt(w);
-            }
-        }
-        out = (u === 0 ? "" : a.toString().padStart(u, "0")) + b.toString().padStart(w, "0");
+        out = d <= 18 ? feistelSmall(key, digits) : feistelBig(key, digits);
     }
     let next = 0;
     return value.replace(/[0-9]/g, () => out[next++]);
 }
+/** The 60-bit number of a phone round's first 15 hex digits, modulo m (at most 10^9): exact in doubles. */
+function roundModulo(h, m) {
+    let r = 0;
+    for (let i = 0; i < 7; i++)
+        r = (r * 256 + h[i]) % m;
+    return (r * 16 + (h[7] >> 4)) % m;
+}
+/**
+ * Four rounds of an unbalanced Feistel network: invertible, so distinct numbers stay distinct.
+ * Up to 18 digits each half is at most 9 digits, so doubles hold every step exactly; feistelBig
+ * is the same network in BigInt for longer numbers.
+ */
+function feistelSmall(key, digits) {
+    const d = digits.length;
+    const u = Math.floor(d / 2);
+    const w = d - u;
+    const mu = 10 ** u;
+    const mw = 10 ** w;
+    const round = (r, other, m) => roundModulo(hmac(key, `phone:${r}:${d}:${other}`), m);
+    let b = Number(digits.slice(u));
+    if (u === 0)
+        return String((b + round(0, "", mw)) % mw).padStart(w, "0");
+    let a = Number(digits.slice(0, u));
+    a = (a + round(0, String(b).padStart(w, "0"), mu)) % mu;
+    b = (b + round(1, String(a).padStart(u, "0"), mw)) % mw;
+    a = (a + round(2, String(b).padStart(w, "0"), mu)) % mu;
+    b = (b + round(3, String(a).padStart(u, "0"), mw)) % mw;
+    return String(a).padStart(u, "0") + String(b).padStart(w, "0");
+}
+function feistelBig(key, digits) {
+    const d = digits.length;
+    const u = Math.floor(d / 2);
+    const w = d - u;
+    const round = (r, other, width) => {
+        const hex = hmac(key, `phone:${r}:${d}:${other}`).toString("hex").slice(0, 15);
+        return BigInt(`0x${hex}`) % 10n ** BigInt(width);
+    };
+    let a = BigInt(digits.slice(0, u));
+    let b = BigInt(digits.slice(u));
+    for (let r = 0; r < 4; r++) {
+        if (r % 2 === 0)
+            a = (a + round(r, b.toString().padStart(w, "0"), u)) % 10n ** BigInt(u);
+        else
+            b = (b + round(r, a.toString().padStart(u, "0"), w)) % 10n ** BigInt(w);
+    }
+    return a.toString().padStart(u, "0") + b.toString().padStart(w, "0");
+}
 /** Lorem words of exactly the source's length in characters: nothing of the source survives. */
 function fakeText(key, value) {
-    const n = [...value].length;
+    const n = codePoints(value);
     if (n === 0)
         return value;
-    const seed = hmac(key, `text:${value}`);
+    const seed = Buffer.alloc(36);
+    hmac(key, `text:${value}`).copy(seed);
     let out = "";
     for (let i = 0; out.length < n; i++) {
-        const block = sha256(seed, int4(i));
+        seed.writeInt32BE(i, 32);
+        const block = sha256Short(seed);
         for (let j = 0; j < 32 && out.length < n; j++) {
             out += (out === "" ? "" : " ") + LOREM_WORDS[block[j] % LOREM_WORDS.length];
         }
@@ -4368,20 +4523,25 @@ function fakeText(key, value) {
     out = out.slice(0, n);
     return out.endsWith(" ") ? `${out.slice(0, -1)}.` : out;
 }
-function int4(value) {
-    const buffer = Buffer.alloc(4);
-    buffer.writeInt32BE(value);
-    return buffer;
+function codePoints(value) {
+    let n = value.length;
+    // A surrogate pair is one character (as PostgreSQL's char_length counts it) in two UTF-16 units.
+    for (let i = 1; i < value.length; i++) {
+        if ((value.charCodeAt(i) & 0xfc00) === 0xdc00 && (value.charCodeAt(i - 1) & 0xfc00) === 0xd800)
+            n--;
+    }
+    return n;
 }
+const FAKE_EMAIL = new RegExp(`^user_[0-9a-f]{${EMAIL_HEX_CHARS}}@example\\.invalid$`);
+const VOCABULARY = new Set([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
 /** Whether a value has the shape of our own fakes (which carry nothing of any source value). */
 function looksFake(value) {
-    if (new RegExp(`^user_[0-9a-f]{${EMAIL_HEX_CHARS}}@example\\.invalid$`).test(value))
+    if (FAKE_EMAIL.test(value))
         return true;
     if (!/^[A-Za-z0-9 .]+$/.test(value))
         return false;
     const words = value.replace(/\.$/, "").split(" ");
-    const vocabulary = new Set([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
-    return words.every((word, index) => vocabulary.has(word) ||
+    return words.every((word, index) => VOCABULARY.has(word) ||
         (index > 0 && /^[0-9a-f]{8}$/.test(word)) ||
         (index === words.length - 1 && LOREM_WORDS.some((lorem) => lorem.startsWith(word) && word !== "")));
 }
@@ -10504,6 +10664,7 @@ const FRAME_SIZE = 4 * 1024 * 1024;
 const MAX_THREADS = 4;
 /** zlib's default 16 KiB output chunks are much slower for zstd (FIELD-NOTES). */
 const STREAM_CHUNK_SIZE = 256 * 1024;
+const DECOMPRESS_CHUNK_SIZE = 1024 * 1024;
 /**
  * The default thread count: the cores the process may use but one, which pg_dump (a process of its
  * own, on the critical path) needs, and at most MAX_THREADS. On a 2-core runner that is one: zlib's
@@ -10538,7 +10699,10 @@ function createCompressor(spec, options = {}) {
 }
 function splitThenDecompress() {
     const splitter = new ZstdFrameSplitter();
-    const decompressor = (0,external_node_zlib_.createZstdDecompress)({ chunkSize: STREAM_CHUNK_SIZE });
+    // 1 MiB pieces out: a quarter of the buffers 256 KiB ones make, each living long enough (written
+    // to a file, piped to pg_restore) to reach V8's old generation; 12 full collections instead of 17
+    // reading a 0.3 GB archive, and ~25% less CPU for verify.
+    const decompressor = (0,external_node_zlib_.createZstdDecompress)({ chunkSize: DECOMPRESS_CHUNK_SIZE });
     // pipeline destroys both on an error in either; the Duplex then fails with that error.
     (0,external_node_stream_.pipeline)(splitter, decompressor, () => undefined);
     return external_node_stream_.Duplex.from({ writable: splitter, readable: decompressor });
@@ -12199,10 +12363,16 @@ async function findPgTool(options) {
         return tool;
     }
     const found = [];
+    // chooseTool takes the lowest major that can do the job, the first found among equals: a tool
+    // of exactly the wanted major ends the search. Each probe runs `--version`, and on Debian the
+    // PATH entries are the perl pg_wrapper (~0.2 s each), so stopping early is most of a second.
+    const exact = pgVersion === "auto" ? serverMajor : pgVersion;
     for (const dir of candidateBinDirs(options.env)) {
         const tool = await probeTool(dir, name);
         if (tool && !found.some((other) => other.path === tool.path))
             found.push(tool);
+        if (tool?.major === exact)
+            break;
     }
     const chosen = chooseTool(found, serverMajor, pgVersion);
     if (chosen)
@@ -12570,6 +12740,155 @@ async function runDoctor(settings, deps) {
     return report;
 }
 
+;// CONCATENATED MODULE: ./src/streams/bulk-pipe.ts
+/**
+ * A pipe from a child process whose output arrives in large chunks, for a child that writes a lot
+ * in small pieces (pg_dump writes its archive 4 KiB at a time).
+ *
+ * A child's stdout piped the usual way reaches Node in reads of whatever the pipe held at that
+ * moment, ~8 KiB on average for pg_dump: each read allocates a buffer and goes through the stream
+ * machinery, and every stage after it (hashing, the archive parser, the compressor) pays its
+ * per-chunk cost ~120,000 times per GB. Here the child writes into a FIFO, and Node reads it with
+ * `net.Socket`'s `onread`, straight into the free end of a 1 MiB buffer: no allocation per read, no
+ * copy, and the stream downstream sees one chunk per MiB (docs/benchmarks.md has the figures).
+ *
+ * The FIFO is made in a private directory and unlinked before the child starts: both ends are
+ * open by then, so nothing is left on disk and no other process can open it. Where `mkfifo` is
+ * missing (Windows), `createBulkPipe` returns undefined and the caller uses an ordinary pipe.
+ */
+
+
+
+
+
+
+const BULK_CHUNK_BYTES = 1024 * 1024;
+function createBulkPipe(options = {}) {
+    const chunkBytes = options.chunkBytes ?? BULK_CHUNK_BYTES;
+    let directory;
+    try {
+        directory = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(options.directory ?? (0,external_node_os_.tmpdir)(), "lifeboat-pipe-"));
+    }
+    catch {
+        return undefined;
+    }
+    let readFd;
+    let writeFd;
+    try {
+        const path = (0,external_node_path_.join)(directory, "fifo");
+        const made = (0,external_node_child_process_.spawnSync)("mkfifo", ["-m", "600", path], { stdio: "ignore" });
+        if (made.error || made.status !== 0)
+            return undefined;
+        // The read end first and non-blocking (an open for reading waits for a writer otherwise, and
+        // libuv needs O_NONBLOCK); then the write end, which opens at once since a reader exists.
+        readFd = (0,external_node_fs_.openSync)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NONBLOCK);
+        writeFd = (0,external_node_fs_.openSync)(path, external_node_fs_.constants.O_WRONLY);
+        (0,external_node_fs_.unlinkSync)(path);
+    }
+    catch {
+        for (const fd of [readFd, writeFd])
+            if (fd !== undefined)
+                closeQuietly(fd);
+        return undefined;
+    }
+    finally {
+        (0,external_node_fs_.rmSync)(directory, { recursive: true, force: true });
+    }
+    // Chunks given back, refilled rather than allocated anew: a fresh 1 MiB buffer per MiB read lives
+    // just long enough (queued in the stages, compressed on the thread pool) to be promoted to V8's old
+    // generation, and ~300 of them per GB set off a full garbage collection every dozen or so (21
+    // against 1 for a 0.3 GB dump, measured with --trace-gc).
+    const ours = new WeakSet();
+    const spare = [];
+    const fresh = () => {
+        const buffer = spare.pop() ?? Buffer.allocUnsafeSlow(chunkBytes);
+        ours.add(buffer.buffer);
+        return buffer;
+    };
+    let chunk = fresh();
+    let fill = 0;
+    const output = new external_node_stream_.Readable({
+        // One chunk in the buffer is the back-pressure point: the socket pauses, the FIFO fills, and
+        // the child blocks in write() until the stages after us caught up.
+        highWaterMark: 1,
+        read() {
+            socket.resume();
+        },
+        destroy(error, callback) {
+            socket.destroy();
+            callback(error);
+        },
+    });
+    const pushFull = () => {
+        const full = chunk;
+        chunk = fresh();
+        fill = 0;
+        if (!output.push(full))
+            socket.pause();
+    };
+    const socket = new external_node_net_.Socket({
+        fd: readFd,
+        readable: true,
+        writable: false,
+        onread: {
+            buffer: () => chunk.subarray(fill),
+            callback: (bytes) => {
+                fill += bytes;
+                if (fill === chunkBytes)
+                    pushFull();
+                return true;
+            },
+        },
+    });
+    // EOF: the child and everything it started closed the write end.
+    let ended = false;
+    const end = () => {
+        if (ended)
+            return;
+        ended = true;
+        if (fill > 0)
+            output.push(chunk.subarray(0, fill));
+        output.push(null);
+    };
+    socket.on("end", end);
+    socket.on("close", (hadError) => hadError || end());
+    socket.on("error", (error) => {
+        ended = true;
+        output.destroy(error);
+    });
+    // Flowing, so that EOF is seen (the bytes themselves never go through the socket's own buffer).
+    socket.resume();
+    const writeEnd = writeFd;
+    let writeClosed = false;
+    return {
+        writeFd: writeEnd,
+        closeWriteEnd() {
+            if (writeClosed)
+                return;
+            writeClosed = true;
+            closeQuietly(writeEnd);
+        },
+        output,
+        release(given) {
+            // Only whole chunks of ours, each once: a buffer is ours again only after fresh() took it.
+            if (!ours.has(given.buffer) || given.byteOffset !== 0 || spare.length >= MAX_SPARE)
+                return;
+            ours.delete(given.buffer);
+            spare.push(given.length === chunkBytes ? given : Buffer.from(given.buffer, 0, chunkBytes));
+        },
+    };
+}
+/** Chunks kept for reuse: those in flight at once, ~4 to 8 (taps, compressor, its thread pool). */
+const MAX_SPARE = 16;
+function closeQuietly(fd) {
+    try {
+        (0,external_node_fs_.closeSync)(fd);
+    }
+    catch {
+        // Already closed.
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/pg-dump.ts
 /**
  * Runs pg_dump with its output as a stream. The stream only ends cleanly once pg_dump has exited
@@ -12577,6 +12896,7 @@ async function runDoctor(settings, deps) {
  * kill, or an empty output turns into a stream error, so a cut-short dump can never be stored as
  * a complete one.
  */
+
 
 
 
@@ -12599,13 +12919,28 @@ function startPgDump(options) {
         }),
         ...connection.env,
     });
-    // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
-    // anything it started (a wrapper script's children too).
-    const child = (0,external_node_child_process_.spawn)(path, [...options.args, `--dbname=${connection.dbname}`], {
-        env,
-        stdio: ["ignore", "pipe", "pipe"],
-        detached: true,
-    });
+    // The archive through a FIFO read in 1 MiB chunks where the platform has one (bulk-pipe.ts says
+    // why), else an ordinary pipe.
+    const bulk = options.ordinaryPipe ? undefined : createBulkPipe();
+    let child;
+    try {
+        // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
+        // anything it started (a wrapper script's children too).
+        child = (0,external_node_child_process_.spawn)(path, [...options.args, `--dbname=${connection.dbname}`], {
+            env,
+            stdio: ["ignore", bulk ? bulk.writeFd : "pipe", "pipe"],
+            detached: true,
+        });
+    }
+    catch (error) {
+        bulk?.output.destroy();
+        throw error;
+    }
+    finally {
+        bulk?.closeWriteEnd();
+    }
+    const archive = bulk ? bulk.output : child.stdout;
+    const stderrStream = child.stderr;
     child.on("close", connection.dispose);
     child.on("error", connection.dispose);
     const running = () => child.exitCode === null && child.signalCode === null;
@@ -12617,8 +12952,8 @@ function startPgDump(options) {
         setTimeout(() => running() && signalGroup(child.pid, "SIGKILL"), KILL_AFTER_MS).unref();
     };
     let stderr = "";
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (text) => {
+    stderrStream.setEncoding("utf8");
+    stderrStream.on("data", (text) => {
         stderr = (stderr + text).slice(-STDERR_KEEP);
     });
     let killedFor;
@@ -12641,9 +12976,12 @@ function startPgDump(options) {
     let pendingBytes = 0;
     const output = new external_node_stream_.Transform({
         transform(chunk, _encoding, callback) {
+            // A copy: the chunk itself is refilled once the stages are done with it (release).
             if (seen < ARCHIVE_MAGIC.length)
-                head.push(chunk);
+                head.push(Buffer.from(chunk.subarray(0, ARCHIVE_MAGIC.length)));
             seen += chunk.length;
+            if (pendingBytes === 0 && chunk.length >= COALESCE_BYTES)
+                return callback(null, chunk);
             pending.push(chunk);
             pendingBytes += chunk.length;
             if (pendingBytes < COALESCE_BYTES)
@@ -12667,12 +13005,15 @@ function startPgDump(options) {
             }, (error) => callback(error));
         },
     });
-    child.stdout.on("error", (error) => output.destroy(error));
-    child.stdout.pipe(output);
+    archive.on("error", (error) => output.destroy(error));
+    archive.pipe(output);
+    // A child that failed to start never closes the FIFO's read end by itself.
+    child.on("error", () => archive.destroy());
     // The consumer went away (store failure, abort): pg_dump must not keep running.
     output.on("close", terminate);
     return {
         output,
+        release: bulk ? (chunk) => bulk.release(chunk) : () => undefined,
         kill(reason) {
             killedFor ??= `was stopped: ${reason}`;
             terminate();
@@ -12759,24 +13100,48 @@ class TableDigester {
         this.lexer = format === "inserts" ? new InsertLexer() : null;
         this.stageView = new DataView(stage.buffer, stage.byteOffset, stage.length);
     }
-    /** `view` is a DataView over `source`: short copies go four bytes at a time through it. */
+    /**
+     * `view` is a DataView over `source`: short copies go four bytes at a time through it. COPY
+     * text's newlines are counted here, on the way in, a word at a time: a separate search of the
+     * stage afterwards cost one native call per row.
+     */
     write(source, view, start, end) {
         let fill = this.fill;
         if (end - start <= SHORT_COPY && end - start <= this.stage.length - fill) {
             // Buffer.copy's call overhead outweighs a short copy, and most rows are short.
             const stageView = this.stageView;
+            const counting = this.lexer === null;
+            let newlines = 0;
             const words = end - 3;
             while (start < words) {
-                stageView.setUint32(fill, view.getUint32(start));
+                const word = view.getUint32(start);
+                stageView.setUint32(fill, word);
+                if (counting) {
+                    // The bytes of `word` that are "\n", exactly: 0x80 in each such byte's place (the
+                    // zero-byte test on word ^ 0x0a0a0a0a that has no false positives).
+                    const x = word ^ 0x0a0a0a0a;
+                    const found = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f) & 0x80808080;
+                    if (found !== 0) {
+                        newlines += ((found >>> 7) & 1) + ((found >>> 15) & 1) + ((found >>> 23) & 1) + (found >>> 31);
+                    }
+                }
                 start += 4;
                 fill += 4;
             }
             const stage = this.stage;
-            while (start < end)
-                stage[fill++] = source[start++];
+            while (start < end) {
+                const byte = source[start++];
+                if (byte === NEWLINE)
+                    newlines++;
+                stage[fill++] = byte;
+            }
             this.fill = fill;
+            if (counting)
+                this.newlines += newlines;
             return;
         }
+        if (this.lexer === null)
+            this.newlines += countNewlines(source, start, end);
         while (start < end) {
             let room = this.stage.length - this.fill;
             if (room === 0) {
@@ -12791,6 +13156,9 @@ class TableDigester {
     }
     finish() {
         const endMarker = this.format === "copy" ? this.markerLength() : 0;
+        // The marker's newlines were counted on the way in; they end no row.
+        if (endMarker > 0)
+            this.newlines -= countNewlines(this.stage, this.fill - endMarker, this.fill);
         this.process(this.fill - endMarker);
         let rows;
         if (this.lexer) {
@@ -12815,18 +13183,7 @@ class TableDigester {
             return;
         const view = this.stage.subarray(0, upTo);
         this.hash.update(view);
-        if (this.lexer) {
-            this.lexer.scan(view);
-        }
-        else {
-            let count = 0;
-            let at = view.indexOf(NEWLINE);
-            while (at !== -1) {
-                count++;
-                at = view.indexOf(NEWLINE, at + 1);
-            }
-            this.newlines += count;
-        }
+        this.lexer?.scan(view);
         this.lastProcessedByte = view[upTo - 1];
         this.processed += upTo;
         this.stage.copyWithin(0, upTo, this.fill);
@@ -12847,6 +13204,16 @@ class TableDigester {
             return 3;
         return 0;
     }
+}
+function countNewlines(buffer, start, end) {
+    const range = buffer.subarray(start, end);
+    let count = 0;
+    let at = range.indexOf(NEWLINE);
+    while (at !== -1) {
+        count++;
+        at = range.indexOf(NEWLINE, at + 1);
+    }
+    return count;
 }
 const QUOTE = 39;
 const DOUBLE_QUOTE = 34;
@@ -13376,7 +13743,9 @@ class ArchiveParser {
         this.total += chunk.length;
         switch (this.phase) {
             case Phase.Head:
-                this.pending.push(chunk);
+                // Copied: the header and TOC may need several chunks, and a writer may reuse a chunk
+                // once write() returned (the backup's pg_dump pipe does).
+                this.pending.push(Buffer.from(chunk));
                 this.pendingBytes += chunk.length;
                 if (this.pendingBytes >= this.nextAttemptAt)
                     this.tryHead(false);
@@ -14068,6 +14437,23 @@ function digestStage(name) {
 function transformStage(name, stream) {
     return { name, kind: "transform", stream, result: () => undefined };
 }
+/**
+ * Calls `release(chunk)` for each input chunk once `stream` is done with it: when its transform
+ * calls back, which for a compressor is after the thread pool read the chunk, and for one that
+ * copies (encryption, the parallel compressor) after the copy. The source can then refill the
+ * chunk (the backup's pg_dump pipe: bulk-pipe.ts). Only for a stream that neither keeps nor passes
+ * on its input chunks.
+ */
+function releaseInputWhenDone(stream, release) {
+    const transform = stream._transform.bind(stream);
+    stream._transform = (chunk, encoding, callback) => {
+        transform(chunk, encoding, (error, data) => {
+            if (!error)
+                release(chunk);
+            callback(error, data);
+        });
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/pipeline/artifact-stages.ts
 /**
@@ -14107,13 +14493,17 @@ function decompressStages(compression) {
 }
 /** Recipients to encrypt to, or an empty list for an unencrypted backup (the explicit opt-out). */
 function writeStages(options) {
+    const compress = compressStages(options.compression);
+    const encrypt = options.recipients.length > 0 ? [transformStage("encrypt", createEncryptStream(options.recipients))] : [];
+    const consumer = compress[0] ?? encrypt[0];
+    if (options.releaseInput && consumer) {
+        releaseInputWhenDone(consumer.stream, options.releaseInput);
+    }
     return [
         digestStage(PLAINTEXT),
         ...(options.plaintextTaps ?? []),
-        ...compressStages(options.compression),
-        ...(options.recipients.length > 0
-            ? [transformStage("encrypt", createEncryptStream(options.recipients))]
-            : []),
+        ...compress,
+        ...encrypt,
         digestStage(STORED),
     ];
 }
@@ -15915,6 +16305,7 @@ async function streamDump(options) {
         recipients: options.recipients,
         compression: options.compression,
         plaintextTaps: [archiveStage],
+        releaseInput: dump.release,
     });
     const chain = compose(stages);
     const progress = startProgress({
@@ -20346,7 +20737,210 @@ async function typeProblem(client, strategy, column, maxLength) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: ./src/masking/copy.ts
+const FIRST_BATCH_ROWS = 1_000;
+const BATCH_CHARACTERS = 8_000_000;
+function characters(rows) {
+    let n = 0;
+    for (const row of rows)
+        for (const value of row)
+            n += value === null ? 1 : value.length;
+    return n;
+}
+/** Every column as its text (or null): no type parsing, the fakes take text. */
+const RAW_TEXT = { getTypeParser: () => (value) => value };
+/**
+ * Runs `select` as a cursor and hands each batch of rows (arrays of text or null) to `onBatch`;
+ * what it returns, rows in COPY's text format, is copied into `copyInto`. The next batch is
+ * fetched while `onBatch` computes, so the server and the job work at once; one statement at a
+ * time all the same (pg deprecates queueing a second one on a busy client).
+ */
+async function scanRows(client, select, batchRows, onBatch, copyInto) {
+    await client.query(`DECLARE lifeboat_mask_scan NO SCROLL CURSOR FOR ${select}`);
+    const fetch = (size) => client.query({
+        text: `FETCH ${size} FROM lifeboat_mask_scan`,
+        rowMode: "array",
+        types: RAW_TEXT,
+    });
+    // Rows can be a few bytes or megabytes each: the first batch is small, the next ones sized
+    // from what the rows weighed, so that a batch holds about BATCH_CHARACTERS of text.
+    let size = Math.min(batchRows, FIRST_BATCH_ROWS);
+    let total = 0;
+    let rows = (await fetch(size)).rows;
+    while (rows.length > 0) {
+        total += rows.length;
+        const last = rows.length < size;
+        size = Math.max(1, Math.min(batchRows, Math.floor((BATCH_CHARACTERS * rows.length) / (characters(rows) + 1))));
+        const next = last ? undefined : fetch(size);
+        let text;
+        try {
+            text = onBatch(rows);
+        }
+        catch (error) {
+            // The fetch in flight must finish before the caller's ROLLBACK can run.
+            await next?.catch(() => undefined);
+            throw error;
+        }
+        rows = next ? (await next).rows : [];
+        if (text && copyInto)
+            await copyIn(client, copyInto, text);
+    }
+    await client.query("CLOSE lifeboat_mask_scan");
+    return total;
+}
+/** One field of COPY's text format: backslash, tab, newline and carriage return escaped; null as \N. */
+function copyField(value) {
+    if (value === null)
+        return "\\N";
+    if (!/[\\\t\n\r]/.test(value))
+        return value;
+    return value.replace(/[\\\t\n\r]/g, (c) => c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r");
+}
+/** COPY `target` FROM STDIN with `text` (rows already in COPY's text format). */
+function copyIn(client, target, text) {
+    return new Promise((resolve, reject) => {
+        client.query(new CopyIn(`COPY ${target} FROM STDIN`, Buffer.from(text, "utf8"), resolve, reject));
+    });
+}
+/**
+ * A pg "submittable": pg hands it the protocol messages of its statement. Only what COPY FROM
+ * STDIN needs: send the data when the server asks for it, settle when the server is ready again.
+ */
+class CopyIn {
+    text;
+    data;
+    resolve;
+    reject;
+    error;
+    constructor(text, data, resolve, reject) {
+        this.text = text;
+        this.data = data;
+        this.resolve = resolve;
+        this.reject = reject;
+    }
+    submit(connection) {
+        connection.query(this.text);
+    }
+    handleCopyInResponse(connection) {
+        const chunk = 1 << 20;
+        for (let offset = 0; offset < this.data.length; offset += chunk) {
+            connection.sendCopyFromChunk(this.data.subarray(offset, offset + chunk));
+        }
+        connection.endCopyFrom();
+    }
+    handleError(error) {
+        this.error = error;
+    }
+    handleReadyForQuery() {
+        if (this.error)
+            this.reject(this.error);
+        else
+            this.resolve();
+    }
+    handleCommandComplete() { }
+    handleRowDescription() { }
+    handleDataRow() { }
+    handleEmptyQuery() { }
+    handlePortalSuspended() { }
+    handleCopyData() { }
+}
+
+;// CONCATENATED MODULE: ./src/masking/digest-set.ts
+/**
+ * The digests of the source values, kept in the job's memory while masking runs: an open-addressing
+ * hash set of 64-bit digests in typed arrays (8 bytes a value plus one byte of flags, at most half
+ * full), so five million distinct values take about 150 MB at worst rather than a temp table on
+ * the server. The digest is two 32-bit multiplicative hashes of the value's UTF-16 code units: equal
+ * values always have equal digests, so a masked value equal to a source value is always found;
+ * two different values sharing a digest (about n*m/2^64: one chance in a million at five million
+ * values each side) can only make the verification fail, never let a source value through.
+ */
+/** Which strategies' source values a digest came from: phone numbers are judged apart (apply.ts). */
+const PHONE_SOURCE = 1;
+const OTHER_SOURCE = 2;
+class DigestSet {
+    keys;
+    flags;
+    mask;
+    size = 0;
+    constructor(capacity = 1 << 16) {
+        const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
+        this.keys = new Int32Array(slots * 2);
+        this.flags = new Uint8Array(slots);
+        this.mask = slots - 1;
+    }
+    add(value, flag) {
+        digest_set_digest(value);
+        this.insert(h1, h2, flag);
+    }
+    /** The flags of the value's digest, 0 when it is not a source value. */
+    lookup(value) {
+        digest_set_digest(value);
+        for (let slot = h1 & this.mask;; slot = (slot + 1) & this.mask) {
+            const flags = this.flags[slot];
+            if (flags === 0)
+                return 0;
+            if (this.keys[2 * slot] === h1 && this.keys[2 * slot + 1] === h2)
+                return flags;
+        }
+    }
+    insert(a, b, flag) {
+        for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
+            const flags = this.flags[slot];
+            if (flags === 0) {
+                this.keys[2 * slot] = a;
+                this.keys[2 * slot + 1] = b;
+                this.flags[slot] = flag;
+                if (++this.size * 2 > this.mask)
+                    this.grow();
+                return;
+            }
+            if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b) {
+                this.flags[slot] = flags | flag;
+                return;
+            }
+        }
+    }
+    grow() {
+        const { keys, flags } = this;
+        this.keys = new Int32Array(keys.length * 2);
+        this.flags = new Uint8Array(flags.length * 2);
+        this.mask = this.flags.length - 1;
+        this.size = 0;
+        for (let slot = 0; slot < flags.length; slot++) {
+            if (flags[slot] !== 0)
+                this.insert(keys[2 * slot], keys[2 * slot + 1], flags[slot]);
+        }
+    }
+}
+// The last digest, in two module variables rather than an allocated pair: billions of calls.
+let h1 = 0;
+let h2 = 0;
+function digest_set_digest(value) {
+    let a = 0x9747b28c ^ value.length;
+    let b = 0x1b873593 ^ Math.imul(value.length, 0x85ebca6b);
+    for (let i = 0; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        a = Math.imul(a ^ c, 0x5bd1e995);
+        a ^= a >>> 15;
+        b = Math.imul(b ^ c, 0x27d4eb2d) + 0x165667b1;
+        b ^= b >>> 13;
+    }
+    h1 = fmix(a ^ Math.imul(b, 0xcc9e2d51));
+    h2 = fmix(b ^ Math.imul(a, 0x1b873593));
+}
+function fmix(h) {
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return h ^ (h >>> 16);
+}
+
 ;// CONCATENATED MODULE: ./src/masking/apply.ts
+
+
+
 
 
 
@@ -20358,40 +20952,47 @@ class MaskingVerificationError extends domain_errors/* OperationError */.OK {
         this.failures = failures;
     }
 }
-const SOURCE = "pg_temp.lifeboat_mask_source";
+/** Rows per cursor fetch and COPY at most (fewer when rows are large: copy.ts). */
+const BATCH_ROWS = 20_000;
+const FAKES = "pg_temp.lifeboat_mask_fakes";
 async function applyMasking(client, plan, key, options = {}) {
     const now = options.now ?? Date.now;
     const started = now();
     let step = "starting the masking transaction";
-    const run = async (what, sql, values) => {
+    const run = Object.assign(async (what, sql, values) => {
         step = what;
         const began = now();
         const result = await client.query(sql, values);
         options.onStep?.(what, now() - began);
         return result;
-    };
+    }, { at: (what) => void (step = what) });
     try {
         await run("starting the masking transaction", "BEGIN");
         // Every statement here is dominated by function calls per row, which JIT does not speed up,
         // while compiling each one costs a second or more (measured: 1.4 s of a 5 s verification).
         await run("turning JIT off for the masking transaction", "SET LOCAL jit = off");
+        // The fakes take text as UTF-8, as the SQL fakes' convert_to(v, 'UTF8') does. pg asks for
+        // UTF-8 when it connects, but a connection string's `options` may have asked for another.
+        await run("reading text as UTF-8", "SET LOCAL client_encoding = 'UTF8'");
         for (const sql of fakeFunctionsSql())
             await run("creating the fake functions", sql);
         await run("setting the masking key", SET_KEY_SQL, setKeyValues(key));
-        await run("creating the source digest table", `CREATE TEMP TABLE lifeboat_mask_source (digest bytea, phone boolean) ON COMMIT DROP`);
+        const batchRows = options.batchRows ?? BATCH_ROWS;
+        const sources = new DigestSet();
+        // With no `where`, nothing changes a row before its table is masked, so the masking pass can
+        // take the digests itself; a filter deletes rows first, and a rewrite rule on UPDATE could
+        // write into a table not read yet, so then the digests are all taken before anything changes.
+        const digestsFirst = plan.tables.some((t) => t.where !== undefined) || (await hasUpdateRules(client, plan.tables));
+        const inJob = (table) => options.fakesIn !== "database" && table.columns.length > 0 && !overlappingPaths(table);
         for (const table of plan.tables) {
-            for (const column of table.columns) {
-                for (const value of sourceExpressions(column)) {
-                    await run(`taking digests of ${label(table, column)}`, `INSERT INTO ${SOURCE}
-             SELECT DISTINCT sha256(convert_to(v, 'UTF8')), ${value.strategy.kind === "phone"} FROM (SELECT ${value.expression} AS v FROM ${quoteTable(table)}) AS s
-              WHERE v IS NOT NULL AND v <> ''
-               AND NOT (${mayLookFakeSql("v")} AND pg_temp.lifeboat_looks_fake(v))${value.strategy.kind === "phone" ? " AND v ~ '[0-9]'" : ""}`);
-                }
-            }
+            if (!digestsFirst && inJob(table))
+                continue;
+            const values = table.columns.flatMap(sourceExpressions);
+            if (values.length === 0)
+                continue;
+            step = `taking digests of ${table.schema}.${table.table}`;
+            await takeDigests(client, table, values, sources, batchRows, (what, ms) => options.onStep?.(what, ms));
         }
-        await run("indexing the source digests", `CREATE INDEX ON ${SOURCE} USING hash (digest)`);
-        await run("analyzing the source digests", `ANALYZE ${SOURCE}`);
-        const digests = await run("counting the source digests", `SELECT count(DISTINCT digest)::bigint AS n FROM ${SOURCE}`);
         const counted = [
             ...new Set([...plan.tables.map((t) => `${t.schema}.${t.table}`), ...plan.cascadeTables]),
         ];
@@ -20410,6 +21011,11 @@ async function applyMasking(client, plan, key, options = {}) {
         for (const table of plan.tables) {
             if (table.columns.length === 0)
                 continue;
+            if (inJob(table)) {
+                step = `masking ${table.schema}.${table.table}`;
+                await maskInJob(client, table, key, digestsFirst ? undefined : sources, batchRows, run, (what, ms) => options.onStep?.(what, ms));
+                continue;
+            }
             const sets = table.columns.map((column) => `${catalog_check_quoteIdent(column.column)} = ${maskExpression(client, column)}`);
             await run(`masking ${table.schema}.${table.table}`, `UPDATE ${quoteTable(table)} SET ${sets.join(", ")}`);
         }
@@ -20423,7 +21029,7 @@ async function applyMasking(client, plan, key, options = {}) {
         step = "verifying the masking";
         const verifying = now();
         const after = await countRows(client, counted);
-        const failures = await apply_verify(client, plan);
+        const failures = await apply_verify(client, plan, sources, batchRows);
         options.onStep?.(step, now() - verifying);
         const outcomes = counted.map((table) => {
             const filtered = plan.cascadeTables.includes(table) ||
@@ -20442,7 +21048,7 @@ async function applyMasking(client, plan, key, options = {}) {
         return {
             tables: outcomes,
             maskedColumns: plan.tables.reduce((sum, t) => sum + t.columns.length, 0),
-            sourceDigests: Number(digests.rows[0].n),
+            sourceDigests: sources.size,
             foreignKeysRevalidated: plan.foreignKeys.length,
             durationMs: now() - started,
         };
@@ -20548,9 +21154,10 @@ function splitOnce(table) {
     const dot = table.indexOf(".");
     return [table.slice(0, dot), table.slice(dot + 1)];
 }
-async function apply_verify(client, plan) {
+async function apply_verify(client, plan, sources, batchRows) {
     const failures = [];
     for (const table of plan.tables) {
+        const looked = [];
         for (const column of table.columns) {
             const ident = catalog_check_quoteIdent(column.column);
             for (const value of sourceExpressions(column)) {
@@ -20570,26 +21177,9 @@ async function apply_verify(client, plan) {
                         : `SELECT count(*) AS n FROM ${quoteTable(table)} WHERE ${ident} IS DISTINCT FROM ${expected}::${column.type}`;
                     problem = "values differ from the fixed value";
                 }
-                else if (value.strategy.kind === "phone") {
-                    // A keyed permutation of a dense number space maps some numbers onto other real ones
-                    // (1M numbers out of 10^11: about 10). Such a hit is a collision, not this row's own
-                    // number; a column left unmasked hits on (nearly) every row.
-                    // OFFSET 0 keeps the lookup one per row: flattened, each count would run it again.
-                    const { rows } = await client.query(`SELECT count(*) FILTER (WHERE hit = false) AS other, count(*) FILTER (WHERE hit) AS phones, count(*) AS total
-               FROM (SELECT (SELECT bool_and(phone) FROM ${SOURCE} WHERE digest = sha256(convert_to(v, 'UTF8'))) AS hit
-                       FROM (SELECT ${value.expression} AS v FROM ${quoteTable(table)}) AS s
-                      WHERE v IS NOT NULL AND v ~ '[0-9]' OFFSET 0) AS h`);
-                    const [other, phones, total] = [rows[0].other, rows[0].phones, rows[0].total].map(Number);
-                    if (other > 0)
-                        failures.push(`${where}: ${other} values found among the source values of other strategies`);
-                    if (phones * 2 > total)
-                        failures.push(`${where}: ${phones} of ${total} values are source phone numbers (not masked)`);
-                    continue;
-                }
                 else {
-                    sql = `SELECT count(*) AS n FROM (SELECT ${value.expression} AS v FROM ${quoteTable(table)}) AS s
-                  WHERE v IS NOT NULL AND EXISTS (SELECT 1 FROM ${SOURCE} WHERE digest = sha256(convert_to(v, 'UTF8')))`;
-                    problem = "values found among the source values";
+                    looked.push({ value, column });
+                    continue;
                 }
                 const { rows } = await client.query(sql);
                 const n = Number(rows[0].n);
@@ -20597,8 +21187,225 @@ async function apply_verify(client, plan) {
                     failures.push(`${where}: ${n} ${problem}`);
             }
         }
+        if (looked.length === 0)
+            continue;
+        // Every masked value is fetched and looked up among the source digests, in one pass a table.
+        const hits = looked.map(() => ({ found: 0, other: 0, phones: 0, total: 0 }));
+        await scanRows(client, `SELECT ${looked.map((l) => l.value.expression).join(", ")} FROM ${quoteTable(table)}`, batchRows, (rows) => {
+            for (const row of rows) {
+                for (let i = 0; i < looked.length; i++) {
+                    const v = row[i];
+                    if (v === null || v === undefined)
+                        continue;
+                    const count = hits[i];
+                    if (looked[i].value.strategy.kind === "phone") {
+                        if (!HAS_DIGIT.test(v))
+                            continue;
+                        // A keyed permutation of a dense number space maps some numbers onto other real
+                        // ones (1M numbers out of 10^11: about 10). Such a hit is a collision, not this
+                        // row's own number; a column left unmasked hits on (nearly) every row.
+                        const flags = sources.lookup(v);
+                        count.total++;
+                        if (flags & OTHER_SOURCE)
+                            count.other++;
+                        else if (flags & PHONE_SOURCE)
+                            count.phones++;
+                    }
+                    else if (sources.lookup(v) !== 0)
+                        count.found++;
+                }
+            }
+        });
+        looked.forEach(({ value, column }, i) => {
+            const where = label(table, column, value.path);
+            const { found, other, phones, total } = hits[i];
+            if (found > 0)
+                failures.push(`${where}: ${found} values found among the source values`);
+            if (other > 0)
+                failures.push(`${where}: ${other} values found among the source values of other strategies`);
+            if (phones * 2 > total)
+                failures.push(`${where}: ${phones} of ${total} values are source phone numbers (not masked)`);
+        });
     }
     return failures;
+}
+const HAS_DIGIT = /[0-9]/;
+/** Records a source value's digest, unless it identifies no one (empty, fake-shaped, a phone without digits). */
+function addSource(sources, strategy, value) {
+    if (value === null || value === "" || looksFake(value))
+        return;
+    if (strategy.kind === "phone") {
+        if (HAS_DIGIT.test(value))
+            sources.add(value, PHONE_SOURCE);
+    }
+    else
+        sources.add(value, OTHER_SOURCE);
+}
+function fakeOf(key, strategy, value) {
+    switch (strategy.kind) {
+        case "email":
+            return fakeEmail(key, value);
+        case "name":
+            return fakeName(key, value, strategy.part, strategy.unique);
+        case "phone":
+            return fakePhone(key, value);
+        case "text":
+            return fakeText(key, value);
+        case "hash":
+            return fakeHash(key, value);
+        case "uuid":
+            return fakeUuid(key, value);
+        case "null":
+        case "fixed":
+            throw new Error(`no fake is computed for ${strategy.kind}`);
+    }
+}
+/** left(value, n) as PostgreSQL counts: characters, not UTF-16 units. */
+function leftChars(value, n) {
+    if (value.length <= n)
+        return value;
+    return Array.from(value).slice(0, n).join("");
+}
+/**
+ * Two paths of one column where one lies inside the other: the SQL rewrite applies them in order,
+ * each reading the document as the previous one left it, which a fake computed from the source
+ * document cannot reproduce. Such a table keeps the SQL fakes.
+ */
+function overlappingPaths(table) {
+    return table.columns.some((column) => {
+        if (column.strategy.kind !== "jsonb")
+            return false;
+        const paths = column.strategy.paths.map((p) => p.path);
+        return paths.some((p, i) => paths.some((q, j) => i !== j && p.length <= q.length && p.every((key, k) => key === q[k])));
+    });
+}
+/**
+ * One table: fetch the source values (taking their digests when `sources` is given), compute the
+ * fakes here, COPY them into a temp table batch by batch, then one UPDATE joined on the row's
+ * (tableoid, ctid): within this transaction nothing else moves a row, and tableoid keeps the ctids
+ * of partitions and inheritance children apart.
+ */
+async function maskInJob(client, table, key, sources, batchRows, run, onStep) {
+    const name = `${table.schema}.${table.table}`;
+    const values = table.columns.flatMap((column) => sourceExpressions(column).map((value) => ({ ...value, column })));
+    const faked = values.filter((v) => v.strategy.kind !== "null" && v.strategy.kind !== "fixed");
+    const literal = (value) => client.escapeLiteral(value);
+    if (faked.length === 0) {
+        run.at(`taking digests of ${name}`);
+        if (sources)
+            await takeDigests(client, table, values, sources, batchRows, onStep);
+        const sets = table.columns.map((column) => `${catalog_check_quoteIdent(column.column)} = ${maskExpression(client, column)}`);
+        await run(`masking ${name}`, `UPDATE ${quoteTable(table)} SET ${sets.join(", ")}`);
+        return;
+    }
+    const fakeColumn = (value) => `f${faked.indexOf(value)}`;
+    await run(`creating the fakes table for ${name}`, `CREATE TEMP TABLE lifeboat_mask_fakes (row_table oid, row_ctid tid, ${faked.map((v) => `${fakeColumn(v)} text`).join(", ")}) ON COMMIT DROP`);
+    // Digested values come first in each row, the faked ones are among them.
+    const read = sources ? values : faked;
+    const fakedAt = faked.map((v) => read.indexOf(v));
+    const sizes = faked.map((v) => v.path === undefined && v.column.maxLength !== undefined && v.strategy.kind !== "uuid"
+        ? v.column.maxLength
+        : undefined);
+    let faking = 0;
+    const began = Date.now();
+    run.at(`reading ${name}, computing and copying in its fakes`);
+    const rows = await scanRows(client, `SELECT tableoid, ctid, ${read.map((v) => v.expression).join(", ")} FROM ${quoteTable(table)}`, batchRows, (batch) => {
+        const start = Date.now();
+        const lines = [];
+        for (const row of batch) {
+            if (sources)
+                for (let i = 0; i < read.length; i++)
+                    addSource(sources, read[i].strategy, row[2 + i]);
+            let line = `${row[0]}\t${row[1]}`;
+            for (let i = 0; i < faked.length; i++) {
+                const source = row[2 + fakedAt[i]];
+                let fake = null;
+                if (source !== null) {
+                    fake = fakeOf(key, faked[i].strategy, source);
+                    if (sizes[i] !== undefined)
+                        fake = leftChars(fake, sizes[i]);
+                }
+                line += `\t${copyField(fake)}`;
+            }
+            lines.push(line);
+        }
+        lines.push("");
+        faking += Date.now() - start;
+        return lines.join("\n");
+    }, FAKES);
+    // The server fetches the next batch while the job computes: only the sum is wall time.
+    onStep(`reading ${name} (${rows} rows), computing and copying in its fakes`, Date.now() - began);
+    onStep(`  of which computing the fakes of ${name}${sources ? " and the source digests" : ""}`, faking);
+    const sets = table.columns.map((column) => {
+        const ident = catalog_check_quoteIdent(column.column);
+        const strategy = column.strategy;
+        if (strategy.kind !== "jsonb") {
+            const value = faked.find((v) => v.column === column);
+            const expression = value ? `m.${fakeColumn(value)}` : maskExpression(client, column);
+            return `${ident} = ${value ? `${expression}::${column.type}` : expression}`;
+        }
+        // One jsonb_set per path, on an empty path (a no-op) where the source held nothing to mask.
+        // Nested sub-SELECTs, as the SQL fakes use, cost three times the rest of the UPDATE (measured).
+        // Each path is read in the source document: the paths do not overlap (overlappingPaths).
+        let document = `x.${ident}`;
+        for (const rule of strategy.paths) {
+            const value = faked.find((v) => v.column === column && v.path === rule.path);
+            const at = `x.${ident} #> ${pathLiteral(rule.path)}`;
+            const present = value
+                ? `m.${fakeColumn(value)} IS NOT NULL`
+                : `coalesce(jsonb_typeof(${at}), 'null') <> 'null'`;
+            const replacement = rule.strategy.kind === "null"
+                ? "'null'::jsonb"
+                : rule.strategy.kind === "fixed"
+                    ? jsonbLiteral(rule.strategy.value, literal)
+                    : `coalesce(to_jsonb(m.${fakeColumn(value)}), 'null'::jsonb)`;
+            document = `jsonb_set(${document}, CASE WHEN ${present} THEN ${pathLiteral(rule.path)} ELSE '{}'::text[] END, ${replacement}, false)`;
+        }
+        // jsonb_set refuses a scalar document even with an empty path; no path is found in one anyway.
+        return `${ident} = CASE WHEN jsonb_typeof(x.${ident}) IN ('object', 'array') THEN ${document} ELSE x.${ident} END`;
+    });
+    const indexes = await rebuildableIndexes(client, table);
+    for (const index of indexes)
+        await run(`dropping index ${index.name} of ${name}`, `DROP INDEX ${index.name}`);
+    await run(`updating ${name} from the fakes`, `UPDATE ${quoteTable(table)} AS x SET ${sets.join(", ")}
+       FROM ${FAKES} AS m WHERE x.tableoid = m.row_table AND x.ctid = m.row_ctid`);
+    for (const index of indexes)
+        await run(`rebuilding index ${index.name} of ${name}`, index.definition);
+    await run(`dropping the fakes table of ${name}`, `DROP TABLE ${FAKES}`);
+}
+/**
+ * The table's own indexes that DROP INDEX and their pg_get_indexdef() give back exactly: not a
+ * constraint's (a primary key or unique key may be referenced), not clustered on, not the replica
+ * identity, not a partition's, not in another tablespace, not commented, no statistics target,
+ * not an extension's. The UPDATE rewrites every row, so each index would take one entry a row;
+ * built again afterwards they cost a sort (measured: 4.4 s -> 2.8 s for 400,000 rows, one index).
+ */
+async function rebuildableIndexes(client, table) {
+    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS name, pg_get_indexdef(i.indexrelid) AS definition
+       FROM pg_index i
+       JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
+       JOIN pg_class t ON t.oid = i.indrelid
+      WHERE i.indrelid = $1::regclass AND t.relkind = 'r' AND NOT t.relispartition AND NOT ic.relispartition
+        AND i.indisvalid AND i.indisready AND NOT i.indisclustered AND NOT i.indisreplident
+        AND ic.reltablespace = 0
+        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+        AND NOT EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid = i.indexrelid)
+        AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0)
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.deptype = 'e')
+      ORDER BY ic.relname`, [quoteTable(table)]);
+    return rows;
+}
+async function hasUpdateRules(client, tables) {
+    const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class = ANY ($1::regclass[]) AND ev_type = '2') AS found`, [tables.map(quoteTable)]);
+    return rows[0].found;
+}
+async function takeDigests(client, table, values, sources, batchRows, onStep) {
+    const began = Date.now();
+    await scanRows(client, `SELECT ${values.map((v) => v.expression).join(", ")} FROM ${quoteTable(table)}`, batchRows, (rows) => {
+        for (const row of rows)
+            values.forEach((value, i) => addSource(sources, value.strategy, row[i]));
+    });
+    onStep(`taking digests of ${table.schema}.${table.table}`, Date.now() - began);
 }
 
 ;// CONCATENATED MODULE: ./src/masking/coverage.ts
@@ -20945,7 +21752,8 @@ function historyStats(points, now) {
  * - the recovery-time budget (`--max-restore-seconds`), with the label's restore times as a trend;
  * - sequences: none behind the maximum of the column it feeds (the next insert would collide);
  * - content digests: each table's COPY text from the restored copy hashed as the backup hashed the
- *   archive's, where the two are computed over the same bytes (see `digestSkipReason`).
+ *   archive's, where the two are computed over the same bytes (see `digestSkipReason`). They are
+ *   taken with the row counts, in one pass (`checkTables`): the COPY that hashes a table counts it.
  */
 
 
@@ -20967,7 +21775,9 @@ async function runRicherChecks(input) {
     if (budget.exceeded) {
         failures.push(`the restore took ${budget.seconds}s, over the recovery-time budget max-restore-seconds ${budget.maxSeconds}`);
     }
+    input.clock?.mark("drift + budget");
     const sequences = await checkSequences(input.client);
+    input.clock?.mark("sequences");
     if (sequences.error)
         failures.push(`checking sequences failed: ${sequences.error}`);
     for (const finding of sequences.behind.slice(0, 5)) {
@@ -20975,7 +21785,7 @@ async function runRicherChecks(input) {
     }
     if (sequences.behind.length > 5)
         failures.push(`... and ${sequences.behind.length - 5} more sequences are behind`);
-    const digests = await compareDigests(input);
+    const { digests } = input;
     for (const mismatch of digests.mismatched.slice(0, 5)) {
         failures.push(`${mismatch.table}: the restored rows' sha256 ${mismatch.actual.slice(0, 12)}... differs from the archive's ${mismatch.expected.slice(0, 12)}...`);
     }
@@ -21104,10 +21914,19 @@ function digestSkipReason(manifest, columnTypes, scratchVersionNum) {
     }
     return undefined;
 }
-/** COPY ... TO STDOUT hashed as it streams, over the client's own connection (pg has no COPY OUT API). */
+/** Bytes gathered before each hash update: one update per row would cost more than the hashing. */
+const HASH_BATCH = 256 * 1024;
+/**
+ * COPY ... TO STDOUT hashed and counted as it streams, over the client's own connection (pg has no
+ * COPY OUT API). COPY's text format ends every row with a newline and escapes newlines in values,
+ * so the newlines are the rows.
+ */
 class CopyOutDigest {
     text;
     hash = (0,external_node_crypto_.createHash)("sha256");
+    pending = Buffer.allocUnsafe(HASH_BATCH);
+    used = 0;
+    rows = 0;
     error;
     settle;
     done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
@@ -21118,16 +21937,29 @@ class CopyOutDigest {
         connection.query(this.text);
     }
     handleCopyData(message) {
-        this.hash.update(message.chunk);
+        const { chunk } = message;
+        for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1))
+            this.rows++;
+        if (this.used + chunk.length > HASH_BATCH)
+            this.flush();
+        if (chunk.length > HASH_BATCH)
+            this.hash.update(chunk);
+        else
+            this.used += chunk.copy(this.pending, this.used);
+    }
+    flush() {
+        if (this.used > 0)
+            this.hash.update(this.pending.subarray(0, this.used));
+        this.used = 0;
     }
     handleError(error) {
         this.error = error;
     }
     handleReadyForQuery() {
         if (this.error)
-            this.settle.reject(this.error);
-        else
-            this.settle.resolve(this.hash.digest("hex"));
+            return this.settle.reject(this.error);
+        this.flush();
+        this.settle.resolve({ sha256: this.hash.digest("hex"), rows: this.rows });
     }
     handleCopyInResponse(connection) {
         connection.sendCopyFail("not a COPY FROM");
@@ -21138,83 +21970,176 @@ class CopyOutDigest {
     handleEmptyQuery() { }
     handlePortalSuspended() { }
 }
-async function copyDigest(client, sql) {
+async function copyOut(client, sql) {
     const query = new CopyOutDigest(sql);
     void client.query(query);
     return query.done;
 }
-async function compareDigests(input) {
-    const result = { compared: 0, mismatched: [], skipped: [] };
-    const tables = input.manifest.tables.filter((table) => table.sha256 !== undefined);
-    if (tables.length === 0)
-        return result;
-    // Its own session: the settings pg_dump's session had, which the user's assertions must not inherit.
-    let client;
+/**
+ * Every table's row count and, where the manifest has a content digest that can be recomputed
+ * exactly, its digest: in one pass. A table with a digest is read once, by the COPY that hashes it,
+ * and its rows are counted from that COPY (a separate count(*) would scan it a second time); the
+ * others are counted with count(*). Up to `jobs` sessions work at once, the biggest tables first.
+ * The session settings are pg_dump's (see `digestSkipReason`), on sessions of their own that the
+ * user's assertions never see.
+ */
+async function checkTables(target, manifest, options) {
+    const first = await connect(target, "scratch-database-url");
+    const clients = [first];
     try {
-        client = await connect(input.target, "scratch-database-url");
-    }
-    catch (error) {
-        for (const table of tables)
-            result.skipped.push({ table: `${table.schema}.${table.table}`, reason: (0,domain_errors/* describeError */.Uc)(error) });
-        return result;
-    }
-    try {
-        const encoding = (await client.query("SELECT current_setting('server_encoding') AS e"))
-            .rows[0].e;
-        const version = Number((await client.query("SELECT current_setting('server_version_num') AS v")).rows[0].v);
-        await client.query(`SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3;
-       SET synchronize_seqscans = off; SET bytea_output = hex; SET row_security = off;
-       SET client_encoding = ${esm/* default.escapeLiteral */.Ay.escapeLiteral(encoding)}`);
-        for (const table of tables) {
-            const name = `${table.schema}.${table.table}`;
-            if (input.mismatchedTables.has(name)) {
-                result.skipped.push({ table: name, reason: "its row count already differs" });
-                continue;
+        const wanted = Math.max(1, Math.min(options.jobs, manifest.tables.length));
+        const more = await Promise.allSettled(Array.from({ length: wanted - 1 }, () => connect(target, "scratch-database-url")));
+        // A server that refuses another connection gets fewer sessions, not a failed test.
+        for (const extra of more)
+            if (extra.status === "fulfilled")
+                clients.push(extra.value);
+        const [settings, version] = await sessionSettings(first);
+        await Promise.all(clients.map((client) => client.query(settings)));
+        const plans = await planTables(first, manifest);
+        const counted = new Array(plans.length).fill(null);
+        const outcomes = new Array(plans.length);
+        const order = plans.map((_, index) => index).sort((a, b) => plans[b].rows - plans[a].rows);
+        let next = 0;
+        await Promise.all(clients.map(async (client) => {
+            while (next < order.length) {
+                const index = order[next++];
+                const plan = plans[index];
+                const checked = await checkTable(client, plan, manifest, version);
+                counted[index] = checked.rows;
+                outcomes[index] = checked.digest;
             }
-            try {
-                const relation = `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`;
-                const columns = await client.query(`SELECT attname AS name FROM pg_attribute
-            WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
-            ORDER BY attnum`, [relation]);
-                // Every type a value's text is made of: through arrays, domains, composites and ranges.
-                const types = await client.query(`WITH RECURSIVE types(oid) AS (
-             SELECT atttypid FROM pg_attribute
-              WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = ''
-             UNION
-             SELECT x.oid FROM types n JOIN pg_type t ON t.oid = n.oid
-             CROSS JOIN LATERAL (
-               SELECT t.typelem WHERE t.typelem <> 0 AND t.typlen = -1
-               UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
-               UNION ALL SELECT a.atttypid FROM pg_attribute a
-                WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
-               UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE t.typtype = 'r' AND r.rngtypid = t.oid
-             ) AS x(oid)
-           )
-           SELECT DISTINCT t.typname AS type FROM types n JOIN pg_type t ON t.oid = n.oid ORDER BY 1`, [relation]);
-                const reason = digestSkipReason(input.manifest, types.rows.map((row) => row.type), version);
-                if (reason) {
-                    result.skipped.push({ table: name, reason });
-                    continue;
+        }));
+        const mismatches = [];
+        const digests = { compared: 0, mismatched: [], skipped: [] };
+        for (const [index, plan] of plans.entries()) {
+            const actual = counted[index] ?? null;
+            const countDiffers = actual !== plan.rows;
+            if (countDiffers)
+                mismatches.push({ table: plan.name, expected: plan.rows, actual });
+            if (plan.sha256 === undefined)
+                continue;
+            const outcome = outcomes[index];
+            // The count already failed: the digest would only say it again.
+            if (countDiffers)
+                digests.skipped.push({ table: plan.name, reason: "its row count already differs" });
+            else if (!outcome || "skipped" in outcome)
+                digests.skipped.push({ table: plan.name, reason: outcome?.skipped ?? "not read" });
+            else {
+                digests.compared++;
+                if (outcome.actual !== plan.sha256) {
+                    digests.mismatched.push({ table: plan.name, expected: plan.sha256, actual: outcome.actual });
                 }
-                const list = columns.rows.map((column) => quoteIdent(column.name)).join(", ");
-                const actual = await copyDigest(client, `COPY ${relation} (${list}) TO STDOUT`);
-                result.compared++;
-                if (actual !== table.sha256)
-                    result.mismatched.push({ table: name, expected: table.sha256, actual });
+            }
+        }
+        return { mismatches, digests };
+    }
+    finally {
+        await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
+    }
+}
+/** pg_dump's output settings for this server, and its version number. */
+async function sessionSettings(client) {
+    const row = (await client.query("SELECT current_setting('server_encoding') AS e, current_setting('server_version_num') AS v")).rows[0];
+    return [
+        `SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3;
+     SET synchronize_seqscans = off; SET bytea_output = hex; SET row_security = off;
+     SET client_encoding = ${esm/* default.escapeLiteral */.Ay.escapeLiteral(row.e)}`,
+        Number(row.v),
+    ];
+}
+/**
+ * Every manifest table's columns (the dumped ones: not generated, in order) and every type its
+ * values' text is made of (through arrays, domains, composites and ranges), in one query.
+ */
+async function planTables(client, manifest) {
+    const tables = manifest.tables;
+    const found = await client.query(`WITH RECURSIVE rel AS (
+       SELECT i::int, to_regclass(quote_ident(s) || '.' || quote_ident(t)) AS oid
+         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(s, t, i)
+     ), cols AS (
+       SELECT r.i, a.attnum, a.attname, a.atttypid FROM rel r
+         JOIN pg_attribute a ON a.attrelid = r.oid
+        WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+     ), types(i, oid) AS (
+       SELECT i, atttypid FROM cols
+       UNION
+       SELECT n.i, x.oid FROM types n JOIN pg_type t ON t.oid = n.oid
+       CROSS JOIN LATERAL (
+         SELECT t.typelem WHERE t.typelem <> 0 AND t.typlen = -1
+         UNION ALL SELECT t.typbasetype WHERE t.typtype = 'd'
+         UNION ALL SELECT a.atttypid FROM pg_attribute a
+          WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+         UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE t.typtype = 'r' AND r.rngtypid = t.oid
+       ) AS x(oid)
+     )
+     SELECT r.i, CASE WHEN r.oid IS NULL THEN NULL ELSE COALESCE(c.columns, '{}') END AS columns, t.types
+       FROM rel r
+       LEFT JOIN (SELECT i, array_agg(attname::text ORDER BY attnum) AS columns FROM cols GROUP BY i) c
+         ON c.i = r.i
+       LEFT JOIN (SELECT n.i, array_agg(DISTINCT t.typname::text) AS types
+                    FROM types n JOIN pg_type t ON t.oid = n.oid GROUP BY n.i) t
+         ON t.i = r.i
+      ORDER BY r.i`, [tables.map((table) => table.schema), tables.map((table) => table.table)]);
+    return tables.map((table, index) => {
+        const row = found.rows[index];
+        return {
+            name: `${table.schema}.${table.table}`,
+            relation: `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`,
+            rows: table.rows,
+            sha256: table.sha256,
+            columns: row.columns,
+            types: [...(row.types ?? [])].sort(),
+        };
+    });
+}
+/** One table: its rows from the digest's COPY when there is one to recompute, from count(*) otherwise. */
+async function checkTable(client, plan, manifest, version) {
+    if (plan.columns === null)
+        return { rows: null, digest: { skipped: `${plan.name} is not there` } };
+    let digest;
+    if (plan.sha256 !== undefined) {
+        const reason = digestSkipReason(manifest, plan.types, version) ??
+            (plan.columns.length === 0 ? "the table has no columns to copy" : undefined);
+        if (reason)
+            digest = { skipped: reason };
+        else {
+            try {
+                const list = plan.columns.map(quoteIdent).join(", ");
+                const out = await copyOut(client, `COPY ${plan.relation} (${list}) TO STDOUT`);
+                return { rows: out.rows, digest: { actual: out.sha256 } };
             }
             catch (error) {
-                // A table the restore lost, or one the scratch role may not read: said, not compared.
-                result.skipped.push({ table: name, reason: (0,domain_errors/* describeError */.Uc)(error) });
+                // One the scratch role may not read (row security): said, not compared; counted below.
+                digest = { skipped: (0,domain_errors/* describeError */.Uc)(error) };
             }
         }
     }
+    return { rows: await checks_countRows(client, plan.relation), digest };
+}
+/**
+ * count(*), or null when the table cannot be counted. These sessions turn row security off so
+ * that a COPY fails rather than hashing filtered rows; a count the policy refuses is taken under
+ * the policy instead, as a plain session would.
+ */
+async function checks_countRows(client, relation) {
+    const sql = `SELECT count(*) AS n FROM ONLY ${relation}`;
+    try {
+        return Number((await client.query(sql)).rows[0].n);
+    }
     catch (error) {
-        result.skipped.push({ table: "*", reason: `comparing digests failed: ${(0,domain_errors/* describeError */.Uc)(error)}` });
+        if (error.code !== "42501")
+            return null;
+    }
+    try {
+        await client.query("BEGIN; SET LOCAL row_security = on");
+        return Number((await client.query(sql)).rows[0].n);
+    }
+    catch {
+        return null;
     }
     finally {
-        await client.end().catch(() => undefined);
+        await client.query("ROLLBACK").catch(() => undefined);
     }
-    return result;
 }
 
 ;// CONCATENATED MODULE: ./src/commands/key-check.ts
@@ -21528,6 +22453,28 @@ function user_command_signalGroup(pid, name) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/commands/restore-test/phases.ts
+class PhaseClock {
+    phases = [];
+    wall = performance.now();
+    cpu = process.cpuUsage();
+    /** Ends the phase running since the previous mark (or the clock's start) under `phase`. */
+    mark(phase) {
+        const wall = performance.now();
+        const cpu = process.cpuUsage(this.cpu);
+        this.phases.push({
+            phase,
+            wallSeconds: phases_round((wall - this.wall) / 1000),
+            cpuSeconds: phases_round((cpu.user + cpu.system) / 1e6),
+        });
+        this.wall = wall;
+        this.cpu = process.cpuUsage();
+    }
+}
+function phases_round(seconds) {
+    return Math.round(seconds * 100) / 100;
+}
+
 ;// CONCATENATED MODULE: ./src/commands/restore-test/run.ts
 /**
  * restore-test: the proof that a backup restores. Into a fresh scratch database on a server the
@@ -21573,6 +22520,7 @@ class BrokenBackup extends domain_errors/* OperationError */.OK {
 }
 async function runRestoreTest(settings, deps) {
     const { log } = deps;
+    const clock = new PhaseClock();
     const repository = new BackupRepository(deps.store, settings.evidence);
     await repository.check("write");
     const resolved = await repository.resolve(settings.label, settings.backup);
@@ -21626,6 +22574,7 @@ async function runRestoreTest(settings, deps) {
             catalog.notices.push(localeNotice);
             log.warn(localeNotice);
         }
+        clock.mark("prepare");
         const rolesObject = rolesArtifact(manifest);
         if (rolesObject) {
             // Roles are cluster-wide: only missing ones are created, and none is dropped afterwards.
@@ -21654,6 +22603,7 @@ async function runRestoreTest(settings, deps) {
         }
         log.info(`Restoring ${repository.url}/${name} into scratch database ${database} on ${settings.scratchUrl.host}:${settings.scratchUrl.port}`);
         const target = withDatabase(settings.scratchUrl, database);
+        clock.mark("roles");
         result = await restoreAndCheck(settings, { ...deps, manifestTables: manifest.tables }, {
             repository,
             manifest,
@@ -21665,20 +22615,22 @@ async function runRestoreTest(settings, deps) {
             checked,
             source,
             catalog,
-            richer: (client, restoreSeconds, mismatched) => runRicherChecks({
+            clock,
+            richer: (client, restoreSeconds, digests) => runRicherChecks({
                 client,
                 target,
                 store: deps.store,
                 label: settings.label,
                 manifest,
                 restoreSeconds,
-                mismatchedTables: mismatched,
+                digests,
                 settings: {
                     maxTableDrift: settings.maxTableDrift,
                     driftAction: settings.driftAction ?? "fail",
                     maxRestoreSeconds: settings.maxRestoreSeconds,
                 },
                 now: deps.now(),
+                clock,
             }),
         });
         // The backup's files sources, each archive read through and every file checked against its index.
@@ -21689,6 +22641,7 @@ async function runRestoreTest(settings, deps) {
             checked.push(...filesCheck.checked);
             log.info(`Files: ${filesCheck.files} files in ${filesCheck.sources} source(s) checked against their indexes`);
         }
+        clock.mark("assertions, run, files");
         // Masking only after every check, files included, passed.
         if (settings.masking && maskedStore && failures.length === 0) {
             masked = await makeMaskedCopy(maskedStore, settings.masking, settings, manifest, target, deps);
@@ -21716,6 +22669,7 @@ async function runRestoreTest(settings, deps) {
         log.warn(`the scratch database ${database} is kept for inspection (keep-on-failure); drop it when done`);
     }
     await admin.end().catch(() => undefined);
+    clock.mark("drop");
     deps.signal?.throwIfAborted();
     const full = {
         passed,
@@ -21737,6 +22691,7 @@ async function runRestoreTest(settings, deps) {
         catalog,
         masked,
         checks: result?.checks ?? null,
+        phases: clock.phases,
     };
     for (const warning of full.checks?.warnings ?? [])
         log.warn(warning);
@@ -21790,6 +22745,7 @@ async function runRestoreTest(settings, deps) {
             },
         },
     }, deps.now());
+    clock.mark("record");
     return { ...full, checkKey };
 }
 async function restoreAndCheck(settings, deps, context) {
@@ -21838,6 +22794,7 @@ async function restoreAndCheck(settings, deps, context) {
                 ...(deps.signal ? { signal: deps.signal } : {}),
             });
             checkRead();
+            context.clock.mark("read archive");
             read.phase = `pg_restore -j${settings.jobs} running`;
             outcome = await runPgRestore({
                 pgRestore: context.pgRestore,
@@ -21869,21 +22826,29 @@ async function restoreAndCheck(settings, deps, context) {
         await work.remove();
     }
     const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
+    context.clock.mark(mode === "file" ? "pg_restore" : "read archive + pg_restore");
     // pg_restore's errors are judged once the catalog comparison knows what was lost; their
     // failures go first, as before.
     const errorFailuresAt = failures.length;
     const client = await connect(context.target, "scratch-database-url");
     try {
-        const mismatches = await compareRowCounts(client, manifest.tables);
+        // Row counts and content digests in one pass on sessions of their own, while this one compares
+        // the catalog; the findings are reported in the same order as before (counts, then catalog).
+        const tablePass = checkTables(context.target, manifest, { jobs: settings.jobs });
+        const catalogFailures = [];
+        const catalogDone = context.source
+            ? compareCatalog(client, context.source, manifest, pgRestoreArgs, context.catalog, catalogFailures, deps.log)
+            : Promise.resolve();
+        const [tables] = await Promise.all([tablePass, catalogDone]);
+        const { mismatches } = tables;
+        context.clock.mark("row counts + content digests, catalog");
         for (const mismatch of mismatches.slice(0, 5)) {
             failures.push(`${mismatch.table}: ${mismatch.actual === null ? "missing" : `${mismatch.actual} rows`} after restore, the manifest counted ${mismatch.expected}`);
         }
         if (mismatches.length > 5)
             failures.push(`... and ${mismatches.length - 5} more tables differ`);
-        if (context.source) {
-            // Before the assertions and the user's command, which may change the schema (a migration).
-            await compareCatalog(client, context.source, manifest, pgRestoreArgs, context.catalog, failures, deps.log);
-        }
+        // Before the assertions and the user's command, which may change the schema (a migration).
+        failures.push(...catalogFailures);
         const classified = restore_errors_classifyRestoreErrors(readRestoreErrors(outcome.log), {
             tolerate: settings.tolerate,
             preset: manifest.preset ?? "none",
@@ -21893,7 +22858,7 @@ async function restoreAndCheck(settings, deps, context) {
         const restoreErrors = classified.filter((e) => e.verdict === "lost" || e.verdict === "unexplained");
         const toleratedErrors = toleratedErrorLines(classified);
         // Before the assertions and the command too: they see the copy as it was restored.
-        const checks = await context.richer(client, restoreSeconds, new Set(mismatches.map((m) => m.table)));
+        const checks = await context.richer(client, restoreSeconds, tables.digests);
         failures.push(...checks.failures);
         const assertions = settings.assertions ? await runAssertions(client, settings.assertions.statements) : [];
         for (const assertion of assertions.filter((a) => !a.passed)) {
@@ -22556,7 +23521,7 @@ svg.chart .point{fill:var(--chart)}
  .charts{grid-template-columns:repeat(3,1fr)}
 }
 `;
-const W = 320;
+const html_W = 320;
 const H = 150;
 const PAD = { left: 56, right: 10, top: 10, bottom: 24 };
 function shortDate(ms) {
@@ -22572,7 +23537,7 @@ function lineChart(spec) {
     const t0 = Math.min(...times);
     const t1 = Math.max(...times);
     const max = Math.max(...points.map((point) => point.value)) || 1;
-    const plotW = W - PAD.left - PAD.right;
+    const plotW = html_W - PAD.left - PAD.right;
     const plotH = H - PAD.top - PAD.bottom;
     const x = (at) => PAD.left + (t1 === t0 ? plotW / 2 : ((at - t0) / (t1 - t0)) * plotW);
     const y = (value) => PAD.top + plotH - (value / (max * 1.1)) * plotH;
@@ -22585,15 +23550,15 @@ function lineChart(spec) {
         .map((point) => `<circle class="point" cx="${r(x(point.at))}" cy="${r(y(point.value))}" r="3"><title>${escapeHtml(`${point.id}: ${spec.unit(point.value)}`)}</title></circle>`)
         .join("");
     const summary = `${spec.title}: ${points.length} point${points.length === 1 ? "" : "s"}, latest ${spec.unit(points.at(-1).value)}, highest ${spec.unit(max)}`;
-    return (`<figure>${caption}<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(summary)}" xmlns="http://www.w3.org/2000/svg">` +
+    return (`<figure>${caption}<svg class="chart" viewBox="0 0 ${html_W} ${H}" role="img" aria-label="${escapeHtml(summary)}" xmlns="http://www.w3.org/2000/svg">` +
         `<title>${escapeHtml(summary)}</title>` +
-        `<line class="axis" x1="${PAD.left}" y1="${PAD.top + plotH}" x2="${W - PAD.right}" y2="${PAD.top + plotH}"/>` +
+        `<line class="axis" x1="${PAD.left}" y1="${PAD.top + plotH}" x2="${html_W - PAD.right}" y2="${PAD.top + plotH}"/>` +
         `<line class="axis" x1="${PAD.left}" y1="${PAD.top}" x2="${PAD.left}" y2="${PAD.top + plotH}"/>` +
         `<text x="${PAD.left - 4}" y="${r(y(max)) + 4}" text-anchor="end">${escapeHtml(spec.unit(max))}</text>` +
         `<text x="${PAD.left - 4}" y="${PAD.top + plotH + 4}" text-anchor="end">0</text>` +
         `<text x="${PAD.left}" y="${H - 6}">${escapeHtml(shortDate(t0))}</text>` +
         (t1 !== t0
-            ? `<text x="${W - PAD.right}" y="${H - 6}" text-anchor="end">${escapeHtml(shortDate(t1))}</text>`
+            ? `<text x="${html_W - PAD.right}" y="${H - 6}" text-anchor="end">${escapeHtml(shortDate(t1))}</text>`
             : "") +
         (points.length > 1 ? `<path class="series" d="${path}"/>` : "") +
         circles +
@@ -24049,8 +25014,9 @@ function classifyS3CheckError(error) {
  * - Checksums are sent only where the API requires them unless `checksums: "when-supported"`: the
  *   SDK's default flexible checksums break several S3-compatible stores.
  * - A put is a streaming multipart upload (lib-storage `Upload`). Memory is bounded by about
- *   (queueSize + 1) x partSize whatever the object's size. The default 16 MiB parts allow objects up
- *   to 16 MiB x 10,000 = 156.25 GiB (167.8 GB); a `maxObjectBytes` hint grows the part size for more.
+ *   (queueSize + 1) x partSize whatever the object's size. The default 8 MiB parts (4 in flight,
+ *   ~40 MiB: issue 13's 200 MB peak RSS to S3) allow objects up to 8 MiB x 10,000 = 78.1 GiB
+ *   (83.9 GB); a `maxObjectBytes` hint grows the part size for more.
  */
 
 
@@ -24067,9 +25033,9 @@ const MIN_PART_SIZE_BYTES = 5 * MIB;
 const MAX_PART_SIZE_BYTES = 5 * 1024 * MIB;
 const MAX_PARTS = 10_000;
 const MAX_OBJECT_BYTES = 5 * 1024 * 1024 * MIB;
-const DEFAULT_PART_SIZE_BYTES = 16 * MIB;
+const DEFAULT_PART_SIZE_BYTES = 8 * MIB;
 const DEFAULT_QUEUE_SIZE = 4;
-/** The largest object the default part size allows: 10,000 x 16 MiB = 156.25 GiB (167.8 GB). */
+/** The largest object the default part size allows: 10,000 x 8 MiB = 78.1 GiB (83.9 GB). */
 const DEFAULT_MAX_OBJECT_BYTES = DEFAULT_PART_SIZE_BYTES * MAX_PARTS;
 const CONNECTION_TIMEOUT_MS = 10_000;
 /** A socket idle this long is given up: a store that stops answering must not hang a backup. */
@@ -24514,11 +25480,14 @@ class S3Store {
         return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`checking ${this.url} failed: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}`, { cause: error });
     }
 }
-/** Memory an upload aims to stay under as its parts grow for a large object: queue x part size. */
-const UPLOAD_MEMORY_TARGET_BYTES = 256 * MIB;
+/**
+ * Memory an upload aims to stay under as its parts grow for a large object: queue x part size. A
+ * dump large enough to need bigger parts uploads fewer at once rather than holding more memory.
+ */
+const UPLOAD_MEMORY_TARGET_BYTES = 64 * MIB;
 /**
  * Part size and queue for one upload. A size hint grows the part size so the object fits in
- * 10,000 parts; the queue then shrinks (down to 1) so the parts in flight stay near 256 MiB.
+ * 10,000 parts; the queue then shrinks (down to 1) so the parts in flight stay near 64 MiB.
  */
 function uploadShape(base, sizeHint) {
     if (sizeHint === undefined || sizeHint <= 0)
