@@ -90579,7 +90579,10 @@ function readRestoreErrors(log) {
     let entry;
     let inCommand = false;
     for (const line of log.split("\n")) {
-        if (inCommand && line.trim() !== "" && !line.startsWith("pg_restore: ")) {
+        if (inCommand &&
+            line.trim() !== "" &&
+            !line.startsWith("pg_restore: ") &&
+            !/^(DETAIL|HINT|Command was):/.test(line)) {
             const last = errors[errors.length - 1];
             if ((last.command ?? "").length < COMMAND_KEEP)
                 last.command += `\n${line}`;
@@ -90600,7 +90603,13 @@ function readRestoreErrors(log) {
             errors.push({ text, ...(entry ? { entry } : {}) });
         }
         else if (errors.length > 0 && /^(DETAIL|HINT|Command was):/.test(line.trim())) {
-            const last = errors[errors.length - 1];
+            let last = errors[errors.length - 1];
+            if (line.startsWith("Command was: ") && last.command !== undefined) {
+                // pg_restore -j's workers write an error and its "Command was:" separately, so two
+                // workers' lines can interleave: a second statement after an error that has one belongs
+                // to an earlier error still without its statement, not to this one.
+                last = errors.findLast((candidate) => candidate.command === undefined) ?? last;
+            }
             last.text += ` ${line.trim()}`;
             if (line.startsWith("Command was: ")) {
                 last.command = line.slice("Command was: ".length);

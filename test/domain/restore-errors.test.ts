@@ -59,6 +59,26 @@ describe("restore errors", () => {
     assert.match(errors[3]!.text, /HINT: {2}No function matches/);
   });
 
+  test("two -j workers' lines interleaved: each error keeps a statement, the first its own", () => {
+    const errors = readRestoreErrors(
+      [
+        'pg_restore: error: could not execute query: ERROR:  permission denied to create event trigger "a_trigger"',
+        'pg_restore: error: could not execute query: ERROR:  permission denied to create event trigger "log_ddl"',
+        "HINT:  Must be superuser to create an event trigger.",
+        "Command was: CREATE EVENT TRIGGER log_ddl ON ddl_command_end",
+        "   EXECUTE FUNCTION public.log_ddl();",
+        "HINT:  Must be superuser to create an event trigger.",
+        "Command was: CREATE EVENT TRIGGER a_trigger ON sql_drop",
+        "   EXECUTE FUNCTION public.quiet();",
+        "",
+      ].join("\n"),
+    );
+    assert.equal(errors.length, 2);
+    assert.deepEqual(errors[1]!.entry, { desc: "EVENT TRIGGER", tag: "log_ddl" });
+    assert.deepEqual(errors[0]!.entry, { desc: "EVENT TRIGGER", tag: "a_trigger" });
+    assert.match(errors[1]!.command ?? "", /^CREATE EVENT TRIGGER log_ddl .*\n.*public\.log_ddl/s);
+  });
+
   test("a verbose pg_restore names the entry itself", () => {
     const errors = readRestoreErrors(
       "pg_restore: from TOC entry 3390; 0 0 ACL TABLE daily postgres\npg_restore: error: boom\nCommand was: SELECT 1;\n",
