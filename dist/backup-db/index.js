@@ -93202,7 +93202,8 @@ class TableDigester {
         return 0;
     }
 }
-function countNewlines(buffer, start, end) {
+/** The newlines in buffer[start, end): COPY text's rows. */
+function countNewlines(buffer, start = 0, end = buffer.length) {
     const range = buffer.subarray(start, end);
     let count = 0;
     let at = range.indexOf(NEWLINE);

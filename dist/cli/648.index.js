@@ -13205,7 +13205,8 @@ class TableDigester {
         return 0;
     }
 }
-function countNewlines(buffer, start, end) {
+/** The newlines in buffer[start, end): COPY text's rows. */
+function countNewlines(buffer, start = 0, end = buffer.length) {
     const range = buffer.subarray(start, end);
     let count = 0;
     let at = range.indexOf(NEWLINE);
@@ -21772,6 +21773,7 @@ function historyStats(points, now) {
 
 
 
+
 async function runRicherChecks(input) {
     const failures = [];
     const warnings = [];
@@ -21947,8 +21949,7 @@ class CopyOutDigest {
     }
     handleCopyData(message) {
         const { chunk } = message;
-        for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1))
-            this.rows++;
+        this.rows += countNewlines(chunk);
         if (this.used + chunk.length > HASH_BATCH)
             this.flush();
         if (chunk.length > HASH_BATCH)

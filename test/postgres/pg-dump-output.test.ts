@@ -23,14 +23,17 @@ describe("pg_dump output: FIFO and ordinary pipe", () => {
   });
   after(() => cluster?.stop());
 
-  async function dump(ordinaryPipe: boolean) {
-    const running = startPgDump({
+  const start = (table: string, ordinaryPipe: boolean) =>
+    startPgDump({
       pgDump: join(cluster.binDir, "pg_dump"),
-      args: ["--format=custom", "--compress=0", "--table=public.t"],
+      args: ["--format=custom", "--compress=0", `--table=${table}`],
       url: parseDatabaseUrl(cluster.url()),
       env: process.env,
       ordinaryPipe,
     });
+
+  async function dump(ordinaryPipe: boolean) {
+    const running = start("public.t", ordinaryPipe);
     const tap = createArchiveTap();
     const lengths: number[] = [];
     let rest = 0;
@@ -72,13 +75,7 @@ describe("pg_dump output: FIFO and ordinary pipe", () => {
 
   test("a pg_dump that fails is an error either way, never a short archive", async () => {
     for (const ordinaryPipe of [false, true]) {
-      const running = startPgDump({
-        pgDump: join(cluster.binDir, "pg_dump"),
-        args: ["--format=custom", "--compress=0", "--table=public.no_such_table"],
-        url: parseDatabaseUrl(cluster.url()),
-        env: process.env,
-        ordinaryPipe,
-      });
+      const running = start("public.no_such_table", ordinaryPipe);
       await assert.rejects(
         pipeline(running.output, new Writable({ write: (_chunk, _encoding, callback) => callback() })),
         /pg_dump exited with status 1: .*no matching tables/,

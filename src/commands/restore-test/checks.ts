@@ -16,6 +16,7 @@ import type { Manifest } from "../../domain/manifest.js";
 import { driftedTables, formatChange, tableChanges, type TableChange } from "../../domain/table-drift.js";
 import { connect } from "../../postgres/connect.js";
 import type { RowCountMismatch } from "../../postgres/row-counts.js";
+import { countNewlines } from "../../postgres/archive/digests.js";
 import { quoteIdent } from "../../postgres/snapshot.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
 import { loadHistory } from "../../report/history.js";
@@ -305,7 +306,7 @@ class CopyOutDigest {
   }
   handleCopyData(message: { chunk: Buffer }): void {
     const { chunk } = message;
-    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) this.rows++;
+    this.rows += countNewlines(chunk);
     if (this.used + chunk.length > HASH_BATCH) this.flush();
     if (chunk.length > HASH_BATCH) this.hash.update(chunk);
     else this.used += chunk.copy(this.pending, this.used);

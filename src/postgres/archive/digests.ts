@@ -154,7 +154,8 @@ export class TableDigester {
   }
 }
 
-function countNewlines(buffer: Buffer, start: number, end: number): number {
+/** The newlines in buffer[start, end): COPY text's rows. */
+export function countNewlines(buffer: Buffer, start = 0, end = buffer.length): number {
   const range = buffer.subarray(start, end);
   let count = 0;
   let at = range.indexOf(NEWLINE);
