@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { InputError } from "../domain/errors.js";
-import { hmacFromStates, sha256Short, stateAfterBlock } from "./sha256.js";
+import { hmacWords, sha256SeedCounter, stateAfterBlock, stateBuffer, stateByte, stateHex } from "./sha256.js";
 
 export type { MaskingKey } from "../domain/masking-rules.js";
 import type { MaskingKey } from "../domain/masking-rules.js";
@@ -32,12 +32,17 @@ export function maskingKey(secret: string | Buffer, input = "masking-key"): Mask
 const states = new WeakMap<MaskingKey, { inner: Int32Array; outer: Int32Array }>();
 
 export function hmac(key: MaskingKey, message: string): Buffer {
+  return stateBuffer(hmacState(key, message));
+}
+
+/** The HMAC as eight state words, overwritten by the next call: what the fakes read their bytes from. */
+function hmacState(key: MaskingKey, message: string): Int32Array {
   let state = states.get(key);
   if (!state) {
     state = { inner: stateAfterBlock(key.innerPad), outer: stateAfterBlock(key.outerPad) };
     states.set(key, state);
   }
-  return hmacFromStates(state.inner, state.outer, message);
+  return hmacWords(state.inner, state.outer, message);
 }
 
 // Invented-sounding names, so that a fake rarely coincides with a real person's name.
@@ -214,7 +219,7 @@ export const EMAIL_DOMAIN = "example.invalid";
 export const EMAIL_LENGTH = "user_".length + EMAIL_HEX_CHARS + 1 + EMAIL_DOMAIN.length;
 
 export function fakeEmail(key: MaskingKey, value: string): string {
-  return `user_${hmac(key, `email:${value}`).toString("hex").slice(0, EMAIL_HEX_CHARS)}@${EMAIL_DOMAIN}`;
+  return `user_${stateHex(hmacState(key, `email:${value}`), 0, EMAIL_HEX_CHARS / 2)}@${EMAIL_DOMAIN}`;
 }
 
 export function fakeName(
@@ -223,44 +228,52 @@ export function fakeName(
   part: "first" | "last" | "full",
   unique = false,
 ): string {
-  const h = hmac(key, `name:${value}`);
-  const first = FIRST_NAMES[(h[0]! * 256 + h[1]!) % FIRST_NAMES.length]!;
-  const last = LAST_NAMES[(h[2]! * 256 + h[3]!) % LAST_NAMES.length]!;
+  const h = hmacState(key, `name:${value}`);
+  const first = FIRST_NAMES[(h[0]! >>> 16) % FIRST_NAMES.length]!;
+  const last = LAST_NAMES[(h[0]! & 0xffff) % LAST_NAMES.length]!;
   const name = part === "first" ? first : part === "last" ? last : `${first} ${last}`;
-  return unique ? `${name} ${h.toString("hex").slice(8, 16)}` : name;
+  return unique ? `${name} ${stateHex(h, 4, 4)}` : name;
 }
 
 export function fakeHash(key: MaskingKey, value: string): string {
-  return hmac(key, `hash:${value}`).toString("hex");
+  return stateHex(hmacState(key, `hash:${value}`), 0, 32);
 }
 
 export function fakeUuid(key: MaskingKey, value: string): string {
-  const hex = hmac(key, `uuid:${value}`).toString("hex");
+  const hex = stateHex(hmacState(key, `uuid:${value}`), 0, 16);
   const variant = "89ab"[parseInt(hex[16]!, 16) % 4]!;
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** Format-preserving: digits stay digits (a bijection on the digit string up to 36 digits), the rest stays. */
 export function fakePhone(key: MaskingKey, value: string): string {
-  const digits = value.replace(/[^0-9]/g, "");
+  let digits = "";
+  for (let i = 0; i < value.length; i++) if (isDigit(value.charCodeAt(i))) digits += value[i];
   const d = digits.length;
   if (d === 0) return value;
   let out: string;
   if (d > 36) {
-    const h = hmac(key, `phone:${value}`);
-    out = [...digits].map((c, i) => String((Number(c) + h[i % 32]! + Math.floor(i / 32)) % 10)).join("");
+    const h = hmacState(key, `phone:${value}`);
+    out = "";
+    for (let i = 0; i < d; i++) out += String((Number(digits[i]) + stateByte(h, i % 32) + Math.floor(i / 32)) % 10);
   } else {
     out = d <= 18 ? feistelSmall(key, digits) : feistelBig(key, digits);
   }
+  let masked = "";
   let next = 0;
-  return value.replace(/[0-9]/g, () => out[next++]!);
+  for (let i = 0; i < value.length; i++) masked += isDigit(value.charCodeAt(i)) ? out[next++]! : value[i]!;
+  return masked;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
 }
 
 /** The 60-bit number of a phone round's first 15 hex digits, modulo m (at most 10^9): exact in doubles. */
-function roundModulo(h: Buffer, m: number): number {
+function roundModulo(h: Int32Array, m: number): number {
   let r = 0;
-  for (let i = 0; i < 7; i++) r = (r * 256 + h[i]!) % m;
-  return (r * 16 + (h[7]! >> 4)) % m;
+  for (let i = 0; i < 7; i++) r = (r * 256 + stateByte(h, i)) % m;
+  return (r * 16 + (stateByte(h, 7) >> 4)) % m;
 }
 
 /**
@@ -275,7 +288,7 @@ function feistelSmall(key: MaskingKey, digits: string): string {
   const mu = 10 ** u;
   const mw = 10 ** w;
   const round = (r: number, other: string, m: number) =>
-    roundModulo(hmac(key, `phone:${r}:${d}:${other}`), m);
+    roundModulo(hmacState(key, `phone:${r}:${d}:${other}`), m);
   let b = Number(digits.slice(u));
   if (u === 0) return String((b + round(0, "", mw)) % mw).padStart(w, "0");
   let a = Number(digits.slice(0, u));
@@ -291,7 +304,7 @@ function feistelBig(key: MaskingKey, digits: string): string {
   const u = Math.floor(d / 2);
   const w = d - u;
   const round = (r: number, other: string, width: number): bigint => {
-    const hex = hmac(key, `phone:${r}:${d}:${other}`).toString("hex").slice(0, 15);
+    const hex = stateHex(hmacState(key, `phone:${r}:${d}:${other}`), 0, 8).slice(0, 15);
     return BigInt(`0x${hex}`) % 10n ** BigInt(width);
   };
   let a = BigInt(digits.slice(0, u));
@@ -303,18 +316,18 @@ function feistelBig(key: MaskingKey, digits: string): string {
   return a.toString().padStart(u, "0") + b.toString().padStart(w, "0");
 }
 
+const textSeed = new Int32Array(8);
+
 /** Lorem words of exactly the source's length in characters: nothing of the source survives. */
 export function fakeText(key: MaskingKey, value: string): string {
   const n = codePoints(value);
   if (n === 0) return value;
-  const seed = Buffer.alloc(36);
-  hmac(key, `text:${value}`).copy(seed);
+  textSeed.set(hmacState(key, `text:${value}`));
   let out = "";
   for (let i = 0; out.length < n; i++) {
-    seed.writeInt32BE(i, 32);
-    const block = sha256Short(seed);
+    const block = sha256SeedCounter(textSeed, i);
     for (let j = 0; j < 32 && out.length < n; j++) {
-      out += (out === "" ? "" : " ") + LOREM_WORDS[block[j]! % LOREM_WORDS.length]!;
+      out += (out === "" ? "" : " ") + LOREM_WORDS[stateByte(block, j) % LOREM_WORDS.length]!;
     }
   }
   out = out.slice(0, n);

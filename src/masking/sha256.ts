@@ -3,7 +3,9 @@
  * are one 64-byte block each, so their compressed state is computed once per key and each HMAC
  * of a short value costs two compressions. node:crypto cannot resume from such a state without an
  * object per value, and crossing into it twice per value cost more than the hashing (measured:
- * half of masking's time in the job). A test holds this equal to node:crypto's HMAC-SHA256.
+ * half of masking's time in the job). Results are states of eight 32-bit words, reused from call
+ * to call, rather than a Buffer per hash: allocating them was a fifth of masking's time in the job
+ * (docs/masking.md, Speed). A test holds this equal to node:crypto's HMAC-SHA256.
  */
 
 /** The first 32 bits of the fractional parts of the square (IV) and cube (K) roots of the first primes. */
@@ -19,17 +21,14 @@ const K = new Int32Array(64);
   });
 }
 
-const W = new Int32Array(64);
+/** The block to compress, then the message schedule's last 16 words. */
+const W = new Int32Array(16);
 
-/** One compression of W[0..15] into `h`. */
+/**
+ * One compression of W[0..15] into `h`. The schedule is computed as the rounds go, in W[0..15] as
+ * a ring (measured: faster than a first pass over 48 more words).
+ */
 function compress(h: Int32Array): void {
-  for (let i = 16; i < 64; i++) {
-    const x = W[i - 15]!;
-    const y = W[i - 2]!;
-    const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-    const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-    W[i] = (W[i - 16]! + s0 + W[i - 7]! + s1) | 0;
-  }
   let a = h[0]!;
   let b = h[1]!;
   let c = h[2]!;
@@ -39,10 +38,20 @@ function compress(h: Int32Array): void {
   let g = h[6]!;
   let k = h[7]!;
   for (let i = 0; i < 64; i++) {
+    let w: number;
+    if (i < 16) w = W[i]!;
+    else {
+      const x = W[(i - 15) & 15]!;
+      const y = W[(i - 2) & 15]!;
+      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+      w = (W[i & 15]! + s0 + W[(i - 7) & 15]! + s1) | 0;
+      W[i & 15] = w;
+    }
     const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-    const t1 = (k + s1 + ((e & f) ^ (~e & g)) + K[i]! + W[i]!) | 0;
+    const t1 = (k + s1 + (g ^ (e & (f ^ g))) + K[i]! + w) | 0;
     const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-    const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+    const t2 = (s0 + ((a & b) | (c & (a | b)))) | 0;
     k = g;
     g = f;
     f = e;
@@ -70,57 +79,118 @@ export function stateAfterBlock(block: Buffer): Int32Array {
   return h;
 }
 
-let scratch = Buffer.alloc(1024);
+/** The message's UTF-8 bytes, with room for the padding (72 bytes past them). */
+let bytes = new Uint8Array(1024);
+let buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/** Writes `message` as UTF-8 into `bytes` and returns its length; ASCII without a call into C++. */
+function encode(message: string): number {
+  const n = message.length;
+  if (bytes.length < n * 3 + 72) {
+    bytes = new Uint8Array(2 * (n * 3 + 72));
+    buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  for (let i = 0; i < n; i++) {
+    const c = message.charCodeAt(i);
+    if (c >= 0x80) return buffer.write(message, 0, "utf8");
+    bytes[i] = c;
+  }
+  return n;
+}
 
 /**
- * SHA-256 of `data[0..length)` continued from `start` (the state after `prefixBytes` already
- * hashed bytes, 0 or 64). `data` must have room for the padding: 72 bytes past `length`.
+ * SHA-256 of `bytes[0..length)` continued from `start` (the state after `prefixBytes` already
+ * hashed bytes, 0 or 64), into `h`.
  */
-function finish(start: Int32Array, prefixBytes: number, data: Buffer, length: number, h: Int32Array): void {
+function finish(start: Int32Array, prefixBytes: number, length: number, h: Int32Array): void {
   h.set(start);
-  const total = length + 9;
-  const blocks = Math.ceil(total / 64);
-  data[length] = 0x80;
-  data.fill(0, length + 1, blocks * 64);
-  const bits = (prefixBytes + length) * 8;
-  data.writeUInt32BE(Math.floor(bits / 2 ** 32), blocks * 64 - 8);
-  data.writeUInt32BE(bits >>> 0, blocks * 64 - 4);
+  const blocks = Math.ceil((length + 9) / 64);
+  bytes[length] = 0x80;
+  bytes.fill(0, length + 1, blocks * 64);
   for (let block = 0; block < blocks; block++) {
     const o = block * 64;
     for (let j = 0; j < 16; j++) {
       const p = o + 4 * j;
-      W[j] = (data[p]! << 24) | (data[p + 1]! << 16) | (data[p + 2]! << 8) | data[p + 3]!;
+      W[j] = (bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!;
+    }
+    if (block === blocks - 1) {
+      const bits = (prefixBytes + length) * 8;
+      W[14] = Math.floor(bits / 2 ** 32);
+      W[15] = bits | 0;
     }
     compress(h);
   }
 }
 
+/** The block after 32 bytes of state words: the outer hash of an HMAC, or a seed's counter block. */
+function shortBlock(words: Int32Array, tail: number, prefixBytes: number): void {
+  for (let j = 0; j < 8; j++) W[j] = words[j]!;
+  const length = 32 + (tail === -1 ? 0 : 4);
+  let j = 8;
+  if (tail !== -1) W[j++] = tail;
+  W[j++] = 0x80000000 | 0;
+  while (j < 15) W[j++] = 0;
+  W[15] = (prefixBytes + length) * 8;
+}
+
 const innerState = new Int32Array(8);
-const outerState = new Int32Array(8);
-const outerBlock = Buffer.alloc(128);
+const hmacState = new Int32Array(8);
 
-/** HMAC-SHA256 from the states after the inner and outer pads, of `message` as UTF-8. */
-export function hmacFromStates(inner: Int32Array, outer: Int32Array, message: string): Buffer {
-  if (scratch.length < message.length * 3 + 72) scratch = Buffer.alloc(2 * (message.length * 3 + 72));
-  const length = scratch.write(message, 0, "utf8");
-  finish(inner, 64, scratch, length, innerState);
-  for (let j = 0; j < 8; j++) outerBlock.writeInt32BE(innerState[j]!, 4 * j);
-  finish(outer, 64, outerBlock, 32, outerState);
-  return stateBytes(outerState);
+/**
+ * HMAC-SHA256 from the states after the inner and outer pads, of `message` as UTF-8. The result is
+ * overwritten by the next call.
+ */
+export function hmacWords(inner: Int32Array, outer: Int32Array, message: string): Int32Array {
+  finish(inner, 64, encode(message), innerState);
+  shortBlock(innerState, -1, 64);
+  hmacState.set(outer);
+  compress(hmacState);
+  return hmacState;
 }
 
-const plainBlock = Buffer.alloc(128);
-const plainState = new Int32Array(8);
+const seedState = new Int32Array(8);
 
-/** SHA-256 of at most 55 bytes (one block): the text fake's word blocks. */
-export function sha256Short(data: Buffer): Buffer {
-  data.copy(plainBlock, 0);
-  finish(IV, 0, plainBlock, data.length, plainState);
-  return stateBytes(plainState);
+/**
+ * SHA-256 of 36 bytes: the eight words of `seed` then `counter` as a big-endian 32-bit integer
+ * (the text fake's word blocks). The result is overwritten by the next call.
+ */
+export function sha256SeedCounter(seed: Int32Array, counter: number): Int32Array {
+  shortBlock(seed, counter | 0, 0);
+  seedState.set(IV);
+  compress(seedState);
+  return seedState;
 }
 
-function stateBytes(h: Int32Array): Buffer {
+/** Byte `i` (0 to 31) of a state, big-endian as the digest's bytes are. */
+export function stateByte(h: Int32Array, i: number): number {
+  return (h[i >> 2]! >>> (24 - 8 * (i & 3))) & 0xff;
+}
+
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
+/** The digest's first `bytes` bytes (from byte `from`) as lowercase hex. */
+export function stateHex(h: Int32Array, from: number, count: number): string {
+  let out = "";
+  for (let i = from; i < from + count; i++) out += HEX[stateByte(h, i)]!;
+  return out;
+}
+
+/** The digest as a Buffer (32 bytes). */
+export function stateBuffer(h: Int32Array): Buffer {
   const out = Buffer.allocUnsafe(32);
   for (let j = 0; j < 8; j++) out.writeInt32BE(h[j]!, 4 * j);
   return out;
+}
+
+/** HMAC-SHA256 from the states after the inner and outer pads, as a Buffer of its own. */
+export function hmacFromStates(inner: Int32Array, outer: Int32Array, message: string): Buffer {
+  return stateBuffer(hmacWords(inner, outer, message));
+}
+
+/** SHA-256 of at most 55 bytes (one block). */
+export function sha256Short(data: Buffer): Buffer {
+  bytes.set(data, 0);
+  const h = new Int32Array(8);
+  finish(IV, 0, data.length, h);
+  return stateBuffer(h);
 }
