@@ -29,6 +29,9 @@ const entries = {
   "copy-backup": "src/actions/copy-backup/index.ts",
   "restore-files": "src/actions/restore-files/index.ts",
   cli: "src/cli/index.ts",
+  // Not an action: the worker thread that masking starts from the restore-test and CLI bundles
+  // (src/masking/fake-pool.ts finds it at ../mask-worker/index.js from their directory).
+  "mask-worker": "src/masking/fake-worker.ts",
 };
 rmSync(join(out, "dist"), { recursive: true, force: true });
 for (const [name, entry] of Object.entries(entries)) {

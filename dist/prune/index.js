@@ -87210,7 +87210,9 @@ function pick(base, keep) {
  * are one 64-byte block each, so their compressed state is computed once per key and each HMAC
  * of a short value costs two compressions. node:crypto cannot resume from such a state without an
  * object per value, and crossing into it twice per value cost more than the hashing (measured:
- * half of masking's time in the job). A test holds this equal to node:crypto's HMAC-SHA256.
+ * half of masking's time in the job). Results are states of eight 32-bit words, reused from call
+ * to call, rather than a Buffer per hash: allocating them was a fifth of masking's time in the job
+ * (docs/masking.md, Speed). A test holds this equal to node:crypto's HMAC-SHA256.
  */
 /** The first 32 bits of the fractional parts of the square (IV) and cube (K) roots of the first primes. */
 const sha256_IV = new Int32Array(8);
@@ -87227,16 +87229,13 @@ const K = new Int32Array(64);
         K[i] = fraction(Math.cbrt(p));
     });
 }
-const W = new Int32Array(64);
-/** One compression of W[0..15] into `h`. */
+/** The block to compress, then the message schedule's last 16 words. */
+const W = new Int32Array(16);
+/**
+ * One compression of W[0..15] into `h`. The schedule is computed as the rounds go, in W[0..15] as
+ * a ring (measured: faster than a first pass over 48 more words).
+ */
 function sha256_compress(h) {
-    for (let i = 16; i < 64; i++) {
-        const x = W[i - 15];
-        const y = W[i - 2];
-        const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-        const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-        W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
-    }
     let a = h[0];
     let b = h[1];
     let c = h[2];
@@ -87246,10 +87245,21 @@ function sha256_compress(h) {
     let g = h[6];
     let k = h[7];
     for (let i = 0; i < 64; i++) {
+        let w;
+        if (i < 16)
+            w = W[i];
+        else {
+            const x = W[(i - 15) & 15];
+            const y = W[(i - 2) & 15];
+            const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+            const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+            w = (W[i & 15] + s0 + W[(i - 7) & 15] + s1) | 0;
+            W[i & 15] = w;
+        }
         const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-        const t1 = (k + s1 + ((e & f) ^ (~e & g)) + K[i] + W[i]) | 0;
+        const t1 = (k + s1 + (g ^ (e & (f ^ g))) + K[i] + w) | 0;
         const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-        const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+        const t2 = (s0 + ((a & b) | (c & (a | b)))) | 0;
         k = g;
         g = f;
         f = e;
@@ -87276,56 +87286,113 @@ function sha256_stateAfterBlock(block) {
     sha256_compress(h);
     return h;
 }
-let scratch = Buffer.alloc(1024);
+/** The message's UTF-8 bytes, with room for the padding (72 bytes past them). */
+let bytes = new Uint8Array(1024);
+let buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** Writes `message` as UTF-8 into `bytes` and returns its length; ASCII without a call into C++. */
+function sha256_encode(message) {
+    const n = message.length;
+    if (bytes.length < n * 3 + 72) {
+        bytes = new Uint8Array(2 * (n * 3 + 72));
+        buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    for (let i = 0; i < n; i++) {
+        const c = message.charCodeAt(i);
+        if (c >= 0x80)
+            return buffer.write(message, 0, "utf8");
+        bytes[i] = c;
+    }
+    return n;
+}
 /**
- * SHA-256 of `data[0..length)` continued from `start` (the state after `prefixBytes` already
- * hashed bytes, 0 or 64). `data` must have room for the padding: 72 bytes past `length`.
+ * SHA-256 of `bytes[0..length)` continued from `start` (the state after `prefixBytes` already
+ * hashed bytes, 0 or 64), into `h`.
  */
-function finish(start, prefixBytes, data, length, h) {
+function finish(start, prefixBytes, length, h) {
     h.set(start);
-    const total = length + 9;
-    const blocks = Math.ceil(total / 64);
-    data[length] = 0x80;
-    data.fill(0, length + 1, blocks * 64);
-    const bits = (prefixBytes + length) * 8;
-    data.writeUInt32BE(Math.floor(bits / 2 ** 32), blocks * 64 - 8);
-    data.writeUInt32BE(bits >>> 0, blocks * 64 - 4);
+    const blocks = Math.ceil((length + 9) / 64);
+    bytes[length] = 0x80;
+    bytes.fill(0, length + 1, blocks * 64);
     for (let block = 0; block < blocks; block++) {
         const o = block * 64;
         for (let j = 0; j < 16; j++) {
             const p = o + 4 * j;
-            W[j] = (data[p] << 24) | (data[p + 1] << 16) | (data[p + 2] << 8) | data[p + 3];
+            W[j] = (bytes[p] << 24) | (bytes[p + 1] << 16) | (bytes[p + 2] << 8) | bytes[p + 3];
+        }
+        if (block === blocks - 1) {
+            const bits = (prefixBytes + length) * 8;
+            W[14] = Math.floor(bits / 2 ** 32);
+            W[15] = bits | 0;
         }
         sha256_compress(h);
     }
 }
-const innerState = new Int32Array(8);
-const outerState = new Int32Array(8);
-const outerBlock = Buffer.alloc(128);
-/** HMAC-SHA256 from the states after the inner and outer pads, of `message` as UTF-8. */
-function sha256_hmacFromStates(inner, outer, message) {
-    if (scratch.length < message.length * 3 + 72)
-        scratch = Buffer.alloc(2 * (message.length * 3 + 72));
-    const length = scratch.write(message, 0, "utf8");
-    finish(inner, 64, scratch, length, innerState);
+/** The block after 32 bytes of state words: the outer hash of an HMAC, or a seed's counter block. */
+function shortBlock(words, tail, prefixBytes) {
     for (let j = 0; j < 8; j++)
-        outerBlock.writeInt32BE(innerState[j], 4 * j);
-    finish(outer, 64, outerBlock, 32, outerState);
-    return stateBytes(outerState);
+        W[j] = words[j];
+    const length = 32 + (tail === -1 ? 0 : 4);
+    let j = 8;
+    if (tail !== -1)
+        W[j++] = tail;
+    W[j++] = 0x80000000 | 0;
+    while (j < 15)
+        W[j++] = 0;
+    W[15] = (prefixBytes + length) * 8;
 }
-const plainBlock = Buffer.alloc(128);
-const plainState = new Int32Array(8);
-/** SHA-256 of at most 55 bytes (one block): the text fake's word blocks. */
-function sha256_sha256Short(data) {
-    data.copy(plainBlock, 0);
-    finish(sha256_IV, 0, plainBlock, data.length, plainState);
-    return stateBytes(plainState);
+const innerState = new Int32Array(8);
+const hmacState = new Int32Array(8);
+/**
+ * HMAC-SHA256 from the states after the inner and outer pads, of `message` as UTF-8. The result is
+ * overwritten by the next call.
+ */
+function sha256_hmacWords(inner, outer, message) {
+    finish(inner, 64, sha256_encode(message), innerState);
+    shortBlock(innerState, -1, 64);
+    hmacState.set(outer);
+    sha256_compress(hmacState);
+    return hmacState;
 }
-function stateBytes(h) {
+const seedState = new Int32Array(8);
+/**
+ * SHA-256 of 36 bytes: the eight words of `seed` then `counter` as a big-endian 32-bit integer
+ * (the text fake's word blocks). The result is overwritten by the next call.
+ */
+function sha256_sha256SeedCounter(seed, counter) {
+    shortBlock(seed, counter | 0, 0);
+    seedState.set(sha256_IV);
+    sha256_compress(seedState);
+    return seedState;
+}
+/** Byte `i` (0 to 31) of a state, big-endian as the digest's bytes are. */
+function sha256_stateByte(h, i) {
+    return (h[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff;
+}
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+/** The digest's first `bytes` bytes (from byte `from`) as lowercase hex. */
+function sha256_stateHex(h, from, count) {
+    let out = "";
+    for (let i = from; i < from + count; i++)
+        out += HEX[sha256_stateByte(h, i)];
+    return out;
+}
+/** The digest as a Buffer (32 bytes). */
+function sha256_stateBuffer(h) {
     const out = Buffer.allocUnsafe(32);
     for (let j = 0; j < 8; j++)
         out.writeInt32BE(h[j], 4 * j);
     return out;
+}
+/** HMAC-SHA256 from the states after the inner and outer pads, as a Buffer of its own. */
+function hmacFromStates(inner, outer, message) {
+    return sha256_stateBuffer(sha256_hmacWords(inner, outer, message));
+}
+/** SHA-256 of at most 55 bytes (one block). */
+function sha256Short(data) {
+    bytes.set(data, 0);
+    const h = new Int32Array(8);
+    finish(sha256_IV, 0, data.length, h);
+    return sha256_stateBuffer(h);
 }
 
 ;// CONCATENATED MODULE: ./src/masking/fakes.ts
@@ -87357,12 +87424,16 @@ function fakes_maskingKey(secret, input = "masking-key") {
 }
 const states = new WeakMap();
 function hmac(key, message) {
+    return stateBuffer(fakes_hmacState(key, message));
+}
+/** The HMAC as eight state words, overwritten by the next call: what the fakes read their bytes from. */
+function fakes_hmacState(key, message) {
     let state = states.get(key);
     if (!state) {
         state = { inner: stateAfterBlock(key.innerPad), outer: stateAfterBlock(key.outerPad) };
         states.set(key, state);
     }
-    return hmacFromStates(state.inner, state.outer, message);
+    return hmacWords(state.inner, state.outer, message);
 }
 // Invented-sounding names, so that a fake rarely coincides with a real person's name.
 const FIRST_NAMES = [
@@ -87536,46 +87607,57 @@ const EMAIL_DOMAIN = "example.invalid";
 /** The longest fake email: columns narrower than this cannot take the email strategy. */
 const EMAIL_LENGTH = "user_".length + EMAIL_HEX_CHARS + 1 + EMAIL_DOMAIN.length;
 function fakeEmail(key, value) {
-    return `user_${hmac(key, `email:${value}`).toString("hex").slice(0, EMAIL_HEX_CHARS)}@${EMAIL_DOMAIN}`;
+    return `user_${stateHex(fakes_hmacState(key, `email:${value}`), 0, EMAIL_HEX_CHARS / 2)}@${EMAIL_DOMAIN}`;
 }
 function fakeName(key, value, part, unique = false) {
-    const h = hmac(key, `name:${value}`);
-    const first = FIRST_NAMES[(h[0] * 256 + h[1]) % FIRST_NAMES.length];
-    const last = LAST_NAMES[(h[2] * 256 + h[3]) % LAST_NAMES.length];
+    const h = fakes_hmacState(key, `name:${value}`);
+    const first = FIRST_NAMES[(h[0] >>> 16) % FIRST_NAMES.length];
+    const last = LAST_NAMES[(h[0] & 0xffff) % LAST_NAMES.length];
     const name = part === "first" ? first : part === "last" ? last : `${first} ${last}`;
-    return unique ? `${name} ${h.toString("hex").slice(8, 16)}` : name;
+    return unique ? `${name} ${stateHex(h, 4, 4)}` : name;
 }
 function fakeHash(key, value) {
-    return hmac(key, `hash:${value}`).toString("hex");
+    return stateHex(fakes_hmacState(key, `hash:${value}`), 0, 32);
 }
 function fakeUuid(key, value) {
-    const hex = hmac(key, `uuid:${value}`).toString("hex");
+    const hex = stateHex(fakes_hmacState(key, `uuid:${value}`), 0, 16);
     const variant = "89ab"[parseInt(hex[16], 16) % 4];
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 /** Format-preserving: digits stay digits (a bijection on the digit string up to 36 digits), the rest stays. */
 function fakePhone(key, value) {
-    const digits = value.replace(/[^0-9]/g, "");
+    let digits = "";
+    for (let i = 0; i < value.length; i++)
+        if (isDigit(value.charCodeAt(i)))
+            digits += value[i];
     const d = digits.length;
     if (d === 0)
         return value;
     let out;
     if (d > 36) {
-        const h = hmac(key, `phone:${value}`);
-        out = [...digits].map((c, i) => String((Number(c) + h[i % 32] + Math.floor(i / 32)) % 10)).join("");
+        const h = fakes_hmacState(key, `phone:${value}`);
+        out = "";
+        for (let i = 0; i < d; i++)
+            out += String((Number(digits[i]) + stateByte(h, i % 32) + Math.floor(i / 32)) % 10);
     }
     else {
         out = d <= 18 ? feistelSmall(key, digits) : feistelBig(key, digits);
     }
+    let masked = "";
     let next = 0;
-    return value.replace(/[0-9]/g, () => out[next++]);
+    for (let i = 0; i < value.length; i++)
+        masked += isDigit(value.charCodeAt(i)) ? out[next++] : value[i];
+    return masked;
+}
+function isDigit(code) {
+    return code >= 48 && code <= 57;
 }
 /** The 60-bit number of a phone round's first 15 hex digits, modulo m (at most 10^9): exact in doubles. */
 function roundModulo(h, m) {
     let r = 0;
     for (let i = 0; i < 7; i++)
-        r = (r * 256 + h[i]) % m;
-    return (r * 16 + (h[7] >> 4)) % m;
+        r = (r * 256 + stateByte(h, i)) % m;
+    return (r * 16 + (stateByte(h, 7) >> 4)) % m;
 }
 /**
  * Four rounds of an unbalanced Feistel network: invertible, so distinct numbers stay distinct.
@@ -87588,7 +87670,7 @@ function feistelSmall(key, digits) {
     const w = d - u;
     const mu = 10 ** u;
     const mw = 10 ** w;
-    const round = (r, other, m) => roundModulo(hmac(key, `phone:${r}:${d}:${other}`), m);
+    const round = (r, other, m) => roundModulo(fakes_hmacState(key, `phone:${r}:${d}:${other}`), m);
     let b = Number(digits.slice(u));
     if (u === 0)
         return String((b + round(0, "", mw)) % mw).padStart(w, "0");
@@ -87604,7 +87686,7 @@ function feistelBig(key, digits) {
     const u = Math.floor(d / 2);
     const w = d - u;
     const round = (r, other, width) => {
-        const hex = hmac(key, `phone:${r}:${d}:${other}`).toString("hex").slice(0, 15);
+        const hex = stateHex(fakes_hmacState(key, `phone:${r}:${d}:${other}`), 0, 8).slice(0, 15);
         return BigInt(`0x${hex}`) % 10n ** BigInt(width);
     };
     let a = BigInt(digits.slice(0, u));
@@ -87617,19 +87699,18 @@ function feistelBig(key, digits) {
     }
     return a.toString().padStart(u, "0") + b.toString().padStart(w, "0");
 }
+const textSeed = new Int32Array(8);
 /** Lorem words of exactly the source's length in characters: nothing of the source survives. */
 function fakeText(key, value) {
     const n = codePoints(value);
     if (n === 0)
         return value;
-    const seed = Buffer.alloc(36);
-    hmac(key, `text:${value}`).copy(seed);
+    textSeed.set(fakes_hmacState(key, `text:${value}`));
     let out = "";
     for (let i = 0; out.length < n; i++) {
-        seed.writeInt32BE(i, 32);
-        const block = sha256Short(seed);
+        const block = sha256SeedCounter(textSeed, i);
         for (let j = 0; j < 32 && out.length < n; j++) {
-            out += (out === "" ? "" : " ") + LOREM_WORDS[block[j] % LOREM_WORDS.length];
+            out += (out === "" ? "" : " ") + LOREM_WORDS[stateByte(block, j) % LOREM_WORDS.length];
         }
     }
     out = out.slice(0, n);

@@ -86630,7 +86630,9 @@ function stripComments(statement) {
  * are one 64-byte block each, so their compressed state is computed once per key and each HMAC
  * of a short value costs two compressions. node:crypto cannot resume from such a state without an
  * object per value, and crossing into it twice per value cost more than the hashing (measured:
- * half of masking's time in the job). A test holds this equal to node:crypto's HMAC-SHA256.
+ * half of masking's time in the job). Results are states of eight 32-bit words, reused from call
+ * to call, rather than a Buffer per hash: allocating them was a fifth of masking's time in the job
+ * (docs/masking.md, Speed). A test holds this equal to node:crypto's HMAC-SHA256.
  */
 /** The first 32 bits of the fractional parts of the square (IV) and cube (K) roots of the first primes. */
 const sha256_IV = new Int32Array(8);
@@ -86647,16 +86649,13 @@ const K = new Int32Array(64);
         K[i] = fraction(Math.cbrt(p));
     });
 }
-const W = new Int32Array(64);
-/** One compression of W[0..15] into `h`. */
+/** The block to compress, then the message schedule's last 16 words. */
+const W = new Int32Array(16);
+/**
+ * One compression of W[0..15] into `h`. The schedule is computed as the rounds go, in W[0..15] as
+ * a ring (measured: faster than a first pass over 48 more words).
+ */
 function sha256_compress(h) {
-    for (let i = 16; i < 64; i++) {
-        const x = W[i - 15];
-        const y = W[i - 2];
-        const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-        const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-        W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
-    }
     let a = h[0];
     let b = h[1];
     let c = h[2];
@@ -86666,10 +86665,21 @@ function sha256_compress(h) {
     let g = h[6];
     let k = h[7];
     for (let i = 0; i < 64; i++) {
+        let w;
+        if (i < 16)
+            w = W[i];
+        else {
+            const x = W[(i - 15) & 15];
+            const y = W[(i - 2) & 15];
+            const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+            const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+            w = (W[i & 15] + s0 + W[(i - 7) & 15] + s1) | 0;
+            W[i & 15] = w;
+        }
         const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-        const t1 = (k + s1 + ((e & f) ^ (~e & g)) + K[i] + W[i]) | 0;
+        const t1 = (k + s1 + (g ^ (e & (f ^ g))) + K[i] + w) | 0;
         const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-        const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+        const t2 = (s0 + ((a & b) | (c & (a | b)))) | 0;
         k = g;
         g = f;
         f = e;
@@ -86696,56 +86706,113 @@ function stateAfterBlock(block) {
     sha256_compress(h);
     return h;
 }
-let scratch = Buffer.alloc(1024);
+/** The message's UTF-8 bytes, with room for the padding (72 bytes past them). */
+let bytes = new Uint8Array(1024);
+let buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** Writes `message` as UTF-8 into `bytes` and returns its length; ASCII without a call into C++. */
+function encode(message) {
+    const n = message.length;
+    if (bytes.length < n * 3 + 72) {
+        bytes = new Uint8Array(2 * (n * 3 + 72));
+        buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    for (let i = 0; i < n; i++) {
+        const c = message.charCodeAt(i);
+        if (c >= 0x80)
+            return buffer.write(message, 0, "utf8");
+        bytes[i] = c;
+    }
+    return n;
+}
 /**
- * SHA-256 of `data[0..length)` continued from `start` (the state after `prefixBytes` already
- * hashed bytes, 0 or 64). `data` must have room for the padding: 72 bytes past `length`.
+ * SHA-256 of `bytes[0..length)` continued from `start` (the state after `prefixBytes` already
+ * hashed bytes, 0 or 64), into `h`.
  */
-function finish(start, prefixBytes, data, length, h) {
+function finish(start, prefixBytes, length, h) {
     h.set(start);
-    const total = length + 9;
-    const blocks = Math.ceil(total / 64);
-    data[length] = 0x80;
-    data.fill(0, length + 1, blocks * 64);
-    const bits = (prefixBytes + length) * 8;
-    data.writeUInt32BE(Math.floor(bits / 2 ** 32), blocks * 64 - 8);
-    data.writeUInt32BE(bits >>> 0, blocks * 64 - 4);
+    const blocks = Math.ceil((length + 9) / 64);
+    bytes[length] = 0x80;
+    bytes.fill(0, length + 1, blocks * 64);
     for (let block = 0; block < blocks; block++) {
         const o = block * 64;
         for (let j = 0; j < 16; j++) {
             const p = o + 4 * j;
-            W[j] = (data[p] << 24) | (data[p + 1] << 16) | (data[p + 2] << 8) | data[p + 3];
+            W[j] = (bytes[p] << 24) | (bytes[p + 1] << 16) | (bytes[p + 2] << 8) | bytes[p + 3];
+        }
+        if (block === blocks - 1) {
+            const bits = (prefixBytes + length) * 8;
+            W[14] = Math.floor(bits / 2 ** 32);
+            W[15] = bits | 0;
         }
         sha256_compress(h);
     }
 }
-const innerState = new Int32Array(8);
-const outerState = new Int32Array(8);
-const outerBlock = Buffer.alloc(128);
-/** HMAC-SHA256 from the states after the inner and outer pads, of `message` as UTF-8. */
-function hmacFromStates(inner, outer, message) {
-    if (scratch.length < message.length * 3 + 72)
-        scratch = Buffer.alloc(2 * (message.length * 3 + 72));
-    const length = scratch.write(message, 0, "utf8");
-    finish(inner, 64, scratch, length, innerState);
+/** The block after 32 bytes of state words: the outer hash of an HMAC, or a seed's counter block. */
+function shortBlock(words, tail, prefixBytes) {
     for (let j = 0; j < 8; j++)
-        outerBlock.writeInt32BE(innerState[j], 4 * j);
-    finish(outer, 64, outerBlock, 32, outerState);
-    return stateBytes(outerState);
+        W[j] = words[j];
+    const length = 32 + (tail === -1 ? 0 : 4);
+    let j = 8;
+    if (tail !== -1)
+        W[j++] = tail;
+    W[j++] = 0x80000000 | 0;
+    while (j < 15)
+        W[j++] = 0;
+    W[15] = (prefixBytes + length) * 8;
 }
-const plainBlock = Buffer.alloc(128);
-const plainState = new Int32Array(8);
-/** SHA-256 of at most 55 bytes (one block): the text fake's word blocks. */
-function sha256Short(data) {
-    data.copy(plainBlock, 0);
-    finish(sha256_IV, 0, plainBlock, data.length, plainState);
-    return stateBytes(plainState);
+const innerState = new Int32Array(8);
+const hmacState = new Int32Array(8);
+/**
+ * HMAC-SHA256 from the states after the inner and outer pads, of `message` as UTF-8. The result is
+ * overwritten by the next call.
+ */
+function hmacWords(inner, outer, message) {
+    finish(inner, 64, encode(message), innerState);
+    shortBlock(innerState, -1, 64);
+    hmacState.set(outer);
+    sha256_compress(hmacState);
+    return hmacState;
 }
-function stateBytes(h) {
+const seedState = new Int32Array(8);
+/**
+ * SHA-256 of 36 bytes: the eight words of `seed` then `counter` as a big-endian 32-bit integer
+ * (the text fake's word blocks). The result is overwritten by the next call.
+ */
+function sha256SeedCounter(seed, counter) {
+    shortBlock(seed, counter | 0, 0);
+    seedState.set(sha256_IV);
+    sha256_compress(seedState);
+    return seedState;
+}
+/** Byte `i` (0 to 31) of a state, big-endian as the digest's bytes are. */
+function stateByte(h, i) {
+    return (h[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff;
+}
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+/** The digest's first `bytes` bytes (from byte `from`) as lowercase hex. */
+function stateHex(h, from, count) {
+    let out = "";
+    for (let i = from; i < from + count; i++)
+        out += HEX[stateByte(h, i)];
+    return out;
+}
+/** The digest as a Buffer (32 bytes). */
+function sha256_stateBuffer(h) {
     const out = Buffer.allocUnsafe(32);
     for (let j = 0; j < 8; j++)
         out.writeInt32BE(h[j], 4 * j);
     return out;
+}
+/** HMAC-SHA256 from the states after the inner and outer pads, as a Buffer of its own. */
+function hmacFromStates(inner, outer, message) {
+    return sha256_stateBuffer(hmacWords(inner, outer, message));
+}
+/** SHA-256 of at most 55 bytes (one block). */
+function sha256Short(data) {
+    bytes.set(data, 0);
+    const h = new Int32Array(8);
+    finish(sha256_IV, 0, data.length, h);
+    return sha256_stateBuffer(h);
 }
 
 ;// CONCATENATED MODULE: ./src/masking/fakes.ts
@@ -86777,12 +86844,16 @@ function maskingKey(secret, input = "masking-key") {
 }
 const states = new WeakMap();
 function hmac(key, message) {
+    return stateBuffer(fakes_hmacState(key, message));
+}
+/** The HMAC as eight state words, overwritten by the next call: what the fakes read their bytes from. */
+function fakes_hmacState(key, message) {
     let state = states.get(key);
     if (!state) {
         state = { inner: stateAfterBlock(key.innerPad), outer: stateAfterBlock(key.outerPad) };
         states.set(key, state);
     }
-    return hmacFromStates(state.inner, state.outer, message);
+    return hmacWords(state.inner, state.outer, message);
 }
 // Invented-sounding names, so that a fake rarely coincides with a real person's name.
 const FIRST_NAMES = [
@@ -86956,46 +87027,57 @@ const EMAIL_DOMAIN = "example.invalid";
 /** The longest fake email: columns narrower than this cannot take the email strategy. */
 const EMAIL_LENGTH = "user_".length + EMAIL_HEX_CHARS + 1 + EMAIL_DOMAIN.length;
 function fakeEmail(key, value) {
-    return `user_${hmac(key, `email:${value}`).toString("hex").slice(0, EMAIL_HEX_CHARS)}@${EMAIL_DOMAIN}`;
+    return `user_${stateHex(fakes_hmacState(key, `email:${value}`), 0, EMAIL_HEX_CHARS / 2)}@${EMAIL_DOMAIN}`;
 }
 function fakeName(key, value, part, unique = false) {
-    const h = hmac(key, `name:${value}`);
-    const first = FIRST_NAMES[(h[0] * 256 + h[1]) % FIRST_NAMES.length];
-    const last = LAST_NAMES[(h[2] * 256 + h[3]) % LAST_NAMES.length];
+    const h = fakes_hmacState(key, `name:${value}`);
+    const first = FIRST_NAMES[(h[0] >>> 16) % FIRST_NAMES.length];
+    const last = LAST_NAMES[(h[0] & 0xffff) % LAST_NAMES.length];
     const name = part === "first" ? first : part === "last" ? last : `${first} ${last}`;
-    return unique ? `${name} ${h.toString("hex").slice(8, 16)}` : name;
+    return unique ? `${name} ${stateHex(h, 4, 4)}` : name;
 }
 function fakeHash(key, value) {
-    return hmac(key, `hash:${value}`).toString("hex");
+    return stateHex(fakes_hmacState(key, `hash:${value}`), 0, 32);
 }
 function fakeUuid(key, value) {
-    const hex = hmac(key, `uuid:${value}`).toString("hex");
+    const hex = stateHex(fakes_hmacState(key, `uuid:${value}`), 0, 16);
     const variant = "89ab"[parseInt(hex[16], 16) % 4];
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 /** Format-preserving: digits stay digits (a bijection on the digit string up to 36 digits), the rest stays. */
 function fakePhone(key, value) {
-    const digits = value.replace(/[^0-9]/g, "");
+    let digits = "";
+    for (let i = 0; i < value.length; i++)
+        if (isDigit(value.charCodeAt(i)))
+            digits += value[i];
     const d = digits.length;
     if (d === 0)
         return value;
     let out;
     if (d > 36) {
-        const h = hmac(key, `phone:${value}`);
-        out = [...digits].map((c, i) => String((Number(c) + h[i % 32] + Math.floor(i / 32)) % 10)).join("");
+        const h = fakes_hmacState(key, `phone:${value}`);
+        out = "";
+        for (let i = 0; i < d; i++)
+            out += String((Number(digits[i]) + stateByte(h, i % 32) + Math.floor(i / 32)) % 10);
     }
     else {
         out = d <= 18 ? feistelSmall(key, digits) : feistelBig(key, digits);
     }
+    let masked = "";
     let next = 0;
-    return value.replace(/[0-9]/g, () => out[next++]);
+    for (let i = 0; i < value.length; i++)
+        masked += isDigit(value.charCodeAt(i)) ? out[next++] : value[i];
+    return masked;
+}
+function isDigit(code) {
+    return code >= 48 && code <= 57;
 }
 /** The 60-bit number of a phone round's first 15 hex digits, modulo m (at most 10^9): exact in doubles. */
 function roundModulo(h, m) {
     let r = 0;
     for (let i = 0; i < 7; i++)
-        r = (r * 256 + h[i]) % m;
-    return (r * 16 + (h[7] >> 4)) % m;
+        r = (r * 256 + stateByte(h, i)) % m;
+    return (r * 16 + (stateByte(h, 7) >> 4)) % m;
 }
 /**
  * Four rounds of an unbalanced Feistel network: invertible, so distinct numbers stay distinct.
@@ -87008,7 +87090,7 @@ function feistelSmall(key, digits) {
     const w = d - u;
     const mu = 10 ** u;
     const mw = 10 ** w;
-    const round = (r, other, m) => roundModulo(hmac(key, `phone:${r}:${d}:${other}`), m);
+    const round = (r, other, m) => roundModulo(fakes_hmacState(key, `phone:${r}:${d}:${other}`), m);
     let b = Number(digits.slice(u));
     if (u === 0)
         return String((b + round(0, "", mw)) % mw).padStart(w, "0");
@@ -87024,7 +87106,7 @@ function feistelBig(key, digits) {
     const u = Math.floor(d / 2);
     const w = d - u;
     const round = (r, other, width) => {
-        const hex = hmac(key, `phone:${r}:${d}:${other}`).toString("hex").slice(0, 15);
+        const hex = stateHex(fakes_hmacState(key, `phone:${r}:${d}:${other}`), 0, 8).slice(0, 15);
         return BigInt(`0x${hex}`) % 10n ** BigInt(width);
     };
     let a = BigInt(digits.slice(0, u));
@@ -87037,19 +87119,18 @@ function feistelBig(key, digits) {
     }
     return a.toString().padStart(u, "0") + b.toString().padStart(w, "0");
 }
+const textSeed = new Int32Array(8);
 /** Lorem words of exactly the source's length in characters: nothing of the source survives. */
 function fakeText(key, value) {
     const n = codePoints(value);
     if (n === 0)
         return value;
-    const seed = Buffer.alloc(36);
-    hmac(key, `text:${value}`).copy(seed);
+    textSeed.set(fakes_hmacState(key, `text:${value}`));
     let out = "";
     for (let i = 0; out.length < n; i++) {
-        seed.writeInt32BE(i, 32);
-        const block = sha256Short(seed);
+        const block = sha256SeedCounter(textSeed, i);
         for (let j = 0; j < 32 && out.length < n; j++) {
-            out += (out === "" ? "" : " ") + LOREM_WORDS[block[j] % LOREM_WORDS.length];
+            out += (out === "" ? "" : " ") + LOREM_WORDS[stateByte(block, j) % LOREM_WORDS.length];
         }
     }
     out = out.slice(0, n);
@@ -92878,7 +92959,7 @@ function convertBits(data, from, to, pad) {
     return out;
 }
 /** Encodes bytes under a human-readable prefix; the result has the case of `hrp`. */
-function encode(hrp, data) {
+function bech32_encode(hrp, data) {
     const lowerHrp = hrp.toLowerCase();
     const words = convertBits(data, 8, 5, true);
     const mod = polymod([...expandHrp(lowerHrp), ...words, 0, 0, 0, 0, 0, 0]) ^ 1;
@@ -92943,7 +93024,7 @@ class X25519Recipient {
     }
     /** The `age1...` form. */
     toString() {
-        return encode(RECIPIENT_HRP, this.#raw);
+        return bech32_encode(RECIPIENT_HRP, this.#raw);
     }
     /** False for a low-order point, to which nothing can be encrypted. */
     isUsable() {
@@ -92975,7 +93056,7 @@ class x25519_X25519Identity {
     /** The `AGE-SECRET-KEY-1...` form: a secret, to be written only where the key belongs. */
     encodeSecret() {
         const jwk = this.#privateKey.export({ format: "jwk" });
-        return encode(IDENTITY_HRP, Buffer.from(jwk.d, "base64url"));
+        return bech32_encode(IDENTITY_HRP, Buffer.from(jwk.d, "base64url"));
     }
     /** The file key, or undefined when no stanza is addressed to this identity. */
     async unwrap(stanzas) {
@@ -95181,40 +95262,49 @@ function characters(rows) {
 const RAW_TEXT = { getTypeParser: () => (value) => value };
 /**
  * Runs `select` as a cursor and hands each batch of rows (arrays of text or null) to `onBatch`;
- * what it returns, rows in COPY's text format, is copied into `copyInto`. The next batch is
- * fetched while `onBatch` computes, so the server and the job work at once; one statement at a
- * time all the same (pg deprecates queueing a second one on a busy client).
+ * what it returns, rows in COPY's text format, is copied into `copyInto`. The connection takes one
+ * statement at a time (pg deprecates queueing a second on a busy client), in this order: the next
+ * FETCH, then the COPY of the batch just computed; so while `onBatch` computes a batch, the server
+ * fetches the next one and copies in the one before.
  */
 async function scanRows(client, select, batchRows, onBatch, copyInto) {
     await client.query(`DECLARE lifeboat_mask_scan NO SCROLL CURSOR FOR ${select}`);
-    const fetch = (size) => client.query({
+    // The connection's statements, one after the other; a failure fails every one queued after it.
+    let connection = Promise.resolve();
+    const serially = (statement) => {
+        const result = connection.then(statement);
+        connection = result;
+        return result;
+    };
+    const fetch = (size) => serially(() => client.query({
         text: `FETCH ${size} FROM lifeboat_mask_scan`,
         rowMode: "array",
         types: RAW_TEXT,
-    });
+    }));
     // Rows can be a few bytes or megabytes each: the first batch is small, the next ones sized
     // from what the rows weighed, so that a batch holds about BATCH_CHARACTERS of text.
     let size = Math.min(batchRows, FIRST_BATCH_ROWS);
     let total = 0;
     let rows = (await fetch(size)).rows;
-    while (rows.length > 0) {
-        total += rows.length;
-        const last = rows.length < size;
-        size = Math.max(1, Math.min(batchRows, Math.floor((BATCH_CHARACTERS * rows.length) / (characters(rows) + 1))));
-        const next = last ? undefined : fetch(size);
-        let text;
-        try {
-            text = onBatch(rows);
+    try {
+        while (rows.length > 0) {
+            total += rows.length;
+            const last = rows.length < size;
+            size = Math.max(1, Math.min(batchRows, Math.floor((BATCH_CHARACTERS * rows.length) / (characters(rows) + 1))));
+            const next = last ? undefined : fetch(size);
+            // Settled here so that a failure while computing leaves no rejection unheard.
+            next?.catch(() => undefined);
+            const text = await onBatch(rows);
+            if (text && copyInto)
+                void serially(() => copyIn(client, copyInto, text)).catch(() => undefined);
+            rows = next ? (await next).rows : [];
         }
-        catch (error) {
-            // The fetch in flight must finish before the caller's ROLLBACK can run.
-            await next?.catch(() => undefined);
-            throw error;
-        }
-        rows = next ? (await next).rows : [];
-        if (text && copyInto)
-            await copyIn(client, copyInto, text);
     }
+    finally {
+        // Whatever failed, the statements queued must finish before the caller's ROLLBACK can run.
+        await connection.catch(() => undefined);
+    }
+    await connection;
     await client.query("CLOSE lifeboat_mask_scan");
     return total;
 }
@@ -95303,6 +95393,11 @@ class DigestSet {
         digest_set_digest(value);
         this.insert(h1, h2, flag);
     }
+    /** Adds digests taken elsewhere (digestInto), as (h1, h2, flag) triples. */
+    addDigests(triples) {
+        for (let i = 0; i + 2 < triples.length; i += 3)
+            this.insert(triples[i], triples[i + 1], triples[i + 2]);
+    }
     /** The flags of the value's digest, 0 when it is not a source value. */
     lookup(value) {
         digest_set_digest(value);
@@ -95346,6 +95441,12 @@ class DigestSet {
 // The last digest, in two module variables rather than an allocated pair: billions of calls.
 let h1 = 0;
 let h2 = 0;
+/** Writes the value's digest into out[at] and out[at + 1]: what a worker hands back to add. */
+function digestInto(value, out, at) {
+    digest_set_digest(value);
+    out[at] = h1;
+    out[at + 1] = h2;
+}
 function digest_set_digest(value) {
     let a = 0x9747b28c ^ value.length;
     let b = 0x1b873593 ^ Math.imul(value.length, 0x85ebca6b);
@@ -95367,7 +95468,182 @@ function fmix(h) {
     return h ^ (h >>> 16);
 }
 
+;// CONCATENATED MODULE: ./src/masking/batch.ts
+
+
+
+function maskBatch(key, spec, rows) {
+    const { read, fakedAt, sizes } = spec;
+    const digests = new Int32Array(spec.digests ? rows.length * read.length * 3 : 0);
+    let taken = 0;
+    const lines = [];
+    for (const row of rows) {
+        if (spec.digests) {
+            for (let i = 0; i < read.length; i++) {
+                const flag = sourceFlag(read[i], row[2 + i]);
+                if (flag === 0)
+                    continue;
+                digestInto(row[2 + i], digests, taken);
+                digests[taken + 2] = flag;
+                taken += 3;
+            }
+        }
+        let line = `${row[0]}\t${row[1]}`;
+        for (let i = 0; i < fakedAt.length; i++) {
+            const source = row[2 + fakedAt[i]];
+            let fake = null;
+            if (source !== null) {
+                fake = fakeOf(key, read[fakedAt[i]], source);
+                if (sizes[i] !== undefined)
+                    fake = leftChars(fake, sizes[i]);
+            }
+            line += `\t${copyField(fake)}`;
+        }
+        lines.push(line);
+    }
+    lines.push("");
+    return { text: lines.join("\n"), digests: digests.subarray(0, taken) };
+}
+const HAS_DIGIT = /[0-9]/;
+/**
+ * Which source a value's digest is recorded as, or 0 when it identifies no one: empty, shaped like
+ * our own fakes, or a phone number without a digit.
+ */
+function sourceFlag(strategy, value) {
+    if (value === null || value === "" || looksFake(value))
+        return 0;
+    if (strategy.kind === "phone")
+        return HAS_DIGIT.test(value) ? PHONE_SOURCE : 0;
+    return OTHER_SOURCE;
+}
+function fakeOf(key, strategy, value) {
+    switch (strategy.kind) {
+        case "email":
+            return fakeEmail(key, value);
+        case "name":
+            return fakeName(key, value, strategy.part, strategy.unique);
+        case "phone":
+            return fakePhone(key, value);
+        case "text":
+            return fakeText(key, value);
+        case "hash":
+            return fakeHash(key, value);
+        case "uuid":
+            return fakeUuid(key, value);
+        case "null":
+        case "fixed":
+            throw new Error(`no fake is computed for ${strategy.kind}`);
+    }
+}
+/** left(value, n) as PostgreSQL counts: characters, not UTF-16 units. */
+function leftChars(value, n) {
+    if (value.length <= n)
+        return value;
+    return Array.from(value).slice(0, n).join("");
+}
+
+// EXTERNAL MODULE: external "node:worker_threads"
+var external_node_worker_threads_ = __nccwpck_require__(75919);
+;// CONCATENATED MODULE: ./src/masking/fake-pool.ts
+/**
+ * The fakes of large batches computed on every core: a batch is cut into one slice per worker
+ * thread, and the slices' COPY text and digests are put back together in order, so the result is
+ * the one the main thread would have computed (batch.ts runs in both). Masking is CPU-bound in the
+ * job (HMAC-SHA256 per value, docs/masking.md, Speed) while the server mostly waits for it.
+ *
+ * The workers get the key's pads in memory (workerData), never through an environment, argument or
+ * file. From the sources they run fake-worker.ts (the parent's --import tsx is inherited); from a
+ * bundle, dist/mask-worker/index.js next to the bundle's own directory.
+ */
+
+
+
+/** Below this many rows a batch is computed in the main thread: posting it costs more than it saves. */
+const MIN_POOL_ROWS = 2_000;
+/** Workers at most, whatever the runner has: masking's COPY and UPDATE need the server's cores too. */
+const MAX_WORKERS = 8;
+function defaultWorkers() {
+    const cores = (0,external_node_os_.availableParallelism)();
+    return cores < 2 ? 0 : Math.min(cores, MAX_WORKERS);
+}
+function workerScript() {
+    const here = import.meta.url;
+    return here.endsWith(".ts") ? new URL("./fake-worker.ts", here) : new URL("../mask-worker/index.js", here);
+}
+class FakePool {
+    key;
+    workers = [];
+    pending = new Map();
+    nextId = 0;
+    failure;
+    closed = false;
+    constructor(key, size) {
+        this.key = key;
+        const workerData = { innerPad: new Uint8Array(key.innerPad), outerPad: new Uint8Array(key.outerPad) };
+        for (let i = 0; i < size; i++) {
+            const worker = new external_node_worker_threads_.Worker(workerScript(), { workerData });
+            worker.on("message", (reply) => this.settle(reply));
+            worker.on("error", (error) => this.fail(error));
+            worker.on("exit", (code) => {
+                if (code !== 0)
+                    this.fail(new Error(`a masking worker thread exited with code ${code}`));
+            });
+            this.workers.push(worker);
+        }
+    }
+    /** The batch's result, computed by all the workers when it is large enough. */
+    async run(spec, rows) {
+        if (this.failure)
+            throw this.failure;
+        if (rows.length < MIN_POOL_ROWS || this.workers.length === 0)
+            return maskBatch(this.key, spec, rows);
+        const slice = Math.ceil(rows.length / this.workers.length);
+        const parts = await Promise.all(this.workers.map((worker, i) => this.post(worker, spec, rows.slice(i * slice, (i + 1) * slice))));
+        let size = 0;
+        for (const part of parts)
+            size += part.digests.length;
+        const digests = new Int32Array(size);
+        let at = 0;
+        for (const part of parts) {
+            digests.set(part.digests, at);
+            at += part.digests.length;
+        }
+        return { text: parts.map((part) => part.text).join(""), digests };
+    }
+    async close() {
+        this.closed = true;
+        const workers = this.workers.splice(0);
+        await Promise.all(workers.map((worker) => worker.terminate()));
+    }
+    post(worker, spec, rows) {
+        const id = this.nextId++;
+        return new Promise((resolve, reject) => {
+            this.pending.set(id, { resolve, reject });
+            worker.postMessage({ id, spec, rows });
+        });
+    }
+    settle(reply) {
+        const pending = this.pending.get(reply.id);
+        if (!pending)
+            return;
+        this.pending.delete(reply.id);
+        if ("error" in reply)
+            pending.reject(new Error(`a masking worker thread failed: ${reply.error}`));
+        else
+            pending.resolve({ text: reply.text, digests: reply.digests });
+    }
+    fail(error) {
+        if (this.closed)
+            return;
+        this.failure ??= error;
+        for (const pending of this.pending.values())
+            pending.reject(this.failure);
+        this.pending.clear();
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/masking/apply.ts
+
 
 
 
@@ -95396,6 +95672,8 @@ async function applyMasking(client, plan, key, options = {}) {
         options.onStep?.(what, now() - began);
         return result;
     }, { at: (what) => void (step = what) });
+    // Started with the first table masked in the job, stopped whatever happens.
+    let pool;
     try {
         await run("starting the masking transaction", "BEGIN");
         // Every statement here is dominated by function calls per row, which JIT does not speed up,
@@ -95443,7 +95721,9 @@ async function applyMasking(client, plan, key, options = {}) {
                 continue;
             if (inJob(table)) {
                 step = `masking ${table.schema}.${table.table}`;
-                await maskInJob(client, table, key, digestsFirst ? undefined : sources, batchRows, run, (what, ms) => options.onStep?.(what, ms));
+                const workers = options.workers ?? defaultWorkers();
+                pool ??= workers > 0 ? new FakePool(key, workers) : null;
+                await maskInJob(client, table, key, pool, digestsFirst ? undefined : sources, batchRows, run, (what, ms) => options.onStep?.(what, ms));
                 continue;
             }
             const sets = table.columns.map((column) => `${catalog_check_quoteIdent(column.column)} = ${maskExpression(client, column)}`);
@@ -95490,6 +95770,9 @@ async function applyMasking(client, plan, key, options = {}) {
         throw new domain_errors/* OperationError */.OK(`masking by ${plan.rules.path} failed while ${step}, nothing was masked: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
             cause: error,
         });
+    }
+    finally {
+        await pool?.close();
     }
 }
 function label(table, column, path) {
@@ -95629,7 +95912,7 @@ async function apply_verify(client, plan, sources, batchRows) {
                         continue;
                     const count = hits[i];
                     if (looked[i].value.strategy.kind === "phone") {
-                        if (!HAS_DIGIT.test(v))
+                        if (!apply_HAS_DIGIT.test(v))
                             continue;
                         // A keyed permutation of a dense number space maps some numbers onto other real
                         // ones (1M numbers out of 10^11: about 10). Such a hit is a collision, not this
@@ -95659,42 +95942,12 @@ async function apply_verify(client, plan, sources, batchRows) {
     }
     return failures;
 }
-const HAS_DIGIT = /[0-9]/;
-/** Records a source value's digest, unless it identifies no one (empty, fake-shaped, a phone without digits). */
+const apply_HAS_DIGIT = /[0-9]/;
+/** Records a source value's digest, unless it identifies no one (batch.ts, sourceFlag). */
 function addSource(sources, strategy, value) {
-    if (value === null || value === "" || looksFake(value))
-        return;
-    if (strategy.kind === "phone") {
-        if (HAS_DIGIT.test(value))
-            sources.add(value, PHONE_SOURCE);
-    }
-    else
-        sources.add(value, OTHER_SOURCE);
-}
-function fakeOf(key, strategy, value) {
-    switch (strategy.kind) {
-        case "email":
-            return fakeEmail(key, value);
-        case "name":
-            return fakeName(key, value, strategy.part, strategy.unique);
-        case "phone":
-            return fakePhone(key, value);
-        case "text":
-            return fakeText(key, value);
-        case "hash":
-            return fakeHash(key, value);
-        case "uuid":
-            return fakeUuid(key, value);
-        case "null":
-        case "fixed":
-            throw new Error(`no fake is computed for ${strategy.kind}`);
-    }
-}
-/** left(value, n) as PostgreSQL counts: characters, not UTF-16 units. */
-function leftChars(value, n) {
-    if (value.length <= n)
-        return value;
-    return Array.from(value).slice(0, n).join("");
+    const flag = sourceFlag(strategy, value);
+    if (flag !== 0)
+        sources.add(value, flag);
 }
 /**
  * Two paths of one column where one lies inside the other: the SQL rewrite applies them in order,
@@ -95715,7 +95968,7 @@ function overlappingPaths(table) {
  * (tableoid, ctid): within this transaction nothing else moves a row, and tableoid keeps the ctids
  * of partitions and inheritance children apart.
  */
-async function maskInJob(client, table, key, sources, batchRows, run, onStep) {
+async function maskInJob(client, table, key, pool, sources, batchRows, run, onStep) {
     const name = `${table.schema}.${table.table}`;
     const values = table.columns.flatMap((column) => sourceExpressions(column).map((value) => ({ ...value, column })));
     const faked = values.filter((v) => v.strategy.kind !== "null" && v.strategy.kind !== "fixed");
@@ -95736,32 +95989,21 @@ async function maskInJob(client, table, key, sources, batchRows, run, onStep) {
     const sizes = faked.map((v) => v.path === undefined && v.column.maxLength !== undefined && v.strategy.kind !== "uuid"
         ? v.column.maxLength
         : undefined);
+    const spec = {
+        read: read.map((v) => v.strategy),
+        fakedAt,
+        sizes,
+        digests: sources !== undefined,
+    };
     let faking = 0;
     const began = Date.now();
     run.at(`reading ${name}, computing and copying in its fakes`);
-    const rows = await scanRows(client, `SELECT tableoid, ctid, ${read.map((v) => v.expression).join(", ")} FROM ${quoteTable(table)}`, batchRows, (batch) => {
+    const rows = await scanRows(client, `SELECT tableoid, ctid, ${read.map((v) => v.expression).join(", ")} FROM ${quoteTable(table)}`, batchRows, async (batch) => {
         const start = Date.now();
-        const lines = [];
-        for (const row of batch) {
-            if (sources)
-                for (let i = 0; i < read.length; i++)
-                    addSource(sources, read[i].strategy, row[2 + i]);
-            let line = `${row[0]}\t${row[1]}`;
-            for (let i = 0; i < faked.length; i++) {
-                const source = row[2 + fakedAt[i]];
-                let fake = null;
-                if (source !== null) {
-                    fake = fakeOf(key, faked[i].strategy, source);
-                    if (sizes[i] !== undefined)
-                        fake = leftChars(fake, sizes[i]);
-                }
-                line += `\t${copyField(fake)}`;
-            }
-            lines.push(line);
-        }
-        lines.push("");
+        const result = pool ? await pool.run(spec, batch) : maskBatch(key, spec, batch);
+        sources?.addDigests(result.digests);
         faking += Date.now() - start;
-        return lines.join("\n");
+        return result.text;
     }, FAKES);
     // The server fetches the next batch while the job computes: only the sum is wall time.
     onStep(`reading ${name} (${rows} rows), computing and copying in its fakes`, Date.now() - began);

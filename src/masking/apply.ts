@@ -32,9 +32,10 @@ import {
   setKeyValues,
   type MaskingKey,
 } from "./fakes.js";
-import { copyField, scanRows } from "./copy.js";
+import { scanRows } from "./copy.js";
+import { maskBatch, sourceFlag, type BatchSpec } from "./batch.js";
 import { DigestSet, OTHER_SOURCE, PHONE_SOURCE } from "./digest-set.js";
-import { fakeEmail, fakeHash, fakeName, fakePhone, fakeText, fakeUuid, looksFake } from "./fakes.js";
+import { defaultWorkers, FakePool } from "./fake-pool.js";
 import type { ValueStrategy } from "./rules.js";
 
 export interface TableOutcome {
@@ -72,6 +73,11 @@ export interface MaskingOptions {
    * UPDATE per table, as before; tests hold the two results equal, row for row.
    */
   fakesIn?: "job" | "database";
+  /**
+   * Worker threads that compute the fakes of large batches (fake-pool.ts): by default one per core
+   * (up to 8), none on one core; 0 computes everything in the main thread.
+   */
+  workers?: number;
 }
 
 /** Rows per cursor fetch and COPY at most (fewer when rows are large: copy.ts). */
@@ -97,6 +103,8 @@ export async function applyMasking(
     },
     { at: (what: string) => void (step = what) },
   );
+  // Started with the first table masked in the job, stopped whatever happens.
+  let pool: FakePool | null | undefined;
   try {
     await run("starting the masking transaction", "BEGIN");
     // Every statement here is dominated by function calls per row, which JIT does not speed up,
@@ -149,8 +157,17 @@ export async function applyMasking(
       if (table.columns.length === 0) continue;
       if (inJob(table)) {
         step = `masking ${table.schema}.${table.table}`;
-        await maskInJob(client, table, key, digestsFirst ? undefined : sources, batchRows, run, (what, ms) =>
-          options.onStep?.(what, ms),
+        const workers = options.workers ?? defaultWorkers();
+        pool ??= workers > 0 ? new FakePool(key, workers) : null;
+        await maskInJob(
+          client,
+          table,
+          key,
+          pool,
+          digestsFirst ? undefined : sources,
+          batchRows,
+          run,
+          (what, ms) => options.onStep?.(what, ms),
         );
         continue;
       }
@@ -207,6 +224,8 @@ export async function applyMasking(
         cause: error,
       },
     );
+  } finally {
+    await pool?.close();
   }
 }
 
@@ -387,38 +406,10 @@ async function verify(
 
 const HAS_DIGIT = /[0-9]/;
 
-/** Records a source value's digest, unless it identifies no one (empty, fake-shaped, a phone without digits). */
+/** Records a source value's digest, unless it identifies no one (batch.ts, sourceFlag). */
 function addSource(sources: DigestSet, strategy: ValueStrategy, value: string | null): void {
-  if (value === null || value === "" || looksFake(value)) return;
-  if (strategy.kind === "phone") {
-    if (HAS_DIGIT.test(value)) sources.add(value, PHONE_SOURCE);
-  } else sources.add(value, OTHER_SOURCE);
-}
-
-function fakeOf(key: MaskingKey, strategy: ValueStrategy, value: string): string {
-  switch (strategy.kind) {
-    case "email":
-      return fakeEmail(key, value);
-    case "name":
-      return fakeName(key, value, strategy.part, strategy.unique);
-    case "phone":
-      return fakePhone(key, value);
-    case "text":
-      return fakeText(key, value);
-    case "hash":
-      return fakeHash(key, value);
-    case "uuid":
-      return fakeUuid(key, value);
-    case "null":
-    case "fixed":
-      throw new Error(`no fake is computed for ${strategy.kind}`);
-  }
-}
-
-/** left(value, n) as PostgreSQL counts: characters, not UTF-16 units. */
-function leftChars(value: string, n: number): string {
-  if (value.length <= n) return value;
-  return Array.from(value).slice(0, n).join("");
+  const flag = sourceFlag(strategy, value);
+  if (flag !== 0) sources.add(value!, flag);
 }
 
 /**
@@ -449,6 +440,7 @@ async function maskInJob(
   client: pg.Client,
   table: PlannedTable,
   key: MaskingKey,
+  pool: FakePool | null,
   sources: DigestSet | undefined,
   batchRows: number,
   run: Run,
@@ -482,6 +474,12 @@ async function maskInJob(
       ? v.column.maxLength
       : undefined,
   );
+  const spec: BatchSpec = {
+    read: read.map((v) => v.strategy),
+    fakedAt,
+    sizes,
+    digests: sources !== undefined,
+  };
   let faking = 0;
   const began = Date.now();
   run.at(`reading ${name}, computing and copying in its fakes`);
@@ -489,26 +487,12 @@ async function maskInJob(
     client,
     `SELECT tableoid, ctid, ${read.map((v) => v.expression).join(", ")} FROM ${quoteTable(table)}`,
     batchRows,
-    (batch) => {
+    async (batch) => {
       const start = Date.now();
-      const lines: string[] = [];
-      for (const row of batch) {
-        if (sources) for (let i = 0; i < read.length; i++) addSource(sources, read[i]!.strategy, row[2 + i]!);
-        let line = `${row[0]}\t${row[1]}`;
-        for (let i = 0; i < faked.length; i++) {
-          const source = row[2 + fakedAt[i]!]!;
-          let fake: string | null = null;
-          if (source !== null) {
-            fake = fakeOf(key, faked[i]!.strategy, source);
-            if (sizes[i] !== undefined) fake = leftChars(fake, sizes[i]!);
-          }
-          line += `\t${copyField(fake)}`;
-        }
-        lines.push(line);
-      }
-      lines.push("");
+      const result = pool ? await pool.run(spec, batch) : maskBatch(key, spec, batch);
+      sources?.addDigests(result.digests);
       faking += Date.now() - start;
-      return lines.join("\n");
+      return result.text;
     },
     FAKES,
   );

@@ -20,48 +20,59 @@ const RAW_TEXT = { getTypeParser: () => (value: string) => value };
 
 /**
  * Runs `select` as a cursor and hands each batch of rows (arrays of text or null) to `onBatch`;
- * what it returns, rows in COPY's text format, is copied into `copyInto`. The next batch is
- * fetched while `onBatch` computes, so the server and the job work at once; one statement at a
- * time all the same (pg deprecates queueing a second one on a busy client).
+ * what it returns, rows in COPY's text format, is copied into `copyInto`. The connection takes one
+ * statement at a time (pg deprecates queueing a second on a busy client), in this order: the next
+ * FETCH, then the COPY of the batch just computed; so while `onBatch` computes a batch, the server
+ * fetches the next one and copies in the one before.
  */
 export async function scanRows(
   client: pg.Client,
   select: string,
   batchRows: number,
-  onBatch: (rows: (string | null)[][]) => string | void,
+  onBatch: (rows: (string | null)[][]) => string | void | Promise<string | void>,
   copyInto?: string,
 ): Promise<number> {
   await client.query(`DECLARE lifeboat_mask_scan NO SCROLL CURSOR FOR ${select}`);
+  // The connection's statements, one after the other; a failure fails every one queued after it.
+  let connection: Promise<unknown> = Promise.resolve();
+  const serially = <T>(statement: () => Promise<T>): Promise<T> => {
+    const result = connection.then(statement);
+    connection = result;
+    return result;
+  };
   const fetch = (size: number) =>
-    client.query<(string | null)[]>({
-      text: `FETCH ${size} FROM lifeboat_mask_scan`,
-      rowMode: "array",
-      types: RAW_TEXT,
-    });
+    serially(() =>
+      client.query<(string | null)[]>({
+        text: `FETCH ${size} FROM lifeboat_mask_scan`,
+        rowMode: "array",
+        types: RAW_TEXT,
+      }),
+    );
   // Rows can be a few bytes or megabytes each: the first batch is small, the next ones sized
   // from what the rows weighed, so that a batch holds about BATCH_CHARACTERS of text.
   let size = Math.min(batchRows, FIRST_BATCH_ROWS);
   let total = 0;
   let rows = (await fetch(size)).rows;
-  while (rows.length > 0) {
-    total += rows.length;
-    const last = rows.length < size;
-    size = Math.max(
-      1,
-      Math.min(batchRows, Math.floor((BATCH_CHARACTERS * rows.length) / (characters(rows) + 1))),
-    );
-    const next = last ? undefined : fetch(size);
-    let text: string | void;
-    try {
-      text = onBatch(rows);
-    } catch (error) {
-      // The fetch in flight must finish before the caller's ROLLBACK can run.
-      await next?.catch(() => undefined);
-      throw error;
+  try {
+    while (rows.length > 0) {
+      total += rows.length;
+      const last = rows.length < size;
+      size = Math.max(
+        1,
+        Math.min(batchRows, Math.floor((BATCH_CHARACTERS * rows.length) / (characters(rows) + 1))),
+      );
+      const next = last ? undefined : fetch(size);
+      // Settled here so that a failure while computing leaves no rejection unheard.
+      next?.catch(() => undefined);
+      const text = await onBatch(rows);
+      if (text && copyInto) void serially(() => copyIn(client, copyInto, text)).catch(() => undefined);
+      rows = next ? (await next).rows : [];
     }
-    rows = next ? (await next).rows : [];
-    if (text && copyInto) await copyIn(client, copyInto, text);
+  } finally {
+    // Whatever failed, the statements queued must finish before the caller's ROLLBACK can run.
+    await connection.catch(() => undefined);
   }
+  await connection;
   await client.query("CLOSE lifeboat_mask_scan");
   return total;
 }

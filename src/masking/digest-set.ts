@@ -30,6 +30,12 @@ export class DigestSet {
     this.insert(h1, h2, flag);
   }
 
+  /** Adds digests taken elsewhere (digestInto), as (h1, h2, flag) triples. */
+  addDigests(triples: Int32Array): void {
+    for (let i = 0; i + 2 < triples.length; i += 3)
+      this.insert(triples[i]!, triples[i + 1]!, triples[i + 2]!);
+  }
+
   /** The flags of the value's digest, 0 when it is not a source value. */
   lookup(value: string): number {
     digest(value);
@@ -72,6 +78,13 @@ export class DigestSet {
 // The last digest, in two module variables rather than an allocated pair: billions of calls.
 let h1 = 0;
 let h2 = 0;
+
+/** Writes the value's digest into out[at] and out[at + 1]: what a worker hands back to add. */
+export function digestInto(value: string, out: Int32Array, at: number): void {
+  digest(value);
+  out[at] = h1;
+  out[at + 1] = h2;
+}
 
 function digest(value: string): void {
   let a = 0x9747b28c ^ value.length;

@@ -255,7 +255,8 @@ export function fakePhone(key: MaskingKey, value: string): string {
   if (d > 36) {
     const h = hmacState(key, `phone:${value}`);
     out = "";
-    for (let i = 0; i < d; i++) out += String((Number(digits[i]) + stateByte(h, i % 32) + Math.floor(i / 32)) % 10);
+    for (let i = 0; i < d; i++)
+      out += String((Number(digits[i]) + stateByte(h, i % 32) + Math.floor(i / 32)) % 10);
   } else {
     out = d <= 18 ? feistelSmall(key, digits) : feistelBig(key, digits);
   }

@@ -1,7 +1,8 @@
 /**
  * Masking at scale: N customers (email key, name, phone, free text, jsonb) and N orders
  * referencing them by email, masked and verified in one transaction. The time of each step is
- * printed (LIFEBOAT_MASK_BENCH_ROWS=1000000 for the fixture of docs/masking.md's earlier figures);
+ * printed (LIFEBOAT_MASK_BENCH_ROWS=1000000 for the fixture of docs/masking.md's earlier figures,
+ * LIFEBOAT_MASK_BENCH_WORKERS=0 for the fakes in the main thread only);
  * npm run bench:mask measures masking against a restore.
  */
 import assert from "node:assert/strict";
@@ -15,6 +16,8 @@ import { parseMaskingRules } from "../../src/masking/rules.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
 
 const ROWS = Number(process.env.LIFEBOAT_MASK_BENCH_ROWS ?? 50_000);
+/** Worker threads for the fakes (fake-pool.ts); unset: one per core. */
+const WORKERS = process.env.LIFEBOAT_MASK_BENCH_WORKERS;
 
 let cluster: Cluster;
 before(async () => {
@@ -59,6 +62,7 @@ tables:
     const steps = new Map<string, number>();
     const result = await applyMasking(client, plan, maskingKey("benchmark-masking-key-0123456789"), {
       onStep: (step, ms) => steps.set(step, (steps.get(step) ?? 0) + ms),
+      ...(WORKERS === undefined ? {} : { workers: Number(WORKERS) }),
     }).finally(() => {
       for (const [step, ms] of steps) if (ms >= 100) console.log(`  ${step}: ${ms} ms`);
     });

@@ -1,0 +1,1070 @@
+import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
+var __webpack_exports__ = {};
+
+;// CONCATENATED MODULE: external "node:worker_threads"
+const external_node_worker_threads_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+;// CONCATENATED MODULE: ./src/masking/copy.ts
+const FIRST_BATCH_ROWS = 1_000;
+const BATCH_CHARACTERS = 8_000_000;
+function characters(rows) {
+    let n = 0;
+    for (const row of rows)
+        for (const value of row)
+            n += value === null ? 1 : value.length;
+    return n;
+}
+/** Every column as its text (or null): no type parsing, the fakes take text. */
+const RAW_TEXT = { getTypeParser: () => (value) => value };
+/**
+ * Runs `select` as a cursor and hands each batch of rows (arrays of text or null) to `onBatch`;
+ * what it returns, rows in COPY's text format, is copied into `copyInto`. The connection takes one
+ * statement at a time (pg deprecates queueing a second on a busy client), in this order: the next
+ * FETCH, then the COPY of the batch just computed; so while `onBatch` computes a batch, the server
+ * fetches the next one and copies in the one before.
+ */
+async function scanRows(client, select, batchRows, onBatch, copyInto) {
+    await client.query(`DECLARE lifeboat_mask_scan NO SCROLL CURSOR FOR ${select}`);
+    // The connection's statements, one after the other; a failure fails every one queued after it.
+    let connection = Promise.resolve();
+    const serially = (statement) => {
+        const result = connection.then(statement);
+        connection = result;
+        return result;
+    };
+    const fetch = (size) => serially(() => client.query({
+        text: `FETCH ${size} FROM lifeboat_mask_scan`,
+        rowMode: "array",
+        types: RAW_TEXT,
+    }));
+    // Rows can be a few bytes or megabytes each: the first batch is small, the next ones sized
+    // from what the rows weighed, so that a batch holds about BATCH_CHARACTERS of text.
+    let size = Math.min(batchRows, FIRST_BATCH_ROWS);
+    let total = 0;
+    let rows = (await fetch(size)).rows;
+    try {
+        while (rows.length > 0) {
+            total += rows.length;
+            const last = rows.length < size;
+            size = Math.max(1, Math.min(batchRows, Math.floor((BATCH_CHARACTERS * rows.length) / (characters(rows) + 1))));
+            const next = last ? undefined : fetch(size);
+            // Settled here so that a failure while computing leaves no rejection unheard.
+            next?.catch(() => undefined);
+            const text = await onBatch(rows);
+            if (text && copyInto)
+                void serially(() => copyIn(client, copyInto, text)).catch(() => undefined);
+            rows = next ? (await next).rows : [];
+        }
+    }
+    finally {
+        // Whatever failed, the statements queued must finish before the caller's ROLLBACK can run.
+        await connection.catch(() => undefined);
+    }
+    await connection;
+    await client.query("CLOSE lifeboat_mask_scan");
+    return total;
+}
+/** One field of COPY's text format: backslash, tab, newline and carriage return escaped; null as \N. */
+function copyField(value) {
+    if (value === null)
+        return "\\N";
+    if (!/[\\\t\n\r]/.test(value))
+        return value;
+    return value.replace(/[\\\t\n\r]/g, (c) => c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r");
+}
+/** COPY `target` FROM STDIN with `text` (rows already in COPY's text format). */
+function copyIn(client, target, text) {
+    return new Promise((resolve, reject) => {
+        client.query(new CopyIn(`COPY ${target} FROM STDIN`, Buffer.from(text, "utf8"), resolve, reject));
+    });
+}
+/**
+ * A pg "submittable": pg hands it the protocol messages of its statement. Only what COPY FROM
+ * STDIN needs: send the data when the server asks for it, settle when the server is ready again.
+ */
+class CopyIn {
+    text;
+    data;
+    resolve;
+    reject;
+    error;
+    constructor(text, data, resolve, reject) {
+        this.text = text;
+        this.data = data;
+        this.resolve = resolve;
+        this.reject = reject;
+    }
+    submit(connection) {
+        connection.query(this.text);
+    }
+    handleCopyInResponse(connection) {
+        const chunk = 1 << 20;
+        for (let offset = 0; offset < this.data.length; offset += chunk) {
+            connection.sendCopyFromChunk(this.data.subarray(offset, offset + chunk));
+        }
+        connection.endCopyFrom();
+    }
+    handleError(error) {
+        this.error = error;
+    }
+    handleReadyForQuery() {
+        if (this.error)
+            this.reject(this.error);
+        else
+            this.resolve();
+    }
+    handleCommandComplete() { }
+    handleRowDescription() { }
+    handleDataRow() { }
+    handleEmptyQuery() { }
+    handlePortalSuspended() { }
+    handleCopyData() { }
+}
+
+;// CONCATENATED MODULE: ./src/masking/digest-set.ts
+/**
+ * The digests of the source values, kept in the job's memory while masking runs: an open-addressing
+ * hash set of 64-bit digests in typed arrays (8 bytes a value plus one byte of flags, at most half
+ * full), so five million distinct values take about 150 MB at worst rather than a temp table on
+ * the server. The digest is two 32-bit multiplicative hashes of the value's UTF-16 code units: equal
+ * values always have equal digests, so a masked value equal to a source value is always found;
+ * two different values sharing a digest (about n*m/2^64: one chance in a million at five million
+ * values each side) can only make the verification fail, never let a source value through.
+ */
+/** Which strategies' source values a digest came from: phone numbers are judged apart (apply.ts). */
+const PHONE_SOURCE = 1;
+const OTHER_SOURCE = 2;
+class DigestSet {
+    keys;
+    flags;
+    mask;
+    size = 0;
+    constructor(capacity = 1 << 16) {
+        const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
+        this.keys = new Int32Array(slots * 2);
+        this.flags = new Uint8Array(slots);
+        this.mask = slots - 1;
+    }
+    add(value, flag) {
+        digest(value);
+        this.insert(h1, h2, flag);
+    }
+    /** Adds digests taken elsewhere (digestInto), as (h1, h2, flag) triples. */
+    addDigests(triples) {
+        for (let i = 0; i + 2 < triples.length; i += 3)
+            this.insert(triples[i], triples[i + 1], triples[i + 2]);
+    }
+    /** The flags of the value's digest, 0 when it is not a source value. */
+    lookup(value) {
+        digest(value);
+        for (let slot = h1 & this.mask;; slot = (slot + 1) & this.mask) {
+            const flags = this.flags[slot];
+            if (flags === 0)
+                return 0;
+            if (this.keys[2 * slot] === h1 && this.keys[2 * slot + 1] === h2)
+                return flags;
+        }
+    }
+    insert(a, b, flag) {
+        for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
+            const flags = this.flags[slot];
+            if (flags === 0) {
+                this.keys[2 * slot] = a;
+                this.keys[2 * slot + 1] = b;
+                this.flags[slot] = flag;
+                if (++this.size * 2 > this.mask)
+                    this.grow();
+                return;
+            }
+            if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b) {
+                this.flags[slot] = flags | flag;
+                return;
+            }
+        }
+    }
+    grow() {
+        const { keys, flags } = this;
+        this.keys = new Int32Array(keys.length * 2);
+        this.flags = new Uint8Array(flags.length * 2);
+        this.mask = this.flags.length - 1;
+        this.size = 0;
+        for (let slot = 0; slot < flags.length; slot++) {
+            if (flags[slot] !== 0)
+                this.insert(keys[2 * slot], keys[2 * slot + 1], flags[slot]);
+        }
+    }
+}
+// The last digest, in two module variables rather than an allocated pair: billions of calls.
+let h1 = 0;
+let h2 = 0;
+/** Writes the value's digest into out[at] and out[at + 1]: what a worker hands back to add. */
+function digestInto(value, out, at) {
+    digest(value);
+    out[at] = h1;
+    out[at + 1] = h2;
+}
+function digest(value) {
+    let a = 0x9747b28c ^ value.length;
+    let b = 0x1b873593 ^ Math.imul(value.length, 0x85ebca6b);
+    for (let i = 0; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        a = Math.imul(a ^ c, 0x5bd1e995);
+        a ^= a >>> 15;
+        b = Math.imul(b ^ c, 0x27d4eb2d) + 0x165667b1;
+        b ^= b >>> 13;
+    }
+    h1 = fmix(a ^ Math.imul(b, 0xcc9e2d51));
+    h2 = fmix(b ^ Math.imul(a, 0x1b873593));
+}
+function fmix(h) {
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return h ^ (h >>> 16);
+}
+
+;// CONCATENATED MODULE: external "node:crypto"
+const external_node_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+;// CONCATENATED MODULE: ./src/domain/errors.ts
+/**
+ * The two kinds of failure a user sees, and the exit code each maps to.
+ *
+ * InputError: the input or configuration is wrong (exit 2). Raised before anything is written or
+ * deleted, with a message that names the input and what was expected.
+ * OperationError: the operation ran and failed (exit 1): pg_dump died, the store went away, a
+ * verification did not pass.
+ */
+class LifeboatError extends Error {
+    exitCode = 1;
+    constructor(message, options) {
+        super(message, options);
+        this.name = new.target.name;
+    }
+}
+class errors_InputError extends LifeboatError {
+    exitCode = 2;
+    /** The input (flag / action input name, without dashes) that was wrong, when there is one. */
+    input;
+    constructor(message, options) {
+        super(message, options);
+        this.input = options?.input;
+    }
+}
+class OperationError extends (/* unused pure expression or super */ null && (LifeboatError)) {
+    exitCode = 1;
+}
+/** The object or key asked for does not exist. */
+class NotFoundError extends (/* unused pure expression or super */ null && (LifeboatError)) {
+}
+/** One line of text from any thrown value, for messages that quote a lower layer's error. */
+function describeError(error) {
+    if (error instanceof Error) {
+        const text = error.message || error.name;
+        const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
+        return line + serverAdvice(error, line);
+    }
+    return String(error);
+}
+/**
+ * PostgreSQL's DETAIL and HINT (node-postgres puts them on the error), which often say what to do
+ * ("You might need to increase max_locks_per_transaction"), on the same line.
+ */
+function serverAdvice(error, line) {
+    let out = "";
+    for (const [field, label] of [
+        ["detail", "DETAIL"],
+        ["hint", "HINT"],
+    ]) {
+        const value = error[field];
+        if (typeof value !== "string" || value.trim() === "")
+            continue;
+        const text = value.replace(/\s+/g, " ").trim();
+        if (!line.includes(text))
+            out += ` ${label}: ${text}`;
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/masking/sha256.ts
+/**
+ * SHA-256 (FIPS 180-4) in TypeScript, for HMAC over millions of short values: the key's two pads
+ * are one 64-byte block each, so their compressed state is computed once per key and each HMAC
+ * of a short value costs two compressions. node:crypto cannot resume from such a state without an
+ * object per value, and crossing into it twice per value cost more than the hashing (measured:
+ * half of masking's time in the job). Results are states of eight 32-bit words, reused from call
+ * to call, rather than a Buffer per hash: allocating them was a fifth of masking's time in the job
+ * (docs/masking.md, Speed). A test holds this equal to node:crypto's HMAC-SHA256.
+ */
+/** The first 32 bits of the fractional parts of the square (IV) and cube (K) roots of the first primes. */
+const IV = new Int32Array(8);
+const K = new Int32Array(64);
+{
+    const primes = [];
+    for (let n = 2; primes.length < 64; n++)
+        if (primes.every((p) => n % p !== 0))
+            primes.push(n);
+    const fraction = (x) => Math.floor((x - Math.floor(x)) * 2 ** 32) | 0;
+    primes.forEach((p, i) => {
+        if (i < 8)
+            IV[i] = fraction(Math.sqrt(p));
+        K[i] = fraction(Math.cbrt(p));
+    });
+}
+/** The block to compress, then the message schedule's last 16 words. */
+const W = new Int32Array(16);
+/**
+ * One compression of W[0..15] into `h`. The schedule is computed as the rounds go, in W[0..15] as
+ * a ring (measured: faster than a first pass over 48 more words).
+ */
+function compress(h) {
+    let a = h[0];
+    let b = h[1];
+    let c = h[2];
+    let d = h[3];
+    let e = h[4];
+    let f = h[5];
+    let g = h[6];
+    let k = h[7];
+    for (let i = 0; i < 64; i++) {
+        let w;
+        if (i < 16)
+            w = W[i];
+        else {
+            const x = W[(i - 15) & 15];
+            const y = W[(i - 2) & 15];
+            const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+            const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+            w = (W[i & 15] + s0 + W[(i - 7) & 15] + s1) | 0;
+            W[i & 15] = w;
+        }
+        const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+        const t1 = (k + s1 + (g ^ (e & (f ^ g))) + K[i] + w) | 0;
+        const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+        const t2 = (s0 + ((a & b) | (c & (a | b)))) | 0;
+        k = g;
+        g = f;
+        f = e;
+        e = (d + t1) | 0;
+        d = c;
+        c = b;
+        b = a;
+        a = (t1 + t2) | 0;
+    }
+    h[0] = (h[0] + a) | 0;
+    h[1] = (h[1] + b) | 0;
+    h[2] = (h[2] + c) | 0;
+    h[3] = (h[3] + d) | 0;
+    h[4] = (h[4] + e) | 0;
+    h[5] = (h[5] + f) | 0;
+    h[6] = (h[6] + g) | 0;
+    h[7] = (h[7] + k) | 0;
+}
+/** The state after one 64-byte block (an HMAC pad), to start each HMAC from. */
+function stateAfterBlock(block) {
+    const h = IV.slice();
+    for (let j = 0; j < 16; j++)
+        W[j] = block.readInt32BE(4 * j);
+    compress(h);
+    return h;
+}
+/** The message's UTF-8 bytes, with room for the padding (72 bytes past them). */
+let bytes = new Uint8Array(1024);
+let buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** Writes `message` as UTF-8 into `bytes` and returns its length; ASCII without a call into C++. */
+function encode(message) {
+    const n = message.length;
+    if (bytes.length < n * 3 + 72) {
+        bytes = new Uint8Array(2 * (n * 3 + 72));
+        buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
+    for (let i = 0; i < n; i++) {
+        const c = message.charCodeAt(i);
+        if (c >= 0x80)
+            return buffer.write(message, 0, "utf8");
+        bytes[i] = c;
+    }
+    return n;
+}
+/**
+ * SHA-256 of `bytes[0..length)` continued from `start` (the state after `prefixBytes` already
+ * hashed bytes, 0 or 64), into `h`.
+ */
+function finish(start, prefixBytes, length, h) {
+    h.set(start);
+    const blocks = Math.ceil((length + 9) / 64);
+    bytes[length] = 0x80;
+    bytes.fill(0, length + 1, blocks * 64);
+    for (let block = 0; block < blocks; block++) {
+        const o = block * 64;
+        for (let j = 0; j < 16; j++) {
+            const p = o + 4 * j;
+            W[j] = (bytes[p] << 24) | (bytes[p + 1] << 16) | (bytes[p + 2] << 8) | bytes[p + 3];
+        }
+        if (block === blocks - 1) {
+            const bits = (prefixBytes + length) * 8;
+            W[14] = Math.floor(bits / 2 ** 32);
+            W[15] = bits | 0;
+        }
+        compress(h);
+    }
+}
+/** The block after 32 bytes of state words: the outer hash of an HMAC, or a seed's counter block. */
+function shortBlock(words, tail, prefixBytes) {
+    for (let j = 0; j < 8; j++)
+        W[j] = words[j];
+    const length = 32 + (tail === -1 ? 0 : 4);
+    let j = 8;
+    if (tail !== -1)
+        W[j++] = tail;
+    W[j++] = 0x80000000 | 0;
+    while (j < 15)
+        W[j++] = 0;
+    W[15] = (prefixBytes + length) * 8;
+}
+const innerState = new Int32Array(8);
+const hmacState = new Int32Array(8);
+/**
+ * HMAC-SHA256 from the states after the inner and outer pads, of `message` as UTF-8. The result is
+ * overwritten by the next call.
+ */
+function hmacWords(inner, outer, message) {
+    finish(inner, 64, encode(message), innerState);
+    shortBlock(innerState, -1, 64);
+    hmacState.set(outer);
+    compress(hmacState);
+    return hmacState;
+}
+const seedState = new Int32Array(8);
+/**
+ * SHA-256 of 36 bytes: the eight words of `seed` then `counter` as a big-endian 32-bit integer
+ * (the text fake's word blocks). The result is overwritten by the next call.
+ */
+function sha256SeedCounter(seed, counter) {
+    shortBlock(seed, counter | 0, 0);
+    seedState.set(IV);
+    compress(seedState);
+    return seedState;
+}
+/** Byte `i` (0 to 31) of a state, big-endian as the digest's bytes are. */
+function stateByte(h, i) {
+    return (h[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff;
+}
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+/** The digest's first `bytes` bytes (from byte `from`) as lowercase hex. */
+function stateHex(h, from, count) {
+    let out = "";
+    for (let i = from; i < from + count; i++)
+        out += HEX[stateByte(h, i)];
+    return out;
+}
+/** The digest as a Buffer (32 bytes). */
+function sha256_stateBuffer(h) {
+    const out = Buffer.allocUnsafe(32);
+    for (let j = 0; j < 8; j++)
+        out.writeInt32BE(h[j], 4 * j);
+    return out;
+}
+/** HMAC-SHA256 from the states after the inner and outer pads, as a Buffer of its own. */
+function hmacFromStates(inner, outer, message) {
+    return sha256_stateBuffer(hmacWords(inner, outer, message));
+}
+/** SHA-256 of at most 55 bytes (one block). */
+function sha256Short(data) {
+    bytes.set(data, 0);
+    const h = new Int32Array(8);
+    finish(IV, 0, data.length, h);
+    return sha256_stateBuffer(h);
+}
+
+;// CONCATENATED MODULE: ./src/masking/fakes.ts
+/**
+ * Deterministic fakes keyed by a secret, twice: in TypeScript (what masking computes the column
+ * rules with, in the job: apply.ts) and as SQL functions created in pg_temp of the scratch session
+ * (for free SQL, and jsonb rules with one path inside another).
+ * Both compute HMAC-SHA256(key, "<strategy>:<value>") and derive the fake from its bytes; a test
+ * holds them equal. The SQL side builds HMAC from the built-in sha256() (PostgreSQL 11+) rather than
+ * pgcrypto's hmac(), so the same key gives the same fakes on every server, extension or not.
+ */
+
+
+
+const MIN_KEY_LENGTH = 16;
+function maskingKey(secret, input = "masking-key") {
+    let key = typeof secret === "string" ? Buffer.from(secret, "utf8") : secret;
+    if (key.length < MIN_KEY_LENGTH) {
+        throw new InputError(`${input}: expected a secret of at least ${MIN_KEY_LENGTH} bytes`, { input });
+    }
+    if (key.length > 64)
+        key = createHash("sha256").update(key).digest();
+    const block = Buffer.alloc(64);
+    key.copy(block);
+    return {
+        innerPad: Buffer.from(block.map((byte) => byte ^ 0x36)),
+        outerPad: Buffer.from(block.map((byte) => byte ^ 0x5c)),
+    };
+}
+const states = new WeakMap();
+function hmac(key, message) {
+    return stateBuffer(fakes_hmacState(key, message));
+}
+/** The HMAC as eight state words, overwritten by the next call: what the fakes read their bytes from. */
+function fakes_hmacState(key, message) {
+    let state = states.get(key);
+    if (!state) {
+        state = { inner: stateAfterBlock(key.innerPad), outer: stateAfterBlock(key.outerPad) };
+        states.set(key, state);
+    }
+    return hmacWords(state.inner, state.outer, message);
+}
+// Invented-sounding names, so that a fake rarely coincides with a real person's name.
+const FIRST_NAMES = [
+    "Abrin",
+    "Belvar",
+    "Corla",
+    "Dovran",
+    "Elsin",
+    "Farro",
+    "Galen",
+    "Hesper",
+    "Ilvo",
+    "Jorun",
+    "Kessa",
+    "Lomar",
+    "Mirel",
+    "Nadro",
+    "Orsel",
+    "Pello",
+    "Quenna",
+    "Rovan",
+    "Sabel",
+    "Torvin",
+    "Ulla",
+    "Vessin",
+    "Wendar",
+    "Xaro",
+    "Yselle",
+    "Zorin",
+    "Ambrel",
+    "Brisca",
+    "Cadmon",
+    "Delvy",
+    "Emrick",
+    "Fenna",
+    "Gorvel",
+    "Halvy",
+    "Isolde",
+    "Jaspin",
+    "Kormac",
+    "Lysan",
+    "Morrow",
+    "Nessa",
+    "Olbrin",
+    "Pavra",
+    "Quillan",
+    "Resha",
+    "Solvig",
+    "Tamsen",
+    "Ubrel",
+    "Vantor",
+    "Wilmar",
+    "Xenna",
+    "Yaro",
+    "Zelda",
+    "Arvo",
+    "Bexley",
+    "Carrow",
+    "Dimra",
+    "Eskel",
+    "Fiora",
+    "Grimsel",
+    "Hollis",
+    "Ivra",
+    "Jessamy",
+    "Kelvar",
+    "Lunet",
+];
+const LAST_NAMES = [
+    "Ashgrove",
+    "Brackwell",
+    "Coldbrook",
+    "Dunmere",
+    "Elderby",
+    "Fallowmere",
+    "Greywick",
+    "Hollowell",
+    "Ironmoor",
+    "Juniperby",
+    "Kestrelford",
+    "Larkspur",
+    "Marrowby",
+    "Nettlefold",
+    "Oakhurst",
+    "Pebblesworth",
+    "Quarrington",
+    "Ravensmere",
+    "Sedgewick",
+    "Thornbury",
+    "Umberfield",
+    "Vellacott",
+    "Wrenfield",
+    "Yarrowby",
+    "Zephyrdale",
+    "Alderwick",
+    "Birchmoor",
+    "Cinderby",
+    "Dapplewood",
+    "Emberly",
+    "Fernsby",
+    "Gorsefield",
+    "Heathcombe",
+    "Ivywell",
+    "Jaywick",
+    "Kingsmere",
+    "Lindqvale",
+    "Mossbury",
+    "Northam",
+    "Orchardley",
+    "Pinecroft",
+    "Quenby",
+    "Rushmere",
+    "Saltmarsh",
+    "Tidewell",
+    "Underhay",
+    "Vanewood",
+    "Willowby",
+    "Yewcroft",
+    "Zellwood",
+    "Ambergate",
+    "Bramblecot",
+    "Crestfall",
+    "Driftmoor",
+    "Eastwold",
+    "Foxcombe",
+    "Glenmarsh",
+    "Hartwell",
+    "Inglecroft",
+    "Juxbury",
+    "Kilnsey",
+    "Longmarsh",
+    "Millbeck",
+    "Nightingale",
+];
+const LOREM_WORDS = [
+    "lorem",
+    "ipsum",
+    "dolor",
+    "sit",
+    "amet",
+    "consectetur",
+    "adipiscing",
+    "elit",
+    "sed",
+    "do",
+    "eiusmod",
+    "tempor",
+    "incididunt",
+    "ut",
+    "labore",
+    "et",
+    "dolore",
+    "magna",
+    "aliqua",
+    "enim",
+    "ad",
+    "minim",
+    "veniam",
+    "quis",
+    "nostrud",
+    "exercitation",
+    "ullamco",
+    "laboris",
+    "nisi",
+    "aliquip",
+    "ex",
+    "ea",
+];
+const EMAIL_HEX_CHARS = 20;
+const EMAIL_DOMAIN = "example.invalid";
+/** The longest fake email: columns narrower than this cannot take the email strategy. */
+const EMAIL_LENGTH = "user_".length + EMAIL_HEX_CHARS + 1 + EMAIL_DOMAIN.length;
+function fakeEmail(key, value) {
+    return `user_${stateHex(fakes_hmacState(key, `email:${value}`), 0, EMAIL_HEX_CHARS / 2)}@${EMAIL_DOMAIN}`;
+}
+function fakeName(key, value, part, unique = false) {
+    const h = fakes_hmacState(key, `name:${value}`);
+    const first = FIRST_NAMES[(h[0] >>> 16) % FIRST_NAMES.length];
+    const last = LAST_NAMES[(h[0] & 0xffff) % LAST_NAMES.length];
+    const name = part === "first" ? first : part === "last" ? last : `${first} ${last}`;
+    return unique ? `${name} ${stateHex(h, 4, 4)}` : name;
+}
+function fakeHash(key, value) {
+    return stateHex(fakes_hmacState(key, `hash:${value}`), 0, 32);
+}
+function fakeUuid(key, value) {
+    const hex = stateHex(fakes_hmacState(key, `uuid:${value}`), 0, 16);
+    const variant = "89ab"[parseInt(hex[16], 16) % 4];
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+/** Format-preserving: digits stay digits (a bijection on the digit string up to 36 digits), the rest stays. */
+function fakePhone(key, value) {
+    let digits = "";
+    for (let i = 0; i < value.length; i++)
+        if (isDigit(value.charCodeAt(i)))
+            digits += value[i];
+    const d = digits.length;
+    if (d === 0)
+        return value;
+    let out;
+    if (d > 36) {
+        const h = fakes_hmacState(key, `phone:${value}`);
+        out = "";
+        for (let i = 0; i < d; i++)
+            out += String((Number(digits[i]) + stateByte(h, i % 32) + Math.floor(i / 32)) % 10);
+    }
+    else {
+        out = d <= 18 ? feistelSmall(key, digits) : feistelBig(key, digits);
+    }
+    let masked = "";
+    let next = 0;
+    for (let i = 0; i < value.length; i++)
+        masked += isDigit(value.charCodeAt(i)) ? out[next++] : value[i];
+    return masked;
+}
+function isDigit(code) {
+    return code >= 48 && code <= 57;
+}
+/** The 60-bit number of a phone round's first 15 hex digits, modulo m (at most 10^9): exact in doubles. */
+function roundModulo(h, m) {
+    let r = 0;
+    for (let i = 0; i < 7; i++)
+        r = (r * 256 + stateByte(h, i)) % m;
+    return (r * 16 + (stateByte(h, 7) >> 4)) % m;
+}
+/**
+ * Four rounds of an unbalanced Feistel network: invertible, so distinct numbers stay distinct.
+ * Up to 18 digits each half is at most 9 digits, so doubles hold every step exactly; feistelBig
+ * is the same network in BigInt for longer numbers.
+ */
+function feistelSmall(key, digits) {
+    const d = digits.length;
+    const u = Math.floor(d / 2);
+    const w = d - u;
+    const mu = 10 ** u;
+    const mw = 10 ** w;
+    const round = (r, other, m) => roundModulo(fakes_hmacState(key, `phone:${r}:${d}:${other}`), m);
+    let b = Number(digits.slice(u));
+    if (u === 0)
+        return String((b + round(0, "", mw)) % mw).padStart(w, "0");
+    let a = Number(digits.slice(0, u));
+    a = (a + round(0, String(b).padStart(w, "0"), mu)) % mu;
+    b = (b + round(1, String(a).padStart(u, "0"), mw)) % mw;
+    a = (a + round(2, String(b).padStart(w, "0"), mu)) % mu;
+    b = (b + round(3, String(a).padStart(u, "0"), mw)) % mw;
+    return String(a).padStart(u, "0") + String(b).padStart(w, "0");
+}
+function feistelBig(key, digits) {
+    const d = digits.length;
+    const u = Math.floor(d / 2);
+    const w = d - u;
+    const round = (r, other, width) => {
+        const hex = stateHex(fakes_hmacState(key, `phone:${r}:${d}:${other}`), 0, 8).slice(0, 15);
+        return BigInt(`0x${hex}`) % 10n ** BigInt(width);
+    };
+    let a = BigInt(digits.slice(0, u));
+    let b = BigInt(digits.slice(u));
+    for (let r = 0; r < 4; r++) {
+        if (r % 2 === 0)
+            a = (a + round(r, b.toString().padStart(w, "0"), u)) % 10n ** BigInt(u);
+        else
+            b = (b + round(r, a.toString().padStart(u, "0"), w)) % 10n ** BigInt(w);
+    }
+    return a.toString().padStart(u, "0") + b.toString().padStart(w, "0");
+}
+const textSeed = new Int32Array(8);
+/** Lorem words of exactly the source's length in characters: nothing of the source survives. */
+function fakeText(key, value) {
+    const n = codePoints(value);
+    if (n === 0)
+        return value;
+    textSeed.set(fakes_hmacState(key, `text:${value}`));
+    let out = "";
+    for (let i = 0; out.length < n; i++) {
+        const block = sha256SeedCounter(textSeed, i);
+        for (let j = 0; j < 32 && out.length < n; j++) {
+            out += (out === "" ? "" : " ") + LOREM_WORDS[stateByte(block, j) % LOREM_WORDS.length];
+        }
+    }
+    out = out.slice(0, n);
+    return out.endsWith(" ") ? `${out.slice(0, -1)}.` : out;
+}
+function codePoints(value) {
+    let n = value.length;
+    // A surrogate pair is one character (as PostgreSQL's char_length counts it) in two UTF-16 units.
+    for (let i = 1; i < value.length; i++) {
+        if ((value.charCodeAt(i) & 0xfc00) === 0xdc00 && (value.charCodeAt(i - 1) & 0xfc00) === 0xd800)
+            n--;
+    }
+    return n;
+}
+const FAKE_EMAIL = new RegExp(`^user_[0-9a-f]{${EMAIL_HEX_CHARS}}@example\\.invalid$`);
+const VOCABULARY = new Set([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
+/** Whether a value has the shape of our own fakes (which carry nothing of any source value). */
+function looksFake(value) {
+    if (FAKE_EMAIL.test(value))
+        return true;
+    if (!/^[A-Za-z0-9 .]+$/.test(value))
+        return false;
+    const words = value.replace(/\.$/, "").split(" ");
+    return words.every((word, index) => VOCABULARY.has(word) ||
+        (index > 0 && /^[0-9a-f]{8}$/.test(word)) ||
+        (index === words.length - 1 && LOREM_WORDS.some((lorem) => lorem.startsWith(word) && word !== "")));
+}
+/**
+ * The fakes take the pads as optional arguments `ip` and `op`: masking passes them as uncorrelated
+ * sub-SELECTs (PAD_ARGUMENTS_SQL), which PostgreSQL computes once per statement; without them each
+ * value reads and decodes both settings again, which costs about as much as the hashes themselves.
+ */
+const READ_PAD_SQL = {
+    ip: "decode(current_setting('lifeboat.mask_inner_pad'), 'hex')",
+    op: "decode(current_setting('lifeboat.mask_outer_pad'), 'hex')",
+};
+const PAD_SQL = (pad) => `coalesce(${pad}, ${READ_PAD_SQL[pad]})`;
+/** The trailing arguments of a fake's call in a masking statement. */
+const PAD_ARGUMENTS_SQL = (/* unused pure expression or super */ null && (`(SELECT ${READ_PAD_SQL.ip}), (SELECT ${READ_PAD_SQL.op})`));
+const PAD_PARAMETERS = "ip bytea DEFAULT NULL, op bytea DEFAULT NULL";
+/** HMAC without a function call per value. */
+const HMAC_SQL = (message) => `sha256(${PAD_SQL("op")} || sha256(${PAD_SQL("ip")} || convert_to(${message}, 'UTF8')))`;
+const PHONE_ROUND = (round, other, modulus) => `('x' || left(encode(sha256(op || sha256(ip || convert_to('phone:' || ${round} || ':' || d || ':' || ${other}, 'UTF8'))), 'hex'), 15))::bit(60)::bigint % ${modulus}`;
+/** 10^0 .. 10^18, exact: the moduli of the phone rounds (18 digits a side at most). */
+const POWERS_OF_TEN = (/* unused pure expression or super */ null && (`ARRAY[${Array.from({ length: 19 }, (_, k) => `1${"0".repeat(k)}`).join(",")}]::bigint[]`));
+const sqlArray = (words) => `ARRAY[${words.map((word) => `'${word}'`).join(",")}]::text[]`;
+/**
+ * SQL true when `value` may look like a fake, cheap enough for every distinct source value: only
+ * then is the full check (lifeboat_looks_fake) run.
+ */
+function mayLookFakeSql(value) {
+    const vocabulary = sqlArray([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
+    return `(${value} ~ '^user_[0-9a-f]+@example\\.invalid$' OR (${value} ~ '^[A-Za-z0-9 .]+$'
+           AND (split_part(${value}, ' ', 1) = ANY (${vocabulary}) OR ${value} ~ '^[a-z]{1,14}\\.?$')))`;
+}
+/**
+ * The functions, created in pg_temp (gone with the session, never dumped). The key is read from two
+ * transaction-local settings set with a bind parameter (setKeySql), never written into a function.
+ */
+function fakeFunctionsSql() {
+    const first = sqlArray(FIRST_NAMES);
+    const last = sqlArray(LAST_NAMES);
+    const lorem = sqlArray(LOREM_WORDS);
+    return [
+        `CREATE FUNCTION pg_temp.lifeboat_hmac(msg text) RETURNS bytea LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT sha256(decode(current_setting('lifeboat.mask_outer_pad'), 'hex')
+                     || sha256(decode(current_setting('lifeboat.mask_inner_pad'), 'hex') || convert_to(msg, 'UTF8')))
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_email(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT 'user_' || left(encode(${HMAC_SQL("'email:' || v")}, 'hex'), ${EMAIL_HEX_CHARS}) || '@${EMAIL_DOMAIN}'
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_name(v text, part text, uniq boolean, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+     DECLARE
+       h bytea;
+     BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
+       h := ${HMAC_SQL("'name:' || v")};
+       RETURN CASE part WHEN 'last' THEN '' ELSE (${first})[1 + (get_byte(h, 0) * 256 + get_byte(h, 1)) % ${FIRST_NAMES.length}] END
+              || CASE WHEN part <> 'first'
+                      THEN CASE part WHEN 'full' THEN ' ' ELSE '' END
+                           || (${last})[1 + (get_byte(h, 2) * 256 + get_byte(h, 3)) % ${LAST_NAMES.length}]
+                      ELSE '' END
+              || CASE WHEN uniq THEN ' ' || substr(encode(h, 'hex'), 9, 8) ELSE '' END;
+     END
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_hash(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT encode(${HMAC_SQL("'hash:' || v")}, 'hex')
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_uuid_from(hex text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+       SELECT substr(hex, 1, 8) || '-' || substr(hex, 9, 4) || '-8' || substr(hex, 14, 3) || '-'
+              || substr('89ab', 1 + ('x' || lpad(substr(hex, 17, 1), 8, '0'))::bit(32)::int % 4, 1)
+              || substr(hex, 18, 3) || '-' || substr(hex, 21, 12)
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_mask_uuid(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+       SELECT pg_temp.lifeboat_uuid_from(encode(${HMAC_SQL("'uuid:' || v")}, 'hex'))
+     $f$`,
+        // PL/pgSQL runs a statement of plain expressions without the executor, so these functions are a
+        // few such statements each, with no loop over digits or words (a loop per value costs more than
+        // the hashes): the rounds are unrolled, and the fresh digits go back between the source's
+        // separators through format(), one %s per digit ('%' itself doubled first).
+        `CREATE FUNCTION pg_temp.lifeboat_mask_phone(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+     DECLARE
+       digits text; d int; u int; w int; a bigint; b bigint; mu bigint; mw bigint; h bytea; fresh text;
+     BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
+       digits := regexp_replace(v, '[^0-9]', '', 'g');
+       d := length(digits);
+       IF d = 0 THEN RETURN v; END IF;
+       ip := ${PAD_SQL("ip")};
+       op := ${PAD_SQL("op")};
+       IF d > 36 THEN
+         h := sha256(op || sha256(ip || convert_to('phone:' || v, 'UTF8')));
+         SELECT string_agg(((substr(digits, i + 1, 1)::int + get_byte(h, i % 32) + i / 32) % 10)::text, '' ORDER BY i)
+           INTO fresh FROM generate_series(0, d - 1) AS i;
+       ELSIF d = 1 THEN
+         fresh := ((digits::int + ${PHONE_ROUND("0", "''", "10")}) % 10)::text;
+       ELSE
+         u := d / 2; w := d - u; mu := (${POWERS_OF_TEN})[u + 1]; mw := (${POWERS_OF_TEN})[w + 1];
+         a := substr(digits, 1, u)::bigint;
+         b := substr(digits, u + 1)::bigint;
+         a := (a + ${PHONE_ROUND("0", "lpad(b::text, w, '0')", "mu")}) % mu;
+         b := (b + ${PHONE_ROUND("1", "lpad(a::text, u, '0')", "mw")}) % mw;
+         a := (a + ${PHONE_ROUND("2", "lpad(b::text, w, '0')", "mu")}) % mu;
+         b := (b + ${PHONE_ROUND("3", "lpad(a::text, u, '0')", "mw")}) % mw;
+         fresh := lpad(a::text, u, '0') || lpad(b::text, w, '0');
+       END IF;
+       IF v = digits THEN RETURN fresh; END IF;
+       RETURN format(regexp_replace(replace(v, '%', '%%'), '[0-9]', '%s', 'g'), VARIADIC string_to_array(fresh, NULL));
+     END
+     $f$`,
+        // A whole 32-word block per statement, then cut to length: the words fakeText's loop stops at
+        // are a prefix of these.
+        `CREATE FUNCTION pg_temp.lifeboat_mask_text(v text, ${PAD_PARAMETERS}) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE AS $f$
+     DECLARE
+       n int; seed bytea; b bytea; i int := 0; words text[] := ${lorem}; result text := '';
+     BEGIN
+       IF v IS NULL THEN RETURN NULL; END IF;
+       n := char_length(v);
+       IF n = 0 THEN RETURN v; END IF;
+       seed := ${HMAC_SQL("'text:' || v")};
+       LOOP
+         b := sha256(seed || int4send(i));
+         result := result || CASE WHEN i = 0 THEN '' ELSE ' ' END
+                   || ${Array.from({ length: 32 }, (_, j) => `words[1 + get_byte(b, ${j}) % ${LOREM_WORDS.length}]`).join(" || ' ' || ")};
+         EXIT WHEN length(result) >= n;
+         i := i + 1;
+       END LOOP;
+       result := left(result, n);
+       IF right(result, 1) = ' ' THEN result := left(result, n - 1) || '.'; END IF;
+       RETURN result;
+     END
+     $f$`,
+        `CREATE FUNCTION pg_temp.lifeboat_looks_fake(v text) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+       SELECT v ~ '^user_[0-9a-f]{${EMAIL_HEX_CHARS}}@example\\.invalid$'
+          OR (v ~ '^[A-Za-z0-9 .]+$' AND NOT EXISTS (
+                SELECT 1 FROM unnest(string_to_array(regexp_replace(v, '\\.$', ''), ' ')) WITH ORDINALITY AS t(w, n)
+                WHERE NOT (w = ANY (${first} || ${last} || ${lorem})
+                           OR (n > 1 AND w ~ '^[0-9a-f]{8}$')
+                           OR (n = cardinality(string_to_array(regexp_replace(v, '\\.$', ''), ' '))
+                               AND w <> '' AND EXISTS (SELECT 1 FROM unnest(${lorem}) AS l(x) WHERE starts_with(l.x, w))))))
+     $f$`,
+    ];
+}
+const DROP_FUNCTIONS_SQL = [
+    "lifeboat_looks_fake(text)",
+    "lifeboat_mask_text(text, bytea, bytea)",
+    "lifeboat_mask_phone(text, bytea, bytea)",
+    "lifeboat_mask_uuid(text, bytea, bytea)",
+    "lifeboat_uuid_from(text)",
+    "lifeboat_mask_hash(text, bytea, bytea)",
+    "lifeboat_mask_name(text, text, boolean, bytea, bytea)",
+    "lifeboat_mask_email(text, bytea, bytea)",
+    "lifeboat_hmac(text)",
+].map((signature) => `DROP FUNCTION IF EXISTS pg_temp.${signature}`);
+/** Sets the key for the current transaction only; run inside the masking transaction. */
+const SET_KEY_SQL = "SELECT set_config('lifeboat.mask_inner_pad', $1, true), set_config('lifeboat.mask_outer_pad', $2, true)";
+function setKeyValues(key) {
+    return [key.innerPad.toString("hex"), key.outerPad.toString("hex")];
+}
+
+;// CONCATENATED MODULE: ./src/masking/batch.ts
+
+
+
+function maskBatch(key, spec, rows) {
+    const { read, fakedAt, sizes } = spec;
+    const digests = new Int32Array(spec.digests ? rows.length * read.length * 3 : 0);
+    let taken = 0;
+    const lines = [];
+    for (const row of rows) {
+        if (spec.digests) {
+            for (let i = 0; i < read.length; i++) {
+                const flag = sourceFlag(read[i], row[2 + i]);
+                if (flag === 0)
+                    continue;
+                digestInto(row[2 + i], digests, taken);
+                digests[taken + 2] = flag;
+                taken += 3;
+            }
+        }
+        let line = `${row[0]}\t${row[1]}`;
+        for (let i = 0; i < fakedAt.length; i++) {
+            const source = row[2 + fakedAt[i]];
+            let fake = null;
+            if (source !== null) {
+                fake = fakeOf(key, read[fakedAt[i]], source);
+                if (sizes[i] !== undefined)
+                    fake = leftChars(fake, sizes[i]);
+            }
+            line += `\t${copyField(fake)}`;
+        }
+        lines.push(line);
+    }
+    lines.push("");
+    return { text: lines.join("\n"), digests: digests.subarray(0, taken) };
+}
+const HAS_DIGIT = /[0-9]/;
+/**
+ * Which source a value's digest is recorded as, or 0 when it identifies no one: empty, shaped like
+ * our own fakes, or a phone number without a digit.
+ */
+function sourceFlag(strategy, value) {
+    if (value === null || value === "" || looksFake(value))
+        return 0;
+    if (strategy.kind === "phone")
+        return HAS_DIGIT.test(value) ? PHONE_SOURCE : 0;
+    return OTHER_SOURCE;
+}
+function fakeOf(key, strategy, value) {
+    switch (strategy.kind) {
+        case "email":
+            return fakeEmail(key, value);
+        case "name":
+            return fakeName(key, value, strategy.part, strategy.unique);
+        case "phone":
+            return fakePhone(key, value);
+        case "text":
+            return fakeText(key, value);
+        case "hash":
+            return fakeHash(key, value);
+        case "uuid":
+            return fakeUuid(key, value);
+        case "null":
+        case "fixed":
+            throw new Error(`no fake is computed for ${strategy.kind}`);
+    }
+}
+/** left(value, n) as PostgreSQL counts: characters, not UTF-16 units. */
+function leftChars(value, n) {
+    if (value.length <= n)
+        return value;
+    return Array.from(value).slice(0, n).join("");
+}
+
+;// CONCATENATED MODULE: ./src/masking/fake-worker.ts
+/**
+ * A worker thread of fake-pool.ts: computes the batches it is sent with the key it was started with
+ * (held in this thread's memory only, as in the main thread) and sends back their COPY text and
+ * digests. Bundled on its own as dist/mask-worker/index.js (scripts/build.mjs).
+ */
+
+
+const { innerPad, outerPad } = external_node_worker_threads_namespaceObject.workerData;
+const key = { innerPad: Buffer.from(innerPad), outerPad: Buffer.from(outerPad) };
+external_node_worker_threads_namespaceObject.parentPort.on("message", ({ id, spec, rows }) => {
+    let reply;
+    try {
+        const { text, digests } = maskBatch(key, spec, rows);
+        reply = { id, text, digests };
+    }
+    catch (error) {
+        reply = { id, error: error instanceof Error ? error.message : String(error) };
+    }
+    external_node_worker_threads_namespaceObject.parentPort.postMessage(reply, "digests" in reply ? [reply.digests.buffer] : []);
+});
+
