@@ -264,3 +264,75 @@ test("a LATIN1 database and values of 200,000 characters give the fakes the SQL 
     ),
   );
 });
+
+test("keys are dropped around the UPDATE and added back exactly; keys something depends on stay", async () => {
+  const client = await freshCopy();
+  try {
+    await client.query(`
+      CREATE TABLE t.accounts (id int PRIMARY KEY, email text NOT NULL, handle text, code text,
+        CONSTRAINT accounts_email_key UNIQUE (email) INCLUDE (handle) DEFERRABLE INITIALLY DEFERRED,
+        CONSTRAINT accounts_handle_code_key UNIQUE (handle, code) WITH (fillfactor = 80),
+        CONSTRAINT accounts_handle_key UNIQUE NULLS NOT DISTINCT (handle),
+        CONSTRAINT accounts_code_key UNIQUE (code));
+      COMMENT ON CONSTRAINT accounts_code_key ON t.accounts IS 'kept as it is';
+      INSERT INTO t.accounts SELECT i, 'a' || i || '@corp.example', CASE WHEN i > 1 THEN 'Handle ' || i END, 'code' || i
+        FROM generate_series(1, 40) AS i;
+      -- A foreign key on the unmasked primary key, and a view that relies on it (GROUP BY id).
+      CREATE TABLE t.logins (account_id int REFERENCES t.accounts (id), at int);
+      INSERT INTO t.logins SELECT 1 + i % 40, i FROM generate_series(1, 80) AS i;
+      CREATE VIEW t.per_account AS
+        SELECT a.id, a.email, count(l.at) AS logins FROM t.accounts a LEFT JOIN t.logins l ON l.account_id = a.id GROUP BY a.id;`);
+    const keys = async () =>
+      (
+        await client.query<{ r: string }>(
+          `SELECT c.conname || ' ' || pg_get_constraintdef(c.oid) || ' ' || pg_get_indexdef(c.conindid)
+                  || coalesce(' -- ' || obj_description(c.oid, 'pg_constraint'), '') AS r
+             FROM pg_constraint c WHERE c.conrelid = 't.accounts'::regclass ORDER BY c.conname`,
+        )
+      ).rows.map((row) => row.r);
+    const oids = async () =>
+      new Map(
+        (
+          await client.query<{ conname: string; oid: number }>(
+            `SELECT conname, oid FROM pg_constraint WHERE conrelid = 't.accounts'::regclass`,
+          )
+        ).rows.map((row) => [row.conname, row.oid]),
+      );
+    const before = await keys();
+    const oidsBefore = await oids();
+    const steps: string[] = [];
+    await mask(
+      client,
+      `version: 1
+tables:
+  t.accounts:
+    columns:
+      email: email
+      handle: { name: full, unique: true }
+      code: hash
+`,
+      { onStep: (step) => steps.push(step) },
+    );
+    assert.deepEqual(await keys(), before);
+    const oidsAfter = await oids();
+    // Rebuilt: the two unique keys nothing depends on. Kept: the primary key (a foreign key and
+    // a view rely on it), the commented key, and the key with storage parameters (which
+    // pg_get_constraintdef leaves out).
+    assert.deepEqual(
+      [...oidsAfter]
+        .filter(([name, oid]) => oidsBefore.get(name) !== oid)
+        .map(([name]) => name)
+        .sort(),
+      ["accounts_email_key", "accounts_handle_key"],
+    );
+    assert.ok(steps.includes("adding back key accounts_email_key of t.accounts"));
+    const { rows } = await client.query<{ n: number; fakes: number; joined: number }>(
+      `SELECT (SELECT count(*) FROM t.accounts)::int AS n,
+              (SELECT count(*) FROM t.accounts WHERE email LIKE 'user\\_%@example.invalid')::int AS fakes,
+              (SELECT sum(logins) FROM t.per_account)::int AS joined`,
+    );
+    assert.deepEqual(rows[0], { n: 40, fakes: 40, joined: 80 });
+  } finally {
+    await client.end();
+  }
+});
