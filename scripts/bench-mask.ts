@@ -17,7 +17,10 @@
  *
  * Environment: LIFEBOAT_BENCH_MASK_GB (realistic size, default 1), LIFEBOAT_BENCH_MASK_WORST_GB
  * (default 0.5; 0 skips it), LIFEBOAT_BENCH_QUICK=1 (0.05 GB each, to try the script),
- * LIFEBOAT_BENCH_MASK_SRC (another checkout's src/ for step c, e.g. the code before a change).
+ * LIFEBOAT_BENCH_MASK_SRC (another checkout's src/ for step c, e.g. the code before a change),
+ * LIFEBOAT_BENCH_CLI_DIR (the CLI bundle for a and b, default dist/cli: what users run, with the
+ * masking worker threads' own bundle next to it), LIFEBOAT_BENCH_MASK_WORKERS (worker threads for
+ * step c; default one per core).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -35,7 +38,8 @@ const quick = process.env.LIFEBOAT_BENCH_QUICK === "1";
 const realisticBytes = (quick ? 0.05 : Number(process.env.LIFEBOAT_BENCH_MASK_GB ?? "1")) * GB;
 const worstBytes = (quick ? 0.05 : Number(process.env.LIFEBOAT_BENCH_MASK_WORST_GB ?? "0.5")) * GB;
 const maskingSource = resolve(process.env.LIFEBOAT_BENCH_MASK_SRC ?? "src");
-const cli = resolve("src/cli/index.ts");
+const cli = join(resolve(process.env.LIFEBOAT_BENCH_CLI_DIR ?? "dist/cli"), "index.js");
+const workers = process.env.LIFEBOAT_BENCH_MASK_WORKERS;
 const TICKS = 100;
 
 const load = () =>
@@ -57,7 +61,7 @@ function processCpu(pid: number): number {
 
 async function lifeboat(args: string[], env: NodeJS.ProcessEnv) {
   const started = performance.now();
-  const child = spawn(process.execPath, ["--import", "tsx", cli, ...args, "--json"], { env });
+  const child = spawn(process.execPath, [cli, ...args, "--json"], { env });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -265,6 +269,7 @@ try {
       const serverBefore = processCpu(backend);
       const result = await applyMasking(client, plan, maskingKey("benchmark-masking-key-0123456789"), {
         onStep: (step, ms) => steps.set(step, (steps.get(step) ?? 0) + ms),
+        ...(workers === undefined ? {} : { workers: Number(workers) }),
       });
       const nodeCpu = process.cpuUsage(node);
       const serverCpu = processCpu(backend) - serverBefore;
