@@ -88948,6 +88948,10 @@ const spec_OPTIONS = {
 function worded(option, description) {
     return { ...option, description };
 }
+/** The option as one that `flag` (a boolean option of the same command) makes unneeded. */
+function unneededWith(option, flag) {
+    return { ...option, requiredUnless: flag.name };
+}
 const storageOptions = [
     spec_OPTIONS.storage,
     spec_OPTIONS.label,
@@ -88975,7 +88979,7 @@ const filesS3Options = [
     spec_OPTIONS.filesS3ForcePathStyle,
 ];
 const backupOptions = [
-    spec_OPTIONS.databaseUrl,
+    unneededWith(spec_OPTIONS.databaseUrl, spec_OPTIONS.noDatabase),
     ...storageOptions,
     spec_OPTIONS.recipient,
     spec_OPTIONS.passphrase,
@@ -89305,7 +89309,10 @@ function describeOption(option) {
             ? [...(option.choices ?? []), "true", "false"]
             : [];
     const unnamed = accepted.filter((choice) => !option.description.includes(choice));
-    return unnamed.length === 0 ? option.description : `${option.description} One of: ${accepted.join(", ")}.`;
+    const description = option.requiredUnless
+        ? `${option.description} Required unless ${option.requiredUnless} is true.`
+        : option.description;
+    return unnamed.length === 0 ? description : `${description} One of: ${accepted.join(", ")}.`;
 }
 
 ;// CONCATENATED MODULE: ./src/settings/storage-list.ts

@@ -8874,6 +8874,10 @@ const OPTIONS = {
 function worded(option, description) {
     return { ...option, description };
 }
+/** The option as one that `flag` (a boolean option of the same command) makes unneeded. */
+function unneededWith(option, flag) {
+    return { ...option, requiredUnless: flag.name };
+}
 const storageOptions = [
     OPTIONS.storage,
     OPTIONS.label,
@@ -8901,7 +8905,7 @@ const filesS3Options = [
     OPTIONS.filesS3ForcePathStyle,
 ];
 const backupOptions = [
-    OPTIONS.databaseUrl,
+    unneededWith(OPTIONS.databaseUrl, OPTIONS.noDatabase),
     ...storageOptions,
     OPTIONS.recipient,
     OPTIONS.passphrase,
@@ -9231,7 +9235,10 @@ function describeOption(option) {
             ? [...(option.choices ?? []), "true", "false"]
             : [];
     const unnamed = accepted.filter((choice) => !option.description.includes(choice));
-    return unnamed.length === 0 ? option.description : `${option.description} One of: ${accepted.join(", ")}.`;
+    const description = option.requiredUnless
+        ? `${option.description} Required unless ${option.requiredUnless} is true.`
+        : option.description;
+    return unnamed.length === 0 ? description : `${description} One of: ${accepted.join(", ")}.`;
 }
 
 ;// CONCATENATED MODULE: ./src/settings/storage-list.ts

@@ -24,7 +24,8 @@ export function renderActionYml(spec: CommandSpec, options: { name: string; main
       `    description: ${quote(describeOption(option) + (option.secret ? " Masked in logs." : ""))}`,
     );
     const fallback = option.actionDefault ?? option.default;
-    lines.push(`    required: ${option.required && fallback === undefined ? "true" : "false"}`);
+    const required = option.required && !option.requiredUnless && fallback === undefined;
+    lines.push(`    required: ${required ? "true" : "false"}`);
     if (fallback !== undefined) lines.push(`    default: ${quote(fallback)}`);
   }
   lines.push("outputs:");

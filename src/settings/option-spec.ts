@@ -55,6 +55,11 @@ export interface OptionSpec {
   /** Masked in the action before anything is logged; never echoed by the CLI or in an error. */
   secret?: boolean;
   required?: boolean;
+  /**
+   * The name of a boolean option of the same command that, when true, makes this required one unneeded (it is then not read at
+   * all): the action marks the input not required, and the description says when it is.
+   */
+  requiredUnless?: string;
   cliOnly?: boolean;
   actionOnly?: boolean;
   /** Placeholder in --help, e.g. URL. */

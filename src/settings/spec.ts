@@ -813,6 +813,11 @@ function worded<S extends OptionSpec>(option: S, description: string): S {
   return { ...option, description };
 }
 
+/** The option as one that `flag` (a boolean option of the same command) makes unneeded. */
+function unneededWith<S extends OptionSpec>(option: S, flag: OptionSpec): S {
+  return { ...option, requiredUnless: flag.name };
+}
+
 const storageOptions: OptionSpec[] = [
   OPTIONS.storage,
   OPTIONS.label,
@@ -852,7 +857,7 @@ const filesS3Options: OptionSpec[] = [
 ];
 
 const backupOptions: OptionSpec[] = [
-  OPTIONS.databaseUrl,
+  unneededWith(OPTIONS.databaseUrl, OPTIONS.noDatabase),
   ...storageOptions,
   OPTIONS.recipient,
   OPTIONS.passphrase,
@@ -1263,5 +1268,8 @@ export function describeOption(option: OptionSpec): string {
         ? [...(option.choices ?? []), "true", "false"]
         : [];
   const unnamed = accepted.filter((choice) => !option.description.includes(choice));
-  return unnamed.length === 0 ? option.description : `${option.description} One of: ${accepted.join(", ")}.`;
+  const description = option.requiredUnless
+    ? `${option.description} Required unless ${option.requiredUnless} is true.`
+    : option.description;
+  return unnamed.length === 0 ? description : `${description} One of: ${accepted.join(", ")}.`;
 }

@@ -64,7 +64,7 @@ describe("the parsers read options only through the table", () => {
 });
 
 describe("the table", () => {
-  test("each option is declared once; a command may reword it, nothing else", () => {
+  test("each option is declared once; a command may reword it or say what makes it unneeded, nothing else", () => {
     // The table's own entries, and the channels' (each declared in its channel's module).
     const declared = [...new Set<OptionSpec>([...Object.values(OPTIONS), ...CHANNEL_OPTIONS])];
     const byName = new Map<string, OptionSpec>(declared.map((option) => [option.name, option]));
@@ -76,7 +76,17 @@ describe("the table", () => {
         seen.add(option.name);
         const entry = byName.get(option.name);
         assert.ok(entry, `${command.command} --${option.name} is not in OPTIONS or a channel`);
-        assert.deepEqual({ ...option, description: "" }, { ...entry, description: "" }, option.name);
+        // requiredUnless names another option of the same command, so only a command can say it.
+        assert.deepEqual(
+          { ...option, description: "", requiredUnless: undefined },
+          { ...entry, description: "", requiredUnless: undefined },
+          option.name,
+        );
+        if (option.requiredUnless !== undefined) {
+          const other = command.options.find((o) => o.name === option.requiredUnless);
+          assert.ok(other?.type === "boolean", `${command.command} --${option.name}: requiredUnless`);
+          assert.ok(option.required, `${command.command} --${option.name}: requiredUnless on an optional`);
+        }
       }
     }
     for (const option of GLOBAL_CLI_OPTIONS) assert.ok(!byName.has(option.name), option.name);
@@ -119,4 +129,16 @@ describe("the table", () => {
       }
     }
   });
+});
+
+test("an input another one makes unneeded is not required in action.yml and says when it is", () => {
+  const yml = readFileSync("actions/backup-db/action.yml", "utf8");
+  const input = /\n {2}database-url:\n {4}description: (.*)\n {4}required: (\w+)\n/.exec(yml);
+  assert.ok(input, "backup-db has a database-url input");
+  assert.match(input[1]!, /Required unless no-database is true\./);
+  assert.equal(input[2], "false");
+  assert.match(yml, /\n {2}no-database:\n/);
+  // Where nothing makes it unneeded it stays required: doctor's is CLI only, storage is everywhere.
+  assert.match(yml, /\n {2}storage:\n {4}description: .*\n {4}required: true\n/);
+  assert.equal(readFileSync("action.yml", "utf8"), yml.replace("../../dist/backup-db/", "dist/backup-db/"));
 });
