@@ -18,6 +18,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import type pg from "pg";
+import { OperationError } from "../domain/errors.js";
 import { countNewlines } from "./archive/digests.js";
 
 /** What one COPY ... TO STDOUT produced: the sha256 of its text and the rows in it. */
@@ -27,7 +28,7 @@ export interface CopyOut {
 }
 
 /** The protocol failed: the connection is closed and the COPY's bytes are not trusted. */
-export class CopyProtocolError extends Error {
+export class CopyProtocolError extends OperationError {
   override name = "CopyProtocolError";
 }
 
