@@ -102,6 +102,37 @@ describe("restore-test table pass", () => {
     }
   });
 
+  test("a table the checking role may not COPY (row security): its digest is skipped with the server's reason, the session goes on", async () => {
+    await cluster.sql(
+      "src",
+      `CREATE ROLE limited LOGIN PASSWORD 'limited-pw';
+       CREATE TABLE secret (id int); INSERT INTO secret SELECT generate_series(1, 10);
+       ALTER TABLE secret ENABLE ROW LEVEL SECURITY; CREATE POLICY everyone ON secret USING (true);
+       GRANT SELECT ON ALL TABLES IN SCHEMA public TO limited`,
+    );
+    try {
+      const notes = manifest.tables.find((t) => t.table === "notes")!;
+      const withSecret = {
+        ...manifest,
+        tables: [...manifest.tables, { ...notes, table: "secret", rows: 10 }],
+      };
+      const limited = parseDatabaseUrl(cluster.url("src", { user: "limited", password: "limited-pw" }));
+      // One session: the tables after the refused COPY are read on the same session.
+      const result = await checkTables(limited, withSecret, { jobs: 1 });
+      assert.deepEqual(result.mismatches, []);
+      // notes and empty (notes's digest no longer matches: the test before this one moved a row).
+      assert.equal(result.digests.compared, 2);
+      assert.deepEqual(
+        result.digests.skipped.map((s) => s.table),
+        ["public.stamped", "public.secret"],
+      );
+      const secret = result.digests.skipped.find((s) => s.table === "public.secret");
+      assert.match(secret?.reason ?? "", /row-level security/);
+    } finally {
+      await cluster.sql("src", "DROP TABLE secret; DROP OWNED BY limited; DROP ROLE limited");
+    }
+  });
+
   test("a changed value with the same row count fails the digest; a dropped table is counted missing", async () => {
     await cluster.sql(
       "src",

@@ -8,7 +8,6 @@
  *   archive's, where the two are computed over the same bytes (see `digestSkipReason`). They are
  *   taken with the row counts, in one pass (`checkTables`): the COPY that hashes a table counts it.
  */
-import { createHash, type Hash } from "node:crypto";
 import pg from "pg";
 import type { DatabaseUrl } from "../../domain/database-url.js";
 import { describeError } from "../../domain/errors.js";
@@ -16,7 +15,7 @@ import type { Manifest } from "../../domain/manifest.js";
 import { driftedTables, formatChange, tableChanges, type TableChange } from "../../domain/table-drift.js";
 import { connect } from "../../postgres/connect.js";
 import type { RowCountMismatch } from "../../postgres/row-counts.js";
-import { countNewlines } from "../../postgres/archive/digests.js";
+import { copyOutDigest } from "../../postgres/copy-out.js";
 import { quoteIdent } from "../../postgres/snapshot.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
 import { loadHistory } from "../../report/history.js";
@@ -278,67 +277,6 @@ export function digestSkipReason(
   return undefined;
 }
 
-/** What one COPY ... TO STDOUT produced: the sha256 of its text and the rows in it. */
-export interface CopyOut {
-  sha256: string;
-  rows: number;
-}
-
-/** Bytes gathered before each hash update: one update per row would cost more than the hashing. */
-const HASH_BATCH = 256 * 1024;
-
-/**
- * COPY ... TO STDOUT hashed and counted as it streams, over the client's own connection (pg has no
- * COPY OUT API). COPY's text format ends every row with a newline and escapes newlines in values,
- * so the newlines are the rows.
- */
-class CopyOutDigest {
-  private readonly hash: Hash = createHash("sha256");
-  private readonly pending = Buffer.allocUnsafe(HASH_BATCH);
-  private used = 0;
-  private rows = 0;
-  private error: Error | undefined;
-  private settle!: { resolve: (out: CopyOut) => void; reject: (error: Error) => void };
-  readonly done = new Promise<CopyOut>((resolve, reject) => (this.settle = { resolve, reject }));
-  constructor(readonly text: string) {}
-  submit(connection: { query(text: string): void }): void {
-    connection.query(this.text);
-  }
-  handleCopyData(message: { chunk: Buffer }): void {
-    const { chunk } = message;
-    this.rows += countNewlines(chunk);
-    if (this.used + chunk.length > HASH_BATCH) this.flush();
-    if (chunk.length > HASH_BATCH) this.hash.update(chunk);
-    else this.used += chunk.copy(this.pending, this.used);
-  }
-  private flush(): void {
-    if (this.used > 0) this.hash.update(this.pending.subarray(0, this.used));
-    this.used = 0;
-  }
-  handleError(error: Error): void {
-    this.error = error;
-  }
-  handleReadyForQuery(): void {
-    if (this.error) return this.settle.reject(this.error);
-    this.flush();
-    this.settle.resolve({ sha256: this.hash.digest("hex"), rows: this.rows });
-  }
-  handleCopyInResponse(connection: { sendCopyFail(message: string): void }): void {
-    connection.sendCopyFail("not a COPY FROM");
-  }
-  handleRowDescription(): void {}
-  handleDataRow(): void {}
-  handleCommandComplete(): void {}
-  handleEmptyQuery(): void {}
-  handlePortalSuspended(): void {}
-}
-
-export async function copyOut(client: pg.Client, sql: string): Promise<CopyOut> {
-  const query = new CopyOutDigest(sql);
-  void client.query(query as unknown as pg.QueryConfig);
-  return query.done;
-}
-
 export interface TableCheck {
   /** Every table whose row count differs from the manifest's, in the manifest's order. */
   mismatches: RowCountMismatch[];
@@ -501,7 +439,7 @@ async function checkTable(
     else {
       try {
         const list = plan.columns.map(quoteIdent).join(", ");
-        const out = await copyOut(client, `COPY ${plan.relation} (${list}) TO STDOUT`);
+        const out = await copyOutDigest(client, `COPY ${plan.relation} (${list}) TO STDOUT`);
         return { rows: out.rows, digest: { actual: out.sha256 } };
       } catch (error) {
         // One the scratch role may not read (row security): said, not compared; counted below.
