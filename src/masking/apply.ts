@@ -113,6 +113,9 @@ export async function applyMasking(
     // The fakes take text as UTF-8, as the SQL fakes' convert_to(v, 'UTF8') does. pg asks for
     // UTF-8 when it connects, but a connection string's `options` may have asked for another.
     await run("reading text as UTF-8", "SET LOCAL client_encoding = 'UTF8'");
+    // Indexes and keys built again from their definitions, which name no tablespace when theirs
+    // is the database's default (only those are rebuilt), must land there again.
+    await run("building in the default tablespace", "SET LOCAL default_tablespace = ''");
     for (const sql of fakeFunctionsSql()) await run("creating the fake functions", sql);
     await run("setting the masking key", SET_KEY_SQL, setKeyValues(key));
     const batchRows = options.batchRows ?? BATCH_ROWS;
@@ -554,9 +557,9 @@ async function maskInJob(
 
 /**
  * The table's own indexes that DROP INDEX and their pg_get_indexdef() give back exactly: not a
- * constraint's (a primary key or unique key may be referenced), not clustered on, not the replica
- * identity, not a partition's, not in another tablespace, not commented, no statistics target,
- * not an extension's. The UPDATE rewrites every row, so each index would take one entry a row;
+ * constraint's (rebuildableKeys), not clustered on, not the replica identity, not a partition's,
+ * not in another tablespace, no comment or security label, no statistics target, not an
+ * extension's nor depending on one. The UPDATE rewrites every row, so each index would take one entry a row;
  * built again afterwards they cost a sort (measured: 4.4 s -> 2.8 s for 400,000 rows, one index).
  */
 async function rebuildableIndexes(
@@ -574,7 +577,8 @@ async function rebuildableIndexes(
         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
         AND NOT EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid = i.indexrelid)
         AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0)
-        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.deptype = 'e')
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.deptype IN ('e', 'x'))
+        AND NOT EXISTS (SELECT 1 FROM pg_seclabel l WHERE l.classoid = 'pg_class'::regclass AND l.objoid = i.indexrelid)
       ORDER BY ic.relname`,
     [quoteTable(table)],
   );
@@ -584,13 +588,15 @@ async function rebuildableIndexes(
 /**
  * The table's primary and unique keys that ALTER TABLE ... DROP CONSTRAINT and ADD CONSTRAINT with
  * their pg_get_constraintdef() give back exactly (columns, INCLUDE, NULLS NOT DISTINCT, DEFERRABLE;
- * not the index's storage parameters, which it leaves out) and that nothing depends on but their own parts (the index, a deferrable key's
- * trigger): no foreign key references them (those the rules touch
- * are dropped before this), no view relies on them, no comment, no statistics target, not
- * clustered on, not the replica identity, not a partition's or partitioned table's, in the
- * table's tablespace. Inserting the fakes into such an index row by row costs more than the
- * UPDATE itself (measured: 3.2 s against 1.2 s with the key dropped and added back, for 300,000
- * rows keyed by email); added back, the index is built by one sort and uniqueness checked again.
+ * not the index's storage parameters, which it leaves out) and that nothing depends on but their
+ * own parts (the index, a deferrable key's trigger): no foreign key references them (those the
+ * rules touch are dropped before this), no view relies on them, no comment or security label, no
+ * statistics target, no extension's, not clustered on, not the replica identity (a published
+ * table's primary key is by default: without it the UPDATE is refused), not a partition's or a
+ * partitioned table's, in the default tablespace. Inserting the fakes into such an index row by
+ * row costs more than the UPDATE itself (measured: 3.2 s against 1.2 s with the key dropped and
+ * added back, for 300,000 rows keyed by email); added back, the index is built by one sort and
+ * uniqueness is checked again.
  */
 async function rebuildableKeys(
   client: pg.Client,
@@ -601,8 +607,11 @@ async function rebuildableKeys(
        FROM pg_constraint c
        JOIN pg_index i ON i.indexrelid = c.conindid
        JOIN pg_class ic ON ic.oid = c.conindid
-       JOIN pg_class t ON t.oid = c.conrelid
+       JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
       WHERE c.conrelid = $1::regclass AND c.contype IN ('p', 'u') AND c.conparentid = 0
+        AND NOT (c.contype = 'p' AND t.relreplident = 'd'
+                 AND EXISTS (SELECT 1 FROM pg_publication_tables pt
+                              WHERE pt.schemaname = n.nspname AND pt.tablename = t.relname))
         AND t.relkind = 'r' AND NOT t.relispartition AND NOT ic.relispartition
         AND i.indisvalid AND i.indisready AND NOT i.indisclustered AND NOT i.indisreplident
         AND ic.reltablespace = 0 AND ic.reloptions IS NULL
@@ -615,7 +624,11 @@ async function rebuildableKeys(
                              OR (d.refclassid = 'pg_class'::regclass AND d.refobjid = c.conindid))
                            AND d.deptype <> 'i')
         AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                         WHERE d.classid = 'pg_constraint'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+                         WHERE ((d.classid = 'pg_constraint'::regclass AND d.objid = c.oid)
+                             OR (d.classid = 'pg_class'::regclass AND d.objid = c.conindid))
+                           AND d.deptype IN ('e', 'x'))
+        AND NOT EXISTS (SELECT 1 FROM pg_seclabel l
+                         WHERE l.classoid = 'pg_class'::regclass AND l.objoid = c.conindid)
       ORDER BY c.conname`,
     [quoteTable(table)],
   );

@@ -119,8 +119,11 @@ class CopyIn {
     connection.endCopyFrom();
   }
 
+  // pg passes a query no ReadyForQuery after its ErrorResponse (nor after a lost connection): the
+  // error settles the COPY, or the statements queued after it would wait forever.
   handleError(error: Error): void {
     this.error = error;
+    this.reject(error);
   }
 
   handleReadyForQuery(): void {

@@ -46,14 +46,19 @@ export class FakePool {
     size: number,
   ) {
     const workerData = { innerPad: new Uint8Array(key.innerPad), outerPad: new Uint8Array(key.outerPad) };
-    for (let i = 0; i < size; i++) {
-      const worker = new Worker(workerScript(), { workerData });
-      worker.on("message", (reply: WorkerReply) => this.settle(reply));
-      worker.on("error", (error) => this.fail(error));
-      worker.on("exit", (code) => {
-        if (code !== 0) this.fail(new Error(`a masking worker thread exited with code ${code}`));
-      });
-      this.workers.push(worker);
+    try {
+      for (let i = 0; i < size; i++) {
+        const worker = new Worker(workerScript(), { workerData });
+        worker.on("message", (reply: WorkerReply) => this.settle(reply));
+        worker.on("messageerror", (error) => this.fail(error));
+        worker.on("error", (error) => this.fail(error));
+        // Any exit before close() leaves its slices unanswered: the batch fails, never waits.
+        worker.on("exit", (code) => this.fail(new Error(`a masking worker thread exited with code ${code}`)));
+        this.workers.push(worker);
+      }
+    } catch (error) {
+      void this.close();
+      throw error;
     }
   }
 
@@ -77,6 +82,7 @@ export class FakePool {
   }
 
   async close(): Promise<void> {
+    this.fail(new Error("the masking worker threads were stopped"));
     this.closed = true;
     const workers = this.workers.splice(0);
     await Promise.all(workers.map((worker) => worker.terminate()));

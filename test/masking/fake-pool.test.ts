@@ -100,3 +100,14 @@ test("the worker bundle in dist/ computes what the sources compute", async () =>
     await worker.terminate();
   }
 });
+
+test("stopping the pool while a batch is computed fails that batch instead of leaving it waiting", async () => {
+  const pool = new FakePool(KEY, 2);
+  const running = assert.rejects(
+    pool.run(SPEC, rows(MIN_POOL_ROWS * 20)),
+    /the masking worker threads were stopped/,
+  );
+  await pool.close();
+  await running;
+  await assert.rejects(pool.run(SPEC, rows(10)), /stopped/);
+});

@@ -13,6 +13,7 @@ import pg from "pg";
 import { OperationError } from "../../src/domain/errors.js";
 import { applyMasking, MaskingVerificationError, type MaskingOptions } from "../../src/masking/apply.js";
 import { checkRulesAgainstCatalog } from "../../src/masking/catalog-check.js";
+import { copyIn, scanRows } from "../../src/masking/copy.js";
 import { DigestSet, OTHER_SOURCE, PHONE_SOURCE } from "../../src/masking/digest-set.js";
 import { fakeEmail, fakeName, fakePhone, fakeText, maskingKey } from "../../src/masking/fakes.js";
 import { parseMaskingRules } from "../../src/masking/rules.js";
@@ -281,7 +282,11 @@ test("keys are dropped around the UPDATE and added back exactly; keys something 
       CREATE TABLE t.logins (account_id int REFERENCES t.accounts (id), at int);
       INSERT INTO t.logins SELECT 1 + i % 40, i FROM generate_series(1, 80) AS i;
       CREATE VIEW t.per_account AS
-        SELECT a.id, a.email, count(l.at) AS logins FROM t.accounts a LEFT JOIN t.logins l ON l.account_id = a.id GROUP BY a.id;`);
+        SELECT a.id, a.email, count(l.at) AS logins FROM t.accounts a LEFT JOIN t.logins l ON l.account_id = a.id GROUP BY a.id;
+      -- Published: its primary key is its replica identity, without which an UPDATE is refused.
+      CREATE TABLE t.published (id int PRIMARY KEY, email text);
+      INSERT INTO t.published SELECT i, 'pub' || i || '@corp.example' FROM generate_series(1, 10) AS i;
+      CREATE PUBLICATION lifeboat_test_publication FOR TABLE t.published;`);
     const keys = async () =>
       (
         await client.query<{ r: string }>(
@@ -310,6 +315,9 @@ tables:
       email: email
       handle: { name: full, unique: true }
       code: hash
+  t.published:
+    columns:
+      email: email
 `,
       { onStep: (step) => steps.push(step) },
     );
@@ -326,12 +334,48 @@ tables:
       ["accounts_email_key", "accounts_handle_key"],
     );
     assert.ok(steps.includes("adding back key accounts_email_key of t.accounts"));
+    assert.ok(!steps.some((step) => step.includes("published_pkey")), "the published table's key stays");
+    const published = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM t.published WHERE email LIKE 'user\\_%@example.invalid'`,
+    );
+    assert.equal(published.rows[0]!.n, 10);
     const { rows } = await client.query<{ n: number; fakes: number; joined: number }>(
       `SELECT (SELECT count(*) FROM t.accounts)::int AS n,
               (SELECT count(*) FROM t.accounts WHERE email LIKE 'user\\_%@example.invalid')::int AS fakes,
               (SELECT sum(logins) FROM t.per_account)::int AS joined`,
     );
     assert.deepEqual(rows[0], { n: 40, fakes: 40, joined: 80 });
+  } finally {
+    await client.end();
+  }
+});
+
+test("a COPY of fakes the server refuses fails the scan instead of waiting, and the session goes on", async () => {
+  const client = await freshCopy();
+  try {
+    await client.query("BEGIN");
+    await client.query("CREATE TEMP TABLE lifeboat_copy_target (n int)");
+    const failing = scanRows(
+      client,
+      "SELECT i FROM generate_series(1, 5000) AS i",
+      1000,
+      (rows) => rows.map(() => "not a number\n").join(""),
+      "lifeboat_copy_target",
+    );
+    const timeout = new Promise<string>((done) => setTimeout(() => done("still waiting"), 20_000).unref());
+    const outcome = await Promise.race([
+      failing.then(
+        () => "resolved",
+        (error: unknown) => String(error),
+      ),
+      timeout,
+    ]);
+    assert.match(outcome, /invalid input syntax for type integer/);
+    await client.query("ROLLBACK");
+    assert.equal((await client.query<{ one: number }>("SELECT 1 AS one")).rows[0]!.one, 1);
+    // A COPY into a table that is not there is refused the same way, straight from copyIn.
+    await assert.rejects(copyIn(client, "t.not_there", "1\n"), /does not exist/);
+    assert.equal((await client.query<{ one: number }>("SELECT 1 AS one")).rows[0]!.one, 1);
   } finally {
     await client.end();
   }

@@ -10,7 +10,7 @@
  */
 import pg from "pg";
 import type { DatabaseUrl } from "../../domain/database-url.js";
-import { describeError } from "../../domain/errors.js";
+import { describeError, OperationError } from "../../domain/errors.js";
 import type { Manifest } from "../../domain/manifest.js";
 import { driftedTables, formatChange, tableChanges, type TableChange } from "../../domain/table-drift.js";
 import { connect } from "../../postgres/connect.js";
@@ -442,7 +442,13 @@ async function checkTable(
         const out = await copyOutDigest(client, `COPY ${plan.relation} (${list}) TO STDOUT`);
         return { rows: out.rows, digest: { actual: out.sha256 } };
       } catch (error) {
-        // One the scratch role may not read (row security): said, not compared; counted below.
+        // Only the server's refusal (row security: a table the scratch role may not read) is
+        // said and not compared, and the table counted below. A stream that did not read as the
+        // protocol, rows that disagree with the server's count or a lost connection are faults of
+        // the check itself: they fail the run rather than pass as a skipped digest.
+        if (!(error instanceof pg.DatabaseError)) {
+          throw new OperationError(`checking ${plan.name} failed: ${describeError(error)}`, { cause: error });
+        }
         digest = { skipped: describeError(error) };
       }
     }
