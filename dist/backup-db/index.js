@@ -96498,8 +96498,6 @@ async function streamDump(options) {
         chain.output.destroy(error instanceof Error ? error : new Error(String(error)));
     };
     const onInterrupt = () => stop(new errors/* OperationError */.OK(`interrupted: ${(0,errors/* describeError */.Uc)(signal?.reason)}`));
-    if (signal?.aborted)
-        onInterrupt();
     signal?.addEventListener("abort", onInterrupt, { once: true });
     const watch = (promise) => promise.catch((error) => {
         stop(error);
@@ -96508,13 +96506,18 @@ async function streamDump(options) {
     // The archive's summary once the stream went through whole: a malformed archive fails the tap's
     // stream itself, and a stream stopped for another reason (pg_dump died) must report that reason,
     // not the archive it cut short.
-    const [piped, put] = await Promise.allSettled([
+    const settled = Promise.allSettled([
         watch((0,promises_.pipeline)([dump.output, ...chain.streams]).then(() => archive.summary)),
         watch(writer.putArtifact(options.name, chain.output, {
             signal: controller.signal,
             sizeHint: options.sizeHint,
         })),
     ]).finally(() => progress.stop());
+    // An interrupt that came before the streams were joined stops them only now that each has its
+    // error handled: destroyed earlier, a stream's error had no listener and ended the process.
+    if (signal?.aborted)
+        onInterrupt();
+    const [piped, put] = await settled;
     signal?.removeEventListener("abort", onInterrupt);
     const takeBack = () => writer.abort();
     if (piped.status === "rejected" || put.status === "rejected") {

@@ -16421,8 +16421,6 @@ async function streamDump(options) {
         chain.output.destroy(error instanceof Error ? error : new Error(String(error)));
     };
     const onInterrupt = () => stop(new domain_errors/* OperationError */.OK(`interrupted: ${(0,domain_errors/* describeError */.Uc)(signal?.reason)}`));
-    if (signal?.aborted)
-        onInterrupt();
     signal?.addEventListener("abort", onInterrupt, { once: true });
     const watch = (promise) => promise.catch((error) => {
         stop(error);
@@ -16431,13 +16429,18 @@ async function streamDump(options) {
     // The archive's summary once the stream went through whole: a malformed archive fails the tap's
     // stream itself, and a stream stopped for another reason (pg_dump died) must report that reason,
     // not the archive it cut short.
-    const [piped, put] = await Promise.allSettled([
+    const settled = Promise.allSettled([
         watch((0,promises_.pipeline)([dump.output, ...chain.streams]).then(() => archive.summary)),
         watch(writer.putArtifact(options.name, chain.output, {
             signal: controller.signal,
             sizeHint: options.sizeHint,
         })),
     ]).finally(() => progress.stop());
+    // An interrupt that came before the streams were joined stops them only now that each has its
+    // error handled: destroyed earlier, a stream's error had no listener and ended the process.
+    if (signal?.aborted)
+        onInterrupt();
+    const [piped, put] = await settled;
     signal?.removeEventListener("abort", onInterrupt);
     const takeBack = () => writer.abort();
     if (piped.status === "rejected" || put.status === "rejected") {
@@ -21261,7 +21264,13 @@ async function applyMasking(client, plan, key, options = {}) {
     const now = options.now ?? Date.now;
     const started = now();
     let step = "starting the masking transaction";
+    const interrupted = () => {
+        if (options.signal?.aborted) {
+            throw new domain_errors/* OperationError */.OK(`interrupted: ${(0,domain_errors/* describeError */.Uc)(options.signal.reason)}`);
+        }
+    };
     const run = Object.assign(async (what, sql, values) => {
+        interrupted();
         step = what;
         const began = now();
         const result = await client.query(sql, values);
@@ -21322,7 +21331,7 @@ async function applyMasking(client, plan, key, options = {}) {
                 step = `masking ${table.schema}.${table.table}`;
                 const workers = options.workers ?? defaultWorkers();
                 pool ??= workers > 0 ? new FakePool(key, workers) : null;
-                await maskInJob(client, table, key, pool, digestsFirst ? undefined : sources, batchRows, run, (what, ms) => options.onStep?.(what, ms));
+                await maskInJob(client, table, key, pool, digestsFirst ? undefined : sources, batchRows, run, (what, ms) => options.onStep?.(what, ms), interrupted);
                 continue;
             }
             const sets = table.columns.map((column) => `${catalog_check_quoteIdent(column.column)} = ${maskExpression(client, column)}`);
@@ -21567,7 +21576,7 @@ function overlappingPaths(table) {
  * (tableoid, ctid): within this transaction nothing else moves a row, and tableoid keeps the ctids
  * of partitions and inheritance children apart.
  */
-async function maskInJob(client, table, key, pool, sources, batchRows, run, onStep) {
+async function maskInJob(client, table, key, pool, sources, batchRows, run, onStep, interrupted) {
     const name = `${table.schema}.${table.table}`;
     const values = table.columns.flatMap((column) => sourceExpressions(column).map((value) => ({ ...value, column })));
     const faked = values.filter((v) => v.strategy.kind !== "null" && v.strategy.kind !== "fixed");
@@ -21598,6 +21607,7 @@ async function maskInJob(client, table, key, pool, sources, batchRows, run, onSt
     const began = Date.now();
     run.at(`reading ${name}, computing and copying in its fakes`);
     const rows = await scanRows(client, `SELECT tableoid, ctid, ${read.map((v) => v.expression).join(", ")} FROM ${quoteTable(table)}`, batchRows, async (batch) => {
+        interrupted();
         const start = Date.now();
         const result = pool ? await pool.run(spec, batch) : maskBatch(key, spec, batch);
         sources?.addDigests(result.digests);
@@ -21939,7 +21949,7 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
                 return finish(failure);
         }
         log.info(`Masking the scratch copy by ${masking.rules.path} (rules sha256 ${masking.rules.digest.slice(0, 12)}...)`);
-        const masked = await applyMasking(client, plan, masking.key);
+        const masked = await applyMasking(client, plan, masking.key, { signal: deps.signal });
         result.tablesMasked = masked.tables.length;
         result.maskedColumns = masked.maskedColumns;
         result.sourceDigests = masked.sourceDigests;

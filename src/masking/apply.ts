@@ -78,6 +78,8 @@ export interface MaskingOptions {
    * (up to 8), none on one core; 0 computes everything in the main thread.
    */
   workers?: number;
+  /** The run's interrupt: masking stops at the next statement or batch and rolls back. */
+  signal?: AbortSignal;
 }
 
 /** Rows per cursor fetch and COPY at most (fewer when rows are large: copy.ts). */
@@ -93,8 +95,14 @@ export async function applyMasking(
   const now = options.now ?? Date.now;
   const started = now();
   let step = "starting the masking transaction";
+  const interrupted = () => {
+    if (options.signal?.aborted) {
+      throw new OperationError(`interrupted: ${describeError(options.signal.reason)}`);
+    }
+  };
   const run = Object.assign(
     async (what: string, sql: string, values?: unknown[]) => {
+      interrupted();
       step = what;
       const began = now();
       const result = await client.query(sql, values);
@@ -171,6 +179,7 @@ export async function applyMasking(
           batchRows,
           run,
           (what, ms) => options.onStep?.(what, ms),
+          interrupted,
         );
         continue;
       }
@@ -448,6 +457,7 @@ async function maskInJob(
   batchRows: number,
   run: Run,
   onStep: (step: string, ms: number) => void,
+  interrupted: () => void,
 ): Promise<void> {
   const name = `${table.schema}.${table.table}`;
   const values = table.columns.flatMap((column) =>
@@ -491,6 +501,7 @@ async function maskInJob(
     `SELECT tableoid, ctid, ${read.map((v) => v.expression).join(", ")} FROM ${quoteTable(table)}`,
     batchRows,
     async (batch) => {
+      interrupted();
       const start = Date.now();
       const result = pool ? await pool.run(spec, batch) : maskBatch(key, spec, batch);
       sources?.addDigests(result.digests);

@@ -7,7 +7,7 @@
  * production) leaves no masked backup.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -353,5 +353,44 @@ test("bad masking input is exit 2 naming it, with no masked copy written and no 
   );
   assert.equal(noKey.code, 2);
   assert.match(noKey.stderr, /masking-key/);
+  assert.deepEqual(await scratchDatabases(), []);
+});
+
+test("an interrupt while masking ends with 130: no masked copy, no scratch database, the process not crashed", async () => {
+  const slowRules = join(work, "slow-mask.yml");
+  // Free SQL that takes a while, so that the interrupt lands while masking runs.
+  writeFileSync(slowRules, `${RULES}sql:\n  - "SELECT pg_sleep(2)"\n`);
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "src/cli/index.ts",
+      "restore-test",
+      "--storage",
+      storage,
+      "--label",
+      "prod",
+      "--identity-file",
+      prodKey,
+      "--mask",
+      slowRules,
+      "--masked-label",
+      "staging-interrupted",
+      "--masked-recipient",
+      stagingRecipient,
+    ],
+    { env: env(), stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (stderr.includes("Masking the scratch copy") && !child.killed) child.kill("SIGINT");
+  });
+  const code = await new Promise<number | null>((done) => child.on("close", (exit) => done(exit)));
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /^lifeboat: error: .*SIGINT/m);
+  assert.doesNotMatch(stderr, /Unhandled|node:events|at .*index\.ts/);
+  assert.deepEqual(committed("staging-interrupted"), []);
   assert.deepEqual(await scratchDatabases(), []);
 });

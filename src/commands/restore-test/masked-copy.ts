@@ -141,7 +141,7 @@ export async function makeMaskedCopy(
     log.info(
       `Masking the scratch copy by ${masking.rules.path} (rules sha256 ${masking.rules.digest.slice(0, 12)}...)`,
     );
-    const masked = await applyMasking(client, plan, masking.key);
+    const masked = await applyMasking(client, plan, masking.key, { signal: deps.signal });
     result.tablesMasked = masked.tables.length;
     result.maskedColumns = masked.maskedColumns;
     result.sourceDigests = masked.sourceDigests;
