@@ -86489,7 +86489,7 @@ function sha256_stateByte(h, i) {
     return (h[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff;
 }
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
-/** The digest's first `bytes` bytes (from byte `from`) as lowercase hex. */
+/** `count` bytes of the digest, from byte `from`, as lowercase hex. */
 function sha256_stateHex(h, from, count) {
     let out = "";
     for (let i = from; i < from + count; i++)
@@ -86503,11 +86503,7 @@ function sha256_stateBuffer(h) {
         out.writeInt32BE(h[j], 4 * j);
     return out;
 }
-/** HMAC-SHA256 from the states after the inner and outer pads, as a Buffer of its own. */
-function hmacFromStates(inner, outer, message) {
-    return sha256_stateBuffer(sha256_hmacWords(inner, outer, message));
-}
-/** SHA-256 of at most 55 bytes (one block). */
+/** SHA-256 of at most 55 bytes (one block): what the tests hold the compression to node:crypto's by. */
 function sha256Short(data) {
     bytes.set(data, 0);
     const h = new Int32Array(8);

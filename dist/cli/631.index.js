@@ -4257,7 +4257,7 @@ function stateByte(h, i) {
     return (h[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff;
 }
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
-/** The digest's first `bytes` bytes (from byte `from`) as lowercase hex. */
+/** `count` bytes of the digest, from byte `from`, as lowercase hex. */
 function stateHex(h, from, count) {
     let out = "";
     for (let i = from; i < from + count; i++)
@@ -4271,11 +4271,7 @@ function sha256_stateBuffer(h) {
         out.writeInt32BE(h[j], 4 * j);
     return out;
 }
-/** HMAC-SHA256 from the states after the inner and outer pads, as a Buffer of its own. */
-function hmacFromStates(inner, outer, message) {
-    return sha256_stateBuffer(hmacWords(inner, outer, message));
-}
-/** SHA-256 of at most 55 bytes (one block). */
+/** SHA-256 of at most 55 bytes (one block): what the tests hold the compression to node:crypto's by. */
 function sha256Short(data) {
     bytes.set(data, 0);
     const h = new Int32Array(8);
@@ -20067,6 +20063,8 @@ function renderMarkdown(report, target = "summary") {
 
 ;// CONCATENATED MODULE: ./src/domain/restore-errors.ts
 
+/** The lines pg_restore writes after an error's own line: they belong to that error (or its statement). */
+const CONTINUATION = /^(DETAIL|HINT|Command was):/;
 /**
  * The errors in pg_restore's output, each with the archive entry it concerns. pg_restore 15 names
  * the entry only when verbose ("from TOC entry <id>; <tableoid> <oid> <desc> <tag> <owner>", once
@@ -20078,10 +20076,7 @@ function readRestoreErrors(log) {
     let entry;
     let inCommand = false;
     for (const line of log.split("\n")) {
-        if (inCommand &&
-            line.trim() !== "" &&
-            !line.startsWith("pg_restore: ") &&
-            !/^(DETAIL|HINT|Command was):/.test(line)) {
+        if (inCommand && line.trim() !== "" && !line.startsWith("pg_restore: ") && !CONTINUATION.test(line)) {
             const last = errors[errors.length - 1];
             if ((last.command ?? "").length < COMMAND_KEEP)
                 last.command += `\n${line}`;
@@ -20101,7 +20096,7 @@ function readRestoreErrors(log) {
                 continue;
             errors.push({ text, ...(entry ? { entry } : {}) });
         }
-        else if (errors.length > 0 && /^(DETAIL|HINT|Command was):/.test(line.trim())) {
+        else if (errors.length > 0 && CONTINUATION.test(line.trim())) {
             let last = errors[errors.length - 1];
             if (line.startsWith("Command was: ") && last.command !== undefined) {
                 // pg_restore -j's workers write an error and its "Command was:" separately, so two
@@ -21278,6 +21273,7 @@ async function applyMasking(client, plan, key, options = {}) {
         return result;
     }, { at: (what) => void (step = what) });
     // Started with the first table masked in the job, stopped whatever happens.
+    const workers = options.workers ?? defaultWorkers();
     let pool;
     try {
         await run("starting the masking transaction", "BEGIN");
@@ -21329,7 +21325,6 @@ async function applyMasking(client, plan, key, options = {}) {
                 continue;
             if (inJob(table)) {
                 step = `masking ${table.schema}.${table.table}`;
-                const workers = options.workers ?? defaultWorkers();
                 pool ??= workers > 0 ? new FakePool(key, workers) : null;
                 await maskInJob(client, table, key, pool, digestsFirst ? undefined : sources, batchRows, run, (what, ms) => options.onStep?.(what, ms), interrupted);
                 continue;
@@ -21520,7 +21515,7 @@ async function apply_verify(client, plan, sources, batchRows) {
                         continue;
                     const count = hits[i];
                     if (looked[i].value.strategy.kind === "phone") {
-                        if (!apply_HAS_DIGIT.test(v))
+                        if (!HAS_DIGIT.test(v))
                             continue;
                         // A keyed permutation of a dense number space maps some numbers onto other real
                         // ones (1M numbers out of 10^11: about 10). Such a hit is a collision, not this
@@ -21550,7 +21545,6 @@ async function apply_verify(client, plan, sources, batchRows) {
     }
     return failures;
 }
-const apply_HAS_DIGIT = /[0-9]/;
 /** Records a source value's digest, unless it identifies no one (batch.ts, sourceFlag). */
 function addSource(sources, strategy, value) {
     const flag = sourceFlag(strategy, value);
@@ -21663,8 +21657,9 @@ async function maskInJob(client, table, key, pool, sources, batchRows, run, onSt
  * The table's own indexes that DROP INDEX and their pg_get_indexdef() give back exactly: not a
  * constraint's (rebuildableKeys), not clustered on, not the replica identity, not a partition's,
  * not in another tablespace, no comment or security label, no statistics target, not an
- * extension's nor depending on one. The UPDATE rewrites every row, so each index would take one entry a row;
- * built again afterwards they cost a sort (measured: 4.4 s -> 2.8 s for 400,000 rows, one index).
+ * extension's nor depending on one. The UPDATE rewrites every row, so each index would take one
+ * entry a row; built again afterwards they cost a sort (measured: 4.4 s -> 2.8 s for 400,000 rows,
+ * one index).
  */
 async function rebuildableIndexes(client, table) {
     const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS name, pg_get_indexdef(i.indexrelid) AS definition

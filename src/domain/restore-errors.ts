@@ -27,6 +27,9 @@ export interface RestoreError {
 
 export type RestoreErrorVerdict = "lost" | "tolerated" | "expected" | "unexplained";
 
+/** The lines pg_restore writes after an error's own line: they belong to that error (or its statement). */
+const CONTINUATION = /^(DETAIL|HINT|Command was):/;
+
 export interface ClassifiedRestoreError extends RestoreError {
   verdict: RestoreErrorVerdict;
   /** Why it is tolerated or expected; for a loss, the object the comparison found missing. */
@@ -44,12 +47,7 @@ export function readRestoreErrors(log: string): RestoreError[] {
   let entry: RestoreError["entry"];
   let inCommand = false;
   for (const line of log.split("\n")) {
-    if (
-      inCommand &&
-      line.trim() !== "" &&
-      !line.startsWith("pg_restore: ") &&
-      !/^(DETAIL|HINT|Command was):/.test(line)
-    ) {
+    if (inCommand && line.trim() !== "" && !line.startsWith("pg_restore: ") && !CONTINUATION.test(line)) {
       const last = errors[errors.length - 1]!;
       if ((last.command ?? "").length < COMMAND_KEEP) last.command += `\n${line}`;
       continue;
@@ -66,7 +64,7 @@ export function readRestoreErrors(log: string): RestoreError[] {
       // The summary of the others, not an error of its own.
       if (/^errors ignored on restore: \d+$/.test(text)) continue;
       errors.push({ text, ...(entry ? { entry } : {}) });
-    } else if (errors.length > 0 && /^(DETAIL|HINT|Command was):/.test(line.trim())) {
+    } else if (errors.length > 0 && CONTINUATION.test(line.trim())) {
       let last = errors[errors.length - 1]!;
       if (line.startsWith("Command was: ") && last.command !== undefined) {
         // pg_restore -j's workers write an error and its "Command was:" separately, so two

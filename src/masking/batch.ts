@@ -69,7 +69,7 @@ export function maskBatch(key: MaskingKey, spec: BatchSpec, rows: Row[]): BatchR
   return { text: lines.join("\n"), digests: digests.subarray(0, taken) };
 }
 
-const HAS_DIGIT = /[0-9]/;
+export const HAS_DIGIT = /[0-9]/;
 
 /**
  * Which source a value's digest is recorded as, or 0 when it identifies no one: empty, shaped like

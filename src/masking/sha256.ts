@@ -168,7 +168,7 @@ export function stateByte(h: Int32Array, i: number): number {
 
 const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
-/** The digest's first `bytes` bytes (from byte `from`) as lowercase hex. */
+/** `count` bytes of the digest, from byte `from`, as lowercase hex. */
 export function stateHex(h: Int32Array, from: number, count: number): string {
   let out = "";
   for (let i = from; i < from + count; i++) out += HEX[stateByte(h, i)]!;
@@ -182,12 +182,7 @@ export function stateBuffer(h: Int32Array): Buffer {
   return out;
 }
 
-/** HMAC-SHA256 from the states after the inner and outer pads, as a Buffer of its own. */
-export function hmacFromStates(inner: Int32Array, outer: Int32Array, message: string): Buffer {
-  return stateBuffer(hmacWords(inner, outer, message));
-}
-
-/** SHA-256 of at most 55 bytes (one block). */
+/** SHA-256 of at most 55 bytes (one block): what the tests hold the compression to node:crypto's by. */
 export function sha256Short(data: Buffer): Buffer {
   bytes.set(data, 0);
   const h = new Int32Array(8);

@@ -56,8 +56,9 @@ export interface OptionSpec {
   secret?: boolean;
   required?: boolean;
   /**
-   * The name of a boolean option of the same command that, when true, makes this required one unneeded (it is then not read at
-   * all): the action marks the input not required, and the description says when it is.
+   * The name of a boolean option of the same command that, when true, makes this required one
+   * unneeded (it is then not read at all): the action marks the input not required, and the
+   * description says when it is.
    */
   requiredUnless?: string;
   cliOnly?: boolean;

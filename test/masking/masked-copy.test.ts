@@ -107,27 +107,27 @@ const env = () => ({
   LIFEBOAT_MASKING_KEY: MASKING_KEY,
 });
 
+/** restore-test of prod's backup, masked by `rules` into `label` for staging's key. */
+function maskedArgs(label: string, rules = rulesFile): string[] {
+  return [
+    "restore-test",
+    "--storage",
+    storage,
+    "--label",
+    "prod",
+    "--identity-file",
+    prodKey,
+    "--mask",
+    rules,
+    "--masked-label",
+    label,
+    "--masked-recipient",
+    stagingRecipient,
+  ];
+}
+
 function maskedRun(extra: string[], label = "staging") {
-  return runCli(
-    [
-      "restore-test",
-      "--storage",
-      storage,
-      "--label",
-      "prod",
-      "--identity-file",
-      prodKey,
-      "--mask",
-      rulesFile,
-      "--masked-label",
-      label,
-      "--masked-recipient",
-      stagingRecipient,
-      "--json",
-      ...extra,
-    ],
-    { env: env() },
-  );
+  return runCli([...maskedArgs(label), "--json", ...extra], { env: env() });
 }
 
 /** Committed backups under a label of the local store (folders holding a manifest). */
@@ -362,24 +362,7 @@ test("an interrupt while masking ends with 130: no masked copy, no scratch datab
   writeFileSync(slowRules, `${RULES}sql:\n  - "SELECT pg_sleep(2)"\n`);
   const child = spawn(
     process.execPath,
-    [
-      "--import",
-      "tsx",
-      "src/cli/index.ts",
-      "restore-test",
-      "--storage",
-      storage,
-      "--label",
-      "prod",
-      "--identity-file",
-      prodKey,
-      "--mask",
-      slowRules,
-      "--masked-label",
-      "staging-interrupted",
-      "--masked-recipient",
-      stagingRecipient,
-    ],
+    ["--import", "tsx", "src/cli/index.ts", ...maskedArgs("staging-interrupted", slowRules)],
     { env: env(), stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
