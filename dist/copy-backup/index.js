@@ -49370,6 +49370,8 @@ function pgToolEnv(base, options = {}) {
         env.PGAPPNAME = options.appName;
     if (options.connectTimeoutSeconds !== undefined)
         env.PGCONNECT_TIMEOUT = String(options.connectTimeoutSeconds);
+    if (options.timeZone !== undefined)
+        env.PGTZ = options.timeZone;
     return env;
 }
 /**
@@ -51451,6 +51453,12 @@ function manifestProblems(value) {
         problems.push(...artifactsProblems(m.artifacts));
     if (m.catalog !== undefined && catalogProblem(m.catalog))
         problems.push("catalog");
+    // A zone name restore-test sets on its sessions: a name as the time zone database spells them.
+    const timeZone = m.dump?.timeZone;
+    if (timeZone !== undefined &&
+        (typeof timeZone !== "string" || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(timeZone))) {
+        problems.push("dump.timeZone");
+    }
     return problems;
 }
 function maskedProblem(value) {

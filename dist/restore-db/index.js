@@ -82111,6 +82111,12 @@ function manifestProblems(value) {
         problems.push(...artifactsProblems(m.artifacts));
     if (m.catalog !== undefined && catalogProblem(m.catalog))
         problems.push("catalog");
+    // A zone name restore-test sets on its sessions: a name as the time zone database spells them.
+    const timeZone = m.dump?.timeZone;
+    if (timeZone !== undefined &&
+        (typeof timeZone !== "string" || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(timeZone))) {
+        problems.push("dump.timeZone");
+    }
     return problems;
 }
 function maskedProblem(value) {
@@ -87027,6 +87033,8 @@ function pgToolEnv(base, options = {}) {
         env.PGAPPNAME = options.appName;
     if (options.connectTimeoutSeconds !== undefined)
         env.PGCONNECT_TIMEOUT = String(options.connectTimeoutSeconds);
+    if (options.timeZone !== undefined)
+        env.PGTZ = options.timeZone;
     return env;
 }
 /**
@@ -95110,6 +95118,15 @@ function closeQuietly(fd) {
 const ARCHIVE_MAGIC = Buffer.from("PGDMP");
 const STDERR_KEEP = 64 * 1024;
 const COALESCE_BYTES = 256 * 1024;
+/**
+ * The TimeZone pg_dump's session runs in. pg_dump sets DateStyle and extra_float_digits but not
+ * the zone, so timestamptz values reach the archive in whatever zone the role, the database or the
+ * server default says, and restore-test could not print them again the same way to recompute a
+ * table's digest. In UTC they can (the manifest records it as `dump.timeZone`), and UTC's text does
+ * not depend on the time zone database of either server. The values are the same instants in any
+ * zone, so what a restore puts in the database does not change.
+ */
+const DUMP_TIME_ZONE = "UTC";
 function startPgDump(options) {
     // An allow-listed environment: the password in PGPASSWORD (never on the command line), and
     // nothing of ours (identities, tokens, other PG* variables) that pg_dump has no use for.
@@ -95120,6 +95137,7 @@ function startPgDump(options) {
             sslmode: options.url.sslmode,
             appName: "lifeboat pg_dump",
             connectTimeoutSeconds: 15,
+            timeZone: DUMP_TIME_ZONE,
         }),
         ...connection.env,
     });
@@ -98192,7 +98210,7 @@ async function backupWith(settings, deps, context) {
                 user: server.user,
             },
             tool: { name: "lifeboat", version: LIFEBOAT_VERSION, pgDumpVersion: pgDump.version, pgDumpArgs: args },
-            dump: { format: "custom", compression: "none", scope: settings.scope },
+            dump: { format: "custom", compression: "none", scope: settings.scope, timeZone: DUMP_TIME_ZONE },
             encryption: encryption.info,
             preset,
             artifacts: [dumpArtifact, ...(rolesInfo ? [rolesInfo] : []), ...filesArtifacts],

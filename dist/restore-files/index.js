@@ -83635,6 +83635,8 @@ function child_env_pgToolEnv(base, options = {}) {
         env.PGAPPNAME = options.appName;
     if (options.connectTimeoutSeconds !== undefined)
         env.PGCONNECT_TIMEOUT = String(options.connectTimeoutSeconds);
+    if (options.timeZone !== undefined)
+        env.PGTZ = options.timeZone;
     return env;
 }
 /**
@@ -85716,6 +85718,12 @@ function manifestProblems(value) {
         problems.push(...artifactsProblems(m.artifacts));
     if (m.catalog !== undefined && catalogProblem(m.catalog))
         problems.push("catalog");
+    // A zone name restore-test sets on its sessions: a name as the time zone database spells them.
+    const timeZone = m.dump?.timeZone;
+    if (timeZone !== undefined &&
+        (typeof timeZone !== "string" || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(timeZone))) {
+        problems.push("dump.timeZone");
+    }
     return problems;
 }
 function maskedProblem(value) {
@@ -94984,6 +94992,15 @@ function closeQuietly(fd) {
 const ARCHIVE_MAGIC = Buffer.from("PGDMP");
 const STDERR_KEEP = (/* unused pure expression or super */ null && (64 * 1024));
 const COALESCE_BYTES = (/* unused pure expression or super */ null && (256 * 1024));
+/**
+ * The TimeZone pg_dump's session runs in. pg_dump sets DateStyle and extra_float_digits but not
+ * the zone, so timestamptz values reach the archive in whatever zone the role, the database or the
+ * server default says, and restore-test could not print them again the same way to recompute a
+ * table's digest. In UTC they can (the manifest records it as `dump.timeZone`), and UTC's text does
+ * not depend on the time zone database of either server. The values are the same instants in any
+ * zone, so what a restore puts in the database does not change.
+ */
+const pg_dump_DUMP_TIME_ZONE = "UTC";
 function pg_dump_startPgDump(options) {
     // An allow-listed environment: the password in PGPASSWORD (never on the command line), and
     // nothing of ours (identities, tokens, other PG* variables) that pg_dump has no use for.
@@ -94994,6 +95011,7 @@ function pg_dump_startPgDump(options) {
             sslmode: options.url.sslmode,
             appName: "lifeboat pg_dump",
             connectTimeoutSeconds: 15,
+            timeZone: pg_dump_DUMP_TIME_ZONE,
         }),
         ...connection.env,
     });
@@ -97944,7 +97962,7 @@ async function backupWith(settings, deps, context) {
                 user: server.user,
             },
             tool: { name: "lifeboat", version: LIFEBOAT_VERSION, pgDumpVersion: pgDump.version, pgDumpArgs: args },
-            dump: { format: "custom", compression: "none", scope: settings.scope },
+            dump: { format: "custom", compression: "none", scope: settings.scope, timeZone: DUMP_TIME_ZONE },
             encryption: encryption.info,
             preset,
             artifacts: [dumpArtifact, ...(rolesInfo ? [rolesInfo] : []), ...filesArtifacts],

@@ -81658,6 +81658,12 @@ function manifestProblems(value) {
         problems.push(...artifactsProblems(m.artifacts));
     if (m.catalog !== undefined && catalogProblem(m.catalog))
         problems.push("catalog");
+    // A zone name restore-test sets on its sessions: a name as the time zone database spells them.
+    const timeZone = m.dump?.timeZone;
+    if (timeZone !== undefined &&
+        (typeof timeZone !== "string" || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(timeZone))) {
+        problems.push("dump.timeZone");
+    }
     return problems;
 }
 function maskedProblem(value) {
@@ -86365,6 +86371,8 @@ function pgToolEnv(base, options = {}) {
         env.PGAPPNAME = options.appName;
     if (options.connectTimeoutSeconds !== undefined)
         env.PGCONNECT_TIMEOUT = String(options.connectTimeoutSeconds);
+    if (options.timeZone !== undefined)
+        env.PGTZ = options.timeZone;
     return env;
 }
 /**
@@ -96493,6 +96501,15 @@ function closeQuietly(fd) {
 const ARCHIVE_MAGIC = Buffer.from("PGDMP");
 const STDERR_KEEP = 64 * 1024;
 const COALESCE_BYTES = 256 * 1024;
+/**
+ * The TimeZone pg_dump's session runs in. pg_dump sets DateStyle and extra_float_digits but not
+ * the zone, so timestamptz values reach the archive in whatever zone the role, the database or the
+ * server default says, and restore-test could not print them again the same way to recompute a
+ * table's digest. In UTC they can (the manifest records it as `dump.timeZone`), and UTC's text does
+ * not depend on the time zone database of either server. The values are the same instants in any
+ * zone, so what a restore puts in the database does not change.
+ */
+const DUMP_TIME_ZONE = "UTC";
 function startPgDump(options) {
     // An allow-listed environment: the password in PGPASSWORD (never on the command line), and
     // nothing of ours (identities, tokens, other PG* variables) that pg_dump has no use for.
@@ -96503,6 +96520,7 @@ function startPgDump(options) {
             sslmode: options.url.sslmode,
             appName: "lifeboat pg_dump",
             connectTimeoutSeconds: 15,
+            timeZone: DUMP_TIME_ZONE,
         }),
         ...connection.env,
     });
@@ -98862,7 +98880,7 @@ async function backupWith(settings, deps, context) {
                 user: server.user,
             },
             tool: { name: "lifeboat", version: LIFEBOAT_VERSION, pgDumpVersion: pgDump.version, pgDumpArgs: args },
-            dump: { format: "custom", compression: "none", scope: settings.scope },
+            dump: { format: "custom", compression: "none", scope: settings.scope, timeZone: DUMP_TIME_ZONE },
             encryption: encryption.info,
             preset,
             artifacts: [dumpArtifact, ...(rolesInfo ? [rolesInfo] : []), ...filesArtifacts],
@@ -99734,8 +99752,14 @@ async function checkSequences(client) {
         return { checked: 0, behind: [], error: (0,domain_errors/* describeError */.Uc)(error) };
     }
 }
-/** Output types whose text depends on session state the dump did not fix (pg_dump leaves TimeZone and lc_monetary alone). */
-const SESSION_DEPENDENT = new Set(["timestamptz", "timetz", "money", "tstzrange", "tstzmultirange"]);
+/**
+ * Output types whose text depends on the session's TimeZone, which pg_dump leaves alone: Lifeboat
+ * runs pg_dump in UTC and records it (`dump.timeZone`), and these sessions take the same zone;
+ * older backups did not record it.
+ */
+const TIME_ZONE_DEPENDENT = new Set(["timestamptz", "timetz", "tstzrange", "tstzmultirange"]);
+/** Output types whose text depends on session state no backup fixes: lc_monetary. */
+const SESSION_DEPENDENT = new Set(["money"]);
 /** Float output changed in PostgreSQL 12 (shortest exact); compared only when both sides are 12 or later. */
 const FLOATS = new Set(["float4", "float8"]);
 const DUMP_FORMS = [
@@ -99751,14 +99775,14 @@ const DUMP_FORMS = [
  * `COPY table (columns) TO STDOUT` on the restored copy when the rows are in the same order (a
  * table filled by one COPY and untouched since is read back in that order), the columns are the
  * dumped ones (not generated, in order), and every value prints the same (pg_dump's DateStyle,
- * IntervalStyle and extra_float_digits are set here; types whose text depends on what the dump did
- * not fix are left out).
+ * IntervalStyle and extra_float_digits are set here, and the TimeZone the backup ran pg_dump in;
+ * types whose text depends on what the dump did not fix are left out).
  */
 function digestSkipReason(manifest, columnTypes, scratchVersionNum) {
     const form = (manifest.tool.pgDumpArgs ?? []).find((arg) => DUMP_FORMS.some((f) => arg === f || arg.startsWith(`${f}=`)));
     if (form)
         return `the dump was made with ${form.split("=")[0]}`;
-    const dependent = columnTypes.find((type) => SESSION_DEPENDENT.has(type));
+    const dependent = columnTypes.find((type) => SESSION_DEPENDENT.has(type) || (!manifest.dump?.timeZone && TIME_ZONE_DEPENDENT.has(type)));
     if (dependent)
         return `a ${dependent} column prints by session settings the dump did not record`;
     const float = columnTypes.find((type) => FLOATS.has(type));
@@ -99785,7 +99809,7 @@ async function checkTables(target, manifest, options) {
         for (const extra of more)
             if (extra.status === "fulfilled")
                 clients.push(extra.value);
-        const [settings, version] = await sessionSettings(first);
+        const [settings, version] = await sessionSettings(first, manifest.dump?.timeZone);
         await Promise.all(clients.map((client) => client.query(settings)));
         const plans = await planTables(first, manifest);
         const counted = new Array(plans.length).fill(null);
@@ -99829,13 +99853,13 @@ async function checkTables(target, manifest, options) {
         await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
     }
 }
-/** pg_dump's output settings for this server, and its version number. */
-async function sessionSettings(client) {
+/** pg_dump's output settings for this server (its TimeZone when the backup recorded it), and its version number. */
+async function sessionSettings(client, timeZone) {
     const row = (await client.query("SELECT current_setting('server_encoding') AS e, current_setting('server_version_num') AS v")).rows[0];
     return [
         `SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3;
      SET synchronize_seqscans = off; SET bytea_output = hex; SET row_security = off;
-     SET client_encoding = ${esm.escapeLiteral(row.e)}`,
+     SET client_encoding = ${esm.escapeLiteral(row.e)}${timeZone ? `; SET TimeZone = ${esm.escapeLiteral(timeZone)}` : ""}`,
         Number(row.v),
     ];
 }

@@ -48449,6 +48449,12 @@ function manifestProblems(value) {
         problems.push(...artifactsProblems(m.artifacts));
     if (m.catalog !== undefined && catalogProblem(m.catalog))
         problems.push("catalog");
+    // A zone name restore-test sets on its sessions: a name as the time zone database spells them.
+    const timeZone = m.dump?.timeZone;
+    if (timeZone !== undefined &&
+        (typeof timeZone !== "string" || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(timeZone))) {
+        problems.push("dump.timeZone");
+    }
     return problems;
 }
 function maskedProblem(value) {
@@ -53025,6 +53031,8 @@ function pgToolEnv(base, options = {}) {
         env.PGAPPNAME = options.appName;
     if (options.connectTimeoutSeconds !== undefined)
         env.PGCONNECT_TIMEOUT = String(options.connectTimeoutSeconds);
+    if (options.timeZone !== undefined)
+        env.PGTZ = options.timeZone;
     return env;
 }
 /**
@@ -57966,6 +57974,7 @@ function listArchive(pgRestore) {
 /**
  * The tables a listing holds data for. Listing lines read `<id>; <oid> <oid> TABLE DATA <schema>
  * <table> <owner>` with names unquoted (they may hold spaces), so a table is found by its prefix.
+ * pg_restore prints a name's line breaks (CR and LF) as spaces, to keep one entry per line.
  */
 function missingTableData(listing, tables) {
     const entries = listing
@@ -57973,8 +57982,9 @@ function missingTableData(listing, tables) {
         .map((line) => /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line)?.[1])
         .filter((entry) => entry !== undefined);
     const listed = (name) => entries.some((entry) => entry === name || entry.startsWith(`${name} `));
+    const asListed = (name) => name.replace(/[\r\n]/g, " ");
     return tables
-        .filter(({ schema, table }) => !listed(`${schema} ${table}`))
+        .filter(({ schema, table }) => !listed(`${asListed(schema)} ${asListed(table)}`))
         .map(({ schema, table }) => `${schema}.${table}`);
 }
 

@@ -167,6 +167,11 @@ export interface Manifest {
     /** pg_dump's own compression inside the archive: "none" since Lifeboat compresses (the artifact's). */
     compression: string;
     scope: DumpScope;
+    /**
+     * The TimeZone of pg_dump's session, which the archive's timestamptz text is printed in
+     * ("UTC"); restore-test's digest sessions take it. Absent in backups made before it was set.
+     */
+    timeZone?: string;
   };
   encryption: EncryptionInfo;
   /** The dump preset (absent in manifests written before presets existed: none). */
@@ -279,6 +284,14 @@ export function manifestProblems(value: unknown): string[] {
   if (m.schemaVersion === 1) problems.push(...version1Problems(value as Partial<ManifestV1>));
   else problems.push(...artifactsProblems(m.artifacts));
   if (m.catalog !== undefined && catalogProblem(m.catalog)) problems.push("catalog");
+  // A zone name restore-test sets on its sessions: a name as the time zone database spells them.
+  const timeZone = (m.dump as { timeZone?: unknown } | undefined)?.timeZone;
+  if (
+    timeZone !== undefined &&
+    (typeof timeZone !== "string" || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(timeZone))
+  ) {
+    problems.push("dump.timeZone");
+  }
   return problems;
 }
 

@@ -43,6 +43,8 @@ export interface PgToolEnvOptions {
   appName?: string;
   /** PGCONNECT_TIMEOUT in seconds. */
   connectTimeoutSeconds?: number;
+  /** PGTZ: the session's TimeZone, over the role's and the database's (pg_dump prints timestamptz in it). */
+  timeZone?: string;
 }
 
 /**
@@ -68,6 +70,7 @@ export function pgToolEnv(base: NodeJS.ProcessEnv, options: PgToolEnvOptions = {
   if (options.appName !== undefined) env.PGAPPNAME = options.appName;
   if (options.connectTimeoutSeconds !== undefined)
     env.PGCONNECT_TIMEOUT = String(options.connectTimeoutSeconds);
+  if (options.timeZone !== undefined) env.PGTZ = options.timeZone;
   return env;
 }
 

@@ -28,6 +28,16 @@ export interface RunningDump {
   release(chunk: Buffer): void;
 }
 
+/**
+ * The TimeZone pg_dump's session runs in. pg_dump sets DateStyle and extra_float_digits but not
+ * the zone, so timestamptz values reach the archive in whatever zone the role, the database or the
+ * server default says, and restore-test could not print them again the same way to recompute a
+ * table's digest. In UTC they can (the manifest records it as `dump.timeZone`), and UTC's text does
+ * not depend on the time zone database of either server. The values are the same instants in any
+ * zone, so what a restore puts in the database does not change.
+ */
+export const DUMP_TIME_ZONE = "UTC";
+
 export function startPgDump(options: {
   /** The pg_dump to run: a path, or a found tool with the environment it needs. */
   pgDump: ToolRef;
@@ -46,6 +56,7 @@ export function startPgDump(options: {
       sslmode: options.url.sslmode,
       appName: "lifeboat pg_dump",
       connectTimeoutSeconds: 15,
+      timeZone: DUMP_TIME_ZONE,
     }),
     ...connection.env,
   });

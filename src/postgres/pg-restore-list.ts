@@ -70,6 +70,7 @@ export function listArchive(pgRestore: ToolRef): ArchiveListing {
 /**
  * The tables a listing holds data for. Listing lines read `<id>; <oid> <oid> TABLE DATA <schema>
  * <table> <owner>` with names unquoted (they may hold spaces), so a table is found by its prefix.
+ * pg_restore prints a name's line breaks (CR and LF) as spaces, to keep one entry per line.
  */
 export function missingTableData(
   listing: string,
@@ -80,7 +81,8 @@ export function missingTableData(
     .map((line) => /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line)?.[1])
     .filter((entry): entry is string => entry !== undefined);
   const listed = (name: string) => entries.some((entry) => entry === name || entry.startsWith(`${name} `));
+  const asListed = (name: string) => name.replace(/[\r\n]/g, " ");
   return tables
-    .filter(({ schema, table }) => !listed(`${schema} ${table}`))
+    .filter(({ schema, table }) => !listed(`${asListed(schema)} ${asListed(table)}`))
     .map(({ schema, table }) => `${schema}.${table}`);
 }

@@ -20,12 +20,13 @@ test("percentages become fractions", () => {
   assert.throws(() => parsePercent("-3%", "max-size-change"), InputError);
 });
 
-test("missingTableData finds tables whose names hold spaces and quotes, and reports the absent ones", () => {
+test("missingTableData finds tables whose names hold spaces, quotes and line breaks, and reports the absent ones", () => {
   const listing = [
     ";     Format: CUSTOM",
     '3392; 0 16430 TABLE DATA Mixed Case Odd "Name" postgres',
     "3388; 0 16396 TABLE DATA shop customers postgres",
     "3389; 1259 16397 TABLE shop orders postgres",
+    "3390; 0 16398 TABLE DATA shop line break postgres",
   ].join("\n");
   assert.deepEqual(
     missingTableData(listing, [
@@ -33,7 +34,9 @@ test("missingTableData finds tables whose names hold spaces and quotes, and repo
       { schema: "shop", table: "customers" },
       { schema: "shop", table: "orders" },
       { schema: "shop", table: "custom" },
+      { schema: "shop", table: "line\nbreak" },
+      { schema: "shop", table: "line\r\nbreak" },
     ]),
-    ["shop.orders", "shop.custom"],
+    ["shop.orders", "shop.custom", "shop.line\r\nbreak"],
   );
 });

@@ -106,7 +106,9 @@ test("sslpassword reaches pg_dump in a 0600 service file, never on the command l
       .map((line) => line.split("=")[0]);
     for (const name of names) {
       assert.ok(
-        ["PGPASSWORD", "PGSSLMODE", "PGAPPNAME", "PGCONNECT_TIMEOUT", "PGSERVICEFILE"].includes(name!),
+        ["PGPASSWORD", "PGSSLMODE", "PGAPPNAME", "PGCONNECT_TIMEOUT", "PGSERVICEFILE", "PGTZ"].includes(
+          name!,
+        ),
         `${name} reached the tool`,
       );
     }

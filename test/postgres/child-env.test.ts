@@ -50,6 +50,7 @@ const OUTER: NodeJS.ProcessEnv = {
   PGPASSFILE: "/home/runner/.pgpass-prod",
   PGSSLROOTCERT: "/etc/prod-ca.crt",
   PGOPTIONS: "-c search_path=evil",
+  PGTZ: "Pacific/Chatham",
   PG_COLOR: "always",
   LD_LIBRARY_PATH: "/opt/lib",
   SSL_CERT_FILE: "/etc/ssl/certs/ca-certificates.crt",
@@ -79,6 +80,7 @@ describe("pgToolEnv", () => {
         sslmode: "require",
         appName: "lifeboat pg_dump",
         connectTimeoutSeconds: 15,
+        timeZone: "UTC",
       }),
     );
     assert.deepEqual(seen, {
@@ -95,6 +97,7 @@ describe("pgToolEnv", () => {
       PGSSLMODE: "require",
       PGAPPNAME: "lifeboat pg_dump",
       PGCONNECT_TIMEOUT: "15",
+      PGTZ: "UTC",
     });
   });
 

@@ -28,7 +28,7 @@ import { connect, readServerInfo } from "../../postgres/connect.js";
 import { preflight } from "../../postgres/doctor.js";
 import { findPgDumpFor } from "../../postgres/pg-dump-finder.js";
 import type { ToolCache } from "../../postgres/pg-install.js";
-import { startPgDump, type RunningDump } from "../../postgres/pg-dump.js";
+import { DUMP_TIME_ZONE, startPgDump, type RunningDump } from "../../postgres/pg-dump.js";
 import { exportSnapshot } from "../../postgres/snapshot.js";
 import { createArchiveTap, type ArchiveSummary } from "../../postgres/archive/index.js";
 import { takeCatalogFingerprint } from "../../postgres/catalog-fingerprint.js";
@@ -317,7 +317,7 @@ async function backupWith(
         user: server.user,
       },
       tool: { name: "lifeboat", version: LIFEBOAT_VERSION, pgDumpVersion: pgDump.version, pgDumpArgs: args },
-      dump: { format: "custom", compression: "none", scope: settings.scope },
+      dump: { format: "custom", compression: "none", scope: settings.scope, timeZone: DUMP_TIME_ZONE },
       encryption: encryption.info,
       preset,
       artifacts: [dumpArtifact, ...(rolesInfo ? [rolesInfo] : []), ...filesArtifacts],

@@ -238,8 +238,14 @@ export async function checkSequences(client: pg.Client): Promise<SequenceResult>
   }
 }
 
-/** Output types whose text depends on session state the dump did not fix (pg_dump leaves TimeZone and lc_monetary alone). */
-const SESSION_DEPENDENT = new Set(["timestamptz", "timetz", "money", "tstzrange", "tstzmultirange"]);
+/**
+ * Output types whose text depends on the session's TimeZone, which pg_dump leaves alone: Lifeboat
+ * runs pg_dump in UTC and records it (`dump.timeZone`), and these sessions take the same zone;
+ * older backups did not record it.
+ */
+const TIME_ZONE_DEPENDENT = new Set(["timestamptz", "timetz", "tstzrange", "tstzmultirange"]);
+/** Output types whose text depends on session state no backup fixes: lc_monetary. */
+const SESSION_DEPENDENT = new Set(["money"]);
 /** Float output changed in PostgreSQL 12 (shortest exact); compared only when both sides are 12 or later. */
 const FLOATS = new Set(["float4", "float8"]);
 const DUMP_FORMS = [
@@ -256,8 +262,8 @@ const DUMP_FORMS = [
  * `COPY table (columns) TO STDOUT` on the restored copy when the rows are in the same order (a
  * table filled by one COPY and untouched since is read back in that order), the columns are the
  * dumped ones (not generated, in order), and every value prints the same (pg_dump's DateStyle,
- * IntervalStyle and extra_float_digits are set here; types whose text depends on what the dump did
- * not fix are left out).
+ * IntervalStyle and extra_float_digits are set here, and the TimeZone the backup ran pg_dump in;
+ * types whose text depends on what the dump did not fix are left out).
  */
 export function digestSkipReason(
   manifest: Manifest,
@@ -268,7 +274,9 @@ export function digestSkipReason(
     DUMP_FORMS.some((f) => arg === f || arg.startsWith(`${f}=`)),
   );
   if (form) return `the dump was made with ${form.split("=")[0]}`;
-  const dependent = columnTypes.find((type) => SESSION_DEPENDENT.has(type));
+  const dependent = columnTypes.find(
+    (type) => SESSION_DEPENDENT.has(type) || (!manifest.dump?.timeZone && TIME_ZONE_DEPENDENT.has(type)),
+  );
   if (dependent) return `a ${dependent} column prints by session settings the dump did not record`;
   const float = columnTypes.find((type) => FLOATS.has(type));
   if (float && ((manifest.source?.serverVersionNum ?? 0) < 120000 || scratchVersionNum < 120000)) {
@@ -315,7 +323,7 @@ export async function checkTables(
     );
     // A server that refuses another connection gets fewer sessions, not a failed test.
     for (const extra of more) if (extra.status === "fulfilled") clients.push(extra.value);
-    const [settings, version] = await sessionSettings(first);
+    const [settings, version] = await sessionSettings(first, manifest.dump?.timeZone);
     await Promise.all(clients.map((client) => client.query(settings)));
     const plans = await planTables(first, manifest);
     const counted: (number | null)[] = new Array<number | null>(plans.length).fill(null);
@@ -358,8 +366,8 @@ export async function checkTables(
   }
 }
 
-/** pg_dump's output settings for this server, and its version number. */
-async function sessionSettings(client: pg.Client): Promise<[string, number]> {
+/** pg_dump's output settings for this server (its TimeZone when the backup recorded it), and its version number. */
+async function sessionSettings(client: pg.Client, timeZone: string | undefined): Promise<[string, number]> {
   const row = (
     await client.query<{ e: string; v: string }>(
       "SELECT current_setting('server_encoding') AS e, current_setting('server_version_num') AS v",
@@ -368,7 +376,7 @@ async function sessionSettings(client: pg.Client): Promise<[string, number]> {
   return [
     `SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3;
      SET synchronize_seqscans = off; SET bytea_output = hex; SET row_security = off;
-     SET client_encoding = ${pg.escapeLiteral(row.e)}`,
+     SET client_encoding = ${pg.escapeLiteral(row.e)}${timeZone ? `; SET TimeZone = ${pg.escapeLiteral(timeZone)}` : ""}`,
     Number(row.v),
   ];
 }

@@ -1,0 +1,131 @@
+/**
+ * Tables with timestamptz, timetz and tstzrange columns (nearly every real table has a created_at)
+ * get their content digest compared by restore-test: the backup runs pg_dump in UTC and records it,
+ * and the digest sessions take the same zone, whatever zone the source database or role is set to.
+ * A changed instant in such a table fails the test, named. Also: a table whose name holds a line
+ * break passes a deep verify (pg_restore --list prints it with a space).
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { runCli } from "../helpers/cli.js";
+import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
+import { backup, makeStore, readArchive, restoreTest, type Backup, type Store } from "./fidelity-helpers.js";
+
+let cluster: Cluster;
+let store: Store;
+let made: Backup;
+
+interface Digests {
+  compared: number;
+  mismatched: { table: string }[];
+  skipped: { table: string; reason: string }[];
+}
+
+before(async () => {
+  cluster = await startCluster();
+  await cluster.createDatabase("zones");
+  // The database's own zone is far from UTC, with a 45-minute offset; the role's differs again.
+  await cluster.sql(
+    "zones",
+    `ALTER DATABASE zones SET TimeZone = 'Pacific/Chatham';
+     ALTER ROLE CURRENT_USER IN DATABASE zones SET TimeZone = 'America/St_Johns';
+     CREATE TABLE events (id int PRIMARY KEY, at timestamptz NOT NULL, local_time timetz, during tstzrange);
+     INSERT INTO events
+       SELECT i, timestamptz '2024-03-31 01:30:00+00' + i * interval '7 hours 3 minutes',
+              timetz '10:15:00+05:30', tstzrange(now() - i * interval '1 day', now())
+         FROM generate_series(1, 500) AS i;
+     CREATE TABLE prices (id int, price money);
+     INSERT INTO prices VALUES (1, 12.5), (2, 1000);
+     CREATE TABLE "line
+break" (id int);
+     INSERT INTO "line
+break" VALUES (1), (2), (3);`,
+  );
+  store = makeStore("zones");
+  made = await backup(store, cluster.url("zones"), "zones");
+});
+
+after(async () => {
+  await cluster?.stop();
+  store?.cleanup();
+});
+
+function sha256(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+describe("the dump's time zone", () => {
+  test("pg_dump runs in UTC whatever the database and role say, and the manifest records it", () => {
+    assert.equal(made.manifest.dump?.timeZone, "UTC");
+    const archive = readArchive(store, made.folder).toString("latin1");
+    assert.ok(archive.includes("2024-03-31 08:33:00+00"), "the first event's instant, printed in UTC");
+    assert.doesNotMatch(archive, /2024-03-31 \d\d:\d\d:00\+13:45/, "nothing in Chatham's offset");
+  });
+
+  test("restore-test compares timestamptz, timetz and tstzrange tables; money stays skipped, with the reason", async () => {
+    const run = await restoreTest(store, "zones", cluster.url("postgres"));
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    const digests = (run.json.checks as { digests: Digests }).digests;
+    assert.deepEqual(digests.mismatched, []);
+    assert.deepEqual(
+      digests.skipped.map((skip) => [skip.table, skip.reason]),
+      [["public.prices", "a money column prints by session settings the dump did not record"]],
+    );
+    assert.equal(digests.compared, 2);
+  });
+
+  test("one instant changed in the archive fails restore-test, named by its table", async () => {
+    const archive = readArchive(store, made.folder);
+    const at = archive.indexOf("2024-03-31 08:33:00+00");
+    assert.ok(at > 0);
+    // The same length and a valid timestamptz: only the digest can tell.
+    const changed = Buffer.from(archive);
+    changed.write("2024-03-31 08:34:00+00", at, "latin1");
+    const label = "zones-changed";
+    const folder = join(store.storage, label, made.backupId);
+    cpSync(made.folder, folder, { recursive: true });
+    rmSync(join(folder, "checks"), { recursive: true, force: true });
+    const compressed = execFileSync("zstd", ["-1", "-q", "-c"], { input: changed });
+    const stored = execFileSync("age", ["-r", store.recipient], { input: compressed });
+    writeFileSync(join(folder, "dump.age"), stored);
+    const manifest = structuredClone(made.manifest);
+    manifest.label = label;
+    const dump = manifest.artifacts.find((artifact) => artifact.kind === "dump")!;
+    dump.plaintext = { bytes: changed.length, sha256: sha256(changed) };
+    dump.stored = { bytes: stored.length, sha256: sha256(stored) };
+    writeFileSync(join(folder, "manifest.json"), JSON.stringify(manifest, null, 2));
+
+    const run = await restoreTest(store, label, cluster.url("postgres"));
+    assert.equal(run.code, 1, run.stderr + run.stdout);
+    const digests = (run.json.checks as { digests: Digests }).digests;
+    assert.deepEqual(
+      digests.mismatched.map((mismatch) => mismatch.table),
+      ["public.events"],
+    );
+  });
+
+  test("a table whose name holds a line break passes a deep verify", async () => {
+    const run = await runCli(
+      [
+        "verify",
+        "--storage",
+        store.storage,
+        "--label",
+        "zones",
+        "--identity-file",
+        store.identityFile,
+        "--json",
+      ],
+      { env: { PATH: process.env.PATH } },
+    );
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    assert.ok(
+      made.manifest.tables.some((table) => table.table === "line\nbreak"),
+      "the manifest names the table as it is",
+    );
+  });
+});
