@@ -52023,7 +52023,23 @@ function noteObject(collector, prefix, name, owner, row) {
  * on `sequenceReader`, an idle connection to the same database; it defaults to `client` when that
  * is idle, and is required when `client` holds the snapshot (unless the scope is schema-only).
  * Take it before pg_dump starts: the dump's values are then at least ours.
+ *
+ * Partition bounds are text that prints timestamptz constants in the session's TimeZone (and dates
+ * in its DateStyle), which the role or the database may set to anything: the catalog is read in
+ * `timeZone` (UTC unless told otherwise) with DateStyle ISO, and the fingerprint records the zone,
+ * so that a restored database is read the same way as its source. `timeZone: null` reads it in
+ * the session's own settings (a source fingerprint from before the zone was recorded).
  */
+/** The TimeZone catalogs are read in (see takeCatalogFingerprint). */
+const CATALOG_TIME_ZONE = "UTC";
+/** The settings a constant's text depends on; with the zone, pg_dump's DateStyle and IntervalStyle. */
+const OUTPUT_SETTINGS = (/* unused pure expression or super */ null && (["TimeZone", "DateStyle", "IntervalStyle"]));
+/** Sets OUTPUT_SETTINGS for the rest of the transaction; returns what they were. */
+async function setOutputSettings(client, values) {
+    const { rows } = await client.query(`SELECT pg_catalog.current_setting(name) AS previous, pg_catalog.set_config(name, value, true)
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`, [OUTPUT_SETTINGS, values]);
+    return rows.map((row) => row.previous);
+}
 async function catalog_fingerprint_takeCatalogFingerprint(client, scope, options = {}) {
     const tests = scopeTests(scope);
     const ownTransaction = client.getTransactionStatus() !== "T";
@@ -52032,11 +52048,18 @@ async function catalog_fingerprint_takeCatalogFingerprint(client, scope, options
         // A programming error, not the user's: sequences read in the snapshot's transaction would stay locked.
         throw new Error("takeCatalogFingerprint: sequence values need an idle connection outside the snapshot");
     }
+    const timeZone = options.timeZone === undefined ? CATALOG_TIME_ZONE : options.timeZone;
     if (ownTransaction)
         await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     let read;
     try {
+        // Local to the transaction, and put back for the rest of a snapshot's transaction.
+        const previous = timeZone === null ? undefined : await setOutputSettings(client, [timeZone, "ISO", "postgres"]);
         read = await readFingerprint(client, tests);
+        if (timeZone !== null)
+            read.fingerprint.timeZone = timeZone;
+        if (previous !== undefined && !ownTransaction)
+            await setOutputSettings(client, previous);
     }
     finally {
         if (ownTransaction)
@@ -52513,7 +52536,9 @@ async function createReferencedRoles(client, catalog) {
  * into warnings.
  */
 async function compareRestoredCatalog(client, source, options) {
-    const restored = await takeCatalogFingerprint(client, { ...options.scope, globals: source.globals });
+    // In the zone the source was read in; a source fingerprint that does not say was read in its
+    // session's own zone, as the restored one then is.
+    const restored = await takeCatalogFingerprint(client, { ...options.scope, globals: source.globals }, { timeZone: source.timeZone ?? null });
     const { rows } = await client.query("SELECT current_user AS restorer, rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user");
     const args = new Set(options.pgRestoreArgs);
     const comparison = diffCatalog(source, restored, {

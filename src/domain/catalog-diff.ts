@@ -13,6 +13,11 @@ export interface CatalogFingerprint {
   version: typeof CATALOG_FINGERPRINT_VERSION;
   /** Whether objects outside schemas (extensions, large objects, casts, ...) are in the dump. */
   globals: boolean;
+  /**
+   * The TimeZone the catalog was read in ("UTC"): partition bounds print timestamptz constants in
+   * it. Absent in fingerprints taken in the session's own zone (before it was recorded).
+   */
+  timeZone?: string;
   database: {
     encoding: string;
     collate: string;

@@ -107,7 +107,13 @@ export async function compareRestoredCatalog(
   source: CatalogFingerprint,
   options: { scope: FingerprintScope; pgRestoreArgs: readonly string[]; missingRoles: readonly string[] },
 ): Promise<CatalogCheck> {
-  const restored = await takeCatalogFingerprint(client, { ...options.scope, globals: source.globals });
+  // In the zone the source was read in; a source fingerprint that does not say was read in its
+  // session's own zone, as the restored one then is.
+  const restored = await takeCatalogFingerprint(
+    client,
+    { ...options.scope, globals: source.globals },
+    { timeZone: source.timeZone ?? null },
+  );
   const { rows } = await client.query<{ restorer: string; superuser: boolean }>(
     "SELECT current_user AS restorer, rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user",
   );

@@ -253,11 +253,33 @@ function noteObject(
  * on `sequenceReader`, an idle connection to the same database; it defaults to `client` when that
  * is idle, and is required when `client` holds the snapshot (unless the scope is schema-only).
  * Take it before pg_dump starts: the dump's values are then at least ours.
+ *
+ * Partition bounds are text that prints timestamptz constants in the session's TimeZone (and dates
+ * in its DateStyle), which the role or the database may set to anything: the catalog is read in
+ * `timeZone` (UTC unless told otherwise) with DateStyle ISO, and the fingerprint records the zone,
+ * so that a restored database is read the same way as its source. `timeZone: null` reads it in
+ * the session's own settings (a source fingerprint from before the zone was recorded).
  */
+/** The TimeZone catalogs are read in (see takeCatalogFingerprint). */
+export const CATALOG_TIME_ZONE = "UTC";
+
+/** The settings a constant's text depends on; with the zone, pg_dump's DateStyle and IntervalStyle. */
+const OUTPUT_SETTINGS = ["TimeZone", "DateStyle", "IntervalStyle"];
+
+/** Sets OUTPUT_SETTINGS for the rest of the transaction; returns what they were. */
+async function setOutputSettings(client: pg.Client, values: string[]): Promise<string[]> {
+  const { rows } = await client.query<{ previous: string }>(
+    `SELECT pg_catalog.current_setting(name) AS previous, pg_catalog.set_config(name, value, true)
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`,
+    [OUTPUT_SETTINGS, values],
+  );
+  return rows.map((row) => row.previous);
+}
+
 export async function takeCatalogFingerprint(
   client: pg.Client,
   scope: FingerprintScope,
-  options: { sequenceReader?: pg.Client } = {},
+  options: { sequenceReader?: pg.Client; timeZone?: string | null } = {},
 ): Promise<CatalogFingerprint> {
   const tests = scopeTests(scope);
   const ownTransaction = client.getTransactionStatus() !== "T";
@@ -266,10 +288,16 @@ export async function takeCatalogFingerprint(
     // A programming error, not the user's: sequences read in the snapshot's transaction would stay locked.
     throw new Error("takeCatalogFingerprint: sequence values need an idle connection outside the snapshot");
   }
+  const timeZone = options.timeZone === undefined ? CATALOG_TIME_ZONE : options.timeZone;
   if (ownTransaction) await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
   let read: { fingerprint: CatalogFingerprint; sequenceOids: Map<string, [string, string]> };
   try {
+    // Local to the transaction, and put back for the rest of a snapshot's transaction.
+    const previous =
+      timeZone === null ? undefined : await setOutputSettings(client, [timeZone, "ISO", "postgres"]);
     read = await readFingerprint(client, tests);
+    if (timeZone !== null) read.fingerprint.timeZone = timeZone;
+    if (previous !== undefined && !ownTransaction) await setOutputSettings(client, previous);
   } finally {
     if (ownTransaction) await client.query("ROLLBACK");
   }

@@ -2,7 +2,8 @@
  * Tables with timestamptz, timetz and tstzrange columns (nearly every real table has a created_at)
  * get their content digest compared by restore-test: the backup runs pg_dump in UTC and records it,
  * and the digest sessions take the same zone, whatever zone the source database or role is set to.
- * A changed instant in such a table fails the test, named. Also: a table whose name holds a line
+ * A changed instant in such a table fails the test, named. The catalog is read in UTC on both
+ * sides, so partition bounds on timestamptz compare equal. Also: a table whose name holds a line
  * break passes a deep verify (pg_restore --list prints it with a space).
  */
 import assert from "node:assert/strict";
@@ -33,6 +34,11 @@ before(async () => {
     "zones",
     `ALTER DATABASE zones SET TimeZone = 'Pacific/Chatham';
      ALTER ROLE CURRENT_USER IN DATABASE zones SET TimeZone = 'America/St_Johns';
+     ALTER ROLE CURRENT_USER IN DATABASE zones SET DateStyle = 'SQL, DMY';
+     CREATE TABLE readings (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+     CREATE TABLE readings_2024 PARTITION OF readings
+       FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2025-01-01 00:00:00+00');
+     INSERT INTO readings VALUES ('2024-05-01 12:00:00+00', 1);
      CREATE TABLE events (id int PRIMARY KEY, at timestamptz NOT NULL, local_time timetz, during tstzrange);
      INSERT INTO events
        SELECT i, timestamptz '2024-03-31 01:30:00+00' + i * interval '7 hours 3 minutes',
@@ -61,21 +67,29 @@ function sha256(bytes: Buffer): string {
 describe("the dump's time zone", () => {
   test("pg_dump runs in UTC whatever the database and role say, and the manifest records it", () => {
     assert.equal(made.manifest.dump?.timeZone, "UTC");
+    // The catalog is read in UTC too: partition bounds print their instants in it.
+    assert.equal(made.manifest.catalog?.timeZone, "UTC");
+    assert.equal(
+      made.manifest.catalog?.partitionOf["public.readings_2024"],
+      "public.readings FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2025-01-01 00:00:00+00')",
+    );
     const archive = readArchive(store, made.folder).toString("latin1");
     assert.ok(archive.includes("2024-03-31 08:33:00+00"), "the first event's instant, printed in UTC");
     assert.doesNotMatch(archive, /2024-03-31 \d\d:\d\d:00\+13:45/, "nothing in Chatham's offset");
   });
 
-  test("restore-test compares timestamptz, timetz and tstzrange tables; money stays skipped, with the reason", async () => {
+  test("restore-test compares timestamptz, timetz and tstzrange tables, and the partition bounds; money stays skipped, with the reason", async () => {
     const run = await restoreTest(store, "zones", cluster.url("postgres"));
     assert.equal(run.code, 0, run.stderr + run.stdout);
+    const catalog = run.json.catalog as { failures: number; differences: { object: string }[] };
+    assert.equal(catalog.failures, 0, JSON.stringify(catalog.differences));
     const digests = (run.json.checks as { digests: Digests }).digests;
     assert.deepEqual(digests.mismatched, []);
     assert.deepEqual(
       digests.skipped.map((skip) => [skip.table, skip.reason]),
       [["public.prices", "a money column prints by session settings the dump did not record"]],
     );
-    assert.equal(digests.compared, 2);
+    assert.equal(digests.compared, 3);
   });
 
   test("one instant changed in the archive fails restore-test, named by its table", async () => {
