@@ -12,6 +12,7 @@ import { createZstdDecompress, gzipSync, zstdCompressSync } from "node:zlib";
 import {
   createCompressor,
   createDecompressor,
+  createReleasingDecompressor,
   formatCompression,
   parseCompression,
   FRAME_SIZE,
@@ -154,6 +155,58 @@ test("the decompressor reads concatenated frames and members written by other to
   assert.ok((await run(createDecompressor("zstd"), zstd, 4096)).equals(expected));
   const gzip = Buffer.concat(parts.map((part) => gzipSync(part)));
   assert.ok((await run(createDecompressor("gzip"), gzip, 4096)).equals(expected));
+});
+
+test("release frees a zstd output buffer only at its last slice, once the sink is past it, and nothing else", async () => {
+  const input = dumpLike(5 * MiB + 4321, 9);
+  // Several frames, in writes that straddle their boundaries: zlib's output buffers then fill in
+  // several slices each.
+  const compressed = await run(createCompressor({ method: "zstd", level: 1 }, { threads: 2 }), input);
+  const decompressor = createReleasingDecompressor("zstd");
+  const copies: Buffer[] = [];
+  let freed = 0;
+  let slicesOfFreed = 0;
+  const seen = new Map<ArrayBufferLike, Buffer[]>();
+  await pipeline(
+    Readable.from(pieces(compressed, 50_000)),
+    decompressor.stream,
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        copies.push(Buffer.from(chunk));
+        const slices = seen.get(chunk.buffer) ?? [];
+        slices.push(chunk);
+        seen.set(chunk.buffer, slices);
+        const before = chunk.buffer.byteLength;
+        const end = chunk.byteOffset + chunk.length;
+        decompressor.release(chunk);
+        if (chunk.buffer.byteLength !== before) {
+          freed++;
+          slicesOfFreed += slices.length;
+          assert.equal(end, before, "freed at the slice that ends the buffer");
+          assert.ok(
+            slices.every((slice) => slice.length === 0),
+            "the slices before it read as empty now",
+          );
+        }
+        callback();
+      },
+    }),
+  );
+  assert.ok(Buffer.concat(copies).equals(input));
+  // 5 MiB out of 1 MiB buffers: the five full ones are freed, the last, partial one is left to
+  // the garbage collector; the frames' slices show the sink got several pieces of some buffers.
+  assert.equal(freed, 5);
+  assert.ok(slicesOfFreed > 5, `${slicesOfFreed} slices in the freed buffers`);
+
+  // Anything that is not the last slice of this decompressor's spent buffers is left alone.
+  const foreign = Buffer.alloc(MiB, 1);
+  decompressor.release(foreign);
+  createReleasingDecompressor("zstd").release(foreign);
+  assert.equal(foreign.length, MiB);
+  const gunzip = createReleasingDecompressor("gzip");
+  const gzipped = await run(gunzip.stream, gzipSync(input));
+  gunzip.release(gzipped);
+  assert.ok(gzipped.equals(input));
 });
 
 test("a corrupted zstd stream fails to decompress rather than yielding wrong bytes", async () => {

@@ -5,7 +5,6 @@
  * assertions and command (a migration tool) against the restored copy, measure, drop the scratch
  * database, and write a check record.
  */
-import { createWriteStream } from "node:fs";
 import { statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -50,6 +49,7 @@ import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 import { checkTables, runRicherChecks, type DigestResult, type RicherChecks } from "./checks.js";
 import { checkKeysOpen } from "../key-check.js";
 import { redactingRecords } from "../../repository/redacted-records.js";
+import { createFileSink } from "../../streams/file-sink.js";
 import { databaseUrlSecrets } from "../../domain/redact.js";
 import {
   createWorkDir,
@@ -436,7 +436,8 @@ async function restoreAndCheck(
     if (mode === "file") {
       // Decrypted to disk and checked before pg_restore sees a byte: nothing unchecked reaches the scratch database.
       const file = join(workDir, "dump.pgdump");
-      await pipeline([...opened.streams, createWriteStream(file, { mode: 0o600 })], {
+      // The sink gives each plaintext chunk back once written: see openArtifactRead's release.
+      await pipeline([...opened.streams, createFileSink(file, { mode: 0o600, afterWrite: opened.release })], {
         ...(deps.signal ? { signal: deps.signal } : {}),
       });
       checkRead();
