@@ -72,23 +72,30 @@ export function createCompressor(spec: CompressionSpec, options: CompressorOptio
   });
 }
 
-/** A decompressor whose output memory the consumer can hand back early: see `release`. */
-export interface ReleasingDecompressor {
-  stream: Duplex;
-  /**
-   * Frees the memory under `chunk` at once, when `chunk` is the last piece of one of this
-   * decompressor's output buffers; anything else is ignored. Call it only once nothing reads
-   * `chunk` or any chunk this decompressor emitted before it (a file sink whose write finished):
-   * they may share that memory, which afterwards reads as empty.
-   */
-  release(chunk: Buffer): void;
-}
-
 // ES2024; Node 22 and later have it. Typed here because the project's lib is ES2023.
 const transferArrayBuffer = (ArrayBuffer.prototype as { transfer?: (length?: number) => ArrayBuffer })
   .transfer;
 
-function splitThenDecompress(): ReleasingDecompressor {
+/** Output buffers of the zstd decompressors that zlib no longer writes into: see releaseDecompressed. */
+const spent = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Frees the memory under `chunk` at once when it is the last slice of an output buffer of a zstd
+ * decompressor made here; anything else is ignored. For the sink at the end of a read pipeline,
+ * once nothing reads `chunk` or any chunk before it any more (its write finished): the chunks
+ * before it may share that memory, and afterwards read as empty. Without it the garbage collector
+ * frees the buffers, one full collection per ~64 MiB of plaintext (docs/benchmarks.md, "restore-test
+ * and verify"); freed early, the allocator hands the same memory to the next buffer.
+ */
+export function releaseDecompressed(chunk: Buffer): void {
+  const { buffer } = chunk;
+  // Only the last slice: the decompressor marked the buffer before the sink got the slices ahead of it.
+  if (chunk.byteOffset + chunk.length === buffer.byteLength && spent.delete(buffer)) {
+    transferArrayBuffer?.call(buffer, 0);
+  }
+}
+
+function splitThenDecompress(): Duplex {
   const splitter = new ZstdFrameSplitter();
   // 1 MiB pieces out: a quarter of the buffers 256 KiB ones make, each living long enough (written
   // to a file, piped to pg_restore) to reach V8's old generation; 12 full collections instead of 17
@@ -96,10 +103,6 @@ function splitThenDecompress(): ReleasingDecompressor {
   const decompressor = createZstdDecompress({ chunkSize: DECOMPRESS_CHUNK_SIZE });
   // zlib emits slices of a fresh DECOMPRESS_CHUNK_SIZE buffer until it is full, then allocates the
   // next one: a slice that ends its buffer is that buffer's last, and zlib no longer writes into it.
-  // Every such buffer is new memory that only a full garbage collection returns (one per ~64 MiB of
-  // plaintext, each marking the whole heap); freed as soon as the consumer is done, the allocator
-  // hands the same memory to the next one (docs/benchmarks.md, "restore-test and verify").
-  const spent = new WeakSet<ArrayBufferLike>();
   const marker = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       const { buffer } = chunk;
@@ -114,16 +117,7 @@ function splitThenDecompress(): ReleasingDecompressor {
   });
   // pipeline destroys all three on an error in any; the Duplex then fails with that error.
   pipeline(splitter, decompressor, marker, () => undefined);
-  return {
-    stream: Duplex.from({ writable: splitter, readable: marker }),
-    release(chunk) {
-      // Only the last slice: the marker saw it before the sink got the slices ahead of it.
-      const { buffer } = chunk;
-      if (chunk.byteOffset + chunk.length === buffer.byteLength && spent.delete(buffer)) {
-        transferArrayBuffer?.call(buffer, 0);
-      }
-    },
-  };
+  return Duplex.from({ writable: splitter, readable: marker });
 }
 
 /**
@@ -136,19 +130,10 @@ export function createDecompressor(method: CompressionMethod): Duplex {
     case "zstd":
       // Node's zstd decompressor drops the frames after one that ends inside a write: see
       // zstd-frames.ts. Each write it gets ends at a frame boundary at the latest.
-      return splitThenDecompress().stream;
+      return splitThenDecompress();
     case "gzip":
       return createGunzip({ chunkSize: STREAM_CHUNK_SIZE });
     case "none":
       return new PassThrough();
   }
-}
-
-/**
- * createDecompressor with a `release` for its output (see ReleasingDecompressor); for gzip and
- * none, `release` does nothing.
- */
-export function createReleasingDecompressor(method: CompressionMethod): ReleasingDecompressor {
-  if (method === "zstd") return splitThenDecompress();
-  return { stream: createDecompressor(method), release: () => undefined };
 }

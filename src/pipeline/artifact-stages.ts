@@ -14,7 +14,7 @@ import {
   type Identity,
   type Recipient,
 } from "../crypto/age/index.js";
-import { createCompressor, createReleasingDecompressor, parseCompression } from "../compress/index.js";
+import { createCompressor, createDecompressor, parseCompression } from "../compress/index.js";
 import type { Artifact } from "../domain/manifest.js";
 import type { Transform } from "node:stream";
 import { digestStage, releaseInputWhenDone, transformStage, type Stage } from "./stage.js";
@@ -33,16 +33,12 @@ export function compressStages(compression: string): Stage[] {
   return [transformStage("compress", createCompressor(spec))];
 }
 
-/** The decompression stage, with its decompressor's `release` (ReleasingDecompressor). */
-export type DecompressStage = Stage<undefined> & { release(chunk: Buffer): void };
-
 /** The level does not matter to reading: any zstd or gzip stream decompresses alike. */
-export function decompressStages(compression: string): DecompressStage[] {
+export function decompressStages(compression: string): Stage[] {
   const method = compression.split(":", 1)[0] ?? "";
   if (method === "none") return [];
   if (method === "zstd" || method === "gzip") {
-    const { stream, release } = createReleasingDecompressor(method);
-    return [{ ...transformStage("decompress", stream), release }];
+    return [transformStage("decompress", createDecompressor(method))];
   }
   throw new Error(
     `artifact compression "${compression}" is not one this Lifeboat reads (made by a newer one?)`,

@@ -7,7 +7,7 @@ import { Writable } from "node:stream";
 import type { Identity } from "../crypto/age/index.js";
 import { describeError } from "../domain/errors.js";
 import type { Artifact, Digest, Manifest } from "../domain/manifest.js";
-import { PLAINTEXT, STORED, readStages, type DecompressStage } from "../pipeline/artifact-stages.js";
+import { PLAINTEXT, STORED, readStages } from "../pipeline/artifact-stages.js";
 import { compose, type StageResults } from "../pipeline/pipeline.js";
 import type { Stage } from "../pipeline/stage.js";
 import { pipeline } from "node:stream/promises";
@@ -66,22 +66,14 @@ export async function openArtifactRead(
   streams: (NodeJS.ReadableStream | NodeJS.ReadWriteStream)[];
   check(): string[];
   results: StageResults;
-  /**
-   * For a sink that is the plaintext's last reader: hands a chunk's memory back once the sink is
-   * done with it and with every chunk before it (a file write that finished), instead of leaving
-   * it to the garbage collector. Ignores chunks it cannot free (ReleasingDecompressor).
-   */
-  release(chunk: Buffer): void;
 }> {
   const stages = readStages(artifact, identities, { plaintextTaps: options.plaintextTaps ?? [] });
   const all = [...(options.storedTaps ?? []), ...stages];
   const composed = compose(all);
-  const decompress = stages.find((stage): stage is DecompressStage => stage.name === "decompress");
   const source = await repository.openArtifact(manifest, artifact);
   return {
     streams: [source, ...composed.streams],
     results: composed.results,
-    release: decompress ? (chunk) => decompress.release(chunk) : () => undefined,
     check: () => {
       const { stored, plaintext } = readDigests(composed.results);
       return digestProblems(artifact, stored, plaintext);

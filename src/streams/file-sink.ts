@@ -1,8 +1,8 @@
 /**
  * A file as a pipeline's sink that says when each chunk is written: `afterWrite(chunk)` runs once
  * the kernel has the whole chunk, before the next one is written. restore-test writes its private
- * archive file through it and gives each plaintext chunk back to the decompressor there
- * (openArtifactRead's `release`), which fs.createWriteStream has no place for.
+ * archive file through it and frees each plaintext chunk there (releaseDecompressed in
+ * src/compress), which fs.createWriteStream has no place for.
  */
 import { close, open, write } from "node:fs";
 import { Writable } from "node:stream";

@@ -41,6 +41,7 @@ import type { CheckedArtifact } from "../../repository/check-record.js";
 import { openArtifactRead, readDigests } from "../../repository/read-artifact.js";
 import type { Logger } from "../logger.js";
 import { countingStage, startProgress } from "../progress.js";
+import { releaseDecompressed } from "../../compress/index.js";
 import { checkFilesArtifacts } from "../files-check.js";
 import { emptyScope } from "../../domain/dump-plan.js";
 import { applyRolesObject } from "../roles-object.js";
@@ -436,10 +437,12 @@ async function restoreAndCheck(
     if (mode === "file") {
       // Decrypted to disk and checked before pg_restore sees a byte: nothing unchecked reaches the scratch database.
       const file = join(workDir, "dump.pgdump");
-      // The sink gives each plaintext chunk back once written: see openArtifactRead's release.
-      await pipeline([...opened.streams, createFileSink(file, { mode: 0o600, afterWrite: opened.release })], {
-        ...(deps.signal ? { signal: deps.signal } : {}),
-      });
+      await pipeline(
+        [...opened.streams, createFileSink(file, { mode: 0o600, afterWrite: releaseDecompressed })],
+        {
+          ...(deps.signal ? { signal: deps.signal } : {}),
+        },
+      );
       checkRead();
       context.clock.mark("read archive");
       read.phase = `pg_restore -j${settings.jobs} running`;
@@ -463,6 +466,7 @@ async function restoreAndCheck(
         jobs: 1,
         env: deps.env,
         signal: deps.signal,
+        afterWrite: releaseDecompressed,
       });
       checkRead();
     }
