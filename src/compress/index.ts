@@ -3,7 +3,7 @@
  * allowed) or passes through, and the matching decompressor for the read path.
  */
 import { availableParallelism } from "node:os";
-import { Duplex, PassThrough, pipeline, type Transform } from "node:stream";
+import { Duplex, PassThrough, pipeline, Transform } from "node:stream";
 import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress } from "node:zlib";
 import { ParallelCompressStream } from "./parallel-compress.js";
 import { ZstdFrameSplitter } from "./zstd-frames.js";
@@ -72,15 +72,52 @@ export function createCompressor(spec: CompressionSpec, options: CompressorOptio
   });
 }
 
+// ES2024; Node 22 and later have it. Typed here because the project's lib is ES2023.
+const transferArrayBuffer = (ArrayBuffer.prototype as { transfer?: (length?: number) => ArrayBuffer })
+  .transfer;
+
+/** Output buffers of the zstd decompressors that zlib no longer writes into: see releaseDecompressed. */
+const spent = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Frees the memory under `chunk` at once when it is the last slice of an output buffer of a zstd
+ * decompressor made here; anything else is ignored. For the sink at the end of a read pipeline,
+ * once nothing reads `chunk` or any chunk before it any more (its write finished): the chunks
+ * before it may share that memory, and afterwards read as empty. Without it the garbage collector
+ * frees the buffers, one full collection per ~64 MiB of plaintext (docs/benchmarks.md, "restore-test
+ * and verify"); freed early, the allocator hands the same memory to the next buffer.
+ */
+export function releaseDecompressed(chunk: Buffer): void {
+  const { buffer } = chunk;
+  // Only the last slice: the decompressor marked the buffer before the sink got the slices ahead of it.
+  if (chunk.byteOffset + chunk.length === buffer.byteLength && spent.delete(buffer)) {
+    transferArrayBuffer?.call(buffer, 0);
+  }
+}
+
 function splitThenDecompress(): Duplex {
   const splitter = new ZstdFrameSplitter();
   // 1 MiB pieces out: a quarter of the buffers 256 KiB ones make, each living long enough (written
   // to a file, piped to pg_restore) to reach V8's old generation; 12 full collections instead of 17
   // reading a 0.3 GB archive, and ~25% less CPU for verify.
   const decompressor = createZstdDecompress({ chunkSize: DECOMPRESS_CHUNK_SIZE });
-  // pipeline destroys both on an error in either; the Duplex then fails with that error.
-  pipeline(splitter, decompressor, () => undefined);
-  return Duplex.from({ writable: splitter, readable: decompressor });
+  // zlib emits slices of a fresh DECOMPRESS_CHUNK_SIZE buffer until it is full, then allocates the
+  // next one: a slice that ends its buffer is that buffer's last, and zlib no longer writes into it.
+  const marker = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      const { buffer } = chunk;
+      if (
+        buffer.byteLength === DECOMPRESS_CHUNK_SIZE &&
+        chunk.byteOffset + chunk.length === buffer.byteLength
+      ) {
+        spent.add(buffer);
+      }
+      callback(null, chunk);
+    },
+  });
+  // pipeline destroys all three on an error in any; the Duplex then fails with that error.
+  pipeline(splitter, decompressor, marker, () => undefined);
+  return Duplex.from({ writable: splitter, readable: marker });
 }
 
 /**

@@ -15,7 +15,15 @@ export interface ArchiveListing {
   listing: Promise<string>;
 }
 
-export function listArchive(pgRestore: ToolRef): ArchiveListing {
+/**
+ * `afterWrite` is called with each chunk once nothing here holds it any more (pg_restore's pipe
+ * took it, or it was dropped), in order; e.g. releaseDecompressed.
+ */
+export function listArchive(
+  pgRestore: ToolRef,
+  options: { afterWrite?: (chunk: Buffer) => void } = {},
+): ArchiveListing {
+  const afterWrite = options.afterWrite ?? (() => undefined);
   const tool = toolSpawn(pgRestore, pgToolEnv(process.env));
   const child = spawn(tool.path, ["--list"], { stdio: ["pipe", "pipe", "pipe"], env: tool.env });
   let stdout = "";
@@ -44,8 +52,16 @@ export function listArchive(pgRestore: ToolRef): ArchiveListing {
   listing.catch(() => undefined);
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      if (!stdinOpen || !child.stdin.writable) return callback();
-      if (child.stdin.write(chunk)) return callback();
+      if (!stdinOpen || !child.stdin.writable) {
+        // Dropped. Once the pipe is closed, no earlier write to it is pending any more.
+        if (child.stdin.closed) afterWrite(chunk);
+        return callback();
+      }
+      // write() returning true does not mean the pipe has the bytes yet; its callback does.
+      const accepted = child.stdin.write(chunk, (error) => {
+        if (!error) afterWrite(chunk);
+      });
+      if (accepted) return callback();
       const proceed = () => {
         child.stdin.off("drain", proceed);
         child.stdin.off("close", proceed);

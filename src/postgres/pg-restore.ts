@@ -32,6 +32,11 @@ export async function runPgRestore(options: {
   env: NodeJS.ProcessEnv;
   /** Aborting stops pg_restore (SIGTERM) and rejects with the signal's reason. */
   signal?: AbortSignal | undefined;
+  /**
+   * With streamed input: called with each chunk once nothing here holds it any more (the pipe took
+   * it, or pg_restore had already exited and it was dropped), in order; e.g. releaseDecompressed.
+   */
+  afterWrite?: ((chunk: Buffer) => void) | undefined;
 }): Promise<PgRestoreOutcome> {
   options.signal?.throwIfAborted();
   const connection = pgConnection(options.target);
@@ -82,7 +87,10 @@ export async function runPgRestore(options: {
   async function finish(): Promise<PgRestoreOutcome> {
     if (!fromFile) {
       try {
-        await pipeline([...(options.input as NodeJS.ReadableStream[]), stdinSink(child.stdin!, closed)]);
+        await pipeline([
+          ...(options.input as NodeJS.ReadableStream[]),
+          stdinSink(child.stdin!, closed, options.afterWrite),
+        ]);
       } catch (error) {
         child.kill("SIGTERM");
         await closed.catch(() => undefined);
@@ -112,7 +120,11 @@ const KILL_AFTER_MS = 5_000;
  * still checked whole. A pg_restore that closes its input and fails keeps the pipe error, which
  * the caller turns into pg_restore's own.
  */
-function stdinSink(stdin: Writable, exited: Promise<number | null>): Writable {
+function stdinSink(
+  stdin: Writable,
+  exited: Promise<number | null>,
+  afterWrite: (chunk: Buffer) => void = () => undefined,
+): Writable {
   let gone: Promise<void> | undefined;
   const whenGone = (error: Error): Promise<void> =>
     (gone ??= exited.then((code) => {
@@ -121,9 +133,17 @@ function stdinSink(stdin: Writable, exited: Promise<number | null>): Writable {
   stdin.on("error", (error) => void whenGone(error).catch(() => undefined));
   return new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      if (gone) return void gone.then(() => callback(), callback);
+      if (gone) {
+        // Dropped. Once the pipe is closed, no earlier write to it is pending any more.
+        if (stdin.closed) afterWrite(chunk);
+        return void gone.then(() => callback(), callback);
+      }
+      // The write's own callback, not write()'s return value, says the pipe has the bytes.
       stdin.write(chunk, (error) => {
-        if (!error) return callback();
+        if (!error) {
+          afterWrite(chunk);
+          return callback();
+        }
         whenGone(error).then(() => callback(), callback);
       });
     },

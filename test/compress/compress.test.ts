@@ -14,6 +14,7 @@ import {
   createDecompressor,
   formatCompression,
   parseCompression,
+  releaseDecompressed,
   FRAME_SIZE,
   type CompressionSpec,
 } from "../../src/compress/index.js";
@@ -154,6 +155,56 @@ test("the decompressor reads concatenated frames and members written by other to
   assert.ok((await run(createDecompressor("zstd"), zstd, 4096)).equals(expected));
   const gzip = Buffer.concat(parts.map((part) => gzipSync(part)));
   assert.ok((await run(createDecompressor("gzip"), gzip, 4096)).equals(expected));
+});
+
+test("release frees a zstd output buffer only at its last slice, once the sink is past it, and nothing else", async () => {
+  const input = dumpLike(5 * MiB + 4321, 9);
+  // Several frames, in writes that straddle their boundaries: zlib's output buffers then fill in
+  // several slices each.
+  const compressed = await run(createCompressor({ method: "zstd", level: 1 }, { threads: 2 }), input);
+  const decompressor = createDecompressor("zstd");
+  const copies: Buffer[] = [];
+  let freed = 0;
+  let slicesOfFreed = 0;
+  const seen = new Map<ArrayBufferLike, Buffer[]>();
+  await pipeline(
+    Readable.from(pieces(compressed, 50_000)),
+    decompressor,
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        copies.push(Buffer.from(chunk));
+        const slices = seen.get(chunk.buffer) ?? [];
+        slices.push(chunk);
+        seen.set(chunk.buffer, slices);
+        const before = chunk.buffer.byteLength;
+        const end = chunk.byteOffset + chunk.length;
+        releaseDecompressed(chunk);
+        if (chunk.buffer.byteLength !== before) {
+          freed++;
+          slicesOfFreed += slices.length;
+          assert.equal(end, before, "freed at the slice that ends the buffer");
+          assert.ok(
+            slices.every((slice) => slice.length === 0),
+            "the slices before it read as empty now",
+          );
+        }
+        callback();
+      },
+    }),
+  );
+  assert.ok(Buffer.concat(copies).equals(input));
+  // 5 MiB out of 1 MiB buffers: the five full ones are freed, the last, partial one is left to
+  // the garbage collector; the frames' slices show the sink got several pieces of some buffers.
+  assert.equal(freed, 5);
+  assert.ok(slicesOfFreed > 5, `${slicesOfFreed} slices in the freed buffers`);
+
+  // Anything that is not the last slice of a spent zstd output buffer is left alone.
+  const foreign = Buffer.alloc(MiB, 1);
+  releaseDecompressed(foreign);
+  assert.equal(foreign.length, MiB);
+  const gunzipped = await run(createDecompressor("gzip"), gzipSync(input));
+  releaseDecompressed(gunzipped);
+  assert.ok(gunzipped.equals(input));
 });
 
 test("a corrupted zstd stream fails to decompress rather than yielding wrong bytes", async () => {

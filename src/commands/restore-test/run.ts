@@ -5,7 +5,6 @@
  * assertions and command (a migration tool) against the restored copy, measure, drop the scratch
  * database, and write a check record.
  */
-import { createWriteStream } from "node:fs";
 import { statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -42,6 +41,7 @@ import type { CheckedArtifact } from "../../repository/check-record.js";
 import { openArtifactRead, readDigests } from "../../repository/read-artifact.js";
 import type { Logger } from "../logger.js";
 import { countingStage, startProgress } from "../progress.js";
+import { releaseDecompressed } from "../../compress/index.js";
 import { checkFilesArtifacts } from "../files-check.js";
 import { emptyScope } from "../../domain/dump-plan.js";
 import { applyRolesObject } from "../roles-object.js";
@@ -50,6 +50,7 @@ import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 import { checkTables, runRicherChecks, type DigestResult, type RicherChecks } from "./checks.js";
 import { checkKeysOpen } from "../key-check.js";
 import { redactingRecords } from "../../repository/redacted-records.js";
+import { createFileSink } from "../../streams/file-sink.js";
 import { databaseUrlSecrets } from "../../domain/redact.js";
 import {
   createWorkDir,
@@ -436,9 +437,12 @@ async function restoreAndCheck(
     if (mode === "file") {
       // Decrypted to disk and checked before pg_restore sees a byte: nothing unchecked reaches the scratch database.
       const file = join(workDir, "dump.pgdump");
-      await pipeline([...opened.streams, createWriteStream(file, { mode: 0o600 })], {
-        ...(deps.signal ? { signal: deps.signal } : {}),
-      });
+      await pipeline(
+        [...opened.streams, createFileSink(file, { mode: 0o600, afterWrite: releaseDecompressed })],
+        {
+          ...(deps.signal ? { signal: deps.signal } : {}),
+        },
+      );
       checkRead();
       context.clock.mark("read archive");
       read.phase = `pg_restore -j${settings.jobs} running`;
@@ -462,6 +466,7 @@ async function restoreAndCheck(
         jobs: 1,
         env: deps.env,
         signal: deps.signal,
+        afterWrite: releaseDecompressed,
       });
       checkRead();
     }

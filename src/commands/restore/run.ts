@@ -59,6 +59,7 @@ import type { Store } from "../../storage/store.js";
 import { runBackup, wholeDatabaseBackup } from "../backup/run.js";
 import type { Logger } from "../logger.js";
 import { startProgress } from "../progress.js";
+import { releaseDecompressed } from "../../compress/index.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 import { readRolesObject } from "../roles-object.js";
 
@@ -649,6 +650,7 @@ async function restoreInto(database: DatabaseUrl, deps: RestoreDeps, prepared: P
       jobs: 1,
       env: deps.env,
       signal: deps.signal,
+      afterWrite: releaseDecompressed,
     });
   } catch (error) {
     if (deps.signal?.aborted) throw deps.signal.reason;

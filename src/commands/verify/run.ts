@@ -18,6 +18,7 @@ import type { Store } from "../../storage/store.js";
 import { archiveProblems, verifyArchiveSink } from "../../files/verify-archive.js";
 import type { Logger } from "../logger.js";
 import { countingStage, startProgress } from "../progress.js";
+import { releaseDecompressed } from "../../compress/index.js";
 import { findPgRestoreFor, identitiesFor } from "../read-backup.js";
 import { checkKeysOpen } from "../key-check.js";
 
@@ -92,7 +93,10 @@ export async function runVerify(
       );
       if (artifact !== dump) continue;
     }
-    const listing = artifact === dump && pgRestore ? listArchive(pgRestore) : undefined;
+    const listing =
+      artifact === dump && pgRestore
+        ? listArchive(pgRestore, { afterWrite: releaseDecompressed })
+        : undefined;
     // A files archive is read through and every file checked against its index (docs/files.md).
     const archive =
       artifact.kind === "files" && identities
