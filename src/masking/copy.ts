@@ -9,10 +9,18 @@ import type pg from "pg";
 const FIRST_BATCH_ROWS = 1_000;
 const BATCH_CHARACTERS = 8_000_000;
 
+/** Rows whose characters are counted to size the next batch: a sample, evenly spread. */
+const SAMPLED_ROWS = 1_000;
+
+/** The characters of the rows, estimated from a sample (counting every value cost 2% of masking's CPU). */
 function characters(rows: (string | null)[][]): number {
+  const step = Math.max(1, Math.floor(rows.length / SAMPLED_ROWS));
   let n = 0;
-  for (const row of rows) for (const value of row) n += value === null ? 1 : value.length;
-  return n;
+  let counted = 0;
+  for (let i = 0; i < rows.length; i += step, counted++) {
+    for (const value of rows[i]!) n += value === null ? 1 : value.length;
+  }
+  return Math.ceil((n * rows.length) / counted);
 }
 
 /** Every column as its text (or null): no type parsing, the fakes take text. */

@@ -32,17 +32,20 @@ export function maskingKey(secret: string | Buffer, input = "masking-key"): Mask
 const states = new WeakMap<MaskingKey, { inner: Int32Array; outer: Int32Array }>();
 
 export function hmac(key: MaskingKey, message: string): Buffer {
-  return stateBuffer(hmacState(key, message));
+  return stateBuffer(hmacState(key, "", message));
 }
 
-/** The HMAC as eight state words, overwritten by the next call: what the fakes read their bytes from. */
-function hmacState(key: MaskingKey, message: string): Int32Array {
+/**
+ * The HMAC of `prefix` (ASCII) then `message` as eight state words, overwritten by the next call:
+ * what the fakes read their bytes from.
+ */
+function hmacState(key: MaskingKey, prefix: string, message: string): Int32Array {
   let state = states.get(key);
   if (!state) {
     state = { inner: stateAfterBlock(key.innerPad), outer: stateAfterBlock(key.outerPad) };
     states.set(key, state);
   }
-  return hmacWords(state.inner, state.outer, message);
+  return hmacWords(state.inner, state.outer, prefix, message);
 }
 
 // Invented-sounding names, so that a fake rarely coincides with a real person's name.
@@ -219,7 +222,7 @@ export const EMAIL_DOMAIN = "example.invalid";
 export const EMAIL_LENGTH = "user_".length + EMAIL_HEX_CHARS + 1 + EMAIL_DOMAIN.length;
 
 export function fakeEmail(key: MaskingKey, value: string): string {
-  return `user_${stateHex(hmacState(key, `email:${value}`), 0, EMAIL_HEX_CHARS / 2)}@${EMAIL_DOMAIN}`;
+  return `user_${stateHex(hmacState(key, "email:", value), 0, EMAIL_HEX_CHARS / 2)}@${EMAIL_DOMAIN}`;
 }
 
 export function fakeName(
@@ -228,7 +231,7 @@ export function fakeName(
   part: "first" | "last" | "full",
   unique = false,
 ): string {
-  const h = hmacState(key, `name:${value}`);
+  const h = hmacState(key, "name:", value);
   const first = FIRST_NAMES[(h[0]! >>> 16) % FIRST_NAMES.length]!;
   const last = LAST_NAMES[(h[0]! & 0xffff) % LAST_NAMES.length]!;
   const name = part === "first" ? first : part === "last" ? last : `${first} ${last}`;
@@ -236,11 +239,11 @@ export function fakeName(
 }
 
 export function fakeHash(key: MaskingKey, value: string): string {
-  return stateHex(hmacState(key, `hash:${value}`), 0, 32);
+  return stateHex(hmacState(key, "hash:", value), 0, 32);
 }
 
 export function fakeUuid(key: MaskingKey, value: string): string {
-  const hex = stateHex(hmacState(key, `uuid:${value}`), 0, 16);
+  const hex = stateHex(hmacState(key, "uuid:", value), 0, 16);
   const variant = "89ab"[parseInt(hex[16]!, 16) % 4]!;
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
@@ -253,7 +256,7 @@ export function fakePhone(key: MaskingKey, value: string): string {
   if (d === 0) return value;
   let out: string;
   if (d > 36) {
-    const h = hmacState(key, `phone:${value}`);
+    const h = hmacState(key, "phone:", value);
     out = "";
     for (let i = 0; i < d; i++)
       out += String((Number(digits[i]) + stateByte(h, i % 32) + Math.floor(i / 32)) % 10);
@@ -289,7 +292,7 @@ function feistelSmall(key: MaskingKey, digits: string): string {
   const mu = 10 ** u;
   const mw = 10 ** w;
   const round = (r: number, other: string, m: number) =>
-    roundModulo(hmacState(key, `phone:${r}:${d}:${other}`), m);
+    roundModulo(hmacState(key, `phone:${r}:${d}:`, other), m);
   let b = Number(digits.slice(u));
   if (u === 0) return String((b + round(0, "", mw)) % mw).padStart(w, "0");
   let a = Number(digits.slice(0, u));
@@ -305,7 +308,7 @@ function feistelBig(key: MaskingKey, digits: string): string {
   const u = Math.floor(d / 2);
   const w = d - u;
   const round = (r: number, other: string, width: number): bigint => {
-    const hex = stateHex(hmacState(key, `phone:${r}:${d}:${other}`), 0, 8).slice(0, 15);
+    const hex = stateHex(hmacState(key, `phone:${r}:${d}:`, other), 0, 8).slice(0, 15);
     return BigInt(`0x${hex}`) % 10n ** BigInt(width);
   };
   let a = BigInt(digits.slice(0, u));
@@ -323,7 +326,7 @@ const textSeed = new Int32Array(8);
 export function fakeText(key: MaskingKey, value: string): string {
   const n = codePoints(value);
   if (n === 0) return value;
-  textSeed.set(hmacState(key, `text:${value}`));
+  textSeed.set(hmacState(key, "text:", value));
   let out = "";
   for (let i = 0; out.length < n; i++) {
     const block = sha256SeedCounter(textSeed, i);
@@ -346,10 +349,23 @@ function codePoints(value: string): number {
 
 const FAKE_EMAIL = new RegExp(`^user_[0-9a-f]{${EMAIL_HEX_CHARS}}@example\\.invalid$`);
 const VOCABULARY = new Set<string>([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
+const LONGEST_WORD = Math.max(...[...VOCABULARY].map((word) => word.length));
 
 /** Whether a value has the shape of our own fakes (which carry nothing of any source value). */
 export function looksFake(value: string): boolean {
-  if (FAKE_EMAIL.test(value)) return true;
+  if (value.length === EMAIL_LENGTH && FAKE_EMAIL.test(value)) return true;
+  // Asked of every source value: most fail at their first word, found here without a regex or a
+  // split (measured: a sixth of the fakes' time before). With a space, the first word must be a
+  // fake's; without one, the value is one word (and a final dot), which only letters can match;
+  // neither is when longer than the vocabulary's longest word.
+  const space = value.indexOf(" ");
+  if (space > LONGEST_WORD) return false;
+  if (space === -1) {
+    if (value.length > LONGEST_WORD + 1) return false;
+    const word = value.endsWith(".") ? value.slice(0, -1) : value;
+    return VOCABULARY.has(word) || (word !== "" && LOREM_WORDS.some((lorem) => lorem.startsWith(word)));
+  }
+  if (!VOCABULARY.has(value.slice(0, space))) return false;
   if (!/^[A-Za-z0-9 .]+$/.test(value)) return false;
   const words = value.replace(/\.$/, "").split(" ");
   return words.every(

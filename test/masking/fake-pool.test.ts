@@ -8,9 +8,10 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { test } from "node:test";
 import { Worker } from "node:worker_threads";
-import { maskBatch, type BatchSpec, type Row } from "../../src/masking/batch.js";
+import { fakeOf, maskBatch, PLAIN_FAKES, type BatchSpec, type Row } from "../../src/masking/batch.js";
 import { FakePool, MIN_POOL_ROWS } from "../../src/masking/fake-pool.js";
 import { maskingKey } from "../../src/masking/fakes.js";
+import type { ValueStrategy } from "../../src/masking/rules.js";
 
 const KEY = maskingKey("fake-pool-test-key-0123456789");
 
@@ -76,6 +77,31 @@ test("a worker that fails fails the batch, naming what failed and no value", asy
   } finally {
     await pool.close();
   }
+});
+
+test("the fakes written as they are never hold a character COPY's text format escapes", () => {
+  const strategies: ValueStrategy[] = [
+    { kind: "email" },
+    { kind: "hash" },
+    { kind: "uuid" },
+    { kind: "text" },
+    ...(["first", "last", "full"] as const).flatMap((part) => [
+      { kind: "name" as const, part, unique: false },
+      { kind: "name" as const, part, unique: true },
+    ]),
+  ];
+  assert.deepEqual(new Set(strategies.map((s) => s.kind)), PLAIN_FAKES);
+  const sources = rows(300).flatMap((row) => row.slice(2).filter((v): v is string => v !== null));
+  sources.push("", "\\", "\t\n\r", "a\\b\tc\nd\re", " ".repeat(70), "é\t🙂\n".repeat(30));
+  for (const strategy of strategies) {
+    for (const source of sources) {
+      const fake = fakeOf(KEY, strategy, source);
+      assert.ok(/^[A-Za-z0-9 .@_-]*$/.test(fake), `${strategy.kind} of ${JSON.stringify(source)}`);
+    }
+  }
+  // A phone fake keeps the source's separators: it is escaped.
+  assert.equal(PLAIN_FAKES.has("phone"), false);
+  assert.match(fakeOf(KEY, { kind: "phone" }, "+1\t555\\0100"), /\t.*\\/);
 });
 
 test("the worker bundle in dist/ computes what the sources compute", async () => {
