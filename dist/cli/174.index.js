@@ -1,8 +1,8 @@
-export const id = 631;
-export const ids = [631];
+export const id = 174;
+export const ids = [174];
 export const modules = {
 
-/***/ 7631:
+/***/ 4174:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -4125,11 +4125,16 @@ const K = new Int32Array(64);
         K[i] = fraction(Math.cbrt(p));
     });
 }
-/** The block to compress, then the message schedule's last 16 words. */
+/** The block to compress. */
 const W = new Int32Array(16);
 /**
- * One compression of W[0..15] into `h`. The schedule is computed as the rounds go, in W[0..15] as
- * a ring (measured: faster than a first pass over 48 more words).
+ * One compression of W[0..15] into `h`, written out sixteen rounds at a time with the state and
+ * the message schedule's last sixteen words in local variables: each round writes the two state
+ * words that change in place of the one that falls out (round i + r names the words rotated right
+ * by r), so no word moves from variable to variable, and the schedule's next sixteen words replace
+ * the last ones. Measured against one round per iteration, the words shifted along and the
+ * schedule in W: a quarter less time per compression. The sigmas are written out because helper
+ * functions cost three times as much: V8 does not inline them into a function this large.
  */
 function sha256_compress(h) {
     let a = h[0];
@@ -4140,30 +4145,155 @@ function sha256_compress(h) {
     let f = h[5];
     let g = h[6];
     let k = h[7];
-    for (let i = 0; i < 64; i++) {
-        let w;
-        if (i < 16)
-            w = W[i];
-        else {
-            const x = W[(i - 15) & 15];
-            const y = W[(i - 2) & 15];
-            const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-            const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-            w = (W[i & 15] + s0 + W[(i - 7) & 15] + s1) | 0;
-            W[i & 15] = w;
-        }
-        const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-        const t1 = (k + s1 + (g ^ (e & (f ^ g))) + K[i] + w) | 0;
-        const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-        const t2 = (s0 + ((a & b) | (c & (a | b)))) | 0;
-        k = g;
-        g = f;
-        f = e;
-        e = (d + t1) | 0;
-        d = c;
-        c = b;
-        b = a;
-        a = (t1 + t2) | 0;
+    let w0 = W[0];
+    let w1 = W[1];
+    let w2 = W[2];
+    let w3 = W[3];
+    let w4 = W[4];
+    let w5 = W[5];
+    let w6 = W[6];
+    let w7 = W[7];
+    let w8 = W[8];
+    let w9 = W[9];
+    let w10 = W[10];
+    let w11 = W[11];
+    let w12 = W[12];
+    let w13 = W[13];
+    let w14 = W[14];
+    let w15 = W[15];
+    let s;
+    let t;
+    for (let i = 0;; i += 16) {
+        s = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+        t = (k + s + (g ^ (e & (f ^ g))) + K[i + 0] + w0) | 0;
+        d = (d + t) | 0;
+        s = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+        k = (t + s + ((a & b) | (c & (a | b)))) | 0;
+        s = ((d >>> 6) | (d << 26)) ^ ((d >>> 11) | (d << 21)) ^ ((d >>> 25) | (d << 7));
+        t = (g + s + (f ^ (d & (e ^ f))) + K[i + 1] + w1) | 0;
+        c = (c + t) | 0;
+        s = ((k >>> 2) | (k << 30)) ^ ((k >>> 13) | (k << 19)) ^ ((k >>> 22) | (k << 10));
+        g = (t + s + ((k & a) | (b & (k | a)))) | 0;
+        s = ((c >>> 6) | (c << 26)) ^ ((c >>> 11) | (c << 21)) ^ ((c >>> 25) | (c << 7));
+        t = (f + s + (e ^ (c & (d ^ e))) + K[i + 2] + w2) | 0;
+        b = (b + t) | 0;
+        s = ((g >>> 2) | (g << 30)) ^ ((g >>> 13) | (g << 19)) ^ ((g >>> 22) | (g << 10));
+        f = (t + s + ((g & k) | (a & (g | k)))) | 0;
+        s = ((b >>> 6) | (b << 26)) ^ ((b >>> 11) | (b << 21)) ^ ((b >>> 25) | (b << 7));
+        t = (e + s + (d ^ (b & (c ^ d))) + K[i + 3] + w3) | 0;
+        a = (a + t) | 0;
+        s = ((f >>> 2) | (f << 30)) ^ ((f >>> 13) | (f << 19)) ^ ((f >>> 22) | (f << 10));
+        e = (t + s + ((f & g) | (k & (f | g)))) | 0;
+        s = ((a >>> 6) | (a << 26)) ^ ((a >>> 11) | (a << 21)) ^ ((a >>> 25) | (a << 7));
+        t = (d + s + (c ^ (a & (b ^ c))) + K[i + 4] + w4) | 0;
+        k = (k + t) | 0;
+        s = ((e >>> 2) | (e << 30)) ^ ((e >>> 13) | (e << 19)) ^ ((e >>> 22) | (e << 10));
+        d = (t + s + ((e & f) | (g & (e | f)))) | 0;
+        s = ((k >>> 6) | (k << 26)) ^ ((k >>> 11) | (k << 21)) ^ ((k >>> 25) | (k << 7));
+        t = (c + s + (b ^ (k & (a ^ b))) + K[i + 5] + w5) | 0;
+        g = (g + t) | 0;
+        s = ((d >>> 2) | (d << 30)) ^ ((d >>> 13) | (d << 19)) ^ ((d >>> 22) | (d << 10));
+        c = (t + s + ((d & e) | (f & (d | e)))) | 0;
+        s = ((g >>> 6) | (g << 26)) ^ ((g >>> 11) | (g << 21)) ^ ((g >>> 25) | (g << 7));
+        t = (b + s + (a ^ (g & (k ^ a))) + K[i + 6] + w6) | 0;
+        f = (f + t) | 0;
+        s = ((c >>> 2) | (c << 30)) ^ ((c >>> 13) | (c << 19)) ^ ((c >>> 22) | (c << 10));
+        b = (t + s + ((c & d) | (e & (c | d)))) | 0;
+        s = ((f >>> 6) | (f << 26)) ^ ((f >>> 11) | (f << 21)) ^ ((f >>> 25) | (f << 7));
+        t = (a + s + (k ^ (f & (g ^ k))) + K[i + 7] + w7) | 0;
+        e = (e + t) | 0;
+        s = ((b >>> 2) | (b << 30)) ^ ((b >>> 13) | (b << 19)) ^ ((b >>> 22) | (b << 10));
+        a = (t + s + ((b & c) | (d & (b | c)))) | 0;
+        s = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+        t = (k + s + (g ^ (e & (f ^ g))) + K[i + 8] + w8) | 0;
+        d = (d + t) | 0;
+        s = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+        k = (t + s + ((a & b) | (c & (a | b)))) | 0;
+        s = ((d >>> 6) | (d << 26)) ^ ((d >>> 11) | (d << 21)) ^ ((d >>> 25) | (d << 7));
+        t = (g + s + (f ^ (d & (e ^ f))) + K[i + 9] + w9) | 0;
+        c = (c + t) | 0;
+        s = ((k >>> 2) | (k << 30)) ^ ((k >>> 13) | (k << 19)) ^ ((k >>> 22) | (k << 10));
+        g = (t + s + ((k & a) | (b & (k | a)))) | 0;
+        s = ((c >>> 6) | (c << 26)) ^ ((c >>> 11) | (c << 21)) ^ ((c >>> 25) | (c << 7));
+        t = (f + s + (e ^ (c & (d ^ e))) + K[i + 10] + w10) | 0;
+        b = (b + t) | 0;
+        s = ((g >>> 2) | (g << 30)) ^ ((g >>> 13) | (g << 19)) ^ ((g >>> 22) | (g << 10));
+        f = (t + s + ((g & k) | (a & (g | k)))) | 0;
+        s = ((b >>> 6) | (b << 26)) ^ ((b >>> 11) | (b << 21)) ^ ((b >>> 25) | (b << 7));
+        t = (e + s + (d ^ (b & (c ^ d))) + K[i + 11] + w11) | 0;
+        a = (a + t) | 0;
+        s = ((f >>> 2) | (f << 30)) ^ ((f >>> 13) | (f << 19)) ^ ((f >>> 22) | (f << 10));
+        e = (t + s + ((f & g) | (k & (f | g)))) | 0;
+        s = ((a >>> 6) | (a << 26)) ^ ((a >>> 11) | (a << 21)) ^ ((a >>> 25) | (a << 7));
+        t = (d + s + (c ^ (a & (b ^ c))) + K[i + 12] + w12) | 0;
+        k = (k + t) | 0;
+        s = ((e >>> 2) | (e << 30)) ^ ((e >>> 13) | (e << 19)) ^ ((e >>> 22) | (e << 10));
+        d = (t + s + ((e & f) | (g & (e | f)))) | 0;
+        s = ((k >>> 6) | (k << 26)) ^ ((k >>> 11) | (k << 21)) ^ ((k >>> 25) | (k << 7));
+        t = (c + s + (b ^ (k & (a ^ b))) + K[i + 13] + w13) | 0;
+        g = (g + t) | 0;
+        s = ((d >>> 2) | (d << 30)) ^ ((d >>> 13) | (d << 19)) ^ ((d >>> 22) | (d << 10));
+        c = (t + s + ((d & e) | (f & (d | e)))) | 0;
+        s = ((g >>> 6) | (g << 26)) ^ ((g >>> 11) | (g << 21)) ^ ((g >>> 25) | (g << 7));
+        t = (b + s + (a ^ (g & (k ^ a))) + K[i + 14] + w14) | 0;
+        f = (f + t) | 0;
+        s = ((c >>> 2) | (c << 30)) ^ ((c >>> 13) | (c << 19)) ^ ((c >>> 22) | (c << 10));
+        b = (t + s + ((c & d) | (e & (c | d)))) | 0;
+        s = ((f >>> 6) | (f << 26)) ^ ((f >>> 11) | (f << 21)) ^ ((f >>> 25) | (f << 7));
+        t = (a + s + (k ^ (f & (g ^ k))) + K[i + 15] + w15) | 0;
+        e = (e + t) | 0;
+        s = ((b >>> 2) | (b << 30)) ^ ((b >>> 13) | (b << 19)) ^ ((b >>> 22) | (b << 10));
+        a = (t + s + ((b & c) | (d & (b | c)))) | 0;
+        if (i === 48)
+            break;
+        s = ((w1 >>> 7) | (w1 << 25)) ^ ((w1 >>> 18) | (w1 << 14)) ^ (w1 >>> 3);
+        t = ((w14 >>> 17) | (w14 << 15)) ^ ((w14 >>> 19) | (w14 << 13)) ^ (w14 >>> 10);
+        w0 = (w0 + s + w9 + t) | 0;
+        s = ((w2 >>> 7) | (w2 << 25)) ^ ((w2 >>> 18) | (w2 << 14)) ^ (w2 >>> 3);
+        t = ((w15 >>> 17) | (w15 << 15)) ^ ((w15 >>> 19) | (w15 << 13)) ^ (w15 >>> 10);
+        w1 = (w1 + s + w10 + t) | 0;
+        s = ((w3 >>> 7) | (w3 << 25)) ^ ((w3 >>> 18) | (w3 << 14)) ^ (w3 >>> 3);
+        t = ((w0 >>> 17) | (w0 << 15)) ^ ((w0 >>> 19) | (w0 << 13)) ^ (w0 >>> 10);
+        w2 = (w2 + s + w11 + t) | 0;
+        s = ((w4 >>> 7) | (w4 << 25)) ^ ((w4 >>> 18) | (w4 << 14)) ^ (w4 >>> 3);
+        t = ((w1 >>> 17) | (w1 << 15)) ^ ((w1 >>> 19) | (w1 << 13)) ^ (w1 >>> 10);
+        w3 = (w3 + s + w12 + t) | 0;
+        s = ((w5 >>> 7) | (w5 << 25)) ^ ((w5 >>> 18) | (w5 << 14)) ^ (w5 >>> 3);
+        t = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
+        w4 = (w4 + s + w13 + t) | 0;
+        s = ((w6 >>> 7) | (w6 << 25)) ^ ((w6 >>> 18) | (w6 << 14)) ^ (w6 >>> 3);
+        t = ((w3 >>> 17) | (w3 << 15)) ^ ((w3 >>> 19) | (w3 << 13)) ^ (w3 >>> 10);
+        w5 = (w5 + s + w14 + t) | 0;
+        s = ((w7 >>> 7) | (w7 << 25)) ^ ((w7 >>> 18) | (w7 << 14)) ^ (w7 >>> 3);
+        t = ((w4 >>> 17) | (w4 << 15)) ^ ((w4 >>> 19) | (w4 << 13)) ^ (w4 >>> 10);
+        w6 = (w6 + s + w15 + t) | 0;
+        s = ((w8 >>> 7) | (w8 << 25)) ^ ((w8 >>> 18) | (w8 << 14)) ^ (w8 >>> 3);
+        t = ((w5 >>> 17) | (w5 << 15)) ^ ((w5 >>> 19) | (w5 << 13)) ^ (w5 >>> 10);
+        w7 = (w7 + s + w0 + t) | 0;
+        s = ((w9 >>> 7) | (w9 << 25)) ^ ((w9 >>> 18) | (w9 << 14)) ^ (w9 >>> 3);
+        t = ((w6 >>> 17) | (w6 << 15)) ^ ((w6 >>> 19) | (w6 << 13)) ^ (w6 >>> 10);
+        w8 = (w8 + s + w1 + t) | 0;
+        s = ((w10 >>> 7) | (w10 << 25)) ^ ((w10 >>> 18) | (w10 << 14)) ^ (w10 >>> 3);
+        t = ((w7 >>> 17) | (w7 << 15)) ^ ((w7 >>> 19) | (w7 << 13)) ^ (w7 >>> 10);
+        w9 = (w9 + s + w2 + t) | 0;
+        s = ((w11 >>> 7) | (w11 << 25)) ^ ((w11 >>> 18) | (w11 << 14)) ^ (w11 >>> 3);
+        t = ((w8 >>> 17) | (w8 << 15)) ^ ((w8 >>> 19) | (w8 << 13)) ^ (w8 >>> 10);
+        w10 = (w10 + s + w3 + t) | 0;
+        s = ((w12 >>> 7) | (w12 << 25)) ^ ((w12 >>> 18) | (w12 << 14)) ^ (w12 >>> 3);
+        t = ((w9 >>> 17) | (w9 << 15)) ^ ((w9 >>> 19) | (w9 << 13)) ^ (w9 >>> 10);
+        w11 = (w11 + s + w4 + t) | 0;
+        s = ((w13 >>> 7) | (w13 << 25)) ^ ((w13 >>> 18) | (w13 << 14)) ^ (w13 >>> 3);
+        t = ((w10 >>> 17) | (w10 << 15)) ^ ((w10 >>> 19) | (w10 << 13)) ^ (w10 >>> 10);
+        w12 = (w12 + s + w5 + t) | 0;
+        s = ((w14 >>> 7) | (w14 << 25)) ^ ((w14 >>> 18) | (w14 << 14)) ^ (w14 >>> 3);
+        t = ((w11 >>> 17) | (w11 << 15)) ^ ((w11 >>> 19) | (w11 << 13)) ^ (w11 >>> 10);
+        w13 = (w13 + s + w6 + t) | 0;
+        s = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
+        t = ((w12 >>> 17) | (w12 << 15)) ^ ((w12 >>> 19) | (w12 << 13)) ^ (w12 >>> 10);
+        w14 = (w14 + s + w7 + t) | 0;
+        s = ((w0 >>> 7) | (w0 << 25)) ^ ((w0 >>> 18) | (w0 << 14)) ^ (w0 >>> 3);
+        t = ((w13 >>> 17) | (w13 << 15)) ^ ((w13 >>> 19) | (w13 << 13)) ^ (w13 >>> 10);
+        w15 = (w15 + s + w8 + t) | 0;
     }
     h[0] = (h[0] + a) | 0;
     h[1] = (h[1] + b) | 0;
@@ -4185,17 +4315,28 @@ function stateAfterBlock(block) {
 /** The message's UTF-8 bytes, with room for the padding (72 bytes past them). */
 let bytes = new Uint8Array(1024);
 let buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-/** Writes `message` as UTF-8 into `bytes` and returns its length; ASCII without a call into C++. */
-function encode(message) {
-    const n = message.length;
+const LONG_MESSAGE = 32;
+/**
+ * Writes `prefix` (ASCII) then `message` as UTF-8 into `bytes` and returns their length, without a
+ * string joining the two (measured: copying each message into a new string cost more than encoding
+ * it). A short ASCII message is encoded here, a long one by a call into C++, which costs about as
+ * much as 30 characters here whatever its length (measured).
+ */
+function encode(prefix, message) {
+    const p = prefix.length;
+    const n = p + message.length;
     if (bytes.length < n * 3 + 72) {
         bytes = new Uint8Array(2 * (n * 3 + 72));
         buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     }
-    for (let i = 0; i < n; i++) {
-        const c = message.charCodeAt(i);
+    for (let i = 0; i < p; i++)
+        bytes[i] = prefix.charCodeAt(i);
+    if (message.length > LONG_MESSAGE)
+        return p + buffer.write(message, p, "utf8");
+    for (let i = p; i < n; i++) {
+        const c = message.charCodeAt(i - p);
         if (c >= 0x80)
-            return buffer.write(message, 0, "utf8");
+            return p + buffer.write(message, p, "utf8");
         bytes[i] = c;
     }
     return n;
@@ -4239,11 +4380,11 @@ function shortBlock(words, tail, prefixBytes) {
 const innerState = new Int32Array(8);
 const hmacState = new Int32Array(8);
 /**
- * HMAC-SHA256 from the states after the inner and outer pads, of `message` as UTF-8. The result is
- * overwritten by the next call.
+ * HMAC-SHA256 from the states after the inner and outer pads, of `prefix` (ASCII) and `message` as
+ * UTF-8. The result is overwritten by the next call.
  */
-function hmacWords(inner, outer, message) {
-    finish(inner, 64, encode(message), innerState);
+function hmacWords(inner, outer, prefix, message) {
+    finish(inner, 64, encode(prefix, message), innerState);
     shortBlock(innerState, -1, 64);
     hmacState.set(outer);
     sha256_compress(hmacState);
@@ -4316,16 +4457,19 @@ function maskingKey(secret, input = "masking-key") {
 }
 const states = new WeakMap();
 function hmac(key, message) {
-    return stateBuffer(fakes_hmacState(key, message));
+    return stateBuffer(fakes_hmacState(key, "", message));
 }
-/** The HMAC as eight state words, overwritten by the next call: what the fakes read their bytes from. */
-function fakes_hmacState(key, message) {
+/**
+ * The HMAC of `prefix` (ASCII) then `message` as eight state words, overwritten by the next call:
+ * what the fakes read their bytes from.
+ */
+function fakes_hmacState(key, prefix, message) {
     let state = states.get(key);
     if (!state) {
         state = { inner: stateAfterBlock(key.innerPad), outer: stateAfterBlock(key.outerPad) };
         states.set(key, state);
     }
-    return hmacWords(state.inner, state.outer, message);
+    return hmacWords(state.inner, state.outer, prefix, message);
 }
 // Invented-sounding names, so that a fake rarely coincides with a real person's name.
 const FIRST_NAMES = [
@@ -4499,20 +4643,20 @@ const EMAIL_DOMAIN = "example.invalid";
 /** The longest fake email: columns narrower than this cannot take the email strategy. */
 const EMAIL_LENGTH = "user_".length + EMAIL_HEX_CHARS + 1 + EMAIL_DOMAIN.length;
 function fakeEmail(key, value) {
-    return `user_${stateHex(fakes_hmacState(key, `email:${value}`), 0, EMAIL_HEX_CHARS / 2)}@${EMAIL_DOMAIN}`;
+    return `user_${stateHex(fakes_hmacState(key, "email:", value), 0, EMAIL_HEX_CHARS / 2)}@${EMAIL_DOMAIN}`;
 }
 function fakeName(key, value, part, unique = false) {
-    const h = fakes_hmacState(key, `name:${value}`);
+    const h = fakes_hmacState(key, "name:", value);
     const first = FIRST_NAMES[(h[0] >>> 16) % FIRST_NAMES.length];
     const last = LAST_NAMES[(h[0] & 0xffff) % LAST_NAMES.length];
     const name = part === "first" ? first : part === "last" ? last : `${first} ${last}`;
     return unique ? `${name} ${stateHex(h, 4, 4)}` : name;
 }
 function fakeHash(key, value) {
-    return stateHex(fakes_hmacState(key, `hash:${value}`), 0, 32);
+    return stateHex(fakes_hmacState(key, "hash:", value), 0, 32);
 }
 function fakeUuid(key, value) {
-    const hex = stateHex(fakes_hmacState(key, `uuid:${value}`), 0, 16);
+    const hex = stateHex(fakes_hmacState(key, "uuid:", value), 0, 16);
     const variant = "89ab"[parseInt(hex[16], 16) % 4];
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
@@ -4527,7 +4671,7 @@ function fakePhone(key, value) {
         return value;
     let out;
     if (d > 36) {
-        const h = fakes_hmacState(key, `phone:${value}`);
+        const h = fakes_hmacState(key, "phone:", value);
         out = "";
         for (let i = 0; i < d; i++)
             out += String((Number(digits[i]) + stateByte(h, i % 32) + Math.floor(i / 32)) % 10);
@@ -4562,7 +4706,7 @@ function feistelSmall(key, digits) {
     const w = d - u;
     const mu = 10 ** u;
     const mw = 10 ** w;
-    const round = (r, other, m) => roundModulo(fakes_hmacState(key, `phone:${r}:${d}:${other}`), m);
+    const round = (r, other, m) => roundModulo(fakes_hmacState(key, `phone:${r}:${d}:`, other), m);
     let b = Number(digits.slice(u));
     if (u === 0)
         return String((b + round(0, "", mw)) % mw).padStart(w, "0");
@@ -4578,7 +4722,7 @@ function feistelBig(key, digits) {
     const u = Math.floor(d / 2);
     const w = d - u;
     const round = (r, other, width) => {
-        const hex = stateHex(fakes_hmacState(key, `phone:${r}:${d}:${other}`), 0, 8).slice(0, 15);
+        const hex = stateHex(fakes_hmacState(key, `phone:${r}:${d}:`, other), 0, 8).slice(0, 15);
         return BigInt(`0x${hex}`) % 10n ** BigInt(width);
     };
     let a = BigInt(digits.slice(0, u));
@@ -4597,7 +4741,7 @@ function fakeText(key, value) {
     const n = codePoints(value);
     if (n === 0)
         return value;
-    textSeed.set(fakes_hmacState(key, `text:${value}`));
+    textSeed.set(fakes_hmacState(key, "text:", value));
     let out = "";
     for (let i = 0; out.length < n; i++) {
         const block = sha256SeedCounter(textSeed, i);
@@ -4619,10 +4763,26 @@ function codePoints(value) {
 }
 const FAKE_EMAIL = new RegExp(`^user_[0-9a-f]{${EMAIL_HEX_CHARS}}@example\\.invalid$`);
 const VOCABULARY = new Set([...FIRST_NAMES, ...LAST_NAMES, ...LOREM_WORDS]);
+const LONGEST_WORD = Math.max(...[...VOCABULARY].map((word) => word.length));
 /** Whether a value has the shape of our own fakes (which carry nothing of any source value). */
 function looksFake(value) {
-    if (FAKE_EMAIL.test(value))
+    if (value.length === EMAIL_LENGTH && FAKE_EMAIL.test(value))
         return true;
+    // Asked of every source value: most fail at their first word, found here without a regex or a
+    // split (measured: a sixth of the fakes' time before). With a space, the first word must be a
+    // fake's; without one, the value is one word (and a final dot), which only letters can match;
+    // neither is when longer than the vocabulary's longest word.
+    const space = value.indexOf(" ");
+    if (space > LONGEST_WORD)
+        return false;
+    if (space === -1) {
+        if (value.length > LONGEST_WORD + 1)
+            return false;
+        const word = value.endsWith(".") ? value.slice(0, -1) : value;
+        return VOCABULARY.has(word) || (word !== "" && LOREM_WORDS.some((lorem) => lorem.startsWith(word)));
+    }
+    if (!VOCABULARY.has(value.slice(0, space)))
+        return false;
     if (!/^[A-Za-z0-9 .]+$/.test(value))
         return false;
     const words = value.replace(/\.$/, "").split(" ");
@@ -10814,15 +10974,47 @@ function createCompressor(spec, options = {}) {
         chunkSize: FRAME_SIZE,
     });
 }
+// ES2024; Node 22 and later have it. Typed here because the project's lib is ES2023.
+const transferArrayBuffer = ArrayBuffer.prototype
+    .transfer;
+/** Output buffers of the zstd decompressors that zlib no longer writes into: see releaseDecompressed. */
+const spent = new WeakSet();
+/**
+ * Frees the memory under `chunk` at once when it is the last slice of an output buffer of a zstd
+ * decompressor made here; anything else is ignored. For the sink at the end of a read pipeline,
+ * once nothing reads `chunk` or any chunk before it any more (its write finished): the chunks
+ * before it may share that memory, and afterwards read as empty. Without it the garbage collector
+ * frees the buffers, one full collection per ~64 MiB of plaintext (docs/benchmarks.md, "restore-test
+ * and verify"); freed early, the allocator hands the same memory to the next buffer.
+ */
+function releaseDecompressed(chunk) {
+    const { buffer } = chunk;
+    // Only the last slice: the decompressor marked the buffer before the sink got the slices ahead of it.
+    if (chunk.byteOffset + chunk.length === buffer.byteLength && spent.delete(buffer)) {
+        transferArrayBuffer?.call(buffer, 0);
+    }
+}
 function splitThenDecompress() {
     const splitter = new ZstdFrameSplitter();
     // 1 MiB pieces out: a quarter of the buffers 256 KiB ones make, each living long enough (written
     // to a file, piped to pg_restore) to reach V8's old generation; 12 full collections instead of 17
     // reading a 0.3 GB archive, and ~25% less CPU for verify.
     const decompressor = (0,external_node_zlib_.createZstdDecompress)({ chunkSize: DECOMPRESS_CHUNK_SIZE });
-    // pipeline destroys both on an error in either; the Duplex then fails with that error.
-    (0,external_node_stream_.pipeline)(splitter, decompressor, () => undefined);
-    return external_node_stream_.Duplex.from({ writable: splitter, readable: decompressor });
+    // zlib emits slices of a fresh DECOMPRESS_CHUNK_SIZE buffer until it is full, then allocates the
+    // next one: a slice that ends its buffer is that buffer's last, and zlib no longer writes into it.
+    const marker = new external_node_stream_.Transform({
+        transform(chunk, _encoding, callback) {
+            const { buffer } = chunk;
+            if (buffer.byteLength === DECOMPRESS_CHUNK_SIZE &&
+                chunk.byteOffset + chunk.length === buffer.byteLength) {
+                spent.add(buffer);
+            }
+            callback(null, chunk);
+        },
+    });
+    // pipeline destroys all three on an error in any; the Duplex then fails with that error.
+    (0,external_node_stream_.pipeline)(splitter, decompressor, marker, () => undefined);
+    return external_node_stream_.Duplex.from({ writable: splitter, readable: marker });
 }
 /**
  * A stream that undoes `method`'s compression: a zstd stream of any number of frames, or a gzip
@@ -17943,7 +18135,10 @@ async function runPgRestore(options) {
     async function finish() {
         if (!fromFile) {
             try {
-                await (0,promises_.pipeline)([...options.input, stdinSink(child.stdin, closed)]);
+                await (0,promises_.pipeline)([
+                    ...options.input,
+                    stdinSink(child.stdin, closed, options.afterWrite),
+                ]);
             }
             catch (error) {
                 child.kill("SIGTERM");
@@ -17974,7 +18169,7 @@ const pg_restore_KILL_AFTER_MS = 5_000;
  * still checked whole. A pg_restore that closes its input and fails keeps the pipe error, which
  * the caller turns into pg_restore's own.
  */
-function stdinSink(stdin, exited) {
+function stdinSink(stdin, exited, afterWrite = () => undefined) {
     let gone;
     const whenGone = (error) => (gone ??= exited.then((code) => {
         if (code !== 0)
@@ -17983,11 +18178,18 @@ function stdinSink(stdin, exited) {
     stdin.on("error", (error) => void whenGone(error).catch(() => undefined));
     return new external_node_stream_.Writable({
         write(chunk, _encoding, callback) {
-            if (gone)
+            if (gone) {
+                // Dropped. Once the pipe is closed, no earlier write to it is pending any more.
+                if (stdin.closed)
+                    afterWrite(chunk);
                 return void gone.then(() => callback(), callback);
+            }
+            // The write's own callback, not write()'s return value, says the pipe has the bytes.
             stdin.write(chunk, (error) => {
-                if (!error)
+                if (!error) {
+                    afterWrite(chunk);
                     return callback();
+                }
                 whenGone(error).then(() => callback(), callback);
             });
         },
@@ -18058,6 +18260,7 @@ async function compareRowCounts(client, tables) {
  * writes into the target itself, after a check-first read of the whole dump (nothing unchecked
  * reaches the target), and the row and catalog checks always run and decide the outcome.
  */
+
 
 
 
@@ -18523,6 +18726,7 @@ async function restoreInto(database, deps, prepared) {
             jobs: 1,
             env: deps.env,
             signal: deps.signal,
+            afterWrite: releaseDecompressed,
         });
     }
     catch (error) {
@@ -20879,12 +21083,18 @@ async function typeProblem(client, strategy, column, maxLength) {
 ;// CONCATENATED MODULE: ./src/masking/copy.ts
 const FIRST_BATCH_ROWS = 1_000;
 const BATCH_CHARACTERS = 8_000_000;
+/** Rows whose characters are counted to size the next batch: a sample, evenly spread. */
+const SAMPLED_ROWS = 1_000;
+/** The characters of the rows, estimated from a sample (counting every value cost 2% of masking's CPU). */
 function characters(rows) {
+    const step = Math.max(1, Math.floor(rows.length / SAMPLED_ROWS));
     let n = 0;
-    for (const row of rows)
-        for (const value of row)
+    let counted = 0;
+    for (let i = 0; i < rows.length; i += step, counted++) {
+        for (const value of rows[i])
             n += value === null ? 1 : value.length;
-    return n;
+    }
+    return Math.ceil((n * rows.length) / counted);
 }
 /** Every column as its text (or null): no type parsing, the fakes take text. */
 const RAW_TEXT = { getTypeParser: () => (value) => value };
@@ -21105,6 +21315,7 @@ function fmix(h) {
 
 function maskBatch(key, spec, rows) {
     const { read, fakedAt, sizes } = spec;
+    const escaped = fakedAt.map((at) => !PLAIN_FAKES.has(read[at].kind));
     const digests = new Int32Array(spec.digests ? rows.length * read.length * 3 : 0);
     let taken = 0;
     const lines = [];
@@ -21128,13 +21339,26 @@ function maskBatch(key, spec, rows) {
                 if (sizes[i] !== undefined)
                     fake = leftChars(fake, sizes[i]);
             }
-            line += `\t${copyField(fake)}`;
+            line += fake === null ? "\t\\N" : escaped[i] ? `\t${copyField(fake)}` : `\t${fake}`;
         }
         lines.push(line);
     }
     lines.push("");
     return { text: lines.join("\n"), digests: digests.subarray(0, taken) };
 }
+/**
+ * Strategies whose fakes are made of letters, digits, spaces, dots, dashes, `@` and `_` only, so
+ * never hold what COPY's text format escapes (a test holds them to it): their fakes are written
+ * as they are (measured: the escaping regex on every fake was 5% of the workers' time). A phone
+ * fake keeps the source's separators, and a cut (left()) keeps a prefix of the fake.
+ */
+const PLAIN_FAKES = new Set([
+    "email",
+    "name",
+    "hash",
+    "uuid",
+    "text",
+]);
 const HAS_DIGIT = /[0-9]/;
 /**
  * Which source a value's digest is recorded as, or 0 when it identifies no one: empty, shaped like
@@ -22806,6 +23030,60 @@ function redactingRecords(repository, secrets) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/streams/file-sink.ts
+/**
+ * A file as a pipeline's sink that says when each chunk is written: `afterWrite(chunk)` runs once
+ * the kernel has the whole chunk, before the next one is written. restore-test writes its private
+ * archive file through it and frees each plaintext chunk there (releaseDecompressed in
+ * src/compress), which fs.createWriteStream has no place for.
+ */
+
+
+function createFileSink(path, options) {
+    let fd;
+    const closeFile = (callback) => {
+        if (fd === undefined) {
+            callback(null);
+            return;
+        }
+        const closing = fd;
+        fd = undefined;
+        (0,external_node_fs_.close)(closing, (error) => callback(error));
+    };
+    return new external_node_stream_.Writable({
+        construct(callback) {
+            (0,external_node_fs_.open)(path, "w", options.mode, (error, opened) => {
+                fd = opened;
+                callback(error);
+            });
+        },
+        write(chunk, _encoding, callback) {
+            let offset = 0;
+            // write(2) may take less than asked (a full disk reports ENOSPC on the next call).
+            const next = (error, written) => {
+                if (error) {
+                    callback(error);
+                    return;
+                }
+                offset += written;
+                if (offset < chunk.length) {
+                    (0,external_node_fs_.write)(fd, chunk, offset, chunk.length - offset, null, next);
+                    return;
+                }
+                options.afterWrite?.(chunk);
+                callback();
+            };
+            (0,external_node_fs_.write)(fd, chunk, 0, chunk.length, null, next);
+        },
+        final(callback) {
+            closeFile(callback);
+        },
+        destroy(error, callback) {
+            closeFile((closeError) => callback(error ?? closeError));
+        },
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/commands/restore-test/scratch.ts
 /**
  * What restore-test leaves behind while it runs, and how a later run finds what a killed one left:
@@ -23066,6 +23344,7 @@ function phases_round(seconds) {
  * assertions and command (a migration tool) against the restored copy, measure, drop the scratch
  * database, and write a check record.
  */
+
 
 
 
@@ -23373,7 +23652,7 @@ async function restoreAndCheck(settings, deps, context) {
         if (mode === "file") {
             // Decrypted to disk and checked before pg_restore sees a byte: nothing unchecked reaches the scratch database.
             const file = (0,external_node_path_.join)(workDir, "dump.pgdump");
-            await (0,promises_.pipeline)([...opened.streams, (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 })], {
+            await (0,promises_.pipeline)([...opened.streams, createFileSink(file, { mode: 0o600, afterWrite: releaseDecompressed })], {
                 ...(deps.signal ? { signal: deps.signal } : {}),
             });
             checkRead();
@@ -23400,6 +23679,7 @@ async function restoreAndCheck(settings, deps, context) {
                 jobs: 1,
                 env: deps.env,
                 signal: deps.signal,
+                afterWrite: releaseDecompressed,
             });
             checkRead();
         }
@@ -24677,7 +24957,12 @@ function formatHours(seconds) {
 
 
 
-function listArchive(pgRestore) {
+/**
+ * `afterWrite` is called with each chunk once nothing here holds it any more (pg_restore's pipe
+ * took it, or it was dropped), in order; e.g. releaseDecompressed.
+ */
+function listArchive(pgRestore, options = {}) {
+    const afterWrite = options.afterWrite ?? (() => undefined);
     const tool = toolSpawn(pgRestore, pgToolEnv(process.env));
     const child = (0,external_node_child_process_.spawn)(tool.path, ["--list"], { stdio: ["pipe", "pipe", "pipe"], env: tool.env });
     let stdout = "";
@@ -24706,9 +24991,18 @@ function listArchive(pgRestore) {
     listing.catch(() => undefined);
     const sink = new external_node_stream_.Writable({
         write(chunk, _encoding, callback) {
-            if (!stdinOpen || !child.stdin.writable)
+            if (!stdinOpen || !child.stdin.writable) {
+                // Dropped. Once the pipe is closed, no earlier write to it is pending any more.
+                if (child.stdin.closed)
+                    afterWrite(chunk);
                 return callback();
-            if (child.stdin.write(chunk))
+            }
+            // write() returning true does not mean the pipe has the bytes yet; its callback does.
+            const accepted = child.stdin.write(chunk, (error) => {
+                if (!error)
+                    afterWrite(chunk);
+            });
+            if (accepted)
                 return callback();
             const proceed = () => {
                 child.stdin.off("drain", proceed);
@@ -24767,6 +25061,7 @@ function missingTableData(listing, tables) {
 
 
 
+
 async function runVerify(settings, deps) {
     const { log } = deps;
     const repository = new BackupRepository(deps.store, settings.evidence);
@@ -24803,7 +25098,9 @@ async function runVerify(settings, deps) {
             if (artifact !== dump)
                 continue;
         }
-        const listing = artifact === dump && pgRestore ? listArchive(pgRestore) : undefined;
+        const listing = artifact === dump && pgRestore
+            ? listArchive(pgRestore, { afterWrite: releaseDecompressed })
+            : undefined;
         // A files archive is read through and every file checked against its index (docs/files.md).
         const archive = artifact.kind === "files" && identities
             ? verifyArchiveSink({ expectedIndexSha256: artifact.indexSha256 })
