@@ -7,14 +7,18 @@
  * break passes a deep verify (pg_restore --list prints it with a space).
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { cpSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runCli } from "../helpers/cli.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
-import { backup, makeStore, readArchive, restoreTest, type Backup, type Store } from "./fidelity-helpers.js";
+import {
+  backup,
+  makeStore,
+  readArchive,
+  restoreTest,
+  storeRewritten,
+  type Backup,
+  type Store,
+} from "./fidelity-helpers.js";
 
 let cluster: Cluster;
 let store: Store;
@@ -60,10 +64,6 @@ after(async () => {
   store?.cleanup();
 });
 
-function sha256(bytes: Buffer): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
-
 describe("the dump's time zone", () => {
   test("pg_dump runs in UTC whatever the database and role say, and the manifest records it", () => {
     assert.equal(made.manifest.dump?.timeZone, "UTC");
@@ -100,18 +100,7 @@ describe("the dump's time zone", () => {
     const changed = Buffer.from(archive);
     changed.write("2024-03-31 08:34:00+00", at, "latin1");
     const label = "zones-changed";
-    const folder = join(store.storage, label, made.backupId);
-    cpSync(made.folder, folder, { recursive: true });
-    rmSync(join(folder, "checks"), { recursive: true, force: true });
-    const compressed = execFileSync("zstd", ["-1", "-q", "-c"], { input: changed });
-    const stored = execFileSync("age", ["-r", store.recipient], { input: compressed });
-    writeFileSync(join(folder, "dump.age"), stored);
-    const manifest = structuredClone(made.manifest);
-    manifest.label = label;
-    const dump = manifest.artifacts.find((artifact) => artifact.kind === "dump")!;
-    dump.plaintext = { bytes: changed.length, sha256: sha256(changed) };
-    dump.stored = { bytes: stored.length, sha256: sha256(stored) };
-    writeFileSync(join(folder, "manifest.json"), JSON.stringify(manifest, null, 2));
+    storeRewritten(store, made, label, changed);
 
     const run = await restoreTest(store, label, cluster.url("postgres"));
     assert.equal(run.code, 1, run.stderr + run.stdout);

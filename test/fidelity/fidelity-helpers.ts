@@ -170,10 +170,7 @@ export function loseFromBackup(
   needle: string,
   replace: (definition: string) => string,
 ): Backup {
-  const folder = join(store.storage, label, source.backupId);
   const archive = readArchive(store, source.folder);
-  if (folder !== source.folder) cpSync(source.folder, folder, { recursive: true });
-  rmSync(join(folder, "checks"), { recursive: true, force: true });
   const { start, length } = findDefinition(archive, needle);
   const definition = archive.subarray(start, start + length).toString("utf8");
   const changed = Buffer.from(replace(definition), "utf8");
@@ -186,6 +183,18 @@ export function loseFromBackup(
     changed,
     archive.subarray(start + length),
   ]);
+  return storeRewritten(store, source, label, rewritten);
+}
+
+/**
+ * Copies `source` under `label` with its archive replaced by `rewritten`, compressed and encrypted
+ * again, the manifest's artifact digests updated (its tables, digests and catalog are the
+ * source's): a backup whose archive changed after the manifest described it.
+ */
+export function storeRewritten(store: Store, source: Backup, label: string, rewritten: Buffer): Backup {
+  const folder = join(store.storage, label, source.backupId);
+  if (folder !== source.folder) cpSync(source.folder, folder, { recursive: true });
+  rmSync(join(folder, "checks"), { recursive: true, force: true });
   const compressed = execFileSync("zstd", ["-1", "-q", "-c"], {
     input: rewritten,
     maxBuffer: 1024 * 1024 * 1024,
