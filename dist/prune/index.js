@@ -95229,7 +95229,7 @@ function pg_dump_startPgDump(options) {
             if (code === 0)
                 return resolve();
             const why = killedFor ?? (signal ? `killed by ${signal}` : `exited with status ${code}`);
-            reject(new OperationError(`pg_dump ${why}${lastError(stderr)}`));
+            reject(new OperationError(`pg_dump ${why}${lastError(stderr)}${accessHint(stderr, options.url.user)}`));
         });
     });
     // Observed through the output stream; this keeps an early rejection from being "unhandled".
@@ -95296,6 +95296,21 @@ function signalGroup(pid, signal) {
     }
 }
 /** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
+/**
+ * What to do when pg_dump stopped at a table its role may not read: the commonest failure of a
+ * backup run as a dedicated, least-privileged role. pg_dump reads every table in the scope with row
+ * security off, so a policy that would hide rows fails the dump rather than thinning it.
+ */
+function accessHint(stderr, role) {
+    const who = role ? `role ${role}` : "the role";
+    if (/query would be affected by row-level security policy/.test(stderr)) {
+        return ` (the backup's ${who} must see every row: give it BYPASSRLS or ownership of the table, or leave the table out with --exclude-table; lifeboat doctor lists every table it cannot read)`;
+    }
+    if (/permission denied for (table|sequence|schema|large object|view|materialized view)/.test(stderr)) {
+        return ` (the backup's ${who} must read everything in the dump's scope: GRANT pg_read_all_data (PostgreSQL 14 and later) or SELECT and USAGE, or narrow the scope with --exclude-table / --exclude-schema; lifeboat doctor lists what it cannot read)`;
+    }
+    return "";
+}
 function lastError(stderr) {
     const lines = redactUrls(stderr)
         .split("\n")

@@ -434,6 +434,44 @@ sleep 60`,
     assert.equal(listFiles(storage).length, 2);
   });
 
+  test("a least-privileged backup role that cannot read a table fails with what to grant, and writes nothing", async () => {
+    await cluster.createDatabase("guarded");
+    await cluster.sql(
+      "guarded",
+      `CREATE TABLE open_data (id int); INSERT INTO open_data VALUES (1);
+       CREATE TABLE notes (id int, body text); INSERT INTO notes VALUES (1, 'private');
+       ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+       CREATE POLICY own ON notes USING (false);
+       CREATE ROLE dumper LOGIN PASSWORD 'dumper-pw' IN ROLE pg_read_all_data;
+       CREATE ROLE nobody LOGIN PASSWORD 'nobody-pw';`,
+    );
+    const cases: [string, string, RegExp][] = [
+      [
+        "dumper",
+        "dumper-pw",
+        /row-level security policy for table "notes" \(the backup's role dumper must see every row: give it BYPASSRLS/,
+      ],
+      [
+        "nobody",
+        "nobody-pw",
+        /permission denied for table .* \(the backup's role nobody must read everything .*pg_read_all_data/,
+      ],
+    ];
+    for (const [user, password, expected] of cases) {
+      const storage = join(work, `store-${user}`);
+      const run = await runCli(["backup", "--storage", storage, "--recipient", recipient], {
+        env: { PATH: process.env.PATH, DATABASE_URL: cluster.url("guarded", { user, password }) },
+      });
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, expected);
+      assert.ok(!run.stderr.includes(password), "the password is printed nowhere");
+      assert.deepEqual(
+        listFiles(storage).filter((file) => !file.startsWith(".")),
+        [],
+      );
+    }
+  });
+
   // issue 12: a killed local backup's temporary file stayed for ever.
   test("the next backup sweeps a .partial-* file left by a backup killed outright, once it is old", async () => {
     const storage = join(work, "store-swept");
