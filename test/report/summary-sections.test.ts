@@ -98,7 +98,7 @@ test("restore-test: every check with its limit and outcome, and the tables' drif
   assert.match(markdown, /\| row counts \| manifest, exact \| pass \|/);
   assert.match(
     markdown,
-    /\| content digests \| manifest sha256, exact \| pass \(4 compared, 2 not comparable\) \|/,
+    /\| content digests \| manifest sha256, exact \| pass \(6 compared, 0 not comparable\) \|/,
   );
   assert.match(markdown, /\| sequences \| ahead of their columns \| pass \(2\) \|/);
   assert.match(markdown, /\| table drift \| 20% \(warn\) \| warn \(1\) \|/);
