@@ -80452,13 +80452,16 @@ function manifestProblems(value) {
         problems.push(...artifactsProblems(m.artifacts));
     if (m.catalog !== undefined && catalogProblem(m.catalog))
         problems.push("catalog");
-    // A zone name restore-test sets on its sessions: a name as the time zone database spells them.
-    const timeZone = m.dump?.timeZone;
-    if (timeZone !== undefined &&
-        (typeof timeZone !== "string" || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(timeZone))) {
+    // Zone names restore-test sets on its sessions: names as the time zone database spells them.
+    if (zoneProblem(m.dump?.timeZone))
         problems.push("dump.timeZone");
+    if (zoneProblem(m.catalog?.timeZone)) {
+        problems.push("catalog.timeZone");
     }
     return problems;
+}
+function zoneProblem(value) {
+    return (value !== undefined && (typeof value !== "string" || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(value)));
 }
 function maskedProblem(value) {
     if (typeof value !== "object" || value === null)
@@ -82017,6 +82020,16 @@ function noteObject(collector, prefix, name, owner, row) {
         collector.acl.set(text, (group = new Map()));
     pushTo(group, prefix, name);
 }
+/** The TimeZone catalogs are read in (see takeCatalogFingerprint). */
+const CATALOG_TIME_ZONE = "UTC";
+/** The settings a constant's text depends on; with the zone, pg_dump's DateStyle and IntervalStyle. */
+const OUTPUT_SETTINGS = ["TimeZone", "DateStyle", "IntervalStyle"];
+/** Sets OUTPUT_SETTINGS for the rest of the transaction; returns what they were. */
+async function setOutputSettings(client, values) {
+    const { rows } = await client.query(`SELECT pg_catalog.current_setting(name) AS previous, pg_catalog.set_config(name, value, true)
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`, [OUTPUT_SETTINGS, values]);
+    return rows.map((row) => row.previous);
+}
 /**
  * Takes the fingerprint. `client` is either inside the snapshot's open transaction (its
  * transaction is used and left open) or idle (a REPEATABLE READ READ ONLY transaction of our own
@@ -82031,16 +82044,6 @@ function noteObject(collector, prefix, name, owner, row) {
  * so that a restored database is read the same way as its source. `timeZone: null` reads it in
  * the session's own settings (a source fingerprint from before the zone was recorded).
  */
-/** The TimeZone catalogs are read in (see takeCatalogFingerprint). */
-const CATALOG_TIME_ZONE = "UTC";
-/** The settings a constant's text depends on; with the zone, pg_dump's DateStyle and IntervalStyle. */
-const OUTPUT_SETTINGS = ["TimeZone", "DateStyle", "IntervalStyle"];
-/** Sets OUTPUT_SETTINGS for the rest of the transaction; returns what they were. */
-async function setOutputSettings(client, values) {
-    const { rows } = await client.query(`SELECT pg_catalog.current_setting(name) AS previous, pg_catalog.set_config(name, value, true)
-       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`, [OUTPUT_SETTINGS, values]);
-    return rows.map((row) => row.previous);
-}
 async function catalog_fingerprint_takeCatalogFingerprint(client, scope, options = {}) {
     const tests = scopeTests(scope);
     const ownTransaction = client.getTransactionStatus() !== "T";

@@ -81658,13 +81658,16 @@ function manifestProblems(value) {
         problems.push(...artifactsProblems(m.artifacts));
     if (m.catalog !== undefined && catalogProblem(m.catalog))
         problems.push("catalog");
-    // A zone name restore-test sets on its sessions: a name as the time zone database spells them.
-    const timeZone = m.dump?.timeZone;
-    if (timeZone !== undefined &&
-        (typeof timeZone !== "string" || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(timeZone))) {
+    // Zone names restore-test sets on its sessions: names as the time zone database spells them.
+    if (zoneProblem(m.dump?.timeZone))
         problems.push("dump.timeZone");
+    if (zoneProblem(m.catalog?.timeZone)) {
+        problems.push("catalog.timeZone");
     }
     return problems;
+}
+function zoneProblem(value) {
+    return (value !== undefined && (typeof value !== "string" || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(value)));
 }
 function maskedProblem(value) {
     if (typeof value !== "object" || value === null)
@@ -82684,6 +82687,16 @@ function noteObject(collector, prefix, name, owner, row) {
         collector.acl.set(text, (group = new Map()));
     pushTo(group, prefix, name);
 }
+/** The TimeZone catalogs are read in (see takeCatalogFingerprint). */
+const CATALOG_TIME_ZONE = "UTC";
+/** The settings a constant's text depends on; with the zone, pg_dump's DateStyle and IntervalStyle. */
+const OUTPUT_SETTINGS = ["TimeZone", "DateStyle", "IntervalStyle"];
+/** Sets OUTPUT_SETTINGS for the rest of the transaction; returns what they were. */
+async function setOutputSettings(client, values) {
+    const { rows } = await client.query(`SELECT pg_catalog.current_setting(name) AS previous, pg_catalog.set_config(name, value, true)
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`, [OUTPUT_SETTINGS, values]);
+    return rows.map((row) => row.previous);
+}
 /**
  * Takes the fingerprint. `client` is either inside the snapshot's open transaction (its
  * transaction is used and left open) or idle (a REPEATABLE READ READ ONLY transaction of our own
@@ -82698,16 +82711,6 @@ function noteObject(collector, prefix, name, owner, row) {
  * so that a restored database is read the same way as its source. `timeZone: null` reads it in
  * the session's own settings (a source fingerprint from before the zone was recorded).
  */
-/** The TimeZone catalogs are read in (see takeCatalogFingerprint). */
-const CATALOG_TIME_ZONE = "UTC";
-/** The settings a constant's text depends on; with the zone, pg_dump's DateStyle and IntervalStyle. */
-const OUTPUT_SETTINGS = ["TimeZone", "DateStyle", "IntervalStyle"];
-/** Sets OUTPUT_SETTINGS for the rest of the transaction; returns what they were. */
-async function setOutputSettings(client, values) {
-    const { rows } = await client.query(`SELECT pg_catalog.current_setting(name) AS previous, pg_catalog.set_config(name, value, true)
-       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`, [OUTPUT_SETTINGS, values]);
-    return rows.map((row) => row.previous);
-}
 async function takeCatalogFingerprint(client, scope, options = {}) {
     const tests = scopeTests(scope);
     const ownTransaction = client.getTransactionStatus() !== "T";
@@ -100318,7 +100321,16 @@ function redactingRecords(repository, secrets) {
 
 function createFileSink(path, options) {
     let fd;
+    let bytesWritten = 0;
+    // A write in flight: the descriptor is closed only once it has returned, or a write still queued
+    // on the thread pool could land in whatever the number is given to next.
+    let writing;
+    let closeWhenIdle;
     const closeFile = (callback) => {
+        if (writing) {
+            closeWhenIdle = () => closeFile(callback);
+            return;
+        }
         if (fd === undefined) {
             callback(null);
             return;
@@ -100327,7 +100339,7 @@ function createFileSink(path, options) {
         fd = undefined;
         (0,external_node_fs_.close)(closing, (error) => callback(error));
     };
-    return new external_node_stream_.Writable({
+    const sink = new external_node_stream_.Writable({
         construct(callback) {
             (0,external_node_fs_.open)(path, "w", options.mode, (error, opened) => {
                 fd = opened;
@@ -100336,20 +100348,31 @@ function createFileSink(path, options) {
         },
         write(chunk, _encoding, callback) {
             let offset = 0;
+            const settle = (error) => {
+                writing = undefined;
+                const closing = closeWhenIdle;
+                closeWhenIdle = undefined;
+                callback(error);
+                closing?.();
+            };
             // write(2) may take less than asked (a full disk reports ENOSPC on the next call).
             const next = (error, written) => {
-                if (error) {
-                    callback(error);
-                    return;
-                }
+                if (error)
+                    return settle(error);
                 offset += written;
+                bytesWritten += written;
                 if (offset < chunk.length) {
+                    if (fd === undefined || closeWhenIdle)
+                        return settle(new Error("the file was closed while it was written"));
                     (0,external_node_fs_.write)(fd, chunk, offset, chunk.length - offset, null, next);
                     return;
                 }
                 options.afterWrite?.(chunk);
-                callback();
+                settle();
             };
+            if (fd === undefined)
+                return callback(new Error("the file is not open"));
+            writing = callback;
             (0,external_node_fs_.write)(fd, chunk, 0, chunk.length, null, next);
         },
         final(callback) {
@@ -100359,6 +100382,7 @@ function createFileSink(path, options) {
             closeFile((closeError) => callback(error ?? closeError));
         },
     });
+    return Object.defineProperty(sink, "bytesWritten", { get: () => bytesWritten });
 }
 
 ;// CONCATENATED MODULE: ./src/commands/signals.ts
@@ -100985,10 +101009,15 @@ async function restoreAndCheck(settings, deps, context) {
         if (mode === "file") {
             // Decrypted to disk and checked before pg_restore sees a byte: nothing unchecked reaches the scratch database.
             const file = (0,external_node_path_.join)(workDir, "dump.pgdump");
-            await (0,external_node_stream_promises_.pipeline)([...opened.streams, createFileSink(file, { mode: 0o600, afterWrite: releaseDecompressed })], {
+            const sink = createFileSink(file, { mode: 0o600, afterWrite: releaseDecompressed });
+            await (0,external_node_stream_promises_.pipeline)([...opened.streams, sink], {
                 ...(deps.signal ? { signal: deps.signal } : {}),
             });
             checkRead();
+            // The digests were taken upstream of the file: its size says that every byte they saw is in it.
+            if (sink.bytesWritten !== dump.plaintext.bytes) {
+                throw new domain_errors/* OperationError */.OK(`the archive file holds ${sink.bytesWritten} bytes where the backup's plaintext has ${dump.plaintext.bytes}`);
+            }
             context.clock.mark("read archive");
             read.phase = `pg_restore -j${settings.jobs} running`;
             outcome = await runPgRestore({

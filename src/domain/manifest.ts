@@ -284,15 +284,18 @@ export function manifestProblems(value: unknown): string[] {
   if (m.schemaVersion === 1) problems.push(...version1Problems(value as Partial<ManifestV1>));
   else problems.push(...artifactsProblems(m.artifacts));
   if (m.catalog !== undefined && catalogProblem(m.catalog)) problems.push("catalog");
-  // A zone name restore-test sets on its sessions: a name as the time zone database spells them.
-  const timeZone = (m.dump as { timeZone?: unknown } | undefined)?.timeZone;
-  if (
-    timeZone !== undefined &&
-    (typeof timeZone !== "string" || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(timeZone))
-  ) {
-    problems.push("dump.timeZone");
+  // Zone names restore-test sets on its sessions: names as the time zone database spells them.
+  if (zoneProblem((m.dump as { timeZone?: unknown } | undefined)?.timeZone)) problems.push("dump.timeZone");
+  if (zoneProblem((m.catalog as { timeZone?: unknown } | undefined)?.timeZone)) {
+    problems.push("catalog.timeZone");
   }
   return problems;
+}
+
+function zoneProblem(value: unknown): boolean {
+  return (
+    value !== undefined && (typeof value !== "string" || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(value))
+  );
 }
 
 function maskedProblem(value: unknown): boolean {

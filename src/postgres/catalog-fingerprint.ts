@@ -246,20 +246,6 @@ function noteObject(
   pushTo(group, prefix, name);
 }
 
-/**
- * Takes the fingerprint. `client` is either inside the snapshot's open transaction (its
- * transaction is used and left open) or idle (a REPEATABLE READ READ ONLY transaction of our own
- * gives every catalog read the same view, and is ended before returning). Sequence values are read
- * on `sequenceReader`, an idle connection to the same database; it defaults to `client` when that
- * is idle, and is required when `client` holds the snapshot (unless the scope is schema-only).
- * Take it before pg_dump starts: the dump's values are then at least ours.
- *
- * Partition bounds are text that prints timestamptz constants in the session's TimeZone (and dates
- * in its DateStyle), which the role or the database may set to anything: the catalog is read in
- * `timeZone` (UTC unless told otherwise) with DateStyle ISO, and the fingerprint records the zone,
- * so that a restored database is read the same way as its source. `timeZone: null` reads it in
- * the session's own settings (a source fingerprint from before the zone was recorded).
- */
 /** The TimeZone catalogs are read in (see takeCatalogFingerprint). */
 export const CATALOG_TIME_ZONE = "UTC";
 
@@ -276,6 +262,20 @@ async function setOutputSettings(client: pg.Client, values: string[]): Promise<s
   return rows.map((row) => row.previous);
 }
 
+/**
+ * Takes the fingerprint. `client` is either inside the snapshot's open transaction (its
+ * transaction is used and left open) or idle (a REPEATABLE READ READ ONLY transaction of our own
+ * gives every catalog read the same view, and is ended before returning). Sequence values are read
+ * on `sequenceReader`, an idle connection to the same database; it defaults to `client` when that
+ * is idle, and is required when `client` holds the snapshot (unless the scope is schema-only).
+ * Take it before pg_dump starts: the dump's values are then at least ours.
+ *
+ * Partition bounds are text that prints timestamptz constants in the session's TimeZone (and dates
+ * in its DateStyle), which the role or the database may set to anything: the catalog is read in
+ * `timeZone` (UTC unless told otherwise) with DateStyle ISO, and the fingerprint records the zone,
+ * so that a restored database is read the same way as its source. `timeZone: null` reads it in
+ * the session's own settings (a source fingerprint from before the zone was recorded).
+ */
 export async function takeCatalogFingerprint(
   client: pg.Client,
   scope: FingerprintScope,

@@ -14,9 +14,23 @@ export interface FileSinkOptions {
   afterWrite?: (chunk: Buffer) => void;
 }
 
-export function createFileSink(path: string, options: FileSinkOptions): Writable {
+export interface FileSink extends Writable {
+  /** Bytes written to the file so far, in full. */
+  readonly bytesWritten: number;
+}
+
+export function createFileSink(path: string, options: FileSinkOptions): FileSink {
   let fd: number | undefined;
+  let bytesWritten = 0;
+  // A write in flight: the descriptor is closed only once it has returned, or a write still queued
+  // on the thread pool could land in whatever the number is given to next.
+  let writing: (() => void) | undefined;
+  let closeWhenIdle: (() => void) | undefined;
   const closeFile = (callback: (error: Error | null) => void) => {
+    if (writing) {
+      closeWhenIdle = () => closeFile(callback);
+      return;
+    }
     if (fd === undefined) {
       callback(null);
       return;
@@ -25,7 +39,7 @@ export function createFileSink(path: string, options: FileSinkOptions): Writable
     fd = undefined;
     close(closing, (error) => callback(error));
   };
-  return new Writable({
+  const sink = new Writable({
     construct(callback) {
       open(path, "w", options.mode, (error, opened) => {
         fd = opened;
@@ -34,21 +48,30 @@ export function createFileSink(path: string, options: FileSinkOptions): Writable
     },
     write(chunk: Buffer, _encoding, callback) {
       let offset = 0;
+      const settle = (error?: Error) => {
+        writing = undefined;
+        const closing = closeWhenIdle;
+        closeWhenIdle = undefined;
+        callback(error);
+        closing?.();
+      };
       // write(2) may take less than asked (a full disk reports ENOSPC on the next call).
       const next = (error: Error | null, written: number) => {
-        if (error) {
-          callback(error);
-          return;
-        }
+        if (error) return settle(error);
         offset += written;
+        bytesWritten += written;
         if (offset < chunk.length) {
-          write(fd!, chunk, offset, chunk.length - offset, null, next);
+          if (fd === undefined || closeWhenIdle)
+            return settle(new Error("the file was closed while it was written"));
+          write(fd, chunk, offset, chunk.length - offset, null, next);
           return;
         }
         options.afterWrite?.(chunk);
-        callback();
+        settle();
       };
-      write(fd!, chunk, 0, chunk.length, null, next);
+      if (fd === undefined) return callback(new Error("the file is not open"));
+      writing = callback;
+      write(fd, chunk, 0, chunk.length, null, next);
     },
     final(callback) {
       closeFile(callback);
@@ -57,4 +80,5 @@ export function createFileSink(path: string, options: FileSinkOptions): Writable
       closeFile((closeError) => callback(error ?? closeError));
     },
   });
+  return Object.defineProperty(sink, "bytesWritten", { get: () => bytesWritten }) as FileSink;
 }

@@ -108,7 +108,7 @@ describe("restore-test table pass", () => {
       const result = await checkTables(limited, withSecret, { jobs: 1 });
       assert.deepEqual(result.mismatches, []);
       // notes, stamped and empty (notes's and stamped's digests no longer match: the test before
-      // this one moved a row of each to the end).
+      // this one deleted a row of each and inserted it again, at the end, stamped's with a new now()).
       assert.equal(result.digests.compared, 3);
       assert.deepEqual(
         result.digests.mismatched.map((m) => m.table),

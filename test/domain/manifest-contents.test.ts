@@ -33,3 +33,17 @@ test("a malformed per-table sha256 or large-object summary makes the manifest in
   assert.throws(() => parse({ largeObjects: { count: -1, bytes: 0, sha256: SHA } }), /largeObjects/);
   assert.throws(() => parse({ largeObjects: { count: 1, bytes: 5, sha256: "nope" } }), /largeObjects/);
 });
+
+test("the recorded time zones are zone names; anything else makes the manifest invalid, naming the field", () => {
+  const dump = { ...base.dump!, timeZone: "UTC" };
+  assert.equal(parse({ dump }).dump?.timeZone, "UTC");
+  assert.equal(parse({ dump: { ...dump, timeZone: "America/St_Johns" } }).dump?.timeZone, "America/St_Johns");
+  for (const bad of ["", "UTC'; DROP TABLE x; --", "a b", 7]) {
+    assert.throws(() => parse({ dump: { ...dump, timeZone: bad as string } }), /dump\.timeZone/, String(bad));
+  }
+  const catalog = { version: 1, database: {}, timeZone: "UTC" } as unknown as Manifest["catalog"];
+  assert.equal(parse({ catalog }).catalog?.timeZone, "UTC");
+  assert.throws(() => parse({ catalog: { ...catalog!, timeZone: "$$ x" } }), /catalog\.timeZone/);
+  // Older manifests record neither.
+  assert.equal(parse({}).dump?.timeZone, undefined);
+});

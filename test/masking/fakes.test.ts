@@ -23,7 +23,7 @@ import {
   SET_KEY_SQL,
   setKeyValues,
 } from "../../src/masking/fakes.js";
-import { sha256Short } from "../../src/masking/sha256.js";
+import { hmacWords, sha256Short, stateAfterBlock, stateBuffer } from "../../src/masking/sha256.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
 
 const SECRET = "a-test-masking-secret-of-some-length";
@@ -336,6 +336,25 @@ test("the SHA-256 written in TypeScript is node:crypto's, across block boundarie
   for (let n = 0; n <= 55; n++) {
     const data = Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + n) % 256));
     assert.equal(sha256Short(data).toString("hex"), createHash("sha256").update(data).digest("hex"));
+  }
+});
+
+test("the HMAC of a prefix and a message is node:crypto's at every length around the block edges", () => {
+  const inner = stateAfterBlock(key.innerPad);
+  const outer = stateAfterBlock(key.outerPad);
+  for (const prefix of ["", "email:", "name:", "text:", "phone:3:12:"]) {
+    for (let n = 0; n <= 130; n++) {
+      const message = Array.from({ length: n }, (_, i) => String.fromCharCode(97 + ((i * 7 + n) % 26))).join(
+        "",
+      );
+      assert.equal(
+        stateBuffer(hmacWords(inner, outer, prefix, message)).toString("hex"),
+        createHmac("sha256", SECRET)
+          .update(prefix + message)
+          .digest("hex"),
+        `prefix ${JSON.stringify(prefix)}, ${n} characters`,
+      );
+    }
   }
 });
 

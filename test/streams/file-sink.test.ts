@@ -53,3 +53,22 @@ test("the file sink fails the pipeline when the file cannot be opened, reporting
   );
   assert.deepEqual(reported, []);
 });
+
+test("destroyed while a write is in flight, the file sink closes the file only once that write returned", async () => {
+  const events: string[] = [];
+  const sink = createFileSink(join(work, "big"), {
+    mode: 0o600,
+    afterWrite: (chunk) => events.push(`written ${chunk.length}`),
+  });
+  const big = Buffer.alloc(256 * 1024 * 1024, 7);
+  sink.write(big, () => events.push("write callback"));
+  sink.on("error", () => events.push("error"));
+  const closed = new Promise((resolve) => sink.once("close", resolve));
+  // The write goes to the thread pool once the file is open (construct): destroy while it runs.
+  setTimeout(() => sink.destroy(new Error("the pipeline failed")), 20);
+  await closed;
+  events.push("close");
+  assert.ok(events.indexOf(`written ${big.length}`) >= 0, events.join(", "));
+  assert.ok(events.indexOf(`written ${big.length}`) < events.indexOf("close"), events.join(", "));
+  assert.equal(sink.bytesWritten, big.length);
+});

@@ -437,13 +437,17 @@ async function restoreAndCheck(
     if (mode === "file") {
       // Decrypted to disk and checked before pg_restore sees a byte: nothing unchecked reaches the scratch database.
       const file = join(workDir, "dump.pgdump");
-      await pipeline(
-        [...opened.streams, createFileSink(file, { mode: 0o600, afterWrite: releaseDecompressed })],
-        {
-          ...(deps.signal ? { signal: deps.signal } : {}),
-        },
-      );
+      const sink = createFileSink(file, { mode: 0o600, afterWrite: releaseDecompressed });
+      await pipeline([...opened.streams, sink], {
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      });
       checkRead();
+      // The digests were taken upstream of the file: its size says that every byte they saw is in it.
+      if (sink.bytesWritten !== dump.plaintext.bytes) {
+        throw new OperationError(
+          `the archive file holds ${sink.bytesWritten} bytes where the backup's plaintext has ${dump.plaintext.bytes}`,
+        );
+      }
       context.clock.mark("read archive");
       read.phase = `pg_restore -j${settings.jobs} running`;
       outcome = await runPgRestore({
