@@ -16254,6 +16254,11 @@ async function prepareFilesBackup(settings, context) {
                 });
                 const changed = artifact.changed > 0 ? `, ${artifact.changed} changed while read` : "";
                 context.log.info(`Files ${spec.input}: ${artifact.files} files, ${artifact.bytes} bytes in ${artifact.name} (${artifact.stored.bytes} bytes stored${changed})`);
+                const skipped = source.skipped?.length ?? 0;
+                if (skipped > 0) {
+                    // A count, not the names: file names stay inside the encrypted index.
+                    context.log.warn(`files ${spec.input}: ${skipped} socket(s), FIFO(s) or device(s) left out: they hold no file data to back up`);
+                }
                 if (artifact.changed > 0) {
                     context.log.warn(`files ${spec.input}: ${artifact.changed} file(s) changed or vanished while read; the index marks them`);
                 }

@@ -15,6 +15,8 @@ export interface FilesSource {
   readonly url: string;
   check(): Promise<void>;
   entries(): AsyncIterable<FileEntry>;
+  /** Paths left out because they hold no file data (a directory's sockets, FIFOs, devices), once entries() ran. */
+  readonly skipped?: readonly string[];
   /** Frees the source's connections, if any. */
   destroy(): void;
 }

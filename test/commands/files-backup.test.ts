@@ -479,6 +479,9 @@ describe("prune with files sources", () => {
 describe("backup --no-database: files only", () => {
   test("a files-only backup commits, verifies deep, lists, and restores its files; restore-test refuses it", async () => {
     const storage = join(work, "files-only-store");
+    // A FIFO in the tree: left out (reading it would block), and said so with a count.
+    const fifo = join(tree, "a-fifo");
+    execFileSync("mkfifo", [fifo]);
     const noDatabase = { PATH: process.env.PATH };
     const run = await runCli(
       [
@@ -496,7 +499,9 @@ describe("backup --no-database: files only", () => {
       ],
       { env: noDatabase },
     );
+    rmSync(fifo);
     assert.equal(run.code, 0, run.stderr);
+    assert.ok(run.stderr.includes(`files ${tree}: 1 socket(s), FIFO(s) or device(s) left out`), run.stderr);
     const backupId = run.json.backupId as string;
     const raw = JSON.parse(readFileSync(join(storage, "fo", backupId, "manifest.json"), "utf8")) as Record<
       string,
