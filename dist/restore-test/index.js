@@ -100329,7 +100329,7 @@ function createFileSink(path, options) {
     let bytesWritten = 0;
     // A write in flight: the descriptor is closed only once it has returned, or a write still queued
     // on the thread pool could land in whatever the number is given to next.
-    let writing;
+    let writing = false;
     let closeWhenIdle;
     const closeFile = (callback) => {
         if (writing) {
@@ -100354,7 +100354,7 @@ function createFileSink(path, options) {
         write(chunk, _encoding, callback) {
             let offset = 0;
             const settle = (error) => {
-                writing = undefined;
+                writing = false;
                 const closing = closeWhenIdle;
                 closeWhenIdle = undefined;
                 callback(error);
@@ -100377,7 +100377,7 @@ function createFileSink(path, options) {
             };
             if (fd === undefined)
                 return callback(new Error("the file is not open"));
-            writing = callback;
+            writing = true;
             (0,external_node_fs_.write)(fd, chunk, 0, chunk.length, null, next);
         },
         final(callback) {

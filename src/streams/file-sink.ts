@@ -24,7 +24,7 @@ export function createFileSink(path: string, options: FileSinkOptions): FileSink
   let bytesWritten = 0;
   // A write in flight: the descriptor is closed only once it has returned, or a write still queued
   // on the thread pool could land in whatever the number is given to next.
-  let writing: (() => void) | undefined;
+  let writing = false;
   let closeWhenIdle: (() => void) | undefined;
   const closeFile = (callback: (error: Error | null) => void) => {
     if (writing) {
@@ -49,7 +49,7 @@ export function createFileSink(path: string, options: FileSinkOptions): FileSink
     write(chunk: Buffer, _encoding, callback) {
       let offset = 0;
       const settle = (error?: Error) => {
-        writing = undefined;
+        writing = false;
         const closing = closeWhenIdle;
         closeWhenIdle = undefined;
         callback(error);
@@ -70,7 +70,7 @@ export function createFileSink(path: string, options: FileSinkOptions): FileSink
         settle();
       };
       if (fd === undefined) return callback(new Error("the file is not open"));
-      writing = callback;
+      writing = true;
       write(fd, chunk, 0, chunk.length, null, next);
     },
     final(callback) {

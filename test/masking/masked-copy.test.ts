@@ -247,24 +247,7 @@ test("a masked copy is written for staging: staging's key only, no source value 
 test("a rule that fails inside the masking transaction leaves no masked copy, and says so", async () => {
   const failing = join(work, "failing.yml");
   writeFileSync(failing, `${RULES}sql:\n  - UPDATE app.orders SET total = total / 0\n`);
-  const run = await runCli(
-    [
-      "restore-test",
-      "--storage",
-      storage,
-      "--label",
-      "prod",
-      "--identity-file",
-      prodKey,
-      "--mask",
-      failing,
-      "--masked-label",
-      "staging-failing",
-      "--masked-recipient",
-      stagingRecipient,
-    ],
-    { env: env() },
-  );
+  const run = await runCli(maskedArgs("staging-failing", failing), { env: env() });
   assert.equal(run.code, 1, run.stderr);
   assert.match(run.stderr, /no masked copy was written: .*division by zero/);
   assert.deepEqual(committed("staging-failing"), []);
@@ -274,26 +257,9 @@ test("a rule that fails inside the masking transaction leaves no masked copy, an
 test("uncovered personal columns fail the run with mask-coverage fail, and no masked copy is written", async () => {
   const partial = join(work, "partial.yml");
   writeFileSync(partial, RULES.replace("      note: text\n", ""));
-  const warnOnly = await runCli(
-    [
-      "restore-test",
-      "--storage",
-      storage,
-      "--label",
-      "prod",
-      "--identity-file",
-      prodKey,
-      "--mask",
-      partial,
-      "--masked-label",
-      "staging-partial",
-      "--masked-recipient",
-      stagingRecipient,
-      "--mask-coverage",
-      "fail",
-    ],
-    { env: env() },
-  );
+  const warnOnly = await runCli([...maskedArgs("staging-partial", partial), "--mask-coverage", "fail"], {
+    env: env(),
+  });
   assert.equal(warnOnly.code, 1, warnOnly.stderr);
   assert.match(warnOnly.stderr, /app\.orders\.note/);
   assert.deepEqual(committed("staging-partial"), []);
@@ -333,24 +299,9 @@ test("bad masking input is exit 2 naming it, with no masked copy written and no 
   );
   assert.equal(noLabel.code, 2);
   assert.match(noLabel.stderr, /--masked-label: required with --mask/);
-  const noKey = await runCli(
-    [
-      "restore-test",
-      "--storage",
-      storage,
-      "--label",
-      "prod",
-      "--identity-file",
-      prodKey,
-      "--mask",
-      rulesFile,
-      "--masked-label",
-      "staging-bad",
-      "--masked-recipient",
-      stagingRecipient,
-    ],
-    { env: { PATH: process.env.PATH, LIFEBOAT_SCRATCH_DATABASE_URL: scratch.url() } },
-  );
+  const noKey = await runCli(maskedArgs("staging-bad"), {
+    env: { PATH: process.env.PATH, LIFEBOAT_SCRATCH_DATABASE_URL: scratch.url() },
+  });
   assert.equal(noKey.code, 2);
   assert.match(noKey.stderr, /masking-key/);
   assert.deepEqual(await scratchDatabases(), []);
