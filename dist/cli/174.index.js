@@ -523,6 +523,13 @@ function manifestProblems(value) {
     if (zoneProblem(m.catalog?.timeZone)) {
         problems.push("catalog.timeZone");
     }
+    const dump = m.dump;
+    if (dump?.byteaOutput !== undefined && dump.byteaOutput !== "hex" && dump.byteaOutput !== "escape") {
+        problems.push("dump.byteaOutput");
+    }
+    if (dump?.quoteAllIdentifiers !== undefined && typeof dump.quoteAllIdentifiers !== "boolean") {
+        problems.push("dump.quoteAllIdentifiers");
+    }
     return problems;
 }
 function zoneProblem(value) {
@@ -6140,7 +6147,9 @@ function certificateProblemFor(error, url, input) {
     return new domain_errors/* InputError */.dz(`--${input}: ${url.host}:${url.port}: ${problem}`, { input, cause: error });
 }
 async function readServerInfo(client) {
-    const result = await client.query("SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes");
+    const result = await client.query(`SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num,
+            current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes,
+            current_setting('bytea_output') AS bytea, current_setting('quote_all_identifiers') AS quote`);
     const row = result.rows[0];
     const versionNum = Number(row.num);
     return {
@@ -6150,6 +6159,8 @@ async function readServerInfo(client) {
         major: Math.floor(versionNum / 10000),
         database: row.database,
         user: row.user,
+        byteaOutput: row.bytea,
+        quoteAllIdentifiers: row.quote === "on",
     };
 }
 
@@ -16566,7 +16577,14 @@ async function backupWith(settings, deps, context) {
                 user: server.user,
             },
             tool: { name: "lifeboat", version: LIFEBOAT_VERSION, pgDumpVersion: pgDump.version, pgDumpArgs: args },
-            dump: { format: "custom", compression: "none", scope: settings.scope, timeZone: DUMP_TIME_ZONE },
+            dump: {
+                format: "custom",
+                compression: "none",
+                scope: settings.scope,
+                timeZone: DUMP_TIME_ZONE,
+                byteaOutput: server.byteaOutput === "escape" ? "escape" : "hex",
+                quoteAllIdentifiers: server.quoteAllIdentifiers || args.includes("--quote-all-identifiers"),
+            },
             encryption: encryption.info,
             preset,
             artifacts: [dumpArtifact, ...(rolesInfo ? [rolesInfo] : []), ...filesArtifacts],
@@ -21629,6 +21647,16 @@ async function applyMasking(client, plan, key, options = {}) {
         for (const fk of plan.foreignKeys) {
             await run(`adding back foreign key ${fk.name} (rows no longer match after masking)`, `ALTER TABLE ${fk.table} ADD CONSTRAINT ${catalog_check_quoteIdent(fk.name)} ${fk.definition}`);
         }
+        // A user mapping holds the credentials a foreign server is reached with, often production's
+        // own (postgres_fdw back into it, say): in a masked copy it would give staging a live, unmasked
+        // route to the data. The servers and foreign tables stay, unusable without one.
+        const mappings = await client.query(`SELECT s.srvname AS server, CASE WHEN m.umuser = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(m.umuser) END AS role
+         FROM pg_catalog.pg_user_mapping m JOIN pg_catalog.pg_foreign_server s ON s.oid = m.umserver
+        ORDER BY 1, 2`);
+        for (const mapping of mappings.rows) {
+            const role = mapping.role === null ? "PUBLIC" : catalog_check_quoteIdent(mapping.role);
+            await run(`dropping the user mapping for ${mapping.role ?? "PUBLIC"} on server ${mapping.server}`, `DROP USER MAPPING FOR ${role} SERVER ${catalog_check_quoteIdent(mapping.server)}`);
+        }
         step = "verifying the masking";
         const verifying = now();
         const after = await countRows(client, counted);
@@ -21653,6 +21681,7 @@ async function applyMasking(client, plan, key, options = {}) {
             maskedColumns: plan.tables.reduce((sum, t) => sum + t.columns.length, 0),
             sourceDigests: sources.size,
             foreignKeysRevalidated: plan.foreignKeys.length,
+            userMappingsDropped: mappings.rows.length,
             durationMs: now() - started,
         };
     }
@@ -22239,6 +22268,9 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
         result.maskedColumns = masked.maskedColumns;
         result.sourceDigests = masked.sourceDigests;
         log.info(`Masked ${masked.maskedColumns} column(s) in ${masked.tables.length} table(s) and verified against ${masked.sourceDigests} source digests in ${Math.round(masked.durationMs / 100) / 10}s`);
+        if (masked.userMappingsDropped > 0) {
+            log.info(`Left ${masked.userMappingsDropped} user mapping(s) out of the masked copy: they hold the credentials of foreign servers`);
+        }
     }
     catch (error) {
         if (error instanceof domain_errors/* InputError */.dz)
@@ -22256,6 +22288,9 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
                 encryption: { kind: "recipients", recipients: masking.recipients },
                 client: settings,
             }),
+            // A subscription carries its publisher's connection string (password included) and would
+            // stream production's rows into staging once enabled: a masked copy has none.
+            extraArgs: ["--no-subscriptions"],
             masked: {
                 rulesSha256: masking.rules.digest,
                 sourceLabel: source.label,
@@ -22817,7 +22852,7 @@ async function checkTables(target, manifest, options) {
         for (const extra of more)
             if (extra.status === "fulfilled")
                 clients.push(extra.value);
-        const [settings, version] = await sessionSettings(first, manifest.dump?.timeZone);
+        const [settings, version] = await sessionSettings(first, manifest.dump);
         await Promise.all(clients.map((client) => client.query(settings)));
         const plans = await planTables(first, manifest);
         const counted = new Array(plans.length).fill(null);
@@ -22861,15 +22896,28 @@ async function checkTables(target, manifest, options) {
         await Promise.all(clients.map((client) => client.end().catch(() => undefined)));
     }
 }
-/** pg_dump's output settings for this server (its TimeZone when the backup recorded it), and its version number. */
-async function sessionSettings(client, timeZone) {
+/**
+ * pg_dump's session as far as the text of values goes, and the server's version number. pg_dump
+ * sets DateStyle, IntervalStyle, extra_float_digits and an empty search_path itself (regclass and
+ * the other reg* types print schema-qualified by it); TimeZone is the one Lifeboat gave it, and
+ * bytea_output and quote_all_identifiers come from the source's settings, which the manifest
+ * records (older backups: the defaults, hex and off).
+ */
+async function sessionSettings(client, dump) {
     const row = (await client.query("SELECT current_setting('server_encoding') AS e, current_setting('server_version_num') AS v")).rows[0];
-    return [
-        `SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3;
-     SET synchronize_seqscans = off; SET bytea_output = hex; SET row_security = off;
-     SET client_encoding = ${esm/* default.escapeLiteral */.Ay.escapeLiteral(row.e)}${timeZone ? `; SET TimeZone = ${esm/* default.escapeLiteral */.Ay.escapeLiteral(timeZone)}` : ""}`,
-        Number(row.v),
+    const settings = [
+        "SET DateStyle = ISO",
+        "SET IntervalStyle = postgres",
+        "SET extra_float_digits = 3",
+        "SET search_path = ''",
+        `SET bytea_output = ${dump?.byteaOutput === "escape" ? "escape" : "hex"}`,
+        `SET quote_all_identifiers = ${dump?.quoteAllIdentifiers === true ? "on" : "off"}`,
+        "SET synchronize_seqscans = off",
+        "SET row_security = off",
+        `SET client_encoding = ${esm/* default.escapeLiteral */.Ay.escapeLiteral(row.e)}`,
+        ...(dump?.timeZone ? [`SET TimeZone = ${esm/* default.escapeLiteral */.Ay.escapeLiteral(dump.timeZone)}`] : []),
     ];
+    return [settings.join("; "), Number(row.v)];
 }
 /**
  * Every manifest table's columns (the dumped ones: not generated, in order) and every type its
@@ -23659,9 +23707,13 @@ async function restoreAndCheck(settings, deps, context) {
     const started = performance.now();
     const dump = dumpArtifact(manifest);
     // A scratch server has none of the source's tablespaces: everything goes to its default one.
-    const pgRestoreArgs = settings.pgRestoreArgs.includes("--no-tablespaces")
-        ? settings.pgRestoreArgs
-        : ["--no-tablespaces", ...settings.pgRestoreArgs];
+    // Subscriptions are left out: each names its publisher's connection (often production's, with
+    // the password), a --run command or a masked copy could turn it on, and a database that holds
+    // one cannot be dropped.
+    const pgRestoreArgs = [
+        ...["--no-tablespaces", "--no-subscriptions"].filter((flag) => !settings.pgRestoreArgs.includes(flag)),
+        ...settings.pgRestoreArgs,
+    ];
     const read = { bytes: 0, phase: "" };
     const opened = await openArtifactRead(context.repository, manifest, dump, context.identities, {
         storedTaps: [countingStage(read)],
@@ -25456,7 +25508,10 @@ function cleanParseError(error, options) {
     const unknown = /Unknown option '(--?[^']+)'/.exec(message);
     if (unknown) {
         const name = unknown[1].replace(/^-+/, "");
-        const close = closest(name, options.map((option) => option.name));
+        const names = options.map((option) => option.name);
+        // A typo, or the start of one option's name (--out for --output, --identity for --identity-file).
+        const starting = name.length >= 3 ? names.filter((candidate) => candidate.startsWith(name)) : [];
+        const close = closest(name, names) ?? (starting.length === 1 ? starting[0] : undefined);
         return `unknown option ${unknown[1]}${close ? ` (did you mean --${close}?)` : ""}`;
     }
     const positional = /Unexpected argument '([^']+)'/.exec(message);

@@ -85884,6 +85884,13 @@ function manifestProblems(value) {
     if (zoneProblem(m.catalog?.timeZone)) {
         problems.push("catalog.timeZone");
     }
+    const dump = m.dump;
+    if (dump?.byteaOutput !== undefined && dump.byteaOutput !== "hex" && dump.byteaOutput !== "escape") {
+        problems.push("dump.byteaOutput");
+    }
+    if (dump?.quoteAllIdentifiers !== undefined && typeof dump.quoteAllIdentifiers !== "boolean") {
+        problems.push("dump.quoteAllIdentifiers");
+    }
     return problems;
 }
 function zoneProblem(value) {
@@ -86262,7 +86269,9 @@ function connect_certificateProblemFor(error, url, input) {
     return new InputError(`--${input}: ${url.host}:${url.port}: ${problem}`, { input, cause: error });
 }
 async function connect_readServerInfo(client) {
-    const result = await client.query("SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes");
+    const result = await client.query(`SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num,
+            current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes,
+            current_setting('bytea_output') AS bytea, current_setting('quote_all_identifiers') AS quote`);
     const row = result.rows[0];
     const versionNum = Number(row.num);
     return {
@@ -86272,6 +86281,8 @@ async function connect_readServerInfo(client) {
         major: Math.floor(versionNum / 10000),
         database: row.database,
         user: row.user,
+        byteaOutput: row.bytea,
+        quoteAllIdentifiers: row.quote === "on",
     };
 }
 
@@ -98212,7 +98223,14 @@ async function backupWith(settings, deps, context) {
                 user: server.user,
             },
             tool: { name: "lifeboat", version: LIFEBOAT_VERSION, pgDumpVersion: pgDump.version, pgDumpArgs: args },
-            dump: { format: "custom", compression: "none", scope: settings.scope, timeZone: DUMP_TIME_ZONE },
+            dump: {
+                format: "custom",
+                compression: "none",
+                scope: settings.scope,
+                timeZone: DUMP_TIME_ZONE,
+                byteaOutput: server.byteaOutput === "escape" ? "escape" : "hex",
+                quoteAllIdentifiers: server.quoteAllIdentifiers || args.includes("--quote-all-identifiers"),
+            },
             encryption: encryption.info,
             preset,
             artifacts: [dumpArtifact, ...(rolesInfo ? [rolesInfo] : []), ...filesArtifacts],

@@ -48455,6 +48455,13 @@ function manifestProblems(value) {
     if (zoneProblem(m.catalog?.timeZone)) {
         problems.push("catalog.timeZone");
     }
+    const dump = m.dump;
+    if (dump?.byteaOutput !== undefined && dump.byteaOutput !== "hex" && dump.byteaOutput !== "escape") {
+        problems.push("dump.byteaOutput");
+    }
+    if (dump?.quoteAllIdentifiers !== undefined && typeof dump.quoteAllIdentifiers !== "boolean") {
+        problems.push("dump.quoteAllIdentifiers");
+    }
     return problems;
 }
 function zoneProblem(value) {
@@ -49253,7 +49260,9 @@ function certificateProblemFor(error, url, input) {
     return new InputError(`--${input}: ${url.host}:${url.port}: ${problem}`, { input, cause: error });
 }
 async function readServerInfo(client) {
-    const result = await client.query("SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes");
+    const result = await client.query(`SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num,
+            current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes,
+            current_setting('bytea_output') AS bytea, current_setting('quote_all_identifiers') AS quote`);
     const row = result.rows[0];
     const versionNum = Number(row.num);
     return {
@@ -49263,6 +49272,8 @@ async function readServerInfo(client) {
         major: Math.floor(versionNum / 10000),
         database: row.database,
         user: row.user,
+        byteaOutput: row.bytea,
+        quoteAllIdentifiers: row.quote === "on",
     };
 }
 

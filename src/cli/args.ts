@@ -62,10 +62,10 @@ function cleanParseError(error: Error, options: OptionSpec[]): string {
   const unknown = /Unknown option '(--?[^']+)'/.exec(message);
   if (unknown) {
     const name = unknown[1]!.replace(/^-+/, "");
-    const close = closest(
-      name,
-      options.map((option) => option.name),
-    );
+    const names = options.map((option) => option.name);
+    // A typo, or the start of one option's name (--out for --output, --identity for --identity-file).
+    const starting = name.length >= 3 ? names.filter((candidate) => candidate.startsWith(name)) : [];
+    const close = closest(name, names) ?? (starting.length === 1 ? starting[0] : undefined);
     return `unknown option ${unknown[1]}${close ? ` (did you mean --${close}?)` : ""}`;
   }
   const positional = /Unexpected argument '([^']+)'/.exec(message);

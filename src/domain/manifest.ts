@@ -172,6 +172,17 @@ export interface Manifest {
      * ("UTC"); restore-test's digest sessions take it. Absent in backups made before it was set.
      */
     timeZone?: string;
+    /**
+     * The bytea_output of pg_dump's session ("hex" or "escape": pg_dump leaves it to the
+     * database's and the role's settings), which the archive's bytea text is printed in;
+     * restore-test's digest sessions take it. Absent in backups made before it was recorded (hex).
+     */
+    byteaOutput?: "hex" | "escape";
+    /**
+     * Whether pg_dump's session quoted every identifier (quote_all_identifiers, by the database's
+     * or the role's settings or --quote-all-identifiers), which regclass and the like print by.
+     */
+    quoteAllIdentifiers?: boolean;
   };
   encryption: EncryptionInfo;
   /** The dump preset (absent in manifests written before presets existed: none). */
@@ -288,6 +299,13 @@ export function manifestProblems(value: unknown): string[] {
   if (zoneProblem((m.dump as { timeZone?: unknown } | undefined)?.timeZone)) problems.push("dump.timeZone");
   if (zoneProblem((m.catalog as { timeZone?: unknown } | undefined)?.timeZone)) {
     problems.push("catalog.timeZone");
+  }
+  const dump = m.dump as { byteaOutput?: unknown; quoteAllIdentifiers?: unknown } | undefined;
+  if (dump?.byteaOutput !== undefined && dump.byteaOutput !== "hex" && dump.byteaOutput !== "escape") {
+    problems.push("dump.byteaOutput");
+  }
+  if (dump?.quoteAllIdentifiers !== undefined && typeof dump.quoteAllIdentifiers !== "boolean") {
+    problems.push("dump.quoteAllIdentifiers");
   }
   return problems;
 }

@@ -3,8 +3,8 @@
  * and verified database or rolls back to the untouched copy:
  *   key and fake functions (pg_temp, for free SQL) -> row counts -> user triggers off -> `where`
  *   deletes -> foreign keys touching masked columns dropped -> each table masked -> free SQL ->
- *   triggers on -> foreign keys added back (PostgreSQL re-validates every row) -> verification ->
- *   COMMIT.
+ *   triggers on -> foreign keys added back (PostgreSQL re-validates every row) -> user mappings
+ *   dropped -> verification -> COMMIT.
  * A table is masked in the job, not by the SQL fakes: its source values are fetched through a
  * cursor, their digests kept in memory (digest-set.ts) and their fakes computed by the TypeScript
  * twins of the SQL functions (fakes.ts, held equal by a test), the fakes copied into a temp table
@@ -52,6 +52,8 @@ export interface MaskingResult {
   /** Distinct source values whose digests the verification checked against. */
   sourceDigests: number;
   foreignKeysRevalidated: number;
+  /** User mappings dropped (they hold foreign servers' credentials; names only in the log). */
+  userMappingsDropped: number;
   durationMs: number;
 }
 
@@ -201,6 +203,21 @@ export async function applyMasking(
       );
     }
 
+    // A user mapping holds the credentials a foreign server is reached with, often production's
+    // own (postgres_fdw back into it, say): in a masked copy it would give staging a live, unmasked
+    // route to the data. The servers and foreign tables stay, unusable without one.
+    const mappings = await client.query<{ server: string; role: string | null }>(
+      `SELECT s.srvname AS server, CASE WHEN m.umuser = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(m.umuser) END AS role
+         FROM pg_catalog.pg_user_mapping m JOIN pg_catalog.pg_foreign_server s ON s.oid = m.umserver
+        ORDER BY 1, 2`,
+    );
+    for (const mapping of mappings.rows) {
+      const role = mapping.role === null ? "PUBLIC" : quoteIdent(mapping.role);
+      await run(
+        `dropping the user mapping for ${mapping.role ?? "PUBLIC"} on server ${mapping.server}`,
+        `DROP USER MAPPING FOR ${role} SERVER ${quoteIdent(mapping.server)}`,
+      );
+    }
     step = "verifying the masking";
     const verifying = now();
     const after = await countRows(client, counted);
@@ -225,6 +242,7 @@ export async function applyMasking(
       maskedColumns: plan.tables.reduce((sum, t) => sum + t.columns.length, 0),
       sourceDigests: sources.size,
       foreignKeysRevalidated: plan.foreignKeys.length,
+      userMappingsDropped: mappings.rows.length,
       durationMs: now() - started,
     };
   } catch (error) {

@@ -20,6 +20,13 @@ export interface ServerInfo {
   major: number;
   database: string;
   user: string;
+  /**
+   * The session's bytea_output, which the database's or the role's settings may have made
+   * `escape`: pg_dump does not set it, so the archive's bytea text is printed in it.
+   */
+  byteaOutput: string;
+  /** The session's quote_all_identifiers, which decides how pg_dump prints regclass and the like. */
+  quoteAllIdentifiers: boolean;
 }
 
 /** The URL parameters that only TLS reads; node-postgres gets them as `ssl` options instead. */
@@ -223,8 +230,12 @@ export async function readServerInfo(client: pg.Client): Promise<ServerInfo> {
     database: string;
     user: string;
     bytes: string;
+    bytea: string;
+    quote: string;
   }>(
-    "SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes",
+    `SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num,
+            current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes,
+            current_setting('bytea_output') AS bytea, current_setting('quote_all_identifiers') AS quote`,
   );
   const row = result.rows[0]!;
   const versionNum = Number(row.num);
@@ -235,5 +246,7 @@ export async function readServerInfo(client: pg.Client): Promise<ServerInfo> {
     major: Math.floor(versionNum / 10000),
     database: row.database,
     user: row.user,
+    byteaOutput: row.bytea,
+    quoteAllIdentifiers: row.quote === "on",
   };
 }

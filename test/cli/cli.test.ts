@@ -41,6 +41,16 @@ test("typos get a one-line error with a suggestion and exit 2", async () => {
     option.stderr,
     "lifeboat: error: unknown option --lable (did you mean --label?); see lifeboat list --help",
   );
+  // The start of one option's name is a hint too; the start of several is not.
+  const start = await runCli(["keygen", "--out", "x"]);
+  assert.equal(start.code, 2);
+  assert.equal(
+    start.stderr,
+    "lifeboat: error: unknown option --out (did you mean --output?); see lifeboat keygen --help",
+  );
+  const several = await runCli(["backup", "--files-s3", "x"]);
+  assert.equal(several.code, 2);
+  assert.match(several.stderr, /^lifeboat: error: unknown option --files-s3; see lifeboat backup --help$/);
 });
 
 test("--json errors are one JSON object on stdout too", async () => {

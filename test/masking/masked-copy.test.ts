@@ -19,6 +19,8 @@ import { restoreWithStockTools } from "../helpers/stock-tools.js";
 
 const USERS = 120;
 const MASKING_KEY = "staging-masking-key-0123456789abcdef";
+const FDW_PASSWORD = "fdw-password-0b7c1d";
+const SUBSCRIPTION_PASSWORD = "subscription-password-9e4f2a";
 
 const FIXTURE = `
   CREATE SCHEMA app;
@@ -77,6 +79,22 @@ before(async () => {
   [source, scratch] = await Promise.all([startCluster(), startCluster()]);
   await source.createDatabase("prod");
   await source.sql("prod", FIXTURE);
+  // A foreign server back into the source with its password in the user mapping, and a
+  // subscription whose connection string holds another: production's routes to itself.
+  await source.sql(
+    "prod",
+    `CREATE EXTENSION postgres_fdw;
+     CREATE SERVER prod_itself FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname 'prod');
+     CREATE USER MAPPING FOR CURRENT_USER SERVER prod_itself OPTIONS (user 'reporter', password '${FDW_PASSWORD}');
+     CREATE SCHEMA remote;
+     CREATE FOREIGN TABLE remote.totals (id int, amount numeric) SERVER prod_itself OPTIONS (table_name 'orders');
+     CREATE PUBLICATION everything FOR ALL TABLES;`,
+  );
+  await source.sql(
+    "prod",
+    `CREATE SUBSCRIPTION from_prod CONNECTION 'dbname=prod password=${SUBSCRIPTION_PASSWORD}'
+       PUBLICATION everything WITH (connect = false)`,
+  );
   work = mkdtempSync(join(tmpdir(), "lifeboat-masked-copy-"));
   storage = join(work, "store");
   rulesFile = join(work, "mask.yml");
@@ -137,6 +155,22 @@ function committed(label: string): string[] {
   return readdirSync(dir).filter((id) => existsSync(join(dir, id, "manifest.json")));
 }
 
+/** `pg_restore --list` of a stored dump, decrypted and decompressed with the stock tools. */
+function archiveList(identity: string, object: string): string {
+  return execFileSync(
+    "sh",
+    [
+      "-c",
+      'age -d -i "$1" "$2" | zstd -d | "$3" --list',
+      "sh",
+      identity,
+      object,
+      join(source.binDir, "pg_restore"),
+    ],
+    { encoding: "utf8", maxBuffer: 64 << 20 },
+  );
+}
+
 async function scratchDatabases(): Promise<string[]> {
   const rows = await scratch.sql<{ datname: string }>(
     "postgres",
@@ -178,6 +212,25 @@ test("a masked copy is written for staging: staging's key only, no source value 
 
   // The production identity cannot read the masked copy, with the stock age either.
   const dump = manifest.artifacts.find((artifact) => artifact.kind === "dump")!;
+  // Production's backup holds the user mapping and the subscription; the masked copy neither, nor
+  // their passwords: they would give staging a live route to production's unmasked rows.
+  const prodFolder = join(storage, "prod", committed("prod")[0]!);
+  const prodList = archiveList(prodKey, join(prodFolder, "dump.age"));
+  assert.match(prodList, /USER MAPPING/);
+  assert.match(prodList, /SUBSCRIPTION/);
+  const maskedList = archiveList(stagingKey, join(folder, dump.name));
+  assert.match(maskedList, /FOREIGN TABLE remote totals/);
+  assert.doesNotMatch(maskedList, /USER MAPPING|SUBSCRIPTION/);
+  const maskedArchive = execFileSync("sh", [
+    "-c",
+    'age -d -i "$1" "$2" | zstd -d',
+    "sh",
+    stagingKey,
+    join(folder, dump.name),
+  ]);
+  assert.equal(maskedArchive.indexOf(FDW_PASSWORD), -1);
+  assert.equal(maskedArchive.indexOf(SUBSCRIPTION_PASSWORD), -1);
+  assert.match(run.stderr, /Left 1 user mapping\(s\) out of the masked copy/);
   assert.throws(() => execFileSync("age", ["-d", "-i", prodKey, join(folder, dump.name)], { stdio: "pipe" }));
   const withProd = await runCli(
     ["restore-test", "--storage", storage, "--label", "staging", "--identity-file", prodKey],

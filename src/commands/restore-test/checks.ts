@@ -323,7 +323,7 @@ export async function checkTables(
     );
     // A server that refuses another connection gets fewer sessions, not a failed test.
     for (const extra of more) if (extra.status === "fulfilled") clients.push(extra.value);
-    const [settings, version] = await sessionSettings(first, manifest.dump?.timeZone);
+    const [settings, version] = await sessionSettings(first, manifest.dump);
     await Promise.all(clients.map((client) => client.query(settings)));
     const plans = await planTables(first, manifest);
     const counted: (number | null)[] = new Array<number | null>(plans.length).fill(null);
@@ -366,19 +366,32 @@ export async function checkTables(
   }
 }
 
-/** pg_dump's output settings for this server (its TimeZone when the backup recorded it), and its version number. */
-async function sessionSettings(client: pg.Client, timeZone: string | undefined): Promise<[string, number]> {
+/**
+ * pg_dump's session as far as the text of values goes, and the server's version number. pg_dump
+ * sets DateStyle, IntervalStyle, extra_float_digits and an empty search_path itself (regclass and
+ * the other reg* types print schema-qualified by it); TimeZone is the one Lifeboat gave it, and
+ * bytea_output and quote_all_identifiers come from the source's settings, which the manifest
+ * records (older backups: the defaults, hex and off).
+ */
+async function sessionSettings(client: pg.Client, dump: Manifest["dump"]): Promise<[string, number]> {
   const row = (
     await client.query<{ e: string; v: string }>(
       "SELECT current_setting('server_encoding') AS e, current_setting('server_version_num') AS v",
     )
   ).rows[0]!;
-  return [
-    `SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3;
-     SET synchronize_seqscans = off; SET bytea_output = hex; SET row_security = off;
-     SET client_encoding = ${pg.escapeLiteral(row.e)}${timeZone ? `; SET TimeZone = ${pg.escapeLiteral(timeZone)}` : ""}`,
-    Number(row.v),
+  const settings = [
+    "SET DateStyle = ISO",
+    "SET IntervalStyle = postgres",
+    "SET extra_float_digits = 3",
+    "SET search_path = ''",
+    `SET bytea_output = ${dump?.byteaOutput === "escape" ? "escape" : "hex"}`,
+    `SET quote_all_identifiers = ${dump?.quoteAllIdentifiers === true ? "on" : "off"}`,
+    "SET synchronize_seqscans = off",
+    "SET row_security = off",
+    `SET client_encoding = ${pg.escapeLiteral(row.e)}`,
+    ...(dump?.timeZone ? [`SET TimeZone = ${pg.escapeLiteral(dump.timeZone)}`] : []),
   ];
+  return [settings.join("; "), Number(row.v)];
 }
 
 /**

@@ -148,6 +148,11 @@ export async function makeMaskedCopy(
     log.info(
       `Masked ${masked.maskedColumns} column(s) in ${masked.tables.length} table(s) and verified against ${masked.sourceDigests} source digests in ${Math.round(masked.durationMs / 100) / 10}s`,
     );
+    if (masked.userMappingsDropped > 0) {
+      log.info(
+        `Left ${masked.userMappingsDropped} user mapping(s) out of the masked copy: they hold the credentials of foreign servers`,
+      );
+    }
   } catch (error) {
     if (error instanceof InputError) throw error;
     return finish(error);
@@ -164,6 +169,9 @@ export async function makeMaskedCopy(
           encryption: { kind: "recipients", recipients: masking.recipients },
           client: settings,
         }),
+        // A subscription carries its publisher's connection string (password included) and would
+        // stream production's rows into staging once enabled: a masked copy has none.
+        extraArgs: ["--no-subscriptions"],
         masked: {
           rulesSha256: masking.rules.digest,
           sourceLabel: source.label,

@@ -400,9 +400,13 @@ async function restoreAndCheck(
   const started = performance.now();
   const dump = dumpArtifact(manifest);
   // A scratch server has none of the source's tablespaces: everything goes to its default one.
-  const pgRestoreArgs = settings.pgRestoreArgs.includes("--no-tablespaces")
-    ? settings.pgRestoreArgs
-    : ["--no-tablespaces", ...settings.pgRestoreArgs];
+  // Subscriptions are left out: each names its publisher's connection (often production's, with
+  // the password), a --run command or a masked copy could turn it on, and a database that holds
+  // one cannot be dropped.
+  const pgRestoreArgs = [
+    ...["--no-tablespaces", "--no-subscriptions"].filter((flag) => !settings.pgRestoreArgs.includes(flag)),
+    ...settings.pgRestoreArgs,
+  ];
   const read = { bytes: 0, phase: "" };
   const opened = await openArtifactRead(context.repository, manifest, dump, context.identities, {
     storedTaps: [countingStage(read)],
