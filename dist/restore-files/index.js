@@ -85715,7 +85715,14 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
                 ? undefined
                 : REASONS.notSuperuserOwner;
     const ownerOf = (fp, label) => fp.owners[label] ?? fp.owner;
-    if (source.owner !== restored.owner) {
+    // Each side's usual owner is the one most of its objects have. When objects are missing from
+    // the restored side (an extension it lacks took tables with it), its usual owner can change
+    // while every object both sides have kept its owner: then there is nothing to report.
+    const defaultOwnerMoved = source.owner !== restored.owner &&
+        [...sourceLabels].some((label) => restoredLabels.has(label) &&
+            ownerOf(source, label) === source.owner &&
+            ownerOf(restored, label) === restored.owner);
+    if (defaultOwnerMoved) {
         report(`objects owned by ${source.owner} in the source`, `owned by ${restored.owner} (the objects listed apart excepted)`, ownerReason(source.owner));
     }
     for (const label of union(Object.keys(source.owners), Object.keys(restored.owners))) {

@@ -81495,7 +81495,14 @@ function diffCatalog(source, restored, conditions) {
                 ? undefined
                 : REASONS.notSuperuserOwner;
     const ownerOf = (fp, label) => fp.owners[label] ?? fp.owner;
-    if (source.owner !== restored.owner) {
+    // Each side's usual owner is the one most of its objects have. When objects are missing from
+    // the restored side (an extension it lacks took tables with it), its usual owner can change
+    // while every object both sides have kept its owner: then there is nothing to report.
+    const defaultOwnerMoved = source.owner !== restored.owner &&
+        [...sourceLabels].some((label) => restoredLabels.has(label) &&
+            ownerOf(source, label) === source.owner &&
+            ownerOf(restored, label) === restored.owner);
+    if (defaultOwnerMoved) {
         report(`objects owned by ${source.owner} in the source`, `owned by ${restored.owner} (the objects listed apart excepted)`, ownerReason(source.owner));
     }
     for (const label of union(Object.keys(source.owners), Object.keys(restored.owners))) {
@@ -96450,6 +96457,8 @@ const CONTENT_PATTERNS = [
     [/(\+\d{1,3}[\s.-]?)?\(?\d{2,4}\)?[\s.-]?\d{3,4}[\s.-]?\d{3,4}/, "phone number"],
     [/\b(?:\d{1,3}\.){3}\d{1,3}\b/, "IPv4 address"],
 ];
+/** Arrays of text types, sampled like text (an `emails text[]` column). */
+const TEXT_ARRAYS = new Set(["_text", "_varchar", "_bpchar", "_citext", "_json", "_jsonb"]);
 async function coverageReport(client, rules, options = {}) {
     const sampleRows = options.sampleRows ?? 200;
     const freeTextLength = options.freeTextLength ?? 120;
@@ -96485,8 +96494,18 @@ async function coverageReport(client, rules, options = {}) {
             }
             if (column.typname === "inet" || column.typname === "cidr")
                 reasons.get(column.attname).push("type is an IP address");
+            // A stored search vector holds the words of the columns it was built from, names and
+            // emails included; one kept by a trigger is not rebuilt, since triggers are off while
+            // masking (a generated one is rebuilt, and not listed here).
+            if (column.typname === "tsvector")
+                reasons.get(column.attname).push("type is a text-search vector (the words it was built from)");
         }
-        const sampled = columns.filter((c) => c.typcategory === "S" || c.typname === "jsonb" || c.typname === "json");
+        // Text, json and arrays of them are sampled; a search vector's text holds its words.
+        const sampled = columns.filter((c) => c.typcategory === "S" ||
+            c.typname === "jsonb" ||
+            c.typname === "json" ||
+            c.typname === "tsvector" ||
+            (c.typcategory === "A" && TEXT_ARRAYS.has(c.typname)));
         if (sampled.length > 0) {
             const { schema, name } = { schema: columns[0].nspname, name: columns[0].relname };
             const { rows: sample } = await client.query(`SELECT ${sampled.map((c, i) => `${catalog_check_quoteIdent(c.attname)}::text AS c${i}`).join(", ")}

@@ -39,6 +39,9 @@ const CONTENT_PATTERNS: [RegExp, string][] = [
   [/\b(?:\d{1,3}\.){3}\d{1,3}\b/, "IPv4 address"],
 ];
 
+/** Arrays of text types, sampled like text (an `emails text[]` column). */
+const TEXT_ARRAYS = new Set(["_text", "_varchar", "_bpchar", "_citext", "_json", "_jsonb"]);
+
 interface ColumnRow {
   nspname: string;
   relname: string;
@@ -86,9 +89,20 @@ export async function coverageReport(
       }
       if (column.typname === "inet" || column.typname === "cidr")
         reasons.get(column.attname)!.push("type is an IP address");
+      // A stored search vector holds the words of the columns it was built from, names and
+      // emails included; one kept by a trigger is not rebuilt, since triggers are off while
+      // masking (a generated one is rebuilt, and not listed here).
+      if (column.typname === "tsvector")
+        reasons.get(column.attname)!.push("type is a text-search vector (the words it was built from)");
     }
+    // Text, json and arrays of them are sampled; a search vector's text holds its words.
     const sampled = columns.filter(
-      (c) => c.typcategory === "S" || c.typname === "jsonb" || c.typname === "json",
+      (c) =>
+        c.typcategory === "S" ||
+        c.typname === "jsonb" ||
+        c.typname === "json" ||
+        c.typname === "tsvector" ||
+        (c.typcategory === "A" && TEXT_ARRAYS.has(c.typname)),
     );
     if (sampled.length > 0) {
       const { schema, name } = { schema: columns[0]!.nspname, name: columns[0]!.relname };

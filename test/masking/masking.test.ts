@@ -381,6 +381,32 @@ test("a where filter subsets; cascades may shrink children, other tables keep th
   }
 });
 
+test("the coverage report lists search vectors and text arrays without a rule; a generated vector is rebuilt, not listed", async () => {
+  const { client } = await freshCopy();
+  try {
+    // A search vector kept by a trigger still holds the source's words after masking (triggers
+    // are off while masking); a generated one is computed again from the masked columns.
+    await client.query(`
+      CREATE TABLE app.search (
+        id int PRIMARY KEY, words tsvector, aliases text[],
+        built tsvector GENERATED ALWAYS AS (to_tsvector('simple', coalesce(aliases[1], ''))) STORED);
+      INSERT INTO app.search (id, words, aliases)
+        SELECT i, to_tsvector('simple', 'Firstperson' || i || ' person' || i || '@corp.example'),
+               ARRAY['person' || i || '@corp.example', 'p' || i]
+          FROM generate_series(1, 20) AS i;`);
+    const warnings = await coverageReport(client, parseMaskingRules(RULES, "mask.yml"));
+    const found = Object.fromEntries(warnings.map((w) => [`${w.table}.${w.column}`, w.reasons]));
+    assert.deepEqual(Object.keys(found).sort(), ["app.search.aliases", "app.search.words"]);
+    assert.deepEqual(found["app.search.words"], [
+      "type is a text-search vector (the words it was built from)",
+      "content looks like email (20 of 20 sampled)",
+    ]);
+    assert.deepEqual(found["app.search.aliases"], ["content looks like email (20 of 20 sampled)"]);
+  } finally {
+    await client.end();
+  }
+});
+
 test("the coverage report lists personal-looking columns without a rule, and can fail", async () => {
   const { client } = await freshCopy();
   try {
