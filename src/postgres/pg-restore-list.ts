@@ -11,8 +11,11 @@ import { toolSpawn, type ToolRef } from "./pg-dump-finder.js";
 
 export interface ArchiveListing {
   sink: Writable;
-  /** pg_restore's listing; rejects when pg_restore cannot read the archive. */
-  listing: Promise<string>;
+  /**
+   * pg_restore's listing, as the bytes it printed: names are in the dumped database's encoding
+   * (see archive/text-encoding.ts). Rejects when pg_restore cannot read the archive.
+   */
+  listing: Promise<Buffer>;
 }
 
 /**
@@ -26,9 +29,9 @@ export function listArchive(
   const afterWrite = options.afterWrite ?? (() => undefined);
   const tool = toolSpawn(pgRestore, pgToolEnv(process.env));
   const child = spawn(tool.path, ["--list"], { stdio: ["pipe", "pipe", "pipe"], env: tool.env });
-  let stdout = "";
+  const stdout: Buffer[] = [];
   let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+  child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
   child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr = (stderr + text).slice(-16_384)));
   let stdinOpen = true;
   child.stdin.on("error", () => {
@@ -36,10 +39,10 @@ export function listArchive(
     stdinOpen = false;
   });
   child.stdin.on("close", () => (stdinOpen = false));
-  const listing = new Promise<string>((resolve, reject) => {
+  const listing = new Promise<Buffer>((resolve, reject) => {
     child.on("error", (error) => reject(new OperationError(`pg_restore could not start: ${error.message}`)));
     child.on("close", (code, signal) => {
-      if (code === 0) return resolve(stdout);
+      if (code === 0) return resolve(Buffer.concat(stdout));
       const line =
         stderr
           .split("\n")
@@ -87,13 +90,15 @@ export function listArchive(
  * The tables a listing holds data for. Listing lines read `<id>; <oid> <oid> TABLE DATA <schema>
  * <table> <owner>` with names unquoted (they may hold spaces), so a table is found by its prefix.
  * pg_restore prints a name's line breaks (CR and LF) as spaces, to keep one entry per line.
+ * `listings` are the same listing decoded more than one way: a table found in any is there (the
+ * archive's encoding; and UTF-8, as manifests of non-UTF-8 databases were read before).
  */
 export function missingTableData(
-  listing: string,
+  listings: string | readonly string[],
   tables: readonly { schema: string; table: string }[],
 ): string[] {
-  const entries = listing
-    .split("\n")
+  const entries = (typeof listings === "string" ? [listings] : listings)
+    .flatMap((listing) => listing.split("\n"))
     .map((line) => /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line)?.[1])
     .filter((entry): entry is string => entry !== undefined);
   const listed = (name: string) => entries.some((entry) => entry === name || entry.startsWith(`${name} `));
