@@ -322,8 +322,16 @@ async function readFingerprint(
   )) as [{ version: string }];
   const serverVersion = Number(version);
 
-  const [database] = await query<{ encoding: string; collate: string; ctype: string }>(
-    `SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
+  // The ICU locale: daticulocale in 15 and 16, datlocale (shared with the builtin provider) from 17.
+  const icuLocale =
+    serverVersion >= 170000
+      ? "CASE WHEN datlocprovider = 'i' THEN datlocale END"
+      : serverVersion >= 150000
+        ? "CASE WHEN datlocprovider = 'i' THEN daticulocale END"
+        : "NULL::text";
+  const [database] = await query<{ encoding: string; collate: string; ctype: string; icu: string | null }>(
+    `SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype,
+            ${icuLocale} AS icu
        FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()`,
   );
   const settingRows = await query<{ role: string | null; config: string[] }>(
@@ -713,6 +721,7 @@ async function readFingerprint(
       encoding: database!.encoding,
       collate: database!.collate,
       ctype: database!.ctype,
+      icuLocale: database!.icu,
       settings,
       roleSettings: sortedRecord(roleSettings),
     },
