@@ -45,7 +45,24 @@ before(async () => {
     "euc",
     `CREATE TABLE "日本" (id int, "列" text); INSERT INTO "日本" VALUES (1, 'こんにちは');`,
   );
-  for (const [name] of DATABASES) made.set(name, await backup(store, cluster.url(name), name));
+  // SQL_ASCII holds any bytes: an enum label and a table name in LATIN1 (63 61 66 e9), which a
+  // UTF8 session cannot be sent. The statements are ASCII; convert_from() makes the raw bytes.
+  await cluster.sql(
+    "postgres",
+    "CREATE DATABASE ascii TEMPLATE template0 ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C'",
+  );
+  await cluster.sql(
+    "ascii",
+    `DO $$ BEGIN
+       EXECUTE format('CREATE TYPE mood AS ENUM (%L, %L)', convert_from('\\x636166e9'::bytea, 'SQL_ASCII'), 'ok');
+       EXECUTE format('CREATE TABLE %I (id int, m mood)', convert_from('\\x636166e9'::bytea, 'SQL_ASCII'));
+     END $$;
+     CREATE TABLE plain (id int);
+     INSERT INTO plain VALUES (1);`,
+  );
+  for (const name of [...DATABASES.map(([database]) => database), "ascii"]) {
+    made.set(name, await backup(store, cluster.url(name), name));
+  }
 });
 
 after(async () => {
@@ -78,6 +95,25 @@ describe("names in a database that is not UTF-8", () => {
       assert.equal(run.code, 0, run.stderr + run.stdout);
     });
   }
+
+  test("SQL_ASCII with bytes that are not UTF-8 in names: the backup reads its catalog, a deep verify passes", async () => {
+    const manifest = made.get("ascii")!.manifest;
+    assert.deepEqual(manifest.catalog?.types.public, { mood: "enum(caf\uFFFD,ok)" });
+    const run = await runCli(
+      [
+        "verify",
+        "--storage",
+        store.storage,
+        "--label",
+        "ascii",
+        "--identity-file",
+        store.identityFile,
+        "--json",
+      ],
+      { env: { PATH: process.env.PATH } },
+    );
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+  });
 
   test(
     "restore-test finds and compares every table",
