@@ -51,35 +51,46 @@ export async function createScratchDatabase(
     const attempts: Attempt[] = [];
     const { encoding, collate, ctype, icuLocale } = like;
     const libc = { encoding, collate, ctype, refused: LOCALE_REFUSED };
+    const noLocale = `the scratch server has no locale ${collate}/${ctype}`;
+    const cLocale = { encoding, collate: "C", ctype: "C", refused: LOCALE_REFUSED };
     if (typeof icuLocale === "string") {
+      // The ICU locale is the database's collation: kept before the libc locale is.
+      const icu = ` LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(icuLocale)}`;
+      const noIcu = `the scratch server cannot create a database with ICU locale ${icuLocale}`;
       attempts.push(
+        { ...libc, provider: icu, refused: PROVIDER_REFUSED, notice: undefined },
         {
+          ...cLocale,
+          provider: icu,
+          refused: PROVIDER_REFUSED,
+          notice: `${noLocale}: created with encoding ${encoding}, ICU locale ${icuLocale} and the C locale`,
+        },
+        { ...libc, provider: "", notice: `${noIcu}: created with the libc locale ${collate}/${ctype}` },
+        {
+          ...cLocale,
+          provider: "",
+          notice: `${noIcu} nor has the locale ${collate}/${ctype}: created with encoding ${encoding} and the C locale`,
+        },
+      );
+    } else {
+      if (icuLocale === null) {
+        // Said, not left to template0: a scratch server initialized with ICU would give ICU's.
+        attempts.push({
           ...libc,
-          provider: ` LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(icuLocale)}`,
+          provider: " LOCALE_PROVIDER libc",
           refused: PROVIDER_REFUSED,
           notice: undefined,
-        },
-        {
-          ...libc,
-          provider: "",
-          notice: `the scratch server cannot create a database with ICU locale ${icuLocale}: created with the libc locale ${collate}/${ctype}`,
-        },
-      );
-    } else if (icuLocale === null) {
-      // Said, not left to template0: a scratch server initialized with ICU would give ICU's.
+        });
+      }
       attempts.push(
-        { ...libc, provider: " LOCALE_PROVIDER libc", refused: PROVIDER_REFUSED, notice: undefined },
         { ...libc, provider: "", notice: undefined },
+        {
+          ...cLocale,
+          provider: "",
+          notice: `${noLocale}: created with encoding ${encoding} and the C locale`,
+        },
       );
-    } else attempts.push({ ...libc, provider: "", notice: undefined });
-    attempts.push({
-      encoding,
-      collate: "C",
-      ctype: "C",
-      provider: "",
-      refused: LOCALE_REFUSED,
-      notice: `the scratch server has no locale ${collate}/${ctype}: created with encoding ${encoding} and the C locale`,
-    });
+    }
     let lastError: unknown;
     for (const attempt of attempts) {
       try {

@@ -85,3 +85,17 @@ test("a libc source the fingerprint says is libc: created with libc's provider",
   assert.equal(notice, undefined);
   assert.deepEqual(await providerOf("rt_libc"), { provider: "c", icu: null });
 });
+
+test("an ICU source whose libc locale the scratch server lacks: its ICU locale kept, with the C locale, and a notice", async () => {
+  const notice = await createScratchDatabase(client, "rt_icu_c", "scratch-database-url", {
+    encoding: "UTF8",
+    collate: "xx_NOWHERE.UTF-8",
+    ctype: "xx_NOWHERE.UTF-8",
+    icuLocale: "de-DE",
+  });
+  assert.match(
+    notice ?? "",
+    /no locale xx_NOWHERE\.UTF-8\/xx_NOWHERE\.UTF-8: created with encoding UTF8, ICU locale de-DE and the C locale/,
+  );
+  assert.deepEqual(await providerOf("rt_icu_c"), { provider: "i", icu: "de-DE" });
+});
