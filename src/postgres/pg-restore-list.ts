@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { Writable } from "node:stream";
 import { OperationError } from "../domain/errors.js";
+import { archiveEncoding } from "./archive/format.js";
 import { pgToolEnv } from "./child-env.js";
 import { toolSpawn, type ToolRef } from "./pg-dump-finder.js";
 
@@ -16,7 +17,12 @@ export interface ArchiveListing {
    * (see archive/text-encoding.ts). Rejects when pg_restore cannot read the archive.
    */
   listing: Promise<Buffer>;
+  /** The encoding the archive's ENCODING entry names, read from its first bytes; null when none. */
+  encoding(): string | null;
 }
+
+/** The ENCODING entry comes first in the TOC: it is looked for in this many bytes at most. */
+const ENCODING_WITHIN = 1024 * 1024;
 
 /**
  * `afterWrite` is called with each chunk once nothing here holds it any more (pg_restore's pipe
@@ -53,8 +59,20 @@ export function listArchive(
     });
   });
   listing.catch(() => undefined);
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  let encoding: string | null | undefined;
+  const sniff = (chunk: Buffer) => {
+    if (encoding !== undefined) return;
+    head.push(chunk);
+    headBytes += chunk.length;
+    encoding = archiveEncoding(Buffer.concat(head));
+    if (encoding === undefined && headBytes >= ENCODING_WITHIN) encoding = null;
+    if (encoding !== undefined) head.length = 0;
+  };
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
+      sniff(chunk);
       if (!stdinOpen || !child.stdin.writable) {
         // Dropped. Once the pipe is closed, no earlier write to it is pending any more.
         if (child.stdin.closed) afterWrite(chunk);
@@ -83,7 +101,7 @@ export function listArchive(
       callback(error);
     },
   });
-  return { sink, listing };
+  return { sink, listing, encoding: () => encoding ?? null };
 }
 
 /**

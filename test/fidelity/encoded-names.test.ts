@@ -96,6 +96,26 @@ describe("names in a database that is not UTF-8", () => {
     });
   }
 
+  test("a data-only backup (no catalog to name the encoding): a deep verify reads it from the archive", async () => {
+    const dataOnly = await backup(store, cluster.url("latin"), "latin-data", ["--data-only"]);
+    assert.equal(dataOnly.manifest.catalog, undefined);
+    assert.ok(dataOnly.manifest.tables.some((table) => table.table === "café"));
+    const run = await runCli(
+      [
+        "verify",
+        "--storage",
+        store.storage,
+        "--label",
+        "latin-data",
+        "--identity-file",
+        store.identityFile,
+        "--json",
+      ],
+      { env: { PATH: process.env.PATH } },
+    );
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+  });
+
   test("SQL_ASCII with bytes that are not UTF-8 in names: the backup reads its catalog, a deep verify passes", async () => {
     const manifest = made.get("ascii")!.manifest;
     assert.deepEqual(manifest.catalog?.types.public, { mood: "enum(caf\uFFFD,ok)" });

@@ -132,7 +132,7 @@ export async function runVerify(
       try {
         const bytes = await listing.listing;
         tablesListed = manifest.tables.length;
-        const encoding = decoderFor(manifest.catalog?.database.encoding);
+        const encoding = decoderFor(listing.encoding() ?? manifest.catalog?.database.encoding);
         const missing = missingTableData([encoding(bytes), decodeUtf8(bytes)], manifest.tables);
         missingTables = missing;
         if (missing.length > 0) failures.push(`the archive has no data for ${missing.join(", ")}`);

@@ -102,6 +102,8 @@ export class ArchiveCursor {
   offSize = 8;
   /** How strings read: UTF-8 until the TOC's ENCODING entry names the dumped database's encoding. */
   decode: TextDecoderFn = decodeUtf8;
+  /** That encoding, once read ("LATIN1"). */
+  encoding: string | null = null;
 
   constructor(private readonly bytes: Buffer) {}
 
@@ -271,7 +273,10 @@ export function readToc(cursor: ArchiveCursor): TocEntry[] {
     // pg_dump writes the ENCODING entry first: every name after it is in that encoding.
     if (desc === "ENCODING") {
       const encoding = encodingOfStatement(cursor.string() ?? "");
-      if (encoding) cursor.decode = decoderFor(encoding);
+      if (encoding) {
+        cursor.encoding = encoding;
+        cursor.decode = decoderFor(encoding);
+      }
     } else cursor.skipString(); // defn
     cursor.skipString(); // dropStmt
     const copyStatement = version >= K_VERS_1_3 ? cursor.string() : null;
@@ -333,4 +338,21 @@ function inferSection(desc: string | null): TocSection {
     default:
       return "pre-data";
   }
+}
+
+/**
+ * The dumped database's encoding from the front of an archive: a string once the ENCODING entry
+ * (pg_dump writes it first) is in `bytes`; undefined while more bytes may bring it; null when the
+ * archive has none or does not read.
+ */
+export function archiveEncoding(bytes: Buffer): string | null | undefined {
+  const cursor = new ArchiveCursor(bytes);
+  try {
+    readHeader(cursor);
+    readToc(cursor);
+  } catch (error) {
+    if (cursor.encoding !== null) return cursor.encoding;
+    return error instanceof NeedMoreBytes ? undefined : null;
+  }
+  return cursor.encoding;
 }
