@@ -22,6 +22,11 @@ export interface CatalogFingerprint {
     encoding: string;
     collate: string;
     ctype: string;
+    /**
+     * The ICU locale of a database whose default collation is ICU's (PostgreSQL 15 and later:
+     * LOCALE_PROVIDER icu); null for libc's; absent in fingerprints from before it was recorded.
+     */
+    icuLocale?: string | null;
     /** ALTER DATABASE ... SET, as name=value. */
     settings: string[];
     /** ALTER ROLE ... IN DATABASE ... SET, per role. */
@@ -145,6 +150,10 @@ export const DEFAULT_CONDITIONS: RestoreConditions = {
   missingRoles: [],
   databaseSettingsRestored: false,
 };
+
+function localeProvider(icuLocale: string | null | undefined): string {
+  return typeof icuLocale === "string" ? `ICU locale ${icuLocale}` : "the libc locale provider";
+}
 
 export const REASONS = {
   eventTrigger: "creating an event trigger needs superuser",
@@ -333,6 +342,14 @@ export function diffCatalog(
   const db = "database";
   if (source.database.encoding !== restored.database.encoding) {
     fail(db, `encoding ${restored.database.encoding}, the source's is ${source.database.encoding}`);
+  }
+  // Not recorded in older fingerprints: nothing to compare.
+  if (source.database.icuLocale !== undefined && source.database.icuLocale !== restored.database.icuLocale) {
+    warn(
+      db,
+      `${localeProvider(restored.database.icuLocale)}, the source's is ${localeProvider(source.database.icuLocale)}`,
+      REASONS.locale,
+    );
   }
   for (const key of ["collate", "ctype"] as const) {
     if (source.database[key] !== restored.database[key]) {

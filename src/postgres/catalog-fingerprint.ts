@@ -252,12 +252,12 @@ export const CATALOG_TIME_ZONE = "UTC";
 /** The settings a constant's text depends on; with the zone, pg_dump's DateStyle and IntervalStyle. */
 const OUTPUT_SETTINGS = ["TimeZone", "DateStyle", "IntervalStyle"];
 
-/** Sets OUTPUT_SETTINGS for the rest of the transaction; returns what they were. */
-async function setOutputSettings(client: pg.Client, values: string[]): Promise<string[]> {
+/** Sets `names` to `values` for the rest of the transaction; returns what they were. */
+async function setSettings(client: pg.Client, names: string[], values: string[]): Promise<string[]> {
   const { rows } = await client.query<{ previous: string }>(
     `SELECT pg_catalog.current_setting(name) AS previous, pg_catalog.set_config(name, value, true)
        FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`,
-    [OUTPUT_SETTINGS, values],
+    [names, values],
   );
   return rows.map((row) => row.previous);
 }
@@ -293,11 +293,22 @@ export async function takeCatalogFingerprint(
   let read: { fingerprint: CatalogFingerprint; sequenceOids: Map<string, [string, string]> };
   try {
     // Local to the transaction, and put back for the rest of a snapshot's transaction.
-    const previous =
-      timeZone === null ? undefined : await setOutputSettings(client, [timeZone, "ISO", "postgres"]);
+    const names = timeZone === null ? [] : [...OUTPUT_SETTINGS];
+    const values = timeZone === null ? [] : [timeZone, "ISO", "postgres"];
+    const { rows } = await client.query<{ encoding: string }>(
+      "SELECT pg_catalog.current_setting('server_encoding') AS encoding",
+    );
+    if (rows[0]?.encoding === "SQL_ASCII") {
+      // A SQL_ASCII database's names may hold any byte (a LATIN1 "café"), which the server
+      // refuses to send to a UTF8 client, failing the whole read: as SQL_ASCII they come as they
+      // are, and read as UTF-8 (an invalid byte becomes U+FFFD), the same on both sides.
+      names.push("client_encoding");
+      values.push("SQL_ASCII");
+    }
+    const previous = names.length === 0 ? undefined : await setSettings(client, names, values);
     read = await readFingerprint(client, tests);
     if (timeZone !== null) read.fingerprint.timeZone = timeZone;
-    if (previous !== undefined && !ownTransaction) await setOutputSettings(client, previous);
+    if (previous !== undefined && !ownTransaction) await setSettings(client, names, previous);
   } finally {
     if (ownTransaction) await client.query("ROLLBACK");
   }
@@ -322,8 +333,16 @@ async function readFingerprint(
   )) as [{ version: string }];
   const serverVersion = Number(version);
 
-  const [database] = await query<{ encoding: string; collate: string; ctype: string }>(
-    `SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
+  // The ICU locale: daticulocale in 15 and 16, datlocale (shared with the builtin provider) from 17.
+  const icuLocale =
+    serverVersion >= 170000
+      ? "CASE WHEN datlocprovider = 'i' THEN datlocale END"
+      : serverVersion >= 150000
+        ? "CASE WHEN datlocprovider = 'i' THEN daticulocale END"
+        : "NULL::text";
+  const [database] = await query<{ encoding: string; collate: string; ctype: string; icu: string | null }>(
+    `SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype,
+            ${icuLocale} AS icu
        FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()`,
   );
   const settingRows = await query<{ role: string | null; config: string[] }>(
@@ -713,6 +732,7 @@ async function readFingerprint(
       encoding: database!.encoding,
       collate: database!.collate,
       ctype: database!.ctype,
+      icuLocale: database!.icu,
       settings,
       roleSettings: sortedRecord(roleSettings),
     },

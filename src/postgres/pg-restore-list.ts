@@ -6,14 +6,23 @@
 import { spawn } from "node:child_process";
 import { Writable } from "node:stream";
 import { OperationError } from "../domain/errors.js";
+import { archiveEncoding } from "./archive/format.js";
 import { pgToolEnv } from "./child-env.js";
 import { toolSpawn, type ToolRef } from "./pg-dump-finder.js";
 
 export interface ArchiveListing {
   sink: Writable;
-  /** pg_restore's listing; rejects when pg_restore cannot read the archive. */
-  listing: Promise<string>;
+  /**
+   * pg_restore's listing, as the bytes it printed: names are in the dumped database's encoding
+   * (see archive/text-encoding.ts). Rejects when pg_restore cannot read the archive.
+   */
+  listing: Promise<Buffer>;
+  /** The encoding the archive's ENCODING entry names, read from its first bytes; null when none. */
+  encoding(): string | null;
 }
+
+/** The ENCODING entry comes first in the TOC: it is looked for in this many bytes at most. */
+const ENCODING_WITHIN = 1024 * 1024;
 
 /**
  * `afterWrite` is called with each chunk once nothing here holds it any more (pg_restore's pipe
@@ -26,9 +35,9 @@ export function listArchive(
   const afterWrite = options.afterWrite ?? (() => undefined);
   const tool = toolSpawn(pgRestore, pgToolEnv(process.env));
   const child = spawn(tool.path, ["--list"], { stdio: ["pipe", "pipe", "pipe"], env: tool.env });
-  let stdout = "";
+  const stdout: Buffer[] = [];
   let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+  child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
   child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr = (stderr + text).slice(-16_384)));
   let stdinOpen = true;
   child.stdin.on("error", () => {
@@ -36,10 +45,10 @@ export function listArchive(
     stdinOpen = false;
   });
   child.stdin.on("close", () => (stdinOpen = false));
-  const listing = new Promise<string>((resolve, reject) => {
+  const listing = new Promise<Buffer>((resolve, reject) => {
     child.on("error", (error) => reject(new OperationError(`pg_restore could not start: ${error.message}`)));
     child.on("close", (code, signal) => {
-      if (code === 0) return resolve(stdout);
+      if (code === 0) return resolve(Buffer.concat(stdout));
       const line =
         stderr
           .split("\n")
@@ -50,8 +59,20 @@ export function listArchive(
     });
   });
   listing.catch(() => undefined);
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  let encoding: string | null | undefined;
+  const sniff = (chunk: Buffer) => {
+    if (encoding !== undefined) return;
+    head.push(chunk);
+    headBytes += chunk.length;
+    encoding = archiveEncoding(Buffer.concat(head));
+    if (encoding === undefined && headBytes >= ENCODING_WITHIN) encoding = null;
+    if (encoding !== undefined) head.length = 0;
+  };
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
+      sniff(chunk);
       if (!stdinOpen || !child.stdin.writable) {
         // Dropped. Once the pipe is closed, no earlier write to it is pending any more.
         if (child.stdin.closed) afterWrite(chunk);
@@ -80,20 +101,22 @@ export function listArchive(
       callback(error);
     },
   });
-  return { sink, listing };
+  return { sink, listing, encoding: () => encoding ?? null };
 }
 
 /**
  * The tables a listing holds data for. Listing lines read `<id>; <oid> <oid> TABLE DATA <schema>
  * <table> <owner>` with names unquoted (they may hold spaces), so a table is found by its prefix.
  * pg_restore prints a name's line breaks (CR and LF) as spaces, to keep one entry per line.
+ * `listings` are the same listing decoded more than one way: a table found in any is there (the
+ * archive's encoding; and UTF-8, as manifests of non-UTF-8 databases were read before).
  */
 export function missingTableData(
-  listing: string,
+  listings: string | readonly string[],
   tables: readonly { schema: string; table: string }[],
 ): string[] {
-  const entries = listing
-    .split("\n")
+  const entries = (typeof listings === "string" ? [listings] : listings)
+    .flatMap((listing) => listing.split("\n"))
     .map((line) => /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line)?.[1])
     .filter((entry): entry is string => entry !== undefined);
   const listed = (name: string) => entries.some((entry) => entry === name || entry.startsWith(`${name} `));

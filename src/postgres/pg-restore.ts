@@ -37,6 +37,11 @@ export async function runPgRestore(options: {
    * it, or pg_restore had already exited and it was dropped), in order; e.g. releaseDecompressed.
    */
   afterWrite?: ((chunk: Buffer) => void) | undefined;
+  /**
+   * Settings for pg_restore's sessions (PGOPTIONS), over the role's and the database's: names and
+   * values of letters, digits, underscores and dots only.
+   */
+  sessionSettings?: Record<string, string>;
 }): Promise<PgRestoreOutcome> {
   options.signal?.throwIfAborted();
   const connection = pgConnection(options.target);
@@ -49,6 +54,8 @@ export async function runPgRestore(options: {
     ...connection.env,
   });
   const env = tool.env;
+  const settings = Object.entries(options.sessionSettings ?? {});
+  if (settings.length > 0) env.PGOPTIONS = settings.map(([name, value]) => `-c ${name}=${value}`).join(" ");
   const fromFile = typeof options.input === "string";
   const args = [
     `--dbname=${connection.dbname}`,

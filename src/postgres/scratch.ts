@@ -9,19 +9,37 @@ import { quoteIdent } from "./snapshot.js";
 
 /** Invalid parameter value (encoding and locale do not match), wrong object type (unknown locale), undefined object (unknown encoding). */
 const LOCALE_REFUSED = new Set(["22023", "42809", "42704"]);
+/**
+ * Besides those, what a server says to LOCALE_PROVIDER: an unknown option before PostgreSQL 15
+ * (syntax error), no ICU in its build (feature not supported).
+ */
+const PROVIDER_REFUSED = new Set([...LOCALE_REFUSED, "42601", "0A000"]);
 
 /** The source database's encoding and locale, from its catalog fingerprint. */
 export interface DatabaseLocale {
   encoding: string;
   collate: string;
   ctype: string;
+  /** The ICU locale of an ICU database, null for libc's; undefined when the fingerprint does not say. */
+  icuLocale?: string | null;
+}
+
+interface Attempt {
+  encoding: string;
+  collate: string;
+  ctype: string;
+  provider: string;
+  refused: ReadonlySet<string>;
+  notice: string | undefined;
 }
 
 /**
  * Creates the scratch database; with `like`, from template0 in the source's encoding and locale,
- * so that a SQL_ASCII or LATIN1 source is not restored into UTF8. When the scratch server lacks
- * that locale, the encoding is kept with the C locale (which goes with every encoding); when it
- * refuses even that, the server's default is used. Returns a notice when it fell back.
+ * so that a SQL_ASCII or LATIN1 source is not restored into UTF8, nor an ICU database into libc's
+ * collation (where a text range partition's rows can fall outside its bounds). When the scratch
+ * server cannot give the locale provider, the libc locale is kept; when it lacks that locale, the
+ * encoding is kept with the C locale (which goes with every encoding); when it refuses even that,
+ * the server's default is used. Returns a notice when it fell back.
  */
 export async function createScratchDatabase(
   client: pg.Client,
@@ -30,24 +48,60 @@ export async function createScratchDatabase(
   like?: DatabaseLocale,
 ): Promise<string | undefined> {
   if (like) {
-    const attempts: [DatabaseLocale, string | undefined][] = [
-      [like, undefined],
-      [
-        { encoding: like.encoding, collate: "C", ctype: "C" },
-        `the scratch server has no locale ${like.collate}/${like.ctype}: created with encoding ${like.encoding} and the C locale`,
-      ],
-    ];
+    const attempts: Attempt[] = [];
+    const { encoding, collate, ctype, icuLocale } = like;
+    const libc = { encoding, collate, ctype, refused: LOCALE_REFUSED };
+    const noLocale = `the scratch server has no locale ${collate}/${ctype}`;
+    const cLocale = { encoding, collate: "C", ctype: "C", refused: LOCALE_REFUSED };
+    if (typeof icuLocale === "string") {
+      // The ICU locale is the database's collation: kept before the libc locale is.
+      const icu = ` LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(icuLocale)}`;
+      const noIcu = `the scratch server cannot create a database with ICU locale ${icuLocale}`;
+      attempts.push(
+        { ...libc, provider: icu, refused: PROVIDER_REFUSED, notice: undefined },
+        {
+          ...cLocale,
+          provider: icu,
+          refused: PROVIDER_REFUSED,
+          notice: `${noLocale}: created with encoding ${encoding}, ICU locale ${icuLocale} and the C locale`,
+        },
+        { ...libc, provider: "", notice: `${noIcu}: created with the libc locale ${collate}/${ctype}` },
+        {
+          ...cLocale,
+          provider: "",
+          notice: `${noIcu} nor has the locale ${collate}/${ctype}: created with encoding ${encoding} and the C locale`,
+        },
+      );
+    } else {
+      if (icuLocale === null) {
+        // Said, not left to template0: a scratch server initialized with ICU would give ICU's.
+        attempts.push({
+          ...libc,
+          provider: " LOCALE_PROVIDER libc",
+          refused: PROVIDER_REFUSED,
+          notice: undefined,
+        });
+      }
+      attempts.push(
+        { ...libc, provider: "", notice: undefined },
+        {
+          ...cLocale,
+          provider: "",
+          notice: `${noLocale}: created with encoding ${encoding} and the C locale`,
+        },
+      );
+    }
     let lastError: unknown;
-    for (const [locale, notice] of attempts) {
+    for (const attempt of attempts) {
       try {
         await client.query(
-          `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(locale.encoding)} LC_COLLATE ${quoteLiteral(locale.collate)} LC_CTYPE ${quoteLiteral(locale.ctype)}`,
+          `CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(attempt.encoding)} LC_COLLATE ${quoteLiteral(attempt.collate)} LC_CTYPE ${quoteLiteral(attempt.ctype)}${attempt.provider}`,
         );
-        return notice;
+        return attempt.notice;
       } catch (error) {
         // Only a locale or encoding the server refuses is worth another try; anything else (no
         // permission) is reported as it is, below.
-        if (!LOCALE_REFUSED.has(String((error as { code?: string }).code)))
+        if (!attempt.refused.has(String((error as { code?: string }).code)))
           throw creationError(error, name, input);
         lastError = error;
       }

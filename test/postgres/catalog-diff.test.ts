@@ -278,6 +278,26 @@ test("database: encoding is a failure, locale a warning, settings not archived b
   ]);
 });
 
+test("an ICU source restored with libc's collation is a locale warning; a fingerprint that does not say compares nothing", () => {
+  const source = fingerprint();
+  source.database.icuLocale = "de-DE";
+  const restored = fingerprint();
+  restored.database.icuLocale = null;
+  assert.deepEqual(
+    diffCatalog(source, restored, DEFAULT_CONDITIONS)
+      .differences.filter((d) => d.object === "database")
+      .map(formatDifference),
+    [`warning: database: the libc locale provider, the source's is ICU locale de-DE (${REASONS.locale})`],
+  );
+  delete source.database.icuLocale;
+  assert.deepEqual(
+    diffCatalog(source, restored, DEFAULT_CONDITIONS)
+      .differences.filter((d) => d.object === "database")
+      .map(formatDifference),
+    [],
+  );
+});
+
 test("objects outside schemas: large objects, user mappings, casts, extensions, publication members", () => {
   assert.deepEqual(
     diff((fp) => {

@@ -462,6 +462,7 @@ async function restoreAndCheck(
         jobs: settings.jobs,
         env: deps.env,
         signal: deps.signal,
+        sessionSettings: RESTORE_SESSION,
       });
     } else {
       // Streamed (no room on disk, or decrypt-to-disk never): pg_restore reads the bytes as they are
@@ -474,6 +475,7 @@ async function restoreAndCheck(
         jobs: 1,
         env: deps.env,
         signal: deps.signal,
+        sessionSettings: RESTORE_SESSION,
         afterWrite: releaseDecompressed,
       });
       checkRead();
@@ -594,6 +596,13 @@ async function compareCatalog(
     `Catalog compared with the manifest's fingerprint: ${compared.failures} failure(s), ${compared.warnings} warning(s)`,
   );
 }
+
+/**
+ * What pg_restore's sessions need beyond what the archive sets: pg_dump writes a NULL array element
+ * as NULL and never sets array_nulls, so a scratch role or server with array_nulls off would
+ * restore it as the string "NULL" (or fail on a non-text array).
+ */
+const RESTORE_SESSION = { array_nulls: "on" };
 
 /** Room for the decrypted archive with 10% and 256 MiB to spare, so a parallel restore is safe. */
 async function fitsOnDisk(dir: string, bytes: number): Promise<boolean> {

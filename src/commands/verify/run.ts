@@ -9,6 +9,7 @@ import { backupStoredBytes, findDumpArtifact, type Artifact } from "../../domain
 import { evaluateGates } from "../../domain/verify-gates.js";
 import type { ToolCache } from "../../postgres/pg-install.js";
 import { listArchive, missingTableData } from "../../postgres/pg-restore-list.js";
+import { decodeUtf8, decoderFor } from "../../postgres/archive/text-encoding.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
 import type { CheckedArtifact, CheckKind } from "../../repository/check-record.js";
 import { redactingRecords } from "../../repository/redacted-records.js";
@@ -129,9 +130,10 @@ export async function runVerify(
     }
     if (listing) {
       try {
-        const text = await listing.listing;
+        const bytes = await listing.listing;
         tablesListed = manifest.tables.length;
-        const missing = missingTableData(text, manifest.tables);
+        const encoding = decoderFor(listing.encoding() ?? manifest.catalog?.database.encoding);
+        const missing = missingTableData([encoding(bytes), decodeUtf8(bytes)], manifest.tables);
         missingTables = missing;
         if (missing.length > 0) failures.push(`the archive has no data for ${missing.join(", ")}`);
       } catch (error) {

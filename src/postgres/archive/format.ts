@@ -5,6 +5,7 @@
  * gates are the ones ReadHead and ReadToc apply. README.md in this folder has the summary.
  */
 import { ArchiveFormatError, ArchiveUnsupportedError } from "./errors.js";
+import { decodeUtf8, decoderFor, encodingOfStatement, type TextDecoderFn } from "./text-encoding.js";
 
 /** MAKE_ARCHIVE_VERSION in pg_backup_archiver.h. */
 export function archiveVersion(major: number, minor: number, revision = 0): number {
@@ -99,6 +100,10 @@ export class ArchiveCursor {
   versionNumber = 0;
   intSize = 4;
   offSize = 8;
+  /** How strings read: UTF-8 until the TOC's ENCODING entry names the dumped database's encoding. */
+  decode: TextDecoderFn = decodeUtf8;
+  /** That encoding, once read ("LATIN1"). */
+  encoding: string | null = null;
 
   constructor(private readonly bytes: Buffer) {}
 
@@ -135,7 +140,7 @@ export class ArchiveCursor {
     if (length > MAX_TOC_STRING) {
       throw new ArchiveFormatError(`pg_dump archive: implausible string length ${length} in ${this.where}`);
     }
-    return this.take(length).toString("utf8");
+    return this.decode(this.take(length));
   }
 
   /** Like string() for fields we do not keep (definitions can be large): skips the bytes. */
@@ -265,7 +270,14 @@ export function readToc(cursor: ArchiveCursor): TocEntry[] {
     const desc = cursor.string();
     const section = version >= K_VERS_1_11 ? SECTIONS[cursor.int()] : inferSection(desc);
     if (!section) throw new ArchiveFormatError(`pg_dump archive: unknown section in ${cursor.where}`);
-    cursor.skipString(); // defn
+    // pg_dump writes the ENCODING entry first: every name after it is in that encoding.
+    if (desc === "ENCODING") {
+      const encoding = encodingOfStatement(cursor.string() ?? "");
+      if (encoding) {
+        cursor.encoding = encoding;
+        cursor.decode = decoderFor(encoding);
+      }
+    } else cursor.skipString(); // defn
     cursor.skipString(); // dropStmt
     const copyStatement = version >= K_VERS_1_3 ? cursor.string() : null;
     const namespace = version >= K_VERS_1_6 ? cursor.string() : null;
@@ -326,4 +338,21 @@ function inferSection(desc: string | null): TocSection {
     default:
       return "pre-data";
   }
+}
+
+/**
+ * The dumped database's encoding from the front of an archive: a string once the ENCODING entry
+ * (pg_dump writes it first) is in `bytes`; undefined while more bytes may bring it; null when the
+ * archive has none or does not read.
+ */
+export function archiveEncoding(bytes: Buffer): string | null | undefined {
+  const cursor = new ArchiveCursor(bytes);
+  try {
+    readHeader(cursor);
+    readToc(cursor);
+  } catch (error) {
+    if (cursor.encoding !== null) return cursor.encoding;
+    return error instanceof NeedMoreBytes ? undefined : null;
+  }
+  return cursor.encoding;
 }
