@@ -80441,6 +80441,16 @@ function manifestProblems(value) {
         if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
             problems.push("tables[].sha256");
         }
+        const strings = (value) => Array.isArray(value) && value.every((v) => typeof v === "string");
+        if (m.tables.some((t) => t.columns !== undefined && !strings(t.columns)))
+            problems.push("tables[].columns");
+        if (m.tables.some((t) => t.loadedInto !== undefined &&
+            (typeof t.loadedInto !== "object" ||
+                t.loadedInto === null ||
+                typeof t.loadedInto.schema !== "string" ||
+                typeof t.loadedInto.table !== "string"))) {
+            problems.push("tables[].loadedInto");
+        }
     }
     if (m.largeObjects !== undefined && largeObjectsProblem(m.largeObjects))
         problems.push("largeObjects");
@@ -80643,6 +80653,9 @@ const DEFAULT_CONDITIONS = {
     missingRoles: [],
     databaseSettingsRestored: false,
 };
+function localeProvider(icuLocale) {
+    return typeof icuLocale === "string" ? `ICU locale ${icuLocale}` : "the libc locale provider";
+}
 const REASONS = {
     eventTrigger: "creating an event trigger needs superuser",
     foreignDataWrapper: "creating a foreign-data wrapper needs superuser",
@@ -80818,6 +80831,10 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
     const db = "database";
     if (source.database.encoding !== restored.database.encoding) {
         fail(db, `encoding ${restored.database.encoding}, the source's is ${source.database.encoding}`);
+    }
+    // Not recorded in older fingerprints: nothing to compare.
+    if (source.database.icuLocale !== undefined && source.database.icuLocale !== restored.database.icuLocale) {
+        warn(db, `${localeProvider(restored.database.icuLocale)}, the source's is ${localeProvider(source.database.icuLocale)}`, REASONS.locale);
     }
     for (const key of ["collate", "ctype"]) {
         if (source.database[key] !== restored.database[key]) {
@@ -82042,10 +82059,10 @@ function noteObject(collector, prefix, name, owner, row) {
 const CATALOG_TIME_ZONE = "UTC";
 /** The settings a constant's text depends on; with the zone, pg_dump's DateStyle and IntervalStyle. */
 const OUTPUT_SETTINGS = ["TimeZone", "DateStyle", "IntervalStyle"];
-/** Sets OUTPUT_SETTINGS for the rest of the transaction; returns what they were. */
-async function setOutputSettings(client, values) {
+/** Sets `names` to `values` for the rest of the transaction; returns what they were. */
+async function setSettings(client, names, values) {
     const { rows } = await client.query(`SELECT pg_catalog.current_setting(name) AS previous, pg_catalog.set_config(name, value, true)
-       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`, [OUTPUT_SETTINGS, values]);
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`, [names, values]);
     return rows.map((row) => row.previous);
 }
 /**
@@ -82076,12 +82093,22 @@ async function catalog_fingerprint_takeCatalogFingerprint(client, scope, options
     let read;
     try {
         // Local to the transaction, and put back for the rest of a snapshot's transaction.
-        const previous = timeZone === null ? undefined : await setOutputSettings(client, [timeZone, "ISO", "postgres"]);
+        const names = timeZone === null ? [] : [...OUTPUT_SETTINGS];
+        const values = timeZone === null ? [] : [timeZone, "ISO", "postgres"];
+        const { rows } = await client.query("SELECT pg_catalog.current_setting('server_encoding') AS encoding");
+        if (rows[0]?.encoding === "SQL_ASCII") {
+            // A SQL_ASCII database's names may hold any byte (a LATIN1 "café"), which the server
+            // refuses to send to a UTF8 client, failing the whole read: as SQL_ASCII they come as they
+            // are, and read as UTF-8 (an invalid byte becomes U+FFFD), the same on both sides.
+            names.push("client_encoding");
+            values.push("SQL_ASCII");
+        }
+        const previous = names.length === 0 ? undefined : await setSettings(client, names, values);
         read = await readFingerprint(client, tests);
         if (timeZone !== null)
             read.fingerprint.timeZone = timeZone;
         if (previous !== undefined && !ownTransaction)
-            await setOutputSettings(client, previous);
+            await setSettings(client, names, previous);
     }
     finally {
         if (ownTransaction)
@@ -82100,7 +82127,14 @@ async function readFingerprint(client, scope) {
     const collector = { owners: new Map(), acl: new Map() };
     const [{ version }] = (await query("SELECT pg_catalog.current_setting('server_version_num') AS version"));
     const serverVersion = Number(version);
-    const [database] = await query(`SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
+    // The ICU locale: daticulocale in 15 and 16, datlocale (shared with the builtin provider) from 17.
+    const icuLocale = serverVersion >= 170000
+        ? "CASE WHEN datlocprovider = 'i' THEN datlocale END"
+        : serverVersion >= 150000
+            ? "CASE WHEN datlocprovider = 'i' THEN daticulocale END"
+            : "NULL::text";
+    const [database] = await query(`SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype,
+            ${icuLocale} AS icu
        FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()`);
     const settingRows = await query(`SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(s.setrole) END AS role, s.setconfig AS config
        FROM pg_catalog.pg_db_role_setting s
@@ -82406,6 +82440,7 @@ async function readFingerprint(client, scope) {
             encoding: database.encoding,
             collate: database.collate,
             ctype: database.ctype,
+            icuLocale: database.icu,
             settings,
             roleSettings: sortedRecord(roleSettings),
         },
@@ -91029,6 +91064,90 @@ function compress_createDecompressor(method) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/postgres/archive/copy-statement.ts
+/**
+ * The COPY statement a TABLE DATA entry's rows are restored with, as pg_dump writes it
+ * (pg_dump.c dumpTableData: `COPY <schema>.<table> (<columns>) FROM stdin;`, names quoted by
+ * fmtId only where needed). Two facts in it decide whether a restored table can be read back as
+ * the archive holds it:
+ * - the columns, in the order the rows hold their values: the source's, which a restore does not
+ *   always keep (an inheritance child gets its parent's columns first, so a column added to the
+ *   parent later comes before the child's own after a restore);
+ * - the table it loads into: the partition root, not the partition, under
+ *   --load-via-partition-root, which pg_dump also chooses itself for hash partitioning on an enum
+ *   (the hash of an enum is of its OID, which a restore does not keep): the rows are routed again
+ *   and may land in another partition.
+ */
+/**
+ * Reads `COPY schema.table (a, "B c") FROM stdin;`; undefined for anything else (INSERT data has
+ * no copy statement; a statement from another tool).
+ */
+function parseCopyStatement(statement) {
+    let at = 0;
+    const text = statement.trim();
+    const skipSpaces = () => {
+        while (at < text.length && /\s/.test(text[at]))
+            at++;
+    };
+    const identifier = () => {
+        if (text[at] === '"') {
+            let name = "";
+            at++;
+            for (;;) {
+                const end = text.indexOf('"', at);
+                if (end < 0)
+                    return undefined;
+                name += text.slice(at, end);
+                at = end + 1;
+                if (text[at] !== '"')
+                    return name;
+                name += '"';
+                at++;
+            }
+        }
+        // fmtId leaves a name unquoted only when it is lower case letters, digits and underscores.
+        const match = /^[a-z_][a-z0-9_]*/.exec(text.slice(at));
+        if (!match)
+            return undefined;
+        at += match[0].length;
+        return match[0];
+    };
+    if (!/^COPY\s/i.test(text))
+        return undefined;
+    at = 4;
+    skipSpaces();
+    const schema = identifier();
+    if (schema === undefined || text[at] !== ".")
+        return undefined;
+    at++;
+    const table = identifier();
+    if (table === undefined)
+        return undefined;
+    skipSpaces();
+    const columns = [];
+    if (text[at] === "(") {
+        at++;
+        for (;;) {
+            skipSpaces();
+            const column = identifier();
+            if (column === undefined)
+                return undefined;
+            columns.push(column);
+            skipSpaces();
+            if (text[at] === ",") {
+                at++;
+                continue;
+            }
+            if (text[at] !== ")")
+                return undefined;
+            at++;
+            break;
+        }
+        skipSpaces();
+    }
+    return /^FROM\s+stdin\s*;?$/i.test(text.slice(at)) ? { schema, table, columns } : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/domain/provenance.ts
 /** Where a backup came from, when it was made in GitHub Actions; null elsewhere. */
 function provenanceFromEnv(env) {
@@ -93737,6 +93856,91 @@ class LargeObjectDigester {
     }
 }
 
+;// CONCATENATED MODULE: ./src/postgres/archive/text-encoding.ts
+/**
+ * Text in a pg_dump archive (TOC names, statements) and in pg_restore's listing of it is in the
+ * dumped database's encoding, which pg_dump takes as its client encoding and records in the
+ * archive's ENCODING entry. A LATIN1 database's table "café" is the bytes 63 61 66 e9 there: read
+ * as UTF-8 it would become "caf\uFFFD", a name no catalog holds.
+ */
+/** PostgreSQL server encodings (pg_wchar.h names) as WHATWG labels TextDecoder knows. */
+const LABELS = {
+    UTF8: "utf-8",
+    EUC_JP: "euc-jp",
+    // GB 2312 in EUC form is a subset of GBK, byte for byte.
+    EUC_CN: "gbk",
+    EUC_KR: "euc-kr",
+    LATIN2: "iso-8859-2",
+    LATIN3: "iso-8859-3",
+    LATIN4: "iso-8859-4",
+    LATIN6: "iso-8859-10",
+    LATIN7: "iso-8859-13",
+    LATIN8: "iso-8859-14",
+    LATIN9: "iso-8859-15",
+    LATIN10: "iso-8859-16",
+    ISO_8859_5: "iso-8859-5",
+    ISO_8859_6: "iso-8859-6",
+    ISO_8859_7: "iso-8859-7",
+    ISO_8859_8: "iso-8859-8",
+    WIN866: "ibm866",
+    WIN874: "windows-874",
+    WIN1250: "windows-1250",
+    WIN1251: "windows-1251",
+    WIN1252: "windows-1252",
+    WIN1253: "windows-1253",
+    WIN1254: "windows-1254",
+    WIN1255: "windows-1255",
+    WIN1256: "windows-1256",
+    WIN1257: "windows-1257",
+    WIN1258: "windows-1258",
+    KOI8R: "koi8-r",
+    KOI8U: "koi8-u",
+};
+const decodeUtf8 = (bytes) => Buffer.from(bytes).toString("utf8");
+/**
+ * The decoder for a PostgreSQL encoding name ("LATIN1", "win1252": pg_dump writes it as the
+ * server spells it). SQL_ASCII has no encoding at all (its bytes are whatever the application
+ * stored, most often UTF-8), and the few encodings no decoder here knows (EUC_TW, EUC_JIS_2004,
+ * MULE_INTERNAL) are read as UTF-8, as before: their ASCII names still read right.
+ */
+function decoderFor(encoding) {
+    const name = (encoding ?? "").toUpperCase().replace(/^ISO-?8859-?1$/, "LATIN1");
+    // WHATWG maps "iso-8859-1" to windows-1252, which reads 0x80-0x9f as other characters: LATIN1
+    // is one byte to one code point.
+    if (name === "LATIN1")
+        return (bytes) => Buffer.from(bytes).toString("latin1");
+    // LATIN5 (ISO 8859-9) is windows-1254 from 0xa0 up, C1 controls below.
+    if (name === "LATIN5")
+        return c1Controls(new TextDecoder("windows-1254"));
+    const label = LABELS[name];
+    if (!label || label === "utf-8")
+        return decodeUtf8;
+    let decoder;
+    try {
+        decoder = new TextDecoder(label);
+    }
+    catch {
+        // A Node built without full ICU knows only the Unicode encodings.
+        return decodeUtf8;
+    }
+    return (bytes) => decoder.decode(bytes);
+}
+function c1Controls(decoder) {
+    return (bytes) => {
+        if (!bytes.some((byte) => byte >= 0x80 && byte < 0xa0))
+            return decoder.decode(bytes);
+        let text = "";
+        for (const byte of bytes) {
+            text += byte >= 0x80 && byte < 0xa0 ? String.fromCharCode(byte) : decoder.decode(Uint8Array.of(byte));
+        }
+        return text;
+    };
+}
+/** The encoding named by an ENCODING entry's statement, `SET client_encoding = 'LATIN1';`. */
+function encodingOfStatement(statement) {
+    return /client_encoding\s*=\s*'([^']+)'/i.exec(statement)?.[1];
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/archive/format.ts
 /**
  * The header and table of contents of a pg_dump custom-format archive, read from the front of the
@@ -93744,6 +93948,7 @@ class LargeObjectDigester {
  * WriteToc, WriteInt, WriteStr, WriteOffset) and pg_backup_custom.c (_WriteExtraToc); the version
  * gates are the ones ReadHead and ReadToc apply. README.md in this folder has the summary.
  */
+
 
 /** MAKE_ARCHIVE_VERSION in pg_backup_archiver.h. */
 function archiveVersion(major, minor, revision = 0) {
@@ -93790,6 +93995,10 @@ class ArchiveCursor {
     versionNumber = 0;
     intSize = 4;
     offSize = 8;
+    /** How strings read: UTF-8 until the TOC's ENCODING entry names the dumped database's encoding. */
+    decode = decodeUtf8;
+    /** That encoding, once read ("LATIN1"). */
+    encoding = null;
     constructor(bytes) {
         this.bytes = bytes;
     }
@@ -93826,7 +94035,7 @@ class ArchiveCursor {
         if (length > MAX_TOC_STRING) {
             throw new ArchiveFormatError(`pg_dump archive: implausible string length ${length} in ${this.where}`);
         }
-        return this.take(length).toString("utf8");
+        return this.decode(this.take(length));
     }
     /** Like string() for fields we do not keep (definitions can be large): skips the bytes. */
     skipString() {
@@ -93948,7 +94157,16 @@ function readToc(cursor) {
         const section = version >= K_VERS_1_11 ? SECTIONS[cursor.int()] : inferSection(desc);
         if (!section)
             throw new ArchiveFormatError(`pg_dump archive: unknown section in ${cursor.where}`);
-        cursor.skipString(); // defn
+        // pg_dump writes the ENCODING entry first: every name after it is in that encoding.
+        if (desc === "ENCODING") {
+            const encoding = encodingOfStatement(cursor.string() ?? "");
+            if (encoding) {
+                cursor.encoding = encoding;
+                cursor.decode = decoderFor(encoding);
+            }
+        }
+        else
+            cursor.skipString(); // defn
         cursor.skipString(); // dropStmt
         const copyStatement = version >= K_VERS_1_3 ? cursor.string() : null;
         const namespace = version >= K_VERS_1_6 ? cursor.string() : null;
@@ -94010,6 +94228,24 @@ function inferSection(desc) {
         default:
             return "pre-data";
     }
+}
+/**
+ * The dumped database's encoding from the front of an archive: a string once the ENCODING entry
+ * (pg_dump writes it first) is in `bytes`; undefined while more bytes may bring it; null when the
+ * archive has none or does not read.
+ */
+function archiveEncoding(bytes) {
+    const cursor = new ArchiveCursor(bytes);
+    try {
+        readHeader(cursor);
+        readToc(cursor);
+    }
+    catch (error) {
+        if (cursor.encoding !== null)
+            return cursor.encoding;
+        return error instanceof NeedMoreBytes ? undefined : null;
+    }
+    return cursor.encoding;
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/archive/parser.ts
@@ -96464,6 +96700,8 @@ async function* recordPaths(entries, paths) {
 
 
 
+
+
 /** The recipients the backup's artifacts are encrypted to (none: the explicit opt-out), and how the manifest says so. */
 function encryptionFor(settings) {
     const { encryption } = settings;
@@ -96634,7 +96872,7 @@ async function backupWith(settings, deps, context) {
                 throw asOperationError(error);
             }
         }
-        const { tables, largeObjects } = contentsOf(archive);
+        const { tables, largeObjects } = contentsOf(archive, new Set(Object.keys(catalog?.inherits ?? {})));
         const dumpArtifact = {
             name: dumpName,
             kind: "dump",
@@ -96828,14 +97066,28 @@ async function streamDump(options) {
  * block (partitions each their own; tables without data under the scope have none), sorted by
  * schema then table in byte order.
  */
-function contentsOf(archive) {
+function contentsOf(archive, inheritanceChildren = new Set()) {
     const tables = archive.tables
-        .map((table) => ({
-        schema: table.schema ?? "",
-        table: table.table ?? "",
-        rows: table.rows,
-        sha256: table.sha256,
-    }))
+        .map((table) => {
+        const schema = table.schema ?? "";
+        const name = table.table ?? "";
+        const copy = parseCopyStatement(table.copyStatement ?? "");
+        // An inheritance child's columns come after its parents' once restored: the archive's order
+        // is kept for restore-test to read the rows back in.
+        const columns = inheritanceChildren.has(qualifiedName(schema, name)) ? copy?.columns : undefined;
+        // Rows pg_dump loads through the partition root are routed again by a restore.
+        const loadedInto = copy && (copy.schema !== schema || copy.table !== name)
+            ? { schema: copy.schema, table: copy.table }
+            : undefined;
+        return {
+            schema,
+            table: name,
+            rows: table.rows,
+            sha256: table.sha256,
+            ...(columns ? { columns } : {}),
+            ...(loadedInto ? { loadedInto } : {}),
+        };
+    })
         .sort((a, b) => Buffer.compare(Buffer.from(a.schema), Buffer.from(b.schema)) ||
         Buffer.compare(Buffer.from(a.table), Buffer.from(b.table)));
     const { count, bytes, sha256 } = archive.largeObjects;

@@ -527,7 +527,7 @@ if (tooOld) {
 // The first Ctrl-C (or the runner's SIGTERM) stops the child processes and aborts uploads
 // cleanly, then exits 130 (143); a second one exits at once.
 const signal = (0,signals/* cancelOnSignals */.dJ)(process);
-Promise.all(/* import() */[__nccwpck_require__.e(332), __nccwpck_require__.e(174)]).then(__nccwpck_require__.bind(__nccwpck_require__, 4174))
+Promise.all(/* import() */[__nccwpck_require__.e(332), __nccwpck_require__.e(27)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1027))
     .then(({ main }) => main({
     argv: process.argv.slice(2),
     env: process.env,

@@ -51013,6 +51013,9 @@ const DEFAULT_CONDITIONS = {
     missingRoles: [],
     databaseSettingsRestored: false,
 };
+function localeProvider(icuLocale) {
+    return typeof icuLocale === "string" ? `ICU locale ${icuLocale}` : "the libc locale provider";
+}
 const REASONS = {
     eventTrigger: "creating an event trigger needs superuser",
     foreignDataWrapper: "creating a foreign-data wrapper needs superuser",
@@ -51188,6 +51191,10 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
     const db = "database";
     if (source.database.encoding !== restored.database.encoding) {
         fail(db, `encoding ${restored.database.encoding}, the source's is ${source.database.encoding}`);
+    }
+    // Not recorded in older fingerprints: nothing to compare.
+    if (source.database.icuLocale !== undefined && source.database.icuLocale !== restored.database.icuLocale) {
+        warn(db, `${localeProvider(restored.database.icuLocale)}, the source's is ${localeProvider(source.database.icuLocale)}`, REASONS.locale);
     }
     for (const key of ["collate", "ctype"]) {
         if (source.database[key] !== restored.database[key]) {
@@ -51608,6 +51615,16 @@ function manifestProblems(value) {
             problems.push("tables[].rows");
         if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
             problems.push("tables[].sha256");
+        }
+        const strings = (value) => Array.isArray(value) && value.every((v) => typeof v === "string");
+        if (m.tables.some((t) => t.columns !== undefined && !strings(t.columns)))
+            problems.push("tables[].columns");
+        if (m.tables.some((t) => t.loadedInto !== undefined &&
+            (typeof t.loadedInto !== "object" ||
+                t.loadedInto === null ||
+                typeof t.loadedInto.schema !== "string" ||
+                typeof t.loadedInto.table !== "string"))) {
+            problems.push("tables[].loadedInto");
         }
     }
     if (m.largeObjects !== undefined && largeObjectsProblem(m.largeObjects))
@@ -52201,10 +52218,10 @@ function noteObject(collector, prefix, name, owner, row) {
 const CATALOG_TIME_ZONE = "UTC";
 /** The settings a constant's text depends on; with the zone, pg_dump's DateStyle and IntervalStyle. */
 const OUTPUT_SETTINGS = (/* unused pure expression or super */ null && (["TimeZone", "DateStyle", "IntervalStyle"]));
-/** Sets OUTPUT_SETTINGS for the rest of the transaction; returns what they were. */
-async function setOutputSettings(client, values) {
+/** Sets `names` to `values` for the rest of the transaction; returns what they were. */
+async function setSettings(client, names, values) {
     const { rows } = await client.query(`SELECT pg_catalog.current_setting(name) AS previous, pg_catalog.set_config(name, value, true)
-       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`, [OUTPUT_SETTINGS, values]);
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`, [names, values]);
     return rows.map((row) => row.previous);
 }
 /**
@@ -52235,12 +52252,22 @@ async function catalog_fingerprint_takeCatalogFingerprint(client, scope, options
     let read;
     try {
         // Local to the transaction, and put back for the rest of a snapshot's transaction.
-        const previous = timeZone === null ? undefined : await setOutputSettings(client, [timeZone, "ISO", "postgres"]);
+        const names = timeZone === null ? [] : [...OUTPUT_SETTINGS];
+        const values = timeZone === null ? [] : [timeZone, "ISO", "postgres"];
+        const { rows } = await client.query("SELECT pg_catalog.current_setting('server_encoding') AS encoding");
+        if (rows[0]?.encoding === "SQL_ASCII") {
+            // A SQL_ASCII database's names may hold any byte (a LATIN1 "café"), which the server
+            // refuses to send to a UTF8 client, failing the whole read: as SQL_ASCII they come as they
+            // are, and read as UTF-8 (an invalid byte becomes U+FFFD), the same on both sides.
+            names.push("client_encoding");
+            values.push("SQL_ASCII");
+        }
+        const previous = names.length === 0 ? undefined : await setSettings(client, names, values);
         read = await readFingerprint(client, tests);
         if (timeZone !== null)
             read.fingerprint.timeZone = timeZone;
         if (previous !== undefined && !ownTransaction)
-            await setOutputSettings(client, previous);
+            await setSettings(client, names, previous);
     }
     finally {
         if (ownTransaction)
@@ -52259,7 +52286,14 @@ async function readFingerprint(client, scope) {
     const collector = { owners: new Map(), acl: new Map() };
     const [{ version }] = (await query("SELECT pg_catalog.current_setting('server_version_num') AS version"));
     const serverVersion = Number(version);
-    const [database] = await query(`SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
+    // The ICU locale: daticulocale in 15 and 16, datlocale (shared with the builtin provider) from 17.
+    const icuLocale = serverVersion >= 170000
+        ? "CASE WHEN datlocprovider = 'i' THEN datlocale END"
+        : serverVersion >= 150000
+            ? "CASE WHEN datlocprovider = 'i' THEN daticulocale END"
+            : "NULL::text";
+    const [database] = await query(`SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype,
+            ${icuLocale} AS icu
        FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()`);
     const settingRows = await query(`SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(s.setrole) END AS role, s.setconfig AS config
        FROM pg_catalog.pg_db_role_setting s
@@ -52565,6 +52599,7 @@ async function readFingerprint(client, scope) {
             encoding: database.encoding,
             collate: database.collate,
             ctype: database.ctype,
+            icuLocale: database.icu,
             settings,
             roleSettings: sortedRecord(roleSettings),
         },

@@ -47849,6 +47849,9 @@ const DEFAULT_CONDITIONS = {
     missingRoles: [],
     databaseSettingsRestored: false,
 };
+function localeProvider(icuLocale) {
+    return typeof icuLocale === "string" ? `ICU locale ${icuLocale}` : "the libc locale provider";
+}
 const REASONS = {
     eventTrigger: "creating an event trigger needs superuser",
     foreignDataWrapper: "creating a foreign-data wrapper needs superuser",
@@ -48024,6 +48027,10 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
     const db = "database";
     if (source.database.encoding !== restored.database.encoding) {
         fail(db, `encoding ${restored.database.encoding}, the source's is ${source.database.encoding}`);
+    }
+    // Not recorded in older fingerprints: nothing to compare.
+    if (source.database.icuLocale !== undefined && source.database.icuLocale !== restored.database.icuLocale) {
+        warn(db, `${localeProvider(restored.database.icuLocale)}, the source's is ${localeProvider(source.database.icuLocale)}`, REASONS.locale);
     }
     for (const key of ["collate", "ctype"]) {
         if (source.database[key] !== restored.database[key]) {
@@ -48444,6 +48451,16 @@ function manifestProblems(value) {
             problems.push("tables[].rows");
         if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
             problems.push("tables[].sha256");
+        }
+        const strings = (value) => Array.isArray(value) && value.every((v) => typeof v === "string");
+        if (m.tables.some((t) => t.columns !== undefined && !strings(t.columns)))
+            problems.push("tables[].columns");
+        if (m.tables.some((t) => t.loadedInto !== undefined &&
+            (typeof t.loadedInto !== "object" ||
+                t.loadedInto === null ||
+                typeof t.loadedInto.schema !== "string" ||
+                typeof t.loadedInto.table !== "string"))) {
+            problems.push("tables[].loadedInto");
         }
     }
     if (m.largeObjects !== undefined && largeObjectsProblem(m.largeObjects))
@@ -49457,10 +49474,10 @@ function noteObject(collector, prefix, name, owner, row) {
 const CATALOG_TIME_ZONE = "UTC";
 /** The settings a constant's text depends on; with the zone, pg_dump's DateStyle and IntervalStyle. */
 const OUTPUT_SETTINGS = (/* unused pure expression or super */ null && (["TimeZone", "DateStyle", "IntervalStyle"]));
-/** Sets OUTPUT_SETTINGS for the rest of the transaction; returns what they were. */
-async function setOutputSettings(client, values) {
+/** Sets `names` to `values` for the rest of the transaction; returns what they were. */
+async function setSettings(client, names, values) {
     const { rows } = await client.query(`SELECT pg_catalog.current_setting(name) AS previous, pg_catalog.set_config(name, value, true)
-       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`, [OUTPUT_SETTINGS, values]);
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`, [names, values]);
     return rows.map((row) => row.previous);
 }
 /**
@@ -49491,12 +49508,22 @@ async function catalog_fingerprint_takeCatalogFingerprint(client, scope, options
     let read;
     try {
         // Local to the transaction, and put back for the rest of a snapshot's transaction.
-        const previous = timeZone === null ? undefined : await setOutputSettings(client, [timeZone, "ISO", "postgres"]);
+        const names = timeZone === null ? [] : [...OUTPUT_SETTINGS];
+        const values = timeZone === null ? [] : [timeZone, "ISO", "postgres"];
+        const { rows } = await client.query("SELECT pg_catalog.current_setting('server_encoding') AS encoding");
+        if (rows[0]?.encoding === "SQL_ASCII") {
+            // A SQL_ASCII database's names may hold any byte (a LATIN1 "café"), which the server
+            // refuses to send to a UTF8 client, failing the whole read: as SQL_ASCII they come as they
+            // are, and read as UTF-8 (an invalid byte becomes U+FFFD), the same on both sides.
+            names.push("client_encoding");
+            values.push("SQL_ASCII");
+        }
+        const previous = names.length === 0 ? undefined : await setSettings(client, names, values);
         read = await readFingerprint(client, tests);
         if (timeZone !== null)
             read.fingerprint.timeZone = timeZone;
         if (previous !== undefined && !ownTransaction)
-            await setOutputSettings(client, previous);
+            await setSettings(client, names, previous);
     }
     finally {
         if (ownTransaction)
@@ -49515,7 +49542,14 @@ async function readFingerprint(client, scope) {
     const collector = { owners: new Map(), acl: new Map() };
     const [{ version }] = (await query("SELECT pg_catalog.current_setting('server_version_num') AS version"));
     const serverVersion = Number(version);
-    const [database] = await query(`SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
+    // The ICU locale: daticulocale in 15 and 16, datlocale (shared with the builtin provider) from 17.
+    const icuLocale = serverVersion >= 170000
+        ? "CASE WHEN datlocprovider = 'i' THEN datlocale END"
+        : serverVersion >= 150000
+            ? "CASE WHEN datlocprovider = 'i' THEN daticulocale END"
+            : "NULL::text";
+    const [database] = await query(`SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype,
+            ${icuLocale} AS icu
        FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()`);
     const settingRows = await query(`SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(s.setrole) END AS role, s.setconfig AS config
        FROM pg_catalog.pg_db_role_setting s
@@ -49821,6 +49855,7 @@ async function readFingerprint(client, scope) {
             encoding: database.encoding,
             collate: database.collate,
             ctype: database.ctype,
+            icuLocale: database.icu,
             settings,
             roleSettings: sortedRecord(roleSettings),
         },
@@ -57482,6 +57517,417 @@ function formatHours(seconds) {
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(31421);
+;// CONCATENATED MODULE: ./src/postgres/archive/errors.ts
+/**
+ * What can go wrong reading a pg_dump custom-format archive stream. All are OperationErrors (exit
+ * 1): the archive came from our own pg_dump run, so a bad one means the dump failed, not the input.
+ */
+
+/** The bytes are not a well-formed custom-format archive (bad magic, bad length, unknown id). */
+class ArchiveFormatError extends errors/* OperationError */.OK {
+}
+/** The stream ended before the archive did; the message names what was cut off. */
+class ArchiveTruncatedError extends (/* unused pure expression or super */ null && (ArchiveFormatError)) {
+}
+/**
+ * A well-formed archive this reader cannot summarise: a version it does not know, or data it
+ * cannot count (compressed inside the archive: row counts need `pg_dump -Z0`).
+ */
+class ArchiveUnsupportedError extends ArchiveFormatError {
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/text-encoding.ts
+/**
+ * Text in a pg_dump archive (TOC names, statements) and in pg_restore's listing of it is in the
+ * dumped database's encoding, which pg_dump takes as its client encoding and records in the
+ * archive's ENCODING entry. A LATIN1 database's table "café" is the bytes 63 61 66 e9 there: read
+ * as UTF-8 it would become "caf\uFFFD", a name no catalog holds.
+ */
+/** PostgreSQL server encodings (pg_wchar.h names) as WHATWG labels TextDecoder knows. */
+const LABELS = {
+    UTF8: "utf-8",
+    EUC_JP: "euc-jp",
+    // GB 2312 in EUC form is a subset of GBK, byte for byte.
+    EUC_CN: "gbk",
+    EUC_KR: "euc-kr",
+    LATIN2: "iso-8859-2",
+    LATIN3: "iso-8859-3",
+    LATIN4: "iso-8859-4",
+    LATIN6: "iso-8859-10",
+    LATIN7: "iso-8859-13",
+    LATIN8: "iso-8859-14",
+    LATIN9: "iso-8859-15",
+    LATIN10: "iso-8859-16",
+    ISO_8859_5: "iso-8859-5",
+    ISO_8859_6: "iso-8859-6",
+    ISO_8859_7: "iso-8859-7",
+    ISO_8859_8: "iso-8859-8",
+    WIN866: "ibm866",
+    WIN874: "windows-874",
+    WIN1250: "windows-1250",
+    WIN1251: "windows-1251",
+    WIN1252: "windows-1252",
+    WIN1253: "windows-1253",
+    WIN1254: "windows-1254",
+    WIN1255: "windows-1255",
+    WIN1256: "windows-1256",
+    WIN1257: "windows-1257",
+    WIN1258: "windows-1258",
+    KOI8R: "koi8-r",
+    KOI8U: "koi8-u",
+};
+const decodeUtf8 = (bytes) => Buffer.from(bytes).toString("utf8");
+/**
+ * The decoder for a PostgreSQL encoding name ("LATIN1", "win1252": pg_dump writes it as the
+ * server spells it). SQL_ASCII has no encoding at all (its bytes are whatever the application
+ * stored, most often UTF-8), and the few encodings no decoder here knows (EUC_TW, EUC_JIS_2004,
+ * MULE_INTERNAL) are read as UTF-8, as before: their ASCII names still read right.
+ */
+function decoderFor(encoding) {
+    const name = (encoding ?? "").toUpperCase().replace(/^ISO-?8859-?1$/, "LATIN1");
+    // WHATWG maps "iso-8859-1" to windows-1252, which reads 0x80-0x9f as other characters: LATIN1
+    // is one byte to one code point.
+    if (name === "LATIN1")
+        return (bytes) => Buffer.from(bytes).toString("latin1");
+    // LATIN5 (ISO 8859-9) is windows-1254 from 0xa0 up, C1 controls below.
+    if (name === "LATIN5")
+        return c1Controls(new TextDecoder("windows-1254"));
+    const label = LABELS[name];
+    if (!label || label === "utf-8")
+        return decodeUtf8;
+    let decoder;
+    try {
+        decoder = new TextDecoder(label);
+    }
+    catch {
+        // A Node built without full ICU knows only the Unicode encodings.
+        return decodeUtf8;
+    }
+    return (bytes) => decoder.decode(bytes);
+}
+function c1Controls(decoder) {
+    return (bytes) => {
+        if (!bytes.some((byte) => byte >= 0x80 && byte < 0xa0))
+            return decoder.decode(bytes);
+        let text = "";
+        for (const byte of bytes) {
+            text += byte >= 0x80 && byte < 0xa0 ? String.fromCharCode(byte) : decoder.decode(Uint8Array.of(byte));
+        }
+        return text;
+    };
+}
+/** The encoding named by an ENCODING entry's statement, `SET client_encoding = 'LATIN1';`. */
+function encodingOfStatement(statement) {
+    return /client_encoding\s*=\s*'([^']+)'/i.exec(statement)?.[1];
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/format.ts
+/**
+ * The header and table of contents of a pg_dump custom-format archive, read from the front of the
+ * stream. Layout as PostgreSQL's src/bin/pg_dump/pg_backup_archiver.c writes it (WriteHead,
+ * WriteToc, WriteInt, WriteStr, WriteOffset) and pg_backup_custom.c (_WriteExtraToc); the version
+ * gates are the ones ReadHead and ReadToc apply. README.md in this folder has the summary.
+ */
+
+
+/** MAKE_ARCHIVE_VERSION in pg_backup_archiver.h. */
+function archiveVersion(major, minor, revision = 0) {
+    return (major * 256 + minor) * 256 + revision;
+}
+const K_VERS_1_3 = archiveVersion(1, 3); // copyStmt in TOC entries
+const K_VERS_1_5 = archiveVersion(1, 5); // dependencies
+const K_VERS_1_6 = archiveVersion(1, 6); // namespace
+const K_VERS_1_7 = archiveVersion(1, 7); // offSize in the header, offsets with a flag byte
+const K_VERS_1_8 = archiveVersion(1, 8); // catalog tableoid
+const K_VERS_1_9 = archiveVersion(1, 9); // with-oids flag
+const K_VERS_1_10 = archiveVersion(1, 10); // tablespace; server and pg_dump versions in the header
+const K_VERS_1_11 = archiveVersion(1, 11); // section
+const K_VERS_1_14 = archiveVersion(1, 14); // table access method
+const K_VERS_1_15 = archiveVersion(1, 15); // compression algorithm byte instead of a level
+const K_VERS_1_16 = archiveVersion(1, 16); // relkind; BLOB METADATA and several BLOBS entries
+/** Oldest and newest versions this reader accepts: PostgreSQL 8.0's pg_dump to 17/18's. */
+const OLDEST_READABLE = K_VERS_1_10;
+const NEWEST_READABLE = archiveVersion(1, 16, 255);
+/** Data block types (pg_backup_archiver.h); BLK_BLOB (2) was never written by a custom archive since 7.x. */
+const BLK_DATA = 1;
+const BLK_BLOBS = 3;
+/** ArchiveFormat in pg_backup.h: archCustom. The directory format's toc.dat carries 5. */
+const FORMAT_CUSTOM = 1;
+const DATA_STATES = { 1: "not-set", 2: "set", 3: "none" };
+const SECTIONS = { 1: "none", 2: "pre-data", 3: "data", 4: "post-data" };
+const ALGORITHMS = ["none", "gzip", "lz4", "zstd"];
+/** Thrown by the cursor when the bytes so far end mid-field; the caller retries with more. */
+class NeedMoreBytes extends Error {
+    where;
+    constructor(where) {
+        super(`need more bytes: ${where}`);
+        this.where = where;
+    }
+}
+/** Strings longer than this in a header or TOC are taken as corruption rather than buffered. */
+const MAX_TOC_STRING = 256 * 1024 * 1024;
+const MAX_TOC_ENTRIES = 50_000_000;
+/** Reads the archive's integer and string encodings from one buffer, front to back. */
+class ArchiveCursor {
+    bytes;
+    offset = 0;
+    where = "the header";
+    versionNumber = 0;
+    intSize = 4;
+    offSize = 8;
+    /** How strings read: UTF-8 until the TOC's ENCODING entry names the dumped database's encoding. */
+    decode = decodeUtf8;
+    /** That encoding, once read ("LATIN1"). */
+    encoding = null;
+    constructor(bytes) {
+        this.bytes = bytes;
+    }
+    byte() {
+        if (this.offset >= this.bytes.length)
+            throw new NeedMoreBytes(this.where);
+        return this.bytes[this.offset++];
+    }
+    take(length) {
+        if (this.offset + length > this.bytes.length)
+            throw new NeedMoreBytes(this.where);
+        const slice = this.bytes.subarray(this.offset, this.offset + length);
+        this.offset += length;
+        return slice;
+    }
+    /** WriteInt: a sign byte (from 1.1 on), then intSize bytes, least significant first. */
+    int() {
+        const sign = this.versionNumber > archiveVersion(1, 0) ? this.byte() : 0;
+        let value = 0;
+        let scale = 1;
+        for (let i = 0; i < this.intSize; i++) {
+            value += this.byte() * scale;
+            scale *= 256;
+        }
+        if (sign > 1)
+            throw new ArchiveFormatError(`pg_dump archive: bad integer sign byte ${sign} in ${this.where}`);
+        return sign === 1 ? -value : value;
+    }
+    /** WriteStr: an int length, -1 for NULL, then the bytes (no terminator). */
+    string() {
+        const length = this.int();
+        if (length < 0)
+            return null;
+        if (length > MAX_TOC_STRING) {
+            throw new ArchiveFormatError(`pg_dump archive: implausible string length ${length} in ${this.where}`);
+        }
+        return this.decode(this.take(length));
+    }
+    /** Like string() for fields we do not keep (definitions can be large): skips the bytes. */
+    skipString() {
+        const length = this.int();
+        if (length > MAX_TOC_STRING) {
+            throw new ArchiveFormatError(`pg_dump archive: implausible string length ${length} in ${this.where}`);
+        }
+        if (length > 0)
+            this.take(length);
+    }
+    /** WriteOffset: from 1.7 a flag byte then offSize bytes; before, an int (-1 unset, 0 no data). */
+    dataPosition() {
+        if (this.versionNumber < K_VERS_1_7) {
+            const value = this.int();
+            if (value < 0)
+                return { state: "not-set", offset: null };
+            if (value === 0)
+                return { state: "none", offset: null };
+            return { state: "set", offset: value };
+        }
+        const flag = this.byte();
+        const state = DATA_STATES[flag];
+        if (!state)
+            throw new ArchiveFormatError(`pg_dump archive: unexpected data offset flag ${flag} in ${this.where}`);
+        let offset = 0;
+        let scale = 1;
+        for (let i = 0; i < this.offSize; i++) {
+            offset += this.byte() * scale;
+            scale *= 256;
+        }
+        return { state, offset: state === "set" ? offset : null };
+    }
+}
+/** ReadHead. The cursor learns the version and integer sizes it needs for everything after. */
+function readHeader(cursor) {
+    cursor.where = "the header";
+    const magic = cursor.take(5).toString("latin1");
+    if (magic !== "PGDMP") {
+        throw new ArchiveFormatError("pg_dump archive: no PGDMP magic at the start: not a custom-format archive (pg_dump -Fc)");
+    }
+    const major = cursor.byte();
+    const minor = cursor.byte();
+    const revision = major > 1 || (major === 1 && minor > 0) ? cursor.byte() : 0;
+    const versionNumber = archiveVersion(major, minor, revision);
+    const version = `${major}.${minor}.${revision}`;
+    if (versionNumber < OLDEST_READABLE) {
+        throw new ArchiveUnsupportedError(`pg_dump archive version ${version} is older than this reader supports (1.10, PostgreSQL 8.0)`);
+    }
+    if (versionNumber > NEWEST_READABLE) {
+        throw new ArchiveUnsupportedError(`pg_dump archive version ${version} is newer than this reader knows (up to 1.16, PostgreSQL 17 and 18)`);
+    }
+    cursor.versionNumber = versionNumber;
+    const intSize = cursor.byte();
+    // Our integer reader is exact up to 6 bytes and pg_dump has only ever used sizeof(int) = 4.
+    if (intSize < 1 || intSize > 6) {
+        throw new ArchiveUnsupportedError(`pg_dump archive: integer size ${intSize} is not supported (expected 4)`);
+    }
+    cursor.intSize = intSize;
+    const offSize = versionNumber >= K_VERS_1_7 ? cursor.byte() : intSize;
+    if (offSize < 1 || offSize > 16) {
+        throw new ArchiveFormatError(`pg_dump archive: offset size ${offSize} is out of range`);
+    }
+    cursor.offSize = offSize;
+    const format = cursor.byte();
+    if (format !== FORMAT_CUSTOM) {
+        throw new ArchiveUnsupportedError(`pg_dump archive format byte is ${format}, expected ${FORMAT_CUSTOM} (custom, pg_dump -Fc)`);
+    }
+    let compression;
+    if (versionNumber >= K_VERS_1_15) {
+        const code = cursor.byte();
+        const algorithm = ALGORITHMS[code];
+        if (!algorithm)
+            throw new ArchiveUnsupportedError(`pg_dump archive: unknown compression algorithm ${code}`);
+        compression = { algorithm, level: null };
+    }
+    else {
+        // 1.10 to 1.14 store a zlib level (-1 is zlib's default); any nonzero level means gzip.
+        const level = cursor.int();
+        compression = { algorithm: level === 0 ? "none" : "gzip", level };
+    }
+    const parts = [0, 0, 0, 0, 0, 0, 0].map(() => cursor.int());
+    const [sec, min, hour, mday, mon, year] = parts;
+    const pad = (value) => String(value).padStart(2, "0");
+    const created = `${1900 + year}-${pad(mon + 1)}-${pad(mday)} ${pad(hour)}:${pad(min)}:${pad(sec)}`;
+    const database = cursor.string();
+    const serverVersion = cursor.string();
+    const pgDumpVersion = cursor.string();
+    return {
+        version,
+        versionNumber,
+        intSize,
+        offSize,
+        compression,
+        created,
+        database,
+        serverVersion,
+        pgDumpVersion,
+    };
+}
+/** ReadToc plus the custom format's per-entry data position (_ReadExtraToc). */
+function readToc(cursor) {
+    const version = cursor.versionNumber;
+    cursor.where = "the TOC entry count";
+    const count = cursor.int();
+    if (count < 0 || count > MAX_TOC_ENTRIES) {
+        throw new ArchiveFormatError(`pg_dump archive: implausible TOC entry count ${count}`);
+    }
+    const entries = [];
+    for (let index = 0; index < count; index++) {
+        cursor.where = `TOC entry ${index + 1} of ${count}`;
+        const dumpId = cursor.int();
+        if (dumpId <= 0)
+            throw new ArchiveFormatError(`pg_dump archive: dump id ${dumpId} in ${cursor.where}`);
+        const hadDumper = cursor.int() !== 0;
+        const tableOid = version >= K_VERS_1_8 ? Number(cursor.string() ?? "0") : 0;
+        const oid = Number(cursor.string() ?? "0");
+        const tag = cursor.string();
+        const desc = cursor.string();
+        const section = version >= K_VERS_1_11 ? SECTIONS[cursor.int()] : inferSection(desc);
+        if (!section)
+            throw new ArchiveFormatError(`pg_dump archive: unknown section in ${cursor.where}`);
+        // pg_dump writes the ENCODING entry first: every name after it is in that encoding.
+        if (desc === "ENCODING") {
+            const encoding = encodingOfStatement(cursor.string() ?? "");
+            if (encoding) {
+                cursor.encoding = encoding;
+                cursor.decode = decoderFor(encoding);
+            }
+        }
+        else
+            cursor.skipString(); // defn
+        cursor.skipString(); // dropStmt
+        const copyStatement = version >= K_VERS_1_3 ? cursor.string() : null;
+        const namespace = version >= K_VERS_1_6 ? cursor.string() : null;
+        const tablespace = version >= K_VERS_1_10 ? cursor.string() : null;
+        const tableAccessMethod = version >= K_VERS_1_14 ? cursor.string() : null;
+        const relkind = version >= K_VERS_1_16 ? cursor.int() : null;
+        const owner = cursor.string();
+        if (version >= K_VERS_1_9)
+            cursor.skipString(); // "true" once meant WITH OIDS
+        const dependencies = [];
+        if (version >= K_VERS_1_5) {
+            for (;;) {
+                const dependency = cursor.string();
+                if (dependency === null)
+                    break;
+                dependencies.push(Number(dependency));
+            }
+        }
+        const position = cursor.dataPosition();
+        entries.push({
+            dumpId,
+            hadDumper,
+            tableOid,
+            oid,
+            tag,
+            desc,
+            section,
+            namespace,
+            tablespace,
+            tableAccessMethod,
+            relkind,
+            owner,
+            copyStatement: copyStatement === "" ? null : copyStatement,
+            dependencies,
+            dataState: position.state,
+            dataOffset: position.offset,
+        });
+    }
+    return entries;
+}
+/** Archives before 1.11 (PostgreSQL 8.4) carry no section; ReadToc infers it from the type. */
+function inferSection(desc) {
+    switch (desc) {
+        case "COMMENT":
+        case "ACL":
+        case "ACL LANGUAGE":
+            return "none";
+        case "TABLE DATA":
+        case "BLOBS":
+        case "BLOB COMMENTS":
+            return "data";
+        case "CONSTRAINT":
+        case "CHECK CONSTRAINT":
+        case "FK CONSTRAINT":
+        case "INDEX":
+        case "RULE":
+        case "TRIGGER":
+            return "post-data";
+        default:
+            return "pre-data";
+    }
+}
+/**
+ * The dumped database's encoding from the front of an archive: a string once the ENCODING entry
+ * (pg_dump writes it first) is in `bytes`; undefined while more bytes may bring it; null when the
+ * archive has none or does not read.
+ */
+function archiveEncoding(bytes) {
+    const cursor = new ArchiveCursor(bytes);
+    try {
+        readHeader(cursor);
+        readToc(cursor);
+    }
+    catch (error) {
+        if (cursor.encoding !== null)
+            return cursor.encoding;
+        return error instanceof NeedMoreBytes ? undefined : null;
+    }
+    return cursor.encoding;
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/pgdg-key.ts
 /**
  * The signing key of apt.postgresql.org (PGDG), fingerprint B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8,
@@ -58122,6 +58568,9 @@ function findPgDumpFor(server, settings, deps) {
 
 
 
+
+/** The ENCODING entry comes first in the TOC: it is looked for in this many bytes at most. */
+const ENCODING_WITHIN = 1024 * 1024;
 /**
  * `afterWrite` is called with each chunk once nothing here holds it any more (pg_restore's pipe
  * took it, or it was dropped), in order; e.g. releaseDecompressed.
@@ -58130,9 +58579,9 @@ function listArchive(pgRestore, options = {}) {
     const afterWrite = options.afterWrite ?? (() => undefined);
     const tool = toolSpawn(pgRestore, pgToolEnv(process.env));
     const child = (0,external_node_child_process_.spawn)(tool.path, ["--list"], { stdio: ["pipe", "pipe", "pipe"], env: tool.env });
-    let stdout = "";
+    const stdout = [];
     let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text) => (stdout += text));
+    child.stdout.on("data", (chunk) => stdout.push(chunk));
     child.stderr.setEncoding("utf8").on("data", (text) => (stderr = (stderr + text).slice(-16_384)));
     let stdinOpen = true;
     child.stdin.on("error", () => {
@@ -58144,7 +58593,7 @@ function listArchive(pgRestore, options = {}) {
         child.on("error", (error) => reject(new errors/* OperationError */.OK(`pg_restore could not start: ${error.message}`)));
         child.on("close", (code, signal) => {
             if (code === 0)
-                return resolve(stdout);
+                return resolve(Buffer.concat(stdout));
             const line = stderr
                 .split("\n")
                 .map((text) => text.trim())
@@ -58154,8 +58603,23 @@ function listArchive(pgRestore, options = {}) {
         });
     });
     listing.catch(() => undefined);
+    const head = [];
+    let headBytes = 0;
+    let encoding;
+    const sniff = (chunk) => {
+        if (encoding !== undefined)
+            return;
+        head.push(chunk);
+        headBytes += chunk.length;
+        encoding = archiveEncoding(Buffer.concat(head));
+        if (encoding === undefined && headBytes >= ENCODING_WITHIN)
+            encoding = null;
+        if (encoding !== undefined)
+            head.length = 0;
+    };
     const sink = new external_node_stream_.Writable({
         write(chunk, _encoding, callback) {
+            sniff(chunk);
             if (!stdinOpen || !child.stdin.writable) {
                 // Dropped. Once the pipe is closed, no earlier write to it is pending any more.
                 if (child.stdin.closed)
@@ -58189,16 +58653,18 @@ function listArchive(pgRestore, options = {}) {
             callback(error);
         },
     });
-    return { sink, listing };
+    return { sink, listing, encoding: () => encoding ?? null };
 }
 /**
  * The tables a listing holds data for. Listing lines read `<id>; <oid> <oid> TABLE DATA <schema>
  * <table> <owner>` with names unquoted (they may hold spaces), so a table is found by its prefix.
  * pg_restore prints a name's line breaks (CR and LF) as spaces, to keep one entry per line.
+ * `listings` are the same listing decoded more than one way: a table found in any is there (the
+ * archive's encoding; and UTF-8, as manifests of non-UTF-8 databases were read before).
  */
-function missingTableData(listing, tables) {
-    const entries = listing
-        .split("\n")
+function missingTableData(listings, tables) {
+    const entries = (typeof listings === "string" ? [listings] : listings)
+        .flatMap((listing) => listing.split("\n"))
         .map((line) => /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line)?.[1])
         .filter((entry) => entry !== undefined);
     const listed = (name) => entries.some((entry) => entry === name || entry.startsWith(`${name} `));
@@ -60956,6 +61422,7 @@ async function readHead(stream, limit) {
 
 
 
+
 async function runVerify(settings, deps) {
     const { log } = deps;
     const repository = new backup_repository_BackupRepository(deps.store, settings.evidence);
@@ -61025,9 +61492,10 @@ async function runVerify(settings, deps) {
         }
         if (listing) {
             try {
-                const text = await listing.listing;
+                const bytes = await listing.listing;
                 tablesListed = manifest.tables.length;
-                const missing = missingTableData(text, manifest.tables);
+                const encoding = decoderFor(listing.encoding() ?? manifest.catalog?.database.encoding);
+                const missing = missingTableData([encoding(bytes), decodeUtf8(bytes)], manifest.tables);
                 missingTables = missing;
                 if (missing.length > 0)
                     failures.push(`the archive has no data for ${missing.join(", ")}`);

@@ -25,6 +25,17 @@ export interface TableCount {
    * statements with --inserts): the per-table content digest. Absent in backups made before it.
    */
   sha256?: string;
+  /**
+   * The columns of the archive's COPY statement, in its order, where a restore may not keep the
+   * source's (an inheritance child: its parent's columns come first after a restore).
+   */
+  columns?: string[];
+  /**
+   * The table the archive's COPY loads these rows through, when not this one: the partition root,
+   * under --load-via-partition-root or when pg_dump chose it (hash partitioning on an enum). A
+   * restore routes the rows again: they may land in another partition.
+   */
+  loadedInto?: { schema: string; table: string };
 }
 
 /** The archive's large objects; absent in backups made before Lifeboat read the archive. */
@@ -288,6 +299,21 @@ export function manifestProblems(value: unknown): string[] {
     if (m.tables.some((t) => !Number.isSafeInteger(t.rows) || t.rows < 0)) problems.push("tables[].rows");
     if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
       problems.push("tables[].sha256");
+    }
+    const strings = (value: unknown) => Array.isArray(value) && value.every((v) => typeof v === "string");
+    if (m.tables.some((t) => t.columns !== undefined && !strings(t.columns)))
+      problems.push("tables[].columns");
+    if (
+      m.tables.some(
+        (t) =>
+          t.loadedInto !== undefined &&
+          (typeof t.loadedInto !== "object" ||
+            t.loadedInto === null ||
+            typeof t.loadedInto.schema !== "string" ||
+            typeof t.loadedInto.table !== "string"),
+      )
+    ) {
+      problems.push("tables[].loadedInto");
     }
   }
   if (m.largeObjects !== undefined && largeObjectsProblem(m.largeObjects)) problems.push("largeObjects");

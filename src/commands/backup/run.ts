@@ -21,7 +21,8 @@ import {
   type TableCount,
 } from "../../domain/manifest.js";
 import { isReservedRole, type Preset } from "../../domain/supabase-preset.js";
-import type { CatalogFingerprint } from "../../domain/catalog-diff.js";
+import { qualifiedName, type CatalogFingerprint } from "../../domain/catalog-diff.js";
+import { parseCopyStatement } from "../../postgres/archive/copy-statement.js";
 import { provenanceFromEnv } from "../../domain/provenance.js";
 import { parseRecipient, passphraseRecipient, type Recipient } from "../../crypto/age/index.js";
 import { connect, readServerInfo } from "../../postgres/connect.js";
@@ -290,7 +291,7 @@ async function backupWith(
       }
     }
 
-    const { tables, largeObjects } = contentsOf(archive);
+    const { tables, largeObjects } = contentsOf(archive, new Set(Object.keys(catalog?.inherits ?? {})));
     const dumpArtifact: DumpArtifact = {
       name: dumpName,
       kind: "dump",
@@ -499,17 +500,35 @@ async function streamDump(options: {
  * block (partitions each their own; tables without data under the scope have none), sorted by
  * schema then table in byte order.
  */
-export function contentsOf(archive: ArchiveSummary): {
+export function contentsOf(
+  archive: ArchiveSummary,
+  inheritanceChildren: ReadonlySet<string> = new Set(),
+): {
   tables: TableCount[];
   largeObjects: LargeObjectsSummary;
 } {
   const tables = archive.tables
-    .map((table) => ({
-      schema: table.schema ?? "",
-      table: table.table ?? "",
-      rows: table.rows,
-      sha256: table.sha256,
-    }))
+    .map((table): TableCount => {
+      const schema = table.schema ?? "";
+      const name = table.table ?? "";
+      const copy = parseCopyStatement(table.copyStatement ?? "");
+      // An inheritance child's columns come after its parents' once restored: the archive's order
+      // is kept for restore-test to read the rows back in.
+      const columns = inheritanceChildren.has(qualifiedName(schema, name)) ? copy?.columns : undefined;
+      // Rows pg_dump loads through the partition root are routed again by a restore.
+      const loadedInto =
+        copy && (copy.schema !== schema || copy.table !== name)
+          ? { schema: copy.schema, table: copy.table }
+          : undefined;
+      return {
+        schema,
+        table: name,
+        rows: table.rows,
+        sha256: table.sha256,
+        ...(columns ? { columns } : {}),
+        ...(loadedInto ? { loadedInto } : {}),
+      };
+    })
     .sort(
       (a, b) =>
         Buffer.compare(Buffer.from(a.schema), Buffer.from(b.schema)) ||

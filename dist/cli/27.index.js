@@ -1,8 +1,8 @@
-export const id = 174;
-export const ids = [174];
+export const id = 27;
+export const ids = [27];
 export const modules = {
 
-/***/ 4174:
+/***/ 1027:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 // ESM COMPAT FLAG
@@ -505,6 +505,16 @@ function manifestProblems(value) {
             problems.push("tables[].rows");
         if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
             problems.push("tables[].sha256");
+        }
+        const strings = (value) => Array.isArray(value) && value.every((v) => typeof v === "string");
+        if (m.tables.some((t) => t.columns !== undefined && !strings(t.columns)))
+            problems.push("tables[].columns");
+        if (m.tables.some((t) => t.loadedInto !== undefined &&
+            (typeof t.loadedInto !== "object" ||
+                t.loadedInto === null ||
+                typeof t.loadedInto.schema !== "string" ||
+                typeof t.loadedInto.table !== "string"))) {
+            problems.push("tables[].loadedInto");
         }
     }
     if (m.largeObjects !== undefined && largeObjectsProblem(m.largeObjects))
@@ -5434,6 +5444,9 @@ const DEFAULT_CONDITIONS = {
     missingRoles: [],
     databaseSettingsRestored: false,
 };
+function localeProvider(icuLocale) {
+    return typeof icuLocale === "string" ? `ICU locale ${icuLocale}` : "the libc locale provider";
+}
 const REASONS = {
     eventTrigger: "creating an event trigger needs superuser",
     foreignDataWrapper: "creating a foreign-data wrapper needs superuser",
@@ -5609,6 +5622,10 @@ function diffCatalog(source, restored, conditions) {
     const db = "database";
     if (source.database.encoding !== restored.database.encoding) {
         fail(db, `encoding ${restored.database.encoding}, the source's is ${source.database.encoding}`);
+    }
+    // Not recorded in older fingerprints: nothing to compare.
+    if (source.database.icuLocale !== undefined && source.database.icuLocale !== restored.database.icuLocale) {
+        warn(db, `${localeProvider(restored.database.icuLocale)}, the source's is ${localeProvider(source.database.icuLocale)}`, REASONS.locale);
     }
     for (const key of ["collate", "ctype"]) {
         if (source.database[key] !== restored.database[key]) {
@@ -6387,10 +6404,10 @@ function noteObject(collector, prefix, name, owner, row) {
 const CATALOG_TIME_ZONE = "UTC";
 /** The settings a constant's text depends on; with the zone, pg_dump's DateStyle and IntervalStyle. */
 const OUTPUT_SETTINGS = ["TimeZone", "DateStyle", "IntervalStyle"];
-/** Sets OUTPUT_SETTINGS for the rest of the transaction; returns what they were. */
-async function setOutputSettings(client, values) {
+/** Sets `names` to `values` for the rest of the transaction; returns what they were. */
+async function setSettings(client, names, values) {
     const { rows } = await client.query(`SELECT pg_catalog.current_setting(name) AS previous, pg_catalog.set_config(name, value, true)
-       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`, [OUTPUT_SETTINGS, values]);
+       FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s(name, value, i) ORDER BY i`, [names, values]);
     return rows.map((row) => row.previous);
 }
 /**
@@ -6421,12 +6438,22 @@ async function takeCatalogFingerprint(client, scope, options = {}) {
     let read;
     try {
         // Local to the transaction, and put back for the rest of a snapshot's transaction.
-        const previous = timeZone === null ? undefined : await setOutputSettings(client, [timeZone, "ISO", "postgres"]);
+        const names = timeZone === null ? [] : [...OUTPUT_SETTINGS];
+        const values = timeZone === null ? [] : [timeZone, "ISO", "postgres"];
+        const { rows } = await client.query("SELECT pg_catalog.current_setting('server_encoding') AS encoding");
+        if (rows[0]?.encoding === "SQL_ASCII") {
+            // A SQL_ASCII database's names may hold any byte (a LATIN1 "café"), which the server
+            // refuses to send to a UTF8 client, failing the whole read: as SQL_ASCII they come as they
+            // are, and read as UTF-8 (an invalid byte becomes U+FFFD), the same on both sides.
+            names.push("client_encoding");
+            values.push("SQL_ASCII");
+        }
+        const previous = names.length === 0 ? undefined : await setSettings(client, names, values);
         read = await readFingerprint(client, tests);
         if (timeZone !== null)
             read.fingerprint.timeZone = timeZone;
         if (previous !== undefined && !ownTransaction)
-            await setOutputSettings(client, previous);
+            await setSettings(client, names, previous);
     }
     finally {
         if (ownTransaction)
@@ -6445,7 +6472,14 @@ async function readFingerprint(client, scope) {
     const collector = { owners: new Map(), acl: new Map() };
     const [{ version }] = (await query("SELECT pg_catalog.current_setting('server_version_num') AS version"));
     const serverVersion = Number(version);
-    const [database] = await query(`SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype
+    // The ICU locale: daticulocale in 15 and 16, datlocale (shared with the builtin provider) from 17.
+    const icuLocale = serverVersion >= 170000
+        ? "CASE WHEN datlocprovider = 'i' THEN datlocale END"
+        : serverVersion >= 150000
+            ? "CASE WHEN datlocprovider = 'i' THEN daticulocale END"
+            : "NULL::text";
+    const [database] = await query(`SELECT pg_catalog.pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype,
+            ${icuLocale} AS icu
        FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()`);
     const settingRows = await query(`SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(s.setrole) END AS role, s.setconfig AS config
        FROM pg_catalog.pg_db_role_setting s
@@ -6751,6 +6785,7 @@ async function readFingerprint(client, scope) {
             encoding: database.encoding,
             collate: database.collate,
             ctype: database.ctype,
+            icuLocale: database.icu,
             settings,
             roleSettings: sortedRecord(roleSettings),
         },
@@ -11055,6 +11090,90 @@ function createDecompressor(method) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/postgres/archive/copy-statement.ts
+/**
+ * The COPY statement a TABLE DATA entry's rows are restored with, as pg_dump writes it
+ * (pg_dump.c dumpTableData: `COPY <schema>.<table> (<columns>) FROM stdin;`, names quoted by
+ * fmtId only where needed). Two facts in it decide whether a restored table can be read back as
+ * the archive holds it:
+ * - the columns, in the order the rows hold their values: the source's, which a restore does not
+ *   always keep (an inheritance child gets its parent's columns first, so a column added to the
+ *   parent later comes before the child's own after a restore);
+ * - the table it loads into: the partition root, not the partition, under
+ *   --load-via-partition-root, which pg_dump also chooses itself for hash partitioning on an enum
+ *   (the hash of an enum is of its OID, which a restore does not keep): the rows are routed again
+ *   and may land in another partition.
+ */
+/**
+ * Reads `COPY schema.table (a, "B c") FROM stdin;`; undefined for anything else (INSERT data has
+ * no copy statement; a statement from another tool).
+ */
+function parseCopyStatement(statement) {
+    let at = 0;
+    const text = statement.trim();
+    const skipSpaces = () => {
+        while (at < text.length && /\s/.test(text[at]))
+            at++;
+    };
+    const identifier = () => {
+        if (text[at] === '"') {
+            let name = "";
+            at++;
+            for (;;) {
+                const end = text.indexOf('"', at);
+                if (end < 0)
+                    return undefined;
+                name += text.slice(at, end);
+                at = end + 1;
+                if (text[at] !== '"')
+                    return name;
+                name += '"';
+                at++;
+            }
+        }
+        // fmtId leaves a name unquoted only when it is lower case letters, digits and underscores.
+        const match = /^[a-z_][a-z0-9_]*/.exec(text.slice(at));
+        if (!match)
+            return undefined;
+        at += match[0].length;
+        return match[0];
+    };
+    if (!/^COPY\s/i.test(text))
+        return undefined;
+    at = 4;
+    skipSpaces();
+    const schema = identifier();
+    if (schema === undefined || text[at] !== ".")
+        return undefined;
+    at++;
+    const table = identifier();
+    if (table === undefined)
+        return undefined;
+    skipSpaces();
+    const columns = [];
+    if (text[at] === "(") {
+        at++;
+        for (;;) {
+            skipSpaces();
+            const column = identifier();
+            if (column === undefined)
+                return undefined;
+            columns.push(column);
+            skipSpaces();
+            if (text[at] === ",") {
+                at++;
+                continue;
+            }
+            if (text[at] !== ")")
+                return undefined;
+            at++;
+            break;
+        }
+        skipSpaces();
+    }
+    return /^FROM\s+stdin\s*;?$/i.test(text.slice(at)) ? { schema, table, columns } : undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/crypto/age/errors.ts
 
 class AgeDecryptError extends domain_errors/* OperationError */.OK {
@@ -13740,6 +13859,91 @@ class LargeObjectDigester {
     }
 }
 
+;// CONCATENATED MODULE: ./src/postgres/archive/text-encoding.ts
+/**
+ * Text in a pg_dump archive (TOC names, statements) and in pg_restore's listing of it is in the
+ * dumped database's encoding, which pg_dump takes as its client encoding and records in the
+ * archive's ENCODING entry. A LATIN1 database's table "café" is the bytes 63 61 66 e9 there: read
+ * as UTF-8 it would become "caf\uFFFD", a name no catalog holds.
+ */
+/** PostgreSQL server encodings (pg_wchar.h names) as WHATWG labels TextDecoder knows. */
+const LABELS = {
+    UTF8: "utf-8",
+    EUC_JP: "euc-jp",
+    // GB 2312 in EUC form is a subset of GBK, byte for byte.
+    EUC_CN: "gbk",
+    EUC_KR: "euc-kr",
+    LATIN2: "iso-8859-2",
+    LATIN3: "iso-8859-3",
+    LATIN4: "iso-8859-4",
+    LATIN6: "iso-8859-10",
+    LATIN7: "iso-8859-13",
+    LATIN8: "iso-8859-14",
+    LATIN9: "iso-8859-15",
+    LATIN10: "iso-8859-16",
+    ISO_8859_5: "iso-8859-5",
+    ISO_8859_6: "iso-8859-6",
+    ISO_8859_7: "iso-8859-7",
+    ISO_8859_8: "iso-8859-8",
+    WIN866: "ibm866",
+    WIN874: "windows-874",
+    WIN1250: "windows-1250",
+    WIN1251: "windows-1251",
+    WIN1252: "windows-1252",
+    WIN1253: "windows-1253",
+    WIN1254: "windows-1254",
+    WIN1255: "windows-1255",
+    WIN1256: "windows-1256",
+    WIN1257: "windows-1257",
+    WIN1258: "windows-1258",
+    KOI8R: "koi8-r",
+    KOI8U: "koi8-u",
+};
+const decodeUtf8 = (bytes) => Buffer.from(bytes).toString("utf8");
+/**
+ * The decoder for a PostgreSQL encoding name ("LATIN1", "win1252": pg_dump writes it as the
+ * server spells it). SQL_ASCII has no encoding at all (its bytes are whatever the application
+ * stored, most often UTF-8), and the few encodings no decoder here knows (EUC_TW, EUC_JIS_2004,
+ * MULE_INTERNAL) are read as UTF-8, as before: their ASCII names still read right.
+ */
+function decoderFor(encoding) {
+    const name = (encoding ?? "").toUpperCase().replace(/^ISO-?8859-?1$/, "LATIN1");
+    // WHATWG maps "iso-8859-1" to windows-1252, which reads 0x80-0x9f as other characters: LATIN1
+    // is one byte to one code point.
+    if (name === "LATIN1")
+        return (bytes) => Buffer.from(bytes).toString("latin1");
+    // LATIN5 (ISO 8859-9) is windows-1254 from 0xa0 up, C1 controls below.
+    if (name === "LATIN5")
+        return c1Controls(new TextDecoder("windows-1254"));
+    const label = LABELS[name];
+    if (!label || label === "utf-8")
+        return decodeUtf8;
+    let decoder;
+    try {
+        decoder = new TextDecoder(label);
+    }
+    catch {
+        // A Node built without full ICU knows only the Unicode encodings.
+        return decodeUtf8;
+    }
+    return (bytes) => decoder.decode(bytes);
+}
+function c1Controls(decoder) {
+    return (bytes) => {
+        if (!bytes.some((byte) => byte >= 0x80 && byte < 0xa0))
+            return decoder.decode(bytes);
+        let text = "";
+        for (const byte of bytes) {
+            text += byte >= 0x80 && byte < 0xa0 ? String.fromCharCode(byte) : decoder.decode(Uint8Array.of(byte));
+        }
+        return text;
+    };
+}
+/** The encoding named by an ENCODING entry's statement, `SET client_encoding = 'LATIN1';`. */
+function encodingOfStatement(statement) {
+    return /client_encoding\s*=\s*'([^']+)'/i.exec(statement)?.[1];
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/archive/format.ts
 /**
  * The header and table of contents of a pg_dump custom-format archive, read from the front of the
@@ -13747,6 +13951,7 @@ class LargeObjectDigester {
  * WriteToc, WriteInt, WriteStr, WriteOffset) and pg_backup_custom.c (_WriteExtraToc); the version
  * gates are the ones ReadHead and ReadToc apply. README.md in this folder has the summary.
  */
+
 
 /** MAKE_ARCHIVE_VERSION in pg_backup_archiver.h. */
 function archiveVersion(major, minor, revision = 0) {
@@ -13793,6 +13998,10 @@ class ArchiveCursor {
     versionNumber = 0;
     intSize = 4;
     offSize = 8;
+    /** How strings read: UTF-8 until the TOC's ENCODING entry names the dumped database's encoding. */
+    decode = decodeUtf8;
+    /** That encoding, once read ("LATIN1"). */
+    encoding = null;
     constructor(bytes) {
         this.bytes = bytes;
     }
@@ -13829,7 +14038,7 @@ class ArchiveCursor {
         if (length > MAX_TOC_STRING) {
             throw new ArchiveFormatError(`pg_dump archive: implausible string length ${length} in ${this.where}`);
         }
-        return this.take(length).toString("utf8");
+        return this.decode(this.take(length));
     }
     /** Like string() for fields we do not keep (definitions can be large): skips the bytes. */
     skipString() {
@@ -13951,7 +14160,16 @@ function readToc(cursor) {
         const section = version >= K_VERS_1_11 ? SECTIONS[cursor.int()] : inferSection(desc);
         if (!section)
             throw new ArchiveFormatError(`pg_dump archive: unknown section in ${cursor.where}`);
-        cursor.skipString(); // defn
+        // pg_dump writes the ENCODING entry first: every name after it is in that encoding.
+        if (desc === "ENCODING") {
+            const encoding = encodingOfStatement(cursor.string() ?? "");
+            if (encoding) {
+                cursor.encoding = encoding;
+                cursor.decode = decoderFor(encoding);
+            }
+        }
+        else
+            cursor.skipString(); // defn
         cursor.skipString(); // dropStmt
         const copyStatement = version >= K_VERS_1_3 ? cursor.string() : null;
         const namespace = version >= K_VERS_1_6 ? cursor.string() : null;
@@ -14013,6 +14231,24 @@ function inferSection(desc) {
         default:
             return "pre-data";
     }
+}
+/**
+ * The dumped database's encoding from the front of an archive: a string once the ENCODING entry
+ * (pg_dump writes it first) is in `bytes`; undefined while more bytes may bring it; null when the
+ * archive has none or does not read.
+ */
+function archiveEncoding(bytes) {
+    const cursor = new ArchiveCursor(bytes);
+    try {
+        readHeader(cursor);
+        readToc(cursor);
+    }
+    catch (error) {
+        if (cursor.encoding !== null)
+            return cursor.encoding;
+        return error instanceof NeedMoreBytes ? undefined : null;
+    }
+    return cursor.encoding;
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/archive/parser.ts
@@ -16387,6 +16623,8 @@ async function* recordPaths(entries, paths) {
 
 
 
+
+
 /** The recipients the backup's artifacts are encrypted to (none: the explicit opt-out), and how the manifest says so. */
 function encryptionFor(settings) {
     const { encryption } = settings;
@@ -16557,7 +16795,7 @@ async function backupWith(settings, deps, context) {
                 throw asOperationError(error);
             }
         }
-        const { tables, largeObjects } = contentsOf(archive);
+        const { tables, largeObjects } = contentsOf(archive, new Set(Object.keys(catalog?.inherits ?? {})));
         const dumpArtifact = {
             name: dumpName,
             kind: "dump",
@@ -16751,14 +16989,28 @@ async function streamDump(options) {
  * block (partitions each their own; tables without data under the scope have none), sorted by
  * schema then table in byte order.
  */
-function contentsOf(archive) {
+function contentsOf(archive, inheritanceChildren = new Set()) {
     const tables = archive.tables
-        .map((table) => ({
-        schema: table.schema ?? "",
-        table: table.table ?? "",
-        rows: table.rows,
-        sha256: table.sha256,
-    }))
+        .map((table) => {
+        const schema = table.schema ?? "";
+        const name = table.table ?? "";
+        const copy = parseCopyStatement(table.copyStatement ?? "");
+        // An inheritance child's columns come after its parents' once restored: the archive's order
+        // is kept for restore-test to read the rows back in.
+        const columns = inheritanceChildren.has(catalog_diff_qualifiedName(schema, name)) ? copy?.columns : undefined;
+        // Rows pg_dump loads through the partition root are routed again by a restore.
+        const loadedInto = copy && (copy.schema !== schema || copy.table !== name)
+            ? { schema: copy.schema, table: copy.table }
+            : undefined;
+        return {
+            schema,
+            table: name,
+            rows: table.rows,
+            sha256: table.sha256,
+            ...(columns ? { columns } : {}),
+            ...(loadedInto ? { loadedInto } : {}),
+        };
+    })
         .sort((a, b) => Buffer.compare(Buffer.from(a.schema), Buffer.from(b.schema)) ||
         Buffer.compare(Buffer.from(a.table), Buffer.from(b.table)));
     const { count, bytes, sha256 } = archive.largeObjects;
@@ -17777,30 +18029,66 @@ function restore_scope_list(names) {
 /** Invalid parameter value (encoding and locale do not match), wrong object type (unknown locale), undefined object (unknown encoding). */
 const LOCALE_REFUSED = new Set(["22023", "42809", "42704"]);
 /**
+ * Besides those, what a server says to LOCALE_PROVIDER: an unknown option before PostgreSQL 15
+ * (syntax error), no ICU in its build (feature not supported).
+ */
+const PROVIDER_REFUSED = new Set([...LOCALE_REFUSED, "42601", "0A000"]);
+/**
  * Creates the scratch database; with `like`, from template0 in the source's encoding and locale,
- * so that a SQL_ASCII or LATIN1 source is not restored into UTF8. When the scratch server lacks
- * that locale, the encoding is kept with the C locale (which goes with every encoding); when it
- * refuses even that, the server's default is used. Returns a notice when it fell back.
+ * so that a SQL_ASCII or LATIN1 source is not restored into UTF8, nor an ICU database into libc's
+ * collation (where a text range partition's rows can fall outside its bounds). When the scratch
+ * server cannot give the locale provider, the libc locale is kept; when it lacks that locale, the
+ * encoding is kept with the C locale (which goes with every encoding); when it refuses even that,
+ * the server's default is used. Returns a notice when it fell back.
  */
 async function createScratchDatabase(client, name, input, like) {
     if (like) {
-        const attempts = [
-            [like, undefined],
-            [
-                { encoding: like.encoding, collate: "C", ctype: "C" },
-                `the scratch server has no locale ${like.collate}/${like.ctype}: created with encoding ${like.encoding} and the C locale`,
-            ],
-        ];
+        const attempts = [];
+        const { encoding, collate, ctype, icuLocale } = like;
+        const libc = { encoding, collate, ctype, refused: LOCALE_REFUSED };
+        const noLocale = `the scratch server has no locale ${collate}/${ctype}`;
+        const cLocale = { encoding, collate: "C", ctype: "C", refused: LOCALE_REFUSED };
+        if (typeof icuLocale === "string") {
+            // The ICU locale is the database's collation: kept before the libc locale is.
+            const icu = ` LOCALE_PROVIDER icu ICU_LOCALE ${quoteLiteral(icuLocale)}`;
+            const noIcu = `the scratch server cannot create a database with ICU locale ${icuLocale}`;
+            attempts.push({ ...libc, provider: icu, refused: PROVIDER_REFUSED, notice: undefined }, {
+                ...cLocale,
+                provider: icu,
+                refused: PROVIDER_REFUSED,
+                notice: `${noLocale}: created with encoding ${encoding}, ICU locale ${icuLocale} and the C locale`,
+            }, { ...libc, provider: "", notice: `${noIcu}: created with the libc locale ${collate}/${ctype}` }, {
+                ...cLocale,
+                provider: "",
+                notice: `${noIcu} nor has the locale ${collate}/${ctype}: created with encoding ${encoding} and the C locale`,
+            });
+        }
+        else {
+            if (icuLocale === null) {
+                // Said, not left to template0: a scratch server initialized with ICU would give ICU's.
+                attempts.push({
+                    ...libc,
+                    provider: " LOCALE_PROVIDER libc",
+                    refused: PROVIDER_REFUSED,
+                    notice: undefined,
+                });
+            }
+            attempts.push({ ...libc, provider: "", notice: undefined }, {
+                ...cLocale,
+                provider: "",
+                notice: `${noLocale}: created with encoding ${encoding} and the C locale`,
+            });
+        }
         let lastError;
-        for (const [locale, notice] of attempts) {
+        for (const attempt of attempts) {
             try {
-                await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(locale.encoding)} LC_COLLATE ${quoteLiteral(locale.collate)} LC_CTYPE ${quoteLiteral(locale.ctype)}`);
-                return notice;
+                await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE template0 ENCODING ${quoteLiteral(attempt.encoding)} LC_COLLATE ${quoteLiteral(attempt.collate)} LC_CTYPE ${quoteLiteral(attempt.ctype)}${attempt.provider}`);
+                return attempt.notice;
             }
             catch (error) {
                 // Only a locale or encoding the server refuses is worth another try; anything else (no
                 // permission) is reported as it is, below.
-                if (!LOCALE_REFUSED.has(String(error.code)))
+                if (!attempt.refused.has(String(error.code)))
                     throw creationError(error, name, input);
                 lastError = error;
             }
@@ -18145,6 +18433,9 @@ async function runPgRestore(options) {
         ...connection.env,
     });
     const env = tool.env;
+    const settings = Object.entries(options.sessionSettings ?? {});
+    if (settings.length > 0)
+        env.PGOPTIONS = settings.map(([name, value]) => `-c ${name}=${value}`).join(" ");
     const fromFile = typeof options.input === "string";
     const args = [
         `--dbname=${connection.dbname}`,
@@ -22791,7 +23082,7 @@ async function checkSequences(client) {
             if (increment <= 0n)
                 continue;
             const state = await client.query(`SELECT last_value::text, is_called FROM ${row.sequence}`);
-            const max = await client.query(`SELECT max(${quoteIdent(row.column)})::text AS max FROM ONLY ${quoteIdent(row.schema)}.${quoteIdent(row.table)}`);
+            const max = await client.query(`SELECT max(${quoteIdent(row.column)})::text AS max FROM ${quoteIdent(row.schema)}.${quoteIdent(row.table)}`);
             checked++;
             const top = max.rows[0]?.max;
             if (top === null || top === undefined || !/^-?\d+$/.test(top))
@@ -22872,8 +23163,9 @@ async function checkTables(target, manifest, options) {
             if (extra.status === "fulfilled")
                 clients.push(extra.value);
         const [settings, version] = await sessionSettings(first, manifest.dump);
-        await Promise.all(clients.map((client) => client.query(settings)));
+        // Read in UTF-8 (node-postgres' own encoding) before the sessions take the database's.
         const plans = await planTables(first, manifest);
+        await Promise.all(clients.map((client) => client.query(settings)));
         const counted = new Array(plans.length).fill(null);
         const outcomes = new Array(plans.length);
         const order = plans.map((_, index) => index).sort((a, b) => plans[b].rows - plans[a].rows);
@@ -22889,13 +23181,38 @@ async function checkTables(target, manifest, options) {
         }));
         const mismatches = [];
         const digests = { compared: 0, mismatched: [], skipped: [] };
+        // Rows loaded through a partition root are counted where they can be: in the root's whole tree.
+        const roots = new Map();
+        for (const { loadedInto, rows } of manifest.tables) {
+            if (!loadedInto)
+                continue;
+            const name = `${loadedInto.schema}.${loadedInto.table}`;
+            const relation = `${asciiIdent(loadedInto.schema)}.${asciiIdent(loadedInto.table)}`;
+            roots.set(name, { relation, expected: (roots.get(name)?.expected ?? 0) + rows });
+        }
+        for (const [name, root] of roots) {
+            const { rows } = await first
+                .query(`SELECT count(*) AS n FROM ${root.relation}`)
+                .catch(() => ({ rows: [] }));
+            const actual = rows[0] ? Number(rows[0].n) : null;
+            if (actual !== root.expected)
+                mismatches.push({ table: name, expected: root.expected, actual });
+        }
         for (const [index, plan] of plans.entries()) {
+            const loadedInto = manifest.tables[index].loadedInto;
             const actual = counted[index] ?? null;
-            const countDiffers = actual !== plan.rows;
+            const countDiffers = !loadedInto && actual !== plan.rows;
             if (countDiffers)
                 mismatches.push({ table: plan.name, expected: plan.rows, actual });
             if (plan.sha256 === undefined)
                 continue;
+            if (loadedInto) {
+                digests.skipped.push({
+                    table: plan.name,
+                    reason: `pg_dump loads it through ${loadedInto.schema}.${loadedInto.table}, which routes its rows again`,
+                });
+                continue;
+            }
             const outcome = outcomes[index];
             // The count already failed: the digest would only say it again.
             if (countDiffers)
@@ -22963,7 +23280,9 @@ async function planTables(client, manifest) {
          UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE t.typtype = 'r' AND r.rngtypid = t.oid
        ) AS x(oid)
      )
-     SELECT r.i, CASE WHEN r.oid IS NULL THEN NULL ELSE COALESCE(c.columns, '{}') END AS columns, t.types
+     SELECT r.i, CASE WHEN r.oid IS NULL THEN NULL ELSE COALESCE(c.columns, '{}') END AS columns, t.types,
+            (SELECT NULLIF(e.extcondition[k], '') FROM pg_extension e, generate_subscripts(e.extconfig, 1) k
+              WHERE e.extconfig[k] = r.oid LIMIT 1) AS filter
        FROM rel r
        LEFT JOIN (SELECT i, array_agg(attname::text ORDER BY attnum) AS columns FROM cols GROUP BY i) c
          ON c.i = r.i
@@ -22975,11 +23294,13 @@ async function planTables(client, manifest) {
         const row = found.rows[index];
         return {
             name: `${table.schema}.${table.table}`,
-            relation: `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`,
+            relation: `${asciiIdent(table.schema)}.${asciiIdent(table.table)}`,
             rows: table.rows,
             sha256: table.sha256,
-            columns: row.columns,
+            // The archive's order where the restore may have changed it (an inheritance child).
+            columns: row.columns === null ? null : (table.columns ?? row.columns),
             types: [...(row.types ?? [])].sort(),
+            filter: row.filter,
         };
     });
 }
@@ -22995,8 +23316,12 @@ async function checkTable(client, plan, manifest, version) {
             digest = { skipped: reason };
         else {
             try {
-                const list = plan.columns.map(quoteIdent).join(", ");
-                const out = await copyOutDigest(client, `COPY ${plan.relation} (${list}) TO STDOUT`);
+                const list = plan.columns.map(asciiIdent).join(", ");
+                // pg_dump's own statement for a filtered configuration table: the extension's shipped rows
+                // are created by CREATE EXTENSION, not restored, and are not in the archive.
+                const out = await copyOutDigest(client, plan.filter === null
+                    ? `COPY ${plan.relation} (${list}) TO STDOUT`
+                    : `COPY (SELECT ${list} FROM ${plan.relation} ${plan.filter}) TO STDOUT`);
                 return { rows: out.rows, digest: { actual: out.sha256 } };
             }
             catch (error) {
@@ -23011,15 +23336,17 @@ async function checkTable(client, plan, manifest, version) {
             }
         }
     }
-    return { rows: await checks_countRows(client, plan.relation), digest };
+    return { rows: await checks_countRows(client, plan.relation, plan.filter), digest };
 }
 /**
  * count(*), or null when the table cannot be counted. These sessions turn row security off so
  * that a COPY fails rather than hashing filtered rows; a count the policy refuses is taken under
  * the policy instead, as a plain session would.
  */
-async function checks_countRows(client, relation) {
-    const sql = `SELECT count(*) AS n FROM ONLY ${relation}`;
+async function checks_countRows(client, relation, filter) {
+    const sql = filter === null
+        ? `SELECT count(*) AS n FROM ONLY ${relation}`
+        : `SELECT count(*) AS n FROM ${relation} ${filter}`;
     try {
         return Number((await client.query(sql)).rows[0].n);
     }
@@ -23037,6 +23364,29 @@ async function checks_countRows(client, relation) {
     finally {
         await client.query("ROLLBACK").catch(() => undefined);
     }
+}
+/**
+ * An identifier quoted in ASCII only (U&"caf\\00E9"): the digest sessions' client_encoding is the
+ * database's, and node-postgres sends every statement as UTF-8.
+ */
+function asciiIdent(name) {
+    if (/^[\x20-\x7e]*$/.test(name))
+        return quoteIdent(name);
+    let out = "";
+    for (const char of name) {
+        const code = char.codePointAt(0);
+        if (char === "\\")
+            out += "\\\\";
+        else if (char === '"')
+            out += '""';
+        else if (code >= 0x20 && code < 0x7f)
+            out += char;
+        else if (code <= 0xffff)
+            out += `\\${code.toString(16).padStart(4, "0")}`;
+        else
+            out += `\\+${code.toString(16).padStart(6, "0")}`;
+    }
+    return `U&"${out}"`;
 }
 
 ;// CONCATENATED MODULE: ./src/commands/key-check.ts
@@ -23786,6 +24136,7 @@ async function restoreAndCheck(settings, deps, context) {
                 jobs: settings.jobs,
                 env: deps.env,
                 signal: deps.signal,
+                sessionSettings: RESTORE_SESSION,
             });
         }
         else {
@@ -23799,6 +24150,7 @@ async function restoreAndCheck(settings, deps, context) {
                 jobs: 1,
                 env: deps.env,
                 signal: deps.signal,
+                sessionSettings: RESTORE_SESSION,
                 afterWrite: releaseDecompressed,
             });
             checkRead();
@@ -23901,6 +24253,12 @@ async function compareCatalog(client, source, manifest, pgRestoreArgs, catalog, 
     }
     log.info(`Catalog compared with the manifest's fingerprint: ${compared.failures} failure(s), ${compared.warnings} warning(s)`);
 }
+/**
+ * What pg_restore's sessions need beyond what the archive sets: pg_dump writes a NULL array element
+ * as NULL and never sets array_nulls, so a scratch role or server with array_nulls off would
+ * restore it as the string "NULL" (or fail on a non-text array).
+ */
+const RESTORE_SESSION = { array_nulls: "on" };
 /** Room for the decrypted archive with 10% and 256 MiB to spare, so a parallel restore is safe. */
 async function fitsOnDisk(dir, bytes) {
     try {
@@ -25077,6 +25435,9 @@ function formatHours(seconds) {
 
 
 
+
+/** The ENCODING entry comes first in the TOC: it is looked for in this many bytes at most. */
+const ENCODING_WITHIN = 1024 * 1024;
 /**
  * `afterWrite` is called with each chunk once nothing here holds it any more (pg_restore's pipe
  * took it, or it was dropped), in order; e.g. releaseDecompressed.
@@ -25085,9 +25446,9 @@ function listArchive(pgRestore, options = {}) {
     const afterWrite = options.afterWrite ?? (() => undefined);
     const tool = toolSpawn(pgRestore, pgToolEnv(process.env));
     const child = (0,external_node_child_process_.spawn)(tool.path, ["--list"], { stdio: ["pipe", "pipe", "pipe"], env: tool.env });
-    let stdout = "";
+    const stdout = [];
     let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text) => (stdout += text));
+    child.stdout.on("data", (chunk) => stdout.push(chunk));
     child.stderr.setEncoding("utf8").on("data", (text) => (stderr = (stderr + text).slice(-16_384)));
     let stdinOpen = true;
     child.stdin.on("error", () => {
@@ -25099,7 +25460,7 @@ function listArchive(pgRestore, options = {}) {
         child.on("error", (error) => reject(new domain_errors/* OperationError */.OK(`pg_restore could not start: ${error.message}`)));
         child.on("close", (code, signal) => {
             if (code === 0)
-                return resolve(stdout);
+                return resolve(Buffer.concat(stdout));
             const line = stderr
                 .split("\n")
                 .map((text) => text.trim())
@@ -25109,8 +25470,23 @@ function listArchive(pgRestore, options = {}) {
         });
     });
     listing.catch(() => undefined);
+    const head = [];
+    let headBytes = 0;
+    let encoding;
+    const sniff = (chunk) => {
+        if (encoding !== undefined)
+            return;
+        head.push(chunk);
+        headBytes += chunk.length;
+        encoding = archiveEncoding(Buffer.concat(head));
+        if (encoding === undefined && headBytes >= ENCODING_WITHIN)
+            encoding = null;
+        if (encoding !== undefined)
+            head.length = 0;
+    };
     const sink = new external_node_stream_.Writable({
         write(chunk, _encoding, callback) {
+            sniff(chunk);
             if (!stdinOpen || !child.stdin.writable) {
                 // Dropped. Once the pipe is closed, no earlier write to it is pending any more.
                 if (child.stdin.closed)
@@ -25144,16 +25520,18 @@ function listArchive(pgRestore, options = {}) {
             callback(error);
         },
     });
-    return { sink, listing };
+    return { sink, listing, encoding: () => encoding ?? null };
 }
 /**
  * The tables a listing holds data for. Listing lines read `<id>; <oid> <oid> TABLE DATA <schema>
  * <table> <owner>` with names unquoted (they may hold spaces), so a table is found by its prefix.
  * pg_restore prints a name's line breaks (CR and LF) as spaces, to keep one entry per line.
+ * `listings` are the same listing decoded more than one way: a table found in any is there (the
+ * archive's encoding; and UTF-8, as manifests of non-UTF-8 databases were read before).
  */
-function missingTableData(listing, tables) {
-    const entries = listing
-        .split("\n")
+function missingTableData(listings, tables) {
+    const entries = (typeof listings === "string" ? [listings] : listings)
+        .flatMap((listing) => listing.split("\n"))
         .map((line) => /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line)?.[1])
         .filter((entry) => entry !== undefined);
     const listed = (name) => entries.some((entry) => entry === name || entry.startsWith(`${name} `));
@@ -25170,6 +25548,7 @@ function missingTableData(listing, tables) {
  * contents read by pg_restore (every table the manifest counts must be in it). Then the gates
  * (max-age, max-size-change, min-size), and a check record beside the backup.
  */
+
 
 
 
@@ -25251,9 +25630,10 @@ async function runVerify(settings, deps) {
         }
         if (listing) {
             try {
-                const text = await listing.listing;
+                const bytes = await listing.listing;
                 tablesListed = manifest.tables.length;
-                const missing = missingTableData(text, manifest.tables);
+                const encoding = decoderFor(listing.encoding() ?? manifest.catalog?.database.encoding);
+                const missing = missingTableData([encoding(bytes), decodeUtf8(bytes)], manifest.tables);
                 missingTables = missing;
                 if (missing.length > 0)
                     failures.push(`the archive has no data for ${missing.join(", ")}`);
