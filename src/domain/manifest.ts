@@ -300,7 +300,9 @@ export function manifestProblems(value: unknown): string[] {
     if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
       problems.push("tables[].sha256");
     }
-    const strings = (value: unknown) => Array.isArray(value) && value.every((v) => typeof v === "string");
+    // Names that reach restore-test's SQL (quoted there): none empty, the list not empty.
+    const strings = (value: unknown) =>
+      Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string" && v !== "");
     if (m.tables.some((t) => t.columns !== undefined && !strings(t.columns)))
       problems.push("tables[].columns");
     if (
@@ -309,8 +311,7 @@ export function manifestProblems(value: unknown): string[] {
           t.loadedInto !== undefined &&
           (typeof t.loadedInto !== "object" ||
             t.loadedInto === null ||
-            typeof t.loadedInto.schema !== "string" ||
-            typeof t.loadedInto.table !== "string"),
+            !strings([t.loadedInto.schema, t.loadedInto.table])),
       )
     ) {
       problems.push("tables[].loadedInto");

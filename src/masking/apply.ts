@@ -206,10 +206,10 @@ export async function applyMasking(
     // A user mapping holds the credentials a foreign server is reached with, often production's
     // own (postgres_fdw back into it, say): in a masked copy it would give staging a live, unmasked
     // route to the data. The servers and foreign tables stay, unusable without one.
+    // The view, not the catalog: a table owner that is not a superuser may read it (options hidden).
     const mappings = await client.query<{ server: string; role: string | null }>(
-      `SELECT s.srvname AS server, CASE WHEN m.umuser = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(m.umuser) END AS role
-         FROM pg_catalog.pg_user_mapping m JOIN pg_catalog.pg_foreign_server s ON s.oid = m.umserver
-        ORDER BY 1, 2`,
+      `SELECT srvname AS server, CASE WHEN umuser = 0 THEN NULL ELSE usename END AS role
+         FROM pg_catalog.pg_user_mappings ORDER BY 1, 2`,
     );
     for (const mapping of mappings.rows) {
       const role = mapping.role === null ? "PUBLIC" : quoteIdent(mapping.role);

@@ -78,6 +78,20 @@ before(async () => {
      CREATE TABLE paint_2 PARTITION OF paint FOR VALUES WITH (MODULUS 3, REMAINDER 2);
      INSERT INTO paint SELECT (enum_range(NULL::color))[1 + i % 5], i FROM generate_series(1, 60) AS i;
 
+     -- A range partition loaded directly beside a hash-on-enum subtree loaded through the top root.
+     CREATE TABLE r (c color NOT NULL, k int NOT NULL) PARTITION BY RANGE (k);
+     CREATE TABLE r1 PARTITION OF r FOR VALUES FROM (0) TO (50);
+     CREATE TABLE r2 PARTITION OF r FOR VALUES FROM (50) TO (100) PARTITION BY HASH (c);
+     CREATE TABLE r2a PARTITION OF r2 FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+     CREATE TABLE r2b PARTITION OF r2 FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+     INSERT INTO r SELECT (enum_range(NULL::color))[1 + i % 5], i FROM generate_series(0, 99) AS i;
+
+     -- An inheritance child with a sequence of its own: the parent's is not behind its rows.
+     CREATE TABLE legacy (id serial, v text);
+     CREATE TABLE legacy_archive (id serial, v text) INHERITS (legacy);
+     INSERT INTO legacy (v) VALUES ('a'), ('b');
+     INSERT INTO legacy_archive (v) SELECT 'v' || i FROM generate_series(1, 50) AS i;
+
      CREATE TABLE events (id serial, at date NOT NULL) PARTITION BY RANGE (at);
      CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
      INSERT INTO events (at) SELECT date '2025-01-01' + i FROM generate_series(1, 100) AS i;
@@ -112,6 +126,9 @@ describe("restored shapes", () => {
       assert.deepEqual(byName.get(`public.${partition}`)?.loadedInto, { schema: "public", table: "paint" });
     }
     assert.equal(byName.get("public.events_2025")?.loadedInto, undefined);
+    assert.deepEqual(byName.get("public.r2a")?.loadedInto, { schema: "public", table: "r" });
+    assert.deepEqual(byName.get("public.r2b")?.loadedInto, { schema: "public", table: "r" });
+    assert.equal(byName.get("public.r1")?.loadedInto, undefined);
   });
 
   test("restore-test passes: the child is compared in the archive's order, the hash partitions counted through their root", async () => {
@@ -122,10 +139,16 @@ describe("restored shapes", () => {
     assert.deepEqual(checks.digests.mismatched, []);
     assert.deepEqual(
       checks.digests.skipped.map((skip) => [skip.table, skip.reason]),
-      ["paint_0", "paint_1", "paint_2"].map((partition) => [
-        `public.${partition}`,
-        "pg_dump loads it through public.paint, which routes its rows again",
-      ]),
+      [
+        ...["paint_0", "paint_1", "paint_2"].map((partition) => [
+          `public.${partition}`,
+          "pg_dump loads it through public.paint, which routes its rows again",
+        ]),
+        ...["r2a", "r2b"].map((partition) => [
+          `public.${partition}`,
+          "pg_dump loads it through public.r, which routes its rows again",
+        ]),
+      ],
     );
     assert.ok(
       !checks.digests.skipped.some((skip) => skip.table === "public.child"),
@@ -147,6 +170,21 @@ describe("restored shapes", () => {
       ["base_id_seq", "events_id_seq"],
     );
     await cluster.sql("shapes", "SELECT setval('events_id_seq', 100); SELECT setval('base_id_seq', 40)");
+  });
+
+  test("a SQL_ASCII database with a UTF-8 table name is found and compared", async () => {
+    await cluster.sql(
+      "postgres",
+      "CREATE DATABASE plain_bytes TEMPLATE template0 ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C'",
+    );
+    await cluster.sql(
+      "plain_bytes",
+      `CREATE TABLE "café" (id int, v text); INSERT INTO "café" VALUES (1, 'crème')`,
+    );
+    await backup(store, cluster.url("plain_bytes"), "plain-bytes");
+    const run = await restoreTest(store, "plain-bytes", cluster.url("postgres"));
+    assert.equal(run.code, 0, run.stderr + run.stdout);
+    assert.equal(checksOf(run.json).digests.compared, 1);
   });
 
   test("an extension's filtered configuration table is counted and hashed as pg_dump selected it", async (t) => {

@@ -193,9 +193,27 @@ export async function checkSequences(client: pg.Client): Promise<SequenceResult>
       table: string;
       column: string;
       increment: string;
+      fed: string[];
     }>(
+      // Where the sequence's values go: a partitioned table's whole tree; else the owning table
+      // itself (ONLY) and every table whose column default draws from the same sequence (an
+      // inheritance child that kept its parent's default; one with a sequence of its own does not
+      // count against this one).
       `SELECT s.oid::regclass::text AS sequence, n.nspname AS schema, c.relname AS table,
-              a.attname AS column, q.seqincrement::text AS increment
+              a.attname AS column, q.seqincrement::text AS increment,
+              CASE WHEN c.relkind = 'p'
+                THEN ARRAY[pg_catalog.format('SELECT max(%I) FROM %I.%I', a.attname, n.nspname, c.relname)]
+                ELSE ARRAY(
+                  SELECT pg_catalog.format('SELECT max(%I) FROM ONLY %I.%I', a.attname, n.nspname, c.relname)
+                  UNION
+                  SELECT pg_catalog.format('SELECT max(%I) FROM ONLY %I.%I', fa.attname, fn.nspname, fc.relname)
+                    FROM pg_attrdef ad
+                    JOIN pg_depend fd ON fd.classid = 'pg_attrdef'::regclass AND fd.objid = ad.oid
+                     AND fd.refclassid = 'pg_class'::regclass AND fd.refobjid = s.oid
+                    JOIN pg_class fc ON fc.oid = ad.adrelid AND fc.relkind = 'r'
+                    JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+                    JOIN pg_attribute fa ON fa.attrelid = ad.adrelid AND fa.attnum = ad.adnum)
+              END AS fed
          FROM pg_depend d
          JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
          JOIN pg_sequence q ON q.seqrelid = s.oid
@@ -215,7 +233,7 @@ export async function checkSequences(client: pg.Client): Promise<SequenceResult>
         `SELECT last_value::text, is_called FROM ${row.sequence}`,
       );
       const max = await client.query<{ max: string | null }>(
-        `SELECT max(${quoteIdent(row.column)})::text AS max FROM ${quoteIdent(row.schema)}.${quoteIdent(row.table)}`,
+        `SELECT max(m)::text AS max FROM (${row.fed.map((sql) => `(${sql})`).join(" UNION ALL ")}) AS t(m)`,
       );
       checked++;
       const top = max.rows[0]?.max;
@@ -298,6 +316,8 @@ interface TablePlan {
   rows: number;
   sha256: string | undefined;
   columns: string[] | null;
+  /** The columns, quoted for the digest session. */
+  columnList: string;
   types: string[];
   /** An extension configuration table's dump condition (pg_extension_config_dump): pg_dump dumped only the rows it selects. */
   filter: string | null;
@@ -325,9 +345,13 @@ export async function checkTables(
     );
     // A server that refuses another connection gets fewer sessions, not a failed test.
     for (const extra of more) if (extra.status === "fulfilled") clients.push(extra.value);
-    const [settings, version] = await sessionSettings(first, manifest.dump);
+    const [settings, version, encoding] = await sessionSettings(first, manifest.dump);
+    // node-postgres sends statements in UTF-8: names reach a database in another encoding in
+    // ASCII-only quoting, converted by the server (SQL_ASCII takes the bytes as they come).
+    const ident = encoding === "UTF8" || encoding === "SQL_ASCII" ? quoteIdent : asciiIdent;
     // Read in UTF-8 (node-postgres' own encoding) before the sessions take the database's.
-    const plans = await planTables(first, manifest);
+    const plans = await planTables(first, manifest, ident);
+    const roots = await planRoots(first, manifest, ident);
     await Promise.all(clients.map((client) => client.query(settings)));
     const counted: (number | null)[] = new Array<number | null>(plans.length).fill(null);
     const outcomes: ({ actual: string } | { skipped: string } | undefined)[] = new Array(plans.length);
@@ -347,19 +371,9 @@ export async function checkTables(
     const mismatches: RowCountMismatch[] = [];
     const digests: DigestResult = { compared: 0, mismatched: [], skipped: [] };
     // Rows loaded through a partition root are counted where they can be: in the root's whole tree.
-    const roots = new Map<string, { relation: string; expected: number }>();
-    for (const { loadedInto, rows } of manifest.tables) {
-      if (!loadedInto) continue;
-      const name = `${loadedInto.schema}.${loadedInto.table}`;
-      const relation = `${asciiIdent(loadedInto.schema)}.${asciiIdent(loadedInto.table)}`;
-      roots.set(name, { relation, expected: (roots.get(name)?.expected ?? 0) + rows });
-    }
-    for (const [name, root] of roots) {
-      const { rows } = await first
-        .query<{ n: string }>(`SELECT count(*) AS n FROM ${root.relation}`)
-        .catch(() => ({ rows: [] as { n: string }[] }));
-      const actual = rows[0] ? Number(rows[0].n) : null;
-      if (actual !== root.expected) mismatches.push({ table: name, expected: root.expected, actual });
+    for (const root of roots) {
+      const actual = await countRows(first, root.relation, { filter: null, only: false });
+      if (actual !== root.expected) mismatches.push({ table: root.name, expected: root.expected, actual });
     }
     for (const [index, plan] of plans.entries()) {
       const loadedInto = manifest.tables[index]!.loadedInto;
@@ -399,7 +413,10 @@ export async function checkTables(
  * bytea_output and quote_all_identifiers come from the source's settings, which the manifest
  * records (older backups: the defaults, hex and off).
  */
-async function sessionSettings(client: pg.Client, dump: Manifest["dump"]): Promise<[string, number]> {
+async function sessionSettings(
+  client: pg.Client,
+  dump: Manifest["dump"],
+): Promise<[settings: string, version: number, encoding: string]> {
   const row = (
     await client.query<{ e: string; v: string }>(
       "SELECT current_setting('server_encoding') AS e, current_setting('server_version_num') AS v",
@@ -417,14 +434,18 @@ async function sessionSettings(client: pg.Client, dump: Manifest["dump"]): Promi
     `SET client_encoding = ${pg.escapeLiteral(row.e)}`,
     ...(dump?.timeZone ? [`SET TimeZone = ${pg.escapeLiteral(dump.timeZone)}`] : []),
   ];
-  return [settings.join("; "), Number(row.v)];
+  return [settings.join("; "), Number(row.v), row.e];
 }
 
 /**
  * Every manifest table's columns (the dumped ones: not generated, in order) and every type its
  * values' text is made of (through arrays, domains, composites and ranges), in one query.
  */
-async function planTables(client: pg.Client, manifest: Manifest): Promise<TablePlan[]> {
+async function planTables(
+  client: pg.Client,
+  manifest: Manifest,
+  ident: (name: string) => string,
+): Promise<TablePlan[]> {
   const tables = manifest.tables;
   const found = await client.query<{
     i: number;
@@ -465,17 +486,53 @@ async function planTables(client: pg.Client, manifest: Manifest): Promise<TableP
   );
   return tables.map((table, index) => {
     const row = found.rows[index]!;
+    // The archive's order where the restore may have changed it (an inheritance child).
+    const columns = row.columns === null ? null : (table.columns ?? row.columns);
     return {
       name: `${table.schema}.${table.table}`,
-      relation: `${asciiIdent(table.schema)}.${asciiIdent(table.table)}`,
+      relation: `${ident(table.schema)}.${ident(table.table)}`,
       rows: table.rows,
       sha256: table.sha256,
-      // The archive's order where the restore may have changed it (an inheritance child).
-      columns: row.columns === null ? null : (table.columns ?? row.columns),
+      columns,
+      columnList: (columns ?? []).map(ident).join(", "),
       types: [...(row.types ?? [])].sort(),
       filter: row.filter,
     };
   });
+}
+
+/**
+ * The partition roots pg_dump loaded rows through (`loadedInto`), each with the rows its whole tree
+ * must hold: the manifest's rows of every partition in it, loaded through the root or not (a
+ * range partition beside a hash-on-enum subtree is loaded directly). A root the restored copy
+ * lacks expects the same and is counted as missing.
+ */
+async function planRoots(
+  client: pg.Client,
+  manifest: Manifest,
+  ident: (name: string) => string,
+): Promise<{ name: string; relation: string; expected: number }[]> {
+  const roots = new Map<string, { schema: string; table: string }>();
+  for (const { loadedInto } of manifest.tables) {
+    if (loadedInto) roots.set(`${loadedInto.schema}.${loadedInto.table}`, loadedInto);
+  }
+  const rowsOf = new Map(manifest.tables.map((t) => [`${t.schema}\u0000${t.table}`, t.rows]));
+  const planned = [];
+  for (const [name, root] of roots) {
+    const { rows: members } = await client.query<{ schema: string; table: string }>(
+      `SELECT n.nspname AS schema, c.relname AS table
+         FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass(pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident($2))) AS t
+         JOIN pg_catalog.pg_class c ON c.oid = t.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`,
+      [root.schema, root.table],
+    );
+    const expected = members.length
+      ? members.reduce((sum, m) => sum + (rowsOf.get(`${m.schema}\u0000${m.table}`) ?? 0), 0)
+      : manifest.tables
+          .filter((t) => t.loadedInto && `${t.loadedInto.schema}.${t.loadedInto.table}` === name)
+          .reduce((sum, t) => sum + t.rows, 0);
+    planned.push({ name, relation: `${ident(root.schema)}.${ident(root.table)}`, expected });
+  }
+  return planned;
 }
 
 /** One table: its rows from the digest's COPY when there is one to recompute, from count(*) otherwise. */
@@ -494,14 +551,14 @@ async function checkTable(
     if (reason) digest = { skipped: reason };
     else {
       try {
-        const list = plan.columns.map(asciiIdent).join(", ");
+        const list = plan.columnList;
         // pg_dump's own statement for a filtered configuration table: the extension's shipped rows
         // are created by CREATE EXTENSION, not restored, and are not in the archive.
         const out = await copyOutDigest(
           client,
           plan.filter === null
             ? `COPY ${plan.relation} (${list}) TO STDOUT`
-            : `COPY (SELECT ${list} FROM ${plan.relation} ${plan.filter}) TO STDOUT`,
+            : `COPY (SELECT ${list} FROM ONLY ${plan.relation} ${plan.filter}) TO STDOUT`,
         );
         return { rows: out.rows, digest: { actual: out.sha256 } };
       } catch (error) {
@@ -516,7 +573,7 @@ async function checkTable(
       }
     }
   }
-  return { rows: await countRows(client, plan.relation, plan.filter), digest };
+  return { rows: await countRows(client, plan.relation, { filter: plan.filter, only: true }), digest };
 }
 
 /**
@@ -524,11 +581,12 @@ async function checkTable(
  * that a COPY fails rather than hashing filtered rows; a count the policy refuses is taken under
  * the policy instead, as a plain session would.
  */
-async function countRows(client: pg.Client, relation: string, filter: string | null): Promise<number | null> {
-  const sql =
-    filter === null
-      ? `SELECT count(*) AS n FROM ONLY ${relation}`
-      : `SELECT count(*) AS n FROM ${relation} ${filter}`;
+async function countRows(
+  client: pg.Client,
+  relation: string,
+  options: { filter: string | null; only: boolean },
+): Promise<number | null> {
+  const sql = `SELECT count(*) AS n FROM ${options.only ? "ONLY " : ""}${relation}${options.filter === null ? "" : ` ${options.filter}`}`;
   try {
     return Number((await client.query<{ n: string }>(sql)).rows[0]!.n);
   } catch (error) {
