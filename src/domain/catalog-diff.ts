@@ -129,6 +129,11 @@ export interface RestoreConditions {
   /** Roles the archive references that could not be created on the target. */
   missingRoles: readonly string[];
   /**
+   * Owners of the source's event triggers that are not superusers on the target (a NOLOGIN
+   * stand-in restore-test created for a platform's role, say): none may own an event trigger.
+   */
+  notSuperuserOwners: readonly string[];
+  /**
    * Whether the restore applied the database's settings. The archive holds them (its DATABASE
    * PROPERTIES entry: ALTER DATABASE <source name> SET ..., ALTER ROLE ... IN DATABASE ... SET),
    * but pg_restore applies that entry only with --create, which a restore into a database of its
@@ -143,6 +148,7 @@ export const DEFAULT_CONDITIONS: RestoreConditions = {
   noOwner: false,
   noPrivileges: false,
   missingRoles: [],
+  notSuperuserOwners: [],
   databaseSettingsRestored: false,
 };
 
@@ -162,6 +168,8 @@ export const REASONS = {
   sequenceAdvanced: "the sequence moved on between the fingerprint and pg_dump's read of it",
   extra: "not in the source (present on the target before the restore, or created by it)",
   missingRole: (role: string) => `role ${role} could not be created on the target`,
+  notSuperuserEventTriggerOwner: (role: string) =>
+    `an event trigger's owner must be a superuser, and role ${role} is not one on the target`,
 } as const;
 
 /** Severity order, then object, then problem: stable and readable. */
@@ -310,6 +318,7 @@ export function diffCatalog(
 ): CatalogComparison {
   const out: CatalogDifference[] = [];
   const missingRoles = new Set(conditions.missingRoles);
+  const notSuperuserOwners = new Set(conditions.notSuperuserOwners);
   const fail = (object: string, problem: string) => out.push({ severity: "failure", object, problem });
   const warn = (object: string, problem: string, reason: string) =>
     out.push({ severity: "warning", object, problem, reason });
@@ -637,7 +646,13 @@ export function diffCatalog(
     const has = ownerOf(restored, label);
     // The default owner's change is reported once above.
     if (had === has || (had === source.owner && has === restored.owner)) continue;
-    report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had));
+    // A platform's event triggers (Supabase's, owned by its superuser supabase_admin) stay with
+    // the restorer when their owner is only a stand-in on the target, which may not own one.
+    const notSuperuser =
+      label.startsWith("event trigger ") && notSuperuserOwners.has(had)
+        ? REASONS.notSuperuserEventTriggerOwner(had)
+        : undefined;
+    report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had) ?? notSuperuser);
   }
 
   // Large objects.
