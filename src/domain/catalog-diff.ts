@@ -561,6 +561,16 @@ export function diffCatalog(
       if (!sourceTables.has(table)) warn(object, `member table ${table} not in the source`, REASONS.extra);
   }
 
+  const ownerReason = (owner: string): string | undefined =>
+    conditions.noOwner
+      ? REASONS.noOwner
+      : missingRoles.has(owner)
+        ? REASONS.missingRole(owner)
+        : conditions.superuser
+          ? undefined
+          : REASONS.notSuperuserOwner;
+  const ownerOf = (fp: CatalogFingerprint, label: string) => fp.owners[label] ?? fp.owner;
+
   // Privileges.
   const aclReason = (grantee: string): string | undefined => {
     const role = roleName(grantee);
@@ -575,6 +585,7 @@ export function diffCatalog(
     from: readonly string[],
     to: readonly string[],
     extraReason?: string,
+    lostOwner?: { role: string; reason: string },
   ) => {
     const a = new Map(from.map(splitAclEntry));
     const b = new Map(to.map(splitAclEntry));
@@ -582,7 +593,10 @@ export function diffCatalog(
       const had = a.get(grantee);
       const has = b.get(grantee);
       if (had === has) continue;
-      const reason = aclReason(grantee) ?? extraReason;
+      const reason =
+        aclReason(grantee) ??
+        extraReason ??
+        (lostOwner && roleName(grantee) === lostOwner.role ? lostOwner.reason : undefined);
       if (has === undefined) report(object, `grant ${grantee}=${had} missing`, reason);
       else if (had === undefined)
         report(object, `grant ${grantee}=${has} not in the source (a revoke was lost)`, reason);
@@ -598,10 +612,17 @@ export function diffCatalog(
       [...goneTables].some((table) => object.startsWith(`column ${table}.`))
     )
       continue;
+    // An ACL leaves its owner's entry out. When the owner could not be set (a restorer that is
+    // not a superuser, --no-owner), pg_restore's GRANT to the source's owner (EXECUTE WITH GRANT
+    // OPTION, say) makes that role an ordinary grantee: a consequence of the owner, not a lost revoke.
+    const sourceOwner = ownerOf(source, object);
+    const lostOwnerReason = sourceOwner === ownerOf(restored, object) ? undefined : ownerReason(sourceOwner);
     compareAcl(
       object,
       sourceAcl.get(object) ?? builtInAcl(object),
       restoredAcl.get(object) ?? builtInAcl(object),
+      undefined,
+      lostOwnerReason === undefined ? undefined : { role: sourceOwner, reason: lostOwnerReason },
     );
   }
   for (const key of union(Object.keys(source.defaultAcls), Object.keys(restored.defaultAcls))) {
@@ -624,15 +645,6 @@ export function diffCatalog(
   }
 
   // Owners.
-  const ownerReason = (owner: string): string | undefined =>
-    conditions.noOwner
-      ? REASONS.noOwner
-      : missingRoles.has(owner)
-        ? REASONS.missingRole(owner)
-        : conditions.superuser
-          ? undefined
-          : REASONS.notSuperuserOwner;
-  const ownerOf = (fp: CatalogFingerprint, label: string) => fp.owners[label] ?? fp.owner;
   if (source.owner !== restored.owner) {
     report(
       `objects owned by ${source.owner} in the source`,

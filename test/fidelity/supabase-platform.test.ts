@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
 import { createSupabaseLayout } from "../helpers/supabase-layout.js";
-import { assertFaithful, backup, makeStore, restoreTest, type Store } from "./fidelity-helpers.js";
+import { assertFaithful, backup, catalogOf, makeStore, restoreTest, type Store } from "./fidelity-helpers.js";
 
 const PLATFORM_EXTRAS_SQL = `
 CREATE FUNCTION extensions.grant_pg_cron_access() RETURNS event_trigger LANGUAGE plpgsql AS $$
@@ -60,5 +60,31 @@ describe("a Supabase project's event triggers and superuser-owned functions", ()
       "SELECT rolsuper::text AS owner FROM pg_roles WHERE rolname = 'supabase_admin'",
     );
     assert.equal(owner[0]?.owner, "false", "the stand-in is not made a superuser");
+  });
+
+  test("restore-test as a scratch role that is not a superuser: the owner's own grant is no lost revoke", async () => {
+    // As in the supabase/postgres image, the API roles exist already (BYPASSRLS needs a superuser).
+    await scratch.sql(
+      "postgres",
+      `DO $$ BEGIN
+         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'service_role') THEN
+           CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+         END IF;
+       END $$;
+       CREATE ROLE scratch_admin LOGIN PASSWORD 'scratch-admin-pw' NOSUPERUSER CREATEDB CREATEROLE;`,
+    );
+    const run = await restoreTest(
+      store,
+      "sb",
+      scratch.url("postgres", { user: "scratch_admin", password: "scratch-admin-pw" }),
+    );
+    const catalog = catalogOf(run);
+    const grant = catalog.differences.find(
+      (d) => d.object === "function extensions.grant_pg_cron_access()" && d.problem.startsWith("grant "),
+    );
+    assert.ok(grant, JSON.stringify(catalog.differences));
+    assert.equal(grant.severity, "warning", JSON.stringify(grant));
+    assert.equal(grant.reason, "a restorer that is not a superuser cannot give objects to other roles");
+    assertFaithful(run);
   });
 });
