@@ -281,6 +281,35 @@ describe("supabase preset", () => {
     );
   });
 
+  test("a Prisma URL (?pgbouncer=true&connection_limit=1, as Supabase gives it for Prisma) backs up: libpq never sees those", async () => {
+    const url = new URL(source.url("app"));
+    url.searchParams.set("pgbouncer", "true");
+    url.searchParams.set("connection_limit", "1");
+    const run = await runCli(
+      [
+        "backup",
+        "--storage",
+        storage,
+        "--label",
+        "prisma",
+        "--recipient",
+        recipient,
+        "--preset",
+        "supabase",
+        "--json",
+      ],
+      { env: { PATH: process.env.PATH, DATABASE_URL: url.toString() } },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const manifest = JSON.parse(
+      readFileSync(join(storage, "prisma", run.json.backupId as string, "manifest.json"), "utf8"),
+    ) as { artifacts: { kind: string }[] };
+    assert.deepEqual(
+      manifest.artifacts.map((artifact) => artifact.kind),
+      ["dump", "roles"],
+    );
+  });
+
   test("a bad preset is refused before anything is written", async () => {
     const run = await runCli(
       ["backup", "--storage", join(work, "never"), "--recipient", recipient, "--preset", "x"],
