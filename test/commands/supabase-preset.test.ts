@@ -310,6 +310,41 @@ describe("supabase preset", () => {
     );
   });
 
+  const restore = (database: string, extra: string[]) =>
+    runCli(
+      [
+        "restore",
+        "--storage",
+        storage,
+        "--label",
+        "sb",
+        "--identity-file",
+        identityFile,
+        "--target-database-url",
+        source.url(database),
+        "--confirm",
+        database,
+        "--safety-backup",
+        "false",
+        ...extra,
+      ],
+      { env: { PATH: process.env.PATH } },
+    );
+
+  test("restore into a database without the platform's schemas: its extensions failing there are benign", async () => {
+    await source.createDatabase("restored_plain");
+    const run = await restore("restored_plain", ["--strategy", "swap"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stderr,
+      /benign \(an extension the Supabase platform installs \(in schema graphql\), which this server lacks\).*CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA graphql/,
+    );
+    assert.match(
+      run.stderr,
+      /benign \(the comment on a platform extension this server lacks\).*COMMENT ON EXTENSION pg_trgm/,
+    );
+  });
+
   test("a bad preset is refused before anything is written", async () => {
     const run = await runCli(
       ["backup", "--storage", join(work, "never"), "--recipient", recipient, "--preset", "x"],

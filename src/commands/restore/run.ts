@@ -662,7 +662,7 @@ async function restoreInto(database: DatabaseUrl, deps: RestoreDeps, prepared: P
   const damage = outcome ? opened?.check()[0] : undefined;
   if (damage) failures.unshift(damage);
   const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
-  const { real, benign } = classifyRestoreErrors(outcome?.errors ?? []);
+  const { real, benign } = classifyRestoreErrors(outcome?.errors ?? [], prepared.manifest.preset ?? "none");
   for (const entry of benign) log.info(`pg_restore error known to be benign (${entry.why}): ${entry.error}`);
   if (real.length > 0) {
     failures.push(`pg_restore reported ${real.length} error(s): ${real[0]}`);
