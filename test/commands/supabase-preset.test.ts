@@ -345,6 +345,15 @@ describe("supabase preset", () => {
     );
   });
 
+  test("restore says it does not apply the roles object, whichever strategy it takes", async () => {
+    await source.createDatabase("restored_roles");
+    for (const strategy of ["swap", "in-place"]) {
+      const run = await restore("restored_roles", ["--strategy", strategy, "--clean"]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /roles\.sql\.age \(\d+ roles\) is not applied by restore/, strategy);
+    }
+  });
+
   test("a bad preset is refused before anything is written", async () => {
     const run = await runCli(
       ["backup", "--storage", join(work, "never"), "--recipient", recipient, "--preset", "x"],

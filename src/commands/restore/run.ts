@@ -134,6 +134,13 @@ interface Prepared {
 
 export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): Promise<RestoreResult> {
   const prepared = await prepare(settings, deps);
+  const rolesObject = rolesArtifact(prepared.manifest);
+  if (rolesObject) {
+    // A restore goes into an existing database, whose cluster normally has the roles already.
+    deps.log.info(
+      `${rolesObject.name} (${rolesObject.count} roles) is not applied by restore; apply it first by hand if the target's server lacks them (docs/supabase.md)`,
+    );
+  }
   const safety: { made: RestoreResult["safetyBackup"] } = { made: null };
   // In a swap the target is not written to until the swap itself: its safety backup waits until
   // the restored database has passed its checks, so that a bad backup costs none.
@@ -562,13 +569,6 @@ async function restoreInPlace(
   prepared: Prepared,
 ): Promise<StrategyResult> {
   const { log } = deps;
-  const rolesObject = rolesArtifact(prepared.manifest);
-  if (rolesObject) {
-    // A restore goes into an existing database, whose cluster normally has the roles already.
-    log.info(
-      `${rolesObject.name} (${rolesObject.count} roles) is not applied by restore; apply it first by hand if the target's server lacks them (docs/supabase.md)`,
-    );
-  }
   log.info(
     `Restoring ${prepared.repository.url}/${prepared.name} into ${prepared.where}${prepared.args.length ? ` with ${prepared.args.join(" ")}` : ""}`,
   );
