@@ -4,7 +4,7 @@
  * although the database ends up as the archive describes it; anything else is a real error.
  * The errors are errorLines() entries: the message, then "Command was: ..." and any DETAIL/HINT.
  */
-import { failedPlatformExtension, type Preset } from "./supabase-preset.js";
+import { failedPlatformExtension, isReservedRole, type Preset } from "./supabase-preset.js";
 
 export interface BenignPattern {
   /** Why the error leaves the restored database as the archive describes it. */
@@ -58,7 +58,12 @@ export function classifyRestoreErrors(
     const platform = preset === "supabase" ? failedPlatformExtension(error) : undefined;
     const comment = /Command was: COMMENT ON EXTENSION ("(?:[^"]|"")+"|[^\s;]+) IS /.exec(error)?.[1];
     if (known) benign.push({ error, why: known.why });
-    else if (platform) {
+    else if (preset === "supabase" && isPlatformEventTriggerOwner(error)) {
+      benign.push({
+        error,
+        why: "a platform's event trigger stays with the restoring superuser: its owner, a role of the Supabase platform's, is no superuser on this server",
+      });
+    } else if (platform) {
       platformExtensions.add(platform.extension);
       benign.push({
         error,
@@ -69,4 +74,19 @@ export function classifyRestoreErrors(
     } else real.push(error);
   }
   return { real, benign };
+}
+
+/**
+ * ALTER EVENT TRIGGER ... OWNER TO a platform role (supabase_admin, a superuser in a project) that
+ * the target has as an ordinary role: refused, and the trigger, created by the restoring superuser,
+ * works as it is. The catalog comparison lists the owner as a warning.
+ */
+function isPlatformEventTriggerOwner(error: string): boolean {
+  const owner =
+    /permission denied to change owner of event trigger .*Command was: ALTER EVENT TRIGGER \S+ OWNER TO ("(?:[^"]|"")+"|[^\s;]+);/.exec(
+      error,
+    );
+  return (
+    owner !== null && isReservedRole(owner[1]!.replace(/^"(.*)"$/, "$1").replaceAll('""', '"'), "supabase")
+  );
 }

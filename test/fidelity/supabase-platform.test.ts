@@ -7,10 +7,21 @@
  * scratch role is not a superuser.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { runCli } from "../helpers/cli.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
 import { createSupabaseLayout } from "../helpers/supabase-layout.js";
-import { assertFaithful, backup, catalogOf, makeStore, restoreTest, type Store } from "./fidelity-helpers.js";
+import {
+  assertFaithful,
+  backup,
+  catalogOf,
+  makeStore,
+  restoreTest,
+  type Backup,
+  type Store,
+} from "./fidelity-helpers.js";
 
 const PLATFORM_EXTRAS_SQL = `
 CREATE FUNCTION extensions.grant_pg_cron_access() RETURNS event_trigger LANGUAGE plpgsql AS $$
@@ -28,6 +39,7 @@ ALTER EVENT TRIGGER issue_pg_cron_access OWNER TO supabase_admin;
 let source: Cluster;
 let scratch: Cluster;
 let store: Store;
+let made: Backup;
 
 before(async () => {
   [source, scratch] = await Promise.all([startCluster(), startCluster()]);
@@ -35,7 +47,7 @@ before(async () => {
   await source.sql("postgres", "ALTER ROLE supabase_admin SUPERUSER");
   await source.sql("app", PLATFORM_EXTRAS_SQL);
   store = makeStore("supabase-platform");
-  await backup(store, source.url("app"), "sb", ["--preset", "supabase"]);
+  made = await backup(store, source.url("app"), "sb", ["--preset", "supabase"]);
 });
 
 after(async () => {
@@ -86,5 +98,54 @@ describe("a Supabase project's event triggers and superuser-owned functions", ()
     assert.equal(grant.severity, "warning", JSON.stringify(grant));
     assert.equal(grant.reason, "a restorer that is not a superuser cannot give objects to other roles");
     assertFaithful(run);
+  });
+});
+
+describe("restore of a Supabase backup into a plain server, as docs/supabase.md says", () => {
+  let plain: Cluster;
+  before(async () => {
+    plain = await startCluster();
+  });
+  after(async () => {
+    await plain?.stop();
+  });
+
+  const restore = () =>
+    runCli(
+      [
+        "restore",
+        "--storage",
+        store.storage,
+        "--label",
+        "sb",
+        "--identity-file",
+        store.identityFile,
+        "--target-database-url",
+        plain.url("app"),
+        "--confirm",
+        "app",
+        "--safety-backup",
+        "false",
+      ],
+      { env: { PATH: process.env.PATH } },
+    );
+
+  test("the roles object, then the platform's roles the warning names, then restore: it passes", async () => {
+    const roles = execFileSync("age", ["-d", "-i", store.identityFile, join(made.folder, "roles.sql.age")]);
+    execFileSync("psql", ["-q", "-v", "ON_ERROR_STOP=1", plain.url("postgres")], { input: roles });
+    await plain.createDatabase("app");
+
+    const first = await restore();
+    assert.equal(first.code, 1, first.stderr);
+    const hint = /create them first \(((?:CREATE ROLE \w+ NOLOGIN; ?)+)\)/.exec(first.stderr);
+    assert.ok(hint, first.stderr);
+    assert.match(hint[1]!, /CREATE ROLE supabase_admin NOLOGIN;/);
+    assert.doesNotMatch(first.stderr, /apply the backup's roles object/, "the roles object was applied");
+
+    await plain.sql("postgres", hint[1]!);
+    const second = await restore();
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /catalog 0 failure\(s\)/);
+    assert.match(second.stderr, /benign \(a platform's event trigger stays with the restoring superuser/);
   });
 });

@@ -18,12 +18,13 @@ import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import type { Identity } from "../../crypto/age/index.js";
 import { classifyRestoreErrors } from "../../domain/benign-restore-errors.js";
-import { referencedRoles, type CatalogFingerprint } from "../../domain/catalog-diff.js";
+import { displayName, referencedRoles, type CatalogFingerprint } from "../../domain/catalog-diff.js";
 import type { DatabaseUrl } from "../../domain/database-url.js";
 import { emptyScope } from "../../domain/dump-plan.js";
 import { describeError, InputError, OperationError } from "../../domain/errors.js";
 import { dumpArtifact, rolesArtifact, type Manifest } from "../../domain/manifest.js";
 import { checkRestoreScope } from "../../domain/restore-scope.js";
+import { isReservedRole, type Preset } from "../../domain/supabase-preset.js";
 import { tapStage } from "../../pipeline/stage.js";
 import {
   catalogWarnings,
@@ -224,7 +225,7 @@ async function prepare(settings: RestoreSettings, deps: RestoreDeps): Promise<Pr
       );
     }
     probe = await probeSwap(client, { explicit: settings.strategy === "swap" });
-    if (source) await warnMissingRoles(client, source, log);
+    if (source) await warnMissingRoles(client, source, manifest.preset ?? "none", log);
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -307,7 +308,12 @@ export function chooseStrategy(
  * missing grantee makes pg_restore lose every grant of that object. restore does not create roles
  * on a real server; it says which are missing, and the catalog check then fails on what they cost.
  */
-async function warnMissingRoles(client: pg.Client, source: CatalogFingerprint, log: Logger): Promise<void> {
+async function warnMissingRoles(
+  client: pg.Client,
+  source: CatalogFingerprint,
+  preset: Preset,
+  log: Logger,
+): Promise<void> {
   const wanted = referencedRoles(source);
   const { rows } = await client.query<{ rolname: string }>(
     "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY($1::text[])",
@@ -315,9 +321,17 @@ async function warnMissingRoles(client: pg.Client, source: CatalogFingerprint, l
   );
   const present = new Set(rows.map((row) => row.rolname));
   const missing = wanted.filter((role) => !present.has(role));
-  if (missing.length > 0) {
+  // The platform's roles are left out of the roles object on purpose: applying it does not help.
+  const platform = missing.filter((role) => isReservedRole(role, preset));
+  const others = missing.filter((role) => !isReservedRole(role, preset));
+  if (others.length > 0) {
     log.warn(
-      `roles the backup's objects name are missing on the target's server: ${missing.join(", ")}; their ownership and grants will not restore (create them first, or apply the backup's roles object: docs/supabase.md)`,
+      `roles the backup's objects name are missing on the target's server: ${others.join(", ")}; their ownership and grants will not restore (create them first, or apply the backup's roles object: docs/supabase.md)`,
+    );
+  }
+  if (platform.length > 0) {
+    log.warn(
+      `roles of the Supabase platform's that the backup's objects name are missing on the target's server, and the roles object leaves them out: ${platform.join(", ")}; create them first (${platform.map((role) => `CREATE ROLE ${displayName(role)} NOLOGIN;`).join(" ")}), or every object naming one loses its owner and all its grants, those to anon and authenticated too (docs/supabase.md)`,
     );
   }
 }
