@@ -4,6 +4,7 @@
  * although the database ends up as the archive describes it; anything else is a real error.
  * The errors are errorLines() entries: the message, then "Command was: ..." and any DETAIL/HINT.
  */
+import { failedPlatformExtension, isReservedRole, type Preset } from "./supabase-preset.js";
 
 export interface BenignPattern {
   /** Why the error leaves the restored database as the archive describes it. */
@@ -36,17 +37,56 @@ export const BENIGN_RESTORE_ERRORS: readonly BenignPattern[] = [
   },
 ];
 
-/** pg_restore's errors split into those that count and those known to be benign (with why). */
-export function classifyRestoreErrors(errors: readonly string[]): {
+/**
+ * pg_restore's errors split into those that count and those known to be benign (with why). With
+ * the supabase preset, the platform's extensions a plain server lacks (pg_graphql in graphql,
+ * supabase_vault in vault, pg_cron in pg_catalog) and the comments on them are benign too: the dump
+ * carries their CREATE EXTENSION IF NOT EXISTS, and the catalog comparison leaves them out.
+ */
+export function classifyRestoreErrors(
+  errors: readonly string[],
+  preset: Preset = "none",
+): {
   real: string[];
   benign: { error: string; why: string }[];
 } {
   const real: string[] = [];
   const benign: { error: string; why: string }[] = [];
+  const platformExtensions = new Set<string>();
   for (const error of errors) {
     const known = BENIGN_RESTORE_ERRORS.find((pattern) => pattern.test(error));
+    const platform = preset === "supabase" ? failedPlatformExtension(error) : undefined;
+    const comment = /Command was: COMMENT ON EXTENSION ("(?:[^"]|"")+"|[^\s;]+) IS /.exec(error)?.[1];
     if (known) benign.push({ error, why: known.why });
-    else real.push(error);
+    else if (preset === "supabase" && isPlatformEventTriggerOwner(error)) {
+      benign.push({
+        error,
+        why: "a platform's event trigger stays with the restoring superuser: its owner, a role of the Supabase platform's, is no superuser on this server",
+      });
+    } else if (platform) {
+      platformExtensions.add(platform.extension);
+      benign.push({
+        error,
+        why: `an extension the Supabase platform installs (in schema ${platform.schema}), which this server lacks`,
+      });
+    } else if (comment && platformExtensions.has(comment.replace(/^"(.*)"$/, "$1").replaceAll('""', '"'))) {
+      benign.push({ error, why: "the comment on a platform extension this server lacks" });
+    } else real.push(error);
   }
   return { real, benign };
+}
+
+/**
+ * ALTER EVENT TRIGGER ... OWNER TO a platform role (supabase_admin, a superuser in a project) that
+ * the target has as an ordinary role: refused, and the trigger, created by the restoring superuser,
+ * works as it is. The catalog comparison lists the owner as a warning.
+ */
+function isPlatformEventTriggerOwner(error: string): boolean {
+  const owner =
+    /permission denied to change owner of event trigger .*Command was: ALTER EVENT TRIGGER \S+ OWNER TO ("(?:[^"]|"")+"|[^\s;]+);/.exec(
+      error,
+    );
+  return (
+    owner !== null && isReservedRole(owner[1]!.replace(/^"(.*)"$/, "$1").replaceAll('""', '"'), "supabase")
+  );
 }

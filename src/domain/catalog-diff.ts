@@ -134,6 +134,11 @@ export interface RestoreConditions {
   /** Roles the archive references that could not be created on the target. */
   missingRoles: readonly string[];
   /**
+   * Owners of the source's event triggers that are not superusers on the target (a NOLOGIN
+   * stand-in restore-test created for a platform's role, say): none may own an event trigger.
+   */
+  notSuperuserOwners: readonly string[];
+  /**
    * Whether the restore applied the database's settings. The archive holds them (its DATABASE
    * PROPERTIES entry: ALTER DATABASE <source name> SET ..., ALTER ROLE ... IN DATABASE ... SET),
    * but pg_restore applies that entry only with --create, which a restore into a database of its
@@ -148,6 +153,7 @@ export const DEFAULT_CONDITIONS: RestoreConditions = {
   noOwner: false,
   noPrivileges: false,
   missingRoles: [],
+  notSuperuserOwners: [],
   databaseSettingsRestored: false,
 };
 
@@ -171,6 +177,8 @@ export const REASONS = {
   sequenceAdvanced: "the sequence moved on between the fingerprint and pg_dump's read of it",
   extra: "not in the source (present on the target before the restore, or created by it)",
   missingRole: (role: string) => `role ${role} could not be created on the target`,
+  notSuperuserEventTriggerOwner: (role: string) =>
+    `an event trigger's owner must be a superuser, and role ${role} is not one on the target`,
 } as const;
 
 /** Severity order, then object, then problem: stable and readable. */
@@ -319,6 +327,7 @@ export function diffCatalog(
 ): CatalogComparison {
   const out: CatalogDifference[] = [];
   const missingRoles = new Set(conditions.missingRoles);
+  const notSuperuserOwners = new Set(conditions.notSuperuserOwners);
   const fail = (object: string, problem: string) => out.push({ severity: "failure", object, problem });
   const warn = (object: string, problem: string, reason: string) =>
     out.push({ severity: "warning", object, problem, reason });
@@ -569,6 +578,16 @@ export function diffCatalog(
       if (!sourceTables.has(table)) warn(object, `member table ${table} not in the source`, REASONS.extra);
   }
 
+  const ownerReason = (owner: string): string | undefined =>
+    conditions.noOwner
+      ? REASONS.noOwner
+      : missingRoles.has(owner)
+        ? REASONS.missingRole(owner)
+        : conditions.superuser
+          ? undefined
+          : REASONS.notSuperuserOwner;
+  const ownerOf = (fp: CatalogFingerprint, label: string) => fp.owners[label] ?? fp.owner;
+
   // Privileges.
   const aclReason = (grantee: string): string | undefined => {
     const role = roleName(grantee);
@@ -583,6 +602,7 @@ export function diffCatalog(
     from: readonly string[],
     to: readonly string[],
     extraReason?: string,
+    lostOwner?: { role: string; reason: string },
   ) => {
     const a = new Map(from.map(splitAclEntry));
     const b = new Map(to.map(splitAclEntry));
@@ -590,7 +610,10 @@ export function diffCatalog(
       const had = a.get(grantee);
       const has = b.get(grantee);
       if (had === has) continue;
-      const reason = aclReason(grantee) ?? extraReason;
+      const reason =
+        aclReason(grantee) ??
+        extraReason ??
+        (lostOwner && roleName(grantee) === lostOwner.role ? lostOwner.reason : undefined);
       if (has === undefined) report(object, `grant ${grantee}=${had} missing`, reason);
       else if (had === undefined)
         report(object, `grant ${grantee}=${has} not in the source (a revoke was lost)`, reason);
@@ -606,10 +629,17 @@ export function diffCatalog(
       [...goneTables].some((table) => object.startsWith(`column ${table}.`))
     )
       continue;
+    // An ACL leaves its owner's entry out. When the owner could not be set (a restorer that is
+    // not a superuser, --no-owner), pg_restore's GRANT to the source's owner (EXECUTE WITH GRANT
+    // OPTION, say) makes that role an ordinary grantee: a consequence of the owner, not a lost revoke.
+    const sourceOwner = ownerOf(source, object);
+    const lostOwnerReason = sourceOwner === ownerOf(restored, object) ? undefined : ownerReason(sourceOwner);
     compareAcl(
       object,
       sourceAcl.get(object) ?? builtInAcl(object),
       restoredAcl.get(object) ?? builtInAcl(object),
+      undefined,
+      lostOwnerReason === undefined ? undefined : { role: sourceOwner, reason: lostOwnerReason },
     );
   }
   for (const key of union(Object.keys(source.defaultAcls), Object.keys(restored.defaultAcls))) {
@@ -632,15 +662,6 @@ export function diffCatalog(
   }
 
   // Owners.
-  const ownerReason = (owner: string): string | undefined =>
-    conditions.noOwner
-      ? REASONS.noOwner
-      : missingRoles.has(owner)
-        ? REASONS.missingRole(owner)
-        : conditions.superuser
-          ? undefined
-          : REASONS.notSuperuserOwner;
-  const ownerOf = (fp: CatalogFingerprint, label: string) => fp.owners[label] ?? fp.owner;
   // Each side's usual owner is the one most of its objects have. When objects are missing from
   // the restored side (an extension it lacks took tables with it), its usual owner can change
   // while every object both sides have kept its owner: then there is nothing to report.
@@ -665,7 +686,13 @@ export function diffCatalog(
     const has = ownerOf(restored, label);
     // The default owner's change is reported once above.
     if (had === has || (had === source.owner && has === restored.owner)) continue;
-    report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had));
+    // A platform's event triggers (Supabase's, owned by its superuser supabase_admin) stay with
+    // the restorer when their owner is only a stand-in on the target, which may not own one.
+    const notSuperuser =
+      label.startsWith("event trigger ") && notSuperuserOwners.has(had)
+        ? REASONS.notSuperuserEventTriggerOwner(had)
+        : undefined;
+    report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had) ?? notSuperuser);
   }
 
   // Large objects.

@@ -25,6 +25,15 @@ export interface DatabaseUrl {
   sslmode: SslMode;
 }
 
+/** Prisma's own URL parameters for its connection pool: meaningless to pg_dump, refused by libpq. */
+const PRISMA_POOL_PARAMS = [
+  "pgbouncer",
+  "connection_limit",
+  "pool_timeout",
+  "statement_cache_size",
+  "socket_timeout",
+] as const;
+
 export function parseDatabaseUrl(text: string, input = "database-url"): DatabaseUrl {
   const flag = `--${input}`;
   const trimmed = text.trim();
@@ -71,9 +80,12 @@ export function parseDatabaseUrl(text: string, input = "database-url"): Database
   }
   const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
   const ssl = resolveSslMode(params, host, input);
-  // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`.
+  // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`, and
+  // the pool settings of Prisma's URLs (Supabase's guide for Prisma adds pgbouncer=true and
+  // connection_limit), which tune that client only.
   delete params.ssl;
   delete params.uselibpqcompat;
+  for (const name of PRISMA_POOL_PARAMS) delete params[name];
   // Lifeboat's default for a remote host (require) is stricter than libpq's (prefer): written out.
   if (ssl.explicit || ssl.mode === "require") params.sslmode = ssl.mode;
 

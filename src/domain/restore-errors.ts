@@ -14,7 +14,7 @@
  * - anything else fails the test, as an error nobody explained.
  */
 import type { CatalogDifference } from "./catalog-diff.js";
-import { isPlatformExtensionSchema, isPlatformRoleError, type Preset } from "./supabase-preset.js";
+import { failedPlatformExtension, isPlatformRoleError, type Preset } from "./supabase-preset.js";
 
 export interface RestoreError {
   /** The error, with the DETAIL, HINT and "Command was" lines that follow it. */
@@ -305,16 +305,10 @@ function expectedByPreset(
   if (isPlatformRoleError(error.text)) {
     return "a role of the Supabase platform's, left out of the roles object on purpose";
   }
-  const created =
-    /Command was: CREATE EXTENSION IF NOT EXISTS ("(?:[^"]|"")+"|\S+) WITH SCHEMA ("(?:[^"]|"")+"|[^\s;]+)/.exec(
-      error.text,
-    );
+  const created = failedPlatformExtension(error.text);
   if (created) {
-    const schema = unquote(created[2]!);
-    if (isPlatformExtensionSchema(schema)) {
-      platformExtensions.add(unquote(created[1]!));
-      return `an extension the Supabase platform installs (in schema ${schema}): left out of the catalog comparison`;
-    }
+    platformExtensions.add(created.extension);
+    return `an extension the Supabase platform installs (in schema ${created.schema}): left out of the catalog comparison`;
   }
   if (error.entry?.desc === "COMMENT" && error.entry.tag.startsWith("EXTENSION ")) {
     const name = error.entry.tag.slice("EXTENSION ".length);

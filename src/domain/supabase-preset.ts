@@ -149,3 +149,22 @@ export function isPlatformRoleError(error: string): boolean {
   const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
   return match !== null && isReservedRole(match[1]!.replaceAll('""', '"'), "supabase");
 }
+
+/**
+ * The platform extension whose `CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA <platform schema>`
+ * failed, from a pg_restore error's text ("... Command was: CREATE EXTENSION ..."), or undefined.
+ * On a plain server these fail (the schema is not in the dump, or the extension is not installed).
+ */
+export function failedPlatformExtension(error: string): { extension: string; schema: string } | undefined {
+  const created =
+    /Command was: CREATE EXTENSION IF NOT EXISTS ("(?:[^"]|"")+"|\S+) WITH SCHEMA ("(?:[^"]|"")+"|[^\s;]+)/.exec(
+      error,
+    );
+  if (!created) return undefined;
+  const schema = unquoteName(created[2]!);
+  return isPlatformExtensionSchema(schema) ? { extension: unquoteName(created[1]!), schema } : undefined;
+}
+
+function unquoteName(name: string): string {
+  return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
+}

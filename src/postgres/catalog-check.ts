@@ -117,6 +117,13 @@ export async function compareRestoredCatalog(
   const { rows } = await client.query<{ restorer: string; superuser: boolean }>(
     "SELECT current_user AS restorer, rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user",
   );
+  const eventTriggerOwners = Object.entries(source.owners)
+    .filter(([label]) => label.startsWith("event trigger "))
+    .map(([, owner]) => owner);
+  const notSuperuser = await client.query<{ rolname: string }>(
+    "SELECT rolname FROM pg_catalog.pg_roles WHERE NOT rolsuper AND rolname = ANY($1::text[])",
+    [[...new Set([...eventTriggerOwners, source.owner])]],
+  );
   const args = new Set(options.pgRestoreArgs);
   const comparison = diffCatalog(source, restored, {
     superuser: rows[0]?.superuser ?? false,
@@ -124,6 +131,7 @@ export async function compareRestoredCatalog(
     noOwner: args.has("--no-owner"),
     noPrivileges: args.has("--no-privileges") || args.has("--no-acl"),
     missingRoles: options.missingRoles,
+    notSuperuserOwners: notSuperuser.rows.map((row) => row.rolname),
     databaseSettingsRestored: false,
   });
   const leftOut: [string, RegExp][] = [

@@ -281,6 +281,79 @@ describe("supabase preset", () => {
     );
   });
 
+  test("a Prisma URL (?pgbouncer=true&connection_limit=1, as Supabase gives it for Prisma) backs up: libpq never sees those", async () => {
+    const url = new URL(source.url("app"));
+    url.searchParams.set("pgbouncer", "true");
+    url.searchParams.set("connection_limit", "1");
+    const run = await runCli(
+      [
+        "backup",
+        "--storage",
+        storage,
+        "--label",
+        "prisma",
+        "--recipient",
+        recipient,
+        "--preset",
+        "supabase",
+        "--json",
+      ],
+      { env: { PATH: process.env.PATH, DATABASE_URL: url.toString() } },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const manifest = JSON.parse(
+      readFileSync(join(storage, "prisma", run.json.backupId as string, "manifest.json"), "utf8"),
+    ) as { artifacts: { kind: string }[] };
+    assert.deepEqual(
+      manifest.artifacts.map((artifact) => artifact.kind),
+      ["dump", "roles"],
+    );
+  });
+
+  const restore = (database: string, extra: string[]) =>
+    runCli(
+      [
+        "restore",
+        "--storage",
+        storage,
+        "--label",
+        "sb",
+        "--identity-file",
+        identityFile,
+        "--target-database-url",
+        source.url(database),
+        "--confirm",
+        database,
+        "--safety-backup",
+        "false",
+        ...extra,
+      ],
+      { env: { PATH: process.env.PATH } },
+    );
+
+  test("restore into a database without the platform's schemas: its extensions failing there are benign", async () => {
+    await source.createDatabase("restored_plain");
+    const run = await restore("restored_plain", ["--strategy", "swap"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stderr,
+      /benign \(an extension the Supabase platform installs \(in schema graphql\), which this server lacks\).*CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA graphql/,
+    );
+    assert.match(
+      run.stderr,
+      /benign \(the comment on a platform extension this server lacks\).*COMMENT ON EXTENSION pg_trgm/,
+    );
+  });
+
+  test("restore says it does not apply the roles object, whichever strategy it takes", async () => {
+    await source.createDatabase("restored_roles");
+    for (const strategy of ["swap", "in-place"]) {
+      const run = await restore("restored_roles", ["--strategy", strategy, "--clean"]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, /roles\.sql\.age \(\d+ roles\) is not applied by restore/, strategy);
+    }
+  });
+
   test("a bad preset is refused before anything is written", async () => {
     const run = await runCli(
       ["backup", "--storage", join(work, "never"), "--recipient", recipient, "--preset", "x"],

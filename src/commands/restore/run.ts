@@ -18,12 +18,13 @@ import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import type { Identity } from "../../crypto/age/index.js";
 import { classifyRestoreErrors } from "../../domain/benign-restore-errors.js";
-import { referencedRoles, type CatalogFingerprint } from "../../domain/catalog-diff.js";
+import { displayName, referencedRoles, type CatalogFingerprint } from "../../domain/catalog-diff.js";
 import type { DatabaseUrl } from "../../domain/database-url.js";
 import { emptyScope } from "../../domain/dump-plan.js";
 import { describeError, InputError, OperationError } from "../../domain/errors.js";
 import { dumpArtifact, rolesArtifact, type Manifest } from "../../domain/manifest.js";
 import { checkRestoreScope } from "../../domain/restore-scope.js";
+import { isReservedRole, type Preset } from "../../domain/supabase-preset.js";
 import { tapStage } from "../../pipeline/stage.js";
 import {
   catalogWarnings,
@@ -134,6 +135,13 @@ interface Prepared {
 
 export async function runRestore(settings: RestoreSettings, deps: RestoreDeps): Promise<RestoreResult> {
   const prepared = await prepare(settings, deps);
+  const rolesObject = rolesArtifact(prepared.manifest);
+  if (rolesObject) {
+    // A restore goes into an existing database, whose cluster normally has the roles already.
+    deps.log.info(
+      `${rolesObject.name} (${rolesObject.count} roles) is not applied by restore; apply it first by hand if the target's server lacks them (docs/supabase.md)`,
+    );
+  }
   const safety: { made: RestoreResult["safetyBackup"] } = { made: null };
   // In a swap the target is not written to until the swap itself: its safety backup waits until
   // the restored database has passed its checks, so that a bad backup costs none.
@@ -217,7 +225,7 @@ async function prepare(settings: RestoreSettings, deps: RestoreDeps): Promise<Pr
       );
     }
     probe = await probeSwap(client, { explicit: settings.strategy === "swap" });
-    if (source) await warnMissingRoles(client, source, log);
+    if (source) await warnMissingRoles(client, source, manifest.preset ?? "none", log);
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -300,7 +308,12 @@ export function chooseStrategy(
  * missing grantee makes pg_restore lose every grant of that object. restore does not create roles
  * on a real server; it says which are missing, and the catalog check then fails on what they cost.
  */
-async function warnMissingRoles(client: pg.Client, source: CatalogFingerprint, log: Logger): Promise<void> {
+async function warnMissingRoles(
+  client: pg.Client,
+  source: CatalogFingerprint,
+  preset: Preset,
+  log: Logger,
+): Promise<void> {
   const wanted = referencedRoles(source);
   const { rows } = await client.query<{ rolname: string }>(
     "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY($1::text[])",
@@ -308,9 +321,17 @@ async function warnMissingRoles(client: pg.Client, source: CatalogFingerprint, l
   );
   const present = new Set(rows.map((row) => row.rolname));
   const missing = wanted.filter((role) => !present.has(role));
-  if (missing.length > 0) {
+  // The platform's roles are left out of the roles object on purpose: applying it does not help.
+  const platform = missing.filter((role) => isReservedRole(role, preset));
+  const others = missing.filter((role) => !isReservedRole(role, preset));
+  if (others.length > 0) {
     log.warn(
-      `roles the backup's objects name are missing on the target's server: ${missing.join(", ")}; their ownership and grants will not restore (create them first, or apply the backup's roles object: docs/supabase.md)`,
+      `roles the backup's objects name are missing on the target's server: ${others.join(", ")}; their ownership and grants will not restore (create them first, or apply the backup's roles object: docs/supabase.md)`,
+    );
+  }
+  if (platform.length > 0) {
+    log.warn(
+      `roles of the Supabase platform's that the backup's objects name are missing on the target's server, and the roles object leaves them out: ${platform.join(", ")}; create them first (${platform.map((role) => `CREATE ROLE ${displayName(role)} NOLOGIN;`).join(" ")}), or every object naming one loses its owner and all its grants, those to anon and authenticated too (docs/supabase.md)`,
     );
   }
 }
@@ -562,13 +583,6 @@ async function restoreInPlace(
   prepared: Prepared,
 ): Promise<StrategyResult> {
   const { log } = deps;
-  const rolesObject = rolesArtifact(prepared.manifest);
-  if (rolesObject) {
-    // A restore goes into an existing database, whose cluster normally has the roles already.
-    log.info(
-      `${rolesObject.name} (${rolesObject.count} roles) is not applied by restore; apply it first by hand if the target's server lacks them (docs/supabase.md)`,
-    );
-  }
   log.info(
     `Restoring ${prepared.repository.url}/${prepared.name} into ${prepared.where}${prepared.args.length ? ` with ${prepared.args.join(" ")}` : ""}`,
   );
@@ -662,7 +676,7 @@ async function restoreInto(database: DatabaseUrl, deps: RestoreDeps, prepared: P
   const damage = outcome ? opened?.check()[0] : undefined;
   if (damage) failures.unshift(damage);
   const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
-  const { real, benign } = classifyRestoreErrors(outcome?.errors ?? []);
+  const { real, benign } = classifyRestoreErrors(outcome?.errors ?? [], prepared.manifest.preset ?? "none");
   for (const entry of benign) log.info(`pg_restore error known to be benign (${entry.why}): ${entry.error}`);
   if (real.length > 0) {
     failures.push(`pg_restore reported ${real.length} error(s): ${real[0]}`);
