@@ -50,6 +50,8 @@ export async function runVerify(
     toolCache?: ToolCache;
     /** How often a progress line is logged (default 5 s). */
     progressEveryMs?: number;
+    /** Aborted by the first SIGINT or SIGTERM: the read stops and no check record is written. */
+    signal?: AbortSignal;
   },
 ): Promise<VerifyResult> {
   const { log } = deps;
@@ -119,7 +121,14 @@ export async function runVerify(
     const read = await readArtifact(repository, manifest, artifact, identities, {
       ...(listing ? { sink: listing.sink } : archive ? { sink: archive.sink } : {}),
       storedTaps: [countingStage(counted)],
+      ...(deps.signal ? { signal: deps.signal } : {}),
     }).finally(() => lines?.stop());
+    // Interrupted, the read's failure is not the backup's: no verdict, and no record for prune to count.
+    if (deps.signal?.aborted) {
+      listing?.listing.catch(() => undefined);
+      archive?.result.catch(() => undefined);
+      throw deps.signal.reason;
+    }
     reads.push(read);
     failures.push(...read.problems.filter((problem) => !failures.includes(problem)));
     if (archive && artifact.kind === "files" && read.problems.length === 0) {
