@@ -298,14 +298,26 @@ async function sessionsOn(
  */
 export async function swapDatabases(
   admin: pg.Client,
-  options: { target: string; replacement: string; old: string; terminate: boolean; waitMs?: number },
+  options: {
+    target: string;
+    replacement: string;
+    old: string;
+    terminate: boolean;
+    waitMs?: number;
+    signal?: AbortSignal | undefined;
+  },
 ): Promise<void> {
-  const { target, replacement, old } = options;
+  const { target, replacement, old, signal } = options;
+  signal?.throwIfAborted();
   await admin.query(`ALTER DATABASE ${quoteIdent(target)} WITH ALLOW_CONNECTIONS false`);
   let holder = target;
   try {
     const deadline = Date.now() + (options.waitMs ?? 5000);
     for (;;) {
+      // A signal ends the wait at once, so that the finally below lets connections in again: a
+      // second signal (a runner's SIGTERM after its SIGINT) exits the process on the spot, and
+      // would leave the user's database refusing every connection.
+      signal?.throwIfAborted();
       const sessions = await sessionsOn(admin, target);
       if (sessions.length === 0) break;
       if (Date.now() > deadline) {
@@ -328,6 +340,7 @@ export async function swapDatabases(
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    signal?.throwIfAborted();
     await admin.query("BEGIN");
     try {
       await admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(old)}`);

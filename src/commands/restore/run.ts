@@ -507,6 +507,7 @@ async function restoreBySwap(
         replacement: fresh,
         old,
         terminate: settings.terminateConnections,
+        signal: deps.signal,
       });
       swapped = true;
       oldDatabase = old;
