@@ -10,8 +10,14 @@ if (tooOld) {
   process.exit(2);
 }
 
+// A reader that went away (`lifeboat ... | head`, a closed terminal) fails the next write with
+// EPIPE or EIO, which Node raises as an unhandled 'error' and dies of mid-run, leaving a scratch
+// database, a decrypted archive and pg_restore behind. Output is best effort: the run goes on to
+// its end (or to its cleanup, after a signal) and exits by its outcome.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+
 // The first Ctrl-C (or the runner's SIGTERM) stops the child processes and aborts uploads
-// cleanly, then exits 130 (143); a second one exits at once.
+// cleanly, then exits 130 (143; 129 for a hangup); a second one exits at once.
 const signal = cancelOnSignals(process);
 
 import("./main.js")

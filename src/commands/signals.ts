@@ -17,15 +17,18 @@ export function onForcedExit(cleanup: () => void): () => void {
 }
 
 /**
- * The first SIGINT or SIGTERM aborts the returned signal (children stop, uploads abort, nothing is
- * committed); a second one runs the registered forced-exit cleanups and exits at once with the
- * signal's conventional code (130 or 143).
+ * The first SIGINT, SIGTERM or SIGHUP aborts the returned signal (children stop, uploads abort,
+ * nothing is committed); a second one runs the registered forced-exit cleanups and exits at once
+ * with the signal's conventional code (130, 143 or 129). SIGHUP is a closed terminal or a dropped
+ * SSH session: left to Node's default it would kill the process outright, leaving the decrypted
+ * archive on disk, the scratch database and an orphaned pg_restore.
  */
 export function cancelOnSignals(process: NodeJS.Process): AbortSignal {
   const controller = new AbortController();
   for (const [name, code] of [
     ["SIGINT", 130],
     ["SIGTERM", 143],
+    ["SIGHUP", 129],
   ] as const) {
     process.on(name, () => {
       if (controller.signal.aborted) {
@@ -47,9 +50,9 @@ export function cancelOnSignals(process: NodeJS.Process): AbortSignal {
 /** The run was stopped by a signal; the edge exits with the signal's conventional code. */
 export class CancelledError extends Error {
   readonly exitCode: number;
-  constructor(readonly signalName: "SIGINT" | "SIGTERM") {
+  constructor(readonly signalName: "SIGINT" | "SIGTERM" | "SIGHUP") {
     super(`received ${signalName}`);
     this.name = "CancelledError";
-    this.exitCode = signalName === "SIGINT" ? 130 : 143;
+    this.exitCode = signalName === "SIGINT" ? 130 : signalName === "SIGHUP" ? 129 : 143;
   }
 }

@@ -374,19 +374,31 @@ function entryText(error: RestoreError): string {
   return error.entry ? `${error.entry.desc} ${error.entry.tag}` : "an unnamed entry";
 }
 
+/** PostgreSQL's words for a server that ran out of disk, memory or connections. */
+const RESOURCE_EXHAUSTED =
+  /No space left on device|could not extend file|Disk quota exceeded|out of memory|too many clients already|remaining connection slots are reserved/i;
+
 /**
  * The test's failures from the classified errors: one per loss (the object first), and one line
  * for the errors nobody explained, as before. A pg_restore that failed without printing an error
- * fails too.
+ * fails too. A server that ran out of disk or memory leads, whatever else failed: it explains the
+ * rest (tables left empty, a foreign key that then could not be added), and a one-line error that
+ * names only a consequence sends the reader after the wrong cause.
  */
 export function restoreErrorFailures(
   classified: readonly ClassifiedRestoreError[],
   exitCode: number | null,
   log: string,
 ): string[] {
-  const failures = classified
-    .filter((error) => error.verdict === "lost")
-    .map((error) => `${error.reason}: pg_restore failed on ${entryText(error)}: ${error.text}`);
+  const exhausted = classified.find(
+    (error) => error.verdict !== "tolerated" && RESOURCE_EXHAUSTED.test(error.text),
+  );
+  const failures = exhausted ? [`the server ran out of resources during pg_restore: ${exhausted.text}`] : [];
+  failures.push(
+    ...classified
+      .filter((error) => error.verdict === "lost")
+      .map((error) => `${error.reason}: pg_restore failed on ${entryText(error)}: ${error.text}`),
+  );
   const unexplained = classified.filter((error) => error.verdict === "unexplained");
   if (unexplained.length > 0) {
     failures.push(`pg_restore reported ${unexplained.length} error(s): ${unexplained[0]!.text}`);

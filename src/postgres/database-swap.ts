@@ -13,6 +13,14 @@ import { connect } from "./connect.js";
 import { withDatabase } from "./scratch.js";
 import { quoteIdent } from "./snapshot.js";
 
+/**
+ * Sessions that count as "someone is connected": not autovacuum workers. A database that has just
+ * been bulk-loaded (the last restore) or is simply busy has one at work most of the time, and
+ * PostgreSQL itself ends them for a RENAME or DROP DATABASE; counting one refused a swap, or failed
+ * it after the whole restore, for a session nobody could stop.
+ */
+const NOT_AUTOVACUUM = "backend_type <> 'autovacuum worker'";
+
 /** PostgreSQL's limit on a database name, in bytes (NAMEDATALEN - 1). */
 const MAX_NAME_BYTES = 63;
 
@@ -66,7 +74,8 @@ export async function sweepAbandoned(admin: pg.Client, target: string, now: Date
   const { rows } = await admin.query<{ datname: string }>(
     `SELECT datname FROM pg_catalog.pg_database d
       WHERE pg_catalog.starts_with(datname, $1)
-        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.datname = d.datname)`,
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                         WHERE a.datname = d.datname AND a.${NOT_AUTOVACUUM})`,
     [prefix],
   );
   const dropped: string[] = [];
@@ -118,7 +127,8 @@ export async function probeSwap(client: pg.Client, options: { explicit: boolean 
     `SELECT count(*) AS count,
             array_agg(DISTINCT NULLIF(application_name, '')) FILTER (WHERE application_name <> '') AS applications
        FROM pg_catalog.pg_stat_activity
-      WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid()`,
+      WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid()
+        AND ${NOT_AUTOVACUUM}`,
   );
   const otherSessions = {
     count: Number(sessions.rows[0]!.count),
@@ -274,7 +284,7 @@ async function sessionsOn(
 ): Promise<{ pid: number; application: string }[]> {
   const { rows } = await admin.query<{ pid: number; application: string }>(
     `SELECT pid, application_name AS application FROM pg_catalog.pg_stat_activity
-      WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()`,
+      WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() AND ${NOT_AUTOVACUUM}`,
     [database],
   );
   return rows;
@@ -288,14 +298,26 @@ async function sessionsOn(
  */
 export async function swapDatabases(
   admin: pg.Client,
-  options: { target: string; replacement: string; old: string; terminate: boolean; waitMs?: number },
+  options: {
+    target: string;
+    replacement: string;
+    old: string;
+    terminate: boolean;
+    waitMs?: number;
+    signal?: AbortSignal | undefined;
+  },
 ): Promise<void> {
-  const { target, replacement, old } = options;
+  const { target, replacement, old, signal } = options;
+  signal?.throwIfAborted();
   await admin.query(`ALTER DATABASE ${quoteIdent(target)} WITH ALLOW_CONNECTIONS false`);
   let holder = target;
   try {
     const deadline = Date.now() + (options.waitMs ?? 5000);
     for (;;) {
+      // A signal ends the wait at once, so that the finally below lets connections in again: a
+      // second signal (a runner's SIGTERM after its SIGINT) exits the process on the spot, and
+      // would leave the user's database refusing every connection.
+      signal?.throwIfAborted();
       const sessions = await sessionsOn(admin, target);
       if (sessions.length === 0) break;
       if (Date.now() > deadline) {
@@ -318,6 +340,7 @@ export async function swapDatabases(
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    signal?.throwIfAborted();
     await admin.query("BEGIN");
     try {
       await admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(old)}`);

@@ -83,19 +83,22 @@ export async function openArtifactRead(
 
 /**
  * Reads the whole artifact into `sink` (default: nowhere) and checks it. Never throws for damage:
- * a read that fails (a missing object, a decryption error) is a problem in the result.
+ * a read that fails (a missing object, a decryption error) is a problem in the result. One stopped
+ * by `signal` is one too: the caller checks the signal before it judges the result.
  */
 export async function readArtifact(
   repository: BackupRepository,
   manifest: Manifest,
   artifact: Artifact,
   identities: readonly Identity[] | undefined,
-  options: { sink?: Writable; plaintextTaps?: Stage[]; storedTaps?: Stage[] } = {},
+  options: { sink?: Writable; plaintextTaps?: Stage[]; storedTaps?: Stage[]; signal?: AbortSignal } = {},
 ): Promise<ArtifactRead> {
   let opened: Awaited<ReturnType<typeof openArtifactRead>>;
   try {
     opened = await openArtifactRead(repository, manifest, artifact, identities, options);
-    await pipeline([...opened.streams, options.sink ?? discard()]);
+    await pipeline([...opened.streams, options.sink ?? discard()], {
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   } catch (error) {
     return {
       artifact,

@@ -251,6 +251,50 @@ Command was: CREATE SCHEMA public;
     assert.equal(classified!.reason, "a new database has schema public already");
   });
 
+  test("a server that ran out of disk leads the failures, before the losses it caused", () => {
+    const log = `pg_restore: error: COPY failed for table "orders_2024": ERROR:  could not extend file "pg_tblspc/32768/PG_15_202209061/32912/32988": No space left on device
+HINT:  Check free disk space.
+CONTEXT:  COPY orders_2024, line 120311
+pg_restore: error: could not execute query: ERROR:  insert or update on table "order_items" violates foreign key constraint "order_items_order_id_placed_fkey"
+DETAIL:  Key (order_id, placed)=(2, 2024-01-03) is not present in table "orders".
+Command was: ALTER TABLE ONLY sales.order_items
+    ADD CONSTRAINT order_items_order_id_placed_fkey FOREIGN KEY (order_id, placed) REFERENCES sales.orders(id, placed);
+
+
+pg_restore: warning: errors ignored on restore: 2
+`;
+    const lostConstraint: CatalogDifference = {
+      severity: "failure",
+      object: "constraint f order_items_order_id_placed_fkey on sales.order_items",
+      problem: "missing",
+    };
+    const classified = classifyRestoreErrors(readRestoreErrors(log), {
+      tolerate: [],
+      preset: "none",
+      differences: [lostConstraint],
+    });
+    assert.deepEqual(
+      classified.map((e) => e.verdict),
+      ["unexplained", "lost"],
+    );
+    const failures = restoreErrorFailures(classified, 1, log);
+    assert.match(
+      failures[0]!,
+      /^the server ran out of resources during pg_restore: COPY failed for table "orders_2024": .*No space left on device/,
+    );
+    assert.match(
+      failures[1]!,
+      /^constraint f order_items_order_id_placed_fkey on sales\.order_items: missing: /,
+    );
+    // Tolerated by the user's own pattern, it is no longer a failure of its own.
+    const tolerated = classifyRestoreErrors(readRestoreErrors(log), {
+      tolerate: [/No space left/],
+      preset: "none",
+      differences: [lostConstraint],
+    });
+    assert.doesNotMatch(restoreErrorFailures(tolerated, 1, log)[0]!, /ran out of resources/);
+  });
+
   test("a pg_restore that failed without an error line fails", () => {
     assert.deepEqual(restoreErrorFailures([], 1, "pg_restore: fatal thing\n"), [
       "pg_restore exited with status 1: pg_restore: fatal thing",

@@ -35,6 +35,8 @@ export interface PruneDeps {
   store: Store;
   now: () => Date;
   log: Logger;
+  /** Aborted by the first SIGINT or SIGTERM: nothing more is deleted. */
+  signal?: AbortSignal;
 }
 
 export interface PruneDecision {
@@ -228,7 +230,11 @@ export async function runPrune(settings: PruneSettings, deps: PruneDeps): Promis
       if (progress.total > DELETE_BATCH_KEYS)
         log.info(`deleted ${progress.done} of ${progress.total} objects`);
     });
+  // Stopped before a pass, nothing of it is deleted; stopped between the passes, what is left are
+  // folders without a manifest (no longer backups), which the next prune removes.
+  deps.signal?.throwIfAborted();
   const first = await deleteKeys(doomed.filter((decision) => decision.committed).map(manifestOf));
+  deps.signal?.throwIfAborted();
   const uncommitted = new Set(first.deleted);
   // A backup whose manifest could not be deleted stays whole: nothing else of it is touched.
   const rest = doomed.filter((decision) => !decision.committed || uncommitted.has(manifestOf(decision)));

@@ -168,6 +168,7 @@ export async function runRestoreTest(
     differences: [],
   };
   for (const notice of catalog.notices) log.info(notice);
+  let created = false;
   try {
     if (settings.assertions) await checkAssertionSyntax(admin, settings.assertions);
     // A backup whose artifacts the listing already shows missing or resized is not restored at all.
@@ -179,6 +180,7 @@ export async function runRestoreTest(
       "scratch-database-url",
       source?.database,
     );
+    created = true;
     if (localeNotice) {
       catalog.notices.push(localeNotice);
       log.warn(localeNotice);
@@ -267,7 +269,10 @@ export async function runRestoreTest(
       masked = await makeMaskedCopy(maskedStore, settings.masking, settings, manifest, target, deps);
     }
   } catch (error) {
-    if (error instanceof InputError || deps.signal?.aborted) {
+    // Once the scratch database exists, the scratch server was reachable: a connection to it
+    // failing later is the run failing (exit 1, the leftover named below), not bad input.
+    const lostServer = created && error instanceof InputError && error.input === "scratch-database-url";
+    if ((error instanceof InputError && !lostServer) || deps.signal?.aborted) {
       await dropScratchDatabase(admin, database).catch(() => undefined);
       await admin.end().catch(() => undefined);
       throw deps.signal?.aborted ? deps.signal.reason : error;
@@ -490,7 +495,15 @@ async function restoreAndCheck(
   // pg_restore's errors are judged once the catalog comparison knows what was lost; their
   // failures go first, as before.
   const errorFailuresAt = failures.length;
-  const client = await connect(context.target, "scratch-database-url");
+  const client = await connect(context.target, "scratch-database-url").catch((error: unknown) => {
+    // The server took the scratch database and pg_restore moments ago: losing it now (a crash, a
+    // restart) is the test failing, and pg_restore's own first error says most about why.
+    const first = readRestoreErrors(outcome.log)[0]?.text;
+    throw new OperationError(
+      `the scratch server stopped answering after pg_restore (${describeError(error)})${first ? `; pg_restore: ${first}` : ""}`,
+      { cause: error },
+    );
+  });
   try {
     // Row counts and content digests in one pass on sessions of their own, while this one compares
     // the catalog; the findings are reported in the same order as before (counts, then catalog).

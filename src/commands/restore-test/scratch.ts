@@ -79,7 +79,8 @@ export async function sweepScratchDatabases(client: pg.Client, log: Logger): Pro
     now = await serverNow(client);
     ({ rows } = await client.query<{ datname: string; sessions: number; comment: string | null }>(
       `SELECT d.datname,
-              (SELECT count(*)::int FROM pg_stat_activity a WHERE a.datid = d.oid) AS sessions,
+              (SELECT count(*)::int FROM pg_stat_activity a
+                WHERE a.datid = d.oid AND a.backend_type <> 'autovacuum worker') AS sessions,
               shobj_description(d.oid, 'pg_database') AS comment
          FROM pg_database d
         WHERE d.datname LIKE 'lifeboat\\_rt\\_%'`,

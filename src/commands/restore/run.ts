@@ -528,6 +528,7 @@ async function restoreBySwap(
         replacement: fresh,
         old,
         terminate: settings.terminateConnections,
+        signal: deps.signal,
       });
       swapped = true;
       oldDatabase = old;

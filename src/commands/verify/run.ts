@@ -5,7 +5,14 @@
  * (max-age, max-size-change, min-size), and a check record beside the backup.
  */
 import { describeError } from "../../domain/errors.js";
-import { backupStoredBytes, findDumpArtifact, type Artifact } from "../../domain/manifest.js";
+import {
+  backupStoredBytes,
+  findDumpArtifact,
+  type Artifact,
+  type TableCount,
+} from "../../domain/manifest.js";
+import { createArchiveTap, type ArchiveSummary } from "../../postgres/archive/index.js";
+import { contentsOf } from "../backup/run.js";
 import { evaluateGates } from "../../domain/verify-gates.js";
 import type { ToolCache } from "../../postgres/pg-install.js";
 import { listArchive, missingTableData } from "../../postgres/pg-restore-list.js";
@@ -51,6 +58,8 @@ export async function runVerify(
     toolCache?: ToolCache;
     /** How often a progress line is logged (default 5 s). */
     progressEveryMs?: number;
+    /** Aborted by the first SIGINT or SIGTERM: the read stops and no check record is written. */
+    signal?: AbortSignal;
   },
 ): Promise<VerifyResult> {
   const { log } = deps;
@@ -103,6 +112,12 @@ export async function runVerify(
       artifact.kind === "files" && identities
         ? verifyArchiveSink({ expectedIndexSha256: artifact.indexSha256 })
         : undefined;
+    // The archive's own per-table rows and digests, read from the same decrypted stream, against
+    // the manifest's: a manifest that no longer describes its dump (one flipped digit) fails here.
+    // Only where the manifest has digests: those backups were read by this parser when they were
+    // made (older ones may hold pg_dump's own compressed data, which it does not read).
+    const contents =
+      listing && manifest.tables.some((table) => table.sha256 !== undefined) ? createArchiveTap() : undefined;
     const counted = { bytes: 0 };
     const lines =
       dump && artifact === dump
@@ -120,7 +135,21 @@ export async function runVerify(
     const read = await readArtifact(repository, manifest, artifact, identities, {
       ...(listing ? { sink: listing.sink } : archive ? { sink: archive.sink } : {}),
       storedTaps: [countingStage(counted)],
+      ...(contents
+        ? {
+            plaintextTaps: [
+              { name: "archive", kind: "tap", stream: contents.stream, result: () => undefined },
+            ],
+          }
+        : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
     }).finally(() => lines?.stop());
+    // Interrupted, the read's failure is not the backup's: no verdict, and no record for prune to count.
+    if (deps.signal?.aborted) {
+      listing?.listing.catch(() => undefined);
+      archive?.result.catch(() => undefined);
+      throw deps.signal.reason;
+    }
     reads.push(read);
     failures.push(...read.problems.filter((problem) => !failures.includes(problem)));
     if (archive && artifact.kind === "files" && read.problems.length === 0) {
@@ -136,6 +165,9 @@ export async function runVerify(
         const missing = missingTableData([encoding(bytes), decodeUtf8(bytes)], manifest.tables);
         missingTables = missing;
         if (missing.length > 0) failures.push(`the archive has no data for ${missing.join(", ")}`);
+        if (contents && read.problems.length === 0) {
+          failures.push(...(await tableContentProblems(manifest.tables, contents.summary)));
+        }
       } catch (error) {
         if (failures.length === 0) failures.push(describeError(error));
       }
@@ -212,4 +244,38 @@ export function verifyFailureMessage(result: VerifyResult): string | undefined {
   if (result.verified) return undefined;
   const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
   return `backup ${result.backupId} failed verification: ${result.failures[0]}${more}`;
+}
+
+/**
+ * The manifest's rows and content digest of each table against what the archive holds, for the
+ * tables whose digest the manifest records (taken from the archive stream at backup time, by the
+ * same parser; older manifests counted rows in SQL and are left to restore-test).
+ */
+async function tableContentProblems(
+  tables: readonly TableCount[],
+  summary: Promise<ArchiveSummary>,
+): Promise<string[]> {
+  let found: TableCount[];
+  try {
+    found = contentsOf(await summary).tables;
+  } catch (error) {
+    return [`reading the archive's table data failed: ${describeError(error)}`];
+  }
+  const byName = new Map(found.map((table) => [`${table.schema}.${table.table}`, table]));
+  const problems: string[] = [];
+  for (const table of tables) {
+    if (table.sha256 === undefined) continue;
+    const name = `${table.schema}.${table.table}`;
+    const held = byName.get(name);
+    // A table without data in the archive is reported by the listing's check.
+    if (!held) continue;
+    if (held.rows !== table.rows) {
+      problems.push(`${name}: the archive holds ${held.rows} rows; the manifest says ${table.rows}`);
+    } else if (held.sha256 !== table.sha256) {
+      problems.push(
+        `${name}: the archive's data has sha256 ${held.sha256}; the manifest says ${table.sha256}`,
+      );
+    }
+  }
+  return problems;
 }
