@@ -506,14 +506,14 @@ function manifestProblems(value) {
         if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
             problems.push("tables[].sha256");
         }
-        const strings = (value) => Array.isArray(value) && value.every((v) => typeof v === "string");
+        // Names that reach restore-test's SQL (quoted there): none empty, the list not empty.
+        const strings = (value) => Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string" && v !== "");
         if (m.tables.some((t) => t.columns !== undefined && !strings(t.columns)))
             problems.push("tables[].columns");
         if (m.tables.some((t) => t.loadedInto !== undefined &&
             (typeof t.loadedInto !== "object" ||
                 t.loadedInto === null ||
-                typeof t.loadedInto.schema !== "string" ||
-                typeof t.loadedInto.table !== "string"))) {
+                !strings([t.loadedInto.schema, t.loadedInto.table])))) {
             problems.push("tables[].loadedInto");
         }
     }
@@ -3580,6 +3580,14 @@ function certificateProblem(code, mode) {
 ;// CONCATENATED MODULE: ./src/domain/database-url.ts
 
 
+/** Prisma's own URL parameters for its connection pool: meaningless to pg_dump, refused by libpq. */
+const PRISMA_POOL_PARAMS = [
+    "pgbouncer",
+    "connection_limit",
+    "pool_timeout",
+    "statement_cache_size",
+    "socket_timeout",
+];
 function parseDatabaseUrl(text, input = "database-url") {
     const flag = `--${input}`;
     const trimmed = text.trim();
@@ -3622,9 +3630,13 @@ function parseDatabaseUrl(text, input = "database-url") {
     }
     const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
     const ssl = resolveSslMode(params, host, input);
-    // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`.
+    // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`, and
+    // the pool settings of Prisma's URLs (Supabase's guide for Prisma adds pgbouncer=true and
+    // connection_limit), which tune that client only.
     delete params.ssl;
     delete params.uselibpqcompat;
+    for (const name of PRISMA_POOL_PARAMS)
+        delete params[name];
     // Lifeboat's default for a remote host (require) is stricter than libpq's (prefer): written out.
     if (ssl.explicit || ssl.mode === "require")
         params.sslmode = ssl.mode;
@@ -4118,6 +4130,21 @@ function isPlatformExtensionSchema(schema) {
 function isPlatformRoleError(error) {
     const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
     return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
+}
+/**
+ * The platform extension whose `CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA <platform schema>`
+ * failed, from a pg_restore error's text ("... Command was: CREATE EXTENSION ..."), or undefined.
+ * On a plain server these fail (the schema is not in the dump, or the extension is not installed).
+ */
+function failedPlatformExtension(error) {
+    const created = /Command was: CREATE EXTENSION IF NOT EXISTS ("(?:[^"]|"")+"|\S+) WITH SCHEMA ("(?:[^"]|"")+"|[^\s;]+)/.exec(error);
+    if (!created)
+        return undefined;
+    const schema = unquoteName(created[2]);
+    return isPlatformExtensionSchema(schema) ? { extension: unquoteName(created[1]), schema } : undefined;
+}
+function unquoteName(name) {
+    return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
 }
 
 ;// CONCATENATED MODULE: ./src/masking/sha256.ts
@@ -5442,6 +5469,7 @@ const DEFAULT_CONDITIONS = {
     noOwner: false,
     noPrivileges: false,
     missingRoles: [],
+    notSuperuserOwners: [],
     databaseSettingsRestored: false,
 };
 function localeProvider(icuLocale) {
@@ -5462,6 +5490,7 @@ const REASONS = {
     sequenceAdvanced: "the sequence moved on between the fingerprint and pg_dump's read of it",
     extra: "not in the source (present on the target before the restore, or created by it)",
     missingRole: (role) => `role ${role} could not be created on the target`,
+    notSuperuserEventTriggerOwner: (role) => `an event trigger's owner must be a superuser, and role ${role} is not one on the target`,
 };
 /** Severity order, then object, then problem: stable and readable. */
 function formatDifference(difference) {
@@ -5604,6 +5633,7 @@ function typeLabel(schema, name, text) {
 function diffCatalog(source, restored, conditions) {
     const out = [];
     const missingRoles = new Set(conditions.missingRoles);
+    const notSuperuserOwners = new Set(conditions.notSuperuserOwners);
     const fail = (object, problem) => out.push({ severity: "failure", object, problem });
     const warn = (object, problem, reason) => out.push({ severity: "warning", object, problem, reason });
     /** A failure unless `reason` says why it is expected. */
@@ -5830,6 +5860,14 @@ function diffCatalog(source, restored, conditions) {
             if (!sourceTables.has(table))
                 warn(object, `member table ${table} not in the source`, REASONS.extra);
     }
+    const ownerReason = (owner) => conditions.noOwner
+        ? REASONS.noOwner
+        : missingRoles.has(owner)
+            ? REASONS.missingRole(owner)
+            : conditions.superuser
+                ? undefined
+                : REASONS.notSuperuserOwner;
+    const ownerOf = (fp, label) => fp.owners[label] ?? fp.owner;
     // Privileges.
     const aclReason = (grantee) => {
         const role = catalog_diff_roleName(grantee);
@@ -5839,7 +5877,7 @@ function diffCatalog(source, restored, conditions) {
                 ? REASONS.missingRole(role)
                 : undefined;
     };
-    const compareAcl = (object, from, to, extraReason) => {
+    const compareAcl = (object, from, to, extraReason, lostOwner) => {
         const a = new Map(from.map(splitAclEntry));
         const b = new Map(to.map(splitAclEntry));
         for (const grantee of union(a.keys(), b.keys())) {
@@ -5847,7 +5885,9 @@ function diffCatalog(source, restored, conditions) {
             const has = b.get(grantee);
             if (had === has)
                 continue;
-            const reason = aclReason(grantee) ?? extraReason;
+            const reason = aclReason(grantee) ??
+                extraReason ??
+                (lostOwner && catalog_diff_roleName(grantee) === lostOwner.role ? lostOwner.reason : undefined);
             if (has === undefined)
                 report(object, `grant ${grantee}=${had} missing`, reason);
             else if (had === undefined)
@@ -5864,7 +5904,12 @@ function diffCatalog(source, restored, conditions) {
         if (object.startsWith("column ") &&
             [...goneTables].some((table) => object.startsWith(`column ${table}.`)))
             continue;
-        compareAcl(object, sourceAcl.get(object) ?? builtInAcl(object), restoredAcl.get(object) ?? builtInAcl(object));
+        // An ACL leaves its owner's entry out. When the owner could not be set (a restorer that is
+        // not a superuser, --no-owner), pg_restore's GRANT to the source's owner (EXECUTE WITH GRANT
+        // OPTION, say) makes that role an ordinary grantee: a consequence of the owner, not a lost revoke.
+        const sourceOwner = ownerOf(source, object);
+        const lostOwnerReason = sourceOwner === ownerOf(restored, object) ? undefined : ownerReason(sourceOwner);
+        compareAcl(object, sourceAcl.get(object) ?? builtInAcl(object), restoredAcl.get(object) ?? builtInAcl(object), undefined, lostOwnerReason === undefined ? undefined : { role: sourceOwner, reason: lostOwnerReason });
     }
     for (const key of union(Object.keys(source.defaultAcls), Object.keys(restored.defaultAcls))) {
         const role = key.slice(0, key.indexOf(" in "));
@@ -5880,14 +5925,6 @@ function diffCatalog(source, restored, conditions) {
         compareAcl(`default privileges of ${key}`, source.defaultAcls[key], restored.defaultAcls[key] ?? [], reason);
     }
     // Owners.
-    const ownerReason = (owner) => conditions.noOwner
-        ? REASONS.noOwner
-        : missingRoles.has(owner)
-            ? REASONS.missingRole(owner)
-            : conditions.superuser
-                ? undefined
-                : REASONS.notSuperuserOwner;
-    const ownerOf = (fp, label) => fp.owners[label] ?? fp.owner;
     // Each side's usual owner is the one most of its objects have. When objects are missing from
     // the restored side (an extension it lacks took tables with it), its usual owner can change
     // while every object both sides have kept its owner: then there is nothing to report.
@@ -5906,7 +5943,12 @@ function diffCatalog(source, restored, conditions) {
         // The default owner's change is reported once above.
         if (had === has || (had === source.owner && has === restored.owner))
             continue;
-        report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had));
+        // A platform's event triggers (Supabase's, owned by its superuser supabase_admin) stay with
+        // the restorer when their owner is only a stand-in on the target, which may not own one.
+        const notSuperuser = label.startsWith("event trigger ") && notSuperuserOwners.has(had)
+            ? REASONS.notSuperuserEventTriggerOwner(had)
+            : undefined;
+        report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had) ?? notSuperuser);
     }
     // Large objects.
     const los = "large objects";
@@ -6942,6 +6984,10 @@ async function compareRestoredCatalog(client, source, options) {
     // session's own zone, as the restored one then is.
     const restored = await takeCatalogFingerprint(client, { ...options.scope, globals: source.globals }, { timeZone: source.timeZone ?? null });
     const { rows } = await client.query("SELECT current_user AS restorer, rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user");
+    const eventTriggerOwners = Object.entries(source.owners)
+        .filter(([label]) => label.startsWith("event trigger "))
+        .map(([, owner]) => owner);
+    const notSuperuser = await client.query("SELECT rolname FROM pg_catalog.pg_roles WHERE NOT rolsuper AND rolname = ANY($1::text[])", [[...new Set([...eventTriggerOwners, source.owner])]]);
     const args = new Set(options.pgRestoreArgs);
     const comparison = diffCatalog(source, restored, {
         superuser: rows[0]?.superuser ?? false,
@@ -6949,6 +6995,7 @@ async function compareRestoredCatalog(client, source, options) {
         noOwner: args.has("--no-owner"),
         noPrivileges: args.has("--no-privileges") || args.has("--no-acl"),
         missingRoles: options.missingRoles,
+        notSuperuserOwners: notSuperuser.rows.map((row) => row.rolname),
         databaseSettingsRestored: false,
     });
     const leftOut = [
@@ -15239,13 +15286,16 @@ async function openArtifactRead(repository, manifest, artifact, identities, opti
 }
 /**
  * Reads the whole artifact into `sink` (default: nowhere) and checks it. Never throws for damage:
- * a read that fails (a missing object, a decryption error) is a problem in the result.
+ * a read that fails (a missing object, a decryption error) is a problem in the result. One stopped
+ * by `signal` is one too: the caller checks the signal before it judges the result.
  */
 async function readArtifact(repository, manifest, artifact, identities, options = {}) {
     let opened;
     try {
         opened = await openArtifactRead(repository, manifest, artifact, identities, options);
-        await (0,promises_.pipeline)([...opened.streams, options.sink ?? discard()]);
+        await (0,promises_.pipeline)([...opened.streams, options.sink ?? discard()], {
+            ...(options.signal ? { signal: options.signal } : {}),
+        });
     }
     catch (error) {
         return {
@@ -17884,7 +17934,11 @@ async function runPrune(settings, deps) {
         if (progress.total > DELETE_BATCH_KEYS)
             log.info(`deleted ${progress.done} of ${progress.total} objects`);
     });
+    // Stopped before a pass, nothing of it is deleted; stopped between the passes, what is left are
+    // folders without a manifest (no longer backups), which the next prune removes.
+    deps.signal?.throwIfAborted();
     const first = await deleteKeys(doomed.filter((decision) => decision.committed).map(manifestOf));
+    deps.signal?.throwIfAborted();
     const uncommitted = new Set(first.deleted);
     // A backup whose manifest could not be deleted stays whole: nothing else of it is touched.
     const rest = doomed.filter((decision) => !decision.committed || uncommitted.has(manifestOf(decision)));
@@ -17926,6 +17980,7 @@ function pruneFailureMessage(result) {
  * although the database ends up as the archive describes it; anything else is a real error.
  * The errors are errorLines() entries: the message, then "Command was: ..." and any DETAIL/HINT.
  */
+
 const BENIGN_RESTORE_ERRORS = [
     {
         // --clean drops each partition's copy of its parent's primary key or unique constraint
@@ -17948,18 +18003,51 @@ const BENIGN_RESTORE_ERRORS = [
             /Command was: (DROP |ALTER TABLE (IF EXISTS )?(ONLY )?\S+ DROP )/.test(error),
     },
 ];
-/** pg_restore's errors split into those that count and those known to be benign (with why). */
-function classifyRestoreErrors(errors) {
+/**
+ * pg_restore's errors split into those that count and those known to be benign (with why). With
+ * the supabase preset, the platform's extensions a plain server lacks (pg_graphql in graphql,
+ * supabase_vault in vault, pg_cron in pg_catalog) and the comments on them are benign too: the dump
+ * carries their CREATE EXTENSION IF NOT EXISTS, and the catalog comparison leaves them out.
+ */
+function classifyRestoreErrors(errors, preset = "none") {
     const real = [];
     const benign = [];
+    const platformExtensions = new Set();
     for (const error of errors) {
         const known = BENIGN_RESTORE_ERRORS.find((pattern) => pattern.test(error));
+        const platform = preset === "supabase" ? failedPlatformExtension(error) : undefined;
+        const comment = /Command was: COMMENT ON EXTENSION ("(?:[^"]|"")+"|[^\s;]+) IS /.exec(error)?.[1];
         if (known)
             benign.push({ error, why: known.why });
+        else if (preset === "supabase" && isPlatformEventTriggerOwner(error)) {
+            benign.push({
+                error,
+                why: "a platform's event trigger stays with the restoring superuser: its owner, a role of the Supabase platform's, is no superuser on this server",
+            });
+        }
+        else if (platform) {
+            platformExtensions.add(platform.extension);
+            benign.push({
+                error,
+                why: `an extension the Supabase platform installs (in schema ${platform.schema}), which this server lacks`,
+            });
+        }
+        else if (comment && platformExtensions.has(comment.replace(/^"(.*)"$/, "$1").replaceAll('""', '"'))) {
+            benign.push({ error, why: "the comment on a platform extension this server lacks" });
+        }
         else
             real.push(error);
     }
     return { real, benign };
+}
+/**
+ * ALTER EVENT TRIGGER ... OWNER TO a platform role (supabase_admin, a superuser in a project) that
+ * the target has as an ordinary role: refused, and the trigger, created by the restoring superuser,
+ * works as it is. The catalog comparison lists the owner as a warning.
+ */
+function isPlatformEventTriggerOwner(error) {
+    const owner = /permission denied to change owner of event trigger .*Command was: ALTER EVENT TRIGGER \S+ OWNER TO ("(?:[^"]|"")+"|[^\s;]+);/.exec(error);
+    return (owner !== null && isReservedRole(owner[1].replace(/^"(.*)"$/, "$1").replaceAll('""', '"'), "supabase"));
 }
 
 ;// CONCATENATED MODULE: ./src/domain/restore-scope.ts
@@ -18149,6 +18237,13 @@ function withDatabase(url, database) {
 
 
 
+/**
+ * Sessions that count as "someone is connected": not autovacuum workers. A database that has just
+ * been bulk-loaded (the last restore) or is simply busy has one at work most of the time, and
+ * PostgreSQL itself ends them for a RENAME or DROP DATABASE; counting one refused a swap, or failed
+ * it after the whole restore, for a session nobody could stop.
+ */
+const NOT_AUTOVACUUM = "backend_type <> 'autovacuum worker'";
 /** PostgreSQL's limit on a database name, in bytes (NAMEDATALEN - 1). */
 const MAX_NAME_BYTES = 63;
 /** The target's name with a suffix, the target's part shortened to fit PostgreSQL's 63 bytes. */
@@ -18195,7 +18290,8 @@ async function sweepAbandoned(admin, target, now) {
     const prefix = derivedName(target, `${NEW_MARK}${"x".repeat(NEW_TAIL_LENGTH)}`).slice(0, -NEW_TAIL_LENGTH);
     const { rows } = await admin.query(`SELECT datname FROM pg_catalog.pg_database d
       WHERE pg_catalog.starts_with(datname, $1)
-        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.datname = d.datname)`, [prefix]);
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                         WHERE a.datname = d.datname AND a.${NOT_AUTOVACUUM})`, [prefix]);
     const dropped = [];
     for (const { datname } of rows) {
         const made = NEW_TAIL.exec(datname.slice(prefix.length))?.[1];
@@ -18225,7 +18321,8 @@ async function probeSwap(client, options) {
     const sessions = await client.query(`SELECT count(*) AS count,
             array_agg(DISTINCT NULLIF(application_name, '')) FILTER (WHERE application_name <> '') AS applications
        FROM pg_catalog.pg_stat_activity
-      WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid()`);
+      WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid()
+        AND ${NOT_AUTOVACUUM}`);
     const otherSessions = {
         count: Number(sessions.rows[0].count),
         applications: sessions.rows[0].applications ?? [],
@@ -18344,7 +18441,7 @@ async function copyDatabaseProperties(admin, from, to) {
 /** Sessions on a database other than ours, with their application names. */
 async function sessionsOn(admin, database) {
     const { rows } = await admin.query(`SELECT pid, application_name AS application FROM pg_catalog.pg_stat_activity
-      WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()`, [database]);
+      WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() AND ${NOT_AUTOVACUUM}`, [database]);
     return rows;
 }
 /**
@@ -18354,12 +18451,17 @@ async function sessionsOn(admin, database) {
  * few seconds, or ended with `terminate`; if any remains, nothing is renamed.
  */
 async function swapDatabases(admin, options) {
-    const { target, replacement, old } = options;
+    const { target, replacement, old, signal } = options;
+    signal?.throwIfAborted();
     await admin.query(`ALTER DATABASE ${quoteIdent(target)} WITH ALLOW_CONNECTIONS false`);
     let holder = target;
     try {
         const deadline = Date.now() + (options.waitMs ?? 5000);
         for (;;) {
+            // A signal ends the wait at once, so that the finally below lets connections in again: a
+            // second signal (a runner's SIGTERM after its SIGINT) exits the process on the spot, and
+            // would leave the user's database refusing every connection.
+            signal?.throwIfAborted();
             const sessions = await sessionsOn(admin, target);
             if (sessions.length === 0)
                 break;
@@ -18379,6 +18481,7 @@ async function swapDatabases(admin, options) {
             }
             await new Promise((resolve) => setTimeout(resolve, 200));
         }
+        signal?.throwIfAborted();
         await admin.query("BEGIN");
         try {
             await admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(old)}`);
@@ -18623,9 +18726,15 @@ async function compareRowCounts(client, tables) {
 
 
 
+
 const TARGET_INPUT = "target-database-url";
 async function runRestore(settings, deps) {
     const prepared = await prepare(settings, deps);
+    const rolesObject = rolesArtifact(prepared.manifest);
+    if (rolesObject) {
+        // A restore goes into an existing database, whose cluster normally has the roles already.
+        deps.log.info(`${rolesObject.name} (${rolesObject.count} roles) is not applied by restore; apply it first by hand if the target's server lacks them (docs/supabase.md)`);
+    }
     const safety = { made: null };
     // In a swap the target is not written to until the swap itself: its safety backup waits until
     // the restored database has passed its checks, so that a bad backup costs none.
@@ -18702,7 +18811,7 @@ async function prepare(settings, deps) {
         }
         probe = await probeSwap(client, { explicit: settings.strategy === "swap" });
         if (source)
-            await warnMissingRoles(client, source, log);
+            await warnMissingRoles(client, source, manifest.preset ?? "none", log);
     }
     finally {
         await client.end().catch(() => undefined);
@@ -18783,13 +18892,19 @@ function chooseStrategy(settings, probe, whole) {
  * missing grantee makes pg_restore lose every grant of that object. restore does not create roles
  * on a real server; it says which are missing, and the catalog check then fails on what they cost.
  */
-async function warnMissingRoles(client, source, log) {
+async function warnMissingRoles(client, source, preset, log) {
     const wanted = referencedRoles(source);
     const { rows } = await client.query("SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY($1::text[])", [wanted]);
     const present = new Set(rows.map((row) => row.rolname));
     const missing = wanted.filter((role) => !present.has(role));
-    if (missing.length > 0) {
-        log.warn(`roles the backup's objects name are missing on the target's server: ${missing.join(", ")}; their ownership and grants will not restore (create them first, or apply the backup's roles object: docs/supabase.md)`);
+    // The platform's roles are left out of the roles object on purpose: applying it does not help.
+    const platform = missing.filter((role) => isReservedRole(role, preset));
+    const others = missing.filter((role) => !isReservedRole(role, preset));
+    if (others.length > 0) {
+        log.warn(`roles the backup's objects name are missing on the target's server: ${others.join(", ")}; their ownership and grants will not restore (create them first, or apply the backup's roles object: docs/supabase.md)`);
+    }
+    if (platform.length > 0) {
+        log.warn(`roles of the Supabase platform's that the backup's objects name are missing on the target's server, and the roles object leaves them out: ${platform.join(", ")}; create them first (${platform.map((role) => `CREATE ROLE ${displayName(role)} NOLOGIN;`).join(" ")}), or every object naming one loses its owner and all its grants, those to anon and authenticated too (docs/supabase.md)`);
     }
 }
 /**
@@ -18944,6 +19059,7 @@ async function restoreBySwap(settings, deps, prepared, beforeSwap) {
                 replacement: fresh,
                 old,
                 terminate: settings.terminateConnections,
+                signal: deps.signal,
             });
             swapped = true;
             oldDatabase = old;
@@ -18994,11 +19110,6 @@ async function restoreBySwap(settings, deps, prepared, beforeSwap) {
 /** in-place: pg_restore into the target itself; the checks always run and decide the outcome. */
 async function restoreInPlace(settings, deps, prepared) {
     const { log } = deps;
-    const rolesObject = rolesArtifact(prepared.manifest);
-    if (rolesObject) {
-        // A restore goes into an existing database, whose cluster normally has the roles already.
-        log.info(`${rolesObject.name} (${rolesObject.count} roles) is not applied by restore; apply it first by hand if the target's server lacks them (docs/supabase.md)`);
-    }
     log.info(`Restoring ${prepared.repository.url}/${prepared.name} into ${prepared.where}${prepared.args.length ? ` with ${prepared.args.join(" ")}` : ""}`);
     let outcome;
     try {
@@ -19081,7 +19192,7 @@ async function restoreInto(database, deps, prepared) {
     if (damage)
         failures.unshift(damage);
     const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
-    const { real, benign } = classifyRestoreErrors(outcome?.errors ?? []);
+    const { real, benign } = classifyRestoreErrors(outcome?.errors ?? [], prepared.manifest.preset ?? "none");
     for (const entry of benign)
         log.info(`pg_restore error known to be benign (${entry.why}): ${entry.error}`);
     if (real.length > 0) {
@@ -20914,13 +21025,10 @@ function expectedByPreset(error, preset, platformExtensions) {
     if (isPlatformRoleError(error.text)) {
         return "a role of the Supabase platform's, left out of the roles object on purpose";
     }
-    const created = /Command was: CREATE EXTENSION IF NOT EXISTS ("(?:[^"]|"")+"|\S+) WITH SCHEMA ("(?:[^"]|"")+"|[^\s;]+)/.exec(error.text);
+    const created = failedPlatformExtension(error.text);
     if (created) {
-        const schema = restore_errors_unquote(created[2]);
-        if (isPlatformExtensionSchema(schema)) {
-            platformExtensions.add(restore_errors_unquote(created[1]));
-            return `an extension the Supabase platform installs (in schema ${schema}): left out of the catalog comparison`;
-        }
+        platformExtensions.add(created.extension);
+        return `an extension the Supabase platform installs (in schema ${created.schema}): left out of the catalog comparison`;
     }
     if (error.entry?.desc === "COMMENT" && error.entry.tag.startsWith("EXTENSION ")) {
         const name = error.entry.tag.slice("EXTENSION ".length);
@@ -20980,15 +21088,21 @@ function restore_errors_classifyRestoreErrors(errors, options) {
 function entryText(error) {
     return error.entry ? `${error.entry.desc} ${error.entry.tag}` : "an unnamed entry";
 }
+/** PostgreSQL's words for a server that ran out of disk, memory or connections. */
+const RESOURCE_EXHAUSTED = /No space left on device|could not extend file|Disk quota exceeded|out of memory|too many clients already|remaining connection slots are reserved/i;
 /**
  * The test's failures from the classified errors: one per loss (the object first), and one line
  * for the errors nobody explained, as before. A pg_restore that failed without printing an error
- * fails too.
+ * fails too. A server that ran out of disk or memory leads, whatever else failed: it explains the
+ * rest (tables left empty, a foreign key that then could not be added), and a one-line error that
+ * names only a consequence sends the reader after the wrong cause.
  */
 function restoreErrorFailures(classified, exitCode, log) {
-    const failures = classified
+    const exhausted = classified.find((error) => error.verdict !== "tolerated" && RESOURCE_EXHAUSTED.test(error.text));
+    const failures = exhausted ? [`the server ran out of resources during pg_restore: ${exhausted.text}`] : [];
+    failures.push(...classified
         .filter((error) => error.verdict === "lost")
-        .map((error) => `${error.reason}: pg_restore failed on ${entryText(error)}: ${error.text}`);
+        .map((error) => `${error.reason}: pg_restore failed on ${entryText(error)}: ${error.text}`));
     const unexplained = classified.filter((error) => error.verdict === "unexplained");
     if (unexplained.length > 0) {
         failures.push(`pg_restore reported ${unexplained.length} error(s): ${unexplained[0].text}`);
@@ -21948,9 +22062,9 @@ async function applyMasking(client, plan, key, options = {}) {
         // A user mapping holds the credentials a foreign server is reached with, often production's
         // own (postgres_fdw back into it, say): in a masked copy it would give staging a live, unmasked
         // route to the data. The servers and foreign tables stay, unusable without one.
-        const mappings = await client.query(`SELECT s.srvname AS server, CASE WHEN m.umuser = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(m.umuser) END AS role
-         FROM pg_catalog.pg_user_mapping m JOIN pg_catalog.pg_foreign_server s ON s.oid = m.umserver
-        ORDER BY 1, 2`);
+        // The view, not the catalog: a table owner that is not a superuser may read it (options hidden).
+        const mappings = await client.query(`SELECT srvname AS server, CASE WHEN umuser = 0 THEN NULL ELSE usename END AS role
+         FROM pg_catalog.pg_user_mappings ORDER BY 1, 2`);
         for (const mapping of mappings.rows) {
             const role = mapping.role === null ? "PUBLIC" : catalog_check_quoteIdent(mapping.role);
             await run(`dropping the user mapping for ${mapping.role ?? "PUBLIC"} on server ${mapping.server}`, `DROP USER MAPPING FOR ${role} SERVER ${catalog_check_quoteIdent(mapping.server)}`);
@@ -23064,8 +23178,26 @@ async function checkBudget(input) {
  */
 async function checkSequences(client) {
     try {
-        const owned = await client.query(`SELECT s.oid::regclass::text AS sequence, n.nspname AS schema, c.relname AS table,
-              a.attname AS column, q.seqincrement::text AS increment
+        const owned = await client.query(
+        // Where the sequence's values go: a partitioned table's whole tree; else the owning table
+        // itself (ONLY) and every table whose column default draws from the same sequence (an
+        // inheritance child that kept its parent's default; one with a sequence of its own does not
+        // count against this one).
+        `SELECT s.oid::regclass::text AS sequence, n.nspname AS schema, c.relname AS table,
+              a.attname AS column, q.seqincrement::text AS increment,
+              CASE WHEN c.relkind = 'p'
+                THEN ARRAY[pg_catalog.format('SELECT max(%I) FROM %I.%I', a.attname, n.nspname, c.relname)]
+                ELSE ARRAY(
+                  SELECT pg_catalog.format('SELECT max(%I) FROM ONLY %I.%I', a.attname, n.nspname, c.relname)
+                  UNION
+                  SELECT pg_catalog.format('SELECT max(%I) FROM ONLY %I.%I', fa.attname, fn.nspname, fc.relname)
+                    FROM pg_attrdef ad
+                    JOIN pg_depend fd ON fd.classid = 'pg_attrdef'::regclass AND fd.objid = ad.oid
+                     AND fd.refclassid = 'pg_class'::regclass AND fd.refobjid = s.oid
+                    JOIN pg_class fc ON fc.oid = ad.adrelid AND fc.relkind = 'r'
+                    JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+                    JOIN pg_attribute fa ON fa.attrelid = ad.adrelid AND fa.attnum = ad.adnum)
+              END AS fed
          FROM pg_depend d
          JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
          JOIN pg_sequence q ON q.seqrelid = s.oid
@@ -23082,7 +23214,7 @@ async function checkSequences(client) {
             if (increment <= 0n)
                 continue;
             const state = await client.query(`SELECT last_value::text, is_called FROM ${row.sequence}`);
-            const max = await client.query(`SELECT max(${quoteIdent(row.column)})::text AS max FROM ${quoteIdent(row.schema)}.${quoteIdent(row.table)}`);
+            const max = await client.query(`SELECT max(m)::text AS max FROM (${row.fed.map((sql) => `(${sql})`).join(" UNION ALL ")}) AS t(m)`);
             checked++;
             const top = max.rows[0]?.max;
             if (top === null || top === undefined || !/^-?\d+$/.test(top))
@@ -23162,9 +23294,13 @@ async function checkTables(target, manifest, options) {
         for (const extra of more)
             if (extra.status === "fulfilled")
                 clients.push(extra.value);
-        const [settings, version] = await sessionSettings(first, manifest.dump);
+        const [settings, version, encoding] = await sessionSettings(first, manifest.dump);
+        // node-postgres sends statements in UTF-8: names reach a database in another encoding in
+        // ASCII-only quoting, converted by the server (SQL_ASCII takes the bytes as they come).
+        const ident = encoding === "UTF8" || encoding === "SQL_ASCII" ? quoteIdent : asciiIdent;
         // Read in UTF-8 (node-postgres' own encoding) before the sessions take the database's.
-        const plans = await planTables(first, manifest);
+        const plans = await planTables(first, manifest, ident);
+        const roots = await planRoots(first, manifest, ident);
         await Promise.all(clients.map((client) => client.query(settings)));
         const counted = new Array(plans.length).fill(null);
         const outcomes = new Array(plans.length);
@@ -23182,21 +23318,10 @@ async function checkTables(target, manifest, options) {
         const mismatches = [];
         const digests = { compared: 0, mismatched: [], skipped: [] };
         // Rows loaded through a partition root are counted where they can be: in the root's whole tree.
-        const roots = new Map();
-        for (const { loadedInto, rows } of manifest.tables) {
-            if (!loadedInto)
-                continue;
-            const name = `${loadedInto.schema}.${loadedInto.table}`;
-            const relation = `${asciiIdent(loadedInto.schema)}.${asciiIdent(loadedInto.table)}`;
-            roots.set(name, { relation, expected: (roots.get(name)?.expected ?? 0) + rows });
-        }
-        for (const [name, root] of roots) {
-            const { rows } = await first
-                .query(`SELECT count(*) AS n FROM ${root.relation}`)
-                .catch(() => ({ rows: [] }));
-            const actual = rows[0] ? Number(rows[0].n) : null;
+        for (const root of roots) {
+            const actual = await checks_countRows(first, root.relation, { filter: null, only: false });
             if (actual !== root.expected)
-                mismatches.push({ table: name, expected: root.expected, actual });
+                mismatches.push({ table: root.name, expected: root.expected, actual });
         }
         for (const [index, plan] of plans.entries()) {
             const loadedInto = manifest.tables[index].loadedInto;
@@ -23253,13 +23378,13 @@ async function sessionSettings(client, dump) {
         `SET client_encoding = ${esm/* default.escapeLiteral */.Ay.escapeLiteral(row.e)}`,
         ...(dump?.timeZone ? [`SET TimeZone = ${esm/* default.escapeLiteral */.Ay.escapeLiteral(dump.timeZone)}`] : []),
     ];
-    return [settings.join("; "), Number(row.v)];
+    return [settings.join("; "), Number(row.v), row.e];
 }
 /**
  * Every manifest table's columns (the dumped ones: not generated, in order) and every type its
  * values' text is made of (through arrays, domains, composites and ranges), in one query.
  */
-async function planTables(client, manifest) {
+async function planTables(client, manifest, ident) {
     const tables = manifest.tables;
     const found = await client.query(`WITH RECURSIVE rel AS (
        SELECT i::int, to_regclass(quote_ident(s) || '.' || quote_ident(t)) AS oid
@@ -23292,17 +23417,46 @@ async function planTables(client, manifest) {
       ORDER BY r.i`, [tables.map((table) => table.schema), tables.map((table) => table.table)]);
     return tables.map((table, index) => {
         const row = found.rows[index];
+        // The archive's order where the restore may have changed it (an inheritance child).
+        const columns = row.columns === null ? null : (table.columns ?? row.columns);
         return {
             name: `${table.schema}.${table.table}`,
-            relation: `${asciiIdent(table.schema)}.${asciiIdent(table.table)}`,
+            relation: `${ident(table.schema)}.${ident(table.table)}`,
             rows: table.rows,
             sha256: table.sha256,
-            // The archive's order where the restore may have changed it (an inheritance child).
-            columns: row.columns === null ? null : (table.columns ?? row.columns),
+            columns,
+            columnList: (columns ?? []).map(ident).join(", "),
             types: [...(row.types ?? [])].sort(),
             filter: row.filter,
         };
     });
+}
+/**
+ * The partition roots pg_dump loaded rows through (`loadedInto`), each with the rows its whole tree
+ * must hold: the manifest's rows of every partition in it, loaded through the root or not (a
+ * range partition beside a hash-on-enum subtree is loaded directly). A root the restored copy
+ * lacks expects the same and is counted as missing.
+ */
+async function planRoots(client, manifest, ident) {
+    const roots = new Map();
+    for (const { loadedInto } of manifest.tables) {
+        if (loadedInto)
+            roots.set(`${loadedInto.schema}.${loadedInto.table}`, loadedInto);
+    }
+    const rowsOf = new Map(manifest.tables.map((t) => [`${t.schema}\u0000${t.table}`, t.rows]));
+    const planned = [];
+    for (const [name, root] of roots) {
+        const { rows: members } = await client.query(`SELECT n.nspname AS schema, c.relname AS table
+         FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass(pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident($2))) AS t
+         JOIN pg_catalog.pg_class c ON c.oid = t.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`, [root.schema, root.table]);
+        const expected = members.length
+            ? members.reduce((sum, m) => sum + (rowsOf.get(`${m.schema}\u0000${m.table}`) ?? 0), 0)
+            : manifest.tables
+                .filter((t) => t.loadedInto && `${t.loadedInto.schema}.${t.loadedInto.table}` === name)
+                .reduce((sum, t) => sum + t.rows, 0);
+        planned.push({ name, relation: `${ident(root.schema)}.${ident(root.table)}`, expected });
+    }
+    return planned;
 }
 /** One table: its rows from the digest's COPY when there is one to recompute, from count(*) otherwise. */
 async function checkTable(client, plan, manifest, version) {
@@ -23316,12 +23470,12 @@ async function checkTable(client, plan, manifest, version) {
             digest = { skipped: reason };
         else {
             try {
-                const list = plan.columns.map(asciiIdent).join(", ");
+                const list = plan.columnList;
                 // pg_dump's own statement for a filtered configuration table: the extension's shipped rows
                 // are created by CREATE EXTENSION, not restored, and are not in the archive.
                 const out = await copyOutDigest(client, plan.filter === null
                     ? `COPY ${plan.relation} (${list}) TO STDOUT`
-                    : `COPY (SELECT ${list} FROM ${plan.relation} ${plan.filter}) TO STDOUT`);
+                    : `COPY (SELECT ${list} FROM ONLY ${plan.relation} ${plan.filter}) TO STDOUT`);
                 return { rows: out.rows, digest: { actual: out.sha256 } };
             }
             catch (error) {
@@ -23336,17 +23490,15 @@ async function checkTable(client, plan, manifest, version) {
             }
         }
     }
-    return { rows: await checks_countRows(client, plan.relation, plan.filter), digest };
+    return { rows: await checks_countRows(client, plan.relation, { filter: plan.filter, only: true }), digest };
 }
 /**
  * count(*), or null when the table cannot be counted. These sessions turn row security off so
  * that a COPY fails rather than hashing filtered rows; a count the policy refuses is taken under
  * the policy instead, as a plain session would.
  */
-async function checks_countRows(client, relation, filter) {
-    const sql = filter === null
-        ? `SELECT count(*) AS n FROM ONLY ${relation}`
-        : `SELECT count(*) AS n FROM ${relation} ${filter}`;
+async function checks_countRows(client, relation, options) {
+    const sql = `SELECT count(*) AS n FROM ${options.only ? "ONLY " : ""}${relation}${options.filter === null ? "" : ` ${options.filter}`}`;
     try {
         return Number((await client.query(sql)).rows[0].n);
     }
@@ -23616,7 +23768,8 @@ async function sweepScratchDatabases(client, log) {
     try {
         now = await serverNow(client);
         ({ rows } = await client.query(`SELECT d.datname,
-              (SELECT count(*)::int FROM pg_stat_activity a WHERE a.datid = d.oid) AS sessions,
+              (SELECT count(*)::int FROM pg_stat_activity a
+                WHERE a.datid = d.oid AND a.backend_type <> 'autovacuum worker') AS sessions,
               shobj_description(d.oid, 'pg_database') AS comment
          FROM pg_database d
         WHERE d.datname LIKE 'lifeboat\\_rt\\_%'`));
@@ -23885,6 +24038,7 @@ async function runRestoreTest(settings, deps) {
     };
     for (const notice of catalog.notices)
         log.info(notice);
+    let created = false;
     try {
         if (settings.assertions)
             await checkAssertionSyntax(admin, settings.assertions);
@@ -23893,6 +24047,7 @@ async function runRestoreTest(settings, deps) {
             throw new BrokenBackup(resolved.problems);
         // The source's encoding and locale: a SQL_ASCII or LATIN1 source is not restored into UTF8.
         const localeNotice = await createScratchDatabase(admin, database, "scratch-database-url", source?.database);
+        created = true;
         if (localeNotice) {
             catalog.notices.push(localeNotice);
             log.warn(localeNotice);
@@ -23971,7 +24126,10 @@ async function runRestoreTest(settings, deps) {
         }
     }
     catch (error) {
-        if (error instanceof domain_errors/* InputError */.dz || deps.signal?.aborted) {
+        // Once the scratch database exists, the scratch server was reachable: a connection to it
+        // failing later is the run failing (exit 1, the leftover named below), not bad input.
+        const lostServer = created && error instanceof domain_errors/* InputError */.dz && error.input === "scratch-database-url";
+        if ((error instanceof domain_errors/* InputError */.dz && !lostServer) || deps.signal?.aborted) {
             await dropScratchDatabase(admin, database).catch(() => undefined);
             await admin.end().catch(() => undefined);
             throw deps.signal?.aborted ? deps.signal.reason : error;
@@ -24165,7 +24323,12 @@ async function restoreAndCheck(settings, deps, context) {
     // pg_restore's errors are judged once the catalog comparison knows what was lost; their
     // failures go first, as before.
     const errorFailuresAt = failures.length;
-    const client = await connect(context.target, "scratch-database-url");
+    const client = await connect(context.target, "scratch-database-url").catch((error) => {
+        // The server took the scratch database and pg_restore moments ago: losing it now (a crash, a
+        // restart) is the test failing, and pg_restore's own first error says most about why.
+        const first = readRestoreErrors(outcome.log)[0]?.text;
+        throw new domain_errors/* OperationError */.OK(`the scratch server stopped answering after pg_restore (${(0,domain_errors/* describeError */.Uc)(error)})${first ? `; pg_restore: ${first}` : ""}`, { cause: error });
+    });
     try {
         // Row counts and content digests in one pass on sessions of their own, while this one compares
         // the catalog; the findings are reported in the same order as before (counts, then catalog).
@@ -25561,6 +25724,8 @@ function missingTableData(listings, tables) {
 
 
 
+
+
 async function runVerify(settings, deps) {
     const { log } = deps;
     const repository = new BackupRepository(deps.store, settings.evidence);
@@ -25604,6 +25769,11 @@ async function runVerify(settings, deps) {
         const archive = artifact.kind === "files" && identities
             ? verifyArchiveSink({ expectedIndexSha256: artifact.indexSha256 })
             : undefined;
+        // The archive's own per-table rows and digests, read from the same decrypted stream, against
+        // the manifest's: a manifest that no longer describes its dump (one flipped digit) fails here.
+        // Only where the manifest has digests: those backups were read by this parser when they were
+        // made (older ones may hold pg_dump's own compressed data, which it does not read).
+        const contents = listing && manifest.tables.some((table) => table.sha256 !== undefined) ? createArchiveTap() : undefined;
         const counted = { bytes: 0 };
         const lines = dump && artifact === dump
             ? startProgress({
@@ -25620,7 +25790,21 @@ async function runVerify(settings, deps) {
         const read = await readArtifact(repository, manifest, artifact, identities, {
             ...(listing ? { sink: listing.sink } : archive ? { sink: archive.sink } : {}),
             storedTaps: [countingStage(counted)],
+            ...(contents
+                ? {
+                    plaintextTaps: [
+                        { name: "archive", kind: "tap", stream: contents.stream, result: () => undefined },
+                    ],
+                }
+                : {}),
+            ...(deps.signal ? { signal: deps.signal } : {}),
         }).finally(() => lines?.stop());
+        // Interrupted, the read's failure is not the backup's: no verdict, and no record for prune to count.
+        if (deps.signal?.aborted) {
+            listing?.listing.catch(() => undefined);
+            archive?.result.catch(() => undefined);
+            throw deps.signal.reason;
+        }
         reads.push(read);
         failures.push(...read.problems.filter((problem) => !failures.includes(problem)));
         if (archive && artifact.kind === "files" && read.problems.length === 0) {
@@ -25637,6 +25821,9 @@ async function runVerify(settings, deps) {
                 missingTables = missing;
                 if (missing.length > 0)
                     failures.push(`the archive has no data for ${missing.join(", ")}`);
+                if (contents && read.problems.length === 0) {
+                    failures.push(...(await tableContentProblems(manifest.tables, contents.summary)));
+                }
             }
             catch (error) {
                 if (failures.length === 0)
@@ -25705,6 +25892,38 @@ function verifyFailureMessage(result) {
         return undefined;
     const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
     return `backup ${result.backupId} failed verification: ${result.failures[0]}${more}`;
+}
+/**
+ * The manifest's rows and content digest of each table against what the archive holds, for the
+ * tables whose digest the manifest records (taken from the archive stream at backup time, by the
+ * same parser; older manifests counted rows in SQL and are left to restore-test).
+ */
+async function tableContentProblems(tables, summary) {
+    let found;
+    try {
+        found = contentsOf(await summary).tables;
+    }
+    catch (error) {
+        return [`reading the archive's table data failed: ${(0,domain_errors/* describeError */.Uc)(error)}`];
+    }
+    const byName = new Map(found.map((table) => [`${table.schema}.${table.table}`, table]));
+    const problems = [];
+    for (const table of tables) {
+        if (table.sha256 === undefined)
+            continue;
+        const name = `${table.schema}.${table.table}`;
+        const held = byName.get(name);
+        // A table without data in the archive is reported by the listing's check.
+        if (!held)
+            continue;
+        if (held.rows !== table.rows) {
+            problems.push(`${name}: the archive holds ${held.rows} rows; the manifest says ${table.rows}`);
+        }
+        else if (held.sha256 !== table.sha256) {
+            problems.push(`${name}: the archive's data has sha256 ${held.sha256}; the manifest says ${table.sha256}`);
+        }
+    }
+    return problems;
 }
 
 ;// CONCATENATED MODULE: ./src/commands/verify/definition.ts

@@ -26,15 +26,18 @@ function onForcedExit(cleanup) {
     return () => forcedExitCleanups.delete(cleanup);
 }
 /**
- * The first SIGINT or SIGTERM aborts the returned signal (children stop, uploads abort, nothing is
- * committed); a second one runs the registered forced-exit cleanups and exits at once with the
- * signal's conventional code (130 or 143).
+ * The first SIGINT, SIGTERM or SIGHUP aborts the returned signal (children stop, uploads abort,
+ * nothing is committed); a second one runs the registered forced-exit cleanups and exits at once
+ * with the signal's conventional code (130, 143 or 129). SIGHUP is a closed terminal or a dropped
+ * SSH session: left to Node's default it would kill the process outright, leaving the decrypted
+ * archive on disk, the scratch database and an orphaned pg_restore.
  */
 function cancelOnSignals(process) {
     const controller = new AbortController();
     for (const [name, code] of [
         ["SIGINT", 130],
         ["SIGTERM", 143],
+        ["SIGHUP", 129],
     ]) {
         process.on(name, () => {
             if (controller.signal.aborted) {
@@ -61,7 +64,7 @@ class CancelledError extends Error {
         super(`received ${signalName}`);
         this.signalName = signalName;
         this.name = "CancelledError";
-        this.exitCode = signalName === "SIGINT" ? 130 : 143;
+        this.exitCode = signalName === "SIGINT" ? 130 : signalName === "SIGHUP" ? 129 : 143;
     }
 }
 
@@ -524,8 +527,14 @@ if (tooOld) {
     process.stderr.write(`lifeboat: error: ${tooOld}\n`);
     process.exit(2);
 }
+// A reader that went away (`lifeboat ... | head`, a closed terminal) fails the next write with
+// EPIPE or EIO, which Node raises as an unhandled 'error' and dies of mid-run, leaving a scratch
+// database, a decrypted archive and pg_restore behind. Output is best effort: the run goes on to
+// its end (or to its cleanup, after a signal) and exits by its outcome.
+for (const stream of [process.stdout, process.stderr])
+    stream.on("error", () => undefined);
 // The first Ctrl-C (or the runner's SIGTERM) stops the child processes and aborts uploads
-// cleanly, then exits 130 (143); a second one exits at once.
+// cleanly, then exits 130 (143; 129 for a hangup); a second one exits at once.
 const signal = (0,signals/* cancelOnSignals */.dJ)(process);
 Promise.all(/* import() */[__nccwpck_require__.e(332), __nccwpck_require__.e(27)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1027))
     .then(({ main }) => main({

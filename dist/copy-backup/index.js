@@ -49229,6 +49229,14 @@ function connection_rules_certificateProblem(code, mode) {
 ;// CONCATENATED MODULE: ./src/domain/database-url.ts
 
 
+/** Prisma's own URL parameters for its connection pool: meaningless to pg_dump, refused by libpq. */
+const PRISMA_POOL_PARAMS = [
+    "pgbouncer",
+    "connection_limit",
+    "pool_timeout",
+    "statement_cache_size",
+    "socket_timeout",
+];
 function parseDatabaseUrl(text, input = "database-url") {
     const flag = `--${input}`;
     const trimmed = text.trim();
@@ -49271,9 +49279,13 @@ function parseDatabaseUrl(text, input = "database-url") {
     }
     const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
     const ssl = resolveSslMode(params, host, input);
-    // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`.
+    // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`, and
+    // the pool settings of Prisma's URLs (Supabase's guide for Prisma adds pgbouncer=true and
+    // connection_limit), which tune that client only.
     delete params.ssl;
     delete params.uselibpqcompat;
+    for (const name of PRISMA_POOL_PARAMS)
+        delete params[name];
     // Lifeboat's default for a remote host (require) is stricter than libpq's (prefer): written out.
     if (ssl.explicit || ssl.mode === "require")
         params.sslmode = ssl.mode;
@@ -49687,6 +49699,21 @@ function isPlatformExtensionSchema(schema) {
 function isPlatformRoleError(error) {
     const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
     return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
+}
+/**
+ * The platform extension whose `CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA <platform schema>`
+ * failed, from a pg_restore error's text ("... Command was: CREATE EXTENSION ..."), or undefined.
+ * On a plain server these fail (the schema is not in the dump, or the extension is not installed).
+ */
+function failedPlatformExtension(error) {
+    const created = /Command was: CREATE EXTENSION IF NOT EXISTS ("(?:[^"]|"")+"|\S+) WITH SCHEMA ("(?:[^"]|"")+"|[^\s;]+)/.exec(error);
+    if (!created)
+        return undefined;
+    const schema = unquoteName(created[2]);
+    return isPlatformExtensionSchema(schema) ? { extension: unquoteName(created[1]), schema } : undefined;
+}
+function unquoteName(name) {
+    return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
 }
 
 ;// CONCATENATED MODULE: ./src/masking/sha256.ts
@@ -51011,6 +51038,7 @@ const DEFAULT_CONDITIONS = {
     noOwner: false,
     noPrivileges: false,
     missingRoles: [],
+    notSuperuserOwners: [],
     databaseSettingsRestored: false,
 };
 function localeProvider(icuLocale) {
@@ -51031,6 +51059,7 @@ const REASONS = {
     sequenceAdvanced: "the sequence moved on between the fingerprint and pg_dump's read of it",
     extra: "not in the source (present on the target before the restore, or created by it)",
     missingRole: (role) => `role ${role} could not be created on the target`,
+    notSuperuserEventTriggerOwner: (role) => `an event trigger's owner must be a superuser, and role ${role} is not one on the target`,
 };
 /** Severity order, then object, then problem: stable and readable. */
 function catalog_diff_formatDifference(difference) {
@@ -51173,6 +51202,7 @@ function typeLabel(schema, name, text) {
 function catalog_diff_diffCatalog(source, restored, conditions) {
     const out = [];
     const missingRoles = new Set(conditions.missingRoles);
+    const notSuperuserOwners = new Set(conditions.notSuperuserOwners);
     const fail = (object, problem) => out.push({ severity: "failure", object, problem });
     const warn = (object, problem, reason) => out.push({ severity: "warning", object, problem, reason });
     /** A failure unless `reason` says why it is expected. */
@@ -51399,6 +51429,14 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
             if (!sourceTables.has(table))
                 warn(object, `member table ${table} not in the source`, REASONS.extra);
     }
+    const ownerReason = (owner) => conditions.noOwner
+        ? REASONS.noOwner
+        : missingRoles.has(owner)
+            ? REASONS.missingRole(owner)
+            : conditions.superuser
+                ? undefined
+                : REASONS.notSuperuserOwner;
+    const ownerOf = (fp, label) => fp.owners[label] ?? fp.owner;
     // Privileges.
     const aclReason = (grantee) => {
         const role = catalog_diff_roleName(grantee);
@@ -51408,7 +51446,7 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
                 ? REASONS.missingRole(role)
                 : undefined;
     };
-    const compareAcl = (object, from, to, extraReason) => {
+    const compareAcl = (object, from, to, extraReason, lostOwner) => {
         const a = new Map(from.map(splitAclEntry));
         const b = new Map(to.map(splitAclEntry));
         for (const grantee of union(a.keys(), b.keys())) {
@@ -51416,7 +51454,9 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
             const has = b.get(grantee);
             if (had === has)
                 continue;
-            const reason = aclReason(grantee) ?? extraReason;
+            const reason = aclReason(grantee) ??
+                extraReason ??
+                (lostOwner && catalog_diff_roleName(grantee) === lostOwner.role ? lostOwner.reason : undefined);
             if (has === undefined)
                 report(object, `grant ${grantee}=${had} missing`, reason);
             else if (had === undefined)
@@ -51433,7 +51473,12 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
         if (object.startsWith("column ") &&
             [...goneTables].some((table) => object.startsWith(`column ${table}.`)))
             continue;
-        compareAcl(object, sourceAcl.get(object) ?? builtInAcl(object), restoredAcl.get(object) ?? builtInAcl(object));
+        // An ACL leaves its owner's entry out. When the owner could not be set (a restorer that is
+        // not a superuser, --no-owner), pg_restore's GRANT to the source's owner (EXECUTE WITH GRANT
+        // OPTION, say) makes that role an ordinary grantee: a consequence of the owner, not a lost revoke.
+        const sourceOwner = ownerOf(source, object);
+        const lostOwnerReason = sourceOwner === ownerOf(restored, object) ? undefined : ownerReason(sourceOwner);
+        compareAcl(object, sourceAcl.get(object) ?? builtInAcl(object), restoredAcl.get(object) ?? builtInAcl(object), undefined, lostOwnerReason === undefined ? undefined : { role: sourceOwner, reason: lostOwnerReason });
     }
     for (const key of union(Object.keys(source.defaultAcls), Object.keys(restored.defaultAcls))) {
         const role = key.slice(0, key.indexOf(" in "));
@@ -51449,14 +51494,6 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
         compareAcl(`default privileges of ${key}`, source.defaultAcls[key], restored.defaultAcls[key] ?? [], reason);
     }
     // Owners.
-    const ownerReason = (owner) => conditions.noOwner
-        ? REASONS.noOwner
-        : missingRoles.has(owner)
-            ? REASONS.missingRole(owner)
-            : conditions.superuser
-                ? undefined
-                : REASONS.notSuperuserOwner;
-    const ownerOf = (fp, label) => fp.owners[label] ?? fp.owner;
     // Each side's usual owner is the one most of its objects have. When objects are missing from
     // the restored side (an extension it lacks took tables with it), its usual owner can change
     // while every object both sides have kept its owner: then there is nothing to report.
@@ -51475,7 +51512,12 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
         // The default owner's change is reported once above.
         if (had === has || (had === source.owner && has === restored.owner))
             continue;
-        report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had));
+        // A platform's event triggers (Supabase's, owned by its superuser supabase_admin) stay with
+        // the restorer when their owner is only a stand-in on the target, which may not own one.
+        const notSuperuser = label.startsWith("event trigger ") && notSuperuserOwners.has(had)
+            ? REASONS.notSuperuserEventTriggerOwner(had)
+            : undefined;
+        report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had) ?? notSuperuser);
     }
     // Large objects.
     const los = "large objects";
@@ -51616,14 +51658,14 @@ function manifestProblems(value) {
         if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
             problems.push("tables[].sha256");
         }
-        const strings = (value) => Array.isArray(value) && value.every((v) => typeof v === "string");
+        // Names that reach restore-test's SQL (quoted there): none empty, the list not empty.
+        const strings = (value) => Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string" && v !== "");
         if (m.tables.some((t) => t.columns !== undefined && !strings(t.columns)))
             problems.push("tables[].columns");
         if (m.tables.some((t) => t.loadedInto !== undefined &&
             (typeof t.loadedInto !== "object" ||
                 t.loadedInto === null ||
-                typeof t.loadedInto.schema !== "string" ||
-                typeof t.loadedInto.table !== "string"))) {
+                !strings([t.loadedInto.schema, t.loadedInto.table])))) {
             problems.push("tables[].loadedInto");
         }
     }
@@ -52756,6 +52798,10 @@ async function compareRestoredCatalog(client, source, options) {
     // session's own zone, as the restored one then is.
     const restored = await takeCatalogFingerprint(client, { ...options.scope, globals: source.globals }, { timeZone: source.timeZone ?? null });
     const { rows } = await client.query("SELECT current_user AS restorer, rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user");
+    const eventTriggerOwners = Object.entries(source.owners)
+        .filter(([label]) => label.startsWith("event trigger "))
+        .map(([, owner]) => owner);
+    const notSuperuser = await client.query("SELECT rolname FROM pg_catalog.pg_roles WHERE NOT rolsuper AND rolname = ANY($1::text[])", [[...new Set([...eventTriggerOwners, source.owner])]]);
     const args = new Set(options.pgRestoreArgs);
     const comparison = diffCatalog(source, restored, {
         superuser: rows[0]?.superuser ?? false,
@@ -52763,6 +52809,7 @@ async function compareRestoredCatalog(client, source, options) {
         noOwner: args.has("--no-owner"),
         noPrivileges: args.has("--no-privileges") || args.has("--no-acl"),
         missingRoles: options.missingRoles,
+        notSuperuserOwners: notSuperuser.rows.map((row) => row.rolname),
         databaseSettingsRestored: false,
     });
     const leftOut = [
@@ -58992,13 +59039,16 @@ async function openArtifactRead(repository, manifest, artifact, identities, opti
 }
 /**
  * Reads the whole artifact into `sink` (default: nowhere) and checks it. Never throws for damage:
- * a read that fails (a missing object, a decryption error) is a problem in the result.
+ * a read that fails (a missing object, a decryption error) is a problem in the result. One stopped
+ * by `signal` is one too: the caller checks the signal before it judges the result.
  */
 async function readArtifact(repository, manifest, artifact, identities, options = {}) {
     let opened;
     try {
         opened = await openArtifactRead(repository, manifest, artifact, identities, options);
-        await (0,promises_.pipeline)([...opened.streams, options.sink ?? discard()]);
+        await (0,promises_.pipeline)([...opened.streams, options.sink ?? discard()], {
+            ...(options.signal ? { signal: options.signal } : {}),
+        });
     }
     catch (error) {
         return {
@@ -60032,15 +60082,18 @@ function onForcedExit(cleanup) {
     return () => forcedExitCleanups.delete(cleanup);
 }
 /**
- * The first SIGINT or SIGTERM aborts the returned signal (children stop, uploads abort, nothing is
- * committed); a second one runs the registered forced-exit cleanups and exits at once with the
- * signal's conventional code (130 or 143).
+ * The first SIGINT, SIGTERM or SIGHUP aborts the returned signal (children stop, uploads abort,
+ * nothing is committed); a second one runs the registered forced-exit cleanups and exits at once
+ * with the signal's conventional code (130, 143 or 129). SIGHUP is a closed terminal or a dropped
+ * SSH session: left to Node's default it would kill the process outright, leaving the decrypted
+ * archive on disk, the scratch database and an orphaned pg_restore.
  */
 function cancelOnSignals(process) {
     const controller = new AbortController();
     for (const [name, code] of [
         ["SIGINT", 130],
         ["SIGTERM", 143],
+        ["SIGHUP", 129],
     ]) {
         process.on(name, () => {
             if (controller.signal.aborted) {
@@ -60067,7 +60120,7 @@ class CancelledError extends Error {
         super(`received ${signalName}`);
         this.signalName = signalName;
         this.name = "CancelledError";
-        this.exitCode = signalName === "SIGINT" ? 130 : 143;
+        this.exitCode = signalName === "SIGINT" ? 130 : signalName === "SIGHUP" ? 129 : 143;
     }
 }
 

@@ -81581,6 +81581,7 @@ const DEFAULT_CONDITIONS = {
     noOwner: false,
     noPrivileges: false,
     missingRoles: [],
+    notSuperuserOwners: [],
     databaseSettingsRestored: false,
 };
 function localeProvider(icuLocale) {
@@ -81601,6 +81602,7 @@ const REASONS = {
     sequenceAdvanced: "the sequence moved on between the fingerprint and pg_dump's read of it",
     extra: "not in the source (present on the target before the restore, or created by it)",
     missingRole: (role) => `role ${role} could not be created on the target`,
+    notSuperuserEventTriggerOwner: (role) => `an event trigger's owner must be a superuser, and role ${role} is not one on the target`,
 };
 /** Severity order, then object, then problem: stable and readable. */
 function catalog_diff_formatDifference(difference) {
@@ -81743,6 +81745,7 @@ function typeLabel(schema, name, text) {
 function catalog_diff_diffCatalog(source, restored, conditions) {
     const out = [];
     const missingRoles = new Set(conditions.missingRoles);
+    const notSuperuserOwners = new Set(conditions.notSuperuserOwners);
     const fail = (object, problem) => out.push({ severity: "failure", object, problem });
     const warn = (object, problem, reason) => out.push({ severity: "warning", object, problem, reason });
     /** A failure unless `reason` says why it is expected. */
@@ -81969,6 +81972,14 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
             if (!sourceTables.has(table))
                 warn(object, `member table ${table} not in the source`, REASONS.extra);
     }
+    const ownerReason = (owner) => conditions.noOwner
+        ? REASONS.noOwner
+        : missingRoles.has(owner)
+            ? REASONS.missingRole(owner)
+            : conditions.superuser
+                ? undefined
+                : REASONS.notSuperuserOwner;
+    const ownerOf = (fp, label) => fp.owners[label] ?? fp.owner;
     // Privileges.
     const aclReason = (grantee) => {
         const role = roleName(grantee);
@@ -81978,7 +81989,7 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
                 ? REASONS.missingRole(role)
                 : undefined;
     };
-    const compareAcl = (object, from, to, extraReason) => {
+    const compareAcl = (object, from, to, extraReason, lostOwner) => {
         const a = new Map(from.map(splitAclEntry));
         const b = new Map(to.map(splitAclEntry));
         for (const grantee of union(a.keys(), b.keys())) {
@@ -81986,7 +81997,9 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
             const has = b.get(grantee);
             if (had === has)
                 continue;
-            const reason = aclReason(grantee) ?? extraReason;
+            const reason = aclReason(grantee) ??
+                extraReason ??
+                (lostOwner && roleName(grantee) === lostOwner.role ? lostOwner.reason : undefined);
             if (has === undefined)
                 report(object, `grant ${grantee}=${had} missing`, reason);
             else if (had === undefined)
@@ -82003,7 +82016,12 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
         if (object.startsWith("column ") &&
             [...goneTables].some((table) => object.startsWith(`column ${table}.`)))
             continue;
-        compareAcl(object, sourceAcl.get(object) ?? builtInAcl(object), restoredAcl.get(object) ?? builtInAcl(object));
+        // An ACL leaves its owner's entry out. When the owner could not be set (a restorer that is
+        // not a superuser, --no-owner), pg_restore's GRANT to the source's owner (EXECUTE WITH GRANT
+        // OPTION, say) makes that role an ordinary grantee: a consequence of the owner, not a lost revoke.
+        const sourceOwner = ownerOf(source, object);
+        const lostOwnerReason = sourceOwner === ownerOf(restored, object) ? undefined : ownerReason(sourceOwner);
+        compareAcl(object, sourceAcl.get(object) ?? builtInAcl(object), restoredAcl.get(object) ?? builtInAcl(object), undefined, lostOwnerReason === undefined ? undefined : { role: sourceOwner, reason: lostOwnerReason });
     }
     for (const key of union(Object.keys(source.defaultAcls), Object.keys(restored.defaultAcls))) {
         const role = key.slice(0, key.indexOf(" in "));
@@ -82019,14 +82037,6 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
         compareAcl(`default privileges of ${key}`, source.defaultAcls[key], restored.defaultAcls[key] ?? [], reason);
     }
     // Owners.
-    const ownerReason = (owner) => conditions.noOwner
-        ? REASONS.noOwner
-        : missingRoles.has(owner)
-            ? REASONS.missingRole(owner)
-            : conditions.superuser
-                ? undefined
-                : REASONS.notSuperuserOwner;
-    const ownerOf = (fp, label) => fp.owners[label] ?? fp.owner;
     // Each side's usual owner is the one most of its objects have. When objects are missing from
     // the restored side (an extension it lacks took tables with it), its usual owner can change
     // while every object both sides have kept its owner: then there is nothing to report.
@@ -82045,7 +82055,12 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
         // The default owner's change is reported once above.
         if (had === has || (had === source.owner && has === restored.owner))
             continue;
-        report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had));
+        // A platform's event triggers (Supabase's, owned by its superuser supabase_admin) stay with
+        // the restorer when their owner is only a stand-in on the target, which may not own one.
+        const notSuperuser = label.startsWith("event trigger ") && notSuperuserOwners.has(had)
+            ? REASONS.notSuperuserEventTriggerOwner(had)
+            : undefined;
+        report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had) ?? notSuperuser);
     }
     // Large objects.
     const los = "large objects";
@@ -82186,14 +82201,14 @@ function manifestProblems(value) {
         if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
             problems.push("tables[].sha256");
         }
-        const strings = (value) => Array.isArray(value) && value.every((v) => typeof v === "string");
+        // Names that reach restore-test's SQL (quoted there): none empty, the list not empty.
+        const strings = (value) => Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string" && v !== "");
         if (m.tables.some((t) => t.columns !== undefined && !strings(t.columns)))
             problems.push("tables[].columns");
         if (m.tables.some((t) => t.loadedInto !== undefined &&
             (typeof t.loadedInto !== "object" ||
                 t.loadedInto === null ||
-                typeof t.loadedInto.schema !== "string" ||
-                typeof t.loadedInto.table !== "string"))) {
+                !strings([t.loadedInto.schema, t.loadedInto.table])))) {
             problems.push("tables[].loadedInto");
         }
     }
@@ -82510,6 +82525,21 @@ function isPlatformRoleError(error) {
     const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
     return match !== null && supabase_preset_isReservedRole(match[1].replaceAll('""', '"'), "supabase");
 }
+/**
+ * The platform extension whose `CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA <platform schema>`
+ * failed, from a pg_restore error's text ("... Command was: CREATE EXTENSION ..."), or undefined.
+ * On a plain server these fail (the schema is not in the dump, or the extension is not installed).
+ */
+function supabase_preset_failedPlatformExtension(error) {
+    const created = /Command was: CREATE EXTENSION IF NOT EXISTS ("(?:[^"]|"")+"|\S+) WITH SCHEMA ("(?:[^"]|"")+"|[^\s;]+)/.exec(error);
+    if (!created)
+        return undefined;
+    const schema = unquoteName(created[2]);
+    return isPlatformExtensionSchema(schema) ? { extension: unquoteName(created[1]), schema } : undefined;
+}
+function unquoteName(name) {
+    return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
+}
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
@@ -82736,6 +82766,14 @@ function connection_rules_certificateProblem(code, mode) {
 ;// CONCATENATED MODULE: ./src/domain/database-url.ts
 
 
+/** Prisma's own URL parameters for its connection pool: meaningless to pg_dump, refused by libpq. */
+const PRISMA_POOL_PARAMS = [
+    "pgbouncer",
+    "connection_limit",
+    "pool_timeout",
+    "statement_cache_size",
+    "socket_timeout",
+];
 function parseDatabaseUrl(text, input = "database-url") {
     const flag = `--${input}`;
     const trimmed = text.trim();
@@ -82778,9 +82816,13 @@ function parseDatabaseUrl(text, input = "database-url") {
     }
     const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
     const ssl = connection_rules_resolveSslMode(params, host, input);
-    // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`.
+    // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`, and
+    // the pool settings of Prisma's URLs (Supabase's guide for Prisma adds pgbouncer=true and
+    // connection_limit), which tune that client only.
     delete params.ssl;
     delete params.uselibpqcompat;
+    for (const name of PRISMA_POOL_PARAMS)
+        delete params[name];
     // Lifeboat's default for a remote host (require) is stricter than libpq's (prefer): written out.
     if (ssl.explicit || ssl.mode === "require")
         params.sslmode = ssl.mode;
@@ -83750,6 +83792,10 @@ async function catalog_check_compareRestoredCatalog(client, source, options) {
     // session's own zone, as the restored one then is.
     const restored = await takeCatalogFingerprint(client, { ...options.scope, globals: source.globals }, { timeZone: source.timeZone ?? null });
     const { rows } = await client.query("SELECT current_user AS restorer, rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user");
+    const eventTriggerOwners = Object.entries(source.owners)
+        .filter(([label]) => label.startsWith("event trigger "))
+        .map(([, owner]) => owner);
+    const notSuperuser = await client.query("SELECT rolname FROM pg_catalog.pg_roles WHERE NOT rolsuper AND rolname = ANY($1::text[])", [[...new Set([...eventTriggerOwners, source.owner])]]);
     const args = new Set(options.pgRestoreArgs);
     const comparison = diffCatalog(source, restored, {
         superuser: rows[0]?.superuser ?? false,
@@ -83757,6 +83803,7 @@ async function catalog_check_compareRestoredCatalog(client, source, options) {
         noOwner: args.has("--no-owner"),
         noPrivileges: args.has("--no-privileges") || args.has("--no-acl"),
         missingRoles: options.missingRoles,
+        notSuperuserOwners: notSuperuser.rows.map((row) => row.rolname),
         databaseSettingsRestored: false,
     });
     const leftOut = [
@@ -91808,7 +91855,11 @@ async function runPrune(settings, deps) {
         if (progress.total > DELETE_BATCH_KEYS)
             log.info(`deleted ${progress.done} of ${progress.total} objects`);
     });
+    // Stopped before a pass, nothing of it is deleted; stopped between the passes, what is left are
+    // folders without a manifest (no longer backups), which the next prune removes.
+    deps.signal?.throwIfAborted();
     const first = await deleteKeys(doomed.filter((decision) => decision.committed).map(manifestOf));
+    deps.signal?.throwIfAborted();
     const uncommitted = new Set(first.deleted);
     // A backup whose manifest could not be deleted stays whole: nothing else of it is touched.
     const rest = doomed.filter((decision) => !decision.committed || uncommitted.has(manifestOf(decision)));
@@ -91852,6 +91903,7 @@ var promises_ = __nccwpck_require__(46466);
  * although the database ends up as the archive describes it; anything else is a real error.
  * The errors are errorLines() entries: the message, then "Command was: ..." and any DETAIL/HINT.
  */
+
 const BENIGN_RESTORE_ERRORS = [
     {
         // --clean drops each partition's copy of its parent's primary key or unique constraint
@@ -91874,18 +91926,51 @@ const BENIGN_RESTORE_ERRORS = [
             /Command was: (DROP |ALTER TABLE (IF EXISTS )?(ONLY )?\S+ DROP )/.test(error),
     },
 ];
-/** pg_restore's errors split into those that count and those known to be benign (with why). */
-function benign_restore_errors_classifyRestoreErrors(errors) {
+/**
+ * pg_restore's errors split into those that count and those known to be benign (with why). With
+ * the supabase preset, the platform's extensions a plain server lacks (pg_graphql in graphql,
+ * supabase_vault in vault, pg_cron in pg_catalog) and the comments on them are benign too: the dump
+ * carries their CREATE EXTENSION IF NOT EXISTS, and the catalog comparison leaves them out.
+ */
+function benign_restore_errors_classifyRestoreErrors(errors, preset = "none") {
     const real = [];
     const benign = [];
+    const platformExtensions = new Set();
     for (const error of errors) {
         const known = BENIGN_RESTORE_ERRORS.find((pattern) => pattern.test(error));
+        const platform = preset === "supabase" ? failedPlatformExtension(error) : undefined;
+        const comment = /Command was: COMMENT ON EXTENSION ("(?:[^"]|"")+"|[^\s;]+) IS /.exec(error)?.[1];
         if (known)
             benign.push({ error, why: known.why });
+        else if (preset === "supabase" && isPlatformEventTriggerOwner(error)) {
+            benign.push({
+                error,
+                why: "a platform's event trigger stays with the restoring superuser: its owner, a role of the Supabase platform's, is no superuser on this server",
+            });
+        }
+        else if (platform) {
+            platformExtensions.add(platform.extension);
+            benign.push({
+                error,
+                why: `an extension the Supabase platform installs (in schema ${platform.schema}), which this server lacks`,
+            });
+        }
+        else if (comment && platformExtensions.has(comment.replace(/^"(.*)"$/, "$1").replaceAll('""', '"'))) {
+            benign.push({ error, why: "the comment on a platform extension this server lacks" });
+        }
         else
             real.push(error);
     }
     return { real, benign };
+}
+/**
+ * ALTER EVENT TRIGGER ... OWNER TO a platform role (supabase_admin, a superuser in a project) that
+ * the target has as an ordinary role: refused, and the trigger, created by the restoring superuser,
+ * works as it is. The catalog comparison lists the owner as a warning.
+ */
+function isPlatformEventTriggerOwner(error) {
+    const owner = /permission denied to change owner of event trigger .*Command was: ALTER EVENT TRIGGER \S+ OWNER TO ("(?:[^"]|"")+"|[^\s;]+);/.exec(error);
+    return (owner !== null && isReservedRole(owner[1].replace(/^"(.*)"$/, "$1").replaceAll('""', '"'), "supabase"));
 }
 
 ;// CONCATENATED MODULE: ./src/domain/restore-scope.ts
@@ -92176,6 +92261,13 @@ function scratch_withDatabase(url, database) {
 
 
 
+/**
+ * Sessions that count as "someone is connected": not autovacuum workers. A database that has just
+ * been bulk-loaded (the last restore) or is simply busy has one at work most of the time, and
+ * PostgreSQL itself ends them for a RENAME or DROP DATABASE; counting one refused a swap, or failed
+ * it after the whole restore, for a session nobody could stop.
+ */
+const NOT_AUTOVACUUM = "backend_type <> 'autovacuum worker'";
 /** PostgreSQL's limit on a database name, in bytes (NAMEDATALEN - 1). */
 const MAX_NAME_BYTES = 63;
 /** The target's name with a suffix, the target's part shortened to fit PostgreSQL's 63 bytes. */
@@ -92222,7 +92314,8 @@ async function database_swap_sweepAbandoned(admin, target, now) {
     const prefix = derivedName(target, `${NEW_MARK}${"x".repeat(NEW_TAIL_LENGTH)}`).slice(0, -NEW_TAIL_LENGTH);
     const { rows } = await admin.query(`SELECT datname FROM pg_catalog.pg_database d
       WHERE pg_catalog.starts_with(datname, $1)
-        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a WHERE a.datname = d.datname)`, [prefix]);
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                         WHERE a.datname = d.datname AND a.${NOT_AUTOVACUUM})`, [prefix]);
     const dropped = [];
     for (const { datname } of rows) {
         const made = NEW_TAIL.exec(datname.slice(prefix.length))?.[1];
@@ -92252,7 +92345,8 @@ async function database_swap_probeSwap(client, options) {
     const sessions = await client.query(`SELECT count(*) AS count,
             array_agg(DISTINCT NULLIF(application_name, '')) FILTER (WHERE application_name <> '') AS applications
        FROM pg_catalog.pg_stat_activity
-      WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid()`);
+      WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid()
+        AND ${NOT_AUTOVACUUM}`);
     const otherSessions = {
         count: Number(sessions.rows[0].count),
         applications: sessions.rows[0].applications ?? [],
@@ -92371,7 +92465,7 @@ async function database_swap_copyDatabaseProperties(admin, from, to) {
 /** Sessions on a database other than ours, with their application names. */
 async function sessionsOn(admin, database) {
     const { rows } = await admin.query(`SELECT pid, application_name AS application FROM pg_catalog.pg_stat_activity
-      WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid()`, [database]);
+      WHERE datname = $1 AND pid <> pg_catalog.pg_backend_pid() AND ${NOT_AUTOVACUUM}`, [database]);
     return rows;
 }
 /**
@@ -92381,12 +92475,17 @@ async function sessionsOn(admin, database) {
  * few seconds, or ended with `terminate`; if any remains, nothing is renamed.
  */
 async function database_swap_swapDatabases(admin, options) {
-    const { target, replacement, old } = options;
+    const { target, replacement, old, signal } = options;
+    signal?.throwIfAborted();
     await admin.query(`ALTER DATABASE ${quoteIdent(target)} WITH ALLOW_CONNECTIONS false`);
     let holder = target;
     try {
         const deadline = Date.now() + (options.waitMs ?? 5000);
         for (;;) {
+            // A signal ends the wait at once, so that the finally below lets connections in again: a
+            // second signal (a runner's SIGTERM after its SIGINT) exits the process on the spot, and
+            // would leave the user's database refusing every connection.
+            signal?.throwIfAborted();
             const sessions = await sessionsOn(admin, target);
             if (sessions.length === 0)
                 break;
@@ -92406,6 +92505,7 @@ async function database_swap_swapDatabases(admin, options) {
             }
             await new Promise((resolve) => setTimeout(resolve, 200));
         }
+        signal?.throwIfAborted();
         await admin.query("BEGIN");
         try {
             await admin.query(`ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(old)}`);
@@ -95068,13 +95168,16 @@ async function read_artifact_openArtifactRead(repository, manifest, artifact, id
 }
 /**
  * Reads the whole artifact into `sink` (default: nowhere) and checks it. Never throws for damage:
- * a read that fails (a missing object, a decryption error) is a problem in the result.
+ * a read that fails (a missing object, a decryption error) is a problem in the result. One stopped
+ * by `signal` is one too: the caller checks the signal before it judges the result.
  */
 async function read_artifact_readArtifact(repository, manifest, artifact, identities, options = {}) {
     let opened;
     try {
         opened = await read_artifact_openArtifactRead(repository, manifest, artifact, identities, options);
-        await pipeline([...opened.streams, options.sink ?? discard()]);
+        await pipeline([...opened.streams, options.sink ?? discard()], {
+            ...(options.signal ? { signal: options.signal } : {}),
+        });
     }
     catch (error) {
         return {
@@ -98681,9 +98784,15 @@ function read_backup_findPgRestoreFor(manifest, settings, deps) {
 
 
 
+
 const TARGET_INPUT = "target-database-url";
 async function runRestore(settings, deps) {
     const prepared = await prepare(settings, deps);
+    const rolesObject = rolesArtifact(prepared.manifest);
+    if (rolesObject) {
+        // A restore goes into an existing database, whose cluster normally has the roles already.
+        deps.log.info(`${rolesObject.name} (${rolesObject.count} roles) is not applied by restore; apply it first by hand if the target's server lacks them (docs/supabase.md)`);
+    }
     const safety = { made: null };
     // In a swap the target is not written to until the swap itself: its safety backup waits until
     // the restored database has passed its checks, so that a bad backup costs none.
@@ -98760,7 +98869,7 @@ async function prepare(settings, deps) {
         }
         probe = await probeSwap(client, { explicit: settings.strategy === "swap" });
         if (source)
-            await warnMissingRoles(client, source, log);
+            await warnMissingRoles(client, source, manifest.preset ?? "none", log);
     }
     finally {
         await client.end().catch(() => undefined);
@@ -98841,13 +98950,19 @@ function chooseStrategy(settings, probe, whole) {
  * missing grantee makes pg_restore lose every grant of that object. restore does not create roles
  * on a real server; it says which are missing, and the catalog check then fails on what they cost.
  */
-async function warnMissingRoles(client, source, log) {
+async function warnMissingRoles(client, source, preset, log) {
     const wanted = referencedRoles(source);
     const { rows } = await client.query("SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = ANY($1::text[])", [wanted]);
     const present = new Set(rows.map((row) => row.rolname));
     const missing = wanted.filter((role) => !present.has(role));
-    if (missing.length > 0) {
-        log.warn(`roles the backup's objects name are missing on the target's server: ${missing.join(", ")}; their ownership and grants will not restore (create them first, or apply the backup's roles object: docs/supabase.md)`);
+    // The platform's roles are left out of the roles object on purpose: applying it does not help.
+    const platform = missing.filter((role) => isReservedRole(role, preset));
+    const others = missing.filter((role) => !isReservedRole(role, preset));
+    if (others.length > 0) {
+        log.warn(`roles the backup's objects name are missing on the target's server: ${others.join(", ")}; their ownership and grants will not restore (create them first, or apply the backup's roles object: docs/supabase.md)`);
+    }
+    if (platform.length > 0) {
+        log.warn(`roles of the Supabase platform's that the backup's objects name are missing on the target's server, and the roles object leaves them out: ${platform.join(", ")}; create them first (${platform.map((role) => `CREATE ROLE ${displayName(role)} NOLOGIN;`).join(" ")}), or every object naming one loses its owner and all its grants, those to anon and authenticated too (docs/supabase.md)`);
     }
 }
 /**
@@ -99002,6 +99117,7 @@ async function restoreBySwap(settings, deps, prepared, beforeSwap) {
                 replacement: fresh,
                 old,
                 terminate: settings.terminateConnections,
+                signal: deps.signal,
             });
             swapped = true;
             oldDatabase = old;
@@ -99052,11 +99168,6 @@ async function restoreBySwap(settings, deps, prepared, beforeSwap) {
 /** in-place: pg_restore into the target itself; the checks always run and decide the outcome. */
 async function restoreInPlace(settings, deps, prepared) {
     const { log } = deps;
-    const rolesObject = rolesArtifact(prepared.manifest);
-    if (rolesObject) {
-        // A restore goes into an existing database, whose cluster normally has the roles already.
-        log.info(`${rolesObject.name} (${rolesObject.count} roles) is not applied by restore; apply it first by hand if the target's server lacks them (docs/supabase.md)`);
-    }
     log.info(`Restoring ${prepared.repository.url}/${prepared.name} into ${prepared.where}${prepared.args.length ? ` with ${prepared.args.join(" ")}` : ""}`);
     let outcome;
     try {
@@ -99139,7 +99250,7 @@ async function restoreInto(database, deps, prepared) {
     if (damage)
         failures.unshift(damage);
     const restoreSeconds = Math.round((performance.now() - started) / 10) / 100;
-    const { real, benign } = classifyRestoreErrors(outcome?.errors ?? []);
+    const { real, benign } = classifyRestoreErrors(outcome?.errors ?? [], prepared.manifest.preset ?? "none");
     for (const entry of benign)
         log.info(`pg_restore error known to be benign (${entry.why}): ${entry.error}`);
     if (real.length > 0) {
@@ -100264,15 +100375,18 @@ function onForcedExit(cleanup) {
     return () => forcedExitCleanups.delete(cleanup);
 }
 /**
- * The first SIGINT or SIGTERM aborts the returned signal (children stop, uploads abort, nothing is
- * committed); a second one runs the registered forced-exit cleanups and exits at once with the
- * signal's conventional code (130 or 143).
+ * The first SIGINT, SIGTERM or SIGHUP aborts the returned signal (children stop, uploads abort,
+ * nothing is committed); a second one runs the registered forced-exit cleanups and exits at once
+ * with the signal's conventional code (130, 143 or 129). SIGHUP is a closed terminal or a dropped
+ * SSH session: left to Node's default it would kill the process outright, leaving the decrypted
+ * archive on disk, the scratch database and an orphaned pg_restore.
  */
 function cancelOnSignals(process) {
     const controller = new AbortController();
     for (const [name, code] of [
         ["SIGINT", 130],
         ["SIGTERM", 143],
+        ["SIGHUP", 129],
     ]) {
         process.on(name, () => {
             if (controller.signal.aborted) {
@@ -100299,7 +100413,7 @@ class CancelledError extends Error {
         super(`received ${signalName}`);
         this.signalName = signalName;
         this.name = "CancelledError";
-        this.exitCode = signalName === "SIGINT" ? 130 : 143;
+        this.exitCode = signalName === "SIGINT" ? 130 : signalName === "SIGHUP" ? 129 : 143;
     }
 }
 

@@ -81056,6 +81056,7 @@ const DEFAULT_CONDITIONS = {
     noOwner: false,
     noPrivileges: false,
     missingRoles: [],
+    notSuperuserOwners: [],
     databaseSettingsRestored: false,
 };
 function localeProvider(icuLocale) {
@@ -81076,6 +81077,7 @@ const REASONS = {
     sequenceAdvanced: "the sequence moved on between the fingerprint and pg_dump's read of it",
     extra: "not in the source (present on the target before the restore, or created by it)",
     missingRole: (role) => `role ${role} could not be created on the target`,
+    notSuperuserEventTriggerOwner: (role) => `an event trigger's owner must be a superuser, and role ${role} is not one on the target`,
 };
 /** Severity order, then object, then problem: stable and readable. */
 function formatDifference(difference) {
@@ -81218,6 +81220,7 @@ function typeLabel(schema, name, text) {
 function diffCatalog(source, restored, conditions) {
     const out = [];
     const missingRoles = new Set(conditions.missingRoles);
+    const notSuperuserOwners = new Set(conditions.notSuperuserOwners);
     const fail = (object, problem) => out.push({ severity: "failure", object, problem });
     const warn = (object, problem, reason) => out.push({ severity: "warning", object, problem, reason });
     /** A failure unless `reason` says why it is expected. */
@@ -81444,6 +81447,14 @@ function diffCatalog(source, restored, conditions) {
             if (!sourceTables.has(table))
                 warn(object, `member table ${table} not in the source`, REASONS.extra);
     }
+    const ownerReason = (owner) => conditions.noOwner
+        ? REASONS.noOwner
+        : missingRoles.has(owner)
+            ? REASONS.missingRole(owner)
+            : conditions.superuser
+                ? undefined
+                : REASONS.notSuperuserOwner;
+    const ownerOf = (fp, label) => fp.owners[label] ?? fp.owner;
     // Privileges.
     const aclReason = (grantee) => {
         const role = roleName(grantee);
@@ -81453,7 +81464,7 @@ function diffCatalog(source, restored, conditions) {
                 ? REASONS.missingRole(role)
                 : undefined;
     };
-    const compareAcl = (object, from, to, extraReason) => {
+    const compareAcl = (object, from, to, extraReason, lostOwner) => {
         const a = new Map(from.map(splitAclEntry));
         const b = new Map(to.map(splitAclEntry));
         for (const grantee of union(a.keys(), b.keys())) {
@@ -81461,7 +81472,9 @@ function diffCatalog(source, restored, conditions) {
             const has = b.get(grantee);
             if (had === has)
                 continue;
-            const reason = aclReason(grantee) ?? extraReason;
+            const reason = aclReason(grantee) ??
+                extraReason ??
+                (lostOwner && roleName(grantee) === lostOwner.role ? lostOwner.reason : undefined);
             if (has === undefined)
                 report(object, `grant ${grantee}=${had} missing`, reason);
             else if (had === undefined)
@@ -81478,7 +81491,12 @@ function diffCatalog(source, restored, conditions) {
         if (object.startsWith("column ") &&
             [...goneTables].some((table) => object.startsWith(`column ${table}.`)))
             continue;
-        compareAcl(object, sourceAcl.get(object) ?? builtInAcl(object), restoredAcl.get(object) ?? builtInAcl(object));
+        // An ACL leaves its owner's entry out. When the owner could not be set (a restorer that is
+        // not a superuser, --no-owner), pg_restore's GRANT to the source's owner (EXECUTE WITH GRANT
+        // OPTION, say) makes that role an ordinary grantee: a consequence of the owner, not a lost revoke.
+        const sourceOwner = ownerOf(source, object);
+        const lostOwnerReason = sourceOwner === ownerOf(restored, object) ? undefined : ownerReason(sourceOwner);
+        compareAcl(object, sourceAcl.get(object) ?? builtInAcl(object), restoredAcl.get(object) ?? builtInAcl(object), undefined, lostOwnerReason === undefined ? undefined : { role: sourceOwner, reason: lostOwnerReason });
     }
     for (const key of union(Object.keys(source.defaultAcls), Object.keys(restored.defaultAcls))) {
         const role = key.slice(0, key.indexOf(" in "));
@@ -81494,14 +81512,6 @@ function diffCatalog(source, restored, conditions) {
         compareAcl(`default privileges of ${key}`, source.defaultAcls[key], restored.defaultAcls[key] ?? [], reason);
     }
     // Owners.
-    const ownerReason = (owner) => conditions.noOwner
-        ? REASONS.noOwner
-        : missingRoles.has(owner)
-            ? REASONS.missingRole(owner)
-            : conditions.superuser
-                ? undefined
-                : REASONS.notSuperuserOwner;
-    const ownerOf = (fp, label) => fp.owners[label] ?? fp.owner;
     // Each side's usual owner is the one most of its objects have. When objects are missing from
     // the restored side (an extension it lacks took tables with it), its usual owner can change
     // while every object both sides have kept its owner: then there is nothing to report.
@@ -81520,7 +81530,12 @@ function diffCatalog(source, restored, conditions) {
         // The default owner's change is reported once above.
         if (had === has || (had === source.owner && has === restored.owner))
             continue;
-        report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had));
+        // A platform's event triggers (Supabase's, owned by its superuser supabase_admin) stay with
+        // the restorer when their owner is only a stand-in on the target, which may not own one.
+        const notSuperuser = label.startsWith("event trigger ") && notSuperuserOwners.has(had)
+            ? REASONS.notSuperuserEventTriggerOwner(had)
+            : undefined;
+        report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had) ?? notSuperuser);
     }
     // Large objects.
     const los = "large objects";
@@ -81661,14 +81676,14 @@ function manifestProblems(value) {
         if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
             problems.push("tables[].sha256");
         }
-        const strings = (value) => Array.isArray(value) && value.every((v) => typeof v === "string");
+        // Names that reach restore-test's SQL (quoted there): none empty, the list not empty.
+        const strings = (value) => Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string" && v !== "");
         if (m.tables.some((t) => t.columns !== undefined && !strings(t.columns)))
             problems.push("tables[].columns");
         if (m.tables.some((t) => t.loadedInto !== undefined &&
             (typeof t.loadedInto !== "object" ||
                 t.loadedInto === null ||
-                typeof t.loadedInto.schema !== "string" ||
-                typeof t.loadedInto.table !== "string"))) {
+                !strings([t.loadedInto.schema, t.loadedInto.table])))) {
             problems.push("tables[].loadedInto");
         }
     }
@@ -81985,6 +82000,21 @@ function isPlatformRoleError(error) {
     const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
     return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
 }
+/**
+ * The platform extension whose `CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA <platform schema>`
+ * failed, from a pg_restore error's text ("... Command was: CREATE EXTENSION ..."), or undefined.
+ * On a plain server these fail (the schema is not in the dump, or the extension is not installed).
+ */
+function failedPlatformExtension(error) {
+    const created = /Command was: CREATE EXTENSION IF NOT EXISTS ("(?:[^"]|"")+"|\S+) WITH SCHEMA ("(?:[^"]|"")+"|[^\s;]+)/.exec(error);
+    if (!created)
+        return undefined;
+    const schema = unquoteName(created[2]);
+    return isPlatformExtensionSchema(schema) ? { extension: unquoteName(created[1]), schema } : undefined;
+}
+function unquoteName(name) {
+    return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
+}
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(73024);
@@ -82207,6 +82237,14 @@ function certificateProblem(code, mode) {
 ;// CONCATENATED MODULE: ./src/domain/database-url.ts
 
 
+/** Prisma's own URL parameters for its connection pool: meaningless to pg_dump, refused by libpq. */
+const PRISMA_POOL_PARAMS = [
+    "pgbouncer",
+    "connection_limit",
+    "pool_timeout",
+    "statement_cache_size",
+    "socket_timeout",
+];
 function parseDatabaseUrl(text, input = "database-url") {
     const flag = `--${input}`;
     const trimmed = text.trim();
@@ -82249,9 +82287,13 @@ function parseDatabaseUrl(text, input = "database-url") {
     }
     const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
     const ssl = resolveSslMode(params, host, input);
-    // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`.
+    // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`, and
+    // the pool settings of Prisma's URLs (Supabase's guide for Prisma adds pgbouncer=true and
+    // connection_limit), which tune that client only.
     delete params.ssl;
     delete params.uselibpqcompat;
+    for (const name of PRISMA_POOL_PARAMS)
+        delete params[name];
     // Lifeboat's default for a remote host (require) is stricter than libpq's (prefer): written out.
     if (ssl.explicit || ssl.mode === "require")
         params.sslmode = ssl.mode;
@@ -83264,6 +83306,10 @@ async function compareRestoredCatalog(client, source, options) {
     // session's own zone, as the restored one then is.
     const restored = await takeCatalogFingerprint(client, { ...options.scope, globals: source.globals }, { timeZone: source.timeZone ?? null });
     const { rows } = await client.query("SELECT current_user AS restorer, rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user");
+    const eventTriggerOwners = Object.entries(source.owners)
+        .filter(([label]) => label.startsWith("event trigger "))
+        .map(([, owner]) => owner);
+    const notSuperuser = await client.query("SELECT rolname FROM pg_catalog.pg_roles WHERE NOT rolsuper AND rolname = ANY($1::text[])", [[...new Set([...eventTriggerOwners, source.owner])]]);
     const args = new Set(options.pgRestoreArgs);
     const comparison = diffCatalog(source, restored, {
         superuser: rows[0]?.superuser ?? false,
@@ -83271,6 +83317,7 @@ async function compareRestoredCatalog(client, source, options) {
         noOwner: args.has("--no-owner"),
         noPrivileges: args.has("--no-privileges") || args.has("--no-acl"),
         missingRoles: options.missingRoles,
+        notSuperuserOwners: notSuperuser.rows.map((row) => row.rolname),
         databaseSettingsRestored: false,
     });
     const leftOut = [
@@ -91166,13 +91213,10 @@ function expectedByPreset(error, preset, platformExtensions) {
     if (isPlatformRoleError(error.text)) {
         return "a role of the Supabase platform's, left out of the roles object on purpose";
     }
-    const created = /Command was: CREATE EXTENSION IF NOT EXISTS ("(?:[^"]|"")+"|\S+) WITH SCHEMA ("(?:[^"]|"")+"|[^\s;]+)/.exec(error.text);
+    const created = failedPlatformExtension(error.text);
     if (created) {
-        const schema = unquote(created[2]);
-        if (isPlatformExtensionSchema(schema)) {
-            platformExtensions.add(unquote(created[1]));
-            return `an extension the Supabase platform installs (in schema ${schema}): left out of the catalog comparison`;
-        }
+        platformExtensions.add(created.extension);
+        return `an extension the Supabase platform installs (in schema ${created.schema}): left out of the catalog comparison`;
     }
     if (error.entry?.desc === "COMMENT" && error.entry.tag.startsWith("EXTENSION ")) {
         const name = error.entry.tag.slice("EXTENSION ".length);
@@ -91232,15 +91276,21 @@ function classifyRestoreErrors(errors, options) {
 function entryText(error) {
     return error.entry ? `${error.entry.desc} ${error.entry.tag}` : "an unnamed entry";
 }
+/** PostgreSQL's words for a server that ran out of disk, memory or connections. */
+const RESOURCE_EXHAUSTED = /No space left on device|could not extend file|Disk quota exceeded|out of memory|too many clients already|remaining connection slots are reserved/i;
 /**
  * The test's failures from the classified errors: one per loss (the object first), and one line
  * for the errors nobody explained, as before. A pg_restore that failed without printing an error
- * fails too.
+ * fails too. A server that ran out of disk or memory leads, whatever else failed: it explains the
+ * rest (tables left empty, a foreign key that then could not be added), and a one-line error that
+ * names only a consequence sends the reader after the wrong cause.
  */
 function restoreErrorFailures(classified, exitCode, log) {
-    const failures = classified
+    const exhausted = classified.find((error) => error.verdict !== "tolerated" && RESOURCE_EXHAUSTED.test(error.text));
+    const failures = exhausted ? [`the server ran out of resources during pg_restore: ${exhausted.text}`] : [];
+    failures.push(...classified
         .filter((error) => error.verdict === "lost")
-        .map((error) => `${error.reason}: pg_restore failed on ${entryText(error)}: ${error.text}`);
+        .map((error) => `${error.reason}: pg_restore failed on ${entryText(error)}: ${error.text}`));
     const unexplained = classified.filter((error) => error.verdict === "unexplained");
     if (unexplained.length > 0) {
         failures.push(`pg_restore reported ${unexplained.length} error(s): ${unexplained[0].text}`);
@@ -94264,13 +94314,16 @@ async function openArtifactRead(repository, manifest, artifact, identities, opti
 }
 /**
  * Reads the whole artifact into `sink` (default: nowhere) and checks it. Never throws for damage:
- * a read that fails (a missing object, a decryption error) is a problem in the result.
+ * a read that fails (a missing object, a decryption error) is a problem in the result. One stopped
+ * by `signal` is one too: the caller checks the signal before it judges the result.
  */
 async function readArtifact(repository, manifest, artifact, identities, options = {}) {
     let opened;
     try {
         opened = await openArtifactRead(repository, manifest, artifact, identities, options);
-        await (0,external_node_stream_promises_.pipeline)([...opened.streams, options.sink ?? discard()]);
+        await (0,external_node_stream_promises_.pipeline)([...opened.streams, options.sink ?? discard()], {
+            ...(options.signal ? { signal: options.signal } : {}),
+        });
     }
     catch (error) {
         return {
@@ -96109,9 +96162,9 @@ async function applyMasking(client, plan, key, options = {}) {
         // A user mapping holds the credentials a foreign server is reached with, often production's
         // own (postgres_fdw back into it, say): in a masked copy it would give staging a live, unmasked
         // route to the data. The servers and foreign tables stay, unusable without one.
-        const mappings = await client.query(`SELECT s.srvname AS server, CASE WHEN m.umuser = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(m.umuser) END AS role
-         FROM pg_catalog.pg_user_mapping m JOIN pg_catalog.pg_foreign_server s ON s.oid = m.umserver
-        ORDER BY 1, 2`);
+        // The view, not the catalog: a table owner that is not a superuser may read it (options hidden).
+        const mappings = await client.query(`SELECT srvname AS server, CASE WHEN umuser = 0 THEN NULL ELSE usename END AS role
+         FROM pg_catalog.pg_user_mappings ORDER BY 1, 2`);
         for (const mapping of mappings.rows) {
             const role = mapping.role === null ? "PUBLIC" : catalog_check_quoteIdent(mapping.role);
             await run(`dropping the user mapping for ${mapping.role ?? "PUBLIC"} on server ${mapping.server}`, `DROP USER MAPPING FOR ${role} SERVER ${catalog_check_quoteIdent(mapping.server)}`);
@@ -100326,8 +100379,26 @@ async function checkBudget(input) {
  */
 async function checkSequences(client) {
     try {
-        const owned = await client.query(`SELECT s.oid::regclass::text AS sequence, n.nspname AS schema, c.relname AS table,
-              a.attname AS column, q.seqincrement::text AS increment
+        const owned = await client.query(
+        // Where the sequence's values go: a partitioned table's whole tree; else the owning table
+        // itself (ONLY) and every table whose column default draws from the same sequence (an
+        // inheritance child that kept its parent's default; one with a sequence of its own does not
+        // count against this one).
+        `SELECT s.oid::regclass::text AS sequence, n.nspname AS schema, c.relname AS table,
+              a.attname AS column, q.seqincrement::text AS increment,
+              CASE WHEN c.relkind = 'p'
+                THEN ARRAY[pg_catalog.format('SELECT max(%I) FROM %I.%I', a.attname, n.nspname, c.relname)]
+                ELSE ARRAY(
+                  SELECT pg_catalog.format('SELECT max(%I) FROM ONLY %I.%I', a.attname, n.nspname, c.relname)
+                  UNION
+                  SELECT pg_catalog.format('SELECT max(%I) FROM ONLY %I.%I', fa.attname, fn.nspname, fc.relname)
+                    FROM pg_attrdef ad
+                    JOIN pg_depend fd ON fd.classid = 'pg_attrdef'::regclass AND fd.objid = ad.oid
+                     AND fd.refclassid = 'pg_class'::regclass AND fd.refobjid = s.oid
+                    JOIN pg_class fc ON fc.oid = ad.adrelid AND fc.relkind = 'r'
+                    JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+                    JOIN pg_attribute fa ON fa.attrelid = ad.adrelid AND fa.attnum = ad.adnum)
+              END AS fed
          FROM pg_depend d
          JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
          JOIN pg_sequence q ON q.seqrelid = s.oid
@@ -100344,7 +100415,7 @@ async function checkSequences(client) {
             if (increment <= 0n)
                 continue;
             const state = await client.query(`SELECT last_value::text, is_called FROM ${row.sequence}`);
-            const max = await client.query(`SELECT max(${quoteIdent(row.column)})::text AS max FROM ${quoteIdent(row.schema)}.${quoteIdent(row.table)}`);
+            const max = await client.query(`SELECT max(m)::text AS max FROM (${row.fed.map((sql) => `(${sql})`).join(" UNION ALL ")}) AS t(m)`);
             checked++;
             const top = max.rows[0]?.max;
             if (top === null || top === undefined || !/^-?\d+$/.test(top))
@@ -100424,9 +100495,13 @@ async function checkTables(target, manifest, options) {
         for (const extra of more)
             if (extra.status === "fulfilled")
                 clients.push(extra.value);
-        const [settings, version] = await sessionSettings(first, manifest.dump);
+        const [settings, version, encoding] = await sessionSettings(first, manifest.dump);
+        // node-postgres sends statements in UTF-8: names reach a database in another encoding in
+        // ASCII-only quoting, converted by the server (SQL_ASCII takes the bytes as they come).
+        const ident = encoding === "UTF8" || encoding === "SQL_ASCII" ? quoteIdent : asciiIdent;
         // Read in UTF-8 (node-postgres' own encoding) before the sessions take the database's.
-        const plans = await planTables(first, manifest);
+        const plans = await planTables(first, manifest, ident);
+        const roots = await planRoots(first, manifest, ident);
         await Promise.all(clients.map((client) => client.query(settings)));
         const counted = new Array(plans.length).fill(null);
         const outcomes = new Array(plans.length);
@@ -100444,21 +100519,10 @@ async function checkTables(target, manifest, options) {
         const mismatches = [];
         const digests = { compared: 0, mismatched: [], skipped: [] };
         // Rows loaded through a partition root are counted where they can be: in the root's whole tree.
-        const roots = new Map();
-        for (const { loadedInto, rows } of manifest.tables) {
-            if (!loadedInto)
-                continue;
-            const name = `${loadedInto.schema}.${loadedInto.table}`;
-            const relation = `${asciiIdent(loadedInto.schema)}.${asciiIdent(loadedInto.table)}`;
-            roots.set(name, { relation, expected: (roots.get(name)?.expected ?? 0) + rows });
-        }
-        for (const [name, root] of roots) {
-            const { rows } = await first
-                .query(`SELECT count(*) AS n FROM ${root.relation}`)
-                .catch(() => ({ rows: [] }));
-            const actual = rows[0] ? Number(rows[0].n) : null;
+        for (const root of roots) {
+            const actual = await checks_countRows(first, root.relation, { filter: null, only: false });
             if (actual !== root.expected)
-                mismatches.push({ table: name, expected: root.expected, actual });
+                mismatches.push({ table: root.name, expected: root.expected, actual });
         }
         for (const [index, plan] of plans.entries()) {
             const loadedInto = manifest.tables[index].loadedInto;
@@ -100515,13 +100579,13 @@ async function sessionSettings(client, dump) {
         `SET client_encoding = ${esm.escapeLiteral(row.e)}`,
         ...(dump?.timeZone ? [`SET TimeZone = ${esm.escapeLiteral(dump.timeZone)}`] : []),
     ];
-    return [settings.join("; "), Number(row.v)];
+    return [settings.join("; "), Number(row.v), row.e];
 }
 /**
  * Every manifest table's columns (the dumped ones: not generated, in order) and every type its
  * values' text is made of (through arrays, domains, composites and ranges), in one query.
  */
-async function planTables(client, manifest) {
+async function planTables(client, manifest, ident) {
     const tables = manifest.tables;
     const found = await client.query(`WITH RECURSIVE rel AS (
        SELECT i::int, to_regclass(quote_ident(s) || '.' || quote_ident(t)) AS oid
@@ -100554,17 +100618,46 @@ async function planTables(client, manifest) {
       ORDER BY r.i`, [tables.map((table) => table.schema), tables.map((table) => table.table)]);
     return tables.map((table, index) => {
         const row = found.rows[index];
+        // The archive's order where the restore may have changed it (an inheritance child).
+        const columns = row.columns === null ? null : (table.columns ?? row.columns);
         return {
             name: `${table.schema}.${table.table}`,
-            relation: `${asciiIdent(table.schema)}.${asciiIdent(table.table)}`,
+            relation: `${ident(table.schema)}.${ident(table.table)}`,
             rows: table.rows,
             sha256: table.sha256,
-            // The archive's order where the restore may have changed it (an inheritance child).
-            columns: row.columns === null ? null : (table.columns ?? row.columns),
+            columns,
+            columnList: (columns ?? []).map(ident).join(", "),
             types: [...(row.types ?? [])].sort(),
             filter: row.filter,
         };
     });
+}
+/**
+ * The partition roots pg_dump loaded rows through (`loadedInto`), each with the rows its whole tree
+ * must hold: the manifest's rows of every partition in it, loaded through the root or not (a
+ * range partition beside a hash-on-enum subtree is loaded directly). A root the restored copy
+ * lacks expects the same and is counted as missing.
+ */
+async function planRoots(client, manifest, ident) {
+    const roots = new Map();
+    for (const { loadedInto } of manifest.tables) {
+        if (loadedInto)
+            roots.set(`${loadedInto.schema}.${loadedInto.table}`, loadedInto);
+    }
+    const rowsOf = new Map(manifest.tables.map((t) => [`${t.schema}\u0000${t.table}`, t.rows]));
+    const planned = [];
+    for (const [name, root] of roots) {
+        const { rows: members } = await client.query(`SELECT n.nspname AS schema, c.relname AS table
+         FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass(pg_catalog.quote_ident($1) || '.' || pg_catalog.quote_ident($2))) AS t
+         JOIN pg_catalog.pg_class c ON c.oid = t.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`, [root.schema, root.table]);
+        const expected = members.length
+            ? members.reduce((sum, m) => sum + (rowsOf.get(`${m.schema}\u0000${m.table}`) ?? 0), 0)
+            : manifest.tables
+                .filter((t) => t.loadedInto && `${t.loadedInto.schema}.${t.loadedInto.table}` === name)
+                .reduce((sum, t) => sum + t.rows, 0);
+        planned.push({ name, relation: `${ident(root.schema)}.${ident(root.table)}`, expected });
+    }
+    return planned;
 }
 /** One table: its rows from the digest's COPY when there is one to recompute, from count(*) otherwise. */
 async function checkTable(client, plan, manifest, version) {
@@ -100578,12 +100671,12 @@ async function checkTable(client, plan, manifest, version) {
             digest = { skipped: reason };
         else {
             try {
-                const list = plan.columns.map(asciiIdent).join(", ");
+                const list = plan.columnList;
                 // pg_dump's own statement for a filtered configuration table: the extension's shipped rows
                 // are created by CREATE EXTENSION, not restored, and are not in the archive.
                 const out = await copyOutDigest(client, plan.filter === null
                     ? `COPY ${plan.relation} (${list}) TO STDOUT`
-                    : `COPY (SELECT ${list} FROM ${plan.relation} ${plan.filter}) TO STDOUT`);
+                    : `COPY (SELECT ${list} FROM ONLY ${plan.relation} ${plan.filter}) TO STDOUT`);
                 return { rows: out.rows, digest: { actual: out.sha256 } };
             }
             catch (error) {
@@ -100598,17 +100691,15 @@ async function checkTable(client, plan, manifest, version) {
             }
         }
     }
-    return { rows: await checks_countRows(client, plan.relation, plan.filter), digest };
+    return { rows: await checks_countRows(client, plan.relation, { filter: plan.filter, only: true }), digest };
 }
 /**
  * count(*), or null when the table cannot be counted. These sessions turn row security off so
  * that a COPY fails rather than hashing filtered rows; a count the policy refuses is taken under
  * the policy instead, as a plain session would.
  */
-async function checks_countRows(client, relation, filter) {
-    const sql = filter === null
-        ? `SELECT count(*) AS n FROM ONLY ${relation}`
-        : `SELECT count(*) AS n FROM ${relation} ${filter}`;
+async function checks_countRows(client, relation, options) {
+    const sql = `SELECT count(*) AS n FROM ${options.only ? "ONLY " : ""}${relation}${options.filter === null ? "" : ` ${options.filter}`}`;
     try {
         return Number((await client.query(sql)).rows[0].n);
     }
@@ -100824,15 +100915,18 @@ function onForcedExit(cleanup) {
     return () => forcedExitCleanups.delete(cleanup);
 }
 /**
- * The first SIGINT or SIGTERM aborts the returned signal (children stop, uploads abort, nothing is
- * committed); a second one runs the registered forced-exit cleanups and exits at once with the
- * signal's conventional code (130 or 143).
+ * The first SIGINT, SIGTERM or SIGHUP aborts the returned signal (children stop, uploads abort,
+ * nothing is committed); a second one runs the registered forced-exit cleanups and exits at once
+ * with the signal's conventional code (130, 143 or 129). SIGHUP is a closed terminal or a dropped
+ * SSH session: left to Node's default it would kill the process outright, leaving the decrypted
+ * archive on disk, the scratch database and an orphaned pg_restore.
  */
 function cancelOnSignals(process) {
     const controller = new AbortController();
     for (const [name, code] of [
         ["SIGINT", 130],
         ["SIGTERM", 143],
+        ["SIGHUP", 129],
     ]) {
         process.on(name, () => {
             if (controller.signal.aborted) {
@@ -100859,7 +100953,7 @@ class CancelledError extends Error {
         super(`received ${signalName}`);
         this.signalName = signalName;
         this.name = "CancelledError";
-        this.exitCode = signalName === "SIGINT" ? 130 : 143;
+        this.exitCode = signalName === "SIGINT" ? 130 : signalName === "SIGHUP" ? 129 : 143;
     }
 }
 
@@ -100934,7 +101028,8 @@ async function sweepScratchDatabases(client, log) {
     try {
         now = await serverNow(client);
         ({ rows } = await client.query(`SELECT d.datname,
-              (SELECT count(*)::int FROM pg_stat_activity a WHERE a.datid = d.oid) AS sessions,
+              (SELECT count(*)::int FROM pg_stat_activity a
+                WHERE a.datid = d.oid AND a.backend_type <> 'autovacuum worker') AS sessions,
               shobj_description(d.oid, 'pg_database') AS comment
          FROM pg_database d
         WHERE d.datname LIKE 'lifeboat\\_rt\\_%'`));
@@ -101203,6 +101298,7 @@ async function runRestoreTest(settings, deps) {
     };
     for (const notice of catalog.notices)
         log.info(notice);
+    let created = false;
     try {
         if (settings.assertions)
             await checkAssertionSyntax(admin, settings.assertions);
@@ -101211,6 +101307,7 @@ async function runRestoreTest(settings, deps) {
             throw new BrokenBackup(resolved.problems);
         // The source's encoding and locale: a SQL_ASCII or LATIN1 source is not restored into UTF8.
         const localeNotice = await createScratchDatabase(admin, database, "scratch-database-url", source?.database);
+        created = true;
         if (localeNotice) {
             catalog.notices.push(localeNotice);
             log.warn(localeNotice);
@@ -101289,7 +101386,10 @@ async function runRestoreTest(settings, deps) {
         }
     }
     catch (error) {
-        if (error instanceof domain_errors/* InputError */.dz || deps.signal?.aborted) {
+        // Once the scratch database exists, the scratch server was reachable: a connection to it
+        // failing later is the run failing (exit 1, the leftover named below), not bad input.
+        const lostServer = created && error instanceof domain_errors/* InputError */.dz && error.input === "scratch-database-url";
+        if ((error instanceof domain_errors/* InputError */.dz && !lostServer) || deps.signal?.aborted) {
             await dropScratchDatabase(admin, database).catch(() => undefined);
             await admin.end().catch(() => undefined);
             throw deps.signal?.aborted ? deps.signal.reason : error;
@@ -101483,7 +101583,12 @@ async function restoreAndCheck(settings, deps, context) {
     // pg_restore's errors are judged once the catalog comparison knows what was lost; their
     // failures go first, as before.
     const errorFailuresAt = failures.length;
-    const client = await connect_connect(context.target, "scratch-database-url");
+    const client = await connect_connect(context.target, "scratch-database-url").catch((error) => {
+        // The server took the scratch database and pg_restore moments ago: losing it now (a crash, a
+        // restart) is the test failing, and pg_restore's own first error says most about why.
+        const first = readRestoreErrors(outcome.log)[0]?.text;
+        throw new domain_errors/* OperationError */.OK(`the scratch server stopped answering after pg_restore (${(0,domain_errors/* describeError */.Uc)(error)})${first ? `; pg_restore: ${first}` : ""}`, { cause: error });
+    });
     try {
         // Row counts and content digests in one pass on sessions of their own, while this one compares
         // the catalog; the findings are reported in the same order as before (counts, then catalog).

@@ -35052,6 +35052,108 @@ function serverAdvice(error, line) {
 
 /***/ }),
 
+/***/ 14171:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   b$: () => (/* binding */ s3NameOf),
+/* harmony export */   e_: () => (/* binding */ s3StatusOf),
+/* harmony export */   nK: () => (/* binding */ classifyS3CheckError),
+/* harmony export */   wl: () => (/* binding */ isS3NotFound),
+/* harmony export */   ye: () => (/* binding */ describeS3Error)
+/* harmony export */ });
+/* unused harmony exports networkCodeOf, S3_DENIED */
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(10241);
+/**
+ * What an AWS SDK S3 error means, read the same way by every S3 client of ours (the backup store
+ * and the files sources): its name or code, its HTTP status, whether the network failed, whether
+ * the key or bucket is missing, and one line describing it.
+ */
+
+function shapeOf(error) {
+    return typeof error === "object" && error !== null ? error : {};
+}
+function s3StatusOf(error) {
+    return shapeOf(error).$metadata?.httpStatusCode;
+}
+/** The S3 error code (`NoSuchBucket`), else the SDK's error name. */
+function s3NameOf(error) {
+    const { name, Code } = shapeOf(error);
+    return typeof Code === "string" ? Code : typeof name === "string" ? name : "";
+}
+const NETWORK_CODES = new Set([
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "ENOTFOUND",
+    "EAI_AGAIN",
+    "EHOSTUNREACH",
+    "ENETUNREACH",
+    "ETIMEDOUT",
+    "EPIPE",
+]);
+/** The network failure behind an error (ECONNREFUSED, ...; a timeout is ETIMEDOUT), if it is one. */
+function networkCodeOf(error) {
+    const { code, name } = shapeOf(error);
+    if (typeof code === "string" && NETWORK_CODES.has(code))
+        return code;
+    if (name === "TimeoutError")
+        return "ETIMEDOUT";
+    return undefined;
+}
+function isS3NotFound(error) {
+    const name = s3NameOf(error);
+    return s3StatusOf(error) === 404 || name === "NotFound" || name === "NoSuchKey" || name === "NoSuchBucket";
+}
+/** The codes S3 answers when the credentials are wrong or lack the right. */
+const S3_DENIED = new Set([
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "Forbidden",
+]);
+/** One line for any S3 SDK error: its code, its message and the HTTP status. */
+function describeS3Error(error) {
+    const name = s3NameOf(error);
+    const status = s3StatusOf(error);
+    let text = (0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .describeError */ .Uc)(error);
+    const { code } = shapeOf(error);
+    if (typeof code === "string" && !text.includes(code))
+        text = `${code}: ${text}`;
+    // Responses without a body (HEAD) carry no code: the SDK names them "Unknown"/"UnknownError".
+    if (name === "Unknown" || (text === "UnknownError" && !name)) {
+        return status ? `HTTP ${status}` : "unknown error";
+    }
+    // A code with an empty message (radosgw sends `<Message/>`): the code says it all.
+    if (text === "UnknownError")
+        text = name;
+    if (name && name !== "Error" && !text.startsWith(name))
+        text = `${name}: ${text}`;
+    return status && status >= 300 ? `${text} (HTTP ${status})` : text;
+}
+/** The one reading of a failed bucket check; each caller words it for its own input. */
+function classifyS3CheckError(error) {
+    if (networkCodeOf(error) !== undefined)
+        return "unreachable";
+    const name = s3NameOf(error);
+    const status = s3StatusOf(error);
+    const text = (0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .describeError */ .Uc)(error);
+    if (name === "CredentialsProviderError" || (/credential/i.test(text) && !status))
+        return "no-credentials";
+    if (/region is missing/i.test(text))
+        return "no-region";
+    if (isS3NotFound(error))
+        return "no-bucket";
+    if (status === 401 || status === 403 || S3_DENIED.has(name))
+        return "denied";
+    if (status === 301 || name === "PermanentRedirect" || name === "AuthorizationHeaderMalformed") {
+        return "other-region";
+    }
+    return "other";
+}
+
+
+/***/ }),
+
 /***/ 84390:
 /***/ ((module) => {
 
@@ -47847,6 +47949,7 @@ const DEFAULT_CONDITIONS = {
     noOwner: false,
     noPrivileges: false,
     missingRoles: [],
+    notSuperuserOwners: [],
     databaseSettingsRestored: false,
 };
 function localeProvider(icuLocale) {
@@ -47867,6 +47970,7 @@ const REASONS = {
     sequenceAdvanced: "the sequence moved on between the fingerprint and pg_dump's read of it",
     extra: "not in the source (present on the target before the restore, or created by it)",
     missingRole: (role) => `role ${role} could not be created on the target`,
+    notSuperuserEventTriggerOwner: (role) => `an event trigger's owner must be a superuser, and role ${role} is not one on the target`,
 };
 /** Severity order, then object, then problem: stable and readable. */
 function catalog_diff_formatDifference(difference) {
@@ -48009,6 +48113,7 @@ function typeLabel(schema, name, text) {
 function catalog_diff_diffCatalog(source, restored, conditions) {
     const out = [];
     const missingRoles = new Set(conditions.missingRoles);
+    const notSuperuserOwners = new Set(conditions.notSuperuserOwners);
     const fail = (object, problem) => out.push({ severity: "failure", object, problem });
     const warn = (object, problem, reason) => out.push({ severity: "warning", object, problem, reason });
     /** A failure unless `reason` says why it is expected. */
@@ -48235,6 +48340,14 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
             if (!sourceTables.has(table))
                 warn(object, `member table ${table} not in the source`, REASONS.extra);
     }
+    const ownerReason = (owner) => conditions.noOwner
+        ? REASONS.noOwner
+        : missingRoles.has(owner)
+            ? REASONS.missingRole(owner)
+            : conditions.superuser
+                ? undefined
+                : REASONS.notSuperuserOwner;
+    const ownerOf = (fp, label) => fp.owners[label] ?? fp.owner;
     // Privileges.
     const aclReason = (grantee) => {
         const role = roleName(grantee);
@@ -48244,7 +48357,7 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
                 ? REASONS.missingRole(role)
                 : undefined;
     };
-    const compareAcl = (object, from, to, extraReason) => {
+    const compareAcl = (object, from, to, extraReason, lostOwner) => {
         const a = new Map(from.map(splitAclEntry));
         const b = new Map(to.map(splitAclEntry));
         for (const grantee of union(a.keys(), b.keys())) {
@@ -48252,7 +48365,9 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
             const has = b.get(grantee);
             if (had === has)
                 continue;
-            const reason = aclReason(grantee) ?? extraReason;
+            const reason = aclReason(grantee) ??
+                extraReason ??
+                (lostOwner && roleName(grantee) === lostOwner.role ? lostOwner.reason : undefined);
             if (has === undefined)
                 report(object, `grant ${grantee}=${had} missing`, reason);
             else if (had === undefined)
@@ -48269,7 +48384,12 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
         if (object.startsWith("column ") &&
             [...goneTables].some((table) => object.startsWith(`column ${table}.`)))
             continue;
-        compareAcl(object, sourceAcl.get(object) ?? builtInAcl(object), restoredAcl.get(object) ?? builtInAcl(object));
+        // An ACL leaves its owner's entry out. When the owner could not be set (a restorer that is
+        // not a superuser, --no-owner), pg_restore's GRANT to the source's owner (EXECUTE WITH GRANT
+        // OPTION, say) makes that role an ordinary grantee: a consequence of the owner, not a lost revoke.
+        const sourceOwner = ownerOf(source, object);
+        const lostOwnerReason = sourceOwner === ownerOf(restored, object) ? undefined : ownerReason(sourceOwner);
+        compareAcl(object, sourceAcl.get(object) ?? builtInAcl(object), restoredAcl.get(object) ?? builtInAcl(object), undefined, lostOwnerReason === undefined ? undefined : { role: sourceOwner, reason: lostOwnerReason });
     }
     for (const key of union(Object.keys(source.defaultAcls), Object.keys(restored.defaultAcls))) {
         const role = key.slice(0, key.indexOf(" in "));
@@ -48285,14 +48405,6 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
         compareAcl(`default privileges of ${key}`, source.defaultAcls[key], restored.defaultAcls[key] ?? [], reason);
     }
     // Owners.
-    const ownerReason = (owner) => conditions.noOwner
-        ? REASONS.noOwner
-        : missingRoles.has(owner)
-            ? REASONS.missingRole(owner)
-            : conditions.superuser
-                ? undefined
-                : REASONS.notSuperuserOwner;
-    const ownerOf = (fp, label) => fp.owners[label] ?? fp.owner;
     // Each side's usual owner is the one most of its objects have. When objects are missing from
     // the restored side (an extension it lacks took tables with it), its usual owner can change
     // while every object both sides have kept its owner: then there is nothing to report.
@@ -48311,7 +48423,12 @@ function catalog_diff_diffCatalog(source, restored, conditions) {
         // The default owner's change is reported once above.
         if (had === has || (had === source.owner && has === restored.owner))
             continue;
-        report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had));
+        // A platform's event triggers (Supabase's, owned by its superuser supabase_admin) stay with
+        // the restorer when their owner is only a stand-in on the target, which may not own one.
+        const notSuperuser = label.startsWith("event trigger ") && notSuperuserOwners.has(had)
+            ? REASONS.notSuperuserEventTriggerOwner(had)
+            : undefined;
+        report(label, `owned by ${has}, the source's owner is ${had}`, ownerReason(had) ?? notSuperuser);
     }
     // Large objects.
     const los = "large objects";
@@ -48375,7 +48492,7 @@ function rolesOf(policy) {
 
 ;// CONCATENATED MODULE: ./src/domain/manifest.ts
 
-const MANIFEST_SCHEMA_VERSION = 2;
+const manifest_MANIFEST_SCHEMA_VERSION = 2;
 /** Older schemas this code still reads (normalised to the current one). */
 const READABLE_SCHEMA_VERSIONS = [1, 2];
 const ARTIFACT_KINDS = ["dump", "roles", "files"];
@@ -48404,7 +48521,7 @@ function backupStoredBytes(manifest) {
 function manifest_filesArtifacts(manifest) {
     return manifest.artifacts.filter((artifact) => artifact.kind === "files");
 }
-function rolesArtifact(manifest) {
+function manifest_rolesArtifact(manifest) {
     return manifest.artifacts.find((artifact) => artifact.kind === "roles");
 }
 /**
@@ -48452,14 +48569,14 @@ function manifestProblems(value) {
         if (m.tables.some((t) => t.sha256 !== undefined && !SHA256.test(String(t.sha256)))) {
             problems.push("tables[].sha256");
         }
-        const strings = (value) => Array.isArray(value) && value.every((v) => typeof v === "string");
+        // Names that reach restore-test's SQL (quoted there): none empty, the list not empty.
+        const strings = (value) => Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string" && v !== "");
         if (m.tables.some((t) => t.columns !== undefined && !strings(t.columns)))
             problems.push("tables[].columns");
         if (m.tables.some((t) => t.loadedInto !== undefined &&
             (typeof t.loadedInto !== "object" ||
                 t.loadedInto === null ||
-                typeof t.loadedInto.schema !== "string" ||
-                typeof t.loadedInto.table !== "string"))) {
+                !strings([t.loadedInto.schema, t.loadedInto.table])))) {
             problems.push("tables[].loadedInto");
         }
     }
@@ -48636,7 +48753,7 @@ function fromVersion1(v1) {
             count: roles.count,
         });
     }
-    return { schemaVersion: MANIFEST_SCHEMA_VERSION, ...rest, dump: dumpFacts, artifacts };
+    return { schemaVersion: manifest_MANIFEST_SCHEMA_VERSION, ...rest, dump: dumpFacts, artifacts };
 }
 
 ;// CONCATENATED MODULE: ./src/domain/supabase-preset.ts
@@ -48722,7 +48839,7 @@ const SUPABASE_RESERVED_ROLES = (/* unused pure expression or super */ null && (
     "pgtle_admin",
 ]));
 /** pg_* roles are PostgreSQL's own (pg_read_all_data, ...): never part of a roles object. */
-function isReservedRole(name, preset) {
+function supabase_preset_isReservedRole(name, preset) {
     if (name.startsWith("pg_"))
         return true;
     return preset === "supabase" && SUPABASE_RESERVED_ROLES.includes(name);
@@ -48774,7 +48891,22 @@ function isPlatformExtensionSchema(schema) {
 /** A pg_restore error about a missing platform role: expected on a plain server, so tolerated. */
 function isPlatformRoleError(error) {
     const match = /role "((?:[^"]|"")+)" does not exist/.exec(error);
-    return match !== null && isReservedRole(match[1].replaceAll('""', '"'), "supabase");
+    return match !== null && supabase_preset_isReservedRole(match[1].replaceAll('""', '"'), "supabase");
+}
+/**
+ * The platform extension whose `CREATE EXTENSION IF NOT EXISTS ... WITH SCHEMA <platform schema>`
+ * failed, from a pg_restore error's text ("... Command was: CREATE EXTENSION ..."), or undefined.
+ * On a plain server these fail (the schema is not in the dump, or the extension is not installed).
+ */
+function failedPlatformExtension(error) {
+    const created = /Command was: CREATE EXTENSION IF NOT EXISTS ("(?:[^"]|"")+"|\S+) WITH SCHEMA ("(?:[^"]|"")+"|[^\s;]+)/.exec(error);
+    if (!created)
+        return undefined;
+    const schema = unquoteName(created[2]);
+    return isPlatformExtensionSchema(schema) ? { extension: unquoteName(created[1]), schema } : undefined;
+}
+function unquoteName(name) {
+    return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
 }
 
 // EXTERNAL MODULE: external "node:fs"
@@ -48814,16 +48946,16 @@ const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify
 /** Stands in for the password wherever a URL is suggested: the real one is never printed. */
 const PASSWORD_PLACEHOLDER = "[YOUR-PASSWORD]";
 /** localhost, 127.0.0.0/8, ::1 and Unix socket directories: traffic that never leaves the machine. */
-function isLocalHost(host) {
+function connection_rules_isLocalHost(host) {
     const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-    return (isSocketPath(host) ||
+    return (connection_rules_isSocketPath(host) ||
         bare === "localhost" ||
         bare.endsWith(".localhost") ||
         bare === "::1" ||
         /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare));
 }
 /** A host that is a directory holding the server's Unix socket (libpq's convention). */
-function isSocketPath(host) {
+function connection_rules_isSocketPath(host) {
     return host.startsWith("/");
 }
 /**
@@ -48831,7 +48963,7 @@ function isSocketPath(host) {
  * given, else `require` for a host across a network and `prefer` (libpq's own default) for a local
  * one; a Unix socket is never encrypted. `sslrootcert=system` implies verify-full, as in libpq 16.
  */
-function resolveSslMode(params, host, input = "database-url") {
+function connection_rules_resolveSslMode(params, host, input = "database-url") {
     const flag = `--${input}`;
     let explicit;
     const given = params.sslmode;
@@ -48861,9 +48993,9 @@ function resolveSslMode(params, host, input = "database-url") {
     }
     if (explicit !== undefined)
         return { mode: explicit, explicit: true };
-    if (isSocketPath(host))
+    if (connection_rules_isSocketPath(host))
         return { mode: "disable", explicit: false };
-    return { mode: isLocalHost(host) ? "prefer" : "require", explicit: false };
+    return { mode: connection_rules_isLocalHost(host) ? "prefer" : "require", explicit: false };
 }
 /**
  * `db.<ref>.supabase.co` (the project's own server, IPv6 only unless the IPv4 add-on is on) and
@@ -48896,7 +49028,7 @@ function sessionPoolerUrl(url, ref, poolerHost) {
  * Rules that need no network: poolers in transaction mode, where every transaction may run in
  * another server session, so pg_dump's snapshot and its session settings would not hold.
  */
-function urlRules(url, input = "database-url") {
+function connection_rules_urlRules(url, input = "database-url") {
     const flag = `--${input}`;
     const findings = [];
     const supabase = supabaseHost(url.host);
@@ -48929,19 +49061,19 @@ function urlRules(url, input = "database-url") {
     return findings;
 }
 /** Whether an IPv6 address is a global unicast one (2000::/3): reachable only over a global route. */
-function isGlobalIpv6(address) {
+function connection_rules_isGlobalIpv6(address) {
     return /^[23][0-9a-f]{0,3}:/i.test(address);
 }
 /**
  * A host that resolves only to global IPv6 addresses, on a machine with no global IPv6 route
  * (GitHub-hosted runners have none): fails with what to use instead.
  */
-function addressFamilyProblem(url, addresses, hasIpv6Route, input = "database-url") {
+function connection_rules_addressFamilyProblem(url, addresses, hasIpv6Route, input = "database-url") {
     if (addresses.length === 0 || hasIpv6Route)
         return undefined;
     if (addresses.some((entry) => entry.family === 4))
         return undefined;
-    if (!addresses.every((entry) => isGlobalIpv6(entry.address)))
+    if (!addresses.every((entry) => connection_rules_isGlobalIpv6(entry.address)))
         return undefined;
     const flag = `--${input}`;
     const supabase = supabaseHost(url.host);
@@ -48998,6 +49130,14 @@ function connection_rules_certificateProblem(code, mode) {
 ;// CONCATENATED MODULE: ./src/domain/database-url.ts
 
 
+/** Prisma's own URL parameters for its connection pool: meaningless to pg_dump, refused by libpq. */
+const PRISMA_POOL_PARAMS = [
+    "pgbouncer",
+    "connection_limit",
+    "pool_timeout",
+    "statement_cache_size",
+    "socket_timeout",
+];
 function parseDatabaseUrl(text, input = "database-url") {
     const flag = `--${input}`;
     const trimmed = text.trim();
@@ -49039,10 +49179,14 @@ function parseDatabaseUrl(text, input = "database-url") {
         });
     }
     const user = params.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
-    const ssl = resolveSslMode(params, host, input);
-    // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`.
+    const ssl = connection_rules_resolveSslMode(params, host, input);
+    // libpq refuses parameters it does not know: node-postgres's `ssl` and `uselibpqcompat`, and
+    // the pool settings of Prisma's URLs (Supabase's guide for Prisma adds pgbouncer=true and
+    // connection_limit), which tune that client only.
     delete params.ssl;
     delete params.uselibpqcompat;
+    for (const name of PRISMA_POOL_PARAMS)
+        delete params[name];
     // Lifeboat's default for a remote host (require) is stricter than libpq's (prefer): written out.
     if (ssl.explicit || ssl.mode === "require")
         params.sslmode = ssl.mode;
@@ -49068,7 +49212,7 @@ function parseDatabaseUrl(text, input = "database-url") {
     };
 }
 /** Replaces the password of any postgres URL in `text`, for messages that quote other tools. */
-function redactUrls(text) {
+function database_url_redactUrls(text) {
     return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/g, "$1***@");
 }
 /**
@@ -49099,14 +49243,14 @@ const TLS_PARAMS = (/* unused pure expression or super */ null && (["sslmode", "
  * (docs/connections.md), and the session's timeouts are turned off: a long COPY or a snapshot held
  * open for a whole dump must not be cancelled by a role's statement_timeout.
  */
-async function connect(url, input = "database-url") {
+async function connect_connect(url, input = "database-url") {
     const mode = url.sslmode;
     // prefer: TLS, and plain text when the server has none; allow: the other way round.
     const attempts = mode === "prefer" ? ["require", "disable"] : mode === "allow" ? ["disable", "require"] : [mode];
     let client;
     for (const [index, attempt] of attempts.entries()) {
         const last = index === attempts.length - 1;
-        const ssl = attempt === "disable" ? false : tlsOptions(url, attempt, input);
+        const ssl = attempt === "disable" ? false : connect_tlsOptions(url, attempt, input);
         try {
             client = await connect_open(url, ssl);
             break;
@@ -49114,7 +49258,7 @@ async function connect(url, input = "database-url") {
         catch (error) {
             if (!last && (isNoTlsError(error) || (mode === "allow" && isHbaRejection(error))))
                 continue;
-            throw connectionError(error, url, input);
+            throw connect_connectionError(error, url, input);
         }
     }
     await connect_disableTimeouts(client).catch(async (error) => {
@@ -49159,7 +49303,7 @@ function withoutTlsParams(text) {
  * pg_dump works), lock_timeout, idle_session_timeout (14+) and transaction_timeout (17+). Only
  * the ones the server knows are set, so one statement serves every version.
  */
-const DUMP_TIMEOUTS = (/* unused pure expression or super */ null && ([
+const connect_DUMP_TIMEOUTS = (/* unused pure expression or super */ null && ([
     "statement_timeout",
     "idle_in_transaction_session_timeout",
     "lock_timeout",
@@ -49167,7 +49311,7 @@ const DUMP_TIMEOUTS = (/* unused pure expression or super */ null && ([
     "transaction_timeout",
 ]));
 async function connect_disableTimeouts(client) {
-    await client.query(`SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])`, [[...DUMP_TIMEOUTS]]);
+    await client.query(`SELECT pg_catalog.set_config(name, '0', false) FROM pg_catalog.pg_settings WHERE name = ANY($1::text[])`, [[...connect_DUMP_TIMEOUTS]]);
 }
 /**
  * node-postgres TLS options with libpq's meaning of each sslmode: require encrypts without
@@ -49176,7 +49320,7 @@ async function connect_disableTimeouts(client) {
  * sslrootcert, else ~/.postgresql/root.crt as in libpq; sslrootcert=system means the system's
  * trusted roots.
  */
-function tlsOptions(url, mode, input = "database-url") {
+function connect_tlsOptions(url, mode, input = "database-url") {
     const flag = `--${input}`;
     const read = (param, path) => {
         try {
@@ -49227,13 +49371,13 @@ function isNoTlsError(error) {
 function isHbaRejection(error) {
     return error.code === "28000" && /no pg_hba\.conf entry/i.test(describeError(error));
 }
-function connectionError(error, url, input) {
+function connect_connectionError(error, url, input) {
     const flag = `--${input}`;
     const code = error.code;
     const text = describeError(error);
     const where = `${url.host}:${url.port}`;
     const user = url.user ?? "(default user)";
-    const certificate = certificateProblemFor(error, url, input);
+    const certificate = connect_certificateProblemFor(error, url, input);
     if (certificate)
         return certificate;
     let message;
@@ -49277,13 +49421,13 @@ function connectionError(error, url, input) {
     return new InputError(message, { input, cause: error });
 }
 /** A TLS certificate the server sent that the sslmode refuses, as one line; else undefined. */
-function certificateProblemFor(error, url, input) {
+function connect_certificateProblemFor(error, url, input) {
     const problem = certificateProblem(error.code, url.sslmode);
     if (!problem)
         return undefined;
     return new InputError(`--${input}: ${url.host}:${url.port}: ${problem}`, { input, cause: error });
 }
-async function readServerInfo(client) {
+async function connect_readServerInfo(client) {
     const result = await client.query(`SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num,
             current_database() AS database, current_user AS user, pg_catalog.pg_database_size(current_database()) AS bytes,
             current_setting('bytea_output') AS bytea, current_setting('quote_all_identifiers') AS quote`);
@@ -49303,7 +49447,7 @@ async function readServerInfo(client) {
 
 ;// CONCATENATED MODULE: ./src/postgres/snapshot.ts
 
-async function exportSnapshot(client) {
+async function snapshot_exportSnapshot(client) {
     // A long dump must not be cancelled by the server's timeouts while this session holds the
     // snapshot (connect() turns them off too; this session must stay, so it makes sure).
     await disableTimeouts(client);
@@ -49948,7 +50092,7 @@ function serializeFingerprint(fingerprint) {
  * outside schemas only when no schema or table is selected), the managed platform's schemas and
  * the extensions it installs left out on both sides.
  */
-function fingerprintScopeFor(scope, preset) {
+function catalog_check_fingerprintScopeFor(scope, preset) {
     return {
         includeSchemas: scope.includeSchemas,
         excludeSchemas: scope.excludeSchemas,
@@ -50012,6 +50156,10 @@ async function compareRestoredCatalog(client, source, options) {
     // session's own zone, as the restored one then is.
     const restored = await takeCatalogFingerprint(client, { ...options.scope, globals: source.globals }, { timeZone: source.timeZone ?? null });
     const { rows } = await client.query("SELECT current_user AS restorer, rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user");
+    const eventTriggerOwners = Object.entries(source.owners)
+        .filter(([label]) => label.startsWith("event trigger "))
+        .map(([, owner]) => owner);
+    const notSuperuser = await client.query("SELECT rolname FROM pg_catalog.pg_roles WHERE NOT rolsuper AND rolname = ANY($1::text[])", [[...new Set([...eventTriggerOwners, source.owner])]]);
     const args = new Set(options.pgRestoreArgs);
     const comparison = diffCatalog(source, restored, {
         superuser: rows[0]?.superuser ?? false,
@@ -50019,6 +50167,7 @@ async function compareRestoredCatalog(client, source, options) {
         noOwner: args.has("--no-owner"),
         noPrivileges: args.has("--no-privileges") || args.has("--no-acl"),
         missingRoles: options.missingRoles,
+        notSuperuserOwners: notSuperuser.rows.map((row) => row.rolname),
         databaseSettingsRestored: false,
     });
     const leftOut = [
@@ -50094,7 +50243,7 @@ var external_node_crypto_ = __nccwpck_require__(77598);
  */
 const BACKUP_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([a-z0-9]{6,16})$/;
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
-function newBackupId(now, random = randomBytes(6)) {
+function backup_id_newBackupId(now, random = randomBytes(6)) {
     const iso = now.toISOString();
     const stamp = iso.replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
     const millis = iso.slice(20, 23);
@@ -50138,8 +50287,8 @@ const ENCRYPTED_DUMP_FILE = "dump.age";
 const PLAIN_DUMP_FILE = "dump.pgdump";
 /** Unencrypted dumps end in the suffix of the tool that opens them (zstd -d, gunzip). */
 const COMPRESSION_SUFFIXES = { zstd: ".zst", gzip: ".gz", none: "" };
-const ENCRYPTED_ROLES_FILE = "roles.sql.age";
-const PLAIN_ROLES_FILE = "roles.sql";
+const layout_ENCRYPTED_ROLES_FILE = "roles.sql.age";
+const layout_PLAIN_ROLES_FILE = "roles.sql";
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 function layout_validateLabel(label) {
     if (!LABEL.test(label)) {
@@ -50161,7 +50310,7 @@ function manifestKey(label, backupId) {
  * named an unencrypted zstd dump dump.pgdump; every reader goes by the manifest's artifact names,
  * so those read as before.
  */
-function dumpFileName(encrypted, compression) {
+function layout_dumpFileName(encrypted, compression) {
     if (encrypted)
         return ENCRYPTED_DUMP_FILE;
     const method = compression.split(":", 1)[0] ?? "";
@@ -50175,14 +50324,14 @@ function isDumpKey(key) {
     return /\/dump\.(?:age|pgdump(?:\.zst|\.gz)?)$/.test(key);
 }
 function dumpKey(label, backupId, encrypted, compression = "none") {
-    return `${backupPrefix(label, backupId)}${dumpFileName(encrypted, compression)}`;
+    return `${backupPrefix(label, backupId)}${layout_dumpFileName(encrypted, compression)}`;
 }
 /** The key of an artifact (a name in the manifest's `artifacts`) of a backup. */
 function artifactKey(label, backupId, name) {
     return `${backupPrefix(label, backupId)}${name}`;
 }
 function rolesKey(label, backupId, encrypted) {
-    return `${backupPrefix(label, backupId)}${encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE}`;
+    return `${backupPrefix(label, backupId)}${encrypted ? layout_ENCRYPTED_ROLES_FILE : layout_PLAIN_ROLES_FILE}`;
 }
 const CHECK = /^checks\/(\d{8}T\d{6}(?:\d{3})?Z)-([a-z][a-z-]*)-(pass|fail)\.json$/;
 function parseCheckStamp(stamp) {
@@ -50255,7 +50404,7 @@ function folderProblems(folder, manifest) {
 
 ;// CONCATENATED MODULE: ./src/version.ts
 /** The package version, recorded in manifests; a test keeps it equal to package.json's. */
-const LIFEBOAT_VERSION = "0.1.0";
+const version_LIFEBOAT_VERSION = "0.1.0";
 
 ;// CONCATENATED MODULE: ./src/repository/check-record.ts
 
@@ -51077,7 +51226,7 @@ class Evidence {
 /** Keys per deleteMany call: S3's DeleteObjects limit. */
 const DELETE_BATCH_KEYS = 1000;
 /** How old a killed writer's leftovers must be before a backup or prune removes them: older than any backup still running. */
-const LEFTOVER_SAFE_AGE_MS = (/* unused pure expression or super */ null && (24 * 3_600_000));
+const backup_repository_LEFTOVER_SAFE_AGE_MS = (/* unused pure expression or super */ null && (24 * 3_600_000));
 /** Manifests and check records read at once when a whole label is inspected. */
 const READS_IN_PARALLEL = 8;
 class backup_repository_BackupRepository {
@@ -51367,7 +51516,7 @@ class backup_repository_BackupRepository {
             backupId: record.backupId,
             passed: record.passed,
             at: at.toISOString(),
-            tool: { name: "lifeboat", version: LIFEBOAT_VERSION },
+            tool: { name: "lifeboat", version: version_LIFEBOAT_VERSION },
             ...(record.artifacts ? { artifacts: record.artifacts } : {}),
             failures: record.failures,
             warnings: record.warnings,
@@ -52167,7 +52316,7 @@ function compression_parseCompression(text) {
     return { method, level };
 }
 /** The canonical text of a spec, as the manifest records it: `zstd:1`, `gzip:6`, `none`. */
-function formatCompression(spec) {
+function compression_formatCompression(spec) {
     return spec.method === "none" ? "none" : `${spec.method}:${spec.level}`;
 }
 
@@ -52203,7 +52352,7 @@ function dump_plan_emptyScope() {
     };
 }
 /** pg_dump's arguments, connection excepted (the adapter adds --dbname and the password env). */
-function buildPgDumpArgs(options) {
+function dump_plan_buildPgDumpArgs(options) {
     const { scope } = options;
     const args = ["--format=custom", PG_DUMP_COMPRESS, "--no-password"];
     if (options.snapshot)
@@ -53095,7 +53244,7 @@ const PG_TOOL_NAMES = ["LD_LIBRARY_PATH", "SSL_CERT_FILE", "SSL_CERT_DIR"];
  * variables set here. Pass the result as `base` to toolSpawn, which adds the tool's own
  * LD_LIBRARY_PATH in front.
  */
-function pgToolEnv(base, options = {}) {
+function child_env_pgToolEnv(base, options = {}) {
     const env = pick(base, (name) => BASICS.includes(name) || PG_TOOL_NAMES.includes(name) || LOCALE.test(name));
     // A translated "error:" would hide pg_restore's errors from errorLines() and pg_dump's from the
     // failure message; LC_ALL would override LC_MESSAGES, so its value moves to LANG.
@@ -53124,7 +53273,7 @@ function pgToolEnv(base, options = {}) {
  * by PGSERVICEFILE, and the command line says only `service=lifeboat`. Parameters on the command
  * line win over the service file's, and it holds nothing else.
  */
-function pgConnection(url) {
+function child_env_pgConnection(url) {
     const sslpassword = url.params.sslpassword;
     if (sslpassword === undefined)
         return { dbname: url.withoutPassword, env: {}, dispose: () => undefined };
@@ -54734,7 +54883,7 @@ async function postWebhook(request, options = {}) {
     const deadline = now() + (options.totalTimeoutMs ?? 60_000);
     const headers = {
         "content-type": request.contentType ?? "application/json; charset=utf-8",
-        "user-agent": `lifeboat/${LIFEBOAT_VERSION}`,
+        "user-agent": `lifeboat/${version_LIFEBOAT_VERSION}`,
         ...request.headers,
     };
     let attempts = 0;
@@ -56602,7 +56751,7 @@ const s3Driver = {
     },
     format: (location) => location.prefix ? `s3://${location.bucket}/${location.prefix}` : `s3://${location.bucket}`,
     async open(location, options) {
-        const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(636)]).then(__nccwpck_require__.bind(__nccwpck_require__, 30636));
+        const { createS3Store } = await Promise.all(/* import() */[__nccwpck_require__.e(358), __nccwpck_require__.e(947)]).then(__nccwpck_require__.bind(__nccwpck_require__, 98947));
         return createS3Store({ bucket: location.bucket, prefix: location.prefix }, options.s3);
     },
 };
@@ -57477,46 +57626,6 @@ function parseRestoreFilesSettings(raw) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/domain/verify-gates.ts
-
-function storedSize(folder) {
-    return folder.objects.find((object) => /\/dump\.(age|pgdump)$/.test(object.key))?.size;
-}
-function evaluateGates(input) {
-    const { manifest, committed, gates } = input;
-    const storedBytes = backupStoredBytes(manifest);
-    const failures = [];
-    const warnings = [];
-    const newest = committed[0];
-    if (gates.maxAgeSeconds !== undefined && newest) {
-        const age = (input.now.getTime() - newest.startedAt.getTime()) / 1000;
-        if (age > gates.maxAgeSeconds) {
-            failures.push(`the newest backup (${newest.backupId}) is ${formatHours(age)} old, more than max-age ${formatHours(gates.maxAgeSeconds)}`);
-        }
-    }
-    if (gates.minSizeBytes !== undefined && storedBytes < gates.minSizeBytes) {
-        failures.push(`the stored object is ${storedBytes} bytes, less than min-size ${gates.minSizeBytes}`);
-    }
-    if (gates.maxSizeChange !== undefined) {
-        const index = committed.findIndex((folder) => folder.backupId === manifest.backupId);
-        const previous = index >= 0 ? committed[index + 1] : undefined;
-        const previousSize = previous ? storedSize(previous) : undefined;
-        if (previous && previousSize && previousSize > 0) {
-            const change = (storedBytes - previousSize) / previousSize;
-            if (Math.abs(change) > gates.maxSizeChange) {
-                const message = `the stored size changed by ${(change * 100).toFixed(1)}% against the previous backup ${previous.backupId} (${previousSize} -> ${storedBytes} bytes), more than max-size-change ${(gates.maxSizeChange * 100).toFixed(0)}%`;
-                (gates.sizeChangeAction === "fail" ? failures : warnings).push(message);
-            }
-        }
-    }
-    return { failures, warnings };
-}
-function formatHours(seconds) {
-    return seconds >= 3600 ? `${(seconds / 3600).toFixed(1)}h` : `${Math.round(seconds / 60)}m`;
-}
-
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(31421);
 ;// CONCATENATED MODULE: ./src/postgres/archive/errors.ts
 /**
  * What can go wrong reading a pg_dump custom-format archive stream. All are OperationErrors (exit
@@ -57527,13 +57636,337 @@ var external_node_child_process_ = __nccwpck_require__(31421);
 class ArchiveFormatError extends errors/* OperationError */.OK {
 }
 /** The stream ended before the archive did; the message names what was cut off. */
-class ArchiveTruncatedError extends (/* unused pure expression or super */ null && (ArchiveFormatError)) {
+class ArchiveTruncatedError extends ArchiveFormatError {
 }
 /**
  * A well-formed archive this reader cannot summarise: a version it does not know, or data it
  * cannot count (compressed inside the archive: row counts need `pg_dump -Z0`).
  */
 class ArchiveUnsupportedError extends ArchiveFormatError {
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/digests.ts
+/**
+ * What a data block's bytes add up to: rows, bytes and a sha256 per table, and a count and digest
+ * of the large objects. Fed the payload of each length-prefixed chunk as it passes.
+ */
+
+const NEWLINE = 10;
+const BACKSLASH = 92;
+const DOT = 46;
+/**
+ * pg_dump (15 and earlier at least) ends each table's COPY data with "\\.\n\n\n"; the COPY end
+ * marker is not table content, so it is held back from the digest until the table's end shows
+ * whether the last bytes are the marker. Five bytes is the longest form.
+ */
+const HOLD_BACK = 5;
+/** Chunks up to this size are copied by hand rather than with Buffer.copy. */
+const SHORT_COPY = 512;
+/**
+ * One table's data. Chunks are copied into a staging buffer and hashed and scanned a buffer at a
+ * time: with -Z0 pg_dump 15 writes one chunk per row, and a hash update per ~100-byte row would cost
+ * more than the hashing itself.
+ */
+class TableDigester {
+    stage;
+    format;
+    hash = (0,external_node_crypto_.createHash)("sha256");
+    fill = 0;
+    processed = 0;
+    newlines = 0;
+    /** The last byte already hashed, -1 before any: tells whether the marker starts a line. */
+    lastProcessedByte = -1;
+    lexer;
+    stageView;
+    constructor(stage, format) {
+        this.stage = stage;
+        this.format = format;
+        this.lexer = format === "inserts" ? new InsertLexer() : null;
+        this.stageView = new DataView(stage.buffer, stage.byteOffset, stage.length);
+    }
+    /**
+     * `view` is a DataView over `source`: short copies go four bytes at a time through it. COPY
+     * text's newlines are counted here, on the way in, a word at a time: a separate search of the
+     * stage afterwards cost one native call per row.
+     */
+    write(source, view, start, end) {
+        let fill = this.fill;
+        if (end - start <= SHORT_COPY && end - start <= this.stage.length - fill) {
+            // Buffer.copy's call overhead outweighs a short copy, and most rows are short.
+            const stageView = this.stageView;
+            const counting = this.lexer === null;
+            let newlines = 0;
+            const words = end - 3;
+            while (start < words) {
+                const word = view.getUint32(start);
+                stageView.setUint32(fill, word);
+                if (counting) {
+                    // The bytes of `word` that are "\n", exactly: 0x80 in each such byte's place (the
+                    // zero-byte test on word ^ 0x0a0a0a0a that has no false positives).
+                    const x = word ^ 0x0a0a0a0a;
+                    const found = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f) & 0x80808080;
+                    if (found !== 0) {
+                        newlines += ((found >>> 7) & 1) + ((found >>> 15) & 1) + ((found >>> 23) & 1) + (found >>> 31);
+                    }
+                }
+                start += 4;
+                fill += 4;
+            }
+            const stage = this.stage;
+            while (start < end) {
+                const byte = source[start++];
+                if (byte === NEWLINE)
+                    newlines++;
+                stage[fill++] = byte;
+            }
+            this.fill = fill;
+            if (counting)
+                this.newlines += newlines;
+            return;
+        }
+        if (this.lexer === null)
+            this.newlines += countNewlines(source, start, end);
+        while (start < end) {
+            let room = this.stage.length - this.fill;
+            if (room === 0) {
+                this.process(this.fill - HOLD_BACK);
+                room = this.stage.length - this.fill;
+            }
+            const length = end - start < room ? end - start : room;
+            source.copy(this.stage, this.fill, start, start + length);
+            this.fill += length;
+            start += length;
+        }
+    }
+    finish() {
+        const endMarker = this.format === "copy" ? this.markerLength() : 0;
+        // The marker's newlines were counted on the way in; they end no row.
+        if (endMarker > 0)
+            this.newlines -= countNewlines(this.stage, this.fill - endMarker, this.fill);
+        this.process(this.fill - endMarker);
+        let rows;
+        if (this.lexer) {
+            rows = this.lexer.finish();
+        }
+        else {
+            // COPY text ends every row with a newline (a newline inside a value is the escape "\n"); a
+            // last line without one is still a row.
+            rows = this.newlines + (this.processed > 0 && this.lastProcessedByte !== NEWLINE ? 1 : 0);
+        }
+        return {
+            rows,
+            bytes: this.processed,
+            sha256: this.hash.digest("hex"),
+            statements: this.lexer ? this.lexer.statements : null,
+            endMarker: endMarker > 0,
+        };
+    }
+    /** Hashes and scans stage[0, upTo), then moves the rest to the front. */
+    process(upTo) {
+        if (upTo <= 0)
+            return;
+        const view = this.stage.subarray(0, upTo);
+        this.hash.update(view);
+        this.lexer?.scan(view);
+        this.lastProcessedByte = view[upTo - 1];
+        this.processed += upTo;
+        this.stage.copyWithin(0, upTo, this.fill);
+        this.fill -= upTo;
+    }
+    /** 5 for "\\.\n\n\n", 3 for "\\.\n", when that line starts a line; else 0. */
+    markerLength() {
+        const stage = this.stage;
+        const fill = this.fill;
+        const lineStartsAt = (index) => {
+            const before = index > 0 ? stage[index - 1] : this.lastProcessedByte;
+            return before === -1 || before === NEWLINE;
+        };
+        const endsWith = (bytes) => fill >= bytes.length && bytes.every((byte, i) => stage[fill - bytes.length + i] === byte);
+        if (endsWith([BACKSLASH, DOT, NEWLINE, NEWLINE, NEWLINE]) && lineStartsAt(fill - 5))
+            return 5;
+        if (endsWith([BACKSLASH, DOT, NEWLINE]) && lineStartsAt(fill - 3))
+            return 3;
+        return 0;
+    }
+}
+/** The newlines in buffer[start, end): COPY text's rows. */
+function countNewlines(buffer, start = 0, end = buffer.length) {
+    const range = buffer.subarray(start, end);
+    let count = 0;
+    let at = range.indexOf(NEWLINE);
+    while (at !== -1) {
+        count++;
+        at = range.indexOf(NEWLINE, at + 1);
+    }
+    return count;
+}
+const QUOTE = 39;
+const DOUBLE_QUOTE = 34;
+const OPEN = 40;
+const CLOSE = 41;
+const SEMICOLON = 59;
+var Lex;
+(function (Lex) {
+    Lex[Lex["Code"] = 0] = "Code";
+    Lex[Lex["String"] = 1] = "String";
+    Lex[Lex["EscapeString"] = 2] = "EscapeString";
+    Lex[Lex["StringMaybeEnd"] = 3] = "StringMaybeEnd";
+    Lex[Lex["Identifier"] = 4] = "Identifier";
+    Lex[Lex["IdentifierMaybeEnd"] = 5] = "IdentifierMaybeEnd";
+})(Lex || (Lex = {}));
+/**
+ * Counts rows in the INSERT statements of --inserts / --column-inserts / --rows-per-insert data:
+ * each top-level parenthesised group of a statement is a row, except the column list that comes
+ * before VALUES; a statement without any (DEFAULT VALUES, a table without columns) is one row.
+ * Quotes are tracked so parentheses and semicolons inside values do not count.
+ */
+class InsertLexer {
+    statements = 0;
+    rows = 0;
+    state = Lex.Code;
+    depth = 0;
+    groups = 0;
+    firstGroupIsColumns = false;
+    word = "";
+    lastWord = "";
+    previous = 0;
+    beforePrevious = 0;
+    afterBackslash = false;
+    escapes = false;
+    scan(bytes) {
+        for (let i = 0; i < bytes.length; i++) {
+            const byte = bytes[i];
+            switch (this.state) {
+                case Lex.String:
+                    if (byte === QUOTE)
+                        this.state = Lex.StringMaybeEnd;
+                    break;
+                case Lex.EscapeString:
+                    if (this.afterBackslash)
+                        this.afterBackslash = false;
+                    else if (byte === BACKSLASH)
+                        this.afterBackslash = true;
+                    else if (byte === QUOTE)
+                        this.state = Lex.StringMaybeEnd;
+                    break;
+                case Lex.Identifier:
+                    if (byte === DOUBLE_QUOTE)
+                        this.state = Lex.IdentifierMaybeEnd;
+                    break;
+                case Lex.StringMaybeEnd:
+                    // '' inside a string is a quote, in E'' strings too.
+                    if (byte === QUOTE)
+                        this.state = this.escapes ? Lex.EscapeString : Lex.String;
+                    else
+                        this.code(byte);
+                    break;
+                case Lex.IdentifierMaybeEnd:
+                    if (byte === DOUBLE_QUOTE)
+                        this.state = Lex.Identifier;
+                    else
+                        this.code(byte);
+                    break;
+                default:
+                    this.code(byte);
+            }
+            this.beforePrevious = this.previous;
+            this.previous = byte;
+        }
+    }
+    finish() {
+        if (this.groups > 0 || this.word !== "" || this.lastWord !== "")
+            this.endStatement();
+        return this.rows;
+    }
+    code(byte) {
+        this.state = Lex.Code;
+        const isWordByte = (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || (byte >= 48 && byte <= 57) || byte === 95;
+        if (this.depth === 0 && isWordByte) {
+            if (this.word.length < 16)
+                this.word += String.fromCharCode(byte & ~32);
+            return;
+        }
+        if (this.word !== "") {
+            this.lastWord = this.word;
+            this.word = "";
+        }
+        switch (byte) {
+            case QUOTE: {
+                const prefixedE = (this.previous === 69 || this.previous === 101) &&
+                    !((this.beforePrevious >= 65 && this.beforePrevious <= 90) ||
+                        (this.beforePrevious >= 97 && this.beforePrevious <= 122) ||
+                        (this.beforePrevious >= 48 && this.beforePrevious <= 57) ||
+                        this.beforePrevious === 95);
+                this.escapes = prefixedE;
+                this.state = prefixedE ? Lex.EscapeString : Lex.String;
+                this.afterBackslash = false;
+                break;
+            }
+            case DOUBLE_QUOTE:
+                this.state = Lex.Identifier;
+                if (this.depth === 0)
+                    this.lastWord = '"';
+                break;
+            case OPEN:
+                if (this.depth === 0) {
+                    if (this.groups === 0)
+                        this.firstGroupIsColumns = this.lastWord !== "VALUES";
+                    this.groups++;
+                }
+                this.depth++;
+                break;
+            case CLOSE:
+                if (this.depth > 0)
+                    this.depth--;
+                break;
+            case SEMICOLON:
+                if (this.depth === 0)
+                    this.endStatement();
+                break;
+        }
+    }
+    endStatement() {
+        this.statements++;
+        if (this.groups === 0)
+            this.rows += 1;
+        else
+            this.rows += this.groups - (this.firstGroupIsColumns ? 1 : 0);
+        this.groups = 0;
+        this.firstGroupIsColumns = false;
+        this.word = "";
+        this.lastWord = "";
+    }
+}
+/** The large objects of every BLOBS block (1.16 archives may have several). */
+class LargeObjectDigester {
+    summary = (0,external_node_crypto_.createHash)("sha256");
+    count = 0;
+    bytes = 0;
+    current = null;
+    currentOid = 0;
+    currentBytes = 0;
+    start(oid) {
+        this.current = (0,external_node_crypto_.createHash)("sha256");
+        this.currentOid = oid;
+        this.currentBytes = 0;
+    }
+    write(source, start, end) {
+        this.current.update(source.subarray(start, end));
+        this.currentBytes += end - start;
+    }
+    end() {
+        const digest = this.current.digest("hex");
+        this.summary.update(`${this.currentOid} ${this.currentBytes} ${digest}\n`);
+        this.count++;
+        this.bytes += this.currentBytes;
+        this.current = null;
+    }
+    get oid() {
+        return this.currentOid;
+    }
+    finish() {
+        return { count: this.count, bytes: this.bytes, sha256: this.summary.digest("hex") };
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/archive/text-encoding.ts
@@ -57928,758 +58361,999 @@ function archiveEncoding(bytes) {
     return cursor.encoding;
 }
 
-;// CONCATENATED MODULE: ./src/postgres/pgdg-key.ts
+;// CONCATENATED MODULE: ./src/postgres/archive/parser.ts
 /**
- * The signing key of apt.postgresql.org (PGDG), fingerprint B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8,
- * as postgresql-common ships it in /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc and its
- * apt.postgresql.org.sh embeds it. Used only when that file is not on the machine.
- */
-const PGDG_KEY_FINGERPRINT = "B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8";
-const PGDG_KEY_ASC = `-----BEGIN PGP PUBLIC KEY BLOCK-----
-
-mQINBE6XR8IBEACVdDKT2HEH1IyHzXkb4nIWAY7echjRxo7MTcj4vbXAyBKOfjja
-UrBEJWHN6fjKJXOYWXHLIYg0hOGeW9qcSiaa1/rYIbOzjfGfhE4x0Y+NJHS1db0V
-G6GUj3qXaeyqIJGS2z7m0Thy4Lgr/LpZlZ78Nf1fliSzBlMo1sV7PpP/7zUO+aA4
-bKa8Rio3weMXQOZgclzgeSdqtwKnyKTQdXY5MkH1QXyFIk1nTfWwyqpJjHlgtwMi
-c2cxjqG5nnV9rIYlTTjYG6RBglq0SmzF/raBnF4Lwjxq4qRqvRllBXdFu5+2pMfC
-IZ10HPRdqDCTN60DUix+BTzBUT30NzaLhZbOMT5RvQtvTVgWpeIn20i2NrPWNCUh
-hj490dKDLpK/v+A5/i8zPvN4c6MkDHi1FZfaoz3863dylUBR3Ip26oM0hHXf4/2U
-A/oA4pCl2W0hc4aNtozjKHkVjRx5Q8/hVYu+39csFWxo6YSB/KgIEw+0W8DiTII3
-RQj/OlD68ZDmGLyQPiJvaEtY9fDrcSpI0Esm0i4sjkNbuuh0Cvwwwqo5EF1zfkVj
-Tqz2REYQGMJGc5LUbIpk5sMHo1HWV038TWxlDRwtOdzw08zQA6BeWe9FOokRPeR2
-AqhyaJJwOZJodKZ76S+LDwFkTLzEKnYPCzkoRwLrEdNt1M7wQBThnC5z6wARAQAB
-tBxQb3N0Z3JlU1FMIERlYmlhbiBSZXBvc2l0b3J5iQJOBBMBCAA4AhsDBQsJCAcD
-BRUKCQgLBRYCAwEAAh4BAheAFiEEuXsK/KoaR/BE8kSgf8x9RqzMTPgFAlhtCD8A
-CgkQf8x9RqzMTPgECxAAk8uL+dwveTv6eH21tIHcltt8U3Ofajdo+D/ayO53LiYO
-xi27kdHD0zvFMUWXLGxQtWyeqqDRvDagfWglHucIcaLxoxNwL8+e+9hVFIEskQAY
-kVToBCKMXTQDLarz8/J030Pmcv3ihbwB+jhnykMuyyNmht4kq0CNgnlcMCdVz0d3
-z/09puryIHJrD+A8y3TD4RM74snQuwc9u5bsckvRtRJKbP3GX5JaFZAqUyZNRJRJ
-Tn2OQRBhCpxhlZ2afkAPFIq2aVnEt/Ie6tmeRCzsW3lOxEH2K7MQSfSu/kRz7ELf
-Cz3NJHj7rMzC+76Rhsas60t9CjmvMuGONEpctijDWONLCuch3Pdj6XpC+MVxpgBy
-2VUdkunb48YhXNW0jgFGM/BFRj+dMQOUbY8PjJjsmVV0joDruWATQG/M4C7O8iU0
-B7o6yVv4m8LDEN9CiR6r7H17m4xZseT3f+0QpMe7iQjz6XxTUFRQxXqzmNnloA1T
-7VjwPqIIzkj/u0V8nICG/ktLzp1OsCFatWXh7LbU+hwYl6gsFH/mFDqVxJ3+DKQi
-vyf1NatzEwl62foVjGUSpvh3ymtmtUQ4JUkNDsXiRBWczaiGSuzD9Qi0ONdkAX3b
-ewqmN4TfE+XIpCPxxHXwGq9Rv1IFjOdCX0iG436GHyTLC1tTUIKF5xV4Y0+cXIOI
-RgQQEQgABgUCTpdI7gAKCRDFr3dKWFELWqaPAKD1TtT5c3sZz92Fj97KYmqbNQZP
-+ACfSC6+hfvlj4GxmUjp1aepoVTo3weJAhwEEAEIAAYFAk6XSQsACgkQTFprqxLS
-p64F8Q//cCcutwrH50UoRFejg0EIZav6LUKejC6kpLeubbEtuaIH3r2zMblPGc4i
-+eMQKo/PqyQrceRXeNNlqO6/exHozYi2meudxa6IudhwJIOn1MQykJbNMSC2sGUp
-1W5M1N5EYgt4hy+qhlfnD66LR4G+9t5FscTJSy84SdiOuqgCOpQmPkVRm1HX5X1+
-dmnzMOCk5LHHQuiacV0qeGO7JcBCVEIDr+uhU1H2u5GPFNHm5u15n25tOxVivb94
-xg6NDjouECBH7cCVuW79YcExH/0X3/9G45rjdHlKPH1OIUJiiX47OTxdG3dAbB4Q
-fnViRJhjehFscFvYWSqXo3pgWqUsEvv9qJac2ZEMSz9x2mj0ekWxuM6/hGWxJdB+
-+985rIelPmc7VRAXOjIxWknrXnPCZAMlPlDLu6+vZ5BhFX0Be3y38f7GNCxFkJzl
-hWZ4Cj3WojMj+0DaC1eKTj3rJ7OJlt9S9xnO7OOPEUTGyzgNIDAyCiu8F4huLPaT
-ape6RupxOMHZeoCVlqx3ouWctelB2oNXcxxiQ/8y+21aHfD4n/CiIFwDvIQjl7dg
-mT3u5Lr6yxuosR3QJx1P6rP5ZrDTP9khT30t+HZCbvs5Pq+v/9m6XDmi+NlU7Zuh
-Ehy97tL3uBDgoL4b/5BpFL5U9nruPlQzGq1P9jj40dxAaDAX/WKJAj0EEwEIACcC
-GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlB5KywFCQPDFt8ACgkQf8x9RqzM
-TPhuCQ//QAjRSAOCQ02qmUAikT+mTB6baOAakkYq6uHbEO7qPZkv4E/M+HPIJ4wd
-nBNeSQjfvdNcZBA/x0hr5EMcBneKKPDj4hJ0panOIRQmNSTThQw9OU351gm3YQct
-AMPRUu1fTJAL/AuZUQf9ESmhyVtWNlH/56HBfYjE4iVeaRkkNLJyX3vkWdJSMwC/
-LO3Lw/0M3R8itDsm74F8w4xOdSQ52nSRFRh7PunFtREl+QzQ3EA/WB4AIj3VohIG
-kWDfPFCzV3cyZQiEnjAe9gG5pHsXHUWQsDFZ12t784JgkGyO5wT26pzTiuApWM3k
-/9V+o3HJSgH5hn7wuTi3TelEFwP1fNzI5iUUtZdtxbFOfWMnZAypEhaLmXNkg4zD
-kH44r0ss9fR0DAgUav1a25UnbOn4PgIEQy2fgHKHwRpCy20d6oCSlmgyWsR40EPP
-YvtGq49A2aK6ibXmdvvFT+Ts8Z+q2SkFpoYFX20mR2nsF0fbt1lfH65P64dukxeR
-GteWIeNakDD40bAAOH8+OaoTGVBJ2ACJfLVNM53PEoftavAwUYMrR910qvwYfd/4
-6rh46g1Frr9SFMKYE9uvIJIgDsQB3QBp71houU4H55M5GD8XURYs+bfiQpJG1p7e
-B8e5jZx1SagNWc4XwL2FzQ9svrkbg1Y+359buUiP7T6QXX2zY++JAj0EEwEIACcC
-GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlEqbZUFCQg2wEEACgkQf8x9RqzM
-TPhFMQ//WxAfKMdpSIA9oIC/yPD/dJpY/+DyouOljpE6MucMy/ArBECjFTBwi/j9
-NYM4ynAk34IkhuNexc1i9/05f5RM6+riLCLgAOsADDbHD4miZzoSxiVr6GQ3YXMb
-OGld9kV9Sy6mGNjcUov7iFcf5Hy5w3AjPfKuR9zXswyfzIU1YXObiiZT38l55pp/
-BSgvGVQsvbNjsff5CbEKXS7q3xW+WzN0QWF6YsfNVhFjRGj8hKtHvwKcA02wwjLe
-LXVTm6915ZUKhZXUFc0vM4Pj4EgNswH8Ojw9AJaKWJIZmLyW+aP+wpu6YwVCicxB
-Y59CzBO2pPJDfKFQzUtrErk9irXeuCCLesDyirxJhv8o0JAvmnMAKOLhNFUrSQ2m
-+3EnF7zhfz70gHW+EG8X8mL/EN3/dUM09j6TVrjtw43RLxBzwMDeariFF9yC+5bL
-tnGgxjsB9Ik6GV5v34/NEEGf1qBiAzFmDVFRZlrNDkq6gmpvGnA5hUWNr+y0i01L
-jGyaLSWHYjgw2UEQOqcUtTFK9MNzbZze4mVaHMEz9/aMfX25R6qbiNqCChveIm8m
-Yr5Ds2zdZx+G5bAKdzX7nx2IUAxFQJEE94VLSp3npAaTWv3sHr7dR8tSyUJ9poDw
-gw4W9BIcnAM7zvFYbLF5FNggg/26njHCCN70sHt8zGxKQINMc6SJAj0EEwEIACcC
-GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlLpFRkFCQ6EJy0ACgkQf8x9RqzM
-TPjOZA//Zp0e25pcvle7cLc0YuFr9pBv2JIkLzPm83nkcwKmxaWayUIG4Sv6pH6h
-m8+S/CHQij/yFCX+o3ngMw2J9HBUvafZ4bnbI0RGJ70GsAwraQ0VlkIfg7GUw3Tz
-voGYO42rZTru9S0K/6nFP6D1HUu+U+AsJONLeb6oypQgInfXQExPZyliUnHdipei
-4WR1YFW6sjSkZT/5C3J1wkAvPl5lvOVthI9Zs6bZlJLZwusKxU0UM4Btgu1Sf3nn
-JcHmzisixwS9PMHE+AgPWIGSec/N27a0KmTTvImV6K6nEjXJey0K2+EYJuIBsYUN
-orOGBwDFIhfRk9qGlpgt0KRyguV+AP5qvgry95IrYtrOuE7307SidEbSnvO5ezNe
-mE7gT9Z1tM7IMPfmoKph4BfpNoH7aXiQh1Wo+ChdP92hZUtQrY2Nm13cmkxYjQ4Z
-gMWfYMC+DA/GooSgZM5i6hYqyyfAuUD9kwRN6BqTbuAUAp+hCWYeN4D88sLYpFh3
-paDYNKJ+Gf7Yyi6gThcV956RUFDH3ys5Dk0vDL9NiWwdebWfRFbzoRM3dyGP889a
-OyLzS3mh6nHzZrNGhW73kslSQek8tjKrB+56hXOnb4HaElTZGDvD5wmrrhN94kby
-Gtz3cydIohvNO9d90+29h0eGEDYti7j7maHkBKUAwlcPvMg5m3Y=
-=DA1T
------END PGP PUBLIC KEY BLOCK-----`;
-
-;// CONCATENATED MODULE: ./src/postgres/pg-install.ts
-/**
- * postgresql-client-<major> fetched into a tool directory of our own, without root and without
- * touching the system: `apt-get update` and `apt-get download` run with a private apt
- * configuration (its own sources list, lists, cache and state under a temporary directory), then
- * `dpkg-deb -x` unpacks postgresql-client-<major> and libpq5 into
- * `<tool root>/postgresql-client/<major>/<arch>`. The binaries are called by their versioned path,
- * with LD_LIBRARY_PATH pointing at the unpacked libpq.
+ * A streaming reader of pg_dump's custom-format archive: write() it the bytes as they come, end()
+ * returns what the archive holds (TOC, per-table rows, bytes and sha256, large objects).
  *
- * A directory counts as installed only when its marker (written last) is there and every file it
- * lists is present with its size: a half-extracted or half-restored directory is never used.
+ * On a pipe pg_dump writes the header and the whole TOC first, then one data block per TABLE DATA
+ * or BLOBS entry, and nothing after the last block (pg_backup_custom.c _CloseArchive rewrites the
+ * TOC only when it can seek). A data block (_StartData / _StartLOs, _EndData / _EndLOs) is
+ *   BLK_DATA  (1 byte) dumpId (int)  { length (int) bytes }*  0 (int)
+ *   BLK_BLOBS (1 byte) dumpId (int)  { oid (int) { length (int) bytes }* 0 (int) }*  0 (int)
+ * where with compression "none" the bytes are the dump's own (COPY text, INSERT statements, large
+ * object contents); otherwise they are a compressed stream this reader does not open.
+ *
+ * Only the header and TOC are buffered (until they parse); after that the state is the current
+ * block's, and each table's bytes are hashed as they pass.
  */
 
 
 
-
-
-
-
-/** Overrides the tool root (tests, or a machine that wants the clients elsewhere). */
-const TOOL_DIR_ENV = "LIFEBOAT_TOOL_DIR";
-/** Overrides the apt source: one `deb ...` line, or `system` for this machine's own sources. */
-const APT_SOURCE_ENV = "LIFEBOAT_PG_APT_SOURCE";
-const MARKER = ".lifeboat-complete.json";
-const PGDG_URL = "https://apt.postgresql.org/pub/repos/apt";
-const PGDG_KEY = "/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc";
-const SYSTEM_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
-/** RUNNER_TOOL_CACHE in Actions, else $XDG_CACHE_HOME/lifeboat or ~/.cache/lifeboat. */
-function toolRoot(env) {
-    if (env[TOOL_DIR_ENV])
-        return env[TOOL_DIR_ENV];
-    if (env.RUNNER_TOOL_CACHE)
-        return env.RUNNER_TOOL_CACHE;
-    if (env.XDG_CACHE_HOME)
-        return (0,external_node_path_.join)(env.XDG_CACHE_HOME, "lifeboat");
-    return (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), ".cache", "lifeboat");
-}
-function clientDir(root, major, arch = process.arch) {
-    return (0,external_node_path_.join)(root, "postgresql-client", String(major), arch);
-}
-function parseOsRelease(text) {
-    const fields = new Map();
-    for (const line of text.split("\n")) {
-        const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
-        if (match)
-            fields.set(match[1], match[2].replace(/^(["'])(.*)\1$/, "$2"));
+var Phase;
+(function (Phase) {
+    Phase[Phase["Head"] = 0] = "Head";
+    Phase[Phase["Data"] = 1] = "Data";
+    Phase[Phase["Skip"] = 2] = "Skip";
+    Phase[Phase["Done"] = 3] = "Done";
+})(Phase || (Phase = {}));
+var Step;
+(function (Step) {
+    Step[Step["BlockType"] = 0] = "BlockType";
+    Step[Step["Int"] = 1] = "Int";
+    Step[Step["Body"] = 2] = "Body";
+})(Step || (Step = {}));
+var IntFor;
+(function (IntFor) {
+    IntFor[IntFor["BlockId"] = 0] = "BlockId";
+    IntFor[IntFor["ChunkLength"] = 1] = "ChunkLength";
+    IntFor[IntFor["LargeObjectOid"] = 2] = "LargeObjectOid";
+})(IntFor || (IntFor = {}));
+const FIRST_ATTEMPT_BYTES = 64 * 1024;
+class ArchiveParser {
+    phase = Phase.Head;
+    options;
+    total = 0;
+    // Header and TOC, until they parse.
+    pending = [];
+    pendingBytes = 0;
+    nextAttemptAt = FIRST_ATTEMPT_BYTES;
+    header = null;
+    toc = [];
+    byId = new Map();
+    // Data blocks.
+    stage = null;
+    intWidth = 5;
+    step = Step.BlockType;
+    intFor = IntFor.BlockId;
+    intBytes = [];
+    remaining = 0;
+    chunkLength = 0;
+    blockType = 0;
+    blockStart = 0;
+    entry = null;
+    table = null;
+    largeObjects = new LargeObjectDigester();
+    largeObjectBlocks = 0;
+    inLargeObject = false;
+    seen = new Set();
+    tables = [];
+    tablesWithData;
+    viewBuffer = null;
+    view = null;
+    /** Archive offset of the first byte of the buffer being scanned. */
+    base = 0;
+    constructor(options = {}) {
+        this.options = {
+            compressed: options.compressed ?? "reject",
+            stageBytes: options.stageBytes ?? 256 * 1024,
+        };
     }
-    return {
-        id: fields.get("ID") ?? "linux",
-        versionId: fields.get("VERSION_ID") ?? "",
-        codename: fields.get("VERSION_CODENAME") || fields.get("UBUNTU_CODENAME") || undefined,
-    };
-}
-function readOsRelease(path = "/etc/os-release") {
-    try {
-        return parseOsRelease((0,external_node_fs_.readFileSync)(path, "utf8"));
+    write(chunk) {
+        if (chunk.length === 0)
+            return;
+        this.total += chunk.length;
+        switch (this.phase) {
+            case Phase.Head:
+                // Copied: the header and TOC may need several chunks, and a writer may reuse a chunk
+                // once write() returned (the backup's pg_dump pipe does).
+                this.pending.push(Buffer.from(chunk));
+                this.pendingBytes += chunk.length;
+                if (this.pendingBytes >= this.nextAttemptAt)
+                    this.tryHead(false);
+                return;
+            case Phase.Data:
+                this.scan(chunk, 0);
+                return;
+            case Phase.Skip:
+                return;
+            case Phase.Done:
+                throw new ArchiveFormatError("pg_dump archive: bytes written after end()");
+        }
     }
-    catch {
-        return { id: "linux", versionId: "", codename: undefined };
+    /** For progress lines: TABLE DATA blocks read, of those the TOC lists with data (0 before the TOC). */
+    get progress() {
+        this.tablesWithData ??=
+            this.phase === Phase.Head
+                ? undefined
+                : this.toc.filter((entry) => entry.desc === "TABLE DATA" && entry.dataState !== "none").length;
+        return { tablesDone: this.tables.length, tablesTotal: this.tablesWithData ?? 0 };
     }
-}
-/** One cache entry per major, OS release and architecture: the binaries link against the OS's libraries. */
-function cacheKey(major, os, arch = process.arch) {
-    return `lifeboat-pg-client-${major}-${os.id}${os.versionId}-${arch}-v1`;
-}
-/** Where an executable is: PATH first, then the usual system directories. */
-function findExecutable(name, env) {
-    const dirs = [...(env.PATH ?? "").split(external_node_path_.delimiter).filter(Boolean), ...SYSTEM_DIRS];
-    for (const dir of dirs) {
-        const path = (0,external_node_path_.join)(dir, name);
+    end() {
+        if (this.phase === Phase.Done)
+            throw new ArchiveFormatError("pg_dump archive: end() called twice");
+        if (this.phase === Phase.Head)
+            this.tryHead(true);
+        if (this.phase === Phase.Data)
+            this.checkComplete();
+        this.phase = Phase.Done;
+        const header = this.header;
+        return {
+            archiveVersion: header.version,
+            header,
+            toc: this.toc,
+            tables: this.tables,
+            largeObjects: { ...this.largeObjects.finish(), blocks: this.largeObjectBlocks },
+            dataScanned: this.stage !== null,
+            archiveBytes: this.total,
+        };
+    }
+    /** Parses header and TOC from what has arrived; when they are complete, moves on to the data. */
+    tryHead(final) {
+        const bytes = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
+        this.pending = [bytes];
+        const cursor = new ArchiveCursor(bytes);
+        let tocStart = 0;
         try {
-            (0,external_node_fs_.accessSync)(path, external_node_fs_.constants.X_OK);
-            return path;
+            const header = readHeader(cursor);
+            if (header.compression.algorithm !== "none" && this.options.compressed === "reject") {
+                const level = header.compression.level === null ? "" : `, level ${header.compression.level}`;
+                throw new ArchiveUnsupportedError(`pg_dump archive data is compressed inside the archive (${header.compression.algorithm}${level}): ` +
+                    "row counts and table digests need an uncompressed archive (pg_dump -Z0)");
+            }
+            tocStart = cursor.offset;
+            const toc = readToc(cursor);
+            this.header = header;
+            this.toc = toc;
         }
-        catch {
-            // not here
+        catch (error) {
+            if (!(error instanceof NeedMoreBytes))
+                throw error;
+            if (final) {
+                const what = bytes.length === 0
+                    ? "before the header (empty stream)"
+                    : `inside ${error.where}, after ${bytes.length} bytes` +
+                        (tocStart > 0 ? ` (the TOC starts at byte ${tocStart})` : "");
+                throw new ArchiveTruncatedError(`pg_dump archive truncated: the stream ended ${what}`);
+            }
+            // Retry when the buffered bytes have doubled: linear work overall, however large the TOC.
+            this.nextAttemptAt = this.pendingBytes * 2;
+            return;
         }
+        for (const entry of this.toc) {
+            if (this.byId.has(entry.dumpId)) {
+                throw new ArchiveFormatError(`pg_dump archive: dump id ${entry.dumpId} appears twice in the TOC`);
+            }
+            this.byId.set(entry.dumpId, entry);
+        }
+        this.pending = [];
+        if (this.header.compression.algorithm !== "none") {
+            this.phase = Phase.Skip;
+            return;
+        }
+        this.phase = Phase.Data;
+        this.stage = Buffer.allocUnsafe(this.options.stageBytes);
+        this.intWidth = 1 + this.header.intSize;
+        // The data may start inside the buffer the TOC ended in; offsets count from the archive start.
+        this.base = 0;
+        this.scan(bytes, cursor.offset);
     }
-    return undefined;
-}
-/** Why installing cannot work on this machine, or undefined when it can be tried. */
-function installBlocker(env, platform = process.platform) {
-    if (platform !== "linux")
-        return `this machine runs ${platform}, not Linux with apt`;
-    for (const tool of ["apt-get", "dpkg-deb"]) {
-        if (!findExecutable(tool, env))
-            return `this machine has no ${tool} (not a Debian or Ubuntu system)`;
-    }
-    return undefined;
-}
-function pgdgSource(os) {
-    if (!os.codename) {
-        throw new errors/* InputError */.dz("--install-pg-client auto: /etc/os-release names no distribution codename, so the PostgreSQL apt repository cannot be chosen; install postgresql-client yourself and pass --pg-bin-dir", { input: "install-pg-client" });
-    }
-    return { kind: "pgdg", codename: os.codename, description: `${PGDG_URL} ${os.codename}-pgdg` };
-}
-/** This machine's own apt sources (/etc/apt/sources.list and sources.list.d), copied as they are. */
-function systemSources(etcApt = "/etc/apt") {
-    const listPath = (0,external_node_path_.join)(etcApt, "sources.list");
-    const list = (0,external_node_fs_.existsSync)(listPath) ? (0,external_node_fs_.readFileSync)(listPath, "utf8") : "";
-    const parts = {};
-    const partsDir = (0,external_node_path_.join)(etcApt, "sources.list.d");
-    if ((0,external_node_fs_.existsSync)(partsDir)) {
-        for (const name of (0,external_node_fs_.readdirSync)(partsDir).sort()) {
-            if (name.endsWith(".list") || name.endsWith(".sources")) {
-                parts[name] = (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(partsDir, name), "utf8");
+    /** The data-block state machine over one buffer, from `from`. */
+    scan(buffer, from) {
+        const length = buffer.length;
+        const intWidth = this.intWidth;
+        let i = from;
+        while (i < length) {
+            switch (this.step) {
+                case Step.Body: {
+                    const available = length - i;
+                    const take = this.remaining < available ? this.remaining : available;
+                    if (this.blockType === BLK_DATA)
+                        this.table.write(buffer, this.viewOf(buffer), i, i + take);
+                    else
+                        this.largeObjects.write(buffer, i, i + take);
+                    i += take;
+                    this.remaining -= take;
+                    if (this.remaining === 0) {
+                        this.step = Step.Int;
+                        this.intFor = IntFor.ChunkLength;
+                    }
+                    break;
+                }
+                case Step.Int: {
+                    if (this.intFor === IntFor.ChunkLength &&
+                        this.blockType === BLK_DATA &&
+                        this.intBytes.length === 0 &&
+                        length - i >= intWidth) {
+                        i = this.scanChunks(buffer, i);
+                        break;
+                    }
+                    let value;
+                    if (this.intBytes.length === 0 && length - i >= intWidth) {
+                        value = this.decodeInt(buffer, i, i + this.header.intSize + 1);
+                        i += intWidth;
+                    }
+                    else {
+                        this.intBytes.push(buffer[i++]);
+                        if (this.intBytes.length < intWidth)
+                            break;
+                        value = this.decodeInt(Buffer.from(this.intBytes), 0, intWidth);
+                        this.intBytes = [];
+                    }
+                    this.onInt(value);
+                    break;
+                }
+                default: {
+                    this.blockStart = this.base + i;
+                    const type = buffer[i++];
+                    if (type !== BLK_DATA && type !== BLK_BLOBS) {
+                        throw new ArchiveFormatError(`pg_dump archive: unknown data block type ${type} at byte ${this.blockStart}: the archive is corrupt`);
+                    }
+                    this.blockType = type;
+                    this.step = Step.Int;
+                    this.intFor = IntFor.BlockId;
+                }
             }
         }
+        this.base += length;
     }
-    return { kind: "custom", description: `this machine's apt sources (${etcApt})`, list, parts };
-}
-/** PGDG unless LIFEBOAT_PG_APT_SOURCE names another source. */
-function resolveAptSource(env, os = readOsRelease()) {
-    const override = env[APT_SOURCE_ENV]?.trim();
-    if (override === "system")
-        return systemSources();
-    if (override) {
-        if (!/^deb\s/.test(override)) {
-            throw new errors/* InputError */.dz(`${APT_SOURCE_ENV} "${override}": expected system or one "deb ..." sources line`);
+    /**
+     * The hot path: a table's chunks back to back in one buffer (pg_dump 15 -Z0 writes one chunk per
+     * row). Returns where it stopped: the table's end, a chunk running past the buffer, or fewer
+     * bytes left than an int takes (the general path collects those).
+     */
+    scanChunks(buffer, i) {
+        const length = buffer.length;
+        const intWidth = this.intWidth;
+        const table = this.table;
+        const view = this.viewOf(buffer);
+        while (length - i >= intWidth) {
+            if (buffer[i] !== 0)
+                this.decodeInt(buffer, i, i + intWidth); // throws: a length is never negative
+            let value;
+            if (intWidth === 5) {
+                value = view.getUint32(i + 1, true);
+            }
+            else {
+                value = 0;
+                let scale = 1;
+                for (let k = i + 1; k < i + intWidth; k++) {
+                    value += buffer[k] * scale;
+                    scale *= 256;
+                }
+            }
+            i += intWidth;
+            if (value === 0) {
+                this.finishTable();
+                this.step = Step.BlockType;
+                return i;
+            }
+            if (length - i >= value) {
+                table.write(buffer, view, i, i + value);
+                i += value;
+            }
+            else {
+                table.write(buffer, view, i, length);
+                this.chunkLength = value;
+                this.remaining = value - (length - i);
+                this.step = Step.Body;
+                return length;
+            }
         }
-        const description = override.replace(/^deb\s+(\[[^\]]*\]\s+)?/, "");
-        return { kind: "custom", description, list: `${override}\n`, parts: {} };
+        return i;
     }
-    return pgdgSource(os);
-}
-/** Writes the private sources list (and the PGDG key when the system has none) into `work`. */
-async function writeSources(source, work) {
-    const partsDir = (0,external_node_path_.join)(work, "sources.list.d");
-    await (0,promises_.mkdir)(partsDir, { recursive: true });
-    if (source.kind === "custom") {
-        await (0,promises_.writeFile)((0,external_node_path_.join)(work, "sources.list"), source.list);
-        for (const [name, content] of Object.entries(source.parts))
-            await (0,promises_.writeFile)((0,external_node_path_.join)(partsDir, name), content);
-        return;
-    }
-    let key = PGDG_KEY;
-    if (!(0,external_node_fs_.existsSync)(key)) {
-        key = (0,external_node_path_.join)(work, "pgdg.asc");
-        await (0,promises_.writeFile)(key, `${PGDG_KEY_ASC}\n`);
-    }
-    await (0,promises_.writeFile)((0,external_node_path_.join)(work, "sources.list"), `deb [signed-by=${key}] ${PGDG_URL} ${source.codename}-pgdg main\n`);
-}
-/** The installed client in `dir`, when its marker is there and everything it lists is intact. */
-function readInstalled(dir, major) {
-    let marker;
-    try {
-        marker = JSON.parse((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, MARKER), "utf8"));
-    }
-    catch {
-        return undefined;
-    }
-    if (marker.major !== major || typeof marker.entries !== "object")
-        return undefined;
-    for (const [path, expected] of Object.entries(marker.entries)) {
-        try {
-            const stat = (0,external_node_fs_.lstatSync)((0,external_node_path_.join)(dir, path));
-            const actual = stat.isSymbolicLink() ? (0,external_node_fs_.readlinkSync)((0,external_node_path_.join)(dir, path)) : stat.size;
-            if (actual !== expected)
-                return undefined;
+    viewOf(buffer) {
+        if (this.viewBuffer !== buffer) {
+            this.viewBuffer = buffer;
+            this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
         }
-        catch {
-            return undefined;
+        return this.view;
+    }
+    /** ReadInt. Every int in a data block (ids, lengths, oids) is non-negative: sign byte 0. */
+    decodeInt(buffer, start, end) {
+        const sign = buffer[start];
+        if (sign !== 0) {
+            throw new ArchiveFormatError(`pg_dump archive: bad ${this.intName()} (sign byte ${sign}) ${this.locate()}: the archive is corrupt`);
+        }
+        let value = 0;
+        let scale = 1;
+        for (let i = start + 1; i < end; i++) {
+            value += buffer[i] * scale;
+            scale *= 256;
+        }
+        return value;
+    }
+    onInt(value) {
+        switch (this.intFor) {
+            case IntFor.BlockId: {
+                const entry = this.byId.get(value);
+                const kind = this.blockType === BLK_DATA ? "data" : "large-object";
+                if (!entry) {
+                    throw new ArchiveFormatError(`pg_dump archive: ${kind} block at byte ${this.blockStart} is for dump id ${value}, which the TOC does not list`);
+                }
+                if (this.seen.has(value)) {
+                    throw new ArchiveFormatError(`pg_dump archive: a second data block for ${parser_describe(entry)}`);
+                }
+                if (entry.dataState === "none") {
+                    throw new ArchiveFormatError(`pg_dump archive: data block for ${parser_describe(entry)}, which the TOC says has no data`);
+                }
+                this.seen.add(value);
+                this.entry = entry;
+                if (this.blockType === BLK_DATA) {
+                    this.table = new TableDigester(this.stage, entry.copyStatement ? "copy" : "inserts");
+                    this.intFor = IntFor.ChunkLength;
+                }
+                else {
+                    this.largeObjectBlocks++;
+                    this.intFor = IntFor.LargeObjectOid;
+                }
+                return;
+            }
+            case IntFor.ChunkLength:
+                if (value > 0) {
+                    this.chunkLength = value;
+                    this.remaining = value;
+                    this.step = Step.Body;
+                    return;
+                }
+                if (this.blockType === BLK_DATA) {
+                    this.finishTable();
+                    this.step = Step.BlockType;
+                }
+                else {
+                    this.largeObjects.end();
+                    this.inLargeObject = false;
+                    this.intFor = IntFor.LargeObjectOid;
+                }
+                return;
+            case IntFor.LargeObjectOid:
+                if (value === 0) {
+                    this.entry = null;
+                    this.step = Step.BlockType;
+                    return;
+                }
+                this.largeObjects.start(value);
+                this.inLargeObject = true;
+                this.intFor = IntFor.ChunkLength;
+                return;
         }
     }
-    return describeInstalled(dir, major, marker.packageVersion, marker.libDir);
-}
-function describeInstalled(dir, major, packageVersion, libDir) {
-    return {
-        major,
-        packageVersion,
-        dir,
-        binDir: (0,external_node_path_.join)(dir, "usr", "lib", "postgresql", String(major), "bin"),
-        env: { LD_LIBRARY_PATH: (0,external_node_path_.join)(dir, libDir) },
-    };
-}
-function listEntries(root) {
-    const entries = {};
-    const walk = (dir) => {
-        for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true })) {
-            const path = (0,external_node_path_.join)(dir, entry.name);
-            const key = (0,external_node_path_.relative)(root, path);
-            if (entry.isSymbolicLink())
-                entries[key] = (0,external_node_fs_.readlinkSync)(path);
-            else if (entry.isDirectory())
-                walk(path);
-            else if (entry.isFile())
-                entries[key] = (0,external_node_fs_.lstatSync)(path).size;
-        }
-    };
-    walk(root);
-    return entries;
-}
-function run(file, args, options) {
-    return new Promise((resolve) => {
-        (0,external_node_child_process_.execFile)(file, args, { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-            const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
-            resolve({ code, stdout, stderr: stderr || (error && code === null ? error.message : "") });
+    finishTable() {
+        const entry = this.entry;
+        const digest = this.table.finish();
+        this.tables.push({
+            dumpId: entry.dumpId,
+            schema: entry.namespace,
+            table: entry.tag,
+            format: this.table.format,
+            copyStatement: entry.copyStatement,
+            ...digest,
         });
-    });
+        this.table = null;
+        this.entry = null;
+    }
+    /** At the end of the stream: between blocks, and no entry that has data left without its block. */
+    checkComplete() {
+        if (this.step !== Step.BlockType) {
+            throw new ArchiveTruncatedError(`pg_dump archive truncated: the stream ended ${this.locate()}`);
+        }
+        const missing = this.toc.filter((entry) => entry.dataState !== "none" && !this.seen.has(entry.dumpId));
+        if (missing.length > 0) {
+            throw new ArchiveTruncatedError(`pg_dump archive truncated: the stream ended before the data of ${missing.length} TOC ` +
+                `${missing.length === 1 ? "entry" : "entries"} (first: ${parser_describe(missing[0])})`);
+        }
+    }
+    intName() {
+        switch (this.intFor) {
+            case IntFor.BlockId:
+                return "block dump id";
+            case IntFor.ChunkLength:
+                return "chunk length";
+            case IntFor.LargeObjectOid:
+                return "large object oid";
+        }
+    }
+    /** Where the reader is, for messages: which entry, which part of its block. */
+    locate() {
+        if (this.step === Step.Int && this.intFor === IntFor.BlockId) {
+            return `in the header of the data block at byte ${this.blockStart}`;
+        }
+        const entry = this.entry ? parser_describe(this.entry) : "an unknown entry";
+        if (this.step === Step.Body) {
+            const read = this.chunkLength - this.remaining;
+            const object = this.inLargeObject ? ` (large object ${this.largeObjects.oid})` : "";
+            return `inside the data of ${entry}${object}, ${read} of a ${this.chunkLength}-byte chunk read`;
+        }
+        if (this.intFor === IntFor.LargeObjectOid)
+            return `inside the large-object block of ${entry}, at a large object oid`;
+        const object = this.inLargeObject ? ` (large object ${this.largeObjects.oid})` : "";
+        return `inside the data of ${entry}${object}, at a chunk length`;
+    }
 }
-/** apt's own verdict: its first "E:" line, else its first failed fetch, else its last line. */
-function aptError(result) {
-    const lines = `${result.stderr}\n${result.stdout}`
-        .split("\n")
-        .map((line) => line.trim().replace(/\s+/g, " "))
-        .filter(Boolean);
-    const error = lines.find((line) => line.startsWith("E:")) ??
-        lines.find((line) => /^W: (Failed to fetch|The repository|GPG error)/.test(line)) ??
-        lines.at(-1);
-    return (error ?? `exit status ${result.code}`).replace(/^[EW]:\s*/, "");
+function parser_describe(entry) {
+    const name = entry.namespace ? `${entry.namespace}.${entry.tag}` : (entry.tag ?? "");
+    return `${entry.desc ?? "entry"} ${name} (dump id ${entry.dumpId})`.replace(/\s+/g, " ");
 }
+
+;// CONCATENATED MODULE: ./src/postgres/archive/tap.ts
 /**
- * Downloads and unpacks postgresql-client-<major> and libpq5 into `dir`. The files land in a
- * sibling directory first and are renamed into place once complete (marker written last), so a
- * concurrent or interrupted install never leaves a directory that looks installed.
+ * The archive tap: a Transform to put between pg_dump's stdout and the compressor. Bytes pass
+ * through unchanged (the same Buffer objects); the parser reads them on the way and `summary`
+ * settles when the stream ends: the archive's TOC, per-table rows and digests, large objects.
+ *
+ * A malformed or truncated archive fails the stream as well as `summary`: a dump whose contents
+ * cannot be accounted for is not one to store as good.
  */
-async function installPgClient(options) {
-    const { major, dir, source, log } = options;
-    const pkg = `postgresql-client-${major}`;
-    const tried = `${pkg} and libpq5 from ${source.description}`;
-    const blocker = installBlocker(options.env);
-    if (blocker) {
-        throw new errors/* InputError */.dz(`--install-pg-client auto: cannot get ${tried}: ${blocker}`, {
-            input: "install-pg-client",
-        });
-    }
-    const aptGet = findExecutable("apt-get", options.env);
-    const dpkgDeb = findExecutable("dpkg-deb", options.env);
-    const env = {
-        ...options.env,
-        PATH: [options.env.PATH, ...SYSTEM_DIRS].filter(Boolean).join(external_node_path_.delimiter),
-        LC_ALL: "C",
-        DEBIAN_FRONTEND: "noninteractive",
+
+
+
+function tap_createArchiveTap(options = {}) {
+    const parser = new ArchiveParser(options);
+    let resolve;
+    let reject;
+    let settled = false;
+    const summary = new Promise((ok, fail) => {
+        resolve = ok;
+        reject = fail;
+    });
+    // Callers that only watch the stream's own error must not get an unhandled rejection too.
+    summary.catch(() => undefined);
+    const fail = (error) => {
+        if (!settled)
+            reject(error);
+        settled = true;
     };
-    const work = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), "lifeboat-apt-"));
-    let staging;
-    try {
-        await (0,promises_.mkdir)((0,external_node_path_.dirname)(dir), { recursive: true });
-        staging = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_path_.dirname)(dir), `.${(0,external_node_path_.basename)(dir)}.partial-`));
-        const debs = (0,external_node_path_.join)(work, "debs");
-        for (const path of [
-            debs,
-            (0,external_node_path_.join)(work, "state", "lists", "partial"),
-            (0,external_node_path_.join)(work, "cache", "archives", "partial"),
-        ]) {
-            await (0,promises_.mkdir)(path, { recursive: true });
-        }
-        await writeSources(source, work);
-        const aptOptions = [
-            `Dir::Etc::SourceList=${(0,external_node_path_.join)(work, "sources.list")}`,
-            `Dir::Etc::SourceParts=${(0,external_node_path_.join)(work, "sources.list.d")}`,
-            `Dir::State=${(0,external_node_path_.join)(work, "state")}`,
-            `Dir::Cache=${(0,external_node_path_.join)(work, "cache")}`,
-            "Acquire::Retries=3",
-            "Acquire::http::Timeout=30",
-            "Acquire::https::Timeout=30",
-            // As root apt drops to the _apt user for downloads, which cannot write into our 0700 dirs.
-            ...(process.getuid?.() === 0 ? ["APT::Sandbox::User=root"] : []),
-        ].flatMap((option) => ["-o", option]);
-        log.info(`Downloading ${tried} (install-pg-client auto)`);
-        const update = await run(aptGet, [...aptOptions, "-q", "update"], { env, timeoutMs: 300_000 });
-        // apt-get update exits 0 even when a source failed; "W:"/"E:" lines then say which.
-        const failedFetch = /^(E|W): (Failed to fetch|Some index files failed|The repository|GPG error)/m.exec(`${update.stderr}\n${update.stdout}`);
-        if (update.code !== 0 || failedFetch) {
-            throw new errors/* OperationError */.OK(`--install-pg-client auto: could not get ${tried}: apt-get update failed: ${aptError(update)}; without access to it, install ${pkg} yourself and pass --pg-bin-dir`);
-        }
-        const download = await run(aptGet, [...aptOptions, "-q", "download", pkg, "libpq5"], {
-            cwd: debs,
-            env,
-            timeoutMs: 300_000,
-        });
-        if (download.code !== 0) {
-            const reason = aptError(download);
-            if (/Unable to locate package|has no installation candidate|Can't select/.test(reason)) {
-                throw new errors/* InputError */.dz(`--install-pg-client auto: ${source.description} has no ${pkg} for this system (${reason}); choose another --pg-version, or install it yourself and pass --pg-bin-dir`, { input: "install-pg-client" });
+    const stream = new external_node_stream_.Transform({
+        transform(chunk, _encoding, callback) {
+            try {
+                parser.write(chunk);
             }
-            throw new errors/* OperationError */.OK(`--install-pg-client auto: could not download ${tried}: ${reason}`);
+            catch (error) {
+                fail(error);
+                callback(error);
+                return;
+            }
+            callback(null, chunk);
+        },
+        flush(callback) {
+            try {
+                const result = parser.end();
+                settled = true;
+                resolve(result);
+                callback();
+            }
+            catch (error) {
+                fail(error);
+                callback(error);
+            }
+        },
+    });
+    stream.on("close", () => fail(new ArchiveTruncatedError("pg_dump archive: the stream was closed before the archive ended")));
+    return { stream, summary, progress: () => parser.progress };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/index.ts
+/** Reading pg_dump custom-format archives as they stream: see parser.ts and tap.ts. */
+
+
+
+
+// EXTERNAL MODULE: external "node:stream/promises"
+var external_node_stream_promises_ = __nccwpck_require__(46466);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(38522);
+;// CONCATENATED MODULE: ./src/compress/parallel-compress.ts
+/**
+ * Compression on several cores: the input is cut into fixed-size chunks, each compressed as an
+ * independent zstd frame (or gzip member) by zlib's one-shot asynchronous call, which runs on the
+ * libuv thread pool, and the results are emitted in input order. Concatenated zstd frames are one
+ * valid zstd stream, and concatenated gzip members one valid gzip stream, so `zstd -d`, `gzip -d`
+ * and our decompressor read the output as they read a single-threaded one. Memory is bounded: at
+ * most `threads + 1` chunks are in flight, and no new input is taken while the reader lags behind.
+ *
+ * Why the thread pool rather than worker_threads (both built and measured, docs/benchmarks.md): the
+ * same parallelism and CPU time, ~80 MB less peak RSS (each worker is an isolate of its own, ~10 MB,
+ * and the buffers passed through workers were collected late), and no thread to start or stop.
+ */
+
+
+
+function zstdOptions(level, inputLength) {
+    return {
+        // One output chunk of the worst-case size: one callback per frame, not one per 16 KiB.
+        chunkSize: inputLength + (inputLength >> 7) + 65536,
+        params: { [external_node_zlib_.constants.ZSTD_c_compressionLevel]: level, [external_node_zlib_.constants.ZSTD_c_checksumFlag]: 1 },
+    };
+}
+function gzipOptions(level, inputLength) {
+    return { chunkSize: inputLength + (inputLength >> 7) + 65536, level };
+}
+/** One frame of empty input, so that empty input still gives a valid stream, as zlib's does. */
+function emptyFrame(method, level) {
+    return method === "zstd"
+        ? (0,external_node_zlib_.zstdCompressSync)(Buffer.alloc(0), zstdOptions(level, 0))
+        : (0,external_node_zlib_.gzipSync)(Buffer.alloc(0), gzipOptions(level, 0));
+}
+class parallel_compress_ParallelCompressStream extends external_node_stream_.Transform {
+    #options;
+    #maxInFlight;
+    #results = new Map();
+    /** Input buffers whose compression is done, refilled rather than allocated anew. */
+    #spare = [];
+    #submitted = 0;
+    #running = 0;
+    #emitted = 0;
+    #waiting = [];
+    #buffer;
+    #filled = 0;
+    /** The input callback, held while too much is in flight or the reader lags behind. */
+    #held;
+    #flushed;
+    constructor(options) {
+        super({ readableHighWaterMark: options.chunkSize });
+        this.#options = options;
+        this.#maxInFlight = options.threads + 1;
+    }
+    /** Chunks being compressed now (for tests: none start once the stream is destroyed). */
+    get running() {
+        return this.#running;
+    }
+    _transform(chunk, _encoding, callback) {
+        const { chunkSize } = this.#options;
+        let offset = 0;
+        while (offset < chunk.length) {
+            this.#buffer ??= this.#spare.pop() ?? Buffer.allocUnsafe(chunkSize);
+            const copied = chunk.copy(this.#buffer, this.#filled, offset);
+            this.#filled += copied;
+            offset += copied;
+            if (this.#filled === chunkSize)
+                this.#submitFilled();
         }
-        const files = (await (0,promises_.readdir)(debs)).filter((name) => name.endsWith(".deb"));
-        const clientDeb = files.find((name) => name.startsWith(`${pkg}_`));
-        if (!clientDeb || !files.some((name) => name.startsWith("libpq5_"))) {
-            throw new errors/* OperationError */.OK(`--install-pg-client auto: apt-get download of ${tried} left only ${files.join(", ") || "nothing"}`);
+        if (this.#mustWait())
+            this.#held = callback;
+        else
+            callback();
+    }
+    _flush(callback) {
+        if (this.#filled > 0)
+            this.#submitFilled();
+        if (this.#submitted === 0)
+            this.push(emptyFrame(this.#options.method, this.#options.level));
+        this.#flushed = callback;
+        this.#finishIfDone();
+    }
+    _read(size) {
+        super._read(size);
+        this.#release();
+    }
+    _destroy(error, callback) {
+        // Chunks already in the pool finish there (a few milliseconds each) and are dropped.
+        this.#waiting = [];
+        this.#results.clear();
+        this.#spare.length = 0;
+        callback(error);
+    }
+    #mustWait() {
+        return (this.#submitted - this.#emitted >= this.#maxInFlight ||
+            this.readableLength >= this.readableHighWaterMark);
+    }
+    #release() {
+        if (this.#held && !this.#mustWait()) {
+            const callback = this.#held;
+            this.#held = undefined;
+            callback();
         }
-        for (const name of files) {
-            const extracted = await run(dpkgDeb, ["-x", (0,external_node_path_.join)(debs, name), staging], { env, timeoutMs: 120_000 });
-            if (extracted.code !== 0) {
-                throw new errors/* OperationError */.OK(`--install-pg-client auto: dpkg-deb -x ${name} failed: ${aptError(extracted)}`);
+    }
+    #submitFilled() {
+        this.#waiting.push({ id: this.#submitted++, input: this.#buffer.subarray(0, this.#filled) });
+        this.#buffer = undefined;
+        this.#filled = 0;
+        this.#start();
+    }
+    #start() {
+        while (this.#running < this.#options.threads && this.#waiting.length > 0 && !this.destroyed) {
+            const { id, input } = this.#waiting.shift();
+            this.#running++;
+            const done = (error, output) => this.#onDone(id, input, error, output);
+            const { method, level } = this.#options;
+            try {
+                if (method === "zstd")
+                    (0,external_node_zlib_.zstdCompress)(input, zstdOptions(level, input.length), done);
+                else
+                    (0,external_node_zlib_.gzip)(input, gzipOptions(level, input.length), done);
+            }
+            catch (error) {
+                // zlib validates its options synchronously.
+                process.nextTick(() => done(error, Buffer.alloc(0)));
             }
         }
-        const packageVersion = decodeURIComponent(clientDeb.split("_")[1] ?? "");
-        const libDir = findLibDir(staging);
-        if (!libDir) {
-            throw new errors/* OperationError */.OK(`--install-pg-client auto: libpq5 from ${source.description} holds no libpq.so.5`);
+    }
+    #onDone(id, input, error, output) {
+        this.#running--;
+        if (this.destroyed)
+            return;
+        if (error) {
+            this.destroy(new errors/* OperationError */.OK(`${this.#options.method} compression failed: ${(0,errors/* describeError */.Uc)(error)}`));
+            return;
         }
-        const installed = describeInstalled(staging, major, packageVersion, libDir);
-        // A binary that cannot start here (a library the OS lacks) is found now, not mid-backup.
-        const probe = await run((0,external_node_path_.join)(installed.binDir, "pg_dump"), ["--version"], {
-            env: { ...env, ...installed.env },
-            timeoutMs: 10_000,
-        });
-        if (probe.code !== 0) {
-            throw new errors/* OperationError */.OK(`--install-pg-client auto: the downloaded pg_dump ${major} does not run on this machine: ${aptError(probe)}`);
+        this.#spare.push(Buffer.from(input.buffer, input.byteOffset, this.#options.chunkSize));
+        this.#results.set(id, output);
+        this.#start();
+        for (let next = this.#results.get(this.#emitted); next; next = this.#results.get(this.#emitted)) {
+            this.#results.delete(this.#emitted++);
+            this.push(next);
         }
-        const marker = { major, packageVersion, libDir, entries: listEntries(staging) };
-        await (0,promises_.writeFile)((0,external_node_path_.join)(staging, MARKER), `${JSON.stringify(marker, null, 2)}\n`);
-        if (readInstalled(dir, major)) {
-            // Another run finished first: its copy is as good as ours.
-            await (0,promises_.rm)(staging, { recursive: true, force: true });
+        this.#release();
+        this.#finishIfDone();
+    }
+    #finishIfDone() {
+        if (!this.#flushed || this.#emitted < this.#submitted)
+            return;
+        const callback = this.#flushed;
+        this.#flushed = undefined;
+        callback();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/compress/zstd-frames.ts
+/**
+ * Frame boundaries of a zstd stream (RFC 8878), found without decompressing: enough of each frame
+ * header and block header is read to know where the frame ends.
+ *
+ * Why: Node's zstd decompressor (zlib.createZstdDecompress, Node 24) ends its output when a frame
+ * ends inside an input chunk, silently dropping every frame after it; it decodes concatenated
+ * frames correctly only when each write ends at a frame boundary. ZstdFrameSplitter re-chunks the
+ * stream so that none of its chunks crosses one, and fails on input that is not zstd frames or that
+ * ends inside a frame.
+ */
+
+
+const FRAME_MAGIC = 0xfd2fb528;
+/** Skippable frames have magics 0x184D2A50 to 0x184D2A5F. */
+const SKIPPABLE_MASK = 0xfffffff0;
+const SKIPPABLE_MAGIC = 0x184d2a50;
+const MAX_BLOCK_SIZE = 128 * 1024;
+const DICTIONARY_ID_SIZES = [0, 1, 2, 4];
+const CONTENT_SIZE_SIZES = [0, 2, 4, 8];
+/** States whose bytes are read as a value; the others are passed over. */
+const READ = new Set([
+    "magic",
+    "frame-header-descriptor",
+    "block-header",
+    "skippable-size",
+]);
+function corrupt(detail) {
+    return new errors/* OperationError */.OK(`the zstd stream is corrupted: ${detail}`);
+}
+class ZstdFrameSplitter extends external_node_stream_.Transform {
+    #state = "magic";
+    #need = 4;
+    #field = Buffer.alloc(4);
+    #fieldLength = 0;
+    #hasChecksum = false;
+    #lastBlock = false;
+    #frames = 0;
+    #offset = 0;
+    /** Complete frames seen so far. */
+    get frames() {
+        return this.#frames;
+    }
+    _transform(chunk, _encoding, callback) {
+        let start = 0;
+        let offset = 0;
+        try {
+            while (offset < chunk.length) {
+                const take = Math.min(this.#need, chunk.length - offset);
+                if (READ.has(this.#state)) {
+                    chunk.copy(this.#field, this.#fieldLength, offset, offset + take);
+                    this.#fieldLength += take;
+                }
+                offset += take;
+                this.#need -= take;
+                if (this.#need > 0)
+                    continue;
+                if (this.#advance(this.#offset + offset)) {
+                    this.push(chunk.subarray(start, offset));
+                    start = offset;
+                }
+            }
+        }
+        catch (error) {
+            callback(error);
+            return;
+        }
+        this.#offset += chunk.length;
+        if (start < chunk.length)
+            this.push(chunk.subarray(start));
+        callback();
+    }
+    _flush(callback) {
+        if (this.#state !== "magic" || this.#fieldLength > 0) {
+            callback(new errors/* OperationError */.OK("the zstd stream is truncated: it ends inside a frame"));
+        }
+        else if (this.#frames === 0) {
+            callback(new errors/* OperationError */.OK("the zstd stream is empty: it holds no frame"));
         }
         else {
-            await (0,promises_.rm)(dir, { recursive: true, force: true });
-            await (0,promises_.rename)(staging, dir);
-        }
-        const result = readInstalled(dir, major);
-        if (!result)
-            throw new errors/* OperationError */.OK(`--install-pg-client auto: ${dir} is incomplete after the install`);
-        log.info(`Installed ${pkg} ${result.packageVersion} into ${dir}`);
-        return result;
-    }
-    catch (error) {
-        if (staging)
-            await (0,promises_.rm)(staging, { recursive: true, force: true }).catch(() => undefined);
-        if (error instanceof errors/* InputError */.dz || error instanceof errors/* OperationError */.OK)
-            throw error;
-        throw new errors/* OperationError */.OK(`--install-pg-client auto: could not install ${tried}: ${(0,errors/* describeError */.Uc)(error)}`, {
-            cause: error,
-        });
-    }
-    finally {
-        await (0,promises_.rm)(work, { recursive: true, force: true }).catch(() => undefined);
-    }
-}
-/** The multiarch directory holding libpq.so.5, relative to `root` (usr/lib/x86_64-linux-gnu). */
-function findLibDir(root) {
-    const lib = (0,external_node_path_.join)(root, "usr", "lib");
-    if (!(0,external_node_fs_.existsSync)(lib))
-        return undefined;
-    for (const name of (0,external_node_fs_.readdirSync)(lib)) {
-        if ((0,external_node_fs_.existsSync)((0,external_node_path_.join)(lib, name, "libpq.so.5")))
-            return (0,external_node_path_.join)("usr", "lib", name);
-    }
-    return (0,external_node_fs_.existsSync)((0,external_node_path_.join)(lib, "libpq.so.5")) ? (0,external_node_path_.join)("usr", "lib") : undefined;
-}
-/**
- * postgresql-client-<major> in the tool directory: already there, else restored from the cache,
- * else downloaded (and saved to the cache for the next run).
- */
-async function ensurePgClient(options) {
-    const { major, env, log, cache } = options;
-    const dir = clientDir(toolRoot(env), major);
-    const present = readInstalled(dir, major);
-    if (present) {
-        log.info(`Using postgresql-client-${major} ${present.packageVersion} from ${dir}`);
-        return present;
-    }
-    const os = readOsRelease();
-    const key = cacheKey(major, os);
-    if (cache && (await cache.restore([dir], key))) {
-        const restored = readInstalled(dir, major);
-        if (restored) {
-            log.info(`Restored postgresql-client-${major} ${restored.packageVersion} from the cache (${key}) into ${dir}`);
-            return restored;
-        }
-        log.warn(`the cache entry ${key} restored an incomplete ${dir}; downloading instead`);
-    }
-    const installed = await installPgClient({
-        major,
-        dir,
-        source: options.source ?? resolveAptSource(env, os),
-        env,
-        log,
-    });
-    if (cache)
-        await cache.save([dir], key);
-    return installed;
-}
-
-;// CONCATENATED MODULE: ./src/postgres/pg-dump-finder.ts
-/**
- * Finds a pg_dump that can dump a server of a given major: pg_dump dumps servers of its own major
- * and older, and refuses newer ones ("aborting because of server version mismatch"). The same for
- * pg_restore and the archives of a pg_dump major. When nothing on the machine fits and
- * install-pg-client is auto, postgresql-client-<major> is fetched into the tool directory
- * (pg-install.ts) and its binaries are used by their versioned path.
- */
-
-
-
-
-
-
-const pg_dump_finder_run = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
-/** The path and environment to spawn a tool with: `base` plus what the tool needs. */
-function toolSpawn(tool, base) {
-    if (typeof tool === "string")
-        return { path: tool, env: base };
-    const env = { ...base };
-    for (const [name, value] of Object.entries(tool.env ?? {})) {
-        // Our libraries first; whatever the environment had stays after them.
-        env[name] = name === "LD_LIBRARY_PATH" && base[name] ? `${value}${external_node_path_.delimiter}${base[name]}` : value;
-    }
-    return { path: tool.path, env };
-}
-/** Where Debian and PGDG put each major's binaries; LIFEBOAT_PG_VERSIONED_ROOT overrides it (tests). */
-const VERSIONED_ROOT_ENV = "LIFEBOAT_PG_VERSIONED_ROOT";
-function parsePgToolVersion(text) {
-    const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.\d+)?/.exec(text);
-    if (!match)
-        return undefined;
-    const major = Number(match[1]);
-    const version = match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`;
-    return { version, major };
-}
-/** The directories to look in, in order: versioned Debian/PGDG ones (newest first), then PATH. */
-function candidateBinDirs(env, versionedRoot = env[VERSIONED_ROOT_ENV] || "/usr/lib/postgresql") {
-    const dirs = [];
-    if ((0,external_node_fs_.existsSync)(versionedRoot)) {
-        const majors = (0,external_node_fs_.readdirSync)(versionedRoot)
-            .filter((name) => /^\d+$/.test(name))
-            .map(Number)
-            .sort((a, b) => b - a);
-        for (const major of majors)
-            dirs.push((0,external_node_path_.join)(versionedRoot, String(major), "bin"));
-    }
-    for (const dir of (env.PATH ?? "").split(external_node_path_.delimiter))
-        if (dir)
-            dirs.push(dir);
-    return [...new Set(dirs)];
-}
-async function probeTool(binDir, name, toolEnv) {
-    const path = (0,external_node_path_.join)(binDir, name);
-    if (!(0,external_node_fs_.existsSync)(path))
-        return undefined;
-    try {
-        const spawnWith = toolSpawn({ path, env: toolEnv }, process.env);
-        const { stdout } = await pg_dump_finder_run(path, ["--version"], { timeout: 10_000, env: spawnWith.env });
-        const parsed = parsePgToolVersion(stdout);
-        return parsed ? { path, binDir, ...parsed, ...(toolEnv ? { env: toolEnv } : {}) } : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * Picks the tool for a server major (or an archive's pg_dump major). auto: the same major when
- * there is one (its archives are readable by the most pg_restore versions), else the oldest newer
- * one. A pinned major: exactly that one.
- */
-function chooseTool(tools, serverMajor, pgVersion = "auto") {
-    if (pgVersion !== "auto")
-        return pgVersion >= serverMajor ? tools.find((tool) => tool.major === pgVersion) : undefined;
-    const able = tools.filter((tool) => tool.major >= serverMajor).sort((a, b) => a.major - b.major);
-    return able[0];
-}
-/** The major to install when nothing on the machine fits: the pinned one, else the server's. */
-function wantedMajor(serverMajor, pgVersion) {
-    return pgVersion === "auto" ? serverMajor : pgVersion;
-}
-async function findPgTool(options) {
-    const { name, serverMajor } = options;
-    const pgVersion = options.pgVersion ?? "auto";
-    const log = options.log ?? { info: () => undefined, warn: () => undefined };
-    const job = options.target ?? `dump PostgreSQL ${options.serverVersion}`;
-    if (pgVersion !== "auto" && pgVersion < serverMajor) {
-        throw new errors/* InputError */.dz(`--pg-version "${pgVersion}": ${name} ${pgVersion} cannot ${job}; use auto, or ${serverMajor} or newer`, { input: "pg-version" });
-    }
-    if (options.pgBinDir) {
-        const tool = await probeTool(options.pgBinDir, name);
-        if (!tool) {
-            throw new errors/* InputError */.dz(`--pg-bin-dir "${options.pgBinDir}": no working ${name} in that directory`, {
-                input: "pg-bin-dir",
-            });
-        }
-        if (tool.major < serverMajor) {
-            throw new errors/* InputError */.dz(`--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot ${job}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
-        }
-        if (pgVersion !== "auto" && tool.major !== pgVersion) {
-            throw new errors/* InputError */.dz(`--pg-version "${pgVersion}": the ${name} in --pg-bin-dir "${options.pgBinDir}" is ${tool.version}; drop one of the two or make them agree`, { input: "pg-version" });
-        }
-        return tool;
-    }
-    const found = [];
-    // chooseTool takes the lowest major that can do the job, the first found among equals: a tool
-    // of exactly the wanted major ends the search. Each probe runs `--version`, and on Debian the
-    // PATH entries are the perl pg_wrapper (~0.2 s each), so stopping early is most of a second.
-    const exact = pgVersion === "auto" ? serverMajor : pgVersion;
-    for (const dir of candidateBinDirs(options.env)) {
-        const tool = await probeTool(dir, name);
-        if (tool && !found.some((other) => other.path === tool.path))
-            found.push(tool);
-        if (tool?.major === exact)
-            break;
-    }
-    const chosen = chooseTool(found, serverMajor, pgVersion);
-    if (chosen)
-        return chosen;
-    const major = wantedMajor(serverMajor, pgVersion);
-    const seen = found.length
-        ? `found ${found.map((tool) => `${name} ${tool.version} (${tool.path})`).join(", ")}`
-        : `found no ${name}`;
-    const need = pgVersion === "auto"
-        ? `--pg-bin-dir: ${options.target ? `to ${options.target}, lifeboat` : `the server runs PostgreSQL ${options.serverVersion} and`} needs ${name} ${serverMajor} or newer`
-        : `--pg-version "${pgVersion}": needs ${name} ${pgVersion}`;
-    const input = pgVersion === "auto" ? "pg-bin-dir" : "pg-version";
-    if (options.installPgClient === "auto") {
-        const blocker = installBlocker(options.env);
-        if (blocker) {
-            throw new errors/* InputError */.dz(`${need}; ${seen}; install-pg-client auto cannot download it: ${blocker}; ${installHint(major, false)}`, { input });
-        }
-        log.info(`No suitable ${name} on this machine (${seen}): getting postgresql-client-${major}`);
-        const installed = await (options.install ??
-            ((wanted) => ensurePgClient({ major: wanted, env: options.env, log, cache: options.cache })))(major);
-        const tool = await probeTool(installed.binDir, name, installed.env);
-        if (!tool) {
-            throw new errors/* OperationError */.OK(`--install-pg-client auto: postgresql-client-${major} in ${installed.dir} has no working ${name}`);
-        }
-        return tool;
-    }
-    throw new errors/* InputError */.dz(`${need}; ${seen}; ${installHint(major, true)}`, { input });
-}
-function installHint(major, suggestAuto = true) {
-    const manual = `install postgresql-client-${major} (on GitHub runners: sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && sudo apt-get install -y postgresql-client-${major}) and pass --pg-bin-dir /usr/lib/postgresql/${major}/bin`;
-    return suggestAuto
-        ? `${manual}, or let lifeboat download it into its tool directory with --install-pg-client auto (action input install-pg-client: auto)`
-        : manual;
-}
-/**
- * The pg_dump that backs up this server, chosen by the client settings backup and doctor share:
- * the one place both look, so the doctor's verdict is the backup's.
- */
-function findPgDumpFor(server, settings, deps) {
-    return findPgTool({
-        name: "pg_dump",
-        serverMajor: server.major,
-        serverVersion: server.version,
-        pgBinDir: settings.pgBinDir,
-        pgVersion: settings.pgVersion,
-        installPgClient: settings.installPgClient,
-        env: deps.env,
-        ...(deps.cache ? { cache: deps.cache } : {}),
-        ...(deps.log ? { log: deps.log } : {}),
-    });
-}
-
-;// CONCATENATED MODULE: ./src/postgres/pg-restore-list.ts
-/**
- * `pg_restore --list` fed from a stream: the archive's table of contents. pg_restore stops reading
- * once it has the TOC; the sink keeps accepting (and dropping) the rest, so the caller's hashes
- * still see every byte.
- */
-
-
-
-
-
-
-/** The ENCODING entry comes first in the TOC: it is looked for in this many bytes at most. */
-const ENCODING_WITHIN = 1024 * 1024;
-/**
- * `afterWrite` is called with each chunk once nothing here holds it any more (pg_restore's pipe
- * took it, or it was dropped), in order; e.g. releaseDecompressed.
- */
-function listArchive(pgRestore, options = {}) {
-    const afterWrite = options.afterWrite ?? (() => undefined);
-    const tool = toolSpawn(pgRestore, pgToolEnv(process.env));
-    const child = (0,external_node_child_process_.spawn)(tool.path, ["--list"], { stdio: ["pipe", "pipe", "pipe"], env: tool.env });
-    const stdout = [];
-    let stderr = "";
-    child.stdout.on("data", (chunk) => stdout.push(chunk));
-    child.stderr.setEncoding("utf8").on("data", (text) => (stderr = (stderr + text).slice(-16_384)));
-    let stdinOpen = true;
-    child.stdin.on("error", () => {
-        // EPIPE once pg_restore has read what it needs: expected.
-        stdinOpen = false;
-    });
-    child.stdin.on("close", () => (stdinOpen = false));
-    const listing = new Promise((resolve, reject) => {
-        child.on("error", (error) => reject(new errors/* OperationError */.OK(`pg_restore could not start: ${error.message}`)));
-        child.on("close", (code, signal) => {
-            if (code === 0)
-                return resolve(Buffer.concat(stdout));
-            const line = stderr
-                .split("\n")
-                .map((text) => text.trim())
-                .filter(Boolean)
-                .at(-1) ?? (signal ? `killed by ${signal}` : `exit status ${code}`);
-            reject(new errors/* OperationError */.OK(`pg_restore cannot read the archive: ${line}`));
-        });
-    });
-    listing.catch(() => undefined);
-    const head = [];
-    let headBytes = 0;
-    let encoding;
-    const sniff = (chunk) => {
-        if (encoding !== undefined)
-            return;
-        head.push(chunk);
-        headBytes += chunk.length;
-        encoding = archiveEncoding(Buffer.concat(head));
-        if (encoding === undefined && headBytes >= ENCODING_WITHIN)
-            encoding = null;
-        if (encoding !== undefined)
-            head.length = 0;
-    };
-    const sink = new external_node_stream_.Writable({
-        write(chunk, _encoding, callback) {
-            sniff(chunk);
-            if (!stdinOpen || !child.stdin.writable) {
-                // Dropped. Once the pipe is closed, no earlier write to it is pending any more.
-                if (child.stdin.closed)
-                    afterWrite(chunk);
-                return callback();
-            }
-            // write() returning true does not mean the pipe has the bytes yet; its callback does.
-            const accepted = child.stdin.write(chunk, (error) => {
-                if (!error)
-                    afterWrite(chunk);
-            });
-            if (accepted)
-                return callback();
-            const proceed = () => {
-                child.stdin.off("drain", proceed);
-                child.stdin.off("close", proceed);
-                callback();
-            };
-            child.stdin.once("drain", proceed);
-            child.stdin.once("close", proceed);
-        },
-        final(callback) {
-            if (stdinOpen)
-                child.stdin.end();
             callback();
-        },
-        destroy(error, callback) {
-            // Also called after a normal finish (autoDestroy): only a failure stops pg_restore.
-            if (error && child.exitCode === null && child.signalCode === null)
-                child.kill("SIGTERM");
-            callback(error);
-        },
-    });
-    return { sink, listing, encoding: () => encoding ?? null };
+        }
+    }
+    #next(state, need) {
+        this.#state = state;
+        this.#need = need;
+        this.#fieldLength = 0;
+    }
+    /** Moves past a complete field; true when that completed a frame. */
+    #advance(position) {
+        for (;;) {
+            switch (this.#state) {
+                case "magic": {
+                    const magic = this.#field.readUInt32LE(0);
+                    if (magic === FRAME_MAGIC)
+                        this.#next("frame-header-descriptor", 1);
+                    else if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC)
+                        this.#next("skippable-size", 4);
+                    else
+                        throw corrupt(`no zstd frame starts at byte ${position - 4}`);
+                    return false;
+                }
+                case "frame-header-descriptor": {
+                    const descriptor = this.#field[0];
+                    if (descriptor & 0x08)
+                        throw corrupt(`a frame header at byte ${position - 1} sets the reserved bit`);
+                    const singleSegment = (descriptor >> 5) & 1;
+                    const contentSizeFlag = descriptor >> 6;
+                    this.#hasChecksum = ((descriptor >> 2) & 1) === 1;
+                    const rest = (singleSegment ? 0 : 1) +
+                        DICTIONARY_ID_SIZES[descriptor & 3] +
+                        (contentSizeFlag === 0 ? singleSegment : CONTENT_SIZE_SIZES[contentSizeFlag]);
+                    this.#next("frame-header-rest", rest);
+                    break;
+                }
+                case "frame-header-rest":
+                    this.#next("block-header", 3);
+                    return false;
+                case "block-header": {
+                    const header = this.#field.readUIntLE(0, 3);
+                    this.#lastBlock = (header & 1) === 1;
+                    const type = (header >> 1) & 3;
+                    const size = header >>> 3;
+                    if (type === 3)
+                        throw corrupt(`a block at byte ${position - 3} has the reserved type`);
+                    if (size > MAX_BLOCK_SIZE)
+                        throw corrupt(`a block at byte ${position - 3} is larger than 128 KiB`);
+                    // An RLE block stores its one repeated byte.
+                    this.#next("block-content", type === 1 ? 1 : size);
+                    break;
+                }
+                case "block-content":
+                    if (!this.#lastBlock)
+                        this.#next("block-header", 3);
+                    else if (this.#hasChecksum)
+                        this.#next("checksum", 4);
+                    else
+                        return this.#frameEnd();
+                    return false;
+                case "checksum":
+                case "skippable-content":
+                    return this.#frameEnd();
+                case "skippable-size":
+                    this.#next("skippable-content", this.#field.readUInt32LE(0));
+                    break;
+            }
+            // A field of zero bytes (a header without optional fields, an empty block) is complete at once.
+            if (this.#need > 0)
+                return false;
+        }
+    }
+    #frameEnd() {
+        this.#frames++;
+        this.#next("magic", 4);
+        return true;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/compress/index.ts
+/**
+ * Lifeboat's compression stages: a Transform that compresses (zstd or gzip, on all the cores
+ * allowed) or passes through, and the matching decompressor for the read path.
+ */
+
+
+
+
+
+
+/**
+ * Input per frame. Each frame starts with an empty window, so larger frames compress slightly
+ * better: 4 MiB frames store about 1% more than one zlib stream at level 1 (the same as `zstd -1`),
+ * 16 MiB frames gain nothing measurable, and the memory in flight is (threads + 1) x 4 MiB
+ * (docs/benchmarks.md, "Compression engine").
+ */
+const FRAME_SIZE = (/* unused pure expression or super */ null && (4 * 1024 * 1024));
+/**
+ * Chunks compressed at once at most: the libuv thread pool's default size, on which zlib runs.
+ * pg_dump, a single process, writes at ~200-400 MB/s and zstd level 1 runs at ~600 MB/s per core,
+ * so more only pays at high levels (set UV_THREADPOOL_SIZE and pass `threads` for those).
+ */
+const MAX_THREADS = 4;
+/** zlib's default 16 KiB output chunks are much slower for zstd (FIELD-NOTES). */
+const STREAM_CHUNK_SIZE = 256 * 1024;
+const DECOMPRESS_CHUNK_SIZE = 1024 * 1024;
+/**
+ * The default thread count: the cores the process may use but one, which pg_dump (a process of its
+ * own, on the critical path) needs, and at most MAX_THREADS. On a 2-core runner that is one: zlib's
+ * stream (itself on the libuv thread pool, off the main thread) at ~600 MB/s for level 1 already
+ * outruns pg_dump.
+ */
+function defaultThreads() {
+    return Math.max(1, Math.min(availableParallelism() - 1, MAX_THREADS));
 }
 /**
- * The tables a listing holds data for. Listing lines read `<id>; <oid> <oid> TABLE DATA <schema>
- * <table> <owner>` with names unquoted (they may hold spaces), so a table is found by its prefix.
- * pg_restore prints a name's line breaks (CR and LF) as spaces, to keep one entry per line.
- * `listings` are the same listing decoded more than one way: a table found in any is there (the
- * archive's encoding; and UTF-8, as manifests of non-UTF-8 databases were read before).
+ * A Transform that compresses as `spec` says. With one thread it is zlib's own stream; with more,
+ * independent frames compressed at once on the thread pool (ParallelCompressStream).
  */
-function missingTableData(listings, tables) {
-    const entries = (typeof listings === "string" ? [listings] : listings)
-        .flatMap((listing) => listing.split("\n"))
-        .map((line) => /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line)?.[1])
-        .filter((entry) => entry !== undefined);
-    const listed = (name) => entries.some((entry) => entry === name || entry.startsWith(`${name} `));
-    const asListed = (name) => name.replace(/[\r\n]/g, " ");
-    return tables
-        .filter(({ schema, table }) => !listed(`${asListed(schema)} ${asListed(table)}`))
-        .map(({ schema, table }) => `${schema}.${table}`);
+function compress_createCompressor(spec, options = {}) {
+    if (spec.method === "none")
+        return new PassThrough();
+    const threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
+    if (threads === 1) {
+        return spec.method === "zstd"
+            ? createZstdCompress({
+                chunkSize: STREAM_CHUNK_SIZE,
+                params: { [constants.ZSTD_c_compressionLevel]: spec.level, [constants.ZSTD_c_checksumFlag]: 1 },
+            })
+            : createGzip({ level: spec.level, chunkSize: STREAM_CHUNK_SIZE });
+    }
+    return new ParallelCompressStream({
+        method: spec.method,
+        level: spec.level,
+        threads,
+        chunkSize: FRAME_SIZE,
+    });
+}
+// ES2024; Node 22 and later have it. Typed here because the project's lib is ES2023.
+const transferArrayBuffer = ArrayBuffer.prototype
+    .transfer;
+/** Output buffers of the zstd decompressors that zlib no longer writes into: see releaseDecompressed. */
+const spent = new WeakSet();
+/**
+ * Frees the memory under `chunk` at once when it is the last slice of an output buffer of a zstd
+ * decompressor made here; anything else is ignored. For the sink at the end of a read pipeline,
+ * once nothing reads `chunk` or any chunk before it any more (its write finished): the chunks
+ * before it may share that memory, and afterwards read as empty. Without it the garbage collector
+ * frees the buffers, one full collection per ~64 MiB of plaintext (docs/benchmarks.md, "restore-test
+ * and verify"); freed early, the allocator hands the same memory to the next buffer.
+ */
+function releaseDecompressed(chunk) {
+    const { buffer } = chunk;
+    // Only the last slice: the decompressor marked the buffer before the sink got the slices ahead of it.
+    if (chunk.byteOffset + chunk.length === buffer.byteLength && spent.delete(buffer)) {
+        transferArrayBuffer?.call(buffer, 0);
+    }
+}
+function splitThenDecompress() {
+    const splitter = new ZstdFrameSplitter();
+    // 1 MiB pieces out: a quarter of the buffers 256 KiB ones make, each living long enough (written
+    // to a file, piped to pg_restore) to reach V8's old generation; 12 full collections instead of 17
+    // reading a 0.3 GB archive, and ~25% less CPU for verify.
+    const decompressor = (0,external_node_zlib_.createZstdDecompress)({ chunkSize: DECOMPRESS_CHUNK_SIZE });
+    // zlib emits slices of a fresh DECOMPRESS_CHUNK_SIZE buffer until it is full, then allocates the
+    // next one: a slice that ends its buffer is that buffer's last, and zlib no longer writes into it.
+    const marker = new external_node_stream_.Transform({
+        transform(chunk, _encoding, callback) {
+            const { buffer } = chunk;
+            if (buffer.byteLength === DECOMPRESS_CHUNK_SIZE &&
+                chunk.byteOffset + chunk.length === buffer.byteLength) {
+                spent.add(buffer);
+            }
+            callback(null, chunk);
+        },
+    });
+    // pipeline destroys all three on an error in any; the Duplex then fails with that error.
+    (0,external_node_stream_.pipeline)(splitter, decompressor, marker, () => undefined);
+    return external_node_stream_.Duplex.from({ writable: splitter, readable: marker });
+}
+/**
+ * A stream that undoes `method`'s compression: a zstd stream of any number of frames, or a gzip
+ * stream of any number of members, as our compressor, the zstd and gzip tools and pigz write them.
+ * It fails on corrupted or truncated input.
+ */
+function createDecompressor(method) {
+    switch (method) {
+        case "zstd":
+            // Node's zstd decompressor drops the frames after one that ends inside a write: see
+            // zstd-frames.ts. Each write it gets ends at a frame boundary at the latest.
+            return splitThenDecompress();
+        case "gzip":
+            return (0,external_node_zlib_.createGunzip)({ chunkSize: STREAM_CHUNK_SIZE });
+        case "none":
+            return new external_node_stream_.PassThrough();
+    }
 }
 
-;// CONCATENATED MODULE: ./src/repository/redacted-records.ts
-
-function redactingRecords(repository, secrets) {
-    return {
-        writeCheckRecord: (record, at) => repository.writeCheckRecord(redactCheckRecord(record, secrets), at),
+;// CONCATENATED MODULE: ./src/postgres/archive/copy-statement.ts
+/**
+ * The COPY statement a TABLE DATA entry's rows are restored with, as pg_dump writes it
+ * (pg_dump.c dumpTableData: `COPY <schema>.<table> (<columns>) FROM stdin;`, names quoted by
+ * fmtId only where needed). Two facts in it decide whether a restored table can be read back as
+ * the archive holds it:
+ * - the columns, in the order the rows hold their values: the source's, which a restore does not
+ *   always keep (an inheritance child gets its parent's columns first, so a column added to the
+ *   parent later comes before the child's own after a restore);
+ * - the table it loads into: the partition root, not the partition, under
+ *   --load-via-partition-root, which pg_dump also chooses itself for hash partitioning on an enum
+ *   (the hash of an enum is of its OID, which a restore does not keep): the rows are routed again
+ *   and may land in another partition.
+ */
+/**
+ * Reads `COPY schema.table (a, "B c") FROM stdin;`; undefined for anything else (INSERT data has
+ * no copy statement; a statement from another tool).
+ */
+function parseCopyStatement(statement) {
+    let at = 0;
+    const text = statement.trim();
+    const skipSpaces = () => {
+        while (at < text.length && /\s/.test(text[at]))
+            at++;
     };
+    const identifier = () => {
+        if (text[at] === '"') {
+            let name = "";
+            at++;
+            for (;;) {
+                const end = text.indexOf('"', at);
+                if (end < 0)
+                    return undefined;
+                name += text.slice(at, end);
+                at = end + 1;
+                if (text[at] !== '"')
+                    return name;
+                name += '"';
+                at++;
+            }
+        }
+        // fmtId leaves a name unquoted only when it is lower case letters, digits and underscores.
+        const match = /^[a-z_][a-z0-9_]*/.exec(text.slice(at));
+        if (!match)
+            return undefined;
+        at += match[0].length;
+        return match[0];
+    };
+    if (!/^COPY\s/i.test(text))
+        return undefined;
+    at = 4;
+    skipSpaces();
+    const schema = identifier();
+    if (schema === undefined || text[at] !== ".")
+        return undefined;
+    at++;
+    const table = identifier();
+    if (table === undefined)
+        return undefined;
+    skipSpaces();
+    const columns = [];
+    if (text[at] === "(") {
+        at++;
+        for (;;) {
+            skipSpaces();
+            const column = identifier();
+            if (column === undefined)
+                return undefined;
+            columns.push(column);
+            skipSpaces();
+            if (text[at] === ",") {
+                at++;
+                continue;
+            }
+            if (text[at] !== ")")
+                return undefined;
+            at++;
+            break;
+        }
+        skipSpaces();
+    }
+    return /^FROM\s+stdin\s*;?$/i.test(text.slice(at)) ? { schema, table, columns } : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/crypto/age/errors.ts
@@ -59632,7 +60306,7 @@ function looksLikeSecretKey(text) {
     return text.toUpperCase().startsWith("AGE-SECRET-KEY-") || text.toUpperCase().startsWith("AGE-PLUGIN-");
 }
 /** Parses an `age1...` X25519 public key, as age-keygen prints it. */
-function parseRecipient(text) {
+function keys_parseRecipient(text) {
     const trimmed = text.trim();
     if (looksLikeSecretKey(trimmed)) {
         // Never echo it: a secret key pasted where a public key belongs must not reach logs.
@@ -59658,7 +60332,7 @@ function parseRecipient(text) {
 }
 /** Parses a recipients file (as for `age -R`): one `age1...` key a line, `#` comments, blank lines. */
 function parseRecipients(text) {
-    const recipients = significantLines(text).map(({ line }) => parseRecipient(line));
+    const recipients = significantLines(text).map(({ line }) => keys_parseRecipient(line));
     if (recipients.length === 0) {
         throw new InputError(`recipients: none found; expected lines of ${RECIPIENT_FORM}`);
     }
@@ -59720,7 +60394,7 @@ function checkPassphrase(passphrase) {
  * Encrypts to a passphrase. `workFactor` is log2 of scrypt's N (age uses 18); it cannot exceed 22,
  * the most age (and this decrypter) accepts.
  */
-function passphraseRecipient(passphrase, workFactor = DEFAULT_WORK_FACTOR) {
+function keys_passphraseRecipient(passphrase, workFactor = DEFAULT_WORK_FACTOR) {
     checkPassphrase(passphrase);
     if (!Number.isInteger(workFactor) || workFactor < 1 || workFactor > MAX_WORK_FACTOR) {
         throw new InputError(`passphrase work factor ${workFactor}: expected an integer from 1 to ${MAX_WORK_FACTOR} (log2 of scrypt's N)`);
@@ -59743,436 +60417,1501 @@ function passphraseIdentity(passphrase, maxWorkFactor = scrypt_MAX_WORK_FACTOR) 
 
 
 
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(38522);
-;// CONCATENATED MODULE: ./src/compress/parallel-compress.ts
+;// CONCATENATED MODULE: external "node:dns/promises"
+const external_node_dns_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(77030);
+// EXTERNAL MODULE: external "node:tls"
+var external_node_tls_ = __nccwpck_require__(41692);
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __nccwpck_require__(31421);
+;// CONCATENATED MODULE: ./src/postgres/pgdg-key.ts
 /**
- * Compression on several cores: the input is cut into fixed-size chunks, each compressed as an
- * independent zstd frame (or gzip member) by zlib's one-shot asynchronous call, which runs on the
- * libuv thread pool, and the results are emitted in input order. Concatenated zstd frames are one
- * valid zstd stream, and concatenated gzip members one valid gzip stream, so `zstd -d`, `gzip -d`
- * and our decompressor read the output as they read a single-threaded one. Memory is bounded: at
- * most `threads + 1` chunks are in flight, and no new input is taken while the reader lags behind.
+ * The signing key of apt.postgresql.org (PGDG), fingerprint B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8,
+ * as postgresql-common ships it in /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc and its
+ * apt.postgresql.org.sh embeds it. Used only when that file is not on the machine.
+ */
+const PGDG_KEY_FINGERPRINT = "B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8";
+const PGDG_KEY_ASC = `-----BEGIN PGP PUBLIC KEY BLOCK-----
+
+mQINBE6XR8IBEACVdDKT2HEH1IyHzXkb4nIWAY7echjRxo7MTcj4vbXAyBKOfjja
+UrBEJWHN6fjKJXOYWXHLIYg0hOGeW9qcSiaa1/rYIbOzjfGfhE4x0Y+NJHS1db0V
+G6GUj3qXaeyqIJGS2z7m0Thy4Lgr/LpZlZ78Nf1fliSzBlMo1sV7PpP/7zUO+aA4
+bKa8Rio3weMXQOZgclzgeSdqtwKnyKTQdXY5MkH1QXyFIk1nTfWwyqpJjHlgtwMi
+c2cxjqG5nnV9rIYlTTjYG6RBglq0SmzF/raBnF4Lwjxq4qRqvRllBXdFu5+2pMfC
+IZ10HPRdqDCTN60DUix+BTzBUT30NzaLhZbOMT5RvQtvTVgWpeIn20i2NrPWNCUh
+hj490dKDLpK/v+A5/i8zPvN4c6MkDHi1FZfaoz3863dylUBR3Ip26oM0hHXf4/2U
+A/oA4pCl2W0hc4aNtozjKHkVjRx5Q8/hVYu+39csFWxo6YSB/KgIEw+0W8DiTII3
+RQj/OlD68ZDmGLyQPiJvaEtY9fDrcSpI0Esm0i4sjkNbuuh0Cvwwwqo5EF1zfkVj
+Tqz2REYQGMJGc5LUbIpk5sMHo1HWV038TWxlDRwtOdzw08zQA6BeWe9FOokRPeR2
+AqhyaJJwOZJodKZ76S+LDwFkTLzEKnYPCzkoRwLrEdNt1M7wQBThnC5z6wARAQAB
+tBxQb3N0Z3JlU1FMIERlYmlhbiBSZXBvc2l0b3J5iQJOBBMBCAA4AhsDBQsJCAcD
+BRUKCQgLBRYCAwEAAh4BAheAFiEEuXsK/KoaR/BE8kSgf8x9RqzMTPgFAlhtCD8A
+CgkQf8x9RqzMTPgECxAAk8uL+dwveTv6eH21tIHcltt8U3Ofajdo+D/ayO53LiYO
+xi27kdHD0zvFMUWXLGxQtWyeqqDRvDagfWglHucIcaLxoxNwL8+e+9hVFIEskQAY
+kVToBCKMXTQDLarz8/J030Pmcv3ihbwB+jhnykMuyyNmht4kq0CNgnlcMCdVz0d3
+z/09puryIHJrD+A8y3TD4RM74snQuwc9u5bsckvRtRJKbP3GX5JaFZAqUyZNRJRJ
+Tn2OQRBhCpxhlZ2afkAPFIq2aVnEt/Ie6tmeRCzsW3lOxEH2K7MQSfSu/kRz7ELf
+Cz3NJHj7rMzC+76Rhsas60t9CjmvMuGONEpctijDWONLCuch3Pdj6XpC+MVxpgBy
+2VUdkunb48YhXNW0jgFGM/BFRj+dMQOUbY8PjJjsmVV0joDruWATQG/M4C7O8iU0
+B7o6yVv4m8LDEN9CiR6r7H17m4xZseT3f+0QpMe7iQjz6XxTUFRQxXqzmNnloA1T
+7VjwPqIIzkj/u0V8nICG/ktLzp1OsCFatWXh7LbU+hwYl6gsFH/mFDqVxJ3+DKQi
+vyf1NatzEwl62foVjGUSpvh3ymtmtUQ4JUkNDsXiRBWczaiGSuzD9Qi0ONdkAX3b
+ewqmN4TfE+XIpCPxxHXwGq9Rv1IFjOdCX0iG436GHyTLC1tTUIKF5xV4Y0+cXIOI
+RgQQEQgABgUCTpdI7gAKCRDFr3dKWFELWqaPAKD1TtT5c3sZz92Fj97KYmqbNQZP
++ACfSC6+hfvlj4GxmUjp1aepoVTo3weJAhwEEAEIAAYFAk6XSQsACgkQTFprqxLS
+p64F8Q//cCcutwrH50UoRFejg0EIZav6LUKejC6kpLeubbEtuaIH3r2zMblPGc4i
++eMQKo/PqyQrceRXeNNlqO6/exHozYi2meudxa6IudhwJIOn1MQykJbNMSC2sGUp
+1W5M1N5EYgt4hy+qhlfnD66LR4G+9t5FscTJSy84SdiOuqgCOpQmPkVRm1HX5X1+
+dmnzMOCk5LHHQuiacV0qeGO7JcBCVEIDr+uhU1H2u5GPFNHm5u15n25tOxVivb94
+xg6NDjouECBH7cCVuW79YcExH/0X3/9G45rjdHlKPH1OIUJiiX47OTxdG3dAbB4Q
+fnViRJhjehFscFvYWSqXo3pgWqUsEvv9qJac2ZEMSz9x2mj0ekWxuM6/hGWxJdB+
++985rIelPmc7VRAXOjIxWknrXnPCZAMlPlDLu6+vZ5BhFX0Be3y38f7GNCxFkJzl
+hWZ4Cj3WojMj+0DaC1eKTj3rJ7OJlt9S9xnO7OOPEUTGyzgNIDAyCiu8F4huLPaT
+ape6RupxOMHZeoCVlqx3ouWctelB2oNXcxxiQ/8y+21aHfD4n/CiIFwDvIQjl7dg
+mT3u5Lr6yxuosR3QJx1P6rP5ZrDTP9khT30t+HZCbvs5Pq+v/9m6XDmi+NlU7Zuh
+Ehy97tL3uBDgoL4b/5BpFL5U9nruPlQzGq1P9jj40dxAaDAX/WKJAj0EEwEIACcC
+GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlB5KywFCQPDFt8ACgkQf8x9RqzM
+TPhuCQ//QAjRSAOCQ02qmUAikT+mTB6baOAakkYq6uHbEO7qPZkv4E/M+HPIJ4wd
+nBNeSQjfvdNcZBA/x0hr5EMcBneKKPDj4hJ0panOIRQmNSTThQw9OU351gm3YQct
+AMPRUu1fTJAL/AuZUQf9ESmhyVtWNlH/56HBfYjE4iVeaRkkNLJyX3vkWdJSMwC/
+LO3Lw/0M3R8itDsm74F8w4xOdSQ52nSRFRh7PunFtREl+QzQ3EA/WB4AIj3VohIG
+kWDfPFCzV3cyZQiEnjAe9gG5pHsXHUWQsDFZ12t784JgkGyO5wT26pzTiuApWM3k
+/9V+o3HJSgH5hn7wuTi3TelEFwP1fNzI5iUUtZdtxbFOfWMnZAypEhaLmXNkg4zD
+kH44r0ss9fR0DAgUav1a25UnbOn4PgIEQy2fgHKHwRpCy20d6oCSlmgyWsR40EPP
+YvtGq49A2aK6ibXmdvvFT+Ts8Z+q2SkFpoYFX20mR2nsF0fbt1lfH65P64dukxeR
+GteWIeNakDD40bAAOH8+OaoTGVBJ2ACJfLVNM53PEoftavAwUYMrR910qvwYfd/4
+6rh46g1Frr9SFMKYE9uvIJIgDsQB3QBp71houU4H55M5GD8XURYs+bfiQpJG1p7e
+B8e5jZx1SagNWc4XwL2FzQ9svrkbg1Y+359buUiP7T6QXX2zY++JAj0EEwEIACcC
+GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlEqbZUFCQg2wEEACgkQf8x9RqzM
+TPhFMQ//WxAfKMdpSIA9oIC/yPD/dJpY/+DyouOljpE6MucMy/ArBECjFTBwi/j9
+NYM4ynAk34IkhuNexc1i9/05f5RM6+riLCLgAOsADDbHD4miZzoSxiVr6GQ3YXMb
+OGld9kV9Sy6mGNjcUov7iFcf5Hy5w3AjPfKuR9zXswyfzIU1YXObiiZT38l55pp/
+BSgvGVQsvbNjsff5CbEKXS7q3xW+WzN0QWF6YsfNVhFjRGj8hKtHvwKcA02wwjLe
+LXVTm6915ZUKhZXUFc0vM4Pj4EgNswH8Ojw9AJaKWJIZmLyW+aP+wpu6YwVCicxB
+Y59CzBO2pPJDfKFQzUtrErk9irXeuCCLesDyirxJhv8o0JAvmnMAKOLhNFUrSQ2m
++3EnF7zhfz70gHW+EG8X8mL/EN3/dUM09j6TVrjtw43RLxBzwMDeariFF9yC+5bL
+tnGgxjsB9Ik6GV5v34/NEEGf1qBiAzFmDVFRZlrNDkq6gmpvGnA5hUWNr+y0i01L
+jGyaLSWHYjgw2UEQOqcUtTFK9MNzbZze4mVaHMEz9/aMfX25R6qbiNqCChveIm8m
+Yr5Ds2zdZx+G5bAKdzX7nx2IUAxFQJEE94VLSp3npAaTWv3sHr7dR8tSyUJ9poDw
+gw4W9BIcnAM7zvFYbLF5FNggg/26njHCCN70sHt8zGxKQINMc6SJAj0EEwEIACcC
+GwMFCwkIBwMFFQoJCAsFFgIDAQACHgECF4AFAlLpFRkFCQ6EJy0ACgkQf8x9RqzM
+TPjOZA//Zp0e25pcvle7cLc0YuFr9pBv2JIkLzPm83nkcwKmxaWayUIG4Sv6pH6h
+m8+S/CHQij/yFCX+o3ngMw2J9HBUvafZ4bnbI0RGJ70GsAwraQ0VlkIfg7GUw3Tz
+voGYO42rZTru9S0K/6nFP6D1HUu+U+AsJONLeb6oypQgInfXQExPZyliUnHdipei
+4WR1YFW6sjSkZT/5C3J1wkAvPl5lvOVthI9Zs6bZlJLZwusKxU0UM4Btgu1Sf3nn
+JcHmzisixwS9PMHE+AgPWIGSec/N27a0KmTTvImV6K6nEjXJey0K2+EYJuIBsYUN
+orOGBwDFIhfRk9qGlpgt0KRyguV+AP5qvgry95IrYtrOuE7307SidEbSnvO5ezNe
+mE7gT9Z1tM7IMPfmoKph4BfpNoH7aXiQh1Wo+ChdP92hZUtQrY2Nm13cmkxYjQ4Z
+gMWfYMC+DA/GooSgZM5i6hYqyyfAuUD9kwRN6BqTbuAUAp+hCWYeN4D88sLYpFh3
+paDYNKJ+Gf7Yyi6gThcV956RUFDH3ys5Dk0vDL9NiWwdebWfRFbzoRM3dyGP889a
+OyLzS3mh6nHzZrNGhW73kslSQek8tjKrB+56hXOnb4HaElTZGDvD5wmrrhN94kby
+Gtz3cydIohvNO9d90+29h0eGEDYti7j7maHkBKUAwlcPvMg5m3Y=
+=DA1T
+-----END PGP PUBLIC KEY BLOCK-----`;
+
+;// CONCATENATED MODULE: ./src/postgres/pg-install.ts
+/**
+ * postgresql-client-<major> fetched into a tool directory of our own, without root and without
+ * touching the system: `apt-get update` and `apt-get download` run with a private apt
+ * configuration (its own sources list, lists, cache and state under a temporary directory), then
+ * `dpkg-deb -x` unpacks postgresql-client-<major> and libpq5 into
+ * `<tool root>/postgresql-client/<major>/<arch>`. The binaries are called by their versioned path,
+ * with LD_LIBRARY_PATH pointing at the unpacked libpq.
  *
- * Why the thread pool rather than worker_threads (both built and measured, docs/benchmarks.md): the
- * same parallelism and CPU time, ~80 MB less peak RSS (each worker is an isolate of its own, ~10 MB,
- * and the buffers passed through workers were collected late), and no thread to start or stop.
+ * A directory counts as installed only when its marker (written last) is there and every file it
+ * lists is present with its size: a half-extracted or half-restored directory is never used.
  */
 
 
 
-function zstdOptions(level, inputLength) {
+
+
+
+
+/** Overrides the tool root (tests, or a machine that wants the clients elsewhere). */
+const TOOL_DIR_ENV = "LIFEBOAT_TOOL_DIR";
+/** Overrides the apt source: one `deb ...` line, or `system` for this machine's own sources. */
+const APT_SOURCE_ENV = "LIFEBOAT_PG_APT_SOURCE";
+const MARKER = ".lifeboat-complete.json";
+const PGDG_URL = "https://apt.postgresql.org/pub/repos/apt";
+const PGDG_KEY = "/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc";
+const SYSTEM_DIRS = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+/** RUNNER_TOOL_CACHE in Actions, else $XDG_CACHE_HOME/lifeboat or ~/.cache/lifeboat. */
+function toolRoot(env) {
+    if (env[TOOL_DIR_ENV])
+        return env[TOOL_DIR_ENV];
+    if (env.RUNNER_TOOL_CACHE)
+        return env.RUNNER_TOOL_CACHE;
+    if (env.XDG_CACHE_HOME)
+        return (0,external_node_path_.join)(env.XDG_CACHE_HOME, "lifeboat");
+    return (0,external_node_path_.join)(env.HOME || (0,external_node_os_.homedir)(), ".cache", "lifeboat");
+}
+function clientDir(root, major, arch = process.arch) {
+    return (0,external_node_path_.join)(root, "postgresql-client", String(major), arch);
+}
+function parseOsRelease(text) {
+    const fields = new Map();
+    for (const line of text.split("\n")) {
+        const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+        if (match)
+            fields.set(match[1], match[2].replace(/^(["'])(.*)\1$/, "$2"));
+    }
     return {
-        // One output chunk of the worst-case size: one callback per frame, not one per 16 KiB.
-        chunkSize: inputLength + (inputLength >> 7) + 65536,
-        params: { [external_node_zlib_.constants.ZSTD_c_compressionLevel]: level, [external_node_zlib_.constants.ZSTD_c_checksumFlag]: 1 },
+        id: fields.get("ID") ?? "linux",
+        versionId: fields.get("VERSION_ID") ?? "",
+        codename: fields.get("VERSION_CODENAME") || fields.get("UBUNTU_CODENAME") || undefined,
     };
 }
-function gzipOptions(level, inputLength) {
-    return { chunkSize: inputLength + (inputLength >> 7) + 65536, level };
-}
-/** One frame of empty input, so that empty input still gives a valid stream, as zlib's does. */
-function emptyFrame(method, level) {
-    return method === "zstd"
-        ? (0,external_node_zlib_.zstdCompressSync)(Buffer.alloc(0), zstdOptions(level, 0))
-        : (0,external_node_zlib_.gzipSync)(Buffer.alloc(0), gzipOptions(level, 0));
-}
-class parallel_compress_ParallelCompressStream extends external_node_stream_.Transform {
-    #options;
-    #maxInFlight;
-    #results = new Map();
-    /** Input buffers whose compression is done, refilled rather than allocated anew. */
-    #spare = [];
-    #submitted = 0;
-    #running = 0;
-    #emitted = 0;
-    #waiting = [];
-    #buffer;
-    #filled = 0;
-    /** The input callback, held while too much is in flight or the reader lags behind. */
-    #held;
-    #flushed;
-    constructor(options) {
-        super({ readableHighWaterMark: options.chunkSize });
-        this.#options = options;
-        this.#maxInFlight = options.threads + 1;
+function readOsRelease(path = "/etc/os-release") {
+    try {
+        return parseOsRelease((0,external_node_fs_.readFileSync)(path, "utf8"));
     }
-    /** Chunks being compressed now (for tests: none start once the stream is destroyed). */
-    get running() {
-        return this.#running;
-    }
-    _transform(chunk, _encoding, callback) {
-        const { chunkSize } = this.#options;
-        let offset = 0;
-        while (offset < chunk.length) {
-            this.#buffer ??= this.#spare.pop() ?? Buffer.allocUnsafe(chunkSize);
-            const copied = chunk.copy(this.#buffer, this.#filled, offset);
-            this.#filled += copied;
-            offset += copied;
-            if (this.#filled === chunkSize)
-                this.#submitFilled();
-        }
-        if (this.#mustWait())
-            this.#held = callback;
-        else
-            callback();
-    }
-    _flush(callback) {
-        if (this.#filled > 0)
-            this.#submitFilled();
-        if (this.#submitted === 0)
-            this.push(emptyFrame(this.#options.method, this.#options.level));
-        this.#flushed = callback;
-        this.#finishIfDone();
-    }
-    _read(size) {
-        super._read(size);
-        this.#release();
-    }
-    _destroy(error, callback) {
-        // Chunks already in the pool finish there (a few milliseconds each) and are dropped.
-        this.#waiting = [];
-        this.#results.clear();
-        this.#spare.length = 0;
-        callback(error);
-    }
-    #mustWait() {
-        return (this.#submitted - this.#emitted >= this.#maxInFlight ||
-            this.readableLength >= this.readableHighWaterMark);
-    }
-    #release() {
-        if (this.#held && !this.#mustWait()) {
-            const callback = this.#held;
-            this.#held = undefined;
-            callback();
-        }
-    }
-    #submitFilled() {
-        this.#waiting.push({ id: this.#submitted++, input: this.#buffer.subarray(0, this.#filled) });
-        this.#buffer = undefined;
-        this.#filled = 0;
-        this.#start();
-    }
-    #start() {
-        while (this.#running < this.#options.threads && this.#waiting.length > 0 && !this.destroyed) {
-            const { id, input } = this.#waiting.shift();
-            this.#running++;
-            const done = (error, output) => this.#onDone(id, input, error, output);
-            const { method, level } = this.#options;
-            try {
-                if (method === "zstd")
-                    (0,external_node_zlib_.zstdCompress)(input, zstdOptions(level, input.length), done);
-                else
-                    (0,external_node_zlib_.gzip)(input, gzipOptions(level, input.length), done);
-            }
-            catch (error) {
-                // zlib validates its options synchronously.
-                process.nextTick(() => done(error, Buffer.alloc(0)));
-            }
-        }
-    }
-    #onDone(id, input, error, output) {
-        this.#running--;
-        if (this.destroyed)
-            return;
-        if (error) {
-            this.destroy(new errors/* OperationError */.OK(`${this.#options.method} compression failed: ${(0,errors/* describeError */.Uc)(error)}`));
-            return;
-        }
-        this.#spare.push(Buffer.from(input.buffer, input.byteOffset, this.#options.chunkSize));
-        this.#results.set(id, output);
-        this.#start();
-        for (let next = this.#results.get(this.#emitted); next; next = this.#results.get(this.#emitted)) {
-            this.#results.delete(this.#emitted++);
-            this.push(next);
-        }
-        this.#release();
-        this.#finishIfDone();
-    }
-    #finishIfDone() {
-        if (!this.#flushed || this.#emitted < this.#submitted)
-            return;
-        const callback = this.#flushed;
-        this.#flushed = undefined;
-        callback();
+    catch {
+        return { id: "linux", versionId: "", codename: undefined };
     }
 }
-
-;// CONCATENATED MODULE: ./src/compress/zstd-frames.ts
-/**
- * Frame boundaries of a zstd stream (RFC 8878), found without decompressing: enough of each frame
- * header and block header is read to know where the frame ends.
- *
- * Why: Node's zstd decompressor (zlib.createZstdDecompress, Node 24) ends its output when a frame
- * ends inside an input chunk, silently dropping every frame after it; it decodes concatenated
- * frames correctly only when each write ends at a frame boundary. ZstdFrameSplitter re-chunks the
- * stream so that none of its chunks crosses one, and fails on input that is not zstd frames or that
- * ends inside a frame.
- */
-
-
-const FRAME_MAGIC = 0xfd2fb528;
-/** Skippable frames have magics 0x184D2A50 to 0x184D2A5F. */
-const SKIPPABLE_MASK = 0xfffffff0;
-const SKIPPABLE_MAGIC = 0x184d2a50;
-const MAX_BLOCK_SIZE = 128 * 1024;
-const DICTIONARY_ID_SIZES = [0, 1, 2, 4];
-const CONTENT_SIZE_SIZES = [0, 2, 4, 8];
-/** States whose bytes are read as a value; the others are passed over. */
-const READ = new Set([
-    "magic",
-    "frame-header-descriptor",
-    "block-header",
-    "skippable-size",
-]);
-function corrupt(detail) {
-    return new errors/* OperationError */.OK(`the zstd stream is corrupted: ${detail}`);
+/** One cache entry per major, OS release and architecture: the binaries link against the OS's libraries. */
+function cacheKey(major, os, arch = process.arch) {
+    return `lifeboat-pg-client-${major}-${os.id}${os.versionId}-${arch}-v1`;
 }
-class ZstdFrameSplitter extends external_node_stream_.Transform {
-    #state = "magic";
-    #need = 4;
-    #field = Buffer.alloc(4);
-    #fieldLength = 0;
-    #hasChecksum = false;
-    #lastBlock = false;
-    #frames = 0;
-    #offset = 0;
-    /** Complete frames seen so far. */
-    get frames() {
-        return this.#frames;
-    }
-    _transform(chunk, _encoding, callback) {
-        let start = 0;
-        let offset = 0;
+/** Where an executable is: PATH first, then the usual system directories. */
+function findExecutable(name, env) {
+    const dirs = [...(env.PATH ?? "").split(external_node_path_.delimiter).filter(Boolean), ...SYSTEM_DIRS];
+    for (const dir of dirs) {
+        const path = (0,external_node_path_.join)(dir, name);
         try {
-            while (offset < chunk.length) {
-                const take = Math.min(this.#need, chunk.length - offset);
-                if (READ.has(this.#state)) {
-                    chunk.copy(this.#field, this.#fieldLength, offset, offset + take);
-                    this.#fieldLength += take;
-                }
-                offset += take;
-                this.#need -= take;
-                if (this.#need > 0)
-                    continue;
-                if (this.#advance(this.#offset + offset)) {
-                    this.push(chunk.subarray(start, offset));
-                    start = offset;
-                }
+            (0,external_node_fs_.accessSync)(path, external_node_fs_.constants.X_OK);
+            return path;
+        }
+        catch {
+            // not here
+        }
+    }
+    return undefined;
+}
+/** Why installing cannot work on this machine, or undefined when it can be tried. */
+function installBlocker(env, platform = process.platform) {
+    if (platform !== "linux")
+        return `this machine runs ${platform}, not Linux with apt`;
+    for (const tool of ["apt-get", "dpkg-deb"]) {
+        if (!findExecutable(tool, env))
+            return `this machine has no ${tool} (not a Debian or Ubuntu system)`;
+    }
+    return undefined;
+}
+function pgdgSource(os) {
+    if (!os.codename) {
+        throw new errors/* InputError */.dz("--install-pg-client auto: /etc/os-release names no distribution codename, so the PostgreSQL apt repository cannot be chosen; install postgresql-client yourself and pass --pg-bin-dir", { input: "install-pg-client" });
+    }
+    return { kind: "pgdg", codename: os.codename, description: `${PGDG_URL} ${os.codename}-pgdg` };
+}
+/** This machine's own apt sources (/etc/apt/sources.list and sources.list.d), copied as they are. */
+function systemSources(etcApt = "/etc/apt") {
+    const listPath = (0,external_node_path_.join)(etcApt, "sources.list");
+    const list = (0,external_node_fs_.existsSync)(listPath) ? (0,external_node_fs_.readFileSync)(listPath, "utf8") : "";
+    const parts = {};
+    const partsDir = (0,external_node_path_.join)(etcApt, "sources.list.d");
+    if ((0,external_node_fs_.existsSync)(partsDir)) {
+        for (const name of (0,external_node_fs_.readdirSync)(partsDir).sort()) {
+            if (name.endsWith(".list") || name.endsWith(".sources")) {
+                parts[name] = (0,external_node_fs_.readFileSync)((0,external_node_path_.join)(partsDir, name), "utf8");
             }
         }
-        catch (error) {
-            callback(error);
-            return;
-        }
-        this.#offset += chunk.length;
-        if (start < chunk.length)
-            this.push(chunk.subarray(start));
-        callback();
     }
-    _flush(callback) {
-        if (this.#state !== "magic" || this.#fieldLength > 0) {
-            callback(new errors/* OperationError */.OK("the zstd stream is truncated: it ends inside a frame"));
+    return { kind: "custom", description: `this machine's apt sources (${etcApt})`, list, parts };
+}
+/** PGDG unless LIFEBOAT_PG_APT_SOURCE names another source. */
+function resolveAptSource(env, os = readOsRelease()) {
+    const override = env[APT_SOURCE_ENV]?.trim();
+    if (override === "system")
+        return systemSources();
+    if (override) {
+        if (!/^deb\s/.test(override)) {
+            throw new errors/* InputError */.dz(`${APT_SOURCE_ENV} "${override}": expected system or one "deb ..." sources line`);
         }
-        else if (this.#frames === 0) {
-            callback(new errors/* OperationError */.OK("the zstd stream is empty: it holds no frame"));
+        const description = override.replace(/^deb\s+(\[[^\]]*\]\s+)?/, "");
+        return { kind: "custom", description, list: `${override}\n`, parts: {} };
+    }
+    return pgdgSource(os);
+}
+/** Writes the private sources list (and the PGDG key when the system has none) into `work`. */
+async function writeSources(source, work) {
+    const partsDir = (0,external_node_path_.join)(work, "sources.list.d");
+    await (0,promises_.mkdir)(partsDir, { recursive: true });
+    if (source.kind === "custom") {
+        await (0,promises_.writeFile)((0,external_node_path_.join)(work, "sources.list"), source.list);
+        for (const [name, content] of Object.entries(source.parts))
+            await (0,promises_.writeFile)((0,external_node_path_.join)(partsDir, name), content);
+        return;
+    }
+    let key = PGDG_KEY;
+    if (!(0,external_node_fs_.existsSync)(key)) {
+        key = (0,external_node_path_.join)(work, "pgdg.asc");
+        await (0,promises_.writeFile)(key, `${PGDG_KEY_ASC}\n`);
+    }
+    await (0,promises_.writeFile)((0,external_node_path_.join)(work, "sources.list"), `deb [signed-by=${key}] ${PGDG_URL} ${source.codename}-pgdg main\n`);
+}
+/** The installed client in `dir`, when its marker is there and everything it lists is intact. */
+function readInstalled(dir, major) {
+    let marker;
+    try {
+        marker = JSON.parse((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, MARKER), "utf8"));
+    }
+    catch {
+        return undefined;
+    }
+    if (marker.major !== major || typeof marker.entries !== "object")
+        return undefined;
+    for (const [path, expected] of Object.entries(marker.entries)) {
+        try {
+            const stat = (0,external_node_fs_.lstatSync)((0,external_node_path_.join)(dir, path));
+            const actual = stat.isSymbolicLink() ? (0,external_node_fs_.readlinkSync)((0,external_node_path_.join)(dir, path)) : stat.size;
+            if (actual !== expected)
+                return undefined;
+        }
+        catch {
+            return undefined;
+        }
+    }
+    return describeInstalled(dir, major, marker.packageVersion, marker.libDir);
+}
+function describeInstalled(dir, major, packageVersion, libDir) {
+    return {
+        major,
+        packageVersion,
+        dir,
+        binDir: (0,external_node_path_.join)(dir, "usr", "lib", "postgresql", String(major), "bin"),
+        env: { LD_LIBRARY_PATH: (0,external_node_path_.join)(dir, libDir) },
+    };
+}
+function listEntries(root) {
+    const entries = {};
+    const walk = (dir) => {
+        for (const entry of (0,external_node_fs_.readdirSync)(dir, { withFileTypes: true })) {
+            const path = (0,external_node_path_.join)(dir, entry.name);
+            const key = (0,external_node_path_.relative)(root, path);
+            if (entry.isSymbolicLink())
+                entries[key] = (0,external_node_fs_.readlinkSync)(path);
+            else if (entry.isDirectory())
+                walk(path);
+            else if (entry.isFile())
+                entries[key] = (0,external_node_fs_.lstatSync)(path).size;
+        }
+    };
+    walk(root);
+    return entries;
+}
+function run(file, args, options) {
+    return new Promise((resolve) => {
+        (0,external_node_child_process_.execFile)(file, args, { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+            const code = error ? (typeof error.code === "number" ? error.code : null) : 0;
+            resolve({ code, stdout, stderr: stderr || (error && code === null ? error.message : "") });
+        });
+    });
+}
+/** apt's own verdict: its first "E:" line, else its first failed fetch, else its last line. */
+function aptError(result) {
+    const lines = `${result.stderr}\n${result.stdout}`
+        .split("\n")
+        .map((line) => line.trim().replace(/\s+/g, " "))
+        .filter(Boolean);
+    const error = lines.find((line) => line.startsWith("E:")) ??
+        lines.find((line) => /^W: (Failed to fetch|The repository|GPG error)/.test(line)) ??
+        lines.at(-1);
+    return (error ?? `exit status ${result.code}`).replace(/^[EW]:\s*/, "");
+}
+/**
+ * Downloads and unpacks postgresql-client-<major> and libpq5 into `dir`. The files land in a
+ * sibling directory first and are renamed into place once complete (marker written last), so a
+ * concurrent or interrupted install never leaves a directory that looks installed.
+ */
+async function installPgClient(options) {
+    const { major, dir, source, log } = options;
+    const pkg = `postgresql-client-${major}`;
+    const tried = `${pkg} and libpq5 from ${source.description}`;
+    const blocker = installBlocker(options.env);
+    if (blocker) {
+        throw new errors/* InputError */.dz(`--install-pg-client auto: cannot get ${tried}: ${blocker}`, {
+            input: "install-pg-client",
+        });
+    }
+    const aptGet = findExecutable("apt-get", options.env);
+    const dpkgDeb = findExecutable("dpkg-deb", options.env);
+    const env = {
+        ...options.env,
+        PATH: [options.env.PATH, ...SYSTEM_DIRS].filter(Boolean).join(external_node_path_.delimiter),
+        LC_ALL: "C",
+        DEBIAN_FRONTEND: "noninteractive",
+    };
+    const work = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), "lifeboat-apt-"));
+    let staging;
+    try {
+        await (0,promises_.mkdir)((0,external_node_path_.dirname)(dir), { recursive: true });
+        staging = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_path_.dirname)(dir), `.${(0,external_node_path_.basename)(dir)}.partial-`));
+        const debs = (0,external_node_path_.join)(work, "debs");
+        for (const path of [
+            debs,
+            (0,external_node_path_.join)(work, "state", "lists", "partial"),
+            (0,external_node_path_.join)(work, "cache", "archives", "partial"),
+        ]) {
+            await (0,promises_.mkdir)(path, { recursive: true });
+        }
+        await writeSources(source, work);
+        const aptOptions = [
+            `Dir::Etc::SourceList=${(0,external_node_path_.join)(work, "sources.list")}`,
+            `Dir::Etc::SourceParts=${(0,external_node_path_.join)(work, "sources.list.d")}`,
+            `Dir::State=${(0,external_node_path_.join)(work, "state")}`,
+            `Dir::Cache=${(0,external_node_path_.join)(work, "cache")}`,
+            "Acquire::Retries=3",
+            "Acquire::http::Timeout=30",
+            "Acquire::https::Timeout=30",
+            // As root apt drops to the _apt user for downloads, which cannot write into our 0700 dirs.
+            ...(process.getuid?.() === 0 ? ["APT::Sandbox::User=root"] : []),
+        ].flatMap((option) => ["-o", option]);
+        log.info(`Downloading ${tried} (install-pg-client auto)`);
+        const update = await run(aptGet, [...aptOptions, "-q", "update"], { env, timeoutMs: 300_000 });
+        // apt-get update exits 0 even when a source failed; "W:"/"E:" lines then say which.
+        const failedFetch = /^(E|W): (Failed to fetch|Some index files failed|The repository|GPG error)/m.exec(`${update.stderr}\n${update.stdout}`);
+        if (update.code !== 0 || failedFetch) {
+            throw new errors/* OperationError */.OK(`--install-pg-client auto: could not get ${tried}: apt-get update failed: ${aptError(update)}; without access to it, install ${pkg} yourself and pass --pg-bin-dir`);
+        }
+        const download = await run(aptGet, [...aptOptions, "-q", "download", pkg, "libpq5"], {
+            cwd: debs,
+            env,
+            timeoutMs: 300_000,
+        });
+        if (download.code !== 0) {
+            const reason = aptError(download);
+            if (/Unable to locate package|has no installation candidate|Can't select/.test(reason)) {
+                throw new errors/* InputError */.dz(`--install-pg-client auto: ${source.description} has no ${pkg} for this system (${reason}); choose another --pg-version, or install it yourself and pass --pg-bin-dir`, { input: "install-pg-client" });
+            }
+            throw new errors/* OperationError */.OK(`--install-pg-client auto: could not download ${tried}: ${reason}`);
+        }
+        const files = (await (0,promises_.readdir)(debs)).filter((name) => name.endsWith(".deb"));
+        const clientDeb = files.find((name) => name.startsWith(`${pkg}_`));
+        if (!clientDeb || !files.some((name) => name.startsWith("libpq5_"))) {
+            throw new errors/* OperationError */.OK(`--install-pg-client auto: apt-get download of ${tried} left only ${files.join(", ") || "nothing"}`);
+        }
+        for (const name of files) {
+            const extracted = await run(dpkgDeb, ["-x", (0,external_node_path_.join)(debs, name), staging], { env, timeoutMs: 120_000 });
+            if (extracted.code !== 0) {
+                throw new errors/* OperationError */.OK(`--install-pg-client auto: dpkg-deb -x ${name} failed: ${aptError(extracted)}`);
+            }
+        }
+        const packageVersion = decodeURIComponent(clientDeb.split("_")[1] ?? "");
+        const libDir = findLibDir(staging);
+        if (!libDir) {
+            throw new errors/* OperationError */.OK(`--install-pg-client auto: libpq5 from ${source.description} holds no libpq.so.5`);
+        }
+        const installed = describeInstalled(staging, major, packageVersion, libDir);
+        // A binary that cannot start here (a library the OS lacks) is found now, not mid-backup.
+        const probe = await run((0,external_node_path_.join)(installed.binDir, "pg_dump"), ["--version"], {
+            env: { ...env, ...installed.env },
+            timeoutMs: 10_000,
+        });
+        if (probe.code !== 0) {
+            throw new errors/* OperationError */.OK(`--install-pg-client auto: the downloaded pg_dump ${major} does not run on this machine: ${aptError(probe)}`);
+        }
+        const marker = { major, packageVersion, libDir, entries: listEntries(staging) };
+        await (0,promises_.writeFile)((0,external_node_path_.join)(staging, MARKER), `${JSON.stringify(marker, null, 2)}\n`);
+        if (readInstalled(dir, major)) {
+            // Another run finished first: its copy is as good as ours.
+            await (0,promises_.rm)(staging, { recursive: true, force: true });
         }
         else {
-            callback();
+            await (0,promises_.rm)(dir, { recursive: true, force: true });
+            await (0,promises_.rename)(staging, dir);
         }
+        const result = readInstalled(dir, major);
+        if (!result)
+            throw new errors/* OperationError */.OK(`--install-pg-client auto: ${dir} is incomplete after the install`);
+        log.info(`Installed ${pkg} ${result.packageVersion} into ${dir}`);
+        return result;
     }
-    #next(state, need) {
-        this.#state = state;
-        this.#need = need;
-        this.#fieldLength = 0;
+    catch (error) {
+        if (staging)
+            await (0,promises_.rm)(staging, { recursive: true, force: true }).catch(() => undefined);
+        if (error instanceof errors/* InputError */.dz || error instanceof errors/* OperationError */.OK)
+            throw error;
+        throw new errors/* OperationError */.OK(`--install-pg-client auto: could not install ${tried}: ${(0,errors/* describeError */.Uc)(error)}`, {
+            cause: error,
+        });
     }
-    /** Moves past a complete field; true when that completed a frame. */
-    #advance(position) {
-        for (;;) {
-            switch (this.#state) {
-                case "magic": {
-                    const magic = this.#field.readUInt32LE(0);
-                    if (magic === FRAME_MAGIC)
-                        this.#next("frame-header-descriptor", 1);
-                    else if ((magic & SKIPPABLE_MASK) >>> 0 === SKIPPABLE_MAGIC)
-                        this.#next("skippable-size", 4);
-                    else
-                        throw corrupt(`no zstd frame starts at byte ${position - 4}`);
-                    return false;
-                }
-                case "frame-header-descriptor": {
-                    const descriptor = this.#field[0];
-                    if (descriptor & 0x08)
-                        throw corrupt(`a frame header at byte ${position - 1} sets the reserved bit`);
-                    const singleSegment = (descriptor >> 5) & 1;
-                    const contentSizeFlag = descriptor >> 6;
-                    this.#hasChecksum = ((descriptor >> 2) & 1) === 1;
-                    const rest = (singleSegment ? 0 : 1) +
-                        DICTIONARY_ID_SIZES[descriptor & 3] +
-                        (contentSizeFlag === 0 ? singleSegment : CONTENT_SIZE_SIZES[contentSizeFlag]);
-                    this.#next("frame-header-rest", rest);
-                    break;
-                }
-                case "frame-header-rest":
-                    this.#next("block-header", 3);
-                    return false;
-                case "block-header": {
-                    const header = this.#field.readUIntLE(0, 3);
-                    this.#lastBlock = (header & 1) === 1;
-                    const type = (header >> 1) & 3;
-                    const size = header >>> 3;
-                    if (type === 3)
-                        throw corrupt(`a block at byte ${position - 3} has the reserved type`);
-                    if (size > MAX_BLOCK_SIZE)
-                        throw corrupt(`a block at byte ${position - 3} is larger than 128 KiB`);
-                    // An RLE block stores its one repeated byte.
-                    this.#next("block-content", type === 1 ? 1 : size);
-                    break;
-                }
-                case "block-content":
-                    if (!this.#lastBlock)
-                        this.#next("block-header", 3);
-                    else if (this.#hasChecksum)
-                        this.#next("checksum", 4);
-                    else
-                        return this.#frameEnd();
-                    return false;
-                case "checksum":
-                case "skippable-content":
-                    return this.#frameEnd();
-                case "skippable-size":
-                    this.#next("skippable-content", this.#field.readUInt32LE(0));
-                    break;
-            }
-            // A field of zero bytes (a header without optional fields, an empty block) is complete at once.
-            if (this.#need > 0)
-                return false;
-        }
-    }
-    #frameEnd() {
-        this.#frames++;
-        this.#next("magic", 4);
-        return true;
+    finally {
+        await (0,promises_.rm)(work, { recursive: true, force: true }).catch(() => undefined);
     }
 }
-
-;// CONCATENATED MODULE: ./src/compress/index.ts
-/**
- * Lifeboat's compression stages: a Transform that compresses (zstd or gzip, on all the cores
- * allowed) or passes through, and the matching decompressor for the read path.
- */
-
-
-
-
-
-
-/**
- * Input per frame. Each frame starts with an empty window, so larger frames compress slightly
- * better: 4 MiB frames store about 1% more than one zlib stream at level 1 (the same as `zstd -1`),
- * 16 MiB frames gain nothing measurable, and the memory in flight is (threads + 1) x 4 MiB
- * (docs/benchmarks.md, "Compression engine").
- */
-const FRAME_SIZE = (/* unused pure expression or super */ null && (4 * 1024 * 1024));
-/**
- * Chunks compressed at once at most: the libuv thread pool's default size, on which zlib runs.
- * pg_dump, a single process, writes at ~200-400 MB/s and zstd level 1 runs at ~600 MB/s per core,
- * so more only pays at high levels (set UV_THREADPOOL_SIZE and pass `threads` for those).
- */
-const MAX_THREADS = 4;
-/** zlib's default 16 KiB output chunks are much slower for zstd (FIELD-NOTES). */
-const STREAM_CHUNK_SIZE = 256 * 1024;
-const DECOMPRESS_CHUNK_SIZE = 1024 * 1024;
-/**
- * The default thread count: the cores the process may use but one, which pg_dump (a process of its
- * own, on the critical path) needs, and at most MAX_THREADS. On a 2-core runner that is one: zlib's
- * stream (itself on the libuv thread pool, off the main thread) at ~600 MB/s for level 1 already
- * outruns pg_dump.
- */
-function defaultThreads() {
-    return Math.max(1, Math.min(availableParallelism() - 1, MAX_THREADS));
+/** The multiarch directory holding libpq.so.5, relative to `root` (usr/lib/x86_64-linux-gnu). */
+function findLibDir(root) {
+    const lib = (0,external_node_path_.join)(root, "usr", "lib");
+    if (!(0,external_node_fs_.existsSync)(lib))
+        return undefined;
+    for (const name of (0,external_node_fs_.readdirSync)(lib)) {
+        if ((0,external_node_fs_.existsSync)((0,external_node_path_.join)(lib, name, "libpq.so.5")))
+            return (0,external_node_path_.join)("usr", "lib", name);
+    }
+    return (0,external_node_fs_.existsSync)((0,external_node_path_.join)(lib, "libpq.so.5")) ? (0,external_node_path_.join)("usr", "lib") : undefined;
 }
 /**
- * A Transform that compresses as `spec` says. With one thread it is zlib's own stream; with more,
- * independent frames compressed at once on the thread pool (ParallelCompressStream).
+ * postgresql-client-<major> in the tool directory: already there, else restored from the cache,
+ * else downloaded (and saved to the cache for the next run).
  */
-function compress_createCompressor(spec, options = {}) {
-    if (spec.method === "none")
-        return new PassThrough();
-    const threads = Math.max(1, Math.floor(options.threads ?? defaultThreads()));
-    if (threads === 1) {
-        return spec.method === "zstd"
-            ? createZstdCompress({
-                chunkSize: STREAM_CHUNK_SIZE,
-                params: { [constants.ZSTD_c_compressionLevel]: spec.level, [constants.ZSTD_c_checksumFlag]: 1 },
-            })
-            : createGzip({ level: spec.level, chunkSize: STREAM_CHUNK_SIZE });
+async function ensurePgClient(options) {
+    const { major, env, log, cache } = options;
+    const dir = clientDir(toolRoot(env), major);
+    const present = readInstalled(dir, major);
+    if (present) {
+        log.info(`Using postgresql-client-${major} ${present.packageVersion} from ${dir}`);
+        return present;
     }
-    return new ParallelCompressStream({
-        method: spec.method,
-        level: spec.level,
-        threads,
-        chunkSize: FRAME_SIZE,
+    const os = readOsRelease();
+    const key = cacheKey(major, os);
+    if (cache && (await cache.restore([dir], key))) {
+        const restored = readInstalled(dir, major);
+        if (restored) {
+            log.info(`Restored postgresql-client-${major} ${restored.packageVersion} from the cache (${key}) into ${dir}`);
+            return restored;
+        }
+        log.warn(`the cache entry ${key} restored an incomplete ${dir}; downloading instead`);
+    }
+    const installed = await installPgClient({
+        major,
+        dir,
+        source: options.source ?? resolveAptSource(env, os),
+        env,
+        log,
+    });
+    if (cache)
+        await cache.save([dir], key);
+    return installed;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/pg-dump-finder.ts
+/**
+ * Finds a pg_dump that can dump a server of a given major: pg_dump dumps servers of its own major
+ * and older, and refuses newer ones ("aborting because of server version mismatch"). The same for
+ * pg_restore and the archives of a pg_dump major. When nothing on the machine fits and
+ * install-pg-client is auto, postgresql-client-<major> is fetched into the tool directory
+ * (pg-install.ts) and its binaries are used by their versioned path.
+ */
+
+
+
+
+
+
+const pg_dump_finder_run = (0,external_node_util_.promisify)(external_node_child_process_.execFile);
+/** The path and environment to spawn a tool with: `base` plus what the tool needs. */
+function pg_dump_finder_toolSpawn(tool, base) {
+    if (typeof tool === "string")
+        return { path: tool, env: base };
+    const env = { ...base };
+    for (const [name, value] of Object.entries(tool.env ?? {})) {
+        // Our libraries first; whatever the environment had stays after them.
+        env[name] = name === "LD_LIBRARY_PATH" && base[name] ? `${value}${external_node_path_.delimiter}${base[name]}` : value;
+    }
+    return { path: tool.path, env };
+}
+/** Where Debian and PGDG put each major's binaries; LIFEBOAT_PG_VERSIONED_ROOT overrides it (tests). */
+const VERSIONED_ROOT_ENV = "LIFEBOAT_PG_VERSIONED_ROOT";
+function parsePgToolVersion(text) {
+    const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?(?:\.\d+)?/.exec(text);
+    if (!match)
+        return undefined;
+    const major = Number(match[1]);
+    const version = match[2] === undefined ? match[1] : `${match[1]}.${match[2]}`;
+    return { version, major };
+}
+/** The directories to look in, in order: versioned Debian/PGDG ones (newest first), then PATH. */
+function candidateBinDirs(env, versionedRoot = env[VERSIONED_ROOT_ENV] || "/usr/lib/postgresql") {
+    const dirs = [];
+    if ((0,external_node_fs_.existsSync)(versionedRoot)) {
+        const majors = (0,external_node_fs_.readdirSync)(versionedRoot)
+            .filter((name) => /^\d+$/.test(name))
+            .map(Number)
+            .sort((a, b) => b - a);
+        for (const major of majors)
+            dirs.push((0,external_node_path_.join)(versionedRoot, String(major), "bin"));
+    }
+    for (const dir of (env.PATH ?? "").split(external_node_path_.delimiter))
+        if (dir)
+            dirs.push(dir);
+    return [...new Set(dirs)];
+}
+async function probeTool(binDir, name, toolEnv) {
+    const path = (0,external_node_path_.join)(binDir, name);
+    if (!(0,external_node_fs_.existsSync)(path))
+        return undefined;
+    try {
+        const spawnWith = pg_dump_finder_toolSpawn({ path, env: toolEnv }, process.env);
+        const { stdout } = await pg_dump_finder_run(path, ["--version"], { timeout: 10_000, env: spawnWith.env });
+        const parsed = parsePgToolVersion(stdout);
+        return parsed ? { path, binDir, ...parsed, ...(toolEnv ? { env: toolEnv } : {}) } : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Picks the tool for a server major (or an archive's pg_dump major). auto: the same major when
+ * there is one (its archives are readable by the most pg_restore versions), else the oldest newer
+ * one. A pinned major: exactly that one.
+ */
+function chooseTool(tools, serverMajor, pgVersion = "auto") {
+    if (pgVersion !== "auto")
+        return pgVersion >= serverMajor ? tools.find((tool) => tool.major === pgVersion) : undefined;
+    const able = tools.filter((tool) => tool.major >= serverMajor).sort((a, b) => a.major - b.major);
+    return able[0];
+}
+/** The major to install when nothing on the machine fits: the pinned one, else the server's. */
+function wantedMajor(serverMajor, pgVersion) {
+    return pgVersion === "auto" ? serverMajor : pgVersion;
+}
+async function findPgTool(options) {
+    const { name, serverMajor } = options;
+    const pgVersion = options.pgVersion ?? "auto";
+    const log = options.log ?? { info: () => undefined, warn: () => undefined };
+    const job = options.target ?? `dump PostgreSQL ${options.serverVersion}`;
+    if (pgVersion !== "auto" && pgVersion < serverMajor) {
+        throw new errors/* InputError */.dz(`--pg-version "${pgVersion}": ${name} ${pgVersion} cannot ${job}; use auto, or ${serverMajor} or newer`, { input: "pg-version" });
+    }
+    if (options.pgBinDir) {
+        const tool = await probeTool(options.pgBinDir, name);
+        if (!tool) {
+            throw new errors/* InputError */.dz(`--pg-bin-dir "${options.pgBinDir}": no working ${name} in that directory`, {
+                input: "pg-bin-dir",
+            });
+        }
+        if (tool.major < serverMajor) {
+            throw new errors/* InputError */.dz(`--pg-bin-dir "${options.pgBinDir}": ${name} ${tool.version} cannot ${job}; ${installHint(serverMajor)}`, { input: "pg-bin-dir" });
+        }
+        if (pgVersion !== "auto" && tool.major !== pgVersion) {
+            throw new errors/* InputError */.dz(`--pg-version "${pgVersion}": the ${name} in --pg-bin-dir "${options.pgBinDir}" is ${tool.version}; drop one of the two or make them agree`, { input: "pg-version" });
+        }
+        return tool;
+    }
+    const found = [];
+    // chooseTool takes the lowest major that can do the job, the first found among equals: a tool
+    // of exactly the wanted major ends the search. Each probe runs `--version`, and on Debian the
+    // PATH entries are the perl pg_wrapper (~0.2 s each), so stopping early is most of a second.
+    const exact = pgVersion === "auto" ? serverMajor : pgVersion;
+    for (const dir of candidateBinDirs(options.env)) {
+        const tool = await probeTool(dir, name);
+        if (tool && !found.some((other) => other.path === tool.path))
+            found.push(tool);
+        if (tool?.major === exact)
+            break;
+    }
+    const chosen = chooseTool(found, serverMajor, pgVersion);
+    if (chosen)
+        return chosen;
+    const major = wantedMajor(serverMajor, pgVersion);
+    const seen = found.length
+        ? `found ${found.map((tool) => `${name} ${tool.version} (${tool.path})`).join(", ")}`
+        : `found no ${name}`;
+    const need = pgVersion === "auto"
+        ? `--pg-bin-dir: ${options.target ? `to ${options.target}, lifeboat` : `the server runs PostgreSQL ${options.serverVersion} and`} needs ${name} ${serverMajor} or newer`
+        : `--pg-version "${pgVersion}": needs ${name} ${pgVersion}`;
+    const input = pgVersion === "auto" ? "pg-bin-dir" : "pg-version";
+    if (options.installPgClient === "auto") {
+        const blocker = installBlocker(options.env);
+        if (blocker) {
+            throw new errors/* InputError */.dz(`${need}; ${seen}; install-pg-client auto cannot download it: ${blocker}; ${installHint(major, false)}`, { input });
+        }
+        log.info(`No suitable ${name} on this machine (${seen}): getting postgresql-client-${major}`);
+        const installed = await (options.install ??
+            ((wanted) => ensurePgClient({ major: wanted, env: options.env, log, cache: options.cache })))(major);
+        const tool = await probeTool(installed.binDir, name, installed.env);
+        if (!tool) {
+            throw new errors/* OperationError */.OK(`--install-pg-client auto: postgresql-client-${major} in ${installed.dir} has no working ${name}`);
+        }
+        return tool;
+    }
+    throw new errors/* InputError */.dz(`${need}; ${seen}; ${installHint(major, true)}`, { input });
+}
+function installHint(major, suggestAuto = true) {
+    const manual = `install postgresql-client-${major} (on GitHub runners: sudo /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y && sudo apt-get install -y postgresql-client-${major}) and pass --pg-bin-dir /usr/lib/postgresql/${major}/bin`;
+    return suggestAuto
+        ? `${manual}, or let lifeboat download it into its tool directory with --install-pg-client auto (action input install-pg-client: auto)`
+        : manual;
+}
+/**
+ * The pg_dump that backs up this server, chosen by the client settings backup and doctor share:
+ * the one place both look, so the doctor's verdict is the backup's.
+ */
+function pg_dump_finder_findPgDumpFor(server, settings, deps) {
+    return findPgTool({
+        name: "pg_dump",
+        serverMajor: server.major,
+        serverVersion: server.version,
+        pgBinDir: settings.pgBinDir,
+        pgVersion: settings.pgVersion,
+        installPgClient: settings.installPgClient,
+        env: deps.env,
+        ...(deps.cache ? { cache: deps.cache } : {}),
+        ...(deps.log ? { log: deps.log } : {}),
     });
 }
-// ES2024; Node 22 and later have it. Typed here because the project's lib is ES2023.
-const transferArrayBuffer = ArrayBuffer.prototype
-    .transfer;
-/** Output buffers of the zstd decompressors that zlib no longer writes into: see releaseDecompressed. */
-const spent = new WeakSet();
+
+;// CONCATENATED MODULE: ./src/postgres/doctor.ts
 /**
- * Frees the memory under `chunk` at once when it is the last slice of an output buffer of a zstd
- * decompressor made here; anything else is ignored. For the sink at the end of a read pipeline,
- * once nothing reads `chunk` or any chunk before it any more (its write finished): the chunks
- * before it may share that memory, and afterwards read as empty. Without it the garbage collector
- * frees the buffers, one full collection per ~64 MiB of plaintext (docs/benchmarks.md, "restore-test
- * and verify"); freed early, the allocator hands the same memory to the next buffer.
+ * The connection doctor: `preflight` runs before any connection (backup, restore) and turns what
+ * can be known from the URL and DNS into one-line exit-2 errors; `runDoctor` goes on through TCP,
+ * TLS, authentication, the server, its session settings, privileges and pg_dump, and reports
+ * every check (docs/connections.md).
  */
-function releaseDecompressed(chunk) {
-    const { buffer } = chunk;
-    // Only the last slice: the decompressor marked the buffer before the sink got the slices ahead of it.
-    if (chunk.byteOffset + chunk.length === buffer.byteLength && spent.delete(buffer)) {
-        transferArrayBuffer?.call(buffer, 0);
+
+
+
+
+
+
+
+
+
+
+async function systemLookup(host) {
+    const found = await dnsLookup(host, { all: true, verbatim: true });
+    return found.map((entry) => ({ address: entry.address, family: entry.family === 6 ? 6 : 4 }));
+}
+function systemHasIpv6Route() {
+    return Object.values(networkInterfaces()).some((addresses) => (addresses ?? []).some((entry) => String(entry.family).endsWith("6") && !entry.internal && isGlobalIpv6(entry.address)));
+}
+/**
+ * Before anything connects: the URL's own rules (a transaction pooler is refused), then DNS (a
+ * host that is unknown, or reachable only over IPv6 from a machine without IPv6). Throws a
+ * one-line InputError naming the part of the URL that is wrong.
+ */
+async function doctor_preflight(url, input = "database-url", deps = {}) {
+    const rules = checkUrl(url, input);
+    if (rules.error)
+        throw rules.error;
+    for (const warning of rules.warnings)
+        deps.log?.warn(warning);
+    const dns = await checkDns(url, input, deps);
+    if (dns.error)
+        throw dns.error;
+}
+const ok = (detail) => ({ status: "ok", detail });
+const warn = (detail) => ({ status: "warn", detail });
+const fail = (error) => ({ status: "fail", detail: error.message, error });
+function checkUrl(url, input) {
+    const findings = urlRules(url, input);
+    const failure = findings.find((finding) => finding.level === "fail");
+    const warnings = findings.filter((finding) => finding.level === "warn").map((finding) => finding.message);
+    if (failure)
+        return { ...fail(new InputError(failure.message, { input })), warnings };
+    const byDefault = resolveSslMode({}, url.host, input).mode === url.sslmode;
+    const ssl = `sslmode=${url.sslmode}${byDefault ? ` (the default for ${isSocketPath(url.host) ? "a Unix socket" : isLocalHost(url.host) ? "a local host" : "a remote host"})` : ""}`;
+    const summary = `${url.host}:${url.port}/${url.database} as ${url.user ?? "(default user)"}, ${ssl}`;
+    if (warnings.length)
+        return { ...warn(`${summary}; ${warnings.join("; ")}`), warnings };
+    return { ...ok(summary), warnings };
+}
+function bareHost(host) {
+    return host.replace(/^\[(.*)\]$/, "$1");
+}
+async function checkDns(url, input, deps) {
+    if (isSocketPath(url.host))
+        return { status: "skip", detail: `Unix socket in ${url.host}: no lookup` };
+    const host = bareHost(url.host);
+    const hasRoute = (deps.hasIpv6Route ?? systemHasIpv6Route)();
+    let addresses;
+    const family = isIP(host);
+    if (family !== 0) {
+        addresses = [{ address: host, family: family === 6 ? 6 : 4 }];
+    }
+    else {
+        try {
+            addresses = await (deps.lookup ?? systemLookup)(host);
+        }
+        catch (error) {
+            const code = error.code;
+            if (code === "ENOTFOUND" || code === "ENODATA" || code === "EAI_NONAME") {
+                return fail(new InputError(unresolvedHostMessage(url, input), { input, cause: error }));
+            }
+            // A resolver that is down for a moment: let the connection try and report.
+            return warn(`looking up ${host} failed (${code ?? describeError(error)}); the connection will try again`);
+        }
+        if (addresses.length === 0) {
+            return fail(new InputError(unresolvedHostMessage(url, input), { input }));
+        }
+    }
+    const problem = addressFamilyProblem(url, addresses, hasRoute, input);
+    if (problem)
+        return fail(new InputError(problem, { input }));
+    const listed = addresses.map((entry) => `${entry.family === 6 ? "AAAA" : "A"} ${entry.address}`).join(", ");
+    const v6Only = addresses.every((entry) => entry.family === 6);
+    return ok(`${family !== 0 ? "an IP address" : listed}${v6Only && hasRoute ? " (IPv6 only; this machine has an IPv6 route)" : ""}`);
+}
+/** The first line of a connection from this machine: a TCP socket to the host and port. */
+async function checkTcp(url, input) {
+    const started = performance.now();
+    try {
+        const socket = await openSocket(url);
+        socket.destroy();
+    }
+    catch (error) {
+        return fail(connectionError(error, url, input));
+    }
+    const where = isSocketPath(url.host) ? socketPath(url) : `${url.host}:${url.port}`;
+    return ok(`${where} accepts connections (${Math.round(performance.now() - started)} ms)`);
+}
+function socketPath(url) {
+    return join(url.host, `.s.PGSQL.${url.port}`);
+}
+function openSocket(url) {
+    return new Promise((resolve, reject) => {
+        const socket = isSocketPath(url.host)
+            ? netConnect({ path: socketPath(url) })
+            : netConnect({ host: bareHost(url.host), port: url.port });
+        socket.setTimeout(10_000, () => socket.destroy(Object.assign(new Error("connection timed out"), { code: "ETIMEDOUT" })));
+        socket.once("connect", () => {
+            socket.setTimeout(0);
+            resolve(socket);
+        });
+        socket.once("error", reject);
+    });
+}
+/** PostgreSQL's SSLRequest: length 8, code 80877103. */
+const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+/**
+ * Asks the server for TLS the way libpq does and completes the handshake with the URL's sslmode,
+ * apart from authentication, so a certificate problem is told apart from a password problem.
+ */
+async function checkTls(url, input) {
+    const mode = url.sslmode;
+    if (mode === "disable") {
+        return {
+            status: "skip",
+            detail: isSocketPath(url.host)
+                ? "a Unix socket: no TLS"
+                : "sslmode=disable: the connection is not encrypted",
+        };
+    }
+    let socket;
+    try {
+        socket = await openSocket(url);
+    }
+    catch (error) {
+        return fail(connectionError(error, url, input));
+    }
+    try {
+        const answer = await new Promise((resolve, reject) => {
+            socket.once("data", (data) => resolve(data.subarray(0, 1).toString("latin1")));
+            socket.once("error", reject);
+            socket.once("close", () => reject(new Error("the server closed the connection")));
+            socket.write(SSL_REQUEST);
+        });
+        if (answer !== "S") {
+            if (mode === "prefer" || mode === "allow") {
+                const detail = `the server offers no TLS; sslmode=${mode} connects unencrypted`;
+                return isLocalHost(url.host) ? ok(`${detail} (a local host)`) : warn(detail);
+            }
+            return fail(connectionError(new Error("The server does not support SSL connections"), url, input));
+        }
+        let options;
+        try {
+            options = tlsOptions(url, mode === "prefer" || mode === "allow" ? "require" : mode, input);
+        }
+        catch (error) {
+            if (error instanceof LifeboatError)
+                return fail(error);
+            throw error;
+        }
+        const host = bareHost(url.host);
+        const secure = await new Promise((resolve, reject) => {
+            const tls = tlsConnect({ ...options, socket, host, ...(isIP(host) ? {} : { servername: host }) });
+            tls.once("secureConnect", () => {
+                resolve({ protocol: tls.getProtocol(), verified: tls.authorized });
+                tls.destroy();
+            });
+            tls.once("error", reject);
+        }).catch((error) => {
+            const problem = certificateProblemFor(error, url, input);
+            if (problem)
+                return problem;
+            throw error;
+        });
+        if (secure instanceof LifeboatError)
+            return fail(secure);
+        const what = mode === "verify-full"
+            ? "certificate and host name verified"
+            : mode === "verify-ca" || (mode === "require" && options.rejectUnauthorized)
+                ? "certificate chain verified, host name not checked"
+                : "encrypted, certificate not verified";
+        return ok(`${secure.protocol ?? "TLS"}, ${what} (sslmode=${mode})`);
+    }
+    catch (error) {
+        return fail(new InputError(`--${input}: TLS with ${url.host}:${url.port} failed: ${describeError(error)}`, {
+            input,
+        }));
+    }
+    finally {
+        socket.destroy();
     }
 }
-function splitThenDecompress() {
-    const splitter = new ZstdFrameSplitter();
-    // 1 MiB pieces out: a quarter of the buffers 256 KiB ones make, each living long enough (written
-    // to a file, piped to pg_restore) to reach V8's old generation; 12 full collections instead of 17
-    // reading a 0.3 GB archive, and ~25% less CPU for verify.
-    const decompressor = (0,external_node_zlib_.createZstdDecompress)({ chunkSize: DECOMPRESS_CHUNK_SIZE });
-    // zlib emits slices of a fresh DECOMPRESS_CHUNK_SIZE buffer until it is full, then allocates the
-    // next one: a slice that ends its buffer is that buffer's last, and zlib no longer writes into it.
-    const marker = new external_node_stream_.Transform({
-        transform(chunk, _encoding, callback) {
-            const { buffer } = chunk;
-            if (buffer.byteLength === DECOMPRESS_CHUNK_SIZE &&
-                chunk.byteOffset + chunk.length === buffer.byteLength) {
-                spent.add(buffer);
-            }
-            callback(null, chunk);
+async function checkTimeouts(client) {
+    const { rows } = await client.query("SELECT name, reset_val, setting, unit FROM pg_catalog.pg_settings WHERE name = ANY($1::text[]) ORDER BY name", [[...DUMP_TIMEOUTS]]);
+    const set = rows.filter((row) => row.reset_val !== "0");
+    const stillOn = rows.filter((row) => row.setting !== "0");
+    if (stillOn.length) {
+        return warn(`${stillOn.map((row) => `${row.name}=${row.setting}${row.unit ?? ""}`).join(", ")} could not be turned off in Lifeboat's session`);
+    }
+    if (set.length === 0)
+        return ok(`none set (${rows.map((row) => row.name).join(", ")} are 0)`);
+    return ok(`${set.map((row) => `${row.name}=${row.reset_val}${row.unit ?? ""}`).join(", ")} for this user or database: Lifeboat turns them off in its own sessions, and pg_dump in its own`);
+}
+/**
+ * Tables and sequences pg_dump will read (user schemas, extension members left out) that this user
+ * cannot: no USAGE on the schema, no SELECT, or row-level security that applies to it (pg_dump
+ * runs with row_security off and stops at such a table).
+ */
+async function checkPrivileges(client, input, preset) {
+    // Schema names as LIKE patterns: `_` literal, the preset's `*` wildcard as `%`.
+    const excluded = (preset === "supabase" ? SUPABASE_PLATFORM_SCHEMAS : []).map((name) => name.replace(/[\\%_]/g, (char) => `\\${char}`).replace(/\*/g, "%"));
+    const { rows } = await client.query(`SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) AS name, c.relkind AS kind,
+            pg_catalog.has_schema_privilege(n.oid, 'USAGE') AS usage,
+            pg_catalog.has_table_privilege(c.oid, 'SELECT') AS select,
+            (c.relrowsecurity AND NOT r.rolsuper AND NOT r.rolbypassrls
+              AND (c.relforcerowsecurity OR NOT pg_catalog.pg_has_role(c.relowner, 'USAGE'))) AS rls
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_roles r ON r.rolname = current_user
+      WHERE c.relkind IN ('r', 'p', 'S')
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+        AND NOT (n.nspname LIKE ANY ($1::text[]))
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                         WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+      ORDER BY 1`, [excluded]);
+    const tables = rows.filter((row) => row.kind !== "S").length;
+    const sequences = rows.length - tables;
+    const blocked = rows
+        .map((row) => {
+        const why = !row.usage
+            ? "no USAGE on its schema"
+            : !row.select
+                ? "no SELECT"
+                : row.rls
+                    ? "row-level security"
+                    : "";
+        return why ? `${row.name} (${why})` : "";
+    })
+        .filter(Boolean);
+    if (blocked.length === 0) {
+        return ok(`can read all ${tables} tables and ${sequences} sequences`);
+    }
+    const shown = blocked.slice(0, 5).join(", ") + (blocked.length > 5 ? `, and ${blocked.length - 5} more` : "");
+    return fail(new InputError(`--${input}: ${blocked.length} of ${rows.length} tables and sequences cannot be read by this user: ${shown}; grant SELECT (or BYPASSRLS), or leave them out with --exclude-table / --exclude-schema`, { input }));
+}
+async function runDoctor(settings, deps) {
+    const input = "database-url";
+    const url = settings.databaseUrl;
+    const checks = [];
+    const report = { ok: true, exitCode: 0, checks };
+    let blocked = false;
+    const record = (name, step) => {
+        checks.push({ name, status: step.status, detail: step.detail });
+        if (step.status === "fail") {
+            blocked = true;
+            report.ok = false;
+            report.failure ??= step.error;
+        }
+    };
+    const run = async (name, step) => {
+        if (blocked) {
+            checks.push({ name, status: "skip", detail: "not checked: an earlier check failed" });
+            return;
+        }
+        try {
+            record(name, await step());
+        }
+        catch (error) {
+            record(name, fail(error instanceof LifeboatError ? error : new LifeboatError(describeError(error), { cause: error })));
+        }
+    };
+    await run("url", () => Promise.resolve(checkUrl(url, input)));
+    await run("dns", () => checkDns(url, input, deps));
+    await run("tcp", () => checkTcp(url, input));
+    await run("tls", () => checkTls(url, input));
+    let client;
+    await run("authentication", async () => {
+        client = await connect(url, input);
+        const who = await client.query("SELECT current_user AS user, current_database() AS database, (SELECT ssl FROM pg_catalog.pg_stat_ssl WHERE pid = pg_catalog.pg_backend_pid()) AS ssl");
+        const row = who.rows[0];
+        return ok(`connected as ${row.user} to database ${row.database}${row.ssl ? " over TLS" : row.ssl === false ? " without TLS" : ""}`);
+    });
+    let server;
+    try {
+        await run("server", async () => {
+            server = await readServerInfo(client);
+            report.server = { version: server.version, database: server.database, user: server.user };
+            return ok(`PostgreSQL ${server.version}`);
+        });
+        await run("timeouts", () => checkTimeouts(client));
+        await run("privileges", () => checkPrivileges(client, input, settings.preset));
+    }
+    finally {
+        await client?.end().catch(() => undefined);
+    }
+    // Whether a pg_dump fits is worth knowing even when a privilege is missing.
+    if (server !== undefined)
+        blocked = false;
+    await run("pg_dump", async () => {
+        const tool = await findPgDumpFor(server, settings, deps);
+        report.pgDump = { version: tool.version, path: tool.path };
+        return ok(`pg_dump ${tool.version} (${tool.path}) can dump PostgreSQL ${server.version}`);
+    });
+    if (report.failure)
+        report.exitCode = report.failure.exitCode;
+    return report;
+}
+
+;// CONCATENATED MODULE: ./src/streams/bulk-pipe.ts
+/**
+ * A pipe from a child process whose output arrives in large chunks, for a child that writes a lot
+ * in small pieces (pg_dump writes its archive 4 KiB at a time).
+ *
+ * A child's stdout piped the usual way reaches Node in reads of whatever the pipe held at that
+ * moment, ~8 KiB on average for pg_dump: each read allocates a buffer and goes through the stream
+ * machinery, and every stage after it (hashing, the archive parser, the compressor) pays its
+ * per-chunk cost ~120,000 times per GB. Here the child writes into a FIFO, and Node reads it with
+ * `net.Socket`'s `onread`, straight into the free end of a 1 MiB buffer: no allocation per read, no
+ * copy, and the stream downstream sees one chunk per MiB (docs/benchmarks.md has the figures).
+ *
+ * The FIFO is made in a private directory and unlinked before the child starts: both ends are
+ * open by then, so nothing is left on disk and no other process can open it. Where `mkfifo` is
+ * missing (Windows), `createBulkPipe` returns undefined and the caller uses an ordinary pipe.
+ */
+
+
+
+
+
+
+const BULK_CHUNK_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
+function bulk_pipe_createBulkPipe(options = {}) {
+    const chunkBytes = options.chunkBytes ?? BULK_CHUNK_BYTES;
+    let directory;
+    try {
+        directory = mkdtempSync(join(options.directory ?? tmpdir(), "lifeboat-pipe-"));
+    }
+    catch {
+        return undefined;
+    }
+    let readFd;
+    let writeFd;
+    try {
+        const path = join(directory, "fifo");
+        const made = spawnSync("mkfifo", ["-m", "600", path], { stdio: "ignore" });
+        if (made.error || made.status !== 0)
+            return undefined;
+        // The read end first and non-blocking (an open for reading waits for a writer otherwise, and
+        // libuv needs O_NONBLOCK); then the write end, which opens at once since a reader exists.
+        readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+        writeFd = openSync(path, constants.O_WRONLY);
+        unlinkSync(path);
+    }
+    catch {
+        for (const fd of [readFd, writeFd])
+            if (fd !== undefined)
+                closeQuietly(fd);
+        return undefined;
+    }
+    finally {
+        rmSync(directory, { recursive: true, force: true });
+    }
+    // Chunks given back, refilled rather than allocated anew: a fresh 1 MiB buffer per MiB read lives
+    // just long enough (queued in the stages, compressed on the thread pool) to be promoted to V8's old
+    // generation, and ~300 of them per GB set off a full garbage collection every dozen or so (21
+    // against 5 for a 0.3 GB dump, measured with --trace-gc).
+    const ours = new WeakSet();
+    const spare = [];
+    const fresh = () => {
+        const buffer = spare.pop() ?? Buffer.allocUnsafeSlow(chunkBytes);
+        ours.add(buffer.buffer);
+        return buffer;
+    };
+    let chunk = fresh();
+    let fill = 0;
+    const output = new Readable({
+        // One chunk in the buffer is the back-pressure point: the socket pauses, the FIFO fills, and
+        // the child blocks in write() until the stages after us caught up.
+        highWaterMark: 1,
+        read() {
+            socket.resume();
+        },
+        destroy(error, callback) {
+            socket.destroy();
+            callback(error);
         },
     });
-    // pipeline destroys all three on an error in any; the Duplex then fails with that error.
-    (0,external_node_stream_.pipeline)(splitter, decompressor, marker, () => undefined);
-    return external_node_stream_.Duplex.from({ writable: splitter, readable: marker });
+    const pushFull = () => {
+        const full = chunk;
+        chunk = fresh();
+        fill = 0;
+        if (!output.push(full))
+            socket.pause();
+    };
+    const socket = new Socket({
+        fd: readFd,
+        readable: true,
+        writable: false,
+        onread: {
+            buffer: () => chunk.subarray(fill),
+            callback: (bytes) => {
+                fill += bytes;
+                if (fill === chunkBytes)
+                    pushFull();
+                return true;
+            },
+        },
+    });
+    // EOF: the child and everything it started closed the write end.
+    let ended = false;
+    const end = () => {
+        if (ended)
+            return;
+        ended = true;
+        if (fill > 0)
+            output.push(chunk.subarray(0, fill));
+        output.push(null);
+    };
+    socket.on("end", end);
+    socket.on("close", (hadError) => hadError || end());
+    socket.on("error", (error) => {
+        ended = true;
+        output.destroy(error);
+    });
+    // Flowing, so that EOF is seen (the bytes themselves never go through the socket's own buffer).
+    socket.resume();
+    const writeEnd = writeFd;
+    let writeClosed = false;
+    return {
+        writeFd: writeEnd,
+        closeWriteEnd() {
+            if (writeClosed)
+                return;
+            writeClosed = true;
+            closeQuietly(writeEnd);
+        },
+        output,
+        release(given) {
+            // Only whole chunks of ours, each once: a buffer is ours again only after fresh() took it.
+            if (!ours.has(given.buffer) || given.byteOffset !== 0 || spare.length >= MAX_SPARE)
+                return;
+            ours.delete(given.buffer);
+            spare.push(given.length === chunkBytes ? given : Buffer.from(given.buffer, 0, chunkBytes));
+        },
+    };
+}
+/** Chunks kept for reuse: those in flight at once, ~4 to 8 (taps, compressor, its thread pool). */
+const MAX_SPARE = 16;
+function closeQuietly(fd) {
+    try {
+        closeSync(fd);
+    }
+    catch {
+        // Already closed.
+    }
+}
+
+;// CONCATENATED MODULE: ./src/postgres/pg-dump.ts
+/**
+ * Runs pg_dump with its output as a stream. The stream only ends cleanly once pg_dump has exited
+ * with status 0 and what it wrote starts like a custom-format archive: an exit with an error, a
+ * kill, or an empty output turns into a stream error, so a cut-short dump can never be stored as
+ * a complete one.
+ */
+
+
+
+
+
+
+
+const ARCHIVE_MAGIC = Buffer.from("PGDMP");
+const STDERR_KEEP = (/* unused pure expression or super */ null && (64 * 1024));
+const COALESCE_BYTES = (/* unused pure expression or super */ null && (256 * 1024));
+/**
+ * The TimeZone pg_dump's session runs in. pg_dump sets DateStyle and extra_float_digits but not
+ * the zone, so timestamptz values reach the archive in whatever zone the role, the database or the
+ * server default says, and restore-test could not print them again the same way to recompute a
+ * table's digest. In UTC they can (the manifest records it as `dump.timeZone`), and UTC's text does
+ * not depend on the time zone database of either server. The values are the same instants in any
+ * zone, so what a restore puts in the database does not change.
+ */
+const pg_dump_DUMP_TIME_ZONE = "UTC";
+function pg_dump_startPgDump(options) {
+    // An allow-listed environment: the password in PGPASSWORD (never on the command line), and
+    // nothing of ours (identities, tokens, other PG* variables) that pg_dump has no use for.
+    const connection = pgConnection(options.url);
+    const { path, env } = toolSpawn(options.pgDump, {
+        ...pgToolEnv(options.env, {
+            password: options.url.password,
+            sslmode: options.url.sslmode,
+            appName: "lifeboat pg_dump",
+            connectTimeoutSeconds: 15,
+            timeZone: pg_dump_DUMP_TIME_ZONE,
+        }),
+        ...connection.env,
+    });
+    // The archive through a FIFO read in 1 MiB chunks where the platform has one (bulk-pipe.ts says
+    // why), else an ordinary pipe.
+    const bulk = options.ordinaryPipe ? undefined : createBulkPipe();
+    let child;
+    try {
+        // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
+        // anything it started (a wrapper script's children too).
+        child = spawn(path, [...options.args, `--dbname=${connection.dbname}`], {
+            env,
+            stdio: ["ignore", bulk ? bulk.writeFd : "pipe", "pipe"],
+            detached: true,
+        });
+    }
+    catch (error) {
+        bulk?.output.destroy();
+        throw error;
+    }
+    finally {
+        bulk?.closeWriteEnd();
+    }
+    const archive = bulk ? bulk.output : child.stdout;
+    const stderrStream = child.stderr;
+    child.on("close", connection.dispose);
+    child.on("error", connection.dispose);
+    const running = () => child.exitCode === null && child.signalCode === null;
+    const terminate = () => {
+        if (!running() || child.pid === undefined)
+            return;
+        signalGroup(child.pid, "SIGTERM");
+        // A pg_dump that ignores SIGTERM must not keep the backup (and the process) waiting.
+        setTimeout(() => running() && signalGroup(child.pid, "SIGKILL"), KILL_AFTER_MS).unref();
+    };
+    let stderr = "";
+    stderrStream.setEncoding("utf8");
+    stderrStream.on("data", (text) => {
+        stderr = (stderr + text).slice(-STDERR_KEEP);
+    });
+    let killedFor;
+    const exited = new Promise((resolve, reject) => {
+        child.on("error", (error) => reject(new OperationError(`pg_dump could not start: ${error.message}`)));
+        child.on("close", (code, signal) => {
+            if (code === 0)
+                return resolve();
+            const why = killedFor ?? (signal ? `killed by ${signal}` : `exited with status ${code}`);
+            reject(new OperationError(`pg_dump ${why}${lastError(stderr)}${accessHint(stderr, options.url.user)}`));
+        });
+    });
+    // Observed through the output stream; this keeps an early rejection from being "unhandled".
+    exited.catch(() => undefined);
+    let seen = 0;
+    const head = [];
+    // pg_dump writes in pieces of a few KiB; gathering them into larger chunks here saves every
+    // stage after it (hashing, encryption, the store) most of its per-chunk cost.
+    let pending = [];
+    let pendingBytes = 0;
+    const output = new Transform({
+        transform(chunk, _encoding, callback) {
+            // A copy: the chunk itself is refilled once the stages are done with it (release).
+            if (seen < ARCHIVE_MAGIC.length)
+                head.push(Buffer.from(chunk.subarray(0, ARCHIVE_MAGIC.length)));
+            seen += chunk.length;
+            if (pendingBytes === 0 && chunk.length >= COALESCE_BYTES)
+                return callback(null, chunk);
+            pending.push(chunk);
+            pendingBytes += chunk.length;
+            if (pendingBytes < COALESCE_BYTES)
+                return callback();
+            const gathered = Buffer.concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+            callback(null, gathered);
+        },
+        flush(callback) {
+            exited.then(() => {
+                if (pendingBytes > 0)
+                    this.push(Buffer.concat(pending, pendingBytes));
+                const start = Buffer.concat(head).subarray(0, ARCHIVE_MAGIC.length);
+                if (seen === 0)
+                    return callback(new OperationError("pg_dump exited 0 but wrote nothing"));
+                if (!start.equals(ARCHIVE_MAGIC)) {
+                    return callback(new OperationError("pg_dump's output is not a custom-format archive"));
+                }
+                callback();
+            }, (error) => callback(error));
+        },
+    });
+    archive.on("error", (error) => output.destroy(error));
+    archive.pipe(output);
+    // A child that failed to start never closes the FIFO's read end by itself.
+    child.on("error", () => archive.destroy());
+    // The consumer went away (store failure, abort): pg_dump must not keep running.
+    output.on("close", terminate);
+    return {
+        output,
+        release: bulk ? (chunk) => bulk.release(chunk) : () => undefined,
+        kill(reason) {
+            killedFor ??= `was stopped: ${reason}`;
+            terminate();
+        },
+    };
+}
+const KILL_AFTER_MS = 5_000;
+function signalGroup(pid, signal) {
+    try {
+        process.kill(-pid, signal);
+    }
+    catch {
+        // Already gone.
+    }
+}
+/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
+/**
+ * What to do when pg_dump stopped at a table its role may not read: the commonest failure of a
+ * backup run as a dedicated, least-privileged role. pg_dump reads every table in the scope with row
+ * security off, so a policy that would hide rows fails the dump rather than thinning it.
+ */
+function accessHint(stderr, role) {
+    const who = role ? `role ${role}` : "the role";
+    if (/query would be affected by row-level security policy/.test(stderr)) {
+        return ` (the backup's ${who} must see every row: give it BYPASSRLS or ownership of the table, or leave the table out with --exclude-table; lifeboat doctor lists every table it cannot read)`;
+    }
+    if (/permission denied for (table|sequence|schema|large object|view|materialized view)/.test(stderr)) {
+        return ` (the backup's ${who} must read everything in the dump's scope: GRANT pg_read_all_data (PostgreSQL 14 and later) or SELECT and USAGE, or narrow the scope with --exclude-table / --exclude-schema; lifeboat doctor lists what it cannot read)`;
+    }
+    return "";
+}
+function lastError(stderr) {
+    const lines = redactUrls(stderr)
+        .split("\n")
+        .map((line) => line.trim())
+        .filter(Boolean);
+    const at = lines.findLastIndex((line) => /error:|FATAL:|fatal:/.test(line));
+    const error = at < 0 ? lines.at(-1) : lines[at];
+    // The server's DETAIL and HINT lines after it say why, and often what to do.
+    const advice = at < 0 ? [] : lines.slice(at + 1).filter((line) => /^(DETAIL|HINT):/.test(line));
+    return error ? `: ${[error, ...advice].join(" ")}` : "";
+}
+
+;// CONCATENATED MODULE: ./src/domain/roles-sql.ts
+/**
+ * The roles object's SQL, pure: `pg_dumpall --roles-only --no-role-passwords` output with the
+ * reserved roles' statements left out, and the same statements classified again when they are
+ * applied. Works statement by statement (not line by line), so a comment spanning lines or a
+ * quoted name stays whole.
+ */
+
+
+const roles_sql_NAME = (/* unused pure expression or super */ null && (String.raw `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`));
+function unquote(name) {
+    return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name.toLowerCase();
+}
+function quoteRole(name) {
+    return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
+}
+/** Drops the comment lines and psql meta-commands (\restrict, \unrestrict) before a statement. */
+function stripLeading(statement) {
+    const lines = statement.split("\n");
+    while (lines.length > 0 && /^\s*($|--|\\)/.test(lines[0]))
+        lines.shift();
+    return lines.join("\n").trim();
+}
+function classifyRoleStatement(sql) {
+    let match = new RegExp(`^(CREATE|ALTER|COMMENT ON) ROLE (${roles_sql_NAME})`, "i").exec(sql);
+    if (match) {
+        const verb = match[1].toUpperCase();
+        const kind = verb === "CREATE" ? "create" : verb === "ALTER" ? "alter" : "comment";
+        return { kind, role: unquote(match[2]), sql };
+    }
+    match = new RegExp(`^GRANT (${roles_sql_NAME}) TO (${roles_sql_NAME})(.*?)(?: GRANTED BY (${roles_sql_NAME}))?$`, "is").exec(sql);
+    if (match) {
+        return {
+            kind: "grant",
+            role: unquote(match[1]),
+            member: unquote(match[2]),
+            grantor: match[4] === undefined ? undefined : unquote(match[4]),
+            sql,
+        };
+    }
+    if (/^(SET|RESET) /i.test(sql))
+        return { kind: "session", sql };
+    return { kind: "other", sql };
+}
+/** The statements of a roles SQL text, comments and psql meta-commands left out. */
+function roles_sql_roleStatements(text) {
+    const split = splitSqlStatements(text);
+    if (split.problem)
+        throw new OperationError(`the roles SQL does not parse: ${split.problem}`);
+    return split.statements
+        .map(stripLeading)
+        .filter((sql) => sql !== "")
+        .map(classifyRoleStatement);
 }
 /**
- * A stream that undoes `method`'s compression: a zstd stream of any number of frames, or a gzip
- * stream of any number of members, as our compressor, the zstd and gzip tools and pigz write them.
- * It fails on corrupted or truncated input.
+ * Attributes that are CREATE ROLE's defaults but that only a superuser may state: dropping them
+ * changes nothing for a role the script has just created, and lets a non-superuser (a Supabase
+ * project's postgres, the supabase/postgres image) apply the script.
  */
-function createDecompressor(method) {
-    switch (method) {
-        case "zstd":
-            // Node's zstd decompressor drops the frames after one that ends inside a write: see
-            // zstd-frames.ts. Each write it gets ends at a frame boundary at the latest.
-            return splitThenDecompress();
-        case "gzip":
-            return (0,external_node_zlib_.createGunzip)({ chunkSize: STREAM_CHUNK_SIZE });
-        case "none":
-            return new external_node_stream_.PassThrough();
+const SUPERUSER_DEFAULTS = /\s+(NOSUPERUSER|NOREPLICATION|NOBYPASSRLS)\b/gi;
+function rewriteAlter(sql) {
+    const withAttributes = new RegExp(`^(ALTER ROLE ${roles_sql_NAME} WITH)(.*)$`, "is").exec(sql);
+    if (!withAttributes)
+        return sql;
+    const quote = withAttributes[2].indexOf("'");
+    const head = quote < 0 ? withAttributes[2] : withAttributes[2].slice(0, quote);
+    const tail = quote < 0 ? "" : withAttributes[2].slice(quote);
+    // Never a password, whatever produced the text.
+    const cleaned = `${head.replace(SUPERUSER_DEFAULTS, "")}${tail}`.replace(/\s+PASSWORD\s+('(?:[^']|'')*'|NULL)/gi, "");
+    return cleaned.trim() === "" ? "" : `${withAttributes[1]}${cleaned}`;
+}
+/**
+ * Keeps the statements of the roles that are not reserved: CREATE / ALTER / COMMENT ON ROLE of a
+ * reserved role go, a GRANT goes when the granted role or the member is reserved, and a GRANTED BY
+ * naming a reserved role is dropped (the grant is then made by whoever applies the script).
+ */
+function roles_sql_filterRolesSql(text, isReserved, header) {
+    const kept = [];
+    const roles = [];
+    const left = new Set();
+    for (const statement of roles_sql_roleStatements(text)) {
+        switch (statement.kind) {
+            case "create":
+            case "alter":
+            case "comment": {
+                if (isReserved(statement.role)) {
+                    left.add(statement.role);
+                    continue;
+                }
+                if (statement.kind === "create")
+                    roles.push(statement.role);
+                const sql = statement.kind === "alter" ? rewriteAlter(statement.sql) : statement.sql;
+                if (sql !== "")
+                    kept.push(sql);
+                break;
+            }
+            case "grant": {
+                if (isReserved(statement.role) || isReserved(statement.member))
+                    continue;
+                const sql = statement.grantor !== undefined && isReserved(statement.grantor)
+                    ? statement.sql.replace(/\s+GRANTED BY\s+\S+$/i, "")
+                    : statement.sql;
+                kept.push(sql);
+                break;
+            }
+            default:
+                kept.push(statement.sql);
+        }
     }
+    const body = kept.map((sql) => `${sql};`).join("\n");
+    const comment = header
+        .split("\n")
+        .map((line) => `-- ${line}`.trimEnd())
+        .join("\n");
+    return { sql: `${comment}\n\n${body}\n`, roles, left: [...left].sort() };
+}
+
+;// CONCATENATED MODULE: ./src/postgres/roles.ts
+/**
+ * Roles are cluster-wide, so pg_dump leaves them out: `pg_dumpall --roles-only
+ * --no-role-passwords` reads them (from pg_roles, which a non-superuser such as a Supabase
+ * project's postgres may read), the reserved ones are filtered out (src/domain/roles-sql.ts), and
+ * a restore applies the rest before pg_restore.
+ */
+
+
+
+
+
+
+
+const MAX_OUTPUT = (/* unused pure expression or super */ null && (64 * 1024 * 1024));
+/** Runs pg_dumpall from `binDir` (the chosen pg_dump's) and returns the filtered roles SQL. */
+async function roles_dumpRoles(options) {
+    const connection = pgConnection(options.url);
+    const { path, env } = toolSpawn({ path: join(options.pgDump.binDir, "pg_dumpall"), env: options.pgDump.env }, {
+        ...pgToolEnv(options.env, {
+            password: options.url.password,
+            sslmode: options.url.sslmode,
+            appName: "lifeboat pg_dumpall",
+            connectTimeoutSeconds: 15,
+        }),
+        ...connection.env,
+    });
+    const args = ["--roles-only", "--no-role-passwords", "--no-password", `--dbname=${connection.dbname}`];
+    const stdout = await new Promise((resolve, reject) => {
+        execFile(path, args, { env, maxBuffer: MAX_OUTPUT, encoding: "utf8", timeout: 300_000 }, (error, out, err) => {
+            if (!error)
+                return resolve(out);
+            const line = redactUrls(err)
+                .split("\n")
+                .map((text) => text.trim())
+                .filter(Boolean)
+                .find((text) => /error:|FATAL:/.test(text)) ?? describeError(error);
+            reject(new OperationError(`pg_dumpall --roles-only failed: ${line}`));
+        });
+    }).finally(connection.dispose);
+    if (!/CREATE ROLE|Roles/.test(stdout)) {
+        throw new OperationError("pg_dumpall --roles-only wrote no roles section");
+    }
+    return filterRolesSql(stdout, options.isReserved, options.header);
+}
+/**
+ * Applies a roles script statement by statement and idempotently: a role the server already has is
+ * neither created nor altered, and no grant changes it; only roles created here get their
+ * attributes, settings, comments and memberships. Nothing is ever dropped afterwards: roles are
+ * cluster-wide, and other databases may use them.
+ */
+async function roles_applyRoles(client, sql) {
+    const { rows } = await client.query("SELECT rolname FROM pg_catalog.pg_roles");
+    const before = new Set(rows.map((row) => row.rolname));
+    const created = new Set();
+    const existing = new Set();
+    const errors = [];
+    const run = async (text) => {
+        try {
+            await client.query(text);
+            return true;
+        }
+        catch (error) {
+            // Created meanwhile by someone else: the role is there, which is what was asked.
+            if (error.code === "42710")
+                return false;
+            errors.push(`${describeError(error)} (${roles_oneLine(text)})`);
+            return false;
+        }
+    };
+    for (const statement of roleStatements(sql)) {
+        switch (statement.kind) {
+            case "create":
+                if (before.has(statement.role))
+                    existing.add(statement.role);
+                else if (await run(statement.sql))
+                    created.add(statement.role);
+                break;
+            case "alter":
+            case "comment":
+                if (created.has(statement.role))
+                    await run(statement.sql);
+                break;
+            case "grant":
+                if (created.has(statement.member))
+                    await run(statement.sql);
+                break;
+            case "session":
+                // Session settings of the script (client_encoding, ...) would only change this connection.
+                break;
+            default:
+                await run(statement.sql);
+        }
+    }
+    return { created: [...created], existing: [...existing], errors };
+}
+function roles_oneLine(text) {
+    const line = text.replace(/\s+/g, " ").trim();
+    return line.length > 100 ? `${line.slice(0, 97)}...` : line;
 }
 
 ;// CONCATENATED MODULE: ./src/streams/hash-tap.ts
@@ -60291,8 +62030,8 @@ function stage_releaseInputWhenDone(stream, release) {
 
 
 /** Stage names whose results every artifact pipeline has. */
-const PLAINTEXT = "plaintext";
-const STORED = "stored";
+const artifact_stages_PLAINTEXT = "plaintext";
+const artifact_stages_STORED = "stored";
 /** The compression method names this code can write and read. */
 const COMPRESSION_METHODS = (/* unused pure expression or super */ null && (["zstd", "gzip", "none"]));
 /** `compression` is the manifest's text ("zstd:1"); a bad one is the user's input (--compression). */
@@ -60313,7 +62052,7 @@ function decompressStages(compression) {
     throw new Error(`artifact compression "${compression}" is not one this Lifeboat reads (made by a newer one?)`);
 }
 /** Recipients to encrypt to, or an empty list for an unencrypted backup (the explicit opt-out). */
-function writeStages(options) {
+function artifact_stages_writeStages(options) {
     const compress = compressStages(options.compression);
     const encrypt = options.recipients.length > 0 ? [transformStage("encrypt", createEncryptStream(options.recipients))] : [];
     const consumer = compress[0] ?? encrypt[0];
@@ -60321,11 +62060,11 @@ function writeStages(options) {
         releaseInputWhenDone(consumer.stream, options.releaseInput);
     }
     return [
-        digestStage(PLAINTEXT),
+        digestStage(artifact_stages_PLAINTEXT),
         ...(options.plaintextTaps ?? []),
         ...compress,
         ...encrypt,
-        digestStage(STORED),
+        digestStage(artifact_stages_STORED),
     ];
 }
 /**
@@ -60333,20 +62072,18 @@ function writeStages(options) {
  * in the plaintext (decrypted with them, or as stored when the artifact is not encrypted).
  */
 function readStages(artifact, identities, options = {}) {
-    const stored = stage_digestStage(STORED);
+    const stored = stage_digestStage(artifact_stages_STORED);
     if (identities === undefined)
         return [stored];
     return [
         stored,
         ...(artifact.encryption === "age-v1" ? [stage_transformStage("decrypt", createDecryptStream(identities))] : []),
         ...decompressStages(artifact.compression),
-        stage_digestStage(PLAINTEXT),
+        stage_digestStage(artifact_stages_PLAINTEXT),
         ...(options.plaintextTaps ?? []),
     ];
 }
 
-// EXTERNAL MODULE: external "node:stream/promises"
-var external_node_stream_promises_ = __nccwpck_require__(46466);
 ;// CONCATENATED MODULE: ./src/pipeline/pipeline.ts
 /**
  * One place where byte pipelines are put together: a source, a list of stages, and a sink (a
@@ -60374,7 +62111,7 @@ class StageResults {
         return this.stages.some((stage) => stage.name === name);
     }
 }
-function compose(stages) {
+function pipeline_compose(stages) {
     const names = new Set();
     for (const stage of stages) {
         if (names.has(stage.name))
@@ -60386,7 +62123,7 @@ function compose(stages) {
 }
 /** source -> stages -> sink. Resolves with the stages' results once the sink finished. */
 async function runPipeline(source, stages, sink, options = {}) {
-    const composed = compose(stages);
+    const composed = pipeline_compose(stages);
     await pipeline([source, ...composed.streams, sink], options.signal ? { signal: options.signal } : {});
     return composed.results;
 }
@@ -60395,8 +62132,8 @@ async function runPipeline(source, stages, sink, options = {}) {
  * store's put). The first failure on either side stops the other: a failing consumer destroys the
  * chain, a failing chain errors the output the consumer reads.
  */
-async function runIntoConsumer(source, stages, consume) {
-    const composed = compose(stages);
+async function pipeline_runIntoConsumer(source, stages, consume) {
+    const composed = pipeline_compose(stages);
     const chain = pipeline([source, ...composed.streams]);
     const consuming = consume(composed.output).catch((error) => {
         const reason = error instanceof Error ? error : new Error(String(error));
@@ -60445,8 +62182,8 @@ function digestProblems(artifact, stored, plaintext) {
 /** The digests a finished read pipeline measured (plaintext only when it decrypted). */
 function readDigests(results) {
     return {
-        stored: results.get(STORED),
-        plaintext: results.has(PLAINTEXT) ? results.get(PLAINTEXT) : undefined,
+        stored: results.get(artifact_stages_STORED),
+        plaintext: results.has(artifact_stages_PLAINTEXT) ? results.get(artifact_stages_PLAINTEXT) : undefined,
     };
 }
 /**
@@ -60457,7 +62194,7 @@ function readDigests(results) {
 async function openArtifactRead(repository, manifest, artifact, identities, options = {}) {
     const stages = readStages(artifact, identities, { plaintextTaps: options.plaintextTaps ?? [] });
     const all = [...(options.storedTaps ?? []), ...stages];
-    const composed = compose(all);
+    const composed = pipeline_compose(all);
     const source = await repository.openArtifact(manifest, artifact);
     return {
         streams: [source, ...composed.streams],
@@ -60470,13 +62207,16 @@ async function openArtifactRead(repository, manifest, artifact, identities, opti
 }
 /**
  * Reads the whole artifact into `sink` (default: nowhere) and checks it. Never throws for damage:
- * a read that fails (a missing object, a decryption error) is a problem in the result.
+ * a read that fails (a missing object, a decryption error) is a problem in the result. One stopped
+ * by `signal` is one too: the caller checks the signal before it judges the result.
  */
-async function readArtifact(repository, manifest, artifact, identities, options = {}) {
+async function read_artifact_readArtifact(repository, manifest, artifact, identities, options = {}) {
     let opened;
     try {
         opened = await openArtifactRead(repository, manifest, artifact, identities, options);
-        await (0,external_node_stream_promises_.pipeline)([...opened.streams, options.sink ?? discard()]);
+        await (0,external_node_stream_promises_.pipeline)([...opened.streams, options.sink ?? discard()], {
+            ...(options.signal ? { signal: options.signal } : {}),
+        });
     }
     catch (error) {
         return {
@@ -60491,6 +62231,618 @@ async function readArtifact(repository, manifest, artifact, identities, options 
 }
 function discard() {
     return new external_node_stream_.Writable({ write: (_chunk, _encoding, callback) => callback() });
+}
+
+;// CONCATENATED MODULE: ./src/commands/roles-object.ts
+/**
+ * The roles object beside a dump (`roles.sql.age`, or `roles.sql` unencrypted): written by backup
+ * before the manifest, checked by verify, decrypted and applied by restore-test. It is small (a
+ * few KiB), so its SQL is held in memory once read.
+ */
+
+
+
+
+
+
+
+/** Encrypts the roles SQL to `recipients` (none: unencrypted) and writes it as the backup's artifact `name`. */
+async function roles_object_putRolesObject(options) {
+    const body = Buffer.from(options.sql, "utf8");
+    const { results } = await runIntoConsumer(Readable.from([body]), writeStages({ recipients: options.recipients, compression: "none" }), (output) => options.writer.putArtifact(options.name, output, {
+        // age adds a header of a few hundred bytes per recipient and 16 bytes per 64 KiB.
+        sizeHint: body.length + 1024 * (options.recipients.length + 1),
+        ...(options.signal ? { signal: options.signal } : {}),
+    }));
+    return {
+        name: options.name,
+        kind: "roles",
+        stored: results.get(STORED),
+        plaintext: results.get(PLAINTEXT),
+        compression: "none",
+        encryption: options.recipients.length > 0 ? "age-v1" : "none",
+        count: options.count,
+    };
+}
+/**
+ * Reads the roles object and checks it against the manifest: the stored bytes' size and sha256,
+ * and with `identities` (an empty list for an unencrypted backup) the plaintext's too.
+ */
+async function readRolesObject(repository, manifest, identities) {
+    const roles = rolesArtifact(manifest);
+    if (!roles)
+        return { problems: [], sql: undefined };
+    const chunks = [];
+    const sink = new Writable({
+        write(chunk, _encoding, callback) {
+            chunks.push(chunk);
+            callback();
+        },
+    });
+    const read = await readArtifact(repository, manifest, roles, identities, { sink });
+    if (read.problems.length > 0 || identities === undefined)
+        return { problems: read.problems, sql: undefined };
+    return { problems: [], sql: Buffer.concat(chunks).toString("utf8") };
+}
+/** Reads, checks and applies the backup's roles object to a server (restore-test's scratch server). */
+async function applyRolesObject(client, repository, manifest, identities) {
+    const read = await readRolesObject(repository, manifest, identities);
+    if (read.sql === undefined) {
+        throw new OperationError(read.problems[0] ?? `${rolesArtifact(manifest)?.name ?? "the roles object"} could not be read`);
+    }
+    return applyRoles(client, read.sql);
+}
+
+;// CONCATENATED MODULE: ./src/commands/progress.ts
+/**
+ * Progress lines for long work (backup, verify, restore-test, restore): one line at a steady
+ * interval through the command's logger, which is stderr in the CLI (never stdout, so `--json`
+ * stays one object; `--quiet` silences it) and the job log in Actions. What a line says is read
+ * live from the pipeline's taps when it is due, so a stalled pipeline shows as a stalled count.
+ */
+
+
+/** The interval when the edge sets none (CommandContext.progressEveryMs). */
+const DEFAULT_PROGRESS_EVERY_MS = 5000;
+/**
+ * Logs `progressLine(what, sample())` every `everyMs` until stop(). The timer does not keep the
+ * process alive, and a sample that throws is skipped rather than failing the command.
+ */
+function progress_startProgress(options) {
+    const started = options.startedMs ?? performance.now();
+    const every = options.everyMs ?? DEFAULT_PROGRESS_EVERY_MS;
+    const timer = setInterval(() => {
+        let sample;
+        try {
+            sample = options.sample();
+        }
+        catch {
+            return;
+        }
+        options.log.info(progressLine(options.what, sample, (performance.now() - started) / 1000));
+    }, every);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+}
+/** `backup: 1.2 GB read, 150 MB stored, 210 MB/s, 12 of 40 tables, 6s elapsed` */
+function progressLine(what, sample, elapsedSeconds) {
+    const seconds = Math.max(elapsedSeconds, 0.001);
+    const parts = [];
+    if (sample.readTotal !== undefined && sample.readTotal > 0) {
+        const percent = Math.min(100, Math.floor((sample.read / sample.readTotal) * 100));
+        parts.push(`${format_formatBytes(sample.read)} of ${format_formatBytes(sample.readTotal)} read (${percent}%)`);
+    }
+    else {
+        parts.push(`${format_formatBytes(sample.read)} read`);
+    }
+    if (sample.stored !== undefined)
+        parts.push(`${format_formatBytes(sample.stored)} stored`);
+    parts.push(`${format_formatBytes(Math.round(sample.read / seconds))}/s`);
+    if (sample.tables) {
+        parts.push(sample.tables.done === undefined
+            ? `${sample.tables.total} tables`
+            : `${sample.tables.done} of ${sample.tables.total} tables`);
+    }
+    if (sample.phase)
+        parts.push(sample.phase);
+    parts.push(`${Math.round(seconds)}s elapsed`);
+    return `${what}: ${parts.join(", ")}`;
+}
+/** The live byte count of the pipeline's digest stage by that name (digestStage's bytesSoFar); 0 when none. */
+function progress_liveBytes(stages, name) {
+    const stage = stages.find((candidate) => candidate.name === name);
+    return typeof stage?.bytesSoFar === "number" ? stage.bytesSoFar : 0;
+}
+/** A tap that adds every chunk's length to `counter.bytes`, for a pipeline with no digest stage to read. */
+function countingStage(counter) {
+    return tapStage("progress", {
+        update: (chunk) => (counter.bytes += chunk.length),
+        finish: () => counter.bytes,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/files/entry.ts
+/** The file listed by a source no longer exists when it is opened. */
+class entry_VanishedError extends Error {
+    constructor(path, options) {
+        super(`"${path}" vanished before it could be read`, options);
+        this.name = "VanishedError";
+    }
+}
+function entry_defaultMode(type) {
+    return type === "file" ? 0o644 : type === "directory" ? 0o755 : 0o777;
+}
+/**
+ * Whether a path is safe to create under a directory: relative, no "." or ".." segment, no empty
+ * segment, no NUL (a backslash is an ordinary character on Linux). Keys such as "a//b" or "../x" are legal in S3 and kept in archives as they
+ * are; they can be restored into a bucket but not into a directory.
+ */
+function isSafeRelativePath(path) {
+    if (path === "" || path.startsWith("/") || path.includes("\0"))
+        return false;
+    const trimmed = path.endsWith("/") ? path.slice(0, -1) : path;
+    return trimmed.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
+}
+
+;// CONCATENATED MODULE: ./src/files/directory-source.ts
+
+
+
+
+const READ_CHUNK = (/* unused pure expression or super */ null && (256 * 1024));
+function byBytes(a, b) {
+    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+function isGone(error) {
+    const code = error?.code;
+    return code === "ENOENT" || code === "ENOTDIR";
+}
+class directory_source_DirectorySource {
+    /** The absolute directory. */
+    root;
+    /** How the user named it (for messages). */
+    input;
+    /** Paths of sockets, FIFOs and devices left out; filled while `entries()` runs. */
+    skipped = [];
+    constructor(root, input = root) {
+        this.root = root;
+        this.input = input;
+    }
+    /** The absolute path (printable: local paths hold no credentials). */
+    get url() {
+        return this.root;
+    }
+    /** Nothing to free; here so every source can be closed alike. */
+    destroy() { }
+    /** Fails with an InputError naming the source unless it is a readable directory. */
+    async check() {
+        let info;
+        try {
+            info = await stat(this.root);
+        }
+        catch (error) {
+            const code = error.code;
+            const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not accessible" : describeError(error);
+            throw new InputError(`--files "${this.input}": the directory ${why}`, { input: "files", cause: error });
+        }
+        if (!info.isDirectory()) {
+            throw new InputError(`--files "${this.input}": expected a directory or an s3:// URL, found a file`, {
+                input: "files",
+            });
+        }
+        try {
+            await readdir(this.root);
+        }
+        catch (error) {
+            throw new InputError(`--files "${this.input}": the directory cannot be read: ${describeError(error)}`, {
+                input: "files",
+                cause: error,
+            });
+        }
+    }
+    entries() {
+        return this.walk("");
+    }
+    async *walk(relative) {
+        const absolute = relative ? join(this.root, relative) : this.root;
+        let names;
+        try {
+            names = await readdir(absolute);
+        }
+        catch (error) {
+            if (relative && isGone(error))
+                return; // removed since it was listed
+            throw new OperationError(`files: cannot list "${relative || this.input}": ${describeError(error)}`, {
+                cause: error,
+            });
+        }
+        names.sort(byBytes);
+        for (const name of names) {
+            const path = relative ? `${relative}/${name}` : name;
+            const full = join(absolute, name);
+            let info;
+            try {
+                info = await lstat(full);
+            }
+            catch (error) {
+                if (isGone(error))
+                    continue;
+                throw new OperationError(`files: cannot read "${path}": ${describeError(error)}`, { cause: error });
+            }
+            const mode = info.mode & 0o7777;
+            if (info.isDirectory()) {
+                yield { path, type: "directory", size: 0, mtime: info.mtime, mode };
+                yield* this.walk(path);
+            }
+            else if (info.isSymbolicLink()) {
+                let linkTarget;
+                try {
+                    linkTarget = await readlink(full);
+                }
+                catch (error) {
+                    if (isGone(error))
+                        continue;
+                    throw new OperationError(`files: cannot read the link "${path}": ${describeError(error)}`, {
+                        cause: error,
+                    });
+                }
+                yield { path, type: "symlink", size: 0, mtime: info.mtime, mode, linkTarget };
+            }
+            else if (info.isFile()) {
+                yield {
+                    path,
+                    type: "file",
+                    size: info.size,
+                    mtime: info.mtime,
+                    mode,
+                    open: () => openFile(full, path),
+                };
+            }
+            else {
+                this.skipped.push(path);
+            }
+        }
+    }
+}
+async function openFile(full, path) {
+    let handle;
+    try {
+        handle = await open(full, "r");
+    }
+    catch (error) {
+        if (isGone(error))
+            throw new VanishedError(path, { cause: error });
+        throw new OperationError(`files: cannot open "${path}": ${describeError(error)}`, { cause: error });
+    }
+    const before = await handle.stat();
+    if (!before.isFile()) {
+        await handle.close();
+        throw new VanishedError(path); // replaced by something else since it was listed
+    }
+    return {
+        stream: handle.createReadStream({ highWaterMark: READ_CHUNK, autoClose: true }),
+        size: before.size,
+        mtime: before.mtime,
+        changedSince: async () => {
+            // Removed after a full read is fine: the copy taken is consistent.
+            const after = await lstat(full).catch(() => undefined);
+            return (after !== undefined &&
+                (after.ino !== before.ino || after.size !== before.size || after.mtimeMs !== before.mtimeMs));
+        },
+    };
+}
+
+// EXTERNAL MODULE: ./src/storage/s3-errors.ts
+var s3_errors = __nccwpck_require__(14171);
+;// CONCATENATED MODULE: ./src/files/s3-client.ts
+/**
+ * The S3 client a files source or target uses: its own endpoint, region, path-style and
+ * credentials, separate from the backup store's, so reading Supabase Storage never needs the
+ * backup bucket's keys and vice versa.
+ *
+ * Credentials: explicit ones, else LIFEBOAT_FILES_AWS_ACCESS_KEY_ID and
+ * LIFEBOAT_FILES_AWS_SECRET_ACCESS_KEY (and LIFEBOAT_FILES_AWS_SESSION_TOKEN), else the SDK's
+ * default chain. Checksums only where the API requires them (see s3-store.ts and FIELD-NOTES.md:
+ * the SDK's default flexible checksums break several S3-compatible stores).
+ */
+
+
+
+
+const ACCESS_KEY_VAR = "LIFEBOAT_FILES_AWS_ACCESS_KEY_ID";
+const SECRET_KEY_VAR = "LIFEBOAT_FILES_AWS_SECRET_ACCESS_KEY";
+const SESSION_TOKEN_VAR = "LIFEBOAT_FILES_AWS_SESSION_TOKEN";
+const CONNECTION_TIMEOUT_MS = 10_000;
+const SOCKET_TIMEOUT_MS = 120_000;
+function credentialsFrom(options) {
+    if (options.credentials)
+        return options.credentials;
+    const env = options.env ?? process.env;
+    const accessKeyId = env[ACCESS_KEY_VAR];
+    const secretAccessKey = env[SECRET_KEY_VAR];
+    if (!accessKeyId && !secretAccessKey)
+        return undefined;
+    if (!accessKeyId || !secretAccessKey) {
+        const missing = accessKeyId ? SECRET_KEY_VAR : ACCESS_KEY_VAR;
+        throw new InputError(`${missing} is not set: the files source's keys come as a pair`, { input: missing });
+    }
+    const sessionToken = env[SESSION_TOKEN_VAR];
+    return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
+}
+function s3_client_createFilesS3Client(options) {
+    const env = options.env ?? process.env;
+    const region = options.region ??
+        env.AWS_REGION ??
+        env.AWS_DEFAULT_REGION ??
+        (options.endpoint ? "us-east-1" : undefined);
+    const config = {
+        forcePathStyle: options.forcePathStyle ?? false,
+        requestChecksumCalculation: "WHEN_REQUIRED",
+        responseChecksumValidation: "WHEN_REQUIRED",
+        requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS, socketTimeout: SOCKET_TIMEOUT_MS },
+    };
+    const credentials = credentialsFrom(options);
+    if (credentials)
+        config.credentials = credentials;
+    if (options.endpoint)
+        config.endpoint = options.endpoint;
+    if (region)
+        config.region = region;
+    if (options.maxAttempts !== undefined)
+        config.maxAttempts = options.maxAttempts;
+    return new S3Client(config);
+}
+/**
+ * The error a preflight check raises: an InputError (exit 2) naming the input for what the user
+ * can fix (endpoint, bucket, credentials, region), an OperationError otherwise.
+ */
+function s3_client_s3CheckError(error, context) {
+    const named = `--${context.input} "${context.value}"`;
+    const options = { input: context.input, cause: error };
+    if (error instanceof InputError)
+        return error;
+    switch (classifyS3CheckError(error)) {
+        case "unreachable": {
+            const where = context.endpoint ? `the S3 endpoint ${context.endpoint}` : "AWS S3";
+            return new InputError(`${named}: cannot reach ${where}: ${describeS3Error(error)}`, options);
+        }
+        case "no-credentials":
+            return new InputError(`${named}: no S3 credentials found: set ${ACCESS_KEY_VAR} and ${SECRET_KEY_VAR}, or AWS credentials`, options);
+        case "no-region":
+            return new InputError(`${named}: no S3 region set: set the files S3 region option or AWS_REGION`, options);
+        case "no-bucket":
+            return new InputError(`${named}: bucket "${context.bucket ?? ""}" does not exist`, options);
+        case "denied":
+            return new InputError(`${named}: access denied (${describeS3Error(error)}): check ${ACCESS_KEY_VAR} and ${SECRET_KEY_VAR} ` +
+                "(or the AWS credentials in use) and the bucket's policy", options);
+        case "other-region":
+            return new InputError(`${named}: the bucket is in another region (${describeS3Error(error)})`, options);
+        case "other":
+            break;
+    }
+    return new OperationError(`${named}: checking failed: ${describeS3Error(error)}`, { cause: error });
+}
+
+;// CONCATENATED MODULE: ./src/files/s3-source.ts
+/**
+ * An S3 bucket (or every bucket the credentials list) as a files source.
+ *
+ * - `s3://BUCKET`: every key, stored under its key. `s3://BUCKET/PREFIX`: the keys under
+ *   `PREFIX/`, stored relative to it (as `aws s3 sync` does). `s3://*`: every bucket, each key
+ *   stored as `BUCKET/KEY`, with a directory entry per bucket so empty buckets are kept.
+ * - Listing is ListObjectsV2, page by page, in S3's order (UTF-8 bytes); objects are read one at a
+ *   time, each as one GetObject stream. The size and ETag in the archive are those of the version
+ *   GetObject returned, so an object replaced between listing and reading is stored whole.
+ * - Keys ending in "/" (folder markers made by consoles) become directory entries.
+ */
+
+
+
+
+
+
+/** How many small objects' GetObject requests are sent ahead of the one being read. */
+const READ_AHEAD = 8;
+const READ_AHEAD_MAX_BYTES = (/* unused pure expression or super */ null && (1024 * 1024));
+function s3_source_byBytes(a, b) {
+    return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+function bodyStream(body) {
+    if (body instanceof Readable)
+        return body;
+    if (body === undefined || body === null)
+        return Readable.from([]);
+    const web = body.transformToWebStream();
+    return Readable.fromWeb(web);
+}
+class s3_source_S3Source {
+    url;
+    location;
+    client;
+    input;
+    endpoint;
+    pageSize;
+    constructor(location, options = {}, input) {
+        if (location.bucket === "*" && location.prefix !== "") {
+            throw new OperationError("S3Source: s3://* takes no prefix");
+        }
+        this.location = { bucket: location.bucket, prefix: location.prefix.replace(/^\/+|\/+$/g, "") };
+        this.url = `s3://${this.location.bucket}${this.location.prefix ? `/${this.location.prefix}` : ""}`;
+        this.input = input ?? this.url;
+        this.endpoint = options.endpoint;
+        this.pageSize = options.listPageSize ?? 1000;
+        this.client = createFilesS3Client(options);
+    }
+    /**
+     * Lists one key (or the buckets, for s3://*): an unreachable endpoint, a missing bucket or
+     * refused credentials fail with an InputError naming the source, before anything is written.
+     */
+    async check() {
+        const context = {
+            input: "files",
+            value: this.input,
+            bucket: this.location.bucket,
+            endpoint: this.endpoint,
+        };
+        try {
+            if (this.location.bucket === "*") {
+                await this.client.send(new ListBucketsCommand({}));
+            }
+            else {
+                await this.client.send(new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.keyPrefix(), MaxKeys: 1 }));
+            }
+        }
+        catch (error) {
+            throw s3CheckError(error, context);
+        }
+    }
+    async *entries() {
+        if (this.location.bucket !== "*") {
+            yield* this.bucketEntries(this.location.bucket, this.keyPrefix(), "");
+            return;
+        }
+        for (const bucket of await this.listBuckets()) {
+            yield { path: bucket.name, type: "directory", size: 0, mtime: bucket.created };
+            yield* this.bucketEntries(bucket.name, "", `${bucket.name}/`);
+        }
+    }
+    /** Frees the client's sockets. */
+    destroy() {
+        this.client.destroy();
+    }
+    keyPrefix() {
+        return this.location.prefix ? `${this.location.prefix}/` : "";
+    }
+    async listBuckets() {
+        const buckets = [];
+        let token;
+        do {
+            let page;
+            try {
+                page = await this.client.send(new ListBucketsCommand(token ? { ContinuationToken: token } : {}));
+            }
+            catch (error) {
+                throw new OperationError(`files: listing the buckets failed: ${describeS3Error(error)}`, {
+                    cause: error,
+                });
+            }
+            for (const bucket of page.Buckets ?? []) {
+                if (bucket.Name)
+                    buckets.push({ name: bucket.Name, created: bucket.CreationDate ?? new Date(0) });
+            }
+            token = page.ContinuationToken;
+        } while (token);
+        return buckets.sort((a, b) => s3_source_byBytes(a.name, b.name));
+    }
+    async *bucketEntries(bucket, keyPrefix, pathPrefix) {
+        let token;
+        do {
+            let page;
+            try {
+                page = await this.client.send(new ListObjectsV2Command({
+                    Bucket: bucket,
+                    Prefix: keyPrefix,
+                    MaxKeys: this.pageSize,
+                    ...(token ? { ContinuationToken: token } : {}),
+                }));
+            }
+            catch (error) {
+                throw new OperationError(`files: listing s3://${bucket} failed: ${describeS3Error(error)}`, {
+                    cause: error,
+                });
+            }
+            const entries = [];
+            for (const object of page.Contents ?? []) {
+                const key = object.Key;
+                if (key === undefined || key === keyPrefix)
+                    continue;
+                const relative = key.slice(keyPrefix.length);
+                const mtime = object.LastModified ?? new Date(0);
+                if (relative.endsWith("/")) {
+                    entries.push({ path: pathPrefix + relative.slice(0, -1), type: "directory", size: 0, mtime });
+                    continue;
+                }
+                const path = pathPrefix + relative;
+                const entry = { path, type: "file", size: object.Size ?? 0, mtime };
+                entry.open = () => this.open(bucket, key, path);
+                if (object.ETag)
+                    entry.etag = object.ETag;
+                entries.push(entry);
+            }
+            yield* this.readingAhead(entries);
+            token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token);
+    }
+    /**
+     * The page's entries, with the GetObject of the next few small objects sent while the current
+     * one is read: one object at a time, a bucket of small files is bound by the request latency
+     * (~50 ms per GET measured on radosgw here). Only runs of small objects are read ahead, so a
+     * request never waits idle behind a large file long enough for its socket to time out.
+     */
+    async *readingAhead(entries) {
+        const opened = new Map();
+        const small = (entry) => entry?.type === "file" && entry.open !== undefined && entry.size <= READ_AHEAD_MAX_BYTES;
+        try {
+            for (const [index, entry] of entries.entries()) {
+                if (small(entry)) {
+                    for (let next = index; next <= index + READ_AHEAD && small(entries[next]); next += 1) {
+                        const ahead = entries[next];
+                        if (opened.has(ahead))
+                            continue;
+                        const opening = ahead.open();
+                        opening.catch(() => undefined); // reported when the entry is opened
+                        opened.set(ahead, opening);
+                    }
+                }
+                const early = opened.get(entry);
+                if (early) {
+                    opened.delete(entry);
+                    yield { ...entry, open: () => early };
+                }
+                else
+                    yield entry;
+            }
+        }
+        finally {
+            // Stopped early (the archive failed): no response stays open.
+            for (const opening of opened.values()) {
+                opening.then((file) => file.stream.destroy()).catch(() => undefined);
+            }
+        }
+    }
+    async open(bucket, key, path) {
+        try {
+            const response = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+            const opened = { stream: bodyStream(response.Body) };
+            if (response.ContentLength !== undefined)
+                opened.size = response.ContentLength;
+            if (response.ETag)
+                opened.etag = response.ETag;
+            if (response.LastModified)
+                opened.mtime = response.LastModified;
+            return opened;
+        }
+        catch (error) {
+            if (isS3NotFound(error))
+                throw new VanishedError(path, { cause: error });
+            throw new OperationError(`files: reading s3://${bucket}/${key} failed: ${describeS3Error(error)}`, {
+                cause: error,
+            });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/files/files-source.ts
+/**
+ * A `--files SOURCE`: `s3://BUCKET[/PREFIX]`, `s3://*`, `file:///abs/path` or a directory path.
+ */
+
+
+
+function files_source_openFilesSource(spec, s3 = {}) {
+    if (spec.kind === "s3")
+        return new S3Source({ bucket: spec.bucket, prefix: spec.prefix }, s3, spec.input);
+    return new DirectorySource(spec.path, spec.input);
 }
 
 ;// CONCATENATED MODULE: ./src/files/files-index.ts
@@ -60512,15 +62864,15 @@ function discard() {
  */
 
 /** The reserved name of the index entry, at the archive's root. */
-const INDEX_NAME = ".lifeboat-index.jsonl";
+const files_index_INDEX_NAME = ".lifeboat-index.jsonl";
 const INDEX_VERSION = 1;
-function indexHeaderLine(source) {
+function files_index_indexHeaderLine(source) {
     const header = { lifeboatFilesIndex: INDEX_VERSION };
     if (source !== undefined)
         header.source = source;
     return `${JSON.stringify(header)}\n`;
 }
-function indexLine(record) {
+function files_index_indexLine(record) {
     return `${JSON.stringify(record)}\n`;
 }
 class IndexFormatError extends errors/* OperationError */.OK {
@@ -60534,10 +62886,10 @@ function parseIndex(text) {
         header = JSON.parse(first ?? "");
     }
     catch {
-        throw new IndexFormatError(`${INDEX_NAME}: the first line is not JSON`);
+        throw new IndexFormatError(`${files_index_INDEX_NAME}: the first line is not JSON`);
     }
     if (header.lifeboatFilesIndex !== INDEX_VERSION) {
-        throw new IndexFormatError(`${INDEX_NAME}: format version ${String(header.lifeboatFilesIndex)}, expected ${INDEX_VERSION}`);
+        throw new IndexFormatError(`${files_index_INDEX_NAME}: format version ${String(header.lifeboatFilesIndex)}, expected ${INDEX_VERSION}`);
     }
     const records = lines.map((line, number) => {
         let record;
@@ -60545,10 +62897,10 @@ function parseIndex(text) {
             record = JSON.parse(line);
         }
         catch {
-            throw new IndexFormatError(`${INDEX_NAME}: line ${number + 2} is not JSON`);
+            throw new IndexFormatError(`${files_index_INDEX_NAME}: line ${number + 2} is not JSON`);
         }
         if (typeof record.path !== "string" || !["file", "directory", "symlink"].includes(record.type)) {
-            throw new IndexFormatError(`${INDEX_NAME}: line ${number + 2} is not an index record`);
+            throw new IndexFormatError(`${files_index_INDEX_NAME}: line ${number + 2} is not an index record`);
         }
         return record;
     });
@@ -60574,11 +62926,11 @@ const MAX_OCTAL_11 = 0o77777777777;
 class TarFormatError extends errors/* OperationError */.OK {
 }
 const ZERO_BLOCK = Buffer.alloc(tar_format_BLOCK);
-function paddingFor(size) {
+function tar_format_paddingFor(size) {
     const rest = size % tar_format_BLOCK;
     return rest === 0 ? 0 : tar_format_BLOCK - rest;
 }
-function zeroBlocks(bytes) {
+function tar_format_zeroBlocks(bytes) {
     return bytes <= tar_format_BLOCK ? ZERO_BLOCK.subarray(0, bytes) : Buffer.alloc(bytes);
 }
 function isPlainAscii(text) {
@@ -60627,7 +62979,7 @@ function ustarBlock(fields) {
  * The header blocks of one entry: a pax extended header when needed, then the ustar header.
  * Directory paths get their trailing "/" here.
  */
-function encodeHeader(entry) {
+function tar_format_encodeHeader(entry) {
     const name = entry.type === "directory" && !entry.path.endsWith("/") ? `${entry.path}/` : entry.path;
     const size = entry.type === "file" ? entry.size : 0;
     const seconds = Math.floor(entry.mtime.getTime() / 1000);
@@ -60665,7 +63017,7 @@ function encodeHeader(entry) {
         flag: "x",
         linkName: "",
     });
-    return Buffer.concat([paxHeader, records, zeroBlocks(paddingFor(records.length)), ustar]);
+    return Buffer.concat([paxHeader, records, tar_format_zeroBlocks(tar_format_paddingFor(records.length)), ustar]);
 }
 /** A readable ASCII approximation for the ustar field, for tools that do not know pax. */
 function asciiStandIn(text, width) {
@@ -60673,7 +63025,7 @@ function asciiStandIn(text, width) {
     return ascii.length <= width ? ascii : ascii.slice(ascii.length - width);
 }
 /** The end of an archive: two zero blocks, then zeros up to a whole record. */
-function trailer(bytesSoFar) {
+function tar_format_trailer(bytesSoFar) {
     const end = bytesSoFar + 2 * tar_format_BLOCK;
     const rest = end % RECORD;
     return Buffer.alloc(2 * tar_format_BLOCK + (rest === 0 ? 0 : RECORD - rest));
@@ -60778,6 +63130,1009 @@ function typeOf(flag) {
         default:
             return "other";
     }
+}
+
+;// CONCATENATED MODULE: ./src/files/tar-writer.ts
+/**
+ * A streaming pax tar writer: entries in, tar bytes out, one entry at a time.
+ *
+ * Memory is bounded whatever the files' sizes: the output is a pull stream (a file is read only as
+ * fast as the consumer takes the tar), and each file's bytes are hashed as they pass. Only the
+ * index grows with the number of entries (about 150-250 bytes per entry) because its size must be
+ * known before it can be written as the last tar entry.
+ *
+ * A file that yields more or fewer bytes than announced, changes while read or vanishes before it
+ * is opened is never stored as a silent half-file: with `onChange: "fail"` (the default) the stream
+ * fails with a FileChangedError; with "warn" the archive stays valid (truncated or zero-padded to
+ * the size in its header), the index marks the file `changed`, and the summary lists it.
+ */
+
+
+
+
+
+
+/** A file changed or vanished while read, under the "fail" policy. */
+class FileChangedError extends errors/* OperationError */.OK {
+    file;
+    constructor(file) {
+        const what = file.reason === "vanished"
+            ? "vanished before it was read"
+            : file.reason === "modified"
+                ? "was modified while it was read"
+                : `${file.reason} while it was read (announced ${file.announced} bytes, got ${file.reason === "grew" ? "more" : file.read})`;
+        super(`files: "${file.path}" ${what}; run the backup again when the source is quiet, or let changed files only warn`);
+        this.file = file;
+    }
+}
+const PAD_CHUNK = (/* unused pure expression or super */ null && (64 * 1024));
+const BATCH_BYTES = (/* unused pure expression or super */ null && (64 * 1024));
+function validatePath(path) {
+    if (path === "" || path.includes("\0"))
+        throw new OperationError(`files: invalid entry path ${JSON.stringify(path)}`);
+    if (path === INDEX_NAME) {
+        throw new OperationError(`files: the source holds "${INDEX_NAME}" at its root, a name Lifeboat reserves for the archive's index`);
+    }
+}
+/**
+ * Writes `entries` as a pax tar. Returns the tar stream and a summary that resolves once the
+ * stream has produced its last byte (and rejects if it fails or is destroyed early).
+ */
+function tar_writer_writeTar(entries, options = {}) {
+    const policy = options.onChange ?? "fail";
+    let settle;
+    const summary = new Promise((resolve, reject) => {
+        settle = { resolve, reject };
+    });
+    // The caller may await only the stream; a rejection is reported there too.
+    summary.catch(() => undefined);
+    async function* produce() {
+        const index = [Buffer.from(indexHeaderLine(options.source))];
+        const totals = { files: 0, directories: 0, symlinks: 0, bytes: 0, tarBytes: 0, indexEntries: 0 };
+        const changed = [];
+        let finished = false;
+        // Small pieces (headers, small files, padding) go out in batches: one stream chunk per piece
+        // costs more than the piece when there are many small files.
+        const batch = [];
+        let batched = 0;
+        const flush = function* () {
+            if (batched === 0)
+                return;
+            const out = batch.length === 1 ? batch[0] : Buffer.concat(batch, batched);
+            batch.length = 0;
+            batched = 0;
+            yield out;
+        };
+        const emit = function* (chunk) {
+            totals.tarBytes += chunk.length;
+            if (chunk.length >= BATCH_BYTES) {
+                yield* flush();
+                yield chunk;
+                return;
+            }
+            batch.push(chunk);
+            batched += chunk.length;
+            if (batched >= BATCH_BYTES)
+                yield* flush();
+        };
+        const record = (line) => {
+            index.push(Buffer.from(indexLine(line)));
+            totals.indexEntries += 1;
+        };
+        const noteChange = (file) => {
+            if (policy === "fail")
+                throw new FileChangedError(file);
+            changed.push(file);
+        };
+        try {
+            for await (const entry of entries) {
+                validatePath(entry.path);
+                const mode = entry.mode ?? defaultMode(entry.type);
+                if (entry.type !== "file") {
+                    yield* emit(encodeHeader({ ...entry, mode, size: 0 }));
+                    const line = { path: entry.path, type: entry.type, mtime: entry.mtime.toISOString() };
+                    if (entry.type === "symlink")
+                        line.linkTarget = entry.linkTarget ?? "";
+                    record(line);
+                    if (entry.type === "directory")
+                        totals.directories += 1;
+                    else
+                        totals.symlinks += 1;
+                    continue;
+                }
+                let opened;
+                try {
+                    if (!entry.open)
+                        throw new OperationError(`files: "${entry.path}" has no content to read`);
+                    const result = await entry.open();
+                    opened = result instanceof Readable ? { stream: result } : result;
+                }
+                catch (error) {
+                    if (!(error instanceof VanishedError))
+                        throw error;
+                    noteChange({ path: entry.path, reason: "vanished", announced: entry.size, read: 0 });
+                    record({
+                        path: entry.path,
+                        type: "file",
+                        size: 0,
+                        mtime: entry.mtime.toISOString(),
+                        changed: "vanished",
+                    });
+                    continue;
+                }
+                const announced = opened.size ?? entry.size;
+                const mtime = opened.mtime ?? entry.mtime;
+                const etag = opened.etag ?? entry.etag;
+                const hash = createHash("sha256");
+                let read = 0;
+                let reason;
+                try {
+                    yield* emit(encodeHeader({ path: entry.path, type: "file", size: announced, mtime, mode }));
+                    try {
+                        for await (const chunk of opened.stream) {
+                            if (read + chunk.length > announced) {
+                                const part = chunk.subarray(0, announced - read);
+                                hash.update(part);
+                                read += chunk.length;
+                                if (part.length > 0)
+                                    yield* emit(part);
+                                reason = "grew";
+                                break;
+                            }
+                            hash.update(chunk);
+                            read += chunk.length;
+                            yield* emit(chunk);
+                        }
+                    }
+                    catch (error) {
+                        if (error instanceof VanishedError)
+                            reason = "vanished";
+                        else {
+                            throw new OperationError(`files: reading "${entry.path}" failed: ${describeError(error)}`, {
+                                cause: error,
+                            });
+                        }
+                    }
+                    if (reason === undefined && read < announced)
+                        reason = "shrank";
+                    if (reason === undefined && opened.changedSince && (await opened.changedSince()))
+                        reason = "modified";
+                    if (reason !== undefined) {
+                        noteChange({
+                            path: entry.path,
+                            reason: reason === "vanished" ? "shrank" : reason,
+                            announced,
+                            read,
+                        });
+                    }
+                    // Under "warn" the archive stays valid: the missing bytes become zeros.
+                    const stored = Math.min(read, announced);
+                    for (let missing = announced - stored; missing > 0; missing -= PAD_CHUNK) {
+                        const zeros = Buffer.alloc(Math.min(missing, PAD_CHUNK));
+                        hash.update(zeros);
+                        yield* emit(zeros);
+                    }
+                    yield* emit(zeroBlocks(paddingFor(announced)));
+                }
+                finally {
+                    opened.stream.destroy();
+                }
+                const line = {
+                    path: entry.path,
+                    type: "file",
+                    size: announced,
+                    sha256: hash.digest("hex"),
+                    mtime: mtime.toISOString(),
+                };
+                if (etag !== undefined)
+                    line.etag = etag;
+                if (reason !== undefined)
+                    line.changed = reason === "vanished" ? "shrank" : reason;
+                record(line);
+                totals.files += 1;
+                totals.bytes += announced;
+            }
+            const indexBytes = Buffer.concat(index);
+            index.length = 0;
+            const indexSha256 = createHash("sha256").update(indexBytes).digest("hex");
+            yield* emit(encodeHeader({
+                path: INDEX_NAME,
+                type: "file",
+                size: indexBytes.length,
+                mtime: new Date(),
+                mode: 0o600,
+            }));
+            yield* emit(indexBytes);
+            yield* emit(zeroBlocks(paddingFor(indexBytes.length)));
+            yield* emit(trailer(totals.tarBytes));
+            yield* flush();
+            finished = true;
+            settle.resolve({ ...totals, indexBytes: indexBytes.length, indexSha256, changed });
+        }
+        catch (error) {
+            settle.reject(error);
+            throw error;
+        }
+        finally {
+            if (!finished)
+                settle.reject(new OperationError("files: the tar stream was closed before its end"));
+        }
+    }
+    const stream = Readable.from(produce(), { objectMode: false, highWaterMark: 64 * 1024 });
+    return { stream, summary };
+}
+
+;// CONCATENATED MODULE: ./src/commands/backup/files-artifacts.ts
+
+
+
+
+
+
+/** `files-<n>.tar`, plus `.zst`/`.gz` for the compression and `.age` when encrypted. */
+function filesArtifactName(number, compression, encrypted) {
+    const method = compression.split(":", 1)[0];
+    const compressed = method === "zstd" ? ".zst" : method === "gzip" ? ".gz" : "";
+    return `files-${number}.tar${compressed}${encrypted ? ".age" : ""}`;
+}
+/**
+ * A source's size is not known before it is read, and the store's multipart parts are sized up
+ * front: parts sized for 1 TiB keep a large bucket under the 10,000-part limit (the default parts
+ * stop at 160 GiB) and cost a small artifact nothing, memory staying within the store's bound.
+ */
+const FILES_SIZE_HINT = (/* unused pure expression or super */ null && (1024 ** 4));
+/**
+ * Opens and checks every source: an unreachable endpoint, a missing bucket, refused credentials
+ * or a missing directory is an InputError naming the source, before anything else happens.
+ */
+async function files_artifacts_prepareFilesBackup(settings, context) {
+    const sources = settings?.sources ?? [];
+    const s3 = { env: context.env };
+    if (settings?.s3.endpoint)
+        s3.endpoint = settings.s3.endpoint;
+    if (settings?.s3.region)
+        s3.region = settings.s3.region;
+    if (settings?.s3.forcePathStyle)
+        s3.forcePathStyle = true;
+    const prepared = [];
+    const destroy = () => {
+        for (const { source } of prepared)
+            source.destroy();
+    };
+    try {
+        for (const text of sources) {
+            const spec = parseFilesSource(text, { cwd: context.cwd, input: "files" });
+            const source = openFilesSource(spec, s3);
+            prepared.push({ spec, source });
+            await source.check();
+        }
+    }
+    catch (error) {
+        destroy();
+        throw error;
+    }
+    let rows;
+    const checkStorage = context.preset === "supabase" && prepared.some(({ spec }) => spec.kind === "s3");
+    return {
+        count: prepared.length,
+        async readStorageObjects(client) {
+            if (!checkStorage)
+                return;
+            rows = await readStorageObjectRows(client);
+            if (rows === undefined)
+                context.log.warn("files: no storage.objects table; the Storage consistency check is skipped");
+        },
+        async write(options) {
+            const artifacts = [];
+            for (const [index, { spec, source }] of prepared.entries()) {
+                const artifact = await writeSource({
+                    ...options,
+                    number: index + 1,
+                    spec,
+                    source,
+                    onChange: settings?.onChange ?? "fail",
+                    rows,
+                });
+                const changed = artifact.changed > 0 ? `, ${artifact.changed} changed while read` : "";
+                context.log.info(`Files ${spec.input}: ${artifact.files} files, ${artifact.bytes} bytes in ${artifact.name} (${artifact.stored.bytes} bytes stored${changed})`);
+                const skipped = source.skipped?.length ?? 0;
+                if (skipped > 0) {
+                    // A count, not the names: file names stay inside the encrypted index.
+                    context.log.warn(`files ${spec.input}: ${skipped} socket(s), FIFO(s) or device(s) left out: they hold no file data to back up`);
+                }
+                if (artifact.changed > 0) {
+                    context.log.warn(`files ${spec.input}: ${artifact.changed} file(s) changed or vanished while read; the index marks them`);
+                }
+                const check = artifact.storageObjects;
+                if (check && (check.missingFiles > 0 || check.filesWithoutRow > 0)) {
+                    const message = `files ${spec.input}: storage.objects and the objects read differ: ${check.missingFiles} row(s) without an object, ${check.filesWithoutRow} object(s) without a row (${check.matched} matched)`;
+                    if (settings?.storageObjectsMismatch === "fail") {
+                        throw new OperationError(`${message}; nothing was committed (--storage-objects-mismatch fail)`);
+                    }
+                    context.log.warn(message);
+                }
+                artifacts.push(artifact);
+            }
+            return artifacts;
+        },
+        destroy,
+    };
+}
+/** The rows of storage.objects, or undefined when the database has no such table. */
+async function readStorageObjectRows(client) {
+    const exists = await client.query("SELECT to_regclass('storage.objects') IS NOT NULL AS found");
+    if (!exists.rows[0]?.found)
+        return undefined;
+    const { rows } = await client.query("SELECT bucket_id AS bucket, name FROM storage.objects WHERE bucket_id IS NOT NULL AND name IS NOT NULL");
+    return rows;
+}
+async function writeSource(options) {
+    const { spec } = options;
+    const encrypted = options.recipients.length > 0;
+    const name = filesArtifactName(options.number, options.compression, encrypted);
+    // Only the paths of files are kept, and only when they are compared with storage.objects.
+    const paths = options.rows && spec.kind === "s3" ? [] : undefined;
+    const entries = paths ? recordPaths(options.source.entries(), paths) : options.source.entries();
+    const tar = writeTar(entries, { onChange: options.onChange, source: spec.input });
+    const { results } = await runIntoConsumer(tar.stream, writeStages({ recipients: options.recipients, compression: options.compression }), (output) => options.writer.putArtifact(name, output, {
+        sizeHint: FILES_SIZE_HINT,
+        ...(options.signal ? { signal: options.signal } : {}),
+    }));
+    const summary = await tar.summary;
+    // A file listed but gone before it was read (warn policy) was not read: it is no object found.
+    const vanished = new Set(summary.changed.filter((file) => file.reason === "vanished").map((file) => file.path));
+    const artifact = {
+        name,
+        kind: "files",
+        stored: results.get(STORED),
+        plaintext: results.get(PLAINTEXT),
+        compression: options.compression,
+        encryption: encrypted ? "age-v1" : "none",
+        source: spec.input,
+        files: summary.files,
+        directories: summary.directories,
+        symlinks: summary.symlinks,
+        bytes: summary.bytes,
+        indexSha256: summary.indexSha256,
+        changed: summary.changed.length,
+    };
+    if (paths && options.rows && spec.kind === "s3") {
+        const read = paths.filter((path) => !vanished.has(path));
+        const compared = compareStorageObjects(options.rows, read, { bucket: spec.bucket, prefix: spec.prefix });
+        const check = {
+            rows: compared.matched + compared.missingFiles.length,
+            matched: compared.matched,
+            missingFiles: compared.missingFiles.length,
+            filesWithoutRow: compared.filesWithoutRow.length,
+        };
+        artifact.storageObjects = check;
+    }
+    return artifact;
+}
+async function* recordPaths(entries, paths) {
+    for await (const entry of entries) {
+        if (entry.type === "file")
+            paths.push(entry.path);
+        yield entry;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/backup/run.ts
+/**
+ * backup: preflight, dump, compress, encrypt, stream into the store, count rows and hash each table
+ * from the archive as it passes, and commit by writing the manifest last. Anything that fails before the manifest is written leaves
+ * no object behind and no manifest: the next run starts clean.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The recipients the backup's artifacts are encrypted to (none: the explicit opt-out), and how the manifest says so. */
+function encryptionFor(settings) {
+    const { encryption } = settings;
+    if (encryption.kind === "none")
+        return { recipients: [], info: { format: "none" } };
+    if (encryption.kind === "passphrase") {
+        return {
+            recipients: [passphraseRecipient(encryption.passphrase)],
+            info: { format: "age-v1", recipients: [], passphrase: true },
+        };
+    }
+    // The same key given twice would only add an identical stanza: keep each once.
+    const unique = new Map(encryption.recipients
+        .map((text) => parseRecipient(text))
+        .map((recipient) => [recipient.toString(), recipient]));
+    return {
+        recipients: [...unique.values()],
+        info: { format: "age-v1", recipients: [...unique.keys()], passphrase: false },
+    };
+}
+/**
+ * A backup Lifeboat makes on its own account (restore's safety backup of the target, restore-test's
+ * masked copy of the scratch database): the whole database, the default compression, and the
+ * pg_dump that fits that server (pg-version auto, whatever pinned the pg_restore).
+ */
+function wholeDatabaseBackup(options) {
+    const { into, client } = options;
+    return {
+        storage: into.storage,
+        label: into.label,
+        s3: into.s3,
+        ...(into.evidence ? { evidence: into.evidence } : {}),
+        databaseUrl: options.databaseUrl,
+        encryption: options.encryption,
+        compression: "auto",
+        scope: emptyScope(),
+        extraArgs: [],
+        pgBinDir: client.pgBinDir,
+        pgVersion: "auto",
+        installPgClient: client.installPgClient,
+    };
+}
+async function runBackup(settings, deps) {
+    const { log } = deps;
+    const target = deps.target ?? new BackupRepository(deps.store, settings.evidence);
+    const started = deps.now();
+    const startedMs = performance.now();
+    // Recipients are checked before anything connects or writes.
+    const encryption = encryptionFor(settings);
+    // Every files source is checked before the database is touched: a bad one is exit 2, nothing written.
+    const files = await prepareFilesBackup(settings.files, {
+        cwd: deps.cwd ?? process.cwd(),
+        env: deps.env,
+        log,
+        preset: settings.preset ?? "none",
+    });
+    try {
+        return await backupWith(settings, deps, { target, started, startedMs, encryption, files });
+    }
+    finally {
+        files.destroy();
+    }
+}
+async function backupWith(settings, deps, context) {
+    const { log } = deps;
+    const { target, started, startedMs, encryption, files } = context;
+    await preflight(settings.databaseUrl, "database-url", { log });
+    const client = await connect(settings.databaseUrl);
+    let clientOpen = true;
+    const closeClient = async () => {
+        if (!clientOpen)
+            return;
+        clientOpen = false;
+        await client.end().catch(() => undefined);
+    };
+    try {
+        const server = await readServerInfo(client);
+        const pgDump = await findPgDumpFor(server, settings, { env: deps.env, cache: deps.toolCache, log });
+        const compression = parseCompression(settings.compression);
+        // The store is checked once the database side is known to work, so a typo in the URL
+        // leaves not even an empty directory behind.
+        await target.check("write");
+        // A local backup killed outright leaves a temporary file; the next backup takes it away.
+        await target.sweepLeftovers(settings.label, new Date(started.getTime() - LEFTOVER_SAFE_AGE_MS));
+        log.info(`PostgreSQL ${server.version} at ${settings.databaseUrl.host}:${settings.databaseUrl.port}/${server.database}; pg_dump ${pgDump.version} (${pgDump.path}); compression ${formatCompression(compression)}`);
+        const backupId = newBackupId(started);
+        const retention = settings.objectLock && {
+            mode: settings.objectLock.mode,
+            until: new Date(started.getTime() + settings.objectLock.days * 86_400_000),
+        };
+        const encrypted = encryption.info.format !== "none";
+        const dumpName = dumpFileName(encrypted, formatCompression(compression));
+        // Read before the dump starts: a failure here leaves nothing behind to take back.
+        const preset = settings.preset ?? "none";
+        const roles = settings.includeRoles
+            ? await dumpRoles({
+                pgDump,
+                url: settings.databaseUrl,
+                env: deps.env,
+                isReserved: (role) => isReservedRole(role, preset),
+                header: rolesHeader(server.database, preset),
+            })
+            : undefined;
+        const snapshot = await exportSnapshot(client);
+        let catalog;
+        try {
+            catalog = await fingerprintInSnapshot(client, settings, preset);
+            await files.readStorageObjects(client);
+        }
+        catch (error) {
+            await snapshot.release().catch(() => undefined);
+            throw error;
+        }
+        const args = buildPgDumpArgs({
+            scope: settings.scope,
+            snapshot: snapshot.id,
+            extraArgs: settings.extraArgs,
+        });
+        const writer = target.beginBackup(settings.label, backupId, { retention });
+        log.info(`Backing up into ${writer.url}/${settings.label}/${backupId}/${dumpName}`);
+        const { archive, plain, stored, key: objectKey, } = await streamDump({
+            dump: startPgDump({ pgDump, args, url: settings.databaseUrl, env: deps.env }),
+            recipients: encryption.recipients,
+            compression: formatCompression(compression),
+            writer,
+            name: dumpName,
+            sizeHint: dumpSizeCeiling(server.databaseBytes),
+            signal: deps.signal,
+            log,
+            progressEveryMs: deps.progressEveryMs,
+        }).finally(async () => {
+            await snapshot.release().catch(() => undefined);
+            await closeClient();
+        });
+        // The roles object goes in before the manifest, like the dump; a failure takes both back.
+        let rolesInfo;
+        if (roles) {
+            const name = encrypted ? ENCRYPTED_ROLES_FILE : PLAIN_ROLES_FILE;
+            try {
+                rolesInfo = await putRolesObject({
+                    writer,
+                    name,
+                    sql: roles.sql,
+                    count: roles.roles.length,
+                    recipients: encryption.recipients,
+                    signal: deps.signal,
+                });
+            }
+            catch (error) {
+                await writer.abort();
+                throw asOperationError(error);
+            }
+            log.info(`Roles: ${roles.roles.length} in ${name}${roles.left.length > 0 ? `; reserved, left out: ${roles.left.join(", ")}` : ""}`);
+        }
+        // Each files source after the dump, before the manifest: a failure takes every artifact back.
+        let filesArtifacts = [];
+        if (files.count > 0) {
+            try {
+                filesArtifacts = await files.write({
+                    writer,
+                    recipients: encryption.recipients,
+                    compression: formatCompression(compression),
+                    signal: deps.signal,
+                });
+            }
+            catch (error) {
+                await writer.abort();
+                throw asOperationError(error);
+            }
+        }
+        const { tables, largeObjects } = contentsOf(archive, new Set(Object.keys(catalog?.inherits ?? {})));
+        const dumpArtifact = {
+            name: dumpName,
+            kind: "dump",
+            stored,
+            plaintext: plain,
+            compression: formatCompression(compression),
+            encryption: encrypted ? "age-v1" : "none",
+        };
+        const finished = deps.now();
+        const durationSeconds = round((performance.now() - startedMs) / 1000);
+        const manifest = {
+            schemaVersion: MANIFEST_SCHEMA_VERSION,
+            backupId,
+            label: settings.label,
+            startedAt: started.toISOString(),
+            finishedAt: finished.toISOString(),
+            durationSeconds,
+            source: {
+                serverVersion: server.version,
+                serverVersionNum: server.versionNum,
+                database: server.database,
+                host: settings.databaseUrl.host,
+                port: settings.databaseUrl.port,
+                user: server.user,
+            },
+            tool: { name: "lifeboat", version: LIFEBOAT_VERSION, pgDumpVersion: pgDump.version, pgDumpArgs: args },
+            dump: {
+                format: "custom",
+                compression: "none",
+                scope: settings.scope,
+                timeZone: DUMP_TIME_ZONE,
+                byteaOutput: server.byteaOutput === "escape" ? "escape" : "hex",
+                quoteAllIdentifiers: server.quoteAllIdentifiers || args.includes("--quote-all-identifiers"),
+            },
+            encryption: encryption.info,
+            preset,
+            artifacts: [dumpArtifact, ...(rolesInfo ? [rolesInfo] : []), ...filesArtifacts],
+            tables,
+            totalRows: tables.reduce((sum, table) => sum + table.rows, 0),
+            largeObjects,
+            objectLock: retention ? { mode: retention.mode, retainUntil: retention.until.toISOString() } : null,
+            provenance: provenanceFromEnv(deps.env),
+            ...(catalog ? { catalog } : {}),
+            ...(settings.masked ? { masked: settings.masked } : {}),
+        };
+        let key;
+        try {
+            key = await writer.commit(manifest, { signal: deps.signal });
+        }
+        catch (error) {
+            await writer.abort();
+            throw asOperationError(error);
+        }
+        log.info(`Backup ${backupId} committed: ${stored.bytes} bytes stored, ${tables.length} tables, ${manifest.totalRows} rows, ${durationSeconds}s`);
+        return {
+            backupId,
+            label: settings.label,
+            backupKey: objectKey,
+            manifestKey: key,
+            storedBytes: stored.bytes,
+            sha256: stored.sha256,
+            durationSeconds,
+            manifest,
+        };
+    }
+    finally {
+        await closeClient();
+    }
+}
+/**
+ * The catalog fingerprint, read in the snapshot `client` exported and before pg_dump starts. Its
+ * sequence values are read on a second, idle connection: read in the snapshot's transaction, each
+ * sequence's lock would last until the dump ends, and a database of many sequences would run out
+ * of lock slots. None for a data-only dump, which holds no catalog objects.
+ */
+async function fingerprintInSnapshot(client, settings, preset) {
+    const { scope } = settings;
+    if (scope.dataOnly)
+        return undefined;
+    const fingerprintScope = fingerprintScopeFor(scope, preset);
+    const sequenceReader = scope.schemaOnly ? undefined : await connect(settings.databaseUrl);
+    try {
+        return await takeCatalogFingerprint(client, fingerprintScope, sequenceReader ? { sequenceReader } : {});
+    }
+    catch (error) {
+        if (error instanceof LifeboatError)
+            throw error;
+        throw new OperationError(`reading the catalog in the dump's snapshot failed: ${describeError(error)}`, {
+            cause: error,
+        });
+    }
+    finally {
+        await sequenceReader?.end().catch(() => undefined);
+    }
+}
+/**
+ * pg_dump -> the artifact write stages (plaintext digest, archive tap, compression, encryption,
+ * stored digest) -> the writer. The archive tap reads the uncompressed archive as it passes: rows
+ * and a sha256 per table, large objects. The first failure anywhere (pg_dump, a malformed archive,
+ * the store, an interrupt) stops everything else: pg_dump is killed, the upload aborted, and an
+ * object that was completed anyway is deleted again.
+ */
+async function streamDump(options) {
+    const { dump, writer, signal } = options;
+    const archive = createArchiveTap();
+    const archiveStage = {
+        name: "archive",
+        kind: "tap",
+        stream: archive.stream,
+        result: () => undefined,
+    };
+    const stages = writeStages({
+        recipients: options.recipients,
+        compression: options.compression,
+        plaintextTaps: [archiveStage],
+        releaseInput: dump.release,
+    });
+    const chain = compose(stages);
+    const progress = startProgress({
+        what: "backup",
+        log: options.log,
+        everyMs: options.progressEveryMs,
+        sample: () => {
+            const { tablesDone, tablesTotal } = archive.progress();
+            return {
+                read: liveBytes(stages, PLAINTEXT),
+                stored: liveBytes(stages, STORED),
+                ...(tablesTotal > 0 ? { tables: { done: tablesDone, total: tablesTotal } } : {}),
+            };
+        },
+    });
+    const controller = new AbortController();
+    let firstError;
+    const stop = (error) => {
+        if (firstError !== undefined)
+            return;
+        firstError = error;
+        controller.abort(error);
+        dump.kill(describeError(error));
+        chain.output.destroy(error instanceof Error ? error : new Error(String(error)));
+    };
+    const onInterrupt = () => stop(new OperationError(`interrupted: ${describeError(signal?.reason)}`));
+    signal?.addEventListener("abort", onInterrupt, { once: true });
+    const watch = (promise) => promise.catch((error) => {
+        stop(error);
+        throw error;
+    });
+    // The archive's summary once the stream went through whole: a malformed archive fails the tap's
+    // stream itself, and a stream stopped for another reason (pg_dump died) must report that reason,
+    // not the archive it cut short.
+    const settled = Promise.allSettled([
+        watch(pipeline([dump.output, ...chain.streams]).then(() => archive.summary)),
+        watch(writer.putArtifact(options.name, chain.output, {
+            signal: controller.signal,
+            sizeHint: options.sizeHint,
+        })),
+    ]).finally(() => progress.stop());
+    // An interrupt that came before the streams were joined stops them only now that each has its
+    // error handled: destroyed earlier, a stream's error had no listener and ended the process.
+    if (signal?.aborted)
+        onInterrupt();
+    const [piped, put] = await settled;
+    signal?.removeEventListener("abort", onInterrupt);
+    const takeBack = () => writer.abort();
+    if (piped.status === "rejected" || put.status === "rejected") {
+        // The put is all or nothing; if it completed before something else failed, take it back.
+        if (put.status === "fulfilled")
+            await takeBack();
+        // Every rejection went through stop(), so firstError came first; but a store that fails hands
+        // its raw error to the stream too, and its own put error says more (which object, which store).
+        const explained = [firstError, put, piped]
+            .map((result) => (isRejected(result) ? result.reason : result))
+            .find((error) => error instanceof LifeboatError);
+        throw asOperationError(explained ?? firstError);
+    }
+    if (firstError !== undefined) {
+        // Interrupted after every part had finished: nothing is committed.
+        await takeBack();
+        throw asOperationError(firstError);
+    }
+    const plain = chain.results.get(PLAINTEXT);
+    const stored = chain.results.get(STORED);
+    if (put.value.bytes !== stored.bytes) {
+        await takeBack();
+        throw new OperationError(`the store took ${put.value.bytes} bytes of the ${stored.bytes} sent`);
+    }
+    return { archive: piped.value, plain, stored, key: put.value.key };
+}
+/**
+ * The manifest's `tables` and `largeObjects` from what the archive held: one entry per TABLE DATA
+ * block (partitions each their own; tables without data under the scope have none), sorted by
+ * schema then table in byte order.
+ */
+function contentsOf(archive, inheritanceChildren = new Set()) {
+    const tables = archive.tables
+        .map((table) => {
+        const schema = table.schema ?? "";
+        const name = table.table ?? "";
+        const copy = parseCopyStatement(table.copyStatement ?? "");
+        // An inheritance child's columns come after its parents' once restored: the archive's order
+        // is kept for restore-test to read the rows back in.
+        const columns = inheritanceChildren.has(catalog_diff_qualifiedName(schema, name)) ? copy?.columns : undefined;
+        // Rows pg_dump loads through the partition root are routed again by a restore.
+        const loadedInto = copy && (copy.schema !== schema || copy.table !== name)
+            ? { schema: copy.schema, table: copy.table }
+            : undefined;
+        return {
+            schema,
+            table: name,
+            rows: table.rows,
+            sha256: table.sha256,
+            ...(columns ? { columns } : {}),
+            ...(loadedInto ? { loadedInto } : {}),
+        };
+    })
+        .sort((a, b) => Buffer.compare(Buffer.from(a.schema), Buffer.from(b.schema)) ||
+        Buffer.compare(Buffer.from(a.table), Buffer.from(b.table)));
+    const { count, bytes, sha256 } = archive.largeObjects;
+    return { tables, largeObjects: { count, bytes, sha256 } };
+}
+function isRejected(value) {
+    return (typeof value === "object" && value !== null && value.status === "rejected");
+}
+function asOperationError(error) {
+    if (error instanceof LifeboatError)
+        return error;
+    return new OperationError(describeError(error), { cause: error });
+}
+/**
+ * An upper estimate of the dump's size, for sizing multipart uploads. An uncompressed dump can be
+ * larger than the database on disk (bytea is written as hex text), rarely more than twice.
+ */
+function dumpSizeCeiling(databaseBytes) {
+    return 2 * databaseBytes + 1024 ** 3;
+}
+/** The comment at the top of the roles object: what it is and how to apply it. */
+function rolesHeader(database, preset) {
+    return [
+        `Roles of the cluster holding "${database}": pg_dumpall --roles-only --no-role-passwords,`,
+        preset === "supabase"
+            ? "without the Supabase platform's reserved roles and pg_* roles (docs/supabase.md)."
+            : "without pg_* roles.",
+        'Apply before pg_restore: psql -f roles.sql (existing roles report "already exists").',
+    ].join("\n");
+}
+function round(seconds) {
+    return Math.round(seconds * 1000) / 1000;
+}
+
+;// CONCATENATED MODULE: ./src/domain/verify-gates.ts
+
+function storedSize(folder) {
+    return folder.objects.find((object) => /\/dump\.(age|pgdump)$/.test(object.key))?.size;
+}
+function evaluateGates(input) {
+    const { manifest, committed, gates } = input;
+    const storedBytes = backupStoredBytes(manifest);
+    const failures = [];
+    const warnings = [];
+    const newest = committed[0];
+    if (gates.maxAgeSeconds !== undefined && newest) {
+        const age = (input.now.getTime() - newest.startedAt.getTime()) / 1000;
+        if (age > gates.maxAgeSeconds) {
+            failures.push(`the newest backup (${newest.backupId}) is ${formatHours(age)} old, more than max-age ${formatHours(gates.maxAgeSeconds)}`);
+        }
+    }
+    if (gates.minSizeBytes !== undefined && storedBytes < gates.minSizeBytes) {
+        failures.push(`the stored object is ${storedBytes} bytes, less than min-size ${gates.minSizeBytes}`);
+    }
+    if (gates.maxSizeChange !== undefined) {
+        const index = committed.findIndex((folder) => folder.backupId === manifest.backupId);
+        const previous = index >= 0 ? committed[index + 1] : undefined;
+        const previousSize = previous ? storedSize(previous) : undefined;
+        if (previous && previousSize && previousSize > 0) {
+            const change = (storedBytes - previousSize) / previousSize;
+            if (Math.abs(change) > gates.maxSizeChange) {
+                const message = `the stored size changed by ${(change * 100).toFixed(1)}% against the previous backup ${previous.backupId} (${previousSize} -> ${storedBytes} bytes), more than max-size-change ${(gates.maxSizeChange * 100).toFixed(0)}%`;
+                (gates.sizeChangeAction === "fail" ? failures : warnings).push(message);
+            }
+        }
+    }
+    return { failures, warnings };
+}
+function formatHours(seconds) {
+    return seconds >= 3600 ? `${(seconds / 3600).toFixed(1)}h` : `${Math.round(seconds / 60)}m`;
+}
+
+;// CONCATENATED MODULE: ./src/postgres/pg-restore-list.ts
+/**
+ * `pg_restore --list` fed from a stream: the archive's table of contents. pg_restore stops reading
+ * once it has the TOC; the sink keeps accepting (and dropping) the rest, so the caller's hashes
+ * still see every byte.
+ */
+
+
+
+
+
+
+/** The ENCODING entry comes first in the TOC: it is looked for in this many bytes at most. */
+const ENCODING_WITHIN = 1024 * 1024;
+/**
+ * `afterWrite` is called with each chunk once nothing here holds it any more (pg_restore's pipe
+ * took it, or it was dropped), in order; e.g. releaseDecompressed.
+ */
+function listArchive(pgRestore, options = {}) {
+    const afterWrite = options.afterWrite ?? (() => undefined);
+    const tool = pg_dump_finder_toolSpawn(pgRestore, child_env_pgToolEnv(process.env));
+    const child = (0,external_node_child_process_.spawn)(tool.path, ["--list"], { stdio: ["pipe", "pipe", "pipe"], env: tool.env });
+    const stdout = [];
+    let stderr = "";
+    child.stdout.on("data", (chunk) => stdout.push(chunk));
+    child.stderr.setEncoding("utf8").on("data", (text) => (stderr = (stderr + text).slice(-16_384)));
+    let stdinOpen = true;
+    child.stdin.on("error", () => {
+        // EPIPE once pg_restore has read what it needs: expected.
+        stdinOpen = false;
+    });
+    child.stdin.on("close", () => (stdinOpen = false));
+    const listing = new Promise((resolve, reject) => {
+        child.on("error", (error) => reject(new errors/* OperationError */.OK(`pg_restore could not start: ${error.message}`)));
+        child.on("close", (code, signal) => {
+            if (code === 0)
+                return resolve(Buffer.concat(stdout));
+            const line = stderr
+                .split("\n")
+                .map((text) => text.trim())
+                .filter(Boolean)
+                .at(-1) ?? (signal ? `killed by ${signal}` : `exit status ${code}`);
+            reject(new errors/* OperationError */.OK(`pg_restore cannot read the archive: ${line}`));
+        });
+    });
+    listing.catch(() => undefined);
+    const head = [];
+    let headBytes = 0;
+    let encoding;
+    const sniff = (chunk) => {
+        if (encoding !== undefined)
+            return;
+        head.push(chunk);
+        headBytes += chunk.length;
+        encoding = archiveEncoding(Buffer.concat(head));
+        if (encoding === undefined && headBytes >= ENCODING_WITHIN)
+            encoding = null;
+        if (encoding !== undefined)
+            head.length = 0;
+    };
+    const sink = new external_node_stream_.Writable({
+        write(chunk, _encoding, callback) {
+            sniff(chunk);
+            if (!stdinOpen || !child.stdin.writable) {
+                // Dropped. Once the pipe is closed, no earlier write to it is pending any more.
+                if (child.stdin.closed)
+                    afterWrite(chunk);
+                return callback();
+            }
+            // write() returning true does not mean the pipe has the bytes yet; its callback does.
+            const accepted = child.stdin.write(chunk, (error) => {
+                if (!error)
+                    afterWrite(chunk);
+            });
+            if (accepted)
+                return callback();
+            const proceed = () => {
+                child.stdin.off("drain", proceed);
+                child.stdin.off("close", proceed);
+                callback();
+            };
+            child.stdin.once("drain", proceed);
+            child.stdin.once("close", proceed);
+        },
+        final(callback) {
+            if (stdinOpen)
+                child.stdin.end();
+            callback();
+        },
+        destroy(error, callback) {
+            // Also called after a normal finish (autoDestroy): only a failure stops pg_restore.
+            if (error && child.exitCode === null && child.signalCode === null)
+                child.kill("SIGTERM");
+            callback(error);
+        },
+    });
+    return { sink, listing, encoding: () => encoding ?? null };
+}
+/**
+ * The tables a listing holds data for. Listing lines read `<id>; <oid> <oid> TABLE DATA <schema>
+ * <table> <owner>` with names unquoted (they may hold spaces), so a table is found by its prefix.
+ * pg_restore prints a name's line breaks (CR and LF) as spaces, to keep one entry per line.
+ * `listings` are the same listing decoded more than one way: a table found in any is there (the
+ * archive's encoding; and UTF-8, as manifests of non-UTF-8 databases were read before).
+ */
+function missingTableData(listings, tables) {
+    const entries = (typeof listings === "string" ? [listings] : listings)
+        .flatMap((listing) => listing.split("\n"))
+        .map((line) => /^\d+; \d+ \d+ TABLE DATA (.*)$/.exec(line)?.[1])
+        .filter((entry) => entry !== undefined);
+    const listed = (name) => entries.some((entry) => entry === name || entry.startsWith(`${name} `));
+    const asListed = (name) => name.replace(/[\r\n]/g, " ");
+    return tables
+        .filter(({ schema, table }) => !listed(`${asListed(schema)} ${asListed(table)}`))
+        .map(({ schema, table }) => `${schema}.${table}`);
+}
+
+;// CONCATENATED MODULE: ./src/repository/redacted-records.ts
+
+function redactingRecords(repository, secrets) {
+    return {
+        writeCheckRecord: (record, at) => repository.writeCheckRecord(redactCheckRecord(record, secrets), at),
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/files/tar-reader.ts
@@ -60941,7 +64296,7 @@ async function readMeta(source, size, what) {
     const data = await source.read(size);
     if (data.length < size)
         throw new TarFormatError(`tar archive truncated inside a ${what}`);
-    await source.skip(paddingFor(size));
+    await source.skip(tar_format_paddingFor(size));
     return data;
 }
 function cString(data) {
@@ -61018,7 +64373,7 @@ async function* readTar(input) {
             await body.finish();
             if (type === "other")
                 await source.skip(contentSize);
-            await source.skip(paddingFor(contentSize));
+            await source.skip(tar_format_paddingFor(contentSize));
         }
     }
     finally {
@@ -61075,7 +64430,7 @@ async function verifyArchive(input, options = {}) {
     let unreadable;
     try {
         for await (const entry of readTar(input)) {
-            if (entry.path === INDEX_NAME && entry.type === "file") {
+            if (entry.path === files_index_INDEX_NAME && entry.type === "file") {
                 indexBytes = await collect(entry.body);
                 continue;
             }
@@ -61122,7 +64477,7 @@ async function verifyArchive(input, options = {}) {
     }
     if (indexBytes === undefined) {
         if (result.unreadable === undefined)
-            result.unreadable = `the archive holds no ${INDEX_NAME}`;
+            result.unreadable = `the archive holds no ${files_index_INDEX_NAME}`;
         return result;
     }
     result.indexSha256 = (0,external_node_crypto_.createHash)("sha256").update(indexBytes).digest("hex");
@@ -61206,74 +64561,6 @@ function archiveProblems(artifact, report) {
         problems.push(`${where}: holds ${report.files} files, ${report.bytes} bytes; the manifest says ${artifact.files} files, ${artifact.bytes} bytes`);
     }
     return problems;
-}
-
-;// CONCATENATED MODULE: ./src/commands/progress.ts
-/**
- * Progress lines for long work (backup, verify, restore-test, restore): one line at a steady
- * interval through the command's logger, which is stderr in the CLI (never stdout, so `--json`
- * stays one object; `--quiet` silences it) and the job log in Actions. What a line says is read
- * live from the pipeline's taps when it is due, so a stalled pipeline shows as a stalled count.
- */
-
-
-/** The interval when the edge sets none (CommandContext.progressEveryMs). */
-const DEFAULT_PROGRESS_EVERY_MS = 5000;
-/**
- * Logs `progressLine(what, sample())` every `everyMs` until stop(). The timer does not keep the
- * process alive, and a sample that throws is skipped rather than failing the command.
- */
-function startProgress(options) {
-    const started = options.startedMs ?? performance.now();
-    const every = options.everyMs ?? DEFAULT_PROGRESS_EVERY_MS;
-    const timer = setInterval(() => {
-        let sample;
-        try {
-            sample = options.sample();
-        }
-        catch {
-            return;
-        }
-        options.log.info(progressLine(options.what, sample, (performance.now() - started) / 1000));
-    }, every);
-    timer.unref();
-    return { stop: () => clearInterval(timer) };
-}
-/** `backup: 1.2 GB read, 150 MB stored, 210 MB/s, 12 of 40 tables, 6s elapsed` */
-function progressLine(what, sample, elapsedSeconds) {
-    const seconds = Math.max(elapsedSeconds, 0.001);
-    const parts = [];
-    if (sample.readTotal !== undefined && sample.readTotal > 0) {
-        const percent = Math.min(100, Math.floor((sample.read / sample.readTotal) * 100));
-        parts.push(`${format_formatBytes(sample.read)} of ${format_formatBytes(sample.readTotal)} read (${percent}%)`);
-    }
-    else {
-        parts.push(`${format_formatBytes(sample.read)} read`);
-    }
-    if (sample.stored !== undefined)
-        parts.push(`${format_formatBytes(sample.stored)} stored`);
-    parts.push(`${format_formatBytes(Math.round(sample.read / seconds))}/s`);
-    if (sample.tables) {
-        parts.push(sample.tables.done === undefined
-            ? `${sample.tables.total} tables`
-            : `${sample.tables.done} of ${sample.tables.total} tables`);
-    }
-    if (sample.phase)
-        parts.push(sample.phase);
-    parts.push(`${Math.round(seconds)}s elapsed`);
-    return `${what}: ${parts.join(", ")}`;
-}
-/** The live byte count of the pipeline's digest stage by that name (digestStage's bytesSoFar); 0 when none. */
-function liveBytes(stages, name) {
-    const stage = stages.find((candidate) => candidate.name === name);
-    return typeof stage?.bytesSoFar === "number" ? stage.bytesSoFar : 0;
-}
-/** A tap that adds every chunk's length to `counter.bytes`, for a pipeline with no digest stage to read. */
-function countingStage(counter) {
-    return tapStage("progress", {
-        update: (chunk) => (counter.bytes += chunk.length),
-        finish: () => counter.bytes,
-    });
 }
 
 ;// CONCATENATED MODULE: ./src/commands/read-backup.ts
@@ -61373,7 +64660,7 @@ async function checkKeysOpen(repository, manifest, identities, keys) {
             return;
         // A flipped byte in a stanza reads as a wrong key too: only an object that is byte for byte
         // what the manifest says makes it the key's fault. Damage is the check's to find and record.
-        const stored = await readArtifact(repository, manifest, artifact, undefined);
+        const stored = await read_artifact_readArtifact(repository, manifest, artifact, undefined);
         if (stored.problems.length > 0)
             return;
         const byPassphrase = manifest.encryption.format !== "none" && manifest.encryption.passphrase;
@@ -61410,6 +64697,8 @@ async function readHead(stream, limit) {
  * contents read by pg_restore (every table the manifest counts must be in it). Then the gates
  * (max-age, max-size-change, min-size), and a check record beside the backup.
  */
+
+
 
 
 
@@ -61466,9 +64755,14 @@ async function runVerify(settings, deps) {
         const archive = artifact.kind === "files" && identities
             ? verifyArchiveSink({ expectedIndexSha256: artifact.indexSha256 })
             : undefined;
+        // The archive's own per-table rows and digests, read from the same decrypted stream, against
+        // the manifest's: a manifest that no longer describes its dump (one flipped digit) fails here.
+        // Only where the manifest has digests: those backups were read by this parser when they were
+        // made (older ones may hold pg_dump's own compressed data, which it does not read).
+        const contents = listing && manifest.tables.some((table) => table.sha256 !== undefined) ? tap_createArchiveTap() : undefined;
         const counted = { bytes: 0 };
         const lines = dump && artifact === dump
-            ? startProgress({
+            ? progress_startProgress({
                 what: "verify",
                 log,
                 everyMs: deps.progressEveryMs,
@@ -61479,10 +64773,24 @@ async function runVerify(settings, deps) {
                 }),
             })
             : undefined;
-        const read = await readArtifact(repository, manifest, artifact, identities, {
+        const read = await read_artifact_readArtifact(repository, manifest, artifact, identities, {
             ...(listing ? { sink: listing.sink } : archive ? { sink: archive.sink } : {}),
             storedTaps: [countingStage(counted)],
+            ...(contents
+                ? {
+                    plaintextTaps: [
+                        { name: "archive", kind: "tap", stream: contents.stream, result: () => undefined },
+                    ],
+                }
+                : {}),
+            ...(deps.signal ? { signal: deps.signal } : {}),
         }).finally(() => lines?.stop());
+        // Interrupted, the read's failure is not the backup's: no verdict, and no record for prune to count.
+        if (deps.signal?.aborted) {
+            listing?.listing.catch(() => undefined);
+            archive?.result.catch(() => undefined);
+            throw deps.signal.reason;
+        }
         reads.push(read);
         failures.push(...read.problems.filter((problem) => !failures.includes(problem)));
         if (archive && artifact.kind === "files" && read.problems.length === 0) {
@@ -61499,6 +64807,9 @@ async function runVerify(settings, deps) {
                 missingTables = missing;
                 if (missing.length > 0)
                     failures.push(`the archive has no data for ${missing.join(", ")}`);
+                if (contents && read.problems.length === 0) {
+                    failures.push(...(await tableContentProblems(manifest.tables, contents.summary)));
+                }
             }
             catch (error) {
                 if (failures.length === 0)
@@ -61567,6 +64878,38 @@ function verifyFailureMessage(result) {
         return undefined;
     const more = result.failures.length > 1 ? ` (and ${result.failures.length - 1} more)` : "";
     return `backup ${result.backupId} failed verification: ${result.failures[0]}${more}`;
+}
+/**
+ * The manifest's rows and content digest of each table against what the archive holds, for the
+ * tables whose digest the manifest records (taken from the archive stream at backup time, by the
+ * same parser; older manifests counted rows in SQL and are left to restore-test).
+ */
+async function tableContentProblems(tables, summary) {
+    let found;
+    try {
+        found = contentsOf(await summary).tables;
+    }
+    catch (error) {
+        return [`reading the archive's table data failed: ${(0,errors/* describeError */.Uc)(error)}`];
+    }
+    const byName = new Map(found.map((table) => [`${table.schema}.${table.table}`, table]));
+    const problems = [];
+    for (const table of tables) {
+        if (table.sha256 === undefined)
+            continue;
+        const name = `${table.schema}.${table.table}`;
+        const held = byName.get(name);
+        // A table without data in the archive is reported by the listing's check.
+        if (!held)
+            continue;
+        if (held.rows !== table.rows) {
+            problems.push(`${name}: the archive holds ${held.rows} rows; the manifest says ${table.rows}`);
+        }
+        else if (held.sha256 !== table.sha256) {
+            problems.push(`${name}: the archive's data has sha256 ${held.sha256}; the manifest says ${table.sha256}`);
+        }
+    }
+    return problems;
 }
 
 ;// CONCATENATED MODULE: ./src/commands/verify/definition.ts
@@ -61727,7 +65070,7 @@ const actionLogger = {
     warn: (message) => core/* warning */.$e(message),
 };
 /** Marks the step failed for any thrown value, with the same one-line message as the CLI. */
-function fail(error) {
+function inputs_fail(error) {
     const kind = error instanceof errors/* LifeboatError */.H3 && error.exitCode === 2 ? "bad input: " : "";
     core/* setFailed */.C1(`${kind}${(0,errors/* describeError */.Uc)(error)}`);
     if (error instanceof Error && error.stack && core/* isDebug */._o())
@@ -61780,15 +65123,18 @@ function onForcedExit(cleanup) {
     return () => forcedExitCleanups.delete(cleanup);
 }
 /**
- * The first SIGINT or SIGTERM aborts the returned signal (children stop, uploads abort, nothing is
- * committed); a second one runs the registered forced-exit cleanups and exits at once with the
- * signal's conventional code (130 or 143).
+ * The first SIGINT, SIGTERM or SIGHUP aborts the returned signal (children stop, uploads abort,
+ * nothing is committed); a second one runs the registered forced-exit cleanups and exits at once
+ * with the signal's conventional code (130, 143 or 129). SIGHUP is a closed terminal or a dropped
+ * SSH session: left to Node's default it would kill the process outright, leaving the decrypted
+ * archive on disk, the scratch database and an orphaned pg_restore.
  */
 function cancelOnSignals(process) {
     const controller = new AbortController();
     for (const [name, code] of [
         ["SIGINT", 130],
         ["SIGTERM", 143],
+        ["SIGHUP", 129],
     ]) {
         process.on(name, () => {
             if (controller.signal.aborted) {
@@ -61815,13 +65161,13 @@ class CancelledError extends Error {
         super(`received ${signalName}`);
         this.signalName = signalName;
         this.name = "CancelledError";
-        this.exitCode = signalName === "SIGINT" ? 130 : 143;
+        this.exitCode = signalName === "SIGINT" ? 130 : signalName === "SIGHUP" ? 129 : 143;
     }
 }
 
 ;// CONCATENATED MODULE: ./src/domain/provenance.ts
 /** Where a backup came from, when it was made in GitHub Actions; null elsewhere. */
-function provenanceFromEnv(env) {
+function provenance_provenanceFromEnv(env) {
     if (env.GITHUB_ACTIONS !== "true")
         return null;
     const value = (name) => env[name] || null;
@@ -61931,7 +65277,7 @@ function chartLabel(text) {
     const clean = text.replace(/["\\\n\r`[\]]/g, "").trim();
     return clean.length > LABEL_MAX ? clean.slice(0, LABEL_MAX) : clean;
 }
-function round(value) {
+function chart_round(value) {
     return Math.round(value * 100) / 100;
 }
 /**
@@ -61949,7 +65295,7 @@ function pointLabels(points) {
 }
 function block(title, labels, axis, values, kind) {
     const max = Math.max(...values);
-    const top = max > 0 ? round(max * 1.1) : 1;
+    const top = max > 0 ? chart_round(max * 1.1) : 1;
     return [
         "```mermaid",
         "xychart-beta",
@@ -61969,7 +65315,7 @@ function sizeChart(points) {
     let unit = 0;
     while (unit < SIZE_UNITS.length - 1 && max >= 1024 ** (unit + 1))
         unit++;
-    const values = sized.map((point) => round(point.storedBytes / 1024 ** unit));
+    const values = sized.map((point) => chart_round(point.storedBytes / 1024 ** unit));
     return block("Stored size per backup", pointLabels(sized), SIZE_UNITS[unit], values, "bar");
 }
 /** Restore seconds of each backup a restore-test measured, oldest first; undefined below two points. */
@@ -61977,7 +65323,7 @@ function restoreTimeChart(points) {
     const timed = points.filter((point) => point.restoreSeconds !== null);
     if (timed.length < MIN_CHART_POINTS)
         return undefined;
-    return block("Restore time per backup", pointLabels(timed), "seconds", timed.map((point) => round(point.restoreSeconds)), "line");
+    return block("Restore time per backup", pointLabels(timed), "seconds", timed.map((point) => chart_round(point.restoreSeconds)), "line");
 }
 
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
@@ -62178,7 +65524,7 @@ function createReporter(action, spec, raw, options = {}) {
         core/* setSecret */.Pq(secret);
     const scrub = scrubber([...secrets, ...channelSecrets(settings)]);
     const label = givenText(raw, spec_OPTIONS.label) ?? spec_OPTIONS.label.default;
-    const runUrl = provenanceFromEnv(env)?.runUrl ?? null;
+    const runUrl = provenance_provenanceFromEnv(env)?.runUrl ?? null;
     const title = `Lifeboat ${action}`;
     const channelLog = {
         info: (message) => core/* info */.pq(message),
@@ -62470,5 +65816,5 @@ async function runAction(command) {
 
 
 
-runAction(verifyCommand).catch(fail);
+runAction(verifyCommand).catch(inputs_fail);
 

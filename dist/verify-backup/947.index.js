@@ -1,5 +1,5 @@
-export const id = 636;
-export const ids = [636];
+export const id = 947;
+export const ids = [947];
 export const modules = {
 
 /***/ 397:
@@ -64,118 +64,22 @@ function compareKeys(a, b) {
 
 /***/ }),
 
-/***/ 30636:
+/***/ 98947:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
-
-// EXPORTS
-__webpack_require__.d(__webpack_exports__, {
-  createS3Store: () => (/* binding */ createS3Store)
-});
-
-// UNUSED EXPORTS: DEFAULT_MAX_OBJECT_BYTES, DEFAULT_PART_SIZE_BYTES, DEFAULT_QUEUE_SIZE, MAX_OBJECT_BYTES, MAX_PARTS, MAX_PART_SIZE_BYTES, MIN_PART_SIZE_BYTES, S3Store, choosePartSize, describeS3Error, uploadShape
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __webpack_require__(77598);
-// EXTERNAL MODULE: external "node:stream"
-var external_node_stream_ = __webpack_require__(57075);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
-var dist_cjs = __webpack_require__(53711);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
-var lib_storage_dist_cjs = __webpack_require__(22358);
-// EXTERNAL MODULE: ./src/domain/errors.ts
-var errors = __webpack_require__(10241);
-// EXTERNAL MODULE: ./src/storage/keys.ts
-var storage_keys = __webpack_require__(397);
-;// CONCATENATED MODULE: ./src/storage/s3-errors.ts
-/**
- * What an AWS SDK S3 error means, read the same way by every S3 client of ours (the backup store
- * and the files sources): its name or code, its HTTP status, whether the network failed, whether
- * the key or bucket is missing, and one line describing it.
- */
-
-function shapeOf(error) {
-    return typeof error === "object" && error !== null ? error : {};
-}
-function s3StatusOf(error) {
-    return shapeOf(error).$metadata?.httpStatusCode;
-}
-/** The S3 error code (`NoSuchBucket`), else the SDK's error name. */
-function s3NameOf(error) {
-    const { name, Code } = shapeOf(error);
-    return typeof Code === "string" ? Code : typeof name === "string" ? name : "";
-}
-const NETWORK_CODES = new Set([
-    "ECONNREFUSED",
-    "ECONNRESET",
-    "ENOTFOUND",
-    "EAI_AGAIN",
-    "EHOSTUNREACH",
-    "ENETUNREACH",
-    "ETIMEDOUT",
-    "EPIPE",
-]);
-/** The network failure behind an error (ECONNREFUSED, ...; a timeout is ETIMEDOUT), if it is one. */
-function networkCodeOf(error) {
-    const { code, name } = shapeOf(error);
-    if (typeof code === "string" && NETWORK_CODES.has(code))
-        return code;
-    if (name === "TimeoutError")
-        return "ETIMEDOUT";
-    return undefined;
-}
-function isS3NotFound(error) {
-    const name = s3NameOf(error);
-    return s3StatusOf(error) === 404 || name === "NotFound" || name === "NoSuchKey" || name === "NoSuchBucket";
-}
-/** The codes S3 answers when the credentials are wrong or lack the right. */
-const S3_DENIED = new Set([
-    "AccessDenied",
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "Forbidden",
-]);
-/** One line for any S3 SDK error: its code, its message and the HTTP status. */
-function describeS3Error(error) {
-    const name = s3NameOf(error);
-    const status = s3StatusOf(error);
-    let text = (0,errors/* describeError */.Uc)(error);
-    const { code } = shapeOf(error);
-    if (typeof code === "string" && !text.includes(code))
-        text = `${code}: ${text}`;
-    // Responses without a body (HEAD) carry no code: the SDK names them "Unknown"/"UnknownError".
-    if (name === "Unknown" || (text === "UnknownError" && !name)) {
-        return status ? `HTTP ${status}` : "unknown error";
-    }
-    // A code with an empty message (radosgw sends `<Message/>`): the code says it all.
-    if (text === "UnknownError")
-        text = name;
-    if (name && name !== "Error" && !text.startsWith(name))
-        text = `${name}: ${text}`;
-    return status && status >= 300 ? `${text} (HTTP ${status})` : text;
-}
-/** The one reading of a failed bucket check; each caller words it for its own input. */
-function classifyS3CheckError(error) {
-    if (networkCodeOf(error) !== undefined)
-        return "unreachable";
-    const name = s3NameOf(error);
-    const status = s3StatusOf(error);
-    const text = (0,errors/* describeError */.Uc)(error);
-    if (name === "CredentialsProviderError" || (/credential/i.test(text) && !status))
-        return "no-credentials";
-    if (/region is missing/i.test(text))
-        return "no-region";
-    if (isS3NotFound(error))
-        return "no-bucket";
-    if (status === 401 || status === 403 || S3_DENIED.has(name))
-        return "denied";
-    if (status === 301 || name === "PermanentRedirect" || name === "AuthorizationHeaderMalformed") {
-        return "other-region";
-    }
-    return "other";
-}
-
-;// CONCATENATED MODULE: ./src/storage/s3-store.ts
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   createS3Store: () => (/* binding */ createS3Store)
+/* harmony export */ });
+/* unused harmony exports MIN_PART_SIZE_BYTES, MAX_PART_SIZE_BYTES, MAX_PARTS, MAX_OBJECT_BYTES, DEFAULT_PART_SIZE_BYTES, DEFAULT_QUEUE_SIZE, DEFAULT_MAX_OBJECT_BYTES, choosePartSize, S3Store, uploadShape */
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(77598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(57075);
+/* harmony import */ var node_stream__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_stream__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(53711);
+/* harmony import */ var _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(22358);
+/* harmony import */ var _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(10241);
+/* harmony import */ var _keys_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(397);
+/* harmony import */ var _s3_errors_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(14171);
 /**
  * A store in an S3 bucket (AWS S3 or an S3-compatible store: R2, B2, MinIO, Supabase Storage, GCS
  * interop), under an optional key prefix.
@@ -220,13 +124,13 @@ function choosePartSize(options = {}) {
     if (!Number.isSafeInteger(requested) ||
         requested < MIN_PART_SIZE_BYTES ||
         requested > MAX_PART_SIZE_BYTES) {
-        throw new errors/* InputError */.dz(`S3 part size ${options.partSizeBytes}: expected a whole number of bytes from 5 MiB (${MIN_PART_SIZE_BYTES}) to 5 GiB`);
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`S3 part size ${options.partSizeBytes}: expected a whole number of bytes from 5 MiB (${MIN_PART_SIZE_BYTES}) to 5 GiB`);
     }
     const { maxObjectBytes } = options;
     if (maxObjectBytes === undefined)
         return requested;
     if (!Number.isSafeInteger(maxObjectBytes) || maxObjectBytes <= 0 || maxObjectBytes > MAX_OBJECT_BYTES) {
-        throw new errors/* InputError */.dz(`maximum object size ${maxObjectBytes}: expected a whole number of bytes up to S3's limit of 5 TiB`);
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`maximum object size ${maxObjectBytes}: expected a whole number of bytes up to S3's limit of 5 TiB`);
     }
     const needed = Math.ceil(maxObjectBytes / MAX_PARTS / MIB) * MIB;
     return Math.max(requested, needed);
@@ -235,7 +139,7 @@ function positiveInteger(value, fallback, max, what) {
     if (value === undefined)
         return fallback;
     if (!Number.isSafeInteger(value) || value < 1 || value > max) {
-        throw new errors/* InputError */.dz(`${what} ${value}: expected a whole number from 1 to ${max}`);
+        throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${what} ${value}: expected a whole number from 1 to ${max}`);
     }
     return value;
 }
@@ -256,7 +160,7 @@ function contentMd5ForDeleteObjects(client) {
                         delete request.headers[header];
                     }
                 }
-                request.headers["content-md5"] = (0,external_node_crypto_.createHash)("md5").update(body).digest("base64");
+                request.headers["content-md5"] = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.createHash)("md5").update(body).digest("base64");
             }
         }
         return next(args);
@@ -284,7 +188,7 @@ function createClient(options) {
         config.maxAttempts = options.maxAttempts;
     if (options.credentials)
         config.credentials = options.credentials;
-    const client = new dist_cjs.S3Client(config);
+    const client = new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.S3Client(config);
     if (checksums === "WHEN_REQUIRED")
         contentMd5ForDeleteObjects(client);
     return client;
@@ -316,7 +220,7 @@ class S3Store {
         this.listPageSize = positiveInteger(options.listPageSize, 1000, 1000, "S3 list page size");
         this.deleteBatchSize = positiveInteger(options.deleteBatchSize, 1000, 1000, "S3 delete batch size");
         if (options.sseKmsKeyId && options.sse === "AES256") {
-            throw new errors/* InputError */.dz("an SSE KMS key id needs server-side encryption aws:kms, not AES256");
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz("an SSE KMS key id needs server-side encryption aws:kms, not AES256");
         }
         const sse = options.sse ?? (options.sseKmsKeyId ? "aws:kms" : undefined);
         this.encryption = {};
@@ -332,14 +236,14 @@ class S3Store {
      */
     async check() {
         try {
-            await this.client.send(new dist_cjs.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.keyPrefix, MaxKeys: 1 }));
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.keyPrefix, MaxKeys: 1 }));
         }
         catch (error) {
             throw this.checkError(error);
         }
     }
     async put(key, body, options = {}) {
-        (0,storage_keys/* assertValidKey */.Mw)(key);
+        (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
         const { signal } = options;
         const objectKey = this.keyPrefix + key;
         let bytes = 0;
@@ -349,7 +253,7 @@ class S3Store {
         let committing = false;
         /** Cancels this upload's in-flight part requests as soon as anything fails. */
         const inFlight = new AbortController();
-        const counted = new external_node_stream_.Transform({
+        const counted = new node_stream__WEBPACK_IMPORTED_MODULE_1__.Transform({
             transform(chunk, _encoding, done) {
                 bytes += chunk.length;
                 done(null, chunk);
@@ -358,9 +262,9 @@ class S3Store {
         const fail = (error, from) => {
             failure ??= { error, from };
             inFlight.abort();
-            counted.destroy(error instanceof Error ? error : new Error((0,errors/* describeError */.Uc)(error)));
+            counted.destroy(error instanceof Error ? error : new Error((0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .describeError */ .Uc)(error)));
         };
-        (0,external_node_stream_.pipeline)(body, counted, (error) => {
+        (0,node_stream__WEBPACK_IMPORTED_MODULE_1__.pipeline)(body, counted, (error) => {
             if (error)
                 fail(error, "body");
         });
@@ -375,10 +279,10 @@ class S3Store {
         const client = this.client;
         const uploadClient = Object.create(client);
         const send = async (command) => {
-            if (command instanceof dist_cjs.PutObjectCommand || command instanceof dist_cjs.CompleteMultipartUploadCommand) {
+            if (command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand || command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.CompleteMultipartUploadCommand) {
                 committing = true;
             }
-            const cancellable = command instanceof dist_cjs.UploadPartCommand || command instanceof dist_cjs.PutObjectCommand;
+            const cancellable = command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.UploadPartCommand || command instanceof _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectCommand;
             try {
                 return await client.send(command, cancellable ? { abortSignal: inFlight.signal } : {});
             }
@@ -388,7 +292,7 @@ class S3Store {
             }
         };
         uploadClient.send = send;
-        const upload = new lib_storage_dist_cjs/* Upload */._({
+        const upload = new _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_2__/* .Upload */ ._({
             client: uploadClient,
             params: {
                 Bucket: this.bucket,
@@ -424,45 +328,45 @@ class S3Store {
         }
     }
     async get(key) {
-        (0,storage_keys/* assertValidKey */.Mw)(key);
+        (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
         try {
-            const response = await this.client.send(new dist_cjs.GetObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.GetObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
             const body = response.Body;
-            if (body instanceof external_node_stream_.Readable)
+            if (body instanceof node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable)
                 return body;
             if (body === undefined)
-                return external_node_stream_.Readable.from([]);
-            return external_node_stream_.Readable.fromWeb(body.transformToWebStream());
+                return node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable.from([]);
+            return node_stream__WEBPACK_IMPORTED_MODULE_1__.Readable.fromWeb(body.transformToWebStream());
         }
         catch (error) {
-            if (isS3NotFound(error))
-                throw new errors/* NotFoundError */.m_(`"${key}" does not exist in ${this.url}`);
-            throw new errors/* OperationError */.OK(`reading "${key}" from ${this.url} failed: ${describeS3Error(error)}`, {
+            if ((0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .isS3NotFound */ .wl)(error))
+                throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .NotFoundError */ .m_(`"${key}" does not exist in ${this.url}`);
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`reading "${key}" from ${this.url} failed: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}`, {
                 cause: error,
             });
         }
     }
     async head(key) {
-        (0,storage_keys/* assertValidKey */.Mw)(key);
+        (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
         try {
-            const response = await this.client.send(new dist_cjs.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
             return { key, size: response.ContentLength ?? 0, lastModified: response.LastModified ?? new Date(0) };
         }
         catch (error) {
-            if (isS3NotFound(error))
+            if ((0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .isS3NotFound */ .wl)(error))
                 return undefined;
-            throw new errors/* OperationError */.OK(`reading "${key}" in ${this.url} failed: ${describeS3Error(error)}`, {
+            throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`reading "${key}" in ${this.url} failed: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}`, {
                 cause: error,
             });
         }
     }
     async *list(prefix) {
-        (0,storage_keys/* assertValidPrefix */.x3)(prefix);
+        (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidPrefix */ .x3)(prefix);
         let token;
         do {
             let page;
             try {
-                page = await this.client.send(new dist_cjs.ListObjectsV2Command({
+                page = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.ListObjectsV2Command({
                     Bucket: this.bucket,
                     Prefix: this.keyPrefix + prefix,
                     MaxKeys: this.listPageSize,
@@ -470,7 +374,7 @@ class S3Store {
                 }));
             }
             catch (error) {
-                throw new errors/* OperationError */.OK(`listing ${this.url} failed: ${describeS3Error(error)}`, { cause: error });
+                throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`listing ${this.url} failed: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}`, { cause: error });
             }
             for (const object of page.Contents ?? []) {
                 // Keys ending in "/" are folder markers made by consoles and tools, not objects of ours.
@@ -487,13 +391,13 @@ class S3Store {
     }
     async deleteMany(keys) {
         for (const key of keys)
-            (0,storage_keys/* assertValidKey */.Mw)(key);
+            (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
         const unique = [...new Set(keys)];
         const result = { deleted: [], failed: [] };
         for (let start = 0; start < unique.length; start += this.deleteBatchSize) {
             const batch = unique.slice(start, start + this.deleteBatchSize);
             try {
-                const response = await this.client.send(new dist_cjs.DeleteObjectsCommand({
+                const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.DeleteObjectsCommand({
                     Bucket: this.bucket,
                     Delete: { Objects: batch.map((key) => ({ Key: this.keyPrefix + key })), Quiet: true },
                 }));
@@ -512,7 +416,7 @@ class S3Store {
                 }
             }
             catch (error) {
-                const reason = describeS3Error(error);
+                const reason = (0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error);
                 for (const key of batch)
                     result.failed.push({ key, reason });
             }
@@ -535,17 +439,17 @@ class S3Store {
             return locks;
         const queue = [...new Set(keys)];
         for (const key of queue)
-            (0,storage_keys/* assertValidKey */.Mw)(key);
+            (0,_keys_js__WEBPACK_IMPORTED_MODULE_4__/* .assertValidKey */ .Mw)(key);
         const worker = async () => {
             for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
                 let response;
                 try {
-                    response = await this.client.send(new dist_cjs.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
+                    response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadObjectCommand({ Bucket: this.bucket, Key: this.keyPrefix + key }));
                 }
                 catch (error) {
-                    if (isS3NotFound(error))
+                    if ((0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .isS3NotFound */ .wl)(error))
                         continue;
-                    throw new errors/* OperationError */.OK(`reading the object lock of "${key}" in ${this.url} failed: ${describeS3Error(error)}`, { cause: error });
+                    throw new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`reading the object lock of "${key}" in ${this.url} failed: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}`, { cause: error });
                 }
                 const legalHold = response.ObjectLockLegalHoldStatus === "ON";
                 const retainUntil = response.ObjectLockRetainUntilDate;
@@ -564,12 +468,12 @@ class S3Store {
     }
     async readBucketLock() {
         try {
-            const response = await this.client.send(new dist_cjs.GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
+            const response = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
             return response.ObjectLockConfiguration?.ObjectLockEnabled === "Enabled" ? "enabled" : "disabled";
         }
         catch (error) {
-            const name = s3NameOf(error);
-            const status = s3StatusOf(error);
+            const name = (0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .s3NameOf */ .b$)(error);
+            const status = (0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .s3StatusOf */ .e_)(error);
             // No configuration: object lock is not enabled on the bucket. Stores that do not implement
             // object lock (NotImplemented) cannot lock objects either.
             if (name === "ObjectLockConfigurationNotFoundError" || name === "NotImplemented" || status === 501) {
@@ -588,12 +492,12 @@ class S3Store {
     async ensureRetention(objectKey, retention) {
         const target = { Bucket: this.bucket, Key: objectKey };
         // Without s3:GetObject the lock cannot be read back: then it is set again, which is harmless.
-        const head = await this.client.send(new dist_cjs.HeadObjectCommand(target)).catch(() => undefined);
+        const head = await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.HeadObjectCommand(target)).catch(() => undefined);
         const until = head?.ObjectLockRetainUntilDate?.getTime() ?? 0;
         // Stores keep whole seconds.
         if (head?.ObjectLockMode === retention.mode && until >= retention.until.getTime() - 1000)
             return;
-        await this.client.send(new dist_cjs.PutObjectRetentionCommand({
+        await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.PutObjectRetentionCommand({
             ...target,
             ...(head?.VersionId ? { VersionId: head.VersionId } : {}),
             Retention: { Mode: retention.mode, RetainUntilDate: retention.until },
@@ -604,51 +508,51 @@ class S3Store {
         const target = { Bucket: this.bucket, Key: objectKey };
         if (uploadId) {
             await this.client
-                .send(new dist_cjs.AbortMultipartUploadCommand({ ...target, UploadId: uploadId }))
+                .send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.AbortMultipartUploadCommand({ ...target, UploadId: uploadId }))
                 .catch(() => undefined);
         }
         // The commit may have reached the store even though we saw it fail (or were aborted meanwhile).
         if (committing)
-            await this.client.send(new dist_cjs.DeleteObjectCommand(target)).catch(() => undefined);
+            await this.client.send(new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_6__.DeleteObjectCommand(target)).catch(() => undefined);
     }
     putError(key, failure) {
         const what = `storing "${key}" in ${this.url}`;
         const message = failure.from === "abort"
-            ? `${what} was aborted: ${(0,errors/* describeError */.Uc)(failure.error)}`
+            ? `${what} was aborted: ${(0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .describeError */ .Uc)(failure.error)}`
             : failure.from === "body"
-                ? `${what} failed: ${(0,errors/* describeError */.Uc)(failure.error)}`
-                : `${what} failed: ${describeS3Error(failure.error)}`;
-        return new errors/* OperationError */.OK(message, { cause: failure.error });
+                ? `${what} failed: ${(0,_domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .describeError */ .Uc)(failure.error)}`
+                : `${what} failed: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(failure.error)}`;
+        return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(message, { cause: failure.error });
     }
     checkError(error) {
         const storage = `--storage "${this.url}"`;
         const options = { input: "storage", cause: error };
-        switch (classifyS3CheckError(error)) {
+        switch ((0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .classifyS3CheckError */ .nK)(error)) {
             case "unreachable": {
                 const where = this.endpoint ? `the S3 endpoint ${this.endpoint}` : "AWS S3";
-                return new errors/* InputError */.dz(`${storage}: cannot reach ${where}: ${describeS3Error(error)}`, options);
+                return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: cannot reach ${where}: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}`, options);
             }
             case "no-credentials":
-                return new errors/* InputError */.dz(`${storage}: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role to assume`, options);
+                return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile or a role to assume`, options);
             case "no-region":
-                return new errors/* InputError */.dz(`${storage}: no AWS region set: set AWS_REGION or the S3 region option`, options);
+                return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: no AWS region set: set AWS_REGION or the S3 region option`, options);
             case "no-bucket":
-                return new errors/* InputError */.dz(`${storage}: bucket "${this.bucket}" does not exist`, options);
+                return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: bucket "${this.bucket}" does not exist`, options);
             case "denied": {
-                const name = s3NameOf(error);
-                const status = s3StatusOf(error);
+                const name = (0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .s3NameOf */ .b$)(error);
+                const status = (0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .s3StatusOf */ .e_)(error);
                 const detail = [status ? `HTTP ${status}` : "", name === "Unknown" ? "" : name]
                     .filter(Boolean)
                     .join(" ");
-                return new errors/* InputError */.dz(`${storage}: access to s3://${this.bucket} denied (${detail}): check the credentials ` +
+                return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: access to s3://${this.bucket} denied (${detail}): check the credentials ` +
                     "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the profile or the role) and the bucket's policy", options);
             }
             case "other-region":
-                return new errors/* InputError */.dz(`${storage}: bucket "${this.bucket}" is in another region (${describeS3Error(error)}): set AWS_REGION or the S3 region option`, options);
+                return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .InputError */ .dz(`${storage}: bucket "${this.bucket}" is in another region (${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}): set AWS_REGION or the S3 region option`, options);
             case "other":
                 break;
         }
-        return new errors/* OperationError */.OK(`checking ${this.url} failed: ${describeS3Error(error)}`, { cause: error });
+        return new _domain_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .OperationError */ .OK(`checking ${this.url} failed: ${(0,_s3_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .describeS3Error */ .ye)(error)}`, { cause: error });
     }
 }
 /**
