@@ -102,34 +102,27 @@ describe("settings that change how pg_dump prints values", () => {
     });
   }
 
-  test("one byte of escape-format bytea changed in the archive fails restore-test, named by its table", async () => {
+  /** restore-test of the "escaped" backup with `from` (text of the same length) changed to `to` in its archive. */
+  async function mismatchedAfter(from: string, to: string, label: string): Promise<string[]> {
     const archive = readArchive(store, escaped.folder);
-    const at = archive.indexOf("row 17\\\\000");
+    const at = archive.indexOf(from);
     assert.ok(at > 0);
     const changed = Buffer.from(archive);
-    changed.write("row 18", at, "latin1");
-    storeRewritten(store, escaped, "escaped-changed", changed);
-    const run = await restoreTest(store, "escaped-changed", cluster.url("postgres"));
+    changed.write(to, at, "latin1");
+    storeRewritten(store, escaped, label, changed);
+    const run = await restoreTest(store, label, cluster.url("postgres"));
     assert.equal(run.code, 1, run.stderr + run.stdout);
-    assert.deepEqual(
-      digestsOf(run.json).mismatched.map((mismatch) => mismatch.table),
-      ["app.blobs"],
-    );
+    return digestsOf(run.json).mismatched.map((mismatch) => mismatch.table);
+  }
+
+  test("one byte of escape-format bytea changed in the archive fails restore-test, named by its table", async () => {
+    assert.deepEqual(await mismatchedAfter("row 17\\\\000", "row 18", "escaped-changed"), ["app.blobs"]);
   });
 
   test("a regclass changed to another table in the archive fails restore-test", async () => {
-    const archive = readArchive(store, escaped.folder);
-    const at = archive.indexOf("2\tpublic.plain\t");
-    assert.ok(at > 0);
-    const changed = Buffer.from(archive);
     // Same length, another table that exists: the restore succeeds, the digest does not.
-    changed.write("2\tapp.plain_xy\t", at, "latin1");
-    storeRewritten(store, escaped, "escaped-regclass", changed);
-    const run = await restoreTest(store, "escaped-regclass", cluster.url("postgres"));
-    assert.equal(run.code, 1, run.stderr + run.stdout);
-    assert.deepEqual(
-      digestsOf(run.json).mismatched.map((mismatch) => mismatch.table),
-      ["app.audit"],
-    );
+    assert.deepEqual(await mismatchedAfter("2\tpublic.plain\t", "2\tapp.plain_xy\t", "escaped-regclass"), [
+      "app.audit",
+    ]);
   });
 });
