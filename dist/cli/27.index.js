@@ -527,13 +527,14 @@ function manifestProblems(value) {
         problems.push(...artifactsProblems(m.artifacts));
     if (m.catalog !== undefined && catalogProblem(m.catalog))
         problems.push("catalog");
-    // Zone names restore-test sets on its sessions: names as the time zone database spells them.
-    if (zoneProblem(m.dump?.timeZone))
+    // Session settings restore-test sets from these: zone names as the time zone database spells
+    // them, the two bytea formats, a boolean.
+    const dump = m.dump;
+    if (zoneProblem(dump?.timeZone))
         problems.push("dump.timeZone");
     if (zoneProblem(m.catalog?.timeZone)) {
         problems.push("catalog.timeZone");
     }
-    const dump = m.dump;
     if (dump?.byteaOutput !== undefined && dump.byteaOutput !== "hex" && dump.byteaOutput !== "escape") {
         problems.push("dump.byteaOutput");
     }
@@ -4143,6 +4144,7 @@ function failedPlatformExtension(error) {
     const schema = unquoteName(created[2]);
     return isPlatformExtensionSchema(schema) ? { extension: unquoteName(created[1]), schema } : undefined;
 }
+/** An identifier as pg_dump writes it ("a ""b""" or bare) to the name it stands for. */
 function unquoteName(name) {
     return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
 }
@@ -13535,7 +13537,6 @@ function signalGroup(pid, signal) {
         // Already gone.
     }
 }
-/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
 /**
  * What to do when pg_dump stopped at a table its role may not read: the commonest failure of a
  * backup run as a dedicated, least-privileged role. pg_dump reads every table in the scope with row
@@ -13551,6 +13552,7 @@ function accessHint(stderr, role) {
     }
     return "";
 }
+/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
 function lastError(stderr) {
     const lines = redactUrls(stderr)
         .split("\n")
@@ -18032,7 +18034,7 @@ function classifyRestoreErrors(errors, preset = "none") {
                 why: `an extension the Supabase platform installs (in schema ${platform.schema}), which this server lacks`,
             });
         }
-        else if (comment && platformExtensions.has(comment.replace(/^"(.*)"$/, "$1").replaceAll('""', '"'))) {
+        else if (comment && platformExtensions.has(unquoteName(comment))) {
             benign.push({ error, why: "the comment on a platform extension this server lacks" });
         }
         else
@@ -18047,7 +18049,7 @@ function classifyRestoreErrors(errors, preset = "none") {
  */
 function isPlatformEventTriggerOwner(error) {
     const owner = /permission denied to change owner of event trigger .*Command was: ALTER EVENT TRIGGER \S+ OWNER TO ("(?:[^"]|"")+"|[^\s;]+);/.exec(error);
-    return (owner !== null && isReservedRole(owner[1].replace(/^"(.*)"$/, "$1").replaceAll('""', '"'), "supabase"));
+    return owner !== null && isReservedRole(unquoteName(owner[1]), "supabase");
 }
 
 ;// CONCATENATED MODULE: ./src/domain/restore-scope.ts
@@ -21037,9 +21039,6 @@ function expectedByPreset(error, preset, platformExtensions) {
     }
     return undefined;
 }
-function restore_errors_unquote(name) {
-    return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
-}
 /**
  * The catalog comparison's warning that explains an error: one about the error's object (an event
  * trigger a restorer that is not a superuser could not create), or, for an ownership change that
@@ -21052,7 +21051,7 @@ function explainingWarning(error, warnings) {
     const owner = / OWNER TO ("(?:[^"]|"")+"|[^\s;]+);/.exec(error.command ?? "");
     if (!owner)
         return undefined;
-    const role = restore_errors_unquote(owner[1]);
+    const role = unquoteName(owner[1]);
     return warnings.find((difference) => difference.object === `objects owned by ${role} in the source`);
 }
 /**

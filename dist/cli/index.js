@@ -14,6 +14,8 @@ import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
  * Cancellation by signal, shared by both edges. Free of imports, so the CLI can install it before
  * it loads anything heavy.
  */
+/** The signals that cancel a run, with the conventional exit code (128 + the signal's number). */
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 /** Synchronous last-chance cleanups, run when a second signal exits the process at once. */
 const forcedExitCleanups = new Set();
 /**
@@ -34,11 +36,7 @@ function onForcedExit(cleanup) {
  */
 function cancelOnSignals(process) {
     const controller = new AbortController();
-    for (const [name, code] of [
-        ["SIGINT", 130],
-        ["SIGTERM", 143],
-        ["SIGHUP", 129],
-    ]) {
+    for (const name of Object.keys(EXIT_CODES)) {
         process.on(name, () => {
             if (controller.signal.aborted) {
                 for (const cleanup of forcedExitCleanups) {
@@ -49,7 +47,7 @@ function cancelOnSignals(process) {
                         // Best effort: the exit must not wait on, or fail for, a cleanup.
                     }
                 }
-                process.exit(code);
+                process.exit(EXIT_CODES[name]);
             }
             controller.abort(new CancelledError(name));
         });
@@ -64,7 +62,7 @@ class CancelledError extends Error {
         super(`received ${signalName}`);
         this.signalName = signalName;
         this.name = "CancelledError";
-        this.exitCode = signalName === "SIGINT" ? 130 : signalName === "SIGHUP" ? 129 : 143;
+        this.exitCode = EXIT_CODES[signalName];
     }
 }
 

@@ -49712,6 +49712,7 @@ function failedPlatformExtension(error) {
     const schema = unquoteName(created[2]);
     return isPlatformExtensionSchema(schema) ? { extension: unquoteName(created[1]), schema } : undefined;
 }
+/** An identifier as pg_dump writes it ("a ""b""" or bare) to the name it stands for. */
 function unquoteName(name) {
     return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
 }
@@ -51679,13 +51680,14 @@ function manifestProblems(value) {
         problems.push(...artifactsProblems(m.artifacts));
     if (m.catalog !== undefined && catalogProblem(m.catalog))
         problems.push("catalog");
-    // Zone names restore-test sets on its sessions: names as the time zone database spells them.
-    if (zoneProblem(m.dump?.timeZone))
+    // Session settings restore-test sets from these: zone names as the time zone database spells
+    // them, the two bytea formats, a boolean.
+    const dump = m.dump;
+    if (zoneProblem(dump?.timeZone))
         problems.push("dump.timeZone");
     if (zoneProblem(m.catalog?.timeZone)) {
         problems.push("catalog.timeZone");
     }
-    const dump = m.dump;
     if (dump?.byteaOutput !== undefined && dump.byteaOutput !== "hex" && dump.byteaOutput !== "escape") {
         problems.push("dump.byteaOutput");
     }
@@ -60070,6 +60072,8 @@ function inActionWords(error, spec) {
  * Cancellation by signal, shared by both edges. Free of imports, so the CLI can install it before
  * it loads anything heavy.
  */
+/** The signals that cancel a run, with the conventional exit code (128 + the signal's number). */
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 /** Synchronous last-chance cleanups, run when a second signal exits the process at once. */
 const forcedExitCleanups = new Set();
 /**
@@ -60090,11 +60094,7 @@ function onForcedExit(cleanup) {
  */
 function cancelOnSignals(process) {
     const controller = new AbortController();
-    for (const [name, code] of [
-        ["SIGINT", 130],
-        ["SIGTERM", 143],
-        ["SIGHUP", 129],
-    ]) {
+    for (const name of Object.keys(EXIT_CODES)) {
         process.on(name, () => {
             if (controller.signal.aborted) {
                 for (const cleanup of forcedExitCleanups) {
@@ -60105,7 +60105,7 @@ function cancelOnSignals(process) {
                         // Best effort: the exit must not wait on, or fail for, a cleanup.
                     }
                 }
-                process.exit(code);
+                process.exit(EXIT_CODES[name]);
             }
             controller.abort(new CancelledError(name));
         });
@@ -60120,7 +60120,7 @@ class CancelledError extends Error {
         super(`received ${signalName}`);
         this.signalName = signalName;
         this.name = "CancelledError";
-        this.exitCode = signalName === "SIGINT" ? 130 : signalName === "SIGHUP" ? 129 : 143;
+        this.exitCode = EXIT_CODES[signalName];
     }
 }
 

@@ -82222,13 +82222,14 @@ function manifestProblems(value) {
         problems.push(...artifactsProblems(m.artifacts));
     if (m.catalog !== undefined && catalogProblem(m.catalog))
         problems.push("catalog");
-    // Zone names restore-test sets on its sessions: names as the time zone database spells them.
-    if (zoneProblem(m.dump?.timeZone))
+    // Session settings restore-test sets from these: zone names as the time zone database spells
+    // them, the two bytea formats, a boolean.
+    const dump = m.dump;
+    if (zoneProblem(dump?.timeZone))
         problems.push("dump.timeZone");
     if (zoneProblem(m.catalog?.timeZone)) {
         problems.push("catalog.timeZone");
     }
-    const dump = m.dump;
     if (dump?.byteaOutput !== undefined && dump.byteaOutput !== "hex" && dump.byteaOutput !== "escape") {
         problems.push("dump.byteaOutput");
     }
@@ -82534,10 +82535,11 @@ function supabase_preset_failedPlatformExtension(error) {
     const created = /Command was: CREATE EXTENSION IF NOT EXISTS ("(?:[^"]|"")+"|\S+) WITH SCHEMA ("(?:[^"]|"")+"|[^\s;]+)/.exec(error);
     if (!created)
         return undefined;
-    const schema = unquoteName(created[2]);
-    return isPlatformExtensionSchema(schema) ? { extension: unquoteName(created[1]), schema } : undefined;
+    const schema = supabase_preset_unquoteName(created[2]);
+    return isPlatformExtensionSchema(schema) ? { extension: supabase_preset_unquoteName(created[1]), schema } : undefined;
 }
-function unquoteName(name) {
+/** An identifier as pg_dump writes it ("a ""b""" or bare) to the name it stands for. */
+function supabase_preset_unquoteName(name) {
     return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
 }
 
@@ -91955,7 +91957,7 @@ function benign_restore_errors_classifyRestoreErrors(errors, preset = "none") {
                 why: `an extension the Supabase platform installs (in schema ${platform.schema}), which this server lacks`,
             });
         }
-        else if (comment && platformExtensions.has(comment.replace(/^"(.*)"$/, "$1").replaceAll('""', '"'))) {
+        else if (comment && platformExtensions.has(unquoteName(comment))) {
             benign.push({ error, why: "the comment on a platform extension this server lacks" });
         }
         else
@@ -91970,7 +91972,7 @@ function benign_restore_errors_classifyRestoreErrors(errors, preset = "none") {
  */
 function isPlatformEventTriggerOwner(error) {
     const owner = /permission denied to change owner of event trigger .*Command was: ALTER EVENT TRIGGER \S+ OWNER TO ("(?:[^"]|"")+"|[^\s;]+);/.exec(error);
-    return (owner !== null && isReservedRole(owner[1].replace(/^"(.*)"$/, "$1").replaceAll('""', '"'), "supabase"));
+    return owner !== null && isReservedRole(unquoteName(owner[1]), "supabase");
 }
 
 ;// CONCATENATED MODULE: ./src/domain/restore-scope.ts
@@ -95493,7 +95495,6 @@ function signalGroup(pid, signal) {
         // Already gone.
     }
 }
-/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
 /**
  * What to do when pg_dump stopped at a table its role may not read: the commonest failure of a
  * backup run as a dedicated, least-privileged role. pg_dump reads every table in the scope with row
@@ -95509,6 +95510,7 @@ function accessHint(stderr, role) {
     }
     return "";
 }
+/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
 function lastError(stderr) {
     const lines = redactUrls(stderr)
         .split("\n")
@@ -100363,6 +100365,8 @@ function inActionWords(error, spec) {
  * Cancellation by signal, shared by both edges. Free of imports, so the CLI can install it before
  * it loads anything heavy.
  */
+/** The signals that cancel a run, with the conventional exit code (128 + the signal's number). */
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 /** Synchronous last-chance cleanups, run when a second signal exits the process at once. */
 const forcedExitCleanups = new Set();
 /**
@@ -100383,11 +100387,7 @@ function onForcedExit(cleanup) {
  */
 function cancelOnSignals(process) {
     const controller = new AbortController();
-    for (const [name, code] of [
-        ["SIGINT", 130],
-        ["SIGTERM", 143],
-        ["SIGHUP", 129],
-    ]) {
+    for (const name of Object.keys(EXIT_CODES)) {
         process.on(name, () => {
             if (controller.signal.aborted) {
                 for (const cleanup of forcedExitCleanups) {
@@ -100398,7 +100398,7 @@ function cancelOnSignals(process) {
                         // Best effort: the exit must not wait on, or fail for, a cleanup.
                     }
                 }
-                process.exit(code);
+                process.exit(EXIT_CODES[name]);
             }
             controller.abort(new CancelledError(name));
         });
@@ -100413,7 +100413,7 @@ class CancelledError extends Error {
         super(`received ${signalName}`);
         this.signalName = signalName;
         this.name = "CancelledError";
-        this.exitCode = signalName === "SIGINT" ? 130 : signalName === "SIGHUP" ? 129 : 143;
+        this.exitCode = EXIT_CODES[signalName];
     }
 }
 

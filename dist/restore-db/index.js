@@ -82150,13 +82150,14 @@ function manifestProblems(value) {
         problems.push(...artifactsProblems(m.artifacts));
     if (m.catalog !== undefined && catalogProblem(m.catalog))
         problems.push("catalog");
-    // Zone names restore-test sets on its sessions: names as the time zone database spells them.
-    if (zoneProblem(m.dump?.timeZone))
+    // Session settings restore-test sets from these: zone names as the time zone database spells
+    // them, the two bytea formats, a boolean.
+    const dump = m.dump;
+    if (zoneProblem(dump?.timeZone))
         problems.push("dump.timeZone");
     if (zoneProblem(m.catalog?.timeZone)) {
         problems.push("catalog.timeZone");
     }
-    const dump = m.dump;
     if (dump?.byteaOutput !== undefined && dump.byteaOutput !== "hex" && dump.byteaOutput !== "escape") {
         problems.push("dump.byteaOutput");
     }
@@ -82465,6 +82466,7 @@ function failedPlatformExtension(error) {
     const schema = unquoteName(created[2]);
     return isPlatformExtensionSchema(schema) ? { extension: unquoteName(created[1]), schema } : undefined;
 }
+/** An identifier as pg_dump writes it ("a ""b""" or bare) to the name it stands for. */
 function unquoteName(name) {
     return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
 }
@@ -91957,7 +91959,7 @@ function classifyRestoreErrors(errors, preset = "none") {
                 why: `an extension the Supabase platform installs (in schema ${platform.schema}), which this server lacks`,
             });
         }
-        else if (comment && platformExtensions.has(comment.replace(/^"(.*)"$/, "$1").replaceAll('""', '"'))) {
+        else if (comment && platformExtensions.has(unquoteName(comment))) {
             benign.push({ error, why: "the comment on a platform extension this server lacks" });
         }
         else
@@ -91972,7 +91974,7 @@ function classifyRestoreErrors(errors, preset = "none") {
  */
 function isPlatformEventTriggerOwner(error) {
     const owner = /permission denied to change owner of event trigger .*Command was: ALTER EVENT TRIGGER \S+ OWNER TO ("(?:[^"]|"")+"|[^\s;]+);/.exec(error);
-    return (owner !== null && isReservedRole(owner[1].replace(/^"(.*)"$/, "$1").replaceAll('""', '"'), "supabase"));
+    return owner !== null && isReservedRole(unquoteName(owner[1]), "supabase");
 }
 
 ;// CONCATENATED MODULE: ./src/domain/restore-scope.ts
@@ -95760,7 +95762,6 @@ function signalGroup(pid, signal) {
         // Already gone.
     }
 }
-/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
 /**
  * What to do when pg_dump stopped at a table its role may not read: the commonest failure of a
  * backup run as a dedicated, least-privileged role. pg_dump reads every table in the scope with row
@@ -95776,6 +95777,7 @@ function accessHint(stderr, role) {
     }
     return "";
 }
+/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
 function lastError(stderr) {
     const lines = redactUrls(stderr)
         .split("\n")
@@ -100767,6 +100769,8 @@ function inActionWords(error, spec) {
  * Cancellation by signal, shared by both edges. Free of imports, so the CLI can install it before
  * it loads anything heavy.
  */
+/** The signals that cancel a run, with the conventional exit code (128 + the signal's number). */
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 /** Synchronous last-chance cleanups, run when a second signal exits the process at once. */
 const forcedExitCleanups = new Set();
 /**
@@ -100787,11 +100791,7 @@ function onForcedExit(cleanup) {
  */
 function cancelOnSignals(process) {
     const controller = new AbortController();
-    for (const [name, code] of [
-        ["SIGINT", 130],
-        ["SIGTERM", 143],
-        ["SIGHUP", 129],
-    ]) {
+    for (const name of Object.keys(EXIT_CODES)) {
         process.on(name, () => {
             if (controller.signal.aborted) {
                 for (const cleanup of forcedExitCleanups) {
@@ -100802,7 +100802,7 @@ function cancelOnSignals(process) {
                         // Best effort: the exit must not wait on, or fail for, a cleanup.
                     }
                 }
-                process.exit(code);
+                process.exit(EXIT_CODES[name]);
             }
             controller.abort(new CancelledError(name));
         });
@@ -100817,7 +100817,7 @@ class CancelledError extends Error {
         super(`received ${signalName}`);
         this.signalName = signalName;
         this.name = "CancelledError";
-        this.exitCode = signalName === "SIGINT" ? 130 : signalName === "SIGHUP" ? 129 : 143;
+        this.exitCode = EXIT_CODES[signalName];
     }
 }
 

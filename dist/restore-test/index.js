@@ -81697,13 +81697,14 @@ function manifestProblems(value) {
         problems.push(...artifactsProblems(m.artifacts));
     if (m.catalog !== undefined && catalogProblem(m.catalog))
         problems.push("catalog");
-    // Zone names restore-test sets on its sessions: names as the time zone database spells them.
-    if (zoneProblem(m.dump?.timeZone))
+    // Session settings restore-test sets from these: zone names as the time zone database spells
+    // them, the two bytea formats, a boolean.
+    const dump = m.dump;
+    if (zoneProblem(dump?.timeZone))
         problems.push("dump.timeZone");
     if (zoneProblem(m.catalog?.timeZone)) {
         problems.push("catalog.timeZone");
     }
-    const dump = m.dump;
     if (dump?.byteaOutput !== undefined && dump.byteaOutput !== "hex" && dump.byteaOutput !== "escape") {
         problems.push("dump.byteaOutput");
     }
@@ -82012,6 +82013,7 @@ function failedPlatformExtension(error) {
     const schema = unquoteName(created[2]);
     return isPlatformExtensionSchema(schema) ? { extension: unquoteName(created[1]), schema } : undefined;
 }
+/** An identifier as pg_dump writes it ("a ""b""" or bare) to the name it stands for. */
 function unquoteName(name) {
     return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
 }
@@ -91225,9 +91227,6 @@ function expectedByPreset(error, preset, platformExtensions) {
     }
     return undefined;
 }
-function unquote(name) {
-    return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
-}
 /**
  * The catalog comparison's warning that explains an error: one about the error's object (an event
  * trigger a restorer that is not a superuser could not create), or, for an ownership change that
@@ -91240,7 +91239,7 @@ function explainingWarning(error, warnings) {
     const owner = / OWNER TO ("(?:[^"]|"")+"|[^\s;]+);/.exec(error.command ?? "");
     if (!owner)
         return undefined;
-    const role = unquote(owner[1]);
+    const role = unquoteName(owner[1]);
     return warnings.find((difference) => difference.object === `objects owned by ${role} in the source`);
 }
 /**
@@ -95160,7 +95159,7 @@ async function checkFilesArtifacts(repository, manifest, identities) {
 
 
 const roles_sql_NAME = String.raw `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
-function roles_sql_unquote(name) {
+function unquote(name) {
     return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name.toLowerCase();
 }
 function quoteRole(name) {
@@ -95178,15 +95177,15 @@ function classifyRoleStatement(sql) {
     if (match) {
         const verb = match[1].toUpperCase();
         const kind = verb === "CREATE" ? "create" : verb === "ALTER" ? "alter" : "comment";
-        return { kind, role: roles_sql_unquote(match[2]), sql };
+        return { kind, role: unquote(match[2]), sql };
     }
     match = new RegExp(`^GRANT (${roles_sql_NAME}) TO (${roles_sql_NAME})(.*?)(?: GRANTED BY (${roles_sql_NAME}))?$`, "is").exec(sql);
     if (match) {
         return {
             kind: "grant",
-            role: roles_sql_unquote(match[1]),
-            member: roles_sql_unquote(match[2]),
-            grantor: match[4] === undefined ? undefined : roles_sql_unquote(match[4]),
+            role: unquote(match[1]),
+            member: unquote(match[2]),
+            grantor: match[4] === undefined ? undefined : unquote(match[4]),
             sql,
         };
     }
@@ -97136,7 +97135,6 @@ function signalGroup(pid, signal) {
         // Already gone.
     }
 }
-/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
 /**
  * What to do when pg_dump stopped at a table its role may not read: the commonest failure of a
  * backup run as a dedicated, least-privileged role. pg_dump reads every table in the scope with row
@@ -97152,6 +97150,7 @@ function accessHint(stderr, role) {
     }
     return "";
 }
+/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
 function lastError(stderr) {
     const lines = redactUrls(stderr)
         .split("\n")
@@ -100903,6 +100902,8 @@ function createFileSink(path, options) {
  * Cancellation by signal, shared by both edges. Free of imports, so the CLI can install it before
  * it loads anything heavy.
  */
+/** The signals that cancel a run, with the conventional exit code (128 + the signal's number). */
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 /** Synchronous last-chance cleanups, run when a second signal exits the process at once. */
 const forcedExitCleanups = new Set();
 /**
@@ -100923,11 +100924,7 @@ function onForcedExit(cleanup) {
  */
 function cancelOnSignals(process) {
     const controller = new AbortController();
-    for (const [name, code] of [
-        ["SIGINT", 130],
-        ["SIGTERM", 143],
-        ["SIGHUP", 129],
-    ]) {
+    for (const name of Object.keys(EXIT_CODES)) {
         process.on(name, () => {
             if (controller.signal.aborted) {
                 for (const cleanup of forcedExitCleanups) {
@@ -100938,7 +100935,7 @@ function cancelOnSignals(process) {
                         // Best effort: the exit must not wait on, or fail for, a cleanup.
                     }
                 }
-                process.exit(code);
+                process.exit(EXIT_CODES[name]);
             }
             controller.abort(new CancelledError(name));
         });
@@ -100953,7 +100950,7 @@ class CancelledError extends Error {
         super(`received ${signalName}`);
         this.signalName = signalName;
         this.name = "CancelledError";
-        this.exitCode = signalName === "SIGINT" ? 130 : signalName === "SIGHUP" ? 129 : 143;
+        this.exitCode = EXIT_CODES[signalName];
     }
 }
 

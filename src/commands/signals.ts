@@ -3,6 +3,10 @@
  * it loads anything heavy.
  */
 
+/** The signals that cancel a run, with the conventional exit code (128 + the signal's number). */
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+type CancellingSignal = keyof typeof EXIT_CODES;
+
 /** Synchronous last-chance cleanups, run when a second signal exits the process at once. */
 const forcedExitCleanups = new Set<() => void>();
 
@@ -25,11 +29,7 @@ export function onForcedExit(cleanup: () => void): () => void {
  */
 export function cancelOnSignals(process: NodeJS.Process): AbortSignal {
   const controller = new AbortController();
-  for (const [name, code] of [
-    ["SIGINT", 130],
-    ["SIGTERM", 143],
-    ["SIGHUP", 129],
-  ] as const) {
+  for (const name of Object.keys(EXIT_CODES) as CancellingSignal[]) {
     process.on(name, () => {
       if (controller.signal.aborted) {
         for (const cleanup of forcedExitCleanups) {
@@ -39,7 +39,7 @@ export function cancelOnSignals(process: NodeJS.Process): AbortSignal {
             // Best effort: the exit must not wait on, or fail for, a cleanup.
           }
         }
-        process.exit(code);
+        process.exit(EXIT_CODES[name]);
       }
       controller.abort(new CancelledError(name));
     });
@@ -50,9 +50,9 @@ export function cancelOnSignals(process: NodeJS.Process): AbortSignal {
 /** The run was stopped by a signal; the edge exits with the signal's conventional code. */
 export class CancelledError extends Error {
   readonly exitCode: number;
-  constructor(readonly signalName: "SIGINT" | "SIGTERM" | "SIGHUP") {
+  constructor(readonly signalName: CancellingSignal) {
     super(`received ${signalName}`);
     this.name = "CancelledError";
-    this.exitCode = signalName === "SIGINT" ? 130 : signalName === "SIGHUP" ? 129 : 143;
+    this.exitCode = EXIT_CODES[signalName];
   }
 }

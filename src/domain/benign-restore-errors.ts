@@ -4,7 +4,7 @@
  * although the database ends up as the archive describes it; anything else is a real error.
  * The errors are errorLines() entries: the message, then "Command was: ..." and any DETAIL/HINT.
  */
-import { failedPlatformExtension, isReservedRole, type Preset } from "./supabase-preset.js";
+import { failedPlatformExtension, isReservedRole, unquoteName, type Preset } from "./supabase-preset.js";
 
 export interface BenignPattern {
   /** Why the error leaves the restored database as the archive describes it. */
@@ -69,7 +69,7 @@ export function classifyRestoreErrors(
         error,
         why: `an extension the Supabase platform installs (in schema ${platform.schema}), which this server lacks`,
       });
-    } else if (comment && platformExtensions.has(comment.replace(/^"(.*)"$/, "$1").replaceAll('""', '"'))) {
+    } else if (comment && platformExtensions.has(unquoteName(comment))) {
       benign.push({ error, why: "the comment on a platform extension this server lacks" });
     } else real.push(error);
   }
@@ -86,7 +86,5 @@ function isPlatformEventTriggerOwner(error: string): boolean {
     /permission denied to change owner of event trigger .*Command was: ALTER EVENT TRIGGER \S+ OWNER TO ("(?:[^"]|"")+"|[^\s;]+);/.exec(
       error,
     );
-  return (
-    owner !== null && isReservedRole(owner[1]!.replace(/^"(.*)"$/, "$1").replaceAll('""', '"'), "supabase")
-  );
+  return owner !== null && isReservedRole(unquoteName(owner[1]!), "supabase");
 }

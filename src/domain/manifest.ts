@@ -322,12 +322,14 @@ export function manifestProblems(value: unknown): string[] {
   if (m.schemaVersion === 1) problems.push(...version1Problems(value as Partial<ManifestV1>));
   else problems.push(...artifactsProblems(m.artifacts));
   if (m.catalog !== undefined && catalogProblem(m.catalog)) problems.push("catalog");
-  // Zone names restore-test sets on its sessions: names as the time zone database spells them.
-  if (zoneProblem((m.dump as { timeZone?: unknown } | undefined)?.timeZone)) problems.push("dump.timeZone");
+  // Session settings restore-test sets from these: zone names as the time zone database spells
+  // them, the two bytea formats, a boolean.
+  const dump = m.dump as
+    { timeZone?: unknown; byteaOutput?: unknown; quoteAllIdentifiers?: unknown } | undefined;
+  if (zoneProblem(dump?.timeZone)) problems.push("dump.timeZone");
   if (zoneProblem((m.catalog as { timeZone?: unknown } | undefined)?.timeZone)) {
     problems.push("catalog.timeZone");
   }
-  const dump = m.dump as { byteaOutput?: unknown; quoteAllIdentifiers?: unknown } | undefined;
   if (dump?.byteaOutput !== undefined && dump.byteaOutput !== "hex" && dump.byteaOutput !== "escape") {
     problems.push("dump.byteaOutput");
   }

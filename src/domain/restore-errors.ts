@@ -14,7 +14,7 @@
  * - anything else fails the test, as an error nobody explained.
  */
 import type { CatalogDifference } from "./catalog-diff.js";
-import { failedPlatformExtension, isPlatformRoleError, type Preset } from "./supabase-preset.js";
+import { failedPlatformExtension, isPlatformRoleError, unquoteName, type Preset } from "./supabase-preset.js";
 
 export interface RestoreError {
   /** The error, with the DETAIL, HINT and "Command was" lines that follow it. */
@@ -317,10 +317,6 @@ function expectedByPreset(
   return undefined;
 }
 
-function unquote(name: string): string {
-  return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
-}
-
 /**
  * The catalog comparison's warning that explains an error: one about the error's object (an event
  * trigger a restorer that is not a superuser could not create), or, for an ownership change that
@@ -334,7 +330,7 @@ function explainingWarning(
   if (about) return about;
   const owner = / OWNER TO ("(?:[^"]|"")+"|[^\s;]+);/.exec(error.command ?? "");
   if (!owner) return undefined;
-  const role = unquote(owner[1]!);
+  const role = unquoteName(owner[1]!);
   return warnings.find((difference) => difference.object === `objects owned by ${role} in the source`);
 }
 

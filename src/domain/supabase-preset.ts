@@ -165,6 +165,7 @@ export function failedPlatformExtension(error: string): { extension: string; sch
   return isPlatformExtensionSchema(schema) ? { extension: unquoteName(created[1]!), schema } : undefined;
 }
 
-function unquoteName(name: string): string {
+/** An identifier as pg_dump writes it ("a ""b""" or bare) to the name it stands for. */
+export function unquoteName(name: string): string {
   return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name;
 }

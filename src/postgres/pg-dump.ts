@@ -169,7 +169,6 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
 /**
  * What to do when pg_dump stopped at a table its role may not read: the commonest failure of a
  * backup run as a dedicated, least-privileged role. pg_dump reads every table in the scope with row
@@ -186,6 +185,7 @@ function accessHint(stderr: string, role: string | undefined): string {
   return "";
 }
 
+/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
 function lastError(stderr: string): string {
   const lines = redactUrls(stderr)
     .split("\n")
