@@ -148,16 +148,14 @@ function valueEnd(doc: string, at: number): number {
 
 /** One past the closing quote of the string whose opening quote is at `at`. */
 function stringEnd(doc: string, at: number): number {
-  let from = at + 1;
-  for (;;) {
-    const quote = doc.indexOf('"', from);
-    if (quote < 0) return doc.length; // not valid JSON; stop rather than loop
-    let k = quote - 1;
-    while (doc.charCodeAt(k) === BACKSLASH) k--;
-    // An even run of backslashes before the quote escapes only itself.
-    if (((quote - 1 - k) & 1) === 0) return quote + 1;
-    from = quote + 1;
+  const length = doc.length;
+  let i = at + 1;
+  while (i < length) {
+    const c = doc.charCodeAt(i);
+    if (c === QUOTE) return i + 1;
+    i += c === BACKSLASH ? 2 : 1;
   }
+  return length;
 }
 
 function containerEnd(doc: string, at: number): number {
