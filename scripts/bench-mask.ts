@@ -10,24 +10,28 @@
  *   a  lifeboat restore-test                       (restore + checks; the "one restore")
  *   b  lifeboat restore-test --mask ...            (the same, then mask, verify, back up the copy)
  *   added = b - a, and added / a                   target <= 1.0
- *   c  the masking transaction alone (applyMasking) on a pg_restore'd copy, step by step, with
- *      the CPU seconds of the job's Node process and of the PostgreSQL backend
+ *   c  the masking stream alone: pg_dump -Z0 of the database into nothing, then the same dump
+ *      through the archive masker (src/masking/archive-mask.ts), with the CPU seconds of the
+ *      job's Node process (the masker and its worker threads)
  * Wall time on a shared machine means little alone: CPU seconds (from /proc) and the load average
  * at the start and the end are printed with it.
  *
  * Environment: LIFEBOAT_BENCH_MASK_GB (realistic size, default 1), LIFEBOAT_BENCH_MASK_WORST_GB
  * (default 0.5; 0 skips it), LIFEBOAT_BENCH_QUICK=1 (0.05 GB each, to try the script),
- * LIFEBOAT_BENCH_MASK_SRC (another checkout's src/ for step c, e.g. the code before a change),
+ * LIFEBOAT_BENCH_MASK_SRC (another checkout's src/ for step c),
  * LIFEBOAT_BENCH_CLI_DIR (the CLI bundle for a and b, default dist/cli: what users run, with the
  * masking worker threads' own bundle next to it), LIFEBOAT_BENCH_MASK_WORKERS (worker threads for
  * step c; default one per core).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
 import type * as Apply from "../src/masking/apply.js";
+import type * as ArchiveMask from "../src/masking/archive-mask.js";
 import type * as CatalogCheck from "../src/masking/catalog-check.js";
 import type * as Fakes from "../src/masking/fakes.js";
 import type * as Rules from "../src/masking/rules.js";
@@ -157,7 +161,10 @@ const cluster = await startCluster({
   settings: ["-c max_wal_size=4GB", "-c maintenance_work_mem=256MB", "-c shared_buffers=256MB"],
 });
 const postmaster = Number(readFileSync(join(cluster.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-const { applyMasking } = (await import(join(maskingSource, "masking/apply.ts"))) as typeof Apply;
+const { planArchiveMasking } = (await import(join(maskingSource, "masking/apply.ts"))) as typeof Apply;
+const { ArchiveMasker } = (await import(
+  join(maskingSource, "masking/archive-mask.ts")
+)) as typeof ArchiveMask;
 const { checkRulesAgainstCatalog } = (await import(
   join(maskingSource, "masking/catalog-check.ts")
 )) as typeof CatalogCheck;
@@ -231,7 +238,7 @@ try {
     const masked = b.json.masked as { backupId?: string | null; error?: string | null } | undefined;
     if (!masked?.backupId)
       throw new Error(`no masked copy was written: ${masked?.error ?? b.stderr.slice(-2000)}`);
-    const maskingLine = /Masked .* in ([0-9.]+)s/.exec(b.stderr);
+    const maskingLine = /masked copy written in ([0-9.]+)s/.exec(b.stderr);
     const row = (name: string, run: typeof a) =>
       console.log(
         `${name.padEnd(36)} ${run.seconds.toFixed(1).padStart(7)} s wall  ${run.jobCpu.toFixed(1).padStart(6)} s CPU job  ${run.serverCpu.toFixed(1).padStart(6)} s CPU server  (load ${run.loadBefore})`,
@@ -241,52 +248,51 @@ try {
     const added = b.seconds - a.seconds;
     console.log(
       `added by masking: ${added.toFixed(1)} s = ${(added / a.seconds).toFixed(2)} x the restore-test (target <= 1.00: ${added <= a.seconds ? "MET" : "MISSED"});` +
-        ` the masking transaction ${maskingLine?.[1] ?? "?"} s, the rest the masked copy's backup`,
+        ` of which the masked copy (filters, masked dump, verification, upload) ${maskingLine?.[1] ?? "?"} s`,
     );
 
-    // c: the masking transaction alone, step by step, on a copy restored by pg_restore -j2.
-    const dump = join(work, `${c.name}.pgdump`);
-    execFileSync(join(cluster.binDir, "pg_dump"), ["-Fc", "-Z0", "-f", dump, cluster.url(database)]);
-    await cluster.createDatabase(`${database}_copy`);
-    const restoring = performance.now();
-    execFileSync(join(cluster.binDir, "pg_restore"), [
-      "-j2",
-      "--no-owner",
-      "-d",
-      cluster.url(`${database}_copy`),
-      dump,
-    ]);
-    const restoreSeconds = (performance.now() - restoring) / 1000;
-    const client = new pg.Client({ connectionString: cluster.url(`${database}_copy`) });
+    // c: the masking stream alone, against pg_dump alone, both into nothing.
+    const client = new pg.Client({ connectionString: cluster.url(database) });
     await client.connect();
     try {
-      const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-      const backend = rows[0]!.pid;
       const plan = await checkRulesAgainstCatalog(parseMaskingRules(RULES, "bench.yml"), client);
-      const steps = new Map<string, number>();
-      const loadBefore = load();
-      const node = process.cpuUsage();
-      const serverBefore = processCpu(backend);
-      const result = await applyMasking(client, plan, maskingKey("benchmark-masking-key-0123456789"), {
-        onStep: (step, ms) => steps.set(step, (steps.get(step) ?? 0) + ms),
-        ...(workers === undefined ? {} : { workers: Number(workers) }),
-      });
-      const nodeCpu = process.cpuUsage(node);
-      const serverCpu = processCpu(backend) - serverBefore;
-      const rowCount = result.tables.reduce((sum, t) => sum + t.rowsAfter, 0);
-      console.log(
-        `c  pg_restore -j2 of ${(statSync(dump).size / GB).toFixed(2)} GB archive: ${restoreSeconds.toFixed(1)} s; then applyMasking: ` +
-          `${(result.durationMs / 1000).toFixed(1)} s wall, ${((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(1)} s CPU job, ` +
-          `${serverCpu.toFixed(1)} s CPU backend, ${Math.round(rowCount / (result.durationMs / 1000))} rows/s, ` +
-          `${result.sourceDigests} source digests (load ${loadBefore} -> ${load()})`,
-      );
-      for (const [step, ms] of steps) if (ms >= 200) console.log(`     ${step}: ${(ms / 1000).toFixed(1)} s`);
+      const archivePlan = await planArchiveMasking(client, plan);
+      const dumpArgs = ["-Fc", "-Z0", "--encoding=UTF8", cluster.url(database)];
+      const dumpInto = async (mask: boolean) => {
+        const loadBefore = load();
+        const node = process.cpuUsage();
+        const started = performance.now();
+        const child = spawn(join(cluster.binDir, "pg_dump"), dumpArgs, {
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
+        const masker = mask
+          ? new ArchiveMasker(archivePlan, maskingKey("benchmark-masking-key-0123456789"), {
+              workers:
+                workers === undefined
+                  ? (await import(join(maskingSource, "masking/fake-pool.ts"))).defaultWorkers()
+                  : Number(workers),
+            })
+          : undefined;
+        await pipeline([child.stdout, ...(masker ? [masker.stream] : []), sink]);
+        const seconds = (performance.now() - started) / 1000;
+        const cpu = process.cpuUsage(node);
+        const result = masker?.result();
+        console.log(
+          `c  pg_dump -Z0${mask ? " | archive masker" : ""} into nothing: ${seconds.toFixed(1)} s wall, ` +
+            `${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU job` +
+            (result
+              ? `, ${result.relations.reduce((sum, r) => sum + r.rows, 0)} rows masked, ${result.sourceDigests} source digests, ${result.lookedUp} values looked up`
+              : "") +
+            ` (load ${loadBefore} -> ${load()})`,
+        );
+      };
+      await dumpInto(false);
+      await dumpInto(true);
     } finally {
       await client.end();
     }
-    await cluster.sql("postgres", `DROP DATABASE ${database}_copy`);
     await cluster.sql("postgres", `DROP DATABASE ${database}`);
-    rmSync(dump, { force: true });
   }
   console.log(`\nload average at the end: ${load()}`);
 } finally {

@@ -534,7 +534,7 @@ for (const stream of [process.stdout, process.stderr])
 // The first Ctrl-C (or the runner's SIGTERM) stops the child processes and aborts uploads
 // cleanly, then exits 130 (143; 129 for a hangup); a second one exits at once.
 const signal = (0,signals/* cancelOnSignals */.dJ)(process);
-Promise.all(/* import() */[__nccwpck_require__.e(332), __nccwpck_require__.e(27)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1027))
+Promise.all(/* import() */[__nccwpck_require__.e(332), __nccwpck_require__.e(357)]).then(__nccwpck_require__.bind(__nccwpck_require__, 1357))
     .then(({ main }) => main({
     argv: process.argv.slice(2),
     env: process.env,

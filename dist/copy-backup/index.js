@@ -34990,6 +34990,7 @@ function extend(target) {
 /* harmony export */   dz: () => (/* binding */ InputError),
 /* harmony export */   m_: () => (/* binding */ NotFoundError)
 /* harmony export */ });
+/* unused harmony export describeErrorWithoutValues */
 /**
  * The two kinds of failure a user sees, and the exit code each maps to.
  *
@@ -35028,6 +35029,17 @@ function describeError(error) {
         return line + serverAdvice(error, line);
     }
     return String(error);
+}
+/**
+ * The error's first line without PostgreSQL's DETAIL, which can quote a row ("Failing row contains
+ * (...)", "Key (email)=(...) already exists"): for errors of statements that read personal data
+ * (masking), whose messages must name tables and constraints but never values.
+ */
+function describeErrorWithoutValues(error) {
+    if (!(error instanceof Error))
+        return String(error);
+    const text = error.message || error.name;
+    return text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
 }
 /**
  * PostgreSQL's DETAIL and HINT (node-postgres puts them on the error), which often say what to do
@@ -50048,8 +50060,8 @@ function sha256Short(data) {
 ;// CONCATENATED MODULE: ./src/masking/fakes.ts
 /**
  * Deterministic fakes keyed by a secret, twice: in TypeScript (what masking computes the column
- * rules with, in the job: apply.ts) and as SQL functions created in pg_temp of the scratch session
- * (for free SQL, and jsonb rules with one path inside another).
+ * rules with, in the job, as the dump streams: copy-rows.ts) and as SQL functions created in
+ * pg_temp of the scratch session (for free SQL).
  * Both compute HMAC-SHA256(key, "<strategy>:<value>") and derive the fake from its bytes; a test
  * holds them equal. The SQL side builds HMAC from the built-in sha256() (PostgreSQL 11+) rather than
  * pgcrypto's hmac(), so the same key gives the same fakes on every server, extension or not.

@@ -3,132 +3,6 @@ var __webpack_exports__ = {};
 
 ;// CONCATENATED MODULE: external "node:worker_threads"
 const external_node_worker_threads_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
-;// CONCATENATED MODULE: ./src/masking/copy.ts
-const FIRST_BATCH_ROWS = 1_000;
-const BATCH_CHARACTERS = 8_000_000;
-/** Rows whose characters are counted to size the next batch: a sample, evenly spread. */
-const SAMPLED_ROWS = 1_000;
-/** The characters of the rows, estimated from a sample (counting every value cost 2% of masking's CPU). */
-function characters(rows) {
-    const step = Math.max(1, Math.floor(rows.length / SAMPLED_ROWS));
-    let n = 0;
-    let counted = 0;
-    for (let i = 0; i < rows.length; i += step, counted++) {
-        for (const value of rows[i])
-            n += value === null ? 1 : value.length;
-    }
-    return Math.ceil((n * rows.length) / counted);
-}
-/** Every column as its text (or null): no type parsing, the fakes take text. */
-const RAW_TEXT = { getTypeParser: () => (value) => value };
-/**
- * Runs `select` as a cursor and hands each batch of rows (arrays of text or null) to `onBatch`;
- * what it returns, rows in COPY's text format, is copied into `copyInto`. The connection takes one
- * statement at a time (pg deprecates queueing a second on a busy client), in this order: the next
- * FETCH, then the COPY of the batch just computed; so while `onBatch` computes a batch, the server
- * fetches the next one and copies in the one before.
- */
-async function scanRows(client, select, batchRows, onBatch, copyInto) {
-    await client.query(`DECLARE lifeboat_mask_scan NO SCROLL CURSOR FOR ${select}`);
-    // The connection's statements, one after the other; a failure fails every one queued after it.
-    let connection = Promise.resolve();
-    const serially = (statement) => {
-        const result = connection.then(statement);
-        connection = result;
-        return result;
-    };
-    const fetch = (size) => serially(() => client.query({
-        text: `FETCH ${size} FROM lifeboat_mask_scan`,
-        rowMode: "array",
-        types: RAW_TEXT,
-    }));
-    // Rows can be a few bytes or megabytes each: the first batch is small, the next ones sized
-    // from what the rows weighed, so that a batch holds about BATCH_CHARACTERS of text.
-    let size = Math.min(batchRows, FIRST_BATCH_ROWS);
-    let total = 0;
-    let rows = (await fetch(size)).rows;
-    try {
-        while (rows.length > 0) {
-            total += rows.length;
-            const last = rows.length < size;
-            size = Math.max(1, Math.min(batchRows, Math.floor((BATCH_CHARACTERS * rows.length) / (characters(rows) + 1))));
-            const next = last ? undefined : fetch(size);
-            // Settled here so that a failure while computing leaves no rejection unheard.
-            next?.catch(() => undefined);
-            const text = await onBatch(rows);
-            if (text && copyInto)
-                void serially(() => copyIn(client, copyInto, text)).catch(() => undefined);
-            rows = next ? (await next).rows : [];
-        }
-    }
-    finally {
-        // Whatever failed, the statements queued must finish before the caller's ROLLBACK can run.
-        await connection.catch(() => undefined);
-    }
-    await connection;
-    await client.query("CLOSE lifeboat_mask_scan");
-    return total;
-}
-/** One field of COPY's text format: backslash, tab, newline and carriage return escaped; null as \N. */
-function copyField(value) {
-    if (value === null)
-        return "\\N";
-    if (!/[\\\t\n\r]/.test(value))
-        return value;
-    return value.replace(/[\\\t\n\r]/g, (c) => c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r");
-}
-/** COPY `target` FROM STDIN with `text` (rows already in COPY's text format). */
-function copyIn(client, target, text) {
-    return new Promise((resolve, reject) => {
-        client.query(new CopyIn(`COPY ${target} FROM STDIN`, Buffer.from(text, "utf8"), resolve, reject));
-    });
-}
-/**
- * A pg "submittable": pg hands it the protocol messages of its statement. Only what COPY FROM
- * STDIN needs: send the data when the server asks for it, settle when the server is ready again.
- */
-class CopyIn {
-    text;
-    data;
-    resolve;
-    reject;
-    error;
-    constructor(text, data, resolve, reject) {
-        this.text = text;
-        this.data = data;
-        this.resolve = resolve;
-        this.reject = reject;
-    }
-    submit(connection) {
-        connection.query(this.text);
-    }
-    handleCopyInResponse(connection) {
-        const chunk = 1 << 20;
-        for (let offset = 0; offset < this.data.length; offset += chunk) {
-            connection.sendCopyFromChunk(this.data.subarray(offset, offset + chunk));
-        }
-        connection.endCopyFrom();
-    }
-    // pg passes a query no ReadyForQuery after its ErrorResponse (nor after a lost connection): the
-    // error settles the COPY, or the statements queued after it would wait forever.
-    handleError(error) {
-        this.error = error;
-        this.reject(error);
-    }
-    handleReadyForQuery() {
-        if (this.error)
-            this.reject(this.error);
-        else
-            this.resolve();
-    }
-    handleCommandComplete() { }
-    handleRowDescription() { }
-    handleDataRow() { }
-    handleEmptyQuery() { }
-    handlePortalSuspended() { }
-    handleCopyData() { }
-}
-
 ;// CONCATENATED MODULE: ./src/masking/digest-set.ts
 /**
  * The digests of the source values, kept in the job's memory while masking runs: an open-addressing
@@ -139,7 +13,7 @@ class CopyIn {
  * two different values sharing a digest (about n*m/2^64: one chance in a million at five million
  * values each side) can only make the verification fail, never let a source value through.
  */
-/** Which strategies' source values a digest came from: phone numbers are judged apart (apply.ts). */
+/** Which strategies' source values a digest came from: phone numbers are judged apart (archive-mask.ts). */
 const PHONE_SOURCE = 1;
 const OTHER_SOURCE = 2;
 class DigestSet {
@@ -173,6 +47,16 @@ class DigestSet {
                 return flags;
         }
     }
+    /** The flags of a digest taken elsewhere (digestInto), 0 when it is not a source value's. */
+    lookupDigest(a, b) {
+        for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
+            const flags = this.flags[slot];
+            if (flags === 0)
+                return 0;
+            if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b)
+                return flags;
+        }
+    }
     insert(a, b, flag) {
         for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
             const flags = this.flags[slot];
@@ -199,6 +83,52 @@ class DigestSet {
         for (let slot = 0; slot < flags.length; slot++) {
             if (flags[slot] !== 0)
                 this.insert(keys[2 * slot], keys[2 * slot + 1], flags[slot]);
+        }
+    }
+}
+/**
+ * A map from one 64-bit digest to another (a unique key's value after masking to its value before),
+ * in the same open addressing: `add` says whether the key was new or held the same value.
+ */
+class DigestMap {
+    slots;
+    used;
+    mask;
+    size = 0;
+    constructor(capacity = 1 << 12) {
+        const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
+        this.slots = new Int32Array(slots * 4);
+        this.used = new Uint8Array(slots);
+        this.mask = slots - 1;
+    }
+    /** False when the key is already mapped to another value. */
+    add(k1, k2, v1, v2) {
+        for (let slot = k1 & this.mask;; slot = (slot + 1) & this.mask) {
+            const at = 4 * slot;
+            if (this.used[slot] === 0) {
+                this.used[slot] = 1;
+                this.slots[at] = k1;
+                this.slots[at + 1] = k2;
+                this.slots[at + 2] = v1;
+                this.slots[at + 3] = v2;
+                if (++this.size * 2 > this.mask)
+                    this.grow();
+                return true;
+            }
+            if (this.slots[at] === k1 && this.slots[at + 1] === k2) {
+                return this.slots[at + 2] === v1 && this.slots[at + 3] === v2;
+            }
+        }
+    }
+    grow() {
+        const { slots, used } = this;
+        this.slots = new Int32Array(slots.length * 2);
+        this.used = new Uint8Array(used.length * 2);
+        this.mask = this.used.length - 1;
+        this.size = 0;
+        for (let slot = 0; slot < used.length; slot++) {
+            if (used[slot] !== 0)
+                this.add(slots[4 * slot], slots[4 * slot + 1], slots[4 * slot + 2], slots[4 * slot + 3]);
         }
     }
 }
@@ -273,6 +203,17 @@ function describeError(error) {
         return line + serverAdvice(error, line);
     }
     return String(error);
+}
+/**
+ * The error's first line without PostgreSQL's DETAIL, which can quote a row ("Failing row contains
+ * (...)", "Key (email)=(...) already exists"): for errors of statements that read personal data
+ * (masking), whose messages must name tables and constraints but never values.
+ */
+function describeErrorWithoutValues(error) {
+    if (!(error instanceof Error))
+        return String(error);
+    const text = error.message || error.name;
+    return text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
 }
 /**
  * PostgreSQL's DETAIL and HINT (node-postgres puts them on the error), which often say what to do
@@ -625,8 +566,8 @@ function sha256Short(data) {
 ;// CONCATENATED MODULE: ./src/masking/fakes.ts
 /**
  * Deterministic fakes keyed by a secret, twice: in TypeScript (what masking computes the column
- * rules with, in the job: apply.ts) and as SQL functions created in pg_temp of the scratch session
- * (for free SQL, and jsonb rules with one path inside another).
+ * rules with, in the job, as the dump streams: copy-rows.ts) and as SQL functions created in
+ * pg_temp of the scratch session (for free SQL).
  * Both compute HMAC-SHA256(key, "<strategy>:<value>") and derive the fake from its bytes; a test
  * holds them equal. The SQL side builds HMAC from the built-in sha256() (PostgreSQL 11+) rather than
  * pgcrypto's hmac(), so the same key gives the same fakes on every server, extension or not.
@@ -1137,56 +1078,518 @@ function setKeyValues(key) {
     return [key.innerPad.toString("hex"), key.outerPad.toString("hex")];
 }
 
-;// CONCATENATED MODULE: ./src/masking/batch.ts
-
-
-
-function maskBatch(key, spec, rows) {
-    const { read, fakedAt, sizes } = spec;
-    const escaped = fakedAt.map((at) => !PLAIN_FAKES.has(read[at].kind));
-    const digests = new Int32Array(spec.digests ? rows.length * read.length * 3 : 0);
-    let taken = 0;
-    const lines = [];
-    for (const row of rows) {
-        if (spec.digests) {
-            for (let i = 0; i < read.length; i++) {
-                const flag = sourceFlag(read[i], row[2 + i]);
-                if (flag === 0)
-                    continue;
-                digestInto(row[2 + i], digests, taken);
-                digests[taken + 2] = flag;
-                taken += 3;
-            }
-        }
-        let line = `${row[0]}\t${row[1]}`;
-        for (let i = 0; i < fakedAt.length; i++) {
-            const source = row[2 + fakedAt[i]];
-            let fake = null;
-            if (source !== null) {
-                fake = fakeOf(key, read[fakedAt[i]], source);
-                if (sizes[i] !== undefined)
-                    fake = leftChars(fake, sizes[i]);
-            }
-            line += fake === null ? "\t\\N" : escaped[i] ? `\t${copyField(fake)}` : `\t${fake}`;
-        }
-        lines.push(line);
+;// CONCATENATED MODULE: ./src/masking/jsonb-text.ts
+/**
+ * Editing jsonb documents as the text jsonb_out prints (what pg_dump's COPY data holds, once COPY's
+ * own escaping is undone), without parsing them into JavaScript values: numbers keep every digit
+ * and every byte outside the replaced value stays as it was.
+ *
+ * Called per row and per path while masking a dump stream, so the scanner walks the text with
+ * charCodeAt and allocates nothing but the result; it assumes valid JSON (jsonb_out's output) and
+ * accepts any JSON whitespace, not only jsonb_out's ", " and ": ".
+ *
+ * What PostgreSQL 15 does, and this module matches (test/masking/jsonb-text.test.ts checks it
+ * against a real server):
+ * - jsonb_out prints no whitespace outside strings but the space in ", " and ": ", keys sorted by
+ *   byte length and then bytes, no duplicate keys, numbers as numeric_out prints them (1e400 comes
+ *   out as 1 and 400 zeros, -0 as 0). Replacing one value's text by the canonical text of another
+ *   value (jsonString's, for a string) therefore leaves a canonical document.
+ * - On an array, a path element is read as C's strtol would (leading ASCII whitespace, a sign,
+ *   decimal digits, nothing after them, within a 32-bit int): "01", "+1", " 1" and "-0" are
+ *   indexes, "1 ", "abc", "" and "1.0" are not, a negative index counts from the end.
+ */
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const INT_MAX = 2147483647;
+/**
+ * The value at `path` as `doc::jsonb #> path` finds it, or undefined where #> returns NULL (a key
+ * not there, an index out of range or not an integer, a step into a scalar). An empty path is the
+ * whole document, as for #>. Duplicate keys, which jsonb_out never prints, resolve to the first
+ * (PostgreSQL keeps the last when it reads such text).
+ */
+function locate(doc, path) {
+    let at = skipWhitespace(doc, 0);
+    for (const step of path) {
+        const c = doc.charCodeAt(at);
+        if (c === OPEN_BRACE)
+            at = findMember(doc, at, step);
+        else if (c === OPEN_BRACKET)
+            at = findElement(doc, at, step);
+        else
+            return undefined;
+        if (at < 0)
+            return undefined;
     }
-    lines.push("");
-    return { text: lines.join("\n"), digests: digests.subarray(0, taken) };
+    const first = doc.charCodeAt(at);
+    const end = valueEnd(doc, at);
+    if (first === QUOTE)
+        return { start: at, end, kind: "string", text: unescapeString(doc, at + 1, end - 1) };
+    const text = doc.slice(at, end);
+    const kind = first === OPEN_BRACE
+        ? "object"
+        : first === OPEN_BRACKET
+            ? "array"
+            : first === 0x74 || first === 0x66
+                ? "boolean"
+                : first === 0x6e
+                    ? "null"
+                    : "number";
+    return { start: at, end, kind, text };
+}
+/** The document with the located value's text replaced by `replacement` (JSON text, e.g. jsonString's). */
+function splice(doc, located, replacement) {
+    return doc.slice(0, located.start) + replacement + doc.slice(located.end);
 }
 /**
- * Strategies whose fakes are made of letters, digits, spaces, dots, dashes, `@` and `_` only, so
- * never hold what COPY's text format escapes (a test holds them to it): their fakes are written
- * as they are (measured: the escaping regex on every fake was 5% of the workers' time). A phone
- * fake keeps the source's separators, and a cut (left()) keeps a prefix of the fake.
+ * The JSON string literal jsonb_out prints for `to_jsonb(value)` (PostgreSQL's escape_json): quote
+ * and backslash escaped, \b \f \n \r \t by name, other characters below U+0020 as \u00xx in
+ * lowercase hex, everything else (DEL, non-ASCII, U+2028) as it is. PostgreSQL text never holds
+ * U+0000, and jsonb refuses \u0000: a value with one would make a document no server can load.
  */
-const PLAIN_FAKES = new Set([
-    "email",
-    "name",
-    "hash",
-    "uuid",
-    "text",
-]);
+function jsonString(value) {
+    let out = '"';
+    let from = 0;
+    for (let i = 0; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x20 && c !== QUOTE && c !== BACKSLASH)
+            continue;
+        if (i > from)
+            out += value.slice(from, i);
+        from = i + 1;
+        out += escapeFor(c);
+    }
+    if (from === 0)
+        return '"' + value + '"';
+    if (from < value.length)
+        out += value.slice(from);
+    return out + '"';
+}
+function escapeFor(c) {
+    switch (c) {
+        case QUOTE:
+            return '\\"';
+        case BACKSLASH:
+            return "\\\\";
+        case 0x08:
+            return "\\b";
+        case 0x0c:
+            return "\\f";
+        case 0x0a:
+            return "\\n";
+        case 0x0d:
+            return "\\r";
+        case 0x09:
+            return "\\t";
+        default:
+            return c < 0x10 ? "\\u000" + c.toString(16) : "\\u001" + (c - 0x10).toString(16);
+    }
+}
+function skipWhitespace(doc, at) {
+    for (;;) {
+        const c = doc.charCodeAt(at);
+        if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)
+            at++;
+        else
+            return at;
+    }
+}
+/** Where the value starting at `at` ends (one past its last character). */
+function valueEnd(doc, at) {
+    const c = doc.charCodeAt(at);
+    if (c === QUOTE)
+        return stringEnd(doc, at);
+    if (c === OPEN_BRACE || c === OPEN_BRACKET)
+        return containerEnd(doc, at);
+    if (c === 0x74 || c === 0x6e)
+        return at + 4; // true, null
+    if (c === 0x66)
+        return at + 5; // false
+    let i = at + 1;
+    for (;;) {
+        const d = doc.charCodeAt(i);
+        // Digits, '+', '-', '.', 'e', 'E': nothing else can continue a JSON number.
+        if ((d >= 0x30 && d <= 0x39) || d === 0x2b || d === 0x2d || d === 0x2e || d === 0x65 || d === 0x45)
+            i++;
+        else
+            return i;
+    }
+}
+/** One past the closing quote of the string whose opening quote is at `at`. */
+function stringEnd(doc, at) {
+    const length = doc.length;
+    let i = at + 1;
+    while (i < length) {
+        const c = doc.charCodeAt(i);
+        if (c === QUOTE)
+            return i + 1;
+        i += c === BACKSLASH ? 2 : 1;
+    }
+    return length;
+}
+function containerEnd(doc, at) {
+    let depth = 0;
+    let i = at;
+    const length = doc.length;
+    while (i < length) {
+        const c = doc.charCodeAt(i);
+        if (c === QUOTE) {
+            i = stringEnd(doc, i);
+            continue;
+        }
+        if (c === OPEN_BRACE || c === OPEN_BRACKET)
+            depth++;
+        else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+            if (--depth === 0)
+                return i + 1;
+        }
+        i++;
+    }
+    return length;
+}
+/** The start of the member value whose key is `key` in the object at `at`, or -1. */
+function findMember(doc, at, key) {
+    let i = skipWhitespace(doc, at + 1);
+    if (doc.charCodeAt(i) !== QUOTE)
+        return -1; // "{}"
+    for (;;) {
+        const keyEnd = stringEnd(doc, i);
+        const matches = keyEquals(doc, i + 1, keyEnd - 1, key);
+        i = skipWhitespace(doc, skipWhitespace(doc, keyEnd) + 1); // past ':'
+        if (matches)
+            return i;
+        i = skipWhitespace(doc, valueEnd(doc, i));
+        if (doc.charCodeAt(i) !== COMMA)
+            return -1;
+        i = skipWhitespace(doc, i + 1);
+    }
+}
+/** Whether the raw key text doc[from, to) unescapes to `key`, decoding escapes only when present. */
+function keyEquals(doc, from, to, key) {
+    const rawLength = to - from;
+    if (rawLength < key.length)
+        return false;
+    if (rawLength === key.length) {
+        // Every escape is longer than what it stands for, so a key this long matches only unescaped.
+        for (let j = 0; j < rawLength; j++) {
+            const c = doc.charCodeAt(from + j);
+            if (c !== key.charCodeAt(j) || c === BACKSLASH)
+                return false;
+        }
+        return true;
+    }
+    let i = from;
+    let j = 0;
+    while (i < to) {
+        if (j >= key.length)
+            return false;
+        let c = doc.charCodeAt(i);
+        if (c === BACKSLASH) {
+            const e = doc.charCodeAt(i + 1);
+            if (e === 0x75) {
+                c = hexValue(doc, i + 2);
+                i += 6;
+            }
+            else {
+                c = unescapeChar(e);
+                i += 2;
+            }
+        }
+        else
+            i++;
+        if (c !== key.charCodeAt(j++))
+            return false;
+    }
+    return j === key.length;
+}
+/** The start of the element at the index `step` names in the array at `at`, or -1. */
+function findElement(doc, at, step) {
+    let index = parseIndex(step);
+    if (index === undefined)
+        return -1;
+    if (index < 0) {
+        const count = countElements(doc, at);
+        if (-index > count)
+            return -1;
+        index += count;
+    }
+    let i = skipWhitespace(doc, at + 1);
+    if (doc.charCodeAt(i) === CLOSE_BRACKET)
+        return -1;
+    for (let n = 0; n < index; n++) {
+        i = skipWhitespace(doc, valueEnd(doc, i));
+        if (doc.charCodeAt(i) !== COMMA)
+            return -1;
+        i = skipWhitespace(doc, i + 1);
+    }
+    return i;
+}
+function countElements(doc, at) {
+    let i = skipWhitespace(doc, at + 1);
+    if (doc.charCodeAt(i) === CLOSE_BRACKET)
+        return 0;
+    let count = 1;
+    for (;;) {
+        i = skipWhitespace(doc, valueEnd(doc, i));
+        if (doc.charCodeAt(i) !== COMMA)
+            return count;
+        i = skipWhitespace(doc, i + 1);
+        count++;
+    }
+}
+/**
+ * A path element as an array index the way PostgreSQL's strtoint reads it, or undefined where
+ * #> gives NULL: no digits, anything after them, or outside int (INT_MIN too, which #> refuses).
+ */
+function parseIndex(step) {
+    let i = 0;
+    const length = step.length;
+    for (;;) {
+        const c = step.charCodeAt(i);
+        // C isspace: space, \t, \n, \v, \f, \r.
+        if (c === 0x20 || (c >= 0x09 && c <= 0x0d))
+            i++;
+        else
+            break;
+    }
+    let negative = false;
+    const sign = step.charCodeAt(i);
+    if (sign === 0x2d || sign === 0x2b) {
+        negative = sign === 0x2d;
+        i++;
+    }
+    if (i >= length)
+        return undefined;
+    let value = 0;
+    for (; i < length; i++) {
+        const d = step.charCodeAt(i) - 0x30;
+        if (d < 0 || d > 9)
+            return undefined;
+        if (value <= INT_MAX)
+            value = value * 10 + d;
+    }
+    if (value > INT_MAX)
+        return undefined;
+    return negative ? -value : value;
+}
+function unescapeString(doc, from, to) {
+    let out = "";
+    let copied = from;
+    // Bounded by hand: indexOf would run on past the string's end to the document's.
+    for (let i = from; i < to; i++) {
+        if (doc.charCodeAt(i) !== BACKSLASH)
+            continue;
+        if (i > copied)
+            out += doc.slice(copied, i);
+        const e = doc.charCodeAt(i + 1);
+        if (e === 0x75) {
+            out += String.fromCharCode(hexValue(doc, i + 2));
+            i += 5;
+        }
+        else {
+            out += String.fromCharCode(unescapeChar(e));
+            i += 1;
+        }
+        copied = i + 1;
+    }
+    return copied === from ? doc.slice(from, to) : out + doc.slice(copied, to);
+}
+function unescapeChar(e) {
+    switch (e) {
+        case 0x62:
+            return 0x08; // b
+        case 0x66:
+            return 0x0c; // f
+        case 0x6e:
+            return 0x0a; // n
+        case 0x72:
+            return 0x0d; // r
+        case 0x74:
+            return 0x09; // t
+        default:
+            return e; // " \ /
+    }
+}
+function hexValue(doc, at) {
+    let value = 0;
+    for (let i = at; i < at + 4; i++) {
+        const c = doc.charCodeAt(i);
+        value = value * 16 + (c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57);
+    }
+    return value;
+}
+
+;// CONCATENATED MODULE: ./src/masking/copy-rows.ts
+
+
+
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+const copy_rows_BACKSLASH = 0x5c;
+function maskCopyRows(key, spec, input) {
+    const out = new Output(input.length + (input.length >> 1) + 1024);
+    const sources = new Growing();
+    const lookups = new Growing();
+    const uniques = new Growing();
+    const starts = new Int32Array(spec.fields + 1);
+    const masked = new Array(spec.fields);
+    const original = new Array(spec.fields);
+    const inUnique = new Set(spec.uniques.flatMap((unique) => unique.fields));
+    let rows = 0;
+    let at = 0;
+    while (at < input.length) {
+        let end = input.indexOf(NEWLINE, at);
+        if (end === -1)
+            end = input.length;
+        // Field boundaries: COPY text escapes a tab inside a value, so every raw tab separates fields.
+        let count = 0;
+        starts[0] = at;
+        for (let i = at; i < end; i++) {
+            if (input[i] === TAB) {
+                if (++count >= spec.fields)
+                    break;
+                starts[count] = i + 1;
+            }
+        }
+        if (count !== spec.fields - 1) {
+            throw new Error(`a row of ${count + 1} fields where the COPY statement names ${spec.fields}`);
+        }
+        starts[spec.fields] = end + 1;
+        let copied = at;
+        masked.fill(undefined);
+        original.fill(undefined);
+        for (const rule of spec.rules) {
+            const from = starts[rule.field];
+            const to = starts[rule.field + 1] - 1;
+            const source = decodeField(input, from, to);
+            if (inUnique.has(rule.field))
+                original[rule.field] = source;
+            const fake = maskField(key, rule, source, sources, lookups);
+            masked[rule.field] = fake;
+            out.bytes(input, copied, from);
+            out.field(fake);
+            copied = to;
+        }
+        out.bytes(input, copied, end);
+        out.byte(NEWLINE);
+        spec.uniques.forEach(({ fields, nullsNotDistinct }, index) => {
+            let before = "";
+            let after = "";
+            for (const field of fields) {
+                const value = original[field] !== undefined
+                    ? original[field]
+                    : decodeField(input, starts[field], starts[field + 1] - 1);
+                const fake = masked[field] !== undefined ? masked[field] : value;
+                // A key with a NULL never collides, unless the key says NULLS NOT DISTINCT.
+                if ((value === null || fake === null) && !nullsNotDistinct)
+                    return;
+                before += value === null ? "\u0001" : `${value}\u0000`;
+                after += fake === null ? "\u0001" : `${fake}\u0000`;
+            }
+            const i = uniques.reserve(5);
+            uniques.values[i] = index;
+            digestInto(after, uniques.values, i + 1);
+            digestInto(before, uniques.values, i + 3);
+        });
+        rows++;
+        at = end + 1;
+    }
+    return {
+        output: out.done(),
+        rows,
+        sources: sources.done(),
+        lookups: lookups.done(),
+        uniques: uniques.done(),
+    };
+}
+/** The field's masked value (null for NULL), recording the digests the verification needs. */
+function maskField(key, rule, source, sources, lookups) {
+    if (rule.paths !== undefined) {
+        if (source === null)
+            return null;
+        return maskDocument(key, rule, source, sources, lookups);
+    }
+    const value = rule;
+    if (value.strategy.kind === "fixed")
+        return value.fixed;
+    if (value.strategy.kind === "null" || source === null)
+        return null;
+    // char(n) prints its values padded; the fake is of the value as ::text reads it, unpadded.
+    if (rule.pad !== undefined)
+        source = trimEndSpaces(source);
+    addSource(sources, value.strategy, source);
+    const whole = fakeOf(key, value.strategy, source);
+    const fake = rule.cut === undefined ? whole : leftChars(whole, rule.cut);
+    if (mustLookUp(value.strategy, fake, fake !== whole))
+        addLookup(lookups, fake, value.label);
+    return rule.pad === undefined ? fake : padChars(fake, rule.pad);
+}
+function maskDocument(key, rule, source, sources, lookups) {
+    let document = source;
+    if (rule.overlapping) {
+        for (const path of rule.paths) {
+            const found = locate(source, path.path);
+            if (found && found.kind !== "null")
+                addSource(sources, path.strategy, found.text);
+        }
+    }
+    for (const path of rule.paths) {
+        const found = locate(document, path.path);
+        if (!found || found.kind === "null")
+            continue;
+        let replacement;
+        if (path.strategy.kind === "null")
+            replacement = "null";
+        else if (path.strategy.kind === "fixed")
+            replacement = path.fixed;
+        else {
+            if (!rule.overlapping)
+                addSource(sources, path.strategy, found.text);
+            const fake = fakeOf(key, path.strategy, found.text);
+            if (mustLookUp(path.strategy, fake, false))
+                addLookup(lookups, fake, path.label);
+            replacement = jsonString(fake);
+        }
+        document = splice(document, found, replacement);
+    }
+    return document;
+}
+/**
+ * Whether a masked value must be looked up among the source values. A value shaped like our own
+ * fakes (looksFake) never is one: such source values are not recorded (they identify no one), so
+ * looking it up could find nothing. Email, name and text fakes are always so shaped (a test holds
+ * them to it), unless a column's width cut them; phone fakes, hashes, UUIDs and cut fakes are
+ * looked up, except a phone value without a digit, which is its own fake and identifies no one.
+ */
+function mustLookUp(strategy, fake, cut) {
+    switch (strategy.kind) {
+        case "phone":
+            return HAS_DIGIT.test(fake);
+        case "email":
+        case "name":
+        case "text":
+            if (!cut)
+                return false;
+    }
+    return fake !== "" && !looksFake(fake);
+}
+function addSource(sources, strategy, value) {
+    const flag = sourceFlag(strategy, value);
+    if (flag === 0)
+        return;
+    const i = sources.reserve(3);
+    digestInto(value, sources.values, i);
+    sources.values[i + 2] = flag;
+}
+function addLookup(lookups, fake, label) {
+    const i = lookups.reserve(3);
+    digestInto(fake, lookups.values, i);
+    lookups.values[i + 2] = label;
+}
 const HAS_DIGIT = /[0-9]/;
 /**
  * Which source a value's digest is recorded as, or 0 when it identifies no one: empty, shaped like
@@ -1224,26 +1627,160 @@ function leftChars(value, n) {
         return value;
     return Array.from(value).slice(0, n).join("");
 }
+function trimEndSpaces(value) {
+    let end = value.length;
+    while (end > 0 && value.charCodeAt(end - 1) === 0x20)
+        end--;
+    return end === value.length ? value : value.slice(0, end);
+}
+/** char(n) as bpchar prints it: padded with spaces to n characters. */
+function padChars(value, n) {
+    const length = value.length <= n ? value.length : Array.from(value).length;
+    return length >= n ? value : value + " ".repeat(n - length);
+}
+/**
+ * A COPY text field's value: null for `\N`, else the text with COPY's backslash escapes undone
+ * (those COPY TO writes, and the octal and hex forms COPY FROM also reads).
+ */
+function decodeField(input, from, to) {
+    if (to - from === 2 && input[from] === copy_rows_BACKSLASH && input[from + 1] === 0x4e)
+        return null;
+    let escaped = false;
+    for (let i = from; i < to; i++) {
+        if (input[i] === copy_rows_BACKSLASH) {
+            escaped = true;
+            break;
+        }
+    }
+    if (!escaped)
+        return input.toString("utf8", from, to);
+    const bytes = [];
+    for (let i = from; i < to; i++) {
+        const c = input[i];
+        if (c !== copy_rows_BACKSLASH || i + 1 >= to) {
+            bytes.push(c);
+            continue;
+        }
+        const e = input[++i];
+        if (e >= 0x30 && e <= 0x37) {
+            let n = e - 0x30;
+            for (let k = 0; k < 2 && i + 1 < to && input[i + 1] >= 0x30 && input[i + 1] <= 0x37; k++)
+                n = n * 8 + input[++i] - 0x30;
+            bytes.push(n & 0xff);
+        }
+        else if (e === 0x78 && i + 1 < to && isHex(input[i + 1])) {
+            let n = copy_rows_hexValue(input[++i]);
+            if (i + 1 < to && isHex(input[i + 1]))
+                n = n * 16 + copy_rows_hexValue(input[++i]);
+            bytes.push(n);
+        }
+        else {
+            bytes.push(ESCAPES[e] ?? e);
+        }
+    }
+    return Buffer.from(bytes).toString("utf8");
+}
+const ESCAPES = { 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9, 0x76: 11 };
+function isHex(c) {
+    return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+}
+function copy_rows_hexValue(c) {
+    return c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10;
+}
+/** COPY TO's escapes (CopyAttributeOutText): backslash and the control characters it names. */
+const NEEDS_ESCAPE = /[\\\b\f\n\r\t\v]/;
+const OUT_ESCAPES = {
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+};
+function encodeField(value) {
+    if (!NEEDS_ESCAPE.test(value))
+        return value;
+    return value.replace(/[\\\b\f\n\r\t\v]/g, (c) => OUT_ESCAPES[c]);
+}
+/** The masked rows' bytes, grown as needed: fakes can be longer than the values they replace. */
+class Output {
+    buffer;
+    length = 0;
+    constructor(size) {
+        this.buffer = Buffer.allocUnsafe(size);
+    }
+    bytes(source, from, to) {
+        if (to <= from)
+            return;
+        this.room(to - from);
+        this.length += source.copy(this.buffer, this.length, from, to);
+    }
+    byte(value) {
+        this.room(1);
+        this.buffer[this.length++] = value;
+    }
+    field(value) {
+        if (value === null) {
+            this.room(2);
+            this.buffer[this.length++] = copy_rows_BACKSLASH;
+            this.buffer[this.length++] = 0x4e;
+            return;
+        }
+        const text = encodeField(value);
+        this.room(text.length * 3);
+        this.length += this.buffer.write(text, this.length, "utf8");
+    }
+    done() {
+        return this.buffer.subarray(0, this.length);
+    }
+    room(bytes) {
+        if (this.length + bytes <= this.buffer.length)
+            return;
+        const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
+        this.buffer.copy(grown, 0, 0, this.length);
+        this.buffer = grown;
+    }
+}
+/** An Int32Array appended to, doubled as it fills. */
+class Growing {
+    values = new Int32Array(3 * 1024);
+    length = 0;
+    reserve(n) {
+        if (this.length + n > this.values.length) {
+            const grown = new Int32Array(Math.max(this.values.length * 2, this.length + n));
+            grown.set(this.values.subarray(0, this.length));
+            this.values = grown;
+        }
+        const at = this.length;
+        this.length += n;
+        return at;
+    }
+    done() {
+        return this.values.slice(0, this.length);
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/masking/fake-worker.ts
 /**
- * A worker thread of fake-pool.ts: computes the batches it is sent with the key it was started with
- * (held in this thread's memory only, as in the main thread) and sends back their COPY text and
- * digests. Bundled on its own as dist/mask-worker/index.js (scripts/build.mjs).
+ * A worker thread of fake-pool.ts: masks the batches of COPY rows it is sent with the key it was
+ * started with (held in this thread's memory only, as in the main thread) and sends back the masked
+ * rows and the digests the verification needs. Bundled on its own as dist/mask-worker/index.js
+ * (scripts/build.mjs).
  */
 
 
 const { innerPad, outerPad } = external_node_worker_threads_namespaceObject.workerData;
 const key = { innerPad: Buffer.from(innerPad), outerPad: Buffer.from(outerPad) };
-external_node_worker_threads_namespaceObject.parentPort.on("message", ({ id, spec, rows }) => {
+external_node_worker_threads_namespaceObject.parentPort.on("message", ({ id, spec, input }) => {
     let reply;
     try {
-        const { text, digests } = maskBatch(key, spec, rows);
-        reply = { id, text, digests };
+        const bytes = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+        reply = { id, result: maskCopyRows(key, spec, bytes) };
     }
     catch (error) {
         reply = { id, error: error instanceof Error ? error.message : String(error) };
     }
-    external_node_worker_threads_namespaceObject.parentPort.postMessage(reply, "digests" in reply ? [reply.digests.buffer] : []);
+    external_node_worker_threads_namespaceObject.parentPort.postMessage(reply);
 });
 

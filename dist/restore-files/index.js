@@ -68539,6 +68539,7 @@ function extend(target) {
 /* harmony export */   dz: () => (/* binding */ InputError),
 /* harmony export */   m_: () => (/* binding */ NotFoundError)
 /* harmony export */ });
+/* unused harmony export describeErrorWithoutValues */
 /**
  * The two kinds of failure a user sees, and the exit code each maps to.
  *
@@ -68577,6 +68578,17 @@ function describeError(error) {
         return line + serverAdvice(error, line);
     }
     return String(error);
+}
+/**
+ * The error's first line without PostgreSQL's DETAIL, which can quote a row ("Failing row contains
+ * (...)", "Key (email)=(...) already exists"): for errors of statements that read personal data
+ * (masking), whose messages must name tables and constraints but never values.
+ */
+function describeErrorWithoutValues(error) {
+    if (!(error instanceof Error))
+        return String(error);
+    const text = error.message || error.name;
+    return text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
 }
 /**
  * PostgreSQL's DETAIL and HINT (node-postgres puts them on the error), which often say what to do
@@ -84313,8 +84325,8 @@ function sha256Short(data) {
 ;// CONCATENATED MODULE: ./src/masking/fakes.ts
 /**
  * Deterministic fakes keyed by a secret, twice: in TypeScript (what masking computes the column
- * rules with, in the job: apply.ts) and as SQL functions created in pg_temp of the scratch session
- * (for free SQL, and jsonb rules with one path inside another).
+ * rules with, in the job, as the dump streams: copy-rows.ts) and as SQL functions created in
+ * pg_temp of the scratch session (for free SQL).
  * Both compute HMAC-SHA256(key, "<strategy>:<value>") and derive the fake from its bytes; a test
  * holds them equal. The SQL side builds HMAC from the built-in sha256() (PostgreSQL 11+) rather than
  * pgcrypto's hmac(), so the same key gives the same fakes on every server, extension or not.
@@ -98297,11 +98309,6 @@ async function* recordPaths(entries, paths) {
 }
 
 ;// CONCATENATED MODULE: ./src/commands/backup/run.ts
-/**
- * backup: preflight, dump, compress, encrypt, stream into the store, count rows and hash each table
- * from the archive as it passes, and commit by writing the manifest last. Anything that fails before the manifest is written leaves
- * no object behind and no manifest: the next run starts clean.
- */
 
 
 
@@ -98461,6 +98468,7 @@ async function backupWith(settings, deps, context) {
             signal: deps.signal,
             log,
             progressEveryMs: deps.progressEveryMs,
+            rewrite: deps.rewriteArchive,
         }).finally(async () => {
             await snapshot.release().catch(() => undefined);
             await closeClient();
@@ -98617,7 +98625,8 @@ async function streamDump(options) {
         recipients: options.recipients,
         compression: options.compression,
         plaintextTaps: [archiveStage],
-        releaseInput: dump.release,
+        // A rewrite passes pg_dump's own chunks on (slices of them): they are never refilled then.
+        releaseInput: options.rewrite ? undefined : dump.release,
     });
     const chain = compose(stages);
     const progress = startProgress({
@@ -98653,7 +98662,7 @@ async function streamDump(options) {
     // stream itself, and a stream stopped for another reason (pg_dump died) must report that reason,
     // not the archive it cut short.
     const settled = Promise.allSettled([
-        watch(pipeline([dump.output, ...chain.streams]).then(() => archive.summary)),
+        watch(pipeline([dump.output, ...(options.rewrite ? [options.rewrite] : []), ...chain.streams]).then(() => archive.summary)),
         watch(writer.putArtifact(options.name, chain.output, {
             signal: controller.signal,
             sizeHint: options.sizeHint,

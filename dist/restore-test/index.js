@@ -67993,6 +67993,7 @@ function extend(target) {
 /* harmony export */   H3: () => (/* binding */ LifeboatError),
 /* harmony export */   OK: () => (/* binding */ OperationError),
 /* harmony export */   Uc: () => (/* binding */ describeError),
+/* harmony export */   _C: () => (/* binding */ describeErrorWithoutValues),
 /* harmony export */   dz: () => (/* binding */ InputError),
 /* harmony export */   m_: () => (/* binding */ NotFoundError)
 /* harmony export */ });
@@ -68034,6 +68035,17 @@ function describeError(error) {
         return line + serverAdvice(error, line);
     }
     return String(error);
+}
+/**
+ * The error's first line without PostgreSQL's DETAIL, which can quote a row ("Failing row contains
+ * (...)", "Key (email)=(...) already exists"): for errors of statements that read personal data
+ * (masking), whose messages must name tables and constraints but never values.
+ */
+function describeErrorWithoutValues(error) {
+    if (!(error instanceof Error))
+        return String(error);
+    const text = error.message || error.name;
+    return text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
 }
 /**
  * PostgreSQL's DETAIL and HINT (node-postgres puts them on the error), which often say what to do
@@ -87093,8 +87105,8 @@ function sha256Short(data) {
 ;// CONCATENATED MODULE: ./src/masking/fakes.ts
 /**
  * Deterministic fakes keyed by a secret, twice: in TypeScript (what masking computes the column
- * rules with, in the job: apply.ts) and as SQL functions created in pg_temp of the scratch session
- * (for free SQL, and jsonb rules with one path inside another).
+ * rules with, in the job, as the dump streams: copy-rows.ts) and as SQL functions created in
+ * pg_temp of the scratch session (for free SQL).
  * Both compute HMAC-SHA256(key, "<strategy>:<value>") and derive the fake from its bytes; a test
  * holds them equal. The SQL side builds HMAC from the built-in sha256() (PostgreSQL 11+) rather than
  * pgcrypto's hmac(), so the same key gives the same fakes on every server, extension or not.
@@ -87463,7 +87475,7 @@ const READ_PAD_SQL = {
 };
 const PAD_SQL = (pad) => `coalesce(${pad}, ${READ_PAD_SQL[pad]})`;
 /** The trailing arguments of a fake's call in a masking statement. */
-const PAD_ARGUMENTS_SQL = `(SELECT ${READ_PAD_SQL.ip}), (SELECT ${READ_PAD_SQL.op})`;
+const PAD_ARGUMENTS_SQL = (/* unused pure expression or super */ null && (`(SELECT ${READ_PAD_SQL.ip}), (SELECT ${READ_PAD_SQL.op})`));
 const PAD_PARAMETERS = "ip bytea DEFAULT NULL, op bytea DEFAULT NULL";
 /** HMAC without a function call per value. */
 const HMAC_SQL = (message) => `sha256(${PAD_SQL("op")} || sha256(${PAD_SQL("ip")} || convert_to(${message}, 'UTF8')))`;
@@ -95517,9 +95529,12 @@ async function checkRulesAgainstCatalog(rules, client) {
         for (const column of rule.columns)
             strategyOf.set(`${rules_qualifiedName(rule)}.${column.column}`, column);
     }
-    const planned = [];
+    const widthOf = new Map();
+    for (const table of tables) {
+        for (const column of table.columns)
+            widthOf.set(`${table.schema}.${table.table}.${column.column}`, column.maxLength);
+    }
     for (const fk of foreignKeys) {
-        let touched = false;
         fk.child_columns.forEach((childColumn, index) => {
             const childKey = `${fk.child_schema}.${fk.child_table}.${childColumn}`;
             const parentKey = `${fk.parent_schema}.${fk.parent_table}.${fk.parent_columns[index]}`;
@@ -95527,28 +95542,27 @@ async function checkRulesAgainstCatalog(rules, client) {
             const parent = strategyOf.get(parentKey)?.strategy ?? { kind: "keep" };
             if (child.kind === "keep" && parent.kind === "keep")
                 return;
-            touched = true;
             const same = JSON.stringify(child) === JSON.stringify(parent);
+            const line = strategyOf.get(childKey)?.line ?? strategyOf.get(parentKey)?.line ?? 1;
             // NULL in a referencing column is always valid; anything else must map exactly as the key does.
             if (!same && !(child.kind === "null" && parent.kind === "keep")) {
-                const line = strategyOf.get(childKey)?.line ?? strategyOf.get(parentKey)?.line ?? 1;
                 problems.push(`${where(line)}: ${childKey} references ${parentKey} (foreign key ${fk.conname}): mask both with the same strategy, or joins break`);
             }
+            else if (same && (child.kind === "name" || child.kind === "hash")) {
+                // A fake is cut to its column's width: two widths would cut the same fake differently.
+                const childWidth = widthOf.get(childKey);
+                const parentWidth = widthOf.get(parentKey);
+                if (childWidth !== parentWidth) {
+                    problems.push(`${where(line)}: ${childKey} references ${parentKey} (foreign key ${fk.conname}), and their widths differ (${childWidth ?? "none"} and ${parentWidth ?? "none"}): ${child.kind} fakes cut to each would not match`);
+                }
+            }
         });
-        if (touched) {
-            planned.push({
-                name: fk.conname,
-                table: quoteTable({ schema: fk.child_schema, table: fk.child_table }),
-                definition: fk.definition,
-            });
-        }
     }
     if (problems.length > 0)
         throw new domain_errors/* InputError */.dz(problems.join("; "), { input: "mask" });
     return {
         rules,
         tables,
-        foreignKeys: planned,
         cascadeTables: cascadeReach(rules.tables.filter((t) => t.where !== undefined).map(rules_qualifiedName), foreignKeys),
     };
 }
@@ -95559,7 +95573,7 @@ async function loadForeignKeys(client) {
                     JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord) AS child_columns,
             ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(num, ord)
                     JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord) AS parent_columns,
-            pg_get_constraintdef(con.oid) AS definition, con.confdeltype::text AS on_delete
+            con.confdeltype::text AS on_delete
        FROM pg_constraint con
        JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
        JOIN pg_class p ON p.oid = con.confrelid JOIN pg_namespace pn ON pn.oid = p.relnamespace
@@ -95632,427 +95646,349 @@ async function typeProblem(client, strategy, column, maxLength) {
     return undefined;
 }
 
-;// CONCATENATED MODULE: ./src/masking/copy.ts
-const FIRST_BATCH_ROWS = 1_000;
-const BATCH_CHARACTERS = 8_000_000;
-/** Rows whose characters are counted to size the next batch: a sample, evenly spread. */
-const SAMPLED_ROWS = 1_000;
-/** The characters of the rows, estimated from a sample (counting every value cost 2% of masking's CPU). */
-function characters(rows) {
-    const step = Math.max(1, Math.floor(rows.length / SAMPLED_ROWS));
-    let n = 0;
-    let counted = 0;
-    for (let i = 0; i < rows.length; i += step, counted++) {
-        for (const value of rows[i])
-            n += value === null ? 1 : value.length;
-    }
-    return Math.ceil((n * rows.length) / counted);
-}
-/** Every column as its text (or null): no type parsing, the fakes take text. */
-const RAW_TEXT = { getTypeParser: () => (value) => value };
+;// CONCATENATED MODULE: ./src/masking/jsonb-text.ts
 /**
- * Runs `select` as a cursor and hands each batch of rows (arrays of text or null) to `onBatch`;
- * what it returns, rows in COPY's text format, is copied into `copyInto`. The connection takes one
- * statement at a time (pg deprecates queueing a second on a busy client), in this order: the next
- * FETCH, then the COPY of the batch just computed; so while `onBatch` computes a batch, the server
- * fetches the next one and copies in the one before.
+ * Editing jsonb documents as the text jsonb_out prints (what pg_dump's COPY data holds, once COPY's
+ * own escaping is undone), without parsing them into JavaScript values: numbers keep every digit
+ * and every byte outside the replaced value stays as it was.
+ *
+ * Called per row and per path while masking a dump stream, so the scanner walks the text with
+ * charCodeAt and allocates nothing but the result; it assumes valid JSON (jsonb_out's output) and
+ * accepts any JSON whitespace, not only jsonb_out's ", " and ": ".
+ *
+ * What PostgreSQL 15 does, and this module matches (test/masking/jsonb-text.test.ts checks it
+ * against a real server):
+ * - jsonb_out prints no whitespace outside strings but the space in ", " and ": ", keys sorted by
+ *   byte length and then bytes, no duplicate keys, numbers as numeric_out prints them (1e400 comes
+ *   out as 1 and 400 zeros, -0 as 0). Replacing one value's text by the canonical text of another
+ *   value (jsonString's, for a string) therefore leaves a canonical document.
+ * - On an array, a path element is read as C's strtol would (leading ASCII whitespace, a sign,
+ *   decimal digits, nothing after them, within a 32-bit int): "01", "+1", " 1" and "-0" are
+ *   indexes, "1 ", "abc", "" and "1.0" are not, a negative index counts from the end.
  */
-async function scanRows(client, select, batchRows, onBatch, copyInto) {
-    await client.query(`DECLARE lifeboat_mask_scan NO SCROLL CURSOR FOR ${select}`);
-    // The connection's statements, one after the other; a failure fails every one queued after it.
-    let connection = Promise.resolve();
-    const serially = (statement) => {
-        const result = connection.then(statement);
-        connection = result;
-        return result;
-    };
-    const fetch = (size) => serially(() => client.query({
-        text: `FETCH ${size} FROM lifeboat_mask_scan`,
-        rowMode: "array",
-        types: RAW_TEXT,
-    }));
-    // Rows can be a few bytes or megabytes each: the first batch is small, the next ones sized
-    // from what the rows weighed, so that a batch holds about BATCH_CHARACTERS of text.
-    let size = Math.min(batchRows, FIRST_BATCH_ROWS);
-    let total = 0;
-    let rows = (await fetch(size)).rows;
-    try {
-        while (rows.length > 0) {
-            total += rows.length;
-            const last = rows.length < size;
-            size = Math.max(1, Math.min(batchRows, Math.floor((BATCH_CHARACTERS * rows.length) / (characters(rows) + 1))));
-            const next = last ? undefined : fetch(size);
-            // Settled here so that a failure while computing leaves no rejection unheard.
-            next?.catch(() => undefined);
-            const text = await onBatch(rows);
-            if (text && copyInto)
-                void serially(() => copyIn(client, copyInto, text)).catch(() => undefined);
-            rows = next ? (await next).rows : [];
-        }
-    }
-    finally {
-        // Whatever failed, the statements queued must finish before the caller's ROLLBACK can run.
-        await connection.catch(() => undefined);
-    }
-    await connection;
-    await client.query("CLOSE lifeboat_mask_scan");
-    return total;
-}
-/** One field of COPY's text format: backslash, tab, newline and carriage return escaped; null as \N. */
-function copyField(value) {
-    if (value === null)
-        return "\\N";
-    if (!/[\\\t\n\r]/.test(value))
-        return value;
-    return value.replace(/[\\\t\n\r]/g, (c) => c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r");
-}
-/** COPY `target` FROM STDIN with `text` (rows already in COPY's text format). */
-function copyIn(client, target, text) {
-    return new Promise((resolve, reject) => {
-        client.query(new CopyIn(`COPY ${target} FROM STDIN`, Buffer.from(text, "utf8"), resolve, reject));
-    });
-}
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const INT_MAX = 2147483647;
 /**
- * A pg "submittable": pg hands it the protocol messages of its statement. Only what COPY FROM
- * STDIN needs: send the data when the server asks for it, settle when the server is ready again.
+ * The value at `path` as `doc::jsonb #> path` finds it, or undefined where #> returns NULL (a key
+ * not there, an index out of range or not an integer, a step into a scalar). An empty path is the
+ * whole document, as for #>. Duplicate keys, which jsonb_out never prints, resolve to the first
+ * (PostgreSQL keeps the last when it reads such text).
  */
-class CopyIn {
-    text;
-    data;
-    resolve;
-    reject;
-    error;
-    constructor(text, data, resolve, reject) {
-        this.text = text;
-        this.data = data;
-        this.resolve = resolve;
-        this.reject = reject;
-    }
-    submit(connection) {
-        connection.query(this.text);
-    }
-    handleCopyInResponse(connection) {
-        const chunk = 1 << 20;
-        for (let offset = 0; offset < this.data.length; offset += chunk) {
-            connection.sendCopyFromChunk(this.data.subarray(offset, offset + chunk));
-        }
-        connection.endCopyFrom();
-    }
-    // pg passes a query no ReadyForQuery after its ErrorResponse (nor after a lost connection): the
-    // error settles the COPY, or the statements queued after it would wait forever.
-    handleError(error) {
-        this.error = error;
-        this.reject(error);
-    }
-    handleReadyForQuery() {
-        if (this.error)
-            this.reject(this.error);
+function locate(doc, path) {
+    let at = skipWhitespace(doc, 0);
+    for (const step of path) {
+        const c = doc.charCodeAt(at);
+        if (c === OPEN_BRACE)
+            at = findMember(doc, at, step);
+        else if (c === OPEN_BRACKET)
+            at = findElement(doc, at, step);
         else
-            this.resolve();
+            return undefined;
+        if (at < 0)
+            return undefined;
     }
-    handleCommandComplete() { }
-    handleRowDescription() { }
-    handleDataRow() { }
-    handleEmptyQuery() { }
-    handlePortalSuspended() { }
-    handleCopyData() { }
+    const first = doc.charCodeAt(at);
+    const end = valueEnd(doc, at);
+    if (first === QUOTE)
+        return { start: at, end, kind: "string", text: unescapeString(doc, at + 1, end - 1) };
+    const text = doc.slice(at, end);
+    const kind = first === OPEN_BRACE
+        ? "object"
+        : first === OPEN_BRACKET
+            ? "array"
+            : first === 0x74 || first === 0x66
+                ? "boolean"
+                : first === 0x6e
+                    ? "null"
+                    : "number";
+    return { start: at, end, kind, text };
 }
-
-;// CONCATENATED MODULE: ./src/masking/digest-set.ts
+/** The document with the located value's text replaced by `replacement` (JSON text, e.g. jsonString's). */
+function splice(doc, located, replacement) {
+    return doc.slice(0, located.start) + replacement + doc.slice(located.end);
+}
 /**
- * The digests of the source values, kept in the job's memory while masking runs: an open-addressing
- * hash set of 64-bit digests in typed arrays (8 bytes a value plus one byte of flags, at most half
- * full), so five million distinct values take about 150 MB at worst rather than a temp table on
- * the server. The digest is two 32-bit multiplicative hashes of the value's UTF-16 code units: equal
- * values always have equal digests, so a masked value equal to a source value is always found;
- * two different values sharing a digest (about n*m/2^64: one chance in a million at five million
- * values each side) can only make the verification fail, never let a source value through.
+ * The JSON string literal jsonb_out prints for `to_jsonb(value)` (PostgreSQL's escape_json): quote
+ * and backslash escaped, \b \f \n \r \t by name, other characters below U+0020 as \u00xx in
+ * lowercase hex, everything else (DEL, non-ASCII, U+2028) as it is. PostgreSQL text never holds
+ * U+0000, and jsonb refuses \u0000: a value with one would make a document no server can load.
  */
-/** Which strategies' source values a digest came from: phone numbers are judged apart (apply.ts). */
-const PHONE_SOURCE = 1;
-const OTHER_SOURCE = 2;
-class DigestSet {
-    keys;
-    flags;
-    mask;
-    size = 0;
-    constructor(capacity = 1 << 16) {
-        const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
-        this.keys = new Int32Array(slots * 2);
-        this.flags = new Uint8Array(slots);
-        this.mask = slots - 1;
-    }
-    add(value, flag) {
-        digest_set_digest(value);
-        this.insert(h1, h2, flag);
-    }
-    /** Adds digests taken elsewhere (digestInto), as (h1, h2, flag) triples. */
-    addDigests(triples) {
-        for (let i = 0; i + 2 < triples.length; i += 3)
-            this.insert(triples[i], triples[i + 1], triples[i + 2]);
-    }
-    /** The flags of the value's digest, 0 when it is not a source value. */
-    lookup(value) {
-        digest_set_digest(value);
-        for (let slot = h1 & this.mask;; slot = (slot + 1) & this.mask) {
-            const flags = this.flags[slot];
-            if (flags === 0)
-                return 0;
-            if (this.keys[2 * slot] === h1 && this.keys[2 * slot + 1] === h2)
-                return flags;
-        }
-    }
-    insert(a, b, flag) {
-        for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
-            const flags = this.flags[slot];
-            if (flags === 0) {
-                this.keys[2 * slot] = a;
-                this.keys[2 * slot + 1] = b;
-                this.flags[slot] = flag;
-                if (++this.size * 2 > this.mask)
-                    this.grow();
-                return;
-            }
-            if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b) {
-                this.flags[slot] = flags | flag;
-                return;
-            }
-        }
-    }
-    grow() {
-        const { keys, flags } = this;
-        this.keys = new Int32Array(keys.length * 2);
-        this.flags = new Uint8Array(flags.length * 2);
-        this.mask = this.flags.length - 1;
-        this.size = 0;
-        for (let slot = 0; slot < flags.length; slot++) {
-            if (flags[slot] !== 0)
-                this.insert(keys[2 * slot], keys[2 * slot + 1], flags[slot]);
-        }
-    }
-}
-// The last digest, in two module variables rather than an allocated pair: billions of calls.
-let h1 = 0;
-let h2 = 0;
-/** Writes the value's digest into out[at] and out[at + 1]: what a worker hands back to add. */
-function digestInto(value, out, at) {
-    digest_set_digest(value);
-    out[at] = h1;
-    out[at + 1] = h2;
-}
-function digest_set_digest(value) {
-    let a = 0x9747b28c ^ value.length;
-    let b = 0x1b873593 ^ Math.imul(value.length, 0x85ebca6b);
+function jsonString(value) {
+    let out = '"';
+    let from = 0;
     for (let i = 0; i < value.length; i++) {
         const c = value.charCodeAt(i);
-        a = Math.imul(a ^ c, 0x5bd1e995);
-        a ^= a >>> 15;
-        b = Math.imul(b ^ c, 0x27d4eb2d) + 0x165667b1;
-        b ^= b >>> 13;
+        if (c >= 0x20 && c !== QUOTE && c !== BACKSLASH)
+            continue;
+        if (i > from)
+            out += value.slice(from, i);
+        from = i + 1;
+        out += escapeFor(c);
     }
-    h1 = fmix(a ^ Math.imul(b, 0xcc9e2d51));
-    h2 = fmix(b ^ Math.imul(a, 0x1b873593));
+    if (from === 0)
+        return '"' + value + '"';
+    if (from < value.length)
+        out += value.slice(from);
+    return out + '"';
 }
-function fmix(h) {
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    return h ^ (h >>> 16);
-}
-
-;// CONCATENATED MODULE: ./src/masking/batch.ts
-
-
-
-function maskBatch(key, spec, rows) {
-    const { read, fakedAt, sizes } = spec;
-    const escaped = fakedAt.map((at) => !PLAIN_FAKES.has(read[at].kind));
-    const digests = new Int32Array(spec.digests ? rows.length * read.length * 3 : 0);
-    let taken = 0;
-    const lines = [];
-    for (const row of rows) {
-        if (spec.digests) {
-            for (let i = 0; i < read.length; i++) {
-                const flag = sourceFlag(read[i], row[2 + i]);
-                if (flag === 0)
-                    continue;
-                digestInto(row[2 + i], digests, taken);
-                digests[taken + 2] = flag;
-                taken += 3;
-            }
-        }
-        let line = `${row[0]}\t${row[1]}`;
-        for (let i = 0; i < fakedAt.length; i++) {
-            const source = row[2 + fakedAt[i]];
-            let fake = null;
-            if (source !== null) {
-                fake = fakeOf(key, read[fakedAt[i]], source);
-                if (sizes[i] !== undefined)
-                    fake = leftChars(fake, sizes[i]);
-            }
-            line += fake === null ? "\t\\N" : escaped[i] ? `\t${copyField(fake)}` : `\t${fake}`;
-        }
-        lines.push(line);
-    }
-    lines.push("");
-    return { text: lines.join("\n"), digests: digests.subarray(0, taken) };
-}
-/**
- * Strategies whose fakes are made of letters, digits, spaces, dots, dashes, `@` and `_` only, so
- * never hold what COPY's text format escapes (a test holds them to it): their fakes are written
- * as they are (measured: the escaping regex on every fake was 5% of the workers' time). A phone
- * fake keeps the source's separators, and a cut (left()) keeps a prefix of the fake.
- */
-const PLAIN_FAKES = new Set([
-    "email",
-    "name",
-    "hash",
-    "uuid",
-    "text",
-]);
-const HAS_DIGIT = /[0-9]/;
-/**
- * Which source a value's digest is recorded as, or 0 when it identifies no one: empty, shaped like
- * our own fakes, or a phone number without a digit.
- */
-function sourceFlag(strategy, value) {
-    if (value === null || value === "" || looksFake(value))
-        return 0;
-    if (strategy.kind === "phone")
-        return HAS_DIGIT.test(value) ? PHONE_SOURCE : 0;
-    return OTHER_SOURCE;
-}
-function fakeOf(key, strategy, value) {
-    switch (strategy.kind) {
-        case "email":
-            return fakeEmail(key, value);
-        case "name":
-            return fakeName(key, value, strategy.part, strategy.unique);
-        case "phone":
-            return fakePhone(key, value);
-        case "text":
-            return fakeText(key, value);
-        case "hash":
-            return fakeHash(key, value);
-        case "uuid":
-            return fakeUuid(key, value);
-        case "null":
-        case "fixed":
-            throw new Error(`no fake is computed for ${strategy.kind}`);
+function escapeFor(c) {
+    switch (c) {
+        case QUOTE:
+            return '\\"';
+        case BACKSLASH:
+            return "\\\\";
+        case 0x08:
+            return "\\b";
+        case 0x0c:
+            return "\\f";
+        case 0x0a:
+            return "\\n";
+        case 0x0d:
+            return "\\r";
+        case 0x09:
+            return "\\t";
+        default:
+            return c < 0x10 ? "\\u000" + c.toString(16) : "\\u001" + (c - 0x10).toString(16);
     }
 }
-/** left(value, n) as PostgreSQL counts: characters, not UTF-16 units. */
-function leftChars(value, n) {
-    if (value.length <= n)
-        return value;
-    return Array.from(value).slice(0, n).join("");
-}
-
-// EXTERNAL MODULE: external "node:worker_threads"
-var external_node_worker_threads_ = __nccwpck_require__(75919);
-;// CONCATENATED MODULE: ./src/masking/fake-pool.ts
-/**
- * The fakes of large batches computed on every core: a batch is cut into one slice per worker
- * thread, and the slices' COPY text and digests are put back together in order, so the result is
- * the one the main thread would have computed (batch.ts runs in both). Masking is CPU-bound in the
- * job (HMAC-SHA256 per value, docs/masking.md, Speed) while the server mostly waits for it.
- *
- * The workers get the key's pads in memory (workerData), never through an environment, argument or
- * file. From the sources they run fake-worker.ts (the parent's --import tsx is inherited); from a
- * bundle, dist/mask-worker/index.js next to the bundle's own directory.
- */
-
-
-
-/** Below this many rows a batch is computed in the main thread: posting it costs more than it saves. */
-const MIN_POOL_ROWS = 2_000;
-/** Workers at most, whatever the runner has: masking's COPY and UPDATE need the server's cores too. */
-const MAX_WORKERS = 8;
-function defaultWorkers() {
-    const cores = (0,external_node_os_.availableParallelism)();
-    return cores < 2 ? 0 : Math.min(cores, MAX_WORKERS);
-}
-function workerScript() {
-    const here = import.meta.url;
-    return here.endsWith(".ts") ? new URL("./fake-worker.ts", here) : new URL("../mask-worker/index.js", here);
-}
-class FakePool {
-    key;
-    workers = [];
-    pending = new Map();
-    nextId = 0;
-    failure;
-    closed = false;
-    constructor(key, size) {
-        this.key = key;
-        const workerData = { innerPad: new Uint8Array(key.innerPad), outerPad: new Uint8Array(key.outerPad) };
-        try {
-            for (let i = 0; i < size; i++) {
-                const worker = new external_node_worker_threads_.Worker(workerScript(), { workerData });
-                worker.on("message", (reply) => this.settle(reply));
-                worker.on("messageerror", (error) => this.fail(error));
-                worker.on("error", (error) => this.fail(error));
-                // Any exit before close() leaves its slices unanswered: the batch fails, never waits.
-                worker.on("exit", (code) => this.fail(new Error(`a masking worker thread exited with code ${code}`)));
-                this.workers.push(worker);
-            }
-        }
-        catch (error) {
-            void this.close();
-            throw error;
-        }
-    }
-    /** The batch's result, computed by all the workers when it is large enough. */
-    async run(spec, rows) {
-        if (this.failure)
-            throw this.failure;
-        if (rows.length < MIN_POOL_ROWS || this.workers.length === 0)
-            return maskBatch(this.key, spec, rows);
-        const slice = Math.ceil(rows.length / this.workers.length);
-        const parts = await Promise.all(this.workers.map((worker, i) => this.post(worker, spec, rows.slice(i * slice, (i + 1) * slice))));
-        let size = 0;
-        for (const part of parts)
-            size += part.digests.length;
-        const digests = new Int32Array(size);
-        let at = 0;
-        for (const part of parts) {
-            digests.set(part.digests, at);
-            at += part.digests.length;
-        }
-        return { text: parts.map((part) => part.text).join(""), digests };
-    }
-    async close() {
-        this.fail(new Error("the masking worker threads were stopped"));
-        this.closed = true;
-        const workers = this.workers.splice(0);
-        await Promise.all(workers.map((worker) => worker.terminate()));
-    }
-    post(worker, spec, rows) {
-        const id = this.nextId++;
-        return new Promise((resolve, reject) => {
-            this.pending.set(id, { resolve, reject });
-            worker.postMessage({ id, spec, rows });
-        });
-    }
-    settle(reply) {
-        const pending = this.pending.get(reply.id);
-        if (!pending)
-            return;
-        this.pending.delete(reply.id);
-        if ("error" in reply)
-            pending.reject(new Error(`a masking worker thread failed: ${reply.error}`));
+function skipWhitespace(doc, at) {
+    for (;;) {
+        const c = doc.charCodeAt(at);
+        if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)
+            at++;
         else
-            pending.resolve({ text: reply.text, digests: reply.digests });
+            return at;
     }
-    fail(error) {
-        if (this.closed)
-            return;
-        this.failure ??= error;
-        for (const pending of this.pending.values())
-            pending.reject(this.failure);
-        this.pending.clear();
+}
+/** Where the value starting at `at` ends (one past its last character). */
+function valueEnd(doc, at) {
+    const c = doc.charCodeAt(at);
+    if (c === QUOTE)
+        return stringEnd(doc, at);
+    if (c === OPEN_BRACE || c === OPEN_BRACKET)
+        return containerEnd(doc, at);
+    if (c === 0x74 || c === 0x6e)
+        return at + 4; // true, null
+    if (c === 0x66)
+        return at + 5; // false
+    let i = at + 1;
+    for (;;) {
+        const d = doc.charCodeAt(i);
+        // Digits, '+', '-', '.', 'e', 'E': nothing else can continue a JSON number.
+        if ((d >= 0x30 && d <= 0x39) || d === 0x2b || d === 0x2d || d === 0x2e || d === 0x65 || d === 0x45)
+            i++;
+        else
+            return i;
     }
+}
+/** One past the closing quote of the string whose opening quote is at `at`. */
+function stringEnd(doc, at) {
+    const length = doc.length;
+    let i = at + 1;
+    while (i < length) {
+        const c = doc.charCodeAt(i);
+        if (c === QUOTE)
+            return i + 1;
+        i += c === BACKSLASH ? 2 : 1;
+    }
+    return length;
+}
+function containerEnd(doc, at) {
+    let depth = 0;
+    let i = at;
+    const length = doc.length;
+    while (i < length) {
+        const c = doc.charCodeAt(i);
+        if (c === QUOTE) {
+            i = stringEnd(doc, i);
+            continue;
+        }
+        if (c === OPEN_BRACE || c === OPEN_BRACKET)
+            depth++;
+        else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+            if (--depth === 0)
+                return i + 1;
+        }
+        i++;
+    }
+    return length;
+}
+/** The start of the member value whose key is `key` in the object at `at`, or -1. */
+function findMember(doc, at, key) {
+    let i = skipWhitespace(doc, at + 1);
+    if (doc.charCodeAt(i) !== QUOTE)
+        return -1; // "{}"
+    for (;;) {
+        const keyEnd = stringEnd(doc, i);
+        const matches = keyEquals(doc, i + 1, keyEnd - 1, key);
+        i = skipWhitespace(doc, skipWhitespace(doc, keyEnd) + 1); // past ':'
+        if (matches)
+            return i;
+        i = skipWhitespace(doc, valueEnd(doc, i));
+        if (doc.charCodeAt(i) !== COMMA)
+            return -1;
+        i = skipWhitespace(doc, i + 1);
+    }
+}
+/** Whether the raw key text doc[from, to) unescapes to `key`, decoding escapes only when present. */
+function keyEquals(doc, from, to, key) {
+    const rawLength = to - from;
+    if (rawLength < key.length)
+        return false;
+    if (rawLength === key.length) {
+        // Every escape is longer than what it stands for, so a key this long matches only unescaped.
+        for (let j = 0; j < rawLength; j++) {
+            const c = doc.charCodeAt(from + j);
+            if (c !== key.charCodeAt(j) || c === BACKSLASH)
+                return false;
+        }
+        return true;
+    }
+    let i = from;
+    let j = 0;
+    while (i < to) {
+        if (j >= key.length)
+            return false;
+        let c = doc.charCodeAt(i);
+        if (c === BACKSLASH) {
+            const e = doc.charCodeAt(i + 1);
+            if (e === 0x75) {
+                c = hexValue(doc, i + 2);
+                i += 6;
+            }
+            else {
+                c = unescapeChar(e);
+                i += 2;
+            }
+        }
+        else
+            i++;
+        if (c !== key.charCodeAt(j++))
+            return false;
+    }
+    return j === key.length;
+}
+/** The start of the element at the index `step` names in the array at `at`, or -1. */
+function findElement(doc, at, step) {
+    let index = jsonb_text_parseIndex(step);
+    if (index === undefined)
+        return -1;
+    if (index < 0) {
+        const count = countElements(doc, at);
+        if (-index > count)
+            return -1;
+        index += count;
+    }
+    let i = skipWhitespace(doc, at + 1);
+    if (doc.charCodeAt(i) === CLOSE_BRACKET)
+        return -1;
+    for (let n = 0; n < index; n++) {
+        i = skipWhitespace(doc, valueEnd(doc, i));
+        if (doc.charCodeAt(i) !== COMMA)
+            return -1;
+        i = skipWhitespace(doc, i + 1);
+    }
+    return i;
+}
+function countElements(doc, at) {
+    let i = skipWhitespace(doc, at + 1);
+    if (doc.charCodeAt(i) === CLOSE_BRACKET)
+        return 0;
+    let count = 1;
+    for (;;) {
+        i = skipWhitespace(doc, valueEnd(doc, i));
+        if (doc.charCodeAt(i) !== COMMA)
+            return count;
+        i = skipWhitespace(doc, i + 1);
+        count++;
+    }
+}
+/**
+ * A path element as an array index the way PostgreSQL's strtoint reads it, or undefined where
+ * #> gives NULL: no digits, anything after them, or outside int (INT_MIN too, which #> refuses).
+ */
+function jsonb_text_parseIndex(step) {
+    let i = 0;
+    const length = step.length;
+    for (;;) {
+        const c = step.charCodeAt(i);
+        // C isspace: space, \t, \n, \v, \f, \r.
+        if (c === 0x20 || (c >= 0x09 && c <= 0x0d))
+            i++;
+        else
+            break;
+    }
+    let negative = false;
+    const sign = step.charCodeAt(i);
+    if (sign === 0x2d || sign === 0x2b) {
+        negative = sign === 0x2d;
+        i++;
+    }
+    if (i >= length)
+        return undefined;
+    let value = 0;
+    for (; i < length; i++) {
+        const d = step.charCodeAt(i) - 0x30;
+        if (d < 0 || d > 9)
+            return undefined;
+        if (value <= INT_MAX)
+            value = value * 10 + d;
+    }
+    if (value > INT_MAX)
+        return undefined;
+    return negative ? -value : value;
+}
+function unescapeString(doc, from, to) {
+    let out = "";
+    let copied = from;
+    // Bounded by hand: indexOf would run on past the string's end to the document's.
+    for (let i = from; i < to; i++) {
+        if (doc.charCodeAt(i) !== BACKSLASH)
+            continue;
+        if (i > copied)
+            out += doc.slice(copied, i);
+        const e = doc.charCodeAt(i + 1);
+        if (e === 0x75) {
+            out += String.fromCharCode(hexValue(doc, i + 2));
+            i += 5;
+        }
+        else {
+            out += String.fromCharCode(unescapeChar(e));
+            i += 1;
+        }
+        copied = i + 1;
+    }
+    return copied === from ? doc.slice(from, to) : out + doc.slice(copied, to);
+}
+function unescapeChar(e) {
+    switch (e) {
+        case 0x62:
+            return 0x08; // b
+        case 0x66:
+            return 0x0c; // f
+        case 0x6e:
+            return 0x0a; // n
+        case 0x72:
+            return 0x0d; // r
+        case 0x74:
+            return 0x09; // t
+        default:
+            return e; // " \ /
+    }
+}
+function hexValue(doc, at) {
+    let value = 0;
+    for (let i = at; i < at + 4; i++) {
+        const c = doc.charCodeAt(i);
+        value = value * 16 + (c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57);
+    }
+    return value;
 }
 
 ;// CONCATENATED MODULE: ./src/masking/apply.ts
@@ -96060,103 +95996,45 @@ class FakePool {
 
 
 
-
-
-
-/** What the verification found, by table and column and counts only: never a value. */
-class MaskingVerificationError extends domain_errors/* OperationError */.OK {
-    failures;
-    constructor(failures) {
-        super(`masking verification failed: ${failures.join("; ")}`);
-        this.failures = failures;
-    }
-}
-/** Rows per cursor fetch and COPY at most (fewer when rows are large: copy.ts). */
-const BATCH_ROWS = 20_000;
-const FAKES = "pg_temp.lifeboat_mask_fakes";
-async function applyMasking(client, plan, key, options = {}) {
-    const now = options.now ?? Date.now;
-    const started = now();
+async function prepareScratch(client, plan, key, options = {}) {
+    const started = Date.now();
     let step = "starting the masking transaction";
-    const interrupted = () => {
+    const run = async (what, sql, values) => {
         if (options.signal?.aborted) {
             throw new domain_errors/* OperationError */.OK(`interrupted: ${(0,domain_errors/* describeError */.Uc)(options.signal.reason)}`);
         }
-    };
-    const run = Object.assign(async (what, sql, values) => {
-        interrupted();
         step = what;
-        const began = now();
+        const began = Date.now();
         const result = await client.query(sql, values);
-        options.onStep?.(what, now() - began);
+        options.onStep?.(what, Date.now() - began);
         return result;
-    }, { at: (what) => void (step = what) });
-    // Started with the first table masked in the job, stopped whatever happens.
-    const workers = options.workers ?? defaultWorkers();
-    let pool;
+    };
+    const changesRows = plan.rules.sql.length > 0 || plan.tables.some((t) => t.where !== undefined);
     try {
         await run("starting the masking transaction", "BEGIN");
-        // Every statement here is dominated by function calls per row, which JIT does not speed up,
-        // while compiling each one costs a second or more (measured: 1.4 s of a 5 s verification).
-        await run("turning JIT off for the masking transaction", "SET LOCAL jit = off");
-        // The fakes take text as UTF-8, as the SQL fakes' convert_to(v, 'UTF8') does. pg asks for
-        // UTF-8 when it connects, but a connection string's `options` may have asked for another.
-        await run("reading text as UTF-8", "SET LOCAL client_encoding = 'UTF8'");
-        // Indexes and keys built again from their definitions, which name no tablespace when theirs
-        // is the database's default (only those are rebuilt), must land there again.
-        await run("building in the default tablespace", "SET LOCAL default_tablespace = ''");
-        for (const sql of fakeFunctionsSql())
-            await run("creating the fake functions", sql);
-        await run("setting the masking key", SET_KEY_SQL, setKeyValues(key));
-        const batchRows = options.batchRows ?? BATCH_ROWS;
-        const sources = new DigestSet();
-        // With no `where`, nothing changes a row before its table is masked, so the masking pass can
-        // take the digests itself; a filter deletes rows first, and a rewrite rule on UPDATE could
-        // write into a table not read yet, so then the digests are all taken before anything changes.
-        const digestsFirst = plan.tables.some((t) => t.where !== undefined) || (await hasUpdateRules(client, plan.tables));
-        const inJob = (table) => options.fakesIn !== "database" && table.columns.length > 0 && !overlappingPaths(table);
-        for (const table of plan.tables) {
-            if (!digestsFirst && inJob(table))
-                continue;
-            const values = table.columns.flatMap(sourceExpressions);
-            if (values.length === 0)
-                continue;
-            step = `taking digests of ${table.schema}.${table.table}`;
-            await takeDigests(client, table, values, sources, batchRows, (what, ms) => options.onStep?.(what, ms));
-        }
-        const counted = [
-            ...new Set([...plan.tables.map((t) => `${t.schema}.${t.table}`), ...plan.cascadeTables]),
-        ];
+        const counted = changesRows
+            ? [...new Set([...plan.tables.map((t) => `${t.schema}.${t.table}`), ...plan.cascadeTables])]
+            : [];
         const before = await countRows(client, counted);
-        const tables = plan.tables.map(quoteTable);
-        for (const table of tables)
-            await run(`disabling user triggers on ${table}`, `ALTER TABLE ${table} DISABLE TRIGGER USER`);
-        for (const table of plan.tables) {
-            if (table.where === undefined)
-                continue;
-            await run(`filtering ${table.schema}.${table.table} (where)`, `DELETE FROM ${quoteTable(table)} WHERE NOT coalesce((${table.where}), false)`);
-        }
-        for (const fk of plan.foreignKeys) {
-            await run(`dropping foreign key ${fk.name}`, `ALTER TABLE ${fk.table} DROP CONSTRAINT ${catalog_check_quoteIdent(fk.name)}`);
-        }
-        for (const table of plan.tables) {
-            if (table.columns.length === 0)
-                continue;
-            if (inJob(table)) {
-                step = `masking ${table.schema}.${table.table}`;
-                pool ??= workers > 0 ? new FakePool(key, workers) : null;
-                await maskInJob(client, table, key, pool, digestsFirst ? undefined : sources, batchRows, run, (what, ms) => options.onStep?.(what, ms), interrupted);
-                continue;
+        if (changesRows) {
+            // Free SQL may call the fakes; the key reaches the server as a bind parameter only.
+            for (const sql of fakeFunctionsSql())
+                await run("creating the fake functions", sql);
+            await run("setting the masking key", SET_KEY_SQL, setKeyValues(key));
+            // An audit trigger must not copy the rows a filter deletes into a table nobody masks.
+            for (const table of plan.tables.map(quoteTable))
+                await run(`disabling user triggers on ${table}`, `ALTER TABLE ${table} DISABLE TRIGGER USER`);
+            for (const table of plan.tables) {
+                if (table.where === undefined)
+                    continue;
+                await run(`filtering ${table.schema}.${table.table} (where)`, `DELETE FROM ${quoteTable(table)} WHERE NOT coalesce((${table.where}), false)`);
             }
-            const sets = table.columns.map((column) => `${catalog_check_quoteIdent(column.column)} = ${maskExpression(client, column)}`);
-            await run(`masking ${table.schema}.${table.table}`, `UPDATE ${quoteTable(table)} SET ${sets.join(", ")}`);
-        }
-        for (const [index, sql] of plan.rules.sql.entries())
-            await run(`running sql entry ${index + 1}`, sql);
-        for (const table of tables)
-            await run(`enabling user triggers on ${table}`, `ALTER TABLE ${table} ENABLE TRIGGER USER`);
-        for (const fk of plan.foreignKeys) {
-            await run(`adding back foreign key ${fk.name} (rows no longer match after masking)`, `ALTER TABLE ${fk.table} ADD CONSTRAINT ${catalog_check_quoteIdent(fk.name)} ${fk.definition}`);
+            for (const [index, sql] of plan.rules.sql.entries())
+                await run(`running sql entry ${index + 1}`, sql);
+            for (const table of plan.tables.map(quoteTable))
+                await run(`enabling user triggers on ${table}`, `ALTER TABLE ${table} ENABLE TRIGGER USER`);
+            for (const sql of DROP_FUNCTIONS_SQL)
+                await run("dropping the fake functions", sql);
         }
         // A user mapping holds the credentials a foreign server is reached with, often production's
         // own (postgres_fdw back into it, say): in a masked copy it would give staging a live, unmasked
@@ -96168,12 +96046,10 @@ async function applyMasking(client, plan, key, options = {}) {
             const role = mapping.role === null ? "PUBLIC" : catalog_check_quoteIdent(mapping.role);
             await run(`dropping the user mapping for ${mapping.role ?? "PUBLIC"} on server ${mapping.server}`, `DROP USER MAPPING FOR ${role} SERVER ${catalog_check_quoteIdent(mapping.server)}`);
         }
-        step = "verifying the masking";
-        const verifying = now();
+        step = "counting rows after the filters";
         const after = await countRows(client, counted);
-        const failures = await apply_verify(client, plan, sources, batchRows);
-        options.onStep?.(step, now() - verifying);
-        const outcomes = counted.map((table) => {
+        const failures = [];
+        const tables = counted.map((table) => {
             const filtered = plan.cascadeTables.includes(table) ||
                 plan.tables.some((t) => `${t.schema}.${t.table}` === table && t.where !== undefined);
             const outcome = { table, rowsBefore: before.get(table), rowsAfter: after.get(table), filtered };
@@ -96183,550 +96059,182 @@ async function applyMasking(client, plan, key, options = {}) {
             return outcome;
         });
         if (failures.length > 0)
-            throw new MaskingVerificationError(failures);
-        for (const sql of DROP_FUNCTIONS_SQL)
-            await run("dropping the fake functions", sql);
-        await run("committing the masking", "COMMIT");
-        return {
-            tables: outcomes,
-            maskedColumns: plan.tables.reduce((sum, t) => sum + t.columns.length, 0),
-            sourceDigests: sources.size,
-            foreignKeysRevalidated: plan.foreignKeys.length,
-            userMappingsDropped: mappings.rows.length,
-            durationMs: now() - started,
-        };
+            throw new domain_errors/* OperationError */.OK(`masking verification failed: ${failures.join("; ")}`);
+        await run("committing the filters", "COMMIT");
+        return { tables, userMappingsDropped: mappings.rows.length, durationMs: Date.now() - started };
     }
     catch (error) {
         await client.query("ROLLBACK").catch(() => undefined);
-        if (error instanceof MaskingVerificationError)
-            throw error;
-        throw new domain_errors/* OperationError */.OK(`masking by ${plan.rules.path} failed while ${step}, nothing was masked: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
-            cause: error,
-        });
+        // Without the server's DETAIL, which can quote a row ("Key (email)=(...) is still referenced").
+        throw new domain_errors/* OperationError */.OK(`masking by ${plan.rules.path} failed while ${step}, nothing was masked: ${(0,domain_errors/* describeErrorWithoutValues */._C)(error)}`, { cause: error });
     }
-    finally {
-        await pool?.close();
-    }
-}
-function label(table, column, path) {
-    return `${table.schema}.${table.table}.${column.column}${path ? ` ${path.join(".")}` : ""}`;
-}
-function pathLiteral(path) {
-    return `'{${path
-        .map((key) => `"${key.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`)
-        .join(",")
-        .replaceAll("'", "''")}}'::text[]`;
-}
-/** The text of every value a column rule replaces: the column itself, or each jsonb path. */
-function sourceExpressions(column) {
-    const ident = catalog_check_quoteIdent(column.column);
-    if (column.strategy.kind === "keep")
-        return [];
-    if (column.strategy.kind === "jsonb") {
-        return column.strategy.paths.map((p) => ({
-            expression: `${ident} #>> ${pathLiteral(p.path)}`,
-            strategy: p.strategy,
-            path: p.path,
-        }));
-    }
-    return [{ expression: `${ident}::text`, strategy: column.strategy }];
-}
-function fakeCall(strategy, text, literal) {
-    const pads = PAD_ARGUMENTS_SQL;
-    switch (strategy.kind) {
-        case "email":
-            return `pg_temp.lifeboat_mask_email(${text}, ${pads})`;
-        case "name":
-            return `pg_temp.lifeboat_mask_name(${text}, '${strategy.part}', ${strategy.unique}, ${pads})`;
-        case "phone":
-            return `pg_temp.lifeboat_mask_phone(${text}, ${pads})`;
-        case "text":
-            return `pg_temp.lifeboat_mask_text(${text}, ${pads})`;
-        case "hash":
-            return `pg_temp.lifeboat_mask_hash(${text}, ${pads})`;
-        case "uuid":
-            return `pg_temp.lifeboat_mask_uuid(${text}, ${pads})`;
-        case "fixed":
-            return literal(String(strategy.value));
-        case "null":
-            return "NULL";
-    }
-}
-function maskExpression(client, column) {
-    const ident = catalog_check_quoteIdent(column.column);
-    const literal = (value) => client.escapeLiteral(value);
-    const strategy = column.strategy;
-    if (strategy.kind === "keep")
-        return ident;
-    if (strategy.kind === "null")
-        return "NULL";
-    if (strategy.kind === "fixed")
-        return `${literal(String(strategy.value))}::${column.type}`;
-    if (strategy.kind === "jsonb") {
-        let document = ident;
-        for (const rule of strategy.paths) {
-            const path = pathLiteral(rule.path);
-            const replacement = rule.strategy.kind === "null"
-                ? "'null'::jsonb"
-                : rule.strategy.kind === "fixed"
-                    ? jsonbLiteral(rule.strategy.value, literal)
-                    : `to_jsonb(${fakeCall(rule.strategy, "d #>> p", literal)})`;
-            document = `(SELECT CASE WHEN d #> p IS NULL OR jsonb_typeof(d #> p) = 'null' THEN d ELSE jsonb_set(d, p, ${replacement}, false) END
-                     FROM (SELECT ${document} AS d, ${path} AS p) AS j)`;
-        }
-        return document;
-    }
-    const fake = fakeCall(strategy, `${ident}::text`, literal);
-    const sized = column.maxLength !== undefined && strategy.kind !== "uuid" ? `left(${fake}, ${column.maxLength})` : fake;
-    return `${sized}::${column.type}`;
-}
-function jsonbLiteral(value, literal) {
-    if (typeof value === "number")
-        return `to_jsonb(${literal(String(value))}::numeric)`;
-    if (typeof value === "boolean")
-        return `to_jsonb(${value})`;
-    return `to_jsonb(${literal(value)}::text)`;
 }
 async function countRows(client, tables) {
     const counts = new Map();
-    for (const table of tables) {
-        const [schema, name] = splitOnce(table);
-        const { rows } = await client.query(`SELECT count(*)::bigint AS n FROM ${quoteTable({ schema, table: name })}`);
-        counts.set(table, Number(rows[0].n));
-    }
+    if (tables.length === 0)
+        return counts;
+    const parts = tables.map((name, i) => {
+        const dot = name.indexOf(".");
+        const table = quoteTable({ schema: name.slice(0, dot), table: name.slice(dot + 1) });
+        return `SELECT ${i} AS i, count(*)::bigint AS n FROM ${table}`;
+    });
+    const { rows } = await client.query(parts.join(" UNION ALL "));
+    for (const row of rows)
+        counts.set(tables[row.i], Number(row.n));
     return counts;
 }
-function splitOnce(table) {
-    const dot = table.indexOf(".");
-    return [table.slice(0, dot), table.slice(dot + 1)];
-}
-async function apply_verify(client, plan, sources, batchRows) {
-    const failures = [];
-    for (const table of plan.tables) {
-        const looked = [];
-        for (const column of table.columns) {
-            const ident = catalog_check_quoteIdent(column.column);
-            for (const value of sourceExpressions(column)) {
-                const where = `${label(table, column, value.path)}`;
-                let sql;
-                let problem;
-                if (value.strategy.kind === "null") {
-                    sql = value.path
-                        ? `SELECT count(*) AS n FROM ${quoteTable(table)} WHERE jsonb_typeof(${ident} #> ${pathLiteral(value.path)}) <> 'null'`
-                        : `SELECT count(*) AS n FROM ${quoteTable(table)} WHERE ${ident} IS NOT NULL`;
-                    problem = "values left where NULL was asked";
-                }
-                else if (value.strategy.kind === "fixed") {
-                    const expected = client.escapeLiteral(String(value.strategy.value));
-                    sql = value.path
-                        ? `SELECT count(*) AS n FROM ${quoteTable(table)} WHERE ${value.expression} IS DISTINCT FROM ${expected} AND coalesce(jsonb_typeof(${ident} #> ${pathLiteral(value.path)}), 'null') <> 'null'`
-                        : `SELECT count(*) AS n FROM ${quoteTable(table)} WHERE ${ident} IS DISTINCT FROM ${expected}::${column.type}`;
-                    problem = "values differ from the fixed value";
-                }
-                else {
-                    looked.push({ value, column });
-                    continue;
-                }
-                const { rows } = await client.query(sql);
-                const n = Number(rows[0].n);
-                if (n > 0)
-                    failures.push(`${where}: ${n} ${problem}`);
-            }
-        }
-        if (looked.length === 0)
-            continue;
-        // Every masked value is fetched and looked up among the source digests, in one pass a table.
-        const hits = looked.map(() => ({ found: 0, other: 0, phones: 0, total: 0 }));
-        await scanRows(client, `SELECT ${looked.map((l) => l.value.expression).join(", ")} FROM ${quoteTable(table)}`, batchRows, (rows) => {
-            for (const row of rows) {
-                for (let i = 0; i < looked.length; i++) {
-                    const v = row[i];
-                    if (v === null || v === undefined)
-                        continue;
-                    const count = hits[i];
-                    if (looked[i].value.strategy.kind === "phone") {
-                        if (!HAS_DIGIT.test(v))
-                            continue;
-                        // A keyed permutation of a dense number space maps some numbers onto other real
-                        // ones (1M numbers out of 10^11: about 10). Such a hit is a collision, not this
-                        // row's own number; a column left unmasked hits on (nearly) every row.
-                        const flags = sources.lookup(v);
-                        count.total++;
-                        if (flags & OTHER_SOURCE)
-                            count.other++;
-                        else if (flags & PHONE_SOURCE)
-                            count.phones++;
-                    }
-                    else if (sources.lookup(v) !== 0)
-                        count.found++;
-                }
-            }
-        });
-        looked.forEach(({ value, column }, i) => {
-            const where = label(table, column, value.path);
-            const { found, other, phones, total } = hits[i];
-            if (found > 0)
-                failures.push(`${where}: ${found} values found among the source values`);
-            if (other > 0)
-                failures.push(`${where}: ${other} values found among the source values of other strategies`);
-            if (phones * 2 > total)
-                failures.push(`${where}: ${phones} of ${total} values are source phone numbers (not masked)`);
-        });
-    }
-    return failures;
-}
-/** Records a source value's digest, unless it identifies no one (batch.ts, sourceFlag). */
-function addSource(sources, strategy, value) {
-    const flag = sourceFlag(strategy, value);
-    if (flag !== 0)
-        sources.add(value, flag);
-}
 /**
- * Two paths of one column where one lies inside the other: the SQL rewrite applies them in order,
- * each reading the document as the previous one left it, which a fake computed from the source
- * document cannot reproduce. Such a table keeps the SQL fakes.
+ * Strategies whose fakes of distinct values are distinct: 64 bits of HMAC or more, or a
+ * permutation. A unique key on a column of another strategy (names, fixed values, NULLs where the
+ * key counts NULLs as equal, jsonb) is checked as the rows pass.
  */
-function overlappingPaths(table) {
-    return table.columns.some((column) => {
-        if (column.strategy.kind !== "jsonb")
-            return false;
-        const paths = column.strategy.paths.map((p) => p.path);
-        return paths.some((p, i) => paths.some((q, j) => i !== j && p.length <= q.length && p.every((key, k) => key === q[k])));
-    });
-}
+const INJECTIVE = new Set(["email", "hash", "uuid", "phone"]);
 /**
- * One table: fetch the source values (taking their digests when `sources` is given), compute the
- * fakes here, COPY them into a temp table batch by batch, then one UPDATE joined on the row's
- * (tableoid, ctid): within this transaction nothing else moves a row, and tableoid keeps the ctids
- * of partitions and inheritance children apart.
+ * The archive masker's plan: every relation whose TABLE DATA carries rows of a table the rules
+ * name (the table itself, and its partitions and inheritance children, whose columns share the
+ * names), with each masked column's rule. A relation under two named tables takes the rules of
+ * the nearest. Refuses (exit 2) a masked column that a partitioning key uses: its rows would
+ * belong in another partition, which a restore of a partition's rows refuses. Marks for the
+ * constraint probe the relations with a CHECK constraint on a masked column or a masked column of
+ * a domain type.
  */
-async function maskInJob(client, table, key, pool, sources, batchRows, run, onStep, interrupted) {
-    const name = `${table.schema}.${table.table}`;
-    const values = table.columns.flatMap((column) => sourceExpressions(column).map((value) => ({ ...value, column })));
-    const faked = values.filter((v) => v.strategy.kind !== "null" && v.strategy.kind !== "fixed");
-    const literal = (value) => client.escapeLiteral(value);
-    if (faked.length === 0) {
-        run.at(`taking digests of ${name}`);
-        if (sources)
-            await takeDigests(client, table, values, sources, batchRows, onStep);
-        const sets = table.columns.map((column) => `${catalog_check_quoteIdent(column.column)} = ${maskExpression(client, column)}`);
-        await run(`masking ${name}`, `UPDATE ${quoteTable(table)} SET ${sets.join(", ")}`);
-        return;
-    }
-    const fakeColumn = (value) => `f${faked.indexOf(value)}`;
-    await run(`creating the fakes table for ${name}`, `CREATE TEMP TABLE lifeboat_mask_fakes (row_table oid, row_ctid tid, ${faked.map((v) => `${fakeColumn(v)} text`).join(", ")}) ON COMMIT DROP`);
-    // Digested values come first in each row, the faked ones are among them.
-    const read = sources ? values : faked;
-    const fakedAt = faked.map((v) => read.indexOf(v));
-    const sizes = faked.map((v) => v.path === undefined && v.column.maxLength !== undefined && v.strategy.kind !== "uuid"
-        ? v.column.maxLength
-        : undefined);
-    const spec = {
-        read: read.map((v) => v.strategy),
-        fakedAt,
-        sizes,
-        digests: sources !== undefined,
+async function planArchiveMasking(client, plan) {
+    const labels = [];
+    const label = (table, column, strategy, path) => {
+        labels.push({
+            name: `${table.schema}.${table.table}.${column.column}${path ? ` ${path.join(".")}` : ""}`,
+            phone: strategy.kind === "phone",
+        });
+        return labels.length - 1;
     };
-    let faking = 0;
-    const began = Date.now();
-    run.at(`reading ${name}, computing and copying in its fakes`);
-    const rows = await scanRows(client, `SELECT tableoid, ctid, ${read.map((v) => v.expression).join(", ")} FROM ${quoteTable(table)}`, batchRows, async (batch) => {
-        interrupted();
-        const start = Date.now();
-        const result = pool ? await pool.run(spec, batch) : maskBatch(key, spec, batch);
-        sources?.addDigests(result.digests);
-        faking += Date.now() - start;
-        return result.text;
-    }, FAKES);
-    // The server fetches the next batch while the job computes: only the sum is wall time.
-    onStep(`reading ${name} (${rows} rows), computing and copying in its fakes`, Date.now() - began);
-    onStep(`  of which computing the fakes of ${name}${sources ? " and the source digests" : ""}`, faking);
-    const sets = table.columns.map((column) => {
-        const ident = catalog_check_quoteIdent(column.column);
-        const strategy = column.strategy;
-        if (strategy.kind !== "jsonb") {
-            const value = faked.find((v) => v.column === column);
-            const expression = value ? `m.${fakeColumn(value)}` : maskExpression(client, column);
-            return `${ident} = ${value ? `${expression}::${column.type}` : expression}`;
-        }
-        // One jsonb_set per path, on an empty path (a no-op) where the source held nothing to mask.
-        // Nested sub-SELECTs, as the SQL fakes use, cost three times the rest of the UPDATE (measured).
-        // Each path is read in the source document: the paths do not overlap (overlappingPaths).
-        let document = `x.${ident}`;
-        for (const rule of strategy.paths) {
-            const value = faked.find((v) => v.column === column && v.path === rule.path);
-            const at = `x.${ident} #> ${pathLiteral(rule.path)}`;
-            const present = value
-                ? `m.${fakeColumn(value)} IS NOT NULL`
-                : `coalesce(jsonb_typeof(${at}), 'null') <> 'null'`;
-            const replacement = rule.strategy.kind === "null"
-                ? "'null'::jsonb"
-                : rule.strategy.kind === "fixed"
-                    ? jsonbLiteral(rule.strategy.value, literal)
-                    : `coalesce(to_jsonb(m.${fakeColumn(value)}), 'null'::jsonb)`;
-            document = `jsonb_set(${document}, CASE WHEN ${present} THEN ${pathLiteral(rule.path)} ELSE '{}'::text[] END, ${replacement}, false)`;
-        }
-        // jsonb_set refuses a scalar document even with an empty path; no path is found in one anyway.
-        return `${ident} = CASE WHEN jsonb_typeof(x.${ident}) IN ('object', 'array') THEN ${document} ELSE x.${ident} END`;
-    });
-    const indexes = await rebuildableIndexes(client, table);
-    const keys = await rebuildableKeys(client, table);
-    for (const index of indexes)
-        await run(`dropping index ${index.name} of ${name}`, `DROP INDEX ${index.name}`);
-    for (const key of keys)
-        await run(`dropping key ${key.name} of ${name}`, `ALTER TABLE ${quoteTable(table)} DROP CONSTRAINT ${catalog_check_quoteIdent(key.name)}`);
-    await run(`updating ${name} from the fakes`, `UPDATE ${quoteTable(table)} AS x SET ${sets.join(", ")}
-       FROM ${FAKES} AS m WHERE x.tableoid = m.row_table AND x.ctid = m.row_ctid`);
-    for (const key of keys)
-        await run(`adding back key ${key.name} of ${name}`, `ALTER TABLE ${quoteTable(table)} ADD CONSTRAINT ${catalog_check_quoteIdent(key.name)} ${key.definition}`);
-    for (const index of indexes)
-        await run(`rebuilding index ${index.name} of ${name}`, index.definition);
-    await run(`dropping the fakes table of ${name}`, `DROP TABLE ${FAKES}`);
-}
-/**
- * The table's own indexes that DROP INDEX and their pg_get_indexdef() give back exactly: not a
- * constraint's (rebuildableKeys), not clustered on, not the replica identity, not a partition's,
- * not in another tablespace, no comment or security label, no statistics target, not an
- * extension's nor depending on one. The UPDATE rewrites every row, so each index would take one
- * entry a row; built again afterwards they cost a sort (measured: 4.4 s -> 2.8 s for 400,000 rows,
- * one index).
- */
-async function rebuildableIndexes(client, table) {
-    const { rows } = await client.query(`SELECT quote_ident(n.nspname) || '.' || quote_ident(ic.relname) AS name, pg_get_indexdef(i.indexrelid) AS definition
-       FROM pg_index i
-       JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
-       JOIN pg_class t ON t.oid = i.indrelid
-      WHERE i.indrelid = $1::regclass AND t.relkind = 'r' AND NOT t.relispartition AND NOT ic.relispartition
-        AND i.indisvalid AND i.indisready AND NOT i.indisclustered AND NOT i.indisreplident
-        AND ic.reltablespace = 0
-        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-        AND NOT EXISTS (SELECT 1 FROM pg_description d WHERE d.objoid = i.indexrelid)
-        AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0)
-        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid AND d.deptype IN ('e', 'x'))
-        AND NOT EXISTS (SELECT 1 FROM pg_seclabel l WHERE l.classoid = 'pg_class'::regclass AND l.objoid = i.indexrelid)
-      ORDER BY ic.relname`, [quoteTable(table)]);
-    return rows;
-}
-/**
- * The table's primary and unique keys that ALTER TABLE ... DROP CONSTRAINT and ADD CONSTRAINT with
- * their pg_get_constraintdef() give back exactly (columns, INCLUDE, NULLS NOT DISTINCT, DEFERRABLE;
- * not the index's storage parameters, which it leaves out) and that nothing depends on but their
- * own parts (the index, a deferrable key's trigger): no foreign key references them (those the
- * rules touch are dropped before this), no view relies on them, no comment or security label, no
- * statistics target, no extension's, not clustered on, not the replica identity (a published
- * table's primary key is by default: without it the UPDATE is refused), not a partition's or a
- * partitioned table's, in the default tablespace. Inserting the fakes into such an index row by
- * row costs more than the UPDATE itself (measured: 3.2 s against 1.2 s with the key dropped and
- * added back, for 300,000 rows keyed by email); added back, the index is built by one sort and
- * uniqueness is checked again.
- */
-async function rebuildableKeys(client, table) {
-    const { rows } = await client.query(`SELECT c.conname AS name, pg_get_constraintdef(c.oid) AS definition
-       FROM pg_constraint c
-       JOIN pg_index i ON i.indexrelid = c.conindid
-       JOIN pg_class ic ON ic.oid = c.conindid
-       JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
-      WHERE c.conrelid = $1::regclass AND c.contype IN ('p', 'u') AND c.conparentid = 0
-        AND NOT (c.contype = 'p' AND t.relreplident = 'd'
-                 AND EXISTS (SELECT 1 FROM pg_publication_tables pt
-                              WHERE pt.schemaname = n.nspname AND pt.tablename = t.relname))
-        AND t.relkind = 'r' AND NOT t.relispartition AND NOT ic.relispartition
-        AND i.indisvalid AND i.indisready AND NOT i.indisclustered AND NOT i.indisreplident
-        AND ic.reltablespace = 0 AND ic.reloptions IS NULL
-        AND NOT EXISTS (SELECT 1 FROM pg_description d
-                         WHERE (d.classoid = 'pg_constraint'::regclass AND d.objoid = c.oid)
-                            OR (d.classoid = 'pg_class'::regclass AND d.objoid = c.conindid))
-        AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.conindid AND a.attstattarget >= 0)
-        AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                         WHERE ((d.refclassid = 'pg_constraint'::regclass AND d.refobjid = c.oid)
-                             OR (d.refclassid = 'pg_class'::regclass AND d.refobjid = c.conindid))
-                           AND d.deptype <> 'i')
-        AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                         WHERE ((d.classid = 'pg_constraint'::regclass AND d.objid = c.oid)
-                             OR (d.classid = 'pg_class'::regclass AND d.objid = c.conindid))
-                           AND d.deptype IN ('e', 'x'))
-        AND NOT EXISTS (SELECT 1 FROM pg_seclabel l
-                         WHERE l.classoid = 'pg_class'::regclass AND l.objoid = c.conindid)
-      ORDER BY c.conname`, [quoteTable(table)]);
-    return rows;
-}
-async function hasUpdateRules(client, tables) {
-    const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class = ANY ($1::regclass[]) AND ev_type = '2') AS found`, [tables.map(quoteTable)]);
-    return rows[0].found;
-}
-async function takeDigests(client, table, values, sources, batchRows, onStep) {
-    const began = Date.now();
-    await scanRows(client, `SELECT ${values.map((v) => v.expression).join(", ")} FROM ${quoteTable(table)}`, batchRows, (rows) => {
-        for (const row of rows)
-            values.forEach((value, i) => addSource(sources, value.strategy, row[i]));
-    });
-    onStep(`taking digests of ${table.schema}.${table.table}`, Date.now() - began);
-}
-
-;// CONCATENATED MODULE: ./src/masking/coverage.ts
-
-
-
-const NAME_PATTERNS = [
-    [/e_?mail/, "email"],
-    [/phone|mobile|(^|_)fax($|_)|(^|_)tel($|_)|msisdn/, "phone number"],
-    [/(^|_)(first|last|full|given|family|middle|sur|display|user|maiden|nick)_?name$|^name$|^names?_/, "name"],
-    [/address|street|(^|_)city($|_)|zip_?code|postcode|postal|(^|_)addr($|_)/, "address"],
-    [/(^|_)ip($|_)|ip_?addr|remote_addr|user_agent/, "IP address or client"],
-    [
-        /birth|(^|_)dob($|_)|(^|_)ssn($|_)|passport|iban|card_?number|tax_?id|national_?id|licen[cs]e_?number/,
-        "identity document or date of birth",
-    ],
-];
-const CONTENT_PATTERNS = [
-    [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/, "email"],
-    [/(\+\d{1,3}[\s.-]?)?\(?\d{2,4}\)?[\s.-]?\d{3,4}[\s.-]?\d{3,4}/, "phone number"],
-    [/\b(?:\d{1,3}\.){3}\d{1,3}\b/, "IPv4 address"],
-];
-/** Arrays of text types, sampled like text (an `emails text[]` column). */
-const TEXT_ARRAYS = new Set(["_text", "_varchar", "_bpchar", "_citext", "_json", "_jsonb"]);
-async function coverageReport(client, rules, options = {}) {
-    const sampleRows = options.sampleRows ?? 200;
-    const freeTextLength = options.freeTextLength ?? 120;
-    const covered = new Set();
-    for (const table of rules.tables) {
+    const masked = plan.tables.filter((table) => table.columns.length > 0);
+    const rules = [];
+    for (const table of masked) {
+        const columns = new Map();
         for (const column of table.columns)
-            covered.add(`${rules_qualifiedName(table)}.${column.column}`);
+            columns.set(column.column, await fieldRule(client, table, column, label));
+        rules.push(columns);
     }
-    const { rows } = await client.query(`SELECT n.nspname, c.relname, a.attname, t.typname, t.typcategory::text
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-       JOIN pg_type t ON t.oid = a.atttypid
-      WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-        AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-        AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
-        AND a.attgenerated = ''
-      ORDER BY n.nspname, c.relname, a.attnum`);
-    const byTable = new Map();
+    const { rows } = await client.query(`WITH RECURSIVE tree AS (
+       SELECT r.i AS rule_table, r.oid, 0 AS depth FROM unnest($1::regclass[]) WITH ORDINALITY AS r(oid, i)
+       UNION ALL
+       SELECT tree.rule_table, inh.inhrelid, tree.depth + 1 FROM pg_inherits inh JOIN tree ON inh.inhparent = tree.oid
+     ), nearest AS (
+       SELECT DISTINCT ON (oid) oid, rule_table FROM tree ORDER BY oid, depth
+     )
+     SELECT nearest.rule_table::int - 1 AS rule_table, n.nspname AS schema, c.relname AS relation,
+            ARRAY(SELECT a.attname::text FROM pg_partition_ancestors(c.oid) AS anc
+                    JOIN pg_partitioned_table pt ON pt.partrelid = anc.relid
+                    JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = ANY (pt.partattrs::int2[])) AS partition_keys,
+            coalesce((SELECT json_agg(json_build_object(
+                       'name', ic.relname,
+                       'columns', ARRAY(SELECT a.attname::text FROM unnest(i.indkey[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(num, ord)
+                                          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.num ORDER BY k.ord),
+                       'nulls_not_distinct', ${(await serverVersion(client)) >= 150000 ? "i.indnullsnotdistinct" : "false"})
+                       ORDER BY ic.relname)
+                        FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                       WHERE i.indrelid = c.oid AND i.indisunique AND i.indexprs IS NULL AND 0 <> ALL (i.indkey::int2[])),
+                     '[]'::json) AS uniques,
+            coalesce((SELECT json_agg(ARRAY(SELECT a.attname::text FROM pg_attribute a
+                                             WHERE a.attrelid = c.oid AND a.attnum = ANY (con.conkey)))
+                        FROM pg_constraint con WHERE con.conrelid = c.oid AND con.contype = 'c'), '[]'::json) AS checks,
+            ARRAY(SELECT a.attname::text FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND t.typtype = 'd') AS domain_columns
+       FROM nearest JOIN pg_class c ON c.oid = nearest.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r'`, [masked.map(quoteTable)]);
+    const relations = new Map();
+    const problems = [];
     for (const row of rows) {
-        if (covered.has(`${row.nspname}.${row.relname}.${row.attname}`))
-            continue;
-        const key = `${row.nspname}.${row.relname}`;
-        byTable.set(key, [...(byTable.get(key) ?? []), row]);
-    }
-    const warnings = [];
-    for (const [table, columns] of byTable) {
-        const reasons = new Map(columns.map((c) => [c.attname, []]));
-        for (const column of columns) {
-            const name = column.attname.toLowerCase();
-            for (const [pattern, what] of NAME_PATTERNS) {
-                if (pattern.test(name))
-                    reasons.get(column.attname).push(`name looks like ${what}`);
+        const table = masked[row.rule_table];
+        const columns = rules[row.rule_table];
+        for (const key of row.partition_keys) {
+            const column = table.columns.find((c) => c.column === key);
+            if (column) {
+                problems.push(`mask ${plan.rules.path}:${column.line}: ${table.schema}.${table.table}.${key} is a partitioning key: masked, rows would belong in other partitions (mask a column of its own, or keep it)`);
             }
-            if (column.typname === "inet" || column.typname === "cidr")
-                reasons.get(column.attname).push("type is an IP address");
-            // A stored search vector holds the words of the columns it was built from, names and
-            // emails included; one kept by a trigger is not rebuilt, since triggers are off while
-            // masking (a generated one is rebuilt, and not listed here).
-            if (column.typname === "tsvector")
-                reasons.get(column.attname).push("type is a text-search vector (the words it was built from)");
         }
-        // Text, json and arrays of them are sampled; a search vector's text holds its words.
-        const sampled = columns.filter((c) => c.typcategory === "S" ||
-            c.typname === "jsonb" ||
-            c.typname === "json" ||
-            c.typname === "tsvector" ||
-            (c.typcategory === "A" && TEXT_ARRAYS.has(c.typname)));
-        if (sampled.length > 0) {
-            const { schema, name } = { schema: columns[0].nspname, name: columns[0].relname };
-            const { rows: sample } = await client.query(`SELECT ${sampled.map((c, i) => `${catalog_check_quoteIdent(c.attname)}::text AS c${i}`).join(", ")}
-           FROM ${quoteTable({ schema, table: name })} LIMIT ${sampleRows}`);
-            sampled.forEach((column, i) => {
-                const values = sample.map((row) => row[`c${i}`]).filter((v) => v !== null && v !== "");
-                if (values.length === 0)
-                    return;
-                for (const [pattern, what] of CONTENT_PATTERNS) {
-                    const hits = values.filter((v) => pattern.test(v)).length;
-                    if (hits > 0)
-                        reasons
-                            .get(column.attname)
-                            .push(`content looks like ${what} (${hits} of ${values.length} sampled)`);
-                }
-                const average = values.reduce((sum, v) => sum + v.length, 0) / values.length;
-                if (column.typcategory === "S" && average > freeTextLength) {
-                    reasons.get(column.attname).push(`free text (${Math.round(average)} characters on average)`);
-                }
-            });
-        }
-        for (const [column, found] of reasons) {
-            if (found.length > 0)
-                warnings.push({ table, column, reasons: found });
-        }
-    }
-    return warnings;
-}
-function formatCoverageWarning(warning) {
-    return `${warning.table}.${warning.column} has no masking rule: ${warning.reasons.join(", ")}`;
-}
-/** The error for a run asked to fail on uncovered columns, or undefined when there are none. */
-function coverageFailure(warnings, rulesPath) {
-    if (warnings.length === 0)
-        return undefined;
-    const names = warnings.map((w) => `${w.table}.${w.column}`);
-    return new domain_errors/* OperationError */.OK(`${warnings.length} column(s) look personal but have no rule in ${rulesPath}: ${names.join(", ")} (add a strategy, or \`keep\` to accept them)`);
-}
-
-;// CONCATENATED MODULE: ./src/masking/index.ts
-/**
- * Masking the scratch copy (issue 18): the rules file, its check against the database, the
- * masking transaction with its verification, and the coverage report. docs/masking.md.
- */
-
-
-
-
-
-
-
-
-/** Reads and parses the rules file named by `--mask`. */
-async function loadMaskingRules(path, input = "mask") {
-    let text;
-    try {
-        text = await readFile(path, "utf8");
-    }
-    catch (error) {
-        throw new InputError(`${input}: cannot read ${path}: ${describeError(error)}`, { input, cause: error });
-    }
-    return parseMaskingRules(text, path);
-}
-
-;// CONCATENATED MODULE: ./src/storage/open-store.ts
-/** Opens the store a storage URL names, through the driver registered for its scheme. */
-
-
-/** The S3 options with a store's own credentials (docs/offsite.md), read from the environment. */
-function withCredentials(s3, env, input) {
-    const wanted = s3?.credentialsEnv;
-    if (!s3 || !wanted)
-        return s3;
-    const read = (name) => env[`${wanted.prefix}_${name}`]?.trim() || undefined;
-    const accessKeyId = read("AWS_ACCESS_KEY_ID");
-    const secretAccessKey = read("AWS_SECRET_ACCESS_KEY");
-    const sessionToken = read("AWS_SESSION_TOKEN");
-    if (accessKeyId === undefined && wanted.optional)
-        return s3;
-    if (accessKeyId === undefined || secretAccessKey === undefined) {
-        const missing = accessKeyId === undefined ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY";
-        throw new domain_errors/* InputError */.dz(`--${input}: ${wanted.prefix}_${missing} is not set (the store's own credentials)`, {
-            input,
+        const weak = (column) => {
+            const rule = columns.get(column);
+            return (rule !== undefined &&
+                (rule.paths !== undefined || !INJECTIVE.has(rule.strategy.kind) || rule.cut !== undefined));
+        };
+        relations.set(`${row.schema}.${row.relation}`, {
+            table: `${table.schema}.${table.table}`,
+            quoted: quoteTable({ schema: row.schema, table: row.relation }),
+            columns,
+            probe: row.checks.some((check) => check.some((column) => columns.has(column))) ||
+                row.domain_columns.some((column) => columns.has(column)),
+            uniques: row.uniques
+                .filter((unique) => unique.columns.some(weak))
+                .map((unique) => ({
+                name: unique.name,
+                columns: unique.columns,
+                nullsNotDistinct: unique.nulls_not_distinct,
+            })),
         });
     }
-    return { ...s3, credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } };
+    if (problems.length > 0)
+        throw new domain_errors/* InputError */.dz([...new Set(problems)].join("; "), { input: "mask" });
+    return { relations, labels };
 }
-/** Parses `urlText` (InputError when malformed) and opens the matching store. */
-async function openStore(urlText, options = {}) {
-    const location = parseLocation(urlText, {
-        cwd: options.cwd ?? process.cwd(),
-        input: options.input ?? "storage",
-    });
-    const s3 = withCredentials(options.s3, options.env ?? process.env, options.input ?? "storage");
-    return openLocation(location, { ...options, ...(s3 ? { s3 } : {}) });
+async function serverVersion(client) {
+    const { rows } = await client.query("SELECT current_setting('server_version_num') AS v");
+    return Number(rows[0].v);
+}
+/** A column's rule for the masker: cut and padding from its type, fixed values as its type prints them. */
+async function fieldRule(client, table, column, label) {
+    const strategy = column.strategy;
+    if (strategy.kind === "keep")
+        throw new Error("a kept column has no rule");
+    if (strategy.kind === "jsonb") {
+        const paths = [];
+        for (const rule of strategy.paths) {
+            const value = {
+                path: rule.path,
+                strategy: rule.strategy,
+                label: label(table, column, rule.strategy, rule.path),
+            };
+            if (rule.strategy.kind === "fixed")
+                value.fixed = await jsonbText(client, rule.strategy.value);
+            paths.push(value);
+        }
+        return { paths, overlapping: overlapping(strategy.paths.map((p) => p.path)) };
+    }
+    const rule = { strategy, label: label(table, column, strategy) };
+    // bpchar prints its values padded to n: the fake is written as a restore would print it.
+    const padded = /^character\(\d+\)$/.test(column.type);
+    if (strategy.kind === "fixed") {
+        // The value as the column's type prints it (1.50 as numeric(10,1) is 1.5): raw text, no parsing.
+        const { rows } = await client.query({
+            text: `SELECT CAST($1::text AS ${column.type})`,
+            values: [String(strategy.value)],
+            rowMode: "array",
+            types: { getTypeParser: () => (value) => value },
+        });
+        rule.fixed = rows[0][0];
+        return rule;
+    }
+    if (column.maxLength !== undefined && strategy.kind !== "uuid" && strategy.kind !== "null") {
+        rule.cut = column.maxLength;
+        if (padded)
+            rule.pad = column.maxLength;
+    }
+    return rule;
+}
+/** A fixed value at a jsonb path, as to_jsonb() of it prints: numbers as numeric, booleans, strings. */
+async function jsonbText(client, value) {
+    if (typeof value === "string")
+        return jsonString(value);
+    if (typeof value === "boolean")
+        return String(value);
+    const { rows } = await client.query("SELECT to_jsonb($1::numeric)::text AS t", [
+        String(value),
+    ]);
+    return rows[0].t;
+}
+/** Whether one path lies inside another: then each is read in the document the ones before left. */
+function overlapping(paths) {
+    return paths.some((p, i) => paths.some((q, j) => i !== j && p.length <= q.length && p.every((key, k) => key === q[k])));
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/archive/copy-statement.ts
@@ -96813,356 +96321,6 @@ function parseCopyStatement(statement) {
     return /^FROM\s+stdin\s*;?$/i.test(text.slice(at)) ? { schema, table, columns } : undefined;
 }
 
-;// CONCATENATED MODULE: ./src/domain/provenance.ts
-/** Where a backup came from, when it was made in GitHub Actions; null elsewhere. */
-function provenanceFromEnv(env) {
-    if (env.GITHUB_ACTIONS !== "true")
-        return null;
-    const value = (name) => env[name] || null;
-    const server = env.GITHUB_SERVER_URL || "https://github.com";
-    const runUrl = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
-        ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ""}`
-        : null;
-    return {
-        repository: value("GITHUB_REPOSITORY"),
-        commit: value("GITHUB_SHA"),
-        ref: value("GITHUB_REF"),
-        workflow: value("GITHUB_WORKFLOW"),
-        runId: value("GITHUB_RUN_ID"),
-        runAttempt: value("GITHUB_RUN_ATTEMPT"),
-        runUrl,
-        actor: value("GITHUB_ACTOR"),
-        event: value("GITHUB_EVENT_NAME"),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/streams/bulk-pipe.ts
-/**
- * A pipe from a child process whose output arrives in large chunks, for a child that writes a lot
- * in small pieces (pg_dump writes its archive 4 KiB at a time).
- *
- * A child's stdout piped the usual way reaches Node in reads of whatever the pipe held at that
- * moment, ~8 KiB on average for pg_dump: each read allocates a buffer and goes through the stream
- * machinery, and every stage after it (hashing, the archive parser, the compressor) pays its
- * per-chunk cost ~120,000 times per GB. Here the child writes into a FIFO, and Node reads it with
- * `net.Socket`'s `onread`, straight into the free end of a 1 MiB buffer: no allocation per read, no
- * copy, and the stream downstream sees one chunk per MiB (docs/benchmarks.md has the figures).
- *
- * The FIFO is made in a private directory and unlinked before the child starts: both ends are
- * open by then, so nothing is left on disk and no other process can open it. Where `mkfifo` is
- * missing (Windows), `createBulkPipe` returns undefined and the caller uses an ordinary pipe.
- */
-
-
-
-
-
-
-const BULK_CHUNK_BYTES = 1024 * 1024;
-function createBulkPipe(options = {}) {
-    const chunkBytes = options.chunkBytes ?? BULK_CHUNK_BYTES;
-    let directory;
-    try {
-        directory = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(options.directory ?? (0,external_node_os_.tmpdir)(), "lifeboat-pipe-"));
-    }
-    catch {
-        return undefined;
-    }
-    let readFd;
-    let writeFd;
-    try {
-        const path = (0,external_node_path_.join)(directory, "fifo");
-        const made = (0,external_node_child_process_.spawnSync)("mkfifo", ["-m", "600", path], { stdio: "ignore" });
-        if (made.error || made.status !== 0)
-            return undefined;
-        // The read end first and non-blocking (an open for reading waits for a writer otherwise, and
-        // libuv needs O_NONBLOCK); then the write end, which opens at once since a reader exists.
-        readFd = (0,external_node_fs_.openSync)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NONBLOCK);
-        writeFd = (0,external_node_fs_.openSync)(path, external_node_fs_.constants.O_WRONLY);
-        (0,external_node_fs_.unlinkSync)(path);
-    }
-    catch {
-        for (const fd of [readFd, writeFd])
-            if (fd !== undefined)
-                closeQuietly(fd);
-        return undefined;
-    }
-    finally {
-        (0,external_node_fs_.rmSync)(directory, { recursive: true, force: true });
-    }
-    // Chunks given back, refilled rather than allocated anew: a fresh 1 MiB buffer per MiB read lives
-    // just long enough (queued in the stages, compressed on the thread pool) to be promoted to V8's old
-    // generation, and ~300 of them per GB set off a full garbage collection every dozen or so (21
-    // against 5 for a 0.3 GB dump, measured with --trace-gc).
-    const ours = new WeakSet();
-    const spare = [];
-    const fresh = () => {
-        const buffer = spare.pop() ?? Buffer.allocUnsafeSlow(chunkBytes);
-        ours.add(buffer.buffer);
-        return buffer;
-    };
-    let chunk = fresh();
-    let fill = 0;
-    const output = new external_node_stream_.Readable({
-        // One chunk in the buffer is the back-pressure point: the socket pauses, the FIFO fills, and
-        // the child blocks in write() until the stages after us caught up.
-        highWaterMark: 1,
-        read() {
-            socket.resume();
-        },
-        destroy(error, callback) {
-            socket.destroy();
-            callback(error);
-        },
-    });
-    const pushFull = () => {
-        const full = chunk;
-        chunk = fresh();
-        fill = 0;
-        if (!output.push(full))
-            socket.pause();
-    };
-    const socket = new external_node_net_.Socket({
-        fd: readFd,
-        readable: true,
-        writable: false,
-        onread: {
-            buffer: () => chunk.subarray(fill),
-            callback: (bytes) => {
-                fill += bytes;
-                if (fill === chunkBytes)
-                    pushFull();
-                return true;
-            },
-        },
-    });
-    // EOF: the child and everything it started closed the write end.
-    let ended = false;
-    const end = () => {
-        if (ended)
-            return;
-        ended = true;
-        if (fill > 0)
-            output.push(chunk.subarray(0, fill));
-        output.push(null);
-    };
-    socket.on("end", end);
-    socket.on("close", (hadError) => hadError || end());
-    socket.on("error", (error) => {
-        ended = true;
-        output.destroy(error);
-    });
-    // Flowing, so that EOF is seen (the bytes themselves never go through the socket's own buffer).
-    socket.resume();
-    const writeEnd = writeFd;
-    let writeClosed = false;
-    return {
-        writeFd: writeEnd,
-        closeWriteEnd() {
-            if (writeClosed)
-                return;
-            writeClosed = true;
-            closeQuietly(writeEnd);
-        },
-        output,
-        release(given) {
-            // Only whole chunks of ours, each once: a buffer is ours again only after fresh() took it.
-            if (!ours.has(given.buffer) || given.byteOffset !== 0 || spare.length >= MAX_SPARE)
-                return;
-            ours.delete(given.buffer);
-            spare.push(given.length === chunkBytes ? given : Buffer.from(given.buffer, 0, chunkBytes));
-        },
-    };
-}
-/** Chunks kept for reuse: those in flight at once, ~4 to 8 (taps, compressor, its thread pool). */
-const MAX_SPARE = 16;
-function closeQuietly(fd) {
-    try {
-        (0,external_node_fs_.closeSync)(fd);
-    }
-    catch {
-        // Already closed.
-    }
-}
-
-;// CONCATENATED MODULE: ./src/postgres/pg-dump.ts
-/**
- * Runs pg_dump with its output as a stream. The stream only ends cleanly once pg_dump has exited
- * with status 0 and what it wrote starts like a custom-format archive: an exit with an error, a
- * kill, or an empty output turns into a stream error, so a cut-short dump can never be stored as
- * a complete one.
- */
-
-
-
-
-
-
-
-const ARCHIVE_MAGIC = Buffer.from("PGDMP");
-const STDERR_KEEP = 64 * 1024;
-const COALESCE_BYTES = 256 * 1024;
-/**
- * The TimeZone pg_dump's session runs in. pg_dump sets DateStyle and extra_float_digits but not
- * the zone, so timestamptz values reach the archive in whatever zone the role, the database or the
- * server default says, and restore-test could not print them again the same way to recompute a
- * table's digest. In UTC they can (the manifest records it as `dump.timeZone`), and UTC's text does
- * not depend on the time zone database of either server. The values are the same instants in any
- * zone, so what a restore puts in the database does not change.
- */
-const DUMP_TIME_ZONE = "UTC";
-function startPgDump(options) {
-    // An allow-listed environment: the password in PGPASSWORD (never on the command line), and
-    // nothing of ours (identities, tokens, other PG* variables) that pg_dump has no use for.
-    const connection = pgConnection(options.url);
-    const { path, env } = toolSpawn(options.pgDump, {
-        ...pgToolEnv(options.env, {
-            password: options.url.password,
-            sslmode: options.url.sslmode,
-            appName: "lifeboat pg_dump",
-            connectTimeoutSeconds: 15,
-            timeZone: DUMP_TIME_ZONE,
-        }),
-        ...connection.env,
-    });
-    // The archive through a FIFO read in 1 MiB chunks where the platform has one (bulk-pipe.ts says
-    // why), else an ordinary pipe.
-    const bulk = options.ordinaryPipe ? undefined : createBulkPipe();
-    let child;
-    try {
-        // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
-        // anything it started (a wrapper script's children too).
-        child = (0,external_node_child_process_.spawn)(path, [...options.args, `--dbname=${connection.dbname}`], {
-            env,
-            stdio: ["ignore", bulk ? bulk.writeFd : "pipe", "pipe"],
-            detached: true,
-        });
-    }
-    catch (error) {
-        bulk?.output.destroy();
-        throw error;
-    }
-    finally {
-        bulk?.closeWriteEnd();
-    }
-    const archive = bulk ? bulk.output : child.stdout;
-    const stderrStream = child.stderr;
-    child.on("close", connection.dispose);
-    child.on("error", connection.dispose);
-    const running = () => child.exitCode === null && child.signalCode === null;
-    const terminate = () => {
-        if (!running() || child.pid === undefined)
-            return;
-        signalGroup(child.pid, "SIGTERM");
-        // A pg_dump that ignores SIGTERM must not keep the backup (and the process) waiting.
-        setTimeout(() => running() && signalGroup(child.pid, "SIGKILL"), pg_dump_KILL_AFTER_MS).unref();
-    };
-    let stderr = "";
-    stderrStream.setEncoding("utf8");
-    stderrStream.on("data", (text) => {
-        stderr = (stderr + text).slice(-STDERR_KEEP);
-    });
-    let killedFor;
-    const exited = new Promise((resolve, reject) => {
-        child.on("error", (error) => reject(new domain_errors/* OperationError */.OK(`pg_dump could not start: ${error.message}`)));
-        child.on("close", (code, signal) => {
-            if (code === 0)
-                return resolve();
-            const why = killedFor ?? (signal ? `killed by ${signal}` : `exited with status ${code}`);
-            reject(new domain_errors/* OperationError */.OK(`pg_dump ${why}${lastError(stderr)}${accessHint(stderr, options.url.user)}`));
-        });
-    });
-    // Observed through the output stream; this keeps an early rejection from being "unhandled".
-    exited.catch(() => undefined);
-    let seen = 0;
-    const head = [];
-    // pg_dump writes in pieces of a few KiB; gathering them into larger chunks here saves every
-    // stage after it (hashing, encryption, the store) most of its per-chunk cost.
-    let pending = [];
-    let pendingBytes = 0;
-    const output = new external_node_stream_.Transform({
-        transform(chunk, _encoding, callback) {
-            // A copy: the chunk itself is refilled once the stages are done with it (release).
-            if (seen < ARCHIVE_MAGIC.length)
-                head.push(Buffer.from(chunk.subarray(0, ARCHIVE_MAGIC.length)));
-            seen += chunk.length;
-            if (pendingBytes === 0 && chunk.length >= COALESCE_BYTES)
-                return callback(null, chunk);
-            pending.push(chunk);
-            pendingBytes += chunk.length;
-            if (pendingBytes < COALESCE_BYTES)
-                return callback();
-            const gathered = Buffer.concat(pending, pendingBytes);
-            pending = [];
-            pendingBytes = 0;
-            callback(null, gathered);
-        },
-        flush(callback) {
-            exited.then(() => {
-                if (pendingBytes > 0)
-                    this.push(Buffer.concat(pending, pendingBytes));
-                const start = Buffer.concat(head).subarray(0, ARCHIVE_MAGIC.length);
-                if (seen === 0)
-                    return callback(new domain_errors/* OperationError */.OK("pg_dump exited 0 but wrote nothing"));
-                if (!start.equals(ARCHIVE_MAGIC)) {
-                    return callback(new domain_errors/* OperationError */.OK("pg_dump's output is not a custom-format archive"));
-                }
-                callback();
-            }, (error) => callback(error));
-        },
-    });
-    archive.on("error", (error) => output.destroy(error));
-    archive.pipe(output);
-    // A child that failed to start never closes the FIFO's read end by itself.
-    child.on("error", () => archive.destroy());
-    // The consumer went away (store failure, abort): pg_dump must not keep running.
-    output.on("close", terminate);
-    return {
-        output,
-        release: bulk ? (chunk) => bulk.release(chunk) : () => undefined,
-        kill(reason) {
-            killedFor ??= `was stopped: ${reason}`;
-            terminate();
-        },
-    };
-}
-const pg_dump_KILL_AFTER_MS = 5_000;
-function signalGroup(pid, signal) {
-    try {
-        process.kill(-pid, signal);
-    }
-    catch {
-        // Already gone.
-    }
-}
-/**
- * What to do when pg_dump stopped at a table its role may not read: the commonest failure of a
- * backup run as a dedicated, least-privileged role. pg_dump reads every table in the scope with row
- * security off, so a policy that would hide rows fails the dump rather than thinning it.
- */
-function accessHint(stderr, role) {
-    const who = role ? `role ${role}` : "the role";
-    if (/query would be affected by row-level security policy/.test(stderr)) {
-        return ` (the backup's ${who} must see every row: give it BYPASSRLS or ownership of the table, or leave the table out with --exclude-table; lifeboat doctor lists every table it cannot read)`;
-    }
-    if (/permission denied for (table|sequence|schema|large object|view|materialized view)/.test(stderr)) {
-        return ` (the backup's ${who} must read everything in the dump's scope: GRANT pg_read_all_data (PostgreSQL 14 and later) or SELECT and USAGE, or narrow the scope with --exclude-table / --exclude-schema; lifeboat doctor lists what it cannot read)`;
-    }
-    return "";
-}
-/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
-function lastError(stderr) {
-    const lines = redactUrls(stderr)
-        .split("\n")
-        .map((line) => line.trim())
-        .filter(Boolean);
-    const at = lines.findLastIndex((line) => /error:|FATAL:|fatal:/.test(line));
-    const error = at < 0 ? lines.at(-1) : lines[at];
-    // The server's DETAIL and HINT lines after it say why, and often what to do.
-    const advice = at < 0 ? [] : lines.slice(at + 1).filter((line) => /^(DETAIL|HINT):/.test(line));
-    return error ? `: ${[error, ...advice].join(" ")}` : "";
-}
-
 ;// CONCATENATED MODULE: ./src/postgres/archive/errors.ts
 /**
  * What can go wrong reading a pg_dump custom-format archive stream. All are OperationErrors (exit
@@ -97180,330 +96338,6 @@ class ArchiveTruncatedError extends ArchiveFormatError {
  * cannot count (compressed inside the archive: row counts need `pg_dump -Z0`).
  */
 class ArchiveUnsupportedError extends ArchiveFormatError {
-}
-
-;// CONCATENATED MODULE: ./src/postgres/archive/digests.ts
-/**
- * What a data block's bytes add up to: rows, bytes and a sha256 per table, and a count and digest
- * of the large objects. Fed the payload of each length-prefixed chunk as it passes.
- */
-
-const NEWLINE = 10;
-const BACKSLASH = 92;
-const DOT = 46;
-/**
- * pg_dump (15 and earlier at least) ends each table's COPY data with "\\.\n\n\n"; the COPY end
- * marker is not table content, so it is held back from the digest until the table's end shows
- * whether the last bytes are the marker. Five bytes is the longest form.
- */
-const HOLD_BACK = 5;
-/** Chunks up to this size are copied by hand rather than with Buffer.copy. */
-const SHORT_COPY = 512;
-/**
- * One table's data. Chunks are copied into a staging buffer and hashed and scanned a buffer at a
- * time: with -Z0 pg_dump 15 writes one chunk per row, and a hash update per ~100-byte row would cost
- * more than the hashing itself.
- */
-class TableDigester {
-    stage;
-    format;
-    hash = (0,external_node_crypto_.createHash)("sha256");
-    fill = 0;
-    processed = 0;
-    newlines = 0;
-    /** The last byte already hashed, -1 before any: tells whether the marker starts a line. */
-    lastProcessedByte = -1;
-    lexer;
-    stageView;
-    constructor(stage, format) {
-        this.stage = stage;
-        this.format = format;
-        this.lexer = format === "inserts" ? new InsertLexer() : null;
-        this.stageView = new DataView(stage.buffer, stage.byteOffset, stage.length);
-    }
-    /**
-     * `view` is a DataView over `source`: short copies go four bytes at a time through it. COPY
-     * text's newlines are counted here, on the way in, a word at a time: a separate search of the
-     * stage afterwards cost one native call per row.
-     */
-    write(source, view, start, end) {
-        let fill = this.fill;
-        if (end - start <= SHORT_COPY && end - start <= this.stage.length - fill) {
-            // Buffer.copy's call overhead outweighs a short copy, and most rows are short.
-            const stageView = this.stageView;
-            const counting = this.lexer === null;
-            let newlines = 0;
-            const words = end - 3;
-            while (start < words) {
-                const word = view.getUint32(start);
-                stageView.setUint32(fill, word);
-                if (counting) {
-                    // The bytes of `word` that are "\n", exactly: 0x80 in each such byte's place (the
-                    // zero-byte test on word ^ 0x0a0a0a0a that has no false positives).
-                    const x = word ^ 0x0a0a0a0a;
-                    const found = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f) & 0x80808080;
-                    if (found !== 0) {
-                        newlines += ((found >>> 7) & 1) + ((found >>> 15) & 1) + ((found >>> 23) & 1) + (found >>> 31);
-                    }
-                }
-                start += 4;
-                fill += 4;
-            }
-            const stage = this.stage;
-            while (start < end) {
-                const byte = source[start++];
-                if (byte === NEWLINE)
-                    newlines++;
-                stage[fill++] = byte;
-            }
-            this.fill = fill;
-            if (counting)
-                this.newlines += newlines;
-            return;
-        }
-        if (this.lexer === null)
-            this.newlines += countNewlines(source, start, end);
-        while (start < end) {
-            let room = this.stage.length - this.fill;
-            if (room === 0) {
-                this.process(this.fill - HOLD_BACK);
-                room = this.stage.length - this.fill;
-            }
-            const length = end - start < room ? end - start : room;
-            source.copy(this.stage, this.fill, start, start + length);
-            this.fill += length;
-            start += length;
-        }
-    }
-    finish() {
-        const endMarker = this.format === "copy" ? this.markerLength() : 0;
-        // The marker's newlines were counted on the way in; they end no row.
-        if (endMarker > 0)
-            this.newlines -= countNewlines(this.stage, this.fill - endMarker, this.fill);
-        this.process(this.fill - endMarker);
-        let rows;
-        if (this.lexer) {
-            rows = this.lexer.finish();
-        }
-        else {
-            // COPY text ends every row with a newline (a newline inside a value is the escape "\n"); a
-            // last line without one is still a row.
-            rows = this.newlines + (this.processed > 0 && this.lastProcessedByte !== NEWLINE ? 1 : 0);
-        }
-        return {
-            rows,
-            bytes: this.processed,
-            sha256: this.hash.digest("hex"),
-            statements: this.lexer ? this.lexer.statements : null,
-            endMarker: endMarker > 0,
-        };
-    }
-    /** Hashes and scans stage[0, upTo), then moves the rest to the front. */
-    process(upTo) {
-        if (upTo <= 0)
-            return;
-        const view = this.stage.subarray(0, upTo);
-        this.hash.update(view);
-        this.lexer?.scan(view);
-        this.lastProcessedByte = view[upTo - 1];
-        this.processed += upTo;
-        this.stage.copyWithin(0, upTo, this.fill);
-        this.fill -= upTo;
-    }
-    /** 5 for "\\.\n\n\n", 3 for "\\.\n", when that line starts a line; else 0. */
-    markerLength() {
-        const stage = this.stage;
-        const fill = this.fill;
-        const lineStartsAt = (index) => {
-            const before = index > 0 ? stage[index - 1] : this.lastProcessedByte;
-            return before === -1 || before === NEWLINE;
-        };
-        const endsWith = (bytes) => fill >= bytes.length && bytes.every((byte, i) => stage[fill - bytes.length + i] === byte);
-        if (endsWith([BACKSLASH, DOT, NEWLINE, NEWLINE, NEWLINE]) && lineStartsAt(fill - 5))
-            return 5;
-        if (endsWith([BACKSLASH, DOT, NEWLINE]) && lineStartsAt(fill - 3))
-            return 3;
-        return 0;
-    }
-}
-/** The newlines in buffer[start, end): COPY text's rows. */
-function countNewlines(buffer, start = 0, end = buffer.length) {
-    const range = buffer.subarray(start, end);
-    let count = 0;
-    let at = range.indexOf(NEWLINE);
-    while (at !== -1) {
-        count++;
-        at = range.indexOf(NEWLINE, at + 1);
-    }
-    return count;
-}
-const QUOTE = 39;
-const DOUBLE_QUOTE = 34;
-const OPEN = 40;
-const CLOSE = 41;
-const SEMICOLON = 59;
-var Lex;
-(function (Lex) {
-    Lex[Lex["Code"] = 0] = "Code";
-    Lex[Lex["String"] = 1] = "String";
-    Lex[Lex["EscapeString"] = 2] = "EscapeString";
-    Lex[Lex["StringMaybeEnd"] = 3] = "StringMaybeEnd";
-    Lex[Lex["Identifier"] = 4] = "Identifier";
-    Lex[Lex["IdentifierMaybeEnd"] = 5] = "IdentifierMaybeEnd";
-})(Lex || (Lex = {}));
-/**
- * Counts rows in the INSERT statements of --inserts / --column-inserts / --rows-per-insert data:
- * each top-level parenthesised group of a statement is a row, except the column list that comes
- * before VALUES; a statement without any (DEFAULT VALUES, a table without columns) is one row.
- * Quotes are tracked so parentheses and semicolons inside values do not count.
- */
-class InsertLexer {
-    statements = 0;
-    rows = 0;
-    state = Lex.Code;
-    depth = 0;
-    groups = 0;
-    firstGroupIsColumns = false;
-    word = "";
-    lastWord = "";
-    previous = 0;
-    beforePrevious = 0;
-    afterBackslash = false;
-    escapes = false;
-    scan(bytes) {
-        for (let i = 0; i < bytes.length; i++) {
-            const byte = bytes[i];
-            switch (this.state) {
-                case Lex.String:
-                    if (byte === QUOTE)
-                        this.state = Lex.StringMaybeEnd;
-                    break;
-                case Lex.EscapeString:
-                    if (this.afterBackslash)
-                        this.afterBackslash = false;
-                    else if (byte === BACKSLASH)
-                        this.afterBackslash = true;
-                    else if (byte === QUOTE)
-                        this.state = Lex.StringMaybeEnd;
-                    break;
-                case Lex.Identifier:
-                    if (byte === DOUBLE_QUOTE)
-                        this.state = Lex.IdentifierMaybeEnd;
-                    break;
-                case Lex.StringMaybeEnd:
-                    // '' inside a string is a quote, in E'' strings too.
-                    if (byte === QUOTE)
-                        this.state = this.escapes ? Lex.EscapeString : Lex.String;
-                    else
-                        this.code(byte);
-                    break;
-                case Lex.IdentifierMaybeEnd:
-                    if (byte === DOUBLE_QUOTE)
-                        this.state = Lex.Identifier;
-                    else
-                        this.code(byte);
-                    break;
-                default:
-                    this.code(byte);
-            }
-            this.beforePrevious = this.previous;
-            this.previous = byte;
-        }
-    }
-    finish() {
-        if (this.groups > 0 || this.word !== "" || this.lastWord !== "")
-            this.endStatement();
-        return this.rows;
-    }
-    code(byte) {
-        this.state = Lex.Code;
-        const isWordByte = (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || (byte >= 48 && byte <= 57) || byte === 95;
-        if (this.depth === 0 && isWordByte) {
-            if (this.word.length < 16)
-                this.word += String.fromCharCode(byte & ~32);
-            return;
-        }
-        if (this.word !== "") {
-            this.lastWord = this.word;
-            this.word = "";
-        }
-        switch (byte) {
-            case QUOTE: {
-                const prefixedE = (this.previous === 69 || this.previous === 101) &&
-                    !((this.beforePrevious >= 65 && this.beforePrevious <= 90) ||
-                        (this.beforePrevious >= 97 && this.beforePrevious <= 122) ||
-                        (this.beforePrevious >= 48 && this.beforePrevious <= 57) ||
-                        this.beforePrevious === 95);
-                this.escapes = prefixedE;
-                this.state = prefixedE ? Lex.EscapeString : Lex.String;
-                this.afterBackslash = false;
-                break;
-            }
-            case DOUBLE_QUOTE:
-                this.state = Lex.Identifier;
-                if (this.depth === 0)
-                    this.lastWord = '"';
-                break;
-            case OPEN:
-                if (this.depth === 0) {
-                    if (this.groups === 0)
-                        this.firstGroupIsColumns = this.lastWord !== "VALUES";
-                    this.groups++;
-                }
-                this.depth++;
-                break;
-            case CLOSE:
-                if (this.depth > 0)
-                    this.depth--;
-                break;
-            case SEMICOLON:
-                if (this.depth === 0)
-                    this.endStatement();
-                break;
-        }
-    }
-    endStatement() {
-        this.statements++;
-        if (this.groups === 0)
-            this.rows += 1;
-        else
-            this.rows += this.groups - (this.firstGroupIsColumns ? 1 : 0);
-        this.groups = 0;
-        this.firstGroupIsColumns = false;
-        this.word = "";
-        this.lastWord = "";
-    }
-}
-/** The large objects of every BLOBS block (1.16 archives may have several). */
-class LargeObjectDigester {
-    summary = (0,external_node_crypto_.createHash)("sha256");
-    count = 0;
-    bytes = 0;
-    current = null;
-    currentOid = 0;
-    currentBytes = 0;
-    start(oid) {
-        this.current = (0,external_node_crypto_.createHash)("sha256");
-        this.currentOid = oid;
-        this.currentBytes = 0;
-    }
-    write(source, start, end) {
-        this.current.update(source.subarray(start, end));
-        this.currentBytes += end - start;
-    }
-    end() {
-        const digest = this.current.digest("hex");
-        this.summary.update(`${this.currentOid} ${this.currentBytes} ${digest}\n`);
-        this.count++;
-        this.bytes += this.currentBytes;
-        this.current = null;
-    }
-    get oid() {
-        return this.currentOid;
-    }
-    finish() {
-        return { count: this.count, bytes: this.bytes, sha256: this.summary.digest("hex") };
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/archive/text-encoding.ts
@@ -97898,6 +96732,2038 @@ function archiveEncoding(bytes) {
     return cursor.encoding;
 }
 
+;// CONCATENATED MODULE: ./src/masking/digest-set.ts
+/**
+ * The digests of the source values, kept in the job's memory while masking runs: an open-addressing
+ * hash set of 64-bit digests in typed arrays (8 bytes a value plus one byte of flags, at most half
+ * full), so five million distinct values take about 150 MB at worst rather than a temp table on
+ * the server. The digest is two 32-bit multiplicative hashes of the value's UTF-16 code units: equal
+ * values always have equal digests, so a masked value equal to a source value is always found;
+ * two different values sharing a digest (about n*m/2^64: one chance in a million at five million
+ * values each side) can only make the verification fail, never let a source value through.
+ */
+/** Which strategies' source values a digest came from: phone numbers are judged apart (archive-mask.ts). */
+const PHONE_SOURCE = 1;
+const OTHER_SOURCE = 2;
+class DigestSet {
+    keys;
+    flags;
+    mask;
+    size = 0;
+    constructor(capacity = 1 << 16) {
+        const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
+        this.keys = new Int32Array(slots * 2);
+        this.flags = new Uint8Array(slots);
+        this.mask = slots - 1;
+    }
+    add(value, flag) {
+        digest_set_digest(value);
+        this.insert(h1, h2, flag);
+    }
+    /** Adds digests taken elsewhere (digestInto), as (h1, h2, flag) triples. */
+    addDigests(triples) {
+        for (let i = 0; i + 2 < triples.length; i += 3)
+            this.insert(triples[i], triples[i + 1], triples[i + 2]);
+    }
+    /** The flags of the value's digest, 0 when it is not a source value. */
+    lookup(value) {
+        digest_set_digest(value);
+        for (let slot = h1 & this.mask;; slot = (slot + 1) & this.mask) {
+            const flags = this.flags[slot];
+            if (flags === 0)
+                return 0;
+            if (this.keys[2 * slot] === h1 && this.keys[2 * slot + 1] === h2)
+                return flags;
+        }
+    }
+    /** The flags of a digest taken elsewhere (digestInto), 0 when it is not a source value's. */
+    lookupDigest(a, b) {
+        for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
+            const flags = this.flags[slot];
+            if (flags === 0)
+                return 0;
+            if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b)
+                return flags;
+        }
+    }
+    insert(a, b, flag) {
+        for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
+            const flags = this.flags[slot];
+            if (flags === 0) {
+                this.keys[2 * slot] = a;
+                this.keys[2 * slot + 1] = b;
+                this.flags[slot] = flag;
+                if (++this.size * 2 > this.mask)
+                    this.grow();
+                return;
+            }
+            if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b) {
+                this.flags[slot] = flags | flag;
+                return;
+            }
+        }
+    }
+    grow() {
+        const { keys, flags } = this;
+        this.keys = new Int32Array(keys.length * 2);
+        this.flags = new Uint8Array(flags.length * 2);
+        this.mask = this.flags.length - 1;
+        this.size = 0;
+        for (let slot = 0; slot < flags.length; slot++) {
+            if (flags[slot] !== 0)
+                this.insert(keys[2 * slot], keys[2 * slot + 1], flags[slot]);
+        }
+    }
+}
+/**
+ * A map from one 64-bit digest to another (a unique key's value after masking to its value before),
+ * in the same open addressing: `add` says whether the key was new or held the same value.
+ */
+class DigestMap {
+    slots;
+    used;
+    mask;
+    size = 0;
+    constructor(capacity = 1 << 12) {
+        const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
+        this.slots = new Int32Array(slots * 4);
+        this.used = new Uint8Array(slots);
+        this.mask = slots - 1;
+    }
+    /** False when the key is already mapped to another value. */
+    add(k1, k2, v1, v2) {
+        for (let slot = k1 & this.mask;; slot = (slot + 1) & this.mask) {
+            const at = 4 * slot;
+            if (this.used[slot] === 0) {
+                this.used[slot] = 1;
+                this.slots[at] = k1;
+                this.slots[at + 1] = k2;
+                this.slots[at + 2] = v1;
+                this.slots[at + 3] = v2;
+                if (++this.size * 2 > this.mask)
+                    this.grow();
+                return true;
+            }
+            if (this.slots[at] === k1 && this.slots[at + 1] === k2) {
+                return this.slots[at + 2] === v1 && this.slots[at + 3] === v2;
+            }
+        }
+    }
+    grow() {
+        const { slots, used } = this;
+        this.slots = new Int32Array(slots.length * 2);
+        this.used = new Uint8Array(used.length * 2);
+        this.mask = this.used.length - 1;
+        this.size = 0;
+        for (let slot = 0; slot < used.length; slot++) {
+            if (used[slot] !== 0)
+                this.add(slots[4 * slot], slots[4 * slot + 1], slots[4 * slot + 2], slots[4 * slot + 3]);
+        }
+    }
+}
+// The last digest, in two module variables rather than an allocated pair: billions of calls.
+let h1 = 0;
+let h2 = 0;
+/** Writes the value's digest into out[at] and out[at + 1]: what a worker hands back to add. */
+function digestInto(value, out, at) {
+    digest_set_digest(value);
+    out[at] = h1;
+    out[at + 1] = h2;
+}
+function digest_set_digest(value) {
+    let a = 0x9747b28c ^ value.length;
+    let b = 0x1b873593 ^ Math.imul(value.length, 0x85ebca6b);
+    for (let i = 0; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        a = Math.imul(a ^ c, 0x5bd1e995);
+        a ^= a >>> 15;
+        b = Math.imul(b ^ c, 0x27d4eb2d) + 0x165667b1;
+        b ^= b >>> 13;
+    }
+    h1 = fmix(a ^ Math.imul(b, 0xcc9e2d51));
+    h2 = fmix(b ^ Math.imul(a, 0x1b873593));
+}
+function fmix(h) {
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return h ^ (h >>> 16);
+}
+
+;// CONCATENATED MODULE: ./src/masking/copy-rows.ts
+
+
+
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+const copy_rows_BACKSLASH = 0x5c;
+function maskCopyRows(key, spec, input) {
+    const out = new Output(input.length + (input.length >> 1) + 1024);
+    const sources = new Growing();
+    const lookups = new Growing();
+    const uniques = new Growing();
+    const starts = new Int32Array(spec.fields + 1);
+    const masked = new Array(spec.fields);
+    const original = new Array(spec.fields);
+    const inUnique = new Set(spec.uniques.flatMap((unique) => unique.fields));
+    let rows = 0;
+    let at = 0;
+    while (at < input.length) {
+        let end = input.indexOf(NEWLINE, at);
+        if (end === -1)
+            end = input.length;
+        // Field boundaries: COPY text escapes a tab inside a value, so every raw tab separates fields.
+        let count = 0;
+        starts[0] = at;
+        for (let i = at; i < end; i++) {
+            if (input[i] === TAB) {
+                if (++count >= spec.fields)
+                    break;
+                starts[count] = i + 1;
+            }
+        }
+        if (count !== spec.fields - 1) {
+            throw new Error(`a row of ${count + 1} fields where the COPY statement names ${spec.fields}`);
+        }
+        starts[spec.fields] = end + 1;
+        let copied = at;
+        masked.fill(undefined);
+        original.fill(undefined);
+        for (const rule of spec.rules) {
+            const from = starts[rule.field];
+            const to = starts[rule.field + 1] - 1;
+            const source = decodeField(input, from, to);
+            if (inUnique.has(rule.field))
+                original[rule.field] = source;
+            const fake = maskField(key, rule, source, sources, lookups);
+            masked[rule.field] = fake;
+            out.bytes(input, copied, from);
+            out.field(fake);
+            copied = to;
+        }
+        out.bytes(input, copied, end);
+        out.byte(NEWLINE);
+        spec.uniques.forEach(({ fields, nullsNotDistinct }, index) => {
+            let before = "";
+            let after = "";
+            for (const field of fields) {
+                const value = original[field] !== undefined
+                    ? original[field]
+                    : decodeField(input, starts[field], starts[field + 1] - 1);
+                const fake = masked[field] !== undefined ? masked[field] : value;
+                // A key with a NULL never collides, unless the key says NULLS NOT DISTINCT.
+                if ((value === null || fake === null) && !nullsNotDistinct)
+                    return;
+                before += value === null ? "\u0001" : `${value}\u0000`;
+                after += fake === null ? "\u0001" : `${fake}\u0000`;
+            }
+            const i = uniques.reserve(5);
+            uniques.values[i] = index;
+            digestInto(after, uniques.values, i + 1);
+            digestInto(before, uniques.values, i + 3);
+        });
+        rows++;
+        at = end + 1;
+    }
+    return {
+        output: out.done(),
+        rows,
+        sources: sources.done(),
+        lookups: lookups.done(),
+        uniques: uniques.done(),
+    };
+}
+/** The field's masked value (null for NULL), recording the digests the verification needs. */
+function maskField(key, rule, source, sources, lookups) {
+    if (rule.paths !== undefined) {
+        if (source === null)
+            return null;
+        return maskDocument(key, rule, source, sources, lookups);
+    }
+    const value = rule;
+    if (value.strategy.kind === "fixed")
+        return value.fixed;
+    if (value.strategy.kind === "null" || source === null)
+        return null;
+    // char(n) prints its values padded; the fake is of the value as ::text reads it, unpadded.
+    if (rule.pad !== undefined)
+        source = trimEndSpaces(source);
+    addSource(sources, value.strategy, source);
+    const whole = fakeOf(key, value.strategy, source);
+    const fake = rule.cut === undefined ? whole : leftChars(whole, rule.cut);
+    if (mustLookUp(value.strategy, fake, fake !== whole))
+        addLookup(lookups, fake, value.label);
+    return rule.pad === undefined ? fake : padChars(fake, rule.pad);
+}
+function maskDocument(key, rule, source, sources, lookups) {
+    let document = source;
+    if (rule.overlapping) {
+        for (const path of rule.paths) {
+            const found = locate(source, path.path);
+            if (found && found.kind !== "null")
+                addSource(sources, path.strategy, found.text);
+        }
+    }
+    for (const path of rule.paths) {
+        const found = locate(document, path.path);
+        if (!found || found.kind === "null")
+            continue;
+        let replacement;
+        if (path.strategy.kind === "null")
+            replacement = "null";
+        else if (path.strategy.kind === "fixed")
+            replacement = path.fixed;
+        else {
+            if (!rule.overlapping)
+                addSource(sources, path.strategy, found.text);
+            const fake = fakeOf(key, path.strategy, found.text);
+            if (mustLookUp(path.strategy, fake, false))
+                addLookup(lookups, fake, path.label);
+            replacement = jsonString(fake);
+        }
+        document = splice(document, found, replacement);
+    }
+    return document;
+}
+/**
+ * Whether a masked value must be looked up among the source values. A value shaped like our own
+ * fakes (looksFake) never is one: such source values are not recorded (they identify no one), so
+ * looking it up could find nothing. Email, name and text fakes are always so shaped (a test holds
+ * them to it), unless a column's width cut them; phone fakes, hashes, UUIDs and cut fakes are
+ * looked up, except a phone value without a digit, which is its own fake and identifies no one.
+ */
+function mustLookUp(strategy, fake, cut) {
+    switch (strategy.kind) {
+        case "phone":
+            return HAS_DIGIT.test(fake);
+        case "email":
+        case "name":
+        case "text":
+            if (!cut)
+                return false;
+    }
+    return fake !== "" && !looksFake(fake);
+}
+function addSource(sources, strategy, value) {
+    const flag = sourceFlag(strategy, value);
+    if (flag === 0)
+        return;
+    const i = sources.reserve(3);
+    digestInto(value, sources.values, i);
+    sources.values[i + 2] = flag;
+}
+function addLookup(lookups, fake, label) {
+    const i = lookups.reserve(3);
+    digestInto(fake, lookups.values, i);
+    lookups.values[i + 2] = label;
+}
+const HAS_DIGIT = /[0-9]/;
+/**
+ * Which source a value's digest is recorded as, or 0 when it identifies no one: empty, shaped like
+ * our own fakes, or a phone number without a digit.
+ */
+function sourceFlag(strategy, value) {
+    if (value === null || value === "" || looksFake(value))
+        return 0;
+    if (strategy.kind === "phone")
+        return HAS_DIGIT.test(value) ? PHONE_SOURCE : 0;
+    return OTHER_SOURCE;
+}
+function fakeOf(key, strategy, value) {
+    switch (strategy.kind) {
+        case "email":
+            return fakeEmail(key, value);
+        case "name":
+            return fakeName(key, value, strategy.part, strategy.unique);
+        case "phone":
+            return fakePhone(key, value);
+        case "text":
+            return fakeText(key, value);
+        case "hash":
+            return fakeHash(key, value);
+        case "uuid":
+            return fakeUuid(key, value);
+        case "null":
+        case "fixed":
+            throw new Error(`no fake is computed for ${strategy.kind}`);
+    }
+}
+/** left(value, n) as PostgreSQL counts: characters, not UTF-16 units. */
+function leftChars(value, n) {
+    if (value.length <= n)
+        return value;
+    return Array.from(value).slice(0, n).join("");
+}
+function trimEndSpaces(value) {
+    let end = value.length;
+    while (end > 0 && value.charCodeAt(end - 1) === 0x20)
+        end--;
+    return end === value.length ? value : value.slice(0, end);
+}
+/** char(n) as bpchar prints it: padded with spaces to n characters. */
+function padChars(value, n) {
+    const length = value.length <= n ? value.length : Array.from(value).length;
+    return length >= n ? value : value + " ".repeat(n - length);
+}
+/**
+ * A COPY text field's value: null for `\N`, else the text with COPY's backslash escapes undone
+ * (those COPY TO writes, and the octal and hex forms COPY FROM also reads).
+ */
+function decodeField(input, from, to) {
+    if (to - from === 2 && input[from] === copy_rows_BACKSLASH && input[from + 1] === 0x4e)
+        return null;
+    let escaped = false;
+    for (let i = from; i < to; i++) {
+        if (input[i] === copy_rows_BACKSLASH) {
+            escaped = true;
+            break;
+        }
+    }
+    if (!escaped)
+        return input.toString("utf8", from, to);
+    const bytes = [];
+    for (let i = from; i < to; i++) {
+        const c = input[i];
+        if (c !== copy_rows_BACKSLASH || i + 1 >= to) {
+            bytes.push(c);
+            continue;
+        }
+        const e = input[++i];
+        if (e >= 0x30 && e <= 0x37) {
+            let n = e - 0x30;
+            for (let k = 0; k < 2 && i + 1 < to && input[i + 1] >= 0x30 && input[i + 1] <= 0x37; k++)
+                n = n * 8 + input[++i] - 0x30;
+            bytes.push(n & 0xff);
+        }
+        else if (e === 0x78 && i + 1 < to && isHex(input[i + 1])) {
+            let n = copy_rows_hexValue(input[++i]);
+            if (i + 1 < to && isHex(input[i + 1]))
+                n = n * 16 + copy_rows_hexValue(input[++i]);
+            bytes.push(n);
+        }
+        else {
+            bytes.push(ESCAPES[e] ?? e);
+        }
+    }
+    return Buffer.from(bytes).toString("utf8");
+}
+const ESCAPES = { 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9, 0x76: 11 };
+function isHex(c) {
+    return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+}
+function copy_rows_hexValue(c) {
+    return c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10;
+}
+/** COPY TO's escapes (CopyAttributeOutText): backslash and the control characters it names. */
+const NEEDS_ESCAPE = /[\\\b\f\n\r\t\v]/;
+const OUT_ESCAPES = {
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+};
+function encodeField(value) {
+    if (!NEEDS_ESCAPE.test(value))
+        return value;
+    return value.replace(/[\\\b\f\n\r\t\v]/g, (c) => OUT_ESCAPES[c]);
+}
+/** The masked rows' bytes, grown as needed: fakes can be longer than the values they replace. */
+class Output {
+    buffer;
+    length = 0;
+    constructor(size) {
+        this.buffer = Buffer.allocUnsafe(size);
+    }
+    bytes(source, from, to) {
+        if (to <= from)
+            return;
+        this.room(to - from);
+        this.length += source.copy(this.buffer, this.length, from, to);
+    }
+    byte(value) {
+        this.room(1);
+        this.buffer[this.length++] = value;
+    }
+    field(value) {
+        if (value === null) {
+            this.room(2);
+            this.buffer[this.length++] = copy_rows_BACKSLASH;
+            this.buffer[this.length++] = 0x4e;
+            return;
+        }
+        const text = encodeField(value);
+        this.room(text.length * 3);
+        this.length += this.buffer.write(text, this.length, "utf8");
+    }
+    done() {
+        return this.buffer.subarray(0, this.length);
+    }
+    room(bytes) {
+        if (this.length + bytes <= this.buffer.length)
+            return;
+        const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + bytes));
+        this.buffer.copy(grown, 0, 0, this.length);
+        this.buffer = grown;
+    }
+}
+/** An Int32Array appended to, doubled as it fills. */
+class Growing {
+    values = new Int32Array(3 * 1024);
+    length = 0;
+    reserve(n) {
+        if (this.length + n > this.values.length) {
+            const grown = new Int32Array(Math.max(this.values.length * 2, this.length + n));
+            grown.set(this.values.subarray(0, this.length));
+            this.values = grown;
+        }
+        const at = this.length;
+        this.length += n;
+        return at;
+    }
+    done() {
+        return this.values.slice(0, this.length);
+    }
+}
+
+// EXTERNAL MODULE: external "node:worker_threads"
+var external_node_worker_threads_ = __nccwpck_require__(75919);
+;// CONCATENATED MODULE: ./src/masking/fake-pool.ts
+/**
+ * The masked rows of large batches computed on every core: each batch goes whole to the worker
+ * thread with the fewest batches in hand, and the caller (archive-mask.ts) keeps several in flight
+ * and takes the results back in order, so the masked archive is the one the main thread alone
+ * would have written (copy-rows.ts runs in both). Masking is CPU-bound in the job (HMAC-SHA256 per
+ * value, docs/masking.md, Speed) while pg_dump and the server mostly wait for it.
+ *
+ * The workers get the key's pads in memory (workerData), never through an environment, argument or
+ * file. From the sources they run fake-worker.ts (the parent's --import tsx is inherited); from a
+ * bundle, dist/mask-worker/index.js next to the bundle's own directory.
+ */
+
+
+
+/** Below this many bytes a batch is computed in the main thread: posting it costs more than it saves. */
+const MIN_POOL_BYTES = 64 * 1024;
+/** Workers at most, whatever the runner has: pg_dump, the server and the compressor need cores too. */
+const MAX_WORKERS = 8;
+function defaultWorkers() {
+    const cores = (0,external_node_os_.availableParallelism)();
+    return cores < 2 ? 0 : Math.min(cores, MAX_WORKERS);
+}
+function workerScript() {
+    const here = import.meta.url;
+    return here.endsWith(".ts") ? new URL("./fake-worker.ts", here) : new URL("../mask-worker/index.js", here);
+}
+class FakePool {
+    key;
+    workers = [];
+    busy = [];
+    pending = new Map();
+    nextId = 0;
+    failure;
+    closed = false;
+    constructor(key, size) {
+        this.key = key;
+        const workerData = { innerPad: new Uint8Array(key.innerPad), outerPad: new Uint8Array(key.outerPad) };
+        try {
+            for (let i = 0; i < size; i++) {
+                const worker = new external_node_worker_threads_.Worker(workerScript(), { workerData });
+                worker.on("message", (reply) => this.settle(reply));
+                worker.on("messageerror", (error) => this.fail(error));
+                worker.on("error", (error) => this.fail(error));
+                // Any exit before close() leaves its batches unanswered: they fail, never wait.
+                worker.on("exit", (code) => this.fail(new Error(`a masking worker thread exited with code ${code}`)));
+                this.workers.push(worker);
+                this.busy.push(0);
+            }
+        }
+        catch (error) {
+            void this.close();
+            throw error;
+        }
+    }
+    get size() {
+        return this.workers.length;
+    }
+    /** The batch's masked rows, computed by a worker when it is large enough. */
+    async run(spec, input) {
+        if (this.failure)
+            throw this.failure;
+        if (input.length < MIN_POOL_BYTES || this.workers.length === 0)
+            return maskCopyRows(this.key, spec, input);
+        let worker = 0;
+        for (let i = 1; i < this.busy.length; i++)
+            if (this.busy[i] < this.busy[worker])
+                worker = i;
+        const id = this.nextId++;
+        const result = await new Promise((resolve, reject) => {
+            this.pending.set(id, { worker, resolve, reject });
+            this.busy[worker]++;
+            this.workers[worker].postMessage({ id, spec, input });
+        });
+        // Structured cloning hands back a Uint8Array: the caller writes it on as a Buffer.
+        const output = result.output;
+        result.output = Buffer.from(output.buffer, output.byteOffset, output.byteLength);
+        return result;
+    }
+    async close() {
+        this.fail(new Error("the masking worker threads were stopped"));
+        this.closed = true;
+        const workers = this.workers.splice(0);
+        await Promise.all(workers.map((worker) => worker.terminate()));
+    }
+    settle(reply) {
+        const pending = this.pending.get(reply.id);
+        if (!pending)
+            return;
+        this.pending.delete(reply.id);
+        this.busy[pending.worker]--;
+        if ("error" in reply)
+            pending.reject(new Error(`a masking worker thread failed: ${reply.error}`));
+        else
+            pending.resolve(reply.result);
+    }
+    fail(error) {
+        if (this.closed)
+            return;
+        this.failure ??= error;
+        for (const pending of this.pending.values())
+            pending.reject(this.failure);
+        this.pending.clear();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/masking/archive-mask.ts
+/**
+ * Masks pg_dump's custom-format archive as it streams from pg_dump to the backup's stages: the
+ * masked copy of a scratch database is its dump with the masked tables' rows rewritten on the way,
+ * never an UPDATE of the database (docs/masking.md, "The order of work"). The header, the TOC,
+ * large objects and every table without a rule pass through untouched; a masked table's data block
+ * is re-framed around its masked rows (copy-rows.ts), computed in batches by worker threads
+ * (fake-pool.ts) and written back in order.
+ *
+ * The archive on a pipe (src/postgres/archive/README.md): header, TOC with every data position
+ * "not set", then per TABLE DATA entry `BLK_DATA dumpId {length bytes}* 0`, and large objects as
+ * `BLK_BLOBS dumpId {oid {length bytes}* 0}* 0`. Chunk lengths are free (pg_restore reads chunk
+ * by chunk), so a masked block is written as one chunk per batch, its COPY end marker included.
+ *
+ * The verification runs as the stream ends, before the stream reports success, so a failure stops
+ * the backup before its manifest is written: no masked value may be a source value (looked up
+ * among the digests of every masked column's source values, taken from the same archive), and no
+ * unique key may repeat a value that it did not repeat before masking.
+ */
+
+
+
+
+
+
+
+
+
+/** What the verification found, by table and column and counts only: never a value. */
+class MaskingVerificationError extends domain_errors/* OperationError */.OK {
+    failures;
+    constructor(failures) {
+        super(`masking verification failed: ${failures.join("; ")}`);
+        this.failures = failures;
+    }
+}
+const BATCH_BYTES = 4 * 1024 * 1024;
+const FIRST_HEAD_ATTEMPT = 64 * 1024;
+const END_OF_DATA = Buffer.from("\\.\n");
+const NEWLINE_END_OF_DATA = Buffer.from("\n\\.\n");
+var Phase;
+(function (Phase) {
+    Phase[Phase["Head"] = 0] = "Head";
+    Phase[Phase["BlockType"] = 1] = "BlockType";
+    Phase[Phase["BlockId"] = 2] = "BlockId";
+    Phase[Phase["ChunkLength"] = 3] = "ChunkLength";
+    Phase[Phase["Chunk"] = 4] = "Chunk";
+    Phase[Phase["LargeObjectOid"] = 5] = "LargeObjectOid";
+})(Phase || (Phase = {}));
+class ArchiveMasker {
+    plan;
+    key;
+    stream;
+    phase = Phase.Head;
+    head = [];
+    headBytes = 0;
+    nextHeadAttempt = FIRST_HEAD_ATTEMPT;
+    leftover = null;
+    intWidth = 5;
+    intSize = 4;
+    byId = new Map();
+    blockType = 0;
+    remaining = 0;
+    // The masked block being read.
+    relation = null;
+    rowsOf = new Map();
+    collected = [];
+    collectedBytes = 0;
+    ended = false;
+    queue = [];
+    inFlight = 0;
+    maxInFlight;
+    batchBytes;
+    pool;
+    probe;
+    sources = new DigestSet(1 << 20);
+    lookups = [];
+    lookedUp = 0;
+    uniqueFailures = new Map();
+    fixedChecks = [];
+    constructor(plan, key, options) {
+        this.plan = plan;
+        this.key = key;
+        this.pool = options.workers > 0 ? new FakePool(key, options.workers) : null;
+        this.maxInFlight = Math.max(2, 2 * options.workers);
+        this.batchBytes = options.batchBytes ?? BATCH_BYTES;
+        this.probe = options.probe;
+        for (const relation of plan.relations.values()) {
+            for (const rule of relation.columns.values()) {
+                // A fixed value is checked once a rule (partitions share their table's rules): as the
+                // column's type prints it, or at a jsonb path as #>> reads it.
+                const fixed = [];
+                if (rule.strategy?.kind === "fixed")
+                    fixed.push({ label: rule.label, text: rule.fixed });
+                for (const path of rule.paths ?? []) {
+                    if (path.strategy.kind === "fixed")
+                        fixed.push({ label: path.label, text: String(path.strategy.value) });
+                }
+                for (const check of fixed) {
+                    if (!this.fixedChecks.some((known) => known.label === check.label))
+                        this.fixedChecks.push(check);
+                }
+            }
+        }
+        this.stream = new external_node_stream_.Transform({
+            transform: (chunk, _encoding, callback) => {
+                this.write(chunk).then(() => callback(), callback);
+            },
+            flush: (callback) => {
+                this.finish().then(() => callback(), callback);
+            },
+            destroy: (error, callback) => {
+                void this.pool?.close();
+                callback(error);
+            },
+        });
+    }
+    /** What was masked; call once the stream has ended. */
+    result() {
+        return {
+            relations: [...this.rowsOf].map(([relation, rows]) => ({ relation, rows })),
+            sourceDigests: this.sources.size,
+            lookedUp: this.lookedUp,
+        };
+    }
+    async write(chunk) {
+        this.parse(chunk);
+        await this.pump(false);
+    }
+    async finish() {
+        try {
+            if (this.phase === Phase.Head)
+                this.tryHead(true);
+            if (this.phase !== Phase.BlockType || this.leftover !== null) {
+                throw new ArchiveTruncatedError("pg_dump archive truncated: the stream ended inside a data block");
+            }
+            await this.pump(true);
+            this.verify();
+        }
+        finally {
+            await this.pool?.close();
+        }
+    }
+    /** Pushes the pieces that are ready, in order; waits while too many batches are in flight (or all, at the end). */
+    async pump(all) {
+        while (this.queue.length > 0) {
+            const piece = this.queue[0];
+            if (!piece.settled && !all && this.inFlight <= this.maxInFlight)
+                return;
+            const bytes = piece.bytes ?? (await piece.batch);
+            this.queue.shift();
+            if (bytes.length > 0)
+                this.stream.push(bytes);
+        }
+    }
+    emit(bytes) {
+        if (bytes.length === 0)
+            return;
+        // With nothing waiting ahead of them, pass-through bytes go out at once.
+        if (this.queue.length === 0)
+            this.stream.push(bytes);
+        else
+            this.queue.push({ bytes, settled: true });
+    }
+    parse(chunk) {
+        if (this.phase === Phase.Head) {
+            this.head.push(chunk);
+            this.headBytes += chunk.length;
+            if (this.headBytes >= this.nextHeadAttempt)
+                this.tryHead(false);
+            return;
+        }
+        let buffer = chunk;
+        if (this.leftover) {
+            buffer = Buffer.concat([this.leftover, chunk]);
+            this.leftover = null;
+        }
+        this.scan(buffer, 0);
+    }
+    tryHead(final) {
+        const bytes = this.head.length === 1 ? this.head[0] : Buffer.concat(this.head);
+        this.head = [bytes];
+        const cursor = new ArchiveCursor(bytes);
+        try {
+            const header = readHeader(cursor);
+            if (header.compression.algorithm !== "none") {
+                throw new ArchiveFormatError("pg_dump archive: masking needs an archive written with -Z0");
+            }
+            for (const entry of readToc(cursor))
+                this.byId.set(entry.dumpId, entry);
+            this.intSize = header.intSize;
+            this.intWidth = 1 + header.intSize;
+        }
+        catch (error) {
+            if (!(error instanceof NeedMoreBytes))
+                throw error;
+            if (final)
+                throw new ArchiveTruncatedError(`pg_dump archive truncated: the stream ended inside ${error.where}`);
+            this.nextHeadAttempt = this.headBytes * 2;
+            return;
+        }
+        this.head = [];
+        this.phase = Phase.BlockType;
+        this.emit(bytes.subarray(0, cursor.offset));
+        this.scan(bytes, cursor.offset);
+    }
+    /**
+     * The block state machine over `buffer` from `at`. Outside a masked block every byte passes
+     * through (as slices of `buffer`); inside one, the chunk lengths are dropped and the chunks'
+     * bytes collected into batches of rows, re-framed when masked.
+     */
+    scan(buffer, at) {
+        let passFrom = at;
+        const passUntil = (end) => {
+            if (end > passFrom)
+                this.emit(buffer.subarray(passFrom, end));
+            passFrom = end;
+        };
+        while (at < buffer.length) {
+            if (this.phase === Phase.Chunk) {
+                const take = Math.min(this.remaining, buffer.length - at);
+                if (this.relation)
+                    this.collect(buffer.subarray(at, at + take));
+                at += take;
+                this.remaining -= take;
+                if (this.remaining === 0)
+                    this.phase = Phase.ChunkLength;
+                continue;
+            }
+            if (this.phase === Phase.BlockType) {
+                const type = buffer[at];
+                if (type !== BLK_DATA && type !== BLK_BLOBS) {
+                    throw new ArchiveFormatError(`pg_dump archive: unknown data block type ${type}: the archive is corrupt`);
+                }
+                this.blockType = type;
+                this.phase = Phase.BlockId;
+                at++;
+                continue;
+            }
+            // Every other phase reads an int; one cut by the chunk's end is read with the next chunk.
+            if (buffer.length - at < this.intWidth) {
+                if (!this.relation)
+                    passUntil(at);
+                this.leftover = Buffer.from(buffer.subarray(at));
+                return;
+            }
+            const value = this.readInt(buffer, at);
+            const intStart = at;
+            at += this.intWidth;
+            switch (this.phase) {
+                case Phase.BlockId: {
+                    const entry = this.byId.get(value);
+                    if (!entry) {
+                        throw new ArchiveFormatError(`pg_dump archive: a data block for dump id ${value}, which the TOC does not list`);
+                    }
+                    const plan = this.blockType === BLK_DATA && entry.desc === "TABLE DATA"
+                        ? this.plan.relations.get(`${entry.namespace}.${entry.tag}`)
+                        : undefined;
+                    if (plan) {
+                        // The block's type and id go out as they are; its chunks are written anew.
+                        passUntil(at);
+                        this.startRelation(entry, plan);
+                    }
+                    this.phase = this.blockType === BLK_DATA ? Phase.ChunkLength : Phase.LargeObjectOid;
+                    break;
+                }
+                case Phase.ChunkLength:
+                    if (value < 0)
+                        throw new ArchiveFormatError("pg_dump archive: a negative chunk length");
+                    if (value > 0) {
+                        this.remaining = value;
+                        this.phase = Phase.Chunk;
+                    }
+                    else if (this.blockType === BLK_DATA) {
+                        if (this.relation) {
+                            this.endRelation(buffer.subarray(intStart, at));
+                            passFrom = at;
+                        }
+                        this.phase = Phase.BlockType;
+                    }
+                    else {
+                        this.phase = Phase.LargeObjectOid;
+                    }
+                    break;
+                case Phase.LargeObjectOid:
+                    this.phase = value === 0 ? Phase.BlockType : Phase.ChunkLength;
+                    break;
+                default:
+                    throw new ArchiveFormatError("pg_dump archive: unexpected state");
+            }
+        }
+        if (!this.relation)
+            passUntil(buffer.length);
+    }
+    readInt(buffer, at) {
+        const sign = buffer[at];
+        let value = 0;
+        let scale = 1;
+        for (let i = 1; i <= this.intSize; i++) {
+            value += buffer[at + i] * scale;
+            scale *= 256;
+        }
+        if (sign > 1)
+            throw new ArchiveFormatError(`pg_dump archive: bad integer sign byte ${sign}`);
+        return sign === 1 ? -value : value;
+    }
+    writeInt(value) {
+        const bytes = Buffer.alloc(this.intWidth);
+        let rest = value;
+        for (let i = 1; i <= this.intSize; i++) {
+            bytes[i] = rest % 256;
+            rest = Math.floor(rest / 256);
+        }
+        return bytes;
+    }
+    startRelation(entry, plan) {
+        const name = `${entry.namespace}.${entry.tag}`;
+        const copy = parseCopyStatement(entry.copyStatement ?? "");
+        if (!copy)
+            throw new domain_errors/* OperationError */.OK(`masking ${name}: its data is not COPY data (a dump with --inserts?)`);
+        const position = new Map(copy.columns.map((column, i) => [column, i]));
+        const at = (column) => {
+            const field = position.get(column);
+            if (field === undefined)
+                throw new domain_errors/* OperationError */.OK(`masking ${name}: the dump has no column ${column}`);
+            return field;
+        };
+        const rules = [...plan.columns].map(([column, rule]) => ({ ...rule, field: at(column) }));
+        rules.sort((a, b) => a.field - b.field);
+        const uniques = plan.uniques.map((unique) => unique.columns.map(at));
+        this.relation = {
+            name,
+            columns: copy.columns,
+            probe: plan.probe,
+            spec: {
+                fields: copy.columns.length,
+                rules,
+                uniques: uniques.map((fields, i) => ({
+                    fields,
+                    nullsNotDistinct: plan.uniques[i].nullsNotDistinct,
+                })),
+            },
+            uniques: plan.uniques.map(() => new DigestMap()),
+            uniqueNames: plan.uniques.map((unique) => unique.name),
+        };
+        this.rowsOf.set(name, 0);
+        this.collected = [];
+        this.collectedBytes = 0;
+        this.ended = false;
+    }
+    collect(bytes) {
+        if (this.ended) {
+            // What follows the end marker (empty lines) is no row: it goes out as it came.
+            this.queue.push({ bytes: this.chunk(Buffer.from(bytes)), settled: true });
+            return;
+        }
+        this.collected.push(bytes);
+        this.collectedBytes += bytes.length;
+        if (this.collectedBytes >= this.batchBytes)
+            this.dispatch(false);
+    }
+    /** Sends the complete rows collected so far to be masked; at the block's end, all of it. */
+    dispatch(final) {
+        if (this.collected.length === 0)
+            return;
+        const bytes = Buffer.concat(this.collected, this.collectedBytes);
+        // COPY's end marker, a line `\.` (a backslash in a value is always escaped, so no row is
+        // one): the rows end before it, and it and what follows go out as they are.
+        const marker = bytes.subarray(0, END_OF_DATA.length).equals(END_OF_DATA)
+            ? 0
+            : bytes.indexOf(NEWLINE_END_OF_DATA) + 1 || -1;
+        const rowsEnd = marker >= 0 ? marker : bytes.lastIndexOf(0x0a) + 1;
+        const rest = marker >= 0 ? null : bytes.subarray(rowsEnd);
+        if (final && rest !== null && rest.length > 0) {
+            throw new ArchiveFormatError(`pg_dump archive: the data of ${this.relation.name} ends inside a row`);
+        }
+        this.collected = rest !== null && rest.length > 0 ? [rest] : [];
+        this.collectedBytes = rest?.length ?? 0;
+        if (rowsEnd > 0)
+            this.maskRows(bytes.subarray(0, rowsEnd));
+        if (marker >= 0) {
+            this.ended = true;
+            this.queue.push({ bytes: this.chunk(bytes.subarray(marker)), settled: true });
+        }
+    }
+    /** One archive chunk: its length, then its bytes. */
+    chunk(bytes) {
+        return Buffer.concat([this.writeInt(bytes.length), bytes]);
+    }
+    maskRows(rows) {
+        const relation = this.relation;
+        const piece = { settled: false };
+        this.inFlight++;
+        const masked = this.pool
+            ? this.pool.run(relation.spec, rows)
+            : Promise.resolve().then(() => maskCopyRows(this.key, relation.spec, rows));
+        piece.batch = masked.then(async (result) => {
+            this.take(relation, result);
+            if (relation.probe)
+                await this.probe.check(relation.name, relation.columns, result.output);
+            this.inFlight--;
+            piece.settled = true;
+            return this.chunk(result.output);
+        }, (error) => {
+            this.inFlight--;
+            piece.settled = true;
+            throw new domain_errors/* OperationError */.OK(`masking ${relation.name} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
+                cause: error,
+            });
+        });
+        // Awaited in order by pump(); a failure is reported there, never as an unhandled rejection.
+        piece.batch.catch(() => undefined);
+        this.queue.push(piece);
+    }
+    /** A batch's digests, taken in the main thread as the batches come back. */
+    take(relation, result) {
+        this.rowsOf.set(relation.name, (this.rowsOf.get(relation.name) ?? 0) + result.rows);
+        this.sources.addDigests(result.sources);
+        if (result.lookups.length > 0)
+            this.lookups.push(result.lookups);
+        const u = result.uniques;
+        for (let i = 0; i + 4 < u.length; i += 5) {
+            const index = u[i];
+            if (!relation.uniques[index].add(u[i + 1], u[i + 2], u[i + 3], u[i + 4])) {
+                const name = `${relation.name}: unique key ${relation.uniqueNames[index]}`;
+                this.uniqueFailures.set(name, (this.uniqueFailures.get(name) ?? 0) + 1);
+            }
+        }
+    }
+    endRelation(endInt) {
+        this.dispatch(true);
+        this.queue.push({ bytes: Buffer.from(endInt), settled: true });
+        this.relation = null;
+    }
+    verify() {
+        const labels = this.plan.labels;
+        const hits = labels.map(() => ({ found: 0, other: 0, phones: 0, total: 0 }));
+        for (const triples of this.lookups) {
+            for (let i = 0; i + 2 < triples.length; i += 3) {
+                const label = triples[i + 2];
+                const flags = this.sources.lookupDigest(triples[i], triples[i + 1]);
+                const count = hits[label];
+                this.lookedUp++;
+                if (labels[label].phone) {
+                    // A keyed permutation of a dense number space maps some numbers onto other real ones
+                    // (1M numbers out of 10^11: about 10). Such a hit is a collision, not this row's own
+                    // number; a column left unmasked hits on (nearly) every row.
+                    count.total++;
+                    if (flags & OTHER_SOURCE)
+                        count.other++;
+                    else if (flags & PHONE_SOURCE)
+                        count.phones++;
+                }
+                else if (flags !== 0)
+                    count.found++;
+            }
+        }
+        const failures = [];
+        for (const { label, text } of this.fixedChecks) {
+            if (text !== "" && !looksFake(text) && this.sources.lookup(text) !== 0)
+                failures.push(`${labels[label].name}: its fixed value is among the source values`);
+        }
+        labels.forEach((label, i) => {
+            const { found, other, phones, total } = hits[i];
+            if (found > 0)
+                failures.push(`${label.name}: ${found} values found among the source values`);
+            if (other > 0)
+                failures.push(`${label.name}: ${other} values found among the source values of other strategies`);
+            if (phones * 2 > total)
+                failures.push(`${label.name}: ${phones} of ${total} values are source phone numbers (not masked)`);
+        });
+        for (const [name, rows] of this.uniqueFailures) {
+            failures.push(`${name}: ${rows} rows would repeat a masked value no source row repeated`);
+        }
+        if (failures.length > 0)
+            throw new MaskingVerificationError(failures);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/masking/constraint-probe.ts
+
+
+class ConstraintProbe {
+    client;
+    tables = new Map();
+    failure;
+    queue = Promise.resolve();
+    constructor(client) {
+        this.client = client;
+    }
+    /** Sets up the probe tables on `client` (which the probe then owns) inside one transaction. */
+    static async open(client, relations) {
+        const probe = new ConstraintProbe(client);
+        await client.query("BEGIN");
+        for (const [index, relation] of relations.entries()) {
+            const table = `pg_temp.lifeboat_probe_${index}`;
+            await client.query(`CREATE TEMP TABLE lifeboat_probe_${index} (LIKE ${relation.quoted} INCLUDING CONSTRAINTS)`);
+            probe.tables.set(relation.name, table);
+        }
+        return probe;
+    }
+    probes(relation) {
+        return this.tables.has(relation);
+    }
+    /** Copies one batch of masked rows (COPY text, archive column order) into the relation's probe table. */
+    check(relation, columns, rows) {
+        const table = this.tables.get(relation);
+        const target = `${table} (${columns.map(catalog_check_quoteIdent).join(", ")})`;
+        this.queue = this.queue.then(async () => {
+            if (this.failure)
+                throw this.failure;
+            try {
+                await copyIn(this.client, target, rows);
+                await this.client.query(`TRUNCATE ${table}`);
+            }
+            catch (error) {
+                // The server's message names the constraint and the type, never the row (its DETAIL would).
+                const message = (0,domain_errors/* describeErrorWithoutValues */._C)(error)
+                    .replace(/(invalid input syntax for type [^:]+):.*/, "$1")
+                    .replaceAll(`"${table.replace("pg_temp.", "")}"`, `"${relation}"`);
+                this.failure = new domain_errors/* OperationError */.OK(`the masked rows of ${relation} break a rule of the table, which a restore would refuse: ${message}`);
+                throw this.failure;
+            }
+        });
+        return this.queue;
+    }
+    async close() {
+        await this.client.query("ROLLBACK").catch(() => undefined);
+        await this.client.end().catch(() => undefined);
+    }
+}
+/** COPY `target` FROM STDIN with `data` (rows already in COPY's text format). */
+function copyIn(client, target, data) {
+    return new Promise((resolve, reject) => {
+        client.query(new CopyIn(`COPY ${target} FROM STDIN`, data, resolve, reject));
+    });
+}
+/**
+ * A pg "submittable": pg hands it the protocol messages of its statement. Only what COPY FROM
+ * STDIN needs: send the data when the server asks for it, settle when the server is ready again.
+ */
+class CopyIn {
+    text;
+    data;
+    resolve;
+    reject;
+    error;
+    constructor(text, data, resolve, reject) {
+        this.text = text;
+        this.data = data;
+        this.resolve = resolve;
+        this.reject = reject;
+    }
+    submit(connection) {
+        connection.query(this.text);
+    }
+    handleCopyInResponse(connection) {
+        const chunk = 1 << 20;
+        for (let offset = 0; offset < this.data.length; offset += chunk) {
+            connection.sendCopyFromChunk(this.data.subarray(offset, offset + chunk));
+        }
+        connection.endCopyFrom();
+    }
+    // pg passes a query no ReadyForQuery after its ErrorResponse (nor after a lost connection): the
+    // error settles the COPY, or the statements queued after it would wait forever.
+    handleError(error) {
+        this.error = error;
+        this.reject(error);
+    }
+    handleReadyForQuery() {
+        if (this.error)
+            this.reject(this.error);
+        else
+            this.resolve();
+    }
+    handleCommandComplete() { }
+    handleRowDescription() { }
+    handleDataRow() { }
+    handleEmptyQuery() { }
+    handlePortalSuspended() { }
+    handleCopyData() { }
+}
+
+;// CONCATENATED MODULE: ./src/masking/coverage.ts
+
+
+
+const NAME_PATTERNS = [
+    [/e_?mail/, "email"],
+    [/phone|mobile|(^|_)fax($|_)|(^|_)tel($|_)|msisdn/, "phone number"],
+    [/(^|_)(first|last|full|given|family|middle|sur|display|user|maiden|nick)_?name$|^name$|^names?_/, "name"],
+    [/address|street|(^|_)city($|_)|zip_?code|postcode|postal|(^|_)addr($|_)/, "address"],
+    [/(^|_)ip($|_)|ip_?addr|remote_addr|user_agent/, "IP address or client"],
+    [
+        /birth|(^|_)dob($|_)|(^|_)ssn($|_)|passport|iban|card_?number|tax_?id|national_?id|licen[cs]e_?number/,
+        "identity document or date of birth",
+    ],
+];
+const CONTENT_PATTERNS = [
+    [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/, "email"],
+    [/(\+\d{1,3}[\s.-]?)?\(?\d{2,4}\)?[\s.-]?\d{3,4}[\s.-]?\d{3,4}/, "phone number"],
+    [/\b(?:\d{1,3}\.){3}\d{1,3}\b/, "IPv4 address"],
+];
+/** Arrays of text types, sampled like text (an `emails text[]` column). */
+const TEXT_ARRAYS = new Set(["_text", "_varchar", "_bpchar", "_citext", "_json", "_jsonb"]);
+async function coverageReport(client, rules, options = {}) {
+    const sampleRows = options.sampleRows ?? 200;
+    const freeTextLength = options.freeTextLength ?? 120;
+    const covered = new Set();
+    for (const table of rules.tables) {
+        for (const column of table.columns)
+            covered.add(`${rules_qualifiedName(table)}.${column.column}`);
+    }
+    const { rows } = await client.query(`SELECT n.nspname, c.relname, a.attname, t.typname, t.typcategory::text
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+       JOIN pg_type t ON t.oid = a.atttypid
+      WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+        AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
+        AND a.attgenerated = ''
+      ORDER BY n.nspname, c.relname, a.attnum`);
+    const byTable = new Map();
+    for (const row of rows) {
+        if (covered.has(`${row.nspname}.${row.relname}.${row.attname}`))
+            continue;
+        const key = `${row.nspname}.${row.relname}`;
+        byTable.set(key, [...(byTable.get(key) ?? []), row]);
+    }
+    const warnings = [];
+    for (const [table, columns] of byTable) {
+        const reasons = new Map(columns.map((c) => [c.attname, []]));
+        for (const column of columns) {
+            const name = column.attname.toLowerCase();
+            for (const [pattern, what] of NAME_PATTERNS) {
+                if (pattern.test(name))
+                    reasons.get(column.attname).push(`name looks like ${what}`);
+            }
+            if (column.typname === "inet" || column.typname === "cidr")
+                reasons.get(column.attname).push("type is an IP address");
+            // A stored search vector holds the words of the columns it was built from, names and
+            // emails included; one kept by a trigger is not rebuilt, since triggers are off while
+            // masking (a generated one is rebuilt, and not listed here).
+            if (column.typname === "tsvector")
+                reasons.get(column.attname).push("type is a text-search vector (the words it was built from)");
+        }
+        // Text, json and arrays of them are sampled; a search vector's text holds its words.
+        const sampled = columns.filter((c) => c.typcategory === "S" ||
+            c.typname === "jsonb" ||
+            c.typname === "json" ||
+            c.typname === "tsvector" ||
+            (c.typcategory === "A" && TEXT_ARRAYS.has(c.typname)));
+        if (sampled.length > 0) {
+            const { schema, name } = { schema: columns[0].nspname, name: columns[0].relname };
+            const { rows: sample } = await client.query(`SELECT ${sampled.map((c, i) => `${catalog_check_quoteIdent(c.attname)}::text AS c${i}`).join(", ")}
+           FROM ${quoteTable({ schema, table: name })} LIMIT ${sampleRows}`);
+            sampled.forEach((column, i) => {
+                const values = sample.map((row) => row[`c${i}`]).filter((v) => v !== null && v !== "");
+                if (values.length === 0)
+                    return;
+                for (const [pattern, what] of CONTENT_PATTERNS) {
+                    const hits = values.filter((v) => pattern.test(v)).length;
+                    if (hits > 0)
+                        reasons
+                            .get(column.attname)
+                            .push(`content looks like ${what} (${hits} of ${values.length} sampled)`);
+                }
+                const average = values.reduce((sum, v) => sum + v.length, 0) / values.length;
+                if (column.typcategory === "S" && average > freeTextLength) {
+                    reasons.get(column.attname).push(`free text (${Math.round(average)} characters on average)`);
+                }
+            });
+        }
+        for (const [column, found] of reasons) {
+            if (found.length > 0)
+                warnings.push({ table, column, reasons: found });
+        }
+    }
+    return warnings;
+}
+function formatCoverageWarning(warning) {
+    return `${warning.table}.${warning.column} has no masking rule: ${warning.reasons.join(", ")}`;
+}
+/** The error for a run asked to fail on uncovered columns, or undefined when there are none. */
+function coverageFailure(warnings, rulesPath) {
+    if (warnings.length === 0)
+        return undefined;
+    const names = warnings.map((w) => `${w.table}.${w.column}`);
+    return new domain_errors/* OperationError */.OK(`${warnings.length} column(s) look personal but have no rule in ${rulesPath}: ${names.join(", ")} (add a strategy, or \`keep\` to accept them)`);
+}
+
+;// CONCATENATED MODULE: ./src/masking/index.ts
+/**
+ * Masking the scratch copy (issue 18): the rules file, its check against the database, the
+ * filters and free SQL, the masker of the dump's archive with its verification, and the coverage
+ * report. docs/masking.md.
+ */
+
+
+
+
+
+
+
+
+
+
+
+/** Reads and parses the rules file named by `--mask`. */
+async function loadMaskingRules(path, input = "mask") {
+    let text;
+    try {
+        text = await readFile(path, "utf8");
+    }
+    catch (error) {
+        throw new InputError(`${input}: cannot read ${path}: ${describeError(error)}`, { input, cause: error });
+    }
+    return parseMaskingRules(text, path);
+}
+
+;// CONCATENATED MODULE: ./src/storage/open-store.ts
+/** Opens the store a storage URL names, through the driver registered for its scheme. */
+
+
+/** The S3 options with a store's own credentials (docs/offsite.md), read from the environment. */
+function withCredentials(s3, env, input) {
+    const wanted = s3?.credentialsEnv;
+    if (!s3 || !wanted)
+        return s3;
+    const read = (name) => env[`${wanted.prefix}_${name}`]?.trim() || undefined;
+    const accessKeyId = read("AWS_ACCESS_KEY_ID");
+    const secretAccessKey = read("AWS_SECRET_ACCESS_KEY");
+    const sessionToken = read("AWS_SESSION_TOKEN");
+    if (accessKeyId === undefined && wanted.optional)
+        return s3;
+    if (accessKeyId === undefined || secretAccessKey === undefined) {
+        const missing = accessKeyId === undefined ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY";
+        throw new domain_errors/* InputError */.dz(`--${input}: ${wanted.prefix}_${missing} is not set (the store's own credentials)`, {
+            input,
+        });
+    }
+    return { ...s3, credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } };
+}
+/** Parses `urlText` (InputError when malformed) and opens the matching store. */
+async function openStore(urlText, options = {}) {
+    const location = parseLocation(urlText, {
+        cwd: options.cwd ?? process.cwd(),
+        input: options.input ?? "storage",
+    });
+    const s3 = withCredentials(options.s3, options.env ?? process.env, options.input ?? "storage");
+    return openLocation(location, { ...options, ...(s3 ? { s3 } : {}) });
+}
+
+;// CONCATENATED MODULE: ./src/domain/provenance.ts
+/** Where a backup came from, when it was made in GitHub Actions; null elsewhere. */
+function provenanceFromEnv(env) {
+    if (env.GITHUB_ACTIONS !== "true")
+        return null;
+    const value = (name) => env[name] || null;
+    const server = env.GITHUB_SERVER_URL || "https://github.com";
+    const runUrl = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+        ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ""}`
+        : null;
+    return {
+        repository: value("GITHUB_REPOSITORY"),
+        commit: value("GITHUB_SHA"),
+        ref: value("GITHUB_REF"),
+        workflow: value("GITHUB_WORKFLOW"),
+        runId: value("GITHUB_RUN_ID"),
+        runAttempt: value("GITHUB_RUN_ATTEMPT"),
+        runUrl,
+        actor: value("GITHUB_ACTOR"),
+        event: value("GITHUB_EVENT_NAME"),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/streams/bulk-pipe.ts
+/**
+ * A pipe from a child process whose output arrives in large chunks, for a child that writes a lot
+ * in small pieces (pg_dump writes its archive 4 KiB at a time).
+ *
+ * A child's stdout piped the usual way reaches Node in reads of whatever the pipe held at that
+ * moment, ~8 KiB on average for pg_dump: each read allocates a buffer and goes through the stream
+ * machinery, and every stage after it (hashing, the archive parser, the compressor) pays its
+ * per-chunk cost ~120,000 times per GB. Here the child writes into a FIFO, and Node reads it with
+ * `net.Socket`'s `onread`, straight into the free end of a 1 MiB buffer: no allocation per read, no
+ * copy, and the stream downstream sees one chunk per MiB (docs/benchmarks.md has the figures).
+ *
+ * The FIFO is made in a private directory and unlinked before the child starts: both ends are
+ * open by then, so nothing is left on disk and no other process can open it. Where `mkfifo` is
+ * missing (Windows), `createBulkPipe` returns undefined and the caller uses an ordinary pipe.
+ */
+
+
+
+
+
+
+const BULK_CHUNK_BYTES = 1024 * 1024;
+function createBulkPipe(options = {}) {
+    const chunkBytes = options.chunkBytes ?? BULK_CHUNK_BYTES;
+    let directory;
+    try {
+        directory = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(options.directory ?? (0,external_node_os_.tmpdir)(), "lifeboat-pipe-"));
+    }
+    catch {
+        return undefined;
+    }
+    let readFd;
+    let writeFd;
+    try {
+        const path = (0,external_node_path_.join)(directory, "fifo");
+        const made = (0,external_node_child_process_.spawnSync)("mkfifo", ["-m", "600", path], { stdio: "ignore" });
+        if (made.error || made.status !== 0)
+            return undefined;
+        // The read end first and non-blocking (an open for reading waits for a writer otherwise, and
+        // libuv needs O_NONBLOCK); then the write end, which opens at once since a reader exists.
+        readFd = (0,external_node_fs_.openSync)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NONBLOCK);
+        writeFd = (0,external_node_fs_.openSync)(path, external_node_fs_.constants.O_WRONLY);
+        (0,external_node_fs_.unlinkSync)(path);
+    }
+    catch {
+        for (const fd of [readFd, writeFd])
+            if (fd !== undefined)
+                closeQuietly(fd);
+        return undefined;
+    }
+    finally {
+        (0,external_node_fs_.rmSync)(directory, { recursive: true, force: true });
+    }
+    // Chunks given back, refilled rather than allocated anew: a fresh 1 MiB buffer per MiB read lives
+    // just long enough (queued in the stages, compressed on the thread pool) to be promoted to V8's old
+    // generation, and ~300 of them per GB set off a full garbage collection every dozen or so (21
+    // against 5 for a 0.3 GB dump, measured with --trace-gc).
+    const ours = new WeakSet();
+    const spare = [];
+    const fresh = () => {
+        const buffer = spare.pop() ?? Buffer.allocUnsafeSlow(chunkBytes);
+        ours.add(buffer.buffer);
+        return buffer;
+    };
+    let chunk = fresh();
+    let fill = 0;
+    const output = new external_node_stream_.Readable({
+        // One chunk in the buffer is the back-pressure point: the socket pauses, the FIFO fills, and
+        // the child blocks in write() until the stages after us caught up.
+        highWaterMark: 1,
+        read() {
+            socket.resume();
+        },
+        destroy(error, callback) {
+            socket.destroy();
+            callback(error);
+        },
+    });
+    const pushFull = () => {
+        const full = chunk;
+        chunk = fresh();
+        fill = 0;
+        if (!output.push(full))
+            socket.pause();
+    };
+    const socket = new external_node_net_.Socket({
+        fd: readFd,
+        readable: true,
+        writable: false,
+        onread: {
+            buffer: () => chunk.subarray(fill),
+            callback: (bytes) => {
+                fill += bytes;
+                if (fill === chunkBytes)
+                    pushFull();
+                return true;
+            },
+        },
+    });
+    // EOF: the child and everything it started closed the write end.
+    let ended = false;
+    const end = () => {
+        if (ended)
+            return;
+        ended = true;
+        if (fill > 0)
+            output.push(chunk.subarray(0, fill));
+        output.push(null);
+    };
+    socket.on("end", end);
+    socket.on("close", (hadError) => hadError || end());
+    socket.on("error", (error) => {
+        ended = true;
+        output.destroy(error);
+    });
+    // Flowing, so that EOF is seen (the bytes themselves never go through the socket's own buffer).
+    socket.resume();
+    const writeEnd = writeFd;
+    let writeClosed = false;
+    return {
+        writeFd: writeEnd,
+        closeWriteEnd() {
+            if (writeClosed)
+                return;
+            writeClosed = true;
+            closeQuietly(writeEnd);
+        },
+        output,
+        release(given) {
+            // Only whole chunks of ours, each once: a buffer is ours again only after fresh() took it.
+            if (!ours.has(given.buffer) || given.byteOffset !== 0 || spare.length >= MAX_SPARE)
+                return;
+            ours.delete(given.buffer);
+            spare.push(given.length === chunkBytes ? given : Buffer.from(given.buffer, 0, chunkBytes));
+        },
+    };
+}
+/** Chunks kept for reuse: those in flight at once, ~4 to 8 (taps, compressor, its thread pool). */
+const MAX_SPARE = 16;
+function closeQuietly(fd) {
+    try {
+        (0,external_node_fs_.closeSync)(fd);
+    }
+    catch {
+        // Already closed.
+    }
+}
+
+;// CONCATENATED MODULE: ./src/postgres/pg-dump.ts
+/**
+ * Runs pg_dump with its output as a stream. The stream only ends cleanly once pg_dump has exited
+ * with status 0 and what it wrote starts like a custom-format archive: an exit with an error, a
+ * kill, or an empty output turns into a stream error, so a cut-short dump can never be stored as
+ * a complete one.
+ */
+
+
+
+
+
+
+
+const ARCHIVE_MAGIC = Buffer.from("PGDMP");
+const STDERR_KEEP = 64 * 1024;
+const COALESCE_BYTES = 256 * 1024;
+/**
+ * The TimeZone pg_dump's session runs in. pg_dump sets DateStyle and extra_float_digits but not
+ * the zone, so timestamptz values reach the archive in whatever zone the role, the database or the
+ * server default says, and restore-test could not print them again the same way to recompute a
+ * table's digest. In UTC they can (the manifest records it as `dump.timeZone`), and UTC's text does
+ * not depend on the time zone database of either server. The values are the same instants in any
+ * zone, so what a restore puts in the database does not change.
+ */
+const DUMP_TIME_ZONE = "UTC";
+function startPgDump(options) {
+    // An allow-listed environment: the password in PGPASSWORD (never on the command line), and
+    // nothing of ours (identities, tokens, other PG* variables) that pg_dump has no use for.
+    const connection = pgConnection(options.url);
+    const { path, env } = toolSpawn(options.pgDump, {
+        ...pgToolEnv(options.env, {
+            password: options.url.password,
+            sslmode: options.url.sslmode,
+            appName: "lifeboat pg_dump",
+            connectTimeoutSeconds: 15,
+            timeZone: DUMP_TIME_ZONE,
+        }),
+        ...connection.env,
+    });
+    // The archive through a FIFO read in 1 MiB chunks where the platform has one (bulk-pipe.ts says
+    // why), else an ordinary pipe.
+    const bulk = options.ordinaryPipe ? undefined : createBulkPipe();
+    let child;
+    try {
+        // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
+        // anything it started (a wrapper script's children too).
+        child = (0,external_node_child_process_.spawn)(path, [...options.args, `--dbname=${connection.dbname}`], {
+            env,
+            stdio: ["ignore", bulk ? bulk.writeFd : "pipe", "pipe"],
+            detached: true,
+        });
+    }
+    catch (error) {
+        bulk?.output.destroy();
+        throw error;
+    }
+    finally {
+        bulk?.closeWriteEnd();
+    }
+    const archive = bulk ? bulk.output : child.stdout;
+    const stderrStream = child.stderr;
+    child.on("close", connection.dispose);
+    child.on("error", connection.dispose);
+    const running = () => child.exitCode === null && child.signalCode === null;
+    const terminate = () => {
+        if (!running() || child.pid === undefined)
+            return;
+        signalGroup(child.pid, "SIGTERM");
+        // A pg_dump that ignores SIGTERM must not keep the backup (and the process) waiting.
+        setTimeout(() => running() && signalGroup(child.pid, "SIGKILL"), pg_dump_KILL_AFTER_MS).unref();
+    };
+    let stderr = "";
+    stderrStream.setEncoding("utf8");
+    stderrStream.on("data", (text) => {
+        stderr = (stderr + text).slice(-STDERR_KEEP);
+    });
+    let killedFor;
+    const exited = new Promise((resolve, reject) => {
+        child.on("error", (error) => reject(new domain_errors/* OperationError */.OK(`pg_dump could not start: ${error.message}`)));
+        child.on("close", (code, signal) => {
+            if (code === 0)
+                return resolve();
+            const why = killedFor ?? (signal ? `killed by ${signal}` : `exited with status ${code}`);
+            reject(new domain_errors/* OperationError */.OK(`pg_dump ${why}${lastError(stderr)}${accessHint(stderr, options.url.user)}`));
+        });
+    });
+    // Observed through the output stream; this keeps an early rejection from being "unhandled".
+    exited.catch(() => undefined);
+    let seen = 0;
+    const head = [];
+    // pg_dump writes in pieces of a few KiB; gathering them into larger chunks here saves every
+    // stage after it (hashing, encryption, the store) most of its per-chunk cost.
+    let pending = [];
+    let pendingBytes = 0;
+    const output = new external_node_stream_.Transform({
+        transform(chunk, _encoding, callback) {
+            // A copy: the chunk itself is refilled once the stages are done with it (release).
+            if (seen < ARCHIVE_MAGIC.length)
+                head.push(Buffer.from(chunk.subarray(0, ARCHIVE_MAGIC.length)));
+            seen += chunk.length;
+            if (pendingBytes === 0 && chunk.length >= COALESCE_BYTES)
+                return callback(null, chunk);
+            pending.push(chunk);
+            pendingBytes += chunk.length;
+            if (pendingBytes < COALESCE_BYTES)
+                return callback();
+            const gathered = Buffer.concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+            callback(null, gathered);
+        },
+        flush(callback) {
+            exited.then(() => {
+                if (pendingBytes > 0)
+                    this.push(Buffer.concat(pending, pendingBytes));
+                const start = Buffer.concat(head).subarray(0, ARCHIVE_MAGIC.length);
+                if (seen === 0)
+                    return callback(new domain_errors/* OperationError */.OK("pg_dump exited 0 but wrote nothing"));
+                if (!start.equals(ARCHIVE_MAGIC)) {
+                    return callback(new domain_errors/* OperationError */.OK("pg_dump's output is not a custom-format archive"));
+                }
+                callback();
+            }, (error) => callback(error));
+        },
+    });
+    archive.on("error", (error) => output.destroy(error));
+    archive.pipe(output);
+    // A child that failed to start never closes the FIFO's read end by itself.
+    child.on("error", () => archive.destroy());
+    // The consumer went away (store failure, abort): pg_dump must not keep running.
+    output.on("close", terminate);
+    return {
+        output,
+        release: bulk ? (chunk) => bulk.release(chunk) : () => undefined,
+        kill(reason) {
+            killedFor ??= `was stopped: ${reason}`;
+            terminate();
+        },
+    };
+}
+const pg_dump_KILL_AFTER_MS = 5_000;
+function signalGroup(pid, signal) {
+    try {
+        process.kill(-pid, signal);
+    }
+    catch {
+        // Already gone.
+    }
+}
+/**
+ * What to do when pg_dump stopped at a table its role may not read: the commonest failure of a
+ * backup run as a dedicated, least-privileged role. pg_dump reads every table in the scope with row
+ * security off, so a policy that would hide rows fails the dump rather than thinning it.
+ */
+function accessHint(stderr, role) {
+    const who = role ? `role ${role}` : "the role";
+    if (/query would be affected by row-level security policy/.test(stderr)) {
+        return ` (the backup's ${who} must see every row: give it BYPASSRLS or ownership of the table, or leave the table out with --exclude-table; lifeboat doctor lists every table it cannot read)`;
+    }
+    if (/permission denied for (table|sequence|schema|large object|view|materialized view)/.test(stderr)) {
+        return ` (the backup's ${who} must read everything in the dump's scope: GRANT pg_read_all_data (PostgreSQL 14 and later) or SELECT and USAGE, or narrow the scope with --exclude-table / --exclude-schema; lifeboat doctor lists what it cannot read)`;
+    }
+    return "";
+}
+/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
+function lastError(stderr) {
+    const lines = redactUrls(stderr)
+        .split("\n")
+        .map((line) => line.trim())
+        .filter(Boolean);
+    const at = lines.findLastIndex((line) => /error:|FATAL:|fatal:/.test(line));
+    const error = at < 0 ? lines.at(-1) : lines[at];
+    // The server's DETAIL and HINT lines after it say why, and often what to do.
+    const advice = at < 0 ? [] : lines.slice(at + 1).filter((line) => /^(DETAIL|HINT):/.test(line));
+    return error ? `: ${[error, ...advice].join(" ")}` : "";
+}
+
+;// CONCATENATED MODULE: ./src/postgres/archive/digests.ts
+/**
+ * What a data block's bytes add up to: rows, bytes and a sha256 per table, and a count and digest
+ * of the large objects. Fed the payload of each length-prefixed chunk as it passes.
+ */
+
+const digests_NEWLINE = 10;
+const digests_BACKSLASH = 92;
+const DOT = 46;
+/**
+ * pg_dump (15 and earlier at least) ends each table's COPY data with "\\.\n\n\n"; the COPY end
+ * marker is not table content, so it is held back from the digest until the table's end shows
+ * whether the last bytes are the marker. Five bytes is the longest form.
+ */
+const HOLD_BACK = 5;
+/** Chunks up to this size are copied by hand rather than with Buffer.copy. */
+const SHORT_COPY = 512;
+/**
+ * One table's data. Chunks are copied into a staging buffer and hashed and scanned a buffer at a
+ * time: with -Z0 pg_dump 15 writes one chunk per row, and a hash update per ~100-byte row would cost
+ * more than the hashing itself.
+ */
+class TableDigester {
+    stage;
+    format;
+    hash = (0,external_node_crypto_.createHash)("sha256");
+    fill = 0;
+    processed = 0;
+    newlines = 0;
+    /** The last byte already hashed, -1 before any: tells whether the marker starts a line. */
+    lastProcessedByte = -1;
+    lexer;
+    stageView;
+    constructor(stage, format) {
+        this.stage = stage;
+        this.format = format;
+        this.lexer = format === "inserts" ? new InsertLexer() : null;
+        this.stageView = new DataView(stage.buffer, stage.byteOffset, stage.length);
+    }
+    /**
+     * `view` is a DataView over `source`: short copies go four bytes at a time through it. COPY
+     * text's newlines are counted here, on the way in, a word at a time: a separate search of the
+     * stage afterwards cost one native call per row.
+     */
+    write(source, view, start, end) {
+        let fill = this.fill;
+        if (end - start <= SHORT_COPY && end - start <= this.stage.length - fill) {
+            // Buffer.copy's call overhead outweighs a short copy, and most rows are short.
+            const stageView = this.stageView;
+            const counting = this.lexer === null;
+            let newlines = 0;
+            const words = end - 3;
+            while (start < words) {
+                const word = view.getUint32(start);
+                stageView.setUint32(fill, word);
+                if (counting) {
+                    // The bytes of `word` that are "\n", exactly: 0x80 in each such byte's place (the
+                    // zero-byte test on word ^ 0x0a0a0a0a that has no false positives).
+                    const x = word ^ 0x0a0a0a0a;
+                    const found = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f) & 0x80808080;
+                    if (found !== 0) {
+                        newlines += ((found >>> 7) & 1) + ((found >>> 15) & 1) + ((found >>> 23) & 1) + (found >>> 31);
+                    }
+                }
+                start += 4;
+                fill += 4;
+            }
+            const stage = this.stage;
+            while (start < end) {
+                const byte = source[start++];
+                if (byte === digests_NEWLINE)
+                    newlines++;
+                stage[fill++] = byte;
+            }
+            this.fill = fill;
+            if (counting)
+                this.newlines += newlines;
+            return;
+        }
+        if (this.lexer === null)
+            this.newlines += countNewlines(source, start, end);
+        while (start < end) {
+            let room = this.stage.length - this.fill;
+            if (room === 0) {
+                this.process(this.fill - HOLD_BACK);
+                room = this.stage.length - this.fill;
+            }
+            const length = end - start < room ? end - start : room;
+            source.copy(this.stage, this.fill, start, start + length);
+            this.fill += length;
+            start += length;
+        }
+    }
+    finish() {
+        const endMarker = this.format === "copy" ? this.markerLength() : 0;
+        // The marker's newlines were counted on the way in; they end no row.
+        if (endMarker > 0)
+            this.newlines -= countNewlines(this.stage, this.fill - endMarker, this.fill);
+        this.process(this.fill - endMarker);
+        let rows;
+        if (this.lexer) {
+            rows = this.lexer.finish();
+        }
+        else {
+            // COPY text ends every row with a newline (a newline inside a value is the escape "\n"); a
+            // last line without one is still a row.
+            rows = this.newlines + (this.processed > 0 && this.lastProcessedByte !== digests_NEWLINE ? 1 : 0);
+        }
+        return {
+            rows,
+            bytes: this.processed,
+            sha256: this.hash.digest("hex"),
+            statements: this.lexer ? this.lexer.statements : null,
+            endMarker: endMarker > 0,
+        };
+    }
+    /** Hashes and scans stage[0, upTo), then moves the rest to the front. */
+    process(upTo) {
+        if (upTo <= 0)
+            return;
+        const view = this.stage.subarray(0, upTo);
+        this.hash.update(view);
+        this.lexer?.scan(view);
+        this.lastProcessedByte = view[upTo - 1];
+        this.processed += upTo;
+        this.stage.copyWithin(0, upTo, this.fill);
+        this.fill -= upTo;
+    }
+    /** 5 for "\\.\n\n\n", 3 for "\\.\n", when that line starts a line; else 0. */
+    markerLength() {
+        const stage = this.stage;
+        const fill = this.fill;
+        const lineStartsAt = (index) => {
+            const before = index > 0 ? stage[index - 1] : this.lastProcessedByte;
+            return before === -1 || before === digests_NEWLINE;
+        };
+        const endsWith = (bytes) => fill >= bytes.length && bytes.every((byte, i) => stage[fill - bytes.length + i] === byte);
+        if (endsWith([digests_BACKSLASH, DOT, digests_NEWLINE, digests_NEWLINE, digests_NEWLINE]) && lineStartsAt(fill - 5))
+            return 5;
+        if (endsWith([digests_BACKSLASH, DOT, digests_NEWLINE]) && lineStartsAt(fill - 3))
+            return 3;
+        return 0;
+    }
+}
+/** The newlines in buffer[start, end): COPY text's rows. */
+function countNewlines(buffer, start = 0, end = buffer.length) {
+    const range = buffer.subarray(start, end);
+    let count = 0;
+    let at = range.indexOf(digests_NEWLINE);
+    while (at !== -1) {
+        count++;
+        at = range.indexOf(digests_NEWLINE, at + 1);
+    }
+    return count;
+}
+const digests_QUOTE = 39;
+const DOUBLE_QUOTE = 34;
+const OPEN = 40;
+const CLOSE = 41;
+const SEMICOLON = 59;
+var Lex;
+(function (Lex) {
+    Lex[Lex["Code"] = 0] = "Code";
+    Lex[Lex["String"] = 1] = "String";
+    Lex[Lex["EscapeString"] = 2] = "EscapeString";
+    Lex[Lex["StringMaybeEnd"] = 3] = "StringMaybeEnd";
+    Lex[Lex["Identifier"] = 4] = "Identifier";
+    Lex[Lex["IdentifierMaybeEnd"] = 5] = "IdentifierMaybeEnd";
+})(Lex || (Lex = {}));
+/**
+ * Counts rows in the INSERT statements of --inserts / --column-inserts / --rows-per-insert data:
+ * each top-level parenthesised group of a statement is a row, except the column list that comes
+ * before VALUES; a statement without any (DEFAULT VALUES, a table without columns) is one row.
+ * Quotes are tracked so parentheses and semicolons inside values do not count.
+ */
+class InsertLexer {
+    statements = 0;
+    rows = 0;
+    state = Lex.Code;
+    depth = 0;
+    groups = 0;
+    firstGroupIsColumns = false;
+    word = "";
+    lastWord = "";
+    previous = 0;
+    beforePrevious = 0;
+    afterBackslash = false;
+    escapes = false;
+    scan(bytes) {
+        for (let i = 0; i < bytes.length; i++) {
+            const byte = bytes[i];
+            switch (this.state) {
+                case Lex.String:
+                    if (byte === digests_QUOTE)
+                        this.state = Lex.StringMaybeEnd;
+                    break;
+                case Lex.EscapeString:
+                    if (this.afterBackslash)
+                        this.afterBackslash = false;
+                    else if (byte === digests_BACKSLASH)
+                        this.afterBackslash = true;
+                    else if (byte === digests_QUOTE)
+                        this.state = Lex.StringMaybeEnd;
+                    break;
+                case Lex.Identifier:
+                    if (byte === DOUBLE_QUOTE)
+                        this.state = Lex.IdentifierMaybeEnd;
+                    break;
+                case Lex.StringMaybeEnd:
+                    // '' inside a string is a quote, in E'' strings too.
+                    if (byte === digests_QUOTE)
+                        this.state = this.escapes ? Lex.EscapeString : Lex.String;
+                    else
+                        this.code(byte);
+                    break;
+                case Lex.IdentifierMaybeEnd:
+                    if (byte === DOUBLE_QUOTE)
+                        this.state = Lex.Identifier;
+                    else
+                        this.code(byte);
+                    break;
+                default:
+                    this.code(byte);
+            }
+            this.beforePrevious = this.previous;
+            this.previous = byte;
+        }
+    }
+    finish() {
+        if (this.groups > 0 || this.word !== "" || this.lastWord !== "")
+            this.endStatement();
+        return this.rows;
+    }
+    code(byte) {
+        this.state = Lex.Code;
+        const isWordByte = (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || (byte >= 48 && byte <= 57) || byte === 95;
+        if (this.depth === 0 && isWordByte) {
+            if (this.word.length < 16)
+                this.word += String.fromCharCode(byte & ~32);
+            return;
+        }
+        if (this.word !== "") {
+            this.lastWord = this.word;
+            this.word = "";
+        }
+        switch (byte) {
+            case digests_QUOTE: {
+                const prefixedE = (this.previous === 69 || this.previous === 101) &&
+                    !((this.beforePrevious >= 65 && this.beforePrevious <= 90) ||
+                        (this.beforePrevious >= 97 && this.beforePrevious <= 122) ||
+                        (this.beforePrevious >= 48 && this.beforePrevious <= 57) ||
+                        this.beforePrevious === 95);
+                this.escapes = prefixedE;
+                this.state = prefixedE ? Lex.EscapeString : Lex.String;
+                this.afterBackslash = false;
+                break;
+            }
+            case DOUBLE_QUOTE:
+                this.state = Lex.Identifier;
+                if (this.depth === 0)
+                    this.lastWord = '"';
+                break;
+            case OPEN:
+                if (this.depth === 0) {
+                    if (this.groups === 0)
+                        this.firstGroupIsColumns = this.lastWord !== "VALUES";
+                    this.groups++;
+                }
+                this.depth++;
+                break;
+            case CLOSE:
+                if (this.depth > 0)
+                    this.depth--;
+                break;
+            case SEMICOLON:
+                if (this.depth === 0)
+                    this.endStatement();
+                break;
+        }
+    }
+    endStatement() {
+        this.statements++;
+        if (this.groups === 0)
+            this.rows += 1;
+        else
+            this.rows += this.groups - (this.firstGroupIsColumns ? 1 : 0);
+        this.groups = 0;
+        this.firstGroupIsColumns = false;
+        this.word = "";
+        this.lastWord = "";
+    }
+}
+/** The large objects of every BLOBS block (1.16 archives may have several). */
+class LargeObjectDigester {
+    summary = (0,external_node_crypto_.createHash)("sha256");
+    count = 0;
+    bytes = 0;
+    current = null;
+    currentOid = 0;
+    currentBytes = 0;
+    start(oid) {
+        this.current = (0,external_node_crypto_.createHash)("sha256");
+        this.currentOid = oid;
+        this.currentBytes = 0;
+    }
+    write(source, start, end) {
+        this.current.update(source.subarray(start, end));
+        this.currentBytes += end - start;
+    }
+    end() {
+        const digest = this.current.digest("hex");
+        this.summary.update(`${this.currentOid} ${this.currentBytes} ${digest}\n`);
+        this.count++;
+        this.bytes += this.currentBytes;
+        this.current = null;
+    }
+    get oid() {
+        return this.currentOid;
+    }
+    finish() {
+        return { count: this.count, bytes: this.bytes, sha256: this.summary.digest("hex") };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/postgres/archive/parser.ts
 /**
  * A streaming reader of pg_dump's custom-format archive: write() it the bytes as they come, end()
@@ -97917,13 +98783,13 @@ function archiveEncoding(bytes) {
 
 
 
-var Phase;
+var parser_Phase;
 (function (Phase) {
     Phase[Phase["Head"] = 0] = "Head";
     Phase[Phase["Data"] = 1] = "Data";
     Phase[Phase["Skip"] = 2] = "Skip";
     Phase[Phase["Done"] = 3] = "Done";
-})(Phase || (Phase = {}));
+})(parser_Phase || (parser_Phase = {}));
 var Step;
 (function (Step) {
     Step[Step["BlockType"] = 0] = "BlockType";
@@ -97938,7 +98804,7 @@ var IntFor;
 })(IntFor || (IntFor = {}));
 const FIRST_ATTEMPT_BYTES = 64 * 1024;
 class ArchiveParser {
-    phase = Phase.Head;
+    phase = parser_Phase.Head;
     options;
     total = 0;
     // Header and TOC, until they parse.
@@ -97981,7 +98847,7 @@ class ArchiveParser {
             return;
         this.total += chunk.length;
         switch (this.phase) {
-            case Phase.Head:
+            case parser_Phase.Head:
                 // Copied: the header and TOC may need several chunks, and a writer may reuse a chunk
                 // once write() returned (the backup's pg_dump pipe does).
                 this.pending.push(Buffer.from(chunk));
@@ -97989,31 +98855,31 @@ class ArchiveParser {
                 if (this.pendingBytes >= this.nextAttemptAt)
                     this.tryHead(false);
                 return;
-            case Phase.Data:
+            case parser_Phase.Data:
                 this.scan(chunk, 0);
                 return;
-            case Phase.Skip:
+            case parser_Phase.Skip:
                 return;
-            case Phase.Done:
+            case parser_Phase.Done:
                 throw new ArchiveFormatError("pg_dump archive: bytes written after end()");
         }
     }
     /** For progress lines: TABLE DATA blocks read, of those the TOC lists with data (0 before the TOC). */
     get progress() {
         this.tablesWithData ??=
-            this.phase === Phase.Head
+            this.phase === parser_Phase.Head
                 ? undefined
                 : this.toc.filter((entry) => entry.desc === "TABLE DATA" && entry.dataState !== "none").length;
         return { tablesDone: this.tables.length, tablesTotal: this.tablesWithData ?? 0 };
     }
     end() {
-        if (this.phase === Phase.Done)
+        if (this.phase === parser_Phase.Done)
             throw new ArchiveFormatError("pg_dump archive: end() called twice");
-        if (this.phase === Phase.Head)
+        if (this.phase === parser_Phase.Head)
             this.tryHead(true);
-        if (this.phase === Phase.Data)
+        if (this.phase === parser_Phase.Data)
             this.checkComplete();
-        this.phase = Phase.Done;
+        this.phase = parser_Phase.Done;
         const header = this.header;
         return {
             archiveVersion: header.version,
@@ -98065,10 +98931,10 @@ class ArchiveParser {
         }
         this.pending = [];
         if (this.header.compression.algorithm !== "none") {
-            this.phase = Phase.Skip;
+            this.phase = parser_Phase.Skip;
             return;
         }
-        this.phase = Phase.Data;
+        this.phase = parser_Phase.Data;
         this.stage = Buffer.allocUnsafe(this.options.stageBytes);
         this.intWidth = 1 + this.header.intSize;
         // The data may start inside the buffer the TOC ended in; offsets count from the archive start.
@@ -98937,7 +99803,7 @@ class FileChangedError extends domain_errors/* OperationError */.OK {
     }
 }
 const PAD_CHUNK = 64 * 1024;
-const BATCH_BYTES = 64 * 1024;
+const tar_writer_BATCH_BYTES = 64 * 1024;
 function validatePath(path) {
     if (path === "" || path.includes("\0"))
         throw new domain_errors/* OperationError */.OK(`files: invalid entry path ${JSON.stringify(path)}`);
@@ -98976,14 +99842,14 @@ function writeTar(entries, options = {}) {
         };
         const emit = function* (chunk) {
             totals.tarBytes += chunk.length;
-            if (chunk.length >= BATCH_BYTES) {
+            if (chunk.length >= tar_writer_BATCH_BYTES) {
                 yield* flush();
                 yield chunk;
                 return;
             }
             batch.push(chunk);
             batched += chunk.length;
-            if (batched >= BATCH_BYTES)
+            if (batched >= tar_writer_BATCH_BYTES)
                 yield* flush();
         };
         const record = (line) => {
@@ -99289,11 +100155,6 @@ async function* recordPaths(entries, paths) {
 }
 
 ;// CONCATENATED MODULE: ./src/commands/backup/run.ts
-/**
- * backup: preflight, dump, compress, encrypt, stream into the store, count rows and hash each table
- * from the archive as it passes, and commit by writing the manifest last. Anything that fails before the manifest is written leaves
- * no object behind and no manifest: the next run starts clean.
- */
 
 
 
@@ -99453,6 +100314,7 @@ async function backupWith(settings, deps, context) {
             signal: deps.signal,
             log,
             progressEveryMs: deps.progressEveryMs,
+            rewrite: deps.rewriteArchive,
         }).finally(async () => {
             await snapshot.release().catch(() => undefined);
             await closeClient();
@@ -99609,7 +100471,8 @@ async function streamDump(options) {
         recipients: options.recipients,
         compression: options.compression,
         plaintextTaps: [archiveStage],
-        releaseInput: dump.release,
+        // A rewrite passes pg_dump's own chunks on (slices of them): they are never refilled then.
+        releaseInput: options.rewrite ? undefined : dump.release,
     });
     const chain = compose(stages);
     const progress = startProgress({
@@ -99645,7 +100508,7 @@ async function streamDump(options) {
     // stream itself, and a stream stopped for another reason (pg_dump died) must report that reason,
     // not the archive it cut short.
     const settled = Promise.allSettled([
-        watch((0,external_node_stream_promises_.pipeline)([dump.output, ...chain.streams]).then(() => archive.summary)),
+        watch((0,external_node_stream_promises_.pipeline)([dump.output, ...(options.rewrite ? [options.rewrite] : []), ...chain.streams]).then(() => archive.summary)),
         watch(writer.putArtifact(options.name, chain.output, {
             signal: controller.signal,
             sizeHint: options.sizeHint,
@@ -99747,10 +100610,11 @@ function run_round(seconds) {
 /**
  * restore-test --mask: the masked copy for staging (issue 18, docs/masking.md). It runs in the
  * scratch database once every check of the restore passed: the rules are checked against the
- * restored catalog, the coverage report is taken, the masking transaction masks and verifies (or
- * rolls back), and an ordinary backup of the masked scratch database is made, encrypted to the
- * staging recipients only, under the masked label, its manifest marked `masked`. The backup
- * commits last, so any failure on the way leaves no masked copy; raw data never leaves the job.
+ * restored catalog, the coverage report is taken, the filters and free SQL run in one transaction,
+ * and an ordinary backup of the scratch database is made whose archive is masked as pg_dump writes
+ * it (src/masking/archive-mask.ts), verified as it ends, encrypted to the staging recipients only,
+ * under the masked label, its manifest marked `masked`. The backup commits last, so any failure on
+ * the way leaves no masked copy; raw data never leaves the job.
  */
 
 
@@ -99820,9 +100684,11 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
         return result;
     };
     const client = await connect_connect(scratch, "scratch-database-url");
+    let archivePlan;
     try {
         // Rules naming what the restored database lacks are the user's to fix: exit 2.
         const plan = await checkRulesAgainstCatalog(masking.rules, client);
+        archivePlan = await planArchiveMasking(client, plan);
         const warnings = await coverageReport(client, masking.rules);
         result.coverageWarnings = warnings.map(formatCoverageWarning);
         for (const line of result.coverageWarnings)
@@ -99833,13 +100699,11 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
                 return finish(failure);
         }
         log.info(`Masking the scratch copy by ${masking.rules.path} (rules sha256 ${masking.rules.digest.slice(0, 12)}...)`);
-        const masked = await applyMasking(client, plan, masking.key, { signal: deps.signal });
-        result.tablesMasked = masked.tables.length;
-        result.maskedColumns = masked.maskedColumns;
-        result.sourceDigests = masked.sourceDigests;
-        log.info(`Masked ${masked.maskedColumns} column(s) in ${masked.tables.length} table(s) and verified against ${masked.sourceDigests} source digests in ${Math.round(masked.durationMs / 100) / 10}s`);
-        if (masked.userMappingsDropped > 0) {
-            log.info(`Left ${masked.userMappingsDropped} user mapping(s) out of the masked copy: they hold the credentials of foreign servers`);
+        const prepared = await prepareScratch(client, plan, masking.key, { signal: deps.signal });
+        result.tablesMasked = plan.tables.filter((table) => table.columns.length > 0).length;
+        result.maskedColumns = plan.tables.reduce((sum, table) => sum + table.columns.length, 0);
+        if (prepared.userMappingsDropped > 0) {
+            log.info(`Left ${prepared.userMappingsDropped} user mapping(s) out of the masked copy: they hold the credentials of foreign servers`);
         }
     }
     catch (error) {
@@ -99850,6 +100714,17 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
     finally {
         await client.end().catch(() => undefined);
     }
+    let probe;
+    const probed = [...archivePlan.relations].filter(([, relation]) => relation.probe);
+    try {
+        if (probed.length > 0) {
+            probe = await ConstraintProbe.open(await connect_connect(scratch, "scratch-database-url"), probed.map(([name, relation]) => ({ name, quoted: relation.quoted })));
+        }
+    }
+    catch (error) {
+        return finish(error);
+    }
+    const masker = new ArchiveMasker(archivePlan, masking.key, { workers: defaultWorkers(), probe });
     try {
         const made = await runBackup({
             ...wholeDatabaseBackup({
@@ -99859,8 +100734,9 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
                 client: settings,
             }),
             // A subscription carries its publisher's connection string (password included) and would
-            // stream production's rows into staging once enabled: a masked copy has none.
-            extraArgs: ["--no-subscriptions"],
+            // stream production's rows into staging once enabled: a masked copy has none. The rows
+            // are masked as UTF-8 text, whatever the database's encoding (a restore converts back).
+            extraArgs: ["--no-subscriptions", "--encoding=UTF8"],
             masked: {
                 rulesSha256: masking.rules.digest,
                 sourceLabel: source.label,
@@ -99873,14 +100749,23 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
             log,
             signal: deps.signal,
             toolCache: deps.toolCache,
+            rewriteArchive: masker.stream,
         });
+        const masked = masker.result();
+        result.sourceDigests = masked.sourceDigests;
+        log.info(`Masked ${masked.relations.reduce((sum, r) => sum + r.rows, 0)} rows of ${masked.relations.length} table(s) as they were dumped, verified against ${masked.sourceDigests} source digests; masked copy written in ${Math.round((performance.now() - started) / 100) / 10}s`);
         result.backupId = made.backupId;
         log.info(`Masked copy committed: ${prepared.store.url}/${masking.label}/${made.backupId}`);
         return finish();
     }
     catch (error) {
-        // A failed dump or upload commits nothing (the manifest goes last): there is no masked copy.
+        // A failed dump, masking, verification or upload commits nothing (the manifest goes last):
+        // there is no masked copy.
+        masker.stream.destroy();
         return finish(error);
+    }
+    finally {
+        await probe?.close();
     }
 }
 

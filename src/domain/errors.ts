@@ -42,6 +42,17 @@ export function describeError(error: unknown): string {
 }
 
 /**
+ * The error's first line without PostgreSQL's DETAIL, which can quote a row ("Failing row contains
+ * (...)", "Key (email)=(...) already exists"): for errors of statements that read personal data
+ * (masking), whose messages must name tables and constraints but never values.
+ */
+export function describeErrorWithoutValues(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const text = error.message || error.name;
+  return text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
+}
+
+/**
  * PostgreSQL's DETAIL and HINT (node-postgres puts them on the error), which often say what to do
  * ("You might need to increase max_locks_per_transaction"), on the same line.
  */

@@ -43,7 +43,7 @@ export interface MaskingRules {
   /** The file the rules came from, for messages. */
   path: string;
   tables: TableRule[];
-  /** Free SQL run after the column rules, in order. */
+  /** Free SQL run in order in the scratch copy before it is dumped (and its rows masked). */
   sql: string[];
   /** sha256 (hex) of the file's bytes: what the masked backup's manifest records. */
   digest: string;

@@ -2,7 +2,7 @@
  * Holds the rules against the database they will mask, before anything changes: unknown tables
  * and columns, strategies that do not fit a column's type, filters that do not parse, and foreign
  * keys whose two ends would be masked differently (joins would break). All are InputError (exit 2)
- * naming the file, line and object. The result is the plan applyMasking runs.
+ * naming the file, line and object. The result is the plan masking runs by (apply.ts).
  */
 import type pg from "pg";
 import { describeError, InputError } from "../domain/errors.js";
@@ -33,18 +33,9 @@ export interface PlannedTable {
   columns: PlannedColumn[];
 }
 
-export interface PlannedForeignKey {
-  name: string;
-  /** The referencing table, schema-qualified and quoted. */
-  table: string;
-  definition: string;
-}
-
 export interface MaskingPlan {
   rules: MaskingRules;
   tables: PlannedTable[];
-  /** Foreign keys touching a masked column: dropped while masking and added back (re-validated) after. */
-  foreignKeys: PlannedForeignKey[];
   /** Tables (schema.table) whose row counts a `where` filter may change through ON DELETE CASCADE/SET NULL. */
   cascadeTables: string[];
 }
@@ -71,7 +62,6 @@ interface ForeignKeyRow {
   parent_table: string;
   child_columns: string[];
   parent_columns: string[];
-  definition: string;
   on_delete: string;
 }
 
@@ -170,39 +160,42 @@ export async function checkRulesAgainstCatalog(rules: MaskingRules, client: pg.C
   for (const rule of rules.tables) {
     for (const column of rule.columns) strategyOf.set(`${qualifiedName(rule)}.${column.column}`, column);
   }
-  const planned: PlannedForeignKey[] = [];
+  const widthOf = new Map<string, number | undefined>();
+  for (const table of tables) {
+    for (const column of table.columns)
+      widthOf.set(`${table.schema}.${table.table}.${column.column}`, column.maxLength);
+  }
   for (const fk of foreignKeys) {
-    let touched = false;
     fk.child_columns.forEach((childColumn, index) => {
       const childKey = `${fk.child_schema}.${fk.child_table}.${childColumn}`;
       const parentKey = `${fk.parent_schema}.${fk.parent_table}.${fk.parent_columns[index]}`;
       const child = strategyOf.get(childKey)?.strategy ?? { kind: "keep" };
       const parent = strategyOf.get(parentKey)?.strategy ?? { kind: "keep" };
       if (child.kind === "keep" && parent.kind === "keep") return;
-      touched = true;
       const same = JSON.stringify(child) === JSON.stringify(parent);
+      const line = strategyOf.get(childKey)?.line ?? strategyOf.get(parentKey)?.line ?? 1;
       // NULL in a referencing column is always valid; anything else must map exactly as the key does.
       if (!same && !(child.kind === "null" && parent.kind === "keep")) {
-        const line = strategyOf.get(childKey)?.line ?? strategyOf.get(parentKey)?.line ?? 1;
         problems.push(
           `${where(line)}: ${childKey} references ${parentKey} (foreign key ${fk.conname}): mask both with the same strategy, or joins break`,
         );
+      } else if (same && (child.kind === "name" || child.kind === "hash")) {
+        // A fake is cut to its column's width: two widths would cut the same fake differently.
+        const childWidth = widthOf.get(childKey);
+        const parentWidth = widthOf.get(parentKey);
+        if (childWidth !== parentWidth) {
+          problems.push(
+            `${where(line)}: ${childKey} references ${parentKey} (foreign key ${fk.conname}), and their widths differ (${childWidth ?? "none"} and ${parentWidth ?? "none"}): ${child.kind} fakes cut to each would not match`,
+          );
+        }
       }
     });
-    if (touched) {
-      planned.push({
-        name: fk.conname,
-        table: quoteTable({ schema: fk.child_schema, table: fk.child_table }),
-        definition: fk.definition,
-      });
-    }
   }
   if (problems.length > 0) throw new InputError(problems.join("; "), { input: "mask" });
 
   return {
     rules,
     tables,
-    foreignKeys: planned,
     cascadeTables: cascadeReach(
       rules.tables.filter((t: TableRule) => t.where !== undefined).map(qualifiedName),
       foreignKeys,
@@ -218,7 +211,7 @@ async function loadForeignKeys(client: pg.Client): Promise<ForeignKeyRow[]> {
                     JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord) AS child_columns,
             ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(num, ord)
                     JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord) AS parent_columns,
-            pg_get_constraintdef(con.oid) AS definition, con.confdeltype::text AS on_delete
+            con.confdeltype::text AS on_delete
        FROM pg_constraint con
        JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
        JOIN pg_class p ON p.oid = con.confrelid JOIN pg_namespace pn ON pn.oid = p.relnamespace

@@ -8,7 +8,7 @@
  * values each side) can only make the verification fail, never let a source value through.
  */
 
-/** Which strategies' source values a digest came from: phone numbers are judged apart (apply.ts). */
+/** Which strategies' source values a digest came from: phone numbers are judged apart (archive-mask.ts). */
 export const PHONE_SOURCE = 1;
 export const OTHER_SOURCE = 2;
 
@@ -46,6 +46,15 @@ export class DigestSet {
     }
   }
 
+  /** The flags of a digest taken elsewhere (digestInto), 0 when it is not a source value's. */
+  lookupDigest(a: number, b: number): number {
+    for (let slot = a & this.mask; ; slot = (slot + 1) & this.mask) {
+      const flags = this.flags[slot]!;
+      if (flags === 0) return 0;
+      if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b) return flags;
+    }
+  }
+
   private insert(a: number, b: number, flag: number): void {
     for (let slot = a & this.mask; ; slot = (slot + 1) & this.mask) {
       const flags = this.flags[slot]!;
@@ -71,6 +80,55 @@ export class DigestSet {
     this.size = 0;
     for (let slot = 0; slot < flags.length; slot++) {
       if (flags[slot] !== 0) this.insert(keys[2 * slot]!, keys[2 * slot + 1]!, flags[slot]!);
+    }
+  }
+}
+
+/**
+ * A map from one 64-bit digest to another (a unique key's value after masking to its value before),
+ * in the same open addressing: `add` says whether the key was new or held the same value.
+ */
+export class DigestMap {
+  private slots: Int32Array;
+  private used: Uint8Array;
+  private mask: number;
+  private size = 0;
+
+  constructor(capacity = 1 << 12) {
+    const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
+    this.slots = new Int32Array(slots * 4);
+    this.used = new Uint8Array(slots);
+    this.mask = slots - 1;
+  }
+
+  /** False when the key is already mapped to another value. */
+  add(k1: number, k2: number, v1: number, v2: number): boolean {
+    for (let slot = k1 & this.mask; ; slot = (slot + 1) & this.mask) {
+      const at = 4 * slot;
+      if (this.used[slot] === 0) {
+        this.used[slot] = 1;
+        this.slots[at] = k1;
+        this.slots[at + 1] = k2;
+        this.slots[at + 2] = v1;
+        this.slots[at + 3] = v2;
+        if (++this.size * 2 > this.mask) this.grow();
+        return true;
+      }
+      if (this.slots[at] === k1 && this.slots[at + 1] === k2) {
+        return this.slots[at + 2] === v1 && this.slots[at + 3] === v2;
+      }
+    }
+  }
+
+  private grow(): void {
+    const { slots, used } = this;
+    this.slots = new Int32Array(slots.length * 2);
+    this.used = new Uint8Array(used.length * 2);
+    this.mask = this.used.length - 1;
+    this.size = 0;
+    for (let slot = 0; slot < used.length; slot++) {
+      if (used[slot] !== 0)
+        this.add(slots[4 * slot]!, slots[4 * slot + 1]!, slots[4 * slot + 2]!, slots[4 * slot + 3]!);
     }
   }
 }

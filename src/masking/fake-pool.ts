@@ -1,8 +1,9 @@
 /**
- * The fakes of large batches computed on every core: a batch is cut into one slice per worker
- * thread, and the slices' COPY text and digests are put back together in order, so the result is
- * the one the main thread would have computed (batch.ts runs in both). Masking is CPU-bound in the
- * job (HMAC-SHA256 per value, docs/masking.md, Speed) while the server mostly waits for it.
+ * The masked rows of large batches computed on every core: each batch goes whole to the worker
+ * thread with the fewest batches in hand, and the caller (archive-mask.ts) keeps several in flight
+ * and takes the results back in order, so the masked archive is the one the main thread alone
+ * would have written (copy-rows.ts runs in both). Masking is CPU-bound in the job (HMAC-SHA256 per
+ * value, docs/masking.md, Speed) while pg_dump and the server mostly wait for it.
  *
  * The workers get the key's pads in memory (workerData), never through an environment, argument or
  * file. From the sources they run fake-worker.ts (the parent's --import tsx is inherited); from a
@@ -10,13 +11,13 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { maskBatch, type BatchResult, type BatchSpec, type Row } from "./batch.js";
+import { maskCopyRows, type RelationSpec, type RowsResult } from "./copy-rows.js";
 import type { MaskingKey } from "./fakes.js";
 import type { WorkerReply, WorkerTask } from "./fake-worker.js";
 
-/** Below this many rows a batch is computed in the main thread: posting it costs more than it saves. */
-export const MIN_POOL_ROWS = 2_000;
-/** Workers at most, whatever the runner has: masking's COPY and UPDATE need the server's cores too. */
+/** Below this many bytes a batch is computed in the main thread: posting it costs more than it saves. */
+export const MIN_POOL_BYTES = 64 * 1024;
+/** Workers at most, whatever the runner has: pg_dump, the server and the compressor need cores too. */
 const MAX_WORKERS = 8;
 
 export function defaultWorkers(): number {
@@ -30,12 +31,14 @@ function workerScript(): URL {
 }
 
 interface Pending {
-  resolve: (result: BatchResult) => void;
+  worker: number;
+  resolve: (result: RowsResult) => void;
   reject: (error: Error) => void;
 }
 
 export class FakePool {
   private readonly workers: Worker[] = [];
+  private readonly busy: number[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private failure: Error | undefined;
@@ -52,9 +55,10 @@ export class FakePool {
         worker.on("message", (reply: WorkerReply) => this.settle(reply));
         worker.on("messageerror", (error) => this.fail(error));
         worker.on("error", (error) => this.fail(error));
-        // Any exit before close() leaves its slices unanswered: the batch fails, never waits.
+        // Any exit before close() leaves its batches unanswered: they fail, never wait.
         worker.on("exit", (code) => this.fail(new Error(`a masking worker thread exited with code ${code}`)));
         this.workers.push(worker);
+        this.busy.push(0);
       }
     } catch (error) {
       void this.close();
@@ -62,23 +66,27 @@ export class FakePool {
     }
   }
 
-  /** The batch's result, computed by all the workers when it is large enough. */
-  async run(spec: BatchSpec, rows: Row[]): Promise<BatchResult> {
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** The batch's masked rows, computed by a worker when it is large enough. */
+  async run(spec: RelationSpec, input: Buffer): Promise<RowsResult> {
     if (this.failure) throw this.failure;
-    if (rows.length < MIN_POOL_ROWS || this.workers.length === 0) return maskBatch(this.key, spec, rows);
-    const slice = Math.ceil(rows.length / this.workers.length);
-    const parts = await Promise.all(
-      this.workers.map((worker, i) => this.post(worker, spec, rows.slice(i * slice, (i + 1) * slice))),
-    );
-    let size = 0;
-    for (const part of parts) size += part.digests.length;
-    const digests = new Int32Array(size);
-    let at = 0;
-    for (const part of parts) {
-      digests.set(part.digests, at);
-      at += part.digests.length;
-    }
-    return { text: parts.map((part) => part.text).join(""), digests };
+    if (input.length < MIN_POOL_BYTES || this.workers.length === 0)
+      return maskCopyRows(this.key, spec, input);
+    let worker = 0;
+    for (let i = 1; i < this.busy.length; i++) if (this.busy[i]! < this.busy[worker]!) worker = i;
+    const id = this.nextId++;
+    const result = await new Promise<RowsResult>((resolve, reject) => {
+      this.pending.set(id, { worker, resolve, reject });
+      this.busy[worker]!++;
+      this.workers[worker]!.postMessage({ id, spec, input } satisfies WorkerTask);
+    });
+    // Structured cloning hands back a Uint8Array: the caller writes it on as a Buffer.
+    const output = result.output;
+    result.output = Buffer.from(output.buffer, output.byteOffset, output.byteLength);
+    return result;
   }
 
   async close(): Promise<void> {
@@ -88,20 +96,13 @@ export class FakePool {
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
 
-  private post(worker: Worker, spec: BatchSpec, rows: Row[]): Promise<BatchResult> {
-    const id = this.nextId++;
-    return new Promise<BatchResult>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, spec, rows } satisfies WorkerTask);
-    });
-  }
-
   private settle(reply: WorkerReply): void {
     const pending = this.pending.get(reply.id);
     if (!pending) return;
     this.pending.delete(reply.id);
+    this.busy[pending.worker]!--;
     if ("error" in reply) pending.reject(new Error(`a masking worker thread failed: ${reply.error}`));
-    else pending.resolve({ text: reply.text, digests: reply.digests });
+    else pending.resolve(reply.result);
   }
 
   private fail(error: Error): void {

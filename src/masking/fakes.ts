@@ -1,7 +1,7 @@
 /**
  * Deterministic fakes keyed by a secret, twice: in TypeScript (what masking computes the column
- * rules with, in the job: apply.ts) and as SQL functions created in pg_temp of the scratch session
- * (for free SQL, and jsonb rules with one path inside another).
+ * rules with, in the job, as the dump streams: copy-rows.ts) and as SQL functions created in
+ * pg_temp of the scratch session (for free SQL).
  * Both compute HMAC-SHA256(key, "<strategy>:<value>") and derive the fake from its bytes; a test
  * holds them equal. The SQL side builds HMAC from the built-in sha256() (PostgreSQL 11+) rather than
  * pgcrypto's hmac(), so the same key gives the same fakes on every server, extension or not.

@@ -1,6 +1,7 @@
 /**
  * Masking the scratch copy (issue 18): the rules file, its check against the database, the
- * masking transaction with its verification, and the coverage report. docs/masking.md.
+ * filters and free SQL, the masker of the dump's archive with its verification, and the coverage
+ * report. docs/masking.md.
  */
 import { readFile } from "node:fs/promises";
 import { describeError, InputError } from "../domain/errors.js";
@@ -14,7 +15,15 @@ export {
   type TableRule,
 } from "./rules.js";
 export { checkRulesAgainstCatalog, type MaskingPlan } from "./catalog-check.js";
-export { applyMasking, MaskingVerificationError, type MaskingResult, type TableOutcome } from "./apply.js";
+export { planArchiveMasking, prepareScratch, type PreparedScratch, type TableOutcome } from "./apply.js";
+export {
+  ArchiveMasker,
+  MaskingVerificationError,
+  type ArchiveMaskPlan,
+  type ArchiveMaskResult,
+} from "./archive-mask.js";
+export { ConstraintProbe } from "./constraint-probe.js";
+export { defaultWorkers } from "./fake-pool.js";
 export { coverageFailure, coverageReport, formatCoverageWarning, type CoverageWarning } from "./coverage.js";
 export { maskingKey, type MaskingKey } from "./fakes.js";
 

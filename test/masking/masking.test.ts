@@ -3,17 +3,19 @@
  * (emails as keys, names in jsonb, free text mentioning emails and phones). After masking no
  * source value is found anywhere in any text column, joins still match, the result depends only on
  * the key, and every failure (unknown column, bad SQL, a leak caught by the verification) leaves
- * the database untouched.
+ * the database untouched and no masked copy. Masking here is what restore-test --mask does: the
+ * dump masked as it streams, restored into a database of its own for the test to read.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import pg from "pg";
 import { InputError, OperationError } from "../../src/domain/errors.js";
-import { applyMasking, MaskingVerificationError } from "../../src/masking/apply.js";
+import { MaskingVerificationError } from "../../src/masking/archive-mask.js";
 import { checkRulesAgainstCatalog } from "../../src/masking/catalog-check.js";
 import { coverageFailure, coverageReport } from "../../src/masking/coverage.js";
 import { fakeEmail, fakeName, maskingKey } from "../../src/masking/fakes.js";
 import { parseMaskingRules } from "../../src/masking/rules.js";
+import { maskDatabase } from "../helpers/masked-dump.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
 
 const KEY = maskingKey("masking-key-for-the-fixture-0001");
@@ -127,10 +129,13 @@ async function freshCopy(): Promise<{ name: string; client: pg.Client }> {
   return { name, client };
 }
 
-async function mask(client: pg.Client, rulesText: string, key = KEY) {
-  const rules = parseMaskingRules(rulesText, "mask.yml");
-  const plan = await checkRulesAgainstCatalog(rules, client);
-  return applyMasking(client, plan, key);
+/** Masks the database into `<name>_masked_<n>`; the client is the masked copy's. */
+async function mask(name: string, rulesText: string, key = KEY) {
+  const into = `${name}_masked_${++template}`;
+  const masked = await maskDatabase(cluster, name, rulesText, key, { into });
+  const client = new pg.Client({ connectionString: cluster.url(into) });
+  await client.connect();
+  return { ...masked, client };
 }
 
 async function everyTextCell(client: pg.Client): Promise<{ where: string; value: string }[]> {
@@ -171,7 +176,8 @@ async function snapshot(client: pg.Client): Promise<string> {
 }
 
 test("masking leaves no source value in any text or jsonb column, keeps joins and row counts", async () => {
-  const { client } = await freshCopy();
+  const { name, client } = await freshCopy();
+  let masked: pg.Client | undefined;
   try {
     const joinsBefore = await joinCounts(client);
     assert.deepEqual(joinsBefore, { orders: USERS * 3, tickets: USERS, audit: 20, profile: USERS });
@@ -182,19 +188,25 @@ test("masking leaves no source value in any text or jsonb column, keeps joins an
       "the fixture holds every source value",
     );
 
-    const result = await mask(client, RULES);
-    assert.equal(result.maskedColumns, 13);
-    assert.ok(result.sourceDigests > USERS * 5);
-    assert.equal(result.foreignKeysRevalidated, 2);
-    assert.ok(result.tables.every((t) => t.rowsBefore === t.rowsAfter && !t.filtered));
+    const result = await mask(name, RULES);
+    masked = result.client;
+    assert.ok(result.result.sourceDigests > USERS * 5);
+    assert.deepEqual(result.prepared.tables, [], "no filter, no free SQL: no row changed before the dump");
+    assert.deepEqual(Object.fromEntries(result.result.relations.map((r) => [r.relation, r.rows])), {
+      "app.users": USERS,
+      "app.orders": USERS * 3,
+      "app.tickets": USERS,
+      "app.audit": 20,
+    });
+    assert.deepEqual(await snapshot(client), await snapshot(client), "the source is read, never written");
 
-    const leaks = (await everyTextCell(client)).flatMap((cell) =>
+    const leaks = (await everyTextCell(masked)).flatMap((cell) =>
       values.filter((v) => cell.value.includes(v)).map((v) => `${cell.where} holds ${v}`),
     );
     assert.deepEqual(leaks, []);
-    assert.deepEqual(await joinCounts(client), joinsBefore);
+    assert.deepEqual(await joinCounts(masked), joinsBefore);
 
-    const { rows } = await client.query(
+    const { rows } = await masked.query(
       `SELECT email, full_name, phone, country, notes, profile, (SELECT count(*)::int FROM app.audit) AS audit_rows,
               (SELECT tgenabled FROM pg_trigger WHERE tgname = 'users_audit') AS trigger_state,
               (SELECT count(*)::int FROM pg_constraint WHERE contype = 'f' AND connamespace = 'app'::regnamespace) AS fks
@@ -208,29 +220,31 @@ test("masking leaves no source value in any text or jsonb column, keeps joins an
     assert.equal(row.profile.plan, "basic");
     assert.equal(row.profile.contact.email, row.email);
     assert.equal(row.audit_rows, 20, "user triggers did not fire while masking");
-    assert.equal(row.trigger_state, "O", "user triggers are enabled again");
-    assert.equal(row.fks, 2, "the foreign keys are back");
+    assert.equal(row.trigger_state, "O", "user triggers are enabled in the copy");
+    assert.equal(row.fks, 2, "the foreign keys hold (the restore checked every row)");
 
     // The SQL fakes are the TypeScript ones: a value can be traced by whoever holds the key.
-    const { rows: one } = await client.query(`SELECT email, full_name FROM app.users WHERE email = $1`, [
+    const { rows: one } = await masked.query(`SELECT email, full_name FROM app.users WHERE email = $1`, [
       fakeEmail(KEY, "person7@corp.example"),
     ]);
     assert.equal(one.length, 1);
     assert.equal(one[0].full_name, fakeName(KEY, "Firstperson7 Lastperson7", "full"));
   } finally {
     await client.end();
+    await masked?.end();
   }
 });
 
 test("the same key gives the same masked database; another key gives another", async () => {
   const snapshots: string[] = [];
   for (const key of [KEY, KEY, OTHER_KEY]) {
-    const { client } = await freshCopy();
+    const { name, client } = await freshCopy();
+    await client.end();
+    const { client: masked } = await mask(name, RULES, key);
     try {
-      await mask(client, RULES, key);
-      snapshots.push(await snapshot(client));
+      snapshots.push(await snapshot(masked));
     } finally {
-      await client.end();
+      await masked.end();
     }
   }
   assert.equal(snapshots[0], snapshots[1]);
@@ -309,43 +323,47 @@ test("strategies that do not fit the column, or split a foreign key, are InputEr
   }
 });
 
-test("a failing rule rolls everything back: bad SQL, or a leak the verification catches", async () => {
-  const { client } = await freshCopy();
+test("a failing rule changes nothing and writes nothing: bad SQL, or a leak the verification catches", async () => {
+  const { name, client } = await freshCopy();
   try {
     const before = await snapshot(client);
+    const databases = async () =>
+      (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_database")).rows[0]!.n;
+    const databasesBefore = await databases();
     await assert.rejects(
-      mask(client, `${RULES}sql:\n  - UPDATE app.users SET nosuch = 1\n`),
+      mask(
+        name,
+        `${RULES}sql:\n  - DELETE FROM app.audit WHERE id < 3\n  - UPDATE app.users SET nosuch = 1\n`,
+      ),
       (error: unknown) => {
         assert.ok(error instanceof OperationError && !(error instanceof MaskingVerificationError));
         assert.match(
           error.message,
-          /while running sql entry 1, nothing was masked: column "nosuch" of relation "users" does not exist/,
+          /while running sql entry 2, nothing was masked: column "nosuch" of relation "users" does not exist/,
         );
         return true;
       },
     );
     assert.equal(await snapshot(client), before);
+    assert.equal(
+      (await client.query("SELECT count(*)::int AS n FROM app.audit")).rows[0].n,
+      20,
+      "entry 1 rolled back",
+    );
 
-    // Free SQL that writes a source value back: a real phone number, into another masked column.
-    const leak = `${RULES}sql:\n  - UPDATE app.orders SET comment = '+31 6 10007919' WHERE id = 1\n`;
-    await assert.rejects(mask(client, leak), (error: unknown) => {
+    // A fixed value that is somebody's real phone number: found among the source values.
+    const leak = RULES.replace("      comment: text\n", "      comment: { fixed: '+31 6 10007919' }\n");
+    await assert.rejects(mask(name, leak), (error: unknown) => {
       assert.ok(error instanceof MaskingVerificationError);
-      assert.deepEqual(error.failures, ["app.orders.comment: 1 values found among the source values"]);
+      assert.deepEqual(error.failures, ["app.orders.comment: its fixed value is among the source values"]);
       assert.ok(!error.message.includes("10007919"), "the message never quotes a value");
       return true;
     });
+    // Free SQL that deletes rows of a table the rules mask without a filter.
+    const deleting = `${RULES}sql:\n  - DELETE FROM app.tickets WHERE id <= 5\n`;
+    await assert.rejects(mask(name, deleting), /app\.tickets: 150 rows before masking, 145 after/);
     assert.equal(await snapshot(client), before);
-
-    // Free SQL that puts every real phone number back (signup_ip is kept and encodes the user).
-    const unmasked = `${RULES}sql:\n  - "UPDATE app.users SET phone = '+31 6 ' || lpad((10000000 + split_part(host(signup_ip), '.', 3)::int * 7919)::text, 8, '0')"\n`;
-    await assert.rejects(mask(client, unmasked), (error: unknown) => {
-      assert.ok(error instanceof MaskingVerificationError);
-      assert.deepEqual(error.failures, [
-        `app.users.phone: ${USERS} of ${USERS} values are source phone numbers (not masked)`,
-      ]);
-      return true;
-    });
-    assert.equal(await snapshot(client), before);
+    assert.equal(await databases(), databasesBefore, "no masked database was restored");
     const { rows } = await client.query(
       `SELECT count(*)::int AS n FROM pg_proc WHERE proname LIKE 'lifeboat_%'`,
     );
@@ -356,36 +374,34 @@ test("a failing rule rolls everything back: bad SQL, or a leak the verification 
 });
 
 test("a where filter subsets; cascades may shrink children, other tables keep their counts", async () => {
-  const { client } = await freshCopy();
+  const { name, client } = await freshCopy();
+  await client.end();
+  const subset = RULES.replace(
+    "  app.users:\n",
+    '  app.users:\n    where: "email IN (SELECT customer_email FROM app.orders WHERE id <= 30)"\n',
+  ).replace("  app.orders:\n", '  app.orders:\n    where: "id <= 30"\n');
+  // orders must be filtered before users (NO ACTION): the rules run filters in file order.
+  const ordered = subset.replace(/( {2}app\.users:\n(?: {4}.*\n)+)( {2}app\.orders:\n(?: {4}.*\n)+)/, "$2$1");
+  const result = await mask(name, ordered);
   try {
-    const subset = RULES.replace(
-      "  app.users:\n",
-      '  app.users:\n    where: "email IN (SELECT customer_email FROM app.orders WHERE id <= 30)"\n',
-    ).replace("  app.orders:\n", '  app.orders:\n    where: "id <= 30"\n');
-    // orders must be filtered before users (NO ACTION): the rules run filters in file order.
-    const ordered = subset.replace(
-      /( {2}app\.users:\n(?: {4}.*\n)+)( {2}app\.orders:\n(?: {4}.*\n)+)/,
-      "$2$1",
-    );
-    const result = await mask(client, ordered);
     const counts = Object.fromEntries(
-      result.tables.map((t) => [t.table, [t.rowsBefore, t.rowsAfter, t.filtered]]),
+      result.prepared.tables.map((t) => [t.table, [t.rowsBefore, t.rowsAfter, t.filtered]]),
     );
     assert.deepEqual(counts["app.orders"], [USERS * 3, 30, true]);
     assert.deepEqual(counts["app.users"], [USERS, 30, true]);
     assert.deepEqual(counts["app.tickets"], [USERS, 30, true], "tickets cascade from users");
     assert.deepEqual(counts["app.audit"], [20, 20, false]);
-    assert.deepEqual(await joinCounts(client), { orders: 30, tickets: 30, audit: 19, profile: 30 });
+    assert.deepEqual(await joinCounts(result.client), { orders: 30, tickets: 30, audit: 19, profile: 30 });
   } finally {
-    await client.end();
+    await result.client.end();
   }
 });
 
 test("the coverage report lists search vectors and text arrays without a rule; a generated vector is rebuilt, not listed", async () => {
   const { client } = await freshCopy();
   try {
-    // A search vector kept by a trigger still holds the source's words after masking (triggers
-    // are off while masking); a generated one is computed again from the masked columns.
+    // A search vector kept by a trigger still holds the source's words after masking (the masked
+    // rows are written as they are); a generated one is computed again from the masked columns.
     await client.query(`
       CREATE TABLE app.search (
         id int PRIMARY KEY, words tsvector, aliases text[],

@@ -3,6 +3,7 @@
  * from the archive as it passes, and commit by writing the manifest last. Anything that fails before the manifest is written leaves
  * no object behind and no manifest: the next run starts clean.
  */
+import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { newBackupId } from "../../domain/backup-id.js";
@@ -77,6 +78,12 @@ export interface BackupDeps {
    * destinations (issue 15): a target that fans each artifact out to a list of repositories.
    */
   target?: BackupTarget;
+  /**
+   * A transform of pg_dump's archive before anything reads it (restore-test's masked copy:
+   * src/masking/archive-mask.ts): the manifest's rows and digests are then those of what it
+   * writes, and its failure, like pg_dump's, commits nothing.
+   */
+  rewriteArchive?: Duplex;
 }
 
 export interface BackupResult {
@@ -248,6 +255,7 @@ async function backupWith(
       signal: deps.signal,
       log,
       progressEveryMs: deps.progressEveryMs,
+      rewrite: deps.rewriteArchive,
     }).finally(async () => {
       await snapshot.release().catch(() => undefined);
       await closeClient();
@@ -406,6 +414,7 @@ async function streamDump(options: {
   signal: AbortSignal | undefined;
   log: Logger;
   progressEveryMs: number | undefined;
+  rewrite: Duplex | undefined;
 }): Promise<{ archive: ArchiveSummary; plain: Digest; stored: Digest; key: string }> {
   const { dump, writer, signal } = options;
   const archive = createArchiveTap();
@@ -419,7 +428,8 @@ async function streamDump(options: {
     recipients: options.recipients,
     compression: options.compression,
     plaintextTaps: [archiveStage],
-    releaseInput: dump.release,
+    // A rewrite passes pg_dump's own chunks on (slices of them): they are never refilled then.
+    releaseInput: options.rewrite ? undefined : dump.release,
   });
   const chain = compose(stages);
   const progress = startProgress({
@@ -456,7 +466,11 @@ async function streamDump(options: {
   // stream itself, and a stream stopped for another reason (pg_dump died) must report that reason,
   // not the archive it cut short.
   const settled = Promise.allSettled([
-    watch(pipeline([dump.output, ...chain.streams]).then(() => archive.summary)),
+    watch(
+      pipeline([dump.output, ...(options.rewrite ? [options.rewrite] : []), ...chain.streams]).then(
+        () => archive.summary,
+      ),
+    ),
     watch(
       writer.putArtifact(options.name, chain.output, {
         signal: controller.signal,

@@ -1,21 +1,27 @@
 /**
  * restore-test --mask: the masked copy for staging (issue 18, docs/masking.md). It runs in the
  * scratch database once every check of the restore passed: the rules are checked against the
- * restored catalog, the coverage report is taken, the masking transaction masks and verifies (or
- * rolls back), and an ordinary backup of the masked scratch database is made, encrypted to the
- * staging recipients only, under the masked label, its manifest marked `masked`. The backup
- * commits last, so any failure on the way leaves no masked copy; raw data never leaves the job.
+ * restored catalog, the coverage report is taken, the filters and free SQL run in one transaction,
+ * and an ordinary backup of the scratch database is made whose archive is masked as pg_dump writes
+ * it (src/masking/archive-mask.ts), verified as it ends, encrypted to the staging recipients only,
+ * under the masked label, its manifest marked `masked`. The backup commits last, so any failure on
+ * the way leaves no masked copy; raw data never leaves the job.
  */
 import { describeError, InputError } from "../../domain/errors.js";
 import type { DatabaseUrl } from "../../domain/database-url.js";
 import type { Manifest } from "../../domain/manifest.js";
 import { parseRecipient, recipientOf, X25519Identity, type Identity } from "../../crypto/age/index.js";
 import {
-  applyMasking,
+  ArchiveMasker,
   checkRulesAgainstCatalog,
+  ConstraintProbe,
   coverageFailure,
   coverageReport,
+  defaultWorkers,
   formatCoverageWarning,
+  planArchiveMasking,
+  prepareScratch,
+  type ArchiveMaskPlan,
 } from "../../masking/index.js";
 import { connect } from "../../postgres/connect.js";
 import { BackupRepository } from "../../repository/backup-repository.js";
@@ -128,9 +134,11 @@ export async function makeMaskedCopy(
   };
 
   const client = await connect(scratch, "scratch-database-url");
+  let archivePlan: ArchiveMaskPlan;
   try {
     // Rules naming what the restored database lacks are the user's to fix: exit 2.
     const plan = await checkRulesAgainstCatalog(masking.rules, client);
+    archivePlan = await planArchiveMasking(client, plan);
     const warnings = await coverageReport(client, masking.rules);
     result.coverageWarnings = warnings.map(formatCoverageWarning);
     for (const line of result.coverageWarnings) log.warn(line);
@@ -141,16 +149,12 @@ export async function makeMaskedCopy(
     log.info(
       `Masking the scratch copy by ${masking.rules.path} (rules sha256 ${masking.rules.digest.slice(0, 12)}...)`,
     );
-    const masked = await applyMasking(client, plan, masking.key, { signal: deps.signal });
-    result.tablesMasked = masked.tables.length;
-    result.maskedColumns = masked.maskedColumns;
-    result.sourceDigests = masked.sourceDigests;
-    log.info(
-      `Masked ${masked.maskedColumns} column(s) in ${masked.tables.length} table(s) and verified against ${masked.sourceDigests} source digests in ${Math.round(masked.durationMs / 100) / 10}s`,
-    );
-    if (masked.userMappingsDropped > 0) {
+    const prepared = await prepareScratch(client, plan, masking.key, { signal: deps.signal });
+    result.tablesMasked = plan.tables.filter((table) => table.columns.length > 0).length;
+    result.maskedColumns = plan.tables.reduce((sum, table) => sum + table.columns.length, 0);
+    if (prepared.userMappingsDropped > 0) {
       log.info(
-        `Left ${masked.userMappingsDropped} user mapping(s) out of the masked copy: they hold the credentials of foreign servers`,
+        `Left ${prepared.userMappingsDropped} user mapping(s) out of the masked copy: they hold the credentials of foreign servers`,
       );
     }
   } catch (error) {
@@ -160,6 +164,19 @@ export async function makeMaskedCopy(
     await client.end().catch(() => undefined);
   }
 
+  let probe: ConstraintProbe | undefined;
+  const probed = [...archivePlan.relations].filter(([, relation]) => relation.probe);
+  try {
+    if (probed.length > 0) {
+      probe = await ConstraintProbe.open(
+        await connect(scratch, "scratch-database-url"),
+        probed.map(([name, relation]) => ({ name, quoted: relation.quoted })),
+      );
+    }
+  } catch (error) {
+    return finish(error);
+  }
+  const masker = new ArchiveMasker(archivePlan, masking.key, { workers: defaultWorkers(), probe });
   try {
     const made = await runBackup(
       {
@@ -170,8 +187,9 @@ export async function makeMaskedCopy(
           client: settings,
         }),
         // A subscription carries its publisher's connection string (password included) and would
-        // stream production's rows into staging once enabled: a masked copy has none.
-        extraArgs: ["--no-subscriptions"],
+        // stream production's rows into staging once enabled: a masked copy has none. The rows
+        // are masked as UTF-8 text, whatever the database's encoding (a restore converts back).
+        extraArgs: ["--no-subscriptions", "--encoding=UTF8"],
         masked: {
           rulesSha256: masking.rules.digest,
           sourceLabel: source.label,
@@ -185,13 +203,23 @@ export async function makeMaskedCopy(
         log,
         signal: deps.signal,
         toolCache: deps.toolCache,
+        rewriteArchive: masker.stream,
       },
+    );
+    const masked = masker.result();
+    result.sourceDigests = masked.sourceDigests;
+    log.info(
+      `Masked ${masked.relations.reduce((sum, r) => sum + r.rows, 0)} rows of ${masked.relations.length} table(s) as they were dumped, verified against ${masked.sourceDigests} source digests; masked copy written in ${Math.round((performance.now() - started) / 100) / 10}s`,
     );
     result.backupId = made.backupId;
     log.info(`Masked copy committed: ${prepared.store.url}/${masking.label}/${made.backupId}`);
     return finish();
   } catch (error) {
-    // A failed dump or upload commits nothing (the manifest goes last): there is no masked copy.
+    // A failed dump, masking, verification or upload commits nothing (the manifest goes last):
+    // there is no masked copy.
+    masker.stream.destroy();
     return finish(error);
+  } finally {
+    await probe?.close();
   }
 }
