@@ -21531,6 +21531,165 @@ async function typeProblem(client, strategy, column, maxLength) {
     return undefined;
 }
 
+;// CONCATENATED MODULE: ./src/masking/digest-set.ts
+/**
+ * The digests of the source values, kept in the job's memory while masking runs: an open-addressing
+ * hash set of 64-bit digests in typed arrays (8 bytes a value plus one byte of flags, at most half
+ * full), so five million distinct values take about 150 MB at worst rather than a temp table on
+ * the server. The digest is two 32-bit multiplicative hashes of the value's UTF-16 code units: equal
+ * values always have equal digests, so a masked value equal to a source value is always found;
+ * two different values sharing a digest (about n*m/2^64: one chance in a million at five million
+ * values each side) can only make the verification fail, never let a source value through.
+ */
+/** Which strategies' source values a digest came from: phone numbers are judged apart (archive-mask.ts). */
+const PHONE_SOURCE = 1;
+const OTHER_SOURCE = 2;
+class DigestSet {
+    keys;
+    flags;
+    mask;
+    size = 0;
+    constructor(capacity = 1 << 16) {
+        const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
+        this.keys = new Int32Array(slots * 2);
+        this.flags = new Uint8Array(slots);
+        this.mask = slots - 1;
+    }
+    add(value, flag) {
+        digest_set_digest(value);
+        this.insert(h1, h2, flag);
+    }
+    /** Adds digests taken elsewhere (digestInto), as (h1, h2, flag) triples. */
+    addDigests(triples) {
+        for (let i = 0; i + 2 < triples.length; i += 3)
+            this.insert(triples[i], triples[i + 1], triples[i + 2]);
+    }
+    /** The flags of the value's digest, 0 when it is not a source value. */
+    lookup(value) {
+        digest_set_digest(value);
+        for (let slot = h1 & this.mask;; slot = (slot + 1) & this.mask) {
+            const flags = this.flags[slot];
+            if (flags === 0)
+                return 0;
+            if (this.keys[2 * slot] === h1 && this.keys[2 * slot + 1] === h2)
+                return flags;
+        }
+    }
+    /** The flags of a digest taken elsewhere (digestInto), 0 when it is not a source value's. */
+    lookupDigest(a, b) {
+        for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
+            const flags = this.flags[slot];
+            if (flags === 0)
+                return 0;
+            if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b)
+                return flags;
+        }
+    }
+    insert(a, b, flag) {
+        for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
+            const flags = this.flags[slot];
+            if (flags === 0) {
+                this.keys[2 * slot] = a;
+                this.keys[2 * slot + 1] = b;
+                this.flags[slot] = flag;
+                if (++this.size * 2 > this.mask)
+                    this.grow();
+                return;
+            }
+            if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b) {
+                this.flags[slot] = flags | flag;
+                return;
+            }
+        }
+    }
+    grow() {
+        const { keys, flags } = this;
+        this.keys = new Int32Array(keys.length * 2);
+        this.flags = new Uint8Array(flags.length * 2);
+        this.mask = this.flags.length - 1;
+        this.size = 0;
+        for (let slot = 0; slot < flags.length; slot++) {
+            if (flags[slot] !== 0)
+                this.insert(keys[2 * slot], keys[2 * slot + 1], flags[slot]);
+        }
+    }
+}
+/**
+ * A map from one 64-bit digest to another (a unique key's value after masking to its value before),
+ * in the same open addressing: `add` says whether the key was new or held the same value.
+ */
+class DigestMap {
+    slots;
+    used;
+    mask;
+    size = 0;
+    constructor(capacity = 1 << 12) {
+        const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
+        this.slots = new Int32Array(slots * 4);
+        this.used = new Uint8Array(slots);
+        this.mask = slots - 1;
+    }
+    /** False when the key is already mapped to another value. */
+    add(k1, k2, v1, v2) {
+        for (let slot = k1 & this.mask;; slot = (slot + 1) & this.mask) {
+            const at = 4 * slot;
+            if (this.used[slot] === 0) {
+                this.used[slot] = 1;
+                this.slots[at] = k1;
+                this.slots[at + 1] = k2;
+                this.slots[at + 2] = v1;
+                this.slots[at + 3] = v2;
+                if (++this.size * 2 > this.mask)
+                    this.grow();
+                return true;
+            }
+            if (this.slots[at] === k1 && this.slots[at + 1] === k2) {
+                return this.slots[at + 2] === v1 && this.slots[at + 3] === v2;
+            }
+        }
+    }
+    grow() {
+        const { slots, used } = this;
+        this.slots = new Int32Array(slots.length * 2);
+        this.used = new Uint8Array(used.length * 2);
+        this.mask = this.used.length - 1;
+        this.size = 0;
+        for (let slot = 0; slot < used.length; slot++) {
+            if (used[slot] !== 0)
+                this.add(slots[4 * slot], slots[4 * slot + 1], slots[4 * slot + 2], slots[4 * slot + 3]);
+        }
+    }
+}
+// The last digest, in two module variables rather than an allocated pair: billions of calls.
+let h1 = 0;
+let h2 = 0;
+/** Writes the value's digest into out[at] and out[at + 1]: what a worker hands back to add. */
+function digestInto(value, out, at) {
+    digest_set_digest(value);
+    out[at] = h1;
+    out[at + 1] = h2;
+}
+function digest_set_digest(value) {
+    let a = 0x9747b28c ^ value.length;
+    let b = 0x1b873593 ^ Math.imul(value.length, 0x85ebca6b);
+    for (let i = 0; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        a = Math.imul(a ^ c, 0x5bd1e995);
+        a ^= a >>> 15;
+        b = Math.imul(b ^ c, 0x27d4eb2d) + 0x165667b1;
+        b ^= b >>> 13;
+    }
+    h1 = fmix(a ^ Math.imul(b, 0xcc9e2d51));
+    h2 = fmix(b ^ Math.imul(a, 0x1b873593));
+}
+function fmix(h) {
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return h ^ (h >>> 16);
+}
+
 ;// CONCATENATED MODULE: ./src/masking/jsonb-text.ts
 /**
  * Editing jsonb documents as the text jsonb_out prints (what pg_dump's COPY data holds, once COPY's
@@ -21876,411 +22035,6 @@ function hexValue(doc, at) {
     return value;
 }
 
-;// CONCATENATED MODULE: ./src/masking/apply.ts
-
-
-
-
-async function prepareScratch(client, plan, key, options = {}) {
-    const started = Date.now();
-    let step = "starting the masking transaction";
-    const run = async (what, sql, values) => {
-        if (options.signal?.aborted) {
-            throw new domain_errors/* OperationError */.OK(`interrupted: ${(0,domain_errors/* describeError */.Uc)(options.signal.reason)}`);
-        }
-        step = what;
-        const began = Date.now();
-        const result = await client.query(sql, values);
-        options.onStep?.(what, Date.now() - began);
-        return result;
-    };
-    const changesRows = plan.rules.sql.length > 0 || plan.tables.some((t) => t.where !== undefined);
-    try {
-        await run("starting the masking transaction", "BEGIN");
-        const counted = changesRows
-            ? [...new Set([...plan.tables.map((t) => `${t.schema}.${t.table}`), ...plan.cascadeTables])]
-            : [];
-        const before = await countRows(client, counted);
-        if (changesRows) {
-            // Free SQL may call the fakes; the key reaches the server as a bind parameter only.
-            for (const sql of fakeFunctionsSql())
-                await run("creating the fake functions", sql);
-            await run("setting the masking key", SET_KEY_SQL, setKeyValues(key));
-            // An audit trigger must not copy the rows a filter deletes into a table nobody masks.
-            for (const table of plan.tables.map(quoteTable))
-                await run(`disabling user triggers on ${table}`, `ALTER TABLE ${table} DISABLE TRIGGER USER`);
-            for (const table of plan.tables) {
-                if (table.where === undefined)
-                    continue;
-                await run(`filtering ${table.schema}.${table.table} (where)`, `DELETE FROM ${quoteTable(table)} WHERE NOT coalesce((${table.where}), false)`);
-            }
-            for (const [index, sql] of plan.rules.sql.entries())
-                await run(`running sql entry ${index + 1}`, sql);
-            for (const table of plan.tables.map(quoteTable))
-                await run(`enabling user triggers on ${table}`, `ALTER TABLE ${table} ENABLE TRIGGER USER`);
-            for (const sql of DROP_FUNCTIONS_SQL)
-                await run("dropping the fake functions", sql);
-        }
-        // A user mapping holds the credentials a foreign server is reached with, often production's
-        // own (postgres_fdw back into it, say): in a masked copy it would give staging a live, unmasked
-        // route to the data. The servers and foreign tables stay, unusable without one.
-        // The view, not the catalog: a table owner that is not a superuser may read it (options hidden).
-        const mappings = await client.query(`SELECT srvname AS server, CASE WHEN umuser = 0 THEN NULL ELSE usename END AS role
-         FROM pg_catalog.pg_user_mappings ORDER BY 1, 2`);
-        for (const mapping of mappings.rows) {
-            const role = mapping.role === null ? "PUBLIC" : catalog_check_quoteIdent(mapping.role);
-            await run(`dropping the user mapping for ${mapping.role ?? "PUBLIC"} on server ${mapping.server}`, `DROP USER MAPPING FOR ${role} SERVER ${catalog_check_quoteIdent(mapping.server)}`);
-        }
-        step = "counting rows after the filters";
-        const after = await countRows(client, counted);
-        const failures = [];
-        const tables = counted.map((table) => {
-            const filtered = plan.cascadeTables.includes(table) ||
-                plan.tables.some((t) => `${t.schema}.${t.table}` === table && t.where !== undefined);
-            const outcome = { table, rowsBefore: before.get(table), rowsAfter: after.get(table), filtered };
-            if (filtered ? outcome.rowsAfter > outcome.rowsBefore : outcome.rowsAfter !== outcome.rowsBefore) {
-                failures.push(`${table}: ${outcome.rowsBefore} rows before masking, ${outcome.rowsAfter} after`);
-            }
-            return outcome;
-        });
-        if (failures.length > 0)
-            throw new domain_errors/* OperationError */.OK(`masking verification failed: ${failures.join("; ")}`);
-        await run("committing the filters", "COMMIT");
-        return { tables, userMappingsDropped: mappings.rows.length, durationMs: Date.now() - started };
-    }
-    catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        // Without the server's DETAIL, which can quote a row ("Key (email)=(...) is still referenced").
-        throw new domain_errors/* OperationError */.OK(`masking by ${plan.rules.path} failed while ${step}, nothing was masked: ${(0,domain_errors/* describeErrorWithoutValues */._C)(error)}`, { cause: error });
-    }
-}
-async function countRows(client, tables) {
-    const counts = new Map();
-    if (tables.length === 0)
-        return counts;
-    const parts = tables.map((name, i) => {
-        const dot = name.indexOf(".");
-        const table = quoteTable({ schema: name.slice(0, dot), table: name.slice(dot + 1) });
-        return `SELECT ${i} AS i, count(*)::bigint AS n FROM ${table}`;
-    });
-    const { rows } = await client.query(parts.join(" UNION ALL "));
-    for (const row of rows)
-        counts.set(tables[row.i], Number(row.n));
-    return counts;
-}
-/**
- * Strategies whose fakes of distinct values are distinct: 64 bits of HMAC or more, or a
- * permutation. A unique key on a column of another strategy (names, fixed values, NULLs where the
- * key counts NULLs as equal, jsonb) is checked as the rows pass.
- */
-const INJECTIVE = new Set(["email", "hash", "uuid", "phone"]);
-/**
- * The archive masker's plan: every relation whose TABLE DATA carries rows of a table the rules
- * name (the table itself, and its partitions and inheritance children, whose columns share the
- * names), with each masked column's rule. A relation under two named tables takes the rules of
- * the nearest. Refuses (exit 2) a masked column that a partitioning key uses: its rows would
- * belong in another partition, which a restore of a partition's rows refuses. Marks for the
- * constraint probe the relations with a CHECK constraint on a masked column or a masked column of
- * a domain type.
- */
-async function planArchiveMasking(client, plan) {
-    const labels = [];
-    const label = (table, column, strategy, path) => {
-        labels.push({
-            name: `${table.schema}.${table.table}.${column.column}${path ? ` ${path.join(".")}` : ""}`,
-            phone: strategy.kind === "phone",
-        });
-        return labels.length - 1;
-    };
-    const masked = plan.tables.filter((table) => table.columns.length > 0);
-    const rules = [];
-    for (const table of masked) {
-        const columns = new Map();
-        for (const column of table.columns)
-            columns.set(column.column, await fieldRule(client, table, column, label));
-        rules.push(columns);
-    }
-    const { rows } = await client.query(`WITH RECURSIVE tree AS (
-       SELECT r.i AS rule_table, r.oid, 0 AS depth FROM unnest($1::regclass[]) WITH ORDINALITY AS r(oid, i)
-       UNION ALL
-       SELECT tree.rule_table, inh.inhrelid, tree.depth + 1 FROM pg_inherits inh JOIN tree ON inh.inhparent = tree.oid
-     ), nearest AS (
-       SELECT DISTINCT ON (oid) oid, rule_table FROM tree ORDER BY oid, depth
-     )
-     SELECT nearest.rule_table::int - 1 AS rule_table, n.nspname AS schema, c.relname AS relation,
-            ARRAY(SELECT a.attname::text FROM pg_partition_ancestors(c.oid) AS anc
-                    JOIN pg_partitioned_table pt ON pt.partrelid = anc.relid
-                    JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = ANY (pt.partattrs::int2[])) AS partition_keys,
-            coalesce((SELECT json_agg(json_build_object(
-                       'name', ic.relname,
-                       'columns', ARRAY(SELECT a.attname::text FROM unnest(i.indkey[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(num, ord)
-                                          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.num ORDER BY k.ord),
-                       'nulls_not_distinct', ${(await serverVersion(client)) >= 150000 ? "i.indnullsnotdistinct" : "false"})
-                       ORDER BY ic.relname)
-                        FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-                       WHERE i.indrelid = c.oid AND i.indisunique AND i.indexprs IS NULL AND 0 <> ALL (i.indkey::int2[])),
-                     '[]'::json) AS uniques,
-            coalesce((SELECT json_agg(ARRAY(SELECT a.attname::text FROM pg_attribute a
-                                             WHERE a.attrelid = c.oid AND a.attnum = ANY (con.conkey)))
-                        FROM pg_constraint con WHERE con.conrelid = c.oid AND con.contype = 'c'), '[]'::json) AS checks,
-            ARRAY(SELECT a.attname::text FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND t.typtype = 'd') AS domain_columns
-       FROM nearest JOIN pg_class c ON c.oid = nearest.oid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind = 'r'`, [masked.map(quoteTable)]);
-    const relations = new Map();
-    const problems = [];
-    for (const row of rows) {
-        const table = masked[row.rule_table];
-        const columns = rules[row.rule_table];
-        for (const key of row.partition_keys) {
-            const column = table.columns.find((c) => c.column === key);
-            if (column) {
-                problems.push(`mask ${plan.rules.path}:${column.line}: ${table.schema}.${table.table}.${key} is a partitioning key: masked, rows would belong in other partitions (mask a column of its own, or keep it)`);
-            }
-        }
-        const weak = (column) => {
-            const rule = columns.get(column);
-            return (rule !== undefined &&
-                (rule.paths !== undefined || !INJECTIVE.has(rule.strategy.kind) || rule.cut !== undefined));
-        };
-        relations.set(`${row.schema}.${row.relation}`, {
-            table: `${table.schema}.${table.table}`,
-            quoted: quoteTable({ schema: row.schema, table: row.relation }),
-            columns,
-            probe: row.checks.some((check) => check.some((column) => columns.has(column))) ||
-                row.domain_columns.some((column) => columns.has(column)),
-            uniques: row.uniques
-                .filter((unique) => unique.columns.some(weak))
-                .map((unique) => ({
-                name: unique.name,
-                columns: unique.columns,
-                nullsNotDistinct: unique.nulls_not_distinct,
-            })),
-        });
-    }
-    if (problems.length > 0)
-        throw new domain_errors/* InputError */.dz([...new Set(problems)].join("; "), { input: "mask" });
-    return { relations, labels };
-}
-async function serverVersion(client) {
-    const { rows } = await client.query("SELECT current_setting('server_version_num') AS v");
-    return Number(rows[0].v);
-}
-/** A column's rule for the masker: cut and padding from its type, fixed values as its type prints them. */
-async function fieldRule(client, table, column, label) {
-    const strategy = column.strategy;
-    if (strategy.kind === "keep")
-        throw new Error("a kept column has no rule");
-    if (strategy.kind === "jsonb") {
-        const paths = [];
-        for (const rule of strategy.paths) {
-            const value = {
-                path: rule.path,
-                strategy: rule.strategy,
-                label: label(table, column, rule.strategy, rule.path),
-            };
-            if (rule.strategy.kind === "fixed")
-                value.fixed = await jsonbText(client, rule.strategy.value);
-            paths.push(value);
-        }
-        return { paths, overlapping: overlapping(strategy.paths.map((p) => p.path)) };
-    }
-    const rule = { strategy, label: label(table, column, strategy) };
-    // bpchar prints its values padded to n: the fake is written as a restore would print it.
-    const padded = /^character\(\d+\)$/.test(column.type);
-    if (strategy.kind === "fixed") {
-        // The value as the column's type prints it (1.50 as numeric(10,1) is 1.5): raw text, no parsing.
-        const { rows } = await client.query({
-            text: `SELECT CAST($1::text AS ${column.type})`,
-            values: [String(strategy.value)],
-            rowMode: "array",
-            types: { getTypeParser: () => (value) => value },
-        });
-        rule.fixed = rows[0][0];
-        return rule;
-    }
-    if (column.maxLength !== undefined && strategy.kind !== "uuid" && strategy.kind !== "null") {
-        rule.cut = column.maxLength;
-        if (padded)
-            rule.pad = column.maxLength;
-    }
-    return rule;
-}
-/** A fixed value at a jsonb path, as to_jsonb() of it prints: numbers as numeric, booleans, strings. */
-async function jsonbText(client, value) {
-    if (typeof value === "string")
-        return jsonString(value);
-    if (typeof value === "boolean")
-        return String(value);
-    const { rows } = await client.query("SELECT to_jsonb($1::numeric)::text AS t", [
-        String(value),
-    ]);
-    return rows[0].t;
-}
-/** Whether one path lies inside another: then each is read in the document the ones before left. */
-function overlapping(paths) {
-    return paths.some((p, i) => paths.some((q, j) => i !== j && p.length <= q.length && p.every((key, k) => key === q[k])));
-}
-
-;// CONCATENATED MODULE: ./src/masking/digest-set.ts
-/**
- * The digests of the source values, kept in the job's memory while masking runs: an open-addressing
- * hash set of 64-bit digests in typed arrays (8 bytes a value plus one byte of flags, at most half
- * full), so five million distinct values take about 150 MB at worst rather than a temp table on
- * the server. The digest is two 32-bit multiplicative hashes of the value's UTF-16 code units: equal
- * values always have equal digests, so a masked value equal to a source value is always found;
- * two different values sharing a digest (about n*m/2^64: one chance in a million at five million
- * values each side) can only make the verification fail, never let a source value through.
- */
-/** Which strategies' source values a digest came from: phone numbers are judged apart (archive-mask.ts). */
-const PHONE_SOURCE = 1;
-const OTHER_SOURCE = 2;
-class DigestSet {
-    keys;
-    flags;
-    mask;
-    size = 0;
-    constructor(capacity = 1 << 16) {
-        const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
-        this.keys = new Int32Array(slots * 2);
-        this.flags = new Uint8Array(slots);
-        this.mask = slots - 1;
-    }
-    add(value, flag) {
-        digest_set_digest(value);
-        this.insert(h1, h2, flag);
-    }
-    /** Adds digests taken elsewhere (digestInto), as (h1, h2, flag) triples. */
-    addDigests(triples) {
-        for (let i = 0; i + 2 < triples.length; i += 3)
-            this.insert(triples[i], triples[i + 1], triples[i + 2]);
-    }
-    /** The flags of the value's digest, 0 when it is not a source value. */
-    lookup(value) {
-        digest_set_digest(value);
-        for (let slot = h1 & this.mask;; slot = (slot + 1) & this.mask) {
-            const flags = this.flags[slot];
-            if (flags === 0)
-                return 0;
-            if (this.keys[2 * slot] === h1 && this.keys[2 * slot + 1] === h2)
-                return flags;
-        }
-    }
-    /** The flags of a digest taken elsewhere (digestInto), 0 when it is not a source value's. */
-    lookupDigest(a, b) {
-        for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
-            const flags = this.flags[slot];
-            if (flags === 0)
-                return 0;
-            if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b)
-                return flags;
-        }
-    }
-    insert(a, b, flag) {
-        for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
-            const flags = this.flags[slot];
-            if (flags === 0) {
-                this.keys[2 * slot] = a;
-                this.keys[2 * slot + 1] = b;
-                this.flags[slot] = flag;
-                if (++this.size * 2 > this.mask)
-                    this.grow();
-                return;
-            }
-            if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b) {
-                this.flags[slot] = flags | flag;
-                return;
-            }
-        }
-    }
-    grow() {
-        const { keys, flags } = this;
-        this.keys = new Int32Array(keys.length * 2);
-        this.flags = new Uint8Array(flags.length * 2);
-        this.mask = this.flags.length - 1;
-        this.size = 0;
-        for (let slot = 0; slot < flags.length; slot++) {
-            if (flags[slot] !== 0)
-                this.insert(keys[2 * slot], keys[2 * slot + 1], flags[slot]);
-        }
-    }
-}
-/**
- * A map from one 64-bit digest to another (a unique key's value after masking to its value before),
- * in the same open addressing: `add` says whether the key was new or held the same value.
- */
-class DigestMap {
-    slots;
-    used;
-    mask;
-    size = 0;
-    constructor(capacity = 1 << 12) {
-        const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
-        this.slots = new Int32Array(slots * 4);
-        this.used = new Uint8Array(slots);
-        this.mask = slots - 1;
-    }
-    /** False when the key is already mapped to another value. */
-    add(k1, k2, v1, v2) {
-        for (let slot = k1 & this.mask;; slot = (slot + 1) & this.mask) {
-            const at = 4 * slot;
-            if (this.used[slot] === 0) {
-                this.used[slot] = 1;
-                this.slots[at] = k1;
-                this.slots[at + 1] = k2;
-                this.slots[at + 2] = v1;
-                this.slots[at + 3] = v2;
-                if (++this.size * 2 > this.mask)
-                    this.grow();
-                return true;
-            }
-            if (this.slots[at] === k1 && this.slots[at + 1] === k2) {
-                return this.slots[at + 2] === v1 && this.slots[at + 3] === v2;
-            }
-        }
-    }
-    grow() {
-        const { slots, used } = this;
-        this.slots = new Int32Array(slots.length * 2);
-        this.used = new Uint8Array(used.length * 2);
-        this.mask = this.used.length - 1;
-        this.size = 0;
-        for (let slot = 0; slot < used.length; slot++) {
-            if (used[slot] !== 0)
-                this.add(slots[4 * slot], slots[4 * slot + 1], slots[4 * slot + 2], slots[4 * slot + 3]);
-        }
-    }
-}
-// The last digest, in two module variables rather than an allocated pair: billions of calls.
-let h1 = 0;
-let h2 = 0;
-/** Writes the value's digest into out[at] and out[at + 1]: what a worker hands back to add. */
-function digestInto(value, out, at) {
-    digest_set_digest(value);
-    out[at] = h1;
-    out[at + 1] = h2;
-}
-function digest_set_digest(value) {
-    let a = 0x9747b28c ^ value.length;
-    let b = 0x1b873593 ^ Math.imul(value.length, 0x85ebca6b);
-    for (let i = 0; i < value.length; i++) {
-        const c = value.charCodeAt(i);
-        a = Math.imul(a ^ c, 0x5bd1e995);
-        a ^= a >>> 15;
-        b = Math.imul(b ^ c, 0x27d4eb2d) + 0x165667b1;
-        b ^= b >>> 13;
-    }
-    h1 = fmix(a ^ Math.imul(b, 0xcc9e2d51));
-    h2 = fmix(b ^ Math.imul(a, 0x1b873593));
-}
-function fmix(h) {
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    return h ^ (h >>> 16);
-}
-
 ;// CONCATENATED MODULE: ./src/masking/copy-rows.ts
 
 
@@ -22493,7 +22247,13 @@ function trimEndSpaces(value) {
 }
 /** char(n) as bpchar prints it: padded with spaces to n characters. */
 function padChars(value, n) {
-    const length = value.length <= n ? value.length : Array.from(value).length;
+    let length = 0;
+    for (let i = 0; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        // A surrogate pair is one character, as PostgreSQL counts them.
+        if (c < 0xdc00 || c > 0xdfff)
+            length++;
+    }
     return length >= n ? value : value + " ".repeat(n - length);
 }
 /**
@@ -22755,6 +22515,10 @@ class FakePool {
 
 
 
+/** The plan's key of a relation: its schema and name, which may hold dots. */
+function relationKey(schema, relation) {
+    return `${schema}\u0000${relation}`;
+}
 /** What the verification found, by table and column and counts only: never a value. */
 class MaskingVerificationError extends domain_errors/* OperationError */.OK {
     failures;
@@ -22764,6 +22528,8 @@ class MaskingVerificationError extends domain_errors/* OperationError */.OK {
     }
 }
 const archive_mask_BATCH_BYTES = 4 * 1024 * 1024;
+/** Pieces queued behind a batch at most (pass-through pieces are pg_dump's reads, up to 1 MiB). */
+const MAX_QUEUED = 64;
 const FIRST_HEAD_ATTEMPT = 64 * 1024;
 const END_OF_DATA = Buffer.from("\\.\n");
 const NEWLINE_END_OF_DATA = Buffer.from("\n\\.\n");
@@ -22795,7 +22561,11 @@ class ArchiveMasker {
     rowsOf = new Map();
     collected = [];
     collectedBytes = 0;
+    /** Whether a newline arrived since the last batch was cut: only then can one be cut again. */
+    rowEnded = false;
     ended = false;
+    /** Masked relations the TOC gives data for: each must bring its block. */
+    expected = [];
     queue = [];
     inFlight = 0;
     maxInFlight;
@@ -22819,8 +22589,12 @@ class ArchiveMasker {
                 // A fixed value is checked once a rule (partitions share their table's rules): as the
                 // column's type prints it, or at a jsonb path as #>> reads it.
                 const fixed = [];
+                // char(n) prints the value padded; source values are recorded as ::text reads them.
                 if (rule.strategy?.kind === "fixed")
-                    fixed.push({ label: rule.label, text: rule.fixed });
+                    fixed.push({
+                        label: rule.label,
+                        text: rule.pad === undefined ? rule.fixed : rule.fixed.trimEnd(),
+                    });
                 for (const path of rule.paths ?? []) {
                     if (path.strategy.kind === "fixed")
                         fixed.push({ label: path.label, text: String(path.strategy.value) });
@@ -22864,6 +22638,10 @@ class ArchiveMasker {
                 throw new ArchiveTruncatedError("pg_dump archive truncated: the stream ended inside a data block");
             }
             await this.pump(true);
+            const missing = this.expected.filter((name) => !this.rowsOf.has(name));
+            if (missing.length > 0) {
+                throw new ArchiveTruncatedError(`pg_dump archive: the data of ${missing.join(", ")} never came`);
+            }
             this.verify();
         }
         finally {
@@ -22874,7 +22652,9 @@ class ArchiveMasker {
     async pump(all) {
         while (this.queue.length > 0) {
             const piece = this.queue[0];
-            if (!piece.settled && !all && this.inFlight <= this.maxInFlight)
+            // Waits for the oldest batch when too many are in flight, or when too much is queued behind
+            // it: pass-through bytes are held in memory until the batches before them are written.
+            if (!piece.settled && !all && this.inFlight <= this.maxInFlight && this.queue.length <= MAX_QUEUED)
                 return;
             const bytes = piece.bytes ?? (await piece.batch);
             this.queue.shift();
@@ -22917,6 +22697,13 @@ class ArchiveMasker {
             }
             for (const entry of readToc(cursor))
                 this.byId.set(entry.dumpId, entry);
+            for (const entry of this.byId.values()) {
+                if (entry.desc !== "TABLE DATA" || entry.dataState === "none")
+                    continue;
+                const plan = this.plan.relations.get(relationKey(entry.namespace ?? "", entry.tag ?? ""));
+                if (plan)
+                    this.expected.push(plan.name);
+            }
             this.intSize = header.intSize;
             this.intWidth = 1 + header.intSize;
         }
@@ -22983,7 +22770,7 @@ class ArchiveMasker {
                         throw new ArchiveFormatError(`pg_dump archive: a data block for dump id ${value}, which the TOC does not list`);
                     }
                     const plan = this.blockType === BLK_DATA && entry.desc === "TABLE DATA"
-                        ? this.plan.relations.get(`${entry.namespace}.${entry.tag}`)
+                        ? this.plan.relations.get(relationKey(entry.namespace ?? "", entry.tag ?? ""))
                         : undefined;
                     if (plan) {
                         // The block's type and id go out as they are; its chunks are written anew.
@@ -23043,7 +22830,9 @@ class ArchiveMasker {
         return bytes;
     }
     startRelation(entry, plan) {
-        const name = `${entry.namespace}.${entry.tag}`;
+        const name = plan.name;
+        if (this.rowsOf.has(name))
+            throw new ArchiveFormatError(`pg_dump archive: a second data block for ${name}`);
         const copy = parseCopyStatement(entry.copyStatement ?? "");
         if (!copy)
             throw new domain_errors/* OperationError */.OK(`masking ${name}: its data is not COPY data (a dump with --inserts?)`);
@@ -23075,6 +22864,7 @@ class ArchiveMasker {
         this.rowsOf.set(name, 0);
         this.collected = [];
         this.collectedBytes = 0;
+        this.rowEnded = false;
         this.ended = false;
     }
     collect(bytes) {
@@ -23085,7 +22875,11 @@ class ArchiveMasker {
         }
         this.collected.push(bytes);
         this.collectedBytes += bytes.length;
-        if (this.collectedBytes >= this.batchBytes)
+        // A row longer than a batch is collected whole before it is looked at again: searching the
+        // growing bytes at every chunk would cost the square of its size.
+        if (!this.rowEnded && bytes.includes(0x0a))
+            this.rowEnded = true;
+        if (this.collectedBytes >= this.batchBytes && this.rowEnded)
             this.dispatch(false);
     }
     /** Sends the complete rows collected so far to be masked; at the block's end, all of it. */
@@ -23105,6 +22899,8 @@ class ArchiveMasker {
         }
         this.collected = rest !== null && rest.length > 0 ? [rest] : [];
         this.collectedBytes = rest?.length ?? 0;
+        // What is left after the last newline holds none.
+        this.rowEnded = false;
         if (rowsEnd > 0)
             this.maskRows(bytes.subarray(0, rowsEnd));
         if (marker >= 0) {
@@ -23123,19 +22919,21 @@ class ArchiveMasker {
         const masked = this.pool
             ? this.pool.run(relation.spec, rows)
             : Promise.resolve().then(() => maskCopyRows(this.key, relation.spec, rows));
-        piece.batch = masked.then(async (result) => {
+        piece.batch = masked
+            .then(async (result) => {
             this.take(relation, result);
             if (relation.probe)
                 await this.probe.check(relation.name, relation.columns, result.output);
-            this.inFlight--;
-            piece.settled = true;
             return this.chunk(result.output);
         }, (error) => {
-            this.inFlight--;
-            piece.settled = true;
             throw new domain_errors/* OperationError */.OK(`masking ${relation.name} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
                 cause: error,
             });
+        })
+            .finally(() => {
+            // Settled either way: a failure must reach pump() now, not after the rest of the dump.
+            this.inFlight--;
+            piece.settled = true;
         });
         // Awaited in order by pump(); a failure is reported there, never as an unhandled rejection.
         piece.batch.catch(() => undefined);
@@ -23206,6 +23004,271 @@ class ArchiveMasker {
     }
 }
 
+;// CONCATENATED MODULE: ./src/masking/apply.ts
+
+
+
+
+
+async function prepareScratch(client, plan, key, options = {}) {
+    const started = Date.now();
+    let step = "starting the masking transaction";
+    const run = async (what, sql, values) => {
+        if (options.signal?.aborted) {
+            throw new domain_errors/* OperationError */.OK(`interrupted: ${(0,domain_errors/* describeError */.Uc)(options.signal.reason)}`);
+        }
+        step = what;
+        const began = Date.now();
+        const result = await client.query(sql, values);
+        options.onStep?.(what, Date.now() - began);
+        return result;
+    };
+    const changesRows = plan.rules.sql.length > 0 || plan.tables.some((t) => t.where !== undefined);
+    try {
+        await run("starting the masking transaction", "BEGIN");
+        const counted = changesRows
+            ? [...new Set([...plan.tables.map((t) => `${t.schema}.${t.table}`), ...plan.cascadeTables])]
+            : [];
+        const before = await countRows(client, counted);
+        if (changesRows) {
+            // Free SQL may call the fakes; the key reaches the server as a bind parameter only.
+            for (const sql of fakeFunctionsSql())
+                await run("creating the fake functions", sql);
+            await run("setting the masking key", SET_KEY_SQL, setKeyValues(key));
+            // An audit trigger must not copy the rows a filter deletes into a table nobody masks.
+            for (const table of plan.tables.map(quoteTable))
+                await run(`disabling user triggers on ${table}`, `ALTER TABLE ${table} DISABLE TRIGGER USER`);
+            for (const table of plan.tables) {
+                if (table.where === undefined)
+                    continue;
+                await run(`filtering ${table.schema}.${table.table} (where)`, `DELETE FROM ${quoteTable(table)} WHERE NOT coalesce((${table.where}), false)`);
+            }
+            for (const [index, sql] of plan.rules.sql.entries())
+                await run(`running sql entry ${index + 1}`, sql);
+            for (const table of plan.tables.map(quoteTable))
+                await run(`enabling user triggers on ${table}`, `ALTER TABLE ${table} ENABLE TRIGGER USER`);
+            for (const sql of DROP_FUNCTIONS_SQL)
+                await run("dropping the fake functions", sql);
+        }
+        // A user mapping holds the credentials a foreign server is reached with, often production's
+        // own (postgres_fdw back into it, say): in a masked copy it would give staging a live, unmasked
+        // route to the data. The servers and foreign tables stay, unusable without one.
+        // The view, not the catalog: a table owner that is not a superuser may read it (options hidden).
+        const mappings = await client.query(`SELECT srvname AS server, CASE WHEN umuser = 0 THEN NULL ELSE usename END AS role
+         FROM pg_catalog.pg_user_mappings ORDER BY 1, 2`);
+        for (const mapping of mappings.rows) {
+            const role = mapping.role === null ? "PUBLIC" : catalog_check_quoteIdent(mapping.role);
+            await run(`dropping the user mapping for ${mapping.role ?? "PUBLIC"} on server ${mapping.server}`, `DROP USER MAPPING FOR ${role} SERVER ${catalog_check_quoteIdent(mapping.server)}`);
+        }
+        step = "counting rows after the filters";
+        const after = await countRows(client, counted);
+        const failures = [];
+        const tables = counted.map((table) => {
+            const filtered = plan.cascadeTables.includes(table) ||
+                plan.tables.some((t) => `${t.schema}.${t.table}` === table && t.where !== undefined);
+            const outcome = { table, rowsBefore: before.get(table), rowsAfter: after.get(table), filtered };
+            if (filtered ? outcome.rowsAfter > outcome.rowsBefore : outcome.rowsAfter !== outcome.rowsBefore) {
+                failures.push(`${table}: ${outcome.rowsBefore} rows before masking, ${outcome.rowsAfter} after`);
+            }
+            return outcome;
+        });
+        if (failures.length > 0)
+            throw new domain_errors/* OperationError */.OK(`masking verification failed: ${failures.join("; ")}`);
+        await run("committing the filters", "COMMIT");
+        return { tables, userMappingsDropped: mappings.rows.length, durationMs: Date.now() - started };
+    }
+    catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        // Without the server's DETAIL, which can quote a row ("Key (email)=(...) is still referenced").
+        throw new domain_errors/* OperationError */.OK(`masking by ${plan.rules.path} failed while ${step}, nothing was masked: ${(0,domain_errors/* describeErrorWithoutValues */._C)(error)}`, { cause: error });
+    }
+}
+async function countRows(client, tables) {
+    const counts = new Map();
+    if (tables.length === 0)
+        return counts;
+    const parts = tables.map((name, i) => {
+        const dot = name.indexOf(".");
+        const table = quoteTable({ schema: name.slice(0, dot), table: name.slice(dot + 1) });
+        return `SELECT ${i} AS i, count(*)::bigint AS n FROM ${table}`;
+    });
+    const { rows } = await client.query(parts.join(" UNION ALL "));
+    for (const row of rows)
+        counts.set(tables[row.i], Number(row.n));
+    return counts;
+}
+/**
+ * Strategies whose fakes of distinct values are distinct: 64 bits of HMAC or more, or a
+ * permutation. A unique key on a column of another strategy (names, fixed values, NULLs where the
+ * key counts NULLs as equal, jsonb) is checked as the rows pass.
+ */
+const INJECTIVE = new Set(["email", "hash", "uuid", "phone"]);
+/**
+ * The archive masker's plan: every relation whose TABLE DATA carries rows of a table the rules
+ * name (the table itself, and its partitions and inheritance children, whose columns share the
+ * names), with each masked column's rule. A relation under several named tables (a child named
+ * for a column of its own, under a parent named for others) takes the rules of all of them, the
+ * nearest one's where two name the same column: an UPDATE of the parent would mask the child's
+ * rows too. Refuses (exit 2) a masked column that a partitioning key uses: its rows would
+ * belong in another partition, which a restore of a partition's rows refuses. Marks for the
+ * constraint probe the relations with a CHECK constraint on a masked column or a masked column of
+ * a domain type.
+ */
+async function planArchiveMasking(client, plan) {
+    const labels = [];
+    const label = (table, column, strategy, path) => {
+        labels.push({
+            name: `${table.schema}.${table.table}.${column.column}${path ? ` ${path.join(".")}` : ""}`,
+            phone: strategy.kind === "phone",
+        });
+        return labels.length - 1;
+    };
+    const masked = plan.tables.filter((table) => table.columns.length > 0);
+    const rules = [];
+    for (const table of masked) {
+        const columns = new Map();
+        for (const column of table.columns)
+            columns.set(column.column, await fieldRule(client, table, column, label));
+        rules.push(columns);
+    }
+    const { rows } = await client.query(`WITH RECURSIVE tree AS (
+       SELECT r.i AS rule_table, r.oid, 0 AS depth FROM unnest($1::regclass[]) WITH ORDINALITY AS r(oid, i)
+       UNION ALL
+       SELECT tree.rule_table, inh.inhrelid, tree.depth + 1 FROM pg_inherits inh JOIN tree ON inh.inhparent = tree.oid
+     ), nearest AS (
+       SELECT oid, array_agg(rule_table::int - 1 ORDER BY depth, rule_table) AS rule_tables FROM tree GROUP BY oid
+     )
+     SELECT nearest.rule_tables, n.nspname AS schema, c.relname AS relation,
+            ARRAY(SELECT a.attname::text FROM pg_partition_ancestors(c.oid) AS anc
+                    JOIN pg_partitioned_table pt ON pt.partrelid = anc.relid
+                    JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = ANY (pt.partattrs::int2[])) AS partition_keys,
+            coalesce((SELECT json_agg(json_build_object(
+                       'name', ic.relname,
+                       'columns', ARRAY(SELECT a.attname::text FROM unnest(i.indkey[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(num, ord)
+                                          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.num ORDER BY k.ord),
+                       'nulls_not_distinct', ${(await serverVersion(client)) >= 150000 ? "i.indnullsnotdistinct" : "false"})
+                       ORDER BY ic.relname)
+                        FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                       WHERE i.indrelid = c.oid AND i.indisunique AND i.indexprs IS NULL AND 0 <> ALL (i.indkey::int2[])),
+                     '[]'::json) AS uniques,
+            coalesce((SELECT json_agg(ARRAY(SELECT a.attname::text FROM pg_attribute a
+                                             WHERE a.attrelid = c.oid AND a.attnum = ANY (con.conkey)))
+                        FROM pg_constraint con WHERE con.conrelid = c.oid AND con.contype = 'c'), '[]'::json) AS checks,
+            ARRAY(SELECT a.attname::text FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND t.typtype = 'd') AS domain_columns
+       FROM nearest JOIN pg_class c ON c.oid = nearest.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r'`, [masked.map(quoteTable)]);
+    const relations = new Map();
+    const problems = [];
+    for (const row of rows) {
+        const table = masked[row.rule_tables[0]];
+        const columns = new Map();
+        for (const index of row.rule_tables) {
+            for (const [column, rule] of rules[index])
+                if (!columns.has(column))
+                    columns.set(column, rule);
+            for (const key of row.partition_keys) {
+                const column = masked[index].columns.find((c) => c.column === key);
+                if (column) {
+                    problems.push(`mask ${plan.rules.path}:${column.line}: ${masked[index].schema}.${masked[index].table}.${key} is a partitioning key: masked, rows would belong in other partitions (mask a column of its own, or keep it)`);
+                }
+            }
+        }
+        const weak = (column) => {
+            const rule = columns.get(column);
+            return (rule !== undefined &&
+                (rule.paths !== undefined || !INJECTIVE.has(rule.strategy.kind) || rule.cut !== undefined));
+        };
+        relations.set(relationKey(row.schema, row.relation), {
+            name: `${row.schema}.${row.relation}`,
+            table: `${table.schema}.${table.table}`,
+            quoted: quoteTable({ schema: row.schema, table: row.relation }),
+            columns,
+            probe: row.checks.some((check) => check.some((column) => columns.has(column))) ||
+                row.domain_columns.some((column) => columns.has(column)),
+            uniques: row.uniques
+                .filter((unique) => unique.columns.some(weak))
+                .map((unique) => ({
+                name: unique.name,
+                columns: unique.columns,
+                nullsNotDistinct: unique.nulls_not_distinct,
+            })),
+        });
+    }
+    if (problems.length > 0)
+        throw new domain_errors/* InputError */.dz([...new Set(problems)].join("; "), { input: "mask" });
+    return { relations, labels };
+}
+async function serverVersion(client) {
+    const { rows } = await client.query("SELECT current_setting('server_version_num') AS v");
+    return Number(rows[0].v);
+}
+/** A column's rule for the masker: cut and padding from its type, fixed values as its type prints them. */
+async function fieldRule(client, table, column, label) {
+    const strategy = column.strategy;
+    if (strategy.kind === "keep")
+        throw new Error("a kept column has no rule");
+    if (strategy.kind === "jsonb") {
+        const paths = [];
+        for (const rule of strategy.paths) {
+            const value = {
+                path: rule.path,
+                strategy: rule.strategy,
+                label: label(table, column, rule.strategy, rule.path),
+            };
+            if (rule.strategy.kind === "fixed")
+                value.fixed = await jsonbText(client, rule.strategy.value);
+            paths.push(value);
+        }
+        return { paths, overlapping: overlapping(strategy.paths.map((p) => p.path)) };
+    }
+    const rule = { strategy, label: label(table, column, strategy) };
+    // bpchar prints its values padded to n: the fake is written as a restore would print it.
+    const padded = /^character\(\d+\)$/.test(column.type);
+    if (strategy.kind === "fixed") {
+        // The value as the column's type prints it in pg_dump's session (1.50 as numeric(10,1) is 1.5,
+        // a date in ISO whatever the database's DateStyle): raw text, no parsing.
+        await client.query("BEGIN");
+        try {
+            await client.query("SET LOCAL DateStyle = ISO");
+            await client.query("SET LOCAL IntervalStyle = postgres");
+            await client.query("SET LOCAL extra_float_digits = 3");
+            const { rows } = await client.query({
+                text: `SELECT CAST($1::text AS ${column.type})`,
+                values: [String(strategy.value)],
+                rowMode: "array",
+                types: { getTypeParser: () => (value) => value },
+            });
+            rule.fixed = rows[0][0];
+        }
+        finally {
+            await client.query("ROLLBACK");
+        }
+        return rule;
+    }
+    if (column.maxLength !== undefined && strategy.kind !== "uuid" && strategy.kind !== "null") {
+        rule.cut = column.maxLength;
+        if (padded)
+            rule.pad = column.maxLength;
+    }
+    return rule;
+}
+/** A fixed value at a jsonb path, as to_jsonb() of it prints: numbers as numeric, booleans, strings. */
+async function jsonbText(client, value) {
+    if (typeof value === "string")
+        return jsonString(value);
+    if (typeof value === "boolean")
+        return String(value);
+    const { rows } = await client.query("SELECT to_jsonb($1::numeric)::text AS t", [
+        String(value),
+    ]);
+    return rows[0].t;
+}
+/** Whether one path lies inside another: then each is read in the document the ones before left. */
+function overlapping(paths) {
+    return paths.some((p, i) => paths.some((q, j) => i !== j && p.length <= q.length && p.every((key, k) => key === q[k])));
+}
+
 ;// CONCATENATED MODULE: ./src/masking/constraint-probe.ts
 
 
@@ -23220,11 +23283,17 @@ class ConstraintProbe {
     /** Sets up the probe tables on `client` (which the probe then owns) inside one transaction. */
     static async open(client, relations) {
         const probe = new ConstraintProbe(client);
-        await client.query("BEGIN");
-        for (const [index, relation] of relations.entries()) {
-            const table = `pg_temp.lifeboat_probe_${index}`;
-            await client.query(`CREATE TEMP TABLE lifeboat_probe_${index} (LIKE ${relation.quoted} INCLUDING CONSTRAINTS)`);
-            probe.tables.set(relation.name, table);
+        try {
+            await client.query("BEGIN");
+            for (const [index, relation] of relations.entries()) {
+                const table = `pg_temp.lifeboat_probe_${index}`;
+                await client.query(`CREATE TEMP TABLE lifeboat_probe_${index} (LIKE ${relation.quoted} INCLUDING CONSTRAINTS INCLUDING GENERATED)`);
+                probe.tables.set(relation.name, table);
+            }
+        }
+        catch (error) {
+            await probe.close();
+            throw error;
         }
         return probe;
     }
@@ -23244,9 +23313,7 @@ class ConstraintProbe {
             }
             catch (error) {
                 // The server's message names the constraint and the type, never the row (its DETAIL would).
-                const message = (0,domain_errors/* describeErrorWithoutValues */._C)(error)
-                    .replace(/(invalid input syntax for type [^:]+):.*/, "$1")
-                    .replaceAll(`"${table.replace("pg_temp.", "")}"`, `"${relation}"`);
+                const message = (0,domain_errors/* describeErrorWithoutValues */._C)(error).replaceAll(`"${table.replace("pg_temp.", "")}"`, `"${relation}"`);
                 this.failure = new domain_errors/* OperationError */.OK(`the masked rows of ${relation} break a rule of the table, which a restore would refuse: ${message}`);
                 throw this.failure;
             }
@@ -23559,7 +23626,7 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
     const probed = [...archivePlan.relations].filter(([, relation]) => relation.probe);
     try {
         if (probed.length > 0) {
-            probe = await ConstraintProbe.open(await connect(scratch, "scratch-database-url"), probed.map(([name, relation]) => ({ name, quoted: relation.quoted })));
+            probe = await ConstraintProbe.open(await connect(scratch, "scratch-database-url"), probed.map(([, relation]) => ({ name: relation.name, quoted: relation.quoted })));
         }
     }
     catch (error) {
@@ -27279,14 +27346,19 @@ function describeError(error) {
 }
 /**
  * The error's first line without PostgreSQL's DETAIL, which can quote a row ("Failing row contains
- * (...)", "Key (email)=(...) already exists"): for errors of statements that read personal data
- * (masking), whose messages must name tables and constraints but never values.
+ * (...)", "Key (email)=(...) already exists"), and without the value a data error quotes
+ * (`invalid input syntax for type integer: "..."`, `value "..." is out of range for type
+ * integer`): for errors of statements that read personal data (masking), whose messages must name
+ * tables, columns and constraints but never values.
  */
 function describeErrorWithoutValues(error) {
     if (!(error instanceof Error))
         return String(error);
     const text = error.message || error.name;
-    return text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
+    const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
+    return line
+        .replace(/: ".*"$/, ': "..."')
+        .replace(/\bvalue ".*" is out of range/, 'value "..." is out of range');
 }
 /**
  * PostgreSQL's DETAIL and HINT (node-postgres puts them on the error), which often say what to do

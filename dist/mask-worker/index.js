@@ -206,14 +206,19 @@ function describeError(error) {
 }
 /**
  * The error's first line without PostgreSQL's DETAIL, which can quote a row ("Failing row contains
- * (...)", "Key (email)=(...) already exists"): for errors of statements that read personal data
- * (masking), whose messages must name tables and constraints but never values.
+ * (...)", "Key (email)=(...) already exists"), and without the value a data error quotes
+ * (`invalid input syntax for type integer: "..."`, `value "..." is out of range for type
+ * integer`): for errors of statements that read personal data (masking), whose messages must name
+ * tables, columns and constraints but never values.
  */
 function describeErrorWithoutValues(error) {
     if (!(error instanceof Error))
         return String(error);
     const text = error.message || error.name;
-    return text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
+    const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
+    return line
+        .replace(/: ".*"$/, ': "..."')
+        .replace(/\bvalue ".*" is out of range/, 'value "..." is out of range');
 }
 /**
  * PostgreSQL's DETAIL and HINT (node-postgres puts them on the error), which often say what to do
@@ -1635,7 +1640,13 @@ function trimEndSpaces(value) {
 }
 /** char(n) as bpchar prints it: padded with spaces to n characters. */
 function padChars(value, n) {
-    const length = value.length <= n ? value.length : Array.from(value).length;
+    let length = 0;
+    for (let i = 0; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        // A surrogate pair is one character, as PostgreSQL counts them.
+        if (c < 0xdc00 || c > 0xdfff)
+            length++;
+    }
     return length >= n ? value : value + " ".repeat(n - length);
 }
 /**

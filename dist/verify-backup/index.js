@@ -35032,14 +35032,19 @@ function describeError(error) {
 }
 /**
  * The error's first line without PostgreSQL's DETAIL, which can quote a row ("Failing row contains
- * (...)", "Key (email)=(...) already exists"): for errors of statements that read personal data
- * (masking), whose messages must name tables and constraints but never values.
+ * (...)", "Key (email)=(...) already exists"), and without the value a data error quotes
+ * (`invalid input syntax for type integer: "..."`, `value "..." is out of range for type
+ * integer`): for errors of statements that read personal data (masking), whose messages must name
+ * tables, columns and constraints but never values.
  */
 function describeErrorWithoutValues(error) {
     if (!(error instanceof Error))
         return String(error);
     const text = error.message || error.name;
-    return text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
+    const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
+    return line
+        .replace(/: ".*"$/, ': "..."')
+        .replace(/\bvalue ".*" is out of range/, 'value "..." is out of range');
 }
 /**
  * PostgreSQL's DETAIL and HINT (node-postgres puts them on the error), which often say what to do

@@ -15,7 +15,7 @@
  */
 import type pg from "pg";
 import { describeError, describeErrorWithoutValues, InputError, OperationError } from "../domain/errors.js";
-import type { ArchiveMaskPlan, RelationPlan } from "./archive-mask.js";
+import { relationKey, type ArchiveMaskPlan, type RelationPlan } from "./archive-mask.js";
 import {
   quoteIdent,
   quoteTable,
@@ -159,7 +159,8 @@ async function countRows(client: pg.Client, tables: string[]): Promise<Map<strin
 const INJECTIVE: ReadonlySet<ValueStrategy["kind"]> = new Set(["email", "hash", "uuid", "phone"]);
 
 interface RelationRow {
-  rule_table: number;
+  /** The named tables this relation's rows belong to, nearest first (itself, a parent, ...). */
+  rule_tables: number[];
   schema: string;
   relation: string;
   partition_keys: string[];
@@ -171,8 +172,10 @@ interface RelationRow {
 /**
  * The archive masker's plan: every relation whose TABLE DATA carries rows of a table the rules
  * name (the table itself, and its partitions and inheritance children, whose columns share the
- * names), with each masked column's rule. A relation under two named tables takes the rules of
- * the nearest. Refuses (exit 2) a masked column that a partitioning key uses: its rows would
+ * names), with each masked column's rule. A relation under several named tables (a child named
+ * for a column of its own, under a parent named for others) takes the rules of all of them, the
+ * nearest one's where two name the same column: an UPDATE of the parent would mask the child's
+ * rows too. Refuses (exit 2) a masked column that a partitioning key uses: its rows would
  * belong in another partition, which a restore of a partition's rows refuses. Marks for the
  * constraint probe the relations with a CHECK constraint on a masked column or a masked column of
  * a domain type.
@@ -200,9 +203,9 @@ export async function planArchiveMasking(client: pg.Client, plan: MaskingPlan): 
        UNION ALL
        SELECT tree.rule_table, inh.inhrelid, tree.depth + 1 FROM pg_inherits inh JOIN tree ON inh.inhparent = tree.oid
      ), nearest AS (
-       SELECT DISTINCT ON (oid) oid, rule_table FROM tree ORDER BY oid, depth
+       SELECT oid, array_agg(rule_table::int - 1 ORDER BY depth, rule_table) AS rule_tables FROM tree GROUP BY oid
      )
-     SELECT nearest.rule_table::int - 1 AS rule_table, n.nspname AS schema, c.relname AS relation,
+     SELECT nearest.rule_tables, n.nspname AS schema, c.relname AS relation,
             ARRAY(SELECT a.attname::text FROM pg_partition_ancestors(c.oid) AS anc
                     JOIN pg_partitioned_table pt ON pt.partrelid = anc.relid
                     JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = ANY (pt.partattrs::int2[])) AS partition_keys,
@@ -227,14 +230,17 @@ export async function planArchiveMasking(client: pg.Client, plan: MaskingPlan): 
   const relations = new Map<string, RelationPlan>();
   const problems: string[] = [];
   for (const row of rows) {
-    const table = masked[row.rule_table]!;
-    const columns = rules[row.rule_table]!;
-    for (const key of row.partition_keys) {
-      const column = table.columns.find((c) => c.column === key);
-      if (column) {
-        problems.push(
-          `mask ${plan.rules.path}:${column.line}: ${table.schema}.${table.table}.${key} is a partitioning key: masked, rows would belong in other partitions (mask a column of its own, or keep it)`,
-        );
+    const table = masked[row.rule_tables[0]!]!;
+    const columns = new Map<string, Omit<FieldRule, "field">>();
+    for (const index of row.rule_tables) {
+      for (const [column, rule] of rules[index]!) if (!columns.has(column)) columns.set(column, rule);
+      for (const key of row.partition_keys) {
+        const column = masked[index]!.columns.find((c) => c.column === key);
+        if (column) {
+          problems.push(
+            `mask ${plan.rules.path}:${column.line}: ${masked[index]!.schema}.${masked[index]!.table}.${key} is a partitioning key: masked, rows would belong in other partitions (mask a column of its own, or keep it)`,
+          );
+        }
       }
     }
     const weak = (column: string) => {
@@ -244,7 +250,8 @@ export async function planArchiveMasking(client: pg.Client, plan: MaskingPlan): 
         (rule.paths !== undefined || !INJECTIVE.has(rule.strategy!.kind) || rule.cut !== undefined)
       );
     };
-    relations.set(`${row.schema}.${row.relation}`, {
+    relations.set(relationKey(row.schema, row.relation), {
+      name: `${row.schema}.${row.relation}`,
       table: `${table.schema}.${table.table}`,
       quoted: quoteTable({ schema: row.schema, table: row.relation }),
       columns,
@@ -295,14 +302,23 @@ async function fieldRule(
   // bpchar prints its values padded to n: the fake is written as a restore would print it.
   const padded = /^character\(\d+\)$/.test(column.type);
   if (strategy.kind === "fixed") {
-    // The value as the column's type prints it (1.50 as numeric(10,1) is 1.5): raw text, no parsing.
-    const { rows } = await client.query<string[]>({
-      text: `SELECT CAST($1::text AS ${column.type})`,
-      values: [String(strategy.value)],
-      rowMode: "array",
-      types: { getTypeParser: () => (value: string) => value },
-    });
-    rule.fixed = rows[0]![0]!;
+    // The value as the column's type prints it in pg_dump's session (1.50 as numeric(10,1) is 1.5,
+    // a date in ISO whatever the database's DateStyle): raw text, no parsing.
+    await client.query("BEGIN");
+    try {
+      await client.query("SET LOCAL DateStyle = ISO");
+      await client.query("SET LOCAL IntervalStyle = postgres");
+      await client.query("SET LOCAL extra_float_digits = 3");
+      const { rows } = await client.query<string[]>({
+        text: `SELECT CAST($1::text AS ${column.type})`,
+        values: [String(strategy.value)],
+        rowMode: "array",
+        types: { getTypeParser: () => (value: string) => value },
+      });
+      rule.fixed = rows[0]![0]!;
+    } finally {
+      await client.query("ROLLBACK");
+    }
     return rule;
   }
   if (column.maxLength !== undefined && strategy.kind !== "uuid" && strategy.kind !== "null") {

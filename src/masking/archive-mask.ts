@@ -42,8 +42,15 @@ import { FakePool } from "./fake-pool.js";
 import type { MaskingKey } from "./fakes.js";
 import { looksFake } from "./fakes.js";
 
-/** What masking does to one relation's columns, by name: the rules of its table (or ancestor). */
+/** The plan's key of a relation: its schema and name, which may hold dots. */
+export function relationKey(schema: string, relation: string): string {
+  return `${schema}\u0000${relation}`;
+}
+
+/** What masking does to one relation's columns, by name: the rules of its table (or ancestors). */
 export interface RelationPlan {
+  /** schema.table of the relation itself, for messages. */
+  name: string;
   /** schema.table of the table the rules name (the relation itself, or its partitioned/inheritance ancestor). */
   table: string;
   /** The relation itself, quoted for SQL. */
@@ -88,6 +95,8 @@ export interface ArchiveMaskOptions {
 }
 
 const BATCH_BYTES = 4 * 1024 * 1024;
+/** Pieces queued behind a batch at most (pass-through pieces are pg_dump's reads, up to 1 MiB). */
+const MAX_QUEUED = 64;
 const FIRST_HEAD_ATTEMPT = 64 * 1024;
 const END_OF_DATA = Buffer.from("\\.\n");
 const NEWLINE_END_OF_DATA = Buffer.from("\n\\.\n");
@@ -133,7 +142,11 @@ export class ArchiveMasker {
   private rowsOf = new Map<string, number>();
   private collected: Buffer[] = [];
   private collectedBytes = 0;
+  /** Whether a newline arrived since the last batch was cut: only then can one be cut again. */
+  private rowEnded = false;
   private ended = false;
+  /** Masked relations the TOC gives data for: each must bring its block. */
+  private readonly expected: string[] = [];
 
   private readonly queue: Piece[] = [];
   private inFlight = 0;
@@ -162,7 +175,12 @@ export class ArchiveMasker {
         // A fixed value is checked once a rule (partitions share their table's rules): as the
         // column's type prints it, or at a jsonb path as #>> reads it.
         const fixed: { label: number; text: string }[] = [];
-        if (rule.strategy?.kind === "fixed") fixed.push({ label: rule.label!, text: rule.fixed! });
+        // char(n) prints the value padded; source values are recorded as ::text reads them.
+        if (rule.strategy?.kind === "fixed")
+          fixed.push({
+            label: rule.label!,
+            text: rule.pad === undefined ? rule.fixed! : rule.fixed!.trimEnd(),
+          });
         for (const path of rule.paths ?? []) {
           if (path.strategy.kind === "fixed")
             fixed.push({ label: path.label, text: String(path.strategy.value) });
@@ -207,6 +225,10 @@ export class ArchiveMasker {
         throw new ArchiveTruncatedError("pg_dump archive truncated: the stream ended inside a data block");
       }
       await this.pump(true);
+      const missing = this.expected.filter((name) => !this.rowsOf.has(name));
+      if (missing.length > 0) {
+        throw new ArchiveTruncatedError(`pg_dump archive: the data of ${missing.join(", ")} never came`);
+      }
       this.verify();
     } finally {
       await this.pool?.close();
@@ -217,7 +239,10 @@ export class ArchiveMasker {
   private async pump(all: boolean): Promise<void> {
     while (this.queue.length > 0) {
       const piece = this.queue[0]!;
-      if (!piece.settled && !all && this.inFlight <= this.maxInFlight) return;
+      // Waits for the oldest batch when too many are in flight, or when too much is queued behind
+      // it: pass-through bytes are held in memory until the batches before them are written.
+      if (!piece.settled && !all && this.inFlight <= this.maxInFlight && this.queue.length <= MAX_QUEUED)
+        return;
       const bytes = piece.bytes ?? (await piece.batch!);
       this.queue.shift();
       if (bytes.length > 0) this.stream.push(bytes);
@@ -256,6 +281,11 @@ export class ArchiveMasker {
         throw new ArchiveFormatError("pg_dump archive: masking needs an archive written with -Z0");
       }
       for (const entry of readToc(cursor)) this.byId.set(entry.dumpId, entry);
+      for (const entry of this.byId.values()) {
+        if (entry.desc !== "TABLE DATA" || entry.dataState === "none") continue;
+        const plan = this.plan.relations.get(relationKey(entry.namespace ?? "", entry.tag ?? ""));
+        if (plan) this.expected.push(plan.name);
+      }
       this.intSize = header.intSize;
       this.intWidth = 1 + header.intSize;
     } catch (error) {
@@ -322,7 +352,7 @@ export class ArchiveMasker {
           }
           const plan =
             this.blockType === BLK_DATA && entry.desc === "TABLE DATA"
-              ? this.plan.relations.get(`${entry.namespace}.${entry.tag}`)
+              ? this.plan.relations.get(relationKey(entry.namespace ?? "", entry.tag ?? ""))
               : undefined;
           if (plan) {
             // The block's type and id go out as they are; its chunks are written anew.
@@ -380,7 +410,9 @@ export class ArchiveMasker {
   }
 
   private startRelation(entry: TocEntry, plan: RelationPlan): void {
-    const name = `${entry.namespace}.${entry.tag}`;
+    const name = plan.name;
+    if (this.rowsOf.has(name))
+      throw new ArchiveFormatError(`pg_dump archive: a second data block for ${name}`);
     const copy = parseCopyStatement(entry.copyStatement ?? "");
     if (!copy)
       throw new OperationError(`masking ${name}: its data is not COPY data (a dump with --inserts?)`);
@@ -411,6 +443,7 @@ export class ArchiveMasker {
     this.rowsOf.set(name, 0);
     this.collected = [];
     this.collectedBytes = 0;
+    this.rowEnded = false;
     this.ended = false;
   }
 
@@ -422,7 +455,10 @@ export class ArchiveMasker {
     }
     this.collected.push(bytes);
     this.collectedBytes += bytes.length;
-    if (this.collectedBytes >= this.batchBytes) this.dispatch(false);
+    // A row longer than a batch is collected whole before it is looked at again: searching the
+    // growing bytes at every chunk would cost the square of its size.
+    if (!this.rowEnded && bytes.includes(0x0a)) this.rowEnded = true;
+    if (this.collectedBytes >= this.batchBytes && this.rowEnded) this.dispatch(false);
   }
 
   /** Sends the complete rows collected so far to be masked; at the block's end, all of it. */
@@ -441,6 +477,8 @@ export class ArchiveMasker {
     }
     this.collected = rest !== null && rest.length > 0 ? [rest] : [];
     this.collectedBytes = rest?.length ?? 0;
+    // What is left after the last newline holds none.
+    this.rowEnded = false;
     if (rowsEnd > 0) this.maskRows(bytes.subarray(0, rowsEnd));
     if (marker >= 0) {
       this.ended = true;
@@ -460,22 +498,24 @@ export class ArchiveMasker {
     const masked = this.pool
       ? this.pool.run(relation.spec, rows)
       : Promise.resolve().then(() => maskCopyRows(this.key, relation.spec, rows));
-    piece.batch = masked.then(
-      async (result) => {
-        this.take(relation, result);
-        if (relation.probe) await this.probe!.check(relation.name, relation.columns, result.output);
+    piece.batch = masked
+      .then(
+        async (result) => {
+          this.take(relation, result);
+          if (relation.probe) await this.probe!.check(relation.name, relation.columns, result.output);
+          return this.chunk(result.output);
+        },
+        (error: unknown) => {
+          throw new OperationError(`masking ${relation.name} failed: ${describeError(error)}`, {
+            cause: error,
+          });
+        },
+      )
+      .finally(() => {
+        // Settled either way: a failure must reach pump() now, not after the rest of the dump.
         this.inFlight--;
         piece.settled = true;
-        return this.chunk(result.output);
-      },
-      (error: unknown) => {
-        this.inFlight--;
-        piece.settled = true;
-        throw new OperationError(`masking ${relation.name} failed: ${describeError(error)}`, {
-          cause: error,
-        });
-      },
-    );
+      });
     // Awaited in order by pump(); a failure is reported there, never as an unhandled rejection.
     piece.batch.catch(() => undefined);
     this.queue.push(piece);

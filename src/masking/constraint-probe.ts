@@ -3,7 +3,8 @@
  * restore of the masked copy will: a fake may break a rule the source values kept (an email that
  * must end in the company's domain, a name with a length limit in a domain), and a masked copy that
  * cannot be restored must never be written. The rows the masker writes for such a table are copied
- * into a temporary table made LIKE it INCLUDING CONSTRAINTS, in the scratch database, on a
+ * into a temporary table made LIKE it INCLUDING CONSTRAINTS INCLUDING GENERATED (a generated
+ * column is computed from the masked values, as a restore computes it), in the scratch database, on a
  * connection of its own; the server checks them exactly as a restore would, and the temporary
  * table is emptied after each batch and dropped at the end. Only tables with a CHECK constraint on
  * a masked column, or a masked column of a domain type, are probed (apply.ts, planArchiveMasking).
@@ -25,13 +26,18 @@ export class ConstraintProbe {
     relations: { name: string; quoted: string }[],
   ): Promise<ConstraintProbe> {
     const probe = new ConstraintProbe(client);
-    await client.query("BEGIN");
-    for (const [index, relation] of relations.entries()) {
-      const table = `pg_temp.lifeboat_probe_${index}`;
-      await client.query(
-        `CREATE TEMP TABLE lifeboat_probe_${index} (LIKE ${relation.quoted} INCLUDING CONSTRAINTS)`,
-      );
-      probe.tables.set(relation.name, table);
+    try {
+      await client.query("BEGIN");
+      for (const [index, relation] of relations.entries()) {
+        const table = `pg_temp.lifeboat_probe_${index}`;
+        await client.query(
+          `CREATE TEMP TABLE lifeboat_probe_${index} (LIKE ${relation.quoted} INCLUDING CONSTRAINTS INCLUDING GENERATED)`,
+        );
+        probe.tables.set(relation.name, table);
+      }
+    } catch (error) {
+      await probe.close();
+      throw error;
     }
     return probe;
   }
@@ -51,9 +57,10 @@ export class ConstraintProbe {
         await this.client.query(`TRUNCATE ${table}`);
       } catch (error) {
         // The server's message names the constraint and the type, never the row (its DETAIL would).
-        const message = describeErrorWithoutValues(error)
-          .replace(/(invalid input syntax for type [^:]+):.*/, "$1")
-          .replaceAll(`"${table.replace("pg_temp.", "")}"`, `"${relation}"`);
+        const message = describeErrorWithoutValues(error).replaceAll(
+          `"${table.replace("pg_temp.", "")}"`,
+          `"${relation}"`,
+        );
         this.failure = new OperationError(
           `the masked rows of ${relation} break a rule of the table, which a restore would refuse: ${message}`,
         );

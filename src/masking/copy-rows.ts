@@ -275,7 +275,12 @@ function trimEndSpaces(value: string): string {
 
 /** char(n) as bpchar prints it: padded with spaces to n characters. */
 function padChars(value: string, n: number): string {
-  const length = value.length <= n ? value.length : Array.from(value).length;
+  let length = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    // A surrogate pair is one character, as PostgreSQL counts them.
+    if (c < 0xdc00 || c > 0xdfff) length++;
+  }
   return length >= n ? value : value + " ".repeat(n - length);
 }
 

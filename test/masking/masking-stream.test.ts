@@ -225,10 +225,19 @@ test("a CHECK constraint or a domain the fakes break fails the masking, naming t
   });
   const domain = `version: 1\ntables:\n  t.nicknames:\n    columns:\n      nick: { name: full }\n`;
   await assert.rejects(maskDatabase(cluster, database, domain, KEY), /t\.nicknames .*short_name_check/);
-  // Fakes that keep the rule pass: the same tables with rules the constraints accept.
-  const fine = `version: 1\ntables:\n  t.nicknames:\n    columns:\n      nick: { fixed: Cy }\n`;
+  // Fakes that keep the rule pass: the same tables with rules the constraints accept, and a
+  // probed table whose NOT NULL generated column the probe computes from the masked value.
+  await cluster.sql(
+    database,
+    `CREATE TABLE t.generated (email text CHECK (email LIKE '%@%'),
+                               low text GENERATED ALWAYS AS (lower(email)) STORED NOT NULL);
+     INSERT INTO t.generated (email) VALUES ('Ann@Corp.example');`,
+  );
+  const fine = `version: 1\ntables:\n  t.nicknames:\n    columns:\n      nick: { fixed: Cy }\n  t.generated:\n    columns:\n      email: email\n`;
   const masked = await maskDatabase(cluster, database, fine, KEY, { into: `${database}_fine` });
-  assert.deepEqual(masked.result.relations, [{ relation: "t.nicknames", rows: 2 }]);
+  assert.deepEqual(masked.result.relations.map((r) => r.relation).sort(), ["t.generated", "t.nicknames"]);
+  const [row] = await cluster.sql<{ low: string }>(`${database}_fine`, "SELECT low FROM t.generated");
+  assert.equal(row!.low, fakeEmail(KEY, "Ann@Corp.example"));
 });
 
 test("the verification catches a fixed value that is a source value, and phone fakes that are other people's numbers", async () => {
@@ -394,4 +403,87 @@ test("a LATIN1 database and values of 200,000 characters mask as the SQL fakes d
         .digest("hex")}`,
     ),
   );
+});
+
+test("a table named under a named parent takes the rules of both, the nearest where they meet", async () => {
+  const database = await freshCopy();
+  const rules =
+    RULES.replace(
+      "  t.base:\n    columns:\n      email: email\n",
+      "  t.base:\n    columns:\n      email: email\n      later: { fixed: L }\n",
+    ) +
+    "  t.child:\n    columns:\n      extra: text\n      email: { name: first }\n  t.events_2024:\n    columns:\n      id: { fixed: -7 }\n";
+  const masked = await maskDatabase(cluster, database, rules, KEY, { into: `${database}_nested` });
+  assert.equal(masked.result.relations.length, 6);
+  await connected(`${database}_nested`, async (client) => {
+    const { rows } = await client.query<{ r: string }>(
+      `SELECT 'base ' || email || ' ' || later AS r FROM ONLY t.base WHERE id = 1
+       UNION ALL SELECT 'child ' || email || ' ' || later || ' ' || extra FROM t.child WHERE id = 1
+       UNION ALL SELECT tableoid::regclass || ' ' || id || ' ' || who FROM t.events WHERE who = $1 OR who = $2`,
+      [fakeEmail(KEY, "p2@corp.example"), fakeEmail(KEY, "p1@corp.example")],
+    );
+    assert.deepEqual(
+      rows.map((row) => row.r).sort(),
+      [
+        `base ${fakeEmail(KEY, "base1@corp.example")} L`,
+        // The child's own rule for email, its parent's for later, its own for extra.
+        `child ${fakeName(KEY, "child1@corp.example", "first")} L ${fakeText(KEY, "x")}`,
+        // The partition's own rule for id, its parent's for who.
+        `t.events_2024 -7 ${fakeEmail(KEY, "p2@corp.example")}`,
+        `t.events_2025 1 ${fakeEmail(KEY, "p1@corp.example")}`,
+      ].sort(),
+    );
+  });
+});
+
+test("fixed values are written as pg_dump writes their type, whatever the database's DateStyle; char(n) pads by characters", async () => {
+  await cluster.sql("postgres", "CREATE DATABASE styled");
+  await cluster.sql(
+    "styled",
+    `ALTER DATABASE styled SET datestyle = 'SQL, DMY';
+     CREATE TABLE public.visits (born date, stay interval, code char(8), phone char(8));
+     INSERT INTO public.visits VALUES ('2001-02-03', '1 day', 'ab', E'\\U0001F4DE 555'), ('2002-03-04', '2 days', 'cd', '556');`,
+  );
+  const rules = `version: 1\ntables:\n  public.visits:\n    columns:\n      born: { fixed: 2020-01-13 }\n      stay: { fixed: 3 hours }\n      code: { fixed: XY }\n      phone: phone\n`;
+  const masked = await maskDatabase(cluster, "styled", rules, KEY, { into: "styled_masked" });
+  assert.deepEqual(masked.result.relations, [{ relation: "public.visits", rows: 2 }]);
+  await connected("styled_masked", async (client) => {
+    await client.query("SET datestyle = ISO");
+    const { rows } = await client.query<{ born: string; stay: string; code: string; phone: string }>(
+      "SELECT born::text, stay::text, code, phone FROM public.visits",
+    );
+    assert.deepEqual(
+      rows.map((row) => [row.born, row.stay, row.code]),
+      [
+        ["2020-01-13", "03:00:00", "XY      "],
+        ["2020-01-13", "03:00:00", "XY      "],
+      ],
+    );
+    // Eight characters, an emoji counting one, as char(8) prints them.
+    const padded = (value: string) => value + " ".repeat(8 - [...value].length);
+    assert.deepEqual(
+      rows.map((row) => row.phone).sort(),
+      [padded(fakePhone(KEY, "\u{1F4DE} 555")), padded(fakePhone(KEY, "556"))].sort(),
+    );
+  });
+});
+
+test("a row larger than many batches is masked whole", async () => {
+  await cluster.sql("postgres", "CREATE DATABASE wide");
+  await cluster.sql(
+    "wide",
+    `CREATE TABLE public.notes (email text, body text);
+     INSERT INTO public.notes VALUES ('a@corp.example', repeat('x', 20000000)), ('b@corp.example', 'short');`,
+  );
+  const rules = `version: 1\ntables:\n  public.notes:\n    columns:\n      email: email\n`;
+  await maskDatabase(cluster, "wide", rules, KEY, { into: "wide_masked", batchBytes: 65536 });
+  await connected("wide_masked", async (client) => {
+    const { rows } = await client.query<{ email: string; length: number }>(
+      "SELECT email, length(body) AS length FROM public.notes ORDER BY length",
+    );
+    assert.deepEqual(rows, [
+      { email: fakeEmail(KEY, "b@corp.example"), length: 5 },
+      { email: fakeEmail(KEY, "a@corp.example"), length: 20000000 },
+    ]);
+  });
 });

@@ -351,6 +351,21 @@ test("a failing rule changes nothing and writes nothing: bad SQL, or a leak the 
       "entry 1 rolled back",
     );
 
+    // A filter that fails on a value: the message names the type, not the value.
+    const badWhere = RULES.replace(
+      "  app.orders:\n",
+      '  app.orders:\n    where: "customer_email::int > 0"\n',
+    );
+    await assert.rejects(mask(name, badWhere), (error: unknown) => {
+      assert.ok(error instanceof OperationError);
+      assert.match(
+        error.message,
+        /filtering app\.orders \(where\), nothing was masked: invalid input syntax for type integer: "\.\.\."$/,
+      );
+      assert.ok(!error.message.includes("@corp.example"), error.message);
+      return true;
+    });
+
     // A fixed value that is somebody's real phone number: found among the source values.
     const leak = RULES.replace("      comment: text\n", "      comment: { fixed: '+31 6 10007919' }\n");
     await assert.rejects(mask(name, leak), (error: unknown) => {
