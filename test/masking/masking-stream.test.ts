@@ -487,3 +487,55 @@ test("a row larger than many batches is masked whole", async () => {
     ]);
   });
 });
+
+test("a constraint the fakes break stops the masking at once, not after the rest of the dump", async () => {
+  await cluster.sql("postgres", "CREATE DATABASE probed");
+  await cluster.sql(
+    "probed",
+    `CREATE TABLE public.a_check (email text CHECK (email LIKE '%@corp.example'));
+     INSERT INTO public.a_check SELECT 'p' || i || '@corp.example' FROM generate_series(1, 10) AS i;
+     CREATE TABLE public.z_big (filler text);
+     INSERT INTO public.z_big SELECT repeat(md5(i::text), 30) FROM generate_series(1, 40000) AS i;`,
+  );
+  const rules = `version: 1\ntables:\n  public.a_check:\n    columns:\n      email: email\n`;
+  const { planArchiveMasking } = await import("../../src/masking/apply.js");
+  const { checkRulesAgainstCatalog } = await import("../../src/masking/catalog-check.js");
+  const { parseMaskingRules } = await import("../../src/masking/rules.js");
+  const { ConstraintProbe } = await import("../../src/masking/constraint-probe.js");
+  const plan = await connected("probed", async (client) =>
+    planArchiveMasking(client, await checkRulesAgainstCatalog(parseMaskingRules(rules, "mask.yml"), client)),
+  );
+  const [relation] = [...plan.relations.values()];
+  assert.equal(relation!.probe, true);
+  const probeClient = new pg.Client({ connectionString: cluster.url("probed") });
+  await probeClient.connect();
+  const probe = await ConstraintProbe.open(probeClient, [{ name: relation!.name, quoted: relation!.quoted }]);
+  const dump = execFileSync(
+    join(cluster.binDir, "pg_dump"),
+    ["-Fc", "-Z0", "--encoding=UTF8", cluster.url("probed")],
+    {
+      maxBuffer: 1 << 30,
+    },
+  );
+  const chunk = 64 * 1024;
+  const total = Math.ceil(dump.length / chunk);
+  let read = 0;
+  const masker = new ArchiveMasker(plan, KEY, { workers: 0, probe });
+  try {
+    await assert.rejects(
+      new Promise<void>((done, fail) => {
+        masker.stream.on("error", fail).on("finish", done).resume();
+        Readable.from(
+          (function* () {
+            for (let at = 0; at < dump.length; at += chunk, read++) yield dump.subarray(at, at + chunk);
+          })(),
+        ).pipe(masker.stream);
+      }),
+      /the masked rows of public\.a_check break a rule of the table, which a restore would refuse: new row for relation "public\.a_check" violates check constraint "a_check_email_check"/,
+    );
+    assert.ok(total > 20, `${total} chunks`);
+    assert.ok(read < total / 2, `the error came after ${read} of ${total} chunks`);
+  } finally {
+    await probe.close();
+  }
+});
