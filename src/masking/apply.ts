@@ -72,9 +72,13 @@ export async function prepareScratch(
   const changesRows = plan.rules.sql.length > 0 || plan.tables.some((t) => t.where !== undefined);
   try {
     await run("starting the masking transaction", "BEGIN");
-    const counted = changesRows
-      ? [...new Set([...plan.tables.map((t) => `${t.schema}.${t.table}`), ...plan.cascadeTables])]
-      : [];
+    const counted = new Map<string, { name: string; filtered: boolean }>();
+    if (changesRows) {
+      for (const t of plan.tables)
+        counted.set(quoteTable(t), { name: `${t.schema}.${t.table}`, filtered: t.where !== undefined });
+      for (const t of plan.cascadeTables)
+        counted.set(quoteTable(t), { name: `${t.schema}.${t.table}`, filtered: true });
+    }
     const before = await countRows(client, counted);
     if (changesRows) {
       // Free SQL may call the fakes; the key reaches the server as a bind parameter only.
@@ -115,11 +119,8 @@ export async function prepareScratch(
     step = "counting rows after the filters";
     const after = await countRows(client, counted);
     const failures: string[] = [];
-    const tables = counted.map((table): TableOutcome => {
-      const filtered =
-        plan.cascadeTables.includes(table) ||
-        plan.tables.some((t) => `${t.schema}.${t.table}` === table && t.where !== undefined);
-      const outcome = { table, rowsBefore: before.get(table)!, rowsAfter: after.get(table)!, filtered };
+    const tables = [...counted].map(([quoted, { name: table, filtered }]): TableOutcome => {
+      const outcome = { table, rowsBefore: before.get(quoted)!, rowsAfter: after.get(quoted)!, filtered };
       if (filtered ? outcome.rowsAfter > outcome.rowsBefore : outcome.rowsAfter !== outcome.rowsBefore) {
         failures.push(`${table}: ${outcome.rowsBefore} rows before masking, ${outcome.rowsAfter} after`);
       }
@@ -138,16 +139,14 @@ export async function prepareScratch(
   }
 }
 
-async function countRows(client: pg.Client, tables: string[]): Promise<Map<string, number>> {
+/** Row counts by quoted table name. */
+async function countRows(client: pg.Client, tables: Map<string, unknown>): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  if (tables.length === 0) return counts;
-  const parts = tables.map((name, i) => {
-    const dot = name.indexOf(".");
-    const table = quoteTable({ schema: name.slice(0, dot), table: name.slice(dot + 1) });
-    return `SELECT ${i} AS i, count(*)::bigint AS n FROM ${table}`;
-  });
+  if (tables.size === 0) return counts;
+  const names = [...tables.keys()];
+  const parts = names.map((table, i) => `SELECT ${i} AS i, count(*)::bigint AS n FROM ${table}`);
   const { rows } = await client.query<{ i: number; n: string }>(parts.join(" UNION ALL "));
-  for (const row of rows) counts.set(tables[row.i]!, Number(row.n));
+  for (const row of rows) counts.set(names[row.i]!, Number(row.n));
   return counts;
 }
 
@@ -160,6 +159,7 @@ const INJECTIVE: ReadonlySet<ValueStrategy["kind"]> = new Set(["email", "hash", 
 
 interface RelationRow {
   rule_table: number;
+  depth: number;
   schema: string;
   relation: string;
   partition_keys: string[];
@@ -200,9 +200,9 @@ export async function planArchiveMasking(client: pg.Client, plan: MaskingPlan): 
        UNION ALL
        SELECT tree.rule_table, inh.inhrelid, tree.depth + 1 FROM pg_inherits inh JOIN tree ON inh.inhparent = tree.oid
      ), nearest AS (
-       SELECT DISTINCT ON (oid) oid, rule_table FROM tree ORDER BY oid, depth
+       SELECT oid, rule_table, min(depth) AS depth FROM tree GROUP BY oid, rule_table
      )
-     SELECT nearest.rule_table::int - 1 AS rule_table, n.nspname AS schema, c.relname AS relation,
+     SELECT nearest.rule_table::int - 1 AS rule_table, nearest.depth, n.nspname AS schema, c.relname AS relation,
             ARRAY(SELECT a.attname::text FROM pg_partition_ancestors(c.oid) AS anc
                     JOIN pg_partitioned_table pt ON pt.partrelid = anc.relid
                     JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = ANY (pt.partattrs::int2[])) AS partition_keys,
@@ -221,14 +221,19 @@ export async function planArchiveMasking(client: pg.Client, plan: MaskingPlan): 
             ARRAY(SELECT a.attname::text FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND t.typtype = 'd') AS domain_columns
        FROM nearest JOIN pg_class c ON c.oid = nearest.oid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind = 'r'`,
+      WHERE c.relkind = 'r'
+      ORDER BY nearest.oid, nearest.depth, nearest.rule_table`,
     [masked.map(quoteTable)],
   );
   const relations = new Map<string, RelationPlan>();
   const problems: string[] = [];
   for (const row of rows) {
     const table = masked[row.rule_table]!;
-    const columns = rules[row.rule_table]!;
+    const key = quoteTable({ schema: row.schema, table: row.relation });
+    // A child of two named tables (multiple inheritance) holds the columns of both: it takes the
+    // rules of each, the nearest table's first where both name a column. Rows come nearest first.
+    const columns = new Map(relations.get(key)?.columns);
+    for (const [column, rule] of rules[row.rule_table]!) if (!columns.has(column)) columns.set(column, rule);
     for (const key of row.partition_keys) {
       const column = table.columns.find((c) => c.column === key);
       if (column) {
@@ -244,8 +249,10 @@ export async function planArchiveMasking(client: pg.Client, plan: MaskingPlan): 
         (rule.paths !== undefined || !INJECTIVE.has(rule.strategy!.kind) || rule.cut !== undefined)
       );
     };
-    relations.set(`${row.schema}.${row.relation}`, {
-      table: `${table.schema}.${table.table}`,
+    // Keyed quoted: "a.b"."c" and "a"."b.c" are two relations.
+    relations.set(key, {
+      name: `${row.schema}.${row.relation}`,
+      table: relations.get(key)?.table ?? `${table.schema}.${table.table}`,
       quoted: quoteTable({ schema: row.schema, table: row.relation }),
       columns,
       probe:
@@ -292,8 +299,6 @@ async function fieldRule(
     return { paths, overlapping: overlapping(strategy.paths.map((p) => p.path)) };
   }
   const rule: Omit<FieldRule, "field"> = { strategy, label: label(table, column, strategy) };
-  // bpchar prints its values padded to n: the fake is written as a restore would print it.
-  const padded = /^character\(\d+\)$/.test(column.type);
   if (strategy.kind === "fixed") {
     // The value as the column's type prints it (1.50 as numeric(10,1) is 1.5): raw text, no parsing.
     const { rows } = await client.query<string[]>({
@@ -307,7 +312,8 @@ async function fieldRule(
   }
   if (column.maxLength !== undefined && strategy.kind !== "uuid" && strategy.kind !== "null") {
     rule.cut = column.maxLength;
-    if (padded) rule.pad = column.maxLength;
+    // bpchar prints its values padded to n: the fake is written as a restore would print it.
+    if (column.padded) rule.pad = column.maxLength;
   }
   return rule;
 }

@@ -29,6 +29,7 @@ import {
   readToc,
   type TocEntry,
 } from "../postgres/archive/format.js";
+import { quoteTable } from "./catalog-check.js";
 import type { ConstraintProbe } from "./constraint-probe.js";
 import {
   maskCopyRows,
@@ -44,6 +45,8 @@ import { looksFake } from "./fakes.js";
 
 /** What masking does to one relation's columns, by name: the rules of its table (or ancestor). */
 export interface RelationPlan {
+  /** schema.table of the relation itself, for messages. */
+  name: string;
   /** schema.table of the table the rules name (the relation itself, or its partitioned/inheritance ancestor). */
   table: string;
   /** The relation itself, quoted for SQL. */
@@ -56,7 +59,7 @@ export interface RelationPlan {
 }
 
 export interface ArchiveMaskPlan {
-  /** By "schema.table" of the relation whose TABLE DATA entry carries the rows. */
+  /** By the quoted name ("schema"."table", quoteTable) of the relation whose TABLE DATA entry carries the rows. */
   relations: Map<string, RelationPlan>;
   /** What each ValueRule.label names: `schema.table.column[ path]`, and whether it is a phone rule. */
   labels: { name: string; phone: boolean }[];
@@ -124,6 +127,8 @@ export class ArchiveMasker {
   // The masked block being read.
   private relation: {
     name: string;
+    /** Its key in the plan, and the probe's. */
+    key: string;
     columns: string[];
     spec: RelationSpec;
     uniques: DigestMap[];
@@ -322,7 +327,7 @@ export class ArchiveMasker {
           }
           const plan =
             this.blockType === BLK_DATA && entry.desc === "TABLE DATA"
-              ? this.plan.relations.get(`${entry.namespace}.${entry.tag}`)
+              ? this.plan.relations.get(quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }))
               : undefined;
           if (plan) {
             // The block's type and id go out as they are; its chunks are written anew.
@@ -395,6 +400,7 @@ export class ArchiveMasker {
     const uniques = plan.uniques.map((unique) => unique.columns.map(at));
     this.relation = {
       name,
+      key: quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }),
       columns: copy.columns,
       probe: plan.probe,
       spec: {
@@ -463,7 +469,7 @@ export class ArchiveMasker {
     piece.batch = masked.then(
       async (result) => {
         this.take(relation, result);
-        if (relation.probe) await this.probe!.check(relation.name, relation.columns, result.output);
+        if (relation.probe) await this.probe!.check(relation.key, relation.columns, result.output);
         this.inFlight--;
         piece.settled = true;
         return this.chunk(result.output);

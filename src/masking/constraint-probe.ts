@@ -13,7 +13,7 @@ import { describeErrorWithoutValues, OperationError } from "../domain/errors.js"
 import { quoteIdent } from "./catalog-check.js";
 
 export class ConstraintProbe {
-  private readonly tables = new Map<string, string>();
+  private readonly tables = new Map<string, { table: string; name: string }>();
   private failure: Error | undefined;
   private queue: Promise<void> = Promise.resolve();
 
@@ -31,7 +31,8 @@ export class ConstraintProbe {
       await client.query(
         `CREATE TEMP TABLE lifeboat_probe_${index} (LIKE ${relation.quoted} INCLUDING CONSTRAINTS)`,
       );
-      probe.tables.set(relation.name, table);
+      // By the quoted name: "a.b"."c" and "a"."b.c" are two relations.
+      probe.tables.set(relation.quoted, { table, name: relation.name });
     }
     return probe;
   }
@@ -40,9 +41,9 @@ export class ConstraintProbe {
     return this.tables.has(relation);
   }
 
-  /** Copies one batch of masked rows (COPY text, archive column order) into the relation's probe table. */
-  check(relation: string, columns: string[], rows: Buffer): Promise<void> {
-    const table = this.tables.get(relation)!;
+  /** Copies one batch of masked rows (COPY text, archive column order) into the probe table of `quoted`. */
+  check(quoted: string, columns: string[], rows: Buffer): Promise<void> {
+    const { table, name: relation } = this.tables.get(quoted)!;
     const target = `${table} (${columns.map(quoteIdent).join(", ")})`;
     this.queue = this.queue.then(async () => {
       if (this.failure) throw this.failure;

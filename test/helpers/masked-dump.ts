@@ -78,7 +78,7 @@ export async function maskDatabase(
     await probeClient.connect();
     probe = await ConstraintProbe.open(
       probeClient,
-      probed.map(([name, relation]) => ({ name, quoted: relation.quoted })),
+      probed.map(([, relation]) => ({ name: relation.name, quoted: relation.quoted })),
     );
   }
   const masker = new ArchiveMasker(archivePlan, key, {

@@ -170,7 +170,7 @@ export async function makeMaskedCopy(
     if (probed.length > 0) {
       probe = await ConstraintProbe.open(
         await connect(scratch, "scratch-database-url"),
-        probed.map(([name, relation]) => ({ name, quoted: relation.quoted })),
+        probed.map(([, relation]) => ({ name: relation.name, quoted: relation.quoted })),
       );
     }
   } catch (error) {

@@ -1,0 +1,115 @@
+/**
+ * Masking on the shapes real databases have, found by running restore-test --mask end to end on
+ * them: domains over varchar(n) and char(n) (the fakes are cut and padded as the base type
+ * does), an inheritance child of two masked parents (the rules of both), and a schema whose name
+ * holds a dot beside a table whose name does ("a.b"."c" and "a"."b.c" are two tables).
+ */
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { fakeEmail, fakeName, maskingKey } from "../../src/masking/fakes.js";
+import { maskDatabase } from "../helpers/masked-dump.js";
+import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
+
+const KEY = maskingKey("masking-key-for-the-shapes-test-01");
+
+let cluster: Cluster;
+before(async () => {
+  cluster = await startCluster();
+});
+after(async () => cluster?.stop());
+
+test("a domain over varchar(n) or char(n) gets fakes cut to n, and padded as char(n) prints them", async () => {
+  await cluster.createDatabase("domains");
+  await cluster.sql(
+    "domains",
+    `CREATE SCHEMA app;
+     CREATE DOMAIN app.short_name AS varchar(12);
+     CREATE DOMAIN app.code AS char(12);
+     CREATE DOMAIN app.checked_code AS app.code CHECK (VALUE <> '');
+     CREATE TABLE app.people (id int, sname app.short_name, code app.checked_code);
+     INSERT INTO app.people VALUES (1, 'Shortname1', 'Code1');`,
+  );
+  const rules = `version: 1
+tables:
+  app.people:
+    columns:
+      sname: { name: full }
+      code: { name: first }
+`;
+  const masked = await maskDatabase(cluster, "domains", rules, KEY, { into: "domains_masked" });
+  const sname = fakeName(KEY, "Shortname1", "full").slice(0, 12);
+  const code = fakeName(KEY, "Code1", "first").slice(0, 12).padEnd(12);
+  assert.ok(sname.length === 12, "the full name fake is longer than the domain allows");
+  // The archive holds each value as the restored table prints it, so its digests match a restore's.
+  assert.ok(masked.archive.includes(Buffer.from(`1\t${sname}\t${code}\n`)), "the row as a restore prints it");
+  const rows = await cluster.sql<{ sname: string; code: string }>(
+    "domains_masked",
+    "SELECT sname, code FROM app.people",
+  );
+  assert.deepEqual(rows, [{ sname, code }]);
+});
+
+test("an inheritance child of two masked parents has the columns of both masked", async () => {
+  await cluster.createDatabase("two_parents");
+  await cluster.sql(
+    "two_parents",
+    `CREATE SCHEMA app;
+     CREATE TABLE app.contacts (id int, email text);
+     CREATE TABLE app.people (name text, id int);
+     CREATE TABLE app.contact_people (extra text) INHERITS (app.contacts, app.people);
+     INSERT INTO app.contacts VALUES (1, 'one@corp.example');
+     INSERT INTO app.people VALUES ('Personname Two', 2);
+     INSERT INTO app.contact_people (id, email, name, extra) VALUES (3, 'three@corp.example', 'Personname Three', 'x');`,
+  );
+  const rules = `version: 1
+tables:
+  app.contacts:
+    columns:
+      email: email
+  app.people:
+    columns:
+      name: name
+`;
+  const masked = await maskDatabase(cluster, "two_parents", rules, KEY, { into: "two_parents_masked" });
+  assert.ok(!masked.archive.includes("three@corp.example"), "the child's email is masked");
+  assert.ok(!masked.archive.includes("Personname Three"), "the child's name is masked");
+  const rows = await cluster.sql<{ email: string; name: string }>(
+    "two_parents_masked",
+    "SELECT email, name FROM ONLY app.contact_people",
+  );
+  assert.deepEqual(rows, [
+    { email: fakeEmail(KEY, "three@corp.example"), name: fakeName(KEY, "Personname Three", "full") },
+  ]);
+});
+
+test('"a.b"."c" is masked by its rules, and "a"."b.c" beside it is not', async () => {
+  await cluster.createDatabase("dots");
+  await cluster.sql(
+    "dots",
+    `CREATE SCHEMA "a.b";
+     CREATE SCHEMA a;
+     CREATE TABLE "a.b".c (id int, email text, note text);
+     CREATE TABLE a."b.c" (id int, email text);
+     INSERT INTO "a.b".c VALUES (1, 'masked@corp.example', 'n'), (2, 'gone@corp.example', 'n');
+     INSERT INTO a."b.c" VALUES (1, 'kept@corp.example');`,
+  );
+  // The filter makes the row counts around it be taken: of "a.b".c, not of a."b.c".
+  const rules = `version: 1
+tables:
+  '"a.b".c':
+    where: "id = 1"
+    columns:
+      email: email
+`;
+  const masked = await maskDatabase(cluster, "dots", rules, KEY, { into: "dots_masked" });
+  assert.deepEqual(
+    masked.prepared.tables.map((t) => [t.table, t.rowsBefore, t.rowsAfter]),
+    [["a.b.c", 2, 1]],
+  );
+  assert.deepEqual(await cluster.sql("dots_masked", 'SELECT id, email FROM "a.b".c'), [
+    { id: 1, email: fakeEmail(KEY, "masked@corp.example") },
+  ]);
+  assert.deepEqual(await cluster.sql("dots_masked", 'SELECT id, email FROM a."b.c"'), [
+    { id: 1, email: "kept@corp.example" },
+  ]);
+});
