@@ -2,10 +2,15 @@
  * Masking on the shapes real databases have, found by running restore-test --mask end to end on
  * them: domains over varchar(n) and char(n) (the fakes are cut and padded as the base type
  * does), an inheritance child of two masked parents (the rules of both), and a schema whose name
- * holds a dot beside a table whose name does ("a.b"."c" and "a"."b.c" are two tables).
+ * holds a dot beside a table whose name does ("a.b"."c" and "a"."b.c" are two tables); and a
+ * CHECK constraint the fakes break, which must fail the run without the scratch server logging
+ * the failing row (its unmasked columns hold source values).
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { OperationError } from "../../src/domain/errors.js";
 import { fakeEmail, fakeName, maskingKey } from "../../src/masking/fakes.js";
 import { maskDatabase } from "../helpers/masked-dump.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
@@ -112,4 +117,32 @@ tables:
   assert.deepEqual(await cluster.sql("dots_masked", 'SELECT id, email FROM a."b.c"'), [
     { id: 1, email: "kept@corp.example" },
   ]);
+});
+
+test("a CHECK constraint the fakes break fails the run, and the scratch server's log holds no value of the row", async () => {
+  await cluster.createDatabase("checked");
+  await cluster.sql(
+    "checked",
+    `CREATE TABLE people (id int, email text CHECK (email LIKE '%@corp.example'), diary text,
+                          doc jsonb CHECK (doc ? 'k'), short varchar(4));
+     INSERT INTO people VALUES (1, 'ann@corp.example', 'Annsdiarysecret', '{"k": 1.50}', 'ab');`,
+  );
+  const log = join(cluster.dataDir, "server.log");
+  const logged = readFileSync(log, "utf8").length;
+  const rules = `version: 1\ntables:\n  public.people:\n    columns:\n      email: email\n`;
+  await assert.rejects(maskDatabase(cluster, "checked", rules, KEY), (error: unknown) => {
+    assert.ok(error instanceof OperationError);
+    assert.match(
+      error.message,
+      /^the masked rows of public\.people break a rule of the table, which a restore would refuse: new row for relation "public\.people" violates check constraint "people_email_check"$/,
+    );
+    return true;
+  });
+  const added = readFileSync(log, "utf8").slice(logged);
+  assert.match(added, /people_email_check/, "the server logged the failure");
+  assert.ok(!added.includes("Annsdiarysecret"), `no source value in the server's log:\n${added}`);
+  // Rows that keep every rule pass the same probe: jsonb documents as documents, typmods kept.
+  const fine = `version: 1\ntables:\n  public.people:\n    columns:\n      email: { fixed: x@corp.example }\n      short: { name: first }\n`;
+  const masked = await maskDatabase(cluster, "checked", fine, KEY, { into: "checked_masked" });
+  assert.deepEqual(masked.result.relations, [{ relation: "public.people", rows: 1 }]);
 });
