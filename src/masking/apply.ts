@@ -89,9 +89,15 @@ export async function prepareScratch(
         await run(`disabling user triggers on ${table}`, `ALTER TABLE ${table} DISABLE TRIGGER USER`);
       for (const table of plan.tables) {
         if (table.where === undefined) continue;
+        // In a PL/pgSQL block that raises the message alone: a delete a foreign key refuses would
+        // have the server log the key's source values (DETAIL: Key (email)=(...) is still referenced).
         await run(
           `filtering ${table.schema}.${table.table} (where)`,
-          `DELETE FROM ${quoteTable(table)} WHERE NOT coalesce((${table.where}), false)`,
+          `DO $lifeboat_filter$ BEGIN
+             DELETE FROM ${quoteTable(table)} WHERE NOT coalesce((${table.where}), false);
+           EXCEPTION WHEN OTHERS THEN
+             RAISE EXCEPTION USING MESSAGE = SQLERRM, ERRCODE = SQLSTATE;
+           END $lifeboat_filter$`,
         );
       }
       for (const [index, sql] of plan.rules.sql.entries()) await run(`running sql entry ${index + 1}`, sql);

@@ -146,3 +146,38 @@ test("a CHECK constraint the fakes break fails the run, and the scratch server's
   const masked = await maskDatabase(cluster, "checked", fine, KEY, { into: "checked_masked" });
   assert.deepEqual(masked.result.relations, [{ relation: "public.people", rows: 1 }]);
 });
+
+test("a where filter a foreign key refuses fails the run, and the scratch server's log holds no key value", async () => {
+  await cluster.createDatabase("filtered");
+  await cluster.sql(
+    "filtered",
+    `CREATE TABLE users (email text PRIMARY KEY);
+     CREATE TABLE orders (id int, email text REFERENCES users (email) ON DELETE RESTRICT);
+     INSERT INTO users VALUES ('keyholder@corp.example'), ('kept@corp.example');
+     INSERT INTO orders VALUES (1, 'keyholder@corp.example');`,
+  );
+  const log = join(cluster.dataDir, "server.log");
+  const logged = readFileSync(log, "utf8").length;
+  const rules = `version: 1
+tables:
+  public.users:
+    where: "email LIKE 'kept%'"
+    columns:
+      email: email
+  public.orders:
+    columns:
+      email: email
+`;
+  await assert.rejects(maskDatabase(cluster, "filtered", rules, KEY), (error: unknown) => {
+    assert.ok(error instanceof OperationError);
+    assert.match(
+      error.message,
+      /while filtering public\.users \(where\), nothing was masked: .*orders_email_fkey/,
+    );
+    assert.ok(!error.message.includes("keyholder"), "no value in the message");
+    return true;
+  });
+  const added = readFileSync(log, "utf8").slice(logged);
+  assert.match(added, /orders_email_fkey/, "the server logged the failure");
+  assert.ok(!added.includes("keyholder"), `no source value in the server's log:\n${added}`);
+});
