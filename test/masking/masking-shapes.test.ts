@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { OperationError } from "../../src/domain/errors.js";
-import { fakeEmail, fakeName, maskingKey } from "../../src/masking/fakes.js";
+import { fakeEmail, fakeName, fakeText, maskingKey } from "../../src/masking/fakes.js";
 import { maskDatabase } from "../helpers/masked-dump.js";
 import { startCluster, type Cluster } from "../helpers/postgres-cluster.js";
 
@@ -180,4 +180,33 @@ tables:
   const added = readFileSync(log, "utf8").slice(logged);
   assert.match(added, /orders_email_fkey/, "the server logged the failure");
   assert.ok(!added.includes("keyholder"), `no source value in the server's log:\n${added}`);
+});
+
+test("a partition named with a rule of its own keeps its root's rules too", async () => {
+  await cluster.createDatabase("named_partition");
+  await cluster.sql(
+    "named_partition",
+    `CREATE TABLE events (id int, region text NOT NULL, email text, note text) PARTITION BY LIST (region);
+     CREATE TABLE events_eu (note text, email text, region text NOT NULL, id int);
+     ALTER TABLE events ATTACH PARTITION events_eu FOR VALUES IN ('eu');
+     CREATE TABLE events_us PARTITION OF events FOR VALUES IN ('us');
+     INSERT INTO events VALUES (1, 'eu', 'eu@corp.example', 'eu note'), (2, 'us', 'us@corp.example', 'us note');`,
+  );
+  const rules = `version: 1
+tables:
+  public.events:
+    columns:
+      email: email
+  public.events_eu:
+    columns:
+      note: text
+`;
+  await maskDatabase(cluster, "named_partition", rules, KEY, { into: "named_partition_masked" });
+  assert.deepEqual(
+    await cluster.sql("named_partition_masked", "SELECT id, email, note FROM events ORDER BY id"),
+    [
+      { id: 1, email: fakeEmail(KEY, "eu@corp.example"), note: fakeText(KEY, "eu note") },
+      { id: 2, email: fakeEmail(KEY, "us@corp.example"), note: "us note" },
+    ],
+  );
 });
