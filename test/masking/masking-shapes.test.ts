@@ -210,3 +210,33 @@ tables:
     ],
   );
 });
+
+test("free SQL the server refuses fails the run, and a superuser's scratch server logs no value", async () => {
+  await cluster.createDatabase("free_sql");
+  await cluster.sql(
+    "free_sql",
+    `CREATE TABLE users (id int, handle text UNIQUE);
+     INSERT INTO users VALUES (1, 'handleone'), (2, 'handletwo');`,
+  );
+  const log = join(cluster.dataDir, "server.log");
+  const logged = readFileSync(log, "utf8").length;
+  const rules = `version: 1
+tables:
+  public.users:
+    columns:
+      handle: hash
+sql:
+  - UPDATE public.users SET handle = (SELECT handle FROM public.users WHERE id = 1) WHERE id = 2
+`;
+  await assert.rejects(maskDatabase(cluster, "free_sql", rules, KEY), (error: unknown) => {
+    assert.ok(error instanceof OperationError);
+    assert.match(error.message, /while running sql entry 1, nothing was masked: .*users_handle_key/);
+    assert.ok(!error.message.includes("handleone"), "no value in the message");
+    return true;
+  });
+  const added = readFileSync(log, "utf8").slice(logged);
+  assert.ok(!added.includes("handleone"), `no source value in the server's log:\n${added}`);
+  // The setting lasts as long as the masking transaction: the server logs errors again after it.
+  await assert.rejects(cluster.sql("free_sql", "SELECT 1/0"));
+  assert.match(readFileSync(log, "utf8").slice(logged), /division by zero/);
+});
