@@ -29,6 +29,7 @@ import {
   readToc,
   type TocEntry,
 } from "../postgres/archive/format.js";
+import { quoteTable } from "./catalog-check.js";
 import type { ConstraintProbe } from "./constraint-probe.js";
 import {
   maskCopyRows,
@@ -41,11 +42,6 @@ import { DigestMap, DigestSet, OTHER_SOURCE, PHONE_SOURCE } from "./digest-set.j
 import { FakePool } from "./fake-pool.js";
 import type { MaskingKey } from "./fakes.js";
 import { looksFake } from "./fakes.js";
-
-/** The plan's key of a relation: its schema and name, which may hold dots. */
-export function relationKey(schema: string, relation: string): string {
-  return `${schema}\u0000${relation}`;
-}
 
 /** What masking does to one relation's columns, by name: the rules of its table (or ancestors). */
 export interface RelationPlan {
@@ -63,7 +59,7 @@ export interface RelationPlan {
 }
 
 export interface ArchiveMaskPlan {
-  /** By "schema.table" of the relation whose TABLE DATA entry carries the rows. */
+  /** By the quoted name ("schema"."table", quoteTable) of the relation whose TABLE DATA entry carries the rows. */
   relations: Map<string, RelationPlan>;
   /** What each ValueRule.label names: `schema.table.column[ path]`, and whether it is a phone rule. */
   labels: { name: string; phone: boolean }[];
@@ -133,6 +129,8 @@ export class ArchiveMasker {
   // The masked block being read.
   private relation: {
     name: string;
+    /** Its key in the plan, and the probe's. */
+    key: string;
     columns: string[];
     spec: RelationSpec;
     uniques: DigestMap[];
@@ -283,7 +281,9 @@ export class ArchiveMasker {
       for (const entry of readToc(cursor)) this.byId.set(entry.dumpId, entry);
       for (const entry of this.byId.values()) {
         if (entry.desc !== "TABLE DATA" || entry.dataState === "none") continue;
-        const plan = this.plan.relations.get(relationKey(entry.namespace ?? "", entry.tag ?? ""));
+        const plan = this.plan.relations.get(
+          quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }),
+        );
         if (plan) this.expected.push(plan.name);
       }
       this.intSize = header.intSize;
@@ -352,7 +352,7 @@ export class ArchiveMasker {
           }
           const plan =
             this.blockType === BLK_DATA && entry.desc === "TABLE DATA"
-              ? this.plan.relations.get(relationKey(entry.namespace ?? "", entry.tag ?? ""))
+              ? this.plan.relations.get(quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }))
               : undefined;
           if (plan) {
             // The block's type and id go out as they are; its chunks are written anew.
@@ -427,6 +427,7 @@ export class ArchiveMasker {
     const uniques = plan.uniques.map((unique) => unique.columns.map(at));
     this.relation = {
       name,
+      key: quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }),
       columns: copy.columns,
       probe: plan.probe,
       spec: {
@@ -502,7 +503,7 @@ export class ArchiveMasker {
       .then(
         async (result) => {
           this.take(relation, result);
-          if (relation.probe) await this.probe!.check(relation.name, relation.columns, result.output);
+          if (relation.probe) await this.probe!.check(relation.key, relation.columns, result.output);
           return this.chunk(result.output);
         },
         (error: unknown) => {

@@ -20,8 +20,10 @@ export interface PlannedColumn {
   strategy: Strategy;
   /** format_type() of the column: what fakes are cast back to. */
   type: string;
-  /** varchar(n)/char(n) limit, when there is one. */
+  /** varchar(n)/char(n) limit, when there is one (of the column's type, or of the base type of its domain). */
   maxLength: number | undefined;
+  /** Whether the values print padded to maxLength: char(n), or a domain over it. */
+  padded: boolean;
   line: number;
 }
 
@@ -36,8 +38,8 @@ export interface PlannedTable {
 export interface MaskingPlan {
   rules: MaskingRules;
   tables: PlannedTable[];
-  /** Tables (schema.table) whose row counts a `where` filter may change through ON DELETE CASCADE/SET NULL. */
-  cascadeTables: string[];
+  /** Tables whose row counts a `where` filter may change through ON DELETE CASCADE/SET NULL. */
+  cascadeTables: { schema: string; table: string }[];
 }
 
 interface ColumnRow {
@@ -77,14 +79,24 @@ export async function checkRulesAgainstCatalog(rules: MaskingRules, client: pg.C
   const where = (line: number) => `mask ${rules.path}:${line}`;
   const { rows } = await client.query<ColumnRow>(
     `SELECT n.nspname, c.relname, c.relkind::text, a.attname, a.attnotnull, a.attgenerated::text,
-            format_type(a.atttypid, a.atttypmod) AS type, t.typname, t.typcategory::text, a.atttypmod,
+            format_type(a.atttypid, a.atttypmod) AS type, base.typname, t.typcategory::text, base.typmod AS atttypmod,
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND i.indnatts = 1
                       AND i.indkey[0] = a.attnum) AS unique_alone
        FROM unnest($1::text[], $2::text[]) AS r(schema, name)
        JOIN pg_namespace n ON n.nspname = r.schema
        JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = r.name
        LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-       LEFT JOIN pg_type t ON t.oid = a.atttypid`,
+       LEFT JOIN pg_type t ON t.oid = a.atttypid
+       -- A domain's length limit is its base type's (a domain over varchar(12)): fakes are cut to it.
+       LEFT JOIN LATERAL (
+         WITH RECURSIVE d(oid, typmod) AS (
+           SELECT a.atttypid, a.atttypmod
+           UNION ALL
+           SELECT dt.typbasetype, CASE WHEN d.typmod = -1 THEN dt.typtypmod ELSE d.typmod END
+             FROM d JOIN pg_type dt ON dt.oid = d.oid WHERE dt.typtype = 'd'
+         )
+         SELECT bt.typname, d.typmod FROM d JOIN pg_type bt ON bt.oid = d.oid WHERE bt.typtype <> 'd'
+       ) AS base ON true`,
     [rules.tables.map((t) => t.schema), rules.tables.map((t) => t.table)],
   );
   const byTable = new Map<string, ColumnRow[]>();
@@ -133,6 +145,7 @@ export async function checkRulesAgainstCatalog(rules: MaskingRules, client: pg.C
           strategy: columnRule.strategy,
           type: column.type!,
           maxLength,
+          padded: column.typname === "bpchar" && maxLength !== undefined,
           line: columnRule.line,
         });
       }
@@ -197,7 +210,7 @@ export async function checkRulesAgainstCatalog(rules: MaskingRules, client: pg.C
     rules,
     tables,
     cascadeTables: cascadeReach(
-      rules.tables.filter((t: TableRule) => t.where !== undefined).map(qualifiedName),
+      rules.tables.filter((t: TableRule) => t.where !== undefined),
       foreignKeys,
     ),
   };
@@ -222,22 +235,31 @@ async function loadForeignKeys(client: pg.Client): Promise<ForeignKeyRow[]> {
 }
 
 /** Tables reachable from the filtered ones through foreign keys that cascade or null on delete. */
-function cascadeReach(filtered: string[], foreignKeys: ForeignKeyRow[]): string[] {
-  const reached = new Set<string>();
-  const queue = [...filtered];
+function cascadeReach(
+  filtered: TableRule[],
+  foreignKeys: ForeignKeyRow[],
+): { schema: string; table: string }[] {
+  // Keyed quoted: "a.b"."c" and "a"."b.c" are two tables.
+  const filteredKeys = new Set(filtered.map(quoteTable));
+  const reached = new Map<string, { schema: string; table: string }>();
+  const queue = filtered.map(quoteTable);
   while (queue.length > 0) {
     const parent = queue.shift()!;
     for (const fk of foreignKeys) {
-      if (`${fk.parent_schema}.${fk.parent_table}` !== parent || !["c", "n", "d"].includes(fk.on_delete))
+      if (
+        quoteTable({ schema: fk.parent_schema, table: fk.parent_table }) !== parent ||
+        !["c", "n", "d"].includes(fk.on_delete)
+      )
         continue;
-      const child = `${fk.child_schema}.${fk.child_table}`;
-      if (!reached.has(child) && !filtered.includes(child)) {
-        reached.add(child);
-        queue.push(child);
+      const child = { schema: fk.child_schema, table: fk.child_table };
+      const key = quoteTable(child);
+      if (!reached.has(key) && !filteredKeys.has(key)) {
+        reached.set(key, child);
+        queue.push(key);
       }
     }
   }
-  return [...reached].sort();
+  return [...reached.keys()].sort().map((key) => reached.get(key)!);
 }
 
 /** A path found in no row of a table that has rows is a typo: masking it would silently do nothing. */

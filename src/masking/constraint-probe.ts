@@ -8,13 +8,21 @@
  * connection of its own; the server checks them exactly as a restore would, and the temporary
  * table is emptied after each batch and dropped at the end. Only tables with a CHECK constraint on
  * a masked column, or a masked column of a domain type, are probed (apply.ts, planArchiveMasking).
+ *
+ * The rows reach the constrained table from a table of text columns, inside a PL/pgSQL block that
+ * catches the failure and raises its message alone: a COPY refused straight away would have the
+ * scratch server log the failing row (DETAIL, and the COPY line in CONTEXT), whose unmasked columns
+ * hold source values, and a server's log can end up in a CI job's output.
  */
-import type pg from "pg";
+import pg from "pg";
 import { describeErrorWithoutValues, OperationError } from "../domain/errors.js";
 import { quoteIdent } from "./catalog-check.js";
 
 export class ConstraintProbe {
-  private readonly tables = new Map<string, string>();
+  private readonly tables = new Map<
+    string,
+    { table: string; name: string; index: number; raw?: string; rows?: string }
+  >();
   private failure: Error | undefined;
   private queue: Promise<void> = Promise.resolve();
 
@@ -30,10 +38,12 @@ export class ConstraintProbe {
       await client.query("BEGIN");
       for (const [index, relation] of relations.entries()) {
         const table = `pg_temp.lifeboat_probe_${index}`;
+        // Generated columns are computed from the masked values, as a restore computes them.
         await client.query(
           `CREATE TEMP TABLE lifeboat_probe_${index} (LIKE ${relation.quoted} INCLUDING CONSTRAINTS INCLUDING GENERATED)`,
         );
-        probe.tables.set(relation.name, table);
+        // By the quoted name: "a.b"."c" and "a"."b.c" are two relations.
+        probe.tables.set(relation.quoted, { table, name: relation.name, index });
       }
     } catch (error) {
       await probe.close();
@@ -46,15 +56,46 @@ export class ConstraintProbe {
     return this.tables.has(relation);
   }
 
-  /** Copies one batch of masked rows (COPY text, archive column order) into the relation's probe table. */
-  check(relation: string, columns: string[], rows: Buffer): Promise<void> {
-    const table = this.tables.get(relation)!;
-    const target = `${table} (${columns.map(quoteIdent).join(", ")})`;
+  /** Copies one batch of masked rows (COPY text, archive column order) into the probe table of `quoted`. */
+  check(quoted: string, columns: string[], rows: Buffer): Promise<void> {
+    const probe = this.tables.get(quoted)!;
+    const { table, name: relation } = probe;
     this.queue = this.queue.then(async () => {
       if (this.failure) throw this.failure;
       try {
-        await copyIn(this.client, target, rows);
-        await this.client.query(`TRUNCATE ${table}`);
+        if (probe.raw === undefined) {
+          const raw = `lifeboat_probe_raw_${probe.index}`;
+          await this.client.query(
+            `CREATE TEMP TABLE ${raw} (${columns.map((c) => `${quoteIdent(c)} text`).join(", ")})`,
+          );
+          probe.raw = `pg_temp.${raw}`;
+          // A json or jsonb value goes in as the document its text is, not as a JSON string.
+          const { rows: json } = await this.client.query<{ attname: string }>(
+            `SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+              WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND a.attname = ANY ($2::text[])
+                AND ('jsonb'::regtype IN (t.oid, t.typbasetype) OR 'json'::regtype IN (t.oid, t.typbasetype))`,
+            [table, columns],
+          );
+          const documents = json.map(
+            ({ attname }) => `${pg.escapeLiteral(attname)}, r.${quoteIdent(attname)}::jsonb`,
+          );
+          probe.rows =
+            documents.length === 0
+              ? `to_jsonb(r)`
+              : `to_jsonb(r) || jsonb_build_object(${documents.join(", ")})`;
+        }
+        await copyIn(this.client, `${probe.raw} (${columns.map(quoteIdent).join(", ")})`, rows);
+        // Each value through its type's input function, as COPY reads it (typmods and domains
+        // included): jsonb_populate_recordset does that, by column name.
+        await this.client.query(
+          `DO $probe$ BEGIN
+             INSERT INTO ${table} (${columns.map(quoteIdent).join(", ")})
+             SELECT ${columns.map(quoteIdent).join(", ")} FROM jsonb_populate_recordset(NULL::${table}, (SELECT coalesce(jsonb_agg(${probe.rows}), '[]') FROM ${probe.raw} r));
+           EXCEPTION WHEN OTHERS THEN
+             RAISE EXCEPTION USING MESSAGE = SQLERRM, ERRCODE = SQLSTATE;
+           END $probe$`,
+        );
+        await this.client.query(`TRUNCATE ${table}, ${probe.raw}`);
       } catch (error) {
         // The server's message names the constraint and the type, never the row (its DETAIL would).
         const message = describeErrorWithoutValues(error).replaceAll(

@@ -79,6 +79,11 @@ export async function coverageReport(
     byTable.set(key, [...(byTable.get(key) ?? []), row]);
   }
 
+  // SQL_ASCII holds bytes in no encoding, which the server refuses to send as the UTF-8
+  // node-postgres reads unless they are UTF-8: sampled as bytes, read as UTF-8 here.
+  const sqlAscii =
+    (await client.query<{ e: string }>("SELECT current_setting('server_encoding') AS e")).rows[0]!.e ===
+    "SQL_ASCII";
   const warnings: CoverageWarning[] = [];
   for (const [table, columns] of byTable) {
     const reasons = new Map<string, string[]>(columns.map((c) => [c.attname, []]));
@@ -106,12 +111,17 @@ export async function coverageReport(
     );
     if (sampled.length > 0) {
       const { schema, name } = { schema: columns[0]!.nspname, name: columns[0]!.relname };
-      const { rows: sample } = await client.query<Record<string, string | null>>(
-        `SELECT ${sampled.map((c, i) => `${quoteIdent(c.attname)}::text AS c${i}`).join(", ")}
+      const read = (column: string) =>
+        sqlAscii ? `convert_to(${quoteIdent(column)}::text, 'SQL_ASCII')` : `${quoteIdent(column)}::text`;
+      const { rows: sample } = await client.query<Record<string, string | Buffer | null>>(
+        `SELECT ${sampled.map((c, i) => `${read(c.attname)} AS c${i}`).join(", ")}
            FROM ${quoteTable({ schema, table: name })} LIMIT ${sampleRows}`,
       );
       sampled.forEach((column, i) => {
-        const values = sample.map((row) => row[`c${i}`]).filter((v): v is string => v !== null && v !== "");
+        const values = sample
+          .map((row) => row[`c${i}`])
+          .map((v) => (Buffer.isBuffer(v) ? v.toString("utf8") : v))
+          .filter((v): v is string => v !== null && v !== undefined && v !== "");
         if (values.length === 0) return;
         for (const [pattern, what] of CONTENT_PATTERNS) {
           const hits = values.filter((v) => pattern.test(v)).length;

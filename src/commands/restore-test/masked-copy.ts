@@ -135,7 +135,11 @@ export async function makeMaskedCopy(
 
   const client = await connect(scratch, "scratch-database-url");
   let archivePlan: ArchiveMaskPlan;
+  let sqlAscii: boolean;
   try {
+    sqlAscii =
+      (await client.query<{ e: string }>("SELECT current_setting('server_encoding') AS e")).rows[0]!.e ===
+      "SQL_ASCII";
     // Rules naming what the restored database lacks are the user's to fix: exit 2.
     const plan = await checkRulesAgainstCatalog(masking.rules, client);
     archivePlan = await planArchiveMasking(client, plan);
@@ -188,8 +192,10 @@ export async function makeMaskedCopy(
         }),
         // A subscription carries its publisher's connection string (password included) and would
         // stream production's rows into staging once enabled: a masked copy has none. The rows
-        // are masked as UTF-8 text, whatever the database's encoding (a restore converts back).
-        extraArgs: ["--no-subscriptions", "--encoding=UTF8"],
+        // are masked as UTF-8 text, whatever the database's encoding (a restore converts back);
+        // but SQL_ASCII holds bytes in no encoding, which the server refuses to convert to UTF-8
+        // unless they happen to be UTF-8: they are dumped as they are (masked fields read as UTF-8).
+        extraArgs: ["--no-subscriptions", ...(sqlAscii ? [] : ["--encoding=UTF8"])],
         masked: {
           rulesSha256: masking.rules.digest,
           sourceLabel: source.label,
