@@ -21337,14 +21337,24 @@ function quoteTable(rule) {
 async function checkRulesAgainstCatalog(rules, client) {
     const where = (line) => `mask ${rules.path}:${line}`;
     const { rows } = await client.query(`SELECT n.nspname, c.relname, c.relkind::text, a.attname, a.attnotnull, a.attgenerated::text,
-            format_type(a.atttypid, a.atttypmod) AS type, t.typname, t.typcategory::text, a.atttypmod,
+            format_type(a.atttypid, a.atttypmod) AS type, base.typname, t.typcategory::text, base.typmod AS atttypmod,
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND i.indnatts = 1
                       AND i.indkey[0] = a.attnum) AS unique_alone
        FROM unnest($1::text[], $2::text[]) AS r(schema, name)
        JOIN pg_namespace n ON n.nspname = r.schema
        JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = r.name
        LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-       LEFT JOIN pg_type t ON t.oid = a.atttypid`, [rules.tables.map((t) => t.schema), rules.tables.map((t) => t.table)]);
+       LEFT JOIN pg_type t ON t.oid = a.atttypid
+       -- A domain's length limit is its base type's (a domain over varchar(12)): fakes are cut to it.
+       LEFT JOIN LATERAL (
+         WITH RECURSIVE d(oid, typmod) AS (
+           SELECT a.atttypid, a.atttypmod
+           UNION ALL
+           SELECT dt.typbasetype, CASE WHEN d.typmod = -1 THEN dt.typtypmod ELSE d.typmod END
+             FROM d JOIN pg_type dt ON dt.oid = d.oid WHERE dt.typtype = 'd'
+         )
+         SELECT bt.typname, d.typmod FROM d JOIN pg_type bt ON bt.oid = d.oid WHERE bt.typtype <> 'd'
+       ) AS base ON true`, [rules.tables.map((t) => t.schema), rules.tables.map((t) => t.table)]);
     const byTable = new Map();
     for (const row of rows) {
         const key = `${row.nspname}.${row.relname}`;
@@ -21390,6 +21400,7 @@ async function checkRulesAgainstCatalog(rules, client) {
                     strategy: columnRule.strategy,
                     type: column.type,
                     maxLength,
+                    padded: column.typname === "bpchar" && maxLength !== undefined,
                     line: columnRule.line,
                 });
             }
@@ -21448,7 +21459,7 @@ async function checkRulesAgainstCatalog(rules, client) {
     return {
         rules,
         tables,
-        cascadeTables: cascadeReach(rules.tables.filter((t) => t.where !== undefined).map(qualifiedName), foreignKeys),
+        cascadeTables: cascadeReach(rules.tables.filter((t) => t.where !== undefined), foreignKeys),
     };
 }
 async function loadForeignKeys(client) {
@@ -21468,21 +21479,25 @@ async function loadForeignKeys(client) {
 }
 /** Tables reachable from the filtered ones through foreign keys that cascade or null on delete. */
 function cascadeReach(filtered, foreignKeys) {
-    const reached = new Set();
-    const queue = [...filtered];
+    // Keyed quoted: "a.b"."c" and "a"."b.c" are two tables.
+    const filteredKeys = new Set(filtered.map(quoteTable));
+    const reached = new Map();
+    const queue = filtered.map(quoteTable);
     while (queue.length > 0) {
         const parent = queue.shift();
         for (const fk of foreignKeys) {
-            if (`${fk.parent_schema}.${fk.parent_table}` !== parent || !["c", "n", "d"].includes(fk.on_delete))
+            if (quoteTable({ schema: fk.parent_schema, table: fk.parent_table }) !== parent ||
+                !["c", "n", "d"].includes(fk.on_delete))
                 continue;
-            const child = `${fk.child_schema}.${fk.child_table}`;
-            if (!reached.has(child) && !filtered.includes(child)) {
-                reached.add(child);
-                queue.push(child);
+            const child = { schema: fk.child_schema, table: fk.child_table };
+            const key = quoteTable(child);
+            if (!reached.has(key) && !filteredKeys.has(key)) {
+                reached.set(key, child);
+                queue.push(key);
             }
         }
     }
-    return [...reached].sort();
+    return [...reached.keys()].sort().map((key) => reached.get(key));
 }
 /** A path found in no row of a table that has rows is a typo: masking it would silently do nothing. */
 async function jsonbPathMissing(client, rule, column, table) {
@@ -21529,165 +21544,6 @@ async function typeProblem(client, strategy, column, maxLength) {
         }
     }
     return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/masking/digest-set.ts
-/**
- * The digests of the source values, kept in the job's memory while masking runs: an open-addressing
- * hash set of 64-bit digests in typed arrays (8 bytes a value plus one byte of flags, at most half
- * full), so five million distinct values take about 150 MB at worst rather than a temp table on
- * the server. The digest is two 32-bit multiplicative hashes of the value's UTF-16 code units: equal
- * values always have equal digests, so a masked value equal to a source value is always found;
- * two different values sharing a digest (about n*m/2^64: one chance in a million at five million
- * values each side) can only make the verification fail, never let a source value through.
- */
-/** Which strategies' source values a digest came from: phone numbers are judged apart (archive-mask.ts). */
-const PHONE_SOURCE = 1;
-const OTHER_SOURCE = 2;
-class DigestSet {
-    keys;
-    flags;
-    mask;
-    size = 0;
-    constructor(capacity = 1 << 16) {
-        const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
-        this.keys = new Int32Array(slots * 2);
-        this.flags = new Uint8Array(slots);
-        this.mask = slots - 1;
-    }
-    add(value, flag) {
-        digest_set_digest(value);
-        this.insert(h1, h2, flag);
-    }
-    /** Adds digests taken elsewhere (digestInto), as (h1, h2, flag) triples. */
-    addDigests(triples) {
-        for (let i = 0; i + 2 < triples.length; i += 3)
-            this.insert(triples[i], triples[i + 1], triples[i + 2]);
-    }
-    /** The flags of the value's digest, 0 when it is not a source value. */
-    lookup(value) {
-        digest_set_digest(value);
-        for (let slot = h1 & this.mask;; slot = (slot + 1) & this.mask) {
-            const flags = this.flags[slot];
-            if (flags === 0)
-                return 0;
-            if (this.keys[2 * slot] === h1 && this.keys[2 * slot + 1] === h2)
-                return flags;
-        }
-    }
-    /** The flags of a digest taken elsewhere (digestInto), 0 when it is not a source value's. */
-    lookupDigest(a, b) {
-        for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
-            const flags = this.flags[slot];
-            if (flags === 0)
-                return 0;
-            if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b)
-                return flags;
-        }
-    }
-    insert(a, b, flag) {
-        for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
-            const flags = this.flags[slot];
-            if (flags === 0) {
-                this.keys[2 * slot] = a;
-                this.keys[2 * slot + 1] = b;
-                this.flags[slot] = flag;
-                if (++this.size * 2 > this.mask)
-                    this.grow();
-                return;
-            }
-            if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b) {
-                this.flags[slot] = flags | flag;
-                return;
-            }
-        }
-    }
-    grow() {
-        const { keys, flags } = this;
-        this.keys = new Int32Array(keys.length * 2);
-        this.flags = new Uint8Array(flags.length * 2);
-        this.mask = this.flags.length - 1;
-        this.size = 0;
-        for (let slot = 0; slot < flags.length; slot++) {
-            if (flags[slot] !== 0)
-                this.insert(keys[2 * slot], keys[2 * slot + 1], flags[slot]);
-        }
-    }
-}
-/**
- * A map from one 64-bit digest to another (a unique key's value after masking to its value before),
- * in the same open addressing: `add` says whether the key was new or held the same value.
- */
-class DigestMap {
-    slots;
-    used;
-    mask;
-    size = 0;
-    constructor(capacity = 1 << 12) {
-        const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
-        this.slots = new Int32Array(slots * 4);
-        this.used = new Uint8Array(slots);
-        this.mask = slots - 1;
-    }
-    /** False when the key is already mapped to another value. */
-    add(k1, k2, v1, v2) {
-        for (let slot = k1 & this.mask;; slot = (slot + 1) & this.mask) {
-            const at = 4 * slot;
-            if (this.used[slot] === 0) {
-                this.used[slot] = 1;
-                this.slots[at] = k1;
-                this.slots[at + 1] = k2;
-                this.slots[at + 2] = v1;
-                this.slots[at + 3] = v2;
-                if (++this.size * 2 > this.mask)
-                    this.grow();
-                return true;
-            }
-            if (this.slots[at] === k1 && this.slots[at + 1] === k2) {
-                return this.slots[at + 2] === v1 && this.slots[at + 3] === v2;
-            }
-        }
-    }
-    grow() {
-        const { slots, used } = this;
-        this.slots = new Int32Array(slots.length * 2);
-        this.used = new Uint8Array(used.length * 2);
-        this.mask = this.used.length - 1;
-        this.size = 0;
-        for (let slot = 0; slot < used.length; slot++) {
-            if (used[slot] !== 0)
-                this.add(slots[4 * slot], slots[4 * slot + 1], slots[4 * slot + 2], slots[4 * slot + 3]);
-        }
-    }
-}
-// The last digest, in two module variables rather than an allocated pair: billions of calls.
-let h1 = 0;
-let h2 = 0;
-/** Writes the value's digest into out[at] and out[at + 1]: what a worker hands back to add. */
-function digestInto(value, out, at) {
-    digest_set_digest(value);
-    out[at] = h1;
-    out[at + 1] = h2;
-}
-function digest_set_digest(value) {
-    let a = 0x9747b28c ^ value.length;
-    let b = 0x1b873593 ^ Math.imul(value.length, 0x85ebca6b);
-    for (let i = 0; i < value.length; i++) {
-        const c = value.charCodeAt(i);
-        a = Math.imul(a ^ c, 0x5bd1e995);
-        a ^= a >>> 15;
-        b = Math.imul(b ^ c, 0x27d4eb2d) + 0x165667b1;
-        b ^= b >>> 13;
-    }
-    h1 = fmix(a ^ Math.imul(b, 0xcc9e2d51));
-    h2 = fmix(b ^ Math.imul(a, 0x1b873593));
-}
-function fmix(h) {
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    return h ^ (h >>> 16);
 }
 
 ;// CONCATENATED MODULE: ./src/masking/jsonb-text.ts
@@ -22033,6 +21889,445 @@ function hexValue(doc, at) {
         value = value * 16 + (c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57);
     }
     return value;
+}
+
+;// CONCATENATED MODULE: ./src/masking/apply.ts
+
+
+
+
+async function prepareScratch(client, plan, key, options = {}) {
+    const started = Date.now();
+    let step = "starting the masking transaction";
+    const run = async (what, sql, values) => {
+        if (options.signal?.aborted) {
+            throw new domain_errors/* OperationError */.OK(`interrupted: ${(0,domain_errors/* describeError */.Uc)(options.signal.reason)}`);
+        }
+        step = what;
+        const began = Date.now();
+        const result = await client.query(sql, values);
+        options.onStep?.(what, Date.now() - began);
+        return result;
+    };
+    const changesRows = plan.rules.sql.length > 0 || plan.tables.some((t) => t.where !== undefined);
+    try {
+        await run("starting the masking transaction", "BEGIN");
+        const counted = new Map();
+        if (changesRows) {
+            for (const t of plan.tables)
+                counted.set(quoteTable(t), { name: `${t.schema}.${t.table}`, filtered: t.where !== undefined });
+            for (const t of plan.cascadeTables)
+                counted.set(quoteTable(t), { name: `${t.schema}.${t.table}`, filtered: true });
+        }
+        const before = await countRows(client, counted);
+        if (changesRows) {
+            // Free SQL may call the fakes; the key reaches the server as a bind parameter only.
+            for (const sql of fakeFunctionsSql())
+                await run("creating the fake functions", sql);
+            await run("setting the masking key", SET_KEY_SQL, setKeyValues(key));
+            // An audit trigger must not copy the rows a filter deletes into a table nobody masks.
+            for (const table of plan.tables.map(quoteTable))
+                await run(`disabling user triggers on ${table}`, `ALTER TABLE ${table} DISABLE TRIGGER USER`);
+            for (const table of plan.tables) {
+                if (table.where === undefined)
+                    continue;
+                // In a PL/pgSQL block that raises the message alone: a delete a foreign key refuses would
+                // have the server log the key's source values (DETAIL: Key (email)=(...) is still referenced).
+                await run(`filtering ${table.schema}.${table.table} (where)`, `DO $lifeboat_filter$ BEGIN
+             DELETE FROM ${quoteTable(table)} WHERE NOT coalesce((${table.where}), false);
+           EXCEPTION WHEN OTHERS THEN
+             RAISE EXCEPTION USING MESSAGE = SQLERRM, ERRCODE = SQLSTATE;
+           END $lifeboat_filter$`);
+            }
+            if (plan.rules.sql.length > 0) {
+                // Free SQL the server refuses would have it log the values the error names (DETAIL: Key
+                // (email)=(...) already exists). A superuser's session logs no error for the rest of the
+                // transaction; another role's cannot say so, and its server logs as configured.
+                await run("quieting the server's error log", `DO $lifeboat_quiet$ BEGIN
+             PERFORM set_config('log_min_messages', 'panic', true);
+           EXCEPTION WHEN insufficient_privilege THEN NULL;
+           END $lifeboat_quiet$`);
+            }
+            for (const [index, sql] of plan.rules.sql.entries())
+                await run(`running sql entry ${index + 1}`, sql);
+            for (const table of plan.tables.map(quoteTable))
+                await run(`enabling user triggers on ${table}`, `ALTER TABLE ${table} ENABLE TRIGGER USER`);
+            for (const sql of DROP_FUNCTIONS_SQL)
+                await run("dropping the fake functions", sql);
+        }
+        // A user mapping holds the credentials a foreign server is reached with, often production's
+        // own (postgres_fdw back into it, say): in a masked copy it would give staging a live, unmasked
+        // route to the data. The servers and foreign tables stay, unusable without one.
+        // The view, not the catalog: a table owner that is not a superuser may read it (options hidden).
+        const mappings = await client.query(`SELECT srvname AS server, CASE WHEN umuser = 0 THEN NULL ELSE usename END AS role
+         FROM pg_catalog.pg_user_mappings ORDER BY 1, 2`);
+        for (const mapping of mappings.rows) {
+            const role = mapping.role === null ? "PUBLIC" : catalog_check_quoteIdent(mapping.role);
+            await run(`dropping the user mapping for ${mapping.role ?? "PUBLIC"} on server ${mapping.server}`, `DROP USER MAPPING FOR ${role} SERVER ${catalog_check_quoteIdent(mapping.server)}`);
+        }
+        step = "counting rows after the filters";
+        const after = await countRows(client, counted);
+        const failures = [];
+        const tables = [...counted].map(([quoted, { name: table, filtered }]) => {
+            const outcome = { table, rowsBefore: before.get(quoted), rowsAfter: after.get(quoted), filtered };
+            if (filtered ? outcome.rowsAfter > outcome.rowsBefore : outcome.rowsAfter !== outcome.rowsBefore) {
+                failures.push(`${table}: ${outcome.rowsBefore} rows before masking, ${outcome.rowsAfter} after`);
+            }
+            return outcome;
+        });
+        if (failures.length > 0)
+            throw new domain_errors/* OperationError */.OK(`masking verification failed: ${failures.join("; ")}`);
+        await run("committing the filters", "COMMIT");
+        return { tables, userMappingsDropped: mappings.rows.length, durationMs: Date.now() - started };
+    }
+    catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        // Without the server's DETAIL, which can quote a row ("Key (email)=(...) is still referenced").
+        throw new domain_errors/* OperationError */.OK(`masking by ${plan.rules.path} failed while ${step}, nothing was masked: ${(0,domain_errors/* describeErrorWithoutValues */._C)(error)}`, { cause: error });
+    }
+}
+/** Row counts by quoted table name. */
+async function countRows(client, tables) {
+    const counts = new Map();
+    if (tables.size === 0)
+        return counts;
+    const names = [...tables.keys()];
+    const parts = names.map((table, i) => `SELECT ${i} AS i, count(*)::bigint AS n FROM ${table}`);
+    const { rows } = await client.query(parts.join(" UNION ALL "));
+    for (const row of rows)
+        counts.set(names[row.i], Number(row.n));
+    return counts;
+}
+/**
+ * Strategies whose fakes of distinct values are distinct: 64 bits of HMAC or more, or a
+ * permutation. A unique key on a column of another strategy (names, fixed values, NULLs where the
+ * key counts NULLs as equal, jsonb) is checked as the rows pass.
+ */
+const INJECTIVE = new Set(["email", "hash", "uuid", "phone"]);
+/**
+ * The archive masker's plan: every relation whose TABLE DATA carries rows of a table the rules
+ * name (the table itself, and its partitions and inheritance children, whose columns share the
+ * names), with each masked column's rule. A relation under several named tables (a child named
+ * for a column of its own, under a parent named for others) takes the rules of all of them, the
+ * nearest one's where two name the same column: an UPDATE of the parent would mask the child's
+ * rows too. Refuses (exit 2) a masked column that a partitioning key uses: its rows would
+ * belong in another partition, which a restore of a partition's rows refuses. Marks for the
+ * constraint probe the relations with a CHECK constraint on a masked column or a masked column of
+ * a domain type.
+ */
+async function planArchiveMasking(client, plan) {
+    const labels = [];
+    const label = (table, column, strategy, path) => {
+        labels.push({
+            name: `${table.schema}.${table.table}.${column.column}${path ? ` ${path.join(".")}` : ""}`,
+            phone: strategy.kind === "phone",
+        });
+        return labels.length - 1;
+    };
+    const masked = plan.tables.filter((table) => table.columns.length > 0);
+    const rules = [];
+    for (const table of masked) {
+        const columns = new Map();
+        for (const column of table.columns)
+            columns.set(column.column, await fieldRule(client, table, column, label));
+        rules.push(columns);
+    }
+    const { rows } = await client.query(`WITH RECURSIVE tree AS (
+       SELECT r.i AS rule_table, r.oid, 0 AS depth FROM unnest($1::regclass[]) WITH ORDINALITY AS r(oid, i)
+       UNION ALL
+       SELECT tree.rule_table, inh.inhrelid, tree.depth + 1 FROM pg_inherits inh JOIN tree ON inh.inhparent = tree.oid
+     ), nearest AS (
+       SELECT oid, array_agg(rule_table::int - 1 ORDER BY depth, rule_table) AS rule_tables FROM tree GROUP BY oid
+     )
+     SELECT nearest.rule_tables, n.nspname AS schema, c.relname AS relation,
+            ARRAY(SELECT a.attname::text FROM pg_partition_ancestors(c.oid) AS anc
+                    JOIN pg_partitioned_table pt ON pt.partrelid = anc.relid
+                    JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = ANY (pt.partattrs::int2[])) AS partition_keys,
+            coalesce((SELECT json_agg(json_build_object(
+                       'name', ic.relname,
+                       'columns', ARRAY(SELECT a.attname::text FROM unnest(i.indkey[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(num, ord)
+                                          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.num ORDER BY k.ord),
+                       'nulls_not_distinct', ${(await serverVersion(client)) >= 150000 ? "i.indnullsnotdistinct" : "false"})
+                       ORDER BY ic.relname)
+                        FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                       WHERE i.indrelid = c.oid AND i.indisunique AND i.indexprs IS NULL AND 0 <> ALL (i.indkey::int2[])),
+                     '[]'::json) AS uniques,
+            coalesce((SELECT json_agg(ARRAY(SELECT a.attname::text FROM pg_attribute a
+                                             WHERE a.attrelid = c.oid AND a.attnum = ANY (con.conkey)))
+                        FROM pg_constraint con WHERE con.conrelid = c.oid AND con.contype = 'c'), '[]'::json) AS checks,
+            ARRAY(SELECT a.attname::text FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND t.typtype = 'd') AS domain_columns
+       FROM nearest JOIN pg_class c ON c.oid = nearest.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r'
+      ORDER BY nearest.oid`, [masked.map(quoteTable)]);
+    const relations = new Map();
+    const problems = [];
+    for (const row of rows) {
+        const table = masked[row.rule_tables[0]];
+        const columns = new Map();
+        for (const index of row.rule_tables) {
+            for (const [column, rule] of rules[index])
+                if (!columns.has(column))
+                    columns.set(column, rule);
+            for (const key of row.partition_keys) {
+                const column = masked[index].columns.find((c) => c.column === key);
+                if (column) {
+                    problems.push(`mask ${plan.rules.path}:${column.line}: ${masked[index].schema}.${masked[index].table}.${key} is a partitioning key: masked, rows would belong in other partitions (mask a column of its own, or keep it)`);
+                }
+            }
+        }
+        const weak = (column) => {
+            const rule = columns.get(column);
+            return (rule !== undefined &&
+                (rule.paths !== undefined || !INJECTIVE.has(rule.strategy.kind) || rule.cut !== undefined));
+        };
+        // Keyed quoted: "a.b"."c" and "a"."b.c" are two relations.
+        relations.set(quoteTable({ schema: row.schema, table: row.relation }), {
+            name: `${row.schema}.${row.relation}`,
+            table: `${table.schema}.${table.table}`,
+            quoted: quoteTable({ schema: row.schema, table: row.relation }),
+            columns,
+            probe: row.checks.some((check) => check.some((column) => columns.has(column))) ||
+                row.domain_columns.some((column) => columns.has(column)),
+            uniques: row.uniques
+                .filter((unique) => unique.columns.some(weak))
+                .map((unique) => ({
+                name: unique.name,
+                columns: unique.columns,
+                nullsNotDistinct: unique.nulls_not_distinct,
+            })),
+        });
+    }
+    if (problems.length > 0)
+        throw new domain_errors/* InputError */.dz([...new Set(problems)].join("; "), { input: "mask" });
+    return { relations, labels };
+}
+async function serverVersion(client) {
+    const { rows } = await client.query("SELECT current_setting('server_version_num') AS v");
+    return Number(rows[0].v);
+}
+/** A column's rule for the masker: cut and padding from its type, fixed values as its type prints them. */
+async function fieldRule(client, table, column, label) {
+    const strategy = column.strategy;
+    if (strategy.kind === "keep")
+        throw new Error("a kept column has no rule");
+    if (strategy.kind === "jsonb") {
+        const paths = [];
+        for (const rule of strategy.paths) {
+            const value = {
+                path: rule.path,
+                strategy: rule.strategy,
+                label: label(table, column, rule.strategy, rule.path),
+            };
+            if (rule.strategy.kind === "fixed")
+                value.fixed = await jsonbText(client, rule.strategy.value);
+            paths.push(value);
+        }
+        return { paths, overlapping: overlapping(strategy.paths.map((p) => p.path)) };
+    }
+    const rule = { strategy, label: label(table, column, strategy) };
+    if (strategy.kind === "fixed") {
+        // The value as the column's type prints it in pg_dump's session (1.50 as numeric(10,1) is 1.5,
+        // a date in ISO whatever the database's DateStyle): raw text, no parsing.
+        await client.query("BEGIN");
+        try {
+            await client.query("SET LOCAL DateStyle = ISO");
+            await client.query("SET LOCAL IntervalStyle = postgres");
+            await client.query("SET LOCAL extra_float_digits = 3");
+            const { rows } = await client.query({
+                text: `SELECT CAST($1::text AS ${column.type})`,
+                values: [String(strategy.value)],
+                rowMode: "array",
+                types: { getTypeParser: () => (value) => value },
+            });
+            rule.fixed = rows[0][0];
+        }
+        finally {
+            await client.query("ROLLBACK");
+        }
+        return rule;
+    }
+    if (column.maxLength !== undefined && strategy.kind !== "uuid" && strategy.kind !== "null") {
+        rule.cut = column.maxLength;
+        // bpchar prints its values padded to n: the fake is written as a restore would print it.
+        if (column.padded)
+            rule.pad = column.maxLength;
+    }
+    return rule;
+}
+/** A fixed value at a jsonb path, as to_jsonb() of it prints: numbers as numeric, booleans, strings. */
+async function jsonbText(client, value) {
+    if (typeof value === "string")
+        return jsonString(value);
+    if (typeof value === "boolean")
+        return String(value);
+    const { rows } = await client.query("SELECT to_jsonb($1::numeric)::text AS t", [
+        String(value),
+    ]);
+    return rows[0].t;
+}
+/** Whether one path lies inside another: then each is read in the document the ones before left. */
+function overlapping(paths) {
+    return paths.some((p, i) => paths.some((q, j) => i !== j && p.length <= q.length && p.every((key, k) => key === q[k])));
+}
+
+;// CONCATENATED MODULE: ./src/masking/digest-set.ts
+/**
+ * The digests of the source values, kept in the job's memory while masking runs: an open-addressing
+ * hash set of 64-bit digests in typed arrays (8 bytes a value plus one byte of flags, at most half
+ * full), so five million distinct values take about 150 MB at worst rather than a temp table on
+ * the server. The digest is two 32-bit multiplicative hashes of the value's UTF-16 code units: equal
+ * values always have equal digests, so a masked value equal to a source value is always found;
+ * two different values sharing a digest (about n*m/2^64: one chance in a million at five million
+ * values each side) can only make the verification fail, never let a source value through.
+ */
+/** Which strategies' source values a digest came from: phone numbers are judged apart (archive-mask.ts). */
+const PHONE_SOURCE = 1;
+const OTHER_SOURCE = 2;
+class DigestSet {
+    keys;
+    flags;
+    mask;
+    size = 0;
+    constructor(capacity = 1 << 16) {
+        const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
+        this.keys = new Int32Array(slots * 2);
+        this.flags = new Uint8Array(slots);
+        this.mask = slots - 1;
+    }
+    add(value, flag) {
+        digest_set_digest(value);
+        this.insert(h1, h2, flag);
+    }
+    /** Adds digests taken elsewhere (digestInto), as (h1, h2, flag) triples. */
+    addDigests(triples) {
+        for (let i = 0; i + 2 < triples.length; i += 3)
+            this.insert(triples[i], triples[i + 1], triples[i + 2]);
+    }
+    /** The flags of the value's digest, 0 when it is not a source value. */
+    lookup(value) {
+        digest_set_digest(value);
+        for (let slot = h1 & this.mask;; slot = (slot + 1) & this.mask) {
+            const flags = this.flags[slot];
+            if (flags === 0)
+                return 0;
+            if (this.keys[2 * slot] === h1 && this.keys[2 * slot + 1] === h2)
+                return flags;
+        }
+    }
+    /** The flags of a digest taken elsewhere (digestInto), 0 when it is not a source value's. */
+    lookupDigest(a, b) {
+        for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
+            const flags = this.flags[slot];
+            if (flags === 0)
+                return 0;
+            if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b)
+                return flags;
+        }
+    }
+    insert(a, b, flag) {
+        for (let slot = a & this.mask;; slot = (slot + 1) & this.mask) {
+            const flags = this.flags[slot];
+            if (flags === 0) {
+                this.keys[2 * slot] = a;
+                this.keys[2 * slot + 1] = b;
+                this.flags[slot] = flag;
+                if (++this.size * 2 > this.mask)
+                    this.grow();
+                return;
+            }
+            if (this.keys[2 * slot] === a && this.keys[2 * slot + 1] === b) {
+                this.flags[slot] = flags | flag;
+                return;
+            }
+        }
+    }
+    grow() {
+        const { keys, flags } = this;
+        this.keys = new Int32Array(keys.length * 2);
+        this.flags = new Uint8Array(flags.length * 2);
+        this.mask = this.flags.length - 1;
+        this.size = 0;
+        for (let slot = 0; slot < flags.length; slot++) {
+            if (flags[slot] !== 0)
+                this.insert(keys[2 * slot], keys[2 * slot + 1], flags[slot]);
+        }
+    }
+}
+/**
+ * A map from one 64-bit digest to another (a unique key's value after masking to its value before),
+ * in the same open addressing: `add` says whether the key was new or held the same value.
+ */
+class DigestMap {
+    slots;
+    used;
+    mask;
+    size = 0;
+    constructor(capacity = 1 << 12) {
+        const slots = 1 << Math.ceil(Math.log2(Math.max(capacity * 2, 16)));
+        this.slots = new Int32Array(slots * 4);
+        this.used = new Uint8Array(slots);
+        this.mask = slots - 1;
+    }
+    /** False when the key is already mapped to another value. */
+    add(k1, k2, v1, v2) {
+        for (let slot = k1 & this.mask;; slot = (slot + 1) & this.mask) {
+            const at = 4 * slot;
+            if (this.used[slot] === 0) {
+                this.used[slot] = 1;
+                this.slots[at] = k1;
+                this.slots[at + 1] = k2;
+                this.slots[at + 2] = v1;
+                this.slots[at + 3] = v2;
+                if (++this.size * 2 > this.mask)
+                    this.grow();
+                return true;
+            }
+            if (this.slots[at] === k1 && this.slots[at + 1] === k2) {
+                return this.slots[at + 2] === v1 && this.slots[at + 3] === v2;
+            }
+        }
+    }
+    grow() {
+        const { slots, used } = this;
+        this.slots = new Int32Array(slots.length * 2);
+        this.used = new Uint8Array(used.length * 2);
+        this.mask = this.used.length - 1;
+        this.size = 0;
+        for (let slot = 0; slot < used.length; slot++) {
+            if (used[slot] !== 0)
+                this.add(slots[4 * slot], slots[4 * slot + 1], slots[4 * slot + 2], slots[4 * slot + 3]);
+        }
+    }
+}
+// The last digest, in two module variables rather than an allocated pair: billions of calls.
+let h1 = 0;
+let h2 = 0;
+/** Writes the value's digest into out[at] and out[at + 1]: what a worker hands back to add. */
+function digestInto(value, out, at) {
+    digest_set_digest(value);
+    out[at] = h1;
+    out[at + 1] = h2;
+}
+function digest_set_digest(value) {
+    let a = 0x9747b28c ^ value.length;
+    let b = 0x1b873593 ^ Math.imul(value.length, 0x85ebca6b);
+    for (let i = 0; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        a = Math.imul(a ^ c, 0x5bd1e995);
+        a ^= a >>> 15;
+        b = Math.imul(b ^ c, 0x27d4eb2d) + 0x165667b1;
+        b ^= b >>> 13;
+    }
+    h1 = fmix(a ^ Math.imul(b, 0xcc9e2d51));
+    h2 = fmix(b ^ Math.imul(a, 0x1b873593));
+}
+function fmix(h) {
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return h ^ (h >>> 16);
 }
 
 ;// CONCATENATED MODULE: ./src/masking/copy-rows.ts
@@ -22515,10 +22810,7 @@ class FakePool {
 
 
 
-/** The plan's key of a relation: its schema and name, which may hold dots. */
-function relationKey(schema, relation) {
-    return `${schema}\u0000${relation}`;
-}
+
 /** What the verification found, by table and column and counts only: never a value. */
 class MaskingVerificationError extends domain_errors/* OperationError */.OK {
     failures;
@@ -22700,7 +22992,7 @@ class ArchiveMasker {
             for (const entry of this.byId.values()) {
                 if (entry.desc !== "TABLE DATA" || entry.dataState === "none")
                     continue;
-                const plan = this.plan.relations.get(relationKey(entry.namespace ?? "", entry.tag ?? ""));
+                const plan = this.plan.relations.get(quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }));
                 if (plan)
                     this.expected.push(plan.name);
             }
@@ -22770,7 +23062,7 @@ class ArchiveMasker {
                         throw new ArchiveFormatError(`pg_dump archive: a data block for dump id ${value}, which the TOC does not list`);
                     }
                     const plan = this.blockType === BLK_DATA && entry.desc === "TABLE DATA"
-                        ? this.plan.relations.get(relationKey(entry.namespace ?? "", entry.tag ?? ""))
+                        ? this.plan.relations.get(quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }))
                         : undefined;
                     if (plan) {
                         // The block's type and id go out as they are; its chunks are written anew.
@@ -22848,6 +23140,7 @@ class ArchiveMasker {
         const uniques = plan.uniques.map((unique) => unique.columns.map(at));
         this.relation = {
             name,
+            key: quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }),
             columns: copy.columns,
             probe: plan.probe,
             spec: {
@@ -22923,7 +23216,7 @@ class ArchiveMasker {
             .then(async (result) => {
             this.take(relation, result);
             if (relation.probe)
-                await this.probe.check(relation.name, relation.columns, result.output);
+                await this.probe.check(relation.key, relation.columns, result.output);
             return this.chunk(result.output);
         }, (error) => {
             throw new domain_errors/* OperationError */.OK(`masking ${relation.name} failed: ${(0,domain_errors/* describeError */.Uc)(error)}`, {
@@ -23004,272 +23297,24 @@ class ArchiveMasker {
     }
 }
 
-;// CONCATENATED MODULE: ./src/masking/apply.ts
-
-
-
-
-
-async function prepareScratch(client, plan, key, options = {}) {
-    const started = Date.now();
-    let step = "starting the masking transaction";
-    const run = async (what, sql, values) => {
-        if (options.signal?.aborted) {
-            throw new domain_errors/* OperationError */.OK(`interrupted: ${(0,domain_errors/* describeError */.Uc)(options.signal.reason)}`);
-        }
-        step = what;
-        const began = Date.now();
-        const result = await client.query(sql, values);
-        options.onStep?.(what, Date.now() - began);
-        return result;
-    };
-    const changesRows = plan.rules.sql.length > 0 || plan.tables.some((t) => t.where !== undefined);
-    try {
-        await run("starting the masking transaction", "BEGIN");
-        const counted = changesRows
-            ? [...new Set([...plan.tables.map((t) => `${t.schema}.${t.table}`), ...plan.cascadeTables])]
-            : [];
-        const before = await countRows(client, counted);
-        if (changesRows) {
-            // Free SQL may call the fakes; the key reaches the server as a bind parameter only.
-            for (const sql of fakeFunctionsSql())
-                await run("creating the fake functions", sql);
-            await run("setting the masking key", SET_KEY_SQL, setKeyValues(key));
-            // An audit trigger must not copy the rows a filter deletes into a table nobody masks.
-            for (const table of plan.tables.map(quoteTable))
-                await run(`disabling user triggers on ${table}`, `ALTER TABLE ${table} DISABLE TRIGGER USER`);
-            for (const table of plan.tables) {
-                if (table.where === undefined)
-                    continue;
-                await run(`filtering ${table.schema}.${table.table} (where)`, `DELETE FROM ${quoteTable(table)} WHERE NOT coalesce((${table.where}), false)`);
-            }
-            for (const [index, sql] of plan.rules.sql.entries())
-                await run(`running sql entry ${index + 1}`, sql);
-            for (const table of plan.tables.map(quoteTable))
-                await run(`enabling user triggers on ${table}`, `ALTER TABLE ${table} ENABLE TRIGGER USER`);
-            for (const sql of DROP_FUNCTIONS_SQL)
-                await run("dropping the fake functions", sql);
-        }
-        // A user mapping holds the credentials a foreign server is reached with, often production's
-        // own (postgres_fdw back into it, say): in a masked copy it would give staging a live, unmasked
-        // route to the data. The servers and foreign tables stay, unusable without one.
-        // The view, not the catalog: a table owner that is not a superuser may read it (options hidden).
-        const mappings = await client.query(`SELECT srvname AS server, CASE WHEN umuser = 0 THEN NULL ELSE usename END AS role
-         FROM pg_catalog.pg_user_mappings ORDER BY 1, 2`);
-        for (const mapping of mappings.rows) {
-            const role = mapping.role === null ? "PUBLIC" : catalog_check_quoteIdent(mapping.role);
-            await run(`dropping the user mapping for ${mapping.role ?? "PUBLIC"} on server ${mapping.server}`, `DROP USER MAPPING FOR ${role} SERVER ${catalog_check_quoteIdent(mapping.server)}`);
-        }
-        step = "counting rows after the filters";
-        const after = await countRows(client, counted);
-        const failures = [];
-        const tables = counted.map((table) => {
-            const filtered = plan.cascadeTables.includes(table) ||
-                plan.tables.some((t) => `${t.schema}.${t.table}` === table && t.where !== undefined);
-            const outcome = { table, rowsBefore: before.get(table), rowsAfter: after.get(table), filtered };
-            if (filtered ? outcome.rowsAfter > outcome.rowsBefore : outcome.rowsAfter !== outcome.rowsBefore) {
-                failures.push(`${table}: ${outcome.rowsBefore} rows before masking, ${outcome.rowsAfter} after`);
-            }
-            return outcome;
-        });
-        if (failures.length > 0)
-            throw new domain_errors/* OperationError */.OK(`masking verification failed: ${failures.join("; ")}`);
-        await run("committing the filters", "COMMIT");
-        return { tables, userMappingsDropped: mappings.rows.length, durationMs: Date.now() - started };
-    }
-    catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        // Without the server's DETAIL, which can quote a row ("Key (email)=(...) is still referenced").
-        throw new domain_errors/* OperationError */.OK(`masking by ${plan.rules.path} failed while ${step}, nothing was masked: ${(0,domain_errors/* describeErrorWithoutValues */._C)(error)}`, { cause: error });
-    }
-}
-async function countRows(client, tables) {
-    const counts = new Map();
-    if (tables.length === 0)
-        return counts;
-    const parts = tables.map((name, i) => {
-        const dot = name.indexOf(".");
-        const table = quoteTable({ schema: name.slice(0, dot), table: name.slice(dot + 1) });
-        return `SELECT ${i} AS i, count(*)::bigint AS n FROM ${table}`;
-    });
-    const { rows } = await client.query(parts.join(" UNION ALL "));
-    for (const row of rows)
-        counts.set(tables[row.i], Number(row.n));
-    return counts;
-}
-/**
- * Strategies whose fakes of distinct values are distinct: 64 bits of HMAC or more, or a
- * permutation. A unique key on a column of another strategy (names, fixed values, NULLs where the
- * key counts NULLs as equal, jsonb) is checked as the rows pass.
- */
-const INJECTIVE = new Set(["email", "hash", "uuid", "phone"]);
-/**
- * The archive masker's plan: every relation whose TABLE DATA carries rows of a table the rules
- * name (the table itself, and its partitions and inheritance children, whose columns share the
- * names), with each masked column's rule. A relation under several named tables (a child named
- * for a column of its own, under a parent named for others) takes the rules of all of them, the
- * nearest one's where two name the same column: an UPDATE of the parent would mask the child's
- * rows too. Refuses (exit 2) a masked column that a partitioning key uses: its rows would
- * belong in another partition, which a restore of a partition's rows refuses. Marks for the
- * constraint probe the relations with a CHECK constraint on a masked column or a masked column of
- * a domain type.
- */
-async function planArchiveMasking(client, plan) {
-    const labels = [];
-    const label = (table, column, strategy, path) => {
-        labels.push({
-            name: `${table.schema}.${table.table}.${column.column}${path ? ` ${path.join(".")}` : ""}`,
-            phone: strategy.kind === "phone",
-        });
-        return labels.length - 1;
-    };
-    const masked = plan.tables.filter((table) => table.columns.length > 0);
-    const rules = [];
-    for (const table of masked) {
-        const columns = new Map();
-        for (const column of table.columns)
-            columns.set(column.column, await fieldRule(client, table, column, label));
-        rules.push(columns);
-    }
-    const { rows } = await client.query(`WITH RECURSIVE tree AS (
-       SELECT r.i AS rule_table, r.oid, 0 AS depth FROM unnest($1::regclass[]) WITH ORDINALITY AS r(oid, i)
-       UNION ALL
-       SELECT tree.rule_table, inh.inhrelid, tree.depth + 1 FROM pg_inherits inh JOIN tree ON inh.inhparent = tree.oid
-     ), nearest AS (
-       SELECT oid, array_agg(rule_table::int - 1 ORDER BY depth, rule_table) AS rule_tables FROM tree GROUP BY oid
-     )
-     SELECT nearest.rule_tables, n.nspname AS schema, c.relname AS relation,
-            ARRAY(SELECT a.attname::text FROM pg_partition_ancestors(c.oid) AS anc
-                    JOIN pg_partitioned_table pt ON pt.partrelid = anc.relid
-                    JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = ANY (pt.partattrs::int2[])) AS partition_keys,
-            coalesce((SELECT json_agg(json_build_object(
-                       'name', ic.relname,
-                       'columns', ARRAY(SELECT a.attname::text FROM unnest(i.indkey[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(num, ord)
-                                          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.num ORDER BY k.ord),
-                       'nulls_not_distinct', ${(await serverVersion(client)) >= 150000 ? "i.indnullsnotdistinct" : "false"})
-                       ORDER BY ic.relname)
-                        FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-                       WHERE i.indrelid = c.oid AND i.indisunique AND i.indexprs IS NULL AND 0 <> ALL (i.indkey::int2[])),
-                     '[]'::json) AS uniques,
-            coalesce((SELECT json_agg(ARRAY(SELECT a.attname::text FROM pg_attribute a
-                                             WHERE a.attrelid = c.oid AND a.attnum = ANY (con.conkey)))
-                        FROM pg_constraint con WHERE con.conrelid = c.oid AND con.contype = 'c'), '[]'::json) AS checks,
-            ARRAY(SELECT a.attname::text FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND t.typtype = 'd') AS domain_columns
-       FROM nearest JOIN pg_class c ON c.oid = nearest.oid JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind = 'r'`, [masked.map(quoteTable)]);
-    const relations = new Map();
-    const problems = [];
-    for (const row of rows) {
-        const table = masked[row.rule_tables[0]];
-        const columns = new Map();
-        for (const index of row.rule_tables) {
-            for (const [column, rule] of rules[index])
-                if (!columns.has(column))
-                    columns.set(column, rule);
-            for (const key of row.partition_keys) {
-                const column = masked[index].columns.find((c) => c.column === key);
-                if (column) {
-                    problems.push(`mask ${plan.rules.path}:${column.line}: ${masked[index].schema}.${masked[index].table}.${key} is a partitioning key: masked, rows would belong in other partitions (mask a column of its own, or keep it)`);
-                }
-            }
-        }
-        const weak = (column) => {
-            const rule = columns.get(column);
-            return (rule !== undefined &&
-                (rule.paths !== undefined || !INJECTIVE.has(rule.strategy.kind) || rule.cut !== undefined));
-        };
-        relations.set(relationKey(row.schema, row.relation), {
-            name: `${row.schema}.${row.relation}`,
-            table: `${table.schema}.${table.table}`,
-            quoted: quoteTable({ schema: row.schema, table: row.relation }),
-            columns,
-            probe: row.checks.some((check) => check.some((column) => columns.has(column))) ||
-                row.domain_columns.some((column) => columns.has(column)),
-            uniques: row.uniques
-                .filter((unique) => unique.columns.some(weak))
-                .map((unique) => ({
-                name: unique.name,
-                columns: unique.columns,
-                nullsNotDistinct: unique.nulls_not_distinct,
-            })),
-        });
-    }
-    if (problems.length > 0)
-        throw new domain_errors/* InputError */.dz([...new Set(problems)].join("; "), { input: "mask" });
-    return { relations, labels };
-}
-async function serverVersion(client) {
-    const { rows } = await client.query("SELECT current_setting('server_version_num') AS v");
-    return Number(rows[0].v);
-}
-/** A column's rule for the masker: cut and padding from its type, fixed values as its type prints them. */
-async function fieldRule(client, table, column, label) {
-    const strategy = column.strategy;
-    if (strategy.kind === "keep")
-        throw new Error("a kept column has no rule");
-    if (strategy.kind === "jsonb") {
-        const paths = [];
-        for (const rule of strategy.paths) {
-            const value = {
-                path: rule.path,
-                strategy: rule.strategy,
-                label: label(table, column, rule.strategy, rule.path),
-            };
-            if (rule.strategy.kind === "fixed")
-                value.fixed = await jsonbText(client, rule.strategy.value);
-            paths.push(value);
-        }
-        return { paths, overlapping: overlapping(strategy.paths.map((p) => p.path)) };
-    }
-    const rule = { strategy, label: label(table, column, strategy) };
-    // bpchar prints its values padded to n: the fake is written as a restore would print it.
-    const padded = /^character\(\d+\)$/.test(column.type);
-    if (strategy.kind === "fixed") {
-        // The value as the column's type prints it in pg_dump's session (1.50 as numeric(10,1) is 1.5,
-        // a date in ISO whatever the database's DateStyle): raw text, no parsing.
-        await client.query("BEGIN");
-        try {
-            await client.query("SET LOCAL DateStyle = ISO");
-            await client.query("SET LOCAL IntervalStyle = postgres");
-            await client.query("SET LOCAL extra_float_digits = 3");
-            const { rows } = await client.query({
-                text: `SELECT CAST($1::text AS ${column.type})`,
-                values: [String(strategy.value)],
-                rowMode: "array",
-                types: { getTypeParser: () => (value) => value },
-            });
-            rule.fixed = rows[0][0];
-        }
-        finally {
-            await client.query("ROLLBACK");
-        }
-        return rule;
-    }
-    if (column.maxLength !== undefined && strategy.kind !== "uuid" && strategy.kind !== "null") {
-        rule.cut = column.maxLength;
-        if (padded)
-            rule.pad = column.maxLength;
-    }
-    return rule;
-}
-/** A fixed value at a jsonb path, as to_jsonb() of it prints: numbers as numeric, booleans, strings. */
-async function jsonbText(client, value) {
-    if (typeof value === "string")
-        return jsonString(value);
-    if (typeof value === "boolean")
-        return String(value);
-    const { rows } = await client.query("SELECT to_jsonb($1::numeric)::text AS t", [
-        String(value),
-    ]);
-    return rows[0].t;
-}
-/** Whether one path lies inside another: then each is read in the document the ones before left. */
-function overlapping(paths) {
-    return paths.some((p, i) => paths.some((q, j) => i !== j && p.length <= q.length && p.every((key, k) => key === q[k])));
-}
-
 ;// CONCATENATED MODULE: ./src/masking/constraint-probe.ts
+/**
+ * Holds a masked table's rows to its CHECK constraints and domains before they are stored, as the
+ * restore of the masked copy will: a fake may break a rule the source values kept (an email that
+ * must end in the company's domain, a name with a length limit in a domain), and a masked copy that
+ * cannot be restored must never be written. The rows the masker writes for such a table are copied
+ * into a temporary table made LIKE it INCLUDING CONSTRAINTS INCLUDING GENERATED (a generated
+ * column is computed from the masked values, as a restore computes it), in the scratch database, on a
+ * connection of its own; the server checks them exactly as a restore would, and the temporary
+ * table is emptied after each batch and dropped at the end. Only tables with a CHECK constraint on
+ * a masked column, or a masked column of a domain type, are probed (apply.ts, planArchiveMasking).
+ *
+ * The rows reach the constrained table from a table of text columns, inside a PL/pgSQL block that
+ * catches the failure and raises its message alone: a COPY refused straight away would have the
+ * scratch server log the failing row (DETAIL, and the COPY line in CONTEXT), whose unmasked columns
+ * hold source values, and a server's log can end up in a CI job's output.
+ */
+
 
 
 class ConstraintProbe {
@@ -23287,8 +23332,10 @@ class ConstraintProbe {
             await client.query("BEGIN");
             for (const [index, relation] of relations.entries()) {
                 const table = `pg_temp.lifeboat_probe_${index}`;
+                // Generated columns are computed from the masked values, as a restore computes them.
                 await client.query(`CREATE TEMP TABLE lifeboat_probe_${index} (LIKE ${relation.quoted} INCLUDING CONSTRAINTS INCLUDING GENERATED)`);
-                probe.tables.set(relation.name, table);
+                // By the quoted name: "a.b"."c" and "a"."b.c" are two relations.
+                probe.tables.set(relation.quoted, { table, name: relation.name, index });
             }
         }
         catch (error) {
@@ -23300,16 +23347,38 @@ class ConstraintProbe {
     probes(relation) {
         return this.tables.has(relation);
     }
-    /** Copies one batch of masked rows (COPY text, archive column order) into the relation's probe table. */
-    check(relation, columns, rows) {
-        const table = this.tables.get(relation);
-        const target = `${table} (${columns.map(catalog_check_quoteIdent).join(", ")})`;
+    /** Copies one batch of masked rows (COPY text, archive column order) into the probe table of `quoted`. */
+    check(quoted, columns, rows) {
+        const probe = this.tables.get(quoted);
+        const { table, name: relation } = probe;
         this.queue = this.queue.then(async () => {
             if (this.failure)
                 throw this.failure;
             try {
-                await copyIn(this.client, target, rows);
-                await this.client.query(`TRUNCATE ${table}`);
+                if (probe.raw === undefined) {
+                    const raw = `lifeboat_probe_raw_${probe.index}`;
+                    await this.client.query(`CREATE TEMP TABLE ${raw} (${columns.map((c) => `${catalog_check_quoteIdent(c)} text`).join(", ")})`);
+                    probe.raw = `pg_temp.${raw}`;
+                    // A json or jsonb value goes in as the document its text is, not as a JSON string.
+                    const { rows: json } = await this.client.query(`SELECT a.attname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+              WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND a.attname = ANY ($2::text[])
+                AND ('jsonb'::regtype IN (t.oid, t.typbasetype) OR 'json'::regtype IN (t.oid, t.typbasetype))`, [table, columns]);
+                    const documents = json.map(({ attname }) => `${esm/* default.escapeLiteral */.Ay.escapeLiteral(attname)}, r.${catalog_check_quoteIdent(attname)}::jsonb`);
+                    probe.rows =
+                        documents.length === 0
+                            ? `to_jsonb(r)`
+                            : `to_jsonb(r) || jsonb_build_object(${documents.join(", ")})`;
+                }
+                await copyIn(this.client, `${probe.raw} (${columns.map(catalog_check_quoteIdent).join(", ")})`, rows);
+                // Each value through its type's input function, as COPY reads it (typmods and domains
+                // included): jsonb_populate_recordset does that, by column name.
+                await this.client.query(`DO $probe$ BEGIN
+             INSERT INTO ${table} (${columns.map(catalog_check_quoteIdent).join(", ")})
+             SELECT ${columns.map(catalog_check_quoteIdent).join(", ")} FROM jsonb_populate_recordset(NULL::${table}, (SELECT coalesce(jsonb_agg(${probe.rows}), '[]') FROM ${probe.raw} r));
+           EXCEPTION WHEN OTHERS THEN
+             RAISE EXCEPTION USING MESSAGE = SQLERRM, ERRCODE = SQLSTATE;
+           END $probe$`);
+                await this.client.query(`TRUNCATE ${table}, ${probe.raw}`);
             }
             catch (error) {
                 // The server's message names the constraint and the type, never the row (its DETAIL would).
@@ -23423,6 +23492,10 @@ async function coverageReport(client, rules, options = {}) {
         const key = `${row.nspname}.${row.relname}`;
         byTable.set(key, [...(byTable.get(key) ?? []), row]);
     }
+    // SQL_ASCII holds bytes in no encoding, which the server refuses to send as the UTF-8
+    // node-postgres reads unless they are UTF-8: sampled as bytes, read as UTF-8 here.
+    const sqlAscii = (await client.query("SELECT current_setting('server_encoding') AS e")).rows[0].e ===
+        "SQL_ASCII";
     const warnings = [];
     for (const [table, columns] of byTable) {
         const reasons = new Map(columns.map((c) => [c.attname, []]));
@@ -23448,10 +23521,14 @@ async function coverageReport(client, rules, options = {}) {
             (c.typcategory === "A" && TEXT_ARRAYS.has(c.typname)));
         if (sampled.length > 0) {
             const { schema, name } = { schema: columns[0].nspname, name: columns[0].relname };
-            const { rows: sample } = await client.query(`SELECT ${sampled.map((c, i) => `${catalog_check_quoteIdent(c.attname)}::text AS c${i}`).join(", ")}
+            const read = (column) => sqlAscii ? `convert_to(${catalog_check_quoteIdent(column)}::text, 'SQL_ASCII')` : `${catalog_check_quoteIdent(column)}::text`;
+            const { rows: sample } = await client.query(`SELECT ${sampled.map((c, i) => `${read(c.attname)} AS c${i}`).join(", ")}
            FROM ${quoteTable({ schema, table: name })} LIMIT ${sampleRows}`);
             sampled.forEach((column, i) => {
-                const values = sample.map((row) => row[`c${i}`]).filter((v) => v !== null && v !== "");
+                const values = sample
+                    .map((row) => row[`c${i}`])
+                    .map((v) => (Buffer.isBuffer(v) ? v.toString("utf8") : v))
+                    .filter((v) => v !== null && v !== undefined && v !== "");
                 if (values.length === 0)
                     return;
                 for (const [pattern, what] of CONTENT_PATTERNS) {
@@ -23593,7 +23670,11 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
     };
     const client = await connect(scratch, "scratch-database-url");
     let archivePlan;
+    let sqlAscii;
     try {
+        sqlAscii =
+            (await client.query("SELECT current_setting('server_encoding') AS e")).rows[0].e ===
+                "SQL_ASCII";
         // Rules naming what the restored database lacks are the user's to fix: exit 2.
         const plan = await checkRulesAgainstCatalog(masking.rules, client);
         archivePlan = await planArchiveMasking(client, plan);
@@ -23643,8 +23724,10 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
             }),
             // A subscription carries its publisher's connection string (password included) and would
             // stream production's rows into staging once enabled: a masked copy has none. The rows
-            // are masked as UTF-8 text, whatever the database's encoding (a restore converts back).
-            extraArgs: ["--no-subscriptions", "--encoding=UTF8"],
+            // are masked as UTF-8 text, whatever the database's encoding (a restore converts back);
+            // but SQL_ASCII holds bytes in no encoding, which the server refuses to convert to UTF-8
+            // unless they happen to be UTF-8: they are dumped as they are (masked fields read as UTF-8).
+            extraArgs: ["--no-subscriptions", ...(sqlAscii ? [] : ["--encoding=UTF8"])],
             masked: {
                 rulesSha256: masking.rules.digest,
                 sourceLabel: source.label,
@@ -24233,7 +24316,7 @@ async function checkTables(target, manifest, options) {
         for (const extra of more)
             if (extra.status === "fulfilled")
                 clients.push(extra.value);
-        const [settings, version, encoding] = await sessionSettings(first, manifest.dump);
+        const [settings, version, encoding] = await sessionSettings(first, manifest);
         // node-postgres sends statements in UTF-8: names reach a database in another encoding in
         // ASCII-only quoting, converted by the server (SQL_ASCII takes the bytes as they come).
         const ident = encoding === "UTF8" || encoding === "SQL_ASCII" ? quoteIdent : asciiIdent;
@@ -24303,8 +24386,13 @@ async function checkTables(target, manifest, options) {
  * bytea_output and quote_all_identifiers come from the source's settings, which the manifest
  * records (older backups: the defaults, hex and off).
  */
-async function sessionSettings(client, dump) {
+async function sessionSettings(client, manifest) {
+    const dump = manifest.dump;
     const row = (await client.query("SELECT current_setting('server_encoding') AS e, current_setting('server_version_num') AS v")).rows[0];
+    // A masked copy's archive is dumped in UTF-8 whatever the database's encoding (masking reads
+    // UTF-8, except from SQL_ASCII): its digests are of that text, so its rows are read back in it.
+    if (manifest.masked && row.e !== "SQL_ASCII")
+        row.e = "UTF8";
     const settings = [
         "SET DateStyle = ISO",
         "SET IntervalStyle = postgres",
