@@ -423,9 +423,14 @@ async function sessionSettings(
       "SELECT current_setting('server_encoding') AS e, current_setting('server_version_num') AS v",
     )
   ).rows[0]!;
-  // A masked copy's archive is dumped in UTF-8 whatever the database's encoding (masking reads
-  // UTF-8, except from SQL_ASCII): its digests are of that text, so its rows are read back in it.
-  if (manifest.masked && row.e !== "SQL_ASCII") row.e = "UTF8";
+  // An archive dumped with --encoding (a masked copy's is UTF-8, except from SQL_ASCII, whose bytes
+  // convert to nothing) holds its text in that encoding: its digests are of that text, so its
+  // rows are read back in it.
+  const dumped = manifest.tool.pgDumpArgs
+    ?.find((arg) => arg.startsWith("--encoding="))
+    ?.slice("--encoding=".length)
+    .toUpperCase();
+  if (dumped && row.e !== "SQL_ASCII") row.e = dumped;
   const settings = [
     "SET DateStyle = ISO",
     "SET IntervalStyle = postgres",
