@@ -15,6 +15,7 @@
  */
 import type pg from "pg";
 import { describeError, describeErrorWithoutValues, InputError, OperationError } from "../domain/errors.js";
+import { DUMP_TIME_ZONE } from "../postgres/pg-dump.js";
 import type { ArchiveMaskPlan, RelationPlan } from "./archive-mask.js";
 import {
   quoteIdent,
@@ -93,8 +94,12 @@ export async function prepareScratch(
         // have the server log the key's source values (DETAIL: Key (email)=(...) is still referenced).
         await run(
           `filtering ${table.schema}.${table.table} (where)`,
-          `DO $lifeboat_filter$ BEGIN
+          `DO $lifeboat_filter$
+           #variable_conflict use_column
+           BEGIN
              DELETE FROM ${quoteTable(table)} WHERE NOT coalesce((${table.where}), false);
+             -- A deferred foreign key would check at COMMIT, outside this block, and log its key.
+             SET CONSTRAINTS ALL IMMEDIATE;
            EXCEPTION WHEN OTHERS THEN
              RAISE EXCEPTION USING MESSAGE = SQLERRM, ERRCODE = SQLSTATE;
            END $lifeboat_filter$`,
@@ -326,6 +331,7 @@ async function fieldRule(
       await client.query("SET LOCAL DateStyle = ISO");
       await client.query("SET LOCAL IntervalStyle = postgres");
       await client.query("SET LOCAL extra_float_digits = 3");
+      await client.query(`SET LOCAL TimeZone = '${DUMP_TIME_ZONE}'`);
       const { rows } = await client.query<string[]>({
         text: `SELECT CAST($1::text AS ${column.type})`,
         values: [String(strategy.value)],

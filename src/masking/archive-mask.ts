@@ -86,6 +86,8 @@ export interface ArchiveMaskOptions {
   workers: number;
   /** COPY bytes per batch (tests use small batches to cross batch boundaries). */
   batchBytes?: number;
+  /** "latin1" for a SQL_ASCII database: its bytes are in no encoding (copy-rows.ts). */
+  encoding?: "utf8" | "latin1";
   /** Where the masked rows of relations planned with `probe` are checked against their constraints. */
   probe?: ConstraintProbe;
 }
@@ -137,7 +139,8 @@ export class ArchiveMasker {
     uniqueNames: string[];
     probe: boolean;
   } | null = null;
-  private rowsOf = new Map<string, number>();
+  /** Rows masked by relation, keyed by quoted name ("a.b"."c" and "a"."b.c" are two relations). */
+  private rowsOf = new Map<string, { name: string; rows: number }>();
   private collected: Buffer[] = [];
   private collectedBytes = 0;
   /** Whether a newline arrived since the last batch was cut: only then can one be cut again. */
@@ -152,6 +155,7 @@ export class ArchiveMasker {
   private readonly batchBytes: number;
   private readonly pool: FakePool | null;
   private readonly probe: ConstraintProbe | undefined;
+  private readonly encoding: "utf8" | "latin1";
 
   private readonly sources = new DigestSet(1 << 20);
   private readonly lookups: Int32Array[] = [];
@@ -168,6 +172,7 @@ export class ArchiveMasker {
     this.maxInFlight = Math.max(2, 2 * options.workers);
     this.batchBytes = options.batchBytes ?? BATCH_BYTES;
     this.probe = options.probe;
+    this.encoding = options.encoding ?? "utf8";
     for (const relation of plan.relations.values()) {
       for (const rule of relation.columns.values()) {
         // A fixed value is checked once a rule (partitions share their table's rules): as the
@@ -205,7 +210,7 @@ export class ArchiveMasker {
   /** What was masked; call once the stream has ended. */
   result(): ArchiveMaskResult {
     return {
-      relations: [...this.rowsOf].map(([relation, rows]) => ({ relation, rows })),
+      relations: [...this.rowsOf.values()].map(({ name, rows }) => ({ relation: name, rows })),
       sourceDigests: this.sources.size,
       lookedUp: this.lookedUp,
     };
@@ -223,7 +228,7 @@ export class ArchiveMasker {
         throw new ArchiveTruncatedError("pg_dump archive truncated: the stream ended inside a data block");
       }
       await this.pump(true);
-      const missing = this.expected.filter((name) => !this.rowsOf.has(name));
+      const missing = this.expected.filter((quoted) => !this.rowsOf.has(quoted));
       if (missing.length > 0) {
         throw new ArchiveTruncatedError(`pg_dump archive: the data of ${missing.join(", ")} never came`);
       }
@@ -284,7 +289,7 @@ export class ArchiveMasker {
         const plan = this.plan.relations.get(
           quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }),
         );
-        if (plan) this.expected.push(plan.name);
+        if (plan) this.expected.push(plan.quoted);
       }
       this.intSize = header.intSize;
       this.intWidth = 1 + header.intSize;
@@ -411,7 +416,7 @@ export class ArchiveMasker {
 
   private startRelation(entry: TocEntry, plan: RelationPlan): void {
     const name = plan.name;
-    if (this.rowsOf.has(name))
+    if (this.rowsOf.has(plan.quoted))
       throw new ArchiveFormatError(`pg_dump archive: a second data block for ${name}`);
     const copy = parseCopyStatement(entry.copyStatement ?? "");
     if (!copy)
@@ -431,6 +436,7 @@ export class ArchiveMasker {
       columns: copy.columns,
       probe: plan.probe,
       spec: {
+        encoding: this.encoding,
         fields: copy.columns.length,
         rules,
         uniques: uniques.map((fields, i) => ({
@@ -441,7 +447,7 @@ export class ArchiveMasker {
       uniques: plan.uniques.map(() => new DigestMap()),
       uniqueNames: plan.uniques.map((unique) => unique.name),
     };
-    this.rowsOf.set(name, 0);
+    this.rowsOf.set(plan.quoted, { name, rows: 0 });
     this.collected = [];
     this.collectedBytes = 0;
     this.rowEnded = false;
@@ -524,7 +530,7 @@ export class ArchiveMasker {
 
   /** A batch's digests, taken in the main thread as the batches come back. */
   private take(relation: NonNullable<ArchiveMasker["relation"]>, result: RowsResult): void {
-    this.rowsOf.set(relation.name, (this.rowsOf.get(relation.name) ?? 0) + result.rows);
+    this.rowsOf.get(relation.key)!.rows += result.rows;
     this.sources.addDigests(result.sources);
     if (result.lookups.length > 0) this.lookups.push(result.lookups);
     const u = result.uniques;

@@ -101,7 +101,8 @@ export async function checkRulesAgainstCatalog(rules: MaskingRules, client: pg.C
   );
   const byTable = new Map<string, ColumnRow[]>();
   for (const row of rows) {
-    const key = `${row.nspname}.${row.relname}`;
+    // Quoted: "a.b"."c" and "a"."b.c" are two tables.
+    const key = quoteTable({ schema: row.nspname, table: row.relname });
     byTable.set(key, [...(byTable.get(key) ?? []), row]);
   }
 
@@ -109,7 +110,7 @@ export async function checkRulesAgainstCatalog(rules: MaskingRules, client: pg.C
   const problems: string[] = [];
   const tables: PlannedTable[] = [];
   for (const rule of rules.tables) {
-    const columns = byTable.get(qualifiedName(rule));
+    const columns = byTable.get(quoteTable(rule));
     if (!columns) {
       unknown.push(`table ${qualifiedName(rule)} (line ${rule.line})`);
       continue;

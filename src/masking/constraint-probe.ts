@@ -36,12 +36,25 @@ export class ConstraintProbe {
     const probe = new ConstraintProbe(client);
     try {
       await client.query("BEGIN");
+      // SQL_ASCII's bytes are in no encoding: the masked rows come as the database holds them.
+      const { rows: encoding } = await client.query<{ e: string }>(
+        "SELECT current_setting('server_encoding') AS e",
+      );
+      if (encoding[0]!.e === "SQL_ASCII") await client.query("SET LOCAL client_encoding = 'SQL_ASCII'");
       for (const [index, relation] of relations.entries()) {
         const table = `pg_temp.lifeboat_probe_${index}`;
         // Generated columns are computed from the masked values, as a restore computes them.
         await client.query(
           `CREATE TEMP TABLE lifeboat_probe_${index} (LIKE ${relation.quoted} INCLUDING CONSTRAINTS INCLUDING GENERATED)`,
         );
+        // A CHECK added NOT VALID holds only for new rows: pg_dump adds it after the data.
+        const { rows: unvalidated } = await client.query<{ conname: string }>(
+          "SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c' AND NOT convalidated",
+          [relation.quoted],
+        );
+        for (const { conname } of unvalidated) {
+          await client.query(`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${quoteIdent(conname)}`);
+        }
         // By the quoted name: "a.b"."c" and "a"."b.c" are two relations.
         probe.tables.set(relation.quoted, { table, name: relation.name, index });
       }
@@ -81,14 +94,16 @@ export class ConstraintProbe {
           );
           probe.rows =
             documents.length === 0
-              ? `to_jsonb(r)`
-              : `to_jsonb(r) || jsonb_build_object(${documents.join(", ")})`;
+              ? `to_jsonb(r.*)`
+              : `to_jsonb(r.*) || jsonb_build_object(${documents.join(", ")})`;
         }
         await copyIn(this.client, `${probe.raw} (${columns.map(quoteIdent).join(", ")})`, rows);
         // Each value through its type's input function, as COPY reads it (typmods and domains
         // included): jsonb_populate_recordset does that, by column name.
         await this.client.query(
-          `DO $probe$ BEGIN
+          `DO $probe$
+           #variable_conflict use_column
+           BEGIN
              INSERT INTO ${table} (${columns.map(quoteIdent).join(", ")})
              SELECT ${columns.map(quoteIdent).join(", ")} FROM jsonb_populate_recordset(NULL::${table}, (SELECT coalesce(jsonb_agg(${probe.rows}), '[]') FROM ${probe.raw} r));
            EXCEPTION WHEN OTHERS THEN

@@ -54,6 +54,12 @@ export interface RelationSpec {
   /** Fields a row has: a row with another count is not COPY data this rewriter understands. */
   fields: number;
   rules: FieldRule[];
+  /**
+   * How the archive's text is read and written: "utf8", or "latin1" for a SQL_ASCII database,
+   * whose bytes are in no encoding: one character a byte keeps every byte of the unmasked parts
+   * of a field (a jsonb document's, a phone number's separators) as it was.
+   */
+  encoding?: "utf8" | "latin1";
   /** Unique keys that a fake could break: their fields, and whether NULLs are equal in them. */
   uniques: { fields: number[]; nullsNotDistinct: boolean }[];
 }
@@ -74,7 +80,8 @@ const NEWLINE = 0x0a;
 const BACKSLASH = 0x5c;
 
 export function maskCopyRows(key: MaskingKey, spec: RelationSpec, input: Buffer): RowsResult {
-  const out = new Output(input.length + (input.length >> 1) + 1024);
+  const encoding = spec.encoding ?? "utf8";
+  const out = new Output(input.length + (input.length >> 1) + 1024, encoding);
   const sources = new Growing();
   const lookups = new Growing();
   const uniques = new Growing();
@@ -106,7 +113,7 @@ export function maskCopyRows(key: MaskingKey, spec: RelationSpec, input: Buffer)
     for (const rule of spec.rules) {
       const from = starts[rule.field]!;
       const to = starts[rule.field + 1]! - 1;
-      const source = decodeField(input, from, to);
+      const source = decodeField(input, from, to, encoding);
       if (inUnique.has(rule.field)) original[rule.field] = source;
       const fake = maskField(key, rule, source, sources, lookups);
       masked[rule.field] = fake;
@@ -123,7 +130,7 @@ export function maskCopyRows(key: MaskingKey, spec: RelationSpec, input: Buffer)
         const value =
           original[field] !== undefined
             ? original[field]
-            : decodeField(input, starts[field]!, starts[field + 1]! - 1);
+            : decodeField(input, starts[field]!, starts[field + 1]! - 1, encoding);
         const fake = masked[field] !== undefined ? masked[field] : value;
         // A key with a NULL never collides, unless the key says NULLS NOT DISTINCT.
         if ((value === null || fake === null) && !nullsNotDistinct) return;
@@ -288,7 +295,12 @@ function padChars(value: string, n: number): string {
  * A COPY text field's value: null for `\N`, else the text with COPY's backslash escapes undone
  * (those COPY TO writes, and the octal and hex forms COPY FROM also reads).
  */
-export function decodeField(input: Buffer, from: number, to: number): string | null {
+export function decodeField(
+  input: Buffer,
+  from: number,
+  to: number,
+  encoding: "utf8" | "latin1" = "utf8",
+): string | null {
   if (to - from === 2 && input[from] === BACKSLASH && input[from + 1] === 0x4e) return null;
   let escaped = false;
   for (let i = from; i < to; i++) {
@@ -297,7 +309,7 @@ export function decodeField(input: Buffer, from: number, to: number): string | n
       break;
     }
   }
-  if (!escaped) return input.toString("utf8", from, to);
+  if (!escaped) return input.toString(encoding, from, to);
   const bytes: number[] = [];
   for (let i = from; i < to; i++) {
     const c = input[i]!;
@@ -319,7 +331,7 @@ export function decodeField(input: Buffer, from: number, to: number): string | n
       bytes.push(ESCAPES[e] ?? e);
     }
   }
-  return Buffer.from(bytes).toString("utf8");
+  return Buffer.from(bytes).toString(encoding);
 }
 
 const ESCAPES: Record<number, number> = { 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9, 0x76: 11 };
@@ -354,7 +366,10 @@ class Output {
   private buffer: Buffer;
   private length = 0;
 
-  constructor(size: number) {
+  constructor(
+    size: number,
+    private readonly encoding: "utf8" | "latin1",
+  ) {
     this.buffer = Buffer.allocUnsafe(size);
   }
 
@@ -378,7 +393,7 @@ class Output {
     }
     const text = encodeField(value);
     this.room(text.length * 3);
-    this.length += this.buffer.write(text, this.length, "utf8");
+    this.length += this.buffer.write(text, this.length, this.encoding);
   }
 
   done(): Buffer {

@@ -37,9 +37,12 @@ const CASES: { encoding: string; insert: string; secrets: string[] }[] = [
     secrets: ["山田", "東京都"],
   },
   {
-    // Bytes in no encoding (LATIN1's é, a 0xff) beside UTF-8 ones, as SQL_ASCII databases hold them.
+    // Bytes in no encoding (LATIN1's é, a 0xff) beside UTF-8 ones, as SQL_ASCII databases hold them;
+    // unique emails that differ in such a byte alone (read as UTF-8, both would be one value).
     encoding: "SQL_ASCII",
-    insert: `INSERT INTO people SELECT i, 'asciiperson' || i || '@corp.example',
+    insert: `INSERT INTO people SELECT i,
+                    'asciiperson' || convert_from(CASE WHEN i % 2 = 0 THEN '\\xfc'::bytea ELSE '\\xf6'::bytea END, 'SQL_ASCII')
+                      || (i / 2) || '@corp.example',
                     convert_from('\\x52656ee965'::bytea, 'SQL_ASCII') || ' Asciiname' || i, 'Garçon ' || i,
                     convert_from('\\xff41e9'::bytea, 'SQL_ASCII')
                FROM generate_series(1, 60) AS i`,

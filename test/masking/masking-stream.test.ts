@@ -539,3 +539,33 @@ test("a constraint the fakes break stops the masking at once, not after the rest
     await probe.close();
   }
 });
+
+test("the probe and the filters take any column name; a NOT VALID check is left to the restore; values hide in messages", async () => {
+  await cluster.sql("postgres", "CREATE DATABASE odd_names");
+  await cluster.sql(
+    "odd_names",
+    `ALTER DATABASE odd_names SET timezone = 'Europe/Berlin';
+     CREATE TABLE public.odd (r text, found text, email text CHECK (email LIKE '%@%'), at timestamptz);
+     INSERT INTO public.odd VALUES ('x', 'yes', 'a@corp.example', now()), ('long enough', NULL, 'b@corp.example', now());
+     ALTER TABLE public.odd ADD CONSTRAINT r_long CHECK (length(r) > 5) NOT VALID;`,
+  );
+  const rules = `version: 1\ntables:\n  public.odd:\n    where: "found IS NOT NULL"\n    columns:\n      email: email\n      at: { fixed: "2020-01-13 10:00" }\n`;
+  const masked = await maskDatabase(cluster, "odd_names", rules, KEY, { into: "odd_names_masked" });
+  assert.deepEqual(masked.result.relations, [{ relation: "public.odd", rows: 1 }]);
+  const data = execFileSync(join(cluster.binDir, "pg_restore"), ["--data-only", "-f", "-"], {
+    input: masked.archive,
+  }).toString("utf8");
+  // Read and written as pg_dump's session reads and writes a timestamptz (in UTC), whatever the
+  // database's zone: what a restore reads back.
+  assert.ok(data.includes(`x\tyes\t${fakeEmail(KEY, "a@corp.example")}\t2020-01-13 10:00:00+00\n`), data);
+
+  const { describeErrorWithoutValues } = await import("../../src/domain/errors.js");
+  assert.equal(
+    describeErrorWithoutValues(new Error('invalid input syntax for type integer: "secret\nmore"')),
+    'invalid input syntax for type integer: "..."',
+  );
+  assert.equal(
+    describeErrorWithoutValues(new Error('value "123456789012" is out of range for type integer')),
+    'value "..." is out of range for type integer',
+  );
+});

@@ -180,7 +180,11 @@ export async function makeMaskedCopy(
   } catch (error) {
     return finish(error);
   }
-  const masker = new ArchiveMasker(archivePlan, masking.key, { workers: defaultWorkers(), probe });
+  const masker = new ArchiveMasker(archivePlan, masking.key, {
+    workers: defaultWorkers(),
+    probe,
+    encoding: sqlAscii ? "latin1" : "utf8",
+  });
   try {
     const made = await runBackup(
       {
