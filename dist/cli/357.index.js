@@ -21357,14 +21357,15 @@ async function checkRulesAgainstCatalog(rules, client) {
        ) AS base ON true`, [rules.tables.map((t) => t.schema), rules.tables.map((t) => t.table)]);
     const byTable = new Map();
     for (const row of rows) {
-        const key = `${row.nspname}.${row.relname}`;
+        // Quoted: "a.b"."c" and "a"."b.c" are two tables.
+        const key = quoteTable({ schema: row.nspname, table: row.relname });
         byTable.set(key, [...(byTable.get(key) ?? []), row]);
     }
     const unknown = [];
     const problems = [];
     const tables = [];
     for (const rule of rules.tables) {
-        const columns = byTable.get(qualifiedName(rule));
+        const columns = byTable.get(quoteTable(rule));
         if (!columns) {
             unknown.push(`table ${qualifiedName(rule)} (line ${rule.line})`);
             continue;
@@ -21896,6 +21897,7 @@ function hexValue(doc, at) {
 
 
 
+
 async function prepareScratch(client, plan, key, options = {}) {
     const started = Date.now();
     let step = "starting the masking transaction";
@@ -21933,8 +21935,12 @@ async function prepareScratch(client, plan, key, options = {}) {
                     continue;
                 // In a PL/pgSQL block that raises the message alone: a delete a foreign key refuses would
                 // have the server log the key's source values (DETAIL: Key (email)=(...) is still referenced).
-                await run(`filtering ${table.schema}.${table.table} (where)`, `DO $lifeboat_filter$ BEGIN
+                await run(`filtering ${table.schema}.${table.table} (where)`, `DO $lifeboat_filter$
+           #variable_conflict use_column
+           BEGIN
              DELETE FROM ${quoteTable(table)} WHERE NOT coalesce((${table.where}), false);
+             -- A deferred foreign key would check at COMMIT, outside this block, and log its key.
+             SET CONSTRAINTS ALL IMMEDIATE;
            EXCEPTION WHEN OTHERS THEN
              RAISE EXCEPTION USING MESSAGE = SQLERRM, ERRCODE = SQLSTATE;
            END $lifeboat_filter$`);
@@ -22134,6 +22140,7 @@ async function fieldRule(client, table, column, label) {
             await client.query("SET LOCAL DateStyle = ISO");
             await client.query("SET LOCAL IntervalStyle = postgres");
             await client.query("SET LOCAL extra_float_digits = 3");
+            await client.query(`SET LOCAL TimeZone = '${DUMP_TIME_ZONE}'`);
             const { rows } = await client.query({
                 text: `SELECT CAST($1::text AS ${column.type})`,
                 values: [String(strategy.value)],
@@ -22338,7 +22345,8 @@ const TAB = 0x09;
 const copy_rows_NEWLINE = 0x0a;
 const copy_rows_BACKSLASH = 0x5c;
 function maskCopyRows(key, spec, input) {
-    const out = new Output(input.length + (input.length >> 1) + 1024);
+    const encoding = spec.encoding ?? "utf8";
+    const out = new Output(input.length + (input.length >> 1) + 1024, encoding);
     const sources = new Growing();
     const lookups = new Growing();
     const uniques = new Growing();
@@ -22372,7 +22380,7 @@ function maskCopyRows(key, spec, input) {
         for (const rule of spec.rules) {
             const from = starts[rule.field];
             const to = starts[rule.field + 1] - 1;
-            const source = decodeField(input, from, to);
+            const source = decodeField(input, from, to, encoding);
             if (inUnique.has(rule.field))
                 original[rule.field] = source;
             const fake = maskField(key, rule, source, sources, lookups);
@@ -22389,7 +22397,7 @@ function maskCopyRows(key, spec, input) {
             for (const field of fields) {
                 const value = original[field] !== undefined
                     ? original[field]
-                    : decodeField(input, starts[field], starts[field + 1] - 1);
+                    : decodeField(input, starts[field], starts[field + 1] - 1, encoding);
                 const fake = masked[field] !== undefined ? masked[field] : value;
                 // A key with a NULL never collides, unless the key says NULLS NOT DISTINCT.
                 if ((value === null || fake === null) && !nullsNotDistinct)
@@ -22555,7 +22563,7 @@ function padChars(value, n) {
  * A COPY text field's value: null for `\N`, else the text with COPY's backslash escapes undone
  * (those COPY TO writes, and the octal and hex forms COPY FROM also reads).
  */
-function decodeField(input, from, to) {
+function decodeField(input, from, to, encoding = "utf8") {
     if (to - from === 2 && input[from] === copy_rows_BACKSLASH && input[from + 1] === 0x4e)
         return null;
     let escaped = false;
@@ -22566,7 +22574,7 @@ function decodeField(input, from, to) {
         }
     }
     if (!escaped)
-        return input.toString("utf8", from, to);
+        return input.toString(encoding, from, to);
     const bytes = [];
     for (let i = from; i < to; i++) {
         const c = input[i];
@@ -22591,7 +22599,7 @@ function decodeField(input, from, to) {
             bytes.push(ESCAPES[e] ?? e);
         }
     }
-    return Buffer.from(bytes).toString("utf8");
+    return Buffer.from(bytes).toString(encoding);
 }
 const ESCAPES = { 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9, 0x76: 11 };
 function isHex(c) {
@@ -22618,9 +22626,11 @@ function encodeField(value) {
 }
 /** The masked rows' bytes, grown as needed: fakes can be longer than the values they replace. */
 class Output {
+    encoding;
     buffer;
     length = 0;
-    constructor(size) {
+    constructor(size, encoding) {
+        this.encoding = encoding;
         this.buffer = Buffer.allocUnsafe(size);
     }
     bytes(source, from, to) {
@@ -22642,7 +22652,7 @@ class Output {
         }
         const text = encodeField(value);
         this.room(text.length * 3);
-        this.length += this.buffer.write(text, this.length, "utf8");
+        this.length += this.buffer.write(text, this.length, this.encoding);
     }
     done() {
         return this.buffer.subarray(0, this.length);
@@ -22850,6 +22860,7 @@ class ArchiveMasker {
     remaining = 0;
     // The masked block being read.
     relation = null;
+    /** Rows masked by relation, keyed by quoted name ("a.b"."c" and "a"."b.c" are two relations). */
     rowsOf = new Map();
     collected = [];
     collectedBytes = 0;
@@ -22864,6 +22875,7 @@ class ArchiveMasker {
     batchBytes;
     pool;
     probe;
+    encoding;
     sources = new DigestSet(1 << 20);
     lookups = [];
     lookedUp = 0;
@@ -22876,6 +22888,7 @@ class ArchiveMasker {
         this.maxInFlight = Math.max(2, 2 * options.workers);
         this.batchBytes = options.batchBytes ?? archive_mask_BATCH_BYTES;
         this.probe = options.probe;
+        this.encoding = options.encoding ?? "utf8";
         for (const relation of plan.relations.values()) {
             for (const rule of relation.columns.values()) {
                 // A fixed value is checked once a rule (partitions share their table's rules): as the
@@ -22913,7 +22926,7 @@ class ArchiveMasker {
     /** What was masked; call once the stream has ended. */
     result() {
         return {
-            relations: [...this.rowsOf].map(([relation, rows]) => ({ relation, rows })),
+            relations: [...this.rowsOf.values()].map(({ name, rows }) => ({ relation: name, rows })),
             sourceDigests: this.sources.size,
             lookedUp: this.lookedUp,
         };
@@ -22930,7 +22943,7 @@ class ArchiveMasker {
                 throw new ArchiveTruncatedError("pg_dump archive truncated: the stream ended inside a data block");
             }
             await this.pump(true);
-            const missing = this.expected.filter((name) => !this.rowsOf.has(name));
+            const missing = this.expected.filter((quoted) => !this.rowsOf.has(quoted));
             if (missing.length > 0) {
                 throw new ArchiveTruncatedError(`pg_dump archive: the data of ${missing.join(", ")} never came`);
             }
@@ -22994,7 +23007,7 @@ class ArchiveMasker {
                     continue;
                 const plan = this.plan.relations.get(quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }));
                 if (plan)
-                    this.expected.push(plan.name);
+                    this.expected.push(plan.quoted);
             }
             this.intSize = header.intSize;
             this.intWidth = 1 + header.intSize;
@@ -23123,7 +23136,7 @@ class ArchiveMasker {
     }
     startRelation(entry, plan) {
         const name = plan.name;
-        if (this.rowsOf.has(name))
+        if (this.rowsOf.has(plan.quoted))
             throw new ArchiveFormatError(`pg_dump archive: a second data block for ${name}`);
         const copy = parseCopyStatement(entry.copyStatement ?? "");
         if (!copy)
@@ -23144,6 +23157,7 @@ class ArchiveMasker {
             columns: copy.columns,
             probe: plan.probe,
             spec: {
+                encoding: this.encoding,
                 fields: copy.columns.length,
                 rules,
                 uniques: uniques.map((fields, i) => ({
@@ -23154,7 +23168,7 @@ class ArchiveMasker {
             uniques: plan.uniques.map(() => new DigestMap()),
             uniqueNames: plan.uniques.map((unique) => unique.name),
         };
-        this.rowsOf.set(name, 0);
+        this.rowsOf.set(plan.quoted, { name, rows: 0 });
         this.collected = [];
         this.collectedBytes = 0;
         this.rowEnded = false;
@@ -23234,7 +23248,7 @@ class ArchiveMasker {
     }
     /** A batch's digests, taken in the main thread as the batches come back. */
     take(relation, result) {
-        this.rowsOf.set(relation.name, (this.rowsOf.get(relation.name) ?? 0) + result.rows);
+        this.rowsOf.get(relation.key).rows += result.rows;
         this.sources.addDigests(result.sources);
         if (result.lookups.length > 0)
             this.lookups.push(result.lookups);
@@ -23330,10 +23344,19 @@ class ConstraintProbe {
         const probe = new ConstraintProbe(client);
         try {
             await client.query("BEGIN");
+            // SQL_ASCII's bytes are in no encoding: the masked rows come as the database holds them.
+            const { rows: encoding } = await client.query("SELECT current_setting('server_encoding') AS e");
+            if (encoding[0].e === "SQL_ASCII")
+                await client.query("SET LOCAL client_encoding = 'SQL_ASCII'");
             for (const [index, relation] of relations.entries()) {
                 const table = `pg_temp.lifeboat_probe_${index}`;
                 // Generated columns are computed from the masked values, as a restore computes them.
                 await client.query(`CREATE TEMP TABLE lifeboat_probe_${index} (LIKE ${relation.quoted} INCLUDING CONSTRAINTS INCLUDING GENERATED)`);
+                // A CHECK added NOT VALID holds only for new rows: pg_dump adds it after the data.
+                const { rows: unvalidated } = await client.query("SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c' AND NOT convalidated", [relation.quoted]);
+                for (const { conname } of unvalidated) {
+                    await client.query(`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${catalog_check_quoteIdent(conname)}`);
+                }
                 // By the quoted name: "a.b"."c" and "a"."b.c" are two relations.
                 probe.tables.set(relation.quoted, { table, name: relation.name, index });
             }
@@ -23366,13 +23389,15 @@ class ConstraintProbe {
                     const documents = json.map(({ attname }) => `${esm/* default.escapeLiteral */.Ay.escapeLiteral(attname)}, r.${catalog_check_quoteIdent(attname)}::jsonb`);
                     probe.rows =
                         documents.length === 0
-                            ? `to_jsonb(r)`
-                            : `to_jsonb(r) || jsonb_build_object(${documents.join(", ")})`;
+                            ? `to_jsonb(r.*)`
+                            : `to_jsonb(r.*) || jsonb_build_object(${documents.join(", ")})`;
                 }
                 await copyIn(this.client, `${probe.raw} (${columns.map(catalog_check_quoteIdent).join(", ")})`, rows);
                 // Each value through its type's input function, as COPY reads it (typmods and domains
                 // included): jsonb_populate_recordset does that, by column name.
-                await this.client.query(`DO $probe$ BEGIN
+                await this.client.query(`DO $probe$
+           #variable_conflict use_column
+           BEGIN
              INSERT INTO ${table} (${columns.map(catalog_check_quoteIdent).join(", ")})
              SELECT ${columns.map(catalog_check_quoteIdent).join(", ")} FROM jsonb_populate_recordset(NULL::${table}, (SELECT coalesce(jsonb_agg(${probe.rows}), '[]') FROM ${probe.raw} r));
            EXCEPTION WHEN OTHERS THEN
@@ -23713,7 +23738,11 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
     catch (error) {
         return finish(error);
     }
-    const masker = new ArchiveMasker(archivePlan, masking.key, { workers: defaultWorkers(), probe });
+    const masker = new ArchiveMasker(archivePlan, masking.key, {
+        workers: defaultWorkers(),
+        probe,
+        encoding: sqlAscii ? "latin1" : "utf8",
+    });
     try {
         const made = await runBackup({
             ...wholeDatabaseBackup({
@@ -24389,10 +24418,15 @@ async function checkTables(target, manifest, options) {
 async function sessionSettings(client, manifest) {
     const dump = manifest.dump;
     const row = (await client.query("SELECT current_setting('server_encoding') AS e, current_setting('server_version_num') AS v")).rows[0];
-    // A masked copy's archive is dumped in UTF-8 whatever the database's encoding (masking reads
-    // UTF-8, except from SQL_ASCII): its digests are of that text, so its rows are read back in it.
-    if (manifest.masked && row.e !== "SQL_ASCII")
-        row.e = "UTF8";
+    // An archive dumped with --encoding (a masked copy's is UTF-8, except from SQL_ASCII, whose bytes
+    // convert to nothing) holds its text in that encoding: its digests are of that text, so its
+    // rows are read back in it.
+    const dumped = manifest.tool.pgDumpArgs
+        ?.find((arg) => arg.startsWith("--encoding="))
+        ?.slice("--encoding=".length)
+        .toUpperCase();
+    if (dumped && row.e !== "SQL_ASCII")
+        row.e = dumped;
     const settings = [
         "SET DateStyle = ISO",
         "SET IntervalStyle = postgres",
@@ -27442,7 +27476,8 @@ function describeError(error) {
 function describeErrorWithoutValues(error) {
     if (!(error instanceof Error))
         return String(error);
-    const text = error.message || error.name;
+    // A quoted value may hold a newline: it is cut from the whole message before the first line is taken.
+    const text = (error.message || error.name).replace(/: ".*"$/s, ': "..."');
     const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
     return line
         .replace(/: ".*"$/, ': "..."')

@@ -214,7 +214,8 @@ function describeError(error) {
 function describeErrorWithoutValues(error) {
     if (!(error instanceof Error))
         return String(error);
-    const text = error.message || error.name;
+    // A quoted value may hold a newline: it is cut from the whole message before the first line is taken.
+    const text = (error.message || error.name).replace(/: ".*"$/s, ': "..."');
     const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
     return line
         .replace(/: ".*"$/, ': "..."')
@@ -1436,7 +1437,8 @@ const TAB = 0x09;
 const NEWLINE = 0x0a;
 const copy_rows_BACKSLASH = 0x5c;
 function maskCopyRows(key, spec, input) {
-    const out = new Output(input.length + (input.length >> 1) + 1024);
+    const encoding = spec.encoding ?? "utf8";
+    const out = new Output(input.length + (input.length >> 1) + 1024, encoding);
     const sources = new Growing();
     const lookups = new Growing();
     const uniques = new Growing();
@@ -1470,7 +1472,7 @@ function maskCopyRows(key, spec, input) {
         for (const rule of spec.rules) {
             const from = starts[rule.field];
             const to = starts[rule.field + 1] - 1;
-            const source = decodeField(input, from, to);
+            const source = decodeField(input, from, to, encoding);
             if (inUnique.has(rule.field))
                 original[rule.field] = source;
             const fake = maskField(key, rule, source, sources, lookups);
@@ -1487,7 +1489,7 @@ function maskCopyRows(key, spec, input) {
             for (const field of fields) {
                 const value = original[field] !== undefined
                     ? original[field]
-                    : decodeField(input, starts[field], starts[field + 1] - 1);
+                    : decodeField(input, starts[field], starts[field + 1] - 1, encoding);
                 const fake = masked[field] !== undefined ? masked[field] : value;
                 // A key with a NULL never collides, unless the key says NULLS NOT DISTINCT.
                 if ((value === null || fake === null) && !nullsNotDistinct)
@@ -1653,7 +1655,7 @@ function padChars(value, n) {
  * A COPY text field's value: null for `\N`, else the text with COPY's backslash escapes undone
  * (those COPY TO writes, and the octal and hex forms COPY FROM also reads).
  */
-function decodeField(input, from, to) {
+function decodeField(input, from, to, encoding = "utf8") {
     if (to - from === 2 && input[from] === copy_rows_BACKSLASH && input[from + 1] === 0x4e)
         return null;
     let escaped = false;
@@ -1664,7 +1666,7 @@ function decodeField(input, from, to) {
         }
     }
     if (!escaped)
-        return input.toString("utf8", from, to);
+        return input.toString(encoding, from, to);
     const bytes = [];
     for (let i = from; i < to; i++) {
         const c = input[i];
@@ -1689,7 +1691,7 @@ function decodeField(input, from, to) {
             bytes.push(ESCAPES[e] ?? e);
         }
     }
-    return Buffer.from(bytes).toString("utf8");
+    return Buffer.from(bytes).toString(encoding);
 }
 const ESCAPES = { 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9, 0x76: 11 };
 function isHex(c) {
@@ -1716,9 +1718,11 @@ function encodeField(value) {
 }
 /** The masked rows' bytes, grown as needed: fakes can be longer than the values they replace. */
 class Output {
+    encoding;
     buffer;
     length = 0;
-    constructor(size) {
+    constructor(size, encoding) {
+        this.encoding = encoding;
         this.buffer = Buffer.allocUnsafe(size);
     }
     bytes(source, from, to) {
@@ -1740,7 +1744,7 @@ class Output {
         }
         const text = encodeField(value);
         this.room(text.length * 3);
-        this.length += this.buffer.write(text, this.length, "utf8");
+        this.length += this.buffer.write(text, this.length, this.encoding);
     }
     done() {
         return this.buffer.subarray(0, this.length);

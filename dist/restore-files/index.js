@@ -68589,7 +68589,8 @@ function describeError(error) {
 function describeErrorWithoutValues(error) {
     if (!(error instanceof Error))
         return String(error);
-    const text = error.message || error.name;
+    // A quoted value may hold a newline: it is cut from the whole message before the first line is taken.
+    const text = (error.message || error.name).replace(/: ".*"$/s, ': "..."');
     const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
     return line
         .replace(/: ".*"$/, ': "..."')

@@ -68046,7 +68046,8 @@ function describeError(error) {
 function describeErrorWithoutValues(error) {
     if (!(error instanceof Error))
         return String(error);
-    const text = error.message || error.name;
+    // A quoted value may hold a newline: it is cut from the whole message before the first line is taken.
+    const text = (error.message || error.name).replace(/: ".*"$/s, ': "..."');
     const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
     return line
         .replace(/: ".*"$/, ': "..."')
@@ -95477,14 +95478,15 @@ async function checkRulesAgainstCatalog(rules, client) {
        ) AS base ON true`, [rules.tables.map((t) => t.schema), rules.tables.map((t) => t.table)]);
     const byTable = new Map();
     for (const row of rows) {
-        const key = `${row.nspname}.${row.relname}`;
+        // Quoted: "a.b"."c" and "a"."b.c" are two tables.
+        const key = quoteTable({ schema: row.nspname, table: row.relname });
         byTable.set(key, [...(byTable.get(key) ?? []), row]);
     }
     const unknown = [];
     const problems = [];
     const tables = [];
     for (const rule of rules.tables) {
-        const columns = byTable.get(rules_qualifiedName(rule));
+        const columns = byTable.get(quoteTable(rule));
         if (!columns) {
             unknown.push(`table ${rules_qualifiedName(rule)} (line ${rule.line})`);
             continue;
@@ -95664,6 +95666,333 @@ async function typeProblem(client, strategy, column, maxLength) {
         }
     }
     return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/streams/bulk-pipe.ts
+/**
+ * A pipe from a child process whose output arrives in large chunks, for a child that writes a lot
+ * in small pieces (pg_dump writes its archive 4 KiB at a time).
+ *
+ * A child's stdout piped the usual way reaches Node in reads of whatever the pipe held at that
+ * moment, ~8 KiB on average for pg_dump: each read allocates a buffer and goes through the stream
+ * machinery, and every stage after it (hashing, the archive parser, the compressor) pays its
+ * per-chunk cost ~120,000 times per GB. Here the child writes into a FIFO, and Node reads it with
+ * `net.Socket`'s `onread`, straight into the free end of a 1 MiB buffer: no allocation per read, no
+ * copy, and the stream downstream sees one chunk per MiB (docs/benchmarks.md has the figures).
+ *
+ * The FIFO is made in a private directory and unlinked before the child starts: both ends are
+ * open by then, so nothing is left on disk and no other process can open it. Where `mkfifo` is
+ * missing (Windows), `createBulkPipe` returns undefined and the caller uses an ordinary pipe.
+ */
+
+
+
+
+
+
+const BULK_CHUNK_BYTES = 1024 * 1024;
+function createBulkPipe(options = {}) {
+    const chunkBytes = options.chunkBytes ?? BULK_CHUNK_BYTES;
+    let directory;
+    try {
+        directory = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(options.directory ?? (0,external_node_os_.tmpdir)(), "lifeboat-pipe-"));
+    }
+    catch {
+        return undefined;
+    }
+    let readFd;
+    let writeFd;
+    try {
+        const path = (0,external_node_path_.join)(directory, "fifo");
+        const made = (0,external_node_child_process_.spawnSync)("mkfifo", ["-m", "600", path], { stdio: "ignore" });
+        if (made.error || made.status !== 0)
+            return undefined;
+        // The read end first and non-blocking (an open for reading waits for a writer otherwise, and
+        // libuv needs O_NONBLOCK); then the write end, which opens at once since a reader exists.
+        readFd = (0,external_node_fs_.openSync)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NONBLOCK);
+        writeFd = (0,external_node_fs_.openSync)(path, external_node_fs_.constants.O_WRONLY);
+        (0,external_node_fs_.unlinkSync)(path);
+    }
+    catch {
+        for (const fd of [readFd, writeFd])
+            if (fd !== undefined)
+                closeQuietly(fd);
+        return undefined;
+    }
+    finally {
+        (0,external_node_fs_.rmSync)(directory, { recursive: true, force: true });
+    }
+    // Chunks given back, refilled rather than allocated anew: a fresh 1 MiB buffer per MiB read lives
+    // just long enough (queued in the stages, compressed on the thread pool) to be promoted to V8's old
+    // generation, and ~300 of them per GB set off a full garbage collection every dozen or so (21
+    // against 5 for a 0.3 GB dump, measured with --trace-gc).
+    const ours = new WeakSet();
+    const spare = [];
+    const fresh = () => {
+        const buffer = spare.pop() ?? Buffer.allocUnsafeSlow(chunkBytes);
+        ours.add(buffer.buffer);
+        return buffer;
+    };
+    let chunk = fresh();
+    let fill = 0;
+    const output = new external_node_stream_.Readable({
+        // One chunk in the buffer is the back-pressure point: the socket pauses, the FIFO fills, and
+        // the child blocks in write() until the stages after us caught up.
+        highWaterMark: 1,
+        read() {
+            socket.resume();
+        },
+        destroy(error, callback) {
+            socket.destroy();
+            callback(error);
+        },
+    });
+    const pushFull = () => {
+        const full = chunk;
+        chunk = fresh();
+        fill = 0;
+        if (!output.push(full))
+            socket.pause();
+    };
+    const socket = new external_node_net_.Socket({
+        fd: readFd,
+        readable: true,
+        writable: false,
+        onread: {
+            buffer: () => chunk.subarray(fill),
+            callback: (bytes) => {
+                fill += bytes;
+                if (fill === chunkBytes)
+                    pushFull();
+                return true;
+            },
+        },
+    });
+    // EOF: the child and everything it started closed the write end.
+    let ended = false;
+    const end = () => {
+        if (ended)
+            return;
+        ended = true;
+        if (fill > 0)
+            output.push(chunk.subarray(0, fill));
+        output.push(null);
+    };
+    socket.on("end", end);
+    socket.on("close", (hadError) => hadError || end());
+    socket.on("error", (error) => {
+        ended = true;
+        output.destroy(error);
+    });
+    // Flowing, so that EOF is seen (the bytes themselves never go through the socket's own buffer).
+    socket.resume();
+    const writeEnd = writeFd;
+    let writeClosed = false;
+    return {
+        writeFd: writeEnd,
+        closeWriteEnd() {
+            if (writeClosed)
+                return;
+            writeClosed = true;
+            closeQuietly(writeEnd);
+        },
+        output,
+        release(given) {
+            // Only whole chunks of ours, each once: a buffer is ours again only after fresh() took it.
+            if (!ours.has(given.buffer) || given.byteOffset !== 0 || spare.length >= MAX_SPARE)
+                return;
+            ours.delete(given.buffer);
+            spare.push(given.length === chunkBytes ? given : Buffer.from(given.buffer, 0, chunkBytes));
+        },
+    };
+}
+/** Chunks kept for reuse: those in flight at once, ~4 to 8 (taps, compressor, its thread pool). */
+const MAX_SPARE = 16;
+function closeQuietly(fd) {
+    try {
+        (0,external_node_fs_.closeSync)(fd);
+    }
+    catch {
+        // Already closed.
+    }
+}
+
+;// CONCATENATED MODULE: ./src/postgres/pg-dump.ts
+/**
+ * Runs pg_dump with its output as a stream. The stream only ends cleanly once pg_dump has exited
+ * with status 0 and what it wrote starts like a custom-format archive: an exit with an error, a
+ * kill, or an empty output turns into a stream error, so a cut-short dump can never be stored as
+ * a complete one.
+ */
+
+
+
+
+
+
+
+const ARCHIVE_MAGIC = Buffer.from("PGDMP");
+const STDERR_KEEP = 64 * 1024;
+const COALESCE_BYTES = 256 * 1024;
+/**
+ * The TimeZone pg_dump's session runs in. pg_dump sets DateStyle and extra_float_digits but not
+ * the zone, so timestamptz values reach the archive in whatever zone the role, the database or the
+ * server default says, and restore-test could not print them again the same way to recompute a
+ * table's digest. In UTC they can (the manifest records it as `dump.timeZone`), and UTC's text does
+ * not depend on the time zone database of either server. The values are the same instants in any
+ * zone, so what a restore puts in the database does not change.
+ */
+const DUMP_TIME_ZONE = "UTC";
+function startPgDump(options) {
+    // An allow-listed environment: the password in PGPASSWORD (never on the command line), and
+    // nothing of ours (identities, tokens, other PG* variables) that pg_dump has no use for.
+    const connection = pgConnection(options.url);
+    const { path, env } = toolSpawn(options.pgDump, {
+        ...pgToolEnv(options.env, {
+            password: options.url.password,
+            sslmode: options.url.sslmode,
+            appName: "lifeboat pg_dump",
+            connectTimeoutSeconds: 15,
+            timeZone: DUMP_TIME_ZONE,
+        }),
+        ...connection.env,
+    });
+    // The archive through a FIFO read in 1 MiB chunks where the platform has one (bulk-pipe.ts says
+    // why), else an ordinary pipe.
+    const bulk = options.ordinaryPipe ? undefined : createBulkPipe();
+    let child;
+    try {
+        // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
+        // anything it started (a wrapper script's children too).
+        child = (0,external_node_child_process_.spawn)(path, [...options.args, `--dbname=${connection.dbname}`], {
+            env,
+            stdio: ["ignore", bulk ? bulk.writeFd : "pipe", "pipe"],
+            detached: true,
+        });
+    }
+    catch (error) {
+        bulk?.output.destroy();
+        throw error;
+    }
+    finally {
+        bulk?.closeWriteEnd();
+    }
+    const archive = bulk ? bulk.output : child.stdout;
+    const stderrStream = child.stderr;
+    child.on("close", connection.dispose);
+    child.on("error", connection.dispose);
+    const running = () => child.exitCode === null && child.signalCode === null;
+    const terminate = () => {
+        if (!running() || child.pid === undefined)
+            return;
+        signalGroup(child.pid, "SIGTERM");
+        // A pg_dump that ignores SIGTERM must not keep the backup (and the process) waiting.
+        setTimeout(() => running() && signalGroup(child.pid, "SIGKILL"), pg_dump_KILL_AFTER_MS).unref();
+    };
+    let stderr = "";
+    stderrStream.setEncoding("utf8");
+    stderrStream.on("data", (text) => {
+        stderr = (stderr + text).slice(-STDERR_KEEP);
+    });
+    let killedFor;
+    const exited = new Promise((resolve, reject) => {
+        child.on("error", (error) => reject(new domain_errors/* OperationError */.OK(`pg_dump could not start: ${error.message}`)));
+        child.on("close", (code, signal) => {
+            if (code === 0)
+                return resolve();
+            const why = killedFor ?? (signal ? `killed by ${signal}` : `exited with status ${code}`);
+            reject(new domain_errors/* OperationError */.OK(`pg_dump ${why}${lastError(stderr)}${accessHint(stderr, options.url.user)}`));
+        });
+    });
+    // Observed through the output stream; this keeps an early rejection from being "unhandled".
+    exited.catch(() => undefined);
+    let seen = 0;
+    const head = [];
+    // pg_dump writes in pieces of a few KiB; gathering them into larger chunks here saves every
+    // stage after it (hashing, encryption, the store) most of its per-chunk cost.
+    let pending = [];
+    let pendingBytes = 0;
+    const output = new external_node_stream_.Transform({
+        transform(chunk, _encoding, callback) {
+            // A copy: the chunk itself is refilled once the stages are done with it (release).
+            if (seen < ARCHIVE_MAGIC.length)
+                head.push(Buffer.from(chunk.subarray(0, ARCHIVE_MAGIC.length)));
+            seen += chunk.length;
+            if (pendingBytes === 0 && chunk.length >= COALESCE_BYTES)
+                return callback(null, chunk);
+            pending.push(chunk);
+            pendingBytes += chunk.length;
+            if (pendingBytes < COALESCE_BYTES)
+                return callback();
+            const gathered = Buffer.concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+            callback(null, gathered);
+        },
+        flush(callback) {
+            exited.then(() => {
+                if (pendingBytes > 0)
+                    this.push(Buffer.concat(pending, pendingBytes));
+                const start = Buffer.concat(head).subarray(0, ARCHIVE_MAGIC.length);
+                if (seen === 0)
+                    return callback(new domain_errors/* OperationError */.OK("pg_dump exited 0 but wrote nothing"));
+                if (!start.equals(ARCHIVE_MAGIC)) {
+                    return callback(new domain_errors/* OperationError */.OK("pg_dump's output is not a custom-format archive"));
+                }
+                callback();
+            }, (error) => callback(error));
+        },
+    });
+    archive.on("error", (error) => output.destroy(error));
+    archive.pipe(output);
+    // A child that failed to start never closes the FIFO's read end by itself.
+    child.on("error", () => archive.destroy());
+    // The consumer went away (store failure, abort): pg_dump must not keep running.
+    output.on("close", terminate);
+    return {
+        output,
+        release: bulk ? (chunk) => bulk.release(chunk) : () => undefined,
+        kill(reason) {
+            killedFor ??= `was stopped: ${reason}`;
+            terminate();
+        },
+    };
+}
+const pg_dump_KILL_AFTER_MS = 5_000;
+function signalGroup(pid, signal) {
+    try {
+        process.kill(-pid, signal);
+    }
+    catch {
+        // Already gone.
+    }
+}
+/**
+ * What to do when pg_dump stopped at a table its role may not read: the commonest failure of a
+ * backup run as a dedicated, least-privileged role. pg_dump reads every table in the scope with row
+ * security off, so a policy that would hide rows fails the dump rather than thinning it.
+ */
+function accessHint(stderr, role) {
+    const who = role ? `role ${role}` : "the role";
+    if (/query would be affected by row-level security policy/.test(stderr)) {
+        return ` (the backup's ${who} must see every row: give it BYPASSRLS or ownership of the table, or leave the table out with --exclude-table; lifeboat doctor lists every table it cannot read)`;
+    }
+    if (/permission denied for (table|sequence|schema|large object|view|materialized view)/.test(stderr)) {
+        return ` (the backup's ${who} must read everything in the dump's scope: GRANT pg_read_all_data (PostgreSQL 14 and later) or SELECT and USAGE, or narrow the scope with --exclude-table / --exclude-schema; lifeboat doctor lists what it cannot read)`;
+    }
+    return "";
+}
+/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
+function lastError(stderr) {
+    const lines = redactUrls(stderr)
+        .split("\n")
+        .map((line) => line.trim())
+        .filter(Boolean);
+    const at = lines.findLastIndex((line) => /error:|FATAL:|fatal:/.test(line));
+    const error = at < 0 ? lines.at(-1) : lines[at];
+    // The server's DETAIL and HINT lines after it say why, and often what to do.
+    const advice = at < 0 ? [] : lines.slice(at + 1).filter((line) => /^(DETAIL|HINT):/.test(line));
+    return error ? `: ${[error, ...advice].join(" ")}` : "";
 }
 
 ;// CONCATENATED MODULE: ./src/masking/jsonb-text.ts
@@ -96016,6 +96345,7 @@ function hexValue(doc, at) {
 
 
 
+
 async function prepareScratch(client, plan, key, options = {}) {
     const started = Date.now();
     let step = "starting the masking transaction";
@@ -96053,8 +96383,12 @@ async function prepareScratch(client, plan, key, options = {}) {
                     continue;
                 // In a PL/pgSQL block that raises the message alone: a delete a foreign key refuses would
                 // have the server log the key's source values (DETAIL: Key (email)=(...) is still referenced).
-                await run(`filtering ${table.schema}.${table.table} (where)`, `DO $lifeboat_filter$ BEGIN
+                await run(`filtering ${table.schema}.${table.table} (where)`, `DO $lifeboat_filter$
+           #variable_conflict use_column
+           BEGIN
              DELETE FROM ${quoteTable(table)} WHERE NOT coalesce((${table.where}), false);
+             -- A deferred foreign key would check at COMMIT, outside this block, and log its key.
+             SET CONSTRAINTS ALL IMMEDIATE;
            EXCEPTION WHEN OTHERS THEN
              RAISE EXCEPTION USING MESSAGE = SQLERRM, ERRCODE = SQLSTATE;
            END $lifeboat_filter$`);
@@ -96254,6 +96588,7 @@ async function fieldRule(client, table, column, label) {
             await client.query("SET LOCAL DateStyle = ISO");
             await client.query("SET LOCAL IntervalStyle = postgres");
             await client.query("SET LOCAL extra_float_digits = 3");
+            await client.query(`SET LOCAL TimeZone = '${DUMP_TIME_ZONE}'`);
             const { rows } = await client.query({
                 text: `SELECT CAST($1::text AS ${column.type})`,
                 values: [String(strategy.value)],
@@ -96953,7 +97288,8 @@ const TAB = 0x09;
 const NEWLINE = 0x0a;
 const copy_rows_BACKSLASH = 0x5c;
 function maskCopyRows(key, spec, input) {
-    const out = new Output(input.length + (input.length >> 1) + 1024);
+    const encoding = spec.encoding ?? "utf8";
+    const out = new Output(input.length + (input.length >> 1) + 1024, encoding);
     const sources = new Growing();
     const lookups = new Growing();
     const uniques = new Growing();
@@ -96987,7 +97323,7 @@ function maskCopyRows(key, spec, input) {
         for (const rule of spec.rules) {
             const from = starts[rule.field];
             const to = starts[rule.field + 1] - 1;
-            const source = decodeField(input, from, to);
+            const source = decodeField(input, from, to, encoding);
             if (inUnique.has(rule.field))
                 original[rule.field] = source;
             const fake = maskField(key, rule, source, sources, lookups);
@@ -97004,7 +97340,7 @@ function maskCopyRows(key, spec, input) {
             for (const field of fields) {
                 const value = original[field] !== undefined
                     ? original[field]
-                    : decodeField(input, starts[field], starts[field + 1] - 1);
+                    : decodeField(input, starts[field], starts[field + 1] - 1, encoding);
                 const fake = masked[field] !== undefined ? masked[field] : value;
                 // A key with a NULL never collides, unless the key says NULLS NOT DISTINCT.
                 if ((value === null || fake === null) && !nullsNotDistinct)
@@ -97170,7 +97506,7 @@ function padChars(value, n) {
  * A COPY text field's value: null for `\N`, else the text with COPY's backslash escapes undone
  * (those COPY TO writes, and the octal and hex forms COPY FROM also reads).
  */
-function decodeField(input, from, to) {
+function decodeField(input, from, to, encoding = "utf8") {
     if (to - from === 2 && input[from] === copy_rows_BACKSLASH && input[from + 1] === 0x4e)
         return null;
     let escaped = false;
@@ -97181,7 +97517,7 @@ function decodeField(input, from, to) {
         }
     }
     if (!escaped)
-        return input.toString("utf8", from, to);
+        return input.toString(encoding, from, to);
     const bytes = [];
     for (let i = from; i < to; i++) {
         const c = input[i];
@@ -97206,7 +97542,7 @@ function decodeField(input, from, to) {
             bytes.push(ESCAPES[e] ?? e);
         }
     }
-    return Buffer.from(bytes).toString("utf8");
+    return Buffer.from(bytes).toString(encoding);
 }
 const ESCAPES = { 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9, 0x76: 11 };
 function isHex(c) {
@@ -97233,9 +97569,11 @@ function encodeField(value) {
 }
 /** The masked rows' bytes, grown as needed: fakes can be longer than the values they replace. */
 class Output {
+    encoding;
     buffer;
     length = 0;
-    constructor(size) {
+    constructor(size, encoding) {
+        this.encoding = encoding;
         this.buffer = Buffer.allocUnsafe(size);
     }
     bytes(source, from, to) {
@@ -97257,7 +97595,7 @@ class Output {
         }
         const text = encodeField(value);
         this.room(text.length * 3);
-        this.length += this.buffer.write(text, this.length, "utf8");
+        this.length += this.buffer.write(text, this.length, this.encoding);
     }
     done() {
         return this.buffer.subarray(0, this.length);
@@ -97465,6 +97803,7 @@ class ArchiveMasker {
     remaining = 0;
     // The masked block being read.
     relation = null;
+    /** Rows masked by relation, keyed by quoted name ("a.b"."c" and "a"."b.c" are two relations). */
     rowsOf = new Map();
     collected = [];
     collectedBytes = 0;
@@ -97479,6 +97818,7 @@ class ArchiveMasker {
     batchBytes;
     pool;
     probe;
+    encoding;
     sources = new DigestSet(1 << 20);
     lookups = [];
     lookedUp = 0;
@@ -97491,6 +97831,7 @@ class ArchiveMasker {
         this.maxInFlight = Math.max(2, 2 * options.workers);
         this.batchBytes = options.batchBytes ?? BATCH_BYTES;
         this.probe = options.probe;
+        this.encoding = options.encoding ?? "utf8";
         for (const relation of plan.relations.values()) {
             for (const rule of relation.columns.values()) {
                 // A fixed value is checked once a rule (partitions share their table's rules): as the
@@ -97528,7 +97869,7 @@ class ArchiveMasker {
     /** What was masked; call once the stream has ended. */
     result() {
         return {
-            relations: [...this.rowsOf].map(([relation, rows]) => ({ relation, rows })),
+            relations: [...this.rowsOf.values()].map(({ name, rows }) => ({ relation: name, rows })),
             sourceDigests: this.sources.size,
             lookedUp: this.lookedUp,
         };
@@ -97545,7 +97886,7 @@ class ArchiveMasker {
                 throw new ArchiveTruncatedError("pg_dump archive truncated: the stream ended inside a data block");
             }
             await this.pump(true);
-            const missing = this.expected.filter((name) => !this.rowsOf.has(name));
+            const missing = this.expected.filter((quoted) => !this.rowsOf.has(quoted));
             if (missing.length > 0) {
                 throw new ArchiveTruncatedError(`pg_dump archive: the data of ${missing.join(", ")} never came`);
             }
@@ -97609,7 +97950,7 @@ class ArchiveMasker {
                     continue;
                 const plan = this.plan.relations.get(quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }));
                 if (plan)
-                    this.expected.push(plan.name);
+                    this.expected.push(plan.quoted);
             }
             this.intSize = header.intSize;
             this.intWidth = 1 + header.intSize;
@@ -97738,7 +98079,7 @@ class ArchiveMasker {
     }
     startRelation(entry, plan) {
         const name = plan.name;
-        if (this.rowsOf.has(name))
+        if (this.rowsOf.has(plan.quoted))
             throw new ArchiveFormatError(`pg_dump archive: a second data block for ${name}`);
         const copy = parseCopyStatement(entry.copyStatement ?? "");
         if (!copy)
@@ -97759,6 +98100,7 @@ class ArchiveMasker {
             columns: copy.columns,
             probe: plan.probe,
             spec: {
+                encoding: this.encoding,
                 fields: copy.columns.length,
                 rules,
                 uniques: uniques.map((fields, i) => ({
@@ -97769,7 +98111,7 @@ class ArchiveMasker {
             uniques: plan.uniques.map(() => new DigestMap()),
             uniqueNames: plan.uniques.map((unique) => unique.name),
         };
-        this.rowsOf.set(name, 0);
+        this.rowsOf.set(plan.quoted, { name, rows: 0 });
         this.collected = [];
         this.collectedBytes = 0;
         this.rowEnded = false;
@@ -97849,7 +98191,7 @@ class ArchiveMasker {
     }
     /** A batch's digests, taken in the main thread as the batches come back. */
     take(relation, result) {
-        this.rowsOf.set(relation.name, (this.rowsOf.get(relation.name) ?? 0) + result.rows);
+        this.rowsOf.get(relation.key).rows += result.rows;
         this.sources.addDigests(result.sources);
         if (result.lookups.length > 0)
             this.lookups.push(result.lookups);
@@ -97945,10 +98287,19 @@ class ConstraintProbe {
         const probe = new ConstraintProbe(client);
         try {
             await client.query("BEGIN");
+            // SQL_ASCII's bytes are in no encoding: the masked rows come as the database holds them.
+            const { rows: encoding } = await client.query("SELECT current_setting('server_encoding') AS e");
+            if (encoding[0].e === "SQL_ASCII")
+                await client.query("SET LOCAL client_encoding = 'SQL_ASCII'");
             for (const [index, relation] of relations.entries()) {
                 const table = `pg_temp.lifeboat_probe_${index}`;
                 // Generated columns are computed from the masked values, as a restore computes them.
                 await client.query(`CREATE TEMP TABLE lifeboat_probe_${index} (LIKE ${relation.quoted} INCLUDING CONSTRAINTS INCLUDING GENERATED)`);
+                // A CHECK added NOT VALID holds only for new rows: pg_dump adds it after the data.
+                const { rows: unvalidated } = await client.query("SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c' AND NOT convalidated", [relation.quoted]);
+                for (const { conname } of unvalidated) {
+                    await client.query(`ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${catalog_check_quoteIdent(conname)}`);
+                }
                 // By the quoted name: "a.b"."c" and "a"."b.c" are two relations.
                 probe.tables.set(relation.quoted, { table, name: relation.name, index });
             }
@@ -97981,13 +98332,15 @@ class ConstraintProbe {
                     const documents = json.map(({ attname }) => `${esm.escapeLiteral(attname)}, r.${catalog_check_quoteIdent(attname)}::jsonb`);
                     probe.rows =
                         documents.length === 0
-                            ? `to_jsonb(r)`
-                            : `to_jsonb(r) || jsonb_build_object(${documents.join(", ")})`;
+                            ? `to_jsonb(r.*)`
+                            : `to_jsonb(r.*) || jsonb_build_object(${documents.join(", ")})`;
                 }
                 await copyIn(this.client, `${probe.raw} (${columns.map(catalog_check_quoteIdent).join(", ")})`, rows);
                 // Each value through its type's input function, as COPY reads it (typmods and domains
                 // included): jsonb_populate_recordset does that, by column name.
-                await this.client.query(`DO $probe$ BEGIN
+                await this.client.query(`DO $probe$
+           #variable_conflict use_column
+           BEGIN
              INSERT INTO ${table} (${columns.map(catalog_check_quoteIdent).join(", ")})
              SELECT ${columns.map(catalog_check_quoteIdent).join(", ")} FROM jsonb_populate_recordset(NULL::${table}, (SELECT coalesce(jsonb_agg(${probe.rows}), '[]') FROM ${probe.raw} r));
            EXCEPTION WHEN OTHERS THEN
@@ -98260,333 +98613,6 @@ function provenanceFromEnv(env) {
         actor: value("GITHUB_ACTOR"),
         event: value("GITHUB_EVENT_NAME"),
     };
-}
-
-;// CONCATENATED MODULE: ./src/streams/bulk-pipe.ts
-/**
- * A pipe from a child process whose output arrives in large chunks, for a child that writes a lot
- * in small pieces (pg_dump writes its archive 4 KiB at a time).
- *
- * A child's stdout piped the usual way reaches Node in reads of whatever the pipe held at that
- * moment, ~8 KiB on average for pg_dump: each read allocates a buffer and goes through the stream
- * machinery, and every stage after it (hashing, the archive parser, the compressor) pays its
- * per-chunk cost ~120,000 times per GB. Here the child writes into a FIFO, and Node reads it with
- * `net.Socket`'s `onread`, straight into the free end of a 1 MiB buffer: no allocation per read, no
- * copy, and the stream downstream sees one chunk per MiB (docs/benchmarks.md has the figures).
- *
- * The FIFO is made in a private directory and unlinked before the child starts: both ends are
- * open by then, so nothing is left on disk and no other process can open it. Where `mkfifo` is
- * missing (Windows), `createBulkPipe` returns undefined and the caller uses an ordinary pipe.
- */
-
-
-
-
-
-
-const BULK_CHUNK_BYTES = 1024 * 1024;
-function createBulkPipe(options = {}) {
-    const chunkBytes = options.chunkBytes ?? BULK_CHUNK_BYTES;
-    let directory;
-    try {
-        directory = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(options.directory ?? (0,external_node_os_.tmpdir)(), "lifeboat-pipe-"));
-    }
-    catch {
-        return undefined;
-    }
-    let readFd;
-    let writeFd;
-    try {
-        const path = (0,external_node_path_.join)(directory, "fifo");
-        const made = (0,external_node_child_process_.spawnSync)("mkfifo", ["-m", "600", path], { stdio: "ignore" });
-        if (made.error || made.status !== 0)
-            return undefined;
-        // The read end first and non-blocking (an open for reading waits for a writer otherwise, and
-        // libuv needs O_NONBLOCK); then the write end, which opens at once since a reader exists.
-        readFd = (0,external_node_fs_.openSync)(path, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NONBLOCK);
-        writeFd = (0,external_node_fs_.openSync)(path, external_node_fs_.constants.O_WRONLY);
-        (0,external_node_fs_.unlinkSync)(path);
-    }
-    catch {
-        for (const fd of [readFd, writeFd])
-            if (fd !== undefined)
-                closeQuietly(fd);
-        return undefined;
-    }
-    finally {
-        (0,external_node_fs_.rmSync)(directory, { recursive: true, force: true });
-    }
-    // Chunks given back, refilled rather than allocated anew: a fresh 1 MiB buffer per MiB read lives
-    // just long enough (queued in the stages, compressed on the thread pool) to be promoted to V8's old
-    // generation, and ~300 of them per GB set off a full garbage collection every dozen or so (21
-    // against 5 for a 0.3 GB dump, measured with --trace-gc).
-    const ours = new WeakSet();
-    const spare = [];
-    const fresh = () => {
-        const buffer = spare.pop() ?? Buffer.allocUnsafeSlow(chunkBytes);
-        ours.add(buffer.buffer);
-        return buffer;
-    };
-    let chunk = fresh();
-    let fill = 0;
-    const output = new external_node_stream_.Readable({
-        // One chunk in the buffer is the back-pressure point: the socket pauses, the FIFO fills, and
-        // the child blocks in write() until the stages after us caught up.
-        highWaterMark: 1,
-        read() {
-            socket.resume();
-        },
-        destroy(error, callback) {
-            socket.destroy();
-            callback(error);
-        },
-    });
-    const pushFull = () => {
-        const full = chunk;
-        chunk = fresh();
-        fill = 0;
-        if (!output.push(full))
-            socket.pause();
-    };
-    const socket = new external_node_net_.Socket({
-        fd: readFd,
-        readable: true,
-        writable: false,
-        onread: {
-            buffer: () => chunk.subarray(fill),
-            callback: (bytes) => {
-                fill += bytes;
-                if (fill === chunkBytes)
-                    pushFull();
-                return true;
-            },
-        },
-    });
-    // EOF: the child and everything it started closed the write end.
-    let ended = false;
-    const end = () => {
-        if (ended)
-            return;
-        ended = true;
-        if (fill > 0)
-            output.push(chunk.subarray(0, fill));
-        output.push(null);
-    };
-    socket.on("end", end);
-    socket.on("close", (hadError) => hadError || end());
-    socket.on("error", (error) => {
-        ended = true;
-        output.destroy(error);
-    });
-    // Flowing, so that EOF is seen (the bytes themselves never go through the socket's own buffer).
-    socket.resume();
-    const writeEnd = writeFd;
-    let writeClosed = false;
-    return {
-        writeFd: writeEnd,
-        closeWriteEnd() {
-            if (writeClosed)
-                return;
-            writeClosed = true;
-            closeQuietly(writeEnd);
-        },
-        output,
-        release(given) {
-            // Only whole chunks of ours, each once: a buffer is ours again only after fresh() took it.
-            if (!ours.has(given.buffer) || given.byteOffset !== 0 || spare.length >= MAX_SPARE)
-                return;
-            ours.delete(given.buffer);
-            spare.push(given.length === chunkBytes ? given : Buffer.from(given.buffer, 0, chunkBytes));
-        },
-    };
-}
-/** Chunks kept for reuse: those in flight at once, ~4 to 8 (taps, compressor, its thread pool). */
-const MAX_SPARE = 16;
-function closeQuietly(fd) {
-    try {
-        (0,external_node_fs_.closeSync)(fd);
-    }
-    catch {
-        // Already closed.
-    }
-}
-
-;// CONCATENATED MODULE: ./src/postgres/pg-dump.ts
-/**
- * Runs pg_dump with its output as a stream. The stream only ends cleanly once pg_dump has exited
- * with status 0 and what it wrote starts like a custom-format archive: an exit with an error, a
- * kill, or an empty output turns into a stream error, so a cut-short dump can never be stored as
- * a complete one.
- */
-
-
-
-
-
-
-
-const ARCHIVE_MAGIC = Buffer.from("PGDMP");
-const STDERR_KEEP = 64 * 1024;
-const COALESCE_BYTES = 256 * 1024;
-/**
- * The TimeZone pg_dump's session runs in. pg_dump sets DateStyle and extra_float_digits but not
- * the zone, so timestamptz values reach the archive in whatever zone the role, the database or the
- * server default says, and restore-test could not print them again the same way to recompute a
- * table's digest. In UTC they can (the manifest records it as `dump.timeZone`), and UTC's text does
- * not depend on the time zone database of either server. The values are the same instants in any
- * zone, so what a restore puts in the database does not change.
- */
-const DUMP_TIME_ZONE = "UTC";
-function startPgDump(options) {
-    // An allow-listed environment: the password in PGPASSWORD (never on the command line), and
-    // nothing of ours (identities, tokens, other PG* variables) that pg_dump has no use for.
-    const connection = pgConnection(options.url);
-    const { path, env } = toolSpawn(options.pgDump, {
-        ...pgToolEnv(options.env, {
-            password: options.url.password,
-            sslmode: options.url.sslmode,
-            appName: "lifeboat pg_dump",
-            connectTimeoutSeconds: 15,
-            timeZone: DUMP_TIME_ZONE,
-        }),
-        ...connection.env,
-    });
-    // The archive through a FIFO read in 1 MiB chunks where the platform has one (bulk-pipe.ts says
-    // why), else an ordinary pipe.
-    const bulk = options.ordinaryPipe ? undefined : createBulkPipe();
-    let child;
-    try {
-        // Its own process group: a terminal's Ctrl-C reaches us, not pg_dump, and stopping it stops
-        // anything it started (a wrapper script's children too).
-        child = (0,external_node_child_process_.spawn)(path, [...options.args, `--dbname=${connection.dbname}`], {
-            env,
-            stdio: ["ignore", bulk ? bulk.writeFd : "pipe", "pipe"],
-            detached: true,
-        });
-    }
-    catch (error) {
-        bulk?.output.destroy();
-        throw error;
-    }
-    finally {
-        bulk?.closeWriteEnd();
-    }
-    const archive = bulk ? bulk.output : child.stdout;
-    const stderrStream = child.stderr;
-    child.on("close", connection.dispose);
-    child.on("error", connection.dispose);
-    const running = () => child.exitCode === null && child.signalCode === null;
-    const terminate = () => {
-        if (!running() || child.pid === undefined)
-            return;
-        signalGroup(child.pid, "SIGTERM");
-        // A pg_dump that ignores SIGTERM must not keep the backup (and the process) waiting.
-        setTimeout(() => running() && signalGroup(child.pid, "SIGKILL"), pg_dump_KILL_AFTER_MS).unref();
-    };
-    let stderr = "";
-    stderrStream.setEncoding("utf8");
-    stderrStream.on("data", (text) => {
-        stderr = (stderr + text).slice(-STDERR_KEEP);
-    });
-    let killedFor;
-    const exited = new Promise((resolve, reject) => {
-        child.on("error", (error) => reject(new domain_errors/* OperationError */.OK(`pg_dump could not start: ${error.message}`)));
-        child.on("close", (code, signal) => {
-            if (code === 0)
-                return resolve();
-            const why = killedFor ?? (signal ? `killed by ${signal}` : `exited with status ${code}`);
-            reject(new domain_errors/* OperationError */.OK(`pg_dump ${why}${lastError(stderr)}${accessHint(stderr, options.url.user)}`));
-        });
-    });
-    // Observed through the output stream; this keeps an early rejection from being "unhandled".
-    exited.catch(() => undefined);
-    let seen = 0;
-    const head = [];
-    // pg_dump writes in pieces of a few KiB; gathering them into larger chunks here saves every
-    // stage after it (hashing, encryption, the store) most of its per-chunk cost.
-    let pending = [];
-    let pendingBytes = 0;
-    const output = new external_node_stream_.Transform({
-        transform(chunk, _encoding, callback) {
-            // A copy: the chunk itself is refilled once the stages are done with it (release).
-            if (seen < ARCHIVE_MAGIC.length)
-                head.push(Buffer.from(chunk.subarray(0, ARCHIVE_MAGIC.length)));
-            seen += chunk.length;
-            if (pendingBytes === 0 && chunk.length >= COALESCE_BYTES)
-                return callback(null, chunk);
-            pending.push(chunk);
-            pendingBytes += chunk.length;
-            if (pendingBytes < COALESCE_BYTES)
-                return callback();
-            const gathered = Buffer.concat(pending, pendingBytes);
-            pending = [];
-            pendingBytes = 0;
-            callback(null, gathered);
-        },
-        flush(callback) {
-            exited.then(() => {
-                if (pendingBytes > 0)
-                    this.push(Buffer.concat(pending, pendingBytes));
-                const start = Buffer.concat(head).subarray(0, ARCHIVE_MAGIC.length);
-                if (seen === 0)
-                    return callback(new domain_errors/* OperationError */.OK("pg_dump exited 0 but wrote nothing"));
-                if (!start.equals(ARCHIVE_MAGIC)) {
-                    return callback(new domain_errors/* OperationError */.OK("pg_dump's output is not a custom-format archive"));
-                }
-                callback();
-            }, (error) => callback(error));
-        },
-    });
-    archive.on("error", (error) => output.destroy(error));
-    archive.pipe(output);
-    // A child that failed to start never closes the FIFO's read end by itself.
-    child.on("error", () => archive.destroy());
-    // The consumer went away (store failure, abort): pg_dump must not keep running.
-    output.on("close", terminate);
-    return {
-        output,
-        release: bulk ? (chunk) => bulk.release(chunk) : () => undefined,
-        kill(reason) {
-            killedFor ??= `was stopped: ${reason}`;
-            terminate();
-        },
-    };
-}
-const pg_dump_KILL_AFTER_MS = 5_000;
-function signalGroup(pid, signal) {
-    try {
-        process.kill(-pid, signal);
-    }
-    catch {
-        // Already gone.
-    }
-}
-/**
- * What to do when pg_dump stopped at a table its role may not read: the commonest failure of a
- * backup run as a dedicated, least-privileged role. pg_dump reads every table in the scope with row
- * security off, so a policy that would hide rows fails the dump rather than thinning it.
- */
-function accessHint(stderr, role) {
-    const who = role ? `role ${role}` : "the role";
-    if (/query would be affected by row-level security policy/.test(stderr)) {
-        return ` (the backup's ${who} must see every row: give it BYPASSRLS or ownership of the table, or leave the table out with --exclude-table; lifeboat doctor lists every table it cannot read)`;
-    }
-    if (/permission denied for (table|sequence|schema|large object|view|materialized view)/.test(stderr)) {
-        return ` (the backup's ${who} must read everything in the dump's scope: GRANT pg_read_all_data (PostgreSQL 14 and later) or SELECT and USAGE, or narrow the scope with --exclude-table / --exclude-schema; lifeboat doctor lists what it cannot read)`;
-    }
-    return "";
-}
-/** The last "error:" line pg_dump printed, or its last line, as ": <text>". */
-function lastError(stderr) {
-    const lines = redactUrls(stderr)
-        .split("\n")
-        .map((line) => line.trim())
-        .filter(Boolean);
-    const at = lines.findLastIndex((line) => /error:|FATAL:|fatal:/.test(line));
-    const error = at < 0 ? lines.at(-1) : lines[at];
-    // The server's DETAIL and HINT lines after it say why, and often what to do.
-    const advice = at < 0 ? [] : lines.slice(at + 1).filter((line) => /^(DETAIL|HINT):/.test(line));
-    return error ? `: ${[error, ...advice].join(" ")}` : "";
 }
 
 ;// CONCATENATED MODULE: ./src/postgres/archive/digests.ts
@@ -100877,7 +100903,11 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
     catch (error) {
         return finish(error);
     }
-    const masker = new ArchiveMasker(archivePlan, masking.key, { workers: defaultWorkers(), probe });
+    const masker = new ArchiveMasker(archivePlan, masking.key, {
+        workers: defaultWorkers(),
+        probe,
+        encoding: sqlAscii ? "latin1" : "utf8",
+    });
     try {
         const made = await runBackup({
             ...wholeDatabaseBackup({
@@ -101607,10 +101637,15 @@ async function checkTables(target, manifest, options) {
 async function sessionSettings(client, manifest) {
     const dump = manifest.dump;
     const row = (await client.query("SELECT current_setting('server_encoding') AS e, current_setting('server_version_num') AS v")).rows[0];
-    // A masked copy's archive is dumped in UTF-8 whatever the database's encoding (masking reads
-    // UTF-8, except from SQL_ASCII): its digests are of that text, so its rows are read back in it.
-    if (manifest.masked && row.e !== "SQL_ASCII")
-        row.e = "UTF8";
+    // An archive dumped with --encoding (a masked copy's is UTF-8, except from SQL_ASCII, whose bytes
+    // convert to nothing) holds its text in that encoding: its digests are of that text, so its
+    // rows are read back in it.
+    const dumped = manifest.tool.pgDumpArgs
+        ?.find((arg) => arg.startsWith("--encoding="))
+        ?.slice("--encoding=".length)
+        .toUpperCase();
+    if (dumped && row.e !== "SQL_ASCII")
+        row.e = dumped;
     const settings = [
         "SET DateStyle = ISO",
         "SET IntervalStyle = postgres",
