@@ -22069,7 +22069,6 @@ async function planArchiveMasking(client, plan) {
     const relations = new Map();
     const problems = [];
     for (const row of rows) {
-        const table = masked[row.rule_tables[0]];
         const columns = new Map();
         for (const index of row.rule_tables) {
             for (const [column, rule] of rules[index])
@@ -22090,7 +22089,6 @@ async function planArchiveMasking(client, plan) {
         // Keyed quoted: "a.b"."c" and "a"."b.c" are two relations.
         relations.set(quoteTable({ schema: row.schema, table: row.relation }), {
             name: `${row.schema}.${row.relation}`,
-            table: `${table.schema}.${table.table}`,
             quoted: quoteTable({ schema: row.schema, table: row.relation }),
             columns,
             probe: row.checks.some((check) => check.some((column) => columns.has(column))) ||
@@ -22137,10 +22135,7 @@ async function fieldRule(client, table, column, label) {
         // a date in ISO whatever the database's DateStyle): raw text, no parsing.
         await client.query("BEGIN");
         try {
-            await client.query("SET LOCAL DateStyle = ISO");
-            await client.query("SET LOCAL IntervalStyle = postgres");
-            await client.query("SET LOCAL extra_float_digits = 3");
-            await client.query(`SET LOCAL TimeZone = '${DUMP_TIME_ZONE}'`);
+            await client.query(`SET LOCAL DateStyle = ISO; SET LOCAL IntervalStyle = postgres; SET LOCAL extra_float_digits = 3; SET LOCAL TimeZone = '${DUMP_TIME_ZONE}'`);
             const { rows } = await client.query({
                 text: `SELECT CAST($1::text AS ${column.type})`,
                 values: [String(strategy.value)],
@@ -22741,9 +22736,6 @@ class FakePool {
             throw error;
         }
     }
-    get size() {
-        return this.workers.length;
-    }
     /** The batch's masked rows, computed by a worker when it is large enough. */
     async run(spec, input) {
         if (this.failure)
@@ -22844,6 +22836,10 @@ var archive_mask_Phase;
     Phase[Phase["Chunk"] = 4] = "Chunk";
     Phase[Phase["LargeObjectOid"] = 5] = "LargeObjectOid";
 })(archive_mask_Phase || (archive_mask_Phase = {}));
+/** The plan's key of the relation a TOC entry names: its quoted name. */
+function entryKey(entry) {
+    return quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" });
+}
 class ArchiveMasker {
     plan;
     key;
@@ -23005,7 +23001,7 @@ class ArchiveMasker {
             for (const entry of this.byId.values()) {
                 if (entry.desc !== "TABLE DATA" || entry.dataState === "none")
                     continue;
-                const plan = this.plan.relations.get(quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }));
+                const plan = this.plan.relations.get(entryKey(entry));
                 if (plan)
                     this.expected.push(plan.quoted);
             }
@@ -23075,7 +23071,7 @@ class ArchiveMasker {
                         throw new ArchiveFormatError(`pg_dump archive: a data block for dump id ${value}, which the TOC does not list`);
                     }
                     const plan = this.blockType === BLK_DATA && entry.desc === "TABLE DATA"
-                        ? this.plan.relations.get(quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }))
+                        ? this.plan.relations.get(entryKey(entry))
                         : undefined;
                     if (plan) {
                         // The block's type and id go out as they are; its chunks are written anew.
@@ -23153,7 +23149,7 @@ class ArchiveMasker {
         const uniques = plan.uniques.map((unique) => unique.columns.map(at));
         this.relation = {
             name,
-            key: quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }),
+            key: plan.quoted,
             columns: copy.columns,
             probe: plan.probe,
             spec: {
@@ -23338,6 +23334,16 @@ class ConstraintProbe {
     queue = Promise.resolve();
     constructor(client) {
         this.client = client;
+    }
+    /**
+     * The probe for the plan's relations that need one (RelationPlan.probe), on a connection of its
+     * own opened by `connect`; none, and no connection, when no relation does.
+     */
+    static async forPlan(plan, connect) {
+        const probed = [...plan.relations.values()].filter((relation) => relation.probe);
+        if (probed.length === 0)
+            return undefined;
+        return ConstraintProbe.open(await connect(), probed);
     }
     /** Sets up the probe tables on `client` (which the probe then owns) inside one transaction. */
     static async open(client, relations) {
@@ -23729,11 +23735,8 @@ async function makeMaskedCopy(prepared, masking, settings, source, scratch, deps
         await client.end().catch(() => undefined);
     }
     let probe;
-    const probed = [...archivePlan.relations].filter(([, relation]) => relation.probe);
     try {
-        if (probed.length > 0) {
-            probe = await ConstraintProbe.open(await connect(scratch, "scratch-database-url"), probed.map(([, relation]) => ({ name: relation.name, quoted: relation.quoted })));
-        }
+        probe = await ConstraintProbe.forPlan(archivePlan, () => connect(scratch, "scratch-database-url"));
     }
     catch (error) {
         return finish(error);
@@ -27460,11 +27463,13 @@ class NotFoundError extends LifeboatError {
 /** One line of text from any thrown value, for messages that quote a lower layer's error. */
 function describeError(error) {
     if (error instanceof Error) {
-        const text = error.message || error.name;
-        const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
+        const line = firstLine(error.message || error.name, error.name);
         return line + serverAdvice(error, line);
     }
     return String(error);
+}
+function firstLine(text, otherwise) {
+    return text.split("\n").find((candidate) => candidate.trim() !== "") ?? otherwise;
 }
 /**
  * The error's first line without PostgreSQL's DETAIL, which can quote a row ("Failing row contains
@@ -27478,8 +27483,7 @@ function describeErrorWithoutValues(error) {
         return String(error);
     // A quoted value may hold a newline: it is cut from the whole message before the first line is taken.
     const text = (error.message || error.name).replace(/: ".*"$/s, ': "..."');
-    const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
-    return line
+    return firstLine(text, error.name)
         .replace(/: ".*"$/, ': "..."')
         .replace(/\bvalue ".*" is out of range/, 'value "..." is out of range');
 }

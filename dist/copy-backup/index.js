@@ -35024,11 +35024,13 @@ class NotFoundError extends LifeboatError {
 /** One line of text from any thrown value, for messages that quote a lower layer's error. */
 function describeError(error) {
     if (error instanceof Error) {
-        const text = error.message || error.name;
-        const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
+        const line = firstLine(error.message || error.name, error.name);
         return line + serverAdvice(error, line);
     }
     return String(error);
+}
+function firstLine(text, otherwise) {
+    return text.split("\n").find((candidate) => candidate.trim() !== "") ?? otherwise;
 }
 /**
  * The error's first line without PostgreSQL's DETAIL, which can quote a row ("Failing row contains
@@ -35042,8 +35044,7 @@ function describeErrorWithoutValues(error) {
         return String(error);
     // A quoted value may hold a newline: it is cut from the whole message before the first line is taken.
     const text = (error.message || error.name).replace(/: ".*"$/s, ': "..."');
-    const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
-    return line
+    return firstLine(text, error.name)
         .replace(/: ".*"$/, ': "..."')
         .replace(/\bvalue ".*" is out of range/, 'value "..." is out of range');
 }

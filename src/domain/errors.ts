@@ -34,11 +34,14 @@ export class NotFoundError extends LifeboatError {}
 /** One line of text from any thrown value, for messages that quote a lower layer's error. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) {
-    const text = error.message || error.name;
-    const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
+    const line = firstLine(error.message || error.name, error.name);
     return line + serverAdvice(error, line);
   }
   return String(error);
+}
+
+function firstLine(text: string, otherwise: string): string {
+  return text.split("\n").find((candidate) => candidate.trim() !== "") ?? otherwise;
 }
 
 /**
@@ -52,8 +55,7 @@ export function describeErrorWithoutValues(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   // A quoted value may hold a newline: it is cut from the whole message before the first line is taken.
   const text = (error.message || error.name).replace(/: ".*"$/s, ': "..."');
-  const line = text.split("\n").find((candidate) => candidate.trim() !== "") ?? error.name;
-  return line
+  return firstLine(text, error.name)
     .replace(/: ".*"$/, ': "..."')
     .replace(/\bvalue ".*" is out of range/, 'value "..." is out of range');
 }

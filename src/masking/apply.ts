@@ -253,7 +253,6 @@ export async function planArchiveMasking(client: pg.Client, plan: MaskingPlan): 
   const relations = new Map<string, RelationPlan>();
   const problems: string[] = [];
   for (const row of rows) {
-    const table = masked[row.rule_tables[0]!]!;
     const columns = new Map<string, Omit<FieldRule, "field">>();
     for (const index of row.rule_tables) {
       for (const [column, rule] of rules[index]!) if (!columns.has(column)) columns.set(column, rule);
@@ -276,7 +275,6 @@ export async function planArchiveMasking(client: pg.Client, plan: MaskingPlan): 
     // Keyed quoted: "a.b"."c" and "a"."b.c" are two relations.
     relations.set(quoteTable({ schema: row.schema, table: row.relation }), {
       name: `${row.schema}.${row.relation}`,
-      table: `${table.schema}.${table.table}`,
       quoted: quoteTable({ schema: row.schema, table: row.relation }),
       columns,
       probe:
@@ -328,10 +326,9 @@ async function fieldRule(
     // a date in ISO whatever the database's DateStyle): raw text, no parsing.
     await client.query("BEGIN");
     try {
-      await client.query("SET LOCAL DateStyle = ISO");
-      await client.query("SET LOCAL IntervalStyle = postgres");
-      await client.query("SET LOCAL extra_float_digits = 3");
-      await client.query(`SET LOCAL TimeZone = '${DUMP_TIME_ZONE}'`);
+      await client.query(
+        `SET LOCAL DateStyle = ISO; SET LOCAL IntervalStyle = postgres; SET LOCAL extra_float_digits = 3; SET LOCAL TimeZone = '${DUMP_TIME_ZONE}'`,
+      );
       const { rows } = await client.query<string[]>({
         text: `SELECT CAST($1::text AS ${column.type})`,
         values: [String(strategy.value)],

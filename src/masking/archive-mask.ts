@@ -31,13 +31,7 @@ import {
 } from "../postgres/archive/format.js";
 import { quoteTable } from "./catalog-check.js";
 import type { ConstraintProbe } from "./constraint-probe.js";
-import {
-  maskCopyRows,
-  type FieldRule,
-  type RelationSpec,
-  type RowsResult,
-  type ValueRule,
-} from "./copy-rows.js";
+import { maskCopyRows, type FieldRule, type RelationSpec, type RowsResult } from "./copy-rows.js";
 import { DigestMap, DigestSet, OTHER_SOURCE, PHONE_SOURCE } from "./digest-set.js";
 import { FakePool } from "./fake-pool.js";
 import type { MaskingKey } from "./fakes.js";
@@ -47,8 +41,6 @@ import { looksFake } from "./fakes.js";
 export interface RelationPlan {
   /** schema.table of the relation itself, for messages. */
   name: string;
-  /** schema.table of the table the rules name (the relation itself, or its partitioned/inheritance ancestor). */
-  table: string;
   /** The relation itself, quoted for SQL. */
   quoted: string;
   columns: Map<string, Omit<FieldRule, "field">>;
@@ -115,6 +107,11 @@ interface Piece {
   settled: boolean;
 }
 
+/** The plan's key of the relation a TOC entry names: its quoted name. */
+function entryKey(entry: TocEntry): string {
+  return quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" });
+}
+
 export class ArchiveMasker {
   readonly stream: Transform;
   private phase = Phase.Head;
@@ -131,7 +128,7 @@ export class ArchiveMasker {
   // The masked block being read.
   private relation: {
     name: string;
-    /** Its key in the plan, and the probe's. */
+    /** Its key in the plan, and the probe's: its quoted name. */
     key: string;
     columns: string[];
     spec: RelationSpec;
@@ -286,9 +283,7 @@ export class ArchiveMasker {
       for (const entry of readToc(cursor)) this.byId.set(entry.dumpId, entry);
       for (const entry of this.byId.values()) {
         if (entry.desc !== "TABLE DATA" || entry.dataState === "none") continue;
-        const plan = this.plan.relations.get(
-          quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }),
-        );
+        const plan = this.plan.relations.get(entryKey(entry));
         if (plan) this.expected.push(plan.quoted);
       }
       this.intSize = header.intSize;
@@ -357,7 +352,7 @@ export class ArchiveMasker {
           }
           const plan =
             this.blockType === BLK_DATA && entry.desc === "TABLE DATA"
-              ? this.plan.relations.get(quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }))
+              ? this.plan.relations.get(entryKey(entry))
               : undefined;
           if (plan) {
             // The block's type and id go out as they are; its chunks are written anew.
@@ -432,7 +427,7 @@ export class ArchiveMasker {
     const uniques = plan.uniques.map((unique) => unique.columns.map(at));
     this.relation = {
       name,
-      key: quoteTable({ schema: entry.namespace ?? "", table: entry.tag ?? "" }),
+      key: plan.quoted,
       columns: copy.columns,
       probe: plan.probe,
       spec: {
@@ -587,5 +582,3 @@ export class ArchiveMasker {
     if (failures.length > 0) throw new MaskingVerificationError(failures);
   }
 }
-
-export type { ValueRule };

@@ -16,6 +16,7 @@
  */
 import pg from "pg";
 import { describeErrorWithoutValues, OperationError } from "../domain/errors.js";
+import type { ArchiveMaskPlan } from "./archive-mask.js";
 import { quoteIdent } from "./catalog-check.js";
 
 export class ConstraintProbe {
@@ -27,6 +28,19 @@ export class ConstraintProbe {
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly client: pg.Client) {}
+
+  /**
+   * The probe for the plan's relations that need one (RelationPlan.probe), on a connection of its
+   * own opened by `connect`; none, and no connection, when no relation does.
+   */
+  static async forPlan(
+    plan: ArchiveMaskPlan,
+    connect: () => Promise<pg.Client>,
+  ): Promise<ConstraintProbe | undefined> {
+    const probed = [...plan.relations.values()].filter((relation) => relation.probe);
+    if (probed.length === 0) return undefined;
+    return ConstraintProbe.open(await connect(), probed);
+  }
 
   /** Sets up the probe tables on `client` (which the probe then owns) inside one transaction. */
   static async open(

@@ -236,13 +236,13 @@ function addLookup(lookups: Growing, fake: string, label: number): void {
   lookups.values[i + 2] = label;
 }
 
-export const HAS_DIGIT = /[0-9]/;
+const HAS_DIGIT = /[0-9]/;
 
 /**
  * Which source a value's digest is recorded as, or 0 when it identifies no one: empty, shaped like
  * our own fakes, or a phone number without a digit.
  */
-export function sourceFlag(strategy: ValueStrategy, value: string | null): number {
+function sourceFlag(strategy: ValueStrategy, value: string | null): number {
   if (value === null || value === "" || looksFake(value)) return 0;
   if (strategy.kind === "phone") return HAS_DIGIT.test(value) ? PHONE_SOURCE : 0;
   return OTHER_SOURCE;

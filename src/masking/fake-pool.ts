@@ -66,10 +66,6 @@ export class FakePool {
     }
   }
 
-  get size(): number {
-    return this.workers.length;
-  }
-
   /** The batch's masked rows, computed by a worker when it is large enough. */
   async run(spec: RelationSpec, input: Buffer): Promise<RowsResult> {
     if (this.failure) throw this.failure;

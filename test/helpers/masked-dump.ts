@@ -71,16 +71,11 @@ export async function maskDatabase(
   } finally {
     await client.end();
   }
-  const probed = [...archivePlan.relations].filter(([, relation]) => relation.probe);
-  let probe: ConstraintProbe | undefined;
-  if (probed.length > 0) {
+  const probe = await ConstraintProbe.forPlan(archivePlan, async () => {
     const probeClient = new pg.Client({ connectionString: cluster.url(database) });
     await probeClient.connect();
-    probe = await ConstraintProbe.open(
-      probeClient,
-      probed.map(([, relation]) => ({ name: relation.name, quoted: relation.quoted })),
-    );
-  }
+    return probeClient;
+  });
   const masker = new ArchiveMasker(archivePlan, key, {
     workers: options.workers ?? 2,
     ...(options.batchBytes === undefined ? {} : { batchBytes: options.batchBytes }),

@@ -169,14 +169,8 @@ export async function makeMaskedCopy(
   }
 
   let probe: ConstraintProbe | undefined;
-  const probed = [...archivePlan.relations].filter(([, relation]) => relation.probe);
   try {
-    if (probed.length > 0) {
-      probe = await ConstraintProbe.open(
-        await connect(scratch, "scratch-database-url"),
-        probed.map(([, relation]) => ({ name: relation.name, quoted: relation.quoted })),
-      );
-    }
+    probe = await ConstraintProbe.forPlan(archivePlan, () => connect(scratch, "scratch-database-url"));
   } catch (error) {
     return finish(error);
   }
