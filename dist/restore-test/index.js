@@ -98283,7 +98283,9 @@ class ConstraintProbe {
      * The probe for the plan's relations that need one (RelationPlan.probe), on a connection of its
      * own opened by `connect`; none, and no connection, when no relation does.
      */
-    static async forPlan(plan, connect) {
+    static async forPlan(
+    // The plan's shape, not its type: archive-mask.ts imports this module.
+    plan, connect) {
         const probed = [...plan.relations.values()].filter((relation) => relation.probe);
         if (probed.length === 0)
             return undefined;

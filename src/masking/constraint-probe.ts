@@ -16,7 +16,6 @@
  */
 import pg from "pg";
 import { describeErrorWithoutValues, OperationError } from "../domain/errors.js";
-import type { ArchiveMaskPlan } from "./archive-mask.js";
 import { quoteIdent } from "./catalog-check.js";
 
 export class ConstraintProbe {
@@ -34,7 +33,8 @@ export class ConstraintProbe {
    * own opened by `connect`; none, and no connection, when no relation does.
    */
   static async forPlan(
-    plan: ArchiveMaskPlan,
+    // The plan's shape, not its type: archive-mask.ts imports this module.
+    plan: { relations: Map<string, { name: string; quoted: string; probe: boolean }> },
     connect: () => Promise<pg.Client>,
   ): Promise<ConstraintProbe | undefined> {
     const probed = [...plan.relations.values()].filter((relation) => relation.probe);
